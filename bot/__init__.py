@@ -1,0 +1,1 @@
+"""salesbot: the bot runtime (CLI, config, messages, router, outbox, channels)."""

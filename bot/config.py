@@ -1,0 +1,258 @@
+"""Typed settings from TOML, overridable by environment variables `SALESBOT_<SECTION>_<KEY>`.
+
+A missing or wrong key stops start-up with one `ConfigError` line naming the key and what was
+expected. With no file at all, the embedded default (SQLite + demo org) is used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """One clear line: which key, what was expected, what was found."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_kb: int = 1024  # callbacks larger than this get HTTP 413
+    max_inflight: int = 200  # background handler tasks at once; beyond that callbacks wait
+    tick_seconds: float = 5.0  # reminder ticker and outbox sender interval
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite+aiosqlite:///salesbot.db"
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class WecomSettings:
+    corp_id: str = ""
+    agent_id: int = 0
+    secret: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""
+    api_base: str = "https://qyapi.weixin.qq.com"
+    timestamp_window_s: int = 300  # callbacks older/newer than this are replays → 403
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.corp_id and self.token and self.encoding_aes_key)
+
+
+@dataclass(frozen=True)
+class DingtalkSettings:
+    mode: str = "stream"  # "stream" | "http"
+    client_id: str = ""
+    client_secret: str = ""
+    robot_code: str = ""
+    api_base: str = "https://api.dingtalk.com"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    engine: str = "tesseract"  # "tesseract" | "rapidocr"
+    lang: str = "chi_sim"
+    max_image_mb: float = 10.0
+    max_pixels: int = 40_000_000  # decompression-bomb guard
+    timeout_s: float = 30.0
+    workers: int = 2  # OCR jobs at once
+    evidence_dir: str = "data/evidence"
+    merge_window_s: int = 60  # screenshots of one chat within this window merge into one draft
+
+
+@dataclass(frozen=True)
+class KnowledgeSettings:
+    seed_demo: bool = True  # load the shipped demo cards into an empty knowledge base
+    stale_months: int = 12
+    top_k: int = 3
+    taxonomy_path: str = ""  # empty → knowledge/taxonomy.toml shipped with the package
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    enabled: bool = False
+    base_url: str = "https://api.openai.com/v1"
+    api_key: str = ""
+    model: str = "gpt-4o-mini"
+    timeout_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class RemindersSettings:
+    timezone: str = "Asia/Shanghai"
+    work_start: str = "09:00"
+    work_end: str = "18:00"
+    first_contact_hours: float = 2.0
+    stage_stall_days: float = 3.0
+    cadence_days: list[int] = field(default_factory=lambda: [1, 3, 7, 14])
+    high_value_cny: int = 500_000
+    dormancy_days: int = 45
+    follow_up_before_min: int = 15
+    warn_fraction: float = 0.75  # a warning at this share of the SLA window
+    max_level: int = 3
+    snooze_max_hours: float = 24.0
+    lease_s: int = 60
+    digest_time: str = "09:30"
+
+
+@dataclass(frozen=True)
+class OrgUser:
+    id: str
+    name: str
+    role: str = "rep"
+    manager: str = ""
+    region: str = ""
+    product_lines: list[str] = field(default_factory=list)
+    industries: list[str] = field(default_factory=list)
+    capacity: int = 30
+
+
+@dataclass(frozen=True)
+class OrgSettings:
+    auto_register: bool = True
+    default_channel: str = ""  # where reminders go for users never seen; empty → first enabled channel
+    demo: bool = True  # seed the demo org (admin01, manager01/02, rep01–rep05) into an empty database
+    users: list[OrgUser] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    wecom: WecomSettings = field(default_factory=WecomSettings)
+    dingtalk: DingtalkSettings = field(default_factory=DingtalkSettings)
+    ocr: OcrSettings = field(default_factory=OcrSettings)
+    knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
+    reminders: RemindersSettings = field(default_factory=RemindersSettings)
+    org: OrgSettings = field(default_factory=OrgSettings)
+    source: str = "built-in defaults"
+
+
+CHOICES = {("dingtalk", "mode"): {"stream", "http"}, ("ocr", "engine"): {"tesseract", "rapidocr"}}
+ROLES = {"rep", "manager", "admin"}
+
+
+def resolve_config_path(given: str | None) -> Path | None:
+    """--config F, else $SALESBOT_CONFIG, else ./config.toml if present, else None (defaults)."""
+    if given:
+        return Path(given)
+    if os.environ.get("SALESBOT_CONFIG"):
+        return Path(os.environ["SALESBOT_CONFIG"])
+    local = Path("config.toml")
+    return local if local.exists() else None
+
+
+def load_settings(path: Path | str | None = None, env: typing.Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    raw: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.exists():
+            raise ConfigError(f"config file {path} not found")
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    sections: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        if f.name == "source":
+            continue
+        section_raw = raw.pop(f.name, {})
+        if not isinstance(section_raw, dict):
+            raise ConfigError(f"[{f.name}] must be a table, got {type(section_raw).__name__}")
+        sections[f.name] = _build_section(f.name, typing.get_type_hints(Settings)[f.name], section_raw, env)
+    if raw:
+        raise ConfigError(f"unknown section [{sorted(raw)[0]}] (known: {', '.join(sections)})")
+    settings = Settings(**sections, source=str(path) if path else "built-in defaults")
+    _check_org(settings.org)
+    return settings
+
+
+def _build_section(name: str, cls: type, values: dict[str, Any], env: typing.Mapping[str, str]) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise ConfigError(f"unknown key {name}.{sorted(unknown)[0]} (known: {', '.join(sorted(known))})")
+    kwargs: dict[str, Any] = {}
+    for key in known:
+        env_key = f"SALESBOT_{name.upper()}_{key.upper()}"
+        if env_key in env:
+            kwargs[key] = _coerce(f"{env_key}", hints[key], env[env_key], from_env=True)
+        elif key in values:
+            kwargs[key] = _coerce(f"{name}.{key}", hints[key], values[key], from_env=False)
+        choices = CHOICES.get((name, key))
+        if choices and key in kwargs and kwargs[key] not in choices:
+            raise ConfigError(f"{name}.{key} must be one of {sorted(choices)}, got {kwargs[key]!r}")
+    return cls(**kwargs)
+
+
+def _coerce(where: str, hint: Any, value: Any, *, from_env: bool) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if from_env:
+            value = [v.strip() for v in str(value).split(",") if v.strip()]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [_coerce(f"{where}[{i}]", item, v, from_env=from_env) for i, v in enumerate(value)]
+    if origin in (typing.Union, types.UnionType):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table, got {value!r}")
+        names = {f.name for f in dataclasses.fields(hint)}
+        if set(value) - names:
+            raise ConfigError(f"{where}: unknown key {sorted(set(value) - names)[0]}")
+        sub = typing.get_type_hints(hint)
+        try:
+            return hint(**{k: _coerce(f"{where}.{k}", sub[k], v, from_env=False) for k, v in value.items()})
+        except TypeError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if from_env and str(value).lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            return str(value).lower() in {"1", "true", "yes", "on"}
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if hint in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if isinstance(value, int | float) and (hint is float or isinstance(value, int)):
+            return hint(value)
+        if from_env:
+            try:
+                return hint(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{where}: expected {'an integer' if hint is int else 'a number'}, got {value!r}")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    return value
+
+
+def _check_org(org: OrgSettings) -> None:
+    ids = {u.id for u in org.users}
+    for u in org.users:
+        if u.role not in ROLES:
+            raise ConfigError(f"org.users[{u.id}].role must be one of {sorted(ROLES)}, got {u.role!r}")
+        if u.manager and u.manager not in ids:
+            raise ConfigError(f"org.users[{u.id}].manager {u.manager!r} is not a user in [[org.users]]")

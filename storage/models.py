@@ -1,0 +1,255 @@
+"""SQLAlchemy 2.x models. All datetimes are stored as UTC (naive on SQLite, aware on PostgreSQL).
+
+Until the first release, `storage/migrations/versions/0001_initial.py` is regenerated from these
+models; after that every change gets its own Alembic revision.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, whatever the backend keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to storage; use Clock.now() (aware UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # channel user id
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16), default="rep")  # rep | manager | admin
+    manager_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    region: Mapped[str | None] = mapped_column(String(32))
+    product_lines: Mapped[list[Any]] = mapped_column(default=list)
+    industries: Mapped[list[Any]] = mapped_column(default=list)
+    capacity: Mapped[int] = mapped_column(Integer, default=30)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    channel: Mapped[str | None] = mapped_column(String(16))  # where we last heard from the user
+    work_start: Mapped[str | None] = mapped_column(String(5))  # "09:00"; None → team/default
+    work_end: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[datetime]
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    customer_name: Mapped[str | None] = mapped_column(String(64))
+    company: Mapped[str | None] = mapped_column(String(128), index=True)
+    title: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    email: Mapped[str | None] = mapped_column(String(128))
+    wechat_id: Mapped[str | None] = mapped_column(String(64))
+    budget_cny: Mapped[int | None] = mapped_column(BigInteger)
+    needs: Mapped[list[Any]] = mapped_column(default=list)
+    industry: Mapped[str | None] = mapped_column(String(32))
+    region: Mapped[str | None] = mapped_column(String(32))
+    product_line: Mapped[str | None] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(16), default="new")
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    source: Mapped[str] = mapped_column(String(16), default="manual")  # ocr | manual | import
+    confidence: Mapped[float | None] = mapped_column(Float)
+    evidence_hash: Mapped[str | None] = mapped_column(String(64))
+    evidence_path: Mapped[str | None] = mapped_column(String(255))
+    field_sources: Mapped[dict[str, Any]] = mapped_column(default=dict)  # field → {source, by, at}
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)  # OCR text, insights, draft state
+    assign_reason: Mapped[str | None] = mapped_column(String(255))
+    close_reason: Mapped[str | None] = mapped_column(String(255))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    assigned_at: Mapped[datetime | None]
+    first_contact_at: Mapped[datetime | None]
+    last_activity_at: Mapped[datetime | None]
+    next_follow_up_at: Mapped[datetime | None]
+    stage_changed_at: Mapped[datetime | None]
+    frozen_at: Mapped[datetime | None]
+    timeout_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Activity(Base):
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))  # follow_up | stage | assign | freeze | ...
+    summary: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Evidence(Base):
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # image | file | note
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    path: Mapped[str | None] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text)
+    added_by: Mapped[str | None] = mapped_column(String(64))
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class Reminder(Base):
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(32))  # first_contact | stage_stall | cadence | dormancy | follow_up
+    due_at: Mapped[datetime]
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|claimed|done|cancelled
+    lease_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_recipient", "channel", "recipient", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    dedup_key: Mapped[str] = mapped_column(String(191), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|delivered|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # e.g. WeCom msgid/response_code
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class InboundDedup(Base):
+    __tablename__ = "inbound_dedup"
+    __table_args__ = (UniqueConstraint("channel", "msg_id", name="uq_inbound_channel_msg"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    msg_id: Mapped[str] = mapped_column(String(191))
+    received_at: Mapped[datetime]
+
+
+class KnowledgeCard(Base):
+    __tablename__ = "knowledge_cards"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str | None] = mapped_column(String(32))
+    industry: Mapped[str | None] = mapped_column(String(32))
+    objection: Mapped[str | None] = mapped_column(String(32))
+    talk_track: Mapped[str] = mapped_column(Text, default="")
+    quote_template: Mapped[str] = mapped_column(Text, default="")
+    success_case: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[list[Any]] = mapped_column(default=list)
+    updated_at: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    tokens: Mapped[list[Any] | None] = mapped_column(JSON)  # persisted jieba tokens
+    source: Mapped[str | None] = mapped_column(String(255))  # file the card came from
+    modified_at: Mapped[datetime]  # when this row last changed (index freshness)
+
+
+class QueryLog(Base):
+    __tablename__ = "query_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    query: Mapped[str] = mapped_column(Text)
+    ranked: Mapped[list[Any]] = mapped_column(default=list)
+    scores: Mapped[list[Any]] = mapped_column(default=list)
+    answered: Mapped[bool] = mapped_column(Boolean)
+    shown_card: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class KnowledgeFeedback(Base):
+    __tablename__ = "kb_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    query_id: Mapped[int | None] = mapped_column(ForeignKey("query_log.id"))
+    card_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    vote: Mapped[str] = mapped_column(String(8))  # up | down | next
+    created_at: Mapped[datetime]
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class CalendarOverride(Base):
+    """Admin overrides of the business calendar (company days off, extra working days)."""
+
+    __tablename__ = "calendar_overrides"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    is_workday: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(String(255))
+
+
+class KeyValue(Base):
+    """Small durable state: digest last-sent dates, index versions, ..."""
+
+    __tablename__ = "kv"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
