@@ -1,1 +1,14 @@
-"""salesbot package."""
+"""Use cases. Each module owns a Router; `build_router` assembles them."""
+
+from __future__ import annotations
+
+from bot.router import Router
+
+
+def build_router() -> Router:
+    from handlers import admin, escalation, help, knowledge, leads
+
+    root = Router("root")
+    for module in (help, admin, leads, escalation, knowledge):
+        root.include(module.router)
+    return root

@@ -50,7 +50,7 @@ class Database:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
             return True
-        except Exception:  # noqa: BLE001 - health check reports any failure as "down"
+        except Exception:
             log.exception("database ping failed")
             return False
 

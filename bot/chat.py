@@ -1,0 +1,183 @@
+"""`salesbot chat`: a console channel on the same router, handlers, outbox, ticker and database.
+
+Directives: /as USER, /image PATH, /file PATH, /click X, /advance 2h, /now [ISO], /quit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import sys
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.channels.console import ConsoleChannel
+from bot.clock import fmt_cn, parse_duration, to_cn, to_utc
+from bot.config import Settings
+from bot.dispatch import dispatch
+from bot.messages import Inbound
+from bot.runtime import build_services
+from bot.services import Services
+from reminders.ticker import tick
+
+
+class OffsetClock:
+    """Wall time plus an offset the user moves with /advance and /now."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        from datetime import UTC
+
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+    def set(self, when: datetime) -> None:
+        from datetime import UTC
+
+        self.offset = to_utc(when) - datetime.now(UTC)
+
+
+class ChatSession:
+    def __init__(self, services: Services, console: ConsoleChannel, clock: OffsetClock, user: str,
+                 write: Callable[[str], None]) -> None:
+        self.services, self.console, self.clock, self.user = services, console, clock, user
+        self.write = write
+        self._ids = itertools.count(1)
+        self._run = uuid.uuid4().hex[:8]
+
+    def info(self, text: str) -> None:
+        """Directive feedback: JSON mode keeps stdout pure JSON lines, so it goes as kind=info."""
+        if self.console.json_mode:
+            self.write(json.dumps({"to": self.user, "kind": "info", "title": "", "text": text, "buttons": []},
+                                  ensure_ascii=False))
+        else:
+            self.write(f"· {text}")
+
+    async def handle_line(self, line: str) -> bool:
+        """Process one input line; False means quit."""
+        line = line.strip()
+        if not line:
+            return True
+        if line.startswith("/"):
+            return await self._directive(line)
+        await self._send(kind="text", text=line)
+        return True
+
+    async def _directive(self, line: str) -> bool:
+        name, _, arg = line[1:].partition(" ")
+        arg = arg.strip()
+        if name in ("quit", "exit", "q"):
+            return False
+        if name == "as" and arg:
+            self.user = arg
+            self.info(f"现在的身份: {arg}")
+        elif name in ("image", "file") and arg:
+            await self._send_file(name, Path(arg).expanduser())
+        elif name == "click" and arg:
+            await self._click(arg)
+        elif name == "advance" and arg:
+            try:
+                self.clock.advance(parse_duration(arg))
+            except ValueError:
+                self.info("时长格式如 2h、30m、3d")
+                return True
+            self.info(f"时间前进 {arg} → {fmt_cn(self.clock.now())}")
+            await self.settle()
+        elif name == "now":
+            if arg:
+                try:
+                    self.clock.set(datetime.fromisoformat(arg))
+                except ValueError:
+                    self.info("时间格式如 2026-11-23T09:00+08:00")
+                    return True
+                await self.settle()
+            self.info(to_cn(self.clock.now()).isoformat(timespec="minutes"))
+        else:
+            self.info("可用指令: /as USER, /image PATH, /file PATH, /click X, /advance 2h, /now [ISO], /quit")
+        return True
+
+    async def _send_file(self, kind: str, path: Path) -> None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            self.info(f"读不到文件 {path}: {exc.strerror}")
+            return
+        await self._send(kind=kind, data=data, file_name=path.name)
+
+    async def _click(self, wanted: str) -> None:
+        found = self.console.find_button(self.user, wanted)
+        if found is None:
+            self.info("最近发给你的卡片里没有这个按钮")
+            return
+        shown, button = found
+        await self._send(kind="click", click_key=button.key, card_ref=shown.card_ref)
+
+    async def _send(self, **fields: object) -> None:
+        msg = Inbound(channel="console", user_id=self.user, msg_id=f"c{self._run}-{next(self._ids)}",
+                      received_at=self.clock.now(), **fields)  # type: ignore[arg-type]
+        await dispatch(self.services, msg)
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Run due reminders, then deliver everything due, until quiet."""
+        assert self.services.outbox is not None
+        for _ in range(20):
+            ticked = await tick(self.services)
+            sent = await self.services.outbox.drain()
+            if not ticked and not sent:
+                break
+
+
+async def run_chat(settings: Settings, user: str, json_mode: bool, lines: Iterable[str] | None) -> int:
+    clock = OffsetClock()
+    write = _printer()
+    console = ConsoleChannel(write, json_mode=json_mode)
+    services = await build_services(settings, clock, {"console": console})
+    session = ChatSession(services, console, clock, user, write)
+    interactive = lines is None and sys.stdin.isatty()
+    if interactive:
+        write(f"salesbot 控制台 · 身份 {user} · 输入「帮助」开始，/quit 退出")
+    try:
+        async for line in _lines(lines, interactive, lambda: session.user):
+            if not await session.handle_line(line):
+                break
+        await session.settle()
+    finally:
+        await services.db.dispose()
+    return 0
+
+
+def _printer() -> Callable[[str], None]:
+    def write(text: str) -> None:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+    return write
+
+
+async def _lines(given: Iterable[str] | None, interactive: bool, who: Callable[[], str]):  # type: ignore[no-untyped-def]
+    if given is not None:
+        for line in given:
+            yield line
+        return
+    loop = asyncio.get_running_loop()
+    while True:
+        prompt = f"{who()}> " if interactive else ""
+        line = await loop.run_in_executor(None, _read_line, prompt)
+        if line is None:
+            return
+        yield line
+
+
+def _read_line(prompt: str) -> str | None:
+    try:
+        return input(prompt) if prompt else (sys.stdin.readline() or None)
+    except EOFError:
+        return None

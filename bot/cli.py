@@ -1,0 +1,126 @@
+"""`salesbot` command line (contract: ../shared/design.md §4)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings, resolve_config_path
+from storage.migrate import MigrationsPending
+
+# Command groups that live in their own modules, each with `register(subparsers)`.
+COMMAND_MODULES = ("bot.commands.ocr", "bot.commands.kb", "bot.commands.leads", "bot.commands.report")
+
+
+def _config_parent() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--config", metavar="F", help="TOML config (default: $SALESBOT_CONFIG, ./config.toml, built-in)")
+    parent.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="salesbot", description="销售助手 salesbot: WeCom / DingTalk sales assistant")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = _config_parent()
+
+    serve = sub.add_parser("serve", parents=[common], help="run the webhook server, ticker and outbox")
+    serve.set_defaults(func=_serve, sync=True)
+
+    chat = sub.add_parser("chat", parents=[common], help="talk to the bot in the console")
+    chat.add_argument("--as", dest="as_user", default="rep01", metavar="USER", help="who you are (default rep01)")
+    chat.add_argument("--json", action="store_true", help="one JSON line per outbound message")
+    chat.add_argument("--script", metavar="F", help="read input lines from a file")
+    chat.set_defaults(func=_chat)
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", parents=[common], help="apply Alembic migrations to head").set_defaults(func=_db_upgrade)
+
+    org = sub.add_parser("org", help="users, roles and managers").add_subparsers(dest="org_command", required=True)
+    org_import = org.add_parser("import", parents=[common], help="import users from CSV")
+    org_import.add_argument("file")
+    org_import.set_defaults(func=_org_import)
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command == "chat" and not args.verbose:
+        logging.getLogger().setLevel(logging.WARNING)  # keep the console readable
+    try:
+        settings = load_settings(resolve_config_path(args.config))
+        if getattr(args, "sync", False):
+            return int(args.func(args, settings))
+        return int(asyncio.run(args.func(args, settings)))
+    except ConfigError as exc:
+        print(f"salesbot: config error: {exc}", file=sys.stderr)
+        return 2
+    except MigrationsPending as exc:
+        print(f"salesbot: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import run_server
+
+    return run_server(settings)
+
+
+async def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.chat import run_chat
+
+    lines = None
+    if args.script:
+        lines = Path(args.script).read_text(encoding="utf-8").splitlines()
+    return await run_chat(settings, args.as_user, args.json, lines)
+
+
+async def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.migrate import head_revision, upgrade
+
+    await upgrade(settings.database.url)
+    print(f"database at revision {head_revision()}")
+    return 0
+
+
+async def _org_import(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.clock import SystemClock
+    from bot.org import OrgError, import_users_file
+    from bot.runtime import open_database
+
+    db = await open_database(settings)
+    try:
+        n = await import_users_file(db, Path(args.file), SystemClock().now())
+    except (OrgError, OSError) as exc:
+        print(f"salesbot: {args.file}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await db.dispose()
+    print(f"imported {n} user(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

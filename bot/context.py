@@ -1,0 +1,81 @@
+"""What a handler gets: who is asking, one lazily opened transaction, and a way to answer.
+
+Messages a handler emits are written to the outbox in the handler's own transaction when the
+dispatcher commits, so the state change and the messages it causes land together or not at all.
+Do slow work (OCR, search) before the first `await ctx.db()` so no database lock is held meanwhile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.messages import Body, CardUpdate, Inbound, Outbound
+from bot.outbox import enqueue
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: str
+    name: str
+    role: str  # rep | manager | admin
+    manager_id: str | None = None
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role in ("manager", "admin")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class Context:
+    def __init__(self, services: Services, msg: Inbound, user: UserInfo) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.msg = msg
+        self.user = user
+        self.outgoing: list[Outbound] = []
+        self._session: AsyncSession | None = None
+
+    def now(self) -> datetime:
+        return self.services.clock.now()
+
+    async def db(self) -> AsyncSession:
+        """The handler's session; its transaction begins at the first statement."""
+        if self._session is None:
+            self._session = self.services.db.sessions()
+        return self._session
+
+    def reply(self, body: Body) -> None:
+        """Answer the sender on the channel the message came from."""
+        self.send(self.msg.user_id, body, channel=self.msg.channel)
+
+    def send(self, to: str, body: Body, *, channel: str | None = None, key: str | None = None) -> None:
+        """Message someone else (a manager CC, a new owner); `key` makes it idempotent across events."""
+        n = len(self.outgoing)
+        dedup = key or f"in:{self.msg.channel}:{self.msg.msg_id}:{n}"
+        self.outgoing.append(Outbound(to=to, body=body, channel=channel, dedup_key=dedup))
+
+    def update_card(self, text: str) -> None:
+        """Replace the clicked card's buttons with a status line ("已由 张伟 接手")."""
+        if self.msg.card_ref:
+            self.reply(CardUpdate(card_ref=self.msg.card_ref, text=text))
+
+    async def commit(self) -> None:
+        """Write outgoing messages into the outbox and commit everything in one transaction."""
+        session = await self.db()
+        await enqueue(session, self.outgoing, self.now(), self.services.default_channel)
+        await session.commit()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

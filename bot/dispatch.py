@@ -1,0 +1,64 @@
+"""Inbound → the one handler the router picks, with errors turned into a short reply."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.context import Context
+from bot.messages import Inbound, Outbound, Text
+from bot.org import identify
+from bot.outbox import enqueue
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_USER = "你还没有开通 salesbot，请联系管理员开通账号。"
+UNKNOWN_COMMAND = "没看懂这条指令 🤔 发送「帮助」查看可以做什么。"
+UNSUPPORTED = "暂不支持这种消息，可以发文字、截图或 CSV/XLSX 文件。"
+FORBIDDEN = "这个操作需要{roles}权限。"
+FAILED = "出错了, 已记录。请稍后再试。"
+ROLE_CN = {"rep": "销售", "manager": "主管", "admin": "管理员"}
+
+
+async def dispatch(services: Services, msg: Inbound) -> None:
+    """Handle one deduplicated inbound message; never raises."""
+    try:
+        await _dispatch(services, msg)
+    except Exception:
+        log.exception("dispatch failed for %s:%s", msg.channel, msg.msg_id)
+    services.wake_outbox()
+
+
+async def _dispatch(services: Services, msg: Inbound) -> None:
+    now = services.clock.now()
+    user = await identify(
+        services.db, msg.user_id, msg.channel, msg.display_name, services.settings.org.auto_register, now
+    )
+    if user is None:
+        log.warning("message from unknown user %s:%s refused", msg.channel, msg.user_id)
+        await _reply_only(services, msg, UNKNOWN_USER)
+        return
+    ctx = Context(services, msg, user)
+    try:
+        route = await services.router.resolve(ctx, msg)
+        if route is None:
+            log.info("no handler for %s from %s: %.40r", msg.kind, msg.user_id, msg.text)
+            ctx.reply(Text(UNKNOWN_COMMAND if msg.kind == "text" else UNSUPPORTED))
+        elif route.roles and user.role not in route.roles:
+            log.warning("%s (%s) refused %s %r", user.id, user.role, msg.kind, msg.click_key or msg.text[:40])
+            ctx.reply(Text(FORBIDDEN.format(roles="/".join(ROLE_CN[r] for r in sorted(route.roles)))))
+        else:
+            await route.handler(ctx, msg)
+        await ctx.commit()
+    except Exception:
+        log.exception("handler failed for %s:%s from %s", msg.channel, msg.msg_id, msg.user_id)
+        await ctx.close()
+        await _reply_only(services, msg, FAILED)
+    finally:
+        await ctx.close()
+
+
+async def _reply_only(services: Services, msg: Inbound, text: str) -> None:
+    out = Outbound(to=msg.user_id, body=Text(text), channel=msg.channel, dedup_key=f"in:{msg.channel}:{msg.msg_id}:err")
+    async with services.db.session() as session:
+        await enqueue(session, [out], services.clock.now(), services.default_channel)

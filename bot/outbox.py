@@ -1,0 +1,200 @@
+"""The outbox: every outbound message is a row first, delivered later, exactly once per dedup key.
+
+- `enqueue` writes rows inside the caller's transaction (state change + message commit together).
+- `OutboxSender.run_once` claims due rows atomically with a lease (only the oldest undelivered row
+  per recipient, so each recipient gets messages in order), delivers them outside any transaction,
+  then marks them delivered, or schedules a retry with exponential backoff and jitter, or
+  dead-letters them after `max_attempts` with a log line. A crashed sender's lease expires and
+  another takes the row over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.channels.base import ChannelSender, DeliveryError
+from bot.clock import Clock
+from bot.messages import Outbound, body_from_json, body_to_json
+from storage.db import Database
+from storage.models import OutboxMessage, User
+from storage.sql import insert_ignore
+
+log = logging.getLogger(__name__)
+
+
+async def enqueue(session: AsyncSession, messages: Iterable[Outbound], now: datetime, default_channel: str) -> None:
+    """Add messages to the outbox in the session's transaction; repeats of a dedup key are ignored."""
+    rows = []
+    for msg in messages:
+        channel = msg.channel or await _user_channel(session, msg.to) or default_channel
+        rows.append(
+            {
+                "channel": channel,
+                "recipient": msg.to,
+                "kind": msg.body.kind,
+                "payload": body_to_json(msg.body),
+                "dedup_key": (msg.dedup_key or f"auto:{uuid.uuid4().hex}")[:191],
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+        )
+    if rows:
+        await session.execute(insert_ignore(session, OutboxMessage), rows)
+
+
+async def _user_channel(session: AsyncSession, user_id: str) -> str | None:
+    return (await session.execute(select(User.channel).where(User.id == user_id))).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_delay_s: float = 2.0
+    max_delay_s: float = 600.0
+
+    def delay(self, attempts: int, retry_after: float | None = None) -> float:
+        backoff = min(self.max_delay_s, self.base_delay_s * 2 ** max(0, attempts - 1))
+        jittered = backoff * random.uniform(0.5, 1.0)
+        return max(jittered, retry_after or 0.0)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    channel: str
+    recipient: str
+    payload: dict[str, Any]
+    dedup_key: str
+    attempts: int
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        channels: Mapping[str, ChannelSender],
+        *,
+        policy: RetryPolicy | None = None,
+        lease_s: float = 60.0,
+        batch: int = 200,
+        concurrency: int = 32,
+    ) -> None:
+        self.db, self.clock, self.channels = db, clock, channels
+        self.policy = policy or RetryPolicy()
+        self.lease = timedelta(seconds=lease_s)
+        self.batch = batch
+        self._limit = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Ask a running `run_forever` loop to look at the outbox now."""
+        self._wake.set()
+
+    async def run_forever(self, interval_s: float, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                while await self.run_once():
+                    pass
+            except Exception:
+                log.exception("outbox round failed; will retry")
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            await asyncio.wait(waiters, timeout=interval_s, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def run_once(self) -> int:
+        """Claim and deliver one batch of due rows; returns how many rows were attempted."""
+        claimed = await self._claim()
+        if claimed:
+            await asyncio.gather(*(self._deliver(row) for row in claimed))
+        return len(claimed)
+
+    async def drain(self, max_rounds: int = 100) -> int:
+        """Deliver until nothing is due now (console and tests)."""
+        total = 0
+        for _ in range(max_rounds):
+            n = await self.run_once()
+            total += n
+            if not n:
+                break
+        return total
+
+    async def _claim(self) -> list[Claimed]:
+        now = self.clock.now()
+        o, p = OutboxMessage, aliased(OutboxMessage)
+        due = or_(
+            and_(o.status == "pending", o.next_attempt_at <= now),
+            and_(o.status == "sending", o.lease_until <= now),
+        )
+        earlier_open = exists().where(
+            p.channel == o.channel, p.recipient == o.recipient, p.id < o.id, p.status.in_(("pending", "sending"))
+        )
+        pick = select(o.id).where(o.channel.in_(list(self.channels)), due, ~earlier_open).order_by(o.id)
+        pick = pick.limit(self.batch)
+        async with self.db.session() as session:
+            if not self.db.is_sqlite:
+                pick = pick.with_for_update(skip_locked=True, of=o)
+            ids = list((await session.execute(pick)).scalars())
+            if not ids:
+                return []
+            stmt = (
+                update(o)
+                .where(o.id.in_(ids), due)
+                .values(status="sending", lease_until=now + self.lease, attempts=o.attempts + 1)
+                .returning(o.id, o.channel, o.recipient, o.payload, o.dedup_key, o.attempts)
+            )
+            rows = (await session.execute(stmt)).all()
+        return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+    async def _deliver(self, row: Claimed) -> None:
+        async with self._limit:
+            try:
+                body = body_from_json(row.payload)
+                result = await self.channels[row.channel].deliver(row.recipient, body, dedup_key=row.dedup_key)
+            except DeliveryError as exc:
+                await self._failed(row, str(exc), exc.permanent, exc.retry_after)
+            except Exception as exc:
+                log.exception("outbox %s: unexpected error delivering to %s", row.id, row.recipient)
+                await self._failed(row, f"{type(exc).__name__}: {exc}", False, None)
+            else:
+                await self._delivered(row, result)
+
+    async def _delivered(self, row: Claimed, result: dict[str, Any]) -> None:
+        async with self.db.session() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .values(status="delivered", delivered_at=self.clock.now(), lease_until=None, result=result or None)
+            )
+
+    async def _failed(self, row: Claimed, error: str, permanent: bool, retry_after: float | None) -> None:
+        dead = permanent or row.attempts >= self.policy.max_attempts
+        now = self.clock.now()
+        values: dict[str, Any] = {"last_error": error[:2000], "lease_until": None}
+        if dead:
+            values["status"] = "dead"
+            log.error(
+                "outbox %s dead-lettered after %s attempt(s) to %s:%s: %s",
+                row.id, row.attempts, row.channel, row.recipient, error,
+            )
+        else:
+            delay = self.policy.delay(row.attempts, retry_after)
+            values.update(status="pending", next_attempt_at=now + timedelta(seconds=delay))
+            log.warning("outbox %s attempt %s failed (%s); retry in %.1fs", row.id, row.attempts, error, delay)
+        async with self.db.session() as session:
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))

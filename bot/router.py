@@ -1,0 +1,150 @@
+"""Routes one Inbound to exactly one handler.
+
+Feature modules own a `Router` and register with explicit matchers:
+
+    router = Router("leads")
+
+    @router.command("跟进")
+    async def follow_up(ctx: Context, msg: Inbound) -> None: ...
+
+Resolution order: card clicks by longest key prefix; images; files; events by name; text by
+longest command word (after normalisation), then conditional text handlers, then the fallback.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.messages import Inbound
+
+if TYPE_CHECKING:
+    from bot.context import Context
+
+Handler = Callable[["Context", Inbound], Awaitable[None]]
+Predicate = Callable[["Context", Inbound], Awaitable[bool]]
+
+
+def normalize_text(text: str) -> str:
+    """NFKC (full-width → half-width), trimmed, inner whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def split_command(text: str, word: str) -> str | None:
+    """The argument text after `word` if `text` starts with it ("跟进12 好" → "12 好"), else None."""
+    norm = normalize_text(text)
+    if not norm.startswith(word):
+        return None
+    return norm[len(word):].strip()
+
+
+@dataclass
+class Route:
+    handler: Handler
+    roles: frozenset[str] | None = None  # None → everyone
+
+
+@dataclass
+class Router:
+    name: str
+    commands: dict[str, Route] = field(default_factory=dict)
+    actions: dict[str, Route] = field(default_factory=dict)
+    events: dict[str, Route] = field(default_factory=dict)
+    images: list[Route] = field(default_factory=list)
+    files: list[Route] = field(default_factory=list)
+    conditional: list[tuple[Predicate, Route]] = field(default_factory=list)
+    fallback: Route | None = None
+
+    # -- registration -------------------------------------------------------------------
+    def command(self, *words: str, roles: set[str] | None = None) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            for word in words:
+                self._add(self.commands, normalize_text(word), Route(fn, _roles(roles)))
+            return fn
+
+        return register
+
+    def card_action(self, prefix: str, roles: set[str] | None = None) -> Callable[[Handler], Handler]:
+        return lambda fn: self._add(self.actions, prefix, Route(fn, _roles(roles))) or fn
+
+    def event(self, name: str) -> Callable[[Handler], Handler]:
+        return lambda fn: self._add(self.events, name, Route(fn)) or fn
+
+    def image(self, roles: set[str] | None = None) -> Callable[[Handler], Handler]:
+        return lambda fn: self.images.append(Route(fn, _roles(roles))) or fn
+
+    def file(self, roles: set[str] | None = None) -> Callable[[Handler], Handler]:
+        return lambda fn: self.files.append(Route(fn, _roles(roles))) or fn
+
+    def text(self, when: Predicate | None = None) -> Callable[[Handler], Handler]:
+        """`when` given: a conditional text handler; else the fallback for any other text."""
+
+        def register(fn: Handler) -> Handler:
+            if when is None:
+                if self.fallback is not None:
+                    raise ValueError(f"router {self.name}: a fallback text handler is already set")
+                self.fallback = Route(fn)
+            else:
+                self.conditional.append((when, Route(fn)))
+            return fn
+
+        return register
+
+    def include(self, other: Router) -> None:
+        for word, route in other.commands.items():
+            self._add(self.commands, word, route)
+        for prefix, route in other.actions.items():
+            self._add(self.actions, prefix, route)
+        for name, route in other.events.items():
+            self._add(self.events, name, route)
+        self.images += other.images
+        self.files += other.files
+        self.conditional += other.conditional
+        if other.fallback is not None:
+            if self.fallback is not None:
+                raise ValueError(f"two fallback text handlers ({self.name}, {other.name})")
+            self.fallback = other.fallback
+
+    def _add(self, table: dict[str, Route], key: str, route: Route) -> None:
+        if key in table:
+            raise ValueError(f"router {self.name}: {key!r} registered twice")
+        table[key] = route
+
+    # -- resolution ---------------------------------------------------------------------
+    async def resolve(self, ctx: Context, msg: Inbound) -> Route | None:
+        if msg.kind == "click":
+            return _longest_prefix(self.actions, msg.click_key or "")
+        if msg.kind == "image":
+            return self.images[0] if self.images else None
+        if msg.kind == "file":
+            return self.files[0] if self.files else None
+        if msg.kind == "event":
+            return self.events.get(msg.text)
+        route = _command_route(self.commands, normalize_text(msg.text))
+        if route is not None:
+            return route
+        for when, conditional in self.conditional:
+            if await when(ctx, msg):
+                return conditional
+        return self.fallback
+
+
+def _roles(roles: set[str] | None) -> frozenset[str] | None:
+    return frozenset(roles) if roles else None
+
+
+def _command_route(table: dict[str, Route], text: str) -> Route | None:
+    """A command word matches when the text is the word, or the word followed by a space, digit or '#'
+    ("跟进12 已电话" matches 跟进; "跟进策略怎么写" does not, it is a knowledge question)."""
+    for word in sorted((w for w in table if text.startswith(w)), key=len, reverse=True):
+        rest = text[len(word):]
+        if not rest or rest[0].isspace() or rest[0].isdigit() or rest[0] in "#:：":
+            return table[word]
+    return None
+
+
+def _longest_prefix(table: dict[str, Route], key: str) -> Route | None:
+    best = max((p for p in table if key.startswith(p)), key=len, default=None)
+    return table[best] if best is not None else None

@@ -1,0 +1,48 @@
+"""Process set-up shared by `serve`, `chat` and the CLI: schema, seed data, services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from bot.channels.base import ChannelSender
+from bot.clock import Clock
+from bot.config import Settings
+from bot.org import seed_org
+from bot.outbox import OutboxSender
+from bot.services import Services
+from storage.db import Database
+from storage.migrate import ensure_schema
+
+log = logging.getLogger(__name__)
+
+
+async def open_database(settings: Settings) -> Database:
+    """Migrated (SQLite) or checked (PostgreSQL) database."""
+    await ensure_schema(settings.database.url)
+    return Database(settings.database.url, echo=settings.database.echo)
+
+
+async def build_services(
+    settings: Settings, clock: Clock, channels: Mapping[str, ChannelSender], *, seed: bool = True
+) -> Services:
+    from handlers import build_router
+
+    db = await open_database(settings)
+    services = Services(settings=settings, db=db, clock=clock, router=build_router(), channels=dict(channels))
+    services.outbox = OutboxSender(db, clock, services.channels, lease_s=settings.reminders.lease_s)
+    if seed:
+        await seed_org(db, settings.org.users, settings.org.demo, clock.now())
+        await seed_knowledge(services)
+    return services
+
+
+async def seed_knowledge(services: Services) -> None:
+    """Load the shipped demo cards into an empty knowledge base (embedded default)."""
+    if not services.settings.knowledge.seed_demo:
+        return
+    try:
+        from knowledge.store import seed_demo
+    except ImportError:  # knowledge package not built yet
+        return
+    await seed_demo(services.db, services.clock.now())

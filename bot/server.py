@@ -1,0 +1,105 @@
+"""`salesbot serve`: aiohttp app with channel callbacks, /healthz, /metrics, ticker and outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from typing import Any
+
+from aiohttp import web
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.runtime import build_services
+from bot.services import Services
+from bot.tasks import TaskPool
+
+log = logging.getLogger(__name__)
+
+SERVICES = web.AppKey("services", Services)
+TASKS = web.AppKey("tasks", TaskPool)
+METRICS = web.AppKey("metrics", Counter)
+
+
+def build_channels(settings: Settings) -> dict[str, Any]:
+    """Senders for every configured channel (plus console, which prints to the log)."""
+    channels: dict[str, Any] = {}
+    if settings.wecom.enabled:
+        from bot.channels.wecom.sender import WecomSender
+
+        channels["wecom"] = WecomSender(settings.wecom)
+    if settings.dingtalk.enabled:
+        from bot.channels.dingtalk.sender import DingtalkSender
+
+        channels["dingtalk"] = DingtalkSender(settings.dingtalk)
+    return channels
+
+
+async def create_app(settings: Settings, clock: Clock | None = None, channels: dict[str, Any] | None = None
+                     ) -> web.Application:
+    clock = clock or SystemClock()
+    app = web.Application(client_max_size=settings.server.max_body_kb * 1024)
+    services = await build_services(settings, clock, channels if channels is not None else build_channels(settings))
+    app[SERVICES] = services
+    app[TASKS] = TaskPool(max_running=settings.server.max_inflight)
+    app[METRICS] = Counter()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    if settings.wecom.enabled:
+        from bot.channels.wecom.callback import add_routes as add_wecom
+
+        add_wecom(app)
+    if settings.dingtalk.enabled:
+        from bot.channels.dingtalk.callback import add_routes as add_dingtalk
+
+        add_dingtalk(app)
+    app.cleanup_ctx.append(_background)
+    return app
+
+
+async def _background(app: web.Application):  # type: ignore[no-untyped-def]
+    """Outbox sender and reminder ticker run beside the web server; shutdown drains work first."""
+    from reminders.scheduler import start_scheduler
+
+    services = app[SERVICES]
+    stop = asyncio.Event()
+    assert services.outbox is not None
+    sender = asyncio.create_task(services.outbox.run_forever(services.settings.server.tick_seconds, stop))
+    scheduler = start_scheduler(services)
+    yield
+    await app[TASKS].drain()
+    scheduler.shutdown(wait=False)
+    stop.set()
+    await sender
+    for channel in services.channels.values():
+        close = getattr(channel, "close", None)
+        if close is not None:
+            await close()
+    await services.db.dispose()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    ok = await services.db.ping()
+    return web.json_response({"ok": ok, "pending_jobs": request.app[TASKS].pending}, status=200 if ok else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format: counters kept by the channels plus outbox status counts."""
+    from sqlalchemy import func, select
+
+    from storage.models import OutboxMessage
+
+    lines = [f"salesbot_{name} {value}" for name, value in sorted(request.app[METRICS].items())]
+    async with request.app[SERVICES].db.session() as session:
+        rows = await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+        lines += [f'salesbot_outbox{{status="{status}"}} {n}' for status, n in rows]
+    lines.append(f"salesbot_background_jobs {request.app[TASKS].pending}")
+    return web.Response(text="\n".join(lines) + "\n")
+
+
+def run_server(settings: Settings) -> int:
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    web.run_app(create_app(settings), host=settings.server.host, port=settings.server.port, print=None)
+    return 0

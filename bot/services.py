@@ -1,0 +1,49 @@
+"""The long-lived parts one process shares: settings, database, clock, router, channels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from bot.clock import Clock
+from bot.config import Settings
+from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.channels.base import ChannelSender
+    from bot.outbox import OutboxSender
+    from bot.router import Router
+
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Clock
+    router: Router
+    channels: dict[str, ChannelSender] = field(default_factory=dict)
+    outbox: OutboxSender | None = None
+    components: dict[str, Any] = field(default_factory=dict)
+
+    def component(self, name: str, factory: Callable[[Services], T]) -> T:
+        """A shared component built once per process on first use (knowledge index, OCR pool…)."""
+        if name not in self.components:
+            self.components[name] = factory(self)
+        return self.components[name]  # type: ignore[no-any-return]
+
+    @property
+    def default_channel(self) -> str:
+        """Where messages go for a user we have never heard from."""
+        if self.settings.org.default_channel:
+            return self.settings.org.default_channel
+        for name in ("wecom", "dingtalk"):
+            if getattr(self.settings, name).enabled:
+                return name
+        return "console"
+
+    def wake_outbox(self) -> None:
+        if self.outbox is not None:
+            self.outbox.wake()

@@ -1,0 +1,7 @@
+"""Handlers: admin (filled in by its feature)."""
+
+from __future__ import annotations
+
+from bot.router import Router
+
+router = Router("admin")

@@ -1,0 +1,39 @@
+"""帮助 and the welcome shown when someone opens the app."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.messages import Inbound, Markdown, Text
+from bot.router import Router
+
+router = Router("help")
+
+REP_HELP = [
+    "📷 发客户聊天截图 → 自动识别生成线索草稿，一键确认",
+    "💬 直接提问，如「医疗采购价格异议」→ 推荐话术卡片",
+    "我的线索 · 线索 <编号> · 跟进 <编号> <摘要>",
+    "阶段 <编号> <阶段> · 赢单/输单 <编号> <原因> · 新线索 <客户信息>",
+]
+MANAGER_HELP = ["👥 团队线索 · 超时提醒卡片可 接手 / 改派 / 延期", "📊 每个工作日推送团队跟进摘要"]
+ADMIN_HELP = ["📚 发送 CSV/XLSX 文件 → 导入话术知识库", "知识缺口 → 查看没答上来的问题"]
+ROLE_CN = {"rep": "销售", "manager": "主管", "admin": "管理员"}
+
+
+def help_lines(role: str) -> list[str]:
+    lines = list(REP_HELP)
+    if role in ("manager", "admin"):
+        lines += MANAGER_HELP
+    if role == "admin":
+        lines += ADMIN_HELP
+    return lines
+
+
+@router.command("帮助", "help", "?", "菜单")
+async def show_help(ctx: Context, msg: Inbound) -> None:
+    body = "\n".join(f"- {line}" for line in help_lines(ctx.user.role))
+    ctx.reply(Markdown(title="salesbot 能帮你做什么", text=f"**你好，{ctx.user.name}（{ROLE_CN[ctx.user.role]}）**\n{body}"))
+
+
+@router.event("enter_agent")
+async def welcome(ctx: Context, msg: Inbound) -> None:
+    ctx.reply(Text(f"欢迎回来，{ctx.user.name}！发截图录线索、直接提问找话术，发送「帮助」查看全部功能。"))

@@ -1,0 +1,7 @@
+"""Handlers: leads (filled in by its feature)."""
+
+from __future__ import annotations
+
+from bot.router import Router
+
+router = Router("leads")
