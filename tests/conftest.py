@@ -1,0 +1,120 @@
+"""Shared fixtures: a fresh SQLite (and PostgreSQL when reachable) database, services on a manual
+clock, and a console chat session whose output is collected as JSON dicts."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from bot.channels.console import ConsoleChannel
+from bot.chat import ChatSession
+from bot.clock import CN_TZ, ManualClock
+from bot.config import DatabaseSettings, KnowledgeSettings, Settings
+from bot.runtime import build_services
+from bot.services import Services
+
+PG_URL = os.environ.get("SALESBOT_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+# Monday 2026-11-23 10:00 Asia/Shanghai: inside working hours on a normal working day.
+MONDAY_10AM = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
+
+
+def sqlite_url(tmp_path: Any) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path}/salesbot.db"
+
+
+async def _pg_admin_url() -> str | None:
+    import asyncpg
+
+    dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+    try:
+        conn = await asyncpg.connect(dsn, timeout=2)
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return None
+    await conn.close()
+    return dsn
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A brand-new PostgreSQL database for one test (skips when no server is reachable)."""
+    import asyncpg
+
+    admin = await _pg_admin_url()
+    if admin is None:
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    name = f"salesbot_t_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    base = PG_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """Both backends: SQLite always, PostgreSQL when reachable."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path)
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def settings(tmp_path: Any) -> Settings:
+    base = Settings()
+    return replace(
+        base,
+        database=DatabaseSettings(url=sqlite_url(tmp_path)),
+        knowledge=replace(KnowledgeSettings(), seed_demo=False),
+        ocr=replace(base.ocr, evidence_dir=str(tmp_path / "evidence")),
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(MONDAY_10AM)
+
+
+class Transcript(list[dict[str, Any]]):
+    """Console output as the `--json` dicts, with small helpers for assertions."""
+
+    def write(self, line: str) -> None:
+        self.append(json.loads(line))
+
+    def to(self, user: str) -> list[dict[str, Any]]:
+        return [m for m in self if m["to"] == user]
+
+    def texts(self, user: str | None = None) -> list[str]:
+        return [f"{m['title']}\n{m['text']}" for m in self if user is None or m["to"] == user]
+
+    def last(self, user: str) -> dict[str, Any]:
+        return self.to(user)[-1]
+
+
+@pytest.fixture
+def transcript() -> Transcript:
+    return Transcript()
+
+
+@pytest.fixture
+async def services(settings: Settings, clock: ManualClock, transcript: Transcript) -> AsyncIterator[Services]:
+    console = ConsoleChannel(transcript.write, json_mode=True)
+    svc = await build_services(settings, clock, {"console": console})
+    yield svc
+    await svc.db.dispose()
+
+
+@pytest.fixture
+def chat(services: Services, clock: ManualClock, transcript: Transcript) -> ChatSession:
+    console = services.channels["console"]
+    assert isinstance(console, ConsoleChannel)
+    return ChatSession(services, console, clock, "rep01", transcript.write)  # type: ignore[arg-type]
