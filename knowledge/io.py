@@ -1,0 +1,333 @@
+"""Card files in and out: CSV, XLSX, Markdown with front matter, JSON, JSONL.
+
+Readers yield `(line, raw mapping)`; `read_cards` validates each row, reports bad rows with file
+and line number and keeps going. Writers produce files the readers accept (export round-trips).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from knowledge.schema import CardError, KbCard, parse_card
+from knowledge.taxonomy import Taxonomy
+
+FIELDS = ("id", "title", "role", "industry", "objection", "talk_track", "quote_template", "success_case",
+          "keywords", "updated_at", "version", "active")
+CN_HEADERS = {"编号": "id", "标题": "title", "角色": "role", "行业": "industry", "异议": "objection",
+              "话术": "talk_track", "报价模板": "quote_template", "成功案例": "success_case",
+              "关键词": "keywords", "更新日期": "updated_at", "版本": "version", "启用": "active"}
+HEADER_ALIASES = {**CN_HEADERS, "ID": "id", "卡片编号": "id", "异议类型": "objection", "更新时间": "updated_at",
+                  "状态": "active", "标签": "keywords"}
+MD_SECTIONS = {"话术": "talk_track", "报价模板": "quote_template", "成功案例": "success_case"}
+SUFFIXES = {".csv", ".xlsx", ".md", ".markdown", ".json", ".jsonl"}
+
+Row = tuple[int, dict[str, Any]]
+
+
+class FormatError(ValueError):
+    """The whole file is unreadable (wrong type, broken JSON, missing id column …)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    file: str
+    line: int  # 1-based line (CSV/Markdown/JSON/JSONL) or row (XLSX); 0 = whole file
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
+
+
+@dataclass
+class ReadResult:
+    file: str
+    cards: list[tuple[int, KbCard]] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    rows: int = 0
+
+
+def read_cards(path: str | Path, taxonomy: Taxonomy, progress: Callable[[int], None] | None = None) -> ReadResult:
+    """Parse and validate every row of one file. Never raises for bad content."""
+    path = Path(path)
+    result = ReadResult(file=str(path))
+    try:
+        rows = list(read_rows(path))
+    except FormatError as exc:
+        result.issues.append(Issue(str(path), 0, str(exc)))
+        return result
+    seen: dict[str, int] = {}
+    for line, raw in rows:
+        result.rows += 1
+        try:
+            if "__error__" in raw:
+                raise CardError(raw["__error__"])
+            card = parse_card(raw, taxonomy.canonical_or_error)
+        except CardError as exc:
+            result.issues.append(Issue(str(path), line, str(exc)))
+        else:
+            if card.id in seen:
+                result.issues.append(Issue(str(path), line, f"duplicate id {card.id} (first at line {seen[card.id]})"))
+            else:
+                seen[card.id] = line
+                result.cards.append((line, card.with_(source=path.name)))
+        if progress:
+            progress(1)
+    return result
+
+
+def read_rows(path: Path) -> Iterator[Row]:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise FormatError(f"unsupported file type {suffix or '(none)'} (use .csv .xlsx .md .json .jsonl)")
+    if not path.is_file():
+        raise FormatError("file not found")
+    if suffix == ".xlsx":
+        return _xlsx_rows(path)
+    text = _read_text(path)
+    if suffix == ".csv":
+        return _table_rows(_csv_records(text))
+    if suffix in {".md", ".markdown"}:
+        return _markdown_rows(text)
+    if suffix == ".json":
+        return _json_rows(text)
+    return _jsonl_rows(text)
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China often saves CSV as GBK
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise FormatError("not UTF-8 or GBK text")
+
+
+def _header_map(header: Sequence[Any]) -> list[str | None]:
+    names: list[str | None] = []
+    for cell in header:
+        name = str(cell).strip() if cell is not None else ""
+        key = HEADER_ALIASES.get(name) or (name.lower() if name.lower() in FIELDS else None)
+        names.append(key)
+    if "id" not in names:
+        raise FormatError("header row has no id/编号 column")
+    if "title" not in names:
+        raise FormatError("header row has no title/标题 column")
+    return names
+
+
+def _table_rows(records: Iterable[tuple[int, Sequence[Any]]]) -> Iterator[Row]:
+    names: list[str | None] | None = None
+    for line, cells in records:
+        if not any(c not in (None, "") and str(c).strip() for c in cells):
+            continue
+        if names is None:
+            names = _header_map(cells)
+            continue
+        yield line, {k: v for k, v in zip(names, cells, strict=False) if k}
+    if names is None:
+        raise FormatError("empty file (no header row)")
+
+
+def _csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    line = 1
+    try:
+        for cells in reader:
+            yield line, cells  # line where the record starts (quoted fields may span lines)
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise FormatError(f"line {reader.line_num}: broken CSV ({exc})") from None
+
+
+def _xlsx_rows(path: Path) -> Iterator[Row]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a bad file
+        raise FormatError(f"not a readable XLSX workbook ({type(exc).__name__})") from None
+    try:
+        sheet = book.worksheets[0]
+        records = ((i, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True), 1))
+        yield from _table_rows(records)
+    finally:
+        book.close()
+
+
+def _jsonl_rows(text: str) -> Iterator[Row]:
+    for line, raw_line in enumerate(text.splitlines(), 1):
+        if not raw_line.strip():
+            continue
+        try:
+            obj = json.loads(raw_line)
+        except json.JSONDecodeError as exc:
+            yield line, {"__error__": f"not valid JSON ({exc.msg})"}
+            continue
+        yield line, obj if isinstance(obj, dict) else {"__error__": "expected a JSON object"}
+
+
+def _json_rows(text: str) -> Iterator[Row]:
+    """A JSON array of objects (or {"cards": [...]}); line numbers come from decoder offsets."""
+    decoder = json.JSONDecoder()
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    if isinstance(whole, dict) and isinstance(whole.get("cards"), list):
+        start = text.index("[", text.index('"cards"'))
+    elif isinstance(whole, list):
+        start = text.index("[")
+    else:
+        raise FormatError('expected a JSON array of cards or {"cards": [...]}')
+    pos = start + 1
+    while True:
+        pos = _skip(text, pos)
+        if text[pos] == "]":
+            return
+        obj, end = decoder.raw_decode(text, pos)
+        line = text.count("\n", 0, pos) + 1
+        yield line, obj if isinstance(obj, dict) else {"__error__": "expected a JSON object"}
+        pos = _skip(text, end)
+        if text[pos] == ",":
+            pos += 1
+
+
+def _skip(text: str, pos: int) -> int:
+    while text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+FRONT_KEY = re.compile(r"^([A-Za-z_\u4e00-\u9fff]+)\s*[:：]\s*(.*)$")
+SECTION = re.compile(r"^#{1,3}\s*(.+?)\s*$")
+
+
+def _markdown_rows(text: str) -> Iterator[Row]:
+    """Cards as `---` front matter blocks, each followed by `## 话术` / `## 报价模板` / `## 成功案例`."""
+    lines = text.splitlines()
+    starts: list[int] = []
+    i = 0
+    while i < len(lines):
+        if _opens_front(lines, i):
+            starts.append(i)
+            i += 1
+            while i < len(lines) and lines[i].strip() != "---":  # skip to the closing '---'
+                i += 1
+        i += 1
+    if not starts:
+        raise FormatError("no front matter (a card starts with a line '---' then 'id: …')")
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        yield start + 1, _markdown_card(lines[start + 1:end])
+
+
+def _opens_front(lines: list[str], i: int) -> bool:
+    return lines[i].strip() == "---" and i + 1 < len(lines) and bool(FRONT_KEY.match(lines[i + 1].strip()))
+
+
+def _markdown_card(block: list[str]) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    i = 0
+    while i < len(block) and block[i].strip() != "---":
+        match = FRONT_KEY.match(block[i].strip())
+        if match:
+            key = HEADER_ALIASES.get(match.group(1), match.group(1).lower())
+            raw[key] = _front_value(match.group(2))
+        elif block[i].strip():
+            return {"__error__": f"front matter line {block[i].strip()[:30]!r} is not 'key: value'"}
+        i += 1
+    if i >= len(block):
+        return {"__error__": "front matter is not closed with '---'"}
+    section: str | None = None
+    body: dict[str, list[str]] = {}
+    for ln in block[i + 1:]:
+        match = SECTION.match(ln)
+        if match and match.group(1) in MD_SECTIONS:
+            section = MD_SECTIONS[match.group(1)]
+            continue
+        if section:
+            body.setdefault(section, []).append(ln)
+    for key, text_lines in body.items():
+        raw[key] = "\n".join(text_lines).strip()
+    return raw
+
+
+def _front_value(value: str) -> Any:
+    value = value.strip()
+    if value.startswith("[") and value.endswith("]"):
+        return [v.strip().strip("'\"") for v in value[1:-1].split(",") if v.strip()]
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+# ---------------------------------------------------------------- writers
+
+
+def write_cards(path: str | Path, cards: Sequence[KbCard]) -> int:
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise FormatError(f"unsupported file type {suffix or '(none)'} (use .csv .xlsx .md .json .jsonl)")
+    rows = [c.to_dict() for c in cards]
+    if suffix == ".xlsx":
+        _write_xlsx(path, rows)
+    elif suffix == ".csv":
+        path.write_text(_csv_text(rows), encoding="utf-8-sig")
+    elif suffix in {".md", ".markdown"}:
+        path.write_text("\n".join(_markdown_card_text(r) for r in rows), encoding="utf-8")
+    elif suffix == ".json":
+        path.write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    else:
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return len(rows)
+
+
+def _flat(row: dict[str, Any]) -> list[Any]:
+    return [",".join(row[k]) if k == "keywords" else row[k] for k in FIELDS]
+
+
+def _csv_text(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(FIELDS)
+    writer.writerows(_flat(r) for r in rows)
+    return out.getvalue()
+
+
+def _write_xlsx(path: Path, rows: list[dict[str, Any]]) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "cards"
+    cn = {v: k for k, v in CN_HEADERS.items()}
+    sheet.append([cn.get(k, k) for k in FIELDS])
+    for row in rows:
+        sheet.append([str(v) if isinstance(v, date | datetime) else v for v in _flat(row)])
+    book.save(path)
+
+
+def _markdown_card_text(row: dict[str, Any]) -> str:
+    front = [f"{k}: {_md_scalar(row[k])}" for k in ("id", "title", "role", "industry", "objection", "updated_at",
+                                                       "version", "active")]
+    front.append("keywords: [" + ", ".join(row["keywords"]) + "]")
+    parts = ["---", *front, "---", ""]
+    for label, key in MD_SECTIONS.items():
+        parts += [f"## {label}", row[key], ""]
+    return "\n".join(parts)
+
+
+def _md_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).replace("\n", " ")
