@@ -3,10 +3,11 @@ clock, and a console chat session whose output is collected as JSON dicts."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -29,39 +30,38 @@ def sqlite_url(tmp_path: Any) -> str:
     return f"sqlite+aiosqlite:///{tmp_path}/salesbot.db"
 
 
-async def _pg_admin_url() -> str | None:
+def _pg_admin(sql: str | None = None) -> bool:
+    """Run one admin statement on the test server; False when no server is reachable."""
     import asyncpg
 
-    dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
-    try:
-        conn = await asyncpg.connect(dsn, timeout=2)
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        return None
-    await conn.close()
-    return dsn
+    async def run() -> bool:
+        dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+        try:
+            conn = await asyncpg.connect(dsn, timeout=2)
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            return False
+        try:
+            if sql:
+                await conn.execute(sql)
+        finally:
+            await conn.close()
+        return True
+
+    return asyncio.run(run())
 
 
 @pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
+def pg_url() -> Iterator[str]:
     """A brand-new PostgreSQL database for one test (skips when no server is reachable)."""
-    import asyncpg
-
-    admin = await _pg_admin_url()
-    if admin is None:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
     name = f"salesbot_t_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    base = PG_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
+    if not _pg_admin(f'CREATE DATABASE "{name}"'):
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    yield f"{PG_URL.rsplit('/', 1)[0]}/{name}"
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     """Both backends: SQLite always, PostgreSQL when reachable."""
     if request.param == "sqlite":
         return sqlite_url(tmp_path)

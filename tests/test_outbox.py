@@ -1,0 +1,178 @@
+"""Outbox: retries with backoff, dead-letter, per-recipient order, exactly-once, lease takeover.
+
+The remote is a real aiohttp server on 127.0.0.1 that can be told to fail; the channel under test
+is a minimal HTTP sender, so everything between the outbox row and the wire is real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from sqlalchemy import select, update
+
+from bot.channels.base import DeliveryError
+from bot.clock import ManualClock
+from bot.messages import Body, Card, Button, Outbound, Text, body_to_json
+from bot.outbox import OutboxSender, RetryPolicy, enqueue
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import OutboxMessage
+from tests.conftest import MONDAY_10AM
+
+
+class FlakyRemote:
+    """A remote API that answers 503 while `failing`, and records what it accepted."""
+
+    def __init__(self) -> None:
+        self.failing = False
+        self.received: list[dict[str, Any]] = []
+        self.url = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if self.failing:
+            return web.json_response({"errcode": -1, "errmsg": "system busy"}, status=503)
+        self.received.append(await request.json())
+        return web.json_response({"errcode": 0, "msgid": f"m{len(self.received)}"})
+
+
+class HttpSender:
+    name = "wecom"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = aiohttp.ClientSession()
+
+    async def deliver(self, recipient: str, body: Body, *, dedup_key: str) -> dict[str, Any]:
+        payload = {"to": recipient, "body": body_to_json(body), "key": dedup_key}
+        async with self.http.post(self.url, json=payload) as resp:
+            data = await resp.json()
+            if resp.status != 200:
+                raise DeliveryError(f"HTTP {resp.status} errcode {data.get('errcode')}")
+            return {"msgid": data["msgid"]}
+
+
+@pytest.fixture
+async def remote() -> AsyncIterator[FlakyRemote]:
+    fake = FlakyRemote()
+    app = web.Application()
+    app.router.add_post("/send", fake.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    fake.url = f"http://127.0.0.1:{port}/send"
+    yield fake
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    await upgrade(db_url)
+    database = Database(db_url)
+    yield database
+    await database.dispose()
+
+
+async def put(db: Database, clock: ManualClock, *messages: Outbound) -> None:
+    async with db.session() as s:
+        await enqueue(s, messages, clock.now(), "wecom")
+
+
+async def statuses(db: Database) -> list[tuple[str, str, int]]:
+    async with db.session() as s:
+        rows = await s.execute(select(OutboxMessage.dedup_key, OutboxMessage.status, OutboxMessage.attempts)
+                               .order_by(OutboxMessage.id))
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+async def test_outage_then_recovery_delivers_each_once_in_order(db: Database, remote: FlakyRemote) -> None:
+    clock = ManualClock(MONDAY_10AM)
+    sender = HttpSender(remote.url)
+    outbox = OutboxSender(db, clock, {"wecom": sender}, policy=RetryPolicy(max_attempts=50, max_delay_s=60))
+    msgs = [Outbound(to=f"rep0{i % 3}", body=Text(f"msg {n}"), channel="wecom", dedup_key=f"k{n}")
+            for n, i in enumerate(range(12))]
+    await put(db, clock, *msgs)
+    remote.failing = True
+    for _ in range(40):  # two minutes of outage, the clock moving 3 s per round
+        await outbox.run_once()
+        clock.advance(timedelta(seconds=3))
+    assert remote.received == []
+    remote.failing = False
+    clock.advance(timedelta(minutes=2))
+    for _ in range(30):
+        await outbox.run_once()
+        clock.advance(timedelta(seconds=61))
+    keys = [m["key"] for m in remote.received]
+    assert sorted(keys) == sorted(f"k{n}" for n in range(12))  # each exactly once
+    for rep in ("rep00", "rep01", "rep02"):
+        texts = [m["body"]["text"] for m in remote.received if m["to"] == rep]
+        assert texts == sorted(texts, key=lambda t: int(t.split()[1]))  # order kept per recipient
+    assert {s for _, s, _ in await statuses(db)} == {"delivered"}
+    await sender.http.close()
+
+
+async def test_dead_letter_after_max_attempts_is_logged_and_unblocks_recipient(
+    db: Database, remote: FlakyRemote, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = ManualClock(MONDAY_10AM)
+    sender = HttpSender(remote.url)
+    outbox = OutboxSender(db, clock, {"wecom": sender}, policy=RetryPolicy(max_attempts=3, base_delay_s=1))
+    await put(db, clock, Outbound(to="rep01", body=Text("first"), channel="wecom", dedup_key="a"))
+    remote.failing = True
+    with caplog.at_level(logging.ERROR, logger="bot.outbox"):
+        for _ in range(6):
+            await outbox.run_once()
+            clock.advance(timedelta(minutes=5))
+    assert await statuses(db) == [("a", "dead", 3)]
+    assert any("dead-lettered" in r.message for r in caplog.records)
+    remote.failing = False
+    await put(db, clock, Outbound(to="rep01", body=Text("second"), channel="wecom", dedup_key="b"))
+    await outbox.drain()
+    assert [m["body"]["text"] for m in remote.received] == ["second"]
+    await sender.http.close()
+
+
+async def test_same_dedup_key_enqueued_twice_is_sent_once(db: Database, remote: FlakyRemote) -> None:
+    clock = ManualClock(MONDAY_10AM)
+    sender = HttpSender(remote.url)
+    card = Card(title="提醒", buttons=(Button("x:1", "好"),))
+    for _ in range(3):
+        await put(db, clock, Outbound(to="rep01", body=card, channel="wecom", dedup_key="rem:1:1"))
+    await asyncio.gather(*(OutboxSender(db, clock, {"wecom": sender}).drain() for _ in range(3)))
+    assert len(remote.received) == 1
+    assert remote.received[0]["body"]["buttons"] == [{"key": "x:1", "text": "好", "style": "default"}]
+    await sender.http.close()
+
+
+async def test_expired_lease_is_taken_over(db: Database, remote: FlakyRemote) -> None:
+    """A sender that crashed after claiming: its lease runs out and another sender delivers."""
+    clock = ManualClock(MONDAY_10AM)
+    sender = HttpSender(remote.url)
+    crashed = OutboxSender(db, clock, {"wecom": sender}, lease_s=60)
+    await put(db, clock, Outbound(to="rep01", body=Text("hi"), channel="wecom", dedup_key="z"))
+    assert len(await crashed._claim()) == 1  # claimed, then "crashed" before delivering
+    survivor = OutboxSender(db, clock, {"wecom": sender}, lease_s=60)
+    assert await survivor.run_once() == 0  # lease still held
+    clock.advance(timedelta(seconds=61))
+    assert await survivor.run_once() == 1
+    assert [m["key"] for m in remote.received] == ["z"]
+    await sender.http.close()
+
+
+async def test_unknown_channel_rows_wait_for_their_sender(db: Database, remote: FlakyRemote) -> None:
+    clock = ManualClock(MONDAY_10AM)
+    sender = HttpSender(remote.url)
+    await put(db, clock, Outbound(to="u", body=Text("x"), channel="dingtalk", dedup_key="d"))
+    assert await OutboxSender(db, clock, {"wecom": sender}).run_once() == 0
+    async with db.session() as s:
+        await s.execute(update(OutboxMessage).values(channel="wecom"))
+    assert await OutboxSender(db, clock, {"wecom": sender}).run_once() == 1
+    await sender.http.close()
