@@ -42,6 +42,10 @@ class Taxonomy:
             raise CardError(f"{axis} ({AXIS_LABELS.get(axis, axis)}) {value!r} is unknown (known: {known})")
         return found
 
+    def is_axis_word(self, word: str) -> bool:
+        key = word.strip().lower()
+        return any(key in self.synonyms[axis] for axis in AXES)
+
     def cues(self) -> list[Cue]:
         out: list[Cue] = []
         for axis in AXES:

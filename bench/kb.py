@@ -1,0 +1,165 @@
+"""Knowledge search benchmark: quality on the project's query set, latency, index build, import.
+
+    .venv/bin/python -m bench.kb                 # report on the TEST half (the figures to quote)
+    .venv/bin/python -m bench.kb --split dev -v  # the half used while tuning, with misses listed
+    .venv/bin/python -m bench.kb --quick         # skip the 20k corpus
+
+Query files: bench/data/kb_queries_{dev,test}.jsonl, one {"q": "...", "expect": ["K001"]} per line
+(expect [] = should be declined). The test half was written before tuning and is not tuned on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from knowledge.demo import demo_cards
+from knowledge.schema import KbCard
+from knowledge.search import KnowledgeBase
+
+DATA = Path(__file__).with_name("data")
+
+
+def load_queries(split: str) -> list[dict[str, object]]:
+    path = DATA / f"kb_queries_{split}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def quality(kb: KnowledgeBase, queries: list[dict[str, object]], verbose: bool) -> dict[str, float]:
+    top1 = top3 = 0
+    rr = 0.0
+    answerable = 0
+    tp = fp = fn = 0  # positive class = "declined"
+    for item in queries:
+        q, expect = str(item["q"]), list(item["expect"])  # type: ignore[arg-type]
+        result = kb.search(q, top=5)
+        declined = not result.answered
+        if not expect:
+            tp += declined
+            fn += not declined
+            if verbose and not declined:
+                print(f"  answered but should decline: {q!r} → {result.ranked[:3]} {result.scores[:3]}")
+            continue
+        fp += declined
+        answerable += 1
+        ranked = result.ranked if result.answered else []
+        hit1 = bool(ranked[:1]) and ranked[0] in expect
+        top1 += hit1
+        top3 += any(r in expect for r in ranked[:3])
+        rr += next((1 / (i + 1) for i, r in enumerate(ranked[:5]) if r in expect), 0.0)
+        if verbose and not hit1:
+            why = "declined" if declined else f"got {result.ranked[:3]} {result.scores[:3]}"
+            print(f"  miss: {q!r} want {expect} {why} matched={result.matched}")
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"queries": len(queries), "answerable": answerable, "top1": top1 / answerable,
+            "top3": top3 / answerable, "mrr5": rr / answerable, "noanswer_f1": f1,
+            "noanswer_precision": precision, "noanswer_recall": recall}
+
+
+def latency(kb: KnowledgeBase, queries: list[str], rounds: int) -> tuple[float, float]:
+    samples = []
+    for _ in range(rounds):
+        for q in queries:
+            start = time.perf_counter()
+            kb.search(q, top=3)
+            samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def synthetic_corpus(base: list[KbCard], size: int, seed: int = 7) -> list[KbCard]:
+    """The demo cards plus generated variants: shuffled sentences, random axes and keywords."""
+    rng = random.Random(seed)
+    sentences = [s for c in base for s in c.talk_track.replace("！", "。").split("。") if s]
+    keywords = sorted({k for c in base for k in c.keywords})
+    out = list(base)
+    for i in range(size - len(base)):
+        src = rng.choice(base)
+        talk = "。".join(rng.sample(sentences, 3)) + "。"
+        kws = (*rng.sample(keywords, 3), f"专题{i % 3000}")
+        out.append(KbCard(
+            id=f"S{i:05d}", title=f"{src.title}（变体 {i}）", role=rng.choice([src.role, "", "采购", "财务"]),
+            industry=rng.choice([src.industry, "", "医疗", "制造", "零售"]), objection=src.objection,
+            talk_track=talk, quote_template=src.quote_template, success_case=rng.choice(base).success_case,
+            keywords=kws, updated_at=date(2026, 1, 1) - timedelta(days=rng.randint(0, 900)),
+        ))
+    return out
+
+
+async def import_time(cards: list[KbCard]) -> tuple[float, float]:
+    """Seconds to tokenise + upsert `cards` into a fresh SQLite file, and to load + index them."""
+    from knowledge.importer import import_cards_into
+    from storage.db import Database
+    from storage.migrate import ensure_schema
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        await ensure_schema(url)
+        db = Database(url)
+        try:
+            kb = KnowledgeBase()
+            start = time.perf_counter()
+            await import_cards_into(db, kb, cards, datetime.now(UTC))
+            imported = time.perf_counter() - start
+            start = time.perf_counter()
+            await KnowledgeBase(kb.taxonomy).load(db)
+            loaded = time.perf_counter() - start
+        finally:
+            await db.dispose()
+    return imported, loaded
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=["test", "dev", "all"], default="test")
+    parser.add_argument("--quick", action="store_true", help="skip the 20,000-card corpus")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--size", type=int, default=20_000)
+    args = parser.parse_args(argv)
+    splits = ["dev", "test"] if args.split == "all" else [args.split]
+    queries = [q for s in splits for q in load_queries(s)]
+    base = demo_cards()
+    kb = KnowledgeBase()
+    kb.tokenizer  # noqa: B018 - load jieba outside the timings
+    start = time.perf_counter()
+    await kb.build_from(base)
+    build_demo = time.perf_counter() - start
+    q = quality(kb, queries, args.verbose)
+    print(f"split={args.split} queries={q['queries']} answerable={q['answerable']}")
+    print(f"top1={q['top1']:.3f} top3={q['top3']:.3f} mrr@5={q['mrr5']:.3f} "
+          f"no-answer F1={q['noanswer_f1']:.3f} (P={q['noanswer_precision']:.3f} R={q['noanswer_recall']:.3f})")
+    texts = [str(x["q"]) for x in queries]
+    p50, p95 = latency(kb, texts, rounds=5)
+    print(f"demo cards={kb.size} build={build_demo * 1000:.0f} ms search p50={p50:.2f} ms p95={p95:.2f} ms")
+    if args.quick:
+        return 0
+    corpus = synthetic_corpus(base, args.size)
+    big = KnowledgeBase(kb.taxonomy, tokenizer=kb.tokenizer)
+    start = time.perf_counter()
+    tokens = [big.tokenizer.card_tokens(c) for c in corpus]
+    tokenise = time.perf_counter() - start
+    with_tokens = [c.with_(tokens=tuple(t)) for c, t in zip(corpus, tokens, strict=True)]
+    start = time.perf_counter()
+    await big.build_from(with_tokens)
+    build_big = time.perf_counter() - start
+    p50, p95 = latency(big, texts, rounds=3)
+    print(f"synthetic cards={big.size} tokenise={tokenise:.1f} s index build (persisted tokens)="
+          f"{build_big * 1000:.0f} ms search p50={p50:.2f} ms p95={p95:.2f} ms")
+    imported, loaded = await import_time(corpus)
+    print(f"import {len(corpus)} cards into SQLite (tokenise + upsert + reindex)={imported:.1f} s; "
+          f"cold load from DB (persisted tokens)={loaded:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,81 @@
+"""Import orchestration: read + validate a file, tokenise in an executor, upsert in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from knowledge import store
+from knowledge.io import Issue, read_cards
+from knowledge.schema import KbCard
+from knowledge.search import KnowledgeBase
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class FileReport:
+    file: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def summary(self) -> str:
+        return (f"{self.file}: {self.rows} 行，新增 {self.inserted}，更新 {self.updated}，未变 {self.unchanged}，"
+                f"跳过 {len(self.issues)}")
+
+
+async def tokenise(kb: KnowledgeBase, cards: Sequence[KbCard], progress: Progress | None = None) -> list[KbCard]:
+    """Cards with their jieba tokens filled in (blocking work in an executor)."""
+
+    def work() -> list[KbCard]:
+        tok = kb.tokenizer
+        tok.add_words(k for c in cards for k in c.keywords)
+        out = []
+        for i, card in enumerate(cards, 1):
+            out.append(card.with_(tokens=tuple(tok.card_tokens(card))))
+            if progress and i % 200 == 0:
+                progress(200)
+        if progress:
+            progress(len(cards) % 200)
+        return out
+
+    return await asyncio.get_running_loop().run_in_executor(None, work)
+
+
+async def import_cards_into(
+    db: Any, kb: KnowledgeBase, cards: Sequence[KbCard], now: datetime, progress: Progress | None = None,
+) -> store.UpsertStats:
+    """Tokenise, then upsert all `cards` in one transaction, then refresh `kb`."""
+    ready = await tokenise(kb, cards, progress)
+    async with db.session() as session:
+        stats = await store.upsert_cards(session, ready, now, lambda c: list(c.tokens))
+    await kb.refresh_if_stale(db)
+    return stats
+
+
+async def import_file(
+    db: Any, kb: KnowledgeBase, path: str | Path, now: datetime,
+    progress: Progress | None = None, total: Callable[[int], None] | None = None,
+) -> FileReport:
+    """One file → one transaction. Bad rows are reported with their line and skipped."""
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(None, read_cards, Path(path), kb.taxonomy)
+    report = FileReport(file=str(path), rows=result.rows, issues=list(result.issues))
+    cards = [c for _, c in result.cards]
+    if total:
+        total(len(cards))
+    if cards:
+        stats = await import_cards_into(db, kb, cards, now, progress)
+        report.inserted, report.updated, report.unchanged = stats.inserted, stats.updated, stats.unchanged
+    return report

@@ -1,0 +1,258 @@
+"""Tokenizer, cue matcher (exact + pinyin-tolerant) and a sparse BM25 index over cards.
+
+Built once per card set (in an executor: jieba and numpy work is blocking), then read-only:
+`search.KnowledgeBase` swaps whole `CardIndex` objects, so readers never see half a build.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jieba
+import numpy as np
+from pypinyin import lazy_pinyin
+
+from knowledge.schema import AXES, KbCard
+from knowledge.taxonomy import Cue, Taxonomy
+
+STOPWORDS = frozenset(
+    "的 了 吗 呢 啊 吧 呀 哦 嘛 么 说 讲 问 怎么 怎么办 咋 咋办 咋回 回 要 想 在 是 我 我们 你 您 "
+    "他 她 它 他们 客户 这个 那个 这 那 能 能不能 可以 不 没 有 和 与 及 就 都 也 还 又 很 太 让 被 "
+    "把 给 对 跟 里 上 下 个 些 一 一下 什么 如何 应该 一直 觉得 感觉 现在 已经 会 该 时候 怎样".split()
+)
+WORD_RE = re.compile(r"[0-9a-z]+|[\u4e00-\u9fff]+")
+FREQUENT_WORD = 3000  # a window that is itself this common a word is not taken as a typo of a cue
+MAX_CUE_LEN = 8
+
+
+def normalize(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+# Common southern-Mandarin confusions typed as homophones: zh/z, ch/c, sh/s, n/l, -ng/-n.
+_FUZZY = [("zh", "z"), ("ch", "c"), ("sh", "s")]
+
+
+_LOOKALIKE = {"0": "o", "1": "l", "5": "s"}  # P0C, SAa5 …
+
+
+@lru_cache(maxsize=20000)
+def char_sound(ch: str) -> str:
+    if not is_cjk(ch):
+        return _LOOKALIKE.get(ch, ch)
+    sound = lazy_pinyin(ch)[0]
+    for a, b in _FUZZY:
+        if sound.startswith(a):
+            sound = b + sound[len(a):]
+            break
+    if sound.startswith("l"):
+        sound = "n" + sound[1:]
+    if sound.endswith("ng") and len(sound) > 2:
+        sound = sound[:-1]
+    return sound
+
+
+def sounds(text: str) -> tuple[str, ...]:
+    return tuple(char_sound(ch) if (is_cjk(ch) or ch.isalnum()) else "\0" for ch in text)
+
+
+class Tokenizer:
+    """jieba with a private user dictionary (taxonomy words + card keywords)."""
+
+    def __init__(self, words: Iterable[str] = ()) -> None:
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        self._known: set[str] = set()
+        self.add_words(words)
+
+    def add_words(self, words: Iterable[str]) -> None:
+        for word in words:
+            word = normalize(word.strip())
+            if len(word) >= 2 and word not in self._known and not word.isascii():
+                self._known.add(word)
+                self._jieba.add_word(word, freq=max(self._jieba.FREQ.get(word, 0), 2000))
+
+    def word_freq(self, word: str) -> int:
+        return self._jieba.FREQ.get(word, 0)
+
+    def cut(self, text: str) -> list[str]:
+        """All pieces of the normalized text, stopwords and punctuation included (for coverage)."""
+        return self._jieba.lcut(normalize(text), HMM=False)
+
+    def tokens(self, text: str) -> list[str]:
+        out: list[str] = []
+        for chunk in WORD_RE.findall(normalize(text)):
+            if chunk.isascii():
+                out.append(chunk)
+                continue
+            out.extend(t for t in self._jieba.lcut(chunk, HMM=False) if t not in STOPWORDS)
+        return out
+
+    def card_tokens(self, card: KbCard) -> list[str]:
+        """Tokens persisted with a card: title and keywords count twice, then the talk track and case."""
+        head = self.tokens(card.title) + [normalize(k) for k in card.keywords]
+        for kw in card.keywords:
+            head += self.tokens(kw)
+        return head * 2 + self.tokens(card.talk_track) + self.tokens(card.success_case)
+
+
+@dataclass(frozen=True, slots=True)
+class CueHit:
+    cue: Cue
+    start: int
+    end: int
+    exact: bool
+
+
+class CueMatcher:
+    """Finds taxonomy words and card keywords in a query, exactly or by (fuzzy) pinyin."""
+
+    def __init__(self, cues: Sequence[Cue], tokenizer: Tokenizer) -> None:
+        self._tok = tokenizer
+        self._exact: dict[str, list[Cue]] = {}
+        self._sound: dict[tuple[str, ...], list[Cue]] = {}
+        for cue in cues:
+            text = normalize(cue.text)
+            if not text or len(text) > MAX_CUE_LEN:
+                continue
+            self._exact.setdefault(text, []).append(cue)
+            if sum(is_cjk(c) for c in text) >= 2 or (text.isascii() and len(text) >= 3 and text.isalpha()):
+                self._sound.setdefault(sounds(text), []).append(cue)
+        self._lengths = sorted({len(t) for t in self._exact}, reverse=True)
+
+    def find(self, query: str) -> list[CueHit]:
+        text = normalize(query)
+        snd = sounds(text)
+        hits: list[CueHit] = []
+        for length in self._lengths:
+            for start in range(0, len(text) - length + 1):
+                window = text[start:start + length]
+                for cue in self._exact.get(window, ()):
+                    if self._ascii_boundary(text, start, start + length):
+                        hits.append(CueHit(cue, start, start + length, True))
+                if window in self._exact or self._tok.word_freq(window) >= FREQUENT_WORD:
+                    continue
+                for cue in self._sound.get(snd[start:start + length], ()):
+                    if self._ascii_boundary(text, start, start + length):
+                        hits.append(CueHit(cue, start, start + length, False))
+        return _prune(hits)
+
+    @staticmethod
+    def _ascii_boundary(text: str, start: int, end: int) -> bool:
+        """'it' must not match inside 'with': ASCII cues need non-letter neighbours."""
+        if not text[start:end].isascii():
+            return True
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        return not (before.isascii() and before.isalpha()) and not (after.isascii() and after.isalpha())
+
+
+def _prune(hits: list[CueHit]) -> list[CueHit]:
+    """Axis hits strictly inside a longer axis hit are dropped (供应链公司 is not 供应链 the role)."""
+    axis_hits = [h for h in hits if h.cue.axis in AXES]
+    kept: list[CueHit] = []
+    for hit in hits:
+        if hit.cue.axis in AXES and any(
+            o.start <= hit.start and hit.end <= o.end and (o.end - o.start) > (hit.end - hit.start)
+            and (o.exact or not hit.exact)
+            for o in axis_hits
+        ):
+            continue
+        kept.append(hit)
+    return kept
+
+
+class SparseBM25:
+    """BM25 with per-term postings in numpy arrays (CSR layout): a query touches only its terms."""
+
+    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
+        self.n_docs = len(docs)
+        self.vocab: dict[str, int] = {}
+        term_ids: list[int] = []
+        doc_ids: list[int] = []
+        for d, doc in enumerate(docs):
+            for token in doc:
+                term_ids.append(self.vocab.setdefault(token, len(self.vocab)))
+            doc_ids.extend([d] * len(doc))
+        lengths = np.array([len(doc) for doc in docs], dtype=np.float32)
+        avg = float(lengths.mean()) if self.n_docs and lengths.sum() else 1.0
+        if not term_ids:
+            self.indptr = np.zeros(len(self.vocab) + 1, dtype=np.int64)
+            self.doc_idx = np.zeros(0, dtype=np.int32)
+            self.weights = np.zeros(0, dtype=np.float32)
+            self.idf = np.zeros(0, dtype=np.float32)
+            return
+        keys = np.array(term_ids, dtype=np.int64) * max(self.n_docs, 1) + np.array(doc_ids, dtype=np.int64)
+        uniq, tf = np.unique(keys, return_counts=True)  # sorted by term, then doc
+        terms, docs_of = uniq // max(self.n_docs, 1), (uniq % max(self.n_docs, 1)).astype(np.int32)
+        df = np.bincount(terms, minlength=len(self.vocab)).astype(np.float32)
+        self.idf = np.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        norm = k1 * (1 - b + b * lengths[docs_of] / avg)
+        self.weights = (self.idf[terms] * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
+        self.doc_idx = docs_of
+        self.indptr = np.zeros(len(self.vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(terms, minlength=len(self.vocab)), out=self.indptr[1:])
+        self.k1 = k1
+
+    def scores(self, query_tokens: Iterable[str], out: np.ndarray) -> float:
+        """Add BM25 scores into `out`; returns the best score any document could get (for scaling)."""
+        ceiling = 0.0
+        for token in set(query_tokens):
+            term = self.vocab.get(token)
+            if term is None:
+                continue
+            lo, hi = self.indptr[term], self.indptr[term + 1]
+            out[self.doc_idx[lo:hi]] += self.weights[lo:hi]
+            ceiling += float(self.idf[term]) * 2.2
+        return ceiling
+
+    def knows(self, token: str) -> bool:
+        return token in self.vocab
+
+
+@dataclass
+class CardIndex:
+    """Everything a search needs, for one snapshot of the active cards."""
+
+    cards: list[KbCard]
+    taxonomy: Taxonomy
+    tokenizer: Tokenizer
+    matcher: CueMatcher
+    bm25: SparseBM25
+    axis_codes: dict[str, np.ndarray]  # axis → int16 per card (0 = empty, i+1 = taxonomy value i)
+    keyword_cards: dict[str, np.ndarray]  # normalized keyword → card positions
+
+
+def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenizer | None = None) -> CardIndex:
+    """Blocking: run in an executor. Cards without persisted tokens are tokenised here."""
+    cards = [c for c in cards if c.active]
+    keywords = {k for c in cards for k in c.keywords}
+    tokenizer = tokenizer or Tokenizer()
+    tokenizer.add_words(taxonomy.dictionary_words() | keywords)
+    docs = [list(c.tokens) if c.tokens else tokenizer.card_tokens(c) for c in cards]
+    codes = {}
+    for axis in AXES:
+        lookup = {v: i + 1 for i, v in enumerate(taxonomy.values[axis])}
+        codes[axis] = np.array([lookup.get(getattr(c, axis), 0) for c in cards], dtype=np.int16)
+    by_keyword: dict[str, list[int]] = {}
+    for pos, card in enumerate(cards):
+        for kw in card.keywords:
+            by_keyword.setdefault(normalize(kw), []).append(pos)
+    cues = taxonomy.cues() + [Cue(k, "keyword", k) for k in by_keyword]
+    return CardIndex(
+        cards=cards,
+        taxonomy=taxonomy,
+        tokenizer=tokenizer,
+        matcher=CueMatcher(cues, tokenizer),
+        bm25=SparseBM25(docs),
+        axis_codes=codes,
+        keyword_cards={k: np.array(v, dtype=np.int32) for k, v in by_keyword.items()},
+    )

@@ -1,0 +1,182 @@
+"""Knowledge tables: card upsert (one transaction per file), loading, query log, feedback, gaps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from knowledge.schema import KbCard
+from storage.models import KnowledgeCard, KnowledgeFeedback, QueryLog
+
+CHUNK = 500
+CARD_COLUMNS = ("title", "role", "industry", "objection", "talk_track", "quote_template", "success_case",
+                "updated_at", "active")
+VOTES = {"up", "down", "next"}
+
+
+@dataclass
+class UpsertStats:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.inserted + self.updated + self.unchanged
+
+
+def row_to_card(row: KnowledgeCard) -> KbCard:
+    return KbCard(
+        id=row.id, title=row.title, role=row.role or "", industry=row.industry or "",
+        objection=row.objection or "", talk_track=row.talk_track or "", quote_template=row.quote_template or "",
+        success_case=row.success_case or "", keywords=tuple(row.keywords or ()), updated_at=row.updated_at,
+        version=row.version, active=row.active, source=row.source or "", tokens=tuple(row.tokens or ()),
+    )
+
+
+async def upsert_cards(
+    session: AsyncSession,
+    cards: Sequence[KbCard],
+    now: datetime,
+    tokens_of: Callable[[KbCard], list[str]],
+    progress: Callable[[int], None] | None = None,
+) -> UpsertStats:
+    """Insert new cards, update changed ones (version + 1, modified_at = now), skip identical ones.
+
+    `tokens_of` computes the persisted jieba tokens (blocking; callers pass pre-computed ones when
+    they tokenised in an executor). Runs inside the caller's transaction.
+    """
+    stats = UpsertStats()
+    for lo in range(0, len(cards), CHUNK):
+        chunk = cards[lo:lo + CHUNK]
+        existing = {
+            r.id: r
+            for r in (await session.scalars(select(KnowledgeCard).where(KnowledgeCard.id.in_([c.id for c in chunk]))))
+        }
+        for card in chunk:
+            row = existing.get(card.id)
+            if row is None:
+                session.add(_new_row(card, now, tokens_of(card)))
+                stats.inserted += 1
+            elif row_to_card(row).content_equal(card):
+                stats.unchanged += 1
+            else:
+                _update_row(row, card, now, tokens_of(card))
+                stats.updated += 1
+        await session.flush()
+        if progress:
+            progress(len(chunk))
+    return stats
+
+
+def _new_row(card: KbCard, now: datetime, tokens: list[str]) -> KnowledgeCard:
+    return KnowledgeCard(
+        id=card.id, keywords=list(card.keywords), version=max(card.version, 1), tokens=tokens,
+        source=card.source[:255] or None, modified_at=now,
+        **{name: _db_value(card, name) for name in CARD_COLUMNS},
+    )
+
+
+def _update_row(row: KnowledgeCard, card: KbCard, now: datetime, tokens: list[str]) -> None:
+    for name in CARD_COLUMNS:
+        setattr(row, name, _db_value(card, name))
+    row.keywords = list(card.keywords)
+    row.tokens = tokens
+    row.version = row.version + 1
+    row.source = card.source[:255] or row.source
+    row.modified_at = now
+
+
+def _db_value(card: KbCard, name: str) -> Any:
+    value = getattr(card, name)
+    return (value or None) if name in {"role", "industry", "objection"} else value
+
+
+async def all_cards(session: AsyncSession, *, active_only: bool = False) -> list[KbCard]:
+    stmt = select(KnowledgeCard).order_by(KnowledgeCard.id)
+    if active_only:
+        stmt = stmt.where(KnowledgeCard.active.is_(True))
+    return [row_to_card(r) for r in await session.scalars(stmt)]
+
+
+async def count_cards(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(KnowledgeCard)) or 0)
+
+
+async def signature(db: Any) -> tuple[object, ...]:
+    """What changes whenever any card row changes: count, newest modified_at, sum of versions."""
+    async with db.session() as session:
+        row = (await session.execute(
+            select(func.count(), func.max(KnowledgeCard.modified_at), func.sum(KnowledgeCard.version))
+        )).one()
+    return (int(row[0]), str(row[1]), int(row[2] or 0))
+
+
+async def load_active_cards(db: Any) -> tuple[tuple[object, ...], list[KbCard]]:
+    """Signature and active cards read in one transaction (so they describe the same state)."""
+    async with db.session() as session:
+        row = (await session.execute(
+            select(func.count(), func.max(KnowledgeCard.modified_at), func.sum(KnowledgeCard.version))
+        )).one()
+        cards = await all_cards(session, active_only=True)
+    return (int(row[0]), str(row[1]), int(row[2] or 0)), cards
+
+
+async def log_query(
+    session: AsyncSession, *, user_id: str | None, query: str, ranked: Sequence[str], scores: Sequence[float],
+    answered: bool, shown_card: str | None, now: datetime,
+) -> int:
+    row = QueryLog(user_id=user_id, query=query[:2000], ranked=list(ranked), scores=list(scores),
+                   answered=answered, shown_card=shown_card, created_at=now)
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def get_query(session: AsyncSession, query_id: int) -> QueryLog | None:
+    return await session.get(QueryLog, query_id)
+
+
+async def add_feedback(
+    session: AsyncSession, *, query_id: int | None, card_id: str, user_id: str | None, vote: str, now: datetime
+) -> None:
+    if vote not in VOTES:
+        raise ValueError(f"vote must be one of {sorted(VOTES)}, got {vote!r}")
+    session.add(KnowledgeFeedback(query_id=query_id, card_id=card_id[:32], user_id=user_id, vote=vote,
+                                  created_at=now))
+    await session.flush()
+
+
+@dataclass(frozen=True)
+class Gap:
+    kind: str  # "unanswered" | "down"
+    query: str
+    count: int
+    last_at: datetime
+    card_id: str | None = None
+
+
+async def gaps(session: AsyncSession, since: datetime | None = None, limit: int = 50) -> list[Gap]:
+    """Unanswered queries and down-voted answers, most frequent first."""
+    unanswered = select(QueryLog.query, func.count(), func.max(QueryLog.created_at)).where(
+        QueryLog.answered.is_(False)
+    )
+    down = (
+        select(QueryLog.query, KnowledgeFeedback.card_id, func.count(), func.max(KnowledgeFeedback.created_at))
+        .join(QueryLog, QueryLog.id == KnowledgeFeedback.query_id)
+        .where(KnowledgeFeedback.vote == "down")
+    )
+    if since is not None:
+        unanswered = unanswered.where(QueryLog.created_at >= since)
+        down = down.where(KnowledgeFeedback.created_at >= since)
+    out = [Gap("unanswered", q, int(n), last) for q, n, last in
+           await session.execute(unanswered.group_by(QueryLog.query))]
+    out += [Gap("down", q, int(n), last, card) for q, card, n, last in
+            await session.execute(down.group_by(QueryLog.query, KnowledgeFeedback.card_id))]
+    out.sort(key=lambda g: (-g.count, g.kind, g.query))
+    return out[:limit]
