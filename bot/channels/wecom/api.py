@@ -1,0 +1,252 @@
+"""A small aiohttp client for the WeCom endpoints we use (wechatpy's client is synchronous).
+
+- access_token cached per app, refreshed single-flight (one asyncio.Lock) a few minutes before expiry;
+  40014/42001/40001 on a call → refresh and retry once.
+- errcode -1 (system busy) and network errors → up to 3 retries with backoff, then a transient
+  DeliveryError so the outbox tries again later. 45009 → transient with retry_after ≥ 60 s
+  (a per-minute block lasts 60 s). 60020 / 40001 from gettoken → one clear, permanent error naming the fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from bot.channels.base import DeliveryError
+from bot.config import WecomSettings
+
+log = logging.getLogger(__name__)
+
+TOKEN_ERRORS = {40014, 42001, 40001, 41001}  # invalid / expired / missing access_token
+BUSY = -1
+RATE_LIMITED = 45009
+UNTRUSTED_IP = 60020
+BAD_SECRET = 40001
+FIX_HINTS = {
+    UNTRUSTED_IP: "WeCom refuses calls from this server's IP (60020): add the server's egress IP under "
+    "应用管理 → 企业可信IP in the WeCom admin console",
+    BAD_SECRET: "WeCom rejected the app secret (40001): check [wecom] secret / SALESBOT_WECOM_SECRET "
+    "(the self-built app's Secret) and [wecom] corp_id",
+    40013: "WeCom rejected the corp id (40013): check [wecom] corp_id",
+}
+
+
+class WecomApiError(DeliveryError):
+    def __init__(
+        self, message: str, *, errcode: int | None = None, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, permanent=permanent, retry_after=retry_after)
+        self.errcode = errcode
+
+
+class MediaTooLarge(WecomApiError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"media larger than {limit} bytes", permanent=True)
+
+
+@dataclass(frozen=True)
+class Media:
+    data: bytes
+    content_type: str
+    file_name: str
+
+
+class _Retry(Exception):
+    """Internal: a transient failure worth another attempt."""
+
+
+Reader = Callable[[aiohttp.ClientResponse], Awaitable[Any]]
+
+
+class WecomApi:
+    def __init__(
+        self,
+        settings: WecomSettings,
+        *,
+        retry_delays: Sequence[float] = (0.5, 1.0, 2.0),
+        timeout_s: float = 10.0,
+        renew_before_s: float = 300.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.base = settings.api_base.rstrip("/") + "/cgi-bin/"
+        self.retry_delays = tuple(retry_delays)
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.renew_before_s = renew_before_s
+        self._monotonic = monotonic
+        self._session: aiohttp.ClientSession | None = None
+        self._token: str | None = None
+        self._renew_at = 0.0
+        self._lock = asyncio.Lock()
+        self._reported: set[int] = set()
+        self.token_fetches = 0
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    def _fresh(self, stale: str | None) -> bool:
+        return self._token is not None and self._token != stale and self._monotonic() < self._renew_at
+
+    async def access_token(self, *, stale: str | None = None) -> str:
+        """The cached token; `stale` = a token the server just refused (forces one refresh, shared by all)."""
+        if self._fresh(stale):
+            return self._token  # type: ignore[return-value]
+        async with self._lock:
+            if self._fresh(stale):
+                return self._token  # type: ignore[return-value]
+            body = await self._with_retries(
+                "gettoken", lambda: self._http().get(
+                    self.base + "gettoken", params={"corpid": self.settings.corp_id, "corpsecret": self.settings.secret}
+                ), _read_json,
+            )
+            self.token_fetches += 1
+            expires_in = float(body.get("expires_in") or 7200)
+            self._token = str(body["access_token"])
+            self._renew_at = self._monotonic() + max(expires_in - self.renew_before_s, expires_in / 2)
+            return self._token
+
+    async def _with_retries(self, what: str, start: Callable[[], Any], read: Reader) -> Any:
+        """One logical call without token handling: retries -1 / network errors, maps errcodes."""
+        for attempt in range(len(self.retry_delays) + 1):
+            try:
+                result = await self._once(start, read)
+            except _Retry as exc:
+                if attempt < len(self.retry_delays):
+                    await asyncio.sleep(self.retry_delays[attempt])
+                    continue
+                raise WecomApiError(f"WeCom {what}: {exc} (gave up after {attempt + 1} tries)") from None
+            if isinstance(result, dict) and result.get("errcode", 0) == BUSY and attempt < len(self.retry_delays):
+                await asyncio.sleep(self.retry_delays[attempt])
+                continue
+            if isinstance(result, dict) and result.get("errcode", 0) not in (0, None) and what == "gettoken":
+                raise self._error(what, result)
+            return result
+        raise AssertionError("unreachable")
+
+    async def _once(self, start: Callable[[], Any], read: Reader) -> Any:
+        try:
+            async with start() as resp:
+                if resp.status >= 500:
+                    raise _Retry(f"HTTP {resp.status}")
+                return await read(resp)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _Retry(f"network error {type(exc).__name__}: {exc}") from None
+
+    async def _call(self, what: str, start: Callable[[str], Any], read: Reader = None) -> Any:  # type: ignore[assignment]
+        """A call that needs the token: refresh + retry once on token errors; errcode ≠ 0 → WecomApiError."""
+        read = read or _read_json
+        token = await self.access_token()
+        for refreshed in (False, True):
+            result = await self._with_retries(what, lambda t=token: start(t), read)
+            if not isinstance(result, dict):
+                return result
+            errcode = int(result.get("errcode", 0) or 0)
+            if errcode in TOKEN_ERRORS and not refreshed:
+                log.info("WeCom %s: token refused (%s); refreshing", what, errcode)
+                token = await self.access_token(stale=token)
+                continue
+            if errcode != 0:
+                raise self._error(what, result)
+            return result
+        raise AssertionError("unreachable")
+
+    def _error(self, what: str, body: dict[str, Any]) -> WecomApiError:
+        errcode = int(body.get("errcode", 0) or 0)
+        errmsg = str(body.get("errmsg", ""))[:200]
+        if errcode in FIX_HINTS:
+            hint = FIX_HINTS[errcode]
+            if errcode not in self._reported:
+                self._reported.add(errcode)
+                log.error("%s (WeCom %s said: %s)", hint, what, errmsg)
+            return WecomApiError(hint, errcode=errcode, permanent=True)
+        if errcode == BUSY or errcode in TOKEN_ERRORS:
+            return WecomApiError(f"WeCom {what}: errcode {errcode} {errmsg}", errcode=errcode)
+        if errcode == RATE_LIMITED:
+            return WecomApiError(f"WeCom {what}: rate limited (45009)", errcode=errcode, retry_after=60.0)
+        return WecomApiError(f"WeCom {what}: errcode {errcode} {errmsg}", errcode=errcode, permanent=True)
+
+    # -- endpoints --------------------------------------------------------------------------
+    async def post_json(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._call(  # type: ignore[no-any-return]
+            path, lambda t: self._http().post(self.base + path, params={"access_token": t}, json=payload)
+        )
+
+    async def send_message(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST message/send. The caller inspects `invaliduser` (errcode 0 even when a user is unknown)."""
+        return await self.post_json("message/send", {"agentid": self.settings.agent_id, **payload})
+
+    async def update_template_card(self, userid: str, response_code: str, replace_name: str) -> dict[str, Any]:
+        """Disable the clicked card's buttons with a status text. A response code works once, within 72 h."""
+        payload = {
+            "userids": [userid],
+            "agentid": self.settings.agent_id,
+            "response_code": response_code,
+            "button": {"replace_name": replace_name},
+        }
+        return await self.post_json("message/update_template_card", payload)
+
+    async def media_get(self, media_id: str, max_bytes: int) -> Media:
+        async def read(resp: aiohttp.ClientResponse) -> Any:
+            ctype = resp.headers.get("Content-Type", "")
+            if "json" in ctype or "text/plain" in ctype:
+                return await resp.json(content_type=None)
+            if resp.content_length is not None and resp.content_length > max_bytes:
+                raise MediaTooLarge(max_bytes)
+            chunks, size = [], 0
+            async for chunk in resp.content.iter_chunked(65536):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise MediaTooLarge(max_bytes)
+                chunks.append(chunk)
+            return Media(b"".join(chunks), ctype, _file_name(resp.headers.get("Content-Disposition", "")))
+
+        return await self._call(  # type: ignore[no-any-return]
+            "media/get",
+            lambda t: self._http().get(self.base + "media/get", params={"access_token": t, "media_id": media_id}),
+            read,
+        )
+
+    async def media_upload(self, data: bytes, file_name: str, media_type: str = "image") -> str:
+        def start(token: str) -> Any:
+            form = aiohttp.FormData()
+            form.add_field("media", data, filename=file_name, content_type="application/octet-stream")
+            return self._http().post(self.base + "media/upload", params={"access_token": token, "type": media_type},
+                                     data=form)
+
+        body = await self._call("media/upload", start)
+        media_id = str(body.get("media_id", ""))
+        if not media_id:
+            raise WecomApiError("WeCom media/upload returned no media_id", permanent=True)
+        return media_id
+
+
+async def _read_json(resp: aiohttp.ClientResponse) -> Any:
+    try:
+        body = await resp.json(content_type=None)
+    except ValueError:
+        raise _Retry(f"HTTP {resp.status}: not JSON") from None
+    if not isinstance(body, dict):
+        raise _Retry(f"HTTP {resp.status}: unexpected JSON")
+    return body
+
+
+def _file_name(disposition: str) -> str:
+    """filename="a.png" from a Content-Disposition header ('' when absent)."""
+    for part in disposition.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "filename":
+            return value.strip().strip('"')
+    return ""

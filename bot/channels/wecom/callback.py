@@ -1,0 +1,197 @@
+"""`/wecom/callback`: verify → decrypt → parse → dedup → ACK at once; the work runs in the TaskPool.
+
+WeCom re-sends after 5 s without an HTTP 200 (3 tries), so the ACK waits only for the dedup insert.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.wecom.api import Media, MediaTooLarge, WecomApi
+from bot.channels.wecom.crypto import BadCiphertext, BadSignature, CallbackCrypto, WrongReceiver
+from bot.channels.wecom.parse import BadXml, UnsafeXml, WecomMessage, parse_envelope, parse_message
+from bot.dedup import claim_inbound
+from bot.messages import Inbound
+from bot.server import METRICS, SERVICES, TASKS
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+CRYPTO = web.AppKey("wecom_crypto", CallbackCrypto)
+PATH = "/wecom/callback"
+KNOWLEDGE_FILES = (".csv", ".xlsx")
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+
+
+def add_routes(app: web.Application) -> None:
+    wecom = app[SERVICES].settings.wecom
+    app[CRYPTO] = CallbackCrypto(wecom.token, wecom.encoding_aes_key, wecom.corp_id)
+    app.router.add_get(PATH, verify_url)
+    app.router.add_post(PATH, receive)
+
+
+def _reject(metrics: Counter[str], name: str, status: int, why: str, request: web.Request) -> web.Response:
+    """A bare status (no detail for the caller) and one log line for us."""
+    metrics[f"wecom_{name}"] += 1
+    log.warning("wecom callback %s from %s: %s → %d", name, request.remote, why, status)
+    return web.Response(status=status)
+
+
+def _fresh(services: Services, timestamp: str) -> bool:
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        return False
+    return abs(services.clock.now().timestamp() - sent) <= services.settings.wecom.timestamp_window_s
+
+
+async def verify_url(request: web.Request) -> web.Response:
+    """GET URL check: return the decrypted echostr as plain text (within 1 s)."""
+    metrics, services = request.app[METRICS], request.app[SERVICES]
+    q = request.query  # aiohttp URL-decodes query values
+    try:
+        echo = request.app[CRYPTO].open(q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""),
+                                        q.get("echostr", ""))
+    except BadSignature as exc:
+        return _reject(metrics, "rejected_signature", 403, str(exc), request)
+    except WrongReceiver as exc:
+        return _reject(metrics, "rejected_corp", 403, str(exc), request)
+    except BadCiphertext as exc:
+        return _reject(metrics, "bad_request", 400, str(exc), request)
+    if not _fresh(services, q.get("timestamp", "")):
+        return _reject(metrics, "rejected_stale", 403, f"timestamp {q.get('timestamp')!r} outside window", request)
+    metrics["wecom_url_verified"] += 1
+    log.info("wecom callback URL verified")
+    return web.Response(text=echo, content_type="text/plain")
+
+
+async def receive(request: web.Request) -> web.Response:
+    metrics, services = request.app[METRICS], request.app[SERVICES]
+    metrics["wecom_callbacks"] += 1
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        limit = services.settings.server.max_body_kb
+        return _reject(metrics, "too_large", 413, f"body over {limit} KB", request)
+    q = request.query
+    signature, timestamp, nonce = q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", "")
+    try:
+        envelope = parse_envelope(body)
+    except UnsafeXml as exc:
+        return _reject(metrics, "unsafe_xml", 400, str(exc), request)
+    except BadXml as exc:
+        if not signature:
+            return _reject(metrics, "rejected_signature", 403, "no msg_signature", request)
+        return _reject(metrics, "bad_request", 400, str(exc), request)
+    crypto = request.app[CRYPTO]
+    try:
+        crypto.verify(signature, timestamp, nonce, envelope.encrypt)
+    except BadSignature as exc:
+        return _reject(metrics, "rejected_signature", 403, str(exc), request)
+    if not _fresh(services, timestamp):
+        return _reject(metrics, "rejected_stale", 403, f"timestamp {timestamp!r} outside window (replay?)", request)
+    try:
+        msg = parse_message(crypto.decrypt(envelope.encrypt))
+    except WrongReceiver as exc:
+        return _reject(metrics, "rejected_corp", 403, str(exc), request)
+    except UnsafeXml as exc:
+        return _reject(metrics, "unsafe_xml", 400, str(exc), request)
+    except (BadCiphertext, BadXml) as exc:
+        return _reject(metrics, "bad_request", 400, str(exc), request)
+    return await _accept(request, msg)
+
+
+async def _accept(request: web.Request, msg: WecomMessage) -> web.Response:
+    metrics, services, tasks = request.app[METRICS], request.app[SERVICES], request.app[TASKS]
+    if msg.msg_type == "event" and msg.event not in ("enter_agent", "template_card_event"):
+        metrics["wecom_events_ignored"] += 1
+        log.info("wecom event %r from %s ignored", msg.event[:40], msg.from_user)
+        return web.Response(status=200)
+    if not tasks.has_room():
+        return _reject(metrics, "busy", 503, f"{tasks.pending} background jobs pending", request)
+    if not await claim_inbound(services.db, "wecom", msg.dedup_key, services.clock.now()):
+        metrics["wecom_duplicates"] += 1
+        log.info("wecom duplicate %s from %s ignored", msg.dedup_key, msg.from_user)
+        return web.Response(status=200)
+
+    async def job() -> None:
+        await handle(services, metrics, msg)
+
+    if not tasks.submit(msg.from_user, job):  # raced to full between has_room and submit: rare
+        metrics["wecom_dropped_after_claim"] += 1
+        log.error("wecom %s claimed but task pool full; message dropped", msg.dedup_key)
+    metrics["wecom_accepted"] += 1
+    return web.Response(status=200)
+
+
+async def handle(services: Services, metrics: Counter[str], msg: WecomMessage) -> None:
+    """Background job: download media if any, then dispatch one Inbound."""
+    from bot.dispatch import dispatch
+
+    inbound = await to_inbound(services, metrics, msg)
+    await dispatch(services, inbound)
+
+
+async def to_inbound(services: Services, metrics: Counter[str], msg: WecomMessage) -> Inbound:
+    base: dict[str, Any] = {
+        "channel": "wecom", "user_id": msg.from_user, "msg_id": msg.dedup_key, "received_at": services.clock.now(),
+    }
+    if msg.msg_type == "text":
+        return Inbound(kind="text", text=msg.get("Content"), **base)
+    if msg.msg_type == "image":
+        data, error, name = await _download(services, metrics, msg.get("MediaId"), want_image=True)
+        return Inbound(kind="image", data=data, data_error=error, file_name=name or "image.jpg", **base)
+    if msg.msg_type == "file":
+        name = msg.get("FileName") or msg.get("Title")
+        if not name.lower().endswith(KNOWLEDGE_FILES):
+            return Inbound(kind="file", data_error="unsupported_file", file_name=name, **base)
+        data, error, got = await _download(services, metrics, msg.get("MediaId"), want_image=False)
+        return Inbound(kind="file", data=data, data_error=error, file_name=name or got, **base)
+    if msg.msg_type == "event" and msg.event == "enter_agent":
+        return Inbound(kind="event", text="enter_agent", **base)
+    if msg.msg_type == "event" and msg.event == "template_card_event":
+        return Inbound(kind="click", click_key=msg.get("EventKey"), card_ref=msg.get("ResponseCode") or None, **base)
+    metrics["wecom_unsupported"] += 1
+    log.info("wecom %s message from %s is not supported", msg.msg_type[:20], msg.from_user)
+    return Inbound(kind="event", text=f"unsupported:{msg.msg_type[:20]}", **base)
+
+
+def _api(services: Services) -> WecomApi | None:
+    api = getattr(services.channels.get("wecom"), "api", None)
+    return api if isinstance(api, WecomApi) else None
+
+
+async def _download(services: Services, metrics: Counter[str], media_id: str, *, want_image: bool
+                    ) -> tuple[bytes | None, str | None, str]:
+    """(data, data_error, file name): data_error is download_failed / too_large / not_image."""
+    api = _api(services)
+    limit = int(services.settings.ocr.max_image_mb * 1024 * 1024)
+    if api is None or not media_id:
+        metrics["wecom_download_failed"] += 1
+        log.warning("wecom media %r: no API client or no MediaId", media_id)
+        return None, "download_failed", ""
+    try:
+        media: Media = await api.media_get(media_id, limit)
+    except MediaTooLarge:
+        metrics["wecom_download_failed"] += 1
+        log.warning("wecom media %s larger than %d bytes", media_id, limit)
+        return None, "too_large", ""
+    except Exception as exc:
+        metrics["wecom_download_failed"] += 1
+        log.warning("wecom media %s download failed: %s", media_id, exc)
+        return None, "download_failed", ""
+    if want_image and not is_image(media.data):
+        metrics["wecom_not_image"] += 1
+        log.warning("wecom media %s is not an image (%s, %d bytes)", media_id, media.content_type, len(media.data))
+        return None, "not_image", media.file_name
+    return media.data, None, media.file_name
+
+
+def is_image(data: bytes) -> bool:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return True
+    return any(data.startswith(magic) for magic in IMAGE_MAGIC)

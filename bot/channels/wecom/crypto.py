@@ -1,0 +1,74 @@
+"""Callback crypto (加解密方案) on top of wechatpy's PrpCrypto.
+
+We check the signature ourselves (constant-time compare) and turn wechatpy's assorted low-level
+exceptions (binascii, struct, unicode, cipher errors) into three clear ones.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+
+from wechatpy.crypto import BaseWeChatCrypto
+from wechatpy.enterprise.crypto import PrpCrypto
+from wechatpy.enterprise.exceptions import InvalidCorpIdException
+
+
+class WecomCryptoError(Exception):
+    """Base class: the callback cannot be trusted or read."""
+
+
+class BadSignature(WecomCryptoError):
+    """msg_signature missing or not matching → HTTP 403."""
+
+
+class WrongReceiver(WecomCryptoError):
+    """The receiveid inside the ciphertext is not our corp id → HTTP 403."""
+
+
+class BadCiphertext(WecomCryptoError):
+    """Not decryptable (truncated base64, bad padding, garbage) → HTTP 400."""
+
+
+def sign(token: str, timestamp: str, nonce: str, encrypt: str) -> str:
+    """msg_signature = sha1(concat(sort([token, timestamp, nonce, msg_encrypt]))) in lowercase hex."""
+    parts = sorted([token, timestamp, nonce, encrypt])
+    return hashlib.sha1("".join(parts).encode()).hexdigest()
+
+
+class CallbackCrypto:
+    def __init__(self, token: str, encoding_aes_key: str, corp_id: str) -> None:
+        # BaseWeChatCrypto validates the 43-char EncodingAESKey → 32-byte AES-256 key.
+        base = BaseWeChatCrypto(token, encoding_aes_key, corp_id)
+        self.token = token
+        self.corp_id = corp_id
+        self._prp = PrpCrypto(base.key)
+
+    def verify(self, signature: str, timestamp: str, nonce: str, encrypt: str) -> None:
+        if not signature or not timestamp or not nonce or not encrypt:
+            raise BadSignature("missing signature parameter")
+        expected = sign(self.token, timestamp, nonce, encrypt)
+        if not hmac.compare_digest(expected, signature.lower()):
+            raise BadSignature("signature mismatch")
+
+    def decrypt(self, encrypt: str) -> str:
+        """Ciphertext (base64) → plaintext message; checks the receiveid is our corp id."""
+        try:
+            raw = base64.b64decode(encrypt, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadCiphertext("ciphertext is not valid base64") from None
+        if len(raw) < 32 or len(raw) % 16:
+            raise BadCiphertext(f"ciphertext length {len(raw)} is not a whole number of AES blocks")
+        try:
+            return str(self._prp.decrypt(encrypt, self.corp_id))
+        except InvalidCorpIdException:
+            raise WrongReceiver("receiveid is not our corp id") from None
+        except Exception as exc:  # binascii.Error, ValueError, struct.error, UnicodeDecodeError, IndexError
+            raise BadCiphertext(f"cannot decrypt: {type(exc).__name__}") from None
+
+    def open(self, signature: str, timestamp: str, nonce: str, encrypt: str) -> str:
+        """Verify then decrypt (URL-check echostr or a message's Encrypt field)."""
+        self.verify(signature, timestamp, nonce, encrypt)
+        return self.decrypt(encrypt)

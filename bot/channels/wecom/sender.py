@@ -1,0 +1,123 @@
+"""The outbox's WeCom channel: renders a body, throttles per recipient, calls message/send."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bot.channels.base import DeliveryError
+from bot.channels.wecom import render
+from bot.channels.wecom.api import WecomApi, WecomApiError
+from bot.config import WecomSettings
+from bot.messages import Body, Card, CardUpdate, Image, Markdown, Text
+
+log = logging.getLogger(__name__)
+
+# WeCom per app per member: 30 messages/min and 1000/h; the excess is dropped silently (no errcode).
+DEFAULT_LIMITS = ((60.0, 28), (3600.0, 950))
+MAX_THROTTLE_WAIT_S = 15.0  # wait in place up to this long; beyond it, hand the row back to the outbox
+
+
+class Throttle:
+    """Sliding windows per recipient."""
+
+    def __init__(self, limits: Sequence[tuple[float, int]] = DEFAULT_LIMITS,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.limits = tuple(limits)
+        self._monotonic = monotonic
+        self._sent: dict[str, deque[float]] = defaultdict(deque)
+        self._longest = max(window for window, _ in self.limits)
+
+    def wait_time(self, key: str) -> float:
+        """Seconds until one more message to `key` stays within every window (0 = now)."""
+        now = self._monotonic()
+        sent = self._sent[key]
+        while sent and sent[0] <= now - self._longest:
+            sent.popleft()
+        wait = 0.0
+        for window, limit in self.limits:
+            recent = [t for t in sent if t > now - window]
+            if len(recent) >= limit:
+                wait = max(wait, recent[-limit] + window - now)
+        return wait
+
+    def record(self, key: str) -> None:
+        self._sent[key].append(self._monotonic())
+
+
+class WecomSender:
+    name = "wecom"
+
+    def __init__(self, settings: WecomSettings, *, api: WecomApi | None = None,
+                 retry_delays: Sequence[float] = (0.5, 1.0, 2.0), throttle: Throttle | None = None,
+                 max_throttle_wait_s: float = MAX_THROTTLE_WAIT_S) -> None:
+        self.settings = settings
+        self.api = api or WecomApi(settings, retry_delays=retry_delays)
+        self.throttle = throttle or Throttle()
+        self.max_throttle_wait_s = max_throttle_wait_s
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def close(self) -> None:
+        await self.api.close()
+
+    async def deliver(self, recipient: str, body: Body, *, dedup_key: str) -> dict[str, Any]:
+        if isinstance(body, CardUpdate):
+            return await self._update_card(recipient, body)
+        if isinstance(body, Image):
+            media_id = await self.api.media_upload(body.data, body.file_name, "image")
+            payloads = [{"msgtype": "image", "image": {"media_id": media_id}}]
+            if body.caption:
+                payloads += render.text_payloads(Text(body.caption), dedup_key + ":caption")
+        elif isinstance(body, Text):
+            payloads = render.text_payloads(body, dedup_key)
+        elif isinstance(body, Markdown):
+            payloads = render.markdown_payloads(body, dedup_key)
+        elif isinstance(body, Card):
+            payloads = [render.card_payload(body, dedup_key)]
+        else:
+            raise DeliveryError(f"wecom cannot render {type(body).__name__}", permanent=True)
+        result: dict[str, Any] = {}
+        for payload in payloads:
+            result = await self._send(recipient, payload, result)
+        return result
+
+    async def _send(self, recipient: str, payload: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+        async with self._locks[recipient]:
+            wait = self.throttle.wait_time(recipient)
+            if wait > self.max_throttle_wait_s:
+                raise DeliveryError(f"throttled: {recipient} is at WeCom's per-member limit", retry_after=wait)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            body = {
+                "touser": recipient,
+                **payload,
+                "enable_duplicate_check": 1,  # a resend of the same outbox row is dropped by WeCom
+                "duplicate_check_interval": 1800,
+            }
+            answer = await self.api.send_message(body)
+            self.throttle.record(recipient)
+        merged = dict(result)
+        for key in ("msgid", "response_code"):
+            if answer.get(key):
+                merged[key] = answer[key]
+        invalid = answer.get("invaliduser") or answer.get("unlicenseduser")
+        if invalid:
+            log.warning("WeCom message/send: recipient %s reported invalid/unlicensed: %s", recipient, invalid)
+            merged["invaliduser"] = answer.get("invaliduser", "")
+            if answer.get("unlicenseduser"):
+                merged["unlicenseduser"] = answer["unlicenseduser"]
+        return merged
+
+    async def _update_card(self, recipient: str, body: CardUpdate) -> dict[str, Any]:
+        try:
+            answer = await self.api.update_template_card(recipient, body.card_ref, render.replace_name(body.text))
+        except WecomApiError as exc:
+            if exc.permanent:
+                log.warning("WeCom card update for %s failed for good (response code used or older than 72 h?): %s",
+                            recipient, exc)
+            raise
+        return {"updated": True, **({"invaliduser": answer["invaliduser"]} if answer.get("invaliduser") else {})}
