@@ -6,6 +6,7 @@ Built once per card set (in an executor: jieba and numpy work is blocking), then
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -27,6 +28,7 @@ STOPWORDS = frozenset(
 WORD_RE = re.compile(r"[0-9a-z]+|[\u4e00-\u9fff]+")
 FREQUENT_WORD = 3000  # a window that is itself this common a word is not taken as a typo of a cue
 MAX_CUE_LEN = 8
+jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict" lines are noise on the CLI
 
 
 def normalize(text: str) -> str:

@@ -180,3 +180,10 @@ async def gaps(session: AsyncSession, since: datetime | None = None, limit: int 
             await session.execute(down.group_by(QueryLog.query, KnowledgeFeedback.card_id))]
     out.sort(key=lambda g: (-g.count, g.kind, g.query))
     return out[:limit]
+
+
+async def seed_demo(db: Any, now: datetime, kb: Any = None) -> int:
+    """Load the shipped demo cards into an empty table (see `knowledge.demo`)."""
+    from knowledge.demo import seed_demo as _seed
+
+    return await _seed(db, now, kb)
