@@ -55,8 +55,10 @@ class DingtalkSettings:
     mode: str = "stream"  # "stream" | "http"
     client_id: str = ""
     client_secret: str = ""
-    robot_code: str = ""
+    robot_code: str = ""  # empty → client_id (an internal app's robot uses its AppKey)
     api_base: str = "https://api.dingtalk.com"
+    oapi_base: str = "https://oapi.dingtalk.com"  # legacy host, only for media/upload (sending images)
+    per_user_per_minute: int = 20  # outbound throttle per recipient; DingTalk reports success over limits
 
     @property
     def enabled(self) -> bool:

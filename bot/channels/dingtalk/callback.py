@@ -1,0 +1,255 @@
+"""Receiving from DingTalk: HTTP outgoing callback or Stream mode, both into the same `Receiver`.
+
+`Receiver.accept` is the ack-first path shared by both: parse → room check → claim the msgId
+(UNIQUE insert, before any side effect) → submit the work to the TaskPool → answer at once.
+The background job downloads pictures/files by downloadCode and dispatches Inbound messages.
+
+Stream mode runs the dingtalk-stream SDK client inside our event loop as a task (never its
+`start_forever()`, which calls `asyncio.run`), one connection per `start()`, reconnecting with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+from urllib.parse import quote_plus
+
+import dingtalk_stream
+import websockets
+from aiohttp import web
+from dingtalk_stream import AckMessage, CallbackMessage
+
+from bot.channels.dingtalk.api import DingtalkApi, DingtalkApiError
+from bot.channels.dingtalk.parse import Parsed, ParseError, parse_payload
+from bot.channels.dingtalk.sign import check_sign
+from bot.dedup import claim_inbound
+from bot.dispatch import dispatch
+from bot.messages import Inbound
+from bot.server import METRICS, SERVICES, TASKS
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "dingtalk"
+CARD_TOPIC = dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK  # '/v1.0/card/instances/callback'
+MAX_FILE_BYTES = 20 * 1024 * 1024
+Outcome = Literal["accepted", "duplicate", "ignored", "busy"]
+
+
+class Receiver:
+    """Verified DingTalk payloads (dicts) → claimed, acknowledged, handled in the background."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.services = app[SERVICES]
+        channel = self.services.channels.get(CHANNEL)
+        existing = getattr(channel, "api", None)
+        self.api: DingtalkApi = existing if isinstance(existing, DingtalkApi) else DingtalkApi(
+            self.services.settings.dingtalk)
+        self._own_api = not isinstance(existing, DingtalkApi)
+
+    async def close(self) -> None:
+        if self._own_api:
+            await self.api.close()
+
+    def count(self, name: str) -> None:
+        self.app[METRICS][f"dingtalk_{name}"] += 1
+
+    async def accept(self, payload: Any) -> Outcome:
+        """Raises ParseError for payloads we cannot read."""
+        parsed = parse_payload(payload)
+        if parsed is None:
+            self.count("ignored")
+            return "ignored"
+        tasks = self.app[TASKS]
+        if not tasks.has_room():
+            self.count("busy")
+            return "busy"
+        now = self.services.clock.now()
+        if not await claim_inbound(self.services.db, CHANNEL, parsed.msg_id, now):
+            log.info("dingtalk duplicate delivery of %s ignored", parsed.msg_id)
+            self.count("duplicate")
+            return "duplicate"
+        tasks.submit(parsed.user_id, lambda: self.handle(parsed))
+        self.count("accepted")
+        return "accepted"
+
+    async def handle(self, parsed: Parsed) -> None:
+        for inbound in await self.to_inbounds(parsed):
+            await dispatch(self.services, inbound)
+
+    async def to_inbounds(self, p: Parsed) -> list[Inbound]:
+        common: dict[str, Any] = {
+            "channel": CHANNEL, "user_id": p.user_id, "received_at": self.services.clock.now(),
+            "conversation_id": p.conversation_id, "display_name": p.display_name,
+        }
+        if p.kind == "text":
+            return [Inbound(msg_id=p.msg_id, kind="text", text=p.text, **common)]
+        if p.kind == "click":
+            return [Inbound(msg_id=p.msg_id, kind="click", click_key=p.click_key, card_ref=p.card_ref, **common)]
+        if p.kind == "unsupported":
+            # No handler listens to this event name, so the dispatcher answers with its friendly
+            # "暂不支持这种消息" line.
+            return [Inbound(msg_id=p.msg_id, kind="event", text=f"unsupported:{p.msgtype}", **common)]
+        limit = int(self.services.settings.ocr.max_image_mb * 1024 * 1024) if p.kind == "image" else MAX_FILE_BYTES
+        inbounds = []
+        for i, code in enumerate(p.download_codes):
+            data, error = await self.fetch(code, limit)
+            inbounds.append(Inbound(
+                msg_id=p.msg_id if i == 0 else f"{p.msg_id}#{i}", kind=p.kind, text=p.text if i == 0 else "",
+                data=data, data_error=error, file_name=p.file_name, **common,
+            ))
+        return inbounds
+
+    async def fetch(self, download_code: str, limit: int) -> tuple[bytes | None, str | None]:
+        try:
+            return await self.api.download(download_code, limit), None
+        except DingtalkApiError as exc:
+            log.warning("dingtalk download failed: %s", exc)
+            self.count("download_failed")
+            return None, "too_large" if exc.code == "too_large" else "download_failed"
+
+    async def ack(self, payload: Any) -> tuple[int, str]:
+        """Stream-mode answer for one frame: OK at once, or an error code so DingTalk redelivers."""
+        try:
+            outcome = await self.accept(payload)
+        except ParseError as exc:
+            log.warning("dingtalk stream frame refused: %s", exc)
+            self.count("bad_request")
+            return AckMessage.STATUS_BAD_REQUEST, f"bad message: {exc}"
+        if outcome == "busy":
+            return AckMessage.STATUS_SYSTEM_EXCEPTION, "busy"
+        return AckMessage.STATUS_OK, "OK"
+
+
+RECEIVER = web.AppKey("dingtalk_receiver", Receiver)
+
+
+# -- HTTP mode ---------------------------------------------------------------------------------
+async def http_callback(request: web.Request) -> web.Response:
+    """Robot outgoing callback (messages) and, same shape rules, interactive-card clicks."""
+    receiver = request.app[RECEIVER]
+    settings = receiver.services.settings.dingtalk
+    now_ms = int(receiver.services.clock.now().timestamp() * 1000)
+    check = check_sign(request.headers.get("timestamp"), request.headers.get("sign"), settings.client_secret, now_ms)
+    if check != "ok":
+        log.warning("dingtalk callback refused (%s sign) from %s", check, request.remote)
+        receiver.count("rejected_sign")
+        return web.json_response({"error": f"{check} sign"}, status=403)
+    try:
+        payload = json.loads(await request.read())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        log.warning("dingtalk callback refused: body is not JSON")
+        receiver.count("bad_request")
+        return web.json_response({"error": "malformed JSON"}, status=400)
+    try:
+        outcome = await receiver.accept(payload)
+    except ParseError as exc:
+        log.warning("dingtalk callback refused: %s", exc)
+        receiver.count("bad_request")
+        return web.json_response({"error": str(exc)}, status=400)
+    if outcome == "busy":
+        return web.json_response({"error": "busy"}, status=503, headers={"Retry-After": "5"})
+    return web.json_response({"outcome": outcome})
+
+
+# -- Stream mode -------------------------------------------------------------------------------
+class StreamHandler(dingtalk_stream.CallbackHandler):
+    """Chatbot messages and card callbacks: ACK at once, the work runs in the TaskPool."""
+
+    def __init__(self, receiver: Receiver) -> None:
+        super().__init__()
+        self.receiver = receiver
+
+    async def process(self, message: CallbackMessage) -> tuple[int, str]:  # type: ignore[override]
+        return await self.receiver.ack(message.data)
+
+
+class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
+    """The SDK client with an async `open_connection` (ours, via api_base) and a one-connection
+    `start()`: the caller owns reconnecting. Frames are routed by the SDK's `route_message`."""
+
+    def __init__(self, receiver: Receiver) -> None:
+        settings = receiver.services.settings.dingtalk
+        super().__init__(dingtalk_stream.Credential(settings.client_id, settings.client_secret), logger=log)
+        self.api = receiver.api
+        handler = StreamHandler(receiver)
+        self.register_callback_handler(dingtalk_stream.ChatbotMessage.TOPIC, handler)
+        self.register_callback_handler(CARD_TOPIC, handler)
+        self._frames: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """One connection: open, route frames until the server closes it. Raises on failure."""
+        self.pre_start()
+        topics = [{"type": "CALLBACK", "topic": topic} for topic in self.callback_handler_map]
+        connection = await self.api.open_stream_connection(topics)
+        uri = f'{connection["endpoint"]}?ticket={quote_plus(connection["ticket"])}'
+        async with websockets.connect(uri) as websocket:
+            self.websocket = websocket
+            keepalive = asyncio.create_task(self.keepalive(websocket))
+            try:
+                async for raw in websocket:
+                    self._route(raw)
+            finally:
+                keepalive.cancel()
+
+    def _route(self, raw: str | bytes) -> None:
+        try:
+            frame = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            log.warning("dingtalk stream: frame is not JSON, dropped")
+            return
+        task = asyncio.create_task(self.background_task(frame))
+        self._frames.add(task)
+        task.add_done_callback(self._frames.discard)
+
+
+async def run_stream(client: StreamClient, max_delay: float = 60.0) -> None:
+    """Keep the Stream connection up: reconnect with exponential backoff and jitter, forever."""
+    delay = 1.0
+    while True:
+        started = time.monotonic()
+        try:
+            await client.start()
+            log.info("dingtalk stream connection closed; reconnecting")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("dingtalk stream connection failed: %s: %s", type(exc).__name__, exc)
+        if time.monotonic() - started > max_delay:
+            delay = 1.0  # the connection lived a while: start backing off from scratch
+        await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+        delay = min(max_delay, delay * 2)
+
+
+async def _stream_ctx(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(run_stream(StreamClient(app[RECEIVER])))
+
+    async def stop(_app: web.Application) -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    app.on_shutdown.append(stop)  # stop taking frames before the TaskPool drains
+    yield
+    await stop(app)
+
+
+async def _receiver_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[RECEIVER].close()
+
+
+def add_routes(app: web.Application) -> None:
+    """HTTP mode: POST /dingtalk/callback. Stream mode: the SDK client as a task of our loop."""
+    app[RECEIVER] = Receiver(app)
+    app.cleanup_ctx.append(_receiver_ctx)
+    if app[SERVICES].settings.dingtalk.mode == "http":
+        app.router.add_post("/dingtalk/callback", http_callback)
+    else:
+        app.cleanup_ctx.append(_stream_ctx)

@@ -1,0 +1,154 @@
+"""Test harness for the DingTalk channel: our real app (create_app) on a TestServer, pointed at
+the fake DingTalk API, plus builders for signed callbacks and recorded Stream frames."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
+
+from bot.channels.dingtalk.sign import compute_sign
+from bot.clock import ManualClock
+from bot.config import DingtalkSettings, Settings
+from bot.server import SERVICES, TASKS, create_app
+from bot.services import Services
+from storage.models import OutboxMessage
+from tests.fakes.dingtalk_api import CLIENT_ID, CLIENT_SECRET, FakeDingtalk
+
+_ids = itertools.count(1)
+
+
+def dingtalk_settings(settings: Settings, fake: FakeDingtalk, mode: str = "http") -> Settings:
+    return replace(settings, dingtalk=DingtalkSettings(
+        mode=mode, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_base=fake.base_url,
+        oapi_base=fake.base_url,
+    ))
+
+
+def signed_headers(now_ms: int, secret: str = CLIENT_SECRET) -> dict[str, str]:
+    return {"timestamp": str(now_ms), "sign": compute_sign(str(now_ms), secret), "Content-Type": "application/json"}
+
+
+def message(msgtype: str = "text", *, sender: str = "rep01", nick: str = "张伟", group: bool = False,
+            msg_id: str | None = None, **fields: Any) -> dict[str, Any]:
+    """A robot message as DingTalk delivers it (HTTP body = Stream frame data)."""
+    body: dict[str, Any] = {
+        "msgtype": msgtype,
+        "msgId": msg_id or f"msgZ{next(_ids):06d}==",
+        "createAt": 1795400000000,
+        "conversationType": "2" if group else "1",
+        "conversationId": "cidGroupXYZ==" if group else "cidSingle==",
+        "senderId": "$:LWCP_v1:$encrypted",
+        "senderNick": nick,
+        "senderCorpId": "dingcorp",
+        "senderStaffId": sender,
+        "chatbotUserId": "$:LWCP_v1:$bot",
+        "chatbotCorpId": "dingcorp",
+        "robotCode": CLIENT_ID,
+        "isAdmin": False,
+        "isInAtList": True,
+        "sessionWebhook": "https://oapi.dingtalk.com/robot/sendBySession?session=fake",
+        "sessionWebhookExpiredTime": 1795400600000,
+    }
+    if group:
+        body["conversationTitle"] = "华东销售群"
+        body["atUsers"] = [{"dingtalkId": "$:LWCP_v1:$bot"}]
+    body.update(fields)
+    return body
+
+
+def text_message(text: str, **kw: Any) -> dict[str, Any]:
+    return message("text", text={"content": text}, **kw)
+
+
+def picture_message(code: str, **kw: Any) -> dict[str, Any]:
+    return message("picture", content={"downloadCode": code, "pictureDownloadCode": code}, **kw)
+
+
+def card_click(out_track_id: str, action_id: str, user: str = "manager01") -> dict[str, Any]:
+    """Card callback data (Stream topic /v1.0/card/instances/callback)."""
+    return {
+        "type": "actionCallback", "outTrackId": out_track_id, "corpId": "dingcorp", "userId": user,
+        "userIdType": 1, "spaceType": "IM_ROBOT", "spaceId": "fake-space",
+        "content": json.dumps({"cardPrivateData": {"actionIds": [action_id], "params": {}}}),
+        "extension": "{}",
+    }
+
+
+def stream_frame(data: dict[str, Any], topic: str = "/v1.0/im/bot/messages/get",
+                 message_id: str | None = None) -> dict[str, Any]:
+    """A CALLBACK frame as the Stream gateway sends it (data is a JSON string)."""
+    return {
+        "specVersion": "1.0", "type": "CALLBACK",
+        "headers": {"appId": "fake-app", "connectionId": "conn-1", "contentType": "application/json",
+                    "messageId": message_id or f"frame-{next(_ids)}", "time": "1795400000000", "topic": topic},
+        "data": json.dumps(data, ensure_ascii=False),
+    }
+
+
+@dataclass
+class Harness:
+    client: TestClient
+    fake: FakeDingtalk
+    clock: ManualClock
+
+    @property
+    def app(self) -> web.Application:
+        return self.client.app  # type: ignore[return-value]
+
+    @property
+    def services(self) -> Services:
+        return self.app[SERVICES]
+
+    def now_ms(self) -> int:
+        return int(self.clock.now().timestamp() * 1000)
+
+    async def post(self, payload: Any, *, headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+        raw = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+        headers = signed_headers(self.now_ms()) if headers is None else headers
+        resp = await self.client.post("/dingtalk/callback", data=raw, headers=headers)
+        body = await resp.json(content_type=None) if resp.status != 413 else {}
+        return resp.status, body
+
+    async def settle(self, rounds: int = 500) -> None:
+        """Background jobs finished and nothing due left in the outbox."""
+        for _ in range(rounds):
+            for _ in range(rounds):  # background jobs (downloads, handlers) first
+                if not self.app[TASKS].pending:
+                    break
+                await asyncio.sleep(0.01)
+            assert self.services.outbox is not None
+            await self.services.outbox.drain()
+            if not await self._open_outbox_rows():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("outbox did not settle")
+
+    async def _open_outbox_rows(self) -> int:
+        now = self.clock.now()
+        o = OutboxMessage
+        async with self.services.db.session() as s:
+            stmt = select(func.count()).select_from(o).where(
+                (o.status == "sending") | ((o.status == "pending") & (o.next_attempt_at <= now)))
+            return int((await s.execute(stmt)).scalar_one())
+
+
+async def start_harness(settings: Settings, clock: ManualClock, mode: str = "http"
+                        ) -> AsyncIterator[Harness]:
+    fake = FakeDingtalk()
+    await fake.start()
+    app = await create_app(dingtalk_settings(settings, fake, mode), clock=clock)
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    try:
+        yield Harness(client, fake, clock)
+    finally:
+        await client.close()
+        await fake.close()

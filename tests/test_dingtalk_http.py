@@ -1,0 +1,231 @@
+"""DingTalk HTTP callback mode end to end: signed callback → our app → handlers → outbox →
+DingtalkSender → the fake DingTalk API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.context import Context
+from bot.dispatch import UNSUPPORTED
+from bot.messages import Button, Card, Inbound, Text
+from bot.router import Router
+from bot.server import METRICS, TASKS
+from tests.fakes.dingtalk_harness import (
+    Harness,
+    card_click,
+    message,
+    picture_message,
+    signed_headers,
+    start_harness,
+    text_message,
+)
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture
+async def h(settings: Settings, clock: ManualClock) -> AsyncIterator[Harness]:
+    async for harness in start_harness(settings, clock, mode="http"):
+        yield harness
+
+
+def probe_router(seen: list[Inbound]) -> Router:
+    """A router standing in for features not built yet: records what the channel delivered."""
+    router = Router("probe")
+
+    @router.image()
+    async def on_image(ctx: Context, msg: Inbound) -> None:
+        seen.append(msg)
+        ctx.reply(Text("收到截图" if msg.data else "图片下载失败，请重新发送"))
+
+    @router.command("升级")
+    async def escalate(ctx: Context, msg: Inbound) -> None:
+        seen.append(msg)
+        buttons = (Button("esc:take:7", "接手", "primary"), Button("esc:snooze:7", "延期"))
+        ctx.send("manager01", Card(title="线索超时未跟进", fields=(), buttons=buttons))
+
+    @router.card_action("esc:take:")
+    async def take(ctx: Context, msg: Inbound) -> None:
+        seen.append(msg)
+        ctx.update_card(f"已由 {ctx.user.name} 接手")
+
+    @router.text()
+    async def other(ctx: Context, msg: Inbound) -> None:
+        seen.append(msg)
+        ctx.reply(Text(f"你说：{msg.text}"))
+
+    return router
+
+
+async def test_help_command_is_answered_through_batch_send(h: Harness) -> None:
+    status, body = await h.post(text_message("帮助", sender="rep01"))
+    assert (status, body) == (200, {"outcome": "accepted"})
+    await h.settle()
+    sent = h.fake.sent_to("rep01")
+    assert len(sent) == 1
+    assert sent[0]["msgKey"] == "sampleMarkdown"
+    assert "你好，张伟（销售）" in sent[0]["text"]
+    call = h.fake.calls("batchSend")[0]
+    assert call.body["robotCode"] == h.fake.client_id
+    assert call.headers["x-acs-dingtalk-access-token"].startswith("tok-")
+    assert h.app[METRICS]["dingtalk_accepted"] == 1
+
+
+async def test_duplicate_delivery_is_handled_once(h: Harness) -> None:
+    payload = text_message("帮助", msg_id="msgDUP==")
+    assert await h.post(payload) == (200, {"outcome": "accepted"})
+    assert await h.post(payload) == (200, {"outcome": "duplicate"})
+    await h.settle()
+    assert len(h.fake.sent_to("rep01")) == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ({"timestamp": "1795400000000", "sign": "bm90IHRoZSBzaWdu"}, "forged"),
+        ({}, "missing"),
+        ({"timestamp": "yesterday", "sign": "x"}, "malformed"),
+    ],
+)
+async def test_bad_sign_is_403_and_logged(h: Harness, headers: dict[str, str], why: str,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    if why == "forged":
+        headers = {**signed_headers(h.now_ms(), secret="wrong secret"), "Content-Type": "application/json"}
+    status, body = await h.post(text_message("帮助"), headers=headers)
+    assert status == 403 and body == {"error": f"{why} sign"}
+    assert f"refused ({why} sign)" in caplog.text
+    await h.settle()
+    assert h.fake.calls("batchSend") == []
+
+
+async def test_stale_timestamp_is_403(h: Harness) -> None:
+    stale = h.now_ms() - 3600 * 1000 - 1  # one hour and a millisecond ago, correctly signed
+    status, body = await h.post(text_message("帮助"), headers=signed_headers(stale))
+    assert (status, body) == (403, {"error": "stale sign"})
+    within = h.now_ms() - 3600 * 1000 + 1000
+    status, _ = await h.post(text_message("帮助"), headers=signed_headers(within))
+    assert status == 200
+
+
+async def test_malformed_json_is_400_and_nothing_claimed(h: Harness) -> None:
+    status, body = await h.post(b'{"msgtype": "text", "msgId": ')
+    assert (status, body) == (400, {"error": "malformed JSON"})
+    status, body = await h.post({"msgtype": "text", "text": {"content": "帮助"}})  # no msgId / sender
+    assert status == 400 and "msgId missing" in body["error"]
+    status, body = await h.post([1, 2])
+    assert status == 400
+    await h.settle()
+    assert h.fake.calls("batchSend") == []
+
+
+async def test_oversized_body_is_413(h: Harness) -> None:
+    big = text_message("x" * (h.services.settings.server.max_body_kb * 1024 + 10))
+    status, _ = await h.post(big)
+    assert status == 413
+
+
+async def test_unknown_msgtype_gets_the_unsupported_answer(h: Harness) -> None:
+    payload = message("audio", content={"duration": "4000", "downloadCode": "voice1", "recognition": "你好"})
+    assert await h.post(payload) == (200, {"outcome": "accepted"})
+    await h.settle()
+    assert [m["content"] for m in h.fake.sent_to("rep01")] == [UNSUPPORTED]
+
+
+async def test_picture_is_downloaded_and_handed_to_the_image_handler(h: Harness) -> None:
+    seen: list[Inbound] = []
+    h.services.router = probe_router(seen)
+    h.fake.files["pic-code-1"] = PNG
+    assert await h.post(picture_message("pic-code-1", sender="rep02"))  == (200, {"outcome": "accepted"})
+    await h.settle()
+    assert len(seen) == 1
+    msg = seen[0]
+    assert (msg.kind, msg.data, msg.data_error, msg.user_id, msg.channel) == ("image", PNG, None, "rep02", "dingtalk")
+    download = h.fake.calls("download")[0].body
+    assert download["downloadCode"] == "pic-code-1" and download["robotCode"] == h.fake.client_id
+    assert h.fake.sent_to("rep02")[0]["content"] == "收到截图"
+
+
+@pytest.mark.parametrize("fault", ["download", "file", "unknown_code"])
+async def test_failed_image_download_reaches_the_handler_as_data_error(h: Harness, fault: str) -> None:
+    seen: list[Inbound] = []
+    h.services.router = probe_router(seen)
+    if fault != "unknown_code":
+        h.fake.files["pic-code-2"] = PNG
+        h.fake.fail(fault, status=500, times=-1)
+    await h.post(picture_message("pic-code-2"))
+    await h.settle()
+    assert [(m.kind, m.data, m.data_error) for m in seen] == [("image", None, "download_failed")]
+    assert h.fake.sent_to("rep01")[0]["content"] == "图片下载失败，请重新发送"
+
+
+async def test_rich_text_with_pictures_and_group_mention(h: Harness) -> None:
+    seen: list[Inbound] = []
+    h.services.router = probe_router(seen)
+    h.fake.files.update({"rt-1": PNG, "rt-2": PNG + b"2"})
+    rich = {"richText": [{"text": "@销售助手 这个客户"}, {"type": "picture", "downloadCode": "rt-1"},
+                         {"type": "picture", "downloadCode": "rt-2"}]}
+    await h.post(message("richText", content=rich, group=True, msg_id="msgRT=="))
+    await h.post(text_message("@销售助手  你好呀", group=True))
+    await h.settle()
+    images = [m for m in seen if m.kind == "image"]
+    assert [(m.msg_id, m.data, m.text) for m in images] == [("msgRT==", PNG, "这个客户"), ("msgRT==#1", PNG + b"2", "")]
+    assert all(m.conversation_id == "cidGroupXYZ==" for m in seen)
+    assert [m.text for m in seen if m.kind == "text"] == ["你好呀"]
+
+
+async def test_group_message_not_addressed_to_the_bot_is_ignored(h: Harness) -> None:
+    status, body = await h.post(text_message("大家好", group=True, isInAtList=False))
+    assert (status, body) == (200, {"outcome": "ignored"})
+
+
+async def test_escalation_card_click_updates_the_card(h: Harness) -> None:
+    seen: list[Inbound] = []
+    h.services.router = probe_router(seen)
+    await h.post(text_message("升级", sender="rep01"))
+    await h.settle()
+    card_call = h.fake.calls("cardSend")[0].body
+    assert json.loads(card_call["singleChatReceiver"]) == {"userId": "manager01"}
+    data = json.loads(card_call["cardData"])
+    buttons = data["contents"][-1]["actions"]
+    assert [(b["id"], b["label"]["text"], b["actionType"]) for b in buttons] == [
+        ("esc:take:7", "接手", "request"), ("esc:snooze:7", "延期", "request")]
+
+    biz_id = card_call["cardBizId"]
+    assert await h.post(card_click(biz_id, "esc:take:7")) == (200, {"outcome": "accepted"})
+    assert await h.post(card_click(biz_id, "esc:take:7")) == (200, {"outcome": "duplicate"})
+    await h.settle()
+    click = seen[-1]
+    assert (click.kind, click.click_key, click.card_ref, click.user_id) == ("click", "esc:take:7", biz_id, "manager01")
+    update = h.fake.calls("cardUpdate")
+    assert len(update) == 1 and update[0].body["cardBizId"] == biz_id
+    updated = json.loads(update[0].body["cardData"])
+    assert updated["header"]["title"]["text"] == "线索超时未跟进"
+    assert updated["contents"][-1]["text"] == "**已由 王经理 接手**"
+    assert all(c["type"] != "action" for c in updated["contents"])
+
+
+async def test_full_task_pool_answers_503_before_claiming(h: Harness) -> None:
+    h.app[TASKS].max_pending = 0
+    payload = text_message("帮助", msg_id="msgBUSY==")
+    status, _ = await h.post(payload)
+    assert status == 503
+    h.app[TASKS].max_pending = 100
+    assert await h.post(payload) == (200, {"outcome": "accepted"})  # the redelivery is not a duplicate
+
+
+async def test_expired_token_is_refreshed_while_replying(h: Harness) -> None:
+    await h.post(text_message("帮助"))
+    await h.settle()
+    h.fake.expire_tokens()
+    await h.post(text_message("帮助"))
+    await h.settle()
+    assert len(h.fake.sent_to("rep01")) == 2
+    statuses: list[Any] = [c.body["_status"] for c in h.fake.calls("batchSend")]
+    assert statuses == [200, 400, 200]
+    assert len(h.fake.calls("token")) == 2
