@@ -1,0 +1,71 @@
+"""Optional LLM wording (OpenAI-compatible): 2–3 sentences grounded only in the retrieved cards.
+
+Never called when the search declined. Any timeout or error → None, and the card alone is shown.
+A reply citing a card id we did not supply is discarded (it would be a made-up source).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Sequence
+
+from bot.config import LlmSettings
+from knowledge.schema import KbCard
+
+log = logging.getLogger(__name__)
+CITATION = re.compile(r"\[([A-Za-z0-9_.\-]{1,32})\]")
+MAX_REPLY = 400
+
+SYSTEM = (
+    "你是销售助手。只根据给出的知识卡片回答，不要编造卡片以外的事实、数字或承诺。"
+    "用 2–3 句简体中文，贴合销售的原话，给出可以直接对客户说的话，"
+    "并在句末用方括号标注所依据的卡片编号，例如 [K012]。没有依据就不要回答。"
+)
+
+
+def build_messages(query: str, cards: Sequence[KbCard]) -> list[dict[str, str]]:
+    blocks = []
+    for card in cards:
+        blocks.append(
+            f"[{card.id}] {card.title}\n话术：{card.talk_track}\n报价模板：{card.quote_template}\n"
+            f"成功案例：{card.success_case}"
+        )
+    user = "销售的问题：" + query.strip()[:500] + "\n\n知识卡片：\n" + "\n\n".join(blocks)
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+async def llm_answer(settings: LlmSettings, query: str, cards: Sequence[KbCard]) -> str | None:
+    """A short grounded reply citing `[card id]`, or None (disabled, nothing fits, timeout, error)."""
+    if not settings.enabled or not cards:
+        return None
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(base_url=settings.base_url, api_key=settings.api_key or "none",
+                         timeout=settings.timeout_s, max_retries=0)
+    try:
+        response = await asyncio.wait_for(
+            client.chat.completions.create(model=settings.model, messages=build_messages(query, cards),
+                                           temperature=0.2, max_tokens=300),
+            timeout=settings.timeout_s,
+        )
+        text = (response.choices[0].message.content or "").strip() if response.choices else ""
+    except Exception as exc:  # any failure of an optional remote service → card alone
+        log.warning("llm answer skipped: %s", type(exc).__name__)
+        return None
+    finally:
+        await client.close()
+    return _grounded(text, [c.id for c in cards])
+
+
+def _grounded(text: str, ids: Sequence[str]) -> str | None:
+    if not text:
+        return None
+    cited = CITATION.findall(text)
+    if any(c not in ids for c in cited):
+        log.warning("llm answer cited an unknown card: %s", cited)
+        return None
+    if not cited:
+        text = f"{text} [{ids[0]}]"
+    return text[:MAX_REPLY]
