@@ -548,7 +548,7 @@ PALETTES = {
         suffix=(230, 140, 50),
     ),
     ("wecom", False): dict(
-        bg=(241, 242, 244),
+        bg=(235, 236, 239),
         bar=(250, 250, 250),
         left=(255, 255, 255),
         right=(200, 222, 255),
@@ -738,6 +738,12 @@ def _draw_messages(d: ImageDraw.ImageDraw, chat: Chat, rng: random.Random, g: _G
     top, bottom = g.status_h + g.title_h, g.h - g.input_h
     total = sum(b.height for b in blocks) + gap * (len(blocks) + 1)
     y = top + gap if total <= bottom - top else bottom - total + gap
+    starts, acc = [], y
+    for b in blocks:
+        starts.append(acc)
+        acc += b.height + gap
+    if any(top - 2 * s <= st <= top + 6 * s for st in starts):
+        y += int(8 * s)  # keep the scroll edge clear of a bubble's start: visible or not, never ambiguous
     visible: list[Item] = []
     for b in blocks:
         it = b.item
@@ -774,7 +780,7 @@ def _draw_messages(d: ImageDraw.ImageDraw, chat: Chat, rng: random.Random, g: _G
                     mf,
                     pal["text"] if left else pal["rtext"],
                 )
-        if y >= top + 2 and y + b.height <= bottom:
+        if y >= top + 2 * s and y + b.height <= bottom:
             visible.append(it)
         y += b.height + gap
     return visible
@@ -901,7 +907,8 @@ def make_sample(seed: int, kind: str | None = None) -> Sample:
     if rng.random() < 0.1:
         long_h = int(size[0] * rng.uniform(2.6, 3.4))
     img, visible = render_chat(chat, rng, size, dark, long_h)
-    meta.update(app=chat.app, long=bool(long_h), scrolled=len(visible) < len(chat.items))
+    meta.update(app=chat.app, long=bool(long_h), scrolled=len(visible) < len(chat.items),
+                kinds="".join(it.kind[0] for it in visible))
     text = chat.title + (chat.suffix or "") + "".join(it.text for it in visible)
     text = text.replace(EMOJI, "")
     if kind == "lead":

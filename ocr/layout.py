@@ -1,0 +1,192 @@
+"""Chat screenshot layout with Pillow + numpy: title bar, bubbles by colour, speaker side, timestamps.
+
+Status bar and input bar are ignored; bubbles cut by the title bar or the input bar (scrolled
+screenshots) are dropped as partial. Works for light and dark mode because everything is measured
+as distance from the chat background colour, never as absolute brightness.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+LEFT, RIGHT, TIME, TITLE = "left", "right", "time", "title"
+
+
+@dataclass(frozen=True)
+class Box:
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+
+@dataclass(frozen=True)
+class Region:
+    kind: str  # "title" | "time" (centred timestamp / notice) | "left" (customer) | "right" (rep)
+    box: Box
+
+
+@dataclass(frozen=True)
+class Layout:
+    width: int
+    height: int
+    bg: tuple[int, int, int]
+    dark: bool
+    chat_top: int
+    chat_bottom: int
+    regions: tuple[Region, ...]  # title first (if found), then top to bottom
+
+    @property
+    def is_chat(self) -> bool:
+        sides = [r for r in self.regions if r.kind in (LEFT, RIGHT)]
+        return len(sides) >= 2 and any(r.kind == LEFT for r in sides)
+
+    @property
+    def title(self) -> Region | None:
+        return next((r for r in self.regions if r.kind == TITLE), None)
+
+
+INK = 10  # max channel distance from the background that counts as "something is drawn here"
+
+
+def analyse(img: Image.Image) -> Layout:
+    rgb = np.asarray(img.convert("RGB"), dtype=np.int16)
+    h, w, _ = rgb.shape
+    bg = _background(rgb)
+    top = _header_bottom(rgb, bg)
+    bottom = _footer_top(rgb, bg)
+    regions: list[Region] = []
+    title = _title_box(rgb, top)
+    if title is not None:
+        regions.append(Region(TITLE, title))
+    if bottom - top > h * 0.2:
+        regions.extend(_chat_regions(rgb, bg, top, bottom))
+    dark = sum(bg) / 3 < 100
+    return Layout(w, h, bg, dark, top, bottom, tuple(regions))
+
+
+def _background(rgb: np.ndarray) -> tuple[int, int, int]:
+    h = rgb.shape[0]
+    band = rgb[int(h * 0.25) : int(h * 0.75) : 3, ::3].reshape(-1, 3) // 4
+    keys = band[:, 0].astype(np.int32) * 4096 + band[:, 1] * 64 + band[:, 2]
+    vals, counts = np.unique(keys, return_counts=True)
+    k = int(vals[counts.argmax()])
+    full = rgb[int(h * 0.25) : int(h * 0.75) : 3, ::3].reshape(-1, 3)
+    med = np.median(full[keys == k], axis=0)
+    return (int(med[0]), int(med[1]), int(med[2]))
+
+
+def _edge_off(rows: np.ndarray, bg: tuple[int, int, int]) -> np.ndarray:
+    """Per row: does the colour at both screen edges differ from the chat background?
+
+    Bars and their border lines span the full width; chat content never reaches the outer 2 %,
+    so looking only at the edges is immune to bubbles and to JPEG colour bleeding from them.
+    """
+    k = max(3, rows.shape[1] // 50)
+    edges = np.concatenate((rows[:, :k], rows[:, -k:]), axis=1)
+    med = np.median(edges, axis=1)
+    return np.abs(med - np.array(bg)).max(axis=1) > 5
+
+
+def _header_bottom(rgb: np.ndarray, bg: tuple[int, int, int]) -> int:
+    """Last row of the status + title bar (or its bottom line) in the top band."""
+    h, w = rgb.shape[:2]
+    lim = int(h * 0.16) if h < w * 2.4 else int(w * 0.35)
+    ys = np.nonzero(_edge_off(rgb[:lim], bg))[0]
+    return int(ys.max()) + 1 if len(ys) else int(lim * 0.6)
+
+
+def _footer_top(rgb: np.ndarray, bg: tuple[int, int, int]) -> int:
+    h, w = rgb.shape[:2]
+    start = h - (int(h * 0.16) if h < w * 2.4 else int(w * 0.4))
+    ys = np.nonzero(_edge_off(rgb[start:], bg))[0]
+    return start + int(ys.min()) if len(ys) else int(h * 0.93)
+
+
+def _runs(mask: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
+    """[start, end) runs of True allowing gaps shorter than min_gap."""
+    idx = np.nonzero(mask)[0]
+    if not len(idx):
+        return []
+    splits = np.nonzero(np.diff(idx) > min_gap)[0]
+    starts = np.concatenate(([idx[0]], idx[splits + 1]))
+    ends = np.concatenate((idx[splits], [idx[-1]])) + 1
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
+
+
+def _title_box(rgb: np.ndarray, top: int) -> Box | None:
+    w = rgb.shape[1]
+    band = rgb[: max(top - 2, 1), int(w * 0.12) : int(w * 0.88)]
+    if band.shape[0] < 10:
+        return None
+    med = np.median(band[:, ::4].reshape(-1, 3), axis=0)
+    ink = np.abs(band - med).max(axis=2) > 40
+    rows = _runs(ink.sum(axis=1) > 1, max(2, w // 150))
+    if not rows:
+        return None
+    y0, y1 = rows[-1]
+    cols = _runs(ink[y0:y1].any(axis=0), w)
+    if not cols:
+        return None
+    x0, x1 = cols[0][0] + int(w * 0.12), cols[-1][1] + int(w * 0.12)
+    pad = max(4, (y1 - y0) // 4)
+    return Box(max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(top, y1 + pad))
+
+
+def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: int) -> list[Region]:
+    w = rgb.shape[1]
+    s = w / 375
+    area = rgb[top + 2 : bottom - 1]
+    mask = np.abs(area - np.array(bg, dtype=np.int16)).max(axis=2) > INK
+    row_has = mask.sum(axis=1) > 2
+    out: list[Region] = []
+    for y0, y1 in _runs(row_has, max(3, int(4 * s))):
+        if y0 <= 1 or y1 >= mask.shape[0] - 1 or y1 - y0 < 6 * s:
+            continue  # cut by a bar: partial bubble of a scrolled screenshot, or speckle
+        seg = mask[y0:y1]
+        counts = seg.sum(axis=0)
+        col_has = counts > max(2, (y1 - y0) // 10)  # JPEG chroma ringing leaves faint columns; ignore them
+        xs = np.nonzero(col_has if col_has.any() else counts > 0)[0]
+        x_min, x_max = int(xs.min()), int(xs.max()) + 1
+        near_l, near_r = x_min < 0.08 * w, x_max > 0.92 * w
+        gy0, gy1 = y0 + top + 2, y1 + top + 2
+        if near_l and not near_r:
+            box = _bubble(seg, col_has, left=True)
+            if box:
+                out.append(Region(LEFT, Box(box[0], gy0 + box[1], box[2], gy0 + box[3])))
+        elif near_r and not near_l:
+            box = _bubble(seg, col_has, left=False)
+            if box:
+                out.append(Region(RIGHT, Box(box[0], gy0 + box[1], box[2], gy0 + box[3])))
+        elif not near_l and not near_r and abs((x_min + x_max) / 2 - w / 2) < 0.06 * w:
+            xs = np.nonzero(counts > 0)[0]
+            x_min, x_max = int(xs.min()), int(xs.max()) + 1
+            pad = int(3 * s)
+            out.append(Region(TIME, Box(max(0, x_min - pad), gy0 - pad, min(w, x_max + pad), gy1 + pad)))
+    return out
+
+
+def _bubble(seg: np.ndarray, col_has: np.ndarray, *, left: bool) -> tuple[int, int, int, int] | None:
+    """The bubble next to the avatar: skip the first column run (the avatar) from the speaker's side."""
+    runs = _runs(col_has, 1)
+    if len(runs) < 2:
+        return None
+    if left:
+        x0, x1 = runs[1][0], runs[-1][1]
+    else:
+        x0, x1 = runs[0][0], runs[-2][1]
+    rows = np.nonzero(seg[:, x0:x1].any(axis=1))[0]
+    if not len(rows) or x1 - x0 < 10:
+        return None
+    return x0, int(rows.min()), x1, int(rows.max()) + 1
