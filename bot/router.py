@@ -44,6 +44,7 @@ def split_command(text: str, word: str) -> str | None:
 class Route:
     handler: Handler
     roles: frozenset[str] | None = None  # None → everyone
+    when: Predicate | None = None  # image/file routes: taken only when this says yes
 
 
 @dataclass
@@ -72,11 +73,12 @@ class Router:
     def event(self, name: str) -> Callable[[Handler], Handler]:
         return lambda fn: self._add(self.events, name, Route(fn)) or fn
 
-    def image(self, roles: set[str] | None = None) -> Callable[[Handler], Handler]:
-        return lambda fn: self.images.append(Route(fn, _roles(roles))) or fn
+    def image(self, roles: set[str] | None = None, when: Predicate | None = None) -> Callable[[Handler], Handler]:
+        """`when` given: this image handler goes first whenever the predicate says yes."""
+        return lambda fn: self.images.append(Route(fn, _roles(roles), when)) or fn
 
-    def file(self, roles: set[str] | None = None) -> Callable[[Handler], Handler]:
-        return lambda fn: self.files.append(Route(fn, _roles(roles))) or fn
+    def file(self, roles: set[str] | None = None, when: Predicate | None = None) -> Callable[[Handler], Handler]:
+        return lambda fn: self.files.append(Route(fn, _roles(roles), when)) or fn
 
     def text(self, when: Predicate | None = None) -> Callable[[Handler], Handler]:
         """`when` given: a conditional text handler; else the fallback for any other text."""
@@ -117,9 +119,9 @@ class Router:
         if msg.kind == "click":
             return _longest_prefix(self.actions, msg.click_key or "")
         if msg.kind == "image":
-            return self.images[0] if self.images else None
+            return await _first_media(self.images, ctx, msg)
         if msg.kind == "file":
-            return self.files[0] if self.files else None
+            return await _first_media(self.files, ctx, msg)
         if msg.kind == "event":
             return self.events.get(msg.text)
         route = _command_route(self.commands, normalize_text(msg.text))
@@ -143,6 +145,14 @@ def _command_route(table: dict[str, Route], text: str) -> Route | None:
         if not rest or rest[0].isspace() or rest[0].isdigit() or rest[0] in "#:：":
             return table[word]
     return None
+
+
+async def _first_media(routes: list[Route], ctx: Context, msg: Inbound) -> Route | None:
+    """A conditional route whose predicate holds, else the first unconditional one."""
+    for route in routes:
+        if route.when is not None and await route.when(ctx, msg):
+            return route
+    return next((r for r in routes if r.when is None), None)
 
 
 def _longest_prefix(table: dict[str, Route], key: str) -> Route | None:
