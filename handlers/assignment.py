@@ -1,0 +1,231 @@
+"""Who gets an ownerless lead, and the owner changes that follow (activation, reassignment, offboarding).
+
+Rules (`rank_reps`), for every active rep with room (open leads < capacity):
+- score: region equals the lead's region +3; the lead's product line is one of the rep's +2; the lead's
+  industry appears among the rep's wins of the last 90 days +2, else among the rep's industries +1;
+- order: score (high first), then load ratio open/capacity (low first), then leads received in the last
+  7 days (few first), then the oldest last assignment (round-robin on ties), then the user id.
+Dedup comes first: an open lead of the same customer (same phone, or same company + name) that already
+has an active owner sends the lead to that owner, so no two reps work the same customer.
+The reason is stored in `lead.assign_reason`, e.g. "按区域 华东 · 行业 医疗 匹配, 当前负荷 12/30".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import RemindersSettings
+from reminders import lifecycle
+from storage.activity import add_activity
+from storage.leads import OPEN_STATUSES, find_duplicates
+from storage.models import Lead, User
+
+WIN_LOOKBACK = timedelta(days=90)
+RECENT_WINDOW = timedelta(days=7)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class RepProfile:
+    id: str
+    name: str
+    manager_id: str | None
+    region: str | None
+    product_lines: tuple[str, ...]
+    industries: tuple[str, ...]
+    capacity: int
+    open_leads: int = 0
+    recent_intake: int = 0  # leads assigned in the last 7 days
+    last_assigned_at: datetime = EPOCH
+    win_industries: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def has_room(self) -> bool:
+        return self.open_leads < max(self.capacity, 0)
+
+
+@dataclass(frozen=True)
+class Pick:
+    rep: RepProfile
+    score: int
+    matches: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        load = f"当前负荷 {self.rep.open_leads}/{self.rep.capacity}"
+        if not self.matches:
+            return f"无匹配规则, 按负荷轮转, {load}"
+        return f"按{' · '.join(self.matches)} 匹配, {load}"
+
+
+def score_rep(lead: Lead, rep: RepProfile) -> Pick:
+    score, matches = 0, []
+    if lead.region and rep.region == lead.region:
+        score += 3
+        matches.append(f"区域 {lead.region}")
+    if lead.product_line and lead.product_line in rep.product_lines:
+        score += 2
+        matches.append(f"产品线 {lead.product_line}")
+    if lead.industry and lead.industry in rep.win_industries:
+        score += 2
+        matches.append(f"行业 {lead.industry}(近期赢单)")
+    elif lead.industry and lead.industry in rep.industries:
+        score += 1
+        matches.append(f"行业 {lead.industry}")
+    return Pick(rep, score, tuple(matches))
+
+
+def rank_reps(lead: Lead, reps: Iterable[RepProfile]) -> list[Pick]:
+    """Reps with room, best first (see the module docstring for the order)."""
+    picks = [score_rep(lead, r) for r in reps if r.has_room]
+    return sorted(picks, key=lambda p: (-p.score, p.rep.open_leads / max(p.rep.capacity, 1), p.rep.recent_intake,
+                                        p.rep.last_assigned_at, p.rep.id))
+
+
+async def load_profiles(session: AsyncSession, now: datetime, *, team_of: str | None = None) -> list[RepProfile]:
+    """Every active rep (optionally one manager's team) with load figures."""
+    stmt = select(User).where(User.role == "rep", User.active.is_(True))
+    if team_of:
+        stmt = stmt.where(User.manager_id == team_of)
+    users = list((await session.execute(stmt.order_by(User.id))).scalars())
+    ids = [u.id for u in users]
+    if not ids:
+        return []
+    open_counts = dict((await session.execute(
+        select(Lead.owner_id, func.count()).where(Lead.owner_id.in_(ids), Lead.status.in_(OPEN_STATUSES))
+        .group_by(Lead.owner_id))).all())
+    recent = dict((await session.execute(
+        select(Lead.owner_id, func.count()).where(Lead.owner_id.in_(ids), Lead.assigned_at >= now - RECENT_WINDOW)
+        .group_by(Lead.owner_id))).all())
+    last = dict((await session.execute(
+        select(Lead.owner_id, func.max(Lead.assigned_at)).where(Lead.owner_id.in_(ids)).group_by(Lead.owner_id)
+    )).all())
+    wins: dict[str, set[str]] = {}
+    rows = await session.execute(select(Lead.owner_id, Lead.industry).where(
+        Lead.owner_id.in_(ids), Lead.status == "won", Lead.industry.is_not(None),
+        Lead.last_activity_at >= now - WIN_LOOKBACK))
+    for owner, industry in rows.all():
+        wins.setdefault(owner, set()).add(industry)
+    return [RepProfile(
+        id=u.id, name=u.name, manager_id=u.manager_id, region=u.region, product_lines=tuple(u.product_lines or ()),
+        industries=tuple(u.industries or ()), capacity=u.capacity, open_leads=open_counts.get(u.id, 0),
+        recent_intake=recent.get(u.id, 0), last_assigned_at=_aware(last.get(u.id)) or EPOCH,
+        win_industries=frozenset(wins.get(u.id, ())),
+    ) for u in users]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    lead_id: int
+    owner_id: str | None
+    owner_name: str | None
+    reason: str
+    duplicate_of: int | None = None
+
+
+class Assigner:
+    """Assigns a batch of leads, keeping the rep load figures current between picks."""
+
+    def __init__(self, session: AsyncSession, now: datetime, cfg: RemindersSettings, actor_id: str | None,
+                 profiles: Sequence[RepProfile]) -> None:
+        self.session, self.now, self.cfg, self.actor_id = session, now, cfg, actor_id
+        self.profiles = {p.id: p for p in profiles}
+        self._seq = 0
+
+    @classmethod
+    async def create(cls, session: AsyncSession, now: datetime, cfg: RemindersSettings, actor_id: str | None,
+                     *, team_of: str | None = None) -> Assigner:
+        return cls(session, now, cfg, actor_id, await load_profiles(session, now, team_of=team_of))
+
+    async def assign(self, lead: Lead, *, exclude: Iterable[str] = ()) -> Outcome:
+        """Give `lead` an owner (dedup first, then the rules); without a candidate it stays in the pool."""
+        dup = await self._duplicate_owner(lead)
+        if dup is not None:
+            owner, other = dup
+            reason = f"同一客户已由 {owner.name} 跟进 (线索 #{other.id})"
+            await self._give(lead, owner.id, reason)
+            return Outcome(lead.id, owner.id, owner.name, reason, other.id)
+        skip = set(exclude)
+        picks = rank_reps(lead, (p for p in self.profiles.values() if p.id not in skip))
+        if not picks:
+            lead.assign_reason = "暂无有空余容量的销售, 留在线索池"
+            return Outcome(lead.id, None, None, lead.assign_reason)
+        best = picks[0]
+        reason = best.reason
+        await self._give(lead, best.rep.id, reason)
+        return Outcome(lead.id, best.rep.id, best.rep.name, reason)
+
+    async def _duplicate_owner(self, lead: Lead) -> tuple[User, Lead] | None:
+        others = await find_duplicates(self.session, phone=lead.phone, company=lead.company,
+                                       customer_name=lead.customer_name, exclude_id=lead.id)
+        for other in others:
+            if other.owner_id and other.owner_id != lead.owner_id:
+                owner = await self.session.get(User, other.owner_id)
+                if owner is not None and owner.active:
+                    return owner, other
+        return None
+
+    async def _give(self, lead: Lead, owner_id: str, reason: str) -> None:
+        if lead.status == "draft" or (lead.owner_id is None and lead.assigned_at is None):
+            await activate_lead(self.session, lead, owner_id, self.actor_id, self.now, self.cfg, reason=reason)
+        else:
+            await change_owner(self.session, lead, owner_id, self.actor_id, self.now, self.cfg, reason=reason)
+        self._seq += 1
+        prof = self.profiles.get(owner_id)
+        if prof is not None:
+            self.profiles[owner_id] = replace(prof, open_leads=prof.open_leads + 1,
+                                              recent_intake=prof.recent_intake + 1,
+                                              last_assigned_at=self.now + timedelta(microseconds=self._seq))
+
+
+async def activate_lead(session: AsyncSession, lead: Lead, owner_id: str, actor_id: str | None, now: datetime,
+                        cfg: RemindersSettings, *, reason: str | None = None) -> None:
+    """Draft or pool lead → active with an owner; starts its timers (and the agreed follow-up, if any).
+
+    Shared by 新线索 confirmation, screenshot drafts (source ocr), import and the pool assigner.
+    """
+    lead.status = "active"
+    lead.owner_id = owner_id
+    lead.assigned_at = now
+    lead.stage_changed_at = lead.stage_changed_at or now
+    lead.last_activity_at = lead.last_activity_at or now
+    if reason:
+        lead.assign_reason = reason[:255]
+    await session.flush()
+    add_activity(session, lead.id, actor_id, "assign", now, reason or "确认线索", owner=owner_id)
+    await lifecycle.on_lead_activated(session, lead, now, cfg)
+    follow_up = (lead.extra or {}).get("follow_up")
+    if follow_up:
+        when = _aware(datetime.fromisoformat(follow_up))
+        if when is not None and when > now:
+            lead.next_follow_up_at = when
+            add_activity(session, lead.id, actor_id, "plan", now, "约定回访", due=when.isoformat())
+            await lifecycle.schedule_follow_up(session, lead, when, now, cfg)
+
+
+async def change_owner(session: AsyncSession, lead: Lead, owner_id: str, actor_id: str | None, now: datetime,
+                       cfg: RemindersSettings, *, reason: str, kind: str = "reassign") -> str | None:
+    """Move a lead to another owner (reassign, take over, offboarding); a frozen lead becomes active again.
+    Returns the previous owner."""
+    previous = lead.owner_id
+    lead.owner_id = owner_id
+    lead.assigned_at = now
+    lead.assign_reason = reason[:255]
+    if lead.status == "frozen":
+        lead.status = "active"
+        lead.frozen_at = None
+    await session.flush()
+    add_activity(session, lead.id, actor_id, kind, now, reason, previous=previous, owner=owner_id)
+    await lifecycle.on_owner_changed(session, lead, now, cfg)
+    return previous

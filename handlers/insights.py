@@ -1,0 +1,119 @@
+"""Visit-summary mining: pain points, competitor mentions and decision-chain roles from a 跟进 summary.
+
+Tokenised with a private jieba tokenizer that knows the knowledge taxonomy words (role and objection
+axes of `knowledge/taxonomy.toml`) plus a small lexicon of competitor names and operational pain
+points. Building the tokenizer is blocking: call `mine` in an executor (`mine_async` does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+import jieba
+
+from knowledge.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+
+COMPETITORS: dict[str, str] = {
+    "salesforce": "Salesforce", "销售易": "销售易", "纷享销客": "纷享销客", "纷享": "纷享销客", "用友": "用友",
+    "金蝶": "金蝶", "sap": "SAP", "oracle": "Oracle", "甲骨文": "Oracle", "简道云": "简道云", "明道云": "明道云",
+    "hubspot": "HubSpot", "浪潮": "浪潮", "东软": "东软", "卫宁": "卫宁健康", "微软": "微软", "dynamics": "微软",
+    "钉钉": "钉钉", "飞书": "飞书", "红圈": "红圈", "励销": "励销云", "智齿": "智齿",
+}
+# Operational pain points reps write down, beyond the objection axis.
+PAIN_WORDS: dict[str, str] = {
+    "效率低": "效率", "效率太低": "效率", "太慢": "效率", "手工": "手工录入", "人工": "手工录入", "excel": "手工录入",
+    "重复录入": "手工录入", "数据孤岛": "数据打通", "对不上": "数据打通", "打通": "数据打通", "不打通": "数据打通",
+    "看不到": "管理可视化", "报表": "管理可视化", "流失": "客户流失", "丢单": "客户流失", "跟进不及时": "跟进不及时",
+    "漏跟": "跟进不及时", "审批慢": "审批流程", "审批": "审批流程", "对账": "对账", "库存": "库存管理",
+}
+# Fallback decision-chain words if the taxonomy file cannot be read.
+FALLBACK_ROLES: dict[str, str] = {
+    "采购": "采购", "设备科": "采购", "财务": "财务", "cfo": "财务", "信息科": "技术", "it": "技术", "cto": "技术",
+    "院长": "决策层", "老板": "决策层", "总经理": "决策层", "拍板": "决策层", "校长": "决策层",
+}
+
+
+@dataclass(frozen=True)
+class Insights:
+    pain_points: tuple[str, ...] = ()
+    competitors: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    tokens: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.pain_points or self.competitors or self.roles)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pain_points": list(self.pain_points), "competitors": list(self.competitors),
+                "roles": list(self.roles)}
+
+    def describe(self) -> str:
+        parts = []
+        if self.pain_points:
+            parts.append("痛点 " + "、".join(self.pain_points))
+        if self.competitors:
+            parts.append("竞品 " + "、".join(self.competitors))
+        if self.roles:
+            parts.append("决策链 " + "、".join(self.roles))
+        return " · ".join(parts)
+
+
+class InsightMiner:
+    """Looks for taxonomy role/objection cues, competitor names and pain words in a summary."""
+
+    def __init__(self, taxonomy: Taxonomy | None) -> None:
+        self.roles = dict(taxonomy.synonyms["role"]) if taxonomy else dict(FALLBACK_ROLES)
+        objections = dict(taxonomy.synonyms["objection"]) if taxonomy else {}
+        self.competitor_words = {w for w, v in objections.items() if v == "竞品"}
+        self.pains = {w: v for w, v in objections.items() if v != "竞品"} | PAIN_WORDS
+        self._tokenizer: jieba.Tokenizer | None = None
+        self._lock = threading.Lock()
+
+    def _jieba(self) -> jieba.Tokenizer:
+        with self._lock:
+            if self._tokenizer is None:
+                tok = jieba.Tokenizer()
+                tok.initialize()
+                for word in (*self.roles, *self.pains, *self.competitor_words, *COMPETITORS):
+                    if len(word) > 1:
+                        tok.add_word(word, freq=2000)
+                self._tokenizer = tok
+            return self._tokenizer
+
+    def mine(self, text: str) -> Insights:
+        """Blocking (jieba); run in an executor."""
+        norm = unicodedata.normalize("NFKC", text).lower()
+        tokens = [t.strip() for t in self._jieba().lcut(norm, HMM=False) if t.strip()]
+        pains = _hits(tokens, norm, self.pains)
+        roles = _hits(tokens, norm, self.roles)
+        competitors = _hits(tokens, norm, COMPETITORS)
+        if not competitors and _hits(tokens, norm, {w: "竞品" for w in self.competitor_words}):
+            competitors = ["竞品(未具名)"]
+        return Insights(tuple(pains), tuple(competitors), tuple(roles), tuple(tokens))
+
+    async def mine_async(self, text: str) -> Insights:
+        return await asyncio.get_running_loop().run_in_executor(None, self.mine, text)
+
+
+def _hits(tokens: list[str], text: str, lexicon: dict[str, str]) -> list[str]:
+    """Canonical values found: one-character cues only as whole jieba tokens, longer words anywhere."""
+    found: list[str] = []
+    token_set = set(tokens)
+    for word, value in lexicon.items():
+        w = word.lower()
+        hit = w in token_set if len(w) == 1 else (w in token_set or w in text)
+        if hit and value not in found:
+            found.append(value)
+    return found
+
+
+def build_miner(taxonomy_path: str = "") -> InsightMiner:
+    try:
+        return InsightMiner(load_taxonomy(taxonomy_path or None))
+    except TaxonomyError:
+        return InsightMiner(None)

@@ -1,0 +1,156 @@
+"""How leads look in chat: list lines with response colours, the detail card with its timeline, draft cards."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import fmt_cn
+from bot.messages import Button, Card, Field
+from storage.leads import LEAD_FIELDS, SOURCE_CN, STATUS_CN, display_value, provenance, stage_label
+from storage.models import Activity, Lead, Reminder
+
+GREEN_H, RED_H = 12.0, 24.0
+COLOUR_ICON = {"green": "🟢", "yellow": "🟡", "red": "🔴"}
+RULE_CN = {"first_contact": "首次联系", "follow_up": "约定回访", "cadence": "定期跟进", "stage_stall": "推进阶段",
+           "dormancy": "唤醒休眠客户"}
+KIND_CN = {"contact": "跟进", "stage": "阶段", "assign": "分配", "reassign": "改派", "takeover": "接手",
+           "offboard": "离职交接", "won": "赢单", "lost": "输单", "evidence": "证据", "created": "创建",
+           "plan": "约定回访", "freeze": "冻结", "dropped": "放弃"}
+TIMELINE_MAX = 8
+
+
+def colour(hours: float) -> str:
+    """Response-time colour: < 12 h green, 12–24 h yellow, > 24 h red."""
+    if hours < GREEN_H:
+        return "green"
+    return "yellow" if hours <= RED_H else "red"
+
+
+def waiting_hours(lead: Lead, now: datetime) -> float:
+    """Hours since the lead last heard from its owner (last activity, else assignment, else creation)."""
+    since = lead.last_activity_at or lead.assigned_at or lead.created_at
+    return max((now - since).total_seconds() / 3600, 0.0)
+
+
+async def next_actions(session: AsyncSession, lead_ids: Sequence[int]) -> dict[int, tuple[str, datetime]]:
+    """The earliest pending timer per lead: (what, when)."""
+    if not lead_ids:
+        return {}
+    rows = await session.execute(
+        select(Reminder.lead_id, Reminder.rule, Reminder.due_at)
+        .where(Reminder.lead_id.in_(list(lead_ids)), Reminder.status == "pending").order_by(Reminder.due_at))
+    out: dict[int, tuple[str, datetime]] = {}
+    for lead_id, rule, due in rows.all():
+        if lead_id is not None and lead_id not in out:
+            out[lead_id] = (RULE_CN.get(rule, rule), due)
+    return out
+
+
+def next_action_text(lead: Lead, timers: Mapping[int, tuple[str, datetime]], first_contact_h: float) -> str:
+    if lead.id in timers:
+        what, when = timers[lead.id]
+        return f"{what} {fmt_cn(when)}"
+    if lead.status == "frozen":
+        return "等待主管处理"
+    if lead.first_contact_at is None and lead.assigned_at is not None:
+        return f"首次联系 {fmt_cn(lead.assigned_at + timedelta(hours=first_contact_h))}"
+    if lead.next_follow_up_at is not None:
+        return f"约定回访 {fmt_cn(lead.next_follow_up_at)}"
+    return "—"
+
+
+def list_line(lead: Lead, now: datetime, next_text: str, owner: str | None = None) -> str:
+    icon = COLOUR_ICON[colour(waiting_hours(lead, now))]
+    who = lead.customer_name or "未知客户"
+    company = f" · {lead.company}" if lead.company else ""
+    status = "" if lead.status == "active" else f" [{STATUS_CN.get(lead.status, lead.status)}]"
+    by = f" · {owner}" if owner else ""
+    return f"{icon} #{lead.id} {who}{company} · {stage_label(lead.stage)}{status}{by} · 下一步: {next_text}"
+
+
+def lead_list_card(title: str, lines: Sequence[str], leads: Sequence[Lead], empty: str) -> Card:
+    if not leads:
+        return Card(title=title, description=empty)
+    buttons = tuple(Button(f"lead:view:{lead.id}", f"查看 #{lead.id}") for lead in leads[:5])
+    return Card(title=f"{title}（{len(leads)}）", description="\n".join(lines), buttons=buttons,
+                note="🟢 <12h 🟡 12–24h 🔴 >24h 未跟进")
+
+
+def field_rows(lead: Lead, names: Mapping[str, str]) -> list[Field]:
+    rows = []
+    for name, label in LEAD_FIELDS.items():
+        value = display_value(lead, name)
+        src = provenance(lead, name, names)
+        rows.append(Field(label, f"{value}（{src}）" if src and value != "未知" else value))
+    return rows
+
+
+def timeline_lines(activities: Sequence[Activity], names: Mapping[str, str]) -> list[str]:
+    lines = []
+    for act in activities[-TIMELINE_MAX:]:
+        who = names.get(act.actor_id or "", act.actor_id or "系统")
+        text = f"{fmt_cn(act.created_at)} {who} {KIND_CN.get(act.kind, act.kind)}"
+        if act.summary:
+            text += f": {act.summary}"
+        insights = (act.detail or {}).get("insights_text")
+        if insights:
+            text += f"（{insights}）"
+        lines.append(text)
+    return lines
+
+
+def detail_card(lead: Lead, names: Mapping[str, str], activities: Sequence[Activity], next_text: str,
+                *, manager_view: bool) -> Card:
+    fields = field_rows(lead, names)
+    fields += [
+        Field("阶段", stage_label(lead.stage)),
+        Field("状态", STATUS_CN.get(lead.status, lead.status)),
+        Field("负责人", names.get(lead.owner_id or "", "线索池") if lead.owner_id else "线索池"),
+        Field("下一步", next_text),
+    ]
+    if lead.assign_reason:
+        fields.append(Field("分配原因", lead.assign_reason))
+    insights = (lead.extra or {}).get("insights") or {}
+    summary = _insight_summary(insights)
+    if summary:
+        fields.append(Field("洞察", summary))
+    timeline = timeline_lines(activities, names)
+    description = "时间线:\n" + "\n".join(timeline) if timeline else "还没有跟进记录"
+    buttons: list[Button] = []
+    if lead.status in ("active", "dormant") or (lead.status == "frozen" and manager_view):
+        buttons += [Button(f"lead:fu:{lead.id}", "跟进"), Button(f"lead:next:{lead.id}", "推进阶段", "primary"),
+                    Button(f"lead:won:{lead.id}", "赢单")]
+    if manager_view and lead.status in ("active", "frozen", "dormant"):
+        buttons.append(Button(f"lead:reassign:{lead.id}", "改派"))
+    note = f"来源: {SOURCE_CN.get(lead.source, lead.source)}"
+    if lead.confidence is not None:
+        note += f" · 识别置信度 {lead.confidence:.0%}"
+    return Card(title=f"线索 #{lead.id} {lead.customer_name or '未知客户'}", description=description,
+                fields=tuple(fields), buttons=tuple(buttons), note=note, card_id=f"lead-{lead.id}")
+
+
+def _insight_summary(insights: Mapping[str, list[str]]) -> str:
+    parts = []
+    for key, label in (("pain_points", "痛点"), ("competitors", "竞品"), ("roles", "决策链")):
+        if insights.get(key):
+            parts.append(f"{label} " + "、".join(insights[key]))
+    return " · ".join(parts)
+
+
+def draft_card(lead: Lead, names: Mapping[str, str], duplicates: Sequence[Lead], viewer_id: str) -> Card:
+    fields = field_rows(lead, names)
+    follow_up = (lead.extra or {}).get("follow_up")
+    fields.append(Field("约定回访", follow_up.replace("T", " ")[:16] if follow_up else "未知"))
+    notes = ["未识别的信息标为「未知」，确认后可补充"]
+    for dup in duplicates[:3]:
+        if dup.owner_id == viewer_id:
+            notes.append(f"⚠️ 你已有同一客户的线索 #{dup.id}")
+        else:
+            notes.append(f"⚠️ 同一客户已有同事在跟进（线索 #{dup.id}）")
+    return Card(title=f"线索草稿 #{lead.id}", description="请核对后确认：", fields=tuple(fields),
+                buttons=(Button(f"lead:confirm:{lead.id}", "确认", "primary"), Button(f"lead:drop:{lead.id}", "放弃")),
+                note="；".join(notes), card_id=f"draft-{lead.id}")

@@ -1,0 +1,75 @@
+"""Who may act on which lead, checked by every command and every card button.
+
+A rep acts on own leads only, a manager on the team's (users.manager_id) and the shared pool,
+an admin on all. A lead someone may not see gets exactly the same answer as a lead that does not
+exist, so a refusal never tells whether the number is in use.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.context import Context
+from bot.messages import Text
+from storage.leads import load_lead
+from storage.models import Lead
+
+NOT_FOUND = "找不到线索 #{id}，或你没有查看权限。发送「我的线索」看看你的线索编号。"
+NEED_ID = "请带上线索编号，例如「{example}」。"
+FROZEN = ("线索 #{id} 已冻结（跟进超时），已交给主管处理。主管「接手 / 改派 / 延期」之后才能继续跟进。")
+CLOSED = "线索 #{id} 已{status}，不能再操作。"
+MANAGER_ONLY = "这个操作只有主管或管理员可以做。"
+
+_ID = re.compile(r"^#?(\d{1,9})号?(?:\s+|$)")
+
+
+def parse_id(arg: str) -> tuple[int | None, str]:
+    """'12 已电话沟通' / '#12' / '12号 好' → (12, rest); no leading number → (None, arg)."""
+    m = _ID.match(arg.strip())
+    if not m:
+        return None, arg.strip()
+    return int(m.group(1)), arg.strip()[m.end():].strip()
+
+
+def key_id(key: str, position: int = 2) -> int | None:
+    """The lead id inside a button key like 'lead:confirm:12'."""
+    parts = key.split(":")
+    try:
+        return int(parts[position])
+    except (IndexError, ValueError):
+        return None
+
+
+async def lead_for(ctx: Context, lead_id: int | None, example: str = "线索 12") -> Lead | None:
+    """The lead if the caller may see it; otherwise replies (not found / no permission) and returns None."""
+    if lead_id is None:
+        ctx.reply(Text(NEED_ID.format(example=example)))
+        return None
+    session = await ctx.db()
+    lead = await load_lead(session, ctx.user, lead_id, for_update=True)
+    if lead is None:
+        ctx.reply(Text(NOT_FOUND.format(id=lead_id)))
+    return lead
+
+
+def frozen_refusal(ctx: Context, lead: Lead) -> bool:
+    """True (and replied) when a rep tries to work a frozen lead; managers may act on it."""
+    if lead.status == "frozen" and not ctx.user.is_manager:
+        ctx.reply(Text(FROZEN.format(id=lead.id)))
+        return True
+    return False
+
+
+def closed_refusal(ctx: Context, lead: Lead) -> bool:
+    if lead.status in ("won", "lost", "draft"):
+        status = {"won": "赢单", "lost": "输单", "draft": "是草稿（请先确认）"}[lead.status]
+        ctx.reply(Text(CLOSED.format(id=lead.id, status=status)))
+        return True
+    return False
+
+
+def manager_refusal(ctx: Context) -> bool:
+    if not ctx.user.is_manager:
+        ctx.reply(Text(MANAGER_ONLY))
+        return True
+    return False

@@ -1,0 +1,281 @@
+"""Lead queries and writes shared by every feature (chat commands, screenshot capture, import, reminders).
+
+- Stages: 线索获取 new → 资质初筛 qualify → 需求诊断 discover → 方案演示 demo → 签约回款 close; terminal won / lost.
+- Every field value carries its provenance in `lead.field_sources[field] = {source, by, at}`
+  (source: ocr | manual | import). Unknown values stay NULL and are shown as 未知.
+- Visibility: a rep sees own leads (and own drafts); a manager the team's (users.manager_id) plus the
+  shared pool (公海: no owner, not a draft); an admin everything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import UserInfo
+from storage.models import Evidence, Lead, User
+
+STAGES: tuple[tuple[str, str], ...] = (
+    ("new", "线索获取"),
+    ("qualify", "资质初筛"),
+    ("discover", "需求诊断"),
+    ("demo", "方案演示"),
+    ("close", "签约回款"),
+)
+STAGE_CODES = tuple(code for code, _ in STAGES)
+STAGE_CN = dict(STAGES)
+STATUS_CN = {"draft": "草稿", "active": "跟进中", "frozen": "已冻结", "won": "赢单", "lost": "输单", "dormant": "休眠"}
+SOURCE_CN = {"ocr": "截图", "manual": "手填", "import": "导入"}
+OPEN_STATUSES = ("active", "frozen", "dormant")
+UNKNOWN = "未知"
+
+# Fields a person or OCR can fill, with their display labels.
+LEAD_FIELDS: dict[str, str] = {
+    "customer_name": "客户",
+    "company": "公司",
+    "title": "职务",
+    "phone": "电话",
+    "email": "邮箱",
+    "wechat_id": "微信",
+    "budget_cny": "预算",
+    "needs": "需求",
+    "industry": "行业",
+    "region": "区域",
+    "product_line": "产品线",
+}
+_STAGE_ALIASES = {"获取": "new", "初筛": "qualify", "资质": "qualify", "需求": "discover", "诊断": "discover",
+                  "方案": "demo", "演示": "demo", "签约": "close", "回款": "close"}
+
+
+def stage_index(code: str) -> int:
+    return STAGE_CODES.index(code) if code in STAGE_CODES else 0
+
+
+def parse_stage(text: str) -> str | None:
+    """'3', '需求诊断', 'discover', '诊断' → 'discover'; anything else → None."""
+    t = text.strip().lower()
+    if t.isdigit() and 1 <= int(t) <= len(STAGES):
+        return STAGE_CODES[int(t) - 1]
+    for code, name in STAGES:
+        if t in (code, name):
+            return code
+    hits = {code for alias, code in _STAGE_ALIASES.items() if alias in t}
+    return hits.pop() if len(hits) == 1 else None
+
+
+def stage_label(code: str) -> str:
+    return f"{stage_index(code) + 1}.{STAGE_CN.get(code, code)}"
+
+
+def normalize_phone(value: str | None) -> str | None:
+    """Digits only, a +86/86 country prefix dropped; None when no digits are left."""
+    if not value:
+        return None
+    digits = re.sub(r"\D", "", value)
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    return digits or None
+
+
+_BUDGET = re.compile(r"^(\d+(?:\.\d+)?)\s*(亿|万|w|k|千|元)?(?:元|人民币|rmb)?$", re.IGNORECASE)
+_BUDGET_UNIT = {"亿": 100_000_000, "万": 10_000, "w": 10_000, "k": 1000, "千": 1000, "元": 1, None: 1}
+
+
+def parse_budget(value: Any) -> int | None:
+    """'50万' / '50w' / '1.2亿' / '300000' / 300000 → yuan as int; anything unclear → None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return int(value) if value >= 0 else None
+    m = _BUDGET.match(str(value).strip().replace(",", "").replace("，", ""))
+    if not m:
+        return None
+    unit = m.group(2).lower() if m.group(2) else None
+    return round(float(m.group(1)) * _BUDGET_UNIT[unit])
+
+
+def is_filled(value: Any) -> bool:
+    """NULL, empty strings and empty lists are unknown — never a positive."""
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, list | tuple | dict):
+        return bool(value)
+    return True
+
+
+def clean_value(name: str, value: Any) -> Any:
+    """A value as stored: phones normalised, budgets as int yuan, needs as a list, blanks → None."""
+    if not is_filled(value):
+        return [] if name == "needs" else None
+    if name == "phone":
+        return normalize_phone(str(value))
+    if name == "budget_cny":
+        return parse_budget(value)
+    if name == "needs":
+        if isinstance(value, str):
+            return [p.strip() for p in re.split(r"[;；,，、/]", value) if p.strip()]
+        return [str(v).strip() for v in value if str(v).strip()]
+    return str(value).strip()
+
+
+def set_field(lead: Lead, name: str, value: Any, source: str, by: str | None, now: datetime) -> bool:
+    """Set one field and record who set it from where; returns whether anything changed."""
+    if name not in LEAD_FIELDS:
+        raise KeyError(name)
+    value = clean_value(name, value)
+    if value == getattr(lead, name) or (value in (None, []) and not is_filled(getattr(lead, name))):
+        return False
+    setattr(lead, name, value)
+    sources = dict(lead.field_sources or {})
+    if is_filled(value):
+        sources[name] = {"source": source, "by": by, "at": now.isoformat()}
+    else:
+        sources.pop(name, None)
+    lead.field_sources = sources
+    return True
+
+
+def new_lead(fields: Mapping[str, Any], *, source: str, by: str | None, now: datetime, status: str = "draft",
+             confidence: float | None = None, extra: Mapping[str, Any] | None = None) -> Lead:
+    """A Lead (not yet added to a session) with every known field stamped with its source."""
+    lead = Lead(status=status, source=source, stage="new", created_by=by, created_at=now, confidence=confidence,
+                needs=[], field_sources={}, extra=dict(extra or {}), timeout_count=0)
+    for name, value in fields.items():
+        if name in LEAD_FIELDS:
+            set_field(lead, name, value, source, by, now)
+    return lead
+
+
+async def create_lead(session: AsyncSession, fields: Mapping[str, Any], *, source: str, by: str | None,
+                      now: datetime, status: str = "draft", confidence: float | None = None,
+                      extra: Mapping[str, Any] | None = None) -> Lead:
+    lead = new_lead(fields, source=source, by=by, now=now, status=status, confidence=confidence, extra=extra)
+    session.add(lead)
+    await session.flush()
+    return lead
+
+
+async def find_duplicates(session: AsyncSession, *, phone: str | None, company: str | None,
+                          customer_name: str | None, exclude_id: int | None = None,
+                          statuses: Iterable[str] = OPEN_STATUSES) -> list[Lead]:
+    """Existing leads of the same customer: same phone, or same company and customer name."""
+    conds: list[ColumnElement[bool]] = []
+    phone = normalize_phone(phone)
+    if phone:
+        conds.append(Lead.phone == phone)
+    if is_filled(company) and is_filled(customer_name):
+        conds.append(and_(Lead.company == str(company).strip(), Lead.customer_name == str(customer_name).strip()))
+    if not conds:
+        return []
+    stmt = select(Lead).where(or_(*conds), Lead.status.in_(list(statuses)))
+    if exclude_id is not None:
+        stmt = stmt.where(Lead.id != exclude_id)
+    return list((await session.execute(stmt.order_by(Lead.id))).scalars())
+
+
+async def team_ids(session: AsyncSession, manager_id: str) -> list[str]:
+    rows = await session.execute(select(User.id).where(User.manager_id == manager_id))
+    return list(rows.scalars())
+
+
+def visible_clause(user: UserInfo) -> ColumnElement[bool]:
+    """SQL condition: the leads `user` may see and act on."""
+    if user.role == "admin":
+        return true()
+    own = or_(Lead.owner_id == user.id, and_(Lead.owner_id.is_(None), Lead.status == "draft",
+                                              Lead.created_by == user.id))
+    if user.role != "manager":
+        return own
+    team = select(User.id).where(User.manager_id == user.id).scalar_subquery()
+    pool = and_(Lead.owner_id.is_(None), Lead.status != "draft")
+    return or_(own, Lead.owner_id.in_(team), pool)
+
+
+async def can_see(session: AsyncSession, user: UserInfo, lead: Lead) -> bool:
+    if user.role == "admin":
+        return True
+    if lead.owner_id == user.id:
+        return True
+    if lead.owner_id is None:
+        if lead.status == "draft":
+            return lead.created_by == user.id
+        return user.role == "manager"
+    if user.role != "manager":
+        return False
+    owner = await session.get(User, lead.owner_id)
+    return owner is not None and owner.manager_id == user.id
+
+
+async def load_lead(session: AsyncSession, user: UserInfo, lead_id: int, *, for_update: bool = False) -> Lead | None:
+    """The lead if it exists and `user` may see it; None otherwise (same answer, so nothing leaks)."""
+    stmt = select(Lead).where(Lead.id == lead_id, visible_clause(user))
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_leads(session: AsyncSession, user: UserInfo, *, scope: str = "own",
+                     statuses: Iterable[str] = OPEN_STATUSES) -> list[Lead]:
+    """scope 'own': the user's own leads; 'visible': everything the user may see."""
+    clause = Lead.owner_id == user.id if scope == "own" else visible_clause(user)
+    stmt = select(Lead).where(clause, Lead.status.in_(list(statuses))).order_by(Lead.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def user_names(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, str]:
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(User.id, User.name).where(User.id.in_(wanted)))
+    return {uid: name for uid, name in rows.all()}
+
+
+@dataclass(frozen=True)
+class EvidenceState:
+    """Rejected notes get kind 'rejected' and count for nothing."""
+
+    accepted: int  # images, files, and notes a manager confirmed
+    pending_notes: int  # notes waiting for a manager
+
+    @property
+    def ok(self) -> bool:
+        return self.accepted > 0
+
+
+async def evidence_state(session: AsyncSession, lead_id: int) -> EvidenceState:
+    rows = (await session.execute(select(Evidence).where(Evidence.lead_id == lead_id))).scalars()
+    accepted = pending = 0
+    for ev in rows:
+        if ev.kind in ("image", "file") or (ev.kind == "note" and ev.confirmed_by):
+            accepted += 1
+        elif ev.kind == "note" and not ev.confirmed_by:
+            pending += 1
+    return EvidenceState(accepted, pending)
+
+
+def display_value(lead: Lead, name: str) -> str:
+    value = getattr(lead, name)
+    if not is_filled(value):
+        return UNKNOWN
+    if name == "budget_cny":
+        return f"{value / 10000:g} 万元" if value >= 10000 else f"{value} 元"
+    if name == "needs":
+        return "、".join(value)
+    return str(value)
+
+
+def provenance(lead: Lead, name: str, names: Mapping[str, str]) -> str:
+    """'截图·张伟' for a field set from a screenshot by rep01; '' when unknown."""
+    src = (lead.field_sources or {}).get(name)
+    if not src:
+        return ""
+    by = names.get(src.get("by") or "", src.get("by") or "")
+    return "·".join(p for p in (SOURCE_CN.get(src.get("source", ""), src.get("source", "")), by) if p)
