@@ -1,0 +1,148 @@
+"""DingtalkSender + DingtalkApi against the fake DingTalk API: token cache/refresh, one-to-one and
+group sends, cards and updates, images, errors mapped to retry/dead-letter, repeats and throttling."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.channels.base import DeliveryError
+from bot.channels.dingtalk.api import DingtalkApiError
+from bot.channels.dingtalk.sender import DingtalkSender, UserThrottle
+from bot.config import DingtalkSettings
+from bot.messages import Button, Card, CardUpdate, Image, Markdown, Text
+from tests.fakes.dingtalk_api import CLIENT_ID, CLIENT_SECRET, FakeDingtalk
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDingtalk]:
+    server = FakeDingtalk()
+    await server.start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def sender(fake: FakeDingtalk) -> AsyncIterator[DingtalkSender]:
+    s = DingtalkSender(DingtalkSettings(mode="http", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                        robot_code="robot-1", api_base=fake.base_url, oapi_base=fake.base_url))
+    yield s
+    await s.close()
+
+
+async def test_token_is_cached_and_refreshed_on_invalid_authentication(fake: FakeDingtalk,
+                                                                     sender: DingtalkSender) -> None:
+    await sender.deliver("rep01", Text("一"), dedup_key="k1")
+    await sender.deliver("rep02", Text("二"), dedup_key="k2")
+    assert len(fake.calls("token")) == 1
+    fake.expire_tokens()
+    result = await sender.deliver("rep01", Text("三"), dedup_key="k3")
+    assert result["processQueryKey"].startswith("pqk-")
+    assert len(fake.calls("token")) == 2
+    assert [c.body["_status"] for c in fake.calls("batchSend")] == [200, 200, 400, 200]
+    body = fake.calls("batchSend")[-1].body
+    assert (body["robotCode"], body["userIds"], body["msgKey"]) == ("robot-1", ["rep01"], "sampleText")
+    assert json.loads(body["msgParam"]) == {"content": "三"}
+
+
+async def test_bad_credentials_are_a_permanent_failure(fake: FakeDingtalk) -> None:
+    s = DingtalkSender(DingtalkSettings(client_id=CLIENT_ID, client_secret="wrong", api_base=fake.base_url))
+    with pytest.raises(DeliveryError) as err:
+        await s.deliver("rep01", Text("hi"), dedup_key="k")
+    assert err.value.permanent and "invalidClientIdOrSecret" in str(err.value)
+    await s.close()
+
+
+async def test_server_errors_retry_and_throttling_waits(fake: FakeDingtalk, sender: DingtalkSender) -> None:
+    fake.fail("batchSend", status=503)
+    with pytest.raises(DeliveryError) as err:
+        await sender.deliver("rep01", Text("hi"), dedup_key="k")
+    assert not err.value.permanent
+    fake.fail("batchSend", status=403, body={"code": "Forbidden.AccessDenied.QpsLimitForApi", "message": "qps"})
+    with pytest.raises(DeliveryError) as err:
+        await sender.deliver("rep01", Text("hi"), dedup_key="k")
+    assert not err.value.permanent and err.value.retry_after == 60.0
+    fake.fail("batchSend", status=400, body={"code": "param.error", "message": "bad msgParam"})
+    with pytest.raises(DeliveryError) as err:
+        await sender.deliver("rep01", Text("hi"), dedup_key="k")
+    assert err.value.permanent
+
+
+async def test_unknown_staff_id_is_dead_lettered(fake: FakeDingtalk, sender: DingtalkSender) -> None:
+    fake.invalid_users.add("ghost")
+    with pytest.raises(DeliveryError) as err:
+        await sender.deliver("ghost", Text("hi"), dedup_key="k")
+    assert err.value.permanent
+
+
+async def test_unreachable_api_is_retryable() -> None:
+    s = DingtalkSender(DingtalkSettings(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                        api_base="http://127.0.0.1:9"))
+    with pytest.raises(DeliveryError) as err:
+        await s.deliver("rep01", Text("hi"), dedup_key="k")
+    assert not err.value.permanent
+    await s.close()
+
+
+async def test_group_recipient_uses_group_messages(fake: FakeDingtalk, sender: DingtalkSender) -> None:
+    await sender.deliver("group:cidABC==", Markdown(title="日报", text="| a | b |\n|--|--|\n| 1 | 2 |"),
+                         dedup_key="g1")
+    body = fake.calls("groupSend")[0].body
+    assert body["openConversationId"] == "cidABC==" and body["msgKey"] == "sampleMarkdown"
+    assert json.loads(body["msgParam"]) == {"title": "日报", "text": "- a：1，b：2"}
+    card = Card(title="t", buttons=(Button("x:1", "好"),))
+    await sender.deliver("group:cidABC==", card, dedup_key="g2")
+    assert fake.calls("cardSend")[0].body["openConversationId"] == "cidABC=="
+
+
+async def test_repeated_content_gets_a_tag_but_a_retry_does_not(fake: FakeDingtalk, sender: DingtalkSender) -> None:
+    await sender.deliver("rep01", Text("请跟进线索 #7"), dedup_key="rem:7:1")
+    await sender.deliver("rep01", Text("请跟进线索 #7"), dedup_key="rem:7:1")  # outbox retry of the same row
+    await sender.deliver("rep01", Text("请跟进线索 #7"), dedup_key="rem:7:2")  # a new reminder, same words
+    await sender.deliver("rep02", Text("请跟进线索 #7"), dedup_key="rem:7:3")  # another user: untouched
+    contents = [m["content"] for m in fake.sent_to("rep01")]
+    assert contents[0] == contents[1] == "请跟进线索 #7"
+    assert contents[2].startswith("请跟进线索 #7\n#") and contents[2] != contents[0]
+    assert [m["content"] for m in fake.sent_to("rep02")] == ["请跟进线索 #7"]
+
+
+async def test_card_update_without_remembered_card_still_updates(fake: FakeDingtalk, sender: DingtalkSender) -> None:
+    await sender.deliver("manager01", CardUpdate(card_ref="sbOLD", text="已延期"), dedup_key="u1")
+    body = fake.calls("cardUpdate")[0].body
+    assert body["cardBizId"] == "sbOLD"
+    assert json.loads(body["cardData"])["contents"][-1]["text"] == "**已延期**"
+
+
+async def test_image_is_uploaded_then_sent(fake: FakeDingtalk, sender: DingtalkSender) -> None:
+    await sender.deliver("rep01", Image(data=b"PNGDATA", file_name="chart.png"), dedup_key="i1")
+    upload = fake.calls("upload")[0].body
+    assert upload["media"] == b"PNGDATA" and upload["type"] == "image"
+    assert fake.sent_to("rep01") == [{"msgKey": "sampleImageMsg", "photoURL": "@media-1"}]
+
+
+async def test_per_user_throttle(fake: FakeDingtalk) -> None:
+    now = [1000.0]
+    s = DingtalkSender(DingtalkSettings(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_base=fake.base_url,
+                                        per_user_per_minute=2))
+    s.throttle = UserThrottle(2, now=lambda: now[0])
+    await s.deliver("rep01", Text("1"), dedup_key="a")
+    now[0] += 10
+    await s.deliver("rep01", Text("2"), dedup_key="b")
+    with pytest.raises(DeliveryError) as err:
+        await s.deliver("rep01", Text("3"), dedup_key="c")
+    assert err.value.retry_after == pytest.approx(50.0) and not err.value.permanent
+    await s.deliver("rep02", Text("3"), dedup_key="d")  # other recipients are not held up
+    now[0] += 50
+    await s.deliver("rep01", Text("3"), dedup_key="c")
+    assert [m["content"] for m in fake.sent_to("rep01")] == ["1", "2", "3"]
+    await s.close()
+
+
+async def test_download_limits(fake: FakeDingtalk, sender: DingtalkSender) -> None:
+    fake.files["big"] = b"x" * 2000
+    assert await sender.api.download("big", 2000) == b"x" * 2000
+    with pytest.raises(DingtalkApiError) as err:
+        await sender.api.download("big", 1999)
+    assert err.value.code == "too_large"
