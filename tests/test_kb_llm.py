@@ -1,0 +1,93 @@
+"""Optional LLM wording against a fake OpenAI-compatible server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from bot.config import LlmSettings
+from knowledge.demo import demo_cards
+from knowledge.llm import llm_answer
+
+CARDS = {c.id: c for c in demo_cards()}
+
+
+@dataclass
+class FakeOpenAI:
+    reply: str = "可以先拆开五年总成本给设备科看。[K001]"
+    delay: float = 0.0
+    status: int = 200
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    async def completions(self, request: web.Request) -> web.Response:
+        self.requests.append({"auth": request.headers.get("Authorization"), "body": await request.json()})
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.status != 200:
+            return web.json_response({"error": {"message": "overloaded", "type": "server_error"}}, status=self.status)
+        return web.json_response({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "fake",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": self.reply}}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        })
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[tuple[FakeOpenAI, str]]:
+    server = FakeOpenAI()
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", server.completions)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield server, f"http://127.0.0.1:{port}/v1"
+    await runner.cleanup()
+
+
+def _settings(base_url: str, timeout_s: float = 2.0) -> LlmSettings:
+    return LlmSettings(enabled=True, base_url=base_url, api_key="sk-test", model="fake-model", timeout_s=timeout_s)
+
+
+async def test_grounded_reply_cites_the_card(fake: tuple[FakeOpenAI, str]) -> None:
+    server, url = fake
+    text = await llm_answer(_settings(url), "三甲设备科嫌贵", [CARDS["K001"], CARDS["K033"]])
+    assert text == "可以先拆开五年总成本给设备科看。[K001]"
+    (req,) = server.requests
+    assert req["auth"] == "Bearer sk-test" and req["body"]["model"] == "fake-model"
+    prompt = json.dumps(req["body"]["messages"], ensure_ascii=False)
+    assert "[K001]" in prompt and "[K033]" in prompt and CARDS["K001"].talk_track in prompt
+    assert "三甲设备科嫌贵" in prompt
+
+
+async def test_missing_citation_is_added_and_invented_one_rejected(fake: tuple[FakeOpenAI, str]) -> None:
+    server, url = fake
+    server.reply = "先拆开报价。"
+    assert await llm_answer(_settings(url), "医院嫌贵", [CARDS["K001"]]) == "先拆开报价。 [K001]"
+    server.reply = "我们打五折。[K999]"
+    assert await llm_answer(_settings(url), "医院嫌贵", [CARDS["K001"]]) is None
+
+
+async def test_timeout_and_error_give_none(fake: tuple[FakeOpenAI, str]) -> None:
+    server, url = fake
+    server.delay = 1.0
+    assert await llm_answer(_settings(url, timeout_s=0.2), "医院嫌贵", [CARDS["K001"]]) is None
+    server.delay, server.status = 0.0, 503
+    assert await llm_answer(_settings(url), "医院嫌贵", [CARDS["K001"]]) is None
+    assert len(server.requests) == 2  # no retries
+
+
+async def test_not_called_when_nothing_fits_or_disabled(fake: tuple[FakeOpenAI, str]) -> None:
+    server, url = fake
+    assert await llm_answer(_settings(url), "今天食堂吃什么", []) is None
+    disabled = LlmSettings(enabled=False, base_url=url)
+    assert await llm_answer(disabled, "医院嫌贵", [CARDS["K001"]]) is None
+    assert server.requests == []

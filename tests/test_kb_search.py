@@ -1,0 +1,187 @@
+"""Search on the demo cards, the decline, persistence, refresh across processes, and the CLI contract."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.commands.kb import run_import, run_search
+from bot.config import DatabaseSettings, Settings
+from knowledge import store
+from knowledge.demo import demo_cards, seed_demo
+from knowledge.importer import import_file
+from knowledge.index import CardIndex, Tokenizer, build_index
+from knowledge.search import KnowledgeBase, rank
+from knowledge.taxonomy import load_taxonomy
+from storage.db import Database
+from storage.migrate import ensure_schema
+from storage.models import KnowledgeCard, QueryLog
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+TAXONOMY = load_taxonomy()
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Tokenizer:
+    return Tokenizer(TAXONOMY.dictionary_words())
+
+
+@pytest.fixture(scope="module")
+def index(tokenizer: Tokenizer) -> CardIndex:
+    return build_index(demo_cards(TAXONOMY), TAXONOMY, tokenizer)
+
+
+@pytest.mark.parametrize(("query", "card_id"), [
+    ("医疗采购价格异议", "K001"),
+    ("三甲设备科嫌贵", "K001"),
+    ("CFO说ROI算不过来", "K031"),
+    ("学校交期太长咋回", "K019"),
+    ("客户要先做POC", "K039"),
+    ("KP说今年没预算", "K040"),
+    ("连锁门店嫌贵", "K013"),
+    ("银行信创要求", "K024"),
+])
+def test_representative_queries_land_on_their_card(index: CardIndex, query: str, card_id: str) -> None:
+    result = rank(index, query)
+    assert result.answered
+    assert result.ranked[0] == card_id
+    assert result.scores == sorted(result.scores, reverse=True)
+
+
+@pytest.mark.parametrize(("typo", "card_id"), [("学校叫期太长", "K019"), ("医院采够说太贵了", "K001"),
+                                                ("客户要做P0C", "K039")])
+def test_typos_and_homophones(index: CardIndex, typo: str, card_id: str) -> None:
+    result = rank(index, typo)
+    assert result.answered and result.ranked[0] == card_id
+
+
+@pytest.mark.parametrize("query", ["今天食堂吃什么", "你好", "明天天气怎么样", "食堂的菜太贵了", "", "   "])
+def test_off_topic_is_declined_with_suggestions(index: CardIndex, query: str) -> None:
+    result = rank(index, query)
+    assert not result.answered
+    assert result.best is None
+    assert result.suggestions and all(isinstance(s, str) and s for s in result.suggestions)
+
+
+def test_partial_cue_suggests_close_categories(index: CardIndex) -> None:
+    result = rank(index, "医院")
+    assert not result.answered
+    assert any("医疗" in s for s in result.suggestions)
+
+
+def test_axis_disagreement_pushes_cards_down(index: CardIndex) -> None:
+    """A hospital question must not get a factory card first even though both are about price."""
+    result = rank(index, "医院嫌贵", top=10)
+    industries = [h.card.industry for h in result.hits]
+    assert industries[0] == "医疗"
+    assert "制造" not in industries[:3]
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(database=DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path}/kb.db"))
+
+
+async def _db(tmp_path: Path) -> Database:
+    url = _settings(tmp_path).database.url
+    await ensure_schema(url)
+    return Database(url)
+
+
+async def test_upsert_persists_tokens_and_bumps_version(tmp_path: Path, tokenizer: Tokenizer) -> None:
+    db = await _db(tmp_path)
+    try:
+        kb = KnowledgeBase(TAXONOMY, tokenizer=tokenizer)
+        assert await seed_demo(db, NOW, kb) == 48
+        assert await seed_demo(db, NOW, kb) == 0  # not empty any more
+        csv = tmp_path / "update.csv"
+        csv.write_text("id,title,objection,talk_track\nK001,新标题,价格,新话术\nK002,x,外星,y\nN1,新卡,交期,话术\n",
+                       encoding="utf-8")
+        report = await import_file(db, kb, csv, NOW + timedelta(hours=1))
+        assert (report.inserted, report.updated, report.unchanged) == (1, 1, 0)
+        assert [(i.line, "外星" in i.message) for i in report.issues] == [(3, True)]
+        again = await import_file(db, kb, csv, NOW + timedelta(hours=2))
+        assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+        async with db.session() as s:
+            row = await s.get(KnowledgeCard, "K001")
+            assert (row.title, row.version, row.source) == ("新标题", 2, "update.csv")
+            assert row.modified_at == NOW + timedelta(hours=1)
+            assert row.tokens and "新标题" in "".join(row.tokens)
+            assert (await s.get(KnowledgeCard, "K002")).version == 1
+    finally:
+        await db.dispose()
+
+
+async def test_refresh_keeps_two_processes_consistent(tmp_path: Path, tokenizer: Tokenizer) -> None:
+    db_a, db_b = await _db(tmp_path), await _db(tmp_path)
+    try:
+        a = KnowledgeBase(TAXONOMY, tokenizer=tokenizer)
+        b = KnowledgeBase(TAXONOMY, tokenizer=tokenizer)
+        await seed_demo(db_a, NOW, a)
+        await b.load(db_b)
+        assert await b.refresh_if_stale(db_b) is False
+        assert b.search("物流公司嫌贵").ranked[0] == "K028"
+        md = tmp_path / "new.md"
+        md.write_text("---\nid: K900\ntitle: 冷链车队嫌贵的新话术\nindustry: 冷链\nobjection: 嫌贵\nrole: 采购\n"
+                      "keywords: [冷链车队]\n---\n## 话术\n按温区计费。\n", encoding="utf-8")
+        await import_file(db_a, a, md, NOW)  # same clock value: the version sum still changes
+        assert a.search("冷链车队嫌贵").ranked[0] == "K900"
+        assert b.search("冷链车队嫌贵").ranked[0] != "K900"
+        assert await b.refresh_if_stale(db_b) is True
+        assert b.search("冷链车队嫌贵").ranked[0] == "K900"
+        deactivate = tmp_path / "off.jsonl"
+        deactivate.write_text(json.dumps({"id": "K900", "title": "冷链车队嫌贵的新话术", "industry": "物流",
+                                          "role": "采购", "objection": "价格", "talk_track": "按温区计费。",
+                                          "keywords": ["冷链车队"], "active": False}, ensure_ascii=False),
+                              encoding="utf-8")
+        await import_file(db_a, a, deactivate, NOW)
+        assert await b.refresh_if_stale(db_b) is True
+        assert "K900" not in b.search("冷链车队嫌贵", top=10).ranked
+    finally:
+        await db_a.dispose()
+        await db_b.dispose()
+
+
+async def test_query_log_feedback_and_gaps(tmp_path: Path) -> None:
+    db = await _db(tmp_path)
+    try:
+        async with db.session() as s:
+            q1 = await store.log_query(s, user_id="rep01", query="今天食堂吃什么", ranked=["K001"], scores=[1.0],
+                                       answered=False, shown_card=None, now=NOW)
+            q2 = await store.log_query(s, user_id="rep01", query="医院嫌贵", ranked=["K001"], scores=[8.0],
+                                       answered=True, shown_card="K001", now=NOW)
+            await store.add_feedback(s, query_id=q2, card_id="K001", user_id="rep01", vote="down", now=NOW)
+            await store.add_feedback(s, query_id=q2, card_id="K001", user_id="rep02", vote="up", now=NOW)
+            with pytest.raises(ValueError, match="vote"):
+                await store.add_feedback(s, query_id=q1, card_id="K001", user_id="x", vote="meh", now=NOW)
+        async with db.session() as s:
+            found = await store.gaps(s, since=NOW - timedelta(days=1))
+            assert {(g.kind, g.query, g.card_id) for g in found} == {
+                ("unanswered", "今天食堂吃什么", None), ("down", "医院嫌贵", "K001")}
+            assert await store.gaps(s, since=NOW + timedelta(days=1)) == []
+            assert len((await s.scalars(select(QueryLog))).all()) == 2
+    finally:
+        await db.dispose()
+
+
+async def test_cli_import_and_search_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = _settings(tmp_path)
+    batch = tmp_path / "q.txt"
+    batch.write_text("三甲设备科嫌贵\n\n你好\n", encoding="utf-8")
+    args = argparse.Namespace(query=None, batch=str(batch), json=True, top=2)
+    assert await run_search(args, settings) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [list(line) for line in lines] == [["q", "ranked", "scores", "answered"]] * 2
+    assert lines[0]["q"] == "三甲设备科嫌贵" and lines[0]["ranked"][0] == "K001" and lines[0]["answered"] is True
+    assert len(lines[0]["ranked"]) == len(lines[0]["scores"]) == 2
+    assert lines[1]["answered"] is False
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,title,objection,talk_track\nZ1,ok,价格,x\nZ2,,价格,x\n", encoding="utf-8")
+    assert await run_import(argparse.Namespace(files=[str(bad)], no_progress=True), settings) == 1
+    captured = capsys.readouterr()
+    assert "新增 1" in captured.out and f"{bad}:3: title is missing" in captured.err
+    assert await run_search(argparse.Namespace(query=None, batch=None, json=True, top=None), settings) == 2
