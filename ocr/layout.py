@@ -127,12 +127,12 @@ def _runs(mask: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
 
 def _title_box(rgb: np.ndarray, top: int) -> Box | None:
     w = rgb.shape[1]
-    band = rgb[: max(top - 2, 1), int(w * 0.12) : int(w * 0.88)]
+    band = rgb[: max(top - max(4, w // 120), 1), int(w * 0.12) : int(w * 0.88)]
     if band.shape[0] < 10:
         return None
     med = np.median(band[:, ::4].reshape(-1, 3), axis=0)
     ink = np.abs(band - med).max(axis=2) > 40
-    rows = _runs(ink.sum(axis=1) > 1, max(2, w // 150))
+    rows = _runs(ink.sum(axis=1) > max(2, band.shape[1] // 200), max(2, w // 150))
     if not rows:
         return None
     y0, y1 = rows[-1]
