@@ -1,0 +1,307 @@
+"""/wecom/callback end to end: create_app + TestClient, callbacks from the independent encryptor,
+replies observed at the fake WeCom API's message/send."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.channels.wecom.callback import to_inbound
+from bot.channels.wecom.parse import parse_message
+from bot.channels.wecom.sender import WecomSender
+from bot.clock import ManualClock
+from bot.config import Settings, WecomSettings
+from bot.server import METRICS, SERVICES, TASKS, create_app
+from tests.fakes.wecom_api import FakeWecom
+from tests.fakes.wecom_callback import CallbackBuilder, encrypt, event_xml, image_xml, signature, text_xml
+
+TOKEN, AES_KEY = "cbToken123", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 128
+
+
+@dataclass
+class Harness:
+    client: TestClient
+    fake: FakeWecom
+    clock: ManualClock
+    cb: CallbackBuilder
+    ids: Any
+
+    @property
+    def now(self) -> int:
+        return int(self.clock.now().timestamp())
+
+    @property
+    def metrics(self) -> Any:
+        return self.client.app[METRICS]  # type: ignore[index]
+
+    async def post(self, plaintext: str, **kw: Any) -> Any:
+        ts = kw.pop("timestamp", self.now)
+        query, body = self.cb.post(plaintext, ts, **kw)
+        return await self.client.post(f"/wecom/callback?{query}", data=body)
+
+    async def text(self, user: str, content: str, msg_id: int | None = None) -> Any:
+        return await self.post(text_xml(self.fake.corp_id, user, content, msg_id or next(self.ids), self.now))
+
+    async def settle(self) -> None:
+        """Background jobs done and the outbox drained."""
+        app = self.client.app
+        assert app is not None
+        for _ in range(2000):
+            if not app[TASKS].pending:
+                break
+            await asyncio.sleep(0.005)
+        outbox = app[SERVICES].outbox
+        assert outbox is not None
+        await outbox.drain()
+
+    async def wait_for(self, cond: Callable[[], bool]) -> None:
+        for _ in range(2000):
+            if cond():
+                return
+            await asyncio.sleep(0.005)
+        raise AssertionError("condition not reached")
+
+
+async def start(settings: Settings, fake: FakeWecom, clock: ManualClock, wecom: WecomSettings) -> TestClient:
+    s = replace(settings, wecom=wecom)
+    app = await create_app(s, clock=clock, channels={"wecom": WecomSender(s.wecom, retry_delays=(0, 0, 0))})
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    return client
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeWecom]:
+    async with FakeWecom(corp_id="wwtestcorp0001") as server:
+        yield server
+
+
+@pytest.fixture
+async def h(settings: Settings, fake: FakeWecom, clock: ManualClock) -> AsyncIterator[Harness]:
+    wecom = WecomSettings(corp_id=fake.corp_id, agent_id=1000002, secret=fake.secret, token=TOKEN,
+                          encoding_aes_key=AES_KEY, api_base=fake.base_url)
+    client = await start(settings, fake, clock, wecom)
+    import itertools
+
+    yield Harness(client, fake, clock, CallbackBuilder(TOKEN, AES_KEY, fake.corp_id), itertools.count(7_000_000))
+    await client.close()
+
+
+# -- happy paths ------------------------------------------------------------------------------
+async def test_url_verification(h: Harness) -> None:
+    resp = await h.client.get(f"/wecom/callback?{h.cb.url_check('1616140317555161061', h.now)}")
+    assert resp.status == 200 and await resp.text() == "1616140317555161061"
+    assert resp.content_type == "text/plain"
+
+
+async def test_official_vector_over_http(settings: Settings, fake: FakeWecom) -> None:
+    """Vector #1 (sbzhu/weworkapi_php Sample.php) with the clock at the vector's own time."""
+    from tests.test_wecom_crypto import V1_ECHO, V1_POST
+
+    clock = ManualClock(datetime.fromtimestamp(1409659813, UTC))
+    wecom = WecomSettings(corp_id="wx5823bf96d3bd56c7", agent_id=218, secret=fake.secret, token="QDG6eK",
+                          encoding_aes_key="jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", api_base=fake.base_url)
+    fake.corp_id = "wx5823bf96d3bd56c7"
+    client = await start(settings, fake, clock, wecom)
+    try:
+        q = {"msg_signature": "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3", "timestamp": "1409659589",
+             "nonce": "263014780", "echostr": V1_ECHO}
+        resp = await client.get("/wecom/callback", params=q)
+        assert (resp.status, await resp.text()) == (200, "1616140317555161061")
+        q = {"msg_signature": "477715d11cdb4164915debcba66cb864d751f3e6", "timestamp": "1409659813",
+             "nonce": "1372623149"}
+        resp = await client.post("/wecom/callback", params=q, data=V1_POST.encode())
+        assert resp.status == 200 and await resp.read() == b""
+        h = Harness(client, fake, clock, CallbackBuilder("QDG6eK", "", ""), iter(()))
+        await h.settle()
+        assert fake.texts_to("mycreate")  # "hello" from an auto-registered user got an answer
+    finally:
+        await client.close()
+
+
+async def test_help_reaches_message_send(h: Harness) -> None:
+    resp = await h.text("rep01", "帮助")
+    assert resp.status == 200 and await resp.read() == b""
+    await h.wait_for(lambda: bool(h.fake.sent))  # the running app's outbox loop delivers on its own
+    (body,) = h.fake.sent
+    assert body["touser"] == "rep01" and body["msgtype"] == "markdown"
+    assert "salesbot 能帮你做什么" in body["markdown"]["content"]
+    assert h.metrics["wecom_accepted"] == 1
+
+
+async def test_enter_agent_welcome(h: Harness) -> None:
+    resp = await h.post(event_xml(h.fake.corp_id, "manager01", "enter_agent", h.now, EventKey=""))
+    assert resp.status == 200
+    await h.settle()
+    (text,) = h.fake.texts_to("manager01")
+    assert "欢迎" in text
+
+
+async def test_same_callback_three_times_handled_once(h: Harness) -> None:
+    plain = text_xml(h.fake.corp_id, "rep02", "帮助", 99, h.now)
+    statuses = [(await h.post(plain)).status for _ in range(3)]
+    await h.settle()
+    assert statuses == [200, 200, 200]
+    assert len(h.fake.texts_to("rep02")) == 1
+    assert h.metrics["wecom_duplicates"] == 2
+
+
+async def test_same_click_event_three_times_handled_once(h: Harness) -> None:
+    plain = event_xml(h.fake.corp_id, "rep03", "template_card_event", h.now, EventKey="nosuch:1",
+                      TaskId="t-1", CardType="button_interaction", ResponseCode="rc-1")
+    for _ in range(3):
+        assert (await h.post(plain)).status == 200
+    await h.settle()
+    assert len(h.fake.texts_to("rep03")) == 1  # unknown button → one short answer
+    assert h.metrics["wecom_duplicates"] == 2
+
+
+async def test_messages_from_one_user_in_order(h: Harness) -> None:
+    for word in ("帮助", "help", "菜单"):
+        assert (await h.text("rep04", word)).status == 200
+    await h.settle()
+    assert len(h.fake.texts_to("rep04")) == 3
+
+
+# -- bad input --------------------------------------------------------------------------------
+async def test_forged_signature(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    query, body = h.cb.post(text_xml(h.fake.corp_id, "rep01", "帮助", 1, h.now), h.now)
+    forged = query.replace("msg_signature=", "msg_signature=0")
+    resp = await h.client.post(f"/wecom/callback?{forged}", data=body)
+    assert resp.status == 403 and await resp.read() == b""
+    resp = await h.client.post("/wecom/callback", data=body)  # no signature at all
+    assert resp.status == 403 and await resp.read() == b""
+    resp = await h.client.get("/wecom/callback?msg_signature=x&timestamp=1&nonce=2&echostr=abc")
+    assert resp.status == 403
+    assert h.metrics["wecom_rejected_signature"] == 3
+    assert any("rejected_signature" in r.getMessage() for r in caplog.records)
+    await h.settle()
+    assert h.fake.sent == []
+
+
+async def test_stale_timestamp_is_a_replay(h: Harness) -> None:
+    resp = await h.post(text_xml(h.fake.corp_id, "rep01", "帮助", 5, h.now), timestamp=h.now - 301)
+    assert resp.status == 403
+    resp = await h.post(text_xml(h.fake.corp_id, "rep01", "帮助", 6, h.now), timestamp=h.now + 3600)
+    assert resp.status == 403
+    assert h.metrics["wecom_rejected_stale"] == 2
+
+
+async def test_wrong_corp_id_inside_envelope(h: Harness) -> None:
+    resp = await h.post(text_xml(h.fake.corp_id, "rep01", "帮助", 7, h.now), receive_id="wwSomeoneElse")
+    assert resp.status == 403 and h.metrics["wecom_rejected_corp"] == 1
+
+
+async def test_truncated_base64(h: Harness) -> None:
+    enc = encrypt(AES_KEY, text_xml(h.fake.corp_id, "rep01", "帮助", 8, h.now), h.fake.corp_id)
+    resp = await h.post("", encrypt_override=enc[:-7])  # signed as sent, so it passes the signature check
+    assert resp.status == 400
+
+
+async def test_non_xml_body(h: Harness) -> None:
+    ts = str(h.now)
+    sig = signature(TOKEN, ts, "1", "x")
+    resp = await h.client.post(f"/wecom/callback?msg_signature={sig}&timestamp={ts}&nonce=1", data=b"not xml at all")
+    assert resp.status == 400
+    resp = await h.post("this decrypts fine but is not XML")
+    assert resp.status == 400
+    assert h.metrics["wecom_bad_request"] == 2
+
+
+async def test_doctype_and_entities_refused(h: Harness) -> None:
+    ts = str(h.now)
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+            b"<xml><Encrypt>&b;</Encrypt></xml>")
+    resp = await h.client.post(f"/wecom/callback?msg_signature=x&timestamp={ts}&nonce=1", data=bomb)
+    assert resp.status == 400
+    inner = '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><MsgType>text</MsgType>' \
+            "<FromUserName>rep01</FromUserName><Content>&x;</Content><MsgId>9</MsgId></xml>"
+    resp = await h.post(inner)
+    assert resp.status == 400
+    assert h.metrics["wecom_unsafe_xml"] == 2
+
+
+async def test_ten_megabyte_body(h: Harness) -> None:
+    ts = str(h.now)
+    body = b"<xml><Encrypt>" + b"A" * (10 * 1024 * 1024) + b"</Encrypt></xml>"
+    resp = await h.client.post(f"/wecom/callback?msg_signature=x&timestamp={ts}&nonce=1", data=body)
+    assert resp.status == 413
+    assert h.metrics["wecom_too_large"] == 1
+
+
+async def test_unknown_msg_type_gets_a_clear_reply(h: Harness) -> None:
+    voice = (f"<xml><ToUserName>{h.fake.corp_id}</ToUserName><FromUserName>rep01</FromUserName>"
+             f"<CreateTime>{h.now}</CreateTime><MsgType>voice</MsgType><MediaId>v1</MediaId>"
+             "<Format>amr</Format><MsgId>4242</MsgId><AgentID>1000002</AgentID></xml>")
+    assert (await h.post(voice)).status == 200
+    await h.settle()
+    (text,) = h.fake.texts_to("rep01")
+    assert "暂不支持" in text
+
+
+async def test_unknown_event_is_acknowledged_silently(h: Harness) -> None:
+    resp = await h.post(event_xml(h.fake.corp_id, "rep01", "subscribe", h.now))
+    assert resp.status == 200
+    await h.settle()
+    assert h.fake.sent == [] and h.metrics["wecom_events_ignored"] == 1
+
+
+async def test_busy_pool_answers_503_without_claiming(h: Harness) -> None:
+    app = h.client.app
+    assert app is not None
+    app[TASKS].max_pending = 0
+    plain = text_xml(h.fake.corp_id, "rep05", "帮助", 555, h.now)
+    assert (await h.post(plain)).status == 503  # WeCom will retry
+    app[TASKS].max_pending = 100
+    assert (await h.post(plain)).status == 200  # the retry is handled: nothing was claimed the first time
+    await h.settle()
+    assert len(h.fake.texts_to("rep05")) == 1
+
+
+@pytest.mark.parametrize(("stored", "expected"), [
+    (None, "download_failed"),
+    ((b'{"not": "an image"}', "application/octet-stream", "x.jpg"), "not_image"),
+    ((PNG, "image/png", "shot.png"), None),
+])
+async def test_image_download(h: Harness, stored: Any, expected: str | None) -> None:
+    if stored is not None:
+        h.fake.media["MEDIA1"] = stored
+    msg = parse_message(image_xml(h.fake.corp_id, "rep01", "MEDIA1", 31, h.now))
+    app = h.client.app
+    assert app is not None
+    inbound = await to_inbound(app[SERVICES], app[METRICS], msg)
+    assert (inbound.kind, inbound.data_error) == ("image", expected)
+    assert inbound.data == (PNG if expected is None else None)
+    # Through the callback too: the user gets an answer (never silence, never a crash).
+    assert (await h.post(image_xml(h.fake.corp_id, "rep01", "MEDIA1", 32, h.now))).status == 200
+    await h.settle()
+    assert h.fake.texts_to("rep01")
+
+
+async def test_click_and_file_inbound_fields(h: Harness) -> None:
+    app = h.client.app
+    assert app is not None
+    click = parse_message(event_xml(h.fake.corp_id, "manager01", "template_card_event", h.now,
+                                    EventKey="esc:take:12", TaskId="esc_12-ab", ResponseCode="RC77"))
+    inbound = await to_inbound(app[SERVICES], app[METRICS], click)
+    assert (inbound.kind, inbound.click_key, inbound.card_ref) == ("click", "esc:take:12", "RC77")
+    h.fake.media["F1"] = (b"id,title\n1,x\n", "text/csv", "cards.csv")
+    f = parse_message(f"<xml><FromUserName>admin01</FromUserName><CreateTime>{h.now}</CreateTime>"
+                      "<MsgType>file</MsgType><MediaId>F1</MediaId><FileName>cards.csv</FileName>"
+                      "<MsgId>77</MsgId></xml>")
+    inbound = await to_inbound(app[SERVICES], app[METRICS], f)
+    assert (inbound.kind, inbound.file_name, inbound.data) == ("file", "cards.csv", b"id,title\n1,x\n")
+    pdf = parse_message(f"<xml><FromUserName>admin01</FromUserName><CreateTime>{h.now}</CreateTime>"
+                        "<MsgType>file</MsgType><MediaId>F2</MediaId><FileName>报价.pdf</FileName>"
+                        "<MsgId>78</MsgId></xml>")
+    inbound = await to_inbound(app[SERVICES], app[METRICS], pdf)
+    assert (inbound.kind, inbound.data, inbound.data_error) == ("file", None, "unsupported_file")
