@@ -1,0 +1,115 @@
+"""DingTalk Stream mode: recorded frames through the SDK's CallbackMessage/handler boundary, and the
+SDK client running inside our loop against the fake Stream gateway (WebSocket on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
+
+from bot.channels.dingtalk.callback import CARD_TOPIC, RECEIVER, StreamHandler
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.context import Context
+from bot.messages import Inbound
+from bot.router import Router
+from bot.server import TASKS
+from tests.fakes.dingtalk_harness import Harness, card_click, start_harness, stream_frame, text_message
+
+
+@pytest.fixture
+async def h(settings: Settings, clock: ManualClock) -> AsyncIterator[Harness]:
+    async for harness in start_harness(settings, clock, mode="stream"):
+        yield harness
+
+
+def handler(h: Harness) -> StreamHandler:
+    return StreamHandler(h.app[RECEIVER])
+
+
+async def wait_for(predicate: object, what: str) -> None:
+    for _ in range(500):
+        if predicate():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_recorded_message_frame_is_acked_then_answered(h: Harness) -> None:
+    frame = stream_frame(text_message("帮助", sender="rep04", msg_id="msgS1=="), message_id="frame-1")
+    msg = CallbackMessage.from_dict(frame)
+    assert ChatbotMessage.from_dict(msg.data).sender_staff_id == "rep04"  # the SDK reads the same frame
+    ack = await handler(h).raw_process(msg)
+    assert (ack.code, ack.headers.message_id, json.loads(ack.to_dict()["data"])) == (
+        AckMessage.STATUS_OK, "frame-1", {"response": "OK"})
+    await h.settle()
+    sent = h.fake.sent_to("rep04")
+    assert len(sent) == 1 and "杨静" in sent[0]["text"]
+    # DingTalk redelivers when the ACK was late: acknowledged again, handled once
+    again = await handler(h).raw_process(CallbackMessage.from_dict(frame))
+    assert again.code == AckMessage.STATUS_OK
+    await h.settle()
+    assert len(h.fake.sent_to("rep04")) == 1
+
+
+async def test_recorded_card_callback_frame_becomes_a_click(h: Harness) -> None:
+    clicks: list[Inbound] = []
+    router = Router("probe")
+
+    @router.card_action("esc:")
+    async def on_click(ctx: Context, msg: Inbound) -> None:
+        clicks.append(msg)
+        ctx.update_card("已由 王经理 接手")
+
+    h.services.router = router
+    frame = stream_frame(card_click("sbCARD1", "esc:take:9"), topic=CARD_TOPIC)
+    ack = await handler(h).raw_process(CallbackMessage.from_dict(frame))
+    assert ack.code == AckMessage.STATUS_OK
+    await h.settle()
+    assert [(c.kind, c.click_key, c.card_ref, c.user_id) for c in clicks] == [
+        ("click", "esc:take:9", "sbCARD1", "manager01")]
+    assert h.fake.calls("cardUpdate")[0].body["cardBizId"] == "sbCARD1"
+
+
+async def test_unreadable_frame_is_refused_and_full_pool_asks_for_redelivery(h: Harness) -> None:
+    bad = stream_frame({"msgtype": "text", "text": {"content": "hi"}})
+    ack = await handler(h).raw_process(CallbackMessage.from_dict(bad))
+    assert ack.code == AckMessage.STATUS_BAD_REQUEST
+    h.app[TASKS].max_pending = 0
+    busy = await handler(h).raw_process(CallbackMessage.from_dict(stream_frame(text_message("帮助"))))
+    assert busy.code == AckMessage.STATUS_SYSTEM_EXCEPTION
+
+
+async def test_sdk_client_runs_in_our_loop_acks_and_reconnects(h: Harness) -> None:
+    await wait_for(lambda: h.fake.connections == 1, "the stream connection")
+    opened = h.fake.calls("open")[0].body
+    assert {s["topic"] for s in opened["subscriptions"]} == {"/v1.0/im/bot/messages/get", CARD_TOPIC}
+    assert opened["clientId"] == h.fake.client_id
+
+    await h.fake.frames.put(stream_frame(text_message("帮助", sender="rep05"), message_id="frame-live-1"))
+    await wait_for(lambda: h.fake.acks, "the ACK")
+    assert h.fake.acks[0]["code"] == 200 and h.fake.acks[0]["headers"]["messageId"] == "frame-live-1"
+    await h.settle()
+    assert len(h.fake.sent_to("rep05")) == 1
+
+    await h.fake.frames.put({"_close": True})  # the gateway drops the connection
+    await wait_for(lambda: h.fake.connections == 2, "the reconnect")
+    await h.fake.frames.put(stream_frame(card_click("sbX", "nothing:1"), topic=CARD_TOPIC, message_id="frame-live-2"))
+    await wait_for(lambda: len(h.fake.acks) == 2, "the second ACK")
+    assert h.fake.acks[1]["headers"]["messageId"] == "frame-live-2"
+
+
+async def test_gateway_refusal_is_retried_with_backoff(h: Harness) -> None:
+    await wait_for(lambda: h.fake.connections == 1, "first connection")
+    h.fake.fail("open", status=500, times=1)
+    await h.fake.frames.put({"_close": True})  # drop; the next open is refused, the one after works
+    await wait_for(lambda: h.fake.connections == 2, "reconnect after a refused open")
+    assert len(h.fake.calls("open")) == 3
+
+
+async def test_http_route_absent_in_stream_mode(h: Harness) -> None:
+    resp = await h.client.post("/dingtalk/callback", data=b"{}")
+    assert resp.status == 404
