@@ -1,7 +1,150 @@
-"""Handlers: knowledge (filled in by its feature)."""
+"""Handlers: knowledge answers (any other text), feedback buttons, admin card import by file."""
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from bot.clock import to_cn
+from bot.context import Context
+from bot.messages import Button, Card, Field, Inbound, Text
 from bot.router import Router
+from bot.services import Services
+from knowledge import store
+from knowledge.schema import KbCard
+from knowledge.search import KnowledgeBase, SearchResult
 
 router = Router("knowledge")
+IMPORT_SUFFIXES = {".csv", ".xlsx"}
+MAX_ISSUES_SHOWN = 10
+VOTE_TEXT = {"up": "已记录：有用 👍", "down": "已记录：没用，我们会改进这张卡片 🙏"}
+
+
+def knowledge_base(services: Services) -> KnowledgeBase:
+    """One index per process, shared by handlers (built lazily, refreshed from the database)."""
+    return services.component(
+        "knowledge", lambda s: KnowledgeBase(taxonomy_path=s.settings.knowledge.taxonomy_path)
+    )
+
+
+async def _fresh_kb(ctx: Context) -> KnowledgeBase:
+    kb = knowledge_base(ctx.services)
+    await kb.refresh_if_stale(ctx.services.db)  # cheap check; rebuilds after an import elsewhere
+    return kb
+
+
+@router.text()
+async def answer(ctx: Context, msg: Inbound) -> None:
+    query = msg.text.strip()[:500]
+    if not query:
+        return
+    kb = await _fresh_kb(ctx)
+    result = kb.search(query, top=max(ctx.settings.knowledge.top_k, 3))
+    wording = await _llm_wording(ctx, result)  # slow work before the transaction opens
+    session = await ctx.db()
+    query_id = await store.log_query(
+        session, user_id=ctx.user.id, query=query, ranked=result.ranked, scores=result.scores,
+        answered=result.answered, shown_card=result.best.id if result.best else None, now=ctx.now(),
+    )
+    if result.best is None:
+        ctx.reply(Text(_decline_text(result)))
+        return
+    ctx.reply(answer_card(result.best, query_id, to_cn(ctx.now()).date(), ctx.settings.knowledge.stale_months, wording))
+
+
+async def _llm_wording(ctx: Context, result: SearchResult) -> str | None:
+    if not ctx.settings.llm.enabled or result.best is None:
+        return None
+    from knowledge.llm import llm_answer
+
+    return await llm_answer(ctx.settings.llm, result.query, [h.card for h in result.hits[:3]])
+
+
+def _decline_text(result: SearchResult) -> str:
+    tips = "、".join(result.suggestions) or "价格、交付、竞品"
+    return f"没找到合适的话术 🤔 换个说法试试，比如写上客户角色、行业和异议。相近的分类：{tips}"
+
+
+def answer_card(card: KbCard, query_id: int, today: date, stale_months: int, wording: str | None = None) -> Card:
+    fields = [Field("话术", card.talk_track)]
+    if card.quote_template:
+        fields.append(Field("报价模板", card.quote_template))
+    if card.success_case:
+        fields.append(Field("成功案例", card.success_case))
+    fields.append(Field("标签", " / ".join(card.tags()) or "通用"))
+    fields.append(Field("更新日期", card.updated_at.isoformat() if card.updated_at else "未知"))
+    note = f"来源：知识卡片 {card.id}" + (f"（{card.source}）" if card.source else "")
+    if is_stale(card, today, stale_months):
+        note += f" · ⚠️ 超过 {stale_months} 个月未更新，使用前请核实"
+    key = f"{query_id}:{card.id}"
+    return Card(
+        title=card.title,
+        description=wording or "",
+        fields=tuple(fields),
+        buttons=(Button(f"kb:up:{key}", "有用", "primary"), Button(f"kb:down:{key}", "没用"),
+                 Button(f"kb:next:{key}", "换一个")),
+        note=note,
+    )
+
+
+def is_stale(card: KbCard, today: date, stale_months: int) -> bool:
+    if card.updated_at is None:
+        return True
+    months = (today.year - card.updated_at.year) * 12 + today.month - card.updated_at.month
+    return months > stale_months or (months == stale_months and today.day > card.updated_at.day)
+
+
+@router.card_action("kb:")
+async def feedback(ctx: Context, msg: Inbound) -> None:
+    parts = (msg.click_key or "").split(":")
+    if len(parts) != 4 or parts[1] not in {"up", "down", "next"} or not parts[2].isdigit():
+        ctx.reply(Text("这个按钮已失效，请重新提问。"))
+        return
+    vote, query_id, card_id = parts[1], int(parts[2]), parts[3]
+    kb = await _fresh_kb(ctx)
+    session = await ctx.db()
+    logged = await store.get_query(session, query_id)
+    await store.add_feedback(session, query_id=query_id if logged else None, card_id=card_id,
+                             user_id=ctx.user.id, vote=vote, now=ctx.now())
+    if vote != "next":
+        ctx.update_card(VOTE_TEXT[vote])
+        return
+    ranked = list(logged.ranked) if logged else []
+    following = ranked[ranked.index(card_id) + 1:] if card_id in ranked else []
+    card = next((c for c in (kb.card(i) for i in following) if c is not None), None)
+    if logged is None or card is None:
+        ctx.reply(Text("没有更多合适的话术了。可以换个说法再问一次。"))
+        return
+    ctx.reply(answer_card(card, query_id, to_cn(ctx.now()).date(), ctx.settings.knowledge.stale_months))
+
+
+async def _is_card_file(ctx: Context, msg: Inbound) -> bool:
+    return Path(msg.file_name or "").suffix.lower() in IMPORT_SUFFIXES
+
+
+@router.file(when=_is_card_file)
+async def import_cards(ctx: Context, msg: Inbound) -> None:
+    if not ctx.user.is_admin:
+        ctx.reply(Text("抱歉，只有管理员可以导入话术知识库。需要更新话术请联系管理员 🙏"))
+        return
+    if msg.data is None:
+        ctx.reply(Text(f"文件没有收到（{msg.data_error or '下载失败'}），请重新发送。"))
+        return
+    from knowledge.importer import import_file
+
+    name = Path(msg.file_name or "cards.csv").name
+    kb = knowledge_base(ctx.services)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, msg.data)
+        report = await import_file(ctx.services.db, kb, path, ctx.now())  # its own transaction
+    report.file = name
+    lines = [f"📚 导入完成：{report.summary()}"]
+    for issue in report.issues[:MAX_ISSUES_SHOWN]:
+        where = f"第 {issue.line} 行" if issue.line else "文件"
+        lines.append(f"· {where}：{issue.message}")
+    if len(report.issues) > MAX_ISSUES_SHOWN:
+        lines.append(f"· 另有 {len(report.issues) - MAX_ISSUES_SHOWN} 个问题未显示（可用 salesbot kb import 查看全部）")
+    ctx.reply(Text("\n".join(lines)))
