@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import RemindersSettings
 from bot.context import Context, UserInfo
-from bot.messages import Button, Card, Inbound, Text
+from bot.messages import Button, Card, Image, Inbound, Markdown, Text
 from bot.router import Router, split_command
 from handlers import leads_view as view
 from handlers.assignment import Assigner, activate_lead, change_owner, load_profiles, rank_reps
@@ -45,6 +45,7 @@ from storage.leads import (
     find_duplicates,
     list_leads,
     parse_stage,
+    previous_owner,
     stage_index,
     stage_label,
     user_names,
@@ -604,10 +605,23 @@ async def assign_pool(session: AsyncSession, now: datetime, cfg: RemindersSettin
     assigner = await Assigner.create(session, now, cfg, actor_id, team_of=team_of)
     out = []
     for lead in leads:
-        prev = (lead.extra or {}).get("previous_owner")
+        prev = previous_owner(lead)
         out.append(await assigner.assign(lead, exclude=[prev] if prev else []))
     return out
 
 
 __all__ = ["ConfirmResult", "confirm_draft", "fields_from_extract", "router", "save_draft", "show_lead",
            "visible_clause"]
+
+
+@router.command("团队日报", "日报", roles={"manager", "admin"})
+async def team_report(ctx: Context, msg: Inbound) -> None:
+    """The digest on demand (same figures as the morning push)."""
+    from handlers.report import DIGEST_WINDOW, chart_png, compute_report, report_lines
+
+    now = ctx.now()
+    async with ctx.services.db.session() as session:  # read-only; the chart renders outside any transaction
+        report = await compute_report(session, None if ctx.user.is_admin else ctx.user.id, now - DIGEST_WINDOW,
+                                      now, ctx.settings.reminders)
+    ctx.reply(Markdown(title="📊 团队跟进日报", text="\n".join(report_lines(report))))
+    ctx.reply(Image(data=await chart_png(report), file_name="report.png", caption="漏斗与 PHI"))

@@ -11,12 +11,12 @@ import re
 
 from bot.context import Context
 from bot.messages import Text
-from storage.leads import load_lead
+from reminders.lifecycle import frozen_message, is_frozen
+from storage.leads import load_lead, previous_owner
 from storage.models import Lead
 
 NOT_FOUND = "找不到线索 #{id}，或你没有查看权限。发送「我的线索」看看你的线索编号。"
 NEED_ID = "请带上线索编号，例如「{example}」。"
-FROZEN = ("线索 #{id} 已冻结（跟进超时），已交给主管处理。主管「接手 / 改派 / 延期」之后才能继续跟进。")
 CLOSED = "线索 #{id} 已{status}，不能再操作。"
 MANAGER_ONLY = "这个操作只有主管或管理员可以做。"
 
@@ -48,14 +48,18 @@ async def lead_for(ctx: Context, lead_id: int | None, example: str = "线索 12"
     session = await ctx.db()
     lead = await load_lead(session, ctx.user, lead_id, for_update=True)
     if lead is None:
-        ctx.reply(Text(NOT_FOUND.format(id=lead_id)))
+        released = await session.get(Lead, lead_id)
+        if released is not None and released.owner_id is None and previous_owner(released) == ctx.user.id:
+            ctx.reply(Text(frozen_message(released)))  # frozen and released to the pool: explain, show nothing
+        else:
+            ctx.reply(Text(NOT_FOUND.format(id=lead_id)))
     return lead
 
 
 def frozen_refusal(ctx: Context, lead: Lead) -> bool:
     """True (and replied) when a rep tries to work a frozen lead; managers may act on it."""
-    if lead.status == "frozen" and not ctx.user.is_manager:
-        ctx.reply(Text(FROZEN.format(id=lead.id)))
+    if is_frozen(lead) and not ctx.user.is_manager:
+        ctx.reply(Text(frozen_message(lead)))
         return True
     return False
 

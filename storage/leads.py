@@ -199,6 +199,22 @@ def visible_clause(user: UserInfo) -> ColumnElement[bool]:
     return or_(own, Lead.owner_id.in_(team), pool)
 
 
+def previous_owner(lead: Lead) -> str | None:
+    """Who owned a lead before freezing released it to the pool (set by reminders)."""
+    frozen = (lead.extra or {}).get("frozen") or {}
+    return frozen.get("prev_owner") if isinstance(frozen, dict) else None
+
+
+async def _pool_ok(session: AsyncSession, user: UserInfo, lead: Lead) -> bool:
+    """A pool lead released by freezing belongs to the previous owner's manager; other pool leads to every
+    manager."""
+    prev = previous_owner(lead)
+    if prev is None:
+        return True
+    owner = await session.get(User, prev)
+    return owner is not None and owner.manager_id == user.id
+
+
 async def can_see(session: AsyncSession, user: UserInfo, lead: Lead) -> bool:
     if user.role == "admin":
         return True
@@ -207,7 +223,7 @@ async def can_see(session: AsyncSession, user: UserInfo, lead: Lead) -> bool:
     if lead.owner_id is None:
         if lead.status == "draft":
             return lead.created_by == user.id
-        return user.role == "manager"
+        return user.role == "manager" and await _pool_ok(session, user, lead)
     if user.role != "manager":
         return False
     owner = await session.get(User, lead.owner_id)
@@ -219,7 +235,11 @@ async def load_lead(session: AsyncSession, user: UserInfo, lead_id: int, *, for_
     stmt = select(Lead).where(Lead.id == lead_id, visible_clause(user))
     if for_update and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
+    lead = (await session.execute(stmt)).scalar_one_or_none()
+    pool = lead is not None and lead.owner_id is None and user.role == "manager"
+    if pool and lead is not None and not await _pool_ok(session, user, lead):
+        return None
+    return lead
 
 
 async def list_leads(session: AsyncSession, user: UserInfo, *, scope: str = "own",
@@ -227,7 +247,10 @@ async def list_leads(session: AsyncSession, user: UserInfo, *, scope: str = "own
     """scope 'own': the user's own leads; 'visible': everything the user may see."""
     clause = Lead.owner_id == user.id if scope == "own" else visible_clause(user)
     stmt = select(Lead).where(clause, Lead.status.in_(list(statuses))).order_by(Lead.id)
-    return list((await session.execute(stmt)).scalars())
+    leads = list((await session.execute(stmt)).scalars())
+    if user.role == "manager":
+        leads = [lead for lead in leads if lead.owner_id is not None or await _pool_ok(session, user, lead)]
+    return leads
 
 
 async def user_names(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, str]:

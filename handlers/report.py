@@ -1,0 +1,357 @@
+"""The manager's view of the truth: funnel, response colours, overdue leads and the process health index.
+
+Definitions (window = [since, now]; a team = the reps whose users.manager_id is the manager; NULL is never
+counted as a positive, and a rate without any case is 未知 rather than 100%):
+
+- Funnel (pipeline, not windowed): team leads that were ever assigned (assigned_at NOT NULL, not a draft).
+  A lead has reached stage i when max(current stage, highest stage recorded in extra["max_stage"]) ≥ i;
+  won leads have reached 签约回款. Conversion i→i+1 = reached(i+1) / reached(i); then 赢单 / reached(签约回款).
+- Response colours: team leads assigned in the window; response = first_contact_at − assigned_at, or
+  now − assigned_at while there is no contact yet; < 12 h green, 12–24 h yellow, > 24 h red.
+- Response-on-time rate R: among team leads assigned in the window whose outcome is known (contacted, or
+  uncontacted with the SLA window `first_contact_hours` of working time already over), the share whose first
+  contact came within that SLA window (working time between assigned_at and first_contact_at ≤ SLA).
+- Key-action completion rate K: key actions are the agreed follow-up times (activity kind "plan",
+  detail.due) of team leads with due in the window; an action is completed when a contact (activity kind
+  "contact") was logged on the lead between the plan's creation and due + 24 h. Actions whose due + 24 h is
+  still ahead and that have no contact yet are pending and left out.
+- Lead info completeness C: over the team's open leads (active, frozen, dormant) now, the mean share of the
+  8 key fields that are filled (customer_name, company, title, phone, industry, region, budget_cny, needs;
+  NULL, "" and [] are unfilled).
+- PHI = 0.3 × R + 0.4 × K + 0.3 × C. An unknown component counts as 0 (never as a positive) and the
+  digest says which components were unknown; PHI itself is 未知 only when all three are.
+- Overdue (top 5 per rep): active team leads whose first contact is past its SLA deadline, or whose agreed
+  follow-up time (next_follow_up_at) has passed; ordered by how long overdue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import fmt_cn, to_cn
+from bot.config import RemindersSettings
+from bot.messages import Image, Markdown, Outbound
+from bot.outbox import enqueue
+from reminders.calendar import BusinessCalendar, load_calendar
+from storage.leads import OPEN_STATUSES, STAGE_CODES, STAGES, is_filled, stage_index
+from storage.models import Activity, KeyValue, Lead, User
+from storage.sql import insert_ignore
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+KEY_FIELDS = ("customer_name", "company", "title", "phone", "industry", "region", "budget_cny", "needs")
+W_RESPONSE, W_ACTIONS, W_COMPLETE = 0.3, 0.4, 0.3
+PLAN_GRACE = timedelta(hours=24)
+GREEN_H, RED_H = 12.0, 24.0
+TOP_OVERDUE = 5
+DIGEST_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Rate:
+    hits: int
+    total: int
+
+    @property
+    def value(self) -> float | None:
+        return self.hits / self.total if self.total else None
+
+    def text(self) -> str:
+        return "未知" if self.value is None else f"{self.value:.0%}（{self.hits}/{self.total}）"
+
+
+@dataclass(frozen=True)
+class Health:
+    response: Rate
+    actions: Rate
+    completeness: float | None
+    open_leads: int
+
+    @property
+    def phi(self) -> float | None:
+        parts = (self.response.value, self.actions.value, self.completeness)
+        if all(p is None for p in parts):
+            return None
+        r, k, c = (p or 0.0 for p in parts)
+        return W_RESPONSE * r + W_ACTIONS * k + W_COMPLETE * c
+
+    @property
+    def unknown(self) -> list[str]:
+        names = []
+        if self.response.value is None:
+            names.append("响应及时率")
+        if self.actions.value is None:
+            names.append("关键动作完成率")
+        if self.completeness is None:
+            names.append("信息完整度")
+        return names
+
+
+@dataclass(frozen=True)
+class Overdue:
+    lead_id: int
+    label: str
+    what: str
+    due: datetime
+
+
+@dataclass
+class RepFigures:
+    id: str
+    name: str
+    health: Health
+    colours: dict[str, int]
+    overdue: list[Overdue] = field(default_factory=list)
+
+
+@dataclass
+class TeamReport:
+    manager_id: str | None
+    manager_name: str
+    since: datetime
+    now: datetime
+    reached: list[int]  # per stage
+    won: int
+    lost: int
+    team: Health
+    colours: dict[str, int]
+    reps: list[RepFigures]
+
+    def conversions(self) -> list[Rate]:
+        rates = [Rate(self.reached[i + 1], self.reached[i]) for i in range(len(STAGES) - 1)]
+        return [*rates, Rate(self.won, self.reached[-1])]
+
+
+# -- computation ------------------------------------------------------------------------------
+def response_colour(hours: float) -> str:
+    if hours < GREEN_H:
+        return "green"
+    return "yellow" if hours <= RED_H else "red"
+
+
+def max_stage(lead: Lead) -> int:
+    if lead.status == "won":
+        return len(STAGES) - 1
+    recorded = (lead.extra or {}).get("max_stage", "new")
+    return max(stage_index(lead.stage), stage_index(recorded if recorded in STAGE_CODES else "new"))
+
+
+def completeness(lead: Lead) -> float:
+    return sum(1 for f in KEY_FIELDS if is_filled(getattr(lead, f))) / len(KEY_FIELDS)
+
+
+def health(leads: Sequence[Lead], plans: Sequence[Activity], contacts: dict[int, list[datetime]],
+           since: datetime, now: datetime, cfg: RemindersSettings, cal: BusinessCalendar) -> Health:
+    sla = timedelta(hours=cfg.first_contact_hours)
+    on_time = known = 0
+    for lead in leads:
+        if lead.assigned_at is None or not since <= lead.assigned_at <= now:
+            continue
+        if lead.first_contact_at is not None:
+            known += 1
+            on_time += cal.working_time_between(lead.assigned_at, lead.first_contact_at) <= sla
+        elif cal.working_time_between(lead.assigned_at, now) > sla:
+            known += 1
+    done = due_total = 0
+    for plan in plans:
+        due = datetime.fromisoformat((plan.detail or {})["due"])
+        if not since <= due <= now:
+            continue
+        hit = any(plan.created_at <= t <= due + PLAN_GRACE for t in contacts.get(plan.lead_id, []))
+        if hit or due + PLAN_GRACE <= now:
+            due_total += 1
+            done += hit
+    open_leads = [lead for lead in leads if lead.status in OPEN_STATUSES]
+    comp = sum(completeness(lead) for lead in open_leads) / len(open_leads) if open_leads else None
+    return Health(Rate(on_time, known), Rate(done, due_total), comp, len(open_leads))
+
+
+def colours(leads: Sequence[Lead], since: datetime, now: datetime) -> dict[str, int]:
+    out = {"green": 0, "yellow": 0, "red": 0}
+    for lead in leads:
+        if lead.assigned_at is None or not since <= lead.assigned_at <= now:
+            continue
+        end = lead.first_contact_at or now
+        out[response_colour((end - lead.assigned_at).total_seconds() / 3600)] += 1
+    return out
+
+
+def overdue(leads: Sequence[Lead], now: datetime, cfg: RemindersSettings, cal: BusinessCalendar) -> list[Overdue]:
+    out = []
+    for lead in leads:
+        if lead.status != "active":
+            continue
+        label = f"#{lead.id} {lead.customer_name or '未知客户'}"
+        if lead.first_contact_at is None and lead.assigned_at is not None:
+            deadline = cal.add_working_time(lead.assigned_at, timedelta(hours=cfg.first_contact_hours))
+            if deadline < now:
+                out.append(Overdue(lead.id, label, "首次联系", deadline))
+                continue
+        if lead.next_follow_up_at is not None and lead.next_follow_up_at < now:
+            out.append(Overdue(lead.id, label, "约定回访", lead.next_follow_up_at))
+    return sorted(out, key=lambda o: (o.due, o.lead_id))
+
+
+async def compute_report(session: AsyncSession, manager_id: str | None, since: datetime, now: datetime,
+                         cfg: RemindersSettings) -> TeamReport:
+    """Figures for one manager's team (manager_id None → every rep)."""
+    stmt = select(User).where(User.role == "rep")
+    if manager_id:
+        stmt = stmt.where(User.manager_id == manager_id)
+    reps = list((await session.execute(stmt.order_by(User.id))).scalars())
+    rep_ids = [r.id for r in reps]
+    leads = list((await session.execute(select(Lead).where(
+        Lead.owner_id.in_(rep_ids), Lead.status != "draft", Lead.assigned_at.is_not(None)).order_by(Lead.id)
+    )).scalars()) if rep_ids else []
+    ids = [lead.id for lead in leads]
+    acts = list((await session.execute(select(Activity).where(
+        Activity.lead_id.in_(ids), Activity.kind.in_(("plan", "contact"))))).scalars()) if ids else []
+    plans = [a for a in acts if a.kind == "plan" and (a.detail or {}).get("due")]
+    contacts: dict[int, list[datetime]] = {}
+    for a in acts:
+        if a.kind == "contact":
+            contacts.setdefault(a.lead_id, []).append(a.created_at)
+    cal = await load_calendar(session, cfg)
+    manager = await session.get(User, manager_id) if manager_id else None
+    reached = [sum(1 for lead in leads if max_stage(lead) >= i) for i in range(len(STAGES))]
+    rep_figs = []
+    for rep in reps:
+        mine = [lead for lead in leads if lead.owner_id == rep.id]
+        mine_ids = {lead.id for lead in mine}
+        rep_figs.append(RepFigures(
+            rep.id, rep.name, health(mine, [p for p in plans if p.lead_id in mine_ids], contacts, since, now, cfg,
+                                     cal),
+            colours(mine, since, now), overdue(mine, now, cfg, cal)))
+    return TeamReport(
+        manager_id=manager_id, manager_name=manager.name if manager else "全部团队", since=since, now=now,
+        reached=reached, won=sum(1 for lead in leads if lead.status == "won"),
+        lost=sum(1 for lead in leads if lead.status == "lost"),
+        team=health(leads, plans, contacts, since, now, cfg, cal), colours=colours(leads, since, now), reps=rep_figs)
+
+
+# -- rendering ----------------------------------------------------------------------------------
+def pct(value: float | None) -> str:
+    return "未知" if value is None else f"{value:.0%}"
+
+
+def report_lines(rep: TeamReport) -> list[str]:
+    """The figures as Markdown lines (the digest and `salesbot report` print the same)."""
+    t = rep.team
+    lines = [f"**📊 {rep.manager_name} 团队 · {fmt_cn(rep.since)} – {fmt_cn(rep.now)}**",
+             f"**过程健康指数 PHI: {pct(t.phi)}**"
+             + (f"（{'、'.join(t.unknown)} 未知，按 0 计）" if t.unknown and t.phi is not None else ""),
+             f"- 响应及时率 {t.response.text()} · 关键动作完成率 {t.actions.text()} · 信息完整度 {pct(t.completeness)}",
+             f"- 响应时效: 🟢 {rep.colours['green']} · 🟡 {rep.colours['yellow']} · 🔴 {rep.colours['red']}",
+             "**漏斗**"]
+    conv = rep.conversions()
+    for i, (_, name) in enumerate(STAGES):
+        arrow = f" → 转化 {pct(conv[i].value)}" if conv[i].total else ""
+        lines.append(f"- {i + 1}.{name} {rep.reached[i]}{arrow}")
+    lines.append(f"- 赢单 {rep.won} · 输单 {rep.lost}")
+    lines.append("**超时线索**")
+    any_overdue = False
+    for r in rep.reps:
+        if not r.overdue:
+            continue
+        any_overdue = True
+        shown = "；".join(f"{o.label} {o.what} 应于 {fmt_cn(o.due)}" for o in r.overdue[:TOP_OVERDUE])
+        more = f"（共 {len(r.overdue)} 条）" if len(r.overdue) > TOP_OVERDUE else ""
+        lines.append(f"- {r.name}: {shown}{more}")
+    if not any_overdue:
+        lines.append("- 暂无 👍")
+    lines.append("**成员**")
+    for r in rep.reps:
+        c = r.colours
+        lines.append(f"- {r.name}: PHI {pct(r.health.phi)} · 在跟 {r.health.open_leads} · "
+                     f"🟢{c['green']} 🟡{c['yellow']} 🔴{c['red']} · 超时 {len(r.overdue)}")
+    return lines
+
+
+def render_chart(rep: TeamReport) -> bytes:
+    """Funnel and PHI per rep as a PNG (blocking: call through `chart_png`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    matplotlib.rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "Noto Serif CJK SC", "DejaVu Sans"]
+    matplotlib.rcParams["axes.unicode_minus"] = False
+    fig = Figure(figsize=(9, 4), dpi=100)
+    left, right = fig.subplots(1, 2)
+    names = [n for _, n in STAGES] + ["赢单"]
+    values = [*rep.reached, rep.won]
+    left.barh(names[::-1], values[::-1], color="#4c8bf5")
+    left.set_title("漏斗")
+    for y, v in enumerate(values[::-1]):
+        left.text(v, y, f" {v}", va="center")
+    reps = [r.name for r in rep.reps]
+    phis = [(r.health.phi or 0.0) * 100 for r in rep.reps]
+    colors = ["#34a853" if p >= 70 else "#fbbc05" if p >= 40 else "#ea4335" for p in phis]
+    right.bar(reps, phis, color=colors)
+    right.set_ylim(0, 100)
+    right.set_title(f"PHI（团队 {pct(rep.team.phi)}）")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+async def chart_png(rep: TeamReport) -> bytes:
+    return await asyncio.get_running_loop().run_in_executor(None, render_chart, rep)
+
+
+# -- the daily digest ---------------------------------------------------------------------------
+def _digest_due(now: datetime, cfg: RemindersSettings, cal: BusinessCalendar) -> bool:
+    local = to_cn(now)
+    hh, mm = (int(x) for x in cfg.digest_time.split(":"))
+    return cal.is_workday(local.date()) and (local.hour, local.minute) >= (hh, mm)
+
+
+async def send_due_digests(services: Services) -> int:
+    """On working days from `reminders.digest_time` on: one digest (Markdown + PNG chart) per manager with a
+    team, once per manager per date (KeyValue claim + outbox dedup keys). Returns how many were queued."""
+    cfg, now = services.settings.reminders, services.clock.now()
+    async with services.db.session() as session:
+        cal = await load_calendar(session, cfg)
+        if not _digest_due(now, cfg, cal):
+            return 0
+        day = to_cn(now).date().isoformat()
+        managers = list((await session.execute(select(User.id).where(
+            User.role == "manager", User.active.is_(True)).order_by(User.id))).scalars())
+        done = set((await session.execute(select(KeyValue.key).where(
+            KeyValue.key.in_([f"digest:{m}:{day}" for m in managers])))).scalars())
+        todo = [m for m in managers if f"digest:{m}:{day}" not in done]
+        reports = [await compute_report(session, m, now - DIGEST_WINDOW, now, cfg) for m in todo]
+    sent = 0
+    for report in reports:
+        if not report.reps:
+            continue
+        png = await chart_png(report)  # outside any transaction
+        key = f"digest:{report.manager_id}:{day}"
+        async with services.db.session() as session:
+            claimed = await session.execute(insert_ignore(session, KeyValue).values(
+                key=key, value={"sent_at": now.isoformat()}, updated_at=now))
+            if claimed.rowcount == 0:
+                continue  # another process got there first
+            body = Markdown(title="📊 团队跟进日报", text="\n".join(report_lines(report)))
+            chart = Image(data=png, file_name=f"digest-{day}.png", caption="漏斗与 PHI")
+            assert report.manager_id is not None
+            await enqueue(session, [Outbound(report.manager_id, body, dedup_key=f"{key}:text"),
+                                    Outbound(report.manager_id, chart, dedup_key=f"{key}:chart")],
+                          now, services.default_channel)
+        sent += 1
+    if sent:
+        services.wake_outbox()
+    return sent
