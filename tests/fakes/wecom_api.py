@@ -2,7 +2,10 @@
 
 Endpoints: /cgi-bin/gettoken, message/send, message/update_template_card, media/get, media/upload.
 Faults (per endpoint, optionally for N calls): "busy" (-1), "token_invalid" (40014), "token_expired" (42001),
-"rate_limited" (45009), "untrusted_ip" (60020), "bad_secret" (40001), "drop" (connection closed, no answer).
+"rate_limited" (45009), "untrusted_ip" (60020), "bad_secret" (40001), "drop" (connection closed, no answer),
+"lost_answer" (message/send: the message is accepted, then the connection drops before the answer).
+message/send honours enable_duplicate_check like WeCom: the same content to the same user within the interval
+is accepted but not delivered again (counted in `duplicates_dropped`).
 """
 
 from __future__ import annotations
@@ -53,16 +56,19 @@ class FakeWecom:
     valid_tokens: set[str] = field(default_factory=set)
     used_response_codes: set[str] = field(default_factory=set)
     token_fetches: int = 0
+    duplicates_dropped: int = 0
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        self._seen: set[tuple[Any, ...]] = set()
+        self._lose_answer = False
         self.base_url = ""
 
     # -- control ----------------------------------------------------------------------------
     def fail(self, endpoint: str, kind: str, times: int | None = None) -> None:
         """Make `endpoint` ("message/send", "gettoken", "*"...) fail with `kind` for `times` calls (None = always)."""
-        if kind != "drop" and kind not in FAULTS:
+        if kind not in ("drop", "lost_answer") and kind not in FAULTS:
             raise ValueError(kind)
         self.faults[endpoint] = Fault(kind, times)
 
@@ -130,7 +136,8 @@ class FakeWecom:
 
     async def _faulty(self, request: web.Request, endpoint: str) -> web.StreamResponse | None:
         kind = self._fault(endpoint)
-        if kind is None:
+        if kind is None or kind == "lost_answer":
+            self._lose_answer = kind == "lost_answer"
             return None
         if kind == "drop":
             assert request.transport is not None
@@ -178,12 +185,29 @@ class FakeWecom:
         if len(invalid) == len(users):
             return web.json_response({"errcode": 81013, "errmsg": "user & party & tag all invalid",
                                       "invaliduser": "|".join(invalid)})
-        self.sent.append(body)
+        if self._is_duplicate(body):
+            self.duplicates_dropped += 1
+        else:
+            self.sent.append(body)
+        if self._lose_answer:
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
         answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "invaliduser": "|".join(invalid),
                                   "msgid": f"msg{next(self._ids)}"}
         if body.get("msgtype") == "template_card" and body["template_card"].get("card_type") == "button_interaction":
             answer["response_code"] = f"rc{next(self._ids)}"
         return web.json_response(answer)
+
+    def _is_duplicate(self, body: dict[str, Any]) -> bool:
+        if not body.get("enable_duplicate_check"):
+            return False
+        kind = body.get("msgtype", "")
+        key = (body.get("touser"), kind, json.dumps(body.get(kind), sort_keys=True, ensure_ascii=False))
+        if key in self._seen:
+            return True
+        self._seen.add(key)
+        return False
 
     async def _update(self, request: web.Request) -> web.StreamResponse:
         body = await self._record(request, "message/update_template_card")

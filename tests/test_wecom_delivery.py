@@ -1,0 +1,102 @@
+"""Outbox → WeCom under faults: a two-minute outage (errcode -1 on every send), lost answers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.channels.wecom.sender import WecomSender
+from bot.clock import ManualClock
+from bot.config import Settings, WecomSettings
+from bot.messages import Outbound, Text
+from bot.outbox import enqueue
+from bot.runtime import build_services
+from bot.services import Services
+from storage.models import OutboxMessage
+from tests.fakes.wecom_api import FakeWecom
+
+USERS = ("rep01", "rep02", "manager01")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeWecom]:
+    async with FakeWecom() as server:
+        yield server
+
+
+@pytest.fixture
+async def services(settings: Settings, clock: ManualClock, fake: FakeWecom) -> AsyncIterator[Services]:
+    wecom = WecomSettings(corp_id=fake.corp_id, agent_id=1000002, secret=fake.secret, token="t",
+                          encoding_aes_key="jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", api_base=fake.base_url)
+    s = replace(settings, wecom=wecom)
+    sender = WecomSender(wecom, retry_delays=(0, 0, 0))
+    svc = await build_services(s, clock, {"wecom": sender})
+    yield svc
+    await sender.close()
+    await svc.db.dispose()
+
+
+async def queue(services: Services, n: int) -> dict[str, list[str]]:
+    expected: dict[str, list[str]] = {u: [] for u in USERS}
+    messages = []
+    for i in range(n):
+        for user in USERS:
+            text = f"第{i}条提醒"  # the same text for everyone: only the dedup key tells repeats apart
+            expected[user].append(text)
+            messages.append(Outbound(to=user, body=Text(text), channel="wecom", dedup_key=f"t:{user}:{i}"))
+    async with services.db.session() as session:
+        await enqueue(session, messages, services.clock.now(), "wecom")
+    return expected
+
+
+async def statuses(services: Services) -> dict[str, int]:
+    async with services.db.session() as session:
+        rows = await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+        return dict(rows.all())  # type: ignore[arg-type]
+
+
+async def test_two_minute_outage_then_everything_once_in_order(
+    services: Services, clock: ManualClock, fake: FakeWecom
+) -> None:
+    expected = await queue(services, 6)
+    outbox = services.outbox
+    assert outbox is not None
+    start = clock.now()
+    fake.fail("message/send", "busy")
+    for _ in range(400):
+        if clock.now() - start >= timedelta(minutes=2):
+            fake.clear_faults()
+        await outbox.run_once()
+        if (await statuses(services)).get("pending", 0) == 0 and not fake.faults:
+            break
+        clock.advance(timedelta(seconds=1))
+    assert len(fake.calls("message/send")) > len(fake.sent)  # the outage really happened
+    assert await statuses(services) == {"delivered": 18}
+    for user in USERS:
+        assert fake.texts_to(user) == expected[user]  # exactly once, in order per recipient
+    assert fake.duplicates_dropped == 0
+
+
+async def test_lost_answer_resend_is_dropped_by_duplicate_check(services: Services, fake: FakeWecom) -> None:
+    await queue(services, 1)
+    fake.fail("message/send", "lost_answer", times=1)  # WeCom got the first message, we never heard back
+    outbox = services.outbox
+    assert outbox is not None
+    await outbox.drain()
+    assert await statuses(services) == {"delivered": 3}
+    assert fake.duplicates_dropped == 1  # our retry carried identical content, so WeCom kept one copy
+    assert sum(len(fake.texts_to(u)) for u in USERS) == 3
+
+
+async def test_permanent_error_dead_letters_without_blocking_others(services: Services, fake: FakeWecom) -> None:
+    fake.invalid_users.add("rep02")  # errcode 81013 for a recipient nobody knows
+    await queue(services, 2)
+    outbox = services.outbox
+    assert outbox is not None
+    await outbox.drain()
+    assert await statuses(services) == {"delivered": 4, "dead": 2}
+    assert fake.texts_to("rep01") == ["第0条提醒", "第1条提醒"]
