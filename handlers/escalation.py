@@ -1,7 +1,108 @@
-"""Handlers: escalation (filled in by its feature)."""
+"""Reminder and escalation card buttons.
+
+Rep on a reminder card:   rem:snooze:<reminder_id>:<hours>   rem:pause:<reminder_id>:nextweek
+Manager on a freeze card: esc:take:<lead_id>:<reminder_id>   esc:assign:<lead_id>:<reminder_id>
+                          esc:extend:<lead_id>:<reminder_id>[:<hours>]   esc:to:<lead_id>:<reminder_id>:<rep_id>
+Manager by text:          延期 <线索号> [小时] [原因]   (e.g. "延期 12 48 客户出差")
+"""
 
 from __future__ import annotations
 
-from bot.router import Router
+import re
+
+from sqlalchemy import select
+
+from bot.context import Context
+from bot.messages import Inbound, Text
+from bot.router import Router, split_command
+from reminders import actions
+from reminders.policies import EXTEND_DEFAULT_HOURS, EXTEND_DEFAULT_REASON, PAUSE_NEXT_WEEK_REASON
+from storage.models import Lead, Reminder
 
 router = Router("escalation")
+
+BAD_KEY = "这个按钮已失效。"
+EXTEND_USAGE = "用法：延期 线索号 [小时] [原因]，例如「延期 12 48 客户出差」"
+
+
+def _apply(ctx: Context, result: actions.Result) -> None:
+    if result.card_status:
+        ctx.update_card(result.card_status)
+    if result.reply is not None:
+        ctx.reply(result.reply)
+    for to, body, key in result.sends:
+        ctx.send(to, body, key=key)
+
+
+def _parts(key: str, n: int) -> list[str] | None:
+    parts = key.split(":")
+    return parts if len(parts) >= n and all(p for p in parts[:n]) else None
+
+
+@router.card_action("rem:")
+async def reminder_button(ctx: Context, msg: Inbound) -> None:
+    parts = _parts(msg.click_key or "", 3)
+    if parts is None or not parts[2].isdigit() or parts[1] not in ("snooze", "pause"):
+        ctx.reply(Text(BAD_KEY))
+        return
+    session, rid, cfg = await ctx.db(), int(parts[2]), ctx.settings.reminders
+    if parts[1] == "snooze":
+        try:
+            hours = float(parts[3]) if len(parts) > 3 else 1.0
+        except ValueError:
+            ctx.reply(Text(BAD_KEY))
+            return
+        result = await actions.snooze(session, ctx.user, rid, hours, ctx.now(), cfg)
+    else:
+        result = await actions.pause(session, ctx.user, rid, ctx.now(), cfg, PAUSE_NEXT_WEEK_REASON)
+    _apply(ctx, result)
+
+
+@router.card_action("esc:")
+async def escalation_button(ctx: Context, msg: Inbound) -> None:
+    parts = _parts(msg.click_key or "", 4)
+    if parts is None or not (parts[2].isdigit() and parts[3].isdigit()):
+        ctx.reply(Text(BAD_KEY))
+        return
+    action, lead_id, rid = parts[1], int(parts[2]), int(parts[3])
+    session, now, cfg = await ctx.db(), ctx.now(), ctx.settings.reminders
+    if action == "take":
+        result = await actions.take_over(session, ctx.user, lead_id, rid, now, cfg)
+    elif action == "assign":
+        result = await actions.assign_picker(session, ctx.user, lead_id, rid)
+    elif action == "to" and len(parts) > 4:
+        result = await actions.assign_to(session, ctx.user, lead_id, rid, parts[4], now, cfg)
+    elif action == "extend":
+        hours = float(parts[4]) if len(parts) > 4 and _number(parts[4]) else EXTEND_DEFAULT_HOURS
+        result = await actions.extend(session, ctx.user, lead_id, rid, hours, EXTEND_DEFAULT_REASON, now, cfg)
+    else:
+        result = actions.Result(reply=Text(BAD_KEY))
+    _apply(ctx, result)
+
+
+def _number(text: str) -> bool:
+    return re.fullmatch(r"\d+(\.\d+)?", text) is not None
+
+
+@router.command("延期", roles={"manager", "admin"})
+async def extend_command(ctx: Context, msg: Inbound) -> None:
+    args = (split_command(msg.text, "延期") or "").lstrip("#").split(maxsplit=2)
+    if not args or not args[0].isdigit():
+        ctx.reply(Text(EXTEND_USAGE))
+        return
+    lead_id = int(args[0])
+    hours, reason = EXTEND_DEFAULT_HOURS, EXTEND_DEFAULT_REASON
+    rest = args[1:]
+    if rest and _number(rest[0].removesuffix("h").removesuffix("小时")):
+        hours = float(rest[0].removesuffix("h").removesuffix("小时"))
+        rest = rest[1:]
+    if rest:
+        reason = " ".join(rest)[:100]
+    session = await ctx.db()
+    lead = await session.get(Lead, lead_id)
+    rid = (lead.extra or {}).get("frozen", {}).get("reminder_id") if lead is not None else None
+    if lead is None or rid is None or await session.scalar(select(Reminder.id).where(Reminder.id == rid)) is None:
+        ctx.reply(Text(f"线索 #{lead_id} 当前没有冻结待处理，不需要延期。"))
+        return
+    _apply(ctx, await actions.extend(session, ctx.user, lead_id, int(rid), hours, reason, ctx.now(),
+                                     ctx.settings.reminders))

@@ -1,39 +1,166 @@
 """Lead lifecycle → timer rows. Lead handlers call these inside their own transaction.
 
-(Stubs with the agreed signatures; the reminders feature fills them in.)
+Timers are rows in `reminders` (the ticker fires them); nothing here sends a message.
+    on_lead_activated   first contact (if not yet contacted), stage stall, agreed follow-up,
+                        high-value cadence, dormancy
+    on_contact_logged   completes first contact, restarts dormancy (and wakes a dormant lead)
+    on_stage_changed    restarts the stall timer (cancels everything when won/lost)
+    on_owner_changed    the SLA clocks restart for the new owner
+    on_lead_closed      cancels every open timer of the lead
+    schedule_follow_up  the owner is reminded `follow_up_before_min` minutes before an agreed time
+A frozen lead refuses rep follow-up: lead handlers check `is_frozen(lead)` and answer `frozen_message(lead)`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import RemindersSettings
+from reminders import messages
+from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
+from reminders.directory import person
+from reminders.policies import (
+    CADENCE,
+    DORMANCY,
+    FIRST_CONTACT,
+    FOLLOW_UP,
+    SLA_RULES,
+    STAGE_STALL,
+    TERMINAL_STAGES,
+    cadence_days,
+    first_level,
+    is_high_value,
+    sla_window,
+    warn_before,
+)
+from reminders.store import add_timer, cancel_timers
 from storage.models import Lead
+
+
+def is_frozen(lead: Lead) -> bool:
+    """A frozen lead waits for its manager (接手 / 改派 / 延期); reps cannot follow it up meanwhile."""
+    return lead.status == "frozen"
+
+
+def frozen_message(lead: Lead) -> str:
+    """The explanation a rep gets when a follow-up command hits a frozen lead."""
+    return messages.frozen_text(lead)
+
+
+async def _owner_hours(session: AsyncSession, lead: Lead, cal: BusinessCalendar) -> WorkHours:
+    owner = await person(session, lead.owner_id)
+    return cal.hours(owner.work_start, owner.work_end) if owner else cal.default_hours
+
+
+async def _lead_id(session: AsyncSession, lead: Lead) -> int:
+    if lead.id is None:
+        await session.flush()
+    return lead.id
+
+
+async def start_sla(
+    session: AsyncSession, lead: Lead, rule: str, start: datetime, now: datetime, cfg: RemindersSettings,
+    cal: BusinessCalendar, hours: WorkHours, *, snoozed_h: float = 0.0,
+) -> int:
+    """A fresh SLA chain from `start`: the warning row (or the first breach row when warnings are off)."""
+    window = sla_window(rule, cfg, cal, hours)
+    deadline = cal.add_working_time(start, window, hours)
+    payload: dict[str, object] = {"deadline": deadline.isoformat(), "snoozed_h": snoozed_h}
+    if rule == STAGE_STALL:
+        payload["stage"] = lead.stage
+    lead_id = await _lead_id(session, lead)
+    before = warn_before(window, cfg)
+    if before is None:
+        return await add_timer(session, lead_id, rule, deadline, now, level=first_level(rule, cfg), payload=payload)
+    warn_at = cal.add_working_time(start, window - before, hours)
+    return await add_timer(session, lead_id, rule, warn_at, now, level=0, payload=payload)
+
+
+async def _start_sla_rules(session: AsyncSession, lead: Lead, now: datetime, cfg: RemindersSettings,
+                           cal: BusinessCalendar, hours: WorkHours) -> None:
+    if lead.first_contact_at is None:
+        await start_sla(session, lead, FIRST_CONTACT, now, now, cfg, cal, hours)
+    if lead.stage not in TERMINAL_STAGES:
+        await start_sla(session, lead, STAGE_STALL, now, now, cfg, cal, hours)
+
+
+async def _start_dormancy(session: AsyncSession, lead: Lead, since: datetime, now: datetime,
+                          cfg: RemindersSettings) -> None:
+    await cancel_timers(session, await _lead_id(session, lead), now, [DORMANCY])
+    due = since + timedelta(days=cfg.dormancy_days)
+    await add_timer(session, lead.id, DORMANCY, due, now, payload={"since": since.isoformat()})
+
+
+async def _start_cadence(session: AsyncSession, lead: Lead, anchor: datetime, now: datetime,
+                         cfg: RemindersSettings) -> None:
+    days = cadence_days(cfg)
+    if days:
+        await add_timer(session, await _lead_id(session, lead), CADENCE, anchor + timedelta(days=days[0]), now,
+                        payload={"anchor": anchor.isoformat(), "step": 0})
 
 
 async def on_lead_activated(session: AsyncSession, lead: Lead, now: datetime, cfg: RemindersSettings) -> None:
     """A lead became active with an owner: first-contact, follow-up, cadence and dormancy timers."""
+    lead_id = await _lead_id(session, lead)
+    await cancel_timers(session, lead_id, now)  # activating twice must not double the timers
+    if lead.owner_id is None or lead.status != "active":
+        return
+    cal = await load_calendar(session, cfg)
+    hours = await _owner_hours(session, lead, cal)
+    await _start_sla_rules(session, lead, now, cfg, cal, hours)
+    if lead.next_follow_up_at is not None and lead.next_follow_up_at > now:
+        await schedule_follow_up(session, lead, lead.next_follow_up_at, now, cfg)
+    if is_high_value(lead, cfg):
+        await _start_cadence(session, lead, now, now, cfg)
+    await _start_dormancy(session, lead, lead.last_activity_at or now, now, cfg)
 
 
 async def on_contact_logged(session: AsyncSession, lead: Lead, now: datetime, cfg: RemindersSettings) -> None:
     """The owner logged a contact: completes first contact, restarts dormancy."""
+    lead_id = await _lead_id(session, lead)
+    await cancel_timers(session, lead_id, now, [FIRST_CONTACT])
+    if lead.first_contact_at is None:
+        lead.first_contact_at = now
+    lead.last_activity_at = now
+    if lead.status == "dormant":
+        lead.status = "active"
+    if lead.status == "active":
+        await _start_dormancy(session, lead, now, now, cfg)
 
 
 async def on_stage_changed(session: AsyncSession, lead: Lead, now: datetime, cfg: RemindersSettings) -> None:
     """Stage moved: restart the stall timer."""
+    if lead.stage in TERMINAL_STAGES:
+        await on_lead_closed(session, lead, now)
+        return
+    await cancel_timers(session, await _lead_id(session, lead), now, [STAGE_STALL])
+    if lead.status != "active" or lead.owner_id is None:
+        return
+    cal = await load_calendar(session, cfg)
+    await start_sla(session, lead, STAGE_STALL, now, now, cfg, cal, await _owner_hours(session, lead, cal))
 
 
 async def on_owner_changed(session: AsyncSession, lead: Lead, now: datetime, cfg: RemindersSettings) -> None:
     """Reassigned or taken over: timers now count for the new owner."""
+    await cancel_timers(session, await _lead_id(session, lead), now, SLA_RULES)
+    if lead.owner_id is None or lead.status != "active":
+        return
+    cal = await load_calendar(session, cfg)
+    await _start_sla_rules(session, lead, now, cfg, cal, await _owner_hours(session, lead, cal))
 
 
 async def on_lead_closed(session: AsyncSession, lead: Lead, now: datetime) -> None:
     """Won, lost or dropped: cancel every pending timer of the lead."""
+    await cancel_timers(session, await _lead_id(session, lead), now)
 
 
 async def schedule_follow_up(
     session: AsyncSession, lead: Lead, when: datetime, now: datetime, cfg: RemindersSettings
 ) -> None:
     """An agreed follow-up time: remind the owner `follow_up_before_min` minutes before."""
+    lead_id = await _lead_id(session, lead)
+    await cancel_timers(session, lead_id, now, [FOLLOW_UP])
+    due = max(now, when - timedelta(minutes=cfg.follow_up_before_min))
+    await add_timer(session, lead_id, FOLLOW_UP, due, now, payload={"at": when.isoformat(), "note": ""})

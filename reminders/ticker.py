@@ -1,19 +1,80 @@
 """The reminder ticker: claim due reminder rows and turn them into outbox messages.
 
 The database is the source of truth for timers; APScheduler only calls `tick` every few seconds.
+Each round: claim due timer rows (lease) → fire each in its own transaction (state change +
+notice rows + next timer) → claim due notices → one transaction per recipient writes the outbox
+rows. No claim is held across an HTTP call: the outbox sender delivers later.
+Several processes may tick at once; claims are atomic and every write is fenced on the claim.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+
+from reminders.calendar import BusinessCalendar, load_overrides
+from reminders.directory import load_directory
+from reminders.ladder import TickEnv, fire
+from reminders.notices import deliver_notices
+from reminders.store import ClaimedRow, claim, release
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
 
+TIMER_BATCH = 500  # timer rows per claim; each is processed in its own short transaction
+NOTICE_BATCH = 5000  # notices per claim: large, so an overnight pile-up merges into one message each
+MAX_ROUNDS = 1000
+RETRY_AFTER_ERROR = timedelta(minutes=5)
+
+
+def worker_id(services: Services) -> str:
+    """This process's claim identity (host:pid:random), stable for the process's lifetime."""
+    return services.component(
+        "reminders.worker", lambda _s: f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    )
+
+
+async def _env(services: Services, now: datetime) -> TickEnv:
+    async with services.db.session() as session:
+        overrides = await load_overrides(session)
+        people = await load_directory(session)
+    cal = BusinessCalendar.from_settings(services.settings.reminders, overrides)
+    return TickEnv(services.settings.reminders, cal, people, now, worker_id(services))
+
+
+async def _fire_one(services: Services, env: TickEnv, row: ClaimedRow) -> bool:
+    try:
+        async with services.db.session() as session:
+            return await fire(session, env, row)
+    except Exception:
+        log.exception("reminder %s (%s, lead %s) failed; will retry", row.id, row.rule, row.lead_id)
+        if not await release(services.db, row, env.worker, env.now, RETRY_AFTER_ERROR):
+            log.error("reminder %s dropped after repeated failures", row.id)
+        return False
+
 
 async def tick(services: Services) -> int:
     """Process every reminder due now; returns how many were handled."""
-    return 0
+    db, lease = services.db, timedelta(seconds=services.settings.reminders.lease_s)
+    now, worker = services.clock.now(), worker_id(services)
+    env: TickEnv | None = None
+    handled = 0
+    for _ in range(MAX_ROUNDS):
+        timers = await claim(db, now, worker, lease, TIMER_BATCH, notices=False)
+        if timers:
+            env = env or await _env(services, now)
+            for row in timers:
+                handled += await _fire_one(services, env, row)
+        notices = await claim(db, now, worker, lease, NOTICE_BATCH, notices=True)
+        if notices:
+            env = env or await _env(services, now)
+            handled += await deliver_notices(db, env, notices, services.default_channel)
+        if not timers and not notices:
+            break
+    return handled

@@ -1,0 +1,308 @@
+"""What people do with reminder and escalation cards.
+
+Rep (owner) on a reminder card: snooze (bounded by `snooze_max_hours` per chain, audited) and
+pause ("客户说下周再联系": the SLA clocks stop until next week, a follow-up reminder is set).
+Manager (the previous owner's manager) or admin on a freeze card: 接手 take over, 改派 reassign to a
+team rep, 延期 extend by N hours with a reason. A second click, someone else's click or a stale
+card gets a clear answer and changes nothing. Every change leaves an activity (and audit) row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import fmt_cn
+from bot.config import RemindersSettings
+from bot.context import UserInfo
+from bot.messages import Body, Button, Card, Text
+from reminders import messages
+from reminders.calendar import load_calendar
+from reminders.directory import Person, person
+from reminders.lifecycle import on_owner_changed, start_sla
+from reminders.policies import (
+    DORMANCY,
+    FOLLOW_UP,
+    RULE_CN,
+    SLA_RULES,
+    STAGE_STALL,
+    TERMINAL_STAGES,
+    first_level,
+)
+from reminders.store import add_timer, cancel_timers, open_timers
+from storage.activity import add_activity, add_audit
+from storage.models import Lead, Reminder, User
+
+MAX_PICK_BUTTONS = 6  # WeCom button_interaction cards take at most 6 buttons
+ACTION_CN = {"take": "接手", "assign": "改派", "extend": "延期"}
+
+STALE = "这张卡片已过期（线索状态已经变化），无需操作。"
+GONE = "这条提醒已不存在或按钮已失效。"
+NOT_OWNER = "只有线索负责人可以操作这条提醒。"
+NOT_PENDING = "这条提醒已更新（可能已完成或已升级），按钮已失效。"
+
+
+@dataclass
+class Result:
+    """What the handler should say: a reply to the clicker, a card status line, messages to others."""
+
+    reply: Body | None = None
+    card_status: str | None = None
+    sends: list[tuple[str, Body, str]] = field(default_factory=list)  # (to, body, idempotency key)
+    changed: bool = False
+
+
+def _say(text: str) -> Result:
+    return Result(reply=Text(text))
+
+
+async def _get_for_update(session: AsyncSession, model: type[Any], key: Any) -> Any:
+    return await session.get(model, key, with_for_update=True)  # PostgreSQL row lock; SQLite: BEGIN IMMEDIATE
+
+
+# -- rep: snooze / pause ------------------------------------------------------------------------
+
+async def _rep_row(session: AsyncSession, user: UserInfo, rid: int) -> tuple[Reminder, Lead] | Result:
+    row = await _get_for_update(session, Reminder, rid)
+    if row is None or row.rule not in SLA_RULES or row.lead_id is None:
+        return _say(GONE)
+    lead = await _get_for_update(session, Lead, row.lead_id)
+    if lead is None:
+        return _say(GONE)
+    if lead.status == "frozen":
+        return _say(messages.frozen_text(lead))
+    if lead.owner_id != user.id:
+        return _say(NOT_OWNER)
+    if row.status != "pending":
+        return _say(NOT_PENDING)
+    return row, lead
+
+
+async def snooze(session: AsyncSession, user: UserInfo, rid: int, hours: float, now: datetime,
+                 cfg: RemindersSettings) -> Result:
+    found = await _rep_row(session, user, rid)
+    if isinstance(found, Result):
+        return found
+    row, lead = found
+    if not 0 < hours <= cfg.snooze_max_hours:
+        return _say(f"推迟时长需在 0–{cfg.snooze_max_hours:g} 小时之间。")
+    total = float(row.payload.get("snoozed_h", 0.0)) + hours
+    if total > cfg.snooze_max_hours + 1e-9:
+        return _say(f"这条提醒最多只能累计推迟 {cfg.snooze_max_hours:g} 小时，请尽快处理。")
+    cal = await load_calendar(session, cfg)
+    owner = await person(session, user.id)
+    work = cal.hours(owner.work_start, owner.work_end) if owner else cal.default_hours
+    row.due_at = cal.add_working_time(max(row.due_at, now), timedelta(hours=hours), work)
+    row.payload = {**row.payload, "snoozed_h": total}
+    row.updated_at = now
+    add_activity(session, lead.id, user.id, "snooze", now, f"{RULE_CN[row.rule]}提醒推迟 {hours:g} 小时",
+                 reminder_id=row.id, hours=hours, total_hours=total)
+    add_audit(session, user.id, "reminder.snooze", f"lead:{lead.id}", now, reminder_id=row.id, hours=hours,
+              total_hours=total)
+    text = f"好的，推迟 {hours:g} 小时，下次提醒在 {fmt_cn(row.due_at)}。"
+    return Result(reply=Text(text), card_status=f"已推迟 {hours:g} 小时", changed=True)
+
+
+async def pause(session: AsyncSession, user: UserInfo, rid: int, now: datetime, cfg: RemindersSettings,
+                reason: str) -> Result:
+    found = await _rep_row(session, user, rid)
+    if isinstance(found, Result):
+        return found
+    _row, lead = found
+    cal = await load_calendar(session, cfg)
+    owner = await person(session, user.id)
+    work = cal.hours(owner.work_start, owner.work_end) if owner else cal.default_hours
+    until = cal.next_week_start(now, work)
+    for timer in await open_timers(session, lead.id, [*SLA_RULES, DORMANCY]):
+        if timer.rule == DORMANCY:
+            timer.due_at = max(timer.due_at, now) + (until - now)
+        else:  # the SLA clock stops now and runs on from `until` with what was left
+            left = cal.working_time_between(now, timer.due_at, work)
+            timer.due_at = cal.add_working_time(until, max(left, timedelta(0)), work)
+            if "deadline" in timer.payload:
+                deadline = datetime.fromisoformat(timer.payload["deadline"])
+                moved = cal.add_working_time(until, max(cal.working_time_between(now, deadline, work),
+                                                        timedelta(0)), work)
+                timer.payload = {**timer.payload, "deadline": moved.isoformat()}
+        timer.updated_at = now
+    await cancel_timers(session, lead.id, now, [FOLLOW_UP])
+    await add_timer(session, lead.id, FOLLOW_UP, until, now, payload={"at": until.isoformat(), "note": reason})
+    lead.next_follow_up_at = until
+    lead.extra = {**(lead.extra or {}), "paused": {"until": until.isoformat(), "reason": reason, "by": user.id}}
+    add_activity(session, lead.id, user.id, "pause", now, f"暂停提醒到 {fmt_cn(until)}：{reason}",
+                 until=until.isoformat(), reason=reason)
+    add_audit(session, user.id, "reminder.pause", f"lead:{lead.id}", now, until=until.isoformat(), reason=reason)
+    text = f"好的，线索 {messages.lead_label(lead)} 的提醒暂停到 {fmt_cn(until)}（{reason}），到时提醒你联系客户。"
+    return Result(reply=Text(text), card_status=f"已暂停到 {fmt_cn(until)}", changed=True)
+
+
+# -- manager: 接手 / 改派 / 延期 ------------------------------------------------------------------
+
+@dataclass
+class Escalation:
+    lead: Lead
+    row: Reminder
+    info: dict[str, Any]
+
+    @property
+    def prev_owner(self) -> str | None:
+        return self.info.get("prev_owner")
+
+    @property
+    def rule(self) -> str:
+        return self.row.rule
+
+
+async def _escalation(session: AsyncSession, user: UserInfo, lead_id: int, rid: int) -> Escalation | Result:
+    row = await _get_for_update(session, Reminder, rid)
+    lead = await _get_for_update(session, Lead, lead_id)
+    info = (row.payload or {}).get("escalation") if row is not None else None
+    if row is None or lead is None or row.lead_id != lead_id or not info:
+        return _say(GONE)
+    manager = await _manager_of(session, info.get("prev_owner"))
+    allowed = user.is_admin or (manager is not None and manager.id == user.id) or (
+        manager is None and user.id in info.get("managers", []))
+    if not allowed:
+        who = f"{manager.name}（原负责人的主管）" if manager else "原负责人的主管"
+        return _say(f"只有 {who}或管理员可以处理这条冻结线索。")
+    done = info.get("resolved")
+    if done:
+        return _say(f"该线索已由 {done['by_name']} {done['summary']}，无需重复操作。")
+    frozen = (lead.extra or {}).get("frozen", {})
+    if lead.status != "frozen" or frozen.get("reminder_id") != rid:
+        return _say(STALE)
+    return Escalation(lead, row, info)
+
+
+async def _manager_of(session: AsyncSession, user_id: str | None) -> Person | None:
+    someone = await person(session, user_id)
+    return await person(session, someone.manager_id) if someone else None
+
+
+def _resolve(esc: Escalation, user: UserInfo, action: str, summary: str, now: datetime, **detail: Any) -> None:
+    resolved = {"by": user.id, "by_name": user.name, "action": action, "summary": summary, "at": now.isoformat(),
+                **detail}
+    esc.row.payload = {**esc.row.payload, "escalation": {**esc.info, "resolved": resolved}}
+    esc.row.updated_at = now
+    extra = dict(esc.lead.extra or {})
+    extra.pop("frozen", None)
+    esc.lead.extra = extra
+    esc.lead.status, esc.lead.frozen_at = "active", None
+
+
+async def take_over(session: AsyncSession, user: UserInfo, lead_id: int, rid: int, now: datetime,
+                    cfg: RemindersSettings) -> Result:
+    esc = await _escalation(session, user, lead_id, rid)
+    if isinstance(esc, Result):
+        return esc
+    _resolve(esc, user, "take", "接手", now)
+    esc.lead.owner_id, esc.lead.assigned_at = user.id, now
+    esc.lead.assign_reason = "主管接手冻结线索"
+    add_activity(session, lead_id, user.id, "takeover", now, f"{user.name} 接手冻结线索",
+                 prev_owner=esc.prev_owner, reminder_id=rid)
+    await on_owner_changed(session, esc.lead, now, cfg)
+    result = Result(reply=Text(f"你已接手线索 {messages.lead_label(esc.lead)}，记得尽快联系客户。"),
+                    card_status=f"已由 {user.name} 接手", changed=True)
+    if esc.prev_owner and esc.prev_owner != user.id:
+        text = f"线索 {messages.lead_label(esc.lead)} 已由 {user.name} 接手。"
+        result.sends.append((esc.prev_owner, Text(text), f"esc:{rid}:take:{esc.prev_owner}"))
+    return result
+
+
+async def _team(session: AsyncSession, user: UserInfo, prev_owner: str | None) -> list[User]:
+    manager = await _manager_of(session, prev_owner)
+    lead_manager = user.id if not user.is_admin else (manager.id if manager else user.id)
+    stmt = select(User).where(User.manager_id == lead_manager, User.active.is_(True), User.role == "rep")
+    reps = list((await session.execute(stmt.order_by(User.id))).scalars())
+    if not reps and user.is_admin:
+        stmt = select(User).where(User.active.is_(True), User.role == "rep").order_by(User.id)
+        reps = list((await session.execute(stmt)).scalars())
+    return reps
+
+
+async def assign_picker(session: AsyncSession, user: UserInfo, lead_id: int, rid: int) -> Result:
+    """改派 step 1: a card listing the team's reps as buttons."""
+    esc = await _escalation(session, user, lead_id, rid)
+    if isinstance(esc, Result):
+        return esc
+    reps = (await _team(session, user, esc.prev_owner))[:MAX_PICK_BUTTONS]
+    if not reps:
+        return _say("你的团队里还没有可以改派的销售。")
+    buttons = tuple(Button(f"esc:to:{lead_id}:{rid}:{rep.id}", rep.name) for rep in reps)
+    card = Card(title="改派给谁？", description=f"线索 {messages.lead_label(esc.lead)} 改派给：", buttons=buttons,
+                card_id=f"pick{rid}")
+    return Result(reply=card)
+
+
+async def assign_to(session: AsyncSession, user: UserInfo, lead_id: int, rid: int, rep_id: str, now: datetime,
+                    cfg: RemindersSettings) -> Result:
+    """改派 step 2: the chosen rep becomes the owner, timers restart, the rep is told."""
+    esc = await _escalation(session, user, lead_id, rid)
+    if isinstance(esc, Result):
+        return esc
+    rep = await session.get(User, rep_id)
+    if rep is None or not rep.active or rep.id not in {r.id for r in await _team(session, user, esc.prev_owner)}:
+        return _say("只能改派给你团队里的在职销售。")
+    _resolve(esc, user, "assign", f"改派给 {rep.name}", now, to=rep.id)
+    esc.lead.owner_id, esc.lead.assigned_at = rep.id, now
+    esc.lead.assign_reason = f"{user.name} 改派（冻结后）"
+    add_activity(session, lead_id, user.id, "assign", now, f"{user.name} 改派给 {rep.name}",
+                 prev_owner=esc.prev_owner, to=rep.id, reminder_id=rid)
+    await on_owner_changed(session, esc.lead, now, cfg)
+    label = messages.lead_label(esc.lead)
+    card = Card(title="📌 你有一条改派的线索", description=f"{user.name} 把线索 {label} 改派给你，请尽快首次联系客户。")
+    result = Result(reply=Text(f"已改派给 {rep.name}。"), card_status=f"已由 {user.name} 改派给 {rep.name}",
+                    changed=True)
+    result.sends.append((rep.id, card, f"esc:{rid}:assign:{rep.id}"))
+    if esc.prev_owner and esc.prev_owner != rep.id:
+        result.sends.append((esc.prev_owner, Text(f"线索 {label} 已由 {user.name} 改派给 {rep.name}。"),
+                             f"esc:{rid}:assign-prev:{esc.prev_owner}"))
+    return result
+
+
+async def extend(session: AsyncSession, user: UserInfo, lead_id: int, rid: int, hours: float, reason: str,
+                 now: datetime, cfg: RemindersSettings) -> Result:
+    """延期: back to the previous owner with `hours` more for the escalated rule."""
+    if not 0 < hours <= 24 * 30:
+        return _say("延期时长需在 1 到 720 小时之间。")
+    esc = await _escalation(session, user, lead_id, rid)
+    if isinstance(esc, Result):
+        return esc
+    prev = await session.get(User, esc.prev_owner) if esc.prev_owner else None
+    if prev is None or not prev.active:
+        return _say("原负责人已不在，请用「接手」或「改派」。")
+    _resolve(esc, user, "extend", f"延期 {hours:g} 小时", now, hours=hours, reason=reason)
+    lead = esc.lead
+    lead.owner_id = prev.id
+    add_activity(session, lead_id, user.id, "extend", now, f"{user.name} 延期 {hours:g} 小时：{reason}",
+                 hours=hours, reason=reason, reminder_id=rid)
+    add_audit(session, user.id, "escalation.extend", f"lead:{lead_id}", now, hours=hours, reason=reason)
+    deadline = now + timedelta(hours=hours)
+    await _restart_after_extend(session, lead, esc.rule, deadline, now, cfg, reason)
+    text = (f"⏳ {user.name} 已将线索 {messages.lead_label(lead)} 延期 {hours:g} 小时（{reason}），"
+            f"请在 {fmt_cn(deadline)} 前完成{RULE_CN[esc.rule]}。")
+    result = Result(reply=Text(f"已延期 {hours:g} 小时，线索已还给 {prev.name}。"),
+                    card_status=f"已由 {user.name} 延期 {hours:g} 小时：{reason}", changed=True)
+    result.sends.append((prev.id, Text(text), f"esc:{rid}:extend:{prev.id}"))
+    return result
+
+
+async def _restart_after_extend(session: AsyncSession, lead: Lead, rule: str, deadline: datetime, now: datetime,
+                                cfg: RemindersSettings, reason: str) -> None:
+    await cancel_timers(session, lead.id, now, SLA_RULES)
+    cal = await load_calendar(session, cfg)
+    owner = await person(session, lead.owner_id)
+    work = cal.hours(owner.work_start, owner.work_end) if owner else cal.default_hours
+    for other in SLA_RULES:
+        if other == rule:
+            payload: dict[str, Any] = {"extended": reason, "snoozed_h": 0.0}
+            if rule == STAGE_STALL:
+                payload["stage"] = lead.stage
+            await add_timer(session, lead.id, rule, deadline, now, level=first_level(rule, cfg), payload=payload)
+        elif (other != STAGE_STALL and lead.first_contact_at is None) or (
+                other == STAGE_STALL and lead.stage not in TERMINAL_STAGES):
+            await start_sla(session, lead, other, now, now, cfg, cal, work)

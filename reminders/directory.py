@@ -1,0 +1,70 @@
+"""Who is who for the ticker: names, managers, admins and per-user working hours, loaded once per tick."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reminders.calendar import BusinessCalendar, WorkHours
+from storage.models import User
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    role: str
+    manager_id: str | None
+    work_start: str | None
+    work_end: str | None
+    active: bool
+
+
+class Directory:
+    def __init__(self, people: dict[str, Person]) -> None:
+        self.people = people
+
+    def get(self, user_id: str | None) -> Person | None:
+        return self.people.get(user_id) if user_id else None
+
+    def name(self, user_id: str | None) -> str:
+        person = self.get(user_id)
+        return person.name if person else (user_id or "无人")
+
+    def manager_of(self, user_id: str | None) -> str | None:
+        person = self.get(user_id)
+        return person.manager_id if person else None
+
+    def admins(self) -> list[str]:
+        return sorted(p.id for p in self.people.values() if p.role == "admin" and p.active)
+
+    def supervisors_of(self, user_id: str | None) -> list[str]:
+        """The user's manager, else the admins (someone must be able to act on an escalation)."""
+        manager = self.manager_of(user_id)
+        return [manager] if manager else self.admins()
+
+    def team(self, manager_id: str) -> list[Person]:
+        members = [p for p in self.people.values() if p.manager_id == manager_id and p.active and p.role == "rep"]
+        return sorted(members, key=lambda p: p.id)
+
+    def hours(self, cal: BusinessCalendar, user_id: str | None) -> WorkHours:
+        person = self.get(user_id)
+        return cal.hours(person.work_start, person.work_end) if person else cal.default_hours
+
+
+async def load_directory(session: AsyncSession) -> Directory:
+    u = User
+    rows = await session.execute(select(u.id, u.name, u.role, u.manager_id, u.work_start, u.work_end, u.active))
+    return Directory({row[0]: Person(*row) for row in rows.all()})
+
+
+async def person(session: AsyncSession, user_id: str | None) -> Person | None:
+    """One user, for handlers and lifecycle hooks that need only the owner."""
+    if not user_id:
+        return None
+    user = await session.get(User, user_id)
+    if user is None:
+        return None
+    return Person(user.id, user.name, user.role, user.manager_id, user.work_start, user.work_end, user.active)

@@ -1,0 +1,124 @@
+"""What the reminders say. Channel-neutral bodies; short, friendly Simplified Chinese."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.clock import fmt_cn
+from bot.messages import Body, Button, Card, Field, Markdown, Text
+from reminders.policies import FIRST_CONTACT, RULE_CN, SNOOZE_DEFAULT_HOURS
+from storage.models import Lead
+
+DIGEST_MAX_LINES = 30  # WeCom markdown ≤ 4096 bytes: longer digests are cut with "…还有 N 条"
+
+FROZEN_TEXT = "🧊 线索 {label} 已冻结（{reason}），正在等待主管处理，暂时不能跟进。主管接手、改派或延期后即可继续。"
+
+
+@dataclass(frozen=True)
+class Note:
+    """One reminder message: the full body, and a one-line form for the merged morning digest."""
+
+    body: Body
+    line: str
+
+
+def lead_label(lead: Lead) -> str:
+    label = f"#{lead.id} {lead.customer_name or '未命名客户'}"
+    return f"{label} · {lead.company}" if lead.company else label
+
+
+def _todo(rule: str, lead: Lead) -> str:
+    if rule == FIRST_CONTACT:
+        return f"首次联系客户，并发送「跟进 {lead.id} 沟通摘要」记录"
+    return f"推进线索阶段，或发送「跟进 {lead.id} 进展」说明情况"
+
+
+def _rep_buttons(successor_id: int | None) -> tuple[Button, ...]:
+    if successor_id is None:
+        return ()
+    hours = f"{SNOOZE_DEFAULT_HOURS:g}"
+    return (
+        Button(f"rem:snooze:{successor_id}:{hours}", f"稍后提醒({hours}小时)"),
+        Button(f"rem:pause:{successor_id}:nextweek", "客户说下周再联系"),
+    )
+
+
+def sla_warning(rule: str, lead: Lead, deadline: datetime, successor_id: int | None) -> Note:
+    text = f"线索 {lead_label(lead)} 需在 {fmt_cn(deadline)} 前{_todo(rule, lead)}。"
+    card = Card(title=f"⏰ {RULE_CN[rule]}即将到期", description=text, buttons=_rep_buttons(successor_id),
+                card_id=f"rem{successor_id}" if successor_id else "")
+    return Note(card, f"⏰ {RULE_CN[rule]}即将到期：{lead_label(lead)}，截止 {fmt_cn(deadline)}")
+
+
+def sla_breach(rule: str, lead: Lead, level: int, next_due: datetime, successor_id: int | None,
+               next_freezes: bool) -> Note:
+    title = f"⚠️ {RULE_CN[rule]}已超时（第{lead.timeout_count}次）"
+    then = "冻结线索并转入线索池" if next_freezes else "抄送主管"
+    card = Card(
+        title=title,
+        description=f"线索 {lead_label(lead)} 还没有完成：{_todo(rule, lead)}。",
+        fields=(Field("下次升级", f"{fmt_cn(next_due)} 仍未处理将{then}"),),
+        note="已抄送主管" if level >= 2 else "",
+        buttons=_rep_buttons(successor_id),
+        card_id=f"rem{successor_id}" if successor_id else "",
+    )
+    return Note(card, f"{title}：{lead_label(lead)}")
+
+
+def sla_cc(rule: str, lead: Lead, owner_name: str) -> Note:
+    text = f"{owner_name} 的线索 {lead_label(lead)} {RULE_CN[rule]}已第{lead.timeout_count}次超时。"
+    card = Card(title=f"📋 抄送：{RULE_CN[rule]}超时", description=text, note="再次超时将自动冻结并请你处理")
+    return Note(card, f"📋 抄送：{text}")
+
+
+def freeze_card(rule: str, lead: Lead, owner_name: str, reminder_id: int, now: datetime) -> Note:
+    key = f"{lead.id}:{reminder_id}"
+    card = Card(
+        title="🧊 线索已冻结，请处理",
+        description=f"{owner_name} 的线索 {lead_label(lead)} {RULE_CN[rule]}多次超时，已冻结并转入线索池。",
+        fields=(Field("原负责人", owner_name), Field("超时次数", str(lead.timeout_count)),
+                Field("冻结时间", fmt_cn(now))),
+        buttons=(Button(f"esc:take:{key}", "接手", "primary"), Button(f"esc:assign:{key}", "改派"),
+                 Button(f"esc:extend:{key}", "延期")),
+        card_id=f"esc{reminder_id}",
+    )
+    return Note(card, f"🧊 待处理：{owner_name} 的线索 {lead_label(lead)} 已冻结")
+
+
+def freeze_rep(rule: str, lead: Lead, manager_name: str) -> Note:
+    text = f"🧊 线索 {lead_label(lead)} 因{RULE_CN[rule]}多次超时已冻结并转入线索池，等待 {manager_name} 处理。"
+    return Note(Text(text), text)
+
+
+def cadence(lead: Lead, day: int) -> Note:
+    budget = f"{lead.budget_cny:,}" if lead.budget_cny is not None else "未知"
+    card = Card(title="💎 高价值线索跟进节点",
+                description=f"{lead_label(lead)}（预算 {budget} 元）今天是第 {day} 天跟进节点，建议主动联系客户。")
+    return Note(card, f"💎 第 {day} 天跟进节点：{lead_label(lead)}")
+
+
+def dormancy(lead: Lead, days: int) -> Note:
+    card = Card(title="💤 沉睡线索唤醒",
+                description=f"{lead_label(lead)} 已 {days} 天没有跟进记录，试着联系一下唤醒客户？")
+    return Note(card, f"💤 {days} 天未跟进：{lead_label(lead)}")
+
+
+def follow_up(lead: Lead, at: datetime, note: str) -> Note:
+    extra = f"（{note}）" if note else ""
+    card = Card(title="📞 约定回访提醒", description=f"{fmt_cn(at)} 约了回访 {lead_label(lead)}{extra}。")
+    return Note(card, f"📞 {fmt_cn(at)} 回访 {lead_label(lead)}{extra}")
+
+
+def digest(lines: list[str]) -> Markdown:
+    shown = lines[:DIGEST_MAX_LINES]
+    text = "\n".join(f"- {line}" for line in shown)
+    if len(lines) > len(shown):
+        text += f"\n- …还有 {len(lines) - len(shown)} 条，发送「我的线索」查看"
+    return Markdown(title=f"🌅 早上好，{len(lines)} 条待办提醒",
+                    text=f"**🌅 非工作时间到期的 {len(lines)} 条提醒**\n{text}")
+
+
+def frozen_text(lead: Lead) -> str:
+    reason = (lead.extra or {}).get("frozen", {}).get("reason", "多次超时未跟进")
+    return FROZEN_TEXT.format(label=lead_label(lead), reason=reason)
