@@ -170,10 +170,11 @@ async def test_duplicate_check_keyed_by_dedup_key(fake: FakeWecom, sender: Wecom
     await sender.deliver("rep01", Text("同样的提醒"), dedup_key="rem:1")
     await sender.deliver("rep01", Text("同样的提醒"), dedup_key="rem:2")
     await sender.deliver("rep01", Text("同样的提醒"), dedup_key="rem:1")  # an outbox retry of row rem:1
-    a, b, again = (body["text"]["content"] for body in fake.sent)
+    a, b, again = (r.body["text"]["content"] for r in fake.calls("message/send"))
     assert a != b  # legitimate repeats differ, so WeCom's duplicate check keeps both
     assert a == again  # a resend of the same row is identical, so WeCom drops it
-    assert all(body["enable_duplicate_check"] == 1 for body in fake.sent)
+    assert all(r.body["enable_duplicate_check"] == 1 for r in fake.calls("message/send"))
+    assert len(fake.sent) == 2 and fake.duplicates_dropped == 1
 
 
 async def test_markdown(fake: FakeWecom, sender: WecomSender) -> None:
