@@ -41,8 +41,7 @@ async def seed_knowledge(services: Services) -> None:
     """Load the shipped demo cards into an empty knowledge base (embedded default)."""
     if not services.settings.knowledge.seed_demo:
         return
-    try:
-        from knowledge.store import seed_demo
-    except ImportError:  # knowledge package not built yet
-        return
-    await seed_demo(services.db, services.clock.now())
+    from handlers.knowledge import knowledge_base
+    from knowledge.store import seed_demo
+
+    await seed_demo(services.db, services.clock.now(), knowledge_base(services))
