@@ -52,6 +52,7 @@ class Receiver:
         self.api: DingtalkApi = existing if isinstance(existing, DingtalkApi) else DingtalkApi(
             self.services.settings.dingtalk)
         self._own_api = not isinstance(existing, DingtalkApi)
+        self.stream_task: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
         if self._own_api:
@@ -228,16 +229,18 @@ async def run_stream(client: StreamClient, max_delay: float = 60.0) -> None:
 
 
 async def _stream_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(run_stream(StreamClient(app[RECEIVER])))
+    app[RECEIVER].stream_task = asyncio.create_task(run_stream(StreamClient(app[RECEIVER])))
+    yield
+    await _stop_stream(app)
 
-    async def stop(_app: web.Application) -> None:
+
+async def _stop_stream(app: web.Application) -> None:
+    """Runs on shutdown (before the TaskPool drains) and again at cleanup; idempotent."""
+    task = app[RECEIVER].stream_task
+    if task is not None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-    app.on_shutdown.append(stop)  # stop taking frames before the TaskPool drains
-    yield
-    await stop(app)
 
 
 async def _receiver_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -253,3 +256,4 @@ def add_routes(app: web.Application) -> None:
         app.router.add_post("/dingtalk/callback", http_callback)
     else:
         app.cleanup_ctx.append(_stream_ctx)
+        app.on_shutdown.append(_stop_stream)  # stop taking frames before the TaskPool drains
