@@ -20,9 +20,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import RemindersSettings
+from bot.messages import Button, Card, Field, Outbound
 from reminders import lifecycle
 from storage.activity import add_activity
-from storage.leads import OPEN_STATUSES, find_duplicates
+from storage.leads import OPEN_STATUSES, clean_value, create_lead, find_duplicates
 from storage.models import Lead, User
 
 WIN_LOOKBACK = timedelta(days=90)
@@ -229,3 +230,82 @@ async def change_owner(session: AsyncSession, lead: Lead, owner_id: str, actor_i
     add_activity(session, lead.id, actor_id, kind, now, reason, previous=previous, owner=owner_id)
     await lifecycle.on_owner_changed(session, lead, now, cfg)
     return previous
+
+
+# -- import and offboarding (used by the CLI) ----------------------------------------------------
+@dataclass(frozen=True)
+class RowResult:
+    line: int
+    status: str  # assigned | pool | duplicate | error
+    text: str
+    lead_id: int | None = None
+    owner_id: str | None = None
+
+
+def check_row(fields: dict[str, object]) -> str | None:
+    """Why a row cannot be imported, or None."""
+    from storage.leads import is_filled, normalize_phone, parse_budget
+
+    if not any(is_filled(fields.get(k)) for k in ("customer_name", "company", "phone", "wechat_id")):
+        return "至少需要客户、公司、电话或微信之一"
+    phone = fields.get("phone")
+    if is_filled(phone) and len(normalize_phone(str(phone)) or "") < 7:
+        return f"电话 {phone!r} 无法识别"
+    budget = fields.get("budget_cny")
+    if is_filled(budget) and parse_budget(budget) is None:
+        return f"预算 {budget!r} 无法识别（例: 50万、300000）"
+    return None
+
+
+async def import_leads(session: AsyncSession, rows: Sequence[tuple[int, dict[str, object]]], now: datetime,
+                       cfg: RemindersSettings, *, by: str = "import") -> tuple[list[RowResult], list[Outbound]]:
+    """Create and assign imported leads; duplicates (of open leads or earlier rows) and bad rows are skipped.
+    Returns a result per row and the notices for the new owners (to enqueue in the same transaction)."""
+    assigner = await Assigner.create(session, now, cfg, None)
+    results: list[RowResult] = []
+    notices: list[Outbound] = []
+    for line, fields in rows:
+        problem = check_row(fields)
+        if problem:
+            results.append(RowResult(line, "error", problem))
+            continue
+        dups = await find_duplicates(session, phone=clean_value("phone", fields.get("phone")),
+                                     company=clean_value("company", fields.get("company")),
+                                     customer_name=clean_value("customer_name", fields.get("customer_name")))
+        if dups:
+            d = dups[0]
+            results.append(RowResult(line, "duplicate", f"与线索 #{d.id} 重复，已跳过", d.id, d.owner_id))
+            continue
+        lead = await create_lead(session, fields, source="import", by=by, now=now, status="draft")
+        add_activity(session, lead.id, None, "created", now, "导入")
+        out = await assigner.assign(lead)
+        if out.owner_id is None:
+            lead.status = "active"
+            results.append(RowResult(line, "pool", out.reason, lead.id))
+            continue
+        results.append(RowResult(line, "assigned", f"→ {out.owner_name}: {out.reason}", lead.id, out.owner_id))
+        who = f"{lead.customer_name or '未知客户'} · {lead.company or '未知公司'}"
+        notices.append(Outbound(out.owner_id, Card(
+            title=f"新分配线索 #{lead.id}", description=who,
+            fields=(Field("分配原因", out.reason),), buttons=(Button(f"lead:view:{lead.id}", "查看", "primary"),)),
+            dedup_key=f"assign:{lead.id}:{out.owner_id}"))
+    return results, notices
+
+
+async def offboard(session: AsyncSession, user_id: str, to_id: str, now: datetime, cfg: RemindersSettings,
+                   *, actor_id: str | None = None) -> list[Lead]:
+    """Move every open lead (and its timers) of `user_id` to `to_id`, and deactivate `user_id`."""
+    leaving, taking = await session.get(User, user_id), await session.get(User, to_id)
+    if leaving is None or taking is None:
+        raise ValueError(f"unknown user {user_id if leaving is None else to_id!r}")
+    if user_id == to_id:
+        raise ValueError("the two users are the same")
+    if not taking.active:
+        raise ValueError(f"user {to_id!r} is not active")
+    leads = list((await session.execute(select(Lead).where(
+        Lead.owner_id == user_id, Lead.status.in_(OPEN_STATUSES)).order_by(Lead.id))).scalars())
+    for lead in leads:
+        await change_owner(session, lead, to_id, actor_id, now, cfg, reason=f"{leaving.name} 离职交接",
+                           kind="offboard")
+    leaving.active = False
+    return leads

@@ -207,7 +207,7 @@ def overdue(leads: Sequence[Lead], now: datetime, cfg: RemindersSettings, cal: B
 async def compute_report(session: AsyncSession, manager_id: str | None, since: datetime, now: datetime,
                          cfg: RemindersSettings) -> TeamReport:
     """Figures for one manager's team (manager_id None → every rep)."""
-    stmt = select(User).where(User.role == "rep")
+    stmt = select(User).where(User.role == "rep", User.active.is_(True))
     if manager_id:
         stmt = stmt.where(User.manager_id == manager_id)
     reps = list((await session.execute(stmt.order_by(User.id))).scalars())

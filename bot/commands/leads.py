@@ -1,0 +1,175 @@
+"""`salesbot leads import FILE` and `salesbot org offboard USER --to USER2`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.clock import SystemClock, fmt_cn, to_utc
+from bot.config import Settings
+
+# Accepted column headers (English or Chinese) → lead field.
+COLUMNS = {
+    "customer_name": "customer_name", "name": "customer_name", "customer": "customer_name", "客户": "customer_name",
+    "客户姓名": "customer_name", "姓名": "customer_name", "联系人": "customer_name",
+    "company": "company", "公司": "company", "单位": "company", "客户公司": "company",
+    "title": "title", "职务": "title", "职位": "title",
+    "phone": "phone", "mobile": "phone", "电话": "phone", "手机": "phone", "手机号": "phone",
+    "email": "email", "邮箱": "email",
+    "wechat_id": "wechat_id", "wechat": "wechat_id", "微信": "wechat_id", "微信号": "wechat_id",
+    "budget_cny": "budget_cny", "budget": "budget_cny", "预算": "budget_cny",
+    "needs": "needs", "需求": "needs",
+    "industry": "industry", "行业": "industry",
+    "region": "region", "区域": "region", "地区": "region",
+    "product_line": "product_line", "产品线": "product_line", "产品": "product_line",
+}
+
+
+class ImportFileError(ValueError):
+    pass
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="F", help="TOML config (default: $SALESBOT_CONFIG, ./config.toml)")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    common.add_argument("--now", metavar="ISO", help=argparse.SUPPRESS)  # tests: a fixed clock
+    return common
+
+
+def register(subparsers: Any) -> None:
+    leads = subparsers.add_parser("leads", help="lead import and assignment")
+    sub = leads.add_subparsers(dest="leads_command", metavar="LEADS_COMMAND", required=True)
+    imp = sub.add_parser("import", parents=[_common()], help="import ownerless leads (CSV/XLSX) and assign them")
+    imp.add_argument("file", metavar="FILE")
+    imp.set_defaults(func=run_import)
+
+
+def register_org(org_subparsers: Any) -> None:
+    """Called by bot/cli.py with the `org` sub-command group."""
+    off = org_subparsers.add_parser("offboard", parents=[_common()], help="hand a leaving user's leads to someone")
+    off.add_argument("user", metavar="USER")
+    off.add_argument("--to", required=True, metavar="USER2", help="who takes the leads over")
+    off.set_defaults(func=run_offboard)
+
+
+def _now(args: argparse.Namespace) -> datetime:
+    return to_utc(datetime.fromisoformat(args.now)) if getattr(args, "now", None) else SystemClock().now()
+
+
+def read_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
+    """(line number, fields) per data row of a CSV (UTF-8, BOM ok) or XLSX file; unknown columns ignored."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("gb18030")  # Excel on Chinese Windows saves CSV as GBK
+        table = list(csv.reader(io.StringIO(text)))
+    elif suffix in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        try:
+            wb = load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for a broken file
+            raise ImportFileError(f"不是有效的 XLSX 文件 ({exc.__class__.__name__})") from None
+        table = [["" if v is None else v for v in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
+        wb.close()
+    else:
+        raise ImportFileError("只支持 .csv 和 .xlsx")
+    if not table:
+        raise ImportFileError("文件是空的")
+    header = [COLUMNS.get(str(h).strip().lower(), COLUMNS.get(str(h).strip())) for h in table[0]]
+    if not any(header):
+        raise ImportFileError("第 1 行没有可识别的列名（如 客户、公司、电话、行业、区域、产品线）")
+    rows = []
+    for line, values in enumerate(table[1:], start=2):
+        fields = {name: (v.strip() if isinstance(v, str) else v) for name, v in zip(header, values, strict=False)
+                  if name}
+        if any(v not in ("", None) for v in fields.values()):
+            rows.append((line, fields))
+    return rows
+
+
+def default_channel(settings: Settings) -> str:
+    """Same rule as Services.default_channel, for CLI commands that queue messages."""
+    if settings.org.default_channel:
+        return settings.org.default_channel
+    return next((n for n in ("wecom", "dingtalk") if getattr(settings, n).enabled), "console")
+
+
+async def _open(settings: Settings, now: datetime) -> Any:
+    from bot.org import seed_org
+    from bot.runtime import open_database
+
+    db = await open_database(settings)
+    await seed_org(db, settings.org.users, settings.org.demo, now)
+    return db
+
+
+async def run_import(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.outbox import enqueue
+    from handlers.assignment import import_leads
+
+    path = Path(args.file)
+    try:
+        rows = await asyncio.get_running_loop().run_in_executor(None, read_rows, path)
+    except (ImportFileError, OSError) as exc:
+        print(f"salesbot: {path}: {exc}", file=sys.stderr)
+        return 1
+    now = _now(args)
+    db = await _open(settings, now)
+    try:
+        async with db.session() as session:
+            results, notices = await import_leads(session, rows, now, settings.reminders, by=f"import:{path.name}")
+            await enqueue(session, notices, now, default_channel(settings))
+    finally:
+        await db.dispose()
+    for r in results:
+        target = f"#{r.lead_id}" if r.lead_id else "-"
+        print(f"line {r.line}: {r.status} {target} {r.text}")
+    counts = {s: sum(1 for r in results if r.status == s) for s in ("assigned", "pool", "duplicate", "error")}
+    print(f"imported {counts['assigned'] + counts['pool']} lead(s): {counts['assigned']} assigned, "
+          f"{counts['pool']} left in the pool, {counts['duplicate']} duplicate(s) skipped, "
+          f"{counts['error']} bad row(s)")
+    return 0 if not counts["error"] else 1
+
+
+async def run_offboard(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.messages import Markdown, Outbound
+    from bot.outbox import enqueue
+    from handlers.assignment import offboard
+    from storage.leads import STATUS_CN, stage_label
+
+    now = _now(args)
+    db = await _open(settings, now)
+    try:
+        async with db.session() as session:
+            try:
+                leads = await offboard(session, args.user, args.to, now, settings.reminders)
+            except ValueError as exc:
+                print(f"salesbot: {exc}", file=sys.stderr)
+                return 1
+            lines = [f"#{lead.id} {lead.customer_name or '未知客户'} · {lead.company or '未知公司'} · "
+                     f"{stage_label(lead.stage)} · {STATUS_CN.get(lead.status, lead.status)} · "
+                     f"最近跟进 {fmt_cn(lead.last_activity_at)} · 约定回访 {fmt_cn(lead.next_follow_up_at)}"
+                     for lead in leads]
+            if leads:
+                body = Markdown(title="📋 线索交接清单",
+                                text=f"**{args.user} 的 {len(leads)} 条线索已转给你**\n"
+                                     + "\n".join(f"- {line}" for line in lines))
+                await enqueue(session, [Outbound(args.to, body, dedup_key=f"offboard:{args.user}:{now.isoformat()}")],
+                              now, default_channel(settings))
+    finally:
+        await db.dispose()
+    print(f"handover {args.user} → {args.to}: {len(leads)} lead(s); {args.user} deactivated")
+    for line in lines:
+        print(line)
+    return 0
