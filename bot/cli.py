@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+        if hasattr(module, "register_org"):
+            module.register_org(org)
     return parser
 
 
