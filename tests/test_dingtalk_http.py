@@ -229,3 +229,16 @@ async def test_expired_token_is_refreshed_while_replying(h: Harness) -> None:
     statuses: list[Any] = [c.body["_status"] for c in h.fake.calls("batchSend")]
     assert statuses == [200, 400, 200]
     assert len(h.fake.calls("token")) == 2
+
+
+async def test_too_large_picture_reaches_the_handler_as_too_large(settings: Settings, clock: ManualClock) -> None:
+    from dataclasses import replace
+
+    small = replace(settings, ocr=replace(settings.ocr, max_image_mb=0.001))  # ~1 KB
+    async for harness in start_harness(small, clock, mode="http"):
+        seen: list[Inbound] = []
+        harness.services.router = probe_router(seen)
+        harness.fake.files["huge"] = b"\x89PNG" + b"\x00" * 5000
+        await harness.post(picture_message("huge"))
+        await harness.settle()
+        assert [(m.data, m.data_error) for m in seen] == [(None, "too_large")]
