@@ -1,0 +1,222 @@
+"""The escalation ladder through `salesbot chat`: warning, L1, L2 (+CC), L3 freeze + manager card,
+and the manager's 接手 / 改派 / 延期 including wrong user, double click and stale cards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.chat import ChatSession
+from bot.clock import ManualClock
+from bot.services import Services
+from reminders.lifecycle import frozen_message, is_frozen, on_lead_closed
+from storage.models import AuditLog, Lead
+from tests.conftest import Transcript
+from tests.test_reminders_support import activity_kinds, click, get_lead, make_lead, timers
+
+
+def cards(transcript: Transcript, user: str) -> list[dict[str, Any]]:
+    return [m for m in transcript.to(user) if m["kind"] == "card"]
+
+
+def bot_messages(transcript: Transcript, user: str) -> list[dict[str, Any]]:
+    return [m for m in transcript.to(user) if m["kind"] != "info"]
+
+
+def button(message: dict[str, Any], text: str) -> str:
+    return next(b["key"] for b in message["buttons"] if b["text"] == text)
+
+
+async def freeze_lead(chat: ChatSession, services: Services) -> int:
+    """Monday 10:00 lead for rep01; 2 h steps: 12:00 L1, 14:00 L2, 16:00 L3 (frozen)."""
+    lead_id = await make_lead(services)
+    for _ in range(3):
+        await chat.handle_line("/advance 2h")
+    return lead_id
+
+
+async def test_warning_then_ladder_to_freeze(chat: ChatSession, services: Services, transcript: Transcript) -> None:
+    lead_id = await make_lead(services)
+    await chat.handle_line("/advance 1h")
+    assert cards(transcript, "rep01") == []
+    await chat.handle_line("/advance 40m")  # 11:40, past the warning point (75 % of 2 h)
+    warning = cards(transcript, "rep01")[-1]
+    assert "即将到期" in warning["title"] and "12:00" in warning["text"]
+    assert [b["text"] for b in warning["buttons"]] == ["稍后提醒(1小时)", "客户说下周再联系"]
+
+    await chat.handle_line("/advance 30m")  # 12:10: first miss → rep only
+    l1 = cards(transcript, "rep01")[-1]
+    assert "已超时（第1次）" in l1["title"]
+    assert transcript.to("manager01") == []
+
+    await chat.handle_line("/advance 2h")  # 14:10: second miss → rep + CC manager
+    assert "已超时（第2次）" in cards(transcript, "rep01")[-1]["title"]
+    cc = transcript.last("manager01")
+    assert "抄送" in cc["title"] and "张伟" in cc["text"] and cc["buttons"] == []
+
+    await chat.handle_line("/advance 2h")  # 16:10: third miss → freeze, pool, card to the manager
+    card = transcript.last("manager01")
+    assert card["title"] == "🧊 线索已冻结，请处理"
+    assert [b["text"] for b in card["buttons"]] == ["接手", "改派", "延期"]
+    assert button(card, "接手").startswith(f"esc:take:{lead_id}:")
+    assert "冻结" in transcript.last("rep01")["text"]
+    lead = await get_lead(services, lead_id)
+    assert lead.status == "frozen" and lead.owner_id is None and lead.timeout_count == 3
+    assert is_frozen(lead) and "等待主管处理" in frozen_message(lead)
+    assert await timers(services, lead_id) != []  # stall/dormancy rows stay; SLA rows are cancelled
+    assert {t.rule for t in await timers(services, lead_id)} == {"dormancy"}
+    kinds = await activity_kinds(services, lead_id)
+    assert kinds.count("sla_breach") == 3 and "sla_warning" in kinds and kinds[-1] == "freeze"
+
+    await chat.handle_line("/advance 1d")  # nothing else fires for a frozen lead
+    assert transcript.last("manager01") == card
+
+
+async def test_take_over_wrong_user_double_click(chat: ChatSession, services: Services,
+                                                 transcript: Transcript) -> None:
+    lead_id = await freeze_lead(chat, services)
+    take = button(transcript.last("manager01"), "接手")
+
+    await click(chat, "manager02", take)
+    assert "只有 王经理" in transcript.last("manager02")["text"]
+    await click(chat, "rep01", take)
+    assert "只有 王经理" in transcript.last("rep01")["text"]
+    assert (await get_lead(services, lead_id)).status == "frozen"
+
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("/click 接手")
+    updates = [m for m in transcript.to("manager01") if m["kind"] == "card_update"]
+    assert updates and updates[-1]["text"] == "已由 王经理 接手"
+    lead = await get_lead(services, lead_id)
+    assert lead.status == "active" and lead.owner_id == "manager01" and lead.frozen_at is None
+    assert {t.rule for t in await timers(services, lead_id)} >= {"first_contact", "stage_stall"}
+    assert "王经理 接手" in transcript.last("rep01")["text"]
+
+    before = len(transcript)
+    await click(chat, "manager01", take)
+    assert len(transcript) == before + 1 and "已由 王经理 接手，无需重复操作" in transcript.last("manager01")["text"]
+    assert (await get_lead(services, lead_id)).owner_id == "manager01"
+    assert "takeover" in await activity_kinds(services, lead_id)
+
+
+async def test_reassign_picks_a_team_rep(chat: ChatSession, services: Services, transcript: Transcript) -> None:
+    lead_id = await freeze_lead(chat, services)
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("/click 改派")
+    picker = transcript.last("manager01")
+    assert picker["title"] == "改派给谁？"
+    assert [b["text"] for b in picker["buttons"]] == ["张伟", "李娜", "刘洋"]
+    assert (await get_lead(services, lead_id)).status == "frozen"  # nothing changes until a rep is chosen
+
+    forged = button(picker, "李娜").replace("rep02", "rep04")  # not in manager01's team
+    await click(chat, "manager01", forged)
+    assert "团队" in transcript.last("manager01")["text"]
+
+    await chat.handle_line("/click 李娜")
+    lead = await get_lead(services, lead_id)
+    assert lead.owner_id == "rep02" and lead.status == "active"
+    told = transcript.last("rep02")
+    assert "改派" in told["title"] and f"#{lead_id}" in told["text"]
+    assert "改派给 李娜" in transcript.last("rep01")["text"]
+    fc = [t for t in await timers(services, lead_id) if t.rule == "first_contact"]
+    assert len(fc) == 1 and fc[0].level == 0  # a fresh first-contact chain for rep02
+
+    await click(chat, "manager01", button(picker, "刘洋"))  # the picker is now stale
+    assert "已由 王经理 改派给 李娜，无需重复操作" in transcript.last("manager01")["text"]
+    assert (await get_lead(services, lead_id)).owner_id == "rep02"
+
+    await chat.handle_line("/advance 1h40m")  # rep02 now gets the first-contact warning
+    assert "即将到期" in transcript.last("rep02")["title"]
+
+
+async def test_extend_gives_the_lead_back(chat: ChatSession, services: Services, transcript: Transcript,
+                                          clock: ManualClock) -> None:
+    lead_id = await freeze_lead(chat, services)
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("/click 延期")
+    assert "已由 王经理 延期 24 小时：主管延期" in transcript.to("manager01")[-2]["text"]
+    lead = await get_lead(services, lead_id)
+    assert lead.status == "active" and lead.owner_id == "rep01"
+    assert "延期 24 小时" in transcript.last("rep01")["text"]
+    fc = [t for t in await timers(services, lead_id) if t.rule == "first_contact"]
+    assert len(fc) == 1 and fc[0].due_at == clock.now() + __import__("datetime").timedelta(hours=24)
+    assert "extend" in await activity_kinds(services, lead_id)
+
+
+async def test_extend_by_text_with_reason_and_admin(chat: ChatSession, services: Services,
+                                                    transcript: Transcript) -> None:
+    lead_id = await freeze_lead(chat, services)
+    await chat.handle_line("/as rep01")
+    await chat.handle_line(f"延期 {lead_id} 48 客户出差")
+    assert "权限" in transcript.last("rep01")["text"]
+    await chat.handle_line("/as admin01")
+    await chat.handle_line(f"延期 {lead_id} 48 客户出差")
+    assert "已延期 48 小时" in transcript.last("admin01")["text"]
+    assert "客户出差" in transcript.last("rep01")["text"]
+    await chat.handle_line(f"延期 {lead_id} 48")
+    assert "没有冻结" in transcript.last("admin01")["text"] or "无需重复" in transcript.last("admin01")["text"]
+    await chat.handle_line("延期 abc")
+    assert "用法" in transcript.last("admin01")["text"]
+
+
+async def test_stale_card_after_the_lead_closed(chat: ChatSession, services: Services,
+                                                transcript: Transcript) -> None:
+    lead_id = await freeze_lead(chat, services)
+    take = button(transcript.last("manager01"), "接手")
+    async with services.db.session() as session:
+        lead = await session.get(Lead, lead_id)
+        assert lead is not None
+        lead.status = "lost"
+        await on_lead_closed(session, lead, services.clock.now())
+    await click(chat, "manager01", take)
+    assert "已过期" in transcript.last("manager01")["text"]
+    assert (await get_lead(services, lead_id)).status == "lost"
+    await click(chat, "manager01", "esc:take:99999:1")
+    assert "不存在" in transcript.last("manager01")["text"]
+    await click(chat, "manager01", "esc:take:x")
+    assert "失效" in transcript.last("manager01")["text"]
+
+
+async def test_snooze_is_bounded_and_audited(chat: ChatSession, services: Services, transcript: Transcript) -> None:
+    lead_id = await make_lead(services)
+    await chat.handle_line("/advance 1h40m")  # 11:40 warning
+    warning = cards(transcript, "rep01")[-1]
+    await click(chat, "rep02", button(warning, "稍后提醒(1小时)"))
+    assert "负责人" in transcript.last("rep02")["text"]
+
+    await chat.handle_line("/click 稍后提醒(1小时)")
+    assert "推迟 1 小时" in transcript.to("rep01")[-1]["text"]
+    await chat.handle_line("/advance 50m")  # 12:30: the breach moved to 13:00
+    assert not any("已超时" in c["title"] for c in cards(transcript, "rep01"))
+    await chat.handle_line("/advance 30m")
+    assert "已超时（第1次）" in cards(transcript, "rep01")[-1]["title"]
+
+    l1 = cards(transcript, "rep01")[-1]
+    snooze_key = button(l1, "稍后提醒(1小时)")
+    await click(chat, "rep01", snooze_key.rsplit(":", 1)[0] + ":23.5")  # 1 + 23.5 > 24 h
+    assert "最多只能累计推迟 24 小时" in transcript.last("rep01")["text"]
+    await click(chat, "rep01", snooze_key.rsplit(":", 1)[0] + ":23")
+    assert "推迟 23 小时" in transcript.last("rep01")["text"]
+    await click(chat, "rep01", snooze_key)
+    assert "最多只能累计推迟 24 小时" in transcript.last("rep01")["text"]
+    from tests.test_reminders_support import count
+
+    assert await count(services, AuditLog, AuditLog.action == "reminder.snooze") == 2
+    assert (await activity_kinds(services, lead_id)).count("snooze") == 2
+
+
+async def test_pause_until_next_week(chat: ChatSession, services: Services, transcript: Transcript,
+                                     clock: ManualClock) -> None:
+    lead_id = await make_lead(services)
+    await chat.handle_line("/advance 1h40m")  # Monday 11:40 warning, 20 min before the 12:00 breach
+    await chat.handle_line("/click 客户说下周再联系")
+    assert "暂停到 11-30 09:00" in transcript.last("rep01")["text"]
+    lead = await get_lead(services, lead_id)
+    assert lead.extra["paused"]["reason"] == "客户说下周再联系"
+    n = len(bot_messages(transcript, "rep01"))
+    await chat.handle_line("/advance 4d")  # Friday: silence
+    assert len(bot_messages(transcript, "rep01")) == n
+    await chat.handle_line("/now 2026-11-30T09:05+08:00")
+    assert "客户说下周再联系" in bot_messages(transcript, "rep01")[-1]["text"]  # the follow-up reminder
+    await chat.handle_line("/now 2026-11-30T09:25+08:00")  # 20 working minutes left → breach at 09:20
+    assert "已超时（第1次）" in cards(transcript, "rep01")[-1]["title"]
+    assert "pause" in await activity_kinds(services, lead_id)
