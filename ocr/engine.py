@@ -26,7 +26,7 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 @dataclass(frozen=True)
 class TextRegion:
     kind: str  # "title" | "time" | "left" | "right" | "page" (no chat layout)
-    text: str
+    text: str  # one line per OCR line
     latin: str = ""  # second reading of Latin-looking lines (eng), empty when none
 
 
@@ -107,7 +107,13 @@ def binarize(crop: Image.Image, *, drop_colour: bool = False) -> Image.Image:
         fill_sat = fill.max() - fill.min()
         dist[sat > fill_sat + 90] = 0
     t = min(max(_otsu(dist), 35.0), 120.0)
-    return Image.fromarray(np.where(dist > t, 0, 255).astype(np.uint8), "L")
+    # Soft threshold: below 0.4·t is paper, the typical ink level is black, edges keep their anti-aliasing
+    # (hard 0/255 edges make chi_sim drop short lines such as a two-character name).
+    ink = dist[dist > t]
+    full = float(np.median(ink)) if ink.size else 255.0
+    lo = 0.4 * t
+    scaled = (dist.astype(np.float32) - lo) * (255.0 / max(full - lo, 1.0))
+    return Image.fromarray((255 - scaled.clip(0, 255)).astype(np.uint8), "L")
 
 
 @dataclass(frozen=True)
@@ -117,25 +123,49 @@ class _Placed:
     y1: int
 
 
-PAD, GAP = 12, 28
+PAD, GAP, LINE_GAP = 12, 28, 14
+
+
+def _text_lines(binary: Image.Image) -> list[Image.Image]:
+    """Split a binarized crop into its text lines (tesseract drops short lines inside a block)."""
+    ink = np.asarray(binary) < 128
+    rows = ink.any(axis=1)
+    idx = np.nonzero(rows)[0]
+    if not len(idx):
+        return []
+    splits = np.nonzero(np.diff(idx) > 2)[0]
+    starts = np.concatenate(([idx[0]], idx[splits + 1]))
+    ends = np.concatenate((idx[splits], [idx[-1]])) + 1
+    out = []
+    for a, b in zip(starts, ends, strict=True):
+        if b - a < 4:
+            continue  # speckle
+        cols = np.nonzero(ink[a:b].any(axis=0))[0]
+        out.append(binary.crop((0, max(0, int(a) - 3), min(binary.width, int(cols.max()) + 4), min(binary.height, int(b) + 3))))
+    return out
 
 
 def restack(img: Image.Image, regions: list[Region], scale: float) -> tuple[Image.Image, list[_Placed]]:
-    crops: list[Image.Image] = []
+    """All regions' text lines, thresholded, one under the other with clear gaps, left-aligned."""
+    per_region: list[list[Image.Image]] = []
     for r in regions:
         c = img.crop((r.box.x0, r.box.y0, r.box.x1, r.box.y1))
         if scale != 1.0:
             c = c.resize((max(1, round(c.width * scale)), max(1, round(c.height * scale))), Image.BILINEAR)
-        crops.append(binarize(c, drop_colour=r.kind in (LEFT, RIGHT)))
-    width = max((c.width for c in crops), default=1) + 2 * PAD
-    height = sum(c.height for c in crops) + GAP * max(len(crops) - 1, 0) + 2 * PAD
+        per_region.append(_text_lines(binarize(c, drop_colour=r.kind in (LEFT, RIGHT))))
+    lines = [ln for ls in per_region for ln in ls]
+    width = max((ln.width for ln in lines), default=1) + 2 * PAD
+    height = sum(ln.height for ln in lines) + LINE_GAP * len(lines) + GAP * len(regions) + 2 * PAD
     stack = Image.new("L", (width, height), 255)
     placed: list[_Placed] = []
     y = PAD
-    for r, c in zip(regions, crops, strict=True):
-        stack.paste(c, (PAD, y))
-        placed.append(_Placed(r, y, y + c.height))
-        y += c.height + GAP
+    for r, ls in zip(regions, per_region, strict=True):
+        y0 = y
+        for ln in ls:
+            stack.paste(ln, (PAD, y))
+            y += ln.height + LINE_GAP
+        placed.append(_Placed(r, y0, y))
+        y += GAP
     return stack, placed
 
 
@@ -189,7 +219,7 @@ class TesseractEngine:
         out = []
         for i, p in enumerate(placed):
             ls = sorted(per_region[i], key=lambda ln: (ln.box[1], ln.box[0]))
-            text = join_lines([clean_line(" ".join(ln.words)) for ln in ls])
+            text = "\n".join(t for t in (clean_line(" ".join(ln.words)) for ln in ls) if t)
             out.append(TextRegion(p.region.kind, text, latin.get(i, "")))
         return ChatText(tuple(out), True)
 
@@ -264,7 +294,7 @@ class RapidOcrEngine:
         for r in layout.regions:
             mine = [b for b in boxes if _inside(b[0], b[1], r.box)]
             mine.sort(key=lambda b: (b[1], b[2]))
-            text = join_lines([clean_line(t) for _, _, _, t in mine])
+            text = "\n".join(clean_line(t) for _, _, _, t in mine)
             out.append(TextRegion(r.kind, text, text if latin_looking(text) else ""))
         return ChatText(tuple(out), True)
 

@@ -1,0 +1,340 @@
+"""Lead fields from OCR'd chat text: pure functions, no I/O.
+
+Customer fields come only from the customer's (left) bubbles and the title bar; the rep's own
+(right) words never become customer fields — only an agreed follow-up time may come from them.
+Unknown stays None: nothing is guessed. Every found field carries a confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.clock import to_cn
+from ocr.engine import LEFT, RIGHT, TIME, ChatText, join_lines
+from ocr.timeparse import find_times, parse_anchor
+
+SURNAMES = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁沈任姚卢傅钟"
+    "姜崔谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+COMPANY_SUFFIX = r"(?:股份有限公司|有限责任公司|有限公司|集团|医院|大学|学院|银行|研究院|研究所|事务所|中心)"
+TITLE_WORDS = r"(?:总经理|副总经理|总监|经理|主任|科长|处长|院长|副院长|主管|负责人|总裁|董事长|CEO|CTO|CIO|CFO|专员|工程师)"
+NEED_WORDS = (
+    "CRM系统", "CRM", "数据中台", "私有化部署", "监护仪", "服务器", "视频会议", "OA系统", "电子签章", "员工培训",
+    "数据安全", "移动办公", "客服系统", "智能排班", "财务软件", "ERP", "MES", "SaaS", "云服务", "小程序",
+    "呼叫中心", "数据分析", "报表", "系统集成", "网络安全", "HIS", "试用", "演示",
+)
+CONTACT_TRAP = re.compile(r"(介绍|推荐|他的?|她的?|同事|朋友|领导|老板|助理|秘书)[^，。,.]{0,6}(电话|手机|号码|微信)")
+PHONE = re.compile(r"(?<![\d])(?:\(?\+?\s*86\)?[\s\-]*)?(1[3-9]\d(?:[\s\-]*\d){8})(?![\d])")
+EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+WECHAT_KEY = re.compile(r"(?:微信号?|v信|威信|vx|VX|Vx|wx|WX|wechat|WeChat)\s*(?:号)?\s*[:：是]?\s*")
+WECHAT_ID = re.compile(r"(?<![A-Za-z0-9_\-])[A-Za-z][A-Za-z0-9_\-]{5,19}(?![A-Za-z0-9_\-@.])")
+AMOUNT = re.compile(
+    r"(?P<num>\d+(?:\.\d+)?|[零一二两三四五六七八九十百千]+)\s*(?P<unit>万元|万|[wW](?![a-zA-Z])|亿|[kK](?![a-zA-Z])|千|元|块)"
+)
+BUDGET_HINT = re.compile(r"预算|经费|资金|投入|控制在|不超过|以内|左右|大概|预计|准备花")
+GROUP_TITLE = re.compile(r"[（(]\s*\d{1,4}\s*[)）]\s*$")
+PAGE_WORDS = re.compile(r"支付成功|交易单号|商户单号|收款方|支付方式|报价单|单价|合计|实付|发票|小计")
+FIELDS = ("customer_name", "company", "title", "phone", "email", "wechat_id", "budget_cny", "needs", "follow_up")
+
+
+@dataclass(frozen=True)
+class LeadFields:
+    customer_name: str | None = None
+    company: str | None = None
+    title: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    wechat_id: str | None = None
+    budget_cny: int | None = None
+    needs: tuple[str, ...] = ()
+    follow_up: datetime | None = None
+    confidence: float = 0.0
+    field_confidence: dict[str, float] = field(default_factory=dict)
+    text: str = ""
+    is_lead: bool = False
+    reject_reason: str | None = None  # "not_chat" | "group_chat" | "no_details"
+
+
+# ---------------------------------------------------------------- small parsers
+
+
+def is_person_name(text: str) -> bool:
+    return bool(re.fullmatch(r"[\u4e00-\u9fff]{2,4}", text)) and text[0] in SURNAMES and not re.search(
+        r"经理|总|老师|先生|女士|公司|科技|医院", text
+    )
+
+
+def normalise_phone(raw: str) -> str | None:
+    digits = re.sub(r"\D", "", raw)
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    return digits if re.fullmatch(r"1[3-9]\d{9}", digits) else None
+
+
+def find_phones(text: str) -> list[tuple[str, bool]]:
+    """(11-digit phone, is_trap) in order; a referrer's / colleague's number is a trap."""
+    out = []
+    for m in PHONE.finditer(text):
+        phone = normalise_phone(m.group(1))
+        if phone:
+            before = text[max(0, m.start() - 14) : m.start()]
+            out.append((phone, bool(CONTACT_TRAP.search(before))))
+    return out
+
+
+def parse_amount(num: str, unit: str) -> int | None:
+    if re.fullmatch(r"\d+(?:\.\d+)?", num):
+        value = float(num)
+    else:
+        value = _cn_big(num)
+        if value is None:
+            return None
+    mult = {"万": 10_000, "万元": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "k": 1000, "K": 1000,
+            "千": 1000, "元": 1, "块": 1}[unit]
+    return int(round(value * mult))
+
+
+def _cn_big(text: str) -> float | None:
+    digits = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+    units = {"十": 10, "百": 100, "千": 1000}
+    total, cur = 0, 0
+    for ch in text:
+        if ch in digits:
+            cur = digits[ch]
+        elif ch in units:
+            total += (cur or 1) * units[ch]
+            cur = 0
+        else:
+            return None
+    return float(total + cur)
+
+
+def find_budget(text: str) -> int | None:
+    if not BUDGET_HINT.search(text):
+        return None
+    for m in AMOUNT.finditer(text):
+        value = parse_amount(m.group("num"), m.group("unit"))
+        if value and value >= 1000:
+            return value
+    return None
+
+
+def find_needs(text: str) -> list[str]:
+    found: list[tuple[int, str]] = []
+    for word in sorted(NEED_WORDS, key=len, reverse=True):
+        i = text.find(word)
+        if i >= 0 and not any(i >= j and i < j + len(w) for j, w in found):
+            found.append((i, word))
+    return [w for _, w in sorted(found)]
+
+
+def find_email(text: str) -> str | None:
+    m = EMAIL.search(text)
+    return m.group(0).lower() if m else None
+
+
+def find_wechat(main: str, latin: str) -> str | None:
+    for source in (latin, main):
+        k = WECHAT_KEY.search(source)
+        if k:
+            m = WECHAT_ID.search(source, k.end())
+            if m and m.start() - k.end() <= 3 and "@" not in m.group(0):
+                return m.group(0)
+    k = WECHAT_KEY.search(main)
+    if k and latin:  # keyword read by chi_sim, id only legible in the eng reading
+        ids = [m.group(0) for m in WECHAT_ID.finditer(latin) if re.search(r"\d", m.group(0))]
+        if ids:
+            return ids[-1]
+    return None
+
+
+def parse_title_bar(title: str | None) -> tuple[str | None, str | None, bool]:
+    """(name, company, is_group) from the chat title: WeCom "张伟@华东医疗", remarks "张伟-华东医疗"."""
+    if not title:
+        return None, None, False
+    title = title.strip()
+    if GROUP_TITLE.search(title):
+        return None, None, True
+    name, company = title, None
+    m = re.match(r"^(.+?)\s*[@＠]\s*(.+)$", title) or re.match(r"^(.+?)\s*[-—－_|（(]\s*(.+?)[)）]?$", title)
+    if m:
+        name, company = m.group(1), m.group(2)
+    name = name.strip()
+    return (name if is_person_name(name) else None), (company.strip() or None) if company else None, False
+
+
+COMPANY_RE = re.compile(rf"[\u4e00-\u9fff]{{2,20}}{COMPANY_SUFFIX}")
+INTRO_RE = re.compile(r"(?:我是|我叫|本人|我姓)(?:(?P<co>[\u4e00-\u9fffA-Za-z]{2,24}?)的)?(?P<name>[\u4e00-\u9fff]{2,4}?)(?=[，,。！!\s]|$|在|负责|，)")
+IN_CO_RE = re.compile(r"(?:[，,]\s*在|来自|就职于)(?P<co>[\u4e00-\u9fffA-Za-z]{2,24}?)(?=[，,。\s]|$|工作|上班|负责)")
+TITLE_RE = re.compile(rf"(?:职位是|职务是|担任|我是)?(?P<t>[\u4e00-\u9fffA-Z]{{0,4}}?{TITLE_WORDS})")
+
+
+def _clean_company(co: str) -> str | None:
+    co = re.sub(r"^(?:你好|您好|我是|我们是|在|是)", "", co)
+    return co if len(co) >= 2 and not is_person_name(co) else None
+
+
+# ---------------------------------------------------------------- customer fields from left bubbles
+
+
+@dataclass
+class _Acc:
+    values: dict[str, object] = field(default_factory=dict)
+    conf: dict[str, float] = field(default_factory=dict)
+
+    def put(self, key: str, value: object, conf: float, *, override: bool = False) -> None:
+        if value is None or value == "" or value == ():
+            return
+        if key not in self.values or override:
+            self.values[key] = value
+            self.conf[key] = conf
+
+
+def _card_lines(lines: list[str], acc: _Acc) -> None:
+    """名片 style message: name / title / company on their own lines."""
+    if len(lines) < 3 or not is_person_name(lines[0].strip()):
+        return
+    acc.put("customer_name", lines[0].strip(), 0.9, override=True)
+    for line in lines[1:]:
+        line = line.strip()
+        if re.search(r"\d{3}|@|[:：]", line):
+            continue
+        if re.fullmatch(rf"[\u4e00-\u9fffA-Z]{{0,6}}{TITLE_WORDS}", line):
+            acc.put("title", line, 0.85)
+        elif COMPANY_RE.fullmatch(line) or (2 <= len(line) <= 24 and "company" not in acc.values):
+            acc.put("company", line, 0.8, override=bool(COMPANY_RE.fullmatch(line)))
+
+
+def _customer_message(text: str, latin: str, acc: _Acc) -> None:
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    flat = join_lines(lines)
+    _card_lines(lines, acc)
+    phones = find_phones(flat)
+    for phone, trap in phones:
+        if not trap:
+            acc.put("phone", phone, 0.95)
+    if not phones and latin and not CONTACT_TRAP.search(flat):
+        for phone, trap in find_phones(latin):  # digits only legible in the eng reading
+            if not trap:
+                acc.put("phone", phone, 0.85)
+    acc.put("email", find_email(latin) or find_email(flat), 0.85)
+    acc.put("wechat_id", find_wechat(flat, latin), 0.75)
+    m = INTRO_RE.search(flat)
+    if m and is_person_name(m.group("name")):
+        acc.put("customer_name", m.group("name"), 0.85, override=True)
+        if m.group("co"):
+            acc.put("company", _clean_company(m.group("co")), 0.8, override=True)
+    m = IN_CO_RE.search(flat)
+    if m:
+        acc.put("company", _clean_company(m.group("co")), 0.8, override=True)
+    full = COMPANY_RE.search(flat)
+    if full and not CONTACT_TRAP.search(flat):
+        co = _clean_company(re.sub(r"^.*(?:我是|在|来自)", "", full.group(0)))
+        acc.put("company", co, 0.85, override=True)
+    m = re.search(rf"(?:职位是|职务是|担任)(?P<t>[\u4e00-\u9fffA-Z]{{0,6}}?{TITLE_WORDS})", flat)
+    if m:
+        acc.put("title", m.group("t"), 0.85, override=True)
+    acc.put("budget_cny", find_budget(flat), 0.85)
+    needs = find_needs(flat)
+    if needs:
+        old = list(acc.values.get("needs", ()))  # type: ignore[call-overload]
+        acc.values["needs"] = tuple(old + [n for n in needs if n not in old])
+        acc.conf["needs"] = 0.8
+
+
+# ---------------------------------------------------------------- public API
+
+
+def extract(chat: ChatText, now: datetime) -> LeadFields:
+    """Lead fields from an OCR'd chat; `now` is the receive time (aware)."""
+    text = chat.text
+    if not chat.is_chat:
+        return LeadFields(text=text, reject_reason="not_chat")
+    name, company, group = parse_title_bar(chat.title)
+    if group:
+        return LeadFields(text=text, reject_reason="group_chat")
+    acc = _Acc()
+    acc.put("customer_name", name, 0.9)
+    acc.put("company", company, 0.75)
+    anchor = to_cn(now)
+    follow: datetime | None = None
+    for r in chat.regions:
+        if r.kind == TIME:
+            anchor = parse_anchor(r.text, now) or anchor
+        elif r.kind in (LEFT, RIGHT):
+            flat = join_lines([ln for ln in r.text.split("\n") if ln.strip()])
+            if r.kind == LEFT:
+                _customer_message(r.text, r.latin, acc)
+            for f in find_times(flat, anchor):
+                if f.when >= anchor:
+                    follow = f.when
+    if name and acc.values.get("customer_name") != name and acc.conf.get("customer_name", 0) < 0.9:
+        acc.put("customer_name", name, 0.9, override=True)
+    if follow is not None:
+        acc.put("follow_up", follow, 0.8)
+    return _finish(acc, text)
+
+
+def _finish(acc: _Acc, text: str) -> LeadFields:
+    v = acc.values
+    contact = any(v.get(k) for k in ("phone", "email", "wechat_id"))
+    identity = bool(v.get("customer_name") and v.get("company") and (v.get("needs") or v.get("budget_cny")))
+    is_lead = contact or identity
+    found = [acc.conf[k] for k in FIELDS if k in acc.conf]
+    conf = (sum(found) / len(found)) * min(1.0, len(found) / 4) if found else 0.0
+    return LeadFields(
+        customer_name=v.get("customer_name"),  # type: ignore[arg-type]
+        company=v.get("company"),  # type: ignore[arg-type]
+        title=v.get("title"),  # type: ignore[arg-type]
+        phone=v.get("phone"),  # type: ignore[arg-type]
+        email=v.get("email"),  # type: ignore[arg-type]
+        wechat_id=v.get("wechat_id"),  # type: ignore[arg-type]
+        budget_cny=v.get("budget_cny"),  # type: ignore[arg-type]
+        needs=tuple(v.get("needs", ())),  # type: ignore[call-overload]
+        follow_up=v.get("follow_up"),  # type: ignore[arg-type]
+        confidence=round(conf if is_lead else min(conf, 0.3), 3),
+        field_confidence={k: acc.conf[k] for k in FIELDS if k in acc.conf},
+        text=text,
+        is_lead=is_lead,
+        reject_reason=None if is_lead else "no_details",
+    )
+
+
+def extract_from_text(text: str, now: datetime) -> LeadFields:
+    """Free text typed by a rep: '新线索 张伟 华东医疗 13812345678 预算50万 明天下午3点回电'."""
+    acc = _Acc()
+    body = re.sub(r"^\s*(?:新线索|线索|新客户|客户)[:：]?\s*", "", text.strip())
+    for phone, _trap in find_phones(body):
+        acc.put("phone", phone, 0.95)
+    acc.put("email", find_email(body), 0.9)
+    acc.put("wechat_id", find_wechat(body, ""), 0.8)
+    acc.put("budget_cny", find_budget(body) or _bare_amount(body), 0.85)
+    needs = find_needs(body)
+    if needs:
+        acc.put("needs", tuple(needs), 0.8)
+    times = [f for f in find_times(body, now) if f.when >= to_cn(now)]
+    if times:
+        acc.put("follow_up", times[0].when, 0.85)
+    plain = PHONE.sub(" ", EMAIL.sub(" ", body))
+    for tok in re.split(r"[\s，,、;；/]+", plain):
+        tok = tok.strip()
+        if not tok or re.search(r"\d", tok) or find_times(tok, now):
+            continue
+        if "customer_name" not in acc.values and is_person_name(tok):
+            acc.put("customer_name", tok, 0.8)
+        elif re.fullmatch(rf"[\u4e00-\u9fffA-Z]{{0,6}}{TITLE_WORDS}", tok):
+            acc.put("title", tok, 0.8)
+        elif "company" not in acc.values and re.fullmatch(r"[\u4e00-\u9fffA-Za-z（）()]{2,30}", tok) and \
+                not find_needs(tok) and not re.search(r"预算|回电|联系|跟进|需求|微信|电话|邮箱", tok):
+            acc.put("company", tok, 0.7)
+    return _finish(acc, text)
+
+
+def _bare_amount(text: str) -> int | None:
+    m = AMOUNT.search(text)
+    if not m or m.group("unit") in ("元", "块"):
+        return None
+    return parse_amount(m.group("num"), m.group("unit"))

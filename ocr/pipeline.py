@@ -1,0 +1,124 @@
+"""Screenshot bytes → `LeadFields`: validate, lay out, OCR in a bounded executor, extract.
+
+Bad input is refused before any decoding work with `OcrRejected(code, message_cn)`; OCR runs in a
+module-level thread pool limited to `settings.workers` jobs at once and a `settings.timeout_s` timeout,
+so one huge image cannot stall the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from bot.clock import to_cn
+from bot.config import OcrSettings
+from ocr.engine import EngineUnavailable, get_engine
+from ocr.extract import LeadFields, extract
+from ocr.layout import analyse
+
+MIN_SIDE = 200
+MAX_ASPECT = 12.0  # long screenshots are ~2–4× taller than wide; 12× is a ribbon, not a chat
+
+
+class OcrRejected(Exception):
+    """Input we will not OCR; `message_cn` is the short reply for the rep."""
+
+    def __init__(self, code: str, message_cn: str) -> None:
+        super().__init__(f"{code}: {message_cn}")
+        self.code = code
+        self.message_cn = message_cn
+
+
+def validate(data: bytes, settings: OcrSettings) -> Image.Image:
+    """Decode and check the image; raises OcrRejected with a friendly message."""
+    if not data:
+        raise OcrRejected("empty", "没有收到图片内容，请重新发送截图。")
+    if len(data) > settings.max_image_mb * 1024 * 1024:
+        raise OcrRejected("too_large", f"图片太大了（超过 {settings.max_image_mb:g} MB），请压缩或截取聊天部分后再发。")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            w, h = img.size
+            if w * h > settings.max_pixels:
+                raise OcrRejected("too_many_pixels", "图片尺寸过大，请发送普通的手机聊天截图。")
+            if min(w, h) < MIN_SIDE or max(w, h) / max(min(w, h), 1) > MAX_ASPECT:
+                raise OcrRejected("bad_dimensions", "图片尺寸不像聊天截图，请发送手机聊天截图。")
+            img.load()
+    except OcrRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise OcrRejected("too_many_pixels", "图片尺寸过大，请发送普通的手机聊天截图。") from None
+    except UnidentifiedImageError:
+        raise OcrRejected("not_image", "这不是图片文件，请发送聊天截图（PNG 或 JPG）。") from None
+    except (OSError, SyntaxError, ValueError):
+        raise OcrRejected("corrupt", "图片文件已损坏或不完整，请重新截图发送。") from None
+    return img.convert("RGB")
+
+
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_sem: asyncio.Semaphore | None = None
+_sem_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ocr")
+        return _pool
+
+
+def _semaphore(workers: int) -> asyncio.Semaphore:
+    global _sem, _sem_loop
+    loop = asyncio.get_running_loop()
+    if _sem is None or _sem_loop is not loop:
+        _sem, _sem_loop = asyncio.Semaphore(max(1, workers)), loop
+    return _sem
+
+
+def read_image(img: Image.Image, now: datetime, settings: OcrSettings) -> LeadFields:
+    """Blocking: layout, OCR, extraction."""
+    engine = get_engine(settings.engine, settings.lang)
+    layout = analyse(img)
+    return extract(engine.read(img, layout), now)
+
+
+async def read_screenshot(data: bytes, *, now: datetime, settings: OcrSettings) -> LeadFields:
+    """Validate, then OCR in the bounded executor with a timeout. Raises OcrRejected on bad input."""
+    loop = asyncio.get_running_loop()
+    async with _semaphore(settings.workers):
+        img = await loop.run_in_executor(_executor(settings.workers), validate, data, settings)
+        job = loop.run_in_executor(_executor(settings.workers), read_image, img, now, settings)
+        try:
+            return await asyncio.wait_for(job, timeout=settings.timeout_s)
+        except TimeoutError:
+            raise OcrRejected("timeout", "识别超时了，请截取更短的聊天记录再试。") from None
+        except EngineUnavailable as exc:
+            raise OcrRejected("engine_unavailable", "识别引擎暂不可用，请联系管理员。") from exc
+
+
+def lead_to_json(file: str, lead: LeadFields) -> dict[str, Any]:
+    """The OCR lead JSON of design §6."""
+    return {
+        "file": file,
+        "customer_name": lead.customer_name,
+        "company": lead.company,
+        "title": lead.title,
+        "phone": lead.phone,
+        "email": lead.email,
+        "wechat_id": lead.wechat_id,
+        "budget_cny": lead.budget_cny,
+        "needs": list(lead.needs),
+        "follow_up": to_cn(lead.follow_up).isoformat() if lead.follow_up else None,
+        "confidence": lead.confidence,
+        "text": lead.text,
+    }
