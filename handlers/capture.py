@@ -1,0 +1,318 @@
+"""Lead capture from chat screenshots: OCR → draft card → 确认 / 修改 / 放弃, merging and conflicts.
+
+- Screenshots of one chat sent within `ocr.merge_window_s` merge into one draft.
+- The screenshot is kept as evidence (SHA-256 + file) on the draft and, once confirmed, on the lead.
+- A customer already in the system (same phone, or company + name) → the card names the owner and since when and
+  offers 合并到已有线索 / 仍然新建; the owner's manager is told about the conflict.
+- Field corrections are plain replies ("电话 13812345678", "公司 华东医疗") applied to the caller's latest draft.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import fmt_cn
+from bot.context import Context
+from bot.messages import Button, Card, Inbound, Outbound, Text
+from bot.outbox import enqueue
+from bot.router import Router, normalize_text
+from handlers.assignment import activate_lead
+from handlers.leads import fields_from_extract, save_draft
+from handlers.leads_view import draft_card
+from handlers.permissions import key_id
+from ocr.extract import LeadFields, normalise_phone
+from ocr.pipeline import OcrRejected, read_screenshot
+from ocr.timeparse import find_time
+from storage.activity import add_activity
+from storage.leads import clean_value, find_duplicates, load_lead, set_field, user_names
+from storage.models import Evidence, Lead, User
+
+router = Router("capture")
+
+BUSY_AFTER_S = 1.0
+DOWNLOAD_FAILED = {
+    "download_failed": "图片没有下载成功，请重新发送一次截图。",
+    "not_image": "这个文件不是图片，请发送与客户的聊天截图。",
+    "too_large": "图片太大了，请截取聊天部分后再发。",
+}
+NO_LEAD = {
+    "not_chat": "这张图不像聊天截图（像是收据或表格），没有生成线索。请发与客户的聊天截图，或用「新线索 …」手动录入。",
+    "group_chat": "这是群聊截图，分不清谁是客户，没有生成线索。请发与客户的单聊截图。",
+    "no_details": "截图里没找到客户的联系方式或公司等信息，没有生成线索。可以用「新线索 …」手动录入。",
+}
+EDIT_HINT = ("直接回复要改的字段即可，例如：\n电话 13812345678\n公司 华东医疗\n"
+             "客户 王强 · 职位 设备科主任 · 预算 50万\n时间 明天下午3点 · 需求 CRM、数据分析\n改完点「确认」。")
+EDIT_FIELDS = {"客户": "customer_name", "姓名": "customer_name", "公司": "company", "职位": "title", "职务": "title",
+               "电话": "phone", "手机": "phone", "邮箱": "email", "微信": "wechat_id", "预算": "budget_cny",
+               "需求": "needs", "时间": "follow_up", "回访时间": "follow_up", "跟进时间": "follow_up"}
+
+
+# -- screenshot → draft ---------------------------------------------------------------------------
+@router.image()
+async def screenshot(ctx: Context, msg: Inbound) -> None:
+    if msg.data is None:
+        ctx.reply(Text(DOWNLOAD_FAILED.get(msg.data_error or "", DOWNLOAD_FAILED["download_failed"])))
+        return
+    fields = await _recognize(ctx, msg.data)
+    if fields is None:
+        return
+    if not fields.is_lead:
+        ctx.reply(Text(NO_LEAD.get(fields.reject_reason or "", NO_LEAD["no_details"])))
+        return
+    digest, path = await _keep_evidence(Path(ctx.settings.ocr.evidence_dir), msg.data, msg.file_name)
+    session, now = await ctx.db(), ctx.now()
+    draft = await _recent_draft(session, ctx.user.id, now)
+    if draft is not None:
+        _merge_fields(draft, fields, ctx.user.id, now)
+        dups = await _duplicates(session, draft)
+    else:
+        values, follow, confidence = fields_from_extract(fields)
+        draft, dups = await save_draft(session, values, source="ocr", by=ctx.user.id, now=now, confidence=confidence,
+                                       follow_up=follow, extra={"text": fields.text[:4000]})
+    draft.extra = {**draft.extra, "merge_until": (now + _merge_window(ctx)).isoformat(),
+                   "field_confidence": dict(fields.field_confidence)}
+    draft.evidence_hash, draft.evidence_path = digest, path
+    session.add(Evidence(lead_id=draft.id, kind="image", sha256=digest, path=path, added_by=ctx.user.id,
+                         created_at=now))
+    await _tell_conflicts(ctx, session, draft, dups)
+    ctx.reply(await capture_card(session, draft, dups, ctx.user.id))
+
+
+async def _recognize(ctx: Context, data: bytes) -> LeadFields | None:
+    """OCR in the bounded executor; a short 识别中… goes out at once when it takes over a second."""
+    job = asyncio.ensure_future(read_screenshot(data, now=ctx.msg.received_at, settings=ctx.settings.ocr))
+    done, _ = await asyncio.wait({job}, timeout=BUSY_AFTER_S)
+    if not done:
+        await _send_now(ctx, Text("识别中…"))
+    try:
+        return await job
+    except OcrRejected as exc:
+        ctx.reply(Text(exc.message_cn))
+        return None
+
+
+async def _send_now(ctx: Context, body: Text) -> None:
+    """A progress message committed on its own, before the handler's transaction exists."""
+    out = Outbound(to=ctx.msg.user_id, body=body, channel=ctx.msg.channel,
+                   dedup_key=f"in:{ctx.msg.channel}:{ctx.msg.msg_id}:busy")
+    async with ctx.services.db.session() as session:
+        await enqueue(session, [out], ctx.now(), ctx.services.default_channel)
+    ctx.services.wake_outbox()
+
+
+async def _keep_evidence(folder: Path, data: bytes, file_name: str | None) -> tuple[str, str]:
+    """Store the screenshot once by content hash; returns (sha256, path)."""
+    digest = hashlib.sha256(data).hexdigest()
+    suffix = Path(file_name or "").suffix.lower() or ".img"
+    path = folder / digest[:2] / f"{digest}{suffix}"
+
+    def write() -> None:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(path.suffix + ".part")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+
+    await asyncio.get_running_loop().run_in_executor(None, write)
+    return digest, str(path)
+
+
+def _merge_window(ctx: Context) -> timedelta:
+    return timedelta(seconds=ctx.settings.ocr.merge_window_s)
+
+
+async def _recent_draft(session: AsyncSession, user_id: str, now: datetime) -> Lead | None:
+    """The caller's screenshot draft still inside its merge window, if any."""
+    draft = await _latest_draft(session, user_id)
+    if draft is None or draft.source != "ocr":
+        return None
+    until = (draft.extra or {}).get("merge_until")
+    return draft if until and datetime.fromisoformat(until) >= now else None
+
+
+async def _latest_draft(session: AsyncSession, user_id: str) -> Lead | None:
+    stmt = (select(Lead).where(Lead.status == "draft", Lead.created_by == user_id)
+            .order_by(Lead.id.desc()).limit(1))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def _merge_fields(draft: Lead, fields: LeadFields, by: str, now: datetime) -> None:
+    """Fill what the earlier screenshots left unknown; needs and text accumulate."""
+    values, follow, confidence = fields_from_extract(fields)
+    for name, value in values.items():
+        if name == "needs":
+            merged = list(dict.fromkeys([*(draft.needs or []), *(value or [])]))
+            set_field(draft, "needs", merged, "ocr", by, now)
+        elif getattr(draft, name, None) in (None, "") and value not in (None, "", [], ()):
+            set_field(draft, name, value, "ocr", by, now)
+    extra = dict(draft.extra or {})
+    if follow is not None and not extra.get("follow_up"):
+        extra["follow_up"] = follow.isoformat()
+    extra["text"] = (extra.get("text", "") + "\n" + fields.text)[:8000]
+    extra["screenshots"] = int(extra.get("screenshots", 1)) + 1
+    draft.extra = extra
+    if confidence is not None:
+        draft.confidence = max(draft.confidence or 0.0, confidence)
+
+
+async def _duplicates(session: AsyncSession, lead: Lead) -> list[Lead]:
+    return await find_duplicates(session, phone=lead.phone, company=lead.company, customer_name=lead.customer_name,
+                                 exclude_id=lead.id)
+
+
+async def capture_card(session: AsyncSession, draft: Lead, dups: list[Lead], viewer: str) -> Card:
+    names = await user_names(session, [draft.created_by, *(d.owner_id for d in dups)])
+    card = draft_card(draft, names, dups, viewer)
+    n = int((draft.extra or {}).get("screenshots", 1))
+    note = f"来源: 截图{f' ×{n}' if n > 1 else ''} · 识别置信度 {round((draft.confidence or 0) * 100)}%"
+    if not dups:
+        buttons = (Button(f"lead:confirm:{draft.id}", "确认", "primary"), Button(f"cap:edit:{draft.id}", "修改"),
+                   Button(f"lead:drop:{draft.id}", "放弃"))
+        return dataclasses.replace(card, buttons=buttons, note=f"{card.note}；{note}")
+    dup = dups[0]
+    owner = names.get(dup.owner_id or "", "线索池") if dup.owner_id else "线索池"
+    since = fmt_cn(dup.assigned_at or dup.created_at)
+    description = f"⚠️ 该客户已有线索 #{dup.id}，由 {owner} 负责（自 {since}）。请选择："
+    buttons = (Button(f"cap:merge:{draft.id}:{dup.id}", "合并到已有线索", "primary"),
+               Button(f"cap:new:{draft.id}", "仍然新建"), Button(f"lead:drop:{draft.id}", "放弃"))
+    return dataclasses.replace(card, description=description, buttons=buttons, note=note)
+
+
+async def _tell_conflicts(ctx: Context, session: AsyncSession, draft: Lead, dups: list[Lead]) -> None:
+    """The owner's manager hears about a customer another rep is trying to register."""
+    for dup in dups:
+        if dup.owner_id in (None, ctx.user.id):
+            continue
+        owner = await session.get(User, dup.owner_id)
+        if owner is None or not owner.manager_id:
+            continue
+        who = draft.customer_name or draft.phone or "未知客户"
+        text = (f"⚠️ 客户冲突：{ctx.user.name} 提交的截图客户「{who}」与 {owner.name} 的线索 #{dup.id} 重复"
+                f"（自 {fmt_cn(dup.assigned_at or dup.created_at)} 起跟进）。")
+        ctx.send(owner.manager_id, Text(text), key=f"conflict:{draft.id}:{dup.id}")
+
+
+# -- buttons ----------------------------------------------------------------------------------------
+async def _own_draft(ctx: Context, draft_id: int | None) -> Lead | None:
+    session = await ctx.db()
+    lead = await session.get(Lead, draft_id) if draft_id is not None else None
+    if lead is None or lead.created_by != ctx.user.id:
+        ctx.reply(Text("找不到这份草稿，或它不是你录入的。"))
+        return None
+    if lead.status != "draft":
+        ctx.reply(Text(f"草稿 #{lead.id} 已经处理过了。"))
+        return None
+    return lead
+
+
+@router.card_action("cap:edit:")
+async def click_edit(ctx: Context, msg: Inbound) -> None:
+    if await _own_draft(ctx, key_id(msg.click_key or "")) is not None:
+        ctx.reply(Text(EDIT_HINT))
+
+
+@router.card_action("cap:new:")
+async def click_create_anyway(ctx: Context, msg: Inbound) -> None:
+    draft = await _own_draft(ctx, key_id(msg.click_key or ""))
+    if draft is None:
+        return
+    session, now = await ctx.db(), ctx.now()
+    dups = await _duplicates(session, draft)
+    await activate_lead(session, draft, ctx.user.id, ctx.user.id, now, ctx.settings.reminders,
+                        reason="本人录入（与已有线索重复，仍新建）")
+    add_activity(session, draft.id, ctx.user.id, "duplicate_override", now, "确认与已有线索不是同一客户",
+                 duplicates=[d.id for d in dups])
+    await _tell_conflicts(ctx, session, draft, dups)
+    ctx.update_card(f"已新建 · 线索 #{draft.id}")
+    ctx.reply(Text(f"✅ 已新建线索 #{draft.id}，主管会看到这条重复提醒。"))
+
+
+@router.card_action("cap:merge:")
+async def click_merge(ctx: Context, msg: Inbound) -> None:
+    draft = await _own_draft(ctx, key_id(msg.click_key or ""))
+    target_id = key_id(msg.click_key or "", 3)
+    if draft is None or target_id is None:
+        return
+    session, now = await ctx.db(), ctx.now()
+    target = await load_lead(session, ctx.user, target_id, for_update=True)
+    draft.status, draft.close_reason = "lost", f"合并到 #{target_id}"
+    if target is None:  # someone else's customer: hand the new details to its owner
+        other = await session.get(Lead, target_id)
+        if other is None:
+            ctx.reply(Text(f"线索 #{target_id} 已不存在。"))
+            return
+        add_activity(session, other.id, ctx.user.id, "note", now, f"{ctx.user.name} 补充了截图信息",
+                     draft=draft.id)
+        if other.owner_id:
+            ctx.send(other.owner_id, Text(f"{ctx.user.name} 给你的线索 #{other.id} 补充了客户截图（草稿 #{draft.id}），"
+                                          "请查看。"), key=f"merge:{draft.id}:{other.id}")
+        ctx.update_card(f"已转交给线索 #{other.id} 的负责人")
+        ctx.reply(Text(f"这位客户由同事负责，已把截图信息转交给线索 #{other.id} 的负责人。"))
+        return
+    _merge_into(draft, target, ctx.user.id, now)
+    await _move_evidence(session, draft.id, target.id)
+    add_activity(session, target.id, ctx.user.id, "merge", now, f"合并截图草稿 #{draft.id}")
+    ctx.update_card(f"已合并到线索 #{target.id}")
+    ctx.reply(Text(f"✅ 已合并到线索 #{target.id}，补充了未知的字段。"))
+
+
+def _merge_into(draft: Lead, target: Lead, by: str, now: datetime) -> None:
+    for name in ("customer_name", "company", "title", "phone", "email", "wechat_id", "budget_cny"):
+        value = getattr(draft, name)
+        if getattr(target, name) in (None, "") and value not in (None, ""):
+            set_field(target, name, value, draft.source, by, now)
+    if draft.needs:
+        set_field(target, "needs", list(dict.fromkeys([*(target.needs or []), *draft.needs])), draft.source, by, now)
+
+
+async def _move_evidence(session: AsyncSession, from_id: int, to_id: int) -> None:
+    rows = await session.execute(select(Evidence).where(Evidence.lead_id == from_id))
+    for evidence in rows.scalars():
+        evidence.lead_id = to_id
+
+
+# -- field corrections ("电话 13812345678") ---------------------------------------------------------
+def _edit_handler(word: str, name: str) -> Any:
+    async def edit(ctx: Context, msg: Inbound) -> None:
+        session = await ctx.db()
+        draft = await _latest_draft(session, ctx.user.id)
+        if draft is None:
+            ctx.reply(Text("没有待确认的线索草稿。发客户聊天截图或「新线索 …」开始录入。"))
+            return
+        raw = normalize_text(msg.text)[len(word):].strip(" :：")
+        if not raw:
+            ctx.reply(Text(f"请在「{word}」后面写上新的内容，例如：{word} …"))
+            return
+        if not _apply_edit(draft, name, raw, ctx):
+            ctx.reply(Text(f"「{raw}」不像有效的{word}，请再检查一下。"))
+            return
+        dups = await _duplicates(session, draft)
+        ctx.reply(await capture_card(session, draft, dups, ctx.user.id))
+
+    return edit
+
+
+def _apply_edit(draft: Lead, name: str, raw: str, ctx: Context) -> bool:
+    now = ctx.now()
+    if name == "follow_up":
+        when = find_time(raw, now)
+        if when is None:
+            return False
+        draft.extra = {**(draft.extra or {}), "follow_up": when.isoformat()}
+        return True
+    value = normalise_phone(raw) if name == "phone" else clean_value(name, raw)
+    if value in (None, "", []):
+        return False
+    return set_field(draft, name, value, "manual", ctx.user.id, now) or True
+
+
+for _word, _name in EDIT_FIELDS.items():
+    router.command(_word)(_edit_handler(_word, _name))

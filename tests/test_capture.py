@@ -1,0 +1,123 @@
+"""Screenshot → draft lead card → 修改 / 确认, merging, conflicts and bad input, through the console chat
+with real tesseract on screenshots rendered by ocr.synth."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.chat import ChatSession
+from bot.clock import ManualClock
+from bot.services import Services
+from ocr.synth import Sample, make_sample
+from storage.models import Evidence, Lead, Reminder
+from tests.conftest import Transcript
+
+
+def save(tmp_path: Path, sample: Sample, name: str = "shot.jpg") -> Path:
+    path = tmp_path / name
+    path.write_bytes(sample.image)
+    return path
+
+
+async def leads(services: Services) -> list[Lead]:
+    async with services.db.session() as s:
+        return list((await s.execute(select(Lead).order_by(Lead.id))).scalars())
+
+
+@pytest.fixture
+def lead_sample() -> Sample:
+    return make_sample(3, "lead")  # 韩娜伟 · 宏达科技 · 19493351666
+
+
+async def test_screenshot_to_confirmed_lead(chat: ChatSession, transcript: Transcript, services: Services,
+                                            clock: ManualClock, tmp_path: Path, lead_sample: Sample) -> None:
+    clock.set(lead_sample.now)
+    await chat.handle_line(f"/image {save(tmp_path, lead_sample)}")
+    card = transcript.last("rep01")
+    assert card["kind"] == "card" and card["title"].startswith("线索草稿")
+    assert "19493351666" in card["text"] and "韩娜伟" in card["text"]
+    assert [b["text"] for b in card["buttons"]] == ["确认", "修改", "放弃"]
+
+    await chat.handle_line("/click 修改")
+    assert "电话 13812345678" in transcript.last("rep01")["text"]
+    await chat.handle_line("职位 设备科主任")
+    assert "设备科主任" in transcript.last("rep01")["text"]
+    await chat.handle_line("电话 12345")
+    assert "不像有效的电话" in transcript.last("rep01")["text"]
+
+    await chat.handle_line("/click 确认")
+    (lead,) = await leads(services)
+    assert lead.status == "active" and lead.owner_id == "rep01" and lead.source == "ocr"
+    assert lead.phone == lead_sample.truth.phone and lead.title == "设备科主任"
+    assert lead.field_sources["phone"]["source"] == "ocr"
+    assert lead.field_sources["title"] == {"source": "manual", "by": "rep01", "at": lead.field_sources["title"]["at"]}
+    assert lead.evidence_hash and Path(lead.evidence_path or "").read_bytes() == lead_sample.image
+    async with services.db.session() as s:
+        rules = set((await s.execute(select(Reminder.rule).where(Reminder.lead_id == lead.id))).scalars())
+        evidence = (await s.execute(select(func.count()).select_from(Evidence))).scalar_one()
+    assert "first_contact" in rules and evidence == 1
+    if lead_sample.truth.follow_up is not None:
+        assert "follow_up" in rules
+
+
+async def test_second_screenshot_within_a_minute_merges(chat: ChatSession, transcript: Transcript,
+                                                        services: Services, clock: ManualClock, tmp_path: Path,
+                                                        lead_sample: Sample) -> None:
+    clock.set(lead_sample.now)
+    path = save(tmp_path, lead_sample)
+    await chat.handle_line(f"/image {path}")
+    await chat.handle_line(f"/image {path}")
+    assert len(await leads(services)) == 1
+    assert "截图 ×2" in transcript.last("rep01")["text"]
+
+
+async def test_customer_of_a_colleague_is_flagged_and_manager_told(
+    chat: ChatSession, transcript: Transcript, services: Services, clock: ManualClock, tmp_path: Path,
+    lead_sample: Sample,
+) -> None:
+    clock.set(lead_sample.now)
+    path = save(tmp_path, lead_sample)
+    await chat.handle_line("/as rep02")
+    await chat.handle_line(f"/image {path}")
+    await chat.handle_line("/click 确认")
+    await chat.handle_line("/as rep01")
+    clock.advance(timedelta(minutes=5))  # outside rep02's merge window, a separate chat
+    await chat.handle_line(f"/image {path}")
+    card = transcript.last("rep01")
+    assert "由 李娜 负责" in card["text"]
+    assert [b["text"] for b in card["buttons"]] == ["合并到已有线索", "仍然新建", "放弃"]
+    assert any("客户冲突" in m["text"] for m in transcript.to("manager01"))
+    await chat.handle_line("/click 合并到已有线索")
+    assert "转交" in transcript.last("rep01")["text"]
+    first, draft = await leads(services)
+    assert first.owner_id == "rep02" and draft.status == "lost"
+    assert any("补充了客户截图" in m["text"] for m in transcript.to("rep02"))
+
+
+@pytest.mark.parametrize("kind", ["receipt", "group"])
+async def test_non_customer_images_make_no_lead(chat: ChatSession, transcript: Transcript, services: Services,
+                                                tmp_path: Path, kind: str) -> None:
+    await chat.handle_line(f"/image {save(tmp_path, make_sample(11, kind))}")
+    assert "没有生成线索" in transcript.last("rep01")["text"]
+    assert await leads(services) == []
+
+
+async def test_bad_files_get_a_clear_reply_and_no_row(chat: ChatSession, transcript: Transcript,
+                                                      services: Services, tmp_path: Path) -> None:
+    (tmp_path / "a.png").write_bytes(b"not an image at all")
+    await chat.handle_line(f"/image {tmp_path / 'a.png'}")
+    assert "不是图片" in transcript.last("rep01")["text"]
+    truncated = make_sample(3, "lead").image[:5000]
+    (tmp_path / "b.jpg").write_bytes(truncated)
+    await chat.handle_line(f"/image {tmp_path / 'b.jpg'}")
+    assert "损坏" in transcript.last("rep01")["text"]
+    assert await leads(services) == []
+
+
+async def test_edit_without_a_draft(chat: ChatSession, transcript: Transcript) -> None:
+    await chat.handle_line("电话 13812345678")
+    assert "没有待确认的线索草稿" in transcript.last("rep01")["text"]
