@@ -224,3 +224,15 @@ async def test_team_list_and_report_for_manager(chat: ChatSession, transcript: T
     await chat.handle_line("团队日报")
     kinds = [m["kind"] for m in transcript.to("manager01")[-2:]]
     assert kinds == ["markdown", "image"]
+
+
+async def test_new_lead_with_agreed_time_schedules_follow_up(
+    chat: ChatSession, transcript: Transcript, services: Services
+) -> None:
+    await chat.handle_line("新线索 张三 某某医院 设备科主任 13800138000 预算50万 明天下午3点回电")
+    assert "约定回访: 2026-11-24 15:00" in transcript.last("rep01")["text"]
+    await chat.handle_line("/click 确认")
+    lead = await get_lead(services, 1)
+    assert lead.next_follow_up_at == cn(24, 15)
+    assert await _count(services, Activity, lead_id=1, kind="plan") == 1
+    assert await _count(services, Reminder, lead_id=1, rule="follow_up") == 1
