@@ -26,12 +26,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from bot.config import OcrSettings  # noqa: E402
-from ocr.extract import FIELDS  # noqa: E402
-from ocr.pipeline import read_image  # noqa: E402
-from ocr.synth import make_set  # noqa: E402
+from bot.config import OcrSettings
+from ocr.extract import FIELDS
+from ocr.pipeline import read_image
+from ocr.synth import make_set
 
 SEEDS = {"dev": 1000, "test": 2000}  # tune on dev only; report test
 

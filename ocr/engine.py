@@ -141,7 +141,8 @@ def _text_lines(binary: Image.Image) -> list[Image.Image]:
         if b - a < 4:
             continue  # speckle
         cols = np.nonzero(ink[a:b].any(axis=0))[0]
-        out.append(binary.crop((0, max(0, int(a) - 3), min(binary.width, int(cols.max()) + 4), min(binary.height, int(b) + 3))))
+        box = (0, max(0, int(a) - 3), min(binary.width, int(cols.max()) + 4), min(binary.height, int(b) + 3))
+        out.append(binary.crop(box))
     return out
 
 
@@ -230,7 +231,9 @@ class TesseractEngine:
         ]
         if not picks:
             return {}
-        crops = [stack.crop((0, max(0, ln.box[1] - 6), stack.width, min(stack.height, ln.box[3] + 6))) for _, ln in picks]
+        crops = [
+            stack.crop((0, max(0, ln.box[1] - 6), stack.width, min(stack.height, ln.box[3] + 6))) for _, ln in picks
+        ]
         height = sum(c.height for c in crops) + GAP * len(crops) + PAD
         sheet = Image.new("L", (stack.width, height), 255)
         spans: list[tuple[int, int, int]] = []

@@ -20,7 +20,9 @@ SURNAMES = set(
     "姜崔谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )
 COMPANY_SUFFIX = r"(?:股份有限公司|有限责任公司|有限公司|集团|医院|大学|学院|银行|研究院|研究所|事务所|中心)"
-TITLE_WORDS = r"(?:总经理|副总经理|总监|经理|主任|科长|处长|院长|副院长|主管|负责人|总裁|董事长|CEO|CTO|CIO|CFO|专员|工程师)"
+TITLE_WORDS = (
+    r"(?:总经理|副总经理|总监|经理|主任|科长|处长|院长|副院长|主管|负责人|总裁|董事长|CEO|CTO|CIO|CFO|专员|工程师)"
+)
 NEED_WORDS = (
     "CRM系统", "CRM", "数据中台", "私有化部署", "监护仪", "服务器", "视频会议", "OA系统", "电子签章", "员工培训",
     "数据安全", "移动办公", "客服系统", "智能排班", "财务软件", "ERP", "MES", "SaaS", "云服务", "小程序",
@@ -94,7 +96,7 @@ def parse_amount(num: str, unit: str) -> int | None:
             return None
     mult = {"万": 10_000, "万元": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "k": 1000, "K": 1000,
             "千": 1000, "元": 1, "块": 1}[unit]
-    return int(round(value * mult))
+    return round(value * mult)
 
 
 def _cn_big(text: str) -> float | None:
@@ -167,7 +169,10 @@ def parse_title_bar(title: str | None) -> tuple[str | None, str | None, bool]:
 
 
 COMPANY_RE = re.compile(rf"[\u4e00-\u9fff]{{2,20}}{COMPANY_SUFFIX}")
-INTRO_RE = re.compile(r"(?:我是|我叫|本人|我姓)(?:(?P<co>[\u4e00-\u9fffA-Za-z]{2,24}?)的)?(?P<name>[\u4e00-\u9fff]{2,4}?)(?=[，,。！!\s]|$|在|负责|，)")
+INTRO_RE = re.compile(
+    r"(?:我是|我叫|本人|我姓)(?:(?P<co>[\u4e00-\u9fffA-Za-z]{2,24}?)的)?"
+    r"(?P<name>[\u4e00-\u9fff]{2,4}?)(?=[，,。！!\s]|$|在|负责)"
+)
 IN_CO_RE = re.compile(r"(?:[，,]\s*在|来自|就职于)(?P<co>[\u4e00-\u9fffA-Za-z]{2,24}?)(?=[，,。\s]|$|工作|上班|负责)")
 TITLE_RE = re.compile(rf"(?:职位是|职务是|担任|我是)?(?P<t>[\u4e00-\u9fffA-Z]{{0,4}}?{TITLE_WORDS})")
 
@@ -193,10 +198,10 @@ class _Acc:
             self.conf[key] = conf
 
 
-def _card_lines(lines: list[str], acc: _Acc) -> None:
+def _card_lines(lines: list[str], acc: _Acc) -> bool:
     """名片 style message: name / title / company on their own lines."""
     if len(lines) < 3 or not is_person_name(lines[0].strip()):
-        return
+        return False
     acc.put("customer_name", lines[0].strip(), 0.9, override=True)
     for line in lines[1:]:
         line = line.strip()
@@ -206,12 +211,13 @@ def _card_lines(lines: list[str], acc: _Acc) -> None:
             acc.put("title", line, 0.85)
         elif COMPANY_RE.fullmatch(line) or (2 <= len(line) <= 24 and "company" not in acc.values):
             acc.put("company", line, 0.8, override=bool(COMPANY_RE.fullmatch(line)))
+    return True
 
 
 def _customer_message(text: str, latin: str, acc: _Acc) -> None:
     lines = [ln for ln in text.split("\n") if ln.strip()]
     flat = join_lines(lines)
-    _card_lines(lines, acc)
+    card = _card_lines(lines, acc)
     phones = find_phones(flat)
     for phone, trap in phones:
         if not trap:
@@ -222,15 +228,15 @@ def _customer_message(text: str, latin: str, acc: _Acc) -> None:
                 acc.put("phone", phone, 0.85)
     acc.put("email", find_email(latin) or find_email(flat), 0.85)
     acc.put("wechat_id", find_wechat(flat, latin), 0.75)
-    m = INTRO_RE.search(flat)
+    m = None if card else INTRO_RE.search(flat)
     if m and is_person_name(m.group("name")):
         acc.put("customer_name", m.group("name"), 0.85, override=True)
         if m.group("co"):
             acc.put("company", _clean_company(m.group("co")), 0.8, override=True)
-    m = IN_CO_RE.search(flat)
+    m = None if card else IN_CO_RE.search(flat)
     if m:
         acc.put("company", _clean_company(m.group("co")), 0.8, override=True)
-    full = COMPANY_RE.search(flat)
+    full = None if card else COMPANY_RE.search(flat)
     if full and not CONTACT_TRAP.search(flat):
         co = _clean_company(re.sub(r"^.*(?:我是|在|来自)", "", full.group(0)))
         acc.put("company", co, 0.85, override=True)

@@ -298,7 +298,7 @@ def _budget(rng: random.Random) -> tuple[str, int]:
         return f"{n}{rng.choice('wW')}", n * 10_000
     if kind == "yi":
         n = rng.choice([1.2, 1.5, 2])
-        return f"{n:g}亿", int(round(n * 100_000_000))
+        return f"{n:g}亿", round(n * 100_000_000)
     if kind == "cn":
         n = rng.choice([20, 30, 50, 80, 100])
         word = {100: "一百"}.get(n, _cn_num(n))

@@ -1,0 +1,177 @@
+"""Pure extraction: phones, budgets, Chinese time expressions against chat anchors, rep vs customer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from bot.clock import CN_TZ
+from ocr.engine import ChatText, TextRegion, clean_line
+from ocr.extract import extract, extract_from_text, find_budget, find_phones, normalise_phone, parse_title_bar
+from ocr.timeparse import find_time, parse_anchor
+
+NOW = datetime(2024, 10, 24, 16, 0, tzinfo=CN_TZ)  # a Thursday
+
+
+def cn(*args: int) -> datetime:
+    return datetime(*args, tzinfo=CN_TZ)
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        ("13812345678", "13812345678"),
+        ("138 1234 5678", "13812345678"),
+        ("138-1234-5678", "13812345678"),
+        ("+86 138 1234 5678", "13812345678"),
+        ("+8613812345678", "13812345678"),
+        ("12812345678", None),
+        ("1381234567", None),
+    ],
+)
+def test_phone_normalisation(raw: str, want: str | None) -> None:
+    assert normalise_phone(raw) == want
+
+
+def test_referrer_phone_is_a_trap() -> None:
+    found = find_phones("是李娜介绍我来的，他电话13911112222，我的手机(+86)13812345678")
+    assert found == [("13911112222", True), ("13812345678", False)]
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("预算大概50万", 500_000),
+        ("今年预算80w左右", 800_000),
+        ("我们预算控制在1.2亿以内", 120_000_000),
+        ("预算三十万", 300_000),
+        ("预算300k", 300_000),
+        ("我们有50个门店", None),
+    ],
+)
+def test_budgets(text: str, want: int | None) -> None:
+    assert find_budget(text) == want
+
+
+@pytest.mark.parametrize(
+    ("stamp", "want"),
+    [
+        ("昨天 14:20", cn(2024, 10, 23, 14, 20)),
+        ("星期三 11:00", cn(2024, 10, 23, 11, 0)),
+        ("星期四 9:00", cn(2024, 10, 17, 9, 0)),
+        ("10月22日 上午9:30", cn(2024, 10, 22, 9, 30)),
+        ("下午3:05", cn(2024, 10, 24, 15, 5)),
+        ("12月30日 10:00", cn(2023, 12, 30, 10, 0)),
+        ("你好", None),
+    ],
+)
+def test_chat_timestamps_are_anchors(stamp: str, want: datetime | None) -> None:
+    assert parse_anchor(stamp, NOW) == want
+
+
+ANCHOR = cn(2024, 10, 22, 9, 30)  # Tuesday
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("明天下午3点", cn(2024, 10, 23, 15, 0)),
+        ("后天上午", cn(2024, 10, 24, 9, 0)),
+        ("下周二", cn(2024, 10, 29, 9, 0)),
+        ("下个月12号", cn(2024, 11, 12, 9, 0)),
+        ("3月15日", cn(2025, 3, 15, 9, 0)),
+        ("9点半", cn(2024, 10, 23, 9, 30)),
+        ("11点", cn(2024, 10, 22, 11, 0)),
+        ("周五之前", cn(2024, 10, 25, 9, 0)),
+        ("周二", cn(2024, 10, 29, 9, 0)),
+        ("下星期五上午十点半", cn(2024, 11, 1, 10, 30)),
+        ("明晚8点", cn(2024, 10, 23, 20, 0)),
+        ("预算1.2亿", None),
+    ],
+)
+def test_time_expressions(text: str, want: datetime | None) -> None:
+    assert find_time(text, ANCHOR) == want
+
+
+def chat(title: str, *items: tuple[str, str], latin: dict[int, str] | None = None) -> ChatText:
+    regions = [TextRegion("title", title)] + [
+        TextRegion(kind, text, (latin or {}).get(i, "")) for i, (kind, text) in enumerate(items)
+    ]
+    return ChatText(tuple(regions), True)
+
+
+def test_rep_words_never_become_customer_fields() -> None:
+    lead = extract(
+        chat(
+            "张伟@华东医疗",
+            ("time", "昨天 14:20"),
+            ("right", "您好，我是云启软件的小王，我的电话13900001111，邮箱wang@yunqi.com"),
+            ("right", "我们标准版报价28万"),
+            ("left", "你好，我的手机138 1234 5678"),
+            ("left", "预算大概50万，主要想了解CRM系统"),
+            ("right", "那我明天下午3点给您回电？"),
+            ("left", "好的"),
+        ),
+        NOW,
+    )
+    assert lead.is_lead
+    assert (lead.customer_name, lead.company, lead.phone) == ("张伟", "华东医疗", "13812345678")
+    assert lead.email is None
+    assert lead.budget_cny == 500_000
+    assert lead.needs == ("CRM系统",)
+    assert lead.follow_up == cn(2024, 10, 24, 15, 0)  # "明天" of the 昨天 anchor = today
+    assert 0 < lead.confidence <= 1 and lead.field_confidence["phone"] > 0.5
+
+
+def test_relative_time_without_anchor_uses_receive_time() -> None:
+    lead = extract(chat("李娜", ("left", "我电话13812345678，明天上午10点再聊")), NOW)
+    assert lead.follow_up == cn(2024, 10, 25, 10, 0)
+
+
+def test_card_message_and_full_company_name() -> None:
+    lead = extract(
+        chat(
+            "Leo", ("left", "郑欣\n采购经理\n上海华东医疗器械有限公司\n手机：171 5965 6365\n邮箱：zx@hd.com")
+        ),
+        NOW,
+    )
+    assert (lead.customer_name, lead.title, lead.company) == ("郑欣", "采购经理", "上海华东医疗器械有限公司")
+    assert (lead.phone, lead.email) == ("17159656365", "zx@hd.com")
+
+
+def test_wechat_id_from_the_eng_reading() -> None:
+    lead = extract(chat("王磊", ("left", "我微信: wang_1752"), latin={0: "Ma: wang_1752"}), NOW)
+    assert lead.wechat_id == "wang_1752"
+
+
+def test_group_and_empty_chats_are_not_leads() -> None:
+    group = extract(chat("华东项目群(12)", ("left", "联系人张伟，电话13812345678")), NOW)
+    assert not group.is_lead and group.reject_reason == "group_chat" and group.phone is None
+    small = extract(chat("阳光明媚", ("left", "在吗"), ("right", "在的"), ("left", "周末去爬山吗")), NOW)
+    assert not small.is_lead and small.reject_reason == "no_details"
+    page = extract(ChatText((TextRegion("page", "支付成功 交易单号 4200012345"),), False), NOW)
+    assert not page.is_lead and page.reject_reason == "not_chat"
+
+
+def test_title_bar() -> None:
+    assert parse_title_bar("张伟@华东医疗") == ("张伟", "华东医疗", False)
+    assert parse_title_bar("王芳-宏达科技") == ("王芳", "宏达科技", False)
+    assert parse_title_bar("Kevin") == (None, None, False)
+    assert parse_title_bar("销售一部(8)")[2] is True
+
+
+def test_free_text_from_a_rep() -> None:
+    lead = extract_from_text("新线索 张伟 华东医疗 13812345678 预算50万 明天下午3点回电", NOW)
+    assert (lead.customer_name, lead.company, lead.phone, lead.budget_cny) == (
+        "张伟",
+        "华东医疗",
+        "13812345678",
+        500_000,
+    )
+    assert lead.follow_up == cn(2024, 10, 25, 15, 0)
+    assert lead.is_lead
+
+
+def test_cjk_spaces_removed() -> None:
+    assert clean_line("你 好 ， 我 是 wang 138 1234") == "你好，我是wang 138 1234"

@@ -1,0 +1,128 @@
+"""End to end with real tesseract on screenshots rendered by ocr.synth; bad input; the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime
+
+import pytest
+from PIL import Image
+
+from bot.clock import CN_TZ
+from bot.commands.ocr import main as ocr_main
+from bot.config import OcrSettings
+from ocr.pipeline import OcrRejected, lead_to_json, read_screenshot
+from ocr.synth import make_sample
+
+SETTINGS = OcrSettings()
+
+
+def png(w: int, h: int, colour: tuple[int, int, int] = (237, 237, 237)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (w, h), colour).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("seed", [3, 4])  # WeCom light with a rep's-price trap; WeChat dark with a WeChat id
+async def test_screenshot_to_lead(seed: int) -> None:
+    sample = make_sample(seed)
+    lead = await read_screenshot(sample.image, now=sample.now, settings=SETTINGS)
+    t = sample.truth
+    assert lead.is_lead
+    assert lead.phone == t.phone
+    assert lead.customer_name == t.customer_name
+    assert lead.company == t.company
+    assert lead.budget_cny == t.budget_cny
+    assert lead.follow_up == t.follow_up
+    assert lead.follow_up is not None and lead.follow_up.tzinfo is not None
+
+
+async def test_rep_phone_and_referrer_phone_are_not_taken() -> None:
+    sample = make_sample(2)  # rep gives his number; customer names a referrer's number first
+    lead = await read_screenshot(sample.image, now=sample.now, settings=SETTINGS)
+    assert sample.truth.phone is not None
+    assert lead.phone == sample.truth.phone
+
+
+@pytest.mark.parametrize(("seed", "reason"), [(5, "not_chat"), (11, "group_chat")])
+async def test_negatives_make_no_lead(seed: int, reason: str) -> None:
+    sample = make_sample(seed)
+    assert not sample.truth.is_lead
+    lead = await read_screenshot(sample.image, now=sample.now, settings=SETTINGS)
+    assert not lead.is_lead
+    assert lead.reject_reason == reason
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"", "empty"),
+        (b"this is not an image at all", "not_image"),
+        (png(750, 1334)[:300], "corrupt"),
+        (png(100, 60), "bad_dimensions"),
+        (png(300, 6000), "bad_dimensions"),
+    ],
+)
+async def test_bad_input_is_rejected_with_a_chinese_message(data: bytes, code: str) -> None:
+    with pytest.raises(OcrRejected) as err:
+        await read_screenshot(data, now=datetime.now(CN_TZ), settings=SETTINGS)
+    assert err.value.code == code
+    assert err.value.message_cn and not err.value.message_cn.isascii()
+
+
+async def test_too_large_and_bomb_dimensions() -> None:
+    with pytest.raises(OcrRejected) as err:
+        await read_screenshot(
+            png(750, 1334), now=datetime.now(CN_TZ), settings=OcrSettings(max_image_mb=0.001)
+        )
+    assert err.value.code == "too_large"
+    bomb = png(10000, 10000, (255, 255, 255))  # compresses to a few KB
+    with pytest.raises(OcrRejected) as err:
+        await read_screenshot(bomb, now=datetime.now(CN_TZ), settings=SETTINGS)
+    assert err.value.code == "too_many_pixels"
+
+
+async def test_timeout_is_a_clear_rejection() -> None:
+    sample = make_sample(4)
+    with pytest.raises(OcrRejected) as err:
+        await read_screenshot(sample.image, now=sample.now, settings=OcrSettings(timeout_s=0.01))
+    assert err.value.code == "timeout"
+
+
+def test_lead_json_shape() -> None:
+    from ocr.extract import LeadFields
+
+    lead = LeadFields(
+        phone="13812345678", needs=("CRM系统",), follow_up=datetime(2024, 10, 25, 15, 0, tzinfo=CN_TZ)
+    )
+    out = lead_to_json("a.png", lead)
+    assert list(out) == [
+        "file",
+        "customer_name",
+        "company",
+        "title",
+        "phone",
+        "email",
+        "wechat_id",
+        "budget_cny",
+        "needs",
+        "follow_up",
+        "confidence",
+        "text",
+    ]
+    assert out["follow_up"] == "2024-10-25T15:00:00+08:00" and out["needs"] == ["CRM系统"]
+
+
+def test_cli_json_lines(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    sample = make_sample(3)
+    good = tmp_path / "chat.jpg"
+    good.write_bytes(sample.image)
+    bad = tmp_path / "notes.png"
+    bad.write_bytes(b"hello")
+    code = ocr_main(["--json", "--now", sample.now.isoformat(), str(good), str(bad)])
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert code == 0
+    assert lines[0]["file"] == str(good) and lines[0]["phone"] == sample.truth.phone
+    assert lines[0]["follow_up"] == sample.truth.follow_up.isoformat()  # type: ignore[union-attr]
+    assert lines[1] == {"file": str(bad), "error": "not_image", "message": lines[1]["message"]}
