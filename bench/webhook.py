@@ -1,0 +1,225 @@
+"""WeCom webhook benchmark: signed, encrypted callbacks fired concurrently at a real `salesbot serve`.
+
+The bench process runs a fake WeCom API (127.0.0.1) and the load generator; `salesbot serve` runs as a
+subprocess on a fresh SQLite database. Phase 1 (load): N distinct text callbacks plus duplicates, fired with
+bounded concurrency → ACK latency p50/p99, callbacks/s, duplicates ignored, callback → message/send latency.
+Phase 2 (idle): one callback at a time → callback → message/send latency with no backlog (target < 1 s).
+
+    .venv/bin/python bench/webhook.py [--n 3000] [--dup-every 5] [--concurrency 32] [--probe 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.fakes.wecom_api import FakeWecom
+from tests.fakes.wecom_callback import CallbackBuilder, text_xml
+
+TOKEN, AES_KEY, CORP = "benchToken", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wwbenchcorp0001"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_config(tmp: Path, port: int, api_base: str, inflight: int) -> Path:
+    cfg = tmp / "config.toml"
+    cfg.write_text(
+        f"""
+[server]
+host = "127.0.0.1"
+port = {port}
+max_inflight = {inflight}
+[database]
+url = "sqlite+aiosqlite:///{tmp}/bench.db"
+[wecom]
+corp_id = "{CORP}"
+agent_id = 1000002
+secret = "bench-secret"
+token = "{TOKEN}"
+encoding_aes_key = "{AES_KEY}"
+api_base = "{api_base}"
+[ocr]
+evidence_dir = "{tmp}/evidence"
+""",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def start_server(cfg: Path, log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--config", str(cfg)],
+                                stdout=subprocess.DEVNULL, stderr=log, env=env)
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def wait_healthy(session: aiohttp.ClientSession, base: str, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise SystemExit(f"salesbot serve exited with {proc.returncode}")
+        try:
+            async with session.get(f"{base}/healthz") as resp:
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    raise SystemExit("salesbot serve did not become healthy in 60 s")
+
+
+async def metric(session: aiohttp.ClientSession, base: str, name: str) -> float:
+    async with session.get(f"{base}/metrics") as resp:
+        for line in (await resp.text()).splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return 0.0
+
+
+async def fire(session: aiohttp.ClientSession, base: str, jobs: list[tuple[str, str, bytes]], concurrency: int,
+               rate: float = 0.0) -> tuple[list[float], dict[int, int], dict[str, float], float]:
+    """POST every (user, query, body); returns ACK latencies (ms), status counts, first-send time per user, wall.
+
+    rate = 0: closed loop, `concurrency` workers back to back (measures capacity; latency ≈ concurrency / rate).
+    rate > 0: open loop, one callback every 1/rate s whatever the answers (measures latency at that load),
+    with at most `concurrency` outstanding.
+    """
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    sent_at: dict[str, float] = {}
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(user: str, query: str, body: bytes) -> None:
+        async with limit:
+            t0 = time.monotonic()
+            async with session.post(f"{base}/wecom/callback?{query}", data=body) as resp:
+                await resp.read()
+                statuses[resp.status] = statuses.get(resp.status, 0) + 1
+            latencies.append((time.monotonic() - t0) * 1000)
+            sent_at.setdefault(user, t0)
+
+    start = time.monotonic()
+    tasks = []
+    for i, job in enumerate(jobs):
+        if rate > 0:
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(*job)))
+        if rate <= 0 and len(tasks) >= concurrency:
+            await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    return latencies, statuses, sent_at, time.monotonic() - start
+
+
+def reply_latencies(fake: FakeWecom, sent_at: dict[str, float]) -> list[float]:
+    first: dict[str, float] = {}
+    for r in fake.calls("message/send"):
+        if r.body and r.body.get("touser") in sent_at:
+            first.setdefault(r.body["touser"], r.at)
+    return [(first[u] - sent_at[u]) * 1000 for u in sent_at if u in first]
+
+
+async def wait_replies(fake: FakeWecom, users: set[str], timeout: float) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        got = {r.body.get("touser") for r in fake.calls("message/send") if r.body}
+        if users <= got:
+            break
+        await asyncio.sleep(0.05)
+    return time.monotonic() - start
+
+
+async def main(args: argparse.Namespace) -> int:
+    fake = FakeWecom(corp_id=CORP, secret="bench-secret")
+    api_base = await fake.start()
+    tmp = Path(tempfile.mkdtemp(prefix="salesbot-bench-"))
+    port = free_port()
+    cfg = write_config(tmp, port, api_base, args.inflight)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = start_server(cfg, tmp / "serve.log", env)
+    base = f"http://127.0.0.1:{port}"
+    cb = CallbackBuilder(TOKEN, AES_KEY, CORP)
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.concurrency)) as session:
+            await wait_healthy(session, base, proc)
+            now = int(time.time())
+            jobs: list[tuple[str, str, bytes]] = []
+            for i in range(args.n):
+                user = f"b{i:05d}"  # one message per user: WeCom's per-member limit is never the bottleneck
+                query, body = cb.post(text_xml(CORP, user, "帮助", 10_000_000 + i, now), now, nonce=str(i))
+                jobs.append((user, query, body))
+                if args.dup_every and i % args.dup_every == 0:
+                    jobs.append((user, query, body))  # WeCom's retry of the very same callback
+            ndup = len(jobs) - args.n
+            lat, statuses, sent_at, wall = await fire(session, base, jobs, args.concurrency, args.rate)
+            mode = f"open loop at {args.rate:.0f}/s" if args.rate else "closed loop"
+            print(f"load: {len(jobs)} callbacks ({args.n} distinct + {ndup} duplicates), {mode}, "
+                  f"max {args.concurrency} outstanding")
+            print(f"  statuses {dict(sorted(statuses.items()))}")
+            print(f"  ACK latency p50 {pct(lat, 50):.1f} ms  p99 {pct(lat, 99):.1f} ms  max {max(lat):.1f} ms")
+            print(f"  accepted {len(jobs) / wall:.0f} callbacks/s ({wall:.2f} s wall)")
+            drain = await wait_replies(fake, set(sent_at), args.timeout)
+            dups = await metric(session, base, "salesbot_wecom_duplicates")
+            replies = reply_latencies(fake, sent_at)
+            print(f"  duplicates ignored {dups:.0f} of {ndup}; replies at message/send {len(replies)} of {args.n}")
+            sends_per_user = {}
+            for r in fake.calls("message/send"):
+                sends_per_user[r.body["touser"]] = sends_per_user.get(r.body["touser"], 0) + 1
+            print(f"  users with more than one reply: {sum(1 for v in sends_per_user.values() if v > 1)}")
+            print(f"  callback → message/send under load p50 {pct(replies, 50):.0f} ms  p99 {pct(replies, 99):.0f} ms"
+                  f"  (backlog drained {drain:.1f} s after the last ACK)")
+
+            probe_lat, probe_ack = [], []
+            for i in range(args.probe):
+                user = f"p{i:04d}"
+                now = int(time.time())
+                query, body = cb.post(text_xml(CORP, user, "帮助", 20_000_000 + i, now), now, nonce=f"p{i}")
+                _l, _s, sent, _w = await fire(session, base, [(user, query, body)], 1)
+                probe_ack += _l
+                await wait_replies(fake, {user}, 10)
+                probe_lat += reply_latencies(fake, sent)
+            print(f"idle: {args.probe} callbacks one at a time: ACK p50 {pct(probe_ack, 50):.1f} ms, "
+                  f"callback → message/send p50 {pct(probe_lat, 50):.0f} ms  p99 {pct(probe_lat, 99):.0f} ms"
+                  f"  max {max(probe_lat or [float('nan')]):.0f} ms")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        await fake.close()
+    print(f"(server log: {tmp / 'serve.log'}; cores: {os.cpu_count()})")
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=3000, help="distinct callbacks in the load phase")
+    parser.add_argument("--dup-every", type=int, default=5, help="repeat every k-th callback once (0 = none)")
+    parser.add_argument("--concurrency", type=int, default=64, help="max callbacks outstanding")
+    parser.add_argument("--rate", type=float, default=500.0, help="callbacks/s offered (0 = closed loop, flat out)")
+    parser.add_argument("--inflight", type=int, default=200, help="[server] max_inflight of the server")
+    parser.add_argument("--probe", type=int, default=30, help="idle-phase callbacks for reply latency")
+    parser.add_argument("--timeout", type=float, default=300.0, help="max seconds to wait for the backlog")
+    sys.exit(asyncio.run(main(parser.parse_args())))
