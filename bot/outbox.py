@@ -61,7 +61,7 @@ async def _user_channel(session: AsyncSession, user_id: str) -> str | None:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 8
+    max_attempts: int = 24  # ≈ 1.3–2.6 h of retries (delays cap at max_delay_s): an hour-long outage loses nothing
     base_delay_s: float = 2.0
     max_delay_s: float = 600.0
 

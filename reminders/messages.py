@@ -115,8 +115,7 @@ def digest(lines: list[str]) -> Markdown:
     text = "\n".join(f"- {line}" for line in shown)
     if len(lines) > len(shown):
         text += f"\n- …还有 {len(lines) - len(shown)} 条，发送「我的线索」查看"
-    return Markdown(title=f"🌅 早上好，{len(lines)} 条待办提醒",
-                    text=f"**🌅 非工作时间到期的 {len(lines)} 条提醒**\n{text}")
+    return Markdown(title=f"🔔 {len(lines)} 条跟进提醒", text=f"**🔔 {len(lines)} 条跟进提醒**\n{text}")
 
 
 def frozen_text(lead: Lead) -> str:

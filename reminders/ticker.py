@@ -1,9 +1,10 @@
 """The reminder ticker: claim due reminder rows and turn them into outbox messages.
 
 The database is the source of truth for timers; APScheduler only calls `tick` every few seconds.
-Each round: claim due timer rows (lease) → fire each in its own transaction (state change +
-notice rows + next timer) → claim due notices → one transaction per recipient writes the outbox
-rows. No claim is held across an HTTP call: the outbox sender delivers later.
+First, until none is due: claim timer rows (lease) → fire each in its own transaction (state
+change + notice rows + next timer). Then claim due notices → one transaction per recipient writes
+the outbox rows (what is due for a recipient at once is merged).
+No claim is held across an HTTP call: the outbox sender delivers later.
 Several processes may tick at once; claims are atomic and every write is fenced on the claim.
 """
 
@@ -65,16 +66,17 @@ async def tick(services: Services) -> int:
     now, worker = services.clock.now(), worker_id(services)
     env: TickEnv | None = None
     handled = 0
-    for _ in range(MAX_ROUNDS):
+    for _ in range(MAX_ROUNDS):  # timers first, until none is due: chains that fall due at once merge
         timers = await claim(db, now, worker, lease, TIMER_BATCH, notices=False)
-        if timers:
-            env = env or await _env(services, now)
-            for row in timers:
-                handled += await _fire_one(services, env, row)
-        notices = await claim(db, now, worker, lease, NOTICE_BATCH, notices=True)
-        if notices:
-            env = env or await _env(services, now)
-            handled += await deliver_notices(db, env, notices, services.default_channel)
-        if not timers and not notices:
+        if not timers:
             break
+        env = env or await _env(services, now)
+        for row in timers:
+            handled += await _fire_one(services, env, row)
+    for _ in range(MAX_ROUNDS):
+        notices = await claim(db, now, worker, lease, NOTICE_BATCH, notices=True)
+        if not notices:
+            break
+        env = env or await _env(services, now)
+        handled += await deliver_notices(db, env, notices, services.default_channel)
     return handled

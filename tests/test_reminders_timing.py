@@ -37,7 +37,8 @@ async def test_weekend_is_skipped(chat: ChatSession, services: Services, transcr
     await at(chat, clock, cn(2026, 11, 22, 20))
     assert said(transcript, "rep01") == []
     await at(chat, clock, cn(2026, 11, 23, 9, 31))
-    assert "即将到期" in said(transcript, "rep01")[-1]["title"] and "11-23 10:00" in said(transcript, "rep01")[-1]["text"]
+    warning = said(transcript, "rep01")[-1]
+    assert "即将到期" in warning["title"] and "11-23 10:00" in warning["text"]
     await at(chat, clock, cn(2026, 11, 23, 10, 1))
     assert "已超时（第1次）" in said(transcript, "rep01")[-1]["title"]
 
@@ -57,7 +58,8 @@ async def test_national_day_and_adjusted_working_day(chat: ChatSession, services
     on_saturday = await make_lead(services, customer_name="李总")
     await at(chat, clock, cn(2026, 10, 10, 10, 1))
     last = said(transcript, "rep01")[-1]
-    assert "已超时（第1次）" in last["title"] and f"#{on_saturday}" in last["text"]
+    assert f"首次联系已超时（第1次）：#{on_saturday} 李总" in last["text"]  # merged with #1's second miss
+    assert f"#{before_holiday}" in last["text"]
     assert before_holiday != on_saturday
 
 
