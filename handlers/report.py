@@ -313,7 +313,7 @@ async def chart_png(rep: TeamReport) -> bytes:
 
 
 # -- the daily digest ---------------------------------------------------------------------------
-def _digest_due(now: datetime, cfg: RemindersSettings, cal: BusinessCalendar) -> bool:
+def digest_due(now: datetime, cfg: RemindersSettings, cal: BusinessCalendar) -> bool:
     local = to_cn(now)
     hh, mm = (int(x) for x in cfg.digest_time.split(":"))
     return cal.is_workday(local.date()) and (local.hour, local.minute) >= (hh, mm)
@@ -325,7 +325,7 @@ async def send_due_digests(services: Services) -> int:
     cfg, now = services.settings.reminders, services.clock.now()
     async with services.db.session() as session:
         cal = await load_calendar(session, cfg)
-        if not _digest_due(now, cfg, cal):
+        if not digest_due(now, cfg, cal):
             return 0
         day = to_cn(now).date().isoformat()
         managers = list((await session.execute(select(User.id).where(
