@@ -125,3 +125,8 @@ def test_builder_query_is_signed() -> None:
     env = parse_envelope(body)
     plain = V1.open(signature("QDG6eK", "5", "12345", env.encrypt), "5", "12345", env.encrypt)
     assert parse_message(plain).get("Content") == "hi"
+
+
+def test_bad_encoding_aes_key_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="43-character"):
+        CallbackCrypto("t", "tooshort", "corp")

@@ -40,8 +40,12 @@ def sign(token: str, timestamp: str, nonce: str, encrypt: str) -> str:
 
 class CallbackCrypto:
     def __init__(self, token: str, encoding_aes_key: str, corp_id: str) -> None:
-        # BaseWeChatCrypto validates the 43-char EncodingAESKey → 32-byte AES-256 key.
-        base = BaseWeChatCrypto(token, encoding_aes_key, corp_id)
+        # BaseWeChatCrypto turns the 43-char EncodingAESKey into the 32-byte AES-256 key.
+        try:
+            base = BaseWeChatCrypto(token, encoding_aes_key, corp_id)
+        except (AssertionError, ValueError, binascii.Error):
+            raise ValueError("wecom.encoding_aes_key must be the 43-character EncodingAESKey from the WeCom "
+                             "admin console (接收消息 → API 接收)") from None
         self.token = token
         self.corp_id = corp_id
         self._prp = PrpCrypto(base.key)
