@@ -29,6 +29,7 @@ from handlers.leads import fields_from_extract, save_draft
 from handlers.leads_view import draft_card
 from handlers.permissions import key_id
 from ocr.extract import LeadFields, normalise_phone
+from ocr.llm_assist import assist
 from ocr.pipeline import OcrRejected, read_screenshot
 from ocr.timeparse import find_time
 from storage.activity import add_activity
@@ -93,10 +94,11 @@ async def _recognize(ctx: Context, data: bytes) -> LeadFields | None:
     if not done:
         await _send_now(ctx, Text("识别中…"))
     try:
-        return await job
+        fields = await job
     except OcrRejected as exc:
         ctx.reply(Text(exc.message_cn))
         return None
+    return await assist(fields, ctx.settings.llm, ctx.msg.received_at)
 
 
 async def _send_now(ctx: Context, body: Text) -> None:

@@ -6,12 +6,12 @@ A reply citing a card id we did not supply is discarded (it would be a made-up s
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Sequence
 
 from bot.config import LlmSettings
+from bot.llm import complete
 from knowledge.schema import KbCard
 
 log = logging.getLogger(__name__)
@@ -40,23 +40,8 @@ async def llm_answer(settings: LlmSettings, query: str, cards: Sequence[KbCard])
     """A short grounded reply citing `[card id]`, or None (disabled, nothing fits, timeout, error)."""
     if not settings.enabled or not cards:
         return None
-    from openai import AsyncOpenAI
-
-    client = AsyncOpenAI(base_url=settings.base_url, api_key=settings.api_key or "none",
-                         timeout=settings.timeout_s, max_retries=0)
-    try:
-        response = await asyncio.wait_for(
-            client.chat.completions.create(model=settings.model, messages=build_messages(query, cards),
-                                           temperature=0.2, max_tokens=300),
-            timeout=settings.timeout_s,
-        )
-        text = (response.choices[0].message.content or "").strip() if response.choices else ""
-    except Exception as exc:  # any failure of an optional remote service → card alone
-        log.warning("llm answer skipped: %s", type(exc).__name__)
-        return None
-    finally:
-        await client.close()
-    return _grounded(text, [c.id for c in cards])
+    text = await complete(settings, build_messages(query, cards))
+    return _grounded(text or "", [c.id for c in cards])
 
 
 def _grounded(text: str, ids: Sequence[str]) -> str | None:

@@ -2,55 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
-from aiohttp import web
 
 from bot.config import LlmSettings
 from knowledge.demo import demo_cards
 from knowledge.llm import llm_answer
+from tests.fakes.openai_api import FakeOpenAI, running_fake_openai
 
 CARDS = {c.id: c for c in demo_cards()}
 
 
-@dataclass
-class FakeOpenAI:
-    reply: str = "可以先拆开五年总成本给设备科看。[K001]"
-    delay: float = 0.0
-    status: int = 200
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-    async def completions(self, request: web.Request) -> web.Response:
-        self.requests.append({"auth": request.headers.get("Authorization"), "body": await request.json()})
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.status != 200:
-            return web.json_response({"error": {"message": "overloaded", "type": "server_error"}}, status=self.status)
-        return web.json_response({
-            "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "fake",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": self.reply}}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        })
-
-
 @pytest.fixture
 async def fake() -> AsyncIterator[tuple[FakeOpenAI, str]]:
-    server = FakeOpenAI()
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", server.completions)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield server, f"http://127.0.0.1:{port}/v1"
-    await runner.cleanup()
+    async with running_fake_openai("可以先拆开五年总成本给设备科看。[K001]") as server:
+        yield server, server.base_url
 
 
 def _settings(base_url: str, timeout_s: float = 2.0) -> LlmSettings:
