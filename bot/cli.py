@@ -19,7 +19,9 @@ COMMAND_MODULES = ("bot.commands.ocr", "bot.commands.kb", "bot.commands.leads", 
 
 def _config_parent() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--config", metavar="F", help="TOML config (default: $SALESBOT_CONFIG, ./config.toml, built-in)")
+    parent.add_argument(
+        "--config", metavar="F", help="TOML config (default: $SALESBOT_CONFIG, ./config.toml, built-in)",
+    )
     parent.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parent
 

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.dedup import InboundClaimer
 from bot.runtime import build_services
 from bot.services import Services
 from bot.tasks import TaskPool
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 SERVICES = web.AppKey("services", Services)
 TASKS = web.AppKey("tasks", TaskPool)
 METRICS = web.AppKey("metrics", Counter)
+CLAIMS = web.AppKey("claims", InboundClaimer)
 
 
 def build_channels(settings: Settings) -> dict[str, Any]:
@@ -44,6 +46,8 @@ async def create_app(settings: Settings, clock: Clock | None = None, channels: d
     app[SERVICES] = services
     app[TASKS] = TaskPool(max_running=settings.server.max_inflight)
     app[METRICS] = Counter()
+    # Inbound dedup claims: own connection, group commit (see bot/dedup.py), shared by every channel.
+    app[CLAIMS] = InboundClaimer(settings.database.url)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     if settings.wecom.enabled:
@@ -69,6 +73,7 @@ async def _background(app: web.Application):  # type: ignore[no-untyped-def]
     scheduler = start_scheduler(services)
     yield
     await app[TASKS].drain()
+    await app[CLAIMS].close()
     scheduler.shutdown(wait=False)
     stop.set()
     await sender

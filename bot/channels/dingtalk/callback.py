@@ -28,10 +28,9 @@ from dingtalk_stream import AckMessage, CallbackMessage
 from bot.channels.dingtalk.api import DingtalkApi, DingtalkApiError
 from bot.channels.dingtalk.parse import Parsed, ParseError, parse_payload
 from bot.channels.dingtalk.sign import check_sign
-from bot.dedup import claim_inbound
 from bot.dispatch import dispatch
 from bot.messages import Inbound
-from bot.server import METRICS, SERVICES, TASKS
+from bot.server import CLAIMS, METRICS, SERVICES, TASKS
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ class Receiver:
             self.count("busy")
             return "busy"
         now = self.services.clock.now()
-        if not await claim_inbound(self.services.db, CHANNEL, parsed.msg_id, now):
+        if not await self.app[CLAIMS].claim(CHANNEL, parsed.msg_id, now):
             log.info("dingtalk duplicate delivery of %s ignored", parsed.msg_id)
             self.count("duplicate")
             return "duplicate"

@@ -12,17 +12,15 @@ from typing import Any
 from aiohttp import web
 
 from bot.channels.wecom.api import Media, MediaTooLarge, WecomApi
-from bot.channels.wecom.claims import InboundClaimer
 from bot.channels.wecom.crypto import BadCiphertext, BadSignature, CallbackCrypto, WrongReceiver
 from bot.channels.wecom.parse import BadXml, UnsafeXml, WecomMessage, parse_envelope, parse_message
 from bot.messages import Inbound
-from bot.server import METRICS, SERVICES, TASKS
+from bot.server import CLAIMS, METRICS, SERVICES, TASKS
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 CRYPTO = web.AppKey("wecom_crypto", CallbackCrypto)
-CLAIMS = web.AppKey("wecom_claims", InboundClaimer)
 PATH = "/wecom/callback"
 KNOWLEDGE_FILES = (".csv", ".xlsx")
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
@@ -31,16 +29,8 @@ IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM
 def add_routes(app: web.Application) -> None:
     wecom = app[SERVICES].settings.wecom
     app[CRYPTO] = CallbackCrypto(wecom.token, wecom.encoding_aes_key, wecom.corp_id)
-    # Dedup claims get their own connection and group commit (see claims.py): the ACK never queues
-    # behind handler transactions for a pooled connection or for SQLite's write lock.
-    app[CLAIMS] = InboundClaimer(app[SERVICES].settings.database.url, "wecom")
-    app.on_cleanup.append(_close_claims)
     app.router.add_get(PATH, verify_url)
     app.router.add_post(PATH, receive)
-
-
-async def _close_claims(app: web.Application) -> None:
-    await app[CLAIMS].close()
 
 
 def _reject(metrics: Counter[str], name: str, status: int, why: str, request: web.Request) -> web.Response:
@@ -122,7 +112,7 @@ async def _accept(request: web.Request, msg: WecomMessage) -> web.Response:
         return web.Response(status=200)
     if not tasks.has_room():
         return _reject(metrics, "busy", 503, f"{tasks.pending} background jobs pending", request)
-    if not await request.app[CLAIMS].claim(msg.dedup_key, services.clock.now()):
+    if not await request.app[CLAIMS].claim("wecom", msg.dedup_key, services.clock.now()):
         metrics["wecom_duplicates"] += 1
         log.info("wecom duplicate %s from %s ignored", msg.dedup_key, msg.from_user)
         return web.Response(status=200)
