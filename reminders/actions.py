@@ -32,6 +32,7 @@ from reminders.policies import (
     STAGE_STALL,
     TERMINAL_STAGES,
     first_level,
+    next_level,
 )
 from reminders.store import add_timer, cancel_timers, open_timers
 from storage.activity import add_activity, add_audit
@@ -66,25 +67,32 @@ async def _get_for_update(session: AsyncSession, model: type[Any], key: Any) -> 
 
 # -- rep: snooze / pause ------------------------------------------------------------------------
 
-async def _rep_row(session: AsyncSession, user: UserInfo, rid: int) -> tuple[Reminder, Lead] | Result:
-    row = await _get_for_update(session, Reminder, rid)
-    if row is None or row.rule not in SLA_RULES or row.lead_id is None:
+async def _rep_row(session: AsyncSession, user: UserInfo, fired_id: int,
+                   cfg: RemindersSettings) -> tuple[Reminder, Lead] | Result:
+    """The open next step of the chain whose reminder card was clicked (`fired_id` = the row that fired)."""
+    fired = await session.get(Reminder, fired_id)
+    if fired is None or fired.rule not in SLA_RULES or fired.lead_id is None:
         return _say(GONE)
-    lead = await _get_for_update(session, Lead, row.lead_id)
+    lead = await _get_for_update(session, Lead, fired.lead_id)
     if lead is None:
         return _say(GONE)
     if lead.status == "frozen":
         return _say(messages.frozen_text(lead))
     if lead.owner_id != user.id:
         return _say(NOT_OWNER)
-    if row.status != "pending":
+    level = next_level(fired.rule, fired.level, cfg)
+    stmt = select(Reminder).where(Reminder.lead_id == lead.id, Reminder.rule == fired.rule,
+                                  Reminder.level == level, Reminder.status == "pending",
+                                  Reminder.created_at == fired.updated_at).limit(1)
+    row = (await session.execute(stmt.with_for_update())).scalar_one_or_none()
+    if row is None:  # the chain moved on (fired again, completed, restarted)
         return _say(NOT_PENDING)
     return row, lead
 
 
 async def snooze(session: AsyncSession, user: UserInfo, rid: int, hours: float, now: datetime,
                  cfg: RemindersSettings) -> Result:
-    found = await _rep_row(session, user, rid)
+    found = await _rep_row(session, user, rid, cfg)
     if isinstance(found, Result):
         return found
     row, lead = found
@@ -109,7 +117,7 @@ async def snooze(session: AsyncSession, user: UserInfo, rid: int, hours: float, 
 
 async def pause(session: AsyncSession, user: UserInfo, rid: int, now: datetime, cfg: RemindersSettings,
                 reason: str) -> Result:
-    found = await _rep_row(session, user, rid)
+    found = await _rep_row(session, user, rid, cfg)
     if isinstance(found, Result):
         return found
     _row, lead = found

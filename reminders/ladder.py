@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import RemindersSettings
@@ -37,11 +37,12 @@ from reminders.policies import (
     next_level,
     sla_window,
 )
-from reminders.store import ClaimedRow, add_timer, cancel_timers, fence
-from storage.activity import add_activity
-from storage.models import Lead, Reminder
+from reminders.store import ClaimedRow, cancel_timers, fence
+from storage.models import Activity, Lead, Reminder
 
 log = logging.getLogger(__name__)
+
+_ROWS, _ACTIVITIES = "reminders.rows", "reminders.activities"  # session.info: rows waiting for flush_queued
 
 
 @dataclass
@@ -58,28 +59,70 @@ class TickEnv:
         return self.people.hours(self.cal, user_id)
 
 
+def queue_timer(session: AsyncSession, env: TickEnv, lead_id: int | None, rule: str, due: datetime, *,
+                level: int = 1, payload: dict[str, Any] | None = None) -> None:
+    """A reminder row to insert at the end of the chunk (one statement for all, see `flush_queued`)."""
+    session.info.setdefault(_ROWS, []).append(
+        {"lead_id": lead_id, "rule": rule, "due_at": due, "level": level, "status": "pending",
+         "payload": payload or {}, "created_at": env.now, "updated_at": env.now})
+
+
+def queue_activity(session: AsyncSession, env: TickEnv, lead_id: int, kind: str, summary: str,
+                   **detail: Any) -> None:
+    session.info.setdefault(_ACTIVITIES, []).append(
+        {"lead_id": lead_id, "actor_id": None, "kind": kind, "summary": summary, "detail": detail,
+         "created_at": env.now})
+
+
+def drop_queued(session: AsyncSession, lead_id: int, rules: tuple[str, ...]) -> None:
+    """Forget queued timers of a lead (a freeze later in the same chunk cancels what was queued before)."""
+    rows = session.info.get(_ROWS, [])
+    rows[:] = [r for r in rows if not (r["lead_id"] == lead_id and r["rule"] in rules)]
+
+
 async def add_notice(session: AsyncSession, env: TickEnv, row: ClaimedRow, to: str, note: Note, *,
                      standalone: bool = False) -> None:
     """Queue a message for `to`, due at their next working moment; `key` makes its outbox row idempotent."""
     due = env.cal.next_working_moment(env.now, env.hours(to))
     payload = {"to": to, "body": body_to_json(note.body), "line": note.line, "standalone": standalone,
                "key": f"rem:{row.id}:{row.level}:{to}"}
-    await add_timer(session, row.lead_id, NOTICE, due, env.now, level=row.level, payload=payload)
+    queue_timer(session, env, row.lead_id, NOTICE, due, level=row.level, payload=payload)
+
+
+async def flush_queued(session: AsyncSession) -> None:
+    rows, activities = session.info.pop(_ROWS, []), session.info.pop(_ACTIVITIES, [])
+    if rows:
+        await session.execute(insert(Reminder), rows)
+    if activities:
+        await session.execute(insert(Activity), activities)
 
 
 async def fire(session: AsyncSession, env: TickEnv, row: ClaimedRow) -> bool:
     """Process one claimed timer row; False when another worker took it over (or it was cancelled)."""
-    if not await fence(session, [row.id], env.worker, env.now):
-        return False
-    lead = await session.get(Lead, row.lead_id) if row.lead_id is not None else None
-    if lead is None:
-        return True
-    handler = HANDLERS.get(row.rule)
-    if handler is None:
-        log.warning("reminder %s has unknown rule %r; dropped", row.id, row.rule)
-        return True
-    await handler(session, env, row, lead)
-    return True
+    return bool(await fire_many(session, env, [row]))
+
+
+async def fire_many(session: AsyncSession, env: TickEnv, rows: list[ClaimedRow]) -> int:
+    """Process claimed timer rows in the session's transaction; returns how many this worker still held."""
+    held = set(await fence(session, [r.id for r in rows], env.worker, env.now))
+    mine = [r for r in rows if r.id in held]
+    lead_ids = list({r.lead_id for r in mine if r.lead_id is not None})
+    leads: dict[int, Lead] = {}
+    if lead_ids:  # one query for the chunk
+        found = await session.execute(select(Lead).where(Lead.id.in_(lead_ids)))
+        leads = {lead.id: lead for lead in found.scalars()}
+    with session.no_autoflush:  # lead updates and activity rows are written together at commit
+        for row in mine:
+            lead = leads.get(row.lead_id) if row.lead_id is not None else None
+            handler = HANDLERS.get(row.rule)
+            if lead is None:
+                continue
+            if handler is None:
+                log.warning("reminder %s has unknown rule %r; dropped", row.id, row.rule)
+                continue
+            await handler(session, env, row, lead)
+    await flush_queued(session)
+    return len(mine)
 
 
 # -- SLA rules with a ladder ----------------------------------------------------------------
@@ -100,7 +143,7 @@ async def _fire_sla(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: 
         await _warn(session, env, row, lead, carry)
         return
     lead.timeout_count = (lead.timeout_count or 0) + 1
-    add_activity(session, lead.id, None, "sla_breach", env.now, f"{RULE_CN[row.rule]}超时（第{lead.timeout_count}次）",
+    queue_activity(session, env, lead.id, "sla_breach", f"{RULE_CN[row.rule]}超时（第{lead.timeout_count}次）",
                  rule=row.rule, level=row.level, reminder_id=row.id)
     if row.level >= freeze_level(env.cfg):
         await freeze(session, env, row, lead)
@@ -109,8 +152,8 @@ async def _fire_sla(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: 
     assert level is not None
     hours = env.hours(lead.owner_id)
     next_due = env.cal.add_working_time(max(env.now, row.due_at), sla_window(row.rule, env.cfg, env.cal, hours), hours)
-    successor = await add_timer(session, lead.id, row.rule, next_due, env.now, level=level, payload=carry)
-    note = messages.sla_breach(row.rule, lead, row.level, next_due, successor, level >= freeze_level(env.cfg))
+    queue_timer(session, env, lead.id, row.rule, next_due, level=level, payload=carry)
+    note = messages.sla_breach(row.rule, lead, row.level, next_due, row.id, level >= freeze_level(env.cfg))
     await add_notice(session, env, row, lead.owner_id, note)  # type: ignore[arg-type]
     if cc_manager(row.level, env.cfg):
         for boss in env.people.supervisors_of(lead.owner_id):
@@ -119,13 +162,12 @@ async def _fire_sla(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: 
 
 async def _warn(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: Lead, carry: dict[str, Any]) -> None:
     deadline = datetime.fromisoformat(row.payload["deadline"])
-    successor = await add_timer(session, lead.id, row.rule, deadline, env.now,
-                                level=first_level(row.rule, env.cfg), payload=carry)
+    queue_timer(session, env, lead.id, row.rule, deadline, level=first_level(row.rule, env.cfg), payload=carry)
     if env.now >= deadline:
         return  # the breach is already due: a late warning would only add noise
-    note = messages.sla_warning(row.rule, lead, deadline, successor)
+    note = messages.sla_warning(row.rule, lead, deadline, row.id)
     await add_notice(session, env, row, lead.owner_id, note)  # type: ignore[arg-type]
-    add_activity(session, lead.id, None, "sla_warning", env.now, f"{RULE_CN[row.rule]}即将到期",
+    queue_activity(session, env, lead.id, "sla_warning", f"{RULE_CN[row.rule]}即将到期",
                  rule=row.rule, deadline=deadline.isoformat())
 
 
@@ -138,10 +180,11 @@ async def freeze(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: Lea
     lead.extra = {**(lead.extra or {}), "frozen": {"prev_owner": prev, "rule": row.rule, "reminder_id": row.id,
                                                   "reason": reason, "at": env.now.isoformat()}}
     await cancel_timers(session, lead.id, env.now, SLA_RULES)
+    drop_queued(session, lead.id, SLA_RULES)
     escalation = {"prev_owner": prev, "managers": bosses, "resolved": None}
     await session.execute(update(Reminder).where(Reminder.id == row.id)
                           .values(payload={**row.payload, "escalation": escalation}))
-    add_activity(session, lead.id, None, "freeze", env.now, f"{reason}，冻结并转入线索池",
+    queue_activity(session, env, lead.id, "freeze", f"{reason}，冻结并转入线索池",
                  rule=row.rule, prev_owner=prev, reminder_id=row.id)
     owner_name = env.people.name(prev)
     for boss in bosses:
@@ -160,12 +203,11 @@ async def _fire_cadence(session: AsyncSession, env: TickEnv, row: ClaimedRow, le
     anchor = datetime.fromisoformat(row.payload["anchor"])
     if step + 1 < len(days) and lead.status in ("active", "frozen"):
         due = anchor + timedelta(days=days[step + 1])
-        await add_timer(session, lead.id, CADENCE, due, env.now, payload={"anchor": anchor.isoformat(),
-                                                                            "step": step + 1})
+        queue_timer(session, env, lead.id, CADENCE, due, payload={"anchor": anchor.isoformat(), "step": step + 1})
     if lead.status != "active" or lead.owner_id is None or step >= len(days):
         return
     await add_notice(session, env, row, lead.owner_id, messages.cadence(lead, days[step]))
-    add_activity(session, lead.id, None, "reminder", env.now, f"高价值线索第 {days[step]} 天跟进节点", rule=CADENCE)
+    queue_activity(session, env, lead.id, "reminder", f"高价值线索第 {days[step]} 天跟进节点", rule=CADENCE)
 
 
 async def _fire_dormancy(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: Lead) -> None:
@@ -174,11 +216,11 @@ async def _fire_dormancy(session: AsyncSession, env: TickEnv, row: ClaimedRow, l
     last = lead.last_activity_at or lead.assigned_at or lead.created_at
     wake_at = last + timedelta(days=env.cfg.dormancy_days)
     if wake_at > env.now + timedelta(minutes=1):  # activity logged without the hook: look again later
-        await add_timer(session, lead.id, DORMANCY, wake_at, env.now, payload={"since": last.isoformat()})
+        queue_timer(session, env, lead.id, DORMANCY, wake_at, payload={"since": last.isoformat()})
         return
     lead.status = "dormant"
     days = (env.now - last).days
-    add_activity(session, lead.id, None, "dormant", env.now, f"{days} 天未跟进，转为沉睡并发出唤醒任务",
+    queue_activity(session, env, lead.id, "dormant", f"{days} 天未跟进，转为沉睡并发出唤醒任务",
                  rule=DORMANCY)
     await add_notice(session, env, row, lead.owner_id, messages.dormancy(lead, days))
 
@@ -188,7 +230,7 @@ async def _fire_follow_up(session: AsyncSession, env: TickEnv, row: ClaimedRow, 
         return
     at = datetime.fromisoformat(row.payload["at"])
     await add_notice(session, env, row, lead.owner_id, messages.follow_up(lead, at, row.payload.get("note", "")))
-    add_activity(session, lead.id, None, "reminder", env.now, "约定回访提醒", rule=FOLLOW_UP, at=at.isoformat())
+    queue_activity(session, env, lead.id, "reminder", "约定回访提醒", rule=FOLLOW_UP, at=at.isoformat())
 
 
 HANDLERS = {

@@ -34,24 +34,24 @@ def _todo(rule: str, lead: Lead) -> str:
     return f"推进线索阶段，或发送「跟进 {lead.id} 进展」说明情况"
 
 
-def _rep_buttons(successor_id: int | None) -> tuple[Button, ...]:
-    if successor_id is None:
+def _rep_buttons(fired_id: int | None) -> tuple[Button, ...]:
+    if fired_id is None:
         return ()
     hours = f"{SNOOZE_DEFAULT_HOURS:g}"
     return (
-        Button(f"rem:snooze:{successor_id}:{hours}", f"稍后提醒({hours}小时)"),
-        Button(f"rem:pause:{successor_id}:nextweek", "客户说下周再联系"),
+        Button(f"rem:snooze:{fired_id}:{hours}", f"稍后提醒({hours}小时)"),
+        Button(f"rem:pause:{fired_id}:nextweek", "客户说下周再联系"),
     )
 
 
-def sla_warning(rule: str, lead: Lead, deadline: datetime, successor_id: int | None) -> Note:
+def sla_warning(rule: str, lead: Lead, deadline: datetime, fired_id: int | None) -> Note:
     text = f"线索 {lead_label(lead)} 需在 {fmt_cn(deadline)} 前{_todo(rule, lead)}。"
-    card = Card(title=f"⏰ {RULE_CN[rule]}即将到期", description=text, buttons=_rep_buttons(successor_id),
-                card_id=f"rem{successor_id}" if successor_id else "")
+    card = Card(title=f"⏰ {RULE_CN[rule]}即将到期", description=text, buttons=_rep_buttons(fired_id),
+                card_id=f"rem{fired_id}" if fired_id else "")
     return Note(card, f"⏰ {RULE_CN[rule]}即将到期：{lead_label(lead)}，截止 {fmt_cn(deadline)}")
 
 
-def sla_breach(rule: str, lead: Lead, level: int, next_due: datetime, successor_id: int | None,
+def sla_breach(rule: str, lead: Lead, level: int, next_due: datetime, fired_id: int | None,
                next_freezes: bool) -> Note:
     title = f"⚠️ {RULE_CN[rule]}已超时（第{lead.timeout_count}次）"
     then = "冻结线索并转入线索池" if next_freezes else "抄送主管"
@@ -60,8 +60,8 @@ def sla_breach(rule: str, lead: Lead, level: int, next_due: datetime, successor_
         description=f"线索 {lead_label(lead)} 还没有完成：{_todo(rule, lead)}。",
         fields=(Field("下次升级", f"{fmt_cn(next_due)} 仍未处理将{then}"),),
         note="已抄送主管" if level >= 2 else "",
-        buttons=_rep_buttons(successor_id),
-        card_id=f"rem{successor_id}" if successor_id else "",
+        buttons=_rep_buttons(fired_id),
+        card_id=f"rem{fired_id}" if fired_id else "",
     )
     return Note(card, f"{title}：{lead_label(lead)}")
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from reminders.calendar import BusinessCalendar, load_overrides
 from reminders.directory import load_directory
-from reminders.ladder import TickEnv, fire
+from reminders.ladder import TickEnv, fire_many
 from reminders.notices import deliver_notices
 from reminders.store import ClaimedRow, claim, release
 
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TIMER_BATCH = 500  # timer rows per claim; each is processed in its own short transaction
-NOTICE_BATCH = 5000  # notices per claim: large, so an overnight pile-up merges into one message each
+NOTICE_BATCH = 50_000  # notices per claim: large, so what is due for a recipient merges into one message
+FIRE_CHUNK = 25  # timer rows fired per transaction (all-or-nothing; each row is fenced on its claim)
 MAX_ROUNDS = 1000
 RETRY_AFTER_ERROR = timedelta(minutes=5)
 
@@ -49,15 +50,25 @@ async def _env(services: Services, now: datetime) -> TickEnv:
     return TickEnv(services.settings.reminders, cal, people, now, worker_id(services))
 
 
-async def _fire_one(services: Services, env: TickEnv, row: ClaimedRow) -> bool:
+async def _fire_rows(services: Services, env: TickEnv, rows: list[ClaimedRow]) -> int:
+    async with services.db.session() as session:
+        return await fire_many(session, env, rows)
+
+
+async def _fire_chunk(services: Services, env: TickEnv, rows: list[ClaimedRow]) -> int:
+    """Fire a few rows in one transaction (fewer commits); if anything fails, redo them one by one
+    so a single bad row cannot hold the others back; a row failing alone is released for a retry."""
     try:
-        async with services.db.session() as session:
-            return await fire(session, env, row)
+        return await _fire_rows(services, env, rows)
     except Exception:
+        if len(rows) > 1:
+            log.warning("a chunk of %s reminders failed; firing them one by one", len(rows))
+            return sum([await _fire_chunk(services, env, [row]) for row in rows])
+        row = rows[0]
         log.exception("reminder %s (%s, lead %s) failed; will retry", row.id, row.rule, row.lead_id)
         if not await release(services.db, row, env.worker, env.now, RETRY_AFTER_ERROR):
             log.error("reminder %s dropped after repeated failures", row.id)
-        return False
+        return 0
 
 
 async def tick(services: Services) -> int:
@@ -71,8 +82,8 @@ async def tick(services: Services) -> int:
         if not timers:
             break
         env = env or await _env(services, now)
-        for row in timers:
-            handled += await _fire_one(services, env, row)
+        for i in range(0, len(timers), FIRE_CHUNK):
+            handled += await _fire_chunk(services, env, timers[i:i + FIRE_CHUNK])
     for _ in range(MAX_ROUNDS):
         notices = await claim(db, now, worker, lease, NOTICE_BATCH, notices=True)
         if not notices:

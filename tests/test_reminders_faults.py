@@ -185,6 +185,16 @@ async def check_exactly_once(url: str, remote: Remote, max_resent: int = 0, merg
     assert len(remote.received) - len(remote.accepted) <= max_resent
 
 
+async def statuses(url: str) -> Counter[str]:
+    services = await build_services(settings_for(url), ManualClock(DUE), {}, seed=False)
+    try:
+        async with services.db.session() as session:
+            rows = await session.execute(select(Reminder.status, func.count()).group_by(Reminder.status))
+            return Counter(dict(rows.all()))
+    finally:
+        await services.db.dispose()
+
+
 @pytest.fixture
 async def remote() -> Any:
     server = Remote()
@@ -207,8 +217,11 @@ async def test_two_ticker_processes_deliver_each_reminder_once(db_url: str, remo
 async def test_kill_9_mid_tick_then_restart(db_url: str, remote: tuple[Remote, str]) -> None:
     server, url = remote
     await prepare(db_url)
-    assert await run_worker(db_url, DUE, url, die_at_commit=LEADS) == -signal.SIGKILL
+    # commits: the claim, two chunks of fired rows, then death inside the third
+    assert await run_worker(db_url, DUE, url, die_at_commit=4) == -signal.SIGKILL
     assert server.received == []  # died inside the tick, before any delivery
+    left = await statuses(db_url)
+    assert left["done"] > 0 and left["claimed"] > 0  # some rows fired, others stuck in a dead worker's claim
     later = DUE + timedelta(minutes=2)  # the dead worker's leases ran out
     assert await run_worker(db_url, later, url) == 0
     await check_exactly_once(db_url, server)
