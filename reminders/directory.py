@@ -20,6 +20,7 @@ class Person:
     work_start: str | None
     work_end: str | None
     active: bool
+    channel: str | None = None  # where we last heard from the user
 
 
 class Directory:
@@ -56,7 +57,8 @@ class Directory:
 
 async def load_directory(session: AsyncSession) -> Directory:
     u = User
-    rows = await session.execute(select(u.id, u.name, u.role, u.manager_id, u.work_start, u.work_end, u.active))
+    rows = await session.execute(select(u.id, u.name, u.role, u.manager_id, u.work_start, u.work_end, u.active,
+                                        u.channel))
     return Directory({row[0]: Person(*row) for row in rows.all()})
 
 
@@ -67,4 +69,5 @@ async def person(session: AsyncSession, user_id: str | None) -> Person | None:
     user = await session.get(User, user_id)
     if user is None:
         return None
-    return Person(user.id, user.name, user.role, user.manager_id, user.work_start, user.work_end, user.active)
+    return Person(user.id, user.name, user.role, user.manager_id, user.work_start, user.work_end, user.active,
+                  user.channel)

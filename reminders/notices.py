@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 
 from bot.messages import Outbound, body_from_json
 from bot.outbox import enqueue
@@ -18,17 +19,21 @@ from reminders.ladder import TickEnv
 from reminders.store import ClaimedRow, fence
 from storage.db import Database
 
+RECIPIENTS_PER_TX = 100  # recipients whose messages are written to the outbox in one transaction
 
-def compose(to: str, items: Sequence[ClaimedRow]) -> list[Outbound]:
+
+def compose(to: str, items: Sequence[ClaimedRow], channel: str | None = None) -> list[Outbound]:
     """The messages for one recipient: standalone cards as they are, everything else merged."""
-    out = [Outbound(to=to, body=body_from_json(i.payload["body"]), dedup_key=i.payload["key"])
+    out = [Outbound(to=to, body=body_from_json(i.payload["body"]), channel=channel, dedup_key=i.payload["key"])
            for i in items if i.payload.get("standalone")]
     merged = [i for i in items if not i.payload.get("standalone")]
     if len(merged) == 1:
-        out.append(Outbound(to=to, body=body_from_json(merged[0].payload["body"]), dedup_key=merged[0].payload["key"]))
+        out.append(Outbound(to=to, body=body_from_json(merged[0].payload["body"]), channel=channel,
+                            dedup_key=merged[0].payload["key"]))
     elif merged:
         body = messages.digest([i.payload["line"] for i in merged])
-        out.append(Outbound(to=to, body=body, dedup_key=f"rem:digest:{to}:{min(i.id for i in merged)}"))
+        key = f"rem:digest:{to}:{min(i.id for i in merged)}"
+        out.append(Outbound(to=to, body=body, channel=channel, dedup_key=key))
     return out
 
 
@@ -37,18 +42,33 @@ async def deliver_notices(db: Database, env: TickEnv, rows: Sequence[ClaimedRow]
     groups: dict[str, list[ClaimedRow]] = defaultdict(list)
     for row in rows:
         groups[str(row.payload.get("to", ""))].append(row)
-    handled = 0
+    later: dict[datetime, list[int]] = defaultdict(list)
+    ready: list[tuple[str, list[ClaimedRow]]] = []
     for to, items in groups.items():
-        ids = [i.id for i in items]
         hours = env.hours(to)
+        if to and not env.cal.in_working_hours(env.now, hours):
+            later[env.cal.next_working_moment(env.now, hours)] += [i.id for i in items]
+        else:
+            ready.append((to, items))
+    if later:
         async with db.session() as session:
-            if to and not env.cal.in_working_hours(env.now, hours):
-                later = env.cal.next_working_moment(env.now, hours)
-                await fence(session, ids, env.worker, env.now, status="pending", due_at=later)
-                continue
-            held = set(await fence(session, ids, env.worker, env.now))
-            mine = [i for i in items if i.id in held]
-            if to and mine:
-                await enqueue(session, compose(to, mine), env.now, default_channel)
-            handled += len(mine)
+            for due, ids in later.items():
+                await fence(session, ids, env.worker, env.now, status="pending", due_at=due)
+    handled = 0
+    for start in range(0, len(ready), RECIPIENTS_PER_TX):
+        handled += await _enqueue_chunk(db, env, ready[start:start + RECIPIENTS_PER_TX], default_channel)
     return handled
+
+
+async def _enqueue_chunk(db: Database, env: TickEnv, chunk: list[tuple[str, list[ClaimedRow]]],
+                         default_channel: str) -> int:
+    async with db.session() as session:
+        held = set(await fence(session, [i.id for _, items in chunk for i in items], env.worker, env.now))
+        outgoing: list[Outbound] = []
+        for to, items in chunk:
+            mine = [i for i in items if i.id in held]
+            person = env.people.get(to)
+            if to and mine:
+                outgoing += compose(to, mine, (person.channel if person else None) or default_channel)
+        await enqueue(session, outgoing, env.now, default_channel)
+    return len(held)
