@@ -165,7 +165,6 @@ async def my_leads(ctx: Context, msg: Inbound) -> None:
 async def team_leads(ctx: Context, msg: Inbound) -> None:
     session = await ctx.db()
     leads = await list_leads(session, ctx.user, scope="visible")
-    leads = [lead for lead in leads if lead.owner_id != ctx.user.id or ctx.user.is_admin]
     now = ctx.now()
     leads.sort(key=lambda lead: -view.waiting_hours(lead, now))
     timers = await view.next_actions(session, [lead.id for lead in leads])
