@@ -1,17 +1,28 @@
-"""Background work after an ACK: tracked tasks, bounded concurrency, in order per user, drained on shutdown."""
+"""Background work after an ACK: tracked tasks, bounded concurrency, in order per user, drained on shutdown.
+
+ACKs come first: while callbacks arrive in a burst (more than `burst_rate` a second), jobs that have not
+started yet wait (at most `max_defer_s`), so the event loop spends the burst answering WeCom/DingTalk
+within their timeouts and works through the backlog right after.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
 
 
 class TaskPool:
-    def __init__(self, max_running: int = 50, max_pending: int = 5000) -> None:
+    def __init__(self, max_running: int = 50, max_pending: int = 5000, *, burst_rate: float = 100.0,
+                 max_defer_s: float = 3.0) -> None:
         self._running = asyncio.Semaphore(max_running)
+        self._arrivals: deque[float] = deque()
+        self.burst_rate = burst_rate
+        self.max_defer_s = max_defer_s
         self._tasks: set[asyncio.Task[None]] = set()
         self._tail: dict[str, asyncio.Task[None]] = {}  # per-key last task → in-order handling
         self.max_pending = max_pending
@@ -28,6 +39,7 @@ class TaskPool:
         """Run `work` after every earlier job with the same key. False when full or closed."""
         if not self.has_room():
             return False
+        self._arrivals.append(time.monotonic())
         previous = self._tail.get(key)
         task = asyncio.create_task(self._run(previous, work))
         self._tasks.add(task)
@@ -38,11 +50,24 @@ class TaskPool:
     async def _run(self, previous: asyncio.Task[None] | None, work: Callable[[], Awaitable[None]]) -> None:
         if previous is not None:
             await asyncio.wait([previous])
+        await self._yield_to_burst()
         async with self._running:
             try:
                 await work()
             except Exception:
                 log.exception("background job failed")
+
+    def in_burst(self, window_s: float = 0.2) -> bool:
+        """More than `burst_rate` submissions a second over the last `window_s`."""
+        cutoff = time.monotonic() - window_s
+        while self._arrivals and self._arrivals[0] < cutoff:
+            self._arrivals.popleft()
+        return len(self._arrivals) > self.burst_rate * window_s
+
+    async def _yield_to_burst(self) -> None:
+        deadline = time.monotonic() + self.max_defer_s
+        while not self.closed and self.in_burst() and time.monotonic() < deadline:  # noqa: ASYNC110 - polls a rate
+            await asyncio.sleep(0.05)
 
     def _done(self, key: str, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
