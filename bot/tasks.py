@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 class TaskPool:
     def __init__(self, max_running: int = 50, max_pending: int = 5000, *, burst_rate: float = 100.0,
-                 max_defer_s: float = 3.0) -> None:
+                 max_defer_s: float = 10.0) -> None:
         self._running = asyncio.Semaphore(max_running)
         self._arrivals: deque[float] = deque()
         self.burst_rate = burst_rate
