@@ -47,10 +47,12 @@ class FakeDingtalk:
     frames: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)  # pushed over the stream
     acks: list[dict[str, Any]] = field(default_factory=list)
     connections: int = 0
+    same_content_dropped: int = 0  # batchSend repeats of identical content to one user (DingTalk drops them)
     _faults: dict[str, Fault] = field(default_factory=dict)
     _tokens: set[str] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
     _server: TestServer | None = None
+    _contents: set[tuple[str, str, str]] = field(default_factory=set)
     ack_event: asyncio.Event = field(default_factory=asyncio.Event)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -99,6 +101,15 @@ class FakeDingtalk:
         for r in self.calls("batchSend"):
             if r.body.get("_status") == 200 and user_id in r.body["userIds"]:
                 out.append({"msgKey": r.body["msgKey"], **json.loads(r.body["msgParam"])})
+        return out
+
+    def cards_to(self, user_id: str) -> list[dict[str, Any]]:
+        """Interactive cards accepted for a user: {"cardBizId", **cardData}."""
+        out = []
+        for r in self.calls("cardSend"):
+            receiver = json.loads(r.body.get("singleChatReceiver") or "{}")
+            if r.body.get("_status") == 200 and receiver.get("userId") == user_id:
+                out.append({"cardBizId": r.body["cardBizId"], **json.loads(r.body["cardData"])})
         return out
 
     # -- helpers -----------------------------------------------------------------------------
@@ -155,6 +166,12 @@ class FakeDingtalk:
             return refusal
         users = rec.body.get("userIds", [])
         invalid = [u for u in users if u in self.invalid_users]
+        for user in users:  # identical content to the same user within a day: 200, but never shown
+            content = (user, rec.body.get("msgKey", ""), rec.body.get("msgParam", ""))
+            if content in self._contents:
+                self.same_content_dropped += 1
+                rec.body["_dropped"] = True
+            self._contents.add(content)
         return web.json_response({"processQueryKey": f"pqk-{next(self._ids)}", "invalidStaffIdList": invalid,
                                   "flowControlledStaffIdList": []})
 

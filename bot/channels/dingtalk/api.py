@@ -147,7 +147,7 @@ class DingtalkApi:
                                            retryable=resp.status >= 500)
                 if (resp.content_length or 0) > max_bytes:
                     raise DingtalkApiError(f"file larger than {max_bytes} bytes", code="too_large")
-                content = await resp.content.read(max_bytes + 1)
+                content = await _read_capped(resp, max_bytes)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DingtalkApiError(f"GET downloadUrl: {type(exc).__name__}: {exc}", retryable=True) from exc
         if len(content) > max_bytes:
@@ -189,3 +189,14 @@ def _error(what: str, status: int, data: dict[str, Any]) -> DingtalkApiError:
     throttled = status == 429 or "limit" in code.lower() or "throttl" in code.lower()
     return DingtalkApiError(message, status=status, code=code, retryable=throttled or status >= 500 or status == 0,
                             retry_after=60.0 if throttled else None)
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    """The whole body, stopping once it exceeds `max_bytes` (`content.read(n)` returns after the first chunk)."""
+    chunks, size = [], 0
+    async for chunk in resp.content.iter_chunked(65536):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > max_bytes:
+            break
+    return b"".join(chunks)
