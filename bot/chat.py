@@ -19,9 +19,9 @@ from bot.clock import fmt_cn, parse_duration, to_cn, to_utc
 from bot.config import Settings
 from bot.dispatch import dispatch
 from bot.messages import Inbound
+from bot.periodic import run_due_work
 from bot.runtime import build_services
 from bot.services import Services
-from reminders.ticker import tick
 
 
 class OffsetClock:
@@ -129,7 +129,7 @@ class ChatSession:
         """Run due reminders, then deliver everything due, until quiet."""
         assert self.services.outbox is not None
         for _ in range(20):
-            ticked = await tick(self.services)
+            ticked = await run_due_work(self.services)
             sent = await self.services.outbox.drain()
             if not ticked and not sent:
                 break

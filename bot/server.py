@@ -64,7 +64,7 @@ async def create_app(settings: Settings, clock: Clock | None = None, channels: d
 
 async def _background(app: web.Application):  # type: ignore[no-untyped-def]
     """Outbox sender and reminder ticker run beside the web server; shutdown drains work first."""
-    from reminders.scheduler import start_scheduler
+    from bot.scheduler import start_scheduler
 
     services = app[SERVICES]
     stop = asyncio.Event()

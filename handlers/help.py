@@ -34,7 +34,8 @@ def help_lines(role: str) -> list[str]:
 @router.command("帮助", "help", "?", "菜单")
 async def show_help(ctx: Context, msg: Inbound) -> None:
     body = "\n".join(f"- {line}" for line in help_lines(ctx.user.role))
-    ctx.reply(Markdown(title="salesbot 能帮你做什么", text=f"**你好，{ctx.user.name}（{ROLE_CN[ctx.user.role]}）**\n{body}"))
+    greeting = f"**你好，{ctx.user.name}（{ROLE_CN[ctx.user.role]}）**"
+    ctx.reply(Markdown(title="salesbot 能帮你做什么", text=f"{greeting}\n{body}"))
 
 
 @router.event("enter_agent")

@@ -25,8 +25,6 @@ TOP = 15
 
 
 def gaps_text(items: list[Gap]) -> str:
-    if not items:
-        return "本周没有答不上来或被点「没用」的问题 👍"
     lines = ["本周知识库缺口（按次数排序），建议补充或更新话术卡片："]
     for gap in items[:TOP]:
         what = "没答上来" if gap.kind == "unanswered" else f"卡片 {gap.card_id} 被点没用"
@@ -47,9 +45,12 @@ async def send_weekly_gaps(services: Services) -> int:
             key=key, value={"sent_at": now.isoformat()}, updated_at=now))
         if claimed.rowcount == 0:
             return 0  # already sent this week (maybe by another process)
+        items = await gaps(session, since=now - WEEK)
+        if not items:
+            return 0  # a quiet week: nothing worth a message
         admins = list((await session.execute(
             select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id))).scalars())
-        body = Markdown(title="📚 知识库周报", text=gaps_text(await gaps(session, since=now - WEEK)))
+        body = Markdown(title="📚 知识库周报", text=gaps_text(items))
         await enqueue(session, [Outbound(a, body, dedup_key=f"{key}:{a}") for a in admins], now,
                       services.default_channel)
     if admins:

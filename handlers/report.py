@@ -129,6 +129,11 @@ class TeamReport:
     colours: dict[str, int]
     reps: list[RepFigures]
 
+    @property
+    def is_empty(self) -> bool:
+        """Nothing to report: no leads in the funnel, none open, nothing won or lost."""
+        return not any(self.reached) and not self.won and not self.lost and not self.team.open_leads
+
     def conversions(self) -> list[Rate]:
         rates = [Rate(self.reached[i + 1], self.reached[i]) for i in range(len(STAGES) - 1)]
         return [*rates, Rate(self.won, self.reached[-1])]
@@ -314,6 +319,9 @@ async def chart_png(rep: TeamReport) -> bytes:
 
 # -- the daily digest ---------------------------------------------------------------------------
 def digest_due(now: datetime, cfg: RemindersSettings, cal: BusinessCalendar) -> bool:
+    """A working day at or after `digest_time`; an empty `digest_time` turns digests off."""
+    if not cfg.digest_time:
+        return False
     local = to_cn(now)
     hh, mm = (int(x) for x in cfg.digest_time.split(":"))
     return cal.is_workday(local.date()) and (local.hour, local.minute) >= (hh, mm)
@@ -336,7 +344,7 @@ async def send_due_digests(services: Services) -> int:
         reports = [await compute_report(session, m, now - DIGEST_WINDOW, now, cfg) for m in todo]
     sent = 0
     for report in reports:
-        if not report.reps:
+        if not report.reps or report.is_empty:
             continue
         png = await chart_png(report)  # outside any transaction
         key = f"digest:{report.manager_id}:{day}"

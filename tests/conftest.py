@@ -75,8 +75,13 @@ def settings(tmp_path: Any) -> Settings:
         base,
         database=DatabaseSettings(url=sqlite_url(tmp_path)),
         knowledge=replace(KnowledgeSettings(), seed_demo=False),
+        reminders=replace(base.reminders, digest_time=""),  # digests off unless a test turns them on
         ocr=replace(base.ocr, evidence_dir=str(tmp_path / "evidence")),
     )
+
+
+def with_digests(settings: Settings) -> Settings:
+    return replace(settings, reminders=replace(settings.reminders, digest_time="09:30"))
 
 
 @pytest.fixture

@@ -4,23 +4,38 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.chat import ChatSession
 from bot.clock import ManualClock
+from bot.config import Settings
 from bot.services import Services
 from handlers.kb_gaps import send_weekly_gaps
-from tests.conftest import Transcript
+from tests.conftest import Transcript, with_digests
 
 
-async def test_weekly_gaps_digest_once_to_admins(chat: ChatSession, transcript: Transcript, services: Services,
-                                                 clock: ManualClock) -> None:
-    clock.advance(timedelta(days=-3))  # Friday before: the question nobody could answer
-    await chat.handle_line("今天食堂吃什么")
-    clock.advance(timedelta(days=1))  # Saturday: no digest on a day off
-    assert await send_weekly_gaps(services) == 0
-    clock.advance(timedelta(days=2))  # Monday 10:00, after digest_time 09:30
-    assert await send_weekly_gaps(services) == 1
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Daily and weekly digests on (the shared fixture turns them off)."""
+    return with_digests(settings)
+
+
+async def test_weekly_gaps_digest_once_a_week_to_admins(chat: ChatSession, transcript: Transcript,
+                                                        services: Services, clock: ManualClock) -> None:
+    clock.advance(timedelta(days=-3))  # Friday 10:00, after digest_time: the question nobody could answer
+    await chat.handle_line("今天食堂吃什么")  # the console runs due work after each line
+    (friday,) = transcript.to("admin01")
+    assert friday["title"] == "📚 知识库周报" and "「今天食堂吃什么」× 1" in friday["text"]
     assert await send_weekly_gaps(services) == 0  # once per week
+    clock.advance(timedelta(days=1))  # Saturday: a new day, still the same week
+    assert await send_weekly_gaps(services) == 0
+    clock.advance(timedelta(days=2))  # Monday of the next week: last 7 days still hold Friday's question
+    assert await send_weekly_gaps(services) == 1
+    assert await send_weekly_gaps(services) == 0
     await services.outbox.drain()  # type: ignore[union-attr]
-    (digest,) = transcript.to("admin01")
-    assert digest["title"] == "📚 知识库周报" and "「今天食堂吃什么」× 1" in digest["text"]
-    assert transcript.to("manager01") == []
+    assert len(transcript.to("admin01")) == 2
+    assert not [m for m in transcript.to("manager01") if m["title"] == "📚 知识库周报"]
+
+
+async def test_quiet_week_sends_nothing(services: Services) -> None:
+    assert await send_weekly_gaps(services) == 0

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from bot.channels.base import DeliveryError
 from bot.clock import ManualClock
-from bot.messages import Body, Card, Button, Outbound, Text, body_to_json
+from bot.messages import Body, Button, Card, Outbound, Text, body_to_json
 from bot.outbox import OutboxSender, RetryPolicy, enqueue
 from storage.db import Database
 from storage.migrate import upgrade

@@ -25,11 +25,18 @@ from sqlalchemy import select
 
 from bot.cli import main
 from bot.clock import ManualClock
+from bot.config import Settings
 from bot.services import Services
 from handlers.report import compute_report, report_lines, send_due_digests
 from storage.models import OutboxMessage
-from tests.conftest import Transcript
+from tests.conftest import Transcript, with_digests
 from tests.leads_helpers import add_act, cn, seed_lead
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Daily and weekly digests on (the shared fixture turns them off)."""
+    return with_digests(settings)
 
 ALL8 = {"customer_name": "乙", "company": "乙公司", "title": "主任", "phone": "13800000002", "industry": "医疗",
         "region": "华东", "budget_cny": 300000, "needs": ["CRM"]}

@@ -10,14 +10,14 @@ from bot.chat import ChatSession
 from bot.clock import ManualClock
 from bot.config import KnowledgeSettings, Settings
 from bot.runtime import build_services
-from tests.conftest import MONDAY_10AM, Transcript
+from tests.conftest import MONDAY_10AM, Transcript, with_digests
 
 ROOT = Path(__file__).parent.parent
 
 
 async def test_readme_tour(settings: Settings, transcript: Transcript, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(ROOT)  # the tour uses repo-relative paths
-    settings = replace(settings, knowledge=KnowledgeSettings(seed_demo=True))
+    settings = replace(with_digests(settings), knowledge=KnowledgeSettings(seed_demo=True))
     console = ConsoleChannel(transcript.write, json_mode=True)
     clock = ManualClock(MONDAY_10AM)
     services = await build_services(settings, clock, {"console": console})

@@ -1,4 +1,4 @@
-"""APScheduler only ticks: every few seconds it runs the reminder ticker. Timers live in the database."""
+"""APScheduler only ticks: every few seconds it runs the due work (bot/periodic.py). Timers live in the database."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from reminders.ticker import tick
+from bot.periodic import run_due_work
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -20,7 +20,7 @@ def start_scheduler(services: Services) -> AsyncIOScheduler:
 
     async def run_tick() -> None:
         try:
-            if await tick(services):
+            if await run_due_work(services):
                 services.wake_outbox()
         except Exception:
             log.exception("reminder tick failed")
