@@ -78,3 +78,18 @@ async def test_times_are_stored_utc_and_come_back_aware(db_url: str) -> None:
             assert await s.get(User, "u2") is None  # nothing half-written
     finally:
         await db.dispose()
+
+
+async def test_migrations_match_the_models(db_url: str) -> None:
+    """A model change without its Alembic revision fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    await upgrade(db_url)
+    db = Database(db_url)
+    try:
+        async with db.engine.connect() as conn:
+            diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+    finally:
+        await db.dispose()
+    assert diff == []
