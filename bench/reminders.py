@@ -33,6 +33,7 @@ from bot.runtime import build_services
 from bot.services import Services
 from reminders.ticker import tick
 from storage.models import Lead, OutboxMessage, Reminder, User
+from tests.fakes.local import serve_local
 
 NOW = datetime.fromisoformat("2026-11-24T11:00:00+08:00")  # Tuesday, inside working hours
 CHUNK = 5000
@@ -53,12 +54,8 @@ class FakeApi:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/cgi-bin/message/send", self.handle)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return f"http://127.0.0.1:{port}/cgi-bin/message/send"
+        self.runner, base = await serve_local(app)
+        return f"{base}/cgi-bin/message/send"
 
 
 class HttpChannel:

@@ -25,6 +25,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from tests.conftest import MONDAY_10AM
+from tests.fakes.local import serve_local
 
 
 class FlakyRemote:
@@ -63,12 +64,8 @@ async def remote() -> AsyncIterator[FlakyRemote]:
     fake = FlakyRemote()
     app = web.Application()
     app.router.add_post("/send", fake.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    fake.url = f"http://127.0.0.1:{port}/send"
+    runner, base = await serve_local(app)
+    fake.url = f"{base}/send"
     yield fake
     await runner.cleanup()
 

@@ -33,6 +33,7 @@ from bot.runtime import build_services
 from bot.services import Services
 from reminders.ticker import tick
 from storage.models import Lead, OutboxMessage, Reminder, User
+from tests.fakes.local import serve_local
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime.fromisoformat("2026-11-23T10:00:00+08:00")  # Monday
@@ -60,12 +61,8 @@ class Remote:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/send", self.handle)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return f"http://127.0.0.1:{port}/send"
+        self.runner, base = await serve_local(app)
+        return f"{base}/send"
 
     async def close(self) -> None:
         if self.runner is not None:

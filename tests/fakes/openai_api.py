@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.local import serve_local
+
 
 @dataclass
 class FakeOpenAI:
@@ -38,12 +40,8 @@ async def running_fake_openai(reply: str = "ok") -> AsyncIterator[FakeOpenAI]:
     server = FakeOpenAI(reply=reply)
     app = web.Application()
     app.router.add_post("/v1/chat/completions", server.completions)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    server.base_url = f"http://127.0.0.1:{port}/v1"
+    runner, base = await serve_local(app)
+    server.base_url = f"{base}/v1"
     try:
         yield server
     finally:

@@ -18,6 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.local import serve_local
+
 FAULTS: dict[str, tuple[int, str]] = {
     "busy": (-1, "system busy"),
     "token_invalid": (40014, "invalid access_token"),
@@ -104,12 +106,7 @@ class FakeWecom:
         app.router.add_post("/cgi-bin/message/update_template_card", self._update)
         app.router.add_get("/cgi-bin/media/get", self._media_get)
         app.router.add_post("/cgi-bin/media/upload", self._media_upload)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
-        await site.start()
-        sockets = site._server.sockets  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
+        self._runner, self.base_url = await serve_local(app, port)
         return self.base_url
 
     async def close(self) -> None:
