@@ -122,6 +122,8 @@ class OrgUser:
     product_lines: list[str] = field(default_factory=list)
     industries: list[str] = field(default_factory=list)
     capacity: int = 30
+    work_start: str = ""  # own working hours, e.g. "10:00"; empty → the manager's (team), else [reminders]
+    work_end: str = ""
 
 
 @dataclass(frozen=True)

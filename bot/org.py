@@ -34,7 +34,8 @@ DEMO_ORG: tuple[OrgUser, ...] = (
 CSV_COLUMNS = {"id": "id", "name": "name", "role": "role", "manager": "manager", "region": "region",
                "product_lines": "product_lines", "industries": "industries", "capacity": "capacity",
                "工号": "id", "姓名": "name", "角色": "role", "主管": "manager", "区域": "region",
-               "产品线": "product_lines", "行业": "industries", "容量": "capacity"}
+               "产品线": "product_lines", "行业": "industries", "容量": "capacity",
+               "work_start": "work_start", "work_end": "work_end", "上班": "work_start", "下班": "work_end"}
 
 
 class OrgError(ValueError):
@@ -56,6 +57,7 @@ async def upsert_users(session: AsyncSession, users: Iterable[OrgUser], now: dat
         row.name, row.role, row.manager_id = u.name, u.role, u.manager or None
         row.region, row.product_lines, row.industries = u.region or None, list(u.product_lines), list(u.industries)
         row.capacity, row.active = u.capacity, True
+        row.work_start, row.work_end = u.work_start or None, u.work_end or None
         await session.flush()
     return len(ordered)
 
@@ -85,6 +87,7 @@ def parse_users_csv(text: str) -> list[OrgUser]:
             id=row["id"], name=row["name"], role=role, manager=row.get("manager", ""),
             region=row.get("region", ""), product_lines=_split(row.get("product_lines", "")),
             industries=_split(row.get("industries", "")), capacity=int(row.get("capacity") or 30),
+            work_start=row.get("work_start", ""), work_end=row.get("work_end", ""),
         ))
     return users
 

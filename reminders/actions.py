@@ -22,7 +22,7 @@ from bot.context import UserInfo
 from bot.messages import Body, Button, Card, Text
 from reminders import messages
 from reminders.calendar import load_calendar
-from reminders.directory import Person, person
+from reminders.directory import Person, person, working_hours
 from reminders.lifecycle import on_owner_changed, start_sla
 from reminders.policies import (
     DORMANCY,
@@ -102,8 +102,7 @@ async def snooze(session: AsyncSession, user: UserInfo, rid: int, hours: float, 
     if total > cfg.snooze_max_hours + 1e-9:
         return _say(f"这条提醒最多只能累计推迟 {cfg.snooze_max_hours:g} 小时，请尽快处理。")
     cal = await load_calendar(session, cfg)
-    owner = await person(session, user.id)
-    work = cal.hours(owner.work_start, owner.work_end) if owner else cal.default_hours
+    work = await working_hours(session, cal, user.id)
     row.due_at = cal.add_working_time(max(row.due_at, now), timedelta(hours=hours), work)
     row.payload = {**row.payload, "snoozed_h": total}
     row.updated_at = now
@@ -122,8 +121,7 @@ async def pause(session: AsyncSession, user: UserInfo, rid: int, now: datetime, 
         return found
     _row, lead = found
     cal = await load_calendar(session, cfg)
-    owner = await person(session, user.id)
-    work = cal.hours(owner.work_start, owner.work_end) if owner else cal.default_hours
+    work = await working_hours(session, cal, user.id)
     until = cal.next_week_start(now, work)
     for timer in await open_timers(session, lead.id, [*SLA_RULES, DORMANCY]):
         if timer.rule == DORMANCY:
@@ -303,8 +301,7 @@ async def _restart_after_extend(session: AsyncSession, lead: Lead, rule: str, de
                                 cfg: RemindersSettings, reason: str) -> None:
     await cancel_timers(session, lead.id, now, SLA_RULES)
     cal = await load_calendar(session, cfg)
-    owner = await person(session, lead.owner_id)
-    work = cal.hours(owner.work_start, owner.work_end) if owner else cal.default_hours
+    work = await working_hours(session, cal, lead.owner_id)
     for other in SLA_RULES:
         if other == rule:
             payload: dict[str, Any] = {"extended": reason, "snoozed_h": 0.0}

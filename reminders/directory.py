@@ -1,8 +1,12 @@
-"""Who is who for the ticker: names, managers, admins and per-user working hours, loaded once per tick."""
+"""Who is who for the ticker: names, managers, admins and working hours, loaded once per tick.
+
+Working hours: the user's own (`users.work_start/work_end`), else the team's (their manager's), else
+`[reminders] work_start/work_end`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,19 +59,34 @@ class Directory:
         return cal.hours(person.work_start, person.work_end) if person else cal.default_hours
 
 
+def _with_team_hours(p: Person, manager: Person | None) -> Person:
+    if (p.work_start or p.work_end) or manager is None:
+        return p
+    return replace(p, work_start=manager.work_start, work_end=manager.work_end)
+
+
 async def load_directory(session: AsyncSession) -> Directory:
     u = User
     rows = await session.execute(select(u.id, u.name, u.role, u.manager_id, u.work_start, u.work_end, u.active,
                                         u.channel))
-    return Directory({row[0]: Person(*row) for row in rows.all()})
+    people = {row[0]: Person(*row) for row in rows.all()}
+    return Directory({k: _with_team_hours(p, people.get(p.manager_id or "")) for k, p in people.items()})
+
+
+def _person(user: User) -> Person:
+    return Person(user.id, user.name, user.role, user.manager_id, user.work_start, user.work_end, user.active,
+                  user.channel)
 
 
 async def person(session: AsyncSession, user_id: str | None) -> Person | None:
-    """One user, for handlers and lifecycle hooks that need only the owner."""
-    if not user_id:
-        return None
-    user = await session.get(User, user_id)
+    """One user (with the team's hours when they have none), for handlers and lifecycle hooks."""
+    user = await session.get(User, user_id) if user_id else None
     if user is None:
         return None
-    return Person(user.id, user.name, user.role, user.manager_id, user.work_start, user.work_end, user.active,
-                  user.channel)
+    manager = await session.get(User, user.manager_id) if user.manager_id else None
+    return _with_team_hours(_person(user), _person(manager) if manager else None)
+
+
+async def working_hours(session: AsyncSession, cal: BusinessCalendar, user_id: str | None) -> WorkHours:
+    owner = await person(session, user_id)
+    return cal.hours(owner.work_start, owner.work_end) if owner else cal.default_hours

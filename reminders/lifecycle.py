@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import RemindersSettings
 from reminders import messages
 from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
-from reminders.directory import person
+from reminders.directory import working_hours
 from reminders.policies import (
     CADENCE,
     DORMANCY,
@@ -50,8 +50,7 @@ def frozen_message(lead: Lead) -> str:
 
 
 async def _owner_hours(session: AsyncSession, lead: Lead, cal: BusinessCalendar) -> WorkHours:
-    owner = await person(session, lead.owner_id)
-    return cal.hours(owner.work_start, owner.work_end) if owner else cal.default_hours
+    return await working_hours(session, cal, lead.owner_id)
 
 
 async def _lead_id(session: AsyncSession, lead: Lead) -> int:
