@@ -106,12 +106,12 @@ class OutboxSender:
 
     async def run_forever(self, interval_s: float, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            self._wake.clear()  # before the round: a wake() during it makes the next wait return at once
             try:
                 while await self.run_once():
                     pass
             except Exception:
                 log.exception("outbox round failed; will retry")
-            self._wake.clear()
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             await asyncio.wait(waiters, timeout=interval_s, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:

@@ -173,3 +173,32 @@ async def test_unknown_channel_rows_wait_for_their_sender(db: Database, remote: 
         await s.execute(update(OutboxMessage).values(channel="wecom"))
     assert await OutboxSender(db, clock, {"wecom": sender}).run_once() == 1
     await sender.http.close()
+
+
+async def test_wake_during_a_round_is_not_lost(db: Database, remote: FlakyRemote) -> None:
+    """A message queued while the sender is busy goes out at once, not one interval later."""
+    clock = ManualClock(MONDAY_10AM)
+    sender = HttpSender(remote.url)
+    outbox = OutboxSender(db, clock, {"wecom": sender})
+    stop = asyncio.Event()
+    original = outbox.run_once
+    first_round = asyncio.Event()
+
+    async def slow_first_round() -> int:
+        n = await original()
+        if not first_round.is_set():
+            first_round.set()
+            await put(db, clock, Outbound(to="rep01", body=Text("late"), channel="wecom", dedup_key="late"))
+            outbox.wake()  # arrives while this round is still running
+        return n
+
+    outbox.run_once = slow_first_round  # type: ignore[method-assign]
+    loop = asyncio.create_task(outbox.run_forever(interval_s=60, stop=stop))
+    for _ in range(100):
+        if remote.received:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await loop
+    assert [m["key"] for m in remote.received] == ["late"]
+    await sender.http.close()
