@@ -21,6 +21,9 @@ class TaskPool:
                  max_defer_s: float = 10.0) -> None:
         self._running = asyncio.Semaphore(max_running)
         self._arrivals: deque[float] = deque()
+        self._calm = asyncio.Event()  # clear while a burst lasts; one watcher task sets it again
+        self._calm.set()
+        self._watcher: asyncio.Task[None] | None = None
         self.burst_rate = burst_rate
         self.max_defer_s = max_defer_s
         self._tasks: set[asyncio.Task[None]] = set()
@@ -40,6 +43,9 @@ class TaskPool:
         if not self.has_room():
             return False
         self._arrivals.append(time.monotonic())
+        if self._calm.is_set() and self.in_burst():
+            self._calm.clear()
+            self._watcher = asyncio.create_task(self._watch_burst())
         previous = self._tail.get(key)
         task = asyncio.create_task(self._run(previous, work))
         self._tasks.add(task)
@@ -64,10 +70,19 @@ class TaskPool:
             self._arrivals.popleft()
         return len(self._arrivals) > self.burst_rate * window_s
 
-    async def _yield_to_burst(self) -> None:
-        deadline = time.monotonic() + self.max_defer_s
-        while not self.closed and self.in_burst() and time.monotonic() < deadline:  # noqa: ASYNC110 - polls a rate
+    async def _watch_burst(self) -> None:
+        while not self.closed and self.in_burst():  # noqa: ASYNC110 - polls a rate
             await asyncio.sleep(0.05)
+        self._calm.set()
+
+    async def _yield_to_burst(self) -> None:
+        """Wait (bounded) until the burst is over: one shared event, no per-job polling."""
+        if self._calm.is_set():
+            return
+        try:
+            await asyncio.wait_for(self._calm.wait(), timeout=self.max_defer_s)
+        except TimeoutError:
+            pass
 
     def _done(self, key: str, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -77,6 +92,7 @@ class TaskPool:
     async def drain(self, timeout: float = 30.0) -> None:
         """Stop taking work and wait for what is in flight."""
         self.closed = True
+        self._calm.set()
         if self._tasks:
             _done, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
             if pending:
