@@ -277,7 +277,8 @@ class RapidOcrEngine:
 
     def _boxes(self, img: Image.Image) -> list[tuple[float, float, float, str]]:
         """(cx, cy, x0, text) per detected text line."""
-        res = self._ocr(np.asarray(img.convert("RGB")))
+        # Screenshots are upright: skipping the text-angle classifier saves ~7 % per image.
+        res = self._ocr(np.asarray(img.convert("RGB")), use_cls=False)
         boxes = getattr(res, "boxes", None)
         txts = getattr(res, "txts", None)
         if boxes is None or txts is None:
