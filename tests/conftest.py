@@ -80,6 +80,17 @@ def settings(tmp_path: Any) -> Settings:
     )
 
 
+def run_cli(db_url: str, *argv: str) -> int:
+    """`salesbot ARGV…` in this process against `db_url` (call it through asyncio.to_thread from a test)."""
+    from bot.cli import main
+
+    os.environ["SALESBOT_DATABASE_URL"] = db_url
+    try:
+        return main(list(argv))
+    finally:
+        del os.environ["SALESBOT_DATABASE_URL"]
+
+
 def with_digests(settings: Settings) -> Settings:
     return replace(settings, reminders=replace(settings.reminders, digest_time="09:30"))
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.cli import main
 from bot.services import Services
 from handlers.assignment import EPOCH, Assigner, RepProfile, import_leads, rank_reps
 from storage.models import Lead, Reminder, User
+from tests.conftest import run_cli
 from tests.leads_helpers import cn, get_lead, seed_lead
 
 NOW = cn(23, 10)
@@ -118,16 +118,6 @@ async def test_import_assigns_dedups_and_reports_bad_rows(services: Services) ->
         assert (await s.execute(select(Reminder).where(Reminder.lead_id == lead.id))).scalars().first() is not None
 
 
-def _cli(db_url: str, *argv: str) -> int:
-    import os
-
-    os.environ["SALESBOT_DATABASE_URL"] = db_url
-    try:
-        return main(list(argv))
-    finally:
-        del os.environ["SALESBOT_DATABASE_URL"]
-
-
 async def test_cli_import_xlsx_and_offboard(services: Services, tmp_path: Path, capsys: object) -> None:
     from openpyxl import Workbook
 
@@ -139,11 +129,11 @@ async def test_cli_import_xlsx_and_offboard(services: Services, tmp_path: Path, 
     path = tmp_path / "leads.xlsx"
     wb.save(path)
     url = services.settings.database.url
-    rc = await asyncio.to_thread(_cli, url, "leads", "import", str(path), "--now", "2026-11-23T10:00+08:00")
+    rc = await asyncio.to_thread(run_cli, url, "leads", "import", str(path), "--now", "2026-11-23T10:00+08:00")
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert rc == 0, out
     assert "line 2: assigned #1 → 杨静" in out and "line 3: assigned #2 → 黄磊" in out
-    rc = await asyncio.to_thread(_cli, url, "org", "offboard", "rep04", "--to", "rep05", "--now",
+    rc = await asyncio.to_thread(run_cli, url, "org", "offboard", "rep04", "--to", "rep05", "--now",
                                  "2026-11-23T11:00+08:00")
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert rc == 0
@@ -152,11 +142,11 @@ async def test_cli_import_xlsx_and_offboard(services: Services, tmp_path: Path, 
     assert lead.owner_id == "rep05" and lead.assign_reason == "杨静 离职交接"
     async with services.db.session() as s:
         assert (await s.get(User, "rep04")).active is False  # type: ignore[union-attr]
-    rc = await asyncio.to_thread(_cli, url, "org", "offboard", "nobody", "--to", "rep05")
+    rc = await asyncio.to_thread(run_cli, url, "org", "offboard", "nobody", "--to", "rep05")
     assert rc == 1
 
 
 async def test_cli_import_rejects_unknown_format(services: Services, tmp_path: Path) -> None:
     bad = tmp_path / "leads.txt"
     bad.write_text("x")
-    assert await asyncio.to_thread(_cli, services.settings.database.url, "leads", "import", str(bad)) == 1
+    assert await asyncio.to_thread(run_cli, services.settings.database.url, "leads", "import", str(bad)) == 1

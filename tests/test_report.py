@@ -23,13 +23,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.cli import main
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.services import Services
 from handlers.report import compute_report, report_lines, send_due_digests
 from storage.models import OutboxMessage
-from tests.conftest import Transcript, with_digests
+from tests.conftest import Transcript, run_cli, with_digests
 from tests.leads_helpers import add_act, cn, seed_lead
 
 
@@ -110,19 +109,9 @@ async def test_digest_once_per_manager_per_working_day(services: Services, clock
     assert await send_due_digests(services) == 0
 
 
-def _cli(db_url: str, *argv: str) -> int:
-    import os
-
-    os.environ["SALESBOT_DATABASE_URL"] = db_url
-    try:
-        return main(list(argv))
-    finally:
-        del os.environ["SALESBOT_DATABASE_URL"]
-
-
 async def test_cli_report_prints_the_same(services: Services, tmp_path: Path, capsys: object) -> None:
     await _seed(services)
-    rc = await asyncio.to_thread(_cli, services.settings.database.url, "report", "--since", "7d", "--manager",
+    rc = await asyncio.to_thread(run_cli, services.settings.database.url, "report", "--since", "7d", "--manager",
                                  "manager01", "--now", "2026-11-23T10:00+08:00", "--chart", str(tmp_path))
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert rc == 0
