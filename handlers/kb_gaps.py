@@ -25,7 +25,7 @@ TOP = 15
 
 
 def gaps_text(items: list[Gap]) -> str:
-    lines = ["本周知识库缺口（按次数排序），建议补充或更新话术卡片："]
+    lines = ["近 7 天知识库缺口（按次数排序），建议补充或更新话术卡片："]
     for gap in items[:TOP]:
         what = "没答上来" if gap.kind == "unanswered" else f"卡片 {gap.card_id} 被点没用"
         lines.append(f"- 「{gap.query}」× {gap.count} · {what}")

@@ -39,3 +39,12 @@ async def test_weekly_gaps_digest_once_a_week_to_admins(chat: ChatSession, trans
 
 async def test_quiet_week_sends_nothing(services: Services) -> None:
     assert await send_weekly_gaps(services) == 0
+
+
+async def test_admin_asks_for_gaps_in_chat(chat: ChatSession, transcript: Transcript) -> None:
+    await chat.handle_line("知识缺口")
+    assert "管理员" in transcript.last("rep01")["text"]  # reps are refused
+    await chat.handle_line("今天食堂吃什么")
+    await chat.handle_line("/as admin01")
+    await chat.handle_line("知识缺口")
+    assert "「今天食堂吃什么」× 1" in transcript.last("admin01")["text"]
