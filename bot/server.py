@@ -116,6 +116,9 @@ def tune_gc() -> None:
 
 def run_server(settings: Settings) -> int:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every tick at INFO
+    if not (settings.wecom.enabled or settings.dingtalk.enabled):
+        log.warning("no channel configured: fill [wecom] or [dingtalk] (see README); serving /healthz and /metrics")
     tune_gc()
     web.run_app(create_app(settings), host=settings.server.host, port=settings.server.port, print=None)
     return 0
