@@ -1,12 +1,21 @@
-"""Admin commands in chat: 知识缺口 (what the knowledge base could not answer in the last 7 days)."""
+"""Admin commands in chat: 知识缺口 (what the knowledge base could not answer in the last 7 days), and
+the company calendar on top of the statutory one: 放假 / 补班 <日期> [说明], 日历."""
 
 from __future__ import annotations
 
+from datetime import date
+
+from sqlalchemy import select
+
+from bot.clock import to_cn
 from bot.context import Context
 from bot.messages import Inbound, Markdown, Text
-from bot.router import Router
+from bot.router import Router, split_command
 from handlers.kb_gaps import WEEK, gaps_text
 from knowledge.store import gaps
+from reminders.calendar import set_override
+from storage.activity import add_audit
+from storage.models import CalendarOverride
 
 router = Router("admin")
 
@@ -18,3 +27,51 @@ async def knowledge_gaps(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text("最近 7 天没有答不上来或被点「没用」的问题 👍"))
         return
     ctx.reply(Markdown(title="📚 知识库缺口（近 7 天）", text=gaps_text(items)))
+
+
+# -- business calendar overrides ---------------------------------------------------------------------
+DATE_HINT = "日期格式如 2026-12-31，例如「放假 2026-12-31 公司年会」或「补班 2026-12-27」。"
+
+
+def _parse_day(arg: str) -> tuple[date, str] | None:
+    first, _, note = arg.strip().partition(" ")
+    try:
+        return date.fromisoformat(first.replace("/", "-")), note.strip()
+    except ValueError:
+        return None
+
+
+async def _override(ctx: Context, msg: Inbound, word: str, is_workday: bool) -> None:
+    parsed = _parse_day(split_command(msg.text, word) or "")
+    if parsed is None:
+        ctx.reply(Text(DATE_HINT))
+        return
+    day, note = parsed
+    session = await ctx.db()
+    await set_override(session, day, is_workday, note or None)
+    add_audit(session, ctx.user.id, "calendar.override", day.isoformat(), ctx.now(), is_workday=is_workday,
+              note=note)
+    what = "工作日（补班）" if is_workday else "休息日"
+    ctx.reply(Text(f"✅ {day.isoformat()} 已设为{what}，提醒和时限按新的日历计算。"))
+
+
+@router.command("放假", roles={"admin"})
+async def day_off(ctx: Context, msg: Inbound) -> None:
+    await _override(ctx, msg, "放假", is_workday=False)
+
+
+@router.command("补班", roles={"admin"})
+async def extra_workday(ctx: Context, msg: Inbound) -> None:
+    await _override(ctx, msg, "补班", is_workday=True)
+
+
+@router.command("日历", roles={"admin"})
+async def show_overrides(ctx: Context, msg: Inbound) -> None:
+    today = to_cn(ctx.now()).date()
+    session = await ctx.db()
+    rows = await session.execute(select(CalendarOverride).where(CalendarOverride.day >= today)
+                                 .order_by(CalendarOverride.day))
+    lines = [f"- {r.day.isoformat()} {'补班' if r.is_workday else '放假'} {r.note or ''}".rstrip()
+             for r in rows.scalars()]
+    text = "\n".join(lines) if lines else "没有自定义的放假或补班（法定节假日和调休已自动计入）。"
+    ctx.reply(Markdown(title="📅 公司日历调整", text=text))
