@@ -41,13 +41,19 @@ async def next_actions(session: AsyncSession, lead_ids: Sequence[int]) -> dict[i
     if not lead_ids:
         return {}
     rows = await session.execute(
-        select(Reminder.lead_id, Reminder.rule, Reminder.due_at)
+        select(Reminder.lead_id, Reminder.rule, Reminder.due_at, Reminder.payload)
         .where(Reminder.lead_id.in_(list(lead_ids)), Reminder.status == "pending").order_by(Reminder.due_at))
     out: dict[int, tuple[str, datetime]] = {}
-    for lead_id, rule, due in rows.all():
+    for lead_id, rule, due, payload in rows.all():
         if lead_id is not None and lead_id not in out:
-            out[lead_id] = (RULE_CN.get(rule, rule), due)
+            out[lead_id] = (RULE_CN.get(rule, rule), _deadline(payload) or due)
     return out
+
+
+def _deadline(payload: dict[str, object] | None) -> datetime | None:
+    """An SLA row may fire early (its warning); what the rep must meet is the deadline it carries."""
+    raw = (payload or {}).get("deadline")
+    return datetime.fromisoformat(raw) if isinstance(raw, str) else None
 
 
 def next_action_text(lead: Lead, timers: Mapping[int, tuple[str, datetime]], first_contact_h: float) -> str:
