@@ -33,6 +33,7 @@ async def test_readme_tour(settings: Settings, transcript: Transcript, monkeypat
     assert any("没找到合适的话术" in t for t in rep)
     assert any(t.startswith("线索草稿") and "13812345678" in t for t in rep)
     assert any("已启用" in t for t in rep)
+    assert any("我的线索" in t and "下一步: 首次联系 11-23 12:00" in t for t in rep)  # the deadline, not the warning
     assert any("首次联系已超时（第1次）" in t for t in rep)
     manager = transcript.texts("manager01")
     assert any("抄送" in t for t in manager)
