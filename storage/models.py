@@ -177,7 +177,21 @@ class InboundDedup(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(16))
     msg_id: Mapped[str] = mapped_column(String(191))
-    received_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    payload: Mapped[str | None] = mapped_column(Text)  # verified raw message, replayed after a crash
+    replayed_at: Mapped[datetime | None]
+
+
+class InboundHandled(Base):
+    """Written in the handler's own transaction: "handled" is atomic with the handler's effects."""
+
+    __tablename__ = "inbound_handled"
+    __table_args__ = (UniqueConstraint("channel", "msg_id", name="uq_inbound_handled_channel_msg"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    msg_id: Mapped[str] = mapped_column(String(191))
+    handled_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class KnowledgeCard(Base):
