@@ -7,17 +7,21 @@ Do slow work (OCR, search) before the first `await ctx.db()` so no database lock
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.dedup import mark_handled
 from bot.messages import Body, CardUpdate, Inbound, Outbound
 from bot.outbox import enqueue
 
 if TYPE_CHECKING:
     from bot.services import Services
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,13 @@ class Context:
             self.reply(CardUpdate(card_ref=self.msg.card_ref, text=text))
 
     async def commit(self) -> None:
-        """Write outgoing messages into the outbox and commit everything in one transaction."""
+        """Write outgoing messages into the outbox, mark the message handled and commit everything in one
+        transaction. A message some other run already handled (a replay after a crash) is rolled back."""
         session = await self.db()
+        if not await mark_handled(session, self.msg.channel, self.msg.msg_id, self.now()):
+            log.warning("%s:%s was already handled; this run's effects are dropped", self.msg.channel, self.msg.msg_id)
+            await session.rollback()
+            return
         await enqueue(session, self.outgoing, self.now(), self.services.default_channel)
         await session.commit()
 

@@ -10,6 +10,10 @@ one flusher writes them as a single multi-row `INSERT … ON CONFLICT DO NOTHING
 connection: one transaction per batch, and the batch grows by itself when the database is slow.
 On SQLite the claims live in a sidecar file (see `claims_url`): handler transactions hold the main file's
 single write lock while they run, and a claim waiting behind them in SQLite's busy handler took > 1 s at p99.
+
+A claim keeps the verified raw payload; `mark_handled` writes an `inbound_handled` row inside the handler's
+own transaction. A claim without that row after a crash is replayed by `bot.replay`, and a second run of
+the same message finds the row and rolls its effects back.
 """
 
 from __future__ import annotations
@@ -18,8 +22,12 @@ import asyncio
 import logging
 from datetime import datetime
 
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from storage.db import Database, sqlite_path
-from storage.models import InboundDedup
+from storage.models import InboundDedup, InboundHandled
 from storage.sql import insert_ignore
 
 log = logging.getLogger(__name__)
@@ -33,7 +41,17 @@ async def claim_inbound(db: Database, channel: str, msg_id: str, now: datetime) 
         return result.scalar_one_or_none() is not None
 
 
-Pending = tuple[str, str, datetime, "asyncio.Future[bool]"]  # channel, msg_id, received, result
+async def mark_handled(session: AsyncSession, channel: str, msg_id: str, now: datetime) -> bool:
+    """Record (channel, msg_id) as handled in `session`'s transaction. False when it already was: the
+    caller must then roll back, so a message's effects never apply twice. Console messages are not claimed."""
+    if channel == "console":
+        return True
+    stmt = insert_ignore(session, InboundHandled).values(channel=channel, msg_id=msg_id[:191], handled_at=now)
+    result = await session.execute(stmt.returning(InboundHandled.id))
+    return result.scalar_one_or_none() is not None
+
+
+Pending = tuple[str, str, datetime, str | None, "asyncio.Future[bool]"]  # channel, msg_id, received, payload, result
 
 
 def claims_url(database_url: str) -> str:
@@ -52,23 +70,45 @@ async def open_claims_db(database_url: str) -> Database:
     db = Database(url)
     if url != database_url:
         async with db.engine.begin() as conn:
-            await conn.run_sync(lambda sync: InboundDedup.__table__.create(sync, checkfirst=True))
+            await conn.run_sync(_ensure_claims_table)
     return db
+
+
+def _ensure_claims_table(conn: Connection) -> None:
+    """Create the sidecar table, or bring an older one up to date (new columns are nullable; new indexes)."""
+    table = InboundDedup.__table__
+    table.create(conn, checkfirst=True)
+    have = {column["name"] for column in inspect(conn).get_columns(table.name)}
+    for column in table.columns:
+        if column.name not in have:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+    for index in table.indexes:
+        index.create(conn, checkfirst=True)
 
 
 class InboundClaimer:
     def __init__(self, database_url: str, *, max_batch: int = 500) -> None:
         self.database_url = database_url
-        self.db: Database | None = None  # opened by the first flush
+        self.db: Database | None = None  # opened on first use
+        self._opening = asyncio.Lock()
         self.max_batch = max_batch
         self._pending: list[Pending] = []
         self._flusher: asyncio.Task[None] | None = None
         self.batches = 0
 
-    async def claim(self, channel: str, msg_id: str, now: datetime) -> bool:
-        """True the first time (channel, msg_id) is seen, False for every repeat (durable once it returns)."""
+    async def database(self) -> Database:
+        """Where the claims live (the sidecar file on SQLite), opened once."""
+        async with self._opening:  # the flusher and the replay sweep may both ask first
+            if self.db is None:
+                self.db = await open_claims_db(self.database_url)
+        return self.db
+
+    async def claim(self, channel: str, msg_id: str, now: datetime, payload: str | None = None) -> bool:
+        """True the first time (channel, msg_id) is seen, False for every repeat (durable once it returns).
+        `payload` is the verified raw message, kept so it can be replayed if the process dies before handling it."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((channel, msg_id[:191], now, future))
+        self._pending.append((channel, msg_id[:191], now, payload, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await future
@@ -85,7 +125,7 @@ class InboundClaimer:
                         future.set_exception(exc)
                 continue
             seen: set[tuple[str, str]] = set()
-            for channel, msg_id, _now, future in batch:
+            for channel, msg_id, _now, _payload, future in batch:
                 key = (channel, msg_id)
                 first = key in claimed and key not in seen  # a repeat inside one batch is a duplicate too
                 seen.add(key)
@@ -93,11 +133,11 @@ class InboundClaimer:
                     future.set_result(first)
 
     async def _insert(self, batch: list[Pending]) -> set[tuple[str, str]]:
-        rows = {(ch, key): {"channel": ch, "msg_id": key, "received_at": now} for ch, key, now, _f in reversed(batch)}
+        rows = {(ch, key): {"channel": ch, "msg_id": key, "received_at": now, "payload": payload}
+                for ch, key, now, payload, _f in reversed(batch)}
         self.batches += 1
-        if self.db is None:
-            self.db = await open_claims_db(self.database_url)
-        async with self.db.session() as session:
+        db = await self.database()
+        async with db.session() as session:
             stmt = insert_ignore(session, InboundDedup).values(list(rows.values()))
             result = await session.execute(stmt.returning(InboundDedup.channel, InboundDedup.msg_id))
             return {(ch, key) for ch, key in result}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.context import Context
+from bot.dedup import mark_handled
 from bot.messages import Inbound, Outbound, Text
 from bot.org import identify
 from bot.outbox import enqueue
@@ -59,6 +60,9 @@ async def _dispatch(services: Services, msg: Inbound) -> None:
 
 
 async def _reply_only(services: Services, msg: Inbound, text: str) -> None:
+    """The answer alone, and the message marked handled with it (nothing when another run handled it)."""
     out = Outbound(to=msg.user_id, body=Text(text), channel=msg.channel, dedup_key=f"in:{msg.channel}:{msg.msg_id}:err")
+    now = services.clock.now()
     async with services.db.session() as session:
-        await enqueue(session, [out], services.clock.now(), services.default_channel)
+        if await mark_handled(session, msg.channel, msg.msg_id, now):
+            await enqueue(session, [out], now, services.default_channel)

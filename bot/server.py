@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +24,9 @@ SERVICES = web.AppKey("services", Services)
 TASKS = web.AppKey("tasks", TaskPool)
 METRICS = web.AppKey("metrics", Counter)
 CLAIMS = web.AppKey("claims", InboundClaimer)
+# channel → submit a claimed message's raw payload to the TaskPool again (False: no room, try later)
+Replayer = Callable[[str], Awaitable[bool]]
+REPLAYERS = web.AppKey("replayers", dict[str, Replayer])
 
 
 def build_channels(settings: Settings) -> dict[str, Any]:
@@ -49,6 +53,7 @@ async def create_app(settings: Settings, clock: Clock | None = None, channels: d
     app[METRICS] = Counter()
     # Inbound dedup claims: own connection, group commit (see bot/dedup.py), shared by every channel.
     app[CLAIMS] = InboundClaimer(settings.database.url)
+    app[REPLAYERS] = {}  # filled by each channel's add_routes; used by bot/replay.py
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     if settings.wecom.enabled:
@@ -64,7 +69,8 @@ async def create_app(settings: Settings, clock: Clock | None = None, channels: d
 
 
 async def _background(app: web.Application):  # type: ignore[no-untyped-def]
-    """Outbox sender and reminder ticker run beside the web server; shutdown drains work first."""
+    """Outbox sender, reminder ticker and the replay sweep run beside the web server; shutdown drains work first."""
+    from bot.replay import run_replays
     from bot.scheduler import start_scheduler
 
     services = app[SERVICES]
@@ -72,7 +78,11 @@ async def _background(app: web.Application):  # type: ignore[no-untyped-def]
     assert services.outbox is not None
     sender = asyncio.create_task(services.outbox.run_forever(services.settings.server.tick_seconds, stop))
     scheduler = start_scheduler(services)
+    stop_replays = asyncio.Event()
+    replays = asyncio.create_task(run_replays(app, stop_replays))
     yield
+    stop_replays.set()  # before the drain: a replay submitted now would be refused
+    await replays
     await app[TASKS].drain()
     await app[CLAIMS].close()
     scheduler.shutdown(wait=False)

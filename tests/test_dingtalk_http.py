@@ -174,7 +174,7 @@ async def test_rich_text_with_pictures_and_group_mention(h: Harness) -> None:
     await h.post(text_message("@销售助手  你好呀", group=True))
     await h.settle()
     images = [m for m in seen if m.kind == "image"]
-    assert [(m.msg_id, m.data, m.text) for m in images] == [("msgRT==", PNG, "这个客户"), ("msgRT==#1", PNG + b"2", "")]
+    assert [(m.msg_id, m.data, m.text) for m in images] == [("msgRT==#0", PNG, "这个客户"), ("msgRT==", PNG + b"2", "")]
     assert all(m.conversation_id == "cidGroupXYZ==" for m in seen)
     assert [m.text for m in seen if m.kind == "text"] == ["你好呀"]
 

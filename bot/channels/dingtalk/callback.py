@@ -3,6 +3,7 @@
 `Receiver.accept` is the ack-first path shared by both: parse → room check → claim the msgId
 (UNIQUE insert, before any side effect) → submit the work to the TaskPool → answer at once.
 The background job downloads pictures/files by downloadCode and dispatches Inbound messages.
+The claim keeps the payload as JSON: after a crash `bot.replay` hands it back to `Receiver.replay`.
 
 Stream mode runs the dingtalk-stream SDK client inside our event loop as a task (never its
 `start_forever()`, which calls `asyncio.run`), one connection per `start()`, reconnecting with backoff.
@@ -30,7 +31,7 @@ from bot.channels.dingtalk.parse import Parsed, ParseError, parse_payload
 from bot.channels.dingtalk.sign import check_sign
 from bot.dispatch import dispatch
 from bot.messages import Inbound
-from bot.server import CLAIMS, METRICS, SERVICES, TASKS
+from bot.server import CLAIMS, METRICS, REPLAYERS, SERVICES, TASKS
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +72,24 @@ class Receiver:
             self.count("busy")
             return "busy"
         now = self.services.clock.now()
-        if not await self.app[CLAIMS].claim(CHANNEL, parsed.msg_id, now):
+        if not await self.app[CLAIMS].claim(CHANNEL, parsed.msg_id, now, payload=json.dumps(payload)):
             log.info("dingtalk duplicate delivery of %s ignored", parsed.msg_id)
             self.count("duplicate")
             return "duplicate"
-        tasks.submit(parsed.user_id, lambda: self.handle(parsed))
+        if not tasks.submit(parsed.user_id, lambda: self.handle(parsed)):  # raced to full: rare
+            log.warning("dingtalk %s claimed but task pool full; the replay sweep will handle it", parsed.msg_id)
         self.count("accepted")
         return "accepted"
+
+    async def replay(self, raw: str) -> bool:
+        """A claimed payload a crash left unhandled, handled as a fresh delivery (False: no room yet)."""
+        parsed = parse_payload(json.loads(raw))
+        if parsed is None:
+            return True
+        if not self.app[TASKS].submit(parsed.user_id, lambda: self.handle(parsed)):
+            return False
+        self.count("replayed")
+        return True
 
     async def handle(self, parsed: Parsed) -> None:
         for inbound in await self.to_inbounds(parsed):
@@ -98,10 +110,11 @@ class Receiver:
             return [Inbound(msg_id=p.msg_id, kind="event", text=f"unsupported:{p.msgtype}", **common)]
         limit = int(self.services.settings.ocr.max_image_mb * 1024 * 1024) if p.kind == "image" else MAX_FILE_BYTES
         inbounds = []
+        last = len(p.download_codes) - 1
         for i, code in enumerate(p.download_codes):
             data, error = await self.fetch(code, limit)
-            inbounds.append(Inbound(
-                msg_id=p.msg_id if i == 0 else f"{p.msg_id}#{i}", kind=p.kind, text=p.text if i == 0 else "",
+            inbounds.append(Inbound(  # the last part carries the claimed msgId: handled = every part handled
+                msg_id=p.msg_id if i == last else f"{p.msg_id}#{i}", kind=p.kind, text=p.text if i == 0 else "",
                 data=data, data_error=error, file_name=p.file_name, **common,
             ))
         return inbounds
@@ -250,6 +263,7 @@ async def _receiver_ctx(app: web.Application) -> AsyncIterator[None]:
 def add_routes(app: web.Application) -> None:
     """HTTP mode: POST /dingtalk/callback. Stream mode: the SDK client as a task of our loop."""
     app[RECEIVER] = Receiver(app)
+    app[REPLAYERS][CHANNEL] = app[RECEIVER].replay
     app.cleanup_ctx.append(_receiver_ctx)
     if app[SERVICES].settings.dingtalk.mode == "http":
         app.router.add_post("/dingtalk/callback", http_callback)

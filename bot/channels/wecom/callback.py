@@ -1,6 +1,7 @@
 """`/wecom/callback`: verify → decrypt → parse → dedup → ACK at once; the work runs in the TaskPool.
 
 WeCom re-sends after 5 s without an HTTP 200 (3 tries), so the ACK waits only for the dedup insert.
+The claim keeps the decrypted plaintext: after a crash `bot.replay` hands it back to `replay`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from bot.channels.wecom.api import Media, MediaTooLarge, WecomApi
 from bot.channels.wecom.crypto import BadCiphertext, BadSignature, CallbackCrypto, WrongReceiver
 from bot.channels.wecom.parse import BadXml, UnsafeXml, WecomMessage, parse_envelope, parse_message
 from bot.messages import Inbound
-from bot.server import CLAIMS, METRICS, SERVICES, TASKS
+from bot.server import CLAIMS, METRICS, REPLAYERS, SERVICES, TASKS
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,11 @@ def add_routes(app: web.Application) -> None:
     app[CRYPTO] = CallbackCrypto(wecom.token, wecom.encoding_aes_key, wecom.corp_id)
     app.router.add_get(PATH, verify_url)
     app.router.add_post(PATH, receive)
+
+    async def replay_payload(plaintext: str) -> bool:
+        return replay(app, plaintext)
+
+    app[REPLAYERS]["wecom"] = replay_payload
 
 
 def _reject(metrics: Counter[str], name: str, status: int, why: str, request: web.Request) -> web.Response:
@@ -94,17 +100,18 @@ async def receive(request: web.Request) -> web.Response:
     if not _fresh(services, timestamp):
         return _reject(metrics, "rejected_stale", 403, f"timestamp {timestamp!r} outside window (replay?)", request)
     try:
-        msg = parse_message(crypto.decrypt(envelope.encrypt))
+        plaintext = crypto.decrypt(envelope.encrypt)
+        msg = parse_message(plaintext)
     except WrongReceiver as exc:
         return _reject(metrics, "rejected_corp", 403, str(exc), request)
     except UnsafeXml as exc:
         return _reject(metrics, "unsafe_xml", 400, str(exc), request)
     except (BadCiphertext, BadXml) as exc:
         return _reject(metrics, "bad_request", 400, str(exc), request)
-    return await _accept(request, msg)
+    return await _accept(request, msg, plaintext)
 
 
-async def _accept(request: web.Request, msg: WecomMessage) -> web.Response:
+async def _accept(request: web.Request, msg: WecomMessage, plaintext: str) -> web.Response:
     metrics, services, tasks = request.app[METRICS], request.app[SERVICES], request.app[TASKS]
     if msg.msg_type == "event" and msg.event not in ("enter_agent", "template_card_event"):
         metrics["wecom_events_ignored"] += 1
@@ -112,19 +119,32 @@ async def _accept(request: web.Request, msg: WecomMessage) -> web.Response:
         return web.Response(status=200)
     if not tasks.has_room():
         return _reject(metrics, "busy", 503, f"{tasks.pending} background jobs pending", request)
-    if not await request.app[CLAIMS].claim("wecom", msg.dedup_key, services.clock.now()):
+    if not await request.app[CLAIMS].claim("wecom", msg.dedup_key, services.clock.now(), payload=plaintext):
         metrics["wecom_duplicates"] += 1
         log.info("wecom duplicate %s from %s ignored", msg.dedup_key, msg.from_user)
         return web.Response(status=200)
+    if not _submit(request.app, msg):  # raced to full between has_room and submit: rare
+        metrics["wecom_deferred_after_claim"] += 1
+        log.warning("wecom %s claimed but task pool full; the replay sweep will handle it", msg.dedup_key)
+    metrics["wecom_accepted"] += 1
+    return web.Response(status=200)
+
+
+def _submit(app: web.Application, msg: WecomMessage) -> bool:
+    services, metrics = app[SERVICES], app[METRICS]
 
     async def job() -> None:
         await handle(services, metrics, msg)
 
-    if not tasks.submit(msg.from_user, job):  # raced to full between has_room and submit: rare
-        metrics["wecom_dropped_after_claim"] += 1
-        log.error("wecom %s claimed but task pool full; message dropped", msg.dedup_key)
-    metrics["wecom_accepted"] += 1
-    return web.Response(status=200)
+    return app[TASKS].submit(msg.from_user, job)
+
+
+def replay(app: web.Application, plaintext: str) -> bool:
+    """A claimed message a crash left unhandled, handled as a fresh callback (False: no room yet)."""
+    if not _submit(app, parse_message(plaintext)):
+        return False
+    app[METRICS]["wecom_replayed"] += 1
+    return True
 
 
 async def handle(services: Services, metrics: Counter[str], msg: WecomMessage) -> None:
