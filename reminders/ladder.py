@@ -142,8 +142,9 @@ async def _fire_sla(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: 
     if row.level == 0:
         await _warn(session, env, row, lead, carry)
         return
-    lead.timeout_count = (lead.timeout_count or 0) + 1
-    queue_activity(session, env, lead.id, "sla_breach", f"{RULE_CN[row.rule]}超时（第{lead.timeout_count}次）",
+    lead.timeout_count = (lead.timeout_count or 0) + 1  # the lead's lifetime total, across rules and owners
+    miss = row.level - first_level(row.rule, env.cfg) + 1  # this rule's chain for the current owner
+    queue_activity(session, env, lead.id, "sla_breach", f"{RULE_CN[row.rule]}超时（第{miss}次）",
                  rule=row.rule, level=row.level, reminder_id=row.id)
     if row.level >= freeze_level(env.cfg):
         await freeze(session, env, row, lead)
@@ -153,11 +154,12 @@ async def _fire_sla(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: 
     hours = env.hours(lead.owner_id)
     next_due = env.cal.add_working_time(max(env.now, row.due_at), sla_window(row.rule, env.cfg, env.cal, hours), hours)
     queue_timer(session, env, lead.id, row.rule, next_due, level=level, payload=carry)
-    note = messages.sla_breach(row.rule, lead, row.level, next_due, row.id, level >= freeze_level(env.cfg))
+    note = messages.sla_breach(row.rule, lead, row.level, miss, next_due, row.id, level >= freeze_level(env.cfg))
     await add_notice(session, env, row, lead.owner_id, note)  # type: ignore[arg-type]
     if cc_manager(row.level, env.cfg):
+        cc = messages.sla_cc(row.rule, lead, env.people.name(lead.owner_id), miss)
         for boss in env.people.supervisors_of(lead.owner_id):
-            await add_notice(session, env, row, boss, messages.sla_cc(row.rule, lead, env.people.name(lead.owner_id)))
+            await add_notice(session, env, row, boss, cc)
 
 
 async def _warn(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: Lead, carry: dict[str, Any]) -> None:

@@ -51,9 +51,10 @@ def sla_warning(rule: str, lead: Lead, deadline: datetime, fired_id: int | None)
     return Note(card, f"⏰ {RULE_CN[rule]}即将到期：{lead_label(lead)}，截止 {fmt_cn(deadline)}")
 
 
-def sla_breach(rule: str, lead: Lead, level: int, next_due: datetime, fired_id: int | None,
+def sla_breach(rule: str, lead: Lead, level: int, miss: int, next_due: datetime, fired_id: int | None,
                next_freezes: bool) -> Note:
-    title = f"⚠️ {RULE_CN[rule]}已超时（第{lead.timeout_count}次）"
+    """`miss`: the how-many-th breach of this rule for the current owner (the lead's own total may be higher)."""
+    title = f"⚠️ {RULE_CN[rule]}已超时（第{miss}次）"
     then = "冻结线索并转入线索池" if next_freezes else "抄送主管"
     card = Card(
         title=title,
@@ -66,8 +67,8 @@ def sla_breach(rule: str, lead: Lead, level: int, next_due: datetime, fired_id: 
     return Note(card, f"{title}：{lead_label(lead)}")
 
 
-def sla_cc(rule: str, lead: Lead, owner_name: str) -> Note:
-    text = f"{owner_name} 的线索 {lead_label(lead)} {RULE_CN[rule]}已第{lead.timeout_count}次超时。"
+def sla_cc(rule: str, lead: Lead, owner_name: str, miss: int) -> Note:
+    text = f"{owner_name} 的线索 {lead_label(lead)} {RULE_CN[rule]}已第{miss}次超时。"
     card = Card(title=f"📋 抄送：{RULE_CN[rule]}超时", description=text, note="再次超时将自动冻结并请你处理")
     return Note(card, f"📋 抄送：{text}")
 

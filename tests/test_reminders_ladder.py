@@ -126,6 +126,9 @@ async def test_reassign_picks_a_team_rep(chat: ChatSession, services: Services, 
 
     await chat.handle_line("/advance 1h40m")  # rep02 now gets the first-contact warning
     assert "即将到期" in transcript.last("rep02")["title"]
+    await chat.handle_line("/advance 16h")  # next morning: rep02's first miss is their first, not the lead's 4th
+    assert any("首次联系已超时（第1次）" in m["title"] + m["text"] for m in transcript.to("rep02"))
+    assert (await get_lead(services, lead_id)).timeout_count == 4  # the lead's lifetime total stays
 
 
 async def test_extend_gives_the_lead_back(chat: ChatSession, services: Services, transcript: Transcript,
