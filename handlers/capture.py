@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import hashlib
 from datetime import datetime, timedelta
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ async def screenshot(ctx: Context, msg: Inbound) -> None:
     digest, path = await _keep_evidence(Path(ctx.settings.ocr.evidence_dir), msg.data, msg.file_name)
     session, now = await ctx.db(), ctx.now()
     draft = await _recent_draft(session, ctx.user.id, now)
-    if draft is not None:
+    if draft is not None and _same_chat(draft, fields):
         _merge_fields(draft, fields, ctx.user.id, now)
         dups = await _duplicates(session, draft)
     else:
@@ -79,6 +80,7 @@ async def screenshot(ctx: Context, msg: Inbound) -> None:
         draft, dups = await save_draft(session, values, source="ocr", by=ctx.user.id, now=now, confidence=confidence,
                                        follow_up=follow, extra={"text": fields.text[:4000]})
     draft.extra = {**draft.extra, "merge_until": (now + _merge_window(ctx)).isoformat(),
+                   "chat_title": draft.extra.get("chat_title") or fields.chat_title,
                    "field_confidence": dict(fields.field_confidence)}
     draft.evidence_hash, draft.evidence_path = digest, path
     session.add(Evidence(lead_id=draft.id, kind="image", sha256=digest, path=path, added_by=ctx.user.id,
@@ -138,6 +140,27 @@ async def _recent_draft(session: AsyncSession, user_id: str, now: datetime) -> L
         return None
     until = (draft.extra or {}).get("merge_until")
     return draft if until and datetime.fromisoformat(until) >= now else None
+
+
+IDENTITY = ("phone", "email", "wechat_id", "customer_name", "company")
+
+
+def _same_chat(draft: Lead, fields: LeadFields) -> bool:
+    """Another screenshot of the draft's chat: titles alike and no identity field disagrees."""
+    title = (draft.extra or {}).get("chat_title")
+    if title and fields.chat_title and SequenceMatcher(None, title, fields.chat_title).ratio() < 0.75:
+        return False
+    for name in IDENTITY:
+        mine, theirs = getattr(draft, name), getattr(fields, name)
+        if mine and theirs and not _agree(str(mine), str(theirs), partial=name in ("customer_name", "company")):
+            return False
+    return True
+
+
+def _agree(a: str, b: str, *, partial: bool) -> bool:
+    """Equal ignoring case and spaces; names and companies may also be short and full forms of each other."""
+    a, b = "".join(a.lower().split()), "".join(b.lower().split())
+    return a == b or (partial and (a in b or b in a))
 
 
 async def _latest_draft(session: AsyncSession, user_id: str) -> Lead | None:

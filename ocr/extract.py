@@ -7,6 +7,7 @@ Unknown stays None: nothing is guessed. Every found field carries a confidence.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,6 +57,7 @@ class LeadFields:
     confidence: float = 0.0
     field_confidence: dict[str, float] = field(default_factory=dict)
     text: str = ""
+    chat_title: str | None = None  # the chat's title bar as read: tells screenshots of different chats apart
     is_lead: bool = False
     reject_reason: str | None = None  # "not_chat" | "group_chat" | "no_details"
 
@@ -281,7 +283,7 @@ def extract(chat: ChatText, now: datetime) -> LeadFields:
         acc.put("customer_name", name, 0.9, override=True)
     if follow is not None:
         acc.put("follow_up", follow, 0.8)
-    return _finish(acc, text)
+    return dataclasses.replace(_finish(acc, text), chat_title=chat.title)
 
 
 def _finish(acc: _Acc, text: str) -> LeadFields:

@@ -121,3 +121,18 @@ async def test_bad_files_get_a_clear_reply_and_no_row(chat: ChatSession, transcr
 async def test_edit_without_a_draft(chat: ChatSession, transcript: Transcript) -> None:
     await chat.handle_line("电话 13812345678")
     assert "没有待确认的线索草稿" in transcript.last("rep01")["text"]
+
+
+async def test_screenshots_of_two_customers_make_two_drafts(chat: ChatSession, transcript: Transcript,
+                                                            services: Services, clock: ManualClock, tmp_path: Path,
+                                                            lead_sample: Sample) -> None:
+    other = make_sample(7, "lead")  # 高宇力 · 星辰教育 · 17665173782
+    clock.set(lead_sample.now)
+    await chat.handle_line(f"/image {save(tmp_path, lead_sample, 'a.jpg')}")
+    clock.advance(timedelta(seconds=20))
+    await chat.handle_line(f"/image {save(tmp_path, other, 'b.jpg')}")
+    first, second = await leads(services)
+    assert (first.customer_name, first.phone) == ("韩娜伟", "19493351666")
+    assert (second.customer_name, second.phone) == ("高宇力", "17665173782")
+    card = transcript.last("rep01")["text"]
+    assert "高宇力" in card and "截图 ×2" not in card
