@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.channels.dingtalk.parse import ParseError, parse_payload, strip_mentions
+from bot.channels.dingtalk.parse import DELIVERY_ID, ParseError, parse_payload, strip_mentions
 from bot.channels.dingtalk.render import (
     card_biz_id,
     render_card_markdown,
@@ -76,11 +76,11 @@ def test_unknown_msgtype_is_unsupported_not_an_error() -> None:
 
 
 def test_card_click() -> None:
-    p = parse_payload(card_click("sbCARD", "esc:take:7", user="manager01"))
+    p = parse_payload({**card_click("sbCARD", "esc:take:7", user="manager01"), DELIVERY_ID: "frame-9"})
     assert p is not None
     assert (p.kind, p.click_key, p.card_ref, p.user_id) == ("click", "esc:take:7", "sbCARD", "manager01")
-    assert p.msg_id == "card:sbCARD:manager01:esc:take:7"
-    with_params = card_click("sbCARD", "button_1")
+    assert p.msg_id == "card:frame-9"  # one claim per delivery: a second click on the same button is new
+    with_params = {**card_click("sbCARD", "button_1"), DELIVERY_ID: "frame-10"}
     with_params["content"] = json.dumps({"cardPrivateData": {"actionIds": ["button_1"], "params": {"key": "k:1"}}})
     assert parse_payload(with_params).click_key == "k:1"  # type: ignore[union-attr]
 

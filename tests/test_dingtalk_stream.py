@@ -14,7 +14,7 @@ from bot.channels.dingtalk.callback import CARD_TOPIC, RECEIVER, StreamHandler
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.context import Context
-from bot.messages import Inbound
+from bot.messages import Inbound, Text
 from bot.router import Router
 from bot.server import TASKS
 from tests.fakes.dingtalk_harness import Harness, card_click, start_harness, stream_frame, text_message
@@ -113,3 +113,32 @@ async def test_gateway_refusal_is_retried_with_backoff(h: Harness) -> None:
 async def test_http_route_absent_in_stream_mode(h: Harness) -> None:
     resp = await h.client.post("/dingtalk/callback", data=b"{}")
     assert resp.status == 404
+
+
+async def test_second_click_on_the_same_button_is_handled_but_a_redelivery_is_not(h: Harness) -> None:
+    """跟进 twice on one card is two clicks (two frames); the same frame again is a redelivery."""
+    clicks: list[Inbound] = []
+    router = Router("probe")
+
+    @router.card_action("lead:follow:")
+    async def on_click(ctx: Context, msg: Inbound) -> None:
+        clicks.append(msg)
+        ctx.reply(Text("已记录跟进"))
+
+    h.services.router = router
+    first = stream_frame(card_click("sbLEAD", "lead:follow:3", user="rep01"), topic=CARD_TOPIC, message_id="f-a")
+    for frame in (first, first):  # the gateway redelivers the first frame (late ACK)
+        assert (await handler(h).raw_process(CallbackMessage.from_dict(frame))).code == AckMessage.STATUS_OK
+    await h.settle()
+    assert len(clicks) == 1
+    second = stream_frame(card_click("sbLEAD", "lead:follow:3", user="rep01"), topic=CARD_TOPIC, message_id="f-b")
+    assert (await handler(h).raw_process(CallbackMessage.from_dict(second))).code == AckMessage.STATUS_OK
+    await h.settle()
+    assert len(clicks) == 2
+    assert [m["content"] for m in h.fake.sent_to("rep01")] == ["已记录跟进", "已记录跟进\n#" + _tag(clicks[1])]
+
+
+def _tag(msg: Inbound) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"in:dingtalk:{msg.msg_id}:0".encode()).hexdigest()[:4]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import random
@@ -27,7 +28,7 @@ from aiohttp import web
 from dingtalk_stream import AckMessage, CallbackMessage
 
 from bot.channels.dingtalk.api import DingtalkApi, DingtalkApiError
-from bot.channels.dingtalk.parse import Parsed, ParseError, parse_payload
+from bot.channels.dingtalk.parse import DELIVERY_ID, Parsed, ParseError, is_card_callback, parse_payload
 from bot.channels.dingtalk.sign import check_sign
 from bot.dispatch import dispatch
 from bot.messages import Inbound
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "dingtalk"
 CARD_TOPIC = dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK  # '/v1.0/card/instances/callback'
 MAX_FILE_BYTES = 20 * 1024 * 1024
+CLICK_WINDOW_S = 10  # a click frame without a messageId: identical ones this close together are one delivery
 Outcome = Literal["accepted", "duplicate", "ignored", "busy"]
 
 
@@ -61,8 +63,10 @@ class Receiver:
     def count(self, name: str) -> None:
         self.app[METRICS][f"dingtalk_{name}"] += 1
 
-    async def accept(self, payload: Any) -> Outcome:
-        """Raises ParseError for payloads we cannot read."""
+    async def accept(self, payload: Any, frame_id: str | None = None) -> Outcome:
+        """Raises ParseError for payloads we cannot read. `frame_id`: the Stream frame's messageId."""
+        if isinstance(payload, dict) and is_card_callback(payload):
+            payload = {**payload, DELIVERY_ID: self.click_delivery_id(payload, frame_id)}
         parsed = parse_payload(payload)
         if parsed is None:
             self.count("ignored")
@@ -80,6 +84,15 @@ class Receiver:
             log.warning("dingtalk %s claimed but task pool full; the replay sweep will handle it", parsed.msg_id)
         self.count("accepted")
         return "accepted"
+
+    def click_delivery_id(self, payload: dict[str, Any], frame_id: str | None) -> str:
+        """Card callbacks carry no id of their own: the frame's messageId is the same on a redelivery and new
+        for every click. Without one, identical clicks within a short window count as one delivery."""
+        if frame_id:
+            return frame_id
+        window = int(self.services.clock.now().timestamp()) // CLICK_WINDOW_S
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+        return f"w{window}:{digest}"
 
     async def replay(self, raw: str) -> bool:
         """A claimed payload a crash left unhandled, handled as a fresh delivery (False: no room yet)."""
@@ -127,10 +140,10 @@ class Receiver:
             self.count("download_failed")
             return None, "too_large" if exc.code == "too_large" else "download_failed"
 
-    async def ack(self, payload: Any) -> tuple[int, str]:
+    async def ack(self, payload: Any, frame_id: str | None = None) -> tuple[int, str]:
         """Stream-mode answer for one frame: OK at once, or an error code so DingTalk redelivers."""
         try:
-            outcome = await self.accept(payload)
+            outcome = await self.accept(payload, frame_id)
         except ParseError as exc:
             log.warning("dingtalk stream frame refused: %s", exc)
             self.count("bad_request")
@@ -180,7 +193,7 @@ class StreamHandler(dingtalk_stream.CallbackHandler):
         self.receiver = receiver
 
     async def process(self, message: CallbackMessage) -> tuple[int, str]:  # type: ignore[override]
-        return await self.receiver.ack(message.data)
+        return await self.receiver.ack(message.data, message.headers.message_id)
 
 
 class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]

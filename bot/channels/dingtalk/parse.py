@@ -3,7 +3,9 @@
 The HTTP outgoing callback body and the Stream `ChatbotMessage` frame data are the same dict
 (`msgtype`, `msgId`, `senderStaffId`, `conversationType`, `text.content` / `content.downloadCode` …).
 Card button clicks (Stream topic `/v1.0/card/instances/callback`) carry
-`{outTrackId, userId, content: JSON string {cardPrivateData: {actionIds, params}}}`.
+`{outTrackId, userId, content: JSON string {cardPrivateData: {actionIds, params}}}` and nothing
+that tells one click from the next, so the receiver adds the Stream frame's `headers.messageId`
+(the same on a redelivery, new for every click) under `DELIVERY_ID` before claiming.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ ParsedKind = Literal["text", "image", "file", "click", "unsupported"]
 
 GROUP = "2"  # conversationType: "1" single chat, "2" group chat
 LEADING_MENTIONS = re.compile(r"^(?:\s*@\S+)+\s*")
+DELIVERY_ID = "_deliveryId"  # added by the receiver to card callbacks: which delivery this click came in
 
 
 class ParseError(ValueError):
@@ -129,7 +132,7 @@ def parse_card_callback(d: dict[str, Any]) -> Parsed:
         raise ParseError("card callback without an action id")
     space = _str(d.get("spaceId"))
     return Parsed(
-        msg_id=f"card:{card_ref}:{user_id}:{key}",
+        msg_id=f"card:{_required_str(d, DELIVERY_ID)}",
         user_id=user_id,
         kind="click",
         click_key=key,
