@@ -14,7 +14,7 @@ from datetime import datetime
 
 from bot.clock import to_cn
 from ocr.engine import LEFT, RIGHT, TIME, ChatText, join_lines
-from ocr.timeparse import find_times, parse_anchor
+from ocr.timeparse import Found, agreed, find_times, parse_anchor
 
 SURNAMES = set(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁沈任姚卢傅钟"
@@ -268,7 +268,7 @@ def extract(chat: ChatText, now: datetime) -> LeadFields:
     acc.put("customer_name", name, 0.9)
     acc.put("company", company, 0.75)
     anchor = to_cn(now)
-    follow: datetime | None = None
+    times: list[Found] = []
     for r in chat.regions:
         if r.kind == TIME:
             anchor = parse_anchor(r.text, now) or anchor
@@ -276,9 +276,8 @@ def extract(chat: ChatText, now: datetime) -> LeadFields:
             flat = join_lines([ln for ln in r.text.split("\n") if ln.strip()])
             if r.kind == LEFT:
                 _customer_message(r.text, r.latin, acc)
-            for f in find_times(flat, anchor):
-                if f.when >= anchor:
-                    follow = f.when
+            times.extend(f for f in find_times(flat, anchor) if f.when >= anchor)
+    follow = agreed(times)
     if name and acc.values.get("customer_name") != name and acc.conf.get("customer_name", 0) < 0.9:
         acc.put("customer_name", name, 0.9, override=True)
     if follow is not None:

@@ -12,6 +12,7 @@ today if still ahead of the anchor, else tomorrow; "之前" keeps the named day.
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -35,10 +36,9 @@ def cn_int(text: str) -> int | None:
         head, _, tail = text.partition("十")
         tens = _CN.get(head, 1) if head else 1
         return tens * 10 + (_CN.get(tail, 0) if tail else 0)
-    value = 0
-    for c in text:
-        value = value * 10 + _CN[c]
-    return value
+    if len(text) > 1:
+        return None  # "两三" is a range (两三点顾虑), not 23
+    return _CN[text]
 
 
 # ---------------------------------------------------------------- anchors
@@ -50,7 +50,9 @@ _ANCHOR_DAY = re.compile(
 
 
 def _clock(half: str | None, hour: int, minute: int) -> tuple[int, int] | None:
-    if half in ("下午", "晚上") and hour < 12:
+    if half in ("晚上", "凌晨") and hour == 12:
+        hour = 0  # 晚上12点 is midnight
+    elif half in ("下午", "傍晚", "晚上") and hour < 12:
         hour += 12
     if half == "中午" and hour < 11:
         hour += 12
@@ -99,11 +101,12 @@ _DAY = (
     rf"|(?P<tw>(?:这|本)?(?:周|星期|礼拜))(?P<twd>[一二三四五六日天])"
     rf"|下(?:个)?月(?P<nmd>{NUM})[号日]"
     rf"|(?P<md_m>{NUM})月(?P<md_d>{NUM})[号日]"
-    rf"|(?<![月\d])(?P<dom>{NUM})[号]"
+    rf"|(?<![月\d])(?P<dom>{NUM})[号日]"
+    r"|(?P<eom>(?:下个?)?月底)"
 )
 _TIME = (
     r"(?P<half>上午|中午|下午|晚上|傍晚|早上|凌晨)?"
-    rf"(?:(?P<h>{NUM})(?:[点:：时](?P<min>半|[0-5]?\d(?:分)?|[一二三四五]十(?:分)?)?)|(?P<hh>\d{{1,2}})[:：](?P<mm>\d{{2}}))?"
+    rf"(?:(?P<h>{NUM})(?:[点:：时](?P<min>半|[一三]刻|[0-5]?\d(?:分)?|[一二三四五]?十[一二三四五六七八九]?(?:分)?)?)|(?P<hh>\d{{1,2}})[:：](?P<mm>\d{{2}}))?"
 )
 EXPR = re.compile(rf"(?:{_DAY})?\s*{_TIME}\s*(?P<before>之前|以前|前)?")
 
@@ -114,6 +117,7 @@ class Found:
     span: tuple[int, int]
     has_day: bool
     has_clock: bool
+    has_hour: bool = False  # an hour was said ("3点", "15:00"), not only a part of day ("下午")
 
 
 def _minutes(raw: str | None) -> int:
@@ -121,6 +125,8 @@ def _minutes(raw: str | None) -> int:
         return 0
     if raw == "半":
         return 30
+    if raw.endswith("刻"):
+        return 15 if raw[0] == "一" else 45
     v = cn_int(raw.rstrip("分"))
     return v if v is not None and v < 60 else 0
 
@@ -136,8 +142,6 @@ def _hour_of(m: re.Match[str]) -> tuple[int, int] | None:
         minute = _minutes(m.group("min"))
         if half is None and 1 <= h <= 6:
             h += 12
-        if half == "晚上" and h == 12:
-            h = 0
         return _clock(half, h, minute)
     if half:
         return {"上午": (9, 0), "早上": (9, 0), "中午": (12, 0), "下午": (14, 0), "傍晚": (18, 0),
@@ -168,6 +172,11 @@ def _day_of(m: re.Match[str], anchor: datetime) -> date | None:
         if day is not None and day < d0:
             day = _safe_date(d0.year + 1, mo, dom)
         return day
+    if m.group("eom"):
+        y, mo = (d0.year, d0.month)
+        if m.group("eom").startswith("下"):
+            y, mo = (y + 1, 1) if mo == 12 else (y, mo + 1)
+        return _safe_date(y, mo, calendar.monthrange(y, mo)[1])
     if m.group("dom"):
         dom = cn_int(m.group("dom"))
         day = _safe_date(d0.year, d0.month, dom)
@@ -194,11 +203,11 @@ def find_times(text: str, anchor: datetime) -> list[Found]:
     for m in EXPR.finditer(text):
         if m.end() == m.start():
             continue
-        has_day = any(m.group(g) for g in ("rel", "nwd", "twd", "nmd", "md_m", "dom"))
+        has_day = any(m.group(g) for g in ("rel", "nwd", "twd", "nmd", "md_m", "dom", "eom"))
         hm = _hour_of(m)
         if not has_day and hm is None:
             continue
-        if not has_day and m.group("h") and _number_context(text, m):
+        if _not_a_time(text, m, has_day):
             continue
         if has_day:
             day = _day_of(m, anchor)
@@ -216,15 +225,28 @@ def find_times(text: str, anchor: datetime) -> list[Found]:
         if hm is None:
             hm = (9, 0)
         when = datetime(day.year, day.month, day.day, hm[0], hm[1], tzinfo=CN_TZ)
-        out.append(Found(when, m.span(), has_day, m.group("h") is not None or m.group("hh") is not None
-                         or m.group("half") is not None))
+        has_hour = m.group("h") is not None or m.group("hh") is not None
+        out.append(Found(when, m.span(), has_day, has_hour or m.group("half") is not None, has_hour))
     return out
 
 
-def _number_context(text: str, m: re.Match[str]) -> bool:
-    """'3点' inside '3点几折' or a decimal like '1.2亿' is not a clock time."""
-    before = text[max(0, m.start() - 1): m.start()]
-    return before.isdigit() or before in (".", "第")
+# What follows "2号" / "三点" when they are not a date or a clock time: 2号楼, 3号线, 两点要求, 一点点, 3点几折, 三点：
+_NOT_TIME_AFTER = re.compile(
+    r"(?:[点几折楼线栋层室座床位门口站院期批个款项条种类：:]|单元|要求|建议|意见|问题|顾虑|疑问|考虑|原因|需求|想法"
+    r"|担心|内容|理由|好处|优势|区别|不同|顾忌|看法|疑虑)"
+)
+_NOT_TIME_BEFORE = ("有", "这", "那", "几", "哪", "第", "差", "好", "点", ".")
+
+
+def _not_a_time(text: str, m: re.Match[str], has_day: bool) -> bool:
+    """'2号楼', '3号线', '我有两点要求', '一点点', '3点几折', '1.2亿' hold numbers, not dates or clock times."""
+    numbered = m.group("dom") if has_day else m.group("h")
+    if not numbered or m.group("half") or (has_day and m.group("h")):
+        return False
+    if _NOT_TIME_AFTER.match(text, m.end()) and not m.group("min") and not m.group("before"):
+        return True
+    before = text[max(0, m.start() - 1) : m.start()]
+    return not has_day and (before.isdigit() or before in _NOT_TIME_BEFORE)
 
 
 def find_time(text: str, anchor: datetime) -> datetime | None:
@@ -233,3 +255,22 @@ def find_time(text: str, anchor: datetime) -> datetime | None:
         if f.when > to_cn(anchor) - timedelta(hours=1):
             return f.when
     return None
+
+
+def agreed(times: list[Found]) -> datetime | None:
+    """The follow-up a chat settles on: the latest mention, unless it only repeats the day (or the half day)
+    of an earlier precise time — "明天下午3点" … "后天上午10点？" … "就明天" → 明天 15:00."""
+    best: Found | None = None
+    for i, f in enumerate(times):
+        if f.has_hour:
+            best = f
+            continue
+        best = next((e for e in reversed(times[:i]) if _refines(e, f)), f)
+    return best.when if best else None
+
+
+def _refines(earlier: Found, later: Found) -> bool:
+    """`later` names the same day as the precise `earlier`, with no hour and no other part of the day."""
+    if not earlier.has_hour or earlier.when.date() != later.when.date():
+        return False
+    return not later.has_clock or (earlier.when.hour < 12) == (later.when.hour < 12)
