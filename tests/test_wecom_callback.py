@@ -250,6 +250,51 @@ async def test_doctype_and_entities_refused(h: Harness) -> None:
     assert h.metrics["wecom_unsafe_xml"] == 2
 
 
+_BOMB = ('<?xml version="1.0" encoding="{enc}"?><!DOCTYPE x [<!ENTITY a "{a}"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+         '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]><xml><Encrypt>&c;&c;&c;&c;&c;&c;&c;&c;</Encrypt></xml>')
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param(_BOMB.format(enc="utf-16", a="a" * 64).encode("utf-16"), id="utf16-bom"),
+    pytest.param(_BOMB.format(enc="utf-16", a="a" * 64).encode("utf-16-le"), id="utf16le-no-bom"),
+    pytest.param(_BOMB.format(enc="utf-16", a="a" * 64).encode("utf-16-be"), id="utf16be-no-bom"),
+    pytest.param(_BOMB.format(enc="utf-32", a="a" * 64).encode("utf-32"), id="utf32"),
+    pytest.param(b"\xef\xbb\xbf" + _BOMB.format(enc="utf-8", a="a").encode(), id="utf8-bom"),
+    pytest.param(_BOMB.format(enc="iso-8859-1", a="a").encode("latin-1"), id="latin1"),
+    pytest.param(b'<?xml version="1.0" encoding="x-foo"?><xml><Encrypt>e</Encrypt></xml>', id="unknown-encoding"),
+    pytest.param(b'<?xml version="1.0" encoding="utf-7"?><xml><Encrypt>e</Encrypt></xml>', id="utf7"),
+    pytest.param('<?xml version="1.0" encoding="utf-32"?><xml><Encrypt>e</Encrypt></xml>'.encode("utf-32"),
+                 id="utf32-no-dtd"),
+])
+async def test_other_encodings_refused_before_parsing(h: Harness, caplog: pytest.LogCaptureFixture,
+                                                      body: bytes) -> None:
+    """Only UTF-8 without BOM: another encoding must not smuggle a DOCTYPE past the filter (or crash: 500)."""
+    caplog.set_level(logging.WARNING)
+    resp = await h.client.post(f"/wecom/callback?msg_signature=x&timestamp={h.now}&nonce=1", data=body)
+    assert resp.status == 400 and await resp.read() == b""
+    assert h.metrics["wecom_bad_request"] + h.metrics["wecom_unsafe_xml"] == 1
+    assert _logged(caplog, "bad_request") or _logged(caplog, "unsafe_xml")
+
+
+async def test_other_encoding_inside_the_ciphertext_refused(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    inner = text_xml(h.fake.corp_id, "rep01", "帮助", 9, h.now)
+    resp = await h.post('<?xml version="1.0" encoding="x-foo"?>' + inner)
+    assert resp.status == 400 and _logged(caplog, "bad_request")
+    await h.settle()
+    assert h.fake.sent == []
+
+
+def test_cdata_may_contain_markup_like_text() -> None:
+    """A rep pasting "<!DOCTYPE html>" into a chat is a normal message, not an attack."""
+    msg = parse_message(text_xml("c", "rep01", "<!DOCTYPE html> 是什么", 1, 1))
+    assert msg.get("Content") == "<!DOCTYPE html> 是什么"
+
+
+def _logged(caplog: pytest.LogCaptureFixture, name: str) -> bool:
+    return any(f"wecom callback {name} " in r.getMessage() for r in caplog.records)
+
+
 async def test_ten_megabyte_body(h: Harness) -> None:
     ts = str(h.now)
     body = b"<xml><Encrypt>" + b"A" * (10 * 1024 * 1024) + b"</Encrypt></xml>"

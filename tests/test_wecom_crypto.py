@@ -94,9 +94,11 @@ def test_parse_refuses_doctype_and_entities() -> None:
     bomb = b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><xml>&lol2;</xml>'
     with pytest.raises(UnsafeXml):
         parse_flat(bomb)
-    xxe = b'<!doctype xml [<!entity x SYSTEM "file:///etc/passwd">]><xml><Content>&x;</Content></xml>'
+    xxe = b'<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><Content>&x;</Content></xml>'
     with pytest.raises(UnsafeXml):
         parse_flat(xxe)
+    with pytest.raises(BadXml):  # lower case is not a DOCTYPE at all, just malformed XML
+        parse_flat(xxe.replace(b"DOCTYPE", b"doctype").replace(b"ENTITY", b"entity"))
     with pytest.raises(UnsafeXml):
         parse_message('<!DOCTYPE x><xml><MsgType>text</MsgType><FromUserName>a</FromUserName></xml>')
 

@@ -1,14 +1,18 @@
-"""Safe XML → plain fields. WeCom XML is flat; anything with a DOCTYPE or entity declaration is refused
-before a parser sees it, so there is no entity expansion and no external entity fetch."""
+"""Safe XML → plain fields. WeCom sends flat UTF-8 XML without a BOM.
+
+The bytes are decoded here first (UTF-8 only: a BOM, a NUL, another declared encoding or invalid UTF-8 is
+refused, so the parser cannot switch to UTF-16 or another encoding behind our back). The parser then stops
+at the first DOCTYPE or entity declaration: no entity expansion, no external entity fetch.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from xml.parsers import expat
 
-_UNSAFE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_ENCODING = re.compile(r"""\A<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
 
 
 class BadXml(ValueError):
@@ -21,16 +25,64 @@ class UnsafeXml(BadXml):
 
 def parse_flat(data: bytes | str) -> dict[str, str]:
     """`<xml><A>..</A><B><![CDATA[..]]></B></xml>` → {"A": "..", "B": ".."} (nested elements are skipped)."""
-    raw = data.encode() if isinstance(data, str) else data
-    if _UNSAFE.search(raw):
-        raise UnsafeXml("DOCTYPE/ENTITY declarations are not allowed")
+    flat = _FlatReader()
     try:
-        root = ET.fromstring(raw)
-    except ET.ParseError as exc:
-        raise BadXml(f"not XML: {exc}") from None
-    if root.tag != "xml":
-        raise BadXml(f"unexpected root element <{root.tag[:40]}>")
-    return {child.tag: child.text or "" for child in root if len(child) == 0}
+        flat.parser.Parse(_utf8_text(data).encode(), True)
+    except expat.ExpatError as exc:
+        raise BadXml(f"not XML: {str(exc)[:80]}") from None
+    if flat.root != "xml":
+        raise BadXml(f"unexpected root element <{flat.root[:40]}>")
+    return flat.fields
+
+
+class _FlatReader:
+    """expat with every DTD hook refusing; keeps the text of the root's leaf children."""
+
+    def __init__(self) -> None:
+        self.root, self.fields = "", dict[str, str]()
+        self._depth, self._name, self._text, self._leaf = 0, "", list[str](), True
+        p = self.parser = expat.ParserCreate("UTF-8")
+        p.StartDoctypeDeclHandler = p.EntityDeclHandler = p.ExternalEntityRefHandler = self._refuse
+        p.StartElementHandler, p.EndElementHandler = self._start, self._end
+        p.CharacterDataHandler = self._chars
+
+    def _refuse(self, *_: object) -> None:
+        raise UnsafeXml("DOCTYPE/ENTITY declarations are not allowed")
+
+    def _start(self, name: str, _attrs: object) -> None:
+        self._depth += 1
+        if self._depth == 1:
+            self.root = name
+        elif self._depth == 2:
+            self._name, self._text, self._leaf = name, [], True
+        else:
+            self._leaf = False
+
+    def _end(self, _name: str) -> None:
+        if self._depth == 2 and self._leaf:
+            self.fields[self._name] = "".join(self._text)
+        self._depth -= 1
+
+    def _chars(self, text: str) -> None:
+        if self._depth == 2:
+            self._text.append(text)
+
+
+def _utf8_text(data: bytes | str) -> str:
+    """The document as text, refusing anything that is not plain UTF-8 (see the module docstring)."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")  # UTF-16/32 byte-order marks are not valid UTF-8
+        except UnicodeDecodeError:
+            raise BadXml("body is not UTF-8") from None
+    if data.startswith("\ufeff"):
+        raise BadXml("byte-order mark: only UTF-8 without BOM is accepted")
+    if "\x00" in data:
+        raise BadXml("NUL character (UTF-16/32 text?): only UTF-8 is accepted")
+    declared = _ENCODING.match(data)
+    if declared and declared.group(1).lower() not in ("utf-8", "utf8"):
+        raise BadXml(f"encoding {declared.group(1)[:20]!r} refused: only UTF-8 is accepted")
+    return data
 
 
 @dataclass(frozen=True)
