@@ -129,7 +129,14 @@ def test_interactive_card_buttons_carry_our_keys_and_update_drops_them() -> None
     updated = render_interactive_card(card, status="已由 王经理 接手")
     assert [c["type"] for c in updated["contents"]] == ["markdown", "markdown"]
     assert card_biz_id(card, "k1") == card_biz_id(card, "k1") != card_biz_id(card, "k2")
-    assert card_biz_id(Card(title="t", card_id="fixed"), "k1") == "fixed"
+
+
+def test_same_card_id_to_two_recipients_is_two_cards() -> None:
+    """lead-1 shown to a rep and to a manager (or again after a DB reset) must not be one DingTalk card."""
+    card = Card(title="线索 #1", card_id="lead-1", buttons=(Button("lead:follow:1", "跟进"),))
+    rep, manager = card_biz_id(card, "in:dingtalk:m1:0"), card_biz_id(card, "in:dingtalk:m2:0")
+    assert rep != manager and rep.startswith("lead-1-") and manager.startswith("lead-1-")
+    assert card_biz_id(card, "in:dingtalk:m1:0") == rep  # a retry of the same outbox row: the same card
 
 
 def test_tag_is_deterministic_per_dedup_key() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from bot.messages import Card, Markdown, Text
 
 STATUS = {"primary": "primary", "danger": "warning", "default": "normal"}
+BIZ_ID_BAD = re.compile(r"[^0-9A-Za-z_-]")
 TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 
 
@@ -63,10 +64,11 @@ def _join_with_list(lines: list[str]) -> str:
 
 
 def card_biz_id(body: Card, dedup_key: str) -> str:
-    """Stable per outbox row, so a retried send addresses the same card."""
-    if body.card_id:
-        return body.card_id
-    return "sb" + hashlib.sha256(dedup_key.encode()).hexdigest()[:30]
+    """One card's identity for DingTalk: the card's own id (readable in logs) plus a hash of the outbox
+    dedup key, so each recipient, view and database gets its own card and a retry addresses the same one."""
+    digest = hashlib.sha256(dedup_key.encode()).hexdigest()[:24]
+    stem = BIZ_ID_BAD.sub("_", body.card_id)[:64] if body.card_id else "sb"
+    return f"{stem}-{digest}"
 
 
 def render_interactive_card(body: Card, status: str | None = None) -> dict[str, Any]:
