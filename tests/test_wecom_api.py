@@ -184,6 +184,15 @@ async def test_markdown(fake: FakeWecom, sender: WecomSender) -> None:
     assert body["agentid"] == 1000002 and body["touser"] == "rep01"
 
 
+async def test_long_markdown_split_within_2048_bytes(fake: FakeWecom, sender: WecomSender) -> None:
+    """App-message markdown is capped at 2048 bytes (4096 is the group robot's limit)."""
+    lines = [f"- 第{i}条线索：客户张总，预算十万，下周二回访。" for i in range(120)]
+    await sender.deliver("rep01", Markdown(title="团队日报", text="\n".join(lines)), dedup_key="md")
+    contents = [b["markdown"]["content"] for b in fake.sent]
+    assert len(contents) > 2 and all(len(c.encode()) <= 2048 for c in contents)
+    assert "".join(strip_marker(c) for c in contents).replace("\n", "") == ("**团队日报**" + "".join(lines))
+
+
 async def test_card_without_buttons_is_text_notice(fake: FakeWecom, sender: WecomSender) -> None:
     card = Card(title="线索已创建" * 10, description="客户王总", fields=tuple(Field(f"字段名很长{i}", "值" * 40)
                                                                           for i in range(8)), note="来源：截图")

@@ -1,6 +1,7 @@
 """Channel-neutral bodies → WeCom message/send JSON, within WeCom's field limits.
 
-Limits (WeCom docs, "建议不超过 N 个字" = characters): text content ≤ 2048 bytes, markdown ≤ 4096 bytes,
+Limits (WeCom docs, "建议不超过 N 个字" = characters): text content ≤ 2048 bytes, app markdown ≤ 2048 bytes
+(4096 is the group robot's limit, not ours),
 main_title.title 36 / desc 44, sub_title_text 160, horizontal_content_list ≤ 6 items (keyname 5,
 value 30), button_list ≤ 6 (text 10, key ≤ 1024 bytes), task_id [0-9a-zA-Z_-@] ≤ 128 bytes.
 """
@@ -14,7 +15,7 @@ from typing import Any
 from bot.messages import Card, Markdown, Text
 
 TEXT_MAX_BYTES = 2048
-MARKDOWN_MAX_BYTES = 4096
+MARKDOWN_MAX_BYTES = 2048  # message/send markdown.content: "最长不超过2048个字节"
 ELLIPSIS = "…"
 CARD_LINK = "https://work.weixin.qq.com/"  # text_notice requires a card_action; we have no page of our own
 BUTTON_STYLE = {"primary": 1, "default": 2, "danger": 3}
