@@ -58,6 +58,7 @@ class LeadFields:
     field_confidence: dict[str, float] = field(default_factory=dict)
     text: str = ""
     chat_title: str | None = None  # the chat's title bar as read: tells screenshots of different chats apart
+    dialogue: tuple[tuple[str, str, str], ...] = ()  # (region kind, text, eng reading) top to bottom; left = customer
     is_lead: bool = False
     reject_reason: str | None = None  # "not_chat" | "group_chat" | "no_details"
 
@@ -267,22 +268,36 @@ def extract(chat: ChatText, now: datetime) -> LeadFields:
     acc = _Acc()
     acc.put("customer_name", name, 0.9)
     acc.put("company", company, 0.75)
-    anchor = to_cn(now)
-    times: list[Found] = []
     for r in chat.regions:
-        if r.kind == TIME:
-            anchor = parse_anchor(r.text, now) or anchor
-        elif r.kind in (LEFT, RIGHT):
-            flat = join_lines([ln for ln in r.text.split("\n") if ln.strip()])
-            if r.kind == LEFT:
-                _customer_message(r.text, r.latin, acc)
-            times.extend(f for f in find_times(flat, anchor) if f.when >= anchor)
-    follow = agreed(times)
+        if r.kind == LEFT:
+            _customer_message(r.text, r.latin, acc)
+    dialogue = tuple((r.kind, r.text, r.latin) for r in chat.regions if r.text)
+    follow = agreed(chat_times(dialogue, now))
     if name and acc.values.get("customer_name") != name and acc.conf.get("customer_name", 0) < 0.9:
         acc.put("customer_name", name, 0.9, override=True)
     if follow is not None:
         acc.put("follow_up", follow, 0.8)
-    return dataclasses.replace(_finish(acc, text), chat_title=chat.title)
+    return dataclasses.replace(_finish(acc, text), chat_title=chat.title, dialogue=dialogue)
+
+
+def chat_times(dialogue: tuple[tuple[str, str, str], ...], now: datetime) -> list[Found]:
+    """Every time said in the chat (either side), resolved against the latest timestamp above it, not in its past."""
+    anchor = to_cn(now)
+    out: list[Found] = []
+    for kind, text, _latin in dialogue:
+        if kind == TIME:
+            anchor = parse_anchor(text, now) or anchor
+        elif kind in (LEFT, RIGHT):
+            flat = join_lines([ln for ln in text.split("\n") if ln.strip()])
+            out.extend(f for f in find_times(flat, anchor) if f.when >= anchor)
+    return out
+
+
+def overall_confidence(field_confidence: dict[str, float], is_lead: bool) -> float:
+    """Mean field confidence, damped when fewer than four fields are known; capped for non-leads."""
+    found = list(field_confidence.values())
+    conf = (sum(found) / len(found)) * min(1.0, len(found) / 4) if found else 0.0
+    return round(conf if is_lead else min(conf, 0.3), 3)
 
 
 def _finish(acc: _Acc, text: str) -> LeadFields:
@@ -290,8 +305,7 @@ def _finish(acc: _Acc, text: str) -> LeadFields:
     contact = any(v.get(k) for k in ("phone", "email", "wechat_id"))
     identity = bool(v.get("customer_name") and v.get("company") and (v.get("needs") or v.get("budget_cny")))
     is_lead = contact or identity
-    found = [acc.conf[k] for k in FIELDS if k in acc.conf]
-    conf = (sum(found) / len(found)) * min(1.0, len(found) / 4) if found else 0.0
+    field_confidence = {k: acc.conf[k] for k in FIELDS if k in acc.conf}
     return LeadFields(
         customer_name=v.get("customer_name"),  # type: ignore[arg-type]
         company=v.get("company"),  # type: ignore[arg-type]
@@ -302,8 +316,8 @@ def _finish(acc: _Acc, text: str) -> LeadFields:
         budget_cny=v.get("budget_cny"),  # type: ignore[arg-type]
         needs=tuple(v.get("needs", ())),  # type: ignore[call-overload]
         follow_up=v.get("follow_up"),  # type: ignore[arg-type]
-        confidence=round(conf if is_lead else min(conf, 0.3), 3),
-        field_confidence={k: acc.conf[k] for k in FIELDS if k in acc.conf},
+        confidence=overall_confidence(field_confidence, is_lead),
+        field_confidence=field_confidence,
         text=text,
         is_lead=is_lead,
         reject_reason=None if is_lead else "no_details",
