@@ -1,16 +1,21 @@
 """The manager's view of the truth: funnel, response colours, overdue leads and the process health index.
 
-Definitions (window = [since, now]; a team = the reps whose users.manager_id is the manager; NULL is never
-counted as a positive, and a rate without any case is 未知 rather than 100%):
+Definitions (window = [since, now]; NULL is never counted as a positive, and a rate without any case is 未知
+rather than 100%):
 
+- Team leads: leads whose owner is the manager or one of the users whose users.manager_id is the manager
+  (offboarded members included, so their wins stay counted), and frozen pool leads whose previous owner is.
+  Each counts for that person, with that person's working hours (own, else the team's, else the default).
+- A lead's response clock starts at its first assignment (the earliest "assign" activity, else assigned_at):
+  reassigning or taking over a lead does not restart it.
 - Funnel (pipeline, not windowed): team leads that were ever assigned (assigned_at NOT NULL, not a draft).
   A lead has reached stage i when max(current stage, highest stage recorded in extra["max_stage"]) ≥ i;
   won leads have reached 签约回款. Conversion i→i+1 = reached(i+1) / reached(i); then 赢单 / reached(签约回款).
-- Response colours: team leads assigned in the window; response = first_contact_at − assigned_at, or
-  now − assigned_at while there is no contact yet; < 12 h green, 12–24 h yellow, > 24 h red.
-- Response-on-time rate R: among team leads assigned in the window whose outcome is known (contacted, or
+- Response colours: team leads first assigned in the window; response = first_contact_at − first assignment, or
+  now − first assignment while there is no contact yet; < 12 h green, 12–24 h yellow, > 24 h red.
+- Response-on-time rate R: among team leads first assigned in the window whose outcome is known (contacted, or
   uncontacted with the SLA window `first_contact_hours` of working time already over), the share whose first
-  contact came within that SLA window (working time between assigned_at and first_contact_at ≤ SLA).
+  contact came within that SLA window (working time from the first assignment to first_contact_at ≤ SLA).
 - Key-action completion rate K: key actions are the agreed follow-up times (activity kind "plan",
   detail.due) of team leads with due in the window; an action is completed when a contact (activity kind
   "contact") was logged on the lead between the plan's creation and due + 24 h. Actions whose due + 24 h is
@@ -20,8 +25,9 @@ counted as a positive, and a rate without any case is 未知 rather than 100%):
   NULL, "" and [] are unfilled).
 - PHI = 0.3 × R + 0.4 × K + 0.3 × C. An unknown component counts as 0 (never as a positive) and the
   digest says which components were unknown; PHI itself is 未知 only when all three are.
-- Overdue (top 5 per rep): active team leads whose first contact is past its SLA deadline, or whose agreed
-  follow-up time (next_follow_up_at) has passed; ordered by how long overdue.
+- Overdue (top 5 per rep): active or frozen team leads whose first contact is past the SLA deadline of the
+  current assignment, or whose agreed follow-up time (next_follow_up_at) has passed, and frozen leads waiting
+  for the manager; ordered by how long overdue.
 """
 
 from __future__ import annotations
@@ -34,15 +40,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import fmt_cn, to_cn
 from bot.config import RemindersSettings
 from bot.messages import Image, Markdown, Outbound
 from bot.outbox import enqueue
-from reminders.calendar import BusinessCalendar, load_calendar
-from storage.leads import OPEN_STATUSES, STAGE_CODES, STAGES, is_filled, stage_index
+from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
+from reminders.directory import working_hours
+from storage.leads import OPEN_STATUSES, STAGE_CODES, STAGES, is_filled, previous_owner, stage_index
 from storage.models import Activity, KeyValue, Lead, User
 from storage.sql import insert_ignore
 
@@ -157,17 +164,29 @@ def completeness(lead: Lead) -> float:
     return sum(1 for f in KEY_FIELDS if is_filled(getattr(lead, f))) / len(KEY_FIELDS)
 
 
-def health(leads: Sequence[Lead], plans: Sequence[Activity], contacts: dict[int, list[datetime]],
+@dataclass(frozen=True)
+class Counted:
+    """A lead as the report counts it: who answers for it, when its response clock started (the first
+    assignment: a reassignment or take-over must not restart it) and whose working hours apply."""
+
+    lead: Lead
+    rep_id: str
+    start: datetime | None
+    hours: WorkHours
+
+
+def health(items: Sequence[Counted], plans: Sequence[Activity], contacts: dict[int, list[datetime]],
            since: datetime, now: datetime, cfg: RemindersSettings, cal: BusinessCalendar) -> Health:
     sla = timedelta(hours=cfg.first_contact_hours)
     on_time = known = 0
-    for lead in leads:
-        if lead.assigned_at is None or not since <= lead.assigned_at <= now:
+    for it in items:
+        if it.start is None or not since <= it.start <= now:
             continue
-        if lead.first_contact_at is not None:
+        contact = it.lead.first_contact_at
+        if contact is not None:
             known += 1
-            on_time += cal.working_time_between(lead.assigned_at, lead.first_contact_at) <= sla
-        elif cal.working_time_between(lead.assigned_at, now) > sla:
+            on_time += cal.working_time_between(it.start, contact, it.hours) <= sla
+        elif cal.working_time_between(it.start, now, it.hours) > sla:
             known += 1
     done = due_total = 0
     for plan in plans:
@@ -178,72 +197,112 @@ def health(leads: Sequence[Lead], plans: Sequence[Activity], contacts: dict[int,
         if hit or due + PLAN_GRACE <= now:
             due_total += 1
             done += hit
-    open_leads = [lead for lead in leads if lead.status in OPEN_STATUSES]
+    open_leads = [it.lead for it in items if it.lead.status in OPEN_STATUSES]
     comp = sum(completeness(lead) for lead in open_leads) / len(open_leads) if open_leads else None
     return Health(Rate(on_time, known), Rate(done, due_total), comp, len(open_leads))
 
 
-def colours(leads: Sequence[Lead], since: datetime, now: datetime) -> dict[str, int]:
+def colours(items: Sequence[Counted], since: datetime, now: datetime) -> dict[str, int]:
     out = {"green": 0, "yellow": 0, "red": 0}
-    for lead in leads:
-        if lead.assigned_at is None or not since <= lead.assigned_at <= now:
+    for it in items:
+        if it.start is None or not since <= it.start <= now:
             continue
-        end = lead.first_contact_at or now
-        out[response_colour((end - lead.assigned_at).total_seconds() / 3600)] += 1
+        end = it.lead.first_contact_at or now
+        out[response_colour(max((end - it.start).total_seconds(), 0.0) / 3600)] += 1
     return out
 
 
-def overdue(leads: Sequence[Lead], now: datetime, cfg: RemindersSettings, cal: BusinessCalendar) -> list[Overdue]:
+def overdue(items: Sequence[Counted], now: datetime, cfg: RemindersSettings, cal: BusinessCalendar) -> list[Overdue]:
+    """Deadlines of the current assignment (what the owner's timers say); frozen leads stay listed."""
     out = []
-    for lead in leads:
-        if lead.status != "active":
+    for it in items:
+        lead = it.lead
+        if lead.status not in ("active", "frozen"):
             continue
         label = f"#{lead.id} {lead.customer_name or '未知客户'}"
+        frozen = "（已冻结）" if lead.status == "frozen" else ""
         if lead.first_contact_at is None and lead.assigned_at is not None:
-            deadline = cal.add_working_time(lead.assigned_at, timedelta(hours=cfg.first_contact_hours))
+            deadline = cal.add_working_time(lead.assigned_at, timedelta(hours=cfg.first_contact_hours), it.hours)
             if deadline < now:
-                out.append(Overdue(lead.id, label, "首次联系", deadline))
+                out.append(Overdue(lead.id, label, f"首次联系{frozen}", deadline))
                 continue
         if lead.next_follow_up_at is not None and lead.next_follow_up_at < now:
-            out.append(Overdue(lead.id, label, "约定回访", lead.next_follow_up_at))
+            out.append(Overdue(lead.id, label, f"约定回访{frozen}", lead.next_follow_up_at))
+        elif frozen and lead.frozen_at is not None:
+            out.append(Overdue(lead.id, label, "已冻结，待主管处理", lead.frozen_at))
     return sorted(out, key=lambda o: (o.due, o.lead_id))
+
+
+def responsible(lead: Lead, people: dict[str, User]) -> str | None:
+    """Who the lead counts for: its owner, or for a frozen pool lead the owner it was taken from; None when
+    that person is not in `people` (another team)."""
+    who = lead.owner_id if lead.owner_id is not None else previous_owner(lead)
+    return who if who in people else None
+
+
+async def _people(session: AsyncSession, manager_id: str | None) -> dict[str, User]:
+    """The team as it was: members whatever their state now (offboarded reps keep their record) and the
+    manager; manager_id None → everyone."""
+    stmt = select(User)
+    if manager_id:
+        stmt = stmt.where(or_(User.manager_id == manager_id, User.id == manager_id))
+    return {u.id: u for u in (await session.execute(stmt.order_by(User.id))).scalars()}
 
 
 async def compute_report(session: AsyncSession, manager_id: str | None, since: datetime, now: datetime,
                          cfg: RemindersSettings) -> TeamReport:
-    """Figures for one manager's team (manager_id None → every rep)."""
-    stmt = select(User).where(User.role == "rep", User.active.is_(True))
+    """Figures for one manager's team (manager_id None → every team)."""
+    people = await _people(session, manager_id)
+    stmt = select(Lead).where(Lead.status != "draft", Lead.assigned_at.is_not(None))
     if manager_id:
-        stmt = stmt.where(User.manager_id == manager_id)
-    reps = list((await session.execute(stmt.order_by(User.id))).scalars())
-    rep_ids = [r.id for r in reps]
-    leads = list((await session.execute(select(Lead).where(
-        Lead.owner_id.in_(rep_ids), Lead.status != "draft", Lead.assigned_at.is_not(None)).order_by(Lead.id)
-    )).scalars()) if rep_ids else []
+        stmt = stmt.where(or_(Lead.owner_id.in_(list(people)), Lead.owner_id.is_(None)))
+    leads = [lead for lead in (await session.execute(stmt.order_by(Lead.id))).scalars()
+             if responsible(lead, people)]
     ids = [lead.id for lead in leads]
     acts = list((await session.execute(select(Activity).where(
-        Activity.lead_id.in_(ids), Activity.kind.in_(("plan", "contact"))))).scalars()) if ids else []
+        Activity.lead_id.in_(ids), Activity.kind.in_(("plan", "contact", "assign"))))).scalars()) if ids else []
     plans = [a for a in acts if a.kind == "plan" and (a.detail or {}).get("due")]
     contacts: dict[int, list[datetime]] = {}
+    first_assigned: dict[int, datetime] = {}
     for a in acts:
         if a.kind == "contact":
             contacts.setdefault(a.lead_id, []).append(a.created_at)
+        elif a.kind == "assign":
+            first_assigned[a.lead_id] = min(a.created_at, first_assigned.get(a.lead_id, a.created_at))
     cal = await load_calendar(session, cfg)
-    manager = await session.get(User, manager_id) if manager_id else None
+    hours: dict[str, WorkHours] = {}
+    items = []
+    for lead in leads:
+        rep_id = responsible(lead, people)
+        assert rep_id is not None and lead.assigned_at is not None
+        if rep_id not in hours:
+            hours[rep_id] = await working_hours(session, cal, rep_id)
+        start = min(lead.assigned_at, first_assigned.get(lead.id, lead.assigned_at))
+        items.append(Counted(lead, rep_id, start, hours[rep_id]))
     reached = [sum(1 for lead in leads if max_stage(lead) >= i) for i in range(len(STAGES))]
     rep_figs = []
-    for rep in reps:
-        mine = [lead for lead in leads if lead.owner_id == rep.id]
-        mine_ids = {lead.id for lead in mine}
+    for user in _rows(people, items, manager_id):
+        mine = [it for it in items if it.rep_id == user.id]
+        mine_ids = {it.lead.id for it in mine}
+        name = user.name if user.active else f"{user.name}（已离职）"
         rep_figs.append(RepFigures(
-            rep.id, rep.name, health(mine, [p for p in plans if p.lead_id in mine_ids], contacts, since, now, cfg,
-                                     cal),
+            user.id, name, health(mine, [p for p in plans if p.lead_id in mine_ids], contacts, since, now, cfg, cal),
             colours(mine, since, now), overdue(mine, now, cfg, cal)))
+    manager = people.get(manager_id) if manager_id else None
     return TeamReport(
         manager_id=manager_id, manager_name=manager.name if manager else "全部团队", since=since, now=now,
         reached=reached, won=sum(1 for lead in leads if lead.status == "won"),
         lost=sum(1 for lead in leads if lead.status == "lost"),
-        team=health(leads, plans, contacts, since, now, cfg, cal), colours=colours(leads, since, now), reps=rep_figs)
+        team=health(items, plans, contacts, since, now, cfg, cal), colours=colours(items, since, now), reps=rep_figs)
+
+
+def _rows(people: dict[str, User], items: Sequence[Counted], manager_id: str | None) -> list[User]:
+    """Active reps of the team, then anyone else with counted leads (offboarded reps, a manager who took
+    leads over)."""
+    with_leads = {it.rep_id for it in items}
+    reps = [u for u in people.values() if u.role == "rep" and u.active and u.id != manager_id]
+    others = [u for u in people.values() if u.id in with_leads and u not in reps]
+    return reps + others
 
 
 # -- rendering ----------------------------------------------------------------------------------

@@ -49,19 +49,21 @@ async def run_report(args: argparse.Namespace, settings: Settings) -> int:
                 if user is None or user.role not in ("manager", "admin"):
                     print(f"salesbot: {args.manager!r} is not a manager", file=sys.stderr)
                     return 1
-                managers = [args.manager]
+                # an admin's report covers every team
+                managers: list[str | None] = [None if user.role == "admin" else args.manager]
             else:
                 managers = list((await session.execute(select(User.id).where(
                     User.role == "manager", User.active.is_(True)).order_by(User.id))).scalars())
             reports = [await compute_report(session, m, now - window, now, settings.reminders) for m in managers]
+            names = [m or args.manager or "all" for m in managers]
     finally:
         await db.dispose()
-    for i, report in enumerate(reports):
+    for i, (report, name) in enumerate(zip(reports, names, strict=True)):
         if i:
             print()
         print("\n".join(_plain(line) for line in report_lines(report)))
         if args.chart:
             out = Path(args.chart)
             out.mkdir(parents=True, exist_ok=True)
-            (out / f"report-{report.manager_id}.png").write_bytes(render_chart(report))
+            (out / f"report-{name}.png").write_bytes(render_chart(report))
     return 0
