@@ -23,7 +23,7 @@ from bot.messages import Body, Button, Card, Text
 from reminders import messages
 from reminders.calendar import load_calendar
 from reminders.directory import Person, person, working_hours
-from reminders.lifecycle import on_owner_changed, start_sla
+from reminders.lifecycle import on_owner_changed, start_dormancy, start_sla
 from reminders.policies import (
     DORMANCY,
     FOLLOW_UP,
@@ -311,3 +311,4 @@ async def _restart_after_extend(session: AsyncSession, lead: Lead, rule: str, de
         elif (other != STAGE_STALL and lead.first_contact_at is None) or (
                 other == STAGE_STALL and lead.stage not in TERMINAL_STAGES):
             await start_sla(session, lead, other, now, now, cfg, cal, work)
+    await start_dormancy(session, lead, now, now, cfg)

@@ -215,7 +215,7 @@ async def _fire_cadence(session: AsyncSession, env: TickEnv, row: ClaimedRow, le
 async def _fire_dormancy(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: Lead) -> None:
     if lead.status != "active" or lead.owner_id is None:
         return
-    last = lead.last_activity_at or lead.assigned_at or lead.created_at
+    last = max(t for t in (lead.last_activity_at, lead.assigned_at, lead.created_at) if t is not None)
     wake_at = last + timedelta(days=env.cfg.dormancy_days)
     if wake_at > env.now + timedelta(minutes=1):  # activity logged without the hook: look again later
         queue_timer(session, env, lead.id, DORMANCY, wake_at, payload={"since": last.isoformat()})

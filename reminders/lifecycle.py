@@ -3,9 +3,10 @@
 Timers are rows in `reminders` (the ticker fires them); nothing here sends a message.
     on_lead_activated   first contact (if not yet contacted), stage stall, agreed follow-up,
                         high-value cadence, dormancy
-    on_contact_logged   completes first contact, restarts dormancy (and wakes a dormant lead)
+    on_contact_logged   completes first contact, restarts the stall chain and dormancy (and wakes a dormant
+                        lead); the agreed follow-up timer follows `next_follow_up_at`
     on_stage_changed    restarts the stall timer (cancels everything when won/lost)
-    on_owner_changed    the SLA clocks restart for the new owner
+    on_owner_changed    the SLA clocks and dormancy restart for the new owner (also when a frozen lead is released)
     on_lead_closed      cancels every open timer of the lead
     schedule_follow_up  the owner is reminded `follow_up_before_min` minutes before an agreed time
 A frozen lead refuses rep follow-up: lead handlers check `is_frozen(lead)` and answer `frozen_message(lead)`.
@@ -85,7 +86,7 @@ async def _start_sla_rules(session: AsyncSession, lead: Lead, now: datetime, cfg
         await start_sla(session, lead, STAGE_STALL, now, now, cfg, cal, hours)
 
 
-async def _start_dormancy(session: AsyncSession, lead: Lead, since: datetime, now: datetime,
+async def start_dormancy(session: AsyncSession, lead: Lead, since: datetime, now: datetime,
                           cfg: RemindersSettings) -> None:
     await cancel_timers(session, await _lead_id(session, lead), now, [DORMANCY])
     due = since + timedelta(days=cfg.dormancy_days)
@@ -113,11 +114,11 @@ async def on_lead_activated(session: AsyncSession, lead: Lead, now: datetime, cf
         await schedule_follow_up(session, lead, lead.next_follow_up_at, now, cfg)
     if is_high_value(lead, cfg):
         await _start_cadence(session, lead, now, now, cfg)
-    await _start_dormancy(session, lead, lead.last_activity_at or now, now, cfg)
+    await start_dormancy(session, lead, lead.last_activity_at or now, now, cfg)
 
 
 async def on_contact_logged(session: AsyncSession, lead: Lead, now: datetime, cfg: RemindersSettings) -> None:
-    """The owner logged a contact: completes first contact, restarts dormancy."""
+    """The owner logged a contact: completes first contact, restarts the stall chain and dormancy."""
     lead_id = await _lead_id(session, lead)
     await cancel_timers(session, lead_id, now, [FIRST_CONTACT])
     if lead.first_contact_at is None:
@@ -126,7 +127,8 @@ async def on_contact_logged(session: AsyncSession, lead: Lead, now: datetime, cf
     if lead.status == "dormant":
         lead.status = "active"
     if lead.status == "active":
-        await _start_dormancy(session, lead, now, now, cfg)
+        await start_dormancy(session, lead, now, now, cfg)
+        await _restart_stall(session, lead, now, cfg)
 
 
 async def on_stage_changed(session: AsyncSession, lead: Lead, now: datetime, cfg: RemindersSettings) -> None:
@@ -134,20 +136,34 @@ async def on_stage_changed(session: AsyncSession, lead: Lead, now: datetime, cfg
     if lead.stage in TERMINAL_STAGES:
         await on_lead_closed(session, lead, now)
         return
+    await _restart_stall(session, lead, now, cfg)
+
+
+async def _restart_stall(session: AsyncSession, lead: Lead, now: datetime, cfg: RemindersSettings) -> None:
+    """A fresh stall chain (warning first, ladder from its start) from now, or from the end of a pause."""
     await cancel_timers(session, await _lead_id(session, lead), now, [STAGE_STALL])
-    if lead.status != "active" or lead.owner_id is None:
+    if lead.status != "active" or lead.owner_id is None or lead.stage in TERMINAL_STAGES:
         return
     cal = await load_calendar(session, cfg)
-    await start_sla(session, lead, STAGE_STALL, now, now, cfg, cal, await _owner_hours(session, lead, cal))
+    await start_sla(session, lead, STAGE_STALL, max(now, paused_until(lead) or now), now, cfg, cal,
+                    await _owner_hours(session, lead, cal))
+
+
+def paused_until(lead: Lead) -> datetime | None:
+    """The end of a "客户说下周再联系" pause, if one was set."""
+    until = ((lead.extra or {}).get("paused") or {}).get("until")
+    return datetime.fromisoformat(until) if until else None
 
 
 async def on_owner_changed(session: AsyncSession, lead: Lead, now: datetime, cfg: RemindersSettings) -> None:
-    """Reassigned or taken over: timers now count for the new owner."""
+    """Reassigned, taken over or released from a freeze: timers now count for the new owner, dormancy
+    included (a frozen lead's dormancy date may have passed while it waited)."""
     await cancel_timers(session, await _lead_id(session, lead), now, SLA_RULES)
     if lead.owner_id is None or lead.status != "active":
         return
     cal = await load_calendar(session, cfg)
     await _start_sla_rules(session, lead, now, cfg, cal, await _owner_hours(session, lead, cal))
+    await start_dormancy(session, lead, now, now, cfg)
 
 
 async def on_lead_closed(session: AsyncSession, lead: Lead, now: datetime) -> None:

@@ -1,0 +1,73 @@
+"""Lifecycle complaints: a rep who follows up daily is not frozen; a lead frozen past its dormancy date still
+gets a dormancy timer once a manager acts; a logged contact and the agreed follow-up agree."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.chat import ChatSession
+from bot.clock import CN_TZ, ManualClock
+from bot.services import Services
+from tests.conftest import Transcript
+from tests.test_reminders_support import get_lead, make_lead, timers
+
+
+def cn(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=CN_TZ)
+
+
+async def at(chat: ChatSession, clock: ManualClock, when: datetime) -> None:
+    clock.set(when)
+    await chat.settle()
+
+
+def texts(transcript: Transcript, user: str) -> list[str]:
+    return [f"{m['title']} {m['text']}" for m in transcript.to(user) if m["kind"] != "info"]
+
+
+async def test_daily_follow_up_keeps_the_lead_out_of_the_stall_ladder(
+        chat: ChatSession, services: Services, transcript: Transcript, clock: ManualClock) -> None:
+    lead_id = await make_lead(services, first_contact_at=clock.now())
+    day = clock.now()
+    for _ in range(12):  # twelve working days in a row, one 跟进 each morning
+        day += timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        await at(chat, clock, day)
+        await chat.handle_line(f"跟进 {lead_id} 客户在内部比较方案")
+    lead = await get_lead(services, lead_id)
+    assert lead.status == "active" and lead.owner_id == "rep01"
+    assert not any("阶段推进" in t or "冻结" in t for t in texts(transcript, "rep01"))
+    stall = [t for t in await timers(services, lead_id) if t.rule == "stage_stall"]
+    assert len(stall) == 1 and stall[0].level == 0  # a fresh chain from the last contact
+    assert transcript.to("manager01") == []
+
+
+async def test_contact_restarts_a_stall_chain_that_already_escalated(
+        chat: ChatSession, services: Services, transcript: Transcript, clock: ManualClock) -> None:
+    lead_id = await make_lead(services, first_contact_at=clock.now())
+    await at(chat, clock, cn(2026, 11, 26, 10, 5))  # Thursday: 27 working hours passed → L2 (rep + CC)
+    assert any("阶段推进已超时" in t for t in texts(transcript, "rep01"))
+    await chat.handle_line(f"跟进 {lead_id} 进展：客户周五看演示")
+    await at(chat, clock, cn(2026, 12, 1, 10, 10))  # the old chain froze Tuesday 10:00; the new one is due 10:05
+    lead = await get_lead(services, lead_id)
+    assert lead.status == "active"
+    assert "阶段推进已超时（第1次）" in texts(transcript, "rep01")[-1]  # back to the start of the ladder
+    stall = [t for t in await timers(services, lead_id) if t.rule == "stage_stall"]
+    assert len(stall) == 1 and stall[0].level == 3
+
+
+async def test_a_frozen_lead_gets_its_dormancy_timer_back_when_a_manager_acts(
+        chat: ChatSession, services: Services, transcript: Transcript, clock: ManualClock) -> None:
+    lead_id = await make_lead(services)
+    for _ in range(3):
+        await chat.handle_line("/advance 2h")  # first contact missed three times → frozen Monday 16:00
+    assert (await get_lead(services, lead_id)).status == "frozen"
+    await at(chat, clock, cn(2027, 1, 11, 10))  # 49 days later, still frozen: the dormancy date passed
+    assert [t.rule for t in await timers(services, lead_id)] == []
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("/click 接手")
+    lead = await get_lead(services, lead_id)
+    assert lead.status == "active" and lead.owner_id == "manager01"
+    dormancy = [t for t in await timers(services, lead_id) if t.rule == "dormancy"]
+    assert len(dormancy) == 1 and dormancy[0].due_at == clock.now() + timedelta(days=45)
