@@ -3,7 +3,6 @@ DingtalkSender → the fake DingTalk API on 127.0.0.1."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -184,30 +183,35 @@ async def test_group_message_not_addressed_to_the_bot_is_ignored(h: Harness) -> 
     assert (status, body) == (200, {"outcome": "ignored"})
 
 
-async def test_escalation_card_click_updates_the_card(h: Harness) -> None:
+async def test_http_mode_card_buttons_are_numbered_replies(h: Harness) -> None:
+    """HTTP mode has no card-click callback: the card comes as markdown listing its buttons by number,
+    and replying with a number is the click (the status that replaces the buttons comes as a text)."""
     seen: list[Inbound] = []
     h.services.router = probe_router(seen)
     await h.post(text_message("升级", sender="rep01"))
     await h.settle()
-    card_call = h.fake.calls("cardSend")[0].body
-    assert json.loads(card_call["singleChatReceiver"]) == {"userId": "manager01"}
-    data = json.loads(card_call["cardData"])
-    buttons = data["contents"][-1]["actions"]
-    assert [(b["id"], b["label"]["text"], b["actionType"]) for b in buttons] == [
-        ("esc:take:7", "接手", "request"), ("esc:snooze:7", "延期", "request")]
+    assert h.fake.calls("cardSend") == []
+    card = h.fake.sent_to("manager01")
+    assert len(card) == 1 and card[0]["msgKey"] == "sampleMarkdown" and card[0]["title"] == "线索超时未跟进"
+    assert "回复数字即可操作：1 接手　2 延期" in card[0]["text"]
 
-    biz_id = card_call["cardBizId"]
-    assert await h.post(card_click(biz_id, "esc:take:7")) == (200, {"outcome": "accepted"})
-    assert await h.post(card_click(biz_id, "esc:take:7")) == (200, {"outcome": "duplicate"})
+    assert await h.post(text_message("1", sender="manager01", nick="王经理")) == (200, {"outcome": "accepted"})
     await h.settle()
     click = seen[-1]
-    assert (click.kind, click.click_key, click.card_ref, click.user_id) == ("click", "esc:take:7", biz_id, "manager01")
-    update = h.fake.calls("cardUpdate")
-    assert len(update) == 1 and update[0].body["cardBizId"] == biz_id
-    updated = json.loads(update[0].body["cardData"])
-    assert updated["header"]["title"]["text"] == "线索超时未跟进"
-    assert updated["contents"][-1]["text"] == "**已由 王经理 接手**"
-    assert all(c["type"] != "action" for c in updated["contents"])
+    assert (click.kind, click.click_key, click.user_id) == ("click", "esc:take:7", "manager01")
+    assert [m["content"] for m in h.fake.sent_to("manager01")[1:]] == ["已由 王经理 接手"]
+    await h.post(text_message("9", sender="manager01"))  # no such button: just a text
+    await h.post(text_message("1", sender="rep02"))  # rep02 got no card: just a text
+    await h.settle()
+    assert [(m.kind, m.text) for m in seen[-2:]] == [("text", "9"), ("text", "1")]
+
+
+async def test_http_mode_refuses_card_callbacks(h: Harness) -> None:
+    """Card clicks arrive only over Stream; a click-shaped POST to the robot callback is not one."""
+    status, body = await h.post(card_click("sbX-1", "esc:take:7"))
+    assert status == 400 and "stream" in body["error"]
+    await h.settle()
+    assert h.fake.calls("cardUpdate") == []
 
 
 async def test_full_task_pool_answers_503_before_claiming(h: Harness) -> None:

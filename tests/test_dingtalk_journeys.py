@@ -1,11 +1,10 @@
-"""Acceptance journeys through the DingTalk channel with the real handlers (no probe routers):
-DingTalk callback → router → handlers → outbox → DingtalkSender → fake DingTalk API."""
+"""An acceptance journey in DingTalk HTTP mode with the real handlers (no probe routers): signed
+callbacks → router → handlers → outbox → DingtalkSender → fake DingTalk API. HTTP mode gets no card
+clicks, so the card's buttons come as numbered replies and the rep answers with a number."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +12,7 @@ from sqlalchemy import select
 from bot.clock import ManualClock
 from bot.config import Settings
 from storage.models import Lead
-from tests.fakes.dingtalk_harness import Harness, card_click, start_harness, text_message
+from tests.fakes.dingtalk_harness import Harness, start_harness, text_message
 
 
 @pytest.fixture
@@ -22,37 +21,22 @@ async def h(settings: Settings, clock: ManualClock) -> AsyncIterator[Harness]:
         yield harness
 
 
-def cards_to(h: Harness, user: str) -> list[dict[str, Any]]:
-    out = []
-    for call in h.fake.calls("cardSend"):
-        if json.loads(call.body.get("singleChatReceiver", "{}")).get("userId") == user:
-            out.append({"cardBizId": call.body["cardBizId"], **json.loads(call.body["cardData"])})
-    return out
-
-
-def buttons(card: dict[str, Any]) -> dict[str, str]:
-    """Button key → label of an interactive card."""
-    actions = [c for c in card["contents"] if c["type"] == "action"]
-    return {a["id"]: a["label"]["text"] for block in actions for a in block["actions"]}
-
-
-async def test_typed_lead_to_confirmed_lead(h: Harness) -> None:
-    """新线索 (text capture) → draft card with buttons → 确认 click → card updated, lead active."""
+async def test_typed_lead_confirmed_by_a_numbered_reply(h: Harness) -> None:
+    """新线索 (text capture) → draft with numbered buttons → reply 「1」 (确认) → lead active, status told."""
     status, _ = await h.post(text_message("新线索 王总 某某医院 设备科主任 13800138000 预算50万", sender="rep01"))
     assert status == 200
     await h.settle()
-    drafts = cards_to(h, "rep01")
+    drafts = [m for m in h.fake.sent_to("rep01") if m["msgKey"] == "sampleMarkdown" and "线索草稿" in m["title"]]
     assert len(drafts) == 1
-    confirm = [key for key in buttons(drafts[0]) if key.startswith("lead:confirm:")]
-    assert len(confirm) == 1
+    assert "回复数字即可操作：1 确认　2 放弃" in drafts[0]["text"]
+    assert h.fake.calls("cardSend") == []
 
-    status, body = await h.post(card_click(drafts[0]["cardBizId"], confirm[0], user="rep01"))
+    before = len(h.fake.sent_to("rep01"))
+    status, body = await h.post(text_message("1", sender="rep01"))
     assert (status, body) == (200, {"outcome": "accepted"})
     await h.settle()
-    update = h.fake.calls("cardUpdate")
-    assert len(update) == 1 and update[0].body["cardBizId"] == drafts[0]["cardBizId"]
-    status_line = json.loads(update[0].body["cardData"])["contents"][-1]["text"]
-    assert "已确认" in status_line
     async with h.services.db.session() as s:
         lead = (await s.execute(select(Lead))).scalar_one()
     assert (lead.status, lead.owner_id, lead.phone) == ("active", "rep01", "13800138000")
+    replies = [m.get("content", m.get("text", "")) for m in h.fake.sent_to("rep01")[before:]]
+    assert f"已确认 · 线索 #{lead.id}" in replies

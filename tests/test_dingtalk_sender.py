@@ -26,7 +26,7 @@ async def fake() -> AsyncIterator[FakeDingtalk]:
 
 @pytest.fixture
 async def sender(fake: FakeDingtalk) -> AsyncIterator[DingtalkSender]:
-    s = DingtalkSender(DingtalkSettings(mode="http", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+    s = DingtalkSender(DingtalkSettings(mode="stream", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                                         robot_code="robot-1", api_base=fake.base_url, oapi_base=fake.base_url))
     yield s
     await s.close()

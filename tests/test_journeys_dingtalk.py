@@ -1,6 +1,7 @@
 """The three WeCom acceptance journeys, run through the DingTalk channel with the same handlers:
-signed HTTP callbacks → /dingtalk/callback → router → handlers → outbox → DingtalkSender → the fake
-DingTalk API on 127.0.0.1 (batchSend, interactive card send/update, messageFiles/download)."""
+recorded-shape Stream frames (messages and card callbacks) → the SDK's CallbackMessage → our handler →
+router → handlers → outbox → DingtalkSender → the fake DingTalk API on 127.0.0.1 (batchSend,
+interactive card send/update, messageFiles/download). Stream is the mode where card buttons work."""
 
 from __future__ import annotations
 
@@ -13,13 +14,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dingtalk_stream import AckMessage
 from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.config import KnowledgeSettings, Settings
 from reminders.ticker import tick
 from storage.models import KnowledgeCard, Lead
-from tests.fakes.dingtalk_harness import Harness, card_click, picture_message, start_harness, text_message
+from tests.fakes.dingtalk_harness import (
+    CARD_TOPIC,
+    Harness,
+    card_click,
+    picture_message,
+    start_harness,
+    text_message,
+)
 
 SCREENSHOT = Path(__file__).parent / "fixtures" / "ocr" / "wechat_lead.jpg"
 QUESTION = "三甲医院设备科嫌贵怎么回"
@@ -29,7 +38,7 @@ ANSWER_BUTTONS = ["有用", "没用", "换一个"]
 @pytest.fixture
 async def h(settings: Settings, clock: ManualClock) -> AsyncIterator[Harness]:
     demo = replace(settings, knowledge=KnowledgeSettings(seed_demo=True))
-    async for harness in start_harness(demo, clock, mode="http"):
+    async for harness in start_harness(demo, clock, mode="stream"):
         yield harness
 
 
@@ -54,8 +63,7 @@ def key_with(card: dict[str, Any], prefix: str) -> str:
 
 
 async def click(h: Harness, user: str, card: dict[str, Any], key: str) -> None:
-    status, answer = await h.post(card_click(card["cardBizId"], key, user=user))
-    assert (status, answer) == (200, {"outcome": "accepted"})
+    assert await h.frame(card_click(card["cardBizId"], key, user=user), topic=CARD_TOPIC) == AckMessage.STATUS_OK
     await h.settle()
 
 
@@ -76,8 +84,7 @@ async def lead_row(h: Harness) -> Lead:
 async def confirmed_lead_from_screenshot(h: Harness) -> Lead:
     """rep01 sends the screenshot as a DingTalk picture, gets the draft card and clicks 确认."""
     h.fake.files["shotCode01"] = SCREENSHOT.read_bytes()
-    status, answer = await h.post(picture_message("shotCode01", sender="rep01", nick="张伟"))
-    assert (status, answer) == (200, {"outcome": "accepted"})
+    assert await h.frame(picture_message("shotCode01", sender="rep01", nick="张伟")) == AckMessage.STATUS_OK
     await h.settle()
     drafts = [c for c in h.fake.cards_to("rep01") if title(c).startswith("线索草稿")]
     assert len(drafts) == 1
@@ -110,8 +117,7 @@ def source_card_id(card: dict[str, Any]) -> str:
 
 
 async def test_knowledge_question_to_answer_card_and_next(h: Harness) -> None:
-    status, _ = await h.post(text_message(QUESTION, sender="rep01"))
-    assert status == 200
+    assert await h.frame(text_message(QUESTION, sender="rep01")) == AckMessage.STATUS_OK
     await h.settle()
     cards = h.fake.cards_to("rep01")
     assert len(cards) == 1

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from dingtalk_stream import CallbackMessage
 from sqlalchemy import func, select
 
 from bot.channels.dingtalk.sign import compute_sign
@@ -23,6 +24,8 @@ from storage.models import OutboxMessage
 from tests.fakes.dingtalk_api import CLIENT_ID, CLIENT_SECRET, FakeDingtalk
 
 _ids = itertools.count(1)
+MESSAGE_TOPIC = "/v1.0/im/bot/messages/get"
+CARD_TOPIC = "/v1.0/card/instances/callback"
 
 
 def dingtalk_settings(settings: Settings, fake: FakeDingtalk, mode: str = "http") -> Settings:
@@ -82,7 +85,7 @@ def card_click(out_track_id: str, action_id: str, user: str = "manager01") -> di
     }
 
 
-def stream_frame(data: dict[str, Any], topic: str = "/v1.0/im/bot/messages/get",
+def stream_frame(data: dict[str, Any], topic: str = MESSAGE_TOPIC,
                  message_id: str | None = None) -> dict[str, Any]:
     """A CALLBACK frame as the Stream gateway sends it (data is a JSON string)."""
     return {
@@ -116,6 +119,13 @@ class Harness:
         resp = await self.client.post("/dingtalk/callback", data=raw, headers=headers)
         body = await resp.json(content_type=None) if resp.status != 413 else {}
         return resp.status, body
+
+    async def frame(self, data: dict[str, Any], topic: str = MESSAGE_TOPIC, message_id: str | None = None) -> int:
+        """A recorded-shape Stream frame through the SDK boundary (CallbackMessage → our handler); the ACK code."""
+        from bot.channels.dingtalk.callback import RECEIVER, StreamHandler
+
+        msg = CallbackMessage.from_dict(stream_frame(data, topic, message_id))
+        return int((await StreamHandler(self.app[RECEIVER]).raw_process(msg)).code)
 
     async def settle(self, rounds: int = 500) -> None:
         """Background jobs finished and nothing due left in the outbox."""

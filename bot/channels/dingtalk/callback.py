@@ -28,7 +28,10 @@ from aiohttp import web
 from dingtalk_stream import AckMessage, CallbackMessage
 
 from bot.channels.dingtalk.api import DingtalkApi, DingtalkApiError
+from bot.channels.dingtalk.history import last_card_with_buttons
 from bot.channels.dingtalk.parse import DELIVERY_ID, Parsed, ParseError, is_card_callback, parse_payload
+from bot.channels.dingtalk.render import card_biz_id
+from bot.channels.dingtalk.sender import GROUP_PREFIX
 from bot.channels.dingtalk.sign import check_sign
 from bot.dispatch import dispatch
 from bot.messages import Inbound
@@ -114,6 +117,9 @@ class Receiver:
             "conversation_id": p.conversation_id, "display_name": p.display_name,
         }
         if p.kind == "text":
+            picked = await self.numbered_reply(p) if self.services.settings.dingtalk.mode == "http" else None
+            if picked:
+                return [Inbound(msg_id=p.msg_id, kind="click", click_key=picked[0], card_ref=picked[1], **common)]
             return [Inbound(msg_id=p.msg_id, kind="text", text=p.text, **common)]
         if p.kind == "click":
             return [Inbound(msg_id=p.msg_id, kind="click", click_key=p.click_key, card_ref=p.card_ref, **common)]
@@ -131,6 +137,18 @@ class Receiver:
                 data=data, data_error=error, file_name=p.file_name, **common,
             ))
         return inbounds
+
+    async def numbered_reply(self, p: Parsed) -> tuple[str, str] | None:
+        """HTTP mode sends cards as markdown with numbered buttons: a reply of just "2" is a click on the
+        second button of the last such card this chat got. Returns (button key, cardBizId)."""
+        if not (p.text.isascii() and p.text.isdigit()):
+            return None
+        recipient = f"{GROUP_PREFIX}{p.conversation_id}" if p.conversation_id else p.user_id
+        shown = await last_card_with_buttons(self.services.db, recipient)
+        if shown is None or not 1 <= int(p.text) <= len(shown[0].buttons):
+            return None
+        card, dedup_key = shown
+        return card.buttons[int(p.text) - 1].key, card_biz_id(card, dedup_key)
 
     async def fetch(self, download_code: str, limit: int) -> tuple[bytes | None, str | None]:
         try:
@@ -158,7 +176,7 @@ RECEIVER = web.AppKey("dingtalk_receiver", Receiver)
 
 # -- HTTP mode ---------------------------------------------------------------------------------
 async def http_callback(request: web.Request) -> web.Response:
-    """Robot outgoing callback (messages) and, same shape rules, interactive-card clicks."""
+    """Robot outgoing callback: messages only (DingTalk posts card clicks to a callback we do not register)."""
     receiver = request.app[RECEIVER]
     settings = receiver.services.settings.dingtalk
     now_ms = int(receiver.services.clock.now().timestamp() * 1000)
@@ -173,6 +191,11 @@ async def http_callback(request: web.Request) -> web.Response:
         log.warning("dingtalk callback refused: body is not JSON")
         receiver.count("bad_request")
         return web.json_response({"error": "malformed JSON"}, status=400)
+    if isinstance(payload, dict) and is_card_callback(payload):
+        # Card clicks reach us over Stream only (HTTP mode shows buttons as numbered replies instead).
+        log.warning("dingtalk callback refused: a card callback on the robot's HTTP callback")
+        receiver.count("bad_request")
+        return web.json_response({"error": "card callbacks arrive only in stream mode"}, status=400)
     try:
         outcome = await receiver.accept(payload)
     except ParseError as exc:

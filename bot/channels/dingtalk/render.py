@@ -4,7 +4,8 @@
   (headings, bold, links, lists, quotes; no tables, so tables become lists).
 - Card with buttons → interactive `StandardCard` whose `request` buttons carry our button key as
   their id (it comes back in the click callback as `cardPrivateData.actionIds[0]`);
-  Card without buttons → sampleMarkdown.
+  Card without buttons → sampleMarkdown. In HTTP mode DingTalk has no click callback for us, so a
+  card with buttons is markdown too, its buttons listed as numbered replies.
 - Image → `sampleImageMsg {photoURL: mediaId}` (the sender uploads first).
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 from bot.messages import Card, Markdown, Text
 
 STATUS = {"primary": "primary", "danger": "warning", "default": "normal"}
+REPLY_HINT = "回复数字即可操作："
 BIZ_ID_BAD = re.compile(r"[^0-9A-Za-z_-]")
 TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 
@@ -41,6 +43,13 @@ def render_markdown(body: Markdown) -> RobotMessage:
 def render_card_markdown(body: Card) -> RobotMessage:
     """A card without buttons is just formatted text."""
     return RobotMessage("sampleMarkdown", {"title": body.title, "text": card_markdown(body, heading=True)})
+
+
+def render_card_replies(body: Card) -> RobotMessage:
+    """HTTP mode (no card-click callback): the card as markdown, its buttons as numbered replies."""
+    choices = "　".join(f"{i} {b.text}" for i, b in enumerate(body.buttons, 1))
+    text = card_markdown(body, heading=True) + f"\n\n{REPLY_HINT}{choices}"
+    return RobotMessage("sampleMarkdown", {"title": body.title, "text": text})
 
 
 def card_markdown(body: Card, *, heading: bool) -> str:

@@ -22,6 +22,7 @@ from bot.channels.dingtalk.render import (
     RobotMessage,
     card_biz_id,
     render_card_markdown,
+    render_card_replies,
     render_interactive_card,
     render_markdown,
     render_text,
@@ -106,14 +107,16 @@ class DingtalkSender:
         return result
 
     async def _send(self, recipient: str, body: Body, dedup_key: str) -> dict[str, Any]:
+        if isinstance(body, CardUpdate) and self.settings.mode == "http":
+            body = Text(body.text)  # the "card" was markdown: its new status comes as a text
         if isinstance(body, CardUpdate):
             return await self._update_card(body)
-        if isinstance(body, Card) and body.buttons:
+        if isinstance(body, Card) and body.buttons and self.settings.mode != "http":
             return await self._send_card(recipient, body, dedup_key)
         if isinstance(body, Image):
             media_id = await self.api.upload_image(body.data, body.file_name)
             return await self._send_robot(recipient, RobotMessage("sampleImageMsg", {"photoURL": media_id}))
-        message = _render(body)
+        message = render_card_replies(body) if isinstance(body, Card) and body.buttons else _render(body)
         original = message
         if self.recent.needs_tag(recipient, message, dedup_key):
             message = with_tag(message, dedup_key)
