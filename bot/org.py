@@ -47,16 +47,17 @@ def to_info(user: User) -> UserInfo:
 
 
 async def upsert_users(session: AsyncSession, users: Iterable[OrgUser], now: datetime) -> int:
-    """Insert or update users; managers first so manager links always resolve."""
+    """Insert or update users; managers first so manager links always resolve. New users start active; an
+    existing user's `active` flag is left alone, so someone offboarded stays out at the next start."""
     ordered = sorted(users, key=lambda u: 0 if not u.manager else 1)
     for u in ordered:
         row = await session.get(User, u.id)
         if row is None:
-            row = User(id=u.id, created_at=now)
+            row = User(id=u.id, created_at=now, active=True)
             session.add(row)
         row.name, row.role, row.manager_id = u.name, u.role, u.manager or None
         row.region, row.product_lines, row.industries = u.region or None, list(u.product_lines), list(u.industries)
-        row.capacity, row.active = u.capacity, True
+        row.capacity = u.capacity
         row.work_start, row.work_end = u.work_start or None, u.work_end or None
         await session.flush()
     return len(ordered)
@@ -109,7 +110,8 @@ def _split(value: str) -> list[str]:
 async def identify(
     db: Database, user_id: str, channel: str, display_name: str | None, auto_register: bool, now: datetime
 ) -> UserInfo | None:
-    """The caller as a UserInfo; unknown users become reps when auto-registration is on."""
+    """The caller as a UserInfo; unknown users become reps when auto-registration is on. Deactivated
+    (offboarded) users get None, like unknown ones: they see nothing and can change nothing."""
     async with db.session() as session:
         user = await session.get(User, user_id)
         if user is None:
@@ -118,6 +120,9 @@ async def identify(
             user = User(id=user_id, name=display_name or user_id, role="rep", created_at=now, channel=channel)
             session.add(user)
             log.info("auto-registered %s (%s) as rep", user_id, channel)
+        elif not user.active:
+            log.info("message from deactivated user %s refused", user_id)
+            return None
         elif user.channel != channel:
             user.channel = channel
         return to_info(user)

@@ -23,7 +23,7 @@ from bot.config import RemindersSettings
 from bot.messages import Button, Card, Field, Outbound
 from reminders import lifecycle
 from storage.activity import add_activity
-from storage.leads import OPEN_STATUSES, clean_value, create_lead, find_duplicates
+from storage.leads import OPEN_STATUSES, clean_value, create_lead, find_duplicates, previous_owner
 from storage.models import Lead, User
 
 WIN_LOOKBACK = timedelta(days=90)
@@ -226,6 +226,7 @@ async def change_owner(session: AsyncSession, lead: Lead, owner_id: str, actor_i
     if lead.status == "frozen":
         lead.status = "active"
         lead.frozen_at = None
+        lead.extra = {k: v for k, v in (lead.extra or {}).items() if k != "frozen"}
     await session.flush()
     add_activity(session, lead.id, actor_id, kind, now, reason, previous=previous, owner=owner_id)
     await lifecycle.on_owner_changed(session, lead, now, cfg)
@@ -294,7 +295,9 @@ async def import_leads(session: AsyncSession, rows: Sequence[tuple[int, dict[str
 
 async def offboard(session: AsyncSession, user_id: str, to_id: str, now: datetime, cfg: RemindersSettings,
                    *, actor_id: str | None = None) -> list[Lead]:
-    """Move every open lead (and its timers) of `user_id` to `to_id`, and deactivate `user_id`."""
+    """Hand everything open of `user_id` to `to_id` and deactivate `user_id`: open leads (with their timers),
+    frozen pool leads released from them, and their drafts. Closed leads stay theirs (history, and the team's
+    figures); an inactive user is refused at the door, so nobody reads them through the leaver's account."""
     leaving, taking = await session.get(User, user_id), await session.get(User, to_id)
     if leaving is None or taking is None:
         raise ValueError(f"unknown user {user_id if leaving is None else to_id!r}")
@@ -302,10 +305,18 @@ async def offboard(session: AsyncSession, user_id: str, to_id: str, now: datetim
         raise ValueError("the two users are the same")
     if not taking.active:
         raise ValueError(f"user {to_id!r} is not active")
-    leads = list((await session.execute(select(Lead).where(
-        Lead.owner_id == user_id, Lead.status.in_(OPEN_STATUSES)).order_by(Lead.id))).scalars())
+    reason = f"{leaving.name} 离职交接"
+    owned = (await session.execute(select(Lead).where(
+        Lead.owner_id == user_id, Lead.status.in_(OPEN_STATUSES)).order_by(Lead.id))).scalars()
+    pool = (await session.execute(select(Lead).where(
+        Lead.owner_id.is_(None), Lead.status == "frozen").order_by(Lead.id))).scalars()
+    leads = sorted([*owned, *(lead for lead in pool if previous_owner(lead) == user_id)], key=lambda x: x.id)
     for lead in leads:
-        await change_owner(session, lead, to_id, actor_id, now, cfg, reason=f"{leaving.name} 离职交接",
-                           kind="offboard")
+        await change_owner(session, lead, to_id, actor_id, now, cfg, reason=reason, kind="offboard")
+    drafts = list((await session.execute(select(Lead).where(
+        Lead.owner_id.is_(None), Lead.status == "draft", Lead.created_by == user_id).order_by(Lead.id))).scalars())
+    for draft in drafts:
+        draft.created_by = to_id
+        add_activity(session, draft.id, actor_id, "offboard", now, reason, previous=user_id, owner=to_id)
     leaving.active = False
-    return leads
+    return leads + drafts
