@@ -23,10 +23,11 @@ from bot.messages import Body, Button, Card, Text
 from reminders import messages
 from reminders.calendar import load_calendar
 from reminders.directory import Person, person, working_hours
-from reminders.lifecycle import on_owner_changed, start_dormancy, start_sla
+from reminders.lifecycle import on_owner_changed, paused_until, start_dormancy, start_sla
 from reminders.policies import (
     DORMANCY,
     FOLLOW_UP,
+    PAUSE_MAX_PER_CHAIN,
     RULE_CN,
     SLA_RULES,
     STAGE_STALL,
@@ -119,7 +120,10 @@ async def pause(session: AsyncSession, user: UserInfo, rid: int, now: datetime, 
     found = await _rep_row(session, user, rid, cfg)
     if isinstance(found, Result):
         return found
-    _row, lead = found
+    row, lead = found
+    refusal = _pause_refusal(lead, row, now)
+    if refusal:
+        return _say(refusal)
     cal = await load_calendar(session, cfg)
     work = await working_hours(session, cal, user.id)
     until = cal.next_week_start(now, work)
@@ -127,6 +131,7 @@ async def pause(session: AsyncSession, user: UserInfo, rid: int, now: datetime, 
         if timer.rule == DORMANCY:
             timer.due_at = max(timer.due_at, now) + (until - now)
         else:  # the SLA clock stops now and runs on from `until` with what was left
+            timer.payload = {**timer.payload, "pauses": int(timer.payload.get("pauses", 0)) + 1}
             left = cal.working_time_between(now, timer.due_at, work)
             timer.due_at = cal.add_working_time(until, max(left, timedelta(0)), work)
             if "deadline" in timer.payload:
@@ -144,6 +149,16 @@ async def pause(session: AsyncSession, user: UserInfo, rid: int, now: datetime, 
     add_audit(session, user.id, "reminder.pause", f"lead:{lead.id}", now, until=until.isoformat(), reason=reason)
     text = f"好的，线索 {messages.lead_label(lead)} 的提醒暂停到 {fmt_cn(until)}（{reason}），到时提醒你联系客户。"
     return Result(reply=Text(text), card_status=f"已暂停到 {fmt_cn(until)}", changed=True)
+
+
+def _pause_refusal(lead: Lead, row: Reminder, now: datetime) -> str | None:
+    """Why another pause is refused: one is still running, or this chain used up its pauses."""
+    until = paused_until(lead)
+    if until is not None and until > now:
+        return f"线索 {messages.lead_label(lead)} 已暂停到 {fmt_cn(until)}，到时会提醒你联系客户，无需重复操作。"
+    if int(row.payload.get("pauses", 0)) >= PAUSE_MAX_PER_CHAIN:
+        return f"这条提醒已经暂停过 {PAUSE_MAX_PER_CHAIN} 次，不能再暂停了，请尽快联系客户或推进阶段。"
+    return None
 
 
 # -- manager: 接手 / 改派 / 延期 ------------------------------------------------------------------

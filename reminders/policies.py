@@ -39,6 +39,7 @@ SNOOZE_DEFAULT_HOURS = 1.0
 EXTEND_DEFAULT_HOURS = 24.0
 EXTEND_DEFAULT_REASON = "主管延期"
 PAUSE_NEXT_WEEK_REASON = "客户说下周再联系"
+PAUSE_MAX_PER_CHAIN = 2  # "下周再联系" pauses one SLA chain may take (each moves it a week)
 
 
 def sla_window(rule: str, cfg: RemindersSettings, cal: BusinessCalendar, hours: WorkHours) -> timedelta:

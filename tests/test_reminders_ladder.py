@@ -223,3 +223,27 @@ async def test_pause_until_next_week(chat: ChatSession, services: Services, tran
     await chat.handle_line("/now 2026-11-30T09:25+08:00")  # 20 working minutes left → breach at 09:20
     assert "已超时（第1次）" in cards(transcript, "rep01")[-1]["title"]
     assert "pause" in await activity_kinds(services, lead_id)
+
+
+async def test_pause_cannot_be_stacked_or_repeated_without_end(chat: ChatSession, services: Services,
+                                                               transcript: Transcript) -> None:
+    lead_id = await make_lead(services)
+    await chat.handle_line("/advance 1h40m")  # Monday 11:40 warning
+    pause_key = button(cards(transcript, "rep01")[-1], "客户说下周再联系")
+    await click(chat, "rep01", pause_key)
+    before = [(t.rule, t.due_at) for t in await timers(services, lead_id)]
+    await click(chat, "rep01", pause_key)  # the same card again, same week
+    assert "已暂停到 11-30 09:00" in transcript.last("rep01")["text"]
+    assert [(t.rule, t.due_at) for t in await timers(services, lead_id)] == before
+    assert (await activity_kinds(services, lead_id)).count("pause") == 1
+
+    await chat.handle_line("/now 2026-11-30T09:05+08:00")  # the pause ended: the follow-up reminder
+    await chat.handle_line("/now 2026-11-30T09:25+08:00")  # then the first miss
+    l1 = cards(transcript, "rep01")[-1]
+    assert "已超时（第1次）" in l1["title"]
+    await click(chat, "rep01", button(l1, "客户说下周再联系"))  # a second pause of this chain is allowed
+    assert "暂停到 12-07 09:00" in transcript.last("rep01")["text"]
+    await chat.handle_line("/now 2026-12-07T09:05+08:00")
+    await click(chat, "rep01", button(l1, "客户说下周再联系"))  # the old card once more: the bound holds
+    assert "不能再暂停" in transcript.last("rep01")["text"]
+    assert (await activity_kinds(services, lead_id)).count("pause") == 2
