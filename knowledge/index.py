@@ -158,10 +158,14 @@ class CueMatcher:
 
 
 def _prune(hits: list[CueHit]) -> list[CueHit]:
-    """Axis hits strictly inside a longer axis hit are dropped (供应链公司 is not 供应链 the role)."""
+    """Axis hits strictly inside a longer axis hit are dropped (供应链公司 is not 供应链 the role), and so
+    are sound-alike hits overlapping an exact one (跟竞品 is not a typo of 跟进)."""
     axis_hits = [h for h in hits if h.cue.axis in AXES]
+    exact = [h for h in hits if h.exact]
     kept: list[CueHit] = []
     for hit in hits:
+        if not hit.exact and any(o.start < hit.end and hit.start < o.end for o in exact):
+            continue
         if hit.cue.axis in AXES and any(
             o.start <= hit.start and hit.end <= o.end and (o.end - o.start) > (hit.end - hit.start)
             and (o.exact or not hit.exact)

@@ -60,6 +60,32 @@ def test_typos_and_homophones(index: CardIndex, typo: str, card_id: str) -> None
     assert result.answered and result.ranked[0] == card_id
 
 
+@pytest.mark.parametrize(("query", "card_id"), [
+    ("产线经理担心停产上线风险", "K009"),  # 担心 is about 停产, not about trusting us
+    ("医院信息科担心和HIS对接", "K006"),
+    ("医院说售后跟不上", "K038"),
+    ("售后跟不上怎么办", "K038"),  # colloquial verbs around a cue are not declined
+    ("价格谈不拢", "K033"),
+    ("客户说要跟竞品比一比", "K035"),
+])
+def test_audit_queries_get_the_right_card(index: CardIndex, query: str, card_id: str) -> None:
+    result = rank(index, query)
+    assert result.answered and result.ranked[0] == card_id
+
+
+@pytest.mark.parametrize("query", ["明天安装打印机", "KP", "KP一直不回消息", "老板今天在不在", "医院挂号怎么挂"])
+def test_one_stray_cue_is_not_an_answer(index: CardIndex, query: str) -> None:
+    assert not rank(index, query).answered
+
+
+def test_answered_agrees_with_the_score_floor(index: CardIndex) -> None:
+    from knowledge.search import SCORE_FLOOR
+
+    for query in ["三甲设备科嫌贵", "价格谈不拢", "明天安装打印机", "KP", "今天食堂吃什么", "售后跟不上怎么办"]:
+        result = rank(index, query)
+        assert result.answered == (result.hits[0].score >= SCORE_FLOOR), query
+
+
 @pytest.mark.parametrize("query", ["今天食堂吃什么", "你好", "明天天气怎么样", "食堂的菜太贵了", "", "   "])
 def test_off_topic_is_declined_with_suggestions(index: CardIndex, query: str) -> None:
     result = rank(index, query)
