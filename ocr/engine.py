@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
@@ -47,11 +48,25 @@ class ChatText:
 class OcrEngine(Protocol):
     name: str
 
-    def read(self, img: Image.Image, layout: Layout) -> ChatText: ...
+    def read(self, img: Image.Image, layout: Layout, deadline: float | None = None) -> ChatText: ...
 
 
 class EngineUnavailable(RuntimeError):
     """The configured engine is not installed."""
+
+
+class OcrTimeout(RuntimeError):
+    """The OCR deadline passed; the engine process was stopped."""
+
+
+def _seconds_left(deadline: float | None) -> float:
+    """Seconds until `deadline` (time.monotonic); 0 means no limit for pytesseract, so never return 0."""
+    if deadline is None:
+        return 0
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise OcrTimeout("OCR deadline passed")
+    return max(left, 0.01)
 
 
 _CJK = r"\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
@@ -200,23 +215,33 @@ class TesseractEngine:
         self._tess = pytesseract
         self.lang = lang
 
-    def _data(self, image: Image.Image, lang: str, psm: int) -> dict[str, list]:
-        return self._tess.image_to_data(image, lang=lang, config=f"--psm {psm}", output_type=self._tess.Output.DICT)
+    def _call(self, fn: Any, deadline: float | None, *args: Any, **kwargs: Any) -> Any:
+        """A pytesseract call that kills tesseract at the deadline."""
+        try:
+            return fn(*args, timeout=_seconds_left(deadline), **kwargs)
+        except RuntimeError as exc:
+            if "timeout" in str(exc).lower():
+                raise OcrTimeout(str(exc)) from None
+            raise
 
-    def read(self, img: Image.Image, layout: Layout) -> ChatText:
+    def _data(self, image: Image.Image, lang: str, psm: int, deadline: float | None) -> dict[str, list]:
+        return self._call(self._tess.image_to_data, deadline, image, lang=lang, config=f"--psm {psm}",
+                          output_type=self._tess.Output.DICT)
+
+    def read(self, img: Image.Image, layout: Layout, deadline: float | None = None) -> ChatText:
         if not layout.is_chat:
-            return self._read_page(img)
+            return self._read_page(img, deadline)
         scale = min(1.0, 750 / img.width)
         regions = list(layout.regions)
         stack, placed = restack(img, regions, scale)
-        lines = _lines(self._data(stack, self.lang, 6))
+        lines = _lines(self._data(stack, self.lang, 6, deadline))
         per_region: list[list[_Line]] = [[] for _ in placed]
         for line in lines:
             cy = (line.box[1] + line.box[3]) / 2
             idx = next((i for i, p in enumerate(placed) if p.y0 - GAP / 2 <= cy <= p.y1 + GAP / 2), None)
             if idx is not None:
                 per_region[idx].append(line)
-        latin = self._latin_pass(stack, per_region)
+        latin = self._latin_pass(stack, per_region, deadline)
         out = []
         for i, p in enumerate(placed):
             ls = sorted(per_region[i], key=lambda ln: (ln.box[1], ln.box[0]))
@@ -224,7 +249,7 @@ class TesseractEngine:
             out.append(TextRegion(p.region.kind, text, latin.get(i, "")))
         return ChatText(tuple(out), True)
 
-    def _latin_pass(self, stack: Image.Image, per_region: list[list[_Line]]) -> dict[int, str]:
+    def _latin_pass(self, stack: Image.Image, per_region: list[list[_Line]], deadline: float | None) -> dict[int, str]:
         """Re-read Latin-looking lines with `eng` (chi_sim turns qq.com into dd.com), all in one call."""
         picks: list[tuple[int, _Line]] = [
             (i, ln) for i, ls in enumerate(per_region) for ln in ls if latin_looking("".join(ln.words))
@@ -243,7 +268,7 @@ class TesseractEngine:
             spans.append((i, y, y + c.height))
             y += c.height + GAP
         found: dict[int, list[str]] = {}
-        for line in sorted(_lines(self._data(sheet, "eng", 6)), key=lambda ln: ln.box[1]):
+        for line in sorted(_lines(self._data(sheet, "eng", 6, deadline)), key=lambda ln: ln.box[1]):
             cy = (line.box[1] + line.box[3]) / 2
             for i, y0, y1 in spans:
                 if y0 <= cy <= y1:
@@ -251,11 +276,11 @@ class TesseractEngine:
                     break
         return {i: " ".join(v) for i, v in found.items()}
 
-    def _read_page(self, img: Image.Image) -> ChatText:
+    def _read_page(self, img: Image.Image, deadline: float | None) -> ChatText:
         page = img.convert("L")
         if page.width > 1000:
             page = page.resize((1000, round(page.height * 1000 / page.width)), Image.BILINEAR)
-        text = self._tess.image_to_string(page, lang=self.lang, config="--psm 3")
+        text = self._call(self._tess.image_to_string, deadline, page, lang=self.lang, config="--psm 3")
         lines = [clean_line(x) for x in text.splitlines() if x.strip()]
         return ChatText((TextRegion("page", "\n".join(lines)),), False)
 
@@ -289,7 +314,7 @@ class RapidOcrEngine:
             out.append((float(pts[:, 0].mean()), float(pts[:, 1].mean()), float(pts[:, 0].min()), str(txt)))
         return out
 
-    def read(self, img: Image.Image, layout: Layout) -> ChatText:
+    def read(self, img: Image.Image, layout: Layout, deadline: float | None = None) -> ChatText:
         boxes = self._boxes(img)
         if not layout.is_chat:
             lines = [t for _, _, _, t in sorted(boxes, key=lambda b: (round(b[1] / 20), b[2]))]
@@ -323,5 +348,5 @@ def get_engine(name: str, lang: str = "chi_sim") -> OcrEngine:
     return _ENGINES[key]
 
 
-__all__ = ["LEFT", "RIGHT", "TIME", "TITLE", "ChatText", "EngineUnavailable", "OcrEngine", "TextRegion",
+__all__ = ["LEFT", "RIGHT", "TIME", "TITLE", "ChatText", "EngineUnavailable", "OcrEngine", "OcrTimeout", "TextRegion",
            "get_engine"]

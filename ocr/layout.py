@@ -61,7 +61,7 @@ INK = 10  # max channel distance from the background that counts as "something i
 
 
 def analyse(img: Image.Image) -> Layout:
-    rgb = np.asarray(img.convert("RGB"), dtype=np.int16)
+    rgb = np.asarray(img if img.mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
     h, w, _ = rgb.shape
     bg = _background(rgb)
     top = _header_bottom(rgb, bg)
@@ -76,10 +76,19 @@ def analyse(img: Image.Image) -> Layout:
     return Layout(w, h, bg, dark, top, bottom, tuple(regions))
 
 
+def distance(rgb: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
+    """Per pixel, the largest channel difference from `colour`, as uint8 (no wide temporaries)."""
+    out = np.zeros(rgb.shape[:2], dtype=np.uint8)
+    for ch, value in enumerate(colour):
+        plane, v = rgb[..., ch], np.uint8(value)
+        np.maximum(out, np.maximum(plane, v) - np.minimum(plane, v), out=out)
+    return out
+
+
 def _background(rgb: np.ndarray) -> tuple[int, int, int]:
     h = rgb.shape[0]
-    band = rgb[int(h * 0.25) : int(h * 0.75) : 3, ::3].reshape(-1, 3) // 4
-    keys = band[:, 0].astype(np.int32) * 4096 + band[:, 1] * 64 + band[:, 2]
+    band = rgb[int(h * 0.25) : int(h * 0.75) : 3, ::3].reshape(-1, 3).astype(np.int32) // 4
+    keys = band[:, 0] * 4096 + band[:, 1] * 64 + band[:, 2]
     vals, counts = np.unique(keys, return_counts=True)
     k = int(vals[counts.argmax()])
     full = rgb[int(h * 0.25) : int(h * 0.75) : 3, ::3].reshape(-1, 3)
@@ -148,7 +157,7 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
     w = rgb.shape[1]
     s = w / 375
     area = rgb[top + 2 : bottom - 1]
-    mask = np.abs(area - np.array(bg, dtype=np.int16)).max(axis=2) > INK
+    mask = distance(area, bg) > INK
     row_has = mask.sum(axis=1) > 2
     out: list[Region] = []
     for y0, y1 in _runs(row_has, max(3, int(4 * s))):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -19,12 +20,15 @@ from PIL import Image, UnidentifiedImageError
 
 from bot.clock import to_cn
 from bot.config import OcrSettings
-from ocr.engine import EngineUnavailable, get_engine
+from ocr.engine import EngineUnavailable, OcrTimeout, get_engine
 from ocr.extract import LeadFields, extract
 from ocr.layout import analyse
 
 MIN_SIDE = 200
 MAX_ASPECT = 12.0  # long screenshots are ~2–4× taller than wide; 12× is a ribbon, not a chat
+# Phones are ≤ 1290 px wide. Wider images are scaled down before layout: text stays legible (the engine reads
+# bubbles at 750 px width anyway) and memory stays bounded (6300×6300 took 1 GB when analysed full size).
+MAX_WIDTH = 1300
 
 
 class OcrRejected(Exception):
@@ -51,6 +55,8 @@ def validate(data: bytes, settings: OcrSettings) -> Image.Image:
                 raise OcrRejected("too_many_pixels", "图片尺寸过大，请发送普通的手机聊天截图。")
             if min(w, h) < MIN_SIDE or max(w, h) / max(min(w, h), 1) > MAX_ASPECT:
                 raise OcrRejected("bad_dimensions", "图片尺寸不像聊天截图，请发送手机聊天截图。")
+            if w > MAX_WIDTH:
+                img.draft("RGB", (MAX_WIDTH, round(h * MAX_WIDTH / w)))  # JPEG decodes at 1/2, 1/4, 1/8 scale
             img.load()
     except OcrRejected:
         raise
@@ -60,7 +66,18 @@ def validate(data: bytes, settings: OcrSettings) -> Image.Image:
         raise OcrRejected("not_image", "这不是图片文件，请发送聊天截图（PNG 或 JPG）。") from None
     except (OSError, SyntaxError, ValueError):
         raise OcrRejected("corrupt", "图片文件已损坏或不完整，请重新截图发送。") from None
-    return img.convert("RGB")
+    return bounded(img)
+
+
+def bounded(img: Image.Image) -> Image.Image:
+    """RGB, at most MAX_WIDTH wide (aspect kept)."""
+    if img.mode not in ("RGB", "L"):
+        img = img.convert("RGB")
+    if img.width >= 2 * MAX_WIDTH:
+        img = img.reduce(img.width // MAX_WIDTH)  # box filter by an integer factor: cheap, small intermediate
+    if img.width > MAX_WIDTH:
+        img = img.resize((MAX_WIDTH, max(1, round(img.height * MAX_WIDTH / img.width))), Image.BILINEAR)
+    return img.convert("RGB") if img.mode != "RGB" else img
 
 
 _lock = threading.Lock()
@@ -85,25 +102,45 @@ def _semaphore(workers: int) -> asyncio.Semaphore:
     return _sem
 
 
-def read_image(img: Image.Image, now: datetime, settings: OcrSettings) -> LeadFields:
-    """Blocking: layout, OCR, extraction."""
+def read_image(img: Image.Image, now: datetime, settings: OcrSettings, deadline: float | None = None) -> LeadFields:
+    """Blocking: layout, OCR, extraction; tesseract is killed once `deadline` (time.monotonic) has passed."""
     engine = get_engine(settings.engine, settings.lang)
     layout = analyse(img)
-    return extract(engine.read(img, layout), now)
+    return extract(engine.read(img, layout, deadline), now)
+
+
+def _work(data: bytes, now: datetime, settings: OcrSettings, deadline: float) -> LeadFields:
+    return read_image(validate(data, settings), now, settings, deadline)
 
 
 async def read_screenshot(data: bytes, *, now: datetime, settings: OcrSettings) -> LeadFields:
-    """Validate, then OCR in the bounded executor with a timeout. Raises OcrRejected on bad input."""
+    """Validate and OCR in the bounded executor with a timeout. Raises OcrRejected on bad input.
+
+    The concurrency slot is released when the worker thread really ends, not when the caller stops waiting,
+    so a timed-out job still counts until tesseract (killed at the deadline) has returned.
+    """
     loop = asyncio.get_running_loop()
-    async with _semaphore(settings.workers):
-        img = await loop.run_in_executor(_executor(settings.workers), validate, data, settings)
-        job = loop.run_in_executor(_executor(settings.workers), read_image, img, now, settings)
-        try:
-            return await asyncio.wait_for(job, timeout=settings.timeout_s)
-        except TimeoutError:
-            raise OcrRejected("timeout", "识别超时了，请截取更短的聊天记录再试。") from None
-        except EngineUnavailable as exc:
-            raise OcrRejected("engine_unavailable", "识别引擎暂不可用，请联系管理员。") from exc
+    sem = _semaphore(settings.workers)
+    await sem.acquire()
+    deadline = time.monotonic() + settings.timeout_s
+    try:
+        job = loop.run_in_executor(_executor(settings.workers), _work, data, now, settings, deadline)
+    except BaseException:
+        sem.release()
+        raise
+    job.add_done_callback(lambda f: _finished(f, sem))
+    try:
+        return await asyncio.wait_for(asyncio.shield(job), timeout=settings.timeout_s)
+    except (TimeoutError, OcrTimeout):
+        raise OcrRejected("timeout", "识别超时了，请截取更短的聊天记录再试。") from None
+    except EngineUnavailable as exc:
+        raise OcrRejected("engine_unavailable", "识别引擎暂不可用，请联系管理员。") from exc
+
+
+def _finished(job: asyncio.Future[LeadFields], sem: asyncio.Semaphore) -> None:
+    sem.release()
+    if not job.cancelled():
+        job.exception()  # retrieved here so a job nobody waits for any more logs nothing
 
 
 def lead_to_json(file: str, lead: LeadFields) -> dict[str, Any]:

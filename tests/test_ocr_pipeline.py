@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from datetime import datetime
@@ -12,7 +13,7 @@ from PIL import Image
 from bot.clock import CN_TZ
 from bot.commands.ocr import main as ocr_main
 from bot.config import OcrSettings
-from ocr.pipeline import OcrRejected, lead_to_json, read_screenshot
+from ocr.pipeline import MAX_WIDTH, OcrRejected, _semaphore, lead_to_json, read_screenshot, validate
 from ocr.synth import make_sample
 
 SETTINGS = OcrSettings()
@@ -126,3 +127,34 @@ def test_cli_json_lines(tmp_path, capsys) -> None:  # type: ignore[no-untyped-de
     assert lines[0]["file"] == str(good) and lines[0]["phone"] == sample.truth.phone
     assert lines[0]["follow_up"] == sample.truth.follow_up.isoformat()  # type: ignore[union-attr]
     assert lines[1] == {"file": str(bad), "error": "not_image", "message": lines[1]["message"]}
+
+
+def jpeg(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+async def test_a_very_large_screenshot_is_scaled_down_and_still_read() -> None:
+    sample = make_sample(4)
+    small = Image.open(io.BytesIO(sample.image)).convert("RGB")
+    big = small.resize((small.width * 5 // 2, small.height * 5 // 2), Image.BICUBIC)
+    assert validate(jpeg(big), SETTINGS).width <= MAX_WIDTH
+    assert validate(png(6300, 6300), SETTINGS).size == (MAX_WIDTH, MAX_WIDTH)
+    lead = await read_screenshot(jpeg(big), now=sample.now, settings=SETTINGS)
+    assert lead.phone == sample.truth.phone
+
+
+async def test_a_timed_out_job_keeps_its_slot_until_tesseract_is_stopped() -> None:
+    sample = make_sample(4)
+    settings = OcrSettings(timeout_s=0.3, workers=1)
+    with pytest.raises(OcrRejected) as err:
+        await read_screenshot(sample.image, now=sample.now, settings=settings)
+    assert err.value.code == "timeout"
+    slot = _semaphore(1)
+    assert slot.locked()  # the worker thread is still finishing
+    for _ in range(40):  # tesseract is killed at the deadline, so the thread ends soon after
+        if not slot.locked():
+            break
+        await asyncio.sleep(0.05)
+    assert not slot.locked()
