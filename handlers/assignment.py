@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import RemindersSettings
+from bot.context import UserInfo
 from bot.messages import Button, Card, Field, Outbound
 from reminders import lifecycle
 from storage.activity import add_activity
@@ -118,6 +119,20 @@ async def load_profiles(session: AsyncSession, now: datetime, *, team_of: str | 
         recent_intake=recent.get(u.id, 0), last_assigned_at=_aware(last.get(u.id)) or EPOCH,
         win_industries=frozenset(wins.get(u.id, ())),
     ) for u in users]
+
+
+async def reassign_options(session: AsyncSession, lead: Lead, user: UserInfo, now: datetime,
+                           *, limit: int = 4) -> list[Pick]:
+    """The engine's ranking for a manual 改派 (lead card, or the freeze card's picker): the caller's team (an
+    admin: the lead's team, else every rep), leaving out the current owner and the rep a freeze took the lead
+    from. Store the chosen `Pick.reason` as the lead's assign_reason."""
+    skip = {lead.owner_id, previous_owner(lead)}
+    team_of: str | None = user.id
+    if user.is_admin:
+        holder = await session.get(User, lead.owner_id or previous_owner(lead) or "")
+        team_of = holder.manager_id if holder is not None else None
+    picks = [p for p in rank_reps(lead, await load_profiles(session, now, team_of=team_of)) if p.rep.id not in skip]
+    return picks[:limit]
 
 
 def _aware(value: datetime | None) -> datetime | None:

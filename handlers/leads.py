@@ -23,7 +23,7 @@ from bot.context import Context, UserInfo
 from bot.messages import Button, Card, Image, Inbound, Markdown, Text
 from bot.router import Router, split_command
 from handlers import leads_view as view
-from handlers.assignment import Assigner, activate_lead, change_owner, load_profiles, rank_reps
+from handlers.assignment import activate_lead, change_owner, reassign_options
 from handlers.insights import InsightMiner, Insights, build_miner
 from handlers.permissions import (
     closed_refusal,
@@ -45,7 +45,6 @@ from storage.leads import (
     find_duplicates,
     list_leads,
     parse_stage,
-    previous_owner,
     stage_index,
     stage_label,
     user_names,
@@ -557,11 +556,8 @@ async def reassign_cmd(ctx: Context, msg: Inbound) -> None:
 
 
 async def _suggest(ctx: Context, lead: Lead) -> None:
-    """A card with the engine's ranking (current owner excluded) as buttons."""
-    session = await ctx.db()
-    team_of = None if ctx.user.is_admin else ctx.user.id
-    picks = [p for p in rank_reps(lead, await load_profiles(session, ctx.now(), team_of=team_of))
-             if p.rep.id != lead.owner_id][:4]
+    """A card with the engine's ranking (current owner and the rep a freeze took it from excluded) as buttons."""
+    picks = await reassign_options(await ctx.db(), lead, ctx.user, ctx.now())
     if not picks:
         ctx.reply(Text(f"团队里暂时没有可接收线索 #{lead.id} 的销售（都已满负荷）。"))
         return
@@ -592,21 +588,10 @@ async def click_assign_to(ctx: Context, msg: Inbound) -> None:
     if rep is None:
         ctx.reply(Text("这位销售不在你的团队里。"))
         return
-    picks = {p.rep.id: p for p in rank_reps(lead, await load_profiles(await ctx.db(), ctx.now()))}
+    picks = {p.rep.id: p for p in await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), limit=100)}
     reason = picks[rep.id].reason if rep.id in picks else f"主管 {ctx.user.name} 改派"
     await reassign(ctx, lead, rep, reason)
     ctx.update_card(f"已改派给 {rep.name}")
-
-
-async def assign_pool(session: AsyncSession, now: datetime, cfg: RemindersSettings, actor_id: str | None,
-                      leads: list[Lead], *, team_of: str | None = None) -> list[Any]:
-    """Run the engine over ownerless leads (import, pool); the previous owner of a frozen lead is skipped."""
-    assigner = await Assigner.create(session, now, cfg, actor_id, team_of=team_of)
-    out = []
-    for lead in leads:
-        prev = previous_owner(lead)
-        out.append(await assigner.assign(lead, exclude=[prev] if prev else []))
-    return out
 
 
 __all__ = ["ConfirmResult", "confirm_draft", "fields_from_extract", "router", "save_draft", "show_lead",

@@ -236,3 +236,21 @@ async def test_new_lead_with_agreed_time_schedules_follow_up(
     assert lead.next_follow_up_at == cn(24, 15)
     assert await _count(services, Activity, lead_id=1, kind="plan") == 1
     assert await _count(services, Reminder, lead_id=1, rule="follow_up") == 1
+
+
+async def test_reassigning_a_frozen_lead_skips_the_rep_who_missed_it(
+    chat: ChatSession, transcript: Transcript, services: Services
+) -> None:
+    await seed_lead(services, None, status="frozen", customer_name="王主任", region="华东", product_line="CRM",
+                    industry="医疗", assigned_at=cn(20, 9),
+                    extra={"frozen": {"prev_owner": "rep01", "reason": "首次联系超时"}})
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("线索 1")
+    await chat.handle_line("/click 改派")
+    card = transcript.last("manager01")
+    # rep01 would score 6 (华东 CRM 医疗) but missed the SLA; rep02: 华东 +3, CRM +2 = 5; rep03: 0
+    assert [b["key"] for b in card["buttons"]] == ["lead:to:1:rep02", "lead:to:1:rep03"]
+    await chat.handle_line("/click 1")
+    lead = await get_lead(services, 1)
+    assert (lead.owner_id, lead.status) == ("rep02", "active")
+    assert lead.assign_reason == "按区域 华东 · 产品线 CRM 匹配, 当前负荷 0/30"
