@@ -32,7 +32,6 @@ from reminders.policies import (
     SLA_RULES,
     STAGE_STALL,
     TERMINAL_STAGES,
-    first_level,
     next_level,
 )
 from reminders.store import add_timer, cancel_timers, open_timers
@@ -302,8 +301,7 @@ async def extend(session: AsyncSession, user: UserInfo, lead_id: int, rid: int, 
     add_activity(session, lead_id, user.id, "extend", now, f"{user.name} 延期 {hours:g} 小时：{reason}",
                  hours=hours, reason=reason, reminder_id=rid)
     add_audit(session, user.id, "escalation.extend", f"lead:{lead_id}", now, hours=hours, reason=reason)
-    deadline = now + timedelta(hours=hours)
-    await _restart_after_extend(session, lead, esc.rule, deadline, now, cfg, reason)
+    deadline = await _restart_after_extend(session, lead, esc.rule, timedelta(hours=hours), now, cfg, reason)
     text = (f"⏳ {user.name} 已将线索 {messages.lead_label(lead)} 延期 {hours:g} 小时（{reason}），"
             f"请在 {fmt_cn(deadline)} 前完成{RULE_CN[esc.rule]}。")
     result = Result(reply=Text(f"已延期 {hours:g} 小时，线索已还给 {prev.name}。"),
@@ -312,18 +310,17 @@ async def extend(session: AsyncSession, user: UserInfo, lead_id: int, rid: int, 
     return result
 
 
-async def _restart_after_extend(session: AsyncSession, lead: Lead, rule: str, deadline: datetime, now: datetime,
-                                cfg: RemindersSettings, reason: str) -> None:
+async def _restart_after_extend(session: AsyncSession, lead: Lead, rule: str, window: timedelta, now: datetime,
+                                cfg: RemindersSettings, reason: str) -> datetime:
+    """Fresh chains for the owner; the extended rule gets `window` of the owner's working time. Returns its deadline."""
     await cancel_timers(session, lead.id, now, SLA_RULES)
     cal = await load_calendar(session, cfg)
     work = await working_hours(session, cal, lead.owner_id)
     for other in SLA_RULES:
         if other == rule:
-            payload: dict[str, Any] = {"extended": reason, "snoozed_h": 0.0}
-            if rule == STAGE_STALL:
-                payload["stage"] = lead.stage
-            await add_timer(session, lead.id, rule, deadline, now, level=first_level(rule, cfg), payload=payload)
+            await start_sla(session, lead, rule, now, now, cfg, cal, work, window=window, extra={"extended": reason})
         elif (other != STAGE_STALL and lead.first_contact_at is None) or (
                 other == STAGE_STALL and lead.stage not in TERMINAL_STAGES):
             await start_sla(session, lead, other, now, now, cfg, cal, work)
     await start_dormancy(session, lead, now, now, cfg)
+    return cal.add_working_time(now, window, work)

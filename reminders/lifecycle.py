@@ -62,12 +62,14 @@ async def _lead_id(session: AsyncSession, lead: Lead) -> int:
 
 async def start_sla(
     session: AsyncSession, lead: Lead, rule: str, start: datetime, now: datetime, cfg: RemindersSettings,
-    cal: BusinessCalendar, hours: WorkHours, *, snoozed_h: float = 0.0,
+    cal: BusinessCalendar, hours: WorkHours, *, snoozed_h: float = 0.0, window: timedelta | None = None,
+    extra: dict[str, object] | None = None,
 ) -> int:
-    """A fresh SLA chain from `start`: the warning row (or the first breach row when warnings are off)."""
-    window = sla_window(rule, cfg, cal, hours)
+    """A fresh SLA chain from `start`: the warning row (or the first breach row when warnings are off).
+    `window` overrides the rule's working time for the first step (延期 by N hours)."""
+    window = window or sla_window(rule, cfg, cal, hours)
     deadline = cal.add_working_time(start, window, hours)
-    payload: dict[str, object] = {"deadline": deadline.isoformat(), "snoozed_h": snoozed_h}
+    payload: dict[str, object] = {**(extra or {}), "deadline": deadline.isoformat(), "snoozed_h": snoozed_h}
     if rule == STAGE_STALL:
         payload["stage"] = lead.stage
     lead_id = await _lead_id(session, lead)

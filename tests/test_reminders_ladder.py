@@ -3,10 +3,11 @@ and the manager's 接手 / 改派 / 延期 including wrong user, double click an
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.chat import ChatSession
-from bot.clock import ManualClock
+from bot.clock import CN_TZ, ManualClock
 from bot.services import Services
 from reminders.lifecycle import frozen_message, is_frozen, on_lead_closed
 from storage.models import AuditLog, Lead
@@ -133,16 +134,28 @@ async def test_reassign_picks_a_team_rep(chat: ChatSession, services: Services, 
 
 async def test_extend_gives_the_lead_back(chat: ChatSession, services: Services, transcript: Transcript,
                                           clock: ManualClock) -> None:
+    clock.set(clock.now() + timedelta(days=4))  # Friday 11-27 10:00 → frozen 16:00
     lead_id = await freeze_lead(chat, services)
     await chat.handle_line("/as manager01")
     await chat.handle_line("/click 延期")
     assert "已由 王经理 延期 24 小时：主管延期" in transcript.to("manager01")[-2]["text"]
     lead = await get_lead(services, lead_id)
     assert lead.status == "active" and lead.owner_id == "rep01"
-    assert "延期 24 小时" in transcript.last("rep01")["text"]
+    # 24 working hours from Friday 16:00: Friday 2 h, Monday 9 h, Tuesday 9 h, Wednesday 4 h
+    assert "延期 24 小时" in transcript.last("rep01")["text"] and "12-02 13:00" in transcript.last("rep01")["text"]
     fc = [t for t in await timers(services, lead_id) if t.rule == "first_contact"]
-    assert len(fc) == 1 and fc[0].due_at == clock.now() + __import__("datetime").timedelta(hours=24)
+    assert len(fc) == 1 and fc[0].level == 0  # a fresh chain: the warning comes first
+    assert fc[0].payload["deadline"] == datetime(2026, 12, 2, 13, tzinfo=CN_TZ).astimezone(UTC).isoformat()
     assert "extend" in await activity_kinds(services, lead_id)
+    n = len(bot_messages(transcript, "rep01"))
+    await chat.handle_line("/now 2026-11-28T16:10+08:00")  # Saturday: no breach, no message
+    await chat.handle_line("/now 2026-11-30T17:00+08:00")
+    assert len(bot_messages(transcript, "rep01")) == n
+    await chat.handle_line("/now 2026-12-01T16:00+08:00")  # 18 of 24 working hours: the warning
+    assert "即将到期" in cards(transcript, "rep01")[-1]["title"]
+    await chat.handle_line("/now 2026-12-02T13:00+08:00")
+    last = bot_messages(transcript, "rep01")[-1]  # merged with the stall warning that fell due at 12:15
+    assert "首次联系已超时（第1次）" in last["title"] + last["text"]
 
 
 async def test_extend_by_text_with_reason_and_admin(chat: ChatSession, services: Services,
