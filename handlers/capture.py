@@ -29,7 +29,7 @@ from handlers.assignment import activate_lead
 from handlers.leads import fields_from_extract, save_draft
 from handlers.leads_view import draft_card
 from handlers.permissions import key_id
-from ocr.extract import LeadFields, normalise_phone
+from ocr.extract import LeadFields, budget_in, normalise_phone
 from ocr.llm_assist import assist
 from ocr.pipeline import OcrRejected, read_screenshot
 from ocr.timeparse import find_time
@@ -333,7 +333,10 @@ def _apply_edit(draft: Lead, name: str, raw: str, ctx: Context) -> bool:
             return False
         draft.extra = {**(draft.extra or {}), "follow_up": when.isoformat()}
         return True
-    value = normalise_phone(raw) if name == "phone" else clean_value(name, raw)
+    if name == "phone":
+        value: Any = normalise_phone(raw)
+    else:
+        value = budget_in(raw) if name == "budget_cny" else clean_value(name, raw)
     if value in (None, "", []):
         return False
     return set_field(draft, name, value, "manual", ctx.user.id, now) or True

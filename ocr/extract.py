@@ -35,9 +35,14 @@ EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9
 WECHAT_KEY = re.compile(r"(?:微信号?|v信|威信|vx|VX|Vx|wx|WX|wechat|WeChat)\s*(?:号)?\s*[:：是]?\s*")
 WECHAT_ID = re.compile(r"(?<![A-Za-z0-9_\-])[A-Za-z][A-Za-z0-9_\-]{5,19}(?![A-Za-z0-9_\-@.])")
 AMOUNT = re.compile(
-    r"(?P<num>\d+(?:\.\d+)?|[零一二两三四五六七八九十百千]+)\s*(?P<unit>万元|万|[wW](?![a-zA-Z])|亿|[kK](?![a-zA-Z])|千|元|块)"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|[零一二两三四五六七八九十百千]+)\s*"
+    r"(?P<unit>万元|万|[wW](?![a-zA-Z])|亿|[kK](?![a-zA-Z])|千|元|块)"
+    r"(?:(?P<tail>[1-9一二三四五六七八九])千?(?![\d万千百十亿月日号点年天周]))?"  # 2万5 = 25,000
 )
 BUDGET_HINT = re.compile(r"预算|经费|资金|投入|控制在|不超过|以内|左右|大概|预计|准备花")
+BUDGET_WORD = re.compile(r"预算|经费|资金|投入|准备花|控制在|不超过")
+NOT_MONEY_AFTER = re.compile(r"多?(?:人|个|家|名|位|户|台|件|套|张|条|次|平|米|用户|客户|员工|门店|学生|床)")
+OTHER_MONEY = re.compile(r"营收|收入|销售额|营业额|产值|市值|估值|融资|利润|规模|去年|上次|之前|花了|报价")
 GROUP_TITLE = re.compile(r"[（(]\s*\d{1,4}\s*[)）]\s*$")
 PAGE_WORDS = re.compile(r"支付成功|交易单号|商户单号|收款方|支付方式|报价单|单价|合计|实付|发票|小计")
 FIELDS = ("customer_name", "company", "title", "phone", "email", "wechat_id", "budget_cny", "needs", "follow_up")
@@ -90,7 +95,9 @@ def find_phones(text: str) -> list[tuple[str, bool]]:
     return out
 
 
-def parse_amount(num: str, unit: str) -> int | None:
+def parse_amount(num: str, unit: str, tail: str | None = None) -> int | None:
+    """'50' + '万' → 500000; '2' + '万' + '5' (2万5) → 25000; '1,200' + '万' → 12000000."""
+    num = num.replace(",", "")
     if re.fullmatch(r"\d+(?:\.\d+)?", num):
         value = float(num)
     else:
@@ -99,6 +106,8 @@ def parse_amount(num: str, unit: str) -> int | None:
             return None
     mult = {"万": 10_000, "万元": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "k": 1000, "K": 1000,
             "千": 1000, "元": 1, "块": 1}[unit]
+    if tail and mult >= 10:
+        value += float(tail) / 10 if tail.isdigit() else (_cn_big(tail) or 0) / 10
     return round(value * mult)
 
 
@@ -118,13 +127,32 @@ def _cn_big(text: str) -> float | None:
 
 
 def find_budget(text: str) -> int | None:
+    """The amount the customer budgets: one tied to 预算/经费/… wins over others; headcounts
+    (5千人, 三千多个客户) and other money (营收两亿, 去年花了80万) are not budgets."""
     if not BUDGET_HINT.search(text):
         return None
+    plain: int | None = None
     for m in AMOUNT.finditer(text):
-        value = parse_amount(m.group("num"), m.group("unit"))
-        if value and value >= 1000:
+        value = parse_amount(m.group("num"), m.group("unit"), m.group("tail"))
+        if not value or value < 1000 or NOT_MONEY_AFTER.match(text, m.end()):
+            continue
+        clause = re.split(r"[，。；;！!？?,\n]", text[: m.start()])[-1]
+        if BUDGET_WORD.search(clause):
             return value
-    return None
+        if plain is None and not OTHER_MONEY.search(clause):
+            plain = value
+    return plain
+
+
+def budget_in(text: str) -> int | None:
+    """A budget typed by a rep ("三十万", "两百万左右", "预算1,200万")."""
+    found = find_budget(text)
+    if found is not None:
+        return found
+    m = AMOUNT.search(text)
+    if not m or m.group("unit") in ("元", "块") or NOT_MONEY_AFTER.match(text, m.end()):
+        return None
+    return parse_amount(m.group("num"), m.group("unit"), m.group("tail"))
 
 
 def find_needs(text: str) -> list[str]:
@@ -332,7 +360,7 @@ def extract_from_text(text: str, now: datetime) -> LeadFields:
         acc.put("phone", phone, 0.95)
     acc.put("email", find_email(body), 0.9)
     acc.put("wechat_id", find_wechat(body, ""), 0.8)
-    acc.put("budget_cny", find_budget(body) or _bare_amount(body), 0.85)
+    acc.put("budget_cny", budget_in(body), 0.85)
     needs = find_needs(body)
     if needs:
         acc.put("needs", tuple(needs), 0.8)
@@ -352,10 +380,3 @@ def extract_from_text(text: str, now: datetime) -> LeadFields:
                 not find_needs(tok) and not re.search(r"预算|回电|联系|跟进|需求|微信|电话|邮箱", tok):
             acc.put("company", tok, 0.7)
     return _finish(acc, text)
-
-
-def _bare_amount(text: str) -> int | None:
-    m = AMOUNT.search(text)
-    if not m or m.group("unit") in ("元", "块"):
-        return None
-    return parse_amount(m.group("num"), m.group("unit"))

@@ -136,3 +136,14 @@ async def test_screenshots_of_two_customers_make_two_drafts(chat: ChatSession, t
     assert (second.customer_name, second.phone) == ("高宇力", "17665173782")
     card = transcript.last("rep01")["text"]
     assert "高宇力" in card and "截图 ×2" not in card
+
+
+@pytest.mark.parametrize(("reply", "want"), [("预算 三十万", 300_000), ("预算 两百万左右", 2_000_000),
+                                             ("预算 2万5", 25_000)])
+async def test_budget_edits_in_words(chat: ChatSession, transcript: Transcript, services: Services,
+                                     reply: str, want: int) -> None:
+    await chat.handle_line("新线索 张伟 华东医疗 13812345678")
+    await chat.handle_line(reply)
+    assert "不像有效" not in transcript.last("rep01")["text"]
+    (lead,) = await leads(services)
+    assert lead.budget_cny == want
