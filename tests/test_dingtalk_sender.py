@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 
 from bot.channels.base import DeliveryError
 from bot.channels.dingtalk.api import DingtalkApiError
 from bot.channels.dingtalk.sender import DingtalkSender, UserThrottle
-from bot.config import DingtalkSettings
-from bot.messages import Button, Card, CardUpdate, Image, Markdown, Text
+from bot.clock import ManualClock
+from bot.config import DingtalkSettings, Settings
+from bot.messages import Button, Card, CardUpdate, Field, Image, Markdown, Outbound, Text
+from bot.outbox import OutboxSender, enqueue
+from bot.runtime import open_database
+from storage.db import Database
 from tests.fakes.dingtalk_api import CLIENT_ID, CLIENT_SECRET, FakeDingtalk
 
 
@@ -97,15 +102,64 @@ async def test_group_recipient_uses_group_messages(fake: FakeDingtalk, sender: D
     assert fake.calls("cardSend")[0].body["openConversationId"] == "cidABC=="
 
 
-async def test_repeated_content_gets_a_tag_but_a_retry_does_not(fake: FakeDingtalk, sender: DingtalkSender) -> None:
-    await sender.deliver("rep01", Text("请跟进线索 #7"), dedup_key="rem:7:1")
-    await sender.deliver("rep01", Text("请跟进线索 #7"), dedup_key="rem:7:1")  # outbox retry of the same row
-    await sender.deliver("rep01", Text("请跟进线索 #7"), dedup_key="rem:7:2")  # a new reminder, same words
-    await sender.deliver("rep02", Text("请跟进线索 #7"), dedup_key="rem:7:3")  # another user: untouched
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = await open_database(settings)
+    yield database
+    await database.dispose()
+
+
+def restarted(fake: FakeDingtalk, db: Database, clock: ManualClock) -> DingtalkSender:
+    """A fresh sender (a new process) on the same database."""
+    s = DingtalkSender(DingtalkSettings(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_base=fake.base_url))
+    s.bind(db, clock)
+    return s
+
+
+async def through_outbox(db: Database, clock: ManualClock, sender: DingtalkSender, *messages: Outbound) -> None:
+    async with db.session() as session:
+        await enqueue(session, messages, clock.now(), "dingtalk")
+    await OutboxSender(db, clock, {"dingtalk": sender}).drain()
+    await sender.close()
+
+
+def reminder(key: str, to: str = "rep01") -> Outbound:
+    return Outbound(to=to, body=Text("请跟进线索 #7"), channel="dingtalk", dedup_key=key)
+
+
+async def test_repeated_content_is_tagged_across_a_restart(fake: FakeDingtalk, db: Database,
+                                                             clock: ManualClock) -> None:
+    """Same words to the same person within a day after a restart: still tagged, so DingTalk shows it."""
+    await through_outbox(db, clock, restarted(fake, db, clock), reminder("rem:7:1"), reminder("rem:7:3", to="rep02"))
+    clock.advance(timedelta(hours=5))
+    second = restarted(fake, db, clock)
+    await through_outbox(db, clock, second, reminder("rem:7:2"))
     contents = [m["content"] for m in fake.sent_to("rep01")]
-    assert contents[0] == contents[1] == "请跟进线索 #7"
-    assert contents[2].startswith("请跟进线索 #7\n#") and contents[2] != contents[0]
-    assert [m["content"] for m in fake.sent_to("rep02")] == ["请跟进线索 #7"]
+    assert contents[0] == "请跟进线索 #7"
+    assert contents[1].startswith("请跟进线索 #7\n#") and contents[1] != contents[0]
+    assert [m["content"] for m in fake.sent_to("rep02")] == ["请跟进线索 #7"]  # another user: untouched
+    assert fake.same_content_dropped == 0
+    clock.advance(timedelta(hours=25))  # more than a day later the words are new again
+    await through_outbox(db, clock, restarted(fake, db, clock), reminder("rem:7:4"))
+    assert [m["content"] for m in fake.sent_to("rep01")][2:] == ["请跟进线索 #7"]
+
+
+async def test_card_update_after_a_restart_keeps_the_card(fake: FakeDingtalk, db: Database,
+                                                         clock: ManualClock) -> None:
+    card = Card(title="线索超时未跟进", fields=(Field("客户", "王总"),), buttons=(Button("esc:take:7", "接手"),),
+                card_id="esc7")
+    await through_outbox(db, clock, restarted(fake, db, clock),
+                         Outbound(to="manager01", body=card, channel="dingtalk", dedup_key="esc:7"))
+    biz_id = fake.calls("cardSend")[0].body["cardBizId"]
+    await through_outbox(db, clock, restarted(fake, db, clock),  # the process restarted before the click
+                         Outbound(to="manager01", body=CardUpdate(card_ref=biz_id, text="已由 王经理 接手"),
+                                  channel="dingtalk", dedup_key="upd:1"))
+    update = fake.calls("cardUpdate")[0].body
+    data = json.loads(update["cardData"])
+    assert update["cardBizId"] == biz_id
+    assert data["header"]["title"]["text"] == "线索超时未跟进"
+    assert "**客户**：王总" in data["contents"][0]["text"]
+    assert data["contents"][-1]["text"] == "**已由 王经理 接手**"
 
 
 async def test_card_update_without_remembered_card_still_updates(fake: FakeDingtalk, sender: DingtalkSender) -> None:

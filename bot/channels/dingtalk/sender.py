@@ -2,8 +2,9 @@
 
 Recipients are staff ids (one-to-one via oToMessages/batchSend) or `group:<openConversationId>`
 (groupMessages/send). DingTalk silently drops content identical to what the same user got within a
-day and answers 200 when over its limits, so: a message whose content repeats an earlier one with a
-different dedup key gets a short tag derived from its dedup key, and each recipient is throttled.
+day and answers 200 when over its limits, so: a message whose content repeats what another outbox row
+delivered to the same recipient within a day gets a short tag derived from its dedup key (decided from the
+database, so it holds across restarts), and each recipient is throttled.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import hashlib
 import json
 import logging
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from bot.channels.base import DeliveryError
 from bot.channels.dingtalk.api import DingtalkApi, DingtalkApiError
+from bot.channels.dingtalk.history import content_repeats, sent_card
 from bot.channels.dingtalk.render import (
     RobotMessage,
     card_biz_id,
@@ -28,14 +31,16 @@ from bot.channels.dingtalk.render import (
     render_text,
     status_only_card,
 )
+from bot.clock import Clock, SystemClock
 from bot.config import DingtalkSettings
 from bot.messages import Body, Card, CardUpdate, Image, Markdown, Text
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 GROUP_PREFIX = "group:"
 SAME_CONTENT_WINDOW_S = 24 * 3600  # DingTalk drops identical content to one user within a day
-MEMORY = 5000  # bounded in-process memories (recent contents, sent cards)
+MEMORY = 5000  # recipients the throttle remembers
 
 
 class UserThrottle:
@@ -62,25 +67,6 @@ class UserThrottle:
             self._sent.pop(next(iter(self._sent)))
 
 
-class RecentContent:
-    """What each recipient got in the last day, to tell a new message with old content from a retry."""
-
-    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
-        self.now = now
-        self._seen: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
-
-    def needs_tag(self, recipient: str, message: RobotMessage, dedup_key: str) -> bool:
-        seen = self._seen.get((recipient, _content_hash(message)))
-        return seen is not None and seen[0] != dedup_key and self.now() - seen[1] < SAME_CONTENT_WINDOW_S
-
-    def record(self, recipient: str, message: RobotMessage, dedup_key: str) -> None:
-        key = (recipient, _content_hash(message))
-        self._seen[key] = (dedup_key, self.now())
-        self._seen.move_to_end(key)
-        while len(self._seen) > MEMORY:
-            self._seen.popitem(last=False)
-
-
 class DingtalkSender:
     name = "dingtalk"
 
@@ -88,8 +74,12 @@ class DingtalkSender:
         self.settings = settings
         self.api = api or DingtalkApi(settings)
         self.throttle = UserThrottle(settings.per_user_per_minute)
-        self.recent = RecentContent()
-        self._cards: OrderedDict[str, Card] = OrderedDict()  # cardBizId → card, for updates after a click
+        self.db: Database | None = None  # what was sent before: the outbox (see history.py)
+        self.clock: Clock = SystemClock()
+
+    def bind(self, db: Database, clock: Clock) -> None:
+        """The process's database and clock (the receiver binds them when the app starts)."""
+        self.db, self.clock = db, clock
 
     async def close(self) -> None:
         await self.api.close()
@@ -117,12 +107,18 @@ class DingtalkSender:
             media_id = await self.api.upload_image(body.data, body.file_name)
             return await self._send_robot(recipient, RobotMessage("sampleImageMsg", {"photoURL": media_id}))
         message = render_card_replies(body) if isinstance(body, Card) and body.buttons else _render(body)
-        original = message
-        if self.recent.needs_tag(recipient, message, dedup_key):
+        content_hash = _content_hash(message)
+        if await self._repeats(recipient, content_hash, dedup_key):
             message = with_tag(message, dedup_key)
         result = await self._send_robot(recipient, message)
-        self.recent.record(recipient, original, dedup_key)
-        return result
+        return {**result, "contentHash": content_hash}  # kept in the outbox row: read by the next _repeats
+
+    async def _repeats(self, recipient: str, content_hash: str, dedup_key: str) -> bool:
+        """Another outbox row gave `recipient` this content within a day (a retry of this row does not count)."""
+        if self.db is None:
+            return False
+        since = self.clock.now() - timedelta(seconds=SAME_CONTENT_WINDOW_S)
+        return await content_repeats(self.db, recipient, content_hash, dedup_key, since)
 
     async def _send_robot(self, recipient: str, message: RobotMessage) -> dict[str, Any]:
         if recipient.startswith(GROUP_PREFIX):
@@ -142,20 +138,16 @@ class DingtalkSender:
             await self.api.send_card(biz_id, data, open_conversation_id=recipient[len(GROUP_PREFIX):])
         else:
             await self.api.send_card(biz_id, data, user_id=recipient)
-        self._remember_card(biz_id, card)
-        return {"cardBizId": biz_id}
+        return {"cardBizId": biz_id}  # kept in the outbox row: an update after a click rebuilds the card from it
 
     async def _update_card(self, update: CardUpdate) -> dict[str, Any]:
-        card = self._cards.get(update.card_ref)
+        """The card as sent (from its outbox row, so a restart loses nothing) with a status line for buttons."""
+        card = await sent_card(self.db, update.card_ref) if self.db is not None else None
+        if card is None:
+            log.warning("dingtalk card %s not found in the outbox; updating it to the status only", update.card_ref)
         data = render_interactive_card(card, status=update.text) if card else status_only_card(update.text)
         await self.api.update_card(update.card_ref, data)
         return {"cardBizId": update.card_ref}
-
-    def _remember_card(self, biz_id: str, card: Card) -> None:
-        self._cards[biz_id] = card
-        self._cards.move_to_end(biz_id)
-        while len(self._cards) > MEMORY:
-            self._cards.popitem(last=False)
 
 
 def _render(body: Text | Markdown | Card) -> RobotMessage:
