@@ -224,6 +224,51 @@ class SparseBM25:
         return token in self.vocab
 
 
+PINYIN_RUN = re.compile(r"[a-z]+(?: +[a-z]+)*")
+MIN_PINYIN_SHARE = 0.6  # a Latin run is read as pinyin only when most of its letters spell known words
+
+
+class PinyinReader:
+    """Reads queries typed in full pinyin ("yiyuan jiage") back into the known words (医院价格)."""
+
+    def __init__(self, words: Iterable[str], keep: Iterable[str]) -> None:
+        self._words: dict[str, str] = {}
+        for word in sorted(words, key=len, reverse=True):  # on a clash the longer word wins
+            if word and all(is_cjk(c) for c in word):
+                self._words.setdefault("".join(lazy_pinyin(word)), word)
+        self._keep = {normalize(k) for k in keep}  # Latin words that mean something already (poc, roi …)
+        self._longest = max((len(k) for k in self._words), default=0)
+
+    def read(self, text: str) -> str:
+        return PINYIN_RUN.sub(self._run, text) if self._words else text
+
+    def _run(self, match: re.Match[str]) -> str:
+        run = match.group(0)
+        if any(w in self._keep for w in run.split()):
+            return run
+        letters = run.replace(" ", "")
+        best: list[tuple[int, list[str]]] = [(0, [])] + [(-1, [])] * len(letters)  # covered letters, pieces
+        for i in range(len(letters)):
+            covered, pieces = best[i]
+            if covered < 0:
+                continue
+            for j in range(i + 1, min(len(letters), i + self._longest) + 1):
+                word = self._words.get(letters[i:j])
+                gain, piece = (j - i, word) if word else (0, letters[i:j])
+                if covered + gain > best[j][0] or (covered + gain == best[j][0] and len(pieces) < len(best[j][1])):
+                    best[j] = (covered + gain, [*pieces, piece])
+        covered, pieces = best[-1]
+        if covered < MIN_PINYIN_SHARE * len(letters):
+            return run
+        out: list[str] = []
+        for piece in pieces:  # glue leftover letters back together ("c","h","a"… → "chang")
+            if out and piece.isascii() and out[-1].isascii():
+                out[-1] += piece
+            else:
+                out.append(piece)
+        return " ".join(p for p in out)
+
+
 @dataclass
 class CardIndex:
     """Everything a search needs, for one snapshot of the active cards."""
@@ -235,6 +280,7 @@ class CardIndex:
     bm25: SparseBM25
     axis_codes: dict[str, np.ndarray]  # axis → int16 per card (0 = empty, i+1 = taxonomy value i)
     keyword_cards: dict[str, np.ndarray]  # normalized keyword → card positions
+    pinyin: PinyinReader
 
 
 def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenizer | None = None) -> CardIndex:
@@ -261,4 +307,5 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
         bm25=SparseBM25(docs),
         axis_codes=codes,
         keyword_cards={k: np.array(v, dtype=np.int32) for k, v in by_keyword.items()},
+        pinyin=PinyinReader({normalize(c.text) for c in cues} | STOPWORDS, (c.text for c in cues if c.text.isascii())),
     )

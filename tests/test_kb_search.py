@@ -73,7 +73,18 @@ def test_audit_queries_get_the_right_card(index: CardIndex, query: str, card_id:
     assert result.answered and result.ranked[0] == card_id
 
 
-@pytest.mark.parametrize("query", ["明天安装打印机", "KP", "KP一直不回消息", "老板今天在不在", "医院挂号怎么挂"])
+@pytest.mark.parametrize(("query", "card_ids"), [
+    ("yiyuan jiage yiyi", {"K001"}), ("jiaoqi tai chang", {"K042", "K041"}), ("医院jiage太高", {"K001"}),
+])
+def test_full_pinyin_queries(index: CardIndex, query: str, card_ids: set[str]) -> None:
+    result = rank(index, query)
+    assert result.answered and result.ranked[0] in card_ids
+    assert result.query == query
+
+
+@pytest.mark.parametrize("query", [
+    "hello world", "ni hao", "明天安装打印机", "KP", "KP一直不回消息", "老板今天在不在", "医院挂号怎么挂",
+])
 def test_one_stray_cue_is_not_an_answer(index: CardIndex, query: str) -> None:
     assert not rank(index, query).answered
 
