@@ -13,7 +13,8 @@ from bot.messages import Inbound, Markdown, Text
 from bot.router import Router, split_command
 from handlers.kb_gaps import WEEK, gaps_text
 from knowledge.store import gaps
-from reminders.calendar import set_override
+from reminders.calendar import BusinessCalendar, load_calendar, set_override
+from reminders.lifecycle import on_calendar_changed
 from storage.activity import add_audit
 from storage.models import CalendarOverride
 
@@ -47,12 +48,16 @@ async def _override(ctx: Context, msg: Inbound, word: str, is_workday: bool) -> 
         ctx.reply(Text(DATE_HINT))
         return
     day, note = parsed
-    session = await ctx.db()
+    session, cfg = await ctx.db(), ctx.settings.reminders
+    before = await load_calendar(session, cfg)
     await set_override(session, day, is_workday, note or None)
+    after = BusinessCalendar.from_settings(cfg, {**before.overrides, day: is_workday})
+    moved = await on_calendar_changed(session, before, after, day, ctx.now())
     add_audit(session, ctx.user.id, "calendar.override", day.isoformat(), ctx.now(), is_workday=is_workday,
-              note=note)
+              note=note, moved_timers=moved)
     what = "工作日（补班）" if is_workday else "休息日"
-    ctx.reply(Text(f"✅ {day.isoformat()} 已设为{what}，提醒和时限按新的日历计算。"))
+    timers = f"{moved} 个进行中的时限已按新日历重新计算。" if moved else "之后的提醒和时限按新的日历计算。"
+    ctx.reply(Text(f"✅ {day.isoformat()} 已设为{what}，{timers}"))
 
 
 @router.command("放假", roles={"admin"})

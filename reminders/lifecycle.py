@@ -9,19 +9,21 @@ Timers are rows in `reminders` (the ticker fires them); nothing here sends a mes
     on_owner_changed    the SLA clocks and dormancy restart for the new owner (also when a frozen lead is released)
     on_lead_closed      cancels every open timer of the lead
     schedule_follow_up  the owner is reminded `follow_up_before_min` minutes before an agreed time
+    on_calendar_changed an admin's 放假 / 补班 moves the running SLA timers to the new calendar
 A frozen lead refuses rep follow-up: lead handlers check `is_frozen(lead)` and answer `frozen_message(lead)`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import RemindersSettings
 from reminders import messages
 from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
-from reminders.directory import working_hours
+from reminders.directory import load_directory, working_hours
 from reminders.policies import (
     CADENCE,
     DORMANCY,
@@ -37,7 +39,7 @@ from reminders.policies import (
     warn_before,
 )
 from reminders.store import add_timer, cancel_timers
-from storage.models import Lead
+from storage.models import Lead, Reminder
 
 
 def is_frozen(lead: Lead) -> bool:
@@ -181,3 +183,32 @@ async def schedule_follow_up(
     await cancel_timers(session, lead_id, now, [FOLLOW_UP])
     due = max(now, when - timedelta(minutes=cfg.follow_up_before_min))
     await add_timer(session, lead_id, FOLLOW_UP, due, now, payload={"at": when.isoformat(), "note": ""})
+
+
+async def on_calendar_changed(session: AsyncSession, before: BusinessCalendar, after: BusinessCalendar, day: date,
+                              now: datetime) -> int:
+    """`day` became a working day or a day off: pending SLA timers keep the working time they had left
+    (counted from now, or from the end of a pause) under the new calendar. Returns how many rows moved."""
+    day_start = datetime.combine(day, time(0), after.tz).astimezone(UTC)
+    if now >= day_start + timedelta(days=1):
+        return 0
+    stmt = (select(Reminder, Lead).join(Lead, Lead.id == Reminder.lead_id)
+            .where(Reminder.status == "pending", Reminder.rule.in_(SLA_RULES), Reminder.due_at > now,
+                   or_(Reminder.due_at >= day_start, Reminder.level == 0)))  # a warning's deadline may move
+    people = await load_directory(session)
+    moved = 0
+    for row, lead in (await session.execute(stmt)).all():
+        hours = people.hours(after, lead.owner_id)
+        anchor = max(now, paused_until(lead) or now)
+
+        def shift(t: datetime, hours: WorkHours = hours, anchor: datetime = anchor) -> datetime:
+            return after.add_working_time(anchor, before.working_time_between(anchor, t, hours), hours)
+
+        due = shift(row.due_at)
+        payload = dict(row.payload)
+        if "deadline" in payload:
+            payload["deadline"] = shift(datetime.fromisoformat(payload["deadline"])).isoformat()
+        if due != row.due_at or payload != row.payload:
+            row.due_at, row.payload, row.updated_at = due, payload, now
+            moved += 1
+    return moved
