@@ -27,6 +27,7 @@ from handlers.assignment import activate_lead, change_owner, reassign_options
 from handlers.insights import InsightMiner, Insights, build_miner
 from handlers.permissions import (
     closed_refusal,
+    command_arg,
     frozen_refusal,
     key_id,
     lead_for,
@@ -214,7 +215,7 @@ async def log_contact(session: AsyncSession, lead: Lead, actor_id: str, summary:
 
 @router.command("跟进", "跟进记录")
 async def follow_up(ctx: Context, msg: Inbound) -> None:
-    lead_id, summary = parse_id(split_command(msg.text, "跟进") or split_command(msg.text, "跟进记录") or "")
+    lead_id, summary = parse_id(command_arg(msg.text, "跟进", "跟进记录") or "")
     if lead_id is not None and not summary:
         ctx.reply(Text(f"请写上跟进摘要，例如「跟进 {lead_id} 已电话沟通，客户下周看方案」。"))
         return
@@ -264,9 +265,7 @@ async def move_stage(ctx: Context, lead: Lead, stage: str) -> None:
 
 @router.command("阶段", "推进")
 async def stage_cmd(ctx: Context, msg: Inbound) -> None:
-    arg = split_command(msg.text, "阶段")
-    arg = arg if arg is not None else split_command(msg.text, "推进") or ""
-    lead_id, rest = parse_id(arg)
+    lead_id, rest = parse_id(command_arg(msg.text, "阶段", "推进") or "")
     stage = parse_stage(rest) if rest else None
     if lead_id is not None and stage is None:
         names = " ".join(f"{i}.{n}" for i, (_, n) in enumerate(STAGES, 1))
@@ -471,8 +470,7 @@ def _fallback_extract(text: str) -> dict[str, Any]:
 
 @router.command("新线索", "录入线索")
 async def new_lead_cmd(ctx: Context, msg: Inbound) -> None:
-    text = split_command(msg.text, "新线索")
-    text = text if text is not None else split_command(msg.text, "录入线索") or ""
+    text = command_arg(msg.text, "新线索", "录入线索") or ""
     if not text:
         ctx.reply(Text("请把客户信息写在后面，例如「新线索 张三 某某医院 设备科主任 13800138000 预算50万」。"))
         return
@@ -538,9 +536,7 @@ async def reassign(ctx: Context, lead: Lead, rep: User, reason: str) -> None:
 async def reassign_cmd(ctx: Context, msg: Inbound) -> None:
     if manager_refusal(ctx):
         return
-    arg = split_command(msg.text, "改派")
-    arg = arg if arg is not None else split_command(msg.text, "分配") or ""
-    lead_id, who = parse_id(arg)
+    lead_id, who = parse_id(command_arg(msg.text, "改派", "分配") or "")
     lead = await lead_for(ctx, lead_id, "改派 12 rep02")
     if lead is None or closed_refusal(ctx, lead):
         return

@@ -11,6 +11,7 @@ import re
 
 from bot.context import Context
 from bot.messages import Text
+from bot.router import split_command
 from reminders.lifecycle import frozen_message, is_frozen
 from storage.leads import load_lead, previous_owner
 from storage.models import Lead
@@ -20,11 +21,20 @@ NEED_ID = "请带上线索编号，例如「{example}」。"
 CLOSED = "线索 #{id} 已{status}，不能再操作。"
 MANAGER_ONLY = "这个操作只有主管或管理员可以做。"
 
-_ID = re.compile(r"^#?(\d{1,9})号?(?:\s+|$)")
+_ID = re.compile(r"^#?(\d{1,9})号?(?:[\s,，:：、]+|$)")
+
+
+def command_arg(text: str, *words: str) -> str | None:
+    """The text after the longest of `words` that starts `text` ('跟进记录 1 好' → '1 好', never '记录 1 好')."""
+    for word in sorted(words, key=len, reverse=True):
+        arg = split_command(text, word)
+        if arg is not None:
+            return arg
+    return None
 
 
 def parse_id(arg: str) -> tuple[int | None, str]:
-    """'12 已电话沟通' / '#12' / '12号 好' → (12, rest); no leading number → (None, arg)."""
+    """'12 已电话沟通' / '#12' / '12号 好' / '12，好' / '12：好' → (12, rest); no leading number → (None, arg)."""
     m = _ID.match(arg.strip())
     if not m:
         return None, arg.strip()

@@ -254,3 +254,21 @@ async def test_reassigning_a_frozen_lead_skips_the_rep_who_missed_it(
     lead = await get_lead(services, 1)
     assert (lead.owner_id, lead.status) == ("rep02", "active")
     assert lead.assign_reason == "按区域 华东 · 产品线 CRM 匹配, 当前负荷 0/30"
+
+
+async def test_commands_accept_punctuation_after_the_number_and_long_aliases(
+    chat: ChatSession, transcript: Transcript, services: Services
+) -> None:
+    for i in range(3):
+        await seed_lead(services, "rep01", customer_name=f"客户{i}", assigned_at=cn(23, 9))
+    for line in ("跟进 1，客户说下周再谈", "跟进1:客户说下周再谈", "跟进记录 1 电话沟通", "跟进记录2、电话沟通",
+                 "赢单 1，合同已签", "输单 3：预算砍了"):
+        await chat.handle_line(line)
+        assert "请带上线索编号" not in transcript.last("rep01")["text"], line
+    async with services.db.session() as s:
+        summaries = list((await s.execute(select(Activity.summary).where(Activity.kind == "contact")
+                                          .order_by(Activity.id))).scalars())
+    assert summaries == ["客户说下周再谈", "客户说下周再谈", "电话沟通", "电话沟通"]
+    assert "证据" in transcript.texts("rep01")[-2]  # 赢单 reached the evidence check
+    lost = await get_lead(services, 3)
+    assert (lost.status, lost.close_reason) == ("lost", "预算砍了")
