@@ -90,6 +90,8 @@ async def test_duplicate_delivery_is_handled_once(h: Harness) -> None:
         ({"timestamp": "1795400000000", "sign": "bm90IHRoZSBzaWdu"}, "forged"),
         ({}, "missing"),
         ({"timestamp": "yesterday", "sign": "x"}, "malformed"),
+        ({"timestamp": "17954000000²", "sign": "x"}, "malformed"),  # a digit to str.isdigit, not to int()
+        ({"timestamp": "１７９５４０００００００", "sign": "x"}, "malformed"),  # full-width digits
     ],
 )
 async def test_bad_sign_is_403_and_logged(h: Harness, headers: dict[str, str], why: str,
@@ -121,6 +123,11 @@ async def test_malformed_json_is_400_and_nothing_claimed(h: Harness) -> None:
     assert status == 400
     await h.settle()
     assert h.fake.calls("batchSend") == []
+
+
+async def test_deeply_nested_json_is_400_not_500(h: Harness) -> None:
+    status, body = await h.post(b"[" * 200_000 + b"]" * 200_000)
+    assert (status, body) == (400, {"error": "malformed JSON"})
 
 
 async def test_oversized_body_is_413(h: Harness) -> None:

@@ -39,6 +39,7 @@ def test_sign_matches_the_computed_vectors() -> None:
         (None, "x", int(DOC_TS), "missing"),
         (DOC_TS, "", int(DOC_TS), "missing"),
         ("-5", "x", int(DOC_TS), "malformed"),
+        ("1577262236757²", "x", int(DOC_TS), "malformed"),
     ],
 )
 def test_check_sign(timestamp: str | None, sign: str, now_ms: int, expected: str) -> None:

@@ -189,7 +189,7 @@ async def http_callback(request: web.Request) -> web.Response:
         return web.json_response({"error": f"{check} sign"}, status=403)
     try:
         payload = json.loads(await request.read())
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         log.warning("dingtalk callback refused: body is not JSON")
         receiver.count("bad_request")
         return web.json_response({"error": "malformed JSON"}, status=400)
@@ -252,7 +252,7 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
     def _route(self, raw: str | bytes) -> None:
         try:
             frame = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             log.warning("dingtalk stream: frame is not JSON, dropped")
             return
         task = asyncio.create_task(self.background_task(frame))
