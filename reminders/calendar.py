@@ -71,6 +71,28 @@ def statutory_workday(day: date) -> bool:
         return day.weekday() < 5
 
 
+def statutory_covers(year: int) -> bool:
+    """Whether the installed chinesecalendar package knows `year`'s holidays and 调休 days."""
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def uncovered_years(today: date, overrides: Mapping[date, bool]) -> list[int]:
+    """This year and next, when neither the package nor an admin 放假 override covers them."""
+    patched = {day.year for day, workday in overrides.items() if not workday}
+    return [y for y in (today.year, today.year + 1) if not statutory_covers(y) and y not in patched]
+
+
+UNCOVERED_HINT = (
+    "⚠️ 节假日数据缺失：{years} 年的法定节假日和调休还没有数据，提醒时限暂按周一至周五计算。"
+    "请升级 chinesecalendar（pip install -U chinesecalendar）后重启，"
+    "或用「放假 日期」「补班 日期」补上该年的节假日和调休。"
+)
+
+
 class BusinessCalendar:
     """Working days and hours in one timezone, with per-user hours and admin day overrides."""
 
