@@ -3,6 +3,10 @@
 Tokenised with a private jieba tokenizer that knows the knowledge taxonomy words (role and objection
 axes of `knowledge/taxonomy.toml`) plus a small lexicon of competitor names and operational pain
 points. Building the tokenizer is blocking: call `mine` in an executor (`mine_async` does).
+
+A cue counts only as a whole token (人工智能 is not 人工). Pain points and competitors the rep negated are
+skipped: a negation just before the cue, maybe across a light verb (不用钉钉, 没有用过钉钉, 没有竞品), or a
+"no problem" right after it (价格没有异议, 价格不是问题). Roles are kept either way (院长不拍板 still names 院长).
 """
 
 from __future__ import annotations
@@ -30,6 +34,12 @@ PAIN_WORDS: dict[str, str] = {
     "看不到": "管理可视化", "报表": "管理可视化", "流失": "客户流失", "丢单": "客户流失", "跟进不及时": "跟进不及时",
     "漏跟": "跟进不及时", "审批慢": "审批流程", "审批": "审批流程", "对账": "对账", "库存": "库存管理",
 }
+NEGATIONS = frozenset({"不", "没", "没有", "无", "不用", "已经不", "不再", "未", "别", "不会"})
+# Verbs that may sit between a negation and its object: 没有用过钉钉, 不考虑飞书.
+LIGHT_VERBS = frozenset({"用", "用过", "过", "再", "在用", "使用", "考虑", "选", "选择", "提", "提到", "需要",
+                         "要", "打算", "准备", "想", "换", "买"})
+NO_PROBLEM = frozenset({"没问题", "无异议", "不是问题", "无所谓"})
+CONCERNS = frozenset({"异议", "问题", "意见", "顾虑", "疑问", "担心"})
 # Fallback decision-chain words if the taxonomy file cannot be read.
 FALLBACK_ROLES: dict[str, str] = {
     "采购": "采购", "设备科": "采购", "财务": "财务", "cfo": "财务", "信息科": "技术", "it": "技术", "cto": "技术",
@@ -89,10 +99,11 @@ class InsightMiner:
         """Blocking (jieba); run in an executor."""
         norm = unicodedata.normalize("NFKC", text).lower()
         tokens = [t.strip() for t in self._jieba().lcut(norm, HMM=False) if t.strip()]
-        pains = _hits(tokens, norm, self.pains)
-        roles = _hits(tokens, norm, self.roles)
-        competitors = _hits(tokens, norm, COMPETITORS)
-        if not competitors and _hits(tokens, norm, {w: "竞品" for w in self.competitor_words}):
+        kept = [t if not _negated(tokens, i) else "" for i, t in enumerate(tokens)]
+        pains = _hits(kept, self.pains)
+        roles = _hits(tokens, self.roles)
+        competitors = _hits(kept, COMPETITORS)
+        if not competitors and _hits(kept, {w: "竞品" for w in self.competitor_words}):
             competitors = ["竞品(未具名)"]
         return Insights(tuple(pains), tuple(competitors), tuple(roles), tuple(tokens))
 
@@ -100,14 +111,25 @@ class InsightMiner:
         return await asyncio.get_running_loop().run_in_executor(None, self.mine, text)
 
 
-def _hits(tokens: list[str], text: str, lexicon: dict[str, str]) -> list[str]:
-    """Canonical values found: one-character cues only as whole jieba tokens, longer words anywhere."""
+def _negated(tokens: list[str], i: int) -> bool:
+    """Token i follows a negation (light verbs in between allowed) or is followed by a 'no problem'."""
+    j = i - 1
+    while j >= 0 and tokens[j] in LIGHT_VERBS:
+        j -= 1
+    if j >= 0 and tokens[j] in NEGATIONS:
+        return True
+    after = tokens[i + 1:i + 3]
+    return bool(after) and (after[0] in NO_PROBLEM or (
+        after[0] in NEGATIONS | {"不是"} and len(after) > 1 and after[1] in CONCERNS))
+
+
+def _hits(tokens: list[str], lexicon: dict[str, str]) -> list[str]:
+    """Canonical values of the tokens that are lexicon words, in text order."""
+    words = {w.lower(): v for w, v in lexicon.items()}
     found: list[str] = []
-    token_set = set(tokens)
-    for word, value in lexicon.items():
-        w = word.lower()
-        hit = w in token_set if len(w) == 1 else (w in token_set or w in text)
-        if hit and value not in found:
+    for token in tokens:
+        value = words.get(token)
+        if value is not None and value not in found:
             found.append(value)
     return found
 

@@ -1,0 +1,27 @@
+"""Visit-summary mining matches whole words (jieba tokens) and skips what the rep negated."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.insights import InsightMiner, build_miner
+
+
+@pytest.fixture(scope="module")
+def miner() -> InsightMiner:
+    return build_miner("")
+
+
+@pytest.mark.parametrize("text", ["客户对价格没有异议，已经不用钉钉了", "客户在研究人工智能", "没有竞品", "价格没问题"])
+async def test_negated_or_partial_words_are_not_insights(miner: InsightMiner, text: str) -> None:
+    found = await miner.mine_async(text)
+    assert found.empty, found.describe()
+
+
+async def test_real_mentions_are_found_in_text_order(miner: InsightMiner) -> None:
+    found = await miner.mine_async("设备科说太贵了，在和销售易比较，院长拍板")
+    assert (found.pain_points, found.competitors, found.roles) == (("价格",), ("销售易",), ("采购", "决策层"))
+    found = await miner.mine_async("没有用过钉钉，在考虑飞书；价格不是问题，担心售后跟不上")
+    assert (found.pain_points, found.competitors) == (("服务",), ("飞书",))
+    found = await miner.mine_async("不接受这个价格，友商便宜")
+    assert (found.pain_points, found.competitors) == (("价格",), ("竞品(未具名)",))
