@@ -31,7 +31,8 @@ def knowledge_base(services: Services) -> KnowledgeBase:
 
 async def _fresh_kb(ctx: Context) -> KnowledgeBase:
     kb = knowledge_base(ctx.services)
-    await kb.refresh_if_stale(ctx.services.db)  # cheap check; rebuilds after an import elsewhere
+    # One primary-key read; after an import elsewhere the old index answers while the new one builds.
+    await kb.refresh_if_stale(ctx.services.db, wait=False)
     return kb
 
 

@@ -59,8 +59,8 @@ async def import_cards_into(
     """Tokenise, then upsert all `cards` in one transaction, then refresh `kb`."""
     ready = await tokenise(kb, cards, progress)
     async with db.session() as session:
-        stats = await store.upsert_cards(session, ready, now, lambda c: list(c.tokens))
-    await kb.refresh_if_stale(db)
+        stats = await store.upsert_cards(session, ready, now, lambda c: list(c.tokens), progress)
+    await kb.refresh_if_stale(db)  # the importer waits: its caller searches the new cards next
     return stats
 
 

@@ -10,6 +10,7 @@ otherwise `answered=False` with close categories.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from knowledge.index import STOPWORDS, CardIndex, CueHit, Tokenizer, build_index
 from knowledge.schema import AXES, KbCard
 from knowledge.taxonomy import Taxonomy, load_taxonomy
 
+log = logging.getLogger(__name__)
 W_AXIS = {"objection": 3.0, "industry": 2.0, "role": 2.0}
 GENERIC_SHARE = 0.3  # a card without a value on an axis the query names fits partly
 MISMATCH_SHARE = 0.35  # a card with a different value is pushed down
@@ -224,9 +226,11 @@ class KnowledgeBase:
     ) -> None:
         self.taxonomy = taxonomy or load_taxonomy(taxonomy_path or None)
         self._index: CardIndex | None = None
-        self._signature: tuple[object, ...] | None = None
+        self._signature: str | None = None
         self._tokenizer = tokenizer  # jieba takes ~1 s to load: share one per process when possible
         self._lock = asyncio.Lock()
+        self._rebuild: asyncio.Task[bool] | None = None
+        self.builds = 0  # how many indexes this process built (observability, tests)
 
     @property
     def size(self) -> int:
@@ -238,21 +242,31 @@ class KnowledgeBase:
             self._tokenizer = Tokenizer(self.taxonomy.dictionary_words())
         return self._tokenizer
 
-    async def load(self, db: object) -> None:
+    async def load(self, db: object, *, only_if_stale: bool = False) -> bool:
+        """(Re)build from the table. With `only_if_stale`, the generation is re-checked inside the lock,
+        so callers that queued behind a rebuild do not repeat it."""
         from knowledge import store
 
         async with self._lock:
+            if only_if_stale and self._index is not None and await store.signature(db) == self._signature:
+                return False
             signature, cards = await store.load_active_cards(db)
             await self._build(cards)
             self._signature = signature
+            return True
 
-    async def refresh_if_stale(self, db: object) -> bool:
-        """Cheap check (count, max modified_at, sum of versions); rebuild only when it changed."""
+    async def refresh_if_stale(self, db: object, *, wait: bool = True) -> bool:
+        """Cheap generation check; rebuild only when it changed. With `wait=False` (the message path) an
+        existing index keeps answering while the new one is built in the background."""
         from knowledge import store
 
-        if await store.signature(db) == self._signature and self._index is not None:
+        if self._index is not None and await store.signature(db) == self._signature:
             return False
-        await self.load(db)
+        if wait or self._index is None:
+            return await self.load(db, only_if_stale=True)
+        if self._rebuild is None or self._rebuild.done():
+            self._rebuild = asyncio.create_task(self.load(db, only_if_stale=True))
+            self._rebuild.add_done_callback(_log_failure)
         return True
 
     async def build_from(self, cards: Sequence[KbCard]) -> None:
@@ -260,6 +274,7 @@ class KnowledgeBase:
         await self._build(list(cards))
 
     async def _build(self, cards: list[KbCard]) -> None:
+        self.builds += 1
         loop = asyncio.get_running_loop()
         tokenizer = await loop.run_in_executor(None, lambda: self.tokenizer)
         self._index = await loop.run_in_executor(None, build_index, cards, self.taxonomy, tokenizer)
@@ -273,3 +288,8 @@ class KnowledgeBase:
         if self._index is None:
             return None
         return next((c for c in self._index.cards if c.id == card_id), None)
+
+
+def _log_failure(task: asyncio.Task[bool]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("knowledge index rebuild failed", exc_info=task.exception())

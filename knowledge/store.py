@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.schema import KbCard
-from storage.models import KnowledgeCard, KnowledgeFeedback, QueryLog
+from storage.models import KeyValue, KnowledgeCard, KnowledgeFeedback, QueryLog
+from storage.sql import insert_ignore
 
 CHUNK = 500
 CARD_COLUMNS = ("title", "role", "industry", "objection", "talk_track", "quote_template", "success_case",
                 "updated_at", "active")
 VOTES = {"up", "down", "next"}
+GENERATION_KEY = "kb:generation"  # kv row: changes with every card write, so every process sees it cheaply
 
 
 @dataclass
@@ -71,6 +74,8 @@ async def upsert_cards(
         await session.flush()
         if progress:
             progress(len(chunk))
+    if stats.inserted or stats.updated:
+        await bump_generation(session, now)
     return stats
 
 
@@ -108,23 +113,32 @@ async def count_cards(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(KnowledgeCard)) or 0)
 
 
-async def signature(db: Any) -> tuple[object, ...]:
-    """What changes whenever any card row changes: count, newest modified_at, sum of versions."""
-    async with db.session() as session:
-        row = (await session.execute(
-            select(func.count(), func.max(KnowledgeCard.modified_at), func.sum(KnowledgeCard.version))
-        )).one()
-    return (int(row[0]), str(row[1]), int(row[2] or 0))
+async def bump_generation(session: AsyncSession, now: datetime) -> None:
+    """A fresh random generation, written in the transaction that changed cards (any writer, any process)."""
+    value = {"id": uuid.uuid4().hex}
+    done = await session.execute(update(KeyValue).where(KeyValue.key == GENERATION_KEY)
+                                 .values(value=value, updated_at=now))
+    if not done.rowcount:  # type: ignore[attr-defined]
+        await session.execute(insert_ignore(session, KeyValue).values(key=GENERATION_KEY, value=value, updated_at=now))
 
 
-async def load_active_cards(db: Any) -> tuple[tuple[object, ...], list[KbCard]]:
-    """Signature and active cards read in one transaction (so they describe the same state)."""
+async def _generation(session: AsyncSession) -> str:
+    value = await session.scalar(select(KeyValue.value).where(KeyValue.key == GENERATION_KEY))
+    return str((value or {}).get("id", ""))
+
+
+async def signature(db: Any) -> str:
+    """The card generation: one primary-key read per message instead of a scan of the cards table."""
     async with db.session() as session:
-        row = (await session.execute(
-            select(func.count(), func.max(KnowledgeCard.modified_at), func.sum(KnowledgeCard.version))
-        )).one()
+        return await _generation(session)
+
+
+async def load_active_cards(db: Any) -> tuple[str, list[KbCard]]:
+    """Generation and active cards read in one transaction (so they describe the same state)."""
+    async with db.session() as session:
+        generation = await _generation(session)
         cards = await all_cards(session, active_only=True)
-    return (int(row[0]), str(row[1]), int(row[2] or 0)), cards
+    return generation, cards
 
 
 async def log_query(
