@@ -149,6 +149,22 @@ class BusinessCalendar:
                 return max(t, start).astimezone(UTC)
         raise AssertionError("unreachable")
 
+    def working_moment_before(self, t: datetime, hours: WorkHours | None = None,
+                              margin: timedelta = timedelta(0)) -> datetime:
+        """`t` itself when inside working hours, else `margin` before the end of the last working window
+        before `t` (never before that window's start): when to remind about something outside hours."""
+        hours = hours or self.default_hours
+        day = t.astimezone(self.tz).date()
+        for _ in range(MAX_SCAN_DAYS):
+            if self.is_workday(day):
+                start, end = datetime.combine(day, hours.start, self.tz), datetime.combine(day, hours.end, self.tz)
+                if start <= t < end:
+                    return t.astimezone(UTC)
+                if end <= t:
+                    return max(start, end - margin).astimezone(UTC)
+            day -= timedelta(days=1)
+        raise CalendarError(f"no working day within {MAX_SCAN_DAYS} days before {t.isoformat()}")
+
     def add_working_time(self, start: datetime, delta: timedelta, hours: WorkHours | None = None) -> datetime:
         """The moment when `delta` of working time has passed after `start`."""
         if delta <= timedelta(0):

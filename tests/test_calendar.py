@@ -105,3 +105,12 @@ async def test_overrides_from_the_database(services: Services) -> None:
         cal = await load_calendar(session, cfg)
     assert not cal.is_workday(date(2026, 11, 23))
     assert cal.next_working_moment(cn(2026, 11, 23, 10)) == cn(2026, 11, 24, 9)
+
+
+def test_working_moment_before(cal: BusinessCalendar) -> None:
+    m = timedelta(minutes=15)
+    assert cal.working_moment_before(cn(2026, 11, 23, 14, 45), margin=m) == cn(2026, 11, 23, 14, 45)
+    assert cal.working_moment_before(cn(2026, 11, 23, 19, 45), margin=m) == cn(2026, 11, 23, 17, 45)
+    assert cal.working_moment_before(cn(2026, 11, 24, 8, 15), margin=m) == cn(2026, 11, 23, 17, 45)
+    assert cal.working_moment_before(cn(2026, 11, 22, 11)) == cn(2026, 11, 20, 18)  # Sunday → Friday's close
+    assert cal.working_moment_before(cn(2026, 10, 8, 8), margin=m) == cn(2026, 9, 30, 17, 45)  # 国庆

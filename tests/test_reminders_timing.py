@@ -72,23 +72,41 @@ async def test_overnight_pile_up_arrives_merged_at_nine(chat: ChatSession, servi
         assert lead is not None
         await schedule_follow_up(session, lead, cn(2026, 11, 23, 20), clock.now(), services.settings.reminders)
     await at(chat, clock, cn(2026, 11, 23, 17, 0))  # none due yet
+    await at(chat, clock, cn(2026, 11, 23, 17, 40))  # the three first-contact warnings (due 17:30)
+    await at(chat, clock, cn(2026, 11, 23, 17, 45))  # a 20:00 call is reminded before the day ends
+    evening = said(transcript, "rep01")
+    assert len(evening) == 2 and "3 条" in evening[0]["title"]
+    assert "回访" in evening[1]["title"] and "11-23 20:00" in evening[1]["text"]
     clock.set(cn(2026, 11, 23, 18, 0))
     await chat.settle()
     await at(chat, clock, cn(2026, 11, 23, 22, 0))
     await at(chat, clock, cn(2026, 11, 24, 8, 59))
-    assert said(transcript, "rep01") == []
-    assert await count(services, Reminder, Reminder.rule == "notice", Reminder.status == "pending") == 4
+    assert said(transcript, "rep01") == evening
+    assert await count(services, Reminder, Reminder.rule == "notice", Reminder.status == "pending") == 3
 
     await at(chat, clock, cn(2026, 11, 24, 9, 0))
-    morning = said(transcript, "rep01")
+    morning = said(transcript, "rep01")[2:]
     assert len(morning) == 1 and morning[0]["kind"] == "markdown"
-    assert "4 条" in morning[0]["title"]
+    assert "3 条" in morning[0]["title"]
     for i in range(3):
         assert f"客户{i}" in morning[0]["text"]
-    assert "回访" in morning[0]["text"]
     assert transcript.to("manager01") == []
     await at(chat, clock, cn(2026, 11, 24, 9, 30))
-    assert len(said(transcript, "rep01")) == 1  # merged once, never again
+    assert len(said(transcript, "rep01")) == 3  # merged once, never again
+
+
+async def test_early_morning_follow_up_is_reminded_the_working_day_before(
+        chat: ChatSession, services: Services, transcript: Transcript, clock: ManualClock) -> None:
+    clock.set(cn(2026, 11, 27, 11))  # Friday; the customer wants a call Monday 08:30
+    lead_id = await make_lead(services, first_contact_at=clock.now(), next_follow_up_at=cn(2026, 11, 30, 8, 30))
+    follow = [t for t in await timers(services, lead_id) if t.rule == "follow_up"]
+    assert follow[0].due_at == cn(2026, 11, 27, 17, 45)
+    await at(chat, clock, cn(2026, 11, 27, 17, 46))
+    assert "11-30 08:30" in said(transcript, "rep01")[-1]["text"]
+    clock.set(cn(2026, 11, 30, 10))
+    lead_id = await make_lead(services, first_contact_at=clock.now(), next_follow_up_at=cn(2026, 11, 30, 15))
+    follow = [t for t in await timers(services, lead_id) if t.rule == "follow_up"]
+    assert follow[0].due_at == cn(2026, 11, 30, 14, 45)  # inside working hours: 15 minutes before
 
 
 async def test_contact_logged_completes_first_contact(chat: ChatSession, services: Services,
