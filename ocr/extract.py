@@ -8,28 +8,52 @@ Unknown stays None: nothing is guessed. Every found field carries a confidence.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
+import threading
+import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+
+import jieba
 
 from bot.clock import to_cn
 from ocr.engine import LEFT, RIGHT, TIME, ChatText, join_lines
 from ocr.timeparse import Found, agreed, find_times, parse_anchor
 
+jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict" lines are noise on the CLI
+
+# The 百家姓 (single and compound surnames) plus common modern ones it lacks.
 SURNAMES = set(
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁沈任姚卢傅钟"
-    "姜崔谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+    "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章云苏潘葛奚范彭郎鲁韦昌马苗凤"
+    "花方俞任袁柳酆鲍史唐费廉岑薛雷贺倪汤滕殷罗毕郝邬安常乐于时傅皮卞齐康伍余元卜顾孟平黄和穆萧尹姚邵湛汪祁毛禹狄"
+    "米贝明臧计伏成戴谈宋茅庞熊纪舒屈项祝董梁杜阮蓝闵席季麻强贾路娄危江童颜郭梅盛林刁钟徐邱骆高夏蔡田樊胡凌霍虞万"
+    "支柯昝管卢莫经房裘缪干解应宗丁宣贲邓郁单杭洪包诸左石崔吉钮龚程嵇邢滑裴陆荣翁荀羊於惠甄曲家封芮羿储靳汲邴糜松"
+    "井段富巫乌焦巴弓牧隗山谷车侯宓蓬全郗班仰秋仲伊宫宁仇栾暴甘钭厉戎祖武符刘景詹束龙叶幸司韶郜黎蓟薄印宿白怀蒲邰"
+    "从鄂索咸籍赖卓蔺屠蒙池乔阴胥能苍双闻莘党翟谭贡劳逄姬申扶堵冉宰郦雍郤璩桑桂濮牛寿通边扈燕冀郏浦尚农温别庄晏柴"
+    "瞿阎充慕连茹习宦艾鱼容向古易慎戈廖庾终暨居衡步都耿满弘匡国文寇广禄阙东欧殳沃利蔚越夔隆师巩厍聂晁勾敖融冷訾辛"
+    "阚那简饶空曾毋沙乜养鞠须丰巢关蒯相查后荆红游竺权逯盖益桓公晋楚闫法汝鄢涂钦岳帅缑亢况佘佴墨哈谯笪年爱阳佟"
+    "付肖覃兰冼揭粟练银代区庹母"
 )
+COMPOUND_SURNAMES = (
+    "万俟 司马 上官 欧阳 夏侯 诸葛 闻人 东方 赫连 皇甫 尉迟 公羊 澹台 公冶 宗政 濮阳 淳于 单于 太叔 申屠 "
+    "公孙 仲孙 轩辕 令狐 钟离 宇文 长孙 慕容 鲜于 闾丘 司徒 司空 亓官 司寇 子车 颛孙 端木 巫马 公西 漆雕 "
+    "乐正 壤驷 公良 拓跋 夹谷 宰父 谷梁 段干 百里 东郭 南门 呼延 归海 羊舌 微生 梁丘 左丘 东门 西门 南宫 第五"
+).split()
 COMPANY_SUFFIX = r"(?:股份有限公司|有限责任公司|有限公司|集团|医院|大学|学院|银行|研究院|研究所|事务所|中心)"
 TITLE_WORDS = (
     r"(?:总经理|副总经理|总监|经理|主任|科长|处长|院长|副院长|主管|负责人|总裁|董事长|CEO|CTO|CIO|CFO|专员|工程师)"
 )
-NEED_WORDS = (
-    "CRM系统", "CRM", "数据中台", "私有化部署", "监护仪", "服务器", "视频会议", "OA系统", "电子签章", "员工培训",
-    "数据安全", "移动办公", "客服系统", "智能排班", "财务软件", "ERP", "MES", "SaaS", "云服务", "小程序",
-    "呼叫中心", "数据分析", "报表", "系统集成", "网络安全", "HIS", "试用", "演示",
-)
+NEEDS_PATH = Path(__file__).with_name("needs.toml")  # product-need vocabulary, editable
 CONTACT_TRAP = re.compile(r"(介绍|推荐|他的?|她的?|同事|朋友|领导|老板|助理|秘书)[^，。,.]{0,6}(电话|手机|号码|微信)")
+# "你可以联系王经理，电话139…": a number given for someone else the customer points to
+REFERRER = re.compile(
+    r"(?:联系|找|对接|打给|问问?)(?!方式|我|电话|手机|号码)(?P<who>[\u4e00-\u9fff]{1,5}?)[，,\s]*(?:他|她)?的?(?:电话|手机号?|号码)?(?:是|[:：])?\s*$"
+)
+REFERRED_PERSON = re.compile(
+    r"[\u4e00-\u9fff]{1,2}(?:经理|总监|总|老师|主任|主管|工|先生|女士|姐|哥|秘书|助理|科长|处长|院长)|他|她"
+)
 PHONE = re.compile(r"(?<![\d])(?:\(?\+?\s*86\)?[\s\-]*)?(1[3-9]\d(?:[\s\-]*\d){8})(?![\d])")
 EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 WECHAT_KEY = re.compile(r"(?:微信号?|v信|威信|vx|VX|Vx|wx|WX|wechat|WeChat)\s*(?:号)?\s*[:：是]?\s*")
@@ -72,9 +96,13 @@ class LeadFields:
 
 
 def is_person_name(text: str) -> bool:
-    return bool(re.fullmatch(r"[\u4e00-\u9fff]{2,4}", text)) and text[0] in SURNAMES and not re.search(
-        r"经理|总|老师|先生|女士|公司|科技|医院", text
-    )
+    """Surname + one or two given characters ("温婷", "欧阳明月"); four characters only with a compound surname,
+    so a nickname such as 阳光明媚 is not a name."""
+    if not re.fullmatch(r"[\u4e00-\u9fff]{2,4}", text) or re.search(r"经理|总|老师|先生|女士|公司|科技|医院", text):
+        return False
+    if text[:2] in COMPOUND_SURNAMES and len(text) >= 3:
+        return True
+    return text[0] in SURNAMES and len(text) <= 3
 
 
 def normalise_phone(raw: str) -> str | None:
@@ -90,9 +118,15 @@ def find_phones(text: str) -> list[tuple[str, bool]]:
     for m in PHONE.finditer(text):
         phone = normalise_phone(m.group(1))
         if phone:
-            before = text[max(0, m.start() - 14) : m.start()]
-            out.append((phone, bool(CONTACT_TRAP.search(before))))
+            before = text[max(0, m.start() - 16) : m.start()]
+            out.append((phone, bool(CONTACT_TRAP.search(before[-14:])) or _referred(before)))
     return out
+
+
+def _referred(before: str) -> bool:
+    m = REFERRER.search(before)
+    who = m.group("who") if m else ""
+    return bool(who) and (is_person_name(who) or bool(REFERRED_PERSON.fullmatch(who)))
 
 
 def parse_amount(num: str, unit: str, tail: str | None = None) -> int | None:
@@ -155,13 +189,33 @@ def budget_in(text: str) -> int | None:
     return parse_amount(m.group("num"), m.group("unit"), m.group("tail"))
 
 
+_needs_lock = threading.Lock()
+_needs: tuple[dict[str, str], jieba.Tokenizer] | None = None
+
+
+def _need_matcher() -> tuple[dict[str, str], jieba.Tokenizer]:
+    """Lower-case word → need name, and a private jieba that keeps every such word whole (loaded once)."""
+    global _needs
+    with _needs_lock:
+        if _needs is None:
+            data = tomllib.loads(NEEDS_PATH.read_text("utf-8"))
+            vocabulary: dict[str, str] = {}
+            for item in data.get("need", []):
+                for word in (item["name"], *item.get("synonyms", ())):
+                    vocabulary[word.lower()] = item["name"]
+            tok = jieba.Tokenizer()
+            tok.initialize()
+            for word in [*vocabulary, *data.get("not_needs", ())]:
+                tok.add_word(word, freq=max(tok.FREQ.get(word, 0), 20_000))
+            _needs = vocabulary, tok
+        return _needs
+
+
 def find_needs(text: str) -> list[str]:
-    found: list[tuple[int, str]] = []
-    for word in sorted(NEED_WORDS, key=len, reverse=True):
-        i = text.find(word)
-        if i >= 0 and not any(i >= j and i < j + len(w) for j, w in found):
-            found.append((i, word))
-    return [w for _, w in sorted(found)]
+    """Product needs named in `text`: jieba words found in the need vocabulary, case-insensitive, in order."""
+    vocabulary, tok = _need_matcher()
+    found = (vocabulary.get(w) for w in tok.lcut(text.lower(), HMM=False))
+    return list(dict.fromkeys(n for n in found if n))
 
 
 def find_email(text: str) -> str | None:
@@ -202,6 +256,7 @@ def parse_title_bar(title: str | None) -> tuple[str | None, str | None, bool]:
 COMPANY_RE = re.compile(rf"[\u4e00-\u9fff]{{2,20}}{COMPANY_SUFFIX}")
 INTRO_RE = re.compile(
     r"(?:我是|我叫|本人|我姓)(?:(?P<co>[\u4e00-\u9fffA-Za-z]{2,24}?)的)?"
+    rf"(?P<t>[\u4e00-\u9fffA-Z]{{0,4}}?{TITLE_WORDS})?"
     r"(?P<name>[\u4e00-\u9fff]{2,4}?)(?=[，,。！!\s]|$|在|负责)"
 )
 IN_CO_RE = re.compile(r"(?:[，,]\s*在|来自|就职于)(?P<co>[\u4e00-\u9fffA-Za-z]{2,24}?)(?=[，,。\s]|$|工作|上班|负责)")
@@ -264,6 +319,7 @@ def _customer_message(text: str, latin: str, acc: _Acc) -> None:
         acc.put("customer_name", m.group("name"), 0.85, override=True)
         if m.group("co"):
             acc.put("company", _clean_company(m.group("co")), 0.8, override=True)
+        acc.put("title", m.group("t"), 0.8)
     m = None if card else IN_CO_RE.search(flat)
     if m:
         acc.put("company", _clean_company(m.group("co")), 0.8, override=True)

@@ -186,3 +186,42 @@ def test_free_text_from_a_rep() -> None:
 
 def test_cjk_spaces_removed() -> None:
     assert clean_line("你 好 ， 我 是 wang 138 1234") == "你好，我是wang 138 1234"
+
+
+@pytest.mark.parametrize("name", ["温婷", "施琳", "乔峰", "聂磊", "常浩", "欧阳明月", "司马光", "诸葛亮"])
+def test_names_with_less_common_and_compound_surnames(name: str) -> None:
+    assert parse_title_bar(f"{name}@华东医疗")[0] == name
+
+
+@pytest.mark.parametrize("nickname", ["阳光明媚", "静待花开", "张经理"])
+def test_nicknames_are_not_names(nickname: str) -> None:
+    assert parse_title_bar(nickname)[0] is None
+
+
+def test_self_introduction_with_company_and_title() -> None:
+    intro = "你好，我是上海瑞康医疗器械有限公司的采购经理刘洋，邮箱 liuyang@ruikang.com"
+    lead = extract(chat("Lily", ("left", intro)), NOW)
+    assert (lead.customer_name, lead.title, lead.company) == ("刘洋", "采购经理", "上海瑞康医疗器械有限公司")
+
+
+def test_a_referred_colleagues_number_is_not_the_customers() -> None:
+    lead = extract(chat("孙丽", ("left", "你可以联系王经理，电话13912345678"), ("left", "我自己电话是13812345678")),
+                   NOW)
+    assert lead.phone == "13812345678"
+    only = extract(chat("孙丽", ("left", "你可以联系王经理，电话13912345678")), NOW)
+    assert only.phone is None
+    assert find_phones("联系方式13812345678") == [("13812345678", False)]
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("我们想了解一下crm系统和erp", ("CRM系统", "ERP")),
+        ("现在用的客户管理系统太老了，想换个CRM", ("CRM系统",)),
+        ("需要私有化部署，先试用一下", ("私有化部署", "试用")),
+        ("考勤系统和外呼都要", ("人力资源系统", "呼叫中心")),
+        ("我们在写测试用例和演示文稿", ()),
+    ],
+)
+def test_needs_from_the_product_vocabulary(text: str, want: tuple[str, ...]) -> None:
+    assert extract(chat("王强", ("left", f"电话13812345678，{text}")), NOW).needs == want
