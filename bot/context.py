@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+GROUP_RECIPIENT = "group:"  # prefix of a group chat recipient (bot/channels/dingtalk/sender.py GROUP_PREFIX)
+
 
 @dataclass(frozen=True)
 class UserInfo:
@@ -59,8 +61,16 @@ class Context:
         return self._session
 
     def reply(self, body: Body) -> None:
-        """Answer the sender on the channel the message came from."""
-        self.send(self.msg.user_id, body, channel=self.msg.channel)
+        """Answer where the message came from: the group chat it was said in, else the sender."""
+        self.send(self.reply_to, body, channel=self.msg.channel)
+
+    @property
+    def reply_to(self) -> str:
+        """A group-originated message (@bot in a group) is answered in the group, as `group:<conversation id>`:
+        the recipient form channel senders take for a group (DingTalk: groupMessages/send)."""
+        if self.msg.conversation_id:
+            return f"{GROUP_RECIPIENT}{self.msg.conversation_id}"
+        return self.msg.user_id
 
     def send(self, to: str, body: Body, *, channel: str | None = None, key: str | None = None) -> None:
         """Message someone else (a manager CC, a new owner); `key` makes it idempotent across events."""

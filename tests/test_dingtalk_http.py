@@ -3,6 +3,7 @@ DingtalkSender → the fake DingTalk API on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -70,7 +71,7 @@ async def test_help_command_is_answered_through_batch_send(h: Harness) -> None:
     assert len(sent) == 1
     assert sent[0]["msgKey"] == "sampleMarkdown"
     assert "你好，张伟（销售）" in sent[0]["text"]
-    call = h.fake.calls("batchSend")[0]
+    call = next(c for c in h.fake.calls("batchSend") if c.body["userIds"] == ["rep01"])
     assert call.body["robotCode"] == h.fake.client_id
     assert call.headers["x-acs-dingtalk-access-token"].startswith("tok-")
     assert h.app[METRICS]["dingtalk_accepted"] == 1
@@ -102,7 +103,7 @@ async def test_bad_sign_is_403_and_logged(h: Harness, headers: dict[str, str], w
     assert status == 403 and body == {"error": f"{why} sign"}
     assert f"refused ({why} sign)" in caplog.text
     await h.settle()
-    assert h.fake.calls("batchSend") == []
+    assert h.fake.sent_to("rep01") == []
 
 
 async def test_stale_timestamp_is_403(h: Harness) -> None:
@@ -122,7 +123,7 @@ async def test_malformed_json_is_400_and_nothing_claimed(h: Harness) -> None:
     status, body = await h.post([1, 2])
     assert status == 400
     await h.settle()
-    assert h.fake.calls("batchSend") == []
+    assert h.fake.sent_to("rep01") == []
 
 
 async def test_deeply_nested_json_is_400_not_500(h: Harness) -> None:
@@ -185,6 +186,17 @@ async def test_rich_text_with_pictures_and_group_mention(h: Harness) -> None:
     assert [m.text for m in seen if m.kind == "text"] == ["你好呀"]
 
 
+async def test_group_question_is_answered_in_the_group(h: Harness) -> None:
+    """@bot 帮助 in a group: the answer goes to that group (groupMessages/send), not to a one-to-one chat."""
+    assert await h.post(text_message("@销售助手 帮助", group=True, sender="rep01")) == (200, {"outcome": "accepted"})
+    await h.settle()
+    assert h.fake.sent_to("rep01") == []
+    sent = h.fake.calls("groupSend")
+    assert len(sent) == 1 and sent[0].body["_status"] == 200
+    assert sent[0].body["openConversationId"] == "cidGroupXYZ=="
+    assert "你好，张伟（销售）" in json.loads(sent[0].body["msgParam"])["text"]
+
+
 async def test_group_message_not_addressed_to_the_bot_is_ignored(h: Harness) -> None:
     status, body = await h.post(text_message("大家好", group=True, isInAtList=False))
     assert (status, body) == (200, {"outcome": "ignored"})
@@ -237,7 +249,7 @@ async def test_expired_token_is_refreshed_while_replying(h: Harness) -> None:
     await h.post(text_message("帮助"))
     await h.settle()
     assert len(h.fake.sent_to("rep01")) == 2
-    statuses: list[Any] = [c.body["_status"] for c in h.fake.calls("batchSend")]
+    statuses: list[Any] = [c.body["_status"] for c in h.fake.calls("batchSend") if c.body["userIds"] == ["rep01"]]
     assert statuses == [200, 400, 200]
     assert len(h.fake.calls("token")) == 2
 
