@@ -148,7 +148,8 @@ async def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     tokens = [big.tokenizer.card_tokens(c) for c in corpus]
     tokenise = time.perf_counter() - start
-    with_tokens = [c.with_(tokens=tuple(t)) for c, t in zip(corpus, tokens, strict=True)]
+    stamp = big.tokenizer.fingerprint
+    with_tokens = [c.with_(tokens=tuple(t), tokens_dict=stamp) for c, t in zip(corpus, tokens, strict=True)]
     start = time.perf_counter()
     await big.build_from(with_tokens)
     build_big = time.perf_counter() - start

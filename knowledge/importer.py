@@ -43,7 +43,7 @@ async def tokenise(kb: KnowledgeBase, cards: Sequence[KbCard], progress: Progres
         tok.add_words(k for c in cards for k in c.keywords)
         out = []
         for i, card in enumerate(cards, 1):
-            out.append(card.with_(tokens=tuple(tok.card_tokens(card))))
+            out.append(card.with_(tokens=tuple(tok.card_tokens(card)), tokens_dict=tok.fingerprint))
             if progress and i % 200 == 0:
                 progress(200)
         if progress:

@@ -6,6 +6,7 @@ Built once per card set (in an executor: jieba and numpy work is blocking), then
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import unicodedata
@@ -28,6 +29,7 @@ STOPWORDS = frozenset(
 WORD_RE = re.compile(r"[0-9a-z]+|[\u4e00-\u9fff]+")
 FREQUENT_WORD = 3000  # a window that is itself this common a word is not taken as a typo of a cue
 MAX_CUE_LEN = 8
+TOKENS_FORMAT = "card_tokens/1"  # bump when card_tokens() changes: stored tokens are then recomputed
 jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict" lines are noise on the CLI
 
 
@@ -73,7 +75,11 @@ class Tokenizer:
         self._jieba = jieba.Tokenizer()
         self._jieba.initialize()
         self._known: set[str] = set()
+        words = sorted({normalize(w.strip()) for w in words})
         self.add_words(words)
+        # Persisted tokens are valid only for the dictionary that made them (taxonomy words, stopwords, jieba).
+        basis = "\n".join([TOKENS_FORMAT, jieba.__version__, *sorted(STOPWORDS), "", *words])
+        self.fingerprint = hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
 
     def add_words(self, words: Iterable[str]) -> None:
         for word in words:
@@ -284,12 +290,13 @@ class CardIndex:
 
 
 def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenizer | None = None) -> CardIndex:
-    """Blocking: run in an executor. Cards without persisted tokens are tokenised here."""
+    """Blocking: run in an executor. Cards without tokens from this dictionary are (re-)tokenised here."""
     cards = [c for c in cards if c.active]
     keywords = {k for c in cards for k in c.keywords}
     tokenizer = tokenizer or Tokenizer()
     tokenizer.add_words(taxonomy.dictionary_words() | keywords)
-    docs = [list(c.tokens) if c.tokens else tokenizer.card_tokens(c) for c in cards]
+    fresh = tokenizer.fingerprint
+    docs = [list(c.tokens) if c.tokens and c.tokens_dict == fresh else tokenizer.card_tokens(c) for c in cards]
     codes = {}
     for axis in AXES:
         lookup = {v: i + 1 for i, v in enumerate(taxonomy.values[axis])}

@@ -37,6 +37,7 @@ class KbCard:
     active: bool = True
     source: str = ""
     tokens: tuple[str, ...] = field(default=(), compare=False)
+    tokens_dict: str = field(default="", compare=False)  # fingerprint of the dictionary that made `tokens`
 
     def tags(self) -> list[str]:
         return [v for v in (self.role, self.industry, self.objection) if v]

@@ -19,6 +19,7 @@ CHUNK = 500
 CARD_COLUMNS = ("title", "role", "industry", "objection", "talk_track", "quote_template", "success_case",
                 "updated_at", "active")
 VOTES = {"up", "down", "next"}
+DICT_MARK = "#dict:"  # first stored token: the dictionary fingerprint (a jieba token never holds "#" or ":")
 GENERATION_KEY = "kb:generation"  # kv row: changes with every card write, so every process sees it cheaply
 
 
@@ -33,12 +34,25 @@ class UpsertStats:
         return self.inserted + self.updated + self.unchanged
 
 
+def _stored_tokens(card: KbCard, tokens: list[str]) -> list[str]:
+    """Tokens as stored: the dictionary fingerprint first (`DICT_MARK` + fingerprint), then the tokens."""
+    return [DICT_MARK + card.tokens_dict, *tokens] if tokens else []
+
+
+def _split_tokens(stored: list[str] | None) -> tuple[str, tuple[str, ...]]:
+    items = list(stored or ())
+    if items and str(items[0]).startswith(DICT_MARK):
+        return str(items[0])[len(DICT_MARK):], tuple(items[1:])
+    return "", tuple(items)  # tokens from before fingerprints: recomputed at load
+
+
 def row_to_card(row: KnowledgeCard) -> KbCard:
+    tokens_dict, tokens = _split_tokens(row.tokens)
     return KbCard(
         id=row.id, title=row.title, role=row.role or "", industry=row.industry or "",
         objection=row.objection or "", talk_track=row.talk_track or "", quote_template=row.quote_template or "",
         success_case=row.success_case or "", keywords=tuple(row.keywords or ()), updated_at=row.updated_at,
-        version=row.version, active=row.active, source=row.source or "", tokens=tuple(row.tokens or ()),
+        version=row.version, active=row.active, source=row.source or "", tokens=tokens, tokens_dict=tokens_dict,
     )
 
 
@@ -81,7 +95,7 @@ async def upsert_cards(
 
 def _new_row(card: KbCard, now: datetime, tokens: list[str]) -> KnowledgeCard:
     return KnowledgeCard(
-        id=card.id, keywords=list(card.keywords), version=max(card.version, 1), tokens=tokens,
+        id=card.id, keywords=list(card.keywords), version=max(card.version, 1), tokens=_stored_tokens(card, tokens),
         source=card.source[:255] or None, modified_at=now,
         **{name: _db_value(card, name) for name in CARD_COLUMNS},
     )
@@ -91,7 +105,7 @@ def _update_row(row: KnowledgeCard, card: KbCard, now: datetime, tokens: list[st
     for name in CARD_COLUMNS:
         setattr(row, name, _db_value(card, name))
     row.keywords = list(card.keywords)
-    row.tokens = tokens
+    row.tokens = _stored_tokens(card, tokens)
     row.version = row.version + 1
     row.source = card.source[:255] or row.source
     row.modified_at = now

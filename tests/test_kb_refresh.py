@@ -104,3 +104,37 @@ async def test_progress_bar_is_honest_across_tokenise_and_write(tmp_path: Path) 
         assert any(50.0 < p < 100.0 for p in percents)  # the write phase moves the bar too
     finally:
         await db.dispose()
+
+
+async def _stored(db: Database, card_id: str, tokens: list[str]) -> None:
+    from sqlalchemy import update
+
+    from storage.models import KnowledgeCard
+
+    async with db.session() as session:
+        await session.execute(update(KnowledgeCard).where(KnowledgeCard.id == card_id).values(tokens=tokens))
+
+
+async def test_stored_tokens_are_used_at_load_and_recomputed_when_the_dictionary_changes(tmp_path: Path) -> None:
+    from knowledge.store import DICT_MARK
+
+    db = await _db(tmp_path)
+    try:
+        await seed_demo(db, NOW, KnowledgeBase(TAXONOMY, tokenizer=TOKENIZER))
+        # A marker token only the stored list has: found ⇒ the stored tokens were used, not re-computed.
+        await _stored(db, "K001", [DICT_MARK + TOKENIZER.fingerprint, "zzmarker"] * 3)
+        kb = KnowledgeBase(TAXONOMY, tokenizer=TOKENIZER)
+        await kb.load(db)
+        assert kb._index is not None and kb._index.bm25.knows("zzmarker")
+        # Same tokens stamped by another dictionary (an admin edited taxonomy.toml): re-tokenised at load.
+        await _stored(db, "K001", [DICT_MARK + "0123456789abcdef", "zzmarker"] * 3)
+        await kb.load(db)
+        assert not kb._index.bm25.knows("zzmarker")
+        assert kb.search("三甲设备科嫌贵").ranked[0] == "K001"
+    finally:
+        await db.dispose()
+
+
+def test_fingerprint_follows_the_dictionary() -> None:
+    assert Tokenizer(["设备科", "嫌贵"]).fingerprint == Tokenizer(["嫌贵", "设备科"]).fingerprint
+    assert Tokenizer(["设备科", "嫌贵"]).fingerprint != Tokenizer(["设备科", "嫌贵", "医共体"]).fingerprint
