@@ -334,9 +334,38 @@ async def click_won(ctx: Context, msg: Inbound) -> None:
     await close_lead(ctx, lead, True, "")
 
 
+@router.card_action("lead:lost:")
+async def click_lost(ctx: Context, msg: Inbound) -> None:
+    lead = await lead_for(ctx, key_id(msg.click_key or ""))
+    if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead):
+        return
+    ctx.reply(Text(f"请发送「输单 {lead.id} <原因>」记录输单，例如「输单 {lead.id} 预算砍掉了」。"))
+
+
 # -- evidence -----------------------------------------------------------------------------------
 def _wait_key(user_id: str) -> str:
     return f"evidence_wait:{user_id}"
+
+
+async def _await_evidence(ctx: Context, lead: Lead) -> None:
+    """The next image or file the user sends within 5 minutes becomes evidence for `lead`."""
+    session, now = await ctx.db(), ctx.now()
+    row = await session.get(KeyValue, _wait_key(ctx.user.id))
+    value = {"lead_id": lead.id, "until": (now + EVIDENCE_WAIT).isoformat()}
+    if row is None:
+        session.add(KeyValue(key=_wait_key(ctx.user.id), value=value, updated_at=now))
+    else:
+        row.value, row.updated_at = value, now
+    ctx.reply(Text(f"好的，请在 5 分钟内发送线索 #{lead.id} 的合同/回款截图或文件；"
+                   f"也可以发送「证据 {lead.id} <说明>」。"))
+
+
+@router.card_action("lead:ev:")
+async def click_evidence_wait(ctx: Context, msg: Inbound) -> None:
+    lead = await lead_for(ctx, key_id(msg.click_key or ""))
+    if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead):
+        return
+    await _await_evidence(ctx, lead)
 
 
 @router.command("证据")
@@ -345,16 +374,10 @@ async def evidence_cmd(ctx: Context, msg: Inbound) -> None:
     lead = await lead_for(ctx, lead_id, "证据 12")
     if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead):
         return
-    session, now = await ctx.db(), ctx.now()
     if not note:
-        row = await session.get(KeyValue, _wait_key(ctx.user.id))
-        value = {"lead_id": lead.id, "until": (now + EVIDENCE_WAIT).isoformat()}
-        if row is None:
-            session.add(KeyValue(key=_wait_key(ctx.user.id), value=value, updated_at=now))
-        else:
-            row.value, row.updated_at = value, now
-        ctx.reply(Text(f"好的，请在 5 分钟内发送线索 #{lead.id} 的合同/回款截图或文件。"))
+        await _await_evidence(ctx, lead)
         return
+    session, now = await ctx.db(), ctx.now()
     ev = Evidence(lead_id=lead.id, kind="note", note=note[:2000], added_by=ctx.user.id, created_at=now)
     session.add(ev)
     await session.flush()

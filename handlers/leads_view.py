@@ -31,8 +31,9 @@ def colour(hours: float) -> str:
 
 
 def waiting_hours(lead: Lead, now: datetime) -> float:
-    """Hours since the lead last heard from its owner (last activity, else assignment, else creation)."""
-    since = lead.last_activity_at or lead.assigned_at or lead.created_at
+    """Hours since the lead last heard from its current owner: the later of the last activity and the
+    assignment (a lead reassigned an hour ago is an hour old for its new owner), else creation."""
+    since = max((t for t in (lead.last_activity_at, lead.assigned_at) if t is not None), default=lead.created_at)
     return max((now - since).total_seconds() / 3600, 0.0)
 
 
@@ -57,6 +58,8 @@ def _deadline(payload: dict[str, object] | None) -> datetime | None:
 
 
 def next_action_text(lead: Lead, timers: Mapping[int, tuple[str, datetime]], first_contact_h: float) -> str:
+    if lead.status in ("won", "lost"):
+        return "—"
     if lead.id in timers:
         what, when = timers[lead.id]
         return f"{what} {fmt_cn(when)}"
@@ -129,9 +132,10 @@ def detail_card(lead: Lead, names: Mapping[str, str], activities: Sequence[Activ
     buttons: list[Button] = []
     if lead.status in ("active", "dormant") or (lead.status == "frozen" and manager_view):
         buttons += [Button(f"lead:fu:{lead.id}", "跟进"), Button(f"lead:next:{lead.id}", "推进阶段", "primary"),
-                    Button(f"lead:won:{lead.id}", "赢单")]
+                    Button(f"lead:won:{lead.id}", "赢单"), Button(f"lead:lost:{lead.id}", "输单"),
+                    Button(f"lead:ev:{lead.id}", "证据")]
     if manager_view and lead.status in ("active", "frozen", "dormant"):
-        buttons.append(Button(f"lead:reassign:{lead.id}", "改派"))
+        buttons.append(Button(f"lead:reassign:{lead.id}", "改派"))  # 6 buttons: WeCom's button_interaction limit
     note = f"来源: {SOURCE_CN.get(lead.source, lead.source)}"
     if lead.confidence is not None:
         note += f" · 识别置信度 {lead.confidence:.0%}"

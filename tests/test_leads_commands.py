@@ -73,7 +73,7 @@ async def test_follow_up_logs_contact_and_mines_insights(
     await chat.handle_line("线索 1")
     detail = transcript.last("rep01")
     assert "跟进: 设备科说太贵了" in detail["text"] and "竞品 销售易" in detail["text"]
-    assert [b["text"] for b in detail["buttons"]] == ["跟进", "推进阶段", "赢单"]
+    assert [b["text"] for b in detail["buttons"]] == ["跟进", "推进阶段", "赢单", "输单", "证据"]
 
 
 async def test_follow_up_needs_id_and_summary(chat: ChatSession, transcript: Transcript, services: Services) -> None:
@@ -272,3 +272,28 @@ async def test_commands_accept_punctuation_after_the_number_and_long_aliases(
     assert "证据" in transcript.texts("rep01")[-2]  # 赢单 reached the evidence check
     lost = await get_lead(services, 3)
     assert (lost.status, lost.close_reason) == ("lost", "预算砍了")
+
+
+async def test_card_buttons_for_lost_and_evidence(
+    chat: ChatSession, transcript: Transcript, services: Services
+) -> None:
+    await seed_lead(services, "rep01", customer_name="王主任", assigned_at=cn(23, 9))
+    await chat.handle_line("线索 1")
+    await chat.handle_line("/click 输单")
+    assert "输单 1 <原因>" in transcript.last("rep01")["text"]
+    await chat.handle_line("线索 1")
+    await chat.handle_line("/click 证据")
+    assert "5 分钟内发送线索 #1" in transcript.last("rep01")["text"]
+
+
+async def test_closed_lead_has_no_next_step_and_reassigned_lead_starts_green(
+    chat: ChatSession, transcript: Transcript, services: Services
+) -> None:
+    now = cn(23, 10)
+    await seed_lead(services, "rep01", status="won", stage="close", customer_name="赢了", assigned_at=cn(20, 9))
+    await seed_lead(services, "rep01", customer_name="刚改派", assigned_at=now - timedelta(hours=1),
+                    last_activity_at=now - timedelta(hours=40))
+    await chat.handle_line("线索 1")
+    assert "下一步: —" in transcript.last("rep01")["text"]
+    await chat.handle_line("我的线索")
+    assert "🟢 #2 刚改派" in transcript.last("rep01")["text"]

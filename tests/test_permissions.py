@@ -30,8 +30,8 @@ LEADS = {
 }
 COMMANDS = ("线索 {id}", "跟进 {id} 已电话沟通", "阶段 {id} 2", "赢单 {id} 签了", "输单 {id} 没预算", "证据 {id}",
             "证据 {id} 已盖章", "改派 {id} rep02", "改派 {id}")
-BUTTONS = ("lead:view:{id}", "lead:fu:{id}", "lead:next:{id}", "lead:won:{id}", "lead:reassign:{id}",
-           "lead:to:{id}:rep02", "lead:confirm:{id}", "lead:drop:{id}")
+BUTTONS = ("lead:view:{id}", "lead:fu:{id}", "lead:next:{id}", "lead:won:{id}", "lead:lost:{id}", "lead:ev:{id}",
+           "lead:reassign:{id}", "lead:to:{id}:rep02", "lead:confirm:{id}", "lead:drop:{id}")
 
 
 async def _seed(services: Services) -> dict[str, int]:
