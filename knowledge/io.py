@@ -7,6 +7,7 @@ and line number and keeps going. Writers produce files the readers accept (expor
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -69,7 +70,7 @@ def read_cards(path: str | Path, taxonomy: Taxonomy, progress: Callable[[int], N
         try:
             if "__error__" in raw:
                 raise CardError(raw["__error__"])
-            card = parse_card(raw, taxonomy.canonical_or_error)
+            card = parse_card(_with_id(raw), taxonomy.canonical_or_error)
         except CardError as exc:
             result.issues.append(Issue(str(path), line, str(exc)))
         else:
@@ -81,6 +82,18 @@ def read_cards(path: str | Path, taxonomy: Taxonomy, progress: Callable[[int], N
         if progress:
             progress(1)
     return result
+
+
+def derived_id(title: str) -> str:
+    """A stable id for a card given without one (the issue's Chinese CSV has no 编号 column): re-importing
+    the same title updates the card instead of adding a copy."""
+    return "T" + hashlib.sha1(" ".join(title.split()).encode("utf-8")).hexdigest()[:12]
+
+
+def _with_id(raw: dict[str, Any]) -> dict[str, Any]:
+    if str(raw.get("id") or "").strip() or not str(raw.get("title") or "").strip():
+        return raw
+    return {**raw, "id": derived_id(str(raw["title"]))}
 
 
 def read_rows(path: Path) -> Iterator[Row]:
@@ -117,8 +130,6 @@ def _header_map(header: Sequence[Any]) -> list[str | None]:
         name = str(cell).strip() if cell is not None else ""
         key = HEADER_ALIASES.get(name) or (name.lower() if name.lower() in FIELDS else None)
         names.append(key)
-    if "id" not in names:
-        raise FormatError("header row has no id/编号 column")
     if "title" not in names:
         raise FormatError("header row has no title/标题 column")
     return names

@@ -107,11 +107,11 @@ def test_markdown_front_matter(tmp_path: Path) -> None:
 
 def test_whole_file_problems_are_one_clear_issue(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("x", encoding="utf-8")
-    (tmp_path / "b.csv").write_text("标题,话术\n一,二\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("编号,话术\n一,二\n", encoding="utf-8")
     (tmp_path / "c.xlsx").write_bytes(b"not a zip")
     messages = [str(read_cards(tmp_path / n, TAXONOMY).issues[0]) for n in ("a.txt", "b.csv", "c.xlsx", "d.json")]
     assert "unsupported file type .txt" in messages[0]
-    assert "no id/编号 column" in messages[1]
+    assert "no title/标题 column" in messages[1]
     assert "not a readable XLSX" in messages[2]
     assert "file not found" in messages[3]
 
