@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -16,6 +17,7 @@ from bot.dispatch import UNSUPPORTED
 from bot.messages import Button, Card, Inbound, Text
 from bot.router import Router
 from bot.server import METRICS, TASKS
+from storage.models import User
 from tests.fakes.dingtalk_harness import (
     Harness,
     card_click,
@@ -195,6 +197,28 @@ async def test_group_question_is_answered_in_the_group(h: Harness) -> None:
     assert len(sent) == 1 and sent[0].body["_status"] == 200
     assert sent[0].body["openConversationId"] == "cidGroupXYZ=="
     assert "你好，张伟（销售）" in json.loads(sent[0].body["msgParam"])["text"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [({"senderStaffId": ""}, "no senderStaffId"), ({"senderCorpId": "dingOTHERcorp"}, "another organisation")],
+)
+async def test_unidentified_or_outside_senders_are_refused(h: Harness, fields: dict[str, str], why: str,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    """No staff id (only the encrypted senderId) or another corp: never registered as a rep, never answered
+    as one; a group gets a short line (a one-to-one chat cannot be answered without a staff id)."""
+    single = text_message("我的线索", **fields)
+    assert await h.post(single) == (200, {"outcome": "refused"})
+    assert await h.post(text_message("@销售助手 我的线索", group=True, msg_id="msgREF==", **fields)) == (
+        200, {"outcome": "refused"})
+    await h.settle()
+    assert why in caplog.text and "dingtalk message refused" in caplog.text
+    assert h.fake.sent_to("$:LWCP_v1:$encrypted") == [] and h.fake.sent_to("rep01") == []
+    group = [json.loads(c.body["msgParam"]) for c in h.fake.calls("groupSend")]
+    assert group == [{"content": "抱歉，我只为本企业已登记的同事服务，请联系管理员开通。"}]
+    async with h.services.db.session() as s:
+        ids = set((await s.execute(select(User.id))).scalars())
+    assert "$:LWCP_v1:$encrypted" not in ids
 
 
 async def test_group_message_not_addressed_to_the_bot_is_ignored(h: Harness) -> None:

@@ -91,7 +91,6 @@ def test_card_click() -> None:
     [
         "text",
         {"msgtype": "text", "senderStaffId": "rep01"},  # no msgId
-        {"msgtype": "text", "msgId": "m"},  # no sender
         {"msgtype": "picture", "msgId": "m", "senderStaffId": "rep01", "content": {}},
         {"msgtype": "richText", "msgId": "m", "senderStaffId": "rep01", "content": {"richText": "x"}},
         {"outTrackId": "c", "userId": "u", "content": "{not json"},

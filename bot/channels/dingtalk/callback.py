@@ -34,7 +34,8 @@ from bot.channels.dingtalk.render import card_biz_id
 from bot.channels.dingtalk.sender import GROUP_PREFIX, DingtalkSender
 from bot.channels.dingtalk.sign import check_sign
 from bot.dispatch import dispatch
-from bot.messages import Inbound
+from bot.messages import Inbound, Outbound, Text
+from bot.outbox import enqueue
 from bot.server import CLAIMS, METRICS, REPLAYERS, SERVICES, TASKS
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ CHANNEL = "dingtalk"
 CARD_TOPIC = dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK  # '/v1.0/card/instances/callback'
 MAX_FILE_BYTES = 20 * 1024 * 1024
 CLICK_WINDOW_S = 10  # a click frame without a messageId: identical ones this close together are one delivery
-Outcome = Literal["accepted", "duplicate", "ignored", "busy"]
+Outcome = Literal["accepted", "duplicate", "ignored", "refused", "busy"]
+REFUSED_REPLY = "抱歉，我只为本企业已登记的同事服务，请联系管理员开通。"
 
 
 class Receiver:
@@ -80,6 +82,8 @@ class Receiver:
         if not tasks.has_room():
             self.count("busy")
             return "busy"
+        if parsed.kind == "refused":
+            return self.refuse(parsed)
         now = self.services.clock.now()
         if not await self.app[CLAIMS].claim(CHANNEL, parsed.msg_id, now, payload=json.dumps(payload)):
             log.info("dingtalk duplicate delivery of %s ignored", parsed.msg_id)
@@ -89,6 +93,22 @@ class Receiver:
             log.warning("dingtalk %s claimed but task pool full; the replay sweep will handle it", parsed.msg_id)
         self.count("accepted")
         return "accepted"
+
+    def refuse(self, p: Parsed) -> Outcome:
+        """A sender we cannot act for: logged, and told in a group (a one-to-one chat needs the staff id we lack)."""
+        log.warning("dingtalk message refused: %s (msgId %s, conversation %s)", p.text, p.msg_id, p.conversation_id)
+        self.count("refused")
+        if p.conversation_id:
+            to = f"{GROUP_PREFIX}{p.conversation_id}"
+            self.app[TASKS].submit(to, lambda: self.tell(to, Text(REFUSED_REPLY), f"refused:{p.msg_id}"))
+        return "refused"
+
+    async def tell(self, to: str, body: Text, dedup_key: str) -> None:
+        """An answer outside any handler, through the outbox (the dedup key makes a redelivery a no-op)."""
+        async with self.services.db.session() as session:
+            await enqueue(session, [Outbound(to=to, body=body, channel=CHANNEL, dedup_key=dedup_key)],
+                          self.services.clock.now(), CHANNEL)
+        self.services.wake_outbox()
 
     def click_delivery_id(self, payload: dict[str, Any], frame_id: str | None) -> str:
         """Card callbacks carry no id of their own: the frame's messageId is the same on a redelivery and new

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ParsedKind = Literal["text", "image", "file", "click", "unsupported"]
+ParsedKind = Literal["text", "image", "file", "click", "unsupported", "refused"]
 
 GROUP = "2"  # conversationType: "1" single chat, "2" group chat
 LEADING_MENTIONS = re.compile(r"^(?:\s*@\S+)+\s*")
@@ -57,19 +57,19 @@ def parse_payload(payload: Any) -> Parsed | None:
 
 def parse_message(d: dict[str, Any]) -> Parsed | None:
     msg_id = _required_str(d, "msgId")
-    user_id = _str(d.get("senderStaffId")) or _str(d.get("senderId"))
-    if not user_id:
-        raise ParseError("senderStaffId missing")
     group = _str(d.get("conversationType")) == GROUP
     if group and d.get("isInAtList") is False:
         return None  # group chatter not addressed to the bot
     base = {
         "msg_id": msg_id,
-        "user_id": user_id,
+        "user_id": _str(d.get("senderStaffId")).strip(),
         "conversation_id": (_str(d.get("conversationId")) or None) if group else None,
         "display_name": _str(d.get("senderNick")) or None,
         "msgtype": _str(d.get("msgtype")),
     }
+    refusal = _refusal(d)
+    if refusal:
+        return Parsed(kind="refused", text=refusal, **base)
     msgtype = base["msgtype"]
     content = d.get("content") if isinstance(d.get("content"), dict) else {}
     if msgtype == "text":
@@ -89,6 +89,17 @@ def parse_message(d: dict[str, Any]) -> Parsed | None:
             raise ParseError("file without downloadCode")
         return Parsed(kind="file", download_codes=(code,), file_name=_str(content.get("fileName")) or None, **base)
     return Parsed(kind="unsupported", **base)
+
+
+def _refusal(d: dict[str, Any]) -> str:
+    """Why we must not act for this sender ("" = fine). Without senderStaffId we only have the encrypted
+    senderId, which is no userId (it would register a phantom rep); another corp's people are not ours."""
+    if not _str(d.get("senderStaffId")).strip():
+        return "no senderStaffId (an external or unidentified sender)"
+    sender_corp, bot_corp = _str(d.get("senderCorpId")), _str(d.get("chatbotCorpId"))
+    if sender_corp and bot_corp and sender_corp != bot_corp:
+        return f"sender of another organisation ({sender_corp}, the robot's is {bot_corp})"
+    return ""
 
 
 def _rich_text(content: dict[str, Any], group: bool, base: dict[str, Any]) -> Parsed:
