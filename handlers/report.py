@@ -343,6 +343,27 @@ def report_lines(rep: TeamReport) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class Bar:
+    name: str
+    height: float
+    colour: str
+    label: str
+
+
+def phi_bars(rep: TeamReport) -> list[Bar]:
+    """PHI per member in percent; an unknown PHI is a grey 未知, never a red 0."""
+    bars = []
+    for r in rep.reps:
+        phi = r.health.phi
+        if phi is None:
+            bars.append(Bar(r.name, 0.0, "#9aa0a6", "未知"))
+            continue
+        p = phi * 100
+        bars.append(Bar(r.name, p, "#34a853" if p >= 70 else "#fbbc05" if p >= 40 else "#ea4335", f"{p:.0f}%"))
+    return bars
+
+
 def render_chart(rep: TeamReport) -> bytes:
     """Funnel and PHI per rep as a PNG (blocking: call through `chart_png`)."""
     import matplotlib
@@ -360,11 +381,11 @@ def render_chart(rep: TeamReport) -> bytes:
     left.set_title("漏斗")
     for y, v in enumerate(values[::-1]):
         left.text(v, y, f" {v}", va="center")
-    reps = [r.name for r in rep.reps]
-    phis = [(r.health.phi or 0.0) * 100 for r in rep.reps]
-    colors = ["#34a853" if p >= 70 else "#fbbc05" if p >= 40 else "#ea4335" for p in phis]
-    right.bar(reps, phis, color=colors)
-    right.set_ylim(0, 100)
+    bars = phi_bars(rep)
+    right.bar([b.name for b in bars], [b.height for b in bars], color=[b.colour for b in bars])
+    for x, b in enumerate(bars):
+        right.text(x, b.height, b.label, ha="center", va="bottom")
+    right.set_ylim(0, 105)
     right.set_title(f"PHI（团队 {pct(rep.team.phi)}）")
     fig.tight_layout()
     buf = io.BytesIO()

@@ -25,7 +25,7 @@ import pytest
 
 from bot.services import Services
 from handlers.assignment import change_owner, offboard
-from handlers.report import compute_report, report_lines
+from handlers.report import chart_png, compute_report, phi_bars, report_lines
 from storage.models import Lead, User
 from tests.conftest import run_cli
 from tests.leads_helpers import add_act, cn, seed_lead
@@ -104,3 +104,13 @@ async def test_cli_report_for_an_admin_covers_all_teams(services: Services, tmp_
     assert rc == 0
     assert "全部团队" in out and "响应及时率 100%（2/2）" in out and "张伟" in out and "杨静" in out
     assert (tmp_path / "report-admin01.png").read_bytes().startswith(b"\x89PNG")
+
+
+async def test_chart_labels_an_unknown_phi(services: Services) -> None:
+    """rep01: one lead contacted on time → R 1/1, K unknown, C 1/8 → PHI 0.3 + 0.0375 = 34%; rep02, rep03: 未知."""
+    await seed_lead(services, "rep01", assigned_at=cn(20, 10), first_contact_at=cn(20, 11), customer_name="甲")
+    async with services.db.session() as s:
+        rep = await compute_report(s, "manager01", NOW - timedelta(days=7), NOW, services.settings.reminders)
+    assert [(b.name, b.label) for b in phi_bars(rep)] == [("张伟", "34%"), ("李娜", "未知"), ("刘洋", "未知")]
+    assert phi_bars(rep)[1].colour != phi_bars(rep)[0].colour
+    assert (await chart_png(rep)).startswith(b"\x89PNG")
