@@ -176,6 +176,13 @@ async def test_image_is_uploaded_then_sent(fake: FakeDingtalk, sender: DingtalkS
     assert fake.sent_to("rep01") == [{"msgKey": "sampleImageMsg", "photoURL": "@media-1"}]
 
 
+async def test_image_caption_follows_as_text(fake: FakeDingtalk, sender: DingtalkSender) -> None:
+    await sender.deliver("manager01", Image(data=b"PNG", file_name="funnel.png", caption="本周销售漏斗"),
+                         dedup_key="i2")
+    assert fake.sent_to("manager01") == [{"msgKey": "sampleImageMsg", "photoURL": "@media-1"},
+                                         {"msgKey": "sampleText", "content": "本周销售漏斗"}]
+
+
 async def test_per_user_throttle(fake: FakeDingtalk) -> None:
     now = [1000.0]
     s = DingtalkSender(DingtalkSettings(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_base=fake.base_url,

@@ -104,9 +104,20 @@ class DingtalkSender:
         if isinstance(body, Card) and body.buttons and self.settings.mode != "http":
             return await self._send_card(recipient, body, dedup_key)
         if isinstance(body, Image):
-            media_id = await self.api.upload_image(body.data, body.file_name)
-            return await self._send_robot(recipient, RobotMessage("sampleImageMsg", {"photoURL": media_id}))
+            return await self._send_image(recipient, body, dedup_key)
         message = render_card_replies(body) if isinstance(body, Card) and body.buttons else _render(body)
+        return await self._send_once(recipient, message, dedup_key)
+
+    async def _send_image(self, recipient: str, image: Image, dedup_key: str) -> dict[str, Any]:
+        media_id = await self.api.upload_image(image.data, image.file_name)
+        result = await self._send_robot(recipient, RobotMessage("sampleImageMsg", {"photoURL": media_id}))
+        if not image.caption:
+            return result
+        # sampleImageMsg has no caption: it follows as a text (if that fails, the retry sends the image again)
+        return await self._send_once(recipient, render_text(Text(image.caption)), dedup_key)
+
+    async def _send_once(self, recipient: str, message: RobotMessage, dedup_key: str) -> dict[str, Any]:
+        """A robot message, tagged when its exact content already reached `recipient` today (else DingTalk drops it)."""
         content_hash = _content_hash(message)
         if await self._repeats(recipient, content_hash, dedup_key):
             message = with_tag(message, dedup_key)
