@@ -103,14 +103,18 @@ async def fire(session: AsyncSession, env: TickEnv, row: ClaimedRow) -> bool:
 
 
 async def fire_many(session: AsyncSession, env: TickEnv, rows: list[ClaimedRow]) -> int:
-    """Process claimed timer rows in the session's transaction; returns how many this worker still held."""
-    held = set(await fence(session, [r.id for r in rows], env.worker, env.now))
-    mine = [r for r in rows if r.id in held]
-    lead_ids = list({r.lead_id for r in mine if r.lead_id is not None})
+    """Process claimed timer rows in the session's transaction; returns how many this worker still held.
+
+    Lock order as in the handlers: the chunk's leads first (FOR UPDATE, by id), then the reminder rows.
+    Fencing first would deadlock with a handler that locked a lead and then cancels its timers (PostgreSQL;
+    SQLite's BEGIN IMMEDIATE serialises writers anyway)."""
+    lead_ids = sorted({r.lead_id for r in rows if r.lead_id is not None})
     leads: dict[int, Lead] = {}
     if lead_ids:  # one query for the chunk
-        found = await session.execute(select(Lead).where(Lead.id.in_(lead_ids)))
+        found = await session.execute(select(Lead).where(Lead.id.in_(lead_ids)).order_by(Lead.id).with_for_update())
         leads = {lead.id: lead for lead in found.scalars()}
+    held = set(await fence(session, [r.id for r in rows], env.worker, env.now))
+    mine = [r for r in rows if r.id in held]
     with session.no_autoflush:  # lead updates and activity rows are written together at commit
         for row in mine:
             lead = leads.get(row.lead_id) if row.lead_id is not None else None
