@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from knowledge.schema import CardError, KbCard, parse_card
+from knowledge.schema import KEYWORD_SPLIT, CardError, KbCard, parse_card
 from knowledge.taxonomy import Taxonomy
 
 FIELDS = ("id", "title", "role", "industry", "objection", "talk_track", "quote_template", "success_case",
@@ -220,6 +220,7 @@ def _skip(text: str, pos: int) -> int:
 
 FRONT_KEY = re.compile(r"^([A-Za-z_\u4e00-\u9fff]+)\s*[:：]\s*(.*)$")
 SECTION = re.compile(r"^#{1,3}\s*(.+?)\s*$")
+MD_ESCAPED = re.compile(r"^\\(\s*---\s*$|#|\\)")  # '\---', '\## 话术', '\\…' in a body: one backslash added
 
 
 def _markdown_rows(text: str) -> Iterator[Row]:
@@ -242,7 +243,20 @@ def _markdown_rows(text: str) -> Iterator[Row]:
 
 
 def _opens_front(lines: list[str], i: int) -> bool:
-    return lines[i].strip() == "---" and i + 1 < len(lines) and bool(FRONT_KEY.match(lines[i + 1].strip()))
+    """'---' opens a card only before a closed block of 'key: value' lines naming an id or a title
+    (a talk track may hold '---' followed by '注意：…')."""
+    if lines[i].strip() != "---":
+        return False
+    keys: set[str] = set()
+    for line in lines[i + 1:]:
+        if line.strip() == "---":
+            return bool(keys & {"id", "title"})
+        match = FRONT_KEY.match(line.strip())
+        if match:
+            keys.add(HEADER_ALIASES.get(match.group(1), match.group(1).lower()))
+        elif line.strip():
+            return False
+    return False
 
 
 def _markdown_card(block: list[str]) -> dict[str, Any]:
@@ -266,7 +280,7 @@ def _markdown_card(block: list[str]) -> dict[str, Any]:
             section = MD_SECTIONS[match.group(1)]
             continue
         if section:
-            body.setdefault(section, []).append(ln)
+            body.setdefault(section, []).append(ln[1:] if MD_ESCAPED.match(ln) else ln)
     for key, text_lines in body.items():
         raw[key] = "\n".join(text_lines).strip()
     return raw
@@ -274,6 +288,13 @@ def _markdown_card(block: list[str]) -> dict[str, Any]:
 
 def _front_value(value: str) -> Any:
     value = value.strip()
+    if value[:1] in '["':  # the writer's JSON form first: exact for quotes, commas and brackets
+        try:
+            decoded = json.loads(value)
+        except json.JSONDecodeError:
+            decoded = None
+        if isinstance(decoded, str) or (isinstance(decoded, list) and all(isinstance(v, str) for v in decoded)):
+            return decoded
     if value.startswith("[") and value.endswith("]"):
         return [v.strip().strip("'\"") for v in value[1:-1].split(",") if v.strip()]
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
@@ -303,8 +324,16 @@ def write_cards(path: str | Path, cards: Sequence[KbCard]) -> int:
     return len(rows)
 
 
+def _keywords_cell(keywords: list[str]) -> str:
+    """Comma-joined for people; a JSON array when a keyword holds a separator (ISO/IEC 27001, a,b)."""
+    joined = ",".join(keywords)
+    if joined.startswith("[") or any(KEYWORD_SPLIT.search(k) for k in keywords):
+        return json.dumps(keywords, ensure_ascii=False)
+    return joined
+
+
 def _flat(row: dict[str, Any]) -> list[Any]:
-    return [",".join(row[k]) if k == "keywords" else row[k] for k in FIELDS]
+    return [_keywords_cell(row[k]) if k == "keywords" else row[k] for k in FIELDS]
 
 
 def _csv_text(rows: list[dict[str, Any]]) -> str:
@@ -325,20 +354,31 @@ def _write_xlsx(path: Path, rows: list[dict[str, Any]]) -> None:
     sheet.append([cn.get(k, k) for k in FIELDS])
     for row in rows:
         sheet.append([str(v) if isinstance(v, date | datetime) else v for v in _flat(row)])
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":  # text starting with "=" is the card's text, not a formula
+                cell.data_type = "s"
     book.save(path)
 
 
 def _markdown_card_text(row: dict[str, Any]) -> str:
     front = [f"{k}: {_md_scalar(row[k])}" for k in ("id", "title", "role", "industry", "objection", "updated_at",
                                                        "version", "active")]
-    front.append("keywords: [" + ", ".join(row["keywords"]) + "]")
+    front.append("keywords: " + json.dumps(row["keywords"], ensure_ascii=False))
     parts = ["---", *front, "---", ""]
     for label, key in MD_SECTIONS.items():
-        parts += [f"## {label}", row[key], ""]
+        parts += [f"## {label}", *(_md_body_line(ln) for ln in str(row[key]).split("\n")), ""]
     return "\n".join(parts)
+
+
+def _md_body_line(line: str) -> str:
+    """Body lines that would read as a card or section boundary get a leading backslash (undone on read)."""
+    return "\\" + line if MD_ESCAPED.match("\\" + line) else line
 
 
 def _md_scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value).replace("\n", " ")
+    text = str(value)
+    if text != text.strip() or "\n" in text or text[:1] in "'\"[":
+        return json.dumps(text, ensure_ascii=False)  # read back exactly by _front_value
+    return text

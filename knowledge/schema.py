@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -119,6 +120,13 @@ def _text(raw: Mapping[str, Any], name: str, *, required: bool = False, limit: i
 def parse_keywords(value: Any) -> tuple[str, ...]:
     if value is None or value == "":
         return ()
+    if isinstance(value, str) and value.strip().startswith("["):  # the exporter's form for keywords with separators
+        try:
+            decoded = json.loads(value)
+        except json.JSONDecodeError:
+            decoded = None
+        if isinstance(decoded, list):
+            value = decoded
     if isinstance(value, str):
         items = KEYWORD_SPLIT.split(value)
     elif isinstance(value, list | tuple):
