@@ -32,7 +32,8 @@ from handlers.permissions import key_id
 from ocr.extract import LeadFields, budget_in, normalise_phone
 from ocr.llm_assist import assist
 from ocr.pipeline import OcrRejected, read_screenshot
-from ocr.timeparse import find_time
+from ocr.timeparse import Found, agreed, find_time
+from reminders import lifecycle
 from storage.activity import add_activity
 from storage.leads import clean_value, find_duplicates, load_lead, set_field, user_names
 from storage.models import Evidence, Lead, User
@@ -78,7 +79,8 @@ async def screenshot(ctx: Context, msg: Inbound) -> None:
     else:
         values, follow, confidence = fields_from_extract(fields)
         draft, dups = await save_draft(session, values, source="ocr", by=ctx.user.id, now=now, confidence=confidence,
-                                       follow_up=follow, extra={"text": fields.text[:4000]})
+                                       follow_up=follow, extra={"text": fields.text[:4000],
+                                                                "follow_up_precision": fields.follow_up_precision})
     draft.extra = {**draft.extra, "merge_until": (now + _merge_window(ctx)).isoformat(),
                    "chat_title": draft.extra.get("chat_title") or fields.chat_title,
                    "field_confidence": dict(fields.field_confidence)}
@@ -86,7 +88,7 @@ async def screenshot(ctx: Context, msg: Inbound) -> None:
     session.add(Evidence(lead_id=draft.id, kind="image", sha256=digest, path=path, added_by=ctx.user.id,
                          created_at=now))
     await _tell_conflicts(ctx, session, draft, dups)
-    ctx.reply(await capture_card(session, draft, dups, ctx.user.id))
+    ctx.reply(await capture_card(session, draft, dups, ctx.user.id, now))
 
 
 async def _recognize(ctx: Context, data: bytes) -> LeadFields | None:
@@ -179,8 +181,8 @@ def _merge_fields(draft: Lead, fields: LeadFields, by: str, now: datetime) -> No
         elif getattr(draft, name, None) in (None, "") and value not in (None, "", [], ()):
             set_field(draft, name, value, "ocr", by, now)
     extra = dict(draft.extra or {})
-    if follow is not None and not extra.get("follow_up"):
-        extra["follow_up"] = follow.isoformat()
+    if follow is not None:
+        extra.update(_settled_follow_up(extra, follow, fields.follow_up_precision or "hour"))
     extra["text"] = (extra.get("text", "") + "\n" + fields.text)[:8000]
     extra["screenshots"] = int(extra.get("screenshots", 1)) + 1
     draft.extra = extra
@@ -188,14 +190,26 @@ def _merge_fields(draft: Lead, fields: LeadFields, by: str, now: datetime) -> No
         draft.confidence = max(draft.confidence or 0.0, confidence)
 
 
+def _settled_follow_up(extra: dict[str, Any], follow: datetime, precision: str) -> dict[str, Any]:
+    """A later screenshot's time wins, unless it only repeats the day of the precise time already agreed
+    (the same rule as within one screenshot, `ocr.timeparse.agreed`)."""
+    times = [Found.said(follow, precision)]
+    if extra.get("follow_up"):
+        before = Found.said(datetime.fromisoformat(extra["follow_up"]), extra.get("follow_up_precision") or "hour")
+        times.insert(0, before)
+    best = agreed(times)
+    assert best is not None
+    return {"follow_up": best.when.isoformat(), "follow_up_precision": best.precision}
+
+
 async def _duplicates(session: AsyncSession, lead: Lead) -> list[Lead]:
     return await find_duplicates(session, phone=lead.phone, company=lead.company, customer_name=lead.customer_name,
                                  exclude_id=lead.id)
 
 
-async def capture_card(session: AsyncSession, draft: Lead, dups: list[Lead], viewer: str) -> Card:
+async def capture_card(session: AsyncSession, draft: Lead, dups: list[Lead], viewer: str, now: datetime) -> Card:
     names = await user_names(session, [draft.created_by, *(d.owner_id for d in dups)])
-    card = draft_card(draft, names, dups, viewer)
+    card = _mark_past_follow_up(draft_card(draft, names, dups, viewer), draft, now)
     n = int((draft.extra or {}).get("screenshots", 1))
     note = f"来源: 截图{f' ×{n}' if n > 1 else ''} · 识别置信度 {round((draft.confidence or 0) * 100)}%"
     if not dups:
@@ -209,6 +223,16 @@ async def capture_card(session: AsyncSession, draft: Lead, dups: list[Lead], vie
     buttons = (Button(f"cap:merge:{draft.id}:{dup.id}", "合并到已有线索", "primary"),
                Button(f"cap:new:{draft.id}", "仍然新建"), Button(f"lead:drop:{draft.id}", "放弃"))
     return dataclasses.replace(card, description=description, buttons=buttons, note=note)
+
+
+def _mark_past_follow_up(card: Card, draft: Lead, now: datetime) -> Card:
+    """A follow-up time already past gets no reminder on 确认: say so on the card."""
+    follow = (draft.extra or {}).get("follow_up")
+    if not follow or datetime.fromisoformat(follow) > now:
+        return card
+    fields = tuple(dataclasses.replace(f, value=f"{f.value}（已过期，不会提醒）") if f.label == "约定回访" else f
+                   for f in card.fields)
+    return dataclasses.replace(card, fields=fields)
 
 
 async def _tell_conflicts(ctx: Context, session: AsyncSession, draft: Lead, dups: list[Lead]) -> None:
@@ -283,7 +307,10 @@ async def click_merge(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text(f"这位客户由同事负责，已把截图信息转交给线索 #{other.id} 的负责人。"))
         return
     _merge_into(draft, target, ctx.user.id, now)
+    await _carry_follow_up(session, draft, target, ctx, now)
     await _move_evidence(session, draft.id, target.id)
+    if not target.evidence_hash:
+        target.evidence_hash, target.evidence_path = draft.evidence_hash, draft.evidence_path
     add_activity(session, target.id, ctx.user.id, "merge", now, f"合并截图草稿 #{draft.id}")
     ctx.update_card(f"已合并到线索 #{target.id}")
     ctx.reply(Text(f"✅ 已合并到线索 #{target.id}，补充了未知的字段。"))
@@ -296,6 +323,17 @@ def _merge_into(draft: Lead, target: Lead, by: str, now: datetime) -> None:
             set_field(target, name, value, draft.source, by, now)
     if draft.needs:
         set_field(target, "needs", list(dict.fromkeys([*(target.needs or []), *draft.needs])), draft.source, by, now)
+
+
+async def _carry_follow_up(session: AsyncSession, draft: Lead, target: Lead, ctx: Context, now: datetime) -> None:
+    """The time agreed in the screenshot becomes the lead's next follow-up, with its reminder."""
+    follow = (draft.extra or {}).get("follow_up")
+    when = datetime.fromisoformat(follow) if follow else None
+    if when is None or when <= now:
+        return
+    target.next_follow_up_at = when
+    add_activity(session, target.id, ctx.user.id, "plan", now, "约定回访", due=when.isoformat())
+    await lifecycle.schedule_follow_up(session, target, when, now, ctx.settings.reminders)
 
 
 async def _move_evidence(session: AsyncSession, from_id: int, to_id: int) -> None:
@@ -320,7 +358,8 @@ def _edit_handler(word: str, name: str) -> Any:
             ctx.reply(Text(f"「{raw}」不像有效的{word}，请再检查一下。"))
             return
         dups = await _duplicates(session, draft)
-        ctx.reply(await capture_card(session, draft, dups, ctx.user.id))
+        await _tell_conflicts(ctx, session, draft, dups)  # a corrected phone may reveal a colleague's customer
+        ctx.reply(await capture_card(session, draft, dups, ctx.user.id, ctx.now()))
 
     return edit
 

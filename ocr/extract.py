@@ -86,6 +86,7 @@ class LeadFields:
     confidence: float = 0.0
     field_confidence: dict[str, float] = field(default_factory=dict)
     text: str = ""
+    follow_up_precision: str | None = None  # "hour" | "part" | "day" (see timeparse.Found.precision)
     chat_title: str | None = None  # the chat's title bar as read: tells screenshots of different chats apart
     dialogue: tuple[tuple[str, str, str], ...] = ()  # (region kind, text, eng reading) top to bottom; left = customer
     is_lead: bool = False
@@ -356,12 +357,14 @@ def extract(chat: ChatText, now: datetime) -> LeadFields:
         if r.kind == LEFT:
             _customer_message(r.text, r.latin, acc)
     dialogue = tuple((r.kind, r.text, r.latin) for r in chat.regions if r.text)
-    follow = agreed(chat_times(dialogue, now))
+    settled = agreed(chat_times(dialogue, now))
+    follow = settled.when if settled else None
     if name and acc.values.get("customer_name") != name and acc.conf.get("customer_name", 0) < 0.9:
         acc.put("customer_name", name, 0.9, override=True)
     if follow is not None:
         acc.put("follow_up", follow, 0.8)
-    return dataclasses.replace(_finish(acc, text), chat_title=chat.title, dialogue=dialogue)
+    return dataclasses.replace(_finish(acc, text), chat_title=chat.title, dialogue=dialogue,
+                               follow_up_precision=settled.precision if settled else None)
 
 
 def chat_times(dialogue: tuple[tuple[str, str, str], ...], now: datetime) -> list[Found]:

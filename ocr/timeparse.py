@@ -119,6 +119,16 @@ class Found:
     has_clock: bool
     has_hour: bool = False  # an hour was said ("3点", "15:00"), not only a part of day ("下午")
 
+    @property
+    def precision(self) -> str:
+        """"hour" (3点), "part" (下午) or "day" (明天): how exactly the time was said."""
+        return "hour" if self.has_hour else "part" if self.has_clock else "day"
+
+    @classmethod
+    def said(cls, when: datetime, precision: str) -> Found:
+        """A time known only by its value and how exactly it was said (e.g. kept on a draft)."""
+        return cls(when, (0, 0), True, precision != "day", precision == "hour")
+
 
 def _minutes(raw: str | None) -> int:
     if not raw:
@@ -257,7 +267,7 @@ def find_time(text: str, anchor: datetime) -> datetime | None:
     return None
 
 
-def agreed(times: list[Found]) -> datetime | None:
+def agreed(times: list[Found]) -> Found | None:
     """The follow-up a chat settles on: the latest mention, unless it only repeats the day (or the half day)
     of an earlier precise time — "明天下午3点" … "后天上午10点？" … "就明天" → 明天 15:00."""
     best: Found | None = None
@@ -266,7 +276,7 @@ def agreed(times: list[Found]) -> datetime | None:
             best = f
             continue
         best = next((e for e in reversed(times[:i]) if _refines(e, f)), f)
-    return best.when if best else None
+    return best
 
 
 def _refines(earlier: Found, later: Found) -> bool:

@@ -3,15 +3,20 @@ with real tesseract on screenshots rendered by ocr.synth."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import dataclasses
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.chat import ChatSession
-from bot.clock import ManualClock
+from bot.clock import CN_TZ, ManualClock
+from bot.config import Settings
 from bot.services import Services
+from handlers.capture import _settled_follow_up
+from ocr.pipeline import read_screenshot
 from ocr.synth import Sample, make_sample
 from storage.models import Evidence, Lead, Reminder
 from tests.conftest import Transcript
@@ -26,6 +31,12 @@ def save(tmp_path: Path, sample: Sample, name: str = "shot.jpg") -> Path:
 async def leads(services: Services) -> list[Lead]:
     async with services.db.session() as s:
         return list((await s.execute(select(Lead).order_by(Lead.id))).scalars())
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """One OCR job at a time, so a queued screenshot really waits (the 识别中 test)."""
+    return dataclasses.replace(settings, ocr=dataclasses.replace(settings.ocr, workers=1))
 
 
 @pytest.fixture
@@ -147,3 +158,99 @@ async def test_budget_edits_in_words(chat: ChatSession, transcript: Transcript, 
     assert "不像有效" not in transcript.last("rep01")["text"]
     (lead,) = await leads(services)
     assert lead.budget_cny == want
+
+
+async def test_busy_message_when_recognition_takes_over_a_second(chat: ChatSession, transcript: Transcript,
+                                                                 services: Services, clock: ManualClock,
+                                                                 tmp_path: Path, lead_sample: Sample) -> None:
+    clock.set(lead_sample.now)
+    others = [make_sample(seed) for seed in (4, 9)]  # two screenshots another rep sent a moment earlier
+    queued = [asyncio.create_task(read_screenshot(o.image, now=o.now, settings=services.settings.ocr))
+              for o in others]
+    await asyncio.sleep(0)
+    await chat.handle_line(f"/image {save(tmp_path, lead_sample)}")
+    await asyncio.gather(*queued)
+    texts = [m["text"] for m in transcript.to("rep01")]
+    assert texts[0] == "识别中…" and "韩娜伟" in transcript.last("rep01")["text"]
+
+
+async def test_create_anyway_when_a_colleague_has_the_customer(chat: ChatSession, transcript: Transcript,
+                                                               services: Services, clock: ManualClock,
+                                                               tmp_path: Path, lead_sample: Sample) -> None:
+    clock.set(lead_sample.now - timedelta(hours=1))
+    await chat.handle_line("/as rep02")
+    await chat.handle_line("新线索 韩娜伟 宏达科技 19493351666")
+    await chat.handle_line("/click 确认")
+    await chat.handle_line("/as rep01")
+    clock.set(lead_sample.now)
+    await chat.handle_line(f"/image {save(tmp_path, lead_sample)}")
+    await chat.handle_line("/click 仍然新建")
+    assert "已新建线索" in transcript.last("rep01")["text"]
+    theirs, mine = await leads(services)
+    assert (theirs.owner_id, mine.owner_id, mine.status, mine.source) == ("rep02", "rep01", "active", "ocr")
+    assert mine.next_follow_up_at is not None
+    assert any("客户冲突" in m["text"] for m in transcript.to("manager01"))
+
+
+async def test_merge_into_own_lead_keeps_the_agreed_follow_up_and_evidence(
+    chat: ChatSession, transcript: Transcript, services: Services, clock: ManualClock, tmp_path: Path,
+    lead_sample: Sample,
+) -> None:
+    clock.set(lead_sample.now - timedelta(hours=1))
+    await chat.handle_line("新线索 韩娜伟 宏达科技 19493351666")
+    await chat.handle_line("/click 确认")
+    clock.set(lead_sample.now)
+    await chat.handle_line(f"/image {save(tmp_path, lead_sample)}")
+    await chat.handle_line("/click 合并到已有线索")
+    assert "已合并到线索 #1" in transcript.last("rep01")["text"]
+    mine, draft = await leads(services)
+    assert draft.status == "lost" and mine.status == "active"
+    assert mine.next_follow_up_at is not None
+    assert mine.evidence_hash == draft.evidence_hash and mine.budget_cny == lead_sample.truth.budget_cny
+    async with services.db.session() as s:
+        rules = list((await s.execute(select(Reminder.rule).where(Reminder.lead_id == mine.id))).scalars())
+        evidence = list((await s.execute(select(Evidence.lead_id))).scalars())
+    assert "follow_up" in rules and evidence == [mine.id]
+
+
+async def test_a_corrected_phone_that_belongs_to_a_colleague_tells_the_manager(
+    chat: ChatSession, transcript: Transcript, clock: ManualClock, tmp_path: Path, lead_sample: Sample,
+) -> None:
+    clock.set(lead_sample.now - timedelta(hours=1))
+    await chat.handle_line("/as rep02")
+    await chat.handle_line("新线索 王强 恒信科技 13812345678")
+    await chat.handle_line("/click 确认")
+    await chat.handle_line("/as rep01")
+    clock.set(lead_sample.now)
+    await chat.handle_line(f"/image {save(tmp_path, lead_sample)}")
+    assert not any("客户冲突" in m["text"] for m in transcript.to("manager01"))
+    await chat.handle_line("电话 13812345678")
+    assert "由 李娜 负责" in transcript.last("rep01")["text"]
+    assert any("客户冲突" in m["text"] for m in transcript.to("manager01"))
+
+
+async def test_a_follow_up_already_past_is_marked_on_the_card(chat: ChatSession, transcript: Transcript,
+                                                             tmp_path: Path, clock: ManualClock) -> None:
+    old = make_sample(5, "lead")  # the chat agreed 2024-09-09 09:00, the screenshot arrives on 09-25
+    clock.set(old.now)
+    await chat.handle_line(f"/image {save(tmp_path, old)}")
+    assert "2024-09-09 09:00（已过期，不会提醒）" in transcript.last("rep01")["text"]
+
+
+def at(day: int, hour: int) -> datetime:
+    return datetime(2026, 11, day, hour, 0, tzinfo=CN_TZ)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "want"),
+    [
+        ((at(24, 15), "hour"), (at(24, 9), "day"), at(24, 15)),  # "明天下午3点", then a screenshot saying "就明天"
+        ((at(24, 15), "hour"), (at(25, 10), "hour"), at(25, 10)),  # moved to another day
+        ((at(24, 9), "day"), (at(24, 16), "hour"), at(24, 16)),  # the hour came later
+    ],
+)
+def test_merged_screenshots_keep_the_most_specific_latest_follow_up(
+    first: tuple[datetime, str], second: tuple[datetime, str], want: datetime,
+) -> None:
+    extra = {"follow_up": first[0].isoformat(), "follow_up_precision": first[1]}
+    assert _settled_follow_up(extra, *second)["follow_up"] == want.isoformat()
