@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -72,22 +73,30 @@ async def _fire_chunk(services: Services, env: TickEnv, rows: list[ClaimedRow]) 
 
 
 async def tick(services: Services) -> int:
-    """Process every reminder due now; returns how many were handled."""
+    """Process every reminder due now; returns how many were handled. The clock is read for every claim, so a
+    long tick neither claims with an expired lease nor fences with a stale time."""
     db, lease = services.db, timedelta(seconds=services.settings.reminders.lease_s)
-    now, worker = services.clock.now(), worker_id(services)
+    worker = worker_id(services)
     env: TickEnv | None = None
     handled = 0
     for _ in range(MAX_ROUNDS):  # timers first, until none is due: chains that fall due at once merge
+        now = services.clock.now()
         timers = await claim(db, now, worker, lease, TIMER_BATCH, notices=False)
         if not timers:
             break
-        env = env or await _env(services, now)
+        env = await _at(services, env, now)
         for i in range(0, len(timers), FIRE_CHUNK):
             handled += await _fire_chunk(services, env, timers[i:i + FIRE_CHUNK])
     for _ in range(MAX_ROUNDS):
+        now = services.clock.now()
         notices = await claim(db, now, worker, lease, NOTICE_BATCH, notices=True)
         if not notices:
             break
-        env = env or await _env(services, now)
+        env = await _at(services, env, now)
         handled += await deliver_notices(db, env, notices, services.default_channel)
     return handled
+
+
+async def _at(services: Services, env: TickEnv | None, now: datetime) -> TickEnv:
+    """The tick's environment (calendar and people loaded once per tick) at the time of the latest claim."""
+    return await _env(services, now) if env is None else replace(env, now=now)

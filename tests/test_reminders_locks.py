@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.channels.console import ConsoleChannel
 from bot.clock import ManualClock
@@ -17,9 +18,9 @@ from bot.runtime import build_services
 from bot.services import Services
 from reminders.policies import SLA_RULES
 from reminders.store import cancel_timers, claim
-from reminders.ticker import _env, _fire_rows, worker_id
+from reminders.ticker import _env, _fire_rows, tick, worker_id
 from storage.migrate import upgrade
-from storage.models import Lead
+from storage.models import Lead, Reminder
 from tests.conftest import Transcript
 from tests.test_reminders_support import make_lead
 
@@ -54,3 +55,21 @@ async def test_firing_waits_for_the_handler_that_holds_the_lead(pg_services: Ser
     async with services.db.session() as session:
         lead = await session.get(Lead, lead_id)
         assert lead is not None and lead.timeout_count in (0, None)
+
+
+class LongTick(ManualClock):
+    """Every reading is 61 s after the previous one: a tick long enough for a 60 s lease to run out."""
+
+    def now(self) -> datetime:
+        self._now += timedelta(seconds=61)
+        return self._now
+
+
+async def test_each_claim_of_a_long_tick_reads_the_clock(services: Services, clock: ManualClock) -> None:
+    lead_id = await make_lead(services)
+    services.clock = LongTick(clock.now() + timedelta(minutes=95))  # 11:35: the first-contact warning is due
+    assert await tick(services) == 2  # the warning row, then its notice
+    async with services.db.session() as session:
+        rows = {r.rule: r for r in (await session.execute(select(Reminder).where(
+            Reminder.lead_id == lead_id, Reminder.status == "done"))).scalars()}
+    assert rows["notice"].updated_at - rows["first_contact"].updated_at >= timedelta(seconds=61)
