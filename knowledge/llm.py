@@ -17,6 +17,7 @@ from knowledge.schema import KbCard
 log = logging.getLogger(__name__)
 CITATION = re.compile(r"\[([A-Za-z0-9_.\-]{1,32})\]")
 MAX_REPLY = 400
+SENTENCE = re.compile(r"[^。！？!?\n]*(?:[。！？!?\n]+|$)(?:\s*\[[A-Za-z0-9_.\-]{1,32}\])*")  # with trailing [Kxxx]
 
 SYSTEM = (
     "你是销售助手。只根据给出的知识卡片回答，不要编造卡片以外的事实、数字或承诺。"
@@ -53,4 +54,18 @@ def _grounded(text: str, ids: Sequence[str]) -> str | None:
         return None
     if not cited:
         text = f"{text} [{ids[0]}]"
-    return text[:MAX_REPLY]
+    return _shorten(text, cited[0] if cited else ids[0])
+
+
+def _shorten(text: str, source: str) -> str:
+    """At most MAX_REPLY characters, cut after a whole sentence (its citations kept), still citing a card."""
+    if len(text) <= MAX_REPLY:
+        return text
+    tag = f" [{source}]"
+    out = ""
+    for sentence in SENTENCE.findall(text):
+        if len(out) + len(sentence) > MAX_REPLY - len(tag):
+            break
+        out += sentence
+    out = out.strip() or text[:MAX_REPLY - len(tag) - 1].rstrip() + "…"
+    return out if CITATION.search(out) else out + tag

@@ -59,3 +59,14 @@ async def test_not_called_when_nothing_fits_or_disabled(fake: tuple[FakeOpenAI, 
     disabled = LlmSettings(enabled=False, base_url=url)
     assert await llm_answer(disabled, "医院嫌贵", [CARDS["K001"]]) is None
     assert server.requests == []
+
+
+async def test_long_reply_is_cut_on_a_sentence_and_keeps_its_citation(fake: tuple[FakeOpenAI, str]) -> None:
+    server, url = fake
+    server.reply = "先认同客户对成本的关注。" * 40 + "所以建议按五年总成本对比。[K001]"
+    text = await llm_answer(_settings(url), "医院嫌贵", [CARDS["K001"]])
+    assert text is not None and len(text) <= 400
+    assert text.endswith("。 [K001]") and "先认同客户对成本的关注。" in text
+    server.reply = "先拆开报价。[K001]" + "再谈付款方式。" * 80
+    text = await llm_answer(_settings(url), "医院嫌贵", [CARDS["K001"]])
+    assert text is not None and text.startswith("先拆开报价。[K001]") and text.endswith("。") and len(text) <= 400
