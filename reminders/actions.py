@@ -184,6 +184,7 @@ async def _escalation(session: AsyncSession, user: UserInfo, lead_id: int, rid: 
     if row is None or lead is None or row.lead_id != lead_id or not info:
         return _say(GONE)
     manager = await _manager_of(session, info.get("prev_owner"))
+    manager = manager if manager is not None and manager.active else None  # departed: the card went up
     allowed = user.is_admin or (manager is not None and manager.id == user.id) or (
         manager is None and user.id in info.get("managers", []))
     if not allowed:

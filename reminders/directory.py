@@ -46,9 +46,16 @@ class Directory:
         return sorted(p.id for p in self.people.values() if p.role == "admin" and p.active)
 
     def supervisors_of(self, user_id: str | None) -> list[str]:
-        """The user's manager, else the admins (someone must be able to act on an escalation)."""
-        manager = self.manager_of(user_id)
-        return [manager] if manager else self.admins()
+        """The user's nearest active manager (past a departed one, their manager), else the admins: someone
+        must be able to act on an escalation."""
+        seen: set[str] = set()
+        boss = self.get(self.manager_of(user_id))
+        while boss is not None and boss.id not in seen:
+            if boss.active:
+                return [boss.id]
+            seen.add(boss.id)
+            boss = self.get(boss.manager_id)
+        return self.admins()
 
     def team(self, manager_id: str) -> list[Person]:
         members = [p for p in self.people.values() if p.manager_id == manager_id and p.active and p.role == "rep"]

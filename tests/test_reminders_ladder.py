@@ -260,3 +260,35 @@ async def test_pause_cannot_be_stacked_or_repeated_without_end(chat: ChatSession
     await click(chat, "rep01", button(l1, "客户说下周再联系"))  # the old card once more: the bound holds
     assert "不能再暂停" in transcript.last("rep01")["text"]
     assert (await activity_kinds(services, lead_id)).count("pause") == 2
+
+
+async def _depart(services: Services, user_id: str, manager_id: str | None = None) -> None:
+    from storage.models import User
+
+    async with services.db.session() as session:
+        user = await session.get(User, user_id)
+        assert user is not None
+        user.active, user.manager_id = False, manager_id
+
+
+async def test_a_departed_manager_hands_the_freeze_card_up(chat: ChatSession, services: Services,
+                                                           transcript: Transcript) -> None:
+    await _depart(services, "manager01", manager_id="manager02")  # manager01 left; manager02 is above
+    lead_id = await freeze_lead(chat, services)
+    assert not any(m["kind"] == "card" for m in transcript.to("manager01"))
+    assert any("抄送" in m["title"] for m in transcript.to("manager02"))  # the L2 CC went up too
+    card = transcript.last("manager02")
+    assert card["title"] == "🧊 线索已冻结，请处理"
+    await click(chat, "manager02", button(card, "接手"))
+    lead = await get_lead(services, lead_id)
+    assert lead.status == "active" and lead.owner_id == "manager02"
+
+
+async def test_without_an_active_manager_the_admins_get_the_card(chat: ChatSession, services: Services,
+                                                                 transcript: Transcript) -> None:
+    await _depart(services, "manager01")
+    lead_id = await freeze_lead(chat, services)
+    card = transcript.last("admin01")
+    assert card["title"] == "🧊 线索已冻结，请处理"
+    await click(chat, "admin01", button(card, "接手"))
+    assert (await get_lead(services, lead_id)).owner_id == "admin01"
