@@ -60,11 +60,11 @@ def _deadline(payload: dict[str, object] | None) -> datetime | None:
 def next_action_text(lead: Lead, timers: Mapping[int, tuple[str, datetime]], first_contact_h: float) -> str:
     if lead.status in ("won", "lost"):
         return "—"
+    if lead.status == "frozen":
+        return "等待主管处理"
     if lead.id in timers:
         what, when = timers[lead.id]
         return f"{what} {fmt_cn(when)}"
-    if lead.status == "frozen":
-        return "等待主管处理"
     if lead.first_contact_at is None and lead.assigned_at is not None:
         return f"首次联系 {fmt_cn(lead.assigned_at + timedelta(hours=first_contact_h))}"
     if lead.next_follow_up_at is not None:

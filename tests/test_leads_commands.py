@@ -293,7 +293,15 @@ async def test_closed_lead_has_no_next_step_and_reassigned_lead_starts_green(
     await seed_lead(services, "rep01", status="won", stage="close", customer_name="赢了", assigned_at=cn(20, 9))
     await seed_lead(services, "rep01", customer_name="刚改派", assigned_at=now - timedelta(hours=1),
                     last_activity_at=now - timedelta(hours=40))
+    await seed_lead(services, None, status="frozen", customer_name="冻结", assigned_at=cn(20, 9),
+                    extra={"frozen": {"prev_owner": "rep01", "reason": "首次联系超时"}})
+    async with services.db.session() as s:  # timers a freeze leaves behind (cadence) are not the next step
+        s.add(Reminder(lead_id=3, rule="cadence", due_at=cn(28, 9), level=0, status="pending", payload={},
+                       created_at=now, updated_at=now))
     await chat.handle_line("线索 1")
     assert "下一步: —" in transcript.last("rep01")["text"]
     await chat.handle_line("我的线索")
     assert "🟢 #2 刚改派" in transcript.last("rep01")["text"]
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("团队线索")
+    assert "#3 冻结 · 1.线索获取 [已冻结] · 线索池 · 下一步: 等待主管处理" in transcript.last("manager01")["text"]
