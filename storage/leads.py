@@ -58,8 +58,9 @@ def stage_index(code: str) -> int:
 
 
 def parse_stage(text: str) -> str | None:
-    """'3', '需求诊断', 'discover', '诊断' → 'discover'; anything else → None."""
+    """'3', '第3阶段', '需求诊断', 'discover', '诊断' → 'discover'; anything else → None."""
     t = text.strip().lower()
+    t = re.sub(r"^第?\s*(\d)\s*(?:阶段|步)?$", r"\1", t)
     if t.isdigit() and 1 <= int(t) <= len(STAGES):
         return STAGE_CODES[int(t) - 1]
     for code, name in STAGES:

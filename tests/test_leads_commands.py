@@ -305,3 +305,11 @@ async def test_closed_lead_has_no_next_step_and_reassigned_lead_starts_green(
     await chat.handle_line("/as manager01")
     await chat.handle_line("团队线索")
     assert "#3 冻结 · 1.线索获取 [已冻结] · 线索池 · 下一步: 等待主管处理" in transcript.last("manager01")["text"]
+
+
+async def test_stage_by_ordinal(chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    await seed_lead(services, "rep01", customer_name="王主任", assigned_at=cn(23, 9))
+    await chat.handle_line("阶段 1 第3阶段")
+    assert (await get_lead(services, 1)).stage == "discover"
+    await chat.handle_line("阶段 1 需求诊断阶段")
+    assert "已经在「3.需求诊断」" in transcript.last("rep01")["text"]
