@@ -157,7 +157,7 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
     w = rgb.shape[1]
     s = w / 375
     area = rgb[top + 2 : bottom - 1]
-    mask = distance(area, bg) > INK
+    mask = distance(area, bg) > ink_threshold(bg)
     row_has = mask.sum(axis=1) > 2
     out: list[Region] = []
     for y0, y1 in _runs(row_has, max(3, int(4 * s))):
@@ -178,12 +178,31 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
             box = _bubble(seg, col_has, left=False)
             if box:
                 out.append(Region(RIGHT, Box(box[0], gy0 + box[1], box[2], gy0 + box[3])))
+        elif out and _continues(out[-1], x_min, x_max, gy0, s):
+            # A line of a bubble whose fill barely differs from the background: it sits right under the
+            # bubble above, aligned with its text, but the avatar is not beside it. Same message.
+            prev = out[-1].box
+            out[-1] = Region(out[-1].kind, Box(min(prev.x0, x_min), prev.y0, max(prev.x1, x_max), gy1))
         elif not near_l and not near_r and abs((x_min + x_max) / 2 - w / 2) < 0.06 * w:
             xs = np.nonzero(counts > 0)[0]
             x_min, x_max = int(xs.min()), int(xs.max()) + 1
             pad = int(3 * s)
             out.append(Region(TIME, Box(max(0, x_min - pad), gy0 - pad, min(w, x_max + pad), gy1 + pad)))
     return out
+
+
+def ink_threshold(bg: tuple[int, int, int]) -> int:
+    """INK, or lower on a very bright background where white bubbles differ from it by only a few levels
+    (e.g. (255,255,255) bubbles on (245,245,245))."""
+    headroom = 255 - max(bg)
+    return INK if headroom > INK + 4 else max(3, headroom // 2)
+
+
+def _continues(prev: Region, x_min: int, x_max: int, y0: int, s: float) -> bool:
+    """A run that starts where the text of the bubble just above starts, a line gap below it."""
+    if prev.kind not in (LEFT, RIGHT):
+        return False
+    return abs(x_min - prev.box.x0) <= 4 * s and y0 - prev.box.y1 <= 10 * s and x_max <= prev.box.x1 + 40 * s
 
 
 def _bubble(seg: np.ndarray, col_has: np.ndarray, *, left: bool) -> tuple[int, int, int, int] | None:
