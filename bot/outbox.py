@@ -1,11 +1,14 @@
 """The outbox: every outbound message is a row first, delivered later, exactly once per dedup key.
 
 - `enqueue` writes rows inside the caller's transaction (state change + message commit together).
-- `OutboxSender.run_once` claims due rows atomically with a lease (only the oldest undelivered row
+- `OutboxSender` claims due rows atomically with a lease (only the oldest undelivered row
   per recipient, so each recipient gets messages in order), delivers them outside any transaction,
   then marks them delivered, or schedules a retry with exponential backoff and jitter, or
   dead-letters them after `max_attempts` with a log line. A crashed sender's lease expires and
   another takes the row over.
+- `run_forever` claims again whenever a delivery slot frees up or a wake-up arrives, without waiting
+  for slower deliveries: a recipient whose delivery hangs or retries holds back only their own rows.
+  `run_once` (console, tests) claims one batch and waits for it.
 """
 
 from __future__ import annotations
@@ -97,8 +100,10 @@ class OutboxSender:
         self.policy = policy or RetryPolicy()
         self.lease = timedelta(seconds=lease_s)
         self.batch = batch
+        self.concurrency = concurrency
         self._limit = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
         """Ask a running `run_forever` loop to look at the outbox now."""
@@ -106,22 +111,41 @@ class OutboxSender:
 
     async def run_forever(self, interval_s: float, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            self._wake.clear()  # before the round: a wake() during it makes the next wait return at once
+            self._wake.clear()  # before the claim: a wake() meanwhile makes the next wait return at once
             try:
-                while await self.run_once():
-                    pass
+                await self._start_due()
             except Exception:
                 log.exception("outbox round failed; will retry")
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             await asyncio.wait(waiters, timeout=interval_s, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _start_due(self) -> None:
+        """Claim as many due rows as there are free slots; each delivery runs as its own task."""
+        while (room := min(self.batch, self.concurrency - len(self._running))) > 0:
+            claimed = await self._claim(room)
+            for row in claimed:
+                task = asyncio.create_task(self._deliver(row))
+                self._running.add(task)
+                task.add_done_callback(self._finished)
+            if len(claimed) < room:
+                return
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._wake.set()  # a slot is free, and the recipient's next row may be due
+        if not task.cancelled() and task.exception() is not None:
+            log.error("outbox delivery task failed; its lease will expire and the row is retried",
+                      exc_info=task.exception())
 
     async def run_once(self) -> int:
         """Claim and deliver one batch of due rows; returns how many rows were attempted."""
-        claimed = await self._claim()
+        claimed = await self._claim(self.batch)
         if claimed:
-            await asyncio.gather(*(self._deliver(row) for row in claimed))
+            await asyncio.gather(*(self._deliver_limited(row) for row in claimed))
         return len(claimed)
 
     async def drain(self, max_rounds: int = 100) -> int:
@@ -134,7 +158,7 @@ class OutboxSender:
                 break
         return total
 
-    async def _claim(self) -> list[Claimed]:
+    async def _claim(self, limit: int | None = None) -> list[Claimed]:
         now = self.clock.now()
         o, p = OutboxMessage, aliased(OutboxMessage)
         due = or_(
@@ -145,7 +169,7 @@ class OutboxSender:
             p.channel == o.channel, p.recipient == o.recipient, p.id < o.id, p.status.in_(("pending", "sending"))
         )
         pick = select(o.id).where(o.channel.in_(list(self.channels)), due, ~earlier_open).order_by(o.id)
-        pick = pick.limit(self.batch)
+        pick = pick.limit(limit or self.batch)
         async with self.db.session() as session:
             if not self.db.is_sqlite:
                 pick = pick.with_for_update(skip_locked=True, of=o)
@@ -161,18 +185,21 @@ class OutboxSender:
             rows = (await session.execute(stmt)).all()
         return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
-    async def _deliver(self, row: Claimed) -> None:
+    async def _deliver_limited(self, row: Claimed) -> None:
         async with self._limit:
-            try:
-                body = body_from_json(row.payload)
-                result = await self.channels[row.channel].deliver(row.recipient, body, dedup_key=row.dedup_key)
-            except DeliveryError as exc:
-                await self._failed(row, str(exc), exc.permanent, exc.retry_after)
-            except Exception as exc:
-                log.exception("outbox %s: unexpected error delivering to %s", row.id, row.recipient)
-                await self._failed(row, f"{type(exc).__name__}: {exc}", False, None)
-            else:
-                await self._delivered(row, result)
+            await self._deliver(row)
+
+    async def _deliver(self, row: Claimed) -> None:
+        try:
+            body = body_from_json(row.payload)
+            result = await self.channels[row.channel].deliver(row.recipient, body, dedup_key=row.dedup_key)
+        except DeliveryError as exc:
+            await self._failed(row, str(exc), exc.permanent, exc.retry_after)
+        except Exception as exc:
+            log.exception("outbox %s: unexpected error delivering to %s", row.id, row.recipient)
+            await self._failed(row, f"{type(exc).__name__}: {exc}", False, None)
+        else:
+            await self._delivered(row, result)
 
     async def _delivered(self, row: Claimed, result: dict[str, Any]) -> None:
         async with self.db.session() as session:

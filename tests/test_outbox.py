@@ -35,11 +35,17 @@ class FlakyRemote:
         self.failing = False
         self.received: list[dict[str, Any]] = []
         self.url = ""
+        self.hold: dict[str, asyncio.Event] = {}  # recipient → answer only once set (a slow remote)
+        self.held: set[str] = set()
 
     async def handle(self, request: web.Request) -> web.Response:
         if self.failing:
             return web.json_response({"errcode": -1, "errmsg": "system busy"}, status=503)
-        self.received.append(await request.json())
+        body = await request.json()
+        if (gate := self.hold.get(body["to"])) is not None:
+            self.held.add(body["to"])
+            await gate.wait()
+        self.received.append(body)
         return web.json_response({"errcode": 0, "msgid": f"m{len(self.received)}"})
 
 
@@ -175,30 +181,33 @@ async def test_unknown_channel_rows_wait_for_their_sender(db: Database, remote: 
     await sender.http.close()
 
 
-async def test_wake_during_a_round_is_not_lost(db: Database, remote: FlakyRemote) -> None:
-    """A message queued while the sender is busy goes out at once, not one interval later."""
+async def until(cond: Any, rounds: int = 1000) -> None:
+    for _ in range(rounds):  # up to ~10 s: a generous bound, not a timing assertion
+        if cond():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+async def test_slow_delivery_does_not_hold_back_other_recipients(db: Database, remote: FlakyRemote) -> None:
+    """rep01's remote call hangs; rep02's message, queued (and woken for) meanwhile, still goes out at once."""
     clock = ManualClock(MONDAY_10AM)
     sender = HttpSender(remote.url)
     outbox = OutboxSender(db, clock, {"wecom": sender})
+    remote.hold["rep01"] = asyncio.Event()
+    await put(db, clock, Outbound(to="rep01", body=Text("slow 1"), channel="wecom", dedup_key="s1"),
+              Outbound(to="rep01", body=Text("slow 2"), channel="wecom", dedup_key="s2"))
     stop = asyncio.Event()
-    original = outbox.run_once
-    first_round = asyncio.Event()
-
-    async def slow_first_round() -> int:
-        n = await original()
-        if not first_round.is_set():
-            first_round.set()
-            await put(db, clock, Outbound(to="rep01", body=Text("late"), channel="wecom", dedup_key="late"))
-            outbox.wake()  # arrives while this round is still running
-        return n
-
-    outbox.run_once = slow_first_round  # type: ignore[method-assign]
     loop = asyncio.create_task(outbox.run_forever(interval_s=60, stop=stop))
-    for _ in range(100):
-        if remote.received:
-            break
-        await asyncio.sleep(0.02)
+    try:
+        await until(lambda: "rep01" in remote.held)
+        await put(db, clock, Outbound(to="rep02", body=Text("fast"), channel="wecom", dedup_key="f"))
+        outbox.wake()
+        await until(lambda: [m["key"] for m in remote.received] == ["f"])
+    finally:
+        remote.hold["rep01"].set()
+    await until(lambda: len(remote.received) == 3)
     stop.set()
     await loop
-    assert [m["key"] for m in remote.received] == ["late"]
+    assert [m["key"] for m in remote.received] == ["f", "s1", "s2"]  # rep01's order kept
     await sender.http.close()

@@ -244,8 +244,7 @@ async def test_card_update_and_used_response_code(fake: FakeWecom, sender: Wecom
 
 async def test_throttle_per_recipient(fake: FakeWecom) -> None:
     tick = Tick()
-    s = WecomSender(wecom_settings(fake), retry_delays=(0,), throttle=Throttle(((60.0, 3),), monotonic=tick),
-                    max_throttle_wait_s=0)
+    s = WecomSender(wecom_settings(fake), retry_delays=(0,), throttle=Throttle(((60.0, 3),), monotonic=tick))
     for i in range(3):
         await s.deliver("rep01", Text(f"m{i}"), dedup_key=f"k{i}")
     await s.deliver("rep02", Text("other person is not affected"), dedup_key="o")
@@ -255,6 +254,20 @@ async def test_throttle_per_recipient(fake: FakeWecom) -> None:
     tick.t += 61
     await s.deliver("rep01", Text("m3"), dedup_key="k3")
     assert fake.texts_to("rep01") == ["m0", "m1", "m2", "m3"]
+    await s.close()
+
+
+async def test_throttle_counts_every_part_of_a_long_text(fake: FakeWecom) -> None:
+    """A row that needs 3 message/send calls waits until all 3 fit, so it never stops half-sent."""
+    tick = Tick()
+    s = WecomSender(wecom_settings(fake), retry_delays=(0,), throttle=Throttle(((60.0, 4),), monotonic=tick))
+    await s.deliver("rep01", Text("短"), dedup_key="a")
+    tick.t += 10
+    await s.deliver("rep01", Text("短"), dedup_key="b")
+    with pytest.raises(DeliveryError) as info:
+        await s.deliver("rep01", Text("长句子。" * 500), dedup_key="long")
+    assert 49 < (info.value.retry_after or 0) <= 50  # until the first send leaves the window
+    assert len(fake.sent) == 2
     await s.close()
 
 

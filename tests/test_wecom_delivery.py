@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
@@ -9,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.channels.wecom.sender import WecomSender
+from bot.channels.wecom.sender import Throttle, WecomSender
 from bot.clock import ManualClock
 from bot.config import Settings, WecomSettings
 from bot.messages import Outbound, Text
@@ -100,3 +101,58 @@ async def test_permanent_error_dead_letters_without_blocking_others(services: Se
     await outbox.drain()
     assert await statuses(services) == {"delivered": 4, "dead": 2}
     assert fake.texts_to("rep01") == ["第0条提醒", "第1条提醒"]
+
+
+async def test_throttled_recipient_does_not_delay_others(
+    settings: Settings, clock: ManualClock, fake: FakeWecom
+) -> None:
+    """rep01 is at WeCom's per-member limit: their rows wait (handed back with retry_after), rep02's go now."""
+    tick = Tick()
+    wecom = replace(settings.wecom, corp_id=fake.corp_id, agent_id=1000002, secret=fake.secret, token="t",
+                    encoding_aes_key="jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", api_base=fake.base_url)
+    sender = WecomSender(wecom, retry_delays=(0, 0, 0), throttle=Throttle(((14.0, 1),), monotonic=tick))
+    svc = await build_services(replace(settings, wecom=wecom), clock, {"wecom": sender})
+    outbox = svc.outbox
+    assert outbox is not None
+    await send_now(svc, Outbound(to="rep01", body=Text("一"), channel="wecom", dedup_key="r1"))
+    await outbox.drain()
+    stop = asyncio.Event()
+    loop = asyncio.create_task(outbox.run_forever(interval_s=60, stop=stop))
+    await send_now(svc, Outbound(to="rep01", body=Text("二"), channel="wecom", dedup_key="r2"))
+    await asyncio.sleep(0.2)  # let the loop pick rep01's throttled row first
+    await send_now(svc, Outbound(to="rep02", body=Text("你好"), channel="wecom", dedup_key="o1"))
+    for _ in range(500):  # a generous bound (5 s); before the fix rep02 waited out rep01's 14 s throttle
+        if fake.texts_to("rep02"):
+            break
+        await asyncio.sleep(0.01)
+    assert fake.texts_to("rep02") == ["你好"] and fake.texts_to("rep01") == ["一"]
+    async with svc.db.session() as session:
+        row = (await session.execute(select(OutboxMessage).where(OutboxMessage.dedup_key == "r2"))).scalar_one()
+    assert row.status == "pending" and row.next_attempt_at > clock.now()  # handed back, not slept on
+    tick.t += 15
+    clock.advance(timedelta(seconds=15))
+    outbox.wake()
+    for _ in range(500):
+        if len(fake.texts_to("rep01")) == 2:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await loop
+    assert fake.texts_to("rep01") == ["一", "二"]
+    await sender.close()
+    await svc.db.dispose()
+
+
+class Tick:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+async def send_now(svc: Services, msg: Outbound) -> None:
+    async with svc.db.session() as session:
+        await enqueue(session, [msg], svc.clock.now(), "wecom")
+    assert svc.outbox is not None
+    svc.outbox.wake()

@@ -19,7 +19,6 @@ log = logging.getLogger(__name__)
 
 # WeCom per app per member: 30 messages/min and 1000/h; the excess is dropped silently (no errcode).
 DEFAULT_LIMITS = ((60.0, 28), (3600.0, 950))
-MAX_THROTTLE_WAIT_S = 15.0  # wait in place up to this long; beyond it, hand the row back to the outbox
 
 
 class Throttle:
@@ -32,8 +31,8 @@ class Throttle:
         self._sent: dict[str, deque[float]] = defaultdict(deque)
         self._longest = max(window for window, _ in self.limits)
 
-    def wait_time(self, key: str) -> float:
-        """Seconds until one more message to `key` stays within every window (0 = now)."""
+    def wait_time(self, key: str, count: int = 1) -> float:
+        """Seconds until `count` more messages to `key` stay within every window (0 = now)."""
         now = self._monotonic()
         sent = self._sent[key]
         while sent and sent[0] <= now - self._longest:
@@ -41,8 +40,9 @@ class Throttle:
         wait = 0.0
         for window, limit in self.limits:
             recent = [t for t in sent if t > now - window]
-            if len(recent) >= limit:
-                wait = max(wait, recent[-limit] + window - now)
+            over = len(recent) + min(count, limit) - limit
+            if over > 0:
+                wait = max(wait, recent[over - 1] + window - now)
         return wait
 
     def record(self, key: str) -> None:
@@ -53,12 +53,10 @@ class WecomSender:
     name = "wecom"
 
     def __init__(self, settings: WecomSettings, *, api: WecomApi | None = None,
-                 retry_delays: Sequence[float] = (0.5, 1.0, 2.0), throttle: Throttle | None = None,
-                 max_throttle_wait_s: float = MAX_THROTTLE_WAIT_S) -> None:
+                 retry_delays: Sequence[float] = (0.5, 1.0, 2.0), throttle: Throttle | None = None) -> None:
         self.settings = settings
         self.api = api or WecomApi(settings, retry_delays=retry_delays)
         self.throttle = throttle or Throttle()
-        self.max_throttle_wait_s = max_throttle_wait_s
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def close(self) -> None:
@@ -67,39 +65,29 @@ class WecomSender:
     async def deliver(self, recipient: str, body: Body, *, dedup_key: str) -> dict[str, Any]:
         if isinstance(body, CardUpdate):
             return await self._update_card(recipient, body)
-        if isinstance(body, Image):
-            media_id = await self.api.media_upload(body.data, body.file_name, "image")
-            payloads = [{"msgtype": "image", "image": {"media_id": media_id}}]
-            if body.caption:
-                payloads += render.text_payloads(Text(body.caption), dedup_key + ":caption")
-        elif isinstance(body, Text):
-            payloads = render.text_payloads(body, dedup_key)
-        elif isinstance(body, Markdown):
-            payloads = render.markdown_payloads(body, dedup_key)
-        elif isinstance(body, Card):
-            payloads = [render.card_payload(body, dedup_key)]
-        else:
-            raise DeliveryError(f"wecom cannot render {type(body).__name__}", permanent=True)
-        result: dict[str, Any] = {}
-        for payload in payloads:
-            result = await self._send(recipient, payload, result)
+        payloads = _payloads(body, dedup_key)
+        async with self._locks[recipient]:
+            # Never sleep here: a throttled recipient's row goes back to the outbox, others keep flowing.
+            wait = self.throttle.wait_time(recipient, len(payloads))
+            if wait > 0:
+                raise DeliveryError(f"throttled: {recipient} is at WeCom's per-member limit", retry_after=wait)
+            result: dict[str, Any] = {}
+            for payload in payloads:
+                if payload.get("msgtype") == "image" and isinstance(body, Image):
+                    media_id = await self.api.media_upload(body.data, body.file_name, "image")
+                    payload = {"msgtype": "image", "image": {"media_id": media_id}}
+                result = await self._send(recipient, payload, result)
         return result
 
     async def _send(self, recipient: str, payload: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
-        async with self._locks[recipient]:
-            wait = self.throttle.wait_time(recipient)
-            if wait > self.max_throttle_wait_s:
-                raise DeliveryError(f"throttled: {recipient} is at WeCom's per-member limit", retry_after=wait)
-            if wait > 0:
-                await asyncio.sleep(wait)
-            body = {
-                "touser": recipient,
-                **payload,
-                "enable_duplicate_check": 1,  # a resend of the same outbox row is dropped by WeCom
-                "duplicate_check_interval": 1800,
-            }
-            answer = await self.api.send_message(body)
-            self.throttle.record(recipient)
+        body = {
+            "touser": recipient,
+            **payload,
+            "enable_duplicate_check": 1,  # a resend of the same outbox row is dropped by WeCom
+            "duplicate_check_interval": 1800,
+        }
+        answer = await self.api.send_message(body)
+        self.throttle.record(recipient)
         merged = dict(result)
         for key in ("msgid", "response_code"):
             if answer.get(key):
@@ -121,3 +109,17 @@ class WecomSender:
                             recipient, exc)
             raise
         return {"updated": True, **({"invaliduser": answer["invaliduser"]} if answer.get("invaliduser") else {})}
+
+
+def _payloads(body: Body, dedup_key: str) -> list[dict[str, Any]]:
+    """message/send bodies for one outbox row (an image's media_id is filled in at send time)."""
+    if isinstance(body, Image):
+        caption = render.text_payloads(Text(body.caption), dedup_key + ":caption") if body.caption else []
+        return [{"msgtype": "image"}, *caption]
+    if isinstance(body, Text):
+        return render.text_payloads(body, dedup_key)
+    if isinstance(body, Markdown):
+        return render.markdown_payloads(body, dedup_key)
+    if isinstance(body, Card):
+        return [render.card_payload(body, dedup_key)]
+    raise DeliveryError(f"wecom cannot render {type(body).__name__}", permanent=True)
