@@ -13,7 +13,7 @@ import re
 from sqlalchemy import select
 
 from bot.context import Context
-from bot.messages import Inbound, Text
+from bot.messages import CardUpdate, Inbound, Text
 from bot.router import Router, split_command
 from reminders import actions
 from reminders.policies import EXTEND_DEFAULT_HOURS, EXTEND_DEFAULT_REASON, PAUSE_NEXT_WEEK_REASON
@@ -28,6 +28,9 @@ EXTEND_USAGE = "用法：延期 线索号 [小时] [原因]，例如「延期 12
 def _apply(ctx: Context, result: actions.Result) -> None:
     if result.card_status:
         ctx.update_card(result.card_status)
+        for channel, ref in result.cards:  # e.g. the freeze card behind the picker that was clicked
+            if channel == ctx.msg.channel and ref != ctx.msg.card_ref:
+                ctx.reply(CardUpdate(card_ref=ref, text=result.card_status))
     if result.reply is not None:
         ctx.reply(result.reply)
     for to, body, key in result.sends:
@@ -69,7 +72,8 @@ async def escalation_button(ctx: Context, msg: Inbound) -> None:
     if action == "take":
         result = await actions.take_over(session, ctx.user, lead_id, rid, now, cfg)
     elif action == "assign":
-        result = await actions.assign_picker(session, ctx.user, lead_id, rid)
+        card = (msg.channel, msg.card_ref) if msg.card_ref else None
+        result = await actions.assign_picker(session, ctx.user, lead_id, rid, card)
     elif action == "to" and len(parts) > 4:
         result = await actions.assign_to(session, ctx.user, lead_id, rid, parts[4], now, cfg)
     elif action == "extend":

@@ -55,6 +55,8 @@ class Result:
     card_status: str | None = None
     sends: list[tuple[str, Body, str]] = field(default_factory=list)  # (to, body, idempotency key)
     changed: bool = False
+    cards: list[tuple[str, str]] = field(default_factory=list)  # other cards of the clicker to set to card_status:
+    # (channel, card ref), e.g. the freeze card after 改派 on the picker or a 延期 by text
 
 
 def _say(text: str) -> Result:
@@ -204,6 +206,12 @@ async def _manager_of(session: AsyncSession, user_id: str | None) -> Person | No
     return await person(session, someone.manager_id) if someone else None
 
 
+def _freeze_cards(esc: Escalation, user: UserInfo) -> list[tuple[str, str]]:
+    """The freeze card `user` clicked earlier (kept by 改派), to update when the outcome comes another way."""
+    card = esc.info.get("cards", {}).get(user.id)
+    return [(card[0], card[1])] if card else []
+
+
 def _resolve(esc: Escalation, user: UserInfo, action: str, summary: str, now: datetime, **detail: Any) -> None:
     resolved = {"by": user.id, "by_name": user.name, "action": action, "summary": summary, "at": now.isoformat(),
                 **detail}
@@ -227,7 +235,7 @@ async def take_over(session: AsyncSession, user: UserInfo, lead_id: int, rid: in
                  prev_owner=esc.prev_owner, reminder_id=rid)
     await on_owner_changed(session, esc.lead, now, cfg)
     result = Result(reply=Text(f"你已接手线索 {messages.lead_label(esc.lead)}，记得尽快联系客户。"),
-                    card_status=f"已由 {user.name} 接手", changed=True)
+                    card_status=f"已由 {user.name} 接手", changed=True, cards=_freeze_cards(esc, user))
     if esc.prev_owner and esc.prev_owner != user.id:
         text = f"线索 {messages.lead_label(esc.lead)} 已由 {user.name} 接手。"
         result.sends.append((esc.prev_owner, Text(text), f"esc:{rid}:take:{esc.prev_owner}"))
@@ -245,11 +253,16 @@ async def _team(session: AsyncSession, user: UserInfo, prev_owner: str | None) -
     return reps
 
 
-async def assign_picker(session: AsyncSession, user: UserInfo, lead_id: int, rid: int) -> Result:
-    """改派 step 1: a card listing the team's reps as buttons."""
+async def assign_picker(session: AsyncSession, user: UserInfo, lead_id: int, rid: int,
+                        card: tuple[str, str] | None = None) -> Result:
+    """改派 step 1: a card listing the team's reps as buttons. `card` (channel, ref) is the clicked freeze card:
+    kept so that the outcome can update it too."""
     esc = await _escalation(session, user, lead_id, rid)
     if isinstance(esc, Result):
         return esc
+    if card is not None:
+        esc.info = {**esc.info, "cards": {**esc.info.get("cards", {}), user.id: list(card)}}
+        esc.row.payload = {**esc.row.payload, "escalation": esc.info}
     reps = (await _team(session, user, esc.prev_owner))[:MAX_PICK_BUTTONS]
     if not reps:
         return _say("你的团队里还没有可以改派的销售。")
@@ -277,7 +290,7 @@ async def assign_to(session: AsyncSession, user: UserInfo, lead_id: int, rid: in
     label = messages.lead_label(esc.lead)
     card = Card(title="📌 你有一条改派的线索", description=f"{user.name} 把线索 {label} 改派给你，请尽快首次联系客户。")
     result = Result(reply=Text(f"已改派给 {rep.name}。"), card_status=f"已由 {user.name} 改派给 {rep.name}",
-                    changed=True)
+                    changed=True, cards=_freeze_cards(esc, user))
     result.sends.append((rep.id, card, f"esc:{rid}:assign:{rep.id}"))
     if esc.prev_owner and esc.prev_owner != rep.id:
         result.sends.append((esc.prev_owner, Text(f"线索 {label} 已由 {user.name} 改派给 {rep.name}。"),
@@ -306,7 +319,8 @@ async def extend(session: AsyncSession, user: UserInfo, lead_id: int, rid: int, 
     text = (f"⏳ {user.name} 已将线索 {messages.lead_label(lead)} 延期 {hours:g} 小时（{reason}），"
             f"请在 {fmt_cn(deadline)} 前完成{RULE_CN[esc.rule]}。")
     result = Result(reply=Text(f"已延期 {hours:g} 小时，线索已还给 {prev.name}。"),
-                    card_status=f"已由 {user.name} 延期 {hours:g} 小时：{reason}", changed=True)
+                    card_status=f"已由 {user.name} 延期 {hours:g} 小时：{reason}", changed=True,
+                    cards=_freeze_cards(esc, user))
     result.sends.append((prev.id, Text(text), f"esc:{rid}:extend:{prev.id}"))
     return result
 

@@ -292,3 +292,37 @@ async def test_without_an_active_manager_the_admins_get_the_card(chat: ChatSessi
     assert card["title"] == "🧊 线索已冻结，请处理"
     await click(chat, "admin01", button(card, "接手"))
     assert (await get_lead(services, lead_id)).owner_id == "admin01"
+
+
+async def card_updates(services: Services, user: str) -> list[tuple[str, str]]:
+    from sqlalchemy import select
+
+    from storage.models import OutboxMessage
+
+    async with services.db.session() as session:
+        rows = await session.execute(select(OutboxMessage.payload).where(
+            OutboxMessage.recipient == user, OutboxMessage.kind == "card_update").order_by(OutboxMessage.id))
+        return [(p["card_ref"], p["text"]) for p in rows.scalars()]
+
+
+async def test_reassign_also_closes_the_freeze_card(chat: ChatSession, services: Services,
+                                                    transcript: Transcript) -> None:
+    lead_id = await freeze_lead(chat, services)
+    freeze = transcript.last("manager01")
+    rid = button(freeze, "接手").rsplit(":", 1)[1]
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("/click 改派")
+    await chat.handle_line("/click 李娜")
+    assert await card_updates(services, "manager01") == [(f"pick{rid}", "已由 王经理 改派给 李娜"),
+                                                         (f"esc{rid}", "已由 王经理 改派给 李娜")]
+    assert (await get_lead(services, lead_id)).owner_id == "rep02"
+
+
+async def test_extend_by_text_closes_the_freeze_card_behind_an_abandoned_picker(
+        chat: ChatSession, services: Services, transcript: Transcript) -> None:
+    lead_id = await freeze_lead(chat, services)
+    rid = button(transcript.last("manager01"), "接手").rsplit(":", 1)[1]
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("/click 改派")  # then changes their mind and types 延期
+    await chat.handle_line(f"延期 {lead_id} 8 客户出差")
+    assert await card_updates(services, "manager01") == [(f"esc{rid}", "已由 王经理 延期 8 小时：客户出差")]
