@@ -112,22 +112,39 @@ async def test_network_down_is_transient(fake: FakeWecom) -> None:
     assert not info.value.permanent
 
 
-async def test_rate_limited_backs_off_a_minute(fake: FakeWecom, sender: WecomSender) -> None:
+async def test_rate_limited_backs_off_the_whole_app(fake: FakeWecom) -> None:
+    """45009 blocks the app, not one row: nobody's message is tried until the minute is over."""
+    tick = Tick()
+    s = WecomSender(wecom_settings(fake), api=WecomApi(wecom_settings(fake), retry_delays=(0,), monotonic=tick))
     fake.fail("message/send", "rate_limited", times=1)
     with pytest.raises(DeliveryError) as info:
-        await sender.deliver("rep01", Text("x"), dedup_key="a")
+        await s.deliver("rep01", Text("x"), dedup_key="a")
     assert not info.value.permanent and (info.value.retry_after or 0) >= 60
+    tick.t += 20
+    with pytest.raises(DeliveryError) as info:
+        await s.deliver("rep02", Text("y"), dedup_key="b")
+    assert not info.value.permanent and 39 <= (info.value.retry_after or 0) <= 40
+    assert len(fake.calls("message/send")) == 1  # the second was not even tried
+    tick.t += 41
+    await s.deliver("rep02", Text("y"), dedup_key="b")
+    assert fake.texts_to("rep02") == ["y"]
+    await s.close()
 
 
-async def test_untrusted_ip_one_clear_error(fake: FakeWecom, sender: WecomSender,
-                                            caplog: pytest.LogCaptureFixture) -> None:
+async def test_untrusted_ip_one_clear_error_and_retried_later(fake: FakeWecom, sender: WecomSender,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """60020 is a config problem the admin fixes: rows wait (retry in ≥ 5 min) instead of dead-lettering."""
     fake.fail("message/send", "untrusted_ip")
     caplog.set_level(logging.ERROR)
     for key in ("a", "b", "c"):
         with pytest.raises(DeliveryError) as info:
             await sender.deliver("rep01", Text("x"), dedup_key=key)
-        assert info.value.permanent and "企业可信IP" in str(info.value)
+        assert not info.value.permanent and (info.value.retry_after or 0) >= 300
+        assert "企业可信IP" in str(info.value)
     assert sum("企业可信IP" in r.getMessage() for r in caplog.records) == 1
+    fake.clear_faults()  # the admin added the IP
+    await sender.deliver("rep01", Text("x"), dedup_key="a")
+    assert fake.texts_to("rep01") == ["x"]
 
 
 async def test_bad_secret_names_the_fix(fake: FakeWecom) -> None:
@@ -135,7 +152,8 @@ async def test_bad_secret_names_the_fix(fake: FakeWecom) -> None:
     with pytest.raises(DeliveryError) as info:
         await s.deliver("rep01", Text("x"), dedup_key="a")
     await s.close()
-    assert info.value.permanent and "secret" in str(info.value)
+    assert "secret" in str(info.value)
+    assert not info.value.permanent and (info.value.retry_after or 0) >= 300  # resent once the secret is fixed
 
 
 async def test_invaliduser_recorded(fake: FakeWecom, sender: WecomSender, caplog: pytest.LogCaptureFixture) -> None:

@@ -143,6 +143,29 @@ async def test_throttled_recipient_does_not_delay_others(
     await svc.db.dispose()
 
 
+async def test_untrusted_ip_rows_wait_and_go_out_after_the_fix(
+    services: Services, clock: ManualClock, fake: FakeWecom
+) -> None:
+    """60020 on every call: nothing dead-letters; once the admin adds the IP everything is delivered once."""
+    expected = await queue(services, 2)
+    outbox = services.outbox
+    assert outbox is not None
+    fake.fail("*", "untrusted_ip")
+    for _ in range(12):  # an hour of the misconfiguration, 5 minutes per round
+        await outbox.run_once()
+        clock.advance(timedelta(minutes=5))
+    assert await statuses(services) == {"pending": 6}
+    fake.clear_faults()
+    for _ in range(30):
+        await outbox.run_once()
+        if await statuses(services) == {"delivered": 6}:
+            break
+        clock.advance(timedelta(minutes=5))
+    assert await statuses(services) == {"delivered": 6}
+    for user in USERS:
+        assert fake.texts_to(user) == expected[user]
+
+
 class Tick:
     def __init__(self) -> None:
         self.t = 1000.0

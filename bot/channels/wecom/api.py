@@ -3,8 +3,10 @@
 - access_token cached per app, refreshed single-flight (one asyncio.Lock) a few minutes before expiry;
   40014/42001/40001 on a call → refresh and retry once.
 - errcode -1 (system busy) and network errors → up to 3 retries with backoff, then a transient
-  DeliveryError so the outbox tries again later. 45009 → transient with retry_after ≥ 60 s
-  (a per-minute block lasts 60 s). 60020 / 40001 from gettoken → one clear, permanent error naming the fix.
+  DeliveryError so the outbox tries again later. 45009 → the whole app backs off 60 s (a per-minute
+  block lasts 60 s): no call is made until then. 60020 / 40001 / 40013 are configuration problems an admin
+  fixes: one clear ERROR line naming the fix (again after a success), and a transient error retried in 5 min,
+  so queued messages go out once the fix is in instead of dead-lettering.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ FIX_HINTS = {
     "(the self-built app's Secret) and [wecom] corp_id",
     40013: "WeCom rejected the corp id (40013): check [wecom] corp_id",
 }
+CONFIG_RETRY_S = 300.0  # a FIX_HINTS error waits for an admin: retry every 5 minutes
+RATE_LIMIT_BLOCK_S = 60.0
 
 
 class WecomApiError(DeliveryError):
@@ -85,6 +89,7 @@ class WecomApi:
         self._renew_at = 0.0
         self._lock = asyncio.Lock()
         self._reported: set[int] = set()
+        self._blocked_until = 0.0  # 45009: no call to WeCom before this (monotonic)
         self.token_fetches = 0
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -148,6 +153,10 @@ class WecomApi:
     async def _call(self, what: str, start: Callable[[str], Any], read: Reader = None) -> Any:  # type: ignore[assignment]
         """A call that needs the token: refresh + retry once on token errors; errcode ≠ 0 → WecomApiError."""
         read = read or _read_json
+        blocked = self._blocked_until - self._monotonic()
+        if blocked > 0:
+            raise WecomApiError(f"WeCom {what}: app rate limited (45009), not calling for {blocked:.0f}s",
+                                errcode=RATE_LIMITED, retry_after=blocked)
         token = await self.access_token()
         for refreshed in (False, True):
             result = await self._with_retries(what, lambda t=token: start(t), read)
@@ -160,6 +169,7 @@ class WecomApi:
                 continue
             if errcode != 0:
                 raise self._error(what, result)
+            self._reported.clear()  # working again: a later config error is logged afresh
             return result
         raise AssertionError("unreachable")
 
@@ -171,11 +181,14 @@ class WecomApi:
             if errcode not in self._reported:
                 self._reported.add(errcode)
                 log.error("%s (WeCom %s said: %s)", hint, what, errmsg)
-            return WecomApiError(hint, errcode=errcode, permanent=True)
+            return WecomApiError(hint, errcode=errcode, retry_after=CONFIG_RETRY_S)
         if errcode == BUSY or errcode in TOKEN_ERRORS:
             return WecomApiError(f"WeCom {what}: errcode {errcode} {errmsg}", errcode=errcode)
         if errcode == RATE_LIMITED:
-            return WecomApiError(f"WeCom {what}: rate limited (45009)", errcode=errcode, retry_after=60.0)
+            self._blocked_until = self._monotonic() + RATE_LIMIT_BLOCK_S
+            log.warning("WeCom %s: rate limited (45009); no calls for %.0f s", what, RATE_LIMIT_BLOCK_S)
+            return WecomApiError(f"WeCom {what}: rate limited (45009)", errcode=errcode,
+                                 retry_after=RATE_LIMIT_BLOCK_S)
         return WecomApiError(f"WeCom {what}: errcode {errcode} {errmsg}", errcode=errcode, permanent=True)
 
     # -- endpoints --------------------------------------------------------------------------
