@@ -122,9 +122,12 @@ async def on_lead_activated(session: AsyncSession, lead: Lead, now: datetime, cf
 
 
 async def on_contact_logged(session: AsyncSession, lead: Lead, now: datetime, cfg: RemindersSettings) -> None:
-    """The owner logged a contact: completes first contact, restarts the stall chain and dormancy."""
+    """The owner logged a contact: completes first contact, restarts the stall chain and dormancy. The agreed
+    follow-up reminder stays only while `next_follow_up_at` (which the caller may have cleared) is ahead."""
     lead_id = await _lead_id(session, lead)
-    await cancel_timers(session, lead_id, now, [FIRST_CONTACT])
+    done = [FIRST_CONTACT] if lead.next_follow_up_at is not None and lead.next_follow_up_at > now else [
+        FIRST_CONTACT, FOLLOW_UP]
+    await cancel_timers(session, lead_id, now, done)
     if lead.first_contact_at is None:
         lead.first_contact_at = now
     lead.last_activity_at = now

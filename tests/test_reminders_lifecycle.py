@@ -71,3 +71,18 @@ async def test_a_frozen_lead_gets_its_dormancy_timer_back_when_a_manager_acts(
     assert lead.status == "active" and lead.owner_id == "manager01"
     dormancy = [t for t in await timers(services, lead_id) if t.rule == "dormancy"]
     assert len(dormancy) == 1 and dormancy[0].due_at == clock.now() + timedelta(days=45)
+
+
+async def test_a_logged_contact_and_the_agreed_follow_up_agree(
+        chat: ChatSession, services: Services, transcript: Transcript, clock: ManualClock) -> None:
+    today = await make_lead(services, first_contact_at=clock.now(), next_follow_up_at=cn(2026, 11, 23, 15))
+    later = await make_lead(services, first_contact_at=clock.now(), next_follow_up_at=cn(2026, 11, 26, 15),
+                            customer_name="李总")
+    await chat.handle_line(f"跟进 {today} 已电话沟通，客户确认下周看方案")  # the call happened early
+    await chat.handle_line(f"跟进 {later} 发了资料")  # the agreed call on Thursday still stands
+    assert (await get_lead(services, today)).next_follow_up_at is None
+    assert [t.rule for t in await timers(services, today)].count("follow_up") == 0
+    await at(chat, clock, cn(2026, 11, 23, 14, 50))
+    assert not any("回访" in t for t in texts(transcript, "rep01"))
+    await at(chat, clock, cn(2026, 11, 26, 14, 50))
+    assert any("回访" in t and "李总" in t for t in texts(transcript, "rep01"))
