@@ -7,7 +7,8 @@ rather than 100%):
   (offboarded members included, so their wins stay counted), and frozen pool leads whose previous owner is.
   Each counts for that person, with that person's working hours (own, else the team's, else the default).
 - A lead's response clock starts at its first assignment (the earliest "assign" activity, else assigned_at):
-  reassigning or taking over a lead does not restart it.
+  reassigning or taking over a lead does not restart it, and its response figures (R, colours) stay with the
+  member who got it first, in that member's working hours.
 - Funnel (pipeline, not windowed): team leads that were ever assigned (assigned_at NOT NULL, not a draft).
   A lead has reached stage i when max(current stage, highest stage recorded in extra["max_stage"]) ≥ i;
   won leads have reached 签约回款. Conversion i→i+1 = reached(i+1) / reached(i); then 赢单 / reached(签约回款).
@@ -166,27 +167,32 @@ def completeness(lead: Lead) -> float:
 
 @dataclass(frozen=True)
 class Counted:
-    """A lead as the report counts it: who answers for it, when its response clock started (the first
-    assignment: a reassignment or take-over must not restart it) and whose working hours apply."""
+    """A lead as the report counts it: who answers for it now (and in whose working hours), and for the
+    response figures who got it first, when (a reassignment or take-over must not restart the clock) and
+    in whose working hours."""
 
     lead: Lead
     rep_id: str
-    start: datetime | None
     hours: WorkHours
+    start: datetime | None
+    responder: str
+    responder_hours: WorkHours
 
 
 def health(items: Sequence[Counted], plans: Sequence[Activity], contacts: dict[int, list[datetime]],
-           since: datetime, now: datetime, cfg: RemindersSettings, cal: BusinessCalendar) -> Health:
+           since: datetime, now: datetime, cfg: RemindersSettings, cal: BusinessCalendar,
+           responses: Sequence[Counted] | None = None) -> Health:
+    """`responses`: the leads whose first response counts here (default: `items`)."""
     sla = timedelta(hours=cfg.first_contact_hours)
     on_time = known = 0
-    for it in items:
+    for it in items if responses is None else responses:
         if it.start is None or not since <= it.start <= now:
             continue
         contact = it.lead.first_contact_at
         if contact is not None:
             known += 1
-            on_time += cal.working_time_between(it.start, contact, it.hours) <= sla
-        elif cal.working_time_between(it.start, now, it.hours) > sla:
+            on_time += cal.working_time_between(it.start, contact, it.responder_hours) <= sla
+        elif cal.working_time_between(it.start, now, it.responder_hours) > sla:
             known += 1
     done = due_total = 0
     for plan in plans:
@@ -263,31 +269,41 @@ async def compute_report(session: AsyncSession, manager_id: str | None, since: d
         Activity.lead_id.in_(ids), Activity.kind.in_(("plan", "contact", "assign"))))).scalars()) if ids else []
     plans = [a for a in acts if a.kind == "plan" and (a.detail or {}).get("due")]
     contacts: dict[int, list[datetime]] = {}
-    first_assigned: dict[int, datetime] = {}
-    for a in acts:
+    first: dict[int, Activity] = {}  # the first assignment of each lead
+    for a in sorted(acts, key=lambda a: (a.created_at, a.id)):
         if a.kind == "contact":
             contacts.setdefault(a.lead_id, []).append(a.created_at)
         elif a.kind == "assign":
-            first_assigned[a.lead_id] = min(a.created_at, first_assigned.get(a.lead_id, a.created_at))
+            first.setdefault(a.lead_id, a)
     cal = await load_calendar(session, cfg)
     hours: dict[str, WorkHours] = {}
+
+    async def hours_of(user_id: str) -> WorkHours:
+        if user_id not in hours:
+            hours[user_id] = await working_hours(session, cal, user_id)
+        return hours[user_id]
+
     items = []
     for lead in leads:
         rep_id = responsible(lead, people)
         assert rep_id is not None and lead.assigned_at is not None
-        if rep_id not in hours:
-            hours[rep_id] = await working_hours(session, cal, rep_id)
-        start = min(lead.assigned_at, first_assigned.get(lead.id, lead.assigned_at))
-        items.append(Counted(lead, rep_id, start, hours[rep_id]))
+        start, responder = lead.assigned_at, rep_id
+        if lead.id in first and first[lead.id].created_at <= start:
+            start = first[lead.id].created_at
+            first_owner = (first[lead.id].detail or {}).get("owner")
+            responder = first_owner if first_owner in people else rep_id
+        items.append(Counted(lead, rep_id, await hours_of(rep_id), start, responder, await hours_of(responder)))
     reached = [sum(1 for lead in leads if max_stage(lead) >= i) for i in range(len(STAGES))]
     rep_figs = []
     for user in _rows(people, items, manager_id):
         mine = [it for it in items if it.rep_id == user.id]
+        answered = [it for it in items if it.responder == user.id]
         mine_ids = {it.lead.id for it in mine}
         name = user.name if user.active else f"{user.name}（已离职）"
         rep_figs.append(RepFigures(
-            user.id, name, health(mine, [p for p in plans if p.lead_id in mine_ids], contacts, since, now, cfg, cal),
-            colours(mine, since, now), overdue(mine, now, cfg, cal)))
+            user.id, name, health(mine, [p for p in plans if p.lead_id in mine_ids], contacts, since, now, cfg, cal,
+                                  answered),
+            colours(answered, since, now), overdue(mine, now, cfg, cal)))
     manager = people.get(manager_id) if manager_id else None
     return TeamReport(
         manager_id=manager_id, manager_name=manager.name if manager else "全部团队", since=since, now=now,
@@ -299,10 +315,10 @@ async def compute_report(session: AsyncSession, manager_id: str | None, since: d
 def _rows(people: dict[str, User], items: Sequence[Counted], manager_id: str | None) -> list[User]:
     """Active reps of the team, then anyone else with counted leads (offboarded reps, a manager who took
     leads over)."""
-    with_leads = {it.rep_id for it in items}
+    with_leads = {it.rep_id for it in items} | {it.responder for it in items}
     reps = [u for u in people.values() if u.role == "rep" and u.active and u.id != manager_id]
     others = [u for u in people.values() if u.id in with_leads and u not in reps]
-    return reps + others
+    return reps + sorted(others, key=lambda u: (u.role != "rep", u.id))
 
 
 # -- rendering ----------------------------------------------------------------------------------

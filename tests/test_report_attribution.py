@@ -13,6 +13,8 @@ now = Mon 11-23 10:00, window since Mon 11-16 10:00; manager01's team: rep01, re
   G rep04 (manager02's team) must not count.
 R = 1/4, colours green 1 / red 3, K unknown, C = 4 × 1/8 / 4 = 0.125, PHI = 0.3·0.25 + 0.3·0.125 = 0.1125.
 Funnel: new 5, then 1 (W) for every later stage; won 1.
+Per member, the response figures stay with who got the lead first (X: rep01), the rest with who holds it now
+(X: rep02, T: manager01).
 """
 
 from __future__ import annotations
@@ -73,6 +75,11 @@ async def test_frozen_taken_over_reassigned_and_offboarded_leads_count(services:
     by_rep = {r.id: r for r in rep.reps}
     assert [o.lead_id for o in by_rep["rep02"].overdue] == [ids["F"]]
     assert by_rep["rep03"].health.open_leads == 0  # offboarded: its win still counts for the team
+    # response figures stay with who got the lead first: rep01 P + X, rep02 F, rep03 T; manager01 none
+    responses = {r.id: (r.health.response.hits, r.health.response.total, r.colours["red"]) for r in rep.reps}
+    assert responses == {"rep01": (1, 2, 1), "rep02": (0, 1, 1), "rep03": (0, 1, 1), "manager01": (0, 0, 0)}
+    assert [r.name for r in rep.reps] == ["张伟", "李娜", "刘洋（已离职）", "王经理"]
+    assert by_rep["manager01"].health.open_leads == 1 and by_rep["rep02"].health.open_leads == 2
     text = "\n".join(report_lines(rep))
     assert "响应及时率 25%（1/4）" in text and "赢单 1 · 输单 0" in text
     assert f"#{ids['F']} 冻" in text and "暂无" not in text and "外队" not in text
