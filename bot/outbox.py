@@ -99,6 +99,7 @@ class OutboxSender:
         self.db, self.clock, self.channels = db, clock, channels
         self.policy = policy or RetryPolicy()
         self.lease = timedelta(seconds=lease_s)
+        self.deadline_s = lease_s / 2  # a delivery is cut off here, so a live claim never outlasts its lease
         self.batch = batch
         self.concurrency = concurrency
         self._limit = asyncio.Semaphore(concurrency)
@@ -192,36 +193,49 @@ class OutboxSender:
     async def _deliver(self, row: Claimed) -> None:
         try:
             body = body_from_json(row.payload)
-            result = await self.channels[row.channel].deliver(row.recipient, body, dedup_key=row.dedup_key)
+            async with asyncio.timeout(self.deadline_s):  # always ends well inside the lease
+                result = await self.channels[row.channel].deliver(row.recipient, body, dedup_key=row.dedup_key)
         except DeliveryError as exc:
             await self._failed(row, str(exc), exc.permanent, exc.retry_after)
+        except TimeoutError:
+            await self._failed(row, f"no answer within {self.deadline_s:.0f}s", False, None)
         except Exception as exc:
             log.exception("outbox %s: unexpected error delivering to %s", row.id, row.recipient)
             await self._failed(row, f"{type(exc).__name__}: {exc}", False, None)
         else:
             await self._delivered(row, result)
 
-    async def _delivered(self, row: Claimed, result: dict[str, Any]) -> None:
+    async def _finish(self, row: Claimed, values: dict[str, Any]) -> bool:
+        """Update the row only while this claim still holds it (False: it was taken over; change nothing)."""
+        o = OutboxMessage
         async with self.db.session() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)
-                .values(status="delivered", delivered_at=self.clock.now(), lease_until=None, result=result or None)
+            done = await session.execute(
+                update(o).where(o.id == row.id, o.status == "sending", o.attempts == row.attempts).values(**values)
             )
+        if done.rowcount == 0:  # type: ignore[attr-defined]
+            log.warning("outbox %s: lease lost during attempt %s (another sender took the row over); "
+                        "this attempt's outcome is dropped", row.id, row.attempts)
+            return False
+        return True
+
+    async def _delivered(self, row: Claimed, result: dict[str, Any]) -> None:
+        await self._finish(row, {"status": "delivered", "delivered_at": self.clock.now(), "lease_until": None,
+                                 "result": result or None})
 
     async def _failed(self, row: Claimed, error: str, permanent: bool, retry_after: float | None) -> None:
         dead = permanent or row.attempts >= self.policy.max_attempts
-        now = self.clock.now()
         values: dict[str, Any] = {"last_error": error[:2000], "lease_until": None}
+        delay = 0.0 if dead else self.policy.delay(row.attempts, retry_after)
         if dead:
             values["status"] = "dead"
+        else:
+            values.update(status="pending", next_attempt_at=self.clock.now() + timedelta(seconds=delay))
+        if not await self._finish(row, values):
+            return
+        if dead:
             log.error(
                 "outbox %s dead-lettered after %s attempt(s) to %s:%s: %s",
                 row.id, row.attempts, row.channel, row.recipient, error,
             )
         else:
-            delay = self.policy.delay(row.attempts, retry_after)
-            values.update(status="pending", next_attempt_at=now + timedelta(seconds=delay))
             log.warning("outbox %s attempt %s failed (%s); retry in %.1fs", row.id, row.attempts, error, delay)
-        async with self.db.session() as session:
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))

@@ -39,12 +39,12 @@ class FlakyRemote:
         self.held: set[str] = set()
 
     async def handle(self, request: web.Request) -> web.Response:
-        if self.failing:
-            return web.json_response({"errcode": -1, "errmsg": "system busy"}, status=503)
         body = await request.json()
-        if (gate := self.hold.get(body["to"])) is not None:
+        if (gate := self.hold.pop(body["to"], None)) is not None:  # holds one request
             self.held.add(body["to"])
             await gate.wait()
+        if self.failing:
+            return web.json_response({"errcode": -1, "errmsg": "system busy"}, status=503)
         self.received.append(body)
         return web.json_response({"errcode": 0, "msgid": f"m{len(self.received)}"})
 
@@ -194,7 +194,7 @@ async def test_slow_delivery_does_not_hold_back_other_recipients(db: Database, r
     clock = ManualClock(MONDAY_10AM)
     sender = HttpSender(remote.url)
     outbox = OutboxSender(db, clock, {"wecom": sender})
-    remote.hold["rep01"] = asyncio.Event()
+    gate = remote.hold["rep01"] = asyncio.Event()
     await put(db, clock, Outbound(to="rep01", body=Text("slow 1"), channel="wecom", dedup_key="s1"),
               Outbound(to="rep01", body=Text("slow 2"), channel="wecom", dedup_key="s2"))
     stop = asyncio.Event()
@@ -205,9 +205,54 @@ async def test_slow_delivery_does_not_hold_back_other_recipients(db: Database, r
         outbox.wake()
         await until(lambda: [m["key"] for m in remote.received] == ["f"])
     finally:
-        remote.hold["rep01"].set()
+        gate.set()
     await until(lambda: len(remote.received) == 3)
     stop.set()
     await loop
     assert [m["key"] for m in remote.received] == ["f", "s1", "s2"]  # rep01's order kept
+    await sender.http.close()
+
+
+async def test_late_answer_of_a_taken_over_delivery_changes_nothing(db: Database, remote: FlakyRemote) -> None:
+    """Sender A's call outlives its lease; B takes the row over and delivers it. A's late failure must not
+    put the row back to pending (that would send it twice)."""
+    clock = ManualClock(MONDAY_10AM)
+    sender = HttpSender(remote.url)
+    a, b = (OutboxSender(db, clock, {"wecom": sender}, lease_s=60) for _ in range(2))
+    await put(db, clock, Outbound(to="rep01", body=Text("hi"), channel="wecom", dedup_key="z"))
+    gate = remote.hold["rep01"] = asyncio.Event()
+    slow = asyncio.create_task(a.run_once())
+    try:
+        await until(lambda: "rep01" in remote.held)
+        clock.advance(timedelta(seconds=61))
+        assert await b.run_once() == 1
+        remote.failing = True  # A's call now ends in an error
+    finally:
+        gate.set()
+    await slow
+    assert await statuses(db) == [("z", "delivered", 2)]
+    remote.failing = False
+    clock.advance(timedelta(hours=1))
+    assert await a.drain() == 0 and await b.drain() == 0
+    assert [m["key"] for m in remote.received] == ["z"]
+    await sender.http.close()
+
+
+async def test_a_hanging_delivery_is_cut_off_inside_its_lease(db: Database, remote: FlakyRemote) -> None:
+    """No answer at all: the attempt ends at half the lease and the row is retried, never left to expire."""
+    clock = ManualClock(MONDAY_10AM)
+    sender = HttpSender(remote.url)
+    outbox = OutboxSender(db, clock, {"wecom": sender}, lease_s=0.4)
+    await put(db, clock, Outbound(to="rep01", body=Text("hi"), channel="wecom", dedup_key="h"))
+    gate = remote.hold["rep01"] = asyncio.Event()
+    try:
+        assert await outbox.run_once() == 1  # returns after ~0.2 s although the remote never answered
+    finally:
+        gate.set()
+    async with db.session() as s:
+        row = (await s.execute(select(OutboxMessage))).scalar_one()
+    assert (row.status, row.attempts) == ("pending", 1) and "no answer" in (row.last_error or "")
+    clock.advance(timedelta(minutes=1))
+    await outbox.drain()
+    assert await statuses(db) == [("h", "delivered", 2)]
     await sender.http.close()
