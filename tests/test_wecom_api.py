@@ -247,6 +247,19 @@ async def test_image_uploaded_then_sent(fake: FakeWecom, sender: WecomSender) ->
     assert strip_marker(fake.sent[1]["text"]["content"]) == "本周漏斗"
 
 
+async def test_image_resend_reuses_the_upload(fake: FakeWecom, sender: WecomSender) -> None:
+    """WeCom took the image but every answer was lost: the outbox's retry sends the same media_id, so
+    WeCom's duplicate check drops it instead of the user getting the chart twice."""
+    fake.fail("message/send", "lost_answer", times=4)
+    with pytest.raises(DeliveryError):
+        await sender.deliver("rep01", Image(PNG, "chart.png"), dedup_key="img")
+    await sender.deliver("rep01", Image(PNG, "chart.png"), dedup_key="img")
+    assert len(fake.uploads) == 1
+    assert [b["msgtype"] for b in fake.sent] == ["image"]
+    await sender.deliver("rep01", Image(PNG, "chart.png"), dedup_key="img2")  # another row: its own upload
+    assert len(fake.uploads) == 2 and len(fake.sent) == 2
+
+
 async def test_card_update_and_used_response_code(fake: FakeWecom, sender: WecomSender,
                                                   caplog: pytest.LogCaptureFixture) -> None:
     await sender.deliver("manager01", CardUpdate(card_ref="rc9", text="已由 张伟 接手"), dedup_key="u1")

@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 
 # WeCom per app per member: 30 messages/min and 1000/h; the excess is dropped silently (no errcode).
 DEFAULT_LIMITS = ((60.0, 28), (3600.0, 950))
+# A media_id is valid 3 days. A resend of the same row reuses it, so WeCom's duplicate check sees the same
+# message. Kept in memory only: after a restart a resend uploads again (a duplicate is then possible).
+MEDIA_REUSE_S = 2 * 86400.0
 
 
 class Throttle:
@@ -57,6 +60,7 @@ class WecomSender:
         self.settings = settings
         self.api = api or WecomApi(settings, retry_delays=retry_delays)
         self.throttle = throttle or Throttle()
+        self._media: dict[str, tuple[str, float]] = {}  # dedup key → (media_id, uploaded at, monotonic)
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def close(self) -> None:
@@ -74,10 +78,19 @@ class WecomSender:
             result: dict[str, Any] = {}
             for payload in payloads:
                 if payload.get("msgtype") == "image" and isinstance(body, Image):
-                    media_id = await self.api.media_upload(body.data, body.file_name, "image")
-                    payload = {"msgtype": "image", "image": {"media_id": media_id}}
+                    payload = {"msgtype": "image", "image": {"media_id": await self._upload(body, dedup_key)}}
                 result = await self._send(recipient, payload, result)
         return result
+
+    async def _upload(self, body: Image, dedup_key: str) -> str:
+        now = time.monotonic()
+        cached = self._media.get(dedup_key)
+        if cached is not None and now - cached[1] < MEDIA_REUSE_S:
+            return cached[0]
+        media_id = await self.api.media_upload(body.data, body.file_name, "image")
+        self._media = {k: v for k, v in self._media.items() if now - v[1] < MEDIA_REUSE_S}
+        self._media[dedup_key] = (media_id, now)
+        return media_id
 
     async def _send(self, recipient: str, payload: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
         body = {
