@@ -323,3 +323,21 @@ async def test_media_get(fake: FakeWecom) -> None:
         await api.media_get("nope", 1024)
     assert info.value.errcode == 40007
     await api.close()
+
+
+async def test_media_get_content_type_does_not_decide(fake: FakeWecom) -> None:
+    """A CSV served as text/plain is the file; an errcode JSON is an error whatever its type; 4xx is never a file."""
+    api = WecomApi(wecom_settings(fake), retry_delays=(0,))
+    fake.media["csv"] = (b"id,title\n1,x\n", "text/plain", "cards.csv")
+    assert (await api.media_get("csv", 1024)).data == b"id,title\n1,x\n"
+    fake.media["json"] = (b'[{"id": 1}]', "application/json", "cards.json")
+    assert (await api.media_get("json", 1024)).data == b'[{"id": 1}]'
+    fake.media["err"] = (b'{"errcode": 40007, "errmsg": "invalid media_id"}', "text/plain", "")
+    with pytest.raises(WecomApiError) as info:
+        await api.media_get("err", 1024)
+    assert info.value.errcode == 40007
+    fake.media["gone"], fake.media_status["gone"] = (PNG, "image/png", "x.png"), 404
+    with pytest.raises(WecomApiError) as info:
+        await api.media_get("gone", 1024)
+    assert "404" in str(info.value)
+    await api.close()

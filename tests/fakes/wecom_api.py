@@ -55,6 +55,7 @@ class FakeWecom:
     updates: list[dict[str, Any]] = field(default_factory=list)
     uploads: list[tuple[str, bytes]] = field(default_factory=list)
     media: dict[str, tuple[bytes, str, str]] = field(default_factory=dict)  # id → (data, content type, name)
+    media_status: dict[str, int] = field(default_factory=dict)  # id → HTTP status to serve it with (default 200)
     invalid_users: set[str] = field(default_factory=set)
     faults: dict[str, Fault] = field(default_factory=dict)
     valid_tokens: set[str] = field(default_factory=set)
@@ -232,7 +233,8 @@ class FakeWecom:
         if item is None:
             return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
         data, content_type, name = item
-        return web.Response(body=data, content_type=content_type,
+        media_id = request.query.get("media_id", "")
+        return web.Response(body=data, content_type=content_type, status=self.media_status.get(media_id, 200),
                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     async def _media_upload(self, request: web.Request) -> web.StreamResponse:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -213,9 +214,8 @@ class WecomApi:
 
     async def media_get(self, media_id: str, max_bytes: int) -> Media:
         async def read(resp: aiohttp.ClientResponse) -> Any:
-            ctype = resp.headers.get("Content-Type", "")
-            if "json" in ctype or "text/plain" in ctype:
-                return await resp.json(content_type=None)
+            if resp.status != 200:
+                raise WecomApiError(f"WeCom media/get: HTTP {resp.status}")
             if resp.content_length is not None and resp.content_length > max_bytes:
                 raise MediaTooLarge(max_bytes)
             chunks, size = [], 0
@@ -224,7 +224,12 @@ class WecomApi:
                 if size > max_bytes:
                     raise MediaTooLarge(max_bytes)
                 chunks.append(chunk)
-            return Media(b"".join(chunks), ctype, _file_name(resp.headers.get("Content-Disposition", "")))
+            data = b"".join(chunks)
+            # An error is JSON with a non-zero errcode, whatever the Content-Type says; anything else is the file.
+            if (error := _errcode_json(data)) is not None:
+                return error
+            return Media(data, resp.headers.get("Content-Type", ""),
+                         _file_name(resp.headers.get("Content-Disposition", "")))
 
         return await self._call(  # type: ignore[no-any-return]
             "media/get",
@@ -254,6 +259,17 @@ async def _read_json(resp: aiohttp.ClientResponse) -> Any:
     if not isinstance(body, dict):
         raise _Retry(f"HTTP {resp.status}: unexpected JSON")
     return body
+
+
+def _errcode_json(data: bytes) -> dict[str, Any] | None:
+    """WeCom's error answer ({"errcode": 40007, ...}) when `data` is one, else None."""
+    if len(data) > 4096 or not data.lstrip().startswith(b"{"):
+        return None
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) and body.get("errcode") not in (None, 0) else None
 
 
 def _file_name(disposition: str) -> str:
