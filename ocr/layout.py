@@ -195,7 +195,7 @@ def ink_threshold(bg: tuple[int, int, int]) -> int:
     """INK, or lower on a very bright background where white bubbles differ from it by only a few levels
     (e.g. (255,255,255) bubbles on (245,245,245))."""
     headroom = 255 - max(bg)
-    return INK if headroom > INK + 4 else max(3, headroom // 2)
+    return INK if headroom >= INK + 2 else max(3, headroom // 2)
 
 
 def _continues(prev: Region, x_min: int, x_max: int, y0: int, s: float) -> bool:
