@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot.context import Context
 from bot.messages import CardUpdate, Inbound, Text
 from bot.router import Router, split_command
+from handlers.assignment import reassign_options
 from reminders import actions
 from reminders.policies import EXTEND_DEFAULT_HOURS, EXTEND_DEFAULT_REASON, PAUSE_NEXT_WEEK_REASON
 from storage.models import Lead, Reminder
@@ -73,15 +74,25 @@ async def escalation_button(ctx: Context, msg: Inbound) -> None:
         result = await actions.take_over(session, ctx.user, lead_id, rid, now, cfg)
     elif action == "assign":
         card = (msg.channel, msg.card_ref) if msg.card_ref else None
-        result = await actions.assign_picker(session, ctx.user, lead_id, rid, card)
+        result = await actions.assign_picker(session, ctx.user, lead_id, rid, card, _ranker(ctx))
     elif action == "to" and len(parts) > 4:
-        result = await actions.assign_to(session, ctx.user, lead_id, rid, parts[4], now, cfg)
+        result = await actions.assign_to(session, ctx.user, lead_id, rid, parts[4], now, cfg, _ranker(ctx))
     elif action == "extend":
         hours = float(parts[4]) if len(parts) > 4 and _number(parts[4]) else EXTEND_DEFAULT_HOURS
         result = await actions.extend(session, ctx.user, lead_id, rid, hours, EXTEND_DEFAULT_REASON, now, cfg)
     else:
         result = actions.Result(reply=Text(BAD_KEY))
     _apply(ctx, result)
+
+
+def _ranker(ctx: Context) -> actions.Ranker:
+    """The assignment engine's order for a frozen lead's 改派 (the rep it was frozen from is left out)."""
+
+    async def rank(lead: Lead) -> list[tuple[str, str]]:
+        picks = await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), limit=actions.MAX_PICK_BUTTONS)
+        return [(pick.rep.id, pick.reason) for pick in picks]
+
+    return rank
 
 
 def _number(text: str) -> bool:

@@ -9,6 +9,7 @@ card gets a clear answer and changes nothing. Every change leaves an activity (a
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +40,9 @@ from storage.activity import add_activity, add_audit
 from storage.models import Lead, Reminder, User
 
 MAX_PICK_BUTTONS = 6  # WeCom button_interaction cards take at most 6 buttons
+# The assignment engine's ranking for a lead: (rep id, reason) best first. Given by the handler layer
+# (handlers.assignment.reassign_options), so reminders/ does not import handlers/.
+Ranker = Callable[[Lead], Awaitable[list[tuple[str, str]]]]
 ACTION_CN = {"take": "接手", "assign": "改派", "extend": "延期"}
 
 STALE = "这张卡片已过期（线索状态已经变化），无需操作。"
@@ -253,8 +257,17 @@ async def _team(session: AsyncSession, user: UserInfo, prev_owner: str | None) -
     return reps
 
 
+async def _candidates(session: AsyncSession, user: UserInfo, esc: Escalation,
+                      rank: Ranker | None) -> list[tuple[User, str]]:
+    """Team reps the lead may go to, best first with the engine's reason; never the rep the freeze took it from."""
+    team = {rep.id: rep for rep in await _team(session, user, esc.prev_owner) if rep.id != esc.prev_owner}
+    ranked = [(team.pop(rep_id), reason) for rep_id, reason in (await rank(esc.lead) if rank else [])
+              if rep_id in team]
+    return ranked + [(rep, "") for rep in team.values()]
+
+
 async def assign_picker(session: AsyncSession, user: UserInfo, lead_id: int, rid: int,
-                        card: tuple[str, str] | None = None) -> Result:
+                        card: tuple[str, str] | None = None, rank: Ranker | None = None) -> Result:
     """改派 step 1: a card listing the team's reps as buttons. `card` (channel, ref) is the clicked freeze card:
     kept so that the outcome can update it too."""
     esc = await _escalation(session, user, lead_id, rid)
@@ -263,27 +276,31 @@ async def assign_picker(session: AsyncSession, user: UserInfo, lead_id: int, rid
     if card is not None:
         esc.info = {**esc.info, "cards": {**esc.info.get("cards", {}), user.id: list(card)}}
         esc.row.payload = {**esc.row.payload, "escalation": esc.info}
-    reps = (await _team(session, user, esc.prev_owner))[:MAX_PICK_BUTTONS]
-    if not reps:
+    picks = (await _candidates(session, user, esc, rank))[:MAX_PICK_BUTTONS]
+    if not picks:
         return _say("你的团队里还没有可以改派的销售。")
-    buttons = tuple(Button(f"esc:to:{lead_id}:{rid}:{rep.id}", rep.name) for rep in reps)
-    card = Card(title="改派给谁？", description=f"线索 {messages.lead_label(esc.lead)} 改派给：", buttons=buttons,
-                card_id=f"pick{rid}")
+    buttons = tuple(Button(f"esc:to:{lead_id}:{rid}:{rep.id}", rep.name) for rep, _ in picks)
+    why = "".join(f"\n{rep.name}：{reason}" for rep, reason in picks if reason)
+    card = Card(title="改派给谁？", description=f"线索 {messages.lead_label(esc.lead)} 改派给：{why}",
+                buttons=buttons, card_id=f"pick{rid}")
     return Result(reply=card)
 
 
 async def assign_to(session: AsyncSession, user: UserInfo, lead_id: int, rid: int, rep_id: str, now: datetime,
-                    cfg: RemindersSettings) -> Result:
+                    cfg: RemindersSettings, rank: Ranker | None = None) -> Result:
     """改派 step 2: the chosen rep becomes the owner, timers restart, the rep is told."""
     esc = await _escalation(session, user, lead_id, rid)
     if isinstance(esc, Result):
         return esc
+    reasons = {rep.id: reason for rep, reason in await _candidates(session, user, esc, rank)}
     rep = await session.get(User, rep_id)
-    if rep is None or not rep.active or rep.id not in {r.id for r in await _team(session, user, esc.prev_owner)}:
+    if rep is None or rep.id not in reasons:
+        if rep is not None and rep.id == esc.prev_owner:
+            return _say("这条线索就是从他那里冻结的；要还给原负责人请用「延期」。")
         return _say("只能改派给你团队里的在职销售。")
     _resolve(esc, user, "assign", f"改派给 {rep.name}", now, to=rep.id)
     esc.lead.owner_id, esc.lead.assigned_at = rep.id, now
-    esc.lead.assign_reason = f"{user.name} 改派（冻结后）"
+    esc.lead.assign_reason = f"{user.name} 改派（冻结后）" + (f"：{reasons[rep.id]}" if reasons[rep.id] else "")
     add_activity(session, lead_id, user.id, "assign", now, f"{user.name} 改派给 {rep.name}",
                  prev_owner=esc.prev_owner, to=rep.id, reminder_id=rid)
     await on_owner_changed(session, esc.lead, now, cfg)

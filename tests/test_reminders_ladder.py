@@ -105,8 +105,12 @@ async def test_reassign_picks_a_team_rep(chat: ChatSession, services: Services, 
     await chat.handle_line("/click 改派")
     picker = transcript.last("manager01")
     assert picker["title"] == "改派给谁？"
-    assert [b["text"] for b in picker["buttons"]] == ["张伟", "李娜", "刘洋"]
+    # the engine's order with its reasons; 张伟, whose misses froze the lead, is not offered (延期 gives it back)
+    assert [b["text"] for b in picker["buttons"]] == ["李娜", "刘洋"]
+    assert "李娜：" in picker["text"] and "当前负荷 0/" in picker["text"]
     assert (await get_lead(services, lead_id)).status == "frozen"  # nothing changes until a rep is chosen
+    await click(chat, "manager01", button(picker, "李娜").replace("rep02", "rep01"))
+    assert "延期" in transcript.last("manager01")["text"] and (await get_lead(services, lead_id)).owner_id is None
 
     forged = button(picker, "李娜").replace("rep02", "rep04")  # not in manager01's team
     await click(chat, "manager01", forged)
@@ -115,6 +119,7 @@ async def test_reassign_picks_a_team_rep(chat: ChatSession, services: Services, 
     await chat.handle_line("/click 李娜")
     lead = await get_lead(services, lead_id)
     assert lead.owner_id == "rep02" and lead.status == "active"
+    assert lead.assign_reason.startswith("王经理 改派（冻结后）：") and "当前负荷" in lead.assign_reason
     told = transcript.last("rep02")
     assert "改派" in told["title"] and f"#{lead_id}" in told["text"]
     assert "改派给 李娜" in transcript.last("rep01")["text"]
