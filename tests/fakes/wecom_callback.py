@@ -68,6 +68,13 @@ def image_xml(corp_id: str, user: str, media_id: str, msg_id: int, create_time: 
             f"<MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>")
 
 
+def file_xml(corp_id: str, user: str, media_id: str, file_name: str, msg_id: int, create_time: int) -> str:
+    return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[file]]></MsgType>"
+            f"<MediaId><![CDATA[{media_id}]]></MediaId><FileName><![CDATA[{file_name}]]></FileName>"
+            f"<MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>")
+
+
 def event_xml(corp_id: str, user: str, event: str, create_time: int, **extra: str) -> str:
     inner = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in extra.items())
     return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"

@@ -20,7 +20,7 @@ from bot.server import METRICS, SERVICES, TASKS, create_app
 from bot.services import Services
 from storage.models import OutboxMessage
 from tests.fakes.wecom_api import FakeWecom
-from tests.fakes.wecom_callback import CallbackBuilder, event_xml, image_xml, text_xml
+from tests.fakes.wecom_callback import CallbackBuilder, event_xml, file_xml, image_xml, text_xml
 
 TOKEN, AES_KEY = "cbToken123", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 AGENT_ID = 1000002
@@ -69,6 +69,12 @@ class WecomHarness:
         media_id = f"MEDIA{next(self.ids)}"
         self.fake.media[media_id] = (data, content_type, "shot.jpg")
         return await self.post(image_xml(self.fake.corp_id, user, media_id, next(self.ids), self.now))
+
+    async def file(self, user: str, data: bytes, file_name: str, content_type: str = "application/octet-stream"
+                   ) -> ClientResponse:
+        media_id = f"FILE{next(self.ids)}"
+        self.fake.media[media_id] = (data, content_type, file_name)
+        return await self.post(file_xml(self.fake.corp_id, user, media_id, file_name, next(self.ids), self.now))
 
     async def click(self, user: str, key: str, task_id: str) -> tuple[ClientResponse, str]:
         """A template_card_event as WeCom sends it; every click carries its own fresh ResponseCode."""

@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 
 CRYPTO = web.AppKey("wecom_crypto", CallbackCrypto)
 PATH = "/wecom/callback"
-KNOWLEDGE_FILES = (".csv", ".xlsx")
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
 
 
@@ -164,10 +163,8 @@ async def to_inbound(services: Services, metrics: Counter[str], msg: WecomMessag
     if msg.msg_type == "image":
         data, error, name = await _download(services, metrics, msg.get("MediaId"), want_image=True)
         return Inbound(kind="image", data=data, data_error=error, file_name=name or "image.jpg", **base)
-    if msg.msg_type == "file":
+    if msg.msg_type == "file":  # any type: the router decides (cards import, evidence after 「证据 12」…)
         name = msg.get("FileName") or msg.get("Title")
-        if not name.lower().endswith(KNOWLEDGE_FILES):
-            return Inbound(kind="file", data_error="unsupported_file", file_name=name, **base)
         data, error, got = await _download(services, metrics, msg.get("MediaId"), want_image=False)
         return Inbound(kind="file", data=data, data_error=error, file_name=name or got, **base)
     if msg.msg_type == "event" and msg.event == "enter_agent":
