@@ -50,6 +50,7 @@ class Context:
         self.user = user
         self.outgoing: list[Outbound] = []
         self._session: AsyncSession | None = None
+        self.group_ok = False  # set by the dispatcher from the route: may replies go to the group asked in?
 
     def now(self) -> datetime:
         return self.services.clock.now()
@@ -66,9 +67,10 @@ class Context:
 
     @property
     def reply_to(self) -> str:
-        """A group-originated message (@bot in a group) is answered in the group, as `group:<conversation id>`:
-        the recipient form channel senders take for a group (DingTalk: groupMessages/send)."""
-        if self.msg.conversation_id:
+        """A group-originated message (@bot in a group) is answered in the group, as `group:<conversation id>`
+        (the recipient form channel senders take for a group; DingTalk: groupMessages/send), when the route says
+        its replies are fit for a group; else one-to-one to the sender."""
+        if self.msg.conversation_id and self.group_ok:
             return f"{GROUP_RECIPIENT}{self.msg.conversation_id}"
         return self.msg.user_id
 

@@ -49,6 +49,7 @@ async def _dispatch(services: Services, msg: Inbound) -> None:
             log.warning("%s (%s) refused %s %r", user.id, user.role, msg.kind, msg.click_key or msg.text[:40])
             ctx.reply(Text(FORBIDDEN.format(roles="/".join(ROLE_CN[r] for r in sorted(route.roles)))))
         else:
+            ctx.group_ok = route.group_ok
             await route.handler(ctx, msg)
         await ctx.commit()
     except Exception:

@@ -45,6 +45,9 @@ class Route:
     handler: Handler
     roles: frozenset[str] | None = None  # None → everyone
     when: Predicate | None = None  # image/file routes: taken only when this says yes
+    # Replies fit for a group chat (knowledge answers, help). Everything else — leads, drafts, reminders — is
+    # answered one-to-one even when asked in a group, so nobody's customers show up in front of colleagues.
+    group_ok: bool = False
 
 
 @dataclass
@@ -59,16 +62,18 @@ class Router:
     fallback: Route | None = None
 
     # -- registration -------------------------------------------------------------------
-    def command(self, *words: str, roles: set[str] | None = None) -> Callable[[Handler], Handler]:
+    def command(self, *words: str, roles: set[str] | None = None, group_ok: bool = False,
+                ) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
             for word in words:
-                self._add(self.commands, normalize_text(word), Route(fn, _roles(roles)))
+                self._add(self.commands, normalize_text(word), Route(fn, _roles(roles), group_ok=group_ok))
             return fn
 
         return register
 
-    def card_action(self, prefix: str, roles: set[str] | None = None) -> Callable[[Handler], Handler]:
-        return lambda fn: self._add(self.actions, prefix, Route(fn, _roles(roles))) or fn
+    def card_action(self, prefix: str, roles: set[str] | None = None, group_ok: bool = False,
+                    ) -> Callable[[Handler], Handler]:
+        return lambda fn: self._add(self.actions, prefix, Route(fn, _roles(roles), group_ok=group_ok)) or fn
 
     def event(self, name: str) -> Callable[[Handler], Handler]:
         return lambda fn: self._add(self.events, name, Route(fn)) or fn
@@ -80,16 +85,16 @@ class Router:
     def file(self, roles: set[str] | None = None, when: Predicate | None = None) -> Callable[[Handler], Handler]:
         return lambda fn: self.files.append(Route(fn, _roles(roles), when)) or fn
 
-    def text(self, when: Predicate | None = None) -> Callable[[Handler], Handler]:
+    def text(self, when: Predicate | None = None, group_ok: bool = False) -> Callable[[Handler], Handler]:
         """`when` given: a conditional text handler; else the fallback for any other text."""
 
         def register(fn: Handler) -> Handler:
             if when is None:
                 if self.fallback is not None:
                     raise ValueError(f"router {self.name}: a fallback text handler is already set")
-                self.fallback = Route(fn)
+                self.fallback = Route(fn, group_ok=group_ok)
             else:
-                self.conditional.append((when, Route(fn)))
+                self.conditional.append((when, Route(fn, group_ok=group_ok)))
             return fn
 
         return register

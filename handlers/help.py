@@ -32,13 +32,19 @@ def help_lines(role: str) -> list[str]:
     return lines
 
 
-@router.command("帮助", "help", "?", "菜单")
+@router.command("帮助", "help", "?", "菜单", group_ok=True)
 async def show_help(ctx: Context, msg: Inbound) -> None:
     body = "\n".join(f"- {line}" for line in help_lines(ctx.user.role))
     greeting = f"**你好，{ctx.user.name}（{ROLE_CN[ctx.user.role]}）**"
     ctx.reply(Markdown(title="salesbot 能帮你做什么", text=f"{greeting}\n{body}"))
 
 
+def welcome_lines(role: str) -> list[str]:
+    """What matters most to this role: a rep's first steps, else the role's own commands."""
+    return {"manager": MANAGER_HELP, "admin": ADMIN_HELP}.get(role, REP_HELP[:2])
+
+
 @router.event("enter_agent")
 async def welcome(ctx: Context, msg: Inbound) -> None:
-    ctx.reply(Text(f"欢迎回来，{ctx.user.name}！发截图录线索、直接提问找话术，发送「帮助」查看全部功能。"))
+    lines = "\n".join(f"· {line}" for line in welcome_lines(ctx.user.role))
+    ctx.reply(Text(f"欢迎回来，{ctx.user.name}（{ROLE_CN[ctx.user.role]}）！\n{lines}\n发送「帮助」查看全部功能。"))

@@ -36,7 +36,7 @@ async def _fresh_kb(ctx: Context) -> KnowledgeBase:
     return kb
 
 
-@router.text()
+@router.text(group_ok=True)
 async def answer(ctx: Context, msg: Inbound) -> None:
     query = msg.text.strip()[:500]
     if not query:
@@ -97,7 +97,7 @@ def is_stale(card: KbCard, today: date, stale_months: int) -> bool:
     return months > stale_months or (months == stale_months and today.day > card.updated_at.day)
 
 
-@router.card_action("kb:")
+@router.card_action("kb:", group_ok=True)
 async def feedback(ctx: Context, msg: Inbound) -> None:
     parts = (msg.click_key or "").split(":")
     if len(parts) != 4 or parts[1] not in {"up", "down", "next"} or not parts[2].isdigit():

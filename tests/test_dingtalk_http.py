@@ -199,6 +199,15 @@ async def test_group_question_is_answered_in_the_group(h: Harness) -> None:
     assert "你好，张伟（销售）" in json.loads(sent[0].body["msgParam"])["text"]
 
 
+async def test_lead_commands_asked_in_a_group_are_answered_one_to_one(h: Harness) -> None:
+    """@bot 我的线索 in a group: a rep's customers never show up in front of the group; the list goes 1:1."""
+    asked = text_message("@销售助手 我的线索", group=True, sender="rep01")
+    assert await h.post(asked) == (200, {"outcome": "accepted"})
+    await h.settle()
+    assert h.fake.calls("groupSend") == []
+    assert len(h.fake.sent_to("rep01")) == 1
+
+
 @pytest.mark.parametrize(
     ("fields", "why"),
     [({"senderStaffId": ""}, "no senderStaffId"), ({"senderCorpId": "dingOTHERcorp"}, "another organisation")],
