@@ -75,6 +75,7 @@ class Tokenizer:
         self._jieba = jieba.Tokenizer()
         self._jieba.initialize()
         self._known: set[str] = set()
+        self.cards_tokenised = 0  # card_tokens() calls (observability, tests): a load should need none
         words = sorted({normalize(w.strip()) for w in words})
         self.add_words(words)
         # Persisted tokens are valid only for the dictionary that made them (taxonomy words, stopwords, jieba).
@@ -106,6 +107,7 @@ class Tokenizer:
 
     def card_tokens(self, card: KbCard) -> list[str]:
         """Tokens persisted with a card: title and keywords count twice, then the talk track and case."""
+        self.cards_tokenised += 1
         head = self.tokens(card.title) + [normalize(k) for k in card.keywords]
         for kw in card.keywords:
             head += self.tokens(kw)
@@ -287,6 +289,7 @@ class CardIndex:
     axis_codes: dict[str, np.ndarray]  # axis → int16 per card (0 = empty, i+1 = taxonomy value i)
     keyword_cards: dict[str, np.ndarray]  # normalized keyword → card positions
     pinyin: PinyinReader
+    retokenised: list[KbCard]  # cards whose tokens this build computed (new dictionary): for the caller to save
 
 
 def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenizer | None = None) -> CardIndex:
@@ -296,7 +299,15 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
     tokenizer = tokenizer or Tokenizer()
     tokenizer.add_words(taxonomy.dictionary_words() | keywords)
     fresh = tokenizer.fingerprint
-    docs = [list(c.tokens) if c.tokens and c.tokens_dict == fresh else tokenizer.card_tokens(c) for c in cards]
+    docs: list[list[str]] = []
+    retokenised: list[KbCard] = []
+    for card in cards:
+        if card.tokens and card.tokens_dict == fresh:
+            docs.append(list(card.tokens))
+            continue
+        docs.append(tokenizer.card_tokens(card))
+        if docs[-1]:
+            retokenised.append(card.with_(tokens=tuple(docs[-1]), tokens_dict=fresh))
     codes = {}
     for axis in AXES:
         lookup = {v: i + 1 for i, v in enumerate(taxonomy.values[axis])}
@@ -315,4 +326,5 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
         axis_codes=codes,
         keyword_cards={k: np.array(v, dtype=np.int32) for k, v in by_keyword.items()},
         pinyin=PinyinReader({normalize(c.text) for c in cues} | STOPWORDS, (c.text for c in cues if c.text.isascii())),
+        retokenised=retokenised,
     )

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from sqlalchemy.exc import SQLAlchemyError
 
 from knowledge.index import STOPWORDS, CardIndex, CueHit, Tokenizer, build_index, is_cjk, normalize
 from knowledge.schema import AXES, KbCard
@@ -253,7 +254,21 @@ class KnowledgeBase:
             signature, cards = await store.load_active_cards(db)
             await self._build(cards)
             self._signature = signature
+            await self._save_tokens(db)
             return True
+
+    async def _save_tokens(self, db: object) -> None:
+        """Write back the tokens this build re-computed; on failure the index still serves (next start retries)."""
+        from knowledge import store
+
+        assert self._index is not None
+        cards, self._index.retokenised = self._index.retokenised, []
+        if not cards:
+            return
+        try:
+            await store.save_tokens(db, cards)
+        except SQLAlchemyError:
+            log.warning("could not store %d re-computed card token lists", len(cards), exc_info=True)
 
     async def refresh_if_stale(self, db: object, *, wait: bool = True) -> bool:
         """Cheap generation check; rebuild only when it changed. With `wait=False` (the message path) an

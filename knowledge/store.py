@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.schema import KbCard
@@ -153,6 +153,23 @@ async def load_active_cards(db: Any) -> tuple[str, list[KbCard]]:
         generation = await _generation(session)
         cards = await all_cards(session, active_only=True)
     return generation, cards
+
+
+async def save_tokens(db: Any, cards: Sequence[KbCard]) -> None:
+    """Store tokens a load re-computed (new dictionary), so the next start does not tokenise them again.
+
+    Derived data only: version, modified_at and the generation stay, so no process rebuilds because of
+    it (no rebuild loop). A card changed since it was read (other version) is skipped: its writer stored
+    fresh tokens. Processes saving at once write the same values, in id order (no deadlock).
+    """
+    table = KnowledgeCard.__table__
+    stmt = (update(table).where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
+            .values(tokens=bindparam("b_tokens")))
+    rows = [{"b_id": c.id, "b_version": c.version, "b_tokens": _stored_tokens(c, list(c.tokens))}
+            for c in sorted(cards, key=lambda c: c.id)]
+    async with db.session() as session:  # one short transaction, batched executemany
+        for lo in range(0, len(rows), CHUNK):
+            await session.execute(stmt, rows[lo:lo + CHUNK])
 
 
 async def log_query(

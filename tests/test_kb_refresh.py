@@ -14,7 +14,7 @@ from knowledge.index import Tokenizer
 from knowledge.search import KnowledgeBase
 from knowledge.taxonomy import load_taxonomy
 from storage.db import Database
-from storage.migrate import ensure_schema
+from storage.migrate import ensure_schema, upgrade
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 TAXONOMY = load_taxonomy()
@@ -138,3 +138,84 @@ async def test_stored_tokens_are_used_at_load_and_recomputed_when_the_dictionary
 def test_fingerprint_follows_the_dictionary() -> None:
     assert Tokenizer(["设备科", "嫌贵"]).fingerprint == Tokenizer(["嫌贵", "设备科"]).fingerprint
     assert Tokenizer(["设备科", "嫌贵"]).fingerprint != Tokenizer(["设备科", "嫌贵", "医共体"]).fingerprint
+
+
+async def _stamps(db: Database) -> dict[str, tuple[str, int, datetime]]:
+    """Per card: the stored dictionary fingerprint, the version and modified_at."""
+    from sqlalchemy import select
+
+    from knowledge.store import DICT_MARK
+    from storage.models import KnowledgeCard
+
+    async with db.session() as session:
+        rows = await session.execute(select(KnowledgeCard.id, KnowledgeCard.tokens, KnowledgeCard.version,
+                                            KnowledgeCard.modified_at))
+        return {i: (str((t or [""])[0]).removeprefix(DICT_MARK), v, m) for i, t, v, m in rows}
+
+
+def _edited_taxonomy(tmp_path: Path) -> str:
+    """An admin adds a synonym to taxonomy.toml: processes started afterwards have another dictionary."""
+    from knowledge.taxonomy import DEFAULT_PATH
+
+    original = DEFAULT_PATH.read_text(encoding="utf-8")
+    text = original.replace('synonyms = ["采购科长",', 'synonyms = ["器械科", "采购科长",', 1)
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+async def test_tokens_recomputed_for_an_edited_taxonomy_are_saved_so_the_next_start_skips_them(
+    tmp_path: Path, db_url: str,
+) -> None:
+    from knowledge import store
+
+    await upgrade(db_url)
+    db = Database(db_url)
+    try:
+        await seed_demo(db, NOW, KnowledgeBase(TAXONOMY, tokenizer=TOKENIZER))
+        generation, seeded = await store.signature(db), await _stamps(db)
+        # Two processes start at once after the edit: both re-tokenise and write back, harmlessly.
+        path = _edited_taxonomy(tmp_path)
+        first = [KnowledgeBase(taxonomy_path=path) for _ in range(2)]
+        fresh = first[0].tokenizer.fingerprint
+        assert fresh == first[1].tokenizer.fingerprint != TOKENIZER.fingerprint
+        await asyncio.gather(*(kb.load(db) for kb in first))
+        assert all(kb.tokenizer.cards_tokenised == kb.size == len(seeded) for kb in first)
+        saved = await _stamps(db)
+        assert {stamp for stamp, _, _ in saved.values()} == {fresh}
+        # Derived data only: versions, modified_at and the generation stay, so no other process rebuilds.
+        assert {i: s[1:] for i, s in saved.items()} == {i: s[1:] for i, s in seeded.items()}
+        assert await store.signature(db) == generation
+        # The next start with that dictionary uses the stored tokens: the tokeniser sees no card.
+        tokenizer = first[0].tokenizer
+        before = tokenizer.cards_tokenised
+        again = KnowledgeBase(first[0].taxonomy, tokenizer=tokenizer)
+        await again.load(db)
+        assert tokenizer.cards_tokenised == before
+        for query in ("三甲器械科嫌贵", "器械科说要比价"):  # stored tokens rank like freshly computed ones
+            assert again.search(query, top=5).to_json() == first[0].search(query, top=5).to_json()
+        assert again.search("三甲器械科嫌贵").ranked[0] == "K001"
+    finally:
+        await db.dispose()
+
+
+async def test_saving_recomputed_tokens_skips_a_card_changed_since_the_load(tmp_path: Path, db_url: str) -> None:
+    from knowledge import store
+
+    await upgrade(db_url)
+    db = Database(db_url)
+    try:
+        await seed_demo(db, NOW, KnowledgeBase(TAXONOMY, tokenizer=TOKENIZER))
+        await _import_elsewhere(tmp_path, db)
+        _, cards = await store.load_active_cards(db)
+        stale = [c.with_(tokens=("zzstale",), tokens_dict="0123456789abcdef") for c in cards]
+        # Between this load and its write-back another process edits K900 (new version, fresh tokens).
+        md = tmp_path / "new.md"
+        md.write_text(NEW_CARD.replace("按温区计费。", "按温区和里程计费。"), encoding="utf-8")
+        await import_file(db, KnowledgeBase(TAXONOMY, tokenizer=TOKENIZER), md, NOW)
+        await store.save_tokens(db, stale)
+        stamps = await _stamps(db)
+        assert stamps.pop("K900")[0] == TOKENIZER.fingerprint  # the import's tokens survive
+        assert {stamp for stamp, _, _ in stamps.values()} == {"0123456789abcdef"}
+    finally:
+        await db.dispose()
