@@ -157,12 +157,19 @@ async def test_help_reaches_message_send(h: Harness) -> None:
     assert h.metrics["wecom_accepted"] == 1
 
 
-async def test_enter_agent_welcome(h: Harness) -> None:
-    resp = await h.post(event_xml(h.fake.corp_id, "manager01", "enter_agent", h.now, EventKey=""))
+@pytest.mark.parametrize(("user", "role", "shown", "not_shown"), [
+    ("rep01", "销售", "发客户聊天截图", "团队线索"),
+    ("manager01", "主管", "团队线索", "导入话术知识库"),
+    ("admin01", "管理员", "导入话术知识库", "团队线索"),
+])
+async def test_enter_agent_welcome_fits_the_role(h: Harness, user: str, role: str, shown: str,
+                                                 not_shown: str) -> None:
+    resp = await h.post(event_xml(h.fake.corp_id, user, "enter_agent", h.now, EventKey=""))
     assert resp.status == 200
     await h.settle()
-    (text,) = h.fake.texts_to("manager01")
-    assert "欢迎" in text
+    (text,) = [t for t in h.fake.texts_to(user) if "欢迎" in t]  # (admins may also get start-up notices)
+    assert f"（{role}）" in text and "帮助" in text
+    assert shown in text and not_shown not in text
 
 
 async def test_same_callback_three_times_handled_once(h: Harness) -> None:
