@@ -172,16 +172,19 @@ async def test_enter_agent_welcome_fits_the_role(h: Harness, user: str, role: st
     assert shown in text and not_shown not in text
 
 
-async def test_same_callback_three_times_handled_once(h: Harness) -> None:
+async def test_same_callback_three_times_handled_once(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     plain = text_xml(h.fake.corp_id, "rep02", "帮助", 99, h.now)
     statuses = [(await h.post(plain)).status for _ in range(3)]
     await h.settle()
     assert statuses == [200, 200, 200]
     assert len(h.fake.texts_to("rep02")) == 1
     assert h.metrics["wecom_duplicates"] == 2
+    assert sum("wecom duplicate" in r.getMessage() for r in caplog.records) == 2
 
 
-async def test_same_click_event_three_times_handled_once(h: Harness) -> None:
+async def test_same_click_event_three_times_handled_once(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     plain = event_xml(h.fake.corp_id, "rep03", "template_card_event", h.now, EventKey="nosuch:1",
                       TaskId="t-1", CardType="button_interaction", ResponseCode="rc-1")
     for _ in range(3):
@@ -189,6 +192,7 @@ async def test_same_click_event_three_times_handled_once(h: Harness) -> None:
     await h.settle()
     assert len(h.fake.texts_to("rep03")) == 1  # unknown button → one short answer
     assert h.metrics["wecom_duplicates"] == 2
+    assert sum("wecom duplicate" in r.getMessage() for r in caplog.records) == 2
 
 
 async def test_messages_from_one_user_in_order(h: Harness) -> None:
@@ -215,26 +219,30 @@ async def test_forged_signature(h: Harness, caplog: pytest.LogCaptureFixture) ->
     assert h.fake.texts_to("rep01") == []  # (admins may get start-up notices)
 
 
-async def test_stale_timestamp_is_a_replay(h: Harness) -> None:
+async def test_stale_timestamp_is_a_replay(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
     resp = await h.post(text_xml(h.fake.corp_id, "rep01", "帮助", 5, h.now), timestamp=h.now - 301)
     assert resp.status == 403
     resp = await h.post(text_xml(h.fake.corp_id, "rep01", "帮助", 6, h.now), timestamp=h.now + 3600)
     assert resp.status == 403
-    assert h.metrics["wecom_rejected_stale"] == 2
+    assert h.metrics["wecom_rejected_stale"] == 2 and _logged(caplog, "rejected_stale")
 
 
-async def test_wrong_corp_id_inside_envelope(h: Harness) -> None:
+async def test_wrong_corp_id_inside_envelope(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
     resp = await h.post(text_xml(h.fake.corp_id, "rep01", "帮助", 7, h.now), receive_id="wwSomeoneElse")
-    assert resp.status == 403 and h.metrics["wecom_rejected_corp"] == 1
+    assert resp.status == 403 and h.metrics["wecom_rejected_corp"] == 1 and _logged(caplog, "rejected_corp")
 
 
-async def test_truncated_base64(h: Harness) -> None:
+async def test_truncated_base64(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
     enc = encrypt(AES_KEY, text_xml(h.fake.corp_id, "rep01", "帮助", 8, h.now), h.fake.corp_id)
     resp = await h.post("", encrypt_override=enc[:-7])  # signed as sent, so it passes the signature check
-    assert resp.status == 400
+    assert resp.status == 400 and _logged(caplog, "bad_request")
 
 
-async def test_non_xml_body(h: Harness) -> None:
+async def test_non_xml_body(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
     ts = str(h.now)
     sig = signature(TOKEN, ts, "1", "x")
     resp = await h.client.post(f"/wecom/callback?msg_signature={sig}&timestamp={ts}&nonce=1", data=b"not xml at all")
@@ -242,9 +250,11 @@ async def test_non_xml_body(h: Harness) -> None:
     resp = await h.post("this decrypts fine but is not XML")
     assert resp.status == 400
     assert h.metrics["wecom_bad_request"] == 2
+    assert sum(_logged_record(r, "bad_request") for r in caplog.records) == 2
 
 
-async def test_doctype_and_entities_refused(h: Harness) -> None:
+async def test_doctype_and_entities_refused(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
     ts = str(h.now)
     bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
             b"<xml><Encrypt>&b;</Encrypt></xml>")
@@ -255,6 +265,7 @@ async def test_doctype_and_entities_refused(h: Harness) -> None:
     resp = await h.post(inner)
     assert resp.status == 400
     assert h.metrics["wecom_unsafe_xml"] == 2
+    assert sum(_logged_record(r, "unsafe_xml") for r in caplog.records) == 2
 
 
 _BOMB = ('<?xml version="1.0" encoding="{enc}"?><!DOCTYPE x [<!ENTITY a "{a}"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
@@ -299,18 +310,24 @@ def test_cdata_may_contain_markup_like_text() -> None:
 
 
 def _logged(caplog: pytest.LogCaptureFixture, name: str) -> bool:
-    return any(f"wecom callback {name} " in r.getMessage() for r in caplog.records)
+    return any(_logged_record(r, name) for r in caplog.records)
 
 
-async def test_ten_megabyte_body(h: Harness) -> None:
+def _logged_record(record: logging.LogRecord, name: str) -> bool:
+    return f"wecom callback {name} " in record.getMessage()
+
+
+async def test_ten_megabyte_body(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
     ts = str(h.now)
     body = b"<xml><Encrypt>" + b"A" * (10 * 1024 * 1024) + b"</Encrypt></xml>"
     resp = await h.client.post(f"/wecom/callback?msg_signature=x&timestamp={ts}&nonce=1", data=body)
     assert resp.status == 413
-    assert h.metrics["wecom_too_large"] == 1
+    assert h.metrics["wecom_too_large"] == 1 and _logged(caplog, "too_large")
 
 
-async def test_unknown_msg_type_gets_a_clear_reply(h: Harness) -> None:
+async def test_unknown_msg_type_gets_a_clear_reply(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     voice = (f"<xml><ToUserName>{h.fake.corp_id}</ToUserName><FromUserName>rep01</FromUserName>"
              f"<CreateTime>{h.now}</CreateTime><MsgType>voice</MsgType><MediaId>v1</MediaId>"
              "<Format>amr</Format><MsgId>4242</MsgId><AgentID>1000002</AgentID></xml>")
@@ -318,33 +335,40 @@ async def test_unknown_msg_type_gets_a_clear_reply(h: Harness) -> None:
     await h.settle()
     (text,) = h.fake.texts_to("rep01")
     assert "暂不支持" in text
+    assert any("wecom voice message from rep01 is not supported" in r.getMessage() for r in caplog.records)
 
 
-async def test_unknown_event_is_acknowledged_silently(h: Harness) -> None:
+async def test_unknown_event_is_acknowledged_silently(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     resp = await h.post(event_xml(h.fake.corp_id, "rep01", "subscribe", h.now))
     assert resp.status == 200
     await h.settle()
     assert h.fake.texts_to("rep01") == [] and h.metrics["wecom_events_ignored"] == 1
+    assert any("wecom event 'subscribe' from rep01 ignored" in r.getMessage() for r in caplog.records)
 
 
-async def test_busy_pool_answers_503_without_claiming(h: Harness) -> None:
+async def test_busy_pool_answers_503_without_claiming(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
     app = h.client.app
     assert app is not None
     app[TASKS].max_pending = 0
     plain = text_xml(h.fake.corp_id, "rep05", "帮助", 555, h.now)
     assert (await h.post(plain)).status == 503  # WeCom will retry
+    assert _logged(caplog, "busy")
     app[TASKS].max_pending = 100
     assert (await h.post(plain)).status == 200  # the retry is handled: nothing was claimed the first time
     await h.settle()
     assert len(h.fake.texts_to("rep05")) == 1
 
 
-@pytest.mark.parametrize(("stored", "expected"), [
-    (None, "download_failed"),
-    ((b'{"not": "an image"}', "application/octet-stream", "x.jpg"), "not_image"),
-    ((PNG, "image/png", "shot.png"), None),
+@pytest.mark.parametrize(("stored", "expected", "log_line"), [
+    (None, "download_failed", "download failed"),
+    ((b'{"not": "an image"}', "application/octet-stream", "x.jpg"), "not_image", "is not an image"),
+    ((PNG, "image/png", "shot.png"), None, None),
 ])
-async def test_image_download(h: Harness, stored: Any, expected: str | None) -> None:
+async def test_image_download(h: Harness, caplog: pytest.LogCaptureFixture, stored: Any, expected: str | None,
+                              log_line: str | None) -> None:
+    caplog.set_level(logging.WARNING)
     if stored is not None:
         h.fake.media["MEDIA1"] = stored
     msg = parse_message(image_xml(h.fake.corp_id, "rep01", "MEDIA1", 31, h.now))
@@ -352,6 +376,8 @@ async def test_image_download(h: Harness, stored: Any, expected: str | None) -> 
     assert app is not None
     inbound = await to_inbound(app[SERVICES], app[METRICS], msg)
     assert (inbound.kind, inbound.data_error) == ("image", expected)
+    media_logs = [r.getMessage() for r in caplog.records if "wecom media MEDIA1" in r.getMessage()]
+    assert all(log_line in m for m in media_logs) and bool(media_logs) == (log_line is not None)
     assert inbound.data == (PNG if expected is None else None)
     # Through the callback too: the user gets an answer (never silence, never a crash).
     assert (await h.post(image_xml(h.fake.corp_id, "rep01", "MEDIA1", 32, h.now))).status == 200
