@@ -196,7 +196,7 @@ class OutboxSender:
             async with asyncio.timeout(self.deadline_s):  # always ends well inside the lease
                 result = await self.channels[row.channel].deliver(row.recipient, body, dedup_key=row.dedup_key)
         except DeliveryError as exc:
-            await self._failed(row, str(exc), exc.permanent, exc.retry_after)
+            await self._failed(row, str(exc), exc.permanent, exc.retry_after, exc.counted)
         except TimeoutError:
             await self._failed(row, f"no answer within {self.deadline_s:.0f}s", False, None)
         except Exception as exc:
@@ -222,10 +222,15 @@ class OutboxSender:
         await self._finish(row, {"status": "delivered", "delivered_at": self.clock.now(), "lease_until": None,
                                  "result": result or None})
 
-    async def _failed(self, row: Claimed, error: str, permanent: bool, retry_after: float | None) -> None:
-        dead = permanent or row.attempts >= self.policy.max_attempts
+    async def _failed(self, row: Claimed, error: str, permanent: bool, retry_after: float | None,
+                      counted: bool = True) -> None:
+        dead = permanent or (counted and row.attempts >= self.policy.max_attempts)
         values: dict[str, Any] = {"last_error": error[:2000], "lease_until": None}
-        delay = 0.0 if dead else self.policy.delay(row.attempts, retry_after)
+        if counted:
+            delay = 0.0 if dead else self.policy.delay(row.attempts, retry_after)
+        else:  # a wait, not a failure: the attempt is given back and the backoff does not grow
+            values["attempts"] = row.attempts - 1
+            delay = retry_after or self.policy.base_delay_s
         if dead:
             values["status"] = "dead"
         else:

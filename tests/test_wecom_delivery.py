@@ -129,6 +129,7 @@ async def test_throttled_recipient_does_not_delay_others(
     async with svc.db.session() as session:
         row = (await session.execute(select(OutboxMessage).where(OutboxMessage.dedup_key == "r2"))).scalar_one()
     assert row.status == "pending" and row.next_attempt_at > clock.now()  # handed back, not slept on
+    assert row.attempts == 0  # waiting out a throttle is not a failed attempt: a long burst never dead-letters
     tick.t += 15
     clock.advance(timedelta(seconds=15))
     outbox.wake()
@@ -146,15 +147,18 @@ async def test_throttled_recipient_does_not_delay_others(
 async def test_untrusted_ip_rows_wait_and_go_out_after_the_fix(
     services: Services, clock: ManualClock, fake: FakeWecom
 ) -> None:
-    """60020 on every call: nothing dead-letters; once the admin adds the IP everything is delivered once."""
+    """60020 on every call: nothing dead-letters however long the admin takes (attempts are not used up);
+    once the IP is added everything is delivered once."""
     expected = await queue(services, 2)
     outbox = services.outbox
     assert outbox is not None
     fake.fail("*", "untrusted_ip")
-    for _ in range(12):  # an hour of the misconfiguration, 5 minutes per round
+    for _ in range(30):  # two and a half hours of the misconfiguration (past 24 attempts), 5 minutes per round
         await outbox.run_once()
         clock.advance(timedelta(minutes=5))
     assert await statuses(services) == {"pending": 6}
+    async with services.db.session() as session:
+        assert set((await session.execute(select(OutboxMessage.attempts))).scalars()) == {0}
     fake.clear_faults()
     for _ in range(30):
         await outbox.run_once()

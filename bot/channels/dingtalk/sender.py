@@ -88,7 +88,7 @@ class DingtalkSender:
         wait = self.throttle.wait_needed(recipient)
         if wait > 0:
             raise DeliveryError(f"throttled: {recipient} reached {self.settings.per_user_per_minute}/min",
-                                retry_after=wait)
+                                retry_after=wait, counted=False)
         try:
             result = await self._send(recipient, body, dedup_key)
         except DingtalkApiError as exc:

@@ -44,9 +44,10 @@ RATE_LIMIT_BLOCK_S = 60.0
 
 class WecomApiError(DeliveryError):
     def __init__(
-        self, message: str, *, errcode: int | None = None, permanent: bool = False, retry_after: float | None = None
+        self, message: str, *, errcode: int | None = None, permanent: bool = False, retry_after: float | None = None,
+        counted: bool = True,
     ) -> None:
-        super().__init__(message, permanent=permanent, retry_after=retry_after)
+        super().__init__(message, permanent=permanent, retry_after=retry_after, counted=counted)
         self.errcode = errcode
 
 
@@ -157,7 +158,7 @@ class WecomApi:
         blocked = self._blocked_until - self._monotonic()
         if blocked > 0:
             raise WecomApiError(f"WeCom {what}: app rate limited (45009), not calling for {blocked:.0f}s",
-                                errcode=RATE_LIMITED, retry_after=blocked)
+                                errcode=RATE_LIMITED, retry_after=blocked, counted=False)
         token = await self.access_token()
         for refreshed in (False, True):
             result = await self._with_retries(what, lambda t=token: start(t), read)
@@ -182,7 +183,7 @@ class WecomApi:
             if errcode not in self._reported:
                 self._reported.add(errcode)
                 log.error("%s (WeCom %s said: %s)", hint, what, errmsg)
-            return WecomApiError(hint, errcode=errcode, retry_after=CONFIG_RETRY_S)
+            return WecomApiError(hint, errcode=errcode, retry_after=CONFIG_RETRY_S, counted=False)
         if errcode == BUSY or errcode in TOKEN_ERRORS:
             return WecomApiError(f"WeCom {what}: errcode {errcode} {errmsg}", errcode=errcode)
         if errcode == RATE_LIMITED:

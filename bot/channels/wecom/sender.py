@@ -74,7 +74,8 @@ class WecomSender:
             # Never sleep here: a throttled recipient's row goes back to the outbox, others keep flowing.
             wait = self.throttle.wait_time(recipient, len(payloads))
             if wait > 0:
-                raise DeliveryError(f"throttled: {recipient} is at WeCom's per-member limit", retry_after=wait)
+                raise DeliveryError(f"throttled: {recipient} is at WeCom's per-member limit", retry_after=wait,
+                                    counted=False)
             result: dict[str, Any] = {}
             for payload in payloads:
                 if payload.get("msgtype") == "image" and isinstance(body, Image):
