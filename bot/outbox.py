@@ -242,5 +242,7 @@ class OutboxSender:
                 "outbox %s dead-lettered after %s attempt(s) to %s:%s: %s",
                 row.id, row.attempts, row.channel, row.recipient, error,
             )
-        else:
+        elif counted:
             log.warning("outbox %s attempt %s failed (%s); retry in %.1fs", row.id, row.attempts, error, delay)
+        else:
+            log.info("outbox %s waits %.1fs (%s)", row.id, delay, error)
