@@ -124,7 +124,7 @@ async def test_kill_9_after_the_ack_loses_nothing(tmp_path: Path, fake: HangingM
                 assert resp.status == 200  # ACKed: WeCom will not send it again
             await until(lambda: bool(fake.calls("media/get")), "media download", server)
             await server.kill()  # mid-handler: nothing committed
-            assert fake.sent == []
+            assert fake.texts_to("rep01") == []  # (an admin may get the start-up holiday-data notice)
 
             # Time passes beyond the grace period (moved in the claims file instead of waiting for it).
             db = sqlite3.connect(tmp_path / "salesbot.inbound.db")
