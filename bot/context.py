@@ -8,6 +8,7 @@ Do slow work (OCR, search) before the first `await ctx.db()` so no database lock
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -51,6 +52,7 @@ class Context:
         self.outgoing: list[Outbound] = []
         self._session: AsyncSession | None = None
         self.group_ok = False  # set by the dispatcher from the route: may replies go to the group asked in?
+        self.after_commit: list[Callable[[], Awaitable[None]]] = []  # e.g. delete a file the transaction let go
 
     def now(self) -> datetime:
         return self.services.clock.now()
@@ -95,6 +97,11 @@ class Context:
             return
         await enqueue(session, self.outgoing, self.now(), self.services.default_channel)
         await session.commit()
+        for then in self.after_commit:
+            try:
+                await then()
+            except Exception:  # the state change stands; a leftover file is only disk space
+                log.exception("after-commit step failed for %s:%s", self.msg.channel, self.msg.msg_id)
 
     async def close(self) -> None:
         if self._session is not None:

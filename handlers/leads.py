@@ -7,6 +7,7 @@ Reusable by other features: `save_draft` (draft lead + provenance) and `confirm_
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Mapping
@@ -517,6 +518,27 @@ async def click_confirm(ctx: Context, msg: Inbound) -> None:
     ctx.reply(Text(result.message))
 
 
+async def forget_screenshots(ctx: Context, draft: Lead) -> None:
+    """放弃 a draft: its screenshots stop being evidence; a file no other evidence row shares is deleted once the
+    transaction has committed (content-addressed: the same screenshot may back another lead)."""
+    session = await ctx.db()
+    rows = list((await session.execute(select(Evidence).where(Evidence.lead_id == draft.id,
+                                                              Evidence.kind == "image"))).scalars())
+    for row in rows:
+        await session.delete(row)
+    draft.evidence_hash = draft.evidence_path = None
+    await session.flush()
+    hashes = {row.sha256 for row in rows if row.sha256}
+    still_used = set((await session.execute(select(Evidence.sha256).where(Evidence.sha256.in_(hashes)))).scalars())
+    paths = [Path(row.path) for row in rows if row.path and row.sha256 not in still_used]
+
+    async def unlink() -> None:
+        await asyncio.get_running_loop().run_in_executor(None, lambda: [p.unlink(missing_ok=True) for p in paths])
+
+    if paths:
+        ctx.after_commit.append(unlink)
+
+
 @router.card_action("lead:drop:")
 async def click_drop(ctx: Context, msg: Inbound) -> None:
     lead = await lead_for(ctx, key_id(msg.click_key or ""))
@@ -526,6 +548,7 @@ async def click_drop(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text(f"线索 #{lead.id} 已启用，不能放弃；不跟了请发送「输单 {lead.id} <原因>」。"))
         return
     add_activity(await ctx.db(), lead.id, ctx.user.id, "dropped", ctx.now(), "放弃草稿")
+    await forget_screenshots(ctx, lead)
     lead.status = "lost"
     lead.close_reason = "草稿放弃"
     ctx.update_card("已放弃")

@@ -254,3 +254,19 @@ def test_merged_screenshots_keep_the_most_specific_latest_follow_up(
 ) -> None:
     extra = {"follow_up": first[0].isoformat(), "follow_up_precision": first[1]}
     assert _settled_follow_up(extra, *second)["follow_up"] == want.isoformat()
+
+
+async def test_dropped_draft_keeps_no_screenshot(chat: ChatSession, transcript: Transcript, services: Services,
+                                                 clock: ManualClock, tmp_path: Path, lead_sample: Sample) -> None:
+    """放弃: the customer's screenshot is not kept as evidence (no row, no file) — the rep chose not to keep it."""
+    clock.set(lead_sample.now)
+    await chat.handle_line(f"/image {save(tmp_path, lead_sample)}")
+    (draft,) = await leads(services)
+    stored = Path(draft.evidence_path or "")
+    assert stored.read_bytes() == lead_sample.image
+    await chat.handle_line("/click 放弃")
+    assert "已放弃" in transcript.last("rep01")["text"]
+    (draft,) = await leads(services)
+    assert draft.status == "lost" and draft.evidence_hash is None and not stored.exists()
+    async with services.db.session() as s:
+        assert (await s.execute(select(func.count()).select_from(Evidence))).scalar_one() == 0
