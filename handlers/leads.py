@@ -229,12 +229,18 @@ async def follow_up(ctx: Context, msg: Inbound) -> None:
     ctx.reply(Text(f"✅ 已记录线索 #{lead.id} 的跟进。{extra}"))
 
 
-@router.card_action("lead:fu:")
-async def click_follow_up(ctx: Context, msg: Inbound) -> None:
+async def _hint_for_open_lead(ctx: Context, msg: Inbound, hint: str) -> None:
+    """A lead-card button that needs words from the rep: say what to send (`hint` formatted with the id)."""
     lead = await lead_for(ctx, key_id(msg.click_key or ""))
     if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead):
         return
-    ctx.reply(Text(f"请发送「跟进 {lead.id} <摘要>」记录这次沟通，例如「跟进 {lead.id} 已电话沟通，客户关心价格」。"))
+    ctx.reply(Text(hint.format(id=lead.id)))
+
+
+@router.card_action("lead:fu:")
+async def click_follow_up(ctx: Context, msg: Inbound) -> None:
+    await _hint_for_open_lead(ctx, msg,
+                              "请发送「跟进 {id} <摘要>」记录这次沟通，例如「跟进 {id} 已电话沟通，客户关心价格」。")
 
 
 # -- stages, won, lost --------------------------------------------------------------------------
@@ -337,10 +343,7 @@ async def click_won(ctx: Context, msg: Inbound) -> None:
 
 @router.card_action("lead:lost:")
 async def click_lost(ctx: Context, msg: Inbound) -> None:
-    lead = await lead_for(ctx, key_id(msg.click_key or ""))
-    if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead):
-        return
-    ctx.reply(Text(f"请发送「输单 {lead.id} <原因>」记录输单，例如「输单 {lead.id} 预算砍掉了」。"))
+    await _hint_for_open_lead(ctx, msg, "请发送「输单 {id} <原因>」记录输单，例如「输单 {id} 预算砍掉了」。")
 
 
 # -- evidence -----------------------------------------------------------------------------------
