@@ -10,7 +10,9 @@ from bot.messages import Body, Button, Card, Field, Markdown, Text
 from reminders.policies import FIRST_CONTACT, RULE_CN, SNOOZE_DEFAULT_HOURS
 from storage.models import Lead
 
-DIGEST_MAX_LINES = 30  # WeCom markdown ≤ 4096 bytes: longer digests are cut with "…还有 N 条"
+# WeCom app markdown ≤ 2048 bytes: a digest keeps whole lines up to this many bytes, then "…还有 N 条" (one message,
+# never split by the channel mid-list)
+DIGEST_MAX_BYTES = 1800
 
 FROZEN_TEXT = "🧊 线索 {label} 已冻结（{reason}），正在等待主管处理，暂时不能跟进。主管接手、改派或延期后即可继续。"
 
@@ -112,7 +114,13 @@ def follow_up(lead: Lead, at: datetime, note: str) -> Note:
 
 
 def digest(lines: list[str]) -> Markdown:
-    shown = lines[:DIGEST_MAX_LINES]
+    shown: list[str] = []
+    size = 0
+    for line in lines:
+        size += len(f"- {line}\n".encode())
+        if size > DIGEST_MAX_BYTES:
+            break
+        shown.append(line)
     text = "\n".join(f"- {line}" for line in shown)
     if len(lines) > len(shown):
         text += f"\n- …还有 {len(lines) - len(shown)} 条，发送「我的线索」查看"

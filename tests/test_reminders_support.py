@@ -61,3 +61,16 @@ async def activity_kinds(services: Services, lead_id: int) -> list[str]:
 async def count(services: Services, model: type, *where: Any) -> int:
     async with services.db.session() as session:
         return int((await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
+
+
+def test_a_long_digest_is_one_wecom_message() -> None:
+    """40 reminders due at once: one markdown under WeCom's 2048 bytes, the rest counted, not split or cut."""
+    from bot.channels.wecom.render import markdown_payloads
+    from reminders.messages import digest
+
+    lines = [f"⚠️ 首次联系已超时（第2次）：#{n} 客户{n} · 上海某某医疗器械有限公司" for n in range(1, 41)]
+    body = digest(lines)
+    (payload,) = markdown_payloads(body, "rem:digest:rep01:1")
+    assert len(payload["markdown"]["content"].encode()) <= 2048
+    shown = body.text.count("首次联系已超时")
+    assert 10 <= shown < 40 and f"…还有 {40 - shown} 条" in body.text
