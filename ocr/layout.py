@@ -171,11 +171,11 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
         near_l, near_r = x_min < 0.08 * w, x_max > 0.92 * w
         gy0, gy1 = y0 + top + 2, y1 + top + 2
         if near_l and not near_r:
-            box = _bubble(seg, col_has, left=True)
+            box = _bubble(seg, col_has, left=True, min_w=max(3, int(2 * s)))
             if box:
                 out.append(Region(LEFT, Box(box[0], gy0 + box[1], box[2], gy0 + box[3])))
         elif near_r and not near_l:
-            box = _bubble(seg, col_has, left=False)
+            box = _bubble(seg, col_has, left=False, min_w=max(3, int(2 * s)))
             if box:
                 out.append(Region(RIGHT, Box(box[0], gy0 + box[1], box[2], gy0 + box[3])))
         elif out and _continues(out[-1], x_min, x_max, gy0, s):
@@ -205,9 +205,12 @@ def _continues(prev: Region, x_min: int, x_max: int, y0: int, s: float) -> bool:
     return abs(x_min - prev.box.x0) <= 4 * s and y0 - prev.box.y1 <= 10 * s and x_max <= prev.box.x1 + 40 * s
 
 
-def _bubble(seg: np.ndarray, col_has: np.ndarray, *, left: bool) -> tuple[int, int, int, int] | None:
-    """The bubble next to the avatar: skip the first column run (the avatar) from the speaker's side."""
-    runs = _runs(col_has, 1)
+def _bubble(seg: np.ndarray, col_has: np.ndarray, *, left: bool, min_w: int) -> tuple[int, int, int, int] | None:
+    """The bubble next to the avatar: skip the first column run (the avatar) from the speaker's side.
+
+    Runs narrower than `min_w` (a stray column of JPEG ringing at the screen edge) are neither avatar nor bubble.
+    """
+    runs = [(a, b) for a, b in _runs(col_has, 1) if b - a >= min_w]
     if len(runs) < 2:
         return None
     if left:

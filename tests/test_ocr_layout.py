@@ -38,3 +38,13 @@ async def test_whole_customer_message_found_on_a_bright_background(variant: str)
     img.save(buf, "PNG")
     lead = await read_screenshot(buf.getvalue(), now=NOW, settings=OcrSettings())
     assert lead.is_lead and lead.phone == "13812345678"
+
+
+def test_stray_column_at_the_screen_edge_does_not_pull_the_avatar_into_the_bubble() -> None:
+    """JPEG ringing can leave a 1–2 px column beside the avatar; it must not be taken for the avatar."""
+    rgb = np.asarray(Image.open(FIXTURE).convert("RGB")).copy()
+    before = [r.box for r in analyse(Image.fromarray(rgb)).regions if r.kind == LEFT]
+    rgb[415:779, 20:22] = (200, 200, 200)
+    after = [r.box for r in analyse(Image.fromarray(rgb)).regions if r.kind == LEFT]
+    assert after == before
+    assert after[0].x0 == 184  # where the bubble starts, right of the avatar
