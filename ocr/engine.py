@@ -3,8 +3,8 @@
 - `TesseractEngine` (default): every region is cropped, thresholded against its own fill colour,
   normalised to phone-point scale and restacked into one tall image read once with `--psm 6`
   (`chi_sim`); lines that look Latin (email, WeChat id, digits) get a second `eng` pass.
-- `RapidOcrEngine` (optional extra `salesbot[rapidocr]`): reads the raw image, its boxes are
-  assigned to layout regions.
+- `RapidOcrEngine` (optional extra `salesbot[rapidocr]`): recognises the raw pixels of each layout
+  region's text lines (no text detection) on chats; detects + recognises the whole image otherwise.
 """
 
 from __future__ import annotations
@@ -141,11 +141,9 @@ class _Placed:
 PAD, GAP, LINE_GAP = 12, 28, 14
 
 
-def _text_lines(binary: Image.Image) -> list[Image.Image]:
-    """Split a binarized crop into its text lines (tesseract drops short lines inside a block)."""
-    ink = np.asarray(binary) < 128
-    rows = ink.any(axis=1)
-    idx = np.nonzero(rows)[0]
+def line_spans(ink: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """(y0, y1, x0, x1) of each text line of an ink mask: rows split at blank gaps over 2 px, speckle dropped."""
+    idx = np.nonzero(ink.any(axis=1))[0]
     if not len(idx):
         return []
     splits = np.nonzero(np.diff(idx) > 2)[0]
@@ -156,9 +154,15 @@ def _text_lines(binary: Image.Image) -> list[Image.Image]:
         if b - a < 4:
             continue  # speckle
         cols = np.nonzero(ink[a:b].any(axis=0))[0]
-        box = (0, max(0, int(a) - 3), min(binary.width, int(cols.max()) + 4), min(binary.height, int(b) + 3))
-        out.append(binary.crop(box))
+        out.append((int(a), int(b), int(cols.min()), int(cols.max()) + 1))
     return out
+
+
+def _text_lines(binary: Image.Image) -> list[Image.Image]:
+    """Split a binarized crop into its text lines (tesseract drops short lines inside a block)."""
+    ink = np.asarray(binary) < 128
+    return [binary.crop((0, max(0, a - 3), min(binary.width, x1 + 3), min(binary.height, b + 3)))
+            for a, b, _, x1 in line_spans(ink)]
 
 
 def restack(img: Image.Image, regions: list[Region], scale: float) -> tuple[Image.Image, list[_Placed]]:
@@ -289,7 +293,13 @@ class TesseractEngine:
 
 
 class RapidOcrEngine:
-    """PP-OCR models bundled with the `rapidocr` package; fed the raw image (thresholding hurts it)."""
+    """PP-OCR models bundled with the `rapidocr` package, fed raw pixels (thresholding hurts it).
+
+    Chat screenshots skip text detection: our layout already knows the bubbles, so each bubble is split
+    into its text lines and only the recogniser runs, on all lines in batches (about 3× faster than detecting
+    over the whole screenshot). Pages that are not chats, and bubbles holding something taller than a text
+    line (a sticker, a photo), go through detection + recognition of the whole image instead.
+    """
 
     name = "rapidocr"
 
@@ -298,12 +308,13 @@ class RapidOcrEngine:
             from rapidocr import RapidOCR
         except ImportError as exc:  # optional extra
             raise EngineUnavailable("rapidocr is not installed: pip install 'salesbot[rapidocr]'") from exc
-        self._ocr = RapidOCR()
+        self._ocr = RapidOCR(params={"Global.log_level": "warning"})
+        self._min_score = float(self._ocr.cfg.Global.text_score)
 
-    def _boxes(self, img: Image.Image) -> list[tuple[float, float, float, str]]:
-        """(cx, cy, x0, text) per detected text line."""
+    def _boxes(self, bgr: np.ndarray) -> list[tuple[float, float, float, str]]:
+        """(cx, cy, x0, text) per line found by detection over the whole image."""
         # Screenshots are upright: skipping the text-angle classifier saves ~7 % per image.
-        res = self._ocr(np.asarray(img.convert("RGB")), use_cls=False)
+        res = self._ocr(bgr, use_cls=False)
         boxes = getattr(res, "boxes", None)
         txts = getattr(res, "txts", None)
         if boxes is None or txts is None:
@@ -315,7 +326,13 @@ class RapidOcrEngine:
         return out
 
     def read(self, img: Image.Image, layout: Layout, deadline: float | None = None) -> ChatText:
-        boxes = self._boxes(img)
+        _seconds_left(deadline)
+        bgr = np.ascontiguousarray(np.asarray(img.convert("RGB"))[:, :, ::-1])  # the models were trained on BGR
+        if layout.is_chat:
+            crops = _text_line_crops([_line_crops(bgr, r, img.width / 375) for r in layout.regions])
+            if crops is not None:
+                return self._read_lines(layout, crops)
+        boxes = self._boxes(bgr)
         if not layout.is_chat:
             lines = [t for _, _, _, t in sorted(boxes, key=lambda b: (round(b[1] / 20), b[2]))]
             return ChatText((TextRegion("page", "\n".join(clean_line(t) for t in lines)),), False)
@@ -323,9 +340,51 @@ class RapidOcrEngine:
         for r in layout.regions:
             mine = [b for b in boxes if _inside(b[0], b[1], r.box)]
             mine.sort(key=lambda b: (b[1], b[2]))
-            text = "\n".join(clean_line(t) for _, _, _, t in mine)
-            out.append(TextRegion(r.kind, text, text if latin_looking(text) else ""))
+            out.append(_region_text(r, [t for _, _, _, t in mine]))
         return ChatText(tuple(out), True)
+
+    def _read_lines(self, layout: Layout, crops: list[list[np.ndarray]]) -> ChatText:
+        flat = [c for cs in crops for c in cs]
+        res = self._ocr.recognize_txt(flat) if flat else None
+        txts = iter(zip(res.txts, res.scores, strict=True) if res else ())
+        out = []
+        for r, cs in zip(layout.regions, crops, strict=True):
+            read = [next(txts) for _ in cs]
+            out.append(_region_text(r, [str(t) for t, score in read if score >= self._min_score]))
+        return ChatText(tuple(out), True)
+
+
+def _region_text(r: Region, lines: list[str]) -> TextRegion:
+    text = "\n".join(t for t in (clean_line(x) for x in lines) if t)
+    return TextRegion(r.kind, text, text if latin_looking(text) else "")
+
+
+def _line_crops(bgr: np.ndarray, r: Region, s: float) -> list[np.ndarray]:
+    """Raw-pixel crops of a region's text lines, each padded by a quarter of its height."""
+    b = r.box
+    # A bubble's rounded corners, tail and anti-aliased edge differ from its fill: look for ink well inside it
+    # (text sits 10–12 pt in from the edge).
+    dx, dy = (min(round(8 * s), b.width // 4), min(round(3 * s), b.height // 4)) if r.kind in (LEFT, RIGHT) else (0, 0)
+    inner = np.ascontiguousarray(bgr[b.y0 + dy : b.y1 - dy, b.x0 + dx : b.x1 - dx, ::-1])
+    ink = np.asarray(binarize(Image.fromarray(inner), drop_colour=r.kind in (LEFT, RIGHT))) < 128
+    out = []
+    for y0, y1, x0, x1 in line_spans(ink):
+        pad = max(2, (y1 - y0) // 4)
+        out.append(bgr[max(b.y0, b.y0 + dy + y0 - pad) : min(b.y1, b.y0 + dy + y1 + pad),
+                       max(b.x0, b.x0 + dx + x0 - pad) : min(b.x1, b.x0 + dx + x1 + pad)])
+    return out
+
+
+def _text_line_crops(crops: list[list[np.ndarray]]) -> list[list[np.ndarray]] | None:
+    """Without slivers (under 40 % of the typical line height: a bubble edge, a rule); None when some crop is
+    over twice the typical height (lines run together, a picture in a bubble) or nothing is left."""
+    heights = [c.shape[0] for cs in crops for c in cs]
+    if not heights:
+        return None
+    typical = float(np.median(heights))
+    if max(heights) > 2 * typical:
+        return None
+    return [[c for c in cs if c.shape[0] >= 0.4 * typical] for cs in crops]
 
 
 def _inside(x: float, y: float, box: Box, tol: int = 6) -> bool:

@@ -1,0 +1,60 @@
+"""The optional rapidocr engine on screenshots rendered by ocr.synth (skipped when the extra is not installed)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image
+
+pytest.importorskip("rapidocr")
+
+from ocr.engine import RapidOcrEngine
+from ocr.extract import extract
+from ocr.layout import analyse
+from ocr.synth import make_sample
+
+
+@pytest.fixture(scope="module")
+def engine() -> RapidOcrEngine:
+    return RapidOcrEngine()
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def misread(ref: str, got: str) -> float:
+    """Character error rate: edit distance over the reference length."""
+    prev = list(range(len(got) + 1))
+    for i, a in enumerate(ref, 1):
+        cur = [i]
+        for j, b in enumerate(got, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a != b)))
+        prev = cur
+    return prev[-1] / max(len(ref), 1)
+
+
+@pytest.mark.parametrize("seed", [3, 4])  # WeCom light; WeChat dark with green multi-line bubbles
+def test_chat_is_read_line_by_line_without_text_detection(seed: int) -> None:
+    """A chat screenshot is read in well under the time of detecting text over the whole image: the bubbles
+    our layout found are split into lines and only recognised. Every line of every bubble is there."""
+    fresh = RapidOcrEngine()
+    sample = make_sample(seed)
+    img = Image.open(io.BytesIO(sample.image)).convert("RGB")
+    chat = fresh.read(img, analyse(img))
+    assert chat.is_chat
+    assert fresh._ocr.text_det is None  # the detection model was never even loaded
+    assert misread(squash(sample.text), squash(chat.text)) < 0.02
+    lead = extract(chat, sample.now)
+    assert (lead.phone, lead.customer_name, lead.company) == (
+        sample.truth.phone, sample.truth.customer_name, sample.truth.company)
+
+
+def test_page_that_is_not_a_chat_is_still_read(engine: RapidOcrEngine) -> None:
+    sample = make_sample(5)  # a receipt or a price table
+    img = Image.open(io.BytesIO(sample.image)).convert("RGB")
+    chat = engine.read(img, analyse(img))
+    assert not chat.is_chat
+    assert misread(squash(sample.text), squash(chat.text)) < 0.1
