@@ -2,38 +2,47 @@
 
     python bench/ocr.py                       # test half, both engines (rapidocr if installed), 100 images
     python bench/ocr.py --split dev --n 60    # the half you may look at while tuning
-    python bench/ocr.py --engine tesseract --one   # (internal) one engine in this process
 
-Each engine runs in its own subprocess so peak RSS is per engine. Field metrics are over the
-lead screenshots; negatives (receipts, price tables, colleague/group chats, small talk) are scored
-by how often they produce no lead. Prints per-field precision/recall/F1, overall micro field F1,
-character error rate, follow-up exact rate, negatives-no-lead rate, median seconds per image
-(all, and 1080×2340 only) and peak RSS of the benchmark process (a tesseract child is ~70 MB).
+This process renders the screenshots one at a time to a temporary folder and keeps only their ground truth.
+Each engine then runs in its own worker subprocess that does what an OCR worker of the bot does and nothing
+else: decode (`validate`), layout, OCR, extraction, one image at a time. The worker's peak RSS is therefore the
+memory one OCR worker needs (the renderer's fonts and canvases are not in it); tesseract itself runs as a
+separate short-lived process per call, not counted. Field metrics are over the lead screenshots; negatives
+(receipts, price tables, colleague/group chats, small talk) are scored by how often they produce no lead.
+Prints per-field precision/recall/F1, overall micro field F1, character error rate, follow-up exact rate,
+negatives-no-lead rate, median seconds per image (all, and 1080×2340 only) and the worker's peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
+import random
 import re
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PIL import Image
-
-from bot.config import OcrSettings
 from ocr.extract import FIELDS
-from ocr.pipeline import read_image
-from ocr.synth import make_set
 
 SEEDS = {"dev": 1000, "test": 2000}  # tune on dev only; report test
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the scorer keeps of a rendered sample (not its image)."""
+
+    truth: object  # ocr.synth.Truth
+    text: str
 
 
 def levenshtein(a: str, b: str) -> int:
@@ -50,39 +59,70 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def run_one(engine: str, split: str, n: int) -> dict[str, object]:
+def samples(split: str, n: int) -> Iterator[object]:
+    """The split's samples one at a time (the same sequence as `ocr.synth.make_set`)."""
+    from ocr.synth import make_sample
+
+    rng = random.Random(SEEDS[split])
+    for _ in range(n):
+        yield make_sample(rng.randint(0, 2**31))
+
+
+def render(split: str, n: int, folder: Path) -> list[Reference]:
+    refs = []
+    with (folder / "index.jsonl").open("w") as index:
+        for i, sm in enumerate(samples(split, n)):
+            (folder / f"{i:04d}.img").write_bytes(sm.image)  # type: ignore[attr-defined]
+            index.write(json.dumps({"file": f"{i:04d}.img", "now": sm.now.isoformat()}) + "\n")  # type: ignore[attr-defined]
+            refs.append(Reference(sm.truth, sm.text))  # type: ignore[attr-defined]
+    return refs
+
+
+def worker(engine: str, folder: Path) -> None:
+    """One OCR worker: every image of `folder` through the bot's own path, one JSON line each, then peak RSS."""
+    from bot.config import OcrSettings
+    from ocr.pipeline import read_image, validate
+
     settings = OcrSettings(engine=engine)
-    samples = make_set(SEEDS[split], n)
-    counts = {f: [0, 0, 0] for f in FIELDS}  # tp, fp, fn
-    secs: list[float] = []
-    secs_1080: list[float] = []
-    errs = chars = 0
-    fu_ok = fu_total = neg_ok = neg_total = 0
-    for sm in samples:
-        img = Image.open(io.BytesIO(sm.image)).convert("RGB")
+    for line in (folder / "index.jsonl").read_text().splitlines():
+        job = json.loads(line)
+        img = validate((folder / job["file"]).read_bytes(), settings)
         t0 = time.perf_counter()
-        lead = read_image(img, sm.now, settings)
+        lead = read_image(img, datetime.fromisoformat(job["now"]), settings)
         dt = time.perf_counter() - t0
-        secs.append(dt)
-        if img.size == (1080, 2340):
-            secs_1080.append(dt)
-        ref = _squash(sm.text)
-        errs += levenshtein(ref, _squash(lead.text))
-        chars += len(ref)
-        if not sm.truth.is_lead:
+        fields = {f: getattr(lead, f) for f in FIELDS}
+        fields["needs"] = list(lead.needs)
+        fields["follow_up"] = lead.follow_up.isoformat() if lead.follow_up else None
+        print(json.dumps({"seconds": dt, "size": list(img.size), "is_lead": lead.is_lead, "text": lead.text,
+                          "fields": fields}), flush=True)
+    print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def score(engine: str, split: str, refs: list[Reference], lines: list[dict]) -> dict[str, object]:
+    counts = {f: [0, 0, 0] for f in FIELDS}  # tp, fp, fn
+    secs = [r["seconds"] for r in lines]
+    secs_1080 = [r["seconds"] for r in lines if tuple(r["size"]) == (1080, 2340)]
+    errs = chars = fu_ok = fu_total = neg_ok = neg_total = 0
+    for ref, got in zip(refs, lines, strict=True):
+        truth = ref.truth
+        squashed = _squash(ref.text)
+        errs += levenshtein(squashed, _squash(got["text"]))
+        chars += len(squashed)
+        if not truth.is_lead:  # type: ignore[attr-defined]
             neg_total += 1
-            neg_ok += not lead.is_lead
+            neg_ok += not got["is_lead"]
             continue
+        pred = dict(got["fields"])
+        pred["follow_up"] = datetime.fromisoformat(pred["follow_up"]) if pred["follow_up"] else None
         fu_total += 1
-        fu_ok += lead.follow_up == sm.truth.follow_up
+        fu_ok += pred["follow_up"] == truth.follow_up  # type: ignore[attr-defined]
         for f in FIELDS:
-            _score(counts[f], getattr(sm.truth, f), getattr(lead, f), is_set=f == "needs")
+            _score(counts[f], getattr(truth, f), pred[f], is_set=f == "needs")
     return {
-        "engine": engine, "split": split, "n": n, "counts": counts,
+        "engine": engine, "split": split, "n": len(refs), "counts": counts,
         "cer": errs / max(chars, 1), "follow_up_exact": fu_ok / max(fu_total, 1),
         "negatives_no_lead": neg_ok / max(neg_total, 1), "negatives": neg_total, "leads": fu_total,
         "median_s": statistics.median(secs), "median_s_1080x2340": statistics.median(secs_1080) if secs_1080 else None,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
@@ -121,10 +161,12 @@ def report(res: dict[str, object]) -> None:
     p, r, f1 = prf(*total)
     print(f"{'OVERALL':<14}{p:7.3f}{r:7.3f}{f1:7.3f}")
     m1080 = res["median_s_1080x2340"]
+    tess = "; each tesseract call is its own process, not counted"
     print(f"CER {res['cer']:.3%} · follow-up exact {res['follow_up_exact']:.3f} · negatives no-lead "
           f"{res['negatives_no_lead']:.3f} · median {res['median_s']:.2f} s/image"
           + (f" ({m1080:.2f} s at 1080×2340)" if m1080 else "")
-          + f" · peak RSS {res['rss_mb']:.0f} MB (bench process; each tesseract child is separate and small)")
+          + f"\nOCR worker peak RSS {res['rss_mb']:.0f} MB (a process that only decodes, lays out, OCRs and extracts, "
+          + "one image at a time" + (tess if res["engine"] == "tesseract" else "") + ")")
 
 
 def main() -> int:
@@ -132,25 +174,31 @@ def main() -> int:
     ap.add_argument("--split", choices=sorted(SEEDS), default="test")
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--engine", choices=["tesseract", "rapidocr", "all"], default="all")
-    ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)  # internal: OCR the rendered folder
     args = ap.parse_args()
-    if args.one:
-        print(json.dumps(run_one(args.engine, args.split, args.n)))
+    if args.worker:
+        worker(args.engine, args.worker)
         return 0
     engines = ["tesseract", "rapidocr"] if args.engine == "all" else [args.engine]
-    for engine in engines:
-        if engine == "rapidocr":
-            try:
-                import rapidocr  # noqa: F401
-            except ImportError:
-                print("\n== rapidocr: not installed (pip install 'salesbot[rapidocr]'), skipped")
+    with tempfile.TemporaryDirectory(prefix="ocr-bench-") as tmp:
+        folder = Path(tmp)
+        refs = render(args.split, args.n, folder)
+        for engine in engines:
+            if engine == "rapidocr":
+                try:
+                    import rapidocr  # noqa: F401
+                except ImportError:
+                    print("\n== rapidocr: not installed (pip install 'salesbot[rapidocr]'), skipped")
+                    continue
+            proc = subprocess.run([sys.executable, __file__, "--engine", engine, "--worker", str(folder)],
+                                  capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                print(f"\n== {engine}: failed\n{proc.stderr[-2000:]}")
                 continue
-        proc = subprocess.run([sys.executable, __file__, "--one", "--engine", engine, "--split", args.split,
-                               "--n", str(args.n)], capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            print(f"\n== {engine}: failed\n{proc.stderr[-2000:]}")
-            continue
-        report(json.loads(proc.stdout.strip().splitlines()[-1]))
+            lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
+            res = score(engine, args.split, refs, lines[:-1])
+            res["rss_mb"] = lines[-1]["rss_mb"]
+            report(res)
     return 0
 
 
