@@ -76,11 +76,13 @@ class Context:
             return f"{GROUP_RECIPIENT}{self.msg.conversation_id}"
         return self.msg.user_id
 
-    def send(self, to: str, body: Body, *, channel: str | None = None, key: str | None = None) -> None:
-        """Message someone else (a manager CC, a new owner); `key` makes it idempotent across events."""
+    def send(self, to: str, body: Body, *, channel: str | None = None, key: str | None = None,
+             not_before: datetime | None = None) -> None:
+        """Message someone else (a manager CC, a new owner); `key` makes it idempotent across events,
+        `not_before` holds it in the outbox until then (e.g. the recipient's next working moment)."""
         n = len(self.outgoing)
         dedup = key or f"in:{self.msg.channel}:{self.msg.msg_id}:{n}"
-        self.outgoing.append(Outbound(to=to, body=body, channel=channel, dedup_key=dedup))
+        self.outgoing.append(Outbound(to=to, body=body, channel=channel, dedup_key=dedup, not_before=not_before))
 
     def update_card(self, text: str) -> None:
         """Replace the clicked card's buttons with a status line ("已由 张伟 接手")."""

@@ -99,6 +99,7 @@ class Outbound:
     channel: str | None = None  # None → the recipient's usual channel
     dedup_key: str | None = None  # None → unique per message
     extra: dict[str, Any] = field(default_factory=dict)
+    not_before: datetime | None = None  # held in the outbox until then (e.g. the recipient's working hours)
 
 
 def body_to_json(body: Body) -> dict[str, Any]:

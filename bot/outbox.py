@@ -2,7 +2,8 @@
 
 - `enqueue` writes rows inside the caller's transaction (state change + message commit together).
 - `OutboxSender` claims due rows atomically with a lease (only the oldest undelivered row
-  per recipient, so each recipient gets messages in order), delivers them outside any transaction,
+  per recipient, so each recipient gets messages in order; a row held for later by `Outbound.not_before`
+  does not count until it is due), delivers them outside any transaction,
   then marks them delivered, or schedules a retry with exponential backoff and jitter, or
   dead-letters them after `max_attempts` with a log line. A crashed sender's lease expires and
   another takes the row over.
@@ -50,7 +51,7 @@ async def enqueue(session: AsyncSession, messages: Iterable[Outbound], now: date
                 "dedup_key": (msg.dedup_key or f"auto:{uuid.uuid4().hex}")[:191],
                 "status": "pending",
                 "attempts": 0,
-                "next_attempt_at": now,
+                "next_attempt_at": max(now, msg.not_before) if msg.not_before else now,
                 "created_at": now,
             }
         )
@@ -166,9 +167,13 @@ class OutboxSender:
             and_(o.status == "pending", o.next_attempt_at <= now),
             and_(o.status == "sending", o.lease_until <= now),
         )
-        earlier_open = exists().where(
-            p.channel == o.channel, p.recipient == o.recipient, p.id < o.id, p.status.in_(("pending", "sending"))
-        )
+        # Per-recipient order: an older open row keeps this one back, except a row held for later (`not_before`:
+        # never tried, not due yet). It is meant for a later moment (an FYI for the morning), so what is due now
+        # (the answer to the rep's own click, an urgent notice) must not wait behind it; once due it is the oldest
+        # open row again and goes first. A row waiting for a retry (it has a last_error) still blocks.
+        in_the_way = or_(p.status == "sending",
+                         and_(p.status == "pending", or_(p.next_attempt_at <= now, p.last_error.is_not(None))))
+        earlier_open = exists().where(p.channel == o.channel, p.recipient == o.recipient, p.id < o.id, in_the_way)
         pick = select(o.id).where(o.channel.in_(list(self.channels)), due, ~earlier_open).order_by(o.id)
         pick = pick.limit(limit or self.batch)
         async with self.db.session() as session:

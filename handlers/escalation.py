@@ -9,6 +9,7 @@ Manager by text:          延期 <线索号> [小时] [原因]   (e.g. "延期 1
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -17,6 +18,8 @@ from bot.messages import CardUpdate, Inbound, Text
 from bot.router import Router, split_command
 from handlers.assignment import reassign_options
 from reminders import actions
+from reminders.calendar import BusinessCalendar, load_calendar
+from reminders.directory import working_hours
 from reminders.policies import EXTEND_DEFAULT_HOURS, EXTEND_DEFAULT_REASON, PAUSE_NEXT_WEEK_REASON
 from storage.models import Lead, Reminder
 
@@ -26,7 +29,7 @@ BAD_KEY = "这个按钮已失效。"
 EXTEND_USAGE = "用法：延期 线索号 [小时] [原因]，例如「延期 12 48 客户出差」"
 
 
-def _apply(ctx: Context, result: actions.Result) -> None:
+async def _apply(ctx: Context, result: actions.Result) -> None:
     if result.card_status:
         ctx.update_card(result.card_status)
         for channel, ref in result.cards:  # e.g. the freeze card behind the picker that was clicked
@@ -34,8 +37,19 @@ def _apply(ctx: Context, result: actions.Result) -> None:
                 ctx.reply(CardUpdate(card_ref=ref, text=result.card_status))
     if result.reply is not None:
         ctx.reply(result.reply)
+    if not result.sends:
+        return
+    cal = await load_calendar(await ctx.db(), ctx.settings.reminders)
     for to, body, key in result.sends:
-        ctx.send(to, body, key=key)
+        ctx.send(to, body, key=key, not_before=await _quiet_until(ctx, cal, to))
+
+
+async def _quiet_until(ctx: Context, cal: BusinessCalendar, to: str) -> datetime | None:
+    """A rep told of a manager's 22:00 click gets it at their next working moment (the clicker is awake)."""
+    if to == ctx.user.id:
+        return None
+    hours, now = await working_hours(await ctx.db(), cal, to), ctx.now()
+    return None if cal.in_working_hours(now, hours) else cal.next_working_moment(now, hours)
 
 
 def _parts(key: str, n: int) -> list[str] | None:
@@ -59,7 +73,7 @@ async def reminder_button(ctx: Context, msg: Inbound) -> None:
         result = await actions.snooze(session, ctx.user, rid, hours, ctx.now(), cfg)
     else:
         result = await actions.pause(session, ctx.user, rid, ctx.now(), cfg, PAUSE_NEXT_WEEK_REASON)
-    _apply(ctx, result)
+    await _apply(ctx, result)
 
 
 @router.card_action("esc:")
@@ -82,7 +96,7 @@ async def escalation_button(ctx: Context, msg: Inbound) -> None:
         result = await actions.extend(session, ctx.user, lead_id, rid, hours, EXTEND_DEFAULT_REASON, now, cfg)
     else:
         result = actions.Result(reply=Text(BAD_KEY))
-    _apply(ctx, result)
+    await _apply(ctx, result)
 
 
 def _ranker(ctx: Context) -> actions.Ranker:
@@ -119,5 +133,5 @@ async def extend_command(ctx: Context, msg: Inbound) -> None:
     if lead is None or rid is None or await session.scalar(select(Reminder.id).where(Reminder.id == rid)) is None:
         ctx.reply(Text(f"线索 #{lead_id} 当前没有冻结待处理，不需要延期。"))
         return
-    _apply(ctx, await actions.extend(session, ctx.user, lead_id, int(rid), hours, reason, ctx.now(),
+    await _apply(ctx, await actions.extend(session, ctx.user, lead_id, int(rid), hours, reason, ctx.now(),
                                      ctx.settings.reminders))
