@@ -4,8 +4,12 @@ SDK client running inside our loop against the fake Stream gateway (WebSocket on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
@@ -14,10 +18,18 @@ from bot.channels.dingtalk.callback import CARD_TOPIC, RECEIVER, StreamHandler
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.context import Context
+from bot.dedup import claims_url
 from bot.messages import Inbound, Text
 from bot.router import Router
-from bot.server import TASKS
-from tests.fakes.dingtalk_harness import Harness, card_click, start_harness, stream_frame, text_message
+from bot.server import CLAIMS, TASKS
+from tests.fakes.dingtalk_harness import (
+    Harness,
+    card_click,
+    message,
+    start_harness,
+    stream_frame,
+    text_message,
+)
 
 
 @pytest.fixture
@@ -74,10 +86,10 @@ async def test_recorded_card_callback_frame_becomes_a_click(h: Harness) -> None:
     assert h.fake.calls("cardUpdate")[0].body["cardBizId"] == "sbCARD1"
 
 
-async def test_unreadable_frame_is_refused_and_full_pool_asks_for_redelivery(h: Harness) -> None:
-    bad = stream_frame({"msgtype": "text", "text": {"content": "hi"}})
+async def test_unreadable_frame_is_acked_and_full_pool_asks_for_redelivery(h: Harness) -> None:
+    bad = stream_frame({"msgtype": "text", "text": {"content": "hi"}})  # no msgId
     ack = await handler(h).raw_process(CallbackMessage.from_dict(bad))
-    assert ack.code == AckMessage.STATUS_BAD_REQUEST
+    assert (ack.code, ack.message) == (AckMessage.STATUS_OK, "OK")  # 200 is the only "consumed" code
     h.app[TASKS].max_pending = 0
     busy = await handler(h).raw_process(CallbackMessage.from_dict(stream_frame(text_message("帮助"))))
     assert busy.code == AckMessage.STATUS_SYSTEM_EXCEPTION
@@ -142,3 +154,93 @@ def _tag(msg: Inbound) -> str:
     import hashlib
 
     return hashlib.sha256(f"in:dingtalk:{msg.msg_id}:0".encode()).hexdigest()[:4]
+
+
+# -- frames we cannot use: ACKed (so DingTalk does not push them again), logged, stream keeps running --
+async def live_ack(h: Harness, frame: dict[str, Any]) -> dict[str, Any]:
+    """Push one frame over the live gateway connection; the ACK frame our client sent back."""
+    await wait_for(lambda: h.fake.connections >= 1, "the stream connection")
+    seen = len(h.fake.acks)
+    await h.fake.frames.put(frame)
+    await wait_for(lambda: len(h.fake.acks) > seen, f"the ACK of {frame['headers']['messageId']}")
+    return h.fake.acks[-1]
+
+
+def warnings_about(caplog: pytest.LogCaptureFixture, frame_id: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and frame_id in r.getMessage()]
+
+
+def assert_ok_ack(ack: dict[str, Any], frame_id: str) -> None:
+    assert (ack["code"], ack["message"], ack["headers"]["messageId"]) == (200, "OK", frame_id)
+
+
+async def test_frame_with_malformed_json_data_is_acked_and_logged(
+        h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    frame = stream_frame({}, message_id="frame-badjson")
+    frame["data"] = '{"msgtype": "text", "msgId": '  # cut off mid-object
+    ack = await live_ack(h, frame)
+    assert_ok_ack(ack, "frame-badjson")
+    assert any("JSONDecodeError" in m for m in warnings_about(caplog, "frame-badjson"))
+    # the stream task lives on: the next frame on the same connection is handled
+    ok = await live_ack(h, stream_frame(text_message("帮助", sender="rep06"), message_id="frame-after"))
+    assert_ok_ack(ok, "frame-after")
+    await h.settle()
+    assert len(h.fake.sent_to("rep06")) == 1 and h.fake.connections == 1
+
+
+async def test_frame_on_a_topic_we_do_not_subscribe_is_acked_and_logged(
+        h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    ack = await live_ack(h, stream_frame({"foo": 1}, topic="/v1.0/graph/api/invoke", message_id="frame-topic"))
+    assert_ok_ack(ack, "frame-topic")
+    assert any("/v1.0/graph/api/invoke" in m for m in warnings_about(caplog, "frame-topic"))
+
+
+async def test_frame_missing_msg_id_is_acked_and_logged(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    data = text_message("帮助")
+    del data["msgId"]
+    ack = await live_ack(h, stream_frame(data, message_id="frame-noid"))
+    assert_ok_ack(ack, "frame-noid")
+    assert any("msgId missing" in m for m in warnings_about(caplog, "frame-noid"))
+
+
+async def test_frame_missing_sender_staff_id_is_acked_and_logged(
+        h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    data = text_message("帮助")
+    del data["senderStaffId"]
+    ack = await live_ack(h, stream_frame(data, message_id="frame-nostaff"))
+    assert_ok_ack(ack, "frame-nostaff")
+    assert any("senderStaffId" in m for m in warnings_about(caplog, "frame-nostaff"))
+
+
+async def test_unknown_msgtype_is_acked_and_answered_friendly(h: Harness) -> None:
+    data = message("audio", sender="rep07", content={"duration": 3, "downloadCode": "voice01"})
+    ack = await live_ack(h, stream_frame(data, message_id="frame-audio"))
+    assert_ok_ack(ack, "frame-audio")
+    await h.settle()
+    assert ["暂不支持" in json.dumps(m, ensure_ascii=False) for m in h.fake.sent_to("rep07")] == [True]
+
+
+async def test_claim_failure_is_not_acked_as_ok_and_the_redelivery_is_handled(
+        h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    """The claims database is briefly unusable: DingTalk must push the frame again, and then it counts."""
+    await h.app[CLAIMS].database()  # the sidecar exists with its table
+    path = claims_url(h.services.settings.database.url).split(":///", 1)[1]
+    await asyncio.to_thread(_sql, path, "ALTER TABLE inbound_dedup RENAME TO inbound_dedup_away")
+    frame = stream_frame(text_message("帮助", sender="rep08", msg_id="msgClaim1=="), message_id="frame-claim")
+    ack = await live_ack(h, frame)
+    assert (ack["code"], ack["headers"]["messageId"]) == (AckMessage.STATUS_SYSTEM_EXCEPTION, "frame-claim")
+    assert ack["message"] != "OK"
+    assert any(r.levelno >= logging.ERROR and "frame-claim" in r.getMessage() for r in caplog.records)
+    await h.settle()
+    assert h.fake.sent_to("rep08") == []
+
+    await asyncio.to_thread(_sql, path, "ALTER TABLE inbound_dedup_away RENAME TO inbound_dedup")
+    assert_ok_ack(await live_ack(h, frame), "frame-claim")  # DingTalk's redelivery
+    await h.settle()
+    assert len(h.fake.sent_to("rep08")) == 1 and h.fake.connections == 1
+
+
+def _sql(path: str, statement: str) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute(statement)
+        conn.commit()

@@ -26,6 +26,7 @@ import dingtalk_stream
 import websockets
 from aiohttp import web
 from dingtalk_stream import AckMessage, CallbackMessage
+from dingtalk_stream.frames import Headers
 
 from bot.channels.dingtalk.api import DingtalkApi, DingtalkApiError
 from bot.channels.dingtalk.history import last_card_with_buttons
@@ -83,7 +84,7 @@ class Receiver:
             self.count("busy")
             return "busy"
         if parsed.kind == "refused":
-            return self.refuse(parsed)
+            return self.refuse(parsed, frame_id)
         now = self.services.clock.now()
         if not await self.app[CLAIMS].claim(CHANNEL, parsed.msg_id, now, payload=json.dumps(payload)):
             log.info("dingtalk duplicate delivery of %s ignored", parsed.msg_id)
@@ -94,9 +95,10 @@ class Receiver:
         self.count("accepted")
         return "accepted"
 
-    def refuse(self, p: Parsed) -> Outcome:
+    def refuse(self, p: Parsed, frame_id: str | None = None) -> Outcome:
         """A sender we cannot act for: logged, and told in a group (a one-to-one chat needs the staff id we lack)."""
-        log.warning("dingtalk message refused: %s (msgId %s, conversation %s)", p.text, p.msg_id, p.conversation_id)
+        log.warning("dingtalk message refused: %s (msgId %s, frame %s, conversation %s)",
+                    p.text, p.msg_id, frame_id, p.conversation_id)
         self.count("refused")
         if p.conversation_id:
             to = f"{GROUP_PREFIX}{p.conversation_id}"
@@ -181,16 +183,26 @@ class Receiver:
             return None, "too_large" if exc.code == "too_large" else "download_failed"
 
     async def ack(self, payload: Any, frame_id: str | None = None) -> tuple[int, str]:
-        """Stream-mode answer for one frame: OK at once, or an error code so DingTalk redelivers."""
+        """Stream-mode answer for one frame, (code, detail): 200 for everything we are done with, including
+        frames we cannot use (DingTalk would only push them again); 500 when our side failed, so it redelivers."""
         try:
             outcome = await self.accept(payload, frame_id)
         except ParseError as exc:
-            log.warning("dingtalk stream frame refused: %s", exc)
-            self.count("bad_request")
-            return AckMessage.STATUS_BAD_REQUEST, f"bad message: {exc}"
+            return self.unusable(frame_id, f"bad message: {exc}")
+        except Exception:
+            log.exception("dingtalk stream frame %s failed on our side; answered 500 so DingTalk redelivers it",
+                          frame_id)
+            self.count("receive_failed")
+            return AckMessage.STATUS_SYSTEM_EXCEPTION, "internal error"
         if outcome == "busy":
             return AckMessage.STATUS_SYSTEM_EXCEPTION, "busy"
         return AckMessage.STATUS_OK, "OK"
+
+    def unusable(self, frame_id: str | None, why: str) -> tuple[int, str]:
+        """A frame no retry can fix: logged, and acknowledged as consumed so it is not pushed again."""
+        log.warning("dingtalk stream frame %s dropped (acknowledged, not retried): %s", frame_id, why)
+        self.count("bad_request")
+        return AckMessage.STATUS_OK, f"ignored: {why}"
 
 
 RECEIVER = web.AppKey("dingtalk_receiver", Receiver)
@@ -230,6 +242,17 @@ async def http_callback(request: web.Request) -> web.Response:
 
 
 # -- Stream mode -------------------------------------------------------------------------------
+def ack_frame(frame_id: str | None, code: int, detail: str) -> AckMessage:
+    """The ACK as the protocol shows it: message "OK" with code 200; the detail goes in data.response."""
+    ack = AckMessage()
+    ack.code = code
+    ack.headers.message_id = frame_id
+    ack.headers.content_type = Headers.CONTENT_TYPE_APPLICATION_JSON
+    ack.message = "OK" if code == AckMessage.STATUS_OK else detail
+    ack.data = {"response": detail}
+    return ack
+
+
 class StreamHandler(dingtalk_stream.CallbackHandler):
     """Chatbot messages and card callbacks: ACK at once, the work runs in the TaskPool."""
 
@@ -237,8 +260,9 @@ class StreamHandler(dingtalk_stream.CallbackHandler):
         super().__init__()
         self.receiver = receiver
 
-    async def process(self, message: CallbackMessage) -> tuple[int, str]:  # type: ignore[override]
-        return await self.receiver.ack(message.data, message.headers.message_id)
+    async def raw_process(self, callback_message: CallbackMessage) -> AckMessage:
+        frame_id = callback_message.headers.message_id
+        return ack_frame(frame_id, *await self.receiver.ack(callback_message.data, frame_id))
 
 
 class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
@@ -249,6 +273,7 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         settings = receiver.services.settings.dingtalk
         super().__init__(dingtalk_stream.Credential(settings.client_id, settings.client_secret), logger=log)
         self.api = receiver.api
+        self.receiver = receiver
         handler = StreamHandler(receiver)
         self.register_callback_handler(dingtalk_stream.ChatbotMessage.TOPIC, handler)
         self.register_callback_handler(CARD_TOPIC, handler)
@@ -273,11 +298,37 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         try:
             frame = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-            log.warning("dingtalk stream: frame is not JSON, dropped")
+            frame = None
+        if not isinstance(frame, dict):
+            log.warning("dingtalk stream: frame is not a JSON object, dropped")
             return
         task = asyncio.create_task(self.background_task(frame))
         self._frames.add(task)
         task.add_done_callback(self._frames.discard)
+
+    async def route_message(self, json_message: dict[str, Any]) -> str:
+        """CALLBACK frames are answered here, every one of them (the SDK sends no ACK for a topic without a
+        handler or for `data` that is not JSON, so DingTalk would push those forever); the rest go to the SDK."""
+        if json_message.get("type") != CallbackMessage.TYPE:
+            return str(await super().route_message(json_message))
+        ack = await self.callback_ack(json_message)
+        await self.websocket.send(json.dumps(ack.to_dict()))
+        return ""
+
+    async def callback_ack(self, frame: dict[str, Any]) -> AckMessage:
+        headers = frame.get("headers") if isinstance(frame.get("headers"), dict) else {}
+        frame_id = headers.get("messageId") if isinstance(headers.get("messageId"), str) else None
+        topic = headers.get("topic")
+        handler = self.callback_handler_map.get(topic) if isinstance(topic, str) else None
+        if handler is None:
+            return ack_frame(frame_id, *self.receiver.unusable(frame_id, f"topic {topic!r} is not one we subscribe to"))
+        try:
+            message = CallbackMessage.from_dict(frame)
+        except (ValueError, TypeError, RecursionError) as exc:  # data not JSON (JSONDecodeError), a bad time header
+            why = f"unreadable frame ({type(exc).__name__}: {exc})"
+            return ack_frame(frame_id, *self.receiver.unusable(frame_id, why))
+        ack: AckMessage = await handler.raw_process(message)
+        return ack
 
 
 async def run_stream(client: StreamClient, max_delay: float = 60.0) -> None:
