@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -97,13 +97,22 @@ class Context:
             log.warning("%s:%s was already handled; this run's effects are dropped", self.msg.channel, self.msg.msg_id)
             await session.rollback()
             return
-        await enqueue(session, self.outgoing, self.now(), self.services.default_channel)
+        await enqueue(session, await self._held_for_quiet_hours(session), self.now(), self.services.default_channel)
         await session.commit()
         for then in self.after_commit:
             try:
                 await then()
             except Exception:  # the state change stands; a leftover file is only disk space
                 log.exception("after-commit step failed for %s:%s", self.msg.channel, self.msg.msg_id)
+
+    async def _held_for_quiet_hours(self, session: AsyncSession) -> list[Outbound]:
+        """Only the person who wrote gets an answer at once; anyone else this message reaches (a manager's CC, a
+        rep told of a 22:00 接手) is reached at their next working moment when they are off now."""
+        quiet = self.services.quiet_hours
+        others = {o.to for o in self.outgoing if o.to != self.msg.user_id and o.not_before is None}
+        held = await quiet(session, others, self.now()) if quiet and others else {}
+        return [replace(o, not_before=held[o.to]) if o.to in held and o.not_before is None else o
+                for o in self.outgoing]
 
     async def close(self) -> None:
         if self._session is not None:

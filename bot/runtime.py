@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import partial
 
 from bot.channels.base import ChannelSender
 from bot.clock import Clock
@@ -27,10 +28,12 @@ async def build_services(
     settings: Settings, clock: Clock, channels: Mapping[str, ChannelSender], *, seed: bool = True
 ) -> Services:
     from handlers import build_router
+    from reminders.directory import next_reachable
 
     db = await open_database(settings)
     services = Services(settings=settings, db=db, clock=clock, router=build_router(), channels=dict(channels))
     services.outbox = OutboxSender(db, clock, services.channels, lease_s=settings.reminders.lease_s)
+    services.quiet_hours = partial(next_reachable, cfg=settings.reminders)
     if seed:
         await seed_org(db, settings.org.users, settings.org.demo, clock.now())
         await seed_knowledge(services)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.clock import Clock
@@ -11,6 +12,8 @@ from bot.config import Settings
 from storage.db import Database
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from bot.channels.base import ChannelSender
     from bot.outbox import OutboxSender
     from bot.router import Router
@@ -27,6 +30,9 @@ class Services:
     channels: dict[str, ChannelSender] = field(default_factory=dict)
     outbox: OutboxSender | None = None
     components: dict[str, Any] = field(default_factory=dict)
+    # Who of these recipients is outside their working hours now, and until when (reminders.directory);
+    # None: everyone is reachable at any time.
+    quiet_hours: Callable[[AsyncSession, set[str], datetime], Awaitable[dict[str, datetime]]] | None = None
 
     def component(self, name: str, factory: Callable[[Services], T]) -> T:
         """A shared component built once per process on first use (knowledge index, OCR pool…)."""

@@ -9,7 +9,6 @@ Manager by text:          延期 <线索号> [小时] [原因]   (e.g. "延期 1
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from sqlalchemy import select
 
@@ -18,8 +17,6 @@ from bot.messages import CardUpdate, Inbound, Text
 from bot.router import Router, split_command
 from handlers.assignment import reassign_options
 from reminders import actions
-from reminders.calendar import BusinessCalendar, load_calendar
-from reminders.directory import working_hours
 from reminders.policies import EXTEND_DEFAULT_HOURS, EXTEND_DEFAULT_REASON, PAUSE_NEXT_WEEK_REASON
 from storage.models import Lead, Reminder
 
@@ -37,19 +34,8 @@ async def _apply(ctx: Context, result: actions.Result) -> None:
                 ctx.reply(CardUpdate(card_ref=ref, text=result.card_status))
     if result.reply is not None:
         ctx.reply(result.reply)
-    if not result.sends:
-        return
-    cal = await load_calendar(await ctx.db(), ctx.settings.reminders)
-    for to, body, key in result.sends:
-        ctx.send(to, body, key=key, not_before=await _quiet_until(ctx, cal, to))
-
-
-async def _quiet_until(ctx: Context, cal: BusinessCalendar, to: str) -> datetime | None:
-    """A rep told of a manager's 22:00 click gets it at their next working moment (the clicker is awake)."""
-    if to == ctx.user.id:
-        return None
-    hours, now = await working_hours(await ctx.db(), cal, to), ctx.now()
-    return None if cal.in_working_hours(now, hours) else cal.next_working_moment(now, hours)
+    for to, body, key in result.sends:  # off-hours recipients are held by the context at commit
+        ctx.send(to, body, key=key)
 
 
 def _parts(key: str, n: int) -> list[str] | None:

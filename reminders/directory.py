@@ -7,11 +7,13 @@ Working hours: the user's own (`users.work_start/work_end`), else the team's (th
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reminders.calendar import BusinessCalendar, WorkHours
+from bot.config import RemindersSettings
+from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
 from storage.models import User
 
 
@@ -92,6 +94,22 @@ async def person(session: AsyncSession, user_id: str | None) -> Person | None:
         return None
     manager = await session.get(User, user.manager_id) if user.manager_id else None
     return _with_team_hours(_person(user), _person(manager) if manager else None)
+
+
+async def next_reachable(session: AsyncSession, user_ids: set[str], now: datetime, *,
+                         cfg: RemindersSettings) -> dict[str, datetime]:
+    """For each person outside their working hours now: their next working moment (people inside their hours,
+    and recipients that are not people, e.g. group chats, are left out)."""
+    people = [u for u in user_ids if not u.startswith("group:")]
+    if not people:
+        return {}
+    cal = await load_calendar(session, cfg)
+    held: dict[str, datetime] = {}
+    for user_id in people:
+        hours = await working_hours(session, cal, user_id)
+        if not cal.in_working_hours(now, hours):
+            held[user_id] = cal.next_working_moment(now, hours)
+    return held
 
 
 async def working_hours(session: AsyncSession, cal: BusinessCalendar, user_id: str | None) -> WorkHours:

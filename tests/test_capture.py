@@ -101,7 +101,10 @@ async def test_customer_of_a_colleague_is_flagged_and_manager_told(
     card = transcript.last("rep01")
     assert "由 李娜 负责" in card["text"]
     assert [b["text"] for b in card["buttons"]] == ["合并到已有线索", "仍然新建", "放弃"]
+    assert not any("客户冲突" in m["text"] for m in transcript.to("manager01"))  # Saturday 18:34: off
+    await chat.handle_line("/advance 39h30m")  # Monday 10:0x: the manager hears of it in working hours, once
     assert any("客户冲突" in m["text"] for m in transcript.to("manager01"))
+    assert sum("客户冲突" in m["text"] for m in transcript.to("manager01")) == 1
     await chat.handle_line("/click 合并到已有线索")
     assert "转交" in transcript.last("rep01")["text"]
     first, draft = await leads(services)
@@ -189,7 +192,10 @@ async def test_create_anyway_when_a_colleague_has_the_customer(chat: ChatSession
     theirs, mine = await leads(services)
     assert (theirs.owner_id, mine.owner_id, mine.status, mine.source) == ("rep02", "rep01", "active", "ocr")
     assert mine.next_follow_up_at is not None
+    assert not any("客户冲突" in m["text"] for m in transcript.to("manager01"))  # Saturday 18:34: off
+    await chat.handle_line("/advance 39h30m")  # Monday 10:0x: the manager hears of it in working hours, once
     assert any("客户冲突" in m["text"] for m in transcript.to("manager01"))
+    assert sum("客户冲突" in m["text"] for m in transcript.to("manager01")) == 1
 
 
 async def test_merge_into_own_lead_keeps_the_agreed_follow_up_and_evidence(
@@ -226,7 +232,10 @@ async def test_a_corrected_phone_that_belongs_to_a_colleague_tells_the_manager(
     assert not any("客户冲突" in m["text"] for m in transcript.to("manager01"))
     await chat.handle_line("电话 13812345678")
     assert "由 李娜 负责" in transcript.last("rep01")["text"]
+    assert not any("客户冲突" in m["text"] for m in transcript.to("manager01"))  # Saturday 18:34: off
+    await chat.handle_line("/advance 39h30m")  # Monday 10:0x: the manager hears of it in working hours, once
     assert any("客户冲突" in m["text"] for m in transcript.to("manager01"))
+    assert sum("客户冲突" in m["text"] for m in transcript.to("manager01")) == 1
 
 
 async def test_a_follow_up_already_past_is_marked_on_the_card(chat: ChatSession, transcript: Transcript,
