@@ -33,6 +33,25 @@ async def leads(services: Services) -> list[Lead]:
         return list((await s.execute(select(Lead).order_by(Lead.id))).scalars())
 
 
+async def colleague_has(chat: ChatSession, clock: ManualClock, sample: Sample, customer: str) -> None:
+    """rep02 confirmed `customer` an hour before the screenshot; then we are rep01 at the screenshot's time."""
+    clock.set(sample.now - timedelta(hours=1))
+    await chat.handle_line("/as rep02")
+    await chat.handle_line(f"新线索 {customer}")
+    await chat.handle_line("/click 确认")
+    await chat.handle_line("/as rep01")
+    clock.set(sample.now)
+
+
+async def manager_told_once_in_working_hours(chat: ChatSession, transcript: Transcript) -> None:
+    def told() -> int:
+        return sum("客户冲突" in m["text"] for m in transcript.to("manager01"))
+
+    assert told() == 0  # Saturday 18:34: off
+    await chat.handle_line("/advance 39h30m")  # Monday 10:0x: the manager hears of it in working hours, once
+    assert told() == 1
+
+
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """One OCR job at a time, so a queued screenshot really waits (the 识别中 test)."""
@@ -101,10 +120,7 @@ async def test_customer_of_a_colleague_is_flagged_and_manager_told(
     card = transcript.last("rep01")
     assert "由 李娜 负责" in card["text"]
     assert [b["text"] for b in card["buttons"]] == ["合并到已有线索", "仍然新建", "放弃"]
-    assert not any("客户冲突" in m["text"] for m in transcript.to("manager01"))  # Saturday 18:34: off
-    await chat.handle_line("/advance 39h30m")  # Monday 10:0x: the manager hears of it in working hours, once
-    assert any("客户冲突" in m["text"] for m in transcript.to("manager01"))
-    assert sum("客户冲突" in m["text"] for m in transcript.to("manager01")) == 1
+    await manager_told_once_in_working_hours(chat, transcript)
     await chat.handle_line("/click 合并到已有线索")
     assert "转交" in transcript.last("rep01")["text"]
     first, draft = await leads(services)
@@ -180,22 +196,14 @@ async def test_busy_message_when_recognition_takes_over_a_second(chat: ChatSessi
 async def test_create_anyway_when_a_colleague_has_the_customer(chat: ChatSession, transcript: Transcript,
                                                                services: Services, clock: ManualClock,
                                                                tmp_path: Path, lead_sample: Sample) -> None:
-    clock.set(lead_sample.now - timedelta(hours=1))
-    await chat.handle_line("/as rep02")
-    await chat.handle_line("新线索 韩娜伟 宏达科技 19493351666")
-    await chat.handle_line("/click 确认")
-    await chat.handle_line("/as rep01")
-    clock.set(lead_sample.now)
+    await colleague_has(chat, clock, lead_sample, "韩娜伟 宏达科技 19493351666")
     await chat.handle_line(f"/image {save(tmp_path, lead_sample)}")
     await chat.handle_line("/click 仍然新建")
     assert "已新建线索" in transcript.last("rep01")["text"]
     theirs, mine = await leads(services)
     assert (theirs.owner_id, mine.owner_id, mine.status, mine.source) == ("rep02", "rep01", "active", "ocr")
     assert mine.next_follow_up_at is not None
-    assert not any("客户冲突" in m["text"] for m in transcript.to("manager01"))  # Saturday 18:34: off
-    await chat.handle_line("/advance 39h30m")  # Monday 10:0x: the manager hears of it in working hours, once
-    assert any("客户冲突" in m["text"] for m in transcript.to("manager01"))
-    assert sum("客户冲突" in m["text"] for m in transcript.to("manager01")) == 1
+    await manager_told_once_in_working_hours(chat, transcript)
 
 
 async def test_merge_into_own_lead_keeps_the_agreed_follow_up_and_evidence(
@@ -222,20 +230,12 @@ async def test_merge_into_own_lead_keeps_the_agreed_follow_up_and_evidence(
 async def test_a_corrected_phone_that_belongs_to_a_colleague_tells_the_manager(
     chat: ChatSession, transcript: Transcript, clock: ManualClock, tmp_path: Path, lead_sample: Sample,
 ) -> None:
-    clock.set(lead_sample.now - timedelta(hours=1))
-    await chat.handle_line("/as rep02")
-    await chat.handle_line("新线索 王强 恒信科技 13812345678")
-    await chat.handle_line("/click 确认")
-    await chat.handle_line("/as rep01")
-    clock.set(lead_sample.now)
+    await colleague_has(chat, clock, lead_sample, "王强 恒信科技 13812345678")
     await chat.handle_line(f"/image {save(tmp_path, lead_sample)}")
     assert not any("客户冲突" in m["text"] for m in transcript.to("manager01"))
     await chat.handle_line("电话 13812345678")
     assert "由 李娜 负责" in transcript.last("rep01")["text"]
-    assert not any("客户冲突" in m["text"] for m in transcript.to("manager01"))  # Saturday 18:34: off
-    await chat.handle_line("/advance 39h30m")  # Monday 10:0x: the manager hears of it in working hours, once
-    assert any("客户冲突" in m["text"] for m in transcript.to("manager01"))
-    assert sum("客户冲突" in m["text"] for m in transcript.to("manager01")) == 1
+    await manager_told_once_in_working_hours(chat, transcript)
 
 
 async def test_a_follow_up_already_past_is_marked_on_the_card(chat: ChatSession, transcript: Transcript,
