@@ -138,8 +138,11 @@ class InboundClaimer:
         self.batches += 1
         db = await self.database()
         async with db.session() as session:
-            stmt = insert_ignore(session, InboundDedup).values(list(rows.values()))
-            result = await session.execute(stmt.returning(InboundDedup.channel, InboundDedup.msg_id))
+            # executemany of one cached statement (Core, not an ORM bulk insert): a multi-row VALUES was
+            # compiled afresh for every batch size, on the event loop, while callbacks waited for their ACK.
+            table = InboundDedup.__table__
+            stmt = insert_ignore(session, table).returning(table.c.channel, table.c.msg_id)
+            result = await (await session.connection()).execute(stmt, list(rows.values()))
             return {(ch, key) for ch, key in result}
 
     async def close(self) -> None:
