@@ -13,7 +13,7 @@ from bot.messages import Inbound, Markdown, Text
 from bot.router import Router, split_command
 from handlers.kb_gaps import WEEK, gaps_text
 from knowledge.store import gaps
-from reminders.calendar import BusinessCalendar, load_calendar, set_override
+from reminders.calendar import load_calendar, set_override
 from reminders.lifecycle import on_calendar_changed
 from storage.activity import add_audit
 from storage.models import CalendarOverride
@@ -51,7 +51,7 @@ async def _override(ctx: Context, msg: Inbound, word: str, is_workday: bool) -> 
     session, cfg = await ctx.db(), ctx.settings.reminders
     before = await load_calendar(session, cfg)
     await set_override(session, day, is_workday, note or None)
-    after = BusinessCalendar.from_settings(cfg, {**before.overrides, day: is_workday})
+    after = await load_calendar(session, cfg)  # the new override is flushed before the query
     moved = await on_calendar_changed(session, before, after, day, ctx.now())
     add_audit(session, ctx.user.id, "calendar.override", day.isoformat(), ctx.now(), is_workday=is_workday,
               note=note, moved_timers=moved)

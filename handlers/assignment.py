@@ -221,13 +221,19 @@ async def activate_lead(session: AsyncSession, lead: Lead, owner_id: str, actor_
     await session.flush()
     add_activity(session, lead.id, actor_id, "assign", now, reason or "确认线索", owner=owner_id)
     await lifecycle.on_lead_activated(session, lead, now, cfg)
-    follow_up = (lead.extra or {}).get("follow_up")
-    if follow_up:
-        when = _aware(datetime.fromisoformat(follow_up))
-        if when is not None and when > now:
-            lead.next_follow_up_at = when
-            add_activity(session, lead.id, actor_id, "plan", now, "约定回访", due=when.isoformat())
-            await lifecycle.schedule_follow_up(session, lead, when, now, cfg)
+    await plan_follow_up(session, lead, (lead.extra or {}).get("follow_up"), actor_id, now, cfg)
+
+
+async def plan_follow_up(session: AsyncSession, lead: Lead, when_iso: str | None, actor_id: str | None,
+                         now: datetime, cfg: RemindersSettings) -> None:
+    """A time agreed with the customer (ISO, e.g. from a screenshot) becomes the lead's next follow-up with its
+    reminder; a time already past is left alone."""
+    when = _aware(datetime.fromisoformat(when_iso)) if when_iso else None
+    if when is None or when <= now:
+        return
+    lead.next_follow_up_at = when
+    add_activity(session, lead.id, actor_id, "plan", now, "约定回访", due=when.isoformat())
+    await lifecycle.schedule_follow_up(session, lead, when, now, cfg)
 
 
 async def change_owner(session: AsyncSession, lead: Lead, owner_id: str, actor_id: str | None, now: datetime,

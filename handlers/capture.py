@@ -25,7 +25,7 @@ from bot.context import Context
 from bot.messages import Button, Card, Inbound, Outbound, Text
 from bot.outbox import enqueue
 from bot.router import Router, normalize_text
-from handlers.assignment import activate_lead
+from handlers.assignment import activate_lead, plan_follow_up
 from handlers.leads import fields_from_extract, save_draft
 from handlers.leads_view import draft_card
 from handlers.permissions import key_id
@@ -33,7 +33,6 @@ from ocr.extract import LeadFields, budget_in, normalise_phone
 from ocr.llm_assist import assist
 from ocr.pipeline import OcrRejected, read_screenshot
 from ocr.timeparse import Found, agreed, find_time
-from reminders import lifecycle
 from storage.activity import add_activity
 from storage.leads import clean_value, find_duplicates, load_lead, set_field, user_names
 from storage.models import Evidence, Lead, User
@@ -307,7 +306,8 @@ async def click_merge(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text(f"这位客户由同事负责，已把截图信息转交给线索 #{other.id} 的负责人。"))
         return
     _merge_into(draft, target, ctx.user.id, now)
-    await _carry_follow_up(session, draft, target, ctx, now)
+    await plan_follow_up(session, target, (draft.extra or {}).get("follow_up"), ctx.user.id, now,
+                         ctx.settings.reminders)
     await _move_evidence(session, draft.id, target.id)
     if not target.evidence_hash:
         target.evidence_hash, target.evidence_path = draft.evidence_hash, draft.evidence_path
@@ -323,17 +323,6 @@ def _merge_into(draft: Lead, target: Lead, by: str, now: datetime) -> None:
             set_field(target, name, value, draft.source, by, now)
     if draft.needs:
         set_field(target, "needs", list(dict.fromkeys([*(target.needs or []), *draft.needs])), draft.source, by, now)
-
-
-async def _carry_follow_up(session: AsyncSession, draft: Lead, target: Lead, ctx: Context, now: datetime) -> None:
-    """The time agreed in the screenshot becomes the lead's next follow-up, with its reminder."""
-    follow = (draft.extra or {}).get("follow_up")
-    when = datetime.fromisoformat(follow) if follow else None
-    if when is None or when <= now:
-        return
-    target.next_follow_up_at = when
-    add_activity(session, target.id, ctx.user.id, "plan", now, "约定回访", due=when.isoformat())
-    await lifecycle.schedule_follow_up(session, target, when, now, ctx.settings.reminders)
 
 
 async def _move_evidence(session: AsyncSession, from_id: int, to_id: int) -> None:
