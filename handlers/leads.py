@@ -502,7 +502,9 @@ async def new_lead_cmd(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text("请把客户信息写在后面，例如「新线索 张三 某某医院 设备科主任 13800138000 预算50万」。"))
         return
     now = ctx.now()
-    fields, follow, conf = fields_from_extract(_extract(text[:4000], now))
+    # jieba (needs) loads its dictionary on first use: keep it off the event loop
+    extracted = await asyncio.get_running_loop().run_in_executor(None, _extract, text[:4000], now)
+    fields, follow, conf = fields_from_extract(extracted)
     session = await ctx.db()
     lead, dups = await save_draft(session, fields, source="manual", by=ctx.user.id, now=now, confidence=conf,
                                   follow_up=follow, extra={"text": text[:4000]})

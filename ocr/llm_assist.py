@@ -68,7 +68,8 @@ def _evidence(fields: LeadFields, now: datetime) -> _Evidence:
     else:  # no chat layout: the plain text is all there is
         own, times = [fields.text], ()
     raw = "\n".join(own)
-    amounts = frozenset(v for m in AMOUNT.finditer(raw) if (v := parse_amount(m.group("num"), m.group("unit"))))
+    amounts = frozenset(v for m in AMOUNT.finditer(raw)
+                        if (v := parse_amount(m.group("num"), m.group("unit"), m.group("tail"))))
     return _Evidence(_norm(raw), re.sub(r"\D", "", raw), amounts, times)
 
 

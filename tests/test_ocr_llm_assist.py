@@ -82,3 +82,12 @@ async def test_server_error_leaves_fields_unchanged() -> None:
     async with running_fake_openai("{}") as fake:
         fake.status = 500
         assert await assist(weak, llm(fake.base_url), NOW) is weak
+
+
+async def test_a_budget_written_2wan5_is_evidence_for_25000() -> None:
+    """The customer wrote 预算2万5: the model's 25000 is found in their words (not mistaken for 20000)."""
+    weak = dataclasses.replace(chat(("title", "王强"), ("left", "预算2万5 电话13812345678")), budget_cny=None,
+                               confidence=0.4)
+    async with running_fake_openai(json.dumps({"budget_cny": 25000})) as fake:
+        out = await assist(weak, llm(fake.base_url), NOW)
+    assert out.budget_cny == 25000
