@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dedup import mark_handled
-from bot.messages import Body, CardUpdate, Inbound, Outbound
+from bot.messages import GROUP_RECIPIENT, Body, CardUpdate, Inbound, Outbound
 from bot.outbox import enqueue
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GROUP_RECIPIENT = "group:"  # prefix of a group chat recipient (bot/channels/dingtalk/sender.py GROUP_PREFIX)
 
 
 @dataclass(frozen=True)

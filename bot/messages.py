@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+GROUP_RECIPIENT = "group:"  # Outbound.to of a group chat: "group:<conversation id>" (senders that can, deliver it)
+
 InboundKind = Literal["text", "image", "file", "click", "event"]
 
 

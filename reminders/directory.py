@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import RemindersSettings
+from bot.messages import GROUP_RECIPIENT
 from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
 from storage.models import User
 
@@ -100,7 +101,7 @@ async def next_reachable(session: AsyncSession, user_ids: set[str], now: datetim
                          cfg: RemindersSettings) -> dict[str, datetime]:
     """For each person outside their working hours now: their next working moment (people inside their hours,
     and recipients that are not people, e.g. group chats, are left out)."""
-    people = [u for u in user_ids if not u.startswith("group:")]
+    people = [u for u in user_ids if not u.startswith(GROUP_RECIPIENT)]
     if not people:
         return {}
     cal = await load_calendar(session, cfg)

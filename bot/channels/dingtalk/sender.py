@@ -33,12 +33,12 @@ from bot.channels.dingtalk.render import (
 )
 from bot.clock import Clock, SystemClock
 from bot.config import DingtalkSettings
-from bot.messages import Body, Card, CardUpdate, Image, Markdown, Text
+from bot.messages import GROUP_RECIPIENT, Body, Card, CardUpdate, Image, Markdown, Text
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-GROUP_PREFIX = "group:"
+GROUP_PREFIX = GROUP_RECIPIENT
 SAME_CONTENT_WINDOW_S = 24 * 3600  # DingTalk drops identical content to one user within a day
 MEMORY = 5000  # recipients the throttle remembers
 
