@@ -6,7 +6,10 @@ bounded concurrency → ACK latency p50/p99, callbacks/s, duplicates ignored, ca
 Phase 2 (idle): one callback at a time → callback → message/send latency with no backlog: a text reply (帮助,
 target < 1 s) and a knowledge question answered from the demo cards without LLM (target ≤ 300 ms).
 
-    .venv/bin/python bench/webhook.py [--n 3000] [--dup-every 5] [--concurrency 32] [--probe 30]
+    .venv/bin/python bench/webhook.py [--n 3000] [--dup-every 5] [--concurrency 64] [--probe 30] [--pin 0:1]
+
+`--pin 0:1` puts the server on CPU 0 and the load generator + fake API on CPU 1, to tell the server's own
+latency from time lost to the generator sharing its cores.
 """
 
 from __future__ import annotations
@@ -65,10 +68,22 @@ evidence_dir = "{tmp}/evidence"
     return cfg
 
 
-def start_server(cfg: Path, log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_server(cfg: Path, log_path: Path, env: dict[str, str], cpus: set[int] | None) -> subprocess.Popen[bytes]:
     with log_path.open("wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--config", str(cfg)],
+        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--config", str(cfg)],
                                 stdout=subprocess.DEVNULL, stderr=log, env=env)
+    if cpus:
+        os.sched_setaffinity(proc.pid, cpus)
+    return proc
+
+
+def pin(spec: str) -> set[int] | None:
+    """`--pin 0:1`: server on CPU 0, this process (load generator + fake API) on CPU 1 → server CPUs."""
+    if not spec:
+        return None
+    server, bench = ({int(c) for c in part.split(",")} for part in spec.split(":"))
+    os.sched_setaffinity(0, bench)
+    return server
 
 
 def pct(values: list[float], p: float) -> float:
@@ -177,7 +192,8 @@ async def main(args: argparse.Namespace) -> int:
     port = free_port()
     cfg = write_config(tmp, port, api_base, args.inflight)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = start_server(cfg, tmp / "serve.log", env)
+    server_cpus = pin(args.pin)
+    proc = start_server(cfg, tmp / "serve.log", env, server_cpus)
     base = f"http://127.0.0.1:{port}"
     cb = CallbackBuilder(TOKEN, AES_KEY, CORP)
     try:
@@ -231,7 +247,9 @@ async def main(args: argparse.Namespace) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
         await fake.close()
-    print(f"(server log: {tmp / 'serve.log'}; cores: {os.cpu_count()})")
+    where = f"server on CPUs {sorted(server_cpus)}, bench on {sorted(os.sched_getaffinity(0))}" if server_cpus \
+        else "server and bench share them"
+    print(f"(server log: {tmp / 'serve.log'}; cores: {os.cpu_count()}, {where})")
     return 0
 
 
@@ -243,5 +261,6 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=500.0, help="callbacks/s offered (0 = closed loop, flat out)")
     parser.add_argument("--inflight", type=int, default=200, help="[server] max_inflight of the server")
     parser.add_argument("--probe", type=int, default=30, help="idle-phase callbacks for reply latency")
+    parser.add_argument("--pin", default="", help="SERVER:BENCH CPU lists, e.g. 0:1 (default: no pinning)")
     parser.add_argument("--timeout", type=float, default=300.0, help="max seconds to wait for the backlog")
     sys.exit(asyncio.run(main(parser.parse_args())))
