@@ -34,6 +34,10 @@ async def build_services(
     services = Services(settings=settings, db=db, clock=clock, router=build_router(), channels=dict(channels))
     services.outbox = OutboxSender(db, clock, services.channels, lease_s=settings.reminders.lease_s)
     services.quiet_hours = partial(next_reachable, cfg=settings.reminders)
+    for channel in services.channels.values():  # senders that read what was sent before (DingTalk: the outbox)
+        bind = getattr(channel, "bind", None)
+        if callable(bind):
+            bind(db, clock)
     if seed:
         await seed_org(db, settings.org.users, settings.org.demo, clock.now())
         await seed_knowledge(services)

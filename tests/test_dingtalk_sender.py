@@ -15,9 +15,8 @@ from bot.channels.dingtalk.sender import DingtalkSender, UserThrottle
 from bot.clock import ManualClock
 from bot.config import DingtalkSettings, Settings
 from bot.messages import Button, Card, CardUpdate, Field, Image, Markdown, Outbound, Text
-from bot.outbox import OutboxSender, enqueue
-from bot.runtime import open_database
-from storage.db import Database
+from bot.outbox import enqueue
+from bot.runtime import build_services
 from tests.fakes.dingtalk_api import CLIENT_ID, CLIENT_SECRET, FakeDingtalk
 
 
@@ -102,58 +101,52 @@ async def test_group_recipient_uses_group_messages(fake: FakeDingtalk, sender: D
     assert fake.calls("cardSend")[0].body["openConversationId"] == "cidABC=="
 
 
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = await open_database(settings)
-    yield database
-    await database.dispose()
-
-
-def restarted(fake: FakeDingtalk, db: Database, clock: ManualClock) -> DingtalkSender:
-    """A fresh sender (a new process) on the same database."""
-    s = DingtalkSender(DingtalkSettings(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_base=fake.base_url))
-    s.bind(db, clock)
-    return s
-
-
-async def through_outbox(db: Database, clock: ManualClock, sender: DingtalkSender, *messages: Outbound) -> None:
-    async with db.session() as session:
-        await enqueue(session, messages, clock.now(), "dingtalk")
-    await OutboxSender(db, clock, {"dingtalk": sender}).drain()
-    await sender.close()
+async def through_new_process(fake: FakeDingtalk, settings: Settings, clock: ManualClock,
+                              *messages: Outbound) -> None:
+    """Deliver `messages` from a fresh process (`build_services`, as `salesbot serve` wires it) on the same database."""
+    sender = DingtalkSender(DingtalkSettings(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                             api_base=fake.base_url))
+    services = await build_services(settings, clock, {"dingtalk": sender}, seed=False)
+    try:
+        async with services.db.session() as session:
+            await enqueue(session, messages, clock.now(), "dingtalk")
+        assert services.outbox is not None
+        await services.outbox.drain()
+    finally:
+        await sender.close()
+        await services.db.dispose()
 
 
 def reminder(key: str, to: str = "rep01") -> Outbound:
     return Outbound(to=to, body=Text("请跟进线索 #7"), channel="dingtalk", dedup_key=key)
 
 
-async def test_repeated_content_is_tagged_across_a_restart(fake: FakeDingtalk, db: Database,
+async def test_repeated_content_is_tagged_across_a_restart(fake: FakeDingtalk, settings: Settings,
                                                              clock: ManualClock) -> None:
     """Same words to the same person within a day after a restart: still tagged, so DingTalk shows it."""
-    await through_outbox(db, clock, restarted(fake, db, clock), reminder("rem:7:1"), reminder("rem:7:3", to="rep02"))
+    await through_new_process(fake, settings, clock, reminder("rem:7:1"), reminder("rem:7:3", to="rep02"))
     clock.advance(timedelta(hours=5))
-    second = restarted(fake, db, clock)
-    await through_outbox(db, clock, second, reminder("rem:7:2"))
+    await through_new_process(fake, settings, clock, reminder("rem:7:2"))
     contents = [m["content"] for m in fake.sent_to("rep01")]
     assert contents[0] == "请跟进线索 #7"
     assert contents[1].startswith("请跟进线索 #7\n#") and contents[1] != contents[0]
     assert [m["content"] for m in fake.sent_to("rep02")] == ["请跟进线索 #7"]  # another user: untouched
     assert fake.same_content_dropped == 0
     clock.advance(timedelta(hours=25))  # more than a day later the words are new again
-    await through_outbox(db, clock, restarted(fake, db, clock), reminder("rem:7:4"))
+    await through_new_process(fake, settings, clock, reminder("rem:7:4"))
     assert [m["content"] for m in fake.sent_to("rep01")][2:] == ["请跟进线索 #7"]
 
 
-async def test_card_update_after_a_restart_keeps_the_card(fake: FakeDingtalk, db: Database,
+async def test_card_update_after_a_restart_keeps_the_card(fake: FakeDingtalk, settings: Settings,
                                                          clock: ManualClock) -> None:
     card = Card(title="线索超时未跟进", fields=(Field("客户", "王总"),), buttons=(Button("esc:take:7", "接手"),),
                 card_id="esc7")
-    await through_outbox(db, clock, restarted(fake, db, clock),
-                         Outbound(to="manager01", body=card, channel="dingtalk", dedup_key="esc:7"))
+    await through_new_process(fake, settings, clock,
+                              Outbound(to="manager01", body=card, channel="dingtalk", dedup_key="esc:7"))
     biz_id = fake.calls("cardSend")[0].body["cardBizId"]
-    await through_outbox(db, clock, restarted(fake, db, clock),  # the process restarted before the click
-                         Outbound(to="manager01", body=CardUpdate(card_ref=biz_id, text="已由 王经理 接手"),
-                                  channel="dingtalk", dedup_key="upd:1"))
+    await through_new_process(fake, settings, clock,  # the process restarted before the click
+                              Outbound(to="manager01", body=CardUpdate(card_ref=biz_id, text="已由 王经理 接手"),
+                                       channel="dingtalk", dedup_key="upd:1"))
     update = fake.calls("cardUpdate")[0].body
     data = json.loads(update["cardData"])
     assert update["cardBizId"] == biz_id

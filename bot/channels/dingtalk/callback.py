@@ -32,7 +32,7 @@ from bot.channels.dingtalk.api import DingtalkApi, DingtalkApiError
 from bot.channels.dingtalk.history import last_card_with_buttons
 from bot.channels.dingtalk.parse import DELIVERY_ID, Parsed, ParseError, is_card_callback, parse_payload
 from bot.channels.dingtalk.render import card_biz_id
-from bot.channels.dingtalk.sender import GROUP_PREFIX, DingtalkSender
+from bot.channels.dingtalk.sender import GROUP_PREFIX
 from bot.channels.dingtalk.sign import check_sign
 from bot.dispatch import dispatch
 from bot.messages import Inbound, Outbound, Text
@@ -56,8 +56,6 @@ class Receiver:
         self.app = app
         self.services = app[SERVICES]
         channel = self.services.channels.get(CHANNEL)
-        if isinstance(channel, DingtalkSender):
-            channel.bind(self.services.db, self.services.clock)
         existing = getattr(channel, "api", None)
         self.api: DingtalkApi = existing if isinstance(existing, DingtalkApi) else DingtalkApi(
             self.services.settings.dingtalk)
