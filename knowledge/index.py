@@ -76,11 +76,17 @@ class Tokenizer:
         self._jieba.initialize()
         self._known: set[str] = set()
         self.cards_tokenised = 0  # card_tokens() calls (observability, tests): a load should need none
-        words = sorted({normalize(w.strip()) for w in words})
+        self._fingerprint = ""
         self.add_words(words)
-        # Persisted tokens are valid only for the dictionary that made them (taxonomy words, stopwords, jieba).
-        basis = "\n".join([TOKENS_FORMAT, jieba.__version__, *sorted(STOPWORDS), "", *words])
-        self.fingerprint = hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def fingerprint(self) -> str:
+        """Persisted tokens are valid only for the dictionary that made them: jieba, stopwords and every word
+        added (taxonomy words and card keywords: a new keyword can change how other cards' text is cut)."""
+        if not self._fingerprint:
+            basis = "\n".join([TOKENS_FORMAT, jieba.__version__, *sorted(STOPWORDS), "", *sorted(self._known)])
+            self._fingerprint = hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
+        return self._fingerprint
 
     def add_words(self, words: Iterable[str]) -> None:
         for word in words:
@@ -88,6 +94,7 @@ class Tokenizer:
             if len(word) >= 2 and word not in self._known and not word.isascii():
                 self._known.add(word)
                 self._jieba.add_word(word, freq=max(self._jieba.FREQ.get(word, 0), 2000))
+                self._fingerprint = ""
 
     def word_freq(self, word: str) -> int:
         return self._jieba.FREQ.get(word, 0)

@@ -10,7 +10,8 @@ from pathlib import Path
 from bot.commands.kb import ProgressBar
 from knowledge.demo import seed_demo
 from knowledge.importer import import_file
-from knowledge.index import Tokenizer
+from knowledge.index import Tokenizer, build_index
+from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
 from knowledge.taxonomy import load_taxonomy
 from storage.db import Database
@@ -140,6 +141,19 @@ def test_fingerprint_follows_the_dictionary() -> None:
     assert Tokenizer(["设备科", "嫌贵"]).fingerprint != Tokenizer(["设备科", "嫌贵", "医共体"]).fingerprint
 
 
+def test_a_new_keyword_retokenises_cards_whose_text_it_cuts() -> None:
+    """An admin adds a card with keyword 温控专线: an older card whose talk track says 温控专线 must be found by
+    that word too, so its stored tokens (cut before the keyword existed) are recomputed."""
+    tokenizer = Tokenizer(TAXONOMY.dictionary_words())
+    old = KbCard(id="A1", title="冷链运输嫌贵", industry="物流", talk_track="我们的温控专线按温区计费，全程可追溯。")
+    stored = build_index([old], TAXONOMY, tokenizer).retokenised[0]
+    assert "温控专线" not in stored.tokens
+    new = KbCard(id="B1", title="温控专线报价", industry="物流", keywords=("温控专线",))
+    rebuilt = {c.id: c for c in build_index([stored, new], TAXONOMY, tokenizer).retokenised}
+    assert "温控专线" in rebuilt["A1"].tokens
+    assert rebuilt["A1"].tokens_dict == tokenizer.fingerprint != stored.tokens_dict
+
+
 async def _stamps(db: Database) -> dict[str, tuple[str, int, datetime]]:
     """Per card: the stored dictionary fingerprint, the version and modified_at."""
     from sqlalchemy import select
@@ -177,9 +191,9 @@ async def test_tokens_recomputed_for_an_edited_taxonomy_are_saved_so_the_next_st
         # Two processes start at once after the edit: both re-tokenise and write back, harmlessly.
         path = _edited_taxonomy(tmp_path)
         first = [KnowledgeBase(taxonomy_path=path) for _ in range(2)]
-        fresh = first[0].tokenizer.fingerprint
-        assert fresh == first[1].tokenizer.fingerprint != TOKENIZER.fingerprint
         await asyncio.gather(*(kb.load(db) for kb in first))
+        fresh = first[0].tokenizer.fingerprint  # the edited taxonomy plus the cards' keywords
+        assert fresh == first[1].tokenizer.fingerprint != TOKENIZER.fingerprint
         assert all(kb.tokenizer.cards_tokenised == kb.size == len(seeded) for kb in first)
         saved = await _stamps(db)
         assert {stamp for stamp, _, _ in saved.values()} == {fresh}
