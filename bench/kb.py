@@ -145,6 +145,7 @@ async def main(argv: list[str] | None = None) -> int:
         return 0
     corpus = synthetic_corpus(base, args.size)
     big = KnowledgeBase(kb.taxonomy, tokenizer=kb.tokenizer)
+    big.tokenizer.add_words(k for c in corpus for k in c.keywords)  # as the importer does: one dictionary
     start = time.perf_counter()
     tokens = [big.tokenizer.card_tokens(c) for c in corpus]
     tokenise = time.perf_counter() - start
@@ -156,6 +157,13 @@ async def main(argv: list[str] | None = None) -> int:
     p50, p95 = latency(big, texts, rounds=3)
     print(f"synthetic cards={big.size} tokenise={tokenise:.1f} s index build (persisted tokens)="
           f"{build_big * 1000:.0f} ms search p50={p50:.2f} ms p95={p95:.2f} ms")
+    # An admin adds one card with a keyword nobody had: the dictionary changed, so every card is cut again.
+    added = KbCard(id="NEW1", title="冷链温控专线报价", industry="物流", objection=base[0].objection,
+                   talk_track="温控专线按温区计费。", keywords=("温控专线",))
+    start = time.perf_counter()
+    await big.build_from([*with_tokens, added])
+    recut = len(big._index.retokenised) if big._index else 0
+    print(f"rebuild after one card with a new keyword: {time.perf_counter() - start:.1f} s ({recut} cards re-cut)")
     imported, loaded = await import_time(corpus)
     print(f"import {len(corpus)} cards into SQLite (tokenise + upsert + reindex)={imported:.1f} s; "
           f"cold load from DB (persisted tokens)={loaded:.1f} s")
