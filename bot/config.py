@@ -27,6 +27,7 @@ class ServerSettings:
     max_body_kb: int = 1024  # callbacks larger than this get HTTP 413
     max_inflight: int = 200  # background handler tasks at once; beyond that callbacks wait
     tick_seconds: float = 5.0  # reminder ticker and outbox sender interval
+    warm_up: bool = True  # load the knowledge index and jieba dictionaries at start, not on the first message
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from functools import partial
 
@@ -42,6 +44,25 @@ async def build_services(
         await seed_org(db, settings.org.users, settings.org.demo, clock.now())
         await seed_knowledge(services)
     return services
+
+
+async def warm_up(services: Services) -> None:
+    """Load what a first message would otherwise wait for, beside the running server: the knowledge index
+    (a restart with cards already stored builds it on the first question) and the jieba dictionaries of
+    screenshot needs and visit summaries (~1 s each). A failure only means the first user waits."""
+    from handlers.knowledge import knowledge_base
+    from handlers.leads import insight_miner
+    from ocr.extract import need_matcher
+
+    loop, start = asyncio.get_running_loop(), time.monotonic()
+    try:
+        await knowledge_base(services).refresh_if_stale(services.db)
+        await loop.run_in_executor(None, need_matcher)
+        await loop.run_in_executor(None, insight_miner(services).warm)
+    except Exception:
+        log.warning("warm-up failed; the first question or screenshot loads what it needs", exc_info=True)
+        return
+    log.info("warmed up in %.1f s: knowledge index and dictionaries loaded", time.monotonic() - start)
 
 
 async def seed_knowledge(services: Services) -> None:

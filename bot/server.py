@@ -27,6 +27,7 @@ CLAIMS = web.AppKey("claims", InboundClaimer)
 # channel → submit a claimed message's raw payload to the TaskPool again (False: no room, try later)
 Replayer = Callable[[str], Awaitable[bool]]
 REPLAYERS = web.AppKey("replayers", dict[str, Replayer])
+WARM_UP = web.AppKey("warm_up", asyncio.Task)  # loads the knowledge index and dictionaries after start
 
 
 def build_channels(settings: Settings) -> dict[str, Any]:
@@ -71,6 +72,7 @@ async def create_app(settings: Settings, clock: Clock | None = None, channels: d
 async def _background(app: web.Application):  # type: ignore[no-untyped-def]
     """Outbox sender, reminder ticker and the replay sweep run beside the web server; shutdown drains work first."""
     from bot.replay import run_replays
+    from bot.runtime import warm_up
     from bot.scheduler import start_scheduler
 
     services = app[SERVICES]
@@ -80,7 +82,9 @@ async def _background(app: web.Application):  # type: ignore[no-untyped-def]
     scheduler = start_scheduler(services)
     stop_replays = asyncio.Event()
     replays = asyncio.create_task(run_replays(app, stop_replays))
+    app[WARM_UP] = asyncio.create_task(warm_up(services) if services.settings.server.warm_up else asyncio.sleep(0))
     yield
+    app[WARM_UP].cancel()
     stop_replays.set()  # before the drain: a replay submitted now would be refused
     await replays
     await app[TASKS].drain()

@@ -95,6 +95,10 @@ class InsightMiner:
                 self._tokenizer = tok
             return self._tokenizer
 
+    def warm(self) -> None:
+        """Blocking: load the dictionary now (~1 s) instead of on the first summary."""
+        self._jieba()
+
     def mine(self, text: str) -> Insights:
         """Blocking (jieba); run in an executor."""
         norm = unicodedata.normalize("NFKC", text).lower()

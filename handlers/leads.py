@@ -23,6 +23,7 @@ from bot.config import RemindersSettings
 from bot.context import Context, UserInfo
 from bot.messages import Button, Card, Image, Inbound, Markdown, Text
 from bot.router import Router, split_command
+from bot.services import Services
 from handlers import leads_view as view
 from handlers.assignment import activate_lead, change_owner, reassign_options
 from handlers.insights import InsightMiner, Insights, build_miner
@@ -124,7 +125,12 @@ def fields_from_extract(extracted: Any) -> tuple[dict[str, Any], datetime | None
 
 
 def _miner(ctx: Context) -> InsightMiner:
-    return ctx.services.component("lead_insights", lambda s: build_miner(s.settings.knowledge.taxonomy_path))
+    return insight_miner(ctx.services)
+
+
+def insight_miner(services: Services) -> InsightMiner:
+    """One visit-summary miner per process (its jieba dictionary loads on first use)."""
+    return services.component("lead_insights", lambda s: build_miner(s.settings.knowledge.taxonomy_path))
 
 
 async def _names_for(session: AsyncSession, lead: Lead, acts: list[Activity]) -> dict[str, str]:

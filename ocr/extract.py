@@ -194,7 +194,7 @@ _needs_lock = threading.Lock()
 _needs: tuple[dict[str, str], jieba.Tokenizer] | None = None
 
 
-def _need_matcher() -> tuple[dict[str, str], jieba.Tokenizer]:
+def need_matcher() -> tuple[dict[str, str], jieba.Tokenizer]:
     """Lower-case word → need name, and a private jieba that keeps every such word whole (loaded once)."""
     global _needs
     with _needs_lock:
@@ -214,7 +214,7 @@ def _need_matcher() -> tuple[dict[str, str], jieba.Tokenizer]:
 
 def find_needs(text: str) -> list[str]:
     """Product needs named in `text`: jieba words found in the need vocabulary, case-insensitive, in order."""
-    vocabulary, tok = _need_matcher()
+    vocabulary, tok = need_matcher()
     found = (vocabulary.get(w) for w in tok.lcut(text.lower(), HMM=False))
     return list(dict.fromkeys(n for n in found if n))
 

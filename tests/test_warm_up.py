@@ -1,0 +1,40 @@
+"""`serve` loads the knowledge index and the jieba dictionaries right after start, so the first question or
+screenshot after a restart does not wait ~1 s for each of them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+import ocr.extract
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.runtime import build_services
+from bot.server import SERVICES, WARM_UP, create_app
+from handlers.knowledge import knowledge_base
+from handlers.leads import insight_miner
+
+
+async def test_a_restarted_server_loads_index_and_dictionaries_before_the_first_message(
+    settings: Settings, clock: ManualClock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = replace(settings, knowledge=replace(settings.knowledge, seed_demo=True))
+    first = await build_services(settings, clock, {})  # an earlier run stored the demo cards
+    await first.db.dispose()
+    monkeypatch.setattr(ocr.extract, "_needs", None)  # a fresh process has not loaded the needs words
+    app = await create_app(replace(settings, server=replace(settings.server, warm_up=True)), clock, channels={})
+    services = app[SERVICES]
+    assert knowledge_base(services).size == 0  # cards already stored: start-up seeded nothing, built nothing
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        await app[WARM_UP]
+        kb = knowledge_base(services)
+        assert kb.size == 48 and kb.builds == 1
+        assert kb.search("三甲医院设备科嫌贵怎么回").answered
+        assert ocr.extract._needs is not None
+        assert insight_miner(services)._tokenizer is not None
+    finally:
+        await server.close()
