@@ -19,6 +19,7 @@ from typing import Any
 
 import jieba
 
+from bot.segmenter import private_tokenizer
 from knowledge.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 
 COMPETITORS: dict[str, str] = {
@@ -87,8 +88,7 @@ class InsightMiner:
     def _jieba(self) -> jieba.Tokenizer:
         with self._lock:
             if self._tokenizer is None:
-                tok = jieba.Tokenizer()
-                tok.initialize()
+                tok = private_tokenizer()
                 for word in (*self.roles, *self.pains, *self.competitor_words, *COMPETITORS):
                     if len(word) > 1:
                         tok.add_word(word, freq=2000)

@@ -7,7 +7,6 @@ Built once per card set (in an executor: jieba and numpy work is blocking), then
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -18,6 +17,7 @@ import jieba
 import numpy as np
 from pypinyin import lazy_pinyin
 
+from bot.segmenter import private_tokenizer
 from knowledge.schema import AXES, KbCard
 from knowledge.taxonomy import Cue, Taxonomy
 
@@ -30,7 +30,6 @@ WORD_RE = re.compile(r"[0-9a-z]+|[\u4e00-\u9fff]+")
 FREQUENT_WORD = 3000  # a window that is itself this common a word is not taken as a typo of a cue
 MAX_CUE_LEN = 8
 TOKENS_FORMAT = "card_tokens/1"  # bump when card_tokens() changes: stored tokens are then recomputed
-jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict" lines are noise on the CLI
 
 
 def normalize(text: str) -> str:
@@ -72,8 +71,7 @@ class Tokenizer:
     """jieba with a private user dictionary (taxonomy words + card keywords)."""
 
     def __init__(self, words: Iterable[str] = ()) -> None:
-        self._jieba = jieba.Tokenizer()
-        self._jieba.initialize()
+        self._jieba = private_tokenizer()
         self._known: set[str] = set()
         self.cards_tokenised = 0  # card_tokens() calls (observability, tests): a load should need none
         self._fingerprint = ""

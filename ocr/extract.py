@@ -8,7 +8,6 @@ Unknown stays None: nothing is guessed. Every found field carries a confidence.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import re
 import threading
 import tomllib
@@ -19,10 +18,9 @@ from pathlib import Path
 import jieba
 
 from bot.clock import to_cn
+from bot.segmenter import private_tokenizer
 from ocr.engine import LEFT, RIGHT, TIME, ChatText, join_lines
 from ocr.timeparse import Found, agreed, find_times, parse_anchor
-
-jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict" lines are noise on the CLI
 
 # The 百家姓 (single and compound surnames) plus common modern ones it lacks.
 SURNAMES = set(
@@ -204,8 +202,7 @@ def need_matcher() -> tuple[dict[str, str], jieba.Tokenizer]:
             for item in data.get("need", []):
                 for word in (item["name"], *item.get("synonyms", ())):
                     vocabulary[word.lower()] = item["name"]
-            tok = jieba.Tokenizer()
-            tok.initialize()
+            tok = private_tokenizer()
             for word in [*vocabulary, *data.get("not_needs", ())]:
                 tok.add_word(word, freq=max(tok.FREQ.get(word, 0), 20_000))
             _needs = vocabulary, tok
