@@ -146,7 +146,7 @@ async def main(args: argparse.Namespace) -> None:
     print(f"due tick: {handled:,} rows handled ({args.due:,} breaches + their notices) → {messages:,} outbox "
           f"messages in {fired:.1f} s ({args.due / fired:,.0f} reminders/s)")
     t = time.perf_counter()
-    sent = await services.outbox.drain(max_rounds=100_000)
+    sent = await services.outbox.drain()
     delivered = time.perf_counter() - t
     print(f"outbox → fake API: {sent:,} deliveries, {api.received:,} received, in {delivered:.1f} s")
     total = fired + delivered

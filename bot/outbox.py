@@ -9,7 +9,7 @@
   another takes the row over.
 - `run_forever` claims again whenever a delivery slot frees up or a wake-up arrives, without waiting
   for slower deliveries: a recipient whose delivery hangs or retries holds back only their own rows.
-  `run_once` (console, tests) claims one batch and waits for it.
+  `run_once` (console, tests) claims what can start now and waits for it.
 """
 
 from __future__ import annotations
@@ -103,7 +103,6 @@ class OutboxSender:
         self.deadline_s = lease_s / 2  # a delivery is cut off here, so a live claim never outlasts its lease
         self.batch = batch
         self.concurrency = concurrency
-        self._limit = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
 
@@ -125,16 +124,20 @@ class OutboxSender:
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
 
-    async def _start_due(self) -> None:
-        """Claim as many due rows as there are free slots; each delivery runs as its own task."""
+    async def _start_due(self) -> int:
+        """Claim as many due rows as there are free slots (a claimed row never waits for one: its lease
+        would run out) and start each delivery as its own task; returns how many were started."""
+        started = 0
         while (room := min(self.batch, self.concurrency - len(self._running))) > 0:
             claimed = await self._claim(room)
             for row in claimed:
                 task = asyncio.create_task(self._deliver(row))
                 self._running.add(task)
                 task.add_done_callback(self._finished)
+            started += len(claimed)
             if len(claimed) < room:
-                return
+                break
+        return started
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
@@ -144,20 +147,20 @@ class OutboxSender:
                       exc_info=task.exception())
 
     async def run_once(self) -> int:
-        """Claim and deliver one batch of due rows; returns how many rows were attempted."""
-        claimed = await self._claim(self.batch)
-        if claimed:
-            await asyncio.gather(*(self._deliver_limited(row) for row in claimed))
-        return len(claimed)
+        """Start what can start now and wait for it; returns how many rows were attempted."""
+        started = await self._start_due()
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+        return started
 
-    async def drain(self, max_rounds: int = 100) -> int:
-        """Deliver until nothing is due now (console and tests)."""
+    async def drain(self, max_rounds: int = 100_000) -> int:
+        """Deliver until nothing is due now (console, tests, benchmarks), refilling slots as they free up."""
         total = 0
         for _ in range(max_rounds):
-            n = await self.run_once()
-            total += n
-            if not n:
+            total += await self._start_due()
+            if not self._running:
                 break
+            await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
         return total
 
     async def _claim(self, limit: int | None = None) -> list[Claimed]:
@@ -190,10 +193,6 @@ class OutboxSender:
             )
             rows = (await session.execute(stmt)).all()
         return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
-
-    async def _deliver_limited(self, row: Claimed) -> None:
-        async with self._limit:
-            await self._deliver(row)
 
     async def _deliver(self, row: Claimed) -> None:
         try:

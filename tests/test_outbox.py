@@ -256,3 +256,26 @@ async def test_a_hanging_delivery_is_cut_off_inside_its_lease(db: Database, remo
     await outbox.drain()
     assert await statuses(db) == [("h", "delivered", 2)]
     await sender.http.close()
+
+
+async def test_rows_waiting_for_a_free_slot_are_not_claimed_yet(db: Database, remote: FlakyRemote) -> None:
+    """A batch bigger than the sender's concurrency: rows that cannot start yet must not be claimed, or their
+    lease runs out while they wait, another sender delivers them, and then this one delivers them again."""
+    clock = ManualClock(MONDAY_10AM)
+    sender = HttpSender(remote.url)
+    a, b = (OutboxSender(db, clock, {"wecom": sender}, lease_s=60, concurrency=1) for _ in range(2))
+    await put(db, clock, Outbound(to="rep01", body=Text("slow"), channel="wecom", dedup_key="slow"),
+              Outbound(to="rep02", body=Text("queued"), channel="wecom", dedup_key="queued"))
+    gate = remote.hold["rep01"] = asyncio.Event()
+    busy = asyncio.create_task(a.run_once())
+    try:
+        await until(lambda: "rep01" in remote.held)
+        clock.advance(timedelta(seconds=61))  # A's call to rep01 hangs past its lease
+        await b.drain()
+    finally:
+        gate.set()
+    await busy
+    await a.drain()
+    assert [m["key"] for m in remote.received].count("queued") == 1
+    assert dict((k, s) for k, s, _ in await statuses(db)) == {"slow": "delivered", "queued": "delivered"}
+    await sender.http.close()
