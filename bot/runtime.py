@@ -49,7 +49,7 @@ async def build_services(
 async def warm_up(services: Services) -> None:
     """Load what a first message would otherwise wait for, beside the running server: the knowledge index
     (a restart with cards already stored builds it on the first question) and the jieba dictionaries of
-    screenshot needs and visit summaries (~1 s each). A failure only means the first user waits."""
+    screenshot needs and visit summaries. A failure only means the first user waits."""
     from handlers.knowledge import knowledge_base
     from handlers.leads import insight_miner
     from ocr.extract import need_matcher

@@ -96,7 +96,7 @@ class InsightMiner:
             return self._tokenizer
 
     def warm(self) -> None:
-        """Blocking: load the dictionary now (~1 s) instead of on the first summary."""
+        """Blocking: build the dictionary now instead of on the first summary."""
         self._jieba()
 
     def mine(self, text: str) -> Insights:
