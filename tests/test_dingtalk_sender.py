@@ -155,6 +155,23 @@ async def test_card_update_after_a_restart_keeps_the_card(fake: FakeDingtalk, se
     assert data["contents"][-1]["text"] == "**已由 王经理 接手**"
 
 
+async def test_update_of_a_group_card_addressed_to_the_clicker_keeps_the_card(
+    fake: FakeDingtalk, settings: Settings, clock: ManualClock,
+) -> None:
+    """The card went to a group, the click's update goes to the member who clicked: still rebuilt from the card."""
+    card = Card(title="团队日报", fields=(Field("超时", "2"),), buttons=(Button("kb:more:1", "换一个"),), card_id="d1")
+    mine = Card(title="别的卡片", buttons=(Button("x:1", "好"),), card_id="d2")
+    await through_new_process(fake, settings, clock,
+                              Outbound(to="group:cid-1", body=card, channel="dingtalk", dedup_key="g1"),
+                              Outbound(to="manager01", body=mine, channel="dingtalk", dedup_key="m1"))
+    biz_id = fake.calls("cardSend")[0].body["cardBizId"]
+    await through_new_process(fake, settings, clock,
+                              Outbound(to="manager01", body=CardUpdate(card_ref=biz_id, text="已换一张"),
+                                       channel="dingtalk", dedup_key="upd:g1"))
+    data = json.loads(fake.calls("cardUpdate")[0].body["cardData"])
+    assert data["header"]["title"]["text"] == "团队日报"
+
+
 async def test_card_update_without_remembered_card_still_updates(fake: FakeDingtalk, sender: DingtalkSender) -> None:
     await sender.deliver("manager01", CardUpdate(card_ref="sbOLD", text="已延期"), dedup_key="u1")
     body = fake.calls("cardUpdate")[0].body

@@ -17,14 +17,18 @@ CHANNEL = "dingtalk"
 RECENT_CARDS = 20  # how far back a numbered reply looks for the last card with buttons
 
 
-async def sent_card(db: Database, biz_id: str) -> Card | None:
-    """The card that went out as `biz_id` (to rebuild it when only its buttons change)."""
+async def sent_card(db: Database, biz_id: str, recipient: str = "") -> Card | None:
+    """The card that went out as `biz_id` (to rebuild it when only its buttons change). Looked for among
+    `recipient`'s rows first (indexed: the clicker's own card, the usual case), then in the whole outbox
+    (e.g. a group card whose update goes to the clicker: a scan, ~30 ms per 100,000 rows)."""
     o = OutboxMessage
     stmt = (select(o.payload).where(o.channel == CHANNEL, o.kind == "card", o.status == "delivered",
                                     o.result["cardBizId"].as_string() == biz_id)
             .order_by(o.id.desc()).limit(1))
     async with db.session() as s:
-        payload = (await s.execute(stmt)).scalar_one_or_none()
+        payload = (await s.execute(stmt.where(o.recipient == recipient))).scalar_one_or_none() if recipient else None
+        if payload is None:
+            payload = (await s.execute(stmt)).scalar_one_or_none()
     card = body_from_json(payload) if payload else None
     return card if isinstance(card, Card) else None
 

@@ -100,7 +100,7 @@ class DingtalkSender:
         if isinstance(body, CardUpdate) and self.settings.mode == "http":
             body = Text(body.text)  # the "card" was markdown: its new status comes as a text
         if isinstance(body, CardUpdate):
-            return await self._update_card(body)
+            return await self._update_card(recipient, body)
         if isinstance(body, Card) and body.buttons and self.settings.mode != "http":
             return await self._send_card(recipient, body, dedup_key)
         if isinstance(body, Image):
@@ -151,9 +151,9 @@ class DingtalkSender:
             await self.api.send_card(biz_id, data, user_id=recipient)
         return {"cardBizId": biz_id}  # kept in the outbox row: an update after a click rebuilds the card from it
 
-    async def _update_card(self, update: CardUpdate) -> dict[str, Any]:
+    async def _update_card(self, recipient: str, update: CardUpdate) -> dict[str, Any]:
         """The card as sent (from its outbox row, so a restart loses nothing) with a status line for buttons."""
-        card = await sent_card(self.db, update.card_ref) if self.db is not None else None
+        card = await sent_card(self.db, update.card_ref, recipient) if self.db is not None else None
         if card is None:
             log.warning("dingtalk card %s not found in the outbox; updating it to the status only", update.card_ref)
         data = render_interactive_card(card, status=update.text) if card else status_only_card(update.text)
