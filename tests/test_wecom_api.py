@@ -52,6 +52,19 @@ async def test_token_cached_and_single_flight(fake: FakeWecom, sender: WecomSend
     assert all(r.query["access_token"] == "tok1" for r in fake.calls("message/send"))
 
 
+@pytest.mark.parametrize(("kind", "tries"), [("untrusted_ip", 1), ("busy", 4)])
+async def test_a_failed_token_fetch_is_shared_by_everyone_waiting(fake: FakeWecom, kind: str, tries: int) -> None:
+    """WeCom rate-limits gettoken: 30 sends waiting for one failing fetch must not each fetch again."""
+    fake.fail("gettoken", kind)
+    api = WecomApi(wecom_settings(fake), retry_delays=(0, 0, 0))
+    results = await asyncio.gather(*(api.access_token() for _ in range(30)), return_exceptions=True)
+    assert all(isinstance(r, WecomApiError) for r in results)
+    assert len(fake.calls("gettoken")) == tries  # one fetch (with its own retries), its failure shared
+    fake.faults.clear()
+    assert await api.access_token()  # a caller arriving after the failure asks again
+    await api.close()
+
+
 async def test_token_renewed_early(fake: FakeWecom) -> None:
     fake.expires_in = 400
     tick = Tick()

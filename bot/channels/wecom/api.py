@@ -92,6 +92,8 @@ class WecomApi:
         self._lock = asyncio.Lock()
         self._reported: set[int] = set()
         self._blocked_until = 0.0  # 45009: no call to WeCom before this (monotonic)
+        self._token_attempts = 0  # gettoken fetches started
+        self._token_failure: tuple[int, WecomApiError] | None = None  # (attempt, error) of the last failed fetch
         self.token_fetches = 0
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -111,19 +113,39 @@ class WecomApi:
         """The cached token; `stale` = a token the server just refused (forces one refresh, shared by all)."""
         if self._fresh(stale):
             return self._token  # type: ignore[return-value]
+        arrived = self._token_attempts - int(self._lock.locked())  # a fetch in flight counts as after our arrival
         async with self._lock:
             if self._fresh(stale):
                 return self._token  # type: ignore[return-value]
-            body = await self._with_retries(
-                "gettoken", lambda: self._http().get(
-                    self.base + "gettoken", params={"corpid": self.settings.corp_id, "corpsecret": self.settings.secret}
-                ), _read_json,
-            )
+            self._raise_failure_since(arrived)
+            self._token_attempts += 1
+            try:
+                body = await self._with_retries(
+                    "gettoken", lambda: self._http().get(
+                        self.base + "gettoken",
+                        params={"corpid": self.settings.corp_id, "corpsecret": self.settings.secret},
+                    ), _read_json,
+                )
+            except WecomApiError as exc:
+                self._token_failure = (self._token_attempts, exc)
+                raise
+            self._token_failure = None
             self.token_fetches += 1
             expires_in = float(body.get("expires_in") or 7200)
             self._token = str(body["access_token"])
             self._renew_at = self._monotonic() + max(expires_in - self.renew_before_s, expires_in / 2)
             return self._token
+
+    def _raise_failure_since(self, arrived: int) -> None:
+        """Callers that queued behind a failed gettoken share its failure instead of each asking again (WeCom
+        rate-limits gettoken; during an outage the outbox would ask once per delivery). A caller that arrives
+        after the failure asks again: the admin may have fixed it meanwhile."""
+        if self._token_failure is None:
+            return
+        attempt, exc = self._token_failure
+        if attempt > arrived:
+            raise WecomApiError(str(exc), errcode=exc.errcode, permanent=exc.permanent, retry_after=exc.retry_after,
+                                counted=exc.counted)
 
     async def _with_retries(self, what: str, start: Callable[[], Any], read: Reader) -> Any:
         """One logical call without token handling: retries -1 / network errors, maps errcodes."""
