@@ -197,6 +197,26 @@ def test_split_never_cuts_a_character() -> None:
     assert "".join(parts) == text and all(len(p.encode()) <= 2000 for p in parts)
 
 
+def test_split_prefers_sentence_then_clause_boundaries() -> None:
+    english = "The customer asked for a discount. We offered a longer contract instead. " * 60
+    parts = render.split_bytes(english.strip(), 2000)
+    assert len(parts) > 1 and all(p.rstrip().endswith(".") for p in parts)  # whole English sentences
+    run_on = "客户说预算有限" + "，我们先讲清楚价值再谈折扣" * 200 + "。"  # one sentence, thousands of bytes
+    parts = render.split_bytes(run_on, 2000)
+    assert "".join(parts) == run_on and all(len(p.encode()) <= 2000 for p in parts)
+    assert all(p.endswith(("，", "。")) for p in parts)  # cut after a comma, not mid-phrase
+
+
+def test_text_beyond_the_per_minute_limit_is_shortened_not_dropped_by_wecom() -> None:
+    """WeCom silently drops a member's 31st message in a minute: one text never takes more than 10 parts."""
+    huge = "客户说预算有限，我们先讲清楚价值再谈折扣。" * 5000  # ~315 KB
+    payloads = render.text_payloads(Text(huge), "big")
+    assert len(payloads) == render.MAX_PARTS
+    assert strip_marker(payloads[-1]["text"]["content"]).endswith(render.TOO_LONG)
+    assert all(len(p["text"]["content"].encode()) <= 2048 for p in payloads)
+    assert render.MAX_PARTS < 28  # below the sender's per-minute throttle, which must then hold them back
+
+
 async def test_duplicate_check_keyed_by_dedup_key(fake: FakeWecom, sender: WecomSender) -> None:
     await sender.deliver("rep01", Text("同样的提醒"), dedup_key="rem:1")
     await sender.deliver("rep01", Text("同样的提醒"), dedup_key="rem:2")

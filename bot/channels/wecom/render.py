@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from bot.messages import Card, Markdown, Text
@@ -19,7 +20,10 @@ MARKDOWN_MAX_BYTES = 2048  # message/send markdown.content: "最长不超过2048
 ELLIPSIS = "…"
 CARD_LINK = "https://work.weixin.qq.com/"  # text_notice requires a card_action; we have no page of our own
 BUTTON_STYLE = {"primary": 1, "default": 2, "danger": 3}
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;…\n])")
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;…\n])|(?<=\.)(?=\s)")
+_CLAUSE_END = re.compile(r"(?<=[，,、：:）)」”])|(?<=\s)")  # inside a sentence too long for one message
+MAX_PARTS = 10  # one text or markdown never takes more messages (WeCom drops a member's 31st in a minute)
+TOO_LONG = "…（内容过长，其余未显示）"
 _TASK_ID_BAD = re.compile(r"[^0-9A-Za-z_\-@]")
 # Invisible marker that makes legitimately repeated texts differ for WeCom's duplicate check,
 # while a resend of the same outbox row (same dedup key) stays identical and is dropped by WeCom.
@@ -47,41 +51,49 @@ def dedup_marker(key: str) -> str:
 
 
 def split_bytes(text: str, max_bytes: int) -> list[str]:
-    """Split into parts of ≤ max_bytes UTF-8, on sentence ends where possible, never inside a character."""
+    """Split into parts of ≤ max_bytes UTF-8: on sentence ends where possible, else after a comma or a space,
+    never inside a character."""
     if len(text.encode()) <= max_bytes:
         return [text]
     parts: list[str] = []
-    current = ""
-    for sentence in (s for s in _SENTENCE_END.split(text) if s):
-        for piece in _hard_split(sentence, max_bytes):
-            if current and len((current + piece).encode()) > max_bytes:
-                parts.append(current)
-                current = ""
-            current += piece
+    current: list[str] = []
+    size = 0
+    for piece in _pieces(text, max_bytes):
+        n = len(piece.encode())
+        if current and size + n > max_bytes:
+            parts.append("".join(current))
+            current, size = [], 0
+        current.append(piece)
+        size += n
     if current:
-        parts.append(current)
+        parts.append("".join(current))
     return [p for p in (p.strip("\n") for p in parts) if p]
 
 
-def _hard_split(sentence: str, max_bytes: int) -> list[str]:
-    """A sentence longer than the limit is cut at character boundaries."""
-    if len(sentence.encode()) <= max_bytes:
-        return [sentence]
-    out, current, size = [], [], 0
-    for ch in sentence:
-        n = len(ch.encode())
-        if size + n > max_bytes:
-            out.append("".join(current))
-            current, size = [], 0
-        current.append(ch)
-        size += n
-    if current:
-        out.append("".join(current))
-    return out
+def _pieces(text: str, max_bytes: int) -> Iterator[str]:
+    """Sentences; a sentence over the limit as clauses; a clause over the limit as characters."""
+    for sentence in _SENTENCE_END.split(text):
+        if len(sentence.encode()) <= max_bytes:
+            yield sentence
+            continue
+        for clause in _CLAUSE_END.split(sentence):
+            if len(clause.encode()) <= max_bytes:
+                yield clause
+            else:
+                yield from clause
+
+
+def _at_most_max_parts(parts: list[str], max_bytes: int) -> list[str]:
+    if len(parts) <= MAX_PARTS:
+        return parts
+    room = max_bytes - len(TOO_LONG.encode())
+    last = parts[MAX_PARTS - 1].encode()[:room].decode("utf-8", errors="ignore")
+    return [*parts[: MAX_PARTS - 1], last + TOO_LONG]
 
 
 def text_payloads(body: Text, dedup_key: str) -> list[dict[str, Any]]:
-    parts = split_bytes(body.text, TEXT_MAX_BYTES - MARKER_BYTES) or [" "]
+    limit = TEXT_MAX_BYTES - MARKER_BYTES
+    parts = _at_most_max_parts(split_bytes(body.text, limit), limit) or [" "]
     return [
         {"msgtype": "text", "text": {"content": part + dedup_marker(f"{dedup_key}#{i}")}}
         for i, part in enumerate(parts)
@@ -90,7 +102,8 @@ def text_payloads(body: Text, dedup_key: str) -> list[dict[str, Any]]:
 
 def markdown_payloads(body: Markdown, dedup_key: str) -> list[dict[str, Any]]:
     content = f"**{body.title}**\n{body.text}" if body.title else body.text
-    parts = split_bytes(content, MARKDOWN_MAX_BYTES - MARKER_BYTES) or [" "]
+    limit = MARKDOWN_MAX_BYTES - MARKER_BYTES
+    parts = _at_most_max_parts(split_bytes(content, limit), limit) or [" "]
     return [
         {"msgtype": "markdown", "markdown": {"content": part + dedup_marker(f"{dedup_key}#{i}")}}
         for i, part in enumerate(parts)
