@@ -1,7 +1,8 @@
-"""Callback crypto (加解密方案) on top of wechatpy's PrpCrypto.
+"""Callback crypto (加解密方案) on top of wechatpy's AES cipher.
 
-We check the signature ourselves (constant-time compare) and turn wechatpy's assorted low-level
-exceptions (binascii, struct, unicode, cipher errors) into three clear ones.
+We check the signature ourselves (constant-time compare) and unpack the plaintext ourselves (wechatpy's
+cipher does the AES): padding, message length and receiveid are each checked, so a truncated ciphertext is
+told apart from one meant for another corp, and every failure is one of three clear exceptions.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import hashlib
 import hmac
 
 from wechatpy.crypto import BaseWeChatCrypto
-from wechatpy.enterprise.crypto import PrpCrypto
-from wechatpy.enterprise.exceptions import InvalidCorpIdException
+from wechatpy.crypto.base import WeChatCipher
 
 
 class WecomCryptoError(Exception):
@@ -48,7 +48,7 @@ class CallbackCrypto:
                              "admin console (接收消息 → API 接收)") from None
         self.token = token
         self.corp_id = corp_id
-        self._prp = PrpCrypto(base.key)
+        self._cipher = WeChatCipher(base.key)
 
     def verify(self, signature: str, timestamp: str, nonce: str, encrypt: str) -> None:
         if not signature or not timestamp or not nonce or not encrypt:
@@ -66,11 +66,23 @@ class CallbackCrypto:
         if len(raw) < 32 or len(raw) % 16:
             raise BadCiphertext(f"ciphertext length {len(raw)} is not a whole number of AES blocks")
         try:
-            return str(self._prp.decrypt(encrypt, self.corp_id))
-        except InvalidCorpIdException:
-            raise WrongReceiver("receiveid is not our corp id") from None
-        except Exception as exc:  # binascii.Error, ValueError, struct.error, UnicodeDecodeError, IndexError
+            plain = self._cipher.decrypt(raw)
+        except Exception as exc:  # the cipher's own errors (length, key)
             raise BadCiphertext(f"cannot decrypt: {type(exc).__name__}") from None
+        # random(16) + msg_len(4, network order) + msg + receiveid, PKCS#7-padded to 32 bytes
+        pad = plain[-1]
+        if not 1 <= pad <= 32 or plain[-pad:] != bytes([pad]) * pad:
+            raise BadCiphertext("bad padding (truncated or not ours)")
+        body = plain[16:-pad]
+        size = int.from_bytes(body[:4], "big") if len(body) >= 4 else -1
+        if size < 0 or 4 + size > len(body):
+            raise BadCiphertext("message length beyond the ciphertext (truncated)")
+        if body[4 + size:] != self.corp_id.encode():
+            raise WrongReceiver("receiveid is not our corp id")
+        try:
+            return body[4:4 + size].decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadCiphertext("message is not UTF-8") from None
 
     def open(self, signature: str, timestamp: str, nonce: str, encrypt: str) -> str:
         """Verify then decrypt (URL-check echostr or a message's Encrypt field)."""
