@@ -211,9 +211,11 @@ async def test_forged_signature(h: Harness, caplog: pytest.LogCaptureFixture) ->
     assert resp.status == 403 and await resp.read() == b""
     resp = await h.client.post("/wecom/callback", data=body)  # no signature at all
     assert resp.status == 403 and await resp.read() == b""
+    resp = await h.client.post("/wecom/callback", data=b"<!DOCTYPE x><xml/>")  # unsigned, whatever the body
+    assert resp.status == 403
     resp = await h.client.get("/wecom/callback?msg_signature=x&timestamp=1&nonce=2&echostr=abc")
     assert resp.status == 403
-    assert h.metrics["wecom_rejected_signature"] == 3
+    assert h.metrics["wecom_rejected_signature"] == 4
     assert any("rejected_signature" in r.getMessage() for r in caplog.records)
     await h.settle()
     assert h.fake.texts_to("rep01") == []  # (admins may get start-up notices)
@@ -232,6 +234,20 @@ async def test_wrong_corp_id_inside_envelope(h: Harness, caplog: pytest.LogCaptu
     caplog.set_level(logging.WARNING)
     resp = await h.post(text_xml(h.fake.corp_id, "rep01", "帮助", 7, h.now), receive_id="wwSomeoneElse")
     assert resp.status == 403 and h.metrics["wecom_rejected_corp"] == 1 and _logged(caplog, "rejected_corp")
+
+
+async def test_envelope_addressed_to_another_corp_or_app(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    """The ciphertext is ours, but the envelope names another corp or another app: refused, not handled."""
+    caplog.set_level(logging.WARNING)
+    plain = text_xml(h.fake.corp_id, "rep01", "帮助", 77, h.now)
+    for builder in (CallbackBuilder(TOKEN, AES_KEY, "wwSomeoneElse"), CallbackBuilder(TOKEN, AES_KEY, h.fake.corp_id,
+                                                                                       agent_id=999)):
+        query, body = builder.post(plain, h.now, receive_id=h.fake.corp_id)
+        resp = await h.client.post(f"/wecom/callback?{query}", data=body)
+        assert resp.status == 403
+    assert h.metrics["wecom_rejected_corp"] == 2 and _logged(caplog, "rejected_corp")
+    await h.settle()
+    assert h.fake.texts_to("rep01") == []
 
 
 async def test_truncated_base64(h: Harness, caplog: pytest.LogCaptureFixture) -> None:

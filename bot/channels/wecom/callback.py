@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.channels.wecom.api import Media, MediaTooLarge, WecomApi
 from bot.channels.wecom.crypto import BadCiphertext, BadSignature, CallbackCrypto, WrongReceiver
-from bot.channels.wecom.parse import BadXml, UnsafeXml, WecomMessage, parse_envelope, parse_message
+from bot.channels.wecom.parse import BadXml, Envelope, UnsafeXml, WecomMessage, parse_envelope, parse_message
 from bot.messages import Inbound
 from bot.server import CLAIMS, METRICS, REPLAYERS, SERVICES, TASKS
 from bot.services import Services
@@ -83,13 +83,13 @@ async def receive(request: web.Request) -> web.Response:
         return _reject(metrics, "too_large", 413, f"body over {limit} KB", request)
     q = request.query
     signature, timestamp, nonce = q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", "")
+    if not signature:
+        return _reject(metrics, "rejected_signature", 403, "no msg_signature", request)
     try:
         envelope = parse_envelope(body)
     except UnsafeXml as exc:
         return _reject(metrics, "unsafe_xml", 400, str(exc), request)
     except BadXml as exc:
-        if not signature:
-            return _reject(metrics, "rejected_signature", 403, "no msg_signature", request)
         return _reject(metrics, "bad_request", 400, str(exc), request)
     crypto = request.app[CRYPTO]
     try:
@@ -98,6 +98,8 @@ async def receive(request: web.Request) -> web.Response:
         return _reject(metrics, "rejected_signature", 403, str(exc), request)
     if not _fresh(services, timestamp):
         return _reject(metrics, "rejected_stale", 403, f"timestamp {timestamp!r} outside window (replay?)", request)
+    if (wrong := _addressed_elsewhere(services, envelope)) is not None:
+        return _reject(metrics, "rejected_corp", 403, wrong, request)
     try:
         plaintext = crypto.decrypt(envelope.encrypt)
         msg = parse_message(plaintext)
@@ -108,6 +110,17 @@ async def receive(request: web.Request) -> web.Response:
     except (BadCiphertext, BadXml) as exc:
         return _reject(metrics, "bad_request", 400, str(exc), request)
     return await _accept(request, msg, plaintext)
+
+
+def _addressed_elsewhere(services: Services, envelope: Envelope) -> str | None:
+    """Why the envelope is not for our corp and app (None when it is, or does not say)."""
+    wecom = services.settings.wecom
+    corp, agent = envelope.to_user.strip(), envelope.agent_id.strip()
+    if corp and corp != wecom.corp_id:
+        return f"envelope ToUserName {corp[:40]!r} is not our corp id"
+    if agent and wecom.agent_id and agent != str(wecom.agent_id):
+        return f"envelope AgentID {agent[:20]!r} is not our app ({wecom.agent_id})"
+    return None
 
 
 async def _accept(request: web.Request, msg: WecomMessage, plaintext: str) -> web.Response:
