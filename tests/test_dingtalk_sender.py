@@ -51,12 +51,23 @@ async def test_token_is_cached_and_refreshed_on_invalid_authentication(fake: Fak
     assert json.loads(body["msgParam"]) == {"content": "三"}
 
 
-async def test_bad_credentials_are_a_permanent_failure(fake: FakeDingtalk) -> None:
+async def test_bad_credentials_wait_for_the_admin(fake: FakeDingtalk, caplog: pytest.LogCaptureFixture) -> None:
+    """A wrong or rotated AppSecret: messages wait (attempts not used up) and one ERROR line names the fix."""
     s = DingtalkSender(DingtalkSettings(client_id=CLIENT_ID, client_secret="wrong", api_base=fake.base_url))
-    with pytest.raises(DeliveryError) as err:
-        await s.deliver("rep01", Text("hi"), dedup_key="k")
-    assert err.value.permanent and "invalidClientIdOrSecret" in str(err.value)
+    for key in ("k1", "k2"):
+        with pytest.raises(DeliveryError) as err:
+            await s.deliver("rep01", Text("hi"), dedup_key=key)
+        assert not err.value.permanent and not err.value.counted and (err.value.retry_after or 0) >= 300
+        assert "invalidClientIdOrSecret" in str(err.value)
+    assert sum("client_secret" in r.getMessage() for r in caplog.records if r.levelname == "ERROR") == 1
     await s.close()
+
+
+async def test_flow_control_waits_without_using_up_attempts(fake: FakeDingtalk, sender: DingtalkSender) -> None:
+    fake.flow_controlled.add("rep01")
+    with pytest.raises(DeliveryError) as err:
+        await sender.deliver("rep01", Text("hi"), dedup_key="k")
+    assert not err.value.permanent and not err.value.counted and (err.value.retry_after or 0) >= 60
 
 
 async def test_server_errors_retry_and_throttling_waits(fake: FakeDingtalk, sender: DingtalkSender) -> None:

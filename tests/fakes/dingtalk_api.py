@@ -44,6 +44,7 @@ class FakeDingtalk:
     requests: list[Recorded] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)  # downloadCode → bytes
     invalid_users: set[str] = field(default_factory=set)
+    flow_controlled: set[str] = field(default_factory=set)  # batchSend reports these as flow-controlled (not sent)
     frames: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)  # pushed over the stream
     acks: list[dict[str, Any]] = field(default_factory=list)
     connections: int = 0
@@ -173,7 +174,7 @@ class FakeDingtalk:
                 rec.body["_dropped"] = True
             self._contents.add(content)
         return web.json_response({"processQueryKey": f"pqk-{next(self._ids)}", "invalidStaffIdList": invalid,
-                                  "flowControlledStaffIdList": []})
+                                  "flowControlledStaffIdList": [u for u in users if u in self.flow_controlled]})
 
     async def _group_send(self, request: web.Request) -> web.Response:
         _rec, refusal = await self._guarded("groupSend", request)

@@ -20,6 +20,7 @@ from bot.config import DingtalkSettings
 log = logging.getLogger(__name__)
 
 TOKEN_MARGIN_S = 300  # refresh this long before expiry, as the SDK does
+CONFIG_RETRY_S = 300.0  # a refused app credential waits for an admin: retry every 5 minutes
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 
 
@@ -29,6 +30,7 @@ class DingtalkApiError(Exception):
         super().__init__(message)
         self.status, self.code = status, code
         self.retryable, self.retry_after = retryable, retry_after
+        self.config = False  # waits for an admin: retried without using up the message's attempts
 
 
 class DingtalkApi:
@@ -40,6 +42,7 @@ class DingtalkApi:
         self._token: str | None = None
         self._token_expires = 0.0  # time.monotonic()
         self._token_lock = asyncio.Lock()
+        self._reported: set[str] = set()  # credential errors already logged
 
     @property
     def robot_code(self) -> str:
@@ -57,6 +60,19 @@ class DingtalkApi:
             await self._session.close()
 
     # -- token ---------------------------------------------------------------------------
+    def _token_error(self, status: int, data: dict[str, Any]) -> DingtalkApiError:
+        """A refused accessToken call waits for the admin (wrong or rotated AppSecret, app disabled): messages
+        stay queued and go out once the config is fixed, instead of being dead-lettered. One ERROR line."""
+        error = _error("accessToken", status, data)
+        if status in (400, 401, 403):
+            error.retryable, error.retry_after, error.config = True, CONFIG_RETRY_S, True
+            if error.code not in self._reported:
+                self._reported.add(error.code)
+                log.error("DingTalk refuses our app credentials (%s): check [dingtalk] client_id / client_secret "
+                          "(SALESBOT_DINGTALK_CLIENT_SECRET) against the app in the DingTalk developer console; "
+                          "messages wait and go out once it is fixed", error)
+        return error
+
     async def access_token(self) -> str:
         async with self._token_lock:
             if self._token and time.monotonic() < self._token_expires:
@@ -64,7 +80,7 @@ class DingtalkApi:
             body = {"appKey": self.settings.client_id, "appSecret": self.settings.client_secret}
             status, data = await self._request("POST", "/v1.0/oauth2/accessToken", body, token=None)
             if status != 200 or not data.get("accessToken"):
-                raise _error("accessToken", status, data)
+                raise self._token_error(status, data)
             self._token = str(data["accessToken"])
             self._token_expires = time.monotonic() + float(data.get("expireIn", 7200)) - TOKEN_MARGIN_S
             return self._token

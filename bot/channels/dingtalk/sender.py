@@ -92,7 +92,8 @@ class DingtalkSender:
         try:
             result = await self._send(recipient, body, dedup_key)
         except DingtalkApiError as exc:
-            raise DeliveryError(str(exc), permanent=not exc.retryable, retry_after=exc.retry_after) from exc
+            raise DeliveryError(str(exc), permanent=not exc.retryable, retry_after=exc.retry_after,
+                                counted=not exc.config) from exc
         self.throttle.record(recipient)
         return result
 
@@ -139,7 +140,7 @@ class DingtalkSender:
         if recipient in (data.get("invalidStaffIdList") or []):
             raise DeliveryError(f"dingtalk: {recipient} is not a valid staff id", permanent=True)
         if recipient in (data.get("flowControlledStaffIdList") or []):
-            raise DeliveryError(f"dingtalk: flow control for {recipient}", retry_after=60.0)
+            raise DeliveryError(f"dingtalk: flow control for {recipient}", retry_after=60.0, counted=False)
         return {"processQueryKey": data.get("processQueryKey")}
 
     async def _send_card(self, recipient: str, card: Card, dedup_key: str) -> dict[str, Any]:
