@@ -131,6 +131,8 @@ async def test_malformed_json_is_400_and_nothing_claimed(h: Harness) -> None:
 async def test_deeply_nested_json_is_400_not_500(h: Harness) -> None:
     status, body = await h.post(b"[" * 200_000 + b"]" * 200_000)
     assert (status, body) == (400, {"error": "malformed JSON"})
+    status, body = await h.post(b'{"msgId": ' + b"9" * 5000 + b"}")  # int() refuses > 4300 digits
+    assert (status, body) == (400, {"error": "malformed JSON"})
 
 
 async def test_oversized_body_is_413(h: Harness) -> None:

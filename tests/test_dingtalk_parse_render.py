@@ -40,6 +40,7 @@ def test_sign_matches_the_computed_vectors() -> None:
         (DOC_TS, "", int(DOC_TS), "missing"),
         ("-5", "x", int(DOC_TS), "malformed"),
         ("1577262236757²", "x", int(DOC_TS), "malformed"),
+        ("9" * 5000, "x", int(DOC_TS), "malformed"),  # int() refuses > 4300 digits: must not raise
     ],
 )
 def test_check_sign(timestamp: str | None, sign: str, now_ms: int, expected: str) -> None:

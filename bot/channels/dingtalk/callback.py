@@ -219,7 +219,7 @@ async def http_callback(request: web.Request) -> web.Response:
         return web.json_response({"error": f"{check} sign"}, status=403)
     try:
         payload = json.loads(await request.read())
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
+    except (ValueError, RecursionError):  # not JSON / not UTF-8 / a > 4300-digit number; absurdly deep nesting
         log.warning("dingtalk callback refused: body is not JSON")
         receiver.count("bad_request")
         return web.json_response({"error": "malformed JSON"}, status=400)
@@ -295,7 +295,7 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
     def _route(self, raw: str | bytes) -> None:
         try:
             frame = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             frame = None
         if not isinstance(frame, dict):
             log.warning("dingtalk stream: frame is not a JSON object, dropped")

@@ -26,7 +26,7 @@ def check_sign(timestamp: str | None, sign: str | None, secret: str, now_ms: int
     """"ok", or why the request must be refused."""
     if not timestamp or not sign:
         return "missing"
-    if not (timestamp.isascii() and timestamp.isdigit()):  # isdigit alone passes "²" (int() fails) and "１"
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 16:  # isdigit passes "²" and "１"
         return "malformed"
     if abs(now_ms - int(timestamp)) > window_ms:
         return "stale"
