@@ -24,7 +24,7 @@ from bot.messages import Body, Button, Card, Text
 from reminders import messages
 from reminders.calendar import load_calendar
 from reminders.directory import Person, person, working_hours
-from reminders.lifecycle import on_owner_changed, paused_until, start_dormancy, start_sla
+from reminders.lifecycle import follow_up_again, on_owner_changed, paused_until, start_dormancy, start_sla
 from reminders.policies import (
     DORMANCY,
     FOLLOW_UP,
@@ -355,4 +355,5 @@ async def _restart_after_extend(session: AsyncSession, lead: Lead, rule: str, wi
                 other == STAGE_STALL and lead.stage not in TERMINAL_STAGES):
             await start_sla(session, lead, other, now, now, cfg, cal, work)
     await start_dormancy(session, lead, now, now, cfg)
+    await follow_up_again(session, lead, now, cfg)
     return cal.add_working_time(now, window, work)

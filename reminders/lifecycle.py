@@ -171,6 +171,15 @@ async def on_owner_changed(session: AsyncSession, lead: Lead, now: datetime, cfg
     cal = await load_calendar(session, cfg)
     await _start_sla_rules(session, lead, now, cfg, cal, await _owner_hours(session, lead, cal))
     await start_dormancy(session, lead, now, now, cfg)
+    await follow_up_again(session, lead, now, cfg)
+
+
+async def follow_up_again(session: AsyncSession, lead: Lead, now: datetime, cfg: RemindersSettings) -> None:
+    """A lead back with an owner (taken over, reassigned, 延期 out of a freeze): the agreed call still ahead is
+    reminded in the owner's hours; a reminder that fell due while the lead was frozen was skipped, not lost."""
+    when = lead.next_follow_up_at
+    if when is not None and when > now:
+        await schedule_follow_up(session, lead, when, now, cfg)
 
 
 async def on_lead_closed(session: AsyncSession, lead: Lead, now: datetime) -> None:

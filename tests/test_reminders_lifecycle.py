@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from bot.chat import ChatSession
 from bot.clock import CN_TZ, ManualClock
 from bot.services import Services
+from reminders.lifecycle import schedule_follow_up
+from storage.models import Lead
 from tests.conftest import Transcript
 from tests.test_reminders_support import get_lead, make_lead, timers
 
@@ -86,3 +88,22 @@ async def test_a_logged_contact_and_the_agreed_follow_up_agree(
     assert not any("回访" in t for t in texts(transcript, "rep01"))
     await at(chat, clock, cn(2026, 11, 26, 14, 50))
     assert any("回访" in t and "李总" in t for t in texts(transcript, "rep01"))
+
+
+async def test_an_agreed_call_that_fell_due_while_frozen_is_reminded_once_the_lead_is_back(
+        chat: ChatSession, services: Services, transcript: Transcript, clock: ManualClock) -> None:
+    call = cn(2026, 11, 24, 16)  # agreed with the customer: Tuesday 16:00
+    lead_id = await make_lead(services, next_follow_up_at=call)
+    async with services.db.session() as session:
+        lead = await session.get(Lead, lead_id)
+        assert lead is not None
+        await schedule_follow_up(session, lead, call, clock.now(), services.settings.reminders)
+    for _ in range(3):
+        await chat.handle_line("/advance 2h")  # first contact missed three times → frozen Monday 16:00
+    assert (await get_lead(services, lead_id)).status == "frozen"
+    await at(chat, clock, cn(2026, 11, 24, 15, 50))  # the 15:45 reminder fell due while the lead was frozen
+    assert not any("回访" in t for t in texts(transcript, "rep01"))
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("/click 延期")  # back to rep01, ten minutes before the call
+    await chat.settle()
+    assert any("回访" in t and "16:00" in t for t in texts(transcript, "rep01"))
