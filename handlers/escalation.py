@@ -3,7 +3,7 @@
 Rep on a reminder card:   rem:snooze:<reminder_id>:<hours>   rem:pause:<reminder_id>:nextweek
 Manager on a freeze card: esc:take:<lead_id>:<reminder_id>   esc:assign:<lead_id>:<reminder_id>
                           esc:extend:<lead_id>:<reminder_id>[:<hours>]   esc:to:<lead_id>:<reminder_id>:<rep_id>
-Manager by text:          延期 <线索号> [小时] [原因]   (e.g. "延期 12 48 客户出差")
+Manager by text:          延期 <线索号> [工作小时|N天] [原因]   (e.g. "延期 12 48 客户出差", "延期 12 3天 出差")
 """
 
 from __future__ import annotations
@@ -12,18 +12,21 @@ import re
 
 from sqlalchemy import select
 
+from bot.config import RemindersSettings
 from bot.context import Context
 from bot.messages import CardUpdate, Inbound, Text
 from bot.router import Router, split_command
 from handlers.assignment import reassign_options
 from reminders import actions
+from reminders.calendar import day_hours
 from reminders.policies import EXTEND_DEFAULT_HOURS, EXTEND_DEFAULT_REASON, PAUSE_NEXT_WEEK_REASON
 from storage.models import Lead, Reminder
 
 router = Router("escalation")
 
 BAD_KEY = "这个按钮已失效。"
-EXTEND_USAGE = "用法：延期 线索号 [小时] [原因]，例如「延期 12 48 客户出差」"
+CN_DIGITS = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+EXTEND_USAGE = "用法：延期 线索号 [工作小时或天] [原因]，例如「延期 12 48 客户出差」「延期 12 3天 客户出差」"
 
 
 async def _apply(ctx: Context, result: actions.Result) -> None:
@@ -95,6 +98,20 @@ def _ranker(ctx: Context) -> actions.Ranker:
     return rank
 
 
+def _span_hours(text: str, cfg: RemindersSettings) -> float | None:
+    """"48" / "48h" / "48小时" → 48 working hours; "3天" / "3d" → 3 working days in hours; else None."""
+    text = text.strip().lower()
+    if text[:1] in CN_DIGITS and (len(text) == 1 or not text[1].isdigit()):
+        text = str(CN_DIGITS[text[0]]) + text[1:]  # 两天, 三小时
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(h|小时|个小时|d|天|个工作日|工作日)?", text)
+    if m is None:
+        return None
+    value = float(m.group(1))
+    if m.group(2) in ("d", "天", "个工作日", "工作日"):
+        return value * day_hours(cfg)
+    return value
+
+
 def _number(text: str) -> bool:
     return re.fullmatch(r"\d+(\.\d+)?", text) is not None
 
@@ -108,9 +125,12 @@ async def extend_command(ctx: Context, msg: Inbound) -> None:
     lead_id = int(args[0])
     hours, reason = EXTEND_DEFAULT_HOURS, EXTEND_DEFAULT_REASON
     rest = args[1:]
-    if rest and _number(rest[0].removesuffix("h").removesuffix("小时")):
-        hours = float(rest[0].removesuffix("h").removesuffix("小时"))
-        rest = rest[1:]
+    if rest and (rest[0][:1].isdigit() or rest[0][:1] in CN_DIGITS):
+        span = _span_hours(rest[0], ctx.settings.reminders)
+        if span is None:
+            ctx.reply(Text(f"没看懂时长「{rest[0][:12]}」。{EXTEND_USAGE}"))
+            return
+        hours, rest = span, rest[1:]
     if rest:
         reason = " ".join(rest)[:100]
     session = await ctx.db()

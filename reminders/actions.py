@@ -22,7 +22,7 @@ from bot.config import RemindersSettings
 from bot.context import UserInfo
 from bot.messages import Body, Button, Card, Text
 from reminders import messages
-from reminders.calendar import load_calendar
+from reminders.calendar import day_hours, load_calendar
 from reminders.directory import Person, person, working_hours
 from reminders.lifecycle import follow_up_again, on_owner_changed, paused_until, start_dormancy, start_sla
 from reminders.policies import (
@@ -319,24 +319,25 @@ async def extend(session: AsyncSession, user: UserInfo, lead_id: int, rid: int, 
                  now: datetime, cfg: RemindersSettings) -> Result:
     """延期: back to the previous owner with `hours` more for the escalated rule."""
     if not 0 < hours <= 24 * 30:
-        return _say("延期时长需在 1 到 720 小时之间。")
+        return _say("延期时长需在 720 个工作小时以内（可写小时或天，如「48」「3天」）。")
     esc = await _escalation(session, user, lead_id, rid)
     if isinstance(esc, Result):
         return esc
     prev = await session.get(User, esc.prev_owner) if esc.prev_owner else None
     if prev is None or not prev.active:
         return _say("原负责人已不在，请用「接手」或「改派」。")
-    _resolve(esc, user, "extend", f"延期 {hours:g} 小时", now, hours=hours, reason=reason)
+    span = messages.work_span(hours, day_hours(cfg))
+    _resolve(esc, user, "extend", f"延期 {span}", now, hours=hours, reason=reason)
     lead = esc.lead
     lead.owner_id = prev.id
-    add_activity(session, lead_id, user.id, "extend", now, f"{user.name} 延期 {hours:g} 小时：{reason}",
+    add_activity(session, lead_id, user.id, "extend", now, f"{user.name} 延期 {span}：{reason}",
                  hours=hours, reason=reason, reminder_id=rid)
     add_audit(session, user.id, "escalation.extend", f"lead:{lead_id}", now, hours=hours, reason=reason)
     deadline = await _restart_after_extend(session, lead, esc.rule, timedelta(hours=hours), now, cfg, reason)
-    text = (f"⏳ {user.name} 已将线索 {messages.lead_label(lead)} 延期 {hours:g} 小时（{reason}），"
+    text = (f"⏳ {user.name} 已将线索 {messages.lead_label(lead)} 延期 {span}（{reason}），"
             f"请在 {fmt_cn(deadline)} 前完成{RULE_CN[esc.rule]}。")
-    result = Result(reply=Text(f"已延期 {hours:g} 小时，线索已还给 {prev.name}。"),
-                    card_status=f"已由 {user.name} 延期 {hours:g} 小时：{reason}", changed=True,
+    result = Result(reply=Text(f"已延期 {span}，线索已还给 {prev.name}。"),
+                    card_status=f"已由 {user.name} 延期 {span}：{reason}", changed=True,
                     cards=_freeze_cards(esc, user))
     result.sends.append((prev.id, Text(text), f"esc:{rid}:extend:{prev.id}"))
     return result

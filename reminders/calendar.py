@@ -33,6 +33,11 @@ class CalendarError(ValueError):
     """The calendar cannot answer (e.g. overrides turned every day into a day off)."""
 
 
+def day_hours(cfg: RemindersSettings) -> float:
+    """Working hours in the default working day ([reminders] work_start/work_end): what "1 天" of 延期 is."""
+    return WorkHours.parse(cfg.work_start, cfg.work_end).length.total_seconds() / 3600
+
+
 def parse_hhmm(text: str) -> time:
     """'09:00' → time(9, 0); raises ValueError on anything else."""
     hours, _, minutes = text.strip().partition(":")

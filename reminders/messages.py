@@ -25,6 +25,14 @@ class Note:
     line: str
 
 
+def work_span(hours: float, day_hours: float) -> str:
+    """延期 counts working time: "2 个工作日" when it is whole working days, else "20 个工作小时"."""
+    days = hours / day_hours if day_hours > 0 else 0
+    if days >= 1 and abs(days - round(days)) < 1e-9:
+        return f"{round(days)} 个工作日"
+    return f"{hours:g} 个工作小时"
+
+
 def lead_label(lead: Lead) -> str:
     label = f"#{lead.id} {lead.customer_name or '未命名客户'}"
     return f"{label} · {lead.company}" if lead.company else label

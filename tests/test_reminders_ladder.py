@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from bot.chat import ChatSession
 from bot.clock import CN_TZ, ManualClock
 from bot.services import Services
@@ -143,11 +145,12 @@ async def test_extend_gives_the_lead_back(chat: ChatSession, services: Services,
     lead_id = await freeze_lead(chat, services)
     await chat.handle_line("/as manager01")
     await chat.handle_line("/click 延期")
-    assert "已由 王经理 延期 24 小时：主管延期" in transcript.to("manager01")[-2]["text"]
+    assert "已由 王经理 延期 24 个工作小时：主管延期" in transcript.to("manager01")[-2]["text"]
     lead = await get_lead(services, lead_id)
     assert lead.status == "active" and lead.owner_id == "rep01"
     # 24 working hours from Friday 16:00: Friday 2 h, Monday 9 h, Tuesday 9 h, Wednesday 4 h
-    assert "延期 24 小时" in transcript.last("rep01")["text"] and "12-02 13:00" in transcript.last("rep01")["text"]
+    told = transcript.last("rep01")["text"]
+    assert "延期 24 个工作小时" in told and "12-02 13:00" in told
     fc = [t for t in await timers(services, lead_id) if t.rule == "first_contact"]
     assert len(fc) == 1 and fc[0].level == 0  # a fresh chain: the warning comes first
     assert fc[0].payload["deadline"] == datetime(2026, 12, 2, 13, tzinfo=CN_TZ).astimezone(UTC).isoformat()
@@ -171,12 +174,36 @@ async def test_extend_by_text_with_reason_and_admin(chat: ChatSession, services:
     assert "权限" in transcript.last("rep01")["text"]
     await chat.handle_line("/as admin01")
     await chat.handle_line(f"延期 {lead_id} 48 客户出差")
-    assert "已延期 48 小时" in transcript.last("admin01")["text"]
+    assert "已延期 48 个工作小时" in transcript.last("admin01")["text"]
     assert "客户出差" in transcript.last("rep01")["text"]
     await chat.handle_line(f"延期 {lead_id} 48")
     assert "没有冻结" in transcript.last("admin01")["text"] or "无需重复" in transcript.last("admin01")["text"]
     await chat.handle_line("延期 abc")
     assert "用法" in transcript.last("admin01")["text"]
+
+
+@pytest.mark.parametrize(("said", "shown", "deadline"), [
+    ("2天 客户出差", "2 个工作日", "11-25 16:00"),  # frozen Monday 16:00 → two working days later, same time
+    ("两天 客户出差", "2 个工作日", "11-25 16:00"),
+    ("3h 客户出差", "3 个工作小时", "11-24 10:00"),
+])
+async def test_extend_by_text_in_days_or_hours(chat: ChatSession, services: Services, transcript: Transcript,
+                                               said: str, shown: str, deadline: str) -> None:
+    lead_id = await freeze_lead(chat, services)
+    await chat.handle_line("/as manager01")
+    await chat.handle_line(f"延期 {lead_id} {said}")
+    assert f"已延期 {shown}" in transcript.last("manager01")["text"]
+    rep = transcript.last("rep01")["text"]
+    assert f"延期 {shown}（客户出差）" in rep and deadline in rep
+
+
+async def test_extend_by_text_with_an_unreadable_duration_asks_again(chat: ChatSession, services: Services,
+                                                                     transcript: Transcript) -> None:
+    lead_id = await freeze_lead(chat, services)
+    await chat.handle_line("/as manager01")
+    await chat.handle_line(f"延期 {lead_id} 2周 客户出差")
+    assert "没看懂时长「2周」" in transcript.last("manager01")["text"]
+    assert (await get_lead(services, lead_id)).status == "frozen"  # nothing changed
 
 
 async def test_stale_card_after_the_lead_closed(chat: ChatSession, services: Services,
@@ -330,4 +357,4 @@ async def test_extend_by_text_closes_the_freeze_card_behind_an_abandoned_picker(
     await chat.handle_line("/as manager01")
     await chat.handle_line("/click 改派")  # then changes their mind and types 延期
     await chat.handle_line(f"延期 {lead_id} 8 客户出差")
-    assert await card_updates(services, "manager01") == [(f"esc{rid}", "已由 王经理 延期 8 小时：客户出差")]
+    assert await card_updates(services, "manager01") == [(f"esc{rid}", "已由 王经理 延期 8 个工作小时：客户出差")]

@@ -51,7 +51,7 @@ async def test_extend_on_friday_night_waits_for_monday(chat: ChatSession, servic
     await chat.handle_line("/now 2026-11-27T22:00+08:00")
     await chat.handle_line("/as manager01")
     await chat.handle_line(f"延期 {lead_id} 8 客户出差")
-    assert "已延期 8 小时" in transcript.last("manager01")["text"]
+    assert "已延期 8 个工作小时" in transcript.last("manager01")["text"]
     await chat.handle_line("/now 2026-11-29T12:00+08:00")  # Sunday: still quiet
     assert mentions(transcript, "rep01", "客户出差") == 0
     await chat.handle_line("/now 2026-11-30T09:00+08:00")
