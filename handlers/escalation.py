@@ -29,7 +29,7 @@ CN_DIGITS = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 
 EXTEND_USAGE = "用法：延期 线索号 [工作小时或天] [原因]，例如「延期 12 48 客户出差」「延期 12 3天 客户出差」"
 
 
-async def _apply(ctx: Context, result: actions.Result) -> None:
+async def apply_result(ctx: Context, result: actions.Result) -> None:
     if result.card_status:
         ctx.update_card(result.card_status)
         for channel, ref in result.cards:  # e.g. the freeze card behind the picker that was clicked
@@ -62,7 +62,7 @@ async def reminder_button(ctx: Context, msg: Inbound) -> None:
         result = await actions.snooze(session, ctx.user, rid, hours, ctx.now(), cfg)
     else:
         result = await actions.pause(session, ctx.user, rid, ctx.now(), cfg, PAUSE_NEXT_WEEK_REASON)
-    await _apply(ctx, result)
+    await apply_result(ctx, result)
 
 
 @router.card_action("esc:")
@@ -77,18 +77,18 @@ async def escalation_button(ctx: Context, msg: Inbound) -> None:
         result = await actions.take_over(session, ctx.user, lead_id, rid, now, cfg)
     elif action == "assign":
         card = (msg.channel, msg.card_ref) if msg.card_ref else None
-        result = await actions.assign_picker(session, ctx.user, lead_id, rid, card, _ranker(ctx))
+        result = await actions.assign_picker(session, ctx.user, lead_id, rid, card, ranker(ctx))
     elif action == "to" and len(parts) > 4:
-        result = await actions.assign_to(session, ctx.user, lead_id, rid, parts[4], now, cfg, _ranker(ctx))
+        result = await actions.assign_to(session, ctx.user, lead_id, rid, parts[4], now, cfg, ranker(ctx))
     elif action == "extend":
         hours = float(parts[4]) if len(parts) > 4 and _number(parts[4]) else EXTEND_DEFAULT_HOURS
         result = await actions.extend(session, ctx.user, lead_id, rid, hours, EXTEND_DEFAULT_REASON, now, cfg)
     else:
         result = actions.Result(reply=Text(BAD_KEY))
-    await _apply(ctx, result)
+    await apply_result(ctx, result)
 
 
-def _ranker(ctx: Context) -> actions.Ranker:
+def ranker(ctx: Context) -> actions.Ranker:
     """The assignment engine's order for a frozen lead's 改派 (the rep it was frozen from is left out)."""
 
     async def rank(lead: Lead) -> list[tuple[str, str]]:
@@ -139,5 +139,5 @@ async def extend_command(ctx: Context, msg: Inbound) -> None:
     if lead is None or rid is None or await session.scalar(select(Reminder.id).where(Reminder.id == rid)) is None:
         ctx.reply(Text(f"线索 #{lead_id} 当前没有冻结待处理，不需要延期。"))
         return
-    await _apply(ctx, await actions.extend(session, ctx.user, lead_id, int(rid), hours, reason, ctx.now(),
+    await apply_result(ctx, await actions.extend(session, ctx.user, lead_id, int(rid), hours, reason, ctx.now(),
                                      ctx.settings.reminders))

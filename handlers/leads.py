@@ -36,7 +36,7 @@ from handlers.permissions import (
     manager_refusal,
     parse_id,
 )
-from reminders import lifecycle
+from reminders import actions, lifecycle
 from storage.activity import add_activity
 from storage.leads import (
     SOURCE_CN,
@@ -603,9 +603,24 @@ async def reassign_cmd(ctx: Context, msg: Inbound) -> None:
         if rep is None:
             ctx.reply(Text(f"找不到你团队里的「{who}」。可以用工号或姓名，例如「改派 {lead.id} rep02」。"))
             return
-        await reassign(ctx, lead, rep, f"主管 {ctx.user.name} 改派")
+        if not await _reassign_frozen(ctx, lead, rep.id):
+            await reassign(ctx, lead, rep, f"主管 {ctx.user.name} 改派")
         return
     await _suggest(ctx, lead)
+
+
+async def _reassign_frozen(ctx: Context, lead: Lead, rep_id: str) -> bool:
+    """A frozen lead is reassigned through its escalation, as the freeze card's 改派 does (the escalation is
+    settled, the rep it was frozen from is told, handing it straight back is refused). False: not frozen."""
+    from handlers.escalation import apply_result, ranker
+
+    rid = (lead.extra or {}).get("frozen", {}).get("reminder_id")
+    if lead.status != "frozen" or rid is None:
+        return False
+    result = await actions.assign_to(await ctx.db(), ctx.user, lead.id, int(rid), rep_id, ctx.now(),
+                                     ctx.settings.reminders, ranker(ctx))
+    await apply_result(ctx, result)
+    return True
 
 
 async def _suggest(ctx: Context, lead: Lead) -> None:
@@ -640,6 +655,8 @@ async def click_assign_to(ctx: Context, msg: Inbound) -> None:
     rep = await _find_rep(await ctx.db(), key.split(":", 3)[3] if key.count(":") >= 3 else "", ctx.user)
     if rep is None:
         ctx.reply(Text("这位销售不在你的团队里。"))
+        return
+    if await _reassign_frozen(ctx, lead, rep.id):
         return
     picks = {p.rep.id: p for p in await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), limit=100)}
     reason = picks[rep.id].reason if rep.id in picks else f"主管 {ctx.user.name} 改派"

@@ -101,6 +101,24 @@ async def test_take_over_wrong_user_double_click(chat: ChatSession, services: Se
     assert "takeover" in await activity_kinds(services, lead_id)
 
 
+async def test_reassign_by_text_goes_through_the_freeze(chat: ChatSession, services: Services,
+                                                       transcript: Transcript) -> None:
+    """「改派 N rep02」 on a frozen lead does what the freeze card's 改派 does: the escalation is settled (its buttons
+    answer 已处理), the rep the freeze took it from is told, and handing it straight back is refused."""
+    lead_id = await freeze_lead(chat, services)
+    await chat.handle_line("/as manager01")
+    await chat.handle_line(f"改派 {lead_id} rep01")
+    assert "延期" in transcript.last("manager01")["text"] and (await get_lead(services, lead_id)).owner_id is None
+    await chat.handle_line(f"改派 {lead_id} rep02")
+    lead = await get_lead(services, lead_id)
+    assert lead.owner_id == "rep02" and lead.status == "active"
+    assert "改派" in transcript.last("rep02")["title"]
+    assert "改派给 李娜" in transcript.last("rep01")["text"]
+    await chat.handle_line("/click 接手")  # the freeze card, clicked late
+    assert "已由 王经理 改派给 李娜，无需重复操作" in transcript.last("manager01")["text"]
+    assert (await get_lead(services, lead_id)).owner_id == "rep02"
+
+
 async def test_reassign_picks_a_team_rep(chat: ChatSession, services: Services, transcript: Transcript) -> None:
     lead_id = await freeze_lead(chat, services)
     await chat.handle_line("/as manager01")
