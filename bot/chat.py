@@ -97,8 +97,8 @@ class ChatSession:
                 except ValueError:
                     self.info("时间格式如 2026-11-23T09:00+08:00")
                     return True
-                await self.settle()
-            self.info(to_cn(self.clock.now()).isoformat(timespec="minutes"))
+            self.info(to_cn(self.clock.now()).isoformat(timespec="minutes"))  # before what the new time brings
+            await self.settle()
         else:
             self.info("可用指令: /as USER, /image PATH, /file PATH, /click X, /advance 2h, /now [ISO], /quit")
         return True

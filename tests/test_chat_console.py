@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 from bot.chat import ChatSession
+from bot.services import Services
 from tests.conftest import Transcript
+from tests.test_reminders_support import make_lead
 
 
 async def test_help_lists_rep_features(chat: ChatSession, transcript: Transcript) -> None:
@@ -39,6 +41,16 @@ async def test_advance_and_now_move_the_clock(chat: ChatSession, transcript: Tra
     assert transcript.last("rep01")["text"].startswith("2026-11-23T11:00")
     await chat.handle_line("/advance soon")
     assert "2h" in transcript.last("rep01")["text"]
+
+
+async def test_now_prints_the_new_time_before_what_it_brings(chat: ChatSession, services: Services,
+                                                              transcript: Transcript) -> None:
+    await make_lead(services)  # first contact due in 2 working hours
+    await chat.handle_line("/now 2026-11-23T13:00+08:00")
+    mine = transcript.to("rep01")
+    clock_line = next(i for i, m in enumerate(mine) if m["text"].startswith("2026-11-23T13:00"))
+    reminder = next(i for i, m in enumerate(mine) if "首次联系" in m["title"] + m["text"])
+    assert clock_line < reminder
 
 
 async def test_quit_stops(chat: ChatSession) -> None:
