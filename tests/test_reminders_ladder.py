@@ -200,6 +200,14 @@ async def test_extend_by_text_with_reason_and_admin(chat: ChatSession, services:
     assert "用法" in transcript.last("admin01")["text"]
 
 
+async def manager_extends(chat: ChatSession, services: Services, said: str) -> int:
+    """A frozen lead, then manager01 types 「延期 <id> <said>」; returns the lead id."""
+    lead_id = await freeze_lead(chat, services)
+    await chat.handle_line("/as manager01")
+    await chat.handle_line(f"延期 {lead_id} {said}")
+    return lead_id
+
+
 @pytest.mark.parametrize(("said", "shown", "deadline"), [
     ("2天 客户出差", "2 个工作日", "11-25 16:00"),  # frozen Monday 16:00 → two working days later, same time
     ("两天 客户出差", "2 个工作日", "11-25 16:00"),
@@ -207,9 +215,7 @@ async def test_extend_by_text_with_reason_and_admin(chat: ChatSession, services:
 ])
 async def test_extend_by_text_in_days_or_hours(chat: ChatSession, services: Services, transcript: Transcript,
                                                said: str, shown: str, deadline: str) -> None:
-    lead_id = await freeze_lead(chat, services)
-    await chat.handle_line("/as manager01")
-    await chat.handle_line(f"延期 {lead_id} {said}")
+    await manager_extends(chat, services, said)
     assert f"已延期 {shown}" in transcript.last("manager01")["text"]
     rep = transcript.last("rep01")["text"]
     assert f"延期 {shown}（客户出差）" in rep and deadline in rep
@@ -217,9 +223,7 @@ async def test_extend_by_text_in_days_or_hours(chat: ChatSession, services: Serv
 
 async def test_extend_by_text_with_an_unreadable_duration_asks_again(chat: ChatSession, services: Services,
                                                                      transcript: Transcript) -> None:
-    lead_id = await freeze_lead(chat, services)
-    await chat.handle_line("/as manager01")
-    await chat.handle_line(f"延期 {lead_id} 2周 客户出差")
+    lead_id = await manager_extends(chat, services, "2周 客户出差")
     assert "没看懂时长「2周」" in transcript.last("manager01")["text"]
     assert (await get_lead(services, lead_id)).status == "frozen"  # nothing changed
 
