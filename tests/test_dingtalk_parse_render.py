@@ -111,6 +111,16 @@ def test_markdown_tables_become_lists() -> None:
     assert rendered == RobotMessage("sampleMarkdown", {"title": "salesbot", "text": "a | b"})
 
 
+def test_a_table_inside_a_card_field_becomes_a_list() -> None:
+    """An imported knowledge card whose 报价模板 is a markdown table: DingTalk shows no tables."""
+    quote = "| 项目 | 金额 |\n|---|---|\n| 设备 | 100万 |\n| 维保 | 10万 |"
+    card = Card(title="报价", fields=(Field("报价模板", quote), Field("客户", "王总")))
+    text = render_card_markdown(card).msg_param["text"]
+    assert "|" not in text
+    assert "- **报价模板**：\n- 项目：设备，金额：100万\n- 项目：维保，金额：10万" in text
+    assert text.endswith("- **客户**：王总")
+
+
 def test_card_without_buttons_is_markdown() -> None:
     card = Card(title="线索 #12", description="新线索", fields=(Field("客户", "王总"), Field("电话", "138")),
                 note="来源：截图")

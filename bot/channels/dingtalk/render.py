@@ -56,10 +56,16 @@ def card_markdown(body: Card, *, heading: bool) -> str:
     lines = [f"#### {body.title}"] if heading else []
     if body.description:
         lines.append(to_dingtalk_markdown(body.description))
-    lines += [f"- **{f.label}**：{f.value}" for f in body.fields]
+    lines += [_field_line(f.label, f.value) for f in body.fields]
     if body.note:
         lines.append(f"<font color=#999999>{body.note}</font>")
     return _join_with_list(lines)
+
+
+def _field_line(label: str, value: str) -> str:
+    """`- **label**：value`; a value that holds a table (an imported 报价模板) follows as its list items."""
+    value = to_dingtalk_markdown(value)
+    return f"- **{label}**：\n{value}" if value.startswith("- ") else f"- **{label}**：{value}"
 
 
 def _join_with_list(lines: list[str]) -> str:
