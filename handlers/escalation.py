@@ -17,6 +17,7 @@ from bot.context import Context
 from bot.messages import CardUpdate, Inbound, Text
 from bot.router import Router, split_command
 from handlers.assignment import reassign_options
+from handlers.permissions import lead_for
 from reminders import actions
 from reminders.calendar import day_hours
 from reminders.policies import EXTEND_DEFAULT_HOURS, EXTEND_DEFAULT_REASON, PAUSE_NEXT_WEEK_REASON
@@ -133,10 +134,12 @@ async def extend_command(ctx: Context, msg: Inbound) -> None:
         hours, rest = span, rest[1:]
     if rest:
         reason = " ".join(rest)[:100]
+    lead = await lead_for(ctx, lead_id, "延期 12 24")  # another team's lead answers as a missing one
+    if lead is None:
+        return
     session = await ctx.db()
-    lead = await session.get(Lead, lead_id)
-    rid = (lead.extra or {}).get("frozen", {}).get("reminder_id") if lead is not None else None
-    if lead is None or rid is None or await session.scalar(select(Reminder.id).where(Reminder.id == rid)) is None:
+    rid = (lead.extra or {}).get("frozen", {}).get("reminder_id")
+    if rid is None or await session.scalar(select(Reminder.id).where(Reminder.id == rid)) is None:
         ctx.reply(Text(f"线索 #{lead_id} 当前没有冻结待处理，不需要延期。"))
         return
     await apply_result(ctx, await actions.extend(session, ctx.user, lead_id, int(rid), hours, reason, ctx.now(),

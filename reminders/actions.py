@@ -47,7 +47,6 @@ ACTION_CN = {"take": "接手", "assign": "改派", "extend": "延期"}
 
 STALE = "这张卡片已过期（线索状态已经变化），无需操作。"
 GONE = "这条提醒已不存在或按钮已失效。"
-NOT_OWNER = "只有线索负责人可以操作这条提醒。"
 NOT_PENDING = "这条提醒已更新（可能已完成或已升级），按钮已失效。"
 
 
@@ -82,10 +81,10 @@ async def _rep_row(session: AsyncSession, user: UserInfo, fired_id: int,
     lead = await _get_for_update(session, Lead, fired.lead_id)
     if lead is None:
         return _say(GONE)
-    if lead.status == "frozen":
-        return _say(messages.frozen_text(lead))
+    if lead.status == "frozen" and (lead.extra or {}).get("frozen", {}).get("prev_owner") == user.id:
+        return _say(messages.frozen_text(lead))  # the rep whose card it was learns why the button is dead
     if lead.owner_id != user.id:
-        return _say(NOT_OWNER)
+        return _say(GONE)  # anyone else: as if there were no such reminder (nothing about the lead leaks)
     level = next_level(fired.rule, fired.level, cfg)
     stmt = select(Reminder).where(Reminder.lead_id == lead.id, Reminder.rule == fired.rule,
                                   Reminder.level == level, Reminder.status == "pending",
@@ -193,9 +192,8 @@ async def _escalation(session: AsyncSession, user: UserInfo, lead_id: int, rid: 
     manager = manager if manager is not None and manager.active else None  # departed: the card went up
     allowed = user.is_admin or (manager is not None and manager.id == user.id) or (
         manager is None and user.id in info.get("managers", []))
-    if not allowed:
-        who = f"{manager.name}（原负责人的主管）" if manager else "原负责人的主管"
-        return _say(f"只有 {who}或管理员可以处理这条冻结线索。")
+    if not allowed:  # answered as a missing card: nothing about another team's lead leaks
+        return _say(GONE)
     done = info.get("resolved")
     if done:
         return _say(f"该线索已由 {done['by_name']} {done['summary']}，无需重复操作。")
