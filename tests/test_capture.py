@@ -20,6 +20,7 @@ from ocr.pipeline import read_screenshot
 from ocr.synth import Sample, make_sample
 from storage.models import Evidence, Lead, Reminder
 from tests.conftest import Transcript
+from tests.test_reminders_support import activity_kinds, click, make_lead
 
 
 def save(tmp_path: Path, sample: Sample, name: str = "shot.jpg") -> Path:
@@ -126,6 +127,25 @@ async def test_customer_of_a_colleague_is_flagged_and_manager_told(
     first, draft = await leads(services)
     assert first.owner_id == "rep02" and draft.status == "lost"
     assert any("补充了客户截图" in m["text"] for m in transcript.to("rep02"))
+    async with services.db.session() as session:  # what rep02 is told to look at is on rep02's lead
+        owners = set((await session.execute(select(Evidence.lead_id))).scalars())
+    assert owners == {first.id}
+
+
+async def test_a_crafted_merge_into_another_reps_lead_changes_nothing(
+    chat: ChatSession, transcript: Transcript, services: Services, clock: ManualClock, tmp_path: Path,
+    lead_sample: Sample,
+) -> None:
+    """cap:merge:<own draft>:<any lead id>: only the lead the draft was flagged against may be merged into."""
+    other = await make_lead(services, owner="rep04", phone="13900001111", customer_name="赵总", company="别家公司")
+    clock.set(lead_sample.now)
+    await chat.handle_line(f"/image {save(tmp_path, lead_sample)}")
+    draft = next(lead for lead in await leads(services) if lead.status == "draft")
+    await click(chat, "rep01", f"cap:merge:{draft.id}:{other}")
+    assert f"线索 #{other} 已不存在" in transcript.last("rep01")["text"]
+    assert transcript.to("rep04") == []
+    assert {lead.id: lead.status for lead in await leads(services)} == {other: "active", draft.id: "draft"}
+    assert "merge" not in await activity_kinds(services, other)
 
 
 @pytest.mark.parametrize("kind", ["receipt", "group"])
