@@ -577,7 +577,11 @@ async def _find_rep(session: AsyncSession, who: str, user: UserInfo) -> User | N
     return None
 
 
-async def reassign(ctx: Context, lead: Lead, rep: User, reason: str) -> None:
+async def reassign(ctx: Context, lead: Lead, rep: User, reason: str) -> bool:
+    """False when `rep` already owns it (a no-op must not restart the SLA clocks and hide what is overdue)."""
+    if rep.id == lead.owner_id:
+        ctx.reply(Text(f"线索 #{lead.id} 已经由 {rep.name} 负责，无需改派。"))
+        return False
     session, now = await ctx.db(), ctx.now()
     previous = await change_owner(session, lead, rep.id, ctx.user.id, now, ctx.settings.reminders, reason=reason)
     ctx.reply(Text(f"✅ 线索 #{lead.id} 已改派给 {rep.name}（{reason}）"))
@@ -587,6 +591,7 @@ async def reassign(ctx: Context, lead: Lead, rep: User, reason: str) -> None:
                  key=f"assign:{lead.id}:{rep.id}:{now.isoformat()}")
     if previous and previous not in (rep.id, ctx.user.id):
         ctx.send(previous, Text(f"线索 #{lead.id} 已由主管改派给同事。"), key=f"unassign:{lead.id}:{now.isoformat()}")
+    return True
 
 
 @router.command("改派", "分配")
@@ -660,8 +665,8 @@ async def click_assign_to(ctx: Context, msg: Inbound) -> None:
         return
     picks = {p.rep.id: p for p in await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), limit=100)}
     reason = picks[rep.id].reason if rep.id in picks else f"主管 {ctx.user.name} 改派"
-    await reassign(ctx, lead, rep, reason)
-    ctx.update_card(f"已改派给 {rep.name}")
+    if await reassign(ctx, lead, rep, reason):
+        ctx.update_card(f"已改派给 {rep.name}")
 
 
 __all__ = ["ConfirmResult", "confirm_draft", "fields_from_extract", "router", "save_draft", "show_lead",

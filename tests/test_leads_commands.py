@@ -11,6 +11,7 @@ from bot.services import Services
 from storage.models import Activity, Evidence, Reminder
 from tests.conftest import Transcript
 from tests.leads_helpers import cn, get_lead, seed_lead
+from tests.test_reminders_support import make_lead
 
 
 async def _count(services: Services, model: type, **where: object) -> int:
@@ -170,6 +171,18 @@ async def test_frozen_lead_refused_until_manager_acts(
     await chat.handle_line("/as rep02")
     await chat.handle_line("跟进 1 已电话沟通")
     assert (await get_lead(services, 1)).first_contact_at == cn(23, 10)
+
+
+async def test_reassign_to_the_current_owner_changes_nothing(chat: ChatSession, services: Services,
+                                                            transcript: Transcript) -> None:
+    """A no-op 改派 must not restart the SLA clocks (the lead would drop out of the overdue list)."""
+    lead_id = await make_lead(services)
+    before = (await get_lead(services, lead_id)).assigned_at
+    await chat.handle_line("/as manager01")
+    await chat.handle_line(f"改派 {lead_id} rep01")
+    assert "已经由 张伟 负责" in transcript.last("manager01")["text"]
+    assert (await get_lead(services, lead_id)).assigned_at == before
+    assert not any("新分配" in m["title"] for m in transcript.to("rep01"))
 
 
 async def test_reassign_by_button_uses_engine_reason(
