@@ -58,16 +58,23 @@ def stage_index(code: str) -> int:
 
 
 def parse_stage(text: str) -> str | None:
-    """'3', '第3阶段', '需求诊断', 'discover', '诊断' → 'discover'; anything else → None."""
+    """'3', '三', '第3阶段', '需求诊断', 'discover', '诊断' → 'discover'; anything else → None. A stage word in a
+    sentence that says it has not happened (还不需要演示, 预计下月签约) is not a stage."""
     t = text.strip().lower()
-    t = re.sub(r"^第?\s*(\d)\s*(?:阶段|步)?$", r"\1", t)
+    t = re.sub(r"^第?\s*([1-9一二三四五])\s*(?:阶段|步)?$", r"\1", t)
+    t = str("一二三四五".index(t) + 1) if len(t) == 1 and t in "一二三四五" else t
     if t.isdigit() and 1 <= int(t) <= len(STAGES):
         return STAGE_CODES[int(t) - 1]
     for code, name in STAGES:
         if t in (code, name):
             return code
+    if _NOT_YET.search(t):
+        return None
     hits = {code for alias, code in _STAGE_ALIASES.items() if alias in t}
     return hits.pop() if len(hits) == 1 else None
+
+
+_NOT_YET = re.compile(r"不|没|未|预计|准备|打算|计划|希望|争取|快要|即将|下(?:个)?[周月]|明年")
 
 
 def stage_label(code: str) -> str:

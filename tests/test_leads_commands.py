@@ -94,6 +94,14 @@ async def test_stage_names_numbers_and_button(chat: ChatSession, transcript: Tra
     assert (await get_lead(services, 1)).stage == "demo"
     await chat.handle_line("阶段 1 随便")
     assert "没认出阶段" in transcript.last("rep01")["text"]
+    for not_yet in ("还不需要演示", "预计下月签约", "没到诊断"):  # a stage word that says it has not happened
+        await chat.handle_line(f"阶段 1 {not_yet}")
+        assert "没认出阶段" in transcript.last("rep01")["text"]
+        assert (await get_lead(services, 1)).stage == "demo"
+    await chat.handle_line("阶段 1 第二阶段")
+    assert (await get_lead(services, 1)).stage == "qualify"
+    await chat.handle_line("阶段 1 四")
+    assert (await get_lead(services, 1)).stage == "demo"
     await chat.handle_line("阶段 1 1")
     lead = await get_lead(services, 1)
     assert lead.stage == "new" and lead.extra["max_stage"] == "demo"
