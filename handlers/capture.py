@@ -84,7 +84,7 @@ async def screenshot(ctx: Context, msg: Inbound) -> None:
                    "chat_title": draft.extra.get("chat_title") or fields.chat_title,
                    "field_confidence": dict(fields.field_confidence)}
     draft.evidence_hash, draft.evidence_path = digest, path
-    session.add(Evidence(lead_id=draft.id, kind="image", sha256=digest, path=path, added_by=ctx.user.id,
+    session.add(Evidence(lead_id=draft.id, kind="screenshot", sha256=digest, path=path, added_by=ctx.user.id,
                          created_at=now))
     await _tell_conflicts(ctx, session, draft, dups)
     ctx.reply(await capture_card(session, draft, dups, ctx.user.id, now))

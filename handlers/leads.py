@@ -534,7 +534,7 @@ async def forget_screenshots(ctx: Context, draft: Lead) -> None:
     transaction has committed (content-addressed: the same screenshot may back another lead)."""
     session = await ctx.db()
     rows = list((await session.execute(select(Evidence).where(Evidence.lead_id == draft.id,
-                                                              Evidence.kind == "image"))).scalars())
+                                                              Evidence.kind == "screenshot"))).scalars())
     for row in rows:
         await session.delete(row)
     draft.evidence_hash = draft.evidence_path = None

@@ -132,6 +132,22 @@ async def test_customer_of_a_colleague_is_flagged_and_manager_told(
     assert owners == {first.id}
 
 
+async def test_the_customer_chat_screenshot_is_not_evidence_of_a_signed_deal(
+    chat: ChatSession, transcript: Transcript, services: Services, clock: ManualClock, tmp_path: Path,
+    lead_sample: Sample,
+) -> None:
+    """签约回款 / 赢单 need a contract or payment proof: the screenshot the lead was captured from is not one."""
+    clock.set(lead_sample.now)
+    await chat.handle_line(f"/image {save(tmp_path, lead_sample)}")
+    await chat.handle_line("/click 确认")
+    (lead,) = await leads(services)
+    await chat.handle_line(f"阶段 {lead.id} 5")
+    assert "需要证据" in transcript.last("rep01")["text"]
+    await chat.handle_line(f"赢单 {lead.id} 客户说下月签")
+    assert "需要证据" in transcript.last("rep01")["text"]
+    assert (await leads(services))[0].status == "active"
+
+
 async def test_a_crafted_merge_into_another_reps_lead_changes_nothing(
     chat: ChatSession, transcript: Transcript, services: Services, clock: ManualClock, tmp_path: Path,
     lead_sample: Sample,
