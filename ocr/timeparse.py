@@ -269,14 +269,21 @@ def find_time(text: str, anchor: datetime) -> datetime | None:
 
 def agreed(times: list[Found]) -> Found | None:
     """The follow-up a chat settles on: the latest mention, unless it only repeats the day (or the half day)
-    of an earlier precise time — "明天下午3点" … "后天上午10点？" … "就明天" → 明天 15:00."""
+    of an earlier precise time — "明天下午3点" … "后天上午10点？" … "就明天" → 明天 15:00 — or only its clock
+    time — "明天下午3点方便吗？" … "好的，3点" → 明天 15:00."""
     best: Found | None = None
     for i, f in enumerate(times):
         if f.has_hour:
-            best = f
+            best = next((e for e in reversed(times[:i]) if _confirms(e, f)), f)
             continue
         best = next((e for e in reversed(times[:i]) if _refines(e, f)), f)
     return best
+
+
+def _confirms(earlier: Found, later: Found) -> bool:
+    """`later` repeats only the clock time of the dated `earlier`: "明天下午3点方便吗？" … "好的，3点"."""
+    return (earlier.has_day and earlier.has_hour and not later.has_day
+            and earlier.when.hour % 12 == later.when.hour % 12 and earlier.when.minute == later.when.minute)
 
 
 def _refines(earlier: Found, later: Found) -> bool:
