@@ -47,8 +47,12 @@ NEEDS_PATH = Path(__file__).with_name("needs.toml")  # product-need vocabulary, 
 CONTACT_TRAP = re.compile(r"(介绍|推荐|他的?|她的?|同事|朋友|领导|老板|助理|秘书)[^，。,.]{0,6}(电话|手机|号码|微信)")
 # "你可以联系王经理，电话139…": a number given for someone else the customer points to
 REFERRER = re.compile(
-    r"(?:联系|找|对接|打给|问问?)(?!方式|我|电话|手机|号码)(?P<who>[\u4e00-\u9fff]{1,5}?)[，,\s]*(?:他|她)?的?(?:电话|手机号?|号码)?(?:是|[:：])?\s*$"
+    r"(?:联系|找|对接|打给|问问?)(?:我们|咱们)?(?!方式|我|电话|手机|号码)(?P<who>[\u4e00-\u9fff]{1,5}?)[，,\s]*"
+    r"(?:他|她)?的?(?:电话|手机号?|号码)?(?:是|[:：])?\s*$"
 )
+# "找我同事周敏…邮箱zhoumin@…", "加我同事微信 tech_li": an email / WeChat id in such a bubble is someone else's
+THIRD_PARTY_CONTACT = re.compile(
+    r"(?:同事|朋友|助理|秘书|介绍|推荐|[他她]的)[^。！？!?\n]{0,40}(?:邮箱|微信|mail|wx|vx)", re.IGNORECASE)
 REFERRED_PERSON = re.compile(
     r"[\u4e00-\u9fff]{1,2}(?:经理|总监|总|老师|主任|主管|工|先生|女士|姐|哥|秘书|助理|科长|处长|院长)|他|她"
 )
@@ -310,8 +314,9 @@ def _customer_message(text: str, latin: str, acc: _Acc) -> None:
         for phone, trap in find_phones(latin):  # digits only legible in the eng reading
             if not trap:
                 acc.put("phone", phone, 0.85)
-    acc.put("email", find_email(latin) or find_email(flat), 0.85)
-    acc.put("wechat_id", find_wechat(flat, latin), 0.75)
+    if not THIRD_PARTY_CONTACT.search(flat):
+        acc.put("email", find_email(latin) or find_email(flat), 0.85)
+        acc.put("wechat_id", find_wechat(flat, latin), 0.75)
     m = None if card else INTRO_RE.search(flat)
     if m and is_person_name(m.group("name")):
         acc.put("customer_name", m.group("name"), 0.85, override=True)

@@ -211,6 +211,20 @@ def test_a_referred_colleagues_number_is_not_the_customers() -> None:
     only = extract(chat("孙丽", ("left", "你可以联系王经理，电话13912345678")), NOW)
     assert only.phone is None
     assert find_phones("联系方式13812345678") == [("13812345678", False)]
+    ours = extract(chat("孙丽", ("left", "具体采购你可以联系我们王经理13688889999"), ("left", "我的电话是13599990000")),
+                   NOW)
+    assert ours.phone == "13599990000"  # 「联系我们王经理」 is a referral too
+    assert find_phones("有事联系我13812345678") == [("13812345678", False)]  # 「联系我」 is the customer
+
+
+def test_a_colleagues_email_or_wechat_is_not_the_customers() -> None:
+    colleague = "技术的事找我同事周敏，她电话13512345678，邮箱zhoumin@hengyuan.cn"
+    lead = extract(chat("孙丽", ("left", "我是孙丽，电话13812345678"), ("left", colleague)), NOW)
+    assert (lead.phone, lead.email) == ("13812345678", None)
+    lead = extract(chat("孙丽", ("left", "我是孙丽，电话13812345678"), ("left", "技术对接加我同事微信 tech_li2020")), NOW)
+    assert lead.wechat_id is None
+    own = extract(chat("孙丽", ("left", "我是孙丽，邮箱 sunli@hengyuan.cn，微信 sunli_2020")), NOW)
+    assert (own.email, own.wechat_id) == ("sunli@hengyuan.cn", "sunli_2020")
 
 
 @pytest.mark.parametrize(
