@@ -92,7 +92,7 @@ class LeadFields:
     chat_title: str | None = None  # the chat's title bar as read: tells screenshots of different chats apart
     dialogue: tuple[tuple[str, str, str], ...] = ()  # (region kind, text, eng reading) top to bottom; left = customer
     is_lead: bool = False
-    reject_reason: str | None = None  # "not_chat" | "group_chat" | "no_details"
+    reject_reason: str | None = None  # "not_chat" | "group_chat" | "colleague_chat" | "no_details"
 
 
 # ---------------------------------------------------------------- small parsers
@@ -251,10 +251,19 @@ def parse_title_bar(title: str | None) -> tuple[str | None, str | None, bool]:
     m = re.match(r"^(.+?)\s*[@＠]\s*(.+)$", title) or re.match(r"^(.+?)\s*[-—－_|（(]\s*(.+?)[)）]?$", title)
     if m:
         name, company = m.group(1), m.group(2)
-    name = name.strip()
-    return (name if is_person_name(name) else None), (company.strip() or None) if company else None, False
+    name, company = name.strip(), (company or "").strip()
+    if company.lower() in PERSONAL_WECHAT:  # WeCom shows a contact on personal WeChat as "张伟@微信"
+        company = ""
+    return (name if is_person_name(name) else None), company or None, False
 
 
+def is_colleague_title(title: str | None) -> bool:
+    """"刘洋(同事)": a chat between colleagues, however many numbers it passes on."""
+    return bool(title and COLLEAGUE_TITLE.search(title.strip()))
+
+
+PERSONAL_WECHAT = {"微信", "wechat", "weixin"}
+COLLEAGUE_TITLE = re.compile(r"[（(]\s*(?:同事|内部|本公司)\s*[)）]$")
 COMPANY_RE = re.compile(rf"[\u4e00-\u9fff]{{2,20}}{COMPANY_SUFFIX}")
 INTRO_RE = re.compile(
     r"(?:我是|我叫|本人|我姓)(?:(?P<co>[\u4e00-\u9fffA-Za-z]{2,24}?)的)?"
@@ -352,6 +361,8 @@ def extract(chat: ChatText, now: datetime) -> LeadFields:
     name, company, group = parse_title_bar(chat.title)
     if group:
         return LeadFields(text=text, reject_reason="group_chat")
+    if is_colleague_title(chat.title):
+        return LeadFields(text=text, reject_reason="colleague_chat")
     acc = _Acc()
     acc.put("customer_name", name, 0.9)
     acc.put("company", company, 0.75)

@@ -49,8 +49,11 @@ class Layout:
 
     @property
     def is_chat(self) -> bool:
+        """Customer bubbles on the left, and either a reply or a chat title bar (one bubble under a title is a
+        chat too: "我是飞鸿物流的马丽，手机139…")."""
         sides = [r for r in self.regions if r.kind in (LEFT, RIGHT)]
-        return len(sides) >= 2 and any(r.kind == LEFT for r in sides)
+        enough = len(sides) >= 2 or (len(sides) == 1 and self.title is not None)
+        return enough and any(r.kind == LEFT for r in sides)
 
     @property
     def title(self) -> Region | None:

@@ -170,6 +170,12 @@ def test_title_bar() -> None:
     assert parse_title_bar("王芳-宏达科技") == ("王芳", "宏达科技", False)
     assert parse_title_bar("Kevin") == (None, None, False)
     assert parse_title_bar("销售一部(8)")[2] is True
+    assert parse_title_bar("周杰@微信") == ("周杰", None, False)  # a contact on personal WeChat: no company
+
+
+def test_a_colleague_chat_passing_on_a_customers_number_is_not_a_lead() -> None:
+    lead = extract(chat("刘洋(同事)", ("left", "客户王总的电话13800002222你跟进一下")), NOW)
+    assert not lead.is_lead and lead.reject_reason == "colleague_chat"
 
 
 def test_free_text_from_a_rep() -> None:
@@ -221,7 +227,8 @@ def test_a_colleagues_email_or_wechat_is_not_the_customers() -> None:
     colleague = "技术的事找我同事周敏，她电话13512345678，邮箱zhoumin@hengyuan.cn"
     lead = extract(chat("孙丽", ("left", "我是孙丽，电话13812345678"), ("left", colleague)), NOW)
     assert (lead.phone, lead.email) == ("13812345678", None)
-    lead = extract(chat("孙丽", ("left", "我是孙丽，电话13812345678"), ("left", "技术对接加我同事微信 tech_li2020")), NOW)
+    wechat = "技术对接加我同事微信 tech_li2020"
+    lead = extract(chat("孙丽", ("left", "我是孙丽，电话13812345678"), ("left", wechat)), NOW)
     assert lead.wechat_id is None
     own = extract(chat("孙丽", ("left", "我是孙丽，邮箱 sunli@hengyuan.cn，微信 sunli_2020")), NOW)
     assert (own.email, own.wechat_id) == ("sunli@hengyuan.cn", "sunli_2020")

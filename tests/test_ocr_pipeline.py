@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -17,6 +18,7 @@ from ocr.pipeline import MAX_WIDTH, OcrRejected, _semaphore, lead_to_json, read_
 from ocr.synth import make_sample
 
 SETTINGS = OcrSettings()
+FIXTURES = Path(__file__).parent / "fixtures" / "ocr"
 
 
 def png(w: int, h: int, colour: tuple[int, int, int] = (237, 237, 237)) -> bytes:
@@ -158,3 +160,11 @@ async def test_a_timed_out_job_keeps_its_slot_until_tesseract_is_stopped() -> No
             break
         await asyncio.sleep(0.05)
     assert not slot.locked()
+
+
+async def test_a_chat_with_one_customer_bubble_under_its_title_is_a_chat() -> None:
+    """「马丽@飞鸿物流」 and one bubble 「我是飞鸿物流的马丽，手机13922223333」: a lead, not 「像是收据或表格」."""
+    data = (FIXTURES / "one_bubble_chat.jpg").read_bytes()
+    lead = await read_screenshot(data, now=datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ), settings=SETTINGS)
+    assert lead.is_lead and lead.reject_reason is None
+    assert (lead.customer_name, lead.phone) == ("马丽", "13922223333")
