@@ -19,7 +19,8 @@ rather than 100%):
   contact came within that SLA window (working time from the first assignment to first_contact_at ≤ SLA).
 - Key-action completion rate K: key actions are the agreed follow-up times (activity kind "plan",
   detail.due) of team leads with due in the window; an action is completed when a contact (activity kind
-  "contact") was logged on the lead between the plan's creation and due + 24 h. Actions whose due + 24 h is
+  "contact") was logged on the lead from due − 12 h (not before the plan was made) to due + 24 h — the call in
+  which a call-back was agreed is not that call-back. Actions whose due + 24 h is
   still ahead and that have no contact yet are pending and left out.
 - Lead info completeness C: over the team's open leads (active, frozen, dormant) now, the mean share of the
   8 key fields that are filled (customer_name, company, title, phone, industry, region, budget_cny, needs;
@@ -62,6 +63,7 @@ log = logging.getLogger(__name__)
 KEY_FIELDS = ("customer_name", "company", "title", "phone", "industry", "region", "budget_cny", "needs")
 W_RESPONSE, W_ACTIONS, W_COMPLETE = 0.3, 0.4, 0.3
 PLAN_GRACE = timedelta(hours=24)
+PLAN_EARLY = timedelta(hours=12)  # a contact this long before the agreed time already counts as keeping it
 GREEN_H, RED_H = 12.0, 24.0
 TOP_OVERDUE = 5
 DIGEST_WINDOW = timedelta(days=7)
@@ -199,7 +201,8 @@ def health(items: Sequence[Counted], plans: Sequence[Activity], contacts: dict[i
         due = datetime.fromisoformat((plan.detail or {})["due"])
         if not since <= due <= now:
             continue
-        hit = any(plan.created_at <= t <= due + PLAN_GRACE for t in contacts.get(plan.lead_id, []))
+        start = max(plan.created_at, due - PLAN_EARLY)  # the call in which it was agreed is not the call-back
+        hit = any(start <= t <= due + PLAN_GRACE for t in contacts.get(plan.lead_id, []))
         if hit or due + PLAN_GRACE <= now:
             due_total += 1
             done += hit

@@ -57,6 +57,18 @@ async def _seed(services: Services) -> None:
     await add_act(services, d, "plan", cn(18, 11), due=cn(23, 9).isoformat())
 
 
+async def test_the_call_that_agreed_a_call_back_is_not_the_call_back(services: Services) -> None:
+    """Monday 11:00 跟进 「约了明天下午3点回访」, nothing on Tuesday: the key action was missed, not done."""
+    lead = await seed_lead(services, "rep01", assigned_at=cn(16, 10), first_contact_at=cn(16, 11),
+                           next_follow_up_at=cn(17, 15))
+    await add_act(services, lead, "contact", cn(16, 11))
+    await add_act(services, lead, "plan", cn(16, 11), due=cn(17, 15).isoformat())
+    now = cn(19, 10)
+    async with services.db.session() as s:
+        rep = await compute_report(s, "manager01", now - timedelta(days=7), now, services.settings.reminders)
+    assert (rep.team.actions.hits, rep.team.actions.total) == (0, 1)
+
+
 async def test_team_figures_by_hand(services: Services) -> None:
     await _seed(services)
     now = cn(23, 10)
