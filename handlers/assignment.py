@@ -12,6 +12,7 @@ The reason is stored in `lead.assign_reason`, e.g. "按区域 华东 · 行业 �
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,8 @@ from reminders import lifecycle
 from storage.activity import add_activity
 from storage.leads import OPEN_STATUSES, clean_value, create_lead, find_duplicates, previous_owner
 from storage.models import Lead, User
+
+log = logging.getLogger(__name__)
 
 WIN_LOOKBACK = timedelta(days=90)
 RECENT_WINDOW = timedelta(days=7)
@@ -339,5 +342,14 @@ async def offboard(session: AsyncSession, user_id: str, to_id: str, now: datetim
     for draft in drafts:
         draft.created_by = to_id
         add_activity(session, draft.id, actor_id, "offboard", now, reason, previous=user_id, owner=to_id)
+    await _hand_over_team(session, leaving, taking)
     leaving.active = False
     return leads + drafts
+
+
+async def _hand_over_team(session: AsyncSession, leaving: User, taking: User) -> None:
+    """A leaving manager's reps report to the successor, so the team's leads, digests and 团队线索 stay someone's."""
+    team = (await session.execute(select(User).where(User.manager_id == leaving.id, User.id != taking.id))).scalars()
+    for member in team:
+        member.manager_id = taking.id
+        log.info("%s now reports to %s (%s left)", member.id, taking.id, leaving.id)

@@ -46,6 +46,19 @@ async def test_offboard_hands_over_everything_open(services: Services, capsys: o
     assert won.owner_id == "rep03"  # history stays with who won it (counted for the team, hidden from the leaver)
 
 
+async def test_a_leaving_managers_team_reports_to_the_successor(services: Services) -> None:
+    """Offboarding manager01 to manager02 must not orphan rep01–rep03 (nobody would see their leads)."""
+    lead = await seed_lead(services, "rep01", assigned_at=cn(20, 10), customer_name="甲")
+    rc = await asyncio.to_thread(run_cli, services.settings.database.url, "org", "offboard", "manager01", "--to",
+                                 "manager02", "--now", "2026-11-23T10:00+08:00")
+    assert rc == 0
+    async with services.db.session() as s:
+        managers = dict((await s.execute(select(User.id, User.manager_id).where(
+            User.id.in_(["rep01", "rep02", "rep03", "rep04"])))).all())
+    assert managers == {"rep01": "manager02", "rep02": "manager02", "rep03": "manager02", "rep04": "manager02"}
+    assert (await get_lead(services, lead)).owner_id == "rep01"  # the rep keeps the lead
+
+
 async def test_offboarded_user_is_not_reactivated_and_gets_nothing(
     services: Services, chat: ChatSession, transcript: Transcript
 ) -> None:
