@@ -464,7 +464,7 @@ async def click_evidence(ctx: Context, msg: Inbound) -> None:
     session = await ctx.db()
     ev = await session.get(Evidence, ev_id) if ev_id is not None else None
     lead = await lead_for(ctx, ev.lead_id if ev is not None else None, "线索 12")
-    if ev is None or lead is None or ev.kind != "note" or verdict not in ("ok", "no"):
+    if ev is None or lead is None or ev.kind != "note" or ev.confirmed_by or verdict not in ("ok", "no"):
         if lead is not None:
             ctx.reply(Text("这条证据已处理过了。"))
         return

@@ -151,6 +151,10 @@ async def test_evidence_note_needs_manager(chat: ChatSession, transcript: Transc
     await chat.handle_line("/as rep01")
     await chat.handle_line("赢单 1")
     assert (await get_lead(services, 1)).status == "won"
+    await chat.handle_line("/as manager01")
+    await chat.handle_line(f"/click {card['buttons'][1]['key']}")  # 驳回 on the same card, after the win
+    assert "已处理过了" in transcript.last("manager01")["text"]
+    assert await _count(services, Evidence, lead_id=1, kind="note") == 1  # the proof the lead was won on stands
 
 
 async def test_lost_needs_reason(chat: ChatSession, transcript: Transcript, services: Services) -> None:
