@@ -128,7 +128,32 @@ def binarize(crop: Image.Image, *, drop_colour: bool = False) -> Image.Image:
     full = float(np.median(ink)) if ink.size else 255.0
     lo = 0.4 * t
     scaled = (dist.astype(np.float32) - lo) * (255.0 / max(full - lo, 1.0))
-    return Image.fromarray((255 - scaled.clip(0, 255)).astype(np.uint8), "L")
+    out = (255 - scaled.clip(0, 255)).astype(np.uint8)
+    if drop_colour:  # a bubble
+        _clear_rim(out)
+    return Image.fromarray(out, "L")
+
+
+def _clear_rim(gray: np.ndarray, share: float = 0.3) -> None:
+    """A bubble's box holds a rim of chat background (and its rounded corners), which differs from the bubble's
+    fill and so comes out as a black frame; tesseract then drops the framed line (short rep bubbles: 好的, 明天3点？).
+    Edge rows and columns that are mostly "ink" are that rim, never text: white them out, working inwards."""
+    ink = gray < 128
+    h, w = ink.shape
+    top, bottom, left, right = 0, h, 0, w
+    changed = True
+    while changed and bottom - top > 2 and right - left > 2:
+        changed = False
+        for row in (top, bottom - 1):
+            if ink[row, left:right].mean() > share:
+                gray[row, :] = 255
+                ink[row, :] = False
+                top, bottom, changed = (top + 1, bottom, True) if row == top else (top, bottom - 1, True)
+        for col in (left, right - 1):
+            if ink[top:bottom, col].mean() > share:
+                gray[:, col] = 255
+                ink[:, col] = False
+                left, right, changed = (left + 1, right, True) if col == left else (left, right - 1, True)
 
 
 @dataclass(frozen=True)

@@ -168,3 +168,12 @@ async def test_a_chat_with_one_customer_bubble_under_its_title_is_a_chat() -> No
     lead = await read_screenshot(data, now=datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ), settings=SETTINGS)
     assert lead.is_lead and lead.reject_reason is None
     assert (lead.customer_name, lead.phone) == ("马丽", "13922223333")
+
+
+async def test_a_short_rep_bubble_is_read() -> None:
+    """The rep's 「明天3点？」 (one short green bubble): its box's rim of chat background came out as a black frame
+    and tesseract dropped the framed line, so the time the rep proposed was lost."""
+    data = (FIXTURES / "short_rep_bubble.jpg").read_bytes()
+    lead = await read_screenshot(data, now=datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ), settings=SETTINGS)
+    assert "明天3点" in lead.text
+    assert lead.follow_up == datetime(2026, 11, 24, 15, 0, tzinfo=CN_TZ)
