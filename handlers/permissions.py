@@ -59,7 +59,8 @@ async def lead_for(ctx: Context, lead_id: int | None, example: str = "线索 12"
     lead = await load_lead(session, ctx.user, lead_id, for_update=True)
     if lead is None:
         released = await session.get(Lead, lead_id)
-        if released is not None and released.owner_id is None and previous_owner(released) == ctx.user.id:
+        if (released is not None and released.owner_id is None and released.status == "frozen"
+                and previous_owner(released) == ctx.user.id):
             ctx.reply(Text(frozen_message(released)))  # frozen and released to the pool: explain, show nothing
         else:
             ctx.reply(Text(NOT_FOUND.format(id=lead_id)))

@@ -380,3 +380,14 @@ async def test_extend_by_text_closes_the_freeze_card_behind_an_abandoned_picker(
     await chat.handle_line("/click 改派")  # then changes their mind and types 延期
     await chat.handle_line(f"延期 {lead_id} 8 客户出差")
     assert await card_updates(services, "manager01") == [(f"esc{rid}", "已由 王经理 延期 8 个工作小时：客户出差")]
+
+
+async def test_a_frozen_lead_closed_by_the_manager_no_longer_reads_frozen(chat: ChatSession, services: Services,
+                                                                         transcript: Transcript) -> None:
+    lead_id = await freeze_lead(chat, services)
+    await chat.handle_line("/as manager01")
+    await chat.handle_line(f"输单 {lead_id} 客户取消了项目")
+    assert (await get_lead(services, lead_id)).status == "lost"
+    await chat.handle_line("/as rep01")
+    await chat.handle_line(f"线索 {lead_id}")
+    assert "找不到线索" in transcript.last("rep01")["text"] and "冻结" not in transcript.last("rep01")["text"]
