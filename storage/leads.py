@@ -174,19 +174,36 @@ async def create_lead(session: AsyncSession, fields: Mapping[str, Any], *, sourc
 async def find_duplicates(session: AsyncSession, *, phone: str | None, company: str | None,
                           customer_name: str | None, exclude_id: int | None = None,
                           statuses: Iterable[str] = OPEN_STATUSES) -> list[Lead]:
-    """Existing leads of the same customer: same phone, or same company and customer name."""
+    """Existing leads of the same customer: same phone, or the same customer name at the same company, its short
+    and full names counting as one (星河医疗 = 星河医疗科技有限公司)."""
     conds: list[ColumnElement[bool]] = []
     phone = normalize_phone(phone)
     if phone:
         conds.append(Lead.phone == phone)
-    if is_filled(company) and is_filled(customer_name):
-        conds.append(and_(Lead.company == str(company).strip(), Lead.customer_name == str(customer_name).strip()))
+    named = is_filled(company) and is_filled(customer_name)
+    if named:
+        conds.append(and_(Lead.customer_name == str(customer_name).strip(), Lead.company.is_not(None)))
     if not conds:
         return []
     stmt = select(Lead).where(or_(*conds), Lead.status.in_(list(statuses)))
     if exclude_id is not None:
         stmt = stmt.where(Lead.id != exclude_id)
-    return list((await session.execute(stmt.order_by(Lead.id))).scalars())
+    found = (await session.execute(stmt.order_by(Lead.id))).scalars()
+    return [lead for lead in found if (phone and lead.phone == phone)
+            or (named and same_company(lead.company, str(company)))]
+
+
+_COMPANY_TAIL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|科技|技术|器械|设备|信息|网络|实业)+$")
+
+
+def same_company(a: str | None, b: str | None) -> bool:
+    """Short and full names of one company: equal once legal and trade suffixes are dropped, or one the other's
+    beginning when that part is at least 4 characters (华东医疗 / 华东医疗器械有限公司)."""
+    if not a or not b:
+        return False
+    x, y = (_COMPANY_TAIL.sub("", s.strip()) or s.strip() for s in (a, b))
+    short, long_ = sorted((x, y), key=len)
+    return x == y or (len(short) >= 4 and long_.startswith(short))
 
 
 async def team_ids(session: AsyncSession, manager_id: str) -> list[str]:

@@ -20,6 +20,7 @@ from ocr.pipeline import read_screenshot
 from ocr.synth import Sample, make_sample
 from storage.models import Evidence, Lead, Reminder
 from tests.conftest import Transcript
+from tests.leads_helpers import cn, seed_lead
 from tests.test_reminders_support import activity_kinds, click, make_lead
 
 
@@ -315,3 +316,15 @@ async def test_dropped_draft_keeps_no_screenshot(chat: ChatSession, transcript: 
     assert draft.status == "lost" and draft.evidence_hash is None and not stored.exists()
     async with services.db.session() as s:
         assert (await s.execute(select(func.count()).select_from(Evidence))).scalar_one() == 0
+
+
+async def test_a_colleagues_customer_under_the_companys_short_name_is_flagged(
+    chat: ChatSession, transcript: Transcript, services: Services,
+) -> None:
+    """rep04 enters 周杰 of 星河医疗 while rep01 has 周杰 of 星河医疗科技有限公司: the same customer."""
+    await seed_lead(services, "rep01", customer_name="周杰", company="星河医疗科技有限公司", phone="13700001111",
+                    assigned_at=cn(20, 10))
+    await chat.handle_line("/as rep04")
+    await chat.handle_line("新线索 周杰 星河医疗 微信 zhoujie_88")
+    card = transcript.last("rep04")
+    assert "同一客户已有同事在跟进（线索 #1）" in card["text"]

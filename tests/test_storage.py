@@ -11,6 +11,7 @@ from sqlalchemy import func, inspect, select
 from bot.clock import CN_TZ
 from bot.dedup import claim_inbound
 from storage.db import Database
+from storage.leads import same_company
 from storage.migrate import MigrationsPending, current_revision, ensure_schema, head_revision, upgrade
 from storage.models import Base, InboundDedup, Lead, User
 
@@ -93,3 +94,16 @@ async def test_migrations_match_the_models(db_url: str) -> None:
     finally:
         await db.dispose()
     assert diff == []
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ("星河医疗", "星河医疗科技有限公司", True),
+    ("华东医疗", "华东医疗器械有限公司", True),
+    ("宏达科技", "宏达科技有限公司", True),
+    ("宏达", "宏达集团", True),
+    ("华东", "华东医疗", False),  # a short prefix alone is not enough
+    ("华东医疗", "华西医疗", False),
+    ("星河医疗", None, False),
+])
+async def test_short_and_full_company_names(a: str, b: str | None, same: bool) -> None:
+    assert same_company(a, b) is same
