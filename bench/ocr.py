@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import resource
 import statistics
 import subprocess
@@ -33,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ocr.extract import FIELDS
+from ocr.synth import edit_distance, squash
 
 SEEDS = {"dev": 1000, "test": 2000}  # tune on dev only; report test
 
@@ -43,20 +43,6 @@ class Reference:
 
     truth: object  # ocr.synth.Truth
     text: str
-
-
-def levenshtein(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 def samples(split: str, n: int) -> Iterator[object]:
@@ -105,8 +91,8 @@ def score(engine: str, split: str, refs: list[Reference], lines: list[dict]) -> 
     errs = chars = fu_ok = fu_total = neg_ok = neg_total = 0
     for ref, got in zip(refs, lines, strict=True):
         truth = ref.truth
-        squashed = _squash(ref.text)
-        errs += levenshtein(squashed, _squash(got["text"]))
+        squashed = squash(ref.text)
+        errs += edit_distance(squashed, squash(got["text"]))
         chars += len(squashed)
         if not truth.is_lead:  # type: ignore[attr-defined]
             neg_total += 1

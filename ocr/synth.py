@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -958,3 +959,19 @@ def _truth_for_chat(chat: Chat, visible: list[Item], now: datetime, chat_seed: i
 def make_set(seed: int, n: int) -> list[Sample]:
     rng = random.Random(seed)
     return [make_sample(rng.randint(0, 2**31)) for _ in range(n)]
+
+
+def squash(text: str) -> str:
+    """Text without whitespace, as OCR output is compared with the rendered text."""
+    return re.sub(r"\s+", "", text)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (character errors of `b` against the reference `a`)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 
 import pytest
 from PIL import Image
@@ -13,7 +12,7 @@ pytest.importorskip("rapidocr")
 from ocr.engine import RapidOcrEngine
 from ocr.extract import extract
 from ocr.layout import analyse
-from ocr.synth import make_sample
+from ocr.synth import edit_distance, make_sample, squash
 
 
 @pytest.fixture(scope="module")
@@ -21,19 +20,9 @@ def engine() -> RapidOcrEngine:
     return RapidOcrEngine()
 
 
-def squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
 def misread(ref: str, got: str) -> float:
     """Character error rate: edit distance over the reference length."""
-    prev = list(range(len(got) + 1))
-    for i, a in enumerate(ref, 1):
-        cur = [i]
-        for j, b in enumerate(got, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a != b)))
-        prev = cur
-    return prev[-1] / max(len(ref), 1)
+    return edit_distance(ref, got) / max(len(ref), 1)
 
 
 @pytest.mark.parametrize("seed", [3, 4])  # WeCom light; WeChat dark with green multi-line bubbles
