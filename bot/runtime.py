@@ -49,7 +49,9 @@ async def build_services(
 async def warm_up(services: Services) -> None:
     """Load what a first message would otherwise wait for, beside the running server: the knowledge index
     (a restart with cards already stored builds it on the first question) and the jieba dictionaries of
-    screenshot needs and visit summaries. A failure only means the first user waits."""
+    screenshot needs and visit summaries. A failure only means the first user waits. Off: `[server] warm_up`."""
+    if not services.settings.server.warm_up:
+        return
     from handlers.knowledge import knowledge_base
     from handlers.leads import insight_miner
     from ocr.extract import need_matcher

@@ -85,7 +85,7 @@ async def _background(app: web.Application):  # type: ignore[no-untyped-def]
     scheduler = start_scheduler(services)
     stop_replays = asyncio.Event()
     replays = asyncio.create_task(run_replays(app, stop_replays))
-    app[WARM_UP] = asyncio.create_task(warm_up(services) if services.settings.server.warm_up else asyncio.sleep(0))
+    app[WARM_UP] = asyncio.create_task(warm_up(services))
     yield
     app[WARM_UP].cancel()
     stop_replays.set()  # before the drain: a replay submitted now would be refused

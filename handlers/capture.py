@@ -292,12 +292,12 @@ async def click_merge(ctx: Context, msg: Inbound) -> None:
         return
     session, now = await ctx.db(), ctx.now()
     target = await load_lead(session, ctx.user, target_id, for_update=True)
-    if target is None:  # someone else's customer: only the lead the draft was flagged against
-        other = next((d for d in await _duplicates(session, draft) if d.id == target_id), None)
-        if other is None:
-            ctx.reply(Text(f"线索 #{target_id} 已不存在。"))
-            return
-        draft.status, draft.close_reason = "lost", f"合并到 #{target_id}"
+    other = None if target else next((d for d in await _duplicates(session, draft) if d.id == target_id), None)
+    if target is None and other is None:  # someone else's lead may only be the one the draft was flagged against
+        ctx.reply(Text(f"线索 #{target_id} 已不存在。"))
+        return
+    draft.status, draft.close_reason = "lost", f"合并到 #{target_id}"
+    if other is not None:  # someone else's customer: the details go to its owner
         _merge_into(draft, other, ctx.user.id, now)  # unknown fields only: nothing the owner entered changes
         await _move_evidence(session, draft.id, other.id)
         add_activity(session, other.id, ctx.user.id, "merge", now, f"{ctx.user.name} 补充了截图信息", draft=draft.id)
@@ -307,7 +307,7 @@ async def click_merge(ctx: Context, msg: Inbound) -> None:
         ctx.update_card(f"已转交给线索 #{other.id} 的负责人")
         ctx.reply(Text(f"这位客户由同事负责，已把截图信息转交给线索 #{other.id} 的负责人。"))
         return
-    draft.status, draft.close_reason = "lost", f"合并到 #{target_id}"
+    assert target is not None
     _merge_into(draft, target, ctx.user.id, now)
     await plan_follow_up(session, target, (draft.extra or {}).get("follow_up"), ctx.user.id, now,
                          ctx.settings.reminders)

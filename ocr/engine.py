@@ -137,23 +137,23 @@ def binarize(crop: Image.Image, *, drop_colour: bool = False) -> Image.Image:
 def _clear_rim(gray: np.ndarray, share: float = 0.3) -> None:
     """A bubble's box holds a rim of chat background (and its rounded corners), which differs from the bubble's
     fill and so comes out as a black frame; tesseract then drops the framed line (short rep bubbles: 好的, 明天3点？).
-    Edge rows and columns that are mostly "ink" are that rim, never text: white them out, working inwards."""
+    Edge rows and columns with more than `share` "ink" are that rim, never text (bubbles pad their text): white
+    them out, working inwards."""
     ink = gray < 128
     h, w = ink.shape
     top, bottom, left, right = 0, h, 0, w
-    changed = True
-    while changed and bottom - top > 2 and right - left > 2:
-        changed = False
-        for row in (top, bottom - 1):
-            if ink[row, left:right].mean() > share:
-                gray[row, :] = 255
-                ink[row, :] = False
-                top, bottom, changed = (top + 1, bottom, True) if row == top else (top, bottom - 1, True)
-        for col in (left, right - 1):
-            if ink[top:bottom, col].mean() > share:
-                gray[:, col] = 255
-                ink[:, col] = False
-                left, right, changed = (left + 1, right, True) if col == left else (left, right - 1, True)
+    while bottom - top > 2 and right - left > 2:
+        if ink[top, left:right].mean() > share:
+            top += 1
+        elif ink[bottom - 1, left:right].mean() > share:
+            bottom -= 1
+        elif ink[top:bottom, left].mean() > share:
+            left += 1
+        elif ink[top:bottom, right - 1].mean() > share:
+            right -= 1
+        else:
+            break
+    gray[:top], gray[bottom:], gray[:, :left], gray[:, right:] = 255, 255, 255, 255
 
 
 @dataclass(frozen=True)

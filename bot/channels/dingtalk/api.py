@@ -26,11 +26,11 @@ TIMEOUT = aiohttp.ClientTimeout(total=15)
 
 class DingtalkApiError(Exception):
     def __init__(self, message: str, *, status: int = 0, code: str = "", retryable: bool = False,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, config: bool = False) -> None:
         super().__init__(message)
         self.status, self.code = status, code
         self.retryable, self.retry_after = retryable, retry_after
-        self.config = False  # waits for an admin: retried without using up the message's attempts
+        self.config = config  # waits for an admin: retried without using up the message's attempts
 
 
 class DingtalkApi:
@@ -65,7 +65,8 @@ class DingtalkApi:
         stay queued and go out once the config is fixed, instead of being dead-lettered. One ERROR line."""
         error = _error("accessToken", status, data)
         if status in (400, 401, 403):
-            error.retryable, error.retry_after, error.config = True, CONFIG_RETRY_S, True
+            error = DingtalkApiError(str(error), status=status, code=error.code, retryable=True,
+                                     retry_after=CONFIG_RETRY_S, config=True)
             if error.code not in self._reported:
                 self._reported.add(error.code)
                 log.error("DingTalk refuses our app credentials (%s): check [dingtalk] client_id / client_secret "
