@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from bot.actions import Action
 from bot.context import Context
 from bot.dedup import mark_handled
 from bot.messages import Inbound, Outbound, Text
 from bot.org import identify
 from bot.outbox import enqueue
+from bot.router import Route
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -18,6 +20,7 @@ UNKNOWN_COMMAND = "没看懂这条指令 🤔 发送「帮助」查看可以做�
 UNSUPPORTED = "暂不支持这种消息，可以发文字、截图或 CSV/XLSX 文件。"
 FORBIDDEN = "这个操作需要{roles}权限。"
 FAILED = "出错了, 已记录。请稍后再试。"
+BAD_KEY = "这个按钮已失效。"
 ROLE_CN = {"rep": "销售", "manager": "主管", "admin": "管理员"}
 
 
@@ -50,7 +53,7 @@ async def _dispatch(services: Services, msg: Inbound) -> None:
             ctx.reply(Text(FORBIDDEN.format(roles="/".join(ROLE_CN[r] for r in sorted(route.roles)))))
         else:
             ctx.group_ok = route.group_ok
-            await route.handler(ctx, msg)
+            await _run(services, route, ctx, msg)
         await ctx.commit()
     except Exception:
         log.exception("handler failed for %s:%s from %s", msg.channel, msg.msg_id, msg.user_id)
@@ -58,6 +61,34 @@ async def _dispatch(services: Services, msg: Inbound) -> None:
         await _reply_only(services, msg, FAILED)
     finally:
         await ctx.close()
+
+
+async def _run(services: Services, route: Route[Context], ctx: Context, msg: Inbound) -> None:
+    """The handler with what it asked for: the message; or the unpacked card action, and its lead."""
+    if route.action is None:
+        await route.handler(ctx, msg)
+        return
+    action = route.action.unpack(msg.click_key or "")
+    if action is None:
+        log.warning("malformed %s key %.60r from %s", route.action.__name__, msg.click_key, msg.user_id)
+        ctx.reply(Text(BAD_KEY))
+        return
+    if route.lead is None:
+        await route.handler(ctx, action)
+        return
+    gate = services.router.lead_gate
+    if gate is None:
+        raise RuntimeError(f"route {route.action.__name__} acts on a lead but the router has no lead gate")
+    lead = await gate(ctx, _lead_id(action), route.lead)
+    if lead is not None:
+        await route.handler(ctx, action, lead)
+
+
+def _lead_id(action: Action) -> int:
+    lead_id = getattr(action, "lead_id", None)
+    if not isinstance(lead_id, int):
+        raise TypeError(f"{type(action).__name__} has no lead_id")
+    return lead_id
 
 
 async def _reply_only(services: Services, msg: Inbound, text: str) -> None:

@@ -10,6 +10,10 @@ Feature modules own a `Router` and register with explicit matchers:
 A router is generic in what its handlers get first (`Router[Context]`): the router needs nothing of it, so it
 sits below the context and the services that hold it.
 
+Card actions are typed (bot/actions.py): `@router.card_action(ReassignTo, lead="manage")` hands the handler
+`(ctx, action)`, or `(ctx, action, lead)` when the route acts on a lead: the dispatcher unpacks the key and
+asks the router's `lead_gate` (handlers/leads/permissions.py) for the lead, which refuses with one wording.
+
 Resolution order: card clicks by longest key prefix; images; files; events by name; text by
 longest command word (after normalisation), then conditional text handlers, then the fallback.
 """
@@ -19,14 +23,19 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+from bot.actions import Action
 from bot.messages import Inbound
 
 C = TypeVar("C")  # what a handler gets first: bot.context.Context
 Handler = Callable[[C, Inbound], Awaitable[None]]
 Predicate = Callable[[C, Inbound], Awaitable[bool]]
 Decorator = Callable[[Handler[C]], Handler[C]]
+AnyHandler = Callable[..., Awaitable[None]]  # (ctx, msg); typed card actions: (ctx, action) / (ctx, action, lead)
+H = TypeVar("H", bound=AnyHandler)
+# (ctx, lead id, policy) → the lead, or None after telling the user why not ("open": not frozen, not closed…)
+LeadGate = Callable[[C, int, str], Awaitable[Any]]
 
 
 def normalize_text(text: str) -> str:
@@ -44,12 +53,14 @@ def split_command(text: str, word: str) -> str | None:
 
 @dataclass
 class Route(Generic[C]):
-    handler: Handler[C]
+    handler: AnyHandler
     roles: frozenset[str] | None = None  # None → everyone
     when: Predicate[C] | None = None  # image/file routes: taken only when this says yes
     # Replies fit for a group chat (knowledge answers, help). Everything else — leads, drafts, reminders — is
     # answered one-to-one even when asked in a group, so nobody's customers show up in front of colleagues.
     group_ok: bool = False
+    action: type[Action] | None = None  # a typed card action: the handler gets it unpacked
+    lead: str | None = None  # the action acts on its lead_id, resolved through the router's lead gate
 
 
 @dataclass
@@ -62,6 +73,7 @@ class Router(Generic[C]):
     files: list[Route[C]] = field(default_factory=list)
     conditional: list[tuple[Predicate[C], Route[C]]] = field(default_factory=list)
     fallback: Route[C] | None = None
+    lead_gate: LeadGate[C] | None = None
 
     # -- registration -------------------------------------------------------------------
     def command(self, *words: str, roles: set[str] | None = None, group_ok: bool = False,
@@ -73,9 +85,19 @@ class Router(Generic[C]):
 
         return register
 
-    def card_action(self, prefix: str, roles: set[str] | None = None, group_ok: bool = False,
-                    ) -> Decorator[C]:
-        return lambda fn: self._add(self.actions, prefix, Route(fn, _roles(roles), group_ok=group_ok)) or fn
+    def card_action(self, key: str | type[Action], roles: set[str] | None = None, group_ok: bool = False,
+                    lead: str | None = None) -> Callable[[H], H]:
+        """`key`: an Action class (typed), or a plain key prefix (the handler gets `(ctx, msg)`)."""
+        action = None if isinstance(key, str) else key
+        prefix = key if isinstance(key, str) else key.key_prefix()
+        if lead is not None and action is None:
+            raise ValueError(f"router {self.name}: a lead route needs an Action class, not {key!r}")
+
+        def register(fn: H) -> H:
+            self._add(self.actions, prefix, Route(fn, _roles(roles), group_ok=group_ok, action=action, lead=lead))
+            return fn
+
+        return register
 
     def event(self, name: str) -> Decorator[C]:
         return lambda fn: self._add(self.events, name, Route(fn)) or fn

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from bot.context import Context
 from bot.router import Router
 
 
-def build_router() -> Router:
-    from handlers import admin, capture, escalation, help, knowledge, leads
+def build_router() -> Router[Context]:
+    from handlers import admin, capture, escalation, help, knowledge
+    from handlers.leads import chat as leads
+    from handlers.leads.permissions import lead_gate
 
-    root = Router("root")
+    root: Router[Context] = Router("root", lead_gate=lead_gate)
     for module in (help, admin, leads, capture, escalation, knowledge):
         root.include(module.router)
     return root

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 from datetime import datetime, timedelta
 from difflib import SequenceMatcher
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -23,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import fmt_cn
 from bot.context import Context
 from bot.messages import Button, Card, Inbound, Outbound, Text
-from bot.outbox import enqueue
 from bot.router import Router, normalize_text
-from handlers.assignment import activate_lead, plan_follow_up
-from handlers.leads import fields_from_extract, save_draft
-from handlers.leads_view import draft_card
-from handlers.permissions import key_id, load_lead
+from handlers.leads.assignment import activate_lead, plan_follow_up
+from handlers.leads.evidence import EvidenceStore
+from handlers.leads.permissions import key_id, load_lead
+from handlers.leads.records import fields_from_extract, save_draft
+from handlers.leads.views import draft_card
 from ocr.extract import LeadFields, budget_in, normalise_phone
 from ocr.llm_assist import assist
 from ocr.pipeline import OcrRejected, read_screenshot
@@ -70,7 +68,7 @@ async def screenshot(ctx: Context, msg: Inbound) -> None:
     if not fields.is_lead:
         ctx.reply(Text(NO_LEAD.get(fields.reject_reason or "", NO_LEAD["no_details"])))
         return
-    digest, path = await _keep_evidence(Path(ctx.settings.ocr.evidence_dir), msg.data, msg.file_name)
+    digest, path = await EvidenceStore(ctx.settings.ocr.evidence_dir).keep(msg.data, msg.file_name)
     session, now = await ctx.db(), ctx.now()
     draft = await _recent_draft(session, ctx.user.id, now)
     if draft is not None and _same_chat(draft, fields):
@@ -109,26 +107,7 @@ async def _send_now(ctx: Context, body: Text) -> None:
     """A progress message committed on its own, before the handler's transaction exists."""
     out = Outbound(to=ctx.msg.user_id, body=body, channel=ctx.msg.channel,
                    dedup_key=f"in:{ctx.msg.channel}:{ctx.msg.msg_id}:busy")
-    async with ctx.services.db.session() as session:
-        await enqueue(session, [out], ctx.now(), ctx.services.default_channel)
-    ctx.services.wake_outbox()
-
-
-async def _keep_evidence(folder: Path, data: bytes, file_name: str | None) -> tuple[str, str]:
-    """Store the screenshot once by content hash; returns (sha256, path)."""
-    digest = hashlib.sha256(data).hexdigest()
-    suffix = Path(file_name or "").suffix.lower() or ".img"
-    path = folder / digest[:2] / f"{digest}{suffix}"
-
-    def write() -> None:
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(path.suffix + ".part")
-            tmp.write_bytes(data)
-            tmp.replace(path)
-
-    await asyncio.get_running_loop().run_in_executor(None, write)
-    return digest, str(path)
+    await ctx.services.outbox.send_now([out])
 
 
 def _merge_window(ctx: Context) -> timedelta:

@@ -1,9 +1,9 @@
-"""Reminder and escalation card buttons.
+"""Reminder and escalation card buttons (their keys: bot/actions.py; the cards: reminders/messages.py).
 
-Rep on a reminder card:   rem:snooze:<reminder_id>:<hours>   rem:pause:<reminder_id>:nextweek
-Manager on a freeze card: esc:take:<lead_id>:<reminder_id>   esc:assign:<lead_id>:<reminder_id>
-                          esc:extend:<lead_id>:<reminder_id>[:<hours>]   esc:to:<lead_id>:<reminder_id>:<rep_id>
+Rep on a reminder card:   SnoozeReminder, PauseReminder
+Manager on a freeze card: TakeOver, AssignPicker → AssignFrozenTo, ExtendFrozen
 Manager by text:          延期 <线索号> [工作小时|N天] [原因]   (e.g. "延期 12 48 客户出差", "延期 12 3天 出差")
+Who may act is checked in reminders/actions.py (the escalation belongs to the manager of the frozen lead).
 """
 
 from __future__ import annotations
@@ -12,20 +12,20 @@ import re
 
 from sqlalchemy import select
 
+from bot.actions import AssignFrozenTo, AssignPicker, ExtendFrozen, PauseReminder, SnoozeReminder, TakeOver
 from bot.config import RemindersSettings
 from bot.context import Context
 from bot.messages import CardUpdate, Inbound, Text
 from bot.router import Router, split_command
-from handlers.assignment import reassign_options
-from handlers.permissions import lead_for
+from handlers.leads.assignment import reassign_options
+from handlers.leads.permissions import lead_gate
 from reminders import actions
 from reminders.calendar import day_hours
 from reminders.policies import EXTEND_DEFAULT_HOURS, EXTEND_DEFAULT_REASON, PAUSE_NEXT_WEEK_REASON
 from storage.models import Lead, Reminder
 
-router = Router("escalation")
+router: Router[Context] = Router("escalation")
 
-BAD_KEY = "这个按钮已失效。"
 CN_DIGITS = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 EXTEND_USAGE = "用法：延期 线索号 [工作小时或天] [原因]，例如「延期 12 48 客户出差」「延期 12 3天 客户出差」"
 
@@ -42,50 +42,47 @@ async def apply_result(ctx: Context, result: actions.Result) -> None:
         ctx.send(to, body, key=key)
 
 
-def _parts(key: str, n: int) -> list[str] | None:
-    parts = key.split(":")
-    return parts if len(parts) >= n and all(p for p in parts[:n]) else None
-
-
-@router.card_action("rem:")
-async def reminder_button(ctx: Context, msg: Inbound) -> None:
-    parts = _parts(msg.click_key or "", 3)
-    if parts is None or not parts[2].isdigit() or parts[1] not in ("snooze", "pause"):
-        ctx.reply(Text(BAD_KEY))
-        return
-    session, rid, cfg = await ctx.db(), int(parts[2]), ctx.settings.reminders
-    if parts[1] == "snooze":
-        try:
-            hours = float(parts[3]) if len(parts) > 3 else 1.0
-        except ValueError:
-            ctx.reply(Text(BAD_KEY))
-            return
-        result = await actions.snooze(session, ctx.user, rid, hours, ctx.now(), cfg)
-    else:
-        result = await actions.pause(session, ctx.user, rid, ctx.now(), cfg, PAUSE_NEXT_WEEK_REASON)
+@router.card_action(SnoozeReminder)
+async def snooze_button(ctx: Context, action: SnoozeReminder) -> None:
+    result = await actions.snooze(await ctx.db(), ctx.user, action.reminder_id, action.hours, ctx.now(),
+                                  ctx.settings.reminders)
     await apply_result(ctx, result)
 
 
-@router.card_action("esc:")
-async def escalation_button(ctx: Context, msg: Inbound) -> None:
-    parts = _parts(msg.click_key or "", 4)
-    if parts is None or not (parts[2].isdigit() and parts[3].isdigit()):
-        ctx.reply(Text(BAD_KEY))
-        return
-    action, lead_id, rid = parts[1], int(parts[2]), int(parts[3])
-    session, now, cfg = await ctx.db(), ctx.now(), ctx.settings.reminders
-    if action == "take":
-        result = await actions.take_over(session, ctx.user, lead_id, rid, now, cfg)
-    elif action == "assign":
-        card = (msg.channel, msg.card_ref) if msg.card_ref else None
-        result = await actions.assign_picker(session, ctx.user, lead_id, rid, card, ranker(ctx))
-    elif action == "to" and len(parts) > 4:
-        result = await actions.assign_to(session, ctx.user, lead_id, rid, parts[4], now, cfg, ranker(ctx))
-    elif action == "extend":
-        hours = float(parts[4]) if len(parts) > 4 and _number(parts[4]) else EXTEND_DEFAULT_HOURS
-        result = await actions.extend(session, ctx.user, lead_id, rid, hours, EXTEND_DEFAULT_REASON, now, cfg)
-    else:
-        result = actions.Result(reply=Text(BAD_KEY))
+@router.card_action(PauseReminder)
+async def pause_button(ctx: Context, action: PauseReminder) -> None:
+    result = await actions.pause(await ctx.db(), ctx.user, action.reminder_id, ctx.now(), ctx.settings.reminders,
+                                 PAUSE_NEXT_WEEK_REASON)
+    await apply_result(ctx, result)
+
+
+@router.card_action(TakeOver)
+async def take_over_button(ctx: Context, action: TakeOver) -> None:
+    result = await actions.take_over(await ctx.db(), ctx.user, action.lead_id, action.reminder_id, ctx.now(),
+                                     ctx.settings.reminders)
+    await apply_result(ctx, result)
+
+
+@router.card_action(AssignPicker)
+async def assign_picker_button(ctx: Context, action: AssignPicker) -> None:
+    card = (ctx.msg.channel, ctx.msg.card_ref) if ctx.msg.card_ref else None
+    result = await actions.assign_picker(await ctx.db(), ctx.user, action.lead_id, action.reminder_id, card,
+                                         ranker(ctx))
+    await apply_result(ctx, result)
+
+
+@router.card_action(AssignFrozenTo)
+async def assign_to_button(ctx: Context, action: AssignFrozenTo) -> None:
+    result = await actions.assign_to(await ctx.db(), ctx.user, action.lead_id, action.reminder_id, action.rep_id,
+                                     ctx.now(), ctx.settings.reminders, ranker(ctx))
+    await apply_result(ctx, result)
+
+
+@router.card_action(ExtendFrozen)
+async def extend_button(ctx: Context, action: ExtendFrozen) -> None:
+    hours = action.hours if action.hours is not None else EXTEND_DEFAULT_HOURS
+    result = await actions.extend(await ctx.db(), ctx.user, action.lead_id, action.reminder_id, hours,
+                                  EXTEND_DEFAULT_REASON, ctx.now(), ctx.settings.reminders)
     await apply_result(ctx, result)
 
 
@@ -113,10 +110,6 @@ def _span_hours(text: str, cfg: RemindersSettings) -> float | None:
     return value
 
 
-def _number(text: str) -> bool:
-    return re.fullmatch(r"\d+(\.\d+)?", text) is not None
-
-
 @router.command("延期", roles={"manager", "admin"})
 async def extend_command(ctx: Context, msg: Inbound) -> None:
     args = (split_command(msg.text, "延期") or "").lstrip("#").split(maxsplit=2)
@@ -134,7 +127,7 @@ async def extend_command(ctx: Context, msg: Inbound) -> None:
         hours, rest = span, rest[1:]
     if rest:
         reason = " ".join(rest)[:100]
-    lead = await lead_for(ctx, lead_id, "延期 12 24")  # another team's lead answers as a missing one
+    lead = await lead_gate(ctx, lead_id, "any", "延期 12 24")  # another team's lead answers as a missing one
     if lead is None:
         return
     session = await ctx.db()

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.actions import AssignFrozenTo
 from bot.clock import fmt_cn
 from bot.config import RemindersSettings
 from bot.context import UserInfo
@@ -41,7 +42,7 @@ from storage.models import Lead, Reminder, User
 
 MAX_PICK_BUTTONS = 6  # WeCom button_interaction cards take at most 6 buttons
 # The assignment engine's ranking for a lead: (rep id, reason) best first. Given by the handler layer
-# (handlers.assignment.reassign_options), so reminders/ does not import handlers/.
+# (handlers.leads.assignment.reassign_options), so reminders/ does not import handlers/.
 Ranker = Callable[[Lead], Awaitable[list[tuple[str, str]]]]
 ACTION_CN = {"take": "接手", "assign": "改派", "extend": "延期"}
 
@@ -277,7 +278,7 @@ async def assign_picker(session: AsyncSession, user: UserInfo, lead_id: int, rid
     picks = (await _candidates(session, user, esc, rank))[:MAX_PICK_BUTTONS]
     if not picks:
         return _say("你的团队里还没有可以改派的销售。")
-    buttons = tuple(Button(f"esc:to:{lead_id}:{rid}:{rep.id}", rep.name) for rep, _ in picks)
+    buttons = tuple(Button(AssignFrozenTo(lead_id, rid, rep.id).pack(), rep.name) for rep, _ in picks)
     why = "".join(f"\n{rep.name}：{reason}" for rep, reason in picks if reason)
     card = Card(title="改派给谁？", description=f"线索 {messages.lead_label(esc.lead)} 改派给：{why}",
                 buttons=buttons, card_id=f"pick{rid}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.actions import AssignPicker, ExtendFrozen, PauseReminder, SnoozeReminder, TakeOver
 from bot.clock import fmt_cn
 from bot.messages import Body, Button, Card, Field, Markdown, Text
 from reminders.policies import FIRST_CONTACT, RULE_CN, SNOOZE_DEFAULT_HOURS
@@ -49,8 +50,8 @@ def _rep_buttons(fired_id: int | None) -> tuple[Button, ...]:
         return ()
     hours = f"{SNOOZE_DEFAULT_HOURS:g}"
     return (
-        Button(f"rem:snooze:{fired_id}:{hours}", f"稍后提醒({hours}小时)"),
-        Button(f"rem:pause:{fired_id}:nextweek", "客户说下周再联系"),
+        Button(SnoozeReminder(fired_id, float(SNOOZE_DEFAULT_HOURS)).pack(), f"稍后提醒({hours}小时)"),
+        Button(PauseReminder(fired_id).pack(), "客户说下周再联系"),
     )
 
 
@@ -84,14 +85,14 @@ def sla_cc(rule: str, lead: Lead, owner_name: str, miss: int) -> Note:
 
 
 def freeze_card(rule: str, lead: Lead, owner_name: str, reminder_id: int, now: datetime) -> Note:
-    key = f"{lead.id}:{reminder_id}"
     card = Card(
         title="🧊 线索已冻结，请处理",
         description=f"{owner_name} 的线索 {lead_label(lead)} {RULE_CN[rule]}多次超时，已冻结并转入线索池。",
         fields=(Field("原负责人", owner_name), Field("超时次数", str(lead.timeout_count)),
                 Field("冻结时间", fmt_cn(now))),
-        buttons=(Button(f"esc:take:{key}", "接手", "primary"), Button(f"esc:assign:{key}", "改派"),
-                 Button(f"esc:extend:{key}", "延期")),
+        buttons=(Button(TakeOver(lead.id, reminder_id).pack(), "接手", "primary"),
+                 Button(AssignPicker(lead.id, reminder_id).pack(), "改派"),
+                 Button(ExtendFrozen(lead.id, reminder_id).pack(), "延期")),
         card_id=f"esc{reminder_id}",
     )
     return Note(card, f"🧊 待处理：{owner_name} 的线索 {lead_label(lead)} 已冻结")

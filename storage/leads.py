@@ -3,7 +3,7 @@
 - Stages: 线索获取 new → 资质初筛 qualify → 需求诊断 discover → 方案演示 demo → 签约回款 close; terminal won / lost.
 - Every field value carries its provenance in `lead.field_sources[field] = {source, by, at}`
   (source: ocr | manual | import). Unknown values stay NULL and are shown as 未知.
-- Who may see which lead is decided above storage, with the permissions (handlers/permissions.py).
+- Who may see which lead is decided above storage, with the permissions (handlers/leads/permissions.py).
 """
 
 from __future__ import annotations

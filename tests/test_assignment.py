@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.services import Services
-from handlers.assignment import EPOCH, Assigner, RepProfile, import_leads, rank_reps
+from handlers.leads.assignment import EPOCH, Assigner, RepProfile, import_leads, rank_reps
 from storage.models import Lead, Reminder, User
 from tests.conftest import run_cli
 from tests.leads_helpers import cn, get_lead, seed_lead

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.insights import InsightMiner, build_miner
+from handlers.leads.insights import InsightMiner, build_miner
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from bot.services import Services
-from handlers.assignment import change_owner, offboard
+from handlers.leads.assignment import change_owner, offboard
 from handlers.report import chart_png, compute_report, phi_bars, report_lines
 from storage.models import Lead, User
 from tests.conftest import run_cli

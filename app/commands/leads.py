@@ -109,7 +109,7 @@ async def _open(settings: Settings, now: datetime) -> Any:
 
 async def run_import(args: argparse.Namespace, settings: Settings) -> int:
     from bot.outbox import enqueue
-    from handlers.assignment import import_leads
+    from handlers.leads.assignment import import_leads
 
     path = Path(args.file)
     try:
@@ -138,7 +138,7 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
 async def run_offboard(args: argparse.Namespace, settings: Settings) -> int:
     from bot.messages import Markdown, Outbound
     from bot.outbox import enqueue
-    from handlers.assignment import offboard
+    from handlers.leads.assignment import offboard
     from storage.leads import STATUS_CN, stage_label
 
     now = _now(args)

@@ -8,10 +8,23 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.actions import (
+    ApproveEvidence,
+    AwaitEvidence,
+    ConfirmDraft,
+    DropDraft,
+    FollowUpHint,
+    LostHint,
+    MarkWon,
+    NextStage,
+    ReassignPicker,
+    RejectEvidence,
+    ViewLead,
+)
 from bot.clock import fmt_cn
 from bot.messages import Button, Card, Field
 from storage.leads import LEAD_FIELDS, SOURCE_CN, STATUS_CN, display_value, provenance, stage_label
-from storage.models import Activity, Lead, Reminder
+from storage.models import Activity, Evidence, Lead, Reminder
 
 GREEN_H, RED_H = 12.0, 24.0
 COLOUR_ICON = {"green": "🟢", "yellow": "🟡", "red": "🔴"}
@@ -84,7 +97,7 @@ def list_line(lead: Lead, now: datetime, next_text: str, owner: str | None = Non
 def lead_list_card(title: str, lines: Sequence[str], leads: Sequence[Lead], empty: str) -> Card:
     if not leads:
         return Card(title=title, description=empty)
-    buttons = tuple(Button(f"lead:view:{lead.id}", f"查看 #{lead.id}") for lead in leads[:5])
+    buttons = tuple(Button(ViewLead(lead.id).pack(), f"查看 #{lead.id}") for lead in leads[:5])
     return Card(title=f"{title}（{len(leads)}）", description="\n".join(lines), buttons=buttons,
                 note="🟢 <12h 🟡 12–24h 🔴 >24h 未跟进")
 
@@ -131,11 +144,12 @@ def detail_card(lead: Lead, names: Mapping[str, str], activities: Sequence[Activ
     description = "时间线:\n" + "\n".join(timeline) if timeline else "还没有跟进记录"
     buttons: list[Button] = []
     if lead.status in ("active", "dormant") or (lead.status == "frozen" and manager_view):
-        buttons += [Button(f"lead:fu:{lead.id}", "跟进"), Button(f"lead:next:{lead.id}", "推进阶段", "primary"),
-                    Button(f"lead:won:{lead.id}", "赢单"), Button(f"lead:lost:{lead.id}", "输单"),
-                    Button(f"lead:ev:{lead.id}", "证据")]
+        buttons += [Button(FollowUpHint(lead.id).pack(), "跟进"),
+                    Button(NextStage(lead.id).pack(), "推进阶段", "primary"), Button(MarkWon(lead.id).pack(), "赢单"),
+                    Button(LostHint(lead.id).pack(), "输单"),
+                    Button(AwaitEvidence(lead.id).pack(), "证据")]
     if manager_view and lead.status in ("active", "frozen", "dormant"):
-        buttons.append(Button(f"lead:reassign:{lead.id}", "改派"))  # 6 buttons: WeCom's button_interaction limit
+        buttons.append(Button(ReassignPicker(lead.id).pack(), "改派"))  # 6 buttons: WeCom's button_interaction limit
     note = f"来源: {SOURCE_CN.get(lead.source, lead.source)}"
     if lead.confidence is not None:
         note += f" · 识别置信度 {lead.confidence:.0%}"
@@ -162,5 +176,14 @@ def draft_card(lead: Lead, names: Mapping[str, str], duplicates: Sequence[Lead],
         else:
             notes.append(f"⚠️ 同一客户已有同事在跟进（线索 #{dup.id}）")
     return Card(title=f"线索草稿 #{lead.id}", description="请核对后确认：", fields=tuple(fields),
-                buttons=(Button(f"lead:confirm:{lead.id}", "确认", "primary"), Button(f"lead:drop:{lead.id}", "放弃")),
+                buttons=(Button(ConfirmDraft(lead.id).pack(), "确认", "primary"),
+                         Button(DropDraft(lead.id).pack(), "放弃")),
                 note="；".join(notes), card_id=f"draft-{lead.id}")
+
+
+def evidence_card(lead: Lead, ev: Evidence, rep_name: str) -> Card:
+    """For the manager: a rep's written evidence, to confirm or reject."""
+    return Card(title=f"证据待确认 · 线索 #{lead.id}", description=f"{rep_name}: {(ev.note or '')[:500]}",
+                buttons=(Button(ApproveEvidence(ev.id).pack(), "确认", "primary"),
+                         Button(RejectEvidence(ev.id).pack(), "驳回")),
+                note="确认后销售才能推进到「签约回款」或赢单")

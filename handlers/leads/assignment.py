@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.actions import ViewLead
 from bot.config import RemindersSettings
 from bot.context import UserInfo
 from bot.messages import Button, Card, Field, Outbound
@@ -312,7 +313,7 @@ async def import_leads(session: AsyncSession, rows: Sequence[tuple[int, dict[str
         who = f"{lead.customer_name or '未知客户'} · {lead.company or '未知公司'}"
         notices.append(Outbound(out.owner_id, Card(
             title=f"新分配线索 #{lead.id}", description=who,
-            fields=(Field("分配原因", out.reason),), buttons=(Button(f"lead:view:{lead.id}", "查看", "primary"),)),
+            fields=(Field("分配原因", out.reason),), buttons=(Button(ViewLead(lead.id).pack(), "查看", "primary"),)),
             dedup_key=f"assign:{lead.id}:{out.owner_id}"))
     return results, notices
 

@@ -162,3 +162,20 @@ def manager_refusal(ctx: Context) -> bool:
         ctx.reply(Text(MANAGER_ONLY))
         return True
     return False
+
+
+async def lead_gate(ctx: Context, lead_id: int | None, policy: str = "any", example: str = "线索 12") -> Lead | None:
+    """The one check before acting on a lead, for commands and buttons alike (the router's lead gate).
+
+    "any": the caller may see it; "open": and it is neither frozen (for a rep) nor closed or a draft;
+    "manage": a manager or admin, and it is not closed. Otherwise replies why not and returns None."""
+    if policy == "manage" and manager_refusal(ctx):
+        return None
+    lead = await lead_for(ctx, lead_id, example)
+    if lead is None:
+        return None
+    if policy == "open" and (frozen_refusal(ctx, lead) or closed_refusal(ctx, lead)):
+        return None
+    if policy == "manage" and closed_refusal(ctx, lead):
+        return None
+    return lead

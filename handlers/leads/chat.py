@@ -1,0 +1,451 @@
+"""Lead chat routes: 我的线索, 团队线索, 线索, 跟进, 阶段, 赢单, 输单, 证据, 新线索, 改派 and the lead card buttons.
+
+Routes only translate: words or a typed button (bot/actions.py) in, a use case of handlers/leads/records.py,
+a reply out. Every lead is loaded through the lead gate (handlers/leads/permissions.py: rep → own, manager →
+team + pool, admin → all), so a lead the caller may not see answers exactly like a missing one; buttons
+declare their gate on the route (`lead="open"`) and get the lead passed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.actions import (
+    ApproveEvidence,
+    AwaitEvidence,
+    ConfirmDraft,
+    DropDraft,
+    FollowUpHint,
+    LostHint,
+    MarkWon,
+    NextStage,
+    ReassignPicker,
+    ReassignTo,
+    RejectEvidence,
+    ViewLead,
+)
+from bot.context import Context, UserInfo
+from bot.messages import Button, Card, Image, Inbound, Markdown, Text
+from bot.router import Router, split_command
+from bot.services import Services
+from handlers.leads import records
+from handlers.leads import views as view
+from handlers.leads.assignment import change_owner, reassign_options
+from handlers.leads.evidence import EvidenceStore
+from handlers.leads.insights import InsightMiner, Insights, build_miner
+from handlers.leads.permissions import command_arg, lead_for, lead_gate, list_leads, parse_id
+from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
+from reminders import actions
+from storage.leads import STAGE_CODES, STAGES, find_duplicates, parse_stage, stage_index, user_names
+from storage.models import Activity, Evidence, KeyValue, Lead, User
+
+log = logging.getLogger(__name__)
+router: Router[Context] = Router("leads")
+
+
+def _miner(ctx: Context) -> InsightMiner:
+    return insight_miner(ctx.services)
+
+
+def insight_miner(services: Services) -> InsightMiner:
+    """One visit-summary miner per process (its jieba dictionary loads on first use)."""
+    return services.component("lead_insights", lambda s: build_miner(s.settings.knowledge.taxonomy_path))
+
+
+async def _names_for(session: AsyncSession, lead: Lead, acts: list[Activity]) -> dict[str, str]:
+    ids: set[str | None] = {lead.owner_id, lead.created_by, *(a.actor_id for a in acts)}
+    ids |= {v.get("by") for v in (lead.field_sources or {}).values()}
+    return await user_names(session, ids)
+
+
+async def show_lead(ctx: Context, lead: Lead) -> None:
+    session = await ctx.db()
+    acts = list((await session.execute(
+        select(Activity).where(Activity.lead_id == lead.id).order_by(Activity.created_at, Activity.id))).scalars())
+    names = await _names_for(session, lead, acts)
+    if lead.status == "draft":
+        dups = await find_duplicates(session, phone=lead.phone, company=lead.company,
+                                     customer_name=lead.customer_name, exclude_id=lead.id)
+        ctx.reply(view.draft_card(lead, names, dups, ctx.user.id))
+        return
+    timers = await view.next_actions(session, [lead.id])
+    next_text = view.next_action_text(lead, timers, ctx.settings.reminders.first_contact_hours)
+    ctx.reply(view.detail_card(lead, names, acts, next_text, manager_view=ctx.user.is_manager))
+
+
+# -- lists --------------------------------------------------------------------------------------
+@router.command("我的线索", "我的客户")
+async def my_leads(ctx: Context, msg: Inbound) -> None:
+    session = await ctx.db()
+    leads = await list_leads(session, ctx.user, scope="own")
+    now = ctx.now()
+    leads.sort(key=lambda lead: -view.waiting_hours(lead, now))
+    timers = await view.next_actions(session, [lead.id for lead in leads])
+    fc = ctx.settings.reminders.first_contact_hours
+    lines = [view.list_line(lead, now, view.next_action_text(lead, timers, fc)) for lead in leads]
+    empty = "你还没有线索。发客户聊天截图或「新线索 <客户信息>」录入。"
+    ctx.reply(view.lead_list_card("我的线索", lines, leads, empty))
+
+
+@router.command("团队线索", roles={"manager", "admin"})
+async def team_leads(ctx: Context, msg: Inbound) -> None:
+    session = await ctx.db()
+    leads = await list_leads(session, ctx.user, scope="visible")
+    now = ctx.now()
+    leads.sort(key=lambda lead: -view.waiting_hours(lead, now))
+    timers = await view.next_actions(session, [lead.id for lead in leads])
+    names = await user_names(session, [lead.owner_id for lead in leads])
+    fc = ctx.settings.reminders.first_contact_hours
+    lines = [view.list_line(lead, now, view.next_action_text(lead, timers, fc),
+                            names.get(lead.owner_id or "", "线索池")) for lead in leads]
+    ctx.reply(view.lead_list_card("团队线索", lines, leads, "团队暂时没有进行中的线索。"))
+
+
+@router.command("线索")
+async def lead_detail(ctx: Context, msg: Inbound) -> None:
+    lead_id, _ = parse_id(split_command(msg.text, "线索") or "")
+    lead = await lead_gate(ctx, lead_id, "any", "线索 12")
+    if lead is not None:
+        await show_lead(ctx, lead)
+
+
+@router.card_action(ViewLead, lead="any")
+async def click_view(ctx: Context, action: ViewLead, lead: Lead) -> None:
+    await show_lead(ctx, lead)
+
+
+@router.command("跟进", "跟进记录")
+async def follow_up(ctx: Context, msg: Inbound) -> None:
+    lead_id, summary = parse_id(command_arg(msg.text, "跟进", "跟进记录") or "")
+    if lead_id is not None and not summary:
+        ctx.reply(Text(f"请写上跟进摘要，例如「跟进 {lead_id} 已电话沟通，客户下周看方案」。"))
+        return
+    insights = await _miner(ctx).mine_async(summary) if summary else Insights()  # slow work before the db
+    lead = await lead_gate(ctx, lead_id, "open", "跟进 12 已电话沟通")
+    if lead is None:
+        return
+    await log_contact(await ctx.db(), lead, ctx.user.id, summary[:2000], insights, ctx.now(), ctx.settings.reminders)
+    extra = f"\n🔎 {insights.describe()}" if not insights.empty else ""
+    ctx.reply(Text(f"✅ 已记录线索 #{lead.id} 的跟进。{extra}"))
+
+
+@router.card_action(FollowUpHint, lead="open")
+async def click_follow_up(ctx: Context, action: FollowUpHint, lead: Lead) -> None:
+    """A lead-card button that needs words from the rep: say what to send."""
+    ctx.reply(Text(f"请发送「跟进 {lead.id} <摘要>」记录这次沟通，例如「跟进 {lead.id} 已电话沟通，客户关心价格」。"))
+
+
+# -- stages, won, lost --------------------------------------------------------------------------
+async def move_stage(ctx: Context, lead: Lead, stage: str) -> None:
+    outcome = await records.change_stage(await ctx.db(), lead, stage, ctx.user.id, ctx.now(), ctx.settings.reminders)
+    ctx.reply(Text(outcome.message))
+
+
+@router.command("阶段", "推进")
+async def stage_cmd(ctx: Context, msg: Inbound) -> None:
+    lead_id, rest = parse_id(command_arg(msg.text, "阶段", "推进") or "")
+    stage = parse_stage(rest) if rest else None
+    if lead_id is not None and stage is None:
+        names = " ".join(f"{i}.{n}" for i, (_, n) in enumerate(STAGES, 1))
+        ctx.reply(Text(f"没认出阶段「{rest}」。可用: {names}，例如「阶段 {lead_id} 3」。"))
+        return
+    lead = await lead_gate(ctx, lead_id, "open", "阶段 12 3")
+    if lead is None or stage is None:
+        return
+    await move_stage(ctx, lead, stage)
+
+
+@router.card_action(NextStage, lead="open")
+async def click_next_stage(ctx: Context, action: NextStage, lead: Lead) -> None:
+    idx = stage_index(lead.stage)
+    if idx + 1 >= len(STAGE_CODES):
+        ctx.reply(Text(f"线索 #{lead.id} 已在最后阶段，成交请点「赢单」或发送「赢单 {lead.id}」。"))
+        return
+    await move_stage(ctx, lead, STAGE_CODES[idx + 1])
+
+
+async def close_lead(ctx: Context, lead: Lead, won: bool, reason: str) -> None:
+    ctx.reply(Text((await records.close_lead(await ctx.db(), lead, won, reason, ctx.user.id, ctx.now())).message))
+
+
+@router.command("赢单")
+async def won_cmd(ctx: Context, msg: Inbound) -> None:
+    lead_id, reason = parse_id(split_command(msg.text, "赢单") or "")
+    lead = await lead_gate(ctx, lead_id, "open", "赢单 12 合同已签")
+    if lead is not None:
+        await close_lead(ctx, lead, True, reason)
+
+
+@router.command("输单")
+async def lost_cmd(ctx: Context, msg: Inbound) -> None:
+    lead_id, reason = parse_id(split_command(msg.text, "输单") or "")
+    if lead_id is not None and not reason:
+        ctx.reply(Text(f"请写上输单原因，例如「输单 {lead_id} 预算砍掉了」。"))
+        return
+    lead = await lead_gate(ctx, lead_id, "open", "输单 12 预算砍掉了")
+    if lead is not None:
+        await close_lead(ctx, lead, False, reason)
+
+
+@router.card_action(MarkWon, lead="open")
+async def click_won(ctx: Context, action: MarkWon, lead: Lead) -> None:
+    await close_lead(ctx, lead, True, "")
+
+
+@router.card_action(LostHint, lead="open")
+async def click_lost(ctx: Context, action: LostHint, lead: Lead) -> None:
+    ctx.reply(Text(f"请发送「输单 {lead.id} <原因>」记录输单，例如「输单 {lead.id} 预算砍掉了」。"))
+
+
+# -- evidence -----------------------------------------------------------------------------------
+def _wait_key(user_id: str) -> str:
+    return f"evidence_wait:{user_id}"
+
+
+async def _await_evidence(ctx: Context, lead: Lead) -> None:
+    """The next image or file the user sends within 5 minutes becomes evidence for `lead`."""
+    session, now = await ctx.db(), ctx.now()
+    row = await session.get(KeyValue, _wait_key(ctx.user.id))
+    value = {"lead_id": lead.id, "until": (now + EVIDENCE_WAIT).isoformat()}
+    if row is None:
+        session.add(KeyValue(key=_wait_key(ctx.user.id), value=value, updated_at=now))
+    else:
+        row.value, row.updated_at = value, now
+    ctx.reply(Text(f"好的，请在 5 分钟内发送线索 #{lead.id} 的合同/回款截图或文件；"
+                   f"也可以发送「证据 {lead.id} <说明>」。"))
+
+
+@router.card_action(AwaitEvidence, lead="open")
+async def click_evidence_wait(ctx: Context, action: AwaitEvidence, lead: Lead) -> None:
+    await _await_evidence(ctx, lead)
+
+
+@router.command("证据")
+async def evidence_cmd(ctx: Context, msg: Inbound) -> None:
+    lead_id, note = parse_id(split_command(msg.text, "证据") or "")
+    lead = await lead_gate(ctx, lead_id, "open", "证据 12")
+    if lead is None:
+        return
+    if not note:
+        await _await_evidence(ctx, lead)
+        return
+    ev, outcome = await records.add_evidence_note(await ctx.db(), lead, ctx.user, note, ctx.now())
+    ctx.reply(Text(outcome.message))
+    if not outcome.ok and ctx.user.manager_id:  # waits for the manager
+        ctx.send(ctx.user.manager_id, view.evidence_card(lead, ev, ctx.user.name), key=f"evidence:{ev.id}")
+
+
+async def pending_evidence(ctx: Context, msg: Inbound) -> int | None:
+    """The lead a recent 「证据 <编号>」 is waiting for (short separate read; no lock held)."""
+    async with ctx.services.db.session() as session:
+        row = await session.get(KeyValue, _wait_key(ctx.user.id))
+        if row is None:
+            return None
+        until = datetime.fromisoformat(row.value.get("until", "1970-01-01T00:00:00+00:00"))
+        return int(row.value["lead_id"]) if until >= ctx.now() else None
+
+
+async def _has_pending_evidence(ctx: Context, msg: Inbound) -> bool:
+    return msg.data is not None and await pending_evidence(ctx, msg) is not None
+
+
+@router.image(when=_has_pending_evidence)
+@router.file(when=_has_pending_evidence)
+async def evidence_media(ctx: Context, msg: Inbound) -> None:
+    lead_id = await pending_evidence(ctx, msg)
+    default_suffix = ".png" if msg.kind == "image" else ".bin"
+    digest, path = await EvidenceStore(ctx.settings.ocr.evidence_dir).keep(msg.data or b"", msg.file_name,
+                                                                           default_suffix)  # before the transaction
+    lead = await lead_for(ctx, lead_id)
+    if lead is None:
+        return
+    session = await ctx.db()
+    row = await session.get(KeyValue, _wait_key(ctx.user.id))
+    if row is not None:
+        await session.delete(row)
+    kind = "image" if msg.kind == "image" else "file"
+    outcome = await records.attach_evidence_file(session, lead, ctx.user.id, kind, digest, path, ctx.now())
+    ctx.reply(Text(outcome.message))
+
+
+@router.card_action(ApproveEvidence, roles={"manager", "admin"})
+@router.card_action(RejectEvidence, roles={"manager", "admin"})
+async def click_evidence(ctx: Context, action: ApproveEvidence | RejectEvidence) -> None:
+    session = await ctx.db()
+    ev = await session.get(Evidence, action.evidence_id)
+    lead = await lead_for(ctx, ev.lead_id if ev is not None else None, "线索 12")
+    if ev is None or lead is None or ev.kind != "note" or ev.confirmed_by:
+        if lead is not None:
+            ctx.reply(Text("这条证据已处理过了。"))
+        return
+    approve = isinstance(action, ApproveEvidence)
+    text = records.decide_evidence(session, ev, lead, ctx.user, approve, ctx.now())
+    ctx.update_card(f"{text}（{ctx.user.name}）")
+    if lead.owner_id and lead.owner_id != ctx.user.id:
+        verdict = "ok" if approve else "no"
+        ctx.send(lead.owner_id, Text(f"主管{text}。"), key=f"evidence:{ev.id}:{verdict}")
+
+
+# -- new lead from free text --------------------------------------------------------------------
+def _extract(text: str, now: datetime) -> Any:
+    try:
+        from ocr.extract import extract_from_text
+    except ImportError:
+        return _fallback_extract(text)
+    return extract_from_text(text, now)
+
+
+def _fallback_extract(text: str) -> dict[str, Any]:
+    """Phone, e-mail and budget only, until `ocr.extract` exists; everything else stays unknown."""
+    import re
+
+    phone = re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", text)
+    email = re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", text)
+    budget = re.search(r"预算\s*[:：]?\s*(\d+(?:\.\d+)?\s*[万亿wk]?)", text)
+    return {"phone": phone.group(0) if phone else None, "email": email.group(0) if email else None,
+            "budget_cny": budget.group(1) if budget else None, "confidence": None}
+
+
+@router.command("新线索", "录入线索")
+async def new_lead_cmd(ctx: Context, msg: Inbound) -> None:
+    text = command_arg(msg.text, "新线索", "录入线索") or ""
+    if not text:
+        ctx.reply(Text("请把客户信息写在后面，例如「新线索 张三 某某医院 设备科主任 13800138000 预算50万」。"))
+        return
+    now = ctx.now()
+    # jieba (needs) loads its dictionary on first use: keep it off the event loop
+    extracted = await asyncio.get_running_loop().run_in_executor(None, _extract, text[:4000], now)
+    fields, follow, conf = fields_from_extract(extracted)
+    session = await ctx.db()
+    lead, dups = await save_draft(session, fields, source="manual", by=ctx.user.id, now=now, confidence=conf,
+                                  follow_up=follow, extra={"text": text[:4000]})
+    names = await user_names(session, [ctx.user.id])
+    ctx.reply(view.draft_card(lead, names, dups, ctx.user.id))
+
+
+@router.card_action(ConfirmDraft, lead="any")
+async def click_confirm(ctx: Context, action: ConfirmDraft, lead: Lead) -> None:
+    result = await confirm_draft(await ctx.db(), lead, ctx.user, ctx.now(), ctx.settings.reminders)
+    if result.ok:
+        ctx.update_card(f"已确认 · 线索 #{lead.id}")
+    ctx.reply(Text(result.message))
+
+
+@router.card_action(DropDraft, lead="any")
+async def click_drop(ctx: Context, action: DropDraft, lead: Lead) -> None:
+    outcome, unused = await records.drop_draft(await ctx.db(), lead, ctx.user.id, ctx.now())
+    if unused:
+        ctx.after_commit.append(lambda: EvidenceStore.forget(unused))
+    if outcome.ok:
+        ctx.update_card("已放弃")
+    ctx.reply(Text(outcome.message))
+
+
+# -- reassignment (managers) --------------------------------------------------------------------
+async def _find_rep(session: AsyncSession, who: str, user: UserInfo) -> User | None:
+    """A rep by id or name inside the caller's reach (team for a manager, anyone for an admin)."""
+    who = who.strip().lstrip("@")
+    rows = await session.execute(select(User).where((User.id == who) | (User.name == who), User.active.is_(True)))
+    for rep in rows.scalars():
+        if user.is_admin or rep.manager_id == user.id or rep.id == user.id:
+            return rep
+    return None
+
+
+async def reassign(ctx: Context, lead: Lead, rep: User, reason: str) -> bool:
+    """False when `rep` already owns it (a no-op must not restart the SLA clocks and hide what is overdue)."""
+    if rep.id == lead.owner_id:
+        ctx.reply(Text(f"线索 #{lead.id} 已经由 {rep.name} 负责，无需改派。"))
+        return False
+    session, now = await ctx.db(), ctx.now()
+    previous = await change_owner(session, lead, rep.id, ctx.user.id, now, ctx.settings.reminders, reason=reason)
+    ctx.reply(Text(f"✅ 线索 #{lead.id} 已改派给 {rep.name}（{reason}）"))
+    if rep.id != ctx.user.id:
+        ctx.send(rep.id, Card(title=f"新分配线索 #{lead.id}", description=f"{ctx.user.name} 分配给你：{reason}",
+                              buttons=(Button(ViewLead(lead.id).pack(), "查看", "primary"),)),
+                 key=f"assign:{lead.id}:{rep.id}:{now.isoformat()}")
+    if previous and previous not in (rep.id, ctx.user.id):
+        ctx.send(previous, Text(f"线索 #{lead.id} 已由主管改派给同事。"), key=f"unassign:{lead.id}:{now.isoformat()}")
+    return True
+
+
+@router.command("改派", "分配")
+async def reassign_cmd(ctx: Context, msg: Inbound) -> None:
+    lead_id, who = parse_id(command_arg(msg.text, "改派", "分配") or "")
+    lead = await lead_gate(ctx, lead_id, "manage", "改派 12 rep02")
+    if lead is None:
+        return
+    session = await ctx.db()
+    if who:
+        rep = await _find_rep(session, who, ctx.user)
+        if rep is None:
+            ctx.reply(Text(f"找不到你团队里的「{who}」。可以用工号或姓名，例如「改派 {lead.id} rep02」。"))
+            return
+        if not await _reassign_frozen(ctx, lead, rep.id):
+            await reassign(ctx, lead, rep, f"主管 {ctx.user.name} 改派")
+        return
+    await _suggest(ctx, lead)
+
+
+async def _reassign_frozen(ctx: Context, lead: Lead, rep_id: str) -> bool:
+    """A frozen lead is reassigned through its escalation, as the freeze card's 改派 does (the escalation is
+    settled, the rep it was frozen from is told, handing it straight back is refused). False: not frozen."""
+    from handlers.escalation import apply_result, ranker
+
+    rid = (lead.extra or {}).get("frozen", {}).get("reminder_id")
+    if lead.status != "frozen" or rid is None:
+        return False
+    result = await actions.assign_to(await ctx.db(), ctx.user, lead.id, int(rid), rep_id, ctx.now(),
+                                     ctx.settings.reminders, ranker(ctx))
+    await apply_result(ctx, result)
+    return True
+
+
+async def _suggest(ctx: Context, lead: Lead) -> None:
+    """A card with the engine's ranking (current owner and the rep a freeze took it from excluded) as buttons."""
+    picks = await reassign_options(await ctx.db(), lead, ctx.user, ctx.now())
+    if not picks:
+        ctx.reply(Text(f"团队里暂时没有可接收线索 #{lead.id} 的销售（都已满负荷）。"))
+        return
+    lines = [f"{i}. {p.rep.name}（{p.reason}）" for i, p in enumerate(picks, 1)]
+    ctx.reply(Card(title=f"改派线索 #{lead.id}", description="\n".join(lines),
+                   buttons=tuple(Button(ReassignTo(lead.id, p.rep.id).pack(), p.rep.name) for p in picks),
+                   note="按区域/产品线/行业赢单/负荷排序"))
+
+
+@router.card_action(ReassignPicker, lead="manage")
+async def click_reassign(ctx: Context, action: ReassignPicker, lead: Lead) -> None:
+    await _suggest(ctx, lead)
+
+
+@router.card_action(ReassignTo, lead="manage")
+async def click_assign_to(ctx: Context, action: ReassignTo, lead: Lead) -> None:
+    rep = await _find_rep(await ctx.db(), action.rep_id, ctx.user)
+    if rep is None:
+        ctx.reply(Text("这位销售不在你的团队里。"))
+        return
+    if await _reassign_frozen(ctx, lead, rep.id):
+        return
+    picks = {p.rep.id: p for p in await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), limit=100)}
+    reason = picks[rep.id].reason if rep.id in picks else f"主管 {ctx.user.name} 改派"
+    if await reassign(ctx, lead, rep, reason):
+        ctx.update_card(f"已改派给 {rep.name}")
+
+
+@router.command("团队日报", "日报", roles={"manager", "admin"})
+async def team_report(ctx: Context, msg: Inbound) -> None:
+    """The digest on demand (same figures as the morning push)."""
+    from handlers.report import DIGEST_WINDOW, chart_png, compute_report, report_lines
+
+    now = ctx.now()
+    async with ctx.services.db.session() as session:  # read-only; the chart renders outside any transaction
+        report = await compute_report(session, None if ctx.user.is_admin else ctx.user.id, now - DIGEST_WINDOW,
+                                      now, ctx.settings.reminders)
+    ctx.reply(Markdown(title="📊 团队跟进日报", text="\n".join(report_lines(report))))
+    ctx.reply(Image(data=await chart_png(report), file_name="report.png", caption="漏斗与 PHI"))
