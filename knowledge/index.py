@@ -300,6 +300,7 @@ class CardIndex:
 def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenizer | None = None) -> CardIndex:
     """Blocking: run in an executor. Cards without tokens from this dictionary are (re-)tokenised here."""
     cards = [c for c in cards if c.active]
+    taxonomy = taxonomy.extended({axis: {getattr(c, axis) for c in cards} for axis in AXES})
     keywords = {k for c in cards for k in c.keywords}
     tokenizer = tokenizer or Tokenizer()
     tokenizer.add_words(taxonomy.dictionary_words() | keywords)

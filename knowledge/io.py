@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from knowledge.schema import KEYWORD_SPLIT, CardError, KbCard, parse_card
+from knowledge.schema import AXES, KEYWORD_SPLIT, CardError, KbCard, parse_card
 from knowledge.taxonomy import Taxonomy
 
 FIELDS = ("id", "title", "role", "industry", "objection", "talk_track", "quote_template", "success_case",
@@ -53,6 +53,7 @@ class ReadResult:
     cards: list[tuple[int, KbCard]] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     rows: int = 0
+    new_values: dict[str, list[str]] = field(default_factory=dict)  # axis → values the taxonomy did not know
 
 
 def read_cards(path: str | Path, taxonomy: Taxonomy, progress: Callable[[int], None] | None = None) -> ReadResult:
@@ -70,7 +71,7 @@ def read_cards(path: str | Path, taxonomy: Taxonomy, progress: Callable[[int], N
         try:
             if "__error__" in raw:
                 raise CardError(raw["__error__"])
-            card = parse_card(_with_id(raw), taxonomy.canonical_or_error)
+            card = parse_card(_with_id(raw), taxonomy.resolve)
         except CardError as exc:
             result.issues.append(Issue(str(path), line, str(exc)))
         else:
@@ -79,9 +80,17 @@ def read_cards(path: str | Path, taxonomy: Taxonomy, progress: Callable[[int], N
             else:
                 seen[card.id] = line
                 result.cards.append((line, card.with_(source=path.name)))
+                _note_new_values(result, taxonomy, card)
         if progress:
             progress(1)
     return result
+
+
+def _note_new_values(result: ReadResult, taxonomy: Taxonomy, card: KbCard) -> None:
+    for axis in AXES:
+        value = getattr(card, axis)
+        if taxonomy.is_new(axis, value) and value not in result.new_values.get(axis, []):
+            result.new_values.setdefault(axis, []).append(value)
 
 
 def derived_id(title: str) -> str:

@@ -70,9 +70,13 @@ class SearchResult:
     def best(self) -> KbCard | None:
         return self.hits[0].card if self.answered and self.hits else None
 
-    def to_json(self) -> dict[str, object]:
-        """The CLI contract: {"q","ranked","scores","answered"}."""
-        return {"q": self.query, "ranked": self.ranked, "scores": self.scores, "answered": self.answered}
+    def to_json(self, why: bool = False) -> dict[str, object]:
+        """The CLI contract: {"q","ranked","scores","answered"}, plus an optional "why" (words that decided)."""
+        out: dict[str, object] = {"q": self.query, "ranked": self.ranked, "scores": self.scores,
+                                  "answered": self.answered}
+        if why:
+            out["why"] = {axis: list(v) for axis, v in self.matched.items()}
+        return out
 
 
 def rank(index: CardIndex, query: str, top: int = 3) -> SearchResult:
