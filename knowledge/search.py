@@ -18,30 +18,31 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
-from knowledge.index import STOPWORDS, CardIndex, CueHit, Tokenizer, build_index, is_cjk, normalize
+from knowledge.index import STOPWORDS, CardIndex, CueHit, Tokenizer, bigrams, build_index, is_cjk, normalize
+from knowledge.query import clean, is_chatter
 from knowledge.schema import AXES, KbCard
 from knowledge.taxonomy import Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
-W_AXIS = {"objection": 3.0, "industry": 2.0, "role": 2.0}
+W_AXIS = {"objection": 3.0, "industry": 2.0, "role": 1.5}
 GENERIC_SHARE = 0.3  # a card without a value on an axis the query names fits partly
+FAMILY_SHARE = 0.35  # a card whose value is in the same family (价格 ~ 付款方式) fits partly
 MISMATCH_SHARE = 0.35  # a card with a different value is pushed down
 GENERIC_BONUS = 0.6  # the query names no value: generic cards are the safer answer
-W_TEXT = 2.0
+W_TEXT = 2.5
+W_BIGRAM = 1.5
 W_KEYWORD = 2.0
+W_RECENT = 0.3  # the newest card gets this much over one two years older
+RECENT_DAYS = 730
 PINYIN_SHARE = 0.8  # a pinyin-only (typo) hit counts a bit less than the exact word
 AXIS_WORD_KEYWORD_SHARE = 0.3  # a card keyword that is also a taxonomy synonym is already counted by its axis
-CUE_STRENGTH = {"objection": 1.0, "keyword": 1.0, "expansion": 0.5, "role": 0.5, "industry": 0.5}
-FULL_STRENGTH = 1.0  # one objection or card keyword: below, the confidence shrinks in proportion
-FULL_COVERAGE = 0.6  # share of the query's topic words explained: below, the confidence shrinks in proportion
-KNOWN_SHARE = 0.4  # a word that only occurs somewhere in the cards explains less than a cue does
-# Answered ⇔ the best card's confidence (score × strength and coverage factors) reaches the floor. A clean
-# objection on a generic card scores ≥ 3.6, so one objection with 60 % of the words explained passes; calibrated
-# on bench/data/kb_queries_dev.jsonl (off-topic max 2.95, correct answers min 3.49).
-SCORE_FLOOR = 3.2
+SUPERSEDED_PENALTY = 4.0
+CANDIDATES = 12  # the decision and the recency pass look at this many best cards
 FILLER_FREQ = 20_000  # jieba frequency above which a word is grammar, not topic (问题, 你们, 现在 …)
+KNOWN_SHARE = 0.5  # a word that only occurs somewhere in the cards explains less than a cue does
 VOWELS = re.compile(r"[aeiouv]+")
 FILLER_RE = re.compile(r"^[\u4e00-\u9fff]不[\u4e00-\u9fff]$|^([\u4e00-\u9fff])一\1$")  # 跟不上 谈不拢 比一比
+LONG_QUERY = 40  # characters: a voice-to-text paragraph; its coverage is judged around the objection
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class SearchResult:
     answered: bool
     suggestions: tuple[str, ...] = ()
     matched: dict[str, tuple[str, ...]] = field(default_factory=dict)  # axis → values found in the query
+    why: tuple[str, ...] = ()  # the axis values and words that decided the first card
 
     @property
     def ranked(self) -> list[str]:
@@ -70,44 +72,133 @@ class SearchResult:
     def best(self) -> KbCard | None:
         return self.hits[0].card if self.answered and self.hits else None
 
+    def why_line(self) -> str:
+        """「匹配：采购 · 医疗 · 价格」 under an answer card ("" when nothing in particular decided)."""
+        return "匹配：" + " · ".join(self.why) if self.why else ""
+
     def to_json(self, why: bool = False) -> dict[str, object]:
         """The CLI contract: {"q","ranked","scores","answered"}, plus an optional "why" (words that decided)."""
         out: dict[str, object] = {"q": self.query, "ranked": self.ranked, "scores": self.scores,
                                   "answered": self.answered}
         if why:
-            out["why"] = {axis: list(v) for axis, v in self.matched.items()}
+            out["why"] = list(self.why)
         return out
 
 
-def rank(index: CardIndex, query: str, top: int = 3) -> SearchResult:
+@dataclass
+class Scored:
+    """One query against one index: the per-card score parts the decision needs."""
+
+    query: str
+    hits: list[CueHit]
+    values: dict[str, dict[str, float]]
+    total: np.ndarray
+    text: np.ndarray  # text relevance, 0..1 of what the query's words could give
+    keyword: np.ndarray  # matched card keywords (weight)
+
+
+def rank(index: CardIndex, query: str, top: int = 3, stale_days: int = 365) -> SearchResult:
     """Pure and synchronous: a few numpy operations over the snapshot."""
     original = query.strip()
-    n = len(index.cards)
-    if not original or n == 0:
+    text = clean(original)
+    if not text or not index.cards or is_chatter(original):
         return SearchResult(original, (), False, _default_suggestions(index.taxonomy))
-    query = index.pinyin.read(normalize(original))
+    scored = score_all(index, text)
+    order = _top(scored.total, max(top, CANDIDATES))
+    order = _fresh_first(index, order, scored.total, stale_days)
+    answered, why = _decide(index, scored, order[0])
+    ranked = tuple(Hit(index.cards[i], float(scored.total[i])) for i in order[:top])
+    suggestions = () if answered else _suggestions(index, ranked, scored.values)
+    matched = {axis: tuple(v) for axis, v in scored.values.items()}
+    return SearchResult(original, ranked, answered, suggestions, matched, why if answered else ())
+
+
+def score_all(index: CardIndex, text: str) -> Scored:
+    query = index.pinyin.read(text)
     hits = index.matcher.find(query)
     values = _axis_values(hits)
-    scores = np.zeros(n, dtype=np.float32)
-    tokens = index.tokenizer.tokens(query) + _expansion_words(hits)
-    ceiling = index.bm25.scores(tokens, scores)
+    n = len(index.cards)
+    words = np.zeros(n, dtype=np.float32)
+    ceiling = index.bm25.scores(index.tokenizer.tokens(query) + _expansion_words(hits), words)
+    relevance = words / ceiling if ceiling > 0 else words
+    grams = np.zeros(n, dtype=np.float32)
+    ceiling = index.bigrams.scores(bigrams(query), grams)
     if ceiling > 0:
-        scores *= W_TEXT / ceiling
+        grams /= ceiling
+    total = W_TEXT * relevance + W_BIGRAM * grams
     for axis in AXES:
-        scores += _axis_table(index, axis, values.get(axis, {}))[index.axis_codes[axis]]
+        total += _axis_table(index, axis, values.get(axis, {}))[index.axis_codes[axis]]
+    keyword = np.zeros(n, dtype=np.float32)
     for hit in hits:
         if hit.cue.axis == "keyword":
             weight = W_KEYWORD * (1 if hit.exact else PINYIN_SHARE)
             if index.taxonomy.is_axis_word(hit.cue.text):
                 weight *= AXIS_WORD_KEYWORD_SHARE  # already counted through the axis
-            scores[index.keyword_cards[normalize(hit.cue.text)]] += weight
-    scores *= _confidence(index, query, hits)  # same factor for every card: the order is unchanged
-    order = _top(scores, top)
-    ranked = tuple(Hit(index.cards[i], float(scores[i])) for i in order)
-    answered = bool(ranked) and ranked[0].score >= SCORE_FLOOR
-    suggestions = () if answered else _suggestions(index, ranked, values)
-    matched = {axis: tuple(v) for axis, v in values.items()}
-    return SearchResult(original, ranked, answered, suggestions, matched)
+            keyword[index.keyword_cards[normalize(hit.cue.text)]] += weight
+    total += keyword + _recency(index) - SUPERSEDED_PENALTY * index.superseded
+    return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword)
+
+
+def _recency(index: CardIndex) -> np.ndarray:
+    known = index.days[index.days > 0]
+    if not known.size:
+        return np.zeros(len(index.cards), dtype=np.float32)
+    age = np.where(index.days > 0, int(known.max()) - index.days, RECENT_DAYS)
+    return (W_RECENT * np.clip(1 - age / RECENT_DAYS, 0, 1)).astype(np.float32)
+
+
+def _fresh_first(index: CardIndex, order: list[int], total: np.ndarray, stale_days: int) -> list[int]:
+    """A card older than the staleness limit never comes before a fresher card on the same subject
+    (same role, industry and objection) among the candidates."""
+    first = order[0]
+    codes = [index.axis_codes[a] for a in AXES]
+    for other in order[1:]:
+        same = all(c[other] == c[first] for c in codes)
+        if same and index.days[other] - index.days[first] > stale_days and not index.superseded[other]:
+            return [other, *(i for i in order if i != other)]
+    return order
+
+
+def _decide(index: CardIndex, scored: Scored, best: int) -> tuple[bool, tuple[str, ...]]:
+    """Answer when the first card is backed by what the query says, judged against the query itself
+    (how much of it the cues and the card explain), not against one absolute score."""
+    card = index.cards[best]
+    why = _why(index, scored, card)
+    agree = bool(why) or scored.keyword[best] > 0
+    coverage = _coverage(index, scored.query, scored.hits)
+    topic = _topic_cue(scored.hits)
+    text = float(scored.text[best])
+    if topic and agree:  # an objection or a card keyword the card shares
+        return coverage >= MIN_COVERAGE[0], why
+    if agree:  # only a role or an industry the card shares: the rest of the query must be known words
+        return coverage >= MIN_COVERAGE[1] or (text >= MIN_TEXT and coverage >= MIN_COVERAGE[0]), why
+    return (text >= MIN_TEXT and coverage >= MIN_COVERAGE[2]), why
+
+
+MIN_COVERAGE = (0.34, 0.45, 0.5)  # share of the query explained: with a topic cue, an axis cue, text only
+MIN_TEXT = 0.5  # share of the query's words (or character pairs) the card holds
+
+
+def _topic_cue(hits: Sequence[CueHit]) -> bool:
+    return any(h.cue.axis in {"objection", "keyword"} for h in hits)
+
+
+def _why(index: CardIndex, scored: Scored, card: KbCard) -> tuple[str, ...]:
+    """The query's axis values the card agrees with (own value or family), in role · industry · objection order."""
+    out: list[str] = []
+    for axis in AXES:
+        wanted = scored.values.get(axis, {})
+        value = index.taxonomy.canonical(axis, getattr(card, axis)) or getattr(card, axis)
+        if value and (value in wanted or _family_match(index, axis, value, wanted)):
+            out.append(getattr(card, axis))
+    words = [h.cue.text for h in scored.hits if h.cue.axis == "keyword" and h.cue.text in
+             {normalize(k) for k in card.keywords}]
+    return tuple(dict.fromkeys(out + words[:2]))
+
+
+def _family_match(index: CardIndex, axis: str, value: str, wanted: dict[str, float]) -> bool:
+    family = index.taxonomy.family(axis, value)
+    return bool(family) and any(index.taxonomy.family(axis, w) == family for w in wanted)
 
 
 def _axis_values(hits: Sequence[CueHit]) -> dict[str, dict[str, float]]:
@@ -139,9 +230,12 @@ def _axis_table(index: CardIndex, axis: str, wanted: dict[str, float]) -> np.nda
     best = max(wanted.values())
     table[:] = -weight * MISMATCH_SHARE
     table[0] = weight * GENERIC_SHARE * best
+    families = {index.taxonomy.family(axis, w) for w in wanted} - {""}
     for i, name in enumerate(names, 1):
         if name in wanted:
             table[i] = weight * wanted[name]
+        elif families and index.taxonomy.family(axis, name) in families:
+            table[i] = weight * FAMILY_SHARE * best
     return table
 
 
@@ -149,25 +243,6 @@ def _top(scores: np.ndarray, top: int) -> list[int]:
     top = max(1, min(top, len(scores)))
     part = np.argpartition(-scores, top - 1)[:top] if len(scores) > top else np.arange(len(scores))
     return sorted(part.tolist(), key=lambda i: (-scores[i], i))
-
-
-def _confidence(index: CardIndex, query: str, hits: Sequence[CueHit]) -> float:
-    """How much the query is a sales question we have cues for (1.0 = fully): scales every score."""
-    strength = min(1.0, _strength(hits) / FULL_STRENGTH)
-    return strength * min(1.0, _coverage(index, query, hits) / FULL_COVERAGE)
-
-
-def _strength(hits: Sequence[CueHit]) -> float:
-    """Sum of the distinct cues' strengths; an expansion inside another cue's span adds nothing ("KP")."""
-    best: dict[tuple[str, str], float] = {}
-    for hit in hits:
-        if hit.cue.axis == "expansion" and any(
-            o.cue.axis != "expansion" and o.start <= hit.start and hit.end <= o.end for o in hits
-        ):
-            continue
-        key = (hit.cue.axis, hit.cue.value)
-        best[key] = max(best.get(key, 0.0), CUE_STRENGTH[hit.cue.axis] * (1 if hit.exact else PINYIN_SHARE))
-    return sum(best.values())
 
 
 def _coverage(index: CardIndex, query: str, hits: Sequence[CueHit]) -> float:

@@ -97,12 +97,13 @@ class Taxonomy:
             for value in sorted({v for v in axis_values.get(axis, ()) if v}):
                 if value in values[axis] or value.lower() in synonyms[axis]:
                     continue
-                values[axis].append(value)
-                synonyms[axis][value.lower()] = value
                 added[axis].append(value)
                 inner = _inner_value(self, axis, value)
-                if inner:
-                    families[axis][value] = self.family(axis, inner) or inner
+                if inner:  # 合同条款 is 合同 in the admin's words: one value
+                    synonyms[axis][value.lower()] = inner
+                    continue
+                values[axis].append(value)
+                synonyms[axis][value.lower()] = value
         return Taxonomy({a: tuple(v) for a, v in values.items()}, synonyms, self.expansions, families,
                         {a: tuple(v) for a, v in added.items()})
 
