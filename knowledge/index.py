@@ -302,6 +302,7 @@ class CardIndex:
     matcher: CueMatcher
     bm25: SparseBM25
     axis_codes: dict[str, np.ndarray]  # axis → int16 per card (0 = empty, i+1 = taxonomy value i)
+    titles: SparseBM25  # character bigrams of the titles alone: a card is found by its own title
     bigrams: SparseBM25  # character bigrams of the card text: typos, unseen compounds, words jieba cuts apart
     days: np.ndarray  # int32 per card: updated_at as an ordinal day (0 = unknown)
     superseded: np.ndarray  # bool per card: marked as replaced (旧版 / 已停用 / 作废 …)
@@ -341,6 +342,7 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
         matcher=CueMatcher(cues, tokenizer),
         bm25=SparseBM25(docs),
         axis_codes=codes,
+        titles=SparseBM25([bigrams(c.title) for c in cards]),
         bigrams=SparseBM25([card_bigrams(c) for c in cards]),
         days=np.array([c.updated_at.toordinal() if c.updated_at else 0 for c in cards], dtype=np.int32),
         superseded=np.array([is_superseded(c) for c in cards], dtype=bool),
@@ -350,7 +352,8 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
     )
 
 
-SUPERSEDED = re.compile(r"已停用|停止使用|作废|已过时|旧版|旧报价|已失效|废弃|不再使用|已替换|被替代|superseded|deprecated|obsolete")
+SUPERSEDED = re.compile(
+    r"已停用|停止使用|作废|已过时|旧版|旧报价|已失效|废弃|不再使用|已替换|被替代|superseded|deprecated|obsolete")
 
 
 def is_superseded(card: KbCard) -> bool:

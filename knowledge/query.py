@@ -13,9 +13,9 @@ _T2S = OpenCC("t2s")
 # Multi-character chat filler that carries no topic (single characters are handled as stopwords).
 FILLER = ("哈哈哈", "哈哈", "呵呵", "嘿嘿", "嘻嘻", "求助", "求救", "救命", "在线等", "急急急", "急求", "咋整", "咋办",
           "肿么办", "怎么整", "怎么破", "怎么搞", "怎么回复", "怎么回", "怎么应对", "如何应对", "如何回复", "怎么说",
-          "怎么办", "请问", "请教", "大佬们", "大佬", "各位", "有没有人知道", "帮帮忙", "帮忙看看", "麻烦问下", "问一下",
-          "问下", "emmm", "emm", "嗯嗯", "唉", "哎呀", "哎", "啊啊", "么么哒", "老师们", "兄弟们", "家人们", "谁知道",
-          "help", "pls", "plz", "asap", "在吗")
+          "怎么办", "请问", "请教", "大佬们", "大佬", "各位", "有没有人知道", "帮帮忙", "帮忙看看", "麻烦问下",
+          "问一下", "问下", "emmm", "emm", "嗯嗯", "唉", "哎呀", "哎", "啊啊", "么么哒", "老师们", "兄弟们", "家人们",
+          "谁知道", "help", "pls", "plz", "asap", "在吗")
 FILLER_RE = re.compile("|".join(re.escape(f) for f in sorted(FILLER, key=len, reverse=True)))
 KEEP = re.compile(r"[^0-9a-z\u4e00-\u9fff\s.,，。;；:：、!?！？\-+%/&]")  # emoji, symbols, brackets → space
 CHATTER = frozenset(

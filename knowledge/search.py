@@ -24,19 +24,21 @@ from knowledge.schema import AXES, KbCard
 from knowledge.taxonomy import Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
-W_AXIS = {"objection": 3.0, "industry": 2.0, "role": 1.5}
-GENERIC_SHARE = 0.3  # a card without a value on an axis the query names fits partly
+W_AXIS = {"objection": 3.0, "industry": 2.5, "role": 1.5}
+GENERIC_SHARE = 0.15  # a card without a value on an axis the query names fits partly
 FAMILY_SHARE = 0.35  # a card whose value is in the same family (价格 ~ 付款方式) fits partly
 MISMATCH_SHARE = 0.35  # a card with a different value is pushed down
 GENERIC_BONUS = 0.6  # the query names no value: generic cards are the safer answer
 W_TEXT = 2.5
 W_BIGRAM = 1.5
+W_TITLE = 1.0
 W_KEYWORD = 2.0
 W_RECENT = 0.3  # the newest card gets this much over one two years older
 RECENT_DAYS = 730
 PINYIN_SHARE = 0.8  # a pinyin-only (typo) hit counts a bit less than the exact word
 AXIS_WORD_KEYWORD_SHARE = 0.3  # a card keyword that is also a taxonomy synonym is already counted by its axis
 SUPERSEDED_PENALTY = 4.0
+SAME_SUBJECT_MARGIN = 2.0  # a stale first card yields only to a fresher one about as relevant
 CANDIDATES = 12  # the decision and the recency pass look at this many best cards
 FILLER_FREQ = 20_000  # jieba frequency above which a word is grammar, not topic (问题, 你们, 现在 …)
 KNOWN_SHARE = 0.5  # a word that only occurs somewhere in the cards explains less than a cue does
@@ -125,13 +127,17 @@ def score_all(index: CardIndex, text: str) -> Scored:
     ceiling = index.bigrams.scores(bigrams(query), grams)
     if ceiling > 0:
         grams /= ceiling
-    total = W_TEXT * relevance + W_BIGRAM * grams
+    title = np.zeros(n, dtype=np.float32)
+    ceiling = index.titles.scores(bigrams(query), title)
+    if ceiling > 0:
+        title /= ceiling
+    total = W_TEXT * relevance + W_BIGRAM * grams + W_TITLE * title
     for axis in AXES:
         total += _axis_table(index, axis, values.get(axis, {}))[index.axis_codes[axis]]
     keyword = np.zeros(n, dtype=np.float32)
     for hit in hits:
         if hit.cue.axis == "keyword":
-            weight = W_KEYWORD * (1 if hit.exact else PINYIN_SHARE)
+            weight = W_KEYWORD * (1 if hit.exact else PINYIN_SHARE) * min(1.5, max(0.7, len(hit.cue.text) / 3))
             if index.taxonomy.is_axis_word(hit.cue.text):
                 weight *= AXIS_WORD_KEYWORD_SHARE  # already counted through the axis
             keyword[index.keyword_cards[normalize(hit.cue.text)]] += weight
@@ -151,9 +157,11 @@ def _fresh_first(index: CardIndex, order: list[int], total: np.ndarray, stale_da
     """A card older than the staleness limit never comes before a fresher card on the same subject
     (same role, industry and objection) among the candidates."""
     first = order[0]
+    if not index.days[first]:
+        return order  # undated: nothing to compare
     codes = [index.axis_codes[a] for a in AXES]
     for other in order[1:]:
-        same = all(c[other] == c[first] for c in codes)
+        same = all(c[other] == c[first] for c in codes) and total[first] - total[other] <= SAME_SUBJECT_MARGIN
         if same and index.days[other] - index.days[first] > stale_days and not index.superseded[other]:
             return [other, *(i for i in order if i != other)]
     return order
@@ -166,17 +174,19 @@ def _decide(index: CardIndex, scored: Scored, best: int) -> tuple[bool, tuple[st
     why = _why(index, scored, card)
     agree = bool(why) or scored.keyword[best] > 0
     coverage = _coverage(index, scored.query, scored.hits)
+    topic_cov = _coverage(index, scored.query, scored.hits, skip_axes=True)
     topic = _topic_cue(scored.hits)
     text = float(scored.text[best])
-    if topic and agree:  # an objection or a card keyword the card shares
-        return coverage >= MIN_COVERAGE[0], why
-    if agree:  # only a role or an industry the card shares: the rest of the query must be known words
-        return coverage >= MIN_COVERAGE[1] or (text >= MIN_TEXT and coverage >= MIN_COVERAGE[0]), why
-    return (text >= MIN_TEXT and coverage >= MIN_COVERAGE[2]), why
+    if topic and agree:  # an objection or a card keyword the card shares; a card sharing no word needs more
+        return coverage >= MIN_COVERAGE[0] and (text >= MIN_TEXT[0] or coverage >= MIN_COVERAGE[2]), why
+    if agree:  # only a role or an industry the card shares: something besides them must be understood
+        return topic_cov >= MIN_TOPIC and coverage >= MIN_COVERAGE[1], why
+    return (text >= MIN_TEXT[1] and coverage >= MIN_COVERAGE[2]), why
 
 
-MIN_COVERAGE = (0.34, 0.45, 0.5)  # share of the query explained: with a topic cue, an axis cue, text only
-MIN_TEXT = 0.5  # share of the query's words (or character pairs) the card holds
+MIN_COVERAGE = (0.34, 0.4, 0.5)  # share of the query explained (cues, card words)
+MIN_TOPIC = 0.15  # share of the query besides role and industry words explained
+MIN_TEXT = (0.1, 0.5)  # share of the query's words (or character pairs) the first card holds
 
 
 def _topic_cue(hits: Sequence[CueHit]) -> bool:
@@ -245,25 +255,38 @@ def _top(scores: np.ndarray, top: int) -> list[int]:
     return sorted(part.tolist(), key=lambda i: (-scores[i], i))
 
 
-def _coverage(index: CardIndex, query: str, hits: Sequence[CueHit]) -> float:
-    """Share of the query's content characters explained by cues or knowledge-base vocabulary."""
+def _coverage(index: CardIndex, query: str, hits: Sequence[CueHit], skip_axes: bool = False) -> float:
+    """Share of the query's content characters explained by cues or knowledge-base vocabulary. With
+    `skip_axes`, role and industry words are left out: what is left is the topic of the question."""
     text = normalize(query)
-    covered = [False] * len(text)
+    covered = [0] * len(text)  # 0 = not, 1 = by a topic cue, 2 = by a role/industry cue
     for hit in hits:
-        covered[hit.start:hit.end] = [True] * (hit.end - hit.start)
-    content = 0
-    explained = 0
+        mark = 2 if hit.cue.axis in {"role", "industry"} else 1
+        for i in range(hit.start, hit.end):
+            covered[i] = covered[i] or mark
+    content = explained = 0.0
     pos = 0
     for token in index.tokenizer.cut(text):
         span = range(pos, pos + len(token))
         pos += len(token)
-        cued = sum(covered[i] for i in span)
+        marks = [covered[i] for i in span]
+        if skip_axes and marks and all(m == 2 for m in marks):
+            continue
+        cued = sum(1 for m in marks if m)
         if token in STOPWORDS or (not cued and _is_filler(index, token)):
             continue
         size = _size(token)
         content += size
-        explained += max(cued * size / len(token), size * KNOWN_SHARE * index.bm25.knows(token))
+        explained += max(cued * size / len(token), size * KNOWN_SHARE * _known(index, token))
     return explained / content if content else 0.0
+
+
+def _known(index: CardIndex, token: str) -> float:
+    """1 when the cards use the word; else the share of its character pairs they use."""
+    if index.bm25.knows(token):
+        return 1.0
+    pairs = bigrams(token)
+    return sum(index.bigrams.knows(p) for p in pairs) / len(pairs) if pairs else 0.0
 
 
 def _size(token: str) -> int:

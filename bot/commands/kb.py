@@ -135,7 +135,7 @@ async def run_search(args: argparse.Namespace, settings: Settings) -> int:
     for query in queries:
         result = kb.search(query, top=top)
         if args.json:
-            print(json.dumps(result.to_json(), ensure_ascii=False))
+            print(json.dumps(result.to_json(why=True), ensure_ascii=False))
         else:
             _print_result(result)
     return 0
@@ -152,7 +152,7 @@ def _print_result(result: Any) -> None:
     if not result.answered:
         print(f"{result.query}: 没找到合适的话术。可以试试：{'、'.join(result.suggestions)}")
         return
-    print(result.query)
+    print(result.query + (f"  （{result.why_line()}）" if result.why else ""))
     for hit in result.hits:
         tags = "/".join(hit.card.tags())
         print(f"  {hit.card.id}  {hit.score:6.3f}  {hit.card.title}  [{tags}]")
