@@ -15,6 +15,7 @@ from bot.org import seed_org
 from bot.outbox import OutboxSender
 from bot.services import Services
 from storage.db import Database
+from storage.locks import exclusive
 from storage.migrate import ensure_schema
 
 log = logging.getLogger(__name__)
@@ -34,15 +35,18 @@ async def build_services(
 
     db = await open_database(settings)
     services = Services(settings=settings, db=db, clock=clock, router=build_router(), channels=dict(channels))
-    services.outbox = OutboxSender(db, clock, services.channels, lease_s=settings.reminders.lease_s)
+    services.outbox = OutboxSender(db, clock, services.channels, default_channel=settings.default_channel,
+                                   lease_s=settings.reminders.lease_s)
     services.quiet_hours = partial(next_reachable, cfg=settings.reminders)
     for channel in services.channels.values():  # senders that read what was sent before (DingTalk: the outbox)
         bind = getattr(channel, "bind", None)
         if callable(bind):
             bind(db, clock)
     if seed:
-        await seed_org(db, settings.org.users, settings.org.demo, clock.now())
-        await seed_knowledge(services)
+        # N instances starting together on an empty database: one seeds, the others wait and find it done.
+        async with exclusive(db, "first-start"):
+            await seed_org(db, settings.org.users, settings.org.demo, clock.now())
+            await seed_knowledge(services)
     return services
 
 
