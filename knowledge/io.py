@@ -25,8 +25,21 @@ FIELDS = ("id", "title", "role", "industry", "objection", "talk_track", "quote_t
 CN_HEADERS = {"编号": "id", "标题": "title", "角色": "role", "行业": "industry", "异议": "objection",
               "话术": "talk_track", "报价模板": "quote_template", "成功案例": "success_case",
               "关键词": "keywords", "更新日期": "updated_at", "版本": "version", "启用": "active"}
-HEADER_ALIASES = {**CN_HEADERS, "ID": "id", "卡片编号": "id", "异议类型": "objection", "更新时间": "updated_at",
-                  "状态": "active", "标签": "keywords"}
+HEADER_ALIASES = {**CN_HEADERS, "ID": "id", "卡片编号": "id", "序号编号": "id", "异议类型": "objection",
+                  "更新时间": "updated_at", "状态": "active", "标签": "keywords",
+                  # common variants in admins' own sheets
+                  "问题": "title", "客户问题": "title", "场景": "title", "卡片标题": "title", "题目": "title",
+                  "回答": "talk_track", "答案": "talk_track", "回复": "talk_track", "应答": "talk_track",
+                  "话术内容": "talk_track", "标准话术": "talk_track", "推荐话术": "talk_track",
+                  "应对话术": "talk_track",
+                  "报价": "quote_template", "报价话术": "quote_template", "案例": "success_case",
+                  "客户案例": "success_case", "角色类型": "role", "客户角色": "role", "对象": "role",
+                  "所属行业": "industry", "行业类型": "industry", "客户行业": "industry", "异议点": "objection",
+                  "客户异议": "objection", "异议分类": "objection", "分类": "objection", "关键字": "keywords",
+                  "标签词": "keywords", "修改日期": "updated_at", "修改时间": "updated_at", "日期": "updated_at",
+                  "是否启用": "active", "启用状态": "active"}
+HEADER_SEARCH_ROWS = 10  # the header may sit below a merged sheet title and notes
+FORMULA_START = tuple("=+-@\t\r")  # a spreadsheet runs a cell starting with these as a formula
 MD_SECTIONS = {"话术": "talk_track", "报价模板": "quote_template", "成功案例": "success_case"}
 SUFFIXES = {".csv", ".xlsx", ".md", ".markdown", ".json", ".jsonl"}
 
@@ -76,7 +89,8 @@ def read_cards(path: str | Path, taxonomy: Taxonomy, progress: Callable[[int], N
             result.issues.append(Issue(str(path), line, str(exc)))
         else:
             if card.id in seen:
-                result.issues.append(Issue(str(path), line, f"duplicate id {card.id} (first at line {seen[card.id]})"))
+                message = f"编号 {card.id} 重复：第 {seen[card.id]} 行和第 {line} 行"
+                result.issues.append(Issue(str(path), line, message))
             else:
                 seen[card.id] = line
                 result.cards.append((line, card.with_(source=path.name)))
@@ -145,16 +159,40 @@ def _header_map(header: Sequence[Any]) -> list[str | None]:
 
 
 def _table_rows(records: Iterable[tuple[int, Sequence[Any]]]) -> Iterator[Row]:
+    """Rows under the header; the header is the first of the first rows that names a title column
+    (a merged sheet title or a note above it is skipped)."""
     names: list[str | None] | None = None
+    first_error: FormatError | None = None
+    seen = 0
     for line, cells in records:
         if not any(c not in (None, "") and str(c).strip() for c in cells):
             continue
         if names is None:
-            names = _header_map(cells)
+            seen += 1
+            try:
+                names = _header_map(cells)
+            except FormatError as exc:
+                first_error = first_error or exc
+                if seen >= HEADER_SEARCH_ROWS:
+                    raise first_error from None
             continue
-        yield line, {k: v for k, v in zip(names, cells, strict=False) if k}
+        yield line, {k: _unguard(v) for k, v in zip(names, cells, strict=False) if k}
     if names is None:
-        raise FormatError("empty file (no header row)")
+        raise first_error or FormatError("empty file (no header row)")
+
+
+def _unguard(value: Any) -> Any:
+    """Undo the exporter's formula guard ("'=…" → "=…")."""
+    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1:].startswith(FORMULA_START):
+        return value[1:]
+    return value
+
+
+def _guard(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -349,7 +387,7 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(FIELDS)
-    writer.writerows(_flat(r) for r in rows)
+    writer.writerows([_guard(v) for v in _flat(r)] for r in rows)
     return out.getvalue()
 
 

@@ -80,7 +80,7 @@ def test_jsonl_and_json_report_lines(tmp_path: Path) -> None:
     jsonl.write_text(json.dumps(good) + "\n\n{broken\n" + json.dumps({**good, "id": "J1"}) + "\n", encoding="utf-8")
     result = read_cards(jsonl, TAXONOMY)
     assert [c.id for _, c in result.cards] == ["J1"]
-    assert [(i.line, i.message[:8]) for i in result.issues] == [(3, "not vali"), (4, "duplicat")]
+    assert [(i.line, i.message[:8]) for i in result.issues] == [(3, "not vali"), (4, "编号 J1 重复")]
     as_json = tmp_path / "c.json"
     as_json.write_text('{"cards": [\n  ' + json.dumps(good) + ",\n  " + json.dumps({"id": "J2"}) + "\n]}",
                        encoding="utf-8")
@@ -125,3 +125,41 @@ def test_taxonomy_override_and_errors(tmp_path: Path) -> None:
     custom.write_text('[[role]]\nname = "采购"\nsynonyms = ["x"]\n[[industry]]\nname = "x"\n', encoding="utf-8")
     with pytest.raises(TaxonomyError, match="objection"):
         load_taxonomy(custom)
+
+
+def test_header_below_a_merged_title_row_and_variant_headers(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["青柚仓储 销售话术库（内部）"])
+    sheet.merge_cells("A1:E1")
+    sheet.append([None])
+    sheet.append(["问题", "回答", "所属行业", "客户异议", "标签"])
+    sheet.append(["冷库嫌月租贵", "按托位计费", "冷链物流", "太贵", "托位,月租"])
+    sheet.append(["通用的开场白", "先问现状", "不限", "通用", None])
+    book.save(tmp_path / "sheet.xlsx")
+    result = read_cards(tmp_path / "sheet.xlsx", TAXONOMY)
+    assert result.issues == []
+    (line, card), (_, generic) = result.cards
+    assert (line, card.title, card.talk_track, card.industry, card.objection) == (4, "冷库嫌月租贵", "按托位计费",
+                                                                                  "冷链物流", "价格")
+    assert card.keywords == ("托位", "月租") and (generic.industry, generic.objection) == ("", "")
+    assert result.new_values == {"industry": ["冷链物流"]}
+
+
+def test_duplicate_ids_name_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("编号,标题,话术\nD1,一,甲\nD2,二,乙\nD1,三,丙\n", encoding="utf-8")
+    result = read_cards(path, TAXONOMY)
+    assert [c.id for _, c in result.cards] == ["D1", "D2"]
+    assert [str(i) for i in result.issues] == [f"{path}:4: 编号 D1 重复：第 2 行和第 4 行"]
+
+
+def test_csv_export_neutralises_formula_cells_and_round_trips(tmp_path: Path) -> None:
+    risky = [KbCard(id=f"F{i}", title=text, talk_track=text) for i, text in
+             enumerate(["=HYPERLINK(\"x\")", "+86 报价", "-10% 折扣", "@采购", "\t缩进"])]
+    path = tmp_path / "out.csv"
+    write_cards(path, risky)
+    rows = path.read_text(encoding="utf-8-sig").splitlines()[1:]
+    assert all(row.split(",", 2)[1].lstrip('"').startswith("'") for row in rows)
+    back = read_cards(path, TAXONOMY)
+    assert [c.title for _, c in back.cards] == [c.title.strip() for c in risky]
