@@ -187,8 +187,9 @@ def _prune(hits: list[CueHit]) -> list[CueHit]:
     exact = [h for h in hits if h.exact]
     kept: list[CueHit] = []
     for hit in hits:
-        if not hit.exact and any(o.start < hit.end and hit.start < o.end for o in exact):
-            continue
+        if not hit.exact and any(o.start < hit.end and hit.start < o.end and o.end - o.start >= hit.end - hit.start
+                                 for o in exact):
+            continue  # 跟竞品 is not a typo of 跟进; but 渗头测试 is 渗透测试 although 测试 is a word
         if hit.cue.axis in AXES and any(
             o.start <= hit.start and hit.end <= o.end and (o.end - o.start) > (hit.end - hit.start)
             and (o.exact or not hit.exact)

@@ -122,9 +122,9 @@ def _with_id(raw: dict[str, Any]) -> dict[str, Any]:
 def read_rows(path: Path) -> Iterator[Row]:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise FormatError(f"unsupported file type {suffix or '(none)'} (use .csv .xlsx .md .json .jsonl)")
+        raise FormatError(f"不支持的文件类型 {suffix or '（无后缀）'}（请用 .csv .xlsx .md .json .jsonl）")
     if not path.is_file():
-        raise FormatError("file not found")
+        raise FormatError("找不到文件")
     if suffix == ".xlsx":
         return _xlsx_rows(path)
     text = _read_text(path)
@@ -144,7 +144,7 @@ def _read_text(path: Path) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise FormatError("not UTF-8 or GBK text")
+    raise FormatError("无法识别文字编码（请另存为 UTF-8 或 GBK）")
 
 
 def _header_map(header: Sequence[Any]) -> list[str | None]:
@@ -154,7 +154,7 @@ def _header_map(header: Sequence[Any]) -> list[str | None]:
         key = HEADER_ALIASES.get(name) or (name.lower() if name.lower() in FIELDS else None)
         names.append(key)
     if "title" not in names:
-        raise FormatError("header row has no title/标题 column")
+        raise FormatError("表头里没有「标题」（或「问题」）列")
     return names
 
 
@@ -178,7 +178,7 @@ def _table_rows(records: Iterable[tuple[int, Sequence[Any]]]) -> Iterator[Row]:
             continue
         yield line, {k: _unguard(v) for k, v in zip(names, cells, strict=False) if k}
     if names is None:
-        raise first_error or FormatError("empty file (no header row)")
+        raise first_error or FormatError("文件是空的（没有表头）")
 
 
 def _unguard(value: Any) -> Any:
@@ -202,8 +202,8 @@ def _csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
         for cells in reader:
             yield line, cells  # line where the record starts (quoted fields may span lines)
             line = reader.line_num + 1
-    except csv.Error as exc:
-        raise FormatError(f"line {reader.line_num}: broken CSV ({exc})") from None
+    except csv.Error:
+        raise FormatError(f"第 {reader.line_num} 行 CSV 格式损坏（引号不成对等）") from None
 
 
 def _xlsx_rows(path: Path) -> Iterator[Row]:
@@ -211,8 +211,8 @@ def _xlsx_rows(path: Path) -> Iterator[Row]:
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a bad file
-        raise FormatError(f"not a readable XLSX workbook ({type(exc).__name__})") from None
+    except Exception:  # openpyxl raises many types for a bad file
+        raise FormatError("不是可读取的 XLSX 表格（文件损坏或不是 Excel 文件）") from None
     try:
         sheet = book.worksheets[0]
         records = ((i, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True), 1))
@@ -227,10 +227,10 @@ def _jsonl_rows(text: str) -> Iterator[Row]:
             continue
         try:
             obj = json.loads(raw_line)
-        except json.JSONDecodeError as exc:
-            yield line, {"__error__": f"not valid JSON ({exc.msg})"}
+        except json.JSONDecodeError:
+            yield line, {"__error__": "不是有效的 JSON"}
             continue
-        yield line, obj if isinstance(obj, dict) else {"__error__": "expected a JSON object"}
+        yield line, obj if isinstance(obj, dict) else {"__error__": "应为一个 JSON 对象（一张卡片）"}
 
 
 def _json_rows(text: str) -> Iterator[Row]:
@@ -239,13 +239,13 @@ def _json_rows(text: str) -> Iterator[Row]:
     try:
         whole = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise FormatError(f"line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        raise FormatError(f"第 {exc.lineno} 行不是有效的 JSON") from None
     if isinstance(whole, dict) and isinstance(whole.get("cards"), list):
         start = text.index("[", text.index('"cards"'))
     elif isinstance(whole, list):
         start = text.index("[")
     else:
-        raise FormatError('expected a JSON array of cards or {"cards": [...]}')
+        raise FormatError('应为卡片的 JSON 数组，或 {"cards": [...]}')
     pos = start + 1
     while True:
         pos = _skip(text, pos)
@@ -253,7 +253,7 @@ def _json_rows(text: str) -> Iterator[Row]:
             return
         obj, end = decoder.raw_decode(text, pos)
         line = text.count("\n", 0, pos) + 1
-        yield line, obj if isinstance(obj, dict) else {"__error__": "expected a JSON object"}
+        yield line, obj if isinstance(obj, dict) else {"__error__": "应为一个 JSON 对象（一张卡片）"}
         pos = _skip(text, end)
         if text[pos] == ",":
             pos += 1
@@ -283,7 +283,7 @@ def _markdown_rows(text: str) -> Iterator[Row]:
                 i += 1
         i += 1
     if not starts:
-        raise FormatError("no front matter (a card starts with a line '---' then 'id: …')")
+        raise FormatError("没有找到卡片（每张卡片以一行 --- 开头，接着是「id: …」）")
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(lines)
         yield start + 1, _markdown_card(lines[start + 1:end])
@@ -315,10 +315,10 @@ def _markdown_card(block: list[str]) -> dict[str, Any]:
             key = HEADER_ALIASES.get(match.group(1), match.group(1).lower())
             raw[key] = _front_value(match.group(2))
         elif block[i].strip():
-            return {"__error__": f"front matter line {block[i].strip()[:30]!r} is not 'key: value'"}
+            return {"__error__": f"「{block[i].strip()[:30]}」不是「字段: 值」的格式"}
         i += 1
     if i >= len(block):
-        return {"__error__": "front matter is not closed with '---'"}
+        return {"__error__": "卡片开头的字段区没有用 --- 结束"}
     section: str | None = None
     body: dict[str, list[str]] = {}
     for ln in block[i + 1:]:
@@ -356,7 +356,7 @@ def write_cards(path: str | Path, cards: Sequence[KbCard]) -> int:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise FormatError(f"unsupported file type {suffix or '(none)'} (use .csv .xlsx .md .json .jsonl)")
+        raise FormatError(f"不支持的文件类型 {suffix or '（无后缀）'}（请用 .csv .xlsx .md .json .jsonl）")
     rows = [c.to_dict() for c in cards]
     if suffix == ".xlsx":
         _write_xlsx(path, rows)

@@ -50,7 +50,7 @@ def test_csv_chinese_headers_synonyms_and_bad_rows(tmp_path: Path) -> None:
     assert card.keywords == ("三甲", "设备科") and card.updated_at.isoformat() == "2024-05-01"
     assert (line3, card3.industry) == (4, "航天")  # an unknown value is the admin's own new value
     assert result.new_values == {"industry": ["航天"]}
-    assert [(i.line, i.message.split(" ")[0]) for i in result.issues] == [(3, "talk_track"), (5, "updated_at")]
+    assert [(i.line, i.message[:4]) for i in result.issues] == [(3, "话术为空"), (5, "更新日期")]
 
 
 def test_gbk_csv_from_excel(tmp_path: Path) -> None:
@@ -80,13 +80,14 @@ def test_jsonl_and_json_report_lines(tmp_path: Path) -> None:
     jsonl.write_text(json.dumps(good) + "\n\n{broken\n" + json.dumps({**good, "id": "J1"}) + "\n", encoding="utf-8")
     result = read_cards(jsonl, TAXONOMY)
     assert [c.id for _, c in result.cards] == ["J1"]
-    assert [(i.line, i.message[:8]) for i in result.issues] == [(3, "not vali"), (4, "编号 J1 重复")]
+    assert [(i.line, i.message) for i in result.issues] == [
+        (3, "不是有效的 JSON"), (4, "编号 J1 重复：第 1 行和第 4 行")]
     as_json = tmp_path / "c.json"
     as_json.write_text('{"cards": [\n  ' + json.dumps(good) + ",\n  " + json.dumps({"id": "J2"}) + "\n]}",
                        encoding="utf-8")
     result = read_cards(as_json, TAXONOMY)
     assert [line for line, _ in result.cards] == [2] and [i.line for i in result.issues] == [3]
-    assert "title is missing" in result.issues[0].message
+    assert "缺少标题" in result.issues[0].message
 
 
 def test_markdown_front_matter(tmp_path: Path) -> None:
@@ -109,10 +110,10 @@ def test_whole_file_problems_are_one_clear_issue(tmp_path: Path) -> None:
     (tmp_path / "b.csv").write_text("编号,话术\n一,二\n", encoding="utf-8")
     (tmp_path / "c.xlsx").write_bytes(b"not a zip")
     messages = [str(read_cards(tmp_path / n, TAXONOMY).issues[0]) for n in ("a.txt", "b.csv", "c.xlsx", "d.json")]
-    assert "unsupported file type .txt" in messages[0]
-    assert "no title/标题 column" in messages[1]
-    assert "not a readable XLSX" in messages[2]
-    assert "file not found" in messages[3]
+    assert "不支持的文件类型 .txt" in messages[0]
+    assert "没有「标题」" in messages[1]
+    assert "不是可读取的 XLSX" in messages[2]
+    assert "找不到文件" in messages[3]
 
 
 def test_taxonomy_override_and_errors(tmp_path: Path) -> None:

@@ -213,7 +213,7 @@ async def test_cli_import_and_search_json_contract(tmp_path: Path, capsys: pytes
     args = argparse.Namespace(query=None, batch=str(batch), json=True, top=2)
     assert await run_search(args, settings) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [list(line) for line in lines] == [["q", "ranked", "scores", "answered"]] * 2
+    assert [list(line) for line in lines] == [["q", "ranked", "scores", "answered", "why"]] * 2  # why: optional, last
     assert lines[0]["q"] == "三甲设备科嫌贵" and lines[0]["ranked"][0] == "K001" and lines[0]["answered"] is True
     assert len(lines[0]["ranked"]) == len(lines[0]["scores"]) == 2
     assert lines[1]["answered"] is False
@@ -221,5 +221,5 @@ async def test_cli_import_and_search_json_contract(tmp_path: Path, capsys: pytes
     bad.write_text("id,title,objection,talk_track\nZ1,ok,价格,x\nZ2,,价格,x\n", encoding="utf-8")
     assert await run_import(argparse.Namespace(files=[str(bad)], no_progress=True), settings) == 1
     captured = capsys.readouterr()
-    assert "新增 1" in captured.out and f"{bad}:3: title is missing" in captured.err
+    assert "新增 1" in captured.out and f"{bad}:3: 缺少标题" in captured.err
     assert await run_search(argparse.Namespace(query=None, batch=None, json=True, top=None), settings) == 2

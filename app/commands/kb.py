@@ -173,7 +173,7 @@ async def run_export(args: argparse.Namespace, settings: Settings) -> int:
     except (FormatError, OSError) as exc:
         print(f"salesbot kb export: {args.file}: {exc}", file=sys.stderr)
         return 1
-    print(f"exported {n} card(s) to {args.file}")
+    print(f"已导出 {n} 张卡片到 {args.file}")
     return 0
 
 
