@@ -13,7 +13,7 @@ from bot.messages import Button, Card, Field, Inbound, Text
 from bot.router import Router
 from bot.services import Services
 from knowledge import store
-from knowledge.query import is_chatter
+from knowledge.query import clean, is_chatter
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase, SearchResult
 
@@ -117,6 +117,8 @@ async def feedback(ctx: Context, msg: Inbound) -> None:
     logged = await store.get_query(session, query_id)
     await store.add_feedback(session, query_id=query_id if logged else None, card_id=card_id,
                              user_id=ctx.user.id, vote=vote, now=ctx.now())
+    if logged is not None:
+        kb.learn(logged.query, card_id, vote)  # similar later questions rank this card up or down (bounded)
     if vote != "next":
         ctx.update_card(VOTE_TEXT[vote])
         return
@@ -127,6 +129,28 @@ async def feedback(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text("没有更多合适的话术了。可以换个说法再问一次。"))
         return
     ctx.reply(answer_card(card, query_id, to_cn(ctx.now()).date(), ctx.settings.knowledge.stale_months))
+
+
+@router.command("置顶", roles={"admin"})
+async def pin_card(ctx: Context, msg: Inbound) -> None:
+    """「置顶 <问法> <卡片编号>」: from the gaps queue, the next rep who asks this way gets that card."""
+    words = msg.text.split()
+    if len(words) < 3:
+        ctx.reply(Text("用法：置顶 问法 卡片编号，例如「置顶 客户说太贵了 K012」。取消用「置顶 问法 取消」。"))
+        return
+    wording, card_id = " ".join(words[1:-1]), words[-1]
+    session = await ctx.db()
+    if card_id in {"取消", "删除"}:
+        await store.set_pin(session, clean(wording), None, ctx.now())
+        knowledge_base(ctx.services).pin(wording, None)
+        ctx.reply(Text(f"已取消「{wording}」的置顶。"))
+        return
+    if not clean(wording) or not await store.card_exists(session, card_id):
+        ctx.reply(Text(f"没有编号为 {card_id} 的卡片，请检查后再试。"))
+        return
+    await store.set_pin(session, clean(wording), card_id, ctx.now())
+    knowledge_base(ctx.services).pin(wording, card_id)
+    ctx.reply(Text(f"已置顶：以后有人问「{wording}」或相近的说法，先给卡片 {card_id}。"))
 
 
 async def _is_card_file(ctx: Context, msg: Inbound) -> bool:

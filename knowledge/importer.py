@@ -78,7 +78,7 @@ async def import_file(
 ) -> FileReport:
     """One file → one transaction. Bad rows are reported with their line and skipped."""
     loop = asyncio.get_running_loop()
-    result = await loop.run_in_executor(None, read_cards, Path(path), kb.taxonomy)
+    result = await loop.run_in_executor(None, read_cards, Path(path), kb.index_taxonomy())
     report = FileReport(file=str(path), rows=result.rows, issues=list(result.issues),
                         new_values={a: list(v) for a, v in result.new_values.items()})
     cards = [c for _, c in result.cards]

@@ -311,6 +311,14 @@ class CardIndex:
     pinyin: PinyinReader
     retokenised: list[KbCard]  # cards whose tokens this build computed (new dictionary): for the caller to save
 
+    @property
+    def positions(self) -> dict[str, int]:
+        """card id → position (built once per snapshot)."""
+        found = self.__dict__.get("_positions")
+        if found is None:
+            found = self.__dict__["_positions"] = {c.id: i for i, c in enumerate(self.cards)}
+        return found
+
 
 def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenizer | None = None) -> CardIndex:
     """Blocking: run in an executor. Cards without tokens from this dictionary are (re-)tokenised here."""

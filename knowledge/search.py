@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
 from knowledge.index import STOPWORDS, CardIndex, CueHit, Tokenizer, bigrams, build_index, is_cjk, normalize
+from knowledge.learning import Learned
 from knowledge.query import clean, is_chatter
 from knowledge.schema import AXES, KbCard
 from knowledge.taxonomy import Taxonomy, load_taxonomy
@@ -99,16 +100,23 @@ class Scored:
     keyword: np.ndarray  # matched card keywords (weight)
 
 
-def rank(index: CardIndex, query: str, top: int = 3, stale_days: int = 365) -> SearchResult:
+def rank(
+    index: CardIndex, query: str, top: int = 3, stale_days: int = 365, learned: Learned | None = None
+) -> SearchResult:
     """Pure and synchronous: a few numpy operations over the snapshot."""
     original = query.strip()
     text = clean(original)
     if not text or not index.cards or is_chatter(original):
         return SearchResult(original, (), False, _default_suggestions(index.taxonomy))
     scored = score_all(index, text)
+    pinned = _apply_learning(index, scored, original, learned)
     order = _top(scored.total, max(top, CANDIDATES))
     order = _fresh_first(index, order, scored.total, stale_days)
-    answered, why = _decide(index, scored, order[0])
+    if pinned is not None:
+        order = [pinned, *(i for i in order if i != pinned)]
+        answered, why = True, ("置顶", *_why(index, scored, index.cards[pinned]))
+    else:
+        answered, why = _decide(index, scored, order[0])
     ranked = tuple(Hit(index.cards[i], float(scored.total[i])) for i in order[:top])
     suggestions = () if answered else _suggestions(index, ranked, scored.values)
     matched = {axis: tuple(v) for axis, v in scored.values.items()}
@@ -143,6 +151,18 @@ def score_all(index: CardIndex, text: str) -> Scored:
             keyword[index.keyword_cards[normalize(hit.cue.text)]] += weight
     total += keyword + _recency(index) - SUPERSEDED_PENALTY * index.superseded
     return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword)
+
+
+def _apply_learning(index: CardIndex, scored: Scored, query: str, learned: Learned | None) -> int | None:
+    """Votes on similar wordings shift cards (bounded); a pin on this wording returns the pinned position."""
+    if learned is None:
+        return None
+    positions = index.positions
+    for card_id, shift in learned.shifts(query).items():
+        if card_id in positions:
+            scored.total[positions[card_id]] += shift
+    pinned = learned.pinned(query)
+    return positions.get(pinned) if pinned else None
 
 
 def _recency(index: CardIndex) -> np.ndarray:
@@ -328,12 +348,16 @@ class KnowledgeBase:
         self, taxonomy: Taxonomy | None = None, taxonomy_path: str = "", tokenizer: Tokenizer | None = None
     ) -> None:
         self.taxonomy = taxonomy or load_taxonomy(taxonomy_path or None)
+        self._base_taxonomy = self.taxonomy
+        self._edits: dict[str, object] = {}
         self._index: CardIndex | None = None
         self._signature: str | None = None
         self._tokenizer = tokenizer  # jieba takes ~1 s to load: share one per process when possible
         self._lock = asyncio.Lock()
         self._rebuild: asyncio.Task[bool] | None = None
         self.builds = 0  # how many indexes this process built (observability, tests)
+        self.learned = Learned()
+        self.stale_days = 365
 
     @property
     def size(self) -> int:
@@ -354,7 +378,10 @@ class KnowledgeBase:
             if only_if_stale and self._index is not None and await store.signature(db) == self._signature:
                 return False
             signature, cards = await store.load_active_cards(db)
+            pins, votes, edits = await store.load_learning(db)
+            self._apply_edits(edits)
             await self._build(cards)
+            self.learned = Learned.build(pins, votes)
             self._signature = signature
             await self._save_tokens(db)
             return True
@@ -399,7 +426,31 @@ class KnowledgeBase:
     def search(self, query: str, top: int = 3) -> SearchResult:
         if self._index is None:
             raise RuntimeError("KnowledgeBase.load() has not run")
-        return rank(self._index, query, top)
+        return rank(self._index, query, top, self.stale_days, self.learned)
+
+    def index_taxonomy(self) -> Taxonomy:
+        """The vocabulary as the current index sees it (admin edits and the cards' own new values)."""
+        return self._index.taxonomy if self._index else self.taxonomy
+
+    def _apply_edits(self, edits: dict[str, object]) -> None:
+        """Admin synonyms / merges from the database on top of the file vocabulary."""
+        if edits == self._edits:
+            return
+        self._edits = edits
+        self.taxonomy = self._base_taxonomy.with_edits(edits)
+        if self._tokenizer is not None:
+            self._tokenizer.add_words(self.taxonomy.dictionary_words())
+
+    def learn(self, query: str, card_id: str, vote: str) -> None:
+        """A vote counts at once in this process (others pick it up with their next index build)."""
+        self.learned.add_vote(query, card_id, vote)
+
+    def pin(self, query: str, card_id: str | None) -> None:
+        key = clean(query)
+        if card_id is None:
+            self.learned.pins.pop(key, None)
+        else:
+            self.learned.pins[key] = card_id
 
     def card(self, card_id: str) -> KbCard | None:
         if self._index is None:

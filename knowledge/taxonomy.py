@@ -94,7 +94,7 @@ class Taxonomy:
         families = {a: dict(self.families.get(a, {})) for a in AXES}
         added = {a: list(self.added.get(a, ())) for a in AXES}
         for axis in AXES:
-            for value in sorted({v for v in axis_values.get(axis, ()) if v}):
+            for value in sorted({v for v in axis_values.get(axis, ()) if v and v.lower() not in ANY_VALUES}):
                 if value in values[axis] or value.lower() in synonyms[axis]:
                     continue
                 added[axis].append(value)

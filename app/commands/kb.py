@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.commands import kb_taxonomy
 from bot.clock import SystemClock, fmt_cn
 from bot.config import Settings
 
@@ -41,6 +42,7 @@ def register(subparsers: Any) -> None:
     gaps.add_argument("--days", type=int, default=30, help="look back this many days (default 30)")
     gaps.add_argument("--json", action="store_true")
     gaps.set_defaults(func=run_gaps)
+    kb_taxonomy.register(sub, common)
 
 
 async def _open(settings: Settings, *, seed: bool) -> Any:
