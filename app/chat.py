@@ -10,7 +10,7 @@ import itertools
 import json
 import sys
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -127,7 +127,6 @@ class ChatSession:
 
     async def settle(self) -> None:
         """Run due reminders, then deliver everything due, until quiet."""
-        assert self.services.outbox is not None
         for _ in range(20):
             ticked = await run_due_work(self.services)
             sent = await self.services.outbox.drain()
@@ -162,7 +161,7 @@ def _printer() -> Callable[[str], None]:
     return write
 
 
-async def _lines(given: Iterable[str] | None, interactive: bool, who: Callable[[], str]):  # type: ignore[no-untyped-def]
+async def _lines(given: Iterable[str] | None, interactive: bool, who: Callable[[], str]) -> AsyncIterator[str]:
     if given is not None:
         for line in given:
             yield line
@@ -170,10 +169,10 @@ async def _lines(given: Iterable[str] | None, interactive: bool, who: Callable[[
     loop = asyncio.get_running_loop()
     while True:
         prompt = f"{who()}> " if interactive else ""
-        line = await loop.run_in_executor(None, _read_line, prompt)
-        if line is None:
+        read = await loop.run_in_executor(None, _read_line, prompt)
+        if read is None:
             return
-        yield line
+        yield read
 
 
 def _read_line(prompt: str) -> str | None:

@@ -81,7 +81,6 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
 
     services, intake = app[SERVICES], app[INTAKE]
     stop = asyncio.Event()
-    assert services.outbox is not None
     sender = asyncio.create_task(services.outbox.run_forever(services.settings.server.tick_seconds, stop))
     scheduler = start_scheduler(services)
     stop_replays = asyncio.Event()

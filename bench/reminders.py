@@ -122,7 +122,6 @@ async def main(args: argparse.Namespace) -> None:
                        knowledge=replace(KnowledgeSettings(), seed_demo=False))
     clock = ManualClock(NOW - timedelta(minutes=5))
     services = await build_services(settings, clock, {"console": channel}, seed=False)
-    assert services.outbox is not None
     t0 = time.perf_counter()
     await populate(services, args.leads, args.due, args.reps)
     timers = await count(services, Reminder)

@@ -228,7 +228,7 @@ def _coerce(where: str, hint: Any, value: Any, *, from_env: bool) -> Any:
         return [_coerce(f"{where}[{i}]", item, v, from_env=from_env) for i, v in enumerate(value)]
     if origin in (typing.Union, types.UnionType):
         hint = next(a for a in typing.get_args(hint) if a is not type(None))
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a table, got {value!r}")
         names = {f.name for f in dataclasses.fields(hint)}

@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import inspect, text
+from sqlalchemy import Table, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -76,7 +77,7 @@ async def open_claims_db(database_url: str) -> Database:
 
 def _ensure_claims_table(conn: Connection) -> None:
     """Create the sidecar table, or bring an older one up to date (new columns are nullable; new indexes)."""
-    table = InboundDedup.__table__
+    table = cast(Table, InboundDedup.__table__)
     table.create(conn, checkfirst=True)
     have = {column["name"] for column in inspect(conn).get_columns(table.name)}
     for column in table.columns:
@@ -140,7 +141,7 @@ class InboundClaimer:
         async with db.session() as session:
             # executemany of one cached statement (Core, not an ORM bulk insert): a multi-row VALUES was
             # compiled afresh for every batch size, on the event loop, while callbacks waited for their ACK.
-            table = InboundDedup.__table__
+            table = cast(Table, InboundDedup.__table__)
             stmt = insert_ignore(session, table).returning(table.c.channel, table.c.msg_id)
             result = await (await session.connection()).execute(stmt, list(rows.values()))
             return {(ch, key) for ch, key in result}

@@ -44,6 +44,10 @@ class Claim:
     payload: str
 
 
+def _claim(claim_id: int, channel: str, msg_id: str, payload: str | None) -> Claim:
+    return Claim(claim_id, channel, msg_id, payload or "")  # rows are selected by having a payload
+
+
 async def sweep(claims_db: Database, main_db: Database, replayers: Mapping[str, Replayer], now: datetime,
                 *, grace: timedelta = GRACE) -> int:
     """Replay every due claim that has no handled row; returns how many were replayed."""
@@ -70,7 +74,7 @@ async def due_claims(db: Database, now: datetime, grace: timedelta) -> list[Clai
                    d.received_at > now - HORIZON)
             .order_by(d.received_at, d.id).limit(BATCH))
     async with db.session() as session:
-        return [Claim(*row) for row in await session.execute(stmt)]
+        return [_claim(*row) for row in await session.execute(stmt)]
 
 
 async def handled_keys(db: Database, keys: list[Key]) -> set[Key]:
@@ -104,7 +108,7 @@ async def take(db: Database, ids: list[int], now: datetime) -> list[Claim]:
     stmt = (update(d).where(d.id.in_(ids), d.replayed_at.is_(None)).values(replayed_at=now)
             .returning(d.id, d.channel, d.msg_id, d.payload).execution_options(synchronize_session=False))
     async with db.session() as session:
-        rows = [Claim(*row) for row in await session.execute(stmt)]
+        rows = [_claim(*row) for row in await session.execute(stmt)]
     return sorted(rows, key=lambda c: c.id)  # claim order ≈ arrival order: replay in order per user
 
 

@@ -100,14 +100,26 @@ class Router(Generic[C]):
         return register
 
     def event(self, name: str) -> Decorator[C]:
-        return lambda fn: self._add(self.events, name, Route(fn)) or fn
+        def register(fn: Handler[C]) -> Handler[C]:
+            self._add(self.events, name, Route(fn))
+            return fn
+
+        return register
 
     def image(self, roles: set[str] | None = None, when: Predicate[C] | None = None) -> Decorator[C]:
         """`when` given: this image handler goes first whenever the predicate says yes."""
-        return lambda fn: self.images.append(Route(fn, _roles(roles), when)) or fn
+        def register(fn: Handler[C]) -> Handler[C]:
+            self.images.append(Route(fn, _roles(roles), when))
+            return fn
+
+        return register
 
     def file(self, roles: set[str] | None = None, when: Predicate[C] | None = None) -> Decorator[C]:
-        return lambda fn: self.files.append(Route(fn, _roles(roles), when)) or fn
+        def register(fn: Handler[C]) -> Handler[C]:
+            self.files.append(Route(fn, _roles(roles), when))
+            return fn
+
+        return register
 
     def text(self, when: Predicate[C] | None = None, group_ok: bool = False) -> Decorator[C]:
         """`when` given: a conditional text handler; else the fallback for any other text."""

@@ -1,44 +1,51 @@
-"""The long-lived parts one process shares: settings, database, clock, router, channels."""
+"""The long-lived parts one process shares: settings, database, clock, router, outbox, channels — built once by
+app/runtime.py — and the expensive singletons (`Shared`) they build on first use."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.base import ChannelSender
 from bot.clock import Clock
 from bot.config import Settings
+from bot.outbox import OutboxSender
 from bot.router import Router
 from storage.db import Database
 
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from bot.channels.base import ChannelSender
-    from bot.outbox import OutboxSender
-
 T = TypeVar("T")
+# Who of these recipients is outside their working hours now, and until when (reminders.directory).
+QuietHours = Callable[[AsyncSession, set[str], datetime], Awaitable[dict[str, datetime]]]
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
+class Shared(Generic[T]):
+    """A process-wide object (a knowledge index, a tokenizer, a worker id) that the services build once, on
+    first use, and keep: declared next to the code that uses it, `services.shared(KEY)` gives it typed."""
+
+    name: str
+    build: Callable[[Services], T]
+
+
+@dataclass(eq=False)
 class Services:
     settings: Settings
     db: Database
     clock: Clock
     router: Router[Any]  # Router[bot.context.Context]: the context holds the services
-    channels: dict[str, ChannelSender] = field(default_factory=dict)
-    outbox: OutboxSender | None = None
-    components: dict[str, Any] = field(default_factory=dict)
-    # Who of these recipients is outside their working hours now, and until when (reminders.directory);
-    # None: everyone is reachable at any time.
-    quiet_hours: Callable[[AsyncSession, set[str], datetime], Awaitable[dict[str, datetime]]] | None = None
+    outbox: OutboxSender
+    channels: Mapping[str, ChannelSender] = field(default_factory=dict)
+    quiet_hours: QuietHours | None = None  # None: everyone is reachable at any time
+    _shared: dict[Shared[Any], Any] = field(default_factory=dict, init=False, repr=False)
 
-    def component(self, name: str, factory: Callable[[Services], T]) -> T:
-        """A shared component built once per process on first use (knowledge index, OCR pool…)."""
-        if name not in self.components:
-            self.components[name] = factory(self)
-        return self.components[name]  # type: ignore[no-any-return]
+    def shared(self, key: Shared[T]) -> T:
+        if key not in self._shared:
+            self._shared[key] = key.build(self)
+        return cast(T, self._shared[key])
 
     @property
     def default_channel(self) -> str:
@@ -46,5 +53,4 @@ class Services:
         return self.settings.default_channel
 
     def wake_outbox(self) -> None:
-        if self.outbox is not None:
-            self.outbox.wake()
+        self.outbox.wake()

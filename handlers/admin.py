@@ -18,7 +18,7 @@ from reminders.lifecycle import on_calendar_changed
 from storage.activity import add_audit
 from storage.models import CalendarOverride
 
-router = Router("admin")
+router: Router[Context] = Router("admin")
 
 
 @router.command("知识缺口", roles={"admin"})

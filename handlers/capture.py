@@ -35,7 +35,7 @@ from storage.activity import add_activity
 from storage.leads import clean_value, find_duplicates, set_field, user_names
 from storage.models import Evidence, Lead, User
 
-router = Router("capture")
+router: Router[Context] = Router("capture")
 
 BUSY_AFTER_S = 1.0
 DOWNLOAD_FAILED = {

@@ -6,7 +6,7 @@ from bot.context import Context
 from bot.messages import Inbound, Markdown, Text
 from bot.router import Router
 
-router = Router("help")
+router: Router[Context] = Router("help")
 
 REP_HELP = [
     "📷 发客户聊天截图 → 自动识别生成线索草稿，一键确认",

@@ -15,7 +15,7 @@ from handlers.report import digest_due
 from knowledge.store import Gap, gaps
 from reminders.calendar import load_calendar
 from storage.models import KeyValue, User
-from storage.sql import insert_ignore
+from storage.sql import insert_ignore, rowcount
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -44,7 +44,7 @@ async def send_weekly_gaps(services: Services) -> int:
             return 0
         claimed = await session.execute(insert_ignore(session, KeyValue).values(
             key=key, value={"sent_at": now.isoformat()}, updated_at=now))
-        if claimed.rowcount == 0:
+        if rowcount(claimed) == 0:
             return 0  # already sent this week (maybe by another process)
         items = await gaps(session, since=now - WEEK)
         if not items:

@@ -11,13 +11,14 @@ from bot.clock import to_cn
 from bot.context import Context
 from bot.messages import Button, Card, Field, Inbound, Text
 from bot.router import Router
-from bot.services import Services
+from bot.services import Services, Shared
 from knowledge import store
 from knowledge.query import clean, is_chatter
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase, SearchResult
 
-router = Router("knowledge")
+router: Router[Context] = Router("knowledge")
+KNOWLEDGE = Shared("knowledge", lambda s: KnowledgeBase(taxonomy_path=s.settings.knowledge.taxonomy_path))
 IMPORT_SUFFIXES = {".csv", ".xlsx"}
 MAX_ISSUES_SHOWN = 10
 CHATTER_REPLY = "你好 👋 直接把客户的原话或顾虑发给我，比如「医院采购嫌贵」，我来找合适的话术。"
@@ -26,9 +27,7 @@ VOTE_TEXT = {"up": "已记录：有用 👍", "down": "已记录：没用，我�
 
 def knowledge_base(services: Services) -> KnowledgeBase:
     """One index per process, shared by handlers (built lazily, refreshed from the database)."""
-    return services.component(
-        "knowledge", lambda s: KnowledgeBase(taxonomy_path=s.settings.knowledge.taxonomy_path)
-    )
+    return services.shared(KNOWLEDGE)
 
 
 async def _fresh_kb(ctx: Context) -> KnowledgeBase:

@@ -53,7 +53,7 @@ from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
 from reminders.directory import working_hours
 from storage.leads import OPEN_STATUSES, STAGE_CODES, STAGES, is_filled, previous_owner, stage_index
 from storage.models import Activity, KeyValue, Lead, User
-from storage.sql import insert_ignore
+from storage.sql import insert_ignore, rowcount
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -450,7 +450,7 @@ async def send_due_digests(services: Services) -> int:
         async with services.db.session() as session:
             claimed = await session.execute(insert_ignore(session, KeyValue).values(
                 key=key, value={"sent_at": now.isoformat()}, updated_at=now))
-            if claimed.rowcount == 0:
+            if rowcount(claimed) == 0:
                 continue  # another process got there first
             body = Markdown(title="📊 团队跟进日报", text="\n".join(report_lines(report)))
             chart = Image(data=png, file_name=f"digest-{day}.png", caption="漏斗与 PHI")

@@ -271,7 +271,8 @@ class PinyinReader:
         if any(w in self._keep for w in run.split()):
             return run
         letters = run.replace(" ", "")
-        best: list[tuple[int, list[str]]] = [(0, [])] + [(-1, [])] * len(letters)  # covered letters, pieces
+        # covered letters, pieces
+        best: list[tuple[int, list[str]]] = [(0, list[str]())] + [(-1, list[str]())] * len(letters)
         for i in range(len(letters)):
             covered, pieces = best[i]
             if covered < 0:

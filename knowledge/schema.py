@@ -91,11 +91,11 @@ def parse_card(raw: Mapping[str, Any], normalize_axis: Any = None) -> KbCard:
     if not ID_RE.match(card_id):
         raise CardError(f"编号「{card_id}」只能用英文字母、数字和 _ - .（不超过 32 个字符，不含空格和汉字）")
     title = _text(raw, "title", required=True, limit=255)
-    axes = {}
+    axes: dict[str, Any] = {}
     for axis in AXES:
         value = _text(raw, axis, limit=32)
         axes[axis] = normalize_axis(axis, value) if (normalize_axis and value) else value
-    body = {name: _text(raw, name) for name in ("talk_track", "quote_template", "success_case")}
+    body: dict[str, Any] = {name: _text(raw, name) for name in ("talk_track", "quote_template", "success_case")}
     if not body["talk_track"]:
         raise CardError("话术为空")
     return KbCard(

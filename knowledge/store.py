@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.schema import KbCard
@@ -170,7 +170,7 @@ async def save_tokens(db: Any, cards: Sequence[KbCard]) -> None:
     transaction per chunk: all 20,000 cards in one held the SQLite write lock ~2 s (inbound ACKs wait on it);
     a partial save is harmless, the rest is re-done at the next start.
     """
-    table = KnowledgeCard.__table__
+    table = cast(Table, KnowledgeCard.__table__)
     stmt = (update(table).where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
             .values(tokens=bindparam("b_tokens")))
     rows = [{"b_id": c.id, "b_version": c.version, "b_tokens": _stored_tokens(c, list(c.tokens))}

@@ -193,7 +193,7 @@ def restack(img: Image.Image, regions: list[Region], scale: float) -> tuple[Imag
     for r in regions:
         c = img.crop((r.box.x0, r.box.y0, r.box.x1, r.box.y1))
         if scale != 1.0:
-            c = c.resize((max(1, round(c.width * scale)), max(1, round(c.height * scale))), Image.BILINEAR)
+            c = c.resize((max(1, round(c.width * scale)), max(1, round(c.height * scale))), Image.Resampling.BILINEAR)
         per_region.append(_text_lines(binarize(c, drop_colour=r.kind in (LEFT, RIGHT))))
     lines = [ln for ls in per_region for ln in ls]
     width = max((ln.width for ln in lines), default=1) + 2 * PAD
@@ -308,7 +308,7 @@ class TesseractEngine:
     def _read_page(self, img: Image.Image, deadline: float | None) -> ChatText:
         page = img.convert("L")
         if page.width > 1000:
-            page = page.resize((1000, round(page.height * 1000 / page.width)), Image.BILINEAR)
+            page = page.resize((1000, round(page.height * 1000 / page.width)), Image.Resampling.BILINEAR)
         text = self._call(self._tess.image_to_string, deadline, page, lang=self.lang, config="--psm 3")
         lines = [clean_line(x) for x in text.splitlines() if x.strip()]
         return ChatText((TextRegion("page", "\n".join(lines)),), False)

@@ -111,6 +111,7 @@ def _referred(before: str) -> bool:
 def parse_amount(num: str, unit: str, tail: str | None = None) -> int | None:
     """'50' + '万' → 500000; '2' + '万' + '5' (2万5) → 25000; '1,200' + '万' → 12000000."""
     num = num.replace(",", "")
+    value: float | None
     if re.fullmatch(r"\d+(?:\.\d+)?", num):
         value = float(num)
     else:
@@ -395,7 +396,7 @@ def _finish(acc: _Acc, text: str) -> LeadFields:
         email=v.get("email"),  # type: ignore[arg-type]
         wechat_id=v.get("wechat_id"),  # type: ignore[arg-type]
         budget_cny=v.get("budget_cny"),  # type: ignore[arg-type]
-        needs=tuple(v.get("needs", ())),  # type: ignore[call-overload]
+        needs=tuple(v.get("needs", ())),  # type: ignore[arg-type]
         follow_up=v.get("follow_up"),  # type: ignore[arg-type]
         confidence=overall_confidence(field_confidence, is_lead),
         field_confidence=field_confidence,

@@ -258,10 +258,10 @@ def person_in(text: str) -> Person:
                 co = m.groupdict().get("co") or (after.group("co") if after else None)
                 title = m.group("t") or (after.group("t") if after else None)
                 return Person(name, clean_company(co), title)
-    m = re.search(rf"(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX})的?(?P<t>{TITLE.pattern})"
-                  r"[，,\s]*(?P<name>[\u4e00-\u9fff]{2,4}?)" + STOP, text)
-    if m and _name_at(text, m):
-        return Person(_name_at(text, m), clean_company(m.group("co")), m.group("t"))
+    found = re.search(rf"(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX})的?(?P<t>{TITLE.pattern})"
+                      r"[，,\s]*(?P<name>[\u4e00-\u9fff]{2,4}?)" + STOP, text)
+    if found and _name_at(text, found):
+        return Person(_name_at(text, found), clean_company(found.group("co")), found.group("t"))
     return Person()
 
 

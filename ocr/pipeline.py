@@ -79,7 +79,7 @@ def bounded(img: Image.Image) -> Image.Image:
     if img.width >= 2 * MAX_WIDTH:
         img = img.reduce(img.width // MAX_WIDTH)  # box filter by an integer factor: cheap, small intermediate
     if img.width > MAX_WIDTH:
-        img = img.resize((MAX_WIDTH, max(1, round(img.height * MAX_WIDTH / img.width))), Image.BILINEAR)
+        img = img.resize((MAX_WIDTH, max(1, round(img.height * MAX_WIDTH / img.width))), Image.Resampling.BILINEAR)
     return img.convert("RGB") if img.mode != "RGB" else img
 
 

@@ -177,10 +177,10 @@ def _day_of(m: re.Match[str], anchor: datetime) -> date | None:
         y, mo = (d0.year + 1, 1) if d0.month == 12 else (d0.year, d0.month + 1)
         return _safe_date(y, mo, dom)
     if m.group("md_m"):
-        mo, dom = cn_int(m.group("md_m")), cn_int(m.group("md_d"))
-        day = _safe_date(d0.year, mo, dom)
+        month, dom = cn_int(m.group("md_m")), cn_int(m.group("md_d"))
+        day = _safe_date(d0.year, month, dom)
         if day is not None and day < d0:
-            day = _safe_date(d0.year + 1, mo, dom)
+            day = _safe_date(d0.year + 1, month, dom)
         return day
     if m.group("eom"):
         y, mo = (d0.year, d0.month)

@@ -280,9 +280,9 @@ async def assign_picker(session: AsyncSession, user: UserInfo, lead_id: int, rid
         return _say("你的团队里还没有可以改派的销售。")
     buttons = tuple(Button(AssignFrozenTo(lead_id, rid, rep.id).pack(), rep.name) for rep, _ in picks)
     why = "".join(f"\n{rep.name}：{reason}" for rep, reason in picks if reason)
-    card = Card(title="改派给谁？", description=f"线索 {messages.lead_label(esc.lead)} 改派给：{why}",
-                buttons=buttons, card_id=f"pick{rid}")
-    return Result(reply=card)
+    picker = Card(title="改派给谁？", description=f"线索 {messages.lead_label(esc.lead)} 改派给：{why}",
+                  buttons=buttons, card_id=f"pick{rid}")
+    return Result(reply=picker)
 
 
 async def assign_to(session: AsyncSession, user: UserInfo, lead_id: int, rid: int, rep_id: str, now: datetime,

@@ -142,7 +142,8 @@ def _sla_applies(row: ClaimedRow, lead: Lead) -> bool:
 async def _fire_sla(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: Lead) -> None:
     if not _sla_applies(row, lead):
         return
-    carry = {k: row.payload[k] for k in ("stage", "snoozed_h", "pauses") if k in row.payload}  # chain-wide
+    carry: dict[str, Any] = {k: row.payload[k] for k in ("stage", "snoozed_h", "pauses") if k in row.payload}
+    # (carried chain-wide)
     if row.level == 0:
         await _warn(session, env, row, lead, carry)
         return

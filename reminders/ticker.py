@@ -16,16 +16,13 @@ import socket
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
+from bot.services import Services, Shared
 from reminders.calendar import BusinessCalendar, load_overrides
 from reminders.directory import load_directory
 from reminders.ladder import TickEnv, fire_many
 from reminders.notices import deliver_notices
 from reminders.store import ClaimedRow, claim, release
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +33,12 @@ MAX_ROUNDS = 1000
 RETRY_AFTER_ERROR = timedelta(minutes=5)
 
 
+WORKER = Shared("reminders.worker", lambda _s: f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+
+
 def worker_id(services: Services) -> str:
     """This process's claim identity (host:pid:random), stable for the process's lifetime."""
-    return services.component(
-        "reminders.worker", lambda _s: f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    )
+    return services.shared(WORKER)
 
 
 async def _env(services: Services, now: datetime) -> TickEnv:

@@ -89,10 +89,10 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
     header = [COLUMNS.get(str(h).strip().lower(), COLUMNS.get(str(h).strip())) for h in table[0]]
     if not any(header):
         raise ImportFileError("第 1 行没有可识别的列名（如 客户、公司、电话、行业、区域、产品线）")
-    rows = []
+    rows: list[tuple[int, dict[str, object]]] = []
     for line, values in enumerate(table[1:], start=2):
-        fields = {name: (v.strip() if isinstance(v, str) else v) for name, v in zip(header, values, strict=False)
-                  if name}
+        fields: dict[str, object] = {name: (v.strip() if isinstance(v, str) else v)
+                                     for name, v in zip(header, values, strict=False) if name}
         if any(v not in ("", None) for v in fields.values()):
             rows.append((line, fields))
     return rows

@@ -116,7 +116,8 @@ async def load_profiles(session: AsyncSession, now: datetime, *, team_of: str | 
         Lead.owner_id.in_(ids), Lead.status == "won", Lead.industry.is_not(None),
         Lead.last_activity_at >= now - WIN_LOOKBACK))
     for owner, industry in rows.all():
-        wins.setdefault(owner, set()).add(industry)
+        if owner is not None and industry is not None:  # (the query excludes both; the types do not know)
+            wins.setdefault(owner, set()).add(industry)
     return [RepProfile(
         id=u.id, name=u.name, manager_id=u.manager_id, region=u.region, product_lines=tuple(u.product_lines or ()),
         industries=tuple(u.industries or ()), capacity=u.capacity, open_leads=open_counts.get(u.id, 0),

@@ -33,7 +33,7 @@ from bot.actions import (
 from bot.context import Context, UserInfo
 from bot.messages import Button, Card, Image, Inbound, Markdown, Text
 from bot.router import Router, split_command
-from bot.services import Services
+from bot.services import Services, Shared
 from handlers.leads import records
 from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, reassign_options
@@ -47,6 +47,7 @@ from storage.models import Activity, Evidence, KeyValue, Lead, User
 
 log = logging.getLogger(__name__)
 router: Router[Context] = Router("leads")
+INSIGHTS = Shared("lead_insights", lambda s: build_miner(s.settings.knowledge.taxonomy_path))
 
 
 def _miner(ctx: Context) -> InsightMiner:
@@ -55,7 +56,7 @@ def _miner(ctx: Context) -> InsightMiner:
 
 def insight_miner(services: Services) -> InsightMiner:
     """One visit-summary miner per process (its jieba dictionary loads on first use)."""
-    return services.component("lead_insights", lambda s: build_miner(s.settings.knowledge.taxonomy_path))
+    return services.shared(INSIGHTS)
 
 
 async def _names_for(session: AsyncSession, lead: Lead, acts: list[Activity]) -> dict[str, str]:

@@ -77,7 +77,9 @@ async def confirm_draft(session: AsyncSession, lead: Lead, user: UserInfo, now: 
             return ConfirmResult(False, f"你已有同一客户的线索 #{other.id}，请直接在那条线索上跟进。", other.id)
         return ConfirmResult(False, f"同一客户已有同事在跟进（线索 #{other.id}），这条草稿未启用，如需协作请联系主管。",
                              other.id)
-    owner = lead.created_by if lead.created_by and await session.get(User, lead.created_by) else user.id
+    creator = lead.created_by
+    known = creator is not None and await session.get(User, creator) is not None
+    owner = creator if known and creator else user.id
     await activate_lead(session, lead, owner, user.id, now, cfg, reason="本人录入")
     hours = cfg.first_contact_hours
     return ConfirmResult(True, f"✅ 线索 #{lead.id} 已启用，请在 {hours:g} 个工作小时内完成首次联系。")

@@ -45,7 +45,7 @@ def run_offline(url: str) -> None:
         context.run_migrations()
 
 
-url = config.attributes.get("salesbot_url") or config.get_main_option("sqlalchemy.url")
+url = str(config.attributes.get("salesbot_url") or config.get_main_option("sqlalchemy.url") or "")
 if context.is_offline_mode():
     run_offline(url)
 else:

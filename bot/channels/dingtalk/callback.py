@@ -143,13 +143,14 @@ class Receiver:
             # No handler listens to this event name, so the dispatcher answers with its friendly
             # "暂不支持这种消息" line.
             return [Inbound(msg_id=p.msg_id, kind="event", text=f"unsupported:{p.msgtype}", **common)]
-        limit = int(self.services.settings.ocr.max_image_mb * 1024 * 1024) if p.kind == "image" else MAX_FILE_BYTES
+        kind: Literal["image", "file"] = "image" if p.kind == "image" else "file"
+        limit = int(self.services.settings.ocr.max_image_mb * 1024 * 1024) if kind == "image" else MAX_FILE_BYTES
         inbounds = []
         last = len(p.download_codes) - 1
         for i, code in enumerate(p.download_codes):
             data, error = await self.fetch(code, limit)
             inbounds.append(Inbound(  # the last part carries the claimed msgId: handled = every part handled
-                msg_id=p.msg_id if i == last else f"{p.msg_id}#{i}", kind=p.kind, text=p.text if i == 0 else "",
+                msg_id=p.msg_id if i == last else f"{p.msg_id}#{i}", kind=kind, text=p.text if i == 0 else "",
                 data=data, data_error=error, file_name=p.file_name, **common,
             ))
         return inbounds
@@ -257,7 +258,7 @@ class StreamHandler(dingtalk_stream.CallbackHandler):
         return ack_frame(frame_id, *await self.receiver.ack(callback_message.data, frame_id))
 
 
-class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
+class StreamClient(dingtalk_stream.DingTalkStreamClient):
     """The SDK client with an async `open_connection` (ours, via api_base) and a one-connection
     `start()`: the caller owns reconnecting. Frames are routed by the SDK's `route_message`."""
 
@@ -308,7 +309,7 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         return ""
 
     async def callback_ack(self, frame: dict[str, Any]) -> AckMessage:
-        headers = frame.get("headers") if isinstance(frame.get("headers"), dict) else {}
+        headers: dict[str, Any] = frame["headers"] if isinstance(frame.get("headers"), dict) else {}
         frame_id = headers.get("messageId") if isinstance(headers.get("messageId"), str) else None
         topic = headers.get("topic")
         handler = self.callback_handler_map.get(topic) if isinstance(topic, str) else None

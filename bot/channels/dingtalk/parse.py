@@ -60,7 +60,7 @@ def parse_message(d: dict[str, Any]) -> Parsed | None:
     group = _str(d.get("conversationType")) == GROUP
     if group and d.get("isInAtList") is False:
         return None  # group chatter not addressed to the bot
-    base = {
+    base: dict[str, Any] = {
         "msg_id": msg_id,
         "user_id": _str(d.get("senderStaffId")).strip(),
         "conversation_id": (_str(d.get("conversationId")) or None) if group else None,
@@ -71,9 +71,9 @@ def parse_message(d: dict[str, Any]) -> Parsed | None:
     if refusal:
         return Parsed(kind="refused", text=refusal, **base)
     msgtype = base["msgtype"]
-    content = d.get("content") if isinstance(d.get("content"), dict) else {}
+    content = _dict(d, "content")
     if msgtype == "text":
-        text_part = d.get("text") if isinstance(d.get("text"), dict) else {}
+        text_part = _dict(d, "text")
         text = _str(text_part.get("content"))
         return Parsed(kind="text", text=strip_mentions(text) if group else text.strip(), **base)
     if msgtype == "picture":
@@ -136,7 +136,7 @@ def parse_card_callback(d: dict[str, Any]) -> Parsed:
     private = content.get("cardPrivateData") if isinstance(content, dict) else None
     if not isinstance(private, dict):
         raise ParseError("card callback without cardPrivateData")
-    params = private.get("params") if isinstance(private.get("params"), dict) else {}
+    params = _dict(private, "params")
     action_ids = private.get("actionIds") if isinstance(private.get("actionIds"), list) else []
     key = _str(params.get("key")) or (_str(action_ids[0]) if action_ids else "")
     if not key:
@@ -156,6 +156,12 @@ def parse_card_callback(d: dict[str, Any]) -> Parsed:
 def strip_mentions(text: str) -> str:
     """Group messages may start with "@bot" (and other @names); the command follows them."""
     return LEADING_MENTIONS.sub("", text).strip()
+
+
+def _dict(d: dict[str, Any], key: str) -> dict[str, Any]:
+    """`d[key]` when it is a JSON object, else an empty one."""
+    value = d.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _str(value: Any) -> str:

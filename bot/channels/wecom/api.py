@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -174,16 +175,16 @@ class WecomApi:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _Retry(f"network error {type(exc).__name__}: {exc}") from None
 
-    async def _call(self, what: str, start: Callable[[str], Any], read: Reader = None) -> Any:  # type: ignore[assignment]
+    async def _call(self, what: str, start: Callable[[str], Any], read: Reader | None = None) -> Any:
         """A call that needs the token: refresh + retry once on token errors; errcode ≠ 0 → WecomApiError."""
-        read = read or _read_json
+        reader: Reader = read or _read_json
         blocked = self._blocked_until - self._monotonic()
         if blocked > 0:
             raise WecomApiError(f"WeCom {what}: app rate limited (45009), not calling for {blocked:.0f}s",
                                 errcode=RATE_LIMITED, retry_after=blocked, counted=False)
         token = await self.access_token()
         for refreshed in (False, True):
-            result = await self._with_retries(what, lambda t=token: start(t), read)
+            result = await self._with_retries(what, partial(start, token), reader)
             if not isinstance(result, dict):
                 return result
             errcode = int(result.get("errcode", 0) or 0)
@@ -217,7 +218,7 @@ class WecomApi:
 
     # -- endpoints --------------------------------------------------------------------------
     async def post_json(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self._call(  # type: ignore[no-any-return]
+        return await self._call(
             path, lambda t: self._http().post(self.base + path, params={"access_token": t}, json=payload)
         )
 
@@ -254,7 +255,7 @@ class WecomApi:
             return Media(data, resp.headers.get("Content-Type", ""),
                          _file_name(resp.headers.get("Content-Disposition", "")))
 
-        return await self._call(  # type: ignore[no-any-return]
+        return await self._call(
             "media/get",
             lambda t: self._http().get(self.base + "media/get", params={"access_token": t, "media_id": media_id}),
             read,

@@ -42,11 +42,15 @@ class _FlatReader:
         self.root, self.fields = "", dict[str, str]()
         self._depth, self._name, self._text, self._leaf = 0, "", list[str](), True
         p = self.parser = expat.ParserCreate("UTF-8")
-        p.StartDoctypeDeclHandler = p.EntityDeclHandler = p.ExternalEntityRefHandler = self._refuse
+        p.StartDoctypeDeclHandler = p.EntityDeclHandler = self._refuse
+        p.ExternalEntityRefHandler = self._refuse_external
         p.StartElementHandler, p.EndElementHandler = self._start, self._end
         p.CharacterDataHandler = self._chars
 
     def _refuse(self, *_: object) -> None:
+        raise UnsafeXml("DOCTYPE/ENTITY declarations are not allowed")
+
+    def _refuse_external(self, *_: object) -> int:
         raise UnsafeXml("DOCTYPE/ENTITY declarations are not allowed")
 
     def _start(self, name: str, _attrs: object) -> None:
