@@ -89,6 +89,11 @@ class TaskPool:
         if self._tail.get(key) is task:
             del self._tail[key]
 
+    async def join(self) -> None:
+        """Wait until every job submitted so far, and any job those submit, has finished (tests, the console)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
     async def drain(self, timeout: float = 30.0) -> None:
         """Stop taking work and wait for what is in flight."""
         self.closed = True

@@ -10,19 +10,43 @@ from bot.tasks import TaskPool
 async def test_jobs_of_one_key_run_in_order_and_keys_interleave() -> None:
     pool = TaskPool(max_running=4, burst_rate=10_000)
     seen: list[str] = []
+    b_ran = asyncio.Event()  # a1 finishes only after b1 ran: no clock decides the order
 
-    def job(name: str, delay: float):  # type: ignore[no-untyped-def]
-        async def run() -> None:
-            await asyncio.sleep(delay)
-            seen.append(name)
-        return run
+    async def a1() -> None:
+        await b_ran.wait()
+        seen.append("a1")
 
-    pool.submit("a", job("a1", 0.05))
-    pool.submit("a", job("a2", 0.0))
-    pool.submit("b", job("b1", 0.0))
+    async def a2() -> None:
+        seen.append("a2")
+
+    async def b1() -> None:
+        seen.append("b1")
+        b_ran.set()
+
+    pool.submit("a", a1)
+    pool.submit("a", a2)
+    pool.submit("b", b1)
     await pool.drain()
     assert seen.index("a1") < seen.index("a2")
     assert seen[0] == "b1"  # b did not wait for a
+
+
+async def test_join_waits_for_jobs_and_the_jobs_they_submit() -> None:
+    pool = TaskPool(burst_rate=10_000)
+    seen: list[str] = []
+
+    async def follow_up() -> None:
+        seen.append("follow-up")
+
+    async def first() -> None:
+        seen.append("first")
+        pool.submit("u", follow_up)
+
+    pool.submit("u", first)
+    await pool.join()
+    assert seen == ["first", "follow-up"] and pool.pending == 0
+    assert pool.submit("u", follow_up)  # join does not close the pool
+    await pool.drain()
 
 
 async def test_full_and_closed_pool_refuses() -> None:

@@ -54,10 +54,7 @@ class Harness:
         """Background jobs done and the outbox drained."""
         app = self.client.app
         assert app is not None
-        for _ in range(2000):
-            if not app[TASKS].pending:
-                break
-            await asyncio.sleep(0.005)
+        await app[TASKS].join()
         outbox = app[SERVICES].outbox
         assert outbox is not None
         # The app's own outbox loop runs too: a row it holds ("sending") blocks the recipient's later rows

@@ -130,10 +130,7 @@ class Harness:
     async def settle(self, rounds: int = 500) -> None:
         """Background jobs finished and nothing due left in the outbox."""
         for _ in range(rounds):
-            for _ in range(rounds):  # background jobs (downloads, handlers) first
-                if not self.app[TASKS].pending:
-                    break
-                await asyncio.sleep(0.01)
+            await self.app[TASKS].join()  # background jobs (downloads, handlers) first
             assert self.services.outbox is not None
             await self.services.outbox.drain()
             if not await self._open_outbox_rows():

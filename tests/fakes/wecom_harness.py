@@ -85,10 +85,7 @@ class WecomHarness:
 
     async def settle(self) -> None:
         """Background jobs done and nothing due left in the outbox (the app's own loop may hold a row)."""
-        for _ in range(4000):
-            if not self.app[TASKS].pending:
-                break
-            await asyncio.sleep(0.005)
+        await self.app[TASKS].join()
         outbox = self.services.outbox
         assert outbox is not None
         for _ in range(2000):
