@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.messages import Outbound, Text
-from bot.outbox import enqueue
 from handlers.kb_gaps import send_weekly_gaps
 from handlers.report import send_due_digests
 from reminders.calendar import UNCOVERED_HINT, BusinessCalendar, load_overrides, uncovered_years
@@ -48,7 +47,7 @@ async def check_calendar_years(services: Services) -> int:
         text = UNCOVERED_HINT.format(years="、".join(map(str, missing)))
         admins = list((await session.execute(select(User.id).where(
             User.role == "admin", User.active.is_(True)).order_by(User.id))).scalars())
-        await enqueue(session, [Outbound(a, Text(text), dedup_key=f"calendar:uncovered:{today}:{a}") for a in admins],
-                      now, services.default_channel)
+        await services.outbox.enqueue(
+            session, [Outbound(a, Text(text), dedup_key=f"calendar:uncovered:{today}:{a}") for a in admins])
     services.wake_outbox()
     return len(admins)

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from bot.clock import to_cn
 from bot.messages import Markdown, Outbound
-from bot.outbox import enqueue
 from handlers.report import digest_due
 from knowledge.store import Gap, gaps
 from reminders.calendar import load_calendar
@@ -52,8 +51,7 @@ async def send_weekly_gaps(services: Services) -> int:
         admins = list((await session.execute(
             select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id))).scalars())
         body = Markdown(title="📚 知识库周报", text=gaps_text(items))
-        await enqueue(session, [Outbound(a, body, dedup_key=f"{key}:{a}") for a in admins], now,
-                      services.default_channel)
+        await services.outbox.enqueue(session, [Outbound(a, body, dedup_key=f"{key}:{a}") for a in admins])
     if admins:
         services.wake_outbox()
     return len(admins)

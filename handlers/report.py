@@ -48,7 +48,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import fmt_cn, to_cn
 from bot.config import RemindersSettings
 from bot.messages import Image, Markdown, Outbound
-from bot.outbox import enqueue
 from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
 from reminders.directory import working_hours
 from storage.leads import OPEN_STATUSES, STAGE_CODES, STAGES, is_filled, previous_owner, stage_index
@@ -455,9 +454,8 @@ async def send_due_digests(services: Services) -> int:
             body = Markdown(title="📊 团队跟进日报", text="\n".join(report_lines(report)))
             chart = Image(data=png, file_name=f"digest-{day}.png", caption="漏斗与 PHI")
             assert report.manager_id is not None
-            await enqueue(session, [Outbound(report.manager_id, body, dedup_key=f"{key}:text"),
-                                    Outbound(report.manager_id, chart, dedup_key=f"{key}:chart")],
-                          now, services.default_channel)
+            await services.outbox.enqueue(session, [Outbound(report.manager_id, body, dedup_key=f"{key}:text"),
+                                                    Outbound(report.manager_id, chart, dedup_key=f"{key}:chart")])
         sent += 1
     if sent:
         services.wake_outbox()
