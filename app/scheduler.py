@@ -3,9 +3,11 @@ The holiday-data check runs at start-up and every morning."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -19,9 +21,37 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def start_scheduler(services: Services) -> AsyncIOScheduler:
-    scheduler = AsyncIOScheduler(timezone=services.settings.reminders.timezone)
+class Scheduler(AsyncIOScheduler):
+    """APScheduler's asyncio scheduler that knows its jobs in flight, so `stop()` can let a cancelled job close
+    its database session before the caller disposes of the database (else that close waits forever)."""
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.in_flight: set[asyncio.Task[Any]] = set()
+
+    def tracked(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self.in_flight.add(task)
+            try:
+                await job()
+            finally:
+                if task is not None:
+                    self.in_flight.discard(task)
+
+        return run
+
+    async def stop(self) -> None:
+        self.shutdown(wait=False)  # cancels the jobs in flight
+        if self.in_flight:
+            await asyncio.wait(set(self.in_flight))
+
+
+def start_scheduler(services: Services) -> Scheduler:
+    scheduler = Scheduler(timezone=services.settings.reminders.timezone)
+
+    @scheduler.tracked
     async def run_tick() -> None:
         try:
             if await run_due_work(services):
@@ -29,6 +59,7 @@ def start_scheduler(services: Services) -> AsyncIOScheduler:
         except Exception:
             log.exception("reminder tick failed")
 
+    @scheduler.tracked
     async def check_calendar() -> None:
         try:
             await check_calendar_years(services)

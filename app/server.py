@@ -91,7 +91,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     stop_replays.set()  # before the drain: a replay submitted now would be refused
     await replays
     await intake.close()
-    scheduler.shutdown(wait=False)
+    await scheduler.stop()
     stop.set()
     await sender
     for channel in services.channels.values():

@@ -64,4 +64,4 @@ async def test_the_scheduler_checks_at_start_up(services: Services) -> None:
                 break
         assert scheduler.get_job("calendar-check").next_run_time.hour == 9
     finally:
-        scheduler.shutdown(wait=False)
+        await scheduler.stop()
