@@ -52,6 +52,8 @@ class Context:
         self._session: AsyncSession | None = None
         self.group_ok = False  # set by the dispatcher from the route: may replies go to the group asked in?
         self.after_commit: list[Callable[[], Awaitable[None]]] = []  # e.g. delete a file the transaction let go
+        # Writes that belong to this message's transaction, run first when it opens (e.g. the user's new channel)
+        self.on_open: list[Callable[[AsyncSession], Awaitable[None]]] = []
 
     def now(self) -> datetime:
         return self.services.clock.now()
@@ -60,6 +62,9 @@ class Context:
         """The handler's session; its transaction begins at the first statement."""
         if self._session is None:
             self._session = self.services.db.sessions()
+            writes, self.on_open = self.on_open, []
+            for write in writes:
+                await write(self._session)
         return self._session
 
     def reply(self, body: Body) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from bot.context import Context
 from bot.dedup import mark_handled
 from bot.messages import Inbound, Outbound, Text
-from bot.org import identify
+from bot.org import UserCache, identify_cached, set_channel
 from bot.outbox import enqueue
 from bot.services import Services
 
@@ -32,14 +33,17 @@ async def dispatch(services: Services, msg: Inbound) -> None:
 
 async def _dispatch(services: Services, msg: Inbound) -> None:
     now = services.clock.now()
-    user = await identify(
-        services.db, msg.user_id, msg.channel, msg.display_name, services.settings.org.auto_register, now
+    cache = services.component("org.users", lambda _s: UserCache())
+    user, new_channel = await identify_cached(
+        services.db, cache, msg.user_id, msg.channel, msg.display_name, services.settings.org.auto_register, now
     )
     if user is None:
         log.warning("message from unknown user %s:%s refused", msg.channel, msg.user_id)
         await _reply_only(services, msg, UNKNOWN_USER)
         return
     ctx = Context(services, msg, user)
+    if new_channel is not None:  # recorded with the message's own effects, in its one transaction
+        ctx.on_open.append(partial(set_channel, user_id=user.id, channel=new_channel))
     try:
         route = await services.router.resolve(ctx, msg)
         if route is None:

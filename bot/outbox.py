@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -55,8 +55,8 @@ async def enqueue(session: AsyncSession, messages: Iterable[Outbound], now: date
                 "created_at": now,
             }
         )
-    if rows:
-        await session.execute(insert_ignore(session, OutboxMessage), rows)
+    if rows:  # Core, not the ORM's bulk insert: nothing here needs the unit of work
+        await session.execute(insert_ignore(session, OutboxMessage.__table__), rows)
 
 
 async def _user_channel(session: AsyncSession, user_id: str) -> str | None:
@@ -107,6 +107,8 @@ class OutboxSender:
         self.concurrency = concurrency
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
+        self._done: list[tuple[Claimed, dict[str, Any] | None, datetime, asyncio.Future[None]]] = []
+        self._marker: asyncio.Task[None] | None = None
 
     async def send_now(self, messages: Iterable[Outbound]) -> None:
         """Messages outside any handler (a CLI command, a digest, a refusal): their rows in one transaction of
@@ -236,8 +238,45 @@ class OutboxSender:
         return True
 
     async def _delivered(self, row: Claimed, result: dict[str, Any]) -> None:
-        await self._finish(row, {"status": "delivered", "delivered_at": self.clock.now(), "lease_until": None,
-                                 "result": result or None})
+        """Group commit: deliveries that end together are marked in one transaction (one statement, many rows)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._done.append((row, result or None, self.clock.now(), future))
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._mark_delivered())
+        await future
+
+    async def _mark_delivered(self) -> None:
+        while self._done:
+            batch, self._done = self._done[:500], self._done[500:]
+            try:
+                await self._mark_batch(batch)
+            except Exception as exc:  # the rows stay 'sending'; their lease expires and they are retried
+                log.exception("outbox: marking %d row(s) delivered failed", len(batch))
+                for *_rest, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for *_rest, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+    async def _mark_batch(self, batch: list[tuple[Claimed, dict[str, Any] | None, datetime, asyncio.Future[None]]]
+                          ) -> None:
+        table = OutboxMessage.__table__
+        c = table.c
+        stmt = (update(table)
+                .where(c.id == bindparam("b_id"), c.status == "sending", c.attempts == bindparam("b_attempts"))
+                .values(status="delivered", delivered_at=bindparam("b_at"), lease_until=None,
+                        result=bindparam("b_result")))
+        params = [{"b_id": row.id, "b_attempts": row.attempts, "b_at": at, "b_result": result}
+                  for row, result, at, _f in batch]
+        async with self.db.session() as session:
+            conn = await session.connection()
+            done = await conn.execute(stmt, params)
+            exact = conn.dialect.supports_sane_multi_rowcount
+        if exact and done.rowcount < len(batch):
+            log.warning("outbox: %d of %d delivered row(s) had lost their lease (another sender took them "
+                        "over); those attempts' outcomes are dropped", len(batch) - done.rowcount, len(batch))
 
     async def _failed(self, row: Claimed, error: str, permanent: bool, retry_after: float | None,
                       counted: bool = True) -> None:
