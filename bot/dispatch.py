@@ -25,13 +25,15 @@ ROLE_CN = {"rep": "销售", "manager": "主管", "admin": "管理员"}
 async def dispatch(services: Services, msg: Inbound) -> None:
     """Handle one deduplicated inbound message; never raises."""
     try:
-        await _dispatch(services, msg)
+        if not await _dispatch(services, msg):
+            return  # every row it wrote is being delivered already
     except Exception:
         log.exception("dispatch failed for %s:%s", msg.channel, msg.msg_id)
     services.wake_outbox()
 
 
-async def _dispatch(services: Services, msg: Inbound) -> None:
+async def _dispatch(services: Services, msg: Inbound) -> bool:
+    """False when the outbox's claim loop need not be woken (the answer was handed straight over)."""
     now = services.clock.now()
     cache = services.component("org.users", lambda _s: UserCache())
     user, new_channel = await identify_cached(
@@ -40,7 +42,7 @@ async def _dispatch(services: Services, msg: Inbound) -> None:
     if user is None:
         log.warning("message from unknown user %s:%s refused", msg.channel, msg.user_id)
         await _reply_only(services, msg, UNKNOWN_USER)
-        return
+        return True
     ctx = Context(services, msg, user)
     if new_channel is not None:  # recorded with the message's own effects, in its one transaction
         ctx.on_open.append(partial(set_channel, user_id=user.id, channel=new_channel))
@@ -56,10 +58,12 @@ async def _dispatch(services: Services, msg: Inbound) -> None:
             ctx.group_ok = route.group_ok
             await route.handler(ctx, msg)
         await ctx.commit()
+        return ctx.queued
     except Exception:
         log.exception("handler failed for %s:%s from %s", msg.channel, msg.msg_id, msg.user_id)
         await ctx.close()
         await _reply_only(services, msg, FAILED)
+        return True
     finally:
         await ctx.close()
 

@@ -39,24 +39,23 @@ log = logging.getLogger(__name__)
 
 async def enqueue(session: AsyncSession, messages: Iterable[Outbound], now: datetime, default_channel: str) -> None:
     """Add messages to the outbox in the session's transaction; repeats of a dedup key are ignored."""
-    rows = []
-    for msg in messages:
-        channel = msg.channel or await _user_channel(session, msg.to) or default_channel
-        rows.append(
-            {
-                "channel": channel,
-                "recipient": msg.to,
-                "kind": msg.body.kind,
-                "payload": body_to_json(msg.body),
-                "dedup_key": (msg.dedup_key or f"auto:{uuid.uuid4().hex}")[:191],
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": max(now, msg.not_before) if msg.not_before else now,
-                "created_at": now,
-            }
-        )
+    rows = [await _row(session, msg, now, default_channel) for msg in messages]
     if rows:  # Core, not the ORM's bulk insert: nothing here needs the unit of work
         await session.execute(insert_ignore(session, OutboxMessage.__table__), rows)
+
+
+async def _row(session: AsyncSession, msg: Outbound, now: datetime, default_channel: str) -> dict[str, Any]:
+    return {
+        "channel": msg.channel or await _user_channel(session, msg.to) or default_channel,
+        "recipient": msg.to,
+        "kind": msg.body.kind,
+        "payload": body_to_json(msg.body),
+        "dedup_key": (msg.dedup_key or f"auto:{uuid.uuid4().hex}")[:191],
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": max(now, msg.not_before) if msg.not_before else now,
+        "created_at": now,
+    }
 
 
 async def _user_channel(session: AsyncSession, user_id: str) -> str | None:
@@ -109,6 +108,8 @@ class OutboxSender:
         self._running: set[asyncio.Task[None]] = set()
         self._done: list[tuple[Claimed, dict[str, Any] | None, datetime, asyncio.Future[None]]] = []
         self._marker: asyncio.Task[None] | None = None
+        self._handed: set[asyncio.Task[None]] = set()  # deliveries started by `start`, not by a claim
+        self._starved = False  # the last claim round stopped for want of a free slot
 
     async def send_now(self, messages: Iterable[Outbound]) -> None:
         """Messages outside any handler (a CLI command, a digest, a refusal): their rows in one transaction of
@@ -124,6 +125,49 @@ class OutboxSender:
     def wake(self) -> None:
         """Ask a running `run_forever` loop to look at the outbox now."""
         self._wake.set()
+
+    async def enqueue_handing_over(self, session: AsyncSession, messages: list[Outbound], to: str
+                                   ) -> tuple[list[Claimed], bool]:
+        """`enqueue`, except that the first message due now to `to` (the person a handler answers) is written
+        already claimed by this process (status 'sending', a lease, attempt 1) when nothing of theirs is open:
+        after the commit, `start` delivers it with no claim round trip, and a crash before that only means the
+        lease runs out and any sender takes the row over. Returns those claims and whether rows were left for
+        the claim loop (the caller then wakes it)."""
+        now, claimed, rest = self.clock.now(), [], []
+        for msg in messages:
+            due = msg.not_before is None or msg.not_before <= now
+            if not claimed and due and msg.to == to and msg.channel in self.channels:
+                row = await self._claimed_insert(session, msg, now)
+                if row is not None:
+                    claimed.append(row)
+                    continue
+            rest.append(msg)
+        await enqueue(session, rest, now, self.default_channel)
+        return claimed, bool(rest)
+
+    async def _claimed_insert(self, session: AsyncSession, msg: Outbound, now: datetime) -> Claimed | None:
+        table = OutboxMessage.__table__
+        c = table.c
+        in_the_way = or_(c.status == "sending", and_(c.status == "pending", or_(c.next_attempt_at <= now,
+                                                                                  c.last_error.is_not(None))))
+        busy = select(c.id).where(c.channel == msg.channel, c.recipient == msg.to, in_the_way).limit(1)
+        if (await session.execute(busy)).first() is not None:
+            return None  # an older message of theirs goes first: the claim loop keeps the order
+        row = await _row(session, msg, now, self.default_channel)
+        row.update(status="sending", attempts=1, lease_until=now + self.lease)
+        stmt = insert_ignore(session, table).values(**row).returning(c.id)
+        new_id = (await session.execute(stmt)).scalar_one_or_none()
+        if new_id is None:  # a repeat of a dedup key: already queued once
+            return None
+        return Claimed(new_id, row["channel"], msg.to, row["payload"], row["dedup_key"], 1)
+
+    def start(self, claimed: Iterable[Claimed]) -> None:
+        """Deliver rows this process claimed in a committed transaction (`enqueue_handing_over`), now."""
+        for row in claimed:
+            task = asyncio.create_task(self._deliver(row))
+            self._running.add(task)
+            self._handed.add(task)
+            task.add_done_callback(self._finished)
 
     async def run_forever(self, interval_s: float, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -142,8 +186,12 @@ class OutboxSender:
     async def _start_due(self) -> int:
         """Claim as many due rows as there are free slots (a claimed row never waits for one: its lease
         would run out) and start each delivery as its own task; returns how many were started."""
-        started = 0
-        while (room := min(self.batch, self.concurrency - len(self._running))) > 0:
+        started, self._starved = 0, False
+        while True:
+            room = min(self.batch, self.concurrency - len(self._running))
+            if room <= 0:
+                self._starved = True  # rows may be waiting: a finished delivery must wake the loop
+                break
             claimed = await self._claim(room)
             for row in claimed:
                 task = asyncio.create_task(self._deliver(row))
@@ -156,7 +204,11 @@ class OutboxSender:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
-        self._wake.set()  # a slot is free, and the recipient's next row may be due
+        if task in self._handed and not self._starved:  # nothing waits for it: no claim round needed
+            self._handed.discard(task)
+        else:
+            self._handed.discard(task)
+            self._wake.set()  # a slot is free, and the recipient's next row may be due
         if not task.cancelled() and task.exception() is not None:
             log.error("outbox delivery task failed; its lease will expire and the row is retried",
                       exc_info=task.exception())
