@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,6 +19,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dedup import InboundClaimer
 from bot.intake import Intake
+from bot.metrics import ACK, exposition
 from bot.segmenter import main_dictionary
 from bot.services import Services
 from bot.tasks import TaskPool
@@ -60,7 +62,7 @@ def register_channels(app: web.Application, intake: Intake) -> None:
 async def create_app(settings: Settings, clock: Clock | None = None, channels: dict[str, Any] | None = None
                      ) -> web.Application:
     clock = clock or SystemClock()
-    app = web.Application(client_max_size=settings.server.max_body_kb * 1024)
+    app = web.Application(client_max_size=settings.server.max_body_kb * 1024, middlewares=[ack_timer])
     # jieba's dictionary before the port opens: its one load stalls the event loop ~250 ms (bot/segmenter.py)
     await asyncio.get_running_loop().run_in_executor(None, main_dictionary)
     services = await build_services(settings, clock, channels if channels is not None else build_channels(settings))
@@ -102,6 +104,18 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     await services.db.dispose()
 
 
+@web.middleware
+async def ack_timer(request: web.Request, handler: Any) -> web.StreamResponse:
+    """salesbot_ack_seconds: a channel callback (POST /<channel>/callback) from arrival to its answer."""
+    if request.method != "POST" or not request.path.endswith("/callback"):
+        return await handler(request)  # type: ignore[no-any-return]
+    start = time.perf_counter()
+    try:
+        return await handler(request)  # type: ignore[no-any-return]
+    finally:
+        ACK.labels(channel=request.path.strip("/").split("/", 1)[0]).observe(time.perf_counter() - start)
+
+
 async def healthz(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     ok = await services.db.ping()
@@ -109,17 +123,22 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text format: counters kept by the channels plus outbox status counts."""
+    """Prometheus text format: counters kept by the channels, outbox rows by status, background jobs, and the
+    latency histograms (bot/metrics.py). docs/operations.md says what each means."""
     from sqlalchemy import func, select
 
     from storage.models import OutboxMessage
 
-    lines = [f"salesbot_{name} {value}" for name, value in sorted(request.app[METRICS].items())]
-    async with request.app[SERVICES].db.session() as session:
-        rows = await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+    lines = []
+    for name, value in sorted(request.app[METRICS].items()):
+        lines += [f"# TYPE salesbot_{name} counter", f"salesbot_{name} {value}"]
+    lines += ["# HELP salesbot_outbox Outbox rows by status", "# TYPE salesbot_outbox gauge"]
+    async with request.app[SERVICES].db.reader() as conn:  # a read: no write lock on SQLite
+        rows = await conn.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
         lines += [f'salesbot_outbox{{status="{status}"}} {n}' for status, n in rows]
-    lines.append(f"salesbot_background_jobs {request.app[TASKS].pending}")
-    return web.Response(text="\n".join(lines) + "\n")
+    lines += ["# HELP salesbot_background_jobs Inbound messages ACKed and not yet handled",
+              "# TYPE salesbot_background_jobs gauge", f"salesbot_background_jobs {request.app[TASKS].pending}"]
+    return web.Response(text="\n".join(lines) + "\n" + exposition())
 
 
 def tune_gc() -> None:

@@ -8,6 +8,7 @@ from functools import partial
 from bot.context import Context
 from bot.dedup import mark_handled
 from bot.messages import Inbound, Outbound, Text
+from bot.metrics import HANDLER, timed
 from bot.org import UserCache, identify_cached, set_channel
 from bot.outbox import enqueue
 from bot.services import Services
@@ -25,7 +26,9 @@ ROLE_CN = {"rep": "销售", "manager": "主管", "admin": "管理员"}
 async def dispatch(services: Services, msg: Inbound) -> None:
     """Handle one deduplicated inbound message; never raises."""
     try:
-        if not await _dispatch(services, msg):
+        with timed(HANDLER, kind=msg.kind):
+            queued = await _dispatch(services, msg)
+        if not queued:
             return  # every row it wrote is being delivered already
     except Exception:
         log.exception("dispatch failed for %s:%s", msg.channel, msg.msg_id)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from sqlalchemy.orm import aliased
 from bot.channels.base import ChannelSender, DeliveryError
 from bot.clock import Clock
 from bot.messages import Outbound, body_from_json, body_to_json
+from bot.metrics import DELIVERY
 from storage.db import Database
 from storage.models import OutboxMessage, User
 from storage.sql import insert_ignore
@@ -262,18 +264,22 @@ class OutboxSender:
         return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
     async def _deliver(self, row: Claimed) -> None:
+        start = time.perf_counter()
         try:
             body = body_from_json(row.payload)
             async with asyncio.timeout(self.deadline_s):  # always ends well inside the lease
                 result = await self.channels[row.channel].deliver(row.recipient, body, dedup_key=row.dedup_key)
         except DeliveryError as exc:
+            DELIVERY.labels(channel=row.channel, outcome="failed").observe(time.perf_counter() - start)
             await self._failed(row, str(exc), exc.permanent, exc.retry_after, exc.counted)
         except TimeoutError:
+            DELIVERY.labels(channel=row.channel, outcome="timeout").observe(time.perf_counter() - start)
             await self._failed(row, f"no answer within {self.deadline_s:.0f}s", False, None)
         except Exception as exc:
             log.exception("outbox %s: unexpected error delivering to %s", row.id, row.recipient)
             await self._failed(row, f"{type(exc).__name__}: {exc}", False, None)
         else:
+            DELIVERY.labels(channel=row.channel, outcome="delivered").observe(time.perf_counter() - start)
             await self._delivered(row, result)
 
     async def _finish(self, row: Claimed, values: dict[str, Any]) -> bool:
