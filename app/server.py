@@ -93,10 +93,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     app[WARM_UP].cancel()
     stop_replays.set()  # before the drain: a replay submitted now would be refused
     await replays
-    await intake.close()
-    scheduler.shutdown(wait=False)
-    stop.set()
-    await sender
+    await drain_gracefully(services, intake, scheduler, stop, sender)
     for channel in services.channels.values():
         close = getattr(channel, "close", None)
         if close is not None:
@@ -114,6 +111,27 @@ async def ack_timer(request: web.Request, handler: Any) -> web.StreamResponse:
         return await handler(request)  # type: ignore[no-any-return]
     finally:
         ACK.labels(channel=request.path.strip("/").split("/", 1)[0]).observe(time.perf_counter() - start)
+
+
+async def drain_gracefully(services: Services, intake: Intake, scheduler: Any, stop: asyncio.Event,
+                           sender: asyncio.Task[None]) -> None:
+    """SIGTERM: callbacks are no longer taken (the port is closed); within `[server] shutdown_grace_s` the
+    handlers in flight finish and the answers they queued are delivered. What is left stays in the database:
+    a claimed callback is replayed and a queued row is sent by the next instance to start (or any other)."""
+    grace = services.settings.server.shutdown_grace_s
+    deadline = asyncio.get_running_loop().time() + grace
+    scheduler.shutdown(wait=False)
+    await intake.close(timeout=grace)
+    stop.set()
+    await sender
+    assert services.outbox is not None
+    left = deadline - asyncio.get_running_loop().time()
+    try:
+        async with asyncio.timeout(max(0.1, left)):
+            await services.outbox.drain()
+    except TimeoutError:
+        log.warning("shutdown: outbox not empty after %.0f s; the rest is delivered after the next start", grace)
+    log.info("shutdown: in-flight work drained")
 
 
 async def healthz(request: web.Request) -> web.Response:
