@@ -8,6 +8,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -89,11 +90,14 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     stop_replays = asyncio.Event()
     replays = asyncio.create_task(intake.run_replays(stop_replays))
     app[WARM_UP] = asyncio.create_task(warm_up(services))
+    listener = listen_for_wake_ups(services, scheduler, stop)
     yield
     app[WARM_UP].cancel()
     stop_replays.set()  # before the drain: a replay submitted now would be refused
     await replays
     await drain_gracefully(services, intake, scheduler, stop, sender)
+    if listener is not None:
+        await listener
     for channel in services.channels.values():
         close = getattr(channel, "close", None)
         if close is not None:
@@ -111,6 +115,23 @@ async def ack_timer(request: web.Request, handler: Any) -> web.StreamResponse:
         return await handler(request)  # type: ignore[no-any-return]
     finally:
         ACK.labels(channel=request.path.strip("/").split("/", 1)[0]).observe(time.perf_counter() - start)
+
+
+def listen_for_wake_ups(services: Services, scheduler: Any, stop: asyncio.Event) -> asyncio.Task[None] | None:
+    """PostgreSQL: NOTIFY from any instance (or a CLI command) wakes this one's outbox sender and ticker at
+    once; the interval polling stays as the fallback (storage/notify.py). SQLite: in-process wake-ups only."""
+    if services.db.is_sqlite:
+        return None
+    from storage.notify import OUTBOX, TICKER, Listener
+
+    def tick_now() -> None:
+        job = scheduler.get_job("reminder-tick")
+        if job is not None:
+            job.modify(next_run_time=datetime.now(UTC))
+
+    listener = Listener(services.settings.database.url, {OUTBOX: services.wake_outbox, TICKER: tick_now})
+    services.components["listener"] = listener
+    return asyncio.create_task(listener.run(stop))
 
 
 async def drain_gracefully(services: Services, intake: Intake, scheduler: Any, stop: asyncio.Event,

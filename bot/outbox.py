@@ -34,6 +34,7 @@ from bot.messages import Outbound, body_from_json, body_to_json
 from bot.metrics import DELIVERY
 from storage.db import Database
 from storage.models import OutboxMessage, User
+from storage.notify import OUTBOX, notify
 from storage.sql import insert_ignore
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ async def enqueue(session: AsyncSession, messages: Iterable[Outbound], now: date
     rows = [await _row(session, msg, now, default_channel) for msg in messages]
     if rows:  # Core, not the ORM's bulk insert: nothing here needs the unit of work
         await session.execute(insert_ignore(session, OutboxMessage.__table__), rows)
+        await notify(session, OUTBOX)  # PostgreSQL: every instance's sender wakes at the commit
 
 
 async def _row(session: AsyncSession, msg: Outbound, now: datetime, default_channel: str) -> dict[str, Any]:
