@@ -257,7 +257,7 @@ class PinyinReader:
 
     def __init__(self, words: Iterable[str], keep: Iterable[str]) -> None:
         self._words: dict[str, str] = {}
-        for word in sorted(words, key=len, reverse=True):  # on a clash the longer word wins
+        for word in sorted(words, key=lambda w: (-len(w), w)):  # on a clash the longer word wins, then a fixed order
             if word and all(is_cjk(c) for c in word):
                 self._words.setdefault("".join(lazy_pinyin(word)), word)
         self._keep = {normalize(k) for k in keep}  # Latin words that mean something already (poc, roi …)

@@ -26,10 +26,18 @@ CHATTER = frozenset(
 COMMAND = re.compile(r"^\s*[/#!！]\S")
 
 
+@lru_cache(maxsize=1)
+def _traditional() -> frozenset[str]:
+    """The characters OpenCC changes (~3,500; built once, ~0.2 s): most text has none, and then the
+    (pure Python, ~0.4 ms per sentence) conversion is skipped — 20,000 cards are tokenised in seconds."""
+    return frozenset(ch for ch in map(chr, range(0x4E00, 0xA000)) if _T2S.convert(ch) != ch)
+
+
 @lru_cache(maxsize=4096)
 def simplified(text: str) -> str:
     """NFKC (full-width → half-width), lower case, traditional → simplified."""
-    return _T2S.convert(unicodedata.normalize("NFKC", text)).lower()
+    text = unicodedata.normalize("NFKC", text).lower()
+    return text if _traditional().isdisjoint(text) else _T2S.convert(text)
 
 
 def clean(text: str) -> str:
