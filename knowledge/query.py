@@ -44,7 +44,16 @@ def clean(text: str) -> str:
     """Searchable form: simplified, emoji/symbols and chat filler removed, runs of spaces squeezed."""
     text = KEEP.sub(" ", simplified(text))
     text = FILLER_RE.sub(" ", text)
-    return " ".join(text.split())
+    return with_compact_verbs(" ".join(text.split()))
+
+
+POTENTIAL = re.compile(r"([\u4e00-\u9fff])(?:不了|不到|不完|不上|不起|得了)([\u4e00-\u9fff])")
+
+
+def with_compact_verbs(text: str) -> str:
+    """「发不了货」 also reads as 「发货」: the potential complement splits the words cues are made of."""
+    compact = POTENTIAL.sub(r"\1\2", text)
+    return text if compact == text else f"{text} {compact}"
 
 
 def is_chatter(text: str) -> bool:
