@@ -48,7 +48,7 @@ async def test_rep_phone_and_referrer_phone_are_not_taken() -> None:
     assert lead.phone == sample.truth.phone
 
 
-@pytest.mark.parametrize(("seed", "reason"), [(5, "not_chat"), (11, "group_chat")])
+@pytest.mark.parametrize(("seed", "reason"), [(5, "receipt"), (11, "group_chat")])
 async def test_negatives_make_no_lead(seed: int, reason: str) -> None:
     sample = make_sample(seed)
     assert not sample.truth.is_lead

@@ -91,8 +91,10 @@ def summary(path: str, lead: Any) -> str:
     """Readable Chinese summary of one screenshot."""
     lines = [f"【{path}】"]
     if not lead.is_lead:
-        reason = {"not_chat": "这不像聊天截图", "group_chat": "这是群聊截图", "no_details": "没有找到客户信息"}
-        lines.append(f"未识别到线索：{reason.get(lead.reject_reason, '没有找到客户信息')}")
+        from ocr.negatives import REASON_CN
+
+        looks = REASON_CN.get(lead.reject_reason or "")
+        lines.append(f"未识别到线索：{'看起来是' + looks if looks else '没有找到客户信息'}")
         return "\n".join(lines)
     for key, label in FIELD_CN:
         value = getattr(lead, key)
