@@ -21,15 +21,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database, sqlite_path
 from storage.models import InboundDedup, InboundHandled
-from storage.sql import insert_ignore
+from storage.sql import insert_ignore, table_of
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +46,9 @@ async def mark_handled(session: AsyncSession, channel: str, msg_id: str, now: da
     caller must then roll back, so a message's effects never apply twice. Console messages are not claimed."""
     if channel == "console":
         return True
-    stmt = insert_ignore(session, InboundHandled).values(channel=channel, msg_id=msg_id[:191], handled_at=now)
-    result = await session.execute(stmt.returning(InboundHandled.id))
+    table = table_of(InboundHandled)  # Core: no ORM bookkeeping on the hot path
+    stmt = insert_ignore(session, table).values(channel=channel, msg_id=msg_id[:191], handled_at=now)
+    result = await session.execute(stmt.returning(table.c.id))
     return result.scalar_one_or_none() is not None
 
 
@@ -77,7 +77,7 @@ async def open_claims_db(database_url: str) -> Database:
 
 def _ensure_claims_table(conn: Connection) -> None:
     """Create the sidecar table, or bring an older one up to date (new columns are nullable; new indexes)."""
-    table = cast(Table, InboundDedup.__table__)
+    table = table_of(InboundDedup)
     table.create(conn, checkfirst=True)
     have = {column["name"] for column in inspect(conn).get_columns(table.name)}
     for column in table.columns:
@@ -141,7 +141,7 @@ class InboundClaimer:
         async with db.session() as session:
             # executemany of one cached statement (Core, not an ORM bulk insert): a multi-row VALUES was
             # compiled afresh for every batch size, on the event loop, while callbacks waited for their ACK.
-            table = cast(Table, InboundDedup.__table__)
+            table = table_of(InboundDedup)
             stmt = insert_ignore(session, table).returning(table.c.channel, table.c.msg_id)
             result = await (await session.connection()).execute(stmt, list(rows.values()))
             return {(ch, key) for ch, key in result}

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from bot.metrics import TICKER_LAG
 from bot.services import Services, Shared
 from reminders.calendar import BusinessCalendar, load_overrides
 from reminders.directory import load_directory
@@ -83,6 +84,8 @@ async def tick(services: Services) -> int:
         if not timers:
             break
         env = await _at(services, env, now)
+        for row in timers:
+            TICKER_LAG.observe(max(0.0, (now - row.due_at).total_seconds()))
         for i in range(0, len(timers), FIRE_CHUNK):
             handled += await _fire_chunk(services, env, timers[i:i + FIRE_CHUNK])
     for _ in range(MAX_ROUNDS):

@@ -20,3 +20,8 @@ def insert_ignore(session: AsyncSession, model: type | Table) -> Insert:
 def rowcount(result: Result[Any]) -> int:
     """Rows an INSERT/UPDATE/DELETE touched (its result is a cursor result; the type says only Result)."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def table_of(model: type) -> Table:
+    """A mapped class's Core table (for statements that skip the ORM's bookkeeping on hot paths)."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
