@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, Self
+from typing import Any, ClassVar, Protocol, Self, cast
 
 _MISSING = dataclasses.MISSING
 
@@ -23,7 +23,7 @@ class Action:
 
     def pack(self) -> str:
         parts = [self.prefix]
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+        for f in dataclasses.fields(cast(Any, self)):  # every concrete Action is a dataclass
             value = getattr(self, f.name)
             if value is None:
                 break  # an optional tail left out
@@ -61,7 +61,7 @@ class LeadAction(Protocol):
 def _specs(cls: type[Action]) -> list[tuple[str, type, bool]]:
     hints = typing.get_type_hints(cls)
     specs = []
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in dataclasses.fields(cast(Any, cls)):
         kind = next((t for t in typing.get_args(hints[f.name]) if t is not type(None)), hints[f.name])
         specs.append((f.name, kind, f.default is _MISSING))
     return specs

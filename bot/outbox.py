@@ -35,7 +35,7 @@ from bot.metrics import DELIVERY
 from storage.db import Database
 from storage.models import OutboxMessage, User
 from storage.notify import OUTBOX, notify
-from storage.sql import insert_ignore, table_of
+from storage.sql import insert_ignore, rowcount, table_of
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +293,7 @@ class OutboxSender:
             done = await session.execute(
                 update(o).where(o.id == row.id, o.status == "sending", o.attempts == row.attempts).values(**values)
             )
-        if done.rowcount == 0:  # type: ignore[attr-defined]
+        if rowcount(done) == 0:
             log.warning("outbox %s: lease lost during attempt %s (another sender took the row over); "
                         "this attempt's outcome is dropped", row.id, row.attempts)
             return False

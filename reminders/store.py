@@ -20,6 +20,7 @@ from reminders.policies import NOTICE
 from storage.db import Database
 from storage.models import Reminder
 from storage.notify import TICKER, notify
+from storage.sql import rowcount
 
 OPEN = ("pending", "claimed")
 
@@ -56,7 +57,7 @@ async def cancel_timers(
     if rules is not None:
         stmt = stmt.where(Reminder.rule.in_(list(rules)))
     result = await session.execute(stmt.values(status="cancelled", updated_at=now, lease_until=None))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 async def open_timers(session: AsyncSession, lead_id: int, rules: Iterable[str]) -> list[Reminder]:

@@ -107,17 +107,19 @@ class WecomApi:
         if self._session is not None and not self._session.closed:
             await self._session.close()
 
-    def _fresh(self, stale: str | None) -> bool:
-        return self._token is not None and self._token != stale and self._monotonic() < self._renew_at
+    def _fresh(self, stale: str | None) -> str | None:
+        """The cached token while it is good (not the refused one, not due for renewal), else None."""
+        fresh = self._token is not None and self._token != stale and self._monotonic() < self._renew_at
+        return self._token if fresh else None
 
     async def access_token(self, *, stale: str | None = None) -> str:
         """The cached token; `stale` = a token the server just refused (forces one refresh, shared by all)."""
-        if self._fresh(stale):
-            return self._token  # type: ignore[return-value]
+        if token := self._fresh(stale):
+            return token
         arrived = self._token_attempts - int(self._lock.locked())  # a fetch in flight counts as after our arrival
         async with self._lock:
-            if self._fresh(stale):
-                return self._token  # type: ignore[return-value]
+            if token := self._fresh(stale):
+                return token
             self._raise_failure_since(arrived)
             self._token_attempts += 1
             try:
