@@ -30,6 +30,8 @@ class ServerSettings:
     warm_up: bool = True  # load the knowledge index and jieba dictionaries at start, not on the first message
     log_format: str = "text"  # "text" (one readable line) | "json" (one JSON object a line, for log collectors)
     shutdown_grace_s: float = 30.0  # on SIGTERM: at most this long to finish handlers and deliver their answers
+    replay_grace_s: float = 120.0  # an ACKed message unhandled this long (its instance died) is replayed
+    replay_interval_s: float = 60.0  # how often each instance looks for such messages
 
 
 @dataclass(frozen=True)
