@@ -28,6 +28,12 @@ class ServerSettings:
     max_inflight: int = 200  # background handler tasks at once; beyond that callbacks wait
     tick_seconds: float = 5.0  # reminder ticker and outbox sender interval
     warm_up: bool = True  # load the knowledge index and jieba dictionaries at start, not on the first message
+    public_url: str = ""  # base of links the bot sends (console login); empty → http://127.0.0.1:<port>
+    console_idle_minutes: int = 30  # a web console session ends after this long without a request
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
 
 
 @dataclass(frozen=True)
