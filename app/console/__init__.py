@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.console import kb, kb_tools, login, ops
+from app.console import kb, kb_tools, leads, login, ops
 from app.console.core import HERE, JINJA, SERVICES, allow, console_middleware, make_jinja, user_of
 from bot.services import Services
 
@@ -33,6 +33,7 @@ def build_console(services: Services) -> web.Application:
     app.router.add_static("/static", HERE / "static", name="static")
     app.router.add_routes(kb_tools.routes())  # before kb: /kb/import is not a card id
     app.router.add_routes(kb.routes())
+    app.router.add_routes(leads.routes())
     app.router.add_routes(ops.routes())
     return app
 
