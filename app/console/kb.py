@@ -16,8 +16,8 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, or_, select
 
-from app.console.kb_text import cn_issue
 from app.console.core import allow, audit_detail, log, message_page, render, services_of, user_of
+from app.console.kb_text import cn_issue
 from bot.clock import to_cn
 from bot.messages import Card
 from bot.services import Services

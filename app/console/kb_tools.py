@@ -1,4 +1,4 @@
-"""命中测试 (why a question hits or misses), 知识缺口 (pin a card / new card from a gap), 导入 (dry run, then import)."""
+"""命中测试 (why a question hits or misses), 知识缺口 (pin a card / new card from a gap), 导入 (dry run first)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from app.console.kb_text import cn_issue
 from app.console.core import allow, audit_detail, log, message_page, render, services_of, user_of
+from app.console.kb_text import cn_issue
 from bot.services import Services
 from handlers.kb_gaps import WEEK
 from handlers.knowledge import knowledge_base
@@ -124,7 +124,8 @@ async def gap_pin(request: web.Request) -> web.Response:
     try:
         result = await pin_query(services.db, kb, card_id, query, now)
     except CardError:
-        return message_page(request, "问题太长", "这个问题超过 32 个字，不能直接指定；请用「据此新建卡片」或在卡片里补充关键词。", 400)
+        return message_page(request, "问题太长", "这个问题超过 32 个字，不能直接指定；"
+                                               "请用「据此新建卡片」或在卡片里补充关键词。", 400)
     if result.saved is None:
         return message_page(request, "没有指定成功", "找不到这张卡片，或它刚被别人修改过。请刷新后再试。", 409)
     async with services.db.session() as session:
@@ -133,7 +134,8 @@ async def gap_pin(request: web.Request) -> web.Response:
         add_audit(session, user.id, "kb.card.pin", f"card:{card_id}", now, query=query,
                   version=result.saved.version, **audit_detail(request))
     log.info("console: %s pinned card %s to %r", user.id, card_id, query[:40])
-    raise web.HTTPSeeOther("/admin/gaps?done=" + _quote(f"已把「{query}」指定给卡片「{result.saved.title}」，再问就会用它回答。"))
+    done = f"已把「{query}」指定给卡片「{result.saved.title}」，再问就会用它回答。"
+    raise web.HTTPSeeOther("/admin/gaps?done=" + _quote(done))
 
 
 def _quote(text: str) -> str:

@@ -91,7 +91,8 @@ async def lead_list(request: web.Request) -> web.Response:
         owners = await _reachable_reps(session, user)
     cfg = services.settings.reminders
     rows = [{"lead": lead, "owner": names.get(lead.owner_id or "", "线索池") if lead.owner_id else "线索池",
-             "colour": colour(waiting_hours(lead, now)), "next": next_action_text(lead, timers, cfg.first_contact_hours)}
+             "colour": colour(waiting_hours(lead, now)),
+             "next": next_action_text(lead, timers, cfg.first_contact_hours)}
             for lead in leads]
     return render(request, "leads.html", title="线索", rows=rows, total=total, page=page,
                   pages=max(1, -(-total // PAGE)), q=q, owners=owners, STAGES=STAGES, STATUS_CN=STATUS_CN,

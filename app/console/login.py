@@ -19,6 +19,7 @@ REFUSED = {
     "expired": "这个登录链接已过期（有效期 10 分钟）。请在聊天里重新发送「后台」获取新链接。",
     "already used": "这个登录链接已经用过了，每个链接只能用一次。请在聊天里重新发送「后台」获取新链接。",
 }
+REP_PAGE = "网页后台供主管和管理员使用。你的线索、跟进和话术都可以直接在聊天里查看 🙂"
 INVALID = "这个登录链接无效。请在聊天里发送「后台」获取新链接。"
 
 
@@ -51,7 +52,7 @@ def _refused(request: web.Request, why: str, user_id: str | None) -> web.Respons
     log.warning("console login refused (%s) for %s from %s", why,
                                                   user_id or "?", request.remote)
     if why == "user may not use the console":
-        return message_page(request, "没有权限", "网页后台供主管和管理员使用。你的线索、跟进和话术都可以直接在聊天里查看 🙂", 403)
+        return message_page(request, "没有权限", REP_PAGE, 403)
     return message_page(request, "链接不可用", REFUSED.get(why, INVALID), 403)
 
 

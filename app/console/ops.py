@@ -195,8 +195,9 @@ async def taxonomy(request: web.Request) -> web.Response:
         for word, value in tax.synonyms.get(axis, {}).items():
             if word != value.lower():
                 synonyms.setdefault(value, []).append(word)
-        axes.append({"axis": axis, "label": AXIS_CN[axis], "values": [
-            {"name": v, "synonyms": synonyms.get(v, []), "cards": used[axis].get(v, 0)} for v in tax.values.get(axis, ())]})
+        values = [{"name": v, "synonyms": synonyms.get(v, []), "cards": used[axis].get(v, 0)}
+                  for v in tax.values.get(axis, ())]
+        axes.append({"axis": axis, "label": AXIS_CN[axis], "values": values})
     return render(request, "taxonomy.html", title="分类", axes=axes)
 
 
