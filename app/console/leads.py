@@ -17,17 +17,10 @@ from app.console.webctx import run_as
 from bot.context import UserInfo
 from handlers.assignment import reassign_options
 from handlers.leads_view import KIND_CN, colour, field_rows, next_action_text, next_actions, waiting_hours
+from handlers.permissions import can_see, load_lead, visible_clause
 from handlers.report import DIGEST_WINDOW, chart_png, compute_report, pct
 from storage.activity import add_audit
-from storage.leads import (
-    STAGES,
-    STATUS_CN,
-    can_see,
-    load_lead,
-    stage_label,
-    user_names,
-    visible_clause,
-)
+from storage.leads import STAGES, STATUS_CN, stage_label, user_names
 from storage.models import Activity, Evidence, Lead, User
 
 PAGE = 50
