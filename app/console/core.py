@@ -27,6 +27,8 @@ from storage.models import User
 log = logging.getLogger("salesbot.console")
 
 SERVICES = web.AppKey("console_services", Services)
+USER = web.RequestKey("console_user", UserInfo)
+WEB_SESSION = web.RequestKey("console_session", sessions.WebSession)
 JINJA = web.AppKey("console_jinja", jinja2.Environment)
 HERE = Path(__file__).parent
 PUBLIC = {"login", "login_post", "static", "oauth_wecom", "oauth_dingtalk"}
@@ -65,14 +67,14 @@ def services_of(request: web.Request) -> Services:
 
 
 def user_of(request: web.Request) -> UserInfo:
-    return request["user"]  # type: ignore[no-any-return]
+    return request[USER]
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     env = request.config_dict[JINJA]
-    web_session = request.get("web_session")
+    web_session = request.get(WEB_SESSION)
     html = env.get_template(template).render(
-        request=request, user=request.get("user"), csrf=web_session.csrf if web_session else "",
+        request=request, user=request.get(USER), csrf=web_session.csrf if web_session else "",
         path=request.path, **context)
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
@@ -114,7 +116,7 @@ async def _authorised(request: web.Request, handler: Handler) -> web.StreamRespo
         if request.cookies.get(sessions.COOKIE):
             log.warning("console: %s %s refused: %s", request.method, request.path, why or "inactive user")
         return _login_needed(request)
-    request["web_session"], request["user"] = web_session, to_info(user)
+    request[WEB_SESSION], request[USER] = web_session, to_info(user)
     roles = getattr(handler, "console_roles", None)
     if roles is None or user.role not in roles:
         log.warning("console: %s (%s) refused %s %s", user.id, user.role, request.method, request.path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.console import sessions
-from app.console.core import allow, audit_detail, log, message_page, render, services_of
+from app.console.core import allow, audit_detail, log, message_page, render, services_of, user_of
 from bot.login_links import redeem
 from storage.activity import add_audit
 from storage.models import User
@@ -45,7 +45,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther("/admin/")
     response.set_cookie(sessions.COOKIE, token, path="/admin", httponly=True, samesite="Strict",
                         secure=_secure(request))
-    return response
+    raise response
 
 
 def _refused(request: web.Request, why: str, user_id: str | None) -> web.Response:
@@ -66,7 +66,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     services = services_of(request)
     async with services.db.session() as session:
         await sessions.end(session, request.cookies.get(sessions.COOKIE, ""))
-        add_audit(session, request["user"].id, "console.logout", request["user"].id, services.clock.now(),
+        add_audit(session, user_of(request).id, "console.logout", user_of(request).id, services.clock.now(),
                   **audit_detail(request))
     response = message_page(request, "已退出", "你已退出管理后台。需要时在聊天里发送「后台」重新登录。", 200)
     response.del_cookie(sessions.COOKIE, path="/admin")
