@@ -29,6 +29,7 @@ STOPWORDS = frozenset(
 WORD_RE = re.compile(r"[0-9a-z]+|[\u4e00-\u9fff]+")
 FREQUENT_WORD = 3000  # a window that is itself this common a word is not taken as a typo of a cue
 MAX_CUE_LEN = 8
+WHOLE_TRIM = " ?!.,~？！。，～…"  # a pinned question still matches with its end punctuation
 TOKENS_FORMAT = "card_tokens/1"  # bump when card_tokens() changes: stored tokens are then recomputed
 
 
@@ -134,8 +135,11 @@ class CueMatcher:
         self._tok = tokenizer
         self._exact: dict[str, list[Cue]] = {}
         self._sound: dict[tuple[str, ...], list[Cue]] = {}
+        self._whole: dict[str, list[Cue]] = {}  # longer card keywords (a question an admin pinned): whole query only
         for cue in cues:
             text = normalize(cue.text)
+            if text and len(text) > MAX_CUE_LEN and cue.axis == "keyword":
+                self._whole.setdefault(text.strip(WHOLE_TRIM), []).append(cue)
             if not text or len(text) > MAX_CUE_LEN:
                 continue
             self._exact.setdefault(text, []).append(cue)
@@ -146,7 +150,7 @@ class CueMatcher:
     def find(self, query: str) -> list[CueHit]:
         text = normalize(query)
         snd = sounds(text)
-        hits: list[CueHit] = []
+        hits = [CueHit(cue, 0, len(text), True) for cue in self._whole.get(text.strip(WHOLE_TRIM), ())]
         for length in self._lengths:
             for start in range(0, len(text) - length + 1):
                 window = text[start:start + length]
