@@ -131,7 +131,7 @@ async def lead_page(request: web.Request, outcome: list[str] | None = None, ok: 
     frozen = (lead.extra or {}).get("frozen", {}) if lead.status == "frozen" else {}
     return render(request, "lead.html", title=f"线索 #{lead.id}", lead=lead, fields=field_rows(lead, names),
                   acts=acts, KIND_CN=KIND_CN, names=names, evidence=evidence, stage=stage_label(lead.stage),
-                  status=STATUS_CN.get(lead.status, lead.status),
+                  status_cn=STATUS_CN.get(lead.status, lead.status),
                   next=next_action_text(lead, timers, services.settings.reminders.first_contact_hours),
                   picks=picks, team_reps=team_reps, frozen_rid=frozen.get("reminder_id"),
                   insights=(lead.extra or {}).get("insights") or {}, outcome=outcome, ok=ok,
