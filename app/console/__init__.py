@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.console import kb, kb_tools, leads, login, ops
+from app.console import kb, kb_tools, leads, login, oauth, ops
 from app.console.core import HERE, JINJA, SERVICES, allow, console_middleware, make_jinja, user_of
 from bot.services import Services
 
@@ -30,6 +30,8 @@ def build_console(services: Services) -> web.Application:
     app.router.add_get("/login", login.login_page, name="login")
     app.router.add_post("/login", login.login_post, name="login_post")
     app.router.add_post("/logout", login.logout, name="logout")
+    app.router.add_get("/oauth/wecom", oauth.oauth_wecom, name="oauth_wecom")
+    app.router.add_get("/oauth/dingtalk", oauth.oauth_dingtalk, name="oauth_dingtalk")
     app.router.add_static("/static", HERE / "static", name="static")
     app.router.add_routes(kb_tools.routes())  # before kb: /kb/import is not a card id
     app.router.add_routes(kb.routes())

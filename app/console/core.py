@@ -137,7 +137,13 @@ async def _csrf_ok(request: web.Request, expected: str) -> bool:
     return bool(given) and hmac.compare_digest(given, expected)
 
 
-def _login_needed(request: web.Request) -> web.Response:
+def _login_needed(request: web.Request) -> web.StreamResponse:
+    from app.console.oauth import wecom_authorize_url
+
+    authorize = wecom_authorize_url(services_of(request))
+    if authorize and request.method == "GET" and "wxwork" in request.headers.get("User-Agent", "").lower():
+        # WeCom's own browser: sign in silently with 网页授权 (a raw header: redirect_uri must stay encoded)
+        return web.Response(status=302, headers={"Location": authorize})
     return message_page(request, "请先登录", "在企业微信或钉钉里给机器人发送「后台」，点开收到的链接即可登录"
                                            "（链接 10 分钟内有效，只能使用一次）。", 401)
 

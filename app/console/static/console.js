@@ -6,6 +6,8 @@
   // The login page submits its one-time token at once (link previews that run no script cannot use it up).
   var login = document.querySelector("form[data-autosubmit]");
   if (login) { login.submit(); }
+  var go = document.querySelector("a[data-autogo]");
+  if (go) { window.location.assign(go.getAttribute("href")); }
 
   // Buttons that change something important ask first.
   document.addEventListener("submit", function (e) {
