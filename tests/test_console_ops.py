@@ -160,3 +160,18 @@ async def test_team_board_is_the_managers_own_team(services: Services, client: A
     assert "周主任" in leads and "吴院长" not in leads
     chart = await client.get("/admin/team/chart.png")
     assert chart.status == 200 and (await chart.read())[:4] == b"\x89PNG"
+
+
+async def test_offboard_hands_leads_over_with_the_chat_notice(services: Services, client: Any) -> None:
+    lead_id = await make_lead(services, "rep02", customer_name="孙主任")
+    await login(client, services, "admin01")
+    token = await csrf(client, "/admin/members")
+    done = await client.post("/admin/members/offboard", data={"_csrf": token, "user": "rep02", "to": "rep03"})
+    assert done.status == 200 and "已办理离职交接：1 条线索" in await done.text()
+    assert (await get_lead(services, lead_id)).owner_id == "rep03"
+    async with services.db.session() as session:
+        assert (await session.get(User, "rep02")).active is False  # type: ignore[union-attr]
+    notice = (await _outbox_to(services, "rep03"))[-1]
+    assert notice.payload["title"] == "📋 线索交接清单" and "孙主任" in notice.payload["text"]
+    same = await client.post("/admin/members/offboard", data={"_csrf": token, "user": "rep03", "to": "rep03"})
+    assert "没有交接" in await same.text()

@@ -140,6 +140,34 @@ def _org_cn(message: str) -> str:
     return "文件格式不对（需要 UTF-8 编码的 CSV，表头含 工号/id、姓名/name）"
 
 
+@allow("admin")
+async def members_offboard(request: web.Request) -> web.Response:
+    """离职交接: the same use case as `salesbot org offboard` (open leads, timers, drafts, team), with the
+    successor's handover list in chat."""
+    from bot.outbox import enqueue
+    from handlers.assignment import handover_notice, offboard
+
+    services, user = services_of(request), user_of(request)
+    data = await request.post()
+    leaving, taking = str(data.get("user", ""))[:64], str(data.get("to", ""))[:64]
+    now = services.clock.now()
+    try:
+        async with services.db.session() as session:
+            leads = await offboard(session, leaving, taking, now, services.settings.reminders, actor_id=user.id)
+            notice = handover_notice(leaving, taking, leads, now)
+            if notice is not None:
+                await enqueue(session, [notice], now, services.default_channel)
+            add_audit(session, user.id, "org.offboard", leaving, now, to=taking, leads=len(leads),
+                      **audit_detail(request))
+    except ValueError as exc:
+        log.warning("console: %s offboard %s → %s refused: %s", user.id, leaving, taking, exc)
+        refused = "没有交接：请选择两位不同的成员，接手人须在职。"
+        raise web.HTTPSeeOther("/admin/members?kind=error&done=" + _q(refused)) from None
+    services.wake_outbox()
+    done = f"已办理离职交接：{len(leads)} 条线索转给接手人，原账号已停用。"
+    raise web.HTTPSeeOther("/admin/members?done=" + _q(done))
+
+
 # -- 日历 ----------------------------------------------------------------------------------------------
 @allow("admin")
 async def calendar(request: web.Request) -> web.Response:
@@ -264,6 +292,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/outbox", outbox_action, name="outbox_action"),
         web.get("/members", members, name="members"),
         web.post("/members/import", members_import, name="members_import"),
+        web.post("/members/offboard", members_offboard, name="members_offboard"),
         web.get("/calendar", calendar, name="calendar"),
         web.post("/calendar", calendar_set, name="calendar_set"),
         web.get("/taxonomy", taxonomy, name="taxonomy"),
