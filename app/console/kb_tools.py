@@ -25,7 +25,7 @@ from knowledge.importer import import_file
 from knowledge.index import normalize
 from knowledge.io import SUFFIXES, read_cards
 from knowledge.schema import AXES
-from knowledge.search import SCORE_FLOOR, Hit, KnowledgeBase
+from knowledge.search import Hit, KnowledgeBase
 from knowledge.store import Gap, gaps, row_to_card
 from storage.activity import add_audit
 from storage.models import KeyValue, KnowledgeCard
@@ -49,11 +49,13 @@ async def hit_test(request: web.Request) -> web.Response:
         kb = knowledge_base(services)
         await kb.refresh_if_stale(services.db)
         result = kb.search(query, top=10)
-        rows = [_explain(kb, result.matched, query, hit) for hit in result.hits]
-    return render(request, "hits.html", title="命中测试", q=query, result=result, rows=rows, floor=SCORE_FLOOR)
+        top = max((h.score for h in result.hits), default=0.0)
+        rows = [_explain(kb, result.matched, query, hit, top) for hit in result.hits]
+    return render(request, "hits.html", title="命中测试", q=query, result=result, rows=rows)
 
 
-def _explain(kb: KnowledgeBase, matched: dict[str, tuple[str, ...]], query: str, hit: Hit) -> dict[str, Any]:
+def _explain(kb: KnowledgeBase, matched: dict[str, tuple[str, ...]], query: str, hit: Hit, top: float
+             ) -> dict[str, Any]:
     """What decided a card's place: axes it shares with the question, its keywords in it, shared words."""
     card, why = hit.card, []
     for axis in AXES:
@@ -72,7 +74,8 @@ def _explain(kb: KnowledgeBase, matched: dict[str, tuple[str, ...]], query: str,
     words = sorted(set(kb.tokenizer.tokens(query)) & set(card.tokens), key=len, reverse=True)[:8]
     if words:
         why.append("相同词语：" + "、".join(words))
-    return {"card": card, "score": hit.score, "why": why, "width": min(100, int(hit.score / (SCORE_FLOOR * 2) * 100))}
+    width = int(max(hit.score, 0.0) / top * 100) if top > 0 else 0
+    return {"card": card, "score": hit.score, "why": why, "width": width}
 
 
 # -- 知识缺口 --------------------------------------------------------------------------------------------
