@@ -175,3 +175,23 @@ async def test_offboard_hands_leads_over_with_the_chat_notice(services: Services
     assert notice.payload["title"] == "📋 线索交接清单" and "孙主任" in notice.payload["text"]
     same = await client.post("/admin/members/offboard", data={"_csrf": token, "user": "rep03", "to": "rep03"})
     assert "没有交接" in await same.text()
+
+
+async def test_taxonomy_synonym_and_merge(services: Services, client: Any) -> None:
+    from tests.console_support import seed_cards
+
+    await seed_cards(services)
+    await login(client, services, "admin01")
+    token = await csrf(client, "/admin/taxonomy")
+    done = await client.post("/admin/taxonomy", data={"_csrf": token, "action": "synonym", "axis": "industry",
+                                                       "word": "中小学", "value": "教育"})
+    assert done.status == 200 and "已添加同义词：「中小学」→ 教育" in await done.text()
+    merged = await client.post("/admin/taxonomy", data={"_csrf": token, "action": "merge", "axis": "objection",
+                                                         "word": "预算", "value": "价格"})
+    assert "1 张卡片已更新" in await merged.text()
+    async with services.db.session() as session:
+        from storage.models import KnowledgeCard
+
+        assert (await session.get(KnowledgeCard, "W1")).objection == "价格"  # type: ignore[union-attr]
+        audit = list(await session.scalars(select(AuditLog.action).where(AuditLog.action.like("kb.taxonomy.%"))))
+    assert audit == ["kb.taxonomy.synonym", "kb.taxonomy.merge"]

@@ -212,11 +212,14 @@ async def calendar_set(request: web.Request) -> web.Response:
 # -- 分类 ----------------------------------------------------------------------------------------------
 @allow("admin")
 async def taxonomy(request: web.Request) -> web.Response:
+    from knowledge import store
+
     services = services_of(request)
-    tax = knowledge_base(services).taxonomy
+    kb = knowledge_base(services)
+    await kb.refresh_if_stale(services.db)
+    tax = kb.index_taxonomy()
     async with services.db.session() as session:
-        used = {axis: dict((await session.execute(select(getattr(KnowledgeCard, axis), func.count())
-                                                  .group_by(getattr(KnowledgeCard, axis)))).all()) for axis in AXES}
+        used = {axis: await store.axis_counts(session, axis) for axis in AXES}
     axes = []
     for axis in AXES:
         synonyms: dict[str, list[str]] = {}
@@ -226,7 +229,33 @@ async def taxonomy(request: web.Request) -> web.Response:
         values = [{"name": v, "synonyms": synonyms.get(v, []), "cards": used[axis].get(v, 0)}
                   for v in tax.values.get(axis, ())]
         axes.append({"axis": axis, "label": AXIS_CN[axis], "values": values})
-    return render(request, "taxonomy.html", title="分类", axes=axes)
+    return render(request, "taxonomy.html", title="分类", axes=axes, AXIS_CN=AXIS_CN,
+                  flash=request.query.get("done", "")[:300], flash_kind=request.query.get("kind", "ok"))
+
+
+@allow("admin")
+async def taxonomy_change(request: web.Request) -> web.Response:
+    """Add a synonym, or rename / merge a value: the KB's own store functions (as `salesbot kb taxonomy`)."""
+    from knowledge import store
+
+    services, user = services_of(request), user_of(request)
+    data = await request.post()
+    axis, action = str(data.get("axis", "")), str(data.get("action", ""))
+    word, value = (" ".join(str(data.get(k, "")).split())[:32] for k in ("word", "value"))
+    if axis not in AXES or action not in ("synonym", "merge") or not word or not value or word == value:
+        raise web.HTTPSeeOther("/admin/taxonomy?kind=error&done=" + _q("请填写完整：两个不同的名称。"))
+    now = services.clock.now()
+    async with services.db.session() as session:
+        if action == "synonym":
+            await store.add_synonym(session, axis, word, value, now)
+            done = f"已添加同义词：「{word}」→ {value}"
+        else:
+            changed = await store.merge_value(session, axis, word, value, now)
+            done = f"已把「{word}」合并到「{value}」，{changed} 张卡片已更新。"
+        add_audit(session, user.id, f"kb.taxonomy.{action}", f"{axis}:{word}", now, value=value,
+                  **audit_detail(request))
+    await knowledge_base(services).refresh_if_stale(services.db)
+    raise web.HTTPSeeOther("/admin/taxonomy?done=" + _q(done))
 
 
 # -- 系统 ----------------------------------------------------------------------------------------------
@@ -296,6 +325,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/calendar", calendar, name="calendar"),
         web.post("/calendar", calendar_set, name="calendar_set"),
         web.get("/taxonomy", taxonomy, name="taxonomy"),
+        web.post("/taxonomy", taxonomy_change, name="taxonomy_change"),
         web.get("/system", system, name="system"),
     ]
 
