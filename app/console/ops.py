@@ -26,6 +26,7 @@ from storage.leads import OPEN_STATUSES
 from storage.models import CalendarOverride, KnowledgeCard, Lead, OutboxMessage, User
 
 SHOWN = 100
+MEMBERS_MAX_BYTES = 2 * 1024 * 1024
 AXIS_CN = {"role": "角色", "industry": "行业", "objection": "异议"}
 
 
@@ -106,13 +107,18 @@ async def members(request: web.Request) -> web.Response:
 @allow("admin")
 async def members_import(request: web.Request) -> web.Response:
     services, user = services_of(request), user_of(request)
+    too_big = "/admin/members?kind=error&done=" + _q("文件不能超过 2 MB。")
+    if (request.content_length or 0) > MEMBERS_MAX_BYTES + 64 * 1024:
+        raise web.HTTPSeeOther(too_big)
     reader = await request.multipart()
     part = await reader.next()
     if part is None or getattr(part, "name", "") != "file" or not str(getattr(part, "filename", "")).endswith(".csv"):
         raise web.HTTPSeeOther("/admin/members?kind=error&done=" + _q("请选择 CSV 文件。"))
-    data = await part.read(decode=False)  # type: ignore[union-attr]
-    if len(data) > 2 * 1024 * 1024:
-        raise web.HTTPSeeOther("/admin/members?kind=error&done=" + _q("文件不能超过 2 MB。"))
+    data = b""
+    while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
+        data += chunk
+        if len(data) > MEMBERS_MAX_BYTES:
+            raise web.HTTPSeeOther(too_big)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "users.csv"
         path.write_bytes(data)
