@@ -275,9 +275,12 @@ def _name_at(text: str, m: re.Match[str]) -> str | None:
     return m.group("name") if is_person_name(m.group("name")) else None
 
 
+ROLE_AT = re.compile(rf"(?:我是|我叫)[^，,。！!？?]{{2,30}}?的(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})")
+
+
 def role_in(text: str) -> str | None:
-    """A job title the speaker gives for themself: 「我是设备科主任」, 「目前是行政总监」."""
-    m = SAYS_ROLE.search(text)
+    """A job title the speaker gives for themself: 「我是设备科主任」, 「目前是行政总监」, 「我是A公司的CTO…」."""
+    m = SAYS_ROLE.search(text) or ROLE_AT.search(text)
     return m.group("t") if m else None
 
 
@@ -306,6 +309,16 @@ def repair_surname(guess: str | None, said: list[str]) -> str | None:
         return None
     name = surnames.pop() + guess[1:]
     return name if is_remark_name(name) else None
+
+
+def group_company(title: str | None) -> str | None:
+    """「禾丰包装-项目对接群(7)」 → 禾丰包装: a customer project group named after the customer."""
+    if not title:
+        return None
+    name = re.sub(r"\s*[（(]\s*\d{1,4}\s*[)）]\s*$", "", strip_title_noise(title))
+    name = re.sub(r"[\-—_·\s]*(?:项目|采购|对接|交流|沟通|服务|售后|合作|工作)*群$", "", name)
+    name = re.split(r"[\-—_·\s&＆×x]", name)[0]
+    return name if looks_like_company(name) and clean_company(name) else None
 
 
 def is_referral(text: str) -> bool:
