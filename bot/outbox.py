@@ -371,3 +371,18 @@ class OutboxSender:
             log.warning("outbox %s attempt %s failed (%s); retry in %.1fs", row.id, row.attempts, error, delay)
         else:
             log.info("outbox %s waits %.1fs (%s)", row.id, delay, error)
+
+
+async def retry_dead(session: AsyncSession, ids: Iterable[int], now: datetime) -> int:
+    """Dead letters back to pending, due now, with a fresh attempt budget (an admin fixed the cause)."""
+    done = await session.execute(update(OutboxMessage).where(
+        OutboxMessage.id.in_(list(ids)), OutboxMessage.status == "dead").values(
+        status="pending", attempts=0, next_attempt_at=now, lease_until=None))
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def discard_dead(session: AsyncSession, ids: Iterable[int]) -> int:
+    """Dead letters an admin gave up on: kept for the record, never sent."""
+    done = await session.execute(update(OutboxMessage).where(
+        OutboxMessage.id.in_(list(ids)), OutboxMessage.status == "dead").values(status="discarded"))
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
