@@ -35,16 +35,25 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
            ("extend", "延期"), ("overdue", "超时"), ("budget", "预算"), ("industry", "行业"),
            ("region", "区域"), ("won", "赢单"), ("lost", "输单"), ("help", "帮助"))
 
-_FILL = r"(?:呀|啊|哈|哦|呢|嘛|~|！|!|，|,|。|\s|salesbot|bot|there|all|小助手|助手|机器人|你|您|啦|了|老铁|大哥|各位)*"
-GREETING = re.compile(r"^(?:(?:你好|您好|哈喽|哈啰|嗨|hi|hello|hey|helo|hallo|早安|早上好|上午好|中午好|下午好|晚上好"
-                      rf"|在吗|在不在|有人吗|喂|嗨喽|早){_FILL})+$")
-THANKS = re.compile(r"^(?:好的?|ok|okay|嗯+)?[，,\s]*"
-                    rf"(?:(?:谢谢|多谢|感谢|谢啦|谢了|thx|thanks?|thank you|ty|3q|辛苦了?){_FILL})+$")
-ACK = re.compile(r"^(?:(?:好的?|好滴|ok|okay|嗯+|收到|明白|知道了|了解|行|可以|懂了|👌|👍|🙏)"
-                 r"(?:了|啦|哈|！|!|。|~|\s)*)+$")
+# Small talk: a message made only of these words (and fillers) is greeting / thanks / ok, whichever comes first.
+SMALL_TALK = {
+    "greeting": ("你好", "您好", "哈喽", "哈啰", "嗨喽", "嗨", "hi", "hello", "hey", "helo", "hallo", "早安",
+                 "早上好", "上午好", "中午好", "下午好", "晚上好", "大家好", "在吗", "在不在", "在么",
+                 "有人吗", "有人在吗", "喂", "早"),
+    "thanks": ("谢谢", "多谢", "感谢", "感激", "谢啦", "谢了", "thx", "thanks", "thank you", "thank", "ty", "3q",
+               "辛苦了", "辛苦", "麻烦了", "有劳"),
+    "ack": ("好的", "好滴", "好嘞", "好吧", "好", "ok", "okay", "嗯嗯", "嗯", "收到", "明白", "知道了", "了解", "行",
+            "可以", "懂了", "👌", "👍", "🙏", "🤝"),
+}
+_SMALL = sorted(((w, k) for k, ws in SMALL_TALK.items() for w in ws), key=lambda p: -len(p[0]))
+_FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot|very"
+                      r"|小助手|助手|机器人|请问|你|您|老铁|大哥|各位|大家|太|非常|十分|真是|真的|一下|哈哈")
 HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|教程|指南|新手指南)$"
                   r"|怎么用|如何使用|怎么使用|怎样使用|能做什么|能干什么|能干嘛|会什么|有什么功能|不会用|咋用|怎么玩"
                   r"|都能做|可以做什么|可以干嘛|有哪些功能|支持哪些")
+# questions about the bot itself: 「怎么录客户」, 「我该怎么开始」, 「使用帮助」
+HOW_TO = re.compile(r"^(?:我|请问)?(?:该|要|应该)?(?:怎么|如何|咋|怎样)"
+                    r"(?:开始|上手|操作|使用|录|录入|添加|新建|加|登记|设置)(?:一个|个)?(?:新的?)?(?:客户|线索|提醒|跟进)?(?:呢|啊|呀)?$|^.{0,4}帮助$")
 # a mobile number, possibly written 138-0000-1111 / 138 0000 1111
 PHONE = re.compile(r"(?<!\d)1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)")
 QUESTION = re.compile(r"怎么|如何|怎样|咋|吗[？?]?$|[？?]|什么|哪些|为什么|话术|应对|回复|回答|说法|技巧|方法|建议"
@@ -65,7 +74,7 @@ FIELD_WORDS = {"客户": "customer_name", "姓名": "customer_name", "名字": "
                "回访时间": "follow_up", "跟进时间": "follow_up", "下次跟进": "follow_up"}
 _FIELD_ALT = "|".join(sorted(FIELD_WORDS, key=len, reverse=True))
 EDIT = re.compile(rf"^(?:把|将)?(?P<field>{_FIELD_ALT})\s*"
-                  r"(?:(?:改|更新|修改|换)一?下|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|是|为|[:：=])?"
+                  r"(?:(?:改|更新|修改|换)一?下|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|是|为|改|[:：=])?"
                   r"\s*(?P<value>.+)$")
 
 # Commands with the words people use for them; the first word is the canonical one.
@@ -187,15 +196,24 @@ def _pick(t: str, role: str, state: State) -> Intent | None:
     return None
 
 
+def small_talk(t: str) -> str | None:
+    """"greeting" / "thanks" / "ack" when the message is nothing but such words, else None."""
+    low, kinds = t.lower(), set()
+    for word, kind in _SMALL:
+        if word in low:
+            kinds.add(kind)
+            low = low.replace(word, " ")
+    if not kinds or _FILLERS.sub("", low):
+        return None
+    return next(k for k in ("thanks", "greeting", "ack") if k in kinds)
+
+
 def _small_talk(t: str, role: str, state: State) -> Intent | None:
     low = _tidy(t.lower())
-    if GREETING.match(low) or GREETING.match(low.replace(" ", "")):
-        return Intent("greeting", text=t)
-    if THANKS.match(low):
-        return Intent("thanks", text=t)
-    if ACK.match(low):
-        return Intent("ack", text=t)
-    if HELP.search(low) and not re.search(r"客户|报价|价格|异议|竞品", low):
+    kind = small_talk(low) if len(low) <= 30 else None
+    if kind:
+        return Intent(kind, text=t)
+    if HOW_TO.search(low) or (HELP.search(low) and not re.search(r"客户|报价|价格|异议|竞品", low)):
         return Intent("help", text=t)
     return None
 
@@ -241,6 +259,10 @@ def _command_here(t: str, name: str, word: str, i: int) -> bool:
             re.match(r"^(?:查看|看看|打开)?\s*(?:线索|lead)\s*#?\d+\s*$", t))
     if name in ("my_leads", "team_report", "kb_gaps") and re.match(r"\s*#?\d", after):
         return False
+    if i == 0 and name in LISTS and len(after) <= 8 and not re.search(r"\d", after):
+        return True
+    if name == "lead_new" and re.fullmatch(r"(?:请|帮我|给我|我要|我想|麻烦)?", t[:i].strip()):
+        return True
     if i == 0:
         return not after or not _CJK.match(after[:1]) or name in ("overdue", "kb_import", "lead_new", "my_leads",
                                                                   "team_leads", "offboard", "takeover")
@@ -283,7 +305,7 @@ def _with_lead(name: str, before: str, after: str, t: str, state: State) -> Inte
     slots: dict[str, Any] = {"lead_id": lead_id}
     key = {"follow_up": "note", "won": "reason", "lost": "reason", "evidence": "note", "stage": "stage"}.get(name)
     if key:
-        slots[key] = rest
+        slots[key] = _reason(rest) if key == "reason" else rest
     return Intent(name, slots, t)
 
 
@@ -295,7 +317,8 @@ def _lead_show(name: str, before: str, after: str, t: str, state: State) -> Inte
 
 
 def _lead_new(name: str, before: str, after: str, t: str, state: State) -> Intent:
-    return Intent("lead_new", {"text": _tidy(re.sub(r"^[:：\s]+", "", after))}, t)
+    text = re.sub(r"^(?:一个|一下|个)?(?:新的?)?(?:客户|线索)?[:：\s]*", "", after)
+    return Intent("lead_new", {"text": _tidy(text)}, t)
 
 
 def _reassign(name: str, before: str, after: str, t: str, state: State) -> Intent:
@@ -321,7 +344,8 @@ def split_person(rest: str, team: tuple[tuple[str, str], ...]) -> tuple[str | No
 
 
 def _reason(text: str) -> str:
-    return _tidy(re.sub(r"^(?:[\s,，、:：]|[再先就也](?=\s))*(?:因为|原因[:：]?|理由[:：]?)?", "", text))
+    text = re.sub(r"^(?:[\s,，、:：]|[再先就也](?=\s)|了|吧|啦|呀|啊)*(?:因为|原因[:：]?|理由[:：]?)?", "", text)
+    return _tidy(re.sub(r"(?:吧|啦|呀|啊|哈)+$", "", _tidy(text)))
 
 
 _SPAN = re.compile(r"(?P<n>\d+(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*"
@@ -399,10 +423,10 @@ def _edit_intent(edit: re.Match[str], t: str, lead_id: int | None) -> Intent | N
 MY_LEADS = re.compile(rf"^{VERBS}\s*我(?:的|手上的?|手里的?|现在的?)\s*(?:线索|客户|单子)$"
                       r"|^我(?:手上|手里|现在|目前)?(?:有|还有)?(?:哪些|多少|几个|几条)(?:线索|客户|单子)")
 SHOW = re.compile(rf"^(?:查看|看看|看下|看一下|打开|查一下|查)?\s*(?:{LEAD_REF.pattern})\s*(?:详情|的情况|情况)?$")
-OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}(?:超时|逾期|没跟进|冻结)"
-                     r"|^.{0,6}(?:超时|逾期)的(?:线索|客户)?$")
+OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}(?:超时|逾期|没跟进|没人跟进|无人跟进|没人管|冻结)"
+                     r"|^.{0,6}(?:超时|逾期)的(?:线索|客户)?$|^(?:超时|逾期)(?:名单|列表|清单|情况)")
 KB_IMPORT = re.compile(r"(?:导入|上传|更新|批量导入|录入)(?:一下|一批)?\s*(?:新的)?(?:话术|知识库|知识卡片)"
-                       r"|(?:话术|知识库)\S{0,4}(?:怎么|如何|咋)?(?:导入|上传)")
+                       r"|(?:话术库?|知识库)\S{0,4}(?:怎么|如何|咋)?(?:导入|上传|更新)")
 HAND = re.compile(rf"^(?:把)?\s*(?:{LEAD_REF.pattern}|{ID})\s*(?:号)?\s*(?:线索|客户)?\s*"
                   r"(?:转|交|派|分)?给\s*(?P<who>.+)$")
 
