@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.intent import understand
+from handlers.intent import understand
 from tests.utterances import ROWS, STATE
 
 INTENT_TARGET = 0.95

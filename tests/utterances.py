@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.intent import State
+from handlers.intent import State
 
 TEAM = (("rep01", "张伟"), ("rep02", "李娜"), ("rep03", "王强"), ("mgr01", "陈静"))
 CUSTOMERS = ((7, "周立"), (8, "孙蕾"), (9, "马骁"))
