@@ -118,6 +118,7 @@ class State:
     """What the bot knows of this conversation (loaded by the caller; all optional)."""
 
     buttons: tuple[str, ...] = ()  # texts of the buttons on the last card sent to this person, in order
+    keys: tuple[str, ...] = ()  # their keys, same order
     has_draft: bool = False  # an unconfirmed draft of theirs is open
     current_lead: int | None = None  # the lead this conversation is about (last shown / created)
     team: tuple[tuple[str, str], ...] = ()  # (id, name) of people the caller may hand leads to
