@@ -70,7 +70,7 @@ evidence_dir = "{tmp}/evidence"
 
 def start_server(cfg: Path, log_path: Path, env: dict[str, str], cpus: set[int] | None) -> subprocess.Popen[bytes]:
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--config", str(cfg)],
+        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--config", str(cfg)],
                                 stdout=subprocess.DEVNULL, stderr=log, env=env)
     if cpus:
         os.sched_setaffinity(proc.pid, cpus)

@@ -148,6 +148,14 @@ class Settings:
     org: OrgSettings = field(default_factory=OrgSettings)
     source: str = "built-in defaults"
 
+    @property
+    def default_channel(self) -> str:
+        """Where messages go for a user we have never heard from: `[org] default_channel`, else the first
+        enabled channel, else the console."""
+        if self.org.default_channel:
+            return self.org.default_channel
+        return next((n for n in ("wecom", "dingtalk") if getattr(self, n).enabled), "console")
+
 
 CHOICES = {("dingtalk", "mode"): {"stream", "http"}, ("ocr", "engine"): {"tesseract", "rapidocr"}}
 ROLES = {"rep", "manager", "admin"}

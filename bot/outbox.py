@@ -93,11 +93,13 @@ class OutboxSender:
         channels: Mapping[str, ChannelSender],
         *,
         policy: RetryPolicy | None = None,
+        default_channel: str = "console",
         lease_s: float = 60.0,
         batch: int = 200,
         concurrency: int = 32,
     ) -> None:
         self.db, self.clock, self.channels = db, clock, channels
+        self.default_channel = default_channel  # for a recipient we have never heard from (Settings.default_channel)
         self.policy = policy or RetryPolicy()
         self.lease = timedelta(seconds=lease_s)
         self.deadline_s = lease_s / 2  # a delivery is cut off here, so a live claim never outlasts its lease
@@ -105,6 +107,17 @@ class OutboxSender:
         self.concurrency = concurrency
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
+
+    async def send_now(self, messages: Iterable[Outbound]) -> None:
+        """Messages outside any handler (a CLI command, a digest, a refusal): their rows in one transaction of
+        their own, then a wake-up for a running sender."""
+        async with self.db.session() as session:
+            await self.enqueue(session, messages)
+        self.wake()
+
+    async def enqueue(self, session: AsyncSession, messages: Iterable[Outbound]) -> None:
+        """`enqueue` with this outbox's clock and default channel, in the caller's transaction."""
+        await enqueue(session, messages, self.clock.now(), self.default_channel)
 
     def wake(self) -> None:
         """Ask a running `run_forever` loop to look at the outbox now."""

@@ -3,27 +3,24 @@
 The webhook ACKs right after the dedup claim and handles the message in a background task, so a crash
 (kill -9, OOM) in between would lose it: the channel does not resend, and the claim turns any resend into a
 duplicate. Claims therefore keep the verified raw payload, and handlers record an `inbound_handled` row in
-their own transaction (`bot.dedup.mark_handled`). This sweep runs at start-up and every minute: a claim older
-than the grace period without that row is marked replayed (one sweeper wins, even across processes) and its
-payload goes back to the channel's replayer, which submits it to the TaskPool as a fresh callback would.
+their own transaction (`bot.dedup.mark_handled`). This sweep (`bot.intake.Intake.sweep`) runs at start-up and
+every minute: a claim older than the grace period without that row is marked replayed (one sweeper wins, even
+across processes) and its payload goes back to the channel's replayer, which submits it to the TaskPool as a
+fresh callback would.
 Should the first run still finish after all, the second one finds the row and rolls back.
 Claims live in the sidecar file on SQLite (see `bot.dedup.claims_url`), so the check runs in batches, no join.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from aiohttp import web
 from sqlalchemy import delete, select, update
 
-from bot.server import CLAIMS, REPLAYERS, SERVICES, Replayer
 from storage.db import Database
 from storage.models import InboundDedup, InboundHandled
 
@@ -32,10 +29,11 @@ log = logging.getLogger(__name__)
 GRACE = timedelta(seconds=120)  # a message younger than this may still be in a handler
 HORIZON = timedelta(hours=24)  # older claims are not replayed any more
 KEEP = timedelta(days=7)  # claims and handled rows are pruned after this
-INTERVAL_S = 60.0
 BATCH = 200
 
 Key = tuple[str, str]  # channel, msg_id
+# channel → submit a claimed message's raw payload to the TaskPool again (False: no room, try later)
+Replayer = Callable[[str], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -44,27 +42,6 @@ class Claim:
     channel: str
     msg_id: str
     payload: str
-
-
-async def run_replays(app: web.Application, stop: asyncio.Event) -> None:
-    """Sweep at once, then every INTERVAL_S until `stop` is set."""
-    while not stop.is_set():
-        try:
-            await sweep_app(app)
-        except Exception:
-            log.exception("inbound replay sweep failed; will retry")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), INTERVAL_S)
-
-
-async def sweep_app(app: web.Application) -> int:
-    """One sweep and prune for the app; returns how many messages were replayed."""
-    services = app[SERVICES]
-    claims_db = await app[CLAIMS].database()
-    now = services.clock.now()
-    replayed = await sweep(claims_db, services.db, app[REPLAYERS], now)
-    await prune(claims_db, services.db, now)
-    return replayed
 
 
 async def sweep(claims_db: Database, main_db: Database, replayers: Mapping[str, Replayer], now: datetime,

@@ -7,6 +7,9 @@ Feature modules own a `Router` and register with explicit matchers:
     @router.command("跟进")
     async def follow_up(ctx: Context, msg: Inbound) -> None: ...
 
+A router is generic in what its handlers get first (`Router[Context]`): the router needs nothing of it, so it
+sits below the context and the services that hold it.
+
 Resolution order: card clicks by longest key prefix; images; files; events by name; text by
 longest command word (after normalisation), then conditional text handlers, then the fallback.
 """
@@ -16,15 +19,14 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Generic, TypeVar
 
 from bot.messages import Inbound
 
-if TYPE_CHECKING:
-    from bot.context import Context
-
-Handler = Callable[["Context", Inbound], Awaitable[None]]
-Predicate = Callable[["Context", Inbound], Awaitable[bool]]
+C = TypeVar("C")  # what a handler gets first: bot.context.Context
+Handler = Callable[[C, Inbound], Awaitable[None]]
+Predicate = Callable[[C, Inbound], Awaitable[bool]]
+Decorator = Callable[[Handler[C]], Handler[C]]
 
 
 def normalize_text(text: str) -> str:
@@ -41,30 +43,30 @@ def split_command(text: str, word: str) -> str | None:
 
 
 @dataclass
-class Route:
-    handler: Handler
+class Route(Generic[C]):
+    handler: Handler[C]
     roles: frozenset[str] | None = None  # None → everyone
-    when: Predicate | None = None  # image/file routes: taken only when this says yes
+    when: Predicate[C] | None = None  # image/file routes: taken only when this says yes
     # Replies fit for a group chat (knowledge answers, help). Everything else — leads, drafts, reminders — is
     # answered one-to-one even when asked in a group, so nobody's customers show up in front of colleagues.
     group_ok: bool = False
 
 
 @dataclass
-class Router:
+class Router(Generic[C]):
     name: str
-    commands: dict[str, Route] = field(default_factory=dict)
-    actions: dict[str, Route] = field(default_factory=dict)
-    events: dict[str, Route] = field(default_factory=dict)
-    images: list[Route] = field(default_factory=list)
-    files: list[Route] = field(default_factory=list)
-    conditional: list[tuple[Predicate, Route]] = field(default_factory=list)
-    fallback: Route | None = None
+    commands: dict[str, Route[C]] = field(default_factory=dict)
+    actions: dict[str, Route[C]] = field(default_factory=dict)
+    events: dict[str, Route[C]] = field(default_factory=dict)
+    images: list[Route[C]] = field(default_factory=list)
+    files: list[Route[C]] = field(default_factory=list)
+    conditional: list[tuple[Predicate[C], Route[C]]] = field(default_factory=list)
+    fallback: Route[C] | None = None
 
     # -- registration -------------------------------------------------------------------
     def command(self, *words: str, roles: set[str] | None = None, group_ok: bool = False,
-                ) -> Callable[[Handler], Handler]:
-        def register(fn: Handler) -> Handler:
+                ) -> Decorator[C]:
+        def register(fn: Handler[C]) -> Handler[C]:
             for word in words:
                 self._add(self.commands, normalize_text(word), Route(fn, _roles(roles), group_ok=group_ok))
             return fn
@@ -72,23 +74,23 @@ class Router:
         return register
 
     def card_action(self, prefix: str, roles: set[str] | None = None, group_ok: bool = False,
-                    ) -> Callable[[Handler], Handler]:
+                    ) -> Decorator[C]:
         return lambda fn: self._add(self.actions, prefix, Route(fn, _roles(roles), group_ok=group_ok)) or fn
 
-    def event(self, name: str) -> Callable[[Handler], Handler]:
+    def event(self, name: str) -> Decorator[C]:
         return lambda fn: self._add(self.events, name, Route(fn)) or fn
 
-    def image(self, roles: set[str] | None = None, when: Predicate | None = None) -> Callable[[Handler], Handler]:
+    def image(self, roles: set[str] | None = None, when: Predicate[C] | None = None) -> Decorator[C]:
         """`when` given: this image handler goes first whenever the predicate says yes."""
         return lambda fn: self.images.append(Route(fn, _roles(roles), when)) or fn
 
-    def file(self, roles: set[str] | None = None, when: Predicate | None = None) -> Callable[[Handler], Handler]:
+    def file(self, roles: set[str] | None = None, when: Predicate[C] | None = None) -> Decorator[C]:
         return lambda fn: self.files.append(Route(fn, _roles(roles), when)) or fn
 
-    def text(self, when: Predicate | None = None, group_ok: bool = False) -> Callable[[Handler], Handler]:
+    def text(self, when: Predicate[C] | None = None, group_ok: bool = False) -> Decorator[C]:
         """`when` given: a conditional text handler; else the fallback for any other text."""
 
-        def register(fn: Handler) -> Handler:
+        def register(fn: Handler[C]) -> Handler[C]:
             if when is None:
                 if self.fallback is not None:
                     raise ValueError(f"router {self.name}: a fallback text handler is already set")
@@ -99,7 +101,7 @@ class Router:
 
         return register
 
-    def include(self, other: Router) -> None:
+    def include(self, other: Router[C]) -> None:
         for word, route in other.commands.items():
             self._add(self.commands, word, route)
         for prefix, route in other.actions.items():
@@ -114,13 +116,13 @@ class Router:
                 raise ValueError(f"two fallback text handlers ({self.name}, {other.name})")
             self.fallback = other.fallback
 
-    def _add(self, table: dict[str, Route], key: str, route: Route) -> None:
+    def _add(self, table: dict[str, Route[C]], key: str, route: Route[C]) -> None:
         if key in table:
             raise ValueError(f"router {self.name}: {key!r} registered twice")
         table[key] = route
 
     # -- resolution ---------------------------------------------------------------------
-    async def resolve(self, ctx: Context, msg: Inbound) -> Route | None:
+    async def resolve(self, ctx: C, msg: Inbound) -> Route[C] | None:
         if msg.kind == "click":
             return _longest_prefix(self.actions, msg.click_key or "")
         if msg.kind == "image":
@@ -142,7 +144,7 @@ def _roles(roles: set[str] | None) -> frozenset[str] | None:
     return frozenset(roles) if roles else None
 
 
-def _command_route(table: dict[str, Route], text: str) -> Route | None:
+def _command_route(table: dict[str, Route[C]], text: str) -> Route[C] | None:
     """A command word matches when the text is the word, or the word followed by a space, digit or '#'
     ("跟进12 已电话" matches 跟进; "跟进策略怎么写" does not, it is a knowledge question)."""
     for word in sorted((w for w in table if text.startswith(w)), key=len, reverse=True):
@@ -152,7 +154,7 @@ def _command_route(table: dict[str, Route], text: str) -> Route | None:
     return None
 
 
-async def _first_media(routes: list[Route], ctx: Context, msg: Inbound) -> Route | None:
+async def _first_media(routes: list[Route[C]], ctx: C, msg: Inbound) -> Route[C] | None:
     """A conditional route whose predicate holds, else the first unconditional one."""
     for route in routes:
         if route.when is not None and await route.when(ctx, msg):
@@ -160,6 +162,6 @@ async def _first_media(routes: list[Route], ctx: Context, msg: Inbound) -> Route
     return next((r for r in routes if r.when is None), None)
 
 
-def _longest_prefix(table: dict[str, Route], key: str) -> Route | None:
+def _longest_prefix(table: dict[str, Route[C]], key: str) -> Route[C] | None:
     best = max((p for p in table if key.startswith(p)), key=len, default=None)
     return table[best] if best is not None else None

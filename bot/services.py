@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.router import Router
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
 
     from bot.channels.base import ChannelSender
     from bot.outbox import OutboxSender
-    from bot.router import Router
 
 T = TypeVar("T")
 
@@ -26,7 +26,7 @@ class Services:
     settings: Settings
     db: Database
     clock: Clock
-    router: Router
+    router: Router[Any]  # Router[bot.context.Context]: the context holds the services
     channels: dict[str, ChannelSender] = field(default_factory=dict)
     outbox: OutboxSender | None = None
     components: dict[str, Any] = field(default_factory=dict)
@@ -43,12 +43,7 @@ class Services:
     @property
     def default_channel(self) -> str:
         """Where messages go for a user we have never heard from."""
-        if self.settings.org.default_channel:
-            return self.settings.org.default_channel
-        for name in ("wecom", "dingtalk"):
-            if getattr(self.settings, name).enabled:
-                return name
-        return "console"
+        return self.settings.default_channel
 
     def wake_outbox(self) -> None:
         if self.outbox is not None:

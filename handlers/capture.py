@@ -28,13 +28,13 @@ from bot.router import Router, normalize_text
 from handlers.assignment import activate_lead, plan_follow_up
 from handlers.leads import fields_from_extract, save_draft
 from handlers.leads_view import draft_card
-from handlers.permissions import key_id
+from handlers.permissions import key_id, load_lead
 from ocr.extract import LeadFields, budget_in, normalise_phone
 from ocr.llm_assist import assist
 from ocr.pipeline import OcrRejected, read_screenshot
 from ocr.timeparse import Found, agreed, find_time
 from storage.activity import add_activity
-from storage.leads import clean_value, find_duplicates, load_lead, set_field, user_names
+from storage.leads import clean_value, find_duplicates, set_field, user_names
 from storage.models import Evidence, Lead, User
 
 router = Router("capture")

@@ -33,8 +33,10 @@ from handlers.permissions import (
     frozen_refusal,
     key_id,
     lead_for,
+    list_leads,
     manager_refusal,
     parse_id,
+    visible_clause,
 )
 from reminders import actions, lifecycle
 from storage.activity import add_activity
@@ -46,12 +48,10 @@ from storage.leads import (
     create_lead,
     evidence_state,
     find_duplicates,
-    list_leads,
     parse_stage,
     stage_index,
     stage_label,
     user_names,
-    visible_clause,
 )
 from storage.models import Activity, Evidence, KeyValue, Lead, User
 

@@ -1,20 +1,25 @@
 """Who may act on which lead, checked by every command and every card button.
 
-A rep acts on own leads only, a manager on the team's (users.manager_id) and the shared pool,
-an admin on all. A lead someone may not see gets exactly the same answer as a lead that does not
-exist, so a refusal never tells whether the number is in use.
+A rep acts on own leads only (and own drafts), a manager on the team's (users.manager_id) and the shared
+pool (公海: no owner, not a draft), an admin on all; the visibility queries below say so in SQL. A lead
+someone may not see gets exactly the same answer as a lead that does not exist, so a refusal never tells
+whether the number is in use.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-from bot.context import Context
+from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import Context, UserInfo
 from bot.messages import Text
 from bot.router import split_command
 from reminders.lifecycle import frozen_message, is_frozen
-from storage.leads import load_lead, previous_owner
-from storage.models import Lead
+from storage.leads import OPEN_STATUSES, previous_owner
+from storage.models import Lead, User
 
 NOT_FOUND = "找不到线索 #{id}，或你没有查看权限。发送「我的线索」看看你的线索编号。"
 NEED_ID = "请带上线索编号，例如「{example}」。"
@@ -24,6 +29,75 @@ MANAGER_ONLY = "这个操作只有主管或管理员可以做。"
 _ID = re.compile(r"^#?(\d{1,9})号?(?:[\s,，:：、]+|$)")
 
 
+# -- visibility ---------------------------------------------------------------------------------
+async def team_ids(session: AsyncSession, manager_id: str) -> list[str]:
+    rows = await session.execute(select(User.id).where(User.manager_id == manager_id))
+    return list(rows.scalars())
+
+
+def visible_clause(user: UserInfo) -> ColumnElement[bool]:
+    """SQL condition: the leads `user` may see and act on."""
+    if user.role == "admin":
+        return true()
+    own = or_(Lead.owner_id == user.id, and_(Lead.owner_id.is_(None), Lead.status == "draft",
+                                              Lead.created_by == user.id))
+    if user.role != "manager":
+        return own
+    team = select(User.id).where(User.manager_id == user.id).scalar_subquery()
+    pool = and_(Lead.owner_id.is_(None), Lead.status != "draft")
+    return or_(own, Lead.owner_id.in_(team), pool)
+
+
+async def _pool_ok(session: AsyncSession, user: UserInfo, lead: Lead) -> bool:
+    """A pool lead released by freezing belongs to the previous owner's manager; other pool leads to every
+    manager."""
+    prev = previous_owner(lead)
+    if prev is None:
+        return True
+    owner = await session.get(User, prev)
+    return owner is not None and owner.manager_id == user.id
+
+
+async def can_see(session: AsyncSession, user: UserInfo, lead: Lead) -> bool:
+    if user.role == "admin":
+        return True
+    if lead.owner_id == user.id:
+        return True
+    if lead.owner_id is None:
+        if lead.status == "draft":
+            return lead.created_by == user.id
+        return user.role == "manager" and await _pool_ok(session, user, lead)
+    if user.role != "manager":
+        return False
+    owner = await session.get(User, lead.owner_id)
+    return owner is not None and owner.manager_id == user.id
+
+
+async def load_lead(session: AsyncSession, user: UserInfo, lead_id: int, *, for_update: bool = False) -> Lead | None:
+    """The lead if it exists and `user` may see it; None otherwise (same answer, so nothing leaks)."""
+    stmt = select(Lead).where(Lead.id == lead_id, visible_clause(user))
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    lead = (await session.execute(stmt)).scalar_one_or_none()
+    pool = lead is not None and lead.owner_id is None and user.role == "manager"
+    if pool and lead is not None and not await _pool_ok(session, user, lead):
+        return None
+    return lead
+
+
+async def list_leads(session: AsyncSession, user: UserInfo, *, scope: str = "own",
+                     statuses: Iterable[str] = OPEN_STATUSES) -> list[Lead]:
+    """scope 'own': the user's own leads; 'visible': everything the user may see."""
+    clause = Lead.owner_id == user.id if scope == "own" else visible_clause(user)
+    stmt = select(Lead).where(clause, Lead.status.in_(list(statuses))).order_by(Lead.id)
+    leads = list((await session.execute(stmt)).scalars())
+    if user.role == "manager":
+        leads = [lead for lead in leads if lead.owner_id is not None or await _pool_ok(session, user, lead)]
+    return leads
+
+
+
+# -- refusals -----------------------------------------------------------------------------------
 def command_arg(text: str, *words: str) -> str | None:
     """The text after the longest of `words` that starts `text` ('跟进记录 1 好' → '1 好', never '记录 1 好')."""
     for word in sorted(words, key=len, reverse=True):

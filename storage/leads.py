@@ -3,8 +3,7 @@
 - Stages: 线索获取 new → 资质初筛 qualify → 需求诊断 discover → 方案演示 demo → 签约回款 close; terminal won / lost.
 - Every field value carries its provenance in `lead.field_sources[field] = {source, by, at}`
   (source: ocr | manual | import). Unknown values stay NULL and are shown as 未知.
-- Visibility: a rep sees own leads (and own drafts); a manager the team's (users.manager_id) plus the
-  shared pool (公海: no owner, not a draft); an admin everything.
+- Who may see which lead is decided above storage, with the permissions (handlers/permissions.py).
 """
 
 from __future__ import annotations
@@ -15,10 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import UserInfo
 from storage.models import Evidence, Lead, User
 
 STAGES: tuple[tuple[str, str], ...] = (
@@ -206,76 +204,10 @@ def same_company(a: str | None, b: str | None) -> bool:
     return x == y or (len(short) >= 4 and long_.startswith(short))
 
 
-async def team_ids(session: AsyncSession, manager_id: str) -> list[str]:
-    rows = await session.execute(select(User.id).where(User.manager_id == manager_id))
-    return list(rows.scalars())
-
-
-def visible_clause(user: UserInfo) -> ColumnElement[bool]:
-    """SQL condition: the leads `user` may see and act on."""
-    if user.role == "admin":
-        return true()
-    own = or_(Lead.owner_id == user.id, and_(Lead.owner_id.is_(None), Lead.status == "draft",
-                                              Lead.created_by == user.id))
-    if user.role != "manager":
-        return own
-    team = select(User.id).where(User.manager_id == user.id).scalar_subquery()
-    pool = and_(Lead.owner_id.is_(None), Lead.status != "draft")
-    return or_(own, Lead.owner_id.in_(team), pool)
-
-
 def previous_owner(lead: Lead) -> str | None:
     """Who owned a lead before freezing released it to the pool (set by reminders)."""
     frozen = (lead.extra or {}).get("frozen") or {}
     return frozen.get("prev_owner") if isinstance(frozen, dict) else None
-
-
-async def _pool_ok(session: AsyncSession, user: UserInfo, lead: Lead) -> bool:
-    """A pool lead released by freezing belongs to the previous owner's manager; other pool leads to every
-    manager."""
-    prev = previous_owner(lead)
-    if prev is None:
-        return True
-    owner = await session.get(User, prev)
-    return owner is not None and owner.manager_id == user.id
-
-
-async def can_see(session: AsyncSession, user: UserInfo, lead: Lead) -> bool:
-    if user.role == "admin":
-        return True
-    if lead.owner_id == user.id:
-        return True
-    if lead.owner_id is None:
-        if lead.status == "draft":
-            return lead.created_by == user.id
-        return user.role == "manager" and await _pool_ok(session, user, lead)
-    if user.role != "manager":
-        return False
-    owner = await session.get(User, lead.owner_id)
-    return owner is not None and owner.manager_id == user.id
-
-
-async def load_lead(session: AsyncSession, user: UserInfo, lead_id: int, *, for_update: bool = False) -> Lead | None:
-    """The lead if it exists and `user` may see it; None otherwise (same answer, so nothing leaks)."""
-    stmt = select(Lead).where(Lead.id == lead_id, visible_clause(user))
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    lead = (await session.execute(stmt)).scalar_one_or_none()
-    pool = lead is not None and lead.owner_id is None and user.role == "manager"
-    if pool and lead is not None and not await _pool_ok(session, user, lead):
-        return None
-    return lead
-
-
-async def list_leads(session: AsyncSession, user: UserInfo, *, scope: str = "own",
-                     statuses: Iterable[str] = OPEN_STATUSES) -> list[Lead]:
-    """scope 'own': the user's own leads; 'visible': everything the user may see."""
-    clause = Lead.owner_id == user.id if scope == "own" else visible_clause(user)
-    stmt = select(Lead).where(clause, Lead.status.in_(list(statuses))).order_by(Lead.id)
-    leads = list((await session.execute(stmt)).scalars())
-    if user.role == "manager":
-        leads = [lead for lead in leads if lead.owner_id is not None or await _pool_ok(session, user, lead)]
-    return leads
 
 
 async def user_names(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, str]:

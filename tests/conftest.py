@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from app.chat import ChatSession
+from app.runtime import build_services
 from bot.channels.console import ConsoleChannel
-from bot.chat import ChatSession
 from bot.clock import CN_TZ, ManualClock
 from bot.config import DatabaseSettings, KnowledgeSettings, Settings
-from bot.runtime import build_services
 from bot.services import Services
 
 PG_URL = os.environ.get("SALESBOT_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -83,7 +83,7 @@ def settings(tmp_path: Any) -> Settings:
 
 def run_cli(db_url: str, *argv: str) -> int:
     """`salesbot ARGV…` in this process against `db_url` (call it through asyncio.to_thread from a test)."""
-    from bot.cli import main
+    from app.cli import main
 
     os.environ["SALESBOT_DATABASE_URL"] = db_url
     try:

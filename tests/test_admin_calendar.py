@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from bot.chat import ChatSession
+from app.chat import ChatSession
 from bot.clock import CN_TZ, ManualClock
 from bot.services import Services
 from reminders.calendar import load_calendar

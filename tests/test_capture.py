@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.chat import ChatSession
+from app.chat import ChatSession
 from bot.clock import CN_TZ, ManualClock
 from bot.config import Settings
 from bot.services import Services

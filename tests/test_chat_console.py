@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.chat import ChatSession
+from app.chat import ChatSession
 from bot.services import Services
 from tests.conftest import Transcript
 from tests.test_reminders_support import make_lead
@@ -66,7 +66,7 @@ def test_cli_help_json_pipe(tmp_path: Path) -> None:
     """`printf '帮助\\n/quit\\n' | salesbot chat --json` prints JSON lines of the help reply."""
     env = {"SALESBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db", "PATH": "/usr/bin:/bin",
            "SALESBOT_KNOWLEDGE_SEED_DEMO": "false"}
-    out = subprocess.run([sys.executable, "-m", "bot.cli", "chat", "--json"], input="帮助\n/quit\n", env=env,
+    out = subprocess.run([sys.executable, "-m", "app.cli", "chat", "--json"], input="帮助\n/quit\n", env=env,
                          capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent.parent)
     assert out.returncode == 0, out.stderr
     import json

@@ -81,7 +81,7 @@ def test_example_documents_every_key() -> None:
 
 def test_cli_reports_config_error_and_exits_2(tmp_path: Path) -> None:
     path = write(tmp_path, "[server]\nport = -x\n")
-    out = subprocess.run([sys.executable, "-m", "bot.cli", "chat", "--config", str(path)], input="",
+    out = subprocess.run([sys.executable, "-m", "app.cli", "chat", "--config", str(path)], input="",
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 2
     assert out.stderr.strip().startswith("salesbot: config error:")

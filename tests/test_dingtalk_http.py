@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from app.server import METRICS, TASKS
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.context import Context
 from bot.dispatch import UNSUPPORTED
 from bot.messages import Button, Card, Inbound, Text
 from bot.router import Router
-from bot.server import METRICS, TASKS
 from storage.models import User
 from tests.fakes.dingtalk_harness import (
     Harness,

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
 
+from app.server import CLAIMS, TASKS
 from bot.channels.dingtalk.callback import CARD_TOPIC, RECEIVER, StreamHandler
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -21,7 +22,6 @@ from bot.context import Context
 from bot.dedup import claims_url
 from bot.messages import Inbound, Text
 from bot.router import Router
-from bot.server import CLAIMS, TASKS
 from tests.fakes.dingtalk_harness import (
     Harness,
     card_click,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.chat import ChatSession
+from app.chat import ChatSession
 from bot.context import Context
 from bot.messages import Inbound, Text
 from bot.org import OrgError, import_users_file

@@ -50,7 +50,7 @@ def free_port() -> int:
 
 
 class Server:
-    """`python -m bot.cli serve` configured through SALESBOT_* variables."""
+    """`python -m app.cli serve` configured through SALESBOT_* variables."""
 
     def __init__(self, tmp_path: Path, fake: FakeWecom) -> None:
         self.port = free_port()
@@ -72,7 +72,7 @@ class Server:
     async def start(self) -> None:
         with self.log.open("ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "serve", cwd=ROOT, env=self.env, stdout=log, stderr=log)
+                sys.executable, "-m", "app.cli", "serve", cwd=ROOT, env=self.env, stdout=log, stderr=log)
         async with ClientSession() as http:
             for _ in range(600):
                 try:

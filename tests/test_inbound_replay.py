@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from app.server import CLAIMS, INTAKE
 from bot.channels.wecom.parse import parse_message
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -21,8 +22,7 @@ from bot.context import Context
 from bot.dedup import InboundClaimer, mark_handled, open_claims_db
 from bot.dispatch import dispatch
 from bot.messages import Inbound, Text
-from bot.replay import GRACE, prune, sweep, sweep_app
-from bot.server import CLAIMS
+from bot.replay import GRACE, prune, sweep
 from bot.services import Services
 from storage.db import Database
 from storage.migrate import upgrade
@@ -215,18 +215,18 @@ async def test_message_claimed_but_never_handled_is_replayed_once(
     assert (await h.post(plain)).status == 200  # a late resend is a duplicate: no help from here
     await h.settle()
     assert h.fake.texts_to("rep01") == [] and h.metrics["wecom_duplicates"] == 1
-    assert await sweep_app(h.app) == 0  # still inside the grace period
+    assert await h.app[INTAKE].sweep() == 0  # still inside the grace period
 
     h.clock.advance(GRACE + timedelta(seconds=1))
     with caplog.at_level(logging.WARNING):
-        assert await sweep_app(h.app) == 1
+        assert await h.app[INTAKE].sweep() == 1
     assert f"replaying wecom:{key} not handled before a crash" in caplog.text
     await h.settle()
     (text,) = h.fake.texts_to("rep01")  # (admins may also get the start-up holiday-data notice)
     assert "salesbot 能帮你做什么" in text
 
     h.clock.advance(timedelta(minutes=1))
-    assert await sweep_app(h.app) == 0
+    assert await h.app[INTAKE].sweep() == 0
     await h.settle()
     assert len(h.fake.texts_to("rep01")) == 1
 
@@ -235,6 +235,6 @@ async def test_handled_callback_is_not_replayed(h: WecomHarness) -> None:
     assert (await h.text("rep02", "帮助")).status == 200
     await h.settle()
     h.clock.advance(GRACE * 2)
-    assert await sweep_app(h.app) == 0
+    assert await h.app[INTAKE].sweep() == 0
     await h.settle()
     assert len(h.fake.texts_to("rep02")) == 1

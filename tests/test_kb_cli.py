@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands.kb import run_gaps
+from app.commands.kb import run_gaps
 from bot.config import DatabaseSettings, Settings
 from knowledge import store
 from storage.db import Database

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.chat import ChatSession
+from app.chat import ChatSession
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.services import Services

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.chat import ChatSession
+from app.chat import ChatSession
 from bot.config import KnowledgeSettings, Settings
 from bot.services import Services
 from handlers.knowledge import is_stale

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.chat import ChatSession
+from app.chat import ChatSession
 from bot.config import KnowledgeSettings, LlmSettings, Settings
 from tests.conftest import Transcript
 from tests.fakes.openai_api import FakeOpenAI, running_fake_openai

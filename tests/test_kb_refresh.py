@@ -7,7 +7,7 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.commands.kb import ProgressBar
+from app.commands.kb import ProgressBar
 from knowledge.demo import seed_demo
 from knowledge.importer import import_file
 from knowledge.index import Tokenizer, build_index

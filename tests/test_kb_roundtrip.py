@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands.kb import run_export, run_import
+from app.commands.kb import run_export, run_import
 from bot.config import DatabaseSettings, Settings
 from knowledge.io import read_cards, write_cards
 from knowledge.schema import KbCard

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.commands.kb import run_import, run_search
+from app.commands.kb import run_import, run_search
 from bot.config import DatabaseSettings, Settings
 from knowledge import store
 from knowledge.demo import demo_cards, seed_demo

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.chat import ChatSession
+from app.chat import ChatSession
 from bot.services import Services
 from storage.models import Activity, Evidence, Reminder
 from tests.conftest import Transcript

@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from bot.chat import ChatSession
+from app.chat import ChatSession
 from bot.config import OrgUser
 from bot.org import DEMO_ORG, seed_org
 from bot.services import Services

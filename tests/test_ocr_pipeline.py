@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from app.commands.ocr import main as ocr_main
 from bot.clock import CN_TZ
-from bot.commands.ocr import main as ocr_main
 from bot.config import OcrSettings
 from ocr.pipeline import MAX_WIDTH, OcrRejected, _semaphore, lead_to_json, read_screenshot, validate
 from ocr.synth import make_sample

@@ -9,9 +9,9 @@ from datetime import date, datetime
 
 import pytest
 
+from app.periodic import check_calendar_years
+from app.scheduler import start_scheduler
 from bot.clock import CN_TZ, ManualClock
-from bot.periodic import check_calendar_years
-from bot.scheduler import start_scheduler
 from bot.services import Services
 from reminders.calendar import set_override, statutory_covers, uncovered_years
 from tests.conftest import Transcript
@@ -30,7 +30,7 @@ async def test_admins_are_told_once_a_day(services: Services, clock: ManualClock
         pytest.skip("the installed chinesecalendar already covers 2027")
     assert services.outbox is not None
     clock.set(datetime(2026, 12, 1, 10, tzinfo=CN_TZ))
-    with caplog.at_level(logging.WARNING, logger="bot.periodic"):
+    with caplog.at_level(logging.WARNING, logger="app.periodic"):
         assert await check_calendar_years(services) == 1
     assert any("2027" in r.getMessage() and "chinesecalendar" in r.getMessage() for r in caplog.records)
     await services.outbox.drain()

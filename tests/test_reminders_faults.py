@@ -24,12 +24,12 @@ import pytest
 from aiohttp import ClientSession, web
 from sqlalchemy import func, select
 
+from app.runtime import build_services
 from bot.channels.base import DeliveryError
 from bot.channels.console import ConsoleChannel
 from bot.clock import ManualClock
 from bot.config import DatabaseSettings, KnowledgeSettings, Settings
 from bot.messages import Body, plain_text
-from bot.runtime import build_services
 from bot.services import Services
 from reminders.ticker import tick
 from storage.models import Lead, OutboxMessage, Reminder, User

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.chat import ChatSession
+from app.chat import ChatSession
 from bot.clock import CN_TZ, ManualClock
 from bot.services import Services
 from reminders.lifecycle import frozen_message, is_frozen, on_lead_closed

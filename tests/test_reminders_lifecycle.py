@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.chat import ChatSession
+from app.chat import ChatSession
 from bot.clock import CN_TZ, ManualClock
 from bot.services import Services
 from reminders.lifecycle import schedule_follow_up

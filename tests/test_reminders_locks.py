@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from app.runtime import build_services
 from bot.channels.console import ConsoleChannel
 from bot.clock import ManualClock
 from bot.config import DatabaseSettings, Settings
-from bot.runtime import build_services
 from bot.services import Services
 from reminders.policies import SLA_RULES
 from reminders.store import cancel_timers, claim

@@ -3,7 +3,7 @@ waits in the outbox for the rep's next working moment; the manager's own answer 
 
 from __future__ import annotations
 
-from bot.chat import ChatSession
+from app.chat import ChatSession
 from bot.services import Services
 from tests.conftest import Transcript
 from tests.test_reminders_ladder import button, freeze_lead

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.chat import ChatSession
+from app.chat import ChatSession
 from bot.dispatch import dispatch
 from bot.messages import Inbound
 from bot.services import Services

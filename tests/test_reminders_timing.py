@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.chat import ChatSession
+from app.chat import ChatSession
 from bot.clock import CN_TZ, ManualClock
 from bot.services import Services
 from reminders.lifecycle import on_contact_logged, on_stage_changed, schedule_follow_up

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from app.chat import ChatSession
+from app.runtime import build_services
 from bot.channels.console import ConsoleChannel
-from bot.chat import ChatSession
 from bot.clock import ManualClock
 from bot.config import KnowledgeSettings, Settings
-from bot.runtime import build_services
 from tests.conftest import MONDAY_10AM, Transcript, with_digests
 
 ROOT = Path(__file__).parent.parent

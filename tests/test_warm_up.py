@@ -9,10 +9,10 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 import ocr.extract
+from app.runtime import build_services
+from app.server import SERVICES, WARM_UP, create_app
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.runtime import build_services
-from bot.server import SERVICES, WARM_UP, create_app
 from handlers.knowledge import knowledge_base
 from handlers.leads import insight_miner
 

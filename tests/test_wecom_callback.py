@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.channels.wecom.callback import to_inbound
+from app.server import METRICS, SERVICES, TASKS, create_app
+from bot.channels.wecom.callback import WECOM
 from bot.channels.wecom.parse import parse_message
 from bot.channels.wecom.sender import WecomSender
 from bot.clock import ManualClock
 from bot.config import Settings, WecomSettings
-from bot.server import METRICS, SERVICES, TASKS, create_app
 from tests.fakes.wecom_api import FakeWecom
 from tests.fakes.wecom_callback import CallbackBuilder, encrypt, event_xml, image_xml, signature, text_xml
 
@@ -390,7 +390,7 @@ async def test_image_download(h: Harness, caplog: pytest.LogCaptureFixture, stor
     msg = parse_message(image_xml(h.fake.corp_id, "rep01", "MEDIA1", 31, h.now))
     app = h.client.app
     assert app is not None
-    inbound = await to_inbound(app[SERVICES], app[METRICS], msg)
+    inbound = await app[WECOM].to_inbound(msg)
     assert (inbound.kind, inbound.data_error) == ("image", expected)
     media_logs = [r.getMessage() for r in caplog.records if "wecom media MEDIA1" in r.getMessage()]
     assert all(log_line in m for m in media_logs) and bool(media_logs) == (log_line is not None)
@@ -406,17 +406,17 @@ async def test_click_and_file_inbound_fields(h: Harness) -> None:
     assert app is not None
     click = parse_message(event_xml(h.fake.corp_id, "manager01", "template_card_event", h.now,
                                     EventKey="esc:take:12", TaskId="esc_12-ab", ResponseCode="RC77"))
-    inbound = await to_inbound(app[SERVICES], app[METRICS], click)
+    inbound = await app[WECOM].to_inbound(click)
     assert (inbound.kind, inbound.click_key, inbound.card_ref) == ("click", "esc:take:12", "RC77")
     h.fake.media["F1"] = (b"id,title\n1,x\n", "text/csv", "cards.csv")
     f = parse_message(f"<xml><FromUserName>admin01</FromUserName><CreateTime>{h.now}</CreateTime>"
                       "<MsgType>file</MsgType><MediaId>F1</MediaId><FileName>cards.csv</FileName>"
                       "<MsgId>77</MsgId></xml>")
-    inbound = await to_inbound(app[SERVICES], app[METRICS], f)
+    inbound = await app[WECOM].to_inbound(f)
     assert (inbound.kind, inbound.file_name, inbound.data) == ("file", "cards.csv", b"id,title\n1,x\n")
     pdf = parse_message(f"<xml><FromUserName>admin01</FromUserName><CreateTime>{h.now}</CreateTime>"
                         "<MsgType>file</MsgType><MediaId>F2</MediaId><FileName>报价.pdf</FileName>"
                         "<MsgId>78</MsgId></xml>")
     h.fake.media["F2"] = (b"%PDF-1.4 contract", "application/pdf", "报价.pdf")
-    inbound = await to_inbound(app[SERVICES], app[METRICS], pdf)  # downloaded too: the router decides
+    inbound = await app[WECOM].to_inbound(pdf)  # downloaded too: the router decides
     assert (inbound.kind, inbound.data, inbound.data_error) == ("file", b"%PDF-1.4 contract", None)

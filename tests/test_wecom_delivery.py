@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.runtime import build_services
 from bot.channels.wecom.sender import Throttle, WecomSender
 from bot.clock import ManualClock
 from bot.config import Settings, WecomSettings
 from bot.messages import Outbound, Text
 from bot.outbox import enqueue
-from bot.runtime import build_services
 from bot.services import Services
 from storage.models import OutboxMessage
 from tests.fakes.wecom_api import FakeWecom

@@ -15,10 +15,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from dingtalk_stream import CallbackMessage
 from sqlalchemy import func, select
 
+from app.server import SERVICES, TASKS, create_app
 from bot.channels.dingtalk.sign import compute_sign
 from bot.clock import ManualClock
 from bot.config import DingtalkSettings, Settings
-from bot.server import SERVICES, TASKS, create_app
 from bot.services import Services
 from storage.models import OutboxMessage
 from tests.fakes.dingtalk_api import CLIENT_ID, CLIENT_SECRET, FakeDingtalk

@@ -13,10 +13,10 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from app.server import METRICS, SERVICES, TASKS, create_app
 from bot.channels.wecom.sender import WecomSender
 from bot.clock import ManualClock
 from bot.config import Settings, WecomSettings
-from bot.server import METRICS, SERVICES, TASKS, create_app
 from bot.services import Services
 from storage.models import OutboxMessage
 from tests.fakes.wecom_api import FakeWecom

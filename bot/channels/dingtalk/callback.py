@@ -3,7 +3,8 @@
 `Receiver.accept` is the ack-first path shared by both: parse → room check → claim the msgId
 (UNIQUE insert, before any side effect) → submit the work to the TaskPool → answer at once.
 The background job downloads pictures/files by downloadCode and dispatches Inbound messages.
-The claim keeps the payload as JSON: after a crash `bot.replay` hands it back to `Receiver.replay`.
+The claim keeps the payload as JSON: after a crash the intake hands it back to `Receiver.replay`.
+`DingtalkChannel(intake, settings, api).register(app)` adds the route (HTTP) or the Stream task.
 
 Stream mode runs the dingtalk-stream SDK client inside our event loop as a task (never its
 `start_forever()`, which calls `asyncio.run`), one connection per `start()`, reconnecting with backoff.
@@ -34,10 +35,9 @@ from bot.channels.dingtalk.parse import DELIVERY_ID, Parsed, ParseError, is_card
 from bot.channels.dingtalk.render import card_biz_id
 from bot.channels.dingtalk.sender import GROUP_PREFIX
 from bot.channels.dingtalk.sign import check_sign
-from bot.dispatch import dispatch
+from bot.config import DingtalkSettings
+from bot.intake import Intake
 from bot.messages import Inbound, Outbound, Text
-from bot.outbox import enqueue
-from bot.server import CLAIMS, METRICS, REPLAYERS, SERVICES, TASKS
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +52,12 @@ REFUSED_REPLY = "抱歉，我只为本企业已登记的同事服务，请联系
 class Receiver:
     """Verified DingTalk payloads (dicts) → claimed, acknowledged, handled in the background."""
 
-    def __init__(self, app: web.Application) -> None:
-        self.app = app
-        self.services = app[SERVICES]
-        channel = self.services.channels.get(CHANNEL)
-        existing = getattr(channel, "api", None)
-        self.api: DingtalkApi = existing if isinstance(existing, DingtalkApi) else DingtalkApi(
-            self.services.settings.dingtalk)
-        self._own_api = not isinstance(existing, DingtalkApi)
+    def __init__(self, intake: Intake, settings: DingtalkSettings, api: DingtalkApi | None = None) -> None:
+        self.intake = intake
+        self.services = intake.services
+        self.settings = settings
+        self.api = api or DingtalkApi(settings)
+        self._own_api = api is None
         self.stream_task: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
@@ -67,7 +65,7 @@ class Receiver:
             await self.api.close()
 
     def count(self, name: str) -> None:
-        self.app[METRICS][f"dingtalk_{name}"] += 1
+        self.intake.metrics[f"dingtalk_{name}"] += 1
 
     async def accept(self, payload: Any, frame_id: str | None = None) -> Outcome:
         """Raises ParseError for payloads we cannot read. `frame_id`: the Stream frame's messageId."""
@@ -77,18 +75,17 @@ class Receiver:
         if parsed is None:
             self.count("ignored")
             return "ignored"
-        tasks = self.app[TASKS]
-        if not tasks.has_room():
+        intake = self.intake
+        if not intake.has_room():
             self.count("busy")
             return "busy"
         if parsed.kind == "refused":
             return self.refuse(parsed, frame_id)
-        now = self.services.clock.now()
-        if not await self.app[CLAIMS].claim(CHANNEL, parsed.msg_id, now, payload=json.dumps(payload)):
+        if not await intake.claim(CHANNEL, parsed.msg_id, payload=json.dumps(payload)):
             log.info("dingtalk duplicate delivery of %s ignored", parsed.msg_id)
             self.count("duplicate")
             return "duplicate"
-        if not tasks.submit(parsed.user_id, lambda: self.handle(parsed)):  # raced to full: rare
+        if not intake.submit(parsed.user_id, lambda: self.handle(parsed)):  # raced to full: rare
             log.warning("dingtalk %s claimed but task pool full; the replay sweep will handle it", parsed.msg_id)
         self.count("accepted")
         return "accepted"
@@ -100,15 +97,12 @@ class Receiver:
         self.count("refused")
         if p.conversation_id:
             to = f"{GROUP_PREFIX}{p.conversation_id}"
-            self.app[TASKS].submit(to, lambda: self.tell(to, Text(REFUSED_REPLY), f"refused:{p.msg_id}"))
+            self.intake.submit(to, lambda: self.tell(to, Text(REFUSED_REPLY), f"refused:{p.msg_id}"))
         return "refused"
 
     async def tell(self, to: str, body: Text, dedup_key: str) -> None:
         """An answer outside any handler, through the outbox (the dedup key makes a redelivery a no-op)."""
-        async with self.services.db.session() as session:
-            await enqueue(session, [Outbound(to=to, body=body, channel=CHANNEL, dedup_key=dedup_key)],
-                          self.services.clock.now(), CHANNEL)
-        self.services.wake_outbox()
+        await self.services.outbox.send_now([Outbound(to=to, body=body, channel=CHANNEL, dedup_key=dedup_key)])
 
     def click_delivery_id(self, payload: dict[str, Any], frame_id: str | None) -> str:
         """Card callbacks carry no id of their own: the frame's messageId is the same on a redelivery and new
@@ -124,14 +118,14 @@ class Receiver:
         parsed = parse_payload(json.loads(raw))
         if parsed is None:
             return True
-        if not self.app[TASKS].submit(parsed.user_id, lambda: self.handle(parsed)):
+        if not self.intake.submit(parsed.user_id, lambda: self.handle(parsed)):
             return False
         self.count("replayed")
         return True
 
     async def handle(self, parsed: Parsed) -> None:
         for inbound in await self.to_inbounds(parsed):
-            await dispatch(self.services, inbound)
+            await self.intake.dispatch(inbound)
 
     async def to_inbounds(self, p: Parsed) -> list[Inbound]:
         common: dict[str, Any] = {
@@ -139,7 +133,7 @@ class Receiver:
             "conversation_id": p.conversation_id, "display_name": p.display_name,
         }
         if p.kind == "text":
-            picked = await self.numbered_reply(p) if self.services.settings.dingtalk.mode == "http" else None
+            picked = await self.numbered_reply(p) if self.settings.mode == "http" else None
             if picked:
                 return [Inbound(msg_id=p.msg_id, kind="click", click_key=picked[0], card_ref=picked[1], **common)]
             return [Inbound(msg_id=p.msg_id, kind="text", text=p.text, **common)]
@@ -210,7 +204,7 @@ RECEIVER = web.AppKey("dingtalk_receiver", Receiver)
 async def http_callback(request: web.Request) -> web.Response:
     """Robot outgoing callback: messages only (DingTalk posts card clicks to a callback we do not register)."""
     receiver = request.app[RECEIVER]
-    settings = receiver.services.settings.dingtalk
+    settings = receiver.settings
     now_ms = int(receiver.services.clock.now().timestamp() * 1000)
     check = check_sign(request.headers.get("timestamp"), request.headers.get("sign"), settings.client_secret, now_ms)
     if check != "ok":
@@ -268,7 +262,7 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
     `start()`: the caller owns reconnecting. Frames are routed by the SDK's `route_message`."""
 
     def __init__(self, receiver: Receiver) -> None:
-        settings = receiver.services.settings.dingtalk
+        settings = receiver.settings
         super().__init__(dingtalk_stream.Credential(settings.client_id, settings.client_secret), logger=log)
         self.api = receiver.api
         self.receiver = receiver
@@ -362,18 +356,28 @@ async def _stop_stream(app: web.Application) -> None:
             await task
 
 
+class DingtalkChannel:
+    """The receiving side of DingTalk: the HTTP callback or the Stream client, both into one `Receiver`."""
+
+    name = CHANNEL
+
+    def __init__(self, intake: Intake, settings: DingtalkSettings, api: DingtalkApi | None = None) -> None:
+        self.settings = settings
+        self.receiver = Receiver(intake, settings, api)
+        self.intake = intake
+
+    def register(self, app: web.Application) -> None:
+        """HTTP mode: POST /dingtalk/callback. Stream mode: the SDK client as a task of our loop."""
+        app[RECEIVER] = self.receiver
+        self.intake.register_replayer(CHANNEL, self.receiver.replay)
+        app.cleanup_ctx.append(_receiver_ctx)
+        if self.settings.mode == "http":
+            app.router.add_post("/dingtalk/callback", http_callback)
+        else:
+            app.cleanup_ctx.append(_stream_ctx)
+            app.on_shutdown.append(_stop_stream)  # stop taking frames before the TaskPool drains
+
+
 async def _receiver_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[RECEIVER].close()
-
-
-def add_routes(app: web.Application) -> None:
-    """HTTP mode: POST /dingtalk/callback. Stream mode: the SDK client as a task of our loop."""
-    app[RECEIVER] = Receiver(app)
-    app[REPLAYERS][CHANNEL] = app[RECEIVER].replay
-    app.cleanup_ctx.append(_receiver_ctx)
-    if app[SERVICES].settings.dingtalk.mode == "http":
-        app.router.add_post("/dingtalk/callback", http_callback)
-    else:
-        app.cleanup_ctx.append(_stream_ctx)
-        app.on_shutdown.append(_stop_stream)  # stop taking frames before the TaskPool drains

@@ -78,7 +78,7 @@ class DingtalkSender:
         self.clock: Clock = SystemClock()
 
     def bind(self, db: Database, clock: Clock) -> None:
-        """The process's database and clock (`bot.runtime.build_services` binds them)."""
+        """The process's database and clock (`app.runtime.build_services` binds them)."""
         self.db, self.clock = db, clock
 
     async def close(self) -> None:

@@ -52,7 +52,7 @@ def register(subparsers: Any) -> None:
 
 
 def register_org(org_subparsers: Any) -> None:
-    """Called by bot/cli.py with the `org` sub-command group."""
+    """Called by app/cli.py with the `org` sub-command group."""
     off = org_subparsers.add_parser("offboard", parents=[_common()], help="hand a leaving user's leads to someone")
     off.add_argument("user", metavar="USER")
     off.add_argument("--to", required=True, metavar="USER2", help="who takes the leads over")
@@ -98,16 +98,9 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
     return rows
 
 
-def default_channel(settings: Settings) -> str:
-    """Same rule as Services.default_channel, for CLI commands that queue messages."""
-    if settings.org.default_channel:
-        return settings.org.default_channel
-    return next((n for n in ("wecom", "dingtalk") if getattr(settings, n).enabled), "console")
-
-
 async def _open(settings: Settings, now: datetime) -> Any:
+    from app.runtime import open_database
     from bot.org import seed_org
-    from bot.runtime import open_database
 
     db = await open_database(settings)
     await seed_org(db, settings.org.users, settings.org.demo, now)
@@ -129,7 +122,7 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
     try:
         async with db.session() as session:
             results, notices = await import_leads(session, rows, now, settings.reminders, by=f"import:{path.name}")
-            await enqueue(session, notices, now, default_channel(settings))
+            await enqueue(session, notices, now, settings.default_channel)
     finally:
         await db.dispose()
     for r in results:
@@ -166,7 +159,7 @@ async def run_offboard(args: argparse.Namespace, settings: Settings) -> int:
                                 text=f"**{args.user} 的 {len(leads)} 条线索已转给你**\n"
                                      + "\n".join(f"- {line}" for line in lines))
                 await enqueue(session, [Outbound(args.to, body, dedup_key=f"offboard:{args.user}:{now.isoformat()}")],
-                              now, default_channel(settings))
+                              now, settings.default_channel)
     finally:
         await db.dispose()
     print(f"handover {args.user} → {args.to}: {len(leads)} lead(s); {args.user} deactivated")

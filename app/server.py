@@ -6,15 +6,18 @@ import asyncio
 import gc
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
+from app.runtime import build_services
+from bot.channels.dingtalk.callback import DingtalkChannel
+from bot.channels.wecom.callback import WecomChannel
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dedup import InboundClaimer
-from bot.runtime import build_services
+from bot.intake import Intake
 from bot.segmenter import main_dictionary
 from bot.services import Services
 from bot.tasks import TaskPool
@@ -22,12 +25,10 @@ from bot.tasks import TaskPool
 log = logging.getLogger(__name__)
 
 SERVICES = web.AppKey("services", Services)
-TASKS = web.AppKey("tasks", TaskPool)
+INTAKE = web.AppKey("intake", Intake)
+TASKS = web.AppKey("tasks", TaskPool)  # = the intake's; here for /healthz, /metrics and tests
 METRICS = web.AppKey("metrics", Counter)
 CLAIMS = web.AppKey("claims", InboundClaimer)
-# channel → submit a claimed message's raw payload to the TaskPool again (False: no room, try later)
-Replayer = Callable[[str], Awaitable[bool]]
-REPLAYERS = web.AppKey("replayers", dict[str, Replayer])
 WARM_UP = web.AppKey("warm_up", asyncio.Task)  # loads the knowledge index and dictionaries after start
 
 
@@ -45,6 +46,17 @@ def build_channels(settings: Settings) -> dict[str, Any]:
     return channels
 
 
+def register_channels(app: web.Application, intake: Intake) -> None:
+    """Each enabled channel's receiver, sharing its sender's API client (one token, one throttle)."""
+    services, settings = intake.services, intake.services.settings
+    if settings.wecom.enabled:
+        api = getattr(services.channels.get("wecom"), "api", None)
+        WecomChannel(intake, settings.wecom, api).register(app)
+    if settings.dingtalk.enabled:
+        api = getattr(services.channels.get("dingtalk"), "api", None)
+        DingtalkChannel(intake, settings.dingtalk, api).register(app)
+
+
 async def create_app(settings: Settings, clock: Clock | None = None, channels: dict[str, Any] | None = None
                      ) -> web.Application:
     clock = clock or SystemClock()
@@ -52,46 +64,34 @@ async def create_app(settings: Settings, clock: Clock | None = None, channels: d
     # jieba's dictionary before the port opens: its one load stalls the event loop ~250 ms (bot/segmenter.py)
     await asyncio.get_running_loop().run_in_executor(None, main_dictionary)
     services = await build_services(settings, clock, channels if channels is not None else build_channels(settings))
-    app[SERVICES] = services
-    app[TASKS] = TaskPool(max_running=settings.server.max_inflight)
-    app[METRICS] = Counter()
-    # Inbound dedup claims: own connection, group commit (see bot/dedup.py), shared by every channel.
-    app[CLAIMS] = InboundClaimer(settings.database.url)
-    app[REPLAYERS] = {}  # filled by each channel's add_routes; used by bot/replay.py
+    intake = Intake(services)
+    app[SERVICES], app[INTAKE] = services, intake
+    app[TASKS], app[CLAIMS], app[METRICS] = intake.tasks, intake.claims, intake.metrics
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    if settings.wecom.enabled:
-        from bot.channels.wecom.callback import add_routes as add_wecom
-
-        add_wecom(app)
-    if settings.dingtalk.enabled:
-        from bot.channels.dingtalk.callback import add_routes as add_dingtalk
-
-        add_dingtalk(app)
+    register_channels(app, intake)
     app.cleanup_ctx.append(_background)
     return app
 
 
-async def _background(app: web.Application):  # type: ignore[no-untyped-def]
+async def _background(app: web.Application) -> AsyncIterator[None]:
     """Outbox sender, reminder ticker and the replay sweep run beside the web server; shutdown drains work first."""
-    from bot.replay import run_replays
-    from bot.runtime import warm_up
-    from bot.scheduler import start_scheduler
+    from app.runtime import warm_up
+    from app.scheduler import start_scheduler
 
-    services = app[SERVICES]
+    services, intake = app[SERVICES], app[INTAKE]
     stop = asyncio.Event()
     assert services.outbox is not None
     sender = asyncio.create_task(services.outbox.run_forever(services.settings.server.tick_seconds, stop))
     scheduler = start_scheduler(services)
     stop_replays = asyncio.Event()
-    replays = asyncio.create_task(run_replays(app, stop_replays))
+    replays = asyncio.create_task(intake.run_replays(stop_replays))
     app[WARM_UP] = asyncio.create_task(warm_up(services))
     yield
     app[WARM_UP].cancel()
     stop_replays.set()  # before the drain: a replay submitted now would be refused
     await replays
-    await app[TASKS].drain()
-    await app[CLAIMS].close()
+    await intake.close()
     scheduler.shutdown(wait=False)
     stop.set()
     await sender

@@ -31,7 +31,7 @@ def _plain(line: str) -> str:
 async def run_report(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy import select
 
-    from bot.runtime import open_database
+    from app.runtime import open_database
     from handlers.report import compute_report, render_chart, report_lines
     from storage.models import User
 

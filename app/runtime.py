@@ -34,7 +34,8 @@ async def build_services(
 
     db = await open_database(settings)
     services = Services(settings=settings, db=db, clock=clock, router=build_router(), channels=dict(channels))
-    services.outbox = OutboxSender(db, clock, services.channels, lease_s=settings.reminders.lease_s)
+    services.outbox = OutboxSender(db, clock, services.channels, default_channel=settings.default_channel,
+                                   lease_s=settings.reminders.lease_s)
     services.quiet_hours = partial(next_reachable, cfg=settings.reminders)
     for channel in services.channels.values():  # senders that read what was sent before (DingTalk: the outbox)
         bind = getattr(channel, "bind", None)

@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from app.periodic import run_due_work
+from app.runtime import build_services
 from bot.channels.console import ConsoleChannel
 from bot.clock import fmt_cn, parse_duration, to_cn, to_utc
 from bot.config import Settings
 from bot.dispatch import dispatch
 from bot.messages import Inbound
-from bot.periodic import run_due_work
-from bot.runtime import build_services
 from bot.services import Services
 
 

@@ -1,4 +1,4 @@
-"""APScheduler only ticks: every few seconds it runs the due work (bot/periodic.py). Timers live in the database.
+"""APScheduler only ticks: every few seconds it runs the due work (app/periodic.py). Timers live in the database.
 The holiday-data check runs at start-up and every morning."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.periodic import check_calendar_years, run_due_work
+from app.periodic import check_calendar_years, run_due_work
 from reminders.calendar import parse_hhmm
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Everything time-driven, run by APScheduler every few seconds (and by `/advance` in the console):
 due reminders, the managers' daily digest and the admins' weekly knowledge-gaps digest.
 The database decides what is due; running this twice or in two processes sends nothing twice.
-`check_calendar_years` runs at start-up and once a day (bot/scheduler.py)."""
+`check_calendar_years` runs at start-up and once a day (app/scheduler.py)."""
 
 from __future__ import annotations
 

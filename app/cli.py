@@ -14,7 +14,7 @@ from bot.config import ConfigError, Settings, load_settings, resolve_config_path
 from storage.migrate import MigrationsPending
 
 # Command groups that live in their own modules, each with `register(subparsers)`.
-COMMAND_MODULES = ("bot.commands.ocr", "bot.commands.kb", "bot.commands.leads", "bot.commands.report")
+COMMAND_MODULES = ("app.commands.ocr", "app.commands.kb", "app.commands.leads", "app.commands.report")
 
 
 def _config_parent() -> argparse.ArgumentParser:
@@ -87,13 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.server import run_server
+    from app.server import run_server
 
     return run_server(settings)
 
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.chat import run_chat
+    from app.chat import run_chat
 
     lines = None
     if args.script:
@@ -110,9 +110,9 @@ async def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _org_import(args: argparse.Namespace, settings: Settings) -> int:
+    from app.runtime import open_database
     from bot.clock import SystemClock
     from bot.org import OrgError, import_users_file
-    from bot.runtime import open_database
 
     db = await open_database(settings)
     try:

@@ -1,6 +1,6 @@
 """`salesbot ocr [--now ISO] [--json] IMAGE...` (CLI contract: ../shared/design.md §4, JSON §6).
 
-Also runnable on its own: `python -m bot.commands.ocr --json img.png`.
+Also runnable on its own: `python -m app.commands.ocr --json img.png`.
 """
 
 from __future__ import annotations

@@ -200,7 +200,7 @@ async def run_gaps(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m bot.commands.kb …` for use before the main CLI is wired."""
+    """`python -m app.commands.kb …` for use before the main CLI is wired."""
     import asyncio
 
     from bot.config import load_settings, resolve_config_path
