@@ -50,7 +50,7 @@ async def _dispatch(services: Services, msg: Inbound) -> None:
             ctx.reply(Text(FORBIDDEN.format(roles="/".join(ROLE_CN[r] for r in sorted(route.roles)))))
         else:
             ctx.group_ok = route.group_ok
-            await route.handler(ctx, msg)
+            await route.handler(ctx, ctx.msg)  # the reader may have put the command a text stands for there
         await ctx.commit()
     except Exception:
         log.exception("handler failed for %s:%s from %s", msg.channel, msg.msg_id, msg.user_id)
