@@ -91,3 +91,23 @@ CANCELLED = "已取消，什么都没有改。"
 KB_IMPORT_HOW = ("把话术文件直接发给我就能导入：CSV 或 XLSX，每行一条话术，表头写 标题、内容，"
                  "可选 角色、行业、异议、标签。导入后我会回一份报告。")
 KB_IMPORT_NOT_ADMIN = "导入话术需要管理员权限，可以把文件转给管理员。"
+
+
+_ASCII_PUNCT = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
+
+
+def cn_punct(text: str) -> str:
+    """Stored text keeps Chinese punctuation: an ASCII , ; : ? ! ( ) next to a Chinese character becomes
+    full-width (「太贵了,在比较」 → 「太贵了，在比较」); times (15:30), decimals and URLs stay as they are."""
+    out = list(text)
+    for i, ch in enumerate(text):
+        if ch not in _ASCII_PUNCT:
+            continue
+        before, after = text[i - 1:i], text[i + 1:i + 2]
+        if _cjk(before) or (_cjk(after) and not before.isdigit()):
+            out[i] = _ASCII_PUNCT[ch]
+    return "".join(out)
+
+
+def _cjk(ch: str) -> bool:
+    return bool(ch) and "\u4e00" <= ch <= "\u9fff"

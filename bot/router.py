@@ -13,8 +13,8 @@ sits below the context and the services that hold it.
 Resolution order: card clicks by longest key prefix; images; files; events by name. Text is first read
 (`reads`: the front door decides what the message is — handlers/front.py): an intent with its own route
 (`@router.intent("greeting")`) takes it; an intent that stands for a command is routed by that command's text
-(the reader puts the rewritten message on the context); a knowledge question skips the command words. Then
-the longest command word (after normalisation), conditional text handlers, and the fallback.
+(the reader puts the rewritten message on the context). Then the longest command word (after normalisation;
+a word the reader does not know still routes), conditional text handlers, and the fallback.
 """
 
 from __future__ import annotations
@@ -171,8 +171,7 @@ class Router(Generic[C]):
         reading = await self.reader(ctx, msg) if self.reader is not None else Reading("")
         if reading.intent in self.intents:
             return self.intents[reading.intent]
-        route = (None if reading.intent == "knowledge"
-                 else _command_route(self.commands, normalize_text(reading.command or msg.text)))
+        route = _command_route(self.commands, normalize_text(reading.command or msg.text))
         if route is not None:
             return route
         for when, conditional in self.conditional:

@@ -126,7 +126,7 @@ async def extend_command(ctx: Context, msg: Inbound) -> None:
     lead_id = int(args[0])
     hours, reason = EXTEND_DEFAULT_HOURS, EXTEND_DEFAULT_REASON
     rest = args[1:]
-    if rest and (rest[0][:1].isdigit() or rest[0][:1] in CN_DIGITS):
+    if rest and (rest[0][:1].isdigit() or rest[0][:1] in CN_DIGITS or re.search(r"[天周]|小时", rest[0][:4])):
         span = _span_hours(rest[0], ctx.settings.reminders)
         if span is None:
             ctx.reply(Text(f"没看懂时长「{rest[0][:12]}」。{EXTEND_USAGE}"))

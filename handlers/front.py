@@ -21,12 +21,14 @@ from bot.context import Context
 from bot.messages import Button, Card, Inbound, Text, body_from_json
 from bot.router import Reading, Router
 from handlers.assignment import change_owner, offboard
+from handlers.capture import _tell_conflicts as tell_conflicts
 from handlers.capture import capture_card
 from handlers.escalation import apply_result
 from handlers.intent import Intent, State, understand
 from handlers.permissions import closed_refusal, frozen_refusal, lead_for
 from handlers.report import DIGEST_WINDOW, compute_report
 from handlers.when import first_future, say_when, workdays
+from ocr.extract import budget_in
 from ocr.timeparse import find_times
 from reminders import actions
 from reminders.policies import FOLLOW_UP
@@ -287,11 +289,14 @@ async def edit(ctx: Context, msg: Inbound) -> None:
 async def _checked_value(ctx: Context, lead: Lead, name: str, raw: str) -> Any:
     """The value to store, or None after asking (implausible) or refusing (unreadable)."""
     label = P.FIELD_CN.get(name, name)
-    value = clean_value(name, raw)
+    value = budget_in(raw) if name == "budget_cny" else clean_value(name, raw)  # 「三十万」, 「2万5」
     digits = re.sub(r"\D", "", raw)
-    if name == "phone" and digits.startswith("1") and len(digits) != 11:  # a mobile number with a digit too many/few
+    if name == "phone" and digits.startswith("1") and len(digits) in (10, 12):  # a digit too many or too few
         ctx.reply(Text(P.EDIT_ASK_PHONE.format(value=raw, n=len(digits))))
         return None
+    if name == "phone" and not ((len(digits) == 11 and digits.startswith("1")) or (digits.startswith("0")
+                                and 10 <= len(digits) <= 12)):
+        value = None
     if value in (None, "", []):
         ctx.reply(Text(P.EDIT_BAD.format(value=raw, field=label)))
         return None
@@ -350,6 +355,7 @@ async def apply_edit_card(ctx: Context, draft: Lead) -> None:
     session = await ctx.db()
     dups = await find_duplicates(session, phone=draft.phone, company=draft.company,
                                  customer_name=draft.customer_name, exclude_id=draft.id)
+    await tell_conflicts(ctx, session, draft, dups)  # a corrected phone may reveal a colleague's customer
     ctx.reply(await capture_card(session, draft, dups, ctx.user.id, ctx.now()))
 
 

@@ -359,6 +359,9 @@ def parse_span(text: str) -> tuple[str | None, str]:
     """「2天 客户出差」 → ("2天", "客户出差"); hours as 「4小时」; weeks become working days (5 a week)."""
     m = _SPAN.search(text)
     if not m:
+        head = _tidy(text).split(" ")[0]
+        if re.search(r"[天周月日]|小时|钟头", head) and len(head) <= 6:  # 「几周」: said, but not readable
+            return head, _reason(_tidy(text)[len(head):])
         return None, _tidy(text)
     raw = m.group("n")
     n = float(raw) if raw[0].isdigit() else sum(_CN_NUM.get(c, 0) for c in raw) if len(raw) == 1 else _cn_small(raw)

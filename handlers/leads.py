@@ -249,7 +249,7 @@ async def follow_up(ctx: Context, msg: Inbound) -> None:
     if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead):
         return
     session, now = await ctx.db(), ctx.now()
-    await log_contact(session, lead, ctx.user.id, summary[:2000], insights, now, ctx.settings.reminders)
+    await log_contact(session, lead, ctx.user.id, P.cn_punct(summary[:2000]), insights, now, ctx.settings.reminders)
     extra = f"\n🔎 {insights.describe()}" if not insights.empty else ""
     when = first_future(summary, now, await workdays(ctx))  # 「约了后天下午3点再打」 → the next call and its reminder
     if when is not None:
