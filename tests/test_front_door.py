@@ -186,3 +186,26 @@ async def test_an_implausible_budget_is_asked_about(chat: ChatSession, transcrip
     await chat.handle_line(f"线索 {lead_id} 电话 1390000123")
     assert "10 位" in transcript.last("rep01")["text"]
     clock.advance(timedelta(minutes=1))
+
+
+async def test_advance_fires_each_reminder_at_its_own_moment(chat: ChatSession, transcript: Transcript,
+                                                              services: Services, clock: ManualClock) -> None:
+    """Two reminders at 16:00 and 17:00 fall inside one /advance 3h from 15:00: each fires at its own time."""
+    a = await seed_lead(services, "rep01", customer_name="甲", assigned_at=cn(23, 9))
+    b = await seed_lead(services, "rep01", customer_name="乙", assigned_at=cn(23, 9))
+    clock.set(cn(23, 15))
+    await chat.handle_line(f"16点提醒我跟进线索{a}")
+    await chat.handle_line(f"17点提醒我跟进线索{b}")
+    seen: list[tuple[str, object]] = []
+    original = chat.settle
+
+    async def settle() -> None:
+        before = len(transcript)
+        await original()
+        seen.extend((m["text"], clock.now()) for m in transcript[before:] if m["to"] == "rep01")
+
+    chat.settle = settle  # type: ignore[method-assign]
+    await chat.handle_line("/advance 3h")
+    fired = {text: at for text, at in seen if "跟进" in text and ("甲" in text or "乙" in text)}
+    assert sorted(fired.values()) == [cn(23, 16), cn(23, 17)]
+    assert clock.now() == cn(23, 18)
