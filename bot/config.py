@@ -94,6 +94,7 @@ class LlmSettings:
     api_key: str = ""
     model: str = "gpt-4o-mini"
     timeout_s: float = 2.0
+    intent: bool = False  # with `enabled`: also ask the model about messages the rules read as knowledge questions
 
 
 @dataclass(frozen=True)

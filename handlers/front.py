@@ -24,7 +24,8 @@ from handlers.assignment import change_owner, offboard
 from handlers.capture import _tell_conflicts as tell_conflicts
 from handlers.capture import capture_card
 from handlers.escalation import apply_result
-from handlers.intent import Intent, State, understand
+from handlers.intent import FIELD_WORDS, Intent, State, understand
+from handlers.llm_intent import ask_model
 from handlers.permissions import closed_refusal, frozen_refusal, lead_for
 from handlers.report import DIGEST_WINDOW, compute_report
 from handlers.when import first_future, say_when, workdays
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 router = Router("front")
 
 OPEN = ("active", "frozen", "dormant")
+# what a model's reading may do at once; anything that changes data asks 「你是想…？」 with one click first
+SAFE_FROM_MODEL = frozenset({"greeting", "thanks", "help", "my_leads", "lead_show", "overdue", "team_leads",
+                             "kb_import"})
 _KEY_LEAD = re.compile(r"^(?:lead|cap):[a-z]+:(\d+)")
 
 
@@ -54,6 +58,10 @@ async def read(ctx: Context, msg: Inbound) -> Intent:
     state = await load_state(ctx)
     intent = understand(msg.text, ctx.user.role, state)
     ctx.state = state
+    if intent.name == "knowledge":
+        model = await ask_model(ctx.settings.llm, msg.text, ctx.user.role)
+        if model is not None and model.name != "knowledge":
+            return model if model.name in SAFE_FROM_MODEL else Intent("model_guess", {"intent": model}, intent.text)
     return intent
 
 
@@ -154,16 +162,45 @@ async def pick(ctx: Context, msg: Inbound) -> None:
     if not 1 <= n <= len(state.keys):
         ctx.reply(Text(P.NO_SUCH_BUTTON.format(n=len(state.keys))))
         return
-    click = replace(msg, kind="click", text="", click_key=state.keys[n - 1])
-    route = await ctx.services.router.resolve(ctx, click)
+    await run_as(ctx, replace(msg, kind="click", text="", click_key=state.keys[n - 1]))
+
+
+async def run_as(ctx: Context, msg: Inbound) -> None:
+    """Handle `msg` (a click or a text made on the person's behalf) in this same transaction, roles checked."""
+    if msg.kind == "text":
+        ctx.msg = msg  # its reader may replace it with the command it stands for
+    route = await ctx.services.router.resolve(ctx, msg)
     if route is None:
         ctx.reply(Text(P.NO_CARD))
         return
     if route.roles and ctx.user.role not in route.roles:
         ctx.reply(Text(P.MANAGER_ONLY if "manager" in route.roles else P.ADMIN_ONLY))
         return
-    ctx.msg = click
-    await route.handler(ctx, click)
+    if msg.kind != "text":
+        ctx.msg = msg
+    await route.handler(ctx, ctx.msg)
+
+
+@router.intent("model_guess")
+async def model_guess(ctx: Context, msg: Inbound) -> None:
+    """A model's reading that would change something: one 「你是想…？」 click before anything happens."""
+    guess = intent_of(ctx).slots.get("intent")
+    text = command_text(guess) if isinstance(guess, Intent) else None
+    if not text:
+        from handlers.knowledge import answer
+
+        await answer(ctx, msg)
+        return
+    ctx.reply(Card(title=P.UNCLEAR.format(options=f"「{text}」"),
+                   buttons=(Button(f"front:do:{text[:300]}", "是的", "primary"), Button("front:cancel", "不是"))))
+
+
+@router.card_action("front:do:")
+async def do_confirmed(ctx: Context, msg: Inbound) -> None:
+    """The 「是的」 of a 「你是想…？」 card: the command is read by the rules, as if typed."""
+    text = (msg.click_key or "")[len("front:do:"):]
+    ctx.update_card(f"好的：{text}")
+    await run_as(ctx, replace(msg, kind="text", text=text, click_key=None, card_ref=None))
 
 
 # ---------------------------------------------------------------- the command an intent stands for
@@ -186,6 +223,21 @@ def canonical(intent: Intent, state: State) -> str | None:
     }
     form = forms.get(intent.name)
     return " ".join(form.split()) if form is not None else None
+
+
+def command_text(intent: Intent) -> str | None:
+    """Any acting intent as the words a person would type for it (what a 「你是想…？」 button sends)."""
+    s, n = intent.slots, f" {intent.slots['lead_id']}" if intent.slots.get("lead_id") is not None else ""
+    words = {v: k for k, v in FIELD_WORDS.items()}
+    forms = {
+        "takeover": f"接手{n}", "overdue": "谁超时了", "kb_import": "导入话术",
+        "offboard": f"离职 {s.get('user', '')} 交给 {s.get('to', '')}",
+        "reminder": f"{s.get('when', '')}提醒我{s.get('task', '')}{' 线索' + n.strip() if n else ''}",
+        "edit": f"线索{n} {words.get(s.get('field', ''), '')} {s.get('value', '')}" if n else
+                f"{words.get(s.get('field', ''), '')} {s.get('value', '')}",
+    }
+    form = forms.get(intent.name) or canonical(intent, State())
+    return " ".join(form.split()) if form else None
 
 
 @router.reads
