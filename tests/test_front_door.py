@@ -209,3 +209,14 @@ async def test_advance_fires_each_reminder_at_its_own_moment(chat: ChatSession, 
     fired = {text: at for text, at in seen if "跟进" in text and ("甲" in text or "乙" in text)}
     assert sorted(fired.values()) == [cn(23, 16), cn(23, 17)]
     assert clock.now() == cn(23, 18)
+
+
+async def test_a_typed_lead_puts_each_value_in_its_field_and_the_card_stays_short(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    await chat.handle_line("录入 青禾物流 吴经理 预算30万 13700001234")
+    lead = await get_lead(services, 1)
+    assert (lead.customer_name, lead.company, lead.phone, lead.budget_cny) == (
+        "吴经理", "青禾物流", "13700001234", 300_000)
+    card = transcript.last("rep01")
+    assert "未知" not in card["text"] and "待补充：" in card["text"] and "置信度" not in card["text"]
+    assert len(card["text"].splitlines()) <= 8
