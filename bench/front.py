@@ -34,6 +34,7 @@ from handlers.intent import understand
 from tests.utterances import ROWS, STATE
 from tests.utterances_heldout import HELDOUT
 from tests.utterances_heldout2 import HELDOUT2
+from tests.utterances_heldout3 import HELDOUT3
 
 WHO = {"rep": "rep01", "manager": "manager01", "admin": "admin01"}
 SKIP = {"offboard"}  # would deactivate a demo user half-way through the run
@@ -45,7 +46,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def run(rounds: int) -> None:
-    rows = [r for r in ROWS + HELDOUT + HELDOUT2 if r[2] not in SKIP]
+    rows = [r for r in ROWS + HELDOUT + HELDOUT2 + HELDOUT3 if r[2] not in SKIP]
     with tempfile.TemporaryDirectory() as tmp:
         settings = replace(Settings(), database=DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp}/bench.db"))
         clock = ManualClock(datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ))

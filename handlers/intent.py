@@ -47,10 +47,11 @@ SMALL_TALK = {
 }
 _SMALL = sorted(((w, k) for k, ws in SMALL_TALK.items() for w in ws), key=lambda p: -len(p[0]))
 _FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot|very"
-                      r"|小助手|助手|机器人|请问|你|您|老铁|大哥|各位|大家|太|非常|十分|真是|真的|一下|哈哈")
+                      r"|小助手|助手|机器人|帮忙|帮助|请问|你|您|老铁|大哥|各位|大家|太|非常|十分|真是|真的|一下|哈哈")
 HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|教程|指南|新手指南)$"
                   r"|怎么用|如何使用|怎么使用|怎样使用|能做什么|能干什么|能干嘛|会什么|有什么功能|不会用|咋用|怎么玩"
-                  r"|都能做|可以做什么|可以干嘛|有哪些功能|支持哪些")
+                  r"|都能做|可以做什么|可以干嘛|有哪些功能|支持哪些|有啥用|有什么用|是干什么的|是干啥的|能帮我什么"
+                  r"|能帮我做什么")
 # questions about the bot itself: 「怎么录客户」, 「我该怎么开始」, 「使用帮助」
 HOW_TO = re.compile(r"^(?:我|请问)?(?:该|要|应该)?(?:怎么|如何|咋|怎样)"
                     r"(?:开始|上手|操作|使用|录|录入|添加|新建|加|登记|设置)(?:一个|个)?(?:新的?)?(?:客户|线索|提醒|跟进)?(?:呢|啊|呀)?$|^.{0,4}帮助$")
@@ -62,9 +63,11 @@ CONTACT_DONE = re.compile(
     r"(?:打了|打过|通了|回了|拨了|接了)(?:个|一个|一通|通)?电话|(?:电话|微信|当面)(?:沟通|聊|联系|打)(?:了|过)"
     r"|已经?(?:电话|微信|沟通|联系|拜访|发|回访|见面|约|面谈|演示)|(?:电话|微信)联系\S{0,4}了"
     r"|(?:聊了|聊过|见了|见过|拜访了|去了|发了|沟通了|联系了|约了|回访了|面谈了|演示了|报了价|报价了|签了|碰了|开了会)"
+    r"|吃了?个?饭|见面了|见了面|碰了面|聊得|谈了|谈得|拜访过|上门了|去了一趟|开完会|回复了|答复了|发过去了|没人接|没接电话"
 )
 ID = r"#?(\d{1,7})"
-LEAD_REF = re.compile(rf"(?:线索|客户|lead)\s*{ID}号?|{ID}\s*号(?:线索|客户)?|第\s*(\d{{1,7}})\s*[条个]|#(\d{{1,7}})")
+LEAD_REF = re.compile(rf"(?:线索|客户|lead)\s*{ID}号?|{ID}\s*号(?:线索|客户)?|第\s*(\d{{1,7}})\s*[条个]|#(\d{{1,7}})"
+                      r"|(?<=跟进|回访|联系)\s*(\d{1,7})(?!\d|[点:：号月日天])")
 
 FIELD_WORDS = {"客户": "customer_name", "姓名": "customer_name", "名字": "customer_name", "联系人": "customer_name",
                "公司": "company", "单位": "company", "医院": "company", "职位": "title", "职务": "title",
@@ -186,7 +189,7 @@ _ORDINAL = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 
 
 def _pick(t: str, role: str, state: State) -> Intent | None:
-    m = re.fullmatch(r"(?:选|第|选第|就)?\s*([1-9]|[一二三四五])\s*(?:个|项|号|条)?(?:吧)?", t.strip(" 。.!！"))
+    m = re.fullmatch(r"(?:选择|选|第|选第|就|要)?\s*([1-9]|[一二三四五])\s*(?:个|项|号|条)?(?:吧)?", t.strip(" 。.!！"))
     if m:
         n = int(m.group(1)) if m.group(1).isdigit() else _ORDINAL[m.group(1)]
         return Intent("pick", {"index": n}, t)
@@ -262,7 +265,8 @@ def _command_here(t: str, name: str, word: str, i: int) -> bool:
         return False
     if i == 0 and name in LISTS and len(after) <= 8 and not re.search(r"\d", after):
         return True
-    if name == "lead_new" and re.fullmatch(r"(?:请|帮我|给我|我要|我想|麻烦)?", t[:i].strip()):
+    if name == "lead_new" and re.fullmatch(r"(?:请|帮我|给我|我要|我想|麻烦)?(?:记|录|加|建|新建|添加|登记|创建)?"
+                                           r"(?:一个|个|一条|条|一下)?", t[:i].strip()):
         return True
     if i == 0:
         return not after or not _CJK.match(after[:1]) or name in ("overdue", "kb_import", "lead_new", "my_leads",
@@ -305,6 +309,8 @@ def _with_lead(name: str, before: str, after: str, t: str, state: State) -> Inte
     lead_id, rest = _lead_ref(f"{before} {after}".strip())
     slots: dict[str, Any] = {"lead_id": lead_id}
     key = {"follow_up": "note", "won": "reason", "lost": "reason", "evidence": "note", "stage": "stage"}.get(name)
+    if key == "stage":
+        rest = re.sub(r"^(?:到|为|至|成)\s*", "", rest)
     if key:
         slots[key] = _reason(rest) if key == "reason" else rest
     return Intent(name, slots, t)
@@ -427,7 +433,8 @@ def _edit_intent(edit: re.Match[str], t: str, lead_id: int | None) -> Intent | N
 MY_LEADS = re.compile(rf"^{VERBS}\s*我(?:的|手上的?|手里的?|现在的?)\s*(?:线索|客户|单子)$"
                       r"|^我(?:手上|手里|现在|目前)?(?:有|还有)?(?:哪些|多少|几个|几条)(?:线索|客户|单子)")
 SHOW = re.compile(rf"^(?:查看|看看|看下|看一下|打开|查一下|查)?\s*(?:{LEAD_REF.pattern})\s*(?:详情|的情况|情况)?$")
-OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}(?:超时|逾期|没跟进|没人跟进|无人跟进|没人管|冻结)"
+OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}"
+                     r"(?:超时|逾期|没跟进|没人跟进|无人跟进|没人管|冻结|没及时|没按时)"
                      r"|^.{0,6}(?:超时|逾期)的(?:线索|客户)?$|^(?:超时|逾期)(?:名单|列表|清单|情况)")
 KB_IMPORT = re.compile(r"(?:导入|上传|更新|批量导入|录入)(?:一下|一批)?\s*(?:新的)?(?:话术|知识库|知识卡片)"
                        r"|(?:话术库?|知识库)\S{0,4}(?:怎么|如何|咋)?(?:导入|上传|更新)")
@@ -450,6 +457,9 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
         who, reason = split_person(m.group("who"), state.team)
         return Intent("reassign", {"lead_id": lead_id, "assignee": who, "reason": reason}, t)
     m = re.search(r"(?:我来|我|让我)\s*(?:接手|接|跟)\s*(?:一下)?\s*(?:线索|客户)?\s*#?(\d{1,7})\s*号?", t)
+    if m:
+        return Intent("takeover", {"lead_id": int(m.group(1))}, t)
+    m = re.fullmatch(r"(?:线索|客户)?\s*#?(\d{1,7})\s*号?(?:线索|客户)?\s*(?:我来|我接了?|给我|归我)(?:吧|跟|接手)?", t)
     if m:
         return Intent("takeover", {"lead_id": int(m.group(1))}, t)
     m = re.search(r"(?P<who>\S+?)\s*(?:已经|要)?离职了?", t)

@@ -52,11 +52,13 @@ def test_a_huge_message_is_answered_without_reading_it() -> None:
 
 def test_held_out_wording() -> None:
     """Written before tuning on them; first runs: set 1 intent 0.763 / exact slots 0.712, set 2 (written after
-    tuning on set 1) 0.828 / 0.766 — the honest estimate on unseen wording."""
+    tuning on set 1) 0.828 / 0.766, set 3 (after tuning on sets 1–2) 0.865 / 0.808 — the honest estimate on
+    unseen wording."""
     from tests.utterances_heldout import HELDOUT
     from tests.utterances_heldout2 import HELDOUT2
+    from tests.utterances_heldout3 import HELDOUT3
 
-    HELDOUT = HELDOUT + HELDOUT2
+    HELDOUT = HELDOUT + HELDOUT2 + HELDOUT3
     right = sum(understand(t, r, STATE).name == w for r, t, w, _ in HELDOUT)
     exact = sum(understand(t, r, STATE).name == w and _filled(understand(t, r, STATE).slots) == s
                 for r, t, w, s in HELDOUT)
