@@ -14,6 +14,7 @@ from bot.router import Router
 from bot.services import Services
 from knowledge import store
 from knowledge.query import clean, is_chatter
+from knowledge.rerank import llm_rerank
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase, SearchResult
 
@@ -26,9 +27,14 @@ VOTE_TEXT = {"up": "已记录：有用 👍", "down": "已记录：没用，我�
 
 def knowledge_base(services: Services) -> KnowledgeBase:
     """One index per process, shared by handlers (built lazily, refreshed from the database)."""
-    return services.component(
-        "knowledge", lambda s: KnowledgeBase(taxonomy_path=s.settings.knowledge.taxonomy_path)
-    )
+    return services.component("knowledge", lambda s: _new_kb(s.settings.knowledge.taxonomy_path,
+                                                              s.settings.knowledge.stale_months))
+
+
+def _new_kb(taxonomy_path: str, stale_months: int) -> KnowledgeBase:
+    kb = KnowledgeBase(taxonomy_path=taxonomy_path)
+    kb.stale_days = stale_months * 30  # a stale card yields to a fresher one on the same subject
+    return kb
 
 
 async def _fresh_kb(ctx: Context) -> KnowledgeBase:
@@ -48,6 +54,7 @@ async def answer(ctx: Context, msg: Inbound) -> None:
         return
     kb = await _fresh_kb(ctx)
     result = kb.search(query, top=max(ctx.settings.knowledge.top_k, 3))
+    result = await llm_rerank(ctx.settings.llm, result)  # off by default; falls back to the ranking
     wording = await _llm_wording(ctx, result)  # slow work before the transaction opens
     session = await ctx.db()
     query_id = await store.log_query(

@@ -28,6 +28,7 @@ STOPWORDS = frozenset(
 )
 WORD_RE = re.compile(r"[0-9a-z]+|[\u4e00-\u9fff]+")
 FREQUENT_WORD = 3000  # a window that is itself this common a word is not taken as a typo of a cue
+DICTIONARY_WORD = 50  # jieba frequency from which a longer word is a word of its own (服务器 is not 服务)
 MAX_CUE_LEN = 8
 TOKENS_FORMAT = "card_tokens/1"  # bump when card_tokens() changes: stored tokens are then recomputed
 
@@ -152,7 +153,8 @@ class CueMatcher:
             for start in range(0, len(text) - length + 1):
                 window = text[start:start + length]
                 for cue in self._exact.get(window, ()):
-                    if self._ascii_boundary(text, start, start + length):
+                    if self._ascii_boundary(text, start, start + length) and not self._inside_word(
+                            text, start, start + length, cuts):
                         hits.append(CueHit(cue, start, start + length, True))
                 if window in self._exact or self._tok.word_freq(window) >= FREQUENT_WORD:
                     continue
@@ -162,6 +164,16 @@ class CueMatcher:
                     if self._ascii_boundary(text, start, start + length):
                         hits.append(CueHit(cue, start, start + length, False))
         return _prune(hits)
+
+    def _inside_word(self, text: str, start: int, end: int, cuts: set[int]) -> bool:
+        """服务 inside 服务器: a cue strictly inside one common word that is not itself a cue."""
+        if start in cuts and end in cuts:
+            return False
+        left = max((c for c in cuts if c <= start), default=0)
+        right = min((c for c in cuts if c >= end), default=len(text))
+        word = text[left:right]
+        return word not in self._exact and self._tok.word_freq(word) >= DICTIONARY_WORD and (
+            left, right) != (start, end)
 
     def _boundaries(self, text: str) -> set[int]:
         cuts, pos = {0}, 0
@@ -257,7 +269,7 @@ class PinyinReader:
 
     def __init__(self, words: Iterable[str], keep: Iterable[str]) -> None:
         self._words: dict[str, str] = {}
-        for word in sorted(words, key=len, reverse=True):  # on a clash the longer word wins
+        for word in sorted(words, key=lambda w: (-len(w), w)):  # on a clash the longer word wins, then a fixed order
             if word and all(is_cjk(c) for c in word):
                 self._words.setdefault("".join(lazy_pinyin(word)), word)
         self._keep = {normalize(k) for k in keep}  # Latin words that mean something already (poc, roi …)

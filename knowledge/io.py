@@ -38,6 +38,7 @@ HEADER_ALIASES = {**CN_HEADERS, "ID": "id", "卡片编号": "id", "序号编号"
                   "客户异议": "objection", "异议分类": "objection", "分类": "objection", "关键字": "keywords",
                   "标签词": "keywords", "修改日期": "updated_at", "修改时间": "updated_at", "日期": "updated_at",
                   "是否启用": "active", "启用状态": "active"}
+MAX_FILE_BYTES = 50 * 2**20
 HEADER_SEARCH_ROWS = 10  # the header may sit below a merged sheet title and notes
 FORMULA_START = tuple("=+-@\t\r")  # a spreadsheet runs a cell starting with these as a formula
 MD_SECTIONS = {"话术": "talk_track", "报价模板": "quote_template", "成功案例": "success_case"}
@@ -125,7 +126,12 @@ def read_rows(path: Path) -> Iterator[Row]:
         raise FormatError(f"不支持的文件类型 {suffix or '（无后缀）'}（请用 .csv .xlsx .md .json .jsonl）")
     if not path.is_file():
         raise FormatError("找不到文件")
-    if suffix == ".xlsx":
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise FormatError(f"文件太大（{size / 2**20:.0f} MB，最多 {MAX_FILE_BYTES // 2**20} MB），请拆成几个文件再导入")
+    with path.open("rb") as head:
+        zipped = head.read(4) == b"PK\x03\x04"
+    if suffix == ".xlsx" or (zipped and suffix == ".csv"):  # an XLSX renamed to .csv is read as what it is
         return _xlsx_rows(path)
     text = _read_text(path)
     if suffix == ".csv":
@@ -138,13 +144,27 @@ def read_rows(path: Path) -> Iterator[Row]:
 
 
 def _read_text(path: Path) -> str:
+    """UTF-8 (with or without BOM), else GBK/GB18030 (Excel in China); a file mixing both is read line by line."""
     data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China often saves CSV as GBK
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FormatError("无法识别文字编码（请另存为 UTF-8 或 GBK）")
+    if b"\x00" in data[:4096]:
+        raise FormatError("这不是文本文件（可能是 Excel 或其他二进制文件改了后缀）")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    return "\n".join(_line_text(line) for line in data.split(b"\n"))  # GBK, or a mix: line by line
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _line_text(line: bytes) -> str:
+    return line.decode("utf-8-sig") if _is_utf8(line) else line.decode("gb18030", errors="replace")
 
 
 def _header_map(header: Sequence[Any]) -> list[str | None]:
@@ -209,9 +229,11 @@ def _csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
 def _xlsx_rows(path: Path) -> Iterator[Row]:
     from openpyxl import load_workbook
 
+    handle = path.open("rb")  # a file object: openpyxl would refuse a renamed file by its suffix
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        book = load_workbook(handle, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many types for a bad file
+        handle.close()
         raise FormatError("不是可读取的 XLSX 表格（文件损坏或不是 Excel 文件）") from None
     try:
         sheet = book.worksheets[0]
@@ -219,6 +241,7 @@ def _xlsx_rows(path: Path) -> Iterator[Row]:
         yield from _table_rows(records)
     finally:
         book.close()
+        handle.close()
 
 
 def _jsonl_rows(text: str) -> Iterator[Row]:

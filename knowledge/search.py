@@ -149,7 +149,7 @@ def score_all(index: CardIndex, text: str) -> Scored:
             if index.taxonomy.is_axis_word(hit.cue.text):
                 weight *= AXIS_WORD_KEYWORD_SHARE  # already counted through the axis
             keyword[index.keyword_cards[normalize(hit.cue.text)]] += weight
-    total += keyword + _recency(index) - SUPERSEDED_PENALTY * index.superseded
+    total += keyword + _recency(index) - index.superseded * np.float32(SUPERSEDED_PENALTY)
     return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword)
 
 
@@ -166,6 +166,13 @@ def _apply_learning(index: CardIndex, scored: Scored, query: str, learned: Learn
 
 
 def _recency(index: CardIndex) -> np.ndarray:
+    cached = index.__dict__.get("_recency")
+    if cached is None:
+        cached = index.__dict__["_recency"] = _recency_of(index)
+    return cached
+
+
+def _recency_of(index: CardIndex) -> np.ndarray:
     known = index.days[index.days > 0]
     if not known.size:
         return np.zeros(len(index.cards), dtype=np.float32)
