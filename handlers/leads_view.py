@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import fmt_cn
 from bot.messages import Button, Card, Field
-from bot.phrases import TO_FILL, UNNAMED_CUSTOMER, activity_label
+from bot.phrases import ACTIVITY_LABELS, TO_FILL, UNNAMED_CUSTOMER, activity_label
 from storage.leads import LEAD_FIELDS, SOURCE_CN, STATUS_CN, UNKNOWN, display_value, provenance, stage_label
 from storage.models import Activity, Lead, Reminder
 
@@ -19,6 +19,7 @@ COLOUR_ICON = {"green": "🟢", "yellow": "🟡", "red": "🔴"}
 RULE_CN = {"first_contact": "首次联系", "follow_up": "约定回访", "cadence": "定期跟进", "stage_stall": "推进阶段",
            "dormancy": "唤醒休眠客户"}
 TIMELINE_MAX = 8
+KIND_CN = ACTIVITY_LABELS  # the one label table (bot/phrases.py), also read by the web console
 
 
 def colour(hours: float) -> str:
