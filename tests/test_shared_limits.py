@@ -62,3 +62,21 @@ async def test_two_instances_together_respect_the_per_member_limit(pg_url: str, 
         for db, sender, _outbox in instances:
             await sender.close()
             await db.dispose()
+
+
+async def test_three_instances_fetch_one_token_and_share_a_refresh(pg_url: str, fake: FakeWecom) -> None:
+    await upgrade(pg_url)
+    clock = ManualClock(MONDAY_10AM)
+    instances = [_instance(pg_url, fake, clock) for _ in range(3)]
+    try:
+        tokens = await asyncio.gather(*(sender.api.access_token() for _db, sender, _o in instances))
+        assert len(set(tokens)) == 1 and len(fake.calls("gettoken")) == 1  # one fetch, not three
+        fake.expire_tokens()  # WeCom refuses it: the first instance to notice refreshes, the others reuse that
+        fresh = await instances[0][1].api.access_token(stale=tokens[0])
+        again = await asyncio.gather(*(sender.api.access_token(stale=tokens[0]) for _db, sender, _o in instances))
+        assert fresh != tokens[0] and set(again) == {fresh}
+        assert len(fake.calls("gettoken")) == 2
+    finally:
+        for db, sender, _outbox in instances:
+            await sender.close()
+            await db.dispose()
