@@ -9,9 +9,11 @@ and this is not consulted.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,6 +21,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from storage.db import Database
 from storage.locks import lock_key
 from storage.models import KeyValue, OutboxMessage
+from storage.notify import PAUSE, notify
+
+log = logging.getLogger(__name__)
 
 
 async def recent_deliveries(db: Database, channel: str, recipient: str, since: datetime, limit: int
@@ -72,3 +77,23 @@ class SharedToken:
             await session.execute(stmt.on_conflict_do_update(
                 index_elements=[kv.c.key], set_={"value": value, "updated_at": stmt.excluded.updated_at}))
             return token, expires_in
+
+
+async def announce_pause(db: Database, app_key: str, seconds: float) -> None:
+    """The platform rate-limited the app (WeCom 45009): every instance's listener pauses it too (NOTIFY)."""
+    try:
+        async with db.session() as session:
+            await notify(session, PAUSE, f"{app_key}:{seconds:.0f}")
+    except Exception:  # the pause still holds here; the others meet the limit themselves
+        log.exception("could not tell the other instances about the pause of %s", app_key)
+
+
+def apply_pause(channels: Iterable[Any], payload: str) -> None:
+    """A PAUSE notification ("<app key>:<seconds>") → the matching API clients stop calling for that long."""
+    if not payload:
+        return
+    key, _, seconds = payload.rpartition(":")
+    for channel in channels:
+        paused_elsewhere = getattr(getattr(channel, "api", None), "paused_elsewhere", None)
+        if callable(paused_elsewhere):
+            paused_elsewhere(key, float(seconds))

@@ -97,6 +97,14 @@ class WecomApi:
         self._token_failure: tuple[int, WecomApiError] | None = None  # (attempt, error) of the last failed fetch
         self.token_fetches = 0
         self.shared: SharedToken | None = None  # PostgreSQL: the token every instance uses (WecomSender.bind)
+        # PostgreSQL: tell the other instances about a 45009 (they then pause too: `paused_elsewhere`)
+        self.tell_others: Callable[[str, float], Awaitable[None]] | None = None
+        self.app_key = f"wecom:{settings.corp_id}:{settings.agent_id}"
+
+    def paused_elsewhere(self, app_key: str, seconds: float) -> None:
+        """Another instance of this app met WeCom's 45009: no calls from here either for `seconds`."""
+        if app_key == self.app_key:
+            self._blocked_until = max(self._blocked_until, self._monotonic() + seconds)
 
     # -- plumbing ---------------------------------------------------------------------------
     def _http(self) -> aiohttp.ClientSession:
@@ -199,7 +207,10 @@ class WecomApi:
                 token = await self.access_token(stale=token)
                 continue
             if errcode != 0:
-                raise self._error(what, result)
+                error = self._error(what, result)
+                if errcode == RATE_LIMITED and self.tell_others is not None:
+                    await self.tell_others(self.app_key, RATE_LIMIT_BLOCK_S)  # every instance pauses
+                raise error
             self._reported.clear()  # working again: a later config error is logged afresh
             return result
         raise AssertionError("unreachable")
