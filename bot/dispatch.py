@@ -63,7 +63,7 @@ async def _dispatch(services: Services, msg: Inbound) -> bool:
             ctx.reply(Text(FORBIDDEN.format(roles="/".join(ROLE_CN[r] for r in sorted(route.roles)))))
         else:
             ctx.group_ok = route.group_ok
-            await _run(services, route, ctx, msg)
+            await _run(services, route, ctx, ctx.msg)  # the reader may have put the command a text stands for there
         await ctx.commit()
         return ctx.queued
     except Exception:
