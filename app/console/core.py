@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import jinja2
 from aiohttp import web
@@ -140,9 +141,20 @@ async def _csrf_ok(request: web.Request, expected: str) -> bool:
     return bool(given) and hmac.compare_digest(given, expected)
 
 
-def _login_needed(request: web.Request) -> web.StreamResponse:
-    from app.console.oauth import wecom_authorize_url
+AUTHORIZE = "https://open.weixin.qq.com/connect/oauth2/authorize"
 
+
+def wecom_authorize_url(services: Services) -> str | None:
+    """Where WeCom's browser goes to sign in silently (None: WeCom not configured)."""
+    cfg = services.settings.wecom
+    if not cfg.enabled:
+        return None
+    back = quote(services.settings.server.base_url + "/admin/oauth/wecom", safe="")
+    return (f"{AUTHORIZE}?appid={cfg.corp_id}&redirect_uri={back}&response_type=code&scope=snsapi_base"
+            f"&state=console&agentid={cfg.agent_id}#wechat_redirect")
+
+
+def _login_needed(request: web.Request) -> web.StreamResponse:
     authorize = wecom_authorize_url(services_of(request))
     if authorize and request.method == "GET" and "wxwork" in request.headers.get("User-Agent", "").lower():
         # WeCom's own browser: sign in silently with 网页授权 (a raw header: redirect_uri must stay encoded)

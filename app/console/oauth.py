@@ -11,7 +11,6 @@ senders' own (one token cache per process).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
@@ -27,18 +26,7 @@ from storage.models import User
 WECOM_API = Shared("console_wecom_api", lambda s: WecomApi(s.settings.wecom))
 DINGTALK_API = Shared("console_dingtalk_api", lambda s: DingtalkApi(s.settings.dingtalk))
 
-AUTHORIZE = "https://open.weixin.qq.com/connect/oauth2/authorize"
 REP_PAGE = "网页后台供主管和管理员使用。你的线索、跟进和话术都可以直接在聊天里查看 🙂"
-
-
-def wecom_authorize_url(services: Services) -> str | None:
-    """Where WeCom's browser goes to sign in silently (None: WeCom not configured)."""
-    cfg = services.settings.wecom
-    if not cfg.enabled:
-        return None
-    back = quote(services.settings.server.base_url + "/admin/oauth/wecom", safe="")
-    return (f"{AUTHORIZE}?appid={cfg.corp_id}&redirect_uri={back}&response_type=code&scope=snsapi_base"
-            f"&state=console&agentid={cfg.agent_id}#wechat_redirect")
 
 
 def _api(services: Services, name: str) -> Any:
