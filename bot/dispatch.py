@@ -63,7 +63,7 @@ async def _dispatch(services: Services, msg: Inbound) -> bool:
             ctx.reply(Text(FORBIDDEN.format(roles="/".join(ROLE_CN[r] for r in sorted(route.roles)))))
         else:
             ctx.group_ok = route.group_ok
-            await _run(services, route, ctx, ctx.msg)  # the reader may have put the command a text stands for there
+            await run_route(services, route, ctx, ctx.msg)  # the reader may have put the command there
         await ctx.commit()
         return ctx.queued
     except Exception:
@@ -75,8 +75,9 @@ async def _dispatch(services: Services, msg: Inbound) -> bool:
         await ctx.close()
 
 
-async def _run(services: Services, route: Route[Context], ctx: Context, msg: Inbound) -> None:
-    """The handler with what it asked for: the message; or the unpacked card action, and its lead."""
+async def run_route(services: Services, route: Route[Context], ctx: Context, msg: Inbound) -> None:
+    """The handler with what it asked for: the message; or the unpacked card action, and its lead (also used by
+    the front door's numbered replies and the web console, which run a route on a user's behalf)."""
     if route.action is None:
         await route.handler(ctx, msg)
         return

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from bot import phrases as P
 from bot.clock import fmt_cn
 from bot.context import Context
+from bot.dispatch import run_route
 from bot.messages import Button, Card, Inbound, Text, body_from_json
 from bot.router import Reading, Router
 from handlers.capture import _tell_conflicts as tell_conflicts
@@ -178,7 +179,7 @@ async def run_as(ctx: Context, msg: Inbound) -> None:
         return
     if msg.kind != "text":
         ctx.msg = msg
-    await route.handler(ctx, ctx.msg)
+    await run_route(ctx.services, route, ctx, ctx.msg)
 
 
 @router.intent("model_guess")

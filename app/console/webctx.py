@@ -9,7 +9,7 @@ import uuid
 from typing import Literal
 
 from bot.context import Context, UserInfo
-from bot.dispatch import FAILED, FORBIDDEN, ROLE_CN
+from bot.dispatch import FAILED, FORBIDDEN, ROLE_CN, run_route
 from bot.messages import Body, Card, CardUpdate, Inbound, Markdown, Text
 from bot.services import Services
 from storage.models import User
@@ -47,7 +47,7 @@ async def run_as(services: Services, user: UserInfo, *, text: str = "", click: s
             return False, ["没有这个操作。"]
         if route.roles and user.role not in route.roles:
             return False, [FORBIDDEN.format(roles="/".join(ROLE_CN[r] for r in sorted(route.roles)))]
-        await route.handler(ctx, msg)
+        await run_route(services, route, ctx, msg)
         await ctx.commit()
     except Exception:
         log.exception("console action %r by %s failed", text or click, user.id)
