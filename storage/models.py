@@ -276,7 +276,9 @@ class ChainEntry(Base):
 
     __tablename__ = "audit_chain"
 
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # INTEGER on SQLite makes seq the rowid: the walk in seq order reads the table itself, no index lookups
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+                                     autoincrement=False)
     kind: Mapped[str] = mapped_column(String(32))  # evidence | stage | won | lost | confirm | flag_clear
     lead_id: Mapped[int | None] = mapped_column(Integer, index=True)
     body: Mapped[str] = mapped_column(Text)
