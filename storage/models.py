@@ -127,6 +127,8 @@ class Evidence(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     path: Mapped[str | None] = mapped_column(String(255))
     note: Mapped[str | None] = mapped_column(Text)
+    proof: Mapped[str | None] = mapped_column(String(16))  # contract | payment | receipt | chat | demo | other
+    ocr_text: Mapped[str | None] = mapped_column(Text)  # what OCR read on an image (contract party checks)
     added_by: Mapped[str | None] = mapped_column(String(64))
     confirmed_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
