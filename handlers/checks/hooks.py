@@ -44,7 +44,7 @@ async def gate_refusal(session: AsyncSession, lead: Lead, cfg: ChecksSettings) -
     need = [p for p in cfg.gate("close") or CLOSE_PROOFS if p in CLOSE_PROOFS] or list(CLOSE_PROOFS)
     if any(p in have for p in need):
         return None
-    return (f"推进到「签约回款」或赢单需要{proof_names(need).replace('、', '或')}：发送「证据 {lead.id}」后 5 分钟内"
+    return (f"推进到「签约回款」或赢单需要证据（{proof_names(need).replace('、', '或')}）：发送「证据 {lead.id}」后 5 分钟内"
             f"发合同页或回款截图，或发送「证据 {lead.id} <说明>」由主管确认。")
 
 
@@ -79,7 +79,7 @@ async def after_evidence(session: AsyncSession, lead: Lead, ev: Evidence, readin
         ev.proof, ev.ocr_text = reading.kind, reading.text[:4000] or None
     await session.flush()
     await chain.append(session, "evidence", lead_id=lead.id, actor_id=actor_id, now=now, evidence_id=ev.id,
-                       sha256=ev.sha256, kind=ev.kind, proof=ev.proof, note=(ev.note or "")[:200] or None)
+                       sha256=ev.sha256, item=ev.kind, proof=ev.proof, note=(ev.note or "")[:200] or None)
     lines = []
     if reading is not None:
         lines.append(f"识别为：{KINDS_CN.get(reading.kind, reading.kind)}。")
