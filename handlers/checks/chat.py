@@ -33,8 +33,9 @@ def parse_answer(text: str) -> tuple[str, int | None, str] | None:
     return m.group("topic"), int(m.group("lead")) if m.group("lead") else None, m.group("answer").strip()
 
 
-async def _is_answer(ctx: Context, msg: Inbound) -> bool:
-    return parse_answer(msg.text or "") is not None
+VERBS = ("确认", "属实", "说明", "解释")
+# 「预算 确认 …」 is registered as a command word of its own: longer than the draft edit 「预算 …」, so it wins there.
+ANSWER_WORDS = tuple(f"{t}{sep}{v}" for t in _TOPIC_WORDS for v in VERBS for sep in ("", " "))
 
 
 async def _own_open_flags(ctx: Context, rule_names: set[str], lead_id: int | None) -> list[LeadFlag]:
@@ -46,10 +47,12 @@ async def _own_open_flags(ctx: Context, rule_names: set[str], lead_id: int | Non
     return list((await session.execute(stmt.order_by(LeadFlag.id))).scalars())
 
 
-@router.text(when=_is_answer)
+@router.command(*ANSWER_WORDS)
 async def answer_flag(ctx: Context, msg: Inbound) -> None:
     parsed = parse_answer(msg.text or "")
-    assert parsed is not None
+    if parsed is None:
+        ctx.reply(Text("请在后面写上说明，例如「预算 确认 客户集团总预算」。"))
+        return
     topic, lead_id, text = parsed
     found = await _own_open_flags(ctx, flags.topic_rules(topic), lead_id)
     leads = sorted({f.lead_id for f in found})

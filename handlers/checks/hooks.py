@@ -44,7 +44,8 @@ async def gate_refusal(session: AsyncSession, lead: Lead, cfg: ChecksSettings) -
     need = [p for p in cfg.gate("close") or CLOSE_PROOFS if p in CLOSE_PROOFS] or list(CLOSE_PROOFS)
     if any(p in have for p in need):
         return None
-    return (f"推进到「签约回款」或赢单需要证据（{proof_names(need).replace('、', '或')}）：发送「证据 {lead.id}」后 5 分钟内"
+    what = proof_names(need).replace("、", "或")
+    return (f"推进到「签约回款」或赢单需要证据（{what}）：发送「证据 {lead.id}」后 5 分钟内"
             f"发合同页或回款截图，或发送「证据 {lead.id} <说明>」由主管确认。")
 
 
