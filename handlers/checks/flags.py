@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ChecksSettings
@@ -21,6 +21,7 @@ from handlers.checks import rules
 from handlers.checks.evidence import DEMO, classify
 from handlers.checks.rules import Finding, OtherLead
 from storage import chain
+from storage.leads import _COMPANY_TAIL as COMPANY_TAIL
 from storage.leads import OPEN_STATUSES, is_filled
 from storage.models import Activity, Evidence, Lead, LeadFlag, User
 
@@ -28,7 +29,8 @@ OPEN = ("open", "answered")
 LEVEL_ORDER = {rules.RED: 0, rules.YELLOW: 1}
 DEMO_DONE = re.compile(r"(?:演示|讲解|试用|路演|汇报)(?:了|过|完|完了|结束)"
                        r"|(?:已|已经|做了|完成了?)\s*(?:产品|方案)?(?:演示|讲解|试用)")
-HISTORY_LIMIT = 500
+OTHERS_LIMIT = 50
+HISTORY_LIMIT = 200  # the most recent known budgets are history enough for a median
 
 
 @dataclass(frozen=True)
@@ -107,51 +109,65 @@ def key_known(lead: Lead) -> frozenset[str]:
     return frozenset(known)
 
 
-async def _team(session: AsyncSession, owner_id: str | None) -> list[str]:
-    if owner_id is None:
-        return []
-    manager = (await session.execute(select(User.manager_id).where(User.id == owner_id))).scalar()
-    if manager is None:
-        return [owner_id]
-    ids = (await session.execute(select(User.id).where(or_(User.manager_id == manager, User.id == manager))))
-    return list(ids.scalars())
-
-
 async def _budget_history(session: AsyncSession, lead: Lead, owner: str | None) -> tuple[int, ...]:
-    team = await _team(session, owner)
-    if not team:
+    """Known budgets of the team's other leads (same manager as the owner, or the owner's own), same industry."""
+    if owner is None:
         return ()
-    stmt = (select(Lead.budget_cny).where(Lead.owner_id.in_(team), Lead.id != lead.id, Lead.status != "draft",
-                                          Lead.budget_cny.is_not(None))
+    manager = select(User.manager_id).where(User.id == owner).scalar_subquery()
+    stmt = (select(Lead.budget_cny).join(User, User.id == Lead.owner_id)
+            .where(or_(User.manager_id == manager, Lead.owner_id == owner), Lead.id != lead.id,
+                   Lead.status != "draft", Lead.budget_cny.is_not(None))
             .order_by(Lead.id.desc()).limit(HISTORY_LIMIT))
     if lead.industry:
         stmt = stmt.where(Lead.industry == lead.industry)
     return tuple(b for b in (await session.execute(stmt)).scalars() if b)
 
 
+def company_prefix(company: str) -> str:
+    """The start every short/full spelling of one company shares (storage.leads.same_company): ≤ 4 characters
+    of its name without legal and trade suffixes."""
+    core = COMPANY_TAIL.sub("", company.strip()) or company.strip()
+    return core[:4]
+
+
 async def _others(session: AsyncSession, lead: Lead) -> tuple[OtherLead, ...]:
+    """Open leads sharing the phone, or a company name of the same start (index range, then same_company)."""
     conds = []
     if lead.phone:
         conds.append(Lead.phone == lead.phone)
-    if lead.company:
-        conds.append(Lead.company.is_not(None))
+    if lead.company and (prefix := company_prefix(lead.company)):
+        conds.append(and_(Lead.company >= prefix, Lead.company < prefix + "\U0010ffff"))
     if not conds:
         return ()
     stmt = (select(Lead.id, Lead.owner_id, Lead.phone, Lead.company, User.name)
             .join(User, User.id == Lead.owner_id)
             .where(or_(*conds), Lead.id != lead.id, Lead.status.in_(OPEN_STATUSES)))
-    if lead.company and not lead.phone:
-        stmt = stmt.where(Lead.company.like(f"{lead.company[:2]}%"))
-    rows = (await session.execute(stmt.limit(200))).all()
+    rows = (await session.execute(stmt.limit(OTHERS_LIMIT))).all()
     return tuple(OtherLead(r[0], r[1], r[4], r[2], r[3]) for r in rows
                  if (lead.phone and r[2] == lead.phone) or rules.same_company(lead.company, r[3]))
 
 
-async def gather(session: AsyncSession, lead: Lead) -> Facts:
+async def _evidence_and_summaries(session: AsyncSession, lead: Lead) -> tuple[list[Evidence], tuple[str, ...]]:
     evidence = list((await session.execute(select(Evidence).where(Evidence.lead_id == lead.id))).scalars())
     summaries = tuple((await session.execute(
         select(Activity.summary).where(Activity.lead_id == lead.id, Activity.kind == "contact")
         .order_by(Activity.created_at, Activity.id))).scalars())
+    return evidence, summaries
+
+
+async def lead_proofs(session: AsyncSession, lead: Lead) -> frozenset[str]:
+    """What the lead's evidence, fields and follow-ups prove (the stage gates need only this)."""
+    return proofs_of(lead, *await _evidence_and_summaries(session, lead))
+
+
+# Rules that look at other leads (team budgets, colleagues' customers): re-run when the lead's values change
+# (draft, edit, confirm, follow-up), skipped on stage changes and evidence, whose facts they do not read.
+VALUE_RULES = frozenset({"budget_outlier", "shared_contact"})
+
+
+async def gather(session: AsyncSession, lead: Lead, *, values: bool = True) -> Facts:
+    """The lead's facts; `values=False` leaves out the other-lead queries of VALUE_RULES."""
+    evidence, summaries = await _evidence_and_summaries(session, lead)
     owner = lead.owner_id or lead.created_by
     hashes = {ev.sha256 for ev in evidence if ev.sha256 and ev.kind in ("image", "file")}
     reused: tuple[int, ...] = ()
@@ -160,8 +176,9 @@ async def gather(session: AsyncSession, lead: Lead) -> Facts:
             Evidence.sha256.in_(hashes), Evidence.kind.in_(("image", "file")), Evidence.lead_id != lead.id)))
             .scalars()) - {None}))  # type: ignore[arg-type]
     return Facts(lead.id, owner, lead.stage, lead.status, lead.budget_cny, lead.industry, lead.phone, lead.company,
-                 proofs_of(lead, evidence, summaries), summaries, await _budget_history(session, lead, owner),
-                 await _others(session, lead), key_known(lead), reused,
+                 proofs_of(lead, evidence, summaries), summaries,
+                 await _budget_history(session, lead, owner) if values else (),
+                 await _others(session, lead) if values else (), key_known(lead), reused,
                  tuple(ev.ocr_text or "" for ev in evidence if ev.proof == "contract" and ev.ocr_text))
 
 
@@ -181,14 +198,18 @@ def _recorded_jumps(flags: Sequence[LeadFlag]) -> list[tuple[str, str]]:
 
 
 async def refresh(session: AsyncSession, lead: Lead, now: datetime, cfg: ChecksSettings, *,
-                  jump: tuple[str, str] | None = None) -> list[Finding]:
-    """Re-run every rule on `lead`; new findings become open flags, flags that no longer hold are resolved.
-    Returns the findings that were not flagged before (for the reply)."""
+                  jump: tuple[str, str] | None = None, facts: Facts | None = None, values: bool = True
+                  ) -> list[Finding]:
+    """Re-run the rules on `lead` (over `facts` when the caller gathered them with the same `values`); new findings
+    become open flags, flags that no longer hold are resolved (VALUE_RULES only when `values`). Returns the
+    findings that were not flagged before (for the reply)."""
     if not cfg.enabled:
         return []
     existing = list((await session.execute(select(LeadFlag).where(LeadFlag.lead_id == lead.id))).scalars())
     jumps = _recorded_jumps(existing) + ([jump] if jump else [])
-    findings = evaluate(await gather(session, lead), cfg, jumps)
+    findings = evaluate(facts or await gather(session, lead, values=values), cfg, jumps)
+    if not values:
+        findings = [f for f in findings if f.rule not in VALUE_RULES]
     by_key = {(f.rule, f.subject): f for f in existing}
     fresh = []
     for finding in findings:
@@ -205,7 +226,7 @@ async def refresh(session: AsyncSession, lead: Lead, now: datetime, cfg: ChecksS
             row.reason, row.level, row.updated_at = finding.reason, finding.level, now
     still = {(f.rule, f.subject) for f in findings}
     for row in existing:
-        if row.status in OPEN and (row.rule, row.subject) not in still:
+        if row.status in OPEN and (row.rule, row.subject) not in still and (values or row.rule not in VALUE_RULES):
             row.status, row.updated_at = "resolved", now
     await session.flush()
     return fresh

@@ -31,16 +31,12 @@ def finding_lines(found: list[Finding]) -> list[str]:
     return lines
 
 
-async def proofs(session: AsyncSession, lead: Lead) -> frozenset[str]:
-    return (await flags.gather(session, lead)).proofs
-
-
 async def gate_refusal(session: AsyncSession, lead: Lead, cfg: ChecksSettings) -> str | None:
     """Why `lead` may not reach 签约回款 / 赢单 yet: neither a contract page nor a payment record among its evidence
     (a receipt, a chat or an unreadable image proves neither). None: it may."""
     if not cfg.enabled:
         return None
-    have = await proofs(session, lead)
+    have = await flags.lead_proofs(session, lead)
     need = [p for p in cfg.gate("close") or CLOSE_PROOFS if p in CLOSE_PROOFS] or list(CLOSE_PROOFS)
     if any(p in have for p in need):
         return None
@@ -60,9 +56,12 @@ def gate_prompt(stage: str, have: frozenset[str], lead_id: int, cfg: ChecksSetti
 async def after_stage(session: AsyncSession, lead: Lead, before: str, actor_id: str, now: datetime,
                       cfg: ChecksSettings) -> list[str]:
     await chain.append(session, "stage", lead_id=lead.id, actor_id=actor_id, now=now, before=before, after=lead.stage)
-    found = await flags.refresh(session, lead, now, cfg, jump=(before, lead.stage))
-    lines = finding_lines(found)
-    if cfg.enabled and (ask := gate_prompt(lead.stage, await proofs(session, lead), lead.id, cfg)):
+    if not cfg.enabled:
+        return []
+    facts = await flags.gather(session, lead, values=False)
+    lines = finding_lines(await flags.refresh(session, lead, now, cfg, jump=(before, lead.stage), facts=facts,
+                                              values=False))
+    if ask := gate_prompt(lead.stage, facts.proofs, lead.id, cfg):
         lines.insert(0, ask)
     return lines
 
@@ -70,7 +69,7 @@ async def after_stage(session: AsyncSession, lead: Lead, before: str, actor_id: 
 async def after_close(session: AsyncSession, lead: Lead, reason: str, actor_id: str, now: datetime,
                       cfg: ChecksSettings) -> list[str]:
     await chain.append(session, lead.status, lead_id=lead.id, actor_id=actor_id, now=now, reason=reason[:255])
-    return finding_lines(await flags.refresh(session, lead, now, cfg))
+    return finding_lines(await flags.refresh(session, lead, now, cfg, values=False))
 
 
 async def after_evidence(session: AsyncSession, lead: Lead, ev: Evidence, reading: Reading | None, actor_id: str,
@@ -86,7 +85,7 @@ async def after_evidence(session: AsyncSession, lead: Lead, ev: Evidence, readin
         lines.append(f"识别为：{KINDS_CN.get(reading.kind, reading.kind)}。")
         if reading.kind not in CLOSE_PROOFS:
             lines.append("这份证据不能作为合同或回款凭证。")
-    return lines + finding_lines(await flags.refresh(session, lead, now, cfg))
+    return lines + finding_lines(await flags.refresh(session, lead, now, cfg, values=False))
 
 
 async def after_decision(session: AsyncSession, lead: Lead, ev: Evidence, actor_id: str, approve: bool,
@@ -94,7 +93,7 @@ async def after_decision(session: AsyncSession, lead: Lead, ev: Evidence, actor_
     """A manager confirmed or rejected a rep's evidence note."""
     await chain.append(session, "confirm", lead_id=lead.id, actor_id=actor_id, now=now, evidence_id=ev.id,
                        verdict="ok" if approve else "no")
-    return finding_lines(await flags.refresh(session, lead, now, cfg))
+    return finding_lines(await flags.refresh(session, lead, now, cfg, values=False))
 
 
 async def after_values(session: AsyncSession, lead: Lead, now: datetime, cfg: ChecksSettings) -> list[str]:
