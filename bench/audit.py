@@ -16,6 +16,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -32,7 +33,7 @@ CHUNK = 10_000
 LEADS = 10_000
 
 
-def _rows(start: int, n: int, prev: str) -> tuple[list[dict[str, object]], str]:
+def _rows(start: int, n: int, prev: str) -> tuple[list[dict[str, Any]], str]:
     out = []
     for seq in range(start, start + n):
         lead = seq % LEADS + 1
@@ -53,7 +54,7 @@ async def _seed(db: Database, n: int) -> None:
         rows, prev = _rows(seq, min(CHUNK, n - seq + 1), prev)
         for r in rows:
             if r["kind"] == "stage":
-                last_stage[int(r["lead_id"])] = str(r["body"]).split('"after":"')[1].split('"')[0]  # type: ignore[arg-type]
+                last_stage[int(r["lead_id"])] = str(r["body"]).split('"after":"')[1].split('"')[0]
         async with db.session() as s:
             await s.execute(insert(ChainEntry), rows)
         seq += len(rows)

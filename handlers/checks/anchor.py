@@ -51,7 +51,7 @@ async def send_due_anchor(services: Services) -> int:
             return 0
         claimed = await session.execute(insert_ignore(session, KeyValue).values(
             key=chain.ANCHOR_PREFIX + day, value={"seq": last[0], "hash": last[1]}, updated_at=now))
-        if claimed.rowcount == 0:
+        if getattr(claimed, "rowcount", 1) == 0:  # another process claimed the day first
             return 0
         admins = list((await session.execute(select(User.id).where(
             User.role == "admin", User.active.is_(True)).order_by(User.id))).scalars())

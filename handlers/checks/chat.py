@@ -17,7 +17,7 @@ from handlers.permissions import command_arg, key_id, lead_for, list_leads, mana
 from storage.leads import OPEN_STATUSES
 from storage.models import Lead, LeadFlag
 
-router = Router("checks")
+router: Router[Context] = Router("checks")
 
 _TOPIC_WORDS = sorted({w for words in rules.TOPICS.values() for w in words}, key=len, reverse=True)
 ANSWER = re.compile(rf"^(?P<topic>{'|'.join(_TOPIC_WORDS)})\s*(?:确认|属实|说明|解释)\s*[:：,，]?\s*"
