@@ -28,6 +28,8 @@ class ServerSettings:
     max_inflight: int = 200  # background handler tasks at once; beyond that callbacks wait
     tick_seconds: float = 5.0  # reminder ticker and outbox sender interval
     warm_up: bool = True  # load the knowledge index and jieba dictionaries at start, not on the first message
+    log_format: str = "text"  # "text" (one readable line) | "json" (one JSON object a line, for log collectors)
+    shutdown_grace_s: float = 30.0  # on SIGTERM: at most this long to finish handlers and deliver their answers
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class LlmSettings:
     api_key: str = ""
     model: str = "gpt-4o-mini"
     timeout_s: float = 2.0
+    rerank: bool = False  # when the best knowledge cards are close, let the model pick one (by id only)
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,8 @@ class Settings:
         return next((n for n in ("wecom", "dingtalk") if getattr(self, n).enabled), "console")
 
 
-CHOICES = {("dingtalk", "mode"): {"stream", "http"}, ("ocr", "engine"): {"tesseract", "rapidocr"}}
+CHOICES = {("dingtalk", "mode"): {"stream", "http"}, ("server", "log_format"): {"text", "json"},
+           ("ocr", "engine"): {"tesseract", "rapidocr"}}
 ROLES = {"rep", "manager", "admin"}
 
 

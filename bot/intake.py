@@ -71,7 +71,7 @@ class Intake:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), REPLAY_INTERVAL_S)
 
-    async def close(self) -> None:
-        """Finish the jobs in flight, then the claims connection."""
-        await self.tasks.drain()
+    async def close(self, timeout: float = 30.0) -> None:
+        """Finish the jobs in flight (at most `timeout` s), then the claims connection."""
+        await self.tasks.drain(timeout)
         await self.claims.close()

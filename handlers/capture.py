@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import fmt_cn
 from bot.context import Context
 from bot.messages import Button, Card, Inbound, Outbound, Text
+from bot.metrics import OCR, timed
 from bot.outbox import enqueue
 from bot.router import Router, normalize_text
 from handlers.assignment import activate_lead, plan_follow_up
@@ -93,7 +94,7 @@ async def screenshot(ctx: Context, msg: Inbound) -> None:
 
 async def _recognize(ctx: Context, data: bytes) -> LeadFields | None:
     """OCR in the bounded executor; a short 识别中… goes out at once when it takes over a second."""
-    job = asyncio.ensure_future(read_screenshot(data, now=ctx.msg.received_at, settings=ctx.settings.ocr))
+    job = asyncio.ensure_future(_timed_read(data, ctx))
     done, _ = await asyncio.wait({job}, timeout=BUSY_AFTER_S)
     if not done:
         await _send_now(ctx, Text("识别中…"))
@@ -103,6 +104,11 @@ async def _recognize(ctx: Context, data: bytes) -> LeadFields | None:
         ctx.reply(Text(exc.message_cn))
         return None
     return await assist(fields, ctx.settings.llm, ctx.msg.received_at)
+
+
+async def _timed_read(data: bytes, ctx: Context) -> LeadFields:
+    with timed(OCR):
+        return await read_screenshot(data, now=ctx.msg.received_at, settings=ctx.settings.ocr)
 
 
 async def _send_now(ctx: Context, body: Text) -> None:
