@@ -15,10 +15,12 @@ from datetime import datetime
 from bot.clock import to_cn
 from ocr.catalog import DEFAULT_PATH, Catalog, load_catalog
 from ocr.engine import LEFT, RIGHT, TIME, ChatText, join_lines
+from ocr.negatives import classify
 from ocr.people import (
     COMPANY_RE,
     TITLE,
     company_in,
+    group_company,
     is_person_name,
     is_referral,
     is_title,
@@ -331,16 +333,16 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None) -> Le
     (default: ocr/needs.toml)."""
     text = chat.text
     if not chat.is_chat:
-        return LeadFields(text=text, reject_reason="not_chat")
+        return LeadFields(text=text, reject_reason=classify(text, is_chat=False))
     bar = parse_title_bar(chat.title)
-    if bar.is_group:
-        return LeadFields(text=text, reject_reason="group_chat")
     if bar.is_colleague:
         return LeadFields(text=text, reject_reason="colleague_chat")
     left = [r for r in chat.regions if r.kind == LEFT]
     ctx = _Context(catalog or load_catalog(None), referral=any(is_referral(r.text.replace("\n", "")) for r in left))
     acc = _Acc()
-    if not ctx.referral:  # in a referral the title bar is the referrer
+    if bar.is_group:  # a customer project group: the group's name may carry the customer's company
+        acc.put("company", group_company(chat.title), 0.6)
+    elif not ctx.referral:  # in a referral the title bar is the referrer
         acc.put("customer_name", bar.name, 0.9)
         acc.put("company", bar.company, 0.75)
         acc.put("title", bar.title, 0.7)
@@ -356,8 +358,30 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None) -> Le
     settled = agreed(chat_times(dialogue, now))
     if settled is not None:
         acc.put("follow_up", settled.when, 0.8)
-    return dataclasses.replace(_finish(acc, text), chat_title=chat.title, dialogue=dialogue,
+    lead = dataclasses.replace(_finish(acc, text), chat_title=chat.title, dialogue=dialogue,
                                follow_up_precision=settled.precision if settled else None)
+    reason = _not_a_lead(lead, acc, bar.is_group, text)
+    if reason is None:
+        return lead
+    if reason == "no_details":  # a chat, maybe a second screenshot of one: its few fields may still merge
+        return dataclasses.replace(lead, is_lead=False, reject_reason=reason)
+    return LeadFields(text=text, chat_title=chat.title, dialogue=dialogue, reject_reason=reason)
+
+
+def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, text: str) -> str | None:
+    """Why a chat with a number in it is still no lead: a courier, a colleague, a bank SMS… (the customer's own
+    buying words or introduction outweigh such cues); a group only counts when a customer-side member has
+    introduced themselves."""
+    if not lead.is_lead:
+        kind = classify(text, is_chat=True)
+        return "group_chat" if group else {"colleague": "colleague_chat"}.get(kind or "", kind) or lead.reject_reason
+    strong = bool(lead.needs or lead.budget_cny or (acc.conf.get("customer_name", 0) >= 0.92 and lead.company))
+    kind = classify(text, is_chat=True)
+    if kind and not strong:
+        return "colleague_chat" if kind == "colleague" else kind
+    if group and acc.conf.get("customer_name", 0) < 0.92:
+        return "group_chat"
+    return None
 
 
 def chat_times(dialogue: tuple[tuple[str, str, str], ...], now: datetime) -> list[Found]:
