@@ -366,7 +366,7 @@ def report_lines(rep: TeamReport) -> list[str]:
         lines.append(f"- {r.name}: PHI {pct(r.health.phi)} · 在跟 {r.health.open_leads} · "
                      f"🟢{c['green']} 🟡{c['yellow']} 🔴{c['red']} · 超时 {len(r.overdue)}")
     if rep.quality:
-        lines += quality_lines([(r.id, r.name) for r in rep.reps], rep.quality, rep.cleanup)
+        lines += quality_lines([(r.id, r.name) for r in rep.reps], rep.quality, rep.cleanup, rep.now)
     return lines
 
 

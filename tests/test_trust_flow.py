@@ -159,6 +159,7 @@ async def test_digest_quality_and_cleanup_day(chat: ChatSession, services: Servi
     text_ = "\n".join(report_lines(report))
     assert "**数据质量**" in text_ and "张伟: 关键字段完整 50%（1/2） · 🔴 未处理 1 条" in text_
     assert "李娜: 关键字段完整 未知" in text_  # no open leads: unknown, not 100 %
+    assert "  - 线索 #2 🔴 从 1.线索获取 直接跳到 4.方案演示" in text_  # the open red flag with its reason
     assert "数据清洁日" in text_ and "线索 #2 🔴" in text_
     async with services.db.session() as s:
         plain = await compute_report(s, "manager01", now.replace(day=16), now, services.settings.reminders)

@@ -39,6 +39,7 @@ class Quality:
     red_open: int = 0
     oldest_red_days: float | None = None
     oldest: list[LeadFlag] = field(default_factory=list)  # the 数据清洁日 list
+    reds: list[LeadFlag] = field(default_factory=list)  # the oldest open 🔴 flags, shown every day
 
     @property
     def share(self) -> float | None:
@@ -64,6 +65,8 @@ async def quality_by_rep(session: AsyncSession, rep_ids: Sequence[str], now: dat
             q.oldest.append(flag)
         if flag.level == RED:
             q.red_open += 1
+            if len(q.reds) < CLEANUP_TOP:
+                q.reds.append(flag)
             age = (now - flag.created_at).total_seconds() / 86400
             q.oldest_red_days = max(q.oldest_red_days or 0.0, age)
     return out
@@ -73,7 +76,8 @@ def days(value: float) -> str:
     return "不到 1 天" if value < 1 else f"{value:.0f} 天"
 
 
-def quality_lines(names: Iterable[tuple[str, str]], quality: dict[str, Quality], cleanup: bool) -> list[str]:
+def quality_lines(names: Iterable[tuple[str, str]], quality: dict[str, Quality], cleanup: bool,
+                  now: datetime) -> list[str]:
     """Markdown lines for the digest: one per rep, then the 数据清洁日 list when it is that day."""
     lines = ["**数据质量**"]
     for rep_id, name in names:
@@ -84,6 +88,8 @@ def quality_lines(names: Iterable[tuple[str, str]], quality: dict[str, Quality],
         red = f"🔴 未处理 {q.red_open} 条，最久 {days(q.oldest_red_days)}" if q.red_open and \
             q.oldest_red_days is not None else "🔴 0"
         lines.append(f"- {name}: 关键字段完整 {share} · {red}")
+        lines += [f"  - 线索 #{f.lead_id} {flag_line(f)}（{days((now - f.created_at).total_seconds() / 86400)}）"
+                  for f in q.reds]
     if cleanup:
         lines.append("**🧹 数据清洁日：每人最久未处理的 3 条标记**")
         for rep_id, name in names:
