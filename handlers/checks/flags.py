@@ -136,7 +136,10 @@ async def _others(session: AsyncSession, lead: Lead) -> tuple[OtherLead, ...]:
     if lead.phone:
         conds.append(Lead.phone == lead.phone)
     if lead.company and (prefix := company_prefix(lead.company)):
-        conds.append(and_(Lead.company >= prefix, Lead.company < prefix + "\U0010ffff"))
+        if session.get_bind().dialect.name == "sqlite":  # BINARY collation: an index range
+            conds.append(and_(Lead.company >= prefix, Lead.company < prefix + "\U0010ffff"))
+        else:  # a locale collation does not keep prefixes together: LIKE 'prefix%'
+            conds.append(Lead.company.startswith(prefix, autoescape=True))
     if not conds:
         return ()
     stmt = (select(Lead.id, Lead.owner_id, Lead.phone, Lead.company, User.name)
