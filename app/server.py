@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from app.console import mount_console
 from app.runtime import build_services
 from bot.channels.dingtalk.callback import DingtalkChannel
 from bot.channels.wecom.callback import WecomChannel
@@ -73,6 +74,7 @@ async def create_app(settings: Settings, clock: Clock | None = None, channels: d
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     register_channels(app, intake)
+    mount_console(app, services)
     app.cleanup_ctx.append(_background)
     return app
 

@@ -44,7 +44,9 @@ from ocr.extract import FIELDS
 from tests.synth import edit_distance, squash
 
 SEEDS = {"dev": 1000, "test": 2000}  # tune on dev only; report test
-OCR_DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "ocr-dev"
+# ../shared/eval/ocr-dev beside the repository (a worktree under wt/ looks one level further up)
+OCR_DEV = next((p / "shared" / "eval" / "ocr-dev" for p in Path(__file__).resolve().parents[2:4]
+                if (p / "shared" / "eval" / "ocr-dev").is_dir()), Path("../shared/eval/ocr-dev"))
 STYLE_SEED = 5000  # the held-out styles set: seeds no test uses
 
 

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from bot.dedup import InboundClaimer
 from bot.dispatch import dispatch
@@ -23,7 +24,6 @@ from bot.tasks import TaskPool
 
 log = logging.getLogger(__name__)
 
-REPLAY_INTERVAL_S = 60.0
 
 
 class Intake:
@@ -57,19 +57,20 @@ class Intake:
         """Replay what a crash left unhandled, prune old claims; returns how many messages were replayed."""
         claims_db = await self.claims.database()
         now = self.services.clock.now()
-        replayed = await sweep(claims_db, self.services.db, self.replayers, now)
+        grace = timedelta(seconds=self.services.settings.server.replay_grace_s)
+        replayed = await sweep(claims_db, self.services.db, self.replayers, now, grace=grace)
         await prune(claims_db, self.services.db, now)
         return replayed
 
     async def run_replays(self, stop: asyncio.Event) -> None:
-        """Sweep at once, then every REPLAY_INTERVAL_S until `stop` is set."""
+        """Sweep at once, then every `[server] replay_interval_s` until `stop` is set."""
         while not stop.is_set():
             try:
                 await self.sweep()
             except Exception:
                 log.exception("inbound replay sweep failed; will retry")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), REPLAY_INTERVAL_S)
+                await asyncio.wait_for(stop.wait(), self.services.settings.server.replay_interval_s)
 
     async def close(self, timeout: float = 30.0) -> None:
         """Finish the jobs in flight (at most `timeout` s), then the claims connection."""

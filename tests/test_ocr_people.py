@@ -98,3 +98,20 @@ def test_a_customer_project_group_is_a_lead_when_a_customer_introduces_themself(
     assert lead.is_lead and (lead.customer_name, lead.phone) == ("苗语桐", "13566667777")
     chatter = extract(chat("周末羽毛球(12)", ("left", "联系人龙一帆，电话13511112222"), ("left", "好的")), NOW)
     assert not chatter.is_lead and chatter.reject_reason == "group_chat"
+
+
+def test_a_quoted_reply_belongs_to_the_quoted_speaker() -> None:
+    lead = extract(chat("苗语桐@禾丰包装",
+                        ("right", "我是云启的小郑，电话13900001111"),
+                        ("left", "好的，收到"),
+                        ("left", "郑磊：我是云启的小郑，电话13900001111"),  # the customer quotes the rep
+                        ("right", "苗语桐：我手机13566667777"),  # the rep quotes the customer
+                        ), NOW)
+    assert lead.phone == "13566667777"
+
+
+def test_full_width_digits_and_spoken_budgets() -> None:
+    lead = extract(chat("苗语桐@禾丰包装", ("left", "手机：１３５ ６６６６ ７７７７"), ("left", "预算两百来万吧")), NOW)
+    assert (lead.phone, lead.budget_cny) == ("13566667777", 2_000_000)
+    assert extract(chat("苗语桐@禾丰包装", ("left", "电话13566667777，预算¥350,000")), NOW).budget_cny == 350_000
+    assert extract(chat("苗语桐@禾丰包装", ("left", "电话13566667777，预算六十个w")), NOW).budget_cny == 600_000

@@ -221,6 +221,14 @@ class WecomApi:
             path, lambda t: self._http().post(self.base + path, params={"access_token": t}, json=payload)
         )
 
+    async def oauth_userid(self, code: str) -> str | None:
+        """网页授权 (OAuth2 in WeCom's browser): the member the redirect's `code` belongs to; None for a
+        non-member (an outsider gets an openid, no userid). A code works once, for 5 minutes."""
+        result = await self._call("auth/getuserinfo", lambda t: self._http().get(
+            self.base + "auth/getuserinfo", params={"access_token": t, "code": code}))
+        userid = result.get("userid") or result.get("UserId")
+        return str(userid) if userid else None
+
     async def send_message(self, payload: dict[str, Any]) -> dict[str, Any]:
         """POST message/send. The caller inspects `invaliduser` (errcode 0 even when a user is unknown)."""
         return await self.post_json("message/send", {"agentid": self.settings.agent_id, **payload})

@@ -10,10 +10,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.channels.base import DeliveryError
+from bot.channels.shared_limits import shared_wait
 from bot.channels.wecom import render
 from bot.channels.wecom.api import WecomApi, WecomApiError
+from bot.clock import Clock
 from bot.config import WecomSettings
 from bot.messages import Body, Card, CardUpdate, Image, Markdown, Text
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,13 @@ class WecomSender:
         self.throttle = throttle or Throttle()
         self._media: dict[str, tuple[str, float]] = {}  # dedup key → (media_id, uploaded at, monotonic)
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.shared: tuple[Database, Clock] | None = None  # PostgreSQL: limits counted over every instance
+
+    def bind(self, db: Database, clock: Clock) -> None:
+        """The process's database and clock (`app.runtime.build_services`); on PostgreSQL several instances may
+        send for one app, so the per-member limits are counted from the shared outbox too."""
+        if not db.is_sqlite:
+            self.shared = (db, clock)
 
     async def close(self) -> None:
         await self.api.close()
@@ -73,6 +83,9 @@ class WecomSender:
         async with self._locks[recipient]:
             # Never sleep here: a throttled recipient's row goes back to the outbox, others keep flowing.
             wait = self.throttle.wait_time(recipient, len(payloads))
+            if not wait and self.shared is not None:
+                db, clock = self.shared
+                wait = await shared_wait(db, clock.now(), self.name, recipient, self.throttle.limits, len(payloads))
             if wait > 0:
                 raise DeliveryError(f"throttled: {recipient} is at WeCom's per-member limit", retry_after=wait,
                                     counted=False)
