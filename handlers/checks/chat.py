@@ -5,8 +5,6 @@ the team's)."""
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select
 
 from bot.context import Context
@@ -19,23 +17,20 @@ from storage.models import Lead, LeadFlag
 
 router: Router[Context] = Router("checks")
 
-_TOPIC_WORDS = sorted({w for words in rules.TOPICS.values() for w in words}, key=len, reverse=True)
-ANSWER = re.compile(rf"^(?P<topic>{'|'.join(_TOPIC_WORDS)})\s*(?:确认|属实|说明|解释)\s*[:：,，]?\s*"
-                    r"(?:#?(?P<lead>\d{1,7})(?:号)?\s+)?(?P<answer>\S.*)$")
 MAX_LISTED = 20
 
 
 def parse_answer(text: str) -> tuple[str, int | None, str] | None:
     """(topic word, lead id or None, answer) of a one-line flag answer, else None."""
-    m = ANSWER.match(normalize_text(text))
+    m = rules.FLAG_ANSWER.match(normalize_text(text))
     if not m:
         return None
     return m.group("topic"), int(m.group("lead")) if m.group("lead") else None, m.group("answer").strip()
 
 
-VERBS = ("确认", "属实", "说明", "解释")
-# 「预算 确认 …」 is registered as a command word of its own: longer than the draft edit 「预算 …」, so it wins there.
-ANSWER_WORDS = tuple(f"{t}{sep}{v}" for t in _TOPIC_WORDS for v in VERBS for sep in ("", " "))
+# 「预算 确认 …」 is registered as a command word of its own: longer than the draft edit 「预算 …」, so it wins there
+# (and handlers/intent.py reads such a line as intent "flag_answer", which routes by this command word).
+ANSWER_WORDS = tuple(f"{t}{sep}{v}" for t in rules._TOPIC_WORDS for v in rules.ANSWER_VERBS for sep in ("", " "))
 
 
 async def _own_open_flags(ctx: Context, rule_names: set[str], lead_id: int | None) -> list[LeadFlag]:

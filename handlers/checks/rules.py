@@ -35,6 +35,13 @@ TOPICS: dict[str, tuple[str, ...]] = {
 }
 
 
+ANSWER_VERBS = ("确认", "属实", "说明", "解释")
+_TOPIC_WORDS = sorted({w for words in TOPICS.values() for w in words}, key=len, reverse=True)
+# A rep's one-line answer to a flag: 「预算 确认 客户集团总预算」, 「预算确认 12 集团总预算」.
+FLAG_ANSWER = re.compile(rf"^(?P<topic>{'|'.join(_TOPIC_WORDS)})\s*(?:{'|'.join(ANSWER_VERBS)})\s*[:：,，]?\s*"
+                         r"(?:#?(?P<lead>\d{1,7})(?:号)?\s+)?(?P<answer>\S.*)$")
+
+
 @dataclass(frozen=True)
 class Finding:
     rule: str
