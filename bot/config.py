@@ -104,6 +104,7 @@ class LlmSettings:
     api_key: str = ""
     model: str = "gpt-4o-mini"
     timeout_s: float = 2.0
+    intent: bool = False  # with `enabled`: also ask the model about messages the rules read as knowledge questions
     rerank: bool = False  # when the best knowledge cards are close, let the model pick one (by id only)
 
 
