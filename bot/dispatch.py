@@ -59,7 +59,7 @@ async def _dispatch(services: Services, msg: Inbound) -> bool:
             ctx.reply(Text(FORBIDDEN.format(roles="/".join(ROLE_CN[r] for r in sorted(route.roles)))))
         else:
             ctx.group_ok = route.group_ok
-            await route.handler(ctx, msg)
+            await route.handler(ctx, ctx.msg)  # the reader may have put the command a text stands for there
         await ctx.commit()
         return ctx.queued
     except Exception:
