@@ -9,6 +9,7 @@ declare their gate on the route (`lead="open"`) and get the lead passed in.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Mapping
 from datetime import datetime
@@ -36,6 +37,10 @@ from bot.context import Context, UserInfo
 from bot.messages import Button, Card, Image, Inbound, Markdown, Text
 from bot.router import Router, split_command
 from bot.services import Services, Shared
+from handlers.checks import flags as checks_flags
+from handlers.checks import hooks
+from handlers.checks.evidence import read_image, read_name
+from handlers.checks.rules import budget_from_text
 from handlers.intent import split_person
 from handlers.leads import records
 from handlers.leads import views as view
@@ -90,7 +95,17 @@ async def show_lead(ctx: Context, lead: Lead) -> None:
         return
     timers = await view.next_actions(session, [lead.id])
     next_text = view.next_action_text(lead, timers, ctx.settings.reminders.first_contact_hours)
-    ctx.reply(view.detail_card(lead, names, acts, next_text, manager_view=ctx.user.is_manager))
+    card = view.detail_card(lead, names, acts, next_text, manager_view=ctx.user.is_manager)
+    ctx.reply(await with_flags(session, card, lead))
+
+
+async def with_flags(session: AsyncSession, card: Card, lead: Lead) -> Card:
+    """The lead card with its open flags (🔴 first) above the timeline."""
+    found = checks_flags.sort_flags(await checks_flags.flags_of(session, [lead.id]))
+    if not found:
+        return card
+    lines = "\n".join(checks_flags.flag_line(f) for f in found)
+    return dataclasses.replace(card, description=f"待核实:\n{lines}\n{card.description}")
 
 
 # -- lists --------------------------------------------------------------------------------------
@@ -162,12 +177,13 @@ async def follow_up(ctx: Context, msg: Inbound) -> None:
     session, now = await ctx.db(), ctx.now()
     await log_contact(session, lead, ctx.user.id, P.cn_punct(summary[:2000]), insights, now, ctx.settings.reminders)
     extra = f"\n🔎 {insights.describe()}" if not insights.empty else ""
+    flags_text = "".join(f"\n{x}" for x in await hooks.after_values(session, lead, now, ctx.settings.checks))
     when = first_future(summary, now, await workdays(ctx))  # 「约了后天下午3点再打」 → the next call and its reminder
     if when is not None:
         await plan_follow_up(session, lead, when.isoformat(), ctx.user.id, now, ctx.settings.reminders)
-        ctx.reply(Text(P.FOLLOW_UP_TIMED.format(when=say_when(when, now), id=lead.id) + extra))
+        ctx.reply(Text(P.FOLLOW_UP_TIMED.format(when=say_when(when, now), id=lead.id) + extra + flags_text))
         return
-    ctx.reply(Text(P.FOLLOW_UP_DONE.format(id=lead.id) + extra))
+    ctx.reply(Text(P.FOLLOW_UP_DONE.format(id=lead.id) + extra + flags_text))
 
 
 @router.card_action(FollowUpHint, lead="open")
@@ -178,7 +194,8 @@ async def click_follow_up(ctx: Context, action: FollowUpHint, lead: Lead) -> Non
 
 # -- stages, won, lost --------------------------------------------------------------------------
 async def move_stage(ctx: Context, lead: Lead, stage: str) -> None:
-    outcome = await records.change_stage(await ctx.db(), lead, stage, ctx.user.id, ctx.now(), ctx.settings.reminders)
+    outcome = await records.change_stage(await ctx.db(), lead, stage, ctx.user.id, ctx.now(), ctx.settings.reminders,
+                                         ctx.settings.checks)
     ctx.reply(Text(outcome.message))
 
 
@@ -206,7 +223,8 @@ async def click_next_stage(ctx: Context, action: NextStage, lead: Lead) -> None:
 
 
 async def close_lead(ctx: Context, lead: Lead, won: bool, reason: str) -> None:
-    ctx.reply(Text((await records.close_lead(await ctx.db(), lead, won, reason, ctx.user.id, ctx.now())).message))
+    outcome = await records.close_lead(await ctx.db(), lead, won, reason, ctx.user.id, ctx.now(), ctx.settings.checks)
+    ctx.reply(Text(outcome.message))
 
 
 @router.command("赢单")
@@ -270,7 +288,8 @@ async def evidence_cmd(ctx: Context, msg: Inbound) -> None:
     if not note:
         await _await_evidence(ctx, lead)
         return
-    ev, outcome = await records.add_evidence_note(await ctx.db(), lead, ctx.user, note, ctx.now())
+    ev, outcome = await records.add_evidence_note(await ctx.db(), lead, ctx.user, note, ctx.now(),
+                                                 ctx.settings.checks)
     ctx.reply(Text(outcome.message))
     if not outcome.ok and ctx.user.manager_id:  # waits for the manager
         ctx.send(ctx.user.manager_id, view.evidence_card(lead, ev, ctx.user.name), key=f"evidence:{ev.id}")
@@ -294,8 +313,14 @@ async def _has_pending_evidence(ctx: Context, msg: Inbound) -> bool:
 @router.file(when=_has_pending_evidence)
 async def evidence_media(ctx: Context, msg: Inbound) -> None:
     lead_id = await pending_evidence(ctx, msg)
+    data = msg.data or b""
+    if not data:
+        ctx.reply(Text(f"收到的文件是空的（0 字节），没有保存。请重新发送线索 #{lead_id} 的证据。"))
+        return
+    reading = (await read_image(data, ctx.now(), ctx.settings.ocr) if msg.kind == "image"
+               else read_name(msg.file_name or ""))  # slow work before the transaction
     default_suffix = ".png" if msg.kind == "image" else ".bin"
-    digest, path = await EvidenceStore(ctx.settings.ocr.evidence_dir).keep(msg.data or b"", msg.file_name,
+    digest, path = await EvidenceStore(ctx.settings.ocr.evidence_dir).keep(data, msg.file_name,
                                                                            default_suffix)  # before the transaction
     lead = await lead_for(ctx, lead_id)
     if lead is None:
@@ -305,7 +330,8 @@ async def evidence_media(ctx: Context, msg: Inbound) -> None:
     if row is not None:
         await session.delete(row)
     kind = "image" if msg.kind == "image" else "file"
-    outcome = await records.attach_evidence_file(session, lead, ctx.user.id, kind, digest, path, ctx.now())
+    outcome = await records.attach_evidence_file(session, lead, ctx.user.id, kind, digest, path, ctx.now(), reading,
+                                                 ctx.settings.checks)
     ctx.reply(Text(outcome.message))
 
 
@@ -320,7 +346,7 @@ async def click_evidence(ctx: Context, action: ApproveEvidence | RejectEvidence)
             ctx.reply(Text("这条证据已处理过了。"))
         return
     approve = isinstance(action, ApproveEvidence)
-    text = records.decide_evidence(session, ev, lead, ctx.user, approve, ctx.now())
+    text = await records.decide_evidence(session, ev, lead, ctx.user, approve, ctx.now(), ctx.settings.checks)
     ctx.update_card(f"{text}（{ctx.user.name}）")
     if lead.owner_id and lead.owner_id != ctx.user.id:
         verdict = "ok" if approve else "no"
@@ -357,19 +383,26 @@ async def new_lead_cmd(ctx: Context, msg: Inbound) -> None:
     # jieba (needs) loads its dictionary on first use: keep it off the event loop
     extracted = await asyncio.get_running_loop().run_in_executor(None, _extract, text[:4000], now)
     fields, follow, conf = fields_from_extract(extracted)
+    fields["budget_cny"] = budget_from_text(text) or fields.get("budget_cny")  # 5千万 / 5e7 / 50000000 alike
     session = await ctx.db()
     lead, dups = await save_draft(session, fields, source="manual", by=ctx.user.id, now=now, confidence=conf,
                                   follow_up=follow, extra={"text": text[:4000]})
     names = await user_names(session, [ctx.user.id])
+    lines = await hooks.after_values(session, lead, now, ctx.settings.checks)
+    if lines:
+        ctx.reply(Text("\n".join(lines)))
     ctx.reply(view.draft_card(lead, names, dups, ctx.user.id))
 
 
 @router.card_action(ConfirmDraft, lead="any")
 async def click_confirm(ctx: Context, action: ConfirmDraft, lead: Lead) -> None:
-    result = await confirm_draft(await ctx.db(), lead, ctx.user, ctx.now(), ctx.settings.reminders)
+    session = await ctx.db()
+    result = await confirm_draft(session, lead, ctx.user, ctx.now(), ctx.settings.reminders)
+    lines: list[str] = []
     if result.ok:
         ctx.update_card(f"已确认 · 线索 #{lead.id}")
-    ctx.reply(Text(result.message))
+        lines = await hooks.after_values(session, lead, ctx.now(), ctx.settings.checks)
+    ctx.reply(Text("\n".join([result.message, *lines])))
 
 
 @router.card_action(DropDraft, lead="any")

@@ -15,8 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import RemindersSettings
+from bot.config import ChecksSettings, RemindersSettings
 from bot.context import UserInfo
+from handlers.checks import hooks
+from handlers.checks.evidence import Reading
 from handlers.leads.assignment import activate_lead
 from handlers.leads.insights import Insights
 from reminders import lifecycle
@@ -125,19 +127,22 @@ async def log_contact(session: AsyncSession, lead: Lead, actor_id: str, summary:
 
 
 # -- stages, won, lost ----------------------------------------------------------------------------------
-async def evidence_missing(session: AsyncSession, lead: Lead) -> str | None:
-    """Why `lead` may not reach 签约回款 or 赢单 yet (no evidence, or a note still waiting); None: it may."""
+async def evidence_missing(session: AsyncSession, lead: Lead, checks: ChecksSettings) -> str | None:
+    """Why `lead` may not reach 签约回款 or 赢单 yet (a contract page or a payment record is needed: a receipt
+    or a chat proves neither; or a note still waits for the manager); None: it may."""
+    why = await hooks.gate_refusal(session, lead, checks)
     state = await evidence_state(session, lead.id)
-    if state.ok:
+    if why is None and (state.ok or checks.enabled):
         return None
-    return (PENDING_EVIDENCE if state.pending_notes else NEED_EVIDENCE).format(id=lead.id)
+    pending = state.pending_notes and not state.ok
+    return PENDING_EVIDENCE.format(id=lead.id) if pending else why or NEED_EVIDENCE.format(id=lead.id)
 
 
 async def change_stage(session: AsyncSession, lead: Lead, stage: str, actor_id: str, now: datetime,
-                       cfg: RemindersSettings) -> Outcome:
+                       cfg: RemindersSettings, checks: ChecksSettings) -> Outcome:
     if stage == lead.stage:
         return Outcome(False, f"线索 #{lead.id} 已经在「{stage_label(stage)}」。")
-    if stage == "close" and (why := await evidence_missing(session, lead)):
+    if stage == "close" and (why := await evidence_missing(session, lead, checks)):
         return Outcome(False, why)
     before = lead.stage
     lead.stage, lead.stage_changed_at, lead.last_activity_at = stage, now, now
@@ -147,12 +152,13 @@ async def change_stage(session: AsyncSession, lead: Lead, stage: str, actor_id: 
     add_activity(session, lead.id, actor_id, "stage", now, f"{stage_label(before)} → {stage_label(stage)}",
                  before=before, after=stage)
     await lifecycle.on_stage_changed(session, lead, now, cfg)
-    return Outcome(True, f"✅ 线索 #{lead.id} 阶段: {stage_label(before)} → {stage_label(stage)}")
+    lines = await hooks.after_stage(session, lead, before, actor_id, now, checks)
+    return Outcome(True, "\n".join([f"✅ 线索 #{lead.id} 阶段: {stage_label(before)} → {stage_label(stage)}", *lines]))
 
 
-async def close_lead(session: AsyncSession, lead: Lead, won: bool, reason: str, actor_id: str, now: datetime
-                     ) -> Outcome:
-    if won and (why := await evidence_missing(session, lead)):
+async def close_lead(session: AsyncSession, lead: Lead, won: bool, reason: str, actor_id: str, now: datetime,
+                     checks: ChecksSettings) -> Outcome:
+    if won and (why := await evidence_missing(session, lead, checks)):
         return Outcome(False, why)
     lead.status = "won" if won else "lost"
     if won:
@@ -162,7 +168,9 @@ async def close_lead(session: AsyncSession, lead: Lead, won: bool, reason: str, 
     lead.next_follow_up_at = None
     add_activity(session, lead.id, actor_id, "won" if won else "lost", now, reason)
     await lifecycle.on_lead_closed(session, lead, now)
-    return Outcome(True, f"🎉 线索 #{lead.id} 已赢单！" if won else f"已记录线索 #{lead.id} 输单：{reason}")
+    lines = await hooks.after_close(session, lead, reason, actor_id, now, checks)
+    head = f"🎉 线索 #{lead.id} 已赢单！" if won else f"已记录线索 #{lead.id} 输单：{reason}"
+    return Outcome(True, "\n".join([head, *lines]))
 
 
 async def drop_draft(session: AsyncSession, draft: Lead, actor_id: str, now: datetime) -> tuple[Outcome, list[Path]]:
@@ -194,8 +202,8 @@ async def forget_screenshots(session: AsyncSession, draft: Lead) -> list[Path]:
 EVIDENCE_WAIT = timedelta(minutes=5)
 
 
-async def add_evidence_note(session: AsyncSession, lead: Lead, user: UserInfo, note: str, now: datetime
-                            ) -> tuple[Evidence, Outcome]:
+async def add_evidence_note(session: AsyncSession, lead: Lead, user: UserInfo, note: str, now: datetime,
+                            checks: ChecksSettings) -> tuple[Evidence, Outcome]:
     """A written note as evidence: a manager's counts at once, a rep's waits for the manager (ok=False)."""
     ev = Evidence(lead_id=lead.id, kind="note", note=note[:2000], added_by=user.id, created_at=now)
     session.add(ev)
@@ -203,24 +211,28 @@ async def add_evidence_note(session: AsyncSession, lead: Lead, user: UserInfo, n
     add_activity(session, lead.id, user.id, "evidence", now, f"说明（待确认）: {note[:200]}", evidence_id=ev.id)
     if user.is_manager:
         ev.confirmed_by = user.id
-        return ev, Outcome(True, f"✅ 已记录线索 #{lead.id} 的证据说明（主管录入，直接生效）。")
+    lines = await hooks.after_evidence(session, lead, ev, None, user.id, now, checks)
+    if user.is_manager:
+        return ev, Outcome(True, "\n".join([f"✅ 已记录线索 #{lead.id} 的证据说明（主管录入，直接生效）。", *lines]))
     return ev, Outcome(False, f"已记录证据说明，等待主管确认后即可签约/赢单（线索 #{lead.id}）。")
 
 
 async def attach_evidence_file(session: AsyncSession, lead: Lead, actor_id: str, kind: str, digest: str, path: str,
-                               now: datetime) -> Outcome:
-    """A stored screenshot or file (EvidenceStore) as the lead's evidence; `kind` is image or file."""
+                               now: datetime, reading: Reading | None, checks: ChecksSettings) -> Outcome:
+    """A stored screenshot or file (EvidenceStore) as the lead's evidence; `kind` is image or file; `reading`:
+    what the picture or file name shows (a contract page, a payment record…), read before the transaction."""
     ev = Evidence(lead_id=lead.id, kind=kind, sha256=digest, path=path, added_by=actor_id, created_at=now)
     session.add(ev)
     await session.flush()
     lead.evidence_hash, lead.evidence_path = digest, path
     add_activity(session, lead.id, actor_id, "evidence", now, f"{'截图' if kind == 'image' else '文件'}证据",
                  evidence_id=ev.id, sha256=digest)
-    return Outcome(True, f"📎 已保存线索 #{lead.id} 的证据，现在可以推进到签约回款或赢单了。")
+    lines = await hooks.after_evidence(session, lead, ev, reading, actor_id, now, checks)
+    return Outcome(True, "\n".join([f"📎 已保存线索 #{lead.id} 的证据。", *lines]))
 
 
-def decide_evidence(session: AsyncSession, ev: Evidence, lead: Lead, user: UserInfo, approve: bool,
-                    now: datetime) -> str:
+async def decide_evidence(session: AsyncSession, ev: Evidence, lead: Lead, user: UserInfo, approve: bool,
+                          now: datetime, checks: ChecksSettings) -> str:
     """A manager's verdict on a rep's evidence note; returns what was done (已确认…/已驳回…)."""
     if approve:
         ev.confirmed_by = user.id
@@ -229,4 +241,5 @@ def decide_evidence(session: AsyncSession, ev: Evidence, lead: Lead, user: UserI
         ev.kind = "rejected"
         text = f"已驳回线索 #{lead.id} 的证据说明"
     add_activity(session, lead.id, user.id, "evidence", now, text, evidence_id=ev.id)
+    await hooks.after_decision(session, lead, ev, user.id, approve, now, checks)
     return text
