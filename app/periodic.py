@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.messages import Outbound, Text
 from bot.outbox import enqueue
+from handlers.checks.anchor import send_due_anchor
 from handlers.kb_gaps import send_weekly_gaps
 from handlers.report import send_due_digests
 from reminders.calendar import UNCOVERED_HINT, BusinessCalendar, load_overrides, uncovered_years
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 
 async def run_due_work(services: Services) -> int:
     """Returns how many items were queued (reminders fired, digests sent)."""
-    return await tick(services) + await send_due_digests(services) + await send_weekly_gaps(services)
+    return (await tick(services) + await send_due_digests(services) + await send_weekly_gaps(services)
+            + await send_due_anchor(services))
 
 
 async def check_calendar_years(services: Services) -> int:

@@ -63,21 +63,23 @@ class Layout:
 INK = 10  # max channel distance from the background that counts as "something is drawn here"
 
 
-def analyse(img: Image.Image, *, desktop: bool = False) -> Layout:
+def analyse(img: Image.Image, *, desktop: bool = False, ink: int | None = None) -> Layout:
     """`desktop`: a PC client's or tablet's chat pane, whose title sits on the left and whose point size is
-    measured from the avatars rather than assumed from the width of a phone."""
+    measured from the avatars rather than assumed from the width of a phone. `ink`: the colour distance that
+    counts as drawn (default from the background; higher for a photo, whose light is never quite even)."""
     rgb = np.asarray(img if img.mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
     h, w, _ = rgb.shape
     bg = _background(rgb)
-    top = _header_bottom(rgb, bg)
-    bottom = _footer_top(rgb, bg)
+    edge = 4 if desktop else None  # a pane's avatars sit ~10 px from its edge: look only at the outermost columns
+    top = _header_bottom(rgb, bg, edge)
+    bottom = _footer_top(rgb, bg, edge)
     regions: list[Region] = []
     title = _title_box(rgb, top, left_aligned=desktop)
     if title is not None:
         regions.append(Region(TITLE, title))
     if bottom - top > h * 0.2:
         pt = avatar_point_size(rgb, bg, top, bottom) if desktop else w / 375
-        regions.extend(_chat_regions(rgb, bg, top, bottom, pt or w / 375))
+        regions.extend(_chat_regions(rgb, bg, top, bottom, pt or w / 375, ink or ink_threshold(bg)))
     dark = sum(bg) / 3 < 100
     return Layout(w, h, bg, dark, top, bottom, tuple(regions))
 
@@ -102,30 +104,30 @@ def _background(rgb: np.ndarray) -> tuple[int, int, int]:
     return (int(med[0]), int(med[1]), int(med[2]))
 
 
-def _edge_off(rows: np.ndarray, bg: tuple[int, int, int]) -> np.ndarray:
+def _edge_off(rows: np.ndarray, bg: tuple[int, int, int], edge: int | None = None) -> np.ndarray:
     """Per row: does the colour at both screen edges differ from the chat background?
 
     Bars and their border lines span the full width; chat content never reaches the outer 2 %,
     so looking only at the edges is immune to bubbles and to JPEG colour bleeding from them.
     """
-    k = max(3, rows.shape[1] // 50)
+    k = edge or max(3, rows.shape[1] // 50)
     edges = np.concatenate((rows[:, :k], rows[:, -k:]), axis=1)
     med = np.median(edges, axis=1)
     return np.abs(med - np.array(bg)).max(axis=1) > 5
 
 
-def _header_bottom(rgb: np.ndarray, bg: tuple[int, int, int]) -> int:
+def _header_bottom(rgb: np.ndarray, bg: tuple[int, int, int], edge: int | None = None) -> int:
     """Last row of the status + title bar (or its bottom line) in the top band."""
     h, w = rgb.shape[:2]
     lim = int(h * 0.16) if h < w * 2.4 else int(w * 0.35)
-    ys = np.nonzero(_edge_off(rgb[:lim], bg))[0]
+    ys = np.nonzero(_edge_off(rgb[:lim], bg, edge))[0]
     return int(ys.max()) + 1 if len(ys) else int(lim * 0.6)
 
 
-def _footer_top(rgb: np.ndarray, bg: tuple[int, int, int]) -> int:
+def _footer_top(rgb: np.ndarray, bg: tuple[int, int, int], edge: int | None = None) -> int:
     h, w = rgb.shape[:2]
     start = h - (int(h * 0.16) if h < w * 2.4 else int(w * 0.4))
-    ys = np.nonzero(_edge_off(rgb[start:], bg))[0]
+    ys = np.nonzero(_edge_off(rgb[start:], bg, edge))[0]
     return start + int(ys.min()) if len(ys) else int(h * 0.93)
 
 
@@ -152,6 +154,8 @@ def _title_box(rgb: np.ndarray, top: int, *, left_aligned: bool = False) -> Box 
     if not rows:
         return None
     y0, y1 = rows[-1]
+    if len(rows) >= 2 and rows[-1][0] - rows[-2][1] < 0.5 * (rows[-2][1] - rows[-2][0]):
+        y0 = rows[-2][0]  # a subtitle right under the name (DingTalk shows the contact's company there)
     cols = _runs(ink[y0:y1].any(axis=0), w)
     if not cols:
         return None
@@ -178,10 +182,11 @@ def avatar_point_size(rgb: np.ndarray, bg: tuple[int, int, int], top: int, botto
     return float(np.median(sizes)) / 40 if sizes else None
 
 
-def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: int, s: float) -> list[Region]:
+def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: int, s: float,
+                  ink: int) -> list[Region]:
     w = rgb.shape[1]
     area = rgb[top + 2 : bottom - 1]
-    mask = distance(area, bg) > ink_threshold(bg)
+    mask = distance(area, bg) > ink
     row_has = mask.sum(axis=1) > 2
     out: list[Region] = []
     for y0, y1 in _runs(row_has, max(3, int(4 * s))):

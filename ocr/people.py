@@ -5,6 +5,7 @@ Pure functions shared by screenshots and typed leads (「新线索 …」), so b
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -127,6 +128,9 @@ def clean_company(co: str | None) -> str | None:
         return None
     co = re.sub(r"^.*?(?:我是|我们是|我叫|来自|就职于|在|是|，|,)(?=[\u4e00-\u9fffA-Za-z]{2})", "", co)
     co = re.sub(r"^(?:你好|您好|哈喽|Hi|hi|嗨)[，,\s]*", "", co).strip(" ，,。:：")
+    lead_title = TITLE.match(co)  # 「行政主管恒信置业有限公司」: a card's title line run into the company line
+    if lead_title and REGISTERED.search(co[lead_title.end() :]) and len(co) - lead_title.end() >= 4:
+        co = co[lead_title.end() :]
     if len(co) < 2 or is_person_name(co) or NOT_COMPANY.match(co) or re.search(r"\d|我们|你们|咱们|贵|本公司", co):
         return None
     if not REGISTERED.search(co) and VERBISH.search(co):
@@ -168,6 +172,13 @@ def parse_title_bar(raw: str | None) -> TitleBar:
         return TitleBar(is_group=True)
     if COLLEAGUE_TITLE.search(raw.strip()):
         return TitleBar(is_colleague=True)
+    first, _, subtitle = raw.strip().partition("\n")
+    if subtitle.strip():  # DingTalk: the contact's company on a second line under the name
+        bar = parse_title_bar(first)
+        company = strip_title_noise(subtitle.strip())
+        if bar.company is None and looks_like_company(company) and clean_company(company):
+            bar = dataclasses.replace(bar, company=company)
+        return bar
     clean = strip_title_noise(raw)
     at = re.match(r"^(.+?)\s*[@＠]\s*(.+)$", clean)
     if at:  # WeCom: 「张伟@华东医疗」, 「张伟@微信」: the name before @, the company after it

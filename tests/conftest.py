@@ -78,6 +78,7 @@ def settings(tmp_path: Any) -> Settings:
         reminders=replace(base.reminders, digest_time=""),  # digests off unless a test turns them on
         ocr=replace(base.ocr, evidence_dir=str(tmp_path / "evidence")),
         server=replace(base.server, warm_up=False),  # tests/test_warm_up.py turns it on
+        audit=replace(base.audit, anchor_time=""),  # the daily anchor message off unless a test turns it on
     )
 
 
