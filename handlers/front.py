@@ -20,7 +20,7 @@ from bot.clock import fmt_cn
 from bot.context import Context
 from bot.messages import Button, Card, Inbound, Text, body_from_json
 from bot.router import Reading, Router
-from handlers.assignment import change_owner, offboard
+from handlers.assignment import change_owner, handover_notice, offboard
 from handlers.capture import _tell_conflicts as tell_conflicts
 from handlers.capture import capture_card
 from handlers.checks import hooks
@@ -520,6 +520,6 @@ async def offboard_confirmed(ctx: Context, msg: Inbound) -> None:
     text = P.OFFBOARD_DONE.format(who=leaving.name, n=len(moved), to=taking.name)
     ctx.update_card(text)
     ctx.reply(Text(text))
-    if moved:
-        ctx.send(taking.id, Text(f"{leaving.name} 的 {len(moved)} 条线索已转给你，发「我的线索」查看。"),
-                 key=f"offboard:{leaving.id}:{taking.id}")
+    notice = handover_notice(leaving.id, taking.id, moved, now, leaving_name=leaving.name)  # as `org offboard`
+    if notice is not None:
+        ctx.send(notice.to, notice.body, key=notice.dedup_key)
