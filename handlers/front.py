@@ -26,7 +26,7 @@ from handlers.capture import capture_card
 from handlers.checks import hooks
 from handlers.escalation import apply_result
 from handlers.intent import FIELD_WORDS, Intent, State, understand
-from handlers.leads.assignment import change_owner, offboard
+from handlers.leads.assignment import change_owner, handover_notice, offboard
 from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for
 from handlers.llm_intent import ask_model
 from handlers.report import DIGEST_WINDOW, compute_report
@@ -521,6 +521,6 @@ async def offboard_confirmed(ctx: Context, msg: Inbound) -> None:
     text = P.OFFBOARD_DONE.format(who=leaving.name, n=len(moved), to=taking.name)
     ctx.update_card(text)
     ctx.reply(Text(text))
-    if moved:
-        ctx.send(taking.id, Text(f"{leaving.name} 的 {len(moved)} 条线索已转给你，发「我的线索」查看。"),
-                 key=f"offboard:{leaving.id}:{taking.id}")
+    notice = handover_notice(leaving.id, taking.id, moved, now, leaving_name=leaving.name)  # as `org offboard`
+    if notice is not None:
+        ctx.send(notice.to, notice.body, key=notice.dedup_key)

@@ -150,6 +150,9 @@ async def test_admin_offboards_by_text_after_one_confirm_click(
     async with services.db.session() as s:
         assert (await s.get(User, "rep03")).active is False  # type: ignore[union-attr]
     assert "刘洋 已离职" in transcript.texts("admin01")[-1]
+    handover = transcript.last("rep02")
+    assert handover["title"] == "📋 线索交接清单" and "刘洋 的 1 条线索已转给你" in handover["text"]
+    assert "rep03" not in handover["text"] and "交接客户" in handover["text"]
 
 
 async def test_bad_input_gets_a_short_answer_and_changes_nothing(
@@ -220,3 +223,10 @@ async def test_a_typed_lead_puts_each_value_in_its_field_and_the_card_stays_shor
     card = transcript.last("rep01")
     assert "未知" not in card["text"] and "待补充：" in card["text"] and "置信度" not in card["text"]
     assert len(card["text"].splitlines()) <= 8
+
+
+async def test_a_button_word_without_a_card_is_not_a_knowledge_question(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    await chat.handle_line("确认")
+    assert "没有发给你的卡片" in transcript.last("rep01")["text"]
+    assert await _count(services, QueryLog) == 0
