@@ -60,10 +60,16 @@ class DingtalkSettings:
     api_base: str = "https://api.dingtalk.com"
     oapi_base: str = "https://oapi.dingtalk.com"  # legacy host, only for media/upload (sending images)
     per_user_per_minute: int = 20  # outbound throttle per recipient; DingTalk reports success over limits
+    corp_id: str = ""  # the organisation's corpId: messages for another chatbotCorpId are refused (empty → any)
+    group_conversations: list[str] = field(default_factory=list)  # group chats the robot serves (empty → any)
 
     @property
     def enabled(self) -> bool:
         return bool(self.client_id and self.client_secret)
+
+    @property
+    def own_robot_code(self) -> str:
+        return self.robot_code or self.client_id
 
 
 @dataclass(frozen=True)

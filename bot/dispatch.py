@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.confirm import confirm_card, needs_confirm
 from bot.context import Context
 from bot.dedup import mark_handled
 from bot.messages import Inbound, Outbound, Text
@@ -48,6 +49,10 @@ async def _dispatch(services: Services, msg: Inbound) -> None:
         elif route.roles and user.role not in route.roles:
             log.warning("%s (%s) refused %s %r", user.id, user.role, msg.kind, msg.click_key or msg.text[:40])
             ctx.reply(Text(FORBIDDEN.format(roles="/".join(ROLE_CN[r] for r in sorted(route.roles)))))
+        elif needs_confirm(msg, route.roles):
+            log.warning("%s: admin command %r over a channel without a signed body; asking to confirm",
+                        user.id, msg.text[:40])
+            ctx.reply(confirm_card(msg.text, ctx.now()))
         else:
             ctx.group_ok = route.group_ok
             await route.handler(ctx, msg)
