@@ -14,6 +14,7 @@ from bot.channels.wecom import render
 from bot.channels.wecom.api import WecomApi, WecomApiError
 from bot.config import WecomSettings
 from bot.messages import Body, Card, CardUpdate, Image, Markdown, Text
+from bot.usertext import escape_body, escape_spans, identity, plain, wecom_markdown, wecom_text
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,8 @@ class WecomSender:
 
     async def _update_card(self, recipient: str, body: CardUpdate) -> dict[str, Any]:
         try:
-            answer = await self.api.update_template_card(recipient, body.card_ref, render.replace_name(body.text))
+            status = render.replace_name(plain(body.text))
+            answer = await self.api.update_template_card(recipient, body.card_ref, status)
         except WecomApiError as exc:
             if exc.permanent:
                 log.warning("WeCom card update for %s failed for good (response code used or older than 72 h?): %s",
@@ -128,12 +130,12 @@ class WecomSender:
 def _payloads(body: Body, dedup_key: str) -> list[dict[str, Any]]:
     """message/send bodies for one outbox row (an image's media_id is filled in at send time)."""
     if isinstance(body, Image):
-        caption = render.text_payloads(Text(body.caption), dedup_key + ":caption") if body.caption else []
-        return [{"msgtype": "image"}, *caption]
+        caption = Text(escape_spans(body.caption, wecom_text))
+        return [{"msgtype": "image"}, *(render.text_payloads(caption, dedup_key + ":caption") if body.caption else [])]
     if isinstance(body, Text):
-        return render.text_payloads(body, dedup_key)
+        return render.text_payloads(escape_body(body, wecom_text), dedup_key)
     if isinstance(body, Markdown):
-        return render.markdown_payloads(body, dedup_key)
-    if isinstance(body, Card):
-        return [render.card_payload(body, dedup_key)]
+        return render.markdown_payloads(escape_body(body, wecom_markdown), dedup_key)
+    if isinstance(body, Card):  # template_card fields are plain text
+        return [render.card_payload(escape_body(body, identity), dedup_key)]
     raise DeliveryError(f"wecom cannot render {type(body).__name__}", permanent=True)
