@@ -15,6 +15,7 @@ from bot.org import seed_org
 from bot.outbox import OutboxSender
 from bot.services import Services
 from storage.db import Database
+from storage.locks import exclusive
 from storage.migrate import ensure_schema
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,10 @@ async def build_services(
         if callable(bind):
             bind(db, clock)
     if seed:
-        await seed_org(db, settings.org.users, settings.org.demo, clock.now())
-        await seed_knowledge(services)
+        # N instances starting together on an empty database: one seeds, the others wait and find it done.
+        async with exclusive(db, "first-start"):
+            await seed_org(db, settings.org.users, settings.org.demo, clock.now())
+            await seed_knowledge(services)
     return services
 
 

@@ -1,4 +1,4 @@
-"""OCR lead-extraction benchmark over synthetic screenshots rendered by `ocr.synth`.
+"""OCR lead-extraction benchmark over synthetic screenshots rendered by `tests/synth.py`.
 
     python bench/ocr.py                       # test half, both engines (rapidocr if installed), 100 images
     python bench/ocr.py --split dev --n 60    # the half you may look at while tuning
@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ocr.extract import FIELDS
-from ocr.synth import edit_distance, squash
+from tests.synth import edit_distance, squash
 
 SEEDS = {"dev": 1000, "test": 2000}  # tune on dev only; report test
 
@@ -41,13 +41,13 @@ SEEDS = {"dev": 1000, "test": 2000}  # tune on dev only; report test
 class Reference:
     """What the scorer keeps of a rendered sample (not its image)."""
 
-    truth: object  # ocr.synth.Truth
+    truth: object  # tests.synth.Truth
     text: str
 
 
 def samples(split: str, n: int) -> Iterator[object]:
-    """The split's samples one at a time (the same sequence as `ocr.synth.make_set`)."""
-    from ocr.synth import make_sample
+    """The split's samples one at a time (the same sequence as `tests.synth.make_set`)."""
+    from tests.synth import make_sample
 
     rng = random.Random(SEEDS[split])
     for _ in range(n):

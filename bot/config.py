@@ -82,6 +82,7 @@ class OcrSettings:
     workers: int = 2  # OCR jobs at once
     evidence_dir: str = "data/evidence"
     merge_window_s: int = 60  # screenshots of one chat within this window merge into one draft
+    catalog: str = ""  # the company's products, one per line (+ synonyms); empty → ocr/needs.toml
 
 
 @dataclass(frozen=True)

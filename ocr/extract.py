@@ -9,41 +9,28 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import threading
-import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-
-import jieba
 
 from bot.clock import to_cn
-from bot.segmenter import private_tokenizer
+from ocr.catalog import DEFAULT_PATH, Catalog, load_catalog
 from ocr.engine import LEFT, RIGHT, TIME, ChatText, join_lines
+from ocr.people import (
+    COMPANY_RE,
+    TITLE,
+    company_in,
+    is_person_name,
+    is_referral,
+    is_title,
+    parse_title_bar,
+    person_in,
+    repair_surname,
+    role_in,
+)
+from ocr.requests import requested_things
 from ocr.timeparse import Found, agreed, find_times, parse_anchor
 
-# The 百家姓 (single and compound surnames) plus common modern ones it lacks.
-SURNAMES = set(
-    "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章云苏潘葛奚范彭郎鲁韦昌马苗凤"
-    "花方俞任袁柳酆鲍史唐费廉岑薛雷贺倪汤滕殷罗毕郝邬安常乐于时傅皮卞齐康伍余元卜顾孟平黄和穆萧尹姚邵湛汪祁毛禹狄"
-    "米贝明臧计伏成戴谈宋茅庞熊纪舒屈项祝董梁杜阮蓝闵席季麻强贾路娄危江童颜郭梅盛林刁钟徐邱骆高夏蔡田樊胡凌霍虞万"
-    "支柯昝管卢莫经房裘缪干解应宗丁宣贲邓郁单杭洪包诸左石崔吉钮龚程嵇邢滑裴陆荣翁荀羊於惠甄曲家封芮羿储靳汲邴糜松"
-    "井段富巫乌焦巴弓牧隗山谷车侯宓蓬全郗班仰秋仲伊宫宁仇栾暴甘钭厉戎祖武符刘景詹束龙叶幸司韶郜黎蓟薄印宿白怀蒲邰"
-    "从鄂索咸籍赖卓蔺屠蒙池乔阴胥能苍双闻莘党翟谭贡劳逄姬申扶堵冉宰郦雍郤璩桑桂濮牛寿通边扈燕冀郏浦尚农温别庄晏柴"
-    "瞿阎充慕连茹习宦艾鱼容向古易慎戈廖庾终暨居衡步都耿满弘匡国文寇广禄阙东欧殳沃利蔚越夔隆师巩厍聂晁勾敖融冷訾辛"
-    "阚那简饶空曾毋沙乜养鞠须丰巢关蒯相查后荆红游竺权逯盖益桓公晋楚闫法汝鄢涂钦岳帅缑亢况佘佴墨哈谯笪年爱阳佟"
-    "付肖覃兰冼揭粟练银代区庹母"
-)
-COMPOUND_SURNAMES = (
-    "万俟 司马 上官 欧阳 夏侯 诸葛 闻人 东方 赫连 皇甫 尉迟 公羊 澹台 公冶 宗政 濮阳 淳于 单于 太叔 申屠 "
-    "公孙 仲孙 轩辕 令狐 钟离 宇文 长孙 慕容 鲜于 闾丘 司徒 司空 亓官 司寇 子车 颛孙 端木 巫马 公西 漆雕 "
-    "乐正 壤驷 公良 拓跋 夹谷 宰父 谷梁 段干 百里 东郭 南门 呼延 归海 羊舌 微生 梁丘 左丘 东门 西门 南宫 第五"
-).split()
-COMPANY_SUFFIX = r"(?:股份有限公司|有限责任公司|有限公司|集团|医院|大学|学院|银行|研究院|研究所|事务所|中心)"
-TITLE_WORDS = (
-    r"(?:总经理|副总经理|总监|经理|主任|科长|处长|院长|副院长|主管|负责人|总裁|董事长|CEO|CTO|CIO|CFO|专员|工程师)"
-)
-NEEDS_PATH = Path(__file__).with_name("needs.toml")  # product-need vocabulary, editable
+NEEDS_PATH = DEFAULT_PATH  # the default catalog (kept for callers that edit or read it)
 CONTACT_TRAP = re.compile(r"(介绍|推荐|他的?|她的?|同事|朋友|领导|老板|助理|秘书)[^，。,.]{0,6}(电话|手机|号码|微信)")
 # "你可以联系王经理，电话139…": a number given for someone else the customer points to
 REFERRER = re.compile(
@@ -69,7 +56,6 @@ BUDGET_HINT = re.compile(r"预算|经费|资金|投入|控制在|不超过|以�
 BUDGET_WORD = re.compile(r"预算|经费|资金|投入|准备花|控制在|不超过")
 NOT_MONEY_AFTER = re.compile(r"多?(?:人|个|家|名|位|户|台|件|套|张|条|次|平|米|用户|客户|员工|门店|学生|床)")
 OTHER_MONEY = re.compile(r"营收|收入|销售额|营业额|产值|市值|估值|融资|利润|规模|去年|上次|之前|花了|报价")
-GROUP_TITLE = re.compile(r"[（(]\s*\d{1,4}\s*[)）]\s*$")
 PAGE_WORDS = re.compile(r"支付成功|交易单号|商户单号|收款方|支付方式|报价单|单价|合计|实付|发票|小计")
 FIELDS = ("customer_name", "company", "title", "phone", "email", "wechat_id", "budget_cny", "needs", "follow_up")
 
@@ -96,16 +82,6 @@ class LeadFields:
 
 
 # ---------------------------------------------------------------- small parsers
-
-
-def is_person_name(text: str) -> bool:
-    """Surname + one or two given characters ("温婷", "欧阳明月"); four characters only with a compound surname,
-    so a nickname such as 阳光明媚 is not a name."""
-    if not re.fullmatch(r"[\u4e00-\u9fff]{2,4}", text) or re.search(r"经理|总|老师|先生|女士|公司|科技|医院", text):
-        return False
-    if text[:2] in COMPOUND_SURNAMES and len(text) >= 3:
-        return True
-    return text[0] in SURNAMES and len(text) <= 3
 
 
 def normalise_phone(raw: str) -> str | None:
@@ -192,32 +168,14 @@ def budget_in(text: str) -> int | None:
     return parse_amount(m.group("num"), m.group("unit"), m.group("tail"))
 
 
-_needs_lock = threading.Lock()
-_needs: tuple[dict[str, str], jieba.Tokenizer] | None = None
+def need_matcher() -> Catalog:
+    """The default catalog, loaded once (warm-up)."""
+    return load_catalog(None)
 
 
-def need_matcher() -> tuple[dict[str, str], jieba.Tokenizer]:
-    """Lower-case word → need name, and a private jieba that keeps every such word whole (loaded once)."""
-    global _needs
-    with _needs_lock:
-        if _needs is None:
-            data = tomllib.loads(NEEDS_PATH.read_text("utf-8"))
-            vocabulary: dict[str, str] = {}
-            for item in data.get("need", []):
-                for word in (item["name"], *item.get("synonyms", ())):
-                    vocabulary[word.lower()] = item["name"]
-            tok = private_tokenizer()
-            for word in [*vocabulary, *data.get("not_needs", ())]:
-                tok.add_word(word, freq=max(tok.FREQ.get(word, 0), 20_000))
-            _needs = vocabulary, tok
-        return _needs
-
-
-def find_needs(text: str) -> list[str]:
-    """Product needs named in `text`: jieba words found in the need vocabulary, case-insensitive, in order."""
-    vocabulary, tok = need_matcher()
-    found = (vocabulary.get(w) for w in tok.lcut(text.lower(), HMM=False))
-    return list(dict.fromkeys(n for n in found if n))
+def find_needs(text: str, catalog: Catalog | None = None) -> list[str]:
+    """Products of `catalog` (default: ocr/needs.toml) named in `text`, in order."""
+    return (catalog or load_catalog(None)).find(text)
 
 
 def find_email(text: str) -> str | None:
@@ -226,6 +184,14 @@ def find_email(text: str) -> str | None:
 
 
 def find_wechat(main: str, latin: str) -> str | None:
+    """A WeChat id after 微信/wx; none for 「微信同号」 (the id is the phone number) or an id holding a phone."""
+    if re.search(r"微信\s*(?:和|也)?\s*同号|同微信", main) and not re.search(r"微信号?\s*[:：是]?\s*[A-Za-z]", main):
+        return None
+    found = _wechat(main, latin)
+    return None if found and re.search(r"\d{7,}", found) else found
+
+
+def _wechat(main: str, latin: str) -> str | None:
     for source in (latin, main):
         k = WECHAT_KEY.search(source)
         if k:
@@ -240,43 +206,9 @@ def find_wechat(main: str, latin: str) -> str | None:
     return None
 
 
-def parse_title_bar(title: str | None) -> tuple[str | None, str | None, bool]:
-    """(name, company, is_group) from the chat title: WeCom "张伟@华东医疗", remarks "张伟-华东医疗"."""
-    if not title:
-        return None, None, False
-    title = title.strip()
-    if GROUP_TITLE.search(title):
-        return None, None, True
-    name, company = title, None
-    m = re.match(r"^(.+?)\s*[@＠]\s*(.+)$", title) or re.match(r"^(.+?)\s*[-—－_|（(]\s*(.+?)[)）]?$", title)
-    if m:
-        name, company = m.group(1), m.group(2)
-    name, company = name.strip(), (company or "").strip()
-    if company.lower() in PERSONAL_WECHAT:  # WeCom shows a contact on personal WeChat as "张伟@微信"
-        company = ""
-    return (name if is_person_name(name) else None), company or None, False
-
-
 def is_colleague_title(title: str | None) -> bool:
-    """"刘洋(同事)": a chat between colleagues, however many numbers it passes on."""
-    return bool(title and COLLEAGUE_TITLE.search(title.strip()))
-
-
-PERSONAL_WECHAT = {"微信", "wechat", "weixin"}
-COLLEAGUE_TITLE = re.compile(r"[（(]\s*(?:同事|内部|本公司)\s*[)）]$")
-COMPANY_RE = re.compile(rf"[\u4e00-\u9fff]{{2,20}}{COMPANY_SUFFIX}")
-INTRO_RE = re.compile(
-    r"(?:我是|我叫|本人|我姓)(?:(?P<co>[\u4e00-\u9fffA-Za-z]{2,24}?)的)?"
-    rf"(?P<t>[\u4e00-\u9fffA-Z]{{0,4}}?{TITLE_WORDS})?"
-    r"(?P<name>[\u4e00-\u9fff]{2,4}?)(?=[，,。！!\s]|$|在|负责)"
-)
-IN_CO_RE = re.compile(r"(?:[，,]\s*在|来自|就职于)(?P<co>[\u4e00-\u9fffA-Za-z]{2,24}?)(?=[，,。\s]|$|工作|上班|负责)")
-TITLE_RE = re.compile(rf"(?:职位是|职务是|担任|我是)?(?P<t>[\u4e00-\u9fffA-Z]{{0,4}}?{TITLE_WORDS})")
-
-
-def _clean_company(co: str) -> str | None:
-    co = re.sub(r"^(?:你好|您好|我是|我们是|在|是)", "", co)
-    return co if len(co) >= 2 and not is_person_name(co) else None
+    """"刘洋(同事)", "马芳(销售部)": a chat between colleagues, however many numbers it passes on."""
+    return parse_title_bar(title).is_colleague
 
 
 # ---------------------------------------------------------------- customer fields from left bubbles
@@ -304,78 +236,125 @@ def _card_lines(lines: list[str], acc: _Acc) -> bool:
         line = line.strip()
         if re.search(r"\d{3}|@|[:：]", line):
             continue
-        if re.fullmatch(rf"[\u4e00-\u9fffA-Z]{{0,6}}{TITLE_WORDS}", line):
+        if is_title(line):
             acc.put("title", line, 0.85)
         elif COMPANY_RE.fullmatch(line) or (2 <= len(line) <= 24 and "company" not in acc.values):
             acc.put("company", line, 0.8, override=bool(COMPANY_RE.fullmatch(line)))
     return True
 
 
-def _customer_message(text: str, latin: str, acc: _Acc) -> None:
-    lines = [ln for ln in text.split("\n") if ln.strip()]
-    flat = join_lines(lines)
-    card = _card_lines(lines, acc)
+@dataclass(frozen=True)
+class _Context:
+    catalog: Catalog
+    referral: bool = False  # the customer is passing on someone else: that person is the lead
+
+
+def _contacts(flat: str, latin: str, acc: _Acc, ctx: _Context) -> None:
+    """Phone, email and WeChat id; in a referral the referred person's (他电话…) are the lead's."""
     phones = find_phones(flat)
     for phone, trap in phones:
-        if not trap:
+        if not trap or (ctx.referral and not re.search(r"我的?(?:电话|手机)", flat)):
             acc.put("phone", phone, 0.95)
-    if not phones and latin and not CONTACT_TRAP.search(flat):
+    if not phones and latin and (ctx.referral or not CONTACT_TRAP.search(flat)):
         for phone, trap in find_phones(latin):  # digits only legible in the eng reading
-            if not trap:
+            if not trap or ctx.referral:
                 acc.put("phone", phone, 0.85)
-    if not THIRD_PARTY_CONTACT.search(flat):
-        acc.put("email", find_email(latin) or find_email(flat), 0.85)
+    if ctx.referral or not THIRD_PARTY_CONTACT.search(flat):
+        acc.put("email", find_email(_join_email(latin)) or find_email(flat), 0.85)
         acc.put("wechat_id", find_wechat(flat, latin), 0.75)
-    m = None if card else INTRO_RE.search(flat)
-    if m and is_person_name(m.group("name")):
-        acc.put("customer_name", m.group("name"), 0.85, override=True)
-        if m.group("co"):
-            acc.put("company", _clean_company(m.group("co")), 0.8, override=True)
-        acc.put("title", m.group("t"), 0.8)
-    m = None if card else IN_CO_RE.search(flat)
-    if m:
-        acc.put("company", _clean_company(m.group("co")), 0.8, override=True)
-    full = None if card else COMPANY_RE.search(flat)
-    if full and not CONTACT_TRAP.search(flat):
-        co = _clean_company(re.sub(r"^.*(?:我是|在|来自)", "", full.group(0)))
-        acc.put("company", co, 0.85, override=True)
-    m = re.search(rf"(?:职位是|职务是|担任)(?P<t>[\u4e00-\u9fffA-Z]{{0,6}}?{TITLE_WORDS})", flat)
-    if m:
-        acc.put("title", m.group("t"), 0.85, override=True)
-    acc.put("budget_cny", find_budget(flat), 0.85)
-    needs = find_needs(flat)
+
+
+def _join_email(latin: str) -> str:
+    """An address broken over two bubble lines reads "jack@tiancheng nm.com.cn": close the gap."""
+    return re.sub(r"(@[A-Za-z0-9\-]+)\s+([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})", r"\1\2", latin)
+
+
+def _identity(flat: str, acc: _Acc) -> None:
+    """Name, company and title from an introduction or from what the speaker says about their role."""
+    person = person_in(flat)
+    if person.name:
+        acc.put("customer_name", person.name, 0.92, override=True)
+        acc.put("company", person.company, 0.85, override=True)
+        acc.put("title", person.title, 0.85, override=True)
+    acc.put("title", role_in(flat), 0.85, override=acc.conf.get("title", 0) < 0.8)
+    co = company_in(flat)
+    if co and not CONTACT_TRAP.search(flat):
+        full = bool(COMPANY_RE.fullmatch(co))
+        acc.put("company", co, 0.85 if full else 0.8, override=full or acc.conf.get("company", 0) < 0.8)
+
+
+def _needs(flat: str, acc: _Acc, ctx: _Context) -> None:
+    """Catalog products the customer names; a thing asked for that the catalog lacks is kept in their words."""
+    needs = ctx.catalog.find(flat) or requested_things(TITLE.sub("，", flat))
+    _add_needs(needs, acc)
+
+
+def _add_needs(needs: list[str], acc: _Acc) -> None:
     if needs:
         old = list(acc.values.get("needs", ()))  # type: ignore[call-overload]
         acc.values["needs"] = tuple(old + [n for n in needs if n not in old])
         acc.conf["needs"] = 0.8
 
 
+# A rep answering a request names the product asked for: 「没问题，我们的X在行业里用得很多」, 「您要的X」. A clause
+# that advertises something else (另外 / 也在做活动 / 推荐) is not a need.
+RESTATES = re.compile(
+    r"^(?:没问题|好的|可以|明白|收到|有的|当然)?[，,！!]?\s*(?:我们的|您要的|您说的|您关注的|您需要的|关于|针对)"
+)
+ADVERTISES = re.compile(r"另外|也在|活动|优惠|促销|推荐|顺便|还有|新品|上新|新出")
+
+
+def _rep_restates(text: str, acc: _Acc, ctx: _Context) -> None:
+    flat = join_lines([ln for ln in text.split("\n") if ln.strip()])
+    for clause in re.split(r"[。！!？?；;]", flat):
+        if RESTATES.search(clause) and not ADVERTISES.search(clause):
+            _add_needs(ctx.catalog.find(clause), acc)
+
+
+def _customer_message(text: str, latin: str, acc: _Acc, ctx: _Context) -> None:
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    flat = join_lines(lines)
+    card = _card_lines(lines, acc)
+    _contacts(flat, latin, acc, ctx)
+    if not card:
+        _identity(flat, acc)
+    acc.put("budget_cny", find_budget(flat), 0.85)
+    _needs(flat, acc, ctx)
+
+
 # ---------------------------------------------------------------- public API
 
 
-def extract(chat: ChatText, now: datetime) -> LeadFields:
-    """Lead fields from an OCR'd chat; `now` is the receive time (aware)."""
+def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None) -> LeadFields:
+    """Lead fields from an OCR'd chat; `now` is the receive time (aware); `catalog` the company's products
+    (default: ocr/needs.toml)."""
     text = chat.text
     if not chat.is_chat:
         return LeadFields(text=text, reject_reason="not_chat")
-    name, company, group = parse_title_bar(chat.title)
-    if group:
+    bar = parse_title_bar(chat.title)
+    if bar.is_group:
         return LeadFields(text=text, reject_reason="group_chat")
-    if is_colleague_title(chat.title):
+    if bar.is_colleague:
         return LeadFields(text=text, reject_reason="colleague_chat")
+    left = [r for r in chat.regions if r.kind == LEFT]
+    ctx = _Context(catalog or load_catalog(None), referral=any(is_referral(r.text.replace("\n", "")) for r in left))
     acc = _Acc()
-    acc.put("customer_name", name, 0.9)
-    acc.put("company", company, 0.75)
+    if not ctx.referral:  # in a referral the title bar is the referrer
+        acc.put("customer_name", bar.name, 0.9)
+        acc.put("company", bar.company, 0.75)
+        acc.put("title", bar.title, 0.7)
     for r in chat.regions:
         if r.kind == LEFT:
-            _customer_message(r.text, r.latin, acc)
+            _customer_message(r.text, r.latin, acc, ctx)
+        elif r.kind == RIGHT:
+            _rep_restates(r.text, acc, ctx)
+    if not ctx.referral and "customer_name" not in acc.values:
+        said = [r.text.split("\n")[0] for r in chat.regions if r.kind == RIGHT]
+        acc.put("customer_name", repair_surname(bar.name_guess, said), 0.7)
     dialogue = tuple((r.kind, r.text, r.latin) for r in chat.regions if r.text)
     settled = agreed(chat_times(dialogue, now))
-    follow = settled.when if settled else None
-    if name and acc.values.get("customer_name") != name and acc.conf.get("customer_name", 0) < 0.9:
-        acc.put("customer_name", name, 0.9, override=True)
-    if follow is not None:
-        acc.put("follow_up", follow, 0.8)
+    if settled is not None:
+        acc.put("follow_up", settled.when, 0.8)
     return dataclasses.replace(_finish(acc, text), chat_title=chat.title, dialogue=dialogue,
                                follow_up_precision=settled.precision if settled else None)
 
@@ -403,7 +382,9 @@ def overall_confidence(field_confidence: dict[str, float], is_lead: bool) -> flo
 def _finish(acc: _Acc, text: str) -> LeadFields:
     v = acc.values
     contact = any(v.get(k) for k in ("phone", "email", "wechat_id"))
-    identity = bool(v.get("customer_name") and v.get("company") and (v.get("needs") or v.get("budget_cny")))
+    wants = bool(v.get("needs") or v.get("budget_cny"))
+    identity = bool(v.get("customer_name") and v.get("company")) or bool((v.get("customer_name") or v.get("company"))
+                                                                        and wants)
     is_lead = contact or identity
     field_confidence = {k: acc.conf[k] for k in FIELDS if k in acc.conf}
     return LeadFields(
@@ -424,31 +405,42 @@ def _finish(acc: _Acc, text: str) -> LeadFields:
     )
 
 
-def extract_from_text(text: str, now: datetime) -> LeadFields:
-    """Free text typed by a rep: '新线索 张伟 华东医疗 13812345678 预算50万 明天下午3点回电'."""
+def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None) -> LeadFields:
+    """Free text typed by a rep, one or more lines: '新线索 张伟 华东医疗 13812345678 预算50万 明天下午3点回电',
+    or sentences ('客户是华东医疗的采购经理张伟，想了解CRM'). Same recognisers as screenshots."""
     acc = _Acc()
     body = re.sub(r"^\s*(?:新线索|线索|新客户|客户)[:：]?\s*", "", text.strip())
-    for phone, _trap in find_phones(body):
+    flat = join_lines([ln.strip() for ln in body.splitlines() if ln.strip()])
+    for phone, _trap in find_phones(flat):
         acc.put("phone", phone, 0.95)
-    acc.put("email", find_email(body), 0.9)
-    acc.put("wechat_id", find_wechat(body, ""), 0.8)
-    acc.put("budget_cny", budget_in(body), 0.85)
-    needs = find_needs(body)
-    if needs:
-        acc.put("needs", tuple(needs), 0.8)
-    times = [f for f in find_times(body, now) if f.when >= to_cn(now)]
+    acc.put("email", find_email(flat), 0.9)
+    acc.put("wechat_id", find_wechat(flat, ""), 0.8)
+    acc.put("budget_cny", budget_in(flat), 0.85)
+    needs = (catalog or load_catalog(None)).find(flat) or requested_things(flat)
+    acc.put("needs", tuple(needs), 0.8)
+    times = [f for f in find_times(flat, now) if f.when >= to_cn(now)]
     if times:
         acc.put("follow_up", times[0].when, 0.85)
-    plain = PHONE.sub(" ", EMAIL.sub(" ", body))
-    for tok in re.split(r"[\s，,、;；/]+", plain):
+    _identity(re.sub(r"^(?:客户是|对方是|联系人是?)", "我是", flat), acc)
+    _terse_tokens(PHONE.sub(" ", EMAIL.sub(" ", body)), now, acc, catalog)
+    return _finish(acc, text)
+
+
+def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None) -> None:
+    """'张伟 华东医疗 采购经理' or '张伟-华东医疗': a name, a title and a company as separate words."""
+    for tok in re.split(r"[\s，,;；]+", plain):
         tok = tok.strip()
         if not tok or re.search(r"\d", tok) or find_times(tok, now):
             continue
-        if "customer_name" not in acc.values and is_person_name(tok):
+        bar = parse_title_bar(tok) if re.search(r"[@＠\-—－|/、]", tok) else None
+        if bar and (bar.name or bar.company):
+            acc.put("customer_name", bar.name, 0.8)
+            acc.put("company", bar.company, 0.7)
+            acc.put("title", bar.title, 0.75)
+        elif is_person_name(tok):
             acc.put("customer_name", tok, 0.8)
-        elif re.fullmatch(rf"[\u4e00-\u9fffA-Z]{{0,6}}{TITLE_WORDS}", tok):
+        elif is_title(tok):
             acc.put("title", tok, 0.8)
-        elif "company" not in acc.values and re.fullmatch(r"[\u4e00-\u9fffA-Za-z（）()]{2,30}", tok) and \
-                not find_needs(tok) and not re.search(r"预算|回电|联系|跟进|需求|微信|电话|邮箱", tok):
+        elif re.fullmatch(r"[\u4e00-\u9fffA-Za-z（）()]{2,30}", tok) and not (catalog or load_catalog(None)).find(tok) \
+                and not re.search(r"预算|回电|联系|跟进|需求|微信|电话|邮箱|想|要|了解|采购", tok):
             acc.put("company", tok, 0.7)
-    return _finish(acc, text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import threading
 import time
 import warnings
@@ -20,10 +21,12 @@ from PIL import Image, UnidentifiedImageError
 
 from bot.clock import to_cn
 from bot.config import OcrSettings
+from ocr.catalog import Catalog, CatalogError, load_catalog
 from ocr.engine import EngineUnavailable, OcrTimeout, get_engine
 from ocr.extract import LeadFields, extract
 from ocr.layout import analyse
 
+log = logging.getLogger(__name__)
 MIN_SIDE = 200
 MAX_ASPECT = 12.0  # long screenshots are ~2–4× taller than wide; 12× is a ribbon, not a chat
 # Phones are ≤ 1290 px wide. Wider images are scaled down before layout: text stays legible (the engine reads
@@ -106,7 +109,16 @@ def read_image(img: Image.Image, now: datetime, settings: OcrSettings, deadline:
     """Blocking: layout, OCR, extraction; tesseract is killed once `deadline` (time.monotonic) has passed."""
     engine = get_engine(settings.engine, settings.lang)
     layout = analyse(img)
-    return extract(engine.read(img, layout, deadline), now)
+    return extract(engine.read(img, layout, deadline), now, catalog_for(settings))
+
+
+def catalog_for(settings: OcrSettings) -> Catalog:
+    """The configured product catalog; the built-in one (with a log line) when the file cannot be read."""
+    try:
+        return load_catalog(settings.catalog or None)
+    except (CatalogError, OSError, UnicodeDecodeError, ValueError):
+        log.warning("ocr catalog %r unreadable; using the built-in product list", settings.catalog)
+        return load_catalog(None)
 
 
 def _work(data: bytes, now: datetime, settings: OcrSettings, deadline: float) -> LeadFields:
@@ -141,6 +153,11 @@ def _finished(job: asyncio.Future[LeadFields], sem: asyncio.Semaphore) -> None:
     sem.release()
     if not job.cancelled():
         job.exception()  # retrieved here so a job nobody waits for any more logs nothing
+
+
+def no_lead(lead: LeadFields) -> LeadFields:
+    """What a screenshot that is no lead reports: every field empty, the reason kept."""
+    return LeadFields(confidence=lead.confidence, text=lead.text, reject_reason=lead.reject_reason)
 
 
 def lead_to_json(file: str, lead: LeadFields) -> dict[str, Any]:

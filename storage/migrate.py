@@ -12,6 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.db import MIGRATIONS_DIR, sqlite_path
+from storage.locks import file_lock
 
 
 class MigrationsPending(RuntimeError):
@@ -42,9 +43,12 @@ async def current_revision(url: str) -> str | None:
 async def upgrade(url: str) -> None:
     """Apply pending migrations to head (runs Alembic in a worker thread)."""
     path = sqlite_path(url)
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+    if path is None:  # PostgreSQL serialises concurrent upgrades with an advisory lock (migrations/env.py)
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    async with file_lock(path.with_name(f"{path.name}.migrations.lock")):  # processes starting together
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
 
 
 async def ensure_schema(url: str) -> None:

@@ -1,5 +1,5 @@
 """Screenshot → draft lead card → 修改 / 确认, merging, conflicts and bad input, through the console chat
-with real tesseract on screenshots rendered by ocr.synth."""
+with real tesseract on screenshots rendered by tests/synth.py."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from bot.config import Settings
 from bot.services import Services
 from handlers.capture import _settled_follow_up
 from ocr.pipeline import read_screenshot
-from ocr.synth import Sample, make_sample
 from storage.models import Evidence, Lead, Reminder
 from tests.conftest import Transcript
 from tests.leads_helpers import cn, seed_lead
+from tests.synth import Sample, make_sample
 from tests.test_reminders_support import activity_kinds, click, make_lead
 
 

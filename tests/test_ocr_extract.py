@@ -165,12 +165,36 @@ def test_group_and_empty_chats_are_not_leads() -> None:
     assert not page.is_lead and page.reject_reason == "not_chat"
 
 
-def test_title_bar() -> None:
-    assert parse_title_bar("张伟@华东医疗") == ("张伟", "华东医疗", False)
-    assert parse_title_bar("王芳-宏达科技") == ("王芳", "宏达科技", False)
-    assert parse_title_bar("Kevin") == (None, None, False)
-    assert parse_title_bar("销售一部(8)")[2] is True
-    assert parse_title_bar("周杰@微信") == ("周杰", None, False)  # a contact on personal WeChat: no company
+def bar(title: str) -> tuple[str | None, str | None, str | None]:
+    found = parse_title_bar(title)
+    return found.name, found.company, found.title
+
+
+@pytest.mark.parametrize(
+    ("title", "want"),
+    [
+        ("张伟@华东医疗", ("张伟", "华东医疗", None)),
+        ("王芳-宏达科技", ("王芳", "宏达科技", None)),
+        ("Kevin", (None, None, None)),
+        ("周杰@微信", ("周杰", None, None)),  # a contact on personal WeChat: no company
+        ("严可馨-蓝鲸物流-仓储经理", ("严可馨", "蓝鲸物流", "仓储经理")),
+        ("蓝鲸物流-严可馨", ("严可馨", "蓝鲸物流", None)),
+        ("B-蓝鲸物流-严可馨", ("严可馨", "蓝鲸物流", None)),
+        ("蓝鲸物流-严总", (None, "蓝鲸物流", None)),
+        ("12严可馨@蓝鲸物流", ("严可馨", "蓝鲸物流", None)),  # unread count before the name
+        ("严可馨 「外部」", ("严可馨", None, None)),
+        ("严可馨蓝鲸物流采购经理", ("严可馨", "蓝鲸物流", "采购经理")),
+        ("向日葵", (None, None, None)),  # an everyday word used as a nickname
+    ],
+)
+def test_title_bar_remark_forms(title: str, want: tuple[str | None, str | None, str | None]) -> None:
+    assert bar(title) == want
+
+
+def test_group_and_colleague_title_bars() -> None:
+    assert parse_title_bar("销售一部(8)").is_group
+    assert parse_title_bar("马丽(市场部)").is_colleague
+    assert not parse_title_bar("马丽@市场部").is_group
 
 
 def test_a_colleague_chat_passing_on_a_customers_number_is_not_a_lead() -> None:
@@ -196,12 +220,12 @@ def test_cjk_spaces_removed() -> None:
 
 @pytest.mark.parametrize("name", ["温婷", "施琳", "乔峰", "聂磊", "常浩", "欧阳明月", "司马光", "诸葛亮"])
 def test_names_with_less_common_and_compound_surnames(name: str) -> None:
-    assert parse_title_bar(f"{name}@华东医疗")[0] == name
+    assert parse_title_bar(f"{name}@华东医疗").name == name
 
 
 @pytest.mark.parametrize("nickname", ["阳光明媚", "静待花开", "张经理"])
 def test_nicknames_are_not_names(nickname: str) -> None:
-    assert parse_title_bar(nickname)[0] is None
+    assert parse_title_bar(nickname).name is None
 
 
 def test_self_introduction_with_company_and_title() -> None:

@@ -15,7 +15,7 @@ from app.commands.ocr import main as ocr_main
 from bot.clock import CN_TZ
 from bot.config import OcrSettings
 from ocr.pipeline import MAX_WIDTH, OcrRejected, _semaphore, lead_to_json, read_screenshot, validate
-from ocr.synth import make_sample
+from tests.synth import make_sample
 
 SETTINGS = OcrSettings()
 FIXTURES = Path(__file__).parent / "fixtures" / "ocr"

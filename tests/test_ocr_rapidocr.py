@@ -12,7 +12,7 @@ pytest.importorskip("rapidocr")
 from ocr.engine import RapidOcrEngine
 from ocr.extract import extract
 from ocr.layout import analyse
-from ocr.synth import edit_distance, make_sample, squash
+from tests.synth import edit_distance, make_sample, squash
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from aiohttp.test_utils import TestServer
 
-import ocr.extract
+import ocr.catalog
 from app.runtime import build_services
 from app.server import SERVICES, WARM_UP, create_app
 from bot.clock import ManualClock
@@ -23,7 +23,7 @@ async def test_a_restarted_server_loads_index_and_dictionaries_before_the_first_
     settings = replace(settings, knowledge=replace(settings.knowledge, seed_demo=True))
     first = await build_services(settings, clock, {})  # an earlier run stored the demo cards
     await first.db.dispose()
-    monkeypatch.setattr(ocr.extract, "_needs", None)  # a fresh process has not loaded the needs words
+    monkeypatch.setattr(ocr.catalog, "_cache", {})  # a fresh process has not loaded the product catalog
     app = await create_app(replace(settings, server=replace(settings.server, warm_up=True)), clock, channels={})
     services = app[SERVICES]
     assert knowledge_base(services).size == 0  # cards already stored: start-up seeded nothing, built nothing
@@ -34,7 +34,7 @@ async def test_a_restarted_server_loads_index_and_dictionaries_before_the_first_
         kb = knowledge_base(services)
         assert kb.size == 48 and kb.builds == 1
         assert kb.search("三甲医院设备科嫌贵怎么回").answered
-        assert ocr.extract._needs is not None
+        assert ocr.catalog._cache
         assert insight_miner(services)._tokenizer is not None
     finally:
         await server.close()

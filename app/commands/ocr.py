@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import sys
 from datetime import datetime
@@ -29,6 +30,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--now", metavar="ISO", help="receive time for relative dates (default: now; naive = Asia/Shanghai)")
     p.add_argument("--json", action="store_true", help="one JSON line per image (design §6)")
+    p.add_argument("--catalog", metavar="FILE", help="products the company sells, one a line ([ocr] catalog)")
     p.add_argument("--config", metavar="F", help="TOML config (default: $SALESBOT_CONFIG, ./config.toml)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.set_defaults(func=run)
@@ -42,18 +44,24 @@ def _parse_now(raw: str | None) -> datetime:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    from ocr.pipeline import OcrRejected, lead_to_json, read_screenshot
+    from ocr.pipeline import OcrRejected, lead_to_json, no_lead, read_screenshot
 
     try:
         now = _parse_now(args.now)
     except ValueError:
         print(f"salesbot ocr: --now must be ISO 8601, got {args.now!r}", file=sys.stderr)
         return 2
+    ocr_settings = settings.ocr
+    if args.catalog:
+        if not Path(args.catalog).is_file():
+            print(f"salesbot ocr: catalog file not found: {args.catalog}", file=sys.stderr)
+            return 2
+        ocr_settings = dataclasses.replace(ocr_settings, catalog=args.catalog)
     failures = 0
     for path in args.images:
         try:
             data = Path(path).read_bytes()
-            lead = await read_screenshot(data, now=now, settings=settings.ocr)
+            lead = await read_screenshot(data, now=now, settings=ocr_settings)
         except OSError as exc:
             failures += 1
             _emit_error(args.json, path, "unreadable", f"读不到文件：{exc.strerror or exc}")
@@ -63,7 +71,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             _emit_error(args.json, path, exc.code, exc.message_cn)
             continue
         if args.json:
-            out = lead_to_json(path, lead)
+            out = lead_to_json(path, lead if lead.is_lead else no_lead(lead))
             out["is_lead"] = lead.is_lead
             out["reject_reason"] = lead.reject_reason
             print(json.dumps(out, ensure_ascii=False), flush=True)

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from storage.locks import advisory_xact_lock
 from storage.models import Base
 
 config = context.config
@@ -22,6 +23,9 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        # N instances (or `salesbot db upgrade` run twice) at once on PostgreSQL: one migrates, the others wait
+        # here and then find the schema at head (Alembic reads the version after this lock).
+        advisory_xact_lock(connection, "migrations")
         context.run_migrations()
 
 

@@ -1,0 +1,312 @@
+"""Who the customer is: person names, job titles, companies — from a chat's title bar and from what people say.
+
+Pure functions shared by screenshots and typed leads (「新线索 …」), so both recognise a name or a company alike.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass
+
+import jieba
+
+# The 百家姓 (single and compound surnames) plus common modern ones it lacks.
+SURNAMES = set(
+    "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章云苏潘葛奚范彭郎鲁韦昌马苗凤"
+    "花方俞任袁柳酆鲍史唐费廉岑薛雷贺倪汤滕殷罗毕郝邬安常乐于时傅皮卞齐康伍余元卜顾孟平黄和穆萧尹姚邵湛汪祁毛禹狄"
+    "米贝明臧计伏成戴谈宋茅庞熊纪舒屈项祝董梁杜阮蓝闵席季麻强贾路娄危江童颜郭梅盛林刁钟徐邱骆高夏蔡田樊胡凌霍虞万"
+    "支柯昝管卢莫经房裘缪干解应宗丁宣贲邓郁单杭洪包诸左石崔吉钮龚程嵇邢滑裴陆荣翁荀羊於惠甄曲家封芮羿储靳汲邴糜松"
+    "井段富巫乌焦巴弓牧隗山谷车侯宓蓬全郗班仰秋仲伊宫宁仇栾暴甘钭厉戎祖武符刘景詹束龙叶幸司韶郜黎蓟薄印宿白怀蒲邰"
+    "从鄂索咸籍赖卓蔺屠蒙池乔阴胥能苍双闻莘党翟谭贡劳逄姬申扶堵冉宰郦雍郤璩桑桂濮牛寿通边扈燕冀郏浦尚农温别庄晏柴"
+    "瞿阎充慕连茹习宦艾鱼容向古易慎戈廖庾终暨居衡步都耿满弘匡国文寇广禄阙东欧殳沃利蔚越夔隆师巩厍聂晁勾敖融冷訾辛"
+    "阚那简饶空曾毋沙乜养鞠须丰巢关蒯相查后荆红游竺权逯盖益桓公晋楚闫法汝鄢涂钦岳帅缑亢况佘佴墨哈谯笪年爱阳佟"
+    "付肖覃兰冼揭粟练银代区庹母"
+)
+COMPOUND_SURNAMES = (
+    "万俟 司马 上官 欧阳 夏侯 诸葛 闻人 东方 赫连 皇甫 尉迟 公羊 澹台 公冶 宗政 濮阳 淳于 单于 太叔 申屠 "
+    "公孙 仲孙 轩辕 令狐 钟离 宇文 长孙 慕容 鲜于 闾丘 司徒 司空 亓官 司寇 子车 颛孙 端木 巫马 公西 漆雕 "
+    "乐正 壤驷 公良 拓跋 夹谷 宰父 谷梁 段干 百里 东郭 南门 呼延 归海 羊舌 微生 梁丘 左丘 东门 西门 南宫 第五"
+).split()
+# Characters that end a sentence fragment rather than a given name ("王强说", "李娜的").
+NOT_GIVEN = set("的了是在说和与跟给把被从到对这那们吗呢吧啊呀哦嗯也都就还又很太")
+COMPANY_SUFFIX = (
+    r"(?:(?:集团)?(?:股份有限公司|有限责任公司|有限公司|公司)|集团|医院|卫生院|大学|学院|学校|中学|小学|幼儿园|银行|"
+    r"研究院|研究所|设计院|事务所|工作室|中心|酒店|工厂|厂)"
+)
+# Job titles as people write them: a function or department, then a rank. Kept explicit so that "有限公司CTO"
+# never becomes a title.
+TITLE_CORE = (
+    r"(?:副总经理|总经理|副总裁|总裁|董事长|副董事长|执行董事|董事|总监|副总|总工程师|总工|经理|副主任|主任|副科长|科长|副处长|"
+    r"处长|副院长|院长|副校长|校长|园长|主管|负责人|部长|副部长|厂长|副厂长|店长|站长|所长|行长|局长|组长|合伙人|创始人|"
+    r"联合创始人|老板|主席|秘书长|工程师|架构师|专员|顾问|助理|秘书|会计|出纳|采购员|"
+    r"CEO|CTO|CIO|CFO|COO|CMO|CHO|VP|HRD|HRBP|HR)"
+)
+DEPT = (
+    r"(?:[\u4e00-\u9fff]{1,4}(?:部|科|处|室|组|中心|事业部)|采购|财务|技术|行政|人事|人力资源|人力|运营|市场|销售|生产|设备|"
+    r"信息|信息化|IT|品质|质量|质控|研发|项目|工程|后勤|物流|仓储|供应链|商务|法务|客服|产品|数据|安全|总务|基建|网络|"
+    r"营销|渠道|大客户|区域|华东区|华南区|华北区|门店|店面|工厂|车间|医务|护理|药剂|教务|招生|培训|企划|战略|投资|"
+    r"财务部|综合|办公室)"
+)
+TITLE = re.compile(rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE}")
+TITLE_FULL = re.compile(rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE}|{DEPT}")
+# How a speaker states their own role: 「我是设备科主任」, 「目前是行政总监」, 「我在采购部做经理」.
+SAYS_ROLE = re.compile(
+    r"(?:我是|我现在是|目前是|现在是|现任|担任|职位是|职务是|我是公司的?|我是我们公司的?|我在[\u4e00-\u9fff]{1,6}?做|"
+    r"我负责|作为)(?P<t>" + rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})"
+)
+HONORIFIC = re.compile(
+    r"^(?P<s>[\u4e00-\u9fff]{1,2}?)(?:总|经理|老师|老板|工|主任|院长|科长|处长|部长|厂长|姐|哥|先生|女士|小姐)$"
+)
+PERSONAL_WECHAT = {"微信", "wechat", "weixin"}
+GROUP_TITLE = re.compile(r"[（(]\s*\d{1,4}\s*[)）]\s*$")
+COLLEAGUE_TITLE = re.compile(r"[（(]\s*(?:同事|内部|本公司|[\u4e00-\u9fff]{0,4}(?:部|组|中心))\s*[)）]$")
+TAGS = re.compile(r"[「【\[(（<]?\s*(?:外部|内部|企业|@?微信|已读|未读)\s*[」】\])）>]?")
+TITLE_SPLIT = re.compile(r"\s*[@＠\-—－–_|｜·•/／、,，\s]+\s*")
+NOT_COMPANY = re.compile(
+    r"^(?:[A-Za-z]?类?客户|[A-Da-d]类?|VIP|重要|潜在|意向|老客户|新客户|客户|待跟进|跟进中|已成交|备注|群聊|外部|微信)$"
+)
+VERBISH = re.compile(
+    r"想|要|看|了解|咨询|采购|需要|问|推荐|介绍|联系|打|发|聊|做|负责|在|说|给|是|吧|吗|呢|了|来|去|到|你|我|他|她"
+)
+
+
+def is_person_name(text: str) -> bool:
+    """Surname + one or two given characters ("温婷", "欧阳明月"); four characters only with a compound surname,
+    so a nickname such as 阳光明媚 is not a name."""
+    if not re.fullmatch(r"[\u4e00-\u9fff]{2,4}", text) or re.search(r"经理|总|老师|先生|女士|公司|科技|医院", text):
+        return False
+    if any(ch in NOT_GIVEN for ch in text[1:]):
+        return False
+    if text[:2] in COMPOUND_SURNAMES and len(text) >= 3:
+        return True
+    return text[0] in SURNAMES and len(text) <= 3
+
+
+@functools.lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Everyday words that look like a surname + given name (向日葵, 江南, 高山): in jieba's dictionary, frequent,
+    and not tagged as a person's name. A title bar showing one is a nickname."""
+    path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
+    out = set()
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            word, freq, tag = line.split()
+            if 2 <= len(word) <= 3 and word[0] in SURNAMES and tag != "nr" and int(freq) >= 50:
+                out.add(word)
+    return frozenset(out)
+
+
+def is_remark_name(text: str) -> bool:
+    """A name in a title bar or remark: a person name that is not an everyday word used as a nickname."""
+    return is_person_name(text) and text not in common_words()
+
+
+INDUSTRY_TAIL = re.compile(
+    r"(?:科技|医疗|物流|电子|环保|教育|建设|工程|实业|集团|食品|生物|网络|信息|智能|精密|制造|材料|化工|能源|汽车|餐饮|地产|"
+    r"置业|贸易|商贸|药业|制药|器械|机械|设备|服饰|家居|传媒|文化|咨询|软件|数据|通信|电气|电力|光电|半导体|股份|控股|投资|"
+    r"资本|金融|保险|证券|银行|医院|学校|酒店|超市|连锁|包装|印刷|纸业|钢铁|矿业|农业|水务|燃气|交通|航空|物业|装饰|设计|"
+    r"建筑|国际|电器|仪器|仪表|塑料|橡胶|纺织|家具|办公|安防|物联|云|技术|工业|五金|模具|化学|医药|健康|科教|商业|管理|"
+    r"服务|发展|实验室|公司|厂|院|所|局|中心)$"
+)
+
+
+def looks_like_company(text: str) -> bool:
+    """A short company name on its own: a registered suffix or an industry word at the end (「华东医疗」)."""
+    return bool(COMPANY_RE.fullmatch(text) or (len(text) >= 3 and INDUSTRY_TAIL.search(text)))
+
+
+def is_title(text: str) -> bool:
+    return bool(TITLE_FULL.fullmatch(text))
+
+
+def clean_company(co: str | None) -> str | None:
+    """A company name without a leading greeting or verb; None when what is left is not a company."""
+    if not co:
+        return None
+    co = re.sub(r"^.*?(?:我是|我们是|我叫|来自|就职于|在|是|，|,)(?=[\u4e00-\u9fffA-Za-z]{2})", "", co)
+    co = re.sub(r"^(?:你好|您好|哈喽|Hi|hi|嗨)[，,\s]*", "", co).strip(" ，,。:：")
+    if len(co) < 2 or is_person_name(co) or NOT_COMPANY.match(co) or re.search(r"\d|我们|你们|咱们|贵|本公司", co):
+        return None
+    if not REGISTERED.search(co) and VERBISH.search(co):
+        return None  # "想了解一下", "在看方案": a verb phrase is never a company
+    return co
+
+
+COMPANY_RE = re.compile(rf"[\u4e00-\u9fffA-Za-z（）()]{{2,24}}?{COMPANY_SUFFIX}")
+REGISTERED = re.compile(r"(?:有限公司|有限责任公司|集团|医院|卫生院|大学|学院|银行|研究院|研究所|设计院|事务所)$")
+
+
+@dataclass(frozen=True)
+class TitleBar:
+    name: str | None = None
+    company: str | None = None
+    title: str | None = None
+    surname: str | None = None  # from a remark such as 「华东医疗-王总」
+    name_guess: str | None = None  # what stands where the name goes, even if misread (「到佳琪」 for 谭佳琪)
+    is_group: bool = False
+    is_colleague: bool = False
+
+
+def strip_title_noise(title: str) -> str:
+    """Unread counts before the name (「36张伟」, 「<2」), the 「外部」 tag, 「@微信」 and trailing marks."""
+    t = title.strip()
+    t = re.sub(r"^[\s\d<〈‹«(（)）.,，。·:：'\"|]+(?=[\u4e00-\u9fffA-Za-z])", "", t)
+    t = TAGS.sub(" ", t)
+    return re.sub(r"[\s.,，。>›]+$", "", t).strip()
+
+
+def parse_title_bar(raw: str | None) -> TitleBar:
+    """Name / company / title in the common remark forms: 「张伟@华东医疗」, 「张伟-华东医疗-采购经理」,
+    「华东医疗-张伟」, 「A-华东医疗-张伟」, 「华东医疗-王总」, 「张伟华东医疗采购经理」.
+
+    A group title ends in a member count; 「马芳(销售部)」 is a colleague."""
+    if not raw or not raw.strip():
+        return TitleBar()
+    if GROUP_TITLE.search(raw.strip()):
+        return TitleBar(is_group=True)
+    if COLLEAGUE_TITLE.search(raw.strip()):
+        return TitleBar(is_colleague=True)
+    clean = strip_title_noise(raw)
+    at = re.match(r"^(.+?)\s*[@＠]\s*(.+)$", clean)
+    if at:  # WeCom: 「张伟@华东医疗」, 「张伟@微信」: the name before @, the company after it
+        left, right = at.group(1).strip(), at.group(2).strip()
+        name = left if is_remark_name(left) else None
+        company = right if right.lower() not in PERSONAL_WECHAT and clean_company(right) else None
+        return TitleBar(name=name, company=company, name_guess=left)
+    parts = [p for p in TITLE_SPLIT.split(clean) if p]
+    if len(parts) == 1:
+        parts = _split_run_together(parts[0])
+    return _classify_parts(parts)
+
+
+def _classify_parts(parts: list[str]) -> TitleBar:
+    name = company = title = surname = None
+    for part in parts:
+        if part.lower() in PERSONAL_WECHAT:
+            continue
+        hon = HONORIFIC.match(part)
+        if name is None and is_remark_name(part):
+            name = part
+        elif title is None and is_title(part):
+            title = part
+        elif hon and hon.group("s")[:1] in SURNAMES and surname is None:
+            surname = hon.group("s")
+        elif company is None and re.search(r"[\u4e00-\u9fff]{2}", part) and clean_company(part) and \
+                (len(parts) > 1 or looks_like_company(part)):
+            company = part
+    return TitleBar(name=name, company=company, title=title, surname=surname)
+
+
+def _split_run_together(text: str) -> list[str]:
+    """「张伟华东医疗采购经理」 / 「王总华东医疗」 → name, company, title."""
+    out: list[str] = []
+    m = TITLE.search(text)
+    tail = None
+    if m and m.end() == len(text) and m.start() > 0:
+        text, tail = text[: m.start()], m.group(0)
+    hon = re.match(r"^([\u4e00-\u9fff])(总|经理|老师)(?=[\u4e00-\u9fff]{2})", text)
+    if hon:
+        out += [hon.group(0), text[hon.end() :]]
+    elif len(text) >= 5 and text[0] in SURNAMES:
+        size = 3 if len(text) - 3 >= 4 else 2
+        out += [text[:size], text[size:]]
+    else:
+        out.append(text)
+    return out + ([tail] if tail else [])
+
+
+# ---------------------------------------------------------------- what people say
+
+NAME = r"(?P<name>[\u4e00-\u9fff]{2,4}?)"
+STOP = r"(?=[，,。！!？?\s;；:：]|$|在|负责|这边|想|有|，)"
+# 「我是A公司的采购经理张伟」, 「我是A公司采购经理，张伟」, 「我叫张伟，A公司的」, 「推荐个客户：A公司的CTO张伟」
+PERSON_PATTERNS = (
+    re.compile(rf"(?:我是|我叫|本人|我姓|推荐个客户|介绍个客户|推荐一个客户|介绍一个客户|推荐位|介绍位)[:：,，\s]*"
+               rf"(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX})的?[，,]?\s*"
+               rf"(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})?[，,\s]*{NAME}{STOP}"),
+    re.compile(rf"(?:我是|我叫|本人)(?P<co>[\u4e00-\u9fffA-Za-z]{{2,12}}?)的(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})?"
+               rf"{NAME}{STOP}"),
+    re.compile(rf"(?:我是|我叫|本人|我姓)(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})?{NAME}{STOP}"),
+)
+COMPANY_AFTER_NAME = re.compile(
+    rf"[，,\s]*(?:是|来自|在)?(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX}|[\u4e00-\u9fff]{{2,10}})的"
+    rf"(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})?(?=[，,。！!\s]|$|在|负责)"
+)
+IN_COMPANY = re.compile(
+    rf"(?:[，,]\s*在|来自|就职于|我们是|我们公司是|我这边是|这边是)(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?"
+    rf"(?:{COMPANY_SUFFIX}|(?=[，,。\s]|$|工作|上班|的)))"
+)
+REFERRAL = re.compile(r"(?:推荐|介绍)(?:个|一个|一位|位|下)?(?:客户|朋友|老板|同行)|(?:给你|帮你)(?:推荐|介绍)")
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str | None = None
+    company: str | None = None
+    title: str | None = None
+
+
+def person_in(text: str) -> Person:
+    """The person a sentence introduces, with their company and title when said with them."""
+    for rx in PERSON_PATTERNS:
+        for m in rx.finditer(text):
+            name = _name_at(text, m)
+            if name:
+                after = COMPANY_AFTER_NAME.match(text, m.end("name"))
+                co = m.groupdict().get("co") or (after.group("co") if after else None)
+                title = m.group("t") or (after.group("t") if after else None)
+                return Person(name, clean_company(co), title)
+    m = re.search(rf"(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX})的?(?P<t>{TITLE.pattern})"
+                  r"[，,\s]*(?P<name>[\u4e00-\u9fff]{2,4}?)" + STOP, text)
+    if m and _name_at(text, m):
+        return Person(_name_at(text, m), clean_company(m.group("co")), m.group("t"))
+    return Person()
+
+
+def _name_at(text: str, m: re.Match[str]) -> str | None:
+    """The name group, trying three characters before two (the lazy group stops at two)."""
+    start = m.start("name")
+    for size in (3, 2, 4):
+        cand = text[start : start + size]
+        if len(cand) == size and is_person_name(cand) and re.match(STOP, text[start + size :]):
+            return cand
+    return m.group("name") if is_person_name(m.group("name")) else None
+
+
+def role_in(text: str) -> str | None:
+    """A job title the speaker gives for themself: 「我是设备科主任」, 「目前是行政总监」."""
+    m = SAYS_ROLE.search(text)
+    return m.group("t") if m else None
+
+
+def company_in(text: str) -> str | None:
+    """A company named in a sentence: a full registered name, or one the speaker says they are from."""
+    m = IN_COMPANY.search(text)
+    if m:
+        co = clean_company(m.group("co"))
+        if co:
+            return co
+    for full in COMPANY_RE.finditer(text):
+        co = clean_company(full.group(0))
+        if co and len(co) >= 4:
+            return co
+    return None
+
+
+def repair_surname(guess: str | None, said: list[str]) -> str | None:
+    """A title-bar name whose surname OCR misread (「到佳琪」), mended from how the rep addresses the customer
+    (「谭老师」): only when the guess is not a name and exactly one surname is used."""
+    if not guess or not re.fullmatch(r"[\u4e00-\u9fff]{3}", guess) or is_person_name(guess):
+        return None
+    address = re.compile(r"(?<![\u4e00-\u9fff])([\u4e00-\u9fff])(?:总|经理|老师|工|主任|姐|哥|先生|女士)")
+    surnames = {m.group(1) for text in said for m in address.finditer(text) if m.group(1) in SURNAMES}
+    if len(surnames) != 1:
+        return None
+    name = surnames.pop() + guess[1:]
+    return name if is_remark_name(name) else None
+
+
+def is_referral(text: str) -> bool:
+    return bool(REFERRAL.search(text))

@@ -1,0 +1,78 @@
+"""Needs from a company's own catalog, and things asked for that the catalog lacks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bot.clock import CN_TZ
+from ocr.catalog import load_catalog, parse_catalog_text
+from ocr.engine import ChatText, TextRegion
+from ocr.extract import extract, extract_from_text
+from ocr.requests import requested_things
+
+NOW = datetime(2024, 10, 24, 16, 0, tzinfo=CN_TZ)
+SHOP = parse_catalog_text("""
+# a made-up maker of lab furniture
+通风柜: 通风橱
+实验台 | 试验台
+洗眼器
+样品冷藏柜
+LIMS系统
+""")
+
+
+def chat(*items: tuple[str, str]) -> ChatText:
+    return ChatText((TextRegion("title", "祁晓棠@澄湖检测"), *(TextRegion(k, t) for k, t in items)), True)
+
+
+def test_catalog_file_format() -> None:
+    assert SHOP.names == ("通风柜", "实验台", "洗眼器", "样品冷藏柜", "LIMS系统")
+    assert SHOP.find("想问下通风橱和试验台的价格") == ["通风柜", "实验台"]
+    assert SHOP.find("lims还没上") == ["LIMS系统"]  # generic tail 系统 left off, any case
+    assert SHOP.find("slimshady") == []  # Latin only as a whole word
+
+
+def test_one_misread_character_still_matches_but_not_a_real_word() -> None:
+    assert SHOP.find("还要样品冷臧柜") == ["样品冷藏柜"]
+    assert SHOP.find("洗眠器") == ["洗眼器"]
+    assert parse_catalog_text("打包机").find("打印机坏了") == []  # 打印机 is a word, not a misread 打包机
+
+
+def test_customer_needs_come_from_the_catalog_and_the_rep_restating_them() -> None:
+    lead = extract(chat(("left", "电话13677778888，想了解一下通风柜，另外实验台也有需求"),
+                        ("right", "没问题，我们的洗眼器在行业里用得很多"),
+                        ("right", "另外我们的样品冷藏柜最近在做活动")), NOW, SHOP)
+    assert lead.needs == ("通风柜", "实验台", "洗眼器")
+
+
+def test_a_request_outside_the_catalog_is_kept_in_the_customers_words() -> None:
+    lead = extract(chat(("left", "电话13677778888，我们想采购一批防爆冰箱")), NOW, SHOP)
+    assert lead.needs == ("防爆冰箱",)
+    assert extract_from_text("新线索 祁晓棠 13677778888 需要通风橱", NOW, SHOP).needs == ("通风柜",)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("想了解一下恒温摇床的报价", ["恒温摇床"]),
+        ("离心机也有需求", ["离心机"]),
+        ("想了解一下你们的产品", []),
+        ("想咨询一下", []),
+        ("需要什么资料", []),
+    ],
+)
+def test_requested_things(text: str, want: list[str]) -> None:
+    assert requested_things(text) == want
+
+
+def test_catalog_file_is_reloaded_when_edited(tmp_path: Path) -> None:
+    f = tmp_path / "catalog.txt"
+    f.write_text("通风柜\n", "utf-8")
+    assert load_catalog(f).names == ("通风柜",)
+    f.write_text("通风柜\n洗眼器\n", "utf-8")
+    import os
+    os.utime(f, (f.stat().st_atime, f.stat().st_mtime + 5))
+    assert load_catalog(f).names == ("通风柜", "洗眼器")
