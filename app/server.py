@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from app.edge import Edge
 from app.runtime import build_services
 from bot.channels.dingtalk.callback import DingtalkChannel
 from bot.channels.wecom.callback import WecomChannel
@@ -29,6 +30,7 @@ INTAKE = web.AppKey("intake", Intake)
 TASKS = web.AppKey("tasks", TaskPool)  # = the intake's; here for /healthz, /metrics and tests
 METRICS = web.AppKey("metrics", Counter)
 CLAIMS = web.AppKey("claims", InboundClaimer)
+EDGE = web.AppKey("edge", Edge)  # body deadlines, slow-client cap, quiet client disconnects (app/edge.py)
 WARM_UP = web.AppKey("warm_up", asyncio.Task)  # loads the knowledge index and dictionaries after start
 
 
@@ -60,11 +62,15 @@ def register_channels(app: web.Application, intake: Intake) -> None:
 async def create_app(settings: Settings, clock: Clock | None = None, channels: dict[str, Any] | None = None
                      ) -> web.Application:
     clock = clock or SystemClock()
-    app = web.Application(client_max_size=settings.server.max_body_kb * 1024)
+    counters: Counter[str] = Counter()
+    edge = Edge(settings.server, counters)
+    app = web.Application(client_max_size=settings.server.max_body_kb * 1024, middlewares=[edge.middleware],
+                          handler_args={"lingering_time": 0})  # a body we gave up on is not waited for (edge.py)
+    app[EDGE] = edge
     # jieba's dictionary before the port opens: its one load stalls the event loop ~250 ms (bot/segmenter.py)
     await asyncio.get_running_loop().run_in_executor(None, main_dictionary)
     services = await build_services(settings, clock, channels if channels is not None else build_channels(settings))
-    intake = Intake(services)
+    intake = Intake(services, metrics=counters)
     app[SERVICES], app[INTAKE] = services, intake
     app[TASKS], app[CLAIMS], app[METRICS] = intake.tasks, intake.claims, intake.metrics
     app.router.add_get("/healthz", healthz)

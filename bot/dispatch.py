@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from bot.confirm import confirm_card, needs_confirm
 from bot.context import Context
@@ -11,6 +12,7 @@ from bot.messages import Inbound, Outbound, Text
 from bot.org import identify
 from bot.outbox import enqueue
 from bot.services import Services
+from bot.usertext import clean_inbound
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,8 @@ async def dispatch(services: Services, msg: Inbound) -> None:
 
 
 async def _dispatch(services: Services, msg: Inbound) -> None:
+    if msg.text:
+        msg = replace(msg, text=clean_inbound(msg.text))
     now = services.clock.now()
     user = await identify(
         services.db, msg.user_id, msg.channel, msg.display_name, services.settings.org.auto_register, now

@@ -27,13 +27,13 @@ REPLAY_INTERVAL_S = 60.0
 
 
 class Intake:
-    def __init__(self, services: Services, tasks: TaskPool | None = None, claims: InboundClaimer | None = None
-                 ) -> None:
+    def __init__(self, services: Services, tasks: TaskPool | None = None, claims: InboundClaimer | None = None,
+                 metrics: Counter[str] | None = None) -> None:
         self.services = services
         self.tasks = tasks or TaskPool(max_running=services.settings.server.max_inflight)
         # Inbound dedup claims: own connection, group commit (see bot/dedup.py), shared by every channel.
         self.claims = claims or InboundClaimer(services.settings.database.url)
-        self.metrics: Counter[str] = Counter()  # counters the channels keep, shown on /metrics
+        self.metrics: Counter[str] = Counter() if metrics is None else metrics  # channels' counters, on /metrics
         self.replayers: dict[str, Replayer] = {}
 
     def register_replayer(self, channel: str, replayer: Replayer) -> None:

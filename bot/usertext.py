@@ -3,7 +3,7 @@ channel for its own format when rendered.
 
 A rep's customer, company, summary or display name goes into a manager's markdown digest or a card. Written
 as is, `[点这里](http://…)`, `![](…)`, `<font …>` or a line starting with `#` or `>` would arrive as real markup
-(a link, an image, a fake 「系统通知」). Handlers compose with `user(value)`; the channel renderer passes every
+(a link, an image, a fake 「系统通知」). Handlers compose with `user_text(value)`; the channel renderer passes every
 string it sends through `escape_spans(text, <the channel format's escape>)`, which escapes the marked spans
 and drops the marks. A mark cut off by truncation is dropped too. `plain(text)`: the marks dropped, nothing
 escaped (plain-text formats, the console).
@@ -12,6 +12,7 @@ escaped (plain-text formats, the console).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
@@ -34,7 +35,15 @@ _MARKDOWN = str.maketrans({
 _ANGLE = str.maketrans({"<": "＜", ">": "＞"})
 
 
-def user(value: object) -> str:
+def clean_inbound(text: str) -> str:
+    """A user's message as handlers should see it: Unicode format characters (zero-width spaces and joiners,
+    RTL/LTR marks and embeddings, BOM: category Cf) and our own marks removed, so 「\u200b跟进 12」 is 跟进."""
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if ch not in (OPEN, CLOSE) and unicodedata.category(ch) != "Cf")
+
+
+def user_text(value: object) -> str:
     """Mark `value` as user-written (marks inside it are dropped: a nested span is one span)."""
     return f"{OPEN}{str(value).translate(_MARKS)}{CLOSE}"
 

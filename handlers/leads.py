@@ -24,6 +24,7 @@ from bot.context import Context, UserInfo
 from bot.messages import Button, Card, Image, Inbound, Markdown, Text
 from bot.router import Router, split_command
 from bot.services import Services
+from bot.usertext import user_text
 from handlers import leads_view as view
 from handlers.assignment import activate_lead, change_owner, reassign_options
 from handlers.insights import InsightMiner, Insights, build_miner
@@ -400,7 +401,7 @@ async def evidence_cmd(ctx: Context, msg: Inbound) -> None:
     ctx.reply(Text(f"已记录证据说明，等待主管确认后即可签约/赢单（线索 #{lead.id}）。"))
     if manager:
         ctx.send(manager, Card(
-            title=f"证据待确认 · 线索 #{lead.id}", description=f"{ctx.user.name}: {note[:500]}",
+            title=f"证据待确认 · 线索 #{lead.id}", description=f"{user_text(ctx.user.name)}: {user_text(note[:500])}",
             buttons=(Button(f"ev:ok:{ev.id}", "确认", "primary"), Button(f"ev:no:{ev.id}", "驳回")),
             note="确认后销售才能推进到「签约回款」或赢单"), key=f"evidence:{ev.id}")
 
@@ -476,7 +477,7 @@ async def click_evidence(ctx: Context, msg: Inbound) -> None:
         ev.kind = "rejected"
         text = f"已驳回线索 #{lead.id} 的证据说明"
     add_activity(session, lead.id, ctx.user.id, "evidence", now, text, evidence_id=ev.id)
-    ctx.update_card(f"{text}（{ctx.user.name}）")
+    ctx.update_card(f"{text}（{user_text(ctx.user.name)}）")
     if lead.owner_id and lead.owner_id != ctx.user.id:
         ctx.send(lead.owner_id, Text(f"主管{text}。"), key=f"evidence:{ev.id}:{verdict}")
 
@@ -580,13 +581,14 @@ async def _find_rep(session: AsyncSession, who: str, user: UserInfo) -> User | N
 async def reassign(ctx: Context, lead: Lead, rep: User, reason: str) -> bool:
     """False when `rep` already owns it (a no-op must not restart the SLA clocks and hide what is overdue)."""
     if rep.id == lead.owner_id:
-        ctx.reply(Text(f"线索 #{lead.id} 已经由 {rep.name} 负责，无需改派。"))
+        ctx.reply(Text(f"线索 #{lead.id} 已经由 {user_text(rep.name)} 负责，无需改派。"))
         return False
     session, now = await ctx.db(), ctx.now()
     previous = await change_owner(session, lead, rep.id, ctx.user.id, now, ctx.settings.reminders, reason=reason)
-    ctx.reply(Text(f"✅ 线索 #{lead.id} 已改派给 {rep.name}（{reason}）"))
+    ctx.reply(Text(f"✅ 线索 #{lead.id} 已改派给 {user_text(rep.name)}（{user_text(reason)}）"))
     if rep.id != ctx.user.id:
-        ctx.send(rep.id, Card(title=f"新分配线索 #{lead.id}", description=f"{ctx.user.name} 分配给你：{reason}",
+        by = user_text(ctx.user.name)
+        ctx.send(rep.id, Card(title=f"新分配线索 #{lead.id}", description=f"{by} 分配给你：{user_text(reason)}",
                               buttons=(Button(f"lead:view:{lead.id}", "查看", "primary"),)),
                  key=f"assign:{lead.id}:{rep.id}:{now.isoformat()}")
     if previous and previous not in (rep.id, ctx.user.id):
@@ -634,9 +636,9 @@ async def _suggest(ctx: Context, lead: Lead) -> None:
     if not picks:
         ctx.reply(Text(f"团队里暂时没有可接收线索 #{lead.id} 的销售（都已满负荷）。"))
         return
-    lines = [f"{i}. {p.rep.name}（{p.reason}）" for i, p in enumerate(picks, 1)]
+    lines = [f"{i}. {user_text(p.rep.name)}（{user_text(p.reason)}）" for i, p in enumerate(picks, 1)]
     ctx.reply(Card(title=f"改派线索 #{lead.id}", description="\n".join(lines),
-                   buttons=tuple(Button(f"lead:to:{lead.id}:{p.rep.id}", p.rep.name) for p in picks),
+                   buttons=tuple(Button(f"lead:to:{lead.id}:{p.rep.id}", user_text(p.rep.name)) for p in picks),
                    note="按区域/产品线/行业赢单/负荷排序"))
 
 
@@ -666,7 +668,7 @@ async def click_assign_to(ctx: Context, msg: Inbound) -> None:
     picks = {p.rep.id: p for p in await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), limit=100)}
     reason = picks[rep.id].reason if rep.id in picks else f"主管 {ctx.user.name} 改派"
     if await reassign(ctx, lead, rep, reason):
-        ctx.update_card(f"已改派给 {rep.name}")
+        ctx.update_card(f"已改派给 {user_text(rep.name)}")
 
 
 __all__ = ["ConfirmResult", "confirm_draft", "fields_from_extract", "router", "save_draft", "show_lead",

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import fmt_cn
 from bot.messages import Button, Card, Field
+from bot.usertext import user_text
 from storage.leads import LEAD_FIELDS, SOURCE_CN, STATUS_CN, display_value, provenance, stage_label
 from storage.models import Activity, Lead, Reminder
 
@@ -74,10 +75,10 @@ def next_action_text(lead: Lead, timers: Mapping[int, tuple[str, datetime]], fir
 
 def list_line(lead: Lead, now: datetime, next_text: str, owner: str | None = None) -> str:
     icon = COLOUR_ICON[colour(waiting_hours(lead, now))]
-    who = lead.customer_name or "未知客户"
-    company = f" · {lead.company}" if lead.company else ""
+    who = user_text(lead.customer_name or "未知客户")
+    company = f" · {user_text(lead.company)}" if lead.company else ""
     status = "" if lead.status == "active" else f" [{STATUS_CN.get(lead.status, lead.status)}]"
-    by = f" · {owner}" if owner else ""
+    by = f" · {user_text(owner)}" if owner else ""
     return f"{icon} #{lead.id} {who}{company} · {stage_label(lead.stage)}{status}{by} · 下一步: {next_text}"
 
 
@@ -94,7 +95,8 @@ def field_rows(lead: Lead, names: Mapping[str, str]) -> list[Field]:
     for name, label in LEAD_FIELDS.items():
         value = display_value(lead, name)
         src = provenance(lead, name, names)
-        rows.append(Field(label, f"{value}（{src}）" if src and value != "未知" else value))
+        value = user_text(value)
+        rows.append(Field(label, f"{value}（{user_text(src)}）" if src and value != "未知" else value))
     return rows
 
 
@@ -102,12 +104,12 @@ def timeline_lines(activities: Sequence[Activity], names: Mapping[str, str]) -> 
     lines = []
     for act in activities[-TIMELINE_MAX:]:
         who = names.get(act.actor_id or "", act.actor_id or "系统")
-        text = f"{fmt_cn(act.created_at)} {who} {KIND_CN.get(act.kind, act.kind)}"
+        text = f"{fmt_cn(act.created_at)} {user_text(who)} {KIND_CN.get(act.kind, act.kind)}"
         if act.summary:
-            text += f": {act.summary}"
+            text += f": {user_text(act.summary)}"
         insights = (act.detail or {}).get("insights_text")
         if insights:
-            text += f"（{insights}）"
+            text += f"（{user_text(insights)}）"
         lines.append(text)
     return lines
 
@@ -118,15 +120,15 @@ def detail_card(lead: Lead, names: Mapping[str, str], activities: Sequence[Activ
     fields += [
         Field("阶段", stage_label(lead.stage)),
         Field("状态", STATUS_CN.get(lead.status, lead.status)),
-        Field("负责人", names.get(lead.owner_id or "", "线索池") if lead.owner_id else "线索池"),
+        Field("负责人", user_text(names.get(lead.owner_id or "", "线索池")) if lead.owner_id else "线索池"),
         Field("下一步", next_text),
     ]
     if lead.assign_reason:
-        fields.append(Field("分配原因", lead.assign_reason))
+        fields.append(Field("分配原因", user_text(lead.assign_reason)))
     insights = (lead.extra or {}).get("insights") or {}
     summary = _insight_summary(insights)
     if summary:
-        fields.append(Field("洞察", summary))
+        fields.append(Field("洞察", user_text(summary)))
     timeline = timeline_lines(activities, names)
     description = "时间线:\n" + "\n".join(timeline) if timeline else "还没有跟进记录"
     buttons: list[Button] = []
@@ -139,7 +141,7 @@ def detail_card(lead: Lead, names: Mapping[str, str], activities: Sequence[Activ
     note = f"来源: {SOURCE_CN.get(lead.source, lead.source)}"
     if lead.confidence is not None:
         note += f" · 识别置信度 {lead.confidence:.0%}"
-    return Card(title=f"线索 #{lead.id} {lead.customer_name or '未知客户'}", description=description,
+    return Card(title=f"线索 #{lead.id} {user_text(lead.customer_name or '未知客户')}", description=description,
                 fields=tuple(fields), buttons=tuple(buttons), note=note, card_id=f"lead-{lead.id}")
 
 

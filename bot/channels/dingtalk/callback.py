@@ -226,7 +226,14 @@ async def http_callback(request: web.Request) -> web.Response:
         receiver.count("rejected_sign")
         return web.json_response({"error": f"{check} sign"}, status=403)
     try:
-        payload = json.loads(await request.read())
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        log.warning("dingtalk callback refused: body over %d KB from %s",
+                    receiver.services.settings.server.max_body_kb, request.remote)
+        receiver.count("too_large")
+        return web.json_response({"error": "body too large"}, status=413)
+    try:
+        payload = json.loads(raw)
     except (ValueError, RecursionError):  # not JSON / not UTF-8 / a > 4300-digit number; absurdly deep nesting
         log.warning("dingtalk callback refused: body is not JSON")
         receiver.count("bad_request")
