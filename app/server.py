@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from app.edge import Edge
+from app.health import Health
 from app.runtime import build_services
 from bot.channels.dingtalk.callback import DingtalkChannel
 from bot.channels.wecom.callback import WecomChannel
@@ -31,6 +32,7 @@ TASKS = web.AppKey("tasks", TaskPool)  # = the intake's; here for /healthz, /met
 METRICS = web.AppKey("metrics", Counter)
 CLAIMS = web.AppKey("claims", InboundClaimer)
 EDGE = web.AppKey("edge", Edge)  # body deadlines, slow-client cap, quiet client disconnects (app/edge.py)
+HEALTH = web.AppKey("health", Health)
 WARM_UP = web.AppKey("warm_up", asyncio.Task)  # loads the knowledge index and dictionaries after start
 
 
@@ -73,7 +75,10 @@ async def create_app(settings: Settings, clock: Clock | None = None, channels: d
     intake = Intake(services, metrics=counters)
     app[SERVICES], app[INTAKE] = services, intake
     app[TASKS], app[CLAIMS], app[METRICS] = intake.tasks, intake.claims, intake.metrics
+    app[HEALTH] = Health(services)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/healthz/ready", healthz)
+    app.router.add_get("/healthz/live", liveness)
     app.router.add_get("/metrics", metrics)
     register_channels(app, intake)
     app.cleanup_ctx.append(_background)
@@ -109,9 +114,15 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    ok = await services.db.ping()
-    return web.json_response({"ok": ok, "pending_jobs": request.app[TASKS].pending}, status=200 if ok else 503)
+    """Readiness: a bounded write probe (app/health.py). Liveness is /healthz/live."""
+    why = await request.app[HEALTH].ready()
+    body = {"ok": not why, "pending_jobs": request.app[TASKS].pending, **({"error": why} if why else {})}
+    return web.json_response(body, status=503 if why else 200)
+
+
+async def liveness(request: web.Request) -> web.Response:
+    """The process and its event loop answer; no database (a database outage is readiness, not a restart)."""
+    return web.json_response({"ok": True})
 
 
 async def metrics(request: web.Request) -> web.Response:

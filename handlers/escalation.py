@@ -8,6 +8,7 @@ Manager by text:          延期 <线索号> [工作小时|N天] [原因]   (e.g
 
 from __future__ import annotations
 
+import math
 import re
 
 from sqlalchemy import select
@@ -50,14 +51,14 @@ def _parts(key: str, n: int) -> list[str] | None:
 @router.card_action("rem:")
 async def reminder_button(ctx: Context, msg: Inbound) -> None:
     parts = _parts(msg.click_key or "", 3)
-    if parts is None or not parts[2].isdigit() or parts[1] not in ("snooze", "pause"):
+    if parts is None or not _is_id(parts[2]) or parts[1] not in ("snooze", "pause"):
         ctx.reply(Text(BAD_KEY))
         return
     session, rid, cfg = await ctx.db(), int(parts[2]), ctx.settings.reminders
     if parts[1] == "snooze":
         try:
             hours = float(parts[3]) if len(parts) > 3 else 1.0
-        except ValueError:
+        except ValueError:  # nan / inf / 1e308 pass here and are refused in Chinese by actions.snooze's range check
             ctx.reply(Text(BAD_KEY))
             return
         result = await actions.snooze(session, ctx.user, rid, hours, ctx.now(), cfg)
@@ -69,7 +70,7 @@ async def reminder_button(ctx: Context, msg: Inbound) -> None:
 @router.card_action("esc:")
 async def escalation_button(ctx: Context, msg: Inbound) -> None:
     parts = _parts(msg.click_key or "", 4)
-    if parts is None or not (parts[2].isdigit() and parts[3].isdigit()):
+    if parts is None or not (_is_id(parts[2]) and _is_id(parts[3])):
         ctx.reply(Text(BAD_KEY))
         return
     action, lead_id, rid = parts[1], int(parts[2]), int(parts[3])
@@ -82,7 +83,8 @@ async def escalation_button(ctx: Context, msg: Inbound) -> None:
     elif action == "to" and len(parts) > 4:
         result = await actions.assign_to(session, ctx.user, lead_id, rid, parts[4], now, cfg, ranker(ctx))
     elif action == "extend":
-        hours = float(parts[4]) if len(parts) > 4 and _number(parts[4]) else EXTEND_DEFAULT_HOURS
+        given = parts[4] if len(parts) > 4 else None  # 1e308, nan: out of range, answered by actions.extend
+        hours = EXTEND_DEFAULT_HOURS if given is None else float(given) if _number(given) else math.inf
         result = await actions.extend(session, ctx.user, lead_id, rid, hours, EXTEND_DEFAULT_REASON, now, cfg)
     else:
         result = actions.Result(reply=Text(BAD_KEY))
@@ -113,6 +115,11 @@ def _span_hours(text: str, cfg: RemindersSettings) -> float | None:
     return value
 
 
+def _is_id(text: str) -> bool:
+    """An id we could have put in a key: ASCII digits ("²" and "１" are digits to str.isdigit), within INTEGER."""
+    return text.isascii() and text.isdigit() and 0 < len(text) <= 9
+
+
 def _number(text: str) -> bool:
     return re.fullmatch(r"\d+(\.\d+)?", text) is not None
 
@@ -120,7 +127,7 @@ def _number(text: str) -> bool:
 @router.command("延期", roles={"manager", "admin"})
 async def extend_command(ctx: Context, msg: Inbound) -> None:
     args = (split_command(msg.text, "延期") or "").lstrip("#").split(maxsplit=2)
-    if not args or not args[0].isdigit():
+    if not args or not _is_id(args[0]):
         ctx.reply(Text(EXTEND_USAGE))
         return
     lead_id = int(args[0])
