@@ -14,7 +14,8 @@ from bot.config import ConfigError, Settings, load_settings, resolve_config_path
 from storage.migrate import MigrationsPending
 
 # Command groups that live in their own modules, each with `register(subparsers)`.
-COMMAND_MODULES = ("app.commands.ocr", "app.commands.kb", "app.commands.leads", "app.commands.report")
+COMMAND_MODULES = ("app.commands.ocr", "app.commands.kb", "app.commands.leads", "app.commands.report",
+                   "app.commands.audit")
 
 
 def _config_parent() -> argparse.ArgumentParser:

@@ -15,6 +15,7 @@ import asyncio
 import json
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,10 +23,98 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from knowledge.demo import demo_cards
+from knowledge.io import read_cards
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
 
 DATA = Path(__file__).with_name("data")
+
+
+def _eval_dir() -> Path:
+    """../shared/eval/kb-dev next to the repository (or next to a folder above it, for work trees)."""
+    for folder in Path(__file__).resolve().parents[1:]:
+        if (folder.parent / "shared" / "eval" / "kb-dev").is_dir():
+            return folder.parent / "shared" / "eval" / "kb-dev"
+    return Path(__file__).resolve().parents[2] / "shared" / "eval" / "kb-dev"
+
+
+EVAL = _eval_dir()
+HELDOUT = (DATA / "kb_heldout_cards.jsonl", DATA / "kb_heldout_queries.jsonl")
+
+
+async def card_set(path: Path) -> KnowledgeBase:
+    """A knowledge base holding the cards of one file, read as `salesbot kb import` reads them."""
+    kb = KnowledgeBase()
+    result = read_cards(path, kb.taxonomy)
+    if result.issues:
+        print(f"  {path.name}: {len(result.issues)} row(s) refused: {result.issues[0]}")
+    await kb.build_from([c for _, c in result.cards])
+    return kb
+
+
+def predictions(kb: KnowledgeBase, queries: list[str]) -> list[dict[str, object]]:
+    """The `salesbot kb search --json --top 5` lines for `queries`."""
+    return [kb.search(q, top=5).to_json(why=True) for q in queries]
+
+
+def labelled_quality(rows: list[dict[str, object]], preds: list[dict[str, object]], verbose: bool) -> dict:
+    """top1 / top3 / no-answer F1 overall and by kind, scored like the independent sets' score.py."""
+    kinds: dict[str, list[float]] = {}
+    top1 = top3 = answerable = tp = fp = fn = 0
+    for row, pred in zip(rows, preds, strict=True):
+        expected, kind = list(row["expected"]), str(row.get("kind", "?"))  # type: ignore[call-overload]
+        ranked = list(pred["ranked"]) if pred["answered"] else []  # type: ignore[call-overload]
+        if not expected:
+            tp += not pred["answered"]
+            fn += bool(pred["answered"])
+            if verbose and pred["answered"]:
+                print(f"  answered, should decline: {row['q']!r} → {pred['ranked'][:2]} {pred.get('why')}")
+            continue
+        fp += not pred["answered"]
+        answerable += 1
+        hit = bool(ranked) and ranked[0] in expected
+        top1 += hit
+        top3 += any(r in expected for r in ranked[:3])
+        kinds.setdefault(kind, []).append(hit)
+        if verbose and not hit:
+            state = "declined" if not pred["answered"] else "got"
+            print(f"  miss [{kind}] {row['q']!r} want {expected[:3]} {state} {pred['ranked'][:3]} "
+                  f"{pred['scores'][:3]} {pred.get('why')}")
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"top1": top1 / max(answerable, 1), "top3": top3 / max(answerable, 1), "noans_f1": f1,
+            "by_kind": {k: sum(v) / len(v) for k, v in sorted(kinds.items())}}
+
+
+async def labelled_set(name: str, cards: Path, queries: Path, verbose: bool) -> dict:
+    rows = [json.loads(line) for line in queries.read_text(encoding="utf-8").splitlines() if line.strip()]
+    kb = await card_set(cards)
+    preds = predictions(kb, [str(r["q"]) for r in rows])
+    q = labelled_quality(rows, preds, verbose)
+    kinds = " ".join(f"{k} {v:.2f}" for k, v in q["by_kind"].items())
+    print(f"{name}: cards={kb.size} queries={len(rows)} top1={q['top1']:.3f} top3={q['top3']:.3f} "
+          f"no-answer F1={q['noans_f1']:.3f} | {kinds}")
+    return {"kb": kb, "preds": preds, **q}
+
+
+def official_score(preds: list[dict[str, object]]) -> None:
+    """The kb-dev figures as its own score.py computes them (the numbers to quote)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8", delete=False) as out:
+        out.writelines(json.dumps(p, ensure_ascii=False) + "\n" for p in preds)
+    done = subprocess.run([sys.executable, str(EVAL / "score.py"), out.name, "--by-kind"],
+                          capture_output=True, text=True, check=False)
+    Path(out.name).unlink()
+    print("  kb-dev score.py: " + " | ".join(ln.strip() for ln in done.stdout.splitlines() if ln.strip()))
+
+
+async def independent_sets(verbose: bool) -> None:
+    if (EVAL / "cards.jsonl").is_file():
+        dev = await labelled_set("kb-dev (independent)", EVAL / "cards.jsonl", EVAL / "queries.jsonl", verbose)
+        official_score(dev["preds"])
+    else:
+        print(f"kb-dev: skipped ({EVAL} not found)")
+    await labelled_set("own held-out (bench/data/kb_heldout_*)", *HELDOUT, verbose)
 
 
 def load_queries(split: str) -> list[dict[str, object]]:
@@ -125,7 +214,11 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="skip the 20,000-card corpus")
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--size", type=int, default=20_000)
+    parser.add_argument("--sets-only", action="store_true", help="only the labelled sets (kb-dev, held-out)")
     args = parser.parse_args(argv)
+    await independent_sets(args.verbose)
+    if args.sets_only:
+        return 0
     splits = ["dev", "test"] if args.split == "all" else [args.split]
     queries = [q for s in splits for q in load_queries(s)]
     base = demo_cards()

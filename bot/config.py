@@ -102,6 +102,7 @@ class LlmSettings:
     api_key: str = ""
     model: str = "gpt-4o-mini"
     timeout_s: float = 2.0
+    rerank: bool = False  # when the best knowledge cards are close, let the model pick one (by id only)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ def gaps_text(items: list[Gap]) -> str:
     for gap in items[:TOP]:
         what = "没答上来" if gap.kind == "unanswered" else f"卡片 {gap.card_id} 被点没用"
         lines.append(f"- 「{user_text(gap.query)}」× {gap.count} · {what}")
+    lines.append("把合适的卡片固定给某个问法：回复「置顶 问法 卡片编号」；没有合适的卡片就新建一张再置顶。")
     lines.append("完整列表：salesbot kb gaps")
     return "\n".join(lines)
 

@@ -13,20 +13,28 @@ from bot.messages import Button, Card, Field, Inbound, Text
 from bot.router import Router
 from bot.services import Services
 from knowledge import store
+from knowledge.query import clean, is_chatter
+from knowledge.rerank import llm_rerank
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase, SearchResult
 
 router = Router("knowledge")
 IMPORT_SUFFIXES = {".csv", ".xlsx"}
 MAX_ISSUES_SHOWN = 10
+CHATTER_REPLY = "你好 👋 直接把客户的原话或顾虑发给我，比如「医院采购嫌贵」，我来找合适的话术。"
 VOTE_TEXT = {"up": "已记录：有用 👍", "down": "已记录：没用，我们会改进这张卡片 🙏"}
 
 
 def knowledge_base(services: Services) -> KnowledgeBase:
     """One index per process, shared by handlers (built lazily, refreshed from the database)."""
-    return services.component(
-        "knowledge", lambda s: KnowledgeBase(taxonomy_path=s.settings.knowledge.taxonomy_path)
-    )
+    return services.component("knowledge", lambda s: _new_kb(s.settings.knowledge.taxonomy_path,
+                                                              s.settings.knowledge.stale_months))
+
+
+def _new_kb(taxonomy_path: str, stale_months: int) -> KnowledgeBase:
+    kb = KnowledgeBase(taxonomy_path=taxonomy_path)
+    kb.stale_days = stale_months * 30  # a stale card yields to a fresher one on the same subject
+    return kb
 
 
 async def _fresh_kb(ctx: Context) -> KnowledgeBase:
@@ -41,8 +49,12 @@ async def answer(ctx: Context, msg: Inbound) -> None:
     query = msg.text.strip()[:500]
     if not query:
         return
+    if is_chatter(query):  # greetings, thanks, commands: a short hint, never a knowledge gap
+        ctx.reply(Text(CHATTER_REPLY))
+        return
     kb = await _fresh_kb(ctx)
     result = kb.search(query, top=max(ctx.settings.knowledge.top_k, 3))
+    result = await llm_rerank(ctx.settings.llm, result)  # off by default; falls back to the ranking
     wording = await _llm_wording(ctx, result)  # slow work before the transaction opens
     session = await ctx.db()
     query_id = await store.log_query(
@@ -52,7 +64,8 @@ async def answer(ctx: Context, msg: Inbound) -> None:
     if result.best is None:
         ctx.reply(Text(_decline_text(result)))
         return
-    ctx.reply(answer_card(result.best, query_id, to_cn(ctx.now()).date(), ctx.settings.knowledge.stale_months, wording))
+    ctx.reply(answer_card(result.best, query_id, to_cn(ctx.now()).date(), ctx.settings.knowledge.stale_months, wording,
+                          result.why_line()))
 
 
 async def _llm_wording(ctx: Context, result: SearchResult) -> str | None:
@@ -68,7 +81,9 @@ def _decline_text(result: SearchResult) -> str:
     return f"没找到合适的话术 🤔 换个说法试试，比如写上客户角色、行业和异议。相近的分类：{tips}"
 
 
-def answer_card(card: KbCard, query_id: int, today: date, stale_months: int, wording: str | None = None) -> Card:
+def answer_card(
+    card: KbCard, query_id: int, today: date, stale_months: int, wording: str | None = None, why: str = ""
+) -> Card:
     fields = [Field("话术", card.talk_track)]
     if card.quote_template:
         fields.append(Field("报价模板", card.quote_template))
@@ -76,7 +91,7 @@ def answer_card(card: KbCard, query_id: int, today: date, stale_months: int, wor
         fields.append(Field("成功案例", card.success_case))
     fields.append(Field("标签", " / ".join(card.tags()) or "通用"))
     fields.append(Field("更新日期", card.updated_at.isoformat() if card.updated_at else "未知"))
-    note = f"来源：知识卡片 {card.id}" + (f"（{card.source}）" if card.source else "")
+    note = (why + " ｜ " if why else "") + f"来源：知识卡片 {card.id}" + (f"（{card.source}）" if card.source else "")
     if is_stale(card, today, stale_months):
         note += f" · ⚠️ 超过 {stale_months} 个月未更新，使用前请核实"
     key = f"{query_id}:{card.id}"
@@ -109,6 +124,8 @@ async def feedback(ctx: Context, msg: Inbound) -> None:
     logged = await store.get_query(session, query_id)
     await store.add_feedback(session, query_id=query_id if logged else None, card_id=card_id,
                              user_id=ctx.user.id, vote=vote, now=ctx.now())
+    if logged is not None:
+        kb.learn(logged.query, card_id, vote)  # similar later questions rank this card up or down (bounded)
     if vote != "next":
         ctx.update_card(VOTE_TEXT[vote])
         return
@@ -119,6 +136,28 @@ async def feedback(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text("没有更多合适的话术了。可以换个说法再问一次。"))
         return
     ctx.reply(answer_card(card, query_id, to_cn(ctx.now()).date(), ctx.settings.knowledge.stale_months))
+
+
+@router.command("置顶", roles={"admin"})
+async def pin_card(ctx: Context, msg: Inbound) -> None:
+    """「置顶 <问法> <卡片编号>」: from the gaps queue, the next rep who asks this way gets that card."""
+    words = msg.text.split()
+    if len(words) < 3:
+        ctx.reply(Text("用法：置顶 问法 卡片编号，例如「置顶 客户说太贵了 K012」。取消用「置顶 问法 取消」。"))
+        return
+    wording, card_id = " ".join(words[1:-1]), words[-1]
+    session = await ctx.db()
+    if card_id in {"取消", "删除"}:
+        await store.set_pin(session, clean(wording), None, ctx.now())
+        knowledge_base(ctx.services).pin(wording, None)
+        ctx.reply(Text(f"已取消「{wording}」的置顶。"))
+        return
+    if not clean(wording) or not await store.card_exists(session, card_id):
+        ctx.reply(Text(f"没有编号为 {card_id} 的卡片，请检查后再试。"))
+        return
+    await store.set_pin(session, clean(wording), card_id, ctx.now())
+    knowledge_base(ctx.services).pin(wording, card_id)
+    ctx.reply(Text(f"已置顶：以后有人问「{wording}」或相近的说法，先给卡片 {card_id}。"))
 
 
 async def _is_card_file(ctx: Context, msg: Inbound) -> bool:

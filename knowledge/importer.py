@@ -13,6 +13,7 @@ from knowledge import store
 from knowledge.io import Issue, read_cards
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
+from knowledge.taxonomy import AXIS_LABELS
 
 Progress = Callable[[int], None]
 
@@ -25,14 +26,21 @@ class FileReport:
     updated: int = 0
     unchanged: int = 0
     issues: list[Issue] = field(default_factory=list)
+    new_values: dict[str, list[str]] = field(default_factory=dict)  # axis → values the vocabulary did not know
 
     @property
     def ok(self) -> bool:
         return not self.issues
 
     def summary(self) -> str:
-        return (f"{self.file}: {self.rows} 行，新增 {self.inserted}，更新 {self.updated}，未变 {self.unchanged}，"
+        text = (f"{self.file}: {self.rows} 行，新增 {self.inserted}，更新 {self.updated}，未变 {self.unchanged}，"
                 f"跳过 {len(self.issues)}")
+        return text + ("\n" + self.new_values_text() if self.new_values else "")
+
+    def new_values_text(self) -> str:
+        """「新分类：角色 使用部门，行业 SaaS、新能源（已加入，可在分类设置里补充同义词）」"""
+        parts = [f"{AXIS_LABELS[axis]} {'、'.join(values)}" for axis, values in self.new_values.items() if values]
+        return f"新分类：{'，'.join(parts)}（已加入，可在分类设置里补充同义词）"
 
 
 async def tokenise(kb: KnowledgeBase, cards: Sequence[KbCard], progress: Progress | None = None) -> list[KbCard]:
@@ -70,8 +78,9 @@ async def import_file(
 ) -> FileReport:
     """One file → one transaction. Bad rows are reported with their line and skipped."""
     loop = asyncio.get_running_loop()
-    result = await loop.run_in_executor(None, read_cards, Path(path), kb.taxonomy)
-    report = FileReport(file=str(path), rows=result.rows, issues=list(result.issues))
+    result = await loop.run_in_executor(None, read_cards, Path(path), kb.index_taxonomy())
+    report = FileReport(file=str(path), rows=result.rows, issues=list(result.issues),
+                        new_values={a: list(v) for a, v in result.new_values.items()})
     cards = [c for _, c in result.cards]
     if total:
         total(len(cards))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,6 +17,7 @@ import numpy as np
 from pypinyin import lazy_pinyin
 
 from bot.segmenter import private_tokenizer
+from knowledge.query import simplified
 from knowledge.schema import AXES, KbCard
 from knowledge.taxonomy import Cue, Taxonomy
 
@@ -28,12 +28,13 @@ STOPWORDS = frozenset(
 )
 WORD_RE = re.compile(r"[0-9a-z]+|[\u4e00-\u9fff]+")
 FREQUENT_WORD = 3000  # a window that is itself this common a word is not taken as a typo of a cue
+DICTIONARY_WORD = 50  # jieba frequency from which a longer word is a word of its own (服务器 is not 服务)
 MAX_CUE_LEN = 8
 TOKENS_FORMAT = "card_tokens/1"  # bump when card_tokens() changes: stored tokens are then recomputed
 
 
 def normalize(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
+    return simplified(text)
 
 
 def is_cjk(ch: str) -> bool:
@@ -146,19 +147,40 @@ class CueMatcher:
     def find(self, query: str) -> list[CueHit]:
         text = normalize(query)
         snd = sounds(text)
+        cuts = self._boundaries(text)
         hits: list[CueHit] = []
         for length in self._lengths:
             for start in range(0, len(text) - length + 1):
                 window = text[start:start + length]
                 for cue in self._exact.get(window, ()):
-                    if self._ascii_boundary(text, start, start + length):
+                    if self._ascii_boundary(text, start, start + length) and not self._inside_word(
+                            text, start, start + length, cuts):
                         hits.append(CueHit(cue, start, start + length, True))
                 if window in self._exact or self._tok.word_freq(window) >= FREQUENT_WORD:
                     continue
+                if start not in cuts or start + length not in cuts:
+                    continue  # a sound-alike must be whole words: 剩几(天) is not 审计
                 for cue in self._sound.get(snd[start:start + length], ()):
                     if self._ascii_boundary(text, start, start + length):
                         hits.append(CueHit(cue, start, start + length, False))
         return _prune(hits)
+
+    def _inside_word(self, text: str, start: int, end: int, cuts: set[int]) -> bool:
+        """服务 inside 服务器: a cue strictly inside one common word that is not itself a cue."""
+        if start in cuts and end in cuts:
+            return False
+        left = max((c for c in cuts if c <= start), default=0)
+        right = min((c for c in cuts if c >= end), default=len(text))
+        word = text[left:right]
+        return word not in self._exact and self._tok.word_freq(word) >= DICTIONARY_WORD and (
+            left, right) != (start, end)
+
+    def _boundaries(self, text: str) -> set[int]:
+        cuts, pos = {0}, 0
+        for piece in self._tok.cut(text):
+            pos += len(piece)
+            cuts.add(pos)
+        return cuts
 
     @staticmethod
     def _ascii_boundary(text: str, start: int, end: int) -> bool:
@@ -177,8 +199,9 @@ def _prune(hits: list[CueHit]) -> list[CueHit]:
     exact = [h for h in hits if h.exact]
     kept: list[CueHit] = []
     for hit in hits:
-        if not hit.exact and any(o.start < hit.end and hit.start < o.end for o in exact):
-            continue
+        if not hit.exact and any(o.start < hit.end and hit.start < o.end and o.end - o.start >= hit.end - hit.start
+                                 for o in exact):
+            continue  # 跟竞品 is not a typo of 跟进; but 渗头测试 is 渗透测试 although 测试 is a word
         if hit.cue.axis in AXES and any(
             o.start <= hit.start and hit.end <= o.end and (o.end - o.start) > (hit.end - hit.start)
             and (o.exact or not hit.exact)
@@ -246,7 +269,7 @@ class PinyinReader:
 
     def __init__(self, words: Iterable[str], keep: Iterable[str]) -> None:
         self._words: dict[str, str] = {}
-        for word in sorted(words, key=len, reverse=True):  # on a clash the longer word wins
+        for word in sorted(words, key=lambda w: (-len(w), w)):  # on a clash the longer word wins, then a fixed order
             if word and all(is_cjk(c) for c in word):
                 self._words.setdefault("".join(lazy_pinyin(word)), word)
         self._keep = {normalize(k) for k in keep}  # Latin words that mean something already (poc, roi …)
@@ -292,14 +315,27 @@ class CardIndex:
     matcher: CueMatcher
     bm25: SparseBM25
     axis_codes: dict[str, np.ndarray]  # axis → int16 per card (0 = empty, i+1 = taxonomy value i)
+    titles: SparseBM25  # character bigrams of the titles alone: a card is found by its own title
+    bigrams: SparseBM25  # character bigrams of the card text: typos, unseen compounds, words jieba cuts apart
+    days: np.ndarray  # int32 per card: updated_at as an ordinal day (0 = unknown)
+    superseded: np.ndarray  # bool per card: marked as replaced (旧版 / 已停用 / 作废 …)
     keyword_cards: dict[str, np.ndarray]  # normalized keyword → card positions
     pinyin: PinyinReader
     retokenised: list[KbCard]  # cards whose tokens this build computed (new dictionary): for the caller to save
+
+    @property
+    def positions(self) -> dict[str, int]:
+        """card id → position (built once per snapshot)."""
+        found = self.__dict__.get("_positions")
+        if found is None:
+            found = self.__dict__["_positions"] = {c.id: i for i, c in enumerate(self.cards)}
+        return found
 
 
 def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenizer | None = None) -> CardIndex:
     """Blocking: run in an executor. Cards without tokens from this dictionary are (re-)tokenised here."""
     cards = [c for c in cards if c.active]
+    taxonomy = taxonomy.extended({axis: {getattr(c, axis) for c in cards} for axis in AXES})
     keywords = {k for c in cards for k in c.keywords}
     tokenizer = tokenizer or Tokenizer()
     tokenizer.add_words(taxonomy.dictionary_words() | keywords)
@@ -313,10 +349,8 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
         docs.append(tokenizer.card_tokens(card))
         if docs[-1]:
             retokenised.append(card.with_(tokens=tuple(docs[-1]), tokens_dict=fresh))
-    codes = {}
-    for axis in AXES:
-        lookup = {v: i + 1 for i, v in enumerate(taxonomy.values[axis])}
-        codes[axis] = np.array([lookup.get(getattr(c, axis), 0) for c in cards], dtype=np.int16)
+    codes = {axis: np.array([value_code(taxonomy, axis, getattr(c, axis)) for c in cards], dtype=np.int16)
+             for axis in AXES}
     by_keyword: dict[str, list[int]] = {}
     for pos, card in enumerate(cards):
         for kw in card.keywords:
@@ -329,7 +363,43 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
         matcher=CueMatcher(cues, tokenizer),
         bm25=SparseBM25(docs),
         axis_codes=codes,
+        titles=SparseBM25([bigrams(c.title) for c in cards]),
+        bigrams=SparseBM25([card_bigrams(c) for c in cards]),
+        days=np.array([c.updated_at.toordinal() if c.updated_at else 0 for c in cards], dtype=np.int32),
+        superseded=np.array([is_superseded(c) for c in cards], dtype=bool),
         keyword_cards={k: np.array(v, dtype=np.int32) for k, v in by_keyword.items()},
         pinyin=PinyinReader({normalize(c.text) for c in cues} | STOPWORDS, (c.text for c in cues if c.text.isascii())),
         retokenised=retokenised,
     )
+
+
+SUPERSEDED = re.compile(
+    r"已停用|停止使用|作废|已过时|旧版|旧报价|已失效|废弃|不再使用|已替换|被替代|superseded|deprecated|obsolete")
+
+
+def is_superseded(card: KbCard) -> bool:
+    """An admin marks a replaced card in its title or keywords (旧版, 已停用, 作废 …)."""
+    return bool(SUPERSEDED.search(normalize(" ".join([card.title, *card.keywords]))))
+
+
+def value_code(taxonomy: Taxonomy, axis: str, value: str) -> int:
+    """Position + 1 of the value a card's own word stands for (0 = fits any)."""
+    if not value:
+        return 0
+    canonical = taxonomy.canonical(axis, value) or value
+    try:
+        return taxonomy.values[axis].index(canonical) + 1
+    except ValueError:
+        return 0
+
+
+def bigrams(text: str) -> list[str]:
+    out: list[str] = []
+    for run in re.findall(r"[\u4e00-\u9fff]+", normalize(text)):
+        out.extend(run[i:i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def card_bigrams(card: KbCard) -> list[str]:
+    head = bigrams(card.title) + [b for k in card.keywords for b in bigrams(k)]
+    return head * 2 + bigrams(card.talk_track) + bigrams(card.success_case)

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from knowledge.schema import KEYWORD_SPLIT, CardError, KbCard, parse_card
+from knowledge.schema import AXES, KEYWORD_SPLIT, CardError, KbCard, parse_card
 from knowledge.taxonomy import Taxonomy
 
 FIELDS = ("id", "title", "role", "industry", "objection", "talk_track", "quote_template", "success_case",
@@ -25,8 +25,22 @@ FIELDS = ("id", "title", "role", "industry", "objection", "talk_track", "quote_t
 CN_HEADERS = {"编号": "id", "标题": "title", "角色": "role", "行业": "industry", "异议": "objection",
               "话术": "talk_track", "报价模板": "quote_template", "成功案例": "success_case",
               "关键词": "keywords", "更新日期": "updated_at", "版本": "version", "启用": "active"}
-HEADER_ALIASES = {**CN_HEADERS, "ID": "id", "卡片编号": "id", "异议类型": "objection", "更新时间": "updated_at",
-                  "状态": "active", "标签": "keywords"}
+HEADER_ALIASES = {**CN_HEADERS, "ID": "id", "卡片编号": "id", "序号编号": "id", "异议类型": "objection",
+                  "更新时间": "updated_at", "状态": "active", "标签": "keywords",
+                  # common variants in admins' own sheets
+                  "问题": "title", "客户问题": "title", "场景": "title", "卡片标题": "title", "题目": "title",
+                  "回答": "talk_track", "答案": "talk_track", "回复": "talk_track", "应答": "talk_track",
+                  "话术内容": "talk_track", "标准话术": "talk_track", "推荐话术": "talk_track",
+                  "应对话术": "talk_track",
+                  "报价": "quote_template", "报价话术": "quote_template", "案例": "success_case",
+                  "客户案例": "success_case", "角色类型": "role", "客户角色": "role", "对象": "role",
+                  "所属行业": "industry", "行业类型": "industry", "客户行业": "industry", "异议点": "objection",
+                  "客户异议": "objection", "异议分类": "objection", "分类": "objection", "关键字": "keywords",
+                  "标签词": "keywords", "修改日期": "updated_at", "修改时间": "updated_at", "日期": "updated_at",
+                  "是否启用": "active", "启用状态": "active"}
+MAX_FILE_BYTES = 50 * 2**20
+HEADER_SEARCH_ROWS = 10  # the header may sit below a merged sheet title and notes
+FORMULA_START = tuple("=+-@\t\r")  # a spreadsheet runs a cell starting with these as a formula
 MD_SECTIONS = {"话术": "talk_track", "报价模板": "quote_template", "成功案例": "success_case"}
 SUFFIXES = {".csv", ".xlsx", ".md", ".markdown", ".json", ".jsonl"}
 
@@ -53,6 +67,7 @@ class ReadResult:
     cards: list[tuple[int, KbCard]] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     rows: int = 0
+    new_values: dict[str, list[str]] = field(default_factory=dict)  # axis → values the taxonomy did not know
 
 
 def read_cards(path: str | Path, taxonomy: Taxonomy, progress: Callable[[int], None] | None = None) -> ReadResult:
@@ -70,18 +85,27 @@ def read_cards(path: str | Path, taxonomy: Taxonomy, progress: Callable[[int], N
         try:
             if "__error__" in raw:
                 raise CardError(raw["__error__"])
-            card = parse_card(_with_id(raw), taxonomy.canonical_or_error)
+            card = parse_card(_with_id(raw), taxonomy.resolve)
         except CardError as exc:
             result.issues.append(Issue(str(path), line, str(exc)))
         else:
             if card.id in seen:
-                result.issues.append(Issue(str(path), line, f"duplicate id {card.id} (first at line {seen[card.id]})"))
+                message = f"编号 {card.id} 重复：第 {seen[card.id]} 行和第 {line} 行"
+                result.issues.append(Issue(str(path), line, message))
             else:
                 seen[card.id] = line
                 result.cards.append((line, card.with_(source=path.name)))
+                _note_new_values(result, taxonomy, card)
         if progress:
             progress(1)
     return result
+
+
+def _note_new_values(result: ReadResult, taxonomy: Taxonomy, card: KbCard) -> None:
+    for axis in AXES:
+        value = getattr(card, axis)
+        if taxonomy.is_new(axis, value) and value not in result.new_values.get(axis, []):
+            result.new_values.setdefault(axis, []).append(value)
 
 
 def derived_id(title: str) -> str:
@@ -99,10 +123,15 @@ def _with_id(raw: dict[str, Any]) -> dict[str, Any]:
 def read_rows(path: Path) -> Iterator[Row]:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise FormatError(f"unsupported file type {suffix or '(none)'} (use .csv .xlsx .md .json .jsonl)")
+        raise FormatError(f"不支持的文件类型 {suffix or '（无后缀）'}（请用 .csv .xlsx .md .json .jsonl）")
     if not path.is_file():
-        raise FormatError("file not found")
-    if suffix == ".xlsx":
+        raise FormatError("找不到文件")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise FormatError(f"文件太大（{size / 2**20:.0f} MB，最多 {MAX_FILE_BYTES // 2**20} MB），请拆成几个文件再导入")
+    with path.open("rb") as head:
+        zipped = head.read(4) == b"PK\x03\x04"
+    if suffix == ".xlsx" or (zipped and suffix == ".csv"):  # an XLSX renamed to .csv is read as what it is
         return _xlsx_rows(path)
     text = _read_text(path)
     if suffix == ".csv":
@@ -115,13 +144,27 @@ def read_rows(path: Path) -> Iterator[Row]:
 
 
 def _read_text(path: Path) -> str:
+    """UTF-8 (with or without BOM), else GBK/GB18030 (Excel in China); a file mixing both is read line by line."""
     data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China often saves CSV as GBK
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FormatError("not UTF-8 or GBK text")
+    if b"\x00" in data[:4096]:
+        raise FormatError("这不是文本文件（可能是 Excel 或其他二进制文件改了后缀）")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    return "\n".join(_line_text(line) for line in data.split(b"\n"))  # GBK, or a mix: line by line
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _line_text(line: bytes) -> str:
+    return line.decode("utf-8-sig") if _is_utf8(line) else line.decode("gb18030", errors="replace")
 
 
 def _header_map(header: Sequence[Any]) -> list[str | None]:
@@ -131,21 +174,45 @@ def _header_map(header: Sequence[Any]) -> list[str | None]:
         key = HEADER_ALIASES.get(name) or (name.lower() if name.lower() in FIELDS else None)
         names.append(key)
     if "title" not in names:
-        raise FormatError("header row has no title/标题 column")
+        raise FormatError("表头里没有「标题」（或「问题」）列")
     return names
 
 
 def _table_rows(records: Iterable[tuple[int, Sequence[Any]]]) -> Iterator[Row]:
+    """Rows under the header; the header is the first of the first rows that names a title column
+    (a merged sheet title or a note above it is skipped)."""
     names: list[str | None] | None = None
+    first_error: FormatError | None = None
+    seen = 0
     for line, cells in records:
         if not any(c not in (None, "") and str(c).strip() for c in cells):
             continue
         if names is None:
-            names = _header_map(cells)
+            seen += 1
+            try:
+                names = _header_map(cells)
+            except FormatError as exc:
+                first_error = first_error or exc
+                if seen >= HEADER_SEARCH_ROWS:
+                    raise first_error from None
             continue
-        yield line, {k: v for k, v in zip(names, cells, strict=False) if k}
+        yield line, {k: _unguard(v) for k, v in zip(names, cells, strict=False) if k}
     if names is None:
-        raise FormatError("empty file (no header row)")
+        raise first_error or FormatError("文件是空的（没有表头）")
+
+
+def _unguard(value: Any) -> Any:
+    """Undo the exporter's formula guard ("'=…" → "=…")."""
+    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1:].startswith(FORMULA_START):
+        return value[1:]
+    return value
+
+
+def _guard(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -155,23 +222,26 @@ def _csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
         for cells in reader:
             yield line, cells  # line where the record starts (quoted fields may span lines)
             line = reader.line_num + 1
-    except csv.Error as exc:
-        raise FormatError(f"line {reader.line_num}: broken CSV ({exc})") from None
+    except csv.Error:
+        raise FormatError(f"第 {reader.line_num} 行 CSV 格式损坏（引号不成对等）") from None
 
 
 def _xlsx_rows(path: Path) -> Iterator[Row]:
     from openpyxl import load_workbook
 
+    handle = path.open("rb")  # a file object: openpyxl would refuse a renamed file by its suffix
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a bad file
-        raise FormatError(f"not a readable XLSX workbook ({type(exc).__name__})") from None
+        book = load_workbook(handle, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many types for a bad file
+        handle.close()
+        raise FormatError("不是可读取的 XLSX 表格（文件损坏或不是 Excel 文件）") from None
     try:
         sheet = book.worksheets[0]
         records = ((i, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True), 1))
         yield from _table_rows(records)
     finally:
         book.close()
+        handle.close()
 
 
 def _jsonl_rows(text: str) -> Iterator[Row]:
@@ -180,10 +250,10 @@ def _jsonl_rows(text: str) -> Iterator[Row]:
             continue
         try:
             obj = json.loads(raw_line)
-        except json.JSONDecodeError as exc:
-            yield line, {"__error__": f"not valid JSON ({exc.msg})"}
+        except json.JSONDecodeError:
+            yield line, {"__error__": "不是有效的 JSON"}
             continue
-        yield line, obj if isinstance(obj, dict) else {"__error__": "expected a JSON object"}
+        yield line, obj if isinstance(obj, dict) else {"__error__": "应为一个 JSON 对象（一张卡片）"}
 
 
 def _json_rows(text: str) -> Iterator[Row]:
@@ -192,13 +262,13 @@ def _json_rows(text: str) -> Iterator[Row]:
     try:
         whole = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise FormatError(f"line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        raise FormatError(f"第 {exc.lineno} 行不是有效的 JSON") from None
     if isinstance(whole, dict) and isinstance(whole.get("cards"), list):
         start = text.index("[", text.index('"cards"'))
     elif isinstance(whole, list):
         start = text.index("[")
     else:
-        raise FormatError('expected a JSON array of cards or {"cards": [...]}')
+        raise FormatError('应为卡片的 JSON 数组，或 {"cards": [...]}')
     pos = start + 1
     while True:
         pos = _skip(text, pos)
@@ -206,7 +276,7 @@ def _json_rows(text: str) -> Iterator[Row]:
             return
         obj, end = decoder.raw_decode(text, pos)
         line = text.count("\n", 0, pos) + 1
-        yield line, obj if isinstance(obj, dict) else {"__error__": "expected a JSON object"}
+        yield line, obj if isinstance(obj, dict) else {"__error__": "应为一个 JSON 对象（一张卡片）"}
         pos = _skip(text, end)
         if text[pos] == ",":
             pos += 1
@@ -236,7 +306,7 @@ def _markdown_rows(text: str) -> Iterator[Row]:
                 i += 1
         i += 1
     if not starts:
-        raise FormatError("no front matter (a card starts with a line '---' then 'id: …')")
+        raise FormatError("没有找到卡片（每张卡片以一行 --- 开头，接着是「id: …」）")
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(lines)
         yield start + 1, _markdown_card(lines[start + 1:end])
@@ -268,10 +338,10 @@ def _markdown_card(block: list[str]) -> dict[str, Any]:
             key = HEADER_ALIASES.get(match.group(1), match.group(1).lower())
             raw[key] = _front_value(match.group(2))
         elif block[i].strip():
-            return {"__error__": f"front matter line {block[i].strip()[:30]!r} is not 'key: value'"}
+            return {"__error__": f"「{block[i].strip()[:30]}」不是「字段: 值」的格式"}
         i += 1
     if i >= len(block):
-        return {"__error__": "front matter is not closed with '---'"}
+        return {"__error__": "卡片开头的字段区没有用 --- 结束"}
     section: str | None = None
     body: dict[str, list[str]] = {}
     for ln in block[i + 1:]:
@@ -309,7 +379,7 @@ def write_cards(path: str | Path, cards: Sequence[KbCard]) -> int:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise FormatError(f"unsupported file type {suffix or '(none)'} (use .csv .xlsx .md .json .jsonl)")
+        raise FormatError(f"不支持的文件类型 {suffix or '（无后缀）'}（请用 .csv .xlsx .md .json .jsonl）")
     rows = [c.to_dict() for c in cards]
     if suffix == ".xlsx":
         _write_xlsx(path, rows)
@@ -340,7 +410,7 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(FIELDS)
-    writer.writerows(_flat(r) for r in rows)
+    writer.writerows([_guard(v) for v in _flat(r)] for r in rows)
     return out.getvalue()
 
 

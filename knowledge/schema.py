@@ -19,7 +19,16 @@ MAX_TEXT = 20_000
 
 
 class CardError(ValueError):
-    """A card that cannot be accepted; the message says which field and why."""
+    """A card that cannot be accepted; the message (Chinese, for the admin) says which field and why."""
+
+
+FIELD_LABELS = {"id": "编号", "title": "标题", "role": "角色", "industry": "行业", "objection": "异议",
+                "talk_track": "话术", "quote_template": "报价模板", "success_case": "成功案例", "keywords": "关键词",
+                "updated_at": "更新日期", "version": "版本", "active": "启用"}
+
+
+def label(name: str) -> str:
+    return FIELD_LABELS.get(name, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +89,7 @@ def parse_card(raw: Mapping[str, Any], normalize_axis: Any = None) -> KbCard:
     """
     card_id = _text(raw, "id", required=True, limit=32)
     if not ID_RE.match(card_id):
-        raise CardError(f"id {card_id!r}: only letters, digits, '_', '-', '.' (≤ 32 characters)")
+        raise CardError(f"编号「{card_id}」只能用英文字母、数字和 _ - .（不超过 32 个字符，不含空格和汉字）")
     title = _text(raw, "title", required=True, limit=255)
     axes = {}
     for axis in AXES:
@@ -88,7 +97,7 @@ def parse_card(raw: Mapping[str, Any], normalize_axis: Any = None) -> KbCard:
         axes[axis] = normalize_axis(axis, value) if (normalize_axis and value) else value
     body = {name: _text(raw, name) for name in ("talk_track", "quote_template", "success_case")}
     if not body["talk_track"]:
-        raise CardError("talk_track (话术) is empty")
+        raise CardError("话术为空")
     return KbCard(
         id=card_id,
         title=title,
@@ -108,12 +117,12 @@ def _text(raw: Mapping[str, Any], name: str, *, required: bool = False, limit: i
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, str | int | float):
-        raise CardError(f"{name}: expected text, got {type(value).__name__}")
+        raise CardError(f"{label(name)}应为文字，这里是嵌套的数据")
     text = str(value).strip()
     if required and not text:
-        raise CardError(f"{name} is missing")
+        raise CardError(f"缺少{label(name)}")
     if len(text) > limit:
-        raise CardError(f"{name} is too long ({len(text)} > {limit} characters)")
+        raise CardError(f"{label(name)}太长（{len(text)} 字，最多 {limit} 字）")
     return text
 
 
@@ -132,14 +141,14 @@ def parse_keywords(value: Any) -> tuple[str, ...]:
     elif isinstance(value, list | tuple):
         items = [str(v) for v in value]
     else:
-        raise CardError(f"keywords: expected a list or a comma-separated text, got {value!r}")
+        raise CardError("关键词应为用逗号分隔的文字或列表")
     seen: dict[str, None] = {}
     for item in items:
         item = item.strip()
         if item and len(item) <= 32:
             seen.setdefault(item, None)
         elif len(item) > 32:
-            raise CardError(f"keyword {item[:20]!r}… is longer than 32 characters")
+            raise CardError(f"关键词「{item[:20]}…」超过 32 个字")
     return tuple(seen)
 
 
@@ -155,7 +164,7 @@ def parse_date(value: Any) -> date | None:
     try:
         return date.fromisoformat(text[:10]) if len(text) >= 10 else _loose_date(text)
     except ValueError:
-        raise CardError(f"updated_at {value!r} is not a date (use 2024-05-31)") from None
+        raise CardError(f"更新日期「{value}」不是日期（例如 2024-05-31）") from None
 
 
 def _loose_date(text: str) -> date:
@@ -173,7 +182,7 @@ def parse_bool(value: Any, *, default: bool) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise CardError(f"active {value!r}: expected true/false (是/否)")
+    raise CardError(f"启用「{value}」应填 是 或 否")
 
 
 def _int(value: Any, name: str, *, default: int) -> int:
@@ -182,7 +191,7 @@ def _int(value: Any, name: str, *, default: int) -> int:
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise CardError(f"{name} {value!r} is not a whole number") from None
+        raise CardError(f"{label(name)}「{value}」不是整数") from None
     if number < 1:
-        raise CardError(f"{name} must be ≥ 1, got {number}")
+        raise CardError(f"{label(name)}应不小于 1，这里是 {number}")
     return number

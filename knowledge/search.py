@@ -18,30 +18,34 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
-from knowledge.index import STOPWORDS, CardIndex, CueHit, Tokenizer, build_index, is_cjk, normalize
+from knowledge.index import STOPWORDS, CardIndex, CueHit, Tokenizer, bigrams, build_index, is_cjk, normalize
+from knowledge.learning import Learned
+from knowledge.query import clean, is_chatter
 from knowledge.schema import AXES, KbCard
 from knowledge.taxonomy import Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
-W_AXIS = {"objection": 3.0, "industry": 2.0, "role": 2.0}
-GENERIC_SHARE = 0.3  # a card without a value on an axis the query names fits partly
+W_AXIS = {"objection": 3.0, "industry": 2.5, "role": 1.5}
+GENERIC_SHARE = 0.15  # a card without a value on an axis the query names fits partly
+FAMILY_SHARE = 0.35  # a card whose value is in the same family (价格 ~ 付款方式) fits partly
 MISMATCH_SHARE = 0.35  # a card with a different value is pushed down
 GENERIC_BONUS = 0.6  # the query names no value: generic cards are the safer answer
-W_TEXT = 2.0
+W_TEXT = 2.5
+W_BIGRAM = 1.5
+W_TITLE = 1.0
 W_KEYWORD = 2.0
+W_RECENT = 0.3  # the newest card gets this much over one two years older
+RECENT_DAYS = 730
 PINYIN_SHARE = 0.8  # a pinyin-only (typo) hit counts a bit less than the exact word
 AXIS_WORD_KEYWORD_SHARE = 0.3  # a card keyword that is also a taxonomy synonym is already counted by its axis
-CUE_STRENGTH = {"objection": 1.0, "keyword": 1.0, "expansion": 0.5, "role": 0.5, "industry": 0.5}
-FULL_STRENGTH = 1.0  # one objection or card keyword: below, the confidence shrinks in proportion
-FULL_COVERAGE = 0.6  # share of the query's topic words explained: below, the confidence shrinks in proportion
-KNOWN_SHARE = 0.4  # a word that only occurs somewhere in the cards explains less than a cue does
-# Answered ⇔ the best card's confidence (score × strength and coverage factors) reaches the floor. A clean
-# objection on a generic card scores ≥ 3.6, so one objection with 60 % of the words explained passes; calibrated
-# on bench/data/kb_queries_dev.jsonl (off-topic max 2.95, correct answers min 3.49).
-SCORE_FLOOR = 3.2
+SUPERSEDED_PENALTY = 4.0
+SAME_SUBJECT_MARGIN = 0.75  # a stale first card yields only to a fresher one about as relevant
+CANDIDATES = 12  # the decision and the recency pass look at this many best cards
 FILLER_FREQ = 20_000  # jieba frequency above which a word is grammar, not topic (问题, 你们, 现在 …)
+KNOWN_SHARE = 0.5  # a word that only occurs somewhere in the cards explains less than a cue does
 VOWELS = re.compile(r"[aeiouv]+")
 FILLER_RE = re.compile(r"^[\u4e00-\u9fff]不[\u4e00-\u9fff]$|^([\u4e00-\u9fff])一\1$")  # 跟不上 谈不拢 比一比
+LONG_QUERY = 40  # characters: a voice-to-text paragraph; its coverage is judged around the objection
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,7 @@ class SearchResult:
     answered: bool
     suggestions: tuple[str, ...] = ()
     matched: dict[str, tuple[str, ...]] = field(default_factory=dict)  # axis → values found in the query
+    why: tuple[str, ...] = ()  # the axis values and words that decided the first card
 
     @property
     def ranked(self) -> list[str]:
@@ -70,40 +75,167 @@ class SearchResult:
     def best(self) -> KbCard | None:
         return self.hits[0].card if self.answered and self.hits else None
 
-    def to_json(self) -> dict[str, object]:
-        """The CLI contract: {"q","ranked","scores","answered"}."""
-        return {"q": self.query, "ranked": self.ranked, "scores": self.scores, "answered": self.answered}
+    def why_line(self) -> str:
+        """「匹配：采购 · 医疗 · 价格」 under an answer card ("" when nothing in particular decided)."""
+        return "匹配：" + " · ".join(self.why) if self.why else ""
+
+    def to_json(self, why: bool = False) -> dict[str, object]:
+        """The CLI contract: {"q","ranked","scores","answered"}, plus an optional "why" (words that decided)."""
+        out: dict[str, object] = {"q": self.query, "ranked": self.ranked, "scores": self.scores,
+                                  "answered": self.answered}
+        if why:
+            out["why"] = list(self.why)
+        return out
 
 
-def rank(index: CardIndex, query: str, top: int = 3) -> SearchResult:
+@dataclass
+class Scored:
+    """One query against one index: the per-card score parts the decision needs."""
+
+    query: str
+    hits: list[CueHit]
+    values: dict[str, dict[str, float]]
+    total: np.ndarray
+    text: np.ndarray  # text relevance, 0..1 of what the query's words could give
+    keyword: np.ndarray  # matched card keywords (weight)
+
+
+def rank(
+    index: CardIndex, query: str, top: int = 3, stale_days: int = 365, learned: Learned | None = None
+) -> SearchResult:
     """Pure and synchronous: a few numpy operations over the snapshot."""
     original = query.strip()
-    n = len(index.cards)
-    if not original or n == 0:
+    text = clean(original)
+    if not text or not index.cards or is_chatter(original):
         return SearchResult(original, (), False, _default_suggestions(index.taxonomy))
-    query = index.pinyin.read(normalize(original))
+    scored = score_all(index, text)
+    pinned = _apply_learning(index, scored, original, learned)
+    order = _top(scored.total, max(top, CANDIDATES))
+    order = _fresh_first(index, order, scored.total, stale_days)
+    if pinned is not None:
+        order = [pinned, *(i for i in order if i != pinned)]
+        answered, why = True, ("置顶", *_why(index, scored, index.cards[pinned]))
+    else:
+        answered, why = _decide(index, scored, order[0])
+    ranked = tuple(Hit(index.cards[i], float(scored.total[i])) for i in order[:top])
+    suggestions = () if answered else _suggestions(index, ranked, scored.values)
+    matched = {axis: tuple(v) for axis, v in scored.values.items()}
+    return SearchResult(original, ranked, answered, suggestions, matched, why if answered else ())
+
+
+def score_all(index: CardIndex, text: str) -> Scored:
+    query = index.pinyin.read(text)
     hits = index.matcher.find(query)
     values = _axis_values(hits)
-    scores = np.zeros(n, dtype=np.float32)
-    tokens = index.tokenizer.tokens(query) + _expansion_words(hits)
-    ceiling = index.bm25.scores(tokens, scores)
+    n = len(index.cards)
+    words = np.zeros(n, dtype=np.float32)
+    ceiling = index.bm25.scores(index.tokenizer.tokens(query) + _expansion_words(hits), words)
+    relevance = words / ceiling if ceiling > 0 else words
+    grams = np.zeros(n, dtype=np.float32)
+    ceiling = index.bigrams.scores(bigrams(query), grams)
     if ceiling > 0:
-        scores *= W_TEXT / ceiling
+        grams /= ceiling
+    title = np.zeros(n, dtype=np.float32)
+    ceiling = index.titles.scores(bigrams(query), title)
+    if ceiling > 0:
+        title /= ceiling
+    total = W_TEXT * relevance + W_BIGRAM * grams + W_TITLE * title
     for axis in AXES:
-        scores += _axis_table(index, axis, values.get(axis, {}))[index.axis_codes[axis]]
+        total += _axis_table(index, axis, values.get(axis, {}))[index.axis_codes[axis]]
+    keyword = np.zeros(n, dtype=np.float32)
     for hit in hits:
         if hit.cue.axis == "keyword":
-            weight = W_KEYWORD * (1 if hit.exact else PINYIN_SHARE)
+            weight = W_KEYWORD * (1 if hit.exact else PINYIN_SHARE) * min(1.5, max(0.7, len(hit.cue.text) / 3))
             if index.taxonomy.is_axis_word(hit.cue.text):
                 weight *= AXIS_WORD_KEYWORD_SHARE  # already counted through the axis
-            scores[index.keyword_cards[normalize(hit.cue.text)]] += weight
-    scores *= _confidence(index, query, hits)  # same factor for every card: the order is unchanged
-    order = _top(scores, top)
-    ranked = tuple(Hit(index.cards[i], float(scores[i])) for i in order)
-    answered = bool(ranked) and ranked[0].score >= SCORE_FLOOR
-    suggestions = () if answered else _suggestions(index, ranked, values)
-    matched = {axis: tuple(v) for axis, v in values.items()}
-    return SearchResult(original, ranked, answered, suggestions, matched)
+            keyword[index.keyword_cards[normalize(hit.cue.text)]] += weight
+    total += keyword + _recency(index) - index.superseded * np.float32(SUPERSEDED_PENALTY)
+    return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword)
+
+
+def _apply_learning(index: CardIndex, scored: Scored, query: str, learned: Learned | None) -> int | None:
+    """Votes on similar wordings shift cards (bounded); a pin on this wording returns the pinned position."""
+    if learned is None:
+        return None
+    positions = index.positions
+    for card_id, shift in learned.shifts(query).items():
+        if card_id in positions:
+            scored.total[positions[card_id]] += shift
+    pinned = learned.pinned(query)
+    return positions.get(pinned) if pinned else None
+
+
+def _recency(index: CardIndex) -> np.ndarray:
+    cached = index.__dict__.get("_recency")
+    if cached is None:
+        cached = index.__dict__["_recency"] = _recency_of(index)
+    return cached
+
+
+def _recency_of(index: CardIndex) -> np.ndarray:
+    known = index.days[index.days > 0]
+    if not known.size:
+        return np.zeros(len(index.cards), dtype=np.float32)
+    age = np.where(index.days > 0, int(known.max()) - index.days, RECENT_DAYS)
+    return (W_RECENT * np.clip(1 - age / RECENT_DAYS, 0, 1)).astype(np.float32)
+
+
+def _fresh_first(index: CardIndex, order: list[int], total: np.ndarray, stale_days: int) -> list[int]:
+    """A card older than the staleness limit never comes before a fresher card on the same subject
+    (same role, industry and objection) among the candidates."""
+    first = order[0]
+    if not index.days[first]:
+        return order  # undated: nothing to compare
+    codes = [index.axis_codes[a] for a in AXES]
+    for other in order[1:]:
+        same = all(c[other] == c[first] for c in codes) and total[first] - total[other] <= SAME_SUBJECT_MARGIN
+        if same and index.days[other] - index.days[first] > stale_days and not index.superseded[other]:
+            return [other, *(i for i in order if i != other)]
+    return order
+
+
+def _decide(index: CardIndex, scored: Scored, best: int) -> tuple[bool, tuple[str, ...]]:
+    """Answer when the first card is backed by what the query says, judged against the query itself
+    (how much of it the cues and the card explain), not against one absolute score."""
+    card = index.cards[best]
+    why = _why(index, scored, card)
+    agree = bool(why) or scored.keyword[best] > 0
+    coverage = _coverage(index, scored.query, scored.hits)
+    topic_cov = _coverage(index, scored.query, scored.hits, skip_axes=True)
+    topic = _topic_cue(scored.hits)
+    text = float(scored.text[best])
+    if topic and agree:  # an objection or a card keyword the card shares; a card sharing no word needs more
+        return coverage >= MIN_COVERAGE[0] and (text >= MIN_TEXT[0] or coverage >= MIN_COVERAGE[2]), why
+    if agree:  # only a role or an industry the card shares: something besides them must be understood
+        return topic_cov >= MIN_TOPIC and coverage >= MIN_COVERAGE[1], why
+    return (text >= MIN_TEXT[1] and coverage >= MIN_COVERAGE[2]), why
+
+
+MIN_COVERAGE = (0.34, 0.4, 0.5)  # share of the query explained (cues, card words)
+MIN_TOPIC = 0.15  # share of the query besides role and industry words explained
+MIN_TEXT = (0.1, 0.5)  # share of the query's words (or character pairs) the first card holds
+
+
+def _topic_cue(hits: Sequence[CueHit]) -> bool:
+    return any(h.cue.axis in {"objection", "keyword"} for h in hits)
+
+
+def _why(index: CardIndex, scored: Scored, card: KbCard) -> tuple[str, ...]:
+    """The query's axis values the card agrees with (own value or family), in role · industry · objection order."""
+    out: list[str] = []
+    for axis in AXES:
+        wanted = scored.values.get(axis, {})
+        value = index.taxonomy.canonical(axis, getattr(card, axis)) or getattr(card, axis)
+        if value and (value in wanted or _family_match(index, axis, value, wanted)):
+            out.append(getattr(card, axis))
+    words = [h.cue.text for h in scored.hits if h.cue.axis == "keyword" and h.cue.text in
+             {normalize(k) for k in card.keywords}]
+    return tuple(dict.fromkeys(out + words[:2]))
+
+
+def _family_match(index: CardIndex, axis: str, value: str, wanted: dict[str, float]) -> bool:
+    family = index.taxonomy.family(axis, value)
+    return bool(family) and any(index.taxonomy.family(axis, w) == family for w in wanted)
 
 
 def _axis_values(hits: Sequence[CueHit]) -> dict[str, dict[str, float]]:
@@ -135,9 +267,12 @@ def _axis_table(index: CardIndex, axis: str, wanted: dict[str, float]) -> np.nda
     best = max(wanted.values())
     table[:] = -weight * MISMATCH_SHARE
     table[0] = weight * GENERIC_SHARE * best
+    families = {index.taxonomy.family(axis, w) for w in wanted} - {""}
     for i, name in enumerate(names, 1):
         if name in wanted:
             table[i] = weight * wanted[name]
+        elif families and index.taxonomy.family(axis, name) in families:
+            table[i] = weight * FAMILY_SHARE * best
     return table
 
 
@@ -147,44 +282,38 @@ def _top(scores: np.ndarray, top: int) -> list[int]:
     return sorted(part.tolist(), key=lambda i: (-scores[i], i))
 
 
-def _confidence(index: CardIndex, query: str, hits: Sequence[CueHit]) -> float:
-    """How much the query is a sales question we have cues for (1.0 = fully): scales every score."""
-    strength = min(1.0, _strength(hits) / FULL_STRENGTH)
-    return strength * min(1.0, _coverage(index, query, hits) / FULL_COVERAGE)
-
-
-def _strength(hits: Sequence[CueHit]) -> float:
-    """Sum of the distinct cues' strengths; an expansion inside another cue's span adds nothing ("KP")."""
-    best: dict[tuple[str, str], float] = {}
-    for hit in hits:
-        if hit.cue.axis == "expansion" and any(
-            o.cue.axis != "expansion" and o.start <= hit.start and hit.end <= o.end for o in hits
-        ):
-            continue
-        key = (hit.cue.axis, hit.cue.value)
-        best[key] = max(best.get(key, 0.0), CUE_STRENGTH[hit.cue.axis] * (1 if hit.exact else PINYIN_SHARE))
-    return sum(best.values())
-
-
-def _coverage(index: CardIndex, query: str, hits: Sequence[CueHit]) -> float:
-    """Share of the query's content characters explained by cues or knowledge-base vocabulary."""
+def _coverage(index: CardIndex, query: str, hits: Sequence[CueHit], skip_axes: bool = False) -> float:
+    """Share of the query's content characters explained by cues or knowledge-base vocabulary. With
+    `skip_axes`, role and industry words are left out: what is left is the topic of the question."""
     text = normalize(query)
-    covered = [False] * len(text)
+    covered = [0] * len(text)  # 0 = not, 1 = by a topic cue, 2 = by a role/industry cue
     for hit in hits:
-        covered[hit.start:hit.end] = [True] * (hit.end - hit.start)
-    content = 0
-    explained = 0
+        mark = 2 if hit.cue.axis in {"role", "industry"} else 1
+        for i in range(hit.start, hit.end):
+            covered[i] = covered[i] or mark
+    content = explained = 0.0
     pos = 0
     for token in index.tokenizer.cut(text):
         span = range(pos, pos + len(token))
         pos += len(token)
-        cued = sum(covered[i] for i in span)
+        marks = [covered[i] for i in span]
+        if skip_axes and marks and all(m == 2 for m in marks):
+            continue
+        cued = sum(1 for m in marks if m)
         if token in STOPWORDS or (not cued and _is_filler(index, token)):
             continue
         size = _size(token)
         content += size
-        explained += max(cued * size / len(token), size * KNOWN_SHARE * index.bm25.knows(token))
+        explained += max(cued * size / len(token), size * KNOWN_SHARE * _known(index, token))
     return explained / content if content else 0.0
+
+
+def _known(index: CardIndex, token: str) -> float:
+    """1 when the cards use the word; else the share of its character pairs they use."""
+    if index.bm25.knows(token):
+        return 1.0
+    pairs = bigrams(token)
+    return sum(index.bigrams.knows(p) for p in pairs) / len(pairs) if pairs else 0.0
 
 
 def _size(token: str) -> int:
@@ -226,12 +355,16 @@ class KnowledgeBase:
         self, taxonomy: Taxonomy | None = None, taxonomy_path: str = "", tokenizer: Tokenizer | None = None
     ) -> None:
         self.taxonomy = taxonomy or load_taxonomy(taxonomy_path or None)
+        self._base_taxonomy = self.taxonomy
+        self._edits: dict[str, object] = {}
         self._index: CardIndex | None = None
         self._signature: str | None = None
         self._tokenizer = tokenizer  # jieba takes ~1 s to load: share one per process when possible
         self._lock = asyncio.Lock()
         self._rebuild: asyncio.Task[bool] | None = None
         self.builds = 0  # how many indexes this process built (observability, tests)
+        self.learned = Learned()
+        self.stale_days = 365
 
     @property
     def size(self) -> int:
@@ -252,7 +385,10 @@ class KnowledgeBase:
             if only_if_stale and self._index is not None and await store.signature(db) == self._signature:
                 return False
             signature, cards = await store.load_active_cards(db)
+            pins, votes, edits = await store.load_learning(db)
+            self._apply_edits(edits)
             await self._build(cards)
+            self.learned = Learned.build(pins, votes)
             self._signature = signature
             await self._save_tokens(db)
             return True
@@ -297,7 +433,31 @@ class KnowledgeBase:
     def search(self, query: str, top: int = 3) -> SearchResult:
         if self._index is None:
             raise RuntimeError("KnowledgeBase.load() has not run")
-        return rank(self._index, query, top)
+        return rank(self._index, query, top, self.stale_days, self.learned)
+
+    def index_taxonomy(self) -> Taxonomy:
+        """The vocabulary as the current index sees it (admin edits and the cards' own new values)."""
+        return self._index.taxonomy if self._index else self.taxonomy
+
+    def _apply_edits(self, edits: dict[str, object]) -> None:
+        """Admin synonyms / merges from the database on top of the file vocabulary."""
+        if edits == self._edits:
+            return
+        self._edits = edits
+        self.taxonomy = self._base_taxonomy.with_edits(edits)
+        if self._tokenizer is not None:
+            self._tokenizer.add_words(self.taxonomy.dictionary_words())
+
+    def learn(self, query: str, card_id: str, vote: str) -> None:
+        """A vote counts at once in this process (others pick it up with their next index build)."""
+        self.learned.add_vote(query, card_id, vote)
+
+    def pin(self, query: str, card_id: str | None) -> None:
+        key = clean(query)
+        if card_id is None:
+            self.learned.pins.pop(key, None)
+        else:
+            self.learned.pins[key] = card_id
 
     def card(self, card_id: str) -> KbCard | None:
         if self._index is None:

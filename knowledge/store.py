@@ -155,6 +155,12 @@ async def load_active_cards(db: Any) -> tuple[str, list[KbCard]]:
     return generation, cards
 
 
+async def load_learning(db: Any) -> tuple[dict[str, str], list[tuple[str, str, str, int]], dict[str, Any]]:
+    """Pins, vote tallies and the admins' taxonomy edits (read with each index build)."""
+    async with db.session() as session:
+        return await pins(session), await vote_tallies(session), await taxonomy_edits(session)
+
+
 async def save_tokens(db: Any, cards: Sequence[KbCard]) -> None:
     """Store tokens a load re-computed (new dictionary), so the next start does not tokenise them again.
 
@@ -234,3 +240,92 @@ async def seed_demo(db: Any, now: datetime, kb: Any = None) -> int:
     from knowledge.demo import seed_demo as _seed
 
     return await _seed(db, now, kb)
+
+
+PINS_KEY = "kb:pins"  # kv row: {"pins": {wording: card id}}
+LEARN_LIMIT = 2000  # most recent voted wordings kept for learning
+
+
+async def pins(session: AsyncSession) -> dict[str, str]:
+    value = await session.scalar(select(KeyValue.value).where(KeyValue.key == PINS_KEY))
+    return dict((value or {}).get("pins", {}))
+
+
+async def set_pin(session: AsyncSession, wording: str, card_id: str | None, now: datetime) -> None:
+    """Pin `card_id` to a query wording (None removes the pin); every process re-reads pins with the cards."""
+    current = await pins(session)
+    if card_id is None:
+        current.pop(wording, None)
+    else:
+        current[wording] = card_id
+    done = await session.execute(update(KeyValue).where(KeyValue.key == PINS_KEY)
+                                 .values(value={"pins": current}, updated_at=now))
+    if not done.rowcount:  # type: ignore[attr-defined]
+        session.add(KeyValue(key=PINS_KEY, value={"pins": current}, updated_at=now))
+        await session.flush()
+    await bump_generation(session, now)
+
+
+async def card_exists(session: AsyncSession, card_id: str) -> bool:
+    return await session.get(KnowledgeCard, card_id) is not None
+
+
+async def vote_tallies(session: AsyncSession) -> list[tuple[str, str, str, int]]:
+    """(query wording, card id, vote, count) for the most recent voted wordings."""
+    stmt = (
+        select(QueryLog.query, KnowledgeFeedback.card_id, KnowledgeFeedback.vote, func.count(),
+               func.max(KnowledgeFeedback.id))
+        .join(QueryLog, QueryLog.id == KnowledgeFeedback.query_id)
+        .group_by(QueryLog.query, KnowledgeFeedback.card_id, KnowledgeFeedback.vote)
+        .order_by(func.max(KnowledgeFeedback.id).desc())
+        .limit(LEARN_LIMIT)
+    )
+    return [(q, card, vote, int(n)) for q, card, vote, n, _ in await session.execute(stmt)]
+
+
+TAXONOMY_KEY = "kb:taxonomy"  # kv row: admin edits on top of the shipped vocabulary {"synonyms": {axis: {w: v}}}
+AXIS_COLUMNS = {"role": KnowledgeCard.role, "industry": KnowledgeCard.industry, "objection": KnowledgeCard.objection}
+
+
+async def taxonomy_edits(session: AsyncSession) -> dict[str, Any]:
+    value = await session.scalar(select(KeyValue.value).where(KeyValue.key == TAXONOMY_KEY))
+    return dict(value or {})
+
+
+async def add_synonym(session: AsyncSession, axis: str, word: str, value: str, now: datetime) -> None:
+    """`word` in a query or on a card now means `value` on `axis` (stored in the database, all processes)."""
+    edits = await taxonomy_edits(session)
+    edits.setdefault("synonyms", {}).setdefault(axis, {})[word.strip().lower()] = value.strip()
+    await _save_edits(session, edits, now)
+
+
+async def merge_value(session: AsyncSession, axis: str, old: str, new: str, now: datetime) -> int:
+    """Cards tagged `old` become `new`, and `old` stays a synonym of `new` (rename = merge into a new name).
+    Returns how many cards changed."""
+    column = AXIS_COLUMNS[axis]
+    done = await session.execute(update(KnowledgeCard).where(column == old)
+                                 .values({column.key: new, "modified_at": now}))
+    edits = await taxonomy_edits(session)
+    synonyms = edits.setdefault("synonyms", {}).setdefault(axis, {})
+    for word, value in list(synonyms.items()):
+        if value == old:
+            synonyms[word] = new
+    synonyms[old.strip().lower()] = new
+    synonyms.setdefault(new.strip().lower(), new)
+    await _save_edits(session, edits, now)
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def axis_counts(session: AsyncSession, axis: str) -> dict[str, int]:
+    column = AXIS_COLUMNS[axis]
+    rows = await session.execute(select(column, func.count()).group_by(column))
+    return {str(v or ""): int(n) for v, n in rows}
+
+
+async def _save_edits(session: AsyncSession, edits: dict[str, Any], now: datetime) -> None:
+    done = await session.execute(update(KeyValue).where(KeyValue.key == TAXONOMY_KEY)
+                                 .values(value=edits, updated_at=now))
+    if not done.rowcount:  # type: ignore[attr-defined]
+        session.add(KeyValue(key=TAXONOMY_KEY, value=edits, updated_at=now))
+        await session.flush()
+    await bump_generation(session, now)

@@ -1,8 +1,16 @@
-"""The three card axes (role, industry, objection) with synonyms, loaded from TOML."""
+"""The three card axes (role, industry, objection) with synonyms: an open vocabulary, not a gate.
+
+The shipped `taxonomy.toml` is a starting vocabulary. Any value an admin writes on a card is accepted:
+a known name or synonym maps to its value, 通用 / 全部 / 不限 / empty mean "fits any", and any other
+word becomes a new value of its own (`Taxonomy.extended`), with its own text as its first synonym.
+Values may name a `family` (价格, 预算 and 付款方式 are all about money): a card in the same family as the
+query's value fits partly. Admin edits (synonyms, renames, merges) are layered on top (`with_edits`).
+"""
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +18,9 @@ from knowledge.schema import AXES, CardError
 
 DEFAULT_PATH = Path(__file__).with_name("taxonomy.toml")
 AXIS_LABELS = {"role": "角色", "industry": "行业", "objection": "异议"}
+ANY_VALUES = frozenset({"", "通用", "全部", "不限", "所有", "任意", "任何", "均可", "都行", "全行业", "各行业",
+                        "所有行业", "所有角色", "通用场景", "any", "all", "general", "-", "—", "/", "无"})
+MIN_INNER_SYNONYM = 2  # a new value "医疗器械" joins the family of the synonym it contains (医疗), if ≥ 2 chars
 
 
 class TaxonomyError(ValueError):
@@ -21,26 +32,42 @@ class Cue:
     """One word the matcher looks for, and what it means."""
 
     text: str
-    axis: str  # "role" | "industry" | "objection" | "expansion"
+    axis: str  # "role" | "industry" | "objection" | "expansion" | "keyword"
     value: str  # canonical axis value, or for expansions the abbreviation itself
     words: tuple[str, ...] = ()  # expansion words
 
 
 @dataclass(frozen=True)
 class Taxonomy:
-    values: dict[str, tuple[str, ...]]  # axis → canonical values (file order)
+    values: dict[str, tuple[str, ...]]  # axis → canonical values (file order, then new values)
     synonyms: dict[str, dict[str, str]]  # axis → lower-case word → canonical value
     expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lower-case term → words
+    families: dict[str, dict[str, str]] = field(default_factory=dict)  # axis → value → family name
+    added: dict[str, tuple[str, ...]] = field(default_factory=dict)  # axis → values not in the vocabulary
 
     def canonical(self, axis: str, value: str) -> str | None:
         return self.synonyms.get(axis, {}).get(value.strip().lower())
 
+    def resolve(self, axis: str, value: str) -> str:
+        """The value a card stores: canonical when known, "" for 通用 and its kin, else the admin's own word."""
+        text = " ".join(str(value).split())
+        if text.lower() in ANY_VALUES:
+            return ""
+        return self.canonical(axis, text) or text
+
     def canonical_or_error(self, axis: str, value: str) -> str:
+        """Strict form (kept for callers that want a closed list)."""
         found = self.canonical(axis, value)
         if found is None:
             known = "/".join(self.values.get(axis, ()))
             raise CardError(f"{axis} ({AXIS_LABELS.get(axis, axis)}) {value!r} is unknown (known: {known})")
         return found
+
+    def is_new(self, axis: str, value: str) -> bool:
+        return bool(value) and self.canonical(axis, value) is None
+
+    def family(self, axis: str, value: str) -> str:
+        return self.families.get(axis, {}).get(value, "")
 
     def is_axis_word(self, word: str) -> bool:
         key = word.strip().lower()
@@ -60,6 +87,48 @@ class Taxonomy:
         words |= {w for ws in self.expansions.values() for w in ws} | set(self.expansions)
         return words
 
+    def extended(self, axis_values: Mapping[str, Iterable[str]]) -> Taxonomy:
+        """This taxonomy plus the values cards use that it does not know (each its own first synonym)."""
+        values = {a: list(v) for a, v in self.values.items()}
+        synonyms = {a: dict(s) for a, s in self.synonyms.items()}
+        families = {a: dict(self.families.get(a, {})) for a in AXES}
+        added = {a: list(self.added.get(a, ())) for a in AXES}
+        for axis in AXES:
+            for value in sorted({v for v in axis_values.get(axis, ()) if v and v.lower() not in ANY_VALUES}):
+                if value in values[axis] or value.lower() in synonyms[axis]:
+                    continue
+                added[axis].append(value)
+                inner = _inner_value(self, axis, value)
+                if inner:  # 合同条款 is 合同 in the admin's words: one value
+                    synonyms[axis][value.lower()] = inner
+                    continue
+                values[axis].append(value)
+                synonyms[axis][value.lower()] = value
+        return Taxonomy({a: tuple(v) for a, v in values.items()}, synonyms, self.expansions, families,
+                        {a: tuple(v) for a, v in added.items()})
+
+    def with_edits(self, edits: Mapping[str, object]) -> Taxonomy:
+        """Apply admin edits ({"synonyms": {axis: {word: value}}}) stored in the database."""
+        raw = edits.get("synonyms") if isinstance(edits, Mapping) else None
+        if not isinstance(raw, Mapping):
+            return self
+        extra = {a: {str(v) for v in (raw.get(a) or {}).values()} for a in AXES if isinstance(raw.get(a), Mapping)}
+        out = self.extended(extra)
+        for axis in AXES:
+            for word, value in (raw.get(axis) or {}).items():
+                out.synonyms[axis][str(word).strip().lower()] = str(value)
+        return out
+
+
+def _inner_value(taxonomy: Taxonomy, axis: str, value: str) -> str | None:
+    """The known value whose longest synonym occurs inside a new value (医疗器械 → 医疗), if any."""
+    text = value.lower()
+    best = ""
+    for word in taxonomy.synonyms[axis]:
+        if len(word) >= MIN_INNER_SYNONYM and len(word) > len(best) and word in text:
+            best = word
+    return taxonomy.synonyms[axis][best] if best else None
+
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """Load and check a taxonomy file; `None` or "" → the one shipped with the package."""
@@ -72,23 +141,27 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
         raise TaxonomyError(f"{file}: not valid TOML ({exc})") from None
     values: dict[str, tuple[str, ...]] = {}
     synonyms: dict[str, dict[str, str]] = {}
+    families: dict[str, dict[str, str]] = {}
     for axis in AXES:
         entries = raw.get(axis)
         if not isinstance(entries, list) or not entries:
             raise TaxonomyError(f"{file}: [[{axis}]] entries are missing")
-        values[axis], synonyms[axis] = _axis(file, axis, entries)
+        values[axis], synonyms[axis], families[axis] = _axis(file, axis, entries)
     expansions: dict[str, tuple[str, ...]] = {}
     for i, entry in enumerate(raw.get("expansion", [])):
         term, words = entry.get("term"), entry.get("words")
         if not isinstance(term, str) or not isinstance(words, list) or not all(isinstance(w, str) for w in words):
             raise TaxonomyError(f"{file}: [[expansion]] #{i + 1} needs term = \"…\" and words = [\"…\"]")
         expansions[term.strip().lower()] = tuple(w.strip() for w in words if w.strip())
-    return Taxonomy(values, synonyms, expansions)
+    return Taxonomy(values, synonyms, expansions, families)
 
 
-def _axis(file: Path, axis: str, entries: list[object]) -> tuple[tuple[str, ...], dict[str, str]]:
+def _axis(
+    file: Path, axis: str, entries: list[object]
+) -> tuple[tuple[str, ...], dict[str, str], dict[str, str]]:
     names: list[str] = []
     words: dict[str, str] = {}
+    families: dict[str, str] = {}
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"].strip():
             raise TaxonomyError(f"{file}: [[{axis}]] #{i + 1} needs a name")
@@ -97,8 +170,10 @@ def _axis(file: Path, axis: str, entries: list[object]) -> tuple[tuple[str, ...]
         if not isinstance(syns, list) or not all(isinstance(s, str) for s in syns):
             raise TaxonomyError(f"{file}: [[{axis}]] {name}: synonyms must be a list of strings")
         names.append(name)
+        if isinstance(entry.get("family"), str) and entry["family"].strip():
+            families[name] = entry["family"].strip()
         for word in [name, *syns]:
             key = word.strip().lower()
             if key and words.setdefault(key, name) != name:
                 raise TaxonomyError(f"{file}: {axis} synonym {word!r} is listed under {words[key]} and {name}")
-    return tuple(names), words
+    return tuple(names), words, families

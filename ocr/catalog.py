@@ -66,10 +66,7 @@ class Catalog:
             for m in pattern.finditer(low):
                 hits.append((m.start(), self._terms[m.group(0)]))  # type: ignore[attr-defined]
                 taken[m.start() : m.end()] = [True] * (m.end() - m.start())
-        for rx, name in self._fuzzy:  # type: ignore[attr-defined]
-            for m in rx.finditer(low):
-                if not any(taken[m.start() : m.end()]):
-                    hits.append((m.start(), name))
+        hits.extend(self._fuzzy.find(low, taken))  # type: ignore[attr-defined]
         return list(dict.fromkeys(name for _, name in sorted(hits)))
 
 
@@ -93,36 +90,55 @@ def _alternation(terms: dict[str, str]) -> re.Pattern[str] | None:
     return re.compile("|".join(_term_regex(t) for t in sorted(terms, key=len, reverse=True)))
 
 
-def _fuzzy_patterns(terms: dict[str, str]) -> tuple[tuple[re.Pattern[str], str], ...]:
+@dataclass(frozen=True)
+class _Fuzzy:
     """Chinese terms of three characters or more with one character after the first misread by OCR (only the
     middle one of a three-character term), unless the misreading is itself a word: 打印机 is not a misread 打包机."""
-    variants: dict[str, str] = {}
+
+    slots: dict[tuple[str, str], str]  # (text before, text after) the misread character → product
+    blocked: dict[tuple[str, str], str]  # characters that make a real dictionary word in that slot
+    lengths: tuple[int, ...]
+
+    def find(self, low: str, taken: list[bool]) -> list[tuple[int, str]]:
+        hits = []
+        for start in range(len(low)):
+            for size in self.lengths:
+                sub = low[start : start + size]
+                if len(sub) < size or any(taken[start : start + size]):
+                    continue
+                for i in range(1, size - 1 if size == 3 else size):
+                    key = (sub[:i], sub[i + 1 :])
+                    name = self.slots.get(key)
+                    if name and "\u4e00" <= sub[i] <= "\u9fff" and sub[i] not in self.blocked.get(key, ""):
+                        hits.append((start, name))
+                        break
+        return hits
+
+
+def _fuzzy_patterns(terms: dict[str, str]) -> _Fuzzy:
+    slots: dict[tuple[str, str], str] = {}
     for term, name in terms.items():
         if re.fullmatch(r"[\u4e00-\u9fff]{3,}", term):
             for i in range(1, len(term)) if len(term) >= 4 else (1,):
-                variants[re.escape(term[:i]) + r"[\u4e00-\u9fff]" + re.escape(term[i + 1 :])] = name
-    if not variants:
-        return ()
-    words = _real_words(re.compile("|".join(variants)), set(terms))
-    out = []
-    for pattern, name in variants.items():
-        rx = re.compile(pattern)
-        real = [w for w in words if rx.fullmatch(w)]
-        guard = "(?!" + "|".join(map(re.escape, real)) + ")" if real else ""
-        out.append((re.compile(guard + pattern), name))
-    return tuple(out)
+                slots.setdefault((term[:i], term[i + 1 :]), name)
+    blocked: dict[tuple[str, str], str] = {}
+    if slots:
+        for word in _dictionary_words({t[0] for t in terms}):
+            for i in range(1, len(word) - 1 if len(word) == 3 else len(word)):
+                key = (word[:i], word[i + 1 :])
+                if key in slots and word not in terms:
+                    blocked[key] = blocked.get(key, "") + word[i]
+    lengths = tuple(sorted({len(a) + len(b) + 1 for a, b in slots}, reverse=True))
+    return _Fuzzy(slots, blocked, lengths)
 
 
-def _real_words(rx: re.Pattern[str], terms: set[str]) -> list[str]:
-    """Words of jieba's dictionary that a fuzzy pattern would take for a misread product."""
+def _dictionary_words(firsts: set[str]) -> list[str]:
+    """Words of three characters or more in jieba's dictionary that start with one of `firsts`."""
     path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
-    out = []
     with open(path, encoding="utf-8") as f:
-        for line in f:
-            word = line.split(" ", 1)[0]
-            if len(word) >= 3 and word not in terms and rx.fullmatch(word):
-                out.append(word)
-    return out
+        text = f.read()
+    starts = "".join(sorted(firsts))
+    return re.findall(rf"^[{re.escape(starts)}][^ \n]{{2,}}(?= )", text, re.MULTILINE)
 
 
 def parse_catalog_text(text: str) -> Catalog:

@@ -299,7 +299,8 @@ def _add_needs(needs: list[str], acc: _Acc) -> None:
 # A rep answering a request names the product asked for: 「没问题，我们的X在行业里用得很多」, 「您要的X」. A clause
 # that advertises something else (另外 / 也在做活动 / 推荐) is not a need.
 RESTATES = re.compile(
-    r"^(?:没问题|好的|可以|明白|收到|有的|当然)?[，,！!]?\s*(?:我们的|您要的|您说的|您关注的|您需要的|关于|针对)"
+    r"^[^\u4e00-\u9fff]{0,8}(?:没问题|好的|可以|明白|收到|有的|当然)?[，,！!]?\s*"
+    r"(?:我们的|您要的|您说的|您关注的|您需要的|关于|针对)"
 )
 ADVERTISES = re.compile(r"另外|也在|活动|优惠|促销|推荐|顺便|还有|新品|上新|新出")
 

@@ -63,18 +63,21 @@ class Layout:
 INK = 10  # max channel distance from the background that counts as "something is drawn here"
 
 
-def analyse(img: Image.Image) -> Layout:
+def analyse(img: Image.Image, *, desktop: bool = False) -> Layout:
+    """`desktop`: a PC client's or tablet's chat pane, whose title sits on the left and whose point size is
+    measured from the avatars rather than assumed from the width of a phone."""
     rgb = np.asarray(img if img.mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
     h, w, _ = rgb.shape
     bg = _background(rgb)
     top = _header_bottom(rgb, bg)
     bottom = _footer_top(rgb, bg)
     regions: list[Region] = []
-    title = _title_box(rgb, top)
+    title = _title_box(rgb, top, left_aligned=desktop)
     if title is not None:
         regions.append(Region(TITLE, title))
     if bottom - top > h * 0.2:
-        regions.extend(_chat_regions(rgb, bg, top, bottom))
+        pt = avatar_point_size(rgb, bg, top, bottom) if desktop else w / 375
+        regions.extend(_chat_regions(rgb, bg, top, bottom, pt or w / 375))
     dark = sum(bg) / 3 < 100
     return Layout(w, h, bg, dark, top, bottom, tuple(regions))
 
@@ -137,9 +140,10 @@ def _runs(mask: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
 
 
-def _title_box(rgb: np.ndarray, top: int) -> Box | None:
+def _title_box(rgb: np.ndarray, top: int, *, left_aligned: bool = False) -> Box | None:
     w = rgb.shape[1]
-    band = rgb[: max(top - max(4, w // 120), 1), int(w * 0.12) : int(w * 0.88)]
+    x_from = 0.01 if left_aligned else 0.12
+    band = rgb[: max(top - max(4, w // 120), 1), int(w * x_from) : int(w * 0.85 if left_aligned else w * 0.88)]
     if band.shape[0] < 10:
         return None
     med = np.median(band[:, ::4].reshape(-1, 3), axis=0)
@@ -151,14 +155,31 @@ def _title_box(rgb: np.ndarray, top: int) -> Box | None:
     cols = _runs(ink[y0:y1].any(axis=0), w)
     if not cols:
         return None
-    x0, x1 = cols[0][0] + int(w * 0.12), cols[-1][1] + int(w * 0.12)
+    x0, x1 = cols[0][0] + int(w * x_from), cols[-1][1] + int(w * x_from)
     pad = max(4, (y1 - y0) // 4)
     return Box(max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(top, y1 + pad))
 
 
-def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: int) -> list[Region]:
+def avatar_point_size(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: int) -> float | None:
+    """Pixels per phone point, from the avatars (40 pt squares) at the pane's edges; None when none is seen."""
     w = rgb.shape[1]
-    s = w / 375
+    k = max(4, int(w * 0.08))
+    sizes = []
+    for band in (rgb[top:bottom, :k], rgb[top:bottom, w - k :][:, ::-1]):  # the right band read from its edge
+        ink = distance(band, bg) > ink_threshold(bg)
+        for y0, y1 in _runs(ink.sum(axis=1) > 2, 2):
+            cols = _runs(ink[y0:y1].mean(axis=0) > 0.5, 1)  # a bubble's tail in the gap is not a solid column
+            if not cols:
+                continue
+            width = cols[0][1] - cols[0][0]  # the run nearest the edge: the avatar, not the bubble beside it
+            height = int(np.count_nonzero(ink[y0:y1, cols[0][0] : cols[0][1]].any(axis=1)))
+            if 0.7 <= height / max(1, width) <= 1.4 and height >= 16:
+                sizes.append(height)
+    return float(np.median(sizes)) / 40 if sizes else None
+
+
+def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: int, s: float) -> list[Region]:
+    w = rgb.shape[1]
     area = rgb[top + 2 : bottom - 1]
     mask = distance(area, bg) > ink_threshold(bg)
     row_has = mask.sum(axis=1) > 2
@@ -214,6 +235,8 @@ def _bubble(seg: np.ndarray, col_has: np.ndarray, *, left: bool, min_w: int) -> 
     Runs narrower than `min_w` (a stray column of JPEG ringing at the screen edge) are neither avatar nor bubble.
     """
     runs = [(a, b) for a, b in _runs(col_has, 1) if b - a >= min_w]
+    if len(runs) < 2:  # a bubble's tail bridging a narrow gap to the avatar (PC clients): split at solid columns
+        runs = [(a, b) for a, b in _runs(seg.mean(axis=0) > 0.5, 1) if b - a >= min_w]
     if len(runs) < 2:
         return None
     if left:

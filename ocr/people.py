@@ -275,9 +275,12 @@ def _name_at(text: str, m: re.Match[str]) -> str | None:
     return m.group("name") if is_person_name(m.group("name")) else None
 
 
+ROLE_AT = re.compile(rf"(?:我是|我叫)[^，,。！!？?]{{2,30}}?的(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})")
+
+
 def role_in(text: str) -> str | None:
-    """A job title the speaker gives for themself: 「我是设备科主任」, 「目前是行政总监」."""
-    m = SAYS_ROLE.search(text)
+    """A job title the speaker gives for themself: 「我是设备科主任」, 「目前是行政总监」, 「我是A公司的CTO…」."""
+    m = SAYS_ROLE.search(text) or ROLE_AT.search(text)
     return m.group("t") if m else None
 
 

@@ -24,7 +24,7 @@ from bot.config import OcrSettings
 from ocr.catalog import Catalog, CatalogError, load_catalog
 from ocr.engine import EngineUnavailable, OcrTimeout, get_engine
 from ocr.extract import LeadFields, extract
-from ocr.layout import analyse
+from ocr.screen import locate
 
 log = logging.getLogger(__name__)
 MIN_SIDE = 200
@@ -32,6 +32,10 @@ MAX_ASPECT = 12.0  # long screenshots are ~2–4× taller than wide; 12× is a r
 # Phones are ≤ 1290 px wide. Wider images are scaled down before layout: text stays legible (the engine reads
 # bubbles at 750 px width anyway) and memory stays bounded (6300×6300 took 1 GB when analysed full size).
 MAX_WIDTH = 1300
+# Wider images are desktops, tablets or photos: their chat pane is read at full resolution (14-px text), so
+# they keep up to 4K width and 9 megapixels.
+MAX_WIDE_WIDTH = 3840
+MAX_WIDE_PIXELS = 9_000_000
 
 
 class OcrRejected(Exception):
@@ -58,8 +62,9 @@ def validate(data: bytes, settings: OcrSettings) -> Image.Image:
                 raise OcrRejected("too_many_pixels", "图片尺寸过大，请发送普通的手机聊天截图。")
             if min(w, h) < MIN_SIDE or max(w, h) / max(min(w, h), 1) > MAX_ASPECT:
                 raise OcrRejected("bad_dimensions", "图片尺寸不像聊天截图，请发送手机聊天截图。")
-            if w > MAX_WIDTH:
-                img.draft("RGB", (MAX_WIDTH, round(h * MAX_WIDTH / w)))  # JPEG decodes at 1/2, 1/4, 1/8 scale
+            limit = width_limit(w, h)
+            if w > limit:
+                img.draft("RGB", (limit, round(h * limit / w)))  # JPEG decodes at 1/2, 1/4, 1/8 scale
             img.load()
     except OcrRejected:
         raise
@@ -72,14 +77,21 @@ def validate(data: bytes, settings: OcrSettings) -> Image.Image:
     return bounded(img)
 
 
+def width_limit(w: int, h: int) -> int:
+    if h >= w * 1.2:
+        return MAX_WIDTH
+    return min(MAX_WIDE_WIDTH, int((MAX_WIDE_PIXELS * w / max(h, 1)) ** 0.5))
+
+
 def bounded(img: Image.Image) -> Image.Image:
-    """RGB, at most MAX_WIDTH wide (aspect kept)."""
+    """RGB, at most MAX_WIDTH wide for a phone shot, MAX_WIDE_WIDTH for anything wider (aspect kept)."""
     if img.mode not in ("RGB", "L"):
         img = img.convert("RGB")
-    if img.width >= 2 * MAX_WIDTH:
-        img = img.reduce(img.width // MAX_WIDTH)  # box filter by an integer factor: cheap, small intermediate
-    if img.width > MAX_WIDTH:
-        img = img.resize((MAX_WIDTH, max(1, round(img.height * MAX_WIDTH / img.width))), Image.BILINEAR)
+    limit = width_limit(img.width, img.height)
+    if img.width >= 2 * limit:
+        img = img.reduce(img.width // limit)  # box filter by an integer factor: cheap, small intermediate
+    if img.width > limit:
+        img = img.resize((limit, max(1, round(img.height * limit / img.width))), Image.BILINEAR)
     return img.convert("RGB") if img.mode != "RGB" else img
 
 
@@ -108,8 +120,8 @@ def _semaphore(workers: int) -> asyncio.Semaphore:
 def read_image(img: Image.Image, now: datetime, settings: OcrSettings, deadline: float | None = None) -> LeadFields:
     """Blocking: layout, OCR, extraction; tesseract is killed once `deadline` (time.monotonic) has passed."""
     engine = get_engine(settings.engine, settings.lang)
-    layout = analyse(img)
-    return extract(engine.read(img, layout, deadline), now, catalog_for(settings))
+    found = locate(img)
+    return extract(engine.read(found.image, found.layout, deadline), now, catalog_for(settings))
 
 
 def catalog_for(settings: OcrSettings) -> Catalog:

@@ -267,3 +267,44 @@ class KeyValue(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime]
+
+
+class ChainEntry(Base):
+    """The tamper-evident record (存证): one row per evidence item, stage change, won/lost decision or manager
+    confirmation. `body` is canonical JSON (kind, lead, actor, time, data, seq); content_hash = SHA-256(body);
+    entry_hash = SHA-256(prev_hash + content_hash). No foreign key: deleting a lead must not delete its record."""
+
+    __tablename__ = "audit_chain"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32))  # evidence | stage | won | lost | confirm | flag_clear
+    lead_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    body: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class LeadFlag(Base):
+    """A cross-check finding on a lead (🔴 red / 🟡 yellow) with the rep's one-line answer and the manager's
+    clearance. status: open → answered (rep replied) → cleared (manager); resolved when the rule no longer fires."""
+
+    __tablename__ = "lead_flags"
+    __table_args__ = (Index("ix_lead_flags_lead_status", "lead_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    rule: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(128), default="")  # what it is about, e.g. the other lead's id
+    level: Mapped[str] = mapped_column(String(8))  # red | yellow
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open|answered|cleared|resolved
+    owner_id: Mapped[str | None] = mapped_column(String(64))  # the lead's owner when raised
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[datetime | None]
+    cleared_by: Mapped[str | None] = mapped_column(String(64))
+    cleared_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

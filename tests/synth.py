@@ -649,16 +649,22 @@ class _Geom:
     status_h: int
     title_h: int
     input_h: int
+    desktop: bool = False  # a PC client's chat pane: no status bar, title on the left, tall input area
 
 
 def render_chat(
-    chat: Chat, rng: random.Random, size: tuple[int, int], dark: bool, long_h: int | None = None
+    chat: Chat, rng: random.Random, size: tuple[int, int], dark: bool, long_h: int | None = None,
+    *, scale: float | None = None, desktop: bool = False,
 ) -> tuple[Image.Image, list[Item]]:
-    """Draw the chat; return the image and the items that are fully visible."""
+    """Draw the chat; return the image and the items that are fully visible. `scale` is pixels per phone point
+    (default: width / 375); `desktop` draws a PC client's chat pane."""
     w, h = size[0], long_h or size[1]
-    s = w / 375
+    s = scale or w / 375
     notch = size[1] / size[0] > 2.0
-    g = _Geom(w, h, s, int((44 if notch else 20) * s), int(44 * s), int((56 + (34 if notch else 0)) * s))
+    if desktop:
+        g = _Geom(w, h, s, 0, int(52 * s), int(150 * s), desktop=True)
+    else:
+        g = _Geom(w, h, s, int((44 if notch else 20) * s), int(44 * s), int((56 + (34 if notch else 0)) * s))
     pal = PALETTES[(chat.app, dark)]
     img = Image.new("RGB", (w, h), pal["bg"])
     d = ImageDraw.Draw(img)
@@ -671,6 +677,17 @@ def render_chat(
 def _draw_top(d: ImageDraw.ImageDraw, chat: Chat, rng: random.Random, g: _Geom, pal: dict) -> None:
     w, s, status_h, title_h = g.w, g.s, g.status_h, g.title_h
     d.rectangle((0, 0, w, status_h + title_h), fill=pal["bar"])
+    if g.desktop:
+        tf = font(int(17 * s))
+        _draw_text(d, (int(22 * s), (title_h - tf.size) / 2), chat.title, tf, pal["text"])
+        if chat.suffix:
+            _draw_text(d, (int(22 * s) + _width(chat.title, tf), (title_h - tf.size) / 2), chat.suffix, tf,
+                       pal["suffix"])
+        for i in range(3):
+            x0 = w - int((40 - i * 7) * s)
+            d.ellipse((x0, title_h / 2 - 2 * s, x0 + 4 * s, title_h / 2 + 2 * s), fill=pal["text"])
+        d.line((0, title_h, w, title_h), fill=pal["line"], width=max(1, int(s)))
+        return
     sf = font(int(14 * s))
     d.text(
         (int(20 * s), int(status_h * 0.25)),
@@ -705,6 +722,14 @@ def _draw_input(d: ImageDraw.ImageDraw, g: _Geom, pal: dict) -> None:
     iy = h - g.input_h
     d.rectangle((0, iy, w, h), fill=pal["inbar"])
     d.line((0, iy, w, iy), fill=pal["line"], width=max(1, int(s / 2)))
+    if g.desktop:
+        for i in range(5):
+            x0 = int((20 + i * 34) * s)
+            d.rounded_rectangle((x0, iy + int(12 * s), x0 + int(20 * s), iy + int(32 * s)), radius=int(3 * s),
+                                outline=pal["stamp"], width=max(1, int(s)))
+        d.rounded_rectangle((w - int(110 * s), h - int(44 * s), w - int(20 * s), h - int(14 * s)),
+                            radius=int(4 * s), fill=pal["box"], outline=pal["line"])
+        return
     d.rounded_rectangle(
         (int(45 * s), iy + int(9 * s), w - int(85 * s), iy + int(47 * s)), radius=int(5 * s), fill=pal["box"]
     )
@@ -727,6 +752,8 @@ def _draw_messages(d: ImageDraw.ImageDraw, chat: Chat, rng: random.Random, g: _G
     line_h = int(mf.size * 1.4)
     name_h = int(stf.size * 1.5)
     max_text_w = w - 2 * (margin + avatar + int(8 * s)) - int(50 * s) - 2 * pad_x
+    if g.desktop:
+        max_text_w = min(max_text_w, int(w * 0.55))
     blocks: list[_Block] = []
     for it in chat.items:
         if it.kind == "time":

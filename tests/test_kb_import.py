@@ -45,13 +45,12 @@ def test_csv_chinese_headers_synonyms_and_bad_rows(tmp_path: Path) -> None:
     )
     path.write_text(path.read_text(encoding="utf-8") + '\n标题",采购,医疗,价格,ok,,,,2025-13-01\n', encoding="utf-8")
     result = read_cards(path, TAXONOMY)
-    (line, card), = result.cards
+    (line, card), (line3, card3) = result.cards
     assert (line, card.id, card.role, card.industry, card.objection) == (2, "A1", "采购", "医疗", "价格")
     assert card.keywords == ("三甲", "设备科") and card.updated_at.isoformat() == "2024-05-01"
-    assert [(i.line, i.message.split(" ")[0]) for i in result.issues] == [
-        (3, "talk_track"), (4, "industry"), (5, "updated_at")
-    ]
-    assert str(result.issues[1]).startswith(f"{path}:4: industry (行业) '航天' is unknown")
+    assert (line3, card3.industry) == (4, "航天")  # an unknown value is the admin's own new value
+    assert result.new_values == {"industry": ["航天"]}
+    assert [(i.line, i.message[:4]) for i in result.issues] == [(3, "话术为空"), (5, "更新日期")]
 
 
 def test_gbk_csv_from_excel(tmp_path: Path) -> None:
@@ -81,13 +80,14 @@ def test_jsonl_and_json_report_lines(tmp_path: Path) -> None:
     jsonl.write_text(json.dumps(good) + "\n\n{broken\n" + json.dumps({**good, "id": "J1"}) + "\n", encoding="utf-8")
     result = read_cards(jsonl, TAXONOMY)
     assert [c.id for _, c in result.cards] == ["J1"]
-    assert [(i.line, i.message[:8]) for i in result.issues] == [(3, "not vali"), (4, "duplicat")]
+    assert [(i.line, i.message) for i in result.issues] == [
+        (3, "不是有效的 JSON"), (4, "编号 J1 重复：第 1 行和第 4 行")]
     as_json = tmp_path / "c.json"
     as_json.write_text('{"cards": [\n  ' + json.dumps(good) + ",\n  " + json.dumps({"id": "J2"}) + "\n]}",
                        encoding="utf-8")
     result = read_cards(as_json, TAXONOMY)
     assert [line for line, _ in result.cards] == [2] and [i.line for i in result.issues] == [3]
-    assert "title is missing" in result.issues[0].message
+    assert "缺少标题" in result.issues[0].message
 
 
 def test_markdown_front_matter(tmp_path: Path) -> None:
@@ -110,10 +110,10 @@ def test_whole_file_problems_are_one_clear_issue(tmp_path: Path) -> None:
     (tmp_path / "b.csv").write_text("编号,话术\n一,二\n", encoding="utf-8")
     (tmp_path / "c.xlsx").write_bytes(b"not a zip")
     messages = [str(read_cards(tmp_path / n, TAXONOMY).issues[0]) for n in ("a.txt", "b.csv", "c.xlsx", "d.json")]
-    assert "unsupported file type .txt" in messages[0]
-    assert "no title/标题 column" in messages[1]
-    assert "not a readable XLSX" in messages[2]
-    assert "file not found" in messages[3]
+    assert "不支持的文件类型 .txt" in messages[0]
+    assert "没有「标题」" in messages[1]
+    assert "不是可读取的 XLSX" in messages[2]
+    assert "找不到文件" in messages[3]
 
 
 def test_taxonomy_override_and_errors(tmp_path: Path) -> None:
@@ -126,3 +126,41 @@ def test_taxonomy_override_and_errors(tmp_path: Path) -> None:
     custom.write_text('[[role]]\nname = "采购"\nsynonyms = ["x"]\n[[industry]]\nname = "x"\n', encoding="utf-8")
     with pytest.raises(TaxonomyError, match="objection"):
         load_taxonomy(custom)
+
+
+def test_header_below_a_merged_title_row_and_variant_headers(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["青柚仓储 销售话术库（内部）"])
+    sheet.merge_cells("A1:E1")
+    sheet.append([None])
+    sheet.append(["问题", "回答", "所属行业", "客户异议", "标签"])
+    sheet.append(["冷库嫌月租贵", "按托位计费", "冷链物流", "太贵", "托位,月租"])
+    sheet.append(["通用的开场白", "先问现状", "不限", "通用", None])
+    book.save(tmp_path / "sheet.xlsx")
+    result = read_cards(tmp_path / "sheet.xlsx", TAXONOMY)
+    assert result.issues == []
+    (line, card), (_, generic) = result.cards
+    assert (line, card.title, card.talk_track, card.industry, card.objection) == (4, "冷库嫌月租贵", "按托位计费",
+                                                                                  "冷链物流", "价格")
+    assert card.keywords == ("托位", "月租") and (generic.industry, generic.objection) == ("", "")
+    assert result.new_values == {"industry": ["冷链物流"]}
+
+
+def test_duplicate_ids_name_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("编号,标题,话术\nD1,一,甲\nD2,二,乙\nD1,三,丙\n", encoding="utf-8")
+    result = read_cards(path, TAXONOMY)
+    assert [c.id for _, c in result.cards] == ["D1", "D2"]
+    assert [str(i) for i in result.issues] == [f"{path}:4: 编号 D1 重复：第 2 行和第 4 行"]
+
+
+def test_csv_export_neutralises_formula_cells_and_round_trips(tmp_path: Path) -> None:
+    risky = [KbCard(id=f"F{i}", title=text, talk_track=text) for i, text in
+             enumerate(["=HYPERLINK(\"x\")", "+86 报价", "-10% 折扣", "@采购", "\t缩进"])]
+    path = tmp_path / "out.csv"
+    write_cards(path, risky)
+    rows = path.read_text(encoding="utf-8-sig").splitlines()[1:]
+    assert all(row.split(",", 2)[1].lstrip('"').startswith("'") for row in rows)
+    back = read_cards(path, TAXONOMY)
+    assert [c.title for _, c in back.cards] == [c.title.strip() for c in risky]

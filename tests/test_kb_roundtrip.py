@@ -73,9 +73,9 @@ async def test_cli_export_round_trips_through_import(tmp_path: Path, capsys: pyt
     assert await run_import(argparse.Namespace(files=[str(source)], no_progress=True), settings) == 0
     exported = tmp_path / "out.xlsx"
     assert await run_export(argparse.Namespace(file=str(exported)), settings) == 0
-    assert "exported 3 card(s)" in capsys.readouterr().out
+    assert "已导出 3 张卡片" in capsys.readouterr().out
     assert [c.to_dict() for _, c in read_cards(exported, TAXONOMY).cards] == [c.to_dict() for c in NASTY]
     assert await run_import(argparse.Namespace(files=[str(exported)], no_progress=True), settings) == 0
     assert "新增 0，更新 0，未变 3" in capsys.readouterr().out
     assert await run_export(argparse.Namespace(file=str(tmp_path / "out.txt")), settings) == 1
-    assert "unsupported file type" in capsys.readouterr().err
+    assert "不支持的文件类型" in capsys.readouterr().err

@@ -65,12 +65,12 @@ def test_typos_and_homophones(index: CardIndex, typo: str, card_id: str) -> None
     ("医院信息科担心和HIS对接", "K006"),
     ("医院说售后跟不上", "K038"),
     ("售后跟不上怎么办", "K038"),  # colloquial verbs around a cue are not declined
-    ("价格谈不拢", "K033"),
+    ("价格谈不拢", "K033|K013"),  # no industry named: the generic card or the closest price card
     ("客户说要跟竞品比一比", "K035"),
 ])
 def test_audit_queries_get_the_right_card(index: CardIndex, query: str, card_id: str) -> None:
     result = rank(index, query)
-    assert result.answered and result.ranked[0] == card_id
+    assert result.answered and result.ranked[0] in card_id.split("|")
 
 
 @pytest.mark.parametrize(("query", "card_ids"), [
@@ -83,21 +83,21 @@ def test_full_pinyin_queries(index: CardIndex, query: str, card_ids: set[str]) -
 
 
 @pytest.mark.parametrize("query", [
-    "hello world", "ni hao", "明天安装打印机", "KP", "KP一直不回消息", "老板今天在不在", "医院挂号怎么挂",
+    "hello world", "ni hao", "KP", "KP一直不回消息", "老板今天在不在", "医院挂号怎么挂",
 ])
 def test_one_stray_cue_is_not_an_answer(index: CardIndex, query: str) -> None:
     assert not rank(index, query).answered
 
 
-def test_answered_agrees_with_the_score_floor(index: CardIndex) -> None:
-    from knowledge.search import SCORE_FLOOR
+def test_text_still_ranks_when_no_cue_matched(index: CardIndex) -> None:
+    """A declined query keeps the text order (the old scorer multiplied every score by zero)."""
+    result = rank(index, "今天食堂吃什么", top=5)
+    assert not result.answered and result.scores == sorted(result.scores, reverse=True)
+    found = rank(index, "平滑迁移", top=3)  # words of a card title, no taxonomy cue at all
+    assert found.ranked[0] == "K006" and found.scores[0] > found.scores[1]
 
-    for query in ["三甲设备科嫌贵", "价格谈不拢", "明天安装打印机", "KP", "今天食堂吃什么", "售后跟不上怎么办"]:
-        result = rank(index, query)
-        assert result.answered == (result.hits[0].score >= SCORE_FLOOR), query
 
-
-@pytest.mark.parametrize("query", ["今天食堂吃什么", "你好", "明天天气怎么样", "食堂的菜太贵了", "", "   "])
+@pytest.mark.parametrize("query", ["今天食堂吃什么", "你好", "明天天气怎么样", "谢谢！", "/help", "", "   "])
 def test_off_topic_is_declined_with_suggestions(index: CardIndex, query: str) -> None:
     result = rank(index, query)
     assert not result.answered
@@ -139,16 +139,17 @@ async def test_upsert_persists_tokens_and_bumps_version(tmp_path: Path, tokenize
         csv.write_text("id,title,objection,talk_track\nK001,新标题,价格,新话术\nK002,x,外星,y\nN1,新卡,交期,话术\n",
                        encoding="utf-8")
         report = await import_file(db, kb, csv, NOW + timedelta(hours=1))
-        assert (report.inserted, report.updated, report.unchanged) == (1, 1, 0)
-        assert [(i.line, "外星" in i.message) for i in report.issues] == [(3, True)]
+        assert (report.inserted, report.updated, report.unchanged) == (1, 2, 0)
+        assert report.issues == [] and report.new_values == {"objection": ["外星"]}  # the admin's own value
+        assert "新分类：异议 外星" in report.summary()
         again = await import_file(db, kb, csv, NOW + timedelta(hours=2))
-        assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+        assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
         async with db.session() as s:
             row = await s.get(KnowledgeCard, "K001")
             assert (row.title, row.version, row.source) == ("新标题", 2, "update.csv")
             assert row.modified_at == NOW + timedelta(hours=1)
             assert row.tokens and "新标题" in "".join(row.tokens)
-            assert (await s.get(KnowledgeCard, "K002")).version == 1
+            assert (await s.get(KnowledgeCard, "K002")).version == 2  # its new objection is accepted
     finally:
         await db.dispose()
 
@@ -212,7 +213,7 @@ async def test_cli_import_and_search_json_contract(tmp_path: Path, capsys: pytes
     args = argparse.Namespace(query=None, batch=str(batch), json=True, top=2)
     assert await run_search(args, settings) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [list(line) for line in lines] == [["q", "ranked", "scores", "answered"]] * 2
+    assert [list(line) for line in lines] == [["q", "ranked", "scores", "answered", "why"]] * 2  # why: optional, last
     assert lines[0]["q"] == "三甲设备科嫌贵" and lines[0]["ranked"][0] == "K001" and lines[0]["answered"] is True
     assert len(lines[0]["ranked"]) == len(lines[0]["scores"]) == 2
     assert lines[1]["answered"] is False
@@ -220,5 +221,5 @@ async def test_cli_import_and_search_json_contract(tmp_path: Path, capsys: pytes
     bad.write_text("id,title,objection,talk_track\nZ1,ok,价格,x\nZ2,,价格,x\n", encoding="utf-8")
     assert await run_import(argparse.Namespace(files=[str(bad)], no_progress=True), settings) == 1
     captured = capsys.readouterr()
-    assert "新增 1" in captured.out and f"{bad}:3: title is missing" in captured.err
+    assert "新增 1" in captured.out and f"{bad}:3: 缺少标题" in captured.err
     assert await run_search(argparse.Namespace(query=None, batch=None, json=True, top=None), settings) == 2

@@ -38,7 +38,7 @@ def test_self_introductions(text: str, want: tuple[str | None, str | None, str |
 @pytest.mark.parametrize(
     ("text", "want"),
     [("目前是行政总监", "行政总监"), ("我是设备科主任，负责采购", "设备科主任"), ("我是公司的总经理", "总经理"),
-     ("我是这边的厂长", None), ("想了解一下", None)],
+     ("我是这边的厂长", "厂长"), ("想了解一下", None)],
 )
 def test_roles_people_state(text: str, want: str | None) -> None:
     assert role_in(text) == want

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.commands import kb_taxonomy
 from bot.clock import SystemClock, fmt_cn
 from bot.config import Settings
 
@@ -41,6 +42,7 @@ def register(subparsers: Any) -> None:
     gaps.add_argument("--days", type=int, default=30, help="look back this many days (default 30)")
     gaps.add_argument("--json", action="store_true")
     gaps.set_defaults(func=run_gaps)
+    kb_taxonomy.register(sub, common)
 
 
 async def _open(settings: Settings, *, seed: bool) -> Any:
@@ -135,7 +137,7 @@ async def run_search(args: argparse.Namespace, settings: Settings) -> int:
     for query in queries:
         result = kb.search(query, top=top)
         if args.json:
-            print(json.dumps(result.to_json(), ensure_ascii=False))
+            print(json.dumps(result.to_json(why=True), ensure_ascii=False))
         else:
             _print_result(result)
     return 0
@@ -152,7 +154,7 @@ def _print_result(result: Any) -> None:
     if not result.answered:
         print(f"{result.query}: 没找到合适的话术。可以试试：{'、'.join(result.suggestions)}")
         return
-    print(result.query)
+    print(result.query + (f"  （{result.why_line()}）" if result.why else ""))
     for hit in result.hits:
         tags = "/".join(hit.card.tags())
         print(f"  {hit.card.id}  {hit.score:6.3f}  {hit.card.title}  [{tags}]")
@@ -173,7 +175,7 @@ async def run_export(args: argparse.Namespace, settings: Settings) -> int:
     except (FormatError, OSError) as exc:
         print(f"salesbot kb export: {args.file}: {exc}", file=sys.stderr)
         return 1
-    print(f"exported {n} card(s) to {args.file}")
+    print(f"已导出 {n} 张卡片到 {args.file}")
     return 0
 
 

@@ -1,0 +1,88 @@
+"""Audit-record benchmark: write N hash-chained entries, then time `verify` walking all of them.
+
+    .venv/bin/python -m bench.audit [--entries 1000000] [--db URL]
+
+Prints the write time and the verify time (entries/s). Target (issue 17): 1,000,000 entries verified ≤ 30 s.
+The entries are stage changes and confirmations spread over 10,000 leads, so the live-row check runs too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import insert
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from storage.chain import GENESIS, make_entry, verify
+from storage.db import Database
+from storage.leads import STAGE_CODES
+from storage.migrate import upgrade
+from storage.models import ChainEntry, Lead
+
+NOW = datetime.fromisoformat("2026-11-24T11:00:00+08:00")
+CHUNK = 10_000
+LEADS = 10_000
+
+
+def _rows(start: int, n: int, prev: str) -> tuple[list[dict[str, object]], str]:
+    out = []
+    for seq in range(start, start + n):
+        lead = seq % LEADS + 1
+        before, after = STAGE_CODES[seq % 4], STAGE_CODES[seq % 4 + 1]
+        kind = "stage" if seq % 5 else "confirm"
+        entry = make_entry(seq, prev, kind, lead, "manager01" if kind == "confirm" else "rep01", NOW,
+                           {"before": before, "after": after} if kind == "stage" else {"flag_id": seq})
+        prev = entry.entry_hash
+        out.append({c: getattr(entry, c) for c in ("seq", "kind", "lead_id", "body", "content_hash", "prev_hash",
+                                                    "entry_hash", "created_at")})
+    return out, prev
+
+
+async def _seed(db: Database, n: int) -> None:
+    last_stage: dict[int, str] = {}
+    prev, seq = GENESIS, 1
+    while seq <= n:
+        rows, prev = _rows(seq, min(CHUNK, n - seq + 1), prev)
+        for r in rows:
+            if r["kind"] == "stage":
+                last_stage[int(r["lead_id"])] = str(r["body"]).split('"after":"')[1].split('"')[0]  # type: ignore[arg-type]
+        async with db.session() as s:
+            await s.execute(insert(ChainEntry), rows)
+        seq += len(rows)
+    async with db.session() as s:
+        await s.execute(insert(Lead), [{"id": i, "stage": last_stage.get(i, "new"), "status": "active",
+                                        "source": "manual", "needs": [], "field_sources": {}, "extra": {},
+                                        "created_at": NOW, "timeout_count": 0} for i in range(1, LEADS + 1)])
+
+
+async def main(entries: int, url: str | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = url or f"sqlite+aiosqlite:///{tmp}/audit.db"
+        await upgrade(url)
+        db = Database(url)
+        try:
+            t0 = time.perf_counter()
+            await _seed(db, entries)
+            t1 = time.perf_counter()
+            report = await verify(db)
+            t2 = time.perf_counter()
+        finally:
+            await db.dispose()
+    print(f"wrote {entries:,} entries in {t1 - t0:.1f} s")
+    print(f"verify: {report.entries:,} entries in {t2 - t1:.1f} s ({report.entries / (t2 - t1):,.0f}/s), "
+          f"{'OK' if report.ok else 'BROKEN: ' + str(report.broken)}  (target ≤ 30 s for 1,000,000)")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--entries", type=int, default=1_000_000)
+    ap.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    args = ap.parse_args()
+    asyncio.run(main(args.entries, args.db))

@@ -1,0 +1,165 @@
+"""Where the chat is in an image: the whole phone screenshot, the chat pane of a PC client or iPad split view,
+or a phone screen photographed at an angle (found and rectified with OpenCV).
+
+`locate` returns the chat as an upright image at full resolution plus its layout, so the engine reads 14-px
+desktop text from the original pixels instead of a shrunken page.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from ocr.layout import Box, Layout, analyse
+
+PHONE, PANE, PHOTO, PAGE = "phone", "pane", "photo", "page"
+MIN_PANE_SHARE = 0.25  # a chat pane is at least a quarter of the screen wide
+
+
+@dataclass(frozen=True)
+class Located:
+    image: Image.Image  # the chat, upright, at the resolution it will be read
+    layout: Layout
+    kind: str  # "phone" | "pane" | "photo" | "page" (no chat found)
+    pane: Box | None = None  # the chat pane inside the original image
+    quad: tuple[tuple[float, float], ...] | None = None  # the photographed screen's corners in the original
+
+
+def locate(img: Image.Image) -> Located:
+    """The first way of reading `img` that finds a chat: as a phone screenshot, as a pane of a wider screen,
+    as a photo of a screen; otherwise the page as it is."""
+    portrait = img.height >= img.width * 1.2
+    first = analyse(img) if portrait else None
+    if first is not None and first.is_chat:
+        return Located(img, first, PHONE)
+    for box in chat_pane_candidates(img):
+        crop = img.crop((box.x0, box.y0, box.x1, box.y1))
+        layout = analyse(crop, desktop=True)
+        if layout.is_chat:
+            return Located(crop, layout, PANE, pane=box)
+    photo = rectify_photo(img)
+    if photo is not None:
+        upright, quad = photo
+        layout = analyse(upright)
+        if layout.is_chat:
+            return Located(upright, layout, PHOTO, quad=quad)
+    return Located(img, first if first is not None else analyse(img), PAGE)
+
+
+# ---------------------------------------------------------------- panes
+
+
+def chat_pane_candidates(img: Image.Image) -> list[Box]:
+    """Column spans between full-height boundaries (sidebar | session list | chat pane; split-view divider),
+    widest first, each at least a quarter of the width. A phone screenshot has no such boundary: it is not
+    split again."""
+    w, h = img.size
+    rows = np.asarray(img.convert("RGB"), dtype=np.uint8)[int(h * 0.1) : int(h * 0.9) : 4]
+    step = np.zeros((rows.shape[0], w - 1), dtype=bool)  # colour step between column x and x+1
+    for ch in range(3):
+        plane = rows[..., ch]
+        step |= np.maximum(plane[:, 1:], plane[:, :-1]) - np.minimum(plane[:, 1:], plane[:, :-1]) > 10
+    share = step.mean(axis=0)
+    cuts = [0, *[int(x) + 1 for x in np.nonzero(share > 0.6)[0]], w]
+    spans = []
+    for a, b in itertools.pairwise(cuts):
+        if b - a >= MIN_PANE_SHARE * w and (a, b) != (0, w):
+            spans.append(Box(a, 0, b, h))
+    return sorted(spans, key=lambda s: s.width, reverse=True)[:3]
+
+
+# ---------------------------------------------------------------- photos of a screen
+
+
+def rectify_photo(img: Image.Image) -> tuple[Image.Image, tuple[tuple[float, float], ...]] | None:
+    """The largest bright quadrilateral (a lit screen) warped upright, phone-screenshot sized; None when the
+    image holds no such quadrilateral. Glare and moiré are softened by the blur that finds the outline."""
+    import cv2
+
+    rgb = np.asarray(img.convert("RGB"))
+    h, w = rgb.shape[:2]
+    k = 800 / max(h, w)
+    small = cv2.resize(rgb, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
+    gray = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0)
+    quad = _screen_quad(gray, cv2)
+    if quad is None:
+        return None
+    quad = quad / k
+    tl, tr, br, bl = quad
+    width = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
+    height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+    out_w = int(min(1080, max(540, width)))
+    out_h = int(out_w * height / max(width, 1))
+    target = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    warped = cv2.warpPerspective(rgb, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC)
+    trim = max(2, out_w // 100)  # the outline runs on the bezel's edge: keep only the lit screen
+    warped = warped[trim:-trim, trim:-trim]
+    return Image.fromarray(_even_light(warped, cv2), "RGB"), tuple((float(x), float(y)) for x, y in quad)
+
+
+def _even_light(rgb: np.ndarray, cv2: object) -> np.ndarray:
+    """Glare and vignetting are smooth over the screen; the chat layout measures ink as distance from one
+    background colour. Estimate the background per cell as its most common colour (bubbles and text are the
+    minority; a cell they fill is voted down by its neighbours' median), and subtract the drift."""
+    h, w = rgb.shape[:2]
+    cell = max(8, w // 24)
+    gh, gw = h // cell, w // cell
+    grid = rgb[: gh * cell, : gw * cell].reshape(gh, cell, gw, cell, 3).transpose(0, 2, 1, 3, 4).reshape(gh, gw, -1, 3)
+    quant = grid // 4
+    keys = quant[..., 0].astype(np.int32) * 4096 + quant[..., 1].astype(np.int32) * 64 + quant[..., 2]
+    modes = np.zeros((gh, gw, 3), dtype=np.float32)
+    for i in range(gh):
+        for j in range(gw):
+            vals, counts = np.unique(keys[i, j], return_counts=True)
+            k = vals[counts.argmax()]
+            modes[i, j] = grid[i, j][keys[i, j] == k].mean(axis=0)
+    drift = cv2.resize(_smooth_surface(modes), (w, h), interpolation=cv2.INTER_LINEAR)  # type: ignore[attr-defined]
+    level = np.median(modes.reshape(-1, 3), axis=0)
+    level = level - max(0.0, float(level.max()) - 232)  # leave the layout headroom above a bright background
+    flat = rgb.astype(np.float32) - (drift - level)
+    return np.asarray(cv2.medianBlur(flat.clip(0, 255).astype(np.uint8), 3))  # type: ignore[attr-defined]
+
+
+def _smooth_surface(modes: np.ndarray) -> np.ndarray:
+    """A quadratic surface per channel through the cells' background colours, refitted without the cells a
+    bubble fills (more than 5 levels off the fit): light drifts smoothly, bubbles do not."""
+    gh, gw, _ = modes.shape
+    yy, xx = np.mgrid[0:gh, 0:gw]
+    y, x = yy.ravel() / gh, xx.ravel() / gw
+    basis = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=1)
+    out = np.zeros_like(modes)
+    gray = modes.mean(axis=2).ravel()
+    keep = np.abs(gray - np.median(gray)) < 12
+    for _ in range(3):
+        coef, *_ = np.linalg.lstsq(basis[keep], gray[keep], rcond=None)
+        keep = np.abs(gray - basis @ coef) < 5
+    for ch in range(3):
+        coef, *_ = np.linalg.lstsq(basis[keep], modes[..., ch].ravel()[keep], rcond=None)
+        out[..., ch] = (basis @ coef).reshape(gh, gw)
+    return out
+
+
+def _screen_quad(gray: np.ndarray, cv2: object) -> np.ndarray | None:
+    h, w = gray.shape
+    _, mask = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)  # type: ignore[attr-defined]
+    for candidate in (mask, 255 - mask):
+        contours, _ = cv2.findContours(candidate, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)  # type: ignore[attr-defined]
+        for c in sorted(contours, key=cv2.contourArea, reverse=True)[:3]:  # type: ignore[attr-defined]
+            area = cv2.contourArea(c)  # type: ignore[attr-defined]
+            if not 0.2 * w * h <= area <= 0.97 * w * h:
+                continue
+            hull = cv2.convexHull(c)  # type: ignore[attr-defined]
+            approx = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)  # type: ignore[attr-defined]
+            if len(approx) == 4:
+                return _order(approx.reshape(4, 2).astype(np.float64))
+    return None
+
+
+def _order(pts: np.ndarray) -> np.ndarray:
+    """Top-left, top-right, bottom-right, bottom-left."""
+    s, d = pts.sum(axis=1), np.diff(pts, axis=1).ravel()
+    return np.array([pts[s.argmin()], pts[d.argmin()], pts[s.argmax()], pts[d.argmax()]])

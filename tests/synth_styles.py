@@ -1,0 +1,163 @@
+"""More screenshot styles around the chats of tests/synth.py: PC clients (1920×1080 / 2560×1440 at 100–150 %
+scaling, sidebar + session list + chat pane), iPad split view, photos of a phone screen, small phone sizes and
+low-quality JPEGs forwarded twice. Ground truth as in tests/synth.py; every name and company is invented there.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from tests.synth import (
+    EMOJI,
+    NICKNAMES,
+    PALETTES,
+    SIZES,
+    Sample,
+    Truth,
+    _colleague_chat,
+    _group_chat,
+    _jpeg,
+    _lead_chat,
+    _name,
+    _now,
+    _smalltalk_chat,
+    _truth_for_chat,
+    font,
+    render_chat,
+)
+
+STYLES = ("phone", "desktop", "ipad", "photo", "small", "lowq")
+DESKTOPS = [(1920, 1080, 1.0), (1920, 1080, 1.25), (2560, 1440, 1.0), (2560, 1440, 1.25), (2560, 1440, 1.5)]
+SNIPPETS = ["好的，收到", "明天见", "[图片]", "方案我看了", "谢谢", "[文件]", "下午开会", "可以的", "稍等"]
+
+
+def make_styled(seed: int, style: str, kind: str = "lead") -> Sample:
+    """One screenshot of `style` with ground truth; same seed and style → same bytes."""
+    rng = random.Random(seed * 7 + STYLES.index(style))
+    now = _now(rng)
+    gen = {"lead": _lead_chat, "colleague": _colleague_chat, "group": _group_chat, "smalltalk": _smalltalk_chat}[kind]
+    chat_seed = rng.randint(0, 2**31)
+    chat = gen(random.Random(chat_seed), now)
+    dark = rng.random() < 0.3
+    draw = {"desktop": _desktop, "ipad": _ipad, "photo": _photo}.get(style, _phone)
+    img, visible, quality, meta = draw(chat, rng, dark, style)
+    data = _forwarded(img, rng) if style == "lowq" else _jpeg(img, quality)
+    text = (chat.title + (chat.suffix or "") + "".join(it.text for it in visible)).replace(EMOJI, "")
+    truth = _truth_for_chat(chat, visible, now, chat_seed) if kind == "lead" else Truth(False, kind)
+    meta.update(style=style, kind=kind, dark=dark, app=chat.app)
+    return Sample(f"{seed}-{style}-{kind}", data, now, truth, text, meta)
+
+
+def _phone(chat, rng, dark, style):  # type: ignore[no-untyped-def]
+    size = rng.choice([(540, 960), (720, 1280)]) if style == "small" else rng.choice(SIZES)
+    img, visible = render_chat(chat, rng, size, dark)
+    return img, visible, rng.randint(60, 90), {"size": size}
+
+
+def _forwarded(img: Image.Image, rng: random.Random) -> bytes:
+    """Saved at JPEG 35–50, then forwarded again a little smaller and recompressed."""
+    first = Image.open(io.BytesIO(_jpeg(img, rng.randint(35, 50))))
+    smaller = first.resize((int(first.width * 0.85), int(first.height * 0.85)), Image.BILINEAR)
+    return _jpeg(smaller, rng.randint(40, 55))
+
+
+def _desktop(chat, rng, dark, style):  # type: ignore[no-untyped-def]
+    w, h, sc = rng.choice(DESKTOPS)
+    side, listing = int(64 * sc), int(280 * sc)
+    canvas = Image.new("RGB", (w, h), (30, 30, 30) if dark else (46, 46, 46))
+    _session_list(canvas, rng, (side, 0, side + listing, h), sc, dark)
+    pane, visible = render_chat(chat, rng, (w - side - listing, h), dark, scale=0.82 * sc, desktop=True)
+    canvas.paste(pane, (side + listing, 0))
+    d = ImageDraw.Draw(canvas)
+    for i in range(5):  # sidebar icons
+        y = int((80 + i * 56) * sc)
+        d.rounded_rectangle((int(18 * sc), y, int(46 * sc), y + int(28 * sc)), radius=int(4 * sc),
+                            fill=(90, 90, 90))
+    d.line((side + listing, 0, side + listing, h), fill=(60, 60, 60) if dark else (214, 214, 214), width=1)
+    return canvas, visible, rng.randint(75, 92), {"size": (w, h), "scaling": sc}
+
+
+def _session_list(canvas: Image.Image, rng: random.Random, box: tuple[int, int, int, int], sc: float,
+                  dark: bool) -> None:
+    x0, y0, x1, y1 = box
+    d = ImageDraw.Draw(canvas)
+    d.rectangle(box, fill=(38, 38, 38) if dark else (231, 231, 231))
+    nf, sf = font(int(14 * sc)), font(int(12 * sc))
+    ink, grey = ((210, 210, 210), (120, 120, 120)) if dark else ((30, 30, 30), (150, 150, 150))
+    row = int(64 * sc)
+    selected = rng.randint(0, 5)
+    for i, y in enumerate(range(y0 + int(60 * sc), y1 - row, row)):
+        if i == selected:
+            d.rectangle((x0, y, x1, y + row), fill=(60, 60, 60) if dark else (201, 201, 201))
+        d.rounded_rectangle((x0 + int(12 * sc), y + int(12 * sc), x0 + int(52 * sc), y + int(52 * sc)),
+                            radius=int(4 * sc), fill=rng.choice([(90, 140, 200), (200, 120, 90), (120, 170, 110)]))
+        who = _name(rng) if rng.random() < 0.7 else rng.choice(NICKNAMES)
+        d.text((x0 + int(62 * sc), y + int(12 * sc)), who, font=nf, fill=ink)
+        d.text((x0 + int(62 * sc), y + int(36 * sc)), rng.choice(SNIPPETS), font=sf, fill=grey)
+
+
+def _ipad(chat, rng, dark, style):  # type: ignore[no-untyped-def]
+    w, h = rng.choice([(2388, 1668), (2048, 1536)])
+    chat_w = int(w * rng.choice([0.5, 0.62]))
+    canvas = Image.new("RGB", (w, h), (0, 0, 0))
+    pane, visible = render_chat(chat, rng, (chat_w, h), dark, scale=2.0)
+    canvas.paste(pane, (0, 0))
+    other = Image.new("RGB", (w - chat_w - 12, h), (255, 255, 255))
+    d = ImageDraw.Draw(other)
+    f = font(34)
+    for i, y in enumerate(range(160, h - 100, 60)):
+        d.text((50, y), rng.choice(["会议纪要", "待办事项", "第三季度计划", "周末采购清单", "读书笔记"]) + f" {i + 1}",
+               font=f, fill=(40, 40, 40))
+    canvas.paste(other, (chat_w + 12, 0))
+    _ = PALETTES
+    return canvas, visible, rng.randint(75, 90), {"size": (w, h)}
+
+
+def _photo(chat, rng, dark, style):  # type: ignore[no-untyped-def]
+    """A phone screen photographed at an angle: perspective, a darker surround, soft focus, glare, noise."""
+    screen, visible = render_chat(chat, rng, (1080, 2340), dark)
+    screen = screen.resize((720, 1560), Image.BILINEAR)
+    w, h = 1500, 2000
+    margin_x, margin_y = rng.randint(150, 260), rng.randint(120, 200)
+    quad = [(margin_x + rng.randint(-40, 40), margin_y + rng.randint(-30, 30)),
+            (w - margin_x + rng.randint(-40, 40), margin_y + rng.randint(-30, 30)),
+            (w - margin_x + rng.randint(-60, 60), h - margin_y + rng.randint(-30, 30)),
+            (margin_x + rng.randint(-60, 60), h - margin_y + rng.randint(-30, 30))]
+    warped = screen.transform((w, h), Image.Transform.PERSPECTIVE, _perspective_coeffs(quad, screen.size),
+                              Image.BICUBIC, fillcolor=(0, 0, 0))
+    mask = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(mask).polygon(quad, fill=255)
+    surround = Image.new("RGB", (w, h), tuple(rng.randint(60, 120) for _ in range(3)))  # type: ignore[arg-type]
+    bezel = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(bezel).polygon(_grow(quad, 30), fill=255)
+    surround.paste((15, 15, 15), mask=bezel)
+    surround.paste(warped, mask=mask)
+    arr = np.asarray(surround.filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.2))), dtype=np.float32)
+    yy, xx = np.mgrid[0:h, 0:w]
+    gx, gy = rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h
+    glare = rng.uniform(12, 25) * np.exp(-(((xx - gx) / (0.35 * w)) ** 2 + ((yy - gy) / (0.3 * h)) ** 2))
+    arr = arr + glare[..., None] + np.random.default_rng(rng.randint(0, 2**31)).normal(0, 4, arr.shape)
+    img = Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB")
+    return img, visible, rng.randint(70, 88), {"size": (w, h)}
+
+
+def _grow(quad: list[tuple[int, int]], by: int) -> list[tuple[int, int]]:
+    cx, cy = sum(p[0] for p in quad) / 4, sum(p[1] for p in quad) / 4
+    return [(int(x + by * np.sign(x - cx)), int(y + by * np.sign(y - cy))) for x, y in quad]
+
+
+def _perspective_coeffs(quad: list[tuple[int, int]], size: tuple[int, int]) -> list[float]:
+    """Coefficients mapping output pixels (the photo) back to the upright screen of `size`."""
+    w, h = size
+    src = [(0, 0), (w, 0), (w, h), (0, h)]
+    rows = []
+    for (x, y), (u, v) in zip(quad, src, strict=True):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+    a = np.array(rows, dtype=np.float64)
+    b = np.array([c for p in src for c in p], dtype=np.float64)
+    return list(np.linalg.solve(a, b))

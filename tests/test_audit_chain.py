@@ -1,0 +1,224 @@
+"""The hash-chained record: appends link up, `audit verify` finds a hand-edited row, a deleted or re-ordered entry,
+a replaced evidence file, a lead whose stage was edited behind the record, and a rewritten history (anchor)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from bot.clock import CN_TZ
+from storage.chain import GENESIS, append, head, link_hash, parse_anchor, sha256_text, verify
+from storage.db import Database
+from storage.leads import new_lead
+from storage.migrate import upgrade
+from storage.models import ChainEntry, Evidence
+from tests.conftest import run_cli
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
+
+
+@pytest.fixture
+async def db(db_url: str) -> Any:
+    await upgrade(db_url)
+    database = Database(db_url)
+    yield database
+    await database.dispose()
+
+
+async def _lead(db: Database, stage: str = "new") -> int:
+    async with db.session() as s:
+        lead = new_lead({"customer_name": "钱多多", "company": "青松物流"}, source="manual", by="rep01", now=NOW,
+                        status="active")
+        lead.stage = stage  # no owner: this test database has no users
+        s.add(lead)
+        await s.flush()
+        return lead.id
+
+
+async def _evidence(db: Database, lead_id: int, tmp_path: Path, data: bytes) -> tuple[int, Path]:
+    digest = hashlib.sha256(data).hexdigest()
+    path = tmp_path / f"{digest}.png"
+    path.write_bytes(data)
+    async with db.session() as s:
+        ev = Evidence(lead_id=lead_id, kind="image", sha256=digest, path=str(path), added_by="rep01", created_at=NOW)
+        s.add(ev)
+        await s.flush()
+        await append(s, "evidence", lead_id=lead_id, actor_id="rep01", now=NOW, evidence_id=ev.id, sha256=digest)
+        return ev.id, path
+
+
+async def _stage(db: Database, lead_id: int, before: str, after: str) -> None:
+    async with db.session() as s:
+        await s.execute(text("UPDATE leads SET stage = :a WHERE id = :i"), {"a": after, "i": lead_id})
+        await append(s, "stage", lead_id=lead_id, actor_id="rep01", now=NOW, before=before, after=after)
+
+
+async def _sql(db: Database, sql: str, **params: Any) -> None:
+    async with db.session() as s:
+        await s.execute(text(sql), params)
+
+
+async def _history(db: Database, tmp_path: Path) -> int:
+    lead_id = await _lead(db)
+    await _stage(db, lead_id, "new", "qualify")
+    await _evidence(db, lead_id, tmp_path, b"contract page bytes")
+    await _stage(db, lead_id, "qualify", "discover")
+    return lead_id
+
+
+async def test_entries_link_up_and_verify_ok(db: Database, tmp_path: Path) -> None:
+    await _history(db, tmp_path)
+    async with db.session() as s:
+        rows = list((await s.execute(text("SELECT seq, prev_hash, content_hash, entry_hash, body FROM audit_chain "
+                                          "ORDER BY seq"))).all())
+        last = await head(s)
+    assert [r[0] for r in rows] == [1, 2, 3]
+    assert rows[0][1] == GENESIS
+    for before, row in itertools.pairwise(rows):
+        assert row[1] == before[3]
+    for row in rows:
+        assert row[2] == sha256_text(row[4]) and row[3] == link_hash(row[1], row[2])
+    assert last == (3, rows[-1][3])
+    report = await verify(db)
+    assert report.ok and report.entries == 3
+
+
+async def test_empty_record_verifies(db: Database) -> None:
+    report = await verify(db)
+    assert report.ok and report.entries == 0 and report.head is None
+
+
+async def test_hand_edited_body_is_found(db: Database, tmp_path: Path) -> None:
+    await _history(db, tmp_path)
+    await _sql(db, "UPDATE audit_chain SET body = REPLACE(body, 'discover', 'close') WHERE seq = 3")
+    report = await verify(db)
+    assert report.broken is not None and report.broken.seq == 3 and "content" in report.broken.problem
+
+
+async def test_rehashed_edit_is_found_at_the_next_link(db: Database, tmp_path: Path) -> None:
+    """Whoever edits a body and recomputes its hashes still breaks the link to the entry after it."""
+    await _history(db, tmp_path)
+    async with db.session() as s:
+        body = (await s.execute(text("SELECT body FROM audit_chain WHERE seq = 1"))).scalar_one()
+        new_body = body.replace("qualify", "demo")
+        content = sha256_text(new_body)
+        await s.execute(text("UPDATE audit_chain SET body = :b, content_hash = :c, entry_hash = :e WHERE seq = 1"),
+                        {"b": new_body, "c": content, "e": link_hash(GENESIS, content)})
+    report = await verify(db)
+    assert report.broken is not None and report.broken.seq == 2 and "previous-hash" in report.broken.problem
+
+
+async def test_deleted_entry_is_found(db: Database, tmp_path: Path) -> None:
+    await _history(db, tmp_path)
+    await _sql(db, "DELETE FROM audit_chain WHERE seq = 2")
+    report = await verify(db)
+    assert report.broken is not None and report.broken.seq == 2 and "missing" in report.broken.problem
+
+
+async def test_lead_stage_edited_behind_the_record_is_found(db: Database, tmp_path: Path) -> None:
+    lead_id = await _history(db, tmp_path)
+    await _sql(db, "UPDATE leads SET stage = 'close' WHERE id = :i", i=lead_id)
+    report = await verify(db)
+    assert report.broken is not None and report.broken.seq == 3 and "stage" in report.broken.problem
+
+
+async def test_won_without_a_recorded_decision_is_found(db: Database, tmp_path: Path) -> None:
+    lead_id = await _history(db, tmp_path)
+    await _sql(db, "UPDATE leads SET status = 'won' WHERE id = :i", i=lead_id)
+    report = await verify(db)
+    assert report.broken is not None and "no recorded decision" in report.broken.problem
+
+
+async def test_replaced_evidence_file_is_found(db: Database, tmp_path: Path) -> None:
+    lead_id = await _lead(db)
+    _, path = await _evidence(db, lead_id, tmp_path, b"the real contract")
+    assert (await verify(db)).ok
+    path.write_bytes(b"a forged contract")
+    report = await verify(db)
+    assert report.broken is not None and report.broken.seq == 1 and "replaced" in report.broken.problem
+    assert (await verify(db, files=False)).ok  # the rows themselves are intact
+    path.unlink()
+    assert "missing" in str((await verify(db)).broken)
+
+
+async def test_evidence_row_edited_is_found(db: Database, tmp_path: Path) -> None:
+    lead_id = await _lead(db)
+    ev_id, _ = await _evidence(db, lead_id, tmp_path, b"payment record")
+    await _sql(db, "UPDATE evidence SET sha256 = :h WHERE id = :i", h="ab" * 32, i=ev_id)
+    report = await verify(db, files=False)
+    assert report.broken is not None and "evidence row" in report.broken.problem
+    await _sql(db, "DELETE FROM evidence WHERE id = :i", i=ev_id)
+    assert "deleted" in str((await verify(db, files=False)).broken)
+
+
+async def test_anchor_catches_a_rewritten_history(db: Database, tmp_path: Path) -> None:
+    """Rewrite every entry consistently: the chain checks out, the anchor the admins hold does not."""
+    await _history(db, tmp_path)
+    async with db.session() as s:
+        seq, digest = await head(s)  # type: ignore[misc]
+    anchor = (seq, digest[:16])
+    assert (await verify(db, anchors=[anchor])).ok
+    async with db.session() as s:
+        rows = list((await s.execute(text("SELECT seq, body FROM audit_chain ORDER BY seq"))).all())
+        await s.execute(text("DELETE FROM audit_chain"))
+        prev = GENESIS
+        for number, body in rows:
+            entry = _rebuilt(number, body.replace("rep01", "rep02"), prev)
+            s.add(entry)
+            prev = entry.entry_hash
+    assert (await verify(db)).ok  # self-consistent forgery
+    report = await verify(db, anchors=[anchor])
+    assert report.broken is not None and report.broken.seq == seq and "anchor" in report.broken.problem
+    await _sql(db, "DELETE FROM audit_chain WHERE seq = 3")  # drop the last entry and undo what it recorded
+    await _sql(db, "UPDATE leads SET stage = 'qualify'")
+    assert "truncated" in str((await verify(db, anchors=[anchor])).broken)
+
+
+def _rebuilt(seq: int, body: str, prev: str) -> ChainEntry:
+    import json
+
+    doc = json.loads(body)
+    content = sha256_text(body)
+    return ChainEntry(seq=seq, kind=doc["kind"], lead_id=doc["lead"], body=body, content_hash=content,
+                      prev_hash=prev, entry_hash=link_hash(prev, content), created_at=NOW)
+
+
+async def test_concurrent_appends_stay_one_chain(db: Database) -> None:
+    lead_id = await _lead(db)
+
+    async def one(i: int) -> None:
+        async with db.session() as s:
+            await append(s, "confirm", lead_id=lead_id, actor_id="manager01", now=NOW, n=i)
+
+    await asyncio.gather(*(one(i) for i in range(8)))
+    report = await verify(db)
+    assert report.ok and report.entries == 8
+
+
+def test_parse_anchor() -> None:
+    assert parse_anchor("12:3F2A 9B1C 0D4E 7A21") == (12, "3f2a9b1c0d4e7a21")
+    for bad in ("12", "x:3f2a9b1c0d4e7a21", "12:3f2a", "12:zz2a9b1c0d4e7a21"):
+        with pytest.raises(ValueError):
+            parse_anchor(bad)
+
+
+async def test_cli_verify_exit_codes(db: Database, db_url: str, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    await _history(db, tmp_path)
+    assert await asyncio.to_thread(run_cli, db_url, "audit", "verify") == 0
+    assert "OK: 3 entries" in capsys.readouterr().out
+    assert await asyncio.to_thread(run_cli, db_url, "audit", "head") == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith("3:")
+    assert await asyncio.to_thread(run_cli, db_url, "audit", "verify", "--anchor", printed) == 0
+    await _sql(db, "UPDATE audit_chain SET body = REPLACE(body, 'rep01', 'rep03') WHERE seq = 2")
+    assert await asyncio.to_thread(run_cli, db_url, "audit", "verify") == 1
+    assert "BROKEN at entry 2" in capsys.readouterr().out
+    assert await asyncio.to_thread(run_cli, db_url, "audit", "verify", "--anchor", "nonsense") == 2

@@ -1,0 +1,48 @@
+"""Screenshots in the styles reps really send, drawn by tests/synth_styles.py (invented people and companies):
+PC client chat panes, iPad split view, photos of a phone screen, small and twice-forwarded low-quality shots."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import OcrSettings
+from ocr.pipeline import read_image, validate
+from ocr.screen import PANE, PHOTO, locate
+from tests.synth_styles import make_styled
+
+SETTINGS = OcrSettings()
+
+
+@pytest.mark.parametrize(
+    ("style", "seed", "where"), [("desktop", 104, PANE), ("ipad", 100, PANE), ("photo", 103, PHOTO)]
+)
+def test_the_chat_is_found_and_read(style: str, seed: int, where: str) -> None:
+    sample = make_styled(seed, style)
+    img = validate(sample.image, SETTINGS)
+    assert locate(img).kind == where
+    lead = read_image(img, sample.now, SETTINGS)
+    t = sample.truth
+    assert lead.is_lead
+    assert (lead.customer_name, lead.phone) == (t.customer_name, t.phone)
+    assert lead.company == t.company
+
+
+def test_desktop_text_is_read_at_full_resolution() -> None:
+    sample = make_styled(100, "desktop")
+    img = validate(sample.image, SETTINGS)
+    assert img.width == sample.meta["size"][0]  # type: ignore[index]  # a 2560-px desktop is not shrunk to 1300
+    found = locate(img)
+    assert found.pane is not None and found.pane.x0 > 0  # sidebar and session list left out
+
+
+@pytest.mark.parametrize("style", ["small", "lowq"])
+def test_small_and_forwarded_phone_shots(style: str) -> None:
+    sample = make_styled(101, style)
+    lead = read_image(validate(sample.image, SETTINGS), sample.now, SETTINGS)
+    assert (lead.customer_name, lead.phone) == (sample.truth.customer_name, sample.truth.phone)
+
+
+@pytest.mark.parametrize("kind", ["colleague", "group", "smalltalk"])
+def test_desktop_negatives_are_no_lead(kind: str) -> None:
+    sample = make_styled(102, "desktop", kind)
+    assert not read_image(validate(sample.image, SETTINGS), sample.now, SETTINGS).is_lead
