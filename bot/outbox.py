@@ -63,6 +63,9 @@ async def _user_channel(session: AsyncSession, user_id: str) -> str | None:
     return (await session.execute(select(User.channel).where(User.id == user_id))).scalar_one_or_none()
 
 
+HOL_ATTEMPTS = 3  # a failing row keeps its recipient's later rows back for this many attempts (≈ 3–10 s)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 24  # ≈ 1.3–2.6 h of retries (delays cap at max_delay_s): an hour-long outage loses nothing
@@ -186,9 +189,12 @@ class OutboxSender:
         # Per-recipient order: an older open row keeps this one back, except a row held for later (`not_before`:
         # never tried, not due yet). It is meant for a later moment (an FYI for the morning), so what is due now
         # (the answer to the rep's own click, an urgent notice) must not wait behind it; once due it is the oldest
-        # open row again and goes first. A row waiting for a retry (it has a last_error) still blocks.
+        # open row again and goes first. A row waiting for a retry (it has a last_error) still blocks, for its first
+        # HOL_ATTEMPTS attempts only: then it steps aside and is retried on its own schedule (or dead-letters), so
+        # one failing message holds its recipient's later ones back for seconds, not hours.
+        failing_briefly = and_(p.last_error.is_not(None), p.attempts < HOL_ATTEMPTS)
         in_the_way = or_(p.status == "sending",
-                         and_(p.status == "pending", or_(p.next_attempt_at <= now, p.last_error.is_not(None))))
+                         and_(p.status == "pending", or_(p.next_attempt_at <= now, failing_briefly)))
         earlier_open = exists().where(p.channel == o.channel, p.recipient == o.recipient, p.id < o.id, in_the_way)
         pick = select(o.id).where(o.channel.in_(list(self.channels)), due, ~earlier_open).order_by(o.id)
         pick = pick.limit(limit or self.batch)
@@ -213,12 +219,12 @@ class OutboxSender:
             async with asyncio.timeout(self.deadline_s):  # always ends well inside the lease
                 result = await self.channels[row.channel].deliver(row.recipient, body, dedup_key=row.dedup_key)
         except DeliveryError as exc:
-            await self._failed(row, str(exc), exc.permanent, exc.retry_after, exc.counted)
+            await self._failed(row, f"[{exc.kind}] {exc}", exc.permanent, exc.retry_after, exc.counted)
         except TimeoutError:
-            await self._failed(row, f"no answer within {self.deadline_s:.0f}s", False, None)
+            await self._failed(row, f"[retryable] no answer within {self.deadline_s:.0f}s", False, None)
         except Exception as exc:
             log.exception("outbox %s: unexpected error delivering to %s", row.id, row.recipient)
-            await self._failed(row, f"{type(exc).__name__}: {exc}", False, None)
+            await self._failed(row, f"[retryable] {type(exc).__name__}: {exc}", False, None)
         else:
             await self._delivered(row, result)
 

@@ -92,8 +92,8 @@ class DingtalkSender:
         try:
             result = await self._send(recipient, body, dedup_key)
         except DingtalkApiError as exc:
-            raise DeliveryError(str(exc), permanent=not exc.retryable, retry_after=exc.retry_after,
-                                counted=not exc.config) from exc
+            kind = "needs_admin" if exc.config else "retryable" if exc.retryable else "permanent"
+            raise DeliveryError(str(exc), kind=kind, retry_after=exc.retry_after) from exc
         self.throttle.record(recipient)
         return result
 
