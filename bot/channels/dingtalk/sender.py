@@ -31,6 +31,7 @@ from bot.channels.dingtalk.render import (
     render_text,
     status_only_card,
 )
+from bot.channels.media_memo import media_for
 from bot.clock import Clock, SystemClock
 from bot.config import DingtalkSettings
 from bot.messages import GROUP_RECIPIENT, Body, Card, CardUpdate, Image, Markdown, Text
@@ -65,6 +66,9 @@ class UserThrottle:
         sent.append(self.now())
         if len(self._sent) > MEMORY:
             self._sent.pop(next(iter(self._sent)))
+
+
+MEDIA_REUSE = timedelta(hours=20)  # a resent row's image keeps its media id: DingTalk drops the identical repeat
 
 
 class DingtalkSender:
@@ -110,7 +114,8 @@ class DingtalkSender:
         return await self._send_once(recipient, message, dedup_key)
 
     async def _send_image(self, recipient: str, image: Image, dedup_key: str) -> dict[str, Any]:
-        media_id = await self.api.upload_image(image.data, image.file_name)
+        media_id = await media_for(self.db, self.clock.now(), "dingtalk", dedup_key, MEDIA_REUSE,
+                                   lambda: self.api.upload_image(image.data, image.file_name))
         result = await self._send_robot(recipient, RobotMessage("sampleImageMsg", {"photoURL": media_id}))
         if not image.caption:
             return result

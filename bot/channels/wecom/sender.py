@@ -7,19 +7,26 @@ import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from bot.channels.base import DeliveryError
+from bot.channels.media_memo import media_for
 from bot.channels.wecom import render
 from bot.channels.wecom.api import WecomApi, WecomApiError
+from bot.clock import Clock, SystemClock
 from bot.config import WecomSettings
 from bot.messages import Body, Card, CardUpdate, Image, Markdown, Text
 from bot.usertext import escape_body, escape_spans, identity, plain, wecom_markdown, wecom_text
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 # WeCom per app per member: 30 messages/min and 1000/h; the excess is dropped silently (no errcode).
 DEFAULT_LIMITS = ((60.0, 28), (3600.0, 950))
+# WeCom drops a message identical to one sent within this window (its maximum, 4 h): a row sent again after a
+# crash is byte-identical (same dedup marker, same media id), so the repeat is dropped by WeCom.
+DUPLICATE_CHECK_S = 4 * 3600
 # A media_id is valid 3 days. A resend of the same row reuses it, so WeCom's duplicate check sees the same
 # message. Kept in memory only: after a restart a resend uploads again (a duplicate is then possible).
 MEDIA_REUSE_S = 2 * 86400.0
@@ -63,6 +70,8 @@ class WecomSender:
         self.throttle = throttle or Throttle()
         self._media: dict[str, tuple[str, float]] = {}  # dedup key → (media_id, uploaded at, monotonic)
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.db: Database | None = None  # bound by app.runtime.build_services
+        self.clock: Clock = SystemClock()
 
     async def close(self) -> None:
         await self.api.close()
@@ -84,12 +93,17 @@ class WecomSender:
                 result = await self._send(recipient, payload, result)
         return result
 
+    def bind(self, db: Database, clock: Clock) -> None:
+        """The process's database: media ids of rows are kept there (bot/channels/media_memo.py)."""
+        self.db, self.clock = db, clock
+
     async def _upload(self, body: Image, dedup_key: str) -> str:
         now = time.monotonic()
         cached = self._media.get(dedup_key)
         if cached is not None and now - cached[1] < MEDIA_REUSE_S:
             return cached[0]
-        media_id = await self.api.media_upload(body.data, body.file_name, "image")
+        media_id = await media_for(self.db, self.clock.now(), "wecom", dedup_key, timedelta(seconds=MEDIA_REUSE_S),
+                                   lambda: self.api.media_upload(body.data, body.file_name, "image"))
         self._media = {k: v for k, v in self._media.items() if now - v[1] < MEDIA_REUSE_S}
         self._media[dedup_key] = (media_id, now)
         return media_id
@@ -99,7 +113,7 @@ class WecomSender:
             "touser": recipient,
             **payload,
             "enable_duplicate_check": 1,  # a resend of the same outbox row is dropped by WeCom
-            "duplicate_check_interval": 1800,
+            "duplicate_check_interval": DUPLICATE_CHECK_S,
         }
         answer = await self.api.send_message(body)
         self.throttle.record(recipient)
