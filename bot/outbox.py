@@ -64,6 +64,8 @@ async def _user_channel(session: AsyncSession, user_id: str) -> str | None:
 
 
 HOL_ATTEMPTS = 3  # a failing row keeps its recipient's later rows back for this many attempts (≈ 3–10 s)
+HOL_MAX_ATTEMPTS = 8  # … or this many (≥ 127 s of backoff) while its channel delivers nothing at all (an outage)
+HEALTHY_WINDOW = timedelta(seconds=60)  # a channel that delivered a row this recently is up
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,8 @@ class OutboxSender:
         self.concurrency = concurrency
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
+        self._delivered_at: dict[str, datetime] = {}  # channel → its last delivery by this sender
+        self._failed_alone: set[int] = set()  # rows that failed while their channel delivered others (bounded)
 
     async def send_now(self, messages: Iterable[Outbound]) -> None:
         """Messages outside any handler (a CLI command, a digest, a refusal): their rows in one transaction of
@@ -190,9 +194,14 @@ class OutboxSender:
         # never tried, not due yet). It is meant for a later moment (an FYI for the morning), so what is due now
         # (the answer to the rep's own click, an urgent notice) must not wait behind it; once due it is the oldest
         # open row again and goes first. A row waiting for a retry (it has a last_error) still blocks, for its first
-        # HOL_ATTEMPTS attempts only: then it steps aside and is retried on its own schedule (or dead-letters), so
-        # one failing message holds its recipient's later ones back for seconds, not hours.
-        failing_briefly = and_(p.last_error.is_not(None), p.attempts < HOL_ATTEMPTS)
+        # HOL_ATTEMPTS attempts when it failed while its channel was delivering other rows (the fault is this
+        # row's): then it steps aside and is retried on its own schedule (or dead-letters), so one failing message
+        # holds its recipient's later ones back for seconds, not hours. A row that failed while the channel
+        # delivered nothing (an outage: everyone's rows fail) keeps the order for HOL_MAX_ATTEMPTS attempts
+        # (≥ 2 minutes of backoff) before it steps aside too.
+        aside = list(self._failed_alone)
+        failing_briefly = and_(p.last_error.is_not(None), or_(
+            p.attempts < HOL_ATTEMPTS, and_(p.attempts < HOL_MAX_ATTEMPTS, p.id.not_in(aside))))
         in_the_way = or_(p.status == "sending",
                          and_(p.status == "pending", or_(p.next_attempt_at <= now, failing_briefly)))
         earlier_open = exists().where(p.channel == o.channel, p.recipient == o.recipient, p.id < o.id, in_the_way)
@@ -242,11 +251,18 @@ class OutboxSender:
         return True
 
     async def _delivered(self, row: Claimed, result: dict[str, Any]) -> None:
+        self._delivered_at[row.channel] = self.clock.now()
+        self._failed_alone.discard(row.id)
         await self._finish(row, {"status": "delivered", "delivered_at": self.clock.now(), "lease_until": None,
                                  "result": result or None})
 
     async def _failed(self, row: Claimed, error: str, permanent: bool, retry_after: float | None,
                       counted: bool = True) -> None:
+        delivered = self._delivered_at.get(row.channel)
+        if counted and delivered is not None and self.clock.now() - delivered <= HEALTHY_WINDOW:
+            if len(self._failed_alone) >= 10_000:
+                self._failed_alone.clear()
+            self._failed_alone.add(row.id)
         dead = permanent or (counted and row.attempts >= self.policy.max_attempts)
         values: dict[str, Any] = {"last_error": error[:2000], "lease_until": None}
         if counted:

@@ -33,7 +33,7 @@ async def test_readiness_fails_fast_when_the_database_cannot_be_written(h: Harne
     assert (await get(h, "/healthz"))[:2] == (200, {"ok": True, "pending_jobs": 0})
     path = sqlite_path(settings.database.url)
     assert path is not None
-    locker = sqlite3.connect(path, isolation_level=None, timeout=0)
+    locker = sqlite3.connect(path, isolation_level=None, timeout=10)
     locker.execute("BEGIN IMMEDIATE")  # another process holds the write lock: reads still work
     try:
         status, body, took = await get(h, "/healthz/ready")

@@ -20,7 +20,7 @@ from bot.channels.wecom.sender import Throttle, WecomSender
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.messages import Image, Outbound, Text
-from bot.outbox import HOL_ATTEMPTS
+from bot.outbox import HOL_ATTEMPTS, HOL_MAX_ATTEMPTS
 from bot.services import Services
 from handlers.dead_letters import send_dead_letter_report
 from storage.models import OutboxMessage
@@ -48,7 +48,10 @@ async def svc(settings: Settings, clock: ManualClock, fake: FakeWecom) -> AsyncI
 
 
 async def two_images_then_a_hundred_texts(svc: Services) -> None:
+    """…while the rest of the team gets messages (the channel works: the fault is these rows')."""
     assert svc.outbox is not None
+    others = [Outbound(f"rep0{i}", Text("早上好"), channel="wecom", dedup_key=f"o{i}") for i in range(1, 6)]
+    await svc.outbox.send_now(others)
     images = [Outbound("manager01", Image(PNG, f"日报{i}.png"), channel="wecom", dedup_key=f"img{i}") for i in (1, 2)]
     texts = [Outbound("manager01", Text(f"第{i}条"), channel="wecom", dedup_key=f"t{i}") for i in range(100)]
     await svc.outbox.send_now([*images, *texts])
@@ -81,6 +84,22 @@ async def test_two_failing_rows_hold_a_hundred_back_only_briefly(svc: Services, 
     # stepped aside): about a minute of this clock in 10 s steps, where it was hours (24 attempts each)
     assert rounds <= 2 * HOL_ATTEMPTS + 1
     assert [status for status, _ in await rows(svc, "img1", "img2")] == ["pending", "pending"]  # retried on their own
+
+
+async def test_alone_on_a_silent_channel_a_failing_row_steps_aside_later(svc: Services, fake: FakeWecom,
+                                                                        clock: ManualClock) -> None:
+    """Nothing else delivered (it may be an outage: keep the order longer), but still a bounded wait."""
+    fake.fail("media/upload", "drop")
+    assert svc.outbox is not None
+    await svc.outbox.send_now([Outbound("manager01", Image(PNG, "图.png"), channel="wecom", dedup_key="img"),
+                               Outbound("manager01", Text("之后的消息"), channel="wecom", dedup_key="after")])
+    rounds = 0
+    while not texts_to(fake, "manager01") and rounds < 60:
+        await svc.outbox.drain()
+        clock.advance(timedelta(seconds=30))
+        rounds += 1
+    assert texts_to(fake, "manager01") == ["之后的消息"]
+    assert (await rows(svc, "img"))[0][1] == HOL_MAX_ATTEMPTS  # it held the order this long, then stepped aside
 
 
 async def test_a_non_json_4xx_is_permanent(svc: Services, fake: FakeWecom) -> None:
