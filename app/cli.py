@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.logs import setup_logging, use_format
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
 from storage.migrate import MigrationsPending
 
@@ -65,17 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging(args.verbose)
     if args.command == "chat" and not args.verbose:
         logging.getLogger().setLevel(logging.WARNING)  # keep the console readable
     url = ""
     try:
         settings = load_settings(resolve_config_path(args.config))
         url = settings.database.url
+        use_format(settings.server.log_format)
         if getattr(args, "sync", False):
             return int(args.func(args, settings))
         return int(asyncio.run(args.func(args, settings)))

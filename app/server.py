@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +22,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dedup import InboundClaimer
 from bot.intake import Intake
+from bot.metrics import ACK, exposition
 from bot.segmenter import main_dictionary
 from bot.services import Services
 from bot.tasks import TaskPool
@@ -66,7 +69,8 @@ async def create_app(settings: Settings, clock: Clock | None = None, channels: d
     clock = clock or SystemClock()
     counters: Counter[str] = Counter()
     edge = Edge(settings.server, counters)
-    app = web.Application(client_max_size=settings.server.max_body_kb * 1024, middlewares=[edge.middleware],
+    app = web.Application(client_max_size=settings.server.max_body_kb * 1024,
+                          middlewares=[ack_timer, edge.middleware],
                           handler_args={"lingering_time": 0})  # a body we gave up on is not waited for (edge.py)
     app[EDGE] = edge
     # jieba's dictionary before the port opens: its one load stalls the event loop ~250 ms (bot/segmenter.py)
@@ -98,19 +102,69 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     stop_replays = asyncio.Event()
     replays = asyncio.create_task(intake.run_replays(stop_replays))
     app[WARM_UP] = asyncio.create_task(warm_up(services))
+    listener = listen_for_wake_ups(services, scheduler, stop)
     yield
     app[WARM_UP].cancel()
     stop_replays.set()  # before the drain: a replay submitted now would be refused
     await replays
-    await intake.close()
-    scheduler.shutdown(wait=False)
-    stop.set()
-    await sender
+    await drain_gracefully(services, intake, scheduler, stop, sender)
+    if listener is not None:
+        await listener
     for channel in services.channels.values():
         close = getattr(channel, "close", None)
         if close is not None:
             await close()
     await services.db.dispose()
+
+
+@web.middleware
+async def ack_timer(request: web.Request, handler: Any) -> web.StreamResponse:
+    """salesbot_ack_seconds: a channel callback (POST /<channel>/callback) from arrival to its answer."""
+    if request.method != "POST" or not request.path.endswith("/callback"):
+        return await handler(request)  # type: ignore[no-any-return]
+    start = time.perf_counter()
+    try:
+        return await handler(request)  # type: ignore[no-any-return]
+    finally:
+        ACK.labels(channel=request.path.strip("/").split("/", 1)[0]).observe(time.perf_counter() - start)
+
+
+def listen_for_wake_ups(services: Services, scheduler: Any, stop: asyncio.Event) -> asyncio.Task[None] | None:
+    """PostgreSQL: NOTIFY from any instance (or a CLI command) wakes this one's outbox sender and ticker at
+    once; the interval polling stays as the fallback (storage/notify.py). SQLite: in-process wake-ups only."""
+    if services.db.is_sqlite:
+        return None
+    from storage.notify import OUTBOX, TICKER, Listener
+
+    def tick_now() -> None:
+        job = scheduler.get_job("reminder-tick")
+        if job is not None:
+            job.modify(next_run_time=datetime.now(UTC))
+
+    listener = Listener(services.settings.database.url, {OUTBOX: services.wake_outbox, TICKER: tick_now})
+    services.components["listener"] = listener
+    return asyncio.create_task(listener.run(stop))
+
+
+async def drain_gracefully(services: Services, intake: Intake, scheduler: Any, stop: asyncio.Event,
+                           sender: asyncio.Task[None]) -> None:
+    """SIGTERM: callbacks are no longer taken (the port is closed); within `[server] shutdown_grace_s` the
+    handlers in flight finish and the answers they queued are delivered. What is left stays in the database:
+    a claimed callback is replayed and a queued row is sent by the next instance to start (or any other)."""
+    grace = services.settings.server.shutdown_grace_s
+    deadline = asyncio.get_running_loop().time() + grace
+    scheduler.shutdown(wait=False)
+    await intake.close(timeout=grace)
+    stop.set()
+    await sender
+    assert services.outbox is not None
+    left = deadline - asyncio.get_running_loop().time()
+    try:
+        async with asyncio.timeout(max(0.1, left)):
+            await services.outbox.drain()
+    except TimeoutError:
+        log.warning("shutdown: outbox not empty after %.0f s; the rest is delivered after the next start", grace)
+    log.info("shutdown: in-flight work drained")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -126,17 +180,22 @@ async def liveness(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text format: counters kept by the channels plus outbox status counts."""
+    """Prometheus text format: counters kept by the channels, outbox rows by status, background jobs, and the
+    latency histograms (bot/metrics.py). docs/operations.md says what each means."""
     from sqlalchemy import func, select
 
     from storage.models import OutboxMessage
 
-    lines = [f"salesbot_{name} {value}" for name, value in sorted(request.app[METRICS].items())]
-    async with request.app[SERVICES].db.session() as session:
-        rows = await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+    lines = []
+    for name, value in sorted(request.app[METRICS].items()):
+        lines += [f"# TYPE salesbot_{name} counter", f"salesbot_{name} {value}"]
+    lines += ["# HELP salesbot_outbox Outbox rows by status", "# TYPE salesbot_outbox gauge"]
+    async with request.app[SERVICES].db.reader() as conn:  # a read: no write lock on SQLite
+        rows = await conn.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
         lines += [f'salesbot_outbox{{status="{status}"}} {n}' for status, n in rows]
-    lines.append(f"salesbot_background_jobs {request.app[TASKS].pending}")
-    return web.Response(text="\n".join(lines) + "\n")
+    lines += ["# HELP salesbot_background_jobs Inbound messages ACKed and not yet handled",
+              "# TYPE salesbot_background_jobs gauge", f"salesbot_background_jobs {request.app[TASKS].pending}"]
+    return web.Response(text="\n".join(lines) + "\n" + exposition())
 
 
 def tune_gc() -> None:

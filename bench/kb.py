@@ -1,11 +1,15 @@
-"""Knowledge search benchmark: quality on the project's query set, latency, index build, import.
+"""Knowledge search benchmark: quality on labelled sets, latency, index build, import.
 
-    .venv/bin/python -m bench.kb                 # report on the TEST half (the figures to quote)
-    .venv/bin/python -m bench.kb --split dev -v  # the half used while tuning, with misses listed
+    .venv/bin/python -m bench.kb                 # everything (the figures to quote)
+    .venv/bin/python -m bench.kb --sets-only -v  # only the labelled sets, misses listed
     .venv/bin/python -m bench.kb --quick         # skip the 20k corpus
 
-Query files: bench/data/kb_queries_{dev,test}.jsonl, one {"q": "...", "expect": ["K001"]} per line
-(expect [] = should be declined). The test half was written before tuning and is not tuned on.
+Labelled sets, each scored as top-1 / top-3 / no-answer F1, overall and by query kind:
+- kb-dev: ../shared/eval/kb-dev (an independent author's 80 cards and 200 queries), also scored with its own
+  score.py; skipped with a message when the folder is absent. Read from there, never copied into the repo.
+- own held-out: bench/data/kb_heldout_{cards,queries}.jsonl (an invented HR/attendance vendor, 30 cards with
+  values outside the shipped taxonomy, 60 queries), written before tuning.
+- the project's demo set: bench/data/kb_queries_{dev,test}.jsonl on the demo cards (same hands as the code).
 """
 
 from __future__ import annotations

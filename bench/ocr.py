@@ -1,7 +1,16 @@
-"""OCR lead-extraction benchmark over synthetic screenshots rendered by `tests/synth.py`.
+"""OCR lead-extraction benchmark: the independent ocr-dev set, our own styled held-out set and the synthetic set.
 
-    python bench/ocr.py                       # test half, both engines (rapidocr if installed), 100 images
-    python bench/ocr.py --split dev --n 60    # the half you may look at while tuning
+    python bench/ocr.py                       # all three sets, tesseract (+ rapidocr on the synthetic set)
+    python bench/ocr.py --sets ocr-dev        # ../shared/eval/ocr-dev scored by its own score.py
+    python bench/ocr.py --sets styles --n 8   # tests/synth_styles.py: per style F1, negatives, timing
+    python bench/ocr.py --sets synth --split dev --n 60    # the half you may look at while tuning
+
+ocr-dev (written outside the project, read from ../shared/eval/ocr-dev, skipped when absent) goes through the
+same worker with its catalog and each image's received_at as "now"; its predictions are the JSON lines of
+`salesbot ocr --json` and its own score.py prints F1 per field and overall. The styles set is drawn by
+tests/synth_styles.py with invented people: phone, small, lowq (JPEG 35–50 forwarded twice), desktop (PC client
+1920×1080 / 2560×1440 at 100–150 %), ipad (split view) and photo (a phone screen photographed), leads plus
+colleague / group / small-talk negatives, with a seed range no test uses.
 
 This process renders the screenshots one at a time to a temporary folder and keeps only their ground truth.
 Each engine then runs in its own worker subprocess that does what an OCR worker of the bot does and nothing
@@ -35,6 +44,10 @@ from ocr.extract import FIELDS
 from tests.synth import edit_distance, squash
 
 SEEDS = {"dev": 1000, "test": 2000}  # tune on dev only; report test
+# ../shared/eval/ocr-dev beside the repository (a worktree under wt/ looks one level further up)
+OCR_DEV = next((p / "shared" / "eval" / "ocr-dev" for p in Path(__file__).resolve().parents[2:4]
+                if (p / "shared" / "eval" / "ocr-dev").is_dir()), Path("../shared/eval/ocr-dev"))
+STYLE_SEED = 5000  # the held-out styles set: seeds no test uses
 
 
 @dataclass(frozen=True)
@@ -69,18 +82,22 @@ def worker(engine: str, folder: Path) -> None:
     from bot.config import OcrSettings
     from ocr.pipeline import read_image, validate
 
-    settings = OcrSettings(engine=engine)
+    catalog = folder / "catalog.txt"
+    settings = OcrSettings(engine=engine, catalog=str(catalog) if catalog.exists() else "")
     for line in (folder / "index.jsonl").read_text().splitlines():
         job = json.loads(line)
-        img = validate((folder / job["file"]).read_bytes(), settings)
+        path = Path(job.get("path") or folder / job["file"])
         t0 = time.perf_counter()
+        img = validate(path.read_bytes(), settings)
+        size = img.size
         lead = read_image(img, datetime.fromisoformat(job["now"]), settings)
         dt = time.perf_counter() - t0
         fields = {f: getattr(lead, f) for f in FIELDS}
         fields["needs"] = list(lead.needs)
         fields["follow_up"] = lead.follow_up.isoformat() if lead.follow_up else None
-        print(json.dumps({"seconds": dt, "size": list(img.size), "is_lead": lead.is_lead, "text": lead.text,
-                          "fields": fields}), flush=True)
+        print(json.dumps({"file": job["file"], "seconds": dt, "size": list(size), "is_lead": lead.is_lead,
+                          "reason": lead.reject_reason, "text": lead.text, "fields": fields}, ensure_ascii=False),
+              flush=True)
     print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
@@ -155,20 +172,105 @@ def report(res: dict[str, object]) -> None:
           + "one image at a time" + (tess if res["engine"] == "tesseract" else "") + ")")
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--split", choices=sorted(SEEDS), default="test")
-    ap.add_argument("--n", type=int, default=100)
-    ap.add_argument("--engine", choices=["tesseract", "rapidocr", "all"], default="all")
-    ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)  # internal: OCR the rendered folder
-    args = ap.parse_args()
-    if args.worker:
-        worker(args.engine, args.worker)
-        return 0
-    engines = ["tesseract", "rapidocr"] if args.engine == "all" else [args.engine]
+def run_worker(engine: str, folder: Path) -> tuple[list[dict], float] | None:
+    proc = subprocess.run([sys.executable, __file__, "--engine", engine, "--worker", str(folder)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        print(f"\n== {engine}: failed\n{proc.stderr[-2000:]}")
+        return None
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
+    return lines[:-1], lines[-1]["rss_mb"]
+
+
+def bench_ocr_dev(engine: str) -> None:
+    """The independent set, scored by its own score.py on `salesbot ocr --json`-shaped lines."""
+    if not (OCR_DEV / "labels.jsonl").exists():
+        print(f"\n== ocr-dev: {OCR_DEV} not found, skipped")
+        return
+    labels = [json.loads(x) for x in (OCR_DEV / "labels.jsonl").read_text("utf-8").splitlines() if x.strip()]
+    with tempfile.TemporaryDirectory(prefix="ocr-dev-") as tmp:
+        folder = Path(tmp)
+        (folder / "catalog.txt").write_bytes((OCR_DEV / "catalog.txt").read_bytes())
+        with (folder / "index.jsonl").open("w") as index:
+            for lab in labels:
+                now = datetime.fromisoformat(lab["received_at"] + ":00+08:00").isoformat()
+                index.write(json.dumps({"file": lab["file"], "path": str(OCR_DEV / lab["file"]), "now": now}) + "\n")
+        done = run_worker(engine, folder)
+        if done is None:
+            return
+        lines, rss = done
+        pred = folder / "pred.jsonl"
+        with pred.open("w") as out:
+            for got in lines:
+                fields = got["fields"] if got["is_lead"] else {f: None for f in FIELDS} | {"needs": []}
+                out.write(json.dumps({"file": got["file"], **fields}, ensure_ascii=False) + "\n")
+        scored = subprocess.run([sys.executable, str(OCR_DEV / "score.py"), str(pred)], capture_output=True,
+                                text=True, check=False)
+        print(f"\n== ocr-dev · {engine} · {len(lines)} images (independent set, its catalog, its score.py)")
+        print(scored.stdout.rstrip() or scored.stderr[-1000:])
+        secs = [g["seconds"] for g in lines]
+        print(f"median {statistics.median(secs):.2f} s/image · OCR worker peak RSS {rss:.0f} MB")
+
+
+def bench_styles(engine: str, n: int) -> None:
+    """Our own held-out set in every style: field F1 per style, negatives, timing per screen size."""
+    from tests.synth_styles import STYLES, make_styled
+
+    refs: list[tuple[str, object]] = []
+    with tempfile.TemporaryDirectory(prefix="ocr-styles-") as tmp:
+        folder = Path(tmp)
+        with (folder / "index.jsonl").open("w") as index:
+            for style in STYLES:
+                for i in range(n):
+                    kind = ("colleague", "group", "smalltalk")[i % 3] if i % 4 == 3 else "lead"
+                    sm = make_styled(STYLE_SEED + i, style, kind)
+                    name = f"{style}-{i:03d}.img"
+                    (folder / name).write_bytes(sm.image)
+                    index.write(json.dumps({"file": name, "now": sm.now.isoformat()}) + "\n")
+                    refs.append((style, sm.truth))
+        done = run_worker(engine, folder)
+    if done is None:
+        return
+    lines, rss = done
+    per_style: dict[str, list[list[int]]] = {}
+    negatives = [0, 0]
+    phone_fp = [0, 0]
+    for (style, truth), got in zip(refs, lines, strict=True):
+        if not truth.is_lead:  # type: ignore[attr-defined]
+            negatives[0] += not got["is_lead"]
+            negatives[1] += 1
+            continue
+        pred = dict(got["fields"]) if got["is_lead"] else {f: None for f in FIELDS} | {"needs": []}
+        pred["follow_up"] = datetime.fromisoformat(pred["follow_up"]) if pred["follow_up"] else None
+        counts = per_style.setdefault(style, [[0, 0, 0] for _ in FIELDS])
+        for c, f in zip(counts, FIELDS, strict=True):
+            _score(c, getattr(truth, f), pred[f], is_set=f == "needs")
+        phone_fp[0] += counts[FIELDS.index("phone")][1]
+    print(f"\n== styles · {engine} · {len(lines)} images (tests/synth_styles.py, seeds from {STYLE_SEED})")
+    total = [0, 0, 0]
+    for style, counts in per_style.items():
+        agg = [sum(c[k] for c in counts) for k in range(3)]
+        total = [a + b for a, b in zip(total, agg, strict=True)]
+        p, r, f1 = prf(*agg)
+        secs = [g["seconds"] for (st, _), g in zip(refs, lines, strict=True) if st == style]
+        print(f"{style:<9} F1 {f1:.3f} (P {p:.3f} R {r:.3f}) · median {statistics.median(secs):.2f} s/image")
+    print("per field: " + " · ".join(
+        f"{f} {prf(*[sum(per_style[s][i][k] for s in per_style) for k in range(3)])[2]:.2f}"
+        for i, f in enumerate(FIELDS)))
+    p, r, f1 = prf(*total)
+    phone = prf(*[sum(per_style[s][FIELDS.index("phone")][k] for s in per_style) for k in range(3)])
+    print(f"OVERALL F1 {f1:.3f} · phone precision {phone[0]:.3f} · negatives empty {negatives[0]}/{negatives[1]}")
+    for size in ((1080, 2340), (2560, 1440), (1920, 1080)):
+        secs = [g["seconds"] for g in lines if tuple(g["size"]) == size]
+        if secs:
+            print(f"median {statistics.median(secs):.2f} s per {size[0]}×{size[1]} image ({len(secs)} images)")
+    print(f"OCR worker peak RSS {rss:.0f} MB")
+
+
+def bench_synth(engines: list[str], split: str, n: int) -> None:
     with tempfile.TemporaryDirectory(prefix="ocr-bench-") as tmp:
         folder = Path(tmp)
-        refs = render(args.split, args.n, folder)
+        refs = render(split, n, folder)
         for engine in engines:
             if engine == "rapidocr":
                 try:
@@ -176,15 +278,33 @@ def main() -> int:
                 except ImportError:
                     print("\n== rapidocr: not installed (pip install 'salesbot[rapidocr]'), skipped")
                     continue
-            proc = subprocess.run([sys.executable, __file__, "--engine", engine, "--worker", str(folder)],
-                                  capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
-                print(f"\n== {engine}: failed\n{proc.stderr[-2000:]}")
+            done = run_worker(engine, folder)
+            if done is None:
                 continue
-            lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
-            res = score(engine, args.split, refs, lines[:-1])
-            res["rss_mb"] = lines[-1]["rss_mb"]
+            res = score(engine, split, refs, done[0])
+            res["rss_mb"] = done[1]
             report(res)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", default="ocr-dev,styles,synth", help="comma-separated: ocr-dev, styles, synth")
+    ap.add_argument("--split", choices=sorted(SEEDS), default="test")
+    ap.add_argument("--n", type=int, default=None, help="images per set (styles: per style)")
+    ap.add_argument("--engine", choices=["tesseract", "rapidocr", "all"], default="all")
+    ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)  # internal: OCR the rendered folder
+    args = ap.parse_args()
+    if args.worker:
+        worker(args.engine, args.worker)
+        return 0
+    engines = ["tesseract", "rapidocr"] if args.engine == "all" else [args.engine]
+    sets = args.sets.split(",")
+    if "ocr-dev" in sets:
+        bench_ocr_dev(engines[0])
+    if "styles" in sets:
+        bench_styles(engines[0], args.n or 8)
+    if "synth" in sets:
+        bench_synth(engines, args.split, args.n or 100)
     return 0
 
 

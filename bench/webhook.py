@@ -68,13 +68,54 @@ evidence_dir = "{tmp}/evidence"
     return cfg
 
 
-def start_server(cfg: Path, log_path: Path, env: dict[str, str], cpus: set[int] | None) -> subprocess.Popen[bytes]:
+def import_reps(cfg: Path, tmp: Path, n: int, env: dict[str, str]) -> None:
+    """The burst comes from a sales team the admin imported (`salesbot org import`), not from strangers
+    (`--new-users` measures auto-registration instead: one more write per first message)."""
+    csv_path = tmp / "reps.csv"
+    csv_path.write_text("id,name,role\n" + "".join(f"b{i:05d},销售{i},rep\n" for i in range(n)), encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "app.cli", "org", "import", "--config", str(cfg), str(csv_path)],
+                   check=True, env=env, stdout=subprocess.DEVNULL)
+
+
+def start_server(cfg: Path, log_path: Path, env: dict[str, str], cpus: set[int] | None,
+                 profile: str = "") -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "app.cli", "serve", "--config", str(cfg)]
+    if profile:  # sampled by py-spy (collapsed stacks: `--format raw`), written when the server stops
+        cmd = ["py-spy", "record", "--format", "raw", "--rate", "200", "--gil", "-o", profile, "--", *cmd]
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--config", str(cfg)],
-                                stdout=subprocess.DEVNULL, stderr=log, env=env)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env)
     if cpus:
         os.sched_setaffinity(proc.pid, cpus)
     return proc
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the server; under py-spy to its child, so py-spy sees it end and writes the profile."""
+    try:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    except OSError:
+        children = []
+    if Path(f"/proc/{proc.pid}/cmdline").read_bytes().startswith(b"py-spy") and children:
+        os.kill(int(children[0]), 15)
+    else:
+        proc.terminate()
+
+
+def cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
+    """User + system CPU the server (and its children) used so far: a load-independent cost figure."""
+    pids = [proc.pid]
+    try:
+        pids += [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+    except OSError:
+        pass
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def pin(spec: str) -> set[int] | None:
@@ -194,8 +235,10 @@ async def main(args: argparse.Namespace) -> int:
     port = free_port()
     cfg = write_config(tmp, port, api_base, args.inflight)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    if not args.new_users:
+        import_reps(cfg, tmp, args.n, env)
     server_cpus = pin(args.pin)
-    proc = start_server(cfg, tmp / "serve.log", env, server_cpus)
+    proc = start_server(cfg, tmp / "serve.log", env, server_cpus, args.py_spy)
     base = f"http://127.0.0.1:{port}"
     cb = CallbackBuilder(TOKEN, AES_KEY, CORP)
     try:
@@ -210,6 +253,7 @@ async def main(args: argparse.Namespace) -> int:
                 if args.dup_every and i % args.dup_every == 0:
                     jobs.append((user, query, body))  # WeCom's retry of the very same callback
             ndup = len(jobs) - args.n
+            cpu0, t0 = cpu_seconds(proc), time.monotonic()
             lat, statuses, sent_at, wall = await fire(session, base, jobs, args.concurrency, args.rate)
             mode = f"open loop at {args.rate:.0f}/s" if args.rate else "closed loop"
             print(f"load: {len(jobs)} callbacks ({args.n} distinct + {ndup} duplicates), {mode}, "
@@ -218,6 +262,7 @@ async def main(args: argparse.Namespace) -> int:
             print(f"  ACK latency p50 {pct(lat, 50):.1f} ms  p99 {pct(lat, 99):.1f} ms  max {max(lat):.1f} ms")
             print(f"  accepted {len(jobs) / wall:.0f} callbacks/s ({wall:.2f} s wall)")
             drain = await wait_replies(fake, set(sent_at), args.timeout)
+            cpu = cpu_seconds(proc) - cpu0
             dups = await metric(session, base, "salesbot_wecom_duplicates")
             replies = reply_latencies(fake, sent_at)
             busy = f" ({args.n - len(sent_at)} users only got 503: backlog full)" if len(sent_at) < args.n else ""
@@ -229,6 +274,10 @@ async def main(args: argparse.Namespace) -> int:
             print(f"  users with more than one reply: {sum(1 for v in sends_per_user.values() if v > 1)}")
             print(f"  callback → message/send under load p50 {pct(replies, 50):.0f} ms  p99 {pct(replies, 99):.0f} ms"
                   f"  (backlog drained {drain:.1f} s after the last ACK)")
+            sends = sorted(r.at for r in fake.calls("message/send") if r.body and r.body.get("touser") in sent_at)
+            span = (sends[-1] - t0) if sends else float("nan")
+            print(f"  replies/s: {len(sends) / span:.0f} from the first callback to the last reply ({span:.1f} s); "
+                  f"server CPU {cpu:.1f} s = {1000 * cpu / max(1, len(sends)):.2f} ms per reply (ACK included)")
 
             ack, lat = await probe(session, base, fake, cb, ["帮助"], args.probe, "p", 20_000_000)
             print(f"idle, text reply (帮助): {args.probe} callbacks one at a time: ACK p50 {pct(ack, 50):.1f} ms, "
@@ -245,7 +294,7 @@ async def main(args: argparse.Namespace) -> int:
                   f"  p99 {pct(lat, 99):.0f} ms  max {max(lat or [float('nan')]):.0f} ms  (target ≤ 300 ms);"
                   f" first question of the process {cold[0] if cold else float('nan'):.0f} ms")
     finally:
-        proc.terminate()
+        stop_server(proc)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -266,5 +315,9 @@ if __name__ == "__main__":
     parser.add_argument("--inflight", type=int, default=200, help="[server] max_inflight of the server")
     parser.add_argument("--probe", type=int, default=30, help="idle-phase callbacks for reply latency")
     parser.add_argument("--pin", default="", help="SERVER:BENCH CPU lists, e.g. 0:1 (default: no pinning)")
+    parser.add_argument("--new-users", action="store_true", help="users unknown to the server (auto-registered "
+                        "on their first message) instead of an imported team")
+    parser.add_argument("--py-spy", default="", metavar="OUT", help="profile the server with py-spy into OUT "
+                        "(collapsed stacks; needs `pip install py-spy`)")
     parser.add_argument("--timeout", type=float, default=300.0, help="max seconds to wait for the backlog")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -31,6 +31,10 @@ class ServerSettings:
     spool_dir: str = "data/spool"  # verified callbacks wait here while the database is unreachable ("" = off)
     tick_seconds: float = 5.0  # reminder ticker and outbox sender interval
     warm_up: bool = True  # load the knowledge index and jieba dictionaries at start, not on the first message
+    log_format: str = "text"  # "text" (one readable line) | "json" (one JSON object a line, for log collectors)
+    shutdown_grace_s: float = 30.0  # on SIGTERM: at most this long to finish handlers and deliver their answers
+    replay_grace_s: float = 120.0  # an ACKed message unhandled this long (its instance died) is replayed
+    replay_interval_s: float = 60.0  # how often each instance looks for such messages
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,8 @@ class Settings:
         return next((n for n in ("wecom", "dingtalk") if getattr(self, n).enabled), "console")
 
 
-CHOICES = {("dingtalk", "mode"): {"stream", "http"}, ("ocr", "engine"): {"tesseract", "rapidocr"}}
+CHOICES = {("dingtalk", "mode"): {"stream", "http"}, ("server", "log_format"): {"text", "json"},
+           ("ocr", "engine"): {"tesseract", "rapidocr"}}
 ROLES = {"rep", "manager", "admin"}
 
 

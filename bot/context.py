@@ -52,6 +52,9 @@ class Context:
         self._session: AsyncSession | None = None
         self.group_ok = False  # set by the dispatcher from the route: may replies go to the group asked in?
         self.after_commit: list[Callable[[], Awaitable[None]]] = []  # e.g. delete a file the transaction let go
+        self.queued = True  # rows were left for the outbox's claim loop (False: all were handed straight over)
+        # Writes that belong to this message's transaction, run first when it opens (e.g. the user's new channel)
+        self.on_open: list[Callable[[AsyncSession], Awaitable[None]]] = []
 
     def now(self) -> datetime:
         return self.services.clock.now()
@@ -60,6 +63,9 @@ class Context:
         """The handler's session; its transaction begins at the first statement."""
         if self._session is None:
             self._session = self.services.db.sessions()
+            writes, self.on_open = self.on_open, []
+            for write in writes:
+                await write(self._session)
         return self._session
 
     def reply(self, body: Body) -> None:
@@ -96,8 +102,14 @@ class Context:
             log.warning("%s:%s was already handled; this run's effects are dropped", self.msg.channel, self.msg.msg_id)
             await session.rollback()
             return
-        await enqueue(session, await self._held_for_quiet_hours(session), self.now(), self.services.default_channel)
-        await session.commit()
+        outgoing, outbox = await self._held_for_quiet_hours(session), self.services.outbox
+        if outbox is None:
+            await enqueue(session, outgoing, self.now(), self.services.default_channel)
+            await session.commit()
+        else:
+            claimed, self.queued = await outbox.enqueue_handing_over(session, outgoing, self.msg.user_id)
+            await session.commit()
+            outbox.start(claimed)  # the answer goes out now, with no claim round trip
         for then in self.after_commit:
             try:
                 await then()

@@ -46,8 +46,9 @@ async def mark_handled(session: AsyncSession, channel: str, msg_id: str, now: da
     caller must then roll back, so a message's effects never apply twice. Console messages are not claimed."""
     if channel == "console":
         return True
-    stmt = insert_ignore(session, InboundHandled).values(channel=channel, msg_id=msg_id[:191], handled_at=now)
-    result = await session.execute(stmt.returning(InboundHandled.id))
+    table = InboundHandled.__table__  # Core: no ORM bookkeeping on the hot path
+    stmt = insert_ignore(session, table).values(channel=channel, msg_id=msg_id[:191], handled_at=now)
+    result = await session.execute(stmt.returning(table.c.id))
     return result.scalar_one_or_none() is not None
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from functools import partial
 
 from bot.confirm import confirm_card, needs_confirm
 from bot.context import Context
 from bot.dedup import mark_handled
 from bot.messages import Inbound, Outbound, Text
-from bot.org import identify
+from bot.metrics import HANDLER, timed
+from bot.org import UserCache, identify_cached, set_channel
 from bot.outbox import enqueue
 from bot.services import Services
 from bot.usertext import clean_inbound
@@ -27,24 +29,31 @@ ROLE_CN = {"rep": "销售", "manager": "主管", "admin": "管理员"}
 async def dispatch(services: Services, msg: Inbound) -> None:
     """Handle one deduplicated inbound message; never raises."""
     try:
-        await _dispatch(services, msg)
+        with timed(HANDLER, kind=msg.kind):
+            queued = await _dispatch(services, msg)
+        if not queued:
+            return  # every row it wrote is being delivered already
     except Exception:
         log.exception("dispatch failed for %s:%s", msg.channel, msg.msg_id)
     services.wake_outbox()
 
 
-async def _dispatch(services: Services, msg: Inbound) -> None:
+async def _dispatch(services: Services, msg: Inbound) -> bool:
+    """False when the outbox's claim loop need not be woken (the answer was handed straight over)."""
     if msg.text:
         msg = replace(msg, text=clean_inbound(msg.text))
     now = services.clock.now()
-    user = await identify(
-        services.db, msg.user_id, msg.channel, msg.display_name, services.settings.org.auto_register, now
+    cache = services.component("org.users", lambda _s: UserCache())
+    user, new_channel = await identify_cached(
+        services.db, cache, msg.user_id, msg.channel, msg.display_name, services.settings.org.auto_register, now
     )
     if user is None:
         log.warning("message from unknown user %s:%s refused", msg.channel, msg.user_id)
         await _reply_only(services, msg, UNKNOWN_USER)
-        return
+        return True
     ctx = Context(services, msg, user)
+    if new_channel is not None:  # recorded with the message's own effects, in its one transaction
+        ctx.on_open.append(partial(set_channel, user_id=user.id, channel=new_channel))
     try:
         route = await services.router.resolve(ctx, msg)
         if route is None:
@@ -61,10 +70,12 @@ async def _dispatch(services: Services, msg: Inbound) -> None:
             ctx.group_ok = route.group_ok
             await route.handler(ctx, msg)
         await ctx.commit()
+        return ctx.queued
     except Exception:
         log.exception("handler failed for %s:%s from %s", msg.channel, msg.msg_id, msg.user_id)
         await ctx.close()
         await _reply_only(services, msg, FAILED)
+        return True
     finally:
         await ctx.close()
 

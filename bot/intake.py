@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.dedup import InboundClaimer
@@ -25,7 +25,6 @@ from bot.tasks import TaskPool
 
 log = logging.getLogger(__name__)
 
-REPLAY_INTERVAL_S = 60.0
 SPOOL_RETRY_S = 2.0  # while claims wait in the spool, try the database this often
 CLAIM_TIMEOUT_S = 3.0  # a claim the database has not confirmed by then goes to the spool (WeCom waits 5 s)
 
@@ -91,13 +90,14 @@ class Intake:
         """Replay what a crash left unhandled, prune old claims; returns how many messages were replayed."""
         claims_db = await self.claims.database()
         now = self.services.clock.now()
-        replayed = await sweep(claims_db, self.services.db, self.replayers, now)
+        grace = timedelta(seconds=self.services.settings.server.replay_grace_s)
+        replayed = await sweep(claims_db, self.services.db, self.replayers, now, grace=grace)
         await prune(claims_db, self.services.db, now)
         return replayed
 
     async def run_replays(self, stop: asyncio.Event) -> None:
-        """Sweep at once, then every REPLAY_INTERVAL_S until `stop` is set (every SPOOL_RETRY_S while the spool
-        holds claims)."""
+        """Sweep at once, then every `[server] replay_interval_s` until `stop` is set (every SPOOL_RETRY_S while
+        the spool holds claims)."""
         while not stop.is_set():
             try:
                 await self.drain_spool()
@@ -105,13 +105,13 @@ class Intake:
             except Exception as exc:
                 log.warning("inbound replay sweep failed (%s: %s); will retry", type(exc).__name__, str(exc)[:200])
             self._spooled.clear()
+            interval = SPOOL_RETRY_S if self.spool else self.services.settings.server.replay_interval_s
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._spooled.wait())]
-            await asyncio.wait(waiters, timeout=SPOOL_RETRY_S if self.spool else REPLAY_INTERVAL_S,
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
 
-    async def close(self) -> None:
-        """Finish the jobs in flight, then the claims connection."""
-        await self.tasks.drain()
+    async def close(self, timeout: float = 30.0) -> None:
+        """Finish the jobs in flight (at most `timeout` s), then the claims connection."""
+        await self.tasks.drain(timeout)
         await self.claims.close()

@@ -6,17 +6,20 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ROLES, OrgUser
 from bot.context import UserInfo
 from storage.db import Database
 from storage.models import User
+from storage.sql import insert_ignore
 
 log = logging.getLogger(__name__)
 
@@ -107,22 +110,87 @@ def _split(value: str) -> list[str]:
     return [p.strip() for p in value.replace("、", ";").replace(",", ";").split(";") if p.strip()]
 
 
-async def identify(
-    db: Database, user_id: str, channel: str, display_name: str | None, auto_register: bool, now: datetime
-) -> UserInfo | None:
-    """The caller as a UserInfo; unknown users become reps when auto-registration is on. Deactivated
-    (offboarded) users get None, like unknown ones: they see nothing and can change nothing."""
-    async with db.session() as session:
-        user = await session.get(User, user_id)
-        if user is None:
-            if not auto_register:
-                return None
-            user = User(id=user_id, name=display_name or user_id, role="rep", created_at=now, channel=channel)
-            session.add(user)
-            log.info("auto-registered %s (%s) as rep", user_id, channel)
-        elif not user.active:
-            log.info("message from deactivated user %s refused", user_id)
+class UserCache:
+    """Who is who, kept in memory so a message from a known, active user costs no database round trip.
+
+    Any INSERT/UPDATE/DELETE on `users` through any engine of this process empties every cache at once
+    (`_on_execute`). A change made by another process (a second instance, `salesbot org import`) is seen
+    within `ttl_s`. An entry read while a change was being written is not kept (the version moved)."""
+
+    version = 0  # bumped by every write to the users table in this process
+
+    def __init__(self, ttl_s: float = 10.0) -> None:
+        self.ttl_s = ttl_s
+        self._users: dict[str, tuple[UserInfo, str | None, int, float]] = {}  # id → info, channel, version, at
+
+    def get(self, user_id: str, channel: str) -> UserInfo | None:
+        hit = self._users.get(user_id)
+        if hit is None:
             return None
-        elif user.channel != channel:
-            user.channel = channel
-        return to_info(user)
+        info, known_channel, version, at = hit
+        if version != UserCache.version or time.monotonic() - at > self.ttl_s or known_channel != channel:
+            del self._users[user_id]
+            return None
+        return info
+
+    def put(self, info: UserInfo, channel: str, version: int) -> None:
+        if version == UserCache.version:
+            self._users[info.id] = (info, channel, version, time.monotonic())
+
+
+@event.listens_for(Engine, "after_cursor_execute")
+def _on_execute(conn: object, cursor: object, statement: str, params: object, context: object, many: bool) -> None:
+    table = getattr(getattr(getattr(context, "compiled", None), "statement", None), "table", None)
+    if table is not None:  # INSERT / UPDATE / DELETE of a table
+        if getattr(table, "name", None) == "users":
+            UserCache.version += 1
+    elif "users" in statement.lower() and not statement.lstrip()[:6].upper().startswith("SELECT"):
+        UserCache.version += 1  # textual SQL: be conservative
+
+
+async def identify_cached(
+    db: Database, cache: UserCache, user_id: str, channel: str, display_name: str | None, auto_register: bool,
+    now: datetime,
+) -> tuple[UserInfo | None, str | None]:
+    """Who is asking, from `cache` or one read (Core, no write lock); an unknown user is registered as a rep in
+    a short transaction of its own. Returns the user and, when the user now writes from another channel than
+    the one on record, that channel: the caller records it in the handler's transaction (`set_channel`)."""
+    info = cache.get(user_id, channel)
+    if info is not None:
+        return info, None
+    version = UserCache.version
+    u = User.__table__.c
+    async with db.reader() as conn:
+        row = (await conn.execute(select(u.id, u.name, u.role, u.manager_id, u.active, u.channel)
+                                  .where(u.id == user_id))).first()
+    if row is None:
+        if not auto_register:
+            return None, None
+        return await _register(db, user_id, channel, display_name, now), None
+    if not row.active:
+        log.info("message from deactivated user %s refused", user_id)
+        return None, None
+    info = UserInfo(id=row.id, name=row.name, role=row.role, manager_id=row.manager_id)
+    if row.channel != channel:
+        return info, channel
+    cache.put(info, channel, version)
+    return info, None
+
+
+async def _register(db: Database, user_id: str, channel: str, display_name: str | None, now: datetime
+                    ) -> UserInfo | None:
+    """Insert-if-absent (two instances may see the same newcomer), then read back what is stored."""
+    table = User.__table__
+    async with db.session() as session:
+        stmt = insert_ignore(session, table).values(id=user_id, name=display_name or user_id, role="rep",
+                                                    created_at=now, channel=channel, active=True)
+        if (await session.execute(stmt.returning(table.c.id))).first() is not None:
+            log.info("auto-registered %s (%s) as rep", user_id, channel)
+        row = (await session.execute(select(table.c.name, table.c.role, table.c.manager_id, table.c.active)
+                                     .where(table.c.id == user_id))).one()
+    return UserInfo(id=user_id, name=row.name, role=row.role, manager_id=row.manager_id) if row.active else None
+
+
+async def set_channel(session: AsyncSession, user_id: str, channel: str) -> None:
+    """Record where the user now writes from (reminders and digests go there)."""
+    await session.execute(update(User.__table__).where(User.__table__.c.id == user_id).values(channel=channel))

@@ -17,21 +17,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.channels.base import ChannelSender, DeliveryError
 from bot.clock import Clock
 from bot.messages import Outbound, body_from_json, body_to_json
+from bot.metrics import DELIVERY
 from storage.db import Database
 from storage.models import OutboxMessage, User
+from storage.notify import OUTBOX, notify
 from storage.sql import insert_ignore
 
 log = logging.getLogger(__name__)
@@ -39,24 +42,24 @@ log = logging.getLogger(__name__)
 
 async def enqueue(session: AsyncSession, messages: Iterable[Outbound], now: datetime, default_channel: str) -> None:
     """Add messages to the outbox in the session's transaction; repeats of a dedup key are ignored."""
-    rows = []
-    for msg in messages:
-        channel = msg.channel or await _user_channel(session, msg.to) or default_channel
-        rows.append(
-            {
-                "channel": channel,
-                "recipient": msg.to,
-                "kind": msg.body.kind,
-                "payload": body_to_json(msg.body),
-                "dedup_key": (msg.dedup_key or f"auto:{uuid.uuid4().hex}")[:191],
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": max(now, msg.not_before) if msg.not_before else now,
-                "created_at": now,
-            }
-        )
-    if rows:
-        await session.execute(insert_ignore(session, OutboxMessage), rows)
+    rows = [await _row(session, msg, now, default_channel) for msg in messages]
+    if rows:  # Core, not the ORM's bulk insert: nothing here needs the unit of work
+        await session.execute(insert_ignore(session, OutboxMessage.__table__), rows)
+        await notify(session, OUTBOX)  # PostgreSQL: every instance's sender wakes at the commit
+
+
+async def _row(session: AsyncSession, msg: Outbound, now: datetime, default_channel: str) -> dict[str, Any]:
+    return {
+        "channel": msg.channel or await _user_channel(session, msg.to) or default_channel,
+        "recipient": msg.to,
+        "kind": msg.body.kind,
+        "payload": body_to_json(msg.body),
+        "dedup_key": (msg.dedup_key or f"auto:{uuid.uuid4().hex}")[:191],
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": max(now, msg.not_before) if msg.not_before else now,
+        "created_at": now,
+    }
 
 
 async def _user_channel(session: AsyncSession, user_id: str) -> str | None:
@@ -114,6 +117,10 @@ class OutboxSender:
         self._running: set[asyncio.Task[None]] = set()
         self._delivered_at: dict[str, datetime] = {}  # channel → its last delivery by this sender
         self._failed_alone: set[int] = set()  # rows that failed while their channel delivered others (bounded)
+        self._done: list[tuple[Claimed, dict[str, Any] | None, datetime, asyncio.Future[None]]] = []
+        self._marker: asyncio.Task[None] | None = None
+        self._handed: set[asyncio.Task[None]] = set()  # deliveries started by `start`, not by a claim
+        self._starved = False  # the last claim round stopped for want of a free slot
 
     async def send_now(self, messages: Iterable[Outbound]) -> None:
         """Messages outside any handler (a CLI command, a digest, a refusal): their rows in one transaction of
@@ -129,6 +136,49 @@ class OutboxSender:
     def wake(self) -> None:
         """Ask a running `run_forever` loop to look at the outbox now."""
         self._wake.set()
+
+    async def enqueue_handing_over(self, session: AsyncSession, messages: list[Outbound], to: str
+                                   ) -> tuple[list[Claimed], bool]:
+        """`enqueue`, except that the first message due now to `to` (the person a handler answers) is written
+        already claimed by this process (status 'sending', a lease, attempt 1) when nothing of theirs is open:
+        after the commit, `start` delivers it with no claim round trip, and a crash before that only means the
+        lease runs out and any sender takes the row over. Returns those claims and whether rows were left for
+        the claim loop (the caller then wakes it)."""
+        now, claimed, rest = self.clock.now(), [], []
+        for msg in messages:
+            due = msg.not_before is None or msg.not_before <= now
+            if not claimed and due and msg.to == to and msg.channel in self.channels:
+                row = await self._claimed_insert(session, msg, now)
+                if row is not None:
+                    claimed.append(row)
+                    continue
+            rest.append(msg)
+        await enqueue(session, rest, now, self.default_channel)
+        return claimed, bool(rest)
+
+    async def _claimed_insert(self, session: AsyncSession, msg: Outbound, now: datetime) -> Claimed | None:
+        table = OutboxMessage.__table__
+        c = table.c
+        in_the_way = or_(c.status == "sending", and_(c.status == "pending", or_(c.next_attempt_at <= now,
+                                                                                  c.last_error.is_not(None))))
+        busy = select(c.id).where(c.channel == msg.channel, c.recipient == msg.to, in_the_way).limit(1)
+        if (await session.execute(busy)).first() is not None:
+            return None  # an older message of theirs goes first: the claim loop keeps the order
+        row = await _row(session, msg, now, self.default_channel)
+        row.update(status="sending", attempts=1, lease_until=now + self.lease)
+        stmt = insert_ignore(session, table).values(**row).returning(c.id)
+        new_id = (await session.execute(stmt)).scalar_one_or_none()
+        if new_id is None:  # a repeat of a dedup key: already queued once
+            return None
+        return Claimed(new_id, row["channel"], msg.to, row["payload"], row["dedup_key"], 1)
+
+    def start(self, claimed: Iterable[Claimed]) -> None:
+        """Deliver rows this process claimed in a committed transaction (`enqueue_handing_over`), now."""
+        for row in claimed:
+            task = asyncio.create_task(self._deliver(row))
+            self._running.add(task)
+            self._handed.add(task)
+            task.add_done_callback(self._finished)
 
     async def run_forever(self, interval_s: float, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -147,8 +197,12 @@ class OutboxSender:
     async def _start_due(self) -> int:
         """Claim as many due rows as there are free slots (a claimed row never waits for one: its lease
         would run out) and start each delivery as its own task; returns how many were started."""
-        started = 0
-        while (room := min(self.batch, self.concurrency - len(self._running))) > 0:
+        started, self._starved = 0, False
+        while True:
+            room = min(self.batch, self.concurrency - len(self._running))
+            if room <= 0:
+                self._starved = True  # rows may be waiting: a finished delivery must wake the loop
+                break
             claimed = await self._claim(room)
             for row in claimed:
                 task = asyncio.create_task(self._deliver(row))
@@ -161,7 +215,11 @@ class OutboxSender:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
-        self._wake.set()  # a slot is free, and the recipient's next row may be due
+        if task in self._handed and not self._starved:  # nothing waits for it: no claim round needed
+            self._handed.discard(task)
+        else:
+            self._handed.discard(task)
+            self._wake.set()  # a slot is free, and the recipient's next row may be due
         if not task.cancelled() and task.exception() is not None:
             log.error("outbox delivery task failed; its lease will expire and the row is retried",
                       exc_info=task.exception())
@@ -223,18 +281,22 @@ class OutboxSender:
         return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
     async def _deliver(self, row: Claimed) -> None:
+        start = time.perf_counter()
         try:
             body = body_from_json(row.payload)
             async with asyncio.timeout(self.deadline_s):  # always ends well inside the lease
                 result = await self.channels[row.channel].deliver(row.recipient, body, dedup_key=row.dedup_key)
         except DeliveryError as exc:
+            DELIVERY.labels(channel=row.channel, outcome="failed").observe(time.perf_counter() - start)
             await self._failed(row, f"[{exc.kind}] {exc}", exc.permanent, exc.retry_after, exc.counted)
         except TimeoutError:
+            DELIVERY.labels(channel=row.channel, outcome="timeout").observe(time.perf_counter() - start)
             await self._failed(row, f"[retryable] no answer within {self.deadline_s:.0f}s", False, None)
         except Exception as exc:
             log.exception("outbox %s: unexpected error delivering to %s", row.id, row.recipient)
             await self._failed(row, f"[retryable] {type(exc).__name__}: {exc}", False, None)
         else:
+            DELIVERY.labels(channel=row.channel, outcome="delivered").observe(time.perf_counter() - start)
             await self._delivered(row, result)
 
     async def _finish(self, row: Claimed, values: dict[str, Any]) -> bool:
@@ -251,10 +313,47 @@ class OutboxSender:
         return True
 
     async def _delivered(self, row: Claimed, result: dict[str, Any]) -> None:
+        """Group commit: deliveries that end together are marked in one transaction (one statement, many rows)."""
         self._delivered_at[row.channel] = self.clock.now()
         self._failed_alone.discard(row.id)
-        await self._finish(row, {"status": "delivered", "delivered_at": self.clock.now(), "lease_until": None,
-                                 "result": result or None})
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._done.append((row, result or None, self.clock.now(), future))
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._mark_delivered())
+        await future
+
+    async def _mark_delivered(self) -> None:
+        while self._done:
+            batch, self._done = self._done[:500], self._done[500:]
+            try:
+                await self._mark_batch(batch)
+            except Exception as exc:  # the rows stay 'sending'; their lease expires and they are retried
+                log.exception("outbox: marking %d row(s) delivered failed", len(batch))
+                for *_rest, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for *_rest, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+    async def _mark_batch(self, batch: list[tuple[Claimed, dict[str, Any] | None, datetime, asyncio.Future[None]]]
+                          ) -> None:
+        table = OutboxMessage.__table__
+        c = table.c
+        stmt = (update(table)
+                .where(c.id == bindparam("b_id"), c.status == "sending", c.attempts == bindparam("b_attempts"))
+                .values(status="delivered", delivered_at=bindparam("b_at"), lease_until=None,
+                        result=bindparam("b_result")))
+        params = [{"b_id": row.id, "b_attempts": row.attempts, "b_at": at, "b_result": result}
+                  for row, result, at, _f in batch]
+        async with self.db.session() as session:
+            conn = await session.connection()
+            done = await conn.execute(stmt, params)
+            exact = conn.dialect.supports_sane_multi_rowcount
+        if exact and done.rowcount < len(batch):
+            log.warning("outbox: %d of %d delivered row(s) had lost their lease (another sender took them "
+                        "over); those attempts' outcomes are dropped", len(batch) - done.rowcount, len(batch))
 
     async def _failed(self, row: Claimed, error: str, permanent: bool, retry_after: float | None,
                       counted: bool = True) -> None:

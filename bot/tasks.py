@@ -1,8 +1,9 @@
 """Background work after an ACK: tracked tasks, bounded concurrency, in order per user, drained on shutdown.
 
-ACKs come first: while callbacks arrive in a burst (more than `burst_rate` a second), jobs that have not
-started yet wait (at most `max_defer_s`), so the event loop spends the burst answering WeCom/DingTalk
-within their timeouts and works through the backlog right after.
+ACKs come first: while callbacks arrive in a burst (more than `burst_rate` a second), at most `burst_running`
+jobs run at once, so the event loop's ready queue stays short and an ACK never waits behind a crowd of
+handler steps; the backlog is still worked through during the burst (deferring it all until the burst ended
+made a 10 s burst's replies wait > 10 s).
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ log = logging.getLogger(__name__)
 
 class TaskPool:
     def __init__(self, max_running: int = 50, max_pending: int = 5000, *, burst_rate: float = 100.0,
-                 max_defer_s: float = 10.0) -> None:
+                 burst_running: int = 8) -> None:
         self._running = asyncio.Semaphore(max_running)
+        self._burst_slots = asyncio.Semaphore(burst_running)
         self._arrivals: deque[float] = deque()
         self._calm = asyncio.Event()  # clear while a burst lasts; one watcher task sets it again
         self._calm.set()
         self._watcher: asyncio.Task[None] | None = None
         self.burst_rate = burst_rate
-        self.max_defer_s = max_defer_s
         self._tasks: set[asyncio.Task[None]] = set()
         self._tail: dict[str, asyncio.Task[None]] = {}  # per-key last task → in-order handling
         self.max_pending = max_pending
@@ -56,10 +57,13 @@ class TaskPool:
     async def _run(self, previous: asyncio.Task[None] | None, work: Callable[[], Awaitable[None]]) -> None:
         if previous is not None:
             await asyncio.wait([previous])
-        await self._yield_to_burst()
         async with self._running:
             try:
-                await work()
+                if self._calm.is_set():
+                    await work()
+                else:
+                    async with self._burst_slots:
+                        await work()
             except Exception:
                 log.exception("background job failed")
 
@@ -74,15 +78,6 @@ class TaskPool:
         while not self.closed and self.in_burst():  # noqa: ASYNC110 - polls a rate
             await asyncio.sleep(0.05)
         self._calm.set()
-
-    async def _yield_to_burst(self) -> None:
-        """Wait (bounded) until the burst is over: one shared event, no per-job polling."""
-        if self._calm.is_set():
-            return
-        try:
-            await asyncio.wait_for(self._calm.wait(), timeout=self.max_defer_s)
-        except TimeoutError:
-            pass
 
     def _done(self, key: str, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

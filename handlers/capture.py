@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import logging
 from datetime import datetime, timedelta
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import fmt_cn
 from bot.context import Context
 from bot.messages import Button, Card, Inbound, Outbound, Text
+from bot.metrics import OCR, timed
 from bot.outbox import enqueue
 from bot.router import Router, normalize_text
 from bot.usertext import user_text
@@ -32,12 +34,14 @@ from handlers.leads_view import draft_card
 from handlers.permissions import key_id, load_lead
 from ocr.extract import LeadFields, budget_in, normalise_phone
 from ocr.llm_assist import assist
+from ocr.negatives import REASON_CN
 from ocr.pipeline import OcrRejected, read_screenshot
 from ocr.timeparse import Found, agreed, find_time
 from storage.activity import add_activity
 from storage.leads import clean_value, find_duplicates, set_field, user_names
 from storage.models import Evidence, Lead, User
 
+log = logging.getLogger(__name__)
 router = Router("capture")
 
 BUSY_AFTER_S = 1.0
@@ -52,6 +56,16 @@ NO_LEAD = {
     "colleague_chat": "这是同事之间的聊天截图，没有生成线索。请发与客户的聊天截图，或用「新线索 …」手动录入。",
     "no_details": "截图里没找到客户的联系方式或公司等信息，没有生成线索。可以用「新线索 …」手动录入。",
 }
+def no_lead_reply(reason: str | None) -> str:
+    """Why no lead was made, naming what the image looked like (a courier chat, a bank SMS, a receipt …)."""
+    if reason in NO_LEAD:
+        return NO_LEAD[reason]  # type: ignore[index]
+    if reason in REASON_CN:
+        return (f"这张图看起来是{REASON_CN[reason]}，不是与客户的聊天，没有生成线索。"
+                "如有客户信息，可用「新线索 …」手动录入。")
+    return NO_LEAD["no_details"]
+
+
 EDIT_HINT = ("直接回复要改的字段即可，例如：\n电话 13812345678\n公司 华东医疗\n"
              "客户 王强 · 职位 设备科主任 · 预算 50万\n时间 明天下午3点 · 需求 CRM、数据分析\n改完点「确认」。")
 EDIT_FIELDS = {"客户": "customer_name", "姓名": "customer_name", "公司": "company", "职位": "title", "职务": "title",
@@ -69,7 +83,8 @@ async def screenshot(ctx: Context, msg: Inbound) -> None:
     if fields is None:
         return
     if not fields.is_lead:
-        ctx.reply(Text(NO_LEAD.get(fields.reject_reason or "", NO_LEAD["no_details"])))
+        log.info("screenshot is no lead: %s", fields.reject_reason)
+        ctx.reply(Text(no_lead_reply(fields.reject_reason)))
         return
     digest, path = await _keep_evidence(Path(ctx.settings.ocr.evidence_dir), msg.data, msg.file_name)
     session, now = await ctx.db(), ctx.now()
@@ -94,7 +109,7 @@ async def screenshot(ctx: Context, msg: Inbound) -> None:
 
 async def _recognize(ctx: Context, data: bytes) -> LeadFields | None:
     """OCR in the bounded executor; a short 识别中… goes out at once when it takes over a second."""
-    job = asyncio.ensure_future(read_screenshot(data, now=ctx.msg.received_at, settings=ctx.settings.ocr))
+    job = asyncio.ensure_future(_timed_read(data, ctx))
     done, _ = await asyncio.wait({job}, timeout=BUSY_AFTER_S)
     if not done:
         await _send_now(ctx, Text("识别中…"))
@@ -104,6 +119,11 @@ async def _recognize(ctx: Context, data: bytes) -> LeadFields | None:
         ctx.reply(Text(exc.message_cn))
         return None
     return await assist(fields, ctx.settings.llm, ctx.msg.received_at)
+
+
+async def _timed_read(data: bytes, ctx: Context) -> LeadFields:
+    with timed(OCR):
+        return await read_screenshot(data, now=ctx.msg.received_at, settings=ctx.settings.ocr)
 
 
 async def _send_now(ctx: Context, body: Text) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.clock import to_cn
 from bot.context import Context
 from bot.messages import Button, Card, Field, Inbound, Text
+from bot.metrics import KB_SEARCH, timed
 from bot.router import Router
 from bot.services import Services
 from knowledge import store
@@ -52,8 +53,9 @@ async def answer(ctx: Context, msg: Inbound) -> None:
     if is_chatter(query):  # greetings, thanks, commands: a short hint, never a knowledge gap
         ctx.reply(Text(CHATTER_REPLY))
         return
-    kb = await _fresh_kb(ctx)
-    result = kb.search(query, top=max(ctx.settings.knowledge.top_k, 3))
+    with timed(KB_SEARCH):
+        kb = await _fresh_kb(ctx)
+        result = kb.search(query, top=max(ctx.settings.knowledge.top_k, 3))
     result = await llm_rerank(ctx.settings.llm, result)  # off by default; falls back to the ranking
     wording = await _llm_wording(ctx, result)  # slow work before the transaction opens
     session = await ctx.db()

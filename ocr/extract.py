@@ -15,10 +15,12 @@ from datetime import datetime
 from bot.clock import to_cn
 from ocr.catalog import DEFAULT_PATH, Catalog, load_catalog
 from ocr.engine import LEFT, RIGHT, TIME, ChatText, join_lines
+from ocr.negatives import classify
 from ocr.people import (
     COMPANY_RE,
     TITLE,
     company_in,
+    group_company,
     is_person_name,
     is_referral,
     is_title,
@@ -48,9 +50,10 @@ EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9
 WECHAT_KEY = re.compile(r"(?:微信号?|v信|威信|vx|VX|Vx|wx|WX|wechat|WeChat)\s*(?:号)?\s*[:：是]?\s*")
 WECHAT_ID = re.compile(r"(?<![A-Za-z0-9_\-])[A-Za-z][A-Za-z0-9_\-]{5,19}(?![A-Za-z0-9_\-@.])")
 AMOUNT = re.compile(
-    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|[零一二两三四五六七八九十百千]+)\s*"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|[零一二两三四五六七八九十百千]+)\s*(?:来|多|余|出头)?个?\s*"
     r"(?P<unit>万元|万|[wW](?![a-zA-Z])|亿|[kK](?![a-zA-Z])|千|元|块)"
     r"(?:(?P<tail>[1-9一二三四五六七八九])千?(?![\d万千百十亿月日号点年天周]))?"  # 2万5 = 25,000
+    r"|[¥￥]\s*(?P<yuan>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"  # ¥350,000
 )
 BUDGET_HINT = re.compile(r"预算|经费|资金|投入|控制在|不超过|以内|左右|大概|预计|准备花")
 BUDGET_WORD = re.compile(r"预算|经费|资金|投入|准备花|控制在|不超过")
@@ -108,6 +111,13 @@ def _referred(before: str) -> bool:
     return bool(who) and (is_person_name(who) or bool(REFERRED_PERSON.fullmatch(who)))
 
 
+def amount_of(m: re.Match[str]) -> int | None:
+    """The yuan value of an AMOUNT match: 50万, 两百来万, 六十个w, 120k, ¥350,000."""
+    if m.group("yuan"):
+        return round(float(m.group("yuan").replace(",", "")))
+    return parse_amount(m.group("num"), m.group("unit"), m.group("tail"))
+
+
 def parse_amount(num: str, unit: str, tail: str | None = None) -> int | None:
     """'50' + '万' → 500000; '2' + '万' + '5' (2万5) → 25000; '1,200' + '万' → 12000000."""
     num = num.replace(",", "")
@@ -146,7 +156,7 @@ def find_budget(text: str) -> int | None:
         return None
     plain: int | None = None
     for m in AMOUNT.finditer(text):
-        value = parse_amount(m.group("num"), m.group("unit"), m.group("tail"))
+        value = amount_of(m)
         if not value or value < 1000 or NOT_MONEY_AFTER.match(text, m.end()):
             continue
         clause = re.split(r"[，。；;！!？?,\n]", text[: m.start()])[-1]
@@ -163,9 +173,9 @@ def budget_in(text: str) -> int | None:
     if found is not None:
         return found
     m = AMOUNT.search(text)
-    if not m or m.group("unit") in ("元", "块") or NOT_MONEY_AFTER.match(text, m.end()):
+    if not m or m.group("unit") in ("元", "块", None) or NOT_MONEY_AFTER.match(text, m.end()):
         return None
-    return parse_amount(m.group("num"), m.group("unit"), m.group("tail"))
+    return amount_of(m)
 
 
 def need_matcher() -> Catalog:
@@ -312,7 +322,16 @@ def _rep_restates(text: str, acc: _Acc, ctx: _Context) -> None:
             _add_needs(ctx.catalog.find(clause), acc)
 
 
+FULL_WIDTH = str.maketrans({chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F) if chr(c) not in "，：；（）！？"})
+
+
+def half_width(text: str) -> str:
+    """Full-width digits and Latin letters as ASCII (１３８ → 138); Chinese punctuation kept."""
+    return text.translate(FULL_WIDTH).replace("\u3000", " ")
+
+
 def _customer_message(text: str, latin: str, acc: _Acc, ctx: _Context) -> None:
+    text = half_width(text)
     lines = [ln for ln in text.split("\n") if ln.strip()]
     flat = join_lines(lines)
     card = _card_lines(lines, acc)
@@ -331,24 +350,26 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None) -> Le
     (default: ocr/needs.toml)."""
     text = chat.text
     if not chat.is_chat:
-        return LeadFields(text=text, reject_reason="not_chat")
+        return LeadFields(text=text, reject_reason=classify(text, is_chat=False))
     bar = parse_title_bar(chat.title)
-    if bar.is_group:
-        return LeadFields(text=text, reject_reason="group_chat")
     if bar.is_colleague:
         return LeadFields(text=text, reject_reason="colleague_chat")
     left = [r for r in chat.regions if r.kind == LEFT]
     ctx = _Context(catalog or load_catalog(None), referral=any(is_referral(r.text.replace("\n", "")) for r in left))
     acc = _Acc()
-    if not ctx.referral:  # in a referral the title bar is the referrer
+    if bar.is_group:  # a customer project group: the group's name may carry the customer's company
+        acc.put("company", group_company(chat.title), 0.6)
+    elif not ctx.referral:  # in a referral the title bar is the referrer
         acc.put("customer_name", bar.name, 0.9)
         acc.put("company", bar.company, 0.75)
         acc.put("title", bar.title, 0.7)
+    customer = {n for n in (bar.name, bar.name_guess) if n}
     for r in chat.regions:
-        if r.kind == LEFT:
-            _customer_message(r.text, r.latin, acc, ctx)
-        elif r.kind == RIGHT:
-            _rep_restates(r.text, acc, ctx)
+        kind, said = _speaker(r.kind, r.text, customer)
+        if kind == LEFT:
+            _customer_message(said, r.latin if said == r.text else "", acc, ctx)
+        elif kind == RIGHT:
+            _rep_restates(said, acc, ctx)
     if not ctx.referral and "customer_name" not in acc.values:
         said = [r.text.split("\n")[0] for r in chat.regions if r.kind == RIGHT]
         acc.put("customer_name", repair_surname(bar.name_guess, said), 0.7)
@@ -356,8 +377,49 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None) -> Le
     settled = agreed(chat_times(dialogue, now))
     if settled is not None:
         acc.put("follow_up", settled.when, 0.8)
-    return dataclasses.replace(_finish(acc, text), chat_title=chat.title, dialogue=dialogue,
+    lead = dataclasses.replace(_finish(acc, text), chat_title=chat.title, dialogue=dialogue,
                                follow_up_precision=settled.precision if settled else None)
+    reason = _not_a_lead(lead, acc, bar.is_group, text)
+    if reason is None:
+        return lead
+    if reason == "no_details":  # a chat, maybe a second screenshot of one: its few fields may still merge
+        return dataclasses.replace(lead, is_lead=False, reject_reason=reason)
+    return LeadFields(text=text, chat_title=chat.title, dialogue=dialogue, reject_reason=reason)
+
+
+# A quoted reply (引用) shows "说话人：原话" in a grey block under the bubble that quotes it: the words belong to the
+# quoted speaker, whichever side the block sits on. Field labels (电话：…) are not speakers.
+QUOTE_HEAD = re.compile(r"^(?P<who>[\u4e00-\u9fffA-Za-z]{2,8})[:：]\s*(?=\S)")
+NOT_SPEAKER = re.compile(r"电话|手机|微信|邮箱|地址|公司|姓名|预算|需求|时间|职位|联系|备注|号码|单位|部门|方式|QQ")
+
+
+def _speaker(kind: str, text: str, customer: set[str]) -> tuple[str, str]:
+    """(LEFT when the customer said it, RIGHT for the rep, the region kind otherwise; the words said)."""
+    m = QUOTE_HEAD.match(text) if kind in (LEFT, RIGHT) else None
+    if not m or NOT_SPEAKER.search(m.group("who")) or "\n" in text[: m.end()]:
+        return kind, text
+    who, said = m.group("who"), text[m.end() :]
+    if who in customer:
+        return LEFT, said
+    if is_person_name(who):
+        return RIGHT, said  # someone other than the customer: the rep (or a colleague) being quoted
+    return kind, text
+
+
+def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, text: str) -> str | None:
+    """Why a chat with a number in it is still no lead: a courier, a colleague, a bank SMS… (the customer's own
+    buying words or introduction outweigh such cues); a group only counts when a customer-side member has
+    introduced themselves."""
+    if not lead.is_lead:
+        kind = classify(text, is_chat=True)
+        return "group_chat" if group else {"colleague": "colleague_chat"}.get(kind or "", kind) or lead.reject_reason
+    strong = bool(lead.needs or lead.budget_cny or (acc.conf.get("customer_name", 0) >= 0.92 and lead.company))
+    kind = classify(text, is_chat=True)
+    if kind and not strong:
+        return "colleague_chat" if kind == "colleague" else kind
+    if group and acc.conf.get("customer_name", 0) < 0.92:
+        return "group_chat"
+    return None
 
 
 def chat_times(dialogue: tuple[tuple[str, str, str], ...], now: datetime) -> list[Found]:
@@ -410,7 +472,7 @@ def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None) 
     """Free text typed by a rep, one or more lines: '新线索 张伟 华东医疗 13812345678 预算50万 明天下午3点回电',
     or sentences ('客户是华东医疗的采购经理张伟，想了解CRM'). Same recognisers as screenshots."""
     acc = _Acc()
-    body = re.sub(r"^\s*(?:新线索|线索|新客户|客户)[:：]?\s*", "", text.strip())
+    body = re.sub(r"^\s*(?:新线索|线索|新客户|客户)[:：]?\s*", "", half_width(text).strip())
     flat = join_lines([ln.strip() for ln in body.splitlines() if ln.strip()])
     for phone, _trap in find_phones(flat):
         acc.put("phone", phone, 0.95)

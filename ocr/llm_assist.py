@@ -19,7 +19,7 @@ from typing import Any
 from bot.clock import CN_TZ, to_cn
 from bot.config import LlmSettings
 from bot.llm import complete
-from ocr.extract import AMOUNT, EMAIL, LeadFields, chat_times, normalise_phone, overall_confidence, parse_amount
+from ocr.extract import AMOUNT, EMAIL, LeadFields, amount_of, chat_times, normalise_phone, overall_confidence
 
 log = logging.getLogger(__name__)
 LOW_CONFIDENCE = 0.6
@@ -69,7 +69,7 @@ def _evidence(fields: LeadFields, now: datetime) -> _Evidence:
         own, times = [fields.text], ()
     raw = "\n".join(own)
     amounts = frozenset(v for m in AMOUNT.finditer(raw)
-                        if (v := parse_amount(m.group("num"), m.group("unit"), m.group("tail"))))
+                        if (v := amount_of(m)))
     return _Evidence(_norm(raw), re.sub(r"\D", "", raw), amounts, times)
 
 

@@ -311,5 +311,15 @@ def repair_surname(guess: str | None, said: list[str]) -> str | None:
     return name if is_remark_name(name) else None
 
 
+def group_company(title: str | None) -> str | None:
+    """「禾丰包装-项目对接群(7)」 → 禾丰包装: a customer project group named after the customer."""
+    if not title:
+        return None
+    name = re.sub(r"\s*[（(]\s*\d{1,4}\s*[)）]\s*$", "", strip_title_noise(title))
+    name = re.sub(r"[\-—_·\s]*(?:项目|采购|对接|交流|沟通|服务|售后|合作|工作)*群$", "", name)
+    name = re.split(r"[\-—_·\s&＆×x]", name)[0]
+    return name if looks_like_company(name) and clean_company(name) else None
+
+
 def is_referral(text: str) -> bool:
     return bool(REFERRAL.search(text))

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from bot.clock import to_cn
 from bot.config import OcrSettings
@@ -48,11 +48,38 @@ class OcrRejected(Exception):
 
 
 def validate(data: bytes, settings: OcrSettings) -> Image.Image:
-    """Decode and check the image; raises OcrRejected with a friendly message."""
+    """Decode and check the image; raises OcrRejected with a friendly message (and logs why)."""
+    try:
+        return _validate(data, settings)
+    except OcrRejected as exc:
+        log.info("image refused: %s (%d bytes)", exc.code, len(data))
+        raise
+
+
+def _sniff(data: bytes) -> None:
+    """Files that are not screenshots, told apart by their first bytes."""
+    if data[:5] == b"%PDF-":
+        raise OcrRejected("pdf", "这是 PDF 文件，请把聊天记录截图后以图片发送。")
+    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"hevc", b"mif1", b"msf1", b"heim", b"heis"):
+        _register_heif()
+
+
+def _register_heif() -> None:
+    """iPhone photos (HEIC) open through pillow-heif; without it they are refused clearly."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        raise OcrRejected("heic", "暂时读不了 iPhone 的 HEIC 图片，请截屏后发送，"
+                                  "或在相机设置中选「兼容性最佳」。") from None
+    register_heif_opener()
+
+
+def _validate(data: bytes, settings: OcrSettings) -> Image.Image:
     if not data:
         raise OcrRejected("empty", "没有收到图片内容，请重新发送截图。")
     if len(data) > settings.max_image_mb * 1024 * 1024:
         raise OcrRejected("too_large", f"图片太大了（超过 {settings.max_image_mb:g} MB），请压缩或截取聊天部分后再发。")
+    _sniff(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -62,6 +89,8 @@ def validate(data: bytes, settings: OcrSettings) -> Image.Image:
                 raise OcrRejected("too_many_pixels", "图片尺寸过大，请发送普通的手机聊天截图。")
             if min(w, h) < MIN_SIDE or max(w, h) / max(min(w, h), 1) > MAX_ASPECT:
                 raise OcrRejected("bad_dimensions", "图片尺寸不像聊天截图，请发送手机聊天截图。")
+            if getattr(img, "is_animated", False):
+                raise OcrRejected("animated", "这是一张动图，请发送静态的聊天截图。")
             limit = width_limit(w, h)
             if w > limit:
                 img.draft("RGB", (limit, round(h * limit / w)))  # JPEG decodes at 1/2, 1/4, 1/8 scale
@@ -74,7 +103,16 @@ def validate(data: bytes, settings: OcrSettings) -> Image.Image:
         raise OcrRejected("not_image", "这不是图片文件，请发送聊天截图（PNG 或 JPG）。") from None
     except (OSError, SyntaxError, ValueError):
         raise OcrRejected("corrupt", "图片文件已损坏或不完整，请重新截图发送。") from None
-    return bounded(img)
+    img = bounded(ImageOps.exif_transpose(img) or img)  # a photo taken sideways is read upright
+    if _blank(img):
+        raise OcrRejected("blank", "这张图片是全黑或空白的，看不到聊天内容，请重新截图。")
+    return img
+
+
+def _blank(img: Image.Image) -> bool:
+    """Nothing drawn: every pixel within a few levels of one colour (a black screen, an empty capture)."""
+    lo, hi = img.convert("L").reduce(4).getextrema()
+    return hi - lo < 12
 
 
 def width_limit(w: int, h: int) -> int:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reminders.policies import NOTICE
 from storage.db import Database
 from storage.models import Reminder
+from storage.notify import TICKER, notify
 
 OPEN = ("pending", "claimed")
 
@@ -41,7 +42,10 @@ async def add_timer(
         lead_id=lead_id, rule=rule, due_at=due_at, level=level, status="pending",
         payload=payload or {}, created_at=now, updated_at=now,
     ).returning(Reminder.id)
-    return int((await session.execute(stmt)).scalar_one())
+    new_id = int((await session.execute(stmt)).scalar_one())
+    if due_at <= now:  # due at once: every instance's ticker wakes at the commit (PostgreSQL)
+        await notify(session, TICKER)
+    return new_id
 
 
 async def cancel_timers(

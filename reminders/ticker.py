@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.metrics import TICKER_LAG
 from reminders.calendar import BusinessCalendar, load_overrides
 from reminders.directory import load_directory
 from reminders.ladder import TickEnv, fire_many
@@ -85,6 +86,8 @@ async def tick(services: Services) -> int:
         if not timers:
             break
         env = await _at(services, env, now)
+        for row in timers:
+            TICKER_LAG.observe(max(0.0, (now - row.due_at).total_seconds()))
         for i in range(0, len(timers), FIRE_CHUNK):
             handled += await _fire_chunk(services, env, timers[i:i + FIRE_CHUNK])
     for _ in range(MAX_ROUNDS):

@@ -160,9 +160,9 @@ def test_group_and_empty_chats_are_not_leads() -> None:
     group = extract(chat("华东项目群(12)", ("left", "联系人张伟，电话13812345678")), NOW)
     assert not group.is_lead and group.reject_reason == "group_chat" and group.phone is None
     small = extract(chat("阳光明媚", ("left", "在吗"), ("right", "在的"), ("left", "周末去爬山吗")), NOW)
-    assert not small.is_lead and small.reject_reason == "no_details"
+    assert not small.is_lead and small.reject_reason == "personal"  # small talk between friends
     page = extract(ChatText((TextRegion("page", "支付成功 交易单号 4200012345"),), False), NOW)
-    assert not page.is_lead and page.reject_reason == "not_chat"
+    assert not page.is_lead and page.reject_reason == "receipt"
 
 
 def bar(title: str) -> tuple[str | None, str | None, str | None]:

@@ -74,3 +74,44 @@ def test_typed_lead_and_screenshot_agree_on_people() -> None:
     assert (typed.customer_name, typed.company, typed.title) == ("苗语桐", "常州禾丰包装有限公司", "采购经理")
     terse = extract_from_text("新线索 苗语桐-禾丰包装-采购经理 13566667777", NOW)
     assert (terse.customer_name, terse.company, terse.title) == ("苗语桐", "禾丰包装", "采购经理")
+
+
+@pytest.mark.parametrize(
+    ("lines", "reason"),
+    [
+        (["您好，我是顺路快递的，您的包裹到驿站了", "取件码 3-2-1107，电话13511112222"], "courier"),
+        (["下午的例会改到三点", "报销单记得找领导审批，我手机13511112222"], "colleague_chat"),
+        (["我换号了，新号码13511112222，存一下", "周末一起吃饭"], "personal"),
+        (["【江岸银行】您尾号6621的账户于12日入账5,000.00元，余额8,112.30元"], "bank_sms"),
+    ],
+)
+def test_chats_with_a_number_that_are_no_lead_say_what_they_are(lines: list[str], reason: str) -> None:
+    lead = extract(chat("龙一帆", *(("left", x) for x in lines)), NOW)
+    assert not lead.is_lead and lead.reject_reason == reason
+
+
+def test_a_customer_project_group_is_a_lead_when_a_customer_introduces_themself() -> None:
+    group = chat("禾丰包装-项目对接群(6)",
+                 ("left", "大家好，我是常州禾丰包装有限公司的采购经理苗语桐，电话13566667777"),
+                 ("left", "收到"), ("right", "苗经理好，方案今天发群里"))
+    lead = extract(group, NOW)
+    assert lead.is_lead and (lead.customer_name, lead.phone) == ("苗语桐", "13566667777")
+    chatter = extract(chat("周末羽毛球(12)", ("left", "联系人龙一帆，电话13511112222"), ("left", "好的")), NOW)
+    assert not chatter.is_lead and chatter.reject_reason == "group_chat"
+
+
+def test_a_quoted_reply_belongs_to_the_quoted_speaker() -> None:
+    lead = extract(chat("苗语桐@禾丰包装",
+                        ("right", "我是云启的小郑，电话13900001111"),
+                        ("left", "好的，收到"),
+                        ("left", "郑磊：我是云启的小郑，电话13900001111"),  # the customer quotes the rep
+                        ("right", "苗语桐：我手机13566667777"),  # the rep quotes the customer
+                        ), NOW)
+    assert lead.phone == "13566667777"
+
+
+def test_full_width_digits_and_spoken_budgets() -> None:
+    lead = extract(chat("苗语桐@禾丰包装", ("left", "手机：１３５ ６６６６ ７７７７"), ("left", "预算两百来万吧")), NOW)
+    assert (lead.phone, lead.budget_cny) == ("13566667777", 2_000_000)
+    assert extract(chat("苗语桐@禾丰包装", ("left", "电话13566667777，预算¥350,000")), NOW).budget_cny == 350_000
+    assert extract(chat("苗语桐@禾丰包装", ("left", "电话13566667777，预算六十个w")), NOW).budget_cny == 600_000

@@ -48,7 +48,7 @@ async def test_rep_phone_and_referrer_phone_are_not_taken() -> None:
     assert lead.phone == sample.truth.phone
 
 
-@pytest.mark.parametrize(("seed", "reason"), [(5, "not_chat"), (11, "group_chat")])
+@pytest.mark.parametrize(("seed", "reason"), [(5, "receipt"), (11, "group_chat")])
 async def test_negatives_make_no_lead(seed: int, reason: str) -> None:
     sample = make_sample(seed)
     assert not sample.truth.is_lead
@@ -142,7 +142,11 @@ async def test_a_very_large_screenshot_is_scaled_down_and_still_read() -> None:
     small = Image.open(io.BytesIO(sample.image)).convert("RGB")
     big = small.resize((small.width * 5 // 2, small.height * 5 // 2), Image.BICUBIC)
     assert validate(jpeg(big), SETTINGS).width <= MAX_WIDTH
-    assert validate(png(6300, 6300), SETTINGS).size == (3000, 3000)  # not a phone shot: up to 9 megapixels
+    square = Image.new("RGB", (6300, 6300), (237, 237, 237))
+    square.paste((20, 20, 20), (500, 500, 3000, 900))  # something drawn: a blank image is refused as such
+    buf = io.BytesIO()
+    square.save(buf, "PNG")
+    assert validate(buf.getvalue(), SETTINGS).size == (3000, 3000)  # not a phone shot: up to 9 megapixels
     lead = await read_screenshot(jpeg(big), now=sample.now, settings=SETTINGS)
     assert lead.phone == sample.truth.phone
 

@@ -46,3 +46,18 @@ def test_small_and_forwarded_phone_shots(style: str) -> None:
 def test_desktop_negatives_are_no_lead(kind: str) -> None:
     sample = make_styled(102, "desktop", kind)
     assert not read_image(validate(sample.image, SETTINGS), sample.now, SETTINGS).is_lead
+
+
+async def test_explain_draws_the_pane_and_bubbles(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    from app.commands.ocr import explain_image
+    from bot.config import Settings
+
+    shot = tmp_path / "desk.jpg"
+    shot.write_bytes(make_styled(100, "desktop").image)
+    out = tmp_path / "explain.png"
+    assert await explain_image(str(out), [str(shot)], Settings()) == 0
+    drawn = Image.open(out)
+    assert drawn.width > drawn.height  # the original with its pane box beside the chat as read
+    assert (30, 110, 230) in {c for _, c in drawn.getcolors(1 << 24)}  # the pane outline colour is drawn

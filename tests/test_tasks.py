@@ -1,4 +1,4 @@
-"""The background task pool: order per key, bounded size, bursts defer work, drain on shutdown."""
+"""The background task pool: order per key, bounded size, bursts bound the work running at once, drain on shutdown."""
 
 from __future__ import annotations
 
@@ -35,22 +35,33 @@ async def test_full_and_closed_pool_refuses() -> None:
     assert pool.submit("c", gate.wait) is False  # closed after drain
 
 
-async def test_a_burst_defers_work_until_it_passes() -> None:
-    pool = TaskPool(burst_rate=50, max_defer_s=5)
-    started: list[float] = []
-    loop = asyncio.get_running_loop()
+async def test_a_burst_bounds_how_many_jobs_run_at_once() -> None:
+    pool = TaskPool(burst_rate=50, burst_running=3)
+    running, most = 0, 0
+    gate = asyncio.Event()
 
     async def work() -> None:
-        started.append(loop.time())
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await gate.wait()
+        running -= 1
 
-    t0 = loop.time()
     for i in range(40):  # 40 submissions at once: far above 50/s over 0.2 s
         pool.submit(f"u{i}", work)
-    await asyncio.sleep(0.1)
-    assert started == []  # nothing ran during the burst
-    await asyncio.sleep(0.3)
-    assert len(started) == 40 and min(started) - t0 >= 0.15  # ran once it passed
+    await asyncio.sleep(0.05)
+    assert running == 3  # work goes on during the burst, a few jobs at a time
+    gate.set()
     await pool.drain()
+    assert most == 3
+    calm = TaskPool(burst_rate=10_000, burst_running=3)  # no burst: every job may run
+    gate.clear()
+    for i in range(10):
+        calm.submit(f"u{i}", work)
+    await asyncio.sleep(0.05)
+    assert running == 10
+    gate.set()
+    await calm.drain()
 
 
 async def test_failing_job_is_logged_not_raised(caplog) -> None:  # type: ignore[no-untyped-def]

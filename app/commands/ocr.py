@@ -30,6 +30,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--now", metavar="ISO", help="receive time for relative dates (default: now; naive = Asia/Shanghai)")
     p.add_argument("--json", action="store_true", help="one JSON line per image (design §6)")
+    p.add_argument("--explain", metavar="OUT.png", help="draw what the layout found in IMAGE into OUT.png")
     p.add_argument("--catalog", metavar="FILE", help="products the company sells, one a line ([ocr] catalog)")
     p.add_argument("--config", metavar="F", help="TOML config (default: $SALESBOT_CONFIG, ./config.toml)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -51,6 +52,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError:
         print(f"salesbot ocr: --now must be ISO 8601, got {args.now!r}", file=sys.stderr)
         return 2
+    if args.explain:
+        return await explain_image(args.explain, args.images, settings)
     ocr_settings = settings.ocr
     if args.catalog:
         if not Path(args.catalog).is_file():
@@ -80,6 +83,31 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failures == len(args.images) else 0
 
 
+async def explain_image(out: str, images: list[str], settings: Settings) -> int:
+    """`--explain OUT.png IMAGE`: the layout drawn over the image (one image)."""
+    from ocr.explain import explain
+    from ocr.pipeline import OcrRejected, validate
+    from ocr.screen import locate
+
+    if len(images) != 1:
+        print("salesbot ocr: --explain takes exactly one IMAGE", file=sys.stderr)
+        return 2
+    try:
+        img = validate(Path(images[0]).read_bytes(), settings.ocr)
+    except OSError as exc:
+        print(f"{images[0]}: 读不到文件：{exc.strerror or exc}")
+        return 1
+    except OcrRejected as exc:
+        print(f"{images[0]}: {exc.message_cn}")
+        return 1
+    found = await asyncio.get_running_loop().run_in_executor(None, locate, img)
+    explain(img, found).save(out)
+    kinds = {"phone": "手机截图", "pane": "电脑/平板聊天窗口", "photo": "拍屏照片", "page": "未找到聊天布局"}
+    bubbles = sum(1 for r in found.layout.regions if r.kind in ("left", "right"))
+    print(f"{images[0]}: {kinds[found.kind]}，{bubbles} 个气泡 → {out}")
+    return 0
+
+
 def _emit_error(as_json: bool, path: str, code: str, message: str) -> None:
     if as_json:
         print(json.dumps({"file": path, "error": code, "message": message}, ensure_ascii=False), flush=True)
@@ -91,8 +119,10 @@ def summary(path: str, lead: Any) -> str:
     """Readable Chinese summary of one screenshot."""
     lines = [f"【{path}】"]
     if not lead.is_lead:
-        reason = {"not_chat": "这不像聊天截图", "group_chat": "这是群聊截图", "no_details": "没有找到客户信息"}
-        lines.append(f"未识别到线索：{reason.get(lead.reject_reason, '没有找到客户信息')}")
+        from ocr.negatives import REASON_CN
+
+        looks = REASON_CN.get(lead.reject_reason or "")
+        lines.append(f"未识别到线索：{'看起来是' + looks if looks else '没有找到客户信息'}")
         return "\n".join(lines)
     for key, label in FIELD_CN:
         value = getattr(lead, key)

@@ -32,6 +32,7 @@ from bot.channels.dingtalk.render import (
     status_only_card,
 )
 from bot.channels.media_memo import media_for
+from bot.channels.shared_limits import shared_wait
 from bot.clock import Clock, SystemClock
 from bot.config import DingtalkSettings
 from bot.messages import GROUP_RECIPIENT, Body, Card, CardUpdate, Image, Markdown, Text
@@ -90,6 +91,9 @@ class DingtalkSender:
 
     async def deliver(self, recipient: str, body: Body, *, dedup_key: str) -> dict[str, Any]:
         wait = self.throttle.wait_needed(recipient)
+        if not wait and self.db is not None and not self.db.is_sqlite and self.settings.per_user_per_minute > 0:
+            wait = await shared_wait(self.db, self.clock.now(), self.name, recipient,  # every instance's sends
+                                     ((60.0, self.settings.per_user_per_minute),))
         if wait > 0:
             raise DeliveryError(f"throttled: {recipient} reached {self.settings.per_user_per_minute}/min",
                                 retry_after=wait, counted=False)

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.channels.base import DeliveryError
 from bot.channels.media_memo import media_for
+from bot.channels.shared_limits import shared_wait
 from bot.channels.wecom import render
 from bot.channels.wecom.api import WecomApi, WecomApiError
 from bot.clock import Clock, SystemClock
@@ -70,8 +71,17 @@ class WecomSender:
         self.throttle = throttle or Throttle()
         self._media: dict[str, tuple[str, float]] = {}  # dedup key → (media_id, uploaded at, monotonic)
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self.db: Database | None = None  # bound by app.runtime.build_services
+        self.shared: tuple[Database, Clock] | None = None  # PostgreSQL: limits counted over every instance
+        self.db: Database | None = None  # bound by app.runtime.build_services: media ids of rows (media_memo)
         self.clock: Clock = SystemClock()
+
+    def bind(self, db: Database, clock: Clock) -> None:
+        """The process's database and clock (`app.runtime.build_services`); on PostgreSQL several instances may
+        send for one app, so the per-member limits are counted from the shared outbox too. Media ids of rows are
+        kept in the database (bot/channels/media_memo.py)."""
+        self.db, self.clock = db, clock
+        if not db.is_sqlite:
+            self.shared = (db, clock)
 
     async def close(self) -> None:
         await self.api.close()
@@ -83,6 +93,9 @@ class WecomSender:
         async with self._locks[recipient]:
             # Never sleep here: a throttled recipient's row goes back to the outbox, others keep flowing.
             wait = self.throttle.wait_time(recipient, len(payloads))
+            if not wait and self.shared is not None:
+                db, clock = self.shared
+                wait = await shared_wait(db, clock.now(), self.name, recipient, self.throttle.limits, len(payloads))
             if wait > 0:
                 raise DeliveryError(f"throttled: {recipient} is at WeCom's per-member limit", retry_after=wait,
                                     counted=False)
@@ -92,10 +105,6 @@ class WecomSender:
                     payload = {"msgtype": "image", "image": {"media_id": await self._upload(body, dedup_key)}}
                 result = await self._send(recipient, payload, result)
         return result
-
-    def bind(self, db: Database, clock: Clock) -> None:
-        """The process's database: media ids of rows are kept there (bot/channels/media_memo.py)."""
-        self.db, self.clock = db, clock
 
     async def _upload(self, body: Image, dedup_key: str) -> str:
         now = time.monotonic()
