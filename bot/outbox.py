@@ -288,13 +288,13 @@ class OutboxSender:
                 result = await self.channels[row.channel].deliver(row.recipient, body, dedup_key=row.dedup_key)
         except DeliveryError as exc:
             DELIVERY.labels(channel=row.channel, outcome="failed").observe(time.perf_counter() - start)
-            await self._failed(row, f"[{exc.kind}] {exc}", exc.permanent, exc.retry_after, exc.counted)
+            await self._failed(row, f"{exc} [{exc.kind}]", exc.permanent, exc.retry_after, exc.counted)
         except TimeoutError:
             DELIVERY.labels(channel=row.channel, outcome="timeout").observe(time.perf_counter() - start)
-            await self._failed(row, f"[retryable] no answer within {self.deadline_s:.0f}s", False, None)
+            await self._failed(row, f"no answer within {self.deadline_s:.0f}s [retryable]", False, None)
         except Exception as exc:
             log.exception("outbox %s: unexpected error delivering to %s", row.id, row.recipient)
-            await self._failed(row, f"[retryable] {type(exc).__name__}: {exc}", False, None)
+            await self._failed(row, f"{type(exc).__name__}: {exc} [retryable]", False, None)
         else:
             DELIVERY.labels(channel=row.channel, outcome="delivered").observe(time.perf_counter() - start)
             await self._delivered(row, result)

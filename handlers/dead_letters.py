@@ -85,5 +85,6 @@ def _who(recipient: str, names: dict[str, str]) -> str:
 
 
 def _reason(error: str | None) -> str:
-    kind = (error or "")[1:].partition("]")[0] if (error or "").startswith("[") else "retryable"
+    """The outbox ends last_error with the failure's kind in brackets (bot/channels/base.py)."""
+    kind = (error or "").rpartition("[")[2].rstrip("]")
     return REASON_CN.get(kind, REASON_CN["retryable"])

@@ -33,8 +33,9 @@ async def test_readiness_fails_fast_when_the_database_cannot_be_written(h: Harne
     assert (await get(h, "/healthz"))[:2] == (200, {"ok": True, "pending_jobs": 0})
     path = sqlite_path(settings.database.url)
     assert path is not None
-    locker = sqlite3.connect(path, isolation_level=None, timeout=10)
-    locker.execute("BEGIN IMMEDIATE")  # another process holds the write lock: reads still work
+    locker = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
+    # another process holds the write lock (reads still work); taken off the event loop, which the app shares
+    await asyncio.to_thread(locker.execute, "BEGIN IMMEDIATE")
     try:
         status, body, took = await get(h, "/healthz/ready")
         assert status == 503 and body["ok"] is False and "2 s" in str(body["error"]) and took < 5
@@ -43,7 +44,7 @@ async def test_readiness_fails_fast_when_the_database_cannot_be_written(h: Harne
         status, _, took = await get(h, "/healthz")  # the stuck probe is shared, not stacked
         assert status == 503 and took < 5
     finally:
-        locker.execute("ROLLBACK")
+        await asyncio.to_thread(locker.execute, "ROLLBACK")
         locker.close()
     for _ in range(100):
         if (await get(h, "/healthz"))[0] == 200:
