@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from app.periodic import run_due_work
 from app.runtime import build_services
 from bot.channels.console import ConsoleChannel
@@ -22,6 +24,7 @@ from bot.config import Settings
 from bot.dispatch import dispatch
 from bot.messages import Inbound
 from bot.services import Services
+from storage.models import OutboxMessage, Reminder
 
 
 class OffsetClock:
@@ -42,6 +45,40 @@ class OffsetClock:
         from datetime import UTC
 
         self.offset = to_utc(when) - datetime.now(UTC)
+
+
+MAX_STOPS = 2000  # moments one /advance stops at (a week of a busy team's reminders)
+
+
+async def next_moment(services: Services, after: datetime, until: datetime) -> datetime | None:
+    """The first moment in (after, until] at which time-driven work falls due."""
+    async with services.db.session() as session:
+        reminder = await session.scalar(select(func.min(Reminder.due_at)).where(
+            Reminder.status == "pending", Reminder.due_at > after, Reminder.due_at <= until))
+        held = await session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.status == "pending", OutboxMessage.next_attempt_at > after,
+            OutboxMessage.next_attempt_at <= until))
+    moments = [to_utc(m) for m in (reminder, held) if m is not None]
+    digest = _next_digest(services.settings.reminders.digest_time, after, until)
+    if digest is not None:
+        moments.append(digest)
+    return min(moments, default=None)
+
+
+def _next_digest(digest_time: str, after: datetime, until: datetime) -> datetime | None:
+    """The next daily digest time in (after, until] (the digest itself checks working days)."""
+    if not digest_time:
+        return None
+    hh, mm = (int(x) for x in digest_time.split(":"))
+    local = to_cn(after)
+    for days in range(0, 400):
+        day = (local + timedelta(days=days)).date()
+        moment = to_utc(datetime(day.year, day.month, day.day, hh, mm, tzinfo=local.tzinfo))
+        if moment > to_utc(until):
+            return None
+        if moment > to_utc(after):
+            return moment
+    return None
 
 
 class ChatSession:
@@ -84,12 +121,12 @@ class ChatSession:
             await self._click(arg)
         elif name == "advance" and arg:
             try:
-                self.clock.advance(parse_duration(arg))
+                target = self.clock.now() + parse_duration(arg)
             except ValueError:
                 self.info("时长格式如 2h、30m、3d")
                 return True
-            self.info(f"时间前进 {arg} → {fmt_cn(self.clock.now())}")
-            await self.settle()
+            self.info(f"时间前进 {arg} → {fmt_cn(target)}")
+            await self.advance_to(target)
         elif name == "now":
             if arg:
                 try:
@@ -123,6 +160,18 @@ class ChatSession:
         msg = Inbound(channel="console", user_id=self.user, msg_id=f"c{self._run}-{next(self._ids)}",
                       received_at=self.clock.now(), **fields)  # type: ignore[arg-type]
         await dispatch(self.services, msg)
+        await self.settle()
+
+    async def advance_to(self, target: datetime) -> None:
+        """Move the clock to `target`, stopping at every moment something falls due on the way (a reminder, a
+        held message, the morning digest), as a server running through those hours would."""
+        for _ in range(MAX_STOPS):
+            stop = await next_moment(self.services, self.clock.now(), target)
+            if stop is None:
+                break
+            self.clock.set(stop)
+            await self.settle()
+        self.clock.set(target)
         await self.settle()
 
     async def settle(self) -> None:

@@ -9,10 +9,12 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
+from app.console import mount_console
 from app.edge import Edge
 from app.health import Health
 from app.runtime import build_services
@@ -85,6 +87,7 @@ async def create_app(settings: Settings, clock: Clock | None = None, channels: d
     app.router.add_get("/healthz/live", liveness)
     app.router.add_get("/metrics", metrics)
     register_channels(app, intake)
+    mount_console(app, services)
     app.cleanup_ctx.append(_background)
     return app
 
@@ -134,14 +137,17 @@ def listen_for_wake_ups(services: Services, scheduler: Any, stop: asyncio.Event)
     once; the interval polling stays as the fallback (storage/notify.py). SQLite: in-process wake-ups only."""
     if services.db.is_sqlite:
         return None
-    from storage.notify import OUTBOX, TICKER, Listener
+    from bot.channels.shared_limits import apply_pause
+    from storage.notify import OUTBOX, PAUSE, TICKER, Listener
 
-    def tick_now() -> None:
+    def tick_now(_payload: str) -> None:
         job = scheduler.get_job("reminder-tick")
         if job is not None:
             job.modify(next_run_time=datetime.now(UTC))
 
-    listener = Listener(services.settings.database.url, {OUTBOX: services.wake_outbox, TICKER: tick_now})
+    listener = Listener(services.settings.database.url, {
+        OUTBOX: lambda _p: services.wake_outbox(), TICKER: tick_now,
+        PAUSE: partial(apply_pause, services.channels.values())})
     services.components["listener"] = listener
     return asyncio.create_task(listener.run(stop))
 

@@ -48,6 +48,10 @@ async def run(args: argparse.Namespace) -> None:
                        org=replace(OrgSettings(), users=users, default_channel="wecom"),
                        server=replace(base.server, warm_up=False))
     recorder = Recorder()
+    if args.db:
+        from storage.migrate import upgrade
+
+        await upgrade(url)
     services = await build_services(settings, SystemClock(), {"wecom": recorder})  # type: ignore[dict-item]
     assert services.outbox is not None
     stop = asyncio.Event()

@@ -35,6 +35,12 @@ class ServerSettings:
     shutdown_grace_s: float = 30.0  # on SIGTERM: at most this long to finish handlers and deliver their answers
     replay_grace_s: float = 120.0  # an ACKed message unhandled this long (its instance died) is replayed
     replay_interval_s: float = 60.0  # how often each instance looks for such messages
+    public_url: str = ""  # base of links the bot sends (console login); empty → http://127.0.0.1:<port>
+    console_idle_minutes: int = 30  # a web console session ends after this long without a request
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,7 @@ class LlmSettings:
     api_key: str = ""
     model: str = "gpt-4o-mini"
     timeout_s: float = 2.0
+    intent: bool = False  # with `enabled`: also ask the model about messages the rules read as knowledge questions
     rerank: bool = False  # when the best knowledge cards are close, let the model pick one (by id only)
 
 

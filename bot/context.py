@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +52,8 @@ class Context:
         self._session: AsyncSession | None = None
         self.group_ok = False  # set by the dispatcher from the route: may replies go to the group asked in?
         self.after_commit: list[Callable[[], Awaitable[None]]] = []  # e.g. delete a file the transaction let go
+        self.intent: Any = None  # what the front door read this text as (handlers/intent.Intent)
+        self.state: Any = None  # and what it knew of the conversation (handlers/intent.State)
         self.queued = True  # rows were left for the outbox's claim loop (False: all were handed straight over)
         # Writes that belong to this message's transaction, run first when it opens (e.g. the user's new channel)
         self.on_open: list[Callable[[AsyncSession], Awaitable[None]]] = []

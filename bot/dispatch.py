@@ -68,7 +68,7 @@ async def _dispatch(services: Services, msg: Inbound) -> bool:
             ctx.reply(confirm_card(msg.text, ctx.now()))
         else:
             ctx.group_ok = route.group_ok
-            await route.handler(ctx, msg)
+            await route.handler(ctx, ctx.msg)  # the reader may have put the command a text stands for there
         await ctx.commit()
         return ctx.queued
     except Exception:

@@ -121,6 +121,7 @@ class OutboxSender:
         self._marker: asyncio.Task[None] | None = None
         self._handed: set[asyncio.Task[None]] = set()  # deliveries started by `start`, not by a claim
         self._starved = False  # the last claim round stopped for want of a free slot
+        self._handover: tuple[Any, Any] | None = None
 
     async def send_now(self, messages: Iterable[Outbound]) -> None:
         """Messages outside any handler (a CLI command, a digest, a refusal): their rows in one transaction of
@@ -157,20 +158,28 @@ class OutboxSender:
         return claimed, bool(rest)
 
     async def _claimed_insert(self, session: AsyncSession, msg: Outbound, now: datetime) -> Claimed | None:
-        table = OutboxMessage.__table__
-        c = table.c
-        in_the_way = or_(c.status == "sending", and_(c.status == "pending", or_(c.next_attempt_at <= now,
-                                                                                  c.last_error.is_not(None))))
-        busy = select(c.id).where(c.channel == msg.channel, c.recipient == msg.to, in_the_way).limit(1)
-        if (await session.execute(busy)).first() is not None:
+        busy, insert = self._handover_statements(session)
+        if (await session.execute(busy, {"h_channel": msg.channel, "h_to": msg.to, "h_now": now})).first():
             return None  # an older message of theirs goes first: the claim loop keeps the order
         row = await _row(session, msg, now, self.default_channel)
         row.update(status="sending", attempts=1, lease_until=now + self.lease)
-        stmt = insert_ignore(session, table).values(**row).returning(c.id)
-        new_id = (await session.execute(stmt)).scalar_one_or_none()
+        new_id = (await session.execute(insert, row)).scalar_one_or_none()
         if new_id is None:  # a repeat of a dedup key: already queued once
             return None
         return Claimed(new_id, row["channel"], msg.to, row["payload"], row["dedup_key"], 1)
+
+    def _handover_statements(self, session: AsyncSession) -> tuple[Any, Any]:
+        """Built once (the hot path: building a statement per message cost more than running it)."""
+        if self._handover is None:
+            table = OutboxMessage.__table__
+            c = table.c
+            now = bindparam("h_now", type_=c.next_attempt_at.type)
+            in_the_way = or_(c.status == "sending",
+                             and_(c.status == "pending", or_(c.next_attempt_at <= now, c.last_error.is_not(None))))
+            busy = select(c.id).where(c.channel == bindparam("h_channel"), c.recipient == bindparam("h_to"),
+                                      in_the_way).limit(1)
+            self._handover = (busy, insert_ignore(session, table).returning(c.id))
+        return self._handover
 
     def start(self, claimed: Iterable[Claimed]) -> None:
         """Deliver rows this process claimed in a committed transaction (`enqueue_handing_over`), now."""
@@ -384,3 +393,18 @@ class OutboxSender:
             log.warning("outbox %s attempt %s failed (%s); retry in %.1fs", row.id, row.attempts, error, delay)
         else:
             log.info("outbox %s waits %.1fs (%s)", row.id, delay, error)
+
+
+async def retry_dead(session: AsyncSession, ids: Iterable[int], now: datetime) -> int:
+    """Dead letters back to pending, due now, with a fresh attempt budget (an admin fixed the cause)."""
+    done = await session.execute(update(OutboxMessage).where(
+        OutboxMessage.id.in_(list(ids)), OutboxMessage.status == "dead").values(
+        status="pending", attempts=0, next_attempt_at=now, lease_until=None))
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def discard_dead(session: AsyncSession, ids: Iterable[int]) -> int:
+    """Dead letters an admin gave up on: kept for the record, never sent."""
+    done = await session.execute(update(OutboxMessage).where(
+        OutboxMessage.id.in_(list(ids)), OutboxMessage.status == "dead").values(status="discarded"))
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]

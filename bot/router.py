@@ -10,8 +10,11 @@ Feature modules own a `Router` and register with explicit matchers:
 A router is generic in what its handlers get first (`Router[Context]`): the router needs nothing of it, so it
 sits below the context and the services that hold it.
 
-Resolution order: card clicks by longest key prefix; images; files; events by name; text by
-longest command word (after normalisation), then conditional text handlers, then the fallback.
+Resolution order: card clicks by longest key prefix; images; files; events by name. Text is first read
+(`reads`: the front door decides what the message is — handlers/front.py): an intent with its own route
+(`@router.intent("greeting")`) takes it; an intent that stands for a command is routed by that command's text
+(the reader puts the rewritten message on the context). Then the longest command word (after normalisation;
+a word the reader does not know still routes), conditional text handlers, and the fallback.
 """
 
 from __future__ import annotations
@@ -27,6 +30,18 @@ C = TypeVar("C")  # what a handler gets first: bot.context.Context
 Handler = Callable[[C, Inbound], Awaitable[None]]
 Predicate = Callable[[C, Inbound], Awaitable[bool]]
 Decorator = Callable[[Handler[C]], Handler[C]]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader made of a text: the intent's name, and for an intent that is a plain command the
+    command text its handler understands ("我的线索", "改派 3 rep02 …")."""
+
+    intent: str
+    command: str | None = None
+
+
+Reader = Callable[[C, Inbound], Awaitable[Reading]]
 
 
 def normalize_text(text: str) -> str:
@@ -62,6 +77,8 @@ class Router(Generic[C]):
     files: list[Route[C]] = field(default_factory=list)
     conditional: list[tuple[Predicate[C], Route[C]]] = field(default_factory=list)
     fallback: Route[C] | None = None
+    intents: dict[str, Route[C]] = field(default_factory=dict)
+    reader: Reader[C] | None = None
 
     # -- registration -------------------------------------------------------------------
     def command(self, *words: str, roles: set[str] | None = None, group_ok: bool = False,
@@ -76,6 +93,22 @@ class Router(Generic[C]):
     def card_action(self, prefix: str, roles: set[str] | None = None, group_ok: bool = False,
                     ) -> Decorator[C]:
         return lambda fn: self._add(self.actions, prefix, Route(fn, _roles(roles), group_ok=group_ok)) or fn
+
+    def intent(self, *names: str, roles: set[str] | None = None, group_ok: bool = False) -> Decorator[C]:
+        """The handler for messages the reader places as one of `names` (handlers/intent.py)."""
+        def register(fn: Handler[C]) -> Handler[C]:
+            for name in names:
+                self._add(self.intents, name, Route(fn, _roles(roles), group_ok=group_ok))
+            return fn
+
+        return register
+
+    def reads(self, fn: Reader[C]) -> Reader[C]:
+        """The one reader every text goes through first."""
+        if self.reader is not None:
+            raise ValueError(f"router {self.name}: a reader is already set")
+        self.reader = fn
+        return fn
 
     def event(self, name: str) -> Decorator[C]:
         return lambda fn: self._add(self.events, name, Route(fn)) or fn
@@ -108,6 +141,10 @@ class Router(Generic[C]):
             self._add(self.actions, prefix, route)
         for name, route in other.events.items():
             self._add(self.events, name, route)
+        for name, route in other.intents.items():
+            self._add(self.intents, name, route)
+        if other.reader is not None:
+            self.reads(other.reader)
         self.images += other.images
         self.files += other.files
         self.conditional += other.conditional
@@ -131,7 +168,10 @@ class Router(Generic[C]):
             return await _first_media(self.files, ctx, msg)
         if msg.kind == "event":
             return self.events.get(msg.text)
-        route = _command_route(self.commands, normalize_text(msg.text))
+        reading = await self.reader(ctx, msg) if self.reader is not None else Reading("")
+        if reading.intent in self.intents:
+            return self.intents[reading.intent]
+        route = _command_route(self.commands, normalize_text(reading.command or msg.text))
         if route is not None:
             return route
         for when, conditional in self.conditional:

@@ -6,9 +6,9 @@ from bot.router import Router
 
 
 def build_router() -> Router:
-    from handlers import admin, capture, escalation, help, knowledge, leads
+    from handlers import admin, capture, console_link, escalation, front, help, knowledge, leads
 
     root = Router("root")
-    for module in (help, admin, leads, capture, escalation, knowledge):
+    for module in (front, help, admin, console_link, leads, capture, escalation, knowledge):
         root.include(module.router)
     return root

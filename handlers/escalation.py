@@ -18,7 +18,7 @@ from bot.context import Context
 from bot.messages import CardUpdate, Inbound, Text
 from bot.router import Router, split_command
 from handlers.assignment import reassign_options
-from handlers.permissions import lead_for
+from handlers.permissions import closed_refusal, lead_for
 from reminders import actions
 from reminders.calendar import day_hours
 from reminders.policies import EXTEND_DEFAULT_HOURS, EXTEND_DEFAULT_REASON, PAUSE_NEXT_WEEK_REASON
@@ -133,7 +133,7 @@ async def extend_command(ctx: Context, msg: Inbound) -> None:
     lead_id = int(args[0])
     hours, reason = EXTEND_DEFAULT_HOURS, EXTEND_DEFAULT_REASON
     rest = args[1:]
-    if rest and (rest[0][:1].isdigit() or rest[0][:1] in CN_DIGITS):
+    if rest and (rest[0][:1].isdigit() or rest[0][:1] in CN_DIGITS or re.search(r"[天周]|小时", rest[0][:4])):
         span = _span_hours(rest[0], ctx.settings.reminders)
         if span is None:
             ctx.reply(Text(f"没看懂时长「{rest[0][:12]}」。{EXTEND_USAGE}"))
@@ -141,13 +141,17 @@ async def extend_command(ctx: Context, msg: Inbound) -> None:
         hours, rest = span, rest[1:]
     if rest:
         reason = " ".join(rest)[:100]
+    if not 0 < hours <= actions.MAX_EXTEND_HOURS:
+        ctx.reply(Text(actions.EXTEND_LIMIT))  # before anything is looked up: 「延期 1 999天」 changes nothing
+        return
     lead = await lead_for(ctx, lead_id, "延期 12 24")  # another team's lead answers as a missing one
-    if lead is None:
+    if lead is None or closed_refusal(ctx, lead):
         return
     session = await ctx.db()
     rid = (lead.extra or {}).get("frozen", {}).get("reminder_id")
     if rid is None or await session.scalar(select(Reminder.id).where(Reminder.id == rid)) is None:
-        ctx.reply(Text(f"线索 #{lead_id} 当前没有冻结待处理，不需要延期。"))
+        await apply_result(ctx, await actions.extend_open_step(session, ctx.user, lead, hours, reason, ctx.now(),
+                                                               ctx.settings.reminders))
         return
     await apply_result(ctx, await actions.extend(session, ctx.user, lead_id, int(rid), hours, reason, ctx.now(),
                                      ctx.settings.reminders))

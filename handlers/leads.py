@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import phrases as P
 from bot.config import RemindersSettings
 from bot.context import Context, UserInfo
 from bot.messages import Button, Card, Image, Inbound, Markdown, Text
@@ -26,8 +27,9 @@ from bot.router import Router, split_command
 from bot.services import Services
 from bot.usertext import user_text
 from handlers import leads_view as view
-from handlers.assignment import activate_lead, change_owner, reassign_options
+from handlers.assignment import activate_lead, change_owner, plan_follow_up, reassign_options
 from handlers.insights import InsightMiner, Insights, build_miner
+from handlers.intent import split_person
 from handlers.permissions import (
     closed_refusal,
     command_arg,
@@ -39,6 +41,7 @@ from handlers.permissions import (
     parse_id,
     visible_clause,
 )
+from handlers.when import first_future, say_when, workdays
 from reminders import actions, lifecycle
 from storage.activity import add_activity
 from storage.leads import (
@@ -177,10 +180,25 @@ async def team_leads(ctx: Context, msg: Inbound) -> None:
     leads.sort(key=lambda lead: -view.waiting_hours(lead, now))
     timers = await view.next_actions(session, [lead.id for lead in leads])
     names = await user_names(session, [lead.owner_id for lead in leads])
+    words = (split_command(msg.text, "团队线索") or "").split()  # 「团队线索 华东」, 「团队线索 张伟」
+    leads = [lead for lead in leads if all(_lead_matches(lead, w, names) for w in words)]
     fc = ctx.settings.reminders.first_contact_hours
     lines = [view.list_line(lead, now, view.next_action_text(lead, timers, fc),
                             names.get(lead.owner_id or "", "线索池")) for lead in leads]
-    ctx.reply(view.lead_list_card("团队线索", lines, leads, "团队暂时没有进行中的线索。"))
+    title = f"团队线索 · {' '.join(words)}" if words else "团队线索"
+    empty = f"没有符合「{' '.join(words)}」的线索。" if words else "团队暂时没有进行中的线索。"
+    ctx.reply(view.lead_list_card(title, lines, leads, empty))
+
+
+def _lead_matches(lead: Lead, word: str, names: Mapping[str, str]) -> bool:
+    """One filter word: the owner (name or id), a region/industry/product line/company/customer, a status or
+    a stage."""
+    owner = lead.owner_id or ""
+    if word in (owner, names.get(owner)) or (word == "线索池" and not owner):
+        return True
+    texts = (lead.region, lead.industry, lead.product_line, lead.company, lead.customer_name,
+             STATUS_CN.get(lead.status), stage_label(lead.stage))
+    return any(t and word in t for t in texts)
 
 
 @router.command("线索")
@@ -231,9 +249,15 @@ async def follow_up(ctx: Context, msg: Inbound) -> None:
     lead = await lead_for(ctx, lead_id, "跟进 12 已电话沟通")
     if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead):
         return
-    await log_contact(await ctx.db(), lead, ctx.user.id, summary[:2000], insights, ctx.now(), ctx.settings.reminders)
+    session, now = await ctx.db(), ctx.now()
+    await log_contact(session, lead, ctx.user.id, P.cn_punct(summary[:2000]), insights, now, ctx.settings.reminders)
     extra = f"\n🔎 {insights.describe()}" if not insights.empty else ""
-    ctx.reply(Text(f"✅ 已记录线索 #{lead.id} 的跟进。{extra}"))
+    when = first_future(summary, now, await workdays(ctx))  # 「约了后天下午3点再打」 → the next call and its reminder
+    if when is not None:
+        await plan_follow_up(session, lead, when.isoformat(), ctx.user.id, now, ctx.settings.reminders)
+        ctx.reply(Text(P.FOLLOW_UP_TIMED.format(when=say_when(when, now), id=lead.id) + extra))
+        return
+    ctx.reply(Text(P.FOLLOW_UP_DONE.format(id=lead.id) + extra))
 
 
 async def _hint_for_open_lead(ctx: Context, msg: Inbound, hint: str) -> None:
@@ -606,12 +630,14 @@ async def reassign_cmd(ctx: Context, msg: Inbound) -> None:
         return
     session = await ctx.db()
     if who:
-        rep = await _find_rep(session, who, ctx.user)
+        people = (await session.execute(select(User.id, User.name).where(User.active.is_(True)))).all()
+        name, why = split_person(who, tuple((p.id, p.name) for p in people))  # 「张伟 客户在他片区」
+        rep = await _find_rep(session, name or who, ctx.user)
         if rep is None:
-            ctx.reply(Text(f"找不到你团队里的「{who}」。可以用工号或姓名，例如「改派 {lead.id} rep02」。"))
+            ctx.reply(Text(P.NOT_IN_TEAM.format(who=name or who)))
             return
         if not await _reassign_frozen(ctx, lead, rep.id):
-            await reassign(ctx, lead, rep, f"主管 {ctx.user.name} 改派")
+            await reassign(ctx, lead, rep, why or f"主管 {ctx.user.name} 改派")
         return
     await _suggest(ctx, lead)
 

@@ -10,18 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import fmt_cn
 from bot.messages import Button, Card, Field
+from bot.phrases import ACTIVITY_LABELS, TO_FILL, UNNAMED_CUSTOMER, activity_label
 from bot.usertext import user_text
-from storage.leads import LEAD_FIELDS, SOURCE_CN, STATUS_CN, display_value, provenance, stage_label
+from storage.leads import LEAD_FIELDS, SOURCE_CN, STATUS_CN, UNKNOWN, display_value, provenance, stage_label
 from storage.models import Activity, Lead, Reminder
 
 GREEN_H, RED_H = 12.0, 24.0
 COLOUR_ICON = {"green": "🟢", "yellow": "🟡", "red": "🔴"}
 RULE_CN = {"first_contact": "首次联系", "follow_up": "约定回访", "cadence": "定期跟进", "stage_stall": "推进阶段",
            "dormancy": "唤醒休眠客户"}
-KIND_CN = {"contact": "跟进", "stage": "阶段", "assign": "分配", "reassign": "改派", "takeover": "接手",
-           "offboard": "离职交接", "won": "赢单", "lost": "输单", "evidence": "证据", "created": "创建",
-           "plan": "约定回访", "freeze": "冻结", "dropped": "放弃"}
 TIMELINE_MAX = 8
+KIND_CN = ACTIVITY_LABELS  # the one label table (bot/phrases.py), also read by the web console
 
 
 def colour(hours: float) -> str:
@@ -75,7 +74,7 @@ def next_action_text(lead: Lead, timers: Mapping[int, tuple[str, datetime]], fir
 
 def list_line(lead: Lead, now: datetime, next_text: str, owner: str | None = None) -> str:
     icon = COLOUR_ICON[colour(waiting_hours(lead, now))]
-    who = user_text(lead.customer_name or "未知客户")
+    who = user_text(lead.customer_name or UNNAMED_CUSTOMER)
     company = f" · {user_text(lead.company)}" if lead.company else ""
     status = "" if lead.status == "active" else f" [{STATUS_CN.get(lead.status, lead.status)}]"
     by = f" · {user_text(owner)}" if owner else ""
@@ -103,10 +102,10 @@ def field_rows(lead: Lead, names: Mapping[str, str]) -> list[Field]:
 def timeline_lines(activities: Sequence[Activity], names: Mapping[str, str]) -> list[str]:
     lines = []
     for act in activities[-TIMELINE_MAX:]:
-        who = names.get(act.actor_id or "", act.actor_id or "系统")
-        text = f"{fmt_cn(act.created_at)} {user_text(who)} {KIND_CN.get(act.kind, act.kind)}"
+        who = names.get(act.actor_id or "", "系统" if act.actor_id is None else "同事")  # a name, never an id
+        text = f"{fmt_cn(act.created_at)} {user_text(who)} {activity_label(act.kind)}"
         if act.summary:
-            text += f": {user_text(act.summary)}"
+            text += f"：{user_text(act.summary)}"
         insights = (act.detail or {}).get("insights_text")
         if insights:
             text += f"（{user_text(insights)}）"
@@ -138,10 +137,10 @@ def detail_card(lead: Lead, names: Mapping[str, str], activities: Sequence[Activ
                     Button(f"lead:ev:{lead.id}", "证据")]
     if manager_view and lead.status in ("active", "frozen", "dormant"):
         buttons.append(Button(f"lead:reassign:{lead.id}", "改派"))  # 6 buttons: WeCom's button_interaction limit
-    note = f"来源: {SOURCE_CN.get(lead.source, lead.source)}"
-    if lead.confidence is not None:
+    note = f"来源：{SOURCE_CN.get(lead.source, lead.source)}"
+    if lead.confidence is not None and lead.source == "ocr":  # a confidence only means something for a screenshot
         note += f" · 识别置信度 {lead.confidence:.0%}"
-    return Card(title=f"线索 #{lead.id} {user_text(lead.customer_name or '未知客户')}", description=description,
+    return Card(title=f"线索 #{lead.id} {user_text(lead.customer_name or UNNAMED_CUSTOMER)}", description=description,
                 fields=tuple(fields), buttons=tuple(buttons), note=note, card_id=f"lead-{lead.id}")
 
 
@@ -154,10 +153,13 @@ def _insight_summary(insights: Mapping[str, list[str]]) -> str:
 
 
 def draft_card(lead: Lead, names: Mapping[str, str], duplicates: Sequence[Lead], viewer_id: str) -> Card:
-    fields = field_rows(lead, names)
+    """Only what is known, plus one line of what is still to fill in."""
+    fields = [f for f in field_rows(lead, names) if not f.value.startswith(UNKNOWN)]
     follow_up = (lead.extra or {}).get("follow_up")
-    fields.append(Field("约定回访", follow_up.replace("T", " ")[:16] if follow_up else "未知"))
-    notes = ["未识别的信息标为「未知」，确认后可补充"]
+    if follow_up:
+        fields.append(Field("约定回访", follow_up.replace("T", " ")[:16]))
+    missing = [label for name, label in LEAD_FIELDS.items() if display_value(lead, name) == UNKNOWN]
+    notes = [TO_FILL.format(fields="、".join(missing))] if missing else []
     for dup in duplicates[:3]:
         if dup.owner_id == viewer_id:
             notes.append(f"⚠️ 你已有同一客户的线索 #{dup.id}")

@@ -345,7 +345,7 @@ def report_lines(rep: TeamReport) -> list[str]:
         arrow = f" → 转化 {pct(conv[i].value)}" if conv[i].total else ""
         lines.append(f"- {i + 1}.{name} {rep.reached[i]}{arrow}")
     lines.append(f"- 赢单 {rep.won} · 输单 {rep.lost}")
-    lines.append("**超时线索**")
+    lines.append("**当前超时（待处理）**")
     any_overdue = False
     for r in rep.reps:
         if not r.overdue:
@@ -354,8 +354,10 @@ def report_lines(rep: TeamReport) -> list[str]:
         shown = "；".join(f"{user_text(o.label)} {o.what} 应于 {fmt_cn(o.due)}" for o in r.overdue[:TOP_OVERDUE])
         more = f"（共 {len(r.overdue)} 条）" if len(r.overdue) > TOP_OVERDUE else ""
         lines.append(f"- {user_text(r.name)}: {shown}{more}")
-    if not any_overdue:
-        lines.append("- 暂无 👍")
+    if not any_overdue:  # 🔴 above counts late first responses of the period, not deadlines missed now
+        late = rep.colours["red"]
+        note = f"（上方 🔴 {late} 条是本期首次响应超过 24 小时的线索，不是待处理的超时）" if late else ""
+        lines.append(f"- 暂无待处理 👍{note}")
     lines.append("**成员**")
     for r in rep.reps:
         c = r.colours

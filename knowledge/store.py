@@ -242,6 +242,34 @@ async def seed_demo(db: Any, now: datetime, kb: Any = None) -> int:
     return await _seed(db, now, kb)
 
 
+@dataclass(frozen=True)
+class SaveResult:
+    saved: KbCard | None  # the card as stored (version bumped), None when refused
+    current: KbCard | None = None  # refused: the card someone else saved meanwhile (None: id taken / gone)
+
+
+async def save_card(session: AsyncSession, card: KbCard, expected_version: int | None, now: datetime) -> SaveResult:
+    """One card written by an editor who read `expected_version` (None: a new card). A card changed since
+    (another tab, another admin, an import) is not overwritten: the current card comes back instead.
+    `card.tokens` must be filled (see `knowledge.importer.tokenise`)."""
+    row = await session.scalar(select(KnowledgeCard).where(KnowledgeCard.id == card.id).with_for_update())
+    if expected_version is None:
+        if row is not None:
+            return SaveResult(None, row_to_card(row))
+        session.add(_new_row(card.with_(version=1), now, list(card.tokens)))
+    else:
+        if row is None or row.version != expected_version:
+            return SaveResult(None, row_to_card(row) if row is not None else None)
+        if row_to_card(row).content_equal(card):
+            return SaveResult(row_to_card(row))
+        _update_row(row, card, now, list(card.tokens))
+    await session.flush()
+    await bump_generation(session, now)
+    stored = await session.scalar(select(KnowledgeCard).where(KnowledgeCard.id == card.id))
+    assert stored is not None
+    return SaveResult(row_to_card(stored))
+
+
 PINS_KEY = "kb:pins"  # kv row: {"pins": {wording: card id}}
 LEARN_LIMIT = 2000  # most recent voted wordings kept for learning
 

@@ -18,6 +18,8 @@ from ocr.engine import LEFT, RIGHT, TIME, ChatText, join_lines
 from ocr.negatives import classify
 from ocr.people import (
     COMPANY_RE,
+    HONORIFIC,
+    SURNAMES,
     TITLE,
     company_in,
     group_company,
@@ -489,18 +491,26 @@ def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None) 
     return _finish(acc, text)
 
 
+FIELD_LABELS = {"公司", "单位", "电话", "手机", "客户", "姓名", "联系人", "职位", "职务", "预算", "微信", "邮箱"}
+
+
+def _honorific(tok: str) -> bool:
+    m = HONORIFIC.match(tok)
+    return m is not None and m.group("s") in SURNAMES
+
+
 def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None) -> None:
     """'张伟 华东医疗 采购经理' or '张伟-华东医疗': a name, a title and a company as separate words."""
     for tok in re.split(r"[\s，,;；]+", plain):
         tok = tok.strip()
-        if not tok or re.search(r"\d", tok) or find_times(tok, now):
+        if not tok or re.search(r"\d", tok) or find_times(tok, now) or tok in FIELD_LABELS:
             continue
         bar = parse_title_bar(tok) if re.search(r"[@＠\-—－|/、]", tok) else None
         if bar and (bar.name or bar.company):
             acc.put("customer_name", bar.name, 0.8)
             acc.put("company", bar.company, 0.7)
             acc.put("title", bar.title, 0.75)
-        elif is_person_name(tok):
+        elif is_person_name(tok) or _honorific(tok):  # 张伟, 刘总, 吴经理 (not 采购经理)
             acc.put("customer_name", tok, 0.8)
         elif is_title(tok):
             acc.put("title", tok, 0.8)

@@ -63,9 +63,10 @@ class Layout:
 INK = 10  # max channel distance from the background that counts as "something is drawn here"
 
 
-def analyse(img: Image.Image, *, desktop: bool = False) -> Layout:
+def analyse(img: Image.Image, *, desktop: bool = False, ink: int | None = None) -> Layout:
     """`desktop`: a PC client's or tablet's chat pane, whose title sits on the left and whose point size is
-    measured from the avatars rather than assumed from the width of a phone."""
+    measured from the avatars rather than assumed from the width of a phone. `ink`: the colour distance that
+    counts as drawn (default from the background; higher for a photo, whose light is never quite even)."""
     rgb = np.asarray(img if img.mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
     h, w, _ = rgb.shape
     bg = _background(rgb)
@@ -77,7 +78,7 @@ def analyse(img: Image.Image, *, desktop: bool = False) -> Layout:
         regions.append(Region(TITLE, title))
     if bottom - top > h * 0.2:
         pt = avatar_point_size(rgb, bg, top, bottom) if desktop else w / 375
-        regions.extend(_chat_regions(rgb, bg, top, bottom, pt or w / 375))
+        regions.extend(_chat_regions(rgb, bg, top, bottom, pt or w / 375, ink or ink_threshold(bg)))
     dark = sum(bg) / 3 < 100
     return Layout(w, h, bg, dark, top, bottom, tuple(regions))
 
@@ -152,6 +153,8 @@ def _title_box(rgb: np.ndarray, top: int, *, left_aligned: bool = False) -> Box 
     if not rows:
         return None
     y0, y1 = rows[-1]
+    if len(rows) >= 2 and rows[-1][0] - rows[-2][1] < 0.5 * (rows[-2][1] - rows[-2][0]):
+        y0 = rows[-2][0]  # a subtitle right under the name (DingTalk shows the contact's company there)
     cols = _runs(ink[y0:y1].any(axis=0), w)
     if not cols:
         return None
@@ -178,10 +181,11 @@ def avatar_point_size(rgb: np.ndarray, bg: tuple[int, int, int], top: int, botto
     return float(np.median(sizes)) / 40 if sizes else None
 
 
-def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: int, s: float) -> list[Region]:
+def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: int, s: float,
+                  ink: int) -> list[Region]:
     w = rgb.shape[1]
     area = rgb[top + 2 : bottom - 1]
-    mask = distance(area, bg) > ink_threshold(bg)
+    mask = distance(area, bg) > ink
     row_has = mask.sum(axis=1) > 2
     out: list[Region] = []
     for y0, y1 in _runs(row_has, max(3, int(4 * s))):

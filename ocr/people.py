@@ -5,6 +5,7 @@ Pure functions shared by screenshots and typed leads (「新线索 …」), so b
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -168,6 +169,13 @@ def parse_title_bar(raw: str | None) -> TitleBar:
         return TitleBar(is_group=True)
     if COLLEAGUE_TITLE.search(raw.strip()):
         return TitleBar(is_colleague=True)
+    first, _, subtitle = raw.strip().partition("\n")
+    if subtitle.strip():  # DingTalk: the contact's company on a second line under the name
+        bar = parse_title_bar(first)
+        company = strip_title_noise(subtitle.strip())
+        if bar.company is None and looks_like_company(company) and clean_company(company):
+            bar = dataclasses.replace(bar, company=company)
+        return bar
     clean = strip_title_noise(raw)
     at = re.match(r"^(.+?)\s*[@＠]\s*(.+)$", clean)
     if at:  # WeCom: 「张伟@华东医疗」, 「张伟@微信」: the name before @, the company after it

@@ -17,6 +17,7 @@ from ocr.layout import Box, Layout, analyse
 
 PHONE, PANE, PHOTO, PAGE = "phone", "pane", "photo", "page"
 MIN_PANE_SHARE = 0.25  # a chat pane is at least a quarter of the screen wide
+PHOTO_INK = 16  # a photographed screen's background drifts by up to ~10 levels even after levelling
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def locate(img: Image.Image) -> Located:
     photo = rectify_photo(img)
     if photo is not None:
         upright, quad = photo
-        layout = analyse(upright)
+        layout = analyse(upright, ink=PHOTO_INK)
         if layout.is_chat:
             return Located(upright, layout, PHOTO, quad=quad)
     return Located(img, first if first is not None else analyse(img), PAGE)

@@ -48,6 +48,8 @@ ACTION_CN = {"take": "接手", "assign": "改派", "extend": "延期"}
 
 STALE = "这张卡片已过期（线索状态已经变化），无需操作。"
 GONE = "这条提醒已不存在或按钮已失效。"
+MAX_EXTEND_HOURS = 24 * 30
+EXTEND_LIMIT = "延期时长需在 720 个工作小时以内（可写小时或天，如「48」「3天」）。"
 NOT_PENDING = "这条提醒已更新（可能已完成或已升级），按钮已失效。"
 
 
@@ -319,8 +321,8 @@ async def assign_to(session: AsyncSession, user: UserInfo, lead_id: int, rid: in
 async def extend(session: AsyncSession, user: UserInfo, lead_id: int, rid: int, hours: float, reason: str,
                  now: datetime, cfg: RemindersSettings) -> Result:
     """延期: back to the previous owner with `hours` more for the escalated rule."""
-    if not 0 < hours <= 24 * 30:
-        return _say("延期时长需在 720 个工作小时以内（可写小时或天，如「48」「3天」）。")
+    if not 0 < hours <= MAX_EXTEND_HOURS:
+        return _say(EXTEND_LIMIT)
     esc = await _escalation(session, user, lead_id, rid)
     if isinstance(esc, Result):
         return esc
@@ -359,3 +361,35 @@ async def _restart_after_extend(session: AsyncSession, lead: Lead, rule: str, wi
     await start_dormancy(session, lead, now, now, cfg)
     await follow_up_again(session, lead, now, cfg)
     return cal.add_working_time(now, window, work)
+
+
+async def extend_open_step(session: AsyncSession, user: UserInfo, lead: Lead, hours: float, reason: str,
+                           now: datetime, cfg: RemindersSettings) -> Result:
+    """延期 on a lead that is not frozen: its open step (the SLA deadline coming first) gets `hours` more
+    working time, counted on from the deadline it had."""
+    if not 0 < hours <= MAX_EXTEND_HOURS:
+        return _say(EXTEND_LIMIT)
+    rows = [r for r in await open_timers(session, lead.id, SLA_RULES) if r.payload.get("deadline")]
+    if not rows:
+        return _say(f"线索 {messages.lead_label(lead)} 现在没有进行中的期限，不需要延期。")
+    row = min(rows, key=lambda r: r.payload["deadline"])
+    cal = await load_calendar(session, cfg)
+    work = await working_hours(session, cal, lead.owner_id)
+    deadline = datetime.fromisoformat(row.payload["deadline"])
+    left = cal.working_time_between(now, deadline, work) if deadline > now else timedelta()
+    await cancel_timers(session, lead.id, now, [row.rule])
+    await start_sla(session, lead, row.rule, now, now, cfg, cal, work, window=left + timedelta(hours=hours),
+                    extra={"extended": reason})
+    new_deadline = cal.add_working_time(now, left + timedelta(hours=hours), work)
+    span = messages.work_span(hours, day_hours(cfg))
+    add_activity(session, lead.id, user.id, "extend", now, f"{user.name} 延期 {span}：{reason}",
+                 hours=hours, reason=reason, rule=row.rule)
+    add_audit(session, user.id, "lead.extend", f"lead:{lead.id}", now, hours=hours, reason=reason, rule=row.rule)
+    result = Result(reply=Text(f"✅ 线索 {messages.lead_label(lead)} 的「{RULE_CN[row.rule]}」已延期 {span}，"
+                               f"新的期限 {fmt_cn(new_deadline)}。"), changed=True)
+    if lead.owner_id and lead.owner_id != user.id:
+        result.sends.append((lead.owner_id, Text(f"⏳ {user.name} 把线索 {messages.lead_label(lead)} 的"
+                                                 f"「{RULE_CN[row.rule]}」延期 {span}（{reason}），"
+                                                 f"请在 {fmt_cn(new_deadline)} 前完成。"),
+                             f"extend:{lead.id}:{now.isoformat()}"))
+    return result

@@ -25,12 +25,13 @@ log = logging.getLogger(__name__)
 
 OUTBOX = "salesbot_outbox"  # outbox rows are due: claim them
 TICKER = "salesbot_ticker"  # a reminder is due now: tick
+PAUSE = "salesbot_pause"  # payload "<channel>:<app key>:<seconds>": the platform rate-limited the app, all pause
 
 
-async def notify(session: AsyncSession, channel: str) -> None:
+async def notify(session: AsyncSession, channel: str, payload: str = "") -> None:
     """Wake every listening instance when `session`'s transaction commits (PostgreSQL; nothing on SQLite)."""
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+        await session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": channel, "payload": payload})
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -39,18 +40,23 @@ def asyncpg_dsn(url: str) -> str:
 
 
 class Listener:
-    def __init__(self, url: str, handlers: Mapping[str, Callable[[], Any]], *, max_backoff_s: float = 30.0) -> None:
+    def __init__(self, url: str, handlers: Mapping[str, Callable[[str], Any]], *, max_backoff_s: float = 30.0
+                 ) -> None:
+        """`handlers`: channel → a function of the payload ("" for the catch-up call after (re)connecting)."""
         self.dsn = asyncpg_dsn(url)
         self.handlers = dict(handlers)
         self.max_backoff_s = max_backoff_s
         self.connected = asyncio.Event()
         self.received = 0
 
-    def _on_notify(self, _conn: Any, _pid: int, channel: str, _payload: str) -> None:
+    def _on_notify(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
         self.received += 1
         handler = self.handlers.get(channel)
         if handler is not None:
-            handler()
+            try:
+                handler(payload)
+            except Exception:
+                log.exception("wake-up handler for %s failed (payload %r)", channel, payload[:100])
 
     async def run(self, stop: asyncio.Event) -> None:
         """Listen until `stop` is set, reconnecting after a lost connection."""
@@ -81,7 +87,7 @@ class Listener:
             await conn.add_listener(channel, self._on_notify)
         self.connected.set()
         for handler in self.handlers.values():  # whatever was notified while we were not listening
-            handler()
+            handler("")
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(lost.wait())]
         try:
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)

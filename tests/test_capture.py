@@ -186,8 +186,8 @@ async def test_bad_files_get_a_clear_reply_and_no_row(chat: ChatSession, transcr
 
 
 async def test_edit_without_a_draft(chat: ChatSession, transcript: Transcript) -> None:
-    await chat.handle_line("电话 13812345678")
-    assert "没有待确认的线索草稿" in transcript.last("rep01")["text"]
+    await chat.handle_line("电话 13812345678")  # no draft and no lead in the conversation: which lead?
+    assert "要改哪条线索" in transcript.last("rep01")["text"]
 
 
 async def test_screenshots_of_two_customers_make_two_drafts(chat: ChatSession, transcript: Transcript,

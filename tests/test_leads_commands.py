@@ -73,7 +73,7 @@ async def test_follow_up_logs_contact_and_mines_insights(
     assert set(insights["roles"]) == {"采购", "决策层"}
     await chat.handle_line("线索 1")
     detail = transcript.last("rep01")
-    assert "跟进: 设备科说太贵了" in detail["text"] and "竞品 销售易" in detail["text"]
+    assert "跟进：设备科说太贵了" in detail["text"] and "竞品 销售易" in detail["text"]
     assert [b["text"] for b in detail["buttons"]] == ["跟进", "推进阶段", "赢单", "输单", "证据"]
 
 

@@ -270,3 +270,8 @@ def test_a_colleagues_email_or_wechat_is_not_the_customers() -> None:
 )
 def test_needs_from_the_product_vocabulary(text: str, want: tuple[str, ...]) -> None:
     assert extract(chat("王强", ("left", f"电话13812345678，{text}")), NOW).needs == want
+
+
+def test_dingtalk_title_with_external_tag_and_company_subtitle() -> None:
+    bar = parse_title_bar("柏子衿 外部\n澄湖检测技术有限公司")
+    assert (bar.name, bar.company) == ("柏子衿", "澄湖检测技术有限公司")

@@ -80,7 +80,7 @@ async def test_a_logged_contact_and_the_agreed_follow_up_agree(
     today = await make_lead(services, first_contact_at=clock.now(), next_follow_up_at=cn(2026, 11, 23, 15))
     later = await make_lead(services, first_contact_at=clock.now(), next_follow_up_at=cn(2026, 11, 26, 15),
                             customer_name="李总")
-    await chat.handle_line(f"跟进 {today} 已电话沟通，客户确认下周看方案")  # the call happened early
+    await chat.handle_line(f"跟进 {today} 已电话沟通，客户确认方案没问题")  # the call happened early (no new time)
     await chat.handle_line(f"跟进 {later} 发了资料")  # the agreed call on Thursday still stands
     assert (await get_lead(services, today)).next_follow_up_at is None
     assert [t.rule for t in await timers(services, today)].count("follow_up") == 0

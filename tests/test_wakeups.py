@@ -45,7 +45,7 @@ async def pg(pg_url: str) -> AsyncIterator[Database]:
 
 
 async def _listening(pg: Database, counts: Counts) -> tuple[Listener, asyncio.Event, asyncio.Task[None]]:
-    listener = Listener(pg.url, {OUTBOX: lambda: counts.bump("outbox"), TICKER: lambda: counts.bump("ticker")},
+    listener = Listener(pg.url, {OUTBOX: lambda _p: counts.bump("outbox"), TICKER: lambda _p: counts.bump("ticker")},
                         max_backoff_s=0.5)
     stop = asyncio.Event()
     task = asyncio.create_task(listener.run(stop))

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.clock import SystemClock, fmt_cn, to_utc
+from bot.clock import SystemClock, to_utc
 from bot.config import Settings
 
 # Accepted column headers (English or Chinese) → lead field.
@@ -136,10 +136,8 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def run_offboard(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.messages import Markdown, Outbound
     from bot.outbox import enqueue
-    from handlers.assignment import offboard
-    from storage.leads import STATUS_CN, stage_label
+    from handlers.assignment import handover_lines, handover_notice, offboard
 
     now = _now(args)
     db = await _open(settings, now)
@@ -150,16 +148,10 @@ async def run_offboard(args: argparse.Namespace, settings: Settings) -> int:
             except ValueError as exc:
                 print(f"salesbot: {exc}", file=sys.stderr)
                 return 1
-            lines = [f"#{lead.id} {lead.customer_name or '未知客户'} · {lead.company or '未知公司'} · "
-                     f"{stage_label(lead.stage)} · {STATUS_CN.get(lead.status, lead.status)} · "
-                     f"最近跟进 {fmt_cn(lead.last_activity_at)} · 约定回访 {fmt_cn(lead.next_follow_up_at)}"
-                     for lead in leads]
-            if leads:
-                body = Markdown(title="📋 线索交接清单",
-                                text=f"**{args.user} 的 {len(leads)} 条线索已转给你**\n"
-                                     + "\n".join(f"- {line}" for line in lines))
-                await enqueue(session, [Outbound(args.to, body, dedup_key=f"offboard:{args.user}:{now.isoformat()}")],
-                              now, settings.default_channel)
+            lines = handover_lines(leads)
+            notice = handover_notice(args.user, args.to, leads, now)
+            if notice is not None:
+                await enqueue(session, [notice], now, settings.default_channel)
     finally:
         await db.dispose()
     print(f"handover {args.user} → {args.to}: {len(leads)} lead(s); {args.user} deactivated")

@@ -1,4 +1,6 @@
-"""Per-recipient limits that hold across instances (PostgreSQL): counted from the outbox, which every instance
+"""State that must hold across instances on PostgreSQL: per-recipient limits and access tokens.
+
+Per-recipient limits counted from the outbox, which every instance
 writes. Each delivered row keeps its `delivered_at`, and the outbox keeps at most one row per recipient in
 flight across all instances (its claim takes only a recipient's oldest open row), so the count read before a
 send is the count the platform sees. SQLite means one process: the senders' in-memory throttles are exact
@@ -7,13 +9,21 @@ and this is not consulted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from storage.db import Database
-from storage.models import OutboxMessage
+from storage.locks import lock_key
+from storage.models import KeyValue, OutboxMessage
+from storage.notify import PAUSE, notify
+
+log = logging.getLogger(__name__)
 
 
 async def recent_deliveries(db: Database, channel: str, recipient: str, since: datetime, limit: int
@@ -42,3 +52,48 @@ async def shared_wait(db: Database, now: datetime, channel: str, recipient: str,
         if over > 0:
             wait = max(wait, window - recent[over - 1])
     return wait
+
+
+class SharedToken:
+    """An access token kept in the database (`kv`) on PostgreSQL, so N instances of one app fetch one token,
+    not N: under an advisory lock, a stored token that is not the one the platform just refused and is valid
+    for more than `margin_s` is used; otherwise this instance fetches, stores and uses a new one."""
+
+    def __init__(self, db: Database, key: str, margin_s: float = 300.0) -> None:
+        self.db, self.key, self.margin_s = db, key, margin_s
+
+    async def get(self, stale: str | None, fetch: Callable[[], Awaitable[tuple[str, float]]]) -> tuple[str, float]:
+        """(token, seconds it stays valid)."""
+        kv = KeyValue.__table__
+        async with self.db.session() as session:
+            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(self.key)})
+            stored = (await session.execute(select(kv.c.value).where(kv.c.key == self.key))).scalar_one_or_none()
+            now = time.time()
+            if stored and stored.get("token") != stale and stored.get("expires_at", 0) - now > self.margin_s:
+                return str(stored["token"]), float(stored["expires_at"]) - now
+            token, expires_in = await fetch()  # one instance at a time: the others wait on the lock
+            value = {"token": token, "expires_at": now + expires_in}
+            stmt = pg_insert(kv).values(key=self.key, value=value, updated_at=datetime.now(UTC))
+            await session.execute(stmt.on_conflict_do_update(
+                index_elements=[kv.c.key], set_={"value": value, "updated_at": stmt.excluded.updated_at}))
+            return token, expires_in
+
+
+async def announce_pause(db: Database, app_key: str, seconds: float) -> None:
+    """The platform rate-limited the app (WeCom 45009): every instance's listener pauses it too (NOTIFY)."""
+    try:
+        async with db.session() as session:
+            await notify(session, PAUSE, f"{app_key}:{seconds:.0f}")
+    except Exception:  # the pause still holds here; the others meet the limit themselves
+        log.exception("could not tell the other instances about the pause of %s", app_key)
+
+
+def apply_pause(channels: Iterable[Any], payload: str) -> None:
+    """A PAUSE notification ("<app key>:<seconds>") → the matching API clients stop calling for that long."""
+    if not payload:
+        return
+    key, _, seconds = payload.rpartition(":")
+    for channel in channels:
+        paused_elsewhere = getattr(getattr(channel, "api", None), "paused_elsewhere", None)
+        if callable(paused_elsewhere):
+            paused_elsewhere(key, float(seconds))

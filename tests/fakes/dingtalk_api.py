@@ -49,6 +49,7 @@ class FakeDingtalk:
     acks: list[dict[str, Any]] = field(default_factory=list)
     connections: int = 0
     same_content_dropped: int = 0  # batchSend repeats of identical content to one user (DingTalk drops them)
+    auth_codes: dict[str, str] = field(default_factory=dict)  # 免登 authCode → userid (each works once)
     _faults: dict[str, Fault] = field(default_factory=dict)
     _tokens: set[str] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
@@ -67,6 +68,7 @@ class FakeDingtalk:
         app.router.add_post("/v1.0/im/v1.0/robot/interactiveCards/send", self._card_send)
         app.router.add_put("/v1.0/im/robots/interactiveCards", self._card_update)
         app.router.add_post("/media/upload", self._upload)
+        app.router.add_post("/topapi/v2/user/getuserinfo", self._auth_code_user)
         app.router.add_post("/v1.0/gateway/connections/open", self._open)
         app.router.add_get("/stream", self._stream)
         self._server = TestServer(app, host="127.0.0.1")
@@ -213,6 +215,15 @@ class FakeDingtalk:
             return web.json_response({"errcode": 40014, "errmsg": "不合法的access_token"})
         return self._fault("upload") or web.json_response({"errcode": 0, "errmsg": "ok", "type": "image",
                                                            "media_id": f"@media-{next(self._ids)}"})
+
+    async def _auth_code_user(self, request: web.Request) -> web.Response:
+        rec = await self._record("getuserinfo", request)
+        if request.query.get("access_token") not in self._tokens:
+            return web.json_response({"errcode": 40014, "errmsg": "不合法的access_token"})
+        userid = self.auth_codes.pop(str((rec.body or {}).get("code", "")), None)
+        if userid is None:
+            return web.json_response({"errcode": 40078, "errmsg": "不存在的临时授权码"})
+        return web.json_response({"errcode": 0, "errmsg": "ok", "result": {"userid": userid, "name": "x"}})
 
     async def _open(self, request: web.Request) -> web.Response:
         rec = await self._record("open", request)

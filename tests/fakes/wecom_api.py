@@ -63,6 +63,7 @@ class FakeWecom:
     used_response_codes: set[str] = field(default_factory=set)
     token_fetches: int = 0
     duplicates_dropped: int = 0
+    oauth_codes: dict[str, str] = field(default_factory=dict)  # 网页授权 code → userid (each works once)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -108,6 +109,7 @@ class FakeWecom:
         app.router.add_post("/cgi-bin/message/update_template_card", self._update)
         app.router.add_get("/cgi-bin/media/get", self._media_get)
         app.router.add_post("/cgi-bin/media/upload", self._media_upload)
+        app.router.add_get("/cgi-bin/auth/getuserinfo", self._oauth_user)
         self._runner, self.base_url = await serve_local(app, port)
         return self.base_url
 
@@ -176,6 +178,15 @@ class FakeWecom:
         token = f"tok{next(self._ids)}"
         self.valid_tokens.add(token)
         return web.json_response({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": self.expires_in})
+
+    async def _oauth_user(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request, "auth/getuserinfo")
+        if (err := self._token_error(request)) is not None:
+            return err
+        userid = self.oauth_codes.pop(request.query.get("code", ""), None)
+        if userid is None:
+            return web.json_response({"errcode": 40029, "errmsg": "invalid code"})
+        return web.json_response({"errcode": 0, "errmsg": "ok", "userid": userid, "user_ticket": "t"})
 
     async def _send(self, request: web.Request) -> web.StreamResponse:
         body = await self._record(request, "message/send")

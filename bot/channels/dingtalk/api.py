@@ -189,6 +189,21 @@ class DingtalkApi:
             raise DingtalkApiError(f"media/upload failed: {result}", retryable=True)
         return str(result["media_id"])
 
+    async def auth_code_userid(self, code: str) -> str | None:
+        """免登: the staff member a web page's authCode (dd.runtime.permission.requestAuthCode) belongs to
+        (legacy oapi topapi/v2/user/getuserinfo, which accepts the v1.0 app token); None for a refused code."""
+        token = await self.access_token()
+        url = f"{self.settings.oapi_base.rstrip('/')}/topapi/v2/user/getuserinfo"
+        try:
+            async with self.session().post(url, params={"access_token": token}, json={"code": code}) as resp:
+                result = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, json.JSONDecodeError) as exc:
+            raise DingtalkApiError(f"user/getuserinfo: {type(exc).__name__}: {exc}", retryable=True) from exc
+        if not isinstance(result, dict) or result.get("errcode") not in (0, None):
+            return None
+        userid = (result.get("result") or {}).get("userid")
+        return str(userid) if userid else None
+
     # -- stream mode ------------------------------------------------------------------------
     async def open_stream_connection(self, topics: list[dict[str, str]]) -> dict[str, Any]:
         """{endpoint, ticket} for the Stream WebSocket (no token needed: clientId/clientSecret in the body)."""

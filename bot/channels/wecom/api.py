@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 
 from bot.channels.base import DeliveryError, Failure
+from bot.channels.shared_limits import SharedToken
 from bot.config import WecomSettings
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,15 @@ class WecomApi:
         self._token_attempts = 0  # gettoken fetches started
         self._token_failure: tuple[int, WecomApiError] | None = None  # (attempt, error) of the last failed fetch
         self.token_fetches = 0
+        self.shared: SharedToken | None = None  # PostgreSQL: the token every instance uses (WecomSender.bind)
+        # PostgreSQL: tell the other instances about a 45009 (they then pause too: `paused_elsewhere`)
+        self.tell_others: Callable[[str, float], Awaitable[None]] | None = None
+        self.app_key = f"wecom:{settings.corp_id}:{settings.agent_id}"
+
+    def paused_elsewhere(self, app_key: str, seconds: float) -> None:
+        """Another instance of this app met WeCom's 45009: no calls from here either for `seconds`."""
+        if app_key == self.app_key:
+            self._blocked_until = max(self._blocked_until, self._monotonic() + seconds)
 
     # -- plumbing ---------------------------------------------------------------------------
     def _http(self) -> aiohttp.ClientSession:
@@ -119,22 +129,27 @@ class WecomApi:
                 return self._token  # type: ignore[return-value]
             self._raise_failure_since(arrived)
             self._token_attempts += 1
-            try:
-                body = await self._with_retries(
-                    "gettoken", lambda: self._http().get(
-                        self.base + "gettoken",
-                        params={"corpid": self.settings.corp_id, "corpsecret": self.settings.secret},
-                    ), _read_json,
-                )
+            try:  # several instances on PostgreSQL: one of them fetches, the token is kept in the database
+                token, expires_in = await (self.shared.get(stale, self._fetch_token) if self.shared is not None
+                                           else self._fetch_token())
             except WecomApiError as exc:
                 self._token_failure = (self._token_attempts, exc)
                 raise
             self._token_failure = None
-            self.token_fetches += 1
-            expires_in = float(body.get("expires_in") or 7200)
-            self._token = str(body["access_token"])
+            self._token = token
             self._renew_at = self._monotonic() + max(expires_in - self.renew_before_s, expires_in / 2)
             return self._token
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        """gettoken → (token, seconds it is valid)."""
+        body = await self._with_retries(
+            "gettoken", lambda: self._http().get(
+                self.base + "gettoken",
+                params={"corpid": self.settings.corp_id, "corpsecret": self.settings.secret},
+            ), _read_json,
+        )
+        self.token_fetches += 1
+        return str(body["access_token"]), float(body.get("expires_in") or 7200)
 
     def _raise_failure_since(self, arrived: int) -> None:
         """Callers that queued behind a failed gettoken share its failure instead of each asking again (WeCom
@@ -191,7 +206,10 @@ class WecomApi:
                 token = await self.access_token(stale=token)
                 continue
             if errcode != 0:
-                raise self._error(what, result)
+                error = self._error(what, result)
+                if errcode == RATE_LIMITED and self.tell_others is not None:
+                    await self.tell_others(self.app_key, RATE_LIMIT_BLOCK_S)  # every instance pauses
+                raise error
             self._reported.clear()  # working again: a later config error is logged afresh
             return result
         raise AssertionError("unreachable")
@@ -219,6 +237,14 @@ class WecomApi:
         return await self._call(  # type: ignore[no-any-return]
             path, lambda t: self._http().post(self.base + path, params={"access_token": t}, json=payload)
         )
+
+    async def oauth_userid(self, code: str) -> str | None:
+        """网页授权 (OAuth2 in WeCom's browser): the member the redirect's `code` belongs to; None for a
+        non-member (an outsider gets an openid, no userid). A code works once, for 5 minutes."""
+        result = await self._call("auth/getuserinfo", lambda t: self._http().get(
+            self.base + "auth/getuserinfo", params={"access_token": t, "code": code}))
+        userid = result.get("userid") or result.get("UserId")
+        return str(userid) if userid else None
 
     async def send_message(self, payload: dict[str, Any]) -> dict[str, Any]:
         """POST message/send. The caller inspects `invaliduser` (errcode 0 even when a user is unknown)."""

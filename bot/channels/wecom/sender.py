@@ -8,11 +8,12 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from bot.channels.base import DeliveryError
 from bot.channels.media_memo import media_for
-from bot.channels.shared_limits import shared_wait
+from bot.channels.shared_limits import SharedToken, announce_pause, shared_wait
 from bot.channels.wecom import render
 from bot.channels.wecom.api import WecomApi, WecomApiError
 from bot.clock import Clock, SystemClock
@@ -82,6 +83,8 @@ class WecomSender:
         self.db, self.clock = db, clock
         if not db.is_sqlite:
             self.shared = (db, clock)
+            self.api.shared = SharedToken(db, f"wecom:token:{self.settings.corp_id}:{self.settings.agent_id}")
+            self.api.tell_others = partial(announce_pause, db)
 
     async def close(self) -> None:
         await self.api.close()

@@ -1,0 +1,44 @@
+"""The web console (/admin/): an aiohttp sub-application served by `salesbot serve`.
+
+    app.add_subapp("/admin/", build_console(services))
+
+Server-rendered Jinja2 pages, one small static script, no build step. Log-in by a one-time link from chat
+(「后台」) or `salesbot admin link USER`; see `app.console.login` and `bot.login_links`.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from app.console import kb, kb_tools, leads, login, oauth, ops
+from app.console.core import HERE, JINJA, SERVICES, allow, console_middleware, make_jinja, user_of
+from bot.services import Services
+
+UPLOAD_BODY_MB = 1  # plain forms; uploads stream (app.console.kb_tools.MAX_UPLOAD_MB)
+
+
+@allow("manager", "admin")
+async def home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther("/admin/kb" if user_of(request).is_admin else "/admin/team")
+
+
+def build_console(services: Services) -> web.Application:
+    app = web.Application(middlewares=[console_middleware], client_max_size=UPLOAD_BODY_MB * 1024 * 1024)
+    app[SERVICES] = services
+    app[JINJA] = make_jinja()
+    app.router.add_get("/", home, name="home")
+    app.router.add_get("/login", login.login_page, name="login")
+    app.router.add_post("/login", login.login_post, name="login_post")
+    app.router.add_post("/logout", login.logout, name="logout")
+    app.router.add_get("/oauth/wecom", oauth.oauth_wecom, name="oauth_wecom")
+    app.router.add_get("/oauth/dingtalk", oauth.oauth_dingtalk, name="oauth_dingtalk")
+    app.router.add_static("/static", HERE / "static", name="static")
+    app.router.add_routes(kb_tools.routes())  # before kb: /kb/import is not a card id
+    app.router.add_routes(kb.routes())
+    app.router.add_routes(leads.routes())
+    app.router.add_routes(ops.routes())
+    return app
+
+
+def mount_console(app: web.Application, services: Services) -> None:
+    app.add_subapp("/admin/", build_console(services))

@@ -1,0 +1,199 @@
+"""团队看板, the lead list and a lead's page with 改派 / 延期 / 接手.
+
+Who sees what is storage.leads' rule (`visible_clause`, `load_lead`): a manager's team and pool, an admin
+everything. Actions are the chat commands themselves, run as the signed-in user (app.console.webctx).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, or_, select
+
+from app.console.core import allow, audit_detail, log, message_page, render, services_of, user_of
+from app.console.webctx import run_as
+from bot.context import UserInfo
+from handlers.assignment import reassign_options
+from handlers.leads_view import KIND_CN, colour, field_rows, next_action_text, next_actions, waiting_hours
+from handlers.permissions import can_see, load_lead, visible_clause
+from handlers.report import DIGEST_WINDOW, chart_png, compute_report, pct
+from storage.activity import add_audit
+from storage.leads import STAGES, STATUS_CN, stage_label, user_names
+from storage.models import Activity, Evidence, Lead, User
+
+PAGE = 50
+MANAGERS = ("manager", "admin")
+NOT_VISIBLE = "找不到这条线索，或它不在你的团队范围内。"
+
+
+def _team_scope(user: UserInfo) -> str | None:
+    return None if user.is_admin else user.id
+
+
+# -- 团队看板 ----------------------------------------------------------------------------------------------
+@allow(*MANAGERS)
+async def team(request: web.Request) -> web.Response:
+    services, user = services_of(request), user_of(request)
+    now = services.clock.now()
+    async with services.db.session() as session:
+        report = await compute_report(session, _team_scope(user), now - DIGEST_WINDOW, now,
+                                      services.settings.reminders)
+    funnel = [{"name": name, "n": n} for (_, name), n in zip(STAGES, report.reached, strict=False)]
+    return render(request, "team.html", title="团队看板", report=report, funnel=funnel, pct=pct,
+                  conversions=report.conversions())
+
+
+@allow(*MANAGERS)
+async def team_chart(request: web.Request) -> web.Response:
+    services, user = services_of(request), user_of(request)
+    now = services.clock.now()
+    async with services.db.session() as session:
+        report = await compute_report(session, _team_scope(user), now - DIGEST_WINDOW, now,
+                                      services.settings.reminders)
+    return web.Response(body=await chart_png(report), content_type="image/png")
+
+
+# -- lead list ---------------------------------------------------------------------------------------------
+@allow(*MANAGERS)
+async def lead_list(request: web.Request) -> web.Response:
+    services, user, q = services_of(request), user_of(request), request.query
+    page = max(1, int(q.get("page", "1")) if q.get("page", "1").isdigit() else 1)
+    stmt = select(Lead).where(visible_clause(user), Lead.status != "draft")
+    status = q.get("status", "open")
+    if status == "open":
+        stmt = stmt.where(Lead.status.in_(("active", "frozen", "dormant")))
+    elif status in STATUS_CN:
+        stmt = stmt.where(Lead.status == status)
+    if q.get("owner"):
+        stmt = stmt.where(Lead.owner_id == q["owner"][:64])
+    if q.get("stage"):
+        stmt = stmt.where(Lead.stage == q["stage"][:16])
+    text = q.get("q", "").strip()[:64]
+    if text:
+        stmt = stmt.where(or_(Lead.company.like(f"%{text}%"), Lead.customer_name.like(f"%{text}%"),
+                              Lead.phone == text))
+    now = services.clock.now()
+    async with services.db.session() as session:
+        total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+        leads = list(await session.scalars(stmt.order_by(Lead.id.desc()).offset((page - 1) * PAGE).limit(PAGE)))
+        leads = [lead for lead in leads if lead.owner_id is not None or await can_see(session, user, lead)]
+        names = await user_names(session, [lead.owner_id for lead in leads])
+        timers = await next_actions(session, [lead.id for lead in leads])
+        owners = await _reachable_reps(session, user)
+    cfg = services.settings.reminders
+    rows = [{"lead": lead, "owner": names.get(lead.owner_id or "", "线索池") if lead.owner_id else "线索池",
+             "colour": colour(waiting_hours(lead, now)),
+             "next": next_action_text(lead, timers, cfg.first_contact_hours)}
+            for lead in leads]
+    return render(request, "leads.html", title="线索", rows=rows, total=total, page=page,
+                  pages=max(1, -(-total // PAGE)), q=q, owners=owners, STAGES=STAGES, STATUS_CN=STATUS_CN,
+                  stage_label=stage_label)
+
+
+async def _reachable_reps(session: Any, user: UserInfo) -> list[User]:
+    stmt = select(User).where(User.active.is_(True), User.role == "rep")
+    if not user.is_admin:
+        stmt = stmt.where(User.manager_id == user.id)
+    return list(await session.scalars(stmt.order_by(User.id)))
+
+
+# -- one lead ------------------------------------------------------------------------------------------------
+async def _visible(request: web.Request) -> Lead | None:
+    services, user = services_of(request), user_of(request)
+    raw = request.match_info["lead_id"]
+    if not raw.isdigit() or len(raw) > 9:
+        return None
+    async with services.db.session() as session:
+        lead = await load_lead(session, user, int(raw))
+    if lead is None:
+        log.warning("console: %s (%s) asked for lead %s outside their reach", user.id, user.role, raw)
+    return lead
+
+
+@allow(*MANAGERS)
+async def lead_page(request: web.Request, outcome: list[str] | None = None, ok: bool = True) -> web.Response:
+    services, user = services_of(request), user_of(request)
+    lead = await _visible(request)
+    if lead is None:
+        return message_page(request, "找不到线索", NOT_VISIBLE, 404)
+    now = services.clock.now()
+    async with services.db.session() as session:
+        acts = list(await session.scalars(select(Activity).where(Activity.lead_id == lead.id)
+                                           .order_by(Activity.created_at, Activity.id)))
+        evidence = list(await session.scalars(select(Evidence).where(Evidence.lead_id == lead.id)
+                                              .order_by(Evidence.id)))
+        names = await user_names(session, [lead.owner_id, *(a.actor_id for a in acts)])
+        timers = await next_actions(session, [lead.id])
+        picks = await reassign_options(session, lead, user, now, limit=20) if lead.status != "won" else []
+        team_reps = await _reachable_reps(session, user)
+    frozen = (lead.extra or {}).get("frozen", {}) if lead.status == "frozen" else {}
+    return render(request, "lead.html", title=f"线索 #{lead.id}", lead=lead, fields=field_rows(lead, names),
+                  acts=acts, KIND_CN=KIND_CN, names=names, evidence=evidence, stage=stage_label(lead.stage),
+                  status_cn=STATUS_CN.get(lead.status, lead.status),
+                  next=next_action_text(lead, timers, services.settings.reminders.first_contact_hours),
+                  picks=picks, team_reps=team_reps, frozen_rid=frozen.get("reminder_id"),
+                  insights=(lead.extra or {}).get("insights") or {}, outcome=outcome, ok=ok,
+                  owner=names.get(lead.owner_id or "", "线索池") if lead.owner_id else "线索池")
+
+
+@allow(*MANAGERS)
+async def lead_action(request: web.Request) -> web.Response:
+    """改派 / 延期 / 接手: the same chat command, run as this user; its answer is shown on the page."""
+    services, user = services_of(request), user_of(request)
+    lead = await _visible(request)
+    if lead is None:
+        return message_page(request, "找不到线索", NOT_VISIBLE, 404)
+    data = await request.post()
+    action = str(data.get("action", ""))
+    if action == "reassign":
+        rep = str(data.get("rep", "")).strip()[:64]
+        command = {"text": f"改派 {lead.id} {rep}"} if rep else None
+    elif action == "extend":
+        hours = str(data.get("hours", "")).strip()[:6]
+        reason = " ".join(str(data.get("reason", "")).split())[:100]
+        command = {"text": f"延期 {lead.id} {hours} {reason}".strip()} if hours.replace(".", "", 1).isdigit() else None
+    elif action == "take":
+        rid = ((lead.extra or {}).get("frozen") or {}).get("reminder_id")
+        command = {"click": f"esc:take:{lead.id}:{rid}"} if rid else None
+    else:
+        command = None
+    if command is None:
+        return await lead_page(request, ["请把要做的操作填写完整。"], ok=False)
+    ok, replies = await run_as(services, user, **command)
+    async with services.db.session() as session:
+        add_audit(session, user.id, f"console.lead.{action}", f"lead:{lead.id}", services.clock.now(),
+                  ok=ok, command=next(iter(command.values())), **audit_detail(request))
+    return await lead_page(request, replies or ["已完成。"], ok=ok)
+
+
+@allow(*MANAGERS)
+async def evidence_file(request: web.Request) -> web.StreamResponse:
+    services = services_of(request)
+    lead = await _visible(request)
+    raw = request.match_info["evidence_id"]
+    if lead is None or not raw.isdigit():
+        return message_page(request, "找不到图片", NOT_VISIBLE, 404)
+    async with services.db.session() as session:
+        row = await session.get(Evidence, int(raw))
+    if row is None or row.lead_id != lead.id or not row.path:
+        return message_page(request, "找不到图片", "这张图片不存在。", 404)
+    path = Path(row.path)
+    if not path.is_absolute():
+        path = Path(services.settings.ocr.evidence_dir) / path
+    if not path.is_file():
+        return message_page(request, "找不到图片", "图片文件已不在服务器上。", 404)
+    return web.FileResponse(path, headers={"Content-Disposition": "inline"})
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/team", team, name="team"),
+        web.get("/team/chart.png", team_chart, name="team_chart"),
+        web.get("/leads", lead_list, name="leads"),
+        web.get("/leads/{lead_id}", lead_page, name="lead"),
+        web.post("/leads/{lead_id}", lead_action, name="lead_action"),
+        web.get("/leads/{lead_id}/evidence/{evidence_id}", evidence_file, name="lead_evidence"),
+    ]
+

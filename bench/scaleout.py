@@ -1,0 +1,109 @@
+"""Scale-out benchmark: 1, 2, 3 `salesbot serve` instances on one PostgreSQL, callbacks spread round-robin
+(open loop at --rate), a shared fake WeCom API → replies/s, ACK p99 and callback → message/send latency per
+instance count. Each run gets a fresh database on the server of --pg (trust auth, CREATE DATABASE allowed).
+
+    .venv/bin/python bench/scaleout.py [--n 1500] [--rate 500] [--instances 1,2,3]
+        [--pg postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from storage.notify import asyncpg_dsn
+from tests.fakes.wecom_api import FakeWecom
+from tests.scaleout import Spreader, cluster_env, prepare, start_cluster
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+async def admin(pg: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(asyncpg_dsn(pg))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def run(k: int, args: argparse.Namespace) -> str:
+    name = f"salesbot_bench_{uuid.uuid4().hex[:8]}"
+    await admin(args.pg, f'CREATE DATABASE "{name}"')
+    url = f"{args.pg.rsplit('/', 1)[0]}/{name}"
+    tmp = Path(tempfile.mkdtemp(prefix="salesbot-scale-"))
+    try:
+        async with FakeWecom(corp_id="wwbenchscale01") as fake:
+            env = cluster_env(url, fake)
+            await prepare(url, env)
+            servers = await start_cluster(tmp, env, k)
+            try:
+                return await _load(k, fake, servers, args)
+            finally:
+                for server in servers:
+                    await server.stop()
+    finally:
+        await admin(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _load(k: int, fake: FakeWecom, servers: list, args: argparse.Namespace) -> str:  # type: ignore[type-arg]
+    spread = Spreader(fake, servers, concurrency=200)
+    acks: list[float] = []
+    async with spread.session() as http:
+        async def one(i: int) -> None:
+            query, body = spread.callback(f"s{i:05d}", "帮助", 8_000_000 + i)
+            t0 = time.monotonic()
+            await spread.send(http, f"s{i:05d}", query, body, first=i)
+            acks.append((time.monotonic() - t0) * 1000)
+
+        start, tasks = time.monotonic(), []
+        for i in range(args.n):
+            delay = start + i / args.rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+        users = {f"s{i:05d}" for i in range(args.n)}
+        deadline = time.monotonic() + args.timeout
+        while time.monotonic() < deadline:
+            first = {}
+            for r in fake.requests:
+                if r.path == "message/send" and r.body and r.body.get("touser") in users:
+                    first.setdefault(r.body["touser"], r.at)
+            if len(first) == len(users):
+                break
+            await asyncio.sleep(0.1)
+    lat = [(first[u] - spread.acked_at[u]) * 1000 for u in first if u in spread.acked_at]
+    span = max(first.values()) - start if first else float("nan")
+    return (f"{k} instance(s): {len(first)}/{args.n} answered, {len(first) / span:.0f} replies/s "
+            f"({span:.1f} s from the first callback to the last reply); ACK p50 {pct(acks, 50):.0f} ms "
+            f"p99 {pct(acks, 99):.0f} ms; callback → message/send p50 {pct(lat, 50):.0f} ms p99 {pct(lat, 99):.0f} ms")
+
+
+async def main(args: argparse.Namespace) -> None:
+    lines = []
+    for k in (int(x) for x in args.instances.split(",")):
+        line = await run(k, args)
+        print(line, flush=True)
+        lines.append(line)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1500, help="callbacks (one 帮助 per user)")
+    parser.add_argument("--rate", type=float, default=500.0, help="callbacks/s offered, spread over the instances")
+    parser.add_argument("--instances", default="1,2,3")
+    parser.add_argument("--pg", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--timeout", type=float, default=300.0)
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,113 @@
+"""The bot's own words, in one place, so reviewers can read them together and each situation has one wording.
+
+Rules for everything here: natural, concise Simplified Chinese; names, never ids or internal codes; Chinese
+punctuation; no English outside product names. `{…}` fields are filled with `str.format`.
+"""
+
+from __future__ import annotations
+
+ROLE_CN = {"rep": "销售", "manager": "主管", "admin": "管理员"}
+
+# One wording for a missing value, whatever the card.
+UNNAMED_CUSTOMER = "未留名客户"
+UNKNOWN_COMPANY = "公司未填"
+TO_FILL = "待补充：{fields}"
+
+# Timeline labels for every activity kind (storage/activity.py rows); an unknown kind reads 「记录」.
+ACTIVITY_LABELS = {
+    "contact": "跟进", "stage": "阶段变更", "assign": "分配", "reassign": "改派", "takeover": "接手",
+    "offboard": "离职交接", "won": "赢单", "lost": "输单", "evidence": "证据", "created": "创建", "plan": "约定回访",
+    "freeze": "冻结", "dropped": "放弃草稿", "snooze": "推迟提醒", "pause": "暂停提醒", "extend": "延期",
+    "sla_breach": "超时", "sla_warning": "即将超时", "reminder": "提醒", "dormant": "转为沉睡", "merge": "合并",
+    "duplicate_override": "确认不是重复客户", "edit": "修改", "note": "备注", "ask_reminder": "设置提醒",
+}
+
+
+def activity_label(kind: str) -> str:
+    return ACTIVITY_LABELS.get(kind, "记录")
+
+
+# -- the front door ---------------------------------------------------------------------------------
+GREETING = "你好，{name}！我是你的销售助手，常用的有："
+ROLE_TOP = {
+    "rep": ("📷 发客户聊天截图，自动生成线索草稿", "✍️ 「新客户 姓名 公司 电话」直接录入",
+            "📞 「跟进 编号 内容」记录沟通，写上时间就帮你设提醒"),
+    "manager": ("⏰ 「谁超时了」看超时的线索", "👥 「团队线索」看团队进展，可加区域或姓名",
+                "🔁 「改派 编号 姓名 原因」调整负责人"),
+    "admin": ("📚 把话术文件（CSV/XLSX）发给我即可导入", "🕳️ 「知识缺口」看没答上来的问题",
+              "👋 「离职 工号 交给 工号」交接离职同事的线索"),
+}
+MORE_HELP = "发「帮助」查看全部功能。"
+THANKS = "不客气，有需要随时找我 😊"
+ACK = "好的 👌"
+NOISE = "没看明白这条消息 🤔 可以直接打字告诉我要做什么，或发「帮助」。"
+TOO_LONG = "消息太长了（约 {n} 字），请只发要点，或分几条发。"
+MULTI = "一条消息里有两个操作，请分开发，我一条一条处理。"
+UNCLEAR = "你是想{options}？"
+UNCLEAR_OPTIONS = {"lead_show": "查看{customer}的线索", "follow_up": "记录{customer}的跟进", "reminder": "设置提醒"}
+NO_CARD = "最近没有发给你的卡片可选，请直接告诉我要做什么。"
+NO_SUCH_BUTTON = "上一张卡片只有 {n} 个选项，请回复 1 到 {n}。"
+
+# -- reminders and follow-ups ---------------------------------------------------------------------
+REMINDER_SET = "⏰ 好的，{when} 提醒你{task}。"
+REMINDER_SET_LEAD = "⏰ 好的，{when} 提醒你{task}（线索 #{id} {customer}）。"
+REMINDER_NEED_TIME = "什么时候提醒你？例如「明天上午10点提醒我给客户回电话」。"
+REMINDER_NEED_LEAD = "这个提醒是哪位客户的？请带上线索编号，例如「明天提醒我跟进 12」。"
+REMINDER_WHICH = "叫{customer}的客户有 {n} 条线索（{ids}），请带上编号再说一次，例如「{example}」。"
+REMINDER_PAST = "「{when}」已经过去了，请换一个以后的时间。"
+FOLLOW_UP_DONE = "✅ 已记录线索 #{id} 的跟进。"
+FOLLOW_UP_TIMED = "✅ 已记录；{when} 提醒你回访线索 #{id}。"
+FOLLOW_UP_WHICH = "这条跟进是哪条线索的？请带上编号，例如「跟进 12 {note}」。"
+
+# -- edits ---------------------------------------------------------------------------------------
+EDIT_DONE = "✅ 已更新线索 #{id} 的{field}：{value}"
+EDIT_WHICH = "要改哪条线索？请带上编号，例如「线索 12 {field} {value}」。"
+EDIT_BAD = "「{value}」不像有效的{field}，请再检查一下。"
+EDIT_ASK_BUDGET = ("预算 {value} 比团队至今最大的一单（{largest}）高出 10 倍以上，是不是多写了零？"
+                   "确认无误请点「确认」。")
+EDIT_ASK_PHONE = "手机号「{value}」是 {n} 位，手机号应为 11 位，请再核对一下。"
+FIELD_CN = {"customer_name": "客户姓名", "company": "公司", "title": "职位", "phone": "电话", "email": "邮箱",
+            "wechat_id": "微信", "budget_cny": "预算", "needs": "需求", "industry": "行业", "region": "区域",
+            "product_line": "产品线", "follow_up": "回访时间"}
+
+# -- managers and admins -------------------------------------------------------------------------
+MANAGER_ONLY = "这个操作只有主管或管理员可以做。"
+ADMIN_ONLY = "这个操作只有管理员可以做。"
+NOT_IN_TEAM = "你的团队里没有「{who}」，请用同事的姓名或工号。"
+OVERDUE_NONE = "目前没有超时的线索 👍"
+OVERDUE_TITLE = "⏰ 超时线索（{n} 条）"
+TAKEN_OVER = "✅ 线索 #{id} 已由你接手。"
+ALREADY_YOURS = "线索 #{id} 本来就由你负责。"
+EXTEND_DONE = "✅ 线索 #{id} 的「{step}」延期 {span}，新的期限 {due}。"
+EXTEND_NOTHING = "线索 #{id} 现在没有进行中的期限，不需要延期。"
+EXTEND_TOO_LONG = "延期最多 {max_days} 个工作日，请缩短一些。"
+EXTEND_BAD = "没看懂时长「{span}」，例如「延期 12 2天 客户出差」。"
+OFFBOARD_ASK = "确认让 {who} 离职，并把 {n} 条进行中的线索交给 {to} 吗？"
+OFFBOARD_NEED_TO = "把 {who} 的线索交给谁？例如「离职 {who} 交给 同事工号」。"
+OFFBOARD_DONE = "✅ {who} 已离职，{n} 条线索已交给 {to}。"
+CONFIRM = "确认"
+CANCEL = "取消"
+CANCELLED = "已取消，什么都没有改。"
+KB_IMPORT_HOW = ("把话术文件直接发给我就能导入：CSV 或 XLSX，每行一条话术，表头写 标题、内容，"
+                 "可选 角色、行业、异议、标签。导入后我会回一份报告。")
+KB_IMPORT_NOT_ADMIN = "导入话术需要管理员权限，可以把文件转给管理员。"
+
+
+_ASCII_PUNCT = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
+
+
+def cn_punct(text: str) -> str:
+    """Stored text keeps Chinese punctuation: an ASCII , ; : ? ! ( ) next to a Chinese character becomes
+    full-width (「太贵了,在比较」 → 「太贵了，在比较」); times (15:30), decimals and URLs stay as they are."""
+    out = list(text)
+    for i, ch in enumerate(text):
+        if ch not in _ASCII_PUNCT:
+            continue
+        before, after = text[i - 1:i], text[i + 1:i + 2]
+        if _cjk(before) or (_cjk(after) and not before.isdigit()):
+            out[i] = _ASCII_PUNCT[ch]
+    return "".join(out)
+
+
+def _cjk(ch: str) -> bool:
+    return bool(ch) and "\u4e00" <= ch <= "\u9fff"

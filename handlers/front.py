@@ -1,0 +1,522 @@
+"""The front door: every typed message is read (handlers/intent.py) before anything acts on it.
+
+`read` loads what the conversation knows (the last card sent to the person, their open draft and leads, the
+people they work with) and returns the Intent; the router then takes the intent's own route here, or the
+command the intent stands for (`canonical`), and only a knowledge question reaches the knowledge base.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot import phrases as P
+from bot.clock import fmt_cn
+from bot.context import Context
+from bot.messages import Button, Card, Inbound, Text, body_from_json
+from bot.router import Reading, Router
+from handlers.assignment import change_owner, offboard
+from handlers.capture import _tell_conflicts as tell_conflicts
+from handlers.capture import capture_card
+from handlers.escalation import apply_result
+from handlers.intent import FIELD_WORDS, Intent, State, understand
+from handlers.llm_intent import ask_model
+from handlers.permissions import closed_refusal, frozen_refusal, lead_for
+from handlers.report import DIGEST_WINDOW, compute_report
+from handlers.when import first_future, say_when, workdays
+from ocr.extract import budget_in
+from ocr.timeparse import find_times
+from reminders import actions
+from reminders.policies import FOLLOW_UP
+from reminders.store import add_timer, cancel_timers
+from storage.activity import add_activity
+from storage.leads import clean_value, find_duplicates, set_field
+from storage.models import Lead, OutboxMessage, User
+
+log = logging.getLogger(__name__)
+router = Router("front")
+
+OPEN = ("active", "frozen", "dormant")
+# what a model's reading may do at once; anything that changes data asks 「你是想…？」 with one click first
+SAFE_FROM_MODEL = frozenset({"greeting", "thanks", "help", "my_leads", "lead_show", "overdue", "team_leads",
+                             "kb_import"})
+_KEY_LEAD = re.compile(r"^(?:lead|cap):[a-z]+:(\d+)")
+
+
+# ---------------------------------------------------------------- reading
+
+async def read(ctx: Context, msg: Inbound) -> Intent:
+    """The intent of a text message, with the conversation's state; a lead named only by its customer or by
+    the card just shown is filled in."""
+    if len(msg.text) > 4000:
+        return understand(msg.text, ctx.user.role)
+    state = await load_state(ctx)
+    intent = understand(msg.text, ctx.user.role, state)
+    ctx.state = state
+    if intent.name == "knowledge":
+        model = await ask_model(ctx.settings.llm, msg.text, ctx.user.role)
+        if model is not None and model.name != "knowledge":
+            return model if model.name in SAFE_FROM_MODEL else Intent("model_guess", {"intent": model}, intent.text)
+    return intent
+
+
+async def load_state(ctx: Context) -> State:
+    async with ctx.services.db.session() as session:
+        row = (await session.execute(
+            select(OutboxMessage.payload).where(OutboxMessage.recipient == ctx.msg.user_id,
+                                                OutboxMessage.kind == "card")
+            .order_by(OutboxMessage.id.desc()).limit(1))).scalar_one_or_none()
+        people = (await session.execute(select(User.id, User.name).where(User.active.is_(True)))).all()
+        mine = (await session.execute(
+            select(Lead.id, Lead.customer_name, Lead.status).where(
+                ((Lead.owner_id == ctx.user.id) & Lead.status.in_(OPEN))
+                | ((Lead.created_by == ctx.user.id) & (Lead.status == "draft")))
+            .order_by(Lead.id.desc()).limit(500))).all()
+    card = body_from_json(row) if row else None
+    buttons = card.buttons if isinstance(card, Card) else ()
+    keys = tuple(b.key for b in buttons)
+    current = next((int(m.group(1)) for k in keys if (m := _KEY_LEAD.match(k))), None)
+    return State(buttons=tuple(b.text for b in buttons), keys=keys, has_draft=any(s == "draft" for *_, s in mine),
+                 current_lead=current, team=tuple((p.id, p.name) for p in people),
+                 customers=tuple((lid, name) for lid, name, status in mine if name and status != "draft"))
+
+
+def intent_of(ctx: Context) -> Intent:
+    return ctx.intent if isinstance(ctx.intent, Intent) else understand(ctx.msg.text, ctx.user.role)
+
+
+def state_of(ctx: Context) -> State:
+    return ctx.state if isinstance(ctx.state, State) else State()
+
+
+# ---------------------------------------------------------------- small talk
+
+def _top_lines(role: str) -> str:
+    return "\n".join(f"· {line}" for line in P.ROLE_TOP.get(role, P.ROLE_TOP["rep"]))
+
+
+@router.intent("greeting", group_ok=True)
+async def greeting(ctx: Context, msg: Inbound) -> None:
+    ctx.reply(Text(f"{P.GREETING.format(name=ctx.user.name)}\n{_top_lines(ctx.user.role)}\n{P.MORE_HELP}"))
+
+
+@router.intent("thanks", group_ok=True)
+async def thanks(ctx: Context, msg: Inbound) -> None:
+    ctx.reply(Text(P.THANKS))
+
+
+@router.intent("ack")
+async def ack(ctx: Context, msg: Inbound) -> None:
+    ctx.reply(Text(P.ACK))
+
+
+@router.intent("noise")
+async def noise(ctx: Context, msg: Inbound) -> None:
+    ctx.reply(Text(P.NOISE))
+
+
+@router.intent("too_long")
+async def too_long(ctx: Context, msg: Inbound) -> None:
+    ctx.reply(Text(P.TOO_LONG.format(n=len(msg.text) // 1000 * 1000 or len(msg.text))))
+
+
+@router.intent("multi")
+async def multi(ctx: Context, msg: Inbound) -> None:
+    ctx.reply(Text(P.MULTI))
+
+
+@router.intent("unclear")
+async def unclear(ctx: Context, msg: Inbound) -> None:
+    intent = intent_of(ctx)
+    customer, lead_id = intent.slots.get("customer", ""), intent.slots.get("lead_id")
+    if lead_id is None:
+        ids = "、".join(f"#{i}" for i in intent.slots.get("lead_ids", []))
+        ctx.reply(Text(P.REMINDER_WHICH.format(customer=customer, n=len(intent.slots.get("lead_ids", [])), ids=ids,
+                                               example=f"线索 {intent.slots.get('lead_ids', [0])[0]}")))
+        return
+    options = [P.UNCLEAR_OPTIONS[o].format(customer=customer) for o in ("lead_show", "follow_up")]
+    ctx.reply(Card(title=P.UNCLEAR.format(options="，还是".join(options)),
+                   buttons=(Button(f"lead:view:{lead_id}", "查看线索", "primary"),
+                            Button(f"lead:fu:{lead_id}", "记录跟进"))))
+
+
+@router.intent("kb_import")
+async def kb_import(ctx: Context, msg: Inbound) -> None:
+    ctx.reply(Text(P.KB_IMPORT_HOW if ctx.user.is_admin else P.KB_IMPORT_NOT_ADMIN))
+
+
+# ---------------------------------------------------------------- a reply to the last card
+
+@router.intent("pick")
+async def pick(ctx: Context, msg: Inbound) -> None:
+    """「1」/「2」 or a button's own text: that button of the last card sent to this person, as if clicked."""
+    state, n = state_of(ctx), int(intent_of(ctx).slots.get("index", 0))
+    if not state.keys:
+        ctx.reply(Text(P.NO_CARD))
+        return
+    if not 1 <= n <= len(state.keys):
+        ctx.reply(Text(P.NO_SUCH_BUTTON.format(n=len(state.keys))))
+        return
+    await run_as(ctx, replace(msg, kind="click", text="", click_key=state.keys[n - 1]))
+
+
+async def run_as(ctx: Context, msg: Inbound) -> None:
+    """Handle `msg` (a click or a text made on the person's behalf) in this same transaction, roles checked."""
+    if msg.kind == "text":
+        ctx.msg = msg  # its reader may replace it with the command it stands for
+    route = await ctx.services.router.resolve(ctx, msg)
+    if route is None:
+        ctx.reply(Text(P.NO_CARD))
+        return
+    if route.roles and ctx.user.role not in route.roles:
+        ctx.reply(Text(P.MANAGER_ONLY if "manager" in route.roles else P.ADMIN_ONLY))
+        return
+    if msg.kind != "text":
+        ctx.msg = msg
+    await route.handler(ctx, ctx.msg)
+
+
+@router.intent("model_guess")
+async def model_guess(ctx: Context, msg: Inbound) -> None:
+    """A model's reading that would change something: one 「你是想…？」 click before anything happens."""
+    guess = intent_of(ctx).slots.get("intent")
+    text = command_text(guess) if isinstance(guess, Intent) else None
+    if not text:
+        from handlers.knowledge import answer
+
+        await answer(ctx, msg)
+        return
+    ctx.reply(Card(title=P.UNCLEAR.format(options=f"「{text}」"),
+                   buttons=(Button(f"front:do:{text[:300]}", "是的", "primary"), Button("front:cancel", "不是"))))
+
+
+@router.card_action("front:do:")
+async def do_confirmed(ctx: Context, msg: Inbound) -> None:
+    """The 「是的」 of a 「你是想…？」 card: the command is read by the rules, as if typed."""
+    text = (msg.click_key or "")[len("front:do:"):]
+    ctx.update_card(f"好的：{text}")
+    await run_as(ctx, replace(msg, kind="text", text=text, click_key=None, card_ref=None))
+
+
+# ---------------------------------------------------------------- the command an intent stands for
+
+def canonical(intent: Intent, state: State) -> str | None:
+    """The command text the existing handlers understand, for intents that are plain commands."""
+    s = intent.slots
+    lead_id = s.get("lead_id")
+    if lead_id is None and intent.name == "follow_up" and s.get("note"):
+        lead_id = state.current_lead
+    n = "" if lead_id is None else f" {lead_id}"
+    forms = {
+        "help": "帮助", "my_leads": "我的线索", "team_report": "团队日报", "kb_gaps": "知识缺口",
+        "lead_show": f"线索{n}", "follow_up": f"跟进{n} {s.get('note', '')}",
+        "stage": f"阶段{n} {s.get('stage', '')}", "won": f"赢单{n} {s.get('reason', '')}",
+        "lost": f"输单{n} {s.get('reason', '')}", "evidence": f"证据{n} {s.get('note', '')}",
+        "lead_new": f"新线索 {s.get('text', '')}", "team_leads": f"团队线索 {s.get('filter', '')}",
+        "reassign": f"改派{n} {s.get('assignee') or ''} {s.get('reason', '')}",
+        "extend": f"延期{n} {s.get('span') or ''} {s.get('reason', '')}",
+    }
+    form = forms.get(intent.name)
+    return " ".join(form.split()) if form is not None else None
+
+
+def command_text(intent: Intent) -> str | None:
+    """Any acting intent as the words a person would type for it (what a 「你是想…？」 button sends)."""
+    s, n = intent.slots, f" {intent.slots['lead_id']}" if intent.slots.get("lead_id") is not None else ""
+    words = {v: k for k, v in FIELD_WORDS.items()}
+    forms = {
+        "takeover": f"接手{n}", "overdue": "谁超时了", "kb_import": "导入话术",
+        "offboard": f"离职 {s.get('user', '')} 交给 {s.get('to', '')}",
+        "reminder": f"{s.get('when', '')}提醒我{s.get('task', '')}{' 线索' + n.strip() if n else ''}",
+        "edit": f"线索{n} {words.get(s.get('field', ''), '')} {s.get('value', '')}" if n else
+                f"{words.get(s.get('field', ''), '')} {s.get('value', '')}",
+    }
+    form = forms.get(intent.name) or canonical(intent, State())
+    return " ".join(form.split()) if form else None
+
+
+@router.reads
+async def front_door(ctx: Context, msg: Inbound) -> Reading:
+    intent = await read(ctx, msg)
+    ctx.intent = intent
+    command = canonical(intent, state_of(ctx))
+    if command is not None:
+        ctx.msg = replace(msg, text=command)
+    log.debug("read %.40r as %s %s", msg.text, intent.name, intent.slots)
+    return Reading(intent.name, command)
+
+
+# ---------------------------------------------------------------- reminders
+
+async def _lead_named(ctx: Context, slots: dict[str, Any]) -> Lead | None:
+    """The lead a request names: by number, by its customer's name, else the one on the card just shown."""
+    if slots.get("lead_id") is not None:
+        return await lead_for(ctx, slots["lead_id"])
+    state = state_of(ctx)
+    customer = slots.get("customer")
+    if customer:
+        ids = [lid for lid, name in state.customers if name == customer]
+        if len(ids) > 1:
+            ctx.reply(Text(P.REMINDER_WHICH.format(customer=customer, n=len(ids), ids="、".join(f"#{i}" for i in ids),
+                                                   example=f"明天提醒我跟进 {ids[0]}")))
+            return None
+        if ids:
+            return await lead_for(ctx, ids[0])
+    if state.current_lead is not None:
+        return await lead_for(ctx, state.current_lead)
+    ctx.reply(Text(P.REMINDER_NEED_LEAD))
+    return None
+
+
+async def remind_at(ctx: Context, lead: Lead, when: datetime, task: str) -> None:
+    """The lead's next follow-up becomes `when`, and its owner is reminded at that very moment."""
+    session, now = await ctx.db(), ctx.now()
+    lead.next_follow_up_at = when
+    add_activity(session, lead.id, ctx.user.id, "plan", now, f"提醒：{task}" if task else "约定回访",
+                 due=when.isoformat())
+    await cancel_timers(session, lead.id, now, [FOLLOW_UP])
+    await add_timer(session, lead.id, FOLLOW_UP, when, now, payload={"at": when.isoformat(), "note": task})
+
+
+@router.intent("reminder")
+async def reminder(ctx: Context, msg: Inbound) -> None:
+    slots, now = intent_of(ctx).slots, ctx.now()
+    said = slots.get("when")
+    if not said:
+        ctx.reply(Text(P.REMINDER_NEED_TIME))
+        return
+    when = first_future(said, now, await workdays(ctx))
+    if when is None:
+        ctx.reply(Text(P.REMINDER_PAST.format(when=said) if find_times(said, now) else P.REMINDER_NEED_TIME))
+        return
+    lead = await _lead_named(ctx, slots)
+    if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead):
+        return
+    task = slots.get("task") or "跟进"
+    await remind_at(ctx, lead, when, task)
+    ctx.reply(Text(P.REMINDER_SET_LEAD.format(when=say_when(when, now), task=task, id=lead.id,
+                                              customer=lead.customer_name or P.UNNAMED_CUSTOMER)))
+
+
+# ---------------------------------------------------------------- edits by text
+
+async def _edit_target(ctx: Context, lead_id: int | None) -> Lead | None:
+    if lead_id is not None:
+        return await lead_for(ctx, lead_id)
+    session = await ctx.db()
+    draft = (await session.execute(select(Lead).where(Lead.created_by == ctx.user.id, Lead.status == "draft")
+                                   .order_by(Lead.id.desc()).limit(1))).scalar_one_or_none()
+    if draft is not None:
+        return draft
+    current = state_of(ctx).current_lead
+    return await lead_for(ctx, current) if current is not None else None
+
+
+@router.intent("edit")
+async def edit(ctx: Context, msg: Inbound) -> None:
+    slots = intent_of(ctx).slots
+    name, raw = slots["field"], slots["value"]
+    label = P.FIELD_CN.get(name, name)
+    lead = await _edit_target(ctx, slots.get("lead_id"))
+    if lead is None:
+        if slots.get("lead_id") is None:
+            ctx.reply(Text(P.EDIT_WHICH.format(field=label, value=raw)))
+        return
+    if lead.status != "draft" and (frozen_refusal(ctx, lead) or closed_refusal(ctx, lead)):
+        return
+    if name == "follow_up":
+        await _edit_follow_up(ctx, lead, raw)
+        return
+    value = await _checked_value(ctx, lead, name, raw)
+    if value is None:
+        return
+    await apply_edit(ctx, lead, name, value)
+
+
+async def _checked_value(ctx: Context, lead: Lead, name: str, raw: str) -> Any:
+    """The value to store, or None after asking (implausible) or refusing (unreadable)."""
+    label = P.FIELD_CN.get(name, name)
+    value = budget_in(raw) if name == "budget_cny" else clean_value(name, raw)  # 「三十万」, 「2万5」
+    digits = re.sub(r"\D", "", raw)
+    if name == "phone" and digits.startswith("1") and len(digits) in (10, 12):  # a digit too many or too few
+        ctx.reply(Text(P.EDIT_ASK_PHONE.format(value=raw, n=len(digits))))
+        return None
+    if name == "phone" and not ((len(digits) == 11 and digits.startswith("1")) or (digits.startswith("0")
+                                and 10 <= len(digits) <= 12)):
+        value = None
+    if value in (None, "", []):
+        ctx.reply(Text(P.EDIT_BAD.format(value=raw, field=label)))
+        return None
+    if name == "budget_cny":
+        largest = await largest_budget(await ctx.db())
+        if value > (BUDGET_FACTOR * largest if largest else BUDGET_FLOOR):
+            ctx.reply(Card(title=P.EDIT_ASK_BUDGET.format(value=yuan(value), largest=yuan(largest)),
+                           buttons=(Button(f"front:budget:{lead.id}:{value}", P.CONFIRM, "primary"),
+                                    Button("front:cancel", P.CANCEL))))
+            return None
+    return value
+
+
+BUDGET_FACTOR = 10
+BUDGET_FLOOR = 100_000_000  # with no budgets yet, anything above 1 亿 gets the question
+
+
+async def largest_budget(session: Any) -> int:
+    return int(await session.scalar(select(func.max(Lead.budget_cny)).where(Lead.status != "draft")) or 0)
+
+
+def yuan(value: int) -> str:
+    if value >= 100_000_000:
+        return f"{value / 100_000_000:g}亿"
+    return f"{value / 10_000:g}万" if value >= 10_000 else f"{value}元"
+
+
+async def apply_edit(ctx: Context, lead: Lead, name: str, value: Any) -> None:
+    session, now = await ctx.db(), ctx.now()
+    set_field(lead, name, value, "manual", ctx.user.id, now)
+    shown = yuan(value) if name == "budget_cny" else "、".join(value) if isinstance(value, list) else str(value)
+    if lead.status == "draft":
+        await apply_edit_card(ctx, lead)
+        return
+    add_activity(session, lead.id, ctx.user.id, "edit", now, f"{P.FIELD_CN.get(name, name)}：{shown}")
+    lead.last_activity_at = lead.last_activity_at or now
+    ctx.reply(Text(P.EDIT_DONE.format(id=lead.id, field=P.FIELD_CN.get(name, name), value=shown)))
+
+
+async def _edit_follow_up(ctx: Context, lead: Lead, raw: str) -> None:
+    now = ctx.now()
+    when = first_future(raw, now, await workdays(ctx))
+    if when is None:
+        ctx.reply(Text(P.EDIT_BAD.format(value=raw, field="回访时间")))
+        return
+    if lead.status == "draft":
+        lead.extra = {**(lead.extra or {}), "follow_up": when.isoformat()}
+        await apply_edit_card(ctx, lead)
+        return
+    await remind_at(ctx, lead, when, "回访")
+    ctx.reply(Text(P.FOLLOW_UP_TIMED.format(when=say_when(when, now), id=lead.id)))
+
+
+async def apply_edit_card(ctx: Context, draft: Lead) -> None:
+    """The draft card again, with what was just changed."""
+    session = await ctx.db()
+    dups = await find_duplicates(session, phone=draft.phone, company=draft.company,
+                                 customer_name=draft.customer_name, exclude_id=draft.id)
+    await tell_conflicts(ctx, session, draft, dups)  # a corrected phone may reveal a colleague's customer
+    ctx.reply(await capture_card(session, draft, dups, ctx.user.id, ctx.now()))
+
+
+@router.card_action("front:budget:")
+async def confirm_budget(ctx: Context, msg: Inbound) -> None:
+    parts = (msg.click_key or "").split(":")
+    if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
+        ctx.reply(Text(P.CANCELLED))
+        return
+    lead = await lead_for(ctx, int(parts[2]))
+    if lead is None:
+        return
+    ctx.update_card(f"已确认预算 {yuan(int(parts[3]))}")
+    await apply_edit(ctx, lead, "budget_cny", int(parts[3]))
+
+
+@router.card_action("front:cancel")
+async def cancel(ctx: Context, msg: Inbound) -> None:
+    ctx.update_card(P.CANCELLED)
+    ctx.reply(Text(P.CANCELLED))
+
+
+# ---------------------------------------------------------------- managers and admins
+
+@router.intent("overdue", roles={"manager", "admin"})
+async def overdue_list(ctx: Context, msg: Inbound) -> None:
+    """The same overdue list the digest counts (handlers/report.py), for the caller's team."""
+    now = ctx.now()
+    async with ctx.services.db.session() as session:
+        report = await compute_report(session, None if ctx.user.is_admin else ctx.user.id, now - DIGEST_WINDOW,
+                                      now, ctx.settings.reminders)
+    items = sorted(((o, rep.name) for rep in report.reps for o in rep.overdue), key=lambda p: (p[0].due, p[0].lead_id))
+    if not items:
+        ctx.reply(Text(P.OVERDUE_NONE))
+        return
+    lines = [f"{o.label}（{name}）{o.what} · 应在 {fmt_cn(o.due)} 前" for o, name in items[:20]]
+    if len(items) > 20:
+        lines.append(f"……还有 {len(items) - 20} 条")
+    buttons = tuple(Button(f"lead:view:{o.lead_id}", f"#{o.lead_id}") for o, _ in items[:3])
+    ctx.reply(Card(title=P.OVERDUE_TITLE.format(n=len(items)), description="\n".join(lines), buttons=buttons,
+                   note="可回复「接手 编号」「改派 编号 姓名」「延期 编号 2天 原因」"))
+
+
+@router.intent("takeover", roles={"manager", "admin"})
+async def takeover(ctx: Context, msg: Inbound) -> None:
+    lead = await lead_for(ctx, intent_of(ctx).slots.get("lead_id"), "接手 12")
+    if lead is None or closed_refusal(ctx, lead):
+        return
+    session, now, cfg = await ctx.db(), ctx.now(), ctx.settings.reminders
+    rid = (lead.extra or {}).get("frozen", {}).get("reminder_id")
+    if lead.status == "frozen" and rid is not None:
+        await apply_result(ctx, await actions.take_over(session, ctx.user, lead.id, int(rid), now, cfg))
+        return
+    if lead.owner_id == ctx.user.id:
+        ctx.reply(Text(P.ALREADY_YOURS.format(id=lead.id)))
+        return
+    previous = await change_owner(session, lead, ctx.user.id, ctx.user.id, now, cfg,
+                                  reason=f"{ctx.user.name} 接手", kind="takeover")
+    ctx.reply(Text(P.TAKEN_OVER.format(id=lead.id)))
+    if previous and previous != ctx.user.id:
+        ctx.send(previous, Text(f"线索 #{lead.id} 已由 {ctx.user.name} 接手。"),
+                 key=f"takeover:{lead.id}:{now.isoformat()}")
+
+
+async def find_person(session: Any, who: str | None) -> User | None:
+    """An active person by id or name."""
+    if not who:
+        return None
+    who = who.strip().lstrip("@")
+    return (await session.execute(select(User).where((User.id == who) | (User.name == who), User.active.is_(True))
+                                  .order_by(User.id).limit(1))).scalar_one_or_none()
+
+
+@router.intent("offboard", roles={"admin"})
+async def offboard_ask(ctx: Context, msg: Inbound) -> None:
+    """「离职 rep01 交给 rep02」: one confirm click, then the same handover as `org offboard`."""
+    slots, session = intent_of(ctx).slots, await ctx.db()
+    leaving, taking = await find_person(session, slots.get("user")), await find_person(session, slots.get("to"))
+    if leaving is None:
+        ctx.reply(Text(P.NOT_IN_TEAM.format(who=slots.get("user") or "")))
+        return
+    if taking is None:
+        ctx.reply(Text(P.OFFBOARD_NEED_TO.format(who=leaving.name) if not slots.get("to")
+                       else P.NOT_IN_TEAM.format(who=slots["to"])))
+        return
+    if taking.id == leaving.id:
+        ctx.reply(Text(P.OFFBOARD_NEED_TO.format(who=leaving.name)))
+        return
+    n = await session.scalar(select(func.count(Lead.id)).where(Lead.owner_id == leaving.id,
+                                                               Lead.status.in_(OPEN))) or 0
+    ctx.reply(Card(title=P.OFFBOARD_ASK.format(who=leaving.name, n=n, to=taking.name),
+                   buttons=(Button(f"front:offboard:{leaving.id}:{taking.id}", P.CONFIRM, "danger"),
+                            Button("front:cancel", P.CANCEL))))
+
+
+@router.card_action("front:offboard:", roles={"admin"})
+async def offboard_confirmed(ctx: Context, msg: Inbound) -> None:
+    parts = (msg.click_key or "").split(":", 3)
+    session, now = await ctx.db(), ctx.now()
+    leaving = await find_person(session, parts[2] if len(parts) == 4 else None)
+    taking = await find_person(session, parts[3] if len(parts) == 4 else None)
+    if leaving is None or taking is None:
+        ctx.update_card("已处理")
+        ctx.reply(Text("这位同事已经交接过了。"))
+        return
+    moved = await offboard(session, leaving.id, taking.id, now, ctx.settings.reminders, actor_id=ctx.user.id)
+    text = P.OFFBOARD_DONE.format(who=leaving.name, n=len(moved), to=taking.name)
+    ctx.update_card(text)
+    ctx.reply(Text(text))
+    if moved:
+        ctx.send(taking.id, Text(f"{leaving.name} 的 {len(moved)} 条线索已转给你，发「我的线索」查看。"),
+                 key=f"offboard:{leaving.id}:{taking.id}")

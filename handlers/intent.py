@@ -1,0 +1,561 @@
+"""What a typed message is, before anything acts on it: text + caller's role + conversation state → Intent.
+
+Pure and fast (no I/O): the router asks `understand` for every text message and hands the result to the
+matching handler; only `knowledge` goes to the knowledge base. Order matters and mirrors how people write:
+
+  noise / too long → a reply to the last card (bare 「1」, a button's own text) → small talk (greeting, thanks,
+  ok, help) → explicit commands anywhere in the message (跟进 3 …, 改派 2 张伟 …, 3号线索预算改成50万) →
+  reminders (「明天提醒我给张三打电话」) → manager/admin phrases (谁超时了, 接手, 离职 … 交给 …) → a lead typed
+  as free text (a mobile number and a name) → a follow-up note told in the past tense → a draft edit
+  (「行业 医疗」) → a bare customer name (ambiguous: ask) → knowledge question.
+
+Intent names are internal codes (English); nothing here is shown to users.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_CHARS = 4000  # longer than any note a rep types; a pasted book gets a short answer
+
+ZERO_WIDTH = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad]")
+CN_PUNCT = frozenset("，。：；！？（）、")  # kept as typed: stored text keeps Chinese punctuation
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+TYPOS = {"跟近": "跟进", "根进": "跟进", "更进": "跟进", "线锁": "线索", "线所": "线索", "现索": "线索",
+         "改配": "改派", "该派": "改派", "分陪": "分配", "延其": "延期", "言期": "延期", "帮主": "帮助",
+         "帮组": "帮助", "陪单": "赢单", "营单": "赢单", "提示我": "提醒我", "题醒": "提醒", "接收": "接手",
+         "接受": "接手", "超市了": "超时了", "超是": "超时", "预箅": "预算"}
+ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟进"), ("new lead", "新线索"),
+           ("my leads", "我的线索"), ("team leads", "团队线索"), ("remind me", "提醒我"), ("lead", "线索"),
+           ("take over", "接手"), ("takeover", "接手"), ("reassign", "改派"), ("assign", "分配"),
+           ("extend", "延期"), ("overdue", "超时"), ("budget", "预算"), ("industry", "行业"),
+           ("region", "区域"), ("won", "赢单"), ("lost", "输单"), ("help", "帮助"))
+
+# Small talk: a message made only of these words (and fillers) is greeting / thanks / ok, whichever comes first.
+SMALL_TALK = {
+    "greeting": ("你好", "您好", "哈喽", "哈啰", "嗨喽", "嗨", "hi", "hello", "hey", "helo", "hallo", "早安",
+                 "早上好", "上午好", "中午好", "下午好", "晚上好", "大家好", "在吗", "在不在", "在么",
+                 "有人吗", "有人在吗", "喂", "早"),
+    "thanks": ("谢谢", "多谢", "感谢", "感激", "谢啦", "谢了", "thx", "thanks", "thank you", "thank", "ty", "3q",
+               "辛苦了", "辛苦", "麻烦了", "有劳"),
+    "ack": ("好的", "好滴", "好嘞", "好吧", "好", "ok", "okay", "嗯嗯", "嗯", "收到", "明白", "知道了", "了解", "行",
+            "可以", "懂了", "👌", "👍", "🙏", "🤝"),
+}
+_SMALL = sorted(((w, k) for k, ws in SMALL_TALK.items() for w in ws), key=lambda p: -len(p[0]))
+_FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot|very"
+                      r"|小助手|助手|机器人|帮忙|帮助|请问|你|您|老铁|大哥|各位|大家|太|非常|十分|真是|真的|一下|哈哈")
+HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|教程|指南|新手指南)$"
+                  r"|怎么用|如何使用|怎么使用|怎样使用|能做什么|能干什么|能干嘛|会什么|有什么功能|不会用|咋用|怎么玩"
+                  r"|都能做|可以做什么|可以干嘛|有哪些功能|支持哪些|有啥用|有什么用|是干什么的|是干啥的|能帮我什么"
+                  r"|能帮我做什么")
+# questions about the bot itself: 「怎么录客户」, 「我该怎么开始」, 「使用帮助」
+HOW_TO = re.compile(r"^(?:我|请问)?(?:该|要|应该)?(?:怎么|如何|咋|怎样)"
+                    r"(?:开始|上手|操作|使用|录|录入|添加|新建|加|登记|设置)(?:一个|个)?(?:新的?)?(?:客户|线索|提醒|跟进)?(?:呢|啊|呀)?$|^.{0,4}帮助$")
+# a mobile number, possibly written 138-0000-1111 / 138 0000 1111
+PHONE = re.compile(r"(?<!\d)1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)")
+QUESTION = re.compile(r"怎么|如何|怎样|咋|吗[？?]?$|[？?]|什么|哪些|为什么|话术|应对|回复|回答|说法|技巧|方法|建议"
+                      r"|能不能|可不可以|有没有")
+CONTACT_DONE = re.compile(
+    r"(?:打了|打过|通了|回了|拨了|接了)(?:个|一个|一通|通)?电话|(?:电话|微信|当面)(?:沟通|聊|联系|打)(?:了|过)"
+    r"|已经?(?:电话|微信|沟通|联系|拜访|发|回访|见面|约|面谈|演示)|(?:电话|微信)联系\S{0,4}了"
+    r"|(?:聊了|聊过|见了|见过|拜访了|去了|发了|沟通了|联系了|约了|回访了|面谈了|演示了|报了价|报价了|签了|碰了|开了会)"
+    r"|吃了?个?饭|见面了|见了面|碰了面|聊得|谈了|谈得|拜访过|上门了|去了一趟|开完会|回复了|答复了|发过去了|没人接|没接电话"
+)
+ID = r"#?(\d{1,7})"
+LEAD_REF = re.compile(rf"(?:线索|客户|lead)\s*{ID}号?|{ID}\s*号(?:线索|客户)?|第\s*(\d{{1,7}})\s*[条个]|#(\d{{1,7}})"
+                      r"|(?<=跟进|回访|联系)\s*(\d{1,7})(?!\d|[点:：号月日天])")
+
+FIELD_WORDS = {"客户": "customer_name", "姓名": "customer_name", "名字": "customer_name", "联系人": "customer_name",
+               "公司": "company", "单位": "company", "医院": "company", "职位": "title", "职务": "title",
+               "电话": "phone", "手机": "phone", "手机号": "phone", "邮箱": "email", "微信": "wechat_id",
+               "预算": "budget_cny", "需求": "needs", "行业": "industry", "区域": "region", "地区": "region",
+               "片区": "region", "产品线": "product_line", "产品": "product_line", "时间": "follow_up",
+               "回访时间": "follow_up", "跟进时间": "follow_up", "下次跟进": "follow_up"}
+_FIELD_ALT = "|".join(sorted(FIELD_WORDS, key=len, reverse=True))
+EDIT = re.compile(rf"^(?:把|将)?(?P<field>{_FIELD_ALT})\s*"
+                  r"(?:(?:改|更新|修改|换)一?下|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|是|为|改|[:：=])?"
+                  r"\s*(?P<value>.+)$")
+
+# Commands with the words people use for them; the first word is the canonical one.
+COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("lead_new", ("新线索", "新客户", "新建客户", "新建线索", "录一个新客户", "录个新客户", "录一个客户", "录入线索",
+                  "录入客户", "录个客户", "录入", "添加客户", "新增客户", "新增线索", "加个客户",
+                  "加客户", "建线索", "登记客户")),
+    ("my_leads", ("我的线索", "我的客户", "查看线索", "看看线索", "线索列表", "我的单子", "看看我的线索", "查线索",
+                  "客户列表")),
+    ("team_leads", ("团队线索", "团队的线索", "全部线索", "所有线索", "组里的线索", "团队客户", "团队的客户",
+                    "大家的线索", "组里线索")),
+    ("team_report", ("团队日报", "日报", "看日报")),
+    ("overdue", ("谁超时了", "超时线索", "超时了", "超时", "逾期线索", "逾期", "哪些超时", "谁逾期了", "有谁超时")),
+    ("follow_up", ("跟进记录", "跟进", "记录跟进", "写跟进")),
+    ("stage", ("阶段", "推进", "推到")),
+    ("won", ("赢单", "成交", "签单", "拿下")),
+    ("lost", ("输单", "丢单", "丢了", "黄了")),
+    ("evidence", ("证据",)),
+    ("takeover", ("接手", "我来接手", "我接手", "我来接", "我接")),
+    ("reassign", ("改派", "分配", "转给", "分给", "派给")),
+    ("extend", ("延期", "延长", "宽限")),
+    ("offboard", ("离职",)),
+    ("kb_import", ("导入话术", "导入知识库", "上传话术", "导入知识", "话术导入", "更新话术库", "上传知识库",
+                   "批量导入")),
+    ("kb_gaps", ("知识缺口", "缺口")),
+    ("calendar", ("放假", "补班", "日历")),
+    ("lead_show", ("线索", "查看", "看看", "打开")),
+)
+# what may stand before a list command: 「看下团队线索」, 「帮我查一下我的客户」
+VERBS = (r"(?:请|帮我|给我|我要|我想|麻烦)?(?:看|看看|看下|看一下|查|查看|查一下|瞧瞧|列出|列一下|打开|显示|发|来)?"
+         r"(?:一下|下)?")
+LISTS = frozenset({"my_leads", "team_leads", "overdue", "team_report", "kb_import", "kb_gaps"})
+NO_ARGS = frozenset({"overdue", "my_leads", "team_report", "kb_import", "kb_gaps"})
+ROLE_OF = {"team_leads": "manager", "team_report": "manager", "overdue": "manager", "takeover": "manager",
+           "reassign": "manager", "extend": "manager", "offboard": "admin", "kb_gaps": "admin", "calendar": "admin"}
+DESTRUCTIVE = frozenset({"offboard", "reassign", "lost"})
+
+
+@dataclass(frozen=True)
+class State:
+    """What the bot knows of this conversation (loaded by the caller; all optional)."""
+
+    buttons: tuple[str, ...] = ()  # texts of the buttons on the last card sent to this person, in order
+    keys: tuple[str, ...] = ()  # their keys, same order
+    has_draft: bool = False  # an unconfirmed draft of theirs is open
+    current_lead: int | None = None  # the lead this conversation is about (last shown / created)
+    team: tuple[tuple[str, str], ...] = ()  # (id, name) of people the caller may hand leads to
+    customers: tuple[tuple[int, str], ...] = ()  # (lead id, customer name) of the caller's open leads
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    slots: dict[str, Any] = field(default_factory=dict)
+    text: str = ""  # the normalised text the decision was made on
+    options: tuple[str, ...] = ()  # for "unclear": the intents it might be, best first
+
+    @property
+    def destructive(self) -> bool:
+        return self.name in DESTRUCTIVE
+
+
+# ---------------------------------------------------------------- normalisation
+
+def clean(text: str) -> str:
+    """NFKC, zero-width and direction marks dropped, typos and English command words mapped, spaces collapsed."""
+    t = "".join(c if c in CN_PUNCT else unicodedata.normalize("NFKC", c) for c in ZERO_WIDTH.sub("", text))
+    t = " ".join(t.split())
+    low = t.lower()
+    for eng, cn in ENGLISH:
+        if eng in low:
+            low = re.sub(rf"(?<![a-z]){re.escape(eng)}(?![a-z])", cn, low)
+    t = low if low != t.lower() else t
+    for wrong, right in TYPOS.items():
+        t = t.replace(wrong, right)
+    return t
+
+
+def _tidy(t: str) -> str:
+    return " ".join(t.split()).strip(" ，,。.!！~～;；、?？")
+
+
+# ---------------------------------------------------------------- entry point
+
+def understand(text: str, role: str = "rep", state: State | None = None) -> Intent:
+    """The intent of one text message from someone with `role` ("rep" | "manager" | "admin")."""
+    state = state or State()
+    if len(text) > MAX_CHARS:
+        return Intent("too_long", {"chars": len(text)})
+    t = clean(text)
+    if re.fullmatch(r"[?？]+", t):
+        return Intent("help", text=t)
+    if not _WORDY.search(t) or _only_emoji(t):
+        return Intent("ack" if t in ("👌", "👍", "🙏", "🤝") else "noise", text=t)
+    for step in (_pick, _small_talk, _command, _reminder, _free_lead, _follow_up_note, _edit, _bare_name):
+        got = step(t, role, state)
+        if got is not None:
+            return got
+    return Intent("knowledge", {"query": t}, t)
+
+
+def _only_emoji(t: str) -> bool:
+    return all(unicodedata.category(c)[0] in "PSZC" for c in t)
+
+
+# ---------------------------------------------------------------- replies to the last card
+
+_ORDINAL = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
+
+
+def _pick(t: str, role: str, state: State) -> Intent | None:
+    m = re.fullmatch(r"(?:选择|选|第|选第|就|要)?\s*([1-9]|[一二三四五])\s*(?:个|项|号|条)?(?:吧)?", t.strip(" 。.!！"))
+    if m:
+        n = int(m.group(1)) if m.group(1).isdigit() else _ORDINAL[m.group(1)]
+        return Intent("pick", {"index": n}, t)
+    bare = _tidy(t)
+    for i, label in enumerate(state.buttons, 1):
+        if bare and bare == label.strip():
+            return Intent("pick", {"index": i}, t)
+    return None
+
+
+def small_talk(t: str) -> str | None:
+    """"greeting" / "thanks" / "ack" when the message is nothing but such words, else None."""
+    low, kinds = t.lower(), set()
+    for word, kind in _SMALL:
+        if word in low:
+            kinds.add(kind)
+            low = low.replace(word, " ")
+    if not kinds or _FILLERS.sub("", low):
+        return None
+    return next(k for k in ("thanks", "greeting", "ack") if k in kinds)
+
+
+def _small_talk(t: str, role: str, state: State) -> Intent | None:
+    low = _tidy(t.lower())
+    kind = small_talk(low) if len(low) <= 30 else None
+    if kind:
+        return Intent(kind, text=t)
+    if HOW_TO.search(low) or (HELP.search(low) and not re.search(r"客户|报价|价格|异议|竞品", low)):
+        return Intent("help", text=t)
+    return None
+
+
+# ---------------------------------------------------------------- commands
+
+def _lead_ref(t: str) -> tuple[int | None, str]:
+    """The lead a message names (线索3, 3号, #3, 第3条, or a leading number) and the text without it."""
+    m = LEAD_REF.search(t)
+    if m:
+        num = next(g for g in m.groups() if g)
+        keep = "客户" if m.group(0).endswith("客户") and m.start() > 0 else " "
+        return int(num), _tidy(t[: m.start()] + keep + t[m.end():])
+    m = re.match(rf"^\s*{ID}\s*号?(?:[\s,，:：、]+|(?=给|到)|$)", t)
+    if m:
+        return int(m.group(1)), _tidy(t[m.end():])
+    return None, t
+
+
+def _find_command(t: str) -> tuple[str, str, int, int] | None:
+    """(intent, word, start, end) of the earliest command word (longest at that position)."""
+    best: tuple[str, str, int, int] | None = None
+    for name, words in COMMANDS[:-1]:
+        for word in words:
+            i = t.find(word)
+            if i < 0 or (best and (i > best[2] or (i == best[2] and len(word) <= len(best[1])))):
+                continue
+            if not _command_here(t, name, word, i):
+                continue
+            best = (name, word, i, i + len(word))
+    if best is None:
+        name, words = COMMANDS[-1]
+        best = next(((name, w, t.find(w), t.find(w) + len(w)) for w in words
+                     if t.find(w) >= 0 and _command_here(t, name, w, t.find(w))), None)
+    return best
+
+
+def _command_here(t: str, name: str, word: str, i: int) -> bool:
+    """A command word counts at the start of the message, or later when a lead is named next to it."""
+    after = t[i + len(word):]
+    if name == "lead_show":
+        return (i == 0 and (not after or re.match(r"\s*#?\d", after) is not None)) or bool(
+            re.match(r"^(?:查看|看看|打开)?\s*(?:线索|lead)\s*#?\d+\s*$", t))
+    if name in ("my_leads", "team_report", "kb_gaps") and re.match(r"\s*#?\d", after):
+        return False
+    if i == 0 and name in LISTS and len(after) <= 8 and not re.search(r"\d", after):
+        return True
+    if name == "lead_new" and re.fullmatch(r"(?:请|帮我|给我|我要|我想|麻烦)?(?:记|录|加|建|新建|添加|登记|创建)?"
+                                           r"(?:一个|个|一条|条|一下)?", t[:i].strip()):
+        return True
+    if i == 0:
+        return not after or not _CJK.match(after[:1]) or name in ("overdue", "kb_import", "lead_new", "my_leads",
+                                                                  "team_leads", "offboard", "takeover")
+    if re.fullmatch(VERBS, t[:i].strip()) and name in LISTS:
+        return True
+    return bool(re.search(rf"{ID}\s*号?(?:线索|客户)?\s*(?:再|先|帮我|就|也)?\s*$", t[:i])
+                or re.search(r"(?:线索|客户)\s*#?\d", t[:i]))
+
+
+def _command(t: str, role: str, state: State) -> Intent | None:
+    edit = _lead_edit(t)
+    if edit is not None:
+        return edit
+    found = _find_command(t)
+    if found is None:
+        return _manager_phrase(t, role, state)
+    name, _word, start, end = found
+    if _two_commands(t, end):
+        return Intent("multi", text=t)
+    before, after = _tidy(t[:start]), _tidy(t[end:])
+    return _SLOTS.get(name, _plain)(name, before, after, t, state)
+
+
+def _two_commands(t: str, end: int) -> bool:
+    """「跟进 3 已打电话 改派 4 张伟」: a second command with its own lead number."""
+    rest = t[end:]
+    for _name, words in COMMANDS[5:17]:
+        for word in words:
+            if re.search(rf"(?:^|\s){re.escape(word)}\s*#?\d", rest):
+                return True
+    return False
+
+
+def _plain(name: str, before: str, after: str, t: str, state: State) -> Intent:
+    return Intent(name, {"arg": after} if after and name not in NO_ARGS else {}, t)
+
+
+def _with_lead(name: str, before: str, after: str, t: str, state: State) -> Intent:
+    lead_id, rest = _lead_ref(f"{before} {after}".strip())
+    slots: dict[str, Any] = {"lead_id": lead_id}
+    key = {"follow_up": "note", "won": "reason", "lost": "reason", "evidence": "note", "stage": "stage"}.get(name)
+    if key == "stage":
+        rest = re.sub(r"^(?:到|为|至|成)\s*", "", rest)
+    if key:
+        slots[key] = _reason(rest) if key == "reason" else rest
+    return Intent(name, slots, t)
+
+
+def _lead_show(name: str, before: str, after: str, t: str, state: State) -> Intent:
+    lead_id, _ = _lead_ref(t)
+    if lead_id is None:
+        lead_id, _ = _lead_ref(after)
+    return Intent("lead_show", {"lead_id": lead_id}, t)
+
+
+def _lead_new(name: str, before: str, after: str, t: str, state: State) -> Intent:
+    text = re.sub(r"^(?:一个|一下|个)?(?:新的?)?(?:客户|线索)?[:：\s]*", "", after)
+    return Intent("lead_new", {"text": _tidy(text)}, t)
+
+
+def _reassign(name: str, before: str, after: str, t: str, state: State) -> Intent:
+    lead_id, rest = _lead_ref(f"{before} {after}".strip())
+    rest = re.sub(r"^(?:给到|给|到|to)\s*", "", _tidy(rest.replace("把", "", 1))).lstrip("@")
+    who, reason = split_person(rest, state.team)
+    return Intent("reassign", {"lead_id": lead_id, "assignee": who, "reason": reason}, t)
+
+
+def split_person(rest: str, team: tuple[tuple[str, str], ...]) -> tuple[str | None, str]:
+    """(the person named first, the rest as a reason): the longest team id/name the text starts with, else its
+    first word."""
+    rest = _tidy(rest)
+    if not rest:
+        return None, ""
+    names = sorted({n for pair in team for n in pair if n}, key=len, reverse=True)
+    low = rest.lower()
+    for name in names:
+        if low.startswith(name.lower()):
+            return name, _reason(rest[len(name):])
+    head = re.split(r"[\s,，、:：]", rest, maxsplit=1)[0]
+    return head, _reason(rest[len(head):])
+
+
+def _reason(text: str) -> str:
+    text = re.sub(r"^(?:[\s,，、:：]|[再先就也](?=\s)|了|吧|啦|呀|啊)*(?:因为|原因[:：]?|理由[:：]?)?", "", text)
+    return _tidy(re.sub(r"(?:吧|啦|呀|啊|哈)+$", "", _tidy(text)))
+
+
+_SPAN = re.compile(r"(?P<n>\d+(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*"
+                   r"(?P<u>个工作日|工作日|天|日|个小时|小时|h|d|周)")
+_CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
+           "半": 0.5}
+
+
+def parse_span(text: str) -> tuple[str | None, str]:
+    """「2天 客户出差」 → ("2天", "客户出差"); hours as 「4小时」; weeks become working days (5 a week)."""
+    m = _SPAN.search(text)
+    if not m:
+        head = _tidy(text).split(" ")[0]
+        if re.search(r"[天周月日]|小时|钟头", head) and len(head) <= 6:  # 「几周」: said, but not readable
+            return head, _reason(_tidy(text)[len(head):])
+        return None, _tidy(text)
+    raw = m.group("n")
+    n = float(raw) if raw[0].isdigit() else sum(_CN_NUM.get(c, 0) for c in raw) if len(raw) == 1 else _cn_small(raw)
+    unit = m.group("u")
+    if unit == "周":
+        n, unit = n * 5, "天"
+    label = "小时" if unit in ("个小时", "小时", "h") else "天"
+    return f"{n:g}{label}", _reason(text[: m.start()] + " " + text[m.end():])
+
+
+def _cn_small(raw: str) -> float:
+    if "十" in raw:
+        head, _, tail = raw.partition("十")
+        return _CN_NUM.get(head, 1) * 10 + _CN_NUM.get(tail, 0)
+    return _CN_NUM.get(raw[0], 0)
+
+
+def _extend(name: str, before: str, after: str, t: str, state: State) -> Intent:
+    lead_id, rest = _lead_ref(f"{before} {after}".strip())
+    span, reason = parse_span(rest)
+    return Intent("extend", {"lead_id": lead_id, "span": span, "reason": reason}, t)
+
+
+def _offboard(name: str, before: str, after: str, t: str, state: State) -> Intent:
+    text = f"{before} {after}".strip()
+    m = re.search(r"(?:线索|客户)?\s*(?:都|全部)?\s*(?:交给|转给|给|交接给|移交给|转交给|分给)\s*(?P<to>\S+)", text)
+    who_text = text[: m.start()] if m else text
+    who, _ = split_person(re.sub(r"(?:了|的)$", "", _tidy(who_text)), state.team)
+    to = split_person(m.group("to"), state.team)[0] if m else None
+    return Intent("offboard", {"user": who, "to": to}, t)
+
+
+def _team_leads(name: str, before: str, after: str, t: str, state: State) -> Intent:
+    return Intent("team_leads", {"filter": after} if after else {}, t)
+
+
+_SLOTS = {"follow_up": _with_lead, "stage": _with_lead, "won": _with_lead, "lost": _with_lead,
+          "evidence": _with_lead, "takeover": _with_lead, "lead_show": _lead_show, "lead_new": _lead_new,
+          "reassign": _reassign, "extend": _extend, "offboard": _offboard, "team_leads": _team_leads}
+
+
+def _lead_edit(t: str) -> Intent | None:
+    """「线索 3 预算 50万」, 「3号线索预算改成50万」, 「把3号的行业改成医疗」."""
+    m = re.match(rf"^(?:把)?(?:(?:线索|客户)\s*{ID}\s*号?|{ID}\s*号(?:线索|客户)?)\s*(?:的)?\s*(.+)$", t)
+    if not m:
+        return None
+    lead_id = int(m.group(1) or m.group(2))
+    edit = EDIT.match(m.group(3))
+    if not edit or (edit.group("field") in ("客户",) and not edit.group("value").strip()):
+        return None
+    return _edit_intent(edit, t, lead_id)
+
+
+def _edit_intent(edit: re.Match[str], t: str, lead_id: int | None) -> Intent | None:
+    value = _tidy(edit.group("value"))
+    if not value:
+        return None
+    return Intent("edit", {"lead_id": lead_id, "field": FIELD_WORDS[edit.group("field")], "value": value}, t)
+
+
+# ---------------------------------------------------------------- manager and admin phrasing
+
+MY_LEADS = re.compile(rf"^{VERBS}\s*我(?:的|手上的?|手里的?|现在的?)\s*(?:线索|客户|单子)$"
+                      r"|^我(?:手上|手里|现在|目前)?(?:有|还有)?(?:哪些|多少|几个|几条)(?:线索|客户|单子)")
+SHOW = re.compile(rf"^(?:查看|看看|看下|看一下|打开|查一下|查)?\s*(?:{LEAD_REF.pattern})\s*(?:详情|的情况|情况)?$")
+OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}"
+                     r"(?:超时|逾期|没跟进|没人跟进|无人跟进|没人管|冻结|没及时|没按时)"
+                     r"|^.{0,6}(?:超时|逾期)的(?:线索|客户)?$|^(?:超时|逾期)(?:名单|列表|清单|情况)")
+KB_IMPORT = re.compile(r"(?:导入|上传|更新|批量导入|录入)(?:一下|一批)?\s*(?:新的)?(?:话术|知识库|知识卡片)"
+                       r"|(?:话术库?|知识库)\S{0,4}(?:怎么|如何|咋)?(?:导入|上传|更新)")
+HAND = re.compile(rf"^(?:把)?\s*(?:{LEAD_REF.pattern}|{ID})\s*(?:号)?\s*(?:线索|客户)?\s*"
+                  r"(?:转|交|派|分)?给\s*(?P<who>.+)$")
+
+
+def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
+    if MY_LEADS.search(t):
+        return Intent("my_leads", text=t)
+    if SHOW.match(t):
+        return Intent("lead_show", {"lead_id": _lead_ref(t)[0]}, t)
+    if OVERDUE.search(t):
+        return Intent("overdue", text=t)
+    if KB_IMPORT.search(t):
+        return Intent("kb_import", text=t)
+    m = HAND.match(t)
+    if m and split_person(m.group("who"), state.team)[0] in {n for pair in state.team for n in pair}:
+        lead_id = _lead_ref(t)[0]
+        who, reason = split_person(m.group("who"), state.team)
+        return Intent("reassign", {"lead_id": lead_id, "assignee": who, "reason": reason}, t)
+    m = re.search(r"(?:我来|我|让我)\s*(?:接手|接|跟)\s*(?:一下)?\s*(?:线索|客户)?\s*#?(\d{1,7})\s*号?", t)
+    if m:
+        return Intent("takeover", {"lead_id": int(m.group(1))}, t)
+    m = re.fullmatch(r"(?:线索|客户)?\s*#?(\d{1,7})\s*号?(?:线索|客户)?\s*(?:我来|我接了?|给我|归我)(?:吧|跟|接手)?", t)
+    if m:
+        return Intent("takeover", {"lead_id": int(m.group(1))}, t)
+    m = re.search(r"(?P<who>\S+?)\s*(?:已经|要)?离职了?", t)
+    if m and re.search(r"交给|转给|交接|给", t):
+        return _offboard("offboard", "", t.replace("离职了", " ").replace("离职", " "), t, state)
+    for pid, pname in state.team:
+        if re.fullmatch(rf"(?:看看|查看|看下|看一下)?\s*(?:{re.escape(pname)}|{re.escape(pid)})\s*的(?:线索|客户)", t):
+            return Intent("team_leads", {"filter": pname}, t)
+    return None
+
+
+# ---------------------------------------------------------------- reminders
+
+REMIND = re.compile(r"提醒(?:一下)?我|叫我|喊我|记得(?:让|叫)?我|到时候?提醒|帮我记(?:一下|着)?|别让我忘了|提醒")
+
+
+def _reminder(t: str, role: str, state: State) -> Intent | None:
+    m = REMIND.search(t)
+    if not m or (QUESTION.search(t.replace("提醒", "")) and "？" in t):
+        return None
+    from ocr.timeparse import EXPR  # the one Chinese time grammar
+
+    task = _tidy(t[m.end():])
+    task = re.sub(r"^(?:一下(?!午)|我)\s*", "", task)
+    head = _tidy(t[: m.start()])
+    when = _time_text(head, EXPR) or _time_text(task, EXPR)
+    if when:
+        head, task = _tidy(head.replace(when, "", 1)), _tidy(task.replace(when, "", 1))
+    task = _tidy(f"{head} {task}") if head and not when else task
+    lead_id, rest = _lead_ref(task)
+    slots: dict[str, Any] = {"when": when, "task": _tidy(rest) or None,
+                             "lead_id": lead_id}
+    if lead_id is None:
+        slots["customer"] = next((name for _lid, name in state.customers if name and name in t), None)
+    return Intent("reminder", slots, t)
+
+
+def _time_text(text: str, expr: re.Pattern[str]) -> str | None:
+    """The first time expression's own words in `text` ("明天下午3点"), or None."""
+    for m in expr.finditer(text):
+        if (m.end() > m.start() and _CJK.search(m.group(0))) or (m.group(0).strip() and ":" in m.group(0)):
+            return m.group(0).strip()
+    return None
+
+
+# ---------------------------------------------------------------- free text
+
+NAME_HINT = re.compile(r"[\u4e00-\u9fff]{1,2}(?:总|经理|主任|老师|院长|科长|处长|部长|老板|姐|哥|工|局)"
+                       r"|(?:客户|联系人|姓名)[:：]?\s*[\u4e00-\u9fff]{2,3}")
+
+
+def _free_lead(t: str, role: str, state: State) -> Intent | None:
+    """A lead typed without 新线索: a mobile number plus a name or a company, not a question."""
+    if not PHONE.search(t) or QUESTION.search(t) or CONTACT_DONE.search(t):
+        return None
+    rest = re.sub(_FIELD_ALT, " ", PHONE.sub(" ", t))
+    if len(_CJK.findall(rest)) >= 2:
+        return Intent("lead_new", {"text": _tidy(t)}, t)
+    return None
+
+
+def _follow_up_note(t: str, role: str, state: State) -> Intent | None:
+    """「刚给5号客户打了电话，下周看方案」: a contact told in the past tense, not a question."""
+    if not CONTACT_DONE.search(t) or (QUESTION.search(t) and re.search(r"[？?]|怎么|如何|怎样|咋", t)):
+        return None
+    lead_id, _rest = _lead_ref(t)
+    if lead_id is None:
+        lead_id = next((lid for lid, name in state.customers if name and name in t), None)
+    return Intent("follow_up", {"lead_id": lead_id, "note": _tidy(t)}, t)
+
+
+def _edit(t: str, role: str, state: State) -> Intent | None:
+    """「预算 50万」, 「行业改成医疗」: a field of the draft (or the lead) this conversation is about."""
+    m = EDIT.match(t)
+    if not m or QUESTION.search(m.group("value")):
+        return None
+    word = m.group("field")
+    if word in ("产品", "客户", "医院", "单位", "需求") and not (state.has_draft or state.current_lead):
+        return None  # 「客户说太贵了」 is a question, not an edit
+    if word in ("客户", "医院", "单位", "产品") and re.search(r"说|觉得|嫌|要|问|想|不", m.group("value")):
+        return None
+    return _edit_intent(m, t, None)
+
+
+def _bare_name(t: str, role: str, state: State) -> Intent | None:
+    """A customer's name alone: show their lead, or ask."""
+    hits = [(lid, name) for lid, name in state.customers if name and _tidy(t) == name]
+    if len(hits) == 1:
+        return Intent("unclear", {"lead_id": hits[0][0], "customer": hits[0][1]}, t,
+                      options=("lead_show", "follow_up", "reminder"))
+    if hits:
+        return Intent("unclear", {"customer": hits[0][1], "lead_ids": [h[0] for h in hits]}, t,
+                      options=("lead_show",))
+    return None
+
+
+def needs_role(intent: Intent) -> str | None:
+    """The least role an intent needs ("manager" / "admin"), or None."""
+    return ROLE_OF.get(intent.name)

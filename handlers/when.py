@@ -1,0 +1,33 @@
+"""Times as the person means them: their own working hours and the team's calendar (下班前, 下周, 节后), and
+how the bot says a time back (「明天 15:00」)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.clock import to_cn
+from bot.context import Context
+from ocr.timeparse import Workdays, find_times
+from reminders.calendar import load_calendar
+from reminders.directory import working_hours
+
+
+async def workdays(ctx: Context) -> Workdays:
+    """The caller's own working hours and the team's calendar, for 下班前 / 下周 / 节后."""
+    session = await ctx.db()
+    cal = await load_calendar(session, ctx.settings.reminders)
+    hours = await working_hours(session, cal, ctx.user.id)
+    return Workdays(start=hours.start, end=hours.end, is_workday=cal.is_workday)
+
+
+def first_future(text: str, now: datetime, days: Workdays) -> datetime | None:
+    """The first time said in `text` that is still ahead."""
+    return next((f.when for f in find_times(text, now, days) if f.when > now), None)
+
+
+def say_when(when: datetime, now: datetime) -> str:
+    """「今天 15:00」 / 「明天 09:00」 / 「11-26 15:00」."""
+    local, today = to_cn(when), to_cn(now).date()
+    clock = local.strftime("%H:%M")
+    day = {0: "今天", 1: "明天", 2: "后天"}.get((local.date() - today).days)
+    return f"{day} {clock}" if day else f"{local.month}月{local.day}日 {clock}"

@@ -1,0 +1,259 @@
+"""The web console in a real headless Chromium (Debian's /usr/bin/chromium driven by Playwright).
+
+One browser for the module and one server (services on a manual clock, console chat channel) running in its own
+thread and event loop; each test opens its own browser context (its own cookies). Skipped when Chromium or
+Playwright is missing (scripts/setup installs both).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from aiohttp import web
+
+from app.chat import ChatSession
+from app.runtime import build_services
+from bot.channels.console import ConsoleChannel
+from bot.clock import ManualClock
+from bot.config import DatabaseSettings, KnowledgeSettings, Settings
+from bot.login_links import issue_link
+from bot.services import Services
+from tests.conftest import MONDAY_10AM, Transcript, sqlite_url
+from tests.console_support import console_app, seed_cards
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists(),
+                                reason="Chromium not installed at /usr/bin/chromium (scripts/setup installs it)")
+T = TypeVar("T")
+
+
+@dataclass
+class Site:
+    """The server thread's loop, services and chat, and the base URL the browser opens."""
+
+    loop: asyncio.AbstractEventLoop
+    services: Services
+    chat: ChatSession
+    transcript: Transcript
+    url: str
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
+
+    def say(self, user: str, text: str) -> dict[str, Any]:
+        """`user` sends `text` in chat; returns the last message the bot sent them."""
+        self.run(self.chat.handle_line(f"/as {user}"))
+        self.run(self.chat.handle_line(text))
+        return self.transcript.last(user)
+
+    def link(self, user: str) -> str:
+        async def make() -> str | None:
+            async with self.services.db.session() as session:
+                return await issue_link(session, user, self.services.clock.now(), self.url)
+
+        url = self.run(make())
+        assert url is not None
+        return url
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    tmp = tmp_path_factory.mktemp("console")
+    transcript = Transcript()
+
+    async def start() -> tuple[Site, web.AppRunner]:
+        base = Settings()
+        runner_holder: list[web.AppRunner] = []
+        clock = ManualClock(MONDAY_10AM)
+        console = ConsoleChannel(transcript.write, json_mode=True)
+        settings = replace(base, database=DatabaseSettings(url=sqlite_url(tmp)),
+                           knowledge=replace(KnowledgeSettings(), seed_demo=False),
+                           reminders=replace(base.reminders, digest_time=""),
+                           server=replace(base.server, warm_up=False))
+        services = await build_services(settings, clock, {"console": console})
+        runner = web.AppRunner(console_app(services), access_log=None)
+        await runner.setup()
+        tcp = web.TCPSite(runner, "127.0.0.1", 0)
+        await tcp.start()
+        runner_holder.append(runner)
+        port = tcp._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        url = f"http://127.0.0.1:{port}"
+        services.settings = replace(settings, server=replace(settings.server, public_url=url, port=port))
+        await seed_cards(services)
+        chat = ChatSession(services, console, clock, "rep01", transcript.write)  # type: ignore[arg-type]
+        return Site(loop, services, chat, transcript, url), runner
+
+    site, runner = asyncio.run_coroutine_threadsafe(start(), loop).result(120)
+    yield site
+    site.run(runner.cleanup())
+    site.run(site.services.db.dispose())
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site) -> Iterator[Any]:
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900})
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def signed_in(page: Any, site: Site, user: str) -> Any:
+    page.goto(site.link(user))
+    page.wait_for_url("**/admin/*")
+    return page
+
+
+def test_chat_word_link_opens_a_session(site: Site, page: Any) -> None:
+    reply = site.say("manager01", "后台")
+    link = reply["text"][reply["text"].index("http"):].split()[0]
+    assert link.startswith(site.url + "/admin/login?t=")
+    page.goto(link)  # the page submits its one-time token itself
+    page.wait_for_url("**/admin/team")
+    assert "团队看板" in page.inner_text("h1")
+    assert "manager01" not in page.inner_text(".who") and "主管" in page.inner_text(".who")
+    page.goto(link)  # the same link again: used up
+    assert "已经用过" in page.inner_text("main")
+    page.goto(site.url + "/admin/leads")  # the session still works
+    assert "线索" in page.inner_text("h1")
+
+
+def test_a_rep_is_refused_politely(site: Site, page: Any) -> None:
+    reply = site.say("rep02", "后台")
+    assert "http" not in reply["text"]
+    from bot.login_links import issue_token
+
+    async def rep_token() -> str:
+        async with site.services.db.session() as session:
+            return await issue_token(session, "rep02", site.services.clock.now())
+
+    page.goto(f"{site.url}/admin/login?t={site.run(rep_token())}")
+    page.wait_for_selector("h1:has-text('没有权限')")
+    assert "主管和管理员" in page.inner_text("main")
+    page.goto(site.url + "/admin/kb")
+    assert "请先登录" in page.inner_text("h1")
+
+
+def test_csrf_token_tampered_is_rejected(site: Site, page: Any) -> None:
+    signed_in(page, site, "admin01")
+    page.goto(site.url + "/admin/kb/W3")
+    page.fill("textarea[name=talk_track]", "不应该被保存的话术")
+    page.eval_on_selector("#card-form input[name=_csrf]", "el => el.value = 'forged-token'")
+    page.click("#card-form button[type=submit]")
+    page.wait_for_selector("h1:has-text('请求已过期')")
+    page.goto(site.url + "/admin/kb/W3")
+    assert "不应该被保存的话术" not in page.content()
+
+
+def test_xlsx_import_through_the_upload_with_preview(site: Site, page: Any, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["标题", "行业", "异议", "话术", "关键词"])
+    sheet.append(["医院问能否先试用一个科室", "医疗", "信任", "可以先在一个科室试用一个月，效果数据由科室主任确认。",
+                  "试用"])
+    sheet.append(["没有话术的一行", "医疗", "信任", "", ""])
+    path = tmp_path / "科室话术.xlsx"
+    book.save(path)
+    signed_in(page, site, "admin01")
+    page.goto(site.url + "/admin/kb/import")
+    page.set_input_files("input[name=file]", str(path))
+    page.click("text=上传并预览")
+    page.wait_for_selector("#import-preview")
+    assert page.inner_text("#n-add") == "1" and page.inner_text("#n-skip") == "1"
+    assert "第 3 行：话术为空" in page.inner_text("#import-preview")
+    page.click("text=确认导入 1 张卡片")
+    page.wait_for_selector(".flash")
+    assert "新增 1" in page.inner_text(".flash") and "跳过 1" in page.inner_text(".flash")
+    assert "医院问能否先试用一个科室" in page.inner_text("table")
+
+
+def test_edit_a_card_and_the_next_chat_question_gets_it(site: Site, page: Any) -> None:
+    signed_in(page, site, "admin01")
+    page.goto(site.url + "/admin/kb/W2")
+    new_text = "换线放在周末停线窗口，旧系统并行三周，随时一键切回，产线零停工。"
+    page.fill("textarea[name=talk_track]", new_text)
+    page.wait_for_function("t => document.querySelector('#preview').innerText.includes(t)", arg="随时一键切回")
+    page.click("#card-form button[type=submit]")
+    page.wait_for_selector("text=已保存")
+    reply = site.say("rep03", "制造业客户担心上线停线影响生产怎么办")
+    assert new_text in reply["text"]
+
+
+def test_pin_a_card_from_the_gaps_queue(site: Site, page: Any) -> None:
+    question = "家长群里有人说收费不透明"
+    assert "没找到合适的话术" in site.say("rep01", question)["text"]
+    signed_in(page, site, "admin01")
+    page.goto(site.url + "/admin/gaps")
+    gap = page.locator("section.gap", has_text=question)
+    gap.locator("select[name=card]").select_option("W1")
+    gap.locator("text=指定卡片").click()
+    page.wait_for_selector(".flash")
+    assert "再问就会用它回答" in page.inner_text(".flash")
+    assert site.say("rep01", question)["title"] == "学校说经费要等下学期"
+
+
+def test_reassign_from_the_lead_page_reaches_the_new_owner(site: Site, page: Any) -> None:
+    from tests.test_reminders_support import make_lead
+
+    lead_id = site.run(make_lead(site.services, "rep01", customer_name="邓经理", company="青禾农业"))
+    signed_in(page, site, "manager01")
+    page.goto(f"{site.url}/admin/leads/{lead_id}")
+    page.select_option("#reassign-rep", "rep03")
+    page.click("#do-reassign")
+    page.wait_for_selector("#outcome")
+    assert "已改派给" in page.inner_text("#outcome")
+    site.run(site.chat.settle())  # the outbox delivers to chat
+    told = site.transcript.last("rep03")
+    assert told["title"] == f"新分配线索 #{lead_id}" and "查看" in [b["text"] for b in told["buttons"]]
+
+
+def test_a_dead_letter_is_retried(site: Site, page: Any) -> None:
+    from sqlalchemy import select
+
+    from bot.messages import Outbound, Text
+    from bot.outbox import enqueue
+    from storage.models import OutboxMessage
+
+    async def dead() -> None:
+        now = site.services.clock.now()
+        async with site.services.db.session() as session:
+            await enqueue(session, [Outbound("rep05", Text("周报已生成，请查收"), channel="console",
+                                             dedup_key="browser:dead")], now, "console")
+            row = (await session.scalars(select(OutboxMessage).where(OutboxMessage.dedup_key == "browser:dead"))).one()
+            row.status, row.attempts, row.last_error = "dead", 24, "HTTP 503 from the channel"
+
+    site.run(dead())
+    signed_in(page, site, "admin01")
+    page.goto(site.url + "/admin/outbox")
+    row = page.locator("#dead-form tr", has_text="周报已生成")
+    row.locator("input[type=checkbox]").check()
+    page.click("text=重新发送所选")
+    page.wait_for_selector(".flash")
+    assert "已重新发送 1 条" in page.inner_text(".flash")
+    assert site.services.outbox is not None
+    site.run(site.services.outbox.drain())
+    assert site.transcript.last("rep05")["text"].startswith("周报已生成")

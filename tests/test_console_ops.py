@@ -1,0 +1,197 @@
+"""Web console team pages over HTTP: lead actions through the chat handlers, reach, outbox, calendar, members."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiohttp import FormData
+from sqlalchemy import select
+
+from app.chat import ChatSession
+from bot.messages import Outbound, Text
+from bot.outbox import enqueue
+from bot.services import Services
+from storage.models import AuditLog, CalendarOverride, OutboxMessage, User
+from tests.conftest import Transcript
+from tests.console_support import csrf, csrf_of, login, start_client
+from tests.leads_helpers import get_lead
+from tests.test_reminders_support import make_lead
+
+
+@pytest.fixture
+async def client(services: Services) -> Any:
+    client = await start_client(services)
+    yield client
+    await client.close()
+
+
+async def _outbox_to(services: Services, user: str) -> list[OutboxMessage]:
+    async with services.db.session() as session:
+        return list(await session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == user)
+                                          .order_by(OutboxMessage.id)))
+
+
+async def test_reassign_from_the_lead_page_tells_the_new_owner(services: Services, client: Any) -> None:
+    lead_id = await make_lead(services, "rep01", customer_name="陈经理", company="远航物流")
+    await login(client, services, "manager01")
+    page = await (await client.get(f"/admin/leads/{lead_id}")).text()
+    assert "陈经理" in page and "改派给" in page
+    done = await client.post(f"/admin/leads/{lead_id}", data={"_csrf": csrf_of(page), "action": "reassign",
+                                                                "rep": "rep02"})
+    text = await done.text()
+    assert done.status == 200 and "已改派给" in text
+    assert (await get_lead(services, lead_id)).owner_id == "rep02"
+    told = await _outbox_to(services, "rep02")
+    assert [m.payload["title"] for m in told] == [f"新分配线索 #{lead_id}"]
+    assert "已由主管改派给同事" in (await _outbox_to(services, "rep01"))[-1].payload["text"]
+    assert await _outbox_to(services, "manager01") == []  # the manager's answer is the page, not a chat message
+    async with services.db.session() as session:
+        audit = (await session.scalars(select(AuditLog).where(AuditLog.action == "console.lead.reassign"))).one()
+    assert audit.actor_id == "manager01" and audit.detail["ok"] is True
+
+
+async def test_another_teams_lead_by_url_is_refused_and_unchanged(services: Services, client: Any,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    lead_id = await make_lead(services, "rep01")  # manager01's team
+    await login(client, services, "manager02")
+    page = await client.get(f"/admin/leads/{lead_id}")
+    assert page.status == 404 and "不在你的团队范围内" in await page.text()
+    token = await csrf(client, "/admin/leads")
+    post = await client.post(f"/admin/leads/{lead_id}", data={"_csrf": token, "action": "reassign", "rep": "rep04"})
+    assert post.status == 404
+    assert (await get_lead(services, lead_id)).owner_id == "rep01"
+    assert "outside their reach" in caplog.text
+    listing = await (await client.get("/admin/leads?status=all")).text()
+    assert f"/admin/leads/{lead_id}\"" not in listing
+
+
+async def test_take_over_and_extend_a_frozen_lead(services: Services, chat: ChatSession, client: Any,
+                                                  transcript: Transcript) -> None:
+    lead_id = await make_lead(services, "rep01")
+    for _ in range(3):
+        await chat.handle_line("/advance 2h")
+    assert (await get_lead(services, lead_id)).status == "frozen"
+    await login(client, services, "manager01")
+    page = await (await client.get(f"/admin/leads/{lead_id}")).text()
+    assert "接手" in page and "延期" in page
+    extended = await client.post(f"/admin/leads/{lead_id}", data={"_csrf": csrf_of(page), "action": "extend",
+                                                                    "hours": "16", "reason": "客户出差"})
+    assert extended.status == 200 and "延期" in await extended.text()
+    lead = await get_lead(services, lead_id)
+    assert lead.status == "active" and lead.owner_id == "rep01"
+
+
+async def test_take_over_a_frozen_lead(services: Services, chat: ChatSession, client: Any) -> None:
+    lead_id = await make_lead(services, "rep01")
+    for _ in range(3):
+        await chat.handle_line("/advance 2h")
+    await login(client, services, "manager01")
+    token = await csrf(client, f"/admin/leads/{lead_id}")
+    taken = await client.post(f"/admin/leads/{lead_id}", data={"_csrf": token, "action": "take"})
+    assert taken.status == 200 and "你已接手" in await taken.text()
+    lead = await get_lead(services, lead_id)
+    assert lead.status == "active" and lead.owner_id == "manager01"
+
+
+async def _dead_letter(services: Services, to: str) -> int:
+    now = services.clock.now()
+    async with services.db.session() as session:
+        await enqueue(session, [Outbound(to, Text("季度回访提醒"), channel="console", dedup_key="t:dead")], now,
+                      "console")
+        row = (await session.scalars(select(OutboxMessage).where(OutboxMessage.dedup_key == "t:dead"))).one()
+        row.status, row.attempts, row.last_error = "dead", 24, "errcode 40014: invalid access_token"
+        return row.id
+
+
+async def test_dead_letters_can_be_retried_or_discarded(services: Services, client: Any,
+                                                        transcript: Transcript) -> None:
+    row_id = await _dead_letter(services, "rep03")
+    await login(client, services, "admin01")
+    page = await (await client.get("/admin/outbox")).text()
+    assert "季度回访提醒" in page and "invalid access_token" in page
+    done = await client.post("/admin/outbox", data={"_csrf": csrf_of(page), "action": "retry", "id": str(row_id)})
+    assert done.status == 200 and "已重新发送 1 条" in await done.text()
+    assert services.outbox is not None
+    await services.outbox.drain()
+    assert "季度回访提醒" in transcript.texts("rep03")[-1]
+    again = await client.post("/admin/outbox", data={"_csrf": csrf_of(page), "action": "discard", "id": str(row_id)})
+    assert "已丢弃 0 条" in await again.text()  # delivered now: nothing dead to discard
+
+
+async def test_calendar_day_off_goes_through_the_chat_rule(services: Services, client: Any) -> None:
+    await login(client, services, "admin01")
+    token = await csrf(client, "/admin/calendar")
+    done = await client.post("/admin/calendar", data={"_csrf": token, "day": "2026-12-31", "kind": "off",
+                                                      "note": "年会"})
+    assert done.status == 200 and "2026-12-31 已设为休息日" in await done.text()
+    async with services.db.session() as session:
+        row = (await session.scalars(select(CalendarOverride))).one()
+        audit = (await session.scalars(select(AuditLog).where(AuditLog.action == "calendar.override"))).one()
+    assert row.is_workday is False and row.note == "年会" and audit.actor_id == "admin01"
+
+
+async def test_members_import_and_manager_sees_own_team(services: Services, client: Any) -> None:
+    await login(client, services, "admin01")
+    token = await csrf(client, "/admin/members")
+    form = FormData()
+    form.add_field("file", io.BytesIO("id,name,role,manager\nrep09,林小雨,rep,manager02\n".encode()),
+                   filename="team.csv")
+    done = await client.post(f"/admin/members/import?_csrf={token}", data=form)
+    assert done.status == 200 and "已导入 1 位成员" in await done.text()
+    async with services.db.session() as session:
+        assert (await session.get(User, "rep09")).manager_id == "manager02"  # type: ignore[union-attr]
+    client.session.cookie_jar.clear()
+    await login(client, services, "manager01")
+    page = await (await client.get("/admin/members")).text()
+    assert "rep01" in page and "rep09" not in page and "rep04" not in page
+
+
+async def test_team_board_is_the_managers_own_team(services: Services, client: Any) -> None:
+    await make_lead(services, "rep01", customer_name="周主任")
+    await make_lead(services, "rep04", customer_name="吴院长")
+    services.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
+    await login(client, services, "manager01")
+    page = await (await client.get("/admin/team")).text()
+    assert "团队看板" in page and "rep05" not in page
+    leads = await (await client.get("/admin/leads")).text()
+    assert "周主任" in leads and "吴院长" not in leads
+    chart = await client.get("/admin/team/chart.png")
+    assert chart.status == 200 and (await chart.read())[:4] == b"\x89PNG"
+
+
+async def test_offboard_hands_leads_over_with_the_chat_notice(services: Services, client: Any) -> None:
+    lead_id = await make_lead(services, "rep02", customer_name="孙主任")
+    await login(client, services, "admin01")
+    token = await csrf(client, "/admin/members")
+    done = await client.post("/admin/members/offboard", data={"_csrf": token, "user": "rep02", "to": "rep03"})
+    assert done.status == 200 and "已办理离职交接：1 条线索" in await done.text()
+    assert (await get_lead(services, lead_id)).owner_id == "rep03"
+    async with services.db.session() as session:
+        assert (await session.get(User, "rep02")).active is False  # type: ignore[union-attr]
+    notice = (await _outbox_to(services, "rep03"))[-1]
+    assert notice.payload["title"] == "📋 线索交接清单" and "孙主任" in notice.payload["text"]
+    same = await client.post("/admin/members/offboard", data={"_csrf": token, "user": "rep03", "to": "rep03"})
+    assert "没有交接" in await same.text()
+
+
+async def test_taxonomy_synonym_and_merge(services: Services, client: Any) -> None:
+    from tests.console_support import seed_cards
+
+    await seed_cards(services)
+    await login(client, services, "admin01")
+    token = await csrf(client, "/admin/taxonomy")
+    done = await client.post("/admin/taxonomy", data={"_csrf": token, "action": "synonym", "axis": "industry",
+                                                       "word": "中小学", "value": "教育"})
+    assert done.status == 200 and "已添加同义词：「中小学」→ 教育" in await done.text()
+    merged = await client.post("/admin/taxonomy", data={"_csrf": token, "action": "merge", "axis": "objection",
+                                                         "word": "预算", "value": "价格"})
+    assert "1 张卡片已更新" in await merged.text()
+    async with services.db.session() as session:
+        from storage.models import KnowledgeCard
+
+        assert (await session.get(KnowledgeCard, "W1")).objection == "价格"  # type: ignore[union-attr]
+        audit = list(await session.scalars(select(AuditLog.action).where(AuditLog.action.like("kb.taxonomy.%"))))
+    assert audit == ["kb.taxonomy.synonym", "kb.taxonomy.merge"]

@@ -1,0 +1,222 @@
+"""The front door through the console: small talk, free-text leads and edits, times in follow-ups and reminder
+requests, managers and admins by text, bare 「1」 picking a button, and bad input that changes nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from app.chat import ChatSession
+from bot.clock import ManualClock
+from bot.services import Services
+from storage.models import Activity, KnowledgeFeedback, QueryLog, Reminder, User
+from tests.conftest import Transcript
+from tests.leads_helpers import cn, get_lead, seed_lead
+
+
+async def _count(services: Services, model: type, **where: object) -> int:
+    async with services.db.session() as s:
+        stmt = select(func.count()).select_from(model)
+        for k, v in where.items():
+            stmt = stmt.where(getattr(model, k) == v)
+        return int((await s.execute(stmt)).scalar_one())
+
+
+def _no_english(text: str) -> bool:
+    import re
+
+    return re.search(r"[A-Za-z]{3,}", re.sub(r"CSV|XLSX|salesbot", "", text)) is None
+
+
+async def test_small_talk_is_answered_and_never_asked_of_the_knowledge_base(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    for line in ("你好", "谢谢！", "怎么用", "好的", "😂😂", "\u200b\u202e"):
+        await chat.handle_line(line)
+    texts = transcript.texts("rep01")
+    assert texts[0].startswith("\n你好，张伟！") and "截图" in texts[0]
+    assert "不客气" in texts[1] and "能帮你做什么" in texts[2] and "👌" in texts[3]
+    assert all("没看明白" in t for t in texts[4:6])
+    assert all(_no_english(t) and "rep01" not in t for t in texts)
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("在吗")
+    assert "谁超时了" in transcript.last("manager01")["text"]
+    assert await _count(services, QueryLog) == 0 and await _count(services, KnowledgeFeedback) == 0
+
+
+async def test_free_text_lead_edit_follow_up_with_a_time_and_the_reminder_fires(
+        chat: ChatSession, transcript: Transcript, services: Services, clock: ManualClock) -> None:
+    await chat.handle_line("新客户 钱总 青松医院 13900001234")
+    draft = transcript.last("rep01")
+    assert draft["kind"] == "card" and "13900001234" in draft["text"]
+    await chat.handle_line("行业 医疗")  # an edit of the open draft
+    assert (await get_lead(services, 1)).industry == "医疗"
+    await chat.handle_line("1")  # the first button of the card just shown: 确认
+    lead = await get_lead(services, 1)
+    assert (lead.status, lead.owner_id) == ("active", "rep01")
+    await chat.handle_line("预算 80万")  # the lead this conversation is about
+    assert (await get_lead(services, 1)).budget_cny == 800_000
+    assert "已更新线索 #1 的预算：80万" in transcript.last("rep01")["text"]
+
+    await chat.handle_line("跟进 1 电话沟通，约了后天下午3点再打")
+    assert transcript.last("rep01")["text"] == "✅ 已记录；后天 15:00 提醒你回访线索 #1。"
+    assert (await get_lead(services, 1)).next_follow_up_at == cn(25, 15)
+    clock.set(cn(25, 14, 40))
+    await chat.settle()
+    assert not any("约定回访" in t for t in transcript.texts("rep01")[-1:])
+    clock.set(cn(25, 14, 46))
+    await chat.settle()
+    assert any("约定回访提醒" in t and "15:00" in t for t in transcript.texts("rep01"))
+
+
+async def test_a_reminder_request_is_tied_to_the_customers_lead(
+        chat: ChatSession, transcript: Transcript, services: Services, clock: ManualClock) -> None:
+    lead_id = await seed_lead(services, "rep01", customer_name="周立", assigned_at=cn(23, 9))
+    await chat.handle_line("明天下午三点提醒我给周立打电话")
+    assert transcript.last("rep01")["text"] == f"⏰ 好的，明天 15:00 提醒你给周立打电话（线索 #{lead_id} 周立）。"
+    clock.set(cn(24, 15, 0))
+    await chat.settle()
+    assert "给周立打电话" in transcript.texts("rep01")[-1]
+    await chat.handle_line("提醒我给周立打电话")
+    assert "什么时候提醒你" in transcript.last("rep01")["text"]
+
+
+async def test_a_second_lead_with_that_customer_is_asked_about(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    await seed_lead(services, "rep01", customer_name="周立", assigned_at=cn(23, 9))
+    await seed_lead(services, "rep01", customer_name="周立", assigned_at=cn(23, 9), company="另一家")
+    await chat.handle_line("明天提醒我给周立打电话")
+    assert "#2、#1" in transcript.last("rep01")["text"] or "#1、#2" in transcript.last("rep01")["text"]
+    assert await _count(services, Reminder, rule="follow_up") == 0
+
+
+async def test_friday_before_work_ends_is_today(chat: ChatSession, transcript: Transcript, services: Services,
+                                                 clock: ManualClock) -> None:
+    lead_id = await seed_lead(services, "rep01", customer_name="孙蕾", assigned_at=cn(23, 9))
+    clock.set(cn(27, 17, 30))  # a Friday
+    await chat.handle_line(f"周五下班前提醒我给线索{lead_id}发报价")
+    assert "今天 18:00" in transcript.last("rep01")["text"]
+
+
+async def test_managers_act_by_text(chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    first = await seed_lead(services, "rep01", customer_name="甲客户", assigned_at=cn(23, 9), region="华东")
+    await chat.handle_line("/click x")  # nothing: no card yet
+    await chat.handle_line("/as manager01")
+    await chat.handle_line(f"分配 {first} 李娜 客户在她片区")
+    lead = await get_lead(services, first)
+    assert lead.owner_id == "rep02" and lead.assign_reason == "客户在她片区"
+    await chat.handle_line("团队线索 李娜")
+    assert "甲客户" in transcript.last("manager01")["text"]
+    await chat.handle_line("团队线索 刘洋")
+    assert "没有符合" in transcript.last("manager01")["text"]
+    await chat.handle_line(f"接手 {first}")
+    assert (await get_lead(services, first)).owner_id == "manager01"
+    assert "已由你接手" in transcript.last("manager01")["text"]
+    assert any("王经理 接手" in t for t in transcript.texts("rep02"))
+
+    await chat.handle_line(f"改派 {first} 张伟")
+    await chat.handle_line(f"延期 {first} 2天 客户出差")
+    reply = transcript.last("manager01")["text"]
+    assert "延期 2 个工作日" in reply and "新的期限" in reply
+    async with services.db.session() as s:
+        kinds = list((await s.execute(select(Activity.kind).where(Activity.lead_id == first))).scalars())
+    assert "extend" in kinds
+
+
+async def test_who_is_overdue_agrees_with_the_digest(chat: ChatSession, transcript: Transcript,
+                                                    services: Services) -> None:
+    late = await seed_lead(services, "rep01", customer_name="迟到", assigned_at=cn(20, 9))  # no contact since Friday
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("谁超时了")
+    card = transcript.last("manager01")
+    assert card["title"] == "⏰ 超时线索（1 条）" and f"#{late} 迟到（张伟）首次联系" in card["text"]
+    await chat.handle_line("/as rep01")
+    await chat.handle_line("谁超时了")
+    assert "主管" in transcript.last("rep01")["text"]
+
+
+async def test_admin_offboards_by_text_after_one_confirm_click(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    lead_id = await seed_lead(services, "rep03", customer_name="交接客户", assigned_at=cn(23, 9))
+    await chat.handle_line("/as admin01")
+    await chat.handle_line("导入话术")
+    assert "CSV" in transcript.last("admin01")["text"]
+    await chat.handle_line("离职 rep03 交给 rep02")
+    ask = transcript.last("admin01")
+    assert ask["title"] == "确认让 刘洋 离职，并把 1 条进行中的线索交给 李娜 吗？"
+    assert (await get_lead(services, lead_id)).owner_id == "rep03"  # nothing yet
+    await chat.handle_line("1")
+    assert (await get_lead(services, lead_id)).owner_id == "rep02"
+    async with services.db.session() as s:
+        assert (await s.get(User, "rep03")).active is False  # type: ignore[union-attr]
+    assert "刘洋 已离职" in transcript.texts("admin01")[-1]
+
+
+async def test_bad_input_gets_a_short_answer_and_changes_nothing(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    lead_id = await seed_lead(services, "rep01", customer_name="不动", assigned_at=cn(23, 9))
+    await chat.handle_line("好" * 100_000)
+    assert "太长" in transcript.last("rep01")["text"]
+    await chat.handle_line(f"改派 {lead_id} 李娜")  # a rep
+    assert "主管" in transcript.last("rep01")["text"]
+    await chat.handle_line(f"跟进 {lead_id} 已打电话 改派 {lead_id} 李娜")
+    assert "分开发" in transcript.last("rep01")["text"]
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("改派 999 张伟")
+    assert "999" in transcript.last("manager01")["text"]
+    await chat.handle_line(f"延期 {lead_id} 999天")
+    assert "720" in transcript.last("manager01")["text"]
+    lead = await get_lead(services, lead_id)
+    assert lead.owner_id == "rep01" and lead.first_contact_at is None
+    async with services.db.session() as s:
+        kinds = list((await s.execute(select(Activity.kind).where(Activity.lead_id == lead_id))).scalars())
+    assert kinds == []
+    assert all(len(t) < 200 for t in transcript.texts())
+
+
+async def test_an_implausible_budget_is_asked_about(chat: ChatSession, transcript: Transcript,
+                                                    services: Services, clock: ManualClock) -> None:
+    await seed_lead(services, "rep02", customer_name="大单", assigned_at=cn(23, 9), budget_cny=2_000_000)
+    lead_id = await seed_lead(services, "rep01", customer_name="小单", assigned_at=cn(23, 9))
+    await chat.handle_line(f"线索 {lead_id} 预算 5000万")
+    assert "多写了零" in transcript.last("rep01")["title"]
+    assert (await get_lead(services, lead_id)).budget_cny is None
+    await chat.handle_line("确认")
+    assert (await get_lead(services, lead_id)).budget_cny == 50_000_000
+    await chat.handle_line(f"线索 {lead_id} 电话 1390000123")
+    assert "10 位" in transcript.last("rep01")["text"]
+    clock.advance(timedelta(minutes=1))
+
+
+async def test_advance_fires_each_reminder_at_its_own_moment(chat: ChatSession, transcript: Transcript,
+                                                              services: Services, clock: ManualClock) -> None:
+    """Two reminders at 16:00 and 17:00 fall inside one /advance 3h from 15:00: each fires at its own time."""
+    a = await seed_lead(services, "rep01", customer_name="甲", assigned_at=cn(23, 9))
+    b = await seed_lead(services, "rep01", customer_name="乙", assigned_at=cn(23, 9))
+    clock.set(cn(23, 15))
+    await chat.handle_line(f"16点提醒我跟进线索{a}")
+    await chat.handle_line(f"17点提醒我跟进线索{b}")
+    seen: list[tuple[str, object]] = []
+    original = chat.settle
+
+    async def settle() -> None:
+        before = len(transcript)
+        await original()
+        seen.extend((m["text"], clock.now()) for m in transcript[before:] if m["to"] == "rep01")
+
+    chat.settle = settle  # type: ignore[method-assign]
+    await chat.handle_line("/advance 3h")
+    fired = {text: at for text, at in seen if "跟进" in text and ("甲" in text or "乙" in text)}
+    assert sorted(fired.values()) == [cn(23, 16), cn(23, 17)]
+    assert clock.now() == cn(23, 18)
+
+
+async def test_a_typed_lead_puts_each_value_in_its_field_and_the_card_stays_short(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    await chat.handle_line("录入 青禾物流 吴经理 预算30万 13700001234")
+    lead = await get_lead(services, 1)
+    assert (lead.customer_name, lead.company, lead.phone, lead.budget_cny) == (
+        "吴经理", "青禾物流", "13700001234", 300_000)
+    card = transcript.last("rep01")
+    assert "未知" not in card["text"] and "待补充：" in card["text"] and "置信度" not in card["text"]
+    assert len(card["text"].splitlines()) <= 8
