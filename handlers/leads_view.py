@@ -94,8 +94,8 @@ def field_rows(lead: Lead, names: Mapping[str, str]) -> list[Field]:
     for name, label in LEAD_FIELDS.items():
         value = display_value(lead, name)
         src = provenance(lead, name, names)
-        value = user_text(value)
-        rows.append(Field(label, f"{value}（{user_text(src)}）" if src and value != "未知" else value))
+        shown = user_text(value)
+        rows.append(Field(label, f"{shown}（{user_text(src)}）" if src and value != "未知" else shown))
     return rows
 
 

@@ -16,9 +16,9 @@ from app.console.core import allow, audit_detail, log, render, services_of, user
 from app.console.webctx import run_as
 from bot.clock import to_cn
 from bot.messages import body_from_json
-from bot.usertext import plain
 from bot.org import OrgError, import_users_file
 from bot.outbox import discard_dead, retry_dead
+from bot.usertext import plain
 from handlers.knowledge import knowledge_base
 from knowledge.schema import AXES
 from reminders.calendar import load_overrides, statutory_workday, uncovered_years
