@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import fmt_cn
 from bot.messages import Button, Card, Field
 from bot.phrases import ACTIVITY_LABELS, TO_FILL, UNNAMED_CUSTOMER, activity_label
-from bot.usertext import user_text
+from bot.usertext import plain, user_text
 from storage.leads import LEAD_FIELDS, SOURCE_CN, STATUS_CN, UNKNOWN, display_value, provenance, stage_label
 from storage.models import Activity, Lead, Reminder
 
@@ -95,7 +95,7 @@ def field_rows(lead: Lead, names: Mapping[str, str]) -> list[Field]:
         value = display_value(lead, name)
         src = provenance(lead, name, names)
         shown = user_text(value)
-        rows.append(Field(label, f"{shown}（{user_text(src)}）" if src and value != "未知" else shown))
+        rows.append(Field(label, f"{shown}（{user_text(src)}）" if src and value != UNKNOWN else shown))
     return rows
 
 
@@ -154,7 +154,7 @@ def _insight_summary(insights: Mapping[str, list[str]]) -> str:
 
 def draft_card(lead: Lead, names: Mapping[str, str], duplicates: Sequence[Lead], viewer_id: str) -> Card:
     """Only what is known, plus one line of what is still to fill in."""
-    fields = [f for f in field_rows(lead, names) if not f.value.startswith(UNKNOWN)]
+    fields = [f for f in field_rows(lead, names) if not plain(f.value).startswith(UNKNOWN)]
     follow_up = (lead.extra or {}).get("follow_up")
     if follow_up:
         fields.append(Field("约定回访", follow_up.replace("T", " ")[:16]))
