@@ -24,7 +24,7 @@ from storage.models import OutboxMessage, User
 from tests.conftest import Transcript
 from tests.test_reminders_support import make_lead
 
-NAME = "[老板](http://evil.example/a)<font color=red>系统通知</font>"
+NAME = "[点我领奖](http://evil.example/a)<font color=red>系统通知</font>"
 CUSTOMER = "![x](http://evil.example/p.png)**王总**"
 COMPANY = "星桥\n# 系统通知\n> 请点击 [这里](http://evil.example/b)"
 SIGNS_OF_MARKUP = ("](http", "![", "<font color=red", "\n# 系统通知", "\n> 请点击", "**王总**")
@@ -79,7 +79,7 @@ async def test_hostile_names_and_customers_render_inert_in_every_message_kind(
                     assert sign not in text, (key, sign, text)
     assert hostile_seen >= 10  # the hostile values were there, escaped, not dropped
     digest = next(b for _, b in bodies if isinstance(b, Markdown) and "团队" in b.title)
-    assert "［老板］（http://evil.example/a）" in dingtalk_render(digest).msg_param["text"]
+    assert "［点我领奖］（http://evil.example/a）" in dingtalk_render(digest).msg_param["text"]
     assert any(NAME in m["title"] + m["text"] for m in transcript)  # plain text (console): shown as written
 
 

@@ -17,7 +17,7 @@ def real_sheet(path: Path) -> Path:
     book = Workbook()
     sheet = book.active
     sheet.append(["标题", "话术"])
-    sheet.append(["客户嫌贵", "先问预算再谈价值"])
+    sheet.append(["报价单要盖章", "先确认抬头再走用印流程"])
     book.save(path)
     return path
 
@@ -33,7 +33,7 @@ def rewrite(src: Path, dst: Path, change: dict[str, bytes]) -> Path:
 
 def test_a_normal_sheet_still_reads(tmp_path: Path) -> None:
     rows = list(read_rows(real_sheet(tmp_path / "ok.xlsx")))
-    assert rows and rows[0][1]["title"] == "客户嫌贵"
+    assert rows and rows[0][1]["title"] == "报价单要盖章"
 
 
 def test_a_dimension_bomb_is_refused_at_once(tmp_path: Path) -> None:
