@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.messages import Outbound, Text
 from bot.outbox import enqueue
+from handlers.checks.anchor import send_due_anchor
 from handlers.dead_letters import send_dead_letter_report
 from handlers.kb_gaps import send_weekly_gaps
 from handlers.report import send_due_digests
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 async def run_due_work(services: Services) -> int:
     """Returns how many items were queued (reminders fired, digests sent)."""
     return (await tick(services) + await send_due_digests(services) + await send_weekly_gaps(services)
-            + await send_dead_letter_report(services))
+            + await send_due_anchor(services) + await send_dead_letter_report(services))
 
 
 async def check_calendar_years(services: Services) -> int:

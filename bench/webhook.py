@@ -74,7 +74,7 @@ def import_reps(cfg: Path, tmp: Path, n: int, env: dict[str, str]) -> None:
     csv_path = tmp / "reps.csv"
     csv_path.write_text("id,name,role\n" + "".join(f"b{i:05d},销售{i},rep\n" for i in range(n)), encoding="utf-8")
     subprocess.run([sys.executable, "-m", "app.cli", "org", "import", "--config", str(cfg), str(csv_path)],
-                   check=True, env=env, stdout=subprocess.DEVNULL)
+                   check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def start_server(cfg: Path, log_path: Path, env: dict[str, str], cpus: set[int] | None,

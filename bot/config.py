@@ -136,6 +136,33 @@ class RemindersSettings:
 
 
 @dataclass(frozen=True)
+class ChecksSettings:
+    """Cross-checks on what reps enter (handlers/checks) and the evidence each stage needs."""
+
+    enabled: bool = True
+    budget_factor: float = 10.0  # 🔴 when a budget is this many times above/below the team's median for its industry
+    budget_min_history: int = 5  # fewer known budgets in that industry → the default range below is used
+    budget_default_min_cny: int = 1_000
+    budget_default_max_cny: int = 20_000_000
+    repeat_min_chars: int = 8  # shorter follow-up summaries (未接通) may repeat without a flag
+    # What proves each stage (asked at the stage change; a jump over a stage needs its proof too):
+    # contact, need, chat, demo, contract, payment, receipt
+    gate_qualify: list[str] = field(default_factory=lambda: ["contact", "need"])
+    gate_discover: list[str] = field(default_factory=list)
+    gate_demo: list[str] = field(default_factory=lambda: ["demo"])
+    gate_close: list[str] = field(default_factory=lambda: ["contract", "payment"])
+    cleanup_day: int = 1  # day of the month the 「数据清洁日」 list goes out with the digest (0 = never)
+
+    def gate(self, stage: str) -> tuple[str, ...]:
+        return tuple(getattr(self, f"gate_{stage}", ()) or ())
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    anchor_time: str = "09:00"  # local time the chain's head hash goes to the admins each day ("" = never)
+
+
+@dataclass(frozen=True)
 class OrgUser:
     id: str
     name: str
@@ -168,6 +195,8 @@ class Settings:
     llm: LlmSettings = field(default_factory=LlmSettings)
     reminders: RemindersSettings = field(default_factory=RemindersSettings)
     org: OrgSettings = field(default_factory=OrgSettings)
+    checks: ChecksSettings = field(default_factory=ChecksSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     source: str = "built-in defaults"
 
     @property

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 class TaskPool:
     def __init__(self, max_running: int = 50, max_pending: int = 5000, *, burst_rate: float = 100.0,
-                 burst_running: int = 8) -> None:
+                 burst_running: int = 8, burst_window_s: float = 0.2) -> None:
         self._running = asyncio.Semaphore(max_running)
         self._burst_slots = asyncio.Semaphore(burst_running)
         self._arrivals: deque[float] = deque()
@@ -27,6 +27,7 @@ class TaskPool:
         self._calm.set()
         self._watcher: asyncio.Task[None] | None = None
         self.burst_rate = burst_rate
+        self.burst_window_s = burst_window_s
         self._tasks: set[asyncio.Task[None]] = set()
         self._tail: dict[str, asyncio.Task[None]] = {}  # per-key last task → in-order handling
         self.max_pending = max_pending
@@ -67,8 +68,9 @@ class TaskPool:
             except Exception:
                 log.exception("background job failed")
 
-    def in_burst(self, window_s: float = 0.2) -> bool:
-        """More than `burst_rate` submissions a second over the last `window_s`."""
+    def in_burst(self) -> bool:
+        """More than `burst_rate` submissions a second over the last `burst_window_s`."""
+        window_s = self.burst_window_s
         cutoff = time.monotonic() - window_s
         while self._arrivals and self._arrivals[0] < cutoff:
             self._arrivals.popleft()

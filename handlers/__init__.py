@@ -7,8 +7,9 @@ from bot.router import Router
 
 def build_router() -> Router:
     from handlers import admin, capture, console_link, escalation, front, help, knowledge, leads
+    from handlers.checks import chat as checks
 
     root = Router("root")
-    for module in (front, help, admin, console_link, leads, capture, escalation, knowledge):
+    for module in (front, help, admin, console_link, leads, checks, capture, escalation, knowledge):
         root.include(module.router)
     return root

@@ -20,9 +20,10 @@ from bot.clock import fmt_cn
 from bot.context import Context
 from bot.messages import Button, Card, Inbound, Text, body_from_json
 from bot.router import Reading, Router
-from handlers.assignment import change_owner, offboard
+from handlers.assignment import change_owner, handover_notice, offboard
 from handlers.capture import _tell_conflicts as tell_conflicts
 from handlers.capture import capture_card
+from handlers.checks import hooks
 from handlers.escalation import apply_result
 from handlers.intent import FIELD_WORDS, Intent, State, understand
 from handlers.llm_intent import ask_model
@@ -35,7 +36,7 @@ from reminders import actions
 from reminders.policies import FOLLOW_UP
 from reminders.store import add_timer, cancel_timers
 from storage.activity import add_activity
-from storage.leads import clean_value, find_duplicates, set_field
+from storage.leads import clean_value, find_duplicates, parse_budget, set_field
 from storage.models import Lead, OutboxMessage, User
 
 log = logging.getLogger(__name__)
@@ -341,7 +342,8 @@ async def edit(ctx: Context, msg: Inbound) -> None:
 async def _checked_value(ctx: Context, lead: Lead, name: str, raw: str) -> Any:
     """The value to store, or None after asking (implausible) or refusing (unreadable)."""
     label = P.FIELD_CN.get(name, name)
-    value = budget_in(raw) if name == "budget_cny" else clean_value(name, raw)  # 「三十万」, 「2万5」
+    # 「5千万」 / 「5e7」 / 「50000000」 by storage's parser first (one amount, one number), then 「三十万」, 「2万5」
+    value = (parse_budget(raw) or budget_in(raw)) if name == "budget_cny" else clean_value(name, raw)
     digits = re.sub(r"\D", "", raw)
     if name == "phone" and digits.startswith("1") and len(digits) in (10, 12):  # a digit too many or too few
         ctx.reply(Text(P.EDIT_ASK_PHONE.format(value=raw, n=len(digits))))
@@ -385,7 +387,8 @@ async def apply_edit(ctx: Context, lead: Lead, name: str, value: Any) -> None:
         return
     add_activity(session, lead.id, ctx.user.id, "edit", now, f"{P.FIELD_CN.get(name, name)}：{shown}")
     lead.last_activity_at = lead.last_activity_at or now
-    ctx.reply(Text(P.EDIT_DONE.format(id=lead.id, field=P.FIELD_CN.get(name, name), value=shown)))
+    flags_text = "".join(f"\n{x}" for x in await hooks.after_values(session, lead, now, ctx.settings.checks))
+    ctx.reply(Text(P.EDIT_DONE.format(id=lead.id, field=P.FIELD_CN.get(name, name), value=shown) + flags_text))
 
 
 async def _edit_follow_up(ctx: Context, lead: Lead, raw: str) -> None:
@@ -517,6 +520,6 @@ async def offboard_confirmed(ctx: Context, msg: Inbound) -> None:
     text = P.OFFBOARD_DONE.format(who=leaving.name, n=len(moved), to=taking.name)
     ctx.update_card(text)
     ctx.reply(Text(text))
-    if moved:
-        ctx.send(taking.id, Text(f"{leaving.name} 的 {len(moved)} 条线索已转给你，发「我的线索」查看。"),
-                 key=f"offboard:{leaving.id}:{taking.id}")
+    notice = handover_notice(leaving.id, taking.id, moved, now, leaving_name=leaving.name)  # as `org offboard`
+    if notice is not None:
+        ctx.send(notice.to, notice.body, key=notice.dedup_key)

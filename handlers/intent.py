@@ -19,6 +19,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.checks.rules import FLAG_ANSWER
+
 MAX_CHARS = 4000  # longer than any note a rep types; a pasted book gets a short answer
 
 ZERO_WIDTH = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad]")
@@ -172,11 +174,18 @@ def understand(text: str, role: str = "rep", state: State | None = None) -> Inte
         return Intent("help", text=t)
     if not _WORDY.search(t) or _only_emoji(t):
         return Intent("ack" if t in ("👌", "👍", "🙏", "🤝") else "noise", text=t)
-    for step in (_pick, _small_talk, _command, _reminder, _free_lead, _follow_up_note, _edit, _bare_name):
+    for step in (_flag_answer, _pick, _small_talk, _command, _reminder, _free_lead, _follow_up_note, _edit,
+                 _bare_name):
         got = step(t, role, state)
         if got is not None:
             return got
     return Intent("knowledge", {"query": t}, t)
+
+
+def _flag_answer(t: str, role: str, state: State) -> Intent | None:
+    """「预算 确认 客户集团总预算」: a rep's answer to a cross-check flag (handlers/checks/chat.py takes it by its
+    command word), not an edit of the budget."""
+    return Intent("flag_answer", text=t) if FLAG_ANSWER.match(t) else None
 
 
 def _only_emoji(t: str) -> bool:

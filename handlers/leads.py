@@ -8,6 +8,7 @@ Reusable by other features: `save_draft` (draft lead + provenance) and `confirm_
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Mapping
@@ -28,6 +29,10 @@ from bot.services import Services
 from bot.usertext import user_text
 from handlers import leads_view as view
 from handlers.assignment import activate_lead, change_owner, plan_follow_up, reassign_options
+from handlers.checks import flags as checks_flags
+from handlers.checks import hooks
+from handlers.checks.evidence import read_image, read_name
+from handlers.checks.rules import budget_from_text
 from handlers.insights import InsightMiner, Insights, build_miner
 from handlers.intent import split_person
 from handlers.permissions import (
@@ -155,7 +160,17 @@ async def show_lead(ctx: Context, lead: Lead) -> None:
         return
     timers = await view.next_actions(session, [lead.id])
     next_text = view.next_action_text(lead, timers, ctx.settings.reminders.first_contact_hours)
-    ctx.reply(view.detail_card(lead, names, acts, next_text, manager_view=ctx.user.is_manager))
+    card = view.detail_card(lead, names, acts, next_text, manager_view=ctx.user.is_manager)
+    ctx.reply(await with_flags(session, card, lead))
+
+
+async def with_flags(session: AsyncSession, card: Card, lead: Lead) -> Card:
+    """The lead card with its open flags (🔴 first) above the timeline."""
+    found = checks_flags.sort_flags(await checks_flags.flags_of(session, [lead.id]))
+    if not found:
+        return card
+    lines = "\n".join(checks_flags.flag_line(f) for f in found)
+    return dataclasses.replace(card, description=f"待核实:\n{lines}\n{card.description}")
 
 
 # -- lists --------------------------------------------------------------------------------------
@@ -252,12 +267,13 @@ async def follow_up(ctx: Context, msg: Inbound) -> None:
     session, now = await ctx.db(), ctx.now()
     await log_contact(session, lead, ctx.user.id, P.cn_punct(summary[:2000]), insights, now, ctx.settings.reminders)
     extra = f"\n🔎 {insights.describe()}" if not insights.empty else ""
+    flags_text = "".join(f"\n{x}" for x in await hooks.after_values(session, lead, now, ctx.settings.checks))
     when = first_future(summary, now, await workdays(ctx))  # 「约了后天下午3点再打」 → the next call and its reminder
     if when is not None:
         await plan_follow_up(session, lead, when.isoformat(), ctx.user.id, now, ctx.settings.reminders)
-        ctx.reply(Text(P.FOLLOW_UP_TIMED.format(when=say_when(when, now), id=lead.id) + extra))
+        ctx.reply(Text(P.FOLLOW_UP_TIMED.format(when=say_when(when, now), id=lead.id) + extra + flags_text))
         return
-    ctx.reply(Text(P.FOLLOW_UP_DONE.format(id=lead.id) + extra))
+    ctx.reply(Text(P.FOLLOW_UP_DONE.format(id=lead.id) + extra + flags_text))
 
 
 async def _hint_for_open_lead(ctx: Context, msg: Inbound, hint: str) -> None:
@@ -276,10 +292,14 @@ async def click_follow_up(ctx: Context, msg: Inbound) -> None:
 
 # -- stages, won, lost --------------------------------------------------------------------------
 async def _evidence_refusal(ctx: Context, lead: Lead) -> bool:
-    state = await evidence_state(await ctx.db(), lead.id)
-    if state.ok:
+    """签约回款 / 赢单 need a contract page or a payment record (a receipt or a chat proves neither)."""
+    session = await ctx.db()
+    why = await hooks.gate_refusal(session, lead, ctx.settings.checks)
+    state = await evidence_state(session, lead.id)
+    if why is None and (state.ok or ctx.settings.checks.enabled):
         return False
-    ctx.reply(Text(PENDING_EVIDENCE.format(id=lead.id) if state.pending_notes else NEED_EVIDENCE.format(id=lead.id)))
+    pending = state.pending_notes and not state.ok
+    ctx.reply(Text(PENDING_EVIDENCE.format(id=lead.id) if pending else why or NEED_EVIDENCE.format(id=lead.id)))
     return True
 
 
@@ -298,7 +318,8 @@ async def move_stage(ctx: Context, lead: Lead, stage: str) -> None:
     add_activity(session, lead.id, ctx.user.id, "stage", now, f"{stage_label(before)} → {stage_label(stage)}",
                  before=before, after=stage)
     await lifecycle.on_stage_changed(session, lead, now, ctx.settings.reminders)
-    ctx.reply(Text(f"✅ 线索 #{lead.id} 阶段: {stage_label(before)} → {stage_label(stage)}"))
+    lines = await hooks.after_stage(session, lead, before, ctx.user.id, now, ctx.settings.checks)
+    ctx.reply(Text("\n".join([f"✅ 线索 #{lead.id} 阶段: {stage_label(before)} → {stage_label(stage)}", *lines])))
 
 
 @router.command("阶段", "推进")
@@ -340,7 +361,9 @@ async def close_lead(ctx: Context, lead: Lead, won: bool, reason: str) -> None:
     lead.next_follow_up_at = None
     add_activity(session, lead.id, ctx.user.id, "won" if won else "lost", now, reason)
     await lifecycle.on_lead_closed(session, lead, now)
-    ctx.reply(Text(f"🎉 线索 #{lead.id} 已赢单！" if won else f"已记录线索 #{lead.id} 输单：{reason}"))
+    lines = await hooks.after_close(session, lead, reason, ctx.user.id, now, ctx.settings.checks)
+    head = f"🎉 线索 #{lead.id} 已赢单！" if won else f"已记录线索 #{lead.id} 输单：{reason}"
+    ctx.reply(Text("\n".join([head, *lines])))
 
 
 @router.command("赢单")
@@ -419,7 +442,9 @@ async def evidence_cmd(ctx: Context, msg: Inbound) -> None:
     add_activity(session, lead.id, ctx.user.id, "evidence", now, f"说明（待确认）: {note[:200]}", evidence_id=ev.id)
     if ctx.user.is_manager:
         ev.confirmed_by = ctx.user.id
-        ctx.reply(Text(f"✅ 已记录线索 #{lead.id} 的证据说明（主管录入，直接生效）。"))
+    lines = await hooks.after_evidence(session, lead, ev, None, ctx.user.id, now, ctx.settings.checks)
+    if ctx.user.is_manager:
+        ctx.reply(Text("\n".join([f"✅ 已记录线索 #{lead.id} 的证据说明（主管录入，直接生效）。", *lines])))
         return
     manager = ctx.user.manager_id
     ctx.reply(Text(f"已记录证据说明，等待主管确认后即可签约/赢单（线索 #{lead.id}）。"))
@@ -449,6 +474,11 @@ async def _has_pending_evidence(ctx: Context, msg: Inbound) -> bool:
 async def evidence_media(ctx: Context, msg: Inbound) -> None:
     lead_id = await pending_evidence(ctx, msg)
     data = msg.data or b""
+    if not data:
+        ctx.reply(Text(f"收到的文件是空的（0 字节），没有保存。请重新发送线索 #{lead_id} 的证据。"))
+        return
+    reading = (await read_image(data, ctx.now(), ctx.settings.ocr) if msg.kind == "image"
+               else read_name(msg.file_name or ""))  # slow work before the transaction
     digest = hashlib.sha256(data).hexdigest()
     ext = Path(msg.file_name or "").suffix[:8] or (".png" if msg.kind == "image" else ".bin")
     path = Path(ctx.settings.ocr.evidence_dir) / f"{digest}{ext}"
@@ -467,7 +497,8 @@ async def evidence_media(ctx: Context, msg: Inbound) -> None:
     lead.evidence_hash, lead.evidence_path = digest, str(path)
     add_activity(session, lead.id, ctx.user.id, "evidence", now, f"{'截图' if msg.kind == 'image' else '文件'}证据",
                  evidence_id=ev.id, sha256=digest)
-    ctx.reply(Text(f"📎 已保存线索 #{lead.id} 的证据，现在可以推进到签约回款或赢单了。"))
+    lines = await hooks.after_evidence(session, lead, ev, reading, ctx.user.id, now, ctx.settings.checks)
+    ctx.reply(Text("\n".join([f"📎 已保存线索 #{lead.id} 的证据。", *lines])))
 
 
 async def _write_file(path: Path, data: bytes) -> None:
@@ -501,6 +532,7 @@ async def click_evidence(ctx: Context, msg: Inbound) -> None:
         ev.kind = "rejected"
         text = f"已驳回线索 #{lead.id} 的证据说明"
     add_activity(session, lead.id, ctx.user.id, "evidence", now, text, evidence_id=ev.id)
+    await hooks.after_decision(session, lead, ev, ctx.user.id, verdict == "ok", now, ctx.settings.checks)
     ctx.update_card(f"{text}（{user_text(ctx.user.name)}）")
     if lead.owner_id and lead.owner_id != ctx.user.id:
         ctx.send(lead.owner_id, Text(f"主管{text}。"), key=f"evidence:{ev.id}:{verdict}")
@@ -536,10 +568,14 @@ async def new_lead_cmd(ctx: Context, msg: Inbound) -> None:
     # jieba (needs) loads its dictionary on first use: keep it off the event loop
     extracted = await asyncio.get_running_loop().run_in_executor(None, _extract, text[:4000], now)
     fields, follow, conf = fields_from_extract(extracted)
+    fields["budget_cny"] = budget_from_text(text) or fields.get("budget_cny")  # 5千万 / 5e7 / 50000000 alike
     session = await ctx.db()
     lead, dups = await save_draft(session, fields, source="manual", by=ctx.user.id, now=now, confidence=conf,
                                   follow_up=follow, extra={"text": text[:4000]})
     names = await user_names(session, [ctx.user.id])
+    lines = await hooks.after_values(session, lead, now, ctx.settings.checks)
+    if lines:
+        ctx.reply(Text("\n".join(lines)))
     ctx.reply(view.draft_card(lead, names, dups, ctx.user.id))
 
 
@@ -548,10 +584,13 @@ async def click_confirm(ctx: Context, msg: Inbound) -> None:
     lead = await lead_for(ctx, key_id(msg.click_key or ""))
     if lead is None:
         return
-    result = await confirm_draft(await ctx.db(), lead, ctx.user, ctx.now(), ctx.settings.reminders)
+    session = await ctx.db()
+    result = await confirm_draft(session, lead, ctx.user, ctx.now(), ctx.settings.reminders)
+    lines: list[str] = []
     if result.ok:
         ctx.update_card(f"已确认 · 线索 #{lead.id}")
-    ctx.reply(Text(result.message))
+        lines = await hooks.after_values(session, lead, ctx.now(), ctx.settings.checks)
+    ctx.reply(Text("\n".join([result.message, *lines])))
 
 
 async def forget_screenshots(ctx: Context, draft: Lead) -> None:

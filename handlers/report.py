@@ -50,6 +50,7 @@ from bot.config import RemindersSettings
 from bot.messages import Image, Markdown, Outbound
 from bot.outbox import enqueue
 from bot.usertext import user_text
+from handlers.checks.quality import Quality, quality_by_rep, quality_lines
 from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
 from reminders.directory import working_hours
 from storage.leads import OPEN_STATUSES, STAGE_CODES, STAGES, is_filled, previous_owner, stage_index
@@ -139,6 +140,8 @@ class TeamReport:
     team: Health
     colours: dict[str, int]
     reps: list[RepFigures]
+    quality: dict[str, Quality] = field(default_factory=dict)  # per rep: key fields complete, open 🔴 flags
+    cleanup: bool = False  # the monthly 数据清洁日: list each rep's oldest flags
 
     @property
     def is_empty(self) -> bool:
@@ -260,8 +263,9 @@ async def _people(session: AsyncSession, manager_id: str | None) -> dict[str, Us
 
 
 async def compute_report(session: AsyncSession, manager_id: str | None, since: datetime, now: datetime,
-                         cfg: RemindersSettings) -> TeamReport:
-    """Figures for one manager's team (manager_id None → every team)."""
+                         cfg: RemindersSettings, cleanup_day: int = 0) -> TeamReport:
+    """Figures for one manager's team (manager_id None → every team); on `cleanup_day` of the month (1–28) the
+    data-quality part lists each rep's oldest open flags (数据清洁日)."""
     people = await _people(session, manager_id)
     stmt = select(Lead).where(Lead.status != "draft", Lead.assigned_at.is_not(None))
     if manager_id:
@@ -313,7 +317,9 @@ async def compute_report(session: AsyncSession, manager_id: str | None, since: d
         manager_id=manager_id, manager_name=manager.name if manager else "全部团队", since=since, now=now,
         reached=reached, won=sum(1 for lead in leads if lead.status == "won"),
         lost=sum(1 for lead in leads if lead.status == "lost"),
-        team=health(items, plans, contacts, since, now, cfg, cal), colours=colours(items, since, now), reps=rep_figs)
+        team=health(items, plans, contacts, since, now, cfg, cal), colours=colours(items, since, now), reps=rep_figs,
+        quality=await quality_by_rep(session, [r.id for r in rep_figs], now),
+        cleanup=bool(cleanup_day) and to_cn(now).day == cleanup_day)
 
 
 def _rows(people: dict[str, User], items: Sequence[Counted], manager_id: str | None) -> list[User]:
@@ -363,6 +369,8 @@ def report_lines(rep: TeamReport) -> list[str]:
         c = r.colours
         lines.append(f"- {user_text(r.name)}: PHI {pct(r.health.phi)} · 在跟 {r.health.open_leads} · "
                      f"🟢{c['green']} 🟡{c['yellow']} 🔴{c['red']} · 超时 {len(r.overdue)}")
+    if rep.quality:
+        lines += quality_lines([(r.id, r.name) for r in rep.reps], rep.quality, rep.cleanup, rep.now)
     return lines
 
 
@@ -444,7 +452,8 @@ async def send_due_digests(services: Services) -> int:
         done = set((await session.execute(select(KeyValue.key).where(
             KeyValue.key.in_([f"digest:{m}:{day}" for m in managers])))).scalars())
         todo = [m for m in managers if f"digest:{m}:{day}" not in done]
-        reports = [await compute_report(session, m, now - DIGEST_WINDOW, now, cfg) for m in todo]
+        cleanup_day = services.settings.checks.cleanup_day
+        reports = [await compute_report(session, m, now - DIGEST_WINDOW, now, cfg, cleanup_day) for m in todo]
     sent = 0
     for report in reports:
         if not report.reps or report.is_empty:

@@ -27,6 +27,7 @@ class FileReport:
     unchanged: int = 0
     issues: list[Issue] = field(default_factory=list)
     new_values: dict[str, list[str]] = field(default_factory=dict)  # axis → values the vocabulary did not know
+    joined: dict[str, str] = field(default_factory=dict)  # admin's word → the known value it joined
 
     @property
     def ok(self) -> bool:
@@ -35,7 +36,11 @@ class FileReport:
     def summary(self) -> str:
         text = (f"{self.file}: {self.rows} 行，新增 {self.inserted}，更新 {self.updated}，未变 {self.unchanged}，"
                 f"跳过 {len(self.issues)}")
-        return text + ("\n" + self.new_values_text() if self.new_values else "")
+        if self.new_values:
+            text += "\n" + self.new_values_text()
+        if self.joined:
+            text += "\n归入已有分类：" + "、".join(f"{word} → {value}" for word, value in self.joined.items())
+        return text
 
     def new_values_text(self) -> str:
         """「新分类：角色 使用部门，行业 SaaS、新能源（已加入，可在分类设置里补充同义词）」"""
@@ -80,7 +85,7 @@ async def import_file(
     loop = asyncio.get_running_loop()
     result = await loop.run_in_executor(None, read_cards, Path(path), kb.index_taxonomy())
     report = FileReport(file=str(path), rows=result.rows, issues=list(result.issues),
-                        new_values={a: list(v) for a, v in result.new_values.items()})
+                        new_values={a: list(v) for a, v in result.new_values.items()}, joined=dict(result.joined))
     cards = [c for _, c in result.cards]
     if total:
         total(len(cards))

@@ -68,6 +68,7 @@ class ReadResult:
     issues: list[Issue] = field(default_factory=list)
     rows: int = 0
     new_values: dict[str, list[str]] = field(default_factory=dict)  # axis → values the taxonomy did not know
+    joined: dict[str, str] = field(default_factory=dict)  # new word → the known value it joins (合同条款 → 合同)
 
 
 def read_cards(path: str | Path, taxonomy: Taxonomy, progress: Callable[[int], None] | None = None) -> ReadResult:
@@ -104,7 +105,12 @@ def read_cards(path: str | Path, taxonomy: Taxonomy, progress: Callable[[int], N
 def _note_new_values(result: ReadResult, taxonomy: Taxonomy, card: KbCard) -> None:
     for axis in AXES:
         value = getattr(card, axis)
-        if taxonomy.is_new(axis, value) and value not in result.new_values.get(axis, []):
+        if not taxonomy.is_new(axis, value) or value in result.new_values.get(axis, []) or value in result.joined:
+            continue
+        known = taxonomy.joins(axis, value)
+        if known:
+            result.joined[value] = known
+        else:
             result.new_values.setdefault(axis, []).append(value)
 
 

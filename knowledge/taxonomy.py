@@ -66,6 +66,10 @@ class Taxonomy:
     def is_new(self, axis: str, value: str) -> bool:
         return bool(value) and self.canonical(axis, value) is None
 
+    def joins(self, axis: str, value: str) -> str | None:
+        """The known value a new word joins because it contains one of its words (合同条款 → 合同), if any."""
+        return _inner_value(self, axis, value) if self.is_new(axis, value) else None
+
     def family(self, axis: str, value: str) -> str:
         return self.families.get(axis, {}).get(value, "")
 

@@ -153,6 +153,7 @@ def _clear_rim(gray: np.ndarray, share: float = 0.3) -> None:
     gray[:top], gray[bottom:], gray[:, :left], gray[:, right:] = 255, 255, 255, 255
 
 
+MAX_STACK_PIXELS = 8_000_000  # the regions, scaled, never exceed this (a 1080×2340 chat is about 1.5 MP)
 TEXT_HEIGHT = 31.5  # median ink height of a bubble's text line that chi_sim reads best (a phone shot at 750 px)
 
 
@@ -165,7 +166,9 @@ def text_scale(img: Image.Image, regions: list[Region]) -> float:
         heights += [b - a for a, b, _, _ in line_spans(np.asarray(binarize(crop, drop_colour=True)) < 128)]
     if not heights:
         return min(1.0, 750 / img.width)
-    return float(np.clip(TEXT_HEIGHT / float(np.median(heights)), 0.35, 3.0))
+    scale = float(np.clip(TEXT_HEIGHT / float(np.median(heights)), 0.35, 3.0))
+    area = sum(r.box.width * r.box.height for r in regions)
+    return min(scale, (MAX_STACK_PIXELS / max(area, 1)) ** 0.5)  # memory stays bounded whatever was measured
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from ocr.people import (
     is_person_name,
     is_referral,
     is_title,
+    looks_like_company,
     parse_title_bar,
     person_in,
     repair_surname,
@@ -474,14 +475,14 @@ def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None) 
     """Free text typed by a rep, one or more lines: '新线索 张伟 华东医疗 13812345678 预算50万 明天下午3点回电',
     or sentences ('客户是华东医疗的采购经理张伟，想了解CRM'). Same recognisers as screenshots."""
     acc = _Acc()
-    body = re.sub(r"^\s*(?:新线索|线索|新客户|客户)[:：]?\s*", "", half_width(text).strip())
+    body = re.sub(r"^\s*(?:(?:新线索|线索|新客户|客户)[:：]?\s*){1,2}", "", half_width(text).strip())
     flat = join_lines([ln.strip() for ln in body.splitlines() if ln.strip()])
     for phone, _trap in find_phones(flat):
         acc.put("phone", phone, 0.95)
     acc.put("email", find_email(flat), 0.9)
     acc.put("wechat_id", find_wechat(flat, ""), 0.8)
     acc.put("budget_cny", budget_in(flat), 0.85)
-    needs = (catalog or load_catalog(None)).find(flat) or requested_things(flat)
+    needs = (catalog or load_catalog(None)).find(flat) or requested_things(TITLE.sub("，", flat))
     acc.put("needs", tuple(needs), 0.8)
     times = [f for f in find_times(flat, now) if f.when >= to_cn(now)]
     if times:
@@ -514,6 +515,9 @@ def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None)
             acc.put("customer_name", tok, 0.8)
         elif is_title(tok):
             acc.put("title", tok, 0.8)
+        elif (m := TITLE.search(tok)) and m.end() == len(tok) and looks_like_company(tok[: m.start()]):
+            acc.put("company", tok[: m.start()], 0.75)  # 「华东医疗器械有限公司采购经理」
+            acc.put("title", m.group(0), 0.8)
         elif re.fullmatch(r"[\u4e00-\u9fffA-Za-z（）()]{2,30}", tok) and not (catalog or load_catalog(None)).find(tok) \
                 and not re.search(r"预算|回电|联系|跟进|需求|微信|电话|邮箱|想|要|了解|采购", tok):
             acc.put("company", tok, 0.7)

@@ -70,8 +70,9 @@ def analyse(img: Image.Image, *, desktop: bool = False, ink: int | None = None) 
     rgb = np.asarray(img if img.mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
     h, w, _ = rgb.shape
     bg = _background(rgb)
-    top = _header_bottom(rgb, bg)
-    bottom = _footer_top(rgb, bg)
+    edge = 4 if desktop else None  # a pane's avatars sit ~10 px from its edge: look only at the outermost columns
+    top = _header_bottom(rgb, bg, edge)
+    bottom = _footer_top(rgb, bg, edge)
     regions: list[Region] = []
     title = _title_box(rgb, top, left_aligned=desktop)
     if title is not None:
@@ -103,30 +104,30 @@ def _background(rgb: np.ndarray) -> tuple[int, int, int]:
     return (int(med[0]), int(med[1]), int(med[2]))
 
 
-def _edge_off(rows: np.ndarray, bg: tuple[int, int, int]) -> np.ndarray:
+def _edge_off(rows: np.ndarray, bg: tuple[int, int, int], edge: int | None = None) -> np.ndarray:
     """Per row: does the colour at both screen edges differ from the chat background?
 
     Bars and their border lines span the full width; chat content never reaches the outer 2 %,
     so looking only at the edges is immune to bubbles and to JPEG colour bleeding from them.
     """
-    k = max(3, rows.shape[1] // 50)
+    k = edge or max(3, rows.shape[1] // 50)
     edges = np.concatenate((rows[:, :k], rows[:, -k:]), axis=1)
     med = np.median(edges, axis=1)
     return np.abs(med - np.array(bg)).max(axis=1) > 5
 
 
-def _header_bottom(rgb: np.ndarray, bg: tuple[int, int, int]) -> int:
+def _header_bottom(rgb: np.ndarray, bg: tuple[int, int, int], edge: int | None = None) -> int:
     """Last row of the status + title bar (or its bottom line) in the top band."""
     h, w = rgb.shape[:2]
     lim = int(h * 0.16) if h < w * 2.4 else int(w * 0.35)
-    ys = np.nonzero(_edge_off(rgb[:lim], bg))[0]
+    ys = np.nonzero(_edge_off(rgb[:lim], bg, edge))[0]
     return int(ys.max()) + 1 if len(ys) else int(lim * 0.6)
 
 
-def _footer_top(rgb: np.ndarray, bg: tuple[int, int, int]) -> int:
+def _footer_top(rgb: np.ndarray, bg: tuple[int, int, int], edge: int | None = None) -> int:
     h, w = rgb.shape[:2]
     start = h - (int(h * 0.16) if h < w * 2.4 else int(w * 0.4))
-    ys = np.nonzero(_edge_off(rgb[start:], bg))[0]
+    ys = np.nonzero(_edge_off(rgb[start:], bg, edge))[0]
     return start + int(ys.min()) if len(ys) else int(h * 0.93)
 
 

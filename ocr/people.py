@@ -128,6 +128,9 @@ def clean_company(co: str | None) -> str | None:
         return None
     co = re.sub(r"^.*?(?:我是|我们是|我叫|来自|就职于|在|是|，|,)(?=[\u4e00-\u9fffA-Za-z]{2})", "", co)
     co = re.sub(r"^(?:你好|您好|哈喽|Hi|hi|嗨)[，,\s]*", "", co).strip(" ，,。:：")
+    lead_title = TITLE.match(co)  # 「行政主管恒信置业有限公司」: a card's title line run into the company line
+    if lead_title and REGISTERED.search(co[lead_title.end() :]) and len(co) - lead_title.end() >= 4:
+        co = co[lead_title.end() :]
     if len(co) < 2 or is_person_name(co) or NOT_COMPANY.match(co) or re.search(r"\d|我们|你们|咱们|贵|本公司", co):
         return None
     if not REGISTERED.search(co) and VERBISH.search(co):

@@ -13,6 +13,7 @@ What it proves and what it does not: docs/audit.md.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -104,13 +105,19 @@ class VerifyReport:
         return self.broken is None
 
 
-LEARNT = frozenset({"evidence", "confirm", "stage", "won", "lost"})  # kinds whose data the live-row check needs
+STATE_KINDS = frozenset({"stage", "won", "lost"})  # the last one per lead is checked against the lead row
+ROW_KINDS = frozenset({"evidence", "confirm"})  # each checked against its evidence row
+
+
+@functools.lru_cache(maxsize=64)
+def _kind_json(kind: str) -> str:
+    return json.dumps(kind, ensure_ascii=False)
 
 
 def body_tail(kind: str, lead_id: int | None, seq: int) -> str:
     """How a canonical body ends (keys sorted: …data, kind, lead, seq): columns checked without parsing JSON."""
     lead = "null" if lead_id is None else lead_id
-    return f',"kind":{json.dumps(kind, ensure_ascii=False)},"lead":{lead},"seq":{seq}}}'
+    return f',"kind":{_kind_json(kind)},"lead":{lead},"seq":{seq}}}'
 
 
 def check_link(row: Sequence[Any], prev_seq: int, prev_hash: str) -> str | None:
@@ -120,34 +127,51 @@ def check_link(row: Sequence[Any], prev_seq: int, prev_hash: str) -> str | None:
         return f"entry {prev_seq + 1} is missing (next found: {seq})"
     if prev_col != prev_hash:
         return f"previous-hash does not match entry {prev_seq} (that entry was rewritten, or this one replaced)"
-    if hashlib.sha256(body.encode("utf-8")).hexdigest() != content_hash:
+    if _sha256(body.encode()).hexdigest() != content_hash:
         return "content changed: its SHA-256 no longer matches the stored content hash"
-    if hashlib.sha256((prev_col + content_hash).encode("utf-8")).hexdigest() != entry_hash:
+    if _sha256((prev_col + content_hash).encode()).hexdigest() != entry_hash:
         return "entry hash does not match previous-hash + content hash"
     if not body.endswith(body_tail(kind, lead_id, seq)):
         return "seq/kind/lead columns differ from the hashed content"
     return None
 
 
-def _learn(exp: _Expected, seq: int, body: str) -> str | None:
+_sha256 = hashlib.sha256
+
+
+def _parse(body: str) -> dict[str, Any] | None:
     try:
         doc = json.loads(body)
     except ValueError:
-        return "content is not valid JSON"
-    kind, lead, data = doc["kind"], doc.get("lead"), doc.get("data") or {}
-    if kind == "evidence" and isinstance(data.get("evidence_id"), int):
-        exp.evidence[data["evidence_id"]] = (seq, data, lead)
-    elif kind == "confirm" and isinstance(data.get("evidence_id"), int):
-        exp.confirms[data["evidence_id"]] = (seq, str(data.get("verdict")), doc.get("actor"))
-    if lead is None:
         return None
-    if kind == "stage" and data.get("after"):
-        exp.stage[lead] = (seq, str(data["after"]))
-    elif kind in ("won", "lost"):
-        exp.status[lead] = (seq, kind)
+    return doc if isinstance(doc, dict) else None
+
+
+def _learn_row(exp: _Expected, seq: int, body: str) -> str | None:
+    doc = _parse(body)
+    if doc is None:
+        return "content is not valid JSON"
+    data = doc.get("data") or {}
+    if not isinstance(data.get("evidence_id"), int):
+        return None
+    if doc["kind"] == "evidence":
+        exp.evidence[data["evidence_id"]] = (seq, data, doc.get("lead"))
+    else:
+        exp.confirms[data["evidence_id"]] = (seq, str(data.get("verdict")), doc.get("actor"))
+    return None
+
+
+def _learn_states(exp: _Expected, last: dict[int, tuple[int, str, str]],
+                  decided: dict[int, tuple[int, str]]) -> None:
+    """Per lead, the stage its last recorded stage change (or win) left it at, and its recorded decision."""
+    for lead, (seq, kind, body) in last.items():
         if kind == "won":
             exp.stage[lead] = (seq, "close")
-    return None
+        elif kind == "stage":
+            after = ((_parse(body) or {}).get("data") or {}).get("after")
+            if after:
+                exp.stage[lead] = (seq, str(after))
+    exp.status.update(decided)
 
 
 _COLS = (ChainEntry.seq, ChainEntry.kind, ChainEntry.lead_id, ChainEntry.body, ChainEntry.content_hash,
@@ -156,6 +180,8 @@ _COLS = (ChainEntry.seq, ChainEntry.kind, ChainEntry.lead_id, ChainEntry.body, C
 
 async def _walk(db: Database) -> tuple[int, tuple[int, str] | None, Break | None, _Expected]:
     exp, prev_seq, prev_hash, count = _Expected(), 0, GENESIS, 0
+    last: dict[int, tuple[int, str, str]] = {}  # lead → its last stage/won entry (parsed once, at the end)
+    decided: dict[int, tuple[int, str]] = {}
     while True:
         async with db.engine.connect() as conn:  # one short read per page: no long lock on a live database
             rows = (await conn.execute(select(*_COLS).where(ChainEntry.seq > prev_seq)
@@ -164,11 +190,18 @@ async def _walk(db: Database) -> tuple[int, tuple[int, str] | None, Break | None
             break
         for row in rows:
             problem = check_link(row, prev_seq, prev_hash)
-            if problem is None and row[1] in LEARNT:
-                problem = _learn(exp, row[0], row[3])
+            kind = row[1]
+            if problem is None and kind in ROW_KINDS:
+                problem = _learn_row(exp, row[0], row[3])
             if problem is not None:
                 return count, (prev_seq, prev_hash) if count else None, Break(prev_seq + 1, problem), exp
+            if kind in STATE_KINDS and row[2] is not None:
+                if kind != "lost":
+                    last[row[2]] = (row[0], kind, row[3])
+                if kind != "stage":
+                    decided[row[2]] = (row[0], kind)
             prev_seq, prev_hash, count = row[0], row[6], count + 1
+    _learn_states(exp, last, decided)
     return count, (prev_seq, prev_hash) if count else None, None, exp
 
 

@@ -89,21 +89,42 @@ def normalize_phone(value: str | None) -> str | None:
     return digits or None
 
 
-_BUDGET = re.compile(r"^(\d+(?:\.\d+)?)\s*(亿|万|w|k|千|元)?(?:元|人民币|rmb)?$", re.IGNORECASE)
-_BUDGET_UNIT = {"亿": 100_000_000, "万": 10_000, "w": 10_000, "k": 1000, "千": 1000, "元": 1, None: 1}
+_BUDGET = re.compile(r"^(?:约|大约|大概)?(\d+(?:\.\d+)?(?:e[+]?\d+)?|[零一二两三四五六七八九十百千]+)\s*"
+                     r"(千万|百万|十万|亿|万|w|k|千|元)?(?:元|块|人民币|rmb)?(?:左右|上下)?$", re.IGNORECASE)
+_BUDGET_UNIT = {"千万": 10_000_000, "百万": 1_000_000, "十万": 100_000, "亿": 100_000_000, "万": 10_000, "w": 10_000,
+                "k": 1000, "千": 1000, "元": 1, None: 1}
+_CN_DIGIT = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNIT = {"十": 10, "百": 100, "千": 1000}
+MAX_BUDGET_CNY = 10**15  # larger is a typo, not a budget (and would not fit the column)
+
+
+def _cn_number(text: str) -> float | None:
+    """'五' → 5, '三十' → 30, '两百五十' → 250 (below 万; larger units are parsed as units)."""
+    total, cur = 0, 0
+    for ch in text:
+        if ch in _CN_DIGIT:
+            cur = _CN_DIGIT[ch]
+        elif ch in _CN_UNIT:
+            total += (cur or 1) * _CN_UNIT[ch]
+            cur = 0
+    return float(total + cur) if text else None
 
 
 def parse_budget(value: Any) -> int | None:
-    """'50万' / '50w' / '1.2亿' / '300000' / 300000 → yuan as int; anything unclear → None."""
+    """'50万' / '50w' / '1.2亿' / '5千万' / '五千万' / '300000' / '5e7' / 300000 → yuan as int; unclear → None."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return int(value) if value >= 0 else None
-    m = _BUDGET.match(str(value).strip().replace(",", "").replace("，", ""))
+        return int(value) if 0 <= value < MAX_BUDGET_CNY else None
+    m = _BUDGET.match(str(value).strip().replace(",", "").replace("，", "").replace(" ", ""))
     if not m:
         return None
+    num = m.group(1)
+    amount = float(num) if num[0].isdigit() else _cn_number(num)
     unit = m.group(2).lower() if m.group(2) else None
-    return round(float(m.group(1)) * _BUDGET_UNIT[unit])
+    if amount is None or not amount * _BUDGET_UNIT[unit] < MAX_BUDGET_CNY:
+        return None
+    return round(amount * _BUDGET_UNIT[unit])
 
 
 def is_filled(value: Any) -> bool:

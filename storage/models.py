@@ -127,6 +127,8 @@ class Evidence(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     path: Mapped[str | None] = mapped_column(String(255))
     note: Mapped[str | None] = mapped_column(Text)
+    proof: Mapped[str | None] = mapped_column(String(16))  # contract | payment | receipt | chat | demo | other
+    ocr_text: Mapped[str | None] = mapped_column(Text)  # what OCR read on an image (contract party checks)
     added_by: Mapped[str | None] = mapped_column(String(64))
     confirmed_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
@@ -276,7 +278,9 @@ class ChainEntry(Base):
 
     __tablename__ = "audit_chain"
 
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # INTEGER on SQLite makes seq the rowid: the walk in seq order reads the table itself, no index lookups
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+                                     autoincrement=False)
     kind: Mapped[str] = mapped_column(String(32))  # evidence | stage | won | lost | confirm | flag_clear
     lead_id: Mapped[int | None] = mapped_column(Integer, index=True)
     body: Mapped[str] = mapped_column(Text)

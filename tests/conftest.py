@@ -79,6 +79,7 @@ def settings(tmp_path: Any) -> Settings:
         ocr=replace(base.ocr, evidence_dir=str(tmp_path / "evidence")),
         server=replace(base.server, warm_up=False,  # tests/test_warm_up.py turns it on
                        spool_dir=str(tmp_path / "spool")),
+        audit=replace(base.audit, anchor_time=""),  # the daily anchor message off unless a test turns it on
     )
 
 

@@ -68,6 +68,7 @@ class Chat:
     title: str
     suffix: str | None  # WeCom "@公司"
     items: list[Item]
+    subtitle: str | None = None  # DingTalk: the contact's company under the name
 
 
 # ---------------------------------------------------------------- vocabulary
@@ -522,6 +523,16 @@ def font(size: int) -> ImageFont.FreeTypeFont:
 
 
 PALETTES = {
+    ("dingtalk", False): dict(
+        bg=(242, 243, 245), bar=(255, 255, 255), left=(255, 255, 255), right=(0, 137, 255), text=(25, 31, 37),
+        rtext=(255, 255, 255), stamp=(150, 155, 160), line=(226, 228, 232), inbar=(255, 255, 255),
+        box=(242, 243, 245), suffix=(0, 137, 255),
+    ),
+    ("dingtalk", True): dict(
+        bg=(20, 20, 22), bar=(30, 30, 32), left=(44, 44, 46), right=(0, 110, 220), text=(220, 220, 222),
+        rtext=(255, 255, 255), stamp=(110, 110, 115), line=(50, 50, 52), inbar=(30, 30, 32),
+        box=(44, 44, 46), suffix=(60, 150, 255),
+    ),
     ("wechat", False): dict(
         bg=(237, 237, 237),
         bar=(237, 237, 237),
@@ -711,6 +722,10 @@ def _draw_top(d: ImageDraw.ImageDraw, chat: Chat, rng: random.Random, g: _Geom, 
         d.ellipse((x0, ty - 2 * s, x0 + 4 * s, ty + 2 * s), fill=pal["text"])
     tf = font(int(17 * s))
     tx = (w - _width(chat.title + (chat.suffix or ""), tf)) / 2
+    if chat.subtitle:
+        sub = font(int(11 * s))
+        d.text(((w - _width(chat.subtitle, sub)) / 2, ty + 2 * s), chat.subtitle, font=sub, fill=pal["stamp"])
+        ty -= 8 * s
     _draw_text(d, (tx, ty - tf.size * 0.72), chat.title, tf, pal["text"])
     if chat.suffix:
         _draw_text(d, (tx + _width(chat.title, tf), ty - tf.size * 0.72), chat.suffix, tf, pal["suffix"])
@@ -949,7 +964,9 @@ def make_sample(seed: int, kind: str | None = None) -> Sample:
 def _truth_for_chat(chat: Chat, visible: list[Item], now: datetime, chat_seed: int) -> Truth:
     facts: dict[str, object] = {}
     # title facts are attached to the first item by the generator: recompute them from the title
-    if chat.suffix:
+    if chat.subtitle:
+        facts.update(customer_name=chat.title, company=chat.subtitle)
+    elif chat.suffix:
         facts.update(customer_name=chat.title, company=chat.suffix[1:])
     elif "-" in chat.title:
         name, short = chat.title.split("-", 1)

@@ -5,6 +5,7 @@ low-quality JPEGs forwarded twice. Ground truth as in tests/synth.py; every name
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import random
 
@@ -30,18 +31,21 @@ from tests.synth import (
     render_chat,
 )
 
-STYLES = ("phone", "desktop", "ipad", "photo", "small", "lowq")
+STYLES = ("phone", "dingtalk", "desktop", "ipad", "photo", "small", "lowq")
+STYLE_SALT = {"phone": 0, "desktop": 1, "ipad": 2, "photo": 3, "small": 4, "lowq": 5, "dingtalk": 6}  # stable seeds
 DESKTOPS = [(1920, 1080, 1.0), (1920, 1080, 1.25), (2560, 1440, 1.0), (2560, 1440, 1.25), (2560, 1440, 1.5)]
 SNIPPETS = ["好的，收到", "明天见", "[图片]", "方案我看了", "谢谢", "[文件]", "下午开会", "可以的", "稍等"]
 
 
 def make_styled(seed: int, style: str, kind: str = "lead") -> Sample:
     """One screenshot of `style` with ground truth; same seed and style → same bytes."""
-    rng = random.Random(seed * 7 + STYLES.index(style))
+    rng = random.Random(seed * 7 + STYLE_SALT[style])
     now = _now(rng)
     gen = {"lead": _lead_chat, "colleague": _colleague_chat, "group": _group_chat, "smalltalk": _smalltalk_chat}[kind]
     chat_seed = rng.randint(0, 2**31)
     chat = gen(random.Random(chat_seed), now)
+    if style == "dingtalk":
+        chat = _dingtalk(chat)
     dark = rng.random() < 0.3
     draw = {"desktop": _desktop, "ipad": _ipad, "photo": _photo}.get(style, _phone)
     img, visible, quality, meta = draw(chat, rng, dark, style)
@@ -50,6 +54,17 @@ def make_styled(seed: int, style: str, kind: str = "lead") -> Sample:
     truth = _truth_for_chat(chat, visible, now, chat_seed) if kind == "lead" else Truth(False, kind)
     meta.update(style=style, kind=kind, dark=dark, app=chat.app)
     return Sample(f"{seed}-{style}-{kind}", data, now, truth, text, meta)
+
+
+def _dingtalk(chat):  # type: ignore[no-untyped-def]
+    """DingTalk mobile: blue rep bubbles with white text, the 外部 tag after the name, the company underneath."""
+    title, subtitle = chat.title, None
+    if chat.suffix:  # "@公司" becomes the subtitle line
+        subtitle = chat.suffix[1:]
+    elif "-" in title:
+        title, subtitle = title.split("-", 1)
+    return dataclasses.replace(chat, app="dingtalk", title=title, suffix=" 外部" if subtitle else None,
+                               subtitle=subtitle)
 
 
 def _phone(chat, rng, dark, style):  # type: ignore[no-untyped-def]

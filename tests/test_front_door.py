@@ -150,6 +150,9 @@ async def test_admin_offboards_by_text_after_one_confirm_click(
     async with services.db.session() as s:
         assert (await s.get(User, "rep03")).active is False  # type: ignore[union-attr]
     assert "刘洋 已离职" in transcript.texts("admin01")[-1]
+    handover = transcript.last("rep02")
+    assert handover["title"] == "📋 线索交接清单" and "刘洋 的 1 条线索已转给你" in handover["text"]
+    assert "rep03" not in handover["text"] and "交接客户" in handover["text"]
 
 
 async def test_bad_input_gets_a_short_answer_and_changes_nothing(

@@ -144,7 +144,7 @@ def test_header_below_a_merged_title_row_and_variant_headers(tmp_path: Path) -> 
     assert (line, card.title, card.talk_track, card.industry, card.objection) == (4, "冷库嫌月租贵", "按托位计费",
                                                                                   "冷链物流", "价格")
     assert card.keywords == ("托位", "月租") and (generic.industry, generic.objection) == ("", "")
-    assert result.new_values == {"industry": ["冷链物流"]}
+    assert result.new_values == {} and result.joined == {"冷链物流": "物流"}  # contains a known word: joins it
 
 
 def test_duplicate_ids_name_both_lines(tmp_path: Path) -> None:

@@ -112,25 +112,37 @@ async def test_stage_names_numbers_and_button(chat: ChatSession, transcript: Tra
 
 async def test_close_needs_evidence_image(chat: ChatSession, transcript: Transcript, services: Services,
                                           tmp_path: object) -> None:
-    await seed_lead(services, "rep01", customer_name="王主任", stage="demo", assigned_at=cn(23, 9))
+    """签约回款 / 赢单 need a contract page or a payment record: an unreadable image or a shop receipt is kept as
+    evidence but proves neither; a contract page does."""
+    from tests.trust_helpers import contract_png, receipt_png, save
+
+    await seed_lead(services, "rep01", customer_name="王主任", company="青禾农业发展有限公司", stage="demo",
+                    assigned_at=cn(23, 9))
     await chat.handle_line("阶段 1 5")
     assert "需要证据" in transcript.last("rep01")["text"]
     await chat.handle_line("赢单 1 合同已签")
     assert "需要证据" in transcript.last("rep01")["text"]
     assert (await get_lead(services, 1)).status == "active"
     await chat.handle_line("证据 1")
-    from pathlib import Path
-
-    png = Path(str(tmp_path)) / "contract.png"
-    png.write_bytes(b"\x89PNG fake contract")
-    await chat.handle_line(f"/image {png}")
+    fake = save(tmp_path, "fake.png", b"\x89PNG fake contract")
+    await chat.handle_line(f"/image {fake}")
     assert "已保存线索 #1 的证据" in transcript.last("rep01")["text"]
-    assert await _count(services, Evidence, lead_id=1, kind="image") == 1
+    await chat.handle_line("证据 1")
+    await chat.handle_line(f"/image {save(tmp_path, 'receipt.png', receipt_png())}")
+    assert "购物小票" in transcript.last("rep01")["text"]
+    assert await _count(services, Evidence, lead_id=1, kind="image") == 2
+    await chat.handle_line("阶段 1 签约回款")
+    assert "需要证据" in transcript.last("rep01")["text"] and (await get_lead(services, 1)).stage == "demo"
+    await chat.handle_line("证据 1")
+    await chat.handle_line(f"/image {save(tmp_path, 'contract.png', contract_png())}")
+    assert "识别为：合同页" in transcript.last("rep01")["text"]
     await chat.handle_line("阶段 1 签约回款")
     assert (await get_lead(services, 1)).stage == "close"
+    assert "回款凭证" in transcript.last("rep01")["text"]  # the gate asks for what 签约回款 still needs
     await chat.handle_line("赢单 1 合同已签")
     lead = await get_lead(services, 1)
     assert (lead.status, lead.close_reason) == ("won", "合同已签")
+    assert "🔴" in transcript.last("rep01")["text"]  # won without a payment record: flagged
     assert await _count(services, Reminder, lead_id=1, status="pending") == 0
     await chat.handle_line("跟进 1 再聊聊")
     assert "已赢单" in transcript.last("rep01")["text"]

@@ -115,3 +115,9 @@ def test_full_width_digits_and_spoken_budgets() -> None:
     assert (lead.phone, lead.budget_cny) == ("13566667777", 2_000_000)
     assert extract(chat("苗语桐@禾丰包装", ("left", "电话13566667777，预算¥350,000")), NOW).budget_cny == 350_000
     assert extract(chat("苗语桐@禾丰包装", ("left", "电话13566667777，预算六十个w")), NOW).budget_cny == 600_000
+
+
+def test_typed_lead_with_company_and_title_run_together() -> None:
+    lead = extract_from_text("新线索 客户柏子衿，澄湖检测技术有限公司采购经理，预算两百来万", NOW)
+    assert (lead.customer_name, lead.company, lead.title) == ("柏子衿", "澄湖检测技术有限公司", "采购经理")
+    assert lead.budget_cny == 2_000_000 and lead.needs == ()

@@ -138,6 +138,7 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
 async def run_offboard(args: argparse.Namespace, settings: Settings) -> int:
     from bot.outbox import enqueue
     from handlers.assignment import handover_lines, handover_notice, offboard
+    from storage.models import User
 
     now = _now(args)
     db = await _open(settings, now)
@@ -149,7 +150,8 @@ async def run_offboard(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"salesbot: {exc}", file=sys.stderr)
                 return 1
             lines = handover_lines(leads)
-            notice = handover_notice(args.user, args.to, leads, now)
+            leaving = await session.get(User, args.user)
+            notice = handover_notice(args.user, args.to, leads, now, leaving.name if leaving else None)
             if notice is not None:
                 await enqueue(session, [notice], now, settings.default_channel)
     finally:

@@ -34,6 +34,7 @@ from storage.sql import insert_ignore
 AXIS_CN = {"role": "角色", "industry": "行业", "objection": "异议"}
 MAX_UPLOAD_MB = 20
 MAX_PREVIEW_ROWS = 200
+MAX_GROUPS = 50  # gap groups shown (each gets a ranked card list)
 GAP_DONE = "console:gap_done:"
 STAGING = Path(tempfile.gettempdir()) / "salesbot-console-imports"
 _PUNCT = re.compile(r"[\s\W_]+")
@@ -110,7 +111,7 @@ async def gap_list(request: web.Request) -> web.Response:
             KeyValue.key.in_([_gap_key(g.query) for g in items])))).all())
     items = [g for g in items if _gap_key(g.query) not in done]
     loop = asyncio.get_running_loop()
-    groups = await loop.run_in_executor(None, _group, items, kb)
+    groups = (await loop.run_in_executor(None, _group, items, kb))[:MAX_GROUPS]
     suggestions = {g["query"]: kb.search(g["query"], top=3).hits for g in groups}
     return render(request, "gaps.html", title="知识缺口", groups=groups, suggestions=suggestions, days=days,
                   flash=request.query.get("done", "")[:200])

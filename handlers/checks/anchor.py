@@ -1,0 +1,62 @@
+"""The daily anchor: the head of the tamper-evident record goes to every admin in chat once a day (from
+`[audit] anchor_time`), and is kept as `kv` row audit_anchor:<date>. A history rewritten later no longer contains
+that hash; `salesbot audit verify --anchor SEQ:HASH` with the value from the chat finds it (docs/audit.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from bot.clock import fmt_cn, to_cn
+from bot.messages import Outbound, Text
+from bot.outbox import enqueue
+from storage import chain
+from storage.models import KeyValue, User
+from storage.sql import insert_ignore
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+SHOWN_HEX = 16
+
+
+def anchor_text(seq: int, digest: str, when: str) -> str:
+    groups = " ".join(digest[i:i + 4] for i in range(0, SHOWN_HEX, 4))
+    return (f"🔏 存证锚点（{when}）：记录共 {seq} 条，最新指纹 {seq}:{groups}\n"
+            f"请保留这条消息：日后核对时，记录若被改写，指纹将对不上。")
+
+
+def anchor_due(services: Services) -> str | None:
+    """Today's date (local) when the anchor time has passed, else None."""
+    at = services.settings.audit.anchor_time
+    if not at:
+        return None
+    local = to_cn(services.clock.now())
+    hh, mm = (int(x) for x in at.split(":"))
+    return local.date().isoformat() if (local.hour, local.minute) >= (hh, mm) else None
+
+
+async def send_due_anchor(services: Services) -> int:
+    """Once per day: claim the day's kv row, message every active admin. Returns how many were queued."""
+    day = anchor_due(services)
+    if day is None:
+        return 0
+    now = services.clock.now()
+    async with services.db.session() as session:
+        if await session.get(KeyValue, chain.ANCHOR_PREFIX + day) is not None:
+            return 0
+        last = await chain.head(session)
+        if last is None:
+            return 0
+        claimed = await session.execute(insert_ignore(session, KeyValue).values(
+            key=chain.ANCHOR_PREFIX + day, value={"seq": last[0], "hash": last[1]}, updated_at=now))
+        if getattr(claimed, "rowcount", 1) == 0:  # another process claimed the day first
+            return 0
+        admins = list((await session.execute(select(User.id).where(
+            User.role == "admin", User.active.is_(True)).order_by(User.id))).scalars())
+        text = anchor_text(last[0], last[1], fmt_cn(now))
+        await enqueue(session, [Outbound(a, Text(text), dedup_key=f"audit:anchor:{day}:{a}") for a in admins],
+                      now, services.default_channel)
+    services.wake_outbox()
+    return len(admins)

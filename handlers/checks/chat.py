@@ -1,0 +1,130 @@
+"""Flags in chat: a rep answers a flag in one line (「预算 确认 客户集团总预算」, with the lead number when there
+are several: 「预算 确认 12 客户集团总预算」); the manager gets the answer with a 清除 button, or clears by text
+(「清除标记 12 预算」, 「清除标记 12」 for all of a lead's flags); 「我的标记」 lists open flags (a manager:
+the team's)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.context import Context
+from bot.messages import Button, Card, Inbound, Text
+from bot.router import Router, normalize_text
+from handlers.checks import flags, rules
+from handlers.permissions import command_arg, key_id, lead_for, list_leads, manager_refusal, parse_id
+from storage.leads import OPEN_STATUSES
+from storage.models import Lead, LeadFlag
+
+router: Router[Context] = Router("checks")
+
+MAX_LISTED = 20
+
+
+def parse_answer(text: str) -> tuple[str, int | None, str] | None:
+    """(topic word, lead id or None, answer) of a one-line flag answer, else None."""
+    m = rules.FLAG_ANSWER.match(normalize_text(text))
+    if not m:
+        return None
+    return m.group("topic"), int(m.group("lead")) if m.group("lead") else None, m.group("answer").strip()
+
+
+# 「预算 确认 …」 is registered as a command word of its own: longer than the draft edit 「预算 …」, so it wins there
+# (and handlers/intent.py reads such a line as intent "flag_answer", which routes by this command word).
+ANSWER_WORDS = tuple(f"{t}{sep}{v}" for t in rules._TOPIC_WORDS for v in rules.ANSWER_VERBS for sep in ("", " "))
+
+
+async def _own_open_flags(ctx: Context, rule_names: set[str], lead_id: int | None) -> list[LeadFlag]:
+    session = await ctx.db()
+    stmt = (select(LeadFlag).join(Lead, Lead.id == LeadFlag.lead_id)
+            .where(Lead.owner_id == ctx.user.id, LeadFlag.status.in_(flags.OPEN), LeadFlag.rule.in_(rule_names)))
+    if lead_id is not None:
+        stmt = stmt.where(LeadFlag.lead_id == lead_id)
+    return list((await session.execute(stmt.order_by(LeadFlag.id))).scalars())
+
+
+@router.command(*ANSWER_WORDS)
+async def answer_flag(ctx: Context, msg: Inbound) -> None:
+    parsed = parse_answer(msg.text or "")
+    if parsed is None:
+        ctx.reply(Text("请在后面写上说明，例如「预算 确认 客户集团总预算」。"))
+        return
+    topic, lead_id, text = parsed
+    found = await _own_open_flags(ctx, flags.topic_rules(topic), lead_id)
+    leads = sorted({f.lead_id for f in found})
+    if not found:
+        ctx.reply(Text(f"没有找到需要你说明的「{topic}」标记。发送「我的标记」可查看全部。"))
+        return
+    if len(leads) > 1:
+        shown = "、".join(f"#{i}" for i in leads[:MAX_LISTED])
+        ctx.reply(Text(f"你有多条线索带「{topic}」标记（{shown}），请写上线索编号，"
+                       f"例如「{topic} 确认 {leads[0]} {text[:20]}」。"))
+        return
+    now = ctx.now()
+    for flag in found:
+        await flags.answer(await ctx.db(), flag, text, ctx.user.id, now)
+    ctx.reply(Text(f"✅ 已记录你对线索 #{leads[0]} 的说明，等主管核实后清除。"))
+    if ctx.user.manager_id:
+        lines = "\n".join(flags.flag_line(f) for f in found)
+        ctx.send(ctx.user.manager_id, Card(
+            title=f"标记说明 · 线索 #{leads[0]}", description=f"{ctx.user.name}：{text[:300]}\n{lines}",
+            buttons=(Button(f"flag:clear:{found[0].id}", "核实无误，清除", "primary"),
+                     Button(f"lead:view:{leads[0]}", "查看线索"))),
+            key=f"flag-answer:{found[0].id}:{now.isoformat()}")
+
+
+async def _clear(ctx: Context, lead: Lead, found: list[LeadFlag]) -> None:
+    now = ctx.now()
+    for flag in found:
+        await flags.clear(await ctx.db(), flag, ctx.user.id, now)
+    if lead.owner_id and lead.owner_id != ctx.user.id:
+        ctx.send(lead.owner_id, Text(f"主管已核实并清除线索 #{lead.id} 的 {len(found)} 条标记。"),
+                 key=f"flag-clear:{lead.id}:{now.isoformat()}")
+
+
+@router.card_action("flag:clear:", roles={"manager", "admin"})
+async def click_clear(ctx: Context, msg: Inbound) -> None:
+    flag_id = key_id(msg.click_key or "")
+    session = await ctx.db()
+    flag = await session.get(LeadFlag, flag_id) if flag_id is not None else None
+    lead = await lead_for(ctx, flag.lead_id if flag is not None else None)
+    if flag is None or lead is None:
+        return
+    same = [f for f in await flags.flags_of(session, [lead.id]) if f.rule == flag.rule]
+    if not same:
+        ctx.reply(Text("这条标记已处理过了。"))
+        return
+    await _clear(ctx, lead, same)
+    ctx.update_card(f"已清除（{ctx.user.name}）")
+
+
+@router.command("清除标记", roles={"manager", "admin"})
+async def clear_cmd(ctx: Context, msg: Inbound) -> None:
+    if manager_refusal(ctx):
+        return
+    lead_id, topic = parse_id(command_arg(msg.text, "清除标记") or "")
+    lead = await lead_for(ctx, lead_id, "清除标记 12 预算")
+    if lead is None:
+        return
+    wanted = flags.topic_rules(topic.strip()) if topic.strip() else set(rules.TOPICS)
+    found = [f for f in await flags.flags_of(await ctx.db(), [lead.id]) if f.rule in wanted]
+    if not found:
+        ctx.reply(Text(f"线索 #{lead.id} 没有待清除的{f'「{topic.strip()}」' if topic.strip() else ''}标记。"))
+        return
+    await _clear(ctx, lead, found)
+    ctx.reply(Text(f"✅ 已清除线索 #{lead.id} 的 {len(found)} 条标记。"))
+
+
+@router.command("我的标记", "标记", "团队标记")
+async def list_flags(ctx: Context, msg: Inbound) -> None:
+    session = await ctx.db()
+    scope = "visible" if ctx.user.is_manager else "own"
+    leads = await list_leads(session, ctx.user, scope=scope, statuses=(*OPEN_STATUSES, "won"))
+    found = flags.sort_flags(await flags.flags_of(session, [lead.id for lead in leads]))
+    if not found:
+        ctx.reply(Text("目前没有待处理的标记 👍"))
+        return
+    lines = [f"线索 #{f.lead_id} {flags.flag_line(f)}" for f in found[:MAX_LISTED]]
+    more = f"\n…共 {len(found)} 条" if len(found) > MAX_LISTED else ""
+    hint = ("主管核实后可发送「清除标记 <编号>」。" if ctx.user.is_manager
+            else "回复示例：「预算 确认 <线索编号> <原因>」。")
+    ctx.reply(Text("待处理的标记：\n" + "\n".join(lines) + more + "\n" + hint))

@@ -1,0 +1,263 @@
+"""Flags on leads: run the cross-check rules over a lead's facts, keep each finding as a LeadFlag row (one per
+lead, rule and subject), resolve the ones that no longer hold, take the rep's one-line answer and the manager's
+clearance. Session-level functions: the caller owns the transaction.
+
+Life of a flag: open → answered (the rep explained, the answer is kept) → cleared (a manager); resolved when the
+rule stops firing (the evidence arrived, the budget was corrected). A cleared flag stays cleared for that subject.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import ChecksSettings
+from handlers.checks import rules
+from handlers.checks.evidence import DEMO, classify
+from handlers.checks.rules import Finding, OtherLead
+from storage import chain
+from storage.leads import _COMPANY_TAIL as COMPANY_TAIL
+from storage.leads import OPEN_STATUSES, is_filled
+from storage.models import Activity, Evidence, Lead, LeadFlag, User
+
+OPEN = ("open", "answered")
+LEVEL_ORDER = {rules.RED: 0, rules.YELLOW: 1}
+DEMO_DONE = re.compile(r"(?:演示|讲解|试用|路演|汇报)(?:了|过|完|完了|结束)"
+                       r"|(?:已|已经|做了|完成了?)\s*(?:产品|方案)?(?:演示|讲解|试用)")
+OTHERS_LIMIT = 50
+HISTORY_LIMIT = 200  # the most recent known budgets are history enough for a median
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the rules look at for one lead, as plain values."""
+
+    lead_id: int
+    owner_id: str | None
+    stage: str
+    status: str
+    budget: int | None
+    industry: str | None
+    phone: str | None
+    company: str | None
+    proofs: frozenset[str]
+    summaries: tuple[str, ...] = ()
+    budget_history: tuple[int, ...] = ()
+    others: tuple[OtherLead, ...] = ()
+    key_known: frozenset[str] = frozenset()
+    reused_with: tuple[int, ...] = ()
+    contract_texts: tuple[str, ...] = field(default=())
+
+
+def evaluate(f: Facts, cfg: ChecksSettings, jumps: Iterable[tuple[str, str]] = ()) -> list[Finding]:
+    """All findings for a lead; `jumps` are stage moves (before, after) to judge, recorded or just made."""
+    found: list[Finding | None] = [
+        rules.budget_outlier(f.budget, f.industry, f.budget_history, cfg),
+        rules.won_without_proof(f.status, f.proofs),
+        rules.repeated_summary(f.summaries, cfg),
+        rules.stage_lag(f.stage, f.status, f.summaries),
+        rules.key_fields_unknown(f.stage, f.key_known) if f.status not in ("won", "lost") else None,
+        *(rules.stage_jump(a, b, f.proofs, cfg) for a, b in jumps),
+        *(rules.contract_mismatch(t, f.company) for t in f.contract_texts),
+    ]
+    if f.status in OPEN_STATUSES or f.status == "draft":
+        found += rules.shared_contact(f.owner_id, f.phone, f.company, f.others)
+    found += rules.evidence_reused(f.reused_with)
+    return [x for x in found if x is not None]
+
+
+# -- facts -----------------------------------------------------------------------------------------------------
+def proof_kind(ev: Evidence) -> str | None:
+    """What an evidence row proves: its recorded type; a confirmed note by its words; screenshots are chats."""
+    if ev.kind == "screenshot":
+        return "chat"
+    if ev.kind == "note":
+        return classify(ev.note or "") if ev.confirmed_by else None
+    if ev.kind in ("image", "file"):
+        return ev.proof or "other"
+    return None
+
+
+def proofs_of(lead: Lead, evidence: Sequence[Evidence], summaries: Sequence[str]) -> frozenset[str]:
+    kinds = {k for ev in evidence if (k := proof_kind(ev))}
+    if "chat" in kinds or any(is_filled(getattr(lead, f)) for f in ("phone", "wechat_id", "email")):
+        kinds.add("contact")
+    if is_filled(lead.needs):
+        kinds.add("need")
+    if any(DEMO_DONE.search(s) for s in summaries) or any(
+            ev.kind == "file" and DEMO.search(ev.path or "") for ev in evidence):
+        kinds.add("demo")
+    return frozenset(kinds)
+
+
+def key_known(lead: Lead) -> frozenset[str]:
+    """Decision chain, next step, objection: known from explicit entries or mined from follow-ups; unknown else."""
+    extra = lead.extra or {}
+    insights = extra.get("insights") or {}
+    known = set()
+    if extra.get("decision_chain") or insights.get("roles"):
+        known.add("decision_chain")
+    if extra.get("next_step") or lead.next_follow_up_at is not None:
+        known.add("next_step")
+    if extra.get("objection") or insights.get("pain_points"):
+        known.add("objection")
+    return frozenset(known)
+
+
+async def _budget_history(session: AsyncSession, lead: Lead, owner: str | None) -> tuple[int, ...]:
+    """Known budgets of the team's other leads (same manager as the owner, or the owner's own), same industry."""
+    if owner is None:
+        return ()
+    manager = select(User.manager_id).where(User.id == owner).scalar_subquery()
+    stmt = (select(Lead.budget_cny).join(User, User.id == Lead.owner_id)
+            .where(or_(User.manager_id == manager, Lead.owner_id == owner), Lead.id != lead.id,
+                   Lead.status != "draft", Lead.budget_cny.is_not(None))
+            .order_by(Lead.id.desc()).limit(HISTORY_LIMIT))
+    if lead.industry:
+        stmt = stmt.where(Lead.industry == lead.industry)
+    return tuple(b for b in (await session.execute(stmt)).scalars() if b)
+
+
+def company_prefix(company: str) -> str:
+    """The start every short/full spelling of one company shares (storage.leads.same_company): ≤ 4 characters
+    of its name without legal and trade suffixes."""
+    core = COMPANY_TAIL.sub("", company.strip()) or company.strip()
+    return core[:4]
+
+
+async def _others(session: AsyncSession, lead: Lead) -> tuple[OtherLead, ...]:
+    """Open leads sharing the phone, or a company name of the same start (index range, then same_company)."""
+    conds = []
+    if lead.phone:
+        conds.append(Lead.phone == lead.phone)
+    if lead.company and (prefix := company_prefix(lead.company)):
+        if session.get_bind().dialect.name == "sqlite":  # BINARY collation: an index range
+            conds.append(and_(Lead.company >= prefix, Lead.company < prefix + "\U0010ffff"))
+        else:  # a locale collation does not keep prefixes together: LIKE 'prefix%'
+            conds.append(Lead.company.startswith(prefix, autoescape=True))
+    if not conds:
+        return ()
+    stmt = (select(Lead.id, Lead.owner_id, Lead.phone, Lead.company, User.name)
+            .join(User, User.id == Lead.owner_id)
+            .where(or_(*conds), Lead.id != lead.id, Lead.status.in_(OPEN_STATUSES)))
+    rows = (await session.execute(stmt.limit(OTHERS_LIMIT))).all()
+    return tuple(OtherLead(r[0], r[1], r[4], r[2], r[3]) for r in rows
+                 if (lead.phone and r[2] == lead.phone) or rules.same_company(lead.company, r[3]))
+
+
+async def _evidence_and_summaries(session: AsyncSession, lead: Lead) -> tuple[list[Evidence], tuple[str, ...]]:
+    evidence = list((await session.execute(select(Evidence).where(Evidence.lead_id == lead.id))).scalars())
+    summaries = tuple((await session.execute(
+        select(Activity.summary).where(Activity.lead_id == lead.id, Activity.kind == "contact")
+        .order_by(Activity.created_at, Activity.id))).scalars())
+    return evidence, summaries
+
+
+async def lead_proofs(session: AsyncSession, lead: Lead) -> frozenset[str]:
+    """What the lead's evidence, fields and follow-ups prove (the stage gates need only this)."""
+    return proofs_of(lead, *await _evidence_and_summaries(session, lead))
+
+
+# Rules that look at other leads (team budgets, colleagues' customers): re-run when the lead's values change
+# (draft, edit, confirm, follow-up), skipped on stage changes and evidence, whose facts they do not read.
+VALUE_RULES = frozenset({"budget_outlier", "shared_contact"})
+
+
+async def gather(session: AsyncSession, lead: Lead, *, values: bool = True) -> Facts:
+    """The lead's facts; `values=False` leaves out the other-lead queries of VALUE_RULES."""
+    evidence, summaries = await _evidence_and_summaries(session, lead)
+    owner = lead.owner_id or lead.created_by
+    hashes = {ev.sha256 for ev in evidence if ev.sha256 and ev.kind in ("image", "file")}
+    reused: tuple[int, ...] = ()
+    if hashes:
+        reused = tuple(sorted(set((await session.execute(select(Evidence.lead_id).where(
+            Evidence.sha256.in_(hashes), Evidence.kind.in_(("image", "file")), Evidence.lead_id != lead.id)))
+            .scalars()) - {None}))  # type: ignore[arg-type]
+    return Facts(lead.id, owner, lead.stage, lead.status, lead.budget_cny, lead.industry, lead.phone, lead.company,
+                 proofs_of(lead, evidence, summaries), summaries,
+                 await _budget_history(session, lead, owner) if values else (),
+                 await _others(session, lead) if values else (), key_known(lead), reused,
+                 tuple(ev.ocr_text or "" for ev in evidence if ev.proof == "contract" and ev.ocr_text))
+
+
+# -- flags -----------------------------------------------------------------------------------------------------
+async def flags_of(session: AsyncSession, lead_ids: Iterable[int], statuses: Sequence[str] = OPEN) -> list[LeadFlag]:
+    ids = list(lead_ids)
+    if not ids:
+        return []
+    rows = await session.execute(select(LeadFlag).where(LeadFlag.lead_id.in_(ids), LeadFlag.status.in_(statuses))
+                                 .order_by(LeadFlag.lead_id, LeadFlag.id))
+    return list(rows.scalars())
+
+
+def _recorded_jumps(flags: Sequence[LeadFlag]) -> list[tuple[str, str]]:
+    return [tuple(f.subject.split(">", 1)) for f in flags  # type: ignore[misc]
+            if f.rule == "stage_jump" and ">" in f.subject and f.status in OPEN]
+
+
+async def refresh(session: AsyncSession, lead: Lead, now: datetime, cfg: ChecksSettings, *,
+                  jump: tuple[str, str] | None = None, facts: Facts | None = None, values: bool = True
+                  ) -> list[Finding]:
+    """Re-run the rules on `lead` (over `facts` when the caller gathered them with the same `values`); new findings
+    become open flags, flags that no longer hold are resolved (VALUE_RULES only when `values`). Returns the
+    findings that were not flagged before (for the reply)."""
+    if not cfg.enabled:
+        return []
+    existing = list((await session.execute(select(LeadFlag).where(LeadFlag.lead_id == lead.id))).scalars())
+    jumps = _recorded_jumps(existing) + ([jump] if jump else [])
+    findings = evaluate(facts or await gather(session, lead, values=values), cfg, jumps)
+    if not values:
+        findings = [f for f in findings if f.rule not in VALUE_RULES]
+    by_key = {(f.rule, f.subject): f for f in existing}
+    fresh = []
+    for finding in findings:
+        row = by_key.get((finding.rule, finding.subject))
+        if row is None or row.status == "resolved":
+            fresh.append(finding)
+            if row is None:
+                session.add(LeadFlag(lead_id=lead.id, rule=finding.rule, subject=finding.subject,
+                                     level=finding.level, reason=finding.reason, status="open", owner_id=lead.owner_id,
+                                     created_at=now, updated_at=now))
+                continue
+            row.status, row.created_at = "open", now
+        if row.status in OPEN and row.reason != finding.reason:
+            row.reason, row.level, row.updated_at = finding.reason, finding.level, now
+    still = {(f.rule, f.subject) for f in findings}
+    for row in existing:
+        if row.status in OPEN and (row.rule, row.subject) not in still and (values or row.rule not in VALUE_RULES):
+            row.status, row.updated_at = "resolved", now
+    await session.flush()
+    return fresh
+
+
+def topic_rules(word: str) -> set[str]:
+    return {rule for rule, words in rules.TOPICS.items() if word in words}
+
+
+def flag_line(flag: LeadFlag) -> str:
+    """🔴 reason [· 销售说明：…] as shown on cards and digests."""
+    line = f"{rules.ICON.get(flag.level, '')} {flag.reason}"
+    if flag.answer:
+        line += f"（说明：{flag.answer}）"
+    return line
+
+
+def sort_flags(flags: Iterable[LeadFlag]) -> list[LeadFlag]:
+    return sorted(flags, key=lambda f: (LEVEL_ORDER.get(f.level, 9), f.created_at, f.id))
+
+
+async def answer(session: AsyncSession, flag: LeadFlag, text: str, by: str, now: datetime) -> None:
+    flag.answer, flag.answered_by, flag.answered_at = text[:500], by, now
+    flag.status, flag.updated_at = "answered", now
+
+
+async def clear(session: AsyncSession, flag: LeadFlag, by: str, now: datetime) -> None:
+    """A manager's clearance: the flag is closed and the decision goes into the tamper-evident record."""
+    flag.status, flag.cleared_by, flag.cleared_at, flag.updated_at = "cleared", by, now, now
+    await chain.append(session, "confirm", lead_id=flag.lead_id, actor_id=by, now=now, flag_id=flag.id,
+                       rule=flag.rule, verdict="clear", answer=flag.answer)

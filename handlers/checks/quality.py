@@ -1,0 +1,100 @@
+"""Data quality per rep for the manager's digest: the share of open leads whose key fields are complete, open 🔴
+flags and how long they have been open, and the 「数据清洁日」 list (each rep's three oldest open flags).
+
+Complete = customer, company, a way to reach them (phone or WeChat), budget, needs and industry known, and from
+方案演示 on also decision chain, next step and objection. Unknown is never complete; a rep without open leads has
+an unknown share (未知), not 100 %.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.checks.flags import OPEN, flag_line, key_known
+from handlers.checks.rules import RED
+from storage.leads import OPEN_STATUSES, is_filled, stage_index
+from storage.models import Lead, LeadFlag
+
+BASE_FIELDS = ("customer_name", "company", "budget_cny", "needs", "industry")
+CLEANUP_TOP = 3
+
+
+def complete(lead: Lead) -> bool:
+    if not all(is_filled(getattr(lead, f)) for f in BASE_FIELDS):
+        return False
+    if not (is_filled(lead.phone) or is_filled(lead.wechat_id)):
+        return False
+    return stage_index(lead.stage) < stage_index("demo") or len(key_known(lead)) == 3
+
+
+@dataclass
+class Quality:
+    complete: int = 0
+    open_leads: int = 0
+    red_open: int = 0
+    oldest_red_days: float | None = None
+    oldest: list[LeadFlag] = field(default_factory=list)  # the 数据清洁日 list
+    reds: list[LeadFlag] = field(default_factory=list)  # the oldest open 🔴 flags, shown every day
+
+    @property
+    def share(self) -> float | None:
+        return self.complete / self.open_leads if self.open_leads else None
+
+
+async def quality_by_rep(session: AsyncSession, rep_ids: Sequence[str], now: datetime) -> dict[str, Quality]:
+    out = {r: Quality() for r in rep_ids}
+    if not rep_ids:
+        return out
+    leads = (await session.execute(select(Lead).where(Lead.owner_id.in_(list(rep_ids)),
+                                                      Lead.status.in_(OPEN_STATUSES)))).scalars()
+    for lead in leads:
+        q = out[str(lead.owner_id)]
+        q.open_leads += 1
+        q.complete += complete(lead)
+    rows = (await session.execute(select(LeadFlag, Lead.owner_id).join(Lead, Lead.id == LeadFlag.lead_id)
+                                  .where(Lead.owner_id.in_(list(rep_ids)), LeadFlag.status.in_(OPEN))
+                                  .order_by(LeadFlag.created_at, LeadFlag.id))).all()
+    for flag, owner in rows:
+        q = out[str(owner)]
+        if len(q.oldest) < CLEANUP_TOP:
+            q.oldest.append(flag)
+        if flag.level == RED:
+            q.red_open += 1
+            if len(q.reds) < CLEANUP_TOP:
+                q.reds.append(flag)
+            age = (now - flag.created_at).total_seconds() / 86400
+            q.oldest_red_days = max(q.oldest_red_days or 0.0, age)
+    return out
+
+
+def days(value: float) -> str:
+    return "不到 1 天" if value < 1 else f"{value:.0f} 天"
+
+
+def quality_lines(names: Iterable[tuple[str, str]], quality: dict[str, Quality], cleanup: bool,
+                  now: datetime) -> list[str]:
+    """Markdown lines for the digest: one per rep, then the 数据清洁日 list when it is that day."""
+    lines = ["**数据质量**"]
+    for rep_id, name in names:
+        q = quality.get(rep_id)
+        if q is None:
+            continue
+        share = "未知" if q.share is None else f"{q.share:.0%}（{q.complete}/{q.open_leads}）"
+        red = f"🔴 未处理 {q.red_open} 条，最久 {days(q.oldest_red_days)}" if q.red_open and \
+            q.oldest_red_days is not None else "🔴 0"
+        lines.append(f"- {name}: 关键字段完整 {share} · {red}")
+        lines += [f"  - 线索 #{f.lead_id} {flag_line(f)}（{days((now - f.created_at).total_seconds() / 86400)}）"
+                  for f in q.reds]
+    if cleanup:
+        lines.append("**🧹 数据清洁日：每人最久未处理的 3 条标记**")
+        for rep_id, name in names:
+            q = quality.get(rep_id)
+            if q is not None and q.oldest:
+                shown = "；".join(f"线索 #{f.lead_id} {flag_line(f)}" for f in q.oldest)
+                lines.append(f"- {name}: {shown}")
+    return lines

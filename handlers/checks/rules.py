@@ -1,0 +1,249 @@
+"""Cross-check rules: small pure functions over plain values, each returning Findings (rule, level, Chinese reason).
+
+🔴 red: the value or move is very likely wrong and blocks trust in the figures until answered and cleared.
+🟡 yellow: worth a look. Unknown is never taken as a positive: a missing value is reported as missing, never as
+"fine", and a rule that cannot judge (no data) stays silent rather than passing a value as checked.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.config import ChecksSettings
+from storage.leads import STAGE_CN, STAGE_CODES, same_company, stage_index, stage_label
+
+RED, YELLOW = "red", "yellow"
+ICON = {RED: "🔴", YELLOW: "🟡"}
+
+# What each proof kind is called in a reply.
+PROOF_CN = {"contact": "联系方式", "need": "客户需求", "chat": "沟通截图", "demo": "演示记录或文件",
+            "contract": "合同页", "payment": "回款凭证", "receipt": "票据"}
+# Words a rep may use to answer a flag of each rule (「预算 确认 客户集团总预算」), first = how it is shown.
+TOPICS: dict[str, tuple[str, ...]] = {
+    "budget_outlier": ("预算",),
+    "stage_jump": ("阶段", "跳阶段", "推进"),
+    "won_without_proof": ("赢单", "成交"),
+    "shared_contact": ("撞单", "电话", "公司", "手机"),
+    "repeated_summary": ("跟进", "跟进记录", "记录"),
+    "stage_lag": ("签约", "回款", "阶段"),
+    "key_fields_unknown": ("关键信息", "决策链", "下一步", "异议"),
+    "evidence_reused": ("证据", "重复证据"),
+    "contract_mismatch": ("合同", "合同抬头"),
+}
+
+
+ANSWER_VERBS = ("确认", "属实", "说明", "解释")
+_TOPIC_WORDS = sorted({w for words in TOPICS.values() for w in words}, key=len, reverse=True)
+# A rep's one-line answer to a flag: 「预算 确认 客户集团总预算」, 「预算确认 12 集团总预算」.
+FLAG_ANSWER = re.compile(rf"^(?P<topic>{'|'.join(_TOPIC_WORDS)})\s*(?:{'|'.join(ANSWER_VERBS)})\s*[:：,，]?\s*"
+                         r"(?:#?(?P<lead>\d{1,7})(?:号)?\s+)?(?P<answer>\S.*)$")
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    level: str  # red | yellow
+    reason: str  # Chinese, one line
+    subject: str = ""  # what it is about when a rule can fire more than once per lead (another lead's id …)
+
+    @property
+    def line(self) -> str:
+        return f"{ICON[self.level]} {self.reason}"
+
+
+def yuan(value: int | float) -> str:
+    return f"{value / 10000:g} 万元" if value >= 10000 else f"{value:g} 元"
+
+
+# -- budget ----------------------------------------------------------------------------------------------------
+def budget_outlier(budget: int | None, industry: str | None, history: Sequence[int],
+                   cfg: ChecksSettings) -> Finding | None:
+    """🔴 a budget far outside the team's history for the industry (`history`: the other known budgets of the
+    team's leads in it); without enough history, outside the configured default range."""
+    if budget is None:
+        return None
+    where = f"「{industry}」行业" if industry else "同类线索"
+    known = [b for b in history if b and b > 0]
+    if len(known) >= cfg.budget_min_history:
+        median = statistics.median(known)
+        if budget > median * cfg.budget_factor:
+            return Finding("budget_outlier", RED, f"预算 {yuan(budget)} 远高于团队{where}的常见预算"
+                           f"（中位数 {yuan(median)}，超过 {cfg.budget_factor:g} 倍），请核实")
+        if budget * cfg.budget_factor < median:
+            return Finding("budget_outlier", RED, f"预算 {yuan(budget)} 远低于团队{where}的常见预算"
+                           f"（中位数 {yuan(median)}），请核实单位是否写错")
+        return None
+    if budget > cfg.budget_default_max_cny:
+        return Finding("budget_outlier", RED, f"预算 {yuan(budget)} 超出常见范围（{where}历史不足，"
+                       f"默认上限 {yuan(cfg.budget_default_max_cny)}），请核实")
+    if budget < cfg.budget_default_min_cny:
+        return Finding("budget_outlier", RED, f"预算 {yuan(budget)} 低于常见范围"
+                       f"（默认下限 {yuan(cfg.budget_default_min_cny)}），请核实单位是否写错")
+    return None
+
+
+# -- stages and evidence ---------------------------------------------------------------------------------------
+def missing_proofs(stage: str, proofs: Iterable[str], cfg: ChecksSettings) -> list[str]:
+    have = set(proofs)
+    return [p for p in cfg.gate(stage) if p not in have]
+
+
+def proof_names(kinds: Iterable[str]) -> str:
+    return "、".join(PROOF_CN.get(k, k) for k in kinds)
+
+
+def stage_jump(before: str, after: str, proofs: Iterable[str], cfg: ChecksSettings) -> Finding | None:
+    """🔴 a move of two or more stages forward while a skipped stage lacks the proof it requires."""
+    i, j = stage_index(before), stage_index(after)
+    if j - i < 2:
+        return None
+    have = set(proofs)
+    gaps = [f"{STAGE_CN[s]}（{proof_names(m)}）" for s in STAGE_CODES[i + 1:j]
+            if (m := missing_proofs(s, have, cfg))]
+    if not gaps:
+        return None
+    return Finding("stage_jump", RED, f"从 {stage_label(before)} 直接跳到 {stage_label(after)}，"
+                   f"跳过的阶段缺少证据：{'；'.join(gaps)}", subject=f"{before}>{after}")
+
+
+def won_without_proof(status: str, proofs: Iterable[str]) -> Finding | None:
+    """🔴 赢单 without both a contract and a payment record."""
+    if status != "won":
+        return None
+    have = set(proofs)
+    missing = [p for p in ("contract", "payment") if p not in have]
+    if not missing:
+        return None
+    return Finding("won_without_proof", RED, f"已赢单但缺少{proof_names(missing)}，请补充")
+
+
+# -- other leads -----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OtherLead:
+    lead_id: int
+    owner_id: str | None
+    owner_name: str
+    phone: str | None
+    company: str | None
+
+
+def shared_contact(owner_id: str | None, phone: str | None, company: str | None,
+                   others: Iterable[OtherLead]) -> list[Finding]:
+    """🟡 the phone or company is also on another active lead of a different owner."""
+    out = []
+    for o in others:
+        if o.owner_id is None or o.owner_id == owner_id:
+            continue
+        what = "电话" if phone and o.phone == phone else "公司" if same_company(company, o.company) else None
+        if what:
+            out.append(Finding("shared_contact", YELLOW, f"{what}与 {o.owner_name} 的线索 #{o.lead_id} 相同，"
+                               f"可能撞单", subject=str(o.lead_id)))
+    return out
+
+
+# -- follow-up summaries ---------------------------------------------------------------------------------------
+_PUNCT = re.compile(r"[\s，。、！？,.!?；;：:~～\-—]+")
+
+
+def _norm(text: str) -> str:
+    return _PUNCT.sub("", text).lower()
+
+
+def repeated_summary(summaries: Sequence[str], cfg: ChecksSettings) -> Finding | None:
+    """🟡 two follow-up summaries word for word the same (short ones like 未接通 may repeat)."""
+    seen: dict[str, int] = {}
+    for n, text in enumerate(summaries, 1):
+        key = _norm(text)
+        if len(key) < cfg.repeat_min_chars:
+            continue
+        if key in seen:
+            return Finding("repeated_summary", YELLOW, f"第 {n} 条跟进记录与第 {seen[key]} 条一字不差，"
+                           f"请写明这次沟通的新进展")
+        seen[key] = n
+    return None
+
+
+# 签了 / 回款: said as done, not as a plan or a negation.
+SIGNED = re.compile(r"(?:已|已经)?(?:签了|签约了|签完|签好|签署了|签下|已签|盖章了|合同签了|合同已签|合同回来了)")
+PAID = re.compile(r"(?:回款了|已回款|款到了|钱到了|已到账|到账了|打款了|已打款|已付款|付款了|汇款了|首付款到)")
+NOT_DONE = re.compile(r"(?:没|未|不|还没|尚未|没有|预计|准备|打算|计划|争取|下周|下月|等|能否|是否|会不会|[?？吗])")
+
+
+def said_done(text: str) -> str | None:
+    """'签约' or '回款' when a summary says it happened (还没签 / 预计下周回款 do not count)."""
+    for word, pattern in (("签约", SIGNED), ("回款", PAID)):
+        for m in pattern.finditer(text):
+            clause = re.split(r"[，。；;！!,\n]", text[: m.start()])[-1]
+            if not NOT_DONE.search(clause[-6:]) and not NOT_DONE.match(text, m.end()):
+                return word
+    return None
+
+
+def stage_lag(stage: str, status: str, summaries: Sequence[str]) -> Finding | None:
+    """🟡 the stage stays before 签约回款 while a follow-up summary says it was signed or paid."""
+    if status in ("won", "lost") or stage == "close":
+        return None
+    for text in reversed(summaries):
+        word = said_done(text)
+        if word:
+            return Finding("stage_lag", YELLOW, f"跟进记录提到已{'签约' if word == '签约' else '回款'}"
+                           f"（「{text[:30]}」），阶段仍是 {stage_label(stage)}，请更新阶段或说明")
+    return None
+
+
+# -- key fields ------------------------------------------------------------------------------------------------
+KEY_FIELD_CN = {"decision_chain": "决策链", "next_step": "下一步", "objection": "客户异议"}
+
+
+def key_fields_unknown(stage: str, known: Iterable[str]) -> Finding | None:
+    """🟡 at 方案演示 or later, decision chain, next step or objection still unknown (`known`: the ones filled)."""
+    if stage_index(stage) < stage_index("demo"):
+        return None
+    have = set(known)
+    missing = [cn for key, cn in KEY_FIELD_CN.items() if key not in have]
+    if not missing:
+        return None
+    return Finding("key_fields_unknown", YELLOW, f"已到 {stage_label(stage)}，{'、'.join(missing)}仍未知")
+
+
+# -- evidence --------------------------------------------------------------------------------------------------
+def evidence_reused(other_lead_ids: Iterable[int]) -> list[Finding]:
+    """🟡 the same evidence file (same SHA-256) was sent for another lead."""
+    return [Finding("evidence_reused", YELLOW, f"这份证据文件与线索 #{i} 的证据完全相同，请确认没有发错",
+                    subject=str(i)) for i in sorted(set(other_lead_ids))]
+
+
+PARTY = re.compile(r"(?:甲方|买方|采购方|需方|委托方)(?:\s*[(（][^)）]{0,6}[)）])?\s*[:：]?\s*"
+                   r"(?P<name>[^\s:：,，。;；]{4,40})")
+
+
+def contract_party(text: str) -> str | None:
+    """The buyer named on a contract page (甲方：…), None when not readable."""
+    m = PARTY.search(text)
+    return m.group("name") if m else None
+
+
+def contract_mismatch(contract_text: str, company: str | None) -> Finding | None:
+    """🟡 the contract's buyer (甲方) is another company than the lead's."""
+    party = contract_party(contract_text)
+    if not party or not company or same_company(party, company) or company in party or party in company:
+        return None
+    return Finding("contract_mismatch", YELLOW, f"合同甲方「{party}」与客户公司「{company}」不一致，"
+                   f"请确认不是别的客户的合同", subject=party[:60])
+
+
+BUDGET_IN_TEXT = re.compile(r"(?:预算|经费|投入|金额)\s*(?:是|为|大概|大约|约|在)?\s*[:：]?\s*"
+                            r"(?P<v>\d[\d,.]*(?:e\+?\d+)?\s*(?:千万|百万|十万|亿|万|w|k|千|元)?"
+                            r"|[零一二两三四五六七八九十百千]+\s*(?:千万|百万|十万|亿|万))", re.IGNORECASE)
+
+
+def budget_from_text(text: str) -> int | None:
+    """A budget a rep typed after 预算/经费 (「预算5千万」, 「预算 50000000」, 「预算5e7」) in yuan, else None;
+    read with storage's parser so every spelling of one amount gives one number."""
+    from storage.leads import parse_budget
+
+    m = BUDGET_IN_TEXT.search(text)
+    return parse_budget(m.group("v")) if m else None

@@ -1,0 +1,80 @@
+"""Flags and the record on both backends (SQLite and PostgreSQL): raised, answered, resolved, cleared; the
+other-lead queries (team budgets, colleagues' customers) return the same on each."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.clock import CN_TZ
+from bot.config import ChecksSettings
+from bot.org import DEMO_ORG, upsert_users
+from handlers.checks import flags, hooks
+from storage.chain import verify
+from storage.db import Database
+from storage.leads import new_lead
+from storage.migrate import upgrade
+from storage.models import Lead, LeadFlag
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
+CFG = ChecksSettings()
+
+
+@pytest.fixture
+async def db(db_url: str) -> Any:
+    await upgrade(db_url)
+    database = Database(db_url)
+    async with database.session() as s:
+        await upsert_users(s, DEMO_ORG, NOW)
+    yield database
+    await database.dispose()
+
+
+async def _lead(db: Database, owner: str, **fields: Any) -> int:
+    async with db.session() as s:
+        lead = new_lead(fields, source="manual", by=owner, now=NOW, status="active")
+        lead.owner_id = owner
+        s.add(lead)
+        await s.flush()
+        return lead.id
+
+
+async def test_flags_lifecycle_on_both_backends(db: Database) -> None:
+    for i in range(6):  # team history: half a million in 教育
+        await _lead(db, "rep02", customer_name=f"客户{i}", budget_cny=500_000, industry="教育")
+    other = await _lead(db, "rep02", customer_name="郑远", company="云杉教育科技有限公司", phone="13600001111")
+    lead_id = await _lead(db, "rep01", customer_name="孙立", company="云杉教育", budget_cny=20_000_000,
+                          industry="教育")
+    async with db.session() as s:
+        lead = await _get(s, lead_id)
+        lines = await hooks.after_values(s, lead, NOW, CFG)
+    assert any("🔴" in x and "中位数 50 万元" in x for x in lines)  # 40x the team's median
+    assert any(f"#{other}" in x and "李娜" in x for x in lines)  # a colleague's customer (short/full name)
+    async with db.session() as s:
+        found = {f.rule: f for f in await flags.flags_of(s, [lead_id])}
+        assert set(found) == {"budget_outlier", "shared_contact"}
+        await flags.answer(s, found["budget_outlier"], "集团统一采购", "rep01", NOW)
+        await flags.clear(s, found["shared_contact"], "manager01", NOW)
+    async with db.session() as s:  # the budget corrected: its flag resolves by itself
+        lead = await _get(s, lead_id)
+        lead.budget_cny = 600_000
+        assert await hooks.after_values(s, lead, NOW, CFG) == []
+    async with db.session() as s:
+        rows = {f.rule: f for f in (await s.execute(select(LeadFlag).where(LeadFlag.lead_id == lead_id))).scalars()}
+    assert rows["budget_outlier"].status == "resolved" and rows["budget_outlier"].answer == "集团统一采购"
+    assert rows["shared_contact"].status == "cleared"  # a cleared flag stays cleared
+    async with db.session() as s:
+        lead = await _get(s, lead_id)
+        lead.stage = "demo"
+        await hooks.after_stage(s, lead, "new", "rep01", NOW, CFG)
+    report = await verify(db)
+    assert report.ok and report.entries == 2  # the clearance and the stage change
+
+
+async def _get(s: Any, lead_id: int) -> Lead:
+    lead = await s.get(Lead, lead_id)
+    assert lead is not None
+    return lead

@@ -1,0 +1,197 @@
+"""Issue 17 end to end in the console: flags raised where reps enter values, answered in one line, cleared by the
+manager; stage gates by evidence type; the record verified; data quality and the anchor in chat."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from app.chat import ChatSession
+from app.periodic import run_due_work
+from bot.clock import ManualClock
+from bot.services import Services
+from handlers.report import compute_report, report_lines
+from storage.chain import verify
+from storage.models import ChainEntry, Evidence, LeadFlag
+from tests.conftest import Transcript, run_cli
+from tests.leads_helpers import cn, get_lead, seed_lead
+from tests.trust_helpers import contract_png, payment_png, save
+
+
+async def _flags(services: Services, lead_id: int, **where: Any) -> list[LeadFlag]:
+    async with services.db.session() as s:
+        stmt = select(LeadFlag).where(LeadFlag.lead_id == lead_id)
+        for k, v in where.items():
+            stmt = stmt.where(getattr(LeadFlag, k) == v)
+        return list((await s.execute(stmt)).scalars())
+
+
+async def test_budget_flag_answered_and_cleared(chat: ChatSession, transcript: Transcript,
+                                                services: Services) -> None:
+    await chat.handle_line("新线索 孙立 云杉教育 校长 13700001111 预算5千万")
+    said = transcript.texts("rep01")
+    assert any("🔴" in t and "5000 万元" in t for t in said)
+    await chat.handle_line("/click 确认")
+    (flag,) = await _flags(services, 1, rule="budget_outlier")
+    assert flag.status == "open" and flag.level == "red"
+    await chat.handle_line("预算 确认 客户集团总预算")
+    assert "已记录你对线索 #1 的说明" in transcript.last("rep01")["text"]
+    (flag,) = await _flags(services, 1, rule="budget_outlier")
+    assert (flag.status, flag.answer) == ("answered", "客户集团总预算")
+    card = transcript.last("manager01")
+    assert card["title"] == "标记说明 · 线索 #1" and "客户集团总预算" in card["text"]
+    await chat.handle_line("线索 1")
+    assert "🔴" in transcript.last("rep01")["text"] and "客户集团总预算" in transcript.last("rep01")["text"]
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("/click 核实无误，清除")
+    (flag,) = await _flags(services, 1, rule="budget_outlier")
+    assert flag.status == "cleared" and flag.cleared_by == "manager01"
+    assert "清除" in transcript.last("rep01")["text"]
+    report = await verify(services.db)
+    assert report.ok and report.entries >= 1  # the clearance is on the record
+
+
+async def test_near_budget_is_not_flagged_and_unknown_answer_is_told(chat: ChatSession, transcript: Transcript,
+                                                                     services: Services) -> None:
+    await chat.handle_line("新线索 孙立 云杉教育 校长 13700001111 预算50万")
+    assert not any("🔴" in t for t in transcript.texts("rep01"))
+    await chat.handle_line("预算 确认 客户集团总预算")
+    assert "没有找到" in transcript.last("rep01")["text"]
+
+
+async def test_stage_jump_needs_the_skipped_proofs(chat: ChatSession, transcript: Transcript,
+                                                   services: Services) -> None:
+    await seed_lead(services, "rep01", customer_name="周岚", assigned_at=cn(23, 9))  # no contact, no need
+    await seed_lead(services, "rep01", customer_name="钟毅", phone="13700002222", needs=["排班"],
+                    assigned_at=cn(23, 9))
+    await chat.handle_line("阶段 1 4")
+    assert "🔴" in transcript.last("rep01")["text"] and "跳过的阶段缺少证据" in transcript.last("rep01")["text"]
+    assert {f.rule for f in await _flags(services, 1, status="open")} == {"stage_jump", "key_fields_unknown"}
+    await chat.handle_line("阶段 2 3")  # near: the skipped 资质初筛 has its contact and need
+    assert "🔴" not in transcript.last("rep01")["text"]
+    assert await _flags(services, 2, rule="stage_jump") == []
+
+
+async def test_same_file_for_two_leads_and_foreign_contract(chat: ChatSession, transcript: Transcript,
+                                                            services: Services, tmp_path: Path) -> None:
+    await seed_lead(services, "rep01", customer_name="吕航", company="松涛酒店管理有限公司", stage="demo",
+                    assigned_at=cn(23, 9))
+    await seed_lead(services, "rep01", customer_name="韩梅", company="青禾农业发展有限公司", stage="demo",
+                    assigned_at=cn(23, 9))
+    png = save(tmp_path, "c.png", contract_png("青禾农业发展有限公司"))
+    await chat.handle_line("证据 1")
+    await chat.handle_line(f"/image {png}")
+    out = transcript.last("rep01")["text"]
+    assert "合同页" in out and "🟡" in out and "不一致" in out  # 甲方 is another customer
+    await chat.handle_line("证据 2")
+    await chat.handle_line(f"/image {png}")
+    out = transcript.last("rep01")["text"]
+    assert "线索 #1" in out and "完全相同" in out
+    rules_2 = {f.rule for f in await _flags(services, 2)}
+    assert "evidence_reused" in rules_2 and "contract_mismatch" not in rules_2  # near: its own contract
+    assert {f.rule for f in await _flags(services, 1)} >= {"contract_mismatch"}
+    async with services.db.session() as s:
+        assert (await s.execute(select(func.count()).select_from(Evidence))).scalar() == 2  # nothing lost
+
+
+async def test_zero_byte_evidence_is_refused(chat: ChatSession, transcript: Transcript, services: Services,
+                                             tmp_path: Path) -> None:
+    await seed_lead(services, "rep01", customer_name="吕航", stage="demo", assigned_at=cn(23, 9))
+    await chat.handle_line("证据 1")
+    await chat.handle_line(f"/file {save(tmp_path, 'empty.pdf', b'')}")
+    assert "0 字节" in transcript.last("rep01")["text"]
+    async with services.db.session() as s:
+        assert (await s.execute(select(func.count()).select_from(Evidence))).scalar() == 0
+
+
+async def test_summaries_said_signed_and_repeated(chat: ChatSession, transcript: Transcript,
+                                                  services: Services) -> None:
+    await seed_lead(services, "rep01", customer_name="吕航", phone="13700003333", stage="discover",
+                    assigned_at=cn(23, 9))
+    await chat.handle_line("跟进 1 客户对报价基本认可，等财务审批后回复")
+    assert "🟡" not in transcript.last("rep01")["text"]
+    await chat.handle_line("跟进 1 客户对报价基本认可，等财务审批后回复")
+    assert "一字不差" in transcript.last("rep01")["text"]
+    await chat.handle_line("跟进 1 客户今天签了合同，下周安排上线")
+    assert "阶段仍是 3.需求诊断" in transcript.last("rep01")["text"]
+
+
+async def test_won_with_contract_and_payment_then_verify(chat: ChatSession, transcript: Transcript,
+                                                         services: Services, tmp_path: Path,
+                                                         settings: Any) -> None:
+    await seed_lead(services, "rep01", customer_name="韩梅", company="青禾农业发展有限公司", phone="13700004444",
+                    needs=["排班"], stage="demo", assigned_at=cn(23, 9))
+    for name, data in (("c.png", contract_png()), ("p.png", payment_png())):
+        await chat.handle_line("证据 1")
+        await chat.handle_line(f"/image {save(tmp_path, name, data)}")
+    await chat.handle_line("阶段 1 5")
+    await chat.handle_line("赢单 1 合同已签")
+    assert (await get_lead(services, 1)).status == "won"
+    assert "🔴" not in transcript.last("rep01")["text"]
+    async with services.db.session() as s:
+        kinds = list((await s.execute(select(ChainEntry.kind).order_by(ChainEntry.seq))).scalars())
+    assert kinds == ["evidence", "evidence", "stage", "won"]
+    url = settings.database.url
+    assert await asyncio.to_thread(run_cli, url, "audit", "verify") == 0
+    async with services.db.session() as s:  # a hand edit behind the bot's back
+        await s.execute(text("UPDATE leads SET status = 'active' WHERE id = 1"))
+    assert await asyncio.to_thread(run_cli, url, "audit", "verify") == 1
+    async with services.db.session() as s:
+        await s.execute(text("UPDATE leads SET status = 'won' WHERE id = 1"))
+    path = Path((await get_lead(services, 1)).evidence_path or "")
+    path.write_bytes(b"replaced")  # a replaced evidence file
+    assert await asyncio.to_thread(run_cli, url, "audit", "verify") == 1
+
+
+async def test_digest_quality_and_cleanup_day(chat: ChatSession, services: Services, clock: ManualClock) -> None:
+    await seed_lead(services, "rep01", customer_name="吕航", company="松涛酒店", phone="13700005555",
+                    budget_cny=300000, needs=["排班"], industry="酒店", assigned_at=cn(23, 9))
+    await seed_lead(services, "rep01", customer_name="周岚", assigned_at=cn(23, 9))
+    await chat.handle_line("阶段 2 4")  # 🔴 stage jump on lead 2
+    now = clock.now()
+    async with services.db.session() as s:
+        report = await compute_report(s, "manager01", now.replace(day=16), now, services.settings.reminders,
+                                      cleanup_day=now.day)
+    text_ = "\n".join(report_lines(report))
+    assert "**数据质量**" in text_ and "张伟: 关键字段完整 50%（1/2） · 🔴 未处理 1 条" in text_
+    assert "李娜: 关键字段完整 未知" in text_  # no open leads: unknown, not 100 %
+    assert "  - 线索 #2 🔴 从 1.线索获取 直接跳到 4.方案演示" in text_  # the open red flag with its reason
+    assert "数据清洁日" in text_ and "线索 #2 🔴" in text_
+    async with services.db.session() as s:
+        plain = await compute_report(s, "manager01", now.replace(day=16), now, services.settings.reminders)
+    assert "数据清洁日" not in "\n".join(report_lines(plain))
+
+
+async def test_daily_anchor_to_admins(chat: ChatSession, transcript: Transcript, services: Services,
+                                      clock: ManualClock) -> None:
+    services.settings = replace(services.settings, audit=replace(services.settings.audit, anchor_time="09:00"))
+    await seed_lead(services, "rep01", customer_name="吕航", phone="13700006666", assigned_at=cn(23, 9))
+    await chat.handle_line("阶段 1 2")
+    await run_due_work(services)
+    await run_due_work(services)
+    await chat.handle_line("/advance 1m")
+    anchors = [m for m in transcript.to("admin01") if "存证锚点" in m["text"]]
+    assert len(anchors) == 1 and "1:" in anchors[0]["text"]
+    seq_hash = anchors[0]["text"].split("最新指纹 ")[1].split("\n")[0]
+    from storage.chain import parse_anchor
+
+    assert (await verify(services.db, anchors=[parse_anchor(seq_hash)])).ok
+
+
+async def test_budget_edits_in_every_spelling_are_one_amount(chat: ChatSession, transcript: Transcript,
+                                                             services: Services) -> None:
+    """「预算 5千万」 / 「5e7」 / 「50000000」 on an open lead: stored as 50,000,000 and flagged 🔴 each time the
+    value is entered; 「50万」 (near) resolves the flag."""
+    await seed_lead(services, "rep01", customer_name="吕航", phone="13700007777", assigned_at=cn(23, 9))
+    for spelling in ("5千万", "5e7", "50000000"):
+        await chat.handle_line(f"线索 1 预算 {spelling}")
+        assert (await get_lead(services, 1)).budget_cny == 50_000_000, spelling
+        assert "🔴" in transcript.last("rep01")["text"] or spelling != "5千万"
+    assert [f.status for f in await _flags(services, 1, rule="budget_outlier")] == ["open"]
+    await chat.handle_line("线索 1 预算 50万")
+    assert (await get_lead(services, 1)).budget_cny == 500_000
+    assert [f.status for f in await _flags(services, 1, rule="budget_outlier")] == ["resolved"]
