@@ -76,6 +76,6 @@ async def seed_knowledge(services: Services) -> None:
     if not services.settings.knowledge.seed_demo:
         return
     from handlers.knowledge import knowledge_base
-    from knowledge.store import seed_demo
+    from knowledge.demo import seed_demo
 
     await seed_demo(services.db, services.clock.now(), knowledge_base(services))

@@ -206,7 +206,12 @@ def _pick(t: str, role: str, state: State) -> Intent | None:
     for i, label in enumerate(state.buttons, 1):
         if bare and bare == label.strip():
             return Intent("pick", {"index": i}, t)
+    if bare in CARD_WORDS:  # 「确认」 with no card offering it: say so, not a knowledge question
+        return Intent("pick", {"index": 0}, t)
     return None
+
+
+CARD_WORDS = frozenset({"确认", "确定", "放弃", "取消", "是的", "不是", "有用", "没用", "换一个"})
 
 
 def small_talk(t: str) -> str | None:

@@ -235,13 +235,6 @@ async def gaps(session: AsyncSession, since: datetime | None = None, limit: int 
     return out[:limit]
 
 
-async def seed_demo(db: Any, now: datetime, kb: Any = None) -> int:
-    """Load the shipped demo cards into an empty table (see `knowledge.demo`)."""
-    from knowledge.demo import seed_demo as _seed
-
-    return await _seed(db, now, kb)
-
-
 @dataclass(frozen=True)
 class SaveResult:
     saved: KbCard | None  # the card as stored (version bumped), None when refused

@@ -223,3 +223,10 @@ async def test_a_typed_lead_puts_each_value_in_its_field_and_the_card_stays_shor
     card = transcript.last("rep01")
     assert "未知" not in card["text"] and "待补充：" in card["text"] and "置信度" not in card["text"]
     assert len(card["text"].splitlines()) <= 8
+
+
+async def test_a_button_word_without_a_card_is_not_a_knowledge_question(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    await chat.handle_line("确认")
+    assert "没有发给你的卡片" in transcript.last("rep01")["text"]
+    assert await _count(services, QueryLog) == 0

@@ -6,6 +6,7 @@ everything. Actions are the chat commands themselves, run as the signed-in user 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +34,26 @@ def _team_scope(user: UserInfo) -> str | None:
 
 
 # -- 团队看板 ----------------------------------------------------------------------------------------------
+REPORT_TTL = timedelta(seconds=60)  # the board and its chart share one computation (it scans every team lead)
+
+
+async def _report(services: Any, user: UserInfo) -> Any:
+    """The digest figures for this user's scope, computed at most once a minute per scope and process."""
+    cache: dict[str | None, tuple[Any, Any]] = services.component("console_reports", lambda _s: {})
+    scope, now = _team_scope(user), services.clock.now()
+    hit = cache.get(scope)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    async with services.db.session() as session:
+        report = await compute_report(session, scope, now - DIGEST_WINDOW, now, services.settings.reminders)
+    cache[scope] = (now + REPORT_TTL, report)
+    return report
+
+
 @allow(*MANAGERS)
 async def team(request: web.Request) -> web.Response:
     services, user = services_of(request), user_of(request)
-    now = services.clock.now()
-    async with services.db.session() as session:
-        report = await compute_report(session, _team_scope(user), now - DIGEST_WINDOW, now,
-                                      services.settings.reminders)
+    report = await _report(services, user)
     funnel = [{"name": name, "n": n} for (_, name), n in zip(STAGES, report.reached, strict=False)]
     return render(request, "team.html", title="团队看板", report=report, funnel=funnel, pct=pct,
                   conversions=report.conversions())
@@ -47,11 +61,7 @@ async def team(request: web.Request) -> web.Response:
 
 @allow(*MANAGERS)
 async def team_chart(request: web.Request) -> web.Response:
-    services, user = services_of(request), user_of(request)
-    now = services.clock.now()
-    async with services.db.session() as session:
-        report = await compute_report(session, _team_scope(user), now - DIGEST_WINDOW, now,
-                                      services.settings.reminders)
+    report = await _report(services_of(request), user_of(request))
     return web.Response(body=await chart_png(report), content_type="image/png")
 
 
