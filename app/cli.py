@@ -69,8 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.verbose)
     if args.command == "chat" and not args.verbose:
         logging.getLogger().setLevel(logging.WARNING)  # keep the console readable
+    url = ""
     try:
         settings = load_settings(resolve_config_path(args.config))
+        url = settings.database.url
         use_format(settings.server.log_format)
         if getattr(args, "sync", False):
             return int(args.func(args, settings))
@@ -83,6 +85,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        why = database_problem(exc, url)
+        if why is None:
+            raise
+        print(f"salesbot: {why}", file=sys.stderr)
+        return 2
+
+
+def database_problem(exc: BaseException, url: str) -> str | None:
+    """One line for a database that cannot be used (bad URL, unreachable, refused); None for anything else."""
+    import socket
+
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    where = f" ({_hide_password(url)})" if url else ""
+    if isinstance(exc, ArgumentError):
+        return (f"[database] url{where} is not one salesbot can use: {exc}. Use sqlite+aiosqlite:///path.db "
+                "or postgresql+asyncpg://user@host/db")
+    if isinstance(exc, ConnectionError | socket.gaierror | TimeoutError | DBAPIError) or \
+            type(exc).__module__.startswith("asyncpg"):
+        return f"cannot open the database{where}: {type(exc).__name__}: {exc}"
+    return None
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("://", 1)[0] + "://…"
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:

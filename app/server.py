@@ -15,6 +15,8 @@ from typing import Any
 from aiohttp import web
 
 from app.console import mount_console
+from app.edge import Edge
+from app.health import Health
 from app.runtime import build_services
 from bot.channels.dingtalk.callback import DingtalkChannel
 from bot.channels.wecom.callback import WecomChannel
@@ -34,6 +36,8 @@ INTAKE = web.AppKey("intake", Intake)
 TASKS = web.AppKey("tasks", TaskPool)  # = the intake's; here for /healthz, /metrics and tests
 METRICS = web.AppKey("metrics", Counter)
 CLAIMS = web.AppKey("claims", InboundClaimer)
+EDGE = web.AppKey("edge", Edge)  # body deadlines, slow-client cap, quiet client disconnects (app/edge.py)
+HEALTH = web.AppKey("health", Health)
 WARM_UP = web.AppKey("warm_up", asyncio.Task)  # loads the knowledge index and dictionaries after start
 
 
@@ -65,14 +69,22 @@ def register_channels(app: web.Application, intake: Intake) -> None:
 async def create_app(settings: Settings, clock: Clock | None = None, channels: dict[str, Any] | None = None
                      ) -> web.Application:
     clock = clock or SystemClock()
-    app = web.Application(client_max_size=settings.server.max_body_kb * 1024, middlewares=[ack_timer])
+    counters: Counter[str] = Counter()
+    edge = Edge(settings.server, counters)
+    app = web.Application(client_max_size=settings.server.max_body_kb * 1024,
+                          middlewares=[ack_timer, edge.middleware],
+                          handler_args={"lingering_time": 0})  # a body we gave up on is not waited for (edge.py)
+    app[EDGE] = edge
     # jieba's dictionary before the port opens: its one load stalls the event loop ~250 ms (bot/segmenter.py)
     await asyncio.get_running_loop().run_in_executor(None, main_dictionary)
     services = await build_services(settings, clock, channels if channels is not None else build_channels(settings))
-    intake = Intake(services)
+    intake = Intake(services, metrics=counters)
     app[SERVICES], app[INTAKE] = services, intake
     app[TASKS], app[CLAIMS], app[METRICS] = intake.tasks, intake.claims, intake.metrics
+    app[HEALTH] = Health(services)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/healthz/ready", healthz)
+    app.router.add_get("/healthz/live", liveness)
     app.router.add_get("/metrics", metrics)
     register_channels(app, intake)
     mount_console(app, services)
@@ -159,9 +171,15 @@ async def drain_gracefully(services: Services, intake: Intake, scheduler: Any, s
 
 
 async def healthz(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    ok = await services.db.ping()
-    return web.json_response({"ok": ok, "pending_jobs": request.app[TASKS].pending}, status=200 if ok else 503)
+    """Readiness: a bounded write probe (app/health.py). Liveness is /healthz/live."""
+    why = await request.app[HEALTH].ready()
+    body = {"ok": not why, "pending_jobs": request.app[TASKS].pending, **({"error": why} if why else {})}
+    return web.json_response(body, status=503 if why else 200)
+
+
+async def liveness(request: web.Request) -> web.Response:
+    """The process and its event loop answer; no database (a database outage is readiness, not a restart)."""
+    return web.json_response({"ok": True})
 
 
 async def metrics(request: web.Request) -> web.Response:

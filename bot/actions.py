@@ -72,7 +72,7 @@ def _convert(kind: type, text: str) -> Any:
     if not text:
         return None
     if kind is int:
-        return int(text) if text.isascii() and text.isdigit() else None
+        return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None  # fits an INTEGER
     if kind is float:
         try:
             return float(text)

@@ -26,6 +26,9 @@ class ServerSettings:
     port: int = 8080
     max_body_kb: int = 1024  # callbacks larger than this get HTTP 413
     max_inflight: int = 200  # background handler tasks at once; beyond that callbacks wait
+    read_timeout_s: float = 10.0  # a request body must arrive within this, else 408 and the connection closes
+    max_slow_reads: int = 256  # request bodies still arriving at once; beyond that 503 (slow-client cap)
+    spool_dir: str = "data/spool"  # verified callbacks wait here while the database is unreachable ("" = off)
     tick_seconds: float = 5.0  # reminder ticker and outbox sender interval
     warm_up: bool = True  # load the knowledge index and jieba dictionaries at start, not on the first message
     log_format: str = "text"  # "text" (one readable line) | "json" (one JSON object a line, for log collectors)
@@ -70,10 +73,16 @@ class DingtalkSettings:
     api_base: str = "https://api.dingtalk.com"
     oapi_base: str = "https://oapi.dingtalk.com"  # legacy host, only for media/upload (sending images)
     per_user_per_minute: int = 20  # outbound throttle per recipient; DingTalk reports success over limits
+    corp_id: str = ""  # the organisation's corpId: messages for another chatbotCorpId are refused (empty → any)
+    group_conversations: list[str] = field(default_factory=list)  # group chats the robot serves (empty → any)
 
     @property
     def enabled(self) -> bool:
         return bool(self.client_id and self.client_secret)
+
+    @property
+    def own_robot_code(self) -> str:
+        return self.robot_code or self.client_id
 
 
 @dataclass(frozen=True)

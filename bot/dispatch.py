@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from functools import partial
 
 from bot.actions import Action
+from bot.confirm import confirm_card, needs_confirm
 from bot.context import Context
 from bot.dedup import mark_handled
 from bot.messages import Inbound, Outbound, Text
@@ -14,6 +16,7 @@ from bot.org import UserCache, identify_cached, set_channel
 from bot.outbox import enqueue
 from bot.router import Route
 from bot.services import Services, Shared
+from bot.usertext import clean_inbound
 
 log = logging.getLogger(__name__)
 USERS = Shared("org.users", lambda _s: UserCache())  # who is who, kept warm between messages
@@ -41,6 +44,8 @@ async def dispatch(services: Services, msg: Inbound) -> None:
 
 async def _dispatch(services: Services, msg: Inbound) -> bool:
     """False when the outbox's claim loop need not be woken (the answer was handed straight over)."""
+    if msg.text:
+        msg = replace(msg, text=clean_inbound(msg.text))
     now = services.clock.now()
     cache = services.shared(USERS)
     user, new_channel = await identify_cached(
@@ -61,6 +66,10 @@ async def _dispatch(services: Services, msg: Inbound) -> bool:
         elif route.roles and user.role not in route.roles:
             log.warning("%s (%s) refused %s %r", user.id, user.role, msg.kind, msg.click_key or msg.text[:40])
             ctx.reply(Text(FORBIDDEN.format(roles="/".join(ROLE_CN[r] for r in sorted(route.roles)))))
+        elif needs_confirm(msg, route.roles):
+            log.warning("%s: admin command %r over a channel without a signed body; asking to confirm",
+                        user.id, msg.text[:40])
+            ctx.reply(confirm_card(msg.text, ctx.now()))
         else:
             ctx.group_ok = route.group_ok
             await run_route(services, route, ctx, ctx.msg)  # the reader may have put the command there

@@ -9,32 +9,38 @@ channel's replayer (`bot.replay`), registered here. Channels reach nothing else 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from bot.dedup import InboundClaimer
 from bot.dispatch import dispatch
 from bot.messages import Inbound
 from bot.replay import Replayer, prune, sweep
 from bot.services import Services
+from bot.spool import ClaimSpool
 from bot.tasks import TaskPool
 
 log = logging.getLogger(__name__)
 
+SPOOL_RETRY_S = 2.0  # while claims wait in the spool, try the database this often
+CLAIM_TIMEOUT_S = 3.0  # a claim the database has not confirmed by then goes to the spool (WeCom waits 5 s)
 
 
 class Intake:
-    def __init__(self, services: Services, tasks: TaskPool | None = None, claims: InboundClaimer | None = None
-                 ) -> None:
+    def __init__(self, services: Services, tasks: TaskPool | None = None, claims: InboundClaimer | None = None,
+                 metrics: Counter[str] | None = None) -> None:
         self.services = services
         self.tasks = tasks or TaskPool(max_running=services.settings.server.max_inflight)
         # Inbound dedup claims: own connection, group commit (see bot/dedup.py), shared by every channel.
         self.claims = claims or InboundClaimer(services.settings.database.url)
-        self.metrics: Counter[str] = Counter()  # counters the channels keep, shown on /metrics
+        self.metrics: Counter[str] = Counter() if metrics is None else metrics  # channels' counters, on /metrics
         self.replayers: dict[str, Replayer] = {}
+        spool_dir = services.settings.server.spool_dir
+        self.spool = ClaimSpool(Path(spool_dir) / "claims.jsonl") if spool_dir else None
+        self._spooled = asyncio.Event()
 
     def register_replayer(self, channel: str, replayer: Replayer) -> None:
         self.replayers[channel] = replayer
@@ -43,8 +49,35 @@ class Intake:
         return self.tasks.has_room()
 
     async def claim(self, channel: str, msg_id: str, payload: str | None) -> bool:
-        """True the first time (channel, msg_id) is seen; the payload is kept for a replay after a crash."""
-        return await self.claims.claim(channel, msg_id, self.services.clock.now(), payload=payload)
+        """True the first time (channel, msg_id) is seen; the payload is kept for a replay after a crash.
+        The database unreachable: the claim goes to the local spool (bot/spool.py) and is handled once it is back.
+        A message of a spooled claim that runs now finds no database either; the spool's replay handles it."""
+        now = self.services.clock.now()
+        try:
+            async with asyncio.timeout(CLAIM_TIMEOUT_S):  # no extra task on the ACK path (unlike wait_for)
+                return await self.claims.claim(channel, msg_id, now, payload=payload)
+        except Exception as exc:
+            if self.spool is None:
+                raise
+            log.warning("claims database unavailable (%s: %s); %s:%s kept in the local spool",
+                        type(exc).__name__, str(exc)[:200], channel, msg_id)
+            self.metrics["claims_spooled"] += 1
+            self._spooled.set()  # the replay loop now retries the database every SPOOL_RETRY_S
+            return await self.spool.add(channel, msg_id, now, payload)
+
+    async def drain_spool(self) -> int:
+        """Claims kept during a database outage: claimed now and handed to their channel (0 when none)."""
+        if not self.spool:
+            return 0
+
+        async def claim(channel: str, msg_id: str, received: datetime, payload: str | None) -> bool:
+            return await self.claims.claim(channel, msg_id, received, payload=payload)
+
+        async def replay(channel: str, payload: str) -> bool:
+            replayer = self.replayers.get(channel)
+            return True if replayer is None else await replayer(payload)
+
+        return await self.spool.drain(claim, replay)
 
     def submit(self, key: str, work: Callable[[], Awaitable[None]]) -> bool:
         """Run `work` in the background after every earlier job of `key` (a user). False when full."""
@@ -63,14 +96,20 @@ class Intake:
         return replayed
 
     async def run_replays(self, stop: asyncio.Event) -> None:
-        """Sweep at once, then every `[server] replay_interval_s` until `stop` is set."""
+        """Sweep at once, then every `[server] replay_interval_s` until `stop` is set (every SPOOL_RETRY_S while
+        the spool holds claims)."""
         while not stop.is_set():
             try:
+                await self.drain_spool()
                 await self.sweep()
-            except Exception:
-                log.exception("inbound replay sweep failed; will retry")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.services.settings.server.replay_interval_s)
+            except Exception as exc:
+                log.warning("inbound replay sweep failed (%s: %s); will retry", type(exc).__name__, str(exc)[:200])
+            self._spooled.clear()
+            interval = SPOOL_RETRY_S if self.spool else self.services.settings.server.replay_interval_s
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._spooled.wait())]
+            await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
 
     async def close(self, timeout: float = 30.0) -> None:
         """Finish the jobs in flight (at most `timeout` s), then the claims connection."""

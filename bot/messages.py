@@ -33,6 +33,9 @@ class Inbound:
     card_ref: str | None = None  # what the channel needs to update the clicked card
     conversation_id: str | None = None  # group chat id, None for one-to-one
     display_name: str | None = None
+    # The channel vouches for the sender but not for the body (DingTalk HTTP mode: the signature covers only a
+    # timestamp, so a captured header pair could carry a forged body): admin-only commands ask for a confirm click.
+    unsigned_body: bool = False
 
 
 @dataclass(frozen=True, slots=True)

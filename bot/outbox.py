@@ -66,6 +66,11 @@ async def _user_channel(session: AsyncSession, user_id: str) -> str | None:
     return (await session.execute(select(User.channel).where(User.id == user_id))).scalar_one_or_none()
 
 
+HOL_ATTEMPTS = 3  # a failing row keeps its recipient's later rows back for this many attempts (≈ 3–10 s)
+HOL_MAX_ATTEMPTS = 8  # … or this many (≥ 127 s of backoff) while its channel delivers nothing at all (an outage)
+HEALTHY_WINDOW = timedelta(seconds=60)  # a channel that delivered a row this recently is up
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 24  # ≈ 1.3–2.6 h of retries (delays cap at max_delay_s): an hour-long outage loses nothing
@@ -110,6 +115,8 @@ class OutboxSender:
         self.concurrency = concurrency
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
+        self._delivered_at: dict[str, datetime] = {}  # channel → its last delivery by this sender
+        self._failed_alone: set[int] = set()  # rows that failed while their channel delivered others (bounded)
         self._done: list[tuple[Claimed, dict[str, Any] | None, datetime, asyncio.Future[None]]] = []
         self._marker: asyncio.Task[None] | None = None
         self._handed: set[asyncio.Task[None]] = set()  # deliveries started by `start`, not by a claim
@@ -255,9 +262,17 @@ class OutboxSender:
         # Per-recipient order: an older open row keeps this one back, except a row held for later (`not_before`:
         # never tried, not due yet). It is meant for a later moment (an FYI for the morning), so what is due now
         # (the answer to the rep's own click, an urgent notice) must not wait behind it; once due it is the oldest
-        # open row again and goes first. A row waiting for a retry (it has a last_error) still blocks.
+        # open row again and goes first. A row waiting for a retry (it has a last_error) still blocks, for its first
+        # HOL_ATTEMPTS attempts when it failed while its channel was delivering other rows (the fault is this
+        # row's): then it steps aside and is retried on its own schedule (or dead-letters), so one failing message
+        # holds its recipient's later ones back for seconds, not hours. A row that failed while the channel
+        # delivered nothing (an outage: everyone's rows fail) keeps the order for HOL_MAX_ATTEMPTS attempts
+        # (≥ 2 minutes of backoff) before it steps aside too.
+        aside = list(self._failed_alone)
+        failing_briefly = and_(p.last_error.is_not(None), or_(
+            p.attempts < HOL_ATTEMPTS, and_(p.attempts < HOL_MAX_ATTEMPTS, p.id.not_in(aside))))
         in_the_way = or_(p.status == "sending",
-                         and_(p.status == "pending", or_(p.next_attempt_at <= now, p.last_error.is_not(None))))
+                         and_(p.status == "pending", or_(p.next_attempt_at <= now, failing_briefly)))
         earlier_open = exists().where(p.channel == o.channel, p.recipient == o.recipient, p.id < o.id, in_the_way)
         pick = select(o.id).where(o.channel.in_(list(self.channels)), due, ~earlier_open).order_by(o.id)
         pick = pick.limit(limit or self.batch)
@@ -284,13 +299,13 @@ class OutboxSender:
                 result = await self.channels[row.channel].deliver(row.recipient, body, dedup_key=row.dedup_key)
         except DeliveryError as exc:
             DELIVERY.labels(channel=row.channel, outcome="failed").observe(time.perf_counter() - start)
-            await self._failed(row, str(exc), exc.permanent, exc.retry_after, exc.counted)
+            await self._failed(row, f"{exc} [{exc.kind}]", exc.permanent, exc.retry_after, exc.counted)
         except TimeoutError:
             DELIVERY.labels(channel=row.channel, outcome="timeout").observe(time.perf_counter() - start)
-            await self._failed(row, f"no answer within {self.deadline_s:.0f}s", False, None)
+            await self._failed(row, f"no answer within {self.deadline_s:.0f}s [retryable]", False, None)
         except Exception as exc:
             log.exception("outbox %s: unexpected error delivering to %s", row.id, row.recipient)
-            await self._failed(row, f"{type(exc).__name__}: {exc}", False, None)
+            await self._failed(row, f"{type(exc).__name__}: {exc} [retryable]", False, None)
         else:
             DELIVERY.labels(channel=row.channel, outcome="delivered").observe(time.perf_counter() - start)
             await self._delivered(row, result)
@@ -310,6 +325,8 @@ class OutboxSender:
 
     async def _delivered(self, row: Claimed, result: dict[str, Any]) -> None:
         """Group commit: deliveries that end together are marked in one transaction (one statement, many rows)."""
+        self._delivered_at[row.channel] = self.clock.now()
+        self._failed_alone.discard(row.id)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._done.append((row, result or None, self.clock.now(), future))
         if self._marker is None or self._marker.done():
@@ -351,6 +368,11 @@ class OutboxSender:
 
     async def _failed(self, row: Claimed, error: str, permanent: bool, retry_after: float | None,
                       counted: bool = True) -> None:
+        delivered = self._delivered_at.get(row.channel)
+        if counted and delivered is not None and self.clock.now() - delivered <= HEALTHY_WINDOW:
+            if len(self._failed_alone) >= 10_000:
+                self._failed_alone.clear()
+            self._failed_alone.add(row.id)
         dead = permanent or (counted and row.attempts >= self.policy.max_attempts)
         values: dict[str, Any] = {"last_error": error[:2000], "lease_until": None}
         if counted:

@@ -3,11 +3,13 @@ the company calendar on top of the statutory one: 放假 / 补班 <日期> [说�
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from sqlalchemy import select
 
 from bot.clock import to_cn
+from bot.confirm import ADMIN_ONLY, CANCEL, CONFIRM, confirmed_text
 from bot.context import Context
 from bot.messages import Inbound, Markdown, Text
 from bot.router import Router, split_command
@@ -19,6 +21,25 @@ from storage.activity import add_audit
 from storage.models import CalendarOverride
 
 router: Router[Context] = Router("admin")
+
+
+@router.card_action(CONFIRM, roles={"admin"})
+async def confirmed(ctx: Context, msg: Inbound) -> None:
+    """The confirm click on an admin command that arrived without a signed body (bot/confirm.py): run it now."""
+    text = confirmed_text(msg.click_key or "", ctx.now())
+    again = replace(msg, kind="text", text=text or "", click_key=None, card_ref=None, unsigned_body=False)
+    route = await ctx.services.router.resolve(ctx, again) if text else None
+    if route is None or route.roles != ADMIN_ONLY:
+        ctx.update_card("已过期")
+        ctx.reply(Text("这个确认已过期，请重新发送指令。"))
+        return
+    ctx.update_card("已确认执行")
+    await route.handler(ctx, again)
+
+
+@router.card_action(CANCEL, roles={"admin"})
+async def cancelled(ctx: Context, msg: Inbound) -> None:
+    ctx.update_card("已取消，没有执行")
 
 
 @router.command("知识缺口", roles={"admin"})

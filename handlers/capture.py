@@ -24,6 +24,7 @@ from bot.context import Context
 from bot.messages import Button, Card, Inbound, Outbound, Text
 from bot.metrics import OCR, timed
 from bot.router import Router, normalize_text
+from bot.usertext import user_text
 from handlers.leads.assignment import activate_lead, plan_follow_up
 from handlers.leads.evidence import EvidenceStore
 from handlers.leads.permissions import key_id, load_lead
@@ -242,8 +243,9 @@ async def _tell_conflicts(ctx: Context, session: AsyncSession, draft: Lead, dups
         owner = await session.get(User, dup.owner_id)
         if owner is None or not owner.manager_id:
             continue
-        who = draft.customer_name or draft.phone or "未知客户"
-        text = (f"⚠️ 客户冲突：{ctx.user.name} 提交的截图客户「{who}」与 {owner.name} 的线索 #{dup.id} 重复"
+        who = user_text(draft.customer_name or draft.phone or "未知客户")
+        by, owner_name = user_text(ctx.user.name), user_text(owner.name)
+        text = (f"⚠️ 客户冲突：{by} 提交的截图客户「{who}」与 {owner_name} 的线索 #{dup.id} 重复"
                 f"（自 {fmt_cn(dup.assigned_at or dup.created_at)} 起跟进）。")
         ctx.send(owner.manager_id, Text(text), key=f"conflict:{draft.id}:{dup.id}")
 
@@ -301,7 +303,8 @@ async def click_merge(ctx: Context, msg: Inbound) -> None:
         await _move_evidence(session, draft.id, other.id)
         add_activity(session, other.id, ctx.user.id, "merge", now, f"{ctx.user.name} 补充了截图信息", draft=draft.id)
         if other.owner_id:
-            ctx.send(other.owner_id, Text(f"{ctx.user.name} 给你的线索 #{other.id} 补充了客户截图，未知的字段已补全，"
+            by = user_text(ctx.user.name)
+            ctx.send(other.owner_id, Text(f"{by} 给你的线索 #{other.id} 补充了客户截图，未知的字段已补全，"
                                           f"发送「线索 {other.id}」查看。"), key=f"merge:{draft.id}:{other.id}")
         ctx.update_card(f"已转交给线索 #{other.id} 的负责人")
         ctx.reply(Text(f"这位客户由同事负责，已把截图信息转交给线索 #{other.id} 的负责人。"))

@@ -110,10 +110,15 @@ def _span_hours(text: str, cfg: RemindersSettings) -> float | None:
     return value
 
 
+def _is_id(text: str) -> bool:
+    """An id we could have put in a key: ASCII digits ("²" and "１" are digits to str.isdigit), within INTEGER."""
+    return text.isascii() and text.isdigit() and 0 < len(text) <= 9
+
+
 @router.command("延期", roles={"manager", "admin"})
 async def extend_command(ctx: Context, msg: Inbound) -> None:
     args = (split_command(msg.text, "延期") or "").lstrip("#").split(maxsplit=2)
-    if not args or not args[0].isdigit():
+    if not args or not _is_id(args[0]):
         ctx.reply(Text(EXTEND_USAGE))
         return
     lead_id = int(args[0])

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.clock import to_cn
 from bot.messages import Markdown, Outbound
+from bot.usertext import user_text
 from handlers.report import digest_due
 from knowledge.store import Gap, gaps
 from reminders.calendar import load_calendar
@@ -27,7 +28,7 @@ def gaps_text(items: list[Gap]) -> str:
     lines = ["近 7 天知识库缺口（按次数排序），建议补充或更新话术卡片："]
     for gap in items[:TOP]:
         what = "没答上来" if gap.kind == "unanswered" else f"卡片 {gap.card_id} 被点没用"
-        lines.append(f"- 「{gap.query}」× {gap.count} · {what}")
+        lines.append(f"- 「{user_text(gap.query)}」× {gap.count} · {what}")
     lines.append("把合适的卡片固定给某个问法：回复「置顶 问法 卡片编号」；没有合适的卡片就新建一张再置顶。")
     lines.append("完整列表：salesbot kb gaps")
     return "\n".join(lines)

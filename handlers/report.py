@@ -48,6 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import fmt_cn, to_cn
 from bot.config import RemindersSettings
 from bot.messages import Image, Markdown, Outbound
+from bot.usertext import user_text
 from handlers.checks.quality import Quality, quality_by_rep, quality_lines
 from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
 from reminders.directory import working_hours
@@ -335,9 +336,10 @@ def pct(value: float | None) -> str:
 
 
 def report_lines(rep: TeamReport) -> list[str]:
-    """The figures as Markdown lines (the digest and `salesbot report` print the same)."""
+    """The figures as Markdown lines (the digest and `salesbot report` print the same); names and customers
+    are user-written (`bot.usertext`)."""
     t = rep.team
-    lines = [f"**📊 {rep.manager_name} 团队 · {fmt_cn(rep.since)} – {fmt_cn(rep.now)}**",
+    lines = [f"**📊 {user_text(rep.manager_name)} 团队 · {fmt_cn(rep.since)} – {fmt_cn(rep.now)}**",
              f"**过程健康指数 PHI: {pct(t.phi)}**"
              + (f"（{'、'.join(t.unknown)} 未知，按 0 计）" if t.unknown and t.phi is not None else ""),
              f"- 响应及时率 {t.response.text()} · 关键动作完成率 {t.actions.text()} · 信息完整度 {pct(t.completeness)}",
@@ -354,9 +356,9 @@ def report_lines(rep: TeamReport) -> list[str]:
         if not r.overdue:
             continue
         any_overdue = True
-        shown = "；".join(f"{o.label} {o.what} 应于 {fmt_cn(o.due)}" for o in r.overdue[:TOP_OVERDUE])
+        shown = "；".join(f"{user_text(o.label)} {o.what} 应于 {fmt_cn(o.due)}" for o in r.overdue[:TOP_OVERDUE])
         more = f"（共 {len(r.overdue)} 条）" if len(r.overdue) > TOP_OVERDUE else ""
-        lines.append(f"- {r.name}: {shown}{more}")
+        lines.append(f"- {user_text(r.name)}: {shown}{more}")
     if not any_overdue:  # 🔴 above counts late first responses of the period, not deadlines missed now
         late = rep.colours["red"]
         note = f"（上方 🔴 {late} 条是本期首次响应超过 24 小时的线索，不是待处理的超时）" if late else ""
@@ -364,7 +366,7 @@ def report_lines(rep: TeamReport) -> list[str]:
     lines.append("**成员**")
     for r in rep.reps:
         c = r.colours
-        lines.append(f"- {r.name}: PHI {pct(r.health.phi)} · 在跟 {r.health.open_leads} · "
+        lines.append(f"- {user_text(r.name)}: PHI {pct(r.health.phi)} · 在跟 {r.health.open_leads} · "
                      f"🟢{c['green']} 🟡{c['yellow']} 🔴{c['red']} · 超时 {len(r.overdue)}")
     if rep.quality:
         lines += quality_lines([(r.id, r.name) for r in rep.reps], rep.quality, rep.cleanup, rep.now)

@@ -138,6 +138,7 @@ def read_rows(path: Path) -> Iterator[Row]:
     with path.open("rb") as head:
         zipped = head.read(4) == b"PK\x03\x04"
     if suffix == ".xlsx" or (zipped and suffix == ".csv"):  # an XLSX renamed to .csv is read as what it is
+        _refuse_costly_xlsx(path)
         return _xlsx_rows(path)
     text = _read_text(path)
     if suffix == ".csv":
@@ -147,6 +148,16 @@ def read_rows(path: Path) -> Iterator[Row]:
     if suffix == ".json":
         return _json_rows(text)
     return _jsonl_rows(text)
+
+
+def _refuse_costly_xlsx(path: Path) -> None:
+    """A zip bomb or a sheet claiming millions of cells is refused before openpyxl reads it (xlsx_guard.py)."""
+    from knowledge.xlsx_guard import XlsxTooCostly, check_xlsx
+
+    try:
+        check_xlsx(path)
+    except XlsxTooCostly as exc:
+        raise FormatError(str(exc)) from None
 
 
 def _read_text(path: Path) -> str:

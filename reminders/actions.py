@@ -22,6 +22,7 @@ from bot.clock import fmt_cn
 from bot.config import RemindersSettings
 from bot.context import UserInfo
 from bot.messages import Body, Button, Card, Text
+from bot.usertext import user_text
 from reminders import messages
 from reminders.calendar import day_hours, load_calendar
 from reminders.directory import Person, person, working_hours
@@ -240,9 +241,9 @@ async def take_over(session: AsyncSession, user: UserInfo, lead_id: int, rid: in
                  prev_owner=esc.prev_owner, reminder_id=rid)
     await on_owner_changed(session, esc.lead, now, cfg)
     result = Result(reply=Text(f"你已接手线索 {messages.lead_label(esc.lead)}，记得尽快联系客户。"),
-                    card_status=f"已由 {user.name} 接手", changed=True, cards=_freeze_cards(esc, user))
+                    card_status=f"已由 {user_text(user.name)} 接手", changed=True, cards=_freeze_cards(esc, user))
     if esc.prev_owner and esc.prev_owner != user.id:
-        text = f"线索 {messages.lead_label(esc.lead)} 已由 {user.name} 接手。"
+        text = f"线索 {messages.lead_label(esc.lead)} 已由 {user_text(user.name)} 接手。"
         result.sends.append((esc.prev_owner, Text(text), f"esc:{rid}:take:{esc.prev_owner}"))
     return result
 
@@ -280,8 +281,8 @@ async def assign_picker(session: AsyncSession, user: UserInfo, lead_id: int, rid
     picks = (await _candidates(session, user, esc, rank))[:MAX_PICK_BUTTONS]
     if not picks:
         return _say("你的团队里还没有可以改派的销售。")
-    buttons = tuple(Button(AssignFrozenTo(lead_id, rid, rep.id).pack(), rep.name) for rep, _ in picks)
-    why = "".join(f"\n{rep.name}：{reason}" for rep, reason in picks if reason)
+    buttons = tuple(Button(AssignFrozenTo(lead_id, rid, rep.id).pack(), user_text(rep.name)) for rep, _ in picks)
+    why = "".join(f"\n{user_text(rep.name)}：{reason}" for rep, reason in picks if reason)
     picker = Card(title="改派给谁？", description=f"线索 {messages.lead_label(esc.lead)} 改派给：{why}",
                   buttons=buttons, card_id=f"pick{rid}")
     return Result(reply=picker)
@@ -306,12 +307,14 @@ async def assign_to(session: AsyncSession, user: UserInfo, lead_id: int, rid: in
                  prev_owner=esc.prev_owner, to=rep.id, reminder_id=rid)
     await on_owner_changed(session, esc.lead, now, cfg)
     label = messages.lead_label(esc.lead)
-    card = Card(title="📌 你有一条改派的线索", description=f"{user.name} 把线索 {label} 改派给你，请尽快首次联系客户。")
-    result = Result(reply=Text(f"已改派给 {rep.name}。"), card_status=f"已由 {user.name} 改派给 {rep.name}",
+    by, to = user_text(user.name), user_text(rep.name)
+    card = Card(title="📌 你有一条改派的线索", description=f"{by} 把线索 {label} 改派给你，请尽快首次联系客户。")
+    result = Result(reply=Text(f"已改派给 {user_text(rep.name)}。"),
+                    card_status=f"已由 {user_text(user.name)} 改派给 {user_text(rep.name)}",
                     changed=True, cards=_freeze_cards(esc, user))
     result.sends.append((rep.id, card, f"esc:{rid}:assign:{rep.id}"))
     if esc.prev_owner and esc.prev_owner != rep.id:
-        result.sends.append((esc.prev_owner, Text(f"线索 {label} 已由 {user.name} 改派给 {rep.name}。"),
+        result.sends.append((esc.prev_owner, Text(f"线索 {label} 已由 {by} 改派给 {to}。"),
                              f"esc:{rid}:assign-prev:{esc.prev_owner}"))
     return result
 
@@ -335,10 +338,10 @@ async def extend(session: AsyncSession, user: UserInfo, lead_id: int, rid: int, 
                  hours=hours, reason=reason, reminder_id=rid)
     add_audit(session, user.id, "escalation.extend", f"lead:{lead_id}", now, hours=hours, reason=reason)
     deadline = await _restart_after_extend(session, lead, esc.rule, timedelta(hours=hours), now, cfg, reason)
-    text = (f"⏳ {user.name} 已将线索 {messages.lead_label(lead)} 延期 {span}（{reason}），"
+    text = (f"⏳ {user_text(user.name)} 已将线索 {messages.lead_label(lead)} 延期 {span}（{user_text(reason)}），"
             f"请在 {fmt_cn(deadline)} 前完成{RULE_CN[esc.rule]}。")
-    result = Result(reply=Text(f"已延期 {span}，线索已还给 {prev.name}。"),
-                    card_status=f"已由 {user.name} 延期 {span}：{reason}", changed=True,
+    result = Result(reply=Text(f"已延期 {span}，线索已还给 {user_text(prev.name)}。"),
+                    card_status=f"已由 {user_text(user.name)} 延期 {span}：{user_text(reason)}", changed=True,
                     cards=_freeze_cards(esc, user))
     result.sends.append((prev.id, Text(text), f"esc:{rid}:extend:{prev.id}"))
     return result

@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.actions import AssignPicker, ExtendFrozen, PauseReminder, SnoozeReminder, TakeOver
 from bot.clock import fmt_cn
 from bot.messages import Body, Button, Card, Field, Markdown, Text
+from bot.usertext import user_text
 from reminders.policies import FIRST_CONTACT, RULE_CN, SNOOZE_DEFAULT_HOURS
 from storage.models import Lead
 
@@ -35,8 +36,9 @@ def work_span(hours: float, day_hours: float) -> str:
 
 
 def lead_label(lead: Lead) -> str:
-    label = f"#{lead.id} {lead.customer_name or '未命名客户'}"
-    return f"{label} · {lead.company}" if lead.company else label
+    """For messages: the customer and company are user-written (escaped by each channel, bot/usertext.py)."""
+    label = f"#{lead.id} {user_text(lead.customer_name or '未命名客户')}"
+    return f"{label} · {user_text(lead.company)}" if lead.company else label
 
 
 def _todo(rule: str, lead: Lead) -> str:
@@ -79,7 +81,7 @@ def sla_breach(rule: str, lead: Lead, level: int, miss: int, next_due: datetime,
 
 
 def sla_cc(rule: str, lead: Lead, owner_name: str, miss: int) -> Note:
-    text = f"{owner_name} 的线索 {lead_label(lead)} {RULE_CN[rule]}已第{miss}次超时。"
+    text = f"{user_text(owner_name)} 的线索 {lead_label(lead)} {RULE_CN[rule]}已第{miss}次超时。"
     card = Card(title=f"📋 抄送：{RULE_CN[rule]}超时", description=text, note="再次超时将自动冻结并请你处理")
     return Note(card, f"📋 抄送：{text}")
 
@@ -87,19 +89,20 @@ def sla_cc(rule: str, lead: Lead, owner_name: str, miss: int) -> Note:
 def freeze_card(rule: str, lead: Lead, owner_name: str, reminder_id: int, now: datetime) -> Note:
     card = Card(
         title="🧊 线索已冻结，请处理",
-        description=f"{owner_name} 的线索 {lead_label(lead)} {RULE_CN[rule]}多次超时，已冻结并转入线索池。",
-        fields=(Field("原负责人", owner_name), Field("超时次数", str(lead.timeout_count)),
+        description=f"{user_text(owner_name)} 的线索 {lead_label(lead)} {RULE_CN[rule]}多次超时，已冻结并转入线索池。",
+        fields=(Field("原负责人", user_text(owner_name)), Field("超时次数", str(lead.timeout_count)),
                 Field("冻结时间", fmt_cn(now))),
         buttons=(Button(TakeOver(lead.id, reminder_id).pack(), "接手", "primary"),
                  Button(AssignPicker(lead.id, reminder_id).pack(), "改派"),
                  Button(ExtendFrozen(lead.id, reminder_id).pack(), "延期")),
         card_id=f"esc{reminder_id}",
     )
-    return Note(card, f"🧊 待处理：{owner_name} 的线索 {lead_label(lead)} 已冻结")
+    return Note(card, f"🧊 待处理：{user_text(owner_name)} 的线索 {lead_label(lead)} 已冻结")
 
 
 def freeze_rep(rule: str, lead: Lead, manager_name: str) -> Note:
-    text = f"🧊 线索 {lead_label(lead)} 因{RULE_CN[rule]}多次超时已冻结并转入线索池，等待 {manager_name} 处理。"
+    text = (f"🧊 线索 {lead_label(lead)} 因{RULE_CN[rule]}多次超时已冻结并转入线索池，"
+            f"等待 {user_text(manager_name)} 处理。")
     return Note(Text(text), text)
 
 
@@ -117,7 +120,7 @@ def dormancy(lead: Lead, days: int) -> Note:
 
 
 def follow_up(lead: Lead, at: datetime, note: str) -> Note:
-    extra = f"（{note}）" if note else ""
+    extra = f"（{user_text(note)}）" if note else ""
     card = Card(title="📞 约定回访提醒", description=f"{fmt_cn(at)} 约了回访 {lead_label(lead)}{extra}。")
     return Note(card, f"📞 {fmt_cn(at)} 回访 {lead_label(lead)}{extra}")
 
@@ -138,4 +141,4 @@ def digest(lines: list[str]) -> Markdown:
 
 def frozen_text(lead: Lead) -> str:
     reason = (lead.extra or {}).get("frozen", {}).get("reason", "多次超时未跟进")
-    return FROZEN_TEXT.format(label=lead_label(lead), reason=reason)
+    return FROZEN_TEXT.format(label=lead_label(lead), reason=user_text(reason))

@@ -77,7 +77,8 @@ def settings(tmp_path: Any) -> Settings:
         knowledge=replace(KnowledgeSettings(), seed_demo=False),
         reminders=replace(base.reminders, digest_time=""),  # digests off unless a test turns them on
         ocr=replace(base.ocr, evidence_dir=str(tmp_path / "evidence")),
-        server=replace(base.server, warm_up=False),  # tests/test_warm_up.py turns it on
+        server=replace(base.server, warm_up=False,  # tests/test_warm_up.py turns it on
+                       spool_dir=str(tmp_path / "spool")),
         audit=replace(base.audit, anchor_time=""),  # the daily anchor message off unless a test turns it on
     )
 

@@ -351,12 +351,13 @@ async def test_without_an_active_manager_the_admins_get_the_card(chat: ChatSessi
 async def card_updates(services: Services, user: str) -> list[tuple[str, str]]:
     from sqlalchemy import select
 
+    from bot.usertext import plain
     from storage.models import OutboxMessage
 
     async with services.db.session() as session:
         rows = await session.execute(select(OutboxMessage.payload).where(
             OutboxMessage.recipient == user, OutboxMessage.kind == "card_update").order_by(OutboxMessage.id))
-        return [(p["card_ref"], p["text"]) for p in rows.scalars()]
+        return [(p["card_ref"], plain(p["text"])) for p in rows.scalars()]  # as shown: user-text marks dropped
 
 
 async def test_reassign_also_closes_the_freeze_card(chat: ChatSession, services: Services,

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.clock import SystemClock, parse_duration, to_utc
 from bot.config import Settings
+from bot.usertext import plain
 
 
 def register(subparsers: Any) -> None:
@@ -25,7 +26,7 @@ def register(subparsers: Any) -> None:
 
 
 def _plain(line: str) -> str:
-    return re.sub(r"\*\*", "", line)
+    return plain(re.sub(r"\*\*", "", line))
 
 
 async def run_report(args: argparse.Namespace, settings: Settings) -> int:

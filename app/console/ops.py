@@ -18,6 +18,7 @@ from bot.clock import to_cn
 from bot.messages import body_from_json
 from bot.org import OrgError, import_users_file
 from bot.outbox import discard_dead, retry_dead
+from bot.usertext import plain
 from handlers.knowledge import knowledge_base
 from knowledge.schema import AXES
 from reminders.calendar import load_overrides, statutory_workday, uncovered_years
@@ -39,7 +40,7 @@ def _summary(row: OutboxMessage) -> str:
     for name in ("title", "text", "caption", "file_name"):
         value = getattr(body, name, "")
         if value:
-            return str(value)[:80]
+            return plain(str(value))[:80]  # what users wrote is marked for the channels' escaping (bot/usertext)
     return row.kind
 
 

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from bot.messages import Body
 
+# How a failed delivery is handled (bot/outbox.py):
+#   retryable   — backoff and retry; counts towards dead-lettering (network error, 5xx, a remote "busy")
+#   needs_admin — a configuration problem (credential, IP allow-list): retried slowly without counting, until fixed
+#   permanent   — dead-letter now (a 4xx the remote will answer the same way again, an unknown recipient)
+#   wait        — not really tried (our own throttle, a remote rate limit): retried later, not counted
+Failure = Literal["retryable", "needs_admin", "permanent", "wait"]
+
 
 class DeliveryError(Exception):
-    """A failed delivery. `permanent` → dead-letter now; else retry (after `retry_after` s if given).
-    `counted=False`: the remote was not really tried or cannot succeed until someone acts (our own throttle, an
-    app-wide pause, a configuration error) — the attempt does not count towards dead-lettering."""
+    """A failed delivery, classified by `kind` (above). The older flags still work: `permanent=True` is
+    "permanent", `counted=False` is "wait"."""
 
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None,
-                 counted: bool = True) -> None:
+    def __init__(self, message: str, *, kind: Failure | None = None, permanent: bool = False,
+                 retry_after: float | None = None, counted: bool = True) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.kind: Failure = kind or ("permanent" if permanent else "retryable" if counted else "wait")
+        self.permanent = self.kind == "permanent"
+        self.counted = self.kind in ("retryable", "permanent")
         self.retry_after = retry_after
-        self.counted = counted
 
 
 class ChannelSender(Protocol):

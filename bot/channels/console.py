@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.messages import Body, Button, Card, CardUpdate, Image, Markdown, Text, plain_text
+from bot.usertext import escape_body, identity
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class ConsoleChannel:
         self.last_card: dict[str, ShownCard] = {}  # recipient → the last card with buttons
 
     async def deliver(self, recipient: str, body: Body, *, dedup_key: str) -> dict[str, Any]:
+        body = escape_body(body, identity)  # plain text: what users wrote is shown as written
         if isinstance(body, Card) and body.buttons:
             self.last_card[recipient] = ShownCard(card_ref=body.card_id or dedup_key, buttons=body.buttons)
         if self.json_mode:

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.usertext import user_text
 from handlers.checks.flags import OPEN, flag_line, key_known
 from handlers.checks.rules import RED
 from storage.leads import OPEN_STATUSES, is_filled, stage_index
@@ -87,7 +88,7 @@ def quality_lines(names: Iterable[tuple[str, str]], quality: dict[str, Quality],
         share = "未知" if q.share is None else f"{q.share:.0%}（{q.complete}/{q.open_leads}）"
         red = f"🔴 未处理 {q.red_open} 条，最久 {days(q.oldest_red_days)}" if q.red_open and \
             q.oldest_red_days is not None else "🔴 0"
-        lines.append(f"- {name}: 关键字段完整 {share} · {red}")
+        lines.append(f"- {user_text(name)}: 关键字段完整 {share} · {red}")  # names are user-written
         lines += [f"  - 线索 #{f.lead_id} {flag_line(f)}（{days((now - f.created_at).total_seconds() / 86400)}）"
                   for f in q.reds]
     if cleanup:
@@ -96,5 +97,5 @@ def quality_lines(names: Iterable[tuple[str, str]], quality: dict[str, Quality],
             q = quality.get(rep_id)
             if q is not None and q.oldest:
                 shown = "；".join(f"线索 #{f.lead_id} {flag_line(f)}" for f in q.oldest)
-                lines.append(f"- {name}: {shown}")
+                lines.append(f"- {user_text(name)}: {shown}")
     return lines

@@ -24,6 +24,7 @@ from bot.actions import ViewLead
 from bot.config import RemindersSettings
 from bot.context import UserInfo
 from bot.messages import Button, Card, Field, Outbound
+from bot.usertext import user_text
 from reminders import lifecycle
 from storage.activity import add_activity
 from storage.leads import OPEN_STATUSES, clean_value, create_lead, find_duplicates, previous_owner
@@ -311,10 +312,11 @@ async def import_leads(session: AsyncSession, rows: Sequence[tuple[int, dict[str
             results.append(RowResult(line, "pool", out.reason, lead.id))
             continue
         results.append(RowResult(line, "assigned", f"→ {out.owner_name}: {out.reason}", lead.id, out.owner_id))
-        who = f"{lead.customer_name or '未知客户'} · {lead.company or '未知公司'}"
+        who = f"{user_text(lead.customer_name or '未知客户')} · {user_text(lead.company or '未知公司')}"
         notices.append(Outbound(out.owner_id, Card(
             title=f"新分配线索 #{lead.id}", description=who,
-            fields=(Field("分配原因", out.reason),), buttons=(Button(ViewLead(lead.id).pack(), "查看", "primary"),)),
+            fields=(Field("分配原因", user_text(out.reason)),),
+            buttons=(Button(ViewLead(lead.id).pack(), "查看", "primary"),)),
             dedup_key=f"assign:{lead.id}:{out.owner_id}"))
     return results, notices
 

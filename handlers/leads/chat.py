@@ -37,6 +37,7 @@ from bot.context import Context, UserInfo
 from bot.messages import Button, Card, Image, Inbound, Markdown, Text
 from bot.router import Router, split_command
 from bot.services import Services, Shared
+from bot.usertext import user_text
 from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
 from handlers.checks.evidence import read_image, read_name
@@ -347,7 +348,7 @@ async def click_evidence(ctx: Context, action: ApproveEvidence | RejectEvidence)
         return
     approve = isinstance(action, ApproveEvidence)
     text = await records.decide_evidence(session, ev, lead, ctx.user, approve, ctx.now(), ctx.settings.checks)
-    ctx.update_card(f"{text}（{ctx.user.name}）")
+    ctx.update_card(f"{text}（{user_text(ctx.user.name)}）")
     if lead.owner_id and lead.owner_id != ctx.user.id:
         verdict = "ok" if approve else "no"
         ctx.send(lead.owner_id, Text(f"主管{text}。"), key=f"evidence:{ev.id}:{verdict}")
@@ -429,13 +430,14 @@ async def _find_rep(session: AsyncSession, who: str, user: UserInfo) -> User | N
 async def reassign(ctx: Context, lead: Lead, rep: User, reason: str) -> bool:
     """False when `rep` already owns it (a no-op must not restart the SLA clocks and hide what is overdue)."""
     if rep.id == lead.owner_id:
-        ctx.reply(Text(f"线索 #{lead.id} 已经由 {rep.name} 负责，无需改派。"))
+        ctx.reply(Text(f"线索 #{lead.id} 已经由 {user_text(rep.name)} 负责，无需改派。"))
         return False
     session, now = await ctx.db(), ctx.now()
     previous = await change_owner(session, lead, rep.id, ctx.user.id, now, ctx.settings.reminders, reason=reason)
-    ctx.reply(Text(f"✅ 线索 #{lead.id} 已改派给 {rep.name}（{reason}）"))
+    ctx.reply(Text(f"✅ 线索 #{lead.id} 已改派给 {user_text(rep.name)}（{user_text(reason)}）"))
     if rep.id != ctx.user.id:
-        ctx.send(rep.id, Card(title=f"新分配线索 #{lead.id}", description=f"{ctx.user.name} 分配给你：{reason}",
+        by = user_text(ctx.user.name)
+        ctx.send(rep.id, Card(title=f"新分配线索 #{lead.id}", description=f"{by} 分配给你：{user_text(reason)}",
                               buttons=(Button(ViewLead(lead.id).pack(), "查看", "primary"),)),
                  key=f"assign:{lead.id}:{rep.id}:{now.isoformat()}")
     if previous and previous not in (rep.id, ctx.user.id):
@@ -483,9 +485,9 @@ async def _suggest(ctx: Context, lead: Lead) -> None:
     if not picks:
         ctx.reply(Text(f"团队里暂时没有可接收线索 #{lead.id} 的销售（都已满负荷）。"))
         return
-    lines = [f"{i}. {p.rep.name}（{p.reason}）" for i, p in enumerate(picks, 1)]
+    lines = [f"{i}. {user_text(p.rep.name)}（{user_text(p.reason)}）" for i, p in enumerate(picks, 1)]
     ctx.reply(Card(title=f"改派线索 #{lead.id}", description="\n".join(lines),
-                   buttons=tuple(Button(ReassignTo(lead.id, p.rep.id).pack(), p.rep.name) for p in picks),
+                   buttons=tuple(Button(ReassignTo(lead.id, p.rep.id).pack(), user_text(p.rep.name)) for p in picks),
                    note="按区域/产品线/行业赢单/负荷排序"))
 
 
@@ -505,7 +507,7 @@ async def click_assign_to(ctx: Context, action: ReassignTo, lead: Lead) -> None:
     picks = {p.rep.id: p for p in await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), limit=100)}
     reason = picks[rep.id].reason if rep.id in picks else f"主管 {ctx.user.name} 改派"
     if await reassign(ctx, lead, rep, reason):
-        ctx.update_card(f"已改派给 {rep.name}")
+        ctx.update_card(f"已改派给 {user_text(rep.name)}")
 
 
 @router.command("团队日报", "日报", roles={"manager", "admin"})

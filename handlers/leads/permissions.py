@@ -129,6 +129,9 @@ async def lead_for(ctx: Context, lead_id: int | None, example: str = "线索 12"
     if lead_id is None:
         ctx.reply(Text(NEED_ID.format(example=example)))
         return None
+    if not 0 < lead_id < 2**31:  # beyond PostgreSQL INTEGER: no such lead (not a database error)
+        ctx.reply(Text(NOT_FOUND.format(id=lead_id)))
+        return None
     session = await ctx.db()
     lead = await load_lead(session, ctx.user, lead_id, for_update=True)
     if lead is None:

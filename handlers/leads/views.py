@@ -24,6 +24,7 @@ from bot.actions import (
 from bot.clock import fmt_cn
 from bot.messages import Button, Card, Field
 from bot.phrases import ACTIVITY_LABELS, TO_FILL, UNNAMED_CUSTOMER, activity_label
+from bot.usertext import plain, user_text
 from storage.leads import LEAD_FIELDS, SOURCE_CN, STATUS_CN, UNKNOWN, display_value, provenance, stage_label
 from storage.models import Activity, Evidence, Lead, Reminder
 
@@ -86,10 +87,10 @@ def next_action_text(lead: Lead, timers: Mapping[int, tuple[str, datetime]], fir
 
 def list_line(lead: Lead, now: datetime, next_text: str, owner: str | None = None) -> str:
     icon = COLOUR_ICON[colour(waiting_hours(lead, now))]
-    who = lead.customer_name or UNNAMED_CUSTOMER
-    company = f" · {lead.company}" if lead.company else ""
+    who = user_text(lead.customer_name or UNNAMED_CUSTOMER)
+    company = f" · {user_text(lead.company)}" if lead.company else ""
     status = "" if lead.status == "active" else f" [{STATUS_CN.get(lead.status, lead.status)}]"
-    by = f" · {owner}" if owner else ""
+    by = f" · {user_text(owner)}" if owner else ""
     return f"{icon} #{lead.id} {who}{company} · {stage_label(lead.stage)}{status}{by} · 下一步: {next_text}"
 
 
@@ -106,7 +107,8 @@ def field_rows(lead: Lead, names: Mapping[str, str]) -> list[Field]:
     for name, label in LEAD_FIELDS.items():
         value = display_value(lead, name)
         src = provenance(lead, name, names)
-        rows.append(Field(label, f"{value}（{src}）" if src and value != "未知" else value))
+        shown = user_text(value)
+        rows.append(Field(label, f"{shown}（{user_text(src)}）" if src and value != UNKNOWN else shown))
     return rows
 
 
@@ -114,12 +116,12 @@ def timeline_lines(activities: Sequence[Activity], names: Mapping[str, str]) -> 
     lines = []
     for act in activities[-TIMELINE_MAX:]:
         who = names.get(act.actor_id or "", "系统" if act.actor_id is None else "同事")  # a name, never an id
-        text = f"{fmt_cn(act.created_at)} {who} {activity_label(act.kind)}"
+        text = f"{fmt_cn(act.created_at)} {user_text(who)} {activity_label(act.kind)}"
         if act.summary:
-            text += f"：{act.summary}"
+            text += f"：{user_text(act.summary)}"
         insights = (act.detail or {}).get("insights_text")
         if insights:
-            text += f"（{insights}）"
+            text += f"（{user_text(insights)}）"
         lines.append(text)
     return lines
 
@@ -130,15 +132,15 @@ def detail_card(lead: Lead, names: Mapping[str, str], activities: Sequence[Activ
     fields += [
         Field("阶段", stage_label(lead.stage)),
         Field("状态", STATUS_CN.get(lead.status, lead.status)),
-        Field("负责人", names.get(lead.owner_id or "", "线索池") if lead.owner_id else "线索池"),
+        Field("负责人", user_text(names.get(lead.owner_id or "", "线索池")) if lead.owner_id else "线索池"),
         Field("下一步", next_text),
     ]
     if lead.assign_reason:
-        fields.append(Field("分配原因", lead.assign_reason))
+        fields.append(Field("分配原因", user_text(lead.assign_reason)))
     insights = (lead.extra or {}).get("insights") or {}
     summary = _insight_summary(insights)
     if summary:
-        fields.append(Field("洞察", summary))
+        fields.append(Field("洞察", user_text(summary)))
     timeline = timeline_lines(activities, names)
     description = "时间线:\n" + "\n".join(timeline) if timeline else "还没有跟进记录"
     buttons: list[Button] = []
@@ -152,7 +154,7 @@ def detail_card(lead: Lead, names: Mapping[str, str], activities: Sequence[Activ
     note = f"来源：{SOURCE_CN.get(lead.source, lead.source)}"
     if lead.confidence is not None and lead.source == "ocr":  # a confidence only means something for a screenshot
         note += f" · 识别置信度 {lead.confidence:.0%}"
-    return Card(title=f"线索 #{lead.id} {lead.customer_name or UNNAMED_CUSTOMER}", description=description,
+    return Card(title=f"线索 #{lead.id} {user_text(lead.customer_name or UNNAMED_CUSTOMER)}", description=description,
                 fields=tuple(fields), buttons=tuple(buttons), note=note, card_id=f"lead-{lead.id}")
 
 
@@ -166,7 +168,7 @@ def _insight_summary(insights: Mapping[str, list[str]]) -> str:
 
 def draft_card(lead: Lead, names: Mapping[str, str], duplicates: Sequence[Lead], viewer_id: str) -> Card:
     """Only what is known, plus one line of what is still to fill in."""
-    fields = [f for f in field_rows(lead, names) if not f.value.startswith(UNKNOWN)]
+    fields = [f for f in field_rows(lead, names) if not plain(f.value).startswith(UNKNOWN)]
     follow_up = (lead.extra or {}).get("follow_up")
     if follow_up:
         fields.append(Field("约定回访", follow_up.replace("T", " ")[:16]))
@@ -185,7 +187,8 @@ def draft_card(lead: Lead, names: Mapping[str, str], duplicates: Sequence[Lead],
 
 def evidence_card(lead: Lead, ev: Evidence, rep_name: str) -> Card:
     """For the manager: a rep's written evidence, to confirm or reject."""
-    return Card(title=f"证据待确认 · 线索 #{lead.id}", description=f"{rep_name}: {(ev.note or '')[:500]}",
+    return Card(title=f"证据待确认 · 线索 #{lead.id}",
+                description=f"{user_text(rep_name)}: {user_text((ev.note or '')[:500])}",
                 buttons=(Button(ApproveEvidence(ev.id).pack(), "确认", "primary"),
                          Button(RejectEvidence(ev.id).pack(), "驳回")),
                 note="确认后销售才能推进到「签约回款」或赢单")

@@ -115,7 +115,8 @@ class Harness:
 
     async def post(self, payload: Any, *, headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
         raw = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
-        headers = signed_headers(self.now_ms()) if headers is None else headers
+        # DingTalk signs each callback afresh; a used (timestamp, sign) pair is refused, so each post gets its own
+        headers = signed_headers(self.now_ms() - next(_ids) % 600_000) if headers is None else headers
         resp = await self.client.post("/dingtalk/callback", data=raw, headers=headers)
         body = await resp.json(content_type=None) if resp.status != 413 else {}
         return resp.status, body

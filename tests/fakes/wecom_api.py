@@ -3,7 +3,8 @@
 Endpoints: /cgi-bin/gettoken, message/send, message/update_template_card, media/get, media/upload.
 Faults (per endpoint, optionally for N calls): "busy" (-1), "token_invalid" (40014), "token_expired" (42001),
 "rate_limited" (45009), "untrusted_ip" (60020), "bad_secret" (40001), "drop" (connection closed, no answer),
-"lost_answer" (message/send: the message is accepted, then the connection drops before the answer).
+"lost_answer" (message/send: the message is accepted, then the connection drops before the answer),
+"html_403" (an HTML 403 page from a gateway).
 message/send honours enable_duplicate_check like WeCom: the same content to the same user within the interval
 is accepted but not delivered again (counted in `duplicates_dropped`).
 """
@@ -74,7 +75,7 @@ class FakeWecom:
     # -- control ----------------------------------------------------------------------------
     def fail(self, endpoint: str, kind: str, times: int | None = None) -> None:
         """Make `endpoint` ("message/send", "gettoken", "*"...) fail with `kind` for `times` calls (None = always)."""
-        if kind not in ("drop", "lost_answer") and kind not in FAULTS:
+        if kind not in ("drop", "lost_answer", "html_403") and kind not in FAULTS:
             raise ValueError(kind)
         self.faults[endpoint] = Fault(kind, times)
 
@@ -145,6 +146,8 @@ class FakeWecom:
             assert request.transport is not None
             request.transport.close()  # the client sees the connection go away without an answer
             return web.Response()
+        if kind == "html_403":  # a gateway's or proxy's refusal page, not WeCom JSON
+            return web.Response(status=403, text="<html><body>403 Forbidden</body></html>", content_type="text/html")
         errcode, errmsg = FAULTS[kind]
         return web.json_response({"errcode": errcode, "errmsg": errmsg})
 

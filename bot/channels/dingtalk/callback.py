@@ -30,6 +30,7 @@ from dingtalk_stream import AckMessage, CallbackMessage
 from dingtalk_stream.frames import Headers
 
 from bot.channels.dingtalk.api import DingtalkApi, DingtalkApiError
+from bot.channels.dingtalk.guard import foreign
 from bot.channels.dingtalk.history import last_card_with_buttons
 from bot.channels.dingtalk.parse import DELIVERY_ID, Parsed, ParseError, is_card_callback, parse_payload
 from bot.channels.dingtalk.render import card_biz_id
@@ -45,7 +46,8 @@ CHANNEL = "dingtalk"
 CARD_TOPIC = dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK  # '/v1.0/card/instances/callback'
 MAX_FILE_BYTES = 20 * 1024 * 1024
 CLICK_WINDOW_S = 10  # a click frame without a messageId: identical ones this close together are one delivery
-Outcome = Literal["accepted", "duplicate", "ignored", "refused", "busy"]
+SIGN_CHANNEL = "dingtalk-sign"  # claims of used (timestamp, sign) pairs: no payload, so never replayed
+Outcome = Literal["accepted", "duplicate", "ignored", "refused", "busy", "forbidden", "replayed"]
 REFUSED_REPLY = "抱歉，我只为本企业已登记的同事服务，请联系管理员开通。"
 
 
@@ -67,11 +69,17 @@ class Receiver:
     def count(self, name: str) -> None:
         self.intake.metrics[f"dingtalk_{name}"] += 1
 
-    async def accept(self, payload: Any, frame_id: str | None = None) -> Outcome:
-        """Raises ParseError for payloads we cannot read. `frame_id`: the Stream frame's messageId."""
+    async def accept(self, payload: Any, frame_id: str | None = None, sign: str | None = None) -> Outcome:
+        """Raises ParseError for payloads we cannot read. `frame_id`: the Stream frame's messageId.
+        `sign`: HTTP mode's "timestamp:sign", claimed once (in the database every instance shares) so a
+        captured header pair cannot carry a second, forged body."""
         if isinstance(payload, dict) and is_card_callback(payload):
             payload = {**payload, DELIVERY_ID: self.click_delivery_id(payload, frame_id)}
         parsed = parse_payload(payload)
+        if why := foreign(payload, self.settings):
+            log.warning("dingtalk message refused: %s (frame %s)", why, frame_id)
+            self.count("forbidden")
+            return "forbidden"
         if parsed is None:
             self.count("ignored")
             return "ignored"
@@ -79,6 +87,10 @@ class Receiver:
         if not intake.has_room():
             self.count("busy")
             return "busy"
+        if sign is not None and not await intake.claim(SIGN_CHANNEL, sign, payload=None):
+            log.warning("dingtalk callback refused: a used timestamp/sign pair again (msgId %s)", parsed.msg_id)
+            self.count("replayed_sign")
+            return "replayed"
         if parsed.kind == "refused":
             return self.refuse(parsed, frame_id)
         if not await intake.claim(CHANNEL, parsed.msg_id, payload=json.dumps(payload)):
@@ -131,6 +143,7 @@ class Receiver:
         common: dict[str, Any] = {
             "channel": CHANNEL, "user_id": p.user_id, "received_at": self.services.clock.now(),
             "conversation_id": p.conversation_id, "display_name": p.display_name,
+            "unsigned_body": self.settings.mode == "http",
         }
         if p.kind == "text":
             picked = await self.numbered_reply(p) if self.settings.mode == "http" else None
@@ -207,13 +220,21 @@ async def http_callback(request: web.Request) -> web.Response:
     receiver = request.app[RECEIVER]
     settings = receiver.settings
     now_ms = int(receiver.services.clock.now().timestamp() * 1000)
-    check = check_sign(request.headers.get("timestamp"), request.headers.get("sign"), settings.client_secret, now_ms)
+    timestamp, sign = request.headers.get("timestamp"), request.headers.get("sign")
+    check = check_sign(timestamp, sign, settings.client_secret, now_ms)
     if check != "ok":
         log.warning("dingtalk callback refused (%s sign) from %s", check, request.remote)
         receiver.count("rejected_sign")
         return web.json_response({"error": f"{check} sign"}, status=403)
     try:
-        payload = json.loads(await request.read())
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        log.warning("dingtalk callback refused: body over %d KB from %s",
+                    receiver.services.settings.server.max_body_kb, request.remote)
+        receiver.count("too_large")
+        return web.json_response({"error": "body too large"}, status=413)
+    try:
+        payload = json.loads(raw)
     except (ValueError, RecursionError):  # not JSON / not UTF-8 / a > 4300-digit number; absurdly deep nesting
         log.warning("dingtalk callback refused: body is not JSON")
         receiver.count("bad_request")
@@ -224,13 +245,16 @@ async def http_callback(request: web.Request) -> web.Response:
         receiver.count("bad_request")
         return web.json_response({"error": "card callbacks arrive only in stream mode"}, status=400)
     try:
-        outcome = await receiver.accept(payload)
+        outcome = await receiver.accept(payload, sign=f"{timestamp}:{sign}")
     except ParseError as exc:
         log.warning("dingtalk callback refused: %s", exc)
         receiver.count("bad_request")
         return web.json_response({"error": str(exc)}, status=400)
     if outcome == "busy":
         return web.json_response({"error": "busy"}, status=503, headers={"Retry-After": "5"})
+    if outcome in ("forbidden", "replayed"):
+        return web.json_response({"error": "replayed sign" if outcome == "replayed" else "not for this robot"},
+                                 status=403)
     return web.json_response({"outcome": outcome})
 
 
@@ -373,6 +397,8 @@ class DingtalkChannel:
         self.intake.register_replayer(CHANNEL, self.receiver.replay)
         app.cleanup_ctx.append(_receiver_ctx)
         if self.settings.mode == "http":
+            if not self.settings.corp_id:
+                log.warning("dingtalk HTTP mode without [dingtalk] corp_id: chatbotCorpId is not checked")
             app.router.add_post("/dingtalk/callback", http_callback)
         else:
             app.cleanup_ctx.append(_stream_ctx)

@@ -7,6 +7,9 @@
   Card without buttons → sampleMarkdown. In HTTP mode DingTalk has no click callback for us, so a
   card with buttons is markdown too, its buttons listed as numbered replies.
 - Image → `sampleImageMsg {photoURL: mediaId}` (the sender uploads first).
+
+What users wrote (`bot.usertext.user`) is escaped here: `dingtalk_markdown` in markdown and cards, nothing in
+plain text.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.messages import Card, Markdown, Text
+from bot.usertext import dingtalk_markdown, escape_body, escape_spans, plain
 
 STATUS = {"primary": "primary", "danger": "warning", "default": "normal"}
 REPLY_HINT = "回复数字即可操作："
@@ -33,20 +37,23 @@ class RobotMessage:
 
 
 def render_text(body: Text) -> RobotMessage:
-    return RobotMessage("sampleText", {"content": body.text})
+    return RobotMessage("sampleText", {"content": plain(body.text)})
 
 
 def render_markdown(body: Markdown) -> RobotMessage:
+    body = escape_body(body, dingtalk_markdown)
     return RobotMessage("sampleMarkdown", {"title": body.title or "salesbot", "text": to_dingtalk_markdown(body.text)})
 
 
 def render_card_markdown(body: Card) -> RobotMessage:
     """A card without buttons is just formatted text."""
+    body = escape_body(body, dingtalk_markdown)
     return RobotMessage("sampleMarkdown", {"title": body.title, "text": card_markdown(body, heading=True)})
 
 
 def render_card_replies(body: Card) -> RobotMessage:
     """HTTP mode (no card-click callback): the card as markdown, its buttons as numbered replies."""
+    body = escape_body(body, dingtalk_markdown)
     choices = "　".join(f"{i} {b.text}" for i, b in enumerate(body.buttons, 1))
     text = card_markdown(body, heading=True) + f"\n\n{REPLY_HINT}{choices}"
     return RobotMessage("sampleMarkdown", {"title": body.title, "text": text})
@@ -88,6 +95,8 @@ def card_biz_id(body: Card, dedup_key: str) -> str:
 
 def render_interactive_card(body: Card, status: str | None = None) -> dict[str, Any]:
     """StandardCard data. With `status` the buttons are replaced by that line (after a click)."""
+    body = escape_body(body, dingtalk_markdown)
+    status = None if status is None else escape_spans(status, dingtalk_markdown)
     contents: list[dict[str, Any]] = []
     text = card_markdown(body, heading=False)
     if text:

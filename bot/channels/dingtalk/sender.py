@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from bot.channels.base import DeliveryError
 from bot.channels.dingtalk.api import DingtalkApi, DingtalkApiError
@@ -31,6 +31,7 @@ from bot.channels.dingtalk.render import (
     render_text,
     status_only_card,
 )
+from bot.channels.media_memo import media_for
 from bot.channels.shared_limits import shared_wait
 from bot.clock import Clock, SystemClock
 from bot.config import DingtalkSettings
@@ -68,6 +69,9 @@ class UserThrottle:
             self._sent.pop(next(iter(self._sent)))
 
 
+MEDIA_REUSE = timedelta(hours=20)  # a resent row's image keeps its media id: DingTalk drops the identical repeat
+
+
 class DingtalkSender:
     name = "dingtalk"
 
@@ -96,8 +100,9 @@ class DingtalkSender:
         try:
             result = await self._send(recipient, body, dedup_key)
         except DingtalkApiError as exc:
-            raise DeliveryError(str(exc), permanent=not exc.retryable, retry_after=exc.retry_after,
-                                counted=not exc.config) from exc
+            kind: Literal["needs_admin", "retryable", "permanent"] = (
+                "needs_admin" if exc.config else "retryable" if exc.retryable else "permanent")
+            raise DeliveryError(str(exc), kind=kind, retry_after=exc.retry_after) from exc
         self.throttle.record(recipient)
         return result
 
@@ -114,7 +119,8 @@ class DingtalkSender:
         return await self._send_once(recipient, message, dedup_key)
 
     async def _send_image(self, recipient: str, image: Image, dedup_key: str) -> dict[str, Any]:
-        media_id = await self.api.upload_image(image.data, image.file_name)
+        media_id = await media_for(self.db, self.clock.now(), "dingtalk", dedup_key, MEDIA_REUSE,
+                                   lambda: self.api.upload_image(image.data, image.file_name))
         result = await self._send_robot(recipient, RobotMessage("sampleImageMsg", {"photoURL": media_id}))
         if not image.caption:
             return result

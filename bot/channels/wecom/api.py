@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.channels.base import DeliveryError
+from bot.channels.base import DeliveryError, Failure
 from bot.channels.shared_limits import SharedToken
 from bot.config import WecomSettings
 
@@ -47,9 +47,9 @@ RATE_LIMIT_BLOCK_S = 60.0
 class WecomApiError(DeliveryError):
     def __init__(
         self, message: str, *, errcode: int | None = None, permanent: bool = False, retry_after: float | None = None,
-        counted: bool = True,
+        counted: bool = True, kind: Failure | None = None,
     ) -> None:
-        super().__init__(message, permanent=permanent, retry_after=retry_after, counted=counted)
+        super().__init__(message, kind=kind, permanent=permanent, retry_after=retry_after, counted=counted)
         self.errcode = errcode
 
 
@@ -162,8 +162,7 @@ class WecomApi:
             return
         attempt, exc = self._token_failure
         if attempt > arrived:
-            raise WecomApiError(str(exc), errcode=exc.errcode, permanent=exc.permanent, retry_after=exc.retry_after,
-                                counted=exc.counted)
+            raise WecomApiError(str(exc), errcode=exc.errcode, kind=exc.kind, retry_after=exc.retry_after)
 
     async def _with_retries(self, what: str, start: Callable[[], Any], read: Reader) -> Any:
         """One logical call without token handling: retries -1 / network errors, maps errcodes."""
@@ -226,7 +225,7 @@ class WecomApi:
             if errcode not in self._reported:
                 self._reported.add(errcode)
                 log.error("%s (WeCom %s said: %s)", hint, what, errmsg)
-            return WecomApiError(hint, errcode=errcode, retry_after=CONFIG_RETRY_S, counted=False)
+            return WecomApiError(hint, errcode=errcode, retry_after=CONFIG_RETRY_S, kind="needs_admin")
         if errcode == BUSY or errcode in TOKEN_ERRORS:
             return WecomApiError(f"WeCom {what}: errcode {errcode} {errmsg}", errcode=errcode)
         if errcode == RATE_LIMITED:
@@ -307,6 +306,8 @@ async def _read_json(resp: aiohttp.ClientResponse) -> Any:
     try:
         body = await resp.json(content_type=None)
     except ValueError:
+        if 400 <= resp.status < 500 and resp.status not in (408, 429):  # a proxy's or gateway's refusal page:
+            raise WecomApiError(f"HTTP {resp.status}: not JSON", kind="permanent") from None  # same answer again
         raise _Retry(f"HTTP {resp.status}: not JSON") from None
     if not isinstance(body, dict):
         raise _Retry(f"HTTP {resp.status}: unexpected JSON")

@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 
 from wechatpy.crypto import BaseWeChatCrypto
 from wechatpy.crypto.base import WeChatCipher
@@ -26,6 +27,9 @@ class BadSignature(WecomCryptoError):
 
 class WrongReceiver(WecomCryptoError):
     """The receiveid inside the ciphertext is not our corp id → HTTP 403."""
+
+
+SIGNATURE_SHAPE = re.compile(r"[0-9A-Fa-f]{40}")  # SHA-1 in hex
 
 
 class BadCiphertext(WecomCryptoError):
@@ -53,8 +57,13 @@ class CallbackCrypto:
     def verify(self, signature: str, timestamp: str, nonce: str, encrypt: str) -> None:
         if not signature or not timestamp or not nonce or not encrypt:
             raise BadSignature("missing signature parameter")
-        expected = sign(self.token, timestamp, nonce, encrypt)
-        if not hmac.compare_digest(expected, signature.lower()):
+        if not SIGNATURE_SHAPE.fullmatch(signature):  # also keeps non-ASCII out of the comparison below
+            raise BadSignature("malformed signature")
+        try:
+            expected = sign(self.token, timestamp, nonce, encrypt)
+        except UnicodeEncodeError:  # a lone surrogate in a query value
+            raise BadSignature("malformed signature parameter") from None
+        if not hmac.compare_digest(expected.encode("ascii"), signature.lower().encode("ascii")):
             raise BadSignature("signature mismatch")
 
     def decrypt(self, encrypt: str) -> str:

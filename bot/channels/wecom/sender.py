@@ -7,22 +7,28 @@ import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from bot.channels.base import DeliveryError
+from bot.channels.media_memo import media_for
 from bot.channels.shared_limits import SharedToken, announce_pause, shared_wait
 from bot.channels.wecom import render
 from bot.channels.wecom.api import WecomApi, WecomApiError
-from bot.clock import Clock
+from bot.clock import Clock, SystemClock
 from bot.config import WecomSettings
 from bot.messages import Body, Card, CardUpdate, Image, Markdown, Text
+from bot.usertext import escape_body, escape_spans, identity, plain, wecom_markdown, wecom_text
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 # WeCom per app per member: 30 messages/min and 1000/h; the excess is dropped silently (no errcode).
 DEFAULT_LIMITS = ((60.0, 28), (3600.0, 950))
+# WeCom drops a message identical to one sent within this window (its maximum, 4 h): a row sent again after a
+# crash is byte-identical (same dedup marker, same media id), so the repeat is dropped by WeCom.
+DUPLICATE_CHECK_S = 4 * 3600
 # A media_id is valid 3 days. A resend of the same row reuses it, so WeCom's duplicate check sees the same
 # message. Kept in memory only: after a restart a resend uploads again (a duplicate is then possible).
 MEDIA_REUSE_S = 2 * 86400.0
@@ -67,10 +73,14 @@ class WecomSender:
         self._media: dict[str, tuple[str, float]] = {}  # dedup key → (media_id, uploaded at, monotonic)
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.shared: tuple[Database, Clock] | None = None  # PostgreSQL: limits counted over every instance
+        self.db: Database | None = None  # bound by app.runtime.build_services: media ids of rows (media_memo)
+        self.clock: Clock = SystemClock()
 
     def bind(self, db: Database, clock: Clock) -> None:
         """The process's database and clock (`app.runtime.build_services`); on PostgreSQL several instances may
-        send for one app, so the per-member limits are counted from the shared outbox too."""
+        send for one app, so the per-member limits are counted from the shared outbox too. Media ids of rows are
+        kept in the database (bot/channels/media_memo.py)."""
+        self.db, self.clock = db, clock
         if not db.is_sqlite:
             self.shared = (db, clock)
             self.api.shared = SharedToken(db, f"wecom:token:{self.settings.corp_id}:{self.settings.agent_id}")
@@ -104,7 +114,8 @@ class WecomSender:
         cached = self._media.get(dedup_key)
         if cached is not None and now - cached[1] < MEDIA_REUSE_S:
             return cached[0]
-        media_id = await self.api.media_upload(body.data, body.file_name, "image")
+        media_id = await media_for(self.db, self.clock.now(), "wecom", dedup_key, timedelta(seconds=MEDIA_REUSE_S),
+                                   lambda: self.api.media_upload(body.data, body.file_name, "image"))
         self._media = {k: v for k, v in self._media.items() if now - v[1] < MEDIA_REUSE_S}
         self._media[dedup_key] = (media_id, now)
         return media_id
@@ -114,7 +125,7 @@ class WecomSender:
             "touser": recipient,
             **payload,
             "enable_duplicate_check": 1,  # a resend of the same outbox row is dropped by WeCom
-            "duplicate_check_interval": 1800,
+            "duplicate_check_interval": DUPLICATE_CHECK_S,
         }
         answer = await self.api.send_message(body)
         self.throttle.record(recipient)
@@ -132,7 +143,8 @@ class WecomSender:
 
     async def _update_card(self, recipient: str, body: CardUpdate) -> dict[str, Any]:
         try:
-            answer = await self.api.update_template_card(recipient, body.card_ref, render.replace_name(body.text))
+            status = render.replace_name(plain(body.text))
+            answer = await self.api.update_template_card(recipient, body.card_ref, status)
         except WecomApiError as exc:
             if exc.permanent:
                 log.warning("WeCom card update for %s failed for good (response code used or older than 72 h?): %s",
@@ -144,12 +156,12 @@ class WecomSender:
 def _payloads(body: Body, dedup_key: str) -> list[dict[str, Any]]:
     """message/send bodies for one outbox row (an image's media_id is filled in at send time)."""
     if isinstance(body, Image):
-        caption = render.text_payloads(Text(body.caption), dedup_key + ":caption") if body.caption else []
-        return [{"msgtype": "image"}, *caption]
+        caption = Text(escape_spans(body.caption, wecom_text))
+        return [{"msgtype": "image"}, *(render.text_payloads(caption, dedup_key + ":caption") if body.caption else [])]
     if isinstance(body, Text):
-        return render.text_payloads(body, dedup_key)
+        return render.text_payloads(escape_body(body, wecom_text), dedup_key)
     if isinstance(body, Markdown):
-        return render.markdown_payloads(body, dedup_key)
-    if isinstance(body, Card):
-        return [render.card_payload(body, dedup_key)]
+        return render.markdown_payloads(escape_body(body, wecom_markdown), dedup_key)
+    if isinstance(body, Card):  # template_card fields are plain text
+        return [render.card_payload(escape_body(body, identity), dedup_key)]
     raise DeliveryError(f"wecom cannot render {type(body).__name__}", permanent=True)

@@ -1,0 +1,90 @@
+"""Once a day the admins hear which messages could not be delivered (dead letters) since the last report.
+
+A row dead-letters when the platform refused it for good or every retry failed (bot/outbox.py). The log has the
+details; the admins get a short Chinese summary per recipient and reason, on working days from `digest_time`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from bot.clock import to_cn
+from bot.messages import GROUP_RECIPIENT, Outbound, Text
+from bot.outbox import enqueue
+from bot.usertext import user_text
+from handlers.report import digest_due
+from reminders.calendar import load_calendar
+from storage.models import KeyValue, OutboxMessage, User
+from storage.sql import insert_ignore
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.services import Services
+
+REPORTED = "dead_letters:reported"  # kv: {"max_id": the newest dead row already reported}
+REASON_CN = {"permanent": "对方拒绝接收", "needs_admin": "渠道配置有问题，需要管理员处理",
+             "retryable": "多次重试仍失败"}
+TOP = 10
+
+
+async def send_dead_letter_report(services: Services) -> int:
+    """Queue today's report to every admin once, if anything dead-lettered since the last one; returns how many
+    admins got it."""
+    cfg, now = services.settings.reminders, services.clock.now()
+    key = f"dead_letters:{to_cn(now).date().isoformat()}"
+    async with services.db.session() as session:
+        if not digest_due(now, cfg, await load_calendar(session, cfg)):
+            return 0
+        claimed = await session.execute(insert_ignore(session, KeyValue).values(key=key, value={}, updated_at=now))
+        if claimed.rowcount == 0:  # type: ignore[attr-defined]
+            return 0  # already looked today (maybe by another process)
+        text = await _report_since_last(session, now)
+        if text is None:
+            return 0
+        admins = list((await session.execute(
+            select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id))).scalars())
+        await enqueue(session, [Outbound(a, Text(text), dedup_key=f"{key}:{a}") for a in admins], now,
+                      services.default_channel)
+    if admins:
+        services.wake_outbox()
+    return len(admins)
+
+
+async def _report_since_last(session: AsyncSession, now: datetime) -> str | None:
+    state = await session.get(KeyValue, REPORTED)
+    after = int((state.value or {}).get("max_id", 0)) if state else 0
+    o = OutboxMessage
+    rows = (await session.execute(select(o.id, o.recipient, o.last_error).where(
+        o.status == "dead", o.id > after).order_by(o.id))).all()
+    if not rows:
+        return None
+    if state is None:
+        session.add(KeyValue(key=REPORTED, value={"max_id": rows[-1].id}, updated_at=now))
+    else:
+        state.value, state.updated_at = {"max_id": rows[-1].id}, now
+    names = dict((await session.execute(select(User.id, User.name).where(
+        User.id.in_({r.recipient for r in rows})))).all())
+    counts = Counter((_who(r.recipient, names), _reason(r.last_error)) for r in rows)
+    lines = [f"⚠️ 有 {len(rows)} 条消息没能送达，已停止重试："]
+    lines += [f"· {who}：{n} 条（{why}）" for (who, why), n in counts.most_common(TOP)]
+    if len(counts) > TOP:
+        lines.append(f"· 另有 {len(counts) - TOP} 组未列出")
+    lines.append("需要时请联系相关同事，详细原因见服务器日志。")
+    return "\n".join(lines)
+
+
+def _who(recipient: str, names: dict[str, str]) -> str:
+    if recipient.startswith(GROUP_RECIPIENT):
+        return "一个群聊"
+    return user_text(names.get(recipient, "未登记的用户"))
+
+
+def _reason(error: str | None) -> str:
+    """The outbox ends last_error with the failure's kind in brackets (bot/channels/base.py)."""
+    kind = (error or "").rpartition("[")[2].rstrip("]")
+    return REASON_CN.get(kind, REASON_CN["retryable"])

@@ -1,0 +1,21 @@
+"""A database URL salesbot cannot use is one clear line and exit code 2, not a traceback (issue 20, item 5)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("notadb://x", "is not one salesbot can use"),
+    ("postgresql+asyncpg://someone:secret@127.0.0.1:1/x", "cannot open the database"),
+])
+def test_bad_database_url_is_one_line(url: str, says: str) -> None:
+    env = {**os.environ, "SALESBOT_DATABASE_URL": url}
+    run = subprocess.run([sys.executable, "-m", "app.cli", "db", "upgrade"], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 2
+    assert says in run.stderr and "Traceback" not in run.stderr and "secret" not in run.stderr
