@@ -14,6 +14,7 @@ from app.chat import ChatSession
 from app.periodic import run_due_work
 from bot.clock import ManualClock
 from bot.services import Services
+from bot.usertext import CLOSE, OPEN
 from handlers.report import compute_report, report_lines
 from storage.chain import verify
 from storage.models import ChainEntry, Evidence, LeadFlag
@@ -156,7 +157,7 @@ async def test_digest_quality_and_cleanup_day(chat: ChatSession, services: Servi
     async with services.db.session() as s:
         report = await compute_report(s, "manager01", now.replace(day=16), now, services.settings.reminders,
                                       cleanup_day=now.day)
-    text_ = "\n".join(report_lines(report))
+    text_ = "\n".join(report_lines(report)).replace(OPEN, "").replace(CLOSE, "")  # names arrive marked as user text
     assert "**数据质量**" in text_ and "张伟: 关键字段完整 50%（1/2） · 🔴 未处理 1 条" in text_
     assert "李娜: 关键字段完整 未知" in text_  # no open leads: unknown, not 100 %
     assert "  - 线索 #2 🔴 从 1.线索获取 直接跳到 4.方案演示" in text_  # the open red flag with its reason
