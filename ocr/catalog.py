@@ -3,14 +3,14 @@
 A catalog file (`[ocr] catalog`) has one product per line, optionally followed by its synonyms:
 
     # comments and blank lines are ignored
-    升降桌
-    云服务器: 云主机, ECS
+    叉车
+    扫码枪: 条码枪, 扫描枪
     会议平板 | 智慧屏 | 交互大屏
 
 Without a configured file the shipped `ocr/needs.toml` is the default catalog. Matching is case-insensitive,
 Latin terms only match as whole words ("BI" is not in "mobile"), a word listed in `not_needs` is never read as
 the need it contains ("测试用例" is not 试用), and a long Chinese product name still matches with one character
-misread by OCR ("内窥镜系统" read as "内罕镜系统").
+misread by OCR ("智能叫号系统" read as "智能叫亏系统").
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 import jieba
 
 DEFAULT_PATH = Path(__file__).with_name("needs.toml")
-# Generic tails a customer often leaves off: "门禁系统" is asked for as "门禁", "CRM系统" as "CRM".
+# Generic tails a customer often leaves off: "考勤系统" is asked for as "考勤", "ERP系统" as "ERP".
 GENERIC_TAIL = re.compile(r"(?:系统|平台|软件)$")
 SYNONYM_SPLIT = re.compile(r"\s*[,，、|/;；]\s*")
 NAME_SPLIT = re.compile(r"\s*(?:[:：=]|\|)\s*")
@@ -93,7 +93,7 @@ def _alternation(terms: dict[str, str]) -> re.Pattern[str] | None:
 @dataclass(frozen=True)
 class _Fuzzy:
     """Chinese terms of three characters or more with one character after the first misread by OCR (only the
-    middle one of a three-character term), unless the misreading is itself a word: 打印机 is not a misread 打包机."""
+    middle one of a three-character term), unless the misreading is itself a word: 打印机 is not a misread 打卡机."""
 
     slots: dict[tuple[str, str], str]  # (text before, text after) the misread character → product
     blocked: dict[tuple[str, str], str]  # characters that make a real dictionary word in that slot

@@ -279,7 +279,7 @@ def _contacts(flat: str, latin: str, acc: _Acc, ctx: _Context) -> None:
 
 
 def _join_email(latin: str) -> str:
-    """An address broken over two bubble lines reads "jack@tiancheng nm.com.cn": close the gap."""
+    """An address broken over two bubble lines reads "jack@example co.com.cn": close the gap."""
     return re.sub(r"(@[A-Za-z0-9\-]+)\s+([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})", r"\1\2", latin)
 
 

@@ -148,7 +148,7 @@ class TitleBar:
     company: str | None = None
     title: str | None = None
     surname: str | None = None  # from a remark such as 「华东医疗-王总」
-    name_guess: str | None = None  # what stands where the name goes, even if misread (「到佳琪」 for 谭佳琪)
+    name_guess: str | None = None  # what stands where the name goes, even if misread (「到明远」 for 谭明远)
     is_group: bool = False
     is_colleague: bool = False
 

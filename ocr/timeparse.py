@@ -1,6 +1,6 @@
 """Chinese time expressions → aware Asia/Shanghai datetimes.
 
-Two jobs: `parse_anchor` reads a chat's own centred timestamps ("昨天 14:20", "星期三 11:00",
+Two jobs: `parse_anchor` reads a chat's own centred timestamps ("昨天 14:20", "星期四 10:20",
 "10月22日 上午9:30") relative to the receive time; `find_time` resolves an agreed time in a message
 ("明天下午3点", "下周二", "下个月12号", "3月15日", "9点半", "周五之前") against that anchor.
 

@@ -38,7 +38,7 @@ def test_catalog_file_format() -> None:
 def test_one_misread_character_still_matches_but_not_a_real_word() -> None:
     assert SHOP.find("还要样品冷臧柜") == ["样品冷藏柜"]
     assert SHOP.find("洗眠器") == ["洗眼器"]
-    assert parse_catalog_text("打包机").find("打印机坏了") == []  # 打印机 is a word, not a misread 打包机
+    assert parse_catalog_text("打卡机").find("打印机坏了") == []  # 打印机 is a word, not a misread 打卡机
 
 
 def test_customer_needs_come_from_the_catalog_and_the_rep_restating_them() -> None:
