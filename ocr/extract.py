@@ -53,7 +53,8 @@ EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9
 WECHAT_KEY = re.compile(r"(?:微信号?|v信|威信|vx|VX|Vx|wx|WX|wechat|WeChat)\s*(?:号)?\s*[:：是]?\s*")
 WECHAT_ID = re.compile(r"(?<![A-Za-z0-9_\-])[A-Za-z][A-Za-z0-9_\-]{5,19}(?![A-Za-z0-9_\-@.])")
 AMOUNT = re.compile(
-    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|[零一二两三四五六七八九十百千]+)\s*(?:来|多|余|出头)?个?\s*"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?[十百千](?=万|亿)|\d+(?:\.\d+)?|[零一二两三四五六七八九十百千]+)"
+    r"\s*(?:来|多|余|出头)?个?\s*"
     r"(?P<unit>万元|万|[wW](?![a-zA-Z])|亿|[kK](?![a-zA-Z])|千|元|块)"
     r"(?:(?P<tail>[1-9一二三四五六七八九])千?(?![\d万千百十亿月日号点年天周]))?"  # 2万5 = 25,000
     r"|[¥￥]\s*(?P<yuan>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"  # ¥350,000
@@ -125,7 +126,10 @@ def parse_amount(num: str, unit: str, tail: str | None = None) -> int | None:
     """'50' + '万' → 500000; '2' + '万' + '5' (2万5) → 25000; '1,200' + '万' → 12000000."""
     num = num.replace(",", "")
     value: float | None
-    if re.fullmatch(r"\d+(?:\.\d+)?", num):
+    scaled = re.fullmatch(r"(\d+(?:\.\d+)?)([十百千])", num)  # 5千万, 3百万
+    if scaled:
+        value = float(scaled.group(1)) * {"十": 10, "百": 100, "千": 1000}[scaled.group(2)]
+    elif re.fullmatch(r"\d+(?:\.\d+)?", num):
         value = float(num)
     else:
         value = _cn_big(num)

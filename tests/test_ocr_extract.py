@@ -59,6 +59,8 @@ def test_referrer_phone_is_a_trap() -> None:
         ("营收大概两亿", None),
         ("营收大概两亿，这次预算大概50万", 500_000),
         ("预算两百万左右", 2_000_000),
+        ("集团预算大概6千万", 60_000_000),  # a digit before 千万/百万 scales the 万 (was read as 6,000)
+        ("预算4百万上下", 4_000_000),
     ],
 )
 def test_budgets(text: str, want: int | None) -> None:
