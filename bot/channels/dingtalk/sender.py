@@ -52,6 +52,11 @@ class UserThrottle:
         self.per_minute, self.now = per_minute, now
         self._sent: dict[str, deque[float]] = {}
 
+    def follow(self, clock: Clock) -> None:
+        """Count time on the process's clock (unless a time source was given), like the shared limit does."""
+        if self.now is time.monotonic:
+            self.now = lambda: clock.now().timestamp()
+
     def wait_needed(self, recipient: str) -> float:
         """Seconds until `recipient` may get another message (0 = now)."""
         sent = self._sent.get(recipient)
@@ -85,6 +90,7 @@ class DingtalkSender:
     def bind(self, db: Database, clock: Clock) -> None:
         """The process's database and clock (`app.runtime.build_services` binds them)."""
         self.db, self.clock = db, clock
+        self.throttle.follow(clock)
 
     async def close(self) -> None:
         await self.api.close()

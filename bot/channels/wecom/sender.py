@@ -61,6 +61,12 @@ class Throttle:
     def record(self, key: str) -> None:
         self._sent[key].append(self._monotonic())
 
+    def follow(self, clock: Clock) -> None:
+        """Count time on the process's clock (unless a time source was given), so this instance's own windows and
+        the shared ones on PostgreSQL read the same time."""
+        if self._monotonic is time.monotonic:
+            self._monotonic = lambda: clock.now().timestamp()
+
 
 class WecomSender:
     name = "wecom"
@@ -81,6 +87,7 @@ class WecomSender:
         send for one app, so the per-member limits are counted from the shared outbox too. Media ids of rows are
         kept in the database (bot/channels/media_memo.py)."""
         self.db, self.clock = db, clock
+        self.throttle.follow(clock)
         if not db.is_sqlite:
             self.shared = (db, clock)
             self.api.shared = SharedToken(db, f"wecom:token:{self.settings.corp_id}:{self.settings.agent_id}")
