@@ -34,6 +34,7 @@ from ocr.people import (
 )
 from ocr.requests import requested_things
 from ocr.timeparse import Found, agreed, find_times, parse_anchor
+from storage.leads import cn_number
 
 NEEDS_PATH = DEFAULT_PATH  # the default catalog (kept for callers that edit or read it)
 CONTACT_TRAP = re.compile(r"(介绍|推荐|他的?|她的?|同事|朋友|领导|老板|助理|秘书)[^，。,.]{0,6}(电话|手机|号码|微信)")
@@ -132,29 +133,14 @@ def parse_amount(num: str, unit: str, tail: str | None = None) -> int | None:
     elif re.fullmatch(r"\d+(?:\.\d+)?", num):
         value = float(num)
     else:
-        value = _cn_big(num)
+        value = cn_number(num)
         if value is None:
             return None
     mult = {"万": 10_000, "万元": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "k": 1000, "K": 1000,
             "千": 1000, "元": 1, "块": 1}[unit]
     if tail and mult >= 10:
-        value += float(tail) / 10 if tail.isdigit() else (_cn_big(tail) or 0) / 10
+        value += float(tail) / 10 if tail.isdigit() else (cn_number(tail) or 0) / 10
     return round(value * mult)
-
-
-def _cn_big(text: str) -> float | None:
-    digits = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-    units = {"十": 10, "百": 100, "千": 1000}
-    total, cur = 0, 0
-    for ch in text:
-        if ch in digits:
-            cur = digits[ch]
-        elif ch in units:
-            total += (cur or 1) * units[ch]
-            cur = 0
-        else:
-            return None
-    return float(total + cur)
 
 
 def find_budget(text: str) -> int | None:

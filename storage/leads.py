@@ -98,8 +98,9 @@ _CN_UNIT = {"十": 10, "百": 100, "千": 1000}
 MAX_BUDGET_CNY = 10**15  # larger is a typo, not a budget (and would not fit the column)
 
 
-def _cn_number(text: str) -> float | None:
-    """'五' → 5, '三十' → 30, '两百五十' → 250 (below 万; larger units are parsed as units)."""
+def cn_number(text: str) -> float | None:
+    """'五' → 5, '三十' → 30, '两百五十' → 250 (below 万; larger units are parsed as units); None for anything
+    that is not a Chinese numeral. The one reader of Chinese numerals for budgets typed, imported or read by OCR."""
     total, cur = 0, 0
     for ch in text:
         if ch in _CN_DIGIT:
@@ -107,6 +108,8 @@ def _cn_number(text: str) -> float | None:
         elif ch in _CN_UNIT:
             total += (cur or 1) * _CN_UNIT[ch]
             cur = 0
+        else:
+            return None
     return float(total + cur) if text else None
 
 
@@ -120,7 +123,7 @@ def parse_budget(value: Any) -> int | None:
     if not m:
         return None
     num = m.group(1)
-    amount = float(num) if num[0].isdigit() else _cn_number(num)
+    amount = float(num) if num[0].isdigit() else cn_number(num)
     unit = m.group(2).lower() if m.group(2) else None
     if amount is None or not amount * _BUDGET_UNIT[unit] < MAX_BUDGET_CNY:
         return None
