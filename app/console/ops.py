@@ -294,32 +294,28 @@ def _version(name: str) -> str:
 
 
 async def _channel_checks(services: Any) -> list[tuple[str, bool, str]]:
-    """Can we get an access token from each configured channel right now?"""
-    out: list[tuple[str, bool, str]] = []
+    """Can we get an access token from each configured channel right now? (a fresh client: no cached token)"""
     settings = services.settings
+    checks: list[tuple[str, Any]] = []
     if settings.wecom.enabled:
         from bot.channels.wecom.api import WecomApi
 
-        api = WecomApi(settings.wecom, retry_delays=(), timeout_s=5)
-        try:
-            await api.access_token()
-            out.append(("企业微信 获取 access_token", True, "正常"))
-        except Exception as exc:
-            out.append(("企业微信 获取 access_token", False, f"失败：{str(exc)[:120]}"))
-        finally:
-            await api.close()
+        checks.append(("企业微信：获取访问令牌", WecomApi(settings.wecom, retry_delays=(), timeout_s=5)))
     if settings.dingtalk.enabled:
         from bot.channels.dingtalk.api import DingtalkApi
 
-        ding = DingtalkApi(settings.dingtalk)
-        try:
-            await ding.access_token()
-            out.append(("钉钉 获取 accessToken", True, "正常"))
-        except Exception as exc:
-            out.append(("钉钉 获取 accessToken", False, f"失败：{str(exc)[:120]}"))
-        finally:
-            await ding.close()
-    return out
+        checks.append(("钉钉：获取访问令牌", DingtalkApi(settings.dingtalk)))
+    return [await _token_check(label, api) for label, api in checks]
+
+
+async def _token_check(label: str, api: Any) -> tuple[str, bool, str]:
+    try:
+        await api.access_token()
+        return label, True, "正常"
+    except Exception as exc:
+        return label, False, f"失败：{str(exc)[:120]}"
+    finally:
+        await api.close()
 
 
 def routes() -> list[web.RouteDef]:
