@@ -13,7 +13,6 @@ import dataclasses
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +32,7 @@ from bot.actions import (
     RejectEvidence,
     ViewLead,
 )
+from bot.config import OcrSettings
 from bot.context import Context, UserInfo
 from bot.messages import Button, Card, Image, Inbound, Markdown, Text
 from bot.router import Router, split_command
@@ -51,6 +51,8 @@ from handlers.leads.insights import InsightMiner, Insights, build_miner
 from handlers.leads.permissions import command_arg, lead_for, lead_gate, list_leads, parse_id
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
 from handlers.when import first_future, say_when, workdays
+from ocr.extract import LeadFields, extract_from_text
+from ocr.pipeline import catalog_for
 from reminders import actions
 from storage.leads import (
     STAGE_CODES,
@@ -355,23 +357,9 @@ async def click_evidence(ctx: Context, action: ApproveEvidence | RejectEvidence)
 
 
 # -- new lead from free text --------------------------------------------------------------------
-def _extract(text: str, now: datetime) -> Any:
-    try:
-        from ocr.extract import extract_from_text
-    except ImportError:
-        return _fallback_extract(text)
-    return extract_from_text(text, now)
-
-
-def _fallback_extract(text: str) -> dict[str, Any]:
-    """Phone, e-mail and budget only, until `ocr.extract` exists; everything else stays unknown."""
-    import re
-
-    phone = re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", text)
-    email = re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", text)
-    budget = re.search(r"预算\s*[:：]?\s*(\d+(?:\.\d+)?\s*[万亿wk]?)", text)
-    return {"phone": phone.group(0) if phone else None, "email": email.group(0) if email else None,
-            "budget_cny": budget.group(1) if budget else None, "confidence": None}
+def _extract(text: str, now: datetime, settings: OcrSettings) -> LeadFields:
+    """The screenshot extractor on typed text, with the company's catalog (loading it reads a file: executor)."""
+    return extract_from_text(text, now, catalog_for(settings))
 
 
 @router.command("新线索", "录入线索")
@@ -382,7 +370,7 @@ async def new_lead_cmd(ctx: Context, msg: Inbound) -> None:
         return
     now = ctx.now()
     # jieba (needs) loads its dictionary on first use: keep it off the event loop
-    extracted = await asyncio.get_running_loop().run_in_executor(None, _extract, text[:4000], now)
+    extracted = await asyncio.get_running_loop().run_in_executor(None, _extract, text[:4000], now, ctx.settings.ocr)
     fields, follow, conf = fields_from_extract(extracted)
     fields["budget_cny"] = budget_from_text(text) or fields.get("budget_cny")  # 5千万 / 5e7 / 50000000 alike
     session = await ctx.db()
