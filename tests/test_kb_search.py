@@ -61,6 +61,13 @@ def test_typos_and_homophones(index: CardIndex, typo: str, card_id: str) -> None
     assert result.answered and result.ranked[0] == card_id
 
 
+def test_a_look_alike_character_reads_as_the_word(index: CardIndex) -> None:
+    """案列 (形近字, a different sound) finds what 案例 finds; 方案列表 is not 案例."""
+    right, typo = rank(index, "有没有同行案例"), rank(index, "有没有同行案列")
+    assert typo.answered and typo.ranked[0] == right.ranked[0]
+    assert not rank(index, "方案列表发我").answered
+
+
 @pytest.mark.parametrize(("query", "card_id"), [
     ("产线经理担心停产上线风险", "K009"),  # 担心 is about 停产, not about trusting us
     ("医院信息科担心和HIS对接", "K006"),
