@@ -28,7 +28,7 @@ from knowledge.index import (
     card_pieces,
 )
 from knowledge.schema import KbCard
-from knowledge.search import KnowledgeBase, rank
+from knowledge.search import KnowledgeBase, objection_clauses, rank
 from knowledge.taxonomy import load_taxonomy
 from storage.db import Database
 from storage.migrate import ensure_schema
@@ -297,3 +297,16 @@ def test_pair_index_scores_as_the_string_index() -> None:
         assert pairs.scores(bigrams(query), a) == pytest.approx(strings.scores(bigrams(query), b))
         assert a.tolist() == pytest.approx(b.tolist(), abs=1e-5)
         assert [pairs.knows(p) for p in bigrams(query)] == [strings.knows(p) for p in bigrams(query)]
+
+
+def test_a_long_paragraph_is_ranked_on_its_objection_clause(index: CardIndex) -> None:
+    """Voice-to-text without punctuation: the story and the rep's own answer (「我说…试试看」, a trial cue) are
+    not the objection; the school (named in the story) still counts."""
+    paragraph = "今天下午去区里开了个会又去学校转了一圈后来见到校长他说今年实在没有经费了我说可以先做一个班试试看"
+    text = index.pinyin.read(paragraph)
+    assert objection_clauses(text, index.matcher.find(text)) == "后来见到校长他说今年实在没有经费了"
+    result = rank(index, paragraph)
+    assert result.answered and result.ranked[0] == "K020"
+    assert result.matched["industry"] == ("教育",) and "试用" not in result.matched.get("objection", ())
+    whole = "客户说太贵了我说可以打折"  # every clause but the rep's own objects: taken whole
+    assert objection_clauses(whole, index.matcher.find(whole)) == whole
