@@ -57,9 +57,10 @@ VOWELS = re.compile(r"[aeiouv]+")
 FILLER_RE = re.compile(r"^[\u4e00-\u9fff]不[\u4e00-\u9fff]$|^([\u4e00-\u9fff])一\1$")  # 跟不上 谈不拢 比一比
 LONG_QUERY = 40  # characters: a voice-to-text paragraph; it is ranked and judged on its objection clauses
 # Clause breaks in unpunctuated speech: punctuation, spaces, and the connectives that start a new clause.
-CLAUSE_BREAK = re.compile(r"[，。！？；：,.!?;:\s]+|(?=但是|可是|不过|所以|然后|后来|而且|因为|结果|另外|还有|其实|就是说|问我们|问你们"
-                          r"|我说|我就说|我跟他说|我跟她说|我们说|我回|我解释)")
-OWN_WORDS = re.compile(r"^(我说|我就说|我跟他说|我跟她说|我们说|我回|我解释)")  # the rep's own answer, not the objection
+OWN = "我说|我就说|我跟他说|我跟她说|我们说|我回|我解释"  # the rep's own answer, not the objection
+CLAUSE_BREAK = re.compile(r"[，。！？；：,.!?;:\s]+|(?=但是|可是|不过|所以|然后|后来|而且|因为|结果|另外|还有|其实"
+                          rf"|就是说|问我们|问你们|{OWN})")
+OWN_WORDS = re.compile(rf"^(?:{OWN})")
 
 
 def objection_clauses(query: str, hits: Sequence[CueHit]) -> str:
