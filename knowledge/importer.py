@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from knowledge import store
-from knowledge.index import Tokenizer
+from knowledge.index import cut_cards
 from knowledge.io import Issue, read_cards
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
@@ -55,60 +52,15 @@ class FileReport:
 async def tokenise(kb: KnowledgeBase, cards: Sequence[KbCard], progress: Progress | None = None) -> list[KbCard]:
     """Cards with their jieba tokens filled in (blocking work in an executor; a large import is cut in
     forked worker processes as well, one per core)."""
-    loop = asyncio.get_running_loop()
 
-    def prepare() -> Tokenizer:
+    def work() -> list[KbCard]:
         tok = kb.tokenizer
         tok.add_words(k for c in cards for k in c.keywords)
-        _ = tok.fingerprint  # computed once here, not in each worker
-        return tok
+        stamp = tok.fingerprint
+        token_lists = cut_cards(tok, cards, progress)
+        return [c.with_(tokens=tuple(t), tokens_dict=stamp) for c, t in zip(cards, token_lists, strict=True)]
 
-    tok = await loop.run_in_executor(None, prepare)
-    size = max(POOL_CHUNK_MIN, -(-len(cards) // (4 * _workers())))
-    chunks = [cards[lo:lo + size] for lo in range(0, len(cards), size)]
-    pool = _pool(tok) if len(chunks) > 1 else None
-    try:
-        async def cut(chunk: Sequence[KbCard]) -> list[list[str]]:
-            done = await loop.run_in_executor(pool, _card_tokens, chunk) if pool else await loop.run_in_executor(
-                None, _cut_with, tok, chunk)
-            if progress:
-                progress(len(chunk))
-            return done
-
-        token_lists = [t for part in await asyncio.gather(*map(cut, chunks)) for t in part]
-    finally:
-        if pool:
-            pool.shutdown(wait=False)
-    stamp = tok.fingerprint
-    return [c.with_(tokens=tuple(t), tokens_dict=stamp) for c, t in zip(cards, token_lists, strict=True)]
-
-
-POOL_CHUNK_MIN = 500  # cards per piece of work; fewer cards than two pieces are cut in this process
-_forked: Tokenizer | None = None  # the tokenizer a forked worker inherits
-
-
-def _workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
-
-
-def _pool(tok: Tokenizer) -> ProcessPoolExecutor | None:
-    """Workers forked from this process inherit its loaded tokenizer (no second jieba load). Where fork is
-    not available, or with one core, the cutting stays in the thread executor."""
-    global _forked
-    if _workers() < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    _forked = tok  # read by the children at fork time; harmless in the parent
-    return ProcessPoolExecutor(_workers(), mp_context=multiprocessing.get_context("fork"))
-
-
-def _card_tokens(cards: Sequence[KbCard]) -> list[list[str]]:
-    """In a forked worker."""
-    assert _forked is not None
-    return _cut_with(_forked, cards)
-
-
-def _cut_with(tok: Tokenizer, cards: Sequence[KbCard]) -> list[list[str]]:
-    return [tok.card_tokens(c) for c in cards]
+    return await asyncio.get_running_loop().run_in_executor(None, work)
 
 
 async def import_cards_into(

@@ -169,13 +169,13 @@ def test_csv_export_neutralises_formula_cells_and_round_trips(tmp_path: Path) ->
 async def test_a_large_import_is_cut_in_worker_processes_as_in_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """Above a few hundred cards the tokens come from forked workers: the same tokens, stamped with the
     parent's dictionary, in the cards' order."""
-    from knowledge import importer
+    from knowledge import importer, index
     from knowledge.search import KnowledgeBase
 
-    monkeypatch.setattr(importer, "_workers", lambda: 2)
+    monkeypatch.setattr(index, "_workers", lambda: 2)
     pools: list[object] = []
-    real_pool = importer._pool
-    monkeypatch.setattr(importer, "_pool", lambda tok: pools.append(real_pool(tok)) or pools[-1])
+    real_pool = index.ProcessPoolExecutor
+    monkeypatch.setattr(index, "ProcessPoolExecutor", lambda *a, **k: pools.append(real_pool(*a, **k)) or pools[-1])
     base = demo_cards()
     cards = [base[i % len(base)].with_(id=f"P{i:04d}", title=f"{base[(i * 7) % len(base)].title}{i}",
                                        keywords=(f"专题词{i % 50}",)) for i in range(1200)]
