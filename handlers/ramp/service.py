@@ -18,9 +18,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import RampSettings
-from handlers.ramp.path import TaskSpec, default_path
+from bot.config import RampSettings, Settings
+from handlers.ramp.path import TaskSpec, default_path, parse_path
 from knowledge import store
+from knowledge.taxonomy import load_taxonomy
 from storage.activity import add_audit
 from storage.models import RampEnrollment, RampPath, RampProgress, RampTask, User
 
@@ -171,6 +172,27 @@ async def _move_enrollments(session: AsyncSession, old: Sequence[RampTask], new:
     return len(rows)
 
 
+def parse(text: str, settings: Settings) -> list[TaskSpec]:
+    """The admin's path text (handlers/ramp/path.py), axis words resolved through the knowledge taxonomy
+    (设备科 → 采购); raises PathError naming the bad line."""
+    taxonomy = load_taxonomy(settings.knowledge.taxonomy_path or None)
+    return parse_path(text, taxonomy.resolve)
+
+
+async def empty_tasks(session: AsyncSession, specs: Sequence[TaskSpec]) -> list[str]:
+    """Warnings for reading and quiz tasks no active card fits (they are skipped when their turn comes)."""
+    cards = await store.all_cards(session, active_only=True)
+    out = []
+    for i, spec in enumerate(specs, 1):
+        if spec.kind == "shadow":
+            continue
+        wanted = spec.filters()
+        if not any(c.talk_track and (spec.kind == "read" or c.objection)
+                   and all(getattr(c, a) == v for a, v in wanted.items()) for c in cards):
+            out.append(f"第 {i} 个任务「{spec.title()}」：知识库里没有符合的卡片，轮到时会跳过")
+    return out
+
+
 def _task_key(task: RampTask) -> str:
     return task.kind + json.dumps(task.spec or {}, sort_keys=True, ensure_ascii=False)
 
@@ -181,8 +203,8 @@ async def ensure_path(session: AsyncSession, cfg: RampSettings, now: datetime, b
     if found is not None:
         return found[0]
     specs = await default_specs(session, cfg)
-    if not specs:
-        raise RampError("还没有通关路径，而且知识库里没有可出题的卡片：请先导入话术卡片，或定义路径")
+    if not any(s.kind != "shadow" for s in specs):
+        raise RampError("还没有通关路径，知识库里也还没有话术卡片：请先导入话术卡片，或在后台「新人通关」页定义路径")
     return await set_path(session, specs, now, by, DEFAULT_NAME)
 
 
@@ -209,6 +231,22 @@ async def enroll(session: AsyncSession, user_id: str, cfg: RampSettings, now: da
     await session.flush()
     add_audit(session, by, "ramp.enroll", user_id, now, path=path.id, restart=restart)
     return row
+
+
+async def enroll_new(session: AsyncSession, user_ids: Sequence[str], cfg: RampSettings, now: datetime,
+                     by: str | None) -> list[str]:
+    """Reps just added to the org start the path (`[ramp] enroll_new_reps`); an import never fails for it."""
+    if not cfg.enroll_new_reps:
+        return []
+    done: list[str] = []
+    for user_id in user_ids:
+        try:
+            await enroll(session, user_id, cfg, now, by)
+        except RampError as exc:
+            log.warning("ramp: %s not enrolled at import: %s", user_id, exc)
+            return done
+        done.append(user_id)
+    return done
 
 
 async def progress(session: AsyncSession, user_id: str, cfg: RampSettings) -> Progress | None:
@@ -312,6 +350,10 @@ def refusal(found: Progress, right: str, *, own: bool = True) -> str:
     tail = "发「通关」继续。" if own else f"可提醒{found.name}发「通关」继续。"
     return (f"{who}还在新人通关中（已完成 {found.done}/{found.total}），{RIGHT_CN.get(right, right)}要等通关后开通。"
             f"还差：{found.left_text()}。{tail}")
+
+
+def locked_text(cfg: RampSettings) -> str:
+    return "、".join(RIGHT_CN.get(r, r) for r in cfg.rights) or "（没有锁定的功能）"
 
 
 def unlocked_text(cfg: RampSettings) -> str:
