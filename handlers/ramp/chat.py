@@ -237,8 +237,10 @@ async def _completed(ctx: Context, found: Progress) -> None:
         ctx.reply(Text(text))
     else:
         ctx.send(found.user_id, Text(text), key=f"ramp:done:{found.user_id}:{now.isoformat()}")
-    if found.manager_id and found.manager_id != ctx.user.id:
-        done = f"🎉 {user_text(found.name)} 完成了新人通关（{found.total} 关），{service.unlocked_text(cfg)}。"
+    done = f"🎉 {user_text(found.name)} 完成了新人通关（{found.total} 关），{service.unlocked_text(cfg)}。"
+    if found.manager_id == ctx.user.id:
+        ctx.reply(Text(done))
+    elif found.manager_id:
         ctx.send(found.manager_id, Text(done),
                  key=f"ramp:done-mgr:{found.user_id}:{now.isoformat()}")
 
