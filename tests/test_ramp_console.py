@@ -11,7 +11,7 @@ from storage.models import RampProgress
 from tests.test_console_browser import Site, browser, page, signed_in, site  # noqa: F401 (fixtures)
 
 
-def _answer(site: Site, user: str) -> int:
+def _answer(site: Site, user: str) -> int:  # noqa: F811
     async def read() -> int:
         async with site.services.db.session() as s:
             rows = (await s.scalars(select(RampProgress).where(RampProgress.user_id == user))).all()

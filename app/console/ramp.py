@@ -42,7 +42,8 @@ async def ramp_page(request: web.Request) -> web.Response:
     draft = request.query.get("text")
     return render(request, "ramp.html", title="新人通关", rows=rows, current=found[0] if found else None,
                   tasks=[(s, s.title(cfg.questions)) for s in specs], text=draft or path_text(specs),
-                  warnings=warnings, newcomers=newcomers, rights=service.unlocked_text(cfg), locked=service.locked_text(cfg),
+                  warnings=warnings, newcomers=newcomers, rights=service.unlocked_text(cfg),
+                  locked=service.locked_text(cfg),
                   flash=request.query.get("done", "")[:500], flash_kind=request.query.get("kind", "ok"))
 
 
