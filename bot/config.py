@@ -104,6 +104,10 @@ class KnowledgeSettings:
     stale_months: int = 12
     top_k: int = 3
     taxonomy_path: str = ""  # empty → knowledge/taxonomy.toml shipped with the package
+    # 知识萃取: an objection or competitor in reps' visit summaries joins the gaps queue when no card answers it
+    field_min_reps: int = 2  # said by at least this many reps
+    field_min_notes: int = 3  # in at least this many summaries
+    field_days: int = 30  # within this many days
 
 
 @dataclass(frozen=True)
