@@ -75,6 +75,8 @@ class DingtalkSettings:
     per_user_per_minute: int = 20  # outbound throttle per recipient; DingTalk reports success over limits
     corp_id: str = ""  # the organisation's corpId: messages for another chatbotCorpId are refused (empty → any)
     group_conversations: list[str] = field(default_factory=list)  # group chats the robot serves (empty → any)
+    # DingTalk's JSAPI, loaded by the console's 免登 page inside DingTalk (needs corp_id) to get an authCode
+    jsapi_url: str = "https://g.alicdn.com/dingding/dingtalk-jsapi/3.0.25/dingtalk.open.js"
 
     @property
     def enabled(self) -> bool:
