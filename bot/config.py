@@ -75,6 +75,8 @@ class DingtalkSettings:
     per_user_per_minute: int = 20  # outbound throttle per recipient; DingTalk reports success over limits
     corp_id: str = ""  # the organisation's corpId: messages for another chatbotCorpId are refused (empty → any)
     group_conversations: list[str] = field(default_factory=list)  # group chats the robot serves (empty → any)
+    # DingTalk's JSAPI, loaded by the console's 免登 page inside DingTalk (needs corp_id) to get an authCode
+    jsapi_url: str = "https://g.alicdn.com/dingding/dingtalk-jsapi/3.0.25/dingtalk.open.js"
 
     @property
     def enabled(self) -> bool:
@@ -104,6 +106,10 @@ class KnowledgeSettings:
     stale_months: int = 12
     top_k: int = 3
     taxonomy_path: str = ""  # empty → knowledge/taxonomy.toml shipped with the package
+    # 知识萃取: an objection or competitor in reps' visit summaries joins the gaps queue when no card answers it
+    field_min_reps: int = 2  # said by at least this many reps
+    field_min_notes: int = 3  # in at least this many summaries
+    field_days: int = 30  # within this many days
 
 
 @dataclass(frozen=True)
