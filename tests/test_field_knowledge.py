@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.services import Services
 from handlers.kb_gaps import field_gaps, send_weekly_gaps
 from handlers.knowledge import knowledge_base
+from storage.migrate import upgrade
 from tests.conftest import Transcript, with_digests
 from tests.console_support import login, seed_cards, start_client
 from tests.leads_helpers import seed_lead
@@ -29,8 +30,10 @@ NOTES = {
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return with_digests(settings)
+async def settings(settings: Settings, db_url: str) -> Settings:
+    """Digests on; SQLite and PostgreSQL (the summaries' insights are read with each one's JSON operators)."""
+    await upgrade(db_url)
+    return replace(with_digests(settings), database=replace(settings.database, url=db_url))
 
 
 async def _file_notes(services: Services, chat: ChatSession) -> dict[str, int]:
