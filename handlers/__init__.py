@@ -11,8 +11,9 @@ def build_router() -> Router[Context]:
     from handlers.checks import chat as checks
     from handlers.leads import chat as leads
     from handlers.leads.permissions import lead_gate
+    from handlers.ramp import chat as ramp
 
     root: Router[Context] = Router("root", lead_gate=lead_gate)
-    for module in (front, help, admin, console_link, leads, checks, capture, escalation, voice, knowledge):
+    for module in (front, help, admin, console_link, leads, checks, capture, ramp, escalation, voice, knowledge):
         root.include(module.router)
     return root

@@ -489,6 +489,10 @@ class KnowledgeBase:
         else:
             self.learned.pins[key] = card_id
 
+    def cards(self) -> Sequence[KbCard]:
+        """The indexed (active) cards; the same list object until the next build."""
+        return self._index.cards if self._index else ()
+
     def card(self, card_id: str) -> KbCard | None:
         if self._index is None:
             return None
