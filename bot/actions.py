@@ -95,6 +95,14 @@ class FollowUpHint(Action):
 
 
 @dataclass(frozen=True)
+class VoiceTo(Action):
+    """「记到这条线索」 on the card that asks where a voice note goes (handlers/voice.py)."""
+
+    prefix: ClassVar[str] = "voice:to"
+    lead_id: int
+
+
+@dataclass(frozen=True)
 class NextStage(Action):
     prefix: ClassVar[str] = "lead:next"
     lead_id: int

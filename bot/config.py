@@ -118,6 +118,20 @@ class LlmSettings:
 
 
 @dataclass(frozen=True)
+class AsrSettings:
+    """Speech to text for voice notes that arrive without the channel's own recognition (WeCom AMR)."""
+
+    enabled: bool = False
+    base_url: str = "https://api.openai.com/v1"  # OpenAI-compatible: POST {base_url}/audio/transcriptions
+    api_key: str = ""
+    model: str = "whisper-1"
+    language: str = "zh"
+    timeout_s: float = 15.0
+    max_seconds: int = 120  # longer voice notes are refused (DingTalk's recognised ones too)
+    ffmpeg: str = "ffmpeg"  # decodes AMR to the WAV the endpoint accepts
+
+
+@dataclass(frozen=True)
 class RemindersSettings:
     timezone: str = "Asia/Shanghai"
     work_start: str = "09:00"
@@ -204,6 +218,7 @@ class Settings:
     ocr: OcrSettings = field(default_factory=OcrSettings)
     knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
+    asr: AsrSettings = field(default_factory=AsrSettings)
     reminders: RemindersSettings = field(default_factory=RemindersSettings)
     org: OrgSettings = field(default_factory=OrgSettings)
     checks: ChecksSettings = field(default_factory=ChecksSettings)

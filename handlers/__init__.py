@@ -7,13 +7,14 @@ from bot.router import Router
 
 
 def build_router() -> Router[Context]:
-    from handlers import admin, capture, console_link, escalation, front, help, knowledge
+    from handlers import admin, capture, console_link, escalation, front, help, knowledge, voice
     from handlers.checks import chat as checks
     from handlers.leads import chat as leads
     from handlers.leads.permissions import lead_gate
     from handlers.renewals import chat as renewals
 
     root: Router[Context] = Router("root", lead_gate=lead_gate)
-    for module in (front, help, admin, console_link, leads, checks, capture, escalation, renewals, knowledge):
+    for module in (front, help, admin, console_link, leads, checks, capture, escalation, voice, renewals,
+                   knowledge):
         root.include(module.router)
     return root

@@ -19,6 +19,7 @@ from bot.messages import body_from_json
 from bot.org import OrgError, import_users_file
 from bot.outbox import discard_dead, retry_dead
 from bot.usertext import plain
+from handlers.dead_letters import failure_in_chinese
 from handlers.knowledge import knowledge_base
 from knowledge.schema import AXES
 from reminders.calendar import load_overrides, statutory_workday, uncovered_years
@@ -56,7 +57,8 @@ async def outbox(request: web.Request) -> web.Response:
         dead = await _rows(session, OutboxMessage.status == "dead")
         names = dict((await session.execute(select(User.id, User.name))).all())
     return render(request, "outbox.html", title="投递", counts=counts, due=due, held=held, dead=dead, names=names,
-                  summary=_summary, flash=request.query.get("done", "")[:200])
+                  summary=_summary, reason=failure_in_chinese,
+                  flash=request.query.get("done", "")[:200])
 
 
 async def _rows(session: Any, *where: Any) -> list[OutboxMessage]:

@@ -177,16 +177,24 @@ async def follow_up(ctx: Context, msg: Inbound) -> None:
     lead = await lead_gate(ctx, lead_id, "open", "跟进 12 已电话沟通")
     if lead is None:
         return
+    ctx.reply(Text(await record_follow_up(ctx, lead, summary, insights)))
+
+
+async def record_follow_up(ctx: Context, lead: Lead, summary: str, insights: Insights, source: str = "text",
+                           said: str | None = None) -> str:
+    """A visit summary on `lead` (typed or spoken): the contact, its insights, the checks, and a time it names
+    (in `said`, the summary without its lead reference, when given) as the next follow-up with its reminder.
+    Returns the reply."""
     session, now = await ctx.db(), ctx.now()
-    await log_contact(session, lead, ctx.user.id, P.cn_punct(summary[:2000]), insights, now, ctx.settings.reminders)
+    await log_contact(session, lead, ctx.user.id, P.cn_punct(summary[:2000]), insights, now, ctx.settings.reminders,
+                      source=source)
     extra = f"\n🔎 {insights.describe()}" if not insights.empty else ""
     flags_text = "".join(f"\n{x}" for x in await hooks.after_values(session, lead, now, ctx.settings.checks))
-    when = first_future(summary, now, await workdays(ctx))  # 「约了后天下午3点再打」 → the next call and its reminder
+    when = first_future(said or summary, now, await workdays(ctx))  # 「约了后天下午3点再打」 → the next call
     if when is not None:
         await plan_follow_up(session, lead, when.isoformat(), ctx.user.id, now, ctx.settings.reminders)
-        ctx.reply(Text(P.FOLLOW_UP_TIMED.format(when=say_when(when, now), id=lead.id) + extra + flags_text))
-        return
-    ctx.reply(Text(P.FOLLOW_UP_DONE.format(id=lead.id) + extra + flags_text))
+        return P.FOLLOW_UP_TIMED.format(when=say_when(when, now), id=lead.id) + extra + flags_text
+    return P.FOLLOW_UP_DONE.format(id=lead.id) + extra + flags_text
 
 
 @router.card_action(FollowUpHint, lead="open")
