@@ -21,6 +21,7 @@ from handlers.checks import hooks
 from handlers.checks.evidence import Reading
 from handlers.leads.assignment import activate_lead
 from handlers.leads.insights import Insights
+from handlers.renewals.evidence import record_from_evidence
 from handlers.renewals.locks import on_proof
 from reminders import lifecycle
 from storage.activity import add_activity
@@ -232,8 +233,9 @@ async def attach_evidence_file(session: AsyncSession, lead: Lead, actor_id: str,
     add_activity(session, lead.id, actor_id, "evidence", now, f"{'截图' if kind == 'image' else '文件'}证据",
                  evidence_id=ev.id, sha256=digest)
     lines = await hooks.after_evidence(session, lead, ev, reading, actor_id, now, checks)
-    renewal = await on_proof(session, lead, ev, actor_id, now)
-    return Outcome(True, "\n".join([f"📎 已保存线索 #{lead.id} 的证据。", *lines, *([renewal] if renewal else [])]))
+    account = [line for line in (await record_from_evidence(session, lead, ev, now),
+                                 await on_proof(session, lead, ev, actor_id, now)) if line]
+    return Outcome(True, "\n".join([f"📎 已保存线索 #{lead.id} 的证据。", *lines, *account]))
 
 
 async def decide_evidence(session: AsyncSession, ev: Evidence, lead: Lead, user: UserInfo, approve: bool,

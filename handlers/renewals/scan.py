@@ -99,13 +99,14 @@ def _cards(settings: Settings, people: Directory, warning: RenewalWarning, contr
     """The 续约预警 card to the owner and to the owner's manager (the admins when nobody is above)."""
     quiet, owner = settings.renewals.quiet_payment_days, warning.owner_id
     owner_name = people.name(owner)
-    recipients = [(owner, False)] if owner and people.get(owner) else []
+    person = people.get(owner)
+    recipients = [(owner, False)] if owner and person is not None and person.active else []
     recipients += [(boss, True) for boss in people.supervisors_of(owner) if boss != owner]
     outs = []
     for to, manager in recipients:
         note = messages.renewal_card(lead, contract, warning, today, quiet, owner_name=owner_name, for_manager=manager)
-        person = people.get(to)
-        outs.append(Outbound(to, note.body, channel=person.channel if person else None,
+        channel = people.get(to)
+        outs.append(Outbound(to, note.body, channel=channel.channel if channel else None,
                              dedup_key=f"renewal:{warning.id}:{to}"))
     return outs
 
