@@ -11,10 +11,11 @@ def build_router() -> Router[Context]:
     from handlers.checks import chat as checks
     from handlers.leads import chat as leads
     from handlers.leads.permissions import lead_gate
+    from handlers.ramp import chat as ramp
     from handlers.renewals import chat as renewals
 
     root: Router[Context] = Router("root", lead_gate=lead_gate)
-    for module in (front, help, admin, console_link, leads, checks, capture, escalation, voice, renewals,
+    for module in (front, help, admin, console_link, leads, checks, capture, ramp, escalation, voice, renewals,
                    knowledge):
         root.include(module.router)
     return root

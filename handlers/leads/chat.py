@@ -50,6 +50,7 @@ from handlers.leads.evidence import EvidenceStore
 from handlers.leads.insights import InsightMiner, Insights, build_miner
 from handlers.leads.permissions import command_arg, lead_for, lead_gate, list_leads, parse_id
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
+from handlers.ramp import service as ramp
 from handlers.when import first_future, say_when, workdays
 from ocr.extract import LeadFields, extract_from_text
 from ocr.pipeline import catalog_for
@@ -204,7 +205,19 @@ async def click_follow_up(ctx: Context, action: FollowUpHint, lead: Lead) -> Non
 
 
 # -- stages, won, lost --------------------------------------------------------------------------
+async def ramp_refused(ctx: Context, right: str, rep_id: str | None = None) -> bool:
+    """True (and replied) when `right` is still locked by the new-rep ramp-up (新人通关) for the caller, or for
+    `rep_id` (a rep a manager hands a pool lead to)."""
+    found = await ramp.locked(await ctx.db(), rep_id or ctx.user.id, right, ctx.settings.ramp)
+    if found is None:
+        return False
+    ctx.reply(Text(ramp.refusal(found, right, own=rep_id is None or rep_id == ctx.user.id)))
+    return True
+
+
 async def move_stage(ctx: Context, lead: Lead, stage: str) -> None:
+    if stage == "close" and await ramp_refused(ctx, "close"):
+        return
     outcome = await records.change_stage(await ctx.db(), lead, stage, ctx.user.id, ctx.now(), ctx.settings.reminders,
                                          ctx.settings.checks)
     ctx.reply(Text(outcome.message))
@@ -234,6 +247,8 @@ async def click_next_stage(ctx: Context, action: NextStage, lead: Lead) -> None:
 
 
 async def close_lead(ctx: Context, lead: Lead, won: bool, reason: str) -> None:
+    if won and await ramp_refused(ctx, "close"):
+        return
     outcome = await records.close_lead(await ctx.db(), lead, won, reason, ctx.user.id, ctx.now(), ctx.settings.checks)
     ctx.reply(Text(outcome.message))
 
@@ -428,6 +443,8 @@ async def reassign(ctx: Context, lead: Lead, rep: User, reason: str) -> bool:
     if rep.id == lead.owner_id:
         ctx.reply(Text(f"线索 #{lead.id} 已经由 {user_text(rep.name)} 负责，无需改派。"))
         return False
+    if lead.owner_id is None and await ramp_refused(ctx, "pool", rep.id):
+        return False
     session, now = await ctx.db(), ctx.now()
     previous = await change_owner(session, lead, rep.id, ctx.user.id, now, ctx.settings.reminders, reason=reason)
     ctx.reply(Text(f"✅ 线索 #{lead.id} 已改派给 {user_text(rep.name)}（{user_text(reason)}）"))
@@ -469,6 +486,8 @@ async def _reassign_frozen(ctx: Context, lead: Lead, rep_id: str) -> bool:
     rid = (lead.extra or {}).get("frozen", {}).get("reminder_id")
     if lead.status != "frozen" or rid is None:
         return False
+    if await ramp_refused(ctx, "pool", rep_id):
+        return True
     result = await actions.assign_to(await ctx.db(), ctx.user, lead.id, int(rid), rep_id, ctx.now(),
                                      ctx.settings.reminders, ranker(ctx))
     await apply_result(ctx, result)
@@ -477,7 +496,7 @@ async def _reassign_frozen(ctx: Context, lead: Lead, rep_id: str) -> bool:
 
 async def _suggest(ctx: Context, lead: Lead) -> None:
     """A card with the engine's ranking (current owner and the rep a freeze took it from excluded) as buttons."""
-    picks = await reassign_options(await ctx.db(), lead, ctx.user, ctx.now())
+    picks = await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), ramp=ctx.settings.ramp)
     if not picks:
         ctx.reply(Text(f"团队里暂时没有可接收线索 #{lead.id} 的销售（都已满负荷）。"))
         return
@@ -500,7 +519,8 @@ async def click_assign_to(ctx: Context, action: ReassignTo, lead: Lead) -> None:
         return
     if await _reassign_frozen(ctx, lead, rep.id):
         return
-    picks = {p.rep.id: p for p in await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), limit=100)}
+    picks = {p.rep.id: p for p in await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), limit=100,
+                                                           ramp=ctx.settings.ramp)}
     reason = picks[rep.id].reason if rep.id in picks else f"主管 {ctx.user.name} 改派"
     if await reassign(ctx, lead, rep, reason):
         ctx.update_card(f"已改派给 {user_text(rep.name)}")
