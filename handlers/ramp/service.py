@@ -294,8 +294,10 @@ async def _progress_of(session: AsyncSession, rows: Sequence[RampEnrollment], cf
 
 async def mark(session: AsyncSession, user_id: str, task_id: int, now: datetime) -> RampProgress:
     """The rep's row for a task of their path (created on first use); RampError for another path's task."""
-    row = (await session.execute(select(RampProgress).where(
-        RampProgress.user_id == user_id, RampProgress.task_id == task_id))).scalar_one_or_none()
+    stmt = select(RampProgress).where(RampProgress.user_id == user_id, RampProgress.task_id == task_id)
+    if session.get_bind().dialect.name == "postgresql":  # two clicks on one question: the second waits, then sees it
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).scalar_one_or_none()
     if row is not None:
         return row
     enrolled = await session.get(RampEnrollment, user_id)
