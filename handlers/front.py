@@ -28,7 +28,7 @@ from handlers.escalation import apply_result
 from handlers.intent import FIELD_WORDS, Intent, State, understand
 from handlers.leads.assignment import change_owner
 from handlers.leads.handover import offboard_with_handover
-from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for
+from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for, renewal_refusal
 from handlers.llm_intent import ask_model
 from handlers.report import DIGEST_WINDOW, compute_report
 from handlers.when import first_future, say_when, workdays
@@ -298,7 +298,7 @@ async def reminder(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text(P.REMINDER_PAST.format(when=said) if find_times(said, now) else P.REMINDER_NEED_TIME))
         return
     lead = await _lead_named(ctx, slots)
-    if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead):
+    if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead) or await renewal_refusal(ctx, lead):
         return
     task = slots.get("task") or "跟进"
     await remind_at(ctx, lead, when, task)
@@ -330,7 +330,8 @@ async def edit(ctx: Context, msg: Inbound) -> None:
         if slots.get("lead_id") is None:
             ctx.reply(Text(P.EDIT_WHICH.format(field=label, value=raw)))
         return
-    if lead.status != "draft" and (frozen_refusal(ctx, lead) or closed_refusal(ctx, lead)):
+    if lead.status != "draft" and (frozen_refusal(ctx, lead) or closed_refusal(ctx, lead)
+                                   or await renewal_refusal(ctx, lead)):
         return
     if name == "follow_up":
         await _edit_follow_up(ctx, lead, raw)

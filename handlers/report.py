@@ -27,6 +27,8 @@ rather than 100%):
   NULL, "" and [] are unfilled).
 - PHI = 0.3 × R + 0.4 × K + 0.3 × C. An unknown component counts as 0 (never as a positive) and the
   digest says which components were unknown; PHI itself is 未知 only when all three are.
+- Renewal rate (handlers/renewals/figures.py): the team's contracts that ended in the last 90 days, renewed /
+  (renewed + not renewed); a contract whose outcome nobody recorded is 状态未知, counted and shown, never renewed.
 - Overdue (top 5 per rep): active or frozen team leads whose first contact is past the SLA deadline of the
   current assignment, or whose agreed follow-up time (next_follow_up_at) has passed, and frozen leads waiting
   for the manager; ordered by how long overdue.
@@ -51,6 +53,7 @@ from bot.messages import Image, Markdown, Outbound
 from bot.usertext import user_text
 from handlers.checks.quality import Quality, quality_by_rep, quality_lines
 from handlers.ramp.service import team_progress
+from handlers.renewals.figures import RenewalFigures, renewal_figures
 from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
 from reminders.directory import working_hours
 from storage.leads import OPEN_STATUSES, STAGE_CODES, STAGES, is_filled, previous_owner, stage_index
@@ -143,6 +146,7 @@ class TeamReport:
     quality: dict[str, Quality] = field(default_factory=dict)  # per rep: key fields complete, open 🔴 flags
     cleanup: bool = False  # the monthly 数据清洁日: list each rep's oldest flags
     ramp: list[tuple[str, str]] = field(default_factory=list)  # (name, progress) of the team's reps on 新人通关
+    renewals: RenewalFigures | None = None  # contracts that ended lately: renewed / lost / unknown
 
     @property
     def is_empty(self) -> bool:
@@ -321,6 +325,7 @@ async def compute_report(session: AsyncSession, manager_id: str | None, since: d
         lost=sum(1 for lead in leads if lead.status == "lost"),
         team=health(items, plans, contacts, since, now, cfg, cal), colours=colours(items, since, now), reps=rep_figs,
         quality=await quality_by_rep(session, [r.id for r in rep_figs], now),
+        renewals=await renewal_figures(session, list(people) if manager_id else None, to_cn(now).date()),
         cleanup=bool(cleanup_day) and to_cn(now).day == cleanup_day,
         ramp=[(p.name, p.summary()) for p in await team_progress(session, manager_id, ramp or RampSettings())])
 
@@ -354,6 +359,8 @@ def report_lines(rep: TeamReport) -> list[str]:
         arrow = f" → 转化 {pct(conv[i].value)}" if conv[i].total else ""
         lines.append(f"- {i + 1}.{name} {rep.reached[i]}{arrow}")
     lines.append(f"- 赢单 {rep.won} · 输单 {rep.lost}")
+    if rep.renewals is not None and rep.renewals.total:
+        lines.append(f"- {rep.renewals.text()}")
     lines.append("**当前超时（待处理）**")
     any_overdue = False
     for r in rep.reps:
