@@ -263,3 +263,12 @@ async def test_a_contract_page_filed_on_a_won_lead_becomes_its_contract(services
         contract = (await s.execute(select(Contract))).scalar_one()
     assert (contract.lead_id, contract.start_on, contract.end_on, contract.owner_id) == (
         lead_id, date(2026, 2, 1), date(2027, 1, 31), "rep01")
+
+
+async def test_a_rep_sending_a_contracts_file_is_refused_and_nothing_is_written(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path) -> None:
+    await seed_customers(services)
+    contracts, _ = write_files(tmp_path)
+    await chat.handle_line(f"/file {contracts}")
+    assert "只有管理员可以导入合同和回款" in transcript.last("rep01")["text"]
+    assert await _count(services, Contract) == 0

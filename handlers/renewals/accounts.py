@@ -21,7 +21,7 @@ from storage.models import Activity, Contract, Lead, LeadFlag, Payment, User
 # `[renewals] health_below` (60) counts as at risk: an account nobody talked to and that paid nothing is 40.
 HEALTH_BASE, HEALTH_CONTACT_30, HEALTH_CONTACT_90, HEALTH_PAID_180 = 40, 30, 15, 30
 HEALTH_RED, HEALTH_YELLOW = 20, 10
-CONTACT_KINDS = ("contact", "follow_up", "renewal_contacted")
+CONTACT_KINDS = ("contact", "renewal_contacted")  # a logged follow-up (跟进, a voice note …), 已联系 on a warning
 OPEN_FLAG = ("open", "answered")
 
 
