@@ -147,6 +147,9 @@ async def test_journey_chat_import_warning_lock_proof_unlock(services: Services,
     assert "催办已停止" in transcript.last("rep01")["text"]
     await chat.handle_line(f"跟进 {ids['other']} 电话沟通了报价")
     assert "🔒" in transcript.last("rep01")["text"]  # contacted is not proof: still locked
+    await chat.handle_line("续约")
+    listed = transcript.last("rep01")
+    assert listed["title"] == "⚠️ 续约预警" and "🔒 #" in listed["text"] and "已联系，待续签证明" in listed["text"]
 
     proof = tmp_path / "续签合同.pdf"
     proof.write_bytes(b"%PDF-1.4 renewal")
@@ -159,6 +162,8 @@ async def test_journey_chat_import_warning_lock_proof_unlock(services: Services,
     async with services.db.session() as s:
         warning = (await s.execute(select(RenewalWarning))).scalar_one()
     assert (warning.status, warning.locked, warning.resolved_by) == ("proof", False, "rep01")
+    await chat.handle_line("续约")
+    assert transcript.last("rep01")["text"] == "没有待处理的续约预警 👍"
 
 
 async def test_a_picture_that_is_no_contract_keeps_the_lock_and_the_manager_lifts_it(
