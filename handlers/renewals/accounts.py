@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Integer, case, exists, func, literal, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.renewals.sheet import Customer, RowError
-from storage.leads import normalize_phone, previous_owner, same_company
+from storage.leads import normalize_phone, previous_owner_in, same_company
 from storage.models import Activity, Contract, Lead, LeadFlag, Payment, User
 
 # Health when none is imported: 40, +30 for a contact in the last 30 days (+15 within 90 days), +30 for a payment
@@ -49,9 +49,10 @@ class Accounts:
 
     @classmethod
     async def load(cls, session: AsyncSession) -> Accounts:
-        rows = await session.execute(select(Lead).where(Lead.status != "draft").order_by(Lead.id))
-        return cls([Known(lead.id, lead.customer_name, lead.company, normalize_phone(lead.phone), lead.status,
-                          lead.owner_id or previous_owner(lead)) for lead in rows.scalars()])
+        rows = await session.execute(select(Lead.id, Lead.customer_name, Lead.company, Lead.phone, Lead.status,
+                                            Lead.owner_id, Lead.extra).where(Lead.status != "draft").order_by(Lead.id))
+        return cls([Known(r.id, r.customer_name, r.company, normalize_phone(r.phone), r.status,
+                          r.owner_id or previous_owner_in(r.extra)) for r in rows])
 
     def match(self, c: Customer) -> Known:
         """The customer's lead, or RowError saying why none is taken."""
