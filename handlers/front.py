@@ -26,7 +26,8 @@ from handlers.capture import capture_card
 from handlers.checks import hooks
 from handlers.escalation import apply_result
 from handlers.intent import FIELD_WORDS, Intent, State, understand
-from handlers.leads.assignment import change_owner, handover_notice, offboard
+from handlers.leads.assignment import change_owner
+from handlers.leads.handover import offboard_with_handover
 from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for, renewal_refusal
 from handlers.llm_intent import ask_model
 from handlers.report import DIGEST_WINDOW, compute_report
@@ -518,10 +519,11 @@ async def offboard_confirmed(ctx: Context, msg: Inbound) -> None:
         ctx.update_card("已处理")
         ctx.reply(Text("这位同事已经交接过了。"))
         return
-    moved = await offboard(session, leaving.id, taking.id, now, ctx.settings.reminders, actor_id=ctx.user.id)
-    text = P.OFFBOARD_DONE.format(who=leaving.name, n=len(moved), to=taking.name)
+    handover = await offboard_with_handover(session, leaving.id, taking.id, now, ctx.settings.reminders,
+                                            actor_id=ctx.user.id)
+    text = P.OFFBOARD_DONE.format(who=leaving.name, n=len(handover.leads), to=taking.name)
     ctx.update_card(text)
     ctx.reply(Text(text))
-    notice = handover_notice(leaving.id, taking.id, moved, now, leaving_name=leaving.name)  # as `org offboard`
+    notice = handover.notice(taking.id, now)  # as `org offboard`
     if notice is not None:
         ctx.send(notice.to, notice.body, key=notice.dedup_key)
