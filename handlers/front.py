@@ -63,7 +63,7 @@ async def read(ctx: Context, msg: Inbound) -> Intent:
     if intent.name == "knowledge":
         model = await ask_model(ctx.settings.llm, msg.text, ctx.user.role)
         if model is not None and model.name != "knowledge":
-            return model if model.name in SAFE_FROM_MODEL else Intent("model_guess", {"intent": model}, intent.text)
+            return model if model.name in SAFE_FROM_MODEL else Intent("guess", {"intent": model}, intent.text)
     return intent
 
 
@@ -183,9 +183,10 @@ async def run_as(ctx: Context, msg: Inbound) -> None:
     await run_route(ctx.services, route, ctx, ctx.msg)
 
 
-@router.intent("model_guess")
-async def model_guess(ctx: Context, msg: Inbound) -> None:
-    """A model's reading that would change something: one 「你是想…？」 click before anything happens."""
+@router.intent("guess")
+async def guess(ctx: Context, msg: Inbound) -> None:
+    """A reading that is only a guess (a model's, or a near-miss command word): one 「你是想…？」 click before
+    anything happens."""
     guess = intent_of(ctx).slots.get("intent")
     text = command_text(guess) if isinstance(guess, Intent) else None
     if not text:

@@ -88,6 +88,8 @@ EDIT = re.compile(rf"^(?:把|将)?(?:(?:这个|该)?(?:客户|线索|他|她|对
                   r"(?:(?:改|更新|修改|换)一?下|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|设为|设成|设置为"
                   r"|填写?成?|写成|写|是|为|改|[:：=])?"
                   r"\s*(?P<value>.+)$")
+# 「7号电话多少」: a value asked for, not given
+_ASKED = re.compile(r"多少|是什么|是啥|是哪|几[个位号点]?[？?]?$|吗[？?]?$|呢[？?]?$|[？?]")
 # 「客户说太贵了」, 「产品不太行」: a field word that begins a sentence about someone, not an edit
 _SAYS = re.compile(r"说|觉得|嫌|要|问|想|不|在|对|还|也|都|一直|又|刚")
 
@@ -193,7 +195,7 @@ def understand(text: str, role: str = "rep", state: State | None = None) -> Inte
     if not _WORDY.search(t) or _only_emoji(t):
         return Intent("ack" if t in ("👌", "👍", "🙏", "🤝") else "noise", text=t)
     for step in (_flag_answer, _pick, _small_talk, _command, _reminder, _free_lead, _follow_up_note, _edit,
-                 _bare_name):
+                 _bare_name, _near_miss):
         got = step(t, role, state)
         if got is not None:
             return got
@@ -485,7 +487,7 @@ def _lead_edit(t: str) -> Intent | None:
         return None
     lead_id = int(m.group(1) or m.group(2) or m.group(3))
     edit = EDIT.match(m.group(4))
-    if not edit or _about_someone(edit):
+    if not edit or _about_someone(edit) or _ASKED.search(edit.group("value")):
         return None
     return _edit_intent(edit, t, lead_id)
 
@@ -626,7 +628,7 @@ _TOLD_OF = re.compile(rf"^(?:(?:线索|客户)\s*{ID}|{ID}\s*号(?:线索|客户
 
 def _follow_up_note(t: str, role: str, state: State) -> Intent | None:
     """「刚给5号客户打了电话，下周看方案」: a contact told in the past tense, not a question."""
-    if not (CONTACT_DONE.search(t) or _TOLD_OF.match(t)) or (
+    if not (CONTACT_DONE.search(t) or (_TOLD_OF.match(t) and not _ASKED.search(t))) or (
             QUESTION.search(t) and re.search(r"[？?]|怎么|如何|怎样|咋", t)):
         return None
     lead_id, _rest = _lead_ref(t)
@@ -661,6 +663,53 @@ def _bare_name(t: str, role: str, state: State) -> Intent | None:
     if hits:
         return Intent("unclear", {"customer": hits[0][1], "lead_ids": [h[0] for h in hits]}, t,
                       options=("lead_show",))
+    return None
+
+
+# ---------------------------------------------------------------- near misses: ask, do not decline
+
+# command words a phone's pinyin keyboard turns into homophones (跟尽 7, 该派 3, 延其 2): asked about, never run
+_SOUNDED = ("跟进", "改派", "分配", "延期", "接手", "阶段", "推进", "赢单", "输单", "证据", "线索")
+_ABOUT_LEAD = re.compile(r"电话|手机|预算|公司|进展|进度|状态|阶段|情况|负责人|谁跟|多少|是什么|啥|呢|吗|[？?]")
+_TECHNIQUE = re.compile(r"怎么(?!样)|如何|怎样|咋(?!样)|说|觉得|嫌|担心|要求|问")
+
+
+def _sounds_like(word: str) -> str | None:
+    """The command word `word` was probably meant to be: same pinyin, or one letter off (更进 → 跟进)."""
+    from pypinyin import lazy_pinyin  # loaded on the first near miss only
+
+    said = "".join(lazy_pinyin(word))
+    for cmd in _SOUNDED:
+        if cmd != word and _one_off(said, "".join(lazy_pinyin(cmd))):
+            return cmd
+    return None
+
+
+def _one_off(a: str, b: str) -> bool:
+    if a == b or abs(len(a) - len(b)) > 1:
+        return a == b
+    i = next((k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return a[i + 1:] == b[i + 1:] or a[i + 1:] == b[i:] or a[i:] == b[i + 1:]
+
+
+def _near_miss(t: str, role: str, state: State) -> Intent | None:
+    """What nearly was a command: a homophone of a command word before a lead number (「跟尽 7 已回电」 → 「你是想
+    「跟进 7 已回电」？」), a short question about a named lead (「7号电话多少」 → the lead), a customer of the caller's
+    named with a few words (「周立那个单子」 → 「你是想查看周立的线索，还是记录跟进？」)."""
+    m = re.match(r"^([\u4e00-\u9fff]{2})\s*#?(\d{1,7})(?![\d点:：号月日天周])(.*)$", t)
+    cmd = _sounds_like(m.group(1)) if m else None
+    if m and cmd:
+        meant = understand(f"{cmd} {m.group(2)}{m.group(3)}", role, state)
+        if meant.name not in ("knowledge", "unclear", "guess"):
+            return Intent("guess", {"intent": meant}, t)
+    lead_id, rest = _lead_ref(t)
+    explicit = lead_id is not None and re.search(r"号|线索|客户|#|第", t)
+    if explicit and len(t) <= 16 and _ABOUT_LEAD.search(rest) and not _TECHNIQUE.search(rest):
+        return Intent("lead_show", {"lead_id": lead_id}, t)
+    hits = [(lid, name) for lid, name in state.customers if name and name in t]
+    if len(hits) == 1 and len(t) <= 12 and not _TECHNIQUE.search(t.replace(hits[0][1], "")):
+        return Intent("unclear", {"lead_id": hits[0][0], "customer": hits[0][1]}, t,
+                      options=("lead_show", "follow_up", "reminder"))
     return None
 
 

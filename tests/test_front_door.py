@@ -285,3 +285,23 @@ async def test_a_typed_budget_is_read_once_in_every_spelling(
         assert any("是不是写错了" in t for t in said[-2:]), said[-2:]
     await chat.handle_line("新线索 王总 青松医院 13900005555 预算 2027年再批")
     assert (await get_lead(services, 4)).budget_cny is None
+
+
+async def test_a_near_miss_is_asked_about_not_declined(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """A pinyin-keyboard homophone of a command word (「跟尽」) asks 「你是想…？」 and acts only on 「是的」; a customer
+    named with a few words offers the lead or a follow-up; none of it reaches the knowledge base."""
+    lead_id = await seed_lead(services, "rep01", customer_name="周立", assigned_at=cn(23, 9))
+    await chat.handle_line(f"跟尽 {lead_id} 已回电 下周见面")
+    card = transcript.last("rep01")
+    assert card["title"] == f"你是想「跟进 {lead_id} 已回电 下周见面」？"
+    assert await _count(services, Activity, kind="contact") == 0  # nothing yet
+    await chat.handle_line("/click 是的")
+    assert await _count(services, Activity, kind="contact") == 1
+    await chat.handle_line("周立那个单子")
+    card = transcript.last("rep01")
+    assert card["title"].startswith("你是想查看周立的线索") and [b["text"] for b in card["buttons"]] == [
+        "查看线索", "记录跟进"]
+    await chat.handle_line(f"{lead_id}号电话多少")
+    assert "周立" in transcript.last("rep01")["text"]  # the lead's card
+    assert await _count(services, QueryLog) == 0
