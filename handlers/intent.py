@@ -121,7 +121,7 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 # a new lead however it is announced: 「帮我录个客户 …」, 「来了个新客户 …」, 「加一个线索：…」, 「录一下 <phone text>」
 NEW_LEAD = re.compile(
-    r"^(?:那个|就是|嗯)?\s*(?:请|帮我|帮忙|麻烦|给我|我要|我想|我)?\s*(?:(?:又|刚)?来了?|有)?\s*"
+    r"^(?:(?:那个|就是|嗯|呃|啊)\s*)*(?:请|帮我|帮忙|麻烦|给我|我要|我想|我)?\s*(?:(?:又|刚)?来了?|有)?\s*"
     r"(?:(?P<verb>新建|新增|新加|添加|增加|加|录入|录|建|登记|创建|记|报)\s*(?:一下|一个|个|一条|条|一位|位)?"
     r"\s*(?:新的?)?\s*(?P<noun>客户|线索|商机)?|(?:一个|个|一条|条|一位|位)?\s*新的?\s*(?P<noun2>客户|线索|商机))"
     r"(?:的话|信息|资料)?\s*[:：,，]?\s*")
@@ -271,7 +271,8 @@ def _lead_ref(t: str) -> tuple[int | None, str]:
     m = LEAD_REF.search(t)
     if m:
         num = next(g for g in m.groups() if g)
-        keep = "客户" if m.group(0).endswith("客户") and m.start() > 0 else " "
+        keep = "客户" if m.group(0).endswith("客户") and m.start() > 0 else (
+            "" if _CJK.match(t[m.start() - 1:m.start()]) and _CJK.match(t[m.end():m.end() + 1]) else " ")
         return int(num), _tidy(t[: m.start()] + keep + t[m.end():])
     m = re.match(rf"^\s*(?:把|将|给|这个|那个|这条|那条)?\s*{ID}\s*号?(?:[\s,，:：、]+|(?=给|到)|$)", t)
     if m:
@@ -364,7 +365,7 @@ def _with_lead(name: str, before: str, after: str, t: str, state: State) -> Inte
     slots: dict[str, Any] = {"lead_id": lead_id}
     key = {"follow_up": "note", "won": "reason", "lost": "reason", "evidence": "note", "stage": "stage"}.get(name)
     if key == "stage":
-        rest = re.sub(r"^(?:到|为|至|成)\s*", "", rest)
+        rest = re.sub(r"阶段了?$", "", re.sub(r"^(?:到|为|至|成)\s*", "", rest))
     if key:
         slots[key] = _reason(rest) if key == "reason" else rest
     return Intent(name, slots, t)
@@ -522,7 +523,8 @@ MY_LEADS = re.compile(rf"^{VERBS}\s*我(?:的|手上的?|手里的?|现在的?)\
                       r"|^我(?:手上|手里|现在|目前)?(?:有|还有)?(?:哪些|多少|几个|几条)(?:线索|客户|单子)")
 SHOW = re.compile(r"^(?:帮我|给我|请|麻烦)?\s*(?:查看|看看|看下|看一下|打开|查一下|查下|查|调出来|调出|调一下"
                   rf"|找一下|找下|找|搜一下|搜)?\s*(?:一下|下)?\s*(?:{LEAD_REF.pattern})\s*(?:的)?(?:详情|情况|什么情况|啥情况"
-                  r"|怎么样了?|咋样了?|进展|进度|资料|信息)?\s*(?:呢|啊|吗)?[？?]?$")
+                  r"|怎么样了?|咋样了?|进展|进度|资料|信息)?\s*(?:发我|发给我|给我看看|给我|看看)?"
+                  r"\s*(?:呢|啊|吗)?[？?]?$")
 OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}"
                      r"(?:超时|逾期|没跟进|没人跟进|无人跟进|没人管|冻结|没及时|没按时)"
                      r"|^.{0,6}(?:超时|逾期)的(?:线索|客户)?$|^(?:超时|逾期)(?:名单|列表|清单|情况)")
@@ -557,7 +559,8 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
     if m and re.search(r"交给|转给|交接|给", t):
         return _offboard("offboard", "", t.replace("离职了", " ").replace("离职", " "), t, state)
     for pid, pname in state.team:
-        if re.fullmatch(rf"{VERBS}\s*(?:{re.escape(pname)}|{re.escape(pid)})\s*(?:手上|手里|那边|名下|现在)?的?"
+        if re.fullmatch(rf"{VERBS}\s*(?:{re.escape(pname)}|{re.escape(pid)})\s*(?:手上|手里|那边|名下|现在)?"
+                        r"(?:都|现在|目前)?的?"
                         r"(?:有|还有)?(?:哪些|几个|多少|几条)?(?:线索|客户|单子)"
                         r"(?:有哪些|有几个|有多少|怎么样|情况)?[？?]?", t):
             return Intent("team_leads", {"filter": pname}, t)
