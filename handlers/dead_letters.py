@@ -6,6 +6,7 @@ details; the admins get a short Chinese summary per recipient and reason, on wor
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -30,6 +31,8 @@ REPORTED = "dead_letters:reported"  # kv: {"max_id": the newest dead row already
 REASON_CN = {"permanent": "对方拒绝接收", "needs_admin": "渠道配置有问题，需要管理员处理",
              "retryable": "多次重试仍失败"}
 TOP = 10
+WAITING_CN = "平台限流或对方暂不方便，稍后自动发送"
+PLATFORM_CODE = re.compile(r"(?:errcode|code)\D{0,3}(\d{3,6})", re.IGNORECASE)
 
 
 async def send_dead_letter_report(services: Services) -> int:
@@ -88,3 +91,15 @@ def _reason(error: str | None) -> str:
     """The outbox ends last_error with the failure's kind in brackets (bot/channels/base.py)."""
     kind = (error or "").rpartition("[")[2].rstrip("]")
     return REASON_CN.get(kind, REASON_CN["retryable"])
+
+
+def failure_in_chinese(error: str, dead: bool) -> str:
+    """What an admin reads about a failed delivery (console 投递): the reason in Chinese and the platform's error
+    code when it gave one; the raw English error stays in the server log."""
+    kind = error.rpartition("[")[2].rstrip("]")
+    if dead:
+        reason = _reason(error)
+    else:
+        reason = WAITING_CN if kind == "wait" else "上次发送失败，稍后自动重试"
+    code = PLATFORM_CODE.search(error)
+    return f"{reason}（平台错误码 {code.group(1)}）" if code else reason

@@ -88,12 +88,7 @@ def _decline_text(result: SearchResult) -> str:
 def answer_card(
     card: KbCard, query_id: int, today: date, stale_months: int, wording: str | None = None, why: str = ""
 ) -> Card:
-    fields = [Field("话术", card.talk_track)]
-    if card.quote_template:
-        fields.append(Field("报价模板", card.quote_template))
-    if card.success_case:
-        fields.append(Field("成功案例", card.success_case))
-    fields.append(Field("标签", " / ".join(card.tags()) or "通用"))
+    fields = card_fields(card)
     fields.append(Field("更新日期", card.updated_at.isoformat() if card.updated_at else "未知"))
     note = (why + " ｜ " if why else "") + source_line(card)
     if is_stale(card, today, stale_months):
@@ -115,6 +110,17 @@ def source_line(card: KbCard) -> str:
     extension (the standard: no ids or internal codes to users)."""
     stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", card.source or "")
     return f"来源：话术库《{stem}》" if re.search(r"[\u4e00-\u9fff]", stem) else "来源：话术库"
+
+
+def card_fields(card: KbCard) -> list[Field]:
+    """A card's content as card fields: 话术, 报价模板 and 成功案例 when present, its tags."""
+    fields = [Field("话术", card.talk_track)]
+    if card.quote_template:
+        fields.append(Field("报价模板", card.quote_template))
+    if card.success_case:
+        fields.append(Field("成功案例", card.success_case))
+    fields.append(Field("标签", " / ".join(card.tags()) or "通用"))
+    return fields
 
 
 def is_stale(card: KbCard, today: date, stale_months: int) -> bool:

@@ -102,7 +102,7 @@ async def _dead_letter(services: Services, to: str) -> int:
         await enqueue(session, [Outbound(to, Text("季度回访提醒"), channel="console", dedup_key="t:dead")], now,
                       "console")
         row = (await session.scalars(select(OutboxMessage).where(OutboxMessage.dedup_key == "t:dead"))).one()
-        row.status, row.attempts, row.last_error = "dead", 24, "errcode 40014: invalid access_token"
+        row.status, row.attempts, row.last_error = "dead", 24, "errcode 40014: invalid access_token [needs_admin]"
         return row.id
 
 
@@ -111,7 +111,8 @@ async def test_dead_letters_can_be_retried_or_discarded(services: Services, clie
     row_id = await _dead_letter(services, "rep03")
     await login(client, services, "admin01")
     page = await (await client.get("/admin/outbox")).text()
-    assert "季度回访提醒" in page and "invalid access_token" in page
+    assert "季度回访提醒" in page and "渠道配置有问题，需要管理员处理（平台错误码 40014）" in page
+    assert "invalid access_token" not in page  # the raw platform error stays in the log
     done = await client.post("/admin/outbox", data={"_csrf": csrf_of(page), "action": "retry", "id": str(row_id)})
     assert done.status == 200 and "已重新发送 1 条" in await done.text()
     assert services.outbox is not None

@@ -98,3 +98,22 @@ def test_format_characters_and_marks_are_stripped_from_what_users_send() -> None
     assert clean_inbound("\u200b\u202e跟进\u200d 12\ufeff") == "跟进 12"
     assert clean_inbound(f"{OPEN}帮助{CLOSE}") == "帮助"
     assert clean_inbound("plain ascii") == "plain ascii"
+
+
+async def test_flag_reasons_and_answers_quote_users_inertly(chat: ChatSession, services: Services) -> None:
+    """A stage-lag flag quotes the rep's summary; the rep's answer goes to the manager on a card. Both are
+    what a user wrote and must not become markup in the manager's messages."""
+    await make_lead(services, customer_name="吕航", stage="discover")
+    await chat.handle_line("跟进 1 客户说已签约 [点这里](http://evil.example/s)")
+    await chat.handle_line("签约 确认 1 ![x](http://evil.example/q.png)<font color=red>系统通知</font>")
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("标记")
+    hostile_seen = 0
+    for key, body in await outbox_bodies(services):
+        for signs, text in rendered(body, key):
+            assert OPEN not in text and CLOSE not in text
+            if "evil.example" in text:
+                hostile_seen += 1
+                for sign in signs:
+                    assert sign not in text, (key, sign, text)
+    assert hostile_seen >= 2

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.context import Context
 from bot.messages import Button, Card, Inbound, Text
 from bot.router import Router, normalize_text
+from bot.usertext import user_text
 from handlers.checks import flags, rules
 from handlers.leads.permissions import command_arg, key_id, lead_for, list_leads, manager_refusal, parse_id
 from storage.leads import OPEN_STATUSES
@@ -57,7 +58,7 @@ async def answer_flag(ctx: Context, msg: Inbound) -> None:
     if len(leads) > 1:
         shown = "、".join(f"#{i}" for i in leads[:MAX_LISTED])
         ctx.reply(Text(f"你有多条线索带「{topic}」标记（{shown}），请写上线索编号，"
-                       f"例如「{topic} 确认 {leads[0]} {text[:20]}」。"))
+                       f"例如「{topic} 确认 {leads[0]} {user_text(text[:20])}」。"))
         return
     now = ctx.now()
     for flag in found:
@@ -65,8 +66,9 @@ async def answer_flag(ctx: Context, msg: Inbound) -> None:
     ctx.reply(Text(f"✅ 已记录你对线索 #{leads[0]} 的说明，等主管核实后清除。"))
     if ctx.user.manager_id:
         lines = "\n".join(flags.flag_line(f) for f in found)
+        said = f"{user_text(ctx.user.name)}：{user_text(text[:300])}"
         ctx.send(ctx.user.manager_id, Card(
-            title=f"标记说明 · 线索 #{leads[0]}", description=f"{ctx.user.name}：{text[:300]}\n{lines}",
+            title=f"标记说明 · 线索 #{leads[0]}", description=f"{said}\n{lines}",
             buttons=(Button(f"flag:clear:{found[0].id}", "核实无误，清除", "primary"),
                      Button(f"lead:view:{leads[0]}", "查看线索"))),
             key=f"flag-answer:{found[0].id}:{now.isoformat()}")

@@ -17,6 +17,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ChecksSettings
+from bot.usertext import user_text
 from handlers.checks import rules
 from handlers.checks.evidence import DEMO, classify
 from handlers.checks.rules import Finding, OtherLead
@@ -243,7 +244,7 @@ def flag_line(flag: LeadFlag) -> str:
     """🔴 reason [· 销售说明：…] as shown on cards and digests."""
     line = f"{rules.ICON.get(flag.level, '')} {flag.reason}"
     if flag.answer:
-        line += f"（说明：{flag.answer}）"
+        line += f"（说明：{user_text(flag.answer)}）"
     return line
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.config import ChecksSettings
+from bot.usertext import user_text
 from storage.leads import STAGE_CN, STAGE_CODES, same_company, stage_index, stage_label
 
 RED, YELLOW = "red", "yellow"
@@ -139,8 +140,9 @@ def shared_contact(owner_id: str | None, phone: str | None, company: str | None,
             continue
         what = "电话" if phone and o.phone == phone else "公司" if same_company(company, o.company) else None
         if what:
-            out.append(Finding("shared_contact", YELLOW, f"{what}与 {o.owner_name} 的线索 #{o.lead_id} 相同，"
-                               f"可能撞单", subject=str(o.lead_id)))
+            who = user_text(o.owner_name)
+            out.append(Finding("shared_contact", YELLOW, f"{what}与 {who} 的线索 #{o.lead_id} 相同，可能撞单",
+                               subject=str(o.lead_id)))
     return out
 
 
@@ -190,7 +192,7 @@ def stage_lag(stage: str, status: str, summaries: Sequence[str]) -> Finding | No
         word = said_done(text)
         if word:
             return Finding("stage_lag", YELLOW, f"跟进记录提到已{'签约' if word == '签约' else '回款'}"
-                           f"（「{text[:30]}」），阶段仍是 {stage_label(stage)}，请更新阶段或说明")
+                           f"（「{user_text(text[:30])}」），阶段仍是 {stage_label(stage)}，请更新阶段或说明")
     return None
 
 
@@ -231,7 +233,7 @@ def contract_mismatch(contract_text: str, company: str | None) -> Finding | None
     party = contract_party(contract_text)
     if not party or not company or same_company(party, company) or company in party or party in company:
         return None
-    return Finding("contract_mismatch", YELLOW, f"合同甲方「{party}」与客户公司「{company}」不一致，"
-                   f"请确认不是别的客户的合同", subject=party[:60])
+    return Finding("contract_mismatch", YELLOW, f"合同甲方「{user_text(party)}」与客户公司「{user_text(company)}」"
+                   f"不一致，请确认不是别的客户的合同", subject=party[:60])
 
 
