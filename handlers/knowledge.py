@@ -75,9 +75,11 @@ async def answer(ctx: Context, msg: Inbound) -> None:
 async def _llm_wording(ctx: Context, result: SearchResult) -> str | None:
     if not ctx.settings.llm.enabled or result.best is None:
         return None
-    from knowledge.llm import llm_answer
+    from knowledge.llm import CITATION, llm_answer
 
-    return await llm_answer(ctx.settings.llm, result.query, [h.card for h in result.hits[:3]])
+    wording = await llm_answer(ctx.settings.llm, result.query, [h.card for h in result.hits[:3]])
+    # the model's [K001] citations are checked against the cards it was given, then kept from people: no ids
+    return " ".join(CITATION.sub("", wording).split()) if wording else None
 
 
 def _decline_text(result: SearchResult) -> str:
