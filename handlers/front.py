@@ -26,8 +26,9 @@ from handlers.capture import capture_card
 from handlers.checks import hooks
 from handlers.escalation import apply_result
 from handlers.intent import FIELD_WORDS, Intent, State, understand
-from handlers.leads.assignment import change_owner, handover_notice, offboard
-from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for
+from handlers.leads.assignment import change_owner
+from handlers.leads.handover import offboard_with_handover
+from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for, renewal_refusal
 from handlers.llm_intent import ask_model
 from handlers.report import DIGEST_WINDOW, compute_report
 from handlers.when import first_future, say_when, workdays
@@ -314,7 +315,7 @@ async def reminder(ctx: Context, msg: Inbound) -> None:
         await remind_me(ctx, when, slots.get("task") or "")
         ctx.reply(Text(P.REMINDER_SET.format(when=say_when(when, now), task=slots.get("task") or "")))
         return
-    if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead):
+    if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead) or await renewal_refusal(ctx, lead):
         return
     task = slots.get("task") or "跟进"
     await remind_at(ctx, lead, when, task)
@@ -346,7 +347,8 @@ async def edit(ctx: Context, msg: Inbound) -> None:
         if slots.get("lead_id") is None:
             ctx.reply(Text(P.EDIT_WHICH.format(field=label, value=raw)))
         return
-    if lead.status != "draft" and (frozen_refusal(ctx, lead) or closed_refusal(ctx, lead)):
+    if lead.status != "draft" and (frozen_refusal(ctx, lead) or closed_refusal(ctx, lead)
+                                   or await renewal_refusal(ctx, lead)):
         return
     if name == "follow_up":
         await _edit_follow_up(ctx, lead, raw)
@@ -534,10 +536,11 @@ async def offboard_confirmed(ctx: Context, msg: Inbound) -> None:
         ctx.update_card("已处理")
         ctx.reply(Text("这位同事已经交接过了。"))
         return
-    moved = await offboard(session, leaving.id, taking.id, now, ctx.settings.reminders, actor_id=ctx.user.id)
-    text = P.OFFBOARD_DONE.format(who=leaving.name, n=len(moved), to=taking.name)
+    handover = await offboard_with_handover(session, leaving.id, taking.id, now, ctx.settings.reminders,
+                                            actor_id=ctx.user.id)
+    text = P.OFFBOARD_DONE.format(who=leaving.name, n=len(handover.leads), to=taking.name)
     ctx.update_card(text)
     ctx.reply(Text(text))
-    notice = handover_notice(leaving.id, taking.id, moved, now, leaving_name=leaving.name)  # as `org offboard`
+    notice = handover.notice(taking.id, now)  # as `org offboard`
     if notice is not None:
         ctx.send(notice.to, notice.body, key=notice.dedup_key)

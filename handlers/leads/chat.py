@@ -286,7 +286,7 @@ def _wait_key(user_id: str) -> str:
     return f"evidence_wait:{user_id}"
 
 
-async def _await_evidence(ctx: Context, lead: Lead) -> None:
+async def await_evidence(ctx: Context, lead: Lead) -> None:
     """The next image or file the user sends within 5 minutes becomes evidence for `lead`."""
     session, now = await ctx.db(), ctx.now()
     row = await session.get(KeyValue, _wait_key(ctx.user.id))
@@ -299,19 +299,19 @@ async def _await_evidence(ctx: Context, lead: Lead) -> None:
                    f"也可以发送「证据 {lead.id} <说明>」。"))
 
 
-@router.card_action(AwaitEvidence, lead="open")
+@router.card_action(AwaitEvidence, lead="evidence")
 async def click_evidence_wait(ctx: Context, action: AwaitEvidence, lead: Lead) -> None:
-    await _await_evidence(ctx, lead)
+    await await_evidence(ctx, lead)
 
 
 @router.command("证据")
 async def evidence_cmd(ctx: Context, msg: Inbound) -> None:
     lead_id, note = parse_id(split_command(msg.text, "证据") or "")
-    lead = await lead_gate(ctx, lead_id, "open", "证据 12")
+    lead = await lead_gate(ctx, lead_id, "evidence", "证据 12")
     if lead is None:
         return
     if not note:
-        await _await_evidence(ctx, lead)
+        await await_evidence(ctx, lead)
         return
     ev, outcome = await records.add_evidence_note(await ctx.db(), lead, ctx.user, note, ctx.now(),
                                                  ctx.settings.checks)
@@ -532,6 +532,6 @@ async def team_report(ctx: Context, msg: Inbound) -> None:
     now = ctx.now()
     async with ctx.services.db.session() as session:  # read-only; the chart renders outside any transaction
         report = await compute_report(session, None if ctx.user.is_admin else ctx.user.id, now - DIGEST_WINDOW,
-                                      now, ctx.settings.reminders)
+                                      now, ctx.settings.reminders, ramp=ctx.settings.ramp)
     ctx.reply(Markdown(title="📊 团队跟进日报", text="\n".join(report_lines(report))))
     ctx.reply(Image(data=await chart_png(report), file_name="report.png", caption="漏斗与 PHI"))

@@ -9,9 +9,9 @@ import logging
 import random
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import RampAnswer, RampAskConfirm, RampConfirm, RampGrade, RampRead, RampShow
 from bot.context import Context
@@ -277,25 +277,24 @@ async def read_done(ctx: Context, action: RampRead) -> None:
 
 
 # -- written answers --------------------------------------------------------------------------------------
-def _waiting_written(rows: Sequence[RampProgress], now: datetime, minutes: int) -> RampProgress | None:
-    for row in rows:
-        q = (row.state or {}).get("q") or {}
+def _written_pending(rows: Sequence[tuple[int, dict[str, Any]]], now: datetime, minutes: int) -> int | None:
+    """The id of the progress row whose written question still waits for its answer, if any."""
+    for row_id, state in rows:
+        q = (state or {}).get("q") or {}
         if q and not q.get("options") and "reply" not in q and q.get("at"):
-            asked = datetime.fromisoformat(q["at"])
-            if (now - asked).total_seconds() <= minutes * 60:
-                return row
+            if (now - datetime.fromisoformat(q["at"])).total_seconds() <= minutes * 60:
+                return row_id
     return None
 
 
-async def _open_rows(session: AsyncSession, user_id: str) -> list[RampProgress]:
-    return list((await session.execute(select(RampProgress).where(
-        RampProgress.user_id == user_id, RampProgress.status == "open"))).scalars())
+_OPEN_ROWS = (select(RampProgress.id, RampProgress.state)
+              .where(RampProgress.status == "open").order_by(RampProgress.id))
 
 
 async def _awaits_written(ctx: Context, msg: Inbound) -> bool:
-    async with ctx.services.db.session() as session:
-        rows = await _open_rows(session, ctx.user.id)
-    return _waiting_written(rows, ctx.now(), ctx.settings.ramp.answer_minutes) is not None
+    async with ctx.services.db.reader() as conn:  # asked of many texts: never queue for SQLite's write lock
+        rows = (await conn.execute(_OPEN_ROWS.where(RampProgress.user_id == ctx.user.id))).all()
+    return _written_pending([(r.id, r.state) for r in rows], ctx.now(), ctx.settings.ramp.answer_minutes) is not None
 
 
 @router.text(when=_awaits_written)
@@ -303,7 +302,9 @@ async def written_answer(ctx: Context, msg: Inbound) -> None:
     """The rep's own answer to a written question: the card to compare, and their verdict by button."""
     maker = await _maker(ctx)
     session = await ctx.db()
-    row = _waiting_written(await _open_rows(session, ctx.user.id), ctx.now(), ctx.settings.ramp.answer_minutes)
+    rows = (await session.execute(_OPEN_ROWS.where(RampProgress.user_id == ctx.user.id))).all()
+    row_id = _written_pending([(r.id, r.state) for r in rows], ctx.now(), ctx.settings.ramp.answer_minutes)
+    row = await session.get(RampProgress, row_id) if row_id is not None else None
     if row is None:
         ctx.reply(Text(ALREADY_ANSWERED))
         return
