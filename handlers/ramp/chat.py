@@ -161,6 +161,37 @@ async def ask(ctx: Context, found: Progress, task: TaskView, maker: QuizMaker) -
                    buttons=(Button(RampShow(task.id).pack(), "换一题"),), note=note))
 
 
+@router.command("开始通关", roles={"manager", "admin"})
+async def enroll_cmd(ctx: Context, msg: Inbound) -> None:
+    """「开始通关 李娜」: a rep of the team (an admin: anyone) starts the current path (the default one, made from
+    the knowledge base, when none is defined yet)."""
+    who = (command_arg(msg.text, "开始通关") or "").strip().lstrip("@")
+    session, cfg = await ctx.db(), ctx.settings.ramp
+    rep = await _person(session, who)
+    if rep is None or not (ctx.user.is_admin or rep.manager_id == ctx.user.id):
+        ctx.reply(Text("请写上团队里的销售，例如「开始通关 张伟」。" if not who else f"团队里没有「{who}」。"))
+        return
+    try:
+        await service.enroll(session, rep.id, cfg, ctx.now(), ctx.user.id)
+    except RampError as exc:
+        ctx.reply(Text(str(exc)))
+        return
+    found = await service.progress(session, rep.id, cfg)
+    assert found is not None
+    name = user_text(rep.name)
+    ctx.reply(Text(f"{name} 已开始新人通关（共 {found.total} 关，{found.summary()}）。"
+                   f"通关前{name}不能{service.locked_text(cfg)}。"))
+    ctx.send(rep.id, Text(f"欢迎加入！{user_text(ctx.user.name)} 为你开启了新人通关，共 {found.total} 关。"
+                          "发「通关」开始第一关。"), key=f"ramp:enrolled:{rep.id}:{ctx.now().isoformat()}")
+
+
+async def _person(session: Any, who: str) -> User | None:
+    if not who:
+        return None
+    return (await session.execute(select(User).where((User.id == who) | (User.name == who), User.active.is_(True))
+                                  .order_by(User.id).limit(1))).scalar_one_or_none()
+
+
 # -- answers ----------------------------------------------------------------------------------------------
 async def _row_and_task(ctx: Context, task_id: int) -> tuple[RampProgress, Progress, TaskView] | None:
     session = await ctx.db()
@@ -392,8 +423,7 @@ async def confirm_cmd(ctx: Context, msg: Inbound) -> None:
     """「通关确认 张伟」: the rep's shadowing task waiting for confirmation (else their next one) is done."""
     who = (command_arg(msg.text, "通关确认", "确认通关") or "").strip().lstrip("@")
     session = await ctx.db()
-    rep = (await session.execute(select(User).where((User.id == who) | (User.name == who), User.active.is_(True))
-                                 .order_by(User.id).limit(1))).scalar_one_or_none() if who else None
+    rep = await _person(session, who)
     if rep is None:
         ctx.reply(Text("请写上要确认的同事，例如「通关确认 张伟」。" if not who else f"团队里没有「{who}」。"))
         return
