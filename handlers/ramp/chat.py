@@ -90,7 +90,7 @@ async def team_view(ctx: Context) -> None:
     lines = [f"- {user_text(p.name)}：{p.summary()}" for p in rows]
     if any(p.waiting for p in rows):
         lines.append("确认跟岗任务：点确认卡片，或回复「通关确认 姓名」。")
-    ctx.reply(Markdown(title="🎓 新人通关进度", text="**🎓 新人通关进度**\n" + "\n".join(lines)))
+    ctx.reply(Markdown(title="🎓 新人通关进度", text="\n".join(lines)))
 
 
 async def show_next(ctx: Context, found: Progress, maker: QuizMaker) -> None:
@@ -126,7 +126,7 @@ async def show_reading(ctx: Context, found: Progress, task: TaskView, maker: Qui
         await _skip(ctx, task, row, maker)
         return
     text = "\n\n".join(f"**{i}. {user_text(c.title)}**\n{user_text(c.talk_track)}" for i, c in enumerate(cards, 1))
-    ctx.reply(Markdown(title=task.title, text=f"**📖 {task.title}**\n\n{text}"))
+    ctx.reply(Markdown(title=f"📖 {task.title}", text=text))
     ctx.reply(Card(title=f"{_header(found, task)} · 阅读",
                    description=f"上面 {len(cards)} 张话术卡片读完后点「读完了」。",
                    buttons=(Button(RampRead(task.id).pack(), "读完了", "primary"),),
@@ -150,11 +150,15 @@ async def ask(ctx: Context, found: Progress, task: TaskView, maker: QuizMaker) -
     title = f"{_header(found, task)} · {task.title}"
     note = f"本关已答对 {row.correct}/{task.need} · 进度 {found.done}/{found.total}"
     if q.options:
-        options = "\n".join(f"{i}. {user_text(option_text(maker.by_id[c]))}" for i, c in enumerate(q.options, 1))
-        ctx.reply(Card(title=title, description=f"客户：{user_text(q.line)}\n哪条话术最合适？\n{options}",
+        # the talk tracks in full as a message of their own: a WeCom card shows 160 characters of description
+        options = "\n\n".join(f"**{i}.** {user_text(maker.by_id[c].talk_track)}" for i, c in enumerate(q.options, 1))
+        ctx.reply(Markdown(title=f"客户：{user_text(q.line)}", text=f"哪条话术最合适？\n\n{options}"))
+        ctx.reply(Card(title=title, description=f"客户：{user_text(q.line)}\n哪条话术最合适？点按钮或回复数字。\n"
+                       + "\n".join(f"{i}. {user_text(option_text(maker.by_id[c]))}"
+                                   for i, c in enumerate(q.options, 1)),
                        buttons=tuple(Button(RampAnswer(task.id, row.asked, i).pack(), f"选{i}")
                                      for i in range(1, len(q.options) + 1)),
-                       note=f"{note} · 回复数字或点按钮作答"))
+                       note=note))
         return
     ctx.reply(Card(title=title, description=f"客户：{user_text(q.line)}\n请用你自己的话回复客户：直接打字发给我"
                    f"（{cfg.answer_minutes} 分钟内），我再给你看参考话术对照。",
@@ -232,10 +236,17 @@ async def answer(ctx: Context, action: RampAnswer) -> None:
     if card is None:  # the card was withdrawn meanwhile: no right answer to show, ask again
         await ask(ctx, found, task, maker)
         return
+    ctx.reply(reference(card))
     ctx.reply(Card(title=f"❌ 不是第 {action.choice} 条，合适的是第 {q['answer']} 条",
                    description=f"客户：{user_text(q['line'])}\n参考话术「{user_text(card.title)}」：",
                    fields=tuple(card_fields(card)), buttons=(Button(RampShow(task.id).pack(), "下一题", "primary"),),
                    note=f"来源：知识卡片 {card.id} · 本关已答对 {row.correct}/{task.need}"))
+
+
+def reference(card: KbCard) -> Markdown:
+    """The right card in full (a WeCom card's fields show 30 characters each)."""
+    parts = [f"**{f.label}**：{user_text(f.value)}" for f in card_fields(card)]
+    return Markdown(title=f"参考话术：{user_text(card.title)}", text="\n\n".join([*parts, f"来源：知识卡片 {card.id}"]))
 
 
 async def _right(ctx: Context, row: RampProgress, found: Progress, task: TaskView, maker: QuizMaker) -> None:
@@ -351,6 +362,7 @@ async def written_answer(ctx: Context, msg: Inbound) -> None:
     reply = msg.text.strip()[:500]
     row.state = {**row.state, "q": {**q, "reply": reply}}
     serial = int(q["serial"])
+    ctx.reply(reference(card))
     ctx.reply(Card(title="对照参考话术", description=f"客户：{user_text(q['line'])}\n你的回答：{user_text(reply)}\n"
                    f"参考话术「{user_text(card.title)}」：", fields=tuple(card_fields(card)),
                    buttons=(Button(RampGrade(row.task_id, serial, 1).pack(), "要点都答到了", "primary"),
