@@ -42,6 +42,8 @@ async def test_a_new_rep_goes_through_the_path_and_unlocks_close(
     await chat.handle_line(f"阶段 {lead} 签约回款")
     refused = transcript.last("rep01")["text"]
     assert "新人通关" in refused and "0/4" in refused and "阅读 · 价格异议话术" in refused and "「通关」" in refused
+    await chat.handle_line(f"赢单 {lead} 合同已签")
+    assert "推进到「签约回款」或赢单要等通关后开通" in transcript.last("rep01")["text"]
 
     await chat.handle_line("通关")
     reading, card = transcript.to("rep01")[-2:]

@@ -33,6 +33,7 @@ router: Router[Context] = Router("ramp")
 
 NOT_ENROLLED = "你不在新人通关名单里，不用通关 👍 新同事的通关由主管或管理员在后台「新人通关」页开启。"
 ALREADY_ANSWERED = "这道题已经答过了，发「通关」继续。"
+MOVED = "通关路径已更新，这一关不在新路径里了。发「通关」看当前的任务。"
 NO_TEAM = "团队里还没有在新人通关的同事。可在后台「新人通关」页为新同事开启。"
 
 
@@ -206,8 +207,8 @@ async def _row_and_task(ctx: Context, task_id: int) -> tuple[RampProgress, Progr
         return None
     found = await service.progress(session, ctx.user.id, ctx.settings.ramp)
     task = next((t for t in found.tasks if t.id == task_id), None) if found else None
-    if found is None or task is None:
-        ctx.reply(Text(NOT_ENROLLED))
+    if found is None or task is None or row.status == "replaced":
+        ctx.reply(Text(NOT_ENROLLED if found is None else MOVED))
         return None
     return row, found, task
 
