@@ -108,7 +108,7 @@ def seed_sqlite(path: Path, data: dict[str, list[tuple[Any, ...]]]) -> None:
         table, cols, full = _full(name, batch, NOW.replace(tzinfo=None))
         marks = ",".join("?" * len(cols))
         con.executemany(f"INSERT INTO {table} ({','.join(cols)}) VALUES ({marks})",
-                        [tuple(v.isoformat(" ") if isinstance(v, datetime) else v.isoformat()
+                        [tuple(v.isoformat(" ", "microseconds") if isinstance(v, datetime) else v.isoformat()
                                if isinstance(v, date) else v for v in r) for r in full])
     con.commit()
     con.execute("ANALYZE")
@@ -156,17 +156,24 @@ async def main() -> None:
     ap.add_argument("--payments", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--db", default="")
+    ap.add_argument("--reuse", action="store_true", help="an SQLite --db file seeded by an earlier run: skip seeding")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory()
     url = args.db or f"sqlite+aiosqlite:///{tmp.name}/bench.db"
     t0 = time.perf_counter()
-    data = rows(args.contracts, args.payments)
+    data = rows(args.contracts, args.payments) if not args.reuse else {"contracts": [], "payments": [], "acts": [],
+                                                                        "flags": []}
+    path = sqlite_path(url)
     if not url.startswith("sqlite"):
         await reset_postgres(url)
     await upgrade(url)
     db = Database(url)
-    path = sqlite_path(url)
-    if path is not None:
+    if args.reuse:  # forget what an earlier run's committed scan recorded
+        async with db.session() as session:
+            for table in ("renewal_warnings", "outbox", "reminders"):
+                await session.execute(text(f"DELETE FROM {table}"))
+            await session.execute(text("DELETE FROM activities WHERE kind = 'renewal_warning'"))
+    elif path is not None:
         await asyncio.to_thread(seed_sqlite, path, data)
     else:
         await seed_postgres(db, data)

@@ -20,6 +20,8 @@ ACTIVITY_LABELS = {
     "freeze": "冻结", "dropped": "放弃草稿", "snooze": "推迟提醒", "pause": "暂停提醒", "extend": "延期",
     "sla_breach": "超时", "sla_warning": "即将超时", "reminder": "提醒", "dormant": "转为沉睡", "merge": "合并",
     "duplicate_override": "确认不是重复客户", "edit": "修改", "note": "备注", "ask_reminder": "设置提醒",
+    "renewal_warning": "续约预警", "renewal_contacted": "续约已联系", "renewal_proof": "续签证明",
+    "renewal_lifted": "解除续约锁定", "renewal_overdue": "续约预警未处理", "renewal_help": "申请主管介入",
 }
 
 

@@ -285,6 +285,9 @@ def test_renewal_journey_warning_lock_and_lift_in_the_console(site: Site, page: 
     site.run(site.chat.settle())
     assert "🔓" in site.transcript.last("rep01")["text"]
     assert "🔒" not in site.say("rep01", f"跟进 {ids['other']} 约了下周演示")["text"]
+    page.goto(f"{site.url}/admin/leads/{ids['li']}")  # the account's timeline says it in Chinese
+    timeline = page.inner_text("main")
+    assert "续约预警：合同 2026-12-31 到期" in timeline and "解除续约锁定" in timeline and "renewal" not in timeline
 
 
 def test_a_competitor_reps_keep_meeting_becomes_a_card_from_the_gaps_queue(site: Site, page: Any) -> None:

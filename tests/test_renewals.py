@@ -147,6 +147,9 @@ async def test_journey_chat_import_warning_lock_proof_unlock(services: Services,
     assert "催办已停止" in transcript.last("rep01")["text"]
     await chat.handle_line(f"跟进 {ids['other']} 电话沟通了报价")
     assert "🔒" in transcript.last("rep01")["text"]  # contacted is not proof: still locked
+    await chat.handle_line("续约")
+    listed = transcript.last("rep01")
+    assert listed["title"] == "⚠️ 续约预警" and "🔒 #" in listed["text"] and "已联系，待续签证明" in listed["text"]
 
     proof = tmp_path / "续签合同.pdf"
     proof.write_bytes(b"%PDF-1.4 renewal")
@@ -159,6 +162,8 @@ async def test_journey_chat_import_warning_lock_proof_unlock(services: Services,
     async with services.db.session() as s:
         warning = (await s.execute(select(RenewalWarning))).scalar_one()
     assert (warning.status, warning.locked, warning.resolved_by) == ("proof", False, "rep01")
+    await chat.handle_line("续约")
+    assert transcript.last("rep01")["text"] == "没有待处理的续约预警 👍"
 
 
 async def test_a_picture_that_is_no_contract_keeps_the_lock_and_the_manager_lifts_it(
@@ -263,3 +268,12 @@ async def test_a_contract_page_filed_on_a_won_lead_becomes_its_contract(services
         contract = (await s.execute(select(Contract))).scalar_one()
     assert (contract.lead_id, contract.start_on, contract.end_on, contract.owner_id) == (
         lead_id, date(2026, 2, 1), date(2027, 1, 31), "rep01")
+
+
+async def test_a_rep_sending_a_contracts_file_is_refused_and_nothing_is_written(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path) -> None:
+    await seed_customers(services)
+    contracts, _ = write_files(tmp_path)
+    await chat.handle_line(f"/file {contracts}")
+    assert "只有管理员可以导入合同和回款" in transcript.last("rep01")["text"]
+    assert await _count(services, Contract) == 0

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Integer, case, exists, func, literal, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.renewals.sheet import Customer, RowError
-from storage.leads import normalize_phone, previous_owner, same_company
+from storage.leads import normalize_phone, previous_owner_in, same_company
 from storage.models import Activity, Contract, Lead, LeadFlag, Payment, User
 
 # Health when none is imported: 40, +30 for a contact in the last 30 days (+15 within 90 days), +30 for a payment
@@ -21,7 +21,7 @@ from storage.models import Activity, Contract, Lead, LeadFlag, Payment, User
 # `[renewals] health_below` (60) counts as at risk: an account nobody talked to and that paid nothing is 40.
 HEALTH_BASE, HEALTH_CONTACT_30, HEALTH_CONTACT_90, HEALTH_PAID_180 = 40, 30, 15, 30
 HEALTH_RED, HEALTH_YELLOW = 20, 10
-CONTACT_KINDS = ("contact", "follow_up", "renewal_contacted")
+CONTACT_KINDS = ("contact", "renewal_contacted")  # a logged follow-up (跟进, a voice note …), 已联系 on a warning
 OPEN_FLAG = ("open", "answered")
 
 
@@ -49,9 +49,10 @@ class Accounts:
 
     @classmethod
     async def load(cls, session: AsyncSession) -> Accounts:
-        rows = await session.execute(select(Lead).where(Lead.status != "draft").order_by(Lead.id))
-        return cls([Known(lead.id, lead.customer_name, lead.company, normalize_phone(lead.phone), lead.status,
-                          lead.owner_id or previous_owner(lead)) for lead in rows.scalars()])
+        rows = await session.execute(select(Lead.id, Lead.customer_name, Lead.company, Lead.phone, Lead.status,
+                                            Lead.owner_id, Lead.extra).where(Lead.status != "draft").order_by(Lead.id))
+        return cls([Known(r.id, r.customer_name, r.company, normalize_phone(r.phone), r.status,
+                          r.owner_id or previous_owner_in(r.extra)) for r in rows])
 
     def match(self, c: Customer) -> Known:
         """The customer's lead, or RowError saying why none is taken."""

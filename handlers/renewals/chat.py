@@ -7,20 +7,24 @@ import asyncio
 import tempfile
 from pathlib import Path
 
+from sqlalchemy import or_, select
+
 from bot.actions import RenewalContacted, RenewalHelp, RenewalLift, RenewalProof
 from bot.context import Context
-from bot.messages import Inbound, Text
+from bot.messages import Inbound, Markdown, Text
 from bot.router import Router
 from bot.usertext import user_text
 from handlers.leads.chat import await_evidence
 from handlers.leads.permissions import lead_for
 from handlers.renewals import locks
 from handlers.renewals.importer import import_files
+from handlers.renewals.scan import today_of
 from handlers.renewals.sheet import peek_kind
 from reminders import messages
 from reminders.directory import load_directory
+from reminders.messages import lead_label
 from storage.activity import add_activity
-from storage.models import Lead, RenewalWarning
+from storage.models import Contract, Lead, RenewalWarning, User
 
 router: Router[Context] = Router("renewals")
 
@@ -59,6 +63,33 @@ async def import_contracts(ctx: Context, msg: Inbound) -> None:
         lines.append(f"⚠️ 续约预警：新发出 {warnings} 条，已通知负责人和主管。")
         ctx.services.wake_outbox()
     ctx.reply(Text("\n".join(lines)))
+
+
+# -- 续约: the open warnings ------------------------------------------------------------------------------
+@router.command("续约", "续约预警")
+async def open_warnings(ctx: Context, msg: Inbound) -> None:
+    """A rep's own open warnings; a manager's team's; an admin's all."""
+    session, user = await ctx.db(), ctx.user
+    stmt = (select(RenewalWarning, Contract, Lead).join(Contract, Contract.id == RenewalWarning.contract_id)
+            .join(Lead, Lead.id == RenewalWarning.lead_id).where(RenewalWarning.status.in_(locks.ACTIVE))
+            .order_by(Contract.end_on, RenewalWarning.id))
+    if user.role == "rep":
+        stmt = stmt.where(RenewalWarning.owner_id == user.id)
+    elif user.role == "manager":
+        team = select(User.id).where(User.manager_id == user.id).scalar_subquery()
+        stmt = stmt.where(or_(RenewalWarning.owner_id.in_(team), RenewalWarning.owner_id == user.id))
+    rows = (await session.execute(stmt.limit(30))).all()
+    if not rows:
+        ctx.reply(Text("没有待处理的续约预警 👍"))
+        return
+    today = today_of(ctx.now())
+    lines = []
+    for warning, contract, lead in rows:
+        state = "已联系，待续签证明" if warning.status == "contacted" else "待处理"
+        lines.append(f"- {'🔒 ' if warning.locked else ''}{lead_label(lead)} · 合同 {contract.end_on.isoformat()} 到期"
+                     f"（还剩 {max((contract.end_on - today).days, 0)} 天）· 健康分 {warning.health} · {state}")
+    lines.append("提交续签证明：发送「证据 <编号>」后发来续签合同或回款凭证。")
+    ctx.reply(Markdown(title="⚠️ 续约预警", text="\n".join(lines)))
 
 
 # -- the card's buttons -------------------------------------------------------------------------------------

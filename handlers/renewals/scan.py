@@ -9,7 +9,7 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, case, exists, insert, literal, select, update
+from sqlalchemy import String, case, exists, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -38,7 +38,9 @@ def at_risk(settings: Settings, today: date, now: datetime) -> Any:
     later = aliased(Contract)
     health = health_of(today, now)
     return select(
-        Contract.id, Contract.lead_id, Contract.owner_id, Contract.company, health,
+        Contract.id, Contract.lead_id, Contract.owner_id,
+        func.coalesce(Contract.company, select(Lead.company).where(Lead.id == Contract.lead_id).scalar_subquery()),
+        health,
         case((Contract.health.is_(None), "computed"), else_="imported"), last_paid(Contract.lead_id),
         literal("new", String), literal(True), literal(now, UTCDateTime()),
     ).where(
@@ -73,8 +75,6 @@ async def scan(session: AsyncSession, settings: Settings, now: datetime) -> int:
     timers: list[dict[str, Any]] = []
     acts: list[dict[str, Any]] = []
     for warning, contract, lead in found:
-        if not warning.company:
-            warning.company = lead.company
         outs += _cards(settings, people, warning, contract, lead, today)
         hours = people.hours(cal, warning.owner_id)
         due = cal.add_working_time(now, cal.working_days(settings.renewals.respond_days, hours), hours)
@@ -105,8 +105,8 @@ def _cards(settings: Settings, people: Directory, warning: RenewalWarning, contr
     outs = []
     for to, manager in recipients:
         note = messages.renewal_card(lead, contract, warning, today, quiet, owner_name=owner_name, for_manager=manager)
-        channel = people.get(to)
-        outs.append(Outbound(to, note.body, channel=channel.channel if channel else None,
+        known = people.get(to)  # the channel we last heard them on, as the outbox would look it up, without a query
+        outs.append(Outbound(to, note.body, channel=(known.channel if known else None) or settings.default_channel,
                              dedup_key=f"renewal:{warning.id}:{to}"))
     return outs
 
