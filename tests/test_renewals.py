@@ -277,3 +277,24 @@ async def test_a_rep_sending_a_contracts_file_is_refused_and_nothing_is_written(
     await chat.handle_line(f"/file {contracts}")
     assert "只有管理员可以导入合同和回款" in transcript.last("rep01")["text"]
     assert await _count(services, Contract) == 0
+
+
+async def test_another_teams_manager_cannot_lift_and_a_scan_by_cli_warns_nothing_twice(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path, capsys: object) -> None:
+    from bot.actions import RenewalLift
+    from bot.dispatch import dispatch
+    from bot.messages import Inbound
+
+    await seed_customers(services)
+    url = services.settings.database.url
+    await asyncio.to_thread(run_cli, url, "contracts", "import", *map(str, write_files(tmp_path)), "--now", NOW)
+    rc = await asyncio.to_thread(run_cli, url, "contracts", "scan", "--now", NOW)
+    assert rc == 0 and capsys.readouterr().out.strip().endswith("续约预警：没有新的预警")  # type: ignore[attr-defined]
+    async with services.db.session() as s:
+        warning = (await s.execute(select(RenewalWarning))).scalar_one()
+    await dispatch(services, Inbound(channel="console", user_id="manager02", msg_id="lift-x", kind="click",
+                                     received_at=services.clock.now(), click_key=RenewalLift(warning.id).pack()))
+    await chat.settle()
+    assert "找不到线索" in transcript.last("manager02")["text"]
+    async with services.db.session() as s:
+        assert (await s.get(RenewalWarning, warning.id)).locked  # type: ignore[union-attr]
