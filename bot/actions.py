@@ -100,6 +100,7 @@ class VoiceTo(Action):
 
     prefix: ClassVar[str] = "voice:to"
     lead_id: int
+    note: str  # which waiting note (each card carries its own words)
 
 
 @dataclass(frozen=True)
