@@ -26,6 +26,7 @@ from ocr.people import (
     is_person_name,
     is_referral,
     is_title,
+    likelier_name,
     looks_like_company,
     parse_title_bar,
     person_in,
@@ -364,6 +365,9 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None) -> Le
             _customer_message(said, r.latin if said == r.text else "", acc, ctx)
         elif kind == RIGHT:
             _rep_restates(said, acc, ctx)
+    said = acc.values.get("customer_name")
+    if bar.name and isinstance(said, str) and (better := likelier_name(bar.name, said)):
+        acc.put("customer_name", better, acc.conf["customer_name"], override=True)  # one name read two ways
     if not ctx.referral and "customer_name" not in acc.values:
         rep_lines = [r.text.split("\n")[0] for r in chat.regions if r.kind == RIGHT]
         acc.put("customer_name", repair_surname(bar.name_guess, rep_lines), 0.7)

@@ -99,6 +99,34 @@ def common_words() -> frozenset[str]:
     return frozenset(out)
 
 
+@functools.lru_cache(maxsize=1)
+def _given_name_chars() -> dict[str, int]:
+    """How often each character is part of a given name among jieba's person-name entries (tag nr)."""
+    path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
+    out: dict[str, int] = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            word, _freq, tag = line.split()
+            if tag == "nr" and 2 <= len(word) <= 3:
+                for ch in word[1:]:
+                    out[ch] = out.get(ch, 0) + 1
+    return out
+
+
+def likelier_name(a: str, b: str) -> str | None:
+    """Two readings of one person's name that differ in a single given-name character (the title bar says 「杨斌」,
+    the introduction was read 「杨试」): the reading whose character is the likelier in names; None when they are
+    not such a pair."""
+    if len(a) != len(b) or a[0] != b[0] or a == b:
+        return None
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    if len(diff) != 1:
+        return None
+    weight = _given_name_chars()
+    i = diff[0]
+    return a if weight.get(a[i], 0) >= weight.get(b[i], 0) else b
+
+
 def is_remark_name(text: str) -> bool:
     """A name in a title bar or remark: a person name that is not an everyday word used as a nickname."""
     return is_person_name(text) and text not in common_words()
