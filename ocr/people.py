@@ -268,6 +268,8 @@ PERSON_PATTERNS = (
     re.compile(rf"(?:我是|我叫|本人)(?P<co>[\u4e00-\u9fffA-Za-z]{{2,12}}?)的(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})?"
                rf"{NAME}{STOP}"),
     re.compile(rf"(?:我是|我叫|本人|我姓)(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})?{NAME}{STOP}"),
+    # the name right after a rank whose department was misread (「…有限公司的上总监韩军，电话…」): the name only
+    re.compile(rf"(?:我是|我叫|本人)[^，,。！!？?]{{2,30}}?{TITLE_CORE}{NAME}{STOP}"),
 )
 COMPANY_AFTER_NAME = re.compile(
     rf"[，,\s]*(?:是|来自|在)?(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX}|[\u4e00-\u9fff]{{2,10}})的"
@@ -295,7 +297,7 @@ def person_in(text: str) -> Person:
             if name:
                 after = COMPANY_AFTER_NAME.match(text, m.end("name"))
                 co = m.groupdict().get("co") or (after.group("co") if after else None)
-                title = m.group("t") or (after.group("t") if after else None)
+                title = m.groupdict().get("t") or (after.group("t") if after else None)
                 return Person(name, clean_company(co), title)
     found = re.search(rf"(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX})的?(?P<t>{TITLE.pattern})"
                       r"[，,\s]*(?P<name>[\u4e00-\u9fff]{2,4}?)" + STOP, text)
