@@ -27,7 +27,7 @@ import jieba
 DEFAULT_PATH = Path(__file__).with_name("needs.toml")
 # Generic tails a customer often leaves off: "考勤系统" is asked for as "考勤", "ERP系统" as "ERP".
 GENERIC_TAIL = re.compile(r"(?:系统|平台|软件)$")
-# A stem followed by a rank or a department names a job, not a product: 「财务经理」 is no 财务软件, 「OA专员」 no OA系统.
+# A stem followed by a rank or a department names a job, not a product: 「财务经理」 is no 财务软件.
 JOB_AFTER = re.compile(r"(?:部|科|处|组|室|总监|经理|主管|主任|专员|负责人|人员|总|岗|工程师|会计)")
 SYNONYM_SPLIT = re.compile(r"\s*[,，、|/;；]\s*")
 NAME_SPLIT = re.compile(r"\s*(?:[:：=]|\|)\s*")
