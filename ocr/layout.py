@@ -80,7 +80,8 @@ def analyse(img: Image.Image, *, desktop: bool = False, ink: int | None = None) 
         regions.append(Region(TITLE, title))
     if bottom - top > h * 0.2:
         pt = avatar_point_size(rgb, bg, top, bottom) if desktop else w / 375
-        regions.extend(_chat_regions(rgb, bg, top, bottom, pt or w / 375, ink or ink_threshold(bg)))
+        regions.extend(_chat_regions(rgb, bg, top, bottom, pt or w / 375, ink or ink_threshold(bg),
+                                     speckle=ink is not None))
     dark = sum(bg) / 3 < 100
     return Layout(w, h, bg, dark, top, bottom, tuple(regions))
 
@@ -184,11 +185,18 @@ def avatar_point_size(rgb: np.ndarray, bg: tuple[int, int, int], top: int, botto
 
 
 def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: int, s: float,
-                  ink: int) -> list[Region]:
+                  ink: int, *, speckle: bool = False) -> list[Region]:
+    """`speckle`: the image is noisy (a photo): a pixel counts only with an inked neighbour to its right or
+    below, so sensor noise does not join every row into one run."""
     w = rgb.shape[1]
     area = rgb[top + 2 : bottom - 1]
     mask = distance(area, bg) > ink
-    row_has = mask.sum(axis=1) > 2
+    if speckle:
+        near = np.zeros_like(mask)
+        near[:, :-1] |= mask[:, 1:]
+        near[:-1] |= mask[1:]
+        mask &= near
+    row_has = mask.sum(axis=1) > (max(2, w // 50) if speckle else 2)  # a photo's glare leaves a few stray pixels
     out: list[Region] = []
     for y0, y1 in _runs(row_has, max(3, int(4 * s))):
         if y0 <= 1 or y1 >= mask.shape[0] - 1 or y1 - y0 < 6 * s:
@@ -206,7 +214,8 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
                 found = Box(box[0], gy0 + box[1], box[2], gy0 + box[3])
                 card = has_picture(rgb[found.y0 : found.y1, found.x0 : found.x1], s)
                 out.append(Region(CARD if card else LEFT if near_l else RIGHT, found))
-        elif out and _attached(out[-1], x_min, x_max, gy0, s) and seg[:, x_min:x_max].mean() > 0.5:
+        elif out and _attached(out[-1], x_min, x_max, gy0, s) and seg[:, x_min:x_max].mean() > 0.5 \
+                and _background_between(rgb, bg, out[-1].box.y1, gy0, x_min, x_max, ink):
             # A block with its own fill right under a bubble, flush with its speaker-side edge: the 转文字 text
             # of a voice message or the 引用 block of a quoted reply. Its own region, of the same side.
             rows = np.nonzero(seg[:, x_min:x_max].any(axis=1))[0]
@@ -239,6 +248,14 @@ def _attached(prev: Region, x_min: int, x_max: int, y0: int, s: float) -> bool:
     if prev.kind == LEFT:
         return -2 * s <= x_min - prev.box.x0 <= 10 * s
     return -2 * s <= prev.box.x1 - x_max <= 10 * s
+
+
+def _background_between(rgb: np.ndarray, bg: tuple[int, int, int], y0: int, y1: int, x0: int, x1: int,
+                        ink: int) -> bool:
+    """The rows between a bubble and the block under it show the chat background (a separate block), not a
+    bubble fill too faint to pass the ink threshold (a photographed bubble's next line)."""
+    gap = rgb[y0 + 1 : max(y0 + 2, y1 - 1), x0:x1]
+    return bool(gap.size) and float(np.median(distance(gap, bg))) < ink / 2
 
 
 PICTURE_PT = 24  # a solid square at least this many points wide inside a bubble is a picture, never text
