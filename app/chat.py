@@ -1,6 +1,8 @@
 """`salesbot chat`: a console channel on the same router, handlers, outbox, ticker and database.
 
-Directives: /as USER, /image PATH, /file PATH, /click X, /advance 2h, /now [ISO], /quit.
+Directives: /as USER, /image PATH, /file PATH, /voice TEXT|PATH.amr, /click X, /advance 2h, /now [ISO], /quit.
+`/voice 文字` is a voice note the channel already recognised (as DingTalk sends them); `/voice note.amr` is audio
+that goes through [asr] (as WeCom sends it).
 """
 
 from __future__ import annotations
@@ -117,6 +119,12 @@ class ChatSession:
             self.info(f"现在的身份: {arg}")
         elif name in ("image", "file") and arg:
             await self._send_file(name, Path(arg).expanduser())
+        elif name == "voice" and arg:
+            path = Path(arg).expanduser()
+            if path.suffix.lower() in (".amr", ".wav", ".mp3", ".m4a", ".ogg"):
+                await self._send_file("voice", path)
+            else:
+                await self._send(kind="voice", text=arg)
         elif name == "click" and arg:
             await self._click(arg)
         elif name == "advance" and arg:
@@ -137,7 +145,8 @@ class ChatSession:
             self.info(to_cn(self.clock.now()).isoformat(timespec="minutes"))  # before what the new time brings
             await self.settle()
         else:
-            self.info("可用指令: /as USER, /image PATH, /file PATH, /click X, /advance 2h, /now [ISO], /quit")
+            self.info("可用指令: /as USER, /image PATH, /file PATH, /voice 文字或音频文件, /click X, /advance 2h,"
+                      " /now [ISO], /quit")
         return True
 
     async def _send_file(self, kind: str, path: Path) -> None:

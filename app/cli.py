@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from app.logs import setup_logging, use_format
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
@@ -16,7 +17,7 @@ from storage.migrate import MigrationsPending
 
 # Command groups that live in their own modules, each with `register(subparsers)`.
 COMMAND_MODULES = ("app.commands.ocr", "app.commands.kb", "app.commands.leads", "app.commands.report",
-                   "app.commands.admin", "app.commands.audit")
+                   "app.commands.admin", "app.commands.audit", "app.commands.ramp")
 
 
 def _config_parent() -> argparse.ArgumentParser:
@@ -145,16 +146,22 @@ async def _org_import(args: argparse.Namespace, settings: Settings) -> int:
     from app.runtime import open_database
     from bot.clock import SystemClock
     from bot.org import OrgError, import_users_file
+    from handlers.ramp.service import enroll_new
 
     db = await open_database(settings)
+    now, enrolled = SystemClock().now(), []
+
+    async def ramp_up(session: Any, ids: list[str]) -> None:
+        enrolled.extend(await enroll_new(session, ids, settings.ramp, now, "org import"))
+
     try:
-        n = await import_users_file(db, Path(args.file), SystemClock().now())
+        n = await import_users_file(db, Path(args.file), now, ramp_up)
     except (OrgError, OSError) as exc:
         print(f"salesbot: {args.file}: {exc}", file=sys.stderr)
         return 1
     finally:
         await db.dispose()
-    print(f"imported {n} user(s)")
+    print(f"imported {n} user(s)" + (f"; new rep(s) on the ramp-up path: {', '.join(enrolled)}" if enrolled else ""))
     return 0
 
 

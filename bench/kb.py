@@ -30,6 +30,7 @@ from knowledge.demo import demo_cards
 from knowledge.io import read_cards
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
+from knowledge.taxonomy import Taxonomy, load_taxonomy
 
 DATA = Path(__file__).with_name("data")
 
@@ -43,12 +44,13 @@ def _eval_dir() -> Path:
 
 
 EVAL = _eval_dir()
-HELDOUT = (DATA / "kb_heldout_cards.jsonl", DATA / "kb_heldout_queries.jsonl")
+HELDOUT = [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{suffix}_queries.jsonl")
+           for name, suffix in (("A (HR/attendance vendor)", ""), ("B (cleaning-robot vendor)", "B"))]
 
 
-async def card_set(path: Path) -> KnowledgeBase:
+async def card_set(path: Path, taxonomy: Taxonomy | None = None) -> KnowledgeBase:
     """A knowledge base holding the cards of one file, read as `salesbot kb import` reads them."""
-    kb = KnowledgeBase()
+    kb = KnowledgeBase(taxonomy)
     result = read_cards(path, kb.taxonomy)
     if result.issues:
         print(f"  {path.name}: {len(result.issues)} row(s) refused: {result.issues[0]}")
@@ -91,9 +93,21 @@ def labelled_quality(rows: list[dict[str, object]], preds: list[dict[str, object
             "by_kind": {k: sum(v) / len(v) for k, v in sorted(kinds.items())}}
 
 
-async def labelled_set(name: str, cards: Path, queries: Path, verbose: bool) -> dict:
+def without(taxonomy: Taxonomy, names: set[str]) -> Taxonomy:
+    """The shipped vocabulary minus some values and all their synonyms: a stand-in for a company whose
+    roles, industries and objections the vocabulary has never heard of (they arrive as new values)."""
+    return Taxonomy(
+        values={a: tuple(v for v in vs if v not in names) for a, vs in taxonomy.values.items()},
+        synonyms={a: {w: v for w, v in s.items() if v not in names} for a, s in taxonomy.synonyms.items()},
+        expansions=taxonomy.expansions,
+        families={a: {v: f for v, f in fs.items() if v not in names} for a, fs in taxonomy.families.items()},
+    )
+
+
+async def labelled_set(name: str, cards: Path, queries: Path, verbose: bool,
+                       taxonomy: Taxonomy | None = None) -> dict:
     rows = [json.loads(line) for line in queries.read_text(encoding="utf-8").splitlines() if line.strip()]
-    kb = await card_set(cards)
+    kb = await card_set(cards, taxonomy)
     preds = predictions(kb, [str(r["q"]) for r in rows])
     q = labelled_quality(rows, preds, verbose)
     kinds = " ".join(f"{k} {v:.2f}" for k, v in q["by_kind"].items())
@@ -112,13 +126,22 @@ def official_score(preds: list[dict[str, object]]) -> None:
     print("  kb-dev score.py: " + " | ".join(ln.strip() for ln in done.stdout.splitlines() if ln.strip()))
 
 
+STRESS = {"新能源", "SaaS", "物流", "资质", "付款方式", "使用部门"}  # values some companies use, others never
+
+
 async def independent_sets(verbose: bool) -> None:
+    """Each set twice: with the shipped vocabulary, and with `STRESS` values removed from it (unseen words)."""
+    stressed = without(load_taxonomy(), STRESS)
     if (EVAL / "cards.jsonl").is_file():
         dev = await labelled_set("kb-dev (independent)", EVAL / "cards.jsonl", EVAL / "queries.jsonl", verbose)
         official_score(dev["preds"])
+        await labelled_set("kb-dev, stress (vocabulary without " + "/".join(sorted(STRESS)) + ")",
+                           EVAL / "cards.jsonl", EVAL / "queries.jsonl", False, stressed)
     else:
         print(f"kb-dev: skipped ({EVAL} not found)")
-    await labelled_set("own held-out (bench/data/kb_heldout_*)", *HELDOUT, verbose)
+    for name, cards, queries in HELDOUT:
+        await labelled_set(f"own held-out {name}", cards, queries, verbose)
+        await labelled_set(f"own held-out {name}, stress", cards, queries, False, stressed)
 
 
 def load_queries(split: str) -> list[dict[str, object]]:

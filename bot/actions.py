@@ -95,6 +95,14 @@ class FollowUpHint(Action):
 
 
 @dataclass(frozen=True)
+class VoiceTo(Action):
+    """「记到这条线索」 on the card that asks where a voice note goes (handlers/voice.py)."""
+
+    prefix: ClassVar[str] = "voice:to"
+    lead_id: int
+
+
+@dataclass(frozen=True)
 class NextStage(Action):
     prefix: ClassVar[str] = "lead:next"
     lead_id: int
@@ -198,3 +206,56 @@ class ExtendFrozen(Action):
     lead_id: int
     reminder_id: int
     hours: float | None = None
+
+
+# -- new-rep ramp-up (handlers/ramp) --------------------------------------------------------------------
+@dataclass(frozen=True)
+class RampShow(Action):
+    """「继续」: the rep's next task (or the next question of the task `task_id`)."""
+
+    prefix: ClassVar[str] = "ramp:show"
+    task_id: int
+
+
+@dataclass(frozen=True)
+class RampAnswer(Action):
+    """A multiple-choice answer: option `choice` (1-based) of question `serial` of the task."""
+
+    prefix: ClassVar[str] = "ramp:ans"
+    task_id: int
+    serial: int
+    choice: int
+
+
+@dataclass(frozen=True)
+class RampGrade(Action):
+    """After a written answer and the card to compare: the rep's own verdict (1 = got the points, 0 = not)."""
+
+    prefix: ClassVar[str] = "ramp:grade"
+    task_id: int
+    serial: int
+    ok: int
+
+
+@dataclass(frozen=True)
+class RampRead(Action):
+    prefix: ClassVar[str] = "ramp:read"
+    task_id: int
+
+
+@dataclass(frozen=True)
+class RampAskConfirm(Action):
+    """The rep asks the manager to confirm a shadowing task."""
+
+    prefix: ClassVar[str] = "ramp:ask"
+    task_id: int
+
+
+@dataclass(frozen=True)
+class RampConfirm(Action):
+    """The manager confirms (ok=1) or sends back (ok=0) a rep's shadowing task."""
+
+    prefix: ClassVar[str] = "ramp:ok"
+    task_id: int
+    ok: int
+    rep_id: str

@@ -75,6 +75,8 @@ class DingtalkSettings:
     per_user_per_minute: int = 20  # outbound throttle per recipient; DingTalk reports success over limits
     corp_id: str = ""  # the organisation's corpId: messages for another chatbotCorpId are refused (empty → any)
     group_conversations: list[str] = field(default_factory=list)  # group chats the robot serves (empty → any)
+    # DingTalk's JSAPI, loaded by the console's 免登 page inside DingTalk (needs corp_id) to get an authCode
+    jsapi_url: str = "https://g.alicdn.com/dingding/dingtalk-jsapi/3.0.25/dingtalk.open.js"
 
     @property
     def enabled(self) -> bool:
@@ -104,6 +106,10 @@ class KnowledgeSettings:
     stale_months: int = 12
     top_k: int = 3
     taxonomy_path: str = ""  # empty → knowledge/taxonomy.toml shipped with the package
+    # 知识萃取: an objection or competitor in reps' visit summaries joins the gaps queue when no card answers it
+    field_min_reps: int = 2  # said by at least this many reps
+    field_min_notes: int = 3  # in at least this many summaries
+    field_days: int = 30  # within this many days
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,20 @@ class LlmSettings:
     timeout_s: float = 2.0
     intent: bool = False  # with `enabled`: also ask the model about messages the rules read as knowledge questions
     rerank: bool = False  # when the best knowledge cards are close, let the model pick one (by id only)
+
+
+@dataclass(frozen=True)
+class AsrSettings:
+    """Speech to text for voice notes that arrive without the channel's own recognition (WeCom AMR)."""
+
+    enabled: bool = False
+    base_url: str = "https://api.openai.com/v1"  # OpenAI-compatible: POST {base_url}/audio/transcriptions
+    api_key: str = ""
+    model: str = "whisper-1"
+    language: str = "zh"
+    timeout_s: float = 15.0
+    max_seconds: int = 120  # longer voice notes are refused (DingTalk's recognised ones too)
+    ffmpeg: str = "ffmpeg"  # decodes AMR to the WAV the endpoint accepts
 
 
 @dataclass(frozen=True)
@@ -158,6 +178,24 @@ class ChecksSettings:
 
 
 @dataclass(frozen=True)
+class RampSettings:
+    """New-rep ramp-up (新人通关, handlers/ramp): what stays locked until a rep finishes the path, and how
+    the default path and its quizzes are made."""
+
+    # rights locked until the path is done: "close" (move a lead to 签约回款 or mark it won) and "pool"
+    # (receive leads from the pool: assignment, 改派 of a pool lead, a frozen lead's 改派)
+    rights: list[str] = field(default_factory=lambda: ["close", "pool"])
+    enroll_new_reps: bool = True  # reps added by `salesbot org import` (or the console's import) start the path
+    questions: int = 2  # right answers a quiz task needs, unless its line says 题数=N
+    choices: int = 4  # options of a multiple-choice question (the right card + cards of the same objection)
+    read_cards: int = 5  # cards a reading task shows, unless its line says 张数=N
+    answer_minutes: int = 30  # a typed reply counts as the answer to a written question this long after it
+    # the shadowing tasks of the default path (each confirmed by the rep's manager)
+    shadow_tasks: list[str] = field(default_factory=lambda: [
+        "旁听一次主管或老销售的客户电话", "陪同主管拜访一次客户", "在主管陪同下独立完成一次方案演示"])
+
+
+@dataclass(frozen=True)
 class AuditSettings:
     anchor_time: str = "09:00"  # local time the chain's head hash goes to the admins each day ("" = never)
 
@@ -193,10 +231,12 @@ class Settings:
     ocr: OcrSettings = field(default_factory=OcrSettings)
     knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
+    asr: AsrSettings = field(default_factory=AsrSettings)
     reminders: RemindersSettings = field(default_factory=RemindersSettings)
     org: OrgSettings = field(default_factory=OrgSettings)
     checks: ChecksSettings = field(default_factory=ChecksSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    ramp: RampSettings = field(default_factory=RampSettings)
     source: str = "built-in defaults"
 
     @property

@@ -23,7 +23,7 @@ USERS = Shared("org.users", lambda _s: UserCache())  # who is who, kept warm bet
 
 UNKNOWN_USER = "你还没有开通 salesbot，请联系管理员开通账号。"
 UNKNOWN_COMMAND = "没看懂这条指令 🤔 发送「帮助」查看可以做什么。"
-UNSUPPORTED = "暂不支持这种消息，可以发文字、截图或 CSV/XLSX 文件。"
+UNSUPPORTED = "暂不支持这种消息，可以发文字、语音、截图或 CSV/XLSX 文件。"
 FORBIDDEN = "这个操作需要{roles}权限。"
 FAILED = "出错了, 已记录。请稍后再试。"
 BAD_KEY = "这个按钮已失效。"

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 GROUP_RECIPIENT = "group:"  # Outbound.to of a group chat: "group:<conversation id>" (senders that can, deliver it)
 
-InboundKind = Literal["text", "image", "file", "click", "event"]
+InboundKind = Literal["text", "image", "file", "voice", "click", "event"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +25,15 @@ class Inbound:
     msg_id: str  # dedup key inside the channel
     kind: InboundKind
     received_at: datetime  # aware UTC
-    text: str = ""  # text content; for kind="event": the event name (e.g. "enter_agent")
-    data: bytes | None = None  # image or file bytes (already downloaded by the channel)
+    text: str = ""  # text content; for kind="event": the event name; for kind="voice": the channel's recognition
+    data: bytes | None = None  # image, file or voice bytes (already downloaded by the channel)
     data_error: str | None = None  # why `data` is missing ("download_failed", "too_large", ...)
     file_name: str | None = None
     click_key: str | None = None  # button key for kind="click"
     card_ref: str | None = None  # what the channel needs to update the clicked card
     conversation_id: str | None = None  # group chat id, None for one-to-one
     display_name: str | None = None
+    seconds: float | None = None  # kind="voice": the length the channel reports (None: read from the audio)
     # The channel vouches for the sender but not for the body (DingTalk HTTP mode: the signature covers only a
     # timestamp, so a captured header pair could carry a forged body): admin-only commands ask for a confirm click.
     unsigned_body: bool = False

@@ -7,7 +7,7 @@ import csv
 import io
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -96,14 +96,23 @@ def parse_users_csv(text: str) -> list[OrgUser]:
     return users
 
 
-async def import_users_file(db: Database, path: Path, now: datetime) -> int:
+# called in the import's transaction with the ids of the reps the file added (e.g. to start their ramp-up)
+NewReps = Callable[[AsyncSession, list[str]], Awaitable[object]]
+
+
+async def import_users_file(db: Database, path: Path, now: datetime, on_new_reps: NewReps | None = None) -> int:
     users = parse_users_csv(path.read_text(encoding="utf-8-sig"))
     async with db.session() as session:
-        known = set((await session.execute(select(User.id))).scalars()) | {u.id for u in users}
+        existing = set((await session.execute(select(User.id))).scalars())
+        known = existing | {u.id for u in users}
         for u in users:
             if u.manager and u.manager not in known:
                 raise OrgError(f"user {u.id}: manager {u.manager!r} is unknown")
-        return await upsert_users(session, users, now)
+        n = await upsert_users(session, users, now)
+        new_reps = [u.id for u in users if u.role == "rep" and u.id not in existing]
+        if on_new_reps is not None and new_reps:
+            await on_new_reps(session, new_reps)
+        return n
 
 
 def _split(value: str) -> list[str]:

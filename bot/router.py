@@ -14,7 +14,7 @@ Card actions are typed (bot/actions.py): `@router.card_action(ReassignTo, lead="
 `(ctx, action)`, or `(ctx, action, lead)` when the route acts on a lead: the dispatcher unpacks the key and
 asks the router's `lead_gate` (handlers/leads/permissions.py) for the lead, which refuses with one wording.
 
-Resolution order: card clicks by longest key prefix; images; files; events by name. Text is first read
+Resolution order: card clicks by longest key prefix; images; files; voice notes; events by name. Text is first read
 (`reads`: the front door decides what the message is — handlers/front.py): an intent with its own route
 (`@router.intent("greeting")`) takes it; an intent that stands for a command is routed by that command's text
 (the reader puts the rewritten message on the context). Then the longest command word (after normalisation;
@@ -86,6 +86,7 @@ class Router(Generic[C]):
     events: dict[str, Route[C]] = field(default_factory=dict)
     images: list[Route[C]] = field(default_factory=list)
     files: list[Route[C]] = field(default_factory=list)
+    voices: list[Route[C]] = field(default_factory=list)
     conditional: list[tuple[Predicate[C], Route[C]]] = field(default_factory=list)
     fallback: Route[C] | None = None
     lead_gate: LeadGate[C] | None = None
@@ -154,6 +155,13 @@ class Router(Generic[C]):
 
         return register
 
+    def voice(self, roles: set[str] | None = None) -> Decorator[C]:
+        def register(fn: Handler[C]) -> Handler[C]:
+            self.voices.append(Route(fn, _roles(roles)))
+            return fn
+
+        return register
+
     def text(self, when: Predicate[C] | None = None, group_ok: bool = False) -> Decorator[C]:
         """`when` given: a conditional text handler; else the fallback for any other text."""
 
@@ -181,6 +189,7 @@ class Router(Generic[C]):
             self.reads(other.reader)
         self.images += other.images
         self.files += other.files
+        self.voices += other.voices
         self.conditional += other.conditional
         if other.fallback is not None:
             if self.fallback is not None:
@@ -200,6 +209,8 @@ class Router(Generic[C]):
             return await _first_media(self.images, ctx, msg)
         if msg.kind == "file":
             return await _first_media(self.files, ctx, msg)
+        if msg.kind == "voice":
+            return await _first_media(self.voices, ctx, msg)
         if msg.kind == "event":
             return self.events.get(msg.text)
         reading = await self.reader(ctx, msg) if self.reader is not None else Reading("")

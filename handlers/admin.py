@@ -13,8 +13,7 @@ from bot.confirm import ADMIN_ONLY, CANCEL, CONFIRM, confirmed_text
 from bot.context import Context
 from bot.messages import Inbound, Markdown, Text
 from bot.router import Router, split_command
-from handlers.kb_gaps import WEEK, gaps_text
-from knowledge.store import gaps
+from handlers.kb_gaps import all_gaps, gaps_text
 from reminders.calendar import load_calendar, set_override
 from reminders.lifecycle import on_calendar_changed
 from storage.activity import add_audit
@@ -44,11 +43,11 @@ async def cancelled(ctx: Context, msg: Inbound) -> None:
 
 @router.command("知识缺口", roles={"admin"})
 async def knowledge_gaps(ctx: Context, msg: Inbound) -> None:
-    items = await gaps(await ctx.db(), since=ctx.now() - WEEK)
-    if not items:
-        ctx.reply(Text("最近 7 天没有答不上来或被点「没用」的问题 👍"))
+    items, field = await all_gaps(ctx.services, ctx.now())
+    if not items and not field:
+        ctx.reply(Text("最近 7 天没有答不上来或被点「没用」的问题，一线跟进里也没有知识库答不了的反复顾虑 👍"))
         return
-    ctx.reply(Markdown(title="📚 知识库缺口（近 7 天）", text=gaps_text(items)))
+    ctx.reply(Markdown(title="📚 知识库缺口（近 7 天）", text=gaps_text(items, field)))
 
 
 # -- business calendar overrides ---------------------------------------------------------------------

@@ -210,19 +210,27 @@ async def _duplicates(session: AsyncSession, lead: Lead) -> list[Lead]:
 async def capture_card(session: AsyncSession, draft: Lead, dups: list[Lead], viewer: str, now: datetime) -> Card:
     names = await user_names(session, [draft.created_by, *(d.owner_id for d in dups)])
     card = _mark_past_follow_up(draft_card(draft, names, dups, viewer), draft, now)
-    n = int((draft.extra or {}).get("screenshots", 1))
-    note = f"来源: 截图{f' ×{n}' if n > 1 else ''} · 识别置信度 {round((draft.confidence or 0) * 100)}%"
+    note = _source_note(draft)
     if not dups:
         buttons = (Button(f"lead:confirm:{draft.id}", "确认", "primary"), Button(f"cap:edit:{draft.id}", "修改"),
                    Button(f"lead:drop:{draft.id}", "放弃"))
-        return dataclasses.replace(card, buttons=buttons, note=f"{card.note}；{note}")
+        return dataclasses.replace(card, buttons=buttons, note="；".join(filter(None, (card.note, note))))
     dup = dups[0]
     owner = names.get(dup.owner_id or "", "线索池") if dup.owner_id else "线索池"
     since = fmt_cn(dup.assigned_at or dup.created_at)
     description = f"⚠️ 该客户已有线索 #{dup.id}，由 {owner} 负责（自 {since}）。请选择："
     buttons = (Button(f"cap:merge:{draft.id}:{dup.id}", "合并到已有线索", "primary"),
                Button(f"cap:new:{draft.id}", "仍然新建"), Button(f"lead:drop:{draft.id}", "放弃"))
-    return dataclasses.replace(card, description=description, buttons=buttons, note=note)
+    return dataclasses.replace(card, description=description, buttons=buttons, note=note or card.note)
+
+
+def _source_note(draft: Lead) -> str:
+    """Where a draft came from, for screenshots only: a typed draft (「新线索 …」, then corrected) has no
+    recognition confidence to show."""
+    if draft.source != "ocr":
+        return ""
+    n = int((draft.extra or {}).get("screenshots", 1))
+    return f"来源: 截图{f' ×{n}' if n > 1 else ''} · 识别置信度 {round((draft.confidence or 0) * 100)}%"
 
 
 def _mark_past_follow_up(card: Card, draft: Lead, now: datetime) -> Card:

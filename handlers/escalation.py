@@ -73,6 +73,10 @@ async def assign_picker_button(ctx: Context, action: AssignPicker) -> None:
 
 @router.card_action(AssignFrozenTo)
 async def assign_to_button(ctx: Context, action: AssignFrozenTo) -> None:
+    from handlers.leads.chat import ramp_refused
+
+    if await ramp_refused(ctx, "pool", action.rep_id):  # a frozen lead is in the pool
+        return
     result = await actions.assign_to(await ctx.db(), ctx.user, action.lead_id, action.reminder_id, action.rep_id,
                                      ctx.now(), ctx.settings.reminders, ranker(ctx))
     await apply_result(ctx, result)
@@ -90,7 +94,8 @@ def ranker(ctx: Context) -> actions.Ranker:
     """The assignment engine's order for a frozen lead's 改派 (the rep it was frozen from is left out)."""
 
     async def rank(lead: Lead) -> list[tuple[str, str]]:
-        picks = await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), limit=actions.MAX_PICK_BUTTONS)
+        picks = await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), limit=actions.MAX_PICK_BUTTONS,
+                                       ramp=ctx.settings.ramp)
         return [(pick.rep.id, pick.reason) for pick in picks]
 
     return rank

@@ -545,6 +545,21 @@ def _follow_up_note(t: str, role: str, state: State) -> Intent | None:
     return Intent("follow_up", {"lead_id": lead_id, "note": _tidy(t)}, t)
 
 
+SPOKEN_LEAD = re.compile(r"(?:线索|客户)\s*#?(\d{1,7})(?!\d|\s*[点月日时:：])|#(\d{1,7})"
+                         r"|(\d{1,7})\s*号\s*(?:线索|客户)")
+
+
+def named_leads(text: str, state: State) -> tuple[list[int], str]:
+    """The leads a free text (a spoken visit note) names — by number (线索3, 3号客户, #3) or by the customer's name
+    among the caller's open leads; several when a name fits several leads — and the text without the number
+    (so 「1号客户」 is not read as a date)."""
+    t = clean(text)
+    m = SPOKEN_LEAD.search(t)  # not a bare 「3号」: in speech that is a date (下个月3号签)
+    if m:
+        return [int(next(g for g in m.groups() if g))], f"{t[:m.start()]} {t[m.end():]}"
+    return list(dict.fromkeys(lid for lid, name in state.customers if name and name in t)), t
+
+
 def _edit(t: str, role: str, state: State) -> Intent | None:
     """「预算 50万」, 「行业改成医疗」: a field of the draft (or the lead) this conversation is about."""
     m = EDIT.match(t)

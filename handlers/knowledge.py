@@ -87,12 +87,7 @@ def _decline_text(result: SearchResult) -> str:
 def answer_card(
     card: KbCard, query_id: int, today: date, stale_months: int, wording: str | None = None, why: str = ""
 ) -> Card:
-    fields = [Field("话术", card.talk_track)]
-    if card.quote_template:
-        fields.append(Field("报价模板", card.quote_template))
-    if card.success_case:
-        fields.append(Field("成功案例", card.success_case))
-    fields.append(Field("标签", " / ".join(card.tags()) or "通用"))
+    fields = card_fields(card)
     fields.append(Field("更新日期", card.updated_at.isoformat() if card.updated_at else "未知"))
     note = (why + " ｜ " if why else "") + f"来源：知识卡片 {card.id}" + (f"（{card.source}）" if card.source else "")
     if is_stale(card, today, stale_months):
@@ -106,6 +101,17 @@ def answer_card(
                  Button(f"kb:next:{key}", "换一个")),
         note=note,
     )
+
+
+def card_fields(card: KbCard) -> list[Field]:
+    """A card's content as card fields: 话术, 报价模板 and 成功案例 when present, its tags."""
+    fields = [Field("话术", card.talk_track)]
+    if card.quote_template:
+        fields.append(Field("报价模板", card.quote_template))
+    if card.success_case:
+        fields.append(Field("成功案例", card.success_case))
+    fields.append(Field("标签", " / ".join(card.tags()) or "通用"))
+    return fields
 
 
 def is_stale(card: KbCard, today: date, stale_months: int) -> bool:

@@ -47,13 +47,17 @@ _FUZZY = [("zh", "z"), ("ch", "c"), ("sh", "s")]
 
 
 _LOOKALIKE = {"0": "o", "1": "l", "5": "s"}  # P0C, SAa5 …
+# Characters mistyped for a look-alike of another sound (形近字): 案列 for 案例, 租凭 for 租赁, 帐期 for 账期.
+# Both sides of a comparison go through char_sound, so a cue holding one of these still matches itself.
+_SHAPE = {"列": "例", "凭": "赁", "帐": "账", "己": "已", "侯": "候", "拔": "拨", "峻": "竣", "俢": "修",
+          "栽": "载", "薄": "簿"}
 
 
 @lru_cache(maxsize=20000)
 def char_sound(ch: str) -> str:
     if not is_cjk(ch):
         return _LOOKALIKE.get(ch, ch)
-    sound = lazy_pinyin(ch)[0]
+    sound = lazy_pinyin(_SHAPE.get(ch, ch))[0]
     for a, b in _FUZZY:
         if sound.startswith(a):
             sound = b + sound[len(a):]
@@ -392,10 +396,13 @@ def value_code(taxonomy: Taxonomy, axis: str, value: str) -> int:
         return 0
 
 
+CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
 def bigrams(text: str) -> list[str]:
     out: list[str] = []
-    for run in re.findall(r"[\u4e00-\u9fff]+", normalize(text)):
-        out.extend(run[i:i + 2] for i in range(len(run) - 1))
+    for run in CJK_RUN.findall(normalize(text)):
+        out.extend(map(str.__add__, run, run[1:]))  # C-level: 20,000 cards' pairs in about a second
     return out
 
 

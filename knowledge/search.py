@@ -18,7 +18,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
-from knowledge.index import STOPWORDS, CardIndex, CueHit, Tokenizer, bigrams, build_index, is_cjk, normalize
+from knowledge.index import (
+    STOPWORDS,
+    CardIndex,
+    CueHit,
+    Tokenizer,
+    bigrams,
+    build_index,
+    card_bigrams,
+    is_cjk,
+    normalize,
+)
 from knowledge.learning import Learned
 from knowledge.query import clean, is_chatter
 from knowledge.schema import AXES, KbCard
@@ -116,7 +126,7 @@ def rank(
         order = [pinned, *(i for i in order if i != pinned)]
         answered, why = True, ("置顶", *_why(index, scored, index.cards[pinned]))
     else:
-        answered, why = _decide(index, scored, order[0])
+        answered, why = _decide(index, scored, order[0], order[1] if len(order) > 1 else None)
     ranked = tuple(Hit(index.cards[i], float(scored.total[i])) for i in order[:top])
     suggestions = () if answered else _suggestions(index, ranked, scored.values)
     matched = {axis: tuple(v) for axis, v in scored.values.items()}
@@ -194,11 +204,14 @@ def _fresh_first(index: CardIndex, order: list[int], total: np.ndarray, stale_da
     return order
 
 
-def _decide(index: CardIndex, scored: Scored, best: int) -> tuple[bool, tuple[str, ...]]:
+def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) -> tuple[bool, tuple[str, ...]]:
     """Answer when the first card is backed by what the query says, judged against the query itself
-    (how much of it the cues and the card explain), not against one absolute score."""
+    (how much of it the cues and the card explain) and against the runner-up card, not against one
+    absolute score."""
     card = index.cards[best]
     why = _why(index, scored, card)
+    if _stands_out(scored, card, best, runner_up):
+        return True, why
     agree = bool(why) or scored.keyword[best] > 0
     coverage = _coverage(index, scored.query, scored.hits)
     topic_cov = _coverage(index, scored.query, scored.hits, skip_axes=True)
@@ -211,6 +224,23 @@ def _decide(index: CardIndex, scored: Scored, best: int) -> tuple[bool, tuple[st
     return (text >= MIN_TEXT[1] and coverage >= MIN_COVERAGE[2]), why
 
 
+def _stands_out(scored: Scored, card: KbCard, best: int, runner_up: int | None) -> bool:
+    """The query's own words point at one card far ahead of every other, through at least two pieces of
+    its text: words the vocabulary does not know (吵, 坐电梯) can still name a card's subject, but one
+    shared word (「停车场在哪」 ~ 在哪) is chance. With many near-duplicate cards this fires less, never more."""
+    if runner_up is None:
+        return False
+    lead = float(scored.total[best] - scored.total[runner_up])
+    if lead < LEAD or float(scored.text[best]) < LEAD_TEXT:
+        return False
+    shared = set(bigrams(scored.query)) & set(card_bigrams(card))
+    latin = {w for w in re.findall(r"[0-9a-z]{2,}", scored.query)} & set(card.tokens or ())
+    return len(shared) + len(latin) >= LEAD_PIECES
+
+
+LEAD = 1.5  # score units: about what a matched objection and half the query's words give
+LEAD_TEXT = 0.3  # and the card holds a good share of the query's words
+LEAD_PIECES = 2  # distinct character pairs (or Latin words) of the query found in the card
 MIN_COVERAGE = (0.34, 0.4, 0.5)  # share of the query explained (cues, card words)
 MIN_TOPIC = 0.15  # share of the query besides role and industry words explained
 MIN_TEXT = (0.1, 0.5)  # share of the query's words (or character pairs) the first card holds
@@ -458,6 +488,10 @@ class KnowledgeBase:
             self.learned.pins.pop(key, None)
         else:
             self.learned.pins[key] = card_id
+
+    def cards(self) -> Sequence[KbCard]:
+        """The indexed (active) cards; the same list object until the next build."""
+        return self._index.cards if self._index else ()
 
     def card(self, card_id: str) -> KbCard | None:
         if self._index is None:

@@ -191,7 +191,9 @@ _DAY = (
     rf"|(?P<nw>下下?个?(?:周|星期|礼拜))(?P<nwd>[一二三四五六日天1-7末])"
     rf"|(?P<tw>(?:这|本)?(?:周|星期|礼拜))(?P<twd>[一二三四五六日天末])"
     rf"|下个?月(?P<nmd>{NUM})[号日]"
-    rf"|(?P<md_m>{NUM})月(?P<md_d>{NUM})[号日]"
+    r"|(?<![\d.])(?P<iso_y>20\d{2})[-/.](?P<iso_m>\d{1,2})[-/.](?P<iso_d>\d{1,2})(?![\d.])"
+    r"|(?<![\d./-])(?P<sl_m>1[0-2]|0?[1-9])/(?P<sl_d>3[01]|[12]\d|0?[1-9])(?![\d/%]|\s*[台个套件人份倍])"
+    rf"|(?:(?P<md_y>\d{{4}}|\d{{2}})年)?(?P<md_m>{NUM})月(?P<md_d>{NUM})[号日]"
     rf"|(?<![月\d])(?P<dom>{NUM})[号日]"
     r"|(?P<eom>(?:下个?)?月底)"
     r"|(?P<eoy>年底|年末)"
@@ -204,7 +206,8 @@ _TIME = (
     r"|(?P<hh>\d{1,2})[:：](?P<mm>\d{2})|(?P<offwork>下班)(?=之?前|以前|之?后|以后))?"
 )
 EXPR = re.compile(rf"(?:{_DAY})?\s*{_TIME}\s*(?P<before>之前|以前|前)?")
-_DAY_GROUPS = ("rel", "nwd", "twd", "nmd", "md_m", "dom", "eom", "off", "pass", "hol", "eoy", "nwk", "nm")
+_DAY_GROUPS = ("rel", "nwd", "twd", "nmd", "md_m", "iso_y", "sl_m", "dom", "eom", "off", "pass", "hol", "eoy", "nwk",
+               "nm")
 _UNIT_DAYS = {"天": 1, "日": 1, "周": 7, "星期": 7, "礼拜": 7}
 
 
@@ -324,9 +327,15 @@ def _this_weekday(m: re.Match[str], d0: date) -> date:
 
 
 def _dated(m: re.Match[str], d0: date) -> date | None:
-    """Calendar dates: 3月15日, 15号, 月底, 年底."""
-    if m.group("md_m"):
-        month, dom = cn_int(m.group("md_m")), cn_int(m.group("md_d"))
+    """Calendar dates: 3月15日, 2027年3月15日, 2027-03-15, 3/15, 15号, 月底, 年底."""
+    if m.group("iso_y"):
+        return _with_year(int(m.group("iso_y")), int(m.group("iso_m")), int(m.group("iso_d")), d0)
+    if m.group("md_y"):
+        year = int(m.group("md_y"))
+        return _with_year(year + 2000 if year < 100 else year, cn_int(m.group("md_m")), cn_int(m.group("md_d")), d0)
+    if m.group("md_m") or m.group("sl_m"):
+        month = cn_int(m.group("md_m") or m.group("sl_m"))
+        dom = cn_int(m.group("md_d") or m.group("sl_d"))
         day = _safe_date(d0.year, month, dom)
         if day is not None and day < d0:
             day = _safe_date(d0.year + 1, month, dom)
@@ -346,6 +355,14 @@ def _dated(m: re.Match[str], d0: date) -> date | None:
         return day
     return None
 
+
+
+def _with_year(year: int, month: int | None, dom: int | None, d0: date) -> date | None:
+    """A date written with its year is taken as written (a past one too: callers say it has passed); a year
+    more than a year back or five ahead is not a follow-up time anyone agreed (「9999年1月1日」)."""
+    if not d0.year - 1 <= year <= d0.year + 5:
+        return None
+    return _safe_date(year, month, dom)
 
 
 def _safe_date(y: int, mo: int | None, d: int | None) -> date | None:

@@ -312,3 +312,61 @@ class LeadFlag(Base):
     cleared_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class RampPath(Base):
+    """A new-rep ramp-up path (新人通关): ordered tasks; one path is current, replacing it keeps the old rows
+    for the reps' history."""
+
+    __tablename__ = "ramp_paths"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    current: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class RampTask(Base):
+    """One step of a path. kind: quiz (questions drawn from the knowledge cards at run time) | read (a card
+    set) | shadow (confirmed by the manager); `spec` holds its axis filters and counts, never the questions."""
+
+    __tablename__ = "ramp_tasks"
+    __table_args__ = (UniqueConstraint("path_id", "position", name="uq_ramp_task_position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    path_id: Mapped[int] = mapped_column(ForeignKey("ramp_paths.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class RampEnrollment(Base):
+    """A rep on a path; until `completed_at` the rights in `[ramp] rights` stay locked for them."""
+
+    __tablename__ = "ramp_enrollments"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    path_id: Mapped[int] = mapped_column(ForeignKey("ramp_paths.id"), index=True)
+    enrolled_by: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+
+class RampProgress(Base):
+    """A rep's state on one task. status: open | waiting (a shadow task the manager has to confirm) | done.
+    `state` holds the question being asked (card ids, option order, serial) so a stale click is recognised."""
+
+    __tablename__ = "ramp_progress"
+    __table_args__ = (UniqueConstraint("user_id", "task_id", name="uq_ramp_progress_user_task"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("ramp_tasks.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    correct: Mapped[int] = mapped_column(Integer, default=0)
+    asked: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    done_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]

@@ -328,3 +328,12 @@ async def test_a_colleagues_customer_under_the_companys_short_name_is_flagged(
     await chat.handle_line("新线索 周杰 星河医疗 微信 zhoujie_88")
     card = transcript.last("rep04")
     assert "同一客户已有同事在跟进（线索 #1）" in card["text"]
+
+
+async def test_a_corrected_typed_draft_does_not_claim_to_come_from_a_screenshot(
+        chat: ChatSession, transcript: Transcript) -> None:
+    await chat.handle_line("新线索 周先生 远航物流 13911112222")
+    await chat.handle_line("时间 明天下午3点")
+    card = transcript.last("rep01")
+    assert "约定回访" in card["text"] and "截图" not in card["text"] and "识别置信度" not in card["text"]
+    assert "待补充" in card["text"]

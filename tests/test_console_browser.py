@@ -257,3 +257,31 @@ def test_a_dead_letter_is_retried(site: Site, page: Any) -> None:
     assert site.services.outbox is not None
     site.run(site.services.outbox.drain())
     assert site.transcript.last("rep05")["text"].startswith("周报已生成")
+
+
+def test_a_competitor_reps_keep_meeting_becomes_a_card_from_the_gaps_queue(site: Site, page: Any) -> None:
+    """知识萃取: three reps write down the same competitor no card answers; the admin starts a card from the
+    field-feedback section of the gaps page, and the next rep who asks about it gets that card."""
+    from tests.test_reminders_support import make_lead
+
+    for rep, note in (("rep01", "对方在用励销云，觉得够用"), ("rep02", "客户拿励销云的报价压价"),
+                      ("rep03", "采购说励销云续费便宜")):
+        lead_id = site.run(make_lead(site.services, rep, customer_name=f"{rep}客户", company="远山建材"))
+        assert "已记录" in site.say(rep, f"跟进 {lead_id} {note}")["text"]
+    assert "没找到合适的话术" in site.say("rep01", "励销云")["text"]
+    signed_in(page, site, "admin01")
+    page.goto(site.url + "/admin/gaps")
+    gap = page.locator("section.field-gap", has_text="竞品「励销云」")
+    assert "3 位销售 · 3 条跟进" in gap.inner_text() and "客户拿励销云的报价压价" in gap.inner_text()
+    gap.locator("text=据此新建卡片").click()
+    page.wait_for_url("**/admin/kb/new?**")
+    assert page.input_value("input[name=keywords]") == "励销云"
+    assert page.eval_on_selector("select[name=objection]", "el => el.value") == "竞品"
+    page.fill("textarea[name=talk_track]",
+              "励销云重在电销外呼，我们把拜访、报价、回款放在一条线上，主管每天能看到进度。")
+    page.click("#card-form button[type=submit]")
+    page.wait_for_selector("text=已保存")
+    reply = site.say("rep02", "客户说励销云更便宜")
+    assert "拜访、报价、回款放在一条线上" in reply["text"]
+    page.goto(site.url + "/admin/gaps")
+    assert "竞品「励销云」" not in page.inner_text("main")

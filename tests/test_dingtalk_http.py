@@ -142,7 +142,7 @@ async def test_oversized_body_is_413(h: Harness) -> None:
 
 
 async def test_unknown_msgtype_gets_the_unsupported_answer(h: Harness) -> None:
-    payload = message("audio", content={"duration": "4000", "downloadCode": "voice1", "recognition": "你好"})
+    payload = message("video", content={"duration": "4000", "downloadCode": "video1", "videoType": "mp4"})
     assert await h.post(payload) == (200, {"outcome": "accepted"})
     await h.settle()
     assert [m["content"] for m in h.fake.sent_to("rep01")] == [UNSUPPORTED]

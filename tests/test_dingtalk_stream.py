@@ -213,9 +213,9 @@ async def test_frame_missing_sender_staff_id_is_acked_and_logged(
 
 
 async def test_unknown_msgtype_is_acked_and_answered_friendly(h: Harness) -> None:
-    data = message("audio", sender="rep07", content={"duration": 3, "downloadCode": "voice01"})
-    ack = await live_ack(h, stream_frame(data, message_id="frame-audio"))
-    assert_ok_ack(ack, "frame-audio")
+    data = message("video", sender="rep07", content={"duration": 3, "downloadCode": "video01"})
+    ack = await live_ack(h, stream_frame(data, message_id="frame-video"))
+    assert_ok_ack(ack, "frame-video")
     await h.settle()
     assert ["暂不支持" in json.dumps(m, ensure_ascii=False) for m in h.fake.sent_to("rep07")] == [True]
 

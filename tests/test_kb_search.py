@@ -16,6 +16,7 @@ from knowledge import store
 from knowledge.demo import demo_cards, seed_demo
 from knowledge.importer import import_file
 from knowledge.index import CardIndex, Tokenizer, build_index
+from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase, rank
 from knowledge.taxonomy import load_taxonomy
 from storage.db import Database
@@ -60,6 +61,13 @@ def test_typos_and_homophones(index: CardIndex, typo: str, card_id: str) -> None
     assert result.answered and result.ranked[0] == card_id
 
 
+def test_a_look_alike_character_reads_as_the_word(index: CardIndex) -> None:
+    """案列 (形近字, a different sound) finds what 案例 finds; 方案列表 is not 案例."""
+    right, typo = rank(index, "有没有同行案例"), rank(index, "有没有同行案列")
+    assert typo.answered and typo.ranked[0] == right.ranked[0]
+    assert not rank(index, "方案列表发我").answered
+
+
 @pytest.mark.parametrize(("query", "card_id"), [
     ("产线经理担心停产上线风险", "K009"),  # 担心 is about 停产, not about trusting us
     ("医院信息科担心和HIS对接", "K006"),
@@ -83,10 +91,19 @@ def test_full_pinyin_queries(index: CardIndex, query: str, card_ids: set[str]) -
 
 
 @pytest.mark.parametrize("query", [
-    "hello world", "ni hao", "KP", "KP一直不回消息", "老板今天在不在", "医院挂号怎么挂",
+    "hello world", "ni hao", "KP", "老板今天在不在", "医院挂号怎么挂", "WiFi密码是多少", "停车场在哪",
 ])
 def test_one_stray_cue_is_not_an_answer(index: CardIndex, query: str) -> None:
     assert not rank(index, query).answered
+
+
+@pytest.mark.parametrize(("query", "card_ids"), [
+    ("KP一直不回消息", {"K034"}),  # a customer gone silent is a stalled deal, not chatter
+    ("客户总是已读不回", {"K034"}),
+])
+def test_a_silent_customer_is_a_stalled_deal(index: CardIndex, query: str, card_ids: set[str]) -> None:
+    result = rank(index, query)
+    assert result.answered and result.ranked[0] in card_ids
 
 
 def test_text_still_ranks_when_no_cue_matched(index: CardIndex) -> None:
@@ -223,3 +240,24 @@ async def test_cli_import_and_search_json_contract(tmp_path: Path, capsys: pytes
     captured = capsys.readouterr()
     assert "新增 1" in captured.out and f"{bad}:3: 缺少标题" in captured.err
     assert await run_search(argparse.Namespace(query=None, batch=None, json=True, top=None), settings) == 2
+
+
+EXPO = [  # an exhibition builder: objections the shipped vocabulary has never heard of
+    KbCard(id="E1", title="夜间搭建扰民：预制模块少动电钻", objection="噪音",
+           talk_track="展馆夜里搭建难免有电钻和敲打的声音。我们在工厂做好预制模块，现场只拼装，声音小很多；"
+                      "也可以避开场馆规定的静默时段。"),
+    KbCard(id="E2", title="特装展位报价高：按平米拆开算", objection="价格",
+           talk_track="特装展位按平米、材料和灯光三部分报价，可以换成复用框架降低造价。"),
+    KbCard(id="E3", title="开展前三天才定稿：加急备料", objection="交付",
+           talk_track="定稿晚的项目我们先备通用框架和灯具，图纸一定就进场。"),
+    KbCard(id="E4", title="撤展后物料怎么处理：回收与环保", objection="环保",
+           talk_track="撤展物料分类回收，木材和展板交给有资质的回收单位，出具处理证明。"),
+]
+
+
+def test_a_card_far_ahead_on_the_querys_own_words_is_answered(tokenizer: Tokenizer) -> None:
+    """No cue of the vocabulary matches, but the query's words name one card's subject far ahead of the rest."""
+    index = build_index(EXPO, TAXONOMY, tokenizer)
+    result = rank(index, "晚上搭建电钻声音太吵")
+    assert result.answered and result.ranked[0] == "E1"
+    assert not rank(index, "电钻去哪借").answered  # one shared word is chance, not a subject

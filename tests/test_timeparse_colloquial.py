@@ -41,6 +41,12 @@ def cn(*args: int) -> datetime:
         ("月底前", cn(2026, 11, 30, 9, 0)),
         ("下个月", cn(2026, 12, 1, 9, 0)),
         ("下周末", cn(2026, 12, 5, 9, 0)),
+        ("2027年3月5日下午3点", cn(2027, 3, 5, 15, 0)),  # a written year is kept (it was dropped: 2026-03-05 → …)
+        ("28年1月8日", cn(2028, 1, 8, 9, 0)),
+        ("2027-01-06 14:30", cn(2027, 1, 6, 14, 30)),
+        ("2027/1/6", cn(2027, 1, 6, 9, 0)),
+        ("12/1 下午3点", cn(2026, 12, 1, 15, 0)),
+        ("1/6上午10点", cn(2027, 1, 6, 10, 0)),
     ],
 )
 def test_colloquial_times(text: str, want: datetime) -> None:
@@ -80,6 +86,11 @@ def test_holidays_from_the_statutory_calendar() -> None:
     assert find_time("节后联系", MONDAY) == cn(2027, 1, 4, 9, 0)  # 元旦 on a Friday
 
 
-@pytest.mark.parametrize("text", ["三年后", "这个环节后面再说", "我下班了"])
+@pytest.mark.parametrize("text", ["三年后", "这个环节后面再说", "我下班了", "9999年1月1日",
+                                  "2027-02-30", "报价 1/2 台", "占比 3/4%", "预算3.5万"])
 def test_not_times(text: str) -> None:
     assert find_times(text, MONDAY) == []
+
+
+def test_a_written_date_already_past_is_no_follow_up_time() -> None:
+    assert find_time("2025年3月5日", MONDAY) is None

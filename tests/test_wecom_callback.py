@@ -341,14 +341,14 @@ async def test_ten_megabyte_body(h: Harness, caplog: pytest.LogCaptureFixture) -
 
 async def test_unknown_msg_type_gets_a_clear_reply(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    voice = (f"<xml><ToUserName>{h.fake.corp_id}</ToUserName><FromUserName>rep01</FromUserName>"
-             f"<CreateTime>{h.now}</CreateTime><MsgType>voice</MsgType><MediaId>v1</MediaId>"
-             "<Format>amr</Format><MsgId>4242</MsgId><AgentID>1000002</AgentID></xml>")
-    assert (await h.post(voice)).status == 200
+    video = (f"<xml><ToUserName>{h.fake.corp_id}</ToUserName><FromUserName>rep01</FromUserName>"
+             f"<CreateTime>{h.now}</CreateTime><MsgType>video</MsgType><MediaId>v1</MediaId>"
+             "<ThumbMediaId>t1</ThumbMediaId><MsgId>4242</MsgId><AgentID>1000002</AgentID></xml>")
+    assert (await h.post(video)).status == 200
     await h.settle()
     (text,) = h.fake.texts_to("rep01")
     assert "暂不支持" in text
-    assert any("wecom voice message from rep01 is not supported" in r.getMessage() for r in caplog.records)
+    assert any("wecom video message from rep01 is not supported" in r.getMessage() for r in caplog.records)
 
 
 async def test_unknown_event_is_acknowledged_silently(h: Harness, caplog: pytest.LogCaptureFixture) -> None:

@@ -121,7 +121,8 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
     db = await _open(settings, now)
     try:
         async with db.session() as session:
-            results, notices = await import_leads(session, rows, now, settings.reminders, by=f"import:{path.name}")
+            results, notices = await import_leads(session, rows, now, settings.reminders, by=f"import:{path.name}",
+                                                     ramp=settings.ramp)
             await enqueue(session, notices, now, settings.default_channel)
     finally:
         await db.dispose()

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from aiohttp import web
@@ -155,12 +155,28 @@ def wecom_authorize_url(services: Services) -> str | None:
 
 
 def _login_needed(request: web.Request) -> web.StreamResponse:
-    authorize = wecom_authorize_url(services_of(request))
-    if authorize and request.method == "GET" and "wxwork" in request.headers.get("User-Agent", "").lower():
+    services = services_of(request)
+    agent = request.headers.get("User-Agent", "").lower() if request.method == "GET" else ""
+    authorize = wecom_authorize_url(services)
+    if authorize and "wxwork" in agent:
         # WeCom's own browser: sign in silently with 网页授权 (a raw header: redirect_uri must stay encoded)
         return web.Response(status=302, headers={"Location": authorize})
+    dingtalk = services.settings.dingtalk
+    if dingtalk.enabled and dingtalk.corp_id and "dingtalk" in agent:
+        return dingtalk_sign_in_page(request, dingtalk.corp_id, dingtalk.jsapi_url)
     return message_page(request, "请先登录", "在企业微信或钉钉里给机器人发送「后台」，点开收到的链接即可登录"
                                            "（链接 10 分钟内有效，只能使用一次）。", 401)
+
+
+def dingtalk_sign_in_page(request: web.Request, corp_id: str, jsapi_url: str) -> web.Response:
+    """Inside DingTalk: the page asks DingTalk's JSAPI for a 免登 authCode and signs in with it
+    (/admin/oauth/dingtalk). Its script origin is allowed on this page only."""
+    response = render(request, "dingtalk_login.html", status=401, title="钉钉登录", corp_id=corp_id,
+                      jsapi_url=jsapi_url)
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(jsapi_url))
+    response.headers["Content-Security-Policy"] = SECURITY_HEADERS["Content-Security-Policy"].replace(
+        "script-src 'self'", f"script-src 'self' {origin}")
+    return response
 
 
 def _forbidden(request: web.Request, role: str) -> web.Response:

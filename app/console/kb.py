@@ -111,7 +111,7 @@ async def card_edit(request: web.Request) -> web.Response:
     card_id = request.match_info.get("card_id", "")
     if card_id == "new":
         prefill = {"title": request.query.get("title", "")[:255], "keywords": request.query.get("keywords", "")[:500],
-                   "updated_at": today(services).isoformat()}
+                   "objection": request.query.get("objection", "")[:64], "updated_at": today(services).isoformat()}
         return _edit_page(request, None, prefill, version=None)
     card = await _load(services, card_id)
     if card is None:

@@ -19,7 +19,7 @@ from app.console.core import allow, audit_detail, log, message_page, render, ser
 from app.console.kb_text import cn_issue
 from app.console.webctx import run_as
 from bot.services import Services
-from handlers.kb_gaps import WEEK
+from handlers.kb_gaps import WEEK, field_gaps
 from handlers.knowledge import knowledge_base
 from knowledge.importer import import_file
 from knowledge.index import normalize
@@ -109,11 +109,13 @@ async def gap_list(request: web.Request) -> web.Response:
         items = await gaps(session, since=services.clock.now() - WEEK * (days / 7), limit=200)
         done = set((await session.scalars(select(KeyValue.key).where(
             KeyValue.key.in_([_gap_key(g.query) for g in items])))).all())
+        field = await field_gaps(session, kb, services.clock.now(), services.settings.knowledge)
     items = [g for g in items if _gap_key(g.query) not in done]
     loop = asyncio.get_running_loop()
     groups = (await loop.run_in_executor(None, _group, items, kb))[:MAX_GROUPS]
     suggestions = {g["query"]: kb.search(g["query"], top=3).hits for g in groups}
     return render(request, "gaps.html", title="知识缺口", groups=groups, suggestions=suggestions, days=days,
+                  field=field, field_days=services.settings.knowledge.field_days,
                   flash=request.query.get("done", "")[:200])
 
 

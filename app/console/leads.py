@@ -139,7 +139,8 @@ async def lead_page(request: web.Request, outcome: list[str] | None = None, ok: 
                                               .order_by(Evidence.id)))
         names = await user_names(session, [lead.owner_id, *(a.actor_id for a in acts)])
         timers = await next_actions(session, [lead.id])
-        picks = await reassign_options(session, lead, user, now, limit=20) if lead.status != "won" else []
+        picks = (await reassign_options(session, lead, user, now, limit=20, ramp=services.settings.ramp)
+                 if lead.status != "won" else [])
         team_reps = await _reachable_reps(session, user)
     frozen = (lead.extra or {}).get("frozen", {}) if lead.status == "frozen" else {}
     return render(request, "lead.html", title=f"线索 #{lead.id}", lead=lead, fields=field_rows(lead, names),

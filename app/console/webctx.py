@@ -12,6 +12,7 @@ from bot.context import Context, UserInfo
 from bot.dispatch import FAILED, FORBIDDEN, ROLE_CN, run_route
 from bot.messages import Body, Card, CardUpdate, Inbound, Markdown, Text
 from bot.services import Services
+from bot.usertext import plain
 from storage.models import User
 
 log = logging.getLogger("salesbot.console")
@@ -55,7 +56,7 @@ async def run_as(services: Services, user: UserInfo, *, text: str = "", click: s
     finally:
         await ctx.close()
     services.wake_outbox()
-    return True, [_plain(body) for body in ctx.replies]
+    return True, [plain(_plain(body)) for body in ctx.replies]  # a page shows user text as is, unmarked
 
 
 def _plain(body: Body) -> str:

@@ -21,10 +21,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import ViewLead
-from bot.config import RemindersSettings
+from bot.config import RampSettings, RemindersSettings
 from bot.context import UserInfo
 from bot.messages import Button, Card, Field, Outbound
 from bot.usertext import user_text
+from handlers.ramp.service import locked_ids
 from reminders import lifecycle
 from storage.activity import add_activity
 from storage.leads import OPEN_STATUSES, clean_value, create_lead, find_duplicates, previous_owner
@@ -94,9 +95,12 @@ def rank_reps(lead: Lead, reps: Iterable[RepProfile]) -> list[Pick]:
                                         p.rep.last_assigned_at, p.rep.id))
 
 
-async def load_profiles(session: AsyncSession, now: datetime, *, team_of: str | None = None) -> list[RepProfile]:
-    """Every active rep (optionally one manager's team) with load figures."""
+async def load_profiles(session: AsyncSession, now: datetime, *, team_of: str | None = None,
+                        skip: Iterable[str] = ()) -> list[RepProfile]:
+    """Every active rep (optionally one manager's team; not those in `skip`) with load figures."""
     stmt = select(User).where(User.role == "rep", User.active.is_(True))
+    if skip := set(skip):
+        stmt = stmt.where(User.id.not_in(skip))
     if team_of:
         stmt = stmt.where(User.manager_id == team_of)
     users = list((await session.execute(stmt.order_by(User.id))).scalars())
@@ -128,11 +132,14 @@ async def load_profiles(session: AsyncSession, now: datetime, *, team_of: str | 
 
 
 async def reassign_options(session: AsyncSession, lead: Lead, user: UserInfo, now: datetime,
-                           *, limit: int = 4) -> list[Pick]:
+                           *, limit: int = 4, ramp: RampSettings | None = None) -> list[Pick]:
     """The engine's ranking for a manual 改派 (lead card, or the freeze card's picker): the caller's team (an
-    admin: the lead's team, else every rep), leaving out the current owner and the rep a freeze took the lead
-    from. Store the chosen `Pick.reason` as the lead's assign_reason."""
+    admin: the lead's team, else every rep), leaving out the current owner, the rep a freeze took the lead
+    from and, for a pool lead, reps still on the ramp-up (新人通关). Store the chosen `Pick.reason` as the
+    lead's assign_reason."""
     skip = {lead.owner_id, previous_owner(lead)}
+    if lead.owner_id is None:
+        skip |= await locked_ids(session, "pool", ramp or RampSettings())
     team_of: str | None = user.id
     if user.is_admin:
         holder = await session.get(User, lead.owner_id or previous_owner(lead) or "")
@@ -167,8 +174,10 @@ class Assigner:
 
     @classmethod
     async def create(cls, session: AsyncSession, now: datetime, cfg: RemindersSettings, actor_id: str | None,
-                     *, team_of: str | None = None) -> Assigner:
-        return cls(session, now, cfg, actor_id, await load_profiles(session, now, team_of=team_of))
+                     *, team_of: str | None = None, ramp: RampSettings | None = None) -> Assigner:
+        """Pool leads never go to a rep still on the ramp-up (新人通关, `[ramp] rights` "pool")."""
+        skip = await locked_ids(session, "pool", ramp or RampSettings())
+        return cls(session, now, cfg, actor_id, await load_profiles(session, now, team_of=team_of, skip=skip))
 
     async def assign(self, lead: Lead, *, exclude: Iterable[str] = ()) -> Outcome:
         """Give `lead` an owner (dedup first, then the rules); without a candidate it stays in the pool."""
@@ -286,10 +295,11 @@ def check_row(fields: dict[str, object]) -> str | None:
 
 
 async def import_leads(session: AsyncSession, rows: Sequence[tuple[int, dict[str, object]]], now: datetime,
-                       cfg: RemindersSettings, *, by: str = "import") -> tuple[list[RowResult], list[Outbound]]:
+                       cfg: RemindersSettings, *, by: str = "import", ramp: RampSettings | None = None,
+                       ) -> tuple[list[RowResult], list[Outbound]]:
     """Create and assign imported leads; duplicates (of open leads or earlier rows) and bad rows are skipped.
     Returns a result per row and the notices for the new owners (to enqueue in the same transaction)."""
-    assigner = await Assigner.create(session, now, cfg, None)
+    assigner = await Assigner.create(session, now, cfg, None, ramp=ramp)
     results: list[RowResult] = []
     notices: list[Outbound] = []
     for line, fields in rows:

@@ -50,6 +50,7 @@ from handlers.leads.evidence import EvidenceStore
 from handlers.leads.insights import InsightMiner, Insights, build_miner
 from handlers.leads.permissions import command_arg, lead_for, lead_gate, list_leads, parse_id
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
+from handlers.ramp import service as ramp
 from handlers.when import first_future, say_when, workdays
 from ocr.extract import LeadFields, extract_from_text
 from ocr.pipeline import catalog_for
@@ -177,16 +178,24 @@ async def follow_up(ctx: Context, msg: Inbound) -> None:
     lead = await lead_gate(ctx, lead_id, "open", "跟进 12 已电话沟通")
     if lead is None:
         return
+    ctx.reply(Text(await record_follow_up(ctx, lead, summary, insights)))
+
+
+async def record_follow_up(ctx: Context, lead: Lead, summary: str, insights: Insights, source: str = "text",
+                           said: str | None = None) -> str:
+    """A visit summary on `lead` (typed or spoken): the contact, its insights, the checks, and a time it names
+    (in `said`, the summary without its lead reference, when given) as the next follow-up with its reminder.
+    Returns the reply."""
     session, now = await ctx.db(), ctx.now()
-    await log_contact(session, lead, ctx.user.id, P.cn_punct(summary[:2000]), insights, now, ctx.settings.reminders)
+    await log_contact(session, lead, ctx.user.id, P.cn_punct(summary[:2000]), insights, now, ctx.settings.reminders,
+                      source=source)
     extra = f"\n🔎 {insights.describe()}" if not insights.empty else ""
     flags_text = "".join(f"\n{x}" for x in await hooks.after_values(session, lead, now, ctx.settings.checks))
-    when = first_future(summary, now, await workdays(ctx))  # 「约了后天下午3点再打」 → the next call and its reminder
+    when = first_future(said or summary, now, await workdays(ctx))  # 「约了后天下午3点再打」 → the next call
     if when is not None:
         await plan_follow_up(session, lead, when.isoformat(), ctx.user.id, now, ctx.settings.reminders)
-        ctx.reply(Text(P.FOLLOW_UP_TIMED.format(when=say_when(when, now), id=lead.id) + extra + flags_text))
-        return
-    ctx.reply(Text(P.FOLLOW_UP_DONE.format(id=lead.id) + extra + flags_text))
+        return P.FOLLOW_UP_TIMED.format(when=say_when(when, now), id=lead.id) + extra + flags_text
+    return P.FOLLOW_UP_DONE.format(id=lead.id) + extra + flags_text
 
 
 @router.card_action(FollowUpHint, lead="open")
@@ -196,7 +205,19 @@ async def click_follow_up(ctx: Context, action: FollowUpHint, lead: Lead) -> Non
 
 
 # -- stages, won, lost --------------------------------------------------------------------------
+async def ramp_refused(ctx: Context, right: str, rep_id: str | None = None) -> bool:
+    """True (and replied) when `right` is still locked by the new-rep ramp-up (新人通关) for the caller, or for
+    `rep_id` (a rep a manager hands a pool lead to)."""
+    found = await ramp.locked(await ctx.db(), rep_id or ctx.user.id, right, ctx.settings.ramp)
+    if found is None:
+        return False
+    ctx.reply(Text(ramp.refusal(found, right, own=rep_id is None or rep_id == ctx.user.id)))
+    return True
+
+
 async def move_stage(ctx: Context, lead: Lead, stage: str) -> None:
+    if stage == "close" and await ramp_refused(ctx, "close"):
+        return
     outcome = await records.change_stage(await ctx.db(), lead, stage, ctx.user.id, ctx.now(), ctx.settings.reminders,
                                          ctx.settings.checks)
     ctx.reply(Text(outcome.message))
@@ -226,6 +247,8 @@ async def click_next_stage(ctx: Context, action: NextStage, lead: Lead) -> None:
 
 
 async def close_lead(ctx: Context, lead: Lead, won: bool, reason: str) -> None:
+    if won and await ramp_refused(ctx, "close"):
+        return
     outcome = await records.close_lead(await ctx.db(), lead, won, reason, ctx.user.id, ctx.now(), ctx.settings.checks)
     ctx.reply(Text(outcome.message))
 
@@ -420,6 +443,8 @@ async def reassign(ctx: Context, lead: Lead, rep: User, reason: str) -> bool:
     if rep.id == lead.owner_id:
         ctx.reply(Text(f"线索 #{lead.id} 已经由 {user_text(rep.name)} 负责，无需改派。"))
         return False
+    if lead.owner_id is None and await ramp_refused(ctx, "pool", rep.id):
+        return False
     session, now = await ctx.db(), ctx.now()
     previous = await change_owner(session, lead, rep.id, ctx.user.id, now, ctx.settings.reminders, reason=reason)
     ctx.reply(Text(f"✅ 线索 #{lead.id} 已改派给 {user_text(rep.name)}（{user_text(reason)}）"))
@@ -461,6 +486,8 @@ async def _reassign_frozen(ctx: Context, lead: Lead, rep_id: str) -> bool:
     rid = (lead.extra or {}).get("frozen", {}).get("reminder_id")
     if lead.status != "frozen" or rid is None:
         return False
+    if await ramp_refused(ctx, "pool", rep_id):
+        return True
     result = await actions.assign_to(await ctx.db(), ctx.user, lead.id, int(rid), rep_id, ctx.now(),
                                      ctx.settings.reminders, ranker(ctx))
     await apply_result(ctx, result)
@@ -469,7 +496,7 @@ async def _reassign_frozen(ctx: Context, lead: Lead, rep_id: str) -> bool:
 
 async def _suggest(ctx: Context, lead: Lead) -> None:
     """A card with the engine's ranking (current owner and the rep a freeze took it from excluded) as buttons."""
-    picks = await reassign_options(await ctx.db(), lead, ctx.user, ctx.now())
+    picks = await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), ramp=ctx.settings.ramp)
     if not picks:
         ctx.reply(Text(f"团队里暂时没有可接收线索 #{lead.id} 的销售（都已满负荷）。"))
         return
@@ -492,7 +519,8 @@ async def click_assign_to(ctx: Context, action: ReassignTo, lead: Lead) -> None:
         return
     if await _reassign_frozen(ctx, lead, rep.id):
         return
-    picks = {p.rep.id: p for p in await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), limit=100)}
+    picks = {p.rep.id: p for p in await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), limit=100,
+                                                           ramp=ctx.settings.ramp)}
     reason = picks[rep.id].reason if rep.id in picks else f"主管 {ctx.user.name} 改派"
     if await reassign(ctx, lead, rep, reason):
         ctx.update_card(f"已改派给 {user_text(rep.name)}")

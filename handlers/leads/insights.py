@@ -35,6 +35,7 @@ PAIN_WORDS: dict[str, str] = {
     "看不到": "管理可视化", "报表": "管理可视化", "流失": "客户流失", "丢单": "客户流失", "跟进不及时": "跟进不及时",
     "漏跟": "跟进不及时", "审批慢": "审批流程", "审批": "审批流程", "对账": "对账", "库存": "库存管理",
 }
+UNNAMED_COMPETITOR = "竞品(未具名)"  # a competitor mentioned without its name (对手, 友商 …)
 NEGATIONS = frozenset({"不", "没", "没有", "无", "不用", "已经不", "不再", "未", "别", "不会"})
 # Verbs that may sit between a negation and its object: 没有用过钉钉, 不考虑飞书.
 LIGHT_VERBS = frozenset({"用", "用过", "过", "再", "在用", "使用", "考虑", "选", "选择", "提", "提到", "需要",
@@ -108,7 +109,7 @@ class InsightMiner:
         roles = _hits(tokens, self.roles)
         competitors = _hits(kept, COMPETITORS)
         if not competitors and _hits(kept, {w: "竞品" for w in self.competitor_words}):
-            competitors = ["竞品(未具名)"]
+            competitors = [UNNAMED_COMPETITOR]
         return Insights(tuple(pains), tuple(competitors), tuple(roles), tuple(tokens))
 
     async def mine_async(self, text: str) -> Insights:

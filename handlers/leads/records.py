@@ -105,10 +105,11 @@ def fields_from_extract(extracted: Any) -> tuple[dict[str, Any], datetime | None
 
 
 async def log_contact(session: AsyncSession, lead: Lead, actor_id: str, summary: str, insights: Insights,
-                      now: datetime, cfg: RemindersSettings) -> None:
-    """Activity row + first/last contact times + insights on the lead + timers."""
+                      now: datetime, cfg: RemindersSettings, source: str = "text") -> None:
+    """Activity row + first/last contact times + insights on the lead + timers. `source`: "text" | "voice"."""
+    by_voice = {"source": "voice"} if source == "voice" else {}
     add_activity(session, lead.id, actor_id, "contact", now, summary, insights=insights.to_json(),
-                 insights_text=insights.describe())
+                 insights_text=insights.describe(), **by_voice)
     if lead.first_contact_at is None:
         lead.first_contact_at = now
     lead.last_activity_at = now

@@ -75,6 +75,13 @@ def picture_message(code: str, **kw: Any) -> dict[str, Any]:
     return message("picture", content={"downloadCode": code, "pictureDownloadCode": code}, **kw)
 
 
+def audio_message(recognition: str, duration_ms: int = 8000, code: str = "audioCode1", **kw: Any
+                  ) -> dict[str, Any]:
+    """A voice message with DingTalk's own recognition text (content.recognition)."""
+    return message("audio", content={"duration": duration_ms, "downloadCode": code, "recognition": recognition},
+                   **kw)
+
+
 def card_click(out_track_id: str, action_id: str, user: str = "manager01") -> dict[str, Any]:
     """Card callback data (Stream topic /v1.0/card/instances/callback)."""
     return {

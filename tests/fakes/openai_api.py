@@ -1,8 +1,12 @@
-"""A fake OpenAI-compatible API (POST /v1/chat/completions) on 127.0.0.1 that records requests."""
+"""A fake OpenAI-compatible API on 127.0.0.1 that records requests: POST /v1/chat/completions and
+POST /v1/audio/transcriptions (multipart `file` + `model`, as whisper-compatible servers take it; only WAV is
+accepted here, like the real endpoint refuses AMR)."""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import wave
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,6 +24,8 @@ class FakeOpenAI:
     status: int = 200
     requests: list[dict[str, Any]] = field(default_factory=list)
     base_url: str = ""
+    transcript: str = "好的"  # what /audio/transcriptions answers
+    audio: list[dict[str, Any]] = field(default_factory=list)  # transcription requests: model, language, seconds
 
     async def completions(self, request: web.Request) -> web.Response:
         self.requests.append({"auth": request.headers.get("Authorization"), "body": await request.json()})
@@ -34,12 +40,31 @@ class FakeOpenAI:
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         })
 
+    async def transcriptions(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        upload = form.get("file")
+        data = upload.file.read() if isinstance(upload, web.FileField) else b""
+        try:
+            with wave.open(io.BytesIO(data)) as w:
+                seconds = w.getnframes() / w.getframerate()
+        except (wave.Error, EOFError):
+            return web.json_response({"error": {"message": "Invalid file format.", "type": "invalid_request_error"}},
+                                     status=400)
+        self.audio.append({"auth": request.headers.get("Authorization"), "model": form.get("model"),
+                           "language": form.get("language"), "seconds": seconds})
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.status != 200:
+            return web.json_response({"error": {"message": "overloaded", "type": "server_error"}}, status=self.status)
+        return web.json_response({"text": self.transcript})
+
 
 @asynccontextmanager
 async def running_fake_openai(reply: str = "ok") -> AsyncIterator[FakeOpenAI]:
     server = FakeOpenAI(reply=reply)
     app = web.Application()
     app.router.add_post("/v1/chat/completions", server.completions)
+    app.router.add_post("/v1/audio/transcriptions", server.transcriptions)
     runner, base = await serve_local(app)
     server.base_url = f"{base}/v1"
     try:

@@ -75,6 +75,13 @@ def file_xml(corp_id: str, user: str, media_id: str, file_name: str, msg_id: int
             f"<MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>")
 
 
+def voice_xml(corp_id: str, user: str, media_id: str, msg_id: int, create_time: int) -> str:
+    return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[voice]]></MsgType>"
+            f"<MediaId><![CDATA[{media_id}]]></MediaId><Format><![CDATA[amr]]></Format>"
+            f"<MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>")
+
+
 def event_xml(corp_id: str, user: str, event: str, create_time: int, **extra: str) -> str:
     inner = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in extra.items())
     return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"

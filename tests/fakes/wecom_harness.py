@@ -20,7 +20,7 @@ from bot.config import Settings, WecomSettings
 from bot.services import Services
 from storage.models import OutboxMessage
 from tests.fakes.wecom_api import FakeWecom
-from tests.fakes.wecom_callback import CallbackBuilder, event_xml, file_xml, image_xml, text_xml
+from tests.fakes.wecom_callback import CallbackBuilder, event_xml, file_xml, image_xml, text_xml, voice_xml
 
 TOKEN, AES_KEY = "cbToken123", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 AGENT_ID = 1000002
@@ -75,6 +75,11 @@ class WecomHarness:
         media_id = f"FILE{next(self.ids)}"
         self.fake.media[media_id] = (data, content_type, file_name)
         return await self.post(file_xml(self.fake.corp_id, user, media_id, file_name, next(self.ids), self.now))
+
+    async def voice(self, user: str, amr: bytes) -> ClientResponse:
+        media_id = f"VOICE{next(self.ids)}"
+        self.fake.media[media_id] = (amr, "voice/amr", f"{media_id}.amr")
+        return await self.post(voice_xml(self.fake.corp_id, user, media_id, next(self.ids), self.now))
 
     async def click(self, user: str, key: str, task_id: str) -> tuple[ClientResponse, str]:
         """A template_card_event as WeCom sends it; every click carries its own fresh ResponseCode."""

@@ -9,6 +9,24 @@
   var go = document.querySelector("a[data-autogo]");
   if (go) { window.location.assign(go.getAttribute("href")); }
 
+  // Inside DingTalk: ask the JSAPI for a 免登 authCode and sign in with it; say what to do when it cannot.
+  var dingtalk = document.getElementById("dingtalk-sign-in");
+  if (dingtalk) {
+    var failed = function () { document.getElementById("dingtalk-failed").hidden = false; };
+    var dd = window.dd;
+    if (!dd || !dd.runtime) { failed(); } else {
+      dd.ready(function () {
+        dd.runtime.permission.requestAuthCode({
+          corpId: dingtalk.getAttribute("data-corp"),
+          onSuccess: function (r) {
+            window.location.replace(dingtalk.getAttribute("data-next") + "?code=" + encodeURIComponent(r.code));
+          },
+          onFail: failed
+        });
+      });
+    }
+  }
+
   // Buttons that change something important ask first.
   document.addEventListener("submit", function (e) {
     var btn = e.submitter, text = btn && btn.getAttribute("data-confirm");

@@ -156,6 +156,8 @@ class Receiver:
             # No handler listens to this event name, so the dispatcher answers with its friendly
             # "暂不支持这种消息" line.
             return [Inbound(msg_id=p.msg_id, kind="event", text=f"unsupported:{p.msgtype}", **common)]
+        if p.kind == "voice":
+            return [await self.voice_inbound(p, common)]
         kind: Literal["image", "file"] = "image" if p.kind == "image" else "file"
         limit = int(self.services.settings.ocr.max_image_mb * 1024 * 1024) if kind == "image" else MAX_FILE_BYTES
         inbounds = []
@@ -167,6 +169,17 @@ class Receiver:
                 data=data, data_error=error, file_name=p.file_name, **common,
             ))
         return inbounds
+
+    async def voice_inbound(self, p: Parsed, common: dict[str, Any]) -> Inbound:
+        """DingTalk's own recognition when it sent one; else the audio itself (for `[asr]`), unless it is
+        too long to be worth fetching."""
+        asr = self.services.settings.asr
+        data, error = None, None
+        too_long = p.seconds is not None and p.seconds > asr.max_seconds
+        if not p.text and asr.enabled and p.download_codes and not too_long:
+            data, error = await self.fetch(p.download_codes[0], MAX_FILE_BYTES)
+        return Inbound(msg_id=p.msg_id, kind="voice", text=p.text, data=data, data_error=error, seconds=p.seconds,
+                       **common)
 
     async def numbered_reply(self, p: Parsed) -> tuple[str, str] | None:
         """HTTP mode sends cards as markdown with numbered buttons: a reply of just "2" is a click on the

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ParsedKind = Literal["text", "image", "file", "click", "unsupported", "refused"]
+ParsedKind = Literal["text", "image", "file", "voice", "click", "unsupported", "refused"]
 
 GROUP = "2"  # conversationType: "1" single chat, "2" group chat
 LEADING_MENTIONS = re.compile(r"^(?:\s*@\S+)+\s*")
@@ -39,6 +39,7 @@ class Parsed:
     conversation_id: str | None = None  # openConversationId of a group chat
     display_name: str | None = None
     msgtype: str = ""
+    seconds: float | None = None  # voice: the length DingTalk reports
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -88,6 +89,12 @@ def parse_message(d: dict[str, Any]) -> Parsed | None:
         if not code:
             raise ParseError("file without downloadCode")
         return Parsed(kind="file", download_codes=(code,), file_name=_str(content.get("fileName")) or None, **base)
+    if msgtype == "audio":  # content: {duration (ms), downloadCode, recognition: DingTalk's own transcript}
+        duration = _str(content.get("duration")).strip()
+        seconds = int(duration) / 1000 if duration.isascii() and duration.isdigit() else None
+        code = _str(content.get("downloadCode"))
+        return Parsed(kind="voice", text=" ".join(_str(content.get("recognition")).split()), seconds=seconds,
+                      download_codes=(code,) if code else (), **base)
     return Parsed(kind="unsupported", **base)
 
 

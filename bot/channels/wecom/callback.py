@@ -177,6 +177,11 @@ class WecomChannel:
             name = msg.get("FileName") or msg.get("Title")
             data, error, got = await self._download(msg.get("MediaId"), want_image=False)
             return Inbound(kind="file", data=data, data_error=error, file_name=name or got, **base)
+        if msg.msg_type == "voice":  # AMR, fetched only when [asr] will transcribe it (the voice handler)
+            if not self.intake.services.settings.asr.enabled:
+                return Inbound(kind="voice", **base)
+            data, error, _name = await self._download(msg.get("MediaId"), want_image=False)
+            return Inbound(kind="voice", data=data, data_error=error, **base)
         if msg.msg_type == "event" and msg.event == "enter_agent":
             return Inbound(kind="event", text="enter_agent", **base)
         if msg.msg_type == "event" and msg.event == "template_card_event":

@@ -1,0 +1,443 @@
+"""「通关」 in chat: the rep's next task (a question, a card set to read, a shadowing task), the answer buttons
+and typed replies (「2」/「选2」 pick a button of the last card through the front door; a written answer is any
+text sent while a written question waits), the manager's confirmation by button or 「通关确认 姓名」, and the
+team's progress for managers and admins."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.actions import RampAnswer, RampAskConfirm, RampConfirm, RampGrade, RampRead, RampShow
+from bot.context import Context
+from bot.messages import Button, Card, Inbound, Markdown, Text
+from bot.router import Router
+from bot.services import Shared
+from bot.usertext import user_text
+from handlers.knowledge import card_fields, knowledge_base
+from handlers.leads.permissions import command_arg
+from handlers.ramp import service
+from handlers.ramp.quiz import QuizMaker, option_text
+from handlers.ramp.service import Progress, RampError, TaskView
+from knowledge.schema import KbCard
+from knowledge.search import KnowledgeBase
+from storage.models import RampProgress, User
+
+log = logging.getLogger(__name__)
+router: Router[Context] = Router("ramp")
+
+NOT_ENROLLED = "你不在新人通关名单里，不用通关 👍 新同事的通关由主管或管理员在后台「新人通关」页开启。"
+ALREADY_ANSWERED = "这道题已经答过了，发「通关」继续。"
+NO_TEAM = "团队里还没有在新人通关的同事。可在后台「新人通关」页为新同事开启。"
+
+
+class QuizCache:
+    """One QuizMaker per knowledge index build (the cards list object changes with each build)."""
+
+    def __init__(self) -> None:
+        self.cards: Sequence[KbCard] | None = None
+        self.maker: QuizMaker | None = None
+
+    def get(self, kb: KnowledgeBase) -> QuizMaker:
+        cards = kb.cards()
+        if self.maker is None or cards is not self.cards:
+            self.maker, self.cards = QuizMaker(cards, kb.index_taxonomy()), cards
+        return self.maker
+
+
+QUIZZES = Shared("ramp_quiz", lambda s: QuizCache())
+
+
+async def _maker(ctx: Context) -> QuizMaker:
+    kb = knowledge_base(ctx.services)
+    await kb.refresh_if_stale(ctx.services.db, wait=False)
+    return ctx.services.shared(QUIZZES).get(kb)
+
+
+def _header(found: Progress, task: TaskView) -> str:
+    return f"新人通关 · 第 {task.position}/{found.total} 关"
+
+
+# -- 「通关」 ---------------------------------------------------------------------------------------------
+@router.command("通关", "新人通关", "通关进度")
+async def ramp_cmd(ctx: Context, msg: Inbound) -> None:
+    if ctx.user.is_manager:
+        await team_view(ctx)
+        return
+    maker = await _maker(ctx)  # before the handler's transaction (SQLite: one writer at a time)
+    session, cfg = await ctx.db(), ctx.settings.ramp
+    found = await service.progress(session, ctx.user.id, cfg)
+    if found is None:
+        ctx.reply(Text(NOT_ENROLLED))
+        return
+    if found.complete:
+        ctx.reply(Text(f"🎉 你已完成新人通关（{found.total}/{found.total}），{service.unlocked_text(cfg)}。"))
+        return
+    await show_next(ctx, found, maker)
+
+
+async def team_view(ctx: Context) -> None:
+    session = await ctx.db()
+    rows = await service.team_progress(session, None if ctx.user.is_admin else ctx.user.id, ctx.settings.ramp)
+    if not rows:
+        ctx.reply(Text(NO_TEAM))
+        return
+    lines = [f"- {user_text(p.name)}：{p.summary()}" for p in rows]
+    if any(p.waiting for p in rows):
+        lines.append("确认跟岗任务：点确认卡片，或回复「通关确认 姓名」。")
+    ctx.reply(Markdown(title="🎓 新人通关进度", text="**🎓 新人通关进度**\n" + "\n".join(lines)))
+
+
+async def show_next(ctx: Context, found: Progress, maker: QuizMaker) -> None:
+    task = found.next
+    if task is None:
+        waiting = "、".join(t.title for t in found.waiting)
+        ctx.reply(Text(f"只差主管确认了：{waiting}。确认后即完成新人通关。"))
+        return
+    if task.kind == "quiz":
+        await ask(ctx, found, task, maker)
+    elif task.kind == "read":
+        await show_reading(ctx, found, task, maker)
+    else:
+        ctx.reply(Card(title=f"{_header(found, task)} · 跟岗", description=f"{task.spec.what}\n完成后点「请主管确认」，"
+                       "主管确认后本关通过；等待确认时可以先做后面的任务。",
+                       buttons=(Button(RampAskConfirm(task.id).pack(), "请主管确认", "primary"),),
+                       note=f"进度 {found.done}/{found.total}"))
+
+
+async def _skip(ctx: Context, task: TaskView, row: RampProgress, maker: QuizMaker) -> None:
+    """A task no card fits any more (the knowledge base changed): it does not hold the rep back."""
+    log.warning("ramp: no card fits task %s (%s) for %s; skipped", task.id, task.spec.line(), ctx.user.id)
+    row.state = {"skipped": "no_cards"}
+    ctx.reply(Text(f"「{task.title}」暂时没有可用的话术卡片，这一关先跳过。"))
+    await _after_done(ctx, row, maker)
+
+
+async def show_reading(ctx: Context, found: Progress, task: TaskView, maker: QuizMaker) -> None:
+    session, cfg = await ctx.db(), ctx.settings.ramp
+    row = await service.mark(session, ctx.user.id, task.id, ctx.now())
+    cards = maker.matching(task.spec)[:task.spec.count or cfg.read_cards]
+    if not cards:
+        await _skip(ctx, task, row, maker)
+        return
+    text = "\n\n".join(f"**{i}. {user_text(c.title)}**\n{user_text(c.talk_track)}" for i, c in enumerate(cards, 1))
+    ctx.reply(Markdown(title=task.title, text=f"**📖 {task.title}**\n\n{text}"))
+    ctx.reply(Card(title=f"{_header(found, task)} · 阅读",
+                   description=f"上面 {len(cards)} 张话术卡片读完后点「读完了」。",
+                   buttons=(Button(RampRead(task.id).pack(), "读完了", "primary"),),
+                   note=f"进度 {found.done}/{found.total}"))
+
+
+async def ask(ctx: Context, found: Progress, task: TaskView, maker: QuizMaker) -> None:
+    """A new question for the quiz task, drawn from the cards now; remembered on the rep's row."""
+    session, cfg, now = await ctx.db(), ctx.settings.ramp, ctx.now()
+    row = await service.mark(session, ctx.user.id, task.id, now)
+    asked = list(row.state.get("asked_cards", []))
+    rng = random.Random(f"{ctx.user.id}:{task.id}:{row.asked}")
+    q = maker.question(task.spec, rng, avoid=asked, choices=cfg.choices)
+    if q is None:
+        await _skip(ctx, task, row, maker)
+        return
+    row.asked += 1
+    row.state = {"q": {**q.to_json(), "serial": row.asked, "at": now.isoformat()},
+                 "asked_cards": [*asked, q.card_id][-50:]}
+    row.updated_at = now
+    title = f"{_header(found, task)} · {task.title}"
+    note = f"本关已答对 {row.correct}/{task.need} · 进度 {found.done}/{found.total}"
+    if q.options:
+        options = "\n".join(f"{i}. {user_text(option_text(maker.by_id[c]))}" for i, c in enumerate(q.options, 1))
+        ctx.reply(Card(title=title, description=f"客户：{user_text(q.line)}\n哪条话术最合适？\n{options}",
+                       buttons=tuple(Button(RampAnswer(task.id, row.asked, i).pack(), f"选{i}")
+                                     for i in range(1, len(q.options) + 1)),
+                       note=f"{note} · 回复数字或点按钮作答"))
+        return
+    ctx.reply(Card(title=title, description=f"客户：{user_text(q.line)}\n请用你自己的话回复客户：直接打字发给我"
+                   f"（{cfg.answer_minutes} 分钟内），我再给你看参考话术对照。",
+                   buttons=(Button(RampShow(task.id).pack(), "换一题"),), note=note))
+
+
+# -- answers ----------------------------------------------------------------------------------------------
+async def _row_and_task(ctx: Context, task_id: int) -> tuple[RampProgress, Progress, TaskView] | None:
+    session = await ctx.db()
+    try:
+        row = await service.mark(session, ctx.user.id, task_id, ctx.now())
+    except RampError as exc:
+        ctx.reply(Text(str(exc)))
+        return None
+    found = await service.progress(session, ctx.user.id, ctx.settings.ramp)
+    task = next((t for t in found.tasks if t.id == task_id), None) if found else None
+    if found is None or task is None:
+        ctx.reply(Text(NOT_ENROLLED))
+        return None
+    return row, found, task
+
+
+def _card(ctx: Context, maker: QuizMaker, card_id: str) -> KbCard | None:
+    return maker.by_id.get(card_id) or knowledge_base(ctx.services).card(card_id)
+
+
+@router.card_action(RampAnswer)
+async def answer(ctx: Context, action: RampAnswer) -> None:
+    maker = await _maker(ctx)
+    got = await _row_and_task(ctx, action.task_id)
+    if got is None:
+        return
+    row, found, task = got
+    q = row.state.get("q")
+    if row.status == "done" or not q or q.get("serial") != action.serial or not q.get("options"):
+        ctx.reply(Text(ALREADY_ANSWERED))
+        return
+    ctx.update_card(f"已作答：第 {action.choice} 条")
+    row.state = {k: v for k, v in row.state.items() if k != "q"}
+    if action.choice == q["answer"]:
+        await _right(ctx, row, found, task, maker)
+        return
+    card = _card(ctx, maker, q["card"])
+    if card is None:  # the card was withdrawn meanwhile: no right answer to show, ask again
+        await ask(ctx, found, task, maker)
+        return
+    ctx.reply(Card(title=f"❌ 不是第 {action.choice} 条，合适的是第 {q['answer']} 条",
+                   description=f"客户：{user_text(q['line'])}\n参考话术「{user_text(card.title)}」：",
+                   fields=tuple(card_fields(card)), buttons=(Button(RampShow(task.id).pack(), "下一题", "primary"),),
+                   note=f"来源：知识卡片 {card.id} · 本关已答对 {row.correct}/{task.need}"))
+
+
+async def _right(ctx: Context, row: RampProgress, found: Progress, task: TaskView, maker: QuizMaker) -> None:
+    row.correct += 1
+    row.updated_at = ctx.now()
+    if row.correct < task.need:
+        ctx.reply(Text(f"✅ 答对了！（本关 {row.correct}/{task.need}）"))
+        await ask(ctx, found, task, maker)
+        return
+    ctx.reply(Text(f"✅ 答对了！「{task.title}」通过。"))
+    await _after_done(ctx, row, maker)
+
+
+async def _after_done(ctx: Context, row: RampProgress, maker: QuizMaker) -> None:
+    """Finish the row's task, then the next task or the unlock."""
+    session, cfg = await ctx.db(), ctx.settings.ramp
+    completed = await service.finish_task(session, row, ctx.now(), cfg)
+    if completed is not None:
+        await _completed(ctx, completed)
+        return
+    found = await service.progress(session, ctx.user.id, cfg)
+    if found is not None:
+        await show_next(ctx, found, maker)
+
+
+async def _completed(ctx: Context, found: Progress) -> None:
+    cfg, now = ctx.settings.ramp, ctx.now()
+    text = f"🎉 恭喜通关！新人通关 {found.total} 关全部完成，{service.unlocked_text(cfg)}。"
+    if found.user_id == ctx.user.id:
+        ctx.reply(Text(text))
+    else:
+        ctx.send(found.user_id, Text(text), key=f"ramp:done:{found.user_id}:{now.isoformat()}")
+    done = f"🎉 {user_text(found.name)} 完成了新人通关（{found.total} 关），{service.unlocked_text(cfg)}。"
+    if found.manager_id == ctx.user.id:
+        ctx.reply(Text(done))
+    elif found.manager_id:
+        ctx.send(found.manager_id, Text(done),
+                 key=f"ramp:done-mgr:{found.user_id}:{now.isoformat()}")
+
+
+@router.card_action(RampShow)
+async def show(ctx: Context, action: RampShow) -> None:
+    maker = await _maker(ctx)
+    got = await _row_and_task(ctx, action.task_id)
+    if got is None:
+        return
+    row, found, task = got
+    if found.complete:
+        ctx.reply(Text(f"🎉 你已完成新人通关，{service.unlocked_text(ctx.settings.ramp)}。"))
+        return
+    if task.kind == "quiz" and row.status == "open":
+        await ask(ctx, found, task, maker)
+        return
+    await show_next(ctx, found, maker)
+
+
+@router.card_action(RampRead)
+async def read_done(ctx: Context, action: RampRead) -> None:
+    maker = await _maker(ctx)
+    got = await _row_and_task(ctx, action.task_id)
+    if got is None:
+        return
+    row, _, task = got
+    if row.status == "done" or task.kind != "read":
+        ctx.reply(Text(ALREADY_ANSWERED))
+        return
+    ctx.update_card("已读完")
+    ctx.reply(Text(f"📖 「{task.title}」完成。"))
+    await _after_done(ctx, row, maker)
+
+
+# -- written answers --------------------------------------------------------------------------------------
+def _waiting_written(rows: Sequence[RampProgress], now: datetime, minutes: int) -> RampProgress | None:
+    for row in rows:
+        q = (row.state or {}).get("q") or {}
+        if q and not q.get("options") and "reply" not in q and q.get("at"):
+            asked = datetime.fromisoformat(q["at"])
+            if (now - asked).total_seconds() <= minutes * 60:
+                return row
+    return None
+
+
+async def _open_rows(session: AsyncSession, user_id: str) -> list[RampProgress]:
+    return list((await session.execute(select(RampProgress).where(
+        RampProgress.user_id == user_id, RampProgress.status == "open"))).scalars())
+
+
+async def _awaits_written(ctx: Context, msg: Inbound) -> bool:
+    async with ctx.services.db.session() as session:
+        rows = await _open_rows(session, ctx.user.id)
+    return _waiting_written(rows, ctx.now(), ctx.settings.ramp.answer_minutes) is not None
+
+
+@router.text(when=_awaits_written)
+async def written_answer(ctx: Context, msg: Inbound) -> None:
+    """The rep's own answer to a written question: the card to compare, and their verdict by button."""
+    maker = await _maker(ctx)
+    session = await ctx.db()
+    row = _waiting_written(await _open_rows(session, ctx.user.id), ctx.now(), ctx.settings.ramp.answer_minutes)
+    if row is None:
+        ctx.reply(Text(ALREADY_ANSWERED))
+        return
+    q = dict(row.state["q"])
+    card = _card(ctx, maker, q["card"])
+    if card is None:
+        row.state = {k: v for k, v in row.state.items() if k != "q"}
+        ctx.reply(Text("这道题的卡片已下线，换一题。"))
+        got = await _row_and_task(ctx, row.task_id)
+        if got is not None:
+            await ask(ctx, got[1], got[2], maker)
+        return
+    reply = msg.text.strip()[:500]
+    row.state = {**row.state, "q": {**q, "reply": reply}}
+    serial = int(q["serial"])
+    ctx.reply(Card(title="对照参考话术", description=f"客户：{user_text(q['line'])}\n你的回答：{user_text(reply)}\n"
+                   f"参考话术「{user_text(card.title)}」：", fields=tuple(card_fields(card)),
+                   buttons=(Button(RampGrade(row.task_id, serial, 1).pack(), "要点都答到了", "primary"),
+                            Button(RampGrade(row.task_id, serial, 0).pack(), "还差一些")),
+                   note=f"来源：知识卡片 {card.id} · 对照后如实选择"))
+
+
+@router.card_action(RampGrade)
+async def grade(ctx: Context, action: RampGrade) -> None:
+    maker = await _maker(ctx)
+    got = await _row_and_task(ctx, action.task_id)
+    if got is None:
+        return
+    row, found, task = got
+    q = row.state.get("q")
+    if row.status == "done" or not q or q.get("serial") != action.serial or "reply" not in q:
+        ctx.reply(Text(ALREADY_ANSWERED))
+        return
+    row.state = {k: v for k, v in row.state.items() if k != "q"}
+    ctx.update_card("要点都答到了" if action.ok else "还差一些")
+    if action.ok:
+        await _right(ctx, row, found, task, maker)
+        return
+    ctx.reply(Text("好的，记住参考话术的要点，再来一题。"))
+    await ask(ctx, found, task, maker)
+
+
+# -- shadowing, confirmed by the manager ------------------------------------------------------------------
+@router.card_action(RampAskConfirm)
+async def ask_confirm(ctx: Context, action: RampAskConfirm) -> None:
+    maker = await _maker(ctx)
+    got = await _row_and_task(ctx, action.task_id)
+    if got is None:
+        return
+    row, found, task = got
+    if task.kind != "shadow" or row.status == "done":
+        ctx.reply(Text("这一关已经确认过了，发「通关」继续。"))
+        return
+    session, now = await ctx.db(), ctx.now()
+    row.status, row.updated_at = "waiting", now
+    confirmers = [found.manager_id] if found.manager_id else list((await session.execute(
+        select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id))).scalars())
+    name = user_text(ctx.user.name)
+    for to in confirmers:
+        ctx.send(to, Card(title=f"跟岗确认 · {name}",
+                          description=f"{name} 说已完成跟岗任务「{user_text(task.spec.what)}」，请确认"
+                          f"（新人通关 {found.done}/{found.total}）。",
+                          buttons=(Button(RampConfirm(task.id, 1, ctx.user.id).pack(), "确认完成", "primary"),
+                                   Button(RampConfirm(task.id, 0, ctx.user.id).pack(), "还没有"))),
+                 key=f"ramp:ask:{ctx.user.id}:{task.id}:{now.isoformat()}:{to}")
+    ctx.update_card("已请主管确认")
+    who = "你的主管" if found.manager_id else "管理员"
+    ctx.reply(Text(f"已请{who}确认「{task.spec.what}」。"))
+    after = await service.progress(session, ctx.user.id, ctx.settings.ramp)
+    if after is not None and after.next is not None:
+        await show_next(ctx, after, maker)
+
+
+@router.card_action(RampConfirm, roles={"manager", "admin"})
+async def confirm_button(ctx: Context, action: RampConfirm) -> None:
+    rep = await (await ctx.db()).get(User, action.rep_id)
+    if rep is None:
+        ctx.reply(Text("找不到这位同事。"))
+        return
+    await confirm(ctx, rep, action.task_id, bool(action.ok))
+
+
+@router.command("通关确认", "确认通关", roles={"manager", "admin"})
+async def confirm_cmd(ctx: Context, msg: Inbound) -> None:
+    """「通关确认 张伟」: the rep's shadowing task waiting for confirmation (else their next one) is done."""
+    who = (command_arg(msg.text, "通关确认", "确认通关") or "").strip().lstrip("@")
+    session = await ctx.db()
+    rep = (await session.execute(select(User).where((User.id == who) | (User.name == who), User.active.is_(True))
+                                 .order_by(User.id).limit(1))).scalar_one_or_none() if who else None
+    if rep is None:
+        ctx.reply(Text("请写上要确认的同事，例如「通关确认 张伟」。" if not who else f"团队里没有「{who}」。"))
+        return
+    found = await service.progress(session, rep.id, ctx.settings.ramp)
+    shadows = [t for t in (found.left if found else []) if t.kind == "shadow"]
+    shadows.sort(key=lambda t: t.status != "waiting")
+    if not shadows:
+        ctx.reply(Text(f"{user_text(rep.name)} 没有待确认的跟岗任务。"))
+        return
+    await confirm(ctx, rep, shadows[0].id, True)
+
+
+async def confirm(ctx: Context, rep: User, task_id: int, ok: bool) -> None:
+    """The manager's (or an admin's) verdict on a rep's shadowing task."""
+    session, now, cfg = await ctx.db(), ctx.now(), ctx.settings.ramp
+    if not ctx.user.is_admin and rep.manager_id != ctx.user.id:
+        ctx.reply(Text(f"只有 {user_text(rep.name)} 的主管或管理员可以确认。"))
+        return
+    try:
+        row = await service.mark(session, rep.id, task_id, now)
+    except RampError:
+        ctx.reply(Text("这一关已不在他的通关路径里了。"))
+        return
+    found = await service.progress(session, rep.id, cfg)
+    task = next((t for t in found.tasks if t.id == task_id), None) if found else None
+    if found is None or task is None or task.kind != "shadow":
+        ctx.reply(Text("这不是跟岗任务。"))
+        return
+    name = user_text(rep.name)
+    if row.status == "done":
+        ctx.update_card("已确认")
+        ctx.reply(Text(f"{name} 的「{task.spec.what}」已经确认过了。"))
+        return
+    by = user_text(ctx.user.name)
+    if not ok:
+        row.status, row.updated_at = "open", now
+        ctx.update_card("已退回")
+        ctx.reply(Text(f"已告诉 {name}「{task.spec.what}」还没完成。"))
+        ctx.send(rep.id, Text(f"{by} 认为跟岗任务「{task.spec.what}」还没完成，完成后再点「请主管确认」。"),
+                 key=f"ramp:no:{rep.id}:{task_id}:{now.isoformat()}")
+        return
+    completed = await service.finish_task(session, row, now, cfg, by=ctx.user.id)
+    ctx.update_card("已确认完成")
+    ctx.reply(Text(f"已确认 {name} 完成「{task.spec.what}」（新人通关 {found.done + 1}/{found.total}）。"))
+    ctx.send(rep.id, Text(f"✅ {by} 确认了你的跟岗任务「{task.spec.what}」。"),
+             key=f"ramp:ok:{rep.id}:{task_id}:{now.isoformat()}")
+    if completed is not None:
+        await _completed(ctx, completed)

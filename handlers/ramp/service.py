@@ -1,0 +1,361 @@
+"""The ramp-up use cases chat, CLI and console share: define or replace the path, enrol a rep, record a task's
+progress, read a rep's or a team's progress, and the gate that keeps `[ramp] rights` locked until the path is
+done (with the Chinese refusal that says what is left).
+
+A rep is on the ramp only once enrolled (by an admin or manager, or at `org import` when `[ramp]
+enroll_new_reps`); reps already working are never locked by a new path. Tasks are done in order, except that a
+shadowing task waiting for the manager does not block the next ones.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import RampSettings, Settings
+from handlers.ramp.path import TaskSpec, default_path, parse_path
+from knowledge import store
+from knowledge.taxonomy import load_taxonomy
+from storage.activity import add_audit
+from storage.models import RampEnrollment, RampPath, RampProgress, RampTask, User
+
+log = logging.getLogger(__name__)
+
+RIGHT_CN = {"close": "推进到「签约回款」或赢单", "pool": "接收线索池的线索"}
+STATUS_CN = {"todo": "未开始", "open": "进行中", "waiting": "待主管确认", "done": "已完成"}
+DEFAULT_NAME = "默认路径"
+MAX_LEFT_SHOWN = 3
+
+
+class RampError(ValueError):
+    """A request that cannot be done; the message is Chinese."""
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: int
+    position: int
+    kind: str
+    spec: TaskSpec
+    title: str
+    status: str  # todo | open | waiting | done
+    correct: int = 0
+    need: int = 0  # quiz: right answers needed
+
+    def short(self) -> str:
+        if self.kind == "quiz" and self.status != "done" and self.correct:
+            return f"{self.title}（已答对 {self.correct}/{self.need}）"
+        if self.status == "waiting":
+            return f"{self.title}（待主管确认）"
+        return self.title
+
+
+@dataclass(frozen=True)
+class Progress:
+    user_id: str
+    name: str
+    manager_id: str | None
+    path_id: int
+    started_at: datetime
+    completed_at: datetime | None
+    tasks: tuple[TaskView, ...] = field(default_factory=tuple)
+
+    @property
+    def done(self) -> int:
+        return sum(1 for t in self.tasks if t.status == "done")
+
+    @property
+    def total(self) -> int:
+        return len(self.tasks)
+
+    @property
+    def complete(self) -> bool:
+        return self.completed_at is not None
+
+    @property
+    def left(self) -> list[TaskView]:
+        return [t for t in self.tasks if t.status != "done"]
+
+    @property
+    def next(self) -> TaskView | None:
+        """The first task the rep can work on now (a task waiting for the manager is skipped)."""
+        return next((t for t in self.tasks if t.status in ("todo", "open")), None)
+
+    @property
+    def waiting(self) -> list[TaskView]:
+        return [t for t in self.tasks if t.status == "waiting"]
+
+    def left_text(self) -> str:
+        left = self.left
+        shown = "、".join(t.short() for t in left[:MAX_LEFT_SHOWN])
+        return shown + (f" 等 {len(left)} 关" if len(left) > MAX_LEFT_SHOWN else "")
+
+    def summary(self) -> str:
+        """One line for lists and the digest: 「5/12 · 下一关 测验 · 价格异议 · 待确认 1」."""
+        if self.complete:
+            return f"{self.total}/{self.total} 已通关"
+        parts = [f"{self.done}/{self.total}"]
+        if self.next is not None:
+            parts.append(f"下一关 {self.next.title}")
+        if self.waiting:
+            parts.append(f"待主管确认 {len(self.waiting)}")
+        return " · ".join(parts)
+
+
+# -- the path -------------------------------------------------------------------------------------------
+async def current_path(session: AsyncSession) -> tuple[RampPath, list[RampTask]] | None:
+    path = (await session.execute(select(RampPath).where(RampPath.current.is_(True))
+                                  .order_by(RampPath.id.desc()).limit(1))).scalar_one_or_none()
+    if path is None:
+        return None
+    return path, await path_tasks(session, path.id)
+
+
+async def path_tasks(session: AsyncSession, path_id: int) -> list[RampTask]:
+    return list((await session.execute(select(RampTask).where(RampTask.path_id == path_id)
+                                       .order_by(RampTask.position))).scalars())
+
+
+def specs_of(tasks: Sequence[RampTask]) -> list[TaskSpec]:
+    return [TaskSpec.from_json(t.kind, t.spec or {}) for t in tasks]
+
+
+async def default_specs(session: AsyncSession, cfg: RampSettings) -> list[TaskSpec]:
+    return default_path(await store.all_cards(session, active_only=True), cfg.shadow_tasks)
+
+
+async def set_path(session: AsyncSession, specs: Sequence[TaskSpec], now: datetime, by: str | None,
+                   name: str = "") -> RampPath:
+    """The new current path; reps still on the ramp move to it, keeping what they finished where the same task
+    (same kind and settings) is on the new path."""
+    if not specs:
+        raise RampError("路径里没有任务")
+    old = await current_path(session)
+    await session.execute(update(RampPath).where(RampPath.current.is_(True)).values(current=False))
+    path = RampPath(name=(name or DEFAULT_NAME)[:64], current=True, created_by=by, created_at=now)
+    session.add(path)
+    await session.flush()
+    tasks = [RampTask(path_id=path.id, position=i, kind=s.kind, spec=s.to_json()) for i, s in enumerate(specs, 1)]
+    session.add_all(tasks)
+    await session.flush()
+    moved = 0
+    if old is not None:
+        moved = await _move_enrollments(session, old[1], tasks, path.id, now)
+    add_audit(session, by, "ramp.path", str(path.id), now, tasks=len(tasks), moved=moved)
+    log.info("ramp path %s set by %s: %d task(s), %d rep(s) moved", path.id, by, len(tasks), moved)
+    return path
+
+
+async def _move_enrollments(session: AsyncSession, old: Sequence[RampTask], new: Sequence[RampTask], path_id: int,
+                            now: datetime) -> int:
+    key = {t.id: _task_key(t) for t in old}
+    new_by_key = {_task_key(t): t for t in new}
+    rows = list((await session.execute(select(RampEnrollment).where(RampEnrollment.completed_at.is_(None)))).scalars())
+    for row in rows:
+        row.path_id = path_id
+        done = (await session.execute(select(RampProgress).where(
+            RampProgress.user_id == row.user_id, RampProgress.task_id.in_([t.id for t in old]),
+            RampProgress.status == "done"))).scalars()
+        for p in done:
+            same = new_by_key.get(key[p.task_id])
+            if same is not None:
+                session.add(RampProgress(user_id=row.user_id, task_id=same.id, status="done", correct=p.correct,
+                                         asked=p.asked, confirmed_by=p.confirmed_by, done_at=p.done_at,
+                                         updated_at=now))
+    await session.flush()
+    return len(rows)
+
+
+def parse(text: str, settings: Settings) -> list[TaskSpec]:
+    """The admin's path text (handlers/ramp/path.py), axis words resolved through the knowledge taxonomy
+    (设备科 → 采购); raises PathError naming the bad line."""
+    taxonomy = load_taxonomy(settings.knowledge.taxonomy_path or None)
+    return parse_path(text, taxonomy.resolve)
+
+
+async def empty_tasks(session: AsyncSession, specs: Sequence[TaskSpec]) -> list[str]:
+    """Warnings for reading and quiz tasks no active card fits (they are skipped when their turn comes)."""
+    cards = await store.all_cards(session, active_only=True)
+    out = []
+    for i, spec in enumerate(specs, 1):
+        if spec.kind == "shadow":
+            continue
+        wanted = spec.filters()
+        if not any(c.talk_track and (spec.kind == "read" or c.objection)
+                   and all(getattr(c, a) == v for a, v in wanted.items()) for c in cards):
+            out.append(f"第 {i} 个任务「{spec.title()}」：知识库里没有符合的卡片，轮到时会跳过")
+    return out
+
+
+def _task_key(task: RampTask) -> str:
+    return task.kind + json.dumps(task.spec or {}, sort_keys=True, ensure_ascii=False)
+
+
+async def ensure_path(session: AsyncSession, cfg: RampSettings, now: datetime, by: str | None) -> RampPath:
+    """The current path, made from the knowledge base (the default path) when there is none yet."""
+    found = await current_path(session)
+    if found is not None:
+        return found[0]
+    specs = await default_specs(session, cfg)
+    if not any(s.kind != "shadow" for s in specs):
+        raise RampError("还没有通关路径，知识库里也还没有话术卡片：请先导入话术卡片，或在后台「新人通关」页定义路径")
+    return await set_path(session, specs, now, by, DEFAULT_NAME)
+
+
+# -- enrolment and progress -------------------------------------------------------------------------------
+async def enroll(session: AsyncSession, user_id: str, cfg: RampSettings, now: datetime, by: str | None,
+                 *, restart: bool = False) -> RampEnrollment:
+    """Put a rep on the current path (idempotent; `restart` starts a finished or started rep over)."""
+    user = await session.get(User, user_id)
+    if user is None or not user.active:
+        raise RampError(f"没有找到在职同事「{user_id}」")
+    if user.role != "rep":
+        raise RampError(f"{user.name} 不是销售，不需要新人通关")
+    path = await ensure_path(session, cfg, now, by)
+    row = await session.get(RampEnrollment, user_id)
+    if row is not None and not restart:
+        return row
+    if row is None:
+        row = RampEnrollment(user_id=user_id, path_id=path.id, enrolled_by=by, started_at=now)
+        session.add(row)
+    else:
+        row.path_id, row.started_at, row.completed_at, row.enrolled_by = path.id, now, None, by
+        for p in (await session.execute(select(RampProgress).where(RampProgress.user_id == user_id))).scalars():
+            await session.delete(p)
+    await session.flush()
+    add_audit(session, by, "ramp.enroll", user_id, now, path=path.id, restart=restart)
+    return row
+
+
+async def enroll_new(session: AsyncSession, user_ids: Sequence[str], cfg: RampSettings, now: datetime,
+                     by: str | None) -> list[str]:
+    """Reps just added to the org start the path (`[ramp] enroll_new_reps`); an import never fails for it."""
+    if not cfg.enroll_new_reps:
+        return []
+    done: list[str] = []
+    for user_id in user_ids:
+        try:
+            await enroll(session, user_id, cfg, now, by)
+        except RampError as exc:
+            log.warning("ramp: %s not enrolled at import: %s", user_id, exc)
+            return done
+        done.append(user_id)
+    return done
+
+
+async def progress(session: AsyncSession, user_id: str, cfg: RampSettings) -> Progress | None:
+    """The rep's progress, or None when they are not on the ramp."""
+    row = await session.get(RampEnrollment, user_id)
+    if row is None:
+        return None
+    return (await _progress_of(session, [row], cfg))[0]
+
+
+async def team_progress(session: AsyncSession, manager_id: str | None, cfg: RampSettings) -> list[Progress]:
+    """Everyone on the ramp (finished too) of a manager's team; None → every team."""
+    stmt = select(RampEnrollment).join(User, User.id == RampEnrollment.user_id).where(User.active.is_(True))
+    if manager_id:
+        stmt = stmt.where(User.manager_id == manager_id)
+    rows = list((await session.execute(stmt.order_by(RampEnrollment.user_id))).scalars())
+    return await _progress_of(session, rows, cfg)
+
+
+async def _progress_of(session: AsyncSession, rows: Sequence[RampEnrollment], cfg: RampSettings) -> list[Progress]:
+    if not rows:
+        return []
+    users = {u.id: u for u in (await session.execute(
+        select(User).where(User.id.in_([r.user_id for r in rows])))).scalars()}
+    tasks: dict[int, list[RampTask]] = {}
+    for path_id in {r.path_id for r in rows}:
+        tasks[path_id] = await path_tasks(session, path_id)
+    marks: dict[tuple[str, int], RampProgress] = {
+        (p.user_id, p.task_id): p for p in (await session.execute(select(RampProgress).where(
+            RampProgress.user_id.in_([r.user_id for r in rows])))).scalars()}
+    out = []
+    for r in rows:
+        views = []
+        for t in tasks[r.path_id]:
+            spec = TaskSpec.from_json(t.kind, t.spec or {})
+            mark = marks.get((r.user_id, t.id))
+            need = (spec.count or cfg.questions) if t.kind == "quiz" else 0
+            views.append(TaskView(t.id, t.position, t.kind, spec, spec.title(cfg.questions),
+                                  mark.status if mark else "todo", mark.correct if mark else 0, need))
+        user = users.get(r.user_id)
+        out.append(Progress(r.user_id, user.name if user else r.user_id, user.manager_id if user else None,
+                            r.path_id, r.started_at, r.completed_at, tuple(views)))
+    return out
+
+
+async def mark(session: AsyncSession, user_id: str, task_id: int, now: datetime) -> RampProgress:
+    """The rep's row for a task of their path (created on first use); RampError for another path's task."""
+    row = (await session.execute(select(RampProgress).where(
+        RampProgress.user_id == user_id, RampProgress.task_id == task_id))).scalar_one_or_none()
+    if row is not None:
+        return row
+    enrolled = await session.get(RampEnrollment, user_id)
+    task = await session.get(RampTask, task_id)
+    if enrolled is None or task is None or task.path_id != enrolled.path_id:
+        raise RampError("这一关已不在你的通关路径里了，发「通关」看当前的任务。")
+    row = RampProgress(user_id=user_id, task_id=task_id, status="open", correct=0, asked=0, state={},
+                       updated_at=now)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def finish_task(session: AsyncSession, row: RampProgress, now: datetime, cfg: RampSettings,
+                      by: str | None = None) -> Progress | None:
+    """The task is done; returns the rep's progress when this completed the whole path (rights unlock)."""
+    row.status, row.done_at, row.updated_at, row.state = "done", now, now, {}
+    if by is not None:
+        row.confirmed_by = by
+    await session.flush()
+    now_progress = await progress(session, row.user_id, cfg)
+    if now_progress is None or now_progress.complete or now_progress.left:
+        return None
+    enrolled = await session.get(RampEnrollment, row.user_id)
+    assert enrolled is not None
+    enrolled.completed_at = now
+    add_audit(session, by or row.user_id, "ramp.complete", row.user_id, now, path=enrolled.path_id)
+    log.info("ramp: %s completed path %s", row.user_id, enrolled.path_id)
+    return await progress(session, row.user_id, cfg)
+
+
+# -- the gate ---------------------------------------------------------------------------------------------
+async def locked(session: AsyncSession, user_id: str | None, right: str, cfg: RampSettings) -> Progress | None:
+    """The rep's unfinished progress when `right` is still locked for them, else None."""
+    if not user_id or right not in cfg.rights:
+        return None
+    found = await progress(session, user_id, cfg)
+    return found if found is not None and not found.complete else None
+
+
+async def locked_ids(session: AsyncSession, right: str, cfg: RampSettings) -> set[str]:
+    """Reps for whom `right` is still locked."""
+    if right not in cfg.rights:
+        return set()
+    rows = await session.execute(select(RampEnrollment.user_id).where(RampEnrollment.completed_at.is_(None)))
+    return set(rows.scalars())
+
+
+def refusal(found: Progress, right: str, *, own: bool = True) -> str:
+    """「你还在新人通关中（已完成 5/12），推进到「签约回款」或赢单要等通关后开通。还差：…」"""
+    who = "你" if own else found.name
+    tail = "发「通关」继续。" if own else f"可提醒{found.name}发「通关」继续。"
+    return (f"{who}还在新人通关中（已完成 {found.done}/{found.total}），{RIGHT_CN.get(right, right)}要等通关后开通。"
+            f"还差：{found.left_text()}。{tail}")
+
+
+def locked_text(cfg: RampSettings) -> str:
+    return "、".join(RIGHT_CN.get(r, r) for r in cfg.rights) or "（没有锁定的功能）"
+
+
+def unlocked_text(cfg: RampSettings) -> str:
+    rights = "、".join(RIGHT_CN.get(r, r) for r in cfg.rights)
+    return f"已开通：{rights}" if rights else "所有功能都已开通"

@@ -1,0 +1,183 @@
+"""Voice visit notes: a voice message is a 跟进 summary said aloud.
+
+The words come from the channel (DingTalk sends its own recognition) or from `[asr]` (WeCom AMR, bot/asr.py).
+They go to the lead the rep names (线索 12 / 12号客户 / the customer's name) or, when none is named, to the
+lead of the last card this conversation showed; when neither is clear the rep picks one on a card (the words
+wait in a key-value row for ten minutes). From there it is the typed 跟进: the same insight mining, checks,
+and a time it names becomes the next follow-up with its reminder (handlers/leads/chat.record_follow_up).
+
+Every refusal (too long, silent, damaged, the transcription service slow or failing, transcription off)
+is one short reply and a log line, before anything is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.actions import VoiceTo
+from bot.asr import VoiceError, voice_to_text
+from bot.context import Context
+from bot.messages import Button, Card, Inbound, Text
+from bot.router import Router
+from bot.usertext import user_text
+from handlers.front import load_state
+from handlers.intent import named_leads
+from handlers.leads.chat import insight_miner, record_follow_up
+from handlers.leads.permissions import lead_gate
+from storage.leads import OPEN_STATUSES
+from storage.models import KeyValue, Lead
+from storage.sql import insert_ignore, rowcount
+
+log = logging.getLogger(__name__)
+router: Router[Context] = Router("voice")
+
+WAIT = timedelta(minutes=10)
+MAX_CHARS = 2000
+CHOICES = 3
+
+HEARD = "🎙 语音记录：「{text}」"
+TOO_LONG = "这条语音约 {n}，超过了 {limit} 秒的上限，没有记录。请分成几条短语音发送，或直接发文字「跟进 编号 摘要」。"
+FAILED: dict[str, str] = {
+    "silent": "这条语音没有听到说话声，没有记录。请靠近话筒再录一次。",
+    "corrupt": "这条语音文件无法读取（可能已损坏），没有记录。请重新录一条，或直接发文字。",
+    "empty": "没听清这条语音说了什么，没有记录。请再说一遍，或直接发文字。",
+    "timeout": "语音转写服务暂时没有响应，这条语音没有记录。请稍后重发，或直接发文字「跟进 编号 摘要」。",
+    "failed": "语音转写服务出错了，这条语音没有记录。请稍后重发，或直接发文字「跟进 编号 摘要」。",
+    "no_ffmpeg": "服务器暂时无法解码语音，这条没有记录，已通知管理员处理。请先发文字「跟进 编号 摘要」。",
+}
+NOT_RECEIVED = "语音没有收到（下载失败），请重新发送。"
+ASR_OFF_FIRST = ("收到语音 🎙 但语音转写还没有开启，这条没有记录。\n"
+                 "开启方法：请管理员在系统配置中打开「语音转写」并填写转写服务的地址和密钥，之后直接发语音就能记跟进。\n"
+                 "在此之前请发文字，例如「跟进 12 已拜访，客户关心价格，周四下午再约」。")
+ASR_OFF_AGAIN = "语音转写未开启，这条语音没有记录，请发文字跟进。"
+WHICH = "这段语音记到哪条线索？"
+WHICH_NOTE = "也可以重发语音并说出线索编号，例如「线索 12，……」"
+NO_LEADS = "你还没有进行中的线索，这段语音没有记下。请先录入线索（发截图或「新线索 …」），再发语音跟进。"
+EXPIRED = "这段语音已超过 10 分钟没有指定线索，请重新发送。"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} 分钟" if seconds >= 90 else f"{seconds:.0f} 秒"
+
+
+def _wait_key(user_id: str) -> str:
+    return f"voice_wait:{user_id}"
+
+
+@router.voice()
+async def voice_note(ctx: Context, msg: Inbound) -> None:
+    asr = ctx.settings.asr
+    if msg.seconds is not None and msg.seconds > asr.max_seconds:
+        log.warning("voice note from %s not recorded: %.0f s, over the %d s limit", ctx.user.id, msg.seconds,
+                    asr.max_seconds)
+        ctx.reply(Text(TOO_LONG.format(n=_minutes(msg.seconds), limit=asr.max_seconds)))
+        return
+    text = msg.text or await _transcribe(ctx, msg)
+    if not text:
+        return
+    text = text[:MAX_CHARS]
+    state = await load_state(ctx)  # its own short read
+    ids, said = named_leads(text, state)
+    lead_id = ids[0] if len(ids) == 1 else (state.current_lead if not ids else None)
+    if lead_id is None:
+        await _ask(ctx, text, ids)
+        return
+    insights = await insight_miner(ctx.services).mine_async(text)  # slow work before the transaction
+    heard = Text(HEARD.format(text=user_text(text)))
+    lead = await lead_gate(ctx, lead_id, "open", "线索 12")
+    if lead is None:  # the gate said why; the words are not lost
+        ctx.reply(heard)
+        return
+    reply = await record_follow_up(ctx, lead, text, insights, source="voice", said=said)
+    ctx.reply(Text(f"{heard.text}\n{reply}"))
+
+
+async def _transcribe(ctx: Context, msg: Inbound) -> str | None:
+    """The words of a voice note the channel sent without them; None after replying why not."""
+    asr = ctx.settings.asr
+    if not asr.enabled:
+        await _tell_asr_off(ctx)
+        return None
+    if msg.data is None:
+        log.warning("voice note from %s not received: %s", ctx.user.id, msg.data_error)
+        ctx.reply(Text(NOT_RECEIVED))
+        return None
+    try:
+        return await voice_to_text(asr, msg.data)
+    except VoiceError as exc:
+        level = logging.ERROR if exc.kind == "no_ffmpeg" else logging.WARNING
+        log.log(level, "voice note from %s (%d bytes) not recorded: %s", ctx.user.id, len(msg.data), exc)
+        if exc.kind == "too_long":
+            ctx.reply(Text(TOO_LONG.format(n=_minutes(exc.seconds or 0), limit=asr.max_seconds)))
+        else:
+            ctx.reply(Text(FAILED[exc.kind]))
+        return None
+
+
+async def _tell_asr_off(ctx: Context) -> None:
+    """How to turn transcription on, said once to each person; afterwards one short line."""
+    session, now = await ctx.db(), ctx.now()
+    told = await session.execute(insert_ignore(session, KeyValue).values(
+        key=f"voice:asr_off_told:{ctx.user.id}", value={"at": now.isoformat()}, updated_at=now))
+    first = rowcount(told) > 0
+    log.info("voice note from %s not recorded: [asr] is off (%s)", ctx.user.id, "told how" if first else "again")
+    ctx.reply(Text(ASR_OFF_FIRST if first else ASR_OFF_AGAIN))
+
+
+async def _ask(ctx: Context, text: str, named: list[int]) -> None:
+    """Which lead? The leads the note names, else the rep's most recently worked open leads, as buttons."""
+    session, now = await ctx.db(), ctx.now()
+    stmt = select(Lead).where(Lead.owner_id == ctx.user.id, Lead.status.in_(list(OPEN_STATUSES)))
+    if named:
+        stmt = stmt.where(Lead.id.in_(named))
+    leads = list((await session.execute(
+        stmt.order_by(Lead.last_activity_at.desc().nulls_last(), Lead.id.desc()).limit(CHOICES))).scalars())
+    heard = HEARD.format(text=user_text(text))
+    if not leads:
+        ctx.reply(Text(f"{heard}\n{NO_LEADS}"))
+        return
+    await _keep(session, ctx.user.id, text, now)
+    buttons = tuple(Button(VoiceTo(lead.id).pack(), f"#{lead.id} {user_text(lead.customer_name or '未留名客户')}")
+                    for lead in leads)
+    ctx.reply(Card(title=WHICH, description=heard, buttons=buttons, note=WHICH_NOTE))
+
+
+async def _keep(session: AsyncSession, user_id: str, text: str, now: datetime) -> None:
+    value = {"text": text, "until": (now + WAIT).isoformat()}
+    row = await session.get(KeyValue, _wait_key(user_id))
+    if row is None:
+        session.add(KeyValue(key=_wait_key(user_id), value=value, updated_at=now))
+    else:
+        row.value, row.updated_at = value, now
+
+
+async def _waiting(ctx: Context) -> str | None:
+    """The note waiting for its lead (a short separate read; no lock held)."""
+    async with ctx.services.db.session() as session:
+        row = await session.get(KeyValue, _wait_key(ctx.user.id))
+        if row is None or datetime.fromisoformat(row.value.get("until", "1970-01-01T00:00:00+00:00")) < ctx.now():
+            return None
+        return str(row.value.get("text") or "") or None
+
+
+@router.card_action(VoiceTo)
+async def click_voice_to(ctx: Context, action: VoiceTo) -> None:
+    text = await _waiting(ctx)
+    if text is None:
+        ctx.update_card("已处理")
+        ctx.reply(Text(EXPIRED))
+        return
+    insights = await insight_miner(ctx.services).mine_async(text)  # slow work before the transaction
+    lead = await lead_gate(ctx, action.lead_id, "open", "线索 12")
+    if lead is None:
+        return
+    session = await ctx.db()
+    row = await session.get(KeyValue, _wait_key(ctx.user.id))
+    if row is not None:
+        await session.delete(row)
+    ctx.update_card(f"已记到线索 #{lead.id}")
+    ctx.reply(Text(await record_follow_up(ctx, lead, text, insights, source="voice")))

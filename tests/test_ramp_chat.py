@@ -1,0 +1,118 @@
+"""新人通关 in chat: a rep on the ramp is refused 签约回款 with what is left, works through the path by buttons
+and typed replies (a wrong answer shows the card), the manager confirms the shadowing, and the right unlocks."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.chat import ChatSession
+from bot.services import Services
+from handlers.ramp import service
+from handlers.ramp.path import parse_path
+from storage.models import RampEnrollment, RampProgress
+from tests.conftest import Transcript
+from tests.leads_helpers import cn, seed_lead
+from tests.ramp_helpers import seed_cards
+
+PATH = """阅读 异议=价格 张数=2
+测验 异议=价格 题数=1
+测验 异议=交付 方式=自述 题数=1
+跟岗 陪同主管拜访一次客户"""
+
+
+async def _enrol(services: Services, text: str = PATH) -> None:
+    async with services.db.session() as s:
+        await service.set_path(s, parse_path(text), cn(20, 9), "admin01")
+        await service.enroll(s, "rep01", services.settings.ramp, cn(20, 9), "admin01")
+
+
+async def _question(services: Services) -> dict[str, object]:
+    async with services.db.session() as s:
+        rows = (await s.scalars(select(RampProgress).where(RampProgress.user_id == "rep01"))).all()
+    return next(r.state["q"] for r in rows if r.state.get("q"))
+
+
+async def test_a_new_rep_goes_through_the_path_and_unlocks_close(
+    services: Services, chat: ChatSession, transcript: Transcript
+) -> None:
+    await seed_cards(services)
+    await _enrol(services)
+    lead = await seed_lead(services, "rep01", stage="demo", assigned_at=cn(20, 10), customer_name="甲")
+
+    await chat.handle_line(f"阶段 {lead} 签约回款")
+    refused = transcript.last("rep01")["text"]
+    assert "新人通关" in refused and "0/4" in refused and "阅读 · 价格异议话术" in refused and "「通关」" in refused
+
+    await chat.handle_line("通关")
+    reading, card = transcript.to("rep01")[-2:]
+    assert "先别只看首付价" in reading["text"] and "一条线停一小时" in reading["text"]  # the 价格 cards themselves
+    assert card["title"] == "新人通关 · 第 1/4 关 · 阅读" and [b["text"] for b in card["buttons"]] == ["读完了"]
+    await chat.handle_line("/click 读完了")
+
+    quiz = transcript.last("rep01")
+    assert quiz["title"].startswith("新人通关 · 第 2/4 关 · 测验 · 价格异议") and "客户：" in quiz["text"]
+    q = await _question(services)
+    # every 价格 card (same objection, other industries) before a card of another objection fills the fourth place
+    assert len(q["options"]) == 4 and {"R01", "R02", "R03"} <= set(q["options"])  # type: ignore[arg-type]
+    right = int(q["answer"])  # type: ignore[call-overload]
+    wrong = 1 if right != 1 else 2
+    await chat.handle_line(str(wrong))  # a typed 「2」 answers through the last card
+    shown = transcript.last("rep01")
+    assert shown["title"].startswith(f"❌ 不是第 {wrong} 条") and f"知识卡片 {q['card']}" in shown["text"]
+    await chat.handle_line("/click 下一题")
+    q2 = await _question(services)
+    assert q2["serial"] == 2
+    await chat.handle_line(f"选{q2['answer']}")
+    assert any("通过" in t for t in transcript.texts("rep01")[-3:])
+
+    written = transcript.last("rep01")
+    assert "自述测验 · 交付异议" in written["title"] and "直接打字发给我" in written["text"]
+    await chat.handle_line("我会先说明分批上线的安排，再约定每一批的验收时间")
+    compare = transcript.last("rep01")
+    assert compare["title"] == "对照参考话术" and "你的回答：我会先说明分批上线" in compare["text"]
+    await chat.handle_line("/click 要点都答到了")
+
+    shadow = transcript.last("rep01")
+    assert "陪同主管拜访一次客户" in shadow["text"]
+    await chat.handle_line("/click 请主管确认")
+    ask = transcript.last("manager01")
+    assert ask["title"] == "跟岗确认 · 张伟" and [b["text"] for b in ask["buttons"]] == ["确认完成", "还没有"]
+
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("通关")
+    assert "张伟：3/4" in transcript.last("manager01")["text"]
+    await chat.handle_line("/click 确认完成")
+    assert "恭喜通关" in transcript.last("rep01")["text"]
+    async with services.db.session() as s:
+        assert (await s.get(RampEnrollment, "rep01")).completed_at is not None  # type: ignore[union-attr]
+
+    await chat.handle_line("/as rep01")
+    await chat.handle_line(f"阶段 {lead} 签约回款")
+    assert "新人通关" not in transcript.last("rep01")["text"]  # now only the evidence gate speaks
+
+
+async def test_reps_not_on_the_ramp_are_never_locked(
+    services: Services, chat: ChatSession, transcript: Transcript
+) -> None:
+    await seed_cards(services)
+    await _enrol(services)
+    lead = await seed_lead(services, "rep02", stage="demo", assigned_at=cn(20, 10), customer_name="乙")
+    await chat.handle_line("/as rep02")
+    await chat.handle_line("通关")
+    assert "不在新人通关名单" in transcript.last("rep02")["text"]
+    await chat.handle_line(f"阶段 {lead} 签约回款")
+    assert "新人通关" not in transcript.last("rep02")["text"]
+
+
+async def test_a_pool_lead_is_not_handed_to_a_rep_on_the_ramp(
+    services: Services, chat: ChatSession, transcript: Transcript
+) -> None:
+    await seed_cards(services)
+    await _enrol(services)
+    pool = await seed_lead(services, None, assigned_at=cn(20, 10), customer_name="池")
+    await chat.handle_line("/as manager01")
+    await chat.handle_line(f"改派 {pool} 张伟")
+    said = transcript.last("manager01")["text"]
+    assert "张伟还在新人通关中" in said and "接收线索池的线索" in said
+    await chat.handle_line(f"改派 {pool}")  # the engine's suggestions leave the rep out
+    assert "张伟" not in transcript.last("manager01")["text"]
