@@ -17,7 +17,7 @@ from storage.migrate import MigrationsPending
 
 # Command groups that live in their own modules, each with `register(subparsers)`.
 COMMAND_MODULES = ("app.commands.ocr", "app.commands.kb", "app.commands.leads", "app.commands.report",
-                   "app.commands.admin", "app.commands.audit", "app.commands.ramp")
+                   "app.commands.admin", "app.commands.audit", "app.commands.ramp", "app.commands.contracts")
 
 
 def _config_parent() -> argparse.ArgumentParser:

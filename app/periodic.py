@@ -1,5 +1,6 @@
 """Everything time-driven, run by APScheduler every few seconds (and by `/advance` in the console):
-due reminders, the managers' daily digest, the admins' weekly knowledge-gaps digest and daily dead-letter report.
+due reminders, the managers' daily digest, the admins' weekly knowledge-gaps digest and daily dead-letter report,
+the daily renewal scan (handlers/renewals/scan.py).
 The database decides what is due; running this twice or in two processes sends nothing twice.
 `check_calendar_years` runs at start-up and once a day (app/scheduler.py)."""
 
@@ -15,6 +16,7 @@ from bot.messages import Outbound, Text
 from handlers.checks.anchor import send_due_anchor
 from handlers.dead_letters import send_dead_letter_report
 from handlers.kb_gaps import send_weekly_gaps
+from handlers.renewals.scan import run_daily_scan
 from handlers.report import send_due_digests
 from reminders.calendar import UNCOVERED_HINT, BusinessCalendar, load_overrides, uncovered_years
 from reminders.ticker import tick
@@ -29,7 +31,8 @@ log = logging.getLogger(__name__)
 async def run_due_work(services: Services) -> int:
     """Returns how many items were queued (reminders fired, digests sent)."""
     return (await tick(services) + await send_due_digests(services) + await send_weekly_gaps(services)
-            + await send_due_anchor(services) + await send_dead_letter_report(services))
+            + await send_due_anchor(services) + await send_dead_letter_report(services)
+            + await run_daily_scan(services.db, services.settings, services.clock.now()))
 
 
 async def check_calendar_years(services: Services) -> int:

@@ -100,6 +100,7 @@ class VoiceTo(Action):
 
     prefix: ClassVar[str] = "voice:to"
     lead_id: int
+    note: str  # which waiting note (each card carries its own words)
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,31 @@ class ExtendFrozen(Action):
     lead_id: int
     reminder_id: int
     hours: float | None = None
+
+
+# -- renewal warnings (reminders/messages.py builds the cards, handlers/renewals/chat.py acts) -------------
+@dataclass(frozen=True)
+class RenewalContacted(Action):
+    prefix: ClassVar[str] = "ren:contacted"
+    warning_id: int
+
+
+@dataclass(frozen=True)
+class RenewalProof(Action):
+    prefix: ClassVar[str] = "ren:proof"
+    warning_id: int
+
+
+@dataclass(frozen=True)
+class RenewalHelp(Action):
+    prefix: ClassVar[str] = "ren:help"
+    warning_id: int
+
+
+@dataclass(frozen=True)
+class RenewalLift(Action):
+    prefix: ClassVar[str] = "ren:lift"
+    warning_id: int
 
 
 # -- new-rep ramp-up (handlers/ramp) --------------------------------------------------------------------

@@ -178,6 +178,17 @@ class ChecksSettings:
 
 
 @dataclass(frozen=True)
+class RenewalsSettings:
+    """Renewal early warning (handlers/renewals): which contracts are at risk, and the warning's ladder."""
+
+    window_days: int = 90  # a contract ending within this many days is looked at
+    quiet_payment_days: int = 90  # …and no payment on the account for this many days
+    health_below: int = 60  # …and the account's health under this → 续约预警
+    scan_time: str = "09:30"  # daily scan on working days, local time ("" = only after imports, `contracts scan`)
+    respond_days: float = 2.0  # working days per escalation step while nobody answers the warning
+
+
+@dataclass(frozen=True)
 class RampSettings:
     """New-rep ramp-up (新人通关, handlers/ramp): what stays locked until a rep finishes the path, and how
     the default path and its quizzes are made."""
@@ -236,6 +247,7 @@ class Settings:
     org: OrgSettings = field(default_factory=OrgSettings)
     checks: ChecksSettings = field(default_factory=ChecksSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    renewals: RenewalsSettings = field(default_factory=RenewalsSettings)
     ramp: RampSettings = field(default_factory=RampSettings)
     source: str = "built-in defaults"
 

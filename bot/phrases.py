@@ -8,6 +8,14 @@ from __future__ import annotations
 
 ROLE_CN = {"rep": "销售", "manager": "主管", "admin": "管理员"}
 
+# -- whatever the message (bot/dispatch.py) --------------------------------------------------------
+UNKNOWN_USER = "你还没有开通 salesbot，请联系管理员开通账号。"
+UNKNOWN_COMMAND = "没看懂这条指令 🤔 发送「帮助」查看可以做什么。"
+UNSUPPORTED = "暂不支持这种消息，可以发文字、语音、截图或 CSV/XLSX 文件。"
+FORBIDDEN = "这个操作需要{roles}权限。"
+FAILED = "出错了，已记录。请稍后再试。"
+BAD_KEY = "这个按钮已失效。"
+
 # One wording for a missing value, whatever the card.
 UNNAMED_CUSTOMER = "未留名客户"
 UNKNOWN_COMPANY = "公司未填"
@@ -20,6 +28,8 @@ ACTIVITY_LABELS = {
     "freeze": "冻结", "dropped": "放弃草稿", "snooze": "推迟提醒", "pause": "暂停提醒", "extend": "延期",
     "sla_breach": "超时", "sla_warning": "即将超时", "reminder": "提醒", "dormant": "转为沉睡", "merge": "合并",
     "duplicate_override": "确认不是重复客户", "edit": "修改", "note": "备注", "ask_reminder": "设置提醒",
+    "renewal_warning": "续约预警", "renewal_contacted": "续约已联系", "renewal_proof": "续签证明",
+    "renewal_lifted": "解除续约锁定", "renewal_overdue": "续约预警未处理", "renewal_help": "申请主管介入",
 }
 
 
@@ -52,7 +62,6 @@ NO_SUCH_BUTTON = "上一张卡片只有 {n} 个选项，请回复 1 到 {n}。"
 REMINDER_SET = "⏰ 好的，{when} 提醒你{task}。"
 REMINDER_SET_LEAD = "⏰ 好的，{when} 提醒你{task}（线索 #{id} {customer}）。"
 REMINDER_NEED_TIME = "什么时候提醒你？例如「明天上午10点提醒我给客户回电话」。"
-REMINDER_NEED_LEAD = "这个提醒是哪位客户的？请带上线索编号，例如「明天提醒我跟进 12」。"
 REMINDER_WHICH = "叫{customer}的客户有 {n} 条线索（{ids}），请带上编号再说一次，例如「{example}」。"
 REMINDER_PAST = "「{when}」已经过去了，请换一个以后的时间。"
 FOLLOW_UP_DONE = "✅ 已记录线索 #{id} 的跟进。"

@@ -12,8 +12,10 @@ def build_router() -> Router[Context]:
     from handlers.leads import chat as leads
     from handlers.leads.permissions import lead_gate
     from handlers.ramp import chat as ramp
+    from handlers.renewals import chat as renewals
 
     root: Router[Context] = Router("root", lead_gate=lead_gate)
-    for module in (front, help, admin, console_link, leads, checks, capture, ramp, escalation, voice, knowledge):
+    for module in (front, help, admin, console_link, leads, checks, capture, ramp, escalation, voice, renewals,
+                   knowledge):
         root.include(module.router)
     return root

@@ -19,22 +19,23 @@ from bot import phrases as P
 from bot.clock import fmt_cn
 from bot.context import Context
 from bot.dispatch import run_route
-from bot.messages import Button, Card, Inbound, Text, body_from_json
+from bot.messages import Button, Card, Inbound, Text, body_from_json, body_to_json
 from bot.router import Reading, Router
 from handlers.capture import _tell_conflicts as tell_conflicts
 from handlers.capture import capture_card
 from handlers.checks import hooks
 from handlers.escalation import apply_result
 from handlers.intent import FIELD_WORDS, Intent, State, understand
-from handlers.leads.assignment import change_owner, handover_notice, offboard
-from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for
+from handlers.leads.assignment import change_owner
+from handlers.leads.handover import offboard_with_handover
+from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for, renewal_refusal
 from handlers.llm_intent import ask_model
 from handlers.report import DIGEST_WINDOW, compute_report
 from handlers.when import first_future, say_when, workdays
 from ocr.extract import budget_in
 from ocr.timeparse import find_times
-from reminders import actions
-from reminders.policies import FOLLOW_UP
+from reminders import actions, messages
+from reminders.policies import FOLLOW_UP, NOTICE
 from reminders.store import add_timer, cancel_timers
 from storage.activity import add_activity
 from storage.leads import clean_value, find_duplicates, parse_budget, set_field
@@ -63,7 +64,7 @@ async def read(ctx: Context, msg: Inbound) -> Intent:
     if intent.name == "knowledge":
         model = await ask_model(ctx.settings.llm, msg.text, ctx.user.role)
         if model is not None and model.name != "knowledge":
-            return model if model.name in SAFE_FROM_MODEL else Intent("model_guess", {"intent": model}, intent.text)
+            return model if model.name in SAFE_FROM_MODEL else Intent("guess", {"intent": model}, intent.text)
     return intent
 
 
@@ -183,9 +184,10 @@ async def run_as(ctx: Context, msg: Inbound) -> None:
     await run_route(ctx.services, route, ctx, ctx.msg)
 
 
-@router.intent("model_guess")
-async def model_guess(ctx: Context, msg: Inbound) -> None:
-    """A model's reading that would change something: one 「你是想…？」 click before anything happens."""
+@router.intent("guess")
+async def guess(ctx: Context, msg: Inbound) -> None:
+    """A reading that is only a guess (a model's, or a near-miss command word): one 「你是想…？」 click before
+    anything happens."""
     guess = intent_of(ctx).slots.get("intent")
     text = command_text(guess) if isinstance(guess, Intent) else None
     if not text:
@@ -255,10 +257,15 @@ async def front_door(ctx: Context, msg: Inbound) -> Reading:
 
 # ---------------------------------------------------------------- reminders
 
-async def _lead_named(ctx: Context, slots: dict[str, Any]) -> Lead | None:
-    """The lead a request names: by number, by its customer's name, else the one on the card just shown."""
+# a task about whichever lead the conversation is on: 「明天提醒我跟进」 after a lead's card
+_ABOUT_THE_LEAD = re.compile(r"(?:再?(?:跟进|回访|联系|回电话?|回个电话|打电话|打个电话|约客户|联系客户)(?:一下)?)?")
+
+
+async def _lead_named(ctx: Context, slots: dict[str, Any]) -> tuple[bool, Lead | None]:
+    """(whether the request is about a lead, that lead): named by number, by its customer's name, or the one
+    on the card just shown when the task is only 「跟进 / 回电话」. (True, None): refused or asked which."""
     if slots.get("lead_id") is not None:
-        return await lead_for(ctx, slots["lead_id"])
+        return True, await lead_for(ctx, slots["lead_id"])
     state = state_of(ctx)
     customer = slots.get("customer")
     if customer:
@@ -266,13 +273,20 @@ async def _lead_named(ctx: Context, slots: dict[str, Any]) -> Lead | None:
         if len(ids) > 1:
             ctx.reply(Text(P.REMINDER_WHICH.format(customer=customer, n=len(ids), ids="、".join(f"#{i}" for i in ids),
                                                    example=f"明天提醒我跟进 {ids[0]}")))
-            return None
+            return True, None
         if ids:
-            return await lead_for(ctx, ids[0])
-    if state.current_lead is not None:
-        return await lead_for(ctx, state.current_lead)
-    ctx.reply(Text(P.REMINDER_NEED_LEAD))
-    return None
+            return True, await lead_for(ctx, ids[0])
+    if state.current_lead is not None and _ABOUT_THE_LEAD.fullmatch(slots.get("task") or ""):
+        return True, await lead_for(ctx, state.current_lead)
+    return False, None
+
+
+async def remind_me(ctx: Context, when: datetime, task: str) -> None:
+    """A reminder for the person alone (no lead): a message due at the very time they chose."""
+    note = messages.asked(when, task)
+    await add_timer(await ctx.db(), None, NOTICE, when, ctx.now(), payload={
+        "to": ctx.user.id, "body": body_to_json(note.body), "line": note.line, "standalone": True, "asked": True,
+        "key": f"asked:{ctx.user.id}:{ctx.msg.channel}:{ctx.msg.msg_id}"})
 
 
 async def remind_at(ctx: Context, lead: Lead, when: datetime, task: str) -> None:
@@ -296,8 +310,12 @@ async def reminder(ctx: Context, msg: Inbound) -> None:
     if when is None:
         ctx.reply(Text(P.REMINDER_PAST.format(when=said) if find_times(said, now) else P.REMINDER_NEED_TIME))
         return
-    lead = await _lead_named(ctx, slots)
-    if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead):
+    named, lead = await _lead_named(ctx, slots)
+    if not named:
+        await remind_me(ctx, when, slots.get("task") or "")
+        ctx.reply(Text(P.REMINDER_SET.format(when=say_when(when, now), task=slots.get("task") or "")))
+        return
+    if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead) or await renewal_refusal(ctx, lead):
         return
     task = slots.get("task") or "跟进"
     await remind_at(ctx, lead, when, task)
@@ -329,7 +347,8 @@ async def edit(ctx: Context, msg: Inbound) -> None:
         if slots.get("lead_id") is None:
             ctx.reply(Text(P.EDIT_WHICH.format(field=label, value=raw)))
         return
-    if lead.status != "draft" and (frozen_refusal(ctx, lead) or closed_refusal(ctx, lead)):
+    if lead.status != "draft" and (frozen_refusal(ctx, lead) or closed_refusal(ctx, lead)
+                                   or await renewal_refusal(ctx, lead)):
         return
     if name == "follow_up":
         await _edit_follow_up(ctx, lead, raw)
@@ -517,10 +536,11 @@ async def offboard_confirmed(ctx: Context, msg: Inbound) -> None:
         ctx.update_card("已处理")
         ctx.reply(Text("这位同事已经交接过了。"))
         return
-    moved = await offboard(session, leaving.id, taking.id, now, ctx.settings.reminders, actor_id=ctx.user.id)
-    text = P.OFFBOARD_DONE.format(who=leaving.name, n=len(moved), to=taking.name)
+    handover = await offboard_with_handover(session, leaving.id, taking.id, now, ctx.settings.reminders,
+                                            actor_id=ctx.user.id)
+    text = P.OFFBOARD_DONE.format(who=leaving.name, n=len(handover.leads), to=taking.name)
     ctx.update_card(text)
     ctx.reply(Text(text))
-    notice = handover_notice(leaving.id, taking.id, moved, now, leaving_name=leaving.name)  # as `org offboard`
+    notice = handover.notice(taking.id, now)  # as `org offboard`
     if notice is not None:
         ctx.send(notice.to, notice.body, key=notice.dedup_key)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -75,26 +75,30 @@ async def field_gaps(session: AsyncSession, kb: KnowledgeBase, now: datetime, cf
                      limit: int = 20) -> list[FieldGap]:
     """Objections and competitors from at least `field_min_reps` reps in `field_min_notes` summaries of the last
     `field_days` days that the knowledge search declines; most reps first. `kb` must be loaded."""
-    rows = await session.execute(
-        select(Activity.actor_id, Activity.lead_id, Activity.summary, Activity.detail, Activity.created_at)
-        .where(Activity.kind == "contact", Activity.created_at >= now - timedelta(days=cfg.field_days))
+    rows = await session.execute(  # only the mined part of each row, and only rows where something was mined
+        select(Activity.id, Activity.actor_id, Activity.detail["insights"], Activity.created_at)
+        .where(Activity.kind == "contact", Activity.created_at >= now - timedelta(days=cfg.field_days),
+               Activity.detail["insights_text"].as_string() != "")
         .order_by(Activity.created_at.desc(), Activity.id.desc()))
-    tally: dict[tuple[str, str], list[Any]] = {}
-    for actor, lead_id, summary, detail, at in rows:
-        insights = (detail or {}).get("insights") or {}
+    tally: dict[tuple[str, str], list[tuple[int, str | None, datetime]]] = {}
+    for row_id, actor, insights, at in rows:
+        insights = insights if isinstance(insights, dict) else {}
         found = [("objection", v) for v in insights.get("pain_points") or ()]
         found += [("competitor", v) for v in insights.get("competitors") or () if v != UNNAMED_COMPETITOR]
         for key in dict.fromkeys(found):
-            tally.setdefault(key, []).append((actor, lead_id, summary, at))
+            tally.setdefault(key, []).append((row_id, actor, at))
     recurring = [(key, notes) for key, notes in tally.items()
-                 if len(notes) >= cfg.field_min_notes and len({n[0] for n in notes}) >= cfg.field_min_reps]
+                 if len(notes) >= cfg.field_min_notes and len({n[1] for n in notes}) >= cfg.field_min_reps]
     uncovered = [(key, notes) for key, notes in recurring if not kb.search(key[1], top=1).answered]
-    uncovered.sort(key=lambda item: (-len({n[0] for n in item[1]}), -len(item[1]), item[0]))
+    uncovered.sort(key=lambda item: (-len({n[1] for n in item[1]}), -len(item[1]), item[0]))
     uncovered = uncovered[:limit]
-    names = await user_names(session, {n[0] for _key, notes in uncovered for n in notes[:EVIDENCE]})
-    return [FieldGap(kind, value, len({n[0] for n in notes}), len(notes), notes[0][3],
-                     tuple(FieldNote(lead_id, names.get(actor or "", actor or ""), at, summary)
-                           for actor, lead_id, summary, at in notes[:EVIDENCE]))
+    shown = {n[0] for _key, notes in uncovered for n in notes[:EVIDENCE]}
+    texts = {row_id: (lead_id, summary) for row_id, lead_id, summary in await session.execute(
+        select(Activity.id, Activity.lead_id, Activity.summary).where(Activity.id.in_(shown)))} if shown else {}
+    names = await user_names(session, {n[1] for _key, notes in uncovered for n in notes[:EVIDENCE]})
+    return [FieldGap(kind, value, len({n[1] for n in notes}), len(notes), notes[0][2],
+                     tuple(FieldNote(texts[row_id][0], names.get(actor or "", actor or ""), at, texts[row_id][1])
+                           for row_id, actor, at in notes[:EVIDENCE]))
             for (kind, value), notes in uncovered]
 
 

@@ -27,6 +27,8 @@ rather than 100%):
   NULL, "" and [] are unfilled).
 - PHI = 0.3 × R + 0.4 × K + 0.3 × C. An unknown component counts as 0 (never as a positive) and the
   digest says which components were unknown; PHI itself is 未知 only when all three are.
+- Renewal rate (handlers/renewals/figures.py): the team's contracts that ended in the last 90 days, renewed /
+  (renewed + not renewed); a contract whose outcome nobody recorded is 状态未知, counted and shown, never renewed.
 - Overdue (top 5 per rep): active or frozen team leads whose first contact is past the SLA deadline of the
   current assignment, or whose agreed follow-up time (next_follow_up_at) has passed, and frozen leads waiting
   for the manager; ordered by how long overdue.
@@ -46,10 +48,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import fmt_cn, to_cn
-from bot.config import RemindersSettings
+from bot.config import RampSettings, RemindersSettings
 from bot.messages import Image, Markdown, Outbound
 from bot.usertext import user_text
 from handlers.checks.quality import Quality, quality_by_rep, quality_lines
+from handlers.ramp.service import team_progress
+from handlers.renewals.figures import RenewalFigures, renewal_figures
 from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
 from reminders.directory import working_hours
 from storage.leads import OPEN_STATUSES, STAGE_CODES, STAGES, is_filled, previous_owner, stage_index
@@ -141,6 +145,8 @@ class TeamReport:
     reps: list[RepFigures]
     quality: dict[str, Quality] = field(default_factory=dict)  # per rep: key fields complete, open 🔴 flags
     cleanup: bool = False  # the monthly 数据清洁日: list each rep's oldest flags
+    ramp: list[tuple[str, str]] = field(default_factory=list)  # (name, progress) of the team's reps on 新人通关
+    renewals: RenewalFigures | None = None  # contracts that ended lately: renewed / lost / unknown
 
     @property
     def is_empty(self) -> bool:
@@ -262,7 +268,8 @@ async def _people(session: AsyncSession, manager_id: str | None) -> dict[str, Us
 
 
 async def compute_report(session: AsyncSession, manager_id: str | None, since: datetime, now: datetime,
-                         cfg: RemindersSettings, cleanup_day: int = 0) -> TeamReport:
+                         cfg: RemindersSettings, cleanup_day: int = 0, ramp: RampSettings | None = None,
+                         ) -> TeamReport:
     """Figures for one manager's team (manager_id None → every team); on `cleanup_day` of the month (1–28) the
     data-quality part lists each rep's oldest open flags (数据清洁日)."""
     people = await _people(session, manager_id)
@@ -318,7 +325,9 @@ async def compute_report(session: AsyncSession, manager_id: str | None, since: d
         lost=sum(1 for lead in leads if lead.status == "lost"),
         team=health(items, plans, contacts, since, now, cfg, cal), colours=colours(items, since, now), reps=rep_figs,
         quality=await quality_by_rep(session, [r.id for r in rep_figs], now),
-        cleanup=bool(cleanup_day) and to_cn(now).day == cleanup_day)
+        renewals=await renewal_figures(session, list(people) if manager_id else None, to_cn(now).date()),
+        cleanup=bool(cleanup_day) and to_cn(now).day == cleanup_day,
+        ramp=[(p.name, p.summary()) for p in await team_progress(session, manager_id, ramp or RampSettings())])
 
 
 def _rows(people: dict[str, User], items: Sequence[Counted], manager_id: str | None) -> list[User]:
@@ -350,6 +359,8 @@ def report_lines(rep: TeamReport) -> list[str]:
         arrow = f" → 转化 {pct(conv[i].value)}" if conv[i].total else ""
         lines.append(f"- {i + 1}.{name} {rep.reached[i]}{arrow}")
     lines.append(f"- 赢单 {rep.won} · 输单 {rep.lost}")
+    if rep.renewals is not None and rep.renewals.total:
+        lines.append(f"- {rep.renewals.text()}")
     lines.append("**当前超时（待处理）**")
     any_overdue = False
     for r in rep.reps:
@@ -368,6 +379,9 @@ def report_lines(rep: TeamReport) -> list[str]:
         c = r.colours
         lines.append(f"- {user_text(r.name)}: PHI {pct(r.health.phi)} · 在跟 {r.health.open_leads} · "
                      f"🟢{c['green']} 🟡{c['yellow']} 🔴{c['red']} · 超时 {len(r.overdue)}")
+    if rep.ramp:
+        lines.append("**新人通关**")
+        lines += [f"- {user_text(name)}: {progress}" for name, progress in rep.ramp]
     if rep.quality:
         lines += quality_lines([(r.id, r.name) for r in rep.reps], rep.quality, rep.cleanup, rep.now)
     return lines
@@ -452,7 +466,8 @@ async def send_due_digests(services: Services) -> int:
             KeyValue.key.in_([f"digest:{m}:{day}" for m in managers])))).scalars())
         todo = [m for m in managers if f"digest:{m}:{day}" not in done]
         cleanup_day = services.settings.checks.cleanup_day
-        reports = [await compute_report(session, m, now - DIGEST_WINDOW, now, cfg, cleanup_day) for m in todo]
+        reports = [await compute_report(session, m, now - DIGEST_WINDOW, now, cfg, cleanup_day, services.settings.ramp)
+                   for m in todo]
     sent = 0
     for report in reports:
         if not report.reps or report.is_empty:

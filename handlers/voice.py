@@ -3,8 +3,9 @@
 The words come from the channel (DingTalk sends its own recognition) or from `[asr]` (WeCom AMR, bot/asr.py).
 They go to the lead the rep names (线索 12 / 12号客户 / the customer's name) or, when none is named, to the
 lead of the last card this conversation showed; when neither is clear the rep picks one on a card (the words
-wait in a key-value row for ten minutes). From there it is the typed 跟进: the same insight mining, checks,
-and a time it names becomes the next follow-up with its reminder (handlers/leads/chat.record_follow_up).
+wait in a key-value row for ten minutes; each card's buttons name their own note). From there it is the typed
+跟进: the same insight mining, checks, and a time it names becomes the next follow-up with its reminder
+(handlers/leads/chat.record_follow_up).
 
 Every refusal (too long, silent, damaged, the transcription service slow or failing, transcription off)
 is one short reply and a log line, before anything is written.
@@ -12,10 +13,11 @@ is one short reply and a log line, before anything is written.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import VoiceTo
@@ -64,8 +66,8 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} 分钟" if seconds >= 90 else f"{seconds:.0f} 秒"
 
 
-def _wait_key(user_id: str) -> str:
-    return f"voice_wait:{user_id}"
+def _wait_key(user_id: str, note: str) -> str:
+    return f"voice_wait:{user_id}:{note}"
 
 
 @router.voice()
@@ -84,7 +86,7 @@ async def voice_note(ctx: Context, msg: Inbound) -> None:
     ids, said = named_leads(text, state)
     lead_id = ids[0] if len(ids) == 1 else (state.current_lead if not ids else None)
     if lead_id is None:
-        await _ask(ctx, text, ids)
+        await _ask(ctx, text, ids, hashlib.sha1(msg.msg_id.encode()).hexdigest()[:10])
         return
     insights = await insight_miner(ctx.services).mine_async(text)  # slow work before the transaction
     heard = Text(HEARD.format(text=user_text(text)))
@@ -128,7 +130,7 @@ async def _tell_asr_off(ctx: Context) -> None:
     ctx.reply(Text(ASR_OFF_FIRST if first else ASR_OFF_AGAIN))
 
 
-async def _ask(ctx: Context, text: str, named: list[int]) -> None:
+async def _ask(ctx: Context, text: str, named: list[int], note: str) -> None:
     """Which lead? The leads the note names, else the rep's most recently worked open leads, as buttons."""
     session, now = await ctx.db(), ctx.now()
     stmt = select(Lead).where(Lead.owner_id == ctx.user.id, Lead.status.in_(list(OPEN_STATUSES)))
@@ -140,25 +142,24 @@ async def _ask(ctx: Context, text: str, named: list[int]) -> None:
     if not leads:
         ctx.reply(Text(f"{heard}\n{NO_LEADS}"))
         return
-    await _keep(session, ctx.user.id, text, now)
-    buttons = tuple(Button(VoiceTo(lead.id).pack(), f"#{lead.id} {user_text(lead.customer_name or '未留名客户')}")
-                    for lead in leads)
+    await _keep(session, ctx.user.id, note, text, now)
+    buttons = tuple(Button(VoiceTo(lead.id, note).pack(),
+                           f"#{lead.id} {user_text(lead.customer_name or '未留名客户')}") for lead in leads)
     ctx.reply(Card(title=WHICH, description=heard, buttons=buttons, note=WHICH_NOTE))
 
 
-async def _keep(session: AsyncSession, user_id: str, text: str, now: datetime) -> None:
-    value = {"text": text, "until": (now + WAIT).isoformat()}
-    row = await session.get(KeyValue, _wait_key(user_id))
-    if row is None:
-        session.add(KeyValue(key=_wait_key(user_id), value=value, updated_at=now))
-    else:
-        row.value, row.updated_at = value, now
+async def _keep(session: AsyncSession, user_id: str, note: str, text: str, now: datetime) -> None:
+    """The words wait for the rep's pick; this person's notes left unpicked past the wait are dropped."""
+    await session.execute(delete(KeyValue).where(KeyValue.key.like(f"voice_wait:{user_id}:%"),
+                                                 KeyValue.updated_at < now - WAIT))
+    session.add(KeyValue(key=_wait_key(user_id, note), value={"text": text, "until": (now + WAIT).isoformat()},
+                         updated_at=now))
 
 
-async def _waiting(ctx: Context) -> str | None:
+async def _waiting(ctx: Context, note: str) -> str | None:
     """The note waiting for its lead (a short separate read; no lock held)."""
     async with ctx.services.db.session() as session:
-        row = await session.get(KeyValue, _wait_key(ctx.user.id))
+        row = await session.get(KeyValue, _wait_key(ctx.user.id, note))
         if row is None or datetime.fromisoformat(row.value.get("until", "1970-01-01T00:00:00+00:00")) < ctx.now():
             return None
         return str(row.value.get("text") or "") or None
@@ -166,7 +167,7 @@ async def _waiting(ctx: Context) -> str | None:
 
 @router.card_action(VoiceTo)
 async def click_voice_to(ctx: Context, action: VoiceTo) -> None:
-    text = await _waiting(ctx)
+    text = await _waiting(ctx, action.note)
     if text is None:
         ctx.update_card("已处理")
         ctx.reply(Text(EXPIRED))
@@ -176,7 +177,7 @@ async def click_voice_to(ctx: Context, action: VoiceTo) -> None:
     if lead is None:
         return
     session = await ctx.db()
-    row = await session.get(KeyValue, _wait_key(ctx.user.id))
+    row = await session.get(KeyValue, _wait_key(ctx.user.id, action.note))
     if row is not None:
         await session.delete(row)
     ctx.update_card(f"已记到线索 #{lead.id}")

@@ -45,6 +45,7 @@ MD_SECTIONS = {"话术": "talk_track", "报价模板": "quote_template", "成功
 SUFFIXES = {".csv", ".xlsx", ".md", ".markdown", ".json", ".jsonl"}
 
 Row = tuple[int, dict[str, Any]]
+HeaderMap = Callable[[Sequence[Any]], list[str | None]]
 
 
 class FormatError(ValueError):
@@ -127,16 +128,7 @@ def _with_id(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_rows(path: Path) -> Iterator[Row]:
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise FormatError(f"不支持的文件类型 {suffix or '（无后缀）'}（请用 .csv .xlsx .md .json .jsonl）")
-    if not path.is_file():
-        raise FormatError("找不到文件")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise FormatError(f"文件太大（{size / 2**20:.0f} MB，最多 {MAX_FILE_BYTES // 2**20} MB），请拆成几个文件再导入")
-    with path.open("rb") as head:
-        zipped = head.read(4) == b"PK\x03\x04"
+    suffix, zipped = _check_file(path, SUFFIXES, ".csv .xlsx .md .json .jsonl")
     if suffix == ".xlsx" or (zipped and suffix == ".csv"):  # an XLSX renamed to .csv is read as what it is
         _refuse_costly_xlsx(path)
         return _xlsx_rows(path)
@@ -148,6 +140,32 @@ def read_rows(path: Path) -> Iterator[Row]:
     if suffix == ".json":
         return _json_rows(text)
     return _jsonl_rows(text)
+
+
+def read_table(path: Path, header_map: HeaderMap) -> Iterator[Row]:
+    """Rows of any CSV or XLSX sheet (not only cards) under the first header `header_map` accepts, with the same
+    guards as card files: size, zip bombs, GBK, broken quotes, a renamed XLSX, the exporter's formula guard.
+    `header_map` turns a header row into field names (None = column ignored) or raises FormatError."""
+    suffix, zipped = _check_file(path, {".csv", ".xlsx"}, ".csv .xlsx")
+    if suffix == ".xlsx" or zipped:
+        _refuse_costly_xlsx(path)
+        return _xlsx_rows(path, header_map)
+    return _table_rows(_csv_records(_read_text(path)), header_map)
+
+
+def _check_file(path: Path, suffixes: set[str], hint: str) -> tuple[str, bool]:
+    """(suffix, looks like a zip) of a file we may read; FormatError (in Chinese) otherwise."""
+    suffix = path.suffix.lower()
+    if suffix not in suffixes:
+        raise FormatError(f"不支持的文件类型 {suffix or '（无后缀）'}（请用 {hint}）")
+    if not path.is_file():
+        raise FormatError("找不到文件")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise FormatError(f"文件太大（{size / 2**20:.0f} MB，最多 {MAX_FILE_BYTES // 2**20} MB），请拆成几个文件再导入")
+    with path.open("rb") as head:
+        zipped = head.read(4) == b"PK\x03\x04"
+    return suffix, zipped
 
 
 def _refuse_costly_xlsx(path: Path) -> None:
@@ -195,9 +213,10 @@ def _header_map(header: Sequence[Any]) -> list[str | None]:
     return names
 
 
-def _table_rows(records: Iterable[tuple[int, Sequence[Any]]]) -> Iterator[Row]:
-    """Rows under the header; the header is the first of the first rows that names a title column
-    (a merged sheet title or a note above it is skipped)."""
+def _table_rows(records: Iterable[tuple[int, Sequence[Any]]], header_map: HeaderMap | None = None) -> Iterator[Row]:
+    """Rows under the header; the header is the first of the first rows `header_map` accepts (for cards: one that
+    names a title column; a merged sheet title or a note above it is skipped)."""
+    header_map = header_map or _header_map
     names: list[str | None] | None = None
     first_error: FormatError | None = None
     seen = 0
@@ -207,7 +226,7 @@ def _table_rows(records: Iterable[tuple[int, Sequence[Any]]]) -> Iterator[Row]:
         if names is None:
             seen += 1
             try:
-                names = _header_map(cells)
+                names = header_map(cells)
             except FormatError as exc:
                 first_error = first_error or exc
                 if seen >= HEADER_SEARCH_ROWS:
@@ -243,7 +262,7 @@ def _csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
         raise FormatError(f"第 {reader.line_num} 行 CSV 格式损坏（引号不成对等）") from None
 
 
-def _xlsx_rows(path: Path) -> Iterator[Row]:
+def _xlsx_rows(path: Path, header_map: HeaderMap | None = None) -> Iterator[Row]:
     from openpyxl import load_workbook
 
     handle = path.open("rb")  # a file object: openpyxl would refuse a renamed file by its suffix
@@ -255,7 +274,7 @@ def _xlsx_rows(path: Path) -> Iterator[Row]:
     try:
         sheet = book.worksheets[0]
         records = ((i, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True), 1))
-        yield from _table_rows(records)
+        yield from _table_rows(records, header_map)
     finally:
         book.close()
         handle.close()

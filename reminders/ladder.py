@@ -26,6 +26,7 @@ from reminders.policies import (
     FIRST_CONTACT,
     FOLLOW_UP,
     NOTICE,
+    RENEWAL,
     RULE_CN,
     SLA_RULES,
     STAGE_STALL,
@@ -38,7 +39,7 @@ from reminders.policies import (
     sla_window,
 )
 from reminders.store import ClaimedRow, cancel_timers, fence
-from storage.models import Activity, Lead, Reminder
+from storage.models import Activity, Lead, Reminder, RenewalWarning
 
 log = logging.getLogger(__name__)
 
@@ -240,10 +241,36 @@ async def _fire_follow_up(session: AsyncSession, env: TickEnv, row: ClaimedRow, 
     queue_activity(session, env, lead.id, "reminder", "约定回访提醒", rule=FOLLOW_UP, at=at.isoformat())
 
 
+async def _fire_renewal(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: Lead) -> None:
+    """The escalation ladder of an unanswered 续约预警, like an SLA's: L1 remind the owner, L2… remind and CC the
+    manager, the top level asks the manager to step in. 已联系, a renewal proof or a lifted lock ends it."""
+    warning = await session.get(RenewalWarning, int(row.payload.get("warning_id", 0)))
+    if warning is None or warning.status != "open":
+        return
+    owner, top = warning.owner_id, freeze_level(env.cfg)
+    queue_activity(session, env, lead.id, "renewal_overdue", f"续约预警未处理（第{row.level}次）",
+                   rule=RENEWAL, level=row.level, warning_id=warning.id)
+    bosses = env.people.supervisors_of(owner)
+    if row.level >= top or owner is None:
+        for boss in bosses:
+            note = messages.renewal_escalated(lead, warning.id, env.people.name(owner), asked=False)
+            await add_notice(session, env, row, boss, note, standalone=True)
+        return
+    hours = env.hours(owner)
+    step = env.cal.working_days(float(row.payload.get("step_days", 2.0)), hours)
+    next_due = env.cal.add_working_time(max(env.now, row.due_at), step, hours)
+    queue_timer(session, env, lead.id, RENEWAL, next_due, level=row.level + 1, payload=dict(row.payload))
+    await add_notice(session, env, row, owner, messages.renewal_overdue(lead, warning.id, row.level, next_due))
+    if cc_manager(row.level, env.cfg):
+        for boss in bosses:
+            await add_notice(session, env, row, boss, messages.renewal_cc(lead, env.people.name(owner), row.level))
+
+
 HANDLERS = {
     FIRST_CONTACT: _fire_sla,
     STAGE_STALL: _fire_sla,
     CADENCE: _fire_cadence,
     DORMANCY: _fire_dormancy,
     FOLLOW_UP: _fire_follow_up,
+    RENEWAL: _fire_renewal,
 }

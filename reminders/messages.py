@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from bot.actions import AssignPicker, ExtendFrozen, PauseReminder, SnoozeReminder, TakeOver
+from bot.actions import (
+    AssignPicker,
+    ExtendFrozen,
+    PauseReminder,
+    RenewalContacted,
+    RenewalHelp,
+    RenewalLift,
+    RenewalProof,
+    SnoozeReminder,
+    TakeOver,
+)
 from bot.clock import fmt_cn
 from bot.messages import Body, Button, Card, Field, Markdown, Text
 from bot.usertext import user_text
 from reminders.policies import FIRST_CONTACT, RULE_CN, SNOOZE_DEFAULT_HOURS
-from storage.models import Lead
+from storage.models import Contract, Lead, RenewalWarning
 
 # WeCom app markdown ≤ 2048 bytes: a digest keeps whole lines up to this many bytes, then "…还有 N 条" (one message,
 # never split by the channel mid-list)
@@ -119,6 +129,12 @@ def dormancy(lead: Lead, days: int) -> Note:
     return Note(card, f"💤 {days} 天未跟进：{lead_label(lead)}")
 
 
+def asked(at: datetime, task: str) -> Note:
+    """A reminder a person asked for themselves, tied to no lead (「明天提醒我交周报」)."""
+    text = f"⏰ 提醒：{user_text(task)}（{fmt_cn(at)}）" if task else f"⏰ 你让我 {fmt_cn(at)} 提醒你，时间到了。"
+    return Note(Text(text), text)
+
+
 def follow_up(lead: Lead, at: datetime, note: str) -> Note:
     extra = f"（{user_text(note)}）" if note else ""
     card = Card(title="📞 约定回访提醒", description=f"{fmt_cn(at)} 约了回访 {lead_label(lead)}{extra}。")
@@ -142,3 +158,72 @@ def digest(lines: list[str]) -> Markdown:
 def frozen_text(lead: Lead) -> str:
     reason = (lead.extra or {}).get("frozen", {}).get("reason", "多次超时未跟进")
     return FROZEN_TEXT.format(label=lead_label(lead), reason=user_text(reason))
+
+
+# -- renewal warnings (续约预警) ------------------------------------------------------------------------------
+def renewal_reasons(contract: Contract, warning: RenewalWarning, today: date, quiet_days: int) -> str:
+    """Why the warning fired, in figures: the end date, the silence on payments, the health."""
+    left = (contract.end_on - today).days
+    paid = (f"最近一次回款在 {warning.last_paid_on.isoformat()}" if warning.last_paid_on else "没有回款记录")
+    how = "导入" if warning.health_source == "imported" else "按跟进、回款和风险标记计算"
+    return (f"合同 {contract.end_on.isoformat()} 到期（还剩 {max(left, 0)} 天），近 {quiet_days} 天没有回款"
+            f"（{paid}），客户健康分 {warning.health}（{how}）。")
+
+
+def renewal_fields(contract: Contract, warning: RenewalWarning) -> tuple[Field, ...]:
+    return (Field("合同金额", f"{contract.amount_cny:,} 元"),
+            Field("合同期", f"{contract.start_on.isoformat()} 至 {contract.end_on.isoformat()}"),
+            Field("最近回款", warning.last_paid_on.isoformat() if warning.last_paid_on else "无"),
+            Field("健康分", str(warning.health)))
+
+
+def renewal_card(lead: Lead, contract: Contract, warning: RenewalWarning, today: date, quiet_days: int, *,
+                 owner_name: str, for_manager: bool) -> Note:
+    """The 续约预警 card: to the owner (已联系 / 提交续签证明 / 申请主管介入) and to the manager, whose last button
+    lifts the lock instead."""
+    whose = f"{user_text(owner_name)} 的客户" if for_manager else "你的客户"
+    lock = ("该负责人对这个客户其他线索的操作已锁定，提交续签证明或你解除锁定后恢复。" if for_manager else
+            "在提交续签证明（续签合同或回款凭证）之前，这个客户的其他线索操作已锁定。")
+    last = (Button(RenewalLift(warning.id).pack(), "解除锁定", "danger") if for_manager
+            else Button(RenewalHelp(warning.id).pack(), "申请主管介入"))
+    card = Card(
+        title="⚠️ 续约预警",
+        description=f"{whose} {lead_label(lead)}：{renewal_reasons(contract, warning, today, quiet_days)}{lock}",
+        fields=renewal_fields(contract, warning),
+        buttons=(Button(RenewalContacted(warning.id).pack(), "已联系", "primary"),
+                 Button(RenewalProof(warning.id).pack(), "提交续签证明"), last),
+        card_id=f"ren{warning.id}{'m' if for_manager else ''}",
+    )
+    return Note(card, f"⚠️ 续约预警：{lead_label(lead)}，合同 {contract.end_on.isoformat()} 到期")
+
+
+def renewal_overdue(lead: Lead, warning_id: int, miss: int, next_due: datetime | None) -> Note:
+    """The ladder's reminder to the owner while the warning has no answer."""
+    then = f"{fmt_cn(next_due)} 仍未处理将" + ("抄送主管" if miss < 2 else "升级给主管") if next_due else ""
+    card = Card(title=f"⚠️ 续约预警未处理（第{miss}次）",
+                description=f"客户 {lead_label(lead)} 的续约预警还没有处理：请联系客户后点「已联系」，"
+                            f"或提交续签证明。",
+                fields=(Field("下次升级", then),) if then else (),
+                buttons=(Button(RenewalContacted(warning_id).pack(), "已联系", "primary"),
+                         Button(RenewalProof(warning_id).pack(), "提交续签证明")),
+                card_id=f"ren{warning_id}r{miss}")
+    return Note(card, f"⚠️ 续约预警未处理（第{miss}次）：{lead_label(lead)}")
+
+
+def renewal_cc(lead: Lead, owner_name: str, miss: int) -> Note:
+    text = f"{user_text(owner_name)} 的客户 {lead_label(lead)} 续约预警已第{miss}次未处理。"
+    return Note(Card(title="📋 抄送：续约预警未处理", description=text, note="仍未处理将升级请你介入"),
+                f"📋 抄送：{text}")
+
+
+def renewal_escalated(lead: Lead, warning_id: int, owner_name: str, asked: bool) -> Note:
+    """To the manager: the owner asked for help (申请主管介入), or the ladder reached its top."""
+    why = "申请主管介入" if asked else "多次提醒仍未处理"
+    card = Card(title="🆘 续约预警需要你介入",
+                description=f"{user_text(owner_name)} 的客户 {lead_label(lead)} 续约预警{why}。"
+                            f"可以亲自联系客户、提交续签证明，或解除对负责人的锁定。",
+                buttons=(Button(RenewalContacted(warning_id).pack(), "已联系", "primary"),
+                         Button(RenewalProof(warning_id).pack(), "提交续签证明"),
+                         Button(RenewalLift(warning_id).pack(), "解除锁定", "danger")),
+                card_id=f"ren{warning_id}h")
+    return Note(card, f"🆘 续约预警需要介入：{lead_label(lead)}")

@@ -20,10 +20,11 @@ STAGE_STALL = "stage_stall"
 CADENCE = "cadence"
 DORMANCY = "dormancy"
 FOLLOW_UP = "follow_up"
+RENEWAL = "renewal"  # an unanswered 续约预警 (handlers/renewals): remind → CC the manager → the manager steps in
 NOTICE = "notice"  # an outgoing reminder message waiting for its recipient's working hours
 
 SLA_RULES = (FIRST_CONTACT, STAGE_STALL)
-RULES = (FIRST_CONTACT, STAGE_STALL, CADENCE, DORMANCY, FOLLOW_UP)
+RULES = (FIRST_CONTACT, STAGE_STALL, CADENCE, DORMANCY, FOLLOW_UP, RENEWAL)
 TERMINAL_STAGES = ("won", "lost")
 
 RULE_CN = {
@@ -32,6 +33,7 @@ RULE_CN = {
     CADENCE: "高价值跟进节奏",
     DORMANCY: "沉睡唤醒",
     FOLLOW_UP: "约定回访",
+    RENEWAL: "续约预警",
 }
 
 # Rep-facing button defaults.

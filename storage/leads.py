@@ -230,7 +230,12 @@ def same_company(a: str | None, b: str | None) -> bool:
 
 def previous_owner(lead: Lead) -> str | None:
     """Who owned a lead before freezing released it to the pool (set by reminders)."""
-    frozen = (lead.extra or {}).get("frozen") or {}
+    return previous_owner_in(lead.extra)
+
+
+def previous_owner_in(extra: dict[str, Any] | None) -> str | None:
+    """`previous_owner` from the bare `extra` column (queries that load columns, not leads)."""
+    frozen = (extra or {}).get("frozen") or {}
     return frozen.get("prev_owner") if isinstance(frozen, dict) else None
 
 

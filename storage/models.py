@@ -314,6 +314,67 @@ class LeadFlag(Base):
     updated_at: Mapped[datetime]
 
 
+class Contract(Base):
+    """A customer contract (续约预警). The account is the customer's lead (`lead_id`): contracts and payments are
+    matched to it by name and phone at import. `health` is the imported 健康分 (None → computed from activity);
+    `renewal`: renewed | lost | None (unknown — never counted as renewed)."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (UniqueConstraint("lead_id", "start_on", "end_on", name="uq_contracts_lead_term"),
+                      Index("ix_contracts_end", "end_on"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    customer: Mapped[str] = mapped_column(String(64))
+    company: Mapped[str | None] = mapped_column(String(128))
+    amount_cny: Mapped[int] = mapped_column(BigInteger)
+    start_on: Mapped[date] = mapped_column(Date)
+    end_on: Mapped[date] = mapped_column(Date)
+    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    health: Mapped[int | None] = mapped_column(Integer)
+    renewal: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Payment(Base):
+    """Money received (回款) on an account (the customer's lead)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("lead_id", "paid_on", "amount_cny", name="uq_payments_lead_day_amount"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount_cny: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+
+
+class RenewalWarning(Base):
+    """One 续约预警 per contract, ever (UNIQUE contract_id: a scan run twice or in two processes warns once).
+    status: open → contacted (已联系) → proof (续签证明 filed) | lifted (manager lifted the lock);
+    `locked`: the owner's other actions on the customer's leads wait for the proof or the manager."""
+
+    __tablename__ = "renewal_warnings"
+    __table_args__ = (Index("ix_renewal_warnings_locked", "locked", "owner_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"), unique=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[str | None] = mapped_column(String(64))
+    company: Mapped[str | None] = mapped_column(String(128))
+    health: Mapped[int] = mapped_column(Integer)
+    health_source: Mapped[str] = mapped_column(String(16))  # imported | computed
+    last_paid_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="new")  # new | open | contacted | proof | lifted
+    locked: Mapped[bool] = mapped_column(Boolean, default=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
 class RampPath(Base):
     """A new-rep ramp-up path (新人通关): ordered tasks; one path is current, replacing it keeps the old rows
     for the reps' history."""

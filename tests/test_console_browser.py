@@ -259,6 +259,37 @@ def test_a_dead_letter_is_retried(site: Site, page: Any) -> None:
     assert site.transcript.last("rep05")["text"].startswith("周报已生成")
 
 
+def test_renewal_journey_warning_lock_and_lift_in_the_console(site: Site, page: Any, tmp_path: Path) -> None:
+    """Contract import → warning card → the rep is locked → the manager lifts the lock on the 续约 page → the rep
+    works the customer's leads again."""
+    from handlers.renewals.importer import import_files
+    from tests.renewals_helpers import seed_customers, write_files
+
+    ids = site.run(seed_customers(site.services))
+    paths = write_files(tmp_path)
+    site.run(import_files(site.services.db, site.services.settings, list(paths), site.services.clock.now()))
+    site.run(site.chat.settle())
+    assert site.transcript.last("rep01")["title"] == "⚠️ 续约预警"
+    assert "🔒" in site.say("rep01", f"跟进 {ids['other']} 约了下周演示")["text"]
+
+    signed_in(page, site, "manager01")
+    page.goto(site.url + "/admin/renewals")
+    row = page.locator("#warnings tr", has_text="李明")
+    assert "🔒" in row.inner_text() and "2026-12-31" in row.inner_text() and "40" in row.inner_text()
+    assert page.locator("#ending tr", has_text="孙七").count() == 1  # ending soon, healthy: listed, no warning
+    page.on("dialog", lambda dialog: dialog.accept())
+    row.locator("button", has_text="解除锁定").click()
+    page.wait_for_selector(".flash")
+    assert "已解除" in page.inner_text(".flash")
+    assert "主管已解除锁定" in page.locator("#warnings tr", has_text="李明").inner_text()
+    site.run(site.chat.settle())
+    assert "🔓" in site.transcript.last("rep01")["text"]
+    assert "🔒" not in site.say("rep01", f"跟进 {ids['other']} 约了下周演示")["text"]
+    page.goto(f"{site.url}/admin/leads/{ids['li']}")  # the account's timeline says it in Chinese
+    timeline = page.inner_text("main")
+    assert "续约预警：合同 2026-12-31 到期" in timeline and "解除续约锁定" in timeline and "renewal" not in timeline
+
+
 def test_a_competitor_reps_keep_meeting_becomes_a_card_from_the_gaps_queue(site: Site, page: Any) -> None:
     """知识萃取: three reps write down the same competitor no card answers; the admin starts a card from the
     field-feedback section of the gaps page, and the next rep who asks about it gets that card."""

@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.services import Services
 from handlers.kb_gaps import field_gaps, send_weekly_gaps
 from handlers.knowledge import knowledge_base
+from storage.migrate import upgrade
 from tests.conftest import Transcript, with_digests
 from tests.console_support import login, seed_cards, start_client
 from tests.leads_helpers import seed_lead
@@ -29,8 +30,10 @@ NOTES = {
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return with_digests(settings)
+async def settings(settings: Settings, db_url: str) -> Settings:
+    """Digests on; SQLite and PostgreSQL (the summaries' insights are read with each one's JSON operators)."""
+    await upgrade(db_url)
+    return replace(with_digests(settings), database=replace(settings.database, url=db_url))
 
 
 async def _file_notes(services: Services, chat: ChatSession) -> dict[str, int]:
@@ -101,6 +104,24 @@ async def test_console_gaps_page_shows_the_summaries_and_starts_a_draft_card(
         assert "<option selected>竞品</option>" in form
     finally:
         await client.close()
+
+
+async def test_kb_gaps_cli_lists_field_gaps_with_their_evidence(
+        services: Services, chat: ChatSession, settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+    import json
+
+    from app.commands.kb import run_gaps
+
+    leads = await _file_notes(services, chat)
+    capsys.readouterr()
+    assert await run_gaps(argparse.Namespace(days=7, json=False), settings) == 0
+    assert "一线 3 人" in capsys.readouterr().out
+    assert await run_gaps(argparse.Namespace(days=7, json=True), settings) == 0
+    (field,) = [g for g in map(json.loads, capsys.readouterr().out.splitlines()) if g["kind"] == "field"]
+    assert (field["q"], field["type"], field["reps"], field["count"]) == ("红圈", "competitor", 3, 3)
+    assert field["evidence"][0] == {"lead_id": leads["rep03"], "rep": "刘洋", "at": field["evidence"][0]["at"],
+                                    "summary": "信息科说红圈已经接了他们的系统"}
 
 
 async def test_no_field_gaps_is_said_plainly(services: Services, chat: ChatSession,

@@ -9,7 +9,7 @@ from app.chat import ChatSession
 from bot.services import Services
 from handlers.ramp import service
 from handlers.ramp.path import parse_path
-from storage.models import RampEnrollment, RampProgress
+from storage.models import KnowledgeCard, Lead, RampEnrollment, RampProgress
 from tests.conftest import Transcript
 from tests.leads_helpers import cn, seed_lead
 from tests.ramp_helpers import seed_cards
@@ -58,7 +58,11 @@ async def test_a_new_rep_goes_through_the_path_and_unlocks_close(
     wrong = 1 if right != 1 else 2
     await chat.handle_line(str(wrong))  # a typed 「2」 answers through the last card
     shown = transcript.last("rep01")
-    assert shown["title"].startswith(f"❌ 不是第 {wrong} 条") and f"知识卡片 {q['card']}" in shown["text"]
+    assert shown["title"].startswith(f"❌ 不是第 {wrong} 条") and "来源：话术库" in shown["text"]
+    async with services.db.session() as s:
+        right_card = await s.get(KnowledgeCard, q["card"])
+    assert right_card is not None and f"参考话术「{right_card.title}」" in shown["text"]
+    assert str(q["card"]) not in shown["text"]  # no card ids shown to people
     await chat.handle_line("/click 下一题")
     q2 = await _question(services)
     assert q2["serial"] == 2
@@ -116,3 +120,30 @@ async def test_a_pool_lead_is_not_handed_to_a_rep_on_the_ramp(
     assert "张伟还在新人通关中" in said and "接收线索池的线索" in said
     await chat.handle_line(f"改派 {pool}")  # the engine's suggestions leave the rep out
     assert "张伟" not in transcript.last("manager01")["text"]
+
+
+async def test_imported_pool_leads_skip_a_rep_on_the_ramp(services: Services) -> None:
+    from handlers.leads.assignment import import_leads
+
+    await seed_cards(services)
+    await _enrol(services)
+    rows = [(2, {"customer_name": "孙主任", "company": "东区医院", "phone": "13900000001", "region": "华东",
+                 "industry": "医疗", "product_line": "CRM"})]  # rep01's region, industry and product line
+    async with services.db.session() as s:
+        results, _ = await import_leads(s, rows, cn(23, 10), services.settings.reminders, ramp=services.settings.ramp)
+    assert results[0].status == "assigned" and results[0].owner_id not in (None, "rep01")
+
+
+async def test_a_frozen_lead_is_not_reassigned_to_a_rep_on_the_ramp(
+    services: Services, chat: ChatSession, transcript: Transcript
+) -> None:
+    await seed_cards(services)
+    await _enrol(services)
+    frozen = await seed_lead(services, None, status="frozen", assigned_at=cn(20, 10), customer_name="冻",
+                             extra={"frozen": {"prev_owner": "rep02", "rule": "first_contact", "reminder_id": 1}})
+    await chat.handle_line("/as manager01")
+    await chat.handle_line(f"改派 {frozen} 张伟")
+    assert "张伟还在新人通关中" in transcript.last("manager01")["text"]
+    async with services.db.session() as s:
+        lead = await s.get(Lead, frozen)
+    assert lead is not None and lead.owner_id is None and lead.status == "frozen"

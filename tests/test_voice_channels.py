@@ -49,7 +49,7 @@ async def test_dingtalk_voice_with_recognition_sets_the_follow_up_and_its_remind
     reply = said_to(dt, "rep01")[-1]
     assert "🎙 语音记录" in reply and "担心交付周期" in reply
     assert f"明天 10:00 提醒你回访线索 #{lead_id}" in reply
-    assert dt.fake.calls("messageFiles/download") == []  # the recognition was enough: no audio fetched
+    assert dt.fake.calls("download") == []  # the recognition was enough: no audio fetched
     (act,) = await contacts(dt.services)
     assert act.lead_id == lead_id and act.detail.get("source") == "voice"
     assert (await get_lead(dt.services, lead_id)).next_follow_up_at == cn(24, 10)
@@ -78,14 +78,30 @@ async def test_dingtalk_voice_without_recognition_and_no_asr_explains_once(dt: H
     await dt.post(audio_message("", sender="rep01"))
     await dt.settle()
     assert said_to(dt, "rep01")[-1].strip() == voice.ASR_OFF_AGAIN
-    assert dt.fake.calls("messageFiles/download") == []
+    assert dt.fake.calls("download") == []
 
 
-# -- WeCom AMR through [asr] -------------------------------------------------------------------------
+# -- audio through [asr] ----------------------------------------------------------------------------
 @pytest.fixture
 async def fake_asr() -> AsyncIterator[FakeOpenAI]:
     async with running_fake_openai() as server:
         yield server
+
+
+@needs_ffmpeg
+async def test_dingtalk_voice_without_recognition_goes_through_asr(settings: Settings, clock: ManualClock,
+                                                                   fake_asr: FakeOpenAI) -> None:
+    with_asr = replace(settings, asr=AsrSettings(enabled=True, base_url=fake_asr.base_url, timeout_s=2.0))
+    async for h in start_harness(with_asr, clock, mode="http"):
+        lead_id = await seed_lead(h.services, "rep01", customer_name="谢婷")
+        fake_asr.transcript = f"线索{lead_id} 谢婷说合同下周一走完流程"
+        h.fake.files["rawVoice1"] = amr_note(2.0)
+        await h.post(audio_message("", code="rawVoice1", sender="rep01"))
+        await h.settle()
+        assert len(h.fake.calls("download")) == 1 and len(fake_asr.audio) == 1
+        assert "谢婷说合同下周一走完流程" in said_to(h, "rep01")[-1]
+        (act,) = await contacts(h.services)
+        assert act.lead_id == lead_id
 
 
 @pytest.fixture

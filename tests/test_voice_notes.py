@@ -87,12 +87,22 @@ async def test_when_no_lead_is_clear_the_rep_picks_one_and_the_words_wait(
     (act,) = await contacts(services)
     assert act.lead_id == second and "下个月3号" in act.summary
     assert await kv_count(services, "voice_wait:") == 0
-    # an old card: the words have expired, nothing is written
+    # two notes waiting: the older card's button records the older words
     await chat.handle_line("/voice 王海说要再比较一下")
+    older = transcript.last("rep01")
+    await chat.handle_line("/voice 王海问能不能先试用一个月")
+    key = next(b["key"] for b in older["buttons"] if b["text"] == f"#{first} 王海")
+    await dispatch(services, Inbound(channel="console", user_id="rep01", msg_id="old-card", kind="click",
+                                     received_at=clock.now(), click_key=key))
+    acts = await contacts(services)
+    assert (acts[-1].lead_id, acts[-1].summary) == (first, "王海说要再比较一下")
+    # the newer card, too late: the words have expired, nothing is written
     clock.advance(timedelta(minutes=11))
     await chat.handle_line(f"/click #{first} 王海")
     assert voice.EXPIRED in last_text(transcript)
-    assert len(await contacts(services)) == 1
+    assert len(await contacts(services)) == 2
+    await chat.handle_line("/voice 王海说周五前给答复")  # a new wait clears this person's expired ones
+    assert await kv_count(services, "voice_wait:") == 1
 
 
 async def test_no_open_lead_says_so_and_keeps_the_words_in_the_reply(chat: ChatSession, services: Services,

@@ -180,13 +180,17 @@ async def run_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def run_gaps(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.kb_gaps import field_gaps
     from knowledge import store
 
     db = await _open(settings, seed=False)
     try:
+        kb = _kb(settings)
+        await kb.load(db)
         async with db.session() as session:
-            since = SystemClock().now() - timedelta(days=args.days)
-            found = await store.gaps(session, since)
+            now = SystemClock().now()
+            found = await store.gaps(session, now - timedelta(days=args.days))
+            field = await field_gaps(session, kb, now, settings.knowledge)
     finally:
         await db.dispose()
     for gap in found:
@@ -196,7 +200,15 @@ async def run_gaps(args: argparse.Namespace, settings: Settings) -> int:
         else:
             what = "无答案" if gap.kind == "unanswered" else f"点踩 {gap.card_id}"
             print(f"{gap.count:4d}  {what:<10}  {gap.query}  (最近 {fmt_cn(gap.last_at)})")
-    if not found and not args.json:
+    for f in field:  # 知识萃取: recurring in reps' summaries, no card answers it
+        if args.json:
+            print(json.dumps({"kind": "field", "q": f.value, "count": f.notes, "card": None,
+                              "last_at": f.last_at.isoformat(), "type": f.kind, "reps": f.reps,
+                              "evidence": [{"lead_id": n.lead_id, "rep": n.rep, "at": n.at.isoformat(),
+                                            "summary": n.summary} for n in f.evidence]}, ensure_ascii=False))
+        else:
+            print(f"{f.notes:4d}  {'一线 ' + str(f.reps) + ' 人':<10}  {f.label}  (最近 {fmt_cn(f.last_at)})")
+    if not found and not field and not args.json:
         print(f"最近 {args.days} 天没有未回答或被点踩的问题。")
     return 0
 

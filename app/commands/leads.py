@@ -138,26 +138,24 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
 
 async def run_offboard(args: argparse.Namespace, settings: Settings) -> int:
     from bot.outbox import enqueue
-    from handlers.leads.assignment import handover_lines, handover_notice, offboard
-    from storage.models import User
+    from bot.usertext import plain
+    from handlers.leads.handover import offboard_with_handover
 
     now = _now(args)
     db = await _open(settings, now)
     try:
         async with db.session() as session:
             try:
-                leads = await offboard(session, args.user, args.to, now, settings.reminders)
+                handover = await offboard_with_handover(session, args.user, args.to, now, settings.reminders)
             except ValueError as exc:
                 print(f"salesbot: {exc}", file=sys.stderr)
                 return 1
-            lines = handover_lines(leads)
-            leaving = await session.get(User, args.user)
-            notice = handover_notice(args.user, args.to, leads, now, leaving.name if leaving else None)
+            notice = handover.notice(args.to, now)
             if notice is not None:
                 await enqueue(session, [notice], now, settings.default_channel)
     finally:
         await db.dispose()
-    print(f"handover {args.user} → {args.to}: {len(leads)} lead(s); {args.user} deactivated")
-    for line in lines:
-        print(line)
+    print(f"handover {args.user} → {args.to}: {len(handover.leads)} lead(s); {args.user} deactivated")
+    for line in handover.lines():
+        print(plain(line))
     return 0

@@ -88,7 +88,7 @@ async def _replace(args: argparse.Namespace, settings: Settings, text: str | Non
                 print(f"salesbot: {exc}", file=sys.stderr)
                 return 1
             n = len(specs)
-            warnings = await service.empty_tasks(session, specs)
+            warnings = await service.empty_tasks(session, specs, settings.ramp)
     finally:
         await db.dispose()
     print(f"ramp path {path.id} set: {n} task(s)")

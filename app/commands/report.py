@@ -55,7 +55,8 @@ async def run_report(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 managers = list((await session.execute(select(User.id).where(
                     User.role == "manager", User.active.is_(True)).order_by(User.id))).scalars())
-            reports = [await compute_report(session, m, now - window, now, settings.reminders) for m in managers]
+            reports = [await compute_report(session, m, now - window, now, settings.reminders, ramp=settings.ramp)
+                       for m in managers]
             names = [m or args.manager or "all" for m in managers]
     finally:
         await db.dispose()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.console import kb, kb_tools, leads, login, oauth, ops, ramp
+from app.console import kb, kb_tools, leads, login, oauth, ops, ramp, renewals
 from app.console.core import HERE, JINJA, SERVICES, allow, console_middleware, make_jinja, user_of
 from bot.services import Services
 
@@ -36,6 +36,7 @@ def build_console(services: Services) -> web.Application:
     app.router.add_routes(kb_tools.routes())  # before kb: /kb/import is not a card id
     app.router.add_routes(kb.routes())
     app.router.add_routes(leads.routes())
+    app.router.add_routes(renewals.routes())
     app.router.add_routes(ops.routes())
     app.router.add_routes(ramp.routes())
     return app

@@ -161,7 +161,7 @@ async def members_offboard(request: web.Request) -> web.Response:
     """离职交接: the same use case as `salesbot org offboard` (open leads, timers, drafts, team), with the
     successor's handover list in chat."""
     from bot.outbox import enqueue
-    from handlers.leads.assignment import handover_notice, offboard
+    from handlers.leads.handover import offboard_with_handover
 
     services, user = services_of(request), user_of(request)
     data = await request.post()
@@ -169,10 +169,12 @@ async def members_offboard(request: web.Request) -> web.Response:
     now = services.clock.now()
     try:
         async with services.db.session() as session:
-            leads = await offboard(session, leaving, taking, now, services.settings.reminders, actor_id=user.id)
-            notice = handover_notice(leaving, taking, leads, now)
+            handover = await offboard_with_handover(session, leaving, taking, now, services.settings.reminders,
+                                                    actor_id=user.id)
+            notice = handover.notice(taking, now)
             if notice is not None:
                 await enqueue(session, [notice], now, services.default_channel)
+            leads = handover.leads
             add_audit(session, user.id, "org.offboard", leaving, now, to=taking, leads=len(leads),
                       **audit_detail(request))
     except ValueError as exc:

@@ -33,7 +33,7 @@ async def ramp_page(request: web.Request) -> web.Response:
         rows = await service.team_progress(session, None if user.is_admin else user.id, cfg)
         found = await service.current_path(session)
         specs = service.specs_of(found[1]) if found else await service.default_specs(session, cfg)
-        warnings = await service.empty_tasks(session, specs)
+        warnings = await service.empty_tasks(session, specs, cfg)
         stmt = select(User).where(User.role == "rep", User.active.is_(True),
                                   User.id.not_in(select(RampEnrollment.user_id))).order_by(User.id)
         if not user.is_admin:

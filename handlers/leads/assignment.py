@@ -361,31 +361,6 @@ async def offboard(session: AsyncSession, user_id: str, to_id: str, now: datetim
     return leads + drafts
 
 
-def handover_lines(leads: Sequence[Lead]) -> list[str]:
-    """One line per handed-over lead: who, company, stage, status, last follow-up, agreed call-back."""
-    from bot.clock import fmt_cn
-    from bot.phrases import UNKNOWN_COMPANY, UNNAMED_CUSTOMER
-    from storage.leads import STATUS_CN, stage_label
-
-    return [f"#{lead.id} {lead.customer_name or UNNAMED_CUSTOMER} · {lead.company or UNKNOWN_COMPANY} · "
-            f"{stage_label(lead.stage)} · {STATUS_CN.get(lead.status, lead.status)} · "
-            f"最近跟进 {fmt_cn(lead.last_activity_at)} · 约定回访 {fmt_cn(lead.next_follow_up_at)}" for lead in leads]
-
-
-def handover_notice(leaving_id: str, to_id: str, leads: Sequence[Lead], now: datetime,
-                    leaving_name: str | None = None) -> Outbound | None:
-    """The handover list the successor gets in chat (None when nothing was handed over); the colleague who left
-    is named by `leaving_name` when given."""
-    if not leads:
-        return None
-    from bot.messages import Markdown
-
-    who = leaving_name or leaving_id
-    body = Markdown(title="📋 线索交接清单", text=f"**{who} 的 {len(leads)} 条线索已转给你**\n"
-                    + "\n".join(f"- {line}" for line in handover_lines(leads)))
-    return Outbound(to_id, body, dedup_key=f"offboard:{leaving_id}:{now.isoformat()}")
-
-
 async def _hand_over_team(session: AsyncSession, leaving: User, taking: User) -> None:
     """A leaving manager's reps report to the successor, so the team's leads, digests and 团队线索 stay someone's."""
     team = (await session.execute(select(User).where(User.manager_id == leaving.id, User.id != taking.id))).scalars()

@@ -41,7 +41,6 @@ from bot.usertext import user_text
 from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
 from handlers.checks.evidence import read_image, read_name
-from handlers.checks.rules import budget_from_text
 from handlers.intent import split_person
 from handlers.leads import records
 from handlers.leads import views as view
@@ -287,7 +286,7 @@ def _wait_key(user_id: str) -> str:
     return f"evidence_wait:{user_id}"
 
 
-async def _await_evidence(ctx: Context, lead: Lead) -> None:
+async def await_evidence(ctx: Context, lead: Lead) -> None:
     """The next image or file the user sends within 5 minutes becomes evidence for `lead`."""
     session, now = await ctx.db(), ctx.now()
     row = await session.get(KeyValue, _wait_key(ctx.user.id))
@@ -300,19 +299,19 @@ async def _await_evidence(ctx: Context, lead: Lead) -> None:
                    f"也可以发送「证据 {lead.id} <说明>」。"))
 
 
-@router.card_action(AwaitEvidence, lead="open")
+@router.card_action(AwaitEvidence, lead="evidence")
 async def click_evidence_wait(ctx: Context, action: AwaitEvidence, lead: Lead) -> None:
-    await _await_evidence(ctx, lead)
+    await await_evidence(ctx, lead)
 
 
 @router.command("证据")
 async def evidence_cmd(ctx: Context, msg: Inbound) -> None:
     lead_id, note = parse_id(split_command(msg.text, "证据") or "")
-    lead = await lead_gate(ctx, lead_id, "open", "证据 12")
+    lead = await lead_gate(ctx, lead_id, "evidence", "证据 12")
     if lead is None:
         return
     if not note:
-        await _await_evidence(ctx, lead)
+        await await_evidence(ctx, lead)
         return
     ev, outcome = await records.add_evidence_note(await ctx.db(), lead, ctx.user, note, ctx.now(),
                                                  ctx.settings.checks)
@@ -395,7 +394,6 @@ async def new_lead_cmd(ctx: Context, msg: Inbound) -> None:
     # jieba (needs) loads its dictionary on first use: keep it off the event loop
     extracted = await asyncio.get_running_loop().run_in_executor(None, _extract, text[:4000], now, ctx.settings.ocr)
     fields, follow, conf = fields_from_extract(extracted)
-    fields["budget_cny"] = budget_from_text(text) or fields.get("budget_cny")  # 5千万 / 5e7 / 50000000 alike
     session = await ctx.db()
     lead, dups = await save_draft(session, fields, source="manual", by=ctx.user.id, now=now, confidence=conf,
                                   follow_up=follow, extra={"text": text[:4000]})
@@ -534,6 +532,6 @@ async def team_report(ctx: Context, msg: Inbound) -> None:
     now = ctx.now()
     async with ctx.services.db.session() as session:  # read-only; the chart renders outside any transaction
         report = await compute_report(session, None if ctx.user.is_admin else ctx.user.id, now - DIGEST_WINDOW,
-                                      now, ctx.settings.reminders)
+                                      now, ctx.settings.reminders, ramp=ctx.settings.ramp)
     ctx.reply(Markdown(title="📊 团队跟进日报", text="\n".join(report_lines(report))))
     ctx.reply(Image(data=await chart_png(report), file_name="report.png", caption="漏斗与 PHI"))

@@ -167,17 +167,38 @@ def manager_refusal(ctx: Context) -> bool:
     return False
 
 
+async def renewal_refusal(ctx: Context, lead: Lead) -> bool:
+    """True (and replied) when an unanswered 续约预警 holds the caller's actions on this customer's leads."""
+    from handlers.renewals.locks import lock_on, locked_text
+
+    session = await ctx.db()
+    warning = await lock_on(session, ctx.user.id, lead)
+    if warning is None:
+        return False
+    ctx.reply(Text(await locked_text(session, warning, lead)))
+    return True
+
+
 async def lead_gate(ctx: Context, lead_id: int | None, policy: str = "any", example: str = "线索 12") -> Lead | None:
     """The one check before acting on a lead, for commands and buttons alike (the router's lead gate).
 
-    "any": the caller may see it; "open": and it is neither frozen (for a rep) nor closed or a draft;
-    "manage": a manager or admin, and it is not closed. Otherwise replies why not and returns None."""
+    "any": the caller may see it; "open": and it is neither frozen (for a rep) nor closed or a draft, nor held by
+    a renewal lock; "evidence": as "open", except that a customer's lead waiting for a renewal proof takes it
+    (won or locked); "manage": a manager or admin, and it is not closed. Otherwise replies why not and returns
+    None."""
     if policy == "manage" and manager_refusal(ctx):
         return None
     lead = await lead_for(ctx, lead_id, example)
     if lead is None:
         return None
-    if policy == "open" and (frozen_refusal(ctx, lead) or closed_refusal(ctx, lead)):
+    if policy in ("open", "evidence") and frozen_refusal(ctx, lead):
+        return None
+    if policy == "evidence":
+        from handlers.renewals.locks import proof_pending
+
+        if await proof_pending(await ctx.db(), lead.id) is not None:
+            return lead
+    if policy in ("open", "evidence") and (closed_refusal(ctx, lead) or await renewal_refusal(ctx, lead)):
         return None
     if policy == "manage" and closed_refusal(ctx, lead):
         return None

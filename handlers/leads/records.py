@@ -21,6 +21,8 @@ from handlers.checks import hooks
 from handlers.checks.evidence import Reading
 from handlers.leads.assignment import activate_lead
 from handlers.leads.insights import Insights
+from handlers.renewals.evidence import record_from_evidence
+from handlers.renewals.locks import on_proof
 from reminders import lifecycle
 from storage.activity import add_activity
 from storage.leads import (
@@ -214,7 +216,9 @@ async def add_evidence_note(session: AsyncSession, lead: Lead, user: UserInfo, n
         ev.confirmed_by = user.id
     lines = await hooks.after_evidence(session, lead, ev, None, user.id, now, checks)
     if user.is_manager:
-        return ev, Outcome(True, "\n".join([f"✅ 已记录线索 #{lead.id} 的证据说明（主管录入，直接生效）。", *lines]))
+        renewal = await on_proof(session, lead, ev, user.id, now)
+        return ev, Outcome(True, "\n".join([f"✅ 已记录线索 #{lead.id} 的证据说明（主管录入，直接生效）。", *lines,
+                                            *([renewal] if renewal else [])]))
     return ev, Outcome(False, f"已记录证据说明，等待主管确认后即可签约/赢单（线索 #{lead.id}）。")
 
 
@@ -229,7 +233,9 @@ async def attach_evidence_file(session: AsyncSession, lead: Lead, actor_id: str,
     add_activity(session, lead.id, actor_id, "evidence", now, f"{'截图' if kind == 'image' else '文件'}证据",
                  evidence_id=ev.id, sha256=digest)
     lines = await hooks.after_evidence(session, lead, ev, reading, actor_id, now, checks)
-    return Outcome(True, "\n".join([f"📎 已保存线索 #{lead.id} 的证据。", *lines]))
+    account = [line for line in (await record_from_evidence(session, lead, ev, now),
+                                 await on_proof(session, lead, ev, actor_id, now)) if line]
+    return Outcome(True, "\n".join([f"📎 已保存线索 #{lead.id} 的证据。", *lines, *account]))
 
 
 async def decide_evidence(session: AsyncSession, ev: Evidence, lead: Lead, user: UserInfo, approve: bool,
@@ -243,4 +249,6 @@ async def decide_evidence(session: AsyncSession, ev: Evidence, lead: Lead, user:
         text = f"已驳回线索 #{lead.id} 的证据说明"
     add_activity(session, lead.id, user.id, "evidence", now, text, evidence_id=ev.id)
     await hooks.after_decision(session, lead, ev, user.id, approve, now, checks)
+    if approve and await on_proof(session, lead, ev, user.id, now):
+        text += "（作为续签证明，续约预警锁定已解除）"
     return text

@@ -138,7 +138,7 @@ def detail_card(lead: Lead, names: Mapping[str, str], activities: Sequence[Activ
     if lead.assign_reason:
         fields.append(Field("分配原因", user_text(lead.assign_reason)))
     insights = (lead.extra or {}).get("insights") or {}
-    summary = _insight_summary(insights)
+    summary = insight_summary(insights)
     if summary:
         fields.append(Field("洞察", user_text(summary)))
     timeline = timeline_lines(activities, names)
@@ -158,7 +158,7 @@ def detail_card(lead: Lead, names: Mapping[str, str], activities: Sequence[Activ
                 fields=tuple(fields), buttons=tuple(buttons), note=note, card_id=f"lead-{lead.id}")
 
 
-def _insight_summary(insights: Mapping[str, list[str]]) -> str:
+def insight_summary(insights: Mapping[str, list[str]]) -> str:
     parts = []
     for key, label in (("pain_points", "痛点"), ("competitors", "竞品"), ("roles", "决策链")):
         if insights.get(key):

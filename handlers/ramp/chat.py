@@ -9,9 +9,9 @@ import logging
 import random
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import RampAnswer, RampAskConfirm, RampConfirm, RampGrade, RampRead, RampShow
 from bot.context import Context
@@ -19,7 +19,7 @@ from bot.messages import Button, Card, Inbound, Markdown, Text
 from bot.router import Router
 from bot.services import Shared
 from bot.usertext import user_text
-from handlers.knowledge import card_fields, knowledge_base
+from handlers.knowledge import card_fields, knowledge_base, source_line
 from handlers.leads.permissions import command_arg
 from handlers.ramp import service
 from handlers.ramp.quiz import QuizMaker, option_text
@@ -204,7 +204,7 @@ async def answer(ctx: Context, action: RampAnswer) -> None:
     ctx.reply(Card(title=f"❌ 不是第 {action.choice} 条，合适的是第 {q['answer']} 条",
                    description=f"客户：{user_text(q['line'])}\n参考话术「{user_text(card.title)}」：",
                    fields=tuple(card_fields(card)), buttons=(Button(RampShow(task.id).pack(), "下一题", "primary"),),
-                   note=f"来源：知识卡片 {card.id} · 本关已答对 {row.correct}/{task.need}"))
+                   note=f"{source_line(card)} · 本关已答对 {row.correct}/{task.need}"))
 
 
 async def _right(ctx: Context, row: RampProgress, found: Progress, task: TaskView, maker: QuizMaker) -> None:
@@ -277,25 +277,24 @@ async def read_done(ctx: Context, action: RampRead) -> None:
 
 
 # -- written answers --------------------------------------------------------------------------------------
-def _waiting_written(rows: Sequence[RampProgress], now: datetime, minutes: int) -> RampProgress | None:
-    for row in rows:
-        q = (row.state or {}).get("q") or {}
+def _written_pending(rows: Sequence[tuple[int, dict[str, Any]]], now: datetime, minutes: int) -> int | None:
+    """The id of the progress row whose written question still waits for its answer, if any."""
+    for row_id, state in rows:
+        q = (state or {}).get("q") or {}
         if q and not q.get("options") and "reply" not in q and q.get("at"):
-            asked = datetime.fromisoformat(q["at"])
-            if (now - asked).total_seconds() <= minutes * 60:
-                return row
+            if (now - datetime.fromisoformat(q["at"])).total_seconds() <= minutes * 60:
+                return row_id
     return None
 
 
-async def _open_rows(session: AsyncSession, user_id: str) -> list[RampProgress]:
-    return list((await session.execute(select(RampProgress).where(
-        RampProgress.user_id == user_id, RampProgress.status == "open"))).scalars())
+_OPEN_ROWS = (select(RampProgress.id, RampProgress.state)
+              .where(RampProgress.status == "open").order_by(RampProgress.id))
 
 
 async def _awaits_written(ctx: Context, msg: Inbound) -> bool:
-    async with ctx.services.db.session() as session:
-        rows = await _open_rows(session, ctx.user.id)
-    return _waiting_written(rows, ctx.now(), ctx.settings.ramp.answer_minutes) is not None
+    async with ctx.services.db.reader() as conn:  # asked of many texts: never queue for SQLite's write lock
+        rows = (await conn.execute(_OPEN_ROWS.where(RampProgress.user_id == ctx.user.id))).all()
+    return _written_pending([(r.id, r.state) for r in rows], ctx.now(), ctx.settings.ramp.answer_minutes) is not None
 
 
 @router.text(when=_awaits_written)
@@ -303,7 +302,9 @@ async def written_answer(ctx: Context, msg: Inbound) -> None:
     """The rep's own answer to a written question: the card to compare, and their verdict by button."""
     maker = await _maker(ctx)
     session = await ctx.db()
-    row = _waiting_written(await _open_rows(session, ctx.user.id), ctx.now(), ctx.settings.ramp.answer_minutes)
+    rows = (await session.execute(_OPEN_ROWS.where(RampProgress.user_id == ctx.user.id))).all()
+    row_id = _written_pending([(r.id, r.state) for r in rows], ctx.now(), ctx.settings.ramp.answer_minutes)
+    row = await session.get(RampProgress, row_id) if row_id is not None else None
     if row is None:
         ctx.reply(Text(ALREADY_ANSWERED))
         return
@@ -323,7 +324,7 @@ async def written_answer(ctx: Context, msg: Inbound) -> None:
                    f"参考话术「{user_text(card.title)}」：", fields=tuple(card_fields(card)),
                    buttons=(Button(RampGrade(row.task_id, serial, 1).pack(), "要点都答到了", "primary"),
                             Button(RampGrade(row.task_id, serial, 0).pack(), "还差一些")),
-                   note=f"来源：知识卡片 {card.id} · 对照后如实选择"))
+                   note=f"{source_line(card)} · 对照后如实选择"))
 
 
 @router.card_action(RampGrade)

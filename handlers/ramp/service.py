@@ -179,7 +179,7 @@ def parse(text: str, settings: Settings) -> list[TaskSpec]:
     return parse_path(text, taxonomy.resolve)
 
 
-async def empty_tasks(session: AsyncSession, specs: Sequence[TaskSpec]) -> list[str]:
+async def empty_tasks(session: AsyncSession, specs: Sequence[TaskSpec], cfg: RampSettings) -> list[str]:
     """Warnings for reading and quiz tasks no active card fits (they are skipped when their turn comes)."""
     cards = await store.all_cards(session, active_only=True)
     out = []
@@ -189,7 +189,7 @@ async def empty_tasks(session: AsyncSession, specs: Sequence[TaskSpec]) -> list[
         wanted = spec.filters()
         if not any(c.talk_track and (spec.kind == "read" or c.objection)
                    and all(getattr(c, a) == v for a, v in wanted.items()) for c in cards):
-            out.append(f"第 {i} 个任务「{spec.title()}」：知识库里没有符合的卡片，轮到时会跳过")
+            out.append(f"第 {i} 个任务「{spec.title(cfg.questions)}」：知识库里没有符合的卡片，轮到时会跳过")
     return out
 
 
@@ -294,8 +294,10 @@ async def _progress_of(session: AsyncSession, rows: Sequence[RampEnrollment], cf
 
 async def mark(session: AsyncSession, user_id: str, task_id: int, now: datetime) -> RampProgress:
     """The rep's row for a task of their path (created on first use); RampError for another path's task."""
-    row = (await session.execute(select(RampProgress).where(
-        RampProgress.user_id == user_id, RampProgress.task_id == task_id))).scalar_one_or_none()
+    stmt = select(RampProgress).where(RampProgress.user_id == user_id, RampProgress.task_id == task_id)
+    if session.get_bind().dialect.name == "postgresql":  # two clicks on one question: the second waits, then sees it
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).scalar_one_or_none()
     if row is not None:
         return row
     enrolled = await session.get(RampEnrollment, user_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 import wave
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ class FakeOpenAI:
     base_url: str = ""
     transcript: str = "好的"  # what /audio/transcriptions answers
     audio: list[dict[str, Any]] = field(default_factory=list)  # transcription requests: model, language, seconds
+    replied_at: list[float] = field(default_factory=list)  # time.perf_counter() as each transcript went out
 
     async def completions(self, request: web.Request) -> web.Response:
         self.requests.append({"auth": request.headers.get("Authorization"), "body": await request.json()})
@@ -56,13 +58,14 @@ class FakeOpenAI:
             await asyncio.sleep(self.delay)
         if self.status != 200:
             return web.json_response({"error": {"message": "overloaded", "type": "server_error"}}, status=self.status)
+        self.replied_at.append(time.perf_counter())
         return web.json_response({"text": self.transcript})
 
 
 @asynccontextmanager
 async def running_fake_openai(reply: str = "ok") -> AsyncIterator[FakeOpenAI]:
     server = FakeOpenAI(reply=reply)
-    app = web.Application()
+    app = web.Application(client_max_size=25 * 1024 * 1024)  # OpenAI's own upload limit for audio
     app.router.add_post("/v1/chat/completions", server.completions)
     app.router.add_post("/v1/audio/transcriptions", server.transcriptions)
     runner, base = await serve_local(app)

@@ -1,0 +1,79 @@
+"""续约: the renewal warnings of the manager's team (an admin: all) with their figures, lift a lock, and the
+contracts ending soon. Lifting runs the 解除锁定 button of the chat card as the signed-in user
+(app.console.webctx), so the rules, the message to the rep and the activity row are the chat's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import or_, select
+
+from app.console.core import allow, audit_detail, message_page, render, services_of, user_of
+from app.console.webctx import run_as
+from bot.actions import RenewalLift
+from bot.context import UserInfo
+from handlers.renewals.accounts import health_of
+from handlers.renewals.scan import today_of
+from storage.activity import add_audit
+from storage.leads import user_names
+from storage.models import Contract, Lead, RenewalWarning, User
+
+MANAGERS = ("manager", "admin")
+STATUS_CN = {"new": "待处理", "open": "待处理", "contacted": "已联系，待证明", "proof": "已提交续签证明",
+             "lifted": "主管已解除锁定"}
+SHOWN = 200
+NOT_VISIBLE = "找不到这条续约预警，或它不在你的团队范围内。"
+
+
+def _owned_by(user: UserInfo, column: Any) -> Any:
+    """The rows `user` may see: an admin everything, a manager the team's and their own."""
+    if user.is_admin:
+        return column.is_not(None) | column.is_(None)
+    team = select(User.id).where(User.manager_id == user.id).scalar_subquery()
+    return or_(column.in_(team), column == user.id)
+
+
+@allow(*MANAGERS)
+async def renewals_page(request: web.Request, outcome: list[str] | None = None, ok: bool = True) -> web.Response:
+    services, user = services_of(request), user_of(request)
+    now = services.clock.now()
+    today, cfg = today_of(now), services.settings.renewals
+    async with services.db.session() as session:
+        warnings = (await session.execute(
+            select(RenewalWarning, Contract, Lead).join(Contract, Contract.id == RenewalWarning.contract_id)
+            .join(Lead, Lead.id == RenewalWarning.lead_id).where(_owned_by(user, RenewalWarning.owner_id))
+            .order_by(RenewalWarning.locked.desc(), RenewalWarning.id.desc()).limit(SHOWN))).all()
+        ending = (await session.execute(
+            select(Contract, Lead, health_of(today, now)).join(Lead, Lead.id == Contract.lead_id)
+            .where(_owned_by(user, Contract.owner_id), Contract.end_on >= today,
+                   Contract.end_on <= today + timedelta(days=cfg.window_days))
+            .order_by(Contract.end_on, Contract.id).limit(SHOWN))).all()
+        names = await user_names(session, [w.owner_id for w, _, _ in warnings] + [c.owner_id for c, _, _ in ending])
+    return render(request, "renewals.html", title="续约", warnings=warnings, ending=ending, names=names,
+                  STATUS_CN=STATUS_CN, today=today, cfg=cfg, outcome=outcome, ok=ok)
+
+
+@allow(*MANAGERS)
+async def renewals_action(request: web.Request) -> web.Response:
+    """解除锁定 of one warning, as the chat button."""
+    services, user = services_of(request), user_of(request)
+    raw = request.match_info["warning_id"]
+    if not raw.isdigit() or len(raw) > 9:
+        return message_page(request, "找不到续约预警", NOT_VISIBLE, 404)
+    async with services.db.session() as session:
+        visible = await session.scalar(select(RenewalWarning.id).where(
+            RenewalWarning.id == int(raw), _owned_by(user, RenewalWarning.owner_id)))
+    if visible is None:
+        return message_page(request, "找不到续约预警", NOT_VISIBLE, 404)
+    ok, replies = await run_as(services, user, click=RenewalLift(int(raw)).pack())
+    async with services.db.session() as session:
+        add_audit(session, user.id, "console.renewal.lift", f"renewal:{raw}", services.clock.now(), ok=ok,
+                  **audit_detail(request))
+    return await renewals_page(request, replies or ["已完成。"], ok=ok)
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get("/renewals", renewals_page, name="renewals"),
+            web.post("/renewals/{warning_id}", renewals_action, name="renewals_action")]

@@ -1,0 +1,92 @@
+"""The renewal lock and the warning's answers. While a warning is locked, its owner's actions on the customer's
+leads (the account's lead and their other leads of the same company) are refused — except filing the renewal
+proof itself; managers and admins are never locked. The lock ends with a renewal proof (an evidence item on the
+account's lead: a file or picture, or a note a manager confirmed) or when the manager lifts it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reminders.policies import RENEWAL
+from reminders.store import cancel_timers
+from storage.activity import add_activity
+from storage.leads import same_company
+from storage.models import Contract, Evidence, Lead, RenewalWarning
+
+ACTIVE = ("open", "contacted")  # answered or not, still waiting for the proof
+PROOFS = ("contract", "payment")  # what a file or picture must show to count (handlers/checks/evidence.py)
+LOCKED = ("🔒 客户「{customer}」的续约预警还没有处理完（合同 {end} 到期），提交续签证明前暂不能操作线索 #{lead}。"
+          "请点预警卡片上的「提交续签证明」，或发送「证据 {account}」后发来续签合同或回款凭证；也可以请主管解除锁定。")
+
+
+async def lock_on(session: AsyncSession, user_id: str, lead: Lead) -> RenewalWarning | None:
+    """The locked warning that holds `user_id`'s actions on `lead` (only the lead's owner is ever held)."""
+    if lead.owner_id != user_id:
+        return None
+    rows = await session.execute(select(RenewalWarning).where(
+        RenewalWarning.locked.is_(True), RenewalWarning.owner_id == user_id).order_by(RenewalWarning.id))
+    return next((w for w in rows.scalars()
+                 if w.lead_id == lead.id or same_company(w.company, lead.company)), None)
+
+
+async def locked_text(session: AsyncSession, warning: RenewalWarning, lead: Lead) -> str:
+    contract = await session.get(Contract, warning.contract_id)
+    account = await session.get(Lead, warning.lead_id)
+    customer = (account.company or account.customer_name) if account else None
+    return LOCKED.format(customer=customer or warning.company or "该客户", lead=lead.id, account=warning.lead_id,
+                         end=contract.end_on.isoformat() if contract else "即将")
+
+
+async def proof_pending(session: AsyncSession, lead_id: int) -> RenewalWarning | None:
+    """The warning on this account waiting for a renewal proof, if any."""
+    return (await session.execute(select(RenewalWarning).where(
+        RenewalWarning.lead_id == lead_id, RenewalWarning.status.in_(ACTIVE)).limit(1))).scalar_one_or_none()
+
+
+async def mark_contacted(session: AsyncSession, warning: RenewalWarning, actor_id: str, now: datetime) -> bool:
+    """已联系: the ladder stops; the lock stays until the proof. False when it was answered already."""
+    if warning.status != "open":
+        return False
+    warning.status = "contacted"
+    await cancel_timers(session, warning.lead_id, now, (RENEWAL,))
+    add_activity(session, warning.lead_id, actor_id, "renewal_contacted", now, "续约预警：已联系客户",
+                 warning_id=warning.id)
+    return True
+
+
+async def on_proof(session: AsyncSession, lead: Lead, ev: Evidence, actor_id: str, now: datetime) -> str | None:
+    """An evidence item on the account's lead: a contract page or payment record (file or picture), or a note a
+    manager wrote or confirmed, answers the warning and ends the lock. Returns the line to add to the reply, None
+    when no warning was waiting."""
+    warning = await proof_pending(session, lead.id)
+    if warning is None:
+        return None
+    if ev.kind in ("image", "file") and ev.proof not in PROOFS:
+        return (f"这份文件看不出是续签合同或回款凭证，续约预警仍锁定：请发合同页或回款截图，"
+                f"或发送「证据 {lead.id} <说明>」由主管确认。")
+    if ev.kind == "note" and not ev.confirmed_by:
+        return None
+    await _close(session, warning, "proof", actor_id, now)
+    add_activity(session, lead.id, actor_id, "renewal_proof", now, "续约预警：已提交续签证明，锁定解除",
+                 warning_id=warning.id, evidence_id=ev.id)
+    return "✅ 已作为续签证明，续约预警已处理，这个客户的线索操作已解锁。"
+
+
+async def lift(session: AsyncSession, warning: RenewalWarning, actor_id: str, now: datetime) -> bool:
+    """The manager lifts the lock (the warning is closed as lifted). False when it was not locked."""
+    if not warning.locked:
+        return False
+    await _close(session, warning, "lifted", actor_id, now)
+    add_activity(session, warning.lead_id, actor_id, "renewal_lifted", now, "续约预警：主管解除锁定",
+                 warning_id=warning.id)
+    return True
+
+
+async def _close(session: AsyncSession, warning: RenewalWarning, status: str, actor_id: str, now: datetime) -> None:
+    await session.execute(update(RenewalWarning).where(RenewalWarning.id == warning.id).values(
+        status=status, locked=False, resolved_by=actor_id, resolved_at=now))
+    await session.refresh(warning)
+    await cancel_timers(session, warning.lead_id, now, (RENEWAL,))

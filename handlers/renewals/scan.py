@@ -1,0 +1,132 @@
+"""The renewal scan: one INSERT … SELECT finds every contract ending within `window_days` whose account paid
+nothing for `quiet_payment_days` and whose health is below `health_below`, and records one warning per contract
+(UNIQUE contract_id: a second scan, a second process or a restart warns nothing twice). The new warnings' cards,
+ladder timers and activity rows are written in the same transaction, so a crash leaves either all or none."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, case, exists, func, insert, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.clock import to_cn
+from bot.config import Settings
+from bot.messages import Outbound
+from bot.outbox import enqueue
+from handlers.renewals.accounts import health_of, last_paid
+from reminders import messages
+from reminders.calendar import BusinessCalendar, load_calendar, parse_hhmm
+from reminders.directory import Directory, load_directory
+from reminders.policies import RENEWAL
+from storage.models import Activity, Contract, KeyValue, Lead, Payment, Reminder, RenewalWarning, UTCDateTime
+from storage.sql import insert_ignore, rowcount
+
+log = logging.getLogger(__name__)
+
+
+def today_of(now: datetime) -> date:
+    return to_cn(now).date()
+
+
+def at_risk(settings: Settings, today: date, now: datetime) -> Any:
+    """SELECT of the warnings to record: contracts at risk that have none yet (the set-based heart of the scan)."""
+    cfg = settings.renewals
+    later = aliased(Contract)
+    health = health_of(today, now)
+    return select(
+        Contract.id, Contract.lead_id, Contract.owner_id,
+        func.coalesce(Contract.company, select(Lead.company).where(Lead.id == Contract.lead_id).scalar_subquery()),
+        health,
+        case((Contract.health.is_(None), "computed"), else_="imported"), last_paid(Contract.lead_id),
+        literal("new", String), literal(True), literal(now, UTCDateTime()),
+    ).where(
+        Contract.end_on >= today, Contract.end_on <= today + timedelta(days=cfg.window_days),
+        Contract.renewal.is_(None),  # known renewed or lost: nothing to warn about
+        ~exists().where(later.lead_id == Contract.lead_id, later.start_on > Contract.start_on),  # renewed already
+        ~exists().where(RenewalWarning.contract_id == Contract.id),
+        ~exists().where(RenewalWarning.lead_id == Contract.lead_id,  # one warning per account at a time
+                        RenewalWarning.status.in_(("new", "open", "contacted"))),
+        ~exists().where(Payment.lead_id == Contract.lead_id,
+                        Payment.paid_on > today - timedelta(days=cfg.quiet_payment_days)),
+        health < cfg.health_below,
+    )
+
+
+COLUMNS = ["contract_id", "lead_id", "owner_id", "company", "health", "health_source", "last_paid_on", "status",
+           "locked", "created_at"]
+
+
+async def scan(session: AsyncSession, settings: Settings, now: datetime) -> int:
+    """Record and announce the new warnings in the caller's transaction; returns how many."""
+    today = today_of(now)
+    await session.execute(insert_ignore(session, RenewalWarning).from_select(COLUMNS, at_risk(settings, today, now)))
+    found = (await session.execute(
+        select(RenewalWarning, Contract, Lead).join(Contract, Contract.id == RenewalWarning.contract_id)
+        .join(Lead, Lead.id == RenewalWarning.lead_id).where(RenewalWarning.status == "new")
+        .order_by(RenewalWarning.id))).all()
+    if not found:
+        return 0
+    people, cal = await load_directory(session), await load_calendar(session, settings.reminders)
+    outs: list[Outbound] = []
+    timers: list[dict[str, Any]] = []
+    acts: list[dict[str, Any]] = []
+    for warning, contract, lead in found:
+        outs += _cards(settings, people, warning, contract, lead, today)
+        hours = people.hours(cal, warning.owner_id)
+        due = cal.add_working_time(now, cal.working_days(settings.renewals.respond_days, hours), hours)
+        timers.append({"lead_id": lead.id, "rule": RENEWAL, "due_at": due, "level": 1, "status": "pending",
+                       "payload": {"warning_id": warning.id, "step_days": settings.renewals.respond_days},
+                       "created_at": now, "updated_at": now})
+        acts.append({"lead_id": lead.id, "actor_id": None, "kind": "renewal_warning",
+                     "summary": "续约预警：" + messages.renewal_reasons(contract, warning, today,
+                                                                    settings.renewals.quiet_payment_days),
+                     "detail": {"warning_id": warning.id, "contract_id": contract.id}, "created_at": now})
+    await session.flush()
+    await session.execute(insert(Reminder), timers)
+    await session.execute(insert(Activity), acts)
+    await session.execute(update(RenewalWarning).where(RenewalWarning.status == "new").values(status="open"))
+    await enqueue(session, outs, now, settings.default_channel)
+    log.info("renewal scan: %d new warning(s)", len(found))
+    return len(found)
+
+
+def _cards(settings: Settings, people: Directory, warning: RenewalWarning, contract: Contract, lead: Lead,
+           today: date) -> list[Outbound]:
+    """The 续约预警 card to the owner and to the owner's manager (the admins when nobody is above)."""
+    quiet, owner = settings.renewals.quiet_payment_days, warning.owner_id
+    owner_name = people.name(owner)
+    person = people.get(owner)
+    recipients = [(owner, False)] if owner and person is not None and person.active else []
+    recipients += [(boss, True) for boss in people.supervisors_of(owner) if boss != owner]
+    outs = []
+    for to, manager in recipients:
+        note = messages.renewal_card(lead, contract, warning, today, quiet, owner_name=owner_name, for_manager=manager)
+        known = people.get(to)  # the channel we last heard them on, as the outbox would look it up, without a query
+        outs.append(Outbound(to, note.body, channel=(known.channel if known else None) or settings.default_channel,
+                             dedup_key=f"renewal:{warning.id}:{to}"))
+    return outs
+
+
+def scan_due(now: datetime, settings: Settings, cal: BusinessCalendar) -> bool:
+    """A working day at or after `[renewals] scan_time`; an empty scan_time turns the daily scan off."""
+    if not settings.renewals.scan_time:
+        return False
+    local, at = to_cn(now), parse_hhmm(settings.renewals.scan_time)
+    return cal.is_workday(local.date()) and (local.hour, local.minute) >= (at.hour, at.minute)
+
+
+async def run_daily_scan(db: Any, settings: Settings, now: datetime) -> int:
+    """Once per day (a KeyValue claim in the scan's own transaction: all or nothing, once across processes)."""
+    async with db.session() as session:
+        if not scan_due(now, settings, await load_calendar(session, settings.reminders)):
+            return 0
+        key = f"renewals:scan:{today_of(now).isoformat()}"
+        claimed = await session.execute(insert_ignore(session, KeyValue).values(
+            key=key, value={"at": now.isoformat()}, updated_at=now))
+        if rowcount(claimed) == 0:
+            return 0
+        return await scan(session, settings, now)

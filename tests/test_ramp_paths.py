@@ -1,0 +1,157 @@
+"""Ramp-up paths and questions: the admin's line format (and its refusals), the default path made from the
+knowledge base, questions built from whatever cards exist at that moment, replacing a path mid-way, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.chat import ChatSession
+from bot.services import Services
+from handlers.ramp import service
+from handlers.ramp.path import PathError, TaskSpec, default_path, parse_path, path_text
+from handlers.ramp.quiz import QuizMaker
+from knowledge.schema import parse_card
+from knowledge.taxonomy import load_taxonomy
+from storage.models import RampProgress
+from tests.conftest import Transcript, run_cli
+from tests.leads_helpers import cn
+from tests.ramp_helpers import ramp_cards, seed_cards
+
+SHADOWS = ["旁听一次电话", "陪同拜访一次客户", "独立做一次演示"]
+
+
+def test_path_lines_round_trip_and_synonyms_resolve() -> None:
+    text = ("阅读 异议=价格 张数=3\n# 注释\n\n测验 角色=设备科 异议=太贵 题数=2\n测验 行业=医疗 方式=自述\n"
+            "跟岗 陪同主管拜访一次客户")
+    specs = parse_path(text, load_taxonomy().resolve)
+    assert specs[1] == TaskSpec("quiz", role="采购", objection="价格", count=2)
+    assert [s.kind for s in specs] == ["read", "quiz", "quiz", "shadow"] and specs[2].mode == "write"
+    assert parse_path(path_text(specs)) == specs
+    assert specs[1].title() == "测验 · 采购 · 价格异议（答对 2 题）"
+    assert specs[3].title() == "跟岗 · 陪同主管拜访一次客户"
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("", "路径里没有任务"),
+    ("阅读 异议=价格\n考试 异议=价格", "第 2 行：开头应是「阅读」「测验」或「跟岗」"),
+    ("测验 异议", "第 1 行：「异议」应写成 名称=值"),
+    ("测验 题数=0", "题数应是 1 到 20 之间的整数"),
+    ("阅读 题数=2", "阅读任务不认识「题数」"),
+    ("测验 方式=口试", "方式只能是「选择」或「自述」"),
+    ("跟岗", "跟岗任务要写明做什么"),
+])
+def test_a_bad_path_line_is_named(text: str, says: str) -> None:
+    with pytest.raises(PathError, match=says):
+        parse_path(text)
+
+
+def test_the_default_path_has_twelve_tasks_from_what_the_cards_cover() -> None:
+    specs = default_path(ramp_cards(), SHADOWS)
+    assert len(specs) == 12
+    assert [s.line() for s in specs[:2]] == ["阅读 异议=交付", "测验 异议=交付"]  # most covered first, then by name
+    assert {s.objection for s in specs if s.kind == "read"} >= {"价格", "交付", "竞品"}
+    assert [s.what for s in specs[-3:]] == SHADOWS and specs[8] == TaskSpec("quiz", mode="write")
+    assert default_path([], SHADOWS) == [TaskSpec("shadow", what=w) for w in SHADOWS]
+
+
+def test_questions_come_from_the_cards_present() -> None:
+    cards = ramp_cards()
+    taxonomy = load_taxonomy()
+    extra = parse_card({"id": "X1", "title": "物流公司说售后没保障", "industry": "物流", "objection": "售后",
+                        "talk_track": "我们在您的三个分拨中心各备一名工程师，四小时内到场。"})
+    maker = QuizMaker([*cards, extra], taxonomy.extended({"objection": ["售后"]}))
+    q = maker.question(TaskSpec("quiz", objection="售后"), random.Random(1), choices=4)
+    assert q is not None and q.card_id == "X1" and "「售后」" in q.line  # a card added today is asked today
+    assert q.options[q.answer - 1] == "X1" and len(q.options) == 4  # filled from other objections
+    r01 = next(c for c in cards if c.id == "R01")
+    line = maker.customer_line(r01, random.Random(0))
+    assert line.startswith("医院的设备科说：")  # the card's own words for its industry and role
+    assert maker.question(TaskSpec("quiz", objection="不存在"), random.Random(0)) is None
+
+
+async def test_replacing_the_path_keeps_what_a_rep_finished(services: Services) -> None:
+    await seed_cards(services)
+    async with services.db.session() as s:
+        await service.set_path(s, parse_path("阅读 异议=价格\n跟岗 旁听一次电话"), cn(20, 9), "admin01")
+        await service.enroll(s, "rep01", services.settings.ramp, cn(20, 9), "admin01")
+        first = (await service.progress(s, "rep01", services.settings.ramp))
+        assert first is not None
+        row = await service.mark(s, "rep01", first.tasks[0].id, cn(20, 10))
+        await service.finish_task(s, row, cn(20, 10), services.settings.ramp)
+    async with services.db.session() as s:
+        await service.set_path(s, parse_path("测验 异议=竞品\n阅读 异议=价格"), cn(21, 9), "admin01")
+        after = await service.progress(s, "rep01", services.settings.ramp)
+    assert after is not None and [t.status for t in after.tasks] == ["todo", "done"] and after.done == 1
+
+
+async def test_a_stale_or_repeated_click_changes_nothing(
+    services: Services, chat: ChatSession, transcript: Transcript
+) -> None:
+    await seed_cards(services)
+    async with services.db.session() as s:
+        await service.set_path(s, parse_path("测验 异议=价格 题数=2"), cn(20, 9), "admin01")
+        await service.enroll(s, "rep01", services.settings.ramp, cn(20, 9), "admin01")
+    await chat.handle_line("通关")
+    first = transcript.last("rep01")
+    async with services.db.session() as s:
+        (row,) = (await s.scalars(select(RampProgress))).all()
+    await chat.handle_line(f"/click {row.state['q']['answer']}")  # right: the next question comes
+    other = next(b["key"] for i, b in enumerate(first["buttons"], 1) if i != row.state["q"]["answer"])
+    await chat._send(kind="click", click_key=other)  # the answered card's other button, later
+    assert "已经答过" in transcript.last("rep01")["text"]
+    async with services.db.session() as s:
+        (row,) = (await s.scalars(select(RampProgress))).all()
+    assert row.asked == 2 and row.correct == 1 and row.status == "open"
+
+
+async def test_a_written_question_only_waits_so_long(
+    services: Services, chat: ChatSession, transcript: Transcript
+) -> None:
+    await seed_cards(services)
+    async with services.db.session() as s:
+        await service.set_path(s, parse_path("测验 异议=价格 方式=自述"), cn(20, 9), "admin01")
+        await service.enroll(s, "rep01", services.settings.ramp, cn(20, 9), "admin01")
+    await chat.handle_line("通关")
+    await chat.handle_line("/advance 2h")
+    await chat.handle_line("今天食堂吃什么")
+    assert transcript.last("rep01")["title"] != "对照参考话术"  # a question two hours old no longer catches text
+
+
+async def test_team_report_shows_ramp_progress(services: Services, chat: ChatSession, transcript: Transcript) -> None:
+    await seed_cards(services)
+    async with services.db.session() as s:
+        await service.set_path(s, parse_path("阅读 异议=价格\n跟岗 旁听一次电话"), cn(20, 9), "admin01")
+        await service.enroll(s, "rep01", services.settings.ramp, cn(20, 9), "admin01")
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("团队日报")
+    text = next(m["text"] for m in transcript.to("manager01") if m["title"] == "📊 团队跟进日报")
+    assert "**新人通关**" in text and "张伟: 0/2 · 下一关 阅读 · 价格异议话术" in text
+
+
+async def test_cli_sets_shows_enrols_and_reports(services: Services, tmp_path: Path, capsys: object) -> None:
+    await seed_cards(services)
+    url = services.settings.database.url
+    good, bad = tmp_path / "path.txt", tmp_path / "bad.txt"
+    good.write_text("阅读 异议=价格\n测验 异议=竞品 题数=1\n测验 异议=售后\n跟岗 旁听一次电话\n", encoding="utf-8")
+    bad.write_text("阅读 异议=价格\n背诵 全部\n", encoding="utf-8")
+    assert await asyncio.to_thread(run_cli, url, "ramp", "path", "set", str(bad)) == 1
+    err = capsys.readouterr().err  # type: ignore[attr-defined]
+    assert "第 2 行" in err
+    assert await asyncio.to_thread(run_cli, url, "ramp", "path", "set", str(good)) == 0
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert "set: 4 task(s)" in out and "第 3 个任务「测验 · 服务异议（答对 2 题）」：知识库里没有符合的卡片" in out
+    assert await asyncio.to_thread(run_cli, url, "ramp", "path", "show") == 0
+    assert "测验 异议=竞品 题数=1" in capsys.readouterr().out  # type: ignore[attr-defined]
+    assert await asyncio.to_thread(run_cli, url, "ramp", "enroll", "manager01") == 1
+    assert "不是销售" in capsys.readouterr().err  # type: ignore[attr-defined]
+    assert await asyncio.to_thread(run_cli, url, "ramp", "enroll", "rep02") == 0
+    assert await asyncio.to_thread(run_cli, url, "ramp", "progress", "--json") == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]  # type: ignore[attr-defined]
+    assert rows == [{"user": "rep02", "done": 0, "total": 4, "complete": False, "next": "阅读 · 价格异议话术",
+                     "waiting": []}]
