@@ -6,6 +6,7 @@ import logging
 from dataclasses import replace
 from functools import partial
 
+from bot import phrases as P
 from bot.actions import Action
 from bot.confirm import confirm_card, needs_confirm
 from bot.context import Context
@@ -21,13 +22,8 @@ from bot.usertext import clean_inbound
 log = logging.getLogger(__name__)
 USERS = Shared("org.users", lambda _s: UserCache())  # who is who, kept warm between messages
 
-UNKNOWN_USER = "你还没有开通 salesbot，请联系管理员开通账号。"
-UNKNOWN_COMMAND = "没看懂这条指令 🤔 发送「帮助」查看可以做什么。"
-UNSUPPORTED = "暂不支持这种消息，可以发文字、语音、截图或 CSV/XLSX 文件。"
-FORBIDDEN = "这个操作需要{roles}权限。"
-FAILED = "出错了, 已记录。请稍后再试。"
-BAD_KEY = "这个按钮已失效。"
-ROLE_CN = {"rep": "销售", "manager": "主管", "admin": "管理员"}
+FAILED, FORBIDDEN, ROLE_CN = P.FAILED, P.FORBIDDEN, P.ROLE_CN
+UNKNOWN_USER, UNKNOWN_COMMAND, UNSUPPORTED, BAD_KEY = P.UNKNOWN_USER, P.UNKNOWN_COMMAND, P.UNSUPPORTED, P.BAD_KEY
 
 
 async def dispatch(services: Services, msg: Inbound) -> None:

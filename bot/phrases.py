@@ -8,6 +8,14 @@ from __future__ import annotations
 
 ROLE_CN = {"rep": "销售", "manager": "主管", "admin": "管理员"}
 
+# -- whatever the message (bot/dispatch.py) --------------------------------------------------------
+UNKNOWN_USER = "你还没有开通 salesbot，请联系管理员开通账号。"
+UNKNOWN_COMMAND = "没看懂这条指令 🤔 发送「帮助」查看可以做什么。"
+UNSUPPORTED = "暂不支持这种消息，可以发文字、语音、截图或 CSV/XLSX 文件。"
+FORBIDDEN = "这个操作需要{roles}权限。"
+FAILED = "出错了，已记录。请稍后再试。"
+BAD_KEY = "这个按钮已失效。"
+
 # One wording for a missing value, whatever the card.
 UNNAMED_CUSTOMER = "未留名客户"
 UNKNOWN_COMPANY = "公司未填"
@@ -54,7 +62,6 @@ NO_SUCH_BUTTON = "上一张卡片只有 {n} 个选项，请回复 1 到 {n}。"
 REMINDER_SET = "⏰ 好的，{when} 提醒你{task}。"
 REMINDER_SET_LEAD = "⏰ 好的，{when} 提醒你{task}（线索 #{id} {customer}）。"
 REMINDER_NEED_TIME = "什么时候提醒你？例如「明天上午10点提醒我给客户回电话」。"
-REMINDER_NEED_LEAD = "这个提醒是哪位客户的？请带上线索编号，例如「明天提醒我跟进 12」。"
 REMINDER_WHICH = "叫{customer}的客户有 {n} 条线索（{ids}），请带上编号再说一次，例如「{example}」。"
 REMINDER_PAST = "「{when}」已经过去了，请换一个以后的时间。"
 FOLLOW_UP_DONE = "✅ 已记录线索 #{id} 的跟进。"
@@ -70,7 +77,8 @@ EDIT_ASK_BUDGET = ("预算 {value} 比团队至今最大的一单（{largest}）
 EDIT_ASK_PHONE = "手机号「{value}」是 {n} 位，手机号应为 11 位，请再核对一下。"
 FIELD_CN = {"customer_name": "客户姓名", "company": "公司", "title": "职位", "phone": "电话", "email": "邮箱",
             "wechat_id": "微信", "budget_cny": "预算", "needs": "需求", "industry": "行业", "region": "区域",
-            "product_line": "产品线", "follow_up": "回访时间"}
+            "product_line": "产品线", "follow_up": "回访时间", "decision_chain": "决策链", "next_step": "下一步计划",
+            "objection": "客户异议"}
 
 # -- managers and admins -------------------------------------------------------------------------
 MANAGER_ONLY = "这个操作只有主管或管理员可以做。"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,13 +19,14 @@ from bot import phrases as P
 from bot.clock import fmt_cn
 from bot.context import Context
 from bot.dispatch import run_route
-from bot.messages import Button, Card, Inbound, Text, body_from_json
+from bot.messages import Button, Card, Inbound, Text, body_from_json, body_to_json
 from bot.router import Reading, Router
+from bot.usertext import user_text
 from handlers.capture import _tell_conflicts as tell_conflicts
 from handlers.capture import capture_card
 from handlers.checks import hooks
 from handlers.escalation import apply_result
-from handlers.intent import FIELD_WORDS, Intent, State, understand
+from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, understand
 from handlers.leads.assignment import change_owner
 from handlers.leads.handover import offboard_with_handover
 from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for, renewal_refusal
@@ -34,12 +35,12 @@ from handlers.report import DIGEST_WINDOW, compute_report
 from handlers.when import first_future, say_when, workdays
 from ocr.extract import budget_in
 from ocr.timeparse import find_times
-from reminders import actions
-from reminders.policies import FOLLOW_UP
+from reminders import actions, messages
+from reminders.policies import FOLLOW_UP, NOTICE
 from reminders.store import add_timer, cancel_timers
 from storage.activity import add_activity
 from storage.leads import clean_value, find_duplicates, parse_budget, set_field
-from storage.models import Lead, OutboxMessage, User
+from storage.models import Activity, Lead, OutboxMessage, User
 
 log = logging.getLogger(__name__)
 router: Router[Context] = Router("front")
@@ -48,6 +49,7 @@ OPEN = ("active", "frozen", "dormant")
 # what a model's reading may do at once; anything that changes data asks 「你是想…？」 with one click first
 SAFE_FROM_MODEL = frozenset({"greeting", "thanks", "help", "my_leads", "lead_show", "overdue", "team_leads",
                              "kb_import"})
+RECENT_TOUCH = timedelta(minutes=30)  # a lead the user acted on this recently is the one the conversation is about
 _KEY_LEAD = re.compile(r"^(?:lead|cap):[a-z]+:(\d+)")
 
 
@@ -64,26 +66,32 @@ async def read(ctx: Context, msg: Inbound) -> Intent:
     if intent.name == "knowledge":
         model = await ask_model(ctx.settings.llm, msg.text, ctx.user.role)
         if model is not None and model.name != "knowledge":
-            return model if model.name in SAFE_FROM_MODEL else Intent("model_guess", {"intent": model}, intent.text)
+            return model if model.name in SAFE_FROM_MODEL else Intent("guess", {"intent": model}, intent.text)
     return intent
 
 
 async def load_state(ctx: Context) -> State:
     async with ctx.services.db.session() as session:
-        row = (await session.execute(
-            select(OutboxMessage.payload).where(OutboxMessage.recipient == ctx.msg.user_id,
-                                                OutboxMessage.kind == "card")
-            .order_by(OutboxMessage.id.desc()).limit(1))).scalar_one_or_none()
+        last_card = (await session.execute(
+            select(OutboxMessage.payload, OutboxMessage.created_at).where(OutboxMessage.recipient == ctx.msg.user_id,
+                                                                          OutboxMessage.kind == "card")
+            .order_by(OutboxMessage.id.desc()).limit(1))).first()
+        touched = (await session.execute(
+            select(Activity.lead_id, Activity.created_at).where(
+                Activity.created_at >= ctx.now() - RECENT_TOUCH, Activity.actor_id == ctx.user.id)
+            .order_by(Activity.id.desc()).limit(1))).first()
         people = (await session.execute(select(User.id, User.name).where(User.active.is_(True)))).all()
         mine = (await session.execute(
             select(Lead.id, Lead.customer_name, Lead.status).where(
                 ((Lead.owner_id == ctx.user.id) & Lead.status.in_(OPEN))
                 | ((Lead.created_by == ctx.user.id) & (Lead.status == "draft")))
             .order_by(Lead.id.desc()).limit(500))).all()
-    card = body_from_json(row) if row else None
+    card = body_from_json(last_card.payload) if last_card else None
     buttons = card.buttons if isinstance(card, Card) else ()
     keys = tuple(b.key for b in buttons)
     current = next((int(m.group(1)) for k in keys if (m := _KEY_LEAD.match(k))), None)
+    if touched and (current is None or last_card is None or touched.created_at >= last_card.created_at):
+        current = touched.lead_id  # the lead the rep just wrote about (「跟进 1 …」, then 「决策链 …」)
     return State(buttons=tuple(b.text for b in buttons), keys=keys, has_draft=any(s == "draft" for *_, s in mine),
                  current_lead=current, team=tuple((p.id, p.name) for p in people),
                  customers=tuple((lid, name) for lid, name, status in mine if name and status != "draft"))
@@ -184,9 +192,10 @@ async def run_as(ctx: Context, msg: Inbound) -> None:
     await run_route(ctx.services, route, ctx, ctx.msg)
 
 
-@router.intent("model_guess")
-async def model_guess(ctx: Context, msg: Inbound) -> None:
-    """A model's reading that would change something: one 「你是想…？」 click before anything happens."""
+@router.intent("guess")
+async def guess(ctx: Context, msg: Inbound) -> None:
+    """A reading that is only a guess (a model's, or a near-miss command word): one 「你是想…？」 click before
+    anything happens."""
     guess = intent_of(ctx).slots.get("intent")
     text = command_text(guess) if isinstance(guess, Intent) else None
     if not text:
@@ -256,10 +265,15 @@ async def front_door(ctx: Context, msg: Inbound) -> Reading:
 
 # ---------------------------------------------------------------- reminders
 
-async def _lead_named(ctx: Context, slots: dict[str, Any]) -> Lead | None:
-    """The lead a request names: by number, by its customer's name, else the one on the card just shown."""
+# a task about whichever lead the conversation is on: 「明天提醒我跟进」 after a lead's card
+_ABOUT_THE_LEAD = re.compile(r"(?:再?(?:跟进|回访|联系|回电话?|回个电话|打电话|打个电话|约客户|联系客户)(?:一下)?)?")
+
+
+async def _lead_named(ctx: Context, slots: dict[str, Any]) -> tuple[bool, Lead | None]:
+    """(whether the request is about a lead, that lead): named by number, by its customer's name, or the one
+    on the card just shown when the task is only 「跟进 / 回电话」. (True, None): refused or asked which."""
     if slots.get("lead_id") is not None:
-        return await lead_for(ctx, slots["lead_id"])
+        return True, await lead_for(ctx, slots["lead_id"])
     state = state_of(ctx)
     customer = slots.get("customer")
     if customer:
@@ -267,13 +281,20 @@ async def _lead_named(ctx: Context, slots: dict[str, Any]) -> Lead | None:
         if len(ids) > 1:
             ctx.reply(Text(P.REMINDER_WHICH.format(customer=customer, n=len(ids), ids="、".join(f"#{i}" for i in ids),
                                                    example=f"明天提醒我跟进 {ids[0]}")))
-            return None
+            return True, None
         if ids:
-            return await lead_for(ctx, ids[0])
-    if state.current_lead is not None:
-        return await lead_for(ctx, state.current_lead)
-    ctx.reply(Text(P.REMINDER_NEED_LEAD))
-    return None
+            return True, await lead_for(ctx, ids[0])
+    if state.current_lead is not None and _ABOUT_THE_LEAD.fullmatch(slots.get("task") or ""):
+        return True, await lead_for(ctx, state.current_lead)
+    return False, None
+
+
+async def remind_me(ctx: Context, when: datetime, task: str) -> None:
+    """A reminder for the person alone (no lead): a message due at the very time they chose."""
+    note = messages.asked(when, task)
+    await add_timer(await ctx.db(), None, NOTICE, when, ctx.now(), payload={
+        "to": ctx.user.id, "body": body_to_json(note.body), "line": note.line, "standalone": True, "asked": True,
+        "key": f"asked:{ctx.user.id}:{ctx.msg.channel}:{ctx.msg.msg_id}"})
 
 
 async def remind_at(ctx: Context, lead: Lead, when: datetime, task: str) -> None:
@@ -297,7 +318,11 @@ async def reminder(ctx: Context, msg: Inbound) -> None:
     if when is None:
         ctx.reply(Text(P.REMINDER_PAST.format(when=said) if find_times(said, now) else P.REMINDER_NEED_TIME))
         return
-    lead = await _lead_named(ctx, slots)
+    named, lead = await _lead_named(ctx, slots)
+    if not named:
+        await remind_me(ctx, when, slots.get("task") or "")
+        ctx.reply(Text(P.REMINDER_SET.format(when=say_when(when, now), task=slots.get("task") or "")))
+        return
     if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead) or await renewal_refusal(ctx, lead):
         return
     task = slots.get("task") or "跟进"
@@ -335,6 +360,9 @@ async def edit(ctx: Context, msg: Inbound) -> None:
         return
     if name == "follow_up":
         await _edit_follow_up(ctx, lead, raw)
+        return
+    if name in KEY_FACTS:
+        await _edit_key_fact(ctx, lead, name, raw)
         return
     value = await _checked_value(ctx, lead, name, raw)
     if value is None:
@@ -392,6 +420,21 @@ async def apply_edit(ctx: Context, lead: Lead, name: str, value: Any) -> None:
     lead.last_activity_at = lead.last_activity_at or now
     flags_text = "".join(f"\n{x}" for x in await hooks.after_values(session, lead, now, ctx.settings.checks))
     ctx.reply(Text(P.EDIT_DONE.format(id=lead.id, field=P.FIELD_CN.get(name, name), value=shown) + flags_text))
+
+
+async def _edit_key_fact(ctx: Context, lead: Lead, name: str, raw: str) -> None:
+    """Decision chain, next step, objection: what the rep knows, in their words (kept in `lead.extra`)."""
+    session, now, value = await ctx.db(), ctx.now(), raw.strip()[:KEY_FACT_CHARS]
+    lead.extra = {**(lead.extra or {}), name: value}
+    if lead.status == "draft":
+        await apply_edit_card(ctx, lead)
+        return
+    add_activity(session, lead.id, ctx.user.id, "edit", now, f"{P.FIELD_CN[name]}：{value}")
+    flags_text = "".join(f"\n{x}" for x in await hooks.after_values(session, lead, now, ctx.settings.checks))
+    ctx.reply(Text(P.EDIT_DONE.format(id=lead.id, field=P.FIELD_CN[name], value=user_text(value)) + flags_text))
+
+
+KEY_FACT_CHARS = 200
 
 
 async def _edit_follow_up(ctx: Context, lead: Lead, raw: str) -> None:

@@ -33,7 +33,8 @@ TYPOS = {"跟近": "跟进", "根进": "跟进", "更进": "跟进", "线锁": "
          "接受": "接手", "超市了": "超时了", "超是": "超时", "预箅": "预算"}
 ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟进"), ("new lead", "新线索"),
            ("my leads", "我的线索"), ("team leads", "团队线索"), ("remind me", "提醒我"), ("lead", "线索"),
-           ("take over", "接手"), ("takeover", "接手"), ("reassign", "改派"), ("assign", "分配"),
+           ("follow", "跟进"), ("remind", "提醒"),
+           ("check", "查看"), ("take over", "接手"), ("takeover", "接手"), ("reassign", "改派"), ("assign", "分配"),
            ("extend", "延期"), ("overdue", "超时"), ("budget", "预算"), ("industry", "行业"),
            ("region", "区域"), ("won", "赢单"), ("lost", "输单"), ("help", "帮助"))
 
@@ -41,19 +42,22 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
 SMALL_TALK = {
     "greeting": ("你好", "您好", "哈喽", "哈啰", "嗨喽", "嗨", "hi", "hello", "hey", "helo", "hallo", "早安",
                  "早上好", "上午好", "中午好", "下午好", "晚上好", "大家好", "在吗", "在不在", "在么",
-                 "有人吗", "有人在吗", "喂", "早"),
-    "thanks": ("谢谢", "多谢", "感谢", "感激", "谢啦", "谢了", "thx", "thanks", "thank you", "thank", "ty", "3q",
+                 "有人吗", "有人在吗", "在线吗", "在不", "喂", "早"),
+    "thanks": ("谢谢", "多谢", "感谢", "感激", "谢啦", "谢了", "thx", "thanks", "thank you", "thank u", "thank", "ty",
+               "3q",
                "辛苦了", "辛苦", "麻烦了", "有劳"),
     "ack": ("好的", "好滴", "好嘞", "好吧", "好", "ok", "okay", "嗯嗯", "嗯", "收到", "明白", "知道了", "了解", "行",
-            "可以", "懂了", "👌", "👍", "🙏", "🤝"),
+            "可以", "懂了", "知道", "晓得", "没问题", "👌", "👍", "🙏", "🤝"),
 }
 _SMALL = sorted(((w, k) for k, ws in SMALL_TALK.items() for w in ws), key=lambda p: -len(p[0]))
 _FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot|very"
-                      r"|小助手|助手|机器人|帮忙|帮助|请问|你|您|老铁|大哥|各位|大家|太|非常|十分|真是|真的|一下|哈哈")
-HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|教程|指南|新手指南)$"
+                      r"|小助手|助手|机器人|帮个忙|帮忙|帮助|请问|你|您|老铁|大哥|兄弟|亲|各位|大家|太|非常|十分|真是|真的|一下|哈哈|呗|噢|喔"
+                      r"|嘿|哒")
+HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|教程|指南|新手指南)(?:\s*(?:me|一下|下))?$"
                   r"|怎么用|如何使用|怎么使用|怎样使用|能做什么|能干什么|能干嘛|会什么|有什么功能|不会用|咋用|怎么玩"
                   r"|都能做|可以做什么|可以干嘛|有哪些功能|支持哪些|有啥用|有什么用|是干什么的|是干啥的|能帮我什么"
-                  r"|能帮我做什么")
+                  r"|能帮我做什么|(?:会|能|可以)(?:干|做)?(?:啥|些啥)|(?:用|有|支持)(?:哪些|什么|啥)功能"
+                  r"|不(?:知道|晓得|清楚|会)(?:怎么|咋|如何)(?:弄|用|操作|搞|玩)|使用教程|操作指南|使用手册|操作手册")
 # questions about the bot itself: 「怎么录客户」, 「我该怎么开始」, 「使用帮助」
 HOW_TO = re.compile(r"^(?:我|请问)?(?:该|要|应该)?(?:怎么|如何|咋|怎样)"
                     r"(?:开始|上手|操作|使用|录|录入|添加|新建|加|登记|设置)(?:一个|个)?(?:新的?)?(?:客户|线索|提醒|跟进)?(?:呢|啊|呀)?$|^.{0,4}帮助$")
@@ -65,6 +69,7 @@ CONTACT_DONE = re.compile(
     r"(?:打了|打过|通了|回了|拨了|接了)(?:个|一个|一通|通)?电话|(?:电话|微信|当面)(?:沟通|聊|联系|打)(?:了|过)"
     r"|已经?(?:电话|微信|沟通|联系|拜访|发|回访|见面|约|面谈|演示)|(?:电话|微信)联系\S{0,4}了"
     r"|(?:聊了|聊过|见了|见过|拜访了|去了|发了|沟通了|联系了|约了|回访了|面谈了|演示了|报了价|报价了|签了|碰了|开了会)"
+    r"|(?:通|打|聊|见|谈|开|拜访)完|(?<![不没])回(?:了|过)?(?:个)?(?:微信|电话|消息|邮件|短信)了|(?:坐了坐|去了|来了)"
     r"|吃了?个?饭|见面了|见了面|碰了面|聊得|谈了|谈得|拜访过|上门了|去了一趟|开完会|回复了|答复了|发过去了|没人接|没接电话"
 )
 ID = r"#?(\d{1,7})"
@@ -76,11 +81,22 @@ FIELD_WORDS = {"客户": "customer_name", "姓名": "customer_name", "名字": "
                "电话": "phone", "手机": "phone", "手机号": "phone", "邮箱": "email", "微信": "wechat_id",
                "预算": "budget_cny", "需求": "needs", "行业": "industry", "区域": "region", "地区": "region",
                "片区": "region", "产品线": "product_line", "产品": "product_line", "时间": "follow_up",
-               "回访时间": "follow_up", "跟进时间": "follow_up", "下次跟进": "follow_up"}
+               "回访时间": "follow_up", "跟进时间": "follow_up", "下次跟进": "follow_up",
+               # the key facts a manager expects by 方案演示 (handlers/checks: 🟡 when still unknown)
+               "决策链": "decision_chain", "决策人": "decision_chain", "拍板人": "decision_chain",
+               "下一步计划": "next_step", "下一步": "next_step", "下步计划": "next_step",
+               "客户异议": "objection", "异议": "objection", "顾虑": "objection"}
+KEY_FACTS = ("decision_chain", "next_step", "objection")
 _FIELD_ALT = "|".join(sorted(FIELD_WORDS, key=len, reverse=True))
-EDIT = re.compile(rf"^(?:把|将)?(?P<field>{_FIELD_ALT})\s*"
-                  r"(?:(?:改|更新|修改|换)一?下|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|是|为|改|[:：=])?"
+EDIT = re.compile(rf"^(?:把|将)?(?:(?:这个|该)?(?:客户|线索|他|她|对方)的)?(?P<field>{_FIELD_ALT})"
+                  r"(?:名字|名称|号码|名|号)?\s*(?:帮我|给我|请|麻烦)?\s*"
+                  r"(?:(?:改|更新|修改|换)一?下|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|设为|设成|设置为"
+                  r"|填写?成?|写成|写|是|为|改|[:：=])?"
                   r"\s*(?P<value>.+)$")
+# 「7号电话多少」: a value asked for, not given
+_ASKED = re.compile(r"多少|是什么|是啥|是哪|几[个位号点]?[？?]?$|吗[？?]?$|呢[？?]?$|[？?]")
+# 「客户说太贵了」, 「产品不太行」: a field word that begins a sentence about someone, not an edit
+_SAYS = re.compile(r"说|觉得|嫌|要|问|想|不|在|对|还|也|都|一直|又|刚")
 
 # Commands with the words people use for them; the first word is the canonical one.
 COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -95,8 +111,8 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("overdue", ("谁超时了", "超时线索", "超时了", "超时", "逾期线索", "逾期", "哪些超时", "谁逾期了", "有谁超时")),
     ("follow_up", ("跟进记录", "跟进", "记录跟进", "写跟进")),
     ("stage", ("阶段", "推进", "推到")),
-    ("won", ("赢单", "成交", "签单", "拿下")),
-    ("lost", ("输单", "丢单", "丢了", "黄了")),
+    ("won", ("赢单", "成交", "签单", "拿下", "签约了", "签了", "中标了", "赢了")),
+    ("lost", ("输单", "丢单", "丢了", "黄了", "输了", "没戏了")),
     ("evidence", ("证据",)),
     ("takeover", ("接手", "我来接手", "我接手", "我来接", "我接")),
     ("reassign", ("改派", "分配", "转给", "分给", "派给")),
@@ -108,6 +124,15 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("calendar", ("放假", "补班", "日历")),
     ("lead_show", ("线索", "查看", "看看", "打开")),
 )
+# a new lead however it is announced: 「帮我录个客户 …」, 「来了个新客户 …」, 「加一个线索：…」, 「录一下 <phone text>」
+NEW_LEAD = re.compile(
+    r"^(?:(?:那个|就是|嗯|呃|啊)\s*)*(?:请|帮我|帮忙|麻烦|给我|我要|我想|我)?\s*(?:(?:又|刚)?来了?|有)?\s*"
+    r"(?:(?P<verb>新建|新增|新加|添加|增加|加|录入|录|建|登记|创建|记|报)\s*(?:一下|一个|个|一条|条|一位|位)?"
+    r"\s*(?:新的?)?\s*(?P<noun>客户|线索|商机)?|(?:一个|个|一条|条|一位|位)?\s*新的?\s*(?P<noun2>客户|线索|商机))"
+    r"(?:的话|信息|资料)?\s*[:：,，]?\s*")
+_LEAD_FILLER = re.compile(r"^(?:(?:就是|那个|这个|嗯|呃|是|叫)\s*)+")
+# what may stand before a command that names a lead: 「记一下跟进 18号 …」, 「帮我改派 …」
+PREFIX = re.compile(r"(?:那个|嗯)?(?:请|帮我|帮忙|麻烦|给我|我要|我想)?(?:记|记录|写|补|登记)?(?:一下|一个|个|下|条)?")
 # what may stand before a list command: 「看下团队线索」, 「帮我查一下我的客户」
 VERBS = (r"(?:请|帮我|给我|我要|我想|麻烦)?(?:看|看看|看下|看一下|查|查看|查一下|瞧瞧|列出|列一下|打开|显示|发|来)?"
          r"(?:一下|下)?")
@@ -175,7 +200,7 @@ def understand(text: str, role: str = "rep", state: State | None = None) -> Inte
     if not _WORDY.search(t) or _only_emoji(t):
         return Intent("ack" if t in ("👌", "👍", "🙏", "🤝") else "noise", text=t)
     for step in (_flag_answer, _pick, _small_talk, _command, _reminder, _free_lead, _follow_up_note, _edit,
-                 _bare_name):
+                 _bare_name, _near_miss):
         got = step(t, role, state)
         if got is not None:
             return got
@@ -198,7 +223,8 @@ _ORDINAL = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 
 
 def _pick(t: str, role: str, state: State) -> Intent | None:
-    m = re.fullmatch(r"(?:选择|选|第|选第|就|要)?\s*([1-9]|[一二三四五])\s*(?:个|项|号|条)?(?:吧)?", t.strip(" 。.!！"))
+    m = re.fullmatch(r"(?:就|要|我要|我选)?\s*(?:选择|选第|选|第)?\s*([1-9]|[一二三四五])\s*(?:个|项|号|条)?"
+                     r"\s*(?:吧|呗|哈)?", t.strip(" 。.!！"))
     if m:
         n = int(m.group(1)) if m.group(1).isdigit() else _ORDINAL[m.group(1)]
         return Intent("pick", {"index": n}, t)
@@ -216,7 +242,14 @@ CARD_WORDS = frozenset({"确认", "确定", "放弃", "取消", "是的", "不�
 
 def small_talk(t: str) -> str | None:
     """"greeting" / "thanks" / "ack" when the message is nothing but such words, else None."""
-    low, kinds = t.lower(), set()
+    kind = _small_words(t.lower())
+    if kind is None and re.search(r"([a-z])\1", t.lower()):  # 「okk」, 「thxx」: a doubled key on a phone
+        kind = _small_words(re.sub(r"([a-z])\1+", r"\1", t.lower()))
+    return kind
+
+
+def _small_words(low: str) -> str | None:
+    kinds = set()
     for word, kind in _SMALL:
         if word in low:
             kinds.add(kind)
@@ -243,9 +276,10 @@ def _lead_ref(t: str) -> tuple[int | None, str]:
     m = LEAD_REF.search(t)
     if m:
         num = next(g for g in m.groups() if g)
-        keep = "客户" if m.group(0).endswith("客户") and m.start() > 0 else " "
+        keep = "客户" if m.group(0).endswith("客户") and m.start() > 0 else (
+            "" if _CJK.match(t[m.start() - 1:m.start()]) and _CJK.match(t[m.end():m.end() + 1]) else " ")
         return int(num), _tidy(t[: m.start()] + keep + t[m.end():])
-    m = re.match(rf"^\s*{ID}\s*号?(?:[\s,，:：、]+|(?=给|到)|$)", t)
+    m = re.match(rf"^\s*(?:把|将|给|这个|那个|这条|那条)?\s*{ID}\s*号?(?:[\s,，:：、]+|(?=给|到)|$)", t)
     if m:
         return int(m.group(1)), _tidy(t[m.end():])
     return None, t
@@ -271,7 +305,7 @@ def _find_command(t: str) -> tuple[str, str, int, int] | None:
 
 def _command_here(t: str, name: str, word: str, i: int) -> bool:
     """A command word counts at the start of the message, or later when a lead is named next to it."""
-    after = t[i + len(word):]
+    after = re.sub(r"^(?:一下|下)(?!午)\s*", "", t[i + len(word):])
     if name == "lead_show":
         return (i == 0 and (not after or re.match(r"\s*#?\d", after) is not None)) or bool(
             re.match(r"^(?:查看|看看|打开)?\s*(?:线索|lead)\s*#?\d+\s*$", t))
@@ -281,6 +315,10 @@ def _command_here(t: str, name: str, word: str, i: int) -> bool:
         return True
     if name == "lead_new" and re.fullmatch(r"(?:请|帮我|给我|我要|我想|麻烦)?(?:记|录|加|建|新建|添加|登记|创建)?"
                                            r"(?:一个|个|一条|条|一下)?", t[:i].strip()):
+        return True
+    if word.endswith("了") and after and _CJK.match(after[:1]):  # 「7号 今天签了合同」 tells, 「7号签了」 acts
+        return False
+    if i > 0 and re.fullmatch(PREFIX, t[:i].strip()) and name not in ("won", "lost"):
         return True
     if i == 0:
         return not after or not _CJK.match(after[:1]) or name in ("overdue", "kb_import", "lead_new", "my_leads",
@@ -295,13 +333,21 @@ def _command(t: str, role: str, state: State) -> Intent | None:
     edit = _lead_edit(t)
     if edit is not None:
         return edit
+    listed = _list_phrase(t)
+    if listed is not None:
+        return listed
+    new = _new_lead(t)
+    if new is not None:
+        return new
     found = _find_command(t)
     if found is None:
         return _manager_phrase(t, role, state)
     name, _word, start, end = found
     if _two_commands(t, end):
         return Intent("multi", text=t)
-    before, after = _tidy(t[:start]), _tidy(t[end:])
+    before = "" if re.fullmatch(PREFIX, t[:start].strip()) else _tidy(t[:start])
+    before = re.sub(r"^(?:把|将|给|这个|那个|这条|那条)\s*(?=#?\d|线索|客户)", "", before)
+    after = re.sub(r"^(?:一下|下)(?!午)\s*", "", _tidy(t[end:]))
     return _SLOTS.get(name, _plain)(name, before, after, t, state)
 
 
@@ -324,7 +370,7 @@ def _with_lead(name: str, before: str, after: str, t: str, state: State) -> Inte
     slots: dict[str, Any] = {"lead_id": lead_id}
     key = {"follow_up": "note", "won": "reason", "lost": "reason", "evidence": "note", "stage": "stage"}.get(name)
     if key == "stage":
-        rest = re.sub(r"^(?:到|为|至|成)\s*", "", rest)
+        rest = re.sub(r"阶段了?$", "", re.sub(r"^(?:到|为|至|成)\s*", "", rest))
     if key:
         slots[key] = _reason(rest) if key == "reason" else rest
     return Intent(name, slots, t)
@@ -342,10 +388,21 @@ def _lead_new(name: str, before: str, after: str, t: str, state: State) -> Inten
     return Intent("lead_new", {"text": _tidy(text)}, t)
 
 
+def _new_lead(t: str) -> Intent | None:
+    m = NEW_LEAD.match(t)
+    if not m:
+        return None
+    rest = _tidy(_LEAD_FILLER.sub("", t[m.end():]))
+    named = m.group("noun") or m.group("noun2")
+    if (named and not (QUESTION.search(rest) and not PHONE.search(rest))) or (m.group("verb") and PHONE.search(rest)):
+        return Intent("lead_new", {"text": rest}, t)
+    return None
+
+
 def _reassign(name: str, before: str, after: str, t: str, state: State) -> Intent:
     lead_id, rest = _lead_ref(f"{before} {after}".strip())
     rest = re.sub(r"^(?:给到|给|到|to)\s*", "", _tidy(rest.replace("把", "", 1))).lstrip("@")
-    who, reason = split_person(rest, state.team)
+    who, reason = handover_to(rest, state.team)
     return Intent("reassign", {"lead_id": lead_id, "assignee": who, "reason": reason}, t)
 
 
@@ -362,6 +419,12 @@ def split_person(rest: str, team: tuple[tuple[str, str], ...]) -> tuple[str | No
             return name, _reason(rest[len(name):])
     head = re.split(r"[\s,，、:：]", rest, maxsplit=1)[0]
     return head, _reason(rest[len(head):])
+
+
+def handover_to(rest: str, team: tuple[tuple[str, str], ...]) -> tuple[str | None, str]:
+    """The person a lead goes to and why: 「李娜跟吧 她有医院资源」 → ("李娜", "她有医院资源")."""
+    who, reason = split_person(rest, team)
+    return who, _reason(re.sub(r"^(?:来|去)?(?:跟进|跟|负责|接手|处理)(?:一下)?(?:吧|啦|了)?(?=\s|$)", "", reason))
 
 
 def _reason(text: str) -> str:
@@ -425,12 +488,12 @@ _SLOTS = {"follow_up": _with_lead, "stage": _with_lead, "won": _with_lead, "lost
 
 def _lead_edit(t: str) -> Intent | None:
     """「线索 3 预算 50万」, 「3号线索预算改成50万」, 「把3号的行业改成医疗」."""
-    m = re.match(rf"^(?:把)?(?:(?:线索|客户)\s*{ID}\s*号?|{ID}\s*号(?:线索|客户)?)\s*(?:的)?\s*(.+)$", t)
+    m = re.match(rf"^(?:把)?(?:(?:线索|客户)\s*{ID}\s*号?|{ID}\s*号(?:线索|客户)?|{ID}(?=\s*的))\s*(?:的)?\s*(.+)$", t)
     if not m:
         return None
-    lead_id = int(m.group(1) or m.group(2))
-    edit = EDIT.match(m.group(3))
-    if not edit or (edit.group("field") in ("客户",) and not edit.group("value").strip()):
+    lead_id = int(m.group(1) or m.group(2) or m.group(3))
+    edit = EDIT.match(m.group(4))
+    if not edit or _about_someone(edit) or _ASKED.search(edit.group("value")):
         return None
     return _edit_intent(edit, t, lead_id)
 
@@ -444,16 +507,36 @@ def _edit_intent(edit: re.Match[str], t: str, lead_id: int | None) -> Intent | N
 
 # ---------------------------------------------------------------- manager and admin phrasing
 
+# 「把我的线索列出来」, 「超时的单子发我」, 「今天的团队日报」, 「有哪些知识缺口」: a list asked for with any verbs
+_LIST_FILLER = re.compile(
+    r"请|帮我|给我|麻烦|我要|我想|把|看一下|看看|看下|看|查看|查一下|查下|查|瞧瞧|列出来|列出|列一下|列|调出来|调出|打开"
+    r"|显示|发给我|发我|发一下|发下|发|来|一下|现在|目前|今天的?|当前|都|有|哪些|几个|多少|几条|什么|呢|吗|啊|呀|吧|的"
+    r"|了|们|[？?。.!！~ ]")
+_LISTS = (("my_leads", re.compile(r"我(?:名下|手上|手里|跟着|在跟|负责)?(?:线索|客户|单子)(?:列表|清单)?")),
+          ("team_leads", re.compile(r"(?:团队|组里|组内|部门|大家|全部|所有|全组)(?:线索|客户|单子)(?:列表|清单)?")),
+          ("overdue", re.compile(r"(?:超时|逾期)(?:线索|客户|单子|名单|列表|清单|情况)?")),
+          ("team_report", re.compile(r"(?:团队)?日报")),
+          ("kb_gaps", re.compile(r"(?:知识)?缺口(?:列表|清单)?")))
+
+
+def _list_phrase(t: str) -> Intent | None:
+    core = _LIST_FILLER.sub("", t)
+    return next((Intent(name, text=t) for name, rx in _LISTS if rx.fullmatch(core)), None) if len(t) <= 20 else None
+
+
 MY_LEADS = re.compile(rf"^{VERBS}\s*我(?:的|手上的?|手里的?|现在的?)\s*(?:线索|客户|单子)$"
                       r"|^我(?:手上|手里|现在|目前)?(?:有|还有)?(?:哪些|多少|几个|几条)(?:线索|客户|单子)")
-SHOW = re.compile(rf"^(?:查看|看看|看下|看一下|打开|查一下|查)?\s*(?:{LEAD_REF.pattern})\s*(?:详情|的情况|情况)?$")
+SHOW = re.compile(r"^(?:帮我|给我|请|麻烦)?\s*(?:查看|看看|看下|看一下|打开|查一下|查下|查|调出来|调出|调一下"
+                  rf"|找一下|找下|找|搜一下|搜)?\s*(?:一下|下)?\s*(?:{LEAD_REF.pattern})\s*(?:的)?(?:详情|情况|什么情况|啥情况"
+                  r"|怎么样了?|咋样了?|进展|进度|资料|信息)?\s*(?:发我|发给我|给我看看|给我|看看)?"
+                  r"\s*(?:呢|啊|吗)?[？?]?$")
 OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}"
                      r"(?:超时|逾期|没跟进|没人跟进|无人跟进|没人管|冻结|没及时|没按时)"
                      r"|^.{0,6}(?:超时|逾期)的(?:线索|客户)?$|^(?:超时|逾期)(?:名单|列表|清单|情况)")
 KB_IMPORT = re.compile(r"(?:导入|上传|更新|批量导入|录入)(?:一下|一批)?\s*(?:新的)?(?:话术|知识库|知识卡片)"
                        r"|(?:话术库?|知识库)\S{0,4}(?:怎么|如何|咋)?(?:导入|上传|更新)")
 HAND = re.compile(rf"^(?:把)?\s*(?:{LEAD_REF.pattern}|{ID})\s*(?:号)?\s*(?:线索|客户)?\s*"
-                  r"(?:转|交|派|分)?给\s*(?P<who>.+)$")
+                  r"(?:(?:转|交|派|分)给?|给)\s*(?P<who>.+)$")
 
 
 def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
@@ -468,40 +551,51 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
     m = HAND.match(t)
     if m and split_person(m.group("who"), state.team)[0] in {n for pair in state.team for n in pair}:
         lead_id = _lead_ref(t)[0]
-        who, reason = split_person(m.group("who"), state.team)
+        who, reason = handover_to(m.group("who"), state.team)
         return Intent("reassign", {"lead_id": lead_id, "assignee": who, "reason": reason}, t)
     m = re.search(r"(?:我来|我|让我)\s*(?:接手|接|跟)\s*(?:一下)?\s*(?:线索|客户)?\s*#?(\d{1,7})\s*号?", t)
     if m:
         return Intent("takeover", {"lead_id": int(m.group(1))}, t)
-    m = re.fullmatch(r"(?:线索|客户)?\s*#?(\d{1,7})\s*号?(?:线索|客户)?\s*(?:我来|我接了?|给我|归我)(?:吧|跟|接手)?", t)
+    m = re.fullmatch(r"(?:这个|那个|这条|那条)?\s*(?:线索|客户)?\s*#?(\d{1,7})\s*号?(?:线索|客户)?\s*"
+                     r"(?:我来|我接了?|给我|归我)(?:吧|跟|接手)?(?:吧|了)?", t)
     if m:
         return Intent("takeover", {"lead_id": int(m.group(1))}, t)
     m = re.search(r"(?P<who>\S+?)\s*(?:已经|要)?离职了?", t)
     if m and re.search(r"交给|转给|交接|给", t):
         return _offboard("offboard", "", t.replace("离职了", " ").replace("离职", " "), t, state)
     for pid, pname in state.team:
-        if re.fullmatch(rf"(?:看看|查看|看下|看一下)?\s*(?:{re.escape(pname)}|{re.escape(pid)})\s*的(?:线索|客户)", t):
+        if re.fullmatch(rf"{VERBS}\s*(?:{re.escape(pname)}|{re.escape(pid)})\s*(?:手上|手里|那边|名下|现在)?"
+                        r"(?:都|现在|目前)?的?"
+                        r"(?:有|还有)?(?:哪些|几个|多少|几条)?(?:线索|客户|单子)"
+                        r"(?:有哪些|有几个|有多少|怎么样|情况)?[？?]?", t):
             return Intent("team_leads", {"filter": pname}, t)
+    m = re.fullmatch(r"^(?:把)?\s*(?:线索)?\s*#?(\d{1,7})\s*号?\s*(?:已经|已)?\s*"
+                     r"(?:到|进入|进到|推进到|推到|走到|进)了?"
+                     r"\s*(?P<stage>[\u4e00-\u9fffA-Za-z]{1,6}?)\s*阶段了?", t)
+    if m:
+        return Intent("stage", {"lead_id": int(m.group(1)), "stage": m.group("stage")}, t)
     return None
 
 
 # ---------------------------------------------------------------- reminders
 
-REMIND = re.compile(r"提醒(?:一下)?我|叫我|喊我|记得(?:让|叫)?我|到时候?提醒|帮我记(?:一下|着)?|别让我忘了|提醒")
+REMIND = re.compile(r"提醒(?:一下|下)?我|叫我|喊我|记得(?:让|叫)?我|到时候?提醒|帮我记(?:一下|着)?|别让我忘了|提醒")
 
 
 def _reminder(t: str, role: str, state: State) -> Intent | None:
     m = REMIND.search(t)
     if not m or (QUESTION.search(t.replace("提醒", "")) and "？" in t):
         return None
-    from ocr.timeparse import EXPR  # the one Chinese time grammar
+    from ocr.timeparse import EXPR, SOON  # the one Chinese time grammar
 
     task = _tidy(t[m.end():])
-    task = re.sub(r"^(?:一下(?!午)|我)\s*", "", task)
     head = _tidy(t[: m.start()])
     when = _time_text(head, EXPR) or _time_text(task, EXPR)
+    soon = None if when else SOON.search(head) or SOON.search(task)
+    when = soon.group(0) if soon else when
     if when:
         head, task = _tidy(head.replace(when, "", 1)), _tidy(task.replace(when, "", 1))
+    task = re.sub(r"^(?:(?:一下(?!午)|下(?!午|周|个|礼拜|星期)|我|要|得|需要|记得)\s*)+", "", task)
     task = _tidy(f"{head} {task}") if head and not when else task
     lead_id, rest = _lead_ref(task)
     slots: dict[str, Any] = {"when": when, "task": _tidy(rest) or None,
@@ -535,9 +629,15 @@ def _free_lead(t: str, role: str, state: State) -> Intent | None:
     return None
 
 
+# 「18号 客户说预算批下来了」: a lead named first, then what happened
+_TOLD_OF = re.compile(rf"^(?:(?:线索|客户)\s*{ID}|{ID}\s*号(?:线索|客户)?|#(\d{{1,7}}))\s*[\s,，:：]?\s*"
+                      r"(?:[\u4e00-\u9fff].{3,})$")
+
+
 def _follow_up_note(t: str, role: str, state: State) -> Intent | None:
     """「刚给5号客户打了电话，下周看方案」: a contact told in the past tense, not a question."""
-    if not CONTACT_DONE.search(t) or (QUESTION.search(t) and re.search(r"[？?]|怎么|如何|怎样|咋", t)):
+    if not (CONTACT_DONE.search(t) or (_TOLD_OF.match(t) and not _ASKED.search(t))) or (
+            QUESTION.search(t) and re.search(r"[？?]|怎么|如何|怎样|咋", t)):
         return None
     lead_id, _rest = _lead_ref(t)
     if lead_id is None:
@@ -566,11 +666,16 @@ def _edit(t: str, role: str, state: State) -> Intent | None:
     if not m or QUESTION.search(m.group("value")):
         return None
     word = m.group("field")
-    if word in ("产品", "客户", "医院", "单位", "需求") and not (state.has_draft or state.current_lead):
-        return None  # 「客户说太贵了」 is a question, not an edit
-    if word in ("客户", "医院", "单位", "产品") and re.search(r"说|觉得|嫌|要|问|想|不", m.group("value")):
-        return None
-    return _edit_intent(m, t, None)
+    if (word in ("产品", "客户", "医院", "单位", "需求") or FIELD_WORDS[word] in KEY_FACTS) and not (
+            state.has_draft or state.current_lead):
+        return None  # 「客户说太贵了」 is a question, not an edit; 「异议 …」 with no lead in view is one too
+    return None if _about_someone(m) else _edit_intent(m, t, None)
+
+
+def _about_someone(edit: re.Match[str]) -> bool:
+    """「客户说预算批了」: a field word opening a sentence about someone, not a new value."""
+    return edit.group("field") in ("客户", "医院", "单位", "产品") and (
+        not edit.group("value").strip() or bool(_SAYS.match(edit.group("value").strip())))
 
 
 def _bare_name(t: str, role: str, state: State) -> Intent | None:
@@ -582,6 +687,53 @@ def _bare_name(t: str, role: str, state: State) -> Intent | None:
     if hits:
         return Intent("unclear", {"customer": hits[0][1], "lead_ids": [h[0] for h in hits]}, t,
                       options=("lead_show",))
+    return None
+
+
+# ---------------------------------------------------------------- near misses: ask, do not decline
+
+# command words a phone's pinyin keyboard turns into homophones (跟尽 7, 该派 3, 延其 2): asked about, never run
+_SOUNDED = ("跟进", "改派", "分配", "延期", "接手", "阶段", "推进", "赢单", "输单", "证据", "线索")
+_ABOUT_LEAD = re.compile(r"电话|手机|预算|公司|进展|进度|状态|阶段|情况|负责人|谁跟|多少|是什么|啥|呢|吗|[？?]")
+_TECHNIQUE = re.compile(r"怎么(?!样)|如何|怎样|咋(?!样)|说|觉得|嫌|担心|要求|问")
+
+
+def _sounds_like(word: str) -> str | None:
+    """The command word `word` was probably meant to be: same pinyin, or one letter off (更进 → 跟进)."""
+    from pypinyin import lazy_pinyin  # loaded on the first near miss only
+
+    said = "".join(lazy_pinyin(word))
+    for cmd in _SOUNDED:
+        if cmd != word and _one_off(said, "".join(lazy_pinyin(cmd))):
+            return cmd
+    return None
+
+
+def _one_off(a: str, b: str) -> bool:
+    if a == b or abs(len(a) - len(b)) > 1:
+        return a == b
+    i = next((k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return a[i + 1:] == b[i + 1:] or a[i + 1:] == b[i:] or a[i:] == b[i + 1:]
+
+
+def _near_miss(t: str, role: str, state: State) -> Intent | None:
+    """What nearly was a command: a homophone of a command word before a lead number (「跟尽 7 已回电」 → 「你是想
+    「跟进 7 已回电」？」), a short question about a named lead (「7号电话多少」 → the lead), a customer of the caller's
+    named with a few words (「周立那个单子」 → 「你是想查看周立的线索，还是记录跟进？」)."""
+    m = re.match(r"^([\u4e00-\u9fff]{2})\s*#?(\d{1,7})(?![\d点:：号月日天周])(.*)$", t)
+    cmd = _sounds_like(m.group(1)) if m else None
+    if m and cmd:
+        meant = understand(f"{cmd} {m.group(2)}{m.group(3)}", role, state)
+        if meant.name not in ("knowledge", "unclear", "guess"):
+            return Intent("guess", {"intent": meant}, t)
+    lead_id, rest = _lead_ref(t)
+    explicit = lead_id is not None and re.search(r"号|线索|客户|#|第", t)
+    if explicit and len(t) <= 16 and _ABOUT_LEAD.search(rest) and not _TECHNIQUE.search(rest):
+        return Intent("lead_show", {"lead_id": lead_id}, t)
+    hits = [(lid, name) for lid, name in state.customers if name and name in t]
+    if len(hits) == 1 and len(t) <= 12 and not _TECHNIQUE.search(t.replace(hits[0][1], "")):
+        return Intent("unclear", {"lead_id": hits[0][0], "customer": hits[0][1]}, t,
+                      options=("lead_show", "follow_up", "reminder"))
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -74,9 +75,11 @@ async def answer(ctx: Context, msg: Inbound) -> None:
 async def _llm_wording(ctx: Context, result: SearchResult) -> str | None:
     if not ctx.settings.llm.enabled or result.best is None:
         return None
-    from knowledge.llm import llm_answer
+    from knowledge.llm import CITATION, llm_answer
 
-    return await llm_answer(ctx.settings.llm, result.query, [h.card for h in result.hits[:3]])
+    wording = await llm_answer(ctx.settings.llm, result.query, [h.card for h in result.hits[:3]])
+    # the model's [K001] citations are checked against the cards it was given, then kept from people: no ids
+    return " ".join(CITATION.sub("", wording).split()) if wording else None
 
 
 def _decline_text(result: SearchResult) -> str:
@@ -89,7 +92,7 @@ def answer_card(
 ) -> Card:
     fields = card_fields(card)
     fields.append(Field("更新日期", card.updated_at.isoformat() if card.updated_at else "未知"))
-    note = (why + " ｜ " if why else "") + f"来源：知识卡片 {card.id}" + (f"（{card.source}）" if card.source else "")
+    note = (why + " ｜ " if why else "") + source_line(card)
     if is_stale(card, today, stale_months):
         note += f" · ⚠️ 超过 {stale_months} 个月未更新，使用前请核实"
     key = f"{query_id}:{card.id}"
@@ -101,6 +104,14 @@ def answer_card(
                  Button(f"kb:next:{key}", "换一个")),
         note=note,
     )
+
+
+def source_line(card: KbCard) -> str:
+    """Where the answer comes from, as a person would say it: the talk-track library and, when its name is a
+    Chinese one, the file it was imported from (「来源：话术库《华东报价话术》」) — never a card id or a file
+    extension (the standard: no ids or internal codes to users)."""
+    stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", card.source or "")
+    return f"来源：话术库《{stem}》" if re.search(r"[\u4e00-\u9fff]", stem) else "来源：话术库"
 
 
 def card_fields(card: KbCard) -> list[Field]:

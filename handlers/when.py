@@ -3,11 +3,11 @@ how the bot says a time back (「明天 15:00」)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.clock import to_cn
 from bot.context import Context
-from ocr.timeparse import Workdays, find_times
+from ocr.timeparse import SOON, SOON_MINUTES, Workdays, find_times
 from reminders.calendar import load_calendar
 from reminders.directory import working_hours
 
@@ -21,8 +21,11 @@ async def workdays(ctx: Context) -> Workdays:
 
 
 def first_future(text: str, now: datetime, days: Workdays) -> datetime | None:
-    """The first time said in `text` that is still ahead."""
-    return next((f.when for f in find_times(text, now, days) if f.when > now), None)
+    """The first time said in `text` that is still ahead (「等会儿」: half an hour from now)."""
+    found = next((f.when for f in find_times(text, now, days) if f.when > now), None)
+    if found is None and SOON.search(text):
+        return (now + timedelta(minutes=SOON_MINUTES)).replace(second=0, microsecond=0)
+    return found
 
 
 def say_when(when: datetime, now: datetime) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge import store
+from knowledge.index import cut_cards
 from knowledge.io import Issue, read_cards
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
@@ -49,19 +50,15 @@ class FileReport:
 
 
 async def tokenise(kb: KnowledgeBase, cards: Sequence[KbCard], progress: Progress | None = None) -> list[KbCard]:
-    """Cards with their jieba tokens filled in (blocking work in an executor)."""
+    """Cards with their jieba tokens filled in (blocking work in an executor; a large import is cut in
+    forked worker processes as well, one per core)."""
 
     def work() -> list[KbCard]:
         tok = kb.tokenizer
         tok.add_words(k for c in cards for k in c.keywords)
-        out = []
-        for i, card in enumerate(cards, 1):
-            out.append(card.with_(tokens=tuple(tok.card_tokens(card)), tokens_dict=tok.fingerprint))
-            if progress and i % 200 == 0:
-                progress(200)
-        if progress:
-            progress(len(cards) % 200)
-        return out
+        stamp = tok.fingerprint
+        token_lists = cut_cards(tok, cards, progress)
+        return [c.with_(tokens=tuple(t), tokens_dict=stamp) for c, t in zip(cards, token_lists, strict=True)]
 
     return await asyncio.get_running_loop().run_in_executor(None, work)
 

@@ -55,7 +55,28 @@ FILLER_FREQ = 20_000  # jieba frequency above which a word is grammar, not topic
 KNOWN_SHARE = 0.5  # a word that only occurs somewhere in the cards explains less than a cue does
 VOWELS = re.compile(r"[aeiouv]+")
 FILLER_RE = re.compile(r"^[\u4e00-\u9fff]不[\u4e00-\u9fff]$|^([\u4e00-\u9fff])一\1$")  # 跟不上 谈不拢 比一比
-LONG_QUERY = 40  # characters: a voice-to-text paragraph; its coverage is judged around the objection
+LONG_QUERY = 40  # characters: a voice-to-text paragraph; it is ranked and judged on its objection clauses
+# Clause breaks in unpunctuated speech: punctuation, spaces, and the connectives that start a new clause.
+OWN = "我说|我就说|我跟他说|我跟她说|我们说|我回|我解释"  # the rep's own answer, not the objection
+CLAUSE_BREAK = re.compile(r"[，。！？；：,.!?;:\s]+|(?=但是|可是|不过|所以|然后|后来|而且|因为|结果|另外|还有|其实"
+                          rf"|就是说|问我们|问你们|{OWN})")
+OWN_WORDS = re.compile(rf"^(?:{OWN})")
+
+
+def objection_clauses(query: str, hits: Sequence[CueHit]) -> str:
+    """The clauses of a long paragraph that hold an objection or a card keyword, joined; the whole
+    paragraph when none does (or all do). The rep's own answer (「我说…」) is never the objection."""
+    spans, pos = [], 0
+    for piece in CLAUSE_BREAK.split(query):
+        start = query.index(piece, pos) if piece else pos
+        pos = start + len(piece)
+        if piece.strip() and not OWN_WORDS.match(piece):
+            spans.append((start, pos))
+    topical = [h for h in hits if h.cue.axis in {"objection", "keyword"}]
+    kept = [(a, b) for a, b in spans if any(h.start < b and a < h.end for h in topical)]
+    if not kept or len(kept) == len(spans):
+        return query
+    return " ".join(query[a:b] for a, b in kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +157,12 @@ def rank(
 def score_all(index: CardIndex, text: str) -> Scored:
     query = index.pinyin.read(text)
     hits = index.matcher.find(query)
-    values = _axis_values(hits)
+    context: list[CueHit] = []
+    focus = objection_clauses(query, hits) if len(query) >= LONG_QUERY else query
+    if focus != query:  # a voice-to-text paragraph: rank on what the customer objected to, not the story
+        context = [h for h in hits if h.cue.axis in {"role", "industry"}]  # who and where, named anywhere
+        query, hits = focus, index.matcher.find(focus)
+    values = _axis_values([*hits, *context])
     n = len(index.cards)
     words = np.zeros(n, dtype=np.float32)
     ceiling = index.bm25.scores(index.tokenizer.tokens(query) + _expansion_words(hits), words)

@@ -25,16 +25,19 @@ from ocr.people import (
     group_company,
     is_person_name,
     is_referral,
+    is_remark_name,
     is_title,
+    likelier_name,
     looks_like_company,
     parse_title_bar,
     person_in,
     repair_surname,
     role_in,
+    strip_title_noise,
 )
 from ocr.requests import requested_things
 from ocr.timeparse import Found, agreed, find_times, parse_anchor
-from storage.leads import cn_number
+from storage.leads import cn_number, parse_budget
 
 NEEDS_PATH = DEFAULT_PATH  # the default catalog (kept for callers that edit or read it)
 CONTACT_TRAP = re.compile(r"(介绍|推荐|他的?|她的?|同事|朋友|领导|老板|助理|秘书)[^，。,.]{0,6}(电话|手机|号码|微信)")
@@ -54,7 +57,8 @@ EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9
 WECHAT_KEY = re.compile(r"(?:微信号?|v信|威信|vx|VX|Vx|wx|WX|wechat|WeChat)\s*(?:号)?\s*[:：是]?\s*")
 WECHAT_ID = re.compile(r"(?<![A-Za-z0-9_\-])[A-Za-z][A-Za-z0-9_\-]{5,19}(?![A-Za-z0-9_\-@.])")
 AMOUNT = re.compile(
-    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?[十百千](?=万|亿)|\d+(?:\.\d+)?|[零一二两三四五六七八九十百千]+)"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)? ?[十百千](?= ?(?:万|亿))|\d+(?:\.\d+)?"
+    r"|[零一二两三四五六七八九十百千]+)"
     r"\s*(?:来|多|余|出头)?个?\s*"
     r"(?P<unit>万元|万|[wW](?![a-zA-Z])|亿|[kK](?![a-zA-Z])|千|元|块)"
     r"(?:(?P<tail>[1-9一二三四五六七八九])千?(?![\d万千百十亿月日号点年天周]))?"  # 2万5 = 25,000
@@ -63,6 +67,10 @@ AMOUNT = re.compile(
 BUDGET_HINT = re.compile(r"预算|经费|资金|投入|控制在|不超过|以内|左右|大概|预计|准备花")
 BUDGET_WORD = re.compile(r"预算|经费|资金|投入|准备花|控制在|不超过")
 NOT_MONEY_AFTER = re.compile(r"多?(?:人|个|家|名|位|户|台|件|套|张|条|次|平|米|用户|客户|员工|门店|学生|床)")
+# a budget typed without a unit after its word: 「预算 50000000」, 「预算5e7」, 「经费：300,000元」 (units: AMOUNT)
+BUDGET_PLAIN = re.compile(r"(?:预算|经费|投入|资金)\s*(?:是|为|大概|大约|约|在|有)?\s*[:：]?\s*"
+                          r"(?P<v>\d[\d,]*(?:\.\d+)?(?:e\+?\d+)?)\s*(?:元|块|人民币)?"
+                          r"(?![\d.,]|\s*(?:千万|百万|十万|亿|万|[wWkK千年月日号点天周个人家台套次%]))", re.IGNORECASE)
 OTHER_MONEY = re.compile(r"营收|收入|销售额|营业额|产值|市值|估值|融资|利润|规模|去年|上次|之前|花了|报价")
 PAGE_WORDS = re.compile(r"支付成功|交易单号|商户单号|收款方|支付方式|报价单|单价|合计|实付|发票|小计")
 FIELDS = ("customer_name", "company", "title", "phone", "email", "wechat_id", "budget_cny", "needs", "follow_up")
@@ -125,7 +133,7 @@ def amount_of(m: re.Match[str]) -> int | None:
 
 def parse_amount(num: str, unit: str, tail: str | None = None) -> int | None:
     """'50' + '万' → 500000; '2' + '万' + '5' (2万5) → 25000; '1,200' + '万' → 12000000."""
-    num = num.replace(",", "")
+    num = num.replace(",", "").replace(" ", "")
     value: float | None
     scaled = re.fullmatch(r"(\d+(?:\.\d+)?)([十百千])", num)  # 5千万, 3百万
     if scaled:
@@ -148,6 +156,10 @@ def find_budget(text: str) -> int | None:
     (5千人, 三千多个客户) and other money (营收两亿, 去年花了80万) are not budgets."""
     if not BUDGET_HINT.search(text):
         return None
+    m = BUDGET_PLAIN.search(text)
+    typed = parse_budget(m.group("v")) if m else None
+    if typed is not None and typed >= 1000:
+        return typed
     plain: int | None = None
     for m in AMOUNT.finditer(text):
         value = amount_of(m)
@@ -357,13 +369,19 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None) -> Le
         acc.put("customer_name", bar.name, 0.9)
         acc.put("company", bar.company, 0.75)
         acc.put("title", bar.title, 0.7)
-    customer = {n for n in (bar.name, bar.name_guess) if n}
+    customer = {n for n in (bar.name, bar.name_guess, strip_title_noise(chat.title or "")) if n}
     for r in chat.regions:
         kind, said = _speaker(r.kind, r.text, customer)
+        quoted = r.text[: len(r.text) - len(said)].rstrip(":： ")
+        if kind == LEFT and r.kind == RIGHT and is_remark_name(quoted):
+            acc.put("customer_name", quoted, 0.85)  # the rep quotes the customer by the name the chat shows
         if kind == LEFT:
             _customer_message(said, r.latin if said == r.text else "", acc, ctx)
         elif kind == RIGHT:
             _rep_restates(said, acc, ctx)
+    introduced = acc.values.get("customer_name")
+    if bar.name and isinstance(introduced, str) and (better := likelier_name(bar.name, introduced)):
+        acc.put("customer_name", better, acc.conf["customer_name"], override=True)  # one name read two ways
     if not ctx.referral and "customer_name" not in acc.values:
         rep_lines = [r.text.split("\n")[0] for r in chat.regions if r.kind == RIGHT]
         acc.put("customer_name", repair_surname(bar.name_guess, rep_lines), 0.7)
@@ -395,8 +413,10 @@ def _speaker(kind: str, text: str, customer: set[str]) -> tuple[str, str]:
     who, said = m.group("who"), text[m.end() :]
     if who in customer:
         return LEFT, said
-    if is_person_name(who):
-        return RIGHT, said  # someone other than the customer: the rep (or a colleague) being quoted
+    if is_person_name(who) or len(who) <= 4:
+        # Someone the title bar does not name. One quotes the other side far more often than oneself: under the
+        # rep's bubble the customer is quoted, under the customer's the rep (or a colleague).
+        return (LEFT if kind == RIGHT else RIGHT), said
     return kind, text
 
 

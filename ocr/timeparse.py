@@ -206,6 +206,10 @@ _TIME = (
     r"|(?P<hh>\d{1,2})[:：](?P<mm>\d{2})|(?P<offwork>下班)(?=之?前|以前|之?后|以后))?"
 )
 EXPR = re.compile(rf"(?:{_DAY})?\s*{_TIME}\s*(?P<before>之前|以前|前)?")
+# 「等会儿提醒我」: chat only (a screenshot's 「我等会儿打给你」 is not the follow-up the chat agreed on), read as
+# SOON_MINUTES after the message
+SOON = re.compile(r"(?:等|待|过)一?会儿?|一会儿|稍后|晚一会儿?")
+SOON_MINUTES = 30
 _DAY_GROUPS = ("rel", "nwd", "twd", "nmd", "md_m", "iso_y", "sl_m", "dom", "eom", "off", "pass", "hol", "eoy", "nwk",
                "nm")
 _UNIT_DAYS = {"天": 1, "日": 1, "周": 7, "星期": 7, "礼拜": 7}

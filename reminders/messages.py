@@ -129,6 +129,12 @@ def dormancy(lead: Lead, days: int) -> Note:
     return Note(card, f"💤 {days} 天未跟进：{lead_label(lead)}")
 
 
+def asked(at: datetime, task: str) -> Note:
+    """A reminder a person asked for themselves, tied to no lead (「明天提醒我交周报」)."""
+    text = f"⏰ 提醒：{user_text(task)}（{fmt_cn(at)}）" if task else f"⏰ 你让我 {fmt_cn(at)} 提醒你，时间到了。"
+    return Note(Text(text), text)
+
+
 def follow_up(lead: Lead, at: datetime, note: str) -> Note:
     extra = f"（{user_text(note)}）" if note else ""
     card = Card(title="📞 约定回访提醒", description=f"{fmt_cn(at)} 约了回访 {lead_label(lead)}{extra}。")

@@ -47,8 +47,10 @@ async def deliver_notices(db: Database, env: TickEnv, rows: Sequence[ClaimedRow]
     for to, items in groups.items():
         hours = env.hours(to)
         if to and not env.cal.in_working_hours(env.now, hours):
-            later[env.cal.next_working_moment(env.now, hours)] += [i.id for i in items]
-        else:
+            wait = [i for i in items if not i.payload.get("asked")]  # a time the person chose is kept
+            later[env.cal.next_working_moment(env.now, hours)] += [i.id for i in wait]
+            items = [i for i in items if i.payload.get("asked")]
+        if items:
             ready.append((to, items))
     if later:
         async with db.session() as session:

@@ -57,7 +57,7 @@ async def test_handler_exception_becomes_short_reply_and_rolls_back(
 
     with caplog.at_level(logging.ERROR):
         await chat.handle_line("炸")
-    assert [m["text"] for m in transcript.to("rep01")] == ["出错了, 已记录。请稍后再试。"]
+    assert [m["text"] for m in transcript.to("rep01")] == ["出错了，已记录。请稍后再试。"]
     assert any("kaboom" in (r.exc_text or "") or r.exc_info for r in caplog.records)
     async with services.db.session() as s:
         assert (await s.execute(select(func.count()).select_from(AuditLog))).scalar_one() == 0

@@ -230,3 +230,78 @@ async def test_a_button_word_without_a_card_is_not_a_knowledge_question(
     await chat.handle_line("确认")
     assert "没有发给你的卡片" in transcript.last("rep01")["text"]
     assert await _count(services, QueryLog) == 0
+
+
+async def test_a_reminder_naming_no_lead_is_the_persons_own(
+        chat: ChatSession, transcript: Transcript, services: Services, clock: ManualClock) -> None:
+    """「明天提醒我给张三打电话」 with no lead of that name (and a draft card just shown): the person is reminded at
+    the time they chose, even after working hours; no lead is touched."""
+    await chat.handle_line("新客户 钱总 青松医院 13900001234")  # a draft card: not what the reminder is about
+    activities = await _count(services, Activity)
+    await chat.handle_line("明天提醒我给张三打电话")
+    assert transcript.last("rep01")["text"] == "⏰ 好的，明天 09:00 提醒你给张三打电话。"
+    await chat.handle_line("明天晚上八点提醒我交周报")
+    assert transcript.last("rep01")["text"] == "⏰ 好的，明天 20:00 提醒你交周报。"
+    assert await _count(services, Reminder, rule="follow_up") == 0
+    assert await _count(services, Activity) == activities
+    clock.set(cn(24, 8, 59))
+    await chat.settle()
+    assert not any("张三" in t for t in transcript.texts("rep01")[-1:])
+    clock.set(cn(24, 9, 0))
+    await chat.settle()
+    assert transcript.last("rep01")["text"] == "⏰ 提醒：给张三打电话（11-24 09:00）"
+    clock.set(cn(24, 20, 0))
+    await chat.settle()
+    assert transcript.last("rep01")["text"] == "⏰ 提醒：交周报（11-24 20:00）"
+
+
+def test_every_phrase_keeps_chinese_punctuation() -> None:
+    """One voice: no ASCII comma, colon or question mark next to Chinese in any of the bot's phrases."""
+    from bot import phrases as P
+
+    def strings(value: object) -> list[str]:
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in strings(v)]
+        if isinstance(value, tuple | list):
+            return [s for v in value for s in strings(v)]
+        return []
+
+    every = [s for name, v in vars(P).items() if name.isupper() for s in strings(v)]
+    assert P.FAILED in every and len(every) > 50
+    assert [s for s in every if P.cn_punct(s) != s] == []
+
+
+async def test_a_typed_budget_is_read_once_in_every_spelling(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「预算 50000000」, 「预算5e7」, 「预算5000万」 are one amount; a year after 预算 is not a budget (the old second
+    reading stored 「预算 2027年再批」 as 2027 元); an odd budget on the draft is asked about."""
+    for n, spelling in enumerate(("50000000", "5e7", "5000万"), 1):
+        await chat.handle_line(f"新线索 刘总 蓝天医院 1390000{n:04d} 预算{spelling}")
+        lead = await get_lead(services, n)
+        assert (lead.customer_name, lead.company, lead.budget_cny) == ("刘总", "蓝天医院", 50_000_000), spelling
+        said = transcript.texts("rep01")
+        assert any("是不是写错了" in t for t in said[-2:]), said[-2:]
+    await chat.handle_line("新线索 王总 青松医院 13900005555 预算 2027年再批")
+    assert (await get_lead(services, 4)).budget_cny is None
+
+
+async def test_a_near_miss_is_asked_about_not_declined(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """A pinyin-keyboard homophone of a command word (「跟尽」) asks 「你是想…？」 and acts only on 「是的」; a customer
+    named with a few words offers the lead or a follow-up; none of it reaches the knowledge base."""
+    lead_id = await seed_lead(services, "rep01", customer_name="周立", assigned_at=cn(23, 9))
+    await chat.handle_line(f"跟尽 {lead_id} 已回电 下周见面")
+    card = transcript.last("rep01")
+    assert card["title"] == f"你是想「跟进 {lead_id} 已回电 下周见面」？"
+    assert await _count(services, Activity, kind="contact") == 0  # nothing yet
+    await chat.handle_line("/click 是的")
+    assert await _count(services, Activity, kind="contact") == 1
+    await chat.handle_line("周立那个单子")
+    card = transcript.last("rep01")
+    assert card["title"].startswith("你是想查看周立的线索") and [b["text"] for b in card["buttons"]] == [
+        "查看线索", "记录跟进"]
+    await chat.handle_line(f"{lead_id}号电话多少")
+    assert "周立" in transcript.last("rep01")["text"]  # the lead's card
+    assert await _count(services, QueryLog) == 0

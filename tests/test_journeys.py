@@ -71,9 +71,12 @@ async def test_screenshot_to_confirmed_lead(h: ChannelHarness) -> None:
 
 # -- journey 2 --------------------------------------------------------------------------------
 def source_card_id(card: Shown) -> str:
-    found = re.search(r"知识卡片 ([A-Za-z0-9_-]+)", card.text)
-    assert found, card
-    return found.group(1)
+    """The card an answer shows, from its buttons' keys: the text names the library, never the card's id."""
+    key = key_with(card, "kb:up:")
+    card_id = key.split(":")[3]
+    assert "来源：话术库" in card.text and "知识卡片" not in card.text, card.text
+    assert not re.search(rf"(?<![:\w]){re.escape(card_id)}(?!\w)", card.text), card.text  # keys hold it, text not
+    return card_id
 
 
 async def test_knowledge_question_to_answer_card_and_next(h: ChannelHarness) -> None:

@@ -30,13 +30,14 @@ async def test_question_gets_the_card_and_buttons_work(
     card = transcript.last("rep01")
     assert card["kind"] == "card" and card["title"].startswith("医院设备科嫌贵")
     assert "话术" in card["text"] and "报价模板" in card["text"] and "成功案例" in card["text"]
-    assert "K001" in card["text"] and "医疗" in card["text"]
+    assert "K001" not in card["text"] and "医疗" in card["text"]  # no card ids shown to people
+    assert card["text"].endswith("来源：话术库")
     keys = [b["key"] for b in card["buttons"]]
     assert [b["text"] for b in card["buttons"]] == ["有用", "没用", "换一个"]
     assert keys[0].startswith("kb:up:") and keys[0].endswith(":K001")
     await chat.handle_line("/click 换一个")
     second = transcript.last("rep01")
-    assert second["kind"] == "card" and "K001" not in second["text"]
+    assert second["kind"] == "card" and second["title"] != card["title"]
     await chat.handle_line("/click 没用")
     async with services.db.session() as s:
         logged = (await s.scalars(select(QueryLog))).all()
@@ -57,7 +58,7 @@ async def test_off_topic_gets_an_honest_decline(chat: ChatSession, transcript: T
 async def test_stale_card_carries_a_note(chat: ChatSession, transcript: Transcript) -> None:
     await chat.handle_line("医院已经有别家的HIS了")  # K006, updated 2024-06-10
     card = transcript.last("rep01")
-    assert "K006" in card["text"] and "超过 12 个月未更新" in card["text"]
+    assert "超过 12 个月未更新" in card["text"] and "K006" not in card["text"]
 
 
 def test_staleness_boundary() -> None:
@@ -83,7 +84,9 @@ async def test_admin_imports_cards_by_file(
     assert "新增 1" in report and "第 3 行" in report
     await chat.handle_line("/as rep01")
     await chat.handle_line("冷库客户嫌贵怎么办")
-    assert "K777" in transcript.last("rep01")["text"]
+    answer = transcript.last("rep01")
+    assert answer["title"] == "冷库客户嫌贵" and "来源：话术库《新话术》" in answer["text"]
+    assert "K777" not in answer["text"] and ".csv" not in answer["text"]
 
 
 async def test_non_admin_file_import_is_refused(chat: ChatSession, transcript: Transcript, tmp_path: Path,

@@ -120,7 +120,8 @@ async def test_chat_pin_from_gaps_and_chatter_not_logged(
     await chat.handle_line("/as rep01")
     await chat.handle_line("客户说我们的展会排期冲突了！")
     card = transcript.last("rep01")
-    assert card["kind"] == "card" and "K019" in card["text"] and "匹配：置顶" in card["text"]
+    assert card["kind"] == "card" and "匹配：置顶" in card["text"] and "K019" not in card["text"]
+    assert card["buttons"][0]["key"].endswith(":K019")  # the pinned card, named by its key only
 
 
 async def test_taxonomy_cli_synonym_merge_and_pin(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

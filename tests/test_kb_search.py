@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -15,9 +17,18 @@ from bot.config import DatabaseSettings, Settings
 from knowledge import store
 from knowledge.demo import demo_cards, seed_demo
 from knowledge.importer import import_file
-from knowledge.index import CardIndex, Tokenizer, build_index
+from knowledge.index import (
+    CardIndex,
+    PairBM25,
+    SparseBM25,
+    Tokenizer,
+    bigrams,
+    build_index,
+    card_bigrams,
+    card_pieces,
+)
 from knowledge.schema import KbCard
-from knowledge.search import KnowledgeBase, rank
+from knowledge.search import KnowledgeBase, objection_clauses, rank
 from knowledge.taxonomy import load_taxonomy
 from storage.db import Database
 from storage.migrate import ensure_schema
@@ -261,3 +272,41 @@ def test_a_card_far_ahead_on_the_querys_own_words_is_answered(tokenizer: Tokeniz
     result = rank(index, "晚上搭建电钻声音太吵")
     assert result.answered and result.ranked[0] == "E1"
     assert not rank(index, "电钻去哪借").answered  # one shared word is chance, not a subject
+
+
+def test_fast_segmenter_cuts_as_jieba_does() -> None:
+    """The import's own word-graph cut gives jieba's words (HMM off), also after words are added."""
+    tokenizer = Tokenizer(TAXONOMY.dictionary_words())
+    texts = [t for c in demo_cards(TAXONOMY) for t in (c.title, c.talk_track, c.success_case)]
+    texts += ["结婚的和尚未结婚的", "南京市长江大桥", "研究生命起源", "卫健委采购设备科"]
+    for word_set in ([], ["尚未结婚", "设备科采购"]):
+        tokenizer.add_words(word_set)
+        for text in texts:
+            for run in re.findall(r"[\u4e00-\u9fff]+", text):
+                assert tokenizer._segment(run) == tokenizer._jieba.lcut(run, HMM=False), run
+
+
+def test_pair_index_scores_as_the_string_index() -> None:
+    """The integer-coded pair index gives the same BM25 scores as one over pair strings (繁體, ㈱ and 兀 included)."""
+    cards = [*demo_cards(TAXONOMY)[:12],
+             KbCard(id="T1", title="醫院採購嫌價格太貴", talk_track="㈱公司的報價⼀次說清"),
+             KbCard(id="T2", title="空白", talk_track="")]
+    pairs, strings = PairBM25([card_pieces(c) for c in cards]), SparseBM25([card_bigrams(c) for c in cards])
+    for query in ["医院采购价格太贵", "株公司一次说清", "交期太长", "没有的词"]:
+        a, b = np.zeros(len(cards), np.float32), np.zeros(len(cards), np.float32)
+        assert pairs.scores(bigrams(query), a) == pytest.approx(strings.scores(bigrams(query), b))
+        assert a.tolist() == pytest.approx(b.tolist(), abs=1e-5)
+        assert [pairs.knows(p) for p in bigrams(query)] == [strings.knows(p) for p in bigrams(query)]
+
+
+def test_a_long_paragraph_is_ranked_on_its_objection_clause(index: CardIndex) -> None:
+    """Voice-to-text without punctuation: the story and the rep's own answer (「我说…试试看」, a trial cue) are
+    not the objection; the school (named in the story) still counts."""
+    paragraph = "今天下午去区里开了个会又去学校转了一圈后来见到校长他说今年实在没有经费了我说可以先做一个班试试看"
+    text = index.pinyin.read(paragraph)
+    assert objection_clauses(text, index.matcher.find(text)) == "后来见到校长他说今年实在没有经费了"
+    result = rank(index, paragraph)
+    assert result.answered and result.ranked[0] == "K020"
+    assert result.matched["industry"] == ("教育",) and "试用" not in result.matched.get("objection", ())
+    whole = "客户说太贵了我说可以打折"  # every clause but the rep's own objects: taken whole
+    assert objection_clauses(whole, index.matcher.find(whole)) == whole

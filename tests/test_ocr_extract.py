@@ -277,3 +277,15 @@ def test_needs_from_the_product_vocabulary(text: str, want: tuple[str, ...]) -> 
 def test_dingtalk_title_with_external_tag_and_company_subtitle() -> None:
     bar = parse_title_bar("柏子衿 外部\n澄湖检测技术有限公司")
     assert (bar.name, bar.company) == ("柏子衿", "澄湖检测技术有限公司")
+
+
+@pytest.mark.parametrize("said", ["预算 50000000", "预算5e7", "预算5000万", "预算 5 千万", "预算：50,000,000元",
+                                  "经费 5E7"])
+def test_a_typed_budget_in_any_spelling_is_one_amount(said: str) -> None:
+    """The extractor alone reads a budget however a rep types it (no second reading on top of it)."""
+    assert extract_from_text(f"新线索 魏总 澄江物流 13812345678 {said}", NOW).budget_cny == 50_000_000
+
+
+@pytest.mark.parametrize("said", ["预算 2025年批", "预算 3个月内定", "预算 50人的规模"])
+def test_a_number_after_budget_that_is_not_money(said: str) -> None:
+    assert extract_from_text(f"新线索 魏总 澄江物流 13812345678 {said}", NOW).budget_cny is None

@@ -9,7 +9,7 @@ from app.chat import ChatSession
 from bot.services import Services
 from handlers.ramp import service
 from handlers.ramp.path import parse_path
-from storage.models import Lead, RampEnrollment, RampProgress
+from storage.models import KnowledgeCard, Lead, RampEnrollment, RampProgress
 from tests.conftest import Transcript
 from tests.leads_helpers import cn, seed_lead
 from tests.ramp_helpers import seed_cards
@@ -58,7 +58,11 @@ async def test_a_new_rep_goes_through_the_path_and_unlocks_close(
     wrong = 1 if right != 1 else 2
     await chat.handle_line(str(wrong))  # a typed 「2」 answers through the last card
     shown = transcript.last("rep01")
-    assert shown["title"].startswith(f"❌ 不是第 {wrong} 条") and f"知识卡片 {q['card']}" in shown["text"]
+    assert shown["title"].startswith(f"❌ 不是第 {wrong} 条") and "来源：话术库" in shown["text"]
+    async with services.db.session() as s:
+        right_card = await s.get(KnowledgeCard, q["card"])
+    assert right_card is not None and f"参考话术「{right_card.title}」" in shown["text"]
+    assert str(q["card"]) not in shown["text"]  # no card ids shown to people
     await chat.handle_line("/click 下一题")
     q2 = await _question(services)
     assert q2["serial"] == 2

@@ -29,7 +29,7 @@ async def test_readme_tour(settings: Settings, transcript: Transcript, monkeypat
     finally:
         await services.db.dispose()
     rep = transcript.texts("rep01")
-    assert any("话术" in t and "K0" in t for t in rep)  # a knowledge card with its source
+    assert any("话术" in t and "来源：话术库" in t and "K0" not in t for t in rep)  # its source, never its id
     assert any("没找到合适的话术" in t for t in rep)
     assert any(t.startswith("线索草稿") and "13812345678" in t for t in rep)
     assert any("已启用" in t for t in rep)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.intent import State
+from handlers.intent import Intent, State
 
 TEAM = (("rep01", "张伟"), ("rep02", "李娜"), ("rep03", "王强"), ("mgr01", "陈静"))
 CUSTOMERS = ((7, "周立"), (8, "孙蕾"), (9, "马骁"))
@@ -209,4 +209,10 @@ ROWS: list[Row] = [
     (M, "改派 999 张伟", "reassign", {"lead_id": 999, "assignee": "张伟"}),
     (R, "改派 1 张伟", "reassign", {"lead_id": 1, "assignee": "张伟"}),
     (R, "你\u200b好", "greeting", {}),
+    # -- near misses: asked about, not declined -------------------------------------------------------
+    (R, "跟尽 7 已回电", "guess", {"intent": Intent("follow_up", {"lead_id": 7, "note": "已回电"}, "跟进 7 已回电")}),
+    (M, "该拍 3 李娜", "guess",
+     {"intent": Intent("reassign", {"lead_id": 3, "assignee": "李娜", "reason": ""}, "改派 3 李娜")}),
+    (R, "8号电话多少", "lead_show", {"lead_id": 8}),
+    (R, "马骁那边怎么样了", "unclear", {"lead_id": 9, "customer": "马骁"}),
 ]

@@ -22,11 +22,16 @@ from storage.models import Evidence, Lead
 
 CLOSE_PROOFS = ("contract", "payment")
 ANSWER_HINT = "如属实可一句话说明，例如「{topic} 确认 <原因>」，主管核实后清除。"
+# a draft is still the rep's own: an odd budget on it is a question before it is a record
+DRAFT_BUDGET_ASK = ("预算是不是写错了？写错了直接发正确金额，例如「预算 50万」；"
+                    "没写错就确认，再发「预算 确认 <原因>」说明。")
 
 
-def finding_lines(found: list[Finding]) -> list[str]:
+def finding_lines(found: list[Finding], draft: bool = False) -> list[str]:
     lines = [f.line for f in sorted(found, key=lambda f: flags.LEVEL_ORDER[f.level])]
-    if lines:
+    if draft and any(f.rule == "budget_outlier" for f in found):
+        lines.append(DRAFT_BUDGET_ASK)
+    elif lines:
         lines.append(ANSWER_HINT.format(topic=rules.TOPICS[found[0].rule][0]))
     return lines
 
@@ -97,4 +102,4 @@ async def after_decision(session: AsyncSession, lead: Lead, ev: Evidence, actor_
 
 
 async def after_values(session: AsyncSession, lead: Lead, now: datetime, cfg: ChecksSettings) -> list[str]:
-    return finding_lines(await flags.refresh(session, lead, now, cfg))
+    return finding_lines(await flags.refresh(session, lead, now, cfg), draft=lead.status == "draft")

@@ -198,6 +198,7 @@ def stage_lag(stage: str, status: str, summaries: Sequence[str]) -> Finding | No
 
 # -- key fields ------------------------------------------------------------------------------------------------
 KEY_FIELD_CN = {"decision_chain": "决策链", "next_step": "下一步", "objection": "客户异议"}
+KEY_FIELD_WORD = {"decision_chain": "决策链", "next_step": "下一步", "objection": "异议"}  # what a rep types
 
 
 def key_fields_unknown(stage: str, known: Iterable[str]) -> Finding | None:
@@ -208,7 +209,9 @@ def key_fields_unknown(stage: str, known: Iterable[str]) -> Finding | None:
     missing = [cn for key, cn in KEY_FIELD_CN.items() if key not in have]
     if not missing:
         return None
-    return Finding("key_fields_unknown", YELLOW, f"已到 {stage_label(stage)}，{'、'.join(missing)}仍未知")
+    word = KEY_FIELD_WORD[next(key for key in KEY_FIELD_CN if key not in have)]
+    return Finding("key_fields_unknown", YELLOW, f"已到 {stage_label(stage)}，{'、'.join(missing)}仍未知"
+                                                 f"（可回复「{word} …」补充）")
 
 
 # -- evidence --------------------------------------------------------------------------------------------------
@@ -237,15 +240,3 @@ def contract_mismatch(contract_text: str, company: str | None) -> Finding | None
                    f"不一致，请确认不是别的客户的合同", subject=party[:60])
 
 
-BUDGET_IN_TEXT = re.compile(r"(?:预算|经费|投入|金额)\s*(?:是|为|大概|大约|约|在)?\s*[:：]?\s*"
-                            r"(?P<v>\d[\d,.]*(?:e\+?\d+)?\s*(?:千万|百万|十万|亿|万|w|k|千|元)?"
-                            r"|[零一二两三四五六七八九十百千]+\s*(?:千万|百万|十万|亿|万))", re.IGNORECASE)
-
-
-def budget_from_text(text: str) -> int | None:
-    """A budget a rep typed after 预算/经费 (「预算5千万」, 「预算 50000000」, 「预算5e7」) in yuan, else None;
-    read with storage's parser so every spelling of one amount gives one number."""
-    from storage.leads import parse_budget
-
-    m = BUDGET_IN_TEXT.search(text)
-    return parse_budget(m.group("v")) if m else None

@@ -41,7 +41,6 @@ from bot.usertext import user_text
 from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
 from handlers.checks.evidence import read_image, read_name
-from handlers.checks.rules import budget_from_text
 from handlers.intent import split_person
 from handlers.leads import records
 from handlers.leads import views as view
@@ -395,7 +394,6 @@ async def new_lead_cmd(ctx: Context, msg: Inbound) -> None:
     # jieba (needs) loads its dictionary on first use: keep it off the event loop
     extracted = await asyncio.get_running_loop().run_in_executor(None, _extract, text[:4000], now, ctx.settings.ocr)
     fields, follow, conf = fields_from_extract(extracted)
-    fields["budget_cny"] = budget_from_text(text) or fields.get("budget_cny")  # 5千万 / 5e7 / 50000000 alike
     session = await ctx.db()
     lead, dups = await save_draft(session, fields, source="manual", by=ctx.user.id, now=now, confidence=conf,
                                   follow_up=follow, extra={"text": text[:4000]})

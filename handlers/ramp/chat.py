@@ -19,7 +19,7 @@ from bot.messages import Button, Card, Inbound, Markdown, Text
 from bot.router import Router
 from bot.services import Shared
 from bot.usertext import user_text
-from handlers.knowledge import card_fields, knowledge_base
+from handlers.knowledge import card_fields, knowledge_base, source_line
 from handlers.leads.permissions import command_arg
 from handlers.ramp import service
 from handlers.ramp.quiz import QuizMaker, option_text
@@ -204,7 +204,7 @@ async def answer(ctx: Context, action: RampAnswer) -> None:
     ctx.reply(Card(title=f"❌ 不是第 {action.choice} 条，合适的是第 {q['answer']} 条",
                    description=f"客户：{user_text(q['line'])}\n参考话术「{user_text(card.title)}」：",
                    fields=tuple(card_fields(card)), buttons=(Button(RampShow(task.id).pack(), "下一题", "primary"),),
-                   note=f"来源：知识卡片 {card.id} · 本关已答对 {row.correct}/{task.need}"))
+                   note=f"{source_line(card)} · 本关已答对 {row.correct}/{task.need}"))
 
 
 async def _right(ctx: Context, row: RampProgress, found: Progress, task: TaskView, maker: QuizMaker) -> None:
@@ -324,7 +324,7 @@ async def written_answer(ctx: Context, msg: Inbound) -> None:
                    f"参考话术「{user_text(card.title)}」：", fields=tuple(card_fields(card)),
                    buttons=(Button(RampGrade(row.task_id, serial, 1).pack(), "要点都答到了", "primary"),
                             Button(RampGrade(row.task_id, serial, 0).pack(), "还差一些")),
-                   note=f"来源：知识卡片 {card.id} · 对照后如实选择"))
+                   note=f"{source_line(card)} · 对照后如实选择"))
 
 
 @router.card_action(RampGrade)
