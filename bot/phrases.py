@@ -77,7 +77,8 @@ EDIT_ASK_BUDGET = ("预算 {value} 比团队至今最大的一单（{largest}）
 EDIT_ASK_PHONE = "手机号「{value}」是 {n} 位，手机号应为 11 位，请再核对一下。"
 FIELD_CN = {"customer_name": "客户姓名", "company": "公司", "title": "职位", "phone": "电话", "email": "邮箱",
             "wechat_id": "微信", "budget_cny": "预算", "needs": "需求", "industry": "行业", "region": "区域",
-            "product_line": "产品线", "follow_up": "回访时间"}
+            "product_line": "产品线", "follow_up": "回访时间", "decision_chain": "决策链", "next_step": "下一步计划",
+            "objection": "客户异议"}
 
 # -- managers and admins -------------------------------------------------------------------------
 MANAGER_ONLY = "这个操作只有主管或管理员可以做。"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,11 +21,12 @@ from bot.context import Context
 from bot.dispatch import run_route
 from bot.messages import Button, Card, Inbound, Text, body_from_json, body_to_json
 from bot.router import Reading, Router
+from bot.usertext import user_text
 from handlers.capture import _tell_conflicts as tell_conflicts
 from handlers.capture import capture_card
 from handlers.checks import hooks
 from handlers.escalation import apply_result
-from handlers.intent import FIELD_WORDS, Intent, State, understand
+from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, understand
 from handlers.leads.assignment import change_owner
 from handlers.leads.handover import offboard_with_handover
 from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for, renewal_refusal
@@ -39,7 +40,7 @@ from reminders.policies import FOLLOW_UP, NOTICE
 from reminders.store import add_timer, cancel_timers
 from storage.activity import add_activity
 from storage.leads import clean_value, find_duplicates, parse_budget, set_field
-from storage.models import Lead, OutboxMessage, User
+from storage.models import Activity, Lead, OutboxMessage, User
 
 log = logging.getLogger(__name__)
 router: Router[Context] = Router("front")
@@ -48,6 +49,7 @@ OPEN = ("active", "frozen", "dormant")
 # what a model's reading may do at once; anything that changes data asks 「你是想…？」 with one click first
 SAFE_FROM_MODEL = frozenset({"greeting", "thanks", "help", "my_leads", "lead_show", "overdue", "team_leads",
                              "kb_import"})
+RECENT_TOUCH = timedelta(minutes=30)  # a lead the user acted on this recently is the one the conversation is about
 _KEY_LEAD = re.compile(r"^(?:lead|cap):[a-z]+:(\d+)")
 
 
@@ -70,20 +72,26 @@ async def read(ctx: Context, msg: Inbound) -> Intent:
 
 async def load_state(ctx: Context) -> State:
     async with ctx.services.db.session() as session:
-        row = (await session.execute(
-            select(OutboxMessage.payload).where(OutboxMessage.recipient == ctx.msg.user_id,
-                                                OutboxMessage.kind == "card")
-            .order_by(OutboxMessage.id.desc()).limit(1))).scalar_one_or_none()
+        last_card = (await session.execute(
+            select(OutboxMessage.payload, OutboxMessage.created_at).where(OutboxMessage.recipient == ctx.msg.user_id,
+                                                                          OutboxMessage.kind == "card")
+            .order_by(OutboxMessage.id.desc()).limit(1))).first()
+        touched = (await session.execute(
+            select(Activity.lead_id, Activity.created_at).where(
+                Activity.created_at >= ctx.now() - RECENT_TOUCH, Activity.actor_id == ctx.user.id)
+            .order_by(Activity.id.desc()).limit(1))).first()
         people = (await session.execute(select(User.id, User.name).where(User.active.is_(True)))).all()
         mine = (await session.execute(
             select(Lead.id, Lead.customer_name, Lead.status).where(
                 ((Lead.owner_id == ctx.user.id) & Lead.status.in_(OPEN))
                 | ((Lead.created_by == ctx.user.id) & (Lead.status == "draft")))
             .order_by(Lead.id.desc()).limit(500))).all()
-    card = body_from_json(row) if row else None
+    card = body_from_json(last_card.payload) if last_card else None
     buttons = card.buttons if isinstance(card, Card) else ()
     keys = tuple(b.key for b in buttons)
     current = next((int(m.group(1)) for k in keys if (m := _KEY_LEAD.match(k))), None)
+    if touched and (current is None or last_card is None or touched.created_at >= last_card.created_at):
+        current = touched.lead_id  # the lead the rep just wrote about (「跟进 1 …」, then 「决策链 …」)
     return State(buttons=tuple(b.text for b in buttons), keys=keys, has_draft=any(s == "draft" for *_, s in mine),
                  current_lead=current, team=tuple((p.id, p.name) for p in people),
                  customers=tuple((lid, name) for lid, name, status in mine if name and status != "draft"))
@@ -353,6 +361,9 @@ async def edit(ctx: Context, msg: Inbound) -> None:
     if name == "follow_up":
         await _edit_follow_up(ctx, lead, raw)
         return
+    if name in KEY_FACTS:
+        await _edit_key_fact(ctx, lead, name, raw)
+        return
     value = await _checked_value(ctx, lead, name, raw)
     if value is None:
         return
@@ -409,6 +420,21 @@ async def apply_edit(ctx: Context, lead: Lead, name: str, value: Any) -> None:
     lead.last_activity_at = lead.last_activity_at or now
     flags_text = "".join(f"\n{x}" for x in await hooks.after_values(session, lead, now, ctx.settings.checks))
     ctx.reply(Text(P.EDIT_DONE.format(id=lead.id, field=P.FIELD_CN.get(name, name), value=shown) + flags_text))
+
+
+async def _edit_key_fact(ctx: Context, lead: Lead, name: str, raw: str) -> None:
+    """Decision chain, next step, objection: what the rep knows, in their words (kept in `lead.extra`)."""
+    session, now, value = await ctx.db(), ctx.now(), raw.strip()[:KEY_FACT_CHARS]
+    lead.extra = {**(lead.extra or {}), name: value}
+    if lead.status == "draft":
+        await apply_edit_card(ctx, lead)
+        return
+    add_activity(session, lead.id, ctx.user.id, "edit", now, f"{P.FIELD_CN[name]}：{value}")
+    flags_text = "".join(f"\n{x}" for x in await hooks.after_values(session, lead, now, ctx.settings.checks))
+    ctx.reply(Text(P.EDIT_DONE.format(id=lead.id, field=P.FIELD_CN[name], value=user_text(value)) + flags_text))
+
+
+KEY_FACT_CHARS = 200
 
 
 async def _edit_follow_up(ctx: Context, lead: Lead, raw: str) -> None:

@@ -81,7 +81,12 @@ FIELD_WORDS = {"客户": "customer_name", "姓名": "customer_name", "名字": "
                "电话": "phone", "手机": "phone", "手机号": "phone", "邮箱": "email", "微信": "wechat_id",
                "预算": "budget_cny", "需求": "needs", "行业": "industry", "区域": "region", "地区": "region",
                "片区": "region", "产品线": "product_line", "产品": "product_line", "时间": "follow_up",
-               "回访时间": "follow_up", "跟进时间": "follow_up", "下次跟进": "follow_up"}
+               "回访时间": "follow_up", "跟进时间": "follow_up", "下次跟进": "follow_up",
+               # the key facts a manager expects by 方案演示 (handlers/checks: 🟡 when still unknown)
+               "决策链": "decision_chain", "决策人": "decision_chain", "拍板人": "decision_chain",
+               "下一步计划": "next_step", "下一步": "next_step", "下步计划": "next_step",
+               "客户异议": "objection", "异议": "objection", "顾虑": "objection"}
+KEY_FACTS = ("decision_chain", "next_step", "objection")
 _FIELD_ALT = "|".join(sorted(FIELD_WORDS, key=len, reverse=True))
 EDIT = re.compile(rf"^(?:把|将)?(?:(?:这个|该)?(?:客户|线索|他|她|对方)的)?(?P<field>{_FIELD_ALT})"
                   r"(?:名字|名称|号码|名|号)?\s*(?:帮我|给我|请|麻烦)?\s*"
@@ -679,8 +684,9 @@ def _edit(t: str, role: str, state: State) -> Intent | None:
     if not m or QUESTION.search(m.group("value")):
         return None
     word = m.group("field")
-    if word in ("产品", "客户", "医院", "单位", "需求") and not (state.has_draft or state.current_lead):
-        return None  # 「客户说太贵了」 is a question, not an edit
+    if (word in ("产品", "客户", "医院", "单位", "需求") or FIELD_WORDS[word] in KEY_FACTS) and not (
+            state.has_draft or state.current_lead):
+        return None  # 「客户说太贵了」 is a question, not an edit; 「异议 …」 with no lead in view is one too
     return None if _about_someone(m) or _ASKED.search(m.group("value")) else _edit_intent(m, t, None)
 
 

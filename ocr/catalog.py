@@ -27,6 +27,8 @@ import jieba
 DEFAULT_PATH = Path(__file__).with_name("needs.toml")
 # Generic tails a customer often leaves off: "考勤系统" is asked for as "考勤", "ERP系统" as "ERP".
 GENERIC_TAIL = re.compile(r"(?:系统|平台|软件)$")
+# A stem followed by a rank or a department names a job, not a product: 「财务经理」 is no 财务软件.
+JOB_AFTER = re.compile(r"(?:部|科|处|组|室|总监|经理|主管|主任|专员|负责人|人员|总|岗|工程师|会计)")
 SYNONYM_SPLIT = re.compile(r"\s*[,，、|/;；]\s*")
 NAME_SPLIT = re.compile(r"\s*(?:[:：=]|\|)\s*")
 
@@ -38,13 +40,16 @@ class Catalog:
 
     def __post_init__(self) -> None:
         terms: dict[str, str] = {}
+        stems: set[str] = set()
         for name, synonyms in self.products:
             for word in (name, *synonyms):
                 terms.setdefault(word.lower(), name)
             stem = GENERIC_TAIL.sub("", name)
-            if stem != name and _distinct(stem):
-                terms.setdefault(stem.lower(), name)
+            if stem != name and _distinct(stem) and stem.lower() not in terms:
+                terms[stem.lower()] = name
+                stems.add(stem.lower())
         object.__setattr__(self, "_terms", terms)
+        object.__setattr__(self, "_stems", frozenset(stems))
         object.__setattr__(self, "_pattern", _alternation(terms))
         object.__setattr__(self, "_fuzzy", _fuzzy_patterns(terms))
         masks = [re.escape(w.lower()) for w in sorted(self.not_needs, key=len, reverse=True)]
@@ -64,6 +69,8 @@ class Catalog:
         pattern: re.Pattern[str] | None = self._pattern  # type: ignore[attr-defined]
         if pattern is not None:
             for m in pattern.finditer(low):
+                if m.group(0) in self._stems and JOB_AFTER.match(low, m.end()):  # type: ignore[attr-defined]
+                    continue
                 hits.append((m.start(), self._terms[m.group(0)]))  # type: ignore[attr-defined]
                 taken[m.start() : m.end()] = [True] * (m.end() - m.start())
         hits.extend(self._fuzzy.find(low, taken))  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
-from ocr.layout import LEFT, RIGHT, TIME, TITLE, Box, Layout, Region
+from ocr.layout import CARD, LEFT, RIGHT, TIME, TITLE, Box, Layout, Region
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ def restack(img: Image.Image, regions: list[Region], scale: float) -> tuple[Imag
         c = img.crop((r.box.x0, r.box.y0, r.box.x1, r.box.y1))
         if scale != 1.0:
             c = c.resize((max(1, round(c.width * scale)), max(1, round(c.height * scale))), Image.Resampling.BILINEAR)
-        per_region.append(_text_lines(binarize(c, drop_colour=r.kind in (LEFT, RIGHT))))
+        per_region.append(_text_lines(binarize(c, drop_colour=r.kind in (LEFT, RIGHT, CARD))))
     lines = [ln for ls in per_region for ln in ls]
     width = max((ln.width for ln in lines), default=1) + 2 * PAD
     height = sum(ln.height for ln in lines) + LINE_GAP * len(lines) + GAP * len(regions) + 2 * PAD
@@ -450,5 +450,5 @@ def get_engine(name: str, lang: str = "chi_sim") -> OcrEngine:
     return _ENGINES[key]
 
 
-__all__ = ["LEFT", "RIGHT", "TIME", "TITLE", "ChatText", "EngineUnavailable", "OcrEngine", "OcrTimeout", "TextRegion",
-           "get_engine"]
+__all__ = ["CARD", "LEFT", "RIGHT", "TIME", "TITLE", "ChatText", "EngineUnavailable", "OcrEngine", "OcrTimeout",
+           "TextRegion", "get_engine"]

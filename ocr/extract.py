@@ -25,12 +25,15 @@ from ocr.people import (
     group_company,
     is_person_name,
     is_referral,
+    is_remark_name,
     is_title,
+    likelier_name,
     looks_like_company,
     parse_title_bar,
     person_in,
     repair_surname,
     role_in,
+    strip_title_noise,
 )
 from ocr.requests import requested_things
 from ocr.timeparse import Found, agreed, find_times, parse_anchor
@@ -366,13 +369,19 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None) -> Le
         acc.put("customer_name", bar.name, 0.9)
         acc.put("company", bar.company, 0.75)
         acc.put("title", bar.title, 0.7)
-    customer = {n for n in (bar.name, bar.name_guess) if n}
+    customer = {n for n in (bar.name, bar.name_guess, strip_title_noise(chat.title or "")) if n}
     for r in chat.regions:
         kind, said = _speaker(r.kind, r.text, customer)
+        quoted = r.text[: len(r.text) - len(said)].rstrip(":： ")
+        if kind == LEFT and r.kind == RIGHT and is_remark_name(quoted):
+            acc.put("customer_name", quoted, 0.85)  # the rep quotes the customer by the name the chat shows
         if kind == LEFT:
             _customer_message(said, r.latin if said == r.text else "", acc, ctx)
         elif kind == RIGHT:
             _rep_restates(said, acc, ctx)
+    introduced = acc.values.get("customer_name")
+    if bar.name and isinstance(introduced, str) and (better := likelier_name(bar.name, introduced)):
+        acc.put("customer_name", better, acc.conf["customer_name"], override=True)  # one name read two ways
     if not ctx.referral and "customer_name" not in acc.values:
         rep_lines = [r.text.split("\n")[0] for r in chat.regions if r.kind == RIGHT]
         acc.put("customer_name", repair_surname(bar.name_guess, rep_lines), 0.7)
@@ -404,8 +413,10 @@ def _speaker(kind: str, text: str, customer: set[str]) -> tuple[str, str]:
     who, said = m.group("who"), text[m.end() :]
     if who in customer:
         return LEFT, said
-    if is_person_name(who):
-        return RIGHT, said  # someone other than the customer: the rep (or a colleague) being quoted
+    if is_person_name(who) or len(who) <= 4:
+        # Someone the title bar does not name. One quotes the other side far more often than oneself: under the
+        # rep's bubble the customer is quoted, under the customer's the rep (or a colleague).
+        return (LEFT if kind == RIGHT else RIGHT), said
     return kind, text
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 LEFT, RIGHT, TIME, TITLE = "left", "right", "time", "title"
+CARD = "card"  # a message holding a picture: red packet, transfer, shared link, file, image — not typed words
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Box:
 
 @dataclass(frozen=True)
 class Region:
-    kind: str  # "title" | "time" (centred timestamp / notice) | "left" (customer) | "right" (rep)
+    kind: str  # "title" | "time" (centred timestamp / notice) | "left" (customer) | "right" (rep) | "card"
     box: Box
 
 
@@ -79,7 +80,8 @@ def analyse(img: Image.Image, *, desktop: bool = False, ink: int | None = None) 
         regions.append(Region(TITLE, title))
     if bottom - top > h * 0.2:
         pt = avatar_point_size(rgb, bg, top, bottom) if desktop else w / 375
-        regions.extend(_chat_regions(rgb, bg, top, bottom, pt or w / 375, ink or ink_threshold(bg)))
+        regions.extend(_chat_regions(rgb, bg, top, bottom, pt or w / 375, ink or ink_threshold(bg),
+                                     speckle=ink is not None))
     dark = sum(bg) / 3 < 100
     return Layout(w, h, bg, dark, top, bottom, tuple(regions))
 
@@ -183,11 +185,18 @@ def avatar_point_size(rgb: np.ndarray, bg: tuple[int, int, int], top: int, botto
 
 
 def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: int, s: float,
-                  ink: int) -> list[Region]:
+                  ink: int, *, speckle: bool = False) -> list[Region]:
+    """`speckle`: the image is noisy (a photo): a pixel counts only with an inked neighbour to its right or
+    below, so sensor noise does not join every row into one run."""
     w = rgb.shape[1]
     area = rgb[top + 2 : bottom - 1]
     mask = distance(area, bg) > ink
-    row_has = mask.sum(axis=1) > 2
+    if speckle:
+        near = np.zeros_like(mask)
+        near[:, :-1] |= mask[:, 1:]
+        near[:-1] |= mask[1:]
+        mask &= near
+    row_has = mask.sum(axis=1) > (max(2, w // 50) if speckle else 2)  # a photo's glare leaves a few stray pixels
     out: list[Region] = []
     for y0, y1 in _runs(row_has, max(3, int(4 * s))):
         if y0 <= 1 or y1 >= mask.shape[0] - 1 or y1 - y0 < 6 * s:
@@ -199,14 +208,18 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
         x_min, x_max = int(xs.min()), int(xs.max()) + 1
         near_l, near_r = x_min < 0.08 * w, x_max > 0.92 * w
         gy0, gy1 = y0 + top + 2, y1 + top + 2
-        if near_l and not near_r:
-            box = _bubble(seg, col_has, left=True, min_w=max(3, int(2 * s)))
+        if near_l != near_r:
+            box = _bubble(seg, col_has, left=near_l, min_w=max(3, int(2 * s)))
             if box:
-                out.append(Region(LEFT, Box(box[0], gy0 + box[1], box[2], gy0 + box[3])))
-        elif near_r and not near_l:
-            box = _bubble(seg, col_has, left=False, min_w=max(3, int(2 * s)))
-            if box:
-                out.append(Region(RIGHT, Box(box[0], gy0 + box[1], box[2], gy0 + box[3])))
+                found = Box(box[0], gy0 + box[1], box[2], gy0 + box[3])
+                card = has_picture(rgb[found.y0 : found.y1, found.x0 : found.x1], s)
+                out.append(Region(CARD if card else LEFT if near_l else RIGHT, found))
+        elif out and _attached(out[-1], x_min, x_max, gy0, s) and seg[:, x_min:x_max].mean() > 0.5 \
+                and _background_between(rgb, bg, out[-1].box.y1, gy0, x_min, x_max, ink):
+            # A block with its own fill right under a bubble, flush with its speaker-side edge: the 转文字 text
+            # of a voice message or the 引用 block of a quoted reply. Its own region, of the same side.
+            rows = np.nonzero(seg[:, x_min:x_max].any(axis=1))[0]
+            out.append(Region(out[-1].kind, Box(x_min, gy0 + int(rows.min()), x_max, gy0 + int(rows.max()) + 1)))
         elif out and _continues(out[-1], x_min, x_max, gy0, s):
             # A line of a bubble whose fill barely differs from the background: it sits right under the
             # bubble above, aligned with its text, but the avatar is not beside it. Same message.
@@ -225,6 +238,45 @@ def ink_threshold(bg: tuple[int, int, int]) -> int:
     (e.g. (255,255,255) bubbles on (245,245,245))."""
     headroom = 255 - max(bg)
     return INK if headroom >= INK + 2 else max(3, headroom // 2)
+
+
+def _attached(prev: Region, x_min: int, x_max: int, y0: int, s: float) -> bool:
+    """A block that starts a small gap under the bubble above and lines up with its speaker-side edge (the bubble's
+    box starts at its tail on the left, so the block may start up to a tail's width inside it)."""
+    if prev.kind not in (LEFT, RIGHT) or not 0 <= y0 - prev.box.y1 <= 12 * s:
+        return False
+    if prev.kind == LEFT:
+        return -2 * s <= x_min - prev.box.x0 <= 10 * s
+    return -2 * s <= prev.box.x1 - x_max <= 10 * s
+
+
+def _background_between(rgb: np.ndarray, bg: tuple[int, int, int], y0: int, y1: int, x0: int, x1: int,
+                        ink: int) -> bool:
+    """The rows between a bubble and the block under it show the chat background (a separate block), not a
+    bubble fill too faint to pass the ink threshold (a photographed bubble's next line)."""
+    gap = rgb[y0 + 1 : max(y0 + 2, y1 - 1), x0:x1]
+    return bool(gap.size) and float(np.median(distance(gap, bg))) < ink / 2
+
+
+PICTURE_PT = 24  # a solid square at least this many points wide inside a bubble is a picture, never text
+
+
+def has_picture(rgb: np.ndarray, s: float) -> bool:
+    """A solid block of colour unlike the bubble's fill, at least PICTURE_PT points square: a red packet's or
+    transfer's icon, a link card's thumbnail, a file icon, a photo. Text strokes never fill such a square
+    (cells of 4 pt, each at least 85 % off the fill; an emoji is smaller)."""
+    cell = max(2, int(4 * s))
+    h, w = rgb.shape[:2]
+    gh, gw = h // cell, w // cell
+    need = max(2, round(PICTURE_PT / 4))
+    if gh < need or gw < need:
+        return False
+    fill = np.median(rgb[::4, ::4].reshape(-1, 3), axis=0).astype(np.int16)
+    off = np.abs(rgb[: gh * cell, : gw * cell].astype(np.int16) - fill).max(axis=2) > 24
+    solid = off.reshape(gh, cell, gw, cell).mean(axis=(1, 3)) > 0.85
+    # a need × need square of solid cells: running sums over rows, then over columns
+    rows = np.lib.stride_tricks.sliding_window_view(solid, need, axis=1).all(axis=2)
+    return bool(np.lib.stride_tricks.sliding_window_view(rows, need, axis=0).all(axis=2).any())
 
 
 def _continues(prev: Region, x_min: int, x_max: int, y0: int, s: float) -> bool:

@@ -99,6 +99,34 @@ def common_words() -> frozenset[str]:
     return frozenset(out)
 
 
+@functools.lru_cache(maxsize=1)
+def _given_name_chars() -> dict[str, int]:
+    """How often each character is part of a given name among jieba's person-name entries (tag nr)."""
+    path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
+    out: dict[str, int] = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            word, _freq, tag = line.split()
+            if tag == "nr" and 2 <= len(word) <= 3:
+                for ch in word[1:]:
+                    out[ch] = out.get(ch, 0) + 1
+    return out
+
+
+def likelier_name(a: str, b: str) -> str | None:
+    """Two readings of one person's name that differ in a single given-name character (the title bar says 「杨斌」,
+    the introduction was read 「杨试」): the reading whose character is the likelier in names; None when they are
+    not such a pair."""
+    if len(a) != len(b) or a[0] != b[0] or a == b:
+        return None
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    if len(diff) != 1:
+        return None
+    weight = _given_name_chars()
+    i = diff[0]
+    return a if weight.get(a[i], 0) >= weight.get(b[i], 0) else b
+
+
 def is_remark_name(text: str) -> bool:
     """A name in a title bar or remark: a person name that is not an everyday word used as a nickname."""
     return is_person_name(text) and text not in common_words()
@@ -231,7 +259,7 @@ def _split_run_together(text: str) -> list[str]:
 # ---------------------------------------------------------------- what people say
 
 NAME = r"(?P<name>[\u4e00-\u9fff]{2,4}?)"
-STOP = r"(?=[，,。！!？?\s;；:：]|$|在|负责|这边|想|有|，)"
+STOP = r"(?=[，,。！!？?\s;；:：]|$|在|负责|这边|想|有(?!限)|，)"  # 「有限公司」 goes on a company name
 # 「我是A公司的采购经理张伟」, 「我是A公司采购经理，张伟」, 「我叫张伟，A公司的」, 「推荐个客户：A公司的CTO张伟」
 PERSON_PATTERNS = (
     re.compile(rf"(?:我是|我叫|本人|我姓|推荐个客户|介绍个客户|推荐一个客户|介绍一个客户|推荐位|介绍位)[:：,，\s]*"
@@ -240,6 +268,8 @@ PERSON_PATTERNS = (
     re.compile(rf"(?:我是|我叫|本人)(?P<co>[\u4e00-\u9fffA-Za-z]{{2,12}}?)的(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})?"
                rf"{NAME}{STOP}"),
     re.compile(rf"(?:我是|我叫|本人|我姓)(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})?{NAME}{STOP}"),
+    # the name right after a rank whose department was misread (「…有限公司的上总监韩军，电话…」): the name only
+    re.compile(rf"(?:我是|我叫|本人)[^，,。！!？?]{{2,30}}?{TITLE_CORE}{NAME}{STOP}"),
 )
 COMPANY_AFTER_NAME = re.compile(
     rf"[，,\s]*(?:是|来自|在)?(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX}|[\u4e00-\u9fff]{{2,10}})的"
@@ -267,7 +297,7 @@ def person_in(text: str) -> Person:
             if name:
                 after = COMPANY_AFTER_NAME.match(text, m.end("name"))
                 co = m.groupdict().get("co") or (after.group("co") if after else None)
-                title = m.group("t") or (after.group("t") if after else None)
+                title = m.groupdict().get("t") or (after.group("t") if after else None)
                 return Person(name, clean_company(co), title)
     found = re.search(rf"(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX})的?(?P<t>{TITLE.pattern})"
                       r"[，,\s]*(?P<name>[\u4e00-\u9fff]{2,4}?)" + STOP, text)

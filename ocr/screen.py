@@ -98,8 +98,8 @@ def rectify_photo(img: Image.Image) -> tuple[Image.Image, tuple[tuple[float, flo
     matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
     warped = cv2.warpPerspective(rgb, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC)
     trim = max(2, out_w // 100)  # the outline runs on the bezel's edge: keep only the lit screen
-    warped = warped[trim:-trim, trim:-trim]
-    return Image.fromarray(_even_light(warped, cv2), "RGB"), tuple((float(x), float(y)) for x, y in quad)
+    warped = _even_light(warped[trim:-trim, trim:-trim], cv2)
+    return Image.fromarray(warped, "RGB"), tuple((float(x), float(y)) for x, y in quad)
 
 
 def _even_light(rgb: np.ndarray, cv2: object) -> np.ndarray:
@@ -122,7 +122,8 @@ def _even_light(rgb: np.ndarray, cv2: object) -> np.ndarray:
     level = np.median(modes.reshape(-1, 3), axis=0)
     level = level - max(0.0, float(level.max()) - 232)  # leave the layout headroom above a bright background
     flat = rgb.astype(np.float32) - (drift - level)
-    return np.asarray(cv2.medianBlur(flat.clip(0, 255).astype(np.uint8), 3))  # type: ignore[attr-defined]
+    # sensor noise smoothed; a 3×3 median would also erase the 1-px line under the title bar
+    return np.asarray(cv2.GaussianBlur(flat.clip(0, 255).astype(np.uint8), (3, 3), 0))  # type: ignore[attr-defined]
 
 
 def _smooth_surface(modes: np.ndarray) -> np.ndarray:

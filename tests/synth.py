@@ -60,6 +60,12 @@ class Item:
     facts: dict[str, object] = field(default_factory=dict)
     when: datetime | None = None  # real time of a "time" item
     sender: str | None = None  # group chats: name shown above a left bubble
+    # What the bubble is, beyond text: "voice" (duration bubble, `text` is its 转文字 block underneath),
+    # "redpacket" / "transfer" (orange card, `text` is what it shows), "link" (a shared article card: title,
+    # description, source), "quote" (a reply; `quote` is (speaker, words) shown in a grey block under it).
+    style: str | None = None
+    quote: tuple[str, str] | None = None
+    seconds: int = 0  # a voice message's length
 
 
 @dataclass
@@ -759,6 +765,72 @@ def _draw_input(d: ImageDraw.ImageDraw, g: _Geom, pal: dict) -> None:
 AVATAR_COLOURS = [(90, 140, 200), (200, 120, 90), (120, 170, 110), (160, 110, 180), (70, 70, 70)]
 
 
+QUOTE_FILL = {False: (222, 222, 222), True: (40, 40, 40)}  # the 引用 block, a step off the chat background
+CARD_W = 240  # red packets, transfers and link cards are fixed-width cards (points)
+
+
+@dataclass
+class _Fonts:
+    mf: ImageFont.FreeTypeFont  # message text
+    stf: ImageFont.FreeTypeFont  # stamps, sender names
+    qf: ImageFont.FreeTypeFont  # quote blocks, card captions
+    line_h: int
+    max_text_w: float
+
+
+def _body_size(it: Item, lines: list[str], f: _Fonts, s: float) -> tuple[int, int, int]:
+    """(bubble width, bubble height, height of the block attached under it) for a message item."""
+    pad_x, pad_y = int(12 * s), int(10 * s)
+    if it.style == "voice":
+        trans = wrap(it.text, f.mf, f.max_text_w)
+        return int((60 + min(it.seconds, 60) * 2.5) * s), int(40 * s), len(trans) * f.line_h + 2 * pad_y
+    if it.style in ("redpacket", "transfer"):
+        return int(CARD_W * s), int(92 * s), 0
+    if it.style == "link":
+        return int(CARD_W * s), int(118 * s), 0
+    bw = int(max(_width(line, f.mf) for line in lines) + 2 * pad_x)
+    attached = 0
+    if it.quote:
+        qlines = wrap(f"{it.quote[0]}：{it.quote[1]}", f.qf, f.max_text_w)[:2]
+        attached = len(qlines) * int(f.qf.size * 1.45) + int(12 * s)
+    return bw, len(lines) * f.line_h + 2 * pad_y, attached
+
+
+def _draw_card(d: ImageDraw.ImageDraw, it: Item, box: tuple[int, int, int, int], f: _Fonts, s: float,
+               pal: dict, rng: random.Random) -> None:
+    """Red packet / transfer (orange, white text, caption strip) or a link card (white, title, description,
+    thumbnail, source line)."""
+    x0, y0, x1, y1 = box
+    if it.style in ("redpacket", "transfer"):
+        strip = int(24 * s)
+        d.rounded_rectangle(box, radius=int(5 * s), fill=(250, 157, 59))
+        d.rectangle((x0, y1 - strip, x1, y1), fill=(255, 255, 255) if not pal["bg"][0] < 100 else (60, 60, 60))
+        icon = int(30 * s)
+        d.rounded_rectangle((x0 + int(12 * s), y0 + int(16 * s), x0 + int(12 * s) + icon, y0 + int(16 * s) + icon),
+                            radius=int(3 * s), fill=(230, 80, 60) if it.style == "redpacket" else (255, 200, 120))
+        tx = x0 + int(52 * s)
+        first, _, second = it.text.partition("\n")
+        d.text((tx, y0 + int(12 * s)), first, font=f.mf, fill=(255, 255, 255))
+        if second:
+            d.text((tx, y0 + int(38 * s)), second, font=f.qf, fill=(255, 245, 230))
+        caption = "微信红包" if it.style == "redpacket" else "微信转账"
+        d.text((x0 + int(12 * s), y1 - strip + int(5 * s)), caption, font=f.stf, fill=pal["stamp"])
+        return
+    d.rounded_rectangle(box, radius=int(5 * s), fill=pal["left"])
+    title, desc, source = [*it.text.split("\n"), "", "", ""][:3]
+    pad = int(12 * s)
+    tf = font(int(15 * s))
+    for i, line in enumerate(wrap(title, tf, (x1 - x0) - 2 * pad)[:2]):
+        d.text((x0 + pad, y0 + pad + i * int(20 * s)), line, font=tf, fill=pal["text"])
+    thumb = int(40 * s)
+    ty = y0 + pad + int(44 * s)
+    d.rectangle((x1 - pad - thumb, ty, x1 - pad, ty + thumb), fill=rng.choice(AVATAR_COLOURS))
+    for i, line in enumerate(wrap(desc, f.qf, (x1 - x0) - 3 * pad - thumb)[:2]):
+        d.text((x0 + pad, ty + i * int(17 * s)), line, font=f.qf, fill=pal["stamp"])
+    d.line((x0 + pad, y1 - int(22 * s), x1 - pad, y1 - int(22 * s)), fill=pal["line"], width=max(1, int(s / 2)))
+    d.text((x0 + pad, y1 - int(19 * s)), source, font=f.stf, fill=pal["stamp"])
+
+
 def _draw_messages(d: ImageDraw.ImageDraw, chat: Chat, rng: random.Random, g: _Geom, pal: dict) -> list[Item]:
     w, s = g.w, g.s
     mf, stf = font(int(17 * s)), font(int(12 * s))
@@ -769,13 +841,17 @@ def _draw_messages(d: ImageDraw.ImageDraw, chat: Chat, rng: random.Random, g: _G
     max_text_w = w - 2 * (margin + avatar + int(8 * s)) - int(50 * s) - 2 * pad_x
     if g.desktop:
         max_text_w = min(max_text_w, int(w * 0.55))
+    f = _Fonts(mf, stf, font(int(13 * s)), line_h, max_text_w)
+    dark = pal["bg"][0] < 100
+    attach_gap = int(6 * s)
     blocks: list[_Block] = []
     for it in chat.items:
         if it.kind == "time":
             blocks.append(_Block(it, [it.text], int(stf.size * 1.5)))
             continue
-        lines = wrap(it.text, mf, max_text_w)
-        bh = max(avatar, len(lines) * line_h + 2 * pad_y) + (name_h if it.sender else 0)
+        lines = wrap(it.text, mf, max_text_w) if it.style is None or it.style == "quote" else [it.text]
+        _bw, body_h, attached = _body_size(it, lines, f, s)
+        bh = max(avatar, body_h) + (attach_gap + attached if attached else 0) + (name_h if it.sender else 0)
         blocks.append(_Block(it, lines, bh))
     gap = int(16 * s)
     top, bottom = g.status_h + g.title_h, g.h - g.input_h
@@ -806,23 +882,45 @@ def _draw_messages(d: ImageDraw.ImageDraw, chat: Chat, rng: random.Random, g: _G
             if it.sender:
                 d.text((margin + avatar + int(10 * s), y), it.sender, font=stf, fill=pal["stamp"])
                 by += name_h
-            bw = int(max(_width(line, mf) for line in b.lines) + 2 * pad_x)
-            bh = len(b.lines) * line_h + 2 * pad_y
+            bw, bh, attached = _body_size(it, b.lines, f, s)
             bx0 = margin + avatar + int(10 * s) if left else w - margin - avatar - int(10 * s) - bw
             fill = pal["left"] if left else pal["right"]
-            d.rounded_rectangle((bx0, by, bx0 + bw, by + bh), radius=int(5 * s), fill=fill)
-            tip, dx, ty0 = (
-                (bx0, -int(6 * s), by + int(14 * s)) if left else (bx0 + bw, int(6 * s), by + int(14 * s))
-            )
-            d.polygon([(tip, ty0), (tip + dx, ty0 + 6 * s), (tip, ty0 + 12 * s)], fill=fill)
-            for i, line in enumerate(b.lines):
-                _draw_text(
-                    d,
-                    (bx0 + pad_x, by + pad_y + i * line_h + (line_h - mf.size) * 0.3),
-                    line,
-                    mf,
-                    pal["text"] if left else pal["rtext"],
+            if it.style in ("redpacket", "transfer", "link"):
+                _draw_card(d, it, (bx0, by, bx0 + bw, by + bh), f, s, pal, rng)
+            else:
+                d.rounded_rectangle((bx0, by, bx0 + bw, by + bh), radius=int(5 * s), fill=fill)
+                tip, dx, ty0 = (
+                    (bx0, -int(6 * s), by + int(14 * s)) if left else (bx0 + bw, int(6 * s), by + int(14 * s))
                 )
+                d.polygon([(tip, ty0), (tip + dx, ty0 + 6 * s), (tip, ty0 + 12 * s)], fill=fill)
+            ink = pal["text"] if left else pal["rtext"]
+            if it.style == "voice":
+                d.text((bx0 + pad_x + (0 if left else bw - 2 * pad_x - int(40 * s)), by + pad_y),
+                       f"{it.seconds}\"", font=mf, fill=ink)
+                for k in range(3):  # the sound-wave mark
+                    cx = bx0 + (bw - pad_x - int(6 * s) if left else pad_x + int(6 * s))
+                    r = int((4 + 4 * k) * s)
+                    d.arc((cx - r, by + bh / 2 - r, cx + r, by + bh / 2 + r), 300 if left else 120,
+                          60 if left else 240, fill=ink, width=max(1, int(1.5 * s)))
+                trans = wrap(it.text, mf, max_text_w)
+                tw = int(max(_width(line, mf) for line in trans) + 2 * pad_x)
+                tx0 = bx0 if left else bx0 + bw - tw
+                ty = by + bh + attach_gap
+                d.rounded_rectangle((tx0, ty, tx0 + tw, ty + attached), radius=int(5 * s), fill=fill)
+                for i, line in enumerate(trans):
+                    _draw_text(d, (tx0 + pad_x, ty + pad_y + i * line_h + (line_h - mf.size) * 0.3), line, mf, ink)
+            elif it.style is None or it.style == "quote":
+                for i, line in enumerate(b.lines):
+                    _draw_text(d, (bx0 + pad_x, by + pad_y + i * line_h + (line_h - mf.size) * 0.3), line, mf, ink)
+            if it.quote:
+                qlines = wrap(f"{it.quote[0]}：{it.quote[1]}", f.qf, max_text_w)[:2]
+                qw = int(max(_width(line, f.qf) for line in qlines) + 2 * int(8 * s))
+                qx0 = bx0 if left else bx0 + bw - qw
+                qy = by + bh + attach_gap
+                d.rounded_rectangle((qx0, qy, qx0 + qw, qy + attached), radius=int(3 * s), fill=QUOTE_FILL[dark])
+                for i, line in enumerate(qlines):
+                    d.text((qx0 + int(8 * s), qy + int(6 * s) + i * int(f.qf.size * 1.45)), line, font=f.qf,
+                           fill=pal["stamp"])
         if y >= top + 2 * s and y + b.height <= bottom:
             visible.append(it)
         y += b.height + gap
@@ -971,7 +1069,7 @@ def _truth_for_chat(chat: Chat, visible: list[Item], now: datetime, chat_seed: i
     elif "-" in chat.title:
         name, short = chat.title.split("-", 1)
         facts.update(customer_name=name, company=short)
-    elif chat.title not in NICKNAMES:
+    elif chat.title not in NICKNAMES and not re.search(r"\(\d+\)$", chat.title):  # a group: no one's name
         facts["customer_name"] = chat.title
     follow: datetime | None = None
     anchor = now

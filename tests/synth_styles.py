@@ -8,15 +8,22 @@ from __future__ import annotations
 import dataclasses
 import io
 import random
+from datetime import timedelta
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from tests.synth import (
+    COMPANIES,
     EMOJI,
+    NEEDS,
     NICKNAMES,
     PALETTES,
+    REP_COMPANY,
     SIZES,
+    TITLES,
+    Chat,
+    Item,
     Sample,
     Truth,
     _colleague_chat,
@@ -26,13 +33,18 @@ from tests.synth import (
     _name,
     _now,
     _smalltalk_chat,
+    _stamp,
     _truth_for_chat,
     font,
     render_chat,
 )
+from tests.synth import (
+    _phone as _phone_number,
+)
 
-STYLES = ("phone", "dingtalk", "desktop", "ipad", "photo", "small", "lowq")
-STYLE_SALT = {"phone": 0, "desktop": 1, "ipad": 2, "photo": 3, "small": 4, "lowq": 5, "dingtalk": 6}  # stable seeds
+STYLES = ("phone", "dingtalk", "desktop", "ipad", "photo", "small", "lowq", "content")
+# stable seeds
+STYLE_SALT = {"phone": 0, "desktop": 1, "ipad": 2, "photo": 3, "small": 4, "lowq": 5, "dingtalk": 6, "content": 7}
 DESKTOPS = [(1920, 1080, 1.0), (1920, 1080, 1.25), (2560, 1440, 1.0), (2560, 1440, 1.25), (2560, 1440, 1.5)]
 SNIPPETS = ["好的，收到", "明天见", "[图片]", "方案我看了", "谢谢", "[文件]", "下午开会", "可以的", "稍等"]
 
@@ -42,6 +54,8 @@ def make_styled(seed: int, style: str, kind: str = "lead") -> Sample:
     rng = random.Random(seed * 7 + STYLE_SALT[style])
     now = _now(rng)
     gen = {"lead": _lead_chat, "colleague": _colleague_chat, "group": _group_chat, "smalltalk": _smalltalk_chat}[kind]
+    if style == "content" and kind == "lead":  # phone shots of the message kinds beyond text, and project groups
+        gen = _project_group if seed % 3 == 2 else _content_chat
     chat_seed = rng.randint(0, 2**31)
     chat = gen(random.Random(chat_seed), now)
     if style == "dingtalk":
@@ -176,3 +190,72 @@ def _perspective_coeffs(quad: list[tuple[int, int]], size: tuple[int, int]) -> l
     a = np.array(rows, dtype=np.float64)
     b = np.array([c for p in src for c in p], dtype=np.float64)
     return list(np.linalg.solve(a, b))
+
+
+# ---------------------------------------------------------------- message kinds beyond text
+
+ARTICLES = [("{co}：2025年数字化转型白皮书", "头部企业的实践与经验，一文读懂", "公众号"),
+            ("{co}签约新一代智能工厂项目", "项目总投资约3亿元，预计明年投产", "网页"),
+            ("行业观察｜{co}如何把成本降了三成", "一线管理者的复盘", "公众号")]
+
+
+def _content_chat(rng: random.Random, now):  # type: ignore[no-untyped-def]
+    """A customer chat that uses voice messages with their 转文字 text, red packets or transfers, a shared link
+    card naming another company, a recalled message and quoted replies. Facts sit only where the customer said
+    them; the card's company, the transfer's amount and the rep's own number are traps."""
+    name, (short, _full, _domain) = _name(rng), rng.choice(COMPANIES)
+    other = rng.choice([c for c in COMPANIES if c[0] != short])[1]
+    wecom = rng.random() < 0.5
+    title, suffix = (name, f"@{short}") if wecom else (name, None)
+    start = (now - timedelta(days=rng.choice([0, 1, 2]))).replace(hour=rng.randint(9, 11), minute=rng.randint(0, 59),
+                                                                  second=0, microsecond=0)
+    if start > now:
+        start = now - timedelta(minutes=rng.randint(30, 90))
+    phone, rep_phone = _phone_number(rng), _phone_number(rng)
+    need = rng.choice(NEEDS)
+    items = [Item("time", _stamp(rng, start, now), when=start),
+             Item("right", f"您好，我是{REP_COMPANY}的小周，我的电话{rep_phone}")]
+    intro = f"你好，我是{short}的{name}，我们想了解一下{need}"
+    if rng.random() < 0.6:  # said by voice: the words are in the 转文字 block under the voice bubble
+        items.append(Item("left", intro, facts={"customer_name": name, "company": short, "needs": (need,)},
+                          style="voice", seconds=rng.randint(4, 15)))
+    else:
+        items.append(Item("left", intro, facts={"customer_name": name, "company": short, "needs": (need,)}))
+    art = rng.choice(ARTICLES)
+    items.append(Item("left", "\n".join((art[0].format(co=other), art[1], art[2])), style="link"))
+    items.append(Item("time", rng.choice(["对方撤回了一条消息", f"“{name}”撤回了一条消息"])))
+    if rng.random() < 0.5:  # the rep quotes the customer: the number is the customer's
+        items.append(Item("right", "好的，号码我存一下", quote=(name, f"我手机{phone}"), facts={"phone": phone}))
+    else:  # the customer quotes the rep: the rep's number is not the customer's
+        items.append(Item("left", f"好的，我的是{phone}", quote=("小周", f"我的电话{rep_phone}"),
+                          facts={"phone": phone}))
+    pay = rng.choice(["redpacket", "transfer"])
+    amount = rng.choice(["2,000.00", "5,000.00", "800.00"])
+    text = "恭喜发财，大吉大利" if pay == "redpacket" else f"¥{amount}\n{rng.choice(['已收款', '请收款'])}"
+    items.append(Item(rng.choice(["left", "right"]), text, style=pay))
+    if rng.random() < 0.5:
+        items.append(Item("left", "下周我们开会定一下", style="voice", seconds=rng.randint(2, 6)))
+    return Chat("wecom" if wecom else "wechat", title, suffix, items)
+
+
+def _project_group(rng: random.Random, now):  # type: ignore[no-untyped-def]
+    """A customer project group (title ends in the member count): the rep's colleagues and the customer's people
+    talk; the customer-side contact who introduces themself with their number is the lead."""
+    name, (short, full, _domain) = _name(rng), rng.choice(COMPANIES)
+    title_ = rng.choice(TITLES)
+    phone = _phone_number(rng)
+    start = (now - timedelta(days=rng.choice([0, 1]))).replace(hour=rng.randint(9, 11), minute=rng.randint(0, 59),
+                                                               second=0, microsecond=0)
+    if start > now:
+        start = now - timedelta(minutes=rng.randint(30, 90))
+    colleague, other = _name(rng), _name(rng)
+    items = [Item("time", _stamp(rng, start, now), when=start),
+             Item("left", f"大家好，我是{REP_COMPANY}的实施顾问，后续对接找我", sender=colleague),
+             Item("left", f"大家好，我是{full}的{title_}{name}，电话{phone}，有事随时联系",
+                  sender=name, facts={"customer_name": name, "company": full, "title": title_, "phone": phone}),
+             Item("left", "收到", sender=other),
+             Item("right", "欢迎各位，方案今天发群里")]
+    if rng.random() < 0.5:
+        items.append(Item("left", "好的，辛苦", sender=name))
+    group = f"{short}{rng.choice(['项目对接群', '采购沟通群', '合作群'])}({rng.randint(5, 12)})"
+    return Chat(rng.choice(["wechat", "wecom"]), group, None, items)

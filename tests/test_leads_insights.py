@@ -12,7 +12,8 @@ def miner() -> InsightMiner:
     return build_miner("")
 
 
-@pytest.mark.parametrize("text", ["客户对价格没有异议，已经不用钉钉了", "客户在研究人工智能", "没有竞品", "价格没问题"])
+@pytest.mark.parametrize("text", ["客户对价格没有异议，已经不用钉钉了", "客户在研究人工智能", "没有竞品", "价格没问题",
+                                  "演示完了，客户反馈不错"])
 async def test_negated_or_partial_words_are_not_insights(miner: InsightMiner, text: str) -> None:
     found = await miner.mine_async(text)
     assert found.empty, found.describe()

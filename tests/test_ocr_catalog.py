@@ -76,3 +76,9 @@ def test_catalog_file_is_reloaded_when_edited(tmp_path: Path) -> None:
     import os
     os.utime(f, (f.stat().st_atime, f.stat().st_mtime + 5))
     assert load_catalog(f).names == ("通风柜", "洗眼器")
+
+
+def test_a_job_title_holding_a_products_stem_is_no_need() -> None:
+    catalog = parse_catalog_text("财务软件: 记账软件\nERP系统\n")
+    assert catalog.find("我是苏州澄湖检测的财务经理，之前做ERP工程师") == []
+    assert catalog.find("财务这块想换一套，ERP也要") == ["财务软件", "ERP系统"]

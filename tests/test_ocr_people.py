@@ -121,3 +121,20 @@ def test_typed_lead_with_company_and_title_run_together() -> None:
     lead = extract_from_text("新线索 客户柏子衿，澄湖检测技术有限公司采购经理，预算两百来万", NOW)
     assert (lead.customer_name, lead.company, lead.title) == ("柏子衿", "澄湖检测技术有限公司", "采购经理")
     assert lead.budget_cny == 2_000_000 and lead.needs == ()
+
+
+def test_one_name_read_two_ways_keeps_the_likelier_reading() -> None:
+    # The introduction's given name was misread as a character no one is named with (试 for 斌); the title bar
+    # holds the right one. Whichever of the two is misread, the reading with the name character wins.
+    intro = "您好，我是澄湖检测技术有限公司的采购经理{}，朋友推荐的"
+    assert extract(chat("柏文斌", ("left", intro.format("柏文试"))), NOW).customer_name == "柏文斌"
+    assert extract(chat("柏文试", ("left", intro.format("柏文斌"))), NOW).customer_name == "柏文斌"
+    # Two different people (a nickname remark, a colleague's name) are not one name read twice.
+    assert extract(chat("柏文斌", ("left", intro.format("柏子衿"))), NOW).customer_name == "柏子衿"
+
+
+def test_a_company_whose_name_holds_a_shorter_suffix_is_read_whole() -> None:
+    # 「…银行股份有限公司」: the introduction is not cut at 银行, nor the name lost at 「有限」.
+    said = "大家好，我是澄湖农村商业银行股份有限公司的技术负责人柏子衿，电话13566667777"
+    p = person_in(said)
+    assert (p.name, p.company, p.title) == ("柏子衿", "澄湖农村商业银行股份有限公司", "技术负责人")

@@ -61,3 +61,15 @@ async def test_explain_draws_the_pane_and_bubbles(tmp_path) -> None:  # type: ig
     drawn = Image.open(out)
     assert drawn.width > drawn.height  # the original with its pane box beside the chat as read
     assert (30, 110, 230) in {c for _, c in drawn.getcolors(1 << 24)}  # the pane outline colour is drawn
+
+
+def test_a_photo_with_glare_still_shows_its_bubbles_one_by_one() -> None:
+    # Glare leaves a few stray pixels in every row between bubbles and sensor noise speckles the background;
+    # both once joined the whole chat into one run that touched the title bar and was dropped as cut off.
+    sample = make_styled(6006, "photo")
+    img = validate(sample.image, SETTINGS)
+    found = locate(img)
+    assert found.kind == PHOTO
+    assert sum(r.kind == "left" for r in found.layout.regions) >= 4
+    lead = read_image(img, sample.now, SETTINGS)
+    assert (lead.phone, lead.company) == (sample.truth.phone, sample.truth.company)

@@ -196,3 +196,27 @@ async def test_budget_edits_in_every_spelling_are_one_amount(chat: ChatSession, 
     await chat.handle_line("线索 1 预算 50万")
     assert (await get_lead(services, 1)).budget_cny == 500_000
     assert [f.status for f in await _flags(services, 1, rule="budget_outlier")] == ["resolved"]
+
+
+async def test_key_facts_are_told_in_one_line_and_the_flag_goes(chat: ChatSession, transcript: Transcript,
+                                                                 services: Services) -> None:
+    """At 方案演示 the 🟡 says decision chain / next step / objection are unknown; the rep can tell them directly
+    (there was no command for them: the flag could only be answered, never made untrue)."""
+    await seed_lead(services, "rep01", customer_name="邵凯", phone="13700005555", needs=["排班"], stage="demo",
+                    assigned_at=cn(23, 9))
+    await chat.handle_line("跟进 1 演示完了，客户反馈不错")
+    assert "决策链" in transcript.last("rep01")["text"] and "可回复「决策链 …」补充" in transcript.last("rep01")["text"]
+    await chat.handle_line("决策链 副总拍板，信息部经理推动")
+    assert "已更新线索 #1 的决策链" in transcript.last("rep01")["text"]
+    await chat.handle_line("异议 担心上线后的培训跟不上")
+    await chat.handle_line("下一步 下周安排试用账号")
+    assert await _flags(services, 1, rule="key_fields_unknown", status="open") == []
+    await chat.handle_line("线索 1")
+    card = transcript.last("rep01")["text"]
+    assert "副总拍板" in card and "培训跟不上" in card and "试用账号" in card
+
+
+async def test_an_objection_word_with_no_lead_in_view_is_a_question(chat: ChatSession,
+                                                                     transcript: Transcript) -> None:
+    await chat.handle_line("异议 价格太贵了")
+    assert "已更新" not in transcript.last("rep01")["text"] and "要改哪条线索" not in transcript.last("rep01")["text"]

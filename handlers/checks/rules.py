@@ -198,6 +198,7 @@ def stage_lag(stage: str, status: str, summaries: Sequence[str]) -> Finding | No
 
 # -- key fields ------------------------------------------------------------------------------------------------
 KEY_FIELD_CN = {"decision_chain": "决策链", "next_step": "下一步", "objection": "客户异议"}
+KEY_FIELD_WORD = {"decision_chain": "决策链", "next_step": "下一步", "objection": "异议"}  # what a rep types
 
 
 def key_fields_unknown(stage: str, known: Iterable[str]) -> Finding | None:
@@ -208,7 +209,9 @@ def key_fields_unknown(stage: str, known: Iterable[str]) -> Finding | None:
     missing = [cn for key, cn in KEY_FIELD_CN.items() if key not in have]
     if not missing:
         return None
-    return Finding("key_fields_unknown", YELLOW, f"已到 {stage_label(stage)}，{'、'.join(missing)}仍未知")
+    word = KEY_FIELD_WORD[next(key for key in KEY_FIELD_CN if key not in have)]
+    return Finding("key_fields_unknown", YELLOW, f"已到 {stage_label(stage)}，{'、'.join(missing)}仍未知"
+                                                 f"（可回复「{word} …」补充）")
 
 
 # -- evidence --------------------------------------------------------------------------------------------------

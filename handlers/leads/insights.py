@@ -35,6 +35,9 @@ PAIN_WORDS: dict[str, str] = {
     "看不到": "管理可视化", "报表": "管理可视化", "流失": "客户流失", "丢单": "客户流失", "跟进不及时": "跟进不及时",
     "漏跟": "跟进不及时", "审批慢": "审批流程", "审批": "审批流程", "对账": "对账", "库存": "库存管理",
 }
+# Cues of an objection in a customer's question that, in a rep's own summary, say what the rep did: 「演示完了」
+# is a step of the sale, not the customer's concern about a trial.
+REP_ACTIVITIES = frozenset({"演示", "demo"})
 UNNAMED_COMPETITOR = "竞品(未具名)"  # a competitor mentioned without its name (对手, 友商 …)
 NEGATIONS = frozenset({"不", "没", "没有", "无", "不用", "已经不", "不再", "未", "别", "不会"})
 # Verbs that may sit between a negation and its object: 没有用过钉钉, 不考虑飞书.
@@ -82,7 +85,7 @@ class InsightMiner:
         self.roles = dict(taxonomy.synonyms["role"]) if taxonomy else dict(FALLBACK_ROLES)
         objections = dict(taxonomy.synonyms["objection"]) if taxonomy else {}
         self.competitor_words = {w for w, v in objections.items() if v == "竞品"}
-        self.pains = {w: v for w, v in objections.items() if v != "竞品"} | PAIN_WORDS
+        self.pains = {w: v for w, v in objections.items() if v != "竞品" and w not in REP_ACTIVITIES} | PAIN_WORDS
         self._tokenizer: jieba.Tokenizer | None = None
         self._lock = threading.Lock()
 

@@ -141,6 +141,8 @@ def detail_card(lead: Lead, names: Mapping[str, str], activities: Sequence[Activ
     summary = insight_summary(insights)
     if summary:
         fields.append(Field("洞察", user_text(summary)))
+    fields += [Field(label, user_text(lead.extra[key])) for key, label in KEY_FACT_LABELS.items()
+               if (lead.extra or {}).get(key)]
     timeline = timeline_lines(activities, names)
     description = "时间线:\n" + "\n".join(timeline) if timeline else "还没有跟进记录"
     buttons: list[Button] = []
@@ -156,6 +158,9 @@ def detail_card(lead: Lead, names: Mapping[str, str], activities: Sequence[Activ
         note += f" · 识别置信度 {lead.confidence:.0%}"
     return Card(title=f"线索 #{lead.id} {user_text(lead.customer_name or UNNAMED_CUSTOMER)}", description=description,
                 fields=tuple(fields), buttons=tuple(buttons), note=note, card_id=f"lead-{lead.id}")
+
+
+KEY_FACT_LABELS = {"decision_chain": "决策链", "next_step": "下一步计划", "objection": "客户异议"}
 
 
 def insight_summary(insights: Mapping[str, list[str]]) -> str:
