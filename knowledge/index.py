@@ -37,7 +37,8 @@ FREQUENT_WORD = 3000  # a window that is itself this common a word is not taken 
 DICTIONARY_WORD = 50  # jieba frequency from which a longer word is a word of its own (服务器 is not 服务)
 MAX_CUE_LEN = 8
 NO_PATH = -1e300
-TOKENS_FORMAT = "card_tokens/1"  # bump when card_tokens() changes: stored tokens are then recomputed
+TOKENS_FORMAT = "card_tokens/2"  # bump when card_tokens() changes: stored tokens are then recomputed
+HISTORY = 8  # recent dictionaries a tokenizer remembers, to re-cut only the cards a new word can change
 
 
 def normalize(text: str) -> str:
@@ -84,10 +85,12 @@ class Tokenizer:
 
     def __init__(self, words: Iterable[str] = ()) -> None:
         self._jieba = private_tokenizer()
+        self._total = self._jieba.total  # kept: an added word changes only the cut of texts that contain it
         self._known: set[str] = set()
         self.cards_tokenised = 0  # card_tokens() calls (observability, tests): a load should need none
         self._logp: dict[str, float] = {}  # word → log probability ("" → log of jieba's total)
         self._fingerprint = ""
+        self._history: dict[str, frozenset[str]] = {}  # fingerprints this tokenizer had → its words then
         self.add_words(words)
 
     @property
@@ -97,7 +100,15 @@ class Tokenizer:
         if not self._fingerprint:
             basis = "\n".join([TOKENS_FORMAT, jieba.__version__, *sorted(STOPWORDS), "", *sorted(self._known)])
             self._fingerprint = hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
+            if len(self._history) >= HISTORY:
+                self._history.pop(next(iter(self._history)))
+            self._history[self._fingerprint] = frozenset(self._known)
         return self._fingerprint
+
+    def added_since(self, fingerprint: str) -> frozenset[str] | None:
+        """Words added since this tokenizer had `fingerprint` (None: not one of its recent ones)."""
+        then = self._history.get(fingerprint)
+        return None if then is None else frozenset(self._known - then)
 
     def add_words(self, words: Iterable[str]) -> None:
         for word in words:
@@ -105,8 +116,9 @@ class Tokenizer:
             if len(word) >= 2 and word not in self._known and not word.isascii():
                 self._known.add(word)
                 self._jieba.add_word(word, freq=max(self._jieba.FREQ.get(word, 0), 2000))
+                self._jieba.total = self._total  # jieba would raise it: every other word's probability moves
                 self._fingerprint = ""
-                self._logp = {}  # jieba's total changed: every word's probability did
+                self._logp.pop(word, None)
 
     def _segment(self, run: str) -> list[str]:
         """jieba's cut without HMM (most probable path over its word graph), for a run of Chinese characters:
@@ -472,7 +484,13 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
     fresh = tokenizer.fingerprint
     docs: list[list[str]] = []
     retokenised: list[KbCard] = []
-    stale = [i for i, card in enumerate(cards) if not (card.tokens and card.tokens_dict == fresh)]
+    stale: list[int] = []
+    for i, card in enumerate(cards):
+        if card.tokens and card.tokens_dict != fresh and _still_cut_so(tokenizer, card):
+            cards[i] = card.with_(tokens_dict=fresh)  # no new word occurs in it: its cut is the same
+            retokenised.append(cards[i])
+        elif not (card.tokens and card.tokens_dict == fresh):
+            stale.append(i)
     recut = dict(zip(stale, cut_cards(tokenizer, [cards[i] for i in stale]), strict=True))
     for i, card in enumerate(cards):
         if i not in recut:
@@ -503,6 +521,16 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
         pinyin=PinyinReader({normalize(c.text) for c in cues} | STOPWORDS, (c.text for c in cues if c.text.isascii())),
         retokenised=retokenised,
     )
+
+
+def _still_cut_so(tokenizer: Tokenizer, card: KbCard) -> bool:
+    """Stored tokens from a recent dictionary of this tokenizer stay right when none of the words added
+    since occurs in the card (an added word changes only the cut of text that contains it)."""
+    added = tokenizer.added_since(card.tokens_dict)
+    if added is None:
+        return False
+    text = normalize(PIECE.join(card_pieces(card)))
+    return not any(word in text for word in added)
 
 
 SUPERSEDED = re.compile(
