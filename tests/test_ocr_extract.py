@@ -289,3 +289,9 @@ def test_a_typed_budget_in_any_spelling_is_one_amount(said: str) -> None:
 @pytest.mark.parametrize("said", ["预算 2025年批", "预算 3个月内定", "预算 50人的规模"])
 def test_a_number_after_budget_that_is_not_money(said: str) -> None:
     assert extract_from_text(f"新线索 魏总 澄江物流 13812345678 {said}", NOW).budget_cny is None
+
+
+@pytest.mark.parametrize("typed", ["新线索 韦总 13812345678 预算5 千万", "新线索 韦总 13812345678 两百万"])
+def test_an_amount_written_apart_is_not_a_company(typed: str) -> None:
+    lead = extract_from_text(typed, NOW)
+    assert lead.company is None and lead.customer_name == "韦总" and lead.budget_cny is not None

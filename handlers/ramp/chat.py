@@ -247,7 +247,7 @@ async def answer(ctx: Context, action: RampAnswer) -> None:
 def reference(card: KbCard) -> Markdown:
     """The right card in full (a WeCom card's fields show 30 characters each)."""
     parts = [f"**{f.label}**：{user_text(f.value)}" for f in card_fields(card)]
-    return Markdown(title=f"参考话术：{user_text(card.title)}", text="\n\n".join([*parts, f"来源：知识卡片 {card.id}"]))
+    return Markdown(title=f"参考话术：{user_text(card.title)}", text="\n\n".join([*parts, source_line(card)]))
 
 
 async def _right(ctx: Context, row: RampProgress, found: Progress, task: TaskView, maker: QuizMaker) -> None:
