@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from bot import phrases as P
 from bot.clock import fmt_cn
@@ -39,7 +39,7 @@ from reminders import actions, messages
 from reminders.policies import FOLLOW_UP, NOTICE
 from reminders.store import add_timer, cancel_timers
 from storage.activity import add_activity
-from storage.leads import clean_value, find_duplicates, parse_budget, set_field
+from storage.leads import DROPPED, clean_value, find_duplicates, parse_budget, plain_number, set_field
 from storage.models import Activity, Lead, OutboxMessage, User
 
 log = logging.getLogger(__name__)
@@ -400,13 +400,14 @@ BUDGET_FLOOR = 100_000_000  # with no budgets yet, anything above 1 亿 gets the
 
 
 async def largest_budget(session: Any) -> int:
-    return int(await session.scalar(select(func.max(Lead.budget_cny)).where(Lead.status != "draft")) or 0)
+    return int(await session.scalar(select(func.max(Lead.budget_cny)).where(
+        Lead.status != "draft", or_(Lead.close_reason.is_(None), Lead.close_reason != DROPPED))) or 0)
 
 
 def yuan(value: int) -> str:
     if value >= 100_000_000:
-        return f"{value / 100_000_000:g}亿"
-    return f"{value / 10_000:g}万" if value >= 10_000 else f"{value}元"
+        return f"{plain_number(value / 100_000_000)}亿"
+    return f"{plain_number(value / 10_000)}万" if value >= 10_000 else f"{value}元"
 
 
 async def apply_edit(ctx: Context, lead: Lead, name: str, value: Any) -> None:

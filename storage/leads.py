@@ -98,6 +98,14 @@ _CN_UNIT = {"十": 10, "百": 100, "千": 1000}
 MAX_BUDGET_CNY = 10**15  # larger is a typo, not a budget (and would not fit the column)
 
 
+def plain_number(x: float) -> str:
+    """12.5, 3, 10000000 — never 1e+07 (「预算 1e+07亿」 reached users through `:g`)."""
+    return f"{x:.4f}".rstrip("0").rstrip(".")
+
+
+DROPPED = "草稿放弃"  # close_reason of a draft its author dropped: stored as lost, never a lost deal
+
+
 def cn_number(text: str) -> float | None:
     """'五' → 5, '三十' → 30, '两百五十' → 250 (below 万; larger units are parsed as units); None for anything
     that is not a Chinese numeral. The one reader of Chinese numerals for budgets typed, imported or read by OCR."""

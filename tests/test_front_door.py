@@ -323,3 +323,20 @@ async def test_a_named_customer_is_the_lead_and_a_lost_deal_is_asked_about(
     await chat.handle_line("/click 是的")
     assert (await get_lead(services, second)).status == "lost"
     assert await _count(services, QueryLog) == 0
+
+
+async def test_a_dropped_draft_is_said_to_be_dropped_and_an_absurd_budget_is_written_out(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """New-user audit: a manager's 「接手 N」 on a dropped draft said 「已输单」, the budget check compared with the
+    dropped draft's budget, and 「预算 99999999999万」 was shown as 「1e+07亿」."""
+    await chat.handle_line("新线索 尹总 沧澜贸易 13900007777 预算5000万")
+    await chat.handle_line("/click 放弃")
+    lead_id = await seed_lead(services, "rep01", customer_name="曾宁", budget_cny=300_000, assigned_at=cn(23, 9))
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("接手 1")
+    assert "已放弃的草稿" in transcript.last("manager01")["text"]
+    await chat.handle_line("/as rep01")
+    await chat.handle_line(f"线索 {lead_id} 预算 99999999999万")
+    asked = transcript.last("rep01")
+    text = asked["title"] + asked["text"]
+    assert "e+" not in text and "9999999.9999亿" in text and "5000万" not in text

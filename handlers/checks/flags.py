@@ -23,7 +23,7 @@ from handlers.checks.evidence import DEMO, classify
 from handlers.checks.rules import Finding, OtherLead
 from storage import chain
 from storage.leads import _COMPANY_TAIL as COMPANY_TAIL
-from storage.leads import OPEN_STATUSES, is_filled
+from storage.leads import DROPPED, OPEN_STATUSES, is_filled
 from storage.models import Activity, Evidence, Lead, LeadFlag, User
 
 OPEN = ("open", "answered")
@@ -117,7 +117,8 @@ async def _budget_history(session: AsyncSession, lead: Lead, owner: str | None) 
     manager = select(User.manager_id).where(User.id == owner).scalar_subquery()
     stmt = (select(Lead.budget_cny).join(User, User.id == Lead.owner_id)
             .where(or_(User.manager_id == manager, Lead.owner_id == owner), Lead.id != lead.id,
-                   Lead.status != "draft", Lead.budget_cny.is_not(None))
+                   Lead.status != "draft", Lead.budget_cny.is_not(None),
+                   or_(Lead.close_reason.is_(None), Lead.close_reason != DROPPED))
             .order_by(Lead.id.desc()).limit(HISTORY_LIMIT))
     if lead.industry:
         stmt = stmt.where(Lead.industry == lead.industry)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot.config import ChecksSettings
 from bot.usertext import user_text
-from storage.leads import STAGE_CN, STAGE_CODES, same_company, stage_index, stage_label
+from storage.leads import STAGE_CN, STAGE_CODES, plain_number, same_company, stage_index, stage_label
 
 RED, YELLOW = "red", "yellow"
 ICON = {RED: "🔴", YELLOW: "🟡"}
@@ -56,7 +56,7 @@ class Finding:
 
 
 def yuan(value: int | float) -> str:
-    return f"{value / 10000:g} 万元" if value >= 10000 else f"{value:g} 元"
+    return f"{plain_number(value / 10000)} 万元" if value >= 10000 else f"{plain_number(value)} 元"
 
 
 # -- budget ----------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from bot.context import Context, UserInfo
 from bot.messages import Text
 from bot.router import split_command
 from reminders.lifecycle import frozen_message, is_frozen
-from storage.leads import OPEN_STATUSES, previous_owner
+from storage.leads import DROPPED, OPEN_STATUSES, previous_owner
 from storage.models import Lead, User
 
 NOT_FOUND = "找不到线索 #{id}，或你没有查看权限。发送「我的线索」看看你的线索编号。"
@@ -153,6 +153,9 @@ def frozen_refusal(ctx: Context, lead: Lead) -> bool:
 
 
 def closed_refusal(ctx: Context, lead: Lead) -> bool:
+    if lead.status == "lost" and lead.close_reason == DROPPED:
+        ctx.reply(Text(f"线索 #{lead.id} 是已放弃的草稿，不能再操作。"))
+        return True
     if lead.status in ("won", "lost", "draft"):
         status = {"won": "赢单", "lost": "输单", "draft": "是草稿（请先确认）"}[lead.status]
         ctx.reply(Text(CLOSED.format(id=lead.id, status=status)))

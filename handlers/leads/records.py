@@ -26,6 +26,7 @@ from handlers.renewals.locks import on_proof
 from reminders import lifecycle
 from storage.activity import add_activity
 from storage.leads import (
+    DROPPED,
     SOURCE_CN,
     STAGE_CODES,
     STATUS_CN,
@@ -183,7 +184,7 @@ async def drop_draft(session: AsyncSession, draft: Lead, actor_id: str, now: dat
     add_activity(session, draft.id, actor_id, "dropped", now, "放弃草稿")
     paths = await forget_screenshots(session, draft)
     draft.status = "lost"
-    draft.close_reason = "草稿放弃"
+    draft.close_reason = DROPPED
     return Outcome(True, f"已放弃草稿 #{draft.id}。"), paths
 
 
