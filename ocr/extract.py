@@ -306,7 +306,8 @@ def _identity(flat: str, acc: _Acc) -> None:
         acc.put("title", person.title, 0.85, override=True)
     acc.put("title", role_in(flat), 0.85, override=acc.conf.get("title", 0) < 0.8)
     co = company_in(flat)
-    if co and not CONTACT_TRAP.search(flat):
+    known = acc.values.get("company")
+    if co and not CONTACT_TRAP.search(flat) and not (isinstance(known, str) and co in known and co != known):
         full = bool(COMPANY_RE.fullmatch(co))
         acc.put("company", co, 0.85 if full else 0.8, override=full or acc.conf.get("company", 0) < 0.8)
 
