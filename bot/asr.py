@@ -71,11 +71,13 @@ def read_amr(data: bytes) -> AmrInfo:
     return AmrInfo(frames * FRAME_S, speech)
 
 
-async def decode(data: bytes, ffmpeg: str = "ffmpeg") -> bytes:
-    """Any audio ffmpeg reads → mono 16 kHz signed 16-bit PCM."""
+async def decode(data: bytes, ffmpeg: str = "ffmpeg", max_seconds: float = 600.0) -> bytes:
+    """Any audio ffmpeg reads → mono 16 kHz signed 16-bit PCM, at most `max_seconds` of it. The input may only be
+    read from the pipe (no playlist inside it can make ffmpeg open a local file or a URL)."""
     try:
         proc = await asyncio.create_subprocess_exec(
-            ffmpeg, "-v", "error", "-nostdin", "-i", "pipe:0", "-ac", "1", "-ar", str(RATE), "-f", "s16le", "pipe:1",
+            ffmpeg, "-v", "error", "-nostdin", "-protocol_whitelist", "pipe", "-i", "pipe:0",
+            "-t", f"{max_seconds:g}", "-ac", "1", "-ar", str(RATE), "-f", "s16le", "pipe:1",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     except (FileNotFoundError, PermissionError) as exc:
         raise VoiceError("no_ffmpeg", f"{ffmpeg}: {exc}") from None
@@ -143,7 +145,7 @@ async def voice_to_text(settings: AsrSettings, data: bytes) -> str:
             raise VoiceError("too_long", f"{info.seconds:.0f} s", info.seconds)
         if info.speech_frames == 0:
             raise VoiceError("silent", "no speech frames", info.seconds)
-    pcm = await decode(data, settings.ffmpeg)
+    pcm = await decode(data, settings.ffmpeg, settings.max_seconds + 1)  # one second more tells "too long"
     seconds = pcm_seconds(pcm)
     if seconds > settings.max_seconds:
         raise VoiceError("too_long", f"{seconds:.0f} s", seconds)

@@ -94,7 +94,7 @@ EDIT = re.compile(rf"^(?:把|将)?(?:(?:这个|该)?(?:客户|线索|他|她|对
                   r"|填写?成?|写成|写|是|为|改|[:：=])?"
                   r"\s*(?P<value>.+)$")
 # 「7号电话多少」: a value asked for, not given
-_ASKED = re.compile(r"多少|是什么|是啥|是哪|几[个位号点]?[？?]?$|吗[？?]?$|呢[？?]?$|[？?]")
+_ASKED = re.compile(r"多少|是什么|是啥|是哪|谁|几[个位号点]?[？?]?$|吗[？?]?$|呢[？?]?$|[？?]")
 # 「客户说太贵了」, 「产品不太行」: a field word that begins a sentence about someone, not an edit
 _SAYS = re.compile(r"说|觉得|嫌|要|问|想|不|在|对|还|也|都|一直|又|刚")
 
@@ -169,8 +169,24 @@ class Intent:
 
 # ---------------------------------------------------------------- normalisation
 
+# a lead number said aloud (voice input writes 「跟进七号」, 「接手十二号」, 「线索二十三」): in digits before reading
+_SPOKEN_ID = re.compile(r"(?<![零一二两三四五六七八九十百几第])([零一二两三四五六七八九十百]{1,5})"
+                        r"(?=\s*号(?![码楼线])|\s*#)"
+                        r"|(?<=线索|跟进|接手|改派|分配|延期|阶段|推进|赢单|输单|证据|查看|看看|打开)"
+                        r"\s*([零一二两三四五六七八九十百]{1,5})(?=$|\s|[给到的])")
+
+
+def _digits(m: re.Match[str]) -> str:
+    from storage.leads import cn_number
+
+    raw = m.group(1) or m.group(2)
+    n = cn_number(raw)
+    return f" {int(n)}" if m.group(2) and n else str(int(n)) if n else m.group(0)
+
+
 def clean(text: str) -> str:
-    """NFKC, zero-width and direction marks dropped, typos and English command words mapped, spaces collapsed."""
+    """NFKC, zero-width and direction marks dropped, typos and English command words mapped, spoken lead numbers
+    in digits, spaces collapsed."""
     t = "".join(c if c in CN_PUNCT else unicodedata.normalize("NFKC", c) for c in ZERO_WIDTH.sub("", text))
     t = " ".join(t.split())
     low = t.lower()
@@ -180,7 +196,7 @@ def clean(text: str) -> str:
     t = low if low != t.lower() else t
     for wrong, right in TYPOS.items():
         t = t.replace(wrong, right)
-    return t
+    return " ".join(_SPOKEN_ID.sub(_digits, t).split()) if _SPOKEN_ID.search(t) else t
 
 
 def _tidy(t: str) -> str:
@@ -512,7 +528,9 @@ _LIST_FILLER = re.compile(
     r"请|帮我|给我|麻烦|我要|我想|把|看一下|看看|看下|看|查看|查一下|查下|查|瞧瞧|列出来|列出|列一下|列|调出来|调出|打开"
     r"|显示|发给我|发我|发一下|发下|发|来|一下|现在|目前|今天的?|当前|都|有|哪些|几个|多少|几条|什么|呢|吗|啊|呀|吧|的"
     r"|了|们|[？?。.!！~ ]")
-_LISTS = (("my_leads", re.compile(r"我(?:名下|手上|手里|跟着|在跟|负责)?(?:线索|客户|单子)(?:列表|清单)?")),
+_LISTS = (("my_leads", re.compile(r"我(?:名下|手上|手里|跟着|在跟|负责)?(?:线索|客户|单子)(?:列表|清单)?"
+                                  r"|我?(?:明天)?(?:(?:要|该|需要|得)跟进(?:客户|线索|单子)?|跟进(?:客户|线索|单子))"
+                                  r"|我?(?:明天)?(?:任务|待办|日程)")),
           ("team_leads", re.compile(r"(?:团队|组里|组内|部门|大家|全部|所有|全组)(?:线索|客户|单子)(?:列表|清单)?")),
           ("overdue", re.compile(r"(?:超时|逾期)(?:线索|客户|单子|名单|列表|清单|情况)?")),
           ("team_report", re.compile(r"(?:团队)?日报")),
@@ -669,7 +687,7 @@ def _edit(t: str, role: str, state: State) -> Intent | None:
     if (word in ("产品", "客户", "医院", "单位", "需求") or FIELD_WORDS[word] in KEY_FACTS) and not (
             state.has_draft or state.current_lead):
         return None  # 「客户说太贵了」 is a question, not an edit; 「异议 …」 with no lead in view is one too
-    return None if _about_someone(m) else _edit_intent(m, t, None)
+    return None if _about_someone(m) or _ASKED.search(m.group("value")) else _edit_intent(m, t, None)
 
 
 def _about_someone(edit: re.Match[str]) -> bool:

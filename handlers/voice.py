@@ -56,6 +56,7 @@ ASR_OFF_FIRST = ("收到语音 🎙 但语音转写还没有开启，这条没�
                  "开启方法：请管理员在系统配置中打开「语音转写」并填写转写服务的地址和密钥，之后直接发语音就能记跟进。\n"
                  "在此之前请发文字，例如「跟进 12 已拜访，客户关心价格，周四下午再约」。")
 ASR_OFF_AGAIN = "语音转写未开启，这条语音没有记录，请发文字跟进。"
+SHOWN_LEAD = "📌 没听到线索编号，记到了刚才查看的线索 #{id}（{customer}）。"
 WHICH = "这段语音记到哪条线索？"
 WHICH_NOTE = "也可以重发语音并说出线索编号，例如「线索 12，……」"
 NO_LEADS = "你还没有进行中的线索，这段语音没有记下。请先录入线索（发截图或「新线索 …」），再发语音跟进。"
@@ -95,7 +96,8 @@ async def voice_note(ctx: Context, msg: Inbound) -> None:
         ctx.reply(heard)
         return
     reply = await record_follow_up(ctx, lead, text, insights, source="voice", said=said)
-    ctx.reply(Text(f"{heard.text}\n{reply}"))
+    where = "" if ids else "\n" + SHOWN_LEAD.format(id=lead.id, customer=user_text(lead.customer_name or "未留名客户"))
+    ctx.reply(Text(f"{heard.text}{where}\n{reply}"))
 
 
 async def _transcribe(ctx: Context, msg: Inbound) -> str | None:

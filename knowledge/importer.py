@@ -50,8 +50,7 @@ class FileReport:
 
 
 async def tokenise(kb: KnowledgeBase, cards: Sequence[KbCard], progress: Progress | None = None) -> list[KbCard]:
-    """Cards with their jieba tokens filled in (blocking work in an executor; a large import is cut in
-    forked worker processes as well, one per core)."""
+    """Cards with their jieba tokens filled in (blocking work in an executor)."""
 
     def work() -> list[KbCard]:
         tok = kb.tokenizer

@@ -512,7 +512,7 @@ def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None) 
     if times:
         acc.put("follow_up", times[0].when, 0.85)
     _identity(re.sub(r"^(?:客户是|对方是|联系人是?)", "我是", flat), acc)
-    _terse_tokens(PHONE.sub(" ", EMAIL.sub(" ", body)), now, acc, catalog)
+    _terse_tokens(AMOUNT.sub(" ", PHONE.sub(" ", EMAIL.sub(" ", body))), now, acc, catalog)  # 「5 千万」: no company
     return _finish(acc, text)
 
 

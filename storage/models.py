@@ -415,7 +415,8 @@ class RampEnrollment(Base):
 
 
 class RampProgress(Base):
-    """A rep's state on one task. status: open | waiting (a shadow task the manager has to confirm) | done.
+    """A rep's state on one task. status: open | waiting (a shadow task the manager has to confirm) | done |
+    replaced (left unfinished when an admin replaced the path).
     `state` holds the question being asked (card ids, option order, serial) so a stale click is recognised."""
 
     __tablename__ = "ramp_progress"

@@ -165,23 +165,3 @@ def test_csv_export_neutralises_formula_cells_and_round_trips(tmp_path: Path) ->
     back = read_cards(path, TAXONOMY)
     assert [c.title for _, c in back.cards] == [c.title.strip() for c in risky]
 
-
-async def test_a_large_import_is_cut_in_worker_processes_as_in_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Above a few hundred cards the tokens come from forked workers: the same tokens, stamped with the
-    parent's dictionary, in the cards' order."""
-    from knowledge import importer, index
-    from knowledge.search import KnowledgeBase
-
-    monkeypatch.setattr(index, "_workers", lambda: 2)
-    pools: list[object] = []
-    real_pool = index.ProcessPoolExecutor
-    monkeypatch.setattr(index, "ProcessPoolExecutor", lambda *a, **k: pools.append(real_pool(*a, **k)) or pools[-1])
-    base = demo_cards()
-    cards = [base[i % len(base)].with_(id=f"P{i:04d}", title=f"{base[(i * 7) % len(base)].title}{i}",
-                                       keywords=(f"专题词{i % 50}",)) for i in range(1200)]
-    kb = KnowledgeBase()
-    ready = await importer.tokenise(kb, cards)
-    assert pools and pools[0] is not None  # the workers really ran
-    assert [c.id for c in ready] == [c.id for c in cards]
-    assert {c.tokens_dict for c in ready} == {kb.tokenizer.fingerprint}
-    assert [list(c.tokens) for c in ready] == [kb.tokenizer.card_tokens(c) for c in cards]

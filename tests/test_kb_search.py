@@ -310,3 +310,25 @@ def test_a_long_paragraph_is_ranked_on_its_objection_clause(index: CardIndex) ->
     assert result.matched["industry"] == ("教育",) and "试用" not in result.matched.get("objection", ())
     whole = "客户说太贵了我说可以打折"  # every clause but the rep's own objects: taken whole
     assert objection_clauses(whole, index.matcher.find(whole)) == whole
+
+
+def test_a_new_keyword_recuts_only_the_cards_that_contain_it() -> None:
+    """Adding one card with a new keyword re-cuts that card and the cards whose text holds the word, and the
+    rest keep their tokens, re-stamped: the same tokens as cutting everything again with the new dictionary."""
+    tokenizer = Tokenizer(TAXONOMY.dictionary_words())
+    first = build_index(demo_cards(TAXONOMY), TAXONOMY, tokenizer)
+    stored = [c.with_(tokens=tuple(t), tokens_dict=tokenizer.fingerprint) for c, t in
+              zip(first.cards, [tokenizer.card_tokens(c) for c in first.cards], strict=True)]
+    word = "按门店规模"
+    holders = {c.id for c in stored if word in " ".join([c.title, *c.keywords, c.talk_track, c.success_case])}
+    assert holders  # the word occurs in some card's text
+    new = KbCard(id="N1", title="门店规模大怎么报价", objection="价格", talk_track="按门店规模分档。", keywords=(word,))
+    before = tokenizer.cards_tokenised
+    second = build_index([*stored, new], TAXONOMY, tokenizer)
+    assert tokenizer.cards_tokenised - before == len(holders) + 1
+    assert {c.tokens_dict for c in second.retokenised} == {tokenizer.fingerprint}
+    assert len(second.retokenised) == len(stored) + 1  # re-stamped ones are saved too
+    scratch = Tokenizer(sorted(tokenizer._known, reverse=True))  # the same words, added at once, in another order
+    assert scratch.fingerprint == tokenizer.fingerprint
+    for card in second.retokenised:
+        assert list(card.tokens) == scratch.card_tokens(card), card.id

@@ -300,4 +300,11 @@ def test_an_address_starts_where_the_chinese_reading_starts_it() -> None:
 
 
 def test_a_bubble_edge_read_as_a_bar_does_not_break_a_word() -> None:
-    assert join_lines([clean_line("|可以，门禁一体|"), clean_line("机下周就能到货｜")]) == "可以，门禁一体机下周就能到货"
+    read = [clean_line("|可以，门禁一体|"), clean_line("机下周就能到货｜")]
+    assert join_lines(read) == "可以，门禁一体机下周就能到货"
+
+
+@pytest.mark.parametrize("typed", ["新线索 韦总 13812345678 预算5 千万", "新线索 韦总 13812345678 两百万"])
+def test_an_amount_written_apart_is_not_a_company(typed: str) -> None:
+    lead = extract_from_text(typed, NOW)
+    assert lead.company is None and lead.customer_name == "韦总" and lead.budget_cny is not None

@@ -42,6 +42,8 @@ async def test_a_new_rep_goes_through_the_path_and_unlocks_close(
     await chat.handle_line(f"阶段 {lead} 签约回款")
     refused = transcript.last("rep01")["text"]
     assert "新人通关" in refused and "0/4" in refused and "阅读 · 价格异议话术" in refused and "「通关」" in refused
+    await chat.handle_line(f"赢单 {lead} 合同已签")
+    assert "推进到「签约回款」或赢单要等通关后开通" in transcript.last("rep01")["text"]
 
     await chat.handle_line("通关")
     reading, card = transcript.to("rep01")[-2:]
@@ -62,7 +64,7 @@ async def test_a_new_rep_goes_through_the_path_and_unlocks_close(
     async with services.db.session() as s:
         right_card = await s.get(KnowledgeCard, q["card"])
     assert right_card is not None and f"参考话术「{right_card.title}」" in shown["text"]
-    assert str(q["card"]) not in shown["text"]  # no card ids shown to people
+    assert not any(str(q["card"]) in t for t in transcript.texts("rep01")[-2:])  # no card ids shown to people
     await chat.handle_line("/click 下一题")
     q2 = await _question(services)
     assert q2["serial"] == 2
@@ -147,3 +149,24 @@ async def test_a_frozen_lead_is_not_reassigned_to_a_rep_on_the_ramp(
     async with services.db.session() as s:
         lead = await s.get(Lead, frozen)
     assert lead is not None and lead.owner_id is None and lead.status == "frozen"
+
+
+async def test_enrolling_in_chat_is_for_the_reps_own_manager(
+    services: Services, chat: ChatSession, transcript: Transcript
+) -> None:
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("开始通关 张伟")  # no path and no cards yet: said plainly, nothing written
+    assert "知识库里也还没有话术卡片" in transcript.last("manager01")["text"]
+    await seed_cards(services)
+    await chat.handle_line("/as manager02")
+    await chat.handle_line("开始通关 张伟")
+    assert "团队里没有「张伟」" in transcript.last("manager02")["text"]
+    await chat.handle_line("/as rep02")
+    await chat.handle_line("开始通关 张伟")
+    assert "主管" in transcript.last("rep02")["text"]
+    async with services.db.session() as s:
+        assert await s.get(RampEnrollment, "rep01") is None
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("开始通关 张伟")
+    assert "张伟 已开始新人通关（共 12 关" in transcript.last("manager01")["text"]
+    assert "发「通关」开始第一关" in transcript.last("rep01")["text"]

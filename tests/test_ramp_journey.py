@@ -16,7 +16,7 @@ from storage.models import Lead, RampProgress
 from tests.console_support import csrf, login, start_client
 from tests.fakes.journey_harness import ChannelHarness, Shown, start_journey
 from tests.leads_helpers import cn, seed_lead
-from tests.ramp_helpers import seed_cards
+from tests.ramp_helpers import ramp_cards, seed_cards
 
 PATH = "测验 异议=竞品 题数=1\n跟岗 陪同主管拜访一次客户\n"
 NEW_REPS = "工号,姓名,角色,主管,区域\nrep06,周新,rep,manager01,华东\n"
@@ -62,6 +62,8 @@ async def test_new_rep_path_unlock_through_the_console_and_wecom(
             quiz = _last_card(h, "rep06", "新人通关 · 第 1/2 关")
             assert len(quiz.buttons) == 4 and "客户：" in quiz.text
             q = await _question(h)
+            whole = next(c.talk_track for c in ramp_cards() if c.id == q["card"])
+            assert any(whole in said for said in h.said_to("rep06"))  # in full, not cut at the card's 160 chars
             right = next(k for k in quiz.buttons if k.endswith(f":{q['answer']}"))
             assert await h.click("rep06", quiz, right) == f"已作答：第 {q['answer']} 条"
 

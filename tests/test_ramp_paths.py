@@ -155,3 +155,35 @@ async def test_cli_sets_shows_enrols_and_reports(services: Services, tmp_path: P
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]  # type: ignore[attr-defined]
     assert rows == [{"user": "rep02", "done": 0, "total": 4, "complete": False, "next": "阅读 · 价格异议话术",
                      "waiting": []}]
+
+
+async def test_org_import_puts_new_reps_on_the_path(services: Services, tmp_path: Path, capsys: object) -> None:
+    await seed_cards(services)
+    people = tmp_path / "people.csv"
+    people.write_text("工号,姓名,角色,主管\nrep01,张伟,rep,manager01\nrep09,吴新,rep,manager01\n"
+                      "manager09,新主管,manager,\n", encoding="utf-8")
+    assert await asyncio.to_thread(run_cli, services.settings.database.url, "org", "import", str(people)) == 0
+    assert "new rep(s) on the ramp-up path: rep09" in capsys.readouterr().out  # type: ignore[attr-defined]
+    async with services.db.session() as s:
+        assert await service.progress(s, "rep01", services.settings.ramp) is None  # already working: untouched
+        found = await service.progress(s, "rep09", services.settings.ramp)
+    assert found is not None and found.total == 12
+
+
+async def test_a_question_left_open_on_a_replaced_path_is_not_scored(
+    services: Services, chat: ChatSession, transcript: Transcript
+) -> None:
+    await seed_cards(services)
+    async with services.db.session() as s:
+        await service.set_path(s, parse_path("测验 异议=价格 题数=1\n跟岗 旁听一次电话"), cn(20, 9), "admin01")
+        await service.enroll(s, "rep01", services.settings.ramp, cn(20, 9), "admin01")
+    await chat.handle_line("通关")
+    async with services.db.session() as s:
+        (row,) = (await s.scalars(select(RampProgress))).all()
+        answer = row.state["q"]["answer"]
+        await service.set_path(s, parse_path("测验 异议=竞品 题数=1\n跟岗 旁听一次电话"), cn(23, 9), "admin01")
+    await chat.handle_line(f"/click {answer}")  # the old question's right answer
+    assert "通关路径已更新" in transcript.last("rep01")["text"]
+    async with services.db.session() as s:
+        found = await service.progress(s, "rep01", services.settings.ramp)
+    assert found is not None and found.done == 0 and found.next is not None and "竞品" in found.next.title

@@ -277,3 +277,47 @@ async def test_a_rep_sending_a_contracts_file_is_refused_and_nothing_is_written(
     await chat.handle_line(f"/file {contracts}")
     assert "只有管理员可以导入合同和回款" in transcript.last("rep01")["text"]
     assert await _count(services, Contract) == 0
+
+
+async def test_another_teams_manager_cannot_lift_and_a_scan_by_cli_warns_nothing_twice(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path, capsys: object) -> None:
+    from bot.actions import RenewalLift
+    from bot.dispatch import dispatch
+    from bot.messages import Inbound
+
+    await seed_customers(services)
+    url = services.settings.database.url
+    await asyncio.to_thread(run_cli, url, "contracts", "import", *map(str, write_files(tmp_path)), "--now", NOW)
+    rc = await asyncio.to_thread(run_cli, url, "contracts", "scan", "--now", NOW)
+    assert rc == 0 and capsys.readouterr().out.strip().endswith("续约预警：没有新的预警")  # type: ignore[attr-defined]
+    async with services.db.session() as s:
+        warning = (await s.execute(select(RenewalWarning))).scalar_one()
+    await dispatch(services, Inbound(channel="console", user_id="manager02", msg_id="lift-x", kind="click",
+                                     received_at=services.clock.now(), click_key=RenewalLift(warning.id).pack()))
+    await chat.settle()
+    assert "找不到线索" in transcript.last("manager02")["text"]
+    async with services.db.session() as s:
+        assert (await s.get(RenewalWarning, warning.id)).locked  # type: ignore[union-attr]
+
+
+async def test_a_contract_entering_the_window_is_warned_by_that_mornings_scan(
+        services: Services, chat: ChatSession, transcript: Transcript) -> None:
+    """No import, no CLI: the daily scan (09:30 on working days) finds the contract the day it enters the
+    90-day window, and only then."""
+    from datetime import date
+
+    from tests.conftest import MONDAY_10AM
+
+    ids = await seed_customers(services)
+    async with services.db.session() as s:
+        s.add(Contract(lead_id=ids["sun"], customer="孙七", amount_cny=50000, start_on=date(2026, 2, 25),
+                       end_on=date(2027, 2, 25), owner_id="rep01", created_at=MONDAY_10AM, updated_at=MONDAY_10AM))
+    await chat.handle_line("/now 2026-11-23T10:00+08:00")  # Monday: 94 days left
+    await chat.handle_line("/advance 3d")  # Thursday 10:00: 91 days left
+    assert await _count(services, RenewalWarning) == 0
+    await chat.handle_line("/advance 20h")  # Friday 06:00: not yet scanned today
+    assert await _count(services, RenewalWarning) == 0
+    await chat.handle_line("/advance 4h")  # Friday 10:00: the 09:30 scan ran, 90 days left
+    card = transcript.last("rep01")
+    assert card["title"] == "⚠️ 续约预警" and "还剩 90 天" in card["text"] and "孙七" in card["text"]
+    assert await _count(services, RenewalWarning) == 1

@@ -36,6 +36,10 @@ async def test_readme_tour(settings: Settings, transcript: Transcript, monkeypat
     assert any("我的线索" in t and "下一步: 首次联系 11-23 12:00" in t for t in rep)  # the deadline, not the warning
     assert any("首次联系已超时（第1次）" in t for t in rep)
     manager = transcript.texts("manager01")
+    assert any("李娜 已开始新人通关（共 12 关" in t for t in manager)
+    ramp = transcript.texts("rep02")
+    assert any(t.startswith("新人通关 · 第 2/12 关 · 测验") and "客户：" in t for t in ramp)  # read, then a quiz
+    assert any("答对了" in t or "合适的是第" in t for t in ramp)
     assert any("抄送" in t for t in manager)
     frozen = next(m for m in transcript.to("manager01") if m["kind"] == "card" and "冻结" in m["title"])
     assert [b["text"] for b in frozen["buttons"]] == ["接手", "改派", "延期"]

@@ -70,6 +70,7 @@ async def test_an_unnamed_note_goes_to_the_lead_just_shown(services: Services, c
     await chat.handle_line("/voice 刚聊完，客户担心实施周期，下周一上午再约")
     reply = last_text(transcript)
     assert f"线索 #{shown}" in reply and "担心实施周期" in reply
+    assert voice.SHOWN_LEAD.format(id=shown, customer="孙志强") in reply  # says which lead it guessed
     (act,) = await contacts(services)
     assert act.lead_id == shown and act.lead_id != other
 

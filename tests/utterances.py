@@ -215,4 +215,11 @@ ROWS: list[Row] = [
      {"intent": Intent("reassign", {"lead_id": 3, "assignee": "李娜", "reason": ""}, "改派 3 李娜")}),
     (R, "8号电话多少", "lead_show", {"lead_id": 8}),
     (R, "马骁那边怎么样了", "unclear", {"lead_id": 9, "customer": "马骁"}),
+    # -- voice input writes numbers in words; a rep's agenda ---------------------------------------------
+    (R, "跟进七号 客户说再考虑", "follow_up", {"lead_id": 7, "note": "客户说再考虑"}),
+    (M, "接手十二号", "takeover", {"lead_id": 12}),
+    (M, "延期八号两天", "extend", {"lead_id": 8, "span": "2天"}),
+    (R, "提醒我明天十点给七号客户打电话", "reminder", {"when": "明天十点", "task": "给客户打电话", "lead_id": 7}),
+    (R, "今天要跟进哪些客户", "my_leads", {}),
+    (R, "公司的团建谁来组织", "knowledge", {"query": "公司的团建谁来组织"}),
 ]

@@ -9,6 +9,7 @@ of all-zero bits, which decode to digital silence.
 
 from __future__ import annotations
 
+import functools
 import random
 import shutil
 import subprocess
@@ -19,7 +20,15 @@ HAS_FFMPEG = shutil.which("ffmpeg") is not None
 needs_ffmpeg = pytest.mark.skipif(not HAS_FFMPEG, reason="ffmpeg is not installed (scripts/setup installs it)")
 
 
+@functools.cache
+def _has_encoder() -> bool:
+    run = subprocess.run(["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True, check=False)
+    return "libopencore_amrnb" in run.stdout
+
+
 def _encoded(seconds: float) -> bytes | None:
+    if not _has_encoder():
+        return None
     run = subprocess.run(
         ["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
          "-ar", "8000", "-ac", "1", "-c:a", "libopencore_amrnb", "-f", "amr", "pipe:1"],

@@ -182,7 +182,9 @@ async def members_offboard(request: web.Request) -> web.Response:
         refused = "没有交接：请选择两位不同的成员，接手人须在职。"
         raise web.HTTPSeeOther("/admin/members?kind=error&done=" + _q(refused)) from None
     services.wake_outbox()
-    done = f"已办理离职交接：{len(leads)} 条线索转给接手人，原账号已停用。"
+    done = (f"已办理离职交接：{len(leads)} 条线索转给接手人，原账号已停用。接手人已在聊天里收到交接清单"
+            f"（线索的最近跟进与洞察、待处理标记、常用话术 {len(handover.cards)} 张、"
+            f"有用回答 {len(handover.useful)} 条）。")
     raise web.HTTPSeeOther("/admin/members?done=" + _q(done))
 
 

@@ -33,6 +33,7 @@ router: Router[Context] = Router("ramp")
 
 NOT_ENROLLED = "你不在新人通关名单里，不用通关 👍 新同事的通关由主管或管理员在后台「新人通关」页开启。"
 ALREADY_ANSWERED = "这道题已经答过了，发「通关」继续。"
+MOVED = "通关路径已更新，这一关不在新路径里了。发「通关」看当前的任务。"
 NO_TEAM = "团队里还没有在新人通关的同事。可在后台「新人通关」页为新同事开启。"
 
 
@@ -90,7 +91,7 @@ async def team_view(ctx: Context) -> None:
     lines = [f"- {user_text(p.name)}：{p.summary()}" for p in rows]
     if any(p.waiting for p in rows):
         lines.append("确认跟岗任务：点确认卡片，或回复「通关确认 姓名」。")
-    ctx.reply(Markdown(title="🎓 新人通关进度", text="**🎓 新人通关进度**\n" + "\n".join(lines)))
+    ctx.reply(Markdown(title="🎓 新人通关进度", text="\n".join(lines)))
 
 
 async def show_next(ctx: Context, found: Progress, maker: QuizMaker) -> None:
@@ -126,7 +127,7 @@ async def show_reading(ctx: Context, found: Progress, task: TaskView, maker: Qui
         await _skip(ctx, task, row, maker)
         return
     text = "\n\n".join(f"**{i}. {user_text(c.title)}**\n{user_text(c.talk_track)}" for i, c in enumerate(cards, 1))
-    ctx.reply(Markdown(title=task.title, text=f"**📖 {task.title}**\n\n{text}"))
+    ctx.reply(Markdown(title=f"📖 {task.title}", text=text))
     ctx.reply(Card(title=f"{_header(found, task)} · 阅读",
                    description=f"上面 {len(cards)} 张话术卡片读完后点「读完了」。",
                    buttons=(Button(RampRead(task.id).pack(), "读完了", "primary"),),
@@ -150,15 +151,50 @@ async def ask(ctx: Context, found: Progress, task: TaskView, maker: QuizMaker) -
     title = f"{_header(found, task)} · {task.title}"
     note = f"本关已答对 {row.correct}/{task.need} · 进度 {found.done}/{found.total}"
     if q.options:
-        options = "\n".join(f"{i}. {user_text(option_text(maker.by_id[c]))}" for i, c in enumerate(q.options, 1))
-        ctx.reply(Card(title=title, description=f"客户：{user_text(q.line)}\n哪条话术最合适？\n{options}",
+        # the talk tracks in full as a message of their own: a WeCom card shows 160 characters of description
+        options = "\n\n".join(f"**{i}.** {user_text(maker.by_id[c].talk_track)}" for i, c in enumerate(q.options, 1))
+        ctx.reply(Markdown(title=f"客户：{user_text(q.line)}", text=f"哪条话术最合适？\n\n{options}"))
+        ctx.reply(Card(title=title, description=f"客户：{user_text(q.line)}\n哪条话术最合适？点按钮或回复数字。\n"
+                       + "\n".join(f"{i}. {user_text(option_text(maker.by_id[c]))}"
+                                   for i, c in enumerate(q.options, 1)),
                        buttons=tuple(Button(RampAnswer(task.id, row.asked, i).pack(), f"选{i}")
                                      for i in range(1, len(q.options) + 1)),
-                       note=f"{note} · 回复数字或点按钮作答"))
+                       note=note))
         return
     ctx.reply(Card(title=title, description=f"客户：{user_text(q.line)}\n请用你自己的话回复客户：直接打字发给我"
                    f"（{cfg.answer_minutes} 分钟内），我再给你看参考话术对照。",
                    buttons=(Button(RampShow(task.id).pack(), "换一题"),), note=note))
+
+
+@router.command("开始通关", roles={"manager", "admin"})
+async def enroll_cmd(ctx: Context, msg: Inbound) -> None:
+    """「开始通关 李娜」: a rep of the team (an admin: anyone) starts the current path (the default one, made from
+    the knowledge base, when none is defined yet)."""
+    who = (command_arg(msg.text, "开始通关") or "").strip().lstrip("@")
+    session, cfg = await ctx.db(), ctx.settings.ramp
+    rep = await _person(session, who)
+    if rep is None or not (ctx.user.is_admin or rep.manager_id == ctx.user.id):
+        ctx.reply(Text("请写上团队里的销售，例如「开始通关 张伟」。" if not who else f"团队里没有「{who}」。"))
+        return
+    try:
+        await service.enroll(session, rep.id, cfg, ctx.now(), ctx.user.id)
+    except RampError as exc:
+        ctx.reply(Text(str(exc)))
+        return
+    found = await service.progress(session, rep.id, cfg)
+    assert found is not None
+    name = user_text(rep.name)
+    ctx.reply(Text(f"{name} 已开始新人通关（共 {found.total} 关，{found.summary()}）。"
+                   f"通关前{name}不能{service.locked_text(cfg)}。"))
+    ctx.send(rep.id, Text(f"欢迎加入！{user_text(ctx.user.name)} 为你开启了新人通关，共 {found.total} 关。"
+                          "发「通关」开始第一关。"), key=f"ramp:enrolled:{rep.id}:{ctx.now().isoformat()}")
+
+
+async def _person(session: Any, who: str) -> User | None:
+    if not who:
+        return None
+    return (await session.execute(select(User).where((User.id == who) | (User.name == who), User.active.is_(True))
+                                  .order_by(User.id).limit(1))).scalar_one_or_none()
 
 
 # -- answers ----------------------------------------------------------------------------------------------
@@ -171,8 +207,8 @@ async def _row_and_task(ctx: Context, task_id: int) -> tuple[RampProgress, Progr
         return None
     found = await service.progress(session, ctx.user.id, ctx.settings.ramp)
     task = next((t for t in found.tasks if t.id == task_id), None) if found else None
-    if found is None or task is None:
-        ctx.reply(Text(NOT_ENROLLED))
+    if found is None or task is None or row.status == "replaced":
+        ctx.reply(Text(NOT_ENROLLED if found is None else MOVED))
         return None
     return row, found, task
 
@@ -201,10 +237,17 @@ async def answer(ctx: Context, action: RampAnswer) -> None:
     if card is None:  # the card was withdrawn meanwhile: no right answer to show, ask again
         await ask(ctx, found, task, maker)
         return
+    ctx.reply(reference(card))
     ctx.reply(Card(title=f"❌ 不是第 {action.choice} 条，合适的是第 {q['answer']} 条",
                    description=f"客户：{user_text(q['line'])}\n参考话术「{user_text(card.title)}」：",
                    fields=tuple(card_fields(card)), buttons=(Button(RampShow(task.id).pack(), "下一题", "primary"),),
                    note=f"{source_line(card)} · 本关已答对 {row.correct}/{task.need}"))
+
+
+def reference(card: KbCard) -> Markdown:
+    """The right card in full (a WeCom card's fields show 30 characters each)."""
+    parts = [f"**{f.label}**：{user_text(f.value)}" for f in card_fields(card)]
+    return Markdown(title=f"参考话术：{user_text(card.title)}", text="\n\n".join([*parts, source_line(card)]))
 
 
 async def _right(ctx: Context, row: RampProgress, found: Progress, task: TaskView, maker: QuizMaker) -> None:
@@ -320,6 +363,7 @@ async def written_answer(ctx: Context, msg: Inbound) -> None:
     reply = msg.text.strip()[:500]
     row.state = {**row.state, "q": {**q, "reply": reply}}
     serial = int(q["serial"])
+    ctx.reply(reference(card))
     ctx.reply(Card(title="对照参考话术", description=f"客户：{user_text(q['line'])}\n你的回答：{user_text(reply)}\n"
                    f"参考话术「{user_text(card.title)}」：", fields=tuple(card_fields(card)),
                    buttons=(Button(RampGrade(row.task_id, serial, 1).pack(), "要点都答到了", "primary"),
@@ -392,8 +436,7 @@ async def confirm_cmd(ctx: Context, msg: Inbound) -> None:
     """「通关确认 张伟」: the rep's shadowing task waiting for confirmation (else their next one) is done."""
     who = (command_arg(msg.text, "通关确认", "确认通关") or "").strip().lstrip("@")
     session = await ctx.db()
-    rep = (await session.execute(select(User).where((User.id == who) | (User.name == who), User.active.is_(True))
-                                 .order_by(User.id).limit(1))).scalar_one_or_none() if who else None
+    rep = await _person(session, who)
     if rep is None:
         ctx.reply(Text("请写上要确认的同事，例如「通关确认 张伟」。" if not who else f"团队里没有「{who}」。"))
         return

@@ -118,7 +118,7 @@ class QuizMaker:
     def _word(self, axis: str, value: str, texts: Sequence[str], rng: random.Random, skip: str = "") -> str:
         """The longest synonym of `value` the card's title or keywords use, else its texts; else a synonym
         from the vocabulary (any for an objection, the first listed for a role or an industry)."""
-        words = [w for w in self.words[axis].get(value, []) if w != skip]
+        words = [w for w in self.words[axis].get(value, []) if not skip or (skip not in w and w not in skip)]
         for text in texts:
             inside = [w for w in words if w in text]
             if inside:

@@ -159,10 +159,12 @@ async def _move_enrollments(session: AsyncSession, old: Sequence[RampTask], new:
     rows = list((await session.execute(select(RampEnrollment).where(RampEnrollment.completed_at.is_(None)))).scalars())
     for row in rows:
         row.path_id = path_id
-        done = (await session.execute(select(RampProgress).where(
-            RampProgress.user_id == row.user_id, RampProgress.task_id.in_([t.id for t in old]),
-            RampProgress.status == "done"))).scalars()
-        for p in done:
+        marks = (await session.execute(select(RampProgress).where(
+            RampProgress.user_id == row.user_id, RampProgress.task_id.in_([t.id for t in old])))).scalars()
+        for p in marks:
+            if p.status != "done":  # a question left open on the old path is answered no more
+                p.status, p.state, p.updated_at = "replaced", {}, now
+                continue
             same = new_by_key.get(key[p.task_id])
             if same is not None:
                 session.add(RampProgress(user_id=row.user_id, task_id=same.id, status="done", correct=p.correct,

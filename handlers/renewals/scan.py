@@ -19,7 +19,7 @@ from bot.messages import Outbound
 from bot.outbox import enqueue
 from handlers.renewals.accounts import health_of, last_paid
 from reminders import messages
-from reminders.calendar import BusinessCalendar, load_calendar, parse_hhmm
+from reminders.calendar import load_calendar, parse_hhmm
 from reminders.directory import Directory, load_directory
 from reminders.policies import RENEWAL
 from storage.models import Activity, Contract, KeyValue, Lead, Payment, Reminder, RenewalWarning, UTCDateTime
@@ -111,22 +111,23 @@ def _cards(settings: Settings, people: Directory, warning: RenewalWarning, contr
     return outs
 
 
-def scan_due(now: datetime, settings: Settings, cal: BusinessCalendar) -> bool:
-    """A working day at or after `[renewals] scan_time`; an empty scan_time turns the daily scan off."""
-    if not settings.renewals.scan_time:
-        return False
-    local, at = to_cn(now), parse_hhmm(settings.renewals.scan_time)
-    return cal.is_workday(local.date()) and (local.hour, local.minute) >= (at.hour, at.minute)
-
-
 async def run_daily_scan(db: Any, settings: Settings, now: datetime) -> int:
-    """Once per day (a KeyValue claim in the scan's own transaction: all or nothing, once across processes)."""
-    async with db.session() as session:
-        if not scan_due(now, settings, await load_calendar(session, settings.reminders)):
+    """Once per day from `[renewals] scan_time`, on working days. The day is claimed (a KeyValue row) in the scan's
+    own transaction: all or nothing, once across processes; a day off is claimed too, so the ticks after it only
+    read one row (through a read-only connection, never queueing for SQLite's write lock)."""
+    if not settings.renewals.scan_time:
+        return 0
+    local, at = to_cn(now), parse_hhmm(settings.renewals.scan_time)
+    if (local.hour, local.minute) < (at.hour, at.minute):
+        return 0
+    key = f"renewals:scan:{local.date().isoformat()}"
+    async with db.reader() as conn:
+        if await conn.scalar(select(KeyValue.key).where(KeyValue.key == key)) is not None:
             return 0
-        key = f"renewals:scan:{today_of(now).isoformat()}"
+    async with db.session() as session:
+        workday = (await load_calendar(session, settings.reminders)).is_workday(local.date())
         claimed = await session.execute(insert_ignore(session, KeyValue).values(
-            key=key, value={"at": now.isoformat()}, updated_at=now))
-        if rowcount(claimed) == 0:
+            key=key, value={"at": now.isoformat(), "scanned": workday}, updated_at=now))
+        if rowcount(claimed) == 0 or not workday:
             return 0
         return await scan(session, settings, now)
