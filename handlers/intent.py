@@ -383,6 +383,8 @@ def _plain(name: str, before: str, after: str, t: str, state: State) -> Intent:
 
 def _with_lead(name: str, before: str, after: str, t: str, state: State) -> Intent:
     lead_id, rest = _lead_ref(f"{before} {after}".strip())
+    if lead_id is None:  # 「跟进 张三 发了报价单」: the customer named, not the lead last shown
+        lead_id = _named_lead(rest[:NAME_WINDOW], state)
     slots: dict[str, Any] = {"lead_id": lead_id}
     key = {"follow_up": "note", "won": "reason", "lost": "reason", "evidence": "note", "stage": "stage"}.get(name)
     if key == "stage":
@@ -390,6 +392,15 @@ def _with_lead(name: str, before: str, after: str, t: str, state: State) -> Inte
     if key:
         slots[key] = _reason(rest) if key == "reason" else rest
     return Intent(name, slots, t)
+
+
+NAME_WINDOW = 12  # a customer named this close to the command word is who the command is about
+
+
+def _named_lead(text: str, state: State) -> int | None:
+    """The one open lead of the caller whose customer is named in `text` (None: none, or several)."""
+    ids = {lid for lid, name in state.customers if name and name in text}
+    return ids.pop() if len(ids) == 1 else None
 
 
 def _lead_show(name: str, before: str, after: str, t: str, state: State) -> Intent:
@@ -734,6 +745,10 @@ def _one_off(a: str, b: str) -> bool:
     return a[i + 1:] == b[i + 1:] or a[i + 1:] == b[i:] or a[i:] == b[i + 1:]
 
 
+LOST_SAID = re.compile(r"黄了|没戏了?|丢了|不做了|不买了|不要了|放弃了"
+                       r"|[签选]了(?:别家|别人|友商|竞品)|(?:被|让)(?:别家|友商|竞品|对手)\S{0,4}(?:抢|拿|截)(?:走|了)")
+
+
 def _near_miss(t: str, role: str, state: State) -> Intent | None:
     """What nearly was a command: a homophone of a command word before a lead number (「跟尽 7 已回电」 → 「你是想
     「跟进 7 已回电」？」), a short question about a named lead (「7号电话多少」 → the lead), a customer of the caller's
@@ -749,6 +764,8 @@ def _near_miss(t: str, role: str, state: State) -> Intent | None:
     if explicit and len(t) <= 16 and _ABOUT_LEAD.search(rest) and not _TECHNIQUE.search(rest):
         return Intent("lead_show", {"lead_id": lead_id}, t)
     hits = [(lid, name) for lid, name in state.customers if name and name in t]
+    if len(hits) == 1 and LOST_SAID.search(t.replace(hits[0][1], "")):  # 「周先生那边黄了」: ask before closing
+        return Intent("guess", {"intent": Intent("lost", {"lead_id": hits[0][0], "reason": _tidy(t)}, t)}, t)
     if len(hits) == 1 and len(t) <= 12 and not _TECHNIQUE.search(t.replace(hits[0][1], "")):
         return Intent("unclear", {"lead_id": hits[0][0], "customer": hits[0][1]}, t,
                       options=("lead_show", "follow_up", "reminder"))

@@ -305,3 +305,21 @@ async def test_a_near_miss_is_asked_about_not_declined(
     await chat.handle_line(f"{lead_id}号电话多少")
     assert "周立" in transcript.last("rep01")["text"]  # the lead's card
     assert await _count(services, QueryLog) == 0
+
+
+async def test_a_named_customer_is_the_lead_and_a_lost_deal_is_asked_about(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「跟进 张三 …」 went to the lead on the last card shown (another customer's) without a word; 「X那边黄了」
+    became a knowledge question and a gap for the admins."""
+    first = await seed_lead(services, "rep01", customer_name="章海", assigned_at=cn(23, 9))
+    second = await seed_lead(services, "rep01", customer_name="柯岚", assigned_at=cn(23, 9))
+    await chat.handle_line(f"线索 {second}")  # the last card shown is 柯岚's
+    await chat.handle_line("跟进 章海 发了报价单")
+    assert f"线索 #{first}" in transcript.last("rep01")["text"]
+    await chat.handle_line("柯岚那边黄了，客户不做了")
+    card = transcript.last("rep01")
+    assert card["title"].startswith(f"你是想「输单 {second}")
+    assert (await get_lead(services, second)).status == "active"  # nothing closed before 是的
+    await chat.handle_line("/click 是的")
+    assert (await get_lead(services, second)).status == "lost"
+    assert await _count(services, QueryLog) == 0
