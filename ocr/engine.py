@@ -9,8 +9,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -71,8 +74,9 @@ _SPACE_CJK = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
 
 
 def clean_line(text: str) -> str:
-    """Remove the spaces tesseract puts between Chinese characters; keep them between Latin words."""
-    return _SPACE_CJK.sub("", text.strip())
+    """Remove the spaces tesseract puts between Chinese characters (keep them between Latin words) and the bar a
+    bubble's edge is read as at either end of a line (「企业微信集|」)."""
+    return _SPACE_CJK.sub("", text.strip().strip("|｜").strip())
 
 
 def join_lines(lines: list[str]) -> str:
@@ -88,6 +92,15 @@ def join_lines(lines: list[str]) -> str:
 
 def latin_looking(text: str) -> bool:
     return "@" in text or len(re.findall(r"[A-Za-z0-9]", text)) >= 5
+
+
+def needs_latin(text: str) -> bool:
+    """A line chi_sim may have misread that `eng` reads better: an address, an id with Latin letters, or digits
+    that do not make a mobile number (a number chi_sim read whole needs no second opinion)."""
+    if "@" in text or len(re.findall(r"[A-Za-z]", text)) >= 3:
+        return True
+    digits = re.sub(r"\D", "", text)
+    return len(digits) >= 5 and not re.search(r"1[3-9]\d{9}", digits)
 
 
 # ---------------------------------------------------------------- tesseract
@@ -112,7 +125,7 @@ def binarize(crop: Image.Image, *, drop_colour: bool = False) -> Image.Image:
     `drop_colour` ignores strongly saturated pixels (emoji inside bubbles; message text is never saturated).
     """
     arr = np.asarray(crop.convert("RGB"), dtype=np.int16)
-    fill = np.median(arr.reshape(-1, 3), axis=0)
+    fill = np.median(arr[::3, ::3].reshape(-1, 3), axis=0)  # every ninth pixel tells the fill as well as all
     dist = np.abs(arr - fill).max(axis=2).clip(0, 255).astype(np.uint8)
     if drop_colour:
         sat = arr.max(axis=2) - arr.min(axis=2)
@@ -121,7 +134,7 @@ def binarize(crop: Image.Image, *, drop_colour: bool = False) -> Image.Image:
     t = min(max(_otsu(dist), 35.0), 120.0)
     # Soft threshold: below 0.4·t is paper, the typical ink level is black, edges keep their anti-aliasing
     # (hard 0/255 edges make chi_sim drop short lines such as a two-character name).
-    ink = dist[dist > t]
+    ink = dist[::2][dist[::2] > t]
     full = float(np.median(ink)) if ink.size else 255.0
     lo = 0.4 * t
     scaled = (dist.astype(np.float32) - lo) * (255.0 / max(full - lo, 1.0))
@@ -161,9 +174,12 @@ def text_scale(img: Image.Image, regions: list[Region]) -> float:
     """The resize that brings bubble text to TEXT_HEIGHT: shrinks large phone shots, enlarges small or
     desktop text; measured on up to eight bubbles."""
     heights: list[int] = []
+    k = 2 if img.width >= 1000 else 1  # a large phone shot's lines are measured at half size, as precisely
     for r in [r for r in regions if r.kind in (LEFT, RIGHT)][:8]:
         crop = img.crop((r.box.x0, r.box.y0, r.box.x1, r.box.y1))
-        heights += [b - a for a, b, _, _ in line_spans(np.asarray(binarize(crop, drop_colour=True)) < 128)]
+        if k > 1:
+            crop = crop.reduce(k)
+        heights += [k * (b - a) for a, b, _, _ in line_spans(np.asarray(binarize(crop, drop_colour=True)) < 128)]
     if not heights:
         return min(1.0, 750 / img.width)
     scale = float(np.clip(TEXT_HEIGHT / float(np.median(heights)), 0.35, 3.0))
@@ -250,6 +266,83 @@ def _lines(data: dict[str, list]) -> list[_Line]:
     return list(lines.values())
 
 
+TSV_KEYS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num", "left", "top", "width", "height",
+            "conf", "text")
+
+
+@functools.lru_cache(maxsize=1)
+def tessdata_dir() -> str | None:
+    """Where the installed tesseract keeps its language files: $TESSDATA_PREFIX, else what `tesseract
+    --list-langs` names (asked once per process); None when neither tells."""
+    if os.environ.get("TESSDATA_PREFIX"):
+        return os.environ["TESSDATA_PREFIX"]
+    try:
+        out = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r'"([^"]+)"', out.stdout + out.stderr)
+    return m.group(1) if m else None
+
+
+class _InProcess:
+    """Tesseract as a library (tesserocr), one loaded model per thread and language: no process start, model
+    load and image file per call (~0.25 s of CPU per screenshot). Recognition stops at the deadline."""
+
+    def __init__(self, path: str) -> None:
+        import tesserocr
+
+        self._lib = tesserocr
+        self._path = path
+        self._local = threading.local()
+
+    def _api(self, lang: str, psm: int) -> Any:
+        apis: dict[str, Any] = self._local.__dict__.setdefault("apis", {})
+        if lang not in apis:
+            apis[lang] = api = self._lib.PyTessBaseAPI(path=self._path, lang=lang)
+            # The lines are cleaned, thresholded and spaced out already: tesseract 5.5's noise rejection would only
+            # drop short real lines (a two-character name on its own line).
+            api.SetVariable("textord_noise_rejwords", "0")
+            api.SetVariable("textord_noise_rejrows", "0")
+        api = apis[lang]
+        api.SetPageSegMode(psm)
+        return api
+
+    def _recognise(self, image: Image.Image, lang: str, psm: int, deadline: float | None) -> Any:
+        api = self._api(lang, psm)
+        api.SetImage(image)
+        timeout = 0 if deadline is None else max(1, int(_seconds_left(deadline) * 1000))
+        if not api.Recognize(timeout=timeout):
+            raise OcrTimeout("OCR deadline passed")
+        return api
+
+    def data(self, image: Image.Image, lang: str, psm: int, deadline: float | None) -> dict[str, list]:
+        """The same columns as pytesseract's image_to_data(output_type=DICT)."""
+        tsv = self._recognise(image, lang, psm, deadline).GetTSVText(0)
+        out: dict[str, list] = {k: [] for k in TSV_KEYS}
+        for row in tsv.splitlines():
+            cells = row.split("\t")
+            if len(cells) < len(TSV_KEYS):
+                continue
+            for k, v in zip(TSV_KEYS, cells, strict=False):
+                out[k].append(v if k == "text" else int(float(v)))
+        return out
+
+    def text(self, image: Image.Image, lang: str, psm: int, deadline: float | None) -> str:
+        return str(self._recognise(image, lang, psm, deadline).GetUTF8Text())
+
+
+def _in_process(langs: list[str]) -> _InProcess | None:
+    """The library engine when tesserocr is installed and the language files are found; else None (the
+    tesseract command line is used)."""
+    path = tessdata_dir()
+    if not path or not all(os.path.exists(os.path.join(path, f"{lang}.traineddata")) for lang in langs):
+        return None
+    try:
+        return _InProcess(path.rstrip("/") + "/")
+    except ImportError:
+        return None
+
+
 class TesseractEngine:
     name = "tesseract"
 
@@ -261,6 +354,7 @@ class TesseractEngine:
         # One OpenMP thread per tesseract process: ~3.5x faster on 2 cores, identical text. Given only to the
         # tesseract child processes (pytesseract passes its module's `environ` to them); ours stays untouched.
         pytesseract.pytesseract.environ = {"OMP_THREAD_LIMIT": "1", **os.environ}
+        self._lib = _in_process([*lang.split("+"), "eng"])
 
     def _call(self, fn: Any, deadline: float | None, *args: Any, **kwargs: Any) -> Any:
         """A pytesseract call that kills tesseract at the deadline."""
@@ -272,6 +366,8 @@ class TesseractEngine:
             raise
 
     def _data(self, image: Image.Image, lang: str, psm: int, deadline: float | None) -> dict[str, list]:
+        if self._lib is not None:
+            return self._lib.data(image, lang, psm, deadline)
         return self._call(self._tess.image_to_data, deadline, image, lang=lang, config=f"--psm {psm}",
                           output_type=self._tess.Output.DICT)
 
@@ -299,7 +395,7 @@ class TesseractEngine:
     def _latin_pass(self, stack: Image.Image, per_region: list[list[_Line]], deadline: float | None) -> dict[int, str]:
         """Re-read Latin-looking lines with `eng` (chi_sim turns qq.com into dd.com), all in one call."""
         picks: list[tuple[int, _Line]] = [
-            (i, ln) for i, ls in enumerate(per_region) for ln in ls if latin_looking("".join(ln.words))
+            (i, ln) for i, ls in enumerate(per_region) for ln in ls if needs_latin("".join(ln.words))
         ]
         if not picks:
             return {}
@@ -327,7 +423,10 @@ class TesseractEngine:
         page = img.convert("L")
         if page.width > 1000:
             page = page.resize((1000, round(page.height * 1000 / page.width)), Image.Resampling.BILINEAR)
-        text = self._call(self._tess.image_to_string, deadline, page, lang=self.lang, config="--psm 3")
+        if self._lib is not None:
+            text = self._lib.text(page, self.lang, 3, deadline)
+        else:
+            text = self._call(self._tess.image_to_string, deadline, page, lang=self.lang, config="--psm 3")
         lines = [clean_line(x) for x in text.splitlines() if x.strip()]
         return ChatText((TextRegion("page", "\n".join(lines)),), False)
 

@@ -276,8 +276,20 @@ def _contacts(flat: str, latin: str, acc: _Acc, ctx: _Context) -> None:
             if not trap or ctx.referral:
                 acc.put("phone", phone, 0.85)
     if ctx.referral or not THIRD_PARTY_CONTACT.search(flat):
-        acc.put("email", find_email(_join_email(latin)) or find_email(flat), 0.85)
+        acc.put("email", _email(flat, latin), 0.85)
         acc.put("wechat_id", find_wechat(flat, latin), 0.75)
+
+
+def _email(flat: str, latin: str) -> str | None:
+    """The address as `eng` read it (chi_sim turns qq.com into dd.com), but starting where chi_sim starts it:
+    `eng` reads Chinese just before the address as Latin letters run into it (「发到iris@…」 → "araarbiris@…")."""
+    found = find_email(_join_email(latin))
+    own = re.search(r"([A-Za-z0-9][A-Za-z0-9._%+\-]*)@", flat)
+    if found and own:
+        local, _, domain = found.partition("@")
+        if local != own.group(1).lower() and local.endswith(own.group(1).lower()):
+            return f"{own.group(1).lower()}@{domain}"
+    return found or find_email(flat)
 
 
 def _join_email(latin: str) -> str:
@@ -294,7 +306,8 @@ def _identity(flat: str, acc: _Acc) -> None:
         acc.put("title", person.title, 0.85, override=True)
     acc.put("title", role_in(flat), 0.85, override=acc.conf.get("title", 0) < 0.8)
     co = company_in(flat)
-    if co and not CONTACT_TRAP.search(flat):
+    known = acc.values.get("company")
+    if co and not CONTACT_TRAP.search(flat) and not (isinstance(known, str) and co in known and co != known):
         full = bool(COMPANY_RE.fullmatch(co))
         acc.put("company", co, 0.85 if full else 0.8, override=full or acc.conf.get("company", 0) < 0.8)
 

@@ -184,7 +184,7 @@ class TitleBar:
 def strip_title_noise(title: str) -> str:
     """Unread counts before the name (「36张伟」, 「<2」), the 「外部」 tag, 「@微信」 and trailing marks."""
     t = title.strip()
-    t = re.sub(r"^[\s\d<〈‹«(（)）.,，。·:：'\"|]+(?=[\u4e00-\u9fffA-Za-z])", "", t)
+    t = re.sub(r"^[\s\d<《〈‹«(（)）.,，。·:：'\"|]+(?=[\u4e00-\u9fffA-Za-z])", "", t)
     t = TAGS.sub(" ", t)
     return re.sub(r"[\s.,，。>›]+$", "", t).strip()
 
@@ -208,7 +208,7 @@ def parse_title_bar(raw: str | None) -> TitleBar:
             bar = dataclasses.replace(bar, company=company)
         return bar
     clean = strip_title_noise(raw)
-    at = re.match(r"^(.+?)\s*[@＠]\s*(.+)$", clean)
+    at = re.match(r"^(.+?)\s*[@＠]+\s*(.+)$", clean)  # 「@」 is sometimes read twice
     if at:  # WeCom: 「张伟@华东医疗」, 「张伟@微信」: the name before @, the company after it
         left, right = at.group(1).strip(), at.group(2).strip()
         name = left if is_remark_name(left) else None

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from bot.clock import CN_TZ
-from ocr.engine import ChatText, TextRegion, clean_line
+from ocr.engine import ChatText, TextRegion, clean_line, join_lines
 from ocr.extract import extract, extract_from_text, find_budget, find_phones, normalise_phone, parse_title_bar
 from ocr.timeparse import find_time, parse_anchor
 
@@ -187,6 +187,7 @@ def bar(title: str) -> tuple[str | None, str | None, str | None]:
         ("严可馨 「外部」", ("严可馨", None, None)),
         ("严可馨蓝鲸物流采购经理", ("严可馨", "蓝鲸物流", "采购经理")),
         ("向日葵", (None, None, None)),  # an everyday word used as a nickname
+        ("《严可馨@@蓝鲸物流", ("严可馨", "蓝鲸物流", None)),  # the back arrow read as 《, the @ read twice
     ],
 )
 def test_title_bar_remark_forms(title: str, want: tuple[str | None, str | None, str | None]) -> None:
@@ -289,6 +290,18 @@ def test_a_typed_budget_in_any_spelling_is_one_amount(said: str) -> None:
 @pytest.mark.parametrize("said", ["预算 2025年批", "预算 3个月内定", "预算 50人的规模"])
 def test_a_number_after_budget_that_is_not_money(said: str) -> None:
     assert extract_from_text(f"新线索 魏总 澄江物流 13812345678 {said}", NOW).budget_cny is None
+
+
+def test_an_address_starts_where_the_chinese_reading_starts_it() -> None:
+    # eng reads the Chinese just before an address as letters run into it; chi_sim's reading bounds it.
+    text = ChatText((TextRegion("title", "柏子衿@澄湖检测"),
+                     TextRegion("left", "方案可以发到bai_zj@c\nhenghu.Com.Cn", "araarbbai_zj@chenghu.com.cn")), True)
+    assert extract(text, NOW).email == "bai_zj@chenghu.com.cn"
+
+
+def test_a_bubble_edge_read_as_a_bar_does_not_break_a_word() -> None:
+    read = [clean_line("|可以，门禁一体|"), clean_line("机下周就能到货｜")]
+    assert join_lines(read) == "可以，门禁一体机下周就能到货"
 
 
 @pytest.mark.parametrize("typed", ["新线索 韦总 13812345678 预算5 千万", "新线索 韦总 13812345678 两百万"])

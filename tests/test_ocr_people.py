@@ -138,3 +138,8 @@ def test_a_company_whose_name_holds_a_shorter_suffix_is_read_whole() -> None:
     said = "大家好，我是澄湖农村商业银行股份有限公司的技术负责人柏子衿，电话13566667777"
     p = person_in(said)
     assert (p.name, p.company, p.title) == ("柏子衿", "澄湖农村商业银行股份有限公司", "技术负责人")
+
+
+def test_the_introduced_company_is_not_cut_to_a_shorter_name_inside_it() -> None:
+    said = "大家好，我是澄湖农村商业银行股份有限公司的副院长柏子衿，电话13566667777"
+    assert extract(chat("澄湖对接群(7)", ("left", said)), NOW).company == "澄湖农村商业银行股份有限公司"

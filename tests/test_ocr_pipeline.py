@@ -181,3 +181,19 @@ async def test_a_short_rep_bubble_is_read() -> None:
     lead = await read_screenshot(data, now=datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ), settings=SETTINGS)
     assert "明天3点" in lead.text
     assert lead.follow_up == datetime(2026, 11, 24, 15, 0, tzinfo=CN_TZ)
+
+
+def test_tesseract_as_a_library_and_as_a_command_read_alike() -> None:
+    """The library (tesserocr, no process per call) is used when installed; the command line stays the fallback
+    and reads the same screenshot to the same fields."""
+    from ocr.engine import TesseractEngine
+    from ocr.extract import extract
+    from ocr.screen import locate
+
+    sample = make_sample(4)
+    found = locate(validate(sample.image, SETTINGS))
+    library, command = TesseractEngine(), TesseractEngine()
+    command._lib = None
+    assert library._lib is not None
+    got = [extract(e.read(found.image, found.layout), sample.now) for e in (library, command)]
+    assert [(g.customer_name, g.phone) for g in got] == [(sample.truth.customer_name, sample.truth.phone)] * 2
