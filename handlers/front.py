@@ -32,7 +32,7 @@ from handlers.leads.handover import offboard_with_handover
 from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for, renewal_refusal
 from handlers.llm_intent import ask_model
 from handlers.report import DIGEST_WINDOW, compute_report
-from handlers.when import first_future, say_when, workdays
+from handlers.when import first_future, replaced, say_when, workdays
 from ocr.extract import budget_in
 from ocr.timeparse import find_times
 from reminders import actions, messages
@@ -297,14 +297,17 @@ async def remind_me(ctx: Context, when: datetime, task: str) -> None:
         "key": f"asked:{ctx.user.id}:{ctx.msg.channel}:{ctx.msg.msg_id}"})
 
 
-async def remind_at(ctx: Context, lead: Lead, when: datetime, task: str) -> None:
-    """The lead's next follow-up becomes `when`, and its owner is reminded at that very moment."""
+async def remind_at(ctx: Context, lead: Lead, when: datetime, task: str) -> str:
+    """The lead's next follow-up becomes `when`, and its owner is reminded at that very moment; returns what to
+    add to the reply when this replaced a reminder still ahead."""
     session, now = await ctx.db(), ctx.now()
+    note = replaced(lead.next_follow_up_at, when, now)
     lead.next_follow_up_at = when
     add_activity(session, lead.id, ctx.user.id, "plan", now, f"提醒：{task}" if task else "约定回访",
                  due=when.isoformat())
     await cancel_timers(session, lead.id, now, [FOLLOW_UP])
     await add_timer(session, lead.id, FOLLOW_UP, when, now, payload={"at": when.isoformat(), "note": task})
+    return note
 
 
 @router.intent("reminder")
@@ -326,9 +329,9 @@ async def reminder(ctx: Context, msg: Inbound) -> None:
     if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead) or await renewal_refusal(ctx, lead):
         return
     task = slots.get("task") or "跟进"
-    await remind_at(ctx, lead, when, task)
+    note = await remind_at(ctx, lead, when, task)
     ctx.reply(Text(P.REMINDER_SET_LEAD.format(when=say_when(when, now), task=task, id=lead.id,
-                                              customer=lead.customer_name or P.UNNAMED_CUSTOMER)))
+                                              customer=lead.customer_name or P.UNNAMED_CUSTOMER) + note))
 
 
 # ---------------------------------------------------------------- edits by text
@@ -448,8 +451,8 @@ async def _edit_follow_up(ctx: Context, lead: Lead, raw: str) -> None:
         lead.extra = {**(lead.extra or {}), "follow_up": when.isoformat()}
         await apply_edit_card(ctx, lead)
         return
-    await remind_at(ctx, lead, when, "回访")
-    ctx.reply(Text(P.FOLLOW_UP_TIMED.format(when=say_when(when, now), id=lead.id)))
+    note = await remind_at(ctx, lead, when, "回访")
+    ctx.reply(Text(P.FOLLOW_UP_TIMED.format(when=say_when(when, now), id=lead.id) + note))
 
 
 async def apply_edit_card(ctx: Context, draft: Lead) -> None:

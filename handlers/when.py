@@ -28,6 +28,13 @@ def first_future(text: str, now: datetime, days: Workdays) -> datetime | None:
     return found
 
 
+def replaced(previous: datetime | None, when: datetime, now: datetime) -> str:
+    """A lead has one agreed next follow-up: say so when a new time replaces a reminder still ahead."""
+    if previous is None or previous <= now or abs((previous - when).total_seconds()) < 60:
+        return ""
+    return f"（原定 {say_when(previous, now)} 的回访提醒已改到这个时间）"
+
+
 def say_when(when: datetime, now: datetime) -> str:
     """「今天 15:00」 / 「明天 09:00」 / 「11-26 15:00」."""
     local, today = to_cn(when), to_cn(now).date()

@@ -340,3 +340,14 @@ async def test_a_dropped_draft_is_said_to_be_dropped_and_an_absurd_budget_is_wri
     asked = transcript.last("rep01")
     text = asked["title"] + asked["text"]
     assert "e+" not in text and "9999999.9999亿" in text and "5000万" not in text
+
+
+async def test_a_new_time_on_a_lead_says_which_reminder_it_replaced(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """A lead has one agreed next follow-up; a later time replaced the earlier reminder without a word."""
+    lead_id = await seed_lead(services, "rep01", customer_name="骆晨", assigned_at=cn(23, 9))
+    await chat.handle_line(f"跟进 {lead_id} 电话聊了，约了后天下午3点再打")
+    assert "提醒你回访" in transcript.last("rep01")["text"]
+    await chat.handle_line(f"跟进 {lead_id} 又发了资料，客户说下周三上午再聊")
+    said = transcript.last("rep01")["text"]
+    assert "原定" in said and "15:00" in said and "已改到这个时间" in said

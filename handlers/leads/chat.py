@@ -50,7 +50,7 @@ from handlers.leads.insights import InsightMiner, Insights, build_miner
 from handlers.leads.permissions import command_arg, lead_for, lead_gate, list_leads, parse_id
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
 from handlers.ramp import service as ramp
-from handlers.when import first_future, say_when, workdays
+from handlers.when import first_future, replaced, say_when, workdays
 from ocr.extract import LeadFields, extract_from_text
 from ocr.pipeline import catalog_for
 from reminders import actions
@@ -185,7 +185,7 @@ async def record_follow_up(ctx: Context, lead: Lead, summary: str, insights: Ins
     """A visit summary on `lead` (typed or spoken): the contact, its insights, the checks, and a time it names
     (in `said`, the summary without its lead reference, when given) as the next follow-up with its reminder.
     Returns the reply."""
-    session, now = await ctx.db(), ctx.now()
+    session, now, previous = await ctx.db(), ctx.now(), lead.next_follow_up_at
     await log_contact(session, lead, ctx.user.id, P.cn_punct(summary[:2000]), insights, now, ctx.settings.reminders,
                       source=source)
     extra = f"\n🔎 {insights.describe()}" if not insights.empty else ""
@@ -193,7 +193,8 @@ async def record_follow_up(ctx: Context, lead: Lead, summary: str, insights: Ins
     when = first_future(said or summary, now, await workdays(ctx))  # 「约了后天下午3点再打」 → the next call
     if when is not None:
         await plan_follow_up(session, lead, when.isoformat(), ctx.user.id, now, ctx.settings.reminders)
-        return P.FOLLOW_UP_TIMED.format(when=say_when(when, now), id=lead.id) + extra + flags_text
+        timed = P.FOLLOW_UP_TIMED.format(when=say_when(when, now), id=lead.id) + replaced(previous, when, now)
+        return timed + extra + flags_text
     return P.FOLLOW_UP_DONE.format(id=lead.id) + extra + flags_text
 
 
