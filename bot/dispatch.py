@@ -23,6 +23,15 @@ log = logging.getLogger(__name__)
 USERS = Shared("org.users", lambda _s: UserCache())  # who is who, kept warm between messages
 
 FAILED, FORBIDDEN, ROLE_CN = P.FAILED, P.FORBIDDEN, P.ROLE_CN
+
+
+def refusal(roles: frozenset[str] | set[str]) -> str:
+    """The same words whichever layer refuses (router or handler): 「这个操作只有主管或管理员可以做。」."""
+    if set(roles) == {"manager", "admin"}:
+        return P.MANAGER_ONLY
+    if set(roles) == {"admin"}:
+        return P.ADMIN_ONLY
+    return FORBIDDEN.format(roles="/".join(ROLE_CN[r] for r in sorted(roles)))
 UNKNOWN_USER, UNKNOWN_COMMAND, UNSUPPORTED, BAD_KEY = P.UNKNOWN_USER, P.UNKNOWN_COMMAND, P.UNSUPPORTED, P.BAD_KEY
 
 
@@ -61,7 +70,7 @@ async def _dispatch(services: Services, msg: Inbound) -> bool:
             ctx.reply(Text(UNKNOWN_COMMAND if msg.kind == "text" else UNSUPPORTED))
         elif route.roles and user.role not in route.roles:
             log.warning("%s (%s) refused %s %r", user.id, user.role, msg.kind, msg.click_key or msg.text[:40])
-            ctx.reply(Text(FORBIDDEN.format(roles="/".join(ROLE_CN[r] for r in sorted(route.roles)))))
+            ctx.reply(Text(refusal(route.roles)))
         elif needs_confirm(msg, route.roles):
             log.warning("%s: admin command %r over a channel without a signed body; asking to confirm",
                         user.id, msg.text[:40])

@@ -247,7 +247,7 @@ async def test_rep_cannot_use_manager_commands(chat: ChatSession, transcript: Tr
     await chat.handle_line("改派 1 rep02")
     assert "只有主管" in transcript.last("rep01")["text"]
     await chat.handle_line("团队线索")
-    assert "权限" in transcript.last("rep01")["text"]
+    assert "只有主管或管理员" in transcript.last("rep01")["text"]
     assert (await get_lead(services, 1)).owner_id == "rep01"
 
 

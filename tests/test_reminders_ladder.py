@@ -189,7 +189,7 @@ async def test_extend_by_text_with_reason_and_admin(chat: ChatSession, services:
     lead_id = await freeze_lead(chat, services)
     await chat.handle_line("/as rep01")
     await chat.handle_line(f"延期 {lead_id} 48 客户出差")
-    assert "权限" in transcript.last("rep01")["text"]
+    assert "只有主管或管理员" in transcript.last("rep01")["text"]
     await chat.handle_line("/as admin01")
     await chat.handle_line(f"延期 {lead_id} 48 客户出差")
     assert "已延期 48 个工作小时" in transcript.last("admin01")["text"]
