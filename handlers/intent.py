@@ -388,7 +388,7 @@ def _with_lead(name: str, before: str, after: str, t: str, state: State) -> Inte
     slots: dict[str, Any] = {"lead_id": lead_id}
     key = {"follow_up": "note", "won": "reason", "lost": "reason", "evidence": "note", "stage": "stage"}.get(name)
     if key == "stage":
-        rest = re.sub(r"阶段了?$", "", re.sub(r"^(?:到|为|至|成)\s*", "", rest))
+        rest = re.sub(r"阶段了?$", "", re.sub(r"^(?:(?:改|更新|调整|推进|推|变|换)?(?:到|为|至|成))\s*", "", rest))
     if key:
         slots[key] = _reason(rest) if key == "reason" else rest
     return Intent(name, slots, t)

@@ -238,6 +238,8 @@ class _Acc:
     def put(self, key: str, value: object, conf: float, *, override: bool = False) -> None:
         if value is None or value == "" or value == ():
             return
+        if key == "company" and isinstance(value, str):  # 「公司深圳某某科技有限公司」 typed as label + value
+            value = COMPANY_LABEL.sub("", value)
         if key not in self.values or override:
             self.values[key] = value
             self.conf[key] = conf
@@ -519,6 +521,10 @@ def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None) 
 FIELD_LABELS = {"公司", "单位", "电话", "手机", "客户", "姓名", "联系人", "职位", "职务", "预算", "微信", "邮箱"}
 
 
+COMPANY_LABEL = re.compile(r"^(?:公司|单位)(?:名称|名字|名)?\s*[:：是为]?\s*(?=\S{4})")
+LABELLED = re.compile(r"^(?:公司|单位|客户|姓名|联系人|职位|职务)(?:名称|名字|名)?\s*[:：是为]?\s*(?=\S{2})")
+
+
 def _honorific(tok: str) -> bool:
     m = HONORIFIC.match(tok)
     return m is not None and m.group("s") in SURNAMES
@@ -527,7 +533,7 @@ def _honorific(tok: str) -> bool:
 def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None) -> None:
     """'张伟 华东医疗 采购经理' or '张伟-华东医疗': a name, a title and a company as separate words."""
     for tok in re.split(r"[\s，,;；]+", plain):
-        tok = tok.strip()
+        tok = LABELLED.sub("", tok.strip())  # 「公司深圳某某科技有限公司」: the label is not part of the value
         if not tok or re.search(r"\d", tok) or find_times(tok, now) or tok in FIELD_LABELS:
             continue
         bar = parse_title_bar(tok) if re.search(r"[@＠\-—－|/、]", tok) else None

@@ -308,3 +308,10 @@ def test_a_bubble_edge_read_as_a_bar_does_not_break_a_word() -> None:
 def test_an_amount_written_apart_is_not_a_company(typed: str) -> None:
     lead = extract_from_text(typed, NOW)
     assert lead.company is None and lead.customer_name == "韦总" and lead.budget_cny is not None
+
+
+@pytest.mark.parametrize("typed", ["新线索：客户韦总，公司临川远景科技有限公司，电话13812345678",
+                                   "新线索 客户 韦总 公司名称：临川远景科技有限公司 13812345678"])
+def test_a_typed_label_is_not_part_of_the_company(typed: str) -> None:
+    lead = extract_from_text(typed, NOW)
+    assert lead.company == "临川远景科技有限公司" and lead.customer_name == "韦总"

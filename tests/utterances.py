@@ -132,6 +132,8 @@ ROWS: list[Row] = [
     (R, "邮箱 zl@example.com", "edit", {"field": "email", "value": "zl@example.com"}),
     # -- stages, won, lost, evidence ------------------------------------------------------------------
     (R, "阶段 7 方案", "stage", {"lead_id": 7, "stage": "方案"}),
+    (R, "3号线索 阶段改成 方案演示", "stage", {"lead_id": 3, "stage": "方案演示"}),
+    (R, "阶段 4 更新为需求诊断", "stage", {"lead_id": 4, "stage": "需求诊断"}),
     (R, "推进 8 报价", "stage", {"lead_id": 8, "stage": "报价"}),
     (R, "赢单 9 签了年框", "won", {"lead_id": 9, "reason": "签了年框"}),
     (R, "输单 7 价格太高", "lost", {"lead_id": 7, "reason": "价格太高"}),
