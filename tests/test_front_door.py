@@ -351,3 +351,9 @@ async def test_a_new_time_on_a_lead_says_which_reminder_it_replaced(
     await chat.handle_line(f"跟进 {lead_id} 又发了资料，客户说下周三上午再聊")
     said = transcript.last("rep01")["text"]
     assert "原定" in said and "15:00" in said and "已改到这个时间" in said
+
+
+async def test_a_mistyped_mobile_on_a_new_lead_is_asked_about(chat: ChatSession, transcript: Transcript) -> None:
+    await chat.handle_line("新线索 车总 南湖纺织 电话 1391234567")
+    said = transcript.texts("rep01")[-2]
+    assert "「1391234567」是 10 位" in said and "电话 …" in said

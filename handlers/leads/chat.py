@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -400,9 +401,14 @@ async def new_lead_cmd(ctx: Context, msg: Inbound) -> None:
                                   follow_up=follow, extra={"text": text[:4000]})
     names = await user_names(session, [ctx.user.id])
     lines = await hooks.after_values(session, lead, now, ctx.settings.checks)
+    if not lead.phone and (near := NEAR_MOBILE.search(text)):  # a digit too many or too few: ask, do not drop
+        lines.append(P.EDIT_ASK_PHONE.format(value=near.group(0), n=len(near.group(0))) + "更正请发「电话 …」。")
     if lines:
         ctx.reply(Text("\n".join(lines)))
     ctx.reply(view.draft_card(lead, names, dups, ctx.user.id))
+
+
+NEAR_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{8}(?:\d{2})?(?!\d)")  # 10 or 12 digits: a mobile number mistyped
 
 
 @router.card_action(ConfirmDraft, lead="any")
