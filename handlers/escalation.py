@@ -18,7 +18,7 @@ from bot.context import Context
 from bot.messages import CardUpdate, Inbound, Text
 from bot.router import Router, split_command
 from handlers.leads.assignment import reassign_options
-from handlers.leads.permissions import lead_gate
+from handlers.leads.permissions import lead_gate, ramp_refused
 from reminders import actions
 from reminders.calendar import day_hours
 from reminders.policies import EXTEND_DEFAULT_HOURS, EXTEND_DEFAULT_REASON, PAUSE_NEXT_WEEK_REASON
@@ -73,8 +73,6 @@ async def assign_picker_button(ctx: Context, action: AssignPicker) -> None:
 
 @router.card_action(AssignFrozenTo)
 async def assign_to_button(ctx: Context, action: AssignFrozenTo) -> None:
-    from handlers.leads.chat import ramp_refused
-
     if await ramp_refused(ctx, "pool", action.rep_id):  # a frozen lead is in the pool
         return
     result = await actions.assign_to(await ctx.db(), ctx.user, action.lead_id, action.reminder_id, action.rep_id,

@@ -48,9 +48,8 @@ from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, plan_follow_up, reassign_options
 from handlers.leads.evidence import EvidenceStore
 from handlers.leads.insights import InsightMiner, Insights, build_miner
-from handlers.leads.permissions import command_arg, lead_for, lead_gate, list_leads, parse_id
+from handlers.leads.permissions import command_arg, lead_for, lead_gate, list_leads, parse_id, ramp_refused
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
-from handlers.ramp import service as ramp
 from handlers.when import first_future, replaced, say_when, workdays
 from ocr.extract import LeadFields, extract_from_text
 from ocr.pipeline import catalog_for
@@ -206,16 +205,6 @@ async def click_follow_up(ctx: Context, action: FollowUpHint, lead: Lead) -> Non
 
 
 # -- stages, won, lost --------------------------------------------------------------------------
-async def ramp_refused(ctx: Context, right: str, rep_id: str | None = None) -> bool:
-    """True (and replied) when `right` is still locked by the new-rep ramp-up (新人通关) for the caller, or for
-    `rep_id` (a rep a manager hands a pool lead to)."""
-    found = await ramp.locked(await ctx.db(), rep_id or ctx.user.id, right, ctx.settings.ramp)
-    if found is None:
-        return False
-    ctx.reply(Text(ramp.refusal(found, right, own=rep_id is None or rep_id == ctx.user.id)))
-    return True
-
-
 async def move_stage(ctx: Context, lead: Lead, stage: str) -> None:
     if stage == "close" and await ramp_refused(ctx, "close"):
         return

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import Context, UserInfo
 from bot.messages import Text
 from bot.router import split_command
+from handlers.ramp import service as ramp
 from reminders.lifecycle import frozen_message, is_frozen
 from storage.leads import DROPPED, OPEN_STATUSES, previous_owner
 from storage.models import Lead, User
@@ -206,3 +207,13 @@ async def lead_gate(ctx: Context, lead_id: int | None, policy: str = "any", exam
     if policy == "manage" and closed_refusal(ctx, lead):
         return None
     return lead
+
+
+async def ramp_refused(ctx: Context, right: str, rep_id: str | None = None) -> bool:
+    """True (and replied) when `right` is still locked by the new-rep ramp-up (新人通关) for the caller, or for
+    `rep_id` (a rep a manager hands a pool lead to)."""
+    found = await ramp.locked(await ctx.db(), rep_id or ctx.user.id, right, ctx.settings.ramp)
+    if found is None:
+        return False
+    ctx.reply(Text(ramp.refusal(found, right, own=rep_id is None or rep_id == ctx.user.id)))
+    return True
