@@ -27,7 +27,7 @@ from handlers.capture import capture_card
 from handlers.checks import hooks
 from handlers.escalation import apply_result
 from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, understand
-from handlers.leads.assignment import change_owner
+from handlers.leads.assignment import change_owner, handed_over
 from handlers.leads.handover import offboard_with_handover
 from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for, renewal_refusal
 from handlers.llm_intent import ask_model
@@ -540,7 +540,7 @@ async def offboard_ask(ctx: Context, msg: Inbound) -> None:
     slots, session = intent_of(ctx).slots, await ctx.db()
     leaving, taking = await find_person(session, slots.get("user")), await find_person(session, slots.get("to"))
     if leaving is None:
-        ctx.reply(Text(P.NOT_IN_TEAM.format(who=slots.get("user") or "")))
+        ctx.reply(Text(P.NOT_IN_TEAM.format(who=slots["user"]) if slots.get("user") else P.OFFBOARD_USAGE))
         return
     if taking is None:
         ctx.reply(Text(P.OFFBOARD_NEED_TO.format(who=leaving.name) if not slots.get("to")
@@ -549,8 +549,7 @@ async def offboard_ask(ctx: Context, msg: Inbound) -> None:
     if taking.id == leaving.id:
         ctx.reply(Text(P.OFFBOARD_NEED_TO.format(who=leaving.name)))
         return
-    n = await session.scalar(select(func.count(Lead.id)).where(Lead.owner_id == leaving.id,
-                                                               Lead.status.in_(OPEN))) or 0
+    n = len(await handed_over(session, leaving.id))
     ctx.reply(Card(title=P.OFFBOARD_ASK.format(who=leaving.name, n=n, to=taking.name),
                    buttons=(Button(f"front:offboard:{leaving.id}:{taking.id}", P.CONFIRM, "danger"),
                             Button("front:cancel", P.CANCEL))))

@@ -321,3 +321,25 @@ async def test_a_contract_entering_the_window_is_warned_by_that_mornings_scan(
     card = transcript.last("rep01")
     assert card["title"] == "⚠️ 续约预警" and "还剩 90 天" in card["text"] and "孙七" in card["text"]
     assert await _count(services, RenewalWarning) == 1
+
+
+async def test_an_open_warning_follows_the_lead_when_its_owner_leaves(services: Services, chat: ChatSession,
+                                                                      transcript: Transcript, tmp_path: Path) -> None:
+    """New-user audit: after 离职 the warning, its lock and its reminders stayed with the rep who left; the
+    successor saw no warning and was not locked."""
+    ids = await seed_customers(services)
+    contracts, payments = write_files(tmp_path)
+    chat.user = "admin01"
+    await chat.handle_line(f"/file {payments}")
+    await chat.handle_line(f"/file {contracts}")
+    await chat.handle_line("离职 rep01 交给 rep02")
+    assert "确认让" in transcript.last("admin01")["title"]
+    await chat.handle_line("/click 确认")
+    async with services.db.session() as s:
+        warning = (await s.execute(select(RenewalWarning))).scalar_one()
+    assert warning.owner_id == "rep02" and warning.locked
+    chat.user = "rep02"
+    await chat.handle_line(f"跟进 {ids['other']} 电话沟通了报价")
+    assert "🔒" in transcript.last("rep02")["text"]
+    await chat.handle_line("续约")
+    assert "🔒 #" in transcript.last("rep02")["text"]

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import ViewLead
@@ -29,7 +29,7 @@ from handlers.ramp.service import locked_ids
 from reminders import lifecycle
 from storage.activity import add_activity
 from storage.leads import OPEN_STATUSES, clean_value, create_lead, find_duplicates, previous_owner
-from storage.models import Lead, User
+from storage.models import Lead, RenewalWarning, User
 
 log = logging.getLogger(__name__)
 
@@ -264,9 +264,15 @@ async def change_owner(session: AsyncSession, lead: Lead, owner_id: str, actor_i
         lead.frozen_at = None
         lead.extra = {k: v for k, v in (lead.extra or {}).items() if k != "frozen"}
     await session.flush()
+    # an open 续约预警 (its lock, its reminders, its manager) follows the lead to whoever owns it now
+    await session.execute(update(RenewalWarning).where(
+        RenewalWarning.lead_id == lead.id, RenewalWarning.status.in_(OPEN_WARNINGS)).values(owner_id=owner_id))
     add_activity(session, lead.id, actor_id, kind, now, reason, previous=previous, owner=owner_id)
     await lifecycle.on_owner_changed(session, lead, now, cfg)
     return previous
+
+
+OPEN_WARNINGS = ("new", "open", "contacted")  # a renewal warning not yet settled by a proof or the manager
 
 
 # -- import and offboarding (used by the CLI) ----------------------------------------------------
@@ -331,6 +337,16 @@ async def import_leads(session: AsyncSession, rows: Sequence[tuple[int, dict[str
     return results, notices
 
 
+async def handed_over(session: AsyncSession, user_id: str) -> list[Lead]:
+    """What `offboard` hands to the successor: the open leads of `user_id` and the frozen pool leads released from
+    them (the confirm question counts the same list)."""
+    owned = (await session.execute(select(Lead).where(
+        Lead.owner_id == user_id, Lead.status.in_(OPEN_STATUSES)).order_by(Lead.id))).scalars()
+    pool = (await session.execute(select(Lead).where(
+        Lead.owner_id.is_(None), Lead.status == "frozen").order_by(Lead.id))).scalars()
+    return sorted([*owned, *(lead for lead in pool if previous_owner(lead) == user_id)], key=lambda x: x.id)
+
+
 async def offboard(session: AsyncSession, user_id: str, to_id: str, now: datetime, cfg: RemindersSettings,
                    *, actor_id: str | None = None) -> list[Lead]:
     """Hand everything open of `user_id` to `to_id` and deactivate `user_id`: open leads (with their timers),
@@ -344,11 +360,7 @@ async def offboard(session: AsyncSession, user_id: str, to_id: str, now: datetim
     if not taking.active:
         raise ValueError(f"user {to_id!r} is not active")
     reason = f"{leaving.name} 离职交接"
-    owned = (await session.execute(select(Lead).where(
-        Lead.owner_id == user_id, Lead.status.in_(OPEN_STATUSES)).order_by(Lead.id))).scalars()
-    pool = (await session.execute(select(Lead).where(
-        Lead.owner_id.is_(None), Lead.status == "frozen").order_by(Lead.id))).scalars()
-    leads = sorted([*owned, *(lead for lead in pool if previous_owner(lead) == user_id)], key=lambda x: x.id)
+    leads = await handed_over(session, user_id)
     for lead in leads:
         await change_owner(session, lead, to_id, actor_id, now, cfg, reason=reason, kind="offboard")
     drafts = list((await session.execute(select(Lead).where(
@@ -356,6 +368,8 @@ async def offboard(session: AsyncSession, user_id: str, to_id: str, now: datetim
     for draft in drafts:
         draft.created_by = to_id
         add_activity(session, draft.id, actor_id, "offboard", now, reason, previous=user_id, owner=to_id)
+    await session.execute(update(RenewalWarning).where(  # on won leads too: a closed lead stays the leaver's
+        RenewalWarning.owner_id == user_id, RenewalWarning.status.in_(OPEN_WARNINGS)).values(owner_id=to_id))
     await _hand_over_team(session, leaving, taking)
     leaving.active = False
     return leads + drafts
