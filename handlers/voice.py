@@ -42,7 +42,7 @@ MAX_CHARS = 2000
 CHOICES = 3
 
 HEARD = "🎙 语音记录：「{text}」"
-TOO_LONG = "这条语音约 {n}，超过了 {limit} 秒的上限，没有记录。请分成几条短语音发送，或直接发文字「跟进 编号 摘要」。"
+TOO_LONG = "这条语音{n}超过了 {limit} 秒的上限，没有记录。请分成几条短语音发送，或直接发文字「跟进 编号 摘要」。"
 FAILED: dict[str, str] = {
     "silent": "这条语音没有听到说话声，没有记录。请靠近话筒再录一次。",
     "corrupt": "这条语音文件无法读取（可能已损坏），没有记录。请重新录一条，或直接发文字。",
@@ -77,7 +77,7 @@ async def voice_note(ctx: Context, msg: Inbound) -> None:
     if msg.seconds is not None and msg.seconds > asr.max_seconds:
         log.warning("voice note from %s not recorded: %.0f s, over the %d s limit", ctx.user.id, msg.seconds,
                     asr.max_seconds)
-        ctx.reply(Text(TOO_LONG.format(n=_minutes(msg.seconds), limit=asr.max_seconds)))
+        ctx.reply(Text(TOO_LONG.format(n=f"约 {_minutes(msg.seconds)}，", limit=asr.max_seconds)))
         return
     text = msg.text or await _transcribe(ctx, msg)
     if not text:
@@ -116,7 +116,10 @@ async def _transcribe(ctx: Context, msg: Inbound) -> str | None:
         level = logging.ERROR if exc.kind == "no_ffmpeg" else logging.WARNING
         log.log(level, "voice note from %s (%d bytes) not recorded: %s", ctx.user.id, len(msg.data), exc)
         if exc.kind == "too_long":
-            ctx.reply(Text(TOO_LONG.format(n=_minutes(exc.seconds or 0), limit=asr.max_seconds)))
+            # an AMR's frames give its length; decoding another format stops a second past the limit (length unknown)
+            known = exc.seconds is not None and exc.seconds > asr.max_seconds + 1.5
+            ctx.reply(Text(TOO_LONG.format(n=f"约 {_minutes(exc.seconds or 0)}，" if known else "",
+                                           limit=asr.max_seconds)))
         else:
             ctx.reply(Text(FAILED[exc.kind]))
         return None
