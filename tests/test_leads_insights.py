@@ -26,3 +26,17 @@ async def test_real_mentions_are_found_in_text_order(miner: InsightMiner) -> Non
     assert (found.pain_points, found.competitors) == (("服务",), ("飞书",))
     found = await miner.mine_async("不接受这个价格，友商便宜")
     assert (found.pain_points, found.competitors) == (("价格",), ("竞品(未具名)",))
+
+
+@pytest.mark.parametrize(("text", "rival"), [("客户在对比岳麓软件的方案", "岳麓软件"), ("芙蓉云也在报价", "芙蓉云"),
+                                             ("客户拿我们和Qixin比", "Qixin"), ("客户说长亭报价更低", "长亭")])
+async def test_a_rival_the_list_does_not_know_is_named_by_how_reps_speak_of_rivals(
+        miner: InsightMiner, text: str, rival: str) -> None:
+    assert rival in (await miner.mine_async(text)).competitors
+
+
+@pytest.mark.parametrize("text", ["和他们SAP对接不上", "在钉钉上和客户聊了", "我们和客户聊了很久", "跟他约了下周三",
+                                  "跟老板汇报了"])
+async def test_the_customers_own_systems_and_people_are_no_rivals(miner: InsightMiner, text: str) -> None:
+    found = (await miner.mine_async(text)).competitors
+    assert not [c for c in found if c != "竞品(未具名)"], found

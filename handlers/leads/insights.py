@@ -12,6 +12,7 @@ skipped: a negation just before the cue, maybe across a light verb (不用钉钉
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
@@ -110,13 +111,52 @@ class InsightMiner:
         kept = [t if not _negated(tokens, i) else "" for i, t in enumerate(tokens)]
         pains = _hits(kept, self.pains)
         roles = _hits(tokens, self.roles)
-        competitors = _hits(kept, COMPETITORS)
+        competitors = [c for c in _hits(kept, COMPETITORS) if not _their_system(norm, c)]
+        competitors += [c for c in named_rivals(unicodedata.normalize("NFKC", text))
+                        if c.lower() not in {x.lower() for x in competitors}]
         if not competitors and _hits(kept, {w: "竞品" for w in self.competitor_words}):
             competitors = [UNNAMED_COMPETITOR]
         return Insights(tuple(pains), tuple(competitors), tuple(roles), tuple(tokens))
 
     async def mine_async(self, text: str) -> Insights:
         return await asyncio.get_running_loop().run_in_executor(None, self.mine, text)
+
+
+# A rival the list does not know, named by what reps say of rivals: 「在对比鼎捷」, 「和华为比」, 「希沃也在报价」,
+# 「金山报价更低」. The name is 2–4 Chinese characters or a Latin word; pronouns and generic words are not names.
+_NAME = r"(?:(?<=[说是和跟同在被让与比较了])|(?<![\u4e00-\u9fff]))([A-Za-z][A-Za-z0-9]{1,15}|[\u4e00-\u9fff]{2,4}?)"
+_AFTER = r"(?=[^\u4e00-\u9fff]|$|的|了|也|在|比)"
+RIVAL_CUES = (
+    re.compile(rf"(?:对比|比较|pk|PK)(?:了|一下)?\s*{_NAME}{_AFTER}"),
+    re.compile(rf"(?:和|跟|同|与){_NAME}(?:的方案|的产品|的报价|家)?\s*(?:在?比|对比|比较|pk|相比)"),
+    re.compile(rf"{_NAME}(?:那边|那家|家)?\s*(?:也在|也来|也)(?:报价|报了价|投标|谈|找|接触|推|做方案)"),
+    re.compile(rf"{_NAME}(?:的)?(?:报价|价格|方案)(?:更低|更便宜|便宜|比我们)"),
+)
+NOT_A_NAME = frozenset({
+    "我们", "他们", "对方", "客户", "公司", "领导", "老板", "价格", "方案", "产品", "报价", "去年", "之前", "同事",
+    "友商", "竞品", "对手", "别家", "同行", "预算", "合同", "系统", "上次", "原来", "现在", "财务", "采购", "技术",
+    "医院", "学校", "工厂", "门店", "总部", "集团", "这家", "那家", "别人", "其他", "其它", "几家", "一家", "两家",
+})
+NUMBERED = re.compile(r"[一二两三四五六七八九十几多好]+[家个]?.*")  # 「对比了三家」: how many, not who
+THEIR_SYSTEM = ("对接", "接口", "集成", "打通", "系统里", "导数据", "数据", "上", "里")  # 「在钉钉上聊」: a tool
+
+
+def named_rivals(text: str) -> list[str]:
+    """Competitors named in `text` through a rival cue (not from the list), in text order."""
+    found: list[str] = []
+    for cue in RIVAL_CUES:
+        for m in cue.finditer(text):
+            name = m.group(1)
+            if (name not in NOT_A_NAME and not NUMBERED.fullmatch(name) and not _their_system(text, name)
+                    and name not in found):
+                found.append(name)
+    return found
+
+
+def _their_system(text: str, name: str) -> bool:
+    """「和他们SAP对接不上」: the customer's own system, not a rival."""
+    at = text.lower().find(name.lower())
+    return at >= 0 and any(text[at + len(name): at + len(name) + 4].startswith(w) for w in THEIR_SYSTEM)
 
 
 def _negated(tokens: list[str], i: int) -> bool:
