@@ -9,7 +9,7 @@ from __future__ import annotations
 ROLE_CN = {"rep": "销售", "manager": "主管", "admin": "管理员"}
 
 # -- whatever the message (bot/dispatch.py) --------------------------------------------------------
-UNKNOWN_USER = "你还没有开通 salesbot，请联系管理员开通账号。"
+UNKNOWN_USER = "你还没有开通销售助手，请联系管理员开通账号。"
 UNKNOWN_COMMAND = "没看懂这条指令 🤔 发送「帮助」查看可以做什么。"
 UNSUPPORTED = "暂不支持这种消息，可以发文字、语音、截图或 CSV/XLSX 文件。"
 FORBIDDEN = "这个操作需要{roles}权限。"

@@ -28,14 +28,15 @@ MANAGER_HELP = ["👥 团队线索 · 改派 <编号> <销售> · 延期 <编号
 ADMIN_HELP = ["📚 发送 CSV/XLSX 文件 → 导入话术知识库",
               "📑 发送合同表或回款表（CSV/XLSX）→ 导入合同、回款并检查续约风险",
               "知识缺口 → 查看没答上来的问题",
-              "📅 放假 / 补班 <日期> [说明] · 日历 → 公司自定义的休息日和补班日"]
+              "📅 放假 / 补班 <日期> [说明] · 日历 → 公司自定义的休息日和补班日",
+              "🚪 离职 <姓名> 交给 <同事> → 线索、续约预警和交接清单一并转给接手的人"]
 ROLE_CN = {"rep": "销售", "manager": "主管", "admin": "管理员"}
 
 
 def help_lines(role: str) -> list[str]:
     lines = list(REP_HELP)
-    if role in ("manager", "admin"):
-        lines += MANAGER_HELP
+    if role in ("manager", "admin"):  # their own 通关 line (the team's progress) replaces the rep's
+        lines = [line for line in lines if not line.startswith("🎓")] + MANAGER_HELP
     if role == "admin":
         lines += ADMIN_HELP
     return lines
@@ -45,7 +46,7 @@ def help_lines(role: str) -> list[str]:
 async def show_help(ctx: Context, msg: Inbound) -> None:
     body = "\n".join(f"- {line}" for line in help_lines(ctx.user.role))
     greeting = f"**你好，{ctx.user.name}（{ROLE_CN[ctx.user.role]}）**"
-    ctx.reply(Markdown(title="salesbot 能帮你做什么", text=f"{greeting}\n{body}"))
+    ctx.reply(Markdown(title="销售助手能帮你做什么", text=f"{greeting}\n{body}"))
 
 
 def welcome_lines(role: str) -> list[str]:

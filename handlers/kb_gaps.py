@@ -124,7 +124,7 @@ def gaps_text(items: list[Gap], field: list[FieldGap] | None = None) -> str:
             lines.append(f"- 「{user_text(gap.query)}」× {gap.count} · {what}")
         lines.append("把合适的卡片固定给某个问法：回复「置顶 问法 卡片编号」；没有合适的卡片就新建一张再置顶。")
     lines += field_lines(field or [])
-    lines.append("完整列表：salesbot kb gaps")
+    lines.append("完整列表见管理后台「知识缺口」页。")
     return "\n".join(lines)
 
 

@@ -349,7 +349,7 @@ def report_lines(rep: TeamReport) -> list[str]:
     are user-written (`bot.usertext`)."""
     t = rep.team
     lines = [f"**📊 {user_text(rep.manager_name)} 团队 · {fmt_cn(rep.since)} – {fmt_cn(rep.now)}**",
-             f"**过程健康指数 PHI: {pct(t.phi)}**"
+             f"**过程健康指数：{pct(t.phi)}**"
              + (f"（{'、'.join(t.unknown)} 未知，按 0 计）" if t.unknown and t.phi is not None else ""),
              f"- 响应及时率 {t.response.text()} · 关键动作完成率 {t.actions.text()} · 信息完整度 {pct(t.completeness)}",
              f"- 响应时效: 🟢 {rep.colours['green']} · 🟡 {rep.colours['yellow']} · 🔴 {rep.colours['red']}",
@@ -377,7 +377,7 @@ def report_lines(rep: TeamReport) -> list[str]:
     lines.append("**成员**")
     for r in rep.reps:
         c = r.colours
-        lines.append(f"- {user_text(r.name)}: PHI {pct(r.health.phi)} · 在跟 {r.health.open_leads} · "
+        lines.append(f"- {user_text(r.name)}: 健康指数 {pct(r.health.phi)} · 在跟 {r.health.open_leads} · "
                      f"🟢{c['green']} 🟡{c['yellow']} 🔴{c['red']} · 超时 {len(r.overdue)}")
     if rep.ramp:
         lines.append("**新人通关**")

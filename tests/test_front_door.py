@@ -357,3 +357,12 @@ async def test_a_mistyped_mobile_on_a_new_lead_is_asked_about(chat: ChatSession,
     await chat.handle_line("新线索 车总 南湖纺织 电话 1391234567")
     said = transcript.texts("rep01")[-2]
     assert "「1391234567」是 10 位" in said and "电话 …" in said
+
+
+async def test_the_timeline_says_each_step_once(chat: ChatSession, transcript: Transcript,
+                                                services: Services) -> None:
+    lead_id = await seed_lead(services, "rep01", customer_name="房越", assigned_at=cn(23, 9))
+    await chat.handle_line(f"跟进 {lead_id} 电话聊了，约了后天下午3点再打")
+    await chat.handle_line(f"线索 {lead_id}")
+    card = transcript.last("rep01")["text"]
+    assert "约定回访" in card and "约定回访：约定回访" not in card

@@ -144,5 +144,5 @@ async def test_kill_9_after_the_ack_loses_nothing(tmp_path: Path, fake: HangingM
     finally:
         await server.stop()
     image_reply, help_reply = fake.texts_to("rep01")
-    assert "图片" in image_reply and "salesbot 能帮你做什么" in help_reply
+    assert "图片" in image_reply and "销售助手能帮你做什么" in help_reply
     assert server.log.read_text().count("replaying wecom:m5001 not handled before a crash") == 1

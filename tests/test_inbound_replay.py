@@ -223,7 +223,7 @@ async def test_message_claimed_but_never_handled_is_replayed_once(
     assert f"replaying wecom:{key} not handled before a crash" in caplog.text
     await h.settle()
     (text,) = h.fake.texts_to("rep01")  # (admins may also get the start-up holiday-data notice)
-    assert "salesbot 能帮你做什么" in text
+    assert "销售助手能帮你做什么" in text
 
     h.clock.advance(timedelta(minutes=1))
     assert await h.app[INTAKE].sweep() == 0

@@ -88,7 +88,7 @@ async def test_team_figures_by_hand(services: Services) -> None:
     assert by_rep["rep02"].health.phi == pytest.approx(0.3 * 0.125)
     assert by_rep["rep02"].health.unknown == ["关键动作完成率"]
     text = "\n".join(report_lines(rep))
-    assert "PHI: 43%" in text and "外队" not in text and "- 2.资质初筛 4 → 转化 75%" in text
+    assert "过程健康指数：43%" in text and "外队" not in text and "- 2.资质初筛 4 → 转化 75%" in text
 
 
 async def test_unknown_is_never_positive(services: Services) -> None:
@@ -116,7 +116,7 @@ async def test_digest_once_per_manager_per_working_day(services: Services, clock
     assert services.outbox is not None
     await services.outbox.drain()
     mine = transcript.to("manager01")
-    assert [m["kind"] for m in mine] == ["markdown", "image"] and "PHI: 43%" in mine[0]["text"]
+    assert [m["kind"] for m in mine] == ["markdown", "image"] and "过程健康指数：43%" in mine[0]["text"]
     clock.set(cn(28, 10))  # Saturday
     assert await send_due_digests(services) == 0
 
@@ -127,5 +127,5 @@ async def test_cli_report_prints_the_same(services: Services, tmp_path: Path, ca
                                  "manager01", "--now", "2026-11-23T10:00+08:00", "--chart", str(tmp_path))
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert rc == 0
-    assert "过程健康指数 PHI: 43%" in out and "响应及时率 33%（1/3）" in out and "关键动作完成率 50%（1/2）" in out
+    assert "过程健康指数：43%" in out and "响应及时率 33%（1/3）" in out and "关键动作完成率 50%（1/2）" in out
     assert (tmp_path / "report-manager01.png").read_bytes().startswith(b"\x89PNG")

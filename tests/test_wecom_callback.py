@@ -150,7 +150,7 @@ async def test_help_reaches_message_send(h: Harness) -> None:
     await h.wait_for(lambda: bool(h.fake.texts_to("rep01")))  # the running app's outbox loop delivers on its own
     (body,) = [b for b in h.fake.sent if b["touser"] == "rep01"]
     assert body["touser"] == "rep01" and body["msgtype"] == "markdown"
-    assert "salesbot 能帮你做什么" in body["markdown"]["content"]
+    assert "销售助手能帮你做什么" in body["markdown"]["content"]
     assert h.metrics["wecom_accepted"] == 1
 
 

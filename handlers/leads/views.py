@@ -116,9 +116,11 @@ def timeline_lines(activities: Sequence[Activity], names: Mapping[str, str]) -> 
     lines = []
     for act in activities[-TIMELINE_MAX:]:
         who = names.get(act.actor_id or "", "系统" if act.actor_id is None else "同事")  # a name, never an id
-        text = f"{fmt_cn(act.created_at)} {user_text(who)} {activity_label(act.kind)}"
-        if act.summary:
-            text += f"：{user_text(act.summary)}"
+        label = activity_label(act.kind)
+        text = f"{fmt_cn(act.created_at)} {user_text(who)} {label}"
+        summary = (act.summary or "").removeprefix(f"{label}：")  # 「约定回访：约定回访」 said once
+        if summary and summary != label:
+            text += f"：{user_text(summary)}"
         insights = (act.detail or {}).get("insights_text")
         if insights:
             text += f"（{user_text(insights)}）"
