@@ -15,7 +15,7 @@ from app.chat import ChatSession
 from bot.services import Services
 from handlers.ramp import service
 from handlers.ramp.path import PathError, TaskSpec, default_path, parse_path, path_text
-from handlers.ramp.quiz import QuizMaker
+from handlers.ramp.quiz import QuizMaker, option_text
 from knowledge.schema import parse_card
 from knowledge.taxonomy import load_taxonomy
 from storage.models import RampProgress
@@ -67,7 +67,7 @@ def test_questions_come_from_the_cards_present() -> None:
                         "talk_track": "我们在您的三个分拨中心各备一名工程师，四小时内到场。"})
     maker = QuizMaker([*cards, extra], taxonomy.extended({"objection": ["售后"]}))
     q = maker.question(TaskSpec("quiz", objection="售后"), random.Random(1), choices=4)
-    assert q is not None and q.card_id == "X1" and "「售后」" in q.line  # a card added today is asked today
+    assert q is not None and q.card_id == "X1" and "「售后没保障」" in q.line  # today's card, in its own words
     assert q.options[q.answer - 1] == "X1" and len(q.options) == 4  # filled from other objections
     r01 = next(c for c in cards if c.id == "R01")
     line = maker.customer_line(r01, random.Random(0))
@@ -187,3 +187,9 @@ async def test_a_question_left_open_on_a_replaced_path_is_not_scored(
     async with services.db.session() as s:
         found = await service.progress(s, "rep01", services.settings.ramp)
     assert found is not None and found.done == 0 and found.next is not None and "竞品" in found.next.title
+
+
+def test_an_option_shows_a_templates_blank_not_its_placeholder() -> None:
+    card = parse_card({"id": "T1", "title": "交期紧", "objection": "交付",
+                       "talk_track": "签约后 {天数} 天内发货，延期按日赔付。"})
+    assert option_text(card) == "签约后 ×× 天内发货，延期按日赔付。"

@@ -19,6 +19,8 @@ from handlers.ramp.path import TaskSpec
 from knowledge.schema import KbCard
 from knowledge.taxonomy import AXES, Taxonomy
 
+PLACEHOLDER = re.compile(r"\{[^{}\s]{1,12}\}")
+SAID = re.compile(r"(?:说|嫌|觉得|担心|质疑|认为|抱怨|问)([\u4e00-\u9fffA-Za-z0-9]{2,16})[？?。！!]?$")
 OPTION_CHARS = 70  # an option shows the start of a talk track
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -35,7 +37,7 @@ class Question:
 
 
 def option_text(card: KbCard) -> str:
-    text = " ".join(card.talk_track.split())
+    text = PLACEHOLDER.sub("××", " ".join(card.talk_track.split()))  # 「签约后 {天数} 天发货」: a template's blank
     return text if len(text) <= OPTION_CHARS else text[:OPTION_CHARS] + "…"
 
 
@@ -111,7 +113,8 @@ class QuizMaker:
         texts = (" ".join([card.title, *card.keywords]), " ".join([card.talk_track, card.success_case]))
         role = self._word("role", card.role, texts, rng) if card.role else ""
         industry = self._word("industry", card.industry, texts, rng, skip=role) if card.industry else ""
-        said = self._word("objection", card.objection, texts, rng)
+        quoted = SAID.search(card.title)  # a title written as the customer's words: 「物流公司说售后没保障」
+        said = quoted.group(1) if quoted else self._word("objection", card.objection, texts, rng)
         who = f"{industry or '客户'}的{role or '对接人'}"
         return f"{who}说：「{said}」"
 
