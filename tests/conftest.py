@@ -19,7 +19,10 @@ from app.runtime import build_services
 from bot.channels.console import ConsoleChannel
 from bot.clock import CN_TZ, ManualClock
 from bot.config import DatabaseSettings, KnowledgeSettings, Settings
+from bot.org import DEMO_ORG, upsert_users
 from bot.services import Services
+from storage.db import Database
+from storage.migrate import upgrade
 
 PG_URL = os.environ.get("SALESBOT_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 # Monday 2026-11-23 10:00 Asia/Shanghai: inside working hours on a normal working day.
@@ -66,6 +69,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     if request.param == "sqlite":
         return sqlite_url(tmp_path)
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+async def org_db(db_url: str) -> AsyncIterator[Database]:
+    """A migrated database on each backend with the demo org in it (no knowledge base, no services)."""
+    await upgrade(db_url)
+    database = Database(db_url)
+    async with database.session() as s:
+        await upsert_users(s, DEMO_ORG, datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ))
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

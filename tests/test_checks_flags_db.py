@@ -11,12 +11,10 @@ from sqlalchemy import select
 
 from bot.clock import CN_TZ
 from bot.config import ChecksSettings
-from bot.org import DEMO_ORG, upsert_users
 from handlers.checks import flags, hooks
 from storage.chain import verify
 from storage.db import Database
 from storage.leads import new_lead
-from storage.migrate import upgrade
 from storage.models import Lead, LeadFlag
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
@@ -24,13 +22,8 @@ CFG = ChecksSettings()
 
 
 @pytest.fixture
-async def db(db_url: str) -> Any:
-    await upgrade(db_url)
-    database = Database(db_url)
-    async with database.session() as s:
-        await upsert_users(s, DEMO_ORG, NOW)
-    yield database
-    await database.dispose()
+def db(org_db: Database) -> Database:
+    return org_db
 
 
 async def _lead(db: Database, owner: str, **fields: Any) -> int:

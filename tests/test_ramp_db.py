@@ -4,20 +4,17 @@ the gate's queries, and the handover's grouped knowledge queries return the same
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import pytest
 
 from bot.clock import CN_TZ
 from bot.config import RampSettings
-from bot.org import DEMO_ORG, upsert_users
 from handlers.leads.handover import build_handover
 from handlers.ramp import service
 from handlers.ramp.path import parse_path
 from knowledge import store
 from storage.db import Database
 from storage.leads import new_lead
-from storage.migrate import upgrade
 from tests.ramp_helpers import ramp_cards
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
@@ -25,14 +22,10 @@ CFG = RampSettings()
 
 
 @pytest.fixture
-async def db(db_url: str) -> Any:
-    await upgrade(db_url)
-    database = Database(db_url)
-    async with database.session() as s:
-        await upsert_users(s, DEMO_ORG, NOW)
+async def db(org_db: Database) -> Database:
+    async with org_db.session() as s:
         await store.upsert_cards(s, ramp_cards(), NOW, lambda c: [])
-    yield database
-    await database.dispose()
+    return org_db
 
 
 async def test_a_rep_completes_a_path_on_both_backends(db: Database) -> None:

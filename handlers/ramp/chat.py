@@ -213,6 +213,22 @@ async def _row_and_task(ctx: Context, task_id: int) -> tuple[RampProgress, Progr
     return row, found, task
 
 
+async def _open_question(ctx: Context, task_id: int, serial: int, stage: str
+                         ) -> tuple[RampProgress, Progress, TaskView, dict[str, Any]] | None:
+    """The question a click answers, still open at `stage` ("options": a choice; "reply": a written answer to
+    grade); None after telling the rep it was already answered (or the path moved on)."""
+    got = await _row_and_task(ctx, task_id)
+    if got is None:
+        return None
+    row, found, task = got
+    q = row.state.get("q")
+    if row.status == "done" or not q or q.get("serial") != serial or not q.get(stage):
+        ctx.reply(Text(ALREADY_ANSWERED))
+        return None
+    row.state = {k: v for k, v in row.state.items() if k != "q"}
+    return row, found, task, q
+
+
 def _card(ctx: Context, maker: QuizMaker, card_id: str) -> KbCard | None:
     return maker.by_id.get(card_id) or knowledge_base(ctx.services).card(card_id)
 
@@ -220,16 +236,11 @@ def _card(ctx: Context, maker: QuizMaker, card_id: str) -> KbCard | None:
 @router.card_action(RampAnswer)
 async def answer(ctx: Context, action: RampAnswer) -> None:
     maker = await _maker(ctx)
-    got = await _row_and_task(ctx, action.task_id)
+    got = await _open_question(ctx, action.task_id, action.serial, "options")
     if got is None:
         return
-    row, found, task = got
-    q = row.state.get("q")
-    if row.status == "done" or not q or q.get("serial") != action.serial or not q.get("options"):
-        ctx.reply(Text(ALREADY_ANSWERED))
-        return
+    row, found, task, q = got
     ctx.update_card(f"已作答：第 {action.choice} 条")
-    row.state = {k: v for k, v in row.state.items() if k != "q"}
     if action.choice == q["answer"]:
         await _right(ctx, row, found, task, maker)
         return
@@ -374,15 +385,10 @@ async def written_answer(ctx: Context, msg: Inbound) -> None:
 @router.card_action(RampGrade)
 async def grade(ctx: Context, action: RampGrade) -> None:
     maker = await _maker(ctx)
-    got = await _row_and_task(ctx, action.task_id)
+    got = await _open_question(ctx, action.task_id, action.serial, "reply")
     if got is None:
         return
-    row, found, task = got
-    q = row.state.get("q")
-    if row.status == "done" or not q or q.get("serial") != action.serial or "reply" not in q:
-        ctx.reply(Text(ALREADY_ANSWERED))
-        return
-    row.state = {k: v for k, v in row.state.items() if k != "q"}
+    row, found, task, _q = got
     ctx.update_card("要点都答到了" if action.ok else "还差一些")
     if action.ok:
         await _right(ctx, row, found, task, maker)
