@@ -3,6 +3,7 @@ auto-registration of unknown channel users as reps."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -147,14 +148,60 @@ class UserCache:
             self._users[info.id] = (info, channel, version, time.monotonic())
 
 
+class TeamCache:
+    """The active people (id, name) a message may name (「改派 3 给 张伟」), kept in memory: the front door reads
+    them for every text, and loading a team of thousands per message cost more than the rest of the reply.
+    Emptied like `UserCache` (any write to `users` in this process; another process's change within `ttl_s`)."""
+
+    def __init__(self, ttl_s: float = 10.0) -> None:
+        self.ttl_s = ttl_s
+        self._people: tuple[tuple[str, str], ...] | None = None
+        self._version = -1
+        self._at = 0.0
+        self._loading = asyncio.Lock()
+
+    def _fresh(self) -> tuple[tuple[str, str], ...] | None:
+        if self._version == UserCache.version and time.monotonic() - self._at <= self.ttl_s:
+            return self._people
+        return None
+
+    async def people(self, db: Database) -> tuple[tuple[str, str], ...]:
+        if (people := self._fresh()) is not None:
+            return people
+        async with self._loading:  # one load for the handlers that all found it stale at once
+            if (people := self._fresh()) is not None:
+                return people
+            return await self._load(db)
+
+    async def _load(self, db: Database) -> tuple[tuple[str, str], ...]:
+        version = UserCache.version
+        u = table_of(User).c
+        async with db.reader() as conn:
+            rows = (await conn.execute(select(u.id, u.name).where(u.active.is_(True)).order_by(u.id))).all()
+        people = tuple((row.id, row.name) for row in rows)
+        if version == UserCache.version:  # not kept when a change landed while reading
+            self._people, self._version, self._at = people, version, time.monotonic()
+        return people
+
+
+CHANNEL_ONLY = "salesbot_channel_only"  # execution option: an UPDATE of users.channel alone (`set_channel`)
+
+
 @event.listens_for(Engine, "after_cursor_execute")
 def _on_execute(conn: object, cursor: object, statement: str, params: object, context: object, many: bool) -> None:
     table = getattr(getattr(getattr(context, "compiled", None), "statement", None), "table", None)
     if table is not None:  # INSERT / UPDATE / DELETE of a table
-        if getattr(table, "name", None) == "users":
+        if getattr(table, "name", None) == "users" and not _channel_only(context):
             UserCache.version += 1
     elif "users" in statement.lower() and not statement.lstrip()[:6].upper().startswith("SELECT"):
         UserCache.version += 1  # textual SQL: be conservative
+
+
+def _channel_only(context: object) -> bool:
+    """A user's channel changed, nothing else: no cached identity or team changes (a cached identity is kept
+    per channel and re-read when the channel differs), so the caches of every other user stay warm."""
+    options = getattr(context, "execution_options", None) or {}
+    return bool(options.get(CHANNEL_ONLY))
 
 
 async def identify_cached(
@@ -202,4 +249,6 @@ async def _register(db: Database, user_id: str, channel: str, display_name: str 
 
 async def set_channel(session: AsyncSession, user_id: str, channel: str) -> None:
     """Record where the user now writes from (reminders and digests go there)."""
-    await session.execute(update(table_of(User)).where(table_of(User).c.id == user_id).values(channel=channel))
+    table = table_of(User)
+    await session.execute(update(table).where(table.c.id == user_id).values(channel=channel),
+                          execution_options={CHANNEL_ONLY: True})

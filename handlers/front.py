@@ -20,7 +20,9 @@ from bot.clock import fmt_cn
 from bot.context import Context
 from bot.dispatch import run_route
 from bot.messages import Button, Card, Inbound, Text, body_from_json, body_to_json
+from bot.org import TeamCache
 from bot.router import Reading, Router
+from bot.services import Shared
 from bot.usertext import user_text
 from handlers.capture import _tell_conflicts as tell_conflicts
 from handlers.capture import capture_card
@@ -44,6 +46,7 @@ from storage.models import Activity, Lead, OutboxMessage, User
 
 log = logging.getLogger(__name__)
 router: Router[Context] = Router("front")
+TEAM = Shared("org.team", lambda _s: TeamCache())  # the active people a message may name, kept warm
 
 OPEN = ("active", "frozen", "dormant")
 # what a model's reading may do at once; anything that changes data asks 「你是想…？」 with one click first
@@ -71,7 +74,9 @@ async def read(ctx: Context, msg: Inbound) -> Intent:
 
 
 async def load_state(ctx: Context) -> State:
-    async with ctx.services.db.session() as session:
+    """Read only (no write lock on SQLite); the team comes from memory (`TeamCache`)."""
+    people = await ctx.services.shared(TEAM).people(ctx.services.db)
+    async with ctx.services.db.reader() as session:
         last_card = (await session.execute(
             select(OutboxMessage.payload, OutboxMessage.created_at).where(OutboxMessage.recipient == ctx.msg.user_id,
                                                                           OutboxMessage.kind == "card")
@@ -80,7 +85,6 @@ async def load_state(ctx: Context) -> State:
             select(Activity.lead_id, Activity.created_at).where(
                 Activity.created_at >= ctx.now() - RECENT_TOUCH, Activity.actor_id == ctx.user.id)
             .order_by(Activity.id.desc()).limit(1))).first()
-        people = (await session.execute(select(User.id, User.name).where(User.active.is_(True)))).all()
         mine = (await session.execute(
             select(Lead.id, Lead.customer_name, Lead.status).where(
                 ((Lead.owner_id == ctx.user.id) & Lead.status.in_(OPEN))
@@ -93,7 +97,7 @@ async def load_state(ctx: Context) -> State:
     if touched and (current is None or last_card is None or touched.created_at >= last_card.created_at):
         current = touched.lead_id  # the lead the rep just wrote about (「跟进 1 …」, then 「决策链 …」)
     return State(buttons=tuple(b.text for b in buttons), keys=keys, has_draft=any(s == "draft" for *_, s in mine),
-                 current_lead=current, team=tuple((p.id, p.name) for p in people),
+                 current_lead=current, team=people,
                  customers=tuple((lid, name) for lid, name, status in mine if name and status != "draft"))
 
 
