@@ -15,7 +15,7 @@ from __future__ import annotations
 import collections
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -24,8 +24,9 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_dbapi,
 )
 from sqlalchemy.util import EMPTY_DICT
+from sqlalchemy.util.concurrency import await_
 
-Outcome = tuple[Any, int, int | None, list[Any] | None]  # description, rowcount, lastrowid, rows
+Outcome = tuple[Any, int, int | None, list[Any] | None, bool]  # description, rowcount, lastrowid, rows, in a tx
 
 
 def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
@@ -40,9 +41,14 @@ def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) 
             cursor.execute(operation, parameters)
         description = cursor.description
         rows = cursor.fetchall() if description else None
-        return description, cursor.rowcount, cursor.lastrowid, rows
+        return description, cursor.rowcount, cursor.lastrowid, rows, conn.in_transaction
     finally:
         cursor.close()
+
+
+def _end(conn: sqlite3.Connection, how: str) -> bool:
+    getattr(conn, how)()
+    return conn.in_transaction
 
 
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
@@ -89,7 +95,8 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         connection = self._connection
         async with self._adapt_connection._execute_mutex:
             outcome: Outcome = await connection._execute(_run, connection._conn, operation, parameters, many)
-        self._description, self._rowcount, self._lastrowid, rows = outcome
+        self._description, self._rowcount, self._lastrowid, rows, in_tx = outcome
+        cast(OneTripConnection, self._adapt_connection).in_tx = in_tx
         self._rows = collections.deque(rows or ())
 
     async def _async_soft_close(self) -> None:
@@ -108,8 +115,35 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    """Knows whether its sqlite3 connection is inside a transaction (each trip reports it), so the rollback
+    the pool issues when a connection comes back after its transaction ended costs no trip."""
+
+    __slots__ = ("in_tx",)
     _cursor_cls = OneTripCursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self.in_tx = True  # not known until the first trip: assume one is open
+
+    def cursor(self, server_side: bool = False) -> Any:
+        if server_side:
+            self.in_tx = True  # aiosqlite's own cursor reports nothing back
+        return super().cursor(server_side)
+
+    def rollback(self) -> None:
+        if self.in_tx and self._connection._connection:
+            self._end("rollback")
+
+    def commit(self) -> None:
+        if self.in_tx and self._connection._connection:
+            self._end("commit")
+
+    def _end(self, how: str) -> None:
+        try:
+            self.in_tx = await_(self._connection._execute(_end, self._connection._conn, how))
+        except Exception as error:
+            self.in_tx = True
+            self._handle_exception(error)
 
 
 class OneTripDbapi(AsyncAdapt_aiosqlite_dbapi):

@@ -143,3 +143,58 @@ async def test_the_one_trip_cursor_keeps_what_sqlalchemy_reads(tmp_path: Any) ->
 async def _count(db: Database) -> int:
     async with db.reader() as conn:
         return int((await conn.execute(text("SELECT count(*) FROM t"))).scalar_one())
+
+
+# ---------------------------------------------------------------- group commit of handlers that only answer
+
+PEOPLE = ("rep01", "rep02", "rep03", "rep04", "rep05", "manager01", "manager02", "admin01")
+
+
+def _help_from(services: Services, user: str, msg_id: str) -> Any:
+    from bot.messages import Inbound
+
+    return Inbound("wecom", user, msg_id, "text", services.clock.now(), text="帮助")
+
+
+async def _outbox_rows(services: Services) -> list[tuple[str, str]]:
+    from storage.models import OutboxMessage
+
+    async with services.db.reader() as conn:
+        rows = await conn.execute(select(OutboxMessage.recipient, OutboxMessage.dedup_key))
+        return sorted((r, k) for r, k in rows)
+
+
+async def test_a_burst_of_answers_commits_in_a_few_transactions_each_exactly_once(services: Services) -> None:
+    from bot.dispatch import dispatch
+    from bot.group_commit import GROUP_COMMIT
+
+    await asyncio.gather(*(dispatch(services, _help_from(services, u, f"m-{u}")) for u in PEOPLE))
+    assert [r for r, _k in await _outbox_rows(services)] == sorted(PEOPLE)  # one answer each
+    assert services.shared(GROUP_COMMIT).batches < len(PEOPLE)  # was one transaction per message
+    # WeCom re-sends, or a replay after a crash runs them again: nothing more is written
+    await asyncio.gather(*(dispatch(services, _help_from(services, u, f"m-{u}")) for u in PEOPLE))
+    assert len(await _outbox_rows(services)) == len(PEOPLE)
+
+
+async def test_one_bad_message_in_a_batch_costs_only_its_own_answer(services: Services) -> None:
+    from bot.group_commit import GROUP_COMMIT, Handled
+    from bot.messages import Outbound, Text
+    from storage.models import InboundHandled
+
+    async def broken(session: Any) -> None:
+        await session.execute(text("INSERT INTO no_such_table VALUES (1)"))
+
+    now = services.clock.now()
+    group = services.shared(GROUP_COMMIT)
+
+    def item(user: str, writes: list[Any]) -> Handled:
+        out = Outbound(to=user, body=Text("好"), channel="wecom", dedup_key=f"in:wecom:b-{user}:0")
+        return Handled("wecom", f"b-{user}", user, now, [out], writes)
+
+    results = await asyncio.gather(group.commit(item("rep01", [])), group.commit(item("rep02", [broken])),
+                                   group.commit(item("rep03", [])), return_exceptions=True)
+    assert [type(r).__name__ for r in results] == ["Outcome", "OperationalError", "Outcome"]
+    assert [r for r, _k in await _outbox_rows(services)] == ["rep01", "rep03"]
+    async with services.db.reader() as conn:
+        handled = (await conn.execute(select(InboundHandled.msg_id).order_by(InboundHandled.msg_id))).scalars().all()
+    assert handled == ["b-rep01", "b-rep03"]  # the bad one is not marked: its replay will try again
