@@ -148,6 +148,18 @@ async def wait_healthy(session: aiohttp.ClientSession, base: str, proc: subproce
     raise SystemExit("salesbot serve did not become healthy in 60 s")
 
 
+async def settle(proc: subprocess.Popen[bytes], quiet_s: float = 1.0, timeout: float = 120.0) -> None:
+    """Wait for the start-up warm-up (knowledge index, dictionaries, in a thread after /healthz answers) to end:
+    its CPU would otherwise be counted in the burst's CPU per reply."""
+    start, last = time.monotonic(), cpu_seconds(proc)
+    while time.monotonic() - start < timeout:
+        await asyncio.sleep(quiet_s)
+        now = cpu_seconds(proc)
+        if now - last < 0.05 * quiet_s:
+            return
+        last = now
+
+
 async def metric(session: aiohttp.ClientSession, base: str, name: str) -> float:
     async with session.get(f"{base}/metrics") as resp:
         for line in (await resp.text()).splitlines():
@@ -244,6 +256,7 @@ async def main(args: argparse.Namespace) -> int:
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.concurrency)) as session:
             await wait_healthy(session, base, proc)
+            await settle(proc)
             now = int(time.time())
             jobs: list[tuple[str, str, bytes]] = []
             for i in range(args.n):

@@ -198,3 +198,38 @@ async def test_one_bad_message_in_a_batch_costs_only_its_own_answer(services: Se
     async with services.db.reader() as conn:
         handled = (await conn.execute(select(InboundHandled.msg_id).order_by(InboundHandled.msg_id))).scalars().all()
     assert handled == ["b-rep01", "b-rep03"]  # the bad one is not marked: its replay will try again
+
+
+async def test_the_conversation_state_is_one_read_on_each_backend(org_db: Database) -> None:
+    """load_state's single UNION ALL (handlers/front.py): the last card, the lead last acted on, open leads and
+    drafts — on SQLite and PostgreSQL, with the types each part needs (a card's JSON, a timestamp)."""
+    from datetime import datetime, timedelta
+
+    from bot.clock import CN_TZ
+    from bot.messages import Button, Card, body_from_json, body_to_json
+    from handlers.front import _state_statement
+    from storage.models import Activity, Lead, OutboxMessage
+
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
+    card = Card("线索 #1", "张三", buttons=(Button("跟进", "lead:follow:1"),))
+    async with org_db.session() as s:
+        s.add_all([Lead(id=1, owner_id="rep01", customer_name="张三", status="active", created_at=now),
+                   Lead(id=2, owner_id="rep01", customer_name="李四", status="closed", created_at=now),
+                   Lead(id=3, created_by="rep01", customer_name="王五", status="draft", created_at=now)])
+        await s.flush()
+        s.add(Activity(lead_id=1, actor_id="rep01", kind="follow_up", summary="", detail={},
+                       created_at=now - timedelta(minutes=5)))
+        for i, body in enumerate((card, card)):
+            s.add(OutboxMessage(channel="wecom", recipient="rep01", kind="card", payload=body_to_json(body),
+                                dedup_key=f"k{i}", status="delivered", attempts=1, next_attempt_at=now,
+                                created_at=now - timedelta(minutes=i)))
+    params = {"s_to": "rep01", "s_user": "rep01", "s_since": now - timedelta(minutes=30)}
+    async with org_db.reader() as conn:
+        rows = (await conn.execute(_state_statement(), params)).all()
+    parts = sorted((r.part, r.num, r.name, r.status) for r in rows)
+    assert parts == [(1, None, None, None), (2, 1, None, None), (3, 1, "张三", "active"), (3, 3, "王五", "draft")]
+    first = next(r for r in rows if r.part == 1)
+    assert body_from_json(first.payload) == card and first.at is not None
+    params["s_since"] = now  # nothing acted on since: no second part
+    async with org_db.reader() as conn:
+        assert {r.part for r in (await conn.execute(_state_statement(), params)).all()} == {1, 3}
