@@ -73,7 +73,6 @@ async def _send(services: Services, user: str, *, text: str = "", click: str | N
     msg = Inbound(channel="console", user_id=user, msg_id=f"perm-{next(_ids)}", kind="click" if click else "text",
                   received_at=services.clock.now(), text=text, click_key=click, card_ref="ref" if click else None)
     await dispatch(services, msg)
-    assert services.outbox is not None
     await services.outbox.drain()
 
 
