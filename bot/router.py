@@ -103,13 +103,11 @@ class Router(Generic[C]):
 
         return register
 
-    def card_action(self, key: str | type[Action], roles: set[str] | None = None, group_ok: bool = False,
+    def card_action(self, action: type[Action], roles: set[str] | None = None, group_ok: bool = False,
                     lead: str | None = None) -> Callable[[H], H]:
-        """`key`: an Action class (typed), or a plain key prefix (the handler gets `(ctx, msg)`)."""
-        action = None if isinstance(key, str) else key
-        prefix = key if isinstance(key, str) else key.key_prefix()
-        if lead is not None and action is None:
-            raise ValueError(f"router {self.name}: a lead route needs an Action class, not {key!r}")
+        """The route of one typed button (bot/actions.py): the handler gets `(ctx, action)`, or `(ctx, action,
+        lead)` with `lead=`. There is no plain-string form: no handler splits a key."""
+        prefix = action.key_prefix()
 
         def register(fn: H) -> H:
             self._add(self.actions, prefix, Route(fn, _roles(roles), group_ok=group_ok, action=action, lead=lead))

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import select
 
 from app.server import METRICS, TASKS
+from bot.actions import Action
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.context import Context
@@ -50,6 +52,14 @@ async def probed(settings: Settings, clock: ManualClock, seen: list[Inbound]) ->
         yield harness
 
 
+@dataclass(frozen=True)
+class Take(Action):
+    """The probe's own button: 「接手」 on the card 「升级」 sends."""
+
+    prefix: ClassVar[str] = "esc:take"
+    lead_id: int
+
+
 def probe_router(seen: list[Inbound]) -> Router:
     """A router standing in for features not built yet: records what the channel delivered."""
     router = Router("probe")
@@ -65,9 +75,9 @@ def probe_router(seen: list[Inbound]) -> Router:
         buttons = (Button("esc:take:7", "接手", "primary"), Button("esc:snooze:7", "延期"))
         ctx.send("manager01", Card(title="线索超时未跟进", fields=(), buttons=buttons))
 
-    @router.card_action("esc:take:")
-    async def take(ctx: Context, msg: Inbound) -> None:
-        seen.append(msg)
+    @router.card_action(Take)
+    async def take(ctx: Context, action: Take) -> None:
+        seen.append(ctx.msg)
         ctx.update_card(f"已由 {ctx.user.name} 接手")
 
     @router.text()

@@ -9,12 +9,14 @@ import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import pytest
 from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
 
 from app.server import CLAIMS, INTAKE, TASKS
+from bot.actions import Action
 from bot.channels.dingtalk.callback import CARD_TOPIC, RECEIVER, StreamHandler
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -36,6 +38,20 @@ from tests.fakes.dingtalk_harness import (
 async def h(settings: Settings, clock: ManualClock) -> AsyncIterator[Harness]:
     async for harness in start_harness(settings, clock, mode="stream"):
         yield harness
+
+
+@dataclass(frozen=True)
+class Take(Action):
+    """A probe router's own buttons (the product's are in bot/actions.py)."""
+
+    prefix: ClassVar[str] = "esc:take"
+    lead_id: int
+
+
+@dataclass(frozen=True)
+class Follow(Action):
+    prefix: ClassVar[str] = "lead:follow"
+    lead_id: int
 
 
 def handler(h: Harness) -> StreamHandler:
@@ -71,9 +87,9 @@ async def test_recorded_card_callback_frame_becomes_a_click(settings: Settings, 
     clicks: list[Inbound] = []
     router = Router("probe")
 
-    @router.card_action("esc:")
-    async def on_click(ctx: Context, msg: Inbound) -> None:
-        clicks.append(msg)
+    @router.card_action(Take)
+    async def on_click(ctx: Context, action: Take) -> None:
+        clicks.append(ctx.msg)
         ctx.update_card("已由 王经理 接手")
 
     async for h in start_harness(settings, clock, mode="stream", router=router):
@@ -137,9 +153,9 @@ async def test_second_click_on_the_same_button_is_handled_but_a_redelivery_is_no
     clicks: list[Inbound] = []
     router = Router("probe")
 
-    @router.card_action("lead:follow:")
-    async def on_click(ctx: Context, msg: Inbound) -> None:
-        clicks.append(msg)
+    @router.card_action(Follow)
+    async def on_click(ctx: Context, action: Follow) -> None:
+        clicks.append(ctx.msg)
         ctx.reply(Text("已记录跟进"))
 
     async for h in start_harness(settings, clock, mode="stream", router=router):

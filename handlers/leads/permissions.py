@@ -116,15 +116,6 @@ def parse_id(arg: str) -> tuple[int | None, str]:
     return int(m.group(1)), arg.strip()[m.end():].strip()
 
 
-def key_id(key: str, position: int = 2) -> int | None:
-    """The lead id inside a button key like 'lead:confirm:12'."""
-    parts = key.split(":")
-    try:
-        return int(parts[position])
-    except (IndexError, ValueError):
-        return None
-
-
 async def lead_for(ctx: Context, lead_id: int | None, example: str = "线索 12") -> Lead | None:
     """The lead if the caller may see it; otherwise replies (not found / no permission) and returns None."""
     if lead_id is None:
