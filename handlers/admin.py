@@ -12,6 +12,7 @@ from bot.actions import CancelAdmin, ConfirmAdmin
 from bot.clock import to_cn
 from bot.confirm import ADMIN_ONLY, confirmed_text
 from bot.context import Context
+from bot.dispatch import run_route
 from bot.messages import Inbound, Markdown, Text
 from bot.router import Router, split_command
 from handlers.kb_gaps import all_gaps, gaps_text
@@ -34,7 +35,7 @@ async def confirmed(ctx: Context, action: ConfirmAdmin) -> None:
         ctx.reply(Text("这个确认已过期，请重新发送指令。"))
         return
     ctx.update_card("已确认执行")
-    await route.handler(ctx, again)
+    await run_route(ctx.services, route, ctx, again)
 
 
 @router.card_action(CancelAdmin, roles={"admin"})

@@ -185,9 +185,6 @@ async def run_as(ctx: Context, msg: Inbound) -> None:
     if route is None:
         ctx.reply(Text(P.NO_CARD))
         return
-    if route.roles and ctx.user.role not in route.roles:
-        ctx.reply(Text(P.MANAGER_ONLY if "manager" in route.roles else P.ADMIN_ONLY))
-        return
     if msg.kind != "text":
         ctx.msg = msg
     await run_route(ctx.services, route, ctx, ctx.msg)

@@ -186,11 +186,11 @@ async def _is_card_file(ctx: Context, msg: Inbound) -> bool:
     return Path(msg.file_name or "").suffix.lower() in IMPORT_SUFFIXES
 
 
-@router.file(when=_is_card_file)
+NOT_ADMIN = "抱歉，只有管理员可以导入话术知识库。需要更新话术请联系管理员 🙏"
+
+
+@router.file(when=_is_card_file, roles={"admin"}, refusal=NOT_ADMIN)
 async def import_cards(ctx: Context, msg: Inbound) -> None:
-    if not ctx.user.is_admin:
-        ctx.reply(Text("抱歉，只有管理员可以导入话术知识库。需要更新话术请联系管理员 🙏"))
-        return
     if msg.data is None:
         ctx.reply(Text(f"文件没有收到（{msg.data_error or '下载失败'}），请重新发送。"))
         return

@@ -13,7 +13,7 @@ from bot.messages import Button, Card, Inbound, Text
 from bot.router import Router, normalize_text
 from bot.usertext import user_text
 from handlers.checks import flags, rules
-from handlers.leads.permissions import command_arg, lead_for, list_leads, manager_refusal, parse_id
+from handlers.leads.permissions import command_arg, lead_for, list_leads, parse_id
 from storage.leads import OPEN_STATUSES
 from storage.models import Lead, LeadFlag
 
@@ -101,8 +101,6 @@ async def click_clear(ctx: Context, action: ClearFlag) -> None:
 
 @router.command("清除标记", roles={"manager", "admin"})
 async def clear_cmd(ctx: Context, msg: Inbound) -> None:
-    if manager_refusal(ctx):
-        return
     lead_id, topic = parse_id(command_arg(msg.text, "清除标记") or "")
     lead = await lead_for(ctx, lead_id, "清除标记 12 预算")
     if lead is None:
