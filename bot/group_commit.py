@@ -30,6 +30,7 @@ from bot.services import Services, Shared
 from storage.db import Database
 from storage.models import InboundHandled
 from storage.sql import insert_ignore, table_of
+from storage.users import ChannelWrite, set_channels
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +109,13 @@ class GroupCommit:
         self.batches += 1
         async with self.db.session() as session:
             fresh = await self._mark_handled(session, items)
-            for item in items:
-                if (item.channel, item.msg_id[:191]) in fresh:
-                    for write in item.writes:
-                        await write(session)
             kept = [item for item in items if (item.channel, item.msg_id[:191]) in fresh]
+            channels = [(w.user_id, w.channel) for item in kept for w in item.writes if isinstance(w, ChannelWrite)]
+            await set_channels(session, channels)  # the first message of each rep of a burst: one UPDATE for all
+            for item in kept:
+                for write in item.writes:
+                    if not isinstance(write, ChannelWrite):
+                        await write(session)
             results = iter(await self.outbox.enqueue_many_handing_over(
                 session, [(item.outgoing, item.sender) for item in kept]))
         outcomes: list[Outcome] = []

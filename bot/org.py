@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,7 @@ from bot.context import UserInfo
 from storage.db import Database
 from storage.models import User
 from storage.sql import insert_ignore, table_of
+from storage.users import CHANNEL_ONLY, set_channels
 
 log = logging.getLogger(__name__)
 
@@ -184,9 +185,6 @@ class TeamCache:
         return people
 
 
-CHANNEL_ONLY = "salesbot_channel_only"  # execution option: an UPDATE of users.channel alone (`set_channel`)
-
-
 @event.listens_for(Engine, "after_cursor_execute")
 def _on_execute(conn: object, cursor: object, statement: str, params: object, context: object, many: bool) -> None:
     table = getattr(getattr(getattr(context, "compiled", None), "statement", None), "table", None)
@@ -249,6 +247,4 @@ async def _register(db: Database, user_id: str, channel: str, display_name: str 
 
 async def set_channel(session: AsyncSession, user_id: str, channel: str) -> None:
     """Record where the user now writes from (reminders and digests go there)."""
-    table = table_of(User)
-    await session.execute(update(table).where(table.c.id == user_id).values(channel=channel),
-                          execution_options={CHANNEL_ONLY: True})
+    await set_channels(session, [(user_id, channel)])

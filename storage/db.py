@@ -54,8 +54,10 @@ class Database:
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only connection: on SQLite a plain (deferred) BEGIN, so a lookup never queues for the write
-        lock that BEGIN IMMEDIATE takes. Never write through it."""
+        """A read-only connection: on SQLite no BEGIN at all (each statement reads its own snapshot, in one trip
+        to the driver's thread), so a lookup never queues for the write lock that BEGIN IMMEDIATE takes and
+        costs no BEGIN/ROLLBACK. Never write through it; a read needing one snapshot over several statements
+        uses a session."""
         async with self.engine.connect() as conn:
             yield await conn.execution_options(salesbot_read_only=True)
 
@@ -85,8 +87,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        read_only = conn.get_execution_options().get("salesbot_read_only")
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if not conn.get_execution_options().get("salesbot_read_only"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def sqlite_path(url: str) -> Path | None:
