@@ -10,9 +10,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import Select, bindparam, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -213,10 +215,8 @@ async def identify_cached(
     if info is not None:
         return info, None
     version = UserCache.version
-    u = table_of(User).c
     async with db.reader() as conn:
-        row = (await conn.execute(select(u.id, u.name, u.role, u.manager_id, u.active, u.channel)
-                                  .where(u.id == user_id))).first()
+        row = (await conn.execute(_who_is(), {"w_id": user_id})).first()
     if row is None:
         if not auto_register:
             return None, None
@@ -229,6 +229,14 @@ async def identify_cached(
         return info, channel
     cache.put(info, channel, version)
     return info, None
+
+
+@cache
+def _who_is() -> Select[Any]:
+    """Built once: building the statement per message cost more than running it."""
+    u = table_of(User).c
+    return select(u.id, u.name, u.role, u.manager_id, u.active, u.channel).where(
+        u.id == bindparam("w_id", type_=u.id.type))
 
 
 async def _register(db: Database, user_id: str, channel: str, display_name: str | None, now: datetime
