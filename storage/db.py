@@ -26,6 +26,7 @@ from storage import sqlite_driver
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SQLITE_POOL = 64  # connections kept open to a SQLite file, each an idle thread (as many again for a moment)
 
 
 class Database:
@@ -39,6 +40,10 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30}
             if "+aiosqlite" in url.split(":", 1)[0]:
                 kwargs["module"] = sqlite_driver.dbapi()  # one thread trip per statement
+            if sqlite_path(url) is not None:
+                # Each connection is a thread and a file open with its PRAGMAs: with the default pool (5 kept)
+                # a burst's 50 handlers opened and closed overflow connections all the time.
+                kwargs.update(pool_size=SQLITE_POOL, max_overflow=SQLITE_POOL)
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
