@@ -23,7 +23,7 @@ from bot.context import UserInfo
 from storage.db import Database
 from storage.models import User
 from storage.sql import insert_ignore, table_of
-from storage.users import CHANNEL_ONLY, set_channels
+from storage.users import CHANNEL_ONLY, NEWCOMER, set_channels
 
 log = logging.getLogger(__name__)
 
@@ -198,10 +198,12 @@ def _on_execute(conn: object, cursor: object, statement: str, params: object, co
 
 
 def _channel_only(context: object) -> bool:
-    """A user's channel changed, nothing else: no cached identity or team changes (a cached identity is kept
-    per channel and re-read when the channel differs), so the caches of every other user stay warm."""
+    """Writes that leave every cached entry true, so the caches of every other user stay warm: a user's channel
+    changed, nothing else (a cached identity is kept per channel and re-read when the channel differs); or a
+    newcomer was registered (an insert-if-absent changes no existing user; the team shows them within its TTL —
+    a burst of first messages from unknown reps emptied every cache once per message)."""
     options = getattr(context, "execution_options", None) or {}
-    return bool(options.get(CHANNEL_ONLY))
+    return bool(options.get(CHANNEL_ONLY) or options.get(NEWCOMER))
 
 
 async def identify_cached(
@@ -246,7 +248,7 @@ async def _register(db: Database, user_id: str, channel: str, display_name: str 
     async with db.session() as session:
         stmt = insert_ignore(session, table).values(id=user_id, name=display_name or user_id, role="rep",
                                                     created_at=now, channel=channel, active=True)
-        if (await session.execute(stmt.returning(table.c.id))).first() is not None:
+        if (await session.execute(stmt.returning(table.c.id), execution_options={NEWCOMER: True})).first() is not None:
             log.info("auto-registered %s (%s) as rep", user_id, channel)
         row = (await session.execute(select(table.c.name, table.c.role, table.c.manager_id, table.c.active)
                                      .where(table.c.id == user_id))).one()

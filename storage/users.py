@@ -13,6 +13,7 @@ from storage.models import User
 from storage.sql import table_of
 
 CHANNEL_ONLY = "salesbot_channel_only"  # execution option: an UPDATE of users.channel alone (bot/org.py's hook)
+NEWCOMER = "salesbot_newcomer"  # execution option: an insert-if-absent of an auto-registered user (same hook)
 
 
 async def set_channels(session: AsyncSession, changes: list[tuple[str, str]]) -> None:

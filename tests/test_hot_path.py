@@ -233,3 +233,16 @@ async def test_the_conversation_state_is_one_read_on_each_backend(org_db: Databa
     params["s_since"] = now  # nothing acted on since: no second part
     async with org_db.reader() as conn:
         assert {r.part for r in (await conn.execute(_state_statement(), params)).all()} == {1, 3}
+
+
+async def test_a_burst_of_newcomers_keeps_the_caches_warm(services: Services) -> None:
+    """Reps nobody imported write for the first time (auto-registered): each registration emptied every cache,
+    so the team of thousands was read again for every message of the burst."""
+    from bot.dispatch import dispatch
+    from bot.org import UserCache
+
+    await dispatch(services, _help_from(services, "rep01", "warm-1"))
+    version = UserCache.version
+    await asyncio.gather(*(dispatch(services, _help_from(services, f"new{i:02d}", f"n-{i}")) for i in range(5)))
+    assert UserCache.version == version
+    assert len([r for r, _k in await _outbox_rows(services) if r.startswith("new")]) == 5
