@@ -43,8 +43,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(tmp: Path, port: int, api_base: str, inflight: int) -> Path:
+def write_config(tmp: Path, port: int, api_base: str, inflight: int, db_url: str = "") -> Path:
     cfg = tmp / "config.toml"
+    db_url = db_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
     cfg.write_text(
         f"""
 [server]
@@ -52,7 +53,7 @@ host = "127.0.0.1"
 port = {port}
 max_inflight = {inflight}
 [database]
-url = "sqlite+aiosqlite:///{tmp}/bench.db"
+url = "{db_url}"
 [wecom]
 corp_id = "{CORP}"
 agent_id = 1000002
@@ -245,7 +246,11 @@ async def main(args: argparse.Namespace) -> int:
     api_base = await fake.start()
     tmp = Path(tempfile.mkdtemp(prefix="salesbot-bench-"))
     port = free_port()
-    cfg = write_config(tmp, port, api_base, args.inflight)
+    cfg = write_config(tmp, port, api_base, args.inflight, args.db)
+    if args.db:
+        subprocess.run([sys.executable, "-m", "app.cli", "db", "upgrade", "--config", str(cfg)], check=True,
+                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     if not args.new_users:
         import_reps(cfg, tmp, args.n, env)
@@ -332,5 +337,7 @@ if __name__ == "__main__":
                         "on their first message) instead of an imported team")
     parser.add_argument("--py-spy", default="", metavar="OUT", help="profile the server with py-spy into OUT "
                         "(collapsed stacks; needs `pip install py-spy`)")
+    parser.add_argument("--db", default="", help="database URL (an empty PostgreSQL database; default: a fresh "
+                        "SQLite file)")
     parser.add_argument("--timeout", type=float, default=300.0, help="max seconds to wait for the backlog")
     sys.exit(asyncio.run(main(parser.parse_args())))
