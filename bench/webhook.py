@@ -78,6 +78,11 @@ def import_reps(cfg: Path, tmp: Path, n: int, env: dict[str, str]) -> None:
                    check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def upgrade_db(cfg: Path, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "app.cli", "db", "upgrade", "--config", str(cfg)], check=True, env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def start_server(cfg: Path, log_path: Path, env: dict[str, str], cpus: set[int] | None,
                  profile: str = "") -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "app.cli", "serve", "--config", str(cfg)]
@@ -247,11 +252,9 @@ async def main(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="salesbot-bench-"))
     port = free_port()
     cfg = write_config(tmp, port, api_base, args.inflight, args.db)
-    if args.db:
-        subprocess.run([sys.executable, "-m", "app.cli", "db", "upgrade", "--config", str(cfg)], check=True,
-                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    if args.db:
+        upgrade_db(cfg, env)
     if not args.new_users:
         import_reps(cfg, tmp, args.n, env)
     server_cpus = pin(args.pin)
