@@ -48,7 +48,9 @@ async def run(k: int, args: argparse.Namespace) -> str:
             # The replay grace of the kill -9 test (4 s) would replay every message of a backlog longer than that
             # (each then handled twice: the second run finds it handled and rolls back): a bench of throughput
             # keeps the shipped default.
-            env = cluster_env(url, fake, SALESBOT_SERVER_REPLAY_GRACE_S=str(args.replay_grace))
+            # Likewise its 6 s lease cut deliveries off after 3 s (lease / 2) when a loaded machine answered slower.
+            env = cluster_env(url, fake, SALESBOT_SERVER_REPLAY_GRACE_S=str(args.replay_grace),
+                              SALESBOT_REMINDERS_LEASE_S="60")
             await prepare(url, env)
             servers = await start_cluster(tmp, env, k)
             try:
