@@ -80,7 +80,8 @@ async def run_outage(h: WecomHarness, admin_dsn: str, database: str, seconds: fl
     await allow_connections(admin_dsn, database, False)
     try:
         end, posting = time.monotonic() + seconds, []
-        while time.monotonic() < end or len(ids) < at_least:  # open loop: a callback every `every_s`, however slow the answers are
+        # open loop: a callback every `every_s`, however slow the answers are
+        while time.monotonic() < end or len(ids) < at_least:
             msg_id = next(h.ids)
             payloads[msg_id] = text_xml(h.fake.corp_id, USERS[len(ids) % len(USERS)], f"帮助 {len(ids)}", msg_id,
                                         h.now)
