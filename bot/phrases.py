@@ -56,6 +56,7 @@ MULTI = "一条消息里有两个操作，请分开发，我一条一条处理�
 UNCLEAR = "你是想{options}？"
 UNCLEAR_OPTIONS = {"lead_show": "查看{customer}的线索", "follow_up": "记录{customer}的跟进", "reminder": "设置提醒"}
 NO_CARD = "最近没有发给你的卡片可选，请直接告诉我要做什么。"
+BAD_ID = "「{raw}」不是线索编号，编号是整数，例如「线索 12」。"
 NO_SUCH_BUTTON = "上一张卡片只有 {n} 个选项，请回复 1 到 {n}。"
 
 # -- reminders and follow-ups ---------------------------------------------------------------------

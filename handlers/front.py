@@ -141,6 +141,11 @@ async def multi(ctx: Context, msg: Inbound) -> None:
     ctx.reply(Text(P.MULTI))
 
 
+@router.intent("bad_id")
+async def bad_id(ctx: Context, msg: Inbound) -> None:
+    ctx.reply(Text(P.BAD_ID.format(raw=intent_of(ctx).slots.get("raw", ""))))
+
+
 @router.intent("unclear")
 async def unclear(ctx: Context, msg: Inbound) -> None:
     intent = intent_of(ctx)

@@ -215,12 +215,25 @@ def understand(text: str, role: str = "rep", state: State | None = None) -> Inte
         return Intent("help", text=t)
     if not _WORDY.search(t) or _only_emoji(t):
         return Intent("ack" if t in ("👌", "👍", "🙏", "🤝") else "noise", text=t)
-    for step in (_flag_answer, _pick, _small_talk, _command, _reminder, _free_lead, _follow_up_note, _edit,
+    for step in (_bad_id, _flag_answer, _pick, _small_talk, _command, _reminder, _free_lead, _follow_up_note, _edit,
                  _bare_name, _near_miss):
         got = step(t, role, state)
         if got is not None:
             return got
     return Intent("knowledge", {"query": t}, t)
+
+
+# a lead number that is not a whole number of lead-number size (「线索 1e10」, 「跟进 3.5」, 「接手 123456789」): read
+# whole and refused, never cut down to its first digits (「线索 1」)
+BAD_ID = re.compile(r"(?:线索|跟进|接手|改派|分配|延期|阶段|推进|赢单|输单|证据|查看|打开)\s*(?:#|第)?\s*"
+                    r"(?P<n>\d+(?:\.\d+|[eE][+-]?\d+)+|\d{8,})(?![\w.])")
+
+
+def _bad_id(t: str, role: str, state: State) -> Intent | None:
+    m = BAD_ID.search(t)
+    if m is None or PHONE.fullmatch(m.group("n")):
+        return None
+    return Intent("bad_id", {"raw": m.group("n")}, t)
 
 
 def _flag_answer(t: str, role: str, state: State) -> Intent | None:

@@ -1,0 +1,64 @@
+"""What a second new-user audit of the front door found (issue 15), each written as the user's complaint: numbers
+read whole, today's follow-ups asked in many ways, edits and reminders on a lead named by its customer, stable
+draft buttons, agreed times kept outside working hours, one budget check, and 接手 / 改派 by text that act at once
+with an undo. Invented people and companies only."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.chat import ChatSession
+from bot.services import Services
+from storage.models import Activity, Lead, Reminder
+from tests.conftest import Transcript
+from tests.leads_helpers import cn, get_lead, seed_lead
+
+
+async def _snapshot(services: Services) -> tuple[int, int, list[tuple[int, str | None, str, int | None]]]:
+    """What a bad message must not change: activities, reminders, and each lead's owner, status and budget."""
+    async with services.db.session() as s:
+        acts = int((await s.execute(select(func.count()).select_from(Activity))).scalar_one())
+        rems = int((await s.execute(select(func.count()).select_from(Reminder))).scalar_one())
+        leads = [(x.id, x.owner_id, x.status, x.budget_cny)
+                 for x in (await s.execute(select(Lead).order_by(Lead.id))).scalars()]
+    return acts, rems, leads
+
+
+def _short_chinese(text: str) -> bool:
+    import re
+
+    return len(text) <= 120 and re.search(r"[A-Za-z]{3,}", text) is None and re.search(r"[\u4e00-\u9fff]", text)
+
+
+async def test_a_lead_number_is_read_whole_never_cut_to_its_first_digits(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「线索 1e10」 showed lead 1 (a customer the rep did not mean); 「跟进 2.5 …」 wrote on lead 2."""
+    await seed_lead(services, "rep01", customer_name="邹海", company="松涛仓储", assigned_at=cn(23, 9))
+    await seed_lead(services, "rep01", customer_name="祁敏", company="白鹭酒店", assigned_at=cn(23, 9))
+    before = await _snapshot(services)
+    for line in ("线索 1e10", "跟进 2.5 客户回电了", "查看线索1.0", "接手 123456789"):
+        await chat.handle_line(line)
+        reply = transcript.last("rep01")["text"]
+        assert "不是线索编号" in reply and "邹海" not in reply and "祁敏" not in reply, (line, reply)
+        assert _short_chinese(reply)
+    assert await _snapshot(services) == before
+
+
+async def test_bad_input_gets_a_short_chinese_answer_and_changes_nothing(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    await seed_lead(services, "rep01", customer_name="邹海", company="松涛仓储", assigned_at=cn(23, 9))
+    before = await _snapshot(services)
+    rep_lines = ("客户" * 51_200, "🎉🎉🙈", "\u200b\u200f\u202e\u2066", "跟进 1 打了电话 改派 1 李娜", "改派 1 李娜")
+    for line in rep_lines:
+        n = len(transcript.texts("rep01"))
+        await chat.handle_line(line)
+        texts = transcript.texts("rep01")
+        assert len(texts) == n + 1 and _short_chinese(texts[-1]), (line[:20], texts[-1])
+    await chat.handle_line("/as manager01")
+    for line in ("改派 999 李娜", "延期 1 999天"):
+        n = len(transcript.texts("manager01"))
+        await chat.handle_line(line)
+        texts = transcript.texts("manager01")
+        assert len(texts) == n + 1 and _short_chinese(texts[-1]), (line, texts[-1])
+    assert await _snapshot(services) == before
+    assert (await get_lead(services, 1)).owner_id == "rep01"
