@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
 
 from bot import phrases as P
-from bot.clock import fmt_cn
+from bot.actions import ViewLead
+from bot.clock import CN_TZ, fmt_cn, to_cn
 from bot.context import Context
 from bot.dispatch import run_route
 from bot.messages import Button, Card, Inbound, Text, body_from_json, body_to_json
@@ -27,20 +28,21 @@ from handlers.capture import capture_card
 from handlers.checks import hooks
 from handlers.escalation import apply_result
 from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, understand
+from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, handed_over
 from handlers.leads.handover import offboard_with_handover
-from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for, renewal_refusal
+from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for, list_leads, renewal_refusal
 from handlers.llm_intent import ask_model
 from handlers.report import DIGEST_WINDOW, compute_report
 from handlers.when import first_future, replaced, say_when, workdays
 from ocr.extract import budget_in
 from ocr.timeparse import find_times
 from reminders import actions, messages
-from reminders.policies import FOLLOW_UP, NOTICE
+from reminders.policies import FOLLOW_UP, NOTICE, RULE_CN
 from reminders.store import add_timer, cancel_timers
 from storage.activity import add_activity
 from storage.leads import DROPPED, clean_value, find_duplicates, parse_budget, plain_number, set_field
-from storage.models import Activity, Lead, OutboxMessage, User
+from storage.models import Activity, Lead, OutboxMessage, Reminder, User
 
 log = logging.getLogger(__name__)
 router: Router[Context] = Router("front")
@@ -268,6 +270,48 @@ async def front_door(ctx: Context, msg: Inbound) -> Reading:
     return Reading(intent.name, command)
 
 
+# ---------------------------------------------------------------- what to do today
+
+@router.intent("today")
+async def today(ctx: Context, msg: Inbound) -> None:
+    """「今天有啥要跟进的」: the caller's leads with a step due by the end of the day (overdue first), and the
+    reminders they asked for that day; 「明天…」: the same for tomorrow."""
+    tomorrow = intent_of(ctx).slots.get("day") == "明天"
+    now = ctx.now()
+    start = datetime.combine(to_cn(now).date() + timedelta(days=int(tomorrow)), time(0), CN_TZ)
+    end = start + timedelta(days=1)
+    session = await ctx.db()
+    leads = [lead for lead in await list_leads(session, ctx.user, scope="own") if lead.status != "frozen"]
+    timers = await view.next_actions(session, [lead.id for lead in leads])
+    due: list[tuple[datetime, str, int | None]] = []
+    for lead in leads:
+        steps = [(to_cn(timers[lead.id][1]), timers[lead.id][0])] if lead.id in timers else []
+        if lead.next_follow_up_at is not None:
+            steps.append((to_cn(lead.next_follow_up_at), RULE_CN[FOLLOW_UP]))
+        when, what = min(steps, default=(None, ""))
+        if when is not None and when < end and (when >= start or not tomorrow):
+            who = user_text(lead.customer_name or P.UNNAMED_CUSTOMER)
+            company = f" · {user_text(lead.company)}" if lead.company else ""
+            late = "🔴 已超时 " if when < now else ""
+            due.append((when, f"{late}{fmt_cn(when, with_date=when < start)} #{lead.id} {who}{company} · {what}",
+                        lead.id))
+    asked = await session.execute(select(Reminder.due_at, Reminder.payload).where(
+        Reminder.lead_id.is_(None), Reminder.rule == NOTICE, Reminder.status == "pending",
+        Reminder.due_at >= max(start, now), Reminder.due_at < end))
+    for when, payload in asked.all():
+        if (payload or {}).get("to") == ctx.user.id and (payload or {}).get("asked"):
+            due.append((to_cn(when), f"⏰ {fmt_cn(when, with_date=False)} {user_text(payload.get('task') or '提醒')}",
+                        None))
+    day = "明天" if tomorrow else "今天"
+    if not due:
+        ctx.reply(Text(P.TODAY_NONE.format(day=day)))
+        return
+    due.sort(key=lambda d: d[0])
+    ids = [lead_id for _, _, lead_id in due if lead_id is not None]
+    ctx.reply(Card(title=P.TODAY_TITLE.format(day=day, n=len(due)), description="\n".join(line for _, line, _ in due),
+                   buttons=tuple(Button(ViewLead(i).pack(), f"查看 #{i}") for i in ids[:5]), note=P.TODAY_NOTE))
+
+
 # ---------------------------------------------------------------- reminders
 
 # a task about whichever lead the conversation is on: 「明天提醒我跟进」 after a lead's card
@@ -299,6 +343,7 @@ async def remind_me(ctx: Context, when: datetime, task: str) -> None:
     note = messages.asked(when, task)
     await add_timer(await ctx.db(), None, NOTICE, when, ctx.now(), payload={
         "to": ctx.user.id, "body": body_to_json(note.body), "line": note.line, "standalone": True, "asked": True,
+        "task": task[:200],
         "key": f"asked:{ctx.user.id}:{ctx.msg.channel}:{ctx.msg.msg_id}"})
 
 

@@ -215,8 +215,8 @@ def understand(text: str, role: str = "rep", state: State | None = None) -> Inte
         return Intent("help", text=t)
     if not _WORDY.search(t) or _only_emoji(t):
         return Intent("ack" if t in ("👌", "👍", "🙏", "🤝") else "noise", text=t)
-    for step in (_bad_id, _flag_answer, _pick, _small_talk, _command, _reminder, _free_lead, _follow_up_note, _edit,
-                 _bare_name, _near_miss):
+    for step in (_bad_id, _flag_answer, _pick, _small_talk, _today, _command, _reminder, _free_lead,
+                 _follow_up_note, _edit, _bare_name, _near_miss):
         got = step(t, role, state)
         if got is not None:
             return got
@@ -296,6 +296,31 @@ def _small_talk(t: str, role: str, state: State) -> Intent | None:
     if HOW_TO.search(low) or (HELP.search(low) and not re.search(r"客户|报价|价格|异议|竞品", low)):
         return Intent("help", text=t)
     return None
+
+
+# ---------------------------------------------------------------- what to do today
+
+# 「今天有啥要跟进的」, 「我今天该联系谁」, 「今日待办」, 「明天要见哪些客户」: the day's follow-ups, asked any way
+_DAY = re.compile(r"今天|今日|今儿个?|当天|明天|明日|明儿")
+_TODO_ITEM = re.compile(r"待办|任务|日程|安排|计划|要做|该做|要干|该干")
+_TODO_ACT = r"(?:跟进|联系|回访|拜访|打电话|回电|见|找|约|跟)"
+_TODO_WHO = re.compile(rf"{_TODO_ACT}.{{0,6}}(?:谁|哪[些个位几]|几个|几[位条家]|多少)"
+                       rf"|(?:谁|哪[些个位几]|几个|几[位条家]|多少).{{0,6}}{_TODO_ACT}"
+                       rf"|有(?:啥|什么|没有|哪些)(?:客户|线索|人|单子)?(?:要|需要|该|得|可以)?{_TODO_ACT}")
+_NOT_TODO = re.compile(r"没|超时|逾期|冻结|话术|怎么|如何|怎样|咋|为什么|提醒|叫我|喊我|日报|团队|大家|组里")
+
+
+def _today(t: str, role: str, state: State) -> Intent | None:
+    day = _DAY.search(t)
+    if day is None or len(t) > 24 or re.search(r"\d", t) or _NOT_TODO.search(t) or CONTACT_DONE.search(t):
+        return None
+    rest = _tidy(t[: day.start()] + " " + t[day.end():])
+    if not (_TODO_ITEM.search(rest) or _TODO_WHO.search(rest)):
+        return None
+    if any(name and name in t for _lid, name in state.customers):  # 「今天要见周立吗」: about one customer
+        return None
+    said = day.group(0)
+    return Intent("today", {} if said in ("今天", "今日", "今儿", "今儿个", "当天") else {"day": "明天"}, t)
 
 
 # ---------------------------------------------------------------- commands

@@ -62,3 +62,21 @@ async def test_bad_input_gets_a_short_chinese_answer_and_changes_nothing(
         assert len(texts) == n + 1 and _short_chinese(texts[-1]), (line, texts[-1])
     assert await _snapshot(services) == before
     assert (await get_lead(services, 1)).owner_id == "rep01"
+
+
+async def test_todays_follow_ups_asked_in_a_reps_own_words(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「今天有啥要跟进的」 got a knowledge card about follow-up technique, not the rep's list for today."""
+    due_today = await seed_lead(services, "rep01", customer_name="邹海", company="松涛仓储", assigned_at=cn(20, 9),
+                                first_contact_at=cn(20, 10), next_follow_up_at=cn(23, 16))
+    await seed_lead(services, "rep01", customer_name="祁敏", company="白鹭酒店", assigned_at=cn(20, 9),
+                    first_contact_at=cn(20, 10), next_follow_up_at=cn(26, 10))
+    await chat.handle_line("下午5点提醒我交周报")
+    for line in ("今天有啥要跟进的", "今天要跟谁", "今天的待办", "我今天该联系谁"):
+        await chat.handle_line(line)
+        card = transcript.last("rep01")
+        assert card["title"] == "📋 今天要跟进（2）", (line, card)
+        assert f"16:00 #{due_today} 邹海 · 松涛仓储 · 约定回访" in card["text"] and "交周报" in card["text"]
+        assert "祁敏" not in card["text"] and "话术" not in card["text"]
+    await chat.handle_line("明天要见哪些客户")
+    assert "明天没有到期的跟进" in transcript.last("rep01")["text"]
