@@ -75,6 +75,8 @@ FOLLOW_UP_WHICH = "这条跟进是哪条线索的？请带上编号，例如「�
 # -- edits ---------------------------------------------------------------------------------------
 EDIT_DONE = "✅ 已更新线索 #{id} 的{field}：{value}"
 EDIT_WHICH = "要改哪条线索？请带上编号，例如「线索 12 {field} {value}」。"
+EDIT_WHICH_CUSTOMER = "叫{customer}的客户有 {n} 条线索（{ids}），请带上编号再说一次，例如「{example}」。"
+NO_SUCH_CUSTOMER = "你的线索里没有叫{customer}的客户，请带上编号，例如「{example}」。"
 EDIT_BAD = "「{value}」不像有效的{field}，请再检查一下。"
 EDIT_ASK_BUDGET = ("预算 {value} 比团队至今最大的一单（{largest}）高出 10 倍以上，是不是多写了零？"
                    "确认无误请点「确认」。")

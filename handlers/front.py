@@ -27,7 +27,7 @@ from handlers.capture import _tell_conflicts as tell_conflicts
 from handlers.capture import capture_card
 from handlers.checks import hooks
 from handlers.escalation import apply_result
-from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, understand
+from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, customer_hits, understand
 from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, handed_over
 from handlers.leads.handover import offboard_with_handover
@@ -326,7 +326,7 @@ async def _lead_named(ctx: Context, slots: dict[str, Any]) -> tuple[bool, Lead |
     state = state_of(ctx)
     customer = slots.get("customer")
     if customer:
-        ids = [lid for lid, name in state.customers if name == customer]
+        ids = customer_hits(customer, state)[1]
         if len(ids) > 1:
             ctx.reply(Text(P.REMINDER_WHICH.format(customer=customer, n=len(ids), ids="、".join(f"#{i}" for i in ids),
                                                    example=f"明天提醒我跟进 {ids[0]}")))
@@ -386,12 +386,27 @@ async def reminder(ctx: Context, msg: Inbound) -> None:
 
 # ---------------------------------------------------------------- edits by text
 
-async def _edit_target(ctx: Context, lead_id: int | None) -> Lead | None:
+async def _edit_target(ctx: Context, lead_id: int | None, customer: str | None = None,
+                       example: str = "预算 50万") -> Lead | None:
+    """The lead an edit is about: by number; by the customer named (「把王总的预算改成60万」: the caller's lead of
+    that customer, asked which when two fit); else the open draft, else the lead of this conversation."""
     if lead_id is not None:
         return await lead_for(ctx, lead_id)
     session = await ctx.db()
     draft = (await session.execute(select(Lead).where(Lead.created_by == ctx.user.id, Lead.status == "draft")
                                    .order_by(Lead.id.desc()).limit(1))).scalar_one_or_none()
+    if customer:
+        ids = customer_hits(customer, state_of(ctx))[1]
+        if len(ids) == 1:
+            return await lead_for(ctx, ids[0])
+        if not ids and draft is not None and draft.customer_name and customer_hits(
+                customer, State(customers=((draft.id, draft.customer_name),)))[1]:
+            return draft  # the customer of the draft still open
+        said = f"线索 {ids[0] if ids else 12} {example}"
+        ctx.reply(Text(P.EDIT_WHICH_CUSTOMER.format(customer=customer, n=len(ids), ids="、".join(f"#{i}" for i in ids),
+                                                    example=said) if ids else
+                       P.NO_SUCH_CUSTOMER.format(customer=customer, example=said)))
+        return None
     if draft is not None:
         return draft
     current = state_of(ctx).current_lead
@@ -403,9 +418,9 @@ async def edit(ctx: Context, msg: Inbound) -> None:
     slots = intent_of(ctx).slots
     name, raw = slots["field"], slots["value"]
     label = P.FIELD_CN.get(name, name)
-    lead = await _edit_target(ctx, slots.get("lead_id"))
+    lead = await _edit_target(ctx, slots.get("lead_id"), slots.get("customer"), f"{label} {raw}")
     if lead is None:
-        if slots.get("lead_id") is None:
+        if slots.get("lead_id") is None and not slots.get("customer"):
             ctx.reply(Text(P.EDIT_WHICH.format(field=label, value=raw)))
         return
     if lead.status != "draft" and (frozen_refusal(ctx, lead) or closed_refusal(ctx, lead)

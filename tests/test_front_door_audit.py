@@ -80,3 +80,29 @@ async def test_todays_follow_ups_asked_in_a_reps_own_words(
         assert "祁敏" not in card["text"] and "话术" not in card["text"]
     await chat.handle_line("明天要见哪些客户")
     assert "明天没有到期的跟进" in transcript.last("rep01")["text"]
+
+
+async def test_an_edit_or_a_plan_names_the_lead_by_its_customer(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「把王总的预算改成60万」 and 「过两天再跟进李经理」 got 「你是想查看…还是记录跟进？」, though the rep had
+    said what to do."""
+    one = await seed_lead(services, "rep01", customer_name="邹海", company="松涛仓储", assigned_at=cn(20, 9),
+                          first_contact_at=cn(20, 10))
+    mgr = await seed_lead(services, "rep01", customer_name="祁经理", company="白鹭酒店", assigned_at=cn(20, 9),
+                          first_contact_at=cn(20, 10))
+    await chat.handle_line("把邹海的预算改成60万")
+    assert (await get_lead(services, one)).budget_cny == 600_000
+    assert f"已更新线索 #{one} 的预算：60万" in transcript.last("rep01")["text"]
+    await chat.handle_line("过两天再跟进祁经理")
+    assert f"线索 #{mgr} 祁经理" in transcript.last("rep01")["text"] and "提醒你" in transcript.last("rep01")["text"]
+    assert (await get_lead(services, mgr)).next_follow_up_at is not None
+    await chat.handle_line("邹总的电话是13566667777")  # surname and title, one customer of that surname
+    assert (await get_lead(services, one)).phone == "13566667777"
+    # two leads of one customer: asked which, nothing changed
+    two = await seed_lead(services, "rep01", customer_name="邹海", company="松涛物流", assigned_at=cn(20, 9),
+                          first_contact_at=cn(20, 10))
+    await chat.handle_line("把邹海的预算改成80万")
+    assert f"#{one}、#{two}" in transcript.last("rep01")["text"]
+    assert (await get_lead(services, one)).budget_cny == 600_000 and (await get_lead(services, two)).budget_cny is None
+    await chat.handle_line("把董明的预算改成80万")  # no such customer
+    assert "没有叫董明的客户" in transcript.last("rep01")["text"]
