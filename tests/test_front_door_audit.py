@@ -106,3 +106,15 @@ async def test_an_edit_or_a_plan_names_the_lead_by_its_customer(
     assert (await get_lead(services, one)).budget_cny == 600_000 and (await get_lead(services, two)).budget_cny is None
     await chat.handle_line("把董明的预算改成80万")  # no such customer
     assert "没有叫董明的客户" in transcript.last("rep01")["text"]
+
+
+async def test_draft_buttons_keep_their_order_after_an_edit(chat: ChatSession, transcript: Transcript) -> None:
+    """The typed draft offered 确认 · 放弃; after 「行业 物流」 it offered 确认 · 修改 · 放弃, so the rep's 「2」 meant
+    放弃 before the edit and 修改 after it."""
+    await chat.handle_line("新客户 祁经理 白鹭酒店 13722224567")
+    first = [b["text"] for b in transcript.last("rep01")["buttons"]]
+    await chat.handle_line("行业 酒店")
+    after = transcript.last("rep01")
+    assert after["title"].startswith("线索草稿") and [b["text"] for b in after["buttons"]] == first
+    await chat.handle_line("预算 30万")
+    assert [b["text"] for b in transcript.last("rep01")["buttons"]] == first == ["确认", "修改", "放弃"]
