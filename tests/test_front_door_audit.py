@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.chat import ChatSession
+from bot.clock import ManualClock
 from bot.services import Services
 from storage.models import Activity, Lead, Reminder
 from tests.conftest import Transcript
@@ -118,3 +119,26 @@ async def test_draft_buttons_keep_their_order_after_an_edit(chat: ChatSession, t
     assert after["title"].startswith("线索草稿") and [b["text"] for b in after["buttons"]] == first
     await chat.handle_line("预算 30万")
     assert [b["text"] for b in transcript.last("rep01")["buttons"]] == first == ["确认", "修改", "放弃"]
+
+
+async def test_a_time_agreed_with_a_customer_after_hours_is_reminded_at_that_time(
+        chat: ChatSession, transcript: Transcript, services: Services, clock: ManualClock) -> None:
+    """「今晚8点给客户回电话」 on a lead was reminded the next morning at 09:00, after the call it was about."""
+    one = await seed_lead(services, "rep01", customer_name="邹海", company="松涛仓储", assigned_at=cn(20, 9),
+                          first_contact_at=cn(20, 10), last_activity_at=cn(23, 9))
+    two = await seed_lead(services, "rep01", customer_name="祁敏", company="白鹭酒店", assigned_at=cn(20, 9),
+                          first_contact_at=cn(20, 10), last_activity_at=cn(23, 9))
+    await chat.handle_line("今晚8点提醒我给邹海回电话")
+    assert f"今天 20:00 提醒你给邹海回电话（线索 #{one} 邹海）" in transcript.last("rep01")["text"]
+    await chat.handle_line(f"跟进 {two} 电话没聊完，约了晚上9点再打")
+    assert transcript.last("rep01")["text"].startswith("✅ 已记录；今天 21:00 提醒你回访")
+    n = len(transcript.texts("rep01"))
+    clock.set(cn(23, 19, 59))
+    await chat.settle()
+    assert not any("邹海" in t for t in transcript.texts("rep01")[n:])
+    clock.set(cn(23, 20, 0))
+    await chat.settle()
+    assert any("给邹海回电话" in t for t in transcript.texts("rep01")[n:])
+    clock.set(cn(23, 20, 46))  # 15 minutes before the call agreed in the follow-up
+    await chat.settle()
+    assert any("约定回访" in t and "祁敏" in t for t in transcript.texts("rep01")[n:])
