@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import fmt_cn
 from bot.context import Context
-from bot.messages import Card, Inbound, Outbound, Text
+from bot.messages import Button, Card, Inbound, Outbound, Text
 from bot.metrics import OCR, timed
 from bot.router import Router, normalize_text
 from bot.usertext import user_text
@@ -211,13 +211,15 @@ async def capture_card(session: AsyncSession, draft: Lead, dups: list[Lead], vie
     names = await user_names(session, [draft.created_by, *(d.owner_id for d in dups)])
     card = _mark_past_follow_up(draft_card(draft, names, dups, viewer), draft, now)
     note = _source_note(draft)
-    if not dups:
+    if not dups or draft.source != "ocr":  # a typed draft keeps its buttons; its note says who has the customer
         return dataclasses.replace(card, note="；".join(filter(None, (card.note, note))))
     dup = dups[0]
     owner = names.get(dup.owner_id or "", "线索池") if dup.owner_id else "线索池"
     since = fmt_cn(dup.assigned_at or dup.created_at)
     description = f"⚠️ 该客户已有线索 #{dup.id}，由 {owner} 负责（自 {since}）。请选择："
-    return dataclasses.replace(card, description=description, note=note or card.note)
+    buttons = (Button(f"cap:merge:{draft.id}:{dup.id}", "合并到已有线索", "primary"),
+               Button(f"cap:new:{draft.id}", "仍然新建"), Button(f"lead:drop:{draft.id}", "放弃"))
+    return dataclasses.replace(card, description=description, buttons=buttons, note=note or card.note)
 
 
 def _source_note(draft: Lead) -> str:

@@ -187,16 +187,12 @@ def draft_card(lead: Lead, names: Mapping[str, str], duplicates: Sequence[Lead],
         else:
             notes.append(f"⚠️ 同一客户已有同事在跟进（线索 #{dup.id}）")
     return Card(title=f"线索草稿 #{lead.id}", description="请核对后确认：", fields=tuple(fields),
-                buttons=draft_buttons(lead.id, duplicates), note="；".join(notes), card_id=f"draft-{lead.id}")
+                buttons=draft_buttons(lead.id), note="；".join(notes), card_id=f"draft-{lead.id}")
 
 
-def draft_buttons(lead_id: int, duplicates: Sequence[Lead]) -> tuple[Button, ...]:
+def draft_buttons(lead_id: int) -> tuple[Button, ...]:
     """A draft's buttons, the same wherever the card is shown (typed, screenshot, after an edit), so a bare
-    「2」 means the same button each time: 确认 · 修改 · 放弃, or, for a customer already known, 合并 · 仍然新建 ·
-    放弃."""
-    if duplicates:
-        return (Button(f"cap:merge:{lead_id}:{duplicates[0].id}", "合并到已有线索", "primary"),
-                Button(f"cap:new:{lead_id}", "仍然新建"), Button(DropDraft(lead_id).pack(), "放弃"))
+    「2」 means the same button each time (a screenshot of a customer already known asks 合并 · 仍然新建 · 放弃)."""
     return (Button(ConfirmDraft(lead_id).pack(), "确认", "primary"), Button(f"cap:edit:{lead_id}", "修改"),
             Button(DropDraft(lead_id).pack(), "放弃"))
 
