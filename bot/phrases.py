@@ -78,8 +78,7 @@ EDIT_WHICH = "要改哪条线索？请带上编号，例如「线索 12 {field} 
 EDIT_WHICH_CUSTOMER = "叫{customer}的客户有 {n} 条线索（{ids}），请带上编号再说一次，例如「{example}」。"
 NO_SUCH_CUSTOMER = "你的线索里没有叫{customer}的客户，请带上编号，例如「{example}」。"
 EDIT_BAD = "「{value}」不像有效的{field}，请再检查一下。"
-EDIT_ASK_BUDGET = ("预算 {value} 比团队至今最大的一单（{largest}）高出 10 倍以上，是不是多写了零？"
-                   "确认无误请点「确认」。")
+EDIT_ASK_BUDGET = "{reason}。没写错请点「确认」；写错了直接发正确金额，例如「预算 50万」。"
 EDIT_ASK_PHONE = "手机号「{value}」是 {n} 位，手机号应为 11 位，请再核对一下。"
 FIELD_CN = {"customer_name": "客户姓名", "company": "公司", "title": "职位", "phone": "电话", "email": "邮箱",
             "wechat_id": "微信", "budget_cny": "预算", "needs": "需求", "industry": "行业", "region": "区域",

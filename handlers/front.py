@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from bot import phrases as P
 from bot.actions import ViewLead
@@ -25,6 +25,7 @@ from bot.router import Reading, Router
 from bot.usertext import user_text
 from handlers.capture import _tell_conflicts as tell_conflicts
 from handlers.capture import capture_card
+from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
 from handlers.escalation import apply_result
 from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, customer_hits, understand
@@ -41,7 +42,7 @@ from reminders import actions, messages
 from reminders.policies import FOLLOW_UP, NOTICE, RULE_CN
 from reminders.store import add_timer, cancel_timers
 from storage.activity import add_activity
-from storage.leads import DROPPED, clean_value, find_duplicates, parse_budget, plain_number, set_field
+from storage.leads import clean_value, find_duplicates, parse_budget, plain_number, set_field
 from storage.models import Activity, Lead, OutboxMessage, Reminder, User
 
 log = logging.getLogger(__name__)
@@ -453,23 +454,14 @@ async def _checked_value(ctx: Context, lead: Lead, name: str, raw: str) -> Any:
     if value in (None, "", []):
         ctx.reply(Text(P.EDIT_BAD.format(value=raw, field=label)))
         return None
-    if name == "budget_cny":
-        largest = await largest_budget(await ctx.db())
-        if value > (BUDGET_FACTOR * largest if largest else BUDGET_FLOOR):
-            ctx.reply(Card(title=P.EDIT_ASK_BUDGET.format(value=yuan(value), largest=yuan(largest)),
+    if name == "budget_cny":  # the cross-check rule itself (handlers/checks): asked here, flagged if kept
+        finding = await checks_flags.budget_check(await ctx.db(), lead, value, ctx.settings.checks)
+        if finding is not None:
+            ctx.reply(Card(title=P.EDIT_ASK_BUDGET.format(reason=finding.reason.removesuffix("，请核实")),
                            buttons=(Button(f"front:budget:{lead.id}:{value}", P.CONFIRM, "primary"),
                                     Button("front:cancel", P.CANCEL))))
             return None
     return value
-
-
-BUDGET_FACTOR = 10
-BUDGET_FLOOR = 100_000_000  # with no budgets yet, anything above 1 亿 gets the question
-
-
-async def largest_budget(session: Any) -> int:
-    return int(await session.scalar(select(func.max(Lead.budget_cny)).where(
-        Lead.status != "draft", or_(Lead.close_reason.is_(None), Lead.close_reason != DROPPED))) or 0)
 
 
 def yuan(value: int) -> str:

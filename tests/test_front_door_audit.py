@@ -142,3 +142,23 @@ async def test_a_time_agreed_with_a_customer_after_hours_is_reminded_at_that_tim
     clock.set(cn(23, 20, 46))  # 15 minutes before the call agreed in the follow-up
     await chat.settle()
     assert any("约定回访" in t and "祁敏" in t for t in transcript.texts("rep01")[n:])
+
+
+async def test_one_budget_check_asks_before_an_edit_keeps_a_value(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """The edit asked by its own ×10-of-the-largest rule while the lead flag used the team's median for the
+    industry: 「预算 50」 (50 元, a unit typo) and 900万 among 30万 logistics deals went through the edit unasked,
+    then came back as a 🔴 flag."""
+    for i in range(5):
+        await seed_lead(services, "rep02", customer_name=f"客户{i}", industry="物流", budget_cny=300_000,
+                        assigned_at=cn(20, 9))
+    lead_id = await seed_lead(services, "rep01", customer_name="邹海", industry="物流", assigned_at=cn(20, 9),
+                              first_contact_at=cn(20, 10))
+    for said, reason in ((f"线索 {lead_id} 预算 50", "远低于"), (f"线索 {lead_id} 预算 900万", "中位数 30 万元")):
+        await chat.handle_line(said)
+        card = transcript.last("rep01")
+        assert reason in card["title"] and [b["text"] for b in card["buttons"]] == ["确认", "取消"], card
+        assert (await get_lead(services, lead_id)).budget_cny is None
+    await chat.handle_line(f"线索 {lead_id} 预算 60万")  # plausible: kept at once, no flag
+    assert (await get_lead(services, lead_id)).budget_cny == 600_000
+    assert "🔴" not in transcript.last("rep01")["text"]
