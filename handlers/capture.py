@@ -23,6 +23,7 @@ from bot.clock import fmt_cn
 from bot.context import Context
 from bot.messages import Button, Card, Inbound, Outbound, Text
 from bot.metrics import OCR, timed
+from bot.phrases import UNNAMED_CUSTOMER
 from bot.router import Router, normalize_text
 from bot.usertext import user_text
 from handlers.leads.assignment import activate_lead, plan_follow_up
@@ -249,7 +250,7 @@ async def _tell_conflicts(ctx: Context, session: AsyncSession, draft: Lead, dups
         owner = await session.get(User, dup.owner_id)
         if owner is None or not owner.manager_id:
             continue
-        who = user_text(draft.customer_name or draft.phone or "未知客户")
+        who = user_text(draft.customer_name or draft.phone or UNNAMED_CUSTOMER)
         by, owner_name = user_text(ctx.user.name), user_text(owner.name)
         text = (f"⚠️ 客户冲突：{by} 提交的截图客户「{who}」与 {owner_name} 的线索 #{dup.id} 重复"
                 f"（自 {fmt_cn(dup.assigned_at or dup.created_at)} 起跟进）。")

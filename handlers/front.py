@@ -42,7 +42,7 @@ from reminders import actions, messages
 from reminders.policies import FOLLOW_UP, NOTICE, RULE_CN
 from reminders.store import add_timer, cancel_timers
 from storage.activity import add_activity
-from storage.leads import clean_value, find_duplicates, parse_budget, plain_number, set_field
+from storage.leads import clean_value, find_duplicates, parse_budget, plain_number, set_field, user_names
 from storage.models import Activity, Lead, OutboxMessage, Reminder, User
 
 log = logging.getLogger(__name__)
@@ -576,10 +576,43 @@ async def takeover(ctx: Context, msg: Inbound) -> None:
         return
     previous = await change_owner(session, lead, ctx.user.id, ctx.user.id, now, cfg,
                                   reason=f"{ctx.user.name} 接手", kind="takeover")
-    ctx.reply(Text(P.TAKEN_OVER.format(id=lead.id)))
+    before = (await user_names(session, [previous])).get(previous, "") if previous else ""
+    line = P.TAKEN_OVER.format(id=lead.id, who=view.lead_name(lead))
+    ctx.reply(view.handover_card(P.TAKEN_OVER_TITLE, line + (P.WAS_OWNED.format(who=user_text(before))
+                                                            if before else ""), lead.id, ctx.user.id, previous, now))
     if previous and previous != ctx.user.id:
         ctx.send(previous, Text(f"线索 #{lead.id} 已由 {ctx.user.name} 接手。"),
                  key=f"takeover:{lead.id}:{now.isoformat()}")
+
+
+@router.card_action("front:undo:", roles={"manager", "admin"})
+async def undo_handover(ctx: Context, msg: Inbound) -> None:
+    """撤销 under a typed 接手 / 改派: the lead goes back to its owner before, if nothing moved it since and it is
+    within the window."""
+    parts = (msg.click_key or "").split(":")
+    if len(parts) != 6 or not parts[2].isdigit() or not parts[3].isdigit():
+        ctx.reply(Text(P.BAD_KEY))
+        return
+    lead_id, at, new_owner, previous = int(parts[2]), int(parts[3]), parts[4], parts[5]
+    lead = await lead_for(ctx, lead_id)
+    if lead is None:
+        return
+    session, now = await ctx.db(), ctx.now()
+    if (lead.owner_id != new_owner or lead.status not in ("active", "dormant")
+            or now.timestamp() - at > view.UNDO_MINUTES * 60 or await find_person(session, previous) is None):
+        ctx.update_card(P.UNDO_TOO_LATE.format(id=lead.id))
+        ctx.reply(Text(P.UNDO_TOO_LATE.format(id=lead.id)))
+        return
+    await change_owner(session, lead, previous, ctx.user.id, now, ctx.settings.reminders,
+                       reason=f"{ctx.user.name} 撤销了刚才的转交", kind="reassign")
+    name = (await user_names(session, [previous])).get(previous, "")
+    text = P.UNDONE.format(id=lead.id, who=user_text(name))
+    ctx.update_card(text)
+    ctx.reply(Text(text))
+    ctx.send(previous, Text(P.BACK_TO_YOU.format(id=lead.id, customer=view.lead_name(lead))),
+             key=f"undo:{lead.id}:{now.isoformat()}")
+    if new_owner not in (previous, ctx.user.id):
+        ctx.send(new_owner, Text(P.TAKEN_BACK.format(id=lead.id)), key=f"undo-new:{lead.id}:{now.isoformat()}")
 
 
 async def find_person(session: Any, who: str | None) -> User | None:

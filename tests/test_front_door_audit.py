@@ -162,3 +162,39 @@ async def test_one_budget_check_asks_before_an_edit_keeps_a_value(
     await chat.handle_line(f"线索 {lead_id} 预算 60万")  # plausible: kept at once, no flag
     assert (await get_lead(services, lead_id)).budget_cny == 600_000
     assert "🔴" not in transcript.last("rep01")["text"]
+
+
+async def test_a_managers_typed_takeover_or_reassign_acts_at_once_says_what_it_did_and_can_be_undone(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """A clear 「接手 N」 / 「把N号线索改派给李娜」 from a manager acts at once, names the customer and the owner
+    before, and offers 撤销; a name that fits no colleague exactly (「小李」) is asked about with buttons, and
+    nothing moves until one is clicked."""
+    one = await seed_lead(services, "rep01", customer_name="邹海", company="松涛仓储", assigned_at=cn(23, 9))
+    two = await seed_lead(services, "rep01", customer_name="祁敏", company="白鹭酒店", assigned_at=cn(23, 9))
+    await chat.handle_line("/as manager01")
+    await chat.handle_line(f"接手 {one}")
+    card = transcript.last("manager01")
+    assert (await get_lead(services, one)).owner_id == "manager01"
+    assert f"线索 #{one} 邹海 · 松涛仓储 已由你接手" in card["text"] and "原负责人 张伟" in card["text"]
+    assert [b["text"] for b in card["buttons"]] == ["撤销"]
+    await chat.handle_line("/click 撤销")
+    assert (await get_lead(services, one)).owner_id == "rep01"
+    assert "回到 张伟 名下" in transcript.last("manager01")["text"]
+    assert any(f"线索 #{one} 邹海" in t and "回到你名下" in t for t in transcript.texts("rep01"))
+
+    await chat.handle_line(f"把{two}号线索改派给李娜")
+    card = transcript.last("manager01")
+    assert (await get_lead(services, two)).owner_id == "rep02"
+    assert f"线索 #{two} 祁敏 · 白鹭酒店 已改派给 李娜" in card["text"] and "原负责人 张伟" in card["text"]
+    await chat.handle_line("/click 撤销")
+    assert (await get_lead(services, two)).owner_id == "rep01"
+    assert any("转交已被主管撤销" in t for t in transcript.texts("rep02"))
+    await chat.handle_line("/click 撤销")  # the card was already used: nothing moves
+    assert (await get_lead(services, two)).owner_id == "rep01"
+
+    await chat.handle_line(f"改派 {two} 小李")
+    card = transcript.last("manager01")
+    assert "你是想把线索" in card["title"] and [b["text"] for b in card["buttons"]] == ["李娜"]
+    assert (await get_lead(services, two)).owner_id == "rep01"
+    await chat.handle_line("1")
+    assert (await get_lead(services, two)).owner_id == "rep02"

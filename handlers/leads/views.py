@@ -197,6 +197,27 @@ def draft_buttons(lead_id: int) -> tuple[Button, ...]:
             Button(DropDraft(lead_id).pack(), "放弃"))
 
 
+def lead_name(lead: Lead) -> str:
+    """「邹海 · 松涛仓储」: the customer (or the one wording for a missing name) and the company when known."""
+    who = user_text(lead.customer_name or UNNAMED_CUSTOMER)
+    return f"{who} · {user_text(lead.company)}" if lead.company else who
+
+
+UNDO_MINUTES = 10  # how long a typed 接手 / 改派 can be taken back with its 撤销 button
+
+
+def undo_button(lead_id: int, new_owner: str, previous: str, now: datetime) -> Button:
+    """撤销 under a typed 接手 / 改派 that acted at once: the lead back to `previous` (front.py `undo_handover`)."""
+    return Button(f"front:undo:{lead_id}:{int(now.timestamp())}:{new_owner}:{previous}", "撤销")
+
+
+def handover_card(title: str, line: str, lead_id: int, new_owner: str, previous: str | None, now: datetime) -> Card:
+    """What a typed 接手 / 改派 did, said in full, with 撤销 when the lead had an owner to go back to."""
+    buttons = (undo_button(lead_id, new_owner, previous, now),) if previous and previous != new_owner else ()
+    return Card(title=title, description=line, buttons=buttons,
+                note=f"点「撤销」可在 {UNDO_MINUTES} 分钟内撤回。" if buttons else "")
+
+
 def evidence_card(lead: Lead, ev: Evidence, rep_name: str) -> Card:
     """For the manager: a rep's written evidence, to confirm or reject."""
     return Card(title=f"证据待确认 · 线索 #{lead.id}",
