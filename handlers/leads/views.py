@@ -11,14 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.actions import (
     ApproveEvidence,
     AwaitEvidence,
+    Big,
     ConfirmDraft,
     DropDraft,
+    EditDraft,
     FollowUpHint,
     LostHint,
     MarkWon,
     NextStage,
     ReassignPicker,
     RejectEvidence,
+    UndoHandover,
     ViewLead,
 )
 from bot.clock import fmt_cn
@@ -193,7 +196,7 @@ def draft_card(lead: Lead, names: Mapping[str, str], duplicates: Sequence[Lead],
 def draft_buttons(lead_id: int) -> tuple[Button, ...]:
     """A draft's buttons, the same wherever the card is shown (typed, screenshot, after an edit), so a bare
     「2」 means the same button each time (a screenshot of a customer already known asks 合并 · 仍然新建 · 放弃)."""
-    return (Button(ConfirmDraft(lead_id).pack(), "确认", "primary"), Button(f"cap:edit:{lead_id}", "修改"),
+    return (Button(ConfirmDraft(lead_id).pack(), "确认", "primary"), Button(EditDraft(lead_id).pack(), "修改"),
             Button(DropDraft(lead_id).pack(), "放弃"))
 
 
@@ -208,7 +211,7 @@ UNDO_MINUTES = 10  # how long a typed 接手 / 改派 can be taken back with its
 
 def undo_button(lead_id: int, new_owner: str, previous: str, now: datetime) -> Button:
     """撤销 under a typed 接手 / 改派 that acted at once: the lead back to `previous` (front.py `undo_handover`)."""
-    return Button(f"front:undo:{lead_id}:{int(now.timestamp())}:{new_owner}:{previous}", "撤销")
+    return Button(UndoHandover(lead_id, Big(int(now.timestamp())), new_owner, previous).pack(), "撤销")
 
 
 def handover_card(title: str, line: str, lead_id: int, new_owner: str, previous: str | None, now: datetime) -> Card:
