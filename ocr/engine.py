@@ -317,7 +317,9 @@ class _InProcess:
 
     def data(self, image: Image.Image, lang: str, psm: int, deadline: float | None) -> dict[str, list]:
         """The same columns as pytesseract's image_to_data(output_type=DICT)."""
-        tsv = self._recognise(image, lang, psm, deadline).GetTSVText(0)
+        api = self._recognise(image, lang, psm, deadline)
+        tsv = api.GetTSVText(0)
+        api.Clear()  # the page image and its results stay allocated in the model until the next call otherwise
         out: dict[str, list] = {k: [] for k in TSV_KEYS}
         for row in tsv.splitlines():
             cells = row.split("\t")
@@ -328,7 +330,10 @@ class _InProcess:
         return out
 
     def text(self, image: Image.Image, lang: str, psm: int, deadline: float | None) -> str:
-        return str(self._recognise(image, lang, psm, deadline).GetUTF8Text())
+        api = self._recognise(image, lang, psm, deadline)
+        text = str(api.GetUTF8Text())
+        api.Clear()
+        return text
 
 
 def _in_process(langs: list[str]) -> _InProcess | None:
