@@ -49,10 +49,14 @@ async def test_a_new_rep_goes_through_the_path_and_unlocks_close(
     reading, card = transcript.to("rep01")[-2:]
     assert "先别只看首付价" in reading["text"] and "一条线停一小时" in reading["text"]  # the 价格 cards themselves
     assert card["title"] == "新人通关 · 第 1/4 关 · 阅读" and [b["text"] for b in card["buttons"]] == ["读完了"]
+    before = len(transcript.to("rep01"))
     await chat.handle_line("/click 读完了")
 
     quiz = transcript.last("rep01")
-    assert quiz["title"].startswith("新人通关 · 第 2/4 关 · 测验 · 价格异议") and "客户：" in quiz["text"]
+    assert quiz["title"].startswith("新人通关 · 第 2/4 关 · 测验 · 价格异议") and "情境：" in quiz["text"]
+    # one message per question (a new-user audit got the options as a second message before the card)
+    assert [m["kind"] for m in transcript.to("rep01")[before:]] == ["card_update", "text", "card"]
+    assert len(quiz["text"]) <= 160  # all of it fits the description a WeCom card shows
     q = await _question(services)
     # every 价格 card (same objection, other industries) before a card of another objection fills the fourth place
     assert len(q["options"]) == 4 and {"R01", "R02", "R03"} <= set(q["options"])  # type: ignore[arg-type]
@@ -70,6 +74,10 @@ async def test_a_new_rep_goes_through_the_path_and_unlocks_close(
     assert q2["serial"] == 2
     await chat.handle_line(f"选{q2['answer']}")
     assert any("通过" in t for t in transcript.texts("rep01")[-3:])
+    async with services.db.session() as s:
+        right_card = await s.get(KnowledgeCard, q2["card"])
+    assert right_card is not None and any(f"完整话术：{right_card.talk_track}" in t  # in full once answered
+                                          for t in transcript.texts("rep01")[-3:])
 
     written = transcript.last("rep01")
     assert "自述测验 · 交付异议" in written["title"] and "直接打字发给我" in written["text"]

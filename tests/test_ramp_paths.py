@@ -70,9 +70,33 @@ def test_questions_come_from_the_cards_present() -> None:
     assert q is not None and q.card_id == "X1" and "「售后没保障」" in q.line  # today's card, in its own words
     assert q.options[q.answer - 1] == "X1" and len(q.options) == 4  # filled from other objections
     r01 = next(c for c in cards if c.id == "R01")
-    line = maker.customer_line(r01, random.Random(0))
-    assert line.startswith("医院的设备科说：")  # the card's own words for its industry and role
+    assert maker.customer_line(r01, random.Random(0)) == "设备科嫌贵"  # the situation its title opens with
     assert maker.question(TaskSpec("quiz", objection="不存在"), random.Random(0)) is None
+
+
+@pytest.mark.parametrize(("card", "line"), [
+    # 「situation：answer」: the situation, a sentence of its own
+    ({"title": "车队老板问多久回本：按油耗算账", "role": "决策层", "industry": "物流", "objection": "效果"},
+     "车队老板问多久回本"),
+    # the situation names neither industry nor role: they come first, in the vocabulary's words
+    ({"title": "年底额度用光了：先签框架协议", "role": "财务", "industry": "医疗", "objection": "预算"},
+     "医院的财务总监：年底额度用光了"),
+    # the role is said, the industry is not
+    ({"title": "财务处嫌首付高：分三期付", "role": "财务", "industry": "教育", "objection": "价格"},
+     "学校：财务处嫌首付高"),
+    # the customer's words
+    ({"title": "药店店长说系统太难学", "role": "使用部门", "industry": "零售", "objection": "效果"},
+     "店长说：「系统太难学」"),
+    # a bare topic: who and the concern, never one keyword alone
+    ({"title": "分期方案", "role": "财务", "industry": "医疗", "objection": "预算"},
+     "医院的财务总监提出预算方面的顾虑"),
+])
+def test_the_question_is_a_sentence_even_when_the_title_is_no_customer_line(card: dict[str, str], line: str) -> None:
+    """A new-user audit saw 「医院的采购说：「价格」」: a card's title that is not the customer's words gave the
+    quiz one keyword. The question is the title's situation, or who and what worries them."""
+    made = parse_card({"id": "Q1", "talk_track": "先把账算清楚再谈价格。", **card})
+    got = QuizMaker([made], load_taxonomy()).customer_line(made, random.Random(0))
+    assert line in got and len(got) >= 6, got
 
 
 async def test_replacing_the_path_keeps_what_a_rep_finished(services: Services) -> None:
