@@ -128,8 +128,30 @@ async def test_a_pool_lead_is_not_handed_to_a_rep_on_the_ramp(
     await chat.handle_line(f"改派 {pool} 张伟")
     said = transcript.last("manager01")["text"]
     assert "张伟还在新人通关中" in said and "接收线索池的线索" in said
+    assert "没人负责或已冻结" in said and "仍可直接改派给张伟" in said  # the pool right is not every 改派
     await chat.handle_line(f"改派 {pool}")  # the engine's suggestions leave the rep out
     assert "张伟" not in transcript.last("manager01")["text"]
+    async with services.db.session() as s:
+        assert (await s.get(Lead, pool)).owner_id is None  # type: ignore[union-attr]
+
+
+async def test_a_manager_may_still_hand_a_rep_on_the_ramp_a_colleagues_lead(
+    services: Services, chat: ChatSession, transcript: Transcript
+) -> None:
+    """The pool right (receiving leads nobody owns) and a manager's 改派 of a lead a colleague owns are two things:
+    the second is allowed, and the manager is told how they differ."""
+    await seed_cards(services)
+    await _enrol(services)
+    owned = await seed_lead(services, "rep02", assigned_at=cn(20, 10), customer_name="丁")
+    await chat.handle_line("/as manager01")
+    await chat.handle_line(f"改派 {owned} 张伟")
+    said = transcript.last("manager01")["text"]
+    assert f"线索 #{owned} 已改派给 张伟" in said
+    assert "张伟还在新人通关中（已完成 0/4）：主管直接改派不受限制" in said and "线索池的线索" in said
+    async with services.db.session() as s:
+        assert (await s.get(Lead, owned)).owner_id == "rep01"  # type: ignore[union-attr]
+    await chat.handle_line(f"改派 {owned} 李娜")  # a rep not on the ramp: no word about it
+    assert "新人通关" not in transcript.last("manager01")["text"]
 
 
 async def test_imported_pool_leads_skip_a_rep_on_the_ramp(services: Services) -> None:
