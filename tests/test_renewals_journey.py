@@ -29,7 +29,7 @@ async def _upload(client: TestClient, token: str, path: Path, name: str | None =
 
 
 async def test_contract_import_on_the_console_warning_lock_proof_unlock_in_wecom(
-    settings: Settings, clock: ManualClock, tmp_path: Path
+    settings: Settings, clock: ManualClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async for h in start_journey("wecom", settings, clock, tmp_path):
         services = h.services
@@ -39,9 +39,13 @@ async def test_contract_import_on_the_console_warning_lock_proof_unlock_in_wecom
         try:
             await login(client, services, "admin01")
             token = await csrf(client, "/admin/renewals")
-            paid = await _upload(client, token, payments)
-            assert "payments.xlsx（回款）" in paid and "第 4 行" in paid  # the negative payment, by its line
-            page = await _upload(client, token, contracts)
+            with caplog.at_level(logging.WARNING, logger="handlers.renewals.importer"):
+                paid = await _upload(client, token, payments)
+                page = await _upload(client, token, contracts)
+            assert "第 4 行：回款金额不能是负数（-500）" in paid  # each bad row: a Chinese line and a log line
+            logged = [r.getMessage() for r in caplog.records]
+            for name, line in (("payments.xlsx", 4), ("合同台账.csv", 5), ("合同台账.csv", 6)):
+                assert any(f"{name} line {line}:" in m for m in logged), (name, line, logged)
             assert "合同台账.csv（合同）：5 行，新增 3" in page and "续约预警：新发出 1 条" in page
             assert "第 5 行：结束日期 2026-01-01 早于开始日期 2026-12-01" in page  # nothing half-written
 
