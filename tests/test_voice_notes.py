@@ -47,7 +47,9 @@ def last_text(transcript: Transcript, user: str = "rep01") -> str:
 
 
 async def test_a_spoken_note_names_its_lead_is_mined_and_sets_the_next_call(
-        services: Services, chat: ChatSession, transcript: Transcript) -> None:
+        services: Services, chat: ChatSession, transcript: Transcript, clock: ManualClock) -> None:
+    """Journey in the console: a voice note with DingTalk-style recognition text → 跟进 with its time → the
+    reminder arrives at that time."""
     lead_id = await seed_lead(services, "rep01", customer_name="周建国", company="远航物流")
     await chat.handle_line(f"/voice 线索{lead_id}刚拜访完，对方嫌价格太贵，现在在用销售易，老板拍板，"
                            "约了明天下午3点再电话")
@@ -60,6 +62,9 @@ async def test_a_spoken_note_names_its_lead_is_mined_and_sets_the_next_call(
     assert "销售易" in act.detail["insights"]["competitors"]
     lead = await get_lead(services, lead_id)
     assert lead.next_follow_up_at == cn(24, 15)
+    clock.set(cn(24, 14, 46))  # inside the reminder's lead time (15 minutes before)
+    await chat.settle()
+    assert any("约定回访提醒" in t and "15:00" in t and "周建国" in t for t in transcript.texts("rep01"))
 
 
 async def test_an_unnamed_note_goes_to_the_lead_just_shown(services: Services, chat: ChatSession,
