@@ -146,7 +146,7 @@ async def test_a_manager_may_still_hand_a_rep_on_the_ramp_a_colleagues_lead(
     await chat.handle_line("/as manager01")
     await chat.handle_line(f"改派 {owned} 张伟")
     said = transcript.last("manager01")["text"]
-    assert f"线索 #{owned} 已改派给 张伟" in said
+    assert f"线索 #{owned}" in said and "已改派给 张伟" in said
     assert "张伟还在新人通关中（已完成 0/4）：主管直接改派不受限制" in said and "线索池的线索" in said
     async with services.db.session() as s:
         assert (await s.get(Lead, owned)).owner_id == "rep01"  # type: ignore[union-attr]
