@@ -418,6 +418,7 @@ class KnowledgeBase:
         self._tokenizer = tokenizer  # jieba takes ~1 s to load: share one per process when possible
         self._lock = asyncio.Lock()
         self._rebuild: asyncio.Task[bool] | None = None
+        self._written: dict[tuple[str, int], KbCard] = {}  # see remember()
         self.builds = 0  # how many indexes this process built (observability, tests)
         self.learned = Learned()
         self.stale_days = 365
@@ -440,7 +441,7 @@ class KnowledgeBase:
         async with self._lock:
             if only_if_stale and self._index is not None and await store.signature(db) == self._signature:
                 return False
-            signature, cards = await store.load_active_cards(db)
+            signature, cards = await store.load_active_cards(db, self._known_cards())
             pins, votes, edits = await store.load_learning(db)
             self._apply_edits(edits)
             await self._build(cards)
@@ -448,6 +449,17 @@ class KnowledgeBase:
             self._signature = signature
             await self._save_tokens(db)
             return True
+
+    def _known_cards(self) -> dict[tuple[str, int], KbCard]:
+        """The cards this process holds — indexed, or just written by its importer — by (id, version)."""
+        known = {(c.id, c.version): c for c in self.cards()}
+        known.update(self._written)
+        self._written = {}
+        return known
+
+    def remember(self, cards: Sequence[KbCard]) -> None:
+        """Cards as just stored (their new versions): the next load need not read them back."""
+        self._written.update(((c.id, c.version), c) for c in cards)
 
     async def _save_tokens(self, db: object) -> None:
         """Write back the tokens this build re-computed; on failure the index still serves (next start retries)."""
