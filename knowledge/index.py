@@ -307,18 +307,22 @@ class SparseBM25:
 
     def _fit(self, term_ids: np.ndarray, doc_ids: np.ndarray, lengths: np.ndarray, k1: float, b: float) -> None:
         """Postings from parallel arrays (term id, document id) of every token occurrence."""
+        n = max(len(lengths), 1)
+        uniq, tf = np.unique(term_ids * n + doc_ids, return_counts=True)  # sorted by term, then doc
+        self._postings(uniq // n, (uniq % n).astype(np.int32), tf, lengths, k1, b)
+
+    def _postings(self, terms: np.ndarray, docs_of: np.ndarray, tf: np.ndarray, lengths: np.ndarray, k1: float,
+                  b: float) -> None:
+        """CSR postings from (term, document, count) triples sorted by term, then document."""
         self.n_docs = len(lengths)
         self.k1 = k1
         avg = float(lengths.mean()) if self.n_docs and lengths.sum() else 1.0
-        if not len(term_ids):
+        if not len(terms):
             self.indptr = np.zeros(len(self.vocab) + 1, dtype=np.int64)
             self.doc_idx = np.zeros(0, dtype=np.int32)
             self.weights = np.zeros(0, dtype=np.float32)
             self.idf = np.zeros(0, dtype=np.float32)
             return
-        keys = term_ids * max(self.n_docs, 1) + doc_ids
-        uniq, tf = np.unique(keys, return_counts=True)  # sorted by term, then doc
-        terms, docs_of = uniq // max(self.n_docs, 1), (uniq % max(self.n_docs, 1)).astype(np.int32)
         df = np.bincount(terms, minlength=len(self.vocab)).astype(np.float32)
         self.idf = np.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
         norm = k1 * (1 - b + b * lengths[docs_of] / avg)
@@ -361,11 +365,18 @@ class PairBM25(SparseBM25):
         cjk = (points >= 0x4E00) & (points <= 0x9FFF)
         pair = cjk[:-1] & cjk[1:]
         codes = (points[:-1].astype(np.int64) << 16 | points[1:])[pair]
-        uniq, term_ids = np.unique(codes, return_inverse=True)
-        self.vocab: dict[int, int] = dict(zip(uniq.tolist(), range(len(uniq)), strict=True))  # type: ignore[assignment]
         doc_ids = doc_of[:-1][pair].astype(np.int64)
         lengths = np.bincount(doc_ids, minlength=len(docs)).astype(np.float32)
-        self._fit(term_ids.astype(np.int64), doc_ids, lengths, k1, b)
+        # One sort of (pair, document) keys gives the vocabulary, the postings and the counts at once
+        # (pair codes are below 2^32, so the keys fit in 64 bits for any number of documents up to 2^31).
+        n = max(len(docs), 1)
+        uniq, tf = np.unique(codes * n + doc_ids, return_counts=True)
+        pair_of, docs_of = uniq // n, (uniq % n).astype(np.int32)
+        starts = np.ones(len(pair_of), dtype=bool)
+        starts[1:] = pair_of[1:] != pair_of[:-1]
+        vocab = pair_of[starts]
+        self.vocab: dict[int, int] = dict(zip(vocab.tolist(), range(len(vocab)), strict=True))  # type: ignore[assignment]
+        self._postings(np.cumsum(starts) - 1, docs_of, tf, lengths, k1, b)
 
     def scores(self, query_tokens: Iterable[str], out: np.ndarray) -> float:
         return super().scores(map(pair_code, query_tokens), out)  # type: ignore[arg-type]
