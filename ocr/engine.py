@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import subprocess
@@ -21,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
+from bot.once import once, once_per
 from ocr.layout import CARD, LEFT, RIGHT, TIME, TITLE, Box, Layout, Region
 
 
@@ -270,7 +270,7 @@ TSV_KEYS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num",
             "conf", "text")
 
 
-@functools.lru_cache(maxsize=1)
+@once
 def tessdata_dir() -> str | None:
     """Where the installed tesseract keeps its language files: $TESSDATA_PREFIX, else what `tesseract
     --list-langs` names (asked once per process); None when neither tells."""
@@ -317,7 +317,9 @@ class _InProcess:
 
     def data(self, image: Image.Image, lang: str, psm: int, deadline: float | None) -> dict[str, list]:
         """The same columns as pytesseract's image_to_data(output_type=DICT)."""
-        tsv = self._recognise(image, lang, psm, deadline).GetTSVText(0)
+        api = self._recognise(image, lang, psm, deadline)
+        tsv = api.GetTSVText(0)
+        api.Clear()  # the page image and its results stay allocated in the model until the next call otherwise
         out: dict[str, list] = {k: [] for k in TSV_KEYS}
         for row in tsv.splitlines():
             cells = row.split("\t")
@@ -328,7 +330,10 @@ class _InProcess:
         return out
 
     def text(self, image: Image.Image, lang: str, psm: int, deadline: float | None) -> str:
-        return str(self._recognise(image, lang, psm, deadline).GetUTF8Text())
+        api = self._recognise(image, lang, psm, deadline)
+        text = str(api.GetUTF8Text())
+        api.Clear()
+        return text
 
 
 def _in_process(langs: list[str]) -> _InProcess | None:
@@ -533,20 +538,19 @@ def _inside(x: float, y: float, box: Box, tol: int = 6) -> bool:
     return box.x0 - tol <= x <= box.x1 + tol and box.y0 - tol <= y <= box.y1 + tol
 
 
-_ENGINES: dict[str, OcrEngine] = {}
-
-
 def get_engine(name: str, lang: str = "chi_sim") -> OcrEngine:
-    """One engine instance per process (rapidocr loads its models once)."""
-    key = f"{name}:{lang}"
-    if key not in _ENGINES:
-        if name == "rapidocr":
-            _ENGINES[key] = RapidOcrEngine()
-        elif name == "tesseract":
-            _ENGINES[key] = TesseractEngine(lang)
-        else:
-            raise EngineUnavailable(f"unknown OCR engine {name!r}")
-    return _ENGINES[key]
+    """One engine instance per process and (engine, language) (rapidocr loads its models once)."""
+    return _engine((name, lang))
+
+
+@once_per
+def _engine(key: tuple[str, str]) -> OcrEngine:
+    name, lang = key
+    if name == "rapidocr":
+        return RapidOcrEngine()
+    if name == "tesseract":
+        return TesseractEngine(lang)
+    raise EngineUnavailable(f"unknown OCR engine {name!r}")
 
 
 __all__ = ["CARD", "LEFT", "RIGHT", "TIME", "TITLE", "ChatText", "EngineUnavailable", "OcrEngine", "OcrTimeout",
