@@ -415,6 +415,7 @@ class KnowledgeBase:
         self._edits: dict[str, object] = {}
         self._index: CardIndex | None = None
         self._signature: str | None = None
+        self._learning: str | None = None  # learning generation of `learned` (votes, pins)
         self._tokenizer = tokenizer  # jieba takes ~1 s to load: share one per process when possible
         self._lock = asyncio.Lock()
         self._rebuild: asyncio.Task[bool] | None = None
@@ -442,13 +443,20 @@ class KnowledgeBase:
             if only_if_stale and self._index is not None and await store.signature(db) == self._signature:
                 return False
             signature, cards = await store.load_active_cards(db, self._known_cards())
-            pins, votes, edits = await store.load_learning(db)
+            pins, votes, edits, learning = await store.load_learning(db)
             self._apply_edits(edits)
             await self._build(cards)
             self.learned = Learned.build(pins, votes)
-            self._signature = signature
+            self._signature, self._learning = signature, learning
             await self._save_tokens(db)
             return True
+
+    async def reload_learning(self, db: object) -> None:
+        """Votes and pins written by any process since the last read (one small query; no index rebuild)."""
+        from knowledge import store
+
+        pins, votes, _, learning = await store.load_learning(db)
+        self.learned, self._learning = Learned.build(pins, votes), learning
 
     def _known_cards(self) -> dict[tuple[str, int], KbCard]:
         """The cards this process holds — indexed, or just written by its importer — by (id, version)."""
@@ -479,7 +487,15 @@ class KnowledgeBase:
         existing index keeps answering while the new one is built in the background."""
         from knowledge import store
 
-        if self._index is not None and await store.signature(db) == self._signature:
+        cards, learning = await store.signatures(db)
+        if self._index is not None and cards == self._signature:
+            if learning != self._learning:  # a vote or a pin (here or in another process): cheap, at once
+                self._learning = learning  # one reload per change, not one per message arriving meanwhile
+                try:
+                    await self.reload_learning(db)
+                except SQLAlchemyError:
+                    self._learning = None  # the next message tries again; this one ranks as before
+                    log.warning("could not reload knowledge votes and pins", exc_info=True)
             return False
         if wait or self._index is None:
             return await self.load(db, only_if_stale=True)

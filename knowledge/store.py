@@ -22,6 +22,7 @@ CARD_COLUMNS = ("title", "role", "industry", "objection", "talk_track", "quote_t
 VOTES = {"up", "down", "next"}
 DICT_MARK = "#dict:"  # first stored token: the dictionary fingerprint (a jieba token never holds "#" or ":")
 GENERATION_KEY = "kb:generation"  # kv row: changes with every card write, so every process sees it cheaply
+LEARNING_KEY = "kb:learning"  # kv row: changes with every vote and pin (every process reloads what it learned)
 
 
 @dataclass
@@ -153,13 +154,13 @@ async def count_cards(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(KnowledgeCard)) or 0)
 
 
-async def bump_generation(session: AsyncSession, now: datetime) -> None:
-    """A fresh random generation, written in the transaction that changed cards (any writer, any process)."""
+async def bump_generation(session: AsyncSession, now: datetime, key: str = GENERATION_KEY) -> None:
+    """A fresh random generation, written in the transaction that changed cards (any writer, any process);
+    `LEARNING_KEY` for votes and pins."""
     value = {"id": uuid.uuid4().hex}
-    done = await session.execute(update(KeyValue).where(KeyValue.key == GENERATION_KEY)
-                                 .values(value=value, updated_at=now))
+    done = await session.execute(update(KeyValue).where(KeyValue.key == key).values(value=value, updated_at=now))
     if not done.rowcount:  # type: ignore[attr-defined]
-        await session.execute(insert_ignore(session, KeyValue).values(key=GENERATION_KEY, value=value, updated_at=now))
+        await session.execute(insert_ignore(session, KeyValue).values(key=key, value=value, updated_at=now))
 
 
 async def _generation(session: AsyncSession) -> str:
@@ -171,6 +172,14 @@ async def signature(db: Any) -> str:
     """The card generation: one primary-key read per message instead of a scan of the cards table."""
     async with db.session() as session:
         return await _generation(session)
+
+
+async def signatures(db: Any) -> tuple[str, str]:
+    """(card generation, learning generation) in one read: what a message checks before searching."""
+    async with db.session() as session:
+        rows = dict((await session.execute(select(KeyValue.key, KeyValue.value)
+                                           .where(KeyValue.key.in_([GENERATION_KEY, LEARNING_KEY])))).all())
+    return str((rows.get(GENERATION_KEY) or {}).get("id", "")), str((rows.get(LEARNING_KEY) or {}).get("id", ""))
 
 
 async def load_active_cards(db: Any, known: Mapping[tuple[str, int], KbCard] | None = None
@@ -196,10 +205,12 @@ async def load_active_cards(db: Any, known: Mapping[tuple[str, int], KbCard] | N
     return generation, [known.get((i, v)) or fetched[i] for i, v in current if (i, v) in known or i in fetched]
 
 
-async def load_learning(db: Any) -> tuple[dict[str, str], list[tuple[str, str, str, int]], dict[str, Any]]:
-    """Pins, vote tallies and the admins' taxonomy edits (read with each index build)."""
+async def load_learning(db: Any) -> tuple[dict[str, str], list[tuple[str, str, str, int]], dict[str, Any], str]:
+    """Pins, vote tallies, the admins' taxonomy edits and the learning generation they belong to."""
     async with db.session() as session:
-        return await pins(session), await vote_tallies(session), await taxonomy_edits(session)
+        generation = await session.scalar(select(KeyValue.value).where(KeyValue.key == LEARNING_KEY))
+        return (await pins(session), await vote_tallies(session), await taxonomy_edits(session),
+                str((generation or {}).get("id", "")))
 
 
 async def save_tokens(db: Any, cards: Sequence[KbCard]) -> None:
@@ -244,6 +255,7 @@ async def add_feedback(
     session.add(KnowledgeFeedback(query_id=query_id, card_id=card_id[:32], user_id=user_id, vote=vote,
                                   created_at=now))
     await session.flush()
+    await bump_generation(session, now, LEARNING_KEY)  # every process re-reads the votes (not the cards)
 
 
 @dataclass(frozen=True)
@@ -325,7 +337,7 @@ async def set_pin(session: AsyncSession, wording: str, card_id: str | None, now:
     if not done.rowcount:  # type: ignore[attr-defined]
         session.add(KeyValue(key=PINS_KEY, value={"pins": current}, updated_at=now))
         await session.flush()
-    await bump_generation(session, now)
+    await bump_generation(session, now, LEARNING_KEY)  # every process re-reads pins; no card index rebuild
 
 
 async def card_exists(session: AsyncSession, card_id: str) -> bool:
@@ -333,9 +345,11 @@ async def card_exists(session: AsyncSession, card_id: str) -> bool:
 
 
 async def vote_tallies(session: AsyncSession) -> list[tuple[str, str, str, int]]:
-    """(query wording, card id, vote, count) for the most recent voted wordings."""
+    """(query wording, card id, vote, voters) for the most recent voted wordings. Voters, not clicks: one rep
+    pressing 没用 five times counts once (a card moves by what several reps found, within a bound)."""
     stmt = (
-        select(QueryLog.query, KnowledgeFeedback.card_id, KnowledgeFeedback.vote, func.count(),
+        select(QueryLog.query, KnowledgeFeedback.card_id, KnowledgeFeedback.vote,
+               func.count(func.distinct(func.coalesce(KnowledgeFeedback.user_id, ""))),
                func.max(KnowledgeFeedback.id))
         .join(QueryLog, QueryLog.id == KnowledgeFeedback.query_id)
         .group_by(QueryLog.query, KnowledgeFeedback.card_id, KnowledgeFeedback.vote)
