@@ -441,7 +441,10 @@ async def reassign(ctx: Context, lead: Lead, rep: User, reason: str) -> bool:
         return False
     session, now = await ctx.db(), ctx.now()
     previous = await change_owner(session, lead, rep.id, ctx.user.id, now, ctx.settings.reminders, reason=reason)
-    ctx.reply(Text(f"✅ 线索 #{lead.id} 已改派给 {user_text(rep.name)}（{user_text(reason)}）"))
+    before = (await user_names(session, [previous])).get(previous, "") if previous else ""
+    line = P.REASSIGNED.format(id=lead.id, who=view.lead_name(lead), rep=user_text(rep.name), reason=user_text(reason))
+    ctx.reply(view.handover_card(P.REASSIGNED_TITLE, line + (P.WAS_OWNED.format(who=user_text(before))
+                                                            if before else ""), lead.id, rep.id, previous, now))
     if rep.id != ctx.user.id:
         by = user_text(ctx.user.name)
         ctx.send(rep.id, Card(title=f"新分配线索 #{lead.id}", description=f"{by} 分配给你：{user_text(reason)}",
@@ -464,12 +467,30 @@ async def reassign_cmd(ctx: Context, msg: Inbound) -> None:
         name, why = split_person(who, tuple((p.id, p.name) for p in people))  # 「张伟 客户在他片区」
         rep = await _find_rep(session, name or who, ctx.user)
         if rep is None:
-            ctx.reply(Text(P.NOT_IN_TEAM.format(who=name or who)))
+            await _ask_who(ctx, session, lead, name or who)
             return
         if not await _reassign_frozen(ctx, lead, rep.id):
             await reassign(ctx, lead, rep, why or f"主管 {ctx.user.name} 改派")
         return
     await _suggest(ctx, lead)
+
+
+_CALLED = re.compile(r"^(?:小|老|阿)|(?:哥|姐|总|工|老师)$")
+
+
+async def _ask_who(ctx: Context, session: AsyncSession, lead: Lead, who: str) -> None:
+    """「改派 3 小李」: no one of that name; colleagues it may mean (a surname, part of a name) are offered as
+    buttons — a guess is asked, never acted on — else the name is said to be unknown."""
+    core = _CALLED.sub("", who.strip().lstrip("@")) or who
+    rows = (await session.execute(select(User).where(User.active.is_(True), User.role == "rep")
+                                  .order_by(User.id))).scalars()
+    near = [u for u in rows if (ctx.user.is_admin or u.manager_id == ctx.user.id) and u.name
+            and (u.name.startswith(core) if len(core) == 1 else core in u.name)][:5]
+    if not near:
+        ctx.reply(Text(P.NOT_IN_TEAM.format(who=user_text(who))))
+        return
+    ctx.reply(Card(title=P.WHICH_REP.format(who=user_text(who), id=lead.id),
+                   buttons=tuple(Button(ReassignTo(lead.id, u.id).pack(), user_text(u.name)) for u in near)))
 
 
 async def _reassign_frozen(ctx: Context, lead: Lead, rep_id: str) -> bool:
