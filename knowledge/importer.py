@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge import store
-from knowledge.index import cut_cards
+from knowledge.index import cut_cards, dictionary_words, still_cut_so
 from knowledge.io import Issue, read_cards
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
@@ -50,16 +50,36 @@ class FileReport:
 
 
 async def tokenise(kb: KnowledgeBase, cards: Sequence[KbCard], progress: Progress | None = None) -> list[KbCard]:
-    """Cards with their jieba tokens filled in (blocking work in an executor)."""
+    """Cards with their jieba tokens filled in (blocking work in an executor). A card whose content the index
+    already holds keeps its tokens (a re-import cuts only what changed)."""
 
     def work() -> list[KbCard]:
         tok = kb.tokenizer
-        tok.add_words(k for c in cards for k in c.keywords)
+        # The words the index build will add for these cards (keywords, new axis values), added before the
+        # cut: the build then finds the tokens made with its own dictionary and re-cuts or re-stamps nothing.
+        tok.add_words(dictionary_words(kb.taxonomy, cards))
         stamp = tok.fingerprint
-        token_lists = cut_cards(tok, cards, progress)
-        return [c.with_(tokens=tuple(t), tokens_dict=stamp) for c, t in zip(cards, token_lists, strict=True)]
+        indexed = {c.id: c for c in kb.cards()}
+        out: list[KbCard | None] = []
+        todo: list[KbCard] = []
+        for card in cards:
+            old = indexed.get(card.id)
+            if old is not None and old.tokens and old.content_equal(card) and (
+                    old.tokens_dict == stamp or still_cut_so(tok, old)):
+                out.append(card.with_(tokens=old.tokens, tokens_dict=stamp))
+            else:
+                out.append(None)
+                todo.append(card)
+        if progress and len(todo) < len(cards):
+            progress(len(cards) - len(todo))
+        cut = iter(zip(todo, cut_cards(tok, todo, progress), strict=True))
+        return [done or _stamped(*next(cut), stamp) for done in out]
 
     return await asyncio.get_running_loop().run_in_executor(None, work)
+
+
+def _stamped(card: KbCard, tokens: list[str], stamp: str) -> KbCard:
+    return card.with_(tokens=tuple(tokens), tokens_dict=stamp)
 
 
 async def import_cards_into(
@@ -69,6 +89,7 @@ async def import_cards_into(
     ready = await tokenise(kb, cards, progress)
     async with db.session() as session:
         stats = await store.upsert_cards(session, ready, now, lambda c: list(c.tokens), progress)
+    kb.remember(stats.written)
     await kb.refresh_if_stale(db)  # the importer waits: its caller searches the new cards next
     return stats
 
