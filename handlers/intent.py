@@ -713,13 +713,17 @@ def _reminder_intent(when: str | None, task: str, t: str, state: State) -> Inten
 _PLAN_ACT = re.compile(r"跟进|联系|回访|拜访|打(?:个|一个)?电话|回(?:个|一个)?电话|回电|约|见|发|去|签|催|问问|聊聊|送")
 
 
+_PAST = r"(?:我|我们)?(?:昨|前天|上周|上个|上礼拜|上星期|刚才|刚刚|之前|以前)"
+
+
 def _plan(t: str, role: str, state: State) -> Intent | None:
     if CONTACT_DONE.search(t) or QUESTION.search(t) or len(t) > 40:
         return None
     from ocr.timeparse import EXPR
 
     m = next((m for m in EXPR.finditer(t) if m.end() > m.start() and _CJK.search(m.group(0))), None)
-    if m is None or (m.start() > 0 and not re.fullmatch(r"[\s，,]*(?:我|我们)?", t[: m.start()])):
+    if m is None or len(m.group(0).strip()) < 2 or re.search(_PAST, m.group(0)) or re.match(_PAST, t) or (
+            m.start() > 0 and not re.fullmatch(r"[\s，,]*(?:我|我们)?", t[: m.start()])):
         return None
     task = _tidy(t[m.end():])
     if not _PLAN_ACT.search(_TASK_LEAD_IN.sub("", task)[:12]):
