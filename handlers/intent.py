@@ -713,11 +713,13 @@ def _reminder_intent(when: str | None, task: str, t: str, state: State) -> Inten
 _PLAN_ACT = re.compile(r"跟进|联系|回访|拜访|打(?:个|一个)?电话|回(?:个|一个)?电话|回电|约|见|发|去|签|催|问问|聊聊|送")
 
 
+# 「明天团建去哪」, 「…帮我订酒店」: asked of us, not a plan
+_PLAN_NOT = re.compile(r"哪|几点|几号|多少|吗|么|呢|帮我(?!记|提醒)|订")
 _PAST = r"(?:我|我们)?(?:昨|前天|上周|上个|上礼拜|上星期|刚才|刚刚|之前|以前)"
 
 
 def _plan(t: str, role: str, state: State) -> Intent | None:
-    if CONTACT_DONE.search(t) or QUESTION.search(t) or len(t) > 40:
+    if CONTACT_DONE.search(t) or QUESTION.search(t) or _PLAN_NOT.search(t) or len(t) > 40:
         return None
     from ocr.timeparse import EXPR
 
