@@ -94,7 +94,7 @@ async def load_state(ctx: Context) -> State:
             .order_by(Activity.id.desc()).limit(1))).first()
         people = (await session.execute(select(User.id, User.name).where(User.active.is_(True)))).all()
         mine = (await session.execute(
-            select(Lead.id, Lead.customer_name, Lead.status).where(
+            select(Lead.id, Lead.customer_name, Lead.status, Lead.company).where(
                 ((Lead.owner_id == ctx.user.id) & Lead.status.in_(OPEN))
                 | ((Lead.created_by == ctx.user.id) & (Lead.status == "draft")))
             .order_by(Lead.id.desc()).limit(500))).all()
@@ -104,9 +104,10 @@ async def load_state(ctx: Context) -> State:
     current = next((int(m.group(1)) for k in keys if (m := _KEY_LEAD.match(k))), None)
     if touched and (current is None or last_card is None or touched.created_at >= last_card.created_at):
         current = touched.lead_id  # the lead the rep just wrote about (「跟进 1 …」, then 「决策链 …」)
-    return State(buttons=tuple(b.text for b in buttons), keys=keys, has_draft=any(s == "draft" for *_, s in mine),
+    return State(buttons=tuple(b.text for b in buttons), keys=keys, has_draft=any(r.status == "draft" for r in mine),
                  current_lead=current, team=tuple((p.id, p.name) for p in people),
-                 customers=tuple((lid, name) for lid, name, status in mine if name and status != "draft"))
+                 customers=tuple((lid, name) for lid, name, status, _ in mine if name and status != "draft"),
+                 companies=tuple((lid, co) for lid, _, status, co in mine if co and status != "draft"))
 
 
 def intent_of(ctx: Context) -> Intent:

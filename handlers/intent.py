@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.checks.rules import FLAG_ANSWER
+from storage.leads import company_named
 
 MAX_CHARS = 4000  # longer than any note a rep types; a pasted book gets a short answer
 
@@ -154,6 +155,7 @@ class State:
     current_lead: int | None = None  # the lead this conversation is about (last shown / created)
     team: tuple[tuple[str, str], ...] = ()  # (id, name) of people the caller may hand leads to
     customers: tuple[tuple[int, str], ...] = ()  # (lead id, customer name) of the caller's open leads
+    companies: tuple[tuple[int, str], ...] = ()  # (lead id, company) of the caller's open leads
 
 
 @dataclass(frozen=True)
@@ -789,14 +791,17 @@ SPOKEN_LEAD = re.compile(r"(?:线索|客户)\s*#?(\d{1,7})(?!\d|\s*[点月日时
 
 
 def named_leads(text: str, state: State) -> tuple[list[int], str]:
-    """The leads a free text (a spoken visit note) names — by number (线索3, 3号客户, #3) or by the customer's name
-    among the caller's open leads; several when a name fits several leads — and the text without the number
-    (so 「1号客户」 is not read as a date)."""
+    """The leads a free text (a spoken visit note) names — by number (线索3, 3号客户, #3), by the customer's name
+    among the caller's open leads, else by their company (「青禾物流」 = 青禾物流科技有限公司); several when a name
+    fits several leads — and the text without the number (so 「1号客户」 is not read as a date)."""
     t = clean(text)
     m = SPOKEN_LEAD.search(t)  # not a bare 「3号」: in speech that is a date (下个月3号签)
     if m:
         return [int(next(g for g in m.groups() if g))], f"{t[:m.start()]} {t[m.end():]}"
-    return list(dict.fromkeys(lid for lid, name in state.customers if name and name in t)), t
+    by_name = list(dict.fromkeys(lid for lid, name in state.customers if name and name in t))
+    if by_name:
+        return by_name, t
+    return list(dict.fromkeys(lid for lid, company in state.companies if company_named(t, company))), t
 
 
 def _edit(t: str, role: str, state: State) -> Intent | None:

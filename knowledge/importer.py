@@ -1,9 +1,12 @@
-"""Import orchestration: read + validate a file, tokenise in an executor, upsert in one transaction."""
+"""Import orchestration: read + validate a file, tokenise in an executor, upsert in chunks of `TRANSACTION_CARDS`
+cards, each chunk one transaction (all or nothing): a 100,000-row file no longer holds SQLite's writer from its
+first row to its last, and after a failure the chunks before it stand and are reported (`landed`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +20,8 @@ from knowledge.search import KnowledgeBase
 from knowledge.taxonomy import AXIS_LABELS
 
 Progress = Callable[[int], None]
+Landed = Callable[[int], Awaitable[None]]  # this many more cards are committed
+TRANSACTION_CARDS = 2000
 
 
 @dataclass
@@ -84,11 +89,11 @@ def _stamped(card: KbCard, tokens: list[str], stamp: str) -> KbCard:
 
 async def import_cards_into(
     db: Any, kb: KnowledgeBase, cards: Sequence[KbCard], now: datetime, progress: Progress | None = None,
+    landed: Landed | None = None,
 ) -> store.UpsertStats:
-    """Tokenise, then upsert all `cards` in one transaction, then refresh `kb`."""
+    """Tokenise, then upsert `cards` one transaction per TRANSACTION_CARDS, then refresh `kb`."""
     ready = await tokenise(kb, cards, progress)
-    async with db.session() as session:
-        stats = await store.upsert_cards(session, ready, now, lambda c: list(c.tokens), progress)
+    stats = await upsert_in_chunks(db, ready, now, progress, landed)
     kb.remember(stats.written)
     await kb.refresh_if_stale(db)  # the importer waits: its caller searches the new cards next
     return stats
@@ -96,9 +101,10 @@ async def import_cards_into(
 
 async def import_file(
     db: Any, kb: KnowledgeBase, path: str | Path, now: datetime,
-    progress: Progress | None = None, total: Callable[[int], None] | None = None,
+    progress: Progress | None = None, total: Callable[[int], None] | None = None, landed: Landed | None = None,
 ) -> FileReport:
-    """One file → one transaction. Bad rows are reported with their line and skipped."""
+    """One file → a transaction per TRANSACTION_CARDS cards (`landed` hears of each). Bad rows are reported with
+    their line and skipped."""
     loop = asyncio.get_running_loop()
     result = await loop.run_in_executor(None, read_cards, Path(path), kb.index_taxonomy())
     report = FileReport(file=str(path), rows=result.rows, issues=list(result.issues),
@@ -107,6 +113,28 @@ async def import_file(
     if total:
         total(len(cards))
     if cards:
-        stats = await import_cards_into(db, kb, cards, now, progress)
+        stats = await import_cards_into(db, kb, cards, now, progress, landed)
         report.inserted, report.updated, report.unchanged = stats.inserted, stats.updated, stats.unchanged
     return report
+
+
+async def upsert_in_chunks(db: Any, cards: Sequence[KbCard], now: datetime, progress: Progress | None,
+                           landed: Landed | None) -> store.UpsertStats:
+    """The cards written TRANSACTION_CARDS at a time, each chunk in its own transaction; the counts added up."""
+    total: store.UpsertStats | None = None
+    for lo in range(0, len(cards), TRANSACTION_CARDS):
+        chunk = cards[lo:lo + TRANSACTION_CARDS]
+        async with db.session() as session:
+            stats = await store.upsert_cards(session, chunk, now, lambda c: list(c.tokens), progress)
+        total = stats if total is None else _added(total, stats)
+        if landed is not None:
+            await landed(len(chunk))
+    return total if total is not None else store.UpsertStats()
+
+
+def _added(a: store.UpsertStats, b: store.UpsertStats) -> store.UpsertStats:
+    """Counts summed, lists joined, field by field."""
+    out = store.UpsertStats()
+    for f in dataclasses.fields(out):
+        setattr(out, f.name, getattr(a, f.name) + getattr(b, f.name))
+    return out

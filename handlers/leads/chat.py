@@ -50,6 +50,7 @@ from handlers.leads.evidence import EvidenceStore
 from handlers.leads.insights import InsightMiner, Insights, build_miner
 from handlers.leads.permissions import command_arg, lead_for, lead_gate, list_leads, parse_id, ramp_refused
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
+from handlers.ramp import service as ramp
 from handlers.when import first_future, replaced, say_when, workdays
 from ocr.extract import LeadFields, extract_from_text
 from ocr.pipeline import catalog_for
@@ -440,11 +441,14 @@ async def reassign(ctx: Context, lead: Lead, rep: User, reason: str) -> bool:
     if lead.owner_id is None and await ramp_refused(ctx, "pool", rep.id):
         return False
     session, now = await ctx.db(), ctx.now()
+    on_ramp = await ramp.locked(session, rep.id, "pool", ctx.settings.ramp)  # said: the pool right is not 改派
     previous = await change_owner(session, lead, rep.id, ctx.user.id, now, ctx.settings.reminders, reason=reason)
     before = (await user_names(session, [previous])).get(previous, "") if previous else ""
     line = P.REASSIGNED.format(id=lead.id, who=view.lead_name(lead), rep=user_text(rep.name), reason=user_text(reason))
-    ctx.reply(view.handover_card(P.REASSIGNED_TITLE, line + (P.WAS_OWNED.format(who=user_text(before))
-                                                            if before else ""), lead.id, rep.id, previous, now))
+    line += P.WAS_OWNED.format(who=user_text(before)) if before else ""
+    if on_ramp is not None and rep.id != ctx.user.id:  # the pool right is not every 改派: say so
+        line += f"\n{ramp.pool_note(on_ramp)}"
+    ctx.reply(view.handover_card(P.REASSIGNED_TITLE, line, lead.id, rep.id, previous, now))
     if rep.id != ctx.user.id:
         by = user_text(ctx.user.name)
         ctx.send(rep.id, Card(title=f"新分配线索 #{lead.id}", description=f"{by} 分配给你：{user_text(reason)}",
