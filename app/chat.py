@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -24,6 +25,7 @@ from bot.channels.console import ConsoleChannel
 from bot.clock import fmt_cn, parse_duration, to_cn, to_utc
 from bot.config import Settings
 from bot.dispatch import dispatch
+from bot.jobs import JOBS
 from bot.messages import Inbound
 from bot.services import Services
 from storage.models import OutboxMessage, Reminder
@@ -165,9 +167,9 @@ class ChatSession:
         shown, button = found
         await self._send(kind="click", click_key=button.key, card_ref=shown.card_ref)
 
-    async def _send(self, **fields: object) -> None:
+    async def _send(self, **fields: Any) -> None:
         msg = Inbound(channel="console", user_id=self.user, msg_id=f"c{self._run}-{next(self._ids)}",
-                      received_at=self.clock.now(), **fields)  # type: ignore[arg-type]
+                      received_at=self.clock.now(), **fields)
         await dispatch(self.services, msg)
         await self.settle()
 
@@ -184,8 +186,9 @@ class ChatSession:
         await self.settle()
 
     async def settle(self) -> None:
-        """Run due reminders, then deliver everything due, until quiet."""
+        """Finish background jobs (a file import), run due reminders, then deliver everything due, until quiet."""
         for _ in range(20):
+            await self.services.shared(JOBS).join()
             ticked = await run_due_work(self.services)
             sent = await self.services.outbox.drain()
             if not ticked and not sent:

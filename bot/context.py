@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.dedup import mark_handled
 from bot.group_commit import GROUP_COMMIT, Handled
 from bot.messages import GROUP_RECIPIENT, Body, CardUpdate, Inbound, Outbound
-from bot.outbox import enqueue
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -110,19 +109,13 @@ class Context:
             await session.rollback()
             return
         outgoing, outbox = await self._held_for_quiet_hours(session), self.services.outbox
-        if outbox is None:
-            await enqueue(session, outgoing, self.now(), self.services.default_channel)
-            await session.commit()
-        else:
-            claimed, self.queued = await outbox.enqueue_handing_over(session, outgoing, self.msg.user_id)
-            await session.commit()
-            outbox.start(claimed)  # the answer goes out now, with no claim round trip
+        claimed, self.queued = await outbox.enqueue_handing_over(session, outgoing, self.msg.user_id)
+        await session.commit()
+        outbox.start(claimed)  # the answer goes out now, with no claim round trip
         await self._after_commit()
 
     def _may_group(self) -> bool:
         """Only the outbox to write, and nothing that must read first (whether others are in quiet hours)."""
-        if self.services.outbox is None:
-            return False
         others = any(o.to != self.msg.user_id and o.not_before is None for o in self.outgoing)
         return not (others and self.services.quiet_hours is not None)
 
