@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from bot.services import Services, Shared
 from storage.db import Database
@@ -45,7 +45,7 @@ class Offload:
                 self._loop = loop
             return self._loop
 
-    async def run(self, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def run(self, work: Callable[[Database], Coroutine[Any, Any, T]]) -> T:
         """`work(db)` on the worker loop (db: the worker's own engine); awaited without blocking this loop."""
         if self.inline:
             return await work(self._services.db)
