@@ -18,7 +18,7 @@ from sqlalchemy import select
 from app.console.core import allow, audit_detail, log, message_page, render, services_of, user_of
 from app.console.kb_text import cn_issue
 from app.console.webctx import run_as
-from bot.services import Services
+from bot.services import Services, Shared
 from handlers.kb_gaps import WEEK, field_gaps
 from handlers.knowledge import knowledge_base
 from knowledge.importer import import_file
@@ -113,10 +113,31 @@ async def gap_list(request: web.Request) -> web.Response:
     items = [g for g in items if _gap_key(g.query) not in done]
     loop = asyncio.get_running_loop()
     groups = (await loop.run_in_executor(None, _group, items, kb))[:MAX_GROUPS]
-    suggestions = {g["query"]: kb.search(g["query"], top=3).hits for g in groups}
+    suggestions = await _suggestions(services, kb, [g["query"] for g in groups])
     return render(request, "gaps.html", title="知识缺口", groups=groups, suggestions=suggestions, days=days,
                   field=field, field_days=services.settings.knowledge.field_days,
                   flash=request.query.get("done", "")[:200])
+
+
+SUGGESTED: Shared[dict[str, Any]] = Shared("console_gap_suggestions", lambda _s: {})
+
+
+async def _suggestions(services: Services, kb: KnowledgeBase, queries: list[str]) -> dict[str, list[Hit]]:
+    """The 3 best cards for each gap, searched once per index build (50 searches cost ~120 ms a visit), on a
+    worker thread: the server's loop keeps answering meanwhile."""
+    cache = services.shared(SUGGESTED)
+    built = (id(kb.cards()), id(kb.learned), len(kb.learned.pins))
+    if cache.get("built") != built:
+        cache.clear()
+        cache["built"], cache["hits"] = built, {}
+    known: dict[str, list[Hit]] = cache["hits"]
+    todo = [q for q in queries if q not in known]
+    if todo:
+        found = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: {q: list(kb.search(q, top=3).hits) for q in todo})
+        if cache.get("built") == built:
+            known.update(found)
+    return {q: known.get(q, []) for q in queries}
 
 
 @allow("admin")
