@@ -55,7 +55,7 @@ async def card_list(request: web.Request) -> web.Response:
     async with services.db.session() as session:
         total = int(await session.scalar(_filtered(select(func.count()).select_from(KnowledgeCard), q, services))
                     or 0)
-        rows = list(await session.scalars(stmt.order_by(KnowledgeCard.modified_at.desc(), KnowledgeCard.id)
+        rows = list(await session.scalars(stmt.order_by(KnowledgeCard.modified_at.desc(), KnowledgeCard.id.desc())
                                           .offset((page - 1) * PAGE).limit(PAGE)))
     cards = [row_to_card(r) for r in rows]
     taxonomy = knowledge_base(services).taxonomy
