@@ -52,7 +52,8 @@ async def renewals_page(request: web.Request, outcome: list[str] | None = None, 
             .order_by(Contract.end_on, Contract.id).limit(SHOWN))).all()
         names = await user_names(session, [w.owner_id for w, _, _ in warnings] + [c.owner_id for c, _, _ in ending])
     return render(request, "renewals.html", title="续约", warnings=warnings, ending=ending, names=names,
-                  STATUS_CN=STATUS_CN, today=today, cfg=cfg, outcome=outcome, ok=ok)
+                  STATUS_CN=STATUS_CN, today=today, cfg=cfg, outcome=outcome, ok=ok,
+                  days_left=lambda end: max((end - today).days, 0))  # jinja's |max cost 0.3 ms a row
 
 
 @allow(*MANAGERS)
