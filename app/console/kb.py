@@ -21,6 +21,7 @@ from app.console.kb_text import cn_issue
 from bot.clock import to_cn
 from bot.messages import Card
 from bot.services import Services
+from bot.usertext import dingtalk_markdown, escape_body, identity
 from handlers.knowledge import answer_card, is_stale, knowledge_base
 from knowledge.importer import tokenise
 from knowledge.io import derived_id, write_cards
@@ -256,7 +257,9 @@ def _preview(services: Services, form: dict[str, str]) -> dict[str, Any]:
     except CardError as exc:
         return {"error": cn_issue(str(exc))}
     body: Card = answer_card(card, 0, today(services), services.settings.knowledge.stale_months)
-    return {"wecom": card_payload(body, "preview")["template_card"], "dingtalk": card_markdown(body, heading=True)}
+    # escaped as each channel's sender escapes what people wrote (template_card fields are plain text)
+    return {"wecom": card_payload(escape_body(body, identity), "preview")["template_card"],
+            "dingtalk": card_markdown(escape_body(body, dingtalk_markdown), heading=True)}
 
 
 # -- deactivate / activate -------------------------------------------------------------------------------
