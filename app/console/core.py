@@ -112,10 +112,14 @@ async def _authorised(request: web.Request, handler: Handler) -> web.StreamRespo
     services = services_of(request)
     now = services.clock.now()
     idle = timedelta(minutes=services.settings.server.console_idle_minutes)
-    async with services.db.session() as session:
-        web_session, why = await sessions.load(session, request.cookies.get(sessions.COOKIE, ""),
-                                               request.headers.get("User-Agent", ""), now, idle)
+    token, agent = request.cookies.get(sessions.COOKIE, ""), request.headers.get("User-Agent", "")
+    async with services.db.read_session() as session:
+        web_session, why, write = await sessions.peek(session, token, agent, now, idle)
         user = await session.get(User, web_session.user_id) if web_session else None
+    if write:  # ends, or last-seen due (once a minute): the only requests that take the write lock here
+        async with services.db.session() as session:
+            web_session, why = await sessions.load(session, token, agent, now, idle)
+            user = await session.get(User, web_session.user_id) if web_session else None
     if web_session is None or user is None or not user.active:
         if request.cookies.get(sessions.COOKIE):
             log.warning("console: %s %s refused: %s", request.method, request.path, why or "inactive user")

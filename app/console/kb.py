@@ -53,7 +53,7 @@ async def card_list(request: web.Request) -> web.Response:
     q = request.query
     page = max(1, _int(q.get("page"), 1))
     stmt = _filtered(select(KnowledgeCard), q, services)
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         total = int(await session.scalar(_filtered(select(func.count()).select_from(KnowledgeCard), q, services))
                     or 0)
         rows = list(await session.scalars(stmt.order_by(KnowledgeCard.modified_at.desc(), KnowledgeCard.id.desc())
@@ -101,7 +101,7 @@ def _int(value: str | None, default: int) -> int:
 
 # -- edit ----------------------------------------------------------------------------------------------
 async def _load(services: Services, card_id: str) -> KbCard | None:
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         row = await session.get(KnowledgeCard, card_id[:32])
         return row_to_card(row) if row is not None else None
 
@@ -138,7 +138,7 @@ def _edit_page(request: web.Request, card: KbCard | None, form: dict[str, str], 
 
 
 async def _history(services: Services, card_id: str) -> list[AuditLog]:
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         rows = await session.scalars(select(AuditLog).where(AuditLog.target == f"card:{card_id}")
                                      .order_by(AuditLog.id.desc()).limit(30))
         return list(rows)

@@ -105,7 +105,7 @@ async def gap_list(request: web.Request) -> web.Response:
     days = 30 if request.query.get("days") == "30" else 7
     kb = knowledge_base(services)
     await kb.refresh_if_stale(services.db)
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         items = await gaps(session, since=services.clock.now() - WEEK * (days / 7), limit=200)
         done = set((await session.scalars(select(KeyValue.key).where(
             KeyValue.key.in_([_gap_key(g.query) for g in items])))).all())
@@ -227,7 +227,7 @@ async def _stage(request: web.Request) -> tuple[str, Path] | web.Response:
 async def _plan(services: Services, cards: list[Any]) -> dict[str, str]:
     """card id → 'add' | 'change' | 'same' against the cards stored now."""
     plan: dict[str, str] = {}
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         for lo in range(0, len(cards), 500):
             chunk = cards[lo:lo + 500]
             rows = {r.id: r for r in await session.scalars(

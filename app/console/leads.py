@@ -67,7 +67,7 @@ async def _compute_board(services: Services, scope: str | None, now: datetime) -
     cfg, ramp = services.settings.reminders, services.settings.ramp
 
     async def work(db: Any) -> Board:
-        async with db.session() as session:
+        async with db.read_session() as session:  # no SQLite write lock held for seconds
             report = await compute_report(session, scope, now - DIGEST_WINDOW, now, cfg, ramp=ramp)
         return Board(now, report, render_chart(report))  # already off the server's loop: draw right here
 
@@ -132,7 +132,7 @@ async def lead_list(request: web.Request) -> web.Response:
         stmt = stmt.where(or_(Lead.company.like(f"%{text}%"), Lead.customer_name.like(f"%{text}%"),
                               Lead.phone == text))
     now = services.clock.now()
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
         leads = list(await session.scalars(stmt.order_by(Lead.id.desc()).offset((page - 1) * PAGE).limit(PAGE)))
         leads = [lead for lead in leads if lead.owner_id is not None or await can_see(session, user, lead)]
@@ -162,7 +162,7 @@ async def _visible(request: web.Request) -> Lead | None:
     raw = request.match_info["lead_id"]
     if not raw.isdigit() or len(raw) > 9:
         return None
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         lead = await load_lead(session, user, int(raw))
     if lead is None:
         log.warning("console: %s (%s) asked for lead %s outside their reach", user.id, user.role, raw)
@@ -176,7 +176,7 @@ async def lead_page(request: web.Request, outcome: list[str] | None = None, ok: 
     if lead is None:
         return message_page(request, "找不到线索", NOT_VISIBLE, 404)
     now = services.clock.now()
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         acts = list(await session.scalars(select(Activity).where(Activity.lead_id == lead.id)
                                            .order_by(Activity.created_at, Activity.id)))
         evidence = list(await session.scalars(select(Evidence).where(Evidence.lead_id == lead.id)
@@ -233,7 +233,7 @@ async def evidence_file(request: web.Request) -> web.StreamResponse:
     raw = request.match_info["evidence_id"]
     if lead is None or not raw.isdigit():
         return message_page(request, "找不到图片", NOT_VISIBLE, 404)
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         row = await session.get(Evidence, int(raw))
     if row is None or row.lead_id != lead.id or not row.path:
         return message_page(request, "找不到图片", "这张图片不存在。", 404)

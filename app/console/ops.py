@@ -50,7 +50,7 @@ def _summary(row: OutboxMessage) -> str:
 async def outbox(request: web.Request) -> web.Response:
     services = services_of(request)
     now = services.clock.now()
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         counts = dict((await session.execute(select(OutboxMessage.status, func.count())
                                              .group_by(OutboxMessage.status))).all())
         due = await _rows(session, OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
@@ -96,7 +96,7 @@ def _q(text: str) -> str:
 @allow("manager", "admin")
 async def members(request: web.Request) -> web.Response:
     services, user = services_of(request), user_of(request)
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         stmt = select(User).order_by(User.role.desc(), User.id)
         if not user.is_admin:
             stmt = stmt.where((User.manager_id == user.id) | (User.id == user.id))
@@ -195,7 +195,7 @@ async def calendar(request: web.Request) -> web.Response:
     today = to_cn(services.clock.now()).date()
     year = int(request.query["year"]) if request.query.get("year", "").isdigit() else today.year
     year = min(max(year, 2000), 2100)
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         overrides = list(await session.scalars(select(CalendarOverride).where(
             CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31))
             .order_by(CalendarOverride.day)))
@@ -284,7 +284,7 @@ async def system(request: web.Request) -> web.Response:
     services = services_of(request)
     settings = services.settings
     ok = await services.db.ping()
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         counts = {"卡片": await session.scalar(select(func.count()).select_from(KnowledgeCard)),
                   "线索": await session.scalar(select(func.count()).select_from(Lead)),
                   "成员": await session.scalar(select(func.count()).select_from(User)),

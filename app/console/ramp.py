@@ -33,7 +33,7 @@ async def ramp_page(request: web.Request) -> web.Response:
     kb = knowledge_base(services)
     await kb.refresh_if_stale(services.db)
     cards = kb.cards()  # the process's index of the active cards, not a 20,000-row read per page
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         rows = await service.team_progress(session, None if user.is_admin else user.id, cfg)
         found = await service.current_path(session)
         specs = service.specs_of(found[1]) if found else await service.default_specs(session, cfg, cards)

@@ -40,7 +40,7 @@ async def renewals_page(request: web.Request, outcome: list[str] | None = None, 
     services, user = services_of(request), user_of(request)
     now = services.clock.now()
     today, cfg = today_of(now), services.settings.renewals
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         warnings = (await session.execute(
             select(RenewalWarning, Contract, Lead).join(Contract, Contract.id == RenewalWarning.contract_id)
             .join(Lead, Lead.id == RenewalWarning.lead_id).where(_owned_by(user, RenewalWarning.owner_id))
@@ -63,7 +63,7 @@ async def renewals_action(request: web.Request) -> web.Response:
     raw = request.match_info["warning_id"]
     if not raw.isdigit() or len(raw) > 9:
         return message_page(request, "找不到续约预警", NOT_VISIBLE, 404)
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         visible = await session.scalar(select(RenewalWarning.id).where(
             RenewalWarning.id == int(raw), _owned_by(user, RenewalWarning.owner_id)))
     if visible is None:
