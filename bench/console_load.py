@@ -288,6 +288,12 @@ async def main(args: argparse.Namespace) -> int:
         if not reuse:
             await seed(services, args.cards, args.leads, random.Random(16))
         ids = await page_ids(services)
+        from app.runtime import warm_up
+
+        quiet = services.settings
+        services.settings = replace(quiet, server=replace(quiet.server, warm_up=True))
+        await warm_up(services)  # the index and dictionaries, as `salesbot serve` loads them after it starts
+        services.settings = quiet
         todo = pages(ids)
         if args.only:
             todo = {k: v for k, v in todo.items() if k in args.only.split(",")}

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, or_, select
 
-from app.console.core import allow, audit_detail, log, message_page, render, services_of, user_of
+from app.console.core import allow, audit_detail, log, message_page, render, render_page, services_of, user_of
 from app.console.kb_text import cn_issue
 from bot.clock import to_cn
 from bot.messages import Card
@@ -61,7 +61,7 @@ async def card_list(request: web.Request) -> web.Response:
     cards = [row_to_card(r) for r in rows]
     taxonomy = knowledge_base(services).taxonomy
     stale = {c.id for c in cards if is_stale(c, today(services), services.settings.knowledge.stale_months)}
-    return render(request, "kb_list.html", title="知识库", cards=cards, stale=stale, total=total, page=page,
+    return await render_page(request, "kb_list.html", title="知识库", cards=cards, stale=stale, total=total, page=page,
                   pages=max(1, -(-total // PAGE)), q=q, axes={a: taxonomy.values.get(a, ()) for a in AXES},
                   AXIS_CN=AXIS_CN, flash=q.get("done", "")[:200])
 

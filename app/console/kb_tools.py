@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from app.console.core import allow, audit_detail, log, message_page, render, services_of, user_of
+from app.console.core import allow, audit_detail, log, message_page, render, render_page, services_of, user_of
 from app.console.kb_text import cn_issue
 from app.console.webctx import run_as
 from bot.services import Services, Shared
@@ -52,7 +52,7 @@ async def hit_test(request: web.Request) -> web.Response:
         result = kb.search(query, top=10)
         top = max((h.score for h in result.hits), default=0.0)
         rows = [_explain(kb, result.matched, query, hit, top) for hit in result.hits]
-    return render(request, "hits.html", title="命中测试", q=query, result=result, rows=rows)
+    return await render_page(request, "hits.html", title="命中测试", q=query, result=result, rows=rows)
 
 
 def _explain(kb: KnowledgeBase, matched: dict[str, tuple[str, ...]], query: str, hit: Hit, top: float
@@ -114,7 +114,7 @@ async def gap_list(request: web.Request) -> web.Response:
     loop = asyncio.get_running_loop()
     groups = (await loop.run_in_executor(None, _group, items, kb))[:MAX_GROUPS]
     suggestions = await _suggestions(services, kb, [g["query"] for g in groups])
-    return render(request, "gaps.html", title="知识缺口", groups=groups, suggestions=suggestions, days=days,
+    return await render_page(request, "gaps.html", title="知识缺口", groups=groups, suggestions=suggestions, days=days,
                   field=field, field_days=services.settings.knowledge.field_days,
                   flash=request.query.get("done", "")[:200])
 

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, or_, select
 
-from app.console.core import allow, audit_detail, log, message_page, render, services_of, user_of
+from app.console.core import allow, audit_detail, log, message_page, render_page, services_of, user_of
 from app.console.offload import OFFLOAD
 from app.console.webctx import run_as
 from bot.actions import TakeOver
@@ -102,7 +102,7 @@ async def team(request: web.Request) -> web.Response:
     services, user = services_of(request), user_of(request)
     report = (await _board(services, user)).report
     funnel = [{"name": name, "n": n} for (_, name), n in zip(STAGES, report.reached, strict=False)]
-    return render(request, "team.html", title="团队看板", report=report, funnel=funnel, pct=pct,
+    return await render_page(request, "team.html", title="团队看板", report=report, funnel=funnel, pct=pct,
                   conversions=report.conversions())
 
 
@@ -144,7 +144,7 @@ async def lead_list(request: web.Request) -> web.Response:
              "colour": colour(waiting_hours(lead, now)),
              "next": next_action_text(lead, timers, cfg.first_contact_hours)}
             for lead in leads]
-    return render(request, "leads.html", title="线索", rows=rows, total=total, page=page,
+    return await render_page(request, "leads.html", title="线索", rows=rows, total=total, page=page,
                   pages=max(1, -(-total // PAGE)), q=q, owners=owners, STAGES=STAGES, STATUS_CN=STATUS_CN,
                   stage_label=stage_label)
 
@@ -187,7 +187,7 @@ async def lead_page(request: web.Request, outcome: list[str] | None = None, ok: 
                  if lead.status != "won" else [])
         team_reps = await _reachable_reps(session, user)
     frozen = (lead.extra or {}).get("frozen", {}) if lead.status == "frozen" else {}
-    return render(request, "lead.html", title=f"线索 #{lead.id}", lead=lead, fields=field_rows(lead, names),
+    return await render_page(request, "lead.html", title=f"线索 #{lead.id}", lead=lead, fields=field_rows(lead, names),
                   acts=acts, KIND_CN=KIND_CN, names=names, evidence=evidence, stage=stage_label(lead.stage),
                   status_cn=STATUS_CN.get(lead.status, lead.status),
                   next=next_action_text(lead, timers, services.settings.reminders.first_contact_hours),

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from aiohttp import web
 from sqlalchemy import select
 
-from app.console.core import allow, audit_detail, log, render, services_of, user_of
+from app.console.core import allow, audit_detail, log, render_page, services_of, user_of
 from app.console.webctx import run_as
 from bot.actions import RampConfirm
 from handlers.knowledge import knowledge_base
@@ -44,7 +44,7 @@ async def ramp_page(request: web.Request) -> web.Response:
             stmt = stmt.where(User.manager_id == user.id)
         newcomers = list(await session.scalars(stmt))
     draft = request.query.get("text")
-    return render(request, "ramp.html", title="新人通关", rows=rows, current=found[0] if found else None,
+    return await render_page(request, "ramp.html", title="新人通关", rows=rows, current=found[0] if found else None,
                   tasks=[(s, s.title(cfg.questions)) for s in specs], text=draft or path_text(specs),
                   warnings=warnings, newcomers=newcomers, rights=service.unlocked_text(cfg),
                   locked=service.locked_text(cfg),
