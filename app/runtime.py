@@ -7,12 +7,15 @@ import logging
 import time
 from collections.abc import Mapping
 from functools import partial
+from types import MappingProxyType
+from typing import Any
 
 from bot.channels.base import ChannelSender
 from bot.clock import Clock
 from bot.config import Settings
 from bot.org import seed_org
 from bot.outbox import OutboxSender
+from bot.router import Router
 from bot.services import Services
 from storage.db import Database
 from storage.locks import exclusive
@@ -28,18 +31,20 @@ async def open_database(settings: Settings) -> Database:
 
 
 async def build_services(
-    settings: Settings, clock: Clock, channels: Mapping[str, ChannelSender], *, seed: bool = True
+    settings: Settings, clock: Clock, channels: Mapping[str, ChannelSender], *, seed: bool = True,
+    router: Router[Any] | None = None,
 ) -> Services:
+    """The one Services of a process, frozen. `router`: the product's routes unless given (tests give a probe)."""
     from handlers import build_router
     from reminders.directory import next_reachable
 
     db = await open_database(settings)
-    channels = dict(channels)
-    outbox = OutboxSender(db, clock, channels, default_channel=settings.default_channel,
+    senders = MappingProxyType(dict(channels))  # the outbox and the services see the same, unchangeable set
+    outbox = OutboxSender(db, clock, senders, default_channel=settings.default_channel,
                           lease_s=settings.reminders.lease_s)
-    services = Services(settings=settings, db=db, clock=clock, router=build_router(), outbox=outbox,
-                        channels=channels, quiet_hours=partial(next_reachable, cfg=settings.reminders))
-    for channel in channels.values():  # senders that read what was sent before (DingTalk: the outbox)
+    services = Services(settings=settings, db=db, clock=clock, router=router or build_router(), outbox=outbox,
+                        channels=senders, quiet_hours=partial(next_reachable, cfg=settings.reminders))
+    for channel in senders.values():  # senders that read what was sent before (DingTalk: the outbox)
         bind = getattr(channel, "bind", None)
         if callable(bind):
             bind(db, clock)

@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.dedup import InboundClaimer
 from bot.intake import Intake
 from bot.metrics import ACK, exposition
+from bot.router import Router
 from bot.segmenter import main_dictionary
 from bot.services import Services
 from bot.tasks import TaskPool
@@ -66,8 +67,10 @@ def register_channels(app: web.Application, intake: Intake) -> None:
         DingtalkChannel(intake, settings.dingtalk, api).register(app)
 
 
-async def create_app(settings: Settings, clock: Clock | None = None, channels: dict[str, Any] | None = None
-                     ) -> web.Application:
+async def create_app(settings: Settings, clock: Clock | None = None, channels: dict[str, Any] | None = None,
+                     router: Router[Any] | None = None) -> web.Application:
+    """The webhook server. `channels` / `router`: the configured senders and the product's routes unless given
+    (tests give fakes and probes: the services are frozen once built)."""
     clock = clock or SystemClock()
     counters: Counter[str] = Counter()
     edge = Edge(settings.server, counters)
@@ -77,7 +80,8 @@ async def create_app(settings: Settings, clock: Clock | None = None, channels: d
     app[EDGE] = edge
     # jieba's dictionary before the port opens: its one load stalls the event loop ~250 ms (bot/segmenter.py)
     await asyncio.get_running_loop().run_in_executor(None, main_dictionary)
-    services = await build_services(settings, clock, channels if channels is not None else build_channels(settings))
+    services = await build_services(settings, clock, channels if channels is not None else build_channels(settings),
+                                    router=router)
     intake = Intake(services, metrics=counters)
     app[SERVICES], app[INTAKE] = services, intake
     app[TASKS], app[CLAIMS], app[METRICS] = intake.tasks, intake.claims, intake.metrics

@@ -108,8 +108,7 @@ async def run(rounds: int) -> None:
                     took = (time.perf_counter() - start) * 1000
                     if round_no:  # round 0 warms up
                         timings.setdefault(kind, []).append(took)
-                    if services.outbox is not None:
-                        await services.outbox.drain()
+                    await services.outbox.drain()
         finally:
             await services.db.dispose()
     reading = []

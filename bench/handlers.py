@@ -53,7 +53,6 @@ async def run(args: argparse.Namespace) -> None:
 
         await upgrade(url)
     services = await build_services(settings, SystemClock(), {"wecom": recorder})  # type: ignore[dict-item]
-    assert services.outbox is not None
     stop = asyncio.Event()
     sender = asyncio.create_task(services.outbox.run_forever(5.0, stop))
     pool = TaskPool(max_running=args.concurrency, burst_rate=1e9)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, Self, cast
+from typing import Any, ClassVar, NewType, Protocol, Self, cast
 
 _MISSING = dataclasses.MISSING
 
@@ -32,13 +32,16 @@ class Action:
 
     @classmethod
     def key_prefix(cls) -> str:
-        return cls.prefix + ":"
+        """What every key of this action starts with (the whole key for an action without fields)."""
+        return cls.prefix + ":" if dataclasses.fields(cast(Any, cls)) else cls.prefix
 
     @classmethod
     def unpack(cls, key: str) -> Self | None:
         if not key.startswith(cls.key_prefix()):
             return None
         specs = _specs(cls)
+        if not specs:
+            return cls() if key == cls.prefix else None
         raw = key[len(cls.key_prefix()):].split(":", len(specs) - 1)
         values: dict[str, Any] = {}
         for (name, kind, _required), text in zip(specs, raw, strict=False):
@@ -58,7 +61,7 @@ class LeadAction(Protocol):
     def lead_id(self) -> int: ...
 
 
-def _specs(cls: type[Action]) -> list[tuple[str, type, bool]]:
+def _specs(cls: type[Action]) -> list[tuple[str, Any, bool]]:
     hints = typing.get_type_hints(cls)
     specs = []
     for f in dataclasses.fields(cast(Any, cls)):
@@ -67,12 +70,17 @@ def _specs(cls: type[Action]) -> list[tuple[str, type, bool]]:
     return specs
 
 
-def _convert(kind: type, text: str) -> Any:
+Big = NewType("Big", int)  # a whole number past an id's range: an amount in yuan, a unix time
+
+
+def _convert(kind: Any, text: str) -> Any:
     """The field's value from its key text, or None when it does not read as one."""
     if not text:
         return None
     if kind is int:
         return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None  # fits an INTEGER
+    if kind is Big:
+        return Big(int(text)) if text.isascii() and text.isdigit() and len(text) <= 18 else None  # a BIGINT
     if kind is float:
         try:
             return float(text)
@@ -162,6 +170,114 @@ class ApproveEvidence(Action):
 class RejectEvidence(Action):
     prefix: ClassVar[str] = "ev:no"
     evidence_id: int
+
+
+# -- screenshot drafts (handlers/capture.py) -------------------------------------------------------------
+@dataclass(frozen=True)
+class EditDraft(Action):
+    """「修改」 on a draft lead card: how to correct a field."""
+
+    prefix: ClassVar[str] = "cap:edit"
+    draft_id: int
+
+
+@dataclass(frozen=True)
+class CreateAnyway(Action):
+    """「仍然新建」: the draft is not the existing lead it resembles."""
+
+    prefix: ClassVar[str] = "cap:new"
+    draft_id: int
+
+
+@dataclass(frozen=True)
+class MergeDraft(Action):
+    """「合并到已有线索」: the draft's details go to the lead it duplicates."""
+
+    prefix: ClassVar[str] = "cap:merge"
+    draft_id: int
+    target_id: int
+
+
+# -- data-quality flags (handlers/checks/chat.py) --------------------------------------------------------
+@dataclass(frozen=True)
+class ClearFlag(Action):
+    """A manager's 「核实无误，清除」 on a rep's answer to a flag."""
+
+    prefix: ClassVar[str] = "flag:clear"
+    flag_id: int
+
+
+# -- knowledge answers (handlers/knowledge.py) -----------------------------------------------------------
+@dataclass(frozen=True)
+class KbUseful(Action):
+    prefix: ClassVar[str] = "kb:up"
+    query_id: int
+    card_id: str
+
+
+@dataclass(frozen=True)
+class KbNotUseful(Action):
+    prefix: ClassVar[str] = "kb:down"
+    query_id: int
+    card_id: str
+
+
+@dataclass(frozen=True)
+class KbNext(Action):
+    """「换一个」: the next card ranked for the same question."""
+
+    prefix: ClassVar[str] = "kb:next"
+    query_id: int
+    card_id: str
+
+
+# -- the front door's questions back (handlers/front.py) -------------------------------------------------
+@dataclass(frozen=True)
+class DoGuessed(Action):
+    """「是的」 on 「你是想…？」: run `text` as if typed."""
+
+    prefix: ClassVar[str] = "front:do"
+    text: str
+
+
+@dataclass(frozen=True)
+class ConfirmBudget(Action):
+    """「确认」 on the question a budget far above the team's asks."""
+
+    prefix: ClassVar[str] = "front:budget"
+    lead_id: int
+    yuan: Big
+
+
+@dataclass(frozen=True)
+class ConfirmOffboard(Action):
+    """An admin's 「确认」 on handing a leaver's leads to a successor."""
+
+    prefix: ClassVar[str] = "front:offboard"
+    leaving: str
+    taking: str
+
+
+@dataclass(frozen=True)
+class Cancel(Action):
+    """「不是」 / 「取消」 on any of the front door's questions."""
+
+    prefix: ClassVar[str] = "front:cancel"
+
+
+# -- admin commands that wait for a confirm click (bot/confirm.py) ----------------------------------------
+@dataclass(frozen=True)
+class ConfirmAdmin(Action):
+    """「确认执行」: run `text`, issued at `issued` (unix seconds), if still valid."""
+
+    prefix: ClassVar[str] = "adm:ok"
+    issued: Big
+    text: str
+
+
+@dataclass(frozen=True)
+class CancelAdmin(Action):
+    prefix: ClassVar[str] = "adm:no"
 
 
 # -- reminders and escalation (reminders/messages.py builds them, handlers/escalation.py acts) ---------
@@ -285,3 +401,6 @@ class RampConfirm(Action):
     task_id: int
     ok: int
     rep_id: str
+
+
+KbVote = KbUseful | KbNotUseful | KbNext  # one handler reads all three (handlers/knowledge.py)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.actions import Big, CancelAdmin, ConfirmAdmin
 from bot.messages import Button, Card, Inbound
 
-CONFIRM = "adm:ok:"  # adm:ok:<unix seconds>:<command text>
-CANCEL = "adm:no"
 VALID = timedelta(minutes=10)
 MAX_TEXT = 300
 ADMIN_ONLY = frozenset({"admin"})
@@ -26,14 +25,12 @@ def confirm_card(text: str, now: datetime) -> Card:
     return Card(
         title="请确认管理员操作",
         description=f"收到指令「{text}」。确认是你本人发出的，再点确认执行（10 分钟内有效）。",
-        buttons=(Button(f"{CONFIRM}{int(now.timestamp())}:{text}", "确认执行", "primary"), Button(CANCEL, "取消")),
+        buttons=(Button(ConfirmAdmin(Big(int(now.timestamp())), text).pack(), "确认执行", "primary"),
+                 Button(CancelAdmin().pack(), "取消")),
     )
 
 
-def confirmed_text(key: str, now: datetime) -> str | None:
-    """The command a confirm click runs; None when the key is not one or has expired."""
-    issued, _, text = key.removeprefix(CONFIRM).partition(":")
-    if not (key.startswith(CONFIRM) and issued.isascii() and issued.isdigit() and text):
-        return None
-    age = now.timestamp() - int(issued)
-    return text if 0 <= age <= VALID.total_seconds() else None
+def confirmed_text(action: ConfirmAdmin, now: datetime) -> str | None:
+    """The command a confirm click runs; None when it has expired."""
+    age = now.timestamp() - action.issued
+    return action.text if 0 <= age <= VALID.total_seconds() else None

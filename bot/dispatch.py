@@ -9,7 +9,7 @@ from functools import partial
 from bot import phrases as P
 from bot.actions import Action
 from bot.confirm import confirm_card, needs_confirm
-from bot.context import Context
+from bot.context import Context, UserInfo
 from bot.dedup import mark_handled
 from bot.messages import Inbound, Outbound, Text
 from bot.metrics import HANDLER, timed
@@ -68,10 +68,7 @@ async def _dispatch(services: Services, msg: Inbound) -> bool:
         if route is None:
             log.info("no handler for %s from %s: %.40r", msg.kind, msg.user_id, msg.text)
             ctx.reply(Text(UNKNOWN_COMMAND if msg.kind == "text" else UNSUPPORTED))
-        elif route.roles and user.role not in route.roles:
-            log.warning("%s (%s) refused %s %r", user.id, user.role, msg.kind, msg.click_key or msg.text[:40])
-            ctx.reply(Text(refusal(route.roles)))
-        elif needs_confirm(msg, route.roles):
+        elif needs_confirm(msg, route.roles) and refused(route, user) is None:
             log.warning("%s: admin command %r over a channel without a signed body; asking to confirm",
                         user.id, msg.text[:40])
             ctx.reply(confirm_card(msg.text, ctx.now()))
@@ -89,26 +86,40 @@ async def _dispatch(services: Services, msg: Inbound) -> bool:
         await ctx.close()
 
 
-async def run_route(services: Services, route: Route[Context], ctx: Context, msg: Inbound) -> None:
+def refused(route: Route[Context], user: UserInfo) -> str | None:
+    """Why this user may not take this route (its declared roles), in the route's words; None when they may."""
+    if not route.roles or user.role in route.roles:
+        return None
+    return route.refusal or refusal(route.roles)
+
+
+async def run_route(services: Services, route: Route[Context], ctx: Context, msg: Inbound) -> bool:
     """The handler with what it asked for: the message; or the unpacked card action, and its lead (also used by
-    the front door's numbered replies and the web console, which run a route on a user's behalf)."""
+    the front door's numbered replies and the web console, which run a route on a user's behalf). The one place
+    a route's roles are checked: False (and the refusal replied) when the caller's role is not among them."""
+    why = refused(route, ctx.user)
+    if why is not None:
+        log.warning("%s (%s) refused %s %r", ctx.user.id, ctx.user.role, msg.kind, msg.click_key or msg.text[:40])
+        ctx.reply(Text(why))
+        return False
     if route.action is None:
         await route.handler(ctx, msg)
-        return
+        return True
     action = route.action.unpack(msg.click_key or "")
     if action is None:
         log.warning("malformed %s key %.60r from %s", route.action.__name__, msg.click_key, msg.user_id)
         ctx.reply(Text(BAD_KEY))
-        return
+        return True
     if route.lead is None:
         await route.handler(ctx, action)
-        return
+        return True
     gate = services.router.lead_gate
     if gate is None:
         raise RuntimeError(f"route {route.action.__name__} acts on a lead but the router has no lead gate")
     lead = await gate(ctx, _lead_id(action), route.lead)
     if lead is not None:
         await route.handler(ctx, action, lead)
+    return True
 
 
 def _lead_id(action: Action) -> int:

@@ -76,6 +76,9 @@ class Route(Generic[C]):
     group_ok: bool = False
     action: type[Action] | None = None  # a typed card action: the handler gets it unpacked
     lead: str | None = None  # the action acts on its lead_id, resolved through the router's lead gate
+    # The words for someone whose role is not in `roles` (default: bot.dispatch.refusal). The role check is
+    # made once, by bot.dispatch.run_route, for chat, the front door's numbered replies and the web console.
+    refusal: str | None = None
 
 
 @dataclass
@@ -95,21 +98,22 @@ class Router(Generic[C]):
 
     # -- registration -------------------------------------------------------------------
     def command(self, *words: str, roles: set[str] | None = None, group_ok: bool = False,
-                ) -> Decorator[C]:
+                refusal: str | None = None) -> Decorator[C]:
         def register(fn: Handler[C]) -> Handler[C]:
             for word in words:
-                self._add(self.commands, normalize_text(word), Route(fn, _roles(roles), group_ok=group_ok))
+                self._add(self.commands, normalize_text(word),
+                          Route(fn, _roles(roles), group_ok=group_ok, refusal=refusal))
             return fn
 
         return register
 
-    def card_action(self, key: str | type[Action], roles: set[str] | None = None, group_ok: bool = False,
+    def card_action(self, action: type[Action], roles: set[str] | None = None, group_ok: bool = False,
                     lead: str | None = None) -> Callable[[H], H]:
-        """`key`: an Action class (typed), or a plain key prefix (the handler gets `(ctx, msg)`)."""
-        action = None if isinstance(key, str) else key
-        prefix = key if isinstance(key, str) else key.key_prefix()
-        if lead is not None and action is None:
-            raise ValueError(f"router {self.name}: a lead route needs an Action class, not {key!r}")
+        """The route of one typed button (bot/actions.py): the handler gets `(ctx, action)`, or `(ctx, action,
+        lead)` with `lead=`. There is no plain-string form: no handler splits a key."""
+        prefix = action.key_prefix()
+        if lead == "manage":  # acting on a lead as its manager: the role is part of the declaration
+            roles = roles or set(MANAGERS)
 
         def register(fn: H) -> H:
             self._add(self.actions, prefix, Route(fn, _roles(roles), group_ok=group_ok, action=action, lead=lead))
@@ -148,9 +152,10 @@ class Router(Generic[C]):
 
         return register
 
-    def file(self, roles: set[str] | None = None, when: Predicate[C] | None = None) -> Decorator[C]:
+    def file(self, roles: set[str] | None = None, when: Predicate[C] | None = None, refusal: str | None = None
+             ) -> Decorator[C]:
         def register(fn: Handler[C]) -> Handler[C]:
-            self.files.append(Route(fn, _roles(roles), when))
+            self.files.append(Route(fn, _roles(roles), when, refusal=refusal))
             return fn
 
         return register
@@ -223,6 +228,9 @@ class Router(Generic[C]):
             if await when(ctx, msg):
                 return conditional
         return self.fallback
+
+
+MANAGERS = frozenset({"manager", "admin"})
 
 
 def _roles(roles: set[str] | None) -> frozenset[str] | None:

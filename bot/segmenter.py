@@ -10,25 +10,19 @@ tokenizer gets a copy of it (~10 ms, a few ms of stall).
 from __future__ import annotations
 
 import logging
-import threading
 
 import jieba
 
-jieba.setLogLevel(logging.WARNING)  # "Building prefix dict…" on stderr at every load
-
-_lock = threading.Lock()
-_main: jieba.Tokenizer | None = None
+from bot.once import once
 
 
+@once
 def main_dictionary() -> jieba.Tokenizer:
     """jieba's dictionary, loaded once (blocking ~0.5 s the first time: call it before serving traffic)."""
-    global _main
-    with _lock:
-        if _main is None:
-            tok = jieba.Tokenizer()
-            tok.initialize()
-            _main = tok
-        return _main
+    jieba.setLogLevel(logging.WARNING)  # "Building prefix dict…" on stderr at every load
+    tok = jieba.Tokenizer()
+    tok.initialize()
+    return tok
 
 
 def private_tokenizer() -> jieba.Tokenizer:

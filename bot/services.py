@@ -1,5 +1,6 @@
 """The long-lived parts one process shares: settings, database, clock, router, outbox, channels — built once by
-app/runtime.py — and the expensive singletons (`Shared`) they build on first use."""
+app/runtime.py and frozen (a test that needs another router or clock builds its own Services, or
+`dataclasses.replace`s one) — and the expensive singletons (`Shared`) they build on first use."""
 
 from __future__ import annotations
 
@@ -31,14 +32,17 @@ class Shared(Generic[T]):
     build: Callable[[Services], T]
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class Services:
+    """Frozen: nothing is swapped after start-up. The one mutable part is the `Shared` table, filled on first use
+    of each key (and empty again in a `dataclasses.replace` copy, which builds its own)."""
+
     settings: Settings
     db: Database
     clock: Clock
     router: Router[Any]  # Router[bot.context.Context]: the context holds the services
     outbox: OutboxSender
-    channels: Mapping[str, ChannelSender] = field(default_factory=dict)
+    channels: Mapping[str, ChannelSender] = field(default_factory=dict)  # read-only view (runtime.py)
     quiet_hours: QuietHours | None = None  # None: everyone is reachable at any time
     _shared: dict[Shared[Any], Any] = field(default_factory=dict, init=False, repr=False)
 

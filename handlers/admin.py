@@ -8,9 +8,11 @@ from datetime import date
 
 from sqlalchemy import select
 
+from bot.actions import CancelAdmin, ConfirmAdmin
 from bot.clock import to_cn
-from bot.confirm import ADMIN_ONLY, CANCEL, CONFIRM, confirmed_text
+from bot.confirm import ADMIN_ONLY, confirmed_text
 from bot.context import Context
+from bot.dispatch import run_route
 from bot.messages import Inbound, Markdown, Text
 from bot.router import Router, split_command
 from handlers.kb_gaps import all_gaps, gaps_text
@@ -22,22 +24,22 @@ from storage.models import CalendarOverride
 router: Router[Context] = Router("admin")
 
 
-@router.card_action(CONFIRM, roles={"admin"})
-async def confirmed(ctx: Context, msg: Inbound) -> None:
+@router.card_action(ConfirmAdmin, roles={"admin"})
+async def confirmed(ctx: Context, action: ConfirmAdmin) -> None:
     """The confirm click on an admin command that arrived without a signed body (bot/confirm.py): run it now."""
-    text = confirmed_text(msg.click_key or "", ctx.now())
-    again = replace(msg, kind="text", text=text or "", click_key=None, card_ref=None, unsigned_body=False)
+    text = confirmed_text(action, ctx.now())
+    again = replace(ctx.msg, kind="text", text=text or "", click_key=None, card_ref=None, unsigned_body=False)
     route = await ctx.services.router.resolve(ctx, again) if text else None
     if route is None or route.roles != ADMIN_ONLY:
         ctx.update_card("已过期")
         ctx.reply(Text("这个确认已过期，请重新发送指令。"))
         return
     ctx.update_card("已确认执行")
-    await route.handler(ctx, again)
+    await run_route(ctx.services, route, ctx, again)
 
 
-@router.card_action(CANCEL, roles={"admin"})
-async def cancelled(ctx: Context, msg: Inbound) -> None:
+@router.card_action(CancelAdmin, roles={"admin"})
+async def cancelled(ctx: Context, action: CancelAdmin) -> None:
     ctx.update_card("已取消，没有执行")
 
 

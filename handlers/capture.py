@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.actions import ConfirmDraft, CreateAnyway, DropDraft, EditDraft, MergeDraft
 from bot.clock import fmt_cn
 from bot.context import Context
 from bot.messages import Button, Card, Inbound, Outbound, Text
@@ -27,7 +28,7 @@ from bot.router import Router, normalize_text
 from bot.usertext import user_text
 from handlers.leads.assignment import activate_lead, plan_follow_up
 from handlers.leads.evidence import EvidenceStore
-from handlers.leads.permissions import key_id, load_lead
+from handlers.leads.permissions import load_lead
 from handlers.leads.records import fields_from_extract, save_draft
 from handlers.leads.views import draft_card
 from ocr.extract import LeadFields, budget_in, normalise_phone
@@ -212,15 +213,15 @@ async def capture_card(session: AsyncSession, draft: Lead, dups: list[Lead], vie
     card = _mark_past_follow_up(draft_card(draft, names, dups, viewer), draft, now)
     note = _source_note(draft)
     if not dups:
-        buttons = (Button(f"lead:confirm:{draft.id}", "确认", "primary"), Button(f"cap:edit:{draft.id}", "修改"),
-                   Button(f"lead:drop:{draft.id}", "放弃"))
+        buttons = (Button(ConfirmDraft(draft.id).pack(), "确认", "primary"), Button(EditDraft(draft.id).pack(), "修改"),
+                   Button(DropDraft(draft.id).pack(), "放弃"))
         return dataclasses.replace(card, buttons=buttons, note="；".join(filter(None, (card.note, note))))
     dup = dups[0]
     owner = names.get(dup.owner_id or "", "线索池") if dup.owner_id else "线索池"
     since = fmt_cn(dup.assigned_at or dup.created_at)
     description = f"⚠️ 该客户已有线索 #{dup.id}，由 {owner} 负责（自 {since}）。请选择："
-    buttons = (Button(f"cap:merge:{draft.id}:{dup.id}", "合并到已有线索", "primary"),
-               Button(f"cap:new:{draft.id}", "仍然新建"), Button(f"lead:drop:{draft.id}", "放弃"))
+    buttons = (Button(MergeDraft(draft.id, dup.id).pack(), "合并到已有线索", "primary"),
+               Button(CreateAnyway(draft.id).pack(), "仍然新建"), Button(DropDraft(draft.id).pack(), "放弃"))
     return dataclasses.replace(card, description=description, buttons=buttons, note=note or card.note)
 
 
@@ -259,9 +260,9 @@ async def _tell_conflicts(ctx: Context, session: AsyncSession, draft: Lead, dups
 
 
 # -- buttons ----------------------------------------------------------------------------------------
-async def _own_draft(ctx: Context, draft_id: int | None) -> Lead | None:
+async def _own_draft(ctx: Context, draft_id: int) -> Lead | None:
     session = await ctx.db()
-    lead = await session.get(Lead, draft_id) if draft_id is not None else None
+    lead = await session.get(Lead, draft_id)
     if lead is None or lead.created_by != ctx.user.id:
         ctx.reply(Text("找不到这份草稿，或它不是你录入的。"))
         return None
@@ -271,15 +272,15 @@ async def _own_draft(ctx: Context, draft_id: int | None) -> Lead | None:
     return lead
 
 
-@router.card_action("cap:edit:")
-async def click_edit(ctx: Context, msg: Inbound) -> None:
-    if await _own_draft(ctx, key_id(msg.click_key or "")) is not None:
+@router.card_action(EditDraft)
+async def click_edit(ctx: Context, action: EditDraft) -> None:
+    if await _own_draft(ctx, action.draft_id) is not None:
         ctx.reply(Text(EDIT_HINT))
 
 
-@router.card_action("cap:new:")
-async def click_create_anyway(ctx: Context, msg: Inbound) -> None:
-    draft = await _own_draft(ctx, key_id(msg.click_key or ""))
+@router.card_action(CreateAnyway)
+async def click_create_anyway(ctx: Context, action: CreateAnyway) -> None:
+    draft = await _own_draft(ctx, action.draft_id)
     if draft is None:
         return
     session, now = await ctx.db(), ctx.now()
@@ -293,11 +294,10 @@ async def click_create_anyway(ctx: Context, msg: Inbound) -> None:
     ctx.reply(Text(f"✅ 已新建线索 #{draft.id}，主管会看到这条重复提醒。"))
 
 
-@router.card_action("cap:merge:")
-async def click_merge(ctx: Context, msg: Inbound) -> None:
-    draft = await _own_draft(ctx, key_id(msg.click_key or ""))
-    target_id = key_id(msg.click_key or "", 3)
-    if draft is None or target_id is None:
+@router.card_action(MergeDraft)
+async def click_merge(ctx: Context, action: MergeDraft) -> None:
+    draft, target_id = await _own_draft(ctx, action.draft_id), action.target_id
+    if draft is None:
         return
     session, now = await ctx.db(), ctx.now()
     target = await load_lead(session, ctx.user, target_id, for_update=True)

@@ -12,11 +12,8 @@ router: Router[Context] = Router("console_link")
 REP_REFUSAL = "网页后台供主管和管理员使用。你的线索和话术在这里直接发消息就能查看 🙂 发送「帮助」看看能做什么。"
 
 
-@router.command("后台", "管理后台", "网页后台")
+@router.command("后台", "管理后台", "网页后台", roles={"manager", "admin"}, refusal=REP_REFUSAL)
 async def console_link(ctx: Context, msg: Inbound) -> None:
-    if not ctx.user.is_manager:
-        ctx.reply(Text(REP_REFUSAL))
-        return
     url = await issue_link(await ctx.db(), ctx.user.id, ctx.now(), ctx.settings.server.base_url)
     if url is None:
         ctx.reply(Text(REP_REFUSAL))

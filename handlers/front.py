@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from bot import phrases as P
+from bot.actions import Big, Cancel, ConfirmBudget, ConfirmOffboard, DoGuessed, FollowUpHint, ViewLead
 from bot.clock import fmt_cn
 from bot.context import Context
 from bot.dispatch import run_route
@@ -152,8 +153,8 @@ async def unclear(ctx: Context, msg: Inbound) -> None:
         return
     options = [P.UNCLEAR_OPTIONS[o].format(customer=customer) for o in ("lead_show", "follow_up")]
     ctx.reply(Card(title=P.UNCLEAR.format(options="，还是".join(options)),
-                   buttons=(Button(f"lead:view:{lead_id}", "查看线索", "primary"),
-                            Button(f"lead:fu:{lead_id}", "记录跟进"))))
+                   buttons=(Button(ViewLead(lead_id).pack(), "查看线索", "primary"),
+                            Button(FollowUpHint(lead_id).pack(), "记录跟进"))))
 
 
 @router.intent("kb_import")
@@ -184,9 +185,6 @@ async def run_as(ctx: Context, msg: Inbound) -> None:
     if route is None:
         ctx.reply(Text(P.NO_CARD))
         return
-    if route.roles and ctx.user.role not in route.roles:
-        ctx.reply(Text(P.MANAGER_ONLY if "manager" in route.roles else P.ADMIN_ONLY))
-        return
     if msg.kind != "text":
         ctx.msg = msg
     await run_route(ctx.services, route, ctx, ctx.msg)
@@ -204,15 +202,14 @@ async def guess(ctx: Context, msg: Inbound) -> None:
         await answer(ctx, msg)
         return
     ctx.reply(Card(title=P.UNCLEAR.format(options=f"「{text}」"),
-                   buttons=(Button(f"front:do:{text[:300]}", "是的", "primary"), Button("front:cancel", "不是"))))
+                   buttons=(Button(DoGuessed(text[:300]).pack(), "是的", "primary"), Button(Cancel().pack(), "不是"))))
 
 
-@router.card_action("front:do:")
-async def do_confirmed(ctx: Context, msg: Inbound) -> None:
+@router.card_action(DoGuessed)
+async def do_confirmed(ctx: Context, action: DoGuessed) -> None:
     """The 「是的」 of a 「你是想…？」 card: the command is read by the rules, as if typed."""
-    text = (msg.click_key or "")[len("front:do:"):]
-    ctx.update_card(f"好的：{text}")
-    await run_as(ctx, replace(msg, kind="text", text=text, click_key=None, card_ref=None))
+    ctx.update_card(f"好的：{action.text}")
+    await run_as(ctx, replace(ctx.msg, kind="text", text=action.text, click_key=None, card_ref=None))
 
 
 # ---------------------------------------------------------------- the command an intent stands for
@@ -392,8 +389,8 @@ async def _checked_value(ctx: Context, lead: Lead, name: str, raw: str) -> Any:
         largest = await largest_budget(await ctx.db())
         if value > (BUDGET_FACTOR * largest if largest else BUDGET_FLOOR):
             ctx.reply(Card(title=P.EDIT_ASK_BUDGET.format(value=yuan(value), largest=yuan(largest)),
-                           buttons=(Button(f"front:budget:{lead.id}:{value}", P.CONFIRM, "primary"),
-                                    Button("front:cancel", P.CANCEL))))
+                           buttons=(Button(ConfirmBudget(lead.id, Big(value)).pack(), P.CONFIRM, "primary"),
+                                    Button(Cancel().pack(), P.CANCEL))))
             return None
     return value
 
@@ -464,21 +461,17 @@ async def apply_edit_card(ctx: Context, draft: Lead) -> None:
     ctx.reply(await capture_card(session, draft, dups, ctx.user.id, ctx.now()))
 
 
-@router.card_action("front:budget:")
-async def confirm_budget(ctx: Context, msg: Inbound) -> None:
-    parts = (msg.click_key or "").split(":")
-    if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
-        ctx.reply(Text(P.CANCELLED))
-        return
-    lead = await lead_for(ctx, int(parts[2]))
+@router.card_action(ConfirmBudget)
+async def confirm_budget(ctx: Context, action: ConfirmBudget) -> None:
+    lead = await lead_for(ctx, action.lead_id)
     if lead is None:
         return
-    ctx.update_card(f"已确认预算 {yuan(int(parts[3]))}")
-    await apply_edit(ctx, lead, "budget_cny", int(parts[3]))
+    ctx.update_card(f"已确认预算 {yuan(action.yuan)}")
+    await apply_edit(ctx, lead, "budget_cny", action.yuan)
 
 
-@router.card_action("front:cancel")
-async def cancel(ctx: Context, msg: Inbound) -> None:
+@router.card_action(Cancel)
+async def cancel(ctx: Context, action: Cancel) -> None:
     ctx.update_card(P.CANCELLED)
     ctx.reply(Text(P.CANCELLED))
 
@@ -499,7 +492,7 @@ async def overdue_list(ctx: Context, msg: Inbound) -> None:
     lines = [f"{o.label}（{name}）{o.what} · 应在 {fmt_cn(o.due)} 前" for o, name in items[:20]]
     if len(items) > 20:
         lines.append(f"……还有 {len(items) - 20} 条")
-    buttons = tuple(Button(f"lead:view:{o.lead_id}", f"#{o.lead_id}") for o, _ in items[:3])
+    buttons = tuple(Button(ViewLead(o.lead_id).pack(), f"#{o.lead_id}") for o, _ in items[:3])
     ctx.reply(Card(title=P.OVERDUE_TITLE.format(n=len(items)), description="\n".join(lines), buttons=buttons,
                    note="可回复「接手 编号」「改派 编号 姓名」「延期 编号 2天 原因」"))
 
@@ -551,16 +544,15 @@ async def offboard_ask(ctx: Context, msg: Inbound) -> None:
         return
     n = len(await handed_over(session, leaving.id))
     ctx.reply(Card(title=P.OFFBOARD_ASK.format(who=leaving.name, n=n, to=taking.name),
-                   buttons=(Button(f"front:offboard:{leaving.id}:{taking.id}", P.CONFIRM, "danger"),
-                            Button("front:cancel", P.CANCEL))))
+                   buttons=(Button(ConfirmOffboard(leaving.id, taking.id).pack(), P.CONFIRM, "danger"),
+                            Button(Cancel().pack(), P.CANCEL))))
 
 
-@router.card_action("front:offboard:", roles={"admin"})
-async def offboard_confirmed(ctx: Context, msg: Inbound) -> None:
-    parts = (msg.click_key or "").split(":", 3)
+@router.card_action(ConfirmOffboard, roles={"admin"})
+async def offboard_confirmed(ctx: Context, action: ConfirmOffboard) -> None:
     session, now = await ctx.db(), ctx.now()
-    leaving = await find_person(session, parts[2] if len(parts) == 4 else None)
-    taking = await find_person(session, parts[3] if len(parts) == 4 else None)
+    leaving = await find_person(session, action.leaving)
+    taking = await find_person(session, action.taking)
     if leaving is None or taking is None:
         ctx.update_card("已处理")
         ctx.reply(Text("这位同事已经交接过了。"))

@@ -8,6 +8,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+from bot.actions import KbNext, KbNotUseful, KbUseful, KbVote
 from bot.clock import to_cn
 from bot.context import Context
 from bot.messages import Button, Card, Field, Inbound, Text
@@ -96,13 +97,13 @@ def answer_card(
     note = (why + " ｜ " if why else "") + source_line(card)
     if is_stale(card, today, stale_months):
         note += f" · ⚠️ 超过 {stale_months} 个月未更新，使用前请核实"
-    key = f"{query_id}:{card.id}"
     return Card(
         title=user_text(card.title),  # what admins wrote: shown as text by every channel (a <script> stays text)
         description=wording or "",
         fields=tuple(fields),
-        buttons=(Button(f"kb:up:{key}", "有用", "primary"), Button(f"kb:down:{key}", "没用"),
-                 Button(f"kb:next:{key}", "换一个")),
+        buttons=(Button(KbUseful(query_id, card.id).pack(), "有用", "primary"),
+                 Button(KbNotUseful(query_id, card.id).pack(), "没用"),
+                 Button(KbNext(query_id, card.id).pack(), "换一个")),
         note=note,
     )
 
@@ -133,13 +134,14 @@ def is_stale(card: KbCard, today: date, stale_months: int) -> bool:
     return months > stale_months or (months == stale_months and today.day > card.updated_at.day)
 
 
-@router.card_action("kb:", group_ok=True)
-async def feedback(ctx: Context, msg: Inbound) -> None:
-    parts = (msg.click_key or "").split(":")
-    if len(parts) != 4 or parts[1] not in {"up", "down", "next"} or not parts[2].isdigit():
-        ctx.reply(Text("这个按钮已失效，请重新提问。"))
-        return
-    vote, query_id, card_id = parts[1], int(parts[2]), parts[3]
+VOTES: dict[type[KbVote], str] = {KbUseful: "up", KbNotUseful: "down", KbNext: "next"}
+
+
+@router.card_action(KbUseful, group_ok=True)
+@router.card_action(KbNotUseful, group_ok=True)
+@router.card_action(KbNext, group_ok=True)
+async def feedback(ctx: Context, action: KbVote) -> None:
+    vote, query_id, card_id = VOTES[type(action)], action.query_id, action.card_id
     kb = await _fresh_kb(ctx)
     session = await ctx.db()
     logged = await store.get_query(session, query_id)
@@ -185,11 +187,11 @@ async def _is_card_file(ctx: Context, msg: Inbound) -> bool:
     return Path(msg.file_name or "").suffix.lower() in IMPORT_SUFFIXES
 
 
-@router.file(when=_is_card_file)
+NOT_ADMIN = "抱歉，只有管理员可以导入话术知识库。需要更新话术请联系管理员 🙏"
+
+
+@router.file(when=_is_card_file, roles={"admin"}, refusal=NOT_ADMIN)
 async def import_cards(ctx: Context, msg: Inbound) -> None:
-    if not ctx.user.is_admin:
-        ctx.reply(Text("抱歉，只有管理员可以导入话术知识库。需要更新话术请联系管理员 🙏"))
-        return
     if msg.data is None:
         ctx.reply(Text(f"文件没有收到（{msg.data_error or '下载失败'}），请重新发送。"))
         return

@@ -9,7 +9,8 @@ from functools import lru_cache
 
 from opencc import OpenCC
 
-_T2S = OpenCC("t2s")
+from bot.once import once
+
 # Multi-character chat filler that carries no topic (single characters are handled as stopwords).
 FILLER = ("哈哈哈", "哈哈", "呵呵", "嘿嘿", "嘻嘻", "求助", "求救", "救命", "在线等", "急急急", "急求", "咋整", "咋办",
           "肿么办", "怎么整", "怎么破", "怎么搞", "怎么回复", "怎么回", "怎么应对", "如何应对", "如何回复", "怎么说",
@@ -26,18 +27,24 @@ CHATTER = frozenset(
 COMMAND = re.compile(r"^\s*[/#!！]\S")
 
 
-@lru_cache(maxsize=1)
+@once
+def _t2s() -> OpenCC:
+    """OpenCC's traditional → simplified converter (its dictionaries are read when it is made)."""
+    return OpenCC("t2s")
+
+
+@once
 def _traditional() -> frozenset[str]:
     """The characters OpenCC changes (~3,500; built once, ~0.2 s): most text has none, and then the
     (pure Python, ~0.4 ms per sentence) conversion is skipped — 20,000 cards are tokenised in seconds."""
-    return frozenset(ch for ch in map(chr, range(0x4E00, 0xA000)) if _T2S.convert(ch) != ch)
+    return frozenset(ch for ch in map(chr, range(0x4E00, 0xA000)) if _t2s().convert(ch) != ch)
 
 
 @lru_cache(maxsize=4096)
 def simplified(text: str) -> str:
     """NFKC (full-width → half-width), lower case, traditional → simplified."""
     text = unicodedata.normalize("NFKC", text).lower()
-    return text if _traditional().isdisjoint(text) else _T2S.convert(text)
+    return text if _traditional().isdisjoint(text) else _t2s().convert(text)
 
 
 def clean(text: str) -> str:

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import subprocess
@@ -21,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
+from bot.once import once, once_per
 from ocr.layout import CARD, LEFT, RIGHT, TIME, TITLE, Box, Layout, Region
 
 
@@ -270,7 +270,7 @@ TSV_KEYS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num",
             "conf", "text")
 
 
-@functools.lru_cache(maxsize=1)
+@once
 def tessdata_dir() -> str | None:
     """Where the installed tesseract keeps its language files: $TESSDATA_PREFIX, else what `tesseract
     --list-langs` names (asked once per process); None when neither tells."""
@@ -533,20 +533,19 @@ def _inside(x: float, y: float, box: Box, tol: int = 6) -> bool:
     return box.x0 - tol <= x <= box.x1 + tol and box.y0 - tol <= y <= box.y1 + tol
 
 
-_ENGINES: dict[str, OcrEngine] = {}
-
-
 def get_engine(name: str, lang: str = "chi_sim") -> OcrEngine:
-    """One engine instance per process (rapidocr loads its models once)."""
-    key = f"{name}:{lang}"
-    if key not in _ENGINES:
-        if name == "rapidocr":
-            _ENGINES[key] = RapidOcrEngine()
-        elif name == "tesseract":
-            _ENGINES[key] = TesseractEngine(lang)
-        else:
-            raise EngineUnavailable(f"unknown OCR engine {name!r}")
-    return _ENGINES[key]
+    """One engine instance per process and (engine, language) (rapidocr loads its models once)."""
+    return _engine((name, lang))
+
+
+@once_per
+def _engine(key: tuple[str, str]) -> OcrEngine:
+    name, lang = key
+    if name == "rapidocr":
+        return RapidOcrEngine()
+    if name == "tesseract":
+        return TesseractEngine(lang)
+    raise EngineUnavailable(f"unknown OCR engine {name!r}")
 
 
 __all__ = ["CARD", "LEFT", "RIGHT", "TIME", "TITLE", "ChatText", "EngineUnavailable", "OcrEngine", "OcrTimeout",

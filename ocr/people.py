@@ -6,12 +6,13 @@ Pure functions shared by screenshots and typed leads (「新线索 …」), so b
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import re
 from dataclasses import dataclass
 
 import jieba
+
+from bot.once import once
 
 # The 百家姓 (single and compound surnames) plus common modern ones it lacks.
 SURNAMES = set(
@@ -85,7 +86,7 @@ def is_person_name(text: str) -> bool:
     return text[0] in SURNAMES and len(text) <= 3
 
 
-@functools.lru_cache(maxsize=1)
+@once
 def common_words() -> frozenset[str]:
     """Everyday words that look like a surname + given name (向日葵, 江南, 高山): in jieba's dictionary, frequent,
     and not tagged as a person's name. A title bar showing one is a nickname."""
@@ -99,7 +100,7 @@ def common_words() -> frozenset[str]:
     return frozenset(out)
 
 
-@functools.lru_cache(maxsize=1)
+@once
 def _given_name_chars() -> dict[str, int]:
     """How often each character is part of a given name among jieba's person-name entries (tag nr)."""
     path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")

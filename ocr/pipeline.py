@@ -1,7 +1,7 @@
 """Screenshot bytes → `LeadFields`: validate, lay out, OCR in a bounded executor, extract.
 
 Bad input is refused before any decoding work with `OcrRejected(code, message_cn)`; OCR runs in a
-module-level thread pool limited to `settings.workers` jobs at once and a `settings.timeout_s` timeout,
+process-wide thread pool (bot/once.py) limited to `settings.workers` jobs at once and a `settings.timeout_s` timeout,
 so one huge image cannot stall the bot.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import threading
 import time
 import warnings
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, cast
@@ -21,6 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from bot.clock import to_cn
 from bot.config import OcrSettings
+from bot.once import once_per
 from ocr.catalog import Catalog, CatalogError, load_catalog
 from ocr.engine import EngineUnavailable, OcrTimeout, get_engine
 from ocr.extract import LeadFields, extract
@@ -133,26 +134,21 @@ def bounded(img: Image.Image) -> Image.Image:
     return img.convert("RGB") if img.mode != "RGB" else img
 
 
-_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
-_sem: asyncio.Semaphore | None = None
-_sem_loop: asyncio.AbstractEventLoop | None = None
-
-
+@once_per
 def _executor(workers: int) -> ThreadPoolExecutor:
-    global _pool
-    with _lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ocr")
-        return _pool
+    """The OCR threads: one pool per process (per `[ocr] workers` value), started on the first screenshot."""
+    return ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ocr")
+
+
+# The OCR slots, per event loop (an asyncio primitive belongs to one loop) and `[ocr] workers` value: not an
+# expensive object, so no `once`; forgotten with its loop.
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = \
+    weakref.WeakKeyDictionary()
 
 
 def _semaphore(workers: int) -> asyncio.Semaphore:
-    global _sem, _sem_loop
-    loop = asyncio.get_running_loop()
-    if _sem is None or _sem_loop is not loop:
-        _sem, _sem_loop = asyncio.Semaphore(max(1, workers)), loop
-    return _sem
+    per_loop = _slots.setdefault(asyncio.get_running_loop(), {})
+    return per_loop.setdefault(workers, asyncio.Semaphore(max(1, workers)))
 
 
 def read_image(img: Image.Image, now: datetime, settings: OcrSettings, deadline: float | None = None) -> LeadFields:

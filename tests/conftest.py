@@ -83,9 +83,11 @@ async def org_db(db_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def settings(tmp_path: Any) -> Settings:
+def settings(request: pytest.FixtureRequest, tmp_path: Any) -> Settings:
+    """The test defaults. The services are frozen once built, so a test that needs other settings says so
+    up front: `@pytest.mark.parametrize("settings", [change], indirect=True)`, `change(Settings) -> Settings`."""
     base = Settings()
-    return replace(
+    settings = replace(
         base,
         database=DatabaseSettings(url=sqlite_url(tmp_path)),
         knowledge=replace(KnowledgeSettings(), seed_demo=False),
@@ -95,6 +97,8 @@ def settings(tmp_path: Any) -> Settings:
                        spool_dir=str(tmp_path / "spool")),
         audit=replace(base.audit, anchor_time=""),  # the daily anchor message off unless a test turns it on
     )
+    change = getattr(request, "param", None)
+    return change(settings) if change is not None else settings
 
 
 def run_cli(db_url: str, *argv: str) -> int:

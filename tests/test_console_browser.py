@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import threading
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, replace
@@ -76,22 +77,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
     async def start() -> tuple[Site, web.AppRunner]:
         base = Settings()
-        runner_holder: list[web.AppRunner] = []
         clock = ManualClock(MONDAY_10AM)
         console = ConsoleChannel(transcript.write, json_mode=True)
+        sock = socket.socket()  # the port first: the console's public URL is part of the (frozen) settings
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        url = f"http://127.0.0.1:{port}"
         settings = replace(base, database=DatabaseSettings(url=sqlite_url(tmp)),
                            knowledge=replace(KnowledgeSettings(), seed_demo=False),
                            reminders=replace(base.reminders, digest_time=""),
-                           server=replace(base.server, warm_up=False))
+                           server=replace(base.server, warm_up=False, public_url=url, port=port))
         services = await build_services(settings, clock, {"console": console})
         runner = web.AppRunner(console_app(services), access_log=None)
         await runner.setup()
-        tcp = web.TCPSite(runner, "127.0.0.1", 0)
-        await tcp.start()
-        runner_holder.append(runner)
-        port = tcp._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        url = f"http://127.0.0.1:{port}"
-        services.settings = replace(settings, server=replace(settings.server, public_url=url, port=port))
+        await web.SockSite(runner, sock).start()
         await seed_cards(services)
         chat = ChatSession(services, console, clock, "rep01", transcript.write)  # type: ignore[arg-type]
         return Site(loop, services, chat, transcript, url), runner
@@ -254,7 +253,6 @@ def test_a_dead_letter_is_retried(site: Site, page: Any) -> None:
     page.click("text=重新发送所选")
     page.wait_for_selector(".flash")
     assert "已重新发送 1 条" in page.inner_text(".flash")
-    assert site.services.outbox is not None
     site.run(site.services.outbox.drain())
     assert site.transcript.last("rep05")["text"].startswith("周报已生成")
 

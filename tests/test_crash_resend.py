@@ -52,7 +52,6 @@ async def svc(settings: Settings, clock: ManualClock, fake: FakeWecom) -> AsyncI
 @pytest.mark.parametrize("body", [Image(PNG, "日报.png"), Text("今天的跟进提醒")], ids=["image", "text"])
 async def test_a_row_sent_before_a_crash_is_not_sent_again(svc: Services, fake: FakeWecom, clock: ManualClock,
                                                            settings: Settings, body: Image | Text) -> None:
-    assert svc.outbox is not None
     await svc.outbox.send_now([Outbound("manager01", body, channel="wecom", dedup_key="digest:1")])
     fake.fail("message/send", "lost_answer", times=1)  # WeCom takes the message; the answer never arrives
     crashed = asyncio.create_task(svc.outbox.drain())

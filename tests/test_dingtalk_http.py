@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import select
 
 from app.server import METRICS, TASKS
+from bot.actions import Action
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.context import Context
@@ -37,6 +39,27 @@ async def h(settings: Settings, clock: ManualClock) -> AsyncIterator[Harness]:
         yield harness
 
 
+@pytest.fixture
+def seen() -> list[Inbound]:
+    """What the probe router (`probed`) was handed."""
+    return []
+
+
+@pytest.fixture
+async def probed(settings: Settings, clock: ManualClock, seen: list[Inbound]) -> AsyncIterator[Harness]:
+    """The app with the probe router in place of the product's routes."""
+    async for harness in start_harness(settings, clock, mode="http", router=probe_router(seen)):
+        yield harness
+
+
+@dataclass(frozen=True)
+class Take(Action):
+    """The probe's own button: 「接手」 on the card 「升级」 sends."""
+
+    prefix: ClassVar[str] = "esc:take"
+    lead_id: int
+
+
 def probe_router(seen: list[Inbound]) -> Router:
     """A router standing in for features not built yet: records what the channel delivered."""
     router = Router("probe")
@@ -52,9 +75,9 @@ def probe_router(seen: list[Inbound]) -> Router:
         buttons = (Button("esc:take:7", "接手", "primary"), Button("esc:snooze:7", "延期"))
         ctx.send("manager01", Card(title="线索超时未跟进", fields=(), buttons=buttons))
 
-    @router.card_action("esc:take:")
-    async def take(ctx: Context, msg: Inbound) -> None:
-        seen.append(msg)
+    @router.card_action(Take)
+    async def take(ctx: Context, action: Take) -> None:
+        seen.append(ctx.msg)
         ctx.update_card(f"已由 {ctx.user.name} 接手")
 
     @router.text()
@@ -148,9 +171,8 @@ async def test_unknown_msgtype_gets_the_unsupported_answer(h: Harness) -> None:
     assert [m["content"] for m in h.fake.sent_to("rep01")] == [UNSUPPORTED]
 
 
-async def test_picture_is_downloaded_and_handed_to_the_image_handler(h: Harness) -> None:
-    seen: list[Inbound] = []
-    h.services.router = probe_router(seen)
+async def test_picture_is_downloaded_and_handed_to_the_image_handler(probed: Harness, seen: list[Inbound]) -> None:
+    h = probed
     h.fake.files["pic-code-1"] = PNG
     assert await h.post(picture_message("pic-code-1", sender="rep02"))  == (200, {"outcome": "accepted"})
     await h.settle()
@@ -163,9 +185,9 @@ async def test_picture_is_downloaded_and_handed_to_the_image_handler(h: Harness)
 
 
 @pytest.mark.parametrize("fault", ["download", "file", "unknown_code"])
-async def test_failed_image_download_reaches_the_handler_as_data_error(h: Harness, fault: str) -> None:
-    seen: list[Inbound] = []
-    h.services.router = probe_router(seen)
+async def test_failed_image_download_reaches_the_handler_as_data_error(probed: Harness, seen: list[Inbound],
+                                                                      fault: str) -> None:
+    h = probed
     if fault != "unknown_code":
         h.fake.files["pic-code-2"] = PNG
         h.fake.fail(fault, status=500, times=-1)
@@ -175,9 +197,8 @@ async def test_failed_image_download_reaches_the_handler_as_data_error(h: Harnes
     assert h.fake.sent_to("rep01")[0]["content"] == "图片下载失败，请重新发送"
 
 
-async def test_rich_text_with_pictures_and_group_mention(h: Harness) -> None:
-    seen: list[Inbound] = []
-    h.services.router = probe_router(seen)
+async def test_rich_text_with_pictures_and_group_mention(probed: Harness, seen: list[Inbound]) -> None:
+    h = probed
     h.fake.files.update({"rt-1": PNG, "rt-2": PNG + b"2"})
     rich = {"richText": [{"text": "@销售助手 这个客户"}, {"type": "picture", "downloadCode": "rt-1"},
                          {"type": "picture", "downloadCode": "rt-2"}]}
@@ -237,11 +258,10 @@ async def test_group_message_not_addressed_to_the_bot_is_ignored(h: Harness) -> 
     assert (status, body) == (200, {"outcome": "ignored"})
 
 
-async def test_http_mode_card_buttons_are_numbered_replies(h: Harness) -> None:
+async def test_http_mode_card_buttons_are_numbered_replies(probed: Harness, seen: list[Inbound]) -> None:
     """HTTP mode has no card-click callback: the card comes as markdown listing its buttons by number,
     and replying with a number is the click (the status that replaces the buttons comes as a text)."""
-    seen: list[Inbound] = []
-    h.services.router = probe_router(seen)
+    h = probed
     await h.post(text_message("升级", sender="rep01"))
     await h.settle()
     assert h.fake.calls("cardSend") == []
@@ -295,9 +315,8 @@ async def test_too_large_picture_reaches_the_handler_as_too_large(settings: Sett
     from dataclasses import replace
 
     small = replace(settings, ocr=replace(settings.ocr, max_image_mb=0.001))  # ~1 KB
-    async for harness in start_harness(small, clock, mode="http"):
-        seen: list[Inbound] = []
-        harness.services.router = probe_router(seen)
+    seen: list[Inbound] = []
+    async for harness in start_harness(small, clock, mode="http", router=probe_router(seen)):
         harness.fake.files["huge"] = b"\x89PNG" + b"\x00" * 5000
         await harness.post(picture_message("huge"))
         await harness.settle()

@@ -121,7 +121,6 @@ async def through_new_process(fake: FakeDingtalk, settings: Settings, clock: Man
     try:
         async with services.db.session() as session:
             await enqueue(session, messages, clock.now(), "dingtalk")
-        assert services.outbox is not None
         await services.outbox.drain()
     finally:
         await sender.close()

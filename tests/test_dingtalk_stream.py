@@ -9,12 +9,14 @@ import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import pytest
 from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
 
 from app.server import CLAIMS, INTAKE, TASKS
+from bot.actions import Action
 from bot.channels.dingtalk.callback import CARD_TOPIC, RECEIVER, StreamHandler
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -36,6 +38,20 @@ from tests.fakes.dingtalk_harness import (
 async def h(settings: Settings, clock: ManualClock) -> AsyncIterator[Harness]:
     async for harness in start_harness(settings, clock, mode="stream"):
         yield harness
+
+
+@dataclass(frozen=True)
+class Take(Action):
+    """A probe router's own buttons (the product's are in bot/actions.py)."""
+
+    prefix: ClassVar[str] = "esc:take"
+    lead_id: int
+
+
+@dataclass(frozen=True)
+class Follow(Action):
+    prefix: ClassVar[str] = "lead:follow"
+    lead_id: int
 
 
 def handler(h: Harness) -> StreamHandler:
@@ -67,16 +83,20 @@ async def test_recorded_message_frame_is_acked_then_answered(h: Harness) -> None
     assert len(h.fake.sent_to("rep04")) == 1
 
 
-async def test_recorded_card_callback_frame_becomes_a_click(h: Harness) -> None:
+async def test_recorded_card_callback_frame_becomes_a_click(settings: Settings, clock: ManualClock) -> None:
     clicks: list[Inbound] = []
     router = Router("probe")
 
-    @router.card_action("esc:")
-    async def on_click(ctx: Context, msg: Inbound) -> None:
-        clicks.append(msg)
+    @router.card_action(Take)
+    async def on_click(ctx: Context, action: Take) -> None:
+        clicks.append(ctx.msg)
         ctx.update_card("已由 王经理 接手")
 
-    h.services.router = router
+    async for h in start_harness(settings, clock, mode="stream", router=router):
+        await _click_becomes_an_update(h, clicks)
+
+
+async def _click_becomes_an_update(h: Harness, clicks: list[Inbound]) -> None:
     frame = stream_frame(card_click("sbCARD1", "esc:take:9"), topic=CARD_TOPIC)
     ack = await handler(h).raw_process(CallbackMessage.from_dict(frame))
     assert ack.code == AckMessage.STATUS_OK
@@ -127,17 +147,22 @@ async def test_http_route_absent_in_stream_mode(h: Harness) -> None:
     assert resp.status == 404
 
 
-async def test_second_click_on_the_same_button_is_handled_but_a_redelivery_is_not(h: Harness) -> None:
+async def test_second_click_on_the_same_button_is_handled_but_a_redelivery_is_not(settings: Settings,
+                                                                                 clock: ManualClock) -> None:
     """跟进 twice on one card is two clicks (two frames); the same frame again is a redelivery."""
     clicks: list[Inbound] = []
     router = Router("probe")
 
-    @router.card_action("lead:follow:")
-    async def on_click(ctx: Context, msg: Inbound) -> None:
-        clicks.append(msg)
+    @router.card_action(Follow)
+    async def on_click(ctx: Context, action: Follow) -> None:
+        clicks.append(ctx.msg)
         ctx.reply(Text("已记录跟进"))
 
-    h.services.router = router
+    async for h in start_harness(settings, clock, mode="stream", router=router):
+        await _two_clicks_and_a_redelivery(h, clicks)
+
+
+async def _two_clicks_and_a_redelivery(h: Harness, clicks: list[Inbound]) -> None:
     first = stream_frame(card_click("sbLEAD", "lead:follow:3", user="rep01"), topic=CARD_TOPIC, message_id="f-a")
     for frame in (first, first):  # the gateway redelivers the first frame (late ACK)
         assert (await handler(h).raw_process(CallbackMessage.from_dict(frame))).code == AckMessage.STATUS_OK

@@ -49,7 +49,6 @@ async def svc(settings: Settings, clock: ManualClock, fake: FakeWecom) -> AsyncI
 
 async def two_images_then_a_hundred_texts(svc: Services) -> None:
     """…while the rest of the team gets messages (the channel works: the fault is these rows')."""
-    assert svc.outbox is not None
     others = [Outbound(f"rep0{i}", Text("早上好"), channel="wecom", dedup_key=f"o{i}") for i in range(1, 6)]
     await svc.outbox.send_now(others)
     images = [Outbound("manager01", Image(PNG, f"日报{i}.png"), channel="wecom", dedup_key=f"img{i}") for i in (1, 2)]
@@ -73,7 +72,6 @@ async def test_two_failing_rows_hold_a_hundred_back_only_briefly(svc: Services, 
                                                                  clock: ManualClock) -> None:
     fake.fail("media/upload", "drop")  # retryable: the connection goes away, every time
     await two_images_then_a_hundred_texts(svc)
-    assert svc.outbox is not None
     rounds = 0
     while len(texts_to(fake, "manager01")) < 100 and rounds < 30:
         await svc.outbox.drain()
@@ -90,7 +88,6 @@ async def test_alone_on_a_silent_channel_a_failing_row_steps_aside_later(svc: Se
                                                                         clock: ManualClock) -> None:
     """Nothing else delivered (it may be an outage: keep the order longer), but still a bounded wait."""
     fake.fail("media/upload", "drop")
-    assert svc.outbox is not None
     await svc.outbox.send_now([Outbound("manager01", Image(PNG, "图.png"), channel="wecom", dedup_key="img"),
                                Outbound("manager01", Text("之后的消息"), channel="wecom", dedup_key="after")])
     rounds = 0
@@ -105,7 +102,6 @@ async def test_alone_on_a_silent_channel_a_failing_row_steps_aside_later(svc: Se
 async def test_a_non_json_4xx_is_permanent(svc: Services, fake: FakeWecom) -> None:
     fake.fail("media/upload", "html_403")
     await two_images_then_a_hundred_texts(svc)
-    assert svc.outbox is not None
     await svc.outbox.drain()
     assert await rows(svc, "img1", "img2") == [("dead", 1), ("dead", 1)]
     assert len(texts_to(fake, "manager01")) == 100
@@ -115,7 +111,6 @@ async def test_admins_hear_about_dead_letters_once_a_day(svc: Services, fake: Fa
                                                          clock: ManualClock) -> None:
     fake.fail("media/upload", "html_403")
     await two_images_then_a_hundred_texts(svc)
-    assert svc.outbox is not None
     await svc.outbox.drain()
     assert await send_dead_letter_report(svc) == 1  # admin01
     assert await send_dead_letter_report(svc) == 0  # once a day

@@ -73,7 +73,6 @@ async def _send(services: Services, user: str, *, text: str = "", click: str | N
     msg = Inbound(channel="console", user_id=user, msg_id=f"perm-{next(_ids)}", kind="click" if click else "text",
                   received_at=services.clock.now(), text=text, click_key=click, card_ref="ref" if click else None)
     await dispatch(services, msg)
-    assert services.outbox is not None
     await services.outbox.drain()
 
 
@@ -145,3 +144,34 @@ async def test_my_leads_shows_only_own(services: Services, transcript: Transcrip
     text = transcript.last("manager02")["text"]
     assert "乙秘密" in text and "戊秘密" in text
     assert all(n not in text for n in ("甲秘密", "丙秘密", "丁秘密"))
+
+
+async def test_a_role_refusal_is_said_once_in_the_same_words_on_every_path(services: Services,
+                                                                          transcript: Transcript) -> None:
+    """The route's roles are checked in one place (bot.dispatch.run_route): chat text, chat button and the web
+    console refuse a rep's 改派 with the same single sentence, and a card file from a rep gets the import's own
+    words; nothing changes."""
+    from app.console.webctx import run_as
+    from bot import phrases as P
+    from bot.actions import ReassignTo
+    from bot.context import UserInfo
+
+    ids = await _seed(services)
+    lead_id = ids["own_rep01"]
+    before = await _snapshot(services, lead_id)
+    for text, click in ((f"改派 {lead_id} rep02", None), ("", ReassignTo(lead_id, "rep02").pack())):
+        transcript.clear()
+        await _send(services, "rep01", text=text, click=click)
+        assert [m["text"] for m in transcript.to("rep01")] == [P.MANAGER_ONLY]
+    rep = UserInfo(id="rep01", name="张伟", role="rep", manager_id="manager01")
+    assert await run_as(services, rep, click=ReassignTo(lead_id, "rep02").pack()) == (False, [P.MANAGER_ONLY])
+    assert await run_as(services, rep, text=f"改派 {lead_id} rep02") == (False, [P.MANAGER_ONLY])
+    transcript.clear()
+    cards = "标题,话术\n嫌贵,先问预算\n".encode()
+    card_file = Inbound(channel="console", user_id="rep01", msg_id=f"perm-{next(_ids)}", kind="file",
+                        received_at=services.clock.now(), file_name="话术.csv", data=cards)
+    await dispatch(services, card_file)
+    await services.outbox.drain()
+    said = [m["text"] for m in transcript.to("rep01")]
+    assert said == ["抱歉，只有管理员可以导入话术知识库。需要更新话术请联系管理员 🙏"]
+    assert await _snapshot(services, lead_id) == before

@@ -113,7 +113,6 @@ async def worker_main(spec: dict[str, Any]) -> None:
             if commits[0] >= spec["die_at_commit"]:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    assert services.outbox is not None
     quiet = 0
     while quiet < 2:
         busy = await tick(services) + await services.outbox.run_once()
@@ -253,13 +252,20 @@ class DownForAnHour:
         return {}
 
 
-async def test_remote_down_for_an_hour(services: Services, clock: ManualClock) -> None:
-    from tests.test_reminders_support import make_lead
-
+async def test_remote_down_for_an_hour(settings: Settings, clock: ManualClock) -> None:
     down_from, up_at = START + timedelta(hours=1, minutes=50), START + timedelta(hours=3)
     remote = DownForAnHour(clock, up_at)
-    services.channels["console"] = remote
-    assert services.outbox is not None
+    services = await build_services(settings, clock, {"console": remote})
+    try:
+        await _remote_down_for_an_hour(services, clock, remote, down_from)
+    finally:
+        await services.db.dispose()
+
+
+async def _remote_down_for_an_hour(services: Services, clock: ManualClock, remote: DownForAnHour,
+                                   down_from: datetime) -> None:
+    from tests.test_reminders_support import make_lead
+
     ids = [await make_lead(services, owner=f"rep0{1 + i % 5}", customer_name=f"客户{i}") for i in range(15)]
     clock.set(down_from)
     while clock.now() < START + timedelta(hours=5):  # breaches at 12:00 (L1) and 14:00 (L2, + CC)

@@ -67,7 +67,7 @@ class LongTick(ManualClock):
 
 async def test_each_claim_of_a_long_tick_reads_the_clock(services: Services, clock: ManualClock) -> None:
     lead_id = await make_lead(services)
-    services.clock = LongTick(clock.now() + timedelta(minutes=95))  # 11:35: the first-contact warning is due
+    services = replace(services, clock=LongTick(clock.now() + timedelta(minutes=95)))  # 11:35: warning due
     assert await tick(services) == 2  # the warning row, then its notice
     async with services.db.session() as session:
         rows = {r.rule: r for r in (await session.execute(select(Reminder).where(

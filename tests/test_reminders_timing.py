@@ -6,8 +6,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from app.chat import ChatSession
 from bot.clock import CN_TZ, ManualClock
+from bot.config import Settings
 from bot.services import Services
 from reminders.lifecycle import on_contact_logged, on_stage_changed, schedule_follow_up
 from reminders.ticker import tick
@@ -140,6 +143,11 @@ async def test_stage_change_restarts_the_stall_timer(chat: ChatSession, services
     assert "抄送" in transcript.last("manager01")["title"]  # a stalled stage goes to the manager at once
 
 
+def _stall_after_200_days(settings: Settings) -> Settings:
+    return replace(settings, reminders=replace(settings.reminders, stage_stall_days=200))
+
+
+@pytest.mark.parametrize("settings", [_stall_after_200_days], indirect=True, ids=["stall_200d"])
 async def test_high_value_cadence_and_dormancy(chat: ChatSession, services: Services, transcript: Transcript,
                                                clock: ManualClock) -> None:
     lead_id = await make_lead(services, budget_cny=800_000, first_contact_at=clock.now(), stage="close")
@@ -149,8 +157,6 @@ async def test_high_value_cadence_and_dormancy(chat: ChatSession, services: Serv
         lead.stage = "won"
         await on_stage_changed(session, lead, clock.now(), services.settings.reminders)
     assert await timers(services, lead_id) == []  # won: every timer cancelled
-    services.settings = replace(services.settings,
-                                reminders=replace(services.settings.reminders, stage_stall_days=200))
     lead_id = await make_lead(services, budget_cny=800_000, first_contact_at=clock.now(), customer_name="大客户")
     for day in (1, 3, 7, 14):
         await at(chat, clock, cn(2026, 11, 23, 10) + timedelta(days=day, minutes=1))

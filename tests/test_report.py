@@ -113,7 +113,6 @@ async def test_digest_once_per_manager_per_working_day(services: Services, clock
         keys = sorted((await s.execute(select(OutboxMessage.dedup_key))).scalars())
     assert keys == ["digest:manager01:2026-11-23:chart", "digest:manager01:2026-11-23:text",
                     "digest:manager02:2026-11-23:chart", "digest:manager02:2026-11-23:text"]
-    assert services.outbox is not None
     await services.outbox.drain()
     mine = transcript.to("manager01")
     assert [m["kind"] for m in mine] == ["markdown", "image"] and "过程健康指数：43%" in mine[0]["text"]

@@ -8,11 +8,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, text
 
 from app.chat import ChatSession
 from app.periodic import run_due_work
 from bot.clock import ManualClock
+from bot.config import Settings
 from bot.services import Services
 from bot.usertext import CLOSE, OPEN
 from handlers.report import compute_report, report_lines
@@ -167,9 +169,13 @@ async def test_digest_quality_and_cleanup_day(chat: ChatSession, services: Servi
     assert "数据清洁日" not in "\n".join(report_lines(plain))
 
 
+def _anchor_at_nine(settings: Settings) -> Settings:
+    return replace(settings, audit=replace(settings.audit, anchor_time="09:00"))
+
+
+@pytest.mark.parametrize("settings", [_anchor_at_nine], indirect=True, ids=["anchor_0900"])
 async def test_daily_anchor_to_admins(chat: ChatSession, transcript: Transcript, services: Services,
                                       clock: ManualClock) -> None:
-    services.settings = replace(services.settings, audit=replace(services.settings.audit, anchor_time="09:00"))
     await seed_lead(services, "rep01", customer_name="吕航", phone="13700006666", assigned_at=cn(23, 9))
     await chat.handle_line("阶段 1 2")
     await run_due_work(services)

@@ -65,7 +65,6 @@ async def test_two_minute_outage_then_everything_once_in_order(
 ) -> None:
     expected = await queue(services, 6)
     outbox = services.outbox
-    assert outbox is not None
     start = clock.now()
     fake.fail("message/send", "busy")
     for _ in range(400):
@@ -86,7 +85,6 @@ async def test_lost_answer_resend_is_dropped_by_duplicate_check(services: Servic
     await queue(services, 1)
     fake.fail("message/send", "lost_answer", times=1)  # WeCom got the first message, we never heard back
     outbox = services.outbox
-    assert outbox is not None
     await outbox.drain()
     assert await statuses(services) == {"delivered": 3}
     assert fake.duplicates_dropped == 1  # our retry carried identical content, so WeCom kept one copy
@@ -97,7 +95,6 @@ async def test_permanent_error_dead_letters_without_blocking_others(services: Se
     fake.invalid_users.add("rep02")  # errcode 81013 for a recipient nobody knows
     await queue(services, 2)
     outbox = services.outbox
-    assert outbox is not None
     await outbox.drain()
     assert await statuses(services) == {"delivered": 4, "dead": 2}
     assert fake.texts_to("rep01") == ["第0条提醒", "第1条提醒"]
@@ -113,7 +110,6 @@ async def test_throttled_recipient_does_not_delay_others(
     sender = WecomSender(wecom, retry_delays=(0, 0, 0), throttle=Throttle(((14.0, 1),), monotonic=tick))
     svc = await build_services(replace(settings, wecom=wecom), clock, {"wecom": sender})
     outbox = svc.outbox
-    assert outbox is not None
     await send_now(svc, Outbound(to="rep01", body=Text("一"), channel="wecom", dedup_key="r1"))
     await outbox.drain()
     stop = asyncio.Event()
@@ -151,7 +147,6 @@ async def test_untrusted_ip_rows_wait_and_go_out_after_the_fix(
     once the IP is added everything is delivered once."""
     expected = await queue(services, 2)
     outbox = services.outbox
-    assert outbox is not None
     fake.fail("*", "untrusted_ip")
     for _ in range(30):  # two and a half hours of the misconfiguration (past 24 attempts), 5 minutes per round
         await outbox.run_once()
@@ -181,5 +176,4 @@ class Tick:
 async def send_now(svc: Services, msg: Outbound) -> None:
     async with svc.db.session() as session:
         await enqueue(session, [msg], svc.clock.now(), "wecom")
-    assert svc.outbox is not None
     svc.outbox.wake()

@@ -9,7 +9,7 @@ import uuid
 from typing import Literal
 
 from bot.context import Context, UserInfo
-from bot.dispatch import FAILED, FORBIDDEN, ROLE_CN, run_route
+from bot.dispatch import FAILED, run_route
 from bot.messages import Body, Card, CardUpdate, Inbound, Markdown, Text
 from bot.services import Services
 from bot.usertext import plain
@@ -46,9 +46,8 @@ async def run_as(services: Services, user: UserInfo, *, text: str = "", click: s
         route = await services.router.resolve(ctx, msg)
         if route is None:
             return False, ["没有这个操作。"]
-        if route.roles and user.role not in route.roles:
-            return False, [FORBIDDEN.format(roles="/".join(ROLE_CN[r] for r in sorted(route.roles)))]
-        await run_route(services, route, ctx, msg)
+        if not await run_route(services, route, ctx, msg):  # refused: the route's words, as in chat
+            return False, [plain(_plain(body)) for body in ctx.replies]
         await ctx.commit()
     except Exception:
         log.exception("console action %r by %s failed", text or click, user.id)

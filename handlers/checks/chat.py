@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.actions import ClearFlag, ViewLead
 from bot.context import Context
 from bot.messages import Button, Card, Inbound, Text
 from bot.router import Router, normalize_text
 from bot.usertext import user_text
 from handlers.checks import flags, rules
-from handlers.leads.permissions import command_arg, key_id, lead_for, list_leads, manager_refusal, parse_id
+from handlers.leads.permissions import command_arg, lead_for, list_leads, parse_id
 from storage.leads import OPEN_STATUSES
 from storage.models import Lead, LeadFlag
 
@@ -69,8 +70,8 @@ async def answer_flag(ctx: Context, msg: Inbound) -> None:
         said = f"{user_text(ctx.user.name)}：{user_text(text[:300])}"
         ctx.send(ctx.user.manager_id, Card(
             title=f"标记说明 · 线索 #{leads[0]}", description=f"{said}\n{lines}",
-            buttons=(Button(f"flag:clear:{found[0].id}", "核实无误，清除", "primary"),
-                     Button(f"lead:view:{leads[0]}", "查看线索"))),
+            buttons=(Button(ClearFlag(found[0].id).pack(), "核实无误，清除", "primary"),
+                     Button(ViewLead(leads[0]).pack(), "查看线索"))),
             key=f"flag-answer:{found[0].id}:{now.isoformat()}")
 
 
@@ -83,11 +84,10 @@ async def _clear(ctx: Context, lead: Lead, found: list[LeadFlag]) -> None:
                  key=f"flag-clear:{lead.id}:{now.isoformat()}")
 
 
-@router.card_action("flag:clear:", roles={"manager", "admin"})
-async def click_clear(ctx: Context, msg: Inbound) -> None:
-    flag_id = key_id(msg.click_key or "")
+@router.card_action(ClearFlag, roles={"manager", "admin"})
+async def click_clear(ctx: Context, action: ClearFlag) -> None:
     session = await ctx.db()
-    flag = await session.get(LeadFlag, flag_id) if flag_id is not None else None
+    flag = await session.get(LeadFlag, action.flag_id)
     lead = await lead_for(ctx, flag.lead_id if flag is not None else None)
     if flag is None or lead is None:
         return
@@ -101,8 +101,6 @@ async def click_clear(ctx: Context, msg: Inbound) -> None:
 
 @router.command("清除标记", roles={"manager", "admin"})
 async def clear_cmd(ctx: Context, msg: Inbound) -> None:
-    if manager_refusal(ctx):
-        return
     lead_id, topic = parse_id(command_arg(msg.text, "清除标记") or "")
     lead = await lead_for(ctx, lead_id, "清除标记 12 预算")
     if lead is None:

@@ -452,7 +452,7 @@ async def reassign(ctx: Context, lead: Lead, rep: User, reason: str) -> bool:
     return True
 
 
-@router.command("改派", "分配")
+@router.command("改派", "分配", roles={"manager", "admin"})
 async def reassign_cmd(ctx: Context, msg: Inbound) -> None:
     lead_id, who = parse_id(command_arg(msg.text, "改派", "分配") or "")
     lead = await lead_gate(ctx, lead_id, "manage", "改派 12 rep02")

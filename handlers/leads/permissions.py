@@ -25,7 +25,6 @@ from storage.models import Lead, User
 NOT_FOUND = "找不到线索 #{id}，或你没有查看权限。发送「我的线索」看看你的线索编号。"
 NEED_ID = "请带上线索编号，例如「{example}」。"
 CLOSED = "线索 #{id} 已{status}，不能再操作。"
-MANAGER_ONLY = "这个操作只有主管或管理员可以做。"
 
 _ID = re.compile(r"^#?(\d{1,9})号?(?:[\s,，:：、]+|$)")
 
@@ -116,15 +115,6 @@ def parse_id(arg: str) -> tuple[int | None, str]:
     return int(m.group(1)), arg.strip()[m.end():].strip()
 
 
-def key_id(key: str, position: int = 2) -> int | None:
-    """The lead id inside a button key like 'lead:confirm:12'."""
-    parts = key.split(":")
-    try:
-        return int(parts[position])
-    except (IndexError, ValueError):
-        return None
-
-
 async def lead_for(ctx: Context, lead_id: int | None, example: str = "线索 12") -> Lead | None:
     """The lead if the caller may see it; otherwise replies (not found / no permission) and returns None."""
     if lead_id is None:
@@ -164,13 +154,6 @@ def closed_refusal(ctx: Context, lead: Lead) -> bool:
     return False
 
 
-def manager_refusal(ctx: Context) -> bool:
-    if not ctx.user.is_manager:
-        ctx.reply(Text(MANAGER_ONLY))
-        return True
-    return False
-
-
 async def renewal_refusal(ctx: Context, lead: Lead) -> bool:
     """True (and replied) when an unanswered 续约预警 holds the caller's actions on this customer's leads."""
     from handlers.renewals.locks import lock_on, locked_text
@@ -188,10 +171,11 @@ async def lead_gate(ctx: Context, lead_id: int | None, policy: str = "any", exam
 
     "any": the caller may see it; "open": and it is neither frozen (for a rep) nor closed or a draft, nor held by
     a renewal lock; "evidence": as "open", except that a customer's lead waiting for a renewal proof takes it
-    (won or locked); "manage": a manager or admin, and it is not closed. Otherwise replies why not and returns
-    None."""
-    if policy == "manage" and manager_refusal(ctx):
-        return None
+    (won or locked); "manage": it is not closed — who may manage is the route's declaration (`roles=MANAGERS`,
+    implied by `card_action(…, lead="manage")`), refused once by bot.dispatch.run_route. Otherwise replies why
+    not and returns None."""
+    if policy == "manage" and not ctx.user.is_manager:  # a route that forgot its roles: a bug, not a refusal
+        raise PermissionError(f"a route acting on lead {lead_id} as its manager declares no manager roles")
     lead = await lead_for(ctx, lead_id, example)
     if lead is None:
         return None

@@ -48,11 +48,11 @@ async def _is_contract_file(ctx: Context, msg: Inbound) -> bool:
     return await asyncio.get_running_loop().run_in_executor(None, _peek, msg.data, name) is not None
 
 
-@router.file(when=_is_contract_file)
+NOT_ADMIN = "抱歉，只有管理员可以导入合同和回款。请把文件发给管理员 🙏"
+
+
+@router.file(when=_is_contract_file, roles={"admin"}, refusal=NOT_ADMIN)
 async def import_contracts(ctx: Context, msg: Inbound) -> None:
-    if not ctx.user.is_admin:
-        ctx.reply(Text("抱歉，只有管理员可以导入合同和回款。请把文件发给管理员 🙏"))
-        return
     name = Path(msg.file_name or "contracts.csv").name
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name

@@ -19,6 +19,7 @@ from app.server import SERVICES, TASKS, create_app
 from bot.channels.dingtalk.sign import compute_sign
 from bot.clock import ManualClock
 from bot.config import DingtalkSettings, Settings
+from bot.router import Router
 from bot.services import Services
 from storage.models import OutboxMessage
 from tests.fakes.dingtalk_api import CLIENT_ID, CLIENT_SECRET, FakeDingtalk
@@ -139,7 +140,6 @@ class Harness:
         """Background jobs finished and nothing due left in the outbox."""
         for _ in range(rounds):
             await self.app[TASKS].join()  # background jobs (downloads, handlers) first
-            assert self.services.outbox is not None
             await self.services.outbox.drain()
             if not await self._open_outbox_rows():
                 return
@@ -155,11 +155,12 @@ class Harness:
             return int((await s.execute(stmt)).scalar_one())
 
 
-async def start_harness(settings: Settings, clock: ManualClock, mode: str = "http"
+async def start_harness(settings: Settings, clock: ManualClock, mode: str = "http", router: Router[Any] | None = None
                         ) -> AsyncIterator[Harness]:
+    """The app on a fake DingTalk; `router`: a probe instead of the product's routes."""
     fake = FakeDingtalk()
     await fake.start()
-    app = await create_app(dingtalk_settings(settings, fake, mode), clock=clock)
+    app = await create_app(dingtalk_settings(settings, fake, mode), clock=clock, router=router)
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     try:

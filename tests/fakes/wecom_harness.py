@@ -92,7 +92,6 @@ class WecomHarness:
         """Background jobs done and nothing due left in the outbox (the app's own loop may hold a row)."""
         await self.app[TASKS].join()
         outbox = self.services.outbox
-        assert outbox is not None
         for _ in range(2000):
             await outbox.drain()
             if not await self.open_rows():
