@@ -281,8 +281,7 @@ async def main(args: argparse.Namespace) -> int:
         from bench.renewals import reset_postgres
 
         await reset_postgres(args.db)
-    settings = replace(base_settings, database=DatabaseSettings(url=url),
-                       server=replace(base_settings.server, warm_up=False))
+    settings = replace(base_settings, database=DatabaseSettings(url=url))
     services, runner, base = await start(settings)
     try:
         if not reuse:
@@ -290,10 +289,7 @@ async def main(args: argparse.Namespace) -> int:
         ids = await page_ids(services)
         from app.runtime import warm_up
 
-        quiet = services.settings
-        services.settings = replace(quiet, server=replace(quiet.server, warm_up=True))
         await warm_up(services)  # the index and dictionaries, as `salesbot serve` loads them after it starts
-        services.settings = quiet
         todo = pages(ids)
         if args.only:
             todo = {k: v for k, v in todo.items() if k in args.only.split(",")}
