@@ -24,6 +24,7 @@ from bot.channels.console import ConsoleChannel
 from bot.clock import fmt_cn, parse_duration, to_cn, to_utc
 from bot.config import Settings
 from bot.dispatch import dispatch
+from bot.jobs import JOBS
 from bot.messages import Inbound
 from bot.services import Services
 from storage.models import OutboxMessage, Reminder
@@ -184,8 +185,9 @@ class ChatSession:
         await self.settle()
 
     async def settle(self) -> None:
-        """Run due reminders, then deliver everything due, until quiet."""
+        """Finish background jobs (a file import), run due reminders, then deliver everything due, until quiet."""
         for _ in range(20):
+            await self.services.shared(JOBS).join()
             ticked = await run_due_work(self.services)
             sent = await self.services.outbox.drain()
             if not ticked and not sent:

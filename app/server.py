@@ -24,6 +24,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dedup import InboundClaimer
 from bot.intake import Intake
+from bot.jobs import JOBS
 from bot.metrics import ACK, exposition
 from bot.router import Router
 from bot.segmenter import main_dictionary
@@ -163,6 +164,10 @@ async def drain_gracefully(services: Services, intake: Intake, scheduler: Any, s
     deadline = asyncio.get_running_loop().time() + grace
     await scheduler.stop()
     await intake.close(timeout=grace)
+    try:  # a file import in the background: its chunks are committed; the one in flight finishes or rolls back
+        await services.shared(JOBS).join(max(0.1, deadline - asyncio.get_running_loop().time()))
+    except TimeoutError:
+        log.warning("shutdown: a background import did not finish; its committed chunks stay")
     stop.set()
     await sender
     left = deadline - asyncio.get_running_loop().time()

@@ -250,6 +250,18 @@ class ConfirmBudget(Action):
 
 
 @dataclass(frozen=True)
+class UndoHandover(Action):
+    """「撤销」 under a typed 接手 / 改派 that acted at once: `lead_id` back from `new_owner` to `previous`, if done
+    within the window after `at` (unix time)."""
+
+    prefix: ClassVar[str] = "front:undo"
+    lead_id: int
+    at: Big
+    new_owner: str
+    previous: str
+
+
+@dataclass(frozen=True)
 class ConfirmOffboard(Action):
     """An admin's 「确认」 on handing a leaver's leads to a successor."""
 

@@ -194,7 +194,8 @@ class RampSettings:
     the default path and its quizzes are made."""
 
     # rights locked until the path is done: "close" (move a lead to 签约回款 or mark it won) and "pool"
-    # (receive leads from the pool: assignment, 改派 of a pool lead, a frozen lead's 改派)
+    # (receive pool leads — nobody's, or frozen — by assignment or a manager's 改派; a manager's 改派 of a lead
+    # another rep owns stays allowed)
     rights: list[str] = field(default_factory=lambda: ["close", "pool"])
     enroll_new_reps: bool = True  # reps added by `salesbot org import` (or the console's import) start the path
     questions: int = 2  # right answers a quiz task needs, unless its line says 题数=N

@@ -56,6 +56,7 @@ MULTI = "一条消息里有两个操作，请分开发，我一条一条处理�
 UNCLEAR = "你是想{options}？"
 UNCLEAR_OPTIONS = {"lead_show": "查看{customer}的线索", "follow_up": "记录{customer}的跟进", "reminder": "设置提醒"}
 NO_CARD = "最近没有发给你的卡片可选，请直接告诉我要做什么。"
+BAD_ID = "「{raw}」不是线索编号，编号是整数，例如「线索 12」。"
 NO_SUCH_BUTTON = "上一张卡片只有 {n} 个选项，请回复 1 到 {n}。"
 
 # -- reminders and follow-ups ---------------------------------------------------------------------
@@ -64,6 +65,9 @@ REMINDER_SET_LEAD = "⏰ 好的，{when} 提醒你{task}（线索 #{id} {custome
 REMINDER_NEED_TIME = "什么时候提醒你？例如「明天上午10点提醒我给客户回电话」。"
 REMINDER_WHICH = "叫{customer}的客户有 {n} 条线索（{ids}），请带上编号再说一次，例如「{example}」。"
 REMINDER_PAST = "「{when}」已经过去了，请换一个以后的时间。"
+TODAY_TITLE = "📋 {day}要跟进（{n}）"
+TODAY_NONE = "{day}没有到期的跟进 👍 发「我的线索」看全部线索。"
+TODAY_NOTE = "回复「跟进 编号 内容」记录，写上时间就帮你设下次提醒。"
 FOLLOW_UP_DONE = "✅ 已记录线索 #{id} 的跟进。"
 FOLLOW_UP_TIMED = "✅ 已记录；{when} 提醒你回访线索 #{id}。"
 FOLLOW_UP_WHICH = "这条跟进是哪条线索的？请带上编号，例如「跟进 12 {note}」。"
@@ -71,9 +75,10 @@ FOLLOW_UP_WHICH = "这条跟进是哪条线索的？请带上编号，例如「�
 # -- edits ---------------------------------------------------------------------------------------
 EDIT_DONE = "✅ 已更新线索 #{id} 的{field}：{value}"
 EDIT_WHICH = "要改哪条线索？请带上编号，例如「线索 12 {field} {value}」。"
+EDIT_WHICH_CUSTOMER = "叫{customer}的客户有 {n} 条线索（{ids}），请带上编号再说一次，例如「{example}」。"
+NO_SUCH_CUSTOMER = "你的线索里没有叫{customer}的客户，请带上编号，例如「{example}」。"
 EDIT_BAD = "「{value}」不像有效的{field}，请再检查一下。"
-EDIT_ASK_BUDGET = ("预算 {value} 比团队至今最大的一单（{largest}）高出 10 倍以上，是不是多写了零？"
-                   "确认无误请点「确认」。")
+EDIT_ASK_BUDGET = "{reason}。没写错请点「确认」；写错了直接发正确金额，例如「预算 50万」。"
 EDIT_ASK_PHONE = "手机号「{value}」是 {n} 位，手机号应为 11 位，请再核对一下。"
 FIELD_CN = {"customer_name": "客户姓名", "company": "公司", "title": "职位", "phone": "电话", "email": "邮箱",
             "wechat_id": "微信", "budget_cny": "预算", "needs": "需求", "industry": "行业", "region": "区域",
@@ -83,10 +88,19 @@ FIELD_CN = {"customer_name": "客户姓名", "company": "公司", "title": "职�
 # -- managers and admins -------------------------------------------------------------------------
 MANAGER_ONLY = "这个操作只有主管或管理员可以做。"
 ADMIN_ONLY = "这个操作只有管理员可以做。"
+WHICH_REP = "团队里没有叫「{who}」的同事，你是想把线索 #{id} 改派给谁？"
 NOT_IN_TEAM = "你的团队里没有「{who}」，请用同事的姓名或工号。"
 OVERDUE_NONE = "目前没有超时的线索 👍"
 OVERDUE_TITLE = "⏰ 超时线索（{n} 条）"
-TAKEN_OVER = "✅ 线索 #{id} 已由你接手。"
+TAKEN_OVER_TITLE = "✅ 已接手"
+TAKEN_OVER = "线索 #{id} {who} 已由你接手。"
+REASSIGNED_TITLE = "✅ 已改派"
+REASSIGNED = "线索 #{id} {who} 已改派给 {rep}（{reason}）。"
+WAS_OWNED = "原负责人 {who} 已收到通知。"
+UNDONE = "↩️ 已撤销，线索 #{id} 回到 {who} 名下。"
+UNDO_TOO_LATE = "线索 #{id} 已经有了新的变动或超过了撤销时限，不能撤销了。"
+BACK_TO_YOU = "线索 #{id} {customer} 又回到你名下了，请继续跟进。"
+TAKEN_BACK = "线索 #{id} 的转交已被主管撤销，不再由你负责。"
 ALREADY_YOURS = "线索 #{id} 本来就由你负责。"
 EXTEND_DONE = "✅ 线索 #{id} 的「{step}」延期 {span}，新的期限 {due}。"
 EXTEND_NOTHING = "线索 #{id} 现在没有进行中的期限，不需要延期。"

@@ -19,11 +19,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.actions import ConfirmDraft, CreateAnyway, DropDraft, EditDraft, MergeDraft
+from bot.actions import CreateAnyway, DropDraft, EditDraft, MergeDraft
 from bot.clock import fmt_cn
 from bot.context import Context
 from bot.messages import Button, Card, Inbound, Outbound, Text
 from bot.metrics import OCR, timed
+from bot.phrases import UNNAMED_CUSTOMER
 from bot.router import Router, normalize_text
 from bot.usertext import user_text
 from handlers.leads.assignment import activate_lead, plan_follow_up
@@ -212,10 +213,8 @@ async def capture_card(session: AsyncSession, draft: Lead, dups: list[Lead], vie
     names = await user_names(session, [draft.created_by, *(d.owner_id for d in dups)])
     card = _mark_past_follow_up(draft_card(draft, names, dups, viewer), draft, now)
     note = _source_note(draft)
-    if not dups:
-        buttons = (Button(ConfirmDraft(draft.id).pack(), "确认", "primary"), Button(EditDraft(draft.id).pack(), "修改"),
-                   Button(DropDraft(draft.id).pack(), "放弃"))
-        return dataclasses.replace(card, buttons=buttons, note="；".join(filter(None, (card.note, note))))
+    if not dups or draft.source != "ocr":  # a typed draft keeps its buttons; its note says who has the customer
+        return dataclasses.replace(card, note="；".join(filter(None, (card.note, note))))
     dup = dups[0]
     owner = names.get(dup.owner_id or "", "线索池") if dup.owner_id else "线索池"
     since = fmt_cn(dup.assigned_at or dup.created_at)
@@ -252,7 +251,7 @@ async def _tell_conflicts(ctx: Context, session: AsyncSession, draft: Lead, dups
         owner = await session.get(User, dup.owner_id)
         if owner is None or not owner.manager_id:
             continue
-        who = user_text(draft.customer_name or draft.phone or "未知客户")
+        who = user_text(draft.customer_name or draft.phone or UNNAMED_CUSTOMER)
         by, owner_name = user_text(ctx.user.name), user_text(owner.name)
         text = (f"⚠️ 客户冲突：{by} 提交的截图客户「{who}」与 {owner_name} 的线索 #{dup.id} 重复"
                 f"（自 {fmt_cn(dup.assigned_at or dup.created_at)} 起跟进）。")

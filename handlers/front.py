@@ -10,14 +10,23 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from bot import phrases as P
-from bot.actions import Big, Cancel, ConfirmBudget, ConfirmOffboard, DoGuessed, FollowUpHint, ViewLead
-from bot.clock import fmt_cn
+from bot.actions import (
+    Big,
+    Cancel,
+    ConfirmBudget,
+    ConfirmOffboard,
+    DoGuessed,
+    FollowUpHint,
+    UndoHandover,
+    ViewLead,
+)
+from bot.clock import CN_TZ, fmt_cn, to_cn
 from bot.context import Context
 from bot.dispatch import run_route
 from bot.messages import Button, Card, Inbound, Text, body_from_json, body_to_json
@@ -25,23 +34,25 @@ from bot.router import Reading, Router
 from bot.usertext import user_text
 from handlers.capture import _tell_conflicts as tell_conflicts
 from handlers.capture import capture_card
+from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
 from handlers.escalation import apply_result
-from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, understand
+from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, customer_hits, understand
+from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, handed_over
 from handlers.leads.handover import offboard_with_handover
-from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for, renewal_refusal
+from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for, list_leads, renewal_refusal
 from handlers.llm_intent import ask_model
 from handlers.report import DIGEST_WINDOW, compute_report
 from handlers.when import first_future, replaced, say_when, workdays
 from ocr.extract import budget_in
 from ocr.timeparse import find_times
 from reminders import actions, messages
-from reminders.policies import FOLLOW_UP, NOTICE
+from reminders.policies import FOLLOW_UP, NOTICE, RULE_CN
 from reminders.store import add_timer, cancel_timers
 from storage.activity import add_activity
-from storage.leads import DROPPED, clean_value, find_duplicates, parse_budget, plain_number, set_field
-from storage.models import Activity, Lead, OutboxMessage, User
+from storage.leads import clean_value, find_duplicates, parse_budget, plain_number, set_field, user_names
+from storage.models import Activity, Lead, OutboxMessage, Reminder, User
 
 log = logging.getLogger(__name__)
 router: Router[Context] = Router("front")
@@ -83,7 +94,7 @@ async def load_state(ctx: Context) -> State:
             .order_by(Activity.id.desc()).limit(1))).first()
         people = (await session.execute(select(User.id, User.name).where(User.active.is_(True)))).all()
         mine = (await session.execute(
-            select(Lead.id, Lead.customer_name, Lead.status).where(
+            select(Lead.id, Lead.customer_name, Lead.status, Lead.company).where(
                 ((Lead.owner_id == ctx.user.id) & Lead.status.in_(OPEN))
                 | ((Lead.created_by == ctx.user.id) & (Lead.status == "draft")))
             .order_by(Lead.id.desc()).limit(500))).all()
@@ -93,9 +104,10 @@ async def load_state(ctx: Context) -> State:
     current = next((int(m.group(1)) for k in keys if (m := _KEY_LEAD.match(k))), None)
     if touched and (current is None or last_card is None or touched.created_at >= last_card.created_at):
         current = touched.lead_id  # the lead the rep just wrote about (「跟进 1 …」, then 「决策链 …」)
-    return State(buttons=tuple(b.text for b in buttons), keys=keys, has_draft=any(s == "draft" for *_, s in mine),
+    return State(buttons=tuple(b.text for b in buttons), keys=keys, has_draft=any(r.status == "draft" for r in mine),
                  current_lead=current, team=tuple((p.id, p.name) for p in people),
-                 customers=tuple((lid, name) for lid, name, status in mine if name and status != "draft"))
+                 customers=tuple((lid, name) for lid, name, status, _ in mine if name and status != "draft"),
+                 companies=tuple((lid, co) for lid, _, status, co in mine if co and status != "draft"))
 
 
 def intent_of(ctx: Context) -> Intent:
@@ -140,6 +152,11 @@ async def too_long(ctx: Context, msg: Inbound) -> None:
 @router.intent("multi")
 async def multi(ctx: Context, msg: Inbound) -> None:
     ctx.reply(Text(P.MULTI))
+
+
+@router.intent("bad_id")
+async def bad_id(ctx: Context, msg: Inbound) -> None:
+    ctx.reply(Text(P.BAD_ID.format(raw=intent_of(ctx).slots.get("raw", ""))))
 
 
 @router.intent("unclear")
@@ -260,6 +277,48 @@ async def front_door(ctx: Context, msg: Inbound) -> Reading:
     return Reading(intent.name, command)
 
 
+# ---------------------------------------------------------------- what to do today
+
+@router.intent("today")
+async def today(ctx: Context, msg: Inbound) -> None:
+    """「今天有啥要跟进的」: the caller's leads with a step due by the end of the day (overdue first), and the
+    reminders they asked for that day; 「明天…」: the same for tomorrow."""
+    tomorrow = intent_of(ctx).slots.get("day") == "明天"
+    now = ctx.now()
+    start = datetime.combine(to_cn(now).date() + timedelta(days=int(tomorrow)), time(0), CN_TZ)
+    end = start + timedelta(days=1)
+    session = await ctx.db()
+    leads = [lead for lead in await list_leads(session, ctx.user, scope="own") if lead.status != "frozen"]
+    timers = await view.next_actions(session, [lead.id for lead in leads])
+    due: list[tuple[datetime, str, int | None]] = []
+    for lead in leads:
+        steps = [(to_cn(timers[lead.id][1]), timers[lead.id][0])] if lead.id in timers else []
+        if lead.next_follow_up_at is not None:
+            steps.append((to_cn(lead.next_follow_up_at), RULE_CN[FOLLOW_UP]))
+        when, what = min(steps, default=(None, ""))
+        if when is not None and when < end and (when >= start or not tomorrow):
+            who = user_text(lead.customer_name or P.UNNAMED_CUSTOMER)
+            company = f" · {user_text(lead.company)}" if lead.company else ""
+            late = "🔴 已超时 " if when < now else ""
+            due.append((when, f"{late}{fmt_cn(when, with_date=when < start)} #{lead.id} {who}{company} · {what}",
+                        lead.id))
+    asked = await session.execute(select(Reminder.due_at, Reminder.payload).where(
+        Reminder.lead_id.is_(None), Reminder.rule == NOTICE, Reminder.status == "pending",
+        Reminder.due_at >= max(start, now), Reminder.due_at < end))
+    for when, payload in asked.all():
+        if (payload or {}).get("to") == ctx.user.id and (payload or {}).get("asked"):
+            due.append((to_cn(when), f"⏰ {fmt_cn(when, with_date=False)} {user_text(payload.get('task') or '提醒')}",
+                        None))
+    day = "明天" if tomorrow else "今天"
+    if not due:
+        ctx.reply(Text(P.TODAY_NONE.format(day=day)))
+        return
+    due.sort(key=lambda d: d[0])
+    ids = [lead_id for _, _, lead_id in due if lead_id is not None]
+    ctx.reply(Card(title=P.TODAY_TITLE.format(day=day, n=len(due)), description="\n".join(line for _, line, _ in due),
+                   buttons=tuple(Button(ViewLead(i).pack(), f"查看 #{i}") for i in ids[:5]), note=P.TODAY_NOTE))
+
+
 # ---------------------------------------------------------------- reminders
 
 # a task about whichever lead the conversation is on: 「明天提醒我跟进」 after a lead's card
@@ -274,7 +333,7 @@ async def _lead_named(ctx: Context, slots: dict[str, Any]) -> tuple[bool, Lead |
     state = state_of(ctx)
     customer = slots.get("customer")
     if customer:
-        ids = [lid for lid, name in state.customers if name == customer]
+        ids = customer_hits(customer, state)[1]
         if len(ids) > 1:
             ctx.reply(Text(P.REMINDER_WHICH.format(customer=customer, n=len(ids), ids="、".join(f"#{i}" for i in ids),
                                                    example=f"明天提醒我跟进 {ids[0]}")))
@@ -291,6 +350,7 @@ async def remind_me(ctx: Context, when: datetime, task: str) -> None:
     note = messages.asked(when, task)
     await add_timer(await ctx.db(), None, NOTICE, when, ctx.now(), payload={
         "to": ctx.user.id, "body": body_to_json(note.body), "line": note.line, "standalone": True, "asked": True,
+        "task": task[:200],
         "key": f"asked:{ctx.user.id}:{ctx.msg.channel}:{ctx.msg.msg_id}"})
 
 
@@ -333,12 +393,27 @@ async def reminder(ctx: Context, msg: Inbound) -> None:
 
 # ---------------------------------------------------------------- edits by text
 
-async def _edit_target(ctx: Context, lead_id: int | None) -> Lead | None:
+async def _edit_target(ctx: Context, lead_id: int | None, customer: str | None = None,
+                       example: str = "预算 50万") -> Lead | None:
+    """The lead an edit is about: by number; by the customer named (「把王总的预算改成60万」: the caller's lead of
+    that customer, asked which when two fit); else the open draft, else the lead of this conversation."""
     if lead_id is not None:
         return await lead_for(ctx, lead_id)
     session = await ctx.db()
     draft = (await session.execute(select(Lead).where(Lead.created_by == ctx.user.id, Lead.status == "draft")
                                    .order_by(Lead.id.desc()).limit(1))).scalar_one_or_none()
+    if customer:
+        ids = customer_hits(customer, state_of(ctx))[1]
+        if len(ids) == 1:
+            return await lead_for(ctx, ids[0])
+        if not ids and draft is not None and draft.customer_name and customer_hits(
+                customer, State(customers=((draft.id, draft.customer_name),)))[1]:
+            return draft  # the customer of the draft still open
+        said = f"线索 {ids[0] if ids else 12} {example}"
+        ctx.reply(Text(P.EDIT_WHICH_CUSTOMER.format(customer=customer, n=len(ids), ids="、".join(f"#{i}" for i in ids),
+                                                    example=said) if ids else
+                       P.NO_SUCH_CUSTOMER.format(customer=customer, example=said)))
+        return None
     if draft is not None:
         return draft
     current = state_of(ctx).current_lead
@@ -350,9 +425,9 @@ async def edit(ctx: Context, msg: Inbound) -> None:
     slots = intent_of(ctx).slots
     name, raw = slots["field"], slots["value"]
     label = P.FIELD_CN.get(name, name)
-    lead = await _edit_target(ctx, slots.get("lead_id"))
+    lead = await _edit_target(ctx, slots.get("lead_id"), slots.get("customer"), f"{label} {raw}")
     if lead is None:
-        if slots.get("lead_id") is None:
+        if slots.get("lead_id") is None and not slots.get("customer"):
             ctx.reply(Text(P.EDIT_WHICH.format(field=label, value=raw)))
         return
     if lead.status != "draft" and (frozen_refusal(ctx, lead) or closed_refusal(ctx, lead)
@@ -385,23 +460,14 @@ async def _checked_value(ctx: Context, lead: Lead, name: str, raw: str) -> Any:
     if value in (None, "", []):
         ctx.reply(Text(P.EDIT_BAD.format(value=raw, field=label)))
         return None
-    if name == "budget_cny":
-        largest = await largest_budget(await ctx.db())
-        if value > (BUDGET_FACTOR * largest if largest else BUDGET_FLOOR):
-            ctx.reply(Card(title=P.EDIT_ASK_BUDGET.format(value=yuan(value), largest=yuan(largest)),
+    if name == "budget_cny":  # the cross-check rule itself (handlers/checks): asked here, flagged if kept
+        finding = await checks_flags.budget_check(await ctx.db(), lead, value, ctx.settings.checks)
+        if finding is not None:
+            ctx.reply(Card(title=P.EDIT_ASK_BUDGET.format(reason=finding.reason.removesuffix("，请核实")),
                            buttons=(Button(ConfirmBudget(lead.id, Big(value)).pack(), P.CONFIRM, "primary"),
                                     Button(Cancel().pack(), P.CANCEL))))
             return None
     return value
-
-
-BUDGET_FACTOR = 10
-BUDGET_FLOOR = 100_000_000  # with no budgets yet, anything above 1 亿 gets the question
-
-
-async def largest_budget(session: Any) -> int:
-    return int(await session.scalar(select(func.max(Lead.budget_cny)).where(
-        Lead.status != "draft", or_(Lead.close_reason.is_(None), Lead.close_reason != DROPPED))) or 0)
 
 
 def yuan(value: int) -> str:
@@ -512,10 +578,39 @@ async def takeover(ctx: Context, msg: Inbound) -> None:
         return
     previous = await change_owner(session, lead, ctx.user.id, ctx.user.id, now, cfg,
                                   reason=f"{ctx.user.name} 接手", kind="takeover")
-    ctx.reply(Text(P.TAKEN_OVER.format(id=lead.id)))
+    before = (await user_names(session, [previous])).get(previous, "") if previous else ""
+    line = P.TAKEN_OVER.format(id=lead.id, who=view.lead_name(lead))
+    ctx.reply(view.handover_card(P.TAKEN_OVER_TITLE, line + (P.WAS_OWNED.format(who=user_text(before))
+                                                            if before else ""), lead.id, ctx.user.id, previous, now))
     if previous and previous != ctx.user.id:
         ctx.send(previous, Text(f"线索 #{lead.id} 已由 {ctx.user.name} 接手。"),
                  key=f"takeover:{lead.id}:{now.isoformat()}")
+
+
+@router.card_action(UndoHandover, roles={"manager", "admin"})
+async def undo_handover(ctx: Context, action: UndoHandover) -> None:
+    """撤销 under a typed 接手 / 改派: the lead goes back to its owner before, if nothing moved it since and it is
+    within the window."""
+    lead_id, at, new_owner, previous = action.lead_id, action.at, action.new_owner, action.previous
+    lead = await lead_for(ctx, lead_id)
+    if lead is None:
+        return
+    session, now = await ctx.db(), ctx.now()
+    if (lead.owner_id != new_owner or lead.status not in ("active", "dormant")
+            or now.timestamp() - at > view.UNDO_MINUTES * 60 or await find_person(session, previous) is None):
+        ctx.update_card(P.UNDO_TOO_LATE.format(id=lead.id))
+        ctx.reply(Text(P.UNDO_TOO_LATE.format(id=lead.id)))
+        return
+    await change_owner(session, lead, previous, ctx.user.id, now, ctx.settings.reminders,
+                       reason=f"{ctx.user.name} 撤销了刚才的转交", kind="reassign")
+    name = (await user_names(session, [previous])).get(previous, "")
+    text = P.UNDONE.format(id=lead.id, who=user_text(name))
+    ctx.update_card(text)
+    ctx.reply(Text(text))
+    ctx.send(previous, Text(P.BACK_TO_YOU.format(id=lead.id, customer=view.lead_name(lead))),
+             key=f"undo:{lead.id}:{now.isoformat()}")
+    if new_owner not in (previous, ctx.user.id):
+        ctx.send(new_owner, Text(P.TAKEN_BACK.format(id=lead.id)), key=f"undo-new:{lead.id}:{now.isoformat()}")
 
 
 async def find_person(session: Any, who: str | None) -> User | None:

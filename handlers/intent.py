@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.checks.rules import FLAG_ANSWER
+from storage.leads import company_named
 
 MAX_CHARS = 4000  # longer than any note a rep types; a pasted book gets a short answer
 
@@ -45,18 +46,19 @@ SMALL_TALK = {
                  "有人吗", "有人在吗", "在线吗", "在不", "喂", "早"),
     "thanks": ("谢谢", "多谢", "感谢", "感激", "谢啦", "谢了", "thx", "thanks", "thank you", "thank u", "thank", "ty",
                "3q",
-               "辛苦了", "辛苦", "麻烦了", "有劳"),
+               "辛苦了", "辛苦", "麻烦了", "有劳", "帮大忙了", "帮了大忙", "帮大忙", "给力", "太好用了", "好用"),
     "ack": ("好的", "好滴", "好嘞", "好吧", "好", "ok", "okay", "嗯嗯", "嗯", "收到", "明白", "知道了", "了解", "行",
             "可以", "懂了", "知道", "晓得", "没问题", "👌", "👍", "🙏", "🤝"),
 }
 _SMALL = sorted(((w, k) for k, ws in SMALL_TALK.items() for w in ws), key=lambda p: -len(p[0]))
 _FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot|very"
                       r"|小助手|助手|机器人|帮个忙|帮忙|帮助|请问|你|您|老铁|大哥|兄弟|亲|各位|大家|太|非常|十分|真是|真的|一下|哈哈|呗|噢|喔"
-                      r"|嘿|哒")
+                      r"|嘿|哒|有事找你|有点事|有个事|找你|马上(?:弄|办|去|处理|安排)|这就(?:去|弄|办)|立刻(?:去|办)")
 HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|教程|指南|新手指南)(?:\s*(?:me|一下|下))?$"
                   r"|怎么用|如何使用|怎么使用|怎样使用|能做什么|能干什么|能干嘛|会什么|有什么功能|不会用|咋用|怎么玩"
                   r"|都能做|可以做什么|可以干嘛|有哪些功能|支持哪些|有啥用|有什么用|是干什么的|是干啥的|能帮我什么"
                   r"|能帮我做什么|(?:会|能|可以)(?:干|做)?(?:啥|些啥)|(?:用|有|支持)(?:哪些|什么|啥)功能"
+                  r"|(?:能|可以|会)用(?:它|你|这个|这个机器人|助手)?(?:来)?(?:干|做)(?:嘛|啥|什么)|不(?:太|怎么|大)会用"
                   r"|不(?:知道|晓得|清楚|会)(?:怎么|咋|如何)(?:弄|用|操作|搞|玩)|使用教程|操作指南|使用手册|操作手册")
 # questions about the bot itself: 「怎么录客户」, 「我该怎么开始」, 「使用帮助」
 HOW_TO = re.compile(r"^(?:我|请问)?(?:该|要|应该)?(?:怎么|如何|咋|怎样)"
@@ -91,12 +93,13 @@ _FIELD_ALT = "|".join(sorted(FIELD_WORDS, key=len, reverse=True))
 EDIT = re.compile(rf"^(?:把|将)?(?:(?:这个|该)?(?:客户|线索|他|她|对方)的)?(?P<field>{_FIELD_ALT})"
                   r"(?:名字|名称|号码|名|号)?\s*(?:帮我|给我|请|麻烦)?\s*"
                   r"(?:(?:改|更新|修改|换)一?下|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|设为|设成|设置为"
+                  r"|(?:写|填|记)?错了?\s*[，,]?\s*(?:应该|应)?(?:是|为|改成|改为)"
                   r"|填写?成?|写成|写|是|为|改|[:：=])?"
                   r"\s*(?P<value>.+)$")
 # 「7号电话多少」: a value asked for, not given
 _ASKED = re.compile(r"多少|是什么|是啥|是哪|谁|几[个位号点]?[？?]?$|吗[？?]?$|呢[？?]?$|[？?]")
 # 「客户说太贵了」, 「产品不太行」: a field word that begins a sentence about someone, not an edit
-_SAYS = re.compile(r"说|觉得|嫌|要|问|想|不|在|对|还|也|都|一直|又|刚")
+_SAYS = re.compile(r"说|觉得|嫌|要|问|想|不|在|对|还|也|都|一直|又|刚|那边|那头|这边|方面|那里|这里")
 
 # Commands with the words people use for them; the first word is the canonical one.
 COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -111,7 +114,7 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("overdue", ("谁超时了", "超时线索", "超时了", "超时", "逾期线索", "逾期", "哪些超时", "谁逾期了", "有谁超时")),
     ("follow_up", ("跟进记录", "跟进", "记录跟进", "写跟进")),
     ("stage", ("阶段", "推进", "推到")),
-    ("won", ("赢单", "成交", "签单", "拿下", "签约了", "签了", "中标了", "赢了")),
+    ("won", ("赢单", "成交", "签单", "签下来了", "签下了", "拿下来了", "拿下", "签约了", "签了", "中标了", "赢了")),
     ("lost", ("输单", "丢单", "丢了", "黄了", "输了", "没戏了")),
     ("evidence", ("证据",)),
     ("takeover", ("接手", "我来接手", "我接手", "我来接", "我接")),
@@ -153,6 +156,7 @@ class State:
     current_lead: int | None = None  # the lead this conversation is about (last shown / created)
     team: tuple[tuple[str, str], ...] = ()  # (id, name) of people the caller may hand leads to
     customers: tuple[tuple[int, str], ...] = ()  # (lead id, customer name) of the caller's open leads
+    companies: tuple[tuple[int, str], ...] = ()  # (lead id, company) of the caller's open leads
 
 
 @dataclass(frozen=True)
@@ -215,12 +219,25 @@ def understand(text: str, role: str = "rep", state: State | None = None) -> Inte
         return Intent("help", text=t)
     if not _WORDY.search(t) or _only_emoji(t):
         return Intent("ack" if t in ("👌", "👍", "🙏", "🤝") else "noise", text=t)
-    for step in (_flag_answer, _pick, _small_talk, _command, _reminder, _free_lead, _follow_up_note, _edit,
-                 _bare_name, _near_miss):
+    for step in (_bad_id, _flag_answer, _pick, _small_talk, _today, _command, _reminder, _plan, _free_lead,
+                 _follow_up_note, _edit, _bare_name, _near_miss):
         got = step(t, role, state)
         if got is not None:
             return got
     return Intent("knowledge", {"query": t}, t)
+
+
+# a lead number that is not a whole number of lead-number size (「线索 1e10」, 「跟进 3.5」, 「接手 123456789」): read
+# whole and refused, never cut down to its first digits (「线索 1」)
+BAD_ID = re.compile(r"(?:线索|跟进|接手|改派|分配|延期|阶段|推进|赢单|输单|证据|查看|打开)\s*(?:#|第)?\s*"
+                    r"(?P<n>\d+(?:\.\d+|[eE][+-]?\d+)+|\d{8,})(?![\w.])")
+
+
+def _bad_id(t: str, role: str, state: State) -> Intent | None:
+    m = BAD_ID.search(t)
+    if m is None or PHONE.fullmatch(m.group("n")):
+        return None
+    return Intent("bad_id", {"raw": m.group("n")}, t)
 
 
 def _flag_answer(t: str, role: str, state: State) -> Intent | None:
@@ -285,6 +302,31 @@ def _small_talk(t: str, role: str, state: State) -> Intent | None:
     return None
 
 
+# ---------------------------------------------------------------- what to do today
+
+# 「今天有啥要跟进的」, 「我今天该联系谁」, 「今日待办」, 「明天要见哪些客户」: the day's follow-ups, asked any way
+_DAY = re.compile(r"今天|今日|今儿个?|当天|明天|明日|明儿")
+_TODO_ITEM = re.compile(r"待办|任务|日程|安排|计划|要做|该做|要干|该干")
+_TODO_ACT = r"(?:跟进|联系|回访|拜访|打电话|回电|见|找|约|跟)"
+_TODO_WHO = re.compile(rf"{_TODO_ACT}.{{0,6}}(?:谁|哪[些个位几]|几个|几[位条家]|多少)"
+                       rf"|(?:谁|哪[些个位几]|几个|几[位条家]|多少).{{0,6}}{_TODO_ACT}"
+                       rf"|有(?:啥|什么|没有|哪些)(?:客户|线索|人|单子)?(?:要|需要|该|得|可以)?{_TODO_ACT}")
+_NOT_TODO = re.compile(r"没|超时|逾期|冻结|话术|怎么|如何|怎样|咋|为什么|提醒|叫我|喊我|日报|团队|大家|组里")
+
+
+def _today(t: str, role: str, state: State) -> Intent | None:
+    day = _DAY.search(t)
+    if day is None or len(t) > 24 or re.search(r"\d", t) or _NOT_TODO.search(t) or CONTACT_DONE.search(t):
+        return None
+    rest = _tidy(t[: day.start()] + " " + t[day.end():])
+    if not (_TODO_ITEM.search(rest) or _TODO_WHO.search(rest)):
+        return None
+    if any(name and name in t for _lid, name in state.customers):  # 「今天要见周立吗」: about one customer
+        return None
+    said = day.group(0)
+    return Intent("today", {} if said in ("今天", "今日", "今儿", "今儿个", "当天") else {"day": "明天"}, t)
+
+
 # ---------------------------------------------------------------- commands
 
 def _lead_ref(t: str) -> tuple[int | None, str]:
@@ -346,7 +388,7 @@ def _command_here(t: str, name: str, word: str, i: int) -> bool:
 
 
 def _command(t: str, role: str, state: State) -> Intent | None:
-    edit = _lead_edit(t)
+    edit = _lead_edit(t) or _named_edit(t, state)
     if edit is not None:
         return edit
     listed = _list_phrase(t)
@@ -525,6 +567,32 @@ def _lead_edit(t: str) -> Intent | None:
     return _edit_intent(edit, t, lead_id)
 
 
+# 「把王总的预算改成60万」, 「马骁的电话是1xx…」: an edit of the lead of a customer named first
+# (a name that is no customer of the caller's: only as 「把X的<字段>改成…」, so the edit is certain)
+_NAMED = re.compile(r"^(?:把|将|帮我把|帮我将)\s*(?P<who>[\u4e00-\u9fff]{2,4}?)\s*的\s*"
+                    rf"(?=(?:{_FIELD_ALT})\S{{0,2}}?\s*(?:改成|改为|改到|换成|变成|更新为|更新成|修改为|设为|设成|设置为))")
+_NOT_A_NAME = re.compile(r"^(?:这个|那个|该|我|我们|他们|她们|你|客户|线索|对方|公司|他|她|它)")
+
+
+def _named_edit(t: str, state: State) -> Intent | None:
+    said, ids = customer_hits(t, state)
+    rest = None
+    if said is not None:
+        m = re.match(rf"^(?:把|将|给|帮我把|帮我将)?\s*{re.escape(said)}\s*(?:的|那个?的?|这个?的?)?\s*", t)
+        rest = t[m.end():] if m else None
+    elif (m := _NAMED.match(t)) and not _NOT_A_NAME.match(m.group("who")) and m.group("who") not in FIELD_WORDS:
+        said, rest = m.group("who"), t[m.end():]
+    if not said or not rest:
+        return None
+    edit = EDIT.match(rest)
+    if not edit or _about_someone(edit) or _ASKED.search(edit.group("value")) or QUESTION.search(edit.group("value")):
+        return None
+    got = _edit_intent(edit, t, ids[0] if len(ids) == 1 else None)
+    if got is not None and len(ids) != 1:
+        got.slots["customer"] = said
+    return got
+
+
 def _edit_intent(edit: re.Match[str], t: str, lead_id: int | None) -> Intent | None:
     value = _tidy(edit.group("value"))
     if not value:
@@ -556,8 +624,8 @@ def _list_phrase(t: str) -> Intent | None:
 MY_LEADS = re.compile(rf"^{VERBS}\s*我(?:的|手上的?|手里的?|现在的?)\s*(?:线索|客户|单子)$"
                       r"|^我(?:手上|手里|现在|目前)?(?:有|还有)?(?:哪些|多少|几个|几条)(?:线索|客户|单子)")
 SHOW = re.compile(r"^(?:帮我|给我|请|麻烦)?\s*(?:查看|看看|看下|看一下|打开|查一下|查下|查|调出来|调出|调一下"
-                  rf"|找一下|找下|找|搜一下|搜)?\s*(?:一下|下)?\s*(?:{LEAD_REF.pattern})\s*(?:的)?(?:详情|情况|什么情况|啥情况"
-                  r"|怎么样了?|咋样了?|进展|进度|资料|信息)?\s*(?:发我|发给我|给我看看|给我|看看)?"
+                  rf"|找一下|找下|找|搜一下|搜)?\s*(?:一下|下)?\s*(?:{LEAD_REF.pattern})\s*(?:的)?(?:现在|目前)?"
+                  r"(?:详情|情况|什么情况|啥情况|怎么样了?|咋样了?|(?:什么|啥)?进展|(?:什么|啥)?进度|资料|信息)?\s*(?:发我|发给我|给我看看|给我|看看)?"
                   r"\s*(?:呢|啊|吗)?[？?]?$")
 OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}"
                      r"(?:超时|逾期|没跟进|没人跟进|无人跟进|没人管|冻结|没及时|没按时)"
@@ -624,14 +692,65 @@ def _reminder(t: str, role: str, state: State) -> Intent | None:
     when = soon.group(0) if soon else when
     if when:
         head, task = _tidy(head.replace(when, "", 1)), _tidy(task.replace(when, "", 1))
-    task = re.sub(r"^(?:(?:一下(?!午)|下(?!午|周|个|礼拜|星期)|我|要|得|需要|记得)\s*)+", "", task)
-    task = _tidy(f"{head} {task}") if head and not when else task
+    task = _TASK_LEAD_IN.sub("", task)
+    if head and (not when or not task):  # 「今晚8点要给孙蕾回个电话 提醒我一下」: the task said before 提醒我
+        task = _tidy(f"{_TASK_LEAD_IN.sub('', head)} {task}")
+    return _reminder_intent(when, task, t, state)
+
+
+_TASK_LEAD_IN = re.compile(r"^(?:(?:一下(?!午)|下(?!午|周|个|礼拜|星期)|我|要|得|需要|记得|再)\s*)+")
+
+
+def _reminder_intent(when: str | None, task: str, t: str, state: State) -> Intent:
     lead_id, rest = _lead_ref(task)
-    slots: dict[str, Any] = {"when": when, "task": _tidy(rest) or None,
-                             "lead_id": lead_id}
+    slots: dict[str, Any] = {"when": when, "task": _tidy(rest) or None, "lead_id": lead_id}
     if lead_id is None:
-        slots["customer"] = next((name for _lid, name in state.customers if name and name in t), None)
+        said, _hits = customer_hits(t, state)
+        slots["customer"] = said
     return Intent("reminder", slots, t)
+
+
+# 「过两天再跟进李经理」, 「下周一去周立那签合同」: a time ahead and something to do, with no 「提醒我」 — a plan,
+# kept as a reminder (not a past contact, not a question)
+_PLAN_ACT = re.compile(r"跟进|联系|回访|拜访|打(?:个|一个)?电话|回(?:个|一个)?电话|回电|约|见|发|去|签|催|问问|聊聊|送")
+
+
+# 「明天团建去哪」, 「…帮我订酒店」: asked of us, not a plan
+_PLAN_NOT = re.compile(r"哪|几点|几号|多少|吗|么|呢|帮我(?!记|提醒)|订")
+_PAST = r"(?:我|我们)?(?:昨|前天|上周|上个|上礼拜|上星期|刚才|刚刚|之前|以前)"
+
+
+def _plan(t: str, role: str, state: State) -> Intent | None:
+    if CONTACT_DONE.search(t) or QUESTION.search(t) or _PLAN_NOT.search(t) or len(t) > 40:
+        return None
+    from ocr.timeparse import EXPR
+
+    m = next((m for m in EXPR.finditer(t) if m.end() > m.start() and _CJK.search(m.group(0))), None)
+    if m is None or len(m.group(0).strip()) < 2 or re.search(_PAST, m.group(0)) or re.match(_PAST, t) or (
+            m.start() > 0 and not re.fullmatch(r"[\s，,]*(?:我|我们)?", t[: m.start()])):
+        return None
+    task = _tidy(t[m.end():])
+    if not _PLAN_ACT.search(_TASK_LEAD_IN.sub("", task)[:12]):
+        return None
+    return _reminder_intent(m.group(0).strip(), _TASK_LEAD_IN.sub("", task), t, state)
+
+
+# how reps name a customer besides the name kept on the lead: 「马总」, 「李经理」 for 马骁, 李建国
+HONORIFIC = re.compile(r"([\u4e00-\u9fff])(总|经理|主任|老师|院长|科长|处长|部长|局长|老板|姐|哥|工|局|书记|校长|主管)")
+
+
+def customer_hits(text: str, state: State) -> tuple[str | None, list[int]]:
+    """(the words that named a customer of the caller's, the leads they fit): the name kept on a lead, else a
+    surname with a title (「马总」) when it fits leads of that surname; (None, []) when no customer is named."""
+    full = [(lid, name) for lid, name in state.customers if name and name in text]
+    if full:
+        said = max((name for _lid, name in full), key=len)
+        return said, sorted(lid for lid, name in full if name == said)
+    for m in HONORIFIC.finditer(text):
+        ids = sorted(lid for lid, name in state.customers if name and name[0] == m.group(1) and 2 <= len(name) <= 4)
+        if ids:
+            return m.group(0), ids
+    return None, []
 
 
 def _time_text(text: str, expr: re.Pattern[str]) -> str | None:
@@ -651,6 +770,9 @@ NAME_HINT = re.compile(r"[\u4e00-\u9fff]{1,2}(?:总|经理|主任|老师|院长|
 def _free_lead(t: str, role: str, state: State) -> Intent | None:
     """A lead typed without 新线索: a mobile number plus a name or a company, not a question."""
     if not PHONE.search(t) or QUESTION.search(t) or CONTACT_DONE.search(t):
+        return None
+    edit = EDIT.match(t)  # 「电话改成138…」: a correction of the phone, not a new customer
+    if edit and FIELD_WORDS[edit.group("field")] == "phone" and PHONE.fullmatch(_tidy(edit.group("value"))):
         return None
     rest = re.sub(_FIELD_ALT, " ", PHONE.sub(" ", t))
     if len(_CJK.findall(rest)) >= 2:
@@ -679,14 +801,17 @@ SPOKEN_LEAD = re.compile(r"(?:线索|客户)\s*#?(\d{1,7})(?!\d|\s*[点月日时
 
 
 def named_leads(text: str, state: State) -> tuple[list[int], str]:
-    """The leads a free text (a spoken visit note) names — by number (线索3, 3号客户, #3) or by the customer's name
-    among the caller's open leads; several when a name fits several leads — and the text without the number
-    (so 「1号客户」 is not read as a date)."""
+    """The leads a free text (a spoken visit note) names — by number (线索3, 3号客户, #3), by the customer's name
+    among the caller's open leads, else by their company (「青禾物流」 = 青禾物流科技有限公司); several when a name
+    fits several leads — and the text without the number (so 「1号客户」 is not read as a date)."""
     t = clean(text)
     m = SPOKEN_LEAD.search(t)  # not a bare 「3号」: in speech that is a date (下个月3号签)
     if m:
         return [int(next(g for g in m.groups() if g))], f"{t[:m.start()]} {t[m.end():]}"
-    return list(dict.fromkeys(lid for lid, name in state.customers if name and name in t)), t
+    by_name = list(dict.fromkeys(lid for lid, name in state.customers if name and name in t))
+    if by_name:
+        return by_name, t
+    return list(dict.fromkeys(lid for lid, company in state.companies if company_named(t, company))), t
 
 
 def _edit(t: str, role: str, state: State) -> Intent | None:

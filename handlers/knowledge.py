@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.actions import KbNext, KbNotUseful, KbUseful, KbVote
 from bot.clock import to_cn
 from bot.context import Context
+from bot.jobs import Progress, start_import
 from bot.messages import Button, Card, Field, Inbound, Text
 from bot.metrics import KB_SEARCH, timed
 from bot.router import Router
@@ -195,19 +196,25 @@ async def import_cards(ctx: Context, msg: Inbound) -> None:
     if msg.data is None:
         ctx.reply(Text(f"文件没有收到（{msg.data_error or '下载失败'}），请重新发送。"))
         return
-    from knowledge.importer import import_file
-
-    name = Path(msg.file_name or "cards.csv").name
+    name, data, now = Path(msg.file_name or "cards.csv").name, msg.data, ctx.now()
     kb = knowledge_base(ctx.services)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, msg.data)
-        report = await import_file(ctx.services.db, kb, path, ctx.now())  # its own transaction
-    report.file = name
-    lines = [f"📚 导入完成：{report.summary()}"]
-    for issue in report.issues[:MAX_ISSUES_SHOWN]:
-        where = f"第 {issue.line} 行" if issue.line else "文件"
-        lines.append(f"· {where}：{issue.message}")
-    if len(report.issues) > MAX_ISSUES_SHOWN:
-        lines.append(f"· 另有 {len(report.issues) - MAX_ISSUES_SHOWN} 个问题未显示（可用 salesbot kb import 查看全部）")
-    ctx.reply(Text("\n".join(lines)))
+
+    async def work(progress: Progress) -> list[str]:
+        from knowledge.importer import import_file
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, data)
+            report = await import_file(ctx.services.db, kb, path, now, total=progress.set_total,
+                                       landed=progress.landed)  # a transaction per chunk of cards
+        report.file = name
+        lines = [f"📚 导入完成：{report.summary()}"]
+        for issue in report.issues[:MAX_ISSUES_SHOWN]:
+            where = f"第 {issue.line} 行" if issue.line else "文件"
+            lines.append(f"· {where}：{issue.message}")
+        if len(report.issues) > MAX_ISSUES_SHOWN:
+            more = len(report.issues) - MAX_ISSUES_SHOWN
+            lines.append(f"· 另有 {more} 个问题未显示（可用 salesbot kb import 查看全部）")
+        return lines
+
+    start_import(ctx, name, work)

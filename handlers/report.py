@@ -50,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import fmt_cn, to_cn
 from bot.config import RampSettings, RemindersSettings
 from bot.messages import Image, Markdown, Outbound
+from bot.phrases import UNNAMED_CUSTOMER
 from bot.usertext import user_text
 from handlers.checks.quality import Quality, quality_by_rep, quality_lines
 from handlers.ramp.service import team_progress
@@ -237,7 +238,7 @@ def overdue(items: Sequence[Counted], now: datetime, cfg: RemindersSettings, cal
         lead = it.lead
         if lead.status not in ("active", "frozen"):
             continue
-        label = f"#{lead.id} {lead.customer_name or '未知客户'}"
+        label = f"#{lead.id} {lead.customer_name or UNNAMED_CUSTOMER}"
         frozen = "（已冻结）" if lead.status == "frozen" else ""
         if lead.first_contact_at is None and lead.assigned_at is not None:
             deadline = cal.add_working_time(lead.assigned_at, timedelta(hours=cfg.first_contact_hours), it.hours)

@@ -30,8 +30,9 @@ from handlers.front import load_state
 from handlers.intent import named_leads
 from handlers.leads.chat import insight_miner, record_follow_up
 from handlers.leads.permissions import lead_gate
-from storage.leads import OPEN_STATUSES
-from storage.models import KeyValue, Lead
+from handlers.renewals.locks import lock_on, locked_text
+from storage.leads import OPEN_STATUSES, company_named
+from storage.models import KeyValue, Lead, RenewalWarning
 from storage.sql import insert_ignore, rowcount
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,8 @@ async def voice_note(ctx: Context, msg: Inbound) -> None:
     text = text[:MAX_CHARS]
     state = await load_state(ctx)  # its own short read
     ids, said = named_leads(text, state)
+    if await _locked_reply(ctx, text, ids):
+        return
     lead_id = ids[0] if len(ids) == 1 else (state.current_lead if not ids else None)
     if lead_id is None:
         await _ask(ctx, text, ids, hashlib.sha1(msg.msg_id.encode()).hexdigest()[:10])
@@ -98,6 +101,30 @@ async def voice_note(ctx: Context, msg: Inbound) -> None:
     reply = await record_follow_up(ctx, lead, text, insights, source="voice", said=said)
     where = "" if ids else "\n" + SHOWN_LEAD.format(id=lead.id, customer=user_text(lead.customer_name or "未留名客户"))
     ctx.reply(Text(f"{heard.text}{where}\n{reply}"))
+
+
+async def _locked_reply(ctx: Context, text: str, named: list[int]) -> bool:
+    """A note about a customer held by a 续约预警 lock — the one open lead it names, or (naming none) the account
+    under the lock, a won lead, by its customer or company — gets one reply: the words and why nothing was
+    recorded. True when replied."""
+    session = await ctx.db()
+    candidates: list[Lead] = []
+    if len(named) == 1:
+        lead = await session.get(Lead, named[0])
+        candidates = [lead] if lead is not None else []
+    elif not named:
+        accounts = await session.execute(select(Lead).join(RenewalWarning, RenewalWarning.lead_id == Lead.id).where(
+            RenewalWarning.locked.is_(True), RenewalWarning.owner_id == ctx.user.id).order_by(RenewalWarning.id))
+        candidates = [lead for lead in accounts.scalars()
+                      if (lead.customer_name and lead.customer_name in text) or company_named(text, lead.company)]
+    for lead in candidates:
+        warning = await lock_on(session, ctx.user.id, lead)
+        if warning is not None:
+            log.info("voice note from %s not recorded: lead %d is locked by renewal warning %d", ctx.user.id,
+                     lead.id, warning.id)
+            ctx.reply(Text(f"{HEARD.format(text=user_text(text))}\n{await locked_text(session, warning, lead)}"))
+            return True
+    return False
 
 
 async def _transcribe(ctx: Context, msg: Inbound) -> str | None:

@@ -1,22 +1,27 @@
-"""Import orchestration: read + validate a file, tokenise in an executor, upsert in one transaction."""
+"""Import orchestration: read + validate a file, tokenise in an executor, upsert in chunks of `TRANSACTION_CARDS`
+cards, each chunk one transaction (all or nothing): a 100,000-row file no longer holds SQLite's writer from its
+first row to its last, and after a failure the chunks before it stand and are reported (`landed`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from knowledge import store
-from knowledge.index import cut_cards
+from knowledge.index import cut_cards, dictionary_words, still_cut_so
 from knowledge.io import Issue, read_cards
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
 from knowledge.taxonomy import AXIS_LABELS
 
 Progress = Callable[[int], None]
+Landed = Callable[[int], Awaitable[None]]  # this many more cards are committed
+TRANSACTION_CARDS = 2000
 
 
 @dataclass
@@ -50,34 +55,56 @@ class FileReport:
 
 
 async def tokenise(kb: KnowledgeBase, cards: Sequence[KbCard], progress: Progress | None = None) -> list[KbCard]:
-    """Cards with their jieba tokens filled in (blocking work in an executor)."""
+    """Cards with their jieba tokens filled in (blocking work in an executor). A card whose content the index
+    already holds keeps its tokens (a re-import cuts only what changed)."""
 
     def work() -> list[KbCard]:
         tok = kb.tokenizer
-        tok.add_words(k for c in cards for k in c.keywords)
+        # The words the index build will add for these cards (keywords, new axis values), added before the
+        # cut: the build then finds the tokens made with its own dictionary and re-cuts or re-stamps nothing.
+        tok.add_words(dictionary_words(kb.taxonomy, cards))
         stamp = tok.fingerprint
-        token_lists = cut_cards(tok, cards, progress)
-        return [c.with_(tokens=tuple(t), tokens_dict=stamp) for c, t in zip(cards, token_lists, strict=True)]
+        indexed = {c.id: c for c in kb.cards()}
+        out: list[KbCard | None] = []
+        todo: list[KbCard] = []
+        for card in cards:
+            old = indexed.get(card.id)
+            if old is not None and old.tokens and old.content_equal(card) and (
+                    old.tokens_dict == stamp or still_cut_so(tok, old)):
+                out.append(card.with_(tokens=old.tokens, tokens_dict=stamp))
+            else:
+                out.append(None)
+                todo.append(card)
+        if progress and len(todo) < len(cards):
+            progress(len(cards) - len(todo))
+        cut = iter(zip(todo, cut_cards(tok, todo, progress), strict=True))
+        return [done or _stamped(*next(cut), stamp) for done in out]
 
     return await asyncio.get_running_loop().run_in_executor(None, work)
 
 
+def _stamped(card: KbCard, tokens: list[str], stamp: str) -> KbCard:
+    return card.with_(tokens=tuple(tokens), tokens_dict=stamp)
+
+
 async def import_cards_into(
     db: Any, kb: KnowledgeBase, cards: Sequence[KbCard], now: datetime, progress: Progress | None = None,
+    landed: Landed | None = None,
 ) -> store.UpsertStats:
-    """Tokenise, then upsert all `cards` in one transaction, then refresh `kb`."""
+    """Tokenise, then upsert `cards` one transaction per TRANSACTION_CARDS, then refresh `kb`."""
     ready = await tokenise(kb, cards, progress)
-    async with db.session() as session:
-        stats = await store.upsert_cards(session, ready, now, lambda c: list(c.tokens), progress)
+    stats = await upsert_in_chunks(db, ready, now, progress, landed)
+    kb.remember(stats.written)
     await kb.refresh_if_stale(db)  # the importer waits: its caller searches the new cards next
     return stats
 
 
 async def import_file(
     db: Any, kb: KnowledgeBase, path: str | Path, now: datetime,
-    progress: Progress | None = None, total: Callable[[int], None] | None = None,
+    progress: Progress | None = None, total: Callable[[int], None] | None = None, landed: Landed | None = None,
 ) -> FileReport:
-    """One file → one transaction. Bad rows are reported with their line and skipped."""
+    """One file → a transaction per TRANSACTION_CARDS cards (`landed` hears of each). Bad rows are reported with
+    their line and skipped."""
     loop = asyncio.get_running_loop()
     result = await loop.run_in_executor(None, read_cards, Path(path), kb.index_taxonomy())
     report = FileReport(file=str(path), rows=result.rows, issues=list(result.issues),
@@ -86,6 +113,28 @@ async def import_file(
     if total:
         total(len(cards))
     if cards:
-        stats = await import_cards_into(db, kb, cards, now, progress)
+        stats = await import_cards_into(db, kb, cards, now, progress, landed)
         report.inserted, report.updated, report.unchanged = stats.inserted, stats.updated, stats.unchanged
     return report
+
+
+async def upsert_in_chunks(db: Any, cards: Sequence[KbCard], now: datetime, progress: Progress | None,
+                           landed: Landed | None) -> store.UpsertStats:
+    """The cards written TRANSACTION_CARDS at a time, each chunk in its own transaction; the counts added up."""
+    total: store.UpsertStats | None = None
+    for lo in range(0, len(cards), TRANSACTION_CARDS):
+        chunk = cards[lo:lo + TRANSACTION_CARDS]
+        async with db.session() as session:
+            stats = await store.upsert_cards(session, chunk, now, lambda c: list(c.tokens), progress)
+        total = stats if total is None else _added(total, stats)
+        if landed is not None:
+            await landed(len(chunk))
+    return total if total is not None else store.UpsertStats()
+
+
+def _added(a: store.UpsertStats, b: store.UpsertStats) -> store.UpsertStats:
+    """Counts summed, lists joined, field by field."""
+    out = store.UpsertStats()
+    for f in dataclasses.fields(out):
+        setattr(out, f.name, getattr(a, f.name) + getattr(b, f.name))
+    return out

@@ -35,6 +35,7 @@ DICTIONARY_WORD = 50  # jieba frequency from which a longer word is a word of it
 MAX_CUE_LEN = 8
 NO_PATH = -1e300
 TOKENS_FORMAT = "card_tokens/2"  # bump when card_tokens() changes: stored tokens are then recomputed
+MAX_RUNS = 200_000  # cut runs remembered (about 40 MB at most); the memory starts over when full
 HISTORY = 8  # recent dictionaries a tokenizer remembers, to re-cut only the cards a new word can change
 
 
@@ -88,6 +89,7 @@ class Tokenizer:
         self._logp: dict[str, float] = {}  # word → log probability ("" → log of jieba's total)
         self._fingerprint = ""
         self._history: dict[str, frozenset[str]] = {}  # fingerprints this tokenizer had → its words then
+        self._runs: dict[str, list[str]] = {}  # a run of Chinese characters → its tokens, for this dictionary
         self.add_words(words)
 
     @property
@@ -116,6 +118,7 @@ class Tokenizer:
                 self._jieba.total = self._total  # jieba would raise it: every other word's probability moves
                 self._fingerprint = ""
                 self._logp.pop(word, None)
+                self._runs.clear()  # a new word can change the cut of any run holding it
 
     def _segment(self, run: str) -> list[str]:
         """jieba's cut without HMM (most probable path over its word graph), for a run of Chinese characters:
@@ -161,11 +164,17 @@ class Tokenizer:
 
     def tokens(self, text: str) -> list[str]:
         out: list[str] = []
+        runs = self._runs
         for chunk in WORD_RE.findall(normalize(text)):
             if chunk.isascii():
                 out.append(chunk)
                 continue
-            out.extend(t for t in self._segment(chunk) if t not in STOPWORDS)
+            cut = runs.get(chunk)
+            if cut is None:  # titles, keywords and stock phrases recur across cards: each run is cut once
+                if len(runs) >= MAX_RUNS:
+                    runs.clear()
+                cut = runs[chunk] = [t for t in self._segment(chunk) if t not in STOPWORDS]
+            out += cut
         return out
 
     def card_tokens(self, card: KbCard) -> list[str]:
@@ -298,18 +307,22 @@ class SparseBM25:
 
     def _fit(self, term_ids: np.ndarray, doc_ids: np.ndarray, lengths: np.ndarray, k1: float, b: float) -> None:
         """Postings from parallel arrays (term id, document id) of every token occurrence."""
+        n = max(len(lengths), 1)
+        uniq, tf = np.unique(term_ids * n + doc_ids, return_counts=True)  # sorted by term, then doc
+        self._postings(uniq // n, (uniq % n).astype(np.int32), tf, lengths, k1, b)
+
+    def _postings(self, terms: np.ndarray, docs_of: np.ndarray, tf: np.ndarray, lengths: np.ndarray, k1: float,
+                  b: float) -> None:
+        """CSR postings from (term, document, count) triples sorted by term, then document."""
         self.n_docs = len(lengths)
         self.k1 = k1
         avg = float(lengths.mean()) if self.n_docs and lengths.sum() else 1.0
-        if not len(term_ids):
+        if not len(terms):
             self.indptr = np.zeros(len(self.vocab) + 1, dtype=np.int64)
             self.doc_idx = np.zeros(0, dtype=np.int32)
             self.weights = np.zeros(0, dtype=np.float32)
             self.idf = np.zeros(0, dtype=np.float32)
             return
-        keys = term_ids * max(self.n_docs, 1) + doc_ids
-        uniq, tf = np.unique(keys, return_counts=True)  # sorted by term, then doc
-        terms, docs_of = uniq // max(self.n_docs, 1), (uniq % max(self.n_docs, 1)).astype(np.int32)
         df = np.bincount(terms, minlength=len(self.vocab)).astype(np.float32)
         self.idf = np.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
         norm = k1 * (1 - b + b * lengths[docs_of] / avg)
@@ -352,11 +365,18 @@ class PairBM25(SparseBM25):
         cjk = (points >= 0x4E00) & (points <= 0x9FFF)
         pair = cjk[:-1] & cjk[1:]
         codes = (points[:-1].astype(np.int64) << 16 | points[1:])[pair]
-        uniq, term_ids = np.unique(codes, return_inverse=True)
-        self.vocab: dict[int, int] = dict(zip(uniq.tolist(), range(len(uniq)), strict=True))  # type: ignore[assignment]
         doc_ids = doc_of[:-1][pair].astype(np.int64)
         lengths = np.bincount(doc_ids, minlength=len(docs)).astype(np.float32)
-        self._fit(term_ids.astype(np.int64), doc_ids, lengths, k1, b)
+        # One sort of (pair, document) keys gives the vocabulary, the postings and the counts at once
+        # (pair codes are below 2^32, so the keys fit in 64 bits for any number of documents up to 2^31).
+        n = max(len(docs), 1)
+        uniq, tf = np.unique(codes * n + doc_ids, return_counts=True)
+        pair_of, docs_of = uniq // n, (uniq % n).astype(np.int32)
+        starts = np.ones(len(pair_of), dtype=bool)
+        starts[1:] = pair_of[1:] != pair_of[:-1]
+        vocab = pair_of[starts]
+        self.vocab: dict[int, int] = dict(zip(vocab.tolist(), range(len(vocab)), strict=True))  # type: ignore[assignment]
+        self._postings(np.cumsum(starts) - 1, docs_of, tf, lengths, k1, b)
 
     def scores(self, query_tokens: Iterable[str], out: np.ndarray) -> float:
         return super().scores(map(pair_code, query_tokens), out)  # type: ignore[arg-type]
@@ -451,15 +471,14 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
     """Blocking: run in an executor. Cards without tokens from this dictionary are (re-)tokenised here."""
     cards = [c for c in cards if c.active]
     taxonomy = taxonomy.extended({axis: {getattr(c, axis) for c in cards} for axis in AXES})
-    keywords = {k for c in cards for k in c.keywords}
     tokenizer = tokenizer or Tokenizer()
-    tokenizer.add_words(taxonomy.dictionary_words() | keywords)
+    tokenizer.add_words(dictionary_words(taxonomy, cards))
     fresh = tokenizer.fingerprint
     docs: list[list[str]] = []
     retokenised: list[KbCard] = []
     stale: list[int] = []
     for i, card in enumerate(cards):
-        if card.tokens and card.tokens_dict != fresh and _still_cut_so(tokenizer, card):
+        if card.tokens and card.tokens_dict != fresh and still_cut_so(tokenizer, card):
             cards[i] = card.with_(tokens_dict=fresh)  # no new word occurs in it: its cut is the same
             retokenised.append(cards[i])
         elif not (card.tokens and card.tokens_dict == fresh):
@@ -471,7 +490,8 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
             continue
         docs.append(recut[i])
         if docs[-1]:
-            retokenised.append(card.with_(tokens=tuple(docs[-1]), tokens_dict=fresh))
+            cards[i] = card.with_(tokens=tuple(docs[-1]), tokens_dict=fresh)  # the index keeps what it used
+            retokenised.append(cards[i])
     codes = {axis: np.array([value_code(taxonomy, axis, getattr(c, axis)) for c in cards], dtype=np.int16)
              for axis in AXES}
     by_keyword: dict[str, list[int]] = {}
@@ -496,7 +516,13 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
     )
 
 
-def _still_cut_so(tokenizer: Tokenizer, card: KbCard) -> bool:
+def dictionary_words(taxonomy: Taxonomy, cards: Sequence[KbCard]) -> set[str]:
+    """The words an index of `cards` cuts with: the vocabulary, the cards' new axis values, their keywords."""
+    extended = taxonomy.extended({axis: {getattr(c, axis) for c in cards} for axis in AXES})
+    return extended.dictionary_words() | {k for c in cards for k in c.keywords}
+
+
+def still_cut_so(tokenizer: Tokenizer, card: KbCard) -> bool:
     """Stored tokens from a recent dictionary of this tokenizer stay right when none of the words added
     since occurs in the card (an added word changes only the cut of text that contains it)."""
     added = tokenizer.added_since(card.tokens_dict)

@@ -415,9 +415,11 @@ class KnowledgeBase:
         self._edits: dict[str, object] = {}
         self._index: CardIndex | None = None
         self._signature: str | None = None
+        self._learning: str | None = None  # learning generation of `learned` (votes, pins)
         self._tokenizer = tokenizer  # jieba takes ~1 s to load: share one per process when possible
         self._lock = asyncio.Lock()
         self._rebuild: asyncio.Task[bool] | None = None
+        self._written: dict[tuple[str, int], KbCard] = {}  # see remember()
         self.builds = 0  # how many indexes this process built (observability, tests)
         self.learned = Learned()
         self.stale_days = 365
@@ -440,14 +442,32 @@ class KnowledgeBase:
         async with self._lock:
             if only_if_stale and self._index is not None and await store.signature(db) == self._signature:
                 return False
-            signature, cards = await store.load_active_cards(db)
-            pins, votes, edits = await store.load_learning(db)
+            signature, cards = await store.load_active_cards(db, self._known_cards())
+            pins, votes, edits, learning = await store.load_learning(db)
             self._apply_edits(edits)
             await self._build(cards)
             self.learned = Learned.build(pins, votes)
-            self._signature = signature
+            self._signature, self._learning = signature, learning
             await self._save_tokens(db)
             return True
+
+    async def reload_learning(self, db: object) -> None:
+        """Votes and pins written by any process since the last read (one small query; no index rebuild)."""
+        from knowledge import store
+
+        pins, votes, _, learning = await store.load_learning(db)
+        self.learned, self._learning = Learned.build(pins, votes), learning
+
+    def _known_cards(self) -> dict[tuple[str, int], KbCard]:
+        """The cards this process holds — indexed, or just written by its importer — by (id, version)."""
+        known = {(c.id, c.version): c for c in self.cards()}
+        known.update(self._written)
+        self._written = {}
+        return known
+
+    def remember(self, cards: Sequence[KbCard]) -> None:
+        """Cards as just stored (their new versions): the next load need not read them back."""
+        self._written.update(((c.id, c.version), c) for c in cards)
 
     async def _save_tokens(self, db: object) -> None:
         """Write back the tokens this build re-computed; on failure the index still serves (next start retries)."""
@@ -467,7 +487,15 @@ class KnowledgeBase:
         existing index keeps answering while the new one is built in the background."""
         from knowledge import store
 
-        if self._index is not None and await store.signature(db) == self._signature:
+        cards, learning = await store.signatures(db)
+        if self._index is not None and cards == self._signature:
+            if learning != self._learning:  # a vote or a pin (here or in another process): cheap, at once
+                self._learning = learning  # one reload per change, not one per message arriving meanwhile
+                try:
+                    await self.reload_learning(db)
+                except SQLAlchemyError:
+                    self._learning = None  # the next message tries again; this one ranks as before
+                    log.warning("could not reload knowledge votes and pins", exc_info=True)
             return False
         if wait or self._index is None:
             return await self.load(db, only_if_stale=True)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
@@ -21,6 +22,7 @@ CARD_COLUMNS = ("title", "role", "industry", "objection", "talk_track", "quote_t
 VOTES = {"up", "down", "next"}
 DICT_MARK = "#dict:"  # first stored token: the dictionary fingerprint (a jieba token never holds "#" or ":")
 GENERATION_KEY = "kb:generation"  # kv row: changes with every card write, so every process sees it cheaply
+LEARNING_KEY = "kb:learning"  # kv row: changes with every vote and pin (every process reloads what it learned)
 
 
 @dataclass
@@ -28,6 +30,7 @@ class UpsertStats:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    written: list[KbCard] = field(default_factory=list, repr=False)  # inserted and updated cards, as stored
 
     @property
     def total(self) -> int:
@@ -48,7 +51,7 @@ def _split_tokens(stored: list[str] | None) -> tuple[str, tuple[str, ...]]:
 
 def row_to_card(row: Any) -> KbCard:
     """A `KnowledgeCard` instance or a plain result row of its table."""
-    tokens_dict, tokens = _split_tokens(row.tokens)
+    tokens_dict, tokens = _split_tokens(getattr(row, "tokens", None))
     return KbCard(
         id=row.id, title=row.title, role=row.role or "", industry=row.industry or "",
         objection=row.objection or "", talk_track=row.talk_track or "", quote_template=row.quote_template or "",
@@ -70,26 +73,32 @@ async def upsert_cards(
     they tokenised in an executor). Runs inside the caller's transaction.
     """
     stats = UpsertStats()
+    table = _table()
+    content = [c for c in table.c if c.name != "tokens"]  # compared without decoding the stored tokens
     for lo in range(0, len(cards), CHUNK):
         chunk = cards[lo:lo + CHUNK]
-        existing = {
-            r.id: r
-            for r in (await session.scalars(select(KnowledgeCard).where(KnowledgeCard.id.in_([c.id for c in chunk]))))
-        }
+        rows = await session.execute(select(*content).where(table.c.id.in_([c.id for c in chunk])))
+        existing = {r.id: r for r in rows}
         fresh: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
         for card in chunk:
             row = existing.get(card.id)
             if row is None:
                 fresh.append(_new_values(card, now, tokens_of(card)))
+                stats.written.append(row_to_card(SimpleNamespace(**fresh[-1])))
                 stats.inserted += 1
             elif row_to_card(row).content_equal(card):
                 stats.unchanged += 1
             else:
-                _update_row(row, card, now, tokens_of(card))
+                values = _new_values(card, now, tokens_of(card))
+                values.update(version=row.version + 1, source=values["source"] or row.source)
+                changed.append(values)
+                stats.written.append(row_to_card(SimpleNamespace(**values)))
                 stats.updated += 1
         if fresh:  # one executemany per chunk: building 20,000 ORM objects took seconds
-            await session.execute(insert(_table()), fresh)
-        await session.flush()
+            await session.execute(insert(table), fresh)
+        if changed:
+            await session.execute(_UPDATE, [{f"b_{k}": v for k, v in values.items()} for values in changed])
         if progress:
             progress(len(chunk))
     if stats.inserted or stats.updated:
@@ -99,6 +108,12 @@ async def upsert_cards(
 
 def _table() -> Table:
     return cast(Table, KnowledgeCard.__table__)
+
+
+_UPDATE = (update(KnowledgeCard.__table__)  # type: ignore[arg-type]
+           .where(KnowledgeCard.__table__.c.id == bindparam("b_id"))
+           .values({name: bindparam(f"b_{name}") for name in (*CARD_COLUMNS, "keywords", "version", "tokens", "source",
+                                                              "modified_at")}))
 
 
 def _new_values(card: KbCard, now: datetime, tokens: list[str]) -> dict[str, Any]:
@@ -139,13 +154,13 @@ async def count_cards(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(KnowledgeCard)) or 0)
 
 
-async def bump_generation(session: AsyncSession, now: datetime) -> None:
-    """A fresh random generation, written in the transaction that changed cards (any writer, any process)."""
+async def bump_generation(session: AsyncSession, now: datetime, key: str = GENERATION_KEY) -> None:
+    """A fresh random generation, written in the transaction that changed cards (any writer, any process);
+    `LEARNING_KEY` for votes and pins."""
     value = {"id": uuid.uuid4().hex}
-    done = await session.execute(update(KeyValue).where(KeyValue.key == GENERATION_KEY)
-                                 .values(value=value, updated_at=now))
+    done = await session.execute(update(KeyValue).where(KeyValue.key == key).values(value=value, updated_at=now))
     if not done.rowcount:  # type: ignore[attr-defined]
-        await session.execute(insert_ignore(session, KeyValue).values(key=GENERATION_KEY, value=value, updated_at=now))
+        await session.execute(insert_ignore(session, KeyValue).values(key=key, value=value, updated_at=now))
 
 
 async def _generation(session: AsyncSession) -> str:
@@ -159,18 +174,43 @@ async def signature(db: Any) -> str:
         return await _generation(session)
 
 
-async def load_active_cards(db: Any) -> tuple[str, list[KbCard]]:
-    """Generation and active cards read in one transaction (so they describe the same state)."""
+async def signatures(db: Any) -> tuple[str, str]:
+    """(card generation, learning generation) in one read: what a message checks before searching."""
+    async with db.session() as session:
+        rows = dict((await session.execute(select(KeyValue.key, KeyValue.value)
+                                           .where(KeyValue.key.in_([GENERATION_KEY, LEARNING_KEY])))).all())
+    return str((rows.get(GENERATION_KEY) or {}).get("id", "")), str((rows.get(LEARNING_KEY) or {}).get("id", ""))
+
+
+async def load_active_cards(db: Any, known: Mapping[tuple[str, int], KbCard] | None = None
+                            ) -> tuple[str, list[KbCard]]:
+    """Generation and active cards read in one transaction (so they describe the same state).
+
+    `known`: cards this process already holds, by (id, version) — every content change bumps the version —
+    so only ids and versions are read for them (reading and decoding 20,000 full rows took about a second)."""
     async with db.session() as session:
         generation = await _generation(session)
-        cards = await all_cards(session, active_only=True)
-    return generation, cards
+        if not known:
+            return generation, await all_cards(session, active_only=True)
+        table = _table()
+        current = (await session.execute(select(table.c.id, table.c.version).where(table.c.active.is_(True))
+                                          .order_by(table.c.id))).all()
+        missing = [card_id for card_id, version in current if (card_id, version) not in known]
+        if len(missing) > len(current) // 2:
+            return generation, await all_cards(session, active_only=True)
+        fetched: dict[str, KbCard] = {}
+        for lo in range(0, len(missing), CHUNK):
+            rows = await session.execute(select(table).where(table.c.id.in_(missing[lo:lo + CHUNK])))
+            fetched.update((c.id, c) for c in map(row_to_card, rows))
+    return generation, [known.get((i, v)) or fetched[i] for i, v in current if (i, v) in known or i in fetched]
 
 
-async def load_learning(db: Any) -> tuple[dict[str, str], list[tuple[str, str, str, int]], dict[str, Any]]:
-    """Pins, vote tallies and the admins' taxonomy edits (read with each index build)."""
+async def load_learning(db: Any) -> tuple[dict[str, str], list[tuple[str, str, str, int]], dict[str, Any], str]:
+    """Pins, vote tallies, the admins' taxonomy edits and the learning generation they belong to."""
     async with db.session() as session:
-        return await pins(session), await vote_tallies(session), await taxonomy_edits(session)
+        generation = await session.scalar(select(KeyValue.value).where(KeyValue.key == LEARNING_KEY))
+        return (await pins(session), await vote_tallies(session), await taxonomy_edits(session),
+                str((generation or {}).get("id", "")))
 
 
 async def save_tokens(db: Any, cards: Sequence[KbCard]) -> None:
@@ -215,6 +255,7 @@ async def add_feedback(
     session.add(KnowledgeFeedback(query_id=query_id, card_id=card_id[:32], user_id=user_id, vote=vote,
                                   created_at=now))
     await session.flush()
+    await bump_generation(session, now, LEARNING_KEY)  # every process re-reads the votes (not the cards)
 
 
 @dataclass(frozen=True)
@@ -296,7 +337,7 @@ async def set_pin(session: AsyncSession, wording: str, card_id: str | None, now:
     if not done.rowcount:  # type: ignore[attr-defined]
         session.add(KeyValue(key=PINS_KEY, value={"pins": current}, updated_at=now))
         await session.flush()
-    await bump_generation(session, now)
+    await bump_generation(session, now, LEARNING_KEY)  # every process re-reads pins; no card index rebuild
 
 
 async def card_exists(session: AsyncSession, card_id: str) -> bool:
@@ -304,9 +345,11 @@ async def card_exists(session: AsyncSession, card_id: str) -> bool:
 
 
 async def vote_tallies(session: AsyncSession) -> list[tuple[str, str, str, int]]:
-    """(query wording, card id, vote, count) for the most recent voted wordings."""
+    """(query wording, card id, vote, voters) for the most recent voted wordings. Voters, not clicks: one rep
+    pressing 没用 five times counts once (a card moves by what several reps found, within a bound)."""
     stmt = (
-        select(QueryLog.query, KnowledgeFeedback.card_id, KnowledgeFeedback.vote, func.count(),
+        select(QueryLog.query, KnowledgeFeedback.card_id, KnowledgeFeedback.vote,
+               func.count(func.distinct(func.coalesce(KnowledgeFeedback.user_id, ""))),
                func.max(KnowledgeFeedback.id))
         .join(QueryLog, QueryLog.id == KnowledgeFeedback.query_id)
         .group_by(QueryLog.query, KnowledgeFeedback.card_id, KnowledgeFeedback.vote)
@@ -336,8 +379,8 @@ async def merge_value(session: AsyncSession, axis: str, old: str, new: str, now:
     """Cards tagged `old` become `new`, and `old` stays a synonym of `new` (rename = merge into a new name).
     Returns how many cards changed."""
     column = AXIS_COLUMNS[axis]
-    done = await session.execute(update(KnowledgeCard).where(column == old)
-                                 .values({column.key: new, "modified_at": now}))
+    done = await session.execute(update(KnowledgeCard).where(column == old)  # new version: content changed
+                                 .values({column.key: new, "modified_at": now, "version": KnowledgeCard.version + 1}))
     edits = await taxonomy_edits(session)
     synonyms = edits.setdefault("synonyms", {}).setdefault(axis, {})
     for word, value in list(synonyms.items()):

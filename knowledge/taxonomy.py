@@ -53,6 +53,8 @@ class Taxonomy:
         text = " ".join(str(value).split())
         if text.lower() in ANY_VALUES:
             return ""
+        if text in self.added.get(axis, ()):  # a word some card brought (冷链仓储, which joins 物流): stored as
+            return text  # written, as its first import stored it, so re-importing the same file changes nothing
         return self.canonical(axis, text) or text
 
     def canonical_or_error(self, axis: str, value: str) -> str:

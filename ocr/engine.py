@@ -221,6 +221,20 @@ def _text_lines(binary: Image.Image) -> list[Image.Image]:
             for a, b, _, x1 in line_spans(ink)]
 
 
+def _title_lines(crop: Image.Image) -> list[Image.Image]:
+    """A title bar's lines, each thresholded on its own: DingTalk's grey company line under the contact's name is
+    far fainter than the name, and one threshold for both leaves it too pale for tesseract."""
+    faint = np.asarray(binarize(crop)) < 230
+    spans = line_spans(faint)
+    if len(spans) < 2:
+        return _text_lines(binarize(crop))
+    out: list[Image.Image] = []
+    for a, b, _, _ in spans:
+        line = crop.crop((0, max(0, a - 3), crop.width, min(crop.height, b + 3)))
+        out.extend(_text_lines(binarize(line)))
+    return out
+
+
 def restack(img: Image.Image, regions: list[Region], scale: float) -> tuple[Image.Image, list[_Placed]]:
     """All regions' text lines, thresholded, one under the other with clear gaps, left-aligned."""
     per_region: list[list[Image.Image]] = []
@@ -228,7 +242,10 @@ def restack(img: Image.Image, regions: list[Region], scale: float) -> tuple[Imag
         c = img.crop((r.box.x0, r.box.y0, r.box.x1, r.box.y1))
         if scale != 1.0:
             c = c.resize((max(1, round(c.width * scale)), max(1, round(c.height * scale))), Image.Resampling.BILINEAR)
-        per_region.append(_text_lines(binarize(c, drop_colour=r.kind in (LEFT, RIGHT, CARD))))
+        if r.kind == TITLE:
+            per_region.append(_title_lines(c))
+        else:
+            per_region.append(_text_lines(binarize(c, drop_colour=r.kind in (LEFT, RIGHT, CARD))))
     lines = [ln for ls in per_region for ln in ls]
     width = max((ln.width for ln in lines), default=1) + 2 * PAD
     height = sum(ln.height for ln in lines) + LINE_GAP * len(lines) + GAP * len(regions) + 2 * PAD
@@ -317,7 +334,9 @@ class _InProcess:
 
     def data(self, image: Image.Image, lang: str, psm: int, deadline: float | None) -> dict[str, list]:
         """The same columns as pytesseract's image_to_data(output_type=DICT)."""
-        tsv = self._recognise(image, lang, psm, deadline).GetTSVText(0)
+        api = self._recognise(image, lang, psm, deadline)
+        tsv = api.GetTSVText(0)
+        api.Clear()  # the page image and its results stay allocated in the model until the next call otherwise
         out: dict[str, list] = {k: [] for k in TSV_KEYS}
         for row in tsv.splitlines():
             cells = row.split("\t")
@@ -328,7 +347,10 @@ class _InProcess:
         return out
 
     def text(self, image: Image.Image, lang: str, psm: int, deadline: float | None) -> str:
-        return str(self._recognise(image, lang, psm, deadline).GetUTF8Text())
+        api = self._recognise(image, lang, psm, deadline)
+        text = str(api.GetUTF8Text())
+        api.Clear()
+        return text
 
 
 def _in_process(langs: list[str]) -> _InProcess | None:

@@ -54,8 +54,12 @@ REFERRED_PERSON = re.compile(
 )
 PHONE = re.compile(r"(?<![\d])(?:\(?\+?\s*86\)?[\s\-]*)?(1[3-9]\d(?:[\s\-]*\d){8})(?![\d])")
 EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-WECHAT_KEY = re.compile(r"(?:微信号?|v信|威信|vx|VX|Vx|wx|WX|wechat|WeChat)\s*(?:号)?\s*[:：是]?\s*")
+# "vx" as OCR also reads it ("VXx", "Vvx"), whatever the case
+WECHAT_KEY = re.compile(r"(?:微信号?|v信|威信|[vV]{1,2}[xX]{1,2}|wx|WX|wechat|WeChat)\s*(?:号)?\s*[:：是]?\s*")
 WECHAT_ID = re.compile(r"(?<![A-Za-z0-9_\-])[A-Za-z][A-Za-z0-9_\-]{5,19}(?![A-Za-z0-9_\-@.])")
+# Right after its label, an id shorter than WeChat's 6 characters still counts when it mixes letters and digits
+# ("微信号：hu792"): people type their id from memory and other apps' ids are shorter.
+SHORT_WECHAT_ID = re.compile(r"[A-Za-z][A-Za-z_\-]*\d[A-Za-z0-9_\-]*(?![A-Za-z0-9_\-@.])")
 AMOUNT = re.compile(
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)? ?[十百千](?= ?(?:万|亿))|\d+(?:\.\d+)?"
     r"|[零一二两三四五六七八九十百千]+)"
@@ -214,6 +218,9 @@ def _wechat(main: str, latin: str) -> str | None:
             m = WECHAT_ID.search(source, k.end())
             if m and m.start() - k.end() <= 3 and "@" not in m.group(0):
                 return m.group(0)
+            short = SHORT_WECHAT_ID.match(source, k.end())
+            if short and 4 <= len(short.group(0)) <= 5:
+                return short.group(0)
     k = WECHAT_KEY.search(main)
     if k and latin:  # keyword read by chi_sim, id only legible in the eng reading
         ids = [m.group(0) for m in WECHAT_ID.finditer(latin) if re.search(r"\d", m.group(0))]
@@ -245,13 +252,26 @@ class _Acc:
             self.conf[key] = conf
 
 
+def _rejoin_company(lines: list[str]) -> list[str]:
+    """A long company name the bubble wrapped (「金桥农村商业银行股份」 / 「有限公司」) as one line again: the tail
+    alone would read as a company of its own."""
+    out: list[str] = []
+    for line in (ln.strip() for ln in lines):
+        prev = out[-1] if out else ""
+        if prev and len(line) <= 6 and not COMPANY_RE.fullmatch(prev) and COMPANY_RE.fullmatch(prev + line) \
+                and not re.search(r"\d{3}|@|[:：]", prev):
+            out[-1] = prev + line
+        else:
+            out.append(line)
+    return out
+
+
 def _card_lines(lines: list[str], acc: _Acc) -> bool:
     """名片 style message: name / title / company on their own lines."""
     if len(lines) < 3 or not is_person_name(lines[0].strip()):
         return False
     acc.put("customer_name", lines[0].strip(), 0.9, override=True)
-    for line in lines[1:]:
-        line = line.strip()
+    for line in _rejoin_company(lines[1:]):
         if re.search(r"\d{3}|@|[:：]", line):
             continue
         if is_title(line):
@@ -417,7 +437,8 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None) -> Le
 # A quoted reply (引用) shows "说话人：原话" in a grey block under the bubble that quotes it: the words belong to the
 # quoted speaker, whichever side the block sits on. Field labels (电话：…) are not speakers.
 QUOTE_HEAD = re.compile(r"^(?P<who>[\u4e00-\u9fffA-Za-z]{2,8})[:：]\s*(?=\S)")
-NOT_SPEAKER = re.compile(r"电话|手机|微信|邮箱|地址|公司|姓名|预算|需求|时间|职位|联系|备注|号码|单位|部门|方式|QQ")
+NOT_SPEAKER = re.compile(r"电话|手机|微信|邮箱|地址|公司|姓名|预算|需求|时间|职位|联系|备注|号码|单位|部门|方式|QQ"
+                         r"|(?i:^v+x+$|^wx$|^v信$|wechat|^tel$|phone|mobile|e-?mail)")
 
 
 def _speaker(kind: str, text: str, customer: set[str]) -> tuple[str, str]:

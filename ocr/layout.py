@@ -151,14 +151,16 @@ def _title_box(rgb: np.ndarray, top: int, *, left_aligned: bool = False) -> Box 
     if band.shape[0] < 10:
         return None
     med = np.median(band[:, ::4].reshape(-1, 3), axis=0)
-    ink = np.abs(band - med).max(axis=2) > 40
+    ink = np.zeros(band.shape[:2], dtype=bool)
+    for ch in range(3):  # a channel at a time: a float copy of the whole band is ~9 MB on a large phone shot
+        np.logical_or(ink, np.abs(band[..., ch] - med[ch]) > 40, out=ink)
     rows = _runs(ink.sum(axis=1) > max(2, band.shape[1] // 200), max(2, w // 150))
     if not rows:
         return None
     y0, y1 = rows[-1]
     if len(rows) >= 2 and rows[-1][0] - rows[-2][1] < 0.5 * (rows[-2][1] - rows[-2][0]):
         y0 = rows[-2][0]  # a subtitle right under the name (DingTalk shows the contact's company there)
-    cols = _runs(ink[y0:y1].any(axis=0), w)
+    cols = _runs(np.asarray(ink[y0:y1].any(axis=0)), w)
     if not cols:
         return None
     x0, x1 = cols[0][0] + int(w * x_from), cols[-1][1] + int(w * x_from)

@@ -190,6 +190,11 @@ def strip_title_noise(title: str) -> str:
     return re.sub(r"[\s.,，。>›]+$", "", t).strip()
 
 
+# what else a line under a chat's title says: presence, typing, the app's own labels
+SUBTITLE_STATUS = re.compile(r"正在输入|输入中|在线|离线|忙碌|勿扰|休假|外部联系人|企业微信|钉钉|对方|已读|未读"
+                             r"|消息|通话")
+
+
 def parse_title_bar(raw: str | None) -> TitleBar:
     """Name / company / title in the common remark forms: 「张伟@华东医疗」, 「张伟-华东医疗-采购经理」,
     「华东医疗-张伟」, 「A-华东医疗-张伟」, 「华东医疗-王总」, 「张伟华东医疗采购经理」.
@@ -205,7 +210,9 @@ def parse_title_bar(raw: str | None) -> TitleBar:
     if subtitle.strip():  # DingTalk: the contact's company on a second line under the name
         bar = parse_title_bar(first)
         company: str | None = strip_title_noise(subtitle.strip())
-        if company and bar.company is None and looks_like_company(company) and clean_company(company):
+        # the line is the contact's organisation whatever its industry (「光明乳业」), unless it is a status
+        if company and bar.company is None and clean_company(company) and not SUBTITLE_STATUS.search(company) \
+                and re.search(r"[\u4e00-\u9fff]{2}", company):
             bar = dataclasses.replace(bar, company=company)
         return bar
     clean = strip_title_noise(raw)

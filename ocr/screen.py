@@ -58,7 +58,7 @@ def chat_pane_candidates(img: Image.Image) -> list[Box]:
     widest first, each at least a quarter of the width. A phone screenshot has no such boundary: it is not
     split again."""
     w, h = img.size
-    rows = np.asarray(img.convert("RGB"), dtype=np.uint8)[int(h * 0.1) : int(h * 0.9) : 4]
+    rows = sampled_rows(img, range(int(h * 0.1), int(h * 0.9), 4))
     step = np.zeros((rows.shape[0], w - 1), dtype=bool)  # colour step between column x and x+1
     for ch in range(3):
         plane = rows[..., ch]
@@ -72,6 +72,17 @@ def chat_pane_candidates(img: Image.Image) -> list[Box]:
     return sorted(spans, key=lambda s: s.width, reverse=True)[:3]
 
 
+def sampled_rows(img: Image.Image, ys: range) -> np.ndarray:
+    """The rows `ys` of `img` as an RGB array, without an array copy of the whole (a 2560×1440 page is 11 MB)."""
+    rgb = img if img.mode == "RGB" else img.convert("RGB")
+    return np.stack([np.asarray(rgb.crop((0, y, rgb.width, y + 1)))[0] for y in ys])
+
+
+def rgb_array(img: Image.Image) -> np.ndarray:
+    """The image as an RGB array: one copy (an RGB image is not converted to itself first)."""
+    return np.asarray(img if img.mode == "RGB" else img.convert("RGB"))
+
+
 # ---------------------------------------------------------------- photos of a screen
 
 
@@ -80,7 +91,7 @@ def rectify_photo(img: Image.Image) -> tuple[Image.Image, tuple[tuple[float, flo
     image holds no such quadrilateral. Glare and moiré are softened by the blur that finds the outline."""
     import cv2
 
-    rgb = np.asarray(img.convert("RGB"))
+    rgb = rgb_array(img)
     h, w = rgb.shape[:2]
     k = 800 / max(h, w)
     small = cv2.resize(rgb, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
@@ -97,6 +108,7 @@ def rectify_photo(img: Image.Image) -> tuple[Image.Image, tuple[tuple[float, flo
     target = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
     warped = cv2.warpPerspective(rgb, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC)
+    del rgb
     trim = max(2, out_w // 100)  # the outline runs on the bezel's edge: keep only the lit screen
     warped = _even_light(warped[trim:-trim, trim:-trim], cv2)
     return Image.fromarray(warped, "RGB"), tuple((float(x), float(y)) for x, y in quad)
@@ -105,25 +117,35 @@ def rectify_photo(img: Image.Image) -> tuple[Image.Image, tuple[tuple[float, flo
 def _even_light(rgb: np.ndarray, cv2: object) -> np.ndarray:
     """Glare and vignetting are smooth over the screen; the chat layout measures ink as distance from one
     background colour. Estimate the background per cell as its most common colour (bubbles and text are the
-    minority; a cell they fill is voted down by its neighbours' median), and subtract the drift."""
+    minority; a cell they fill is voted down by its neighbours' median), and subtract the drift.
+
+    Worked a row of cells and a colour channel at a time: whole-image float copies of a rectified 1080-px screen
+    cost ~60 MB each, and two OCR workers may level photos at once."""
     h, w = rgb.shape[:2]
     cell = max(8, w // 24)
     gh, gw = h // cell, w // cell
-    grid = rgb[: gh * cell, : gw * cell].reshape(gh, cell, gw, cell, 3).transpose(0, 2, 1, 3, 4).reshape(gh, gw, -1, 3)
-    quant = grid // 4
-    keys = quant[..., 0].astype(np.int32) * 4096 + quant[..., 1].astype(np.int32) * 64 + quant[..., 2]
     modes = np.zeros((gh, gw, 3), dtype=np.float32)
     for i in range(gh):
+        slab = rgb[i * cell : (i + 1) * cell, : gw * cell].reshape(cell, gw, cell, 3).transpose(1, 0, 2, 3)
+        cells = slab.reshape(gw, -1, 3)
+        quant = cells // 4
+        keys = quant[..., 0].astype(np.int32) * 4096 + quant[..., 1].astype(np.int32) * 64 + quant[..., 2]
         for j in range(gw):
-            vals, counts = np.unique(keys[i, j], return_counts=True)
-            k = vals[counts.argmax()]
-            modes[i, j] = grid[i, j][keys[i, j] == k].mean(axis=0)
-    drift = cv2.resize(_smooth_surface(modes), (w, h), interpolation=cv2.INTER_LINEAR)  # type: ignore[attr-defined]
+            vals, counts = np.unique(keys[j], return_counts=True)
+            modes[i, j] = cells[j][keys[j] == vals[counts.argmax()]].mean(axis=0)
+    surface = _smooth_surface(modes)
     level = np.median(modes.reshape(-1, 3), axis=0)
     level = level - max(0.0, float(level.max()) - 232)  # leave the layout headroom above a bright background
-    flat = rgb.astype(np.float32) - (drift - level)
+    flat = np.empty_like(rgb)
+    for ch in range(3):
+        drift = cv2.resize(np.ascontiguousarray(surface[..., ch]), (w, h),  # type: ignore[attr-defined]
+                           interpolation=cv2.INTER_LINEAR)  # type: ignore[attr-defined]
+        plane = rgb[..., ch] - (drift.astype(np.float64) - level[ch])
+        del drift
+        flat[..., ch] = plane.clip(0, 255).astype(np.uint8)
+        del plane
     # sensor noise smoothed; a 3×3 median would also erase the 1-px line under the title bar
-    return np.asarray(cv2.GaussianBlur(flat.clip(0, 255).astype(np.uint8), (3, 3), 0))  # type: ignore[attr-defined]
+    return np.asarray(cv2.GaussianBlur(flat, (3, 3), 0))  # type: ignore[attr-defined]
 
 
 def _smooth_surface(modes: np.ndarray) -> np.ndarray:

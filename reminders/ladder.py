@@ -82,11 +82,12 @@ def drop_queued(session: AsyncSession, lead_id: int, rules: tuple[str, ...]) -> 
 
 
 async def add_notice(session: AsyncSession, env: TickEnv, row: ClaimedRow, to: str, note: Note, *,
-                     standalone: bool = False) -> None:
-    """Queue a message for `to`, due at their next working moment; `key` makes its outbox row idempotent."""
-    due = env.cal.next_working_moment(env.now, env.hours(to))
+                     standalone: bool = False, now: bool = False) -> None:
+    """Queue a message for `to`, due at their next working moment — or, with `now`, at once whatever the hour (a
+    time agreed with a customer: the call at 20:00 is at 20:00); `key` makes its outbox row idempotent."""
+    due = env.now if now else env.cal.next_working_moment(env.now, env.hours(to))
     payload = {"to": to, "body": body_to_json(note.body), "line": note.line, "standalone": standalone,
-               "key": f"rem:{row.id}:{row.level}:{to}"}
+               "key": f"rem:{row.id}:{row.level}:{to}", **({"asked": True} if now else {})}
     queue_timer(session, env, row.lead_id, NOTICE, due, level=row.level, payload=payload)
 
 
@@ -237,7 +238,10 @@ async def _fire_follow_up(session: AsyncSession, env: TickEnv, row: ClaimedRow, 
     if lead.status not in ("active", "dormant") or lead.owner_id is None:
         return
     at = datetime.fromisoformat(row.payload["at"])
-    await add_notice(session, env, row, lead.owner_id, messages.follow_up(lead, at, row.payload.get("note", "")))
+    # the time was agreed with the customer (or chosen by the rep): it is kept outside working hours too; only
+    # the SLA clocks count working time
+    await add_notice(session, env, row, lead.owner_id, messages.follow_up(lead, at, row.payload.get("note", "")),
+                     now=True)
     queue_activity(session, env, lead.id, "reminder", "约定回访提醒", rule=FOLLOW_UP, at=at.isoformat())
 
 

@@ -190,19 +190,12 @@ async def on_lead_closed(session: AsyncSession, lead: Lead, now: datetime) -> No
 async def schedule_follow_up(
     session: AsyncSession, lead: Lead, when: datetime, now: datetime, cfg: RemindersSettings
 ) -> None:
-    """An agreed follow-up time: remind the owner `follow_up_before_min` minutes before, or, when that is outside
-    their working hours, the same lead time before their last working moment ahead of it (never after the call)."""
+    """An agreed follow-up time: remind the owner `follow_up_before_min` minutes before it, whatever the hour (a
+    call agreed for 20:00 is reminded at 19:45, not the next morning); SLA timers alone count working hours."""
     lead_id = await _lead_id(session, lead)
     await cancel_timers(session, lead_id, now, [FOLLOW_UP])
-    cal = await load_calendar(session, cfg)
-    due = follow_up_due(cal, await _owner_hours(session, lead, cal), when, now, cfg)
+    due = max(now, when - timedelta(minutes=cfg.follow_up_before_min))
     await add_timer(session, lead_id, FOLLOW_UP, due, now, payload={"at": when.isoformat(), "note": ""})
-
-
-def follow_up_due(cal: BusinessCalendar, hours: WorkHours, when: datetime, now: datetime,
-                  cfg: RemindersSettings) -> datetime:
-    lead_time = timedelta(minutes=cfg.follow_up_before_min)
-    return max(now, cal.working_moment_before(when - lead_time, hours, margin=lead_time))
 
 
 async def on_calendar_changed(session: AsyncSession, before: BusinessCalendar, after: BusinessCalendar, day: date,

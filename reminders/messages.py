@@ -18,6 +18,7 @@ from bot.actions import (
 )
 from bot.clock import fmt_cn
 from bot.messages import Body, Button, Card, Field, Markdown, Text
+from bot.phrases import UNNAMED_CUSTOMER
 from bot.usertext import user_text
 from reminders.policies import FIRST_CONTACT, RULE_CN, SNOOZE_DEFAULT_HOURS
 from storage.models import Contract, Lead, RenewalWarning
@@ -47,7 +48,7 @@ def work_span(hours: float, day_hours: float) -> str:
 
 def lead_label(lead: Lead) -> str:
     """For messages: the customer and company are user-written (escaped by each channel, bot/usertext.py)."""
-    label = f"#{lead.id} {user_text(lead.customer_name or '未命名客户')}"
+    label = f"#{lead.id} {user_text(lead.customer_name or UNNAMED_CUSTOMER)}"
     return f"{label} · {user_text(lead.company)}" if lead.company else label
 
 

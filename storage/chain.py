@@ -13,24 +13,26 @@ What it proves and what it does not: docs/audit.md.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.db import Database
 from storage.models import ChainEntry, Evidence, KeyValue, Lead
 
 GENESIS = "0" * 64
 PG_LOCK = 0x5A1E5B07  # pg_advisory_xact_lock key: one appender at a time (SQLite: BEGIN IMMEDIATE does it)
-PAGE = 20_000
+PAGE = 50_000  # rows per fetch of the walk
 ANCHOR_PREFIX = "audit_anchor:"
 MIN_ANCHOR_HEX = 16
 
@@ -174,35 +176,106 @@ def _learn_states(exp: _Expected, last: dict[int, tuple[int, str, str]],
     exp.status.update(decided)
 
 
-_COLS = (ChainEntry.seq, ChainEntry.kind, ChainEntry.lead_id, ChainEntry.body, ChainEntry.content_hash,
-         ChainEntry.prev_hash, ChainEntry.entry_hash)
+_WALK_SQL = ("SELECT seq, kind, lead_id, body, content_hash, prev_hash, entry_hash FROM audit_chain "
+             "ORDER BY seq")
 
 
-async def _walk(db: Database) -> tuple[int, tuple[int, str] | None, Break | None, _Expected]:
-    exp, prev_seq, prev_hash, count = _Expected(), 0, GENESIS, 0
-    last: dict[int, tuple[int, str, str]] = {}  # lead → its last stage/won entry (parsed once, at the end)
-    decided: dict[int, tuple[int, str]] = {}
-    while True:
-        async with db.engine.connect() as conn:  # one short read per page: no long lock on a live database
-            rows = (await conn.execute(select(*_COLS).where(ChainEntry.seq > prev_seq)
-                                       .order_by(ChainEntry.seq).limit(PAGE))).all()
-        if not rows:
-            break
+class _Walker:
+    """The chain check proper, fed one page of raw rows at a time (pure CPU, no database: runs in an executor).
+
+    Per row: two SHA-256 over strings the driver already made, a compare against the previous row's hash and an
+    `endswith` on the body; only evidence/confirm rows that name an evidence item are parsed (their data is checked
+    against the live rows), and per lead only the last stage/won entry is kept and parsed once at the end."""
+
+    def __init__(self) -> None:
+        self.exp = _Expected()
+        self.prev_seq, self.prev_hash, self.count = 0, GENESIS, 0
+        self.last: dict[int, tuple[int, str, str]] = {}  # lead → its last stage/won entry
+        self.decided: dict[int, tuple[int, str]] = {}
+        self.broken: Break | None = None
+
+    def feed(self, rows: Sequence[Sequence[Any]]) -> bool:
+        """Check a page; False once a link is broken (self.broken says where)."""
+        sha = _sha256
+        kinds = _KIND_JSON
+        last, decided = self.last, self.decided
+        prev_seq, prev_hash, count = self.prev_seq, self.prev_hash, self.count
         for row in rows:
-            problem = check_link(row, prev_seq, prev_hash)
-            kind = row[1]
-            if problem is None and kind in ROW_KINDS:
-                problem = _learn_row(exp, row[0], row[3])
-            if problem is not None:
-                return count, (prev_seq, prev_hash) if count else None, Break(prev_seq + 1, problem), exp
-            if kind in STATE_KINDS and row[2] is not None:
-                if kind != "lost":
-                    last[row[2]] = (row[0], kind, row[3])
-                if kind != "stage":
-                    decided[row[2]] = (row[0], kind)
-            prev_seq, prev_hash, count = row[0], row[6], count + 1
-    _learn_states(exp, last, decided)
-    return count, (prev_seq, prev_hash) if count else None, None, exp
+            seq, kind, lead_id, body, content_hash, prev_col, entry_hash = row
+            kind_json = kinds.get(kind) or _kind_json(kind)
+            if (seq != prev_seq + 1 or prev_col != prev_hash
+                    or sha(body.encode()).hexdigest() != content_hash
+                    or sha((prev_hash + content_hash).encode()).hexdigest() != entry_hash
+                    or not body.endswith(f',"kind":{kind_json},"lead":'
+                                         f'{"null" if lead_id is None else lead_id},"seq":{seq}}}')):
+                return self._stop(count, prev_seq, prev_hash, check_link(row, prev_seq, prev_hash))
+            if kind in STATE_KINDS:
+                if lead_id is not None:
+                    if kind != "lost":
+                        last[lead_id] = (seq, kind, body)
+                    if kind != "stage":
+                        decided[lead_id] = (seq, kind)
+            elif kind in ROW_KINDS and '"evidence_id":' in body:  # JSON escapes a quote inside any text
+                problem = _learn_row(self.exp, seq, body)
+                if problem is not None:
+                    return self._stop(count, prev_seq, prev_hash, problem)
+            prev_seq, prev_hash, count = seq, entry_hash, count + 1
+        self.prev_seq, self.prev_hash, self.count = prev_seq, prev_hash, count
+        return True
+
+    def _stop(self, count: int, prev_seq: int, prev_hash: str, problem: str | None) -> bool:
+        self.prev_seq, self.prev_hash, self.count = prev_seq, prev_hash, count
+        self.broken = Break(prev_seq + 1, problem or "link check failed")
+        return False
+
+    @property
+    def head(self) -> tuple[int, str] | None:
+        return (self.prev_seq, self.prev_hash) if self.count else None
+
+    def finish(self) -> _Expected:
+        _learn_states(self.exp, self.last, self.decided)
+        return self.exp
+
+
+_KIND_JSON: dict[str, str] = {k: json.dumps(k) for k in ("evidence", "stage", "won", "lost", "confirm", "flag_clear")}
+
+
+async def _pages(conn: AsyncConnection) -> AsyncGenerator[Sequence[Sequence[Any]], None]:
+    """The whole chain in seq order, PAGE rows at a time, straight from the driver (no Row objects): a
+    server-side cursor on PostgreSQL, one stepped statement on SQLite. `conn` holds the read transaction."""
+    await conn.execute(text("SELECT 1"))  # opens the caller's transaction (and its snapshot) on both drivers
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    if conn.dialect.name == "postgresql":
+        cursor = await driver.cursor(_WALK_SQL)
+        while rows := await cursor.fetch(PAGE):
+            yield rows
+        return
+    sqlite_cursor = await driver.execute(_WALK_SQL)
+    try:
+        while rows := await sqlite_cursor.fetchmany(PAGE):
+            yield rows
+    finally:
+        await sqlite_cursor.close()
+
+
+async def _walk(conn: AsyncConnection) -> _Walker:
+    """Fetch page n+1 while page n is checked in an executor thread."""
+    walker = _Walker()
+    loop = asyncio.get_running_loop()
+    pages = _pages(conn)
+    pending: asyncio.Future[Sequence[Sequence[Any]] | None] = asyncio.ensure_future(anext(pages, None))
+    try:
+        while (rows := await pending) is not None:
+            pending = asyncio.ensure_future(anext(pages, None))
+            if not await loop.run_in_executor(None, walker.feed, rows):
+                break
+    finally:
+        if not pending.done():  # let the fetch in flight end before the cursor is closed
+            await asyncio.wait([pending])
+        if pending.done() and not pending.cancelled():
+            pending.exception()  # retrieved: an error of the walk itself is the one raised
+        await pages.aclose()
+    return walker
 
 
 def file_sha256(path: Path) -> str | None:
@@ -227,19 +300,24 @@ def _chunks(ids: Iterable[int], n: int = 500) -> Iterable[list[int]]:
         yield batch
 
 
-async def _evidence_breaks(db: Database, exp: _Expected, files: bool) -> list[Break]:
+_EV_COLS = (Evidence.id, Evidence.lead_id, Evidence.kind, Evidence.sha256, Evidence.path, Evidence.confirmed_by)
+
+
+async def _evidence_breaks(conn: AsyncConnection, exp: _Expected, files: bool) -> list[Break]:
     found: list[Break] = []
-    ids = sorted(set(exp.evidence) | set(exp.confirms))
-    for batch in _chunks(ids):
-        async with db.session() as session:
-            rows = {ev.id: ev for ev in (await session.execute(select(Evidence).where(Evidence.id.in_(batch))))
-                    .scalars()}
-        for ev_id in batch:
-            found.extend(_evidence_row_breaks(ev_id, rows.get(ev_id), exp, files))
+    loop = asyncio.get_running_loop()
+    for batch in _chunks(sorted(set(exp.evidence) | set(exp.confirms))):
+        rows = {r.id: r for r in (await conn.execute(select(*_EV_COLS).where(Evidence.id.in_(batch)))).all()}
+        # re-hashing the files reads the disk: in an executor thread
+        found.extend(await loop.run_in_executor(None, _evidence_batch_breaks, batch, rows, exp, files))
     return found
 
 
-def _evidence_row_breaks(ev_id: int, ev: Evidence | None, exp: _Expected, files: bool) -> list[Break]:
+def _evidence_batch_breaks(batch: list[int], rows: dict[int, Any], exp: _Expected, files: bool) -> list[Break]:
+    return [b for ev_id in batch for b in _evidence_row_breaks(ev_id, rows.get(ev_id), exp, files)]
+
+
+def _evidence_row_breaks(ev_id: int, ev: Any, exp: _Expected, files: bool) -> list[Break]:
     out: list[Break] = []
     if ev_id in exp.evidence:
         seq, data, lead = exp.evidence[ev_id]
@@ -262,12 +340,11 @@ def _evidence_row_breaks(ev_id: int, ev: Evidence | None, exp: _Expected, files:
     return out
 
 
-async def _lead_breaks(db: Database, exp: _Expected) -> list[Break]:
+async def _lead_breaks(conn: AsyncConnection, exp: _Expected) -> list[Break]:
     found: list[Break] = []
     for batch in _chunks(sorted(set(exp.stage) | set(exp.status))):
-        async with db.session() as session:
-            rows = {r[0]: (r[1], r[2]) for r in (await session.execute(
-                select(Lead.id, Lead.stage, Lead.status).where(Lead.id.in_(batch)))).all()}
+        rows = {r[0]: (r[1], r[2]) for r in (await conn.execute(
+            select(Lead.id, Lead.stage, Lead.status).where(Lead.id.in_(batch)))).all()}
         for lead_id in batch:
             found.extend(_lead_row_breaks(lead_id, rows.get(lead_id), exp))
     return found
@@ -288,10 +365,9 @@ def _lead_row_breaks(lead_id: int, row: tuple[str, str] | None, exp: _Expected) 
     return out
 
 
-async def stored_anchors(db: Database) -> list[tuple[int, str]]:
-    async with db.session() as session:
-        rows = (await session.execute(select(KeyValue).where(KeyValue.key.startswith(ANCHOR_PREFIX)))).scalars()
-        return [(int(r.value["seq"]), str(r.value["hash"])) for r in rows if "seq" in r.value and "hash" in r.value]
+async def stored_anchors(conn: AsyncConnection) -> list[tuple[int, str]]:
+    rows = (await conn.execute(select(KeyValue.value).where(KeyValue.key.startswith(ANCHOR_PREFIX)))).scalars()
+    return [(int(v["seq"]), str(v["hash"])) for v in rows if isinstance(v, dict) and "seq" in v and "hash" in v]
 
 
 def parse_anchor(value: str) -> tuple[int, str]:
@@ -303,24 +379,38 @@ def parse_anchor(value: str) -> tuple[int, str]:
     return int(seq), digest
 
 
-async def _anchor_breaks(db: Database, anchors: Iterable[tuple[int, str]], last: tuple[int, str] | None) -> list[Break]:
+async def _anchor_breaks(conn: AsyncConnection, anchors: Iterable[tuple[int, str]],
+                         last: tuple[int, str] | None) -> list[Break]:
     out: list[Break] = []
     for seq, digest in sorted(set(anchors)):
         if last is None or seq > last[0]:
             out.append(Break(seq, f"entry {seq} named by an anchor is gone (record truncated)"))
             continue
-        async with db.session() as session:
-            entry_hash = (await session.execute(select(ChainEntry.entry_hash).where(ChainEntry.seq == seq))).scalar()
+        entry_hash = (await conn.execute(select(ChainEntry.entry_hash).where(ChainEntry.seq == seq))).scalar()
         if entry_hash is None or not entry_hash.startswith(digest.lower()):
             out.append(Break(seq, f"entry {seq} does not match the anchor hash {digest[:16]}… (history rewritten)"))
     return out
 
 
+@asynccontextmanager
+async def _snapshot(db: Database) -> AsyncIterator[AsyncConnection]:
+    """One read transaction for the whole verification, so the live rows are compared with the record as of the
+    same moment (a stage change committed meanwhile is neither half-seen nor reported as a break). SQLite (WAL): a
+    deferred BEGIN, writers go on; PostgreSQL: REPEATABLE READ, READ ONLY."""
+    async with db.reader() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        async with conn.begin():
+            yield conn
+
+
 async def verify(db: Database, *, files: bool = True, anchors: Iterable[tuple[int, str]] = ()) -> VerifyReport:
     """Walk the whole chain, then check the live rows and the anchors; the earliest problem is reported."""
-    count, last, broken, exp = await _walk(db)
-    if broken is not None:
-        return VerifyReport(count, last, broken)
-    breaks = [*await _evidence_breaks(db, exp, files), *await _lead_breaks(db, exp),
-              *await _anchor_breaks(db, [*anchors, *await stored_anchors(db)], last)]
-    return VerifyReport(count, last, min(breaks, key=lambda b: b.seq) if breaks else None)
+    async with _snapshot(db) as conn:
+        walker = await _walk(conn)
+        if walker.broken is not None:
+            return VerifyReport(walker.count, walker.head, walker.broken)
+        exp = walker.finish()
+        breaks = [*await _evidence_breaks(conn, exp, files), *await _lead_breaks(conn, exp),
+                  *await _anchor_breaks(conn, [*anchors, *await stored_anchors(conn)], walker.head)]
+    return VerifyReport(walker.count, walker.head, min(breaks, key=lambda b: b.seq) if breaks else None)

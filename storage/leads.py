@@ -236,6 +236,19 @@ def same_company(a: str | None, b: str | None) -> bool:
     return x == y or (len(short) >= 4 and long_.startswith(short))
 
 
+MIN_COMPANY_WORD = 3  # a company named in free text by fewer characters is too likely an ordinary word
+
+
+def company_named(text: str, company: str | None) -> bool:
+    """Free text (a spoken visit note) names this company: its full name, or the name without legal and trade
+    suffixes (「青禾物流」 for 青禾物流科技有限公司) when that is at least MIN_COMPANY_WORD characters."""
+    if not company or not company.strip():
+        return False
+    full = company.strip()
+    core = _COMPANY_TAIL.sub("", full)
+    return full in text or (len(core) >= MIN_COMPANY_WORD and core in text)
+
+
 def previous_owner(lead: Lead) -> str | None:
     """Who owned a lead before freezing released it to the pool (set by reminders)."""
     return previous_owner_in(lead.extra)

@@ -71,11 +71,17 @@ class User(Base):
 
 class Lead(Base):
     __tablename__ = "leads"
+    __table_args__ = (
+        # the cross-checks (handlers/checks/flags.py): the team's budgets in an industry, newest first, and the
+        # colleagues' leads whose company starts like this one's (PostgreSQL: LIKE 'prefix%' needs pattern ops)
+        Index("ix_leads_industry_id", "industry", "id"),
+        Index("ix_leads_company", "company", postgresql_ops={"company": "varchar_pattern_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
     customer_name: Mapped[str | None] = mapped_column(String(64))
-    company: Mapped[str | None] = mapped_column(String(128), index=True)
+    company: Mapped[str | None] = mapped_column(String(128))  # indexed above
     title: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     email: Mapped[str | None] = mapped_column(String(128))

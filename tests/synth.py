@@ -524,8 +524,30 @@ def _smalltalk_chat(rng: random.Random, now: datetime) -> Chat:
 
 
 @lru_cache(maxsize=64)
-def font(size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(FONT_PATH, size, index=FONT_INDEX_SC)
+def font(size: int, path: str = FONT_PATH, index: int = FONT_INDEX_SC) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size, index=index)
+
+
+@dataclass(frozen=True)
+class Look:
+    """How an app draws, beyond its colours: another vendor's or another generator's hand. The default is the
+    look every other sample of this module has (so their bytes do not change)."""
+
+    font_path: str = FONT_PATH
+    font_index: int = FONT_INDEX_SC
+    text_pt: float = 17  # message text size (phones' "font size" setting: 15–21)
+    avatar_pt: int = 40
+    round_avatar: bool = False
+    radius_pt: float = 5  # bubble corners
+    tail: bool = True  # the little triangle pointing at the avatar
+    pill_stamps: bool = False  # timestamps and system notices on a grey rounded pill
+    carrier: str | None = None  # status bar: "中国移动 5G" and a battery percentage
+
+    def font(self, size: float) -> ImageFont.FreeTypeFont:
+        return font(int(size), self.font_path, self.font_index)
+
+
+DEFAULT_LOOK = Look()
 
 
 PALETTES = {
@@ -667,11 +689,12 @@ class _Geom:
     title_h: int
     input_h: int
     desktop: bool = False  # a PC client's chat pane: no status bar, title on the left, tall input area
+    look: Look = DEFAULT_LOOK
 
 
 def render_chat(
     chat: Chat, rng: random.Random, size: tuple[int, int], dark: bool, long_h: int | None = None,
-    *, scale: float | None = None, desktop: bool = False,
+    *, scale: float | None = None, desktop: bool = False, look: Look = DEFAULT_LOOK,
 ) -> tuple[Image.Image, list[Item]]:
     """Draw the chat; return the image and the items that are fully visible. `scale` is pixels per phone point
     (default: width / 375); `desktop` draws a PC client's chat pane."""
@@ -681,7 +704,8 @@ def render_chat(
     if desktop:
         g = _Geom(w, h, s, 0, int(52 * s), int(150 * s), desktop=True)
     else:
-        g = _Geom(w, h, s, int((44 if notch else 20) * s), int(44 * s), int((56 + (34 if notch else 0)) * s))
+        g = _Geom(w, h, s, int((44 if notch else 20) * s), int(44 * s), int((56 + (34 if notch else 0)) * s),
+                  look=look)
     pal = PALETTES[(chat.app, dark)]
     img = Image.new("RGB", (w, h), pal["bg"])
     d = ImageDraw.Draw(img)
@@ -705,17 +729,20 @@ def _draw_top(d: ImageDraw.ImageDraw, chat: Chat, rng: random.Random, g: _Geom, 
             d.ellipse((x0, title_h / 2 - 2 * s, x0 + 4 * s, title_h / 2 + 2 * s), fill=pal["text"])
         d.line((0, title_h, w, title_h), fill=pal["line"], width=max(1, int(s)))
         return
-    sf = font(int(14 * s))
-    d.text(
-        (int(20 * s), int(status_h * 0.25)),
-        f"{rng.randint(8, 23)}:{rng.randint(0, 59):02d}",
-        font=sf,
-        fill=pal["text"],
-    )
+    look = g.look
+    sf = look.font(14 * s)
+    clock = f"{rng.randint(8, 23)}:{rng.randint(0, 59):02d}"
+    if look.carrier:  # carrier left, clock centred, battery percentage right
+        d.text((int(8 * s), int(status_h * 0.25)), look.carrier, font=sf, fill=pal["text"])
+        d.text(((w - _width(clock, sf)) / 2, int(status_h * 0.25)), clock, font=sf, fill=pal["text"])
+        pct = f"{rng.randint(12, 99)}%"
+        d.text((w - int(44 * s) - _width(pct, sf), int(status_h * 0.25)), pct, font=sf, fill=pal["text"])
+    else:
+        d.text((int(20 * s), int(status_h * 0.25)), clock, font=sf, fill=pal["text"])
     bx, by = w - int(40 * s), int(status_h * 0.35)
     d.rectangle((bx, by, bx + int(24 * s), by + int(11 * s)), outline=pal["text"], width=max(1, int(s)))
     d.rectangle((bx + 3, by + 3, bx + int(rng.uniform(8, 22) * s), by + int(11 * s) - 3), fill=pal["text"])
-    for i in range(4):
+    for i in range(0 if look.carrier else 4):
         x0 = w - int((80 - i * 6) * s)
         d.rectangle((x0, by + int((8 - 2 * i) * s), x0 + int(3 * s), by + int(11 * s)), fill=pal["text"])
     ty = status_h + title_h / 2
@@ -726,10 +753,10 @@ def _draw_top(d: ImageDraw.ImageDraw, chat: Chat, rng: random.Random, g: _Geom, 
     for i in range(3):
         x0 = w - int((30 - i * 7) * s)
         d.ellipse((x0, ty - 2 * s, x0 + 4 * s, ty + 2 * s), fill=pal["text"])
-    tf = font(int(17 * s))
+    tf = look.font(17 * s)
     tx = (w - _width(chat.title + (chat.suffix or ""), tf)) / 2
     if chat.subtitle:
-        sub = font(int(11 * s))
+        sub = look.font(11 * s)
         d.text(((w - _width(chat.subtitle, sub)) / 2, ty + 2 * s), chat.subtitle, font=sub, fill=pal["stamp"])
         ty -= 8 * s
     _draw_text(d, (tx, ty - tf.size * 0.72), chat.title, tf, pal["text"])
@@ -766,6 +793,7 @@ AVATAR_COLOURS = [(90, 140, 200), (200, 120, 90), (120, 170, 110), (160, 110, 18
 
 
 QUOTE_FILL = {False: (222, 222, 222), True: (40, 40, 40)}  # the 引用 block, a step off the chat background
+PILL = {False: (218, 218, 218), True: (38, 38, 38)}  # the pill under a timestamp or system notice (Look.pill_stamps)
 CARD_W = 240  # red packets, transfers and link cards are fixed-width cards (points)
 
 
@@ -832,16 +860,16 @@ def _draw_card(d: ImageDraw.ImageDraw, it: Item, box: tuple[int, int, int, int],
 
 
 def _draw_messages(d: ImageDraw.ImageDraw, chat: Chat, rng: random.Random, g: _Geom, pal: dict) -> list[Item]:
-    w, s = g.w, g.s
-    mf, stf = font(int(17 * s)), font(int(12 * s))
-    avatar, margin = int(40 * s), int(12 * s)
+    w, s, look = g.w, g.s, g.look
+    mf, stf = look.font(look.text_pt * s), look.font(12 * s)
+    avatar, margin = int(look.avatar_pt * s), int(12 * s)
     pad_x, pad_y = int(12 * s), int(10 * s)
     line_h = int(mf.size * 1.4)
     name_h = int(stf.size * 1.5)
     max_text_w = w - 2 * (margin + avatar + int(8 * s)) - int(50 * s) - 2 * pad_x
     if g.desktop:
         max_text_w = min(max_text_w, int(w * 0.55))
-    f = _Fonts(mf, stf, font(int(13 * s)), line_h, max_text_w)
+    f = _Fonts(mf, stf, look.font(13 * s), line_h, max_text_w)
     dark = pal["bg"][0] < 100
     attach_gap = int(6 * s)
     blocks: list[_Block] = []
@@ -867,13 +895,20 @@ def _draw_messages(d: ImageDraw.ImageDraw, chat: Chat, rng: random.Random, g: _G
     for b in blocks:
         it = b.item
         if it.kind == "time":
-            d.text(((w - _width(it.text, stf)) / 2, y), it.text, font=stf, fill=pal["stamp"])
+            tx = (w - _width(it.text, stf)) / 2
+            if look.pill_stamps:
+                px, py = int(6 * s), int(2 * s)
+                d.rounded_rectangle((tx - px, y - py, tx + _width(it.text, stf) + px, y + stf.size * 1.3 + py),
+                                    radius=int(4 * s), fill=PILL[dark])
+            d.text((tx, y), it.text, font=stf, fill=pal["stamp"])
         else:
             left = it.kind == "left"
             ax = margin if left else w - margin - avatar
-            d.rounded_rectangle(
-                (ax, y, ax + avatar, y + avatar), radius=int(4 * s), fill=rng.choice(AVATAR_COLOURS)
-            )
+            colour = rng.choice(AVATAR_COLOURS)
+            if look.round_avatar:
+                d.ellipse((ax, y, ax + avatar, y + avatar), fill=colour)
+            else:
+                d.rounded_rectangle((ax, y, ax + avatar, y + avatar), radius=int(4 * s), fill=colour)
             d.ellipse(
                 (ax + avatar * 0.3, y + avatar * 0.2, ax + avatar * 0.7, y + avatar * 0.55),
                 fill=(240, 240, 240),
@@ -888,11 +923,12 @@ def _draw_messages(d: ImageDraw.ImageDraw, chat: Chat, rng: random.Random, g: _G
             if it.style in ("redpacket", "transfer", "link"):
                 _draw_card(d, it, (bx0, by, bx0 + bw, by + bh), f, s, pal, rng)
             else:
-                d.rounded_rectangle((bx0, by, bx0 + bw, by + bh), radius=int(5 * s), fill=fill)
+                d.rounded_rectangle((bx0, by, bx0 + bw, by + bh), radius=int(look.radius_pt * s), fill=fill)
                 tip, dx, ty0 = (
                     (bx0, -int(6 * s), by + int(14 * s)) if left else (bx0 + bw, int(6 * s), by + int(14 * s))
                 )
-                d.polygon([(tip, ty0), (tip + dx, ty0 + 6 * s), (tip, ty0 + 12 * s)], fill=fill)
+                if look.tail:
+                    d.polygon([(tip, ty0), (tip + dx, ty0 + 6 * s), (tip, ty0 + 12 * s)], fill=fill)
             ink = pal["text"] if left else pal["rtext"]
             if it.style == "voice":
                 d.text((bx0 + pad_x + (0 if left else bw - 2 * pad_x - int(40 * s)), by + pad_y),

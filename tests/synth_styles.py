@@ -1,6 +1,8 @@
 """More screenshot styles around the chats of tests/synth.py: PC clients (1920×1080 / 2560×1440 at 100–150 %
-scaling, sidebar + session list + chat pane), iPad split view, photos of a phone screen, small phone sizes and
-low-quality JPEGs forwarded twice. Ground truth as in tests/synth.py; every name and company is invented there.
+scaling, sidebar + session list + chat pane), iPad split view, photos of a phone screen, small phone sizes,
+low-quality JPEGs forwarded twice, and "alt": phone shots as another hand would draw them (other fonts and text
+sizes, round avatars, no bubble tails, timestamps and system notices on pills, a carrier in the status bar).
+Ground truth as in tests/synth.py; every name and company is invented there.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tests.synth import (
     TITLES,
     Chat,
     Item,
+    Look,
     Sample,
     Truth,
     _colleague_chat,
@@ -42,9 +45,16 @@ from tests.synth import (
     _phone as _phone_number,
 )
 
-STYLES = ("phone", "dingtalk", "desktop", "ipad", "photo", "small", "lowq", "content")
+STYLES = ("phone", "dingtalk", "desktop", "ipad", "photo", "small", "lowq", "content", "alt")
 # stable seeds
-STYLE_SALT = {"phone": 0, "desktop": 1, "ipad": 2, "photo": 3, "small": 4, "lowq": 5, "dingtalk": 6, "content": 7}
+STYLE_SALT = {"phone": 0, "desktop": 1, "ipad": 2, "photo": 3, "small": 4, "lowq": 5, "dingtalk": 6, "content": 7,
+              "alt": 8}
+NOTO = "/usr/share/fonts/opentype/noto/"
+# (file, index): serif, bold, monospace-Latin and the Japanese cut (a generator that takes the first face of the
+# collection draws Chinese with Japanese glyph shapes)
+ALT_FONTS = [(NOTO + "NotoSerifCJK-Regular.ttc", 2), (NOTO + "NotoSansCJK-Bold.ttc", 2),
+             (NOTO + "NotoSansCJK-Regular.ttc", 7), (NOTO + "NotoSansCJK-Regular.ttc", 0)]
+CARRIERS = ["中国移动 5G", "中国联通 4G", "中国电信", "CMCC 5G"]
 DESKTOPS = [(1920, 1080, 1.0), (1920, 1080, 1.25), (2560, 1440, 1.0), (2560, 1440, 1.25), (2560, 1440, 1.5)]
 SNIPPETS = ["好的，收到", "明天见", "[图片]", "方案我看了", "谢谢", "[文件]", "下午开会", "可以的", "稍等"]
 
@@ -61,7 +71,9 @@ def make_styled(seed: int, style: str, kind: str = "lead") -> Sample:
     if style == "dingtalk":
         chat = _dingtalk(chat)
     dark = rng.random() < 0.3
-    draw = {"desktop": _desktop, "ipad": _ipad, "photo": _photo}.get(style, _phone)
+    if style == "alt":
+        chat = _with_notice(chat, rng)
+    draw = {"desktop": _desktop, "ipad": _ipad, "photo": _photo, "alt": _alt}.get(style, _phone)
     img, visible, quality, meta = draw(chat, rng, dark, style)
     data = _forwarded(img, rng) if style == "lowq" else _jpeg(img, quality)
     text = (chat.title + (chat.suffix or "") + "".join(it.text for it in visible)).replace(EMOJI, "")
@@ -85,6 +97,28 @@ def _phone(chat, rng, dark, style):  # type: ignore[no-untyped-def]
     size = rng.choice([(540, 960), (720, 1280)]) if style == "small" else rng.choice(SIZES)
     img, visible = render_chat(chat, rng, size, dark)
     return img, visible, rng.randint(60, 90), {"size": size}
+
+
+def _alt(chat, rng, dark, style):  # type: ignore[no-untyped-def]
+    """A phone shot in another hand: font, text size, avatar shape, bubble corners, pills, status bar."""
+    path, index = rng.choice(ALT_FONTS)
+    look = Look(font_path=path, font_index=index, text_pt=rng.choice([15, 16, 18, 19, 20]),
+                avatar_pt=rng.choice([34, 38, 42, 44]), round_avatar=rng.random() < 0.6,
+                radius_pt=rng.choice([3, 8, 12]), tail=rng.random() < 0.4, pill_stamps=rng.random() < 0.6,
+                carrier=rng.choice(CARRIERS) if rng.random() < 0.6 else None)
+    size = rng.choice(SIZES)
+    img, visible = render_chat(chat, rng, size, dark, look=look)
+    return img, visible, rng.randint(60, 90), {"size": size, "look": look}
+
+
+def _with_notice(chat, rng):  # type: ignore[no-untyped-def]
+    """A new contact's chat opens with the app's system notices (never the customer's words)."""
+    notices = [f"你已添加了{chat.title}，现在可以开始聊天了。", "以上是打招呼的内容",
+               "对方已通过你的朋友验证请求，现在可以开始聊天了"]
+    if rng.random() < 0.7:
+        items = [Item("time", rng.choice(notices)), *chat.items]
+        return dataclasses.replace(chat, items=items)
+    return chat
 
 
 def _forwarded(img: Image.Image, rng: random.Random) -> bytes:

@@ -222,3 +222,23 @@ async def test_cli_verify_exit_codes(db: Database, db_url: str, tmp_path: Path,
     assert await asyncio.to_thread(run_cli, db_url, "audit", "verify") == 1
     assert "BROKEN at entry 2" in capsys.readouterr().out
     assert await asyncio.to_thread(run_cli, db_url, "audit", "verify", "--anchor", "nonsense") == 2
+
+
+async def test_walk_across_pages_finds_the_break_on_a_later_page(db: Database, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk streams the chain in pages (a server-side cursor on PostgreSQL): the link from one page to the next
+    is checked like any other, and a break on a later page is reported at its own entry."""
+    import storage.chain
+
+    monkeypatch.setattr(storage.chain, "PAGE", 2)
+    lead_id = await _history(db, tmp_path)
+    await _stage(db, lead_id, "discover", "demo")
+    await _stage(db, lead_id, "demo", "negotiate")
+    report = await verify(db)
+    assert report.ok and report.entries == 5 and report.head is not None and report.head[0] == 5
+    await _sql(db, "UPDATE audit_chain SET body = REPLACE(body, 'negotiate', 'close') WHERE seq = 5")
+    report = await verify(db)
+    assert report.broken is not None and report.broken.seq == 5 and report.entries == 4
+    await _sql(db, "DELETE FROM audit_chain WHERE seq = 3")  # a missing entry at a page boundary
+    report = await verify(db)
+    assert report.broken is not None and report.broken.seq == 3 and "missing" in report.broken.problem

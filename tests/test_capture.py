@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import io
+import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from app.chat import ChatSession
@@ -337,3 +340,62 @@ async def test_a_corrected_typed_draft_does_not_claim_to_come_from_a_screenshot(
     card = transcript.last("rep01")
     assert "约定回访" in card["text"] and "截图" not in card["text"] and "识别置信度" not in card["text"]
     assert "待补充" in card["text"]
+
+
+def _encoded(img: Image.Image, fmt: str, **kw: object) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def _animated_gif() -> bytes:
+    frames = [Image.new("RGB", (400, 800), c) for c in ("white", "grey")]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:])
+    return buf.getvalue()
+
+
+BAD_IMAGES = {  # what reps really send instead of a screenshot → the reply's key words
+    "huge.png": (lambda: _encoded(Image.new("1", (10000, 10000)), "PNG"), "尺寸过大"),  # 100 megapixels
+    "strip.png": (lambda: _encoded(Image.new("RGB", (1, 20000), "white"), "PNG"), "尺寸不像聊天截图"),
+    "moving.gif": (_animated_gif, "动图"),
+    "export.pdf": (lambda: b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF", "PDF"),
+    "black.jpg": (lambda: _encoded(Image.new("RGB", (1080, 2340), "black"), "JPEG"), "全黑"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_IMAGES))
+async def test_bad_images_get_a_chinese_reply_a_log_line_and_nothing_saved(
+        chat: ChatSession, transcript: Transcript, services: Services, settings: Settings, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture, name: str) -> None:
+    make, words = BAD_IMAGES[name]
+    (tmp_path / name).write_bytes(make())
+    with caplog.at_level(logging.INFO, logger="ocr.pipeline"):
+        await chat.handle_line(f"/image {tmp_path / name}")
+    reply = transcript.last("rep01")["text"]
+    assert words in reply and not reply.isascii()
+    assert "image refused" in caplog.text
+    assert await leads(services) == []
+    async with services.db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(Evidence)) == 0
+    evidence = Path(settings.ocr.evidence_dir)
+    assert not evidence.exists() or not any(evidence.iterdir())
+
+
+@pytest.mark.parametrize("fmt", ["exif", "heic"])
+async def test_a_sideways_photo_and_an_iphone_heic_are_read(
+        chat: ChatSession, transcript: Transcript, services: Services, clock: ManualClock, tmp_path: Path,
+        lead_sample: Sample, fmt: str) -> None:
+    clock.set(lead_sample.now)
+    shot = Image.open(io.BytesIO(lead_sample.image)).convert("RGB")
+    if fmt == "exif":
+        exif = Image.Exif()
+        exif[0x0112] = 6  # the camera held sideways: stored turned a quarter left, "rotate 90° clockwise to view"
+        data, name = _encoded(shot.rotate(90, expand=True), "JPEG", quality=90, exif=exif), "sideways.jpg"
+    else:
+        pillow_heif = pytest.importorskip("pillow_heif")
+        pillow_heif.register_heif_opener()
+        data, name = _encoded(shot, "HEIF", quality=90), "IMG_0001.HEIC"
+    (tmp_path / name).write_bytes(data)
+    await chat.handle_line(f"/image {tmp_path / name}")
+    assert lead_sample.truth.phone and lead_sample.truth.phone in transcript.last("rep01")["text"]

@@ -71,3 +71,33 @@ async def _get(s: Any, lead_id: int) -> Lead:
     lead = await s.get(Lead, lead_id)
     assert lead is not None
     return lead
+
+
+async def test_near_cases_of_the_other_lead_rules_on_both_backends(db: Database) -> None:
+    """Near cases the flow tests do not reach: a colleague's lead with the same phone that is closed (lost) is no
+    撞单; the same file filed twice on one lead is no reuse — the same file on another lead is."""
+    from storage.models import Evidence
+
+    await _lead(db, "rep02", customer_name="郑远", phone="13600002222")
+    async with db.session() as s:
+        closed = (await s.execute(select(Lead).where(Lead.phone == "13600002222"))).scalar_one()
+        closed.status = "lost"
+    lead_id = await _lead(db, "rep01", customer_name="孙立", phone="13600002222")
+    async with db.session() as s:
+        lines = await hooks.after_values(s, await _get(s, lead_id), NOW, CFG)
+    assert not any("撞单" in x for x in lines)
+    other = await _lead(db, "rep01", customer_name="钱多", company="青松物流")
+    async with db.session() as s:
+        for target in (lead_id, lead_id):
+            s.add(Evidence(lead_id=target, kind="image", sha256="ab" * 32, path="/x.png", added_by="rep01",
+                           created_at=NOW))
+        await s.flush()
+        assert "evidence_reused" not in await _rules(s, lead_id)
+        s.add(Evidence(lead_id=other, kind="image", sha256="ab" * 32, path="/y.png", added_by="rep01",
+                       created_at=NOW))
+        await s.flush()
+        assert "evidence_reused" in await _rules(s, lead_id)
+
+
+async def _rules(s: Any, lead_id: int) -> set[str]:
+    return {f.rule for f in flags.evaluate(await flags.gather(s, await _get(s, lead_id)), CFG)}

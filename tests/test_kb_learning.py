@@ -149,3 +149,48 @@ async def test_taxonomy_cli_synonym_merge_and_pin(tmp_path: Path, capsys: pytest
     assert await run_search(args, settings) == 0
     out = capsys.readouterr().out
     assert '"ranked": ["C2"' in out and '"answered": true' in out and "会务" in out
+
+
+async def test_votes_are_shared_by_every_process(tmp_path: Path) -> None:
+    """Votes lived in the process that took the click: a second instance behind the same database kept
+    answering as before until its next card import. Now a vote (or pin) moves a learning generation that
+    every process checks with its card generation, and tallies count reps, not clicks."""
+    from datetime import UTC, datetime
+
+    from knowledge import store
+    from knowledge.demo import seed_demo
+    from knowledge.index import Tokenizer
+    from knowledge.search import KnowledgeBase
+    from storage.db import Database
+    from storage.migrate import ensure_schema
+
+    now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    url = f"sqlite+aiosqlite:///{tmp_path}/kb.db"
+    await ensure_schema(url)
+    db = Database(url)
+    taxonomy = load_taxonomy()
+    tokenizer = Tokenizer(taxonomy.dictionary_words())
+    try:
+        await seed_demo(db, now, KnowledgeBase(taxonomy, tokenizer=tokenizer))
+        one, two = (KnowledgeBase(taxonomy, tokenizer=tokenizer) for _ in range(2))
+        for kb in (one, two):
+            await kb.refresh_if_stale(db)
+        query = "客户嫌交付太慢"
+        before = two.search(query, top=5).ranked
+        target = before[1]
+        for user in ("rep01", "rep02", "rep03"):  # three reps found the second card the right one
+            async with db.session() as session:
+                logged = await store.log_query(session, user_id=user, query=query, ranked=before,
+                                               scores=[0.0] * 5, answered=True, shown_card=before[0], now=now)
+                await store.add_feedback(session, query_id=logged, card_id=target, user_id=user, vote="up", now=now)
+        builds = two.builds
+        assert await two.refresh_if_stale(db, wait=False) is False and two.builds == builds  # no index rebuild
+        assert two.search(query, top=5).ranked[0] == target  # the other process ranks with the votes
+        async with db.session() as session:  # one rep clicking 没用 ten times is one voter
+            for _ in range(10):
+                await store.add_feedback(session, query_id=logged, card_id=target, user_id="rep04", vote="down",
+                                         now=now)
+        await one.refresh_if_stale(db)
+        assert one.search(query, top=5).ranked[0] == target
+    finally:
+        await db.dispose()

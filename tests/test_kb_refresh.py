@@ -127,11 +127,51 @@ async def test_stored_tokens_are_used_at_load_and_recomputed_when_the_dictionary
         kb = KnowledgeBase(TAXONOMY, tokenizer=TOKENIZER)
         await kb.load(db)
         assert kb._index is not None and kb._index.bm25.knows("zzmarker")
-        # Same tokens stamped by another dictionary (an admin edited taxonomy.toml): re-tokenised at load.
+        # Same tokens stamped by another dictionary (an admin edited taxonomy.toml): a process starting now
+        # re-tokenises them at load.
         await _stored(db, "K001", [DICT_MARK + "0123456789abcdef", "zzmarker"] * 3)
+        kb = KnowledgeBase(TAXONOMY, tokenizer=TOKENIZER)
         await kb.load(db)
-        assert not kb._index.bm25.knows("zzmarker")
+        assert kb._index is not None and not kb._index.bm25.knows("zzmarker")
         assert kb.search("三甲设备科嫌贵").ranked[0] == "K001"
+    finally:
+        await db.dispose()
+
+
+async def test_an_import_is_not_read_back_nor_cut_again(tmp_path: Path) -> None:
+    """20,000 cards: the index build after an import used to read every row back (about a second of JSON) and,
+    when the file brought a new role or industry, re-stamp and re-save every card; a re-import of the same
+    file cut every card again. Now the importer hands its cards to the index, and unchanged cards keep tokens."""
+    db = await _db(tmp_path)
+    tokenizer = Tokenizer(TAXONOMY.dictionary_words())
+    try:
+        csv = tmp_path / "cards.csv"
+        csv.write_text("id,title,role,industry,objection,talk_track\n" + "".join(
+            f"Q{i},冷库租赁报价{i},仓储主管,冷链仓储,价格,我们的冷库按托盘计费第{i}套方案\n" for i in range(30)),
+            encoding="utf-8")
+        kb = KnowledgeBase(TAXONOMY, tokenizer=tokenizer)
+        report = await import_file(db, kb, csv, NOW)
+        assert report.inserted == 30 and kb.size == 30
+        assert tokenizer.cards_tokenised == 30  # each card cut once, none re-cut by the build (new values)
+        assert kb._index is not None and kb._index.retokenised == []
+        # The rows as stored carry a marker: a load that reads them back would index it.
+        async with db.session() as session:
+            from sqlalchemy import select
+
+            from storage.models import KnowledgeCard
+            stored = list(await session.scalars(select(KnowledgeCard).where(KnowledgeCard.id == "Q0")))
+        await _stored(db, "Q0", [*stored[0].tokens, "zzmarker"])
+        other = tmp_path / "other.csv"  # another process (same dictionary) imports a card: the generation moves
+        other.write_text("id,title,objection,talk_track\nQ99,冷库续约,价格,续约按年计费\n", encoding="utf-8")
+        await import_file(db, KnowledgeBase(TAXONOMY, tokenizer=tokenizer), other, NOW)
+        await kb.refresh_if_stale(db)
+        assert kb.size == 31 and not kb._index.bm25.knows("zzmarker")  # its own cards were not read back
+        fresh = KnowledgeBase(TAXONOMY, tokenizer=tokenizer)
+        await fresh.load(db)
+        assert fresh._index is not None and fresh._index.bm25.knows("zzmarker")  # a new process reads rows
+        cut = tokenizer.cards_tokenised
+        again = await import_file(db, kb, csv, NOW)
+        assert again.unchanged == 30 and tokenizer.cards_tokenised == cut  # the same file: nothing cut again
     finally:
         await db.dispose()
 

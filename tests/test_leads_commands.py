@@ -26,7 +26,7 @@ async def test_new_lead_draft_confirm_and_list(chat: ChatSession, transcript: Tr
     await chat.handle_line("新线索 某某医院 设备科 13800138000 预算50万")
     card = transcript.last("rep01")
     assert card["kind"] == "card" and card["title"] == "线索草稿 #1"
-    assert [b["key"] for b in card["buttons"]] == ["lead:confirm:1", "lead:drop:1"]
+    assert [b["key"] for b in card["buttons"]] == ["lead:confirm:1", "cap:edit:1", "lead:drop:1"]
     assert "电话: 13800138000（手填·张伟）" in card["text"]
     draft = await get_lead(services, 1)
     assert (draft.status, draft.source, draft.owner_id) == ("draft", "manual", None)

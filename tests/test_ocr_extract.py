@@ -315,3 +315,22 @@ def test_an_amount_written_apart_is_not_a_company(typed: str) -> None:
 def test_a_typed_label_is_not_part_of_the_company(typed: str) -> None:
     lead = extract_from_text(typed, NOW)
     assert lead.company == "临川远景科技有限公司" and lead.customer_name == "韦总"
+
+
+@pytest.mark.parametrize(("line", "wechat"), [
+    ("VX: li-994", "li-994"),
+    ("VXx: li813", "li813"),  # "vx" as OCR reads it, not a quoted speaker 「VXx：…」
+    ("微信号：hu792", "hu792"),  # shorter than WeChat's six characters, right after its label
+    ("vx：hello", None),  # a word, not an id
+])
+def test_wechat_ids_after_their_label(line: str, wechat: str | None) -> None:
+    chat = ChatText((TextRegion("title", "周敏"), TextRegion("left", "你好，我是华东医疗的周敏"),
+                     TextRegion("left", line), TextRegion("right", "好的")), True)
+    assert extract(chat, NOW).wechat_id == wechat
+
+
+def test_a_card_company_wrapped_over_two_lines_is_one_company() -> None:
+    chat = ChatText((TextRegion("title", "魏鹏凯"),
+                     TextRegion("left", "魏鹏凯\n技术负责人\n金桥农村商业银行股份\n有限公司\n手机: 194 3229 4426"),
+                     TextRegion("right", "好的")), True)
+    assert extract(chat, NOW).company == "金桥农村商业银行股份有限公司"

@@ -73,3 +73,22 @@ def test_a_photo_with_glare_still_shows_its_bubbles_one_by_one() -> None:
     assert sum(r.kind == "left" for r in found.layout.regions) >= 4
     lead = read_image(img, sample.now, SETTINGS)
     assert (lead.phone, lead.company) == (sample.truth.phone, sample.truth.company)
+
+
+@pytest.mark.parametrize("dark", [False, True])
+def test_a_dingtalk_company_line_under_the_name_is_read_whatever_its_industry(dark: bool) -> None:
+    """DingTalk shows the contact's organisation in small grey type under the name; read with the name's
+    threshold it came out too pale, and 「光明乳业」 (no industry word the rules know) was not taken as a company."""
+    import random
+    from datetime import datetime
+
+    from bot.clock import CN_TZ
+    from tests.synth import Chat, Item, _jpeg, render_chat
+
+    chat = Chat("dingtalk", "冯芳", " 外部", [Item("left", "你好，想了解一下你们的考勤系统"),
+                                           Item("left", "我手机17121005447"), Item("right", "好的，稍后联系您")],
+                subtitle="光明乳业")
+    img, _ = render_chat(chat, random.Random(1), (1080, 2340), dark)
+    lead = read_image(validate(_jpeg(img, 85), OcrSettings()), datetime(2024, 5, 6, 10, 0, tzinfo=CN_TZ),
+                      OcrSettings())
+    assert (lead.customer_name, lead.company, lead.phone) == ("冯芳", "光明乳业", "17121005447")

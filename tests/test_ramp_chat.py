@@ -49,10 +49,14 @@ async def test_a_new_rep_goes_through_the_path_and_unlocks_close(
     reading, card = transcript.to("rep01")[-2:]
     assert "先别只看首付价" in reading["text"] and "一条线停一小时" in reading["text"]  # the 价格 cards themselves
     assert card["title"] == "新人通关 · 第 1/4 关 · 阅读" and [b["text"] for b in card["buttons"]] == ["读完了"]
+    before = len(transcript.to("rep01"))
     await chat.handle_line("/click 读完了")
 
     quiz = transcript.last("rep01")
-    assert quiz["title"].startswith("新人通关 · 第 2/4 关 · 测验 · 价格异议") and "客户：" in quiz["text"]
+    assert quiz["title"].startswith("新人通关 · 第 2/4 关 · 测验 · 价格异议") and "情境：" in quiz["text"]
+    # one message per question (a new-user audit got the options as a second message before the card)
+    assert [m["kind"] for m in transcript.to("rep01")[before:]] == ["card_update", "text", "card"]
+    assert len(quiz["text"]) <= 160  # all of it fits the description a WeCom card shows
     q = await _question(services)
     # every 价格 card (same objection, other industries) before a card of another objection fills the fourth place
     assert len(q["options"]) == 4 and {"R01", "R02", "R03"} <= set(q["options"])  # type: ignore[arg-type]
@@ -70,6 +74,10 @@ async def test_a_new_rep_goes_through_the_path_and_unlocks_close(
     assert q2["serial"] == 2
     await chat.handle_line(f"选{q2['answer']}")
     assert any("通过" in t for t in transcript.texts("rep01")[-3:])
+    async with services.db.session() as s:
+        right_card = await s.get(KnowledgeCard, q2["card"])
+    assert right_card is not None and any(f"完整话术：{right_card.talk_track}" in t  # in full once answered
+                                          for t in transcript.texts("rep01")[-3:])
 
     written = transcript.last("rep01")
     assert "自述测验 · 交付异议" in written["title"] and "直接打字发给我" in written["text"]
@@ -120,8 +128,30 @@ async def test_a_pool_lead_is_not_handed_to_a_rep_on_the_ramp(
     await chat.handle_line(f"改派 {pool} 张伟")
     said = transcript.last("manager01")["text"]
     assert "张伟还在新人通关中" in said and "接收线索池的线索" in said
+    assert "没人负责或已冻结" in said and "仍可直接改派给张伟" in said  # the pool right is not every 改派
     await chat.handle_line(f"改派 {pool}")  # the engine's suggestions leave the rep out
     assert "张伟" not in transcript.last("manager01")["text"]
+    async with services.db.session() as s:
+        assert (await s.get(Lead, pool)).owner_id is None  # type: ignore[union-attr]
+
+
+async def test_a_manager_may_still_hand_a_rep_on_the_ramp_a_colleagues_lead(
+    services: Services, chat: ChatSession, transcript: Transcript
+) -> None:
+    """The pool right (receiving leads nobody owns) and a manager's 改派 of a lead a colleague owns are two things:
+    the second is allowed, and the manager is told how they differ."""
+    await seed_cards(services)
+    await _enrol(services)
+    owned = await seed_lead(services, "rep02", assigned_at=cn(20, 10), customer_name="丁")
+    await chat.handle_line("/as manager01")
+    await chat.handle_line(f"改派 {owned} 张伟")
+    said = transcript.last("manager01")["text"]
+    assert f"线索 #{owned}" in said and "已改派给 张伟" in said
+    assert "张伟还在新人通关中（已完成 0/4）：主管直接改派不受限制" in said and "线索池的线索" in said
+    async with services.db.session() as s:
+        assert (await s.get(Lead, owned)).owner_id == "rep01"  # type: ignore[union-attr]
+    await chat.handle_line(f"改派 {owned} 李娜")  # a rep not on the ramp: no word about it
+    assert "新人通关" not in transcript.last("manager01")["text"]
 
 
 async def test_imported_pool_leads_skip_a_rep_on_the_ramp(services: Services) -> None:

@@ -43,7 +43,7 @@ def test_admin_edits_the_path_enrols_a_rep_and_the_manager_confirms(site: Site, 
     assert "0/2" in page.inner_text("#ramp-progress tr[data-user=rep03]")
 
     quiz = site.say("rep03", "通关")
-    assert quiz["title"].startswith("新人通关 · 第 1/2 关") and "客户：" in quiz["text"]
+    assert quiz["title"].startswith("新人通关 · 第 1/2 关") and "情境：" in quiz["text"]
     site.say("rep03", str(_answer(site, "rep03")))
     site.say("rep03", "/click 请主管确认")
     assert site.transcript.last("manager01")["title"] == "跟岗确认 · 刘洋"

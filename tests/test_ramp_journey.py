@@ -60,12 +60,12 @@ async def test_new_rep_path_unlock_through_the_console_and_wecom(
 
             await h.text("rep06", "通关")
             quiz = _last_card(h, "rep06", "新人通关 · 第 1/2 关")
-            assert len(quiz.buttons) == 4 and "客户：" in quiz.text
+            assert len(quiz.buttons) == 4 and "情境：" in quiz.text
             q = await _question(h)
-            whole = next(c.talk_track for c in ramp_cards() if c.id == q["card"])
-            assert any(whole in said for said in h.said_to("rep06"))  # in full, not cut at the card's 160 chars
             right = next(k for k in quiz.buttons if k.endswith(f":{q['answer']}"))
             assert await h.click("rep06", quiz, right) == f"已作答：第 {q['answer']} 条"
+            whole = next(c.talk_track for c in ramp_cards() if c.id == q["card"])
+            assert any(whole in said for said in h.said_to("rep06"))  # in full once answered
 
             shadow = _last_card(h, "rep06", "新人通关 · 第 2/2 关")
             assert await h.click("rep06", shadow, next(iter(shadow.buttons))) == "已请主管确认"

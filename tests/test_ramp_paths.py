@@ -70,9 +70,33 @@ def test_questions_come_from_the_cards_present() -> None:
     assert q is not None and q.card_id == "X1" and "「售后没保障」" in q.line  # today's card, in its own words
     assert q.options[q.answer - 1] == "X1" and len(q.options) == 4  # filled from other objections
     r01 = next(c for c in cards if c.id == "R01")
-    line = maker.customer_line(r01, random.Random(0))
-    assert line.startswith("医院的设备科说：")  # the card's own words for its industry and role
+    assert maker.customer_line(r01, random.Random(0)) == "设备科嫌贵"  # the situation its title opens with
     assert maker.question(TaskSpec("quiz", objection="不存在"), random.Random(0)) is None
+
+
+@pytest.mark.parametrize(("card", "line"), [
+    # 「situation：answer」: the situation, a sentence of its own
+    ({"title": "车队老板问多久回本：按油耗算账", "role": "决策层", "industry": "物流", "objection": "效果"},
+     "车队老板问多久回本"),
+    # the situation names neither industry nor role: they come first, in the vocabulary's words
+    ({"title": "年底额度用光了：先签框架协议", "role": "财务", "industry": "医疗", "objection": "预算"},
+     "医院的财务总监：年底额度用光了"),
+    # the role is said, the industry is not
+    ({"title": "财务处嫌首付高：分三期付", "role": "财务", "industry": "教育", "objection": "价格"},
+     "学校：财务处嫌首付高"),
+    # the customer's words
+    ({"title": "药店店长说系统太难学", "role": "使用部门", "industry": "零售", "objection": "效果"},
+     "店长说：「系统太难学」"),
+    # a bare topic: who and the concern, never one keyword alone
+    ({"title": "分期方案", "role": "财务", "industry": "医疗", "objection": "预算"},
+     "医院的财务总监提出预算方面的顾虑"),
+])
+def test_the_question_is_a_sentence_even_when_the_title_is_no_customer_line(card: dict[str, str], line: str) -> None:
+    """A new-user audit saw 「医院的采购说：「价格」」: a card's title that is not the customer's words gave the
+    quiz one keyword. The question is the title's situation, or who and what worries them."""
+    made = parse_card({"id": "Q1", "talk_track": "先把账算清楚再谈价格。", **card})
+    got = QuizMaker([made], load_taxonomy()).customer_line(made, random.Random(0))
+    assert line in got and len(got) >= 6, got
 
 
 async def test_replacing_the_path_keeps_what_a_rep_finished(services: Services) -> None:
@@ -193,3 +217,57 @@ def test_an_option_shows_a_templates_blank_not_its_placeholder() -> None:
     card = parse_card({"id": "T1", "title": "交期紧", "objection": "交付",
                        "talk_track": "签约后 {天数} 天内发货，延期按日赔付。"})
     assert option_text(card) == "签约后 ×× 天内发货，延期按日赔付。"
+
+
+async def test_path_set_keeps_progress_on_tasks_still_there_and_says_what_was_reset(
+    services: Services, tmp_path: Path, capsys: object
+) -> None:
+    """A new-user audit: `ramp path set` dropped a rep's half-answered quiz and a shadowing task waiting for the
+    manager without a word. Progress on a task the new path has too is kept; what is lost is printed."""
+    await seed_cards(services)
+    cfg = services.settings.ramp
+    async with services.db.session() as s:
+        await service.set_path(s, parse_path("阅读 异议=价格\n测验 异议=价格 题数=2\n跟岗 旁听一次电话\n"
+                                             "测验 异议=竞品 题数=2"), cn(20, 9), "admin01")
+        for rep in ("rep01", "rep02"):
+            await service.enroll(s, rep, cfg, cn(20, 9), "admin01")
+        found = await service.progress(s, "rep01", cfg)
+        assert found is not None
+        read, quiz, shadow, rivals = found.tasks
+        await service.finish_task(s, await service.mark(s, "rep01", read.id, cn(20, 10)), cn(20, 10), cfg)
+        half = await service.mark(s, "rep01", quiz.id, cn(20, 10))
+        half.correct, half.asked = 1, 2
+        waiting = await service.mark(s, "rep01", shadow.id, cn(20, 10))
+        waiting.status = "waiting"
+        gone = await service.mark(s, "rep01", rivals.id, cn(20, 10))
+        gone.correct, gone.asked = 1, 1
+    new = tmp_path / "第二版.txt"  # the reading task and the 竞品 quiz go, a 交付 quiz comes
+    new.write_text("测验 异议=价格 题数=2\n跟岗 旁听一次电话\n测验 异议=交付\n", encoding="utf-8")
+    assert await asyncio.to_thread(run_cli, services.settings.database.url, "ramp", "path", "set", str(new)) == 0
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert "2 rep(s) on the ramp moved to it, 2 task progress kept" in out
+    assert "reset: 张伟：已完成的「阅读 · 价格异议话术」不在新路径里" in out
+    assert "reset: 张伟：「测验 · 竞品异议（答对 2 题）」已答对 1 题，新路径里没有这一关" in out
+    assert "李娜" not in out  # nothing of hers was lost
+    async with services.db.session() as s:
+        after = await service.progress(s, "rep01", cfg)
+    assert after is not None
+    assert [(t.title, t.status, t.correct) for t in after.tasks] == [
+        ("测验 · 价格异议（答对 2 题）", "open", 1), ("跟岗 · 旁听一次电话", "waiting", 0),
+        ("测验 · 交付异议（答对 2 题）", "todo", 0)]
+
+
+async def test_a_new_path_already_done_completes_the_rep(services: Services) -> None:
+    await seed_cards(services)
+    cfg = services.settings.ramp
+    async with services.db.session() as s:
+        await service.set_path(s, parse_path("阅读 异议=价格\n跟岗 旁听一次电话"), cn(20, 9), "admin01")
+        await service.enroll(s, "rep01", cfg, cn(20, 9), "admin01")
+        found = await service.progress(s, "rep01", cfg)
+        assert found is not None
+        await service.finish_task(s, await service.mark(s, "rep01", found.tasks[0].id, cn(20, 10)), cn(20, 10), cfg)
+        change = await service.set_path(s, parse_path("阅读 异议=价格"), cn(21, 9), "admin01", cfg=cfg)
+    assert change.completed == ("张伟",) and change.reset == ()
+    assert "张伟 的新路径已全部完成，已通关" in change.summary_cn()
+    async with services.db.session() as s:
+        assert await service.locked(s, "rep01", "close", cfg) is None  # the right is open

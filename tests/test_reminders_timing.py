@@ -76,12 +76,13 @@ async def test_overnight_pile_up_arrives_merged_at_nine(chat: ChatSession, servi
         await schedule_follow_up(session, lead, cn(2026, 11, 23, 20), clock.now(), services.settings.reminders)
     await at(chat, clock, cn(2026, 11, 23, 17, 0))  # none due yet
     await at(chat, clock, cn(2026, 11, 23, 17, 40))  # the three first-contact warnings (due 17:30)
-    await at(chat, clock, cn(2026, 11, 23, 17, 45))  # a 20:00 call is reminded before the day ends
-    evening = said(transcript, "rep01")
-    assert len(evening) == 2 and "3 条" in evening[0]["title"]
-    assert "回访" in evening[1]["title"] and "11-23 20:00" in evening[1]["text"]
+    await at(chat, clock, cn(2026, 11, 23, 17, 45))
+    assert len(said(transcript, "rep01")) == 1 and "3 条" in said(transcript, "rep01")[0]["title"]
     clock.set(cn(2026, 11, 23, 18, 0))
     await chat.settle()
+    await at(chat, clock, cn(2026, 11, 23, 19, 45))  # a call agreed for 20:00 is reminded at 19:45, after hours
+    evening = said(transcript, "rep01")
+    assert len(evening) == 2 and "回访" in evening[1]["title"] and "11-23 20:00" in evening[1]["text"]
     await at(chat, clock, cn(2026, 11, 23, 22, 0))
     await at(chat, clock, cn(2026, 11, 24, 8, 59))
     assert said(transcript, "rep01") == evening
@@ -98,13 +99,17 @@ async def test_overnight_pile_up_arrives_merged_at_nine(chat: ChatSession, servi
     assert len(said(transcript, "rep01")) == 3  # merged once, never again
 
 
-async def test_early_morning_follow_up_is_reminded_the_working_day_before(
+async def test_early_morning_follow_up_is_reminded_15_minutes_before_whatever_the_hour(
         chat: ChatSession, services: Services, transcript: Transcript, clock: ManualClock) -> None:
+    """design.md: an agreed follow-up time is reminded 15 minutes before it; only SLA timers count working hours
+    (issue 15: a call agreed for the evening was reminded the next morning, or the Friday before)."""
     clock.set(cn(2026, 11, 27, 11))  # Friday; the customer wants a call Monday 08:30
     lead_id = await make_lead(services, first_contact_at=clock.now(), next_follow_up_at=cn(2026, 11, 30, 8, 30))
     follow = [t for t in await timers(services, lead_id) if t.rule == "follow_up"]
-    assert follow[0].due_at == cn(2026, 11, 27, 17, 45)
+    assert follow[0].due_at == cn(2026, 11, 30, 8, 15)
     await at(chat, clock, cn(2026, 11, 27, 17, 46))
+    assert not any("11-30 08:30" in m["text"] for m in said(transcript, "rep01"))
+    await at(chat, clock, cn(2026, 11, 30, 8, 15))  # before the working day starts at 09:00
     assert "11-30 08:30" in said(transcript, "rep01")[-1]["text"]
     clock.set(cn(2026, 11, 30, 10))
     lead_id = await make_lead(services, first_contact_at=clock.now(), next_follow_up_at=cn(2026, 11, 30, 15))

@@ -38,7 +38,7 @@ async def test_readme_tour(settings: Settings, transcript: Transcript, monkeypat
     manager = transcript.texts("manager01")
     assert any("李娜 已开始新人通关（共 12 关" in t for t in manager)
     ramp = transcript.texts("rep02")
-    assert any(t.startswith("新人通关 · 第 2/12 关 · 测验") and "客户：" in t for t in ramp)  # read, then a quiz
+    assert any(t.startswith("新人通关 · 第 2/12 关 · 测验") and "情境：" in t for t in ramp)  # read, then a quiz
     assert any("答对了" in t or "合适的是第" in t for t in ramp)
     assert any("抄送" in t for t in manager)
     frozen = next(m for m in transcript.to("manager01") if m["kind"] == "card" and "冻结" in m["title"])

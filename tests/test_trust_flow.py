@@ -191,11 +191,13 @@ async def test_daily_anchor_to_admins(chat: ChatSession, transcript: Transcript,
 
 async def test_budget_edits_in_every_spelling_are_one_amount(chat: ChatSession, transcript: Transcript,
                                                              services: Services) -> None:
-    """「预算 5千万」 / 「5e7」 / 「50000000」 on an open lead: stored as 50,000,000 and flagged 🔴 each time the
-    value is entered; 「50万」 (near) resolves the flag."""
+    """「预算 5千万」 / 「5e7」 / 「50000000」 on an open lead: one amount, 50,000,000, asked about by the budget rule
+    before it is kept, then stored and flagged 🔴 once confirmed; 「50万」 (near) resolves the flag."""
     await seed_lead(services, "rep01", customer_name="吕航", phone="13700007777", assigned_at=cn(23, 9))
     for spelling in ("5千万", "5e7", "50000000"):
         await chat.handle_line(f"线索 1 预算 {spelling}")
+        assert "5000 万元 超出常见范围" in transcript.last("rep01")["title"], spelling
+        await chat.handle_line("确认")
         assert (await get_lead(services, 1)).budget_cny == 50_000_000, spelling
         assert "🔴" in transcript.last("rep01")["text"] or spelling != "5千万"
     assert [f.status for f in await _flags(services, 1, rule="budget_outlier")] == ["open"]

@@ -47,7 +47,9 @@ def last_text(transcript: Transcript, user: str = "rep01") -> str:
 
 
 async def test_a_spoken_note_names_its_lead_is_mined_and_sets_the_next_call(
-        services: Services, chat: ChatSession, transcript: Transcript) -> None:
+        services: Services, chat: ChatSession, transcript: Transcript, clock: ManualClock) -> None:
+    """Journey in the console: a voice note with DingTalk-style recognition text → 跟进 with its time → the
+    reminder arrives at that time."""
     lead_id = await seed_lead(services, "rep01", customer_name="周建国", company="远航物流")
     await chat.handle_line(f"/voice 线索{lead_id}刚拜访完，对方嫌价格太贵，现在在用销售易，老板拍板，"
                            "约了明天下午3点再电话")
@@ -60,6 +62,9 @@ async def test_a_spoken_note_names_its_lead_is_mined_and_sets_the_next_call(
     assert "销售易" in act.detail["insights"]["competitors"]
     lead = await get_lead(services, lead_id)
     assert lead.next_follow_up_at == cn(24, 15)
+    clock.set(cn(24, 14, 46))  # inside the reminder's lead time (15 minutes before)
+    await chat.settle()
+    assert any("约定回访提醒" in t and "15:00" in t and "周建国" in t for t in transcript.texts("rep01"))
 
 
 async def test_an_unnamed_note_goes_to_the_lead_just_shown(services: Services, chat: ChatSession,
@@ -236,3 +241,60 @@ async def test_bad_notes_get_one_clear_reply_a_log_line_and_no_row(
     assert lead.next_follow_up_at is None and lead.last_activity_at is None
     if case in ("silent", "corrupt", "truncated", "ten_minutes"):
         assert fake_asr.audio == []  # refused before the endpoint is asked
+
+
+async def test_a_note_naming_the_customers_company_goes_to_that_lead(
+        services: Services, chat: ChatSession, transcript: Transcript) -> None:
+    """Reps speak of the company more than of the person: 「青禾物流」 finds the lead at 青禾物流科技有限公司."""
+    await seed_lead(services, "rep01", customer_name="钱小丽", company="白鹭教育集团")
+    target = await seed_lead(services, "rep01", customer_name="杜海峰", company="青禾物流科技有限公司")
+    await chat.handle_line("/voice 刚从青禾物流出来，他们采购说预算要下周二才能批")
+    reply = last_text(transcript)
+    assert f"线索 #{target}" in reply and voice.WHICH not in reply
+    (act,) = await contacts(services)
+    assert act.lead_id == target and "预算要下周二" in act.summary
+
+
+async def test_a_company_with_two_open_leads_is_asked_about_not_guessed(
+        services: Services, chat: ChatSession, transcript: Transcript) -> None:
+    first = await seed_lead(services, "rep01", customer_name="杜海峰", company="青禾物流科技有限公司")
+    second = await seed_lead(services, "rep01", customer_name="田甜", company="青禾物流")
+    await seed_lead(services, "rep01", customer_name="钱小丽", company="白鹭教育集团")
+    await chat.handle_line("/voice 青禾物流那边说合同要法务再看一遍")
+    card = transcript.last("rep01")
+    assert card["title"] == voice.WHICH
+    assert sorted(b["text"] for b in card["buttons"]) == sorted([f"#{first} 杜海峰", f"#{second} 田甜"])
+    assert await contacts(services) == []
+
+
+async def test_a_short_word_of_a_company_name_is_no_match(services: Services, chat: ChatSession,
+                                                          transcript: Transcript) -> None:
+    """Near case: 「物流」 alone, or a city, names no company."""
+    await seed_lead(services, "rep01", customer_name="杜海峰", company="青禾物流科技有限公司")
+    await seed_lead(services, "rep01", customer_name="钱小丽", company="白鹭教育集团")
+    await chat.handle_line("/voice 今天跑了两家物流公司，都说要等年后")
+    assert transcript.last("rep01")["title"] == voice.WHICH
+    assert await contacts(services) == []
+
+
+async def test_a_note_naming_a_locked_customer_says_it_is_locked_and_writes_nothing(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The account under a 续约预警 lock is a won lead (not an open one): naming its customer or its company in a
+    voice note says the lock and how to lift it, in the one reply that also shows the words."""
+    from handlers.renewals.importer import import_files
+    from tests.renewals_helpers import seed_customers, write_files
+
+    ids = await seed_customers(services)
+    await import_files(services.db, services.settings, list(write_files(tmp_path)), cn(23, 10))
+    await services.outbox.drain()  # the warning cards
+    for said in ("李明今天说续约要等预算", "东方制造那边说续约要等预算"):
+        before = len(transcript.to("rep01"))
+        with caplog.at_level(logging.INFO, logger="handlers.voice"):
+            await chat.handle_line(f"/voice {said}")
+        replies = transcript.to("rep01")[before:]
+        assert len(replies) == 1, replies
+        text = f"{replies[0]['title']}\n{replies[0]['text']}"
+        assert "🔒" in text and said in text and f"证据 {ids['li']}" in text
+        assert any("locked" in r.getMessage() for r in caplog.records)
+    assert await contacts(services) == []

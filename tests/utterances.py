@@ -222,6 +222,6 @@ ROWS: list[Row] = [
     (M, "接手十二号", "takeover", {"lead_id": 12}),
     (M, "延期八号两天", "extend", {"lead_id": 8, "span": "2天"}),
     (R, "提醒我明天十点给七号客户打电话", "reminder", {"when": "明天十点", "task": "给客户打电话", "lead_id": 7}),
-    (R, "今天要跟进哪些客户", "my_leads", {}),
+    (R, "今天要跟进哪些客户", "today", {}),
     (R, "公司的团建谁来组织", "knowledge", {"query": "公司的团建谁来组织"}),
 ]

@@ -83,7 +83,7 @@ async def _replace(args: argparse.Namespace, settings: Settings, text: str | Non
             try:
                 specs = service.parse(text, settings) if text is not None else (
                     await service.default_specs(session, settings.ramp))
-                path = await service.set_path(session, specs, now, "cli", name)
+                change = await service.set_path(session, specs, now, "cli", name, settings.ramp)
             except (PathError, service.RampError) as exc:
                 print(f"salesbot: {exc}", file=sys.stderr)
                 return 1
@@ -91,7 +91,12 @@ async def _replace(args: argparse.Namespace, settings: Settings, text: str | Non
             warnings = await service.empty_tasks(session, specs, settings.ramp)
     finally:
         await db.dispose()
-    print(f"ramp path {path.id} set: {n} task(s)")
+    print(f"ramp path {change.path.id} set: {n} task(s); {change.moved} rep(s) on the ramp moved to it, "
+          f"{change.kept} task progress kept")
+    for line in change.reset:
+        print(f"reset: {line}")
+    for who in change.completed:
+        print(f"completed: {who} (every task of the new path is done)")
     for line in warnings:
         print(f"warning: {line}")
     return 0

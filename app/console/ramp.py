@@ -96,14 +96,14 @@ async def ramp_path_set(request: web.Request) -> web.Response:
                 name = name or service.DEFAULT_NAME
             else:
                 specs = service.parse(text, services.settings)
-            path = await service.set_path(session, specs, now, user.id, name)
-            add_audit(session, user.id, "ramp.path.console", str(path.id), now, tasks=len(specs),
+            change = await service.set_path(session, specs, now, user.id, name, services.settings.ramp)
+            add_audit(session, user.id, "ramp.path.console", str(change.path.id), now, tasks=len(specs),
                       **audit_detail(request))
     except (PathError, service.RampError) as exc:
         log.warning("console: %s ramp path refused: %s", user.id, exc)
         raise web.HTTPSeeOther("/admin/ramp?kind=error&done=" + quote(f"没有保存：{exc}") + "&text="
                                + quote(text)) from None
-    raise _back(f"已保存通关路径（{len(specs)} 关），正在通关的同事已换到新路径，已完成的相同任务保留。")
+    raise _back(change.summary_cn())
 
 
 def routes() -> list[web.RouteDef]:

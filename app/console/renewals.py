@@ -1,11 +1,17 @@
-"""续约: the renewal warnings of the manager's team (an admin: all) with their figures, lift a lock, and the
-contracts ending soon. Lifting runs the 解除锁定 button of the chat card as the signed-in user
-(app.console.webctx), so the rules, the message to the rep and the activity row are the chat's."""
+"""续约: the renewal warnings of the manager's team (an admin: all) with their figures, lift a lock, the
+contracts ending soon, and (admins) the contracts and payments import. Lifting runs the 解除锁定 button of the
+chat card as the signed-in user (app.console.webctx), so the rules, the message to the rep and the activity row
+are the chat's; an uploaded file goes through the same import and scan as `salesbot contracts import` and a file
+sent in chat."""
 
 from __future__ import annotations
 
+import logging
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import web
 from sqlalchemy import or_, select
@@ -16,12 +22,17 @@ from app.console.webctx import run_as
 from bot.actions import RenewalLift
 from bot.context import UserInfo
 from handlers.renewals.accounts import health_of
+from handlers.renewals.importer import import_files
 from handlers.renewals.scan import today_of
 from storage.activity import add_audit
 from storage.leads import user_names
 from storage.models import Contract, Lead, RenewalWarning, User
 
+log = logging.getLogger(__name__)
+
 MANAGERS = ("manager", "admin")
+IMPORT_MAX_BYTES = 10 * 1024 * 1024
+IMPORT_SUFFIXES = (".csv", ".xlsx")
 STATUS_CN = {"new": "待处理", "open": "待处理", "contacted": "已联系，待证明", "proof": "已提交续签证明",
              "lifted": "主管已解除锁定"}
 SHOWN = 200
@@ -78,6 +89,42 @@ async def renewals_action(request: web.Request) -> web.Response:
     return await renewals_page(request, replies or ["已完成。"], ok=ok)
 
 
+@allow("admin")
+async def renewals_import(request: web.Request) -> web.Response:
+    """导入合同/回款: one CSV or XLSX file (recognised by its headers), then the renewal scan; the report in the
+    page, the warnings out to the owners and managers."""
+    services, user = services_of(request), user_of(request)
+    if (request.content_length or 0) > IMPORT_MAX_BYTES + 64 * 1024:
+        log.warning("console: %s contracts import refused: %s bytes", user.id, request.content_length)
+        return await renewals_page(request, ["文件不能超过 10 MB，没有导入。"], ok=False)
+    reader = await request.multipart()
+    part = await reader.next()
+    name = Path(unquote(str(getattr(part, "filename", "") or ""))).name  # some clients percent-encode it
+    if part is None or getattr(part, "name", "") != "file" or Path(name).suffix.lower() not in IMPORT_SUFFIXES:
+        log.warning("console: %s contracts import refused: not a CSV/XLSX file (%r)", user.id, name)
+        return await renewals_page(request, ["请选择 CSV 或 XLSX 文件（合同台账或回款记录）。"], ok=False)
+    data = b""
+    while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
+        data += chunk
+        if len(data) > IMPORT_MAX_BYTES:
+            log.warning("console: %s contracts import refused: over %d bytes", user.id, IMPORT_MAX_BYTES)
+            return await renewals_page(request, ["文件不能超过 10 MB，没有导入。"], ok=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        reports, warnings = await import_files(services.db, services.settings, [path], services.clock.now(),
+                                               [name])
+    lines = reports[0].lines()
+    if warnings:
+        lines.append(f"⚠️ 续约预警：新发出 {warnings} 条，已通知负责人和主管。")
+        services.wake_outbox()
+    async with services.db.session() as session:
+        add_audit(session, user.id, "console.contracts.import", name[:64], services.clock.now(),
+                  kind=reports[0].kind, rows=reports[0].rows, warnings=warnings, **audit_detail(request))
+    return await renewals_page(request, lines, ok=reports[0].kind is not None)
+
+
 def routes() -> list[web.RouteDef]:
     return [web.get("/renewals", renewals_page, name="renewals"),
+            web.post("/renewals/import", renewals_import, name="renewals_import"),
             web.post("/renewals/{warning_id}", renewals_action, name="renewals_action")]

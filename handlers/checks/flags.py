@@ -125,6 +125,13 @@ async def _budget_history(session: AsyncSession, lead: Lead, owner: str | None) 
     return tuple(b for b in (await session.execute(stmt)).scalars() if b)
 
 
+async def budget_check(session: AsyncSession, lead: Lead, budget: int, cfg: ChecksSettings) -> Finding | None:
+    """The budget rule on a value about to be stored on `lead` (the front door asks about it before keeping it;
+    the flag on the stored value is the same rule, so the two never disagree)."""
+    history = await _budget_history(session, lead, lead.owner_id or lead.created_by)
+    return rules.budget_outlier(budget, lead.industry, history, cfg)
+
+
 def company_prefix(company: str) -> str:
     """The start every short/full spelling of one company shares (storage.leads.same_company): ≤ 4 characters
     of its name without legal and trade suffixes."""

@@ -24,6 +24,7 @@ from bot.actions import ViewLead
 from bot.config import RampSettings, RemindersSettings
 from bot.context import UserInfo
 from bot.messages import Button, Card, Field, Outbound
+from bot.phrases import UNNAMED_CUSTOMER
 from bot.usertext import user_text
 from handlers.ramp.service import locked_ids
 from reminders import lifecycle
@@ -328,7 +329,7 @@ async def import_leads(session: AsyncSession, rows: Sequence[tuple[int, dict[str
             results.append(RowResult(line, "pool", out.reason, lead.id))
             continue
         results.append(RowResult(line, "assigned", f"→ {out.owner_name}: {out.reason}", lead.id, out.owner_id))
-        who = f"{user_text(lead.customer_name or '未知客户')} · {user_text(lead.company or '未知公司')}"
+        who = f"{user_text(lead.customer_name or UNNAMED_CUSTOMER)} · {user_text(lead.company or '未知公司')}"
         notices.append(Outbound(out.owner_id, Card(
             title=f"新分配线索 #{lead.id}", description=who,
             fields=(Field("分配原因", user_text(out.reason)),),

@@ -50,6 +50,7 @@ from handlers.leads.evidence import EvidenceStore
 from handlers.leads.insights import InsightMiner, Insights, build_miner
 from handlers.leads.permissions import command_arg, lead_for, lead_gate, list_leads, parse_id, ramp_refused
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
+from handlers.ramp import service as ramp
 from handlers.when import first_future, replaced, say_when, workdays
 from ocr.extract import LeadFields, extract_from_text
 from ocr.pipeline import catalog_for
@@ -440,8 +441,14 @@ async def reassign(ctx: Context, lead: Lead, rep: User, reason: str) -> bool:
     if lead.owner_id is None and await ramp_refused(ctx, "pool", rep.id):
         return False
     session, now = await ctx.db(), ctx.now()
+    on_ramp = await ramp.locked(session, rep.id, "pool", ctx.settings.ramp)  # said: the pool right is not 改派
     previous = await change_owner(session, lead, rep.id, ctx.user.id, now, ctx.settings.reminders, reason=reason)
-    ctx.reply(Text(f"✅ 线索 #{lead.id} 已改派给 {user_text(rep.name)}（{user_text(reason)}）"))
+    before = (await user_names(session, [previous])).get(previous, "") if previous else ""
+    line = P.REASSIGNED.format(id=lead.id, who=view.lead_name(lead), rep=user_text(rep.name), reason=user_text(reason))
+    line += P.WAS_OWNED.format(who=user_text(before)) if before else ""
+    if on_ramp is not None and rep.id != ctx.user.id:  # the pool right is not every 改派: say so
+        line += f"\n{ramp.pool_note(on_ramp)}"
+    ctx.reply(view.handover_card(P.REASSIGNED_TITLE, line, lead.id, rep.id, previous, now))
     if rep.id != ctx.user.id:
         by = user_text(ctx.user.name)
         ctx.send(rep.id, Card(title=f"新分配线索 #{lead.id}", description=f"{by} 分配给你：{user_text(reason)}",
@@ -464,12 +471,30 @@ async def reassign_cmd(ctx: Context, msg: Inbound) -> None:
         name, why = split_person(who, tuple((p.id, p.name) for p in people))  # 「张伟 客户在他片区」
         rep = await _find_rep(session, name or who, ctx.user)
         if rep is None:
-            ctx.reply(Text(P.NOT_IN_TEAM.format(who=name or who)))
+            await _ask_who(ctx, session, lead, name or who)
             return
         if not await _reassign_frozen(ctx, lead, rep.id):
             await reassign(ctx, lead, rep, why or f"主管 {ctx.user.name} 改派")
         return
     await _suggest(ctx, lead)
+
+
+_CALLED = re.compile(r"^(?:小|老|阿)|(?:哥|姐|总|工|老师)$")
+
+
+async def _ask_who(ctx: Context, session: AsyncSession, lead: Lead, who: str) -> None:
+    """「改派 3 小李」: no one of that name; colleagues it may mean (a surname, part of a name) are offered as
+    buttons — a guess is asked, never acted on — else the name is said to be unknown."""
+    core = _CALLED.sub("", who.strip().lstrip("@")) or who
+    rows = (await session.execute(select(User).where(User.active.is_(True), User.role == "rep")
+                                  .order_by(User.id))).scalars()
+    near = [u for u in rows if (ctx.user.is_admin or u.manager_id == ctx.user.id) and u.name
+            and (u.name.startswith(core) if len(core) == 1 else core in u.name)][:5]
+    if not near:
+        ctx.reply(Text(P.NOT_IN_TEAM.format(who=user_text(who))))
+        return
+    ctx.reply(Card(title=P.WHICH_REP.format(who=user_text(who), id=lead.id),
+                   buttons=tuple(Button(ReassignTo(lead.id, u.id).pack(), user_text(u.name)) for u in near)))
 
 
 async def _reassign_frozen(ctx: Context, lead: Lead, rep_id: str) -> bool:

@@ -11,14 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.actions import (
     ApproveEvidence,
     AwaitEvidence,
+    Big,
     ConfirmDraft,
     DropDraft,
+    EditDraft,
     FollowUpHint,
     LostHint,
     MarkWon,
     NextStage,
     ReassignPicker,
     RejectEvidence,
+    UndoHandover,
     ViewLead,
 )
 from bot.clock import fmt_cn
@@ -187,9 +190,35 @@ def draft_card(lead: Lead, names: Mapping[str, str], duplicates: Sequence[Lead],
         else:
             notes.append(f"⚠️ 同一客户已有同事在跟进（线索 #{dup.id}）")
     return Card(title=f"线索草稿 #{lead.id}", description="请核对后确认：", fields=tuple(fields),
-                buttons=(Button(ConfirmDraft(lead.id).pack(), "确认", "primary"),
-                         Button(DropDraft(lead.id).pack(), "放弃")),
-                note="；".join(notes), card_id=f"draft-{lead.id}")
+                buttons=draft_buttons(lead.id), note="；".join(notes), card_id=f"draft-{lead.id}")
+
+
+def draft_buttons(lead_id: int) -> tuple[Button, ...]:
+    """A draft's buttons, the same wherever the card is shown (typed, screenshot, after an edit), so a bare
+    「2」 means the same button each time (a screenshot of a customer already known asks 合并 · 仍然新建 · 放弃)."""
+    return (Button(ConfirmDraft(lead_id).pack(), "确认", "primary"), Button(EditDraft(lead_id).pack(), "修改"),
+            Button(DropDraft(lead_id).pack(), "放弃"))
+
+
+def lead_name(lead: Lead) -> str:
+    """「邹海 · 松涛仓储」: the customer (or the one wording for a missing name) and the company when known."""
+    who = user_text(lead.customer_name or UNNAMED_CUSTOMER)
+    return f"{who} · {user_text(lead.company)}" if lead.company else who
+
+
+UNDO_MINUTES = 10  # how long a typed 接手 / 改派 can be taken back with its 撤销 button
+
+
+def undo_button(lead_id: int, new_owner: str, previous: str, now: datetime) -> Button:
+    """撤销 under a typed 接手 / 改派 that acted at once: the lead back to `previous` (front.py `undo_handover`)."""
+    return Button(UndoHandover(lead_id, Big(int(now.timestamp())), new_owner, previous).pack(), "撤销")
+
+
+def handover_card(title: str, line: str, lead_id: int, new_owner: str, previous: str | None, now: datetime) -> Card:
+    """What a typed 接手 / 改派 did, said in full, with 撤销 when the lead had an owner to go back to."""
+    buttons = (undo_button(lead_id, new_owner, previous, now),) if previous and previous != new_owner else ()
+    return Card(title=title, description=line, buttons=buttons,
+                note=f"点「撤销」可在 {UNDO_MINUTES} 分钟内撤回。" if buttons else "")
 
 
 def evidence_card(lead: Lead, ev: Evidence, rep_name: str) -> Card:

@@ -35,6 +35,8 @@ NOT_ENROLLED = "你不在新人通关名单里，不用通关 👍 新同事的�
 ALREADY_ANSWERED = "这道题已经答过了，发「通关」继续。"
 MOVED = "通关路径已更新，这一关不在新路径里了。发「通关」看当前的任务。"
 NO_TEAM = "团队里还没有在新人通关的同事。可在后台「新人通关」页为新同事开启。"
+SCENE = "情境："
+PICK = "哪种应对最合适？点按钮或回复数字。"
 
 
 class QuizCache:
@@ -150,18 +152,15 @@ async def ask(ctx: Context, found: Progress, task: TaskView, maker: QuizMaker) -
     row.updated_at = now
     title = f"{_header(found, task)} · {task.title}"
     note = f"本关已答对 {row.correct}/{task.need} · 进度 {found.done}/{found.total}"
-    if q.options:
-        # the talk tracks in full as a message of their own: a WeCom card shows 160 characters of description
-        options = "\n\n".join(f"**{i}.** {user_text(maker.by_id[c].talk_track)}" for i, c in enumerate(q.options, 1))
-        ctx.reply(Markdown(title=f"客户：{user_text(q.line)}", text=f"哪条话术最合适？\n\n{options}"))
-        ctx.reply(Card(title=title, description=f"客户：{user_text(q.line)}\n哪条话术最合适？点按钮或回复数字。\n"
+    if q.options:  # one message: the options are short enough for a WeCom card (quiz.option_text)
+        ctx.reply(Card(title=title, description=f"{SCENE}{user_text(q.line)}\n{PICK}\n"
                        + "\n".join(f"{i}. {user_text(option_text(maker.by_id[c]))}"
                                    for i, c in enumerate(q.options, 1)),
                        buttons=tuple(Button(RampAnswer(task.id, row.asked, i).pack(), f"选{i}")
                                      for i in range(1, len(q.options) + 1)),
                        note=note))
         return
-    ctx.reply(Card(title=title, description=f"客户：{user_text(q.line)}\n请用你自己的话回复客户：直接打字发给我"
+    ctx.reply(Card(title=title, description=f"{SCENE}{user_text(q.line)}\n请用你自己的话回复客户：直接打字发给我"
                    f"（{cfg.answer_minutes} 分钟内），我再给你看参考话术对照。",
                    buttons=(Button(RampShow(task.id).pack(), "换一题"),), note=note))
 
@@ -241,16 +240,16 @@ async def answer(ctx: Context, action: RampAnswer) -> None:
         return
     row, found, task, q = got
     ctx.update_card(f"已作答：第 {action.choice} 条")
-    if action.choice == q["answer"]:
-        await _right(ctx, row, found, task, maker)
-        return
     card = _card(ctx, maker, q["card"])
+    if action.choice == q["answer"]:
+        await _right(ctx, row, found, task, maker, card)
+        return
     if card is None:  # the card was withdrawn meanwhile: no right answer to show, ask again
         await ask(ctx, found, task, maker)
         return
     ctx.reply(reference(card))
     ctx.reply(Card(title=f"❌ 不是第 {action.choice} 条，合适的是第 {q['answer']} 条",
-                   description=f"客户：{user_text(q['line'])}\n参考话术「{user_text(card.title)}」：",
+                   description=f"{SCENE}{user_text(q['line'])}\n参考话术「{user_text(card.title)}」：",
                    fields=tuple(card_fields(card)), buttons=(Button(RampShow(task.id).pack(), "下一题", "primary"),),
                    note=f"{source_line(card)} · 本关已答对 {row.correct}/{task.need}"))
 
@@ -261,14 +260,17 @@ def reference(card: KbCard) -> Markdown:
     return Markdown(title=f"参考话术：{user_text(card.title)}", text="\n\n".join([*parts, source_line(card)]))
 
 
-async def _right(ctx: Context, row: RampProgress, found: Progress, task: TaskView, maker: QuizMaker) -> None:
+async def _right(ctx: Context, row: RampProgress, found: Progress, task: TaskView, maker: QuizMaker,
+                 card: KbCard | None = None) -> None:
+    """A right answer (with the card's talk track in full when a choice was made on its short form)."""
     row.correct += 1
     row.updated_at = ctx.now()
+    said = f"\n完整话术：{user_text(card.talk_track)}" if card is not None else ""
     if row.correct < task.need:
-        ctx.reply(Text(f"✅ 答对了！（本关 {row.correct}/{task.need}）"))
+        ctx.reply(Text(f"✅ 答对了！（本关 {row.correct}/{task.need}）{said}"))
         await ask(ctx, found, task, maker)
         return
-    ctx.reply(Text(f"✅ 答对了！「{task.title}」通过。"))
+    ctx.reply(Text(f"✅ 答对了！「{task.title}」通过。{said}"))
     await _after_done(ctx, row, maker)
 
 
@@ -375,7 +377,7 @@ async def written_answer(ctx: Context, msg: Inbound) -> None:
     row.state = {**row.state, "q": {**q, "reply": reply}}
     serial = int(q["serial"])
     ctx.reply(reference(card))
-    ctx.reply(Card(title="对照参考话术", description=f"客户：{user_text(q['line'])}\n你的回答：{user_text(reply)}\n"
+    ctx.reply(Card(title="对照参考话术", description=f"{SCENE}{user_text(q['line'])}\n你的回答：{user_text(reply)}\n"
                    f"参考话术「{user_text(card.title)}」：", fields=tuple(card_fields(card)),
                    buttons=(Button(RampGrade(row.task_id, serial, 1).pack(), "要点都答到了", "primary"),
                             Button(RampGrade(row.task_id, serial, 0).pack(), "还差一些")),

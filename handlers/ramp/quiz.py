@@ -1,10 +1,11 @@
 """Quiz questions generated from the knowledge cards at run time (nothing hand-written here).
 
-A question takes one card and says its objection the way a customer of that industry and role would, in
-words taken from the card itself where it has them (title, keywords, texts) or else from the taxonomy's
-synonyms: 「医院的设备科说：「嫌贵」」. Multiple choice: the card's talk track among the talk tracks of cards
-with the same objection from other industries or roles. Written: the rep answers in their own words and is
-shown the card to compare. `QuizMaker` indexes the cards once, so a question costs a few lookups.
+A question takes one card and puts its situation as one sentence, in the card's own words where it has
+them (the situation its title opens with, the customer's words it quotes) or else from the taxonomy's synonyms:
+「医院设备科嫌贵」, 「物流公司的对接人说：「售后没保障」」. Multiple choice: the card's answer (its title's
+answer half, or its talk track's start) among those of cards with the same objection from other industries or
+roles. Written: the rep answers in their own words and is shown the card to compare. `QuizMaker` indexes the
+cards once, so a question costs a few lookups.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from knowledge.taxonomy import AXES, Taxonomy
 
 PLACEHOLDER = re.compile(r"\{[^{}\s]{1,12}\}")
 SAID = re.compile(r"(?:说|嫌|觉得|担心|质疑|认为|抱怨|问)([\u4e00-\u9fffA-Za-z0-9]{2,16})[？?。！!]?$")
-OPTION_CHARS = 70  # an option shows the start of a talk track
+OPTION_CHARS = 22  # characters of an option (see option_text)
+SCENE_MIN, SCENE_MAX = 4, 30  # characters of a title's situation used as the question
+_TITLE_SPLIT = re.compile(r"\s*(?:[：:]|——|--|\s-\s)\s*")
+# a title without 「situation：answer」 reads as a situation when it says what someone says, fears or lacks
+_SCENE_WORDS = re.compile(r"说|嫌|问|担心|怕|要求|质疑|觉得|认为|抱怨|不想|不愿|不能|不会|没|太|压价|催|比价|对比|拖")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -37,8 +42,13 @@ class Question:
 
 
 def option_text(card: KbCard) -> str:
-    text = PLACEHOLDER.sub("××", " ".join(card.talk_track.split()))  # 「签约后 {天数} 天发货」: a template's blank
-    return text if len(text) <= OPTION_CHARS else text[:OPTION_CHARS] + "…"
+    """An option in a line: the answer half of a 「situation：answer」 title (「按全生命周期成本拆开报价」), else the
+    start of the talk track. Four of them and the question fit the 160 characters a WeCom card shows, so the
+    question goes out as one message; the talk track is shown in full once answered."""
+    _, sep, answer = _split_title(card.title)
+    text = answer if sep and len(answer) >= 2 else " ".join(card.talk_track.split())
+    text = PLACEHOLDER.sub("××", text)  # 「签约后 {天数} 天发货」: a template's blank
+    return text if len(text) <= OPTION_CHARS else text[:OPTION_CHARS - 1] + "…"
 
 
 class QuizMaker:
@@ -48,9 +58,11 @@ class QuizMaker:
         self.by_objection: dict[str, list[KbCard]] = defaultdict(list)
         for card in self.cards:
             self.by_objection[card.objection].append(card)
-        self.words: dict[str, dict[str, list[str]]] = {a: defaultdict(list) for a in AXES}
+        self.words: dict[str, dict[str, list[str]]] = {a: defaultdict(list) for a in AXES}  # to write with
+        self.names: dict[str, dict[str, list[str]]] = {a: defaultdict(list) for a in AXES}  # to recognise
         for axis in AXES:
             for word, value in taxonomy.synonyms.get(axis, {}).items():
+                self.names[axis][value].append(word.lower())
                 if _CJK.search(word) and 2 <= len(word) <= 6 and word != value:
                     self.words[axis][value].append(word)
 
@@ -109,14 +121,36 @@ class QuizMaker:
         return out
 
     def customer_line(self, card: KbCard, rng: random.Random) -> str:
-        """「<industry>的<role>说：「<objection>」」 in words from the card, else the taxonomy's."""
+        """The question's situation as one sentence, in the card's own words where it has them:
+        a title that quotes the customer (「物流公司说售后没保障」) → 「物流公司的对接人说：「售后没保障」」;
+        a title that opens with the situation (「医院设备科嫌贵：按全生命周期成本拆开报价」) → 「医院设备科嫌贵」,
+        with the industry (and role) when the situation does not say them (「设备科嫌贵」 → 「医院：设备科嫌贵」);
+        else who and the objection from the vocabulary (「医院的采购提出价格方面的顾虑（嫌贵）」)."""
         texts = (" ".join([card.title, *card.keywords]), " ".join([card.talk_track, card.success_case]))
         role = self._word("role", card.role, texts, rng) if card.role else ""
         industry = self._word("industry", card.industry, texts, rng, skip=role) if card.industry else ""
-        quoted = SAID.search(card.title)  # a title written as the customer's words: 「物流公司说售后没保障」
-        said = quoted.group(1) if quoted else self._word("objection", card.objection, texts, rng)
         who = f"{industry or '客户'}的{role or '对接人'}"
-        return f"{who}说：「{said}」"
+        # a title written as the customer's words (a 「situation：answer」 title is read as its situation below)
+        quoted = None if _TITLE_SPLIT.search(card.title) else SAID.search(card.title)
+        if quoted:
+            return f"{who}说：「{quoted.group(1)}」"
+        scene = situation(card.title)
+        if scene:
+            if scene.startswith(("客户", "对方")):
+                return scene
+            says_industry, says_role = (self._says(scene, axis, value)
+                                        for axis, value in (("industry", card.industry), ("role", card.role)))
+            if says_industry or not card.industry:
+                return scene if says_role or says_industry or not card.role else f"{who}：{scene}"
+            return f"{industry}：{scene}" if says_role else f"{who}：{scene}"
+        said = self._word("objection", card.objection, texts, rng)
+        concern = f"{card.objection}方面的顾虑" + (f"（{said}）" if said != card.objection else "")
+        return f"{who}提出{concern}"
+
+    def _says(self, text: str, axis: str, value: str) -> bool:
+        """`text` names this axis value (or a synonym of it)."""
+        lower = text.lower()
+        return bool(value) and any(w in lower for w in (value.lower(), *self.names[axis].get(value, ())))
 
     def _word(self, axis: str, value: str, texts: Sequence[str], rng: random.Random, skip: str = "") -> str:
         """The longest synonym of `value` the card's title or keywords use, else its texts; else a synonym
@@ -129,6 +163,22 @@ class QuizMaker:
         if not words:
             return value
         return rng.choice(words) if axis == "objection" else words[0]
+
+
+def situation(title: str) -> str | None:
+    """The situation half of a card title written 「situation：answer」 (「院长问值不值：用运营指标算回报」), or a
+    whole title that reads as one (a complaint or a question: 「担心售后服务跟不上」); None for a bare topic."""
+    head, sep, _ = _split_title(title)
+    text = head if sep else title.strip()
+    text = text.strip(" ，,。.!！?？")
+    if not (SCENE_MIN <= len(text) <= SCENE_MAX) or not _CJK.search(text):
+        return None
+    return text if sep or _SCENE_WORDS.search(text) else None
+
+
+def _split_title(title: str) -> tuple[str, str, str]:
+    m = _TITLE_SPLIT.search(title)
+    return (title[:m.start()].strip(), m.group(), title[m.end():].strip()) if m else (title.strip(), "", "")
 
 
 def _norm(text: str) -> str:

@@ -135,10 +135,35 @@ async def default_specs(session: AsyncSession, cfg: RampSettings, cards: Sequenc
     return default_path(cards, cfg.shadow_tasks)
 
 
+@dataclass(frozen=True)
+class PathChange:
+    """What replacing the path did to the reps on it: each rep's progress on a task that is on the new path too
+    (same kind and settings) is kept — finished, half-answered or waiting for the manager — and what could not
+    be kept is named, one Chinese line each (「张伟：「测验 · 价格异议」已答对 1/2，新路径里没有这一关，进度清零」)."""
+
+    path: RampPath
+    tasks: int
+    moved: int = 0  # reps moved to the new path
+    kept: int = 0  # task progress carried over
+    reset: tuple[str, ...] = ()
+    completed: tuple[str, ...] = ()  # reps the new path finds already done (their rights unlock)
+
+    def summary_cn(self) -> str:
+        parts = [f"已保存通关路径（{self.tasks} 关）"]
+        if self.moved:
+            parts.append(f"正在通关的 {self.moved} 位同事已换到新路径，新路径里相同任务的进度保留（{self.kept} 项）")
+        if self.completed:
+            parts.append(f"{'、'.join(self.completed)} 的新路径已全部完成，已通关")
+        text = "，".join(parts) + "。"
+        if self.reset:
+            text += "\n进度清零：" + "；".join(self.reset) + "。"
+        return text
+
+
 async def set_path(session: AsyncSession, specs: Sequence[TaskSpec], now: datetime, by: str | None,
-                   name: str = "") -> RampPath:
-    """The new current path; reps still on the ramp move to it, keeping what they finished where the same task
-    (same kind and settings) is on the new path."""
+                   name: str = "", cfg: RampSettings | None = None) -> PathChange:
+    """The new current path; reps still on the ramp move to it, keeping their progress on the tasks (same kind
+    and settings) the new path has too; what they lose is named in the result."""
     if not specs:
         raise RampError("路径里没有任务")
     old = await current_path(session)
@@ -149,34 +174,62 @@ async def set_path(session: AsyncSession, specs: Sequence[TaskSpec], now: dateti
     tasks = [RampTask(path_id=path.id, position=i, kind=s.kind, spec=s.to_json()) for i, s in enumerate(specs, 1)]
     session.add_all(tasks)
     await session.flush()
-    moved = 0
+    change = PathChange(path, len(tasks))
     if old is not None:
-        moved = await _move_enrollments(session, old[1], tasks, path.id, now)
-    add_audit(session, by, "ramp.path", str(path.id), now, tasks=len(tasks), moved=moved)
-    log.info("ramp path %s set by %s: %d task(s), %d rep(s) moved", path.id, by, len(tasks), moved)
-    return path
+        change = await _move_enrollments(session, old[1], tasks, change, now, cfg or RampSettings())
+    add_audit(session, by, "ramp.path", str(path.id), now, tasks=len(tasks), moved=change.moved, kept=change.kept,
+              reset=len(change.reset))
+    log.info("ramp path %s set by %s: %d task(s), %d rep(s) moved, %d progress kept, %d reset", path.id, by,
+             len(tasks), change.moved, change.kept, len(change.reset))
+    return change
 
 
-async def _move_enrollments(session: AsyncSession, old: Sequence[RampTask], new: Sequence[RampTask], path_id: int,
-                            now: datetime) -> int:
+async def _move_enrollments(session: AsyncSession, old: Sequence[RampTask], new: Sequence[RampTask],
+                            change: PathChange, now: datetime, cfg: RampSettings) -> PathChange:
     key = {t.id: _task_key(t) for t in old}
+    titles = {t.id: TaskSpec.from_json(t.kind, t.spec or {}).title(cfg.questions) for t in old}
     new_by_key = {_task_key(t): t for t in new}
     rows = list((await session.execute(select(RampEnrollment).where(RampEnrollment.completed_at.is_(None)))).scalars())
+    names = {uid: name for uid, name in (await session.execute(select(User.id, User.name).where(
+        User.id.in_([r.user_id for r in rows])))).all()} if rows else {}
+    kept, reset, completed = 0, list[str](), list[str]()
     for row in rows:
-        row.path_id = path_id
+        row.path_id = change.path.id
+        name = names.get(row.user_id, row.user_id)
         marks = (await session.execute(select(RampProgress).where(
-            RampProgress.user_id == row.user_id, RampProgress.task_id.in_([t.id for t in old])))).scalars()
+            RampProgress.user_id == row.user_id, RampProgress.task_id.in_([t.id for t in old]),
+            RampProgress.status != "replaced").order_by(RampProgress.task_id))).scalars()
         for p in marks:
+            same = new_by_key.get(key[p.task_id])
+            if same is not None and (p.status != "open" or p.correct or p.asked):
+                session.add(RampProgress(user_id=row.user_id, task_id=same.id, status=p.status, correct=p.correct,
+                                         asked=p.asked, state={k: v for k, v in (p.state or {}).items() if k != "q"},
+                                         confirmed_by=p.confirmed_by, done_at=p.done_at, updated_at=now))
+                kept += 1
+            elif same is None and (lost := _lost(p, titles[p.task_id], cfg)):
+                reset.append(f"{name}：{lost}")
             if p.status != "done":  # a question left open on the old path is answered no more
                 p.status, p.state, p.updated_at = "replaced", {}, now
-                continue
-            same = new_by_key.get(key[p.task_id])
-            if same is not None:
-                session.add(RampProgress(user_id=row.user_id, task_id=same.id, status="done", correct=p.correct,
-                                         asked=p.asked, confirmed_by=p.confirmed_by, done_at=p.done_at,
-                                         updated_at=now))
+        await session.flush()
+        left = await session.execute(select(RampTask.id).where(RampTask.path_id == change.path.id).except_(
+            select(RampProgress.task_id).where(RampProgress.user_id == row.user_id, RampProgress.status == "done")))
+        if left.first() is None:  # everything on the new path is done already
+            row.completed_at = now
+            completed.append(name)
+            add_audit(session, None, "ramp.complete", row.user_id, now, path=change.path.id)
     await session.flush()
-    return len(rows)
+    return PathChange(change.path, change.tasks, len(rows), kept, tuple(reset), tuple(completed))
+
+
+def _lost(p: RampProgress, title: str, cfg: RampSettings) -> str | None:
+    """The progress a task dropped from the path takes with it, in words; None when there was none."""
+    if p.status == "done":
+        return f"已完成的「{title}」不在新路径里"
+    if p.status == "waiting":
+        return f"待主管确认的「{title}」不在新路径里，确认不再需要"
+    if p.correct:
+        return f"「{title}」已答对 {p.correct} 题，新路径里没有这一关"
+    return None
 
 
 def parse(text: str, settings: Settings) -> list[TaskSpec]:
@@ -214,7 +267,7 @@ async def ensure_path(session: AsyncSession, cfg: RampSettings, now: datetime, b
     specs = await default_specs(session, cfg)
     if not any(s.kind != "shadow" for s in specs):
         raise RampError("还没有通关路径，知识库里也还没有话术卡片：请先导入话术卡片，或在后台「新人通关」页定义路径")
-    return await set_path(session, specs, now, by, DEFAULT_NAME)
+    return (await set_path(session, specs, now, by, DEFAULT_NAME, cfg)).path
 
 
 # -- enrolment and progress -------------------------------------------------------------------------------
@@ -359,8 +412,16 @@ def refusal(found: Progress, right: str, *, own: bool = True) -> str:
     """「你还在新人通关中（已完成 5/12），推进到「签约回款」或赢单要等通关后开通。还差：…」"""
     who = "你" if own else found.name
     tail = "发「通关」继续。" if own else f"可提醒{found.name}发「通关」继续。"
+    if right == "pool" and not own:
+        tail += f"（线索池的线索指没人负责或已冻结的线索；其他同事手上的线索仍可直接改派给{found.name}。）"
     return (f"{who}还在新人通关中（已完成 {found.done}/{found.total}），{RIGHT_CN.get(right, right)}要等通关后开通。"
             f"还差：{found.left_text()}。{tail}")
+
+
+def pool_note(found: Progress) -> str:
+    """Said to a manager who hands a rep on the ramp a lead another rep owned: allowed, and why pool leads differ."""
+    return (f"{found.name}还在新人通关中（已完成 {found.done}/{found.total}）：主管直接改派不受限制；"
+            f"线索池的线索（没人负责或已冻结）要等通关后才会派给{found.name}。")
 
 
 def locked_text(cfg: RampSettings) -> str:

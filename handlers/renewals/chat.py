@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 
 from bot.actions import RenewalContacted, RenewalHelp, RenewalLift, RenewalProof
 from bot.context import Context
+from bot.jobs import Progress, start_import
 from bot.messages import Inbound, Markdown, Text
 from bot.router import Router
 from bot.usertext import user_text
@@ -53,16 +54,21 @@ NOT_ADMIN = "抱歉，只有管理员可以导入合同和回款。请把文件�
 
 @router.file(when=_is_contract_file, roles={"admin"}, refusal=NOT_ADMIN)
 async def import_contracts(ctx: Context, msg: Inbound) -> None:
-    name = Path(msg.file_name or "contracts.csv").name
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, msg.data or b"")
-        reports, warnings = await import_files(ctx.services.db, ctx.settings, [path], ctx.now(), [name])
-    lines = reports[0].lines()
-    if warnings:
-        lines.append(f"⚠️ 续约预警：新发出 {warnings} 条，已通知负责人和主管。")
-        ctx.services.wake_outbox()
-    ctx.reply(Text("\n".join(lines)))
+    name, data, now, services = Path(msg.file_name or "contracts.csv").name, msg.data or b"", ctx.now(), ctx.services
+
+    async def work(progress: Progress) -> list[str]:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, data)
+            reports, warnings = await import_files(services.db, services.settings, [path], now, [name],
+                                                   landed=progress.landed, total=progress.set_total)
+        lines = reports[0].lines()
+        if warnings:
+            lines.append(f"⚠️ 续约预警：新发出 {warnings} 条，已通知负责人和主管。")
+            services.wake_outbox()
+        return lines
+
+    start_import(ctx, name, work)
 
 
 # -- 续约: the open warnings ------------------------------------------------------------------------------

@@ -3,7 +3,9 @@ the customers' leads, written in one transaction per file, then the renewal scan
 
 Row policy: a row that cannot be used (end before start, a negative payment, an unknown or ambiguous customer,
 an unknown owner, an unreadable date or amount) is skipped and named in the report with its line and a log line;
-the file's good rows are written together in one transaction (all or none: a database error writes nothing).
+the file's good rows are written TRANSACTION_ROWS at a time, each chunk one transaction (all or none): a large file
+does not hold SQLite's writer from its first row to its last, and after a database error the report says how many
+rows were written before it (the rest were not).
 Re-importing a file changes nothing: a contract is the same when its customer, start and end are, a payment when
 its customer, date and amount are."""
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 MAX_ISSUES_SHOWN = 10
 KIND_CN = {"contracts": "合同", "payments": "回款"}
 CHUNK = 500
+TRANSACTION_ROWS = 2000
+Landed = Callable[[int], Awaitable[None]]  # this many more rows are committed
 
 
 @dataclass
@@ -63,12 +67,13 @@ class ImportReport:
 
 
 async def import_files(db: Any, settings: Settings, paths: Sequence[Path], now: datetime,
-                       names: Sequence[str] | None = None) -> tuple[list[ImportReport], int]:
-    """Import each file (one transaction each), then run the renewal scan once; returns the reports and how many
-    warnings the scan recorded."""
+                       names: Sequence[str] | None = None, landed: Landed | None = None,
+                       total: Callable[[int], None] | None = None) -> tuple[list[ImportReport], int]:
+    """Import each file (a transaction per TRANSACTION_ROWS rows), then run the renewal scan once; returns the
+    reports and how many warnings the scan recorded."""
     reports = []
     for i, path in enumerate(paths):
-        report = await import_file(db, path, now)
+        report = await import_file(db, path, now, landed, total)
         report.file = names[i] if names else path.name
         reports.append(report)
     async with db.session() as session:
@@ -76,7 +81,8 @@ async def import_files(db: Any, settings: Settings, paths: Sequence[Path], now: 
     return reports, warnings
 
 
-async def import_file(db: Any, path: Path, now: datetime) -> ImportReport:
+async def import_file(db: Any, path: Path, now: datetime, landed: Landed | None = None,
+                      total: Callable[[int], None] | None = None) -> ImportReport:
     report = ImportReport(file=path.name)
     try:
         kind, rows, bad = await asyncio.get_running_loop().run_in_executor(None, read_sheet, path)
@@ -86,16 +92,26 @@ async def import_file(db: Any, path: Path, now: datetime) -> ImportReport:
         report.issues.append((0, reason))
         return report
     report.kind, report.rows, report.issues = kind, len(rows) + len(bad), list(bad)
+    if total:
+        total(len(rows))
+    written, seen = 0, dict[tuple[int, Any, Any], int]()
     try:
-        async with db.session() as session:
-            if kind == "contracts":
-                await _contracts(session, report, [r for r in rows if isinstance(r, ContractRow)], now)
-            else:
-                await _payments(session, report, [r for r in rows if isinstance(r, PaymentRow)], now)
+        for lo in range(0, len(rows), TRANSACTION_ROWS):
+            chunk = rows[lo:lo + TRANSACTION_ROWS]
+            async with db.session() as session:
+                if kind == "contracts":
+                    await _contracts(session, report, [r for r in chunk if isinstance(r, ContractRow)], now, seen)
+                else:
+                    await _payments(session, report, [r for r in chunk if isinstance(r, PaymentRow)], now)
+            written += len(chunk)
+            if landed is not None:
+                await landed(len(chunk))
     except SQLAlchemyError:
-        log.exception("contracts import %s: database error, nothing written", path.name)
-        report.kind, report.issues = None, [(0, "保存时数据库出错")]
-        return report
+        log.exception("contracts import %s: database error after %d rows written", path.name, written)
+        if not written:
+            report.kind, report.issues = None, [(0, "保存时数据库出错")]
+            return report
+        report.issues.append((0, f"保存时数据库出错：前 {written} 行已写入并保留，其余没有写入，请重新发送文件"))
     report.issues.sort()
     for line, text in report.issues:
         log.warning("contracts import %s line %d: %s", path.name, line, text)
@@ -104,10 +120,11 @@ async def import_file(db: Any, path: Path, now: datetime) -> ImportReport:
     return report
 
 
-async def _contracts(session: AsyncSession, report: ImportReport, rows: list[ContractRow], now: datetime) -> None:
+async def _contracts(session: AsyncSession, report: ImportReport, rows: list[ContractRow], now: datetime,
+                     first_line: dict[tuple[int, Any, Any], int]) -> None:
+    """One chunk of a file's contracts; `first_line`: where each contract was first seen in the file so far."""
     accounts, owners = await Accounts.load(session), await Owners.load(session)
     ready: dict[tuple[int, Any, Any], tuple[ContractRow, str | None]] = {}
-    first_line: dict[tuple[int, Any, Any], int] = {}
     for row in rows:
         try:
             known = accounts.match(row.customer)
@@ -116,7 +133,7 @@ async def _contracts(session: AsyncSession, report: ImportReport, rows: list[Con
             report.issues.append((row.line, str(exc)))
             continue
         key = (known.id, row.start, row.end)
-        if key in ready:
+        if key in first_line:
             report.issues.append((row.line, f"与第 {first_line[key]} 行是同一份合同，已跳过"))
             continue
         ready[key], first_line[key] = (row, owner), row.line

@@ -19,6 +19,7 @@ from app.server import SERVICES, TASKS, create_app
 from bot.channels.dingtalk.sign import compute_sign
 from bot.clock import ManualClock
 from bot.config import DingtalkSettings, Settings
+from bot.jobs import JOBS
 from bot.router import Router
 from bot.services import Services
 from storage.models import OutboxMessage
@@ -140,6 +141,7 @@ class Harness:
         """Background jobs finished and nothing due left in the outbox."""
         for _ in range(rounds):
             await self.app[TASKS].join()  # background jobs (downloads, handlers) first
+            await self.services.shared(JOBS).join()  # and what they started (a file import)
             await self.services.outbox.drain()
             if not await self._open_outbox_rows():
                 return

@@ -17,6 +17,7 @@ from app.server import METRICS, SERVICES, TASKS, create_app
 from bot.channels.wecom.sender import WecomSender
 from bot.clock import ManualClock
 from bot.config import Settings, WecomSettings
+from bot.jobs import JOBS
 from bot.services import Services
 from storage.models import OutboxMessage
 from tests.fakes.wecom_api import FakeWecom
@@ -91,6 +92,7 @@ class WecomHarness:
     async def settle(self) -> None:
         """Background jobs done and nothing due left in the outbox (the app's own loop may hold a row)."""
         await self.app[TASKS].join()
+        await self.services.shared(JOBS).join()
         outbox = self.services.outbox
         for _ in range(2000):
             await outbox.drain()

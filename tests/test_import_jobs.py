@@ -1,0 +1,59 @@
+"""A file import sent in chat runs as a background job with a transaction per chunk (issue 20, finding 6: a
+100,000-row import held SQLite's writer and everyone's replies for up to 30 s, and the admin's chat waited for it).
+
+The admin hears at once that the file is being imported; the report follows when it is done. A database error
+in the middle (a trigger refusing one card: a real database error, not a stand-in) leaves the chunks before it
+written and says so; the chunk it hit is written not at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+from app.chat import ChatSession
+from bot.services import Services
+from knowledge.importer import TRANSACTION_CARDS
+from storage.models import KnowledgeCard
+from tests.conftest import Transcript
+
+N = TRANSACTION_CARDS + 500
+
+
+def cards_csv(tmp_path: Path, n: int) -> Path:
+    path = tmp_path / "大批话术.csv"
+    lines = ["编号,标题,异议,话术"] + [f"Z{i:05d},客户第{i}种顾虑,价格,先确认预算再谈第{i}种方案" for i in range(n)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+async def count_cards(services: Services) -> int:
+    async with services.db.session() as s:
+        return int(await s.scalar(select(func.count()).select_from(KnowledgeCard).where(
+            KnowledgeCard.id.like("Z%"))) or 0)
+
+
+async def test_a_large_card_file_is_answered_at_once_and_reported_when_done(
+        chat: ChatSession, transcript: Transcript, services: Services, tmp_path: Path) -> None:
+    await chat.handle_line("/as admin01")
+    transcript.clear()
+    await chat.handle_line(f"/file {cards_csv(tmp_path, 40)}")
+    said = [m["text"] for m in transcript.to("admin01")]
+    assert said[0] == "📥 收到「大批话术.csv」，正在后台导入，完成后把结果发给你。"
+    assert len(said) == 2 and said[1].startswith("📚 导入完成") and "新增 40" in said[1]
+    assert await count_cards(services) == 40
+
+
+async def test_a_database_error_mid_import_keeps_the_chunks_before_it_and_says_so(
+        chat: ChatSession, transcript: Transcript, services: Services, tmp_path: Path) -> None:
+    async with services.db.session() as s:  # the second chunk's card Z02100 is refused by the database
+        await s.execute(text("CREATE TRIGGER refuse_one BEFORE INSERT ON knowledge_cards "
+                             "WHEN NEW.id = 'Z02100' BEGIN SELECT RAISE(ABORT, 'refused'); END"))
+    await chat.handle_line("/as admin01")
+    await chat.handle_line(f"/file {cards_csv(tmp_path, N)}")
+    report = transcript.last("admin01")["text"]
+    assert report.startswith("❌ 导入「大批话术.csv」中途出错") and f"已写入 {TRANSACTION_CARDS} 行并保留" in report
+    assert await count_cards(services) == TRANSACTION_CARDS  # the first chunk whole, nothing of the second
+    await chat.handle_line("/as rep01")
+    await chat.handle_line("你好")  # everyone else is answered as usual
+    assert transcript.last("rep01")["text"]
