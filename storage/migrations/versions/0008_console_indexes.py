@@ -4,14 +4,14 @@ The web console lists 20,000 cards newest first with their active flag, counts c
 objection, and shows a card's audit history: without these each was a scan of the card rows (their token
 lists make them long) or of the whole audit log.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-06 21:45:00
 """
 from alembic import op
 
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
