@@ -891,7 +891,11 @@ def _near_miss(t: str, role: str, state: State) -> Intent | None:
     hits = [(lid, name) for lid, name in state.customers if name and name in t]
     if len(hits) == 1 and LOST_SAID.search(t.replace(hits[0][1], "")):  # 「周先生那边黄了」: ask before closing
         return Intent("guess", {"intent": Intent("lost", {"lead_id": hits[0][0], "reason": _tidy(t)}, t)}, t)
-    if len(hits) == 1 and len(t) <= 12 and not _TECHNIQUE.search(t.replace(hits[0][1], "")):
+    rest = t.replace(hits[0][1], "") if len(hits) == 1 else ""
+    status = re.search(r"进展|进度|情况|状态", rest) and re.search(r"如何|怎么样|咋样|怎样|呢|[？?]|吗", rest)
+    if len(hits) == 1 and len(t) <= 16 and _ABOUT_LEAD.search(rest) and (status or not _TECHNIQUE.search(rest)):
+        return Intent("lead_show", {"lead_id": hits[0][0]}, t)  # 「周立的预算是多少」: a look at that lead
+    if len(hits) == 1 and len(t) <= 12 and not _TECHNIQUE.search(rest):
         return Intent("unclear", {"lead_id": hits[0][0], "customer": hits[0][1]}, t,
                       options=("lead_show", "follow_up", "reminder"))
     return None
