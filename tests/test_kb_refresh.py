@@ -316,3 +316,29 @@ async def test_a_large_index_is_kept_out_of_full_garbage_collections(monkeypatch
         assert kb.search("冷库租赁报价7托盘7").ranked[0] == "G7"
     finally:
         gc.unfreeze()
+
+
+async def test_a_restarted_process_checks_stored_tokens_instead_of_cutting_every_card(tmp_path: Path) -> None:
+    """The process that imported had one more word in its dictionary (from a card since retired); a restarted
+    process, without that word, had another fingerprint and no memory of the first, so it cut every card again
+    (20,000 cards: seconds of CPU at every start). The importing process's words are stored with its tokens:
+    only a card holding a word one dictionary has and the other has not is cut again."""
+    db = await _db(tmp_path)
+    try:
+        before = Tokenizer(TAXONOMY.dictionary_words())
+        before.add_words(["冷链车队"])  # a keyword of a card no longer active
+        csv = tmp_path / "cards.csv"
+        csv.write_text("id,title,objection,talk_track\n" + "".join(
+            f"R{i},冷库租赁报价{i},价格,我们按托盘计费第{i}套方案\n" for i in range(20))
+            + "R99,车队报价,价格,冷链车队按趟计费\n", encoding="utf-8")
+        await import_file(db, KnowledgeBase(TAXONOMY, tokenizer=before), csv, NOW)
+        after = Tokenizer(TAXONOMY.dictionary_words())  # the restarted process
+        kb = KnowledgeBase(TAXONOMY, tokenizer=after)
+        await kb.load(db)
+        assert after.fingerprint != before.fingerprint
+        assert after.cards_tokenised == 1  # R99 only: its text holds 冷链车队
+        assert kb.search("冷库租赁报价7").ranked[0] == "R7"
+        stamps = await _stamps(db)
+        assert {s for s, _, _ in stamps.values()} == {after.fingerprint}  # re-stamped and stored: next start is free
+    finally:
+        await db.dispose()
