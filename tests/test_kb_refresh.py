@@ -12,7 +12,7 @@ import pytest
 from app.commands.kb import ProgressBar
 from knowledge.demo import seed_demo
 from knowledge.importer import import_file
-from knowledge.index import Tokenizer, build_index
+from knowledge.index import Tokenizer, build_index, dictionary_words
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
 from knowledge.taxonomy import load_taxonomy
@@ -230,13 +230,19 @@ async def test_tokens_recomputed_for_an_edited_taxonomy_are_saved_so_the_next_st
     try:
         await seed_demo(db, NOW, KnowledgeBase(TAXONOMY, tokenizer=TOKENIZER))
         generation, seeded = await store.signature(db), await _stamps(db)
-        # Two processes start at once after the edit: both re-tokenise and write back, harmlessly.
+        # Two processes start at once after the edit: both re-stamp the stored tokens and write them back,
+        # harmlessly; they cut again only the cards holding a word one dictionary has and the other has not
+        # (the seeding process's words are stored with its tokens).
         path = _edited_taxonomy(tmp_path)
         first = [KnowledgeBase(taxonomy_path=path) for _ in range(2)]
         await asyncio.gather(*(kb.load(db) for kb in first))
         fresh = first[0].tokenizer.fingerprint  # the edited taxonomy plus the cards' keywords
         assert fresh == first[1].tokenizer.fingerprint != TOKENIZER.fingerprint
-        assert all(kb.tokenizer.cards_tokenised == kb.size == len(seeded) for kb in first)
+        assert all(kb.tokenizer.cards_tokenised < kb.size == len(seeded) for kb in first)
+        scratch = Tokenizer(first[0].taxonomy.dictionary_words())  # a full cut with the new dictionary
+        scratch.add_words(dictionary_words(first[0].taxonomy, first[0].cards()))
+        assert scratch.fingerprint == fresh
+        assert all(list(c.tokens) == scratch.card_tokens(c) for c in first[0].cards())
         saved = await _stamps(db)
         assert {stamp for stamp, _, _ in saved.values()} == {fresh}
         # Derived data only: versions, modified_at and the generation stay, so no other process rebuilds.
