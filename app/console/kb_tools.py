@@ -9,6 +9,7 @@ import re
 import secrets
 import shutil
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +19,23 @@ from sqlalchemy import select
 from app.console.core import allow, audit_detail, log, message_page, render, services_of, user_of
 from app.console.kb_text import cn_issue
 from app.console.webctx import run_as
+from bot.jobs import Progress, start_job
 from bot.services import Services
 from handlers.kb_gaps import WEEK, field_gaps
 from handlers.knowledge import knowledge_base
-from knowledge.importer import import_file
+from knowledge.importer import Landed, import_file
 from knowledge.index import normalize
 from knowledge.io import SUFFIXES, read_cards
 from knowledge.schema import AXES
 from knowledge.search import Hit, KnowledgeBase
 from knowledge.store import Gap, gaps, row_to_card
 from storage.activity import add_audit
-from storage.models import KeyValue, KnowledgeCard
+from storage.models import KeyValue, KnowledgeCard, User
 from storage.sql import insert_ignore
 
 AXIS_CN = {"role": "角色", "industry": "行业", "objection": "异议"}
 MAX_UPLOAD_MB = 20
+BACKGROUND_BYTES = 256 * 1024  # a bigger file (some thousand cards) is imported as a background job
 MAX_PREVIEW_ROWS = 200
 MAX_GROUPS = 50  # gap groups shown (each gets a ranked card list)
 GAP_DONE = "console:gap_done:"
@@ -228,20 +231,43 @@ async def import_commit(request: web.Request) -> web.Response:
     if folder is None or owner is None or not owner.exists() or owner.read_text() != user_of(request).id:
         return message_page(request, "预览已失效", "请重新上传文件。", 410)
     files = [p for p in folder.iterdir() if p.name != ".owner"]
-    kb, now, user = knowledge_base(services), services.clock.now(), user_of(request)
-    try:
-        report = await import_file(services.db, kb, files[0], now)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    async with services.db.session() as session:
-        add_audit(session, user.id, "kb.import", files[0].name, now, rows=report.rows, inserted=report.inserted,
-                  updated=report.updated, unchanged=report.unchanged, skipped=len(report.issues),
-                  **audit_detail(request))
-    log.info("console: %s imported %s: %s", user.id, files[0].name, json.dumps(
-        {"rows": report.rows, "inserted": report.inserted, "updated": report.updated}))
-    done = (f"导入完成：{files[0].name} 共 {report.rows} 行，新增 {report.inserted}，更新 {report.updated}，"
-            f"未变 {report.unchanged}，跳过 {len(report.issues)}。")
+    kb, now, user, detail = knowledge_base(services), services.clock.now(), user_of(request), audit_detail(request)
+
+    async def run(landed: Landed | None = None, total: Callable[[int], None] | None = None) -> str:
+        try:  # a transaction per chunk of cards (knowledge/importer.py)
+            report = await import_file(services.db, kb, files[0], now, total=total, landed=landed)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        async with services.db.session() as session:
+            add_audit(session, user.id, "kb.import", files[0].name, now, rows=report.rows, inserted=report.inserted,
+                      updated=report.updated, unchanged=report.unchanged, skipped=len(report.issues), **detail)
+        log.info("console: %s imported %s: %s", user.id, files[0].name, json.dumps(
+            {"rows": report.rows, "inserted": report.inserted, "updated": report.updated}))
+        return (f"导入完成：{files[0].name} 共 {report.rows} 行，新增 {report.inserted}，更新 {report.updated}，"
+                f"未变 {report.unchanged}，跳过 {len(report.issues)}。")
+
+    if files[0].stat().st_size <= BACKGROUND_BYTES:
+        done = await run()
+    else:  # a large file: a background job that reports in chat (bot/jobs.py), not one long request
+        await _import_in_background(services, user.id, files[0].name, token, run)
+        done = f"已开始导入 {files[0].name}：文件较大，在后台分批写入，完成后在聊天里告诉你结果。"
     raise web.HTTPSeeOther("/admin/kb?status=all&done=" + _quote(done))
+
+
+async def _import_in_background(services: Services, user_id: str, name: str, token: str,
+                                run: Callable[[Landed, Callable[[int], None]], Awaitable[str]]) -> None:
+    async with services.db.session() as session:
+        row = await session.get(User, user_id)
+        channel = (row.channel if row else None) or services.default_channel
+    progress = Progress(services, user_id, channel, f"import:web:{token}")
+
+    async def work(p: Progress) -> list[str]:
+        return ["📚 " + await run(p.landed, p.set_total)]
+
+    def failed(p: Progress) -> str:
+        return f"❌ 导入「{name}」中途出错：已写入 {p.done} 行并保留，其余没有写入。请重新上传这个文件。"
+
+    start_job(services, progress, work, failed)
 
 
 def routes() -> list[web.RouteDef]:
