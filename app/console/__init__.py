@@ -40,11 +40,17 @@ def build_console(services: Services) -> web.Application:
     app.router.add_routes(renewals.routes())
     app.router.add_routes(ops.routes())
     app.router.add_routes(ramp.routes())
+    app.on_startup.append(_warm_board)
     app.on_cleanup.append(_close_offload)
     return app
 
 
+async def _warm_board(app: web.Application) -> None:
+    leads.warm_board(app[SERVICES])
+
+
 async def _close_offload(app: web.Application) -> None:
+    await leads.stop_boards(app[SERVICES])
     await app[SERVICES].shared(OFFLOAD).close()
 
 

@@ -76,6 +76,24 @@ async def _compute_board(services: Services, scope: str | None, now: datetime) -
     return board
 
 
+def warm_board(services: Services) -> asyncio.Task[Board] | None:
+    """`[server] warm_up`: the all-teams board computed right after start (seconds at 10,000 leads, on the
+    worker thread), so the first admin to open 团队看板 does not wait for it."""
+    if not services.settings.server.warm_up:
+        return None
+    boards = services.shared(REPORTS)
+    task = asyncio.create_task(_compute_board(services, None, services.clock.now()))
+    task.add_done_callback(_logged)
+    boards.building[None] = task
+    return task
+
+
+async def stop_boards(services: Services) -> None:
+    """Boards still being computed when the server stops are abandoned (the worker's engine closes next)."""
+    for task in services.shared(REPORTS).building.values():
+        task.cancel()
+
+
 def _logged(task: asyncio.Task[Board]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("console: team board refresh failed", exc_info=task.exception())
