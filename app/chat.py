@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -166,9 +167,9 @@ class ChatSession:
         shown, button = found
         await self._send(kind="click", click_key=button.key, card_ref=shown.card_ref)
 
-    async def _send(self, **fields: object) -> None:
+    async def _send(self, **fields: Any) -> None:
         msg = Inbound(channel="console", user_id=self.user, msg_id=f"c{self._run}-{next(self._ids)}",
-                      received_at=self.clock.now(), **fields)  # type: ignore[arg-type]
+                      received_at=self.clock.now(), **fields)
         await dispatch(self.services, msg)
         await self.settle()
 

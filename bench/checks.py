@@ -21,7 +21,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -57,6 +57,9 @@ async def _seed(db: Database, n: int) -> None:
                 for i in ids for k in range(3)]
         for j in range(0, len(acts), 10000):
             await s.execute(insert(Activity), acts[j:j + 10000])
+    async with db.engine.connect() as conn:  # planner statistics, as a database in use has them
+        await conn.execute(text("ANALYZE"))
+        await conn.commit()
 
 
 def _ms(pairs: list[tuple[float, float]]) -> str:

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dedup import mark_handled
 from bot.messages import GROUP_RECIPIENT, Body, CardUpdate, Inbound, Outbound
-from bot.outbox import enqueue
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -105,13 +104,9 @@ class Context:
             await session.rollback()
             return
         outgoing, outbox = await self._held_for_quiet_hours(session), self.services.outbox
-        if outbox is None:
-            await enqueue(session, outgoing, self.now(), self.services.default_channel)
-            await session.commit()
-        else:
-            claimed, self.queued = await outbox.enqueue_handing_over(session, outgoing, self.msg.user_id)
-            await session.commit()
-            outbox.start(claimed)  # the answer goes out now, with no claim round trip
+        claimed, self.queued = await outbox.enqueue_handing_over(session, outgoing, self.msg.user_id)
+        await session.commit()
+        outbox.start(claimed)  # the answer goes out now, with no claim round trip
         for then in self.after_commit:
             try:
                 await then()

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import KeyValue, User
-from storage.sql import insert_ignore
+from storage.sql import insert_ignore, rowcount
 
 LINK_TTL = timedelta(minutes=10)
 SECRET_KEY = "console:secret"
@@ -89,6 +89,6 @@ async def redeem(session: AsyncSession, token: str, now: datetime) -> Redeemed:
         return Redeemed(None, "expired")
     used = await session.execute(insert_ignore(session, KeyValue).values(
         key=f"{USED_PREFIX}{nonce}"[:128], value={"user": user_id, "at": now.isoformat()}, updated_at=now))
-    if not used.rowcount:  # type: ignore[attr-defined]
+    if not rowcount(used):
         return Redeemed(None, "already used")
     return Redeemed(user_id)

@@ -29,18 +29,16 @@ class Once(Generic[T]):
     def __init__(self, build: Callable[[], T]) -> None:
         self._build = build
         self._lock = threading.Lock()
-        self._value: T | None = None
-        self._built = False
+        self._value: list[T] = []  # empty until built (T may itself admit None)
         self.__doc__ = build.__doc__
         self.__name__ = getattr(build, "__name__", "once")
 
     def __call__(self) -> T:
-        if not self._built:
+        if not self._value:
             with self._lock:
-                if not self._built:
-                    self._value = self._build()
-                    self._built = True
-        return self._value  # type: ignore[return-value]  # set above, T may itself admit None
+                if not self._value:
+                    self._value.append(self._build())
+        return self._value[0]
 
 
 class OncePer(Generic[K, T]):

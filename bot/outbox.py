@@ -402,11 +402,11 @@ async def retry_dead(session: AsyncSession, ids: Iterable[int], now: datetime) -
     done = await session.execute(update(OutboxMessage).where(
         OutboxMessage.id.in_(list(ids)), OutboxMessage.status == "dead").values(
         status="pending", attempts=0, next_attempt_at=now, lease_until=None))
-    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(done)
 
 
 async def discard_dead(session: AsyncSession, ids: Iterable[int]) -> int:
     """Dead letters an admin gave up on: kept for the record, never sent."""
     done = await session.execute(update(OutboxMessage).where(
         OutboxMessage.id.in_(list(ids)), OutboxMessage.status == "dead").values(status="discarded"))
-    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(done)

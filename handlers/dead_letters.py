@@ -20,7 +20,7 @@ from bot.usertext import user_text
 from handlers.report import digest_due
 from reminders.calendar import load_calendar
 from storage.models import KeyValue, OutboxMessage, User
-from storage.sql import insert_ignore
+from storage.sql import insert_ignore, rowcount
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +44,7 @@ async def send_dead_letter_report(services: Services) -> int:
         if not digest_due(now, cfg, await load_calendar(session, cfg)):
             return 0
         claimed = await session.execute(insert_ignore(session, KeyValue).values(key=key, value={}, updated_at=now))
-        if claimed.rowcount == 0:  # type: ignore[attr-defined]
+        if rowcount(claimed) == 0:
             return 0  # already looked today (maybe by another process)
         text = await _report_since_last(session, now)
         if text is None:

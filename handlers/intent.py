@@ -46,18 +46,19 @@ SMALL_TALK = {
                  "有人吗", "有人在吗", "在线吗", "在不", "喂", "早"),
     "thanks": ("谢谢", "多谢", "感谢", "感激", "谢啦", "谢了", "thx", "thanks", "thank you", "thank u", "thank", "ty",
                "3q",
-               "辛苦了", "辛苦", "麻烦了", "有劳"),
+               "辛苦了", "辛苦", "麻烦了", "有劳", "帮大忙了", "帮了大忙", "帮大忙", "给力", "太好用了", "好用"),
     "ack": ("好的", "好滴", "好嘞", "好吧", "好", "ok", "okay", "嗯嗯", "嗯", "收到", "明白", "知道了", "了解", "行",
             "可以", "懂了", "知道", "晓得", "没问题", "👌", "👍", "🙏", "🤝"),
 }
 _SMALL = sorted(((w, k) for k, ws in SMALL_TALK.items() for w in ws), key=lambda p: -len(p[0]))
 _FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot|very"
                       r"|小助手|助手|机器人|帮个忙|帮忙|帮助|请问|你|您|老铁|大哥|兄弟|亲|各位|大家|太|非常|十分|真是|真的|一下|哈哈|呗|噢|喔"
-                      r"|嘿|哒")
+                      r"|嘿|哒|有事找你|有点事|有个事|找你|马上(?:弄|办|去|处理|安排)|这就(?:去|弄|办)|立刻(?:去|办)")
 HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|教程|指南|新手指南)(?:\s*(?:me|一下|下))?$"
                   r"|怎么用|如何使用|怎么使用|怎样使用|能做什么|能干什么|能干嘛|会什么|有什么功能|不会用|咋用|怎么玩"
                   r"|都能做|可以做什么|可以干嘛|有哪些功能|支持哪些|有啥用|有什么用|是干什么的|是干啥的|能帮我什么"
                   r"|能帮我做什么|(?:会|能|可以)(?:干|做)?(?:啥|些啥)|(?:用|有|支持)(?:哪些|什么|啥)功能"
+                  r"|(?:能|可以|会)用(?:它|你|这个|这个机器人|助手)?(?:来)?(?:干|做)(?:嘛|啥|什么)|不(?:太|怎么|大)会用"
                   r"|不(?:知道|晓得|清楚|会)(?:怎么|咋|如何)(?:弄|用|操作|搞|玩)|使用教程|操作指南|使用手册|操作手册")
 # questions about the bot itself: 「怎么录客户」, 「我该怎么开始」, 「使用帮助」
 HOW_TO = re.compile(r"^(?:我|请问)?(?:该|要|应该)?(?:怎么|如何|咋|怎样)"
@@ -98,7 +99,7 @@ EDIT = re.compile(rf"^(?:把|将)?(?:(?:这个|该)?(?:客户|线索|他|她|对
 # 「7号电话多少」: a value asked for, not given
 _ASKED = re.compile(r"多少|是什么|是啥|是哪|谁|几[个位号点]?[？?]?$|吗[？?]?$|呢[？?]?$|[？?]")
 # 「客户说太贵了」, 「产品不太行」: a field word that begins a sentence about someone, not an edit
-_SAYS = re.compile(r"说|觉得|嫌|要|问|想|不|在|对|还|也|都|一直|又|刚")
+_SAYS = re.compile(r"说|觉得|嫌|要|问|想|不|在|对|还|也|都|一直|又|刚|那边|那头|这边|方面|那里|这里")
 
 # Commands with the words people use for them; the first word is the canonical one.
 COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -113,7 +114,7 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("overdue", ("谁超时了", "超时线索", "超时了", "超时", "逾期线索", "逾期", "哪些超时", "谁逾期了", "有谁超时")),
     ("follow_up", ("跟进记录", "跟进", "记录跟进", "写跟进")),
     ("stage", ("阶段", "推进", "推到")),
-    ("won", ("赢单", "成交", "签单", "拿下", "签约了", "签了", "中标了", "赢了")),
+    ("won", ("赢单", "成交", "签单", "签下来了", "签下了", "拿下来了", "拿下", "签约了", "签了", "中标了", "赢了")),
     ("lost", ("输单", "丢单", "丢了", "黄了", "输了", "没戏了")),
     ("evidence", ("证据",)),
     ("takeover", ("接手", "我来接手", "我接手", "我来接", "我接")),
@@ -623,8 +624,8 @@ def _list_phrase(t: str) -> Intent | None:
 MY_LEADS = re.compile(rf"^{VERBS}\s*我(?:的|手上的?|手里的?|现在的?)\s*(?:线索|客户|单子)$"
                       r"|^我(?:手上|手里|现在|目前)?(?:有|还有)?(?:哪些|多少|几个|几条)(?:线索|客户|单子)")
 SHOW = re.compile(r"^(?:帮我|给我|请|麻烦)?\s*(?:查看|看看|看下|看一下|打开|查一下|查下|查|调出来|调出|调一下"
-                  rf"|找一下|找下|找|搜一下|搜)?\s*(?:一下|下)?\s*(?:{LEAD_REF.pattern})\s*(?:的)?(?:详情|情况|什么情况|啥情况"
-                  r"|怎么样了?|咋样了?|进展|进度|资料|信息)?\s*(?:发我|发给我|给我看看|给我|看看)?"
+                  rf"|找一下|找下|找|搜一下|搜)?\s*(?:一下|下)?\s*(?:{LEAD_REF.pattern})\s*(?:的)?(?:现在|目前)?"
+                  r"(?:详情|情况|什么情况|啥情况|怎么样了?|咋样了?|(?:什么|啥)?进展|(?:什么|啥)?进度|资料|信息)?\s*(?:发我|发给我|给我看看|给我|看看)?"
                   r"\s*(?:呢|啊|吗)?[？?]?$")
 OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}"
                      r"(?:超时|逾期|没跟进|没人跟进|无人跟进|没人管|冻结|没及时|没按时)"
@@ -714,13 +715,19 @@ def _reminder_intent(when: str | None, task: str, t: str, state: State) -> Inten
 _PLAN_ACT = re.compile(r"跟进|联系|回访|拜访|打(?:个|一个)?电话|回(?:个|一个)?电话|回电|约|见|发|去|签|催|问问|聊聊|送")
 
 
+# 「明天团建去哪」, 「…帮我订酒店」: asked of us, not a plan
+_PLAN_NOT = re.compile(r"哪|几点|几号|多少|吗|么|呢|帮我(?!记|提醒)|订")
+_PAST = r"(?:我|我们)?(?:昨|前天|上周|上个|上礼拜|上星期|刚才|刚刚|之前|以前)"
+
+
 def _plan(t: str, role: str, state: State) -> Intent | None:
-    if CONTACT_DONE.search(t) or QUESTION.search(t) or len(t) > 40:
+    if CONTACT_DONE.search(t) or QUESTION.search(t) or _PLAN_NOT.search(t) or len(t) > 40:
         return None
     from ocr.timeparse import EXPR
 
     m = next((m for m in EXPR.finditer(t) if m.end() > m.start() and _CJK.search(m.group(0))), None)
-    if m is None or (m.start() > 0 and not re.fullmatch(r"[\s，,]*(?:我|我们)?", t[: m.start()])):
+    if m is None or len(m.group(0).strip()) < 2 or re.search(_PAST, m.group(0)) or re.match(_PAST, t) or (
+            m.start() > 0 and not re.fullmatch(r"[\s，,]*(?:我|我们)?", t[: m.start()])):
         return None
     task = _tidy(t[m.end():])
     if not _PLAN_ACT.search(_TASK_LEAD_IN.sub("", task)[:12]):
@@ -763,6 +770,9 @@ NAME_HINT = re.compile(r"[\u4e00-\u9fff]{1,2}(?:总|经理|主任|老师|院长|
 def _free_lead(t: str, role: str, state: State) -> Intent | None:
     """A lead typed without 新线索: a mobile number plus a name or a company, not a question."""
     if not PHONE.search(t) or QUESTION.search(t) or CONTACT_DONE.search(t):
+        return None
+    edit = EDIT.match(t)  # 「电话改成138…」: a correction of the phone, not a new customer
+    if edit and FIELD_WORDS[edit.group("field")] == "phone" and PHONE.fullmatch(_tidy(edit.group("value"))):
         return None
     rest = re.sub(_FIELD_ALT, " ", PHONE.sub(" ", t))
     if len(_CJK.findall(rest)) >= 2:
@@ -881,7 +891,11 @@ def _near_miss(t: str, role: str, state: State) -> Intent | None:
     hits = [(lid, name) for lid, name in state.customers if name and name in t]
     if len(hits) == 1 and LOST_SAID.search(t.replace(hits[0][1], "")):  # 「周先生那边黄了」: ask before closing
         return Intent("guess", {"intent": Intent("lost", {"lead_id": hits[0][0], "reason": _tidy(t)}, t)}, t)
-    if len(hits) == 1 and len(t) <= 12 and not _TECHNIQUE.search(t.replace(hits[0][1], "")):
+    rest = t.replace(hits[0][1], "") if len(hits) == 1 else ""
+    status = re.search(r"进展|进度|情况|状态", rest) and re.search(r"如何|怎么样|咋样|怎样|呢|[？?]|吗", rest)
+    if len(hits) == 1 and len(t) <= 16 and _ABOUT_LEAD.search(rest) and (status or not _TECHNIQUE.search(rest)):
+        return Intent("lead_show", {"lead_id": hits[0][0]}, t)  # 「周立的预算是多少」: a look at that lead
+    if len(hits) == 1 and len(t) <= 12 and not _TECHNIQUE.search(rest):
         return Intent("unclear", {"lead_id": hits[0][0], "customer": hits[0][1]}, t,
                       options=("lead_show", "follow_up", "reminder"))
     return None

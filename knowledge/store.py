@@ -175,11 +175,17 @@ async def signature(db: Any) -> str:
 
 
 async def signatures(db: Any) -> tuple[str, str]:
-    """(card generation, learning generation) in one read: what a message checks before searching."""
-    async with db.session() as session:
-        rows = dict((await session.execute(select(KeyValue.key, KeyValue.value)
-                                           .where(KeyValue.key.in_([GENERATION_KEY, LEARNING_KEY])))).all())
-    return str((rows.get(GENERATION_KEY) or {}).get("id", "")), str((rows.get(LEARNING_KEY) or {}).get("id", ""))
+    """(card generation, learning generation) in one read: what a message checks before searching. Through
+    the read-only connection: on SQLite a session's BEGIN IMMEDIATE would queue this key read for the write
+    lock behind every writing message and import."""
+    stmt = select(KeyValue.key, KeyValue.value).where(KeyValue.key.in_([GENERATION_KEY, LEARNING_KEY]))
+    async with db.reader() as conn:
+        rows = {key: value for key, value in (await conn.execute(stmt)).all()}
+    return _id(rows.get(GENERATION_KEY)), _id(rows.get(LEARNING_KEY))
+
+
+def _id(value: Any) -> str:
+    return str((value or {}).get("id", ""))
 
 
 async def load_active_cards(db: Any, known: Mapping[tuple[str, int], KbCard] | None = None

@@ -55,6 +55,13 @@ class Database:
         async with self.engine.connect() as conn:
             yield await conn.execution_options(salesbot_read_only=True)
 
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only (console pages, reports) on a `reader()` connection: on SQLite a long read
+        never holds the write lock that every message handler's claim needs. Nothing it does is committed."""
+        async with self.reader() as conn, AsyncSession(bind=conn, expire_on_commit=False) as session:
+            yield session
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

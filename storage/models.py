@@ -71,11 +71,17 @@ class User(Base):
 
 class Lead(Base):
     __tablename__ = "leads"
+    __table_args__ = (
+        # the cross-checks (handlers/checks/flags.py): the team's budgets in an industry, newest first, and the
+        # colleagues' leads whose company starts like this one's (PostgreSQL: LIKE 'prefix%' needs pattern ops)
+        Index("ix_leads_industry_id", "industry", "id"),
+        Index("ix_leads_company", "company", postgresql_ops={"company": "varchar_pattern_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
     customer_name: Mapped[str | None] = mapped_column(String(64))
-    company: Mapped[str | None] = mapped_column(String(128), index=True)
+    company: Mapped[str | None] = mapped_column(String(128))  # indexed above
     title: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     email: Mapped[str | None] = mapped_column(String(128))
@@ -198,6 +204,9 @@ class InboundHandled(Base):
 
 class KnowledgeCard(Base):
     __tablename__ = "knowledge_cards"
+    __table_args__ = (Index("ix_knowledge_cards_active_modified", "active", "modified_at", "id"),  # console list
+                      Index("ix_knowledge_cards_role", "role"), Index("ix_knowledge_cards_industry", "industry"),
+                      Index("ix_knowledge_cards_objection", "objection"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     title: Mapped[str] = mapped_column(String(255))
@@ -242,6 +251,7 @@ class KnowledgeFeedback(Base):
 
 class AuditLog(Base):
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target", "id"),)  # a card's history in the console
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     actor_id: Mapped[str | None] = mapped_column(String(64))

@@ -193,3 +193,30 @@ async def test_pin_a_card_from_the_gaps_queue(services: Services, admin: Any, ch
     assert done.status == 200 and "再问就会用它回答" in text and question not in text.split("</div>", 1)[1]
     await chat.handle_line(question)
     assert transcript.last("rep01")["title"] == "学校说经费要等下学期"
+
+
+async def test_a_large_upload_is_imported_in_the_background_and_reported_in_chat(
+        services: Services, admin: Any, transcript: Transcript) -> None:
+    """A file over BACKGROUND_BYTES is not imported inside the request (issue 20): the page says it started, the
+    cards are written in chunks beside everyone's work, and the report comes to the admin in chat."""
+    from app.console.kb_tools import BACKGROUND_BYTES
+    from bot.jobs import JOBS
+
+    track = "先确认客户的预算和决策流程，再按使用部门拆分报价，说明每一项的价值和交付周期。" * 8
+    rows = [f"仓储客户第{i}种顾虑,物流,价格,{track}第{i}条。,顾虑{i}" for i in range(400)]
+    data = ("标题,行业,异议,话术,关键词\n" + "\n".join(rows) + "\n").encode()
+    assert len(data) > BACKGROUND_BYTES
+    token = await csrf(admin, "/admin/kb/import")
+    url, form = _upload(token, "cards-big.csv", data)  # (a Chinese name arrives %-encoded from this client)
+    page = await (await admin.post(url, data=form)).text()
+    staged = re.search(r'name="token" value="([0-9a-f]+)"', page)
+    assert staged
+    started = await admin.post("/admin/kb/import/commit", data={"_csrf": csrf_of(page), "token": staged.group(1)})
+    assert started.status == 200 and "已开始导入 cards-big.csv" in await started.text()
+    await services.shared(JOBS).join()
+    await services.outbox.drain()
+    report = transcript.last("admin01")["text"]
+    assert report.startswith("📚 导入完成：cards-big.csv 共 400 行，新增 400")
+    async with services.db.session() as session:
+        titles = list(await session.scalars(select(KnowledgeCard.title).where(KnowledgeCard.title.like("仓储客户%"))))
+    assert len(titles) == 400

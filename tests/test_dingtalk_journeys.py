@@ -28,7 +28,7 @@ async def test_typed_lead_confirmed_by_a_numbered_reply(h: Harness) -> None:
     await h.settle()
     drafts = [m for m in h.fake.sent_to("rep01") if m["msgKey"] == "sampleMarkdown" and "线索草稿" in m["title"]]
     assert len(drafts) == 1
-    assert "回复数字即可操作：1 确认　2 放弃" in drafts[0]["text"]
+    assert "回复数字即可操作：1 确认　2 修改　3 放弃" in drafts[0]["text"]
     assert h.fake.calls("cardSend") == []
 
     before = len(h.fake.sent_to("rep01"))

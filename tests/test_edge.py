@@ -78,7 +78,10 @@ async def test_a_slow_body_times_out_and_the_socket_is_closed(h: Harness, caplog
 
 async def test_slow_bodies_beyond_the_cap_get_503_at_once(h: Harness) -> None:
     slow = [await open_raw(h, partial_post()) for _ in range(2)]
-    await asyncio.sleep(0.1)
+    for _ in range(100):  # until the server is reading both bodies (a condition, not a guess of how long)
+        if h.app[APP_EDGE].reading == 2:
+            break
+        await asyncio.sleep(0.005)
     reader, writer = await open_raw(h, partial_post())
     response = await asyncio.wait_for(reader.read(), 0.4)  # before the 0.5 s read timeout
     assert response.startswith(b"HTTP/1.1 503")

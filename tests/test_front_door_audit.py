@@ -49,7 +49,8 @@ async def test_bad_input_gets_a_short_chinese_answer_and_changes_nothing(
         chat: ChatSession, transcript: Transcript, services: Services) -> None:
     await seed_lead(services, "rep01", customer_name="邹海", company="松涛仓储", assigned_at=cn(23, 9))
     before = await _snapshot(services)
-    rep_lines = ("客户" * 51_200, "🎉🎉🙈", "\u200b\u200f\u202e\u2066", "跟进 1 打了电话 改派 1 李娜", "改派 1 李娜")
+    rep_lines = ("客户" * 51_200, "🎉🎉🙈", "。。。！！，", "\u200b\u200f\u202e\u2066", "跟进 1 打了电话 改派 1 李娜",
+                 "改派 1 李娜")
     for line in rep_lines:
         n = len(transcript.texts("rep01"))
         await chat.handle_line(line)

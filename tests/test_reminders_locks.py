@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.runtime import build_services
 from bot.channels.console import ConsoleChannel
@@ -49,12 +49,22 @@ async def test_firing_waits_for_the_handler_that_holds_the_lead(pg_services: Ser
         lead = await handler.get(Lead, lead_id, with_for_update=True)
         assert lead is not None
         firing = asyncio.create_task(_fire_rows(services, env, rows))
-        await asyncio.sleep(0.5)  # the ticker is now inside its transaction
+        await waiting_for_a_lock(services)  # the ticker is inside its transaction, waiting for the lead
         await asyncio.wait_for(cancel_timers(handler, lead_id, now, SLA_RULES), 5)
     assert await asyncio.wait_for(firing, 10) == 0  # it waited, then saw the cancelled row: nothing fired
     async with services.db.session() as session:
         lead = await session.get(Lead, lead_id)
         assert lead is not None and lead.timeout_count in (0, None)
+
+
+async def waiting_for_a_lock(services: Services) -> None:
+    """Until some transaction waits for a row lock (PostgreSQL's pg_locks), not a guess of how long that takes."""
+    for _ in range(500):
+        async with services.db.session() as s:
+            if await s.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("nobody waited for the lead's lock")
 
 
 class LongTick(ManualClock):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -115,7 +115,7 @@ async def test_throttled_recipient_does_not_delay_others(
     stop = asyncio.Event()
     loop = asyncio.create_task(outbox.run_forever(interval_s=60, stop=stop))
     await send_now(svc, Outbound(to="rep01", body=Text("二"), channel="wecom", dedup_key="r2"))
-    await asyncio.sleep(0.2)  # let the loop pick rep01's throttled row first
+    await handed_back(svc, "r2", clock.now())  # the loop took rep01's throttled row first and gave it back
     await send_now(svc, Outbound(to="rep02", body=Text("你好"), channel="wecom", dedup_key="o1"))
     for _ in range(500):  # a generous bound (5 s); before the fix rep02 waited out rep01's 14 s throttle
         if fake.texts_to("rep02"):
@@ -177,3 +177,14 @@ async def send_now(svc: Services, msg: Outbound) -> None:
     async with svc.db.session() as session:
         await enqueue(session, [msg], svc.clock.now(), "wecom")
     svc.outbox.wake()
+
+
+async def handed_back(svc: Services, key: str, now: datetime) -> None:
+    """Until the sender has tried the row `key` and handed it back for later (no guess of how long that takes)."""
+    for _ in range(500):
+        async with svc.db.session() as session:
+            row = (await session.execute(select(OutboxMessage).where(OutboxMessage.dedup_key == key))).scalar_one()
+        if row.status == "pending" and row.next_attempt_at > now:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{key} was never handed back")

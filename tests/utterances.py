@@ -217,6 +217,16 @@ ROWS: list[Row] = [
      {"intent": Intent("reassign", {"lead_id": 3, "assignee": "李娜", "reason": ""}, "改派 3 李娜")}),
     (R, "8号电话多少", "lead_show", {"lead_id": 8}),
     (R, "马骁那边怎么样了", "unclear", {"lead_id": 9, "customer": "马骁"}),
+    # a customer named with a question about the lead, an edit or a plan (second new-user audit)
+    (R, "孙蕾的预算是多少", "lead_show", {"lead_id": 8}),
+    (R, "孙蕾那边进展如何", "lead_show", {"lead_id": 8}),
+    (R, "把马骁的职位改成采购总监", "edit", {"lead_id": 9, "field": "title", "value": "采购总监"}),
+    (R, "把吴刚的预算改成20万", "edit", {"field": "budget_cny", "value": "20万", "customer": "吴刚"}),
+    (R, "大后天再联系马总", "reminder", {"when": "大后天", "task": "联系马总", "customer": "马总"}),
+    (R, "明天团建去哪", "knowledge", {"query": "明天团建去哪"}),
+    (R, "今天我该跟进哪些线索", "today", {}),
+    (R, "明天的安排", "today", {"day": "明天"}),
+    (R, "线索 3.5", "bad_id", {"raw": "3.5"}),
     # -- voice input writes numbers in words; a rep's agenda ---------------------------------------------
     (R, "跟进七号 客户说再考虑", "follow_up", {"lead_id": 7, "note": "客户说再考虑"}),
     (M, "接手十二号", "takeover", {"lead_id": 12}),

@@ -9,30 +9,33 @@ import re
 import secrets
 import shutil
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
 
-from app.console.core import allow, audit_detail, log, message_page, render, services_of, user_of
+from app.console.core import allow, audit_detail, log, message_page, render, render_page, services_of, user_of
 from app.console.kb_text import cn_issue
 from app.console.webctx import run_as
-from bot.services import Services
+from bot.jobs import Progress, start_job
+from bot.services import Services, Shared
 from handlers.kb_gaps import WEEK, field_gaps
 from handlers.knowledge import knowledge_base
-from knowledge.importer import import_file
+from knowledge.importer import Landed, import_file
 from knowledge.index import normalize
 from knowledge.io import SUFFIXES, read_cards
 from knowledge.schema import AXES
 from knowledge.search import Hit, KnowledgeBase
 from knowledge.store import Gap, gaps, row_to_card
 from storage.activity import add_audit
-from storage.models import KeyValue, KnowledgeCard
+from storage.models import KeyValue, KnowledgeCard, User
 from storage.sql import insert_ignore
 
 AXIS_CN = {"role": "角色", "industry": "行业", "objection": "异议"}
 MAX_UPLOAD_MB = 20
+BACKGROUND_BYTES = 256 * 1024  # a bigger file (some thousand cards) is imported as a background job
 MAX_PREVIEW_ROWS = 200
 MAX_GROUPS = 50  # gap groups shown (each gets a ranked card list)
 GAP_DONE = "console:gap_done:"
@@ -52,7 +55,7 @@ async def hit_test(request: web.Request) -> web.Response:
         result = kb.search(query, top=10)
         top = max((h.score for h in result.hits), default=0.0)
         rows = [_explain(kb, result.matched, query, hit, top) for hit in result.hits]
-    return render(request, "hits.html", title="命中测试", q=query, result=result, rows=rows)
+    return await render_page(request, "hits.html", title="命中测试", q=query, result=result, rows=rows)
 
 
 def _explain(kb: KnowledgeBase, matched: dict[str, tuple[str, ...]], query: str, hit: Hit, top: float
@@ -105,7 +108,7 @@ async def gap_list(request: web.Request) -> web.Response:
     days = 30 if request.query.get("days") == "30" else 7
     kb = knowledge_base(services)
     await kb.refresh_if_stale(services.db)
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         items = await gaps(session, since=services.clock.now() - WEEK * (days / 7), limit=200)
         done = set((await session.scalars(select(KeyValue.key).where(
             KeyValue.key.in_([_gap_key(g.query) for g in items])))).all())
@@ -113,10 +116,31 @@ async def gap_list(request: web.Request) -> web.Response:
     items = [g for g in items if _gap_key(g.query) not in done]
     loop = asyncio.get_running_loop()
     groups = (await loop.run_in_executor(None, _group, items, kb))[:MAX_GROUPS]
-    suggestions = {g["query"]: kb.search(g["query"], top=3).hits for g in groups}
-    return render(request, "gaps.html", title="知识缺口", groups=groups, suggestions=suggestions, days=days,
+    suggestions = await _suggestions(services, kb, [g["query"] for g in groups])
+    return await render_page(request, "gaps.html", title="知识缺口", groups=groups, suggestions=suggestions, days=days,
                   field=field, field_days=services.settings.knowledge.field_days,
                   flash=request.query.get("done", "")[:200])
+
+
+SUGGESTED: Shared[dict[str, Any]] = Shared("console_gap_suggestions", lambda _s: {})
+
+
+async def _suggestions(services: Services, kb: KnowledgeBase, queries: list[str]) -> dict[str, list[Hit]]:
+    """The 3 best cards for each gap, searched once per index build (50 searches cost ~120 ms a visit), on a
+    worker thread: the server's loop keeps answering meanwhile."""
+    cache = services.shared(SUGGESTED)
+    built = (id(kb.cards()), id(kb.learned), len(kb.learned.pins))
+    if cache.get("built") != built:
+        cache.clear()
+        cache["built"], cache["hits"] = built, {}
+    known: dict[str, list[Hit]] = cache["hits"]
+    todo = [q for q in queries if q not in known]
+    if todo:
+        found = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: {q: list(kb.search(q, top=3).hits) for q in todo})
+        if cache.get("built") == built:
+            known.update(found)
+    return {q: known.get(q, []) for q in queries}
 
 
 @allow("admin")
@@ -206,7 +230,7 @@ async def _stage(request: web.Request) -> tuple[str, Path] | web.Response:
 async def _plan(services: Services, cards: list[Any]) -> dict[str, str]:
     """card id → 'add' | 'change' | 'same' against the cards stored now."""
     plan: dict[str, str] = {}
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         for lo in range(0, len(cards), 500):
             chunk = cards[lo:lo + 500]
             rows = {r.id: r for r in await session.scalars(
@@ -228,20 +252,43 @@ async def import_commit(request: web.Request) -> web.Response:
     if folder is None or owner is None or not owner.exists() or owner.read_text() != user_of(request).id:
         return message_page(request, "预览已失效", "请重新上传文件。", 410)
     files = [p for p in folder.iterdir() if p.name != ".owner"]
-    kb, now, user = knowledge_base(services), services.clock.now(), user_of(request)
-    try:
-        report = await import_file(services.db, kb, files[0], now)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    async with services.db.session() as session:
-        add_audit(session, user.id, "kb.import", files[0].name, now, rows=report.rows, inserted=report.inserted,
-                  updated=report.updated, unchanged=report.unchanged, skipped=len(report.issues),
-                  **audit_detail(request))
-    log.info("console: %s imported %s: %s", user.id, files[0].name, json.dumps(
-        {"rows": report.rows, "inserted": report.inserted, "updated": report.updated}))
-    done = (f"导入完成：{files[0].name} 共 {report.rows} 行，新增 {report.inserted}，更新 {report.updated}，"
-            f"未变 {report.unchanged}，跳过 {len(report.issues)}。")
+    kb, now, user, detail = knowledge_base(services), services.clock.now(), user_of(request), audit_detail(request)
+
+    async def run(landed: Landed | None = None, total: Callable[[int], None] | None = None) -> str:
+        try:  # a transaction per chunk of cards (knowledge/importer.py)
+            report = await import_file(services.db, kb, files[0], now, total=total, landed=landed)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        async with services.db.session() as session:
+            add_audit(session, user.id, "kb.import", files[0].name, now, rows=report.rows, inserted=report.inserted,
+                      updated=report.updated, unchanged=report.unchanged, skipped=len(report.issues), **detail)
+        log.info("console: %s imported %s: %s", user.id, files[0].name, json.dumps(
+            {"rows": report.rows, "inserted": report.inserted, "updated": report.updated}))
+        return (f"导入完成：{files[0].name} 共 {report.rows} 行，新增 {report.inserted}，更新 {report.updated}，"
+                f"未变 {report.unchanged}，跳过 {len(report.issues)}。")
+
+    if files[0].stat().st_size <= BACKGROUND_BYTES:
+        done = await run()
+    else:  # a large file: a background job that reports in chat (bot/jobs.py), not one long request
+        await _import_in_background(services, user.id, files[0].name, token, run)
+        done = f"已开始导入 {files[0].name}：文件较大，在后台分批写入，完成后在聊天里告诉你结果。"
     raise web.HTTPSeeOther("/admin/kb?status=all&done=" + _quote(done))
+
+
+async def _import_in_background(services: Services, user_id: str, name: str, token: str,
+                                run: Callable[[Landed, Callable[[int], None]], Awaitable[str]]) -> None:
+    async with services.db.session() as session:
+        row = await session.get(User, user_id)
+        channel = (row.channel if row else None) or services.default_channel
+    progress = Progress(services, user_id, channel, f"import:web:{token}")
+
+    async def work(p: Progress) -> list[str]:
+        return ["📚 " + await run(p.landed, p.set_total)]
+
+    def failed(p: Progress) -> str:
+        return f"❌ 导入「{name}」中途出错：已写入 {p.done} 行并保留，其余没有写入。请重新上传这个文件。"
+
+    start_job(services, progress, work, failed)
 
 
 def routes() -> list[web.RouteDef]:
