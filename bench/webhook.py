@@ -256,9 +256,15 @@ async def console_browsing(base: str, cfg: Path, env: dict[str, str], clients: i
                            ) -> tuple[int, list[float], dict[int, int]]:
     """`clients` admins and managers opening console pages back to back until `stop`: (pages, latencies ms,
     statuses)."""
+    import sqlite3
+
     from bench.console_load import pages
 
-    todo = list(pages({"lead": 5000, "team_lead": 5001}).values())
+    with sqlite3.connect(cfg.parent / "bench.db") as con:  # a lead of the admin's and one of manager01's team
+        last = con.execute("SELECT max(id) FROM leads").fetchone()[0] or 1
+        mine = con.execute("SELECT leads.id FROM leads JOIN users ON users.id = leads.owner_id "
+                           "WHERE users.manager_id = 'manager01' ORDER BY leads.id DESC LIMIT 1").fetchone()
+    todo = list(pages({"lead": last // 2, "team_lead": mine[0] if mine else last // 2}).values())
     latencies: list[float] = []
     statuses: dict[int, int] = {}
 
