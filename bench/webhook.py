@@ -3,6 +3,8 @@
 The bench process runs a fake WeCom API (127.0.0.1) and the load generator; `salesbot serve` runs as a
 subprocess on a fresh SQLite database. Phase 1 (load): N distinct text callbacks plus duplicates, fired with
 bounded concurrency → ACK latency p50/p99, callbacks/s, duplicates ignored, callback → message/send latency.
+With `--console N`, N signed-in admins / managers open every web console page back to back during phase 1
+(`--seed 20000:10000` first fills the database the console reads).
 Phase 2 (idle): one callback at a time → callback → message/send latency with no backlog: a text reply (帮助,
 target < 1 s) and a knowledge question answered from the demo cards without LLM (target ≤ 300 ms).
 
@@ -246,6 +248,68 @@ async def probe(session: aiohttp.ClientSession, base: str, fake: FakeWecom, cb: 
     return acks, replies
 
 
+async def seed_console(tmp: Path, spec: str) -> None:
+    """`--seed CARDS:LEADS`: the bench database holds that many cards and leads with their history
+    (bench/console_load.py's data set) before the server starts."""
+    import random
+    from dataclasses import replace
+
+    from app.runtime import build_services
+    from bench.console_load import seed
+    from bot.clock import SystemClock
+    from bot.config import DatabaseSettings, Settings
+
+    cards, leads = (int(x) for x in spec.split(":"))
+    base = Settings()
+    settings = replace(base, database=DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp}/bench.db"),
+                       server=replace(base.server, warm_up=False))
+    services = await build_services(settings, SystemClock(), {})
+    try:
+        await seed(services, cards, leads, random.Random(16))
+    finally:
+        await services.db.dispose()
+
+
+async def console_browsing(base: str, cfg: Path, env: dict[str, str], clients: int, stop: asyncio.Event
+                           ) -> tuple[int, list[float], dict[int, int]]:
+    """`clients` admins and managers opening console pages back to back until `stop`: (pages, latencies ms,
+    statuses)."""
+    import sqlite3
+
+    from bench.console_load import pages
+
+    with sqlite3.connect(cfg.parent / "bench.db") as con:  # a lead of the admin's and one of manager01's team
+        last = con.execute("SELECT max(id) FROM leads").fetchone()[0] or 1
+        mine = con.execute("SELECT leads.id FROM leads JOIN users ON users.id = leads.owner_id "
+                           "WHERE users.manager_id = 'manager01' ORDER BY leads.id DESC LIMIT 1").fetchone()
+    todo = list(pages({"lead": last // 2, "team_lead": mine[0] if mine else last // 2}).values())
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+
+    async def one(k: int) -> None:
+        user = "admin01" if k % 2 == 0 else "manager01"
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "app.cli", "admin", "link", "--config",
+                                                    str(cfg), user, env=env, stdout=subprocess.PIPE)
+        out = (await proc.communicate())[0].decode()
+        token = out.split("t=", 1)[1].split()[0]
+        async with aiohttp.ClientSession(base, cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            await http.post("/admin/login", data={"t": token}, allow_redirects=False)
+            i = k
+            while not stop.is_set():
+                who, path = todo[i % len(todo)]
+                i += 1
+                if who != user:
+                    continue
+                t0 = time.monotonic()
+                async with http.get(path, allow_redirects=False) as resp:
+                    await resp.read()
+                    statuses[resp.status] = statuses.get(resp.status, 0) + 1
+                latencies.append((time.monotonic() - t0) * 1000)
+
+    await asyncio.gather(*(one(k) for k in range(clients)))
+    return len(latencies), latencies, statuses
+
+
 async def main(args: argparse.Namespace) -> int:
     fake = FakeWecom(corp_id=CORP, secret="bench-secret")
     api_base = await fake.start()
@@ -255,6 +319,8 @@ async def main(args: argparse.Namespace) -> int:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     if args.db:
         upgrade_db(cfg, env)
+    if args.seed:
+        await seed_console(tmp, args.seed)
     if not args.new_users:
         import_reps(cfg, tmp, args.n, env)
     server_cpus = pin(args.pin)
@@ -274,8 +340,19 @@ async def main(args: argparse.Namespace) -> int:
                 if args.dup_every and i % args.dup_every == 0:
                     jobs.append((user, query, body))  # WeCom's retry of the very same callback
             ndup = len(jobs) - args.n
+            stop = asyncio.Event()
+            browsing = asyncio.create_task(console_browsing(base, cfg, env, args.console, stop)) \
+                if args.console else None
+            if browsing is not None:
+                await asyncio.sleep(args.console_lead)  # the console is busy before the callbacks start
             cpu0, t0 = cpu_seconds(proc), time.monotonic()
             lat, statuses, sent_at, wall = await fire(session, base, jobs, args.concurrency, args.rate)
+            stop.set()
+            if browsing is not None:
+                n_pages, page_lat, page_statuses = await browsing
+                print(f"console: {args.console} signed-in clients opened {n_pages} pages during the load "
+                      f"(statuses {dict(sorted(page_statuses.items()))}), page p50 {pct(page_lat, 50):.0f} ms "
+                      f"p95 {pct(page_lat, 95):.0f} ms")
             mode = f"open loop at {args.rate:.0f}/s" if args.rate else "closed loop"
             print(f"load: {len(jobs)} callbacks ({args.n} distinct + {ndup} duplicates), {mode}, "
                   f"max {args.concurrency} outstanding")
@@ -342,5 +419,11 @@ if __name__ == "__main__":
                         "(collapsed stacks; needs `pip install py-spy`)")
     parser.add_argument("--db", default="", help="database URL (an empty PostgreSQL database; default: a fresh "
                         "SQLite file)")
+    parser.add_argument("--seed", default="", metavar="CARDS:LEADS", help="seed the database with that many "
+                        "cards and leads and their history (bench/console_load.py), e.g. 20000:10000")
+    parser.add_argument("--console", type=int, default=0, metavar="N", help="N signed-in console users (admin, "
+                        "manager) opening every console page back to back during the load phase")
+    parser.add_argument("--console-lead", type=float, default=3.0, help="seconds the console browses before "
+                        "the callbacks start")
     parser.add_argument("--timeout", type=float, default=300.0, help="max seconds to wait for the backlog")
     sys.exit(asyncio.run(main(parser.parse_args())))

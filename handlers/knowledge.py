@@ -16,6 +16,7 @@ from bot.messages import Button, Card, Field, Inbound, Text
 from bot.metrics import KB_SEARCH, timed
 from bot.router import Router
 from bot.services import Services, Shared
+from bot.usertext import user_text
 from knowledge import store
 from knowledge.query import clean, is_chatter
 from knowledge.rerank import llm_rerank
@@ -98,7 +99,7 @@ def answer_card(
     if is_stale(card, today, stale_months):
         note += f" · ⚠️ 超过 {stale_months} 个月未更新，使用前请核实"
     return Card(
-        title=card.title,
+        title=user_text(card.title),  # what admins wrote: shown as text by every channel (a <script> stays text)
         description=wording or "",
         fields=tuple(fields),
         buttons=(Button(KbUseful(query_id, card.id).pack(), "有用", "primary"),
@@ -118,11 +119,11 @@ def source_line(card: KbCard) -> str:
 
 def card_fields(card: KbCard) -> list[Field]:
     """A card's content as card fields: 话术, 报价模板 and 成功案例 when present, its tags."""
-    fields = [Field("话术", card.talk_track)]
+    fields = [Field("话术", user_text(card.talk_track))]
     if card.quote_template:
-        fields.append(Field("报价模板", card.quote_template))
+        fields.append(Field("报价模板", user_text(card.quote_template)))
     if card.success_case:
-        fields.append(Field("成功案例", card.success_case))
+        fields.append(Field("成功案例", user_text(card.success_case)))
     fields.append(Field("标签", " / ".join(card.tags()) or "通用"))
     return fields
 

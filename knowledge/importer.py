@@ -93,6 +93,8 @@ async def import_cards_into(
 ) -> store.UpsertStats:
     """Tokenise, then upsert `cards` one transaction per TRANSACTION_CARDS, then refresh `kb`."""
     ready = await tokenise(kb, cards, progress)
+    if ready:
+        await kb.save_dictionary(db, ready[0].tokens_dict)  # other processes can check these tokens, not re-cut
     stats = await upsert_in_chunks(db, ready, now, progress, landed)
     kb.remember(stats.written)
     await kb.refresh_if_stale(db)  # the importer waits: its caller searches the new cards next

@@ -105,9 +105,24 @@ class Tokenizer:
         return self._fingerprint
 
     def added_since(self, fingerprint: str) -> frozenset[str] | None:
-        """Words added since this tokenizer had `fingerprint` (None: not one of its recent ones)."""
+        """Words in one of the two dictionaries only: this one and the one that had `fingerprint` (None: not one
+        this tokenizer knows — its own recent ones, or another process's learnt with `learn`)."""
         then = self._history.get(fingerprint)
-        return None if then is None else frozenset(self._known - then)
+        return None if then is None else frozenset(self._known ^ then)
+
+    def known_fingerprints(self) -> list[str]:
+        return [self.fingerprint, *self._history]
+
+    def words_of(self, fingerprint: str) -> frozenset[str] | None:
+        """The added words of a dictionary this tokenizer had or learnt (to persist them for other processes)."""
+        return self._history.get(fingerprint)
+
+    def learn(self, fingerprint: str, words: Iterable[str]) -> None:
+        """Another process's dictionary (as it stored it): its cards' tokens can then be checked, not re-cut."""
+        if fingerprint not in self._history:
+            if len(self._history) >= HISTORY:
+                self._history.pop(next(iter(self._history)))
+            self._history[fingerprint] = frozenset(words)
 
     def add_words(self, words: Iterable[str]) -> None:
         for word in words:
@@ -523,8 +538,9 @@ def dictionary_words(taxonomy: Taxonomy, cards: Sequence[KbCard]) -> set[str]:
 
 
 def still_cut_so(tokenizer: Tokenizer, card: KbCard) -> bool:
-    """Stored tokens from a recent dictionary of this tokenizer stay right when none of the words added
-    since occurs in the card (an added word changes only the cut of text that contains it)."""
+    """Stored tokens from a dictionary this tokenizer knows stay right when no word that only one of the two
+    dictionaries has occurs in the card (jieba's total is held constant, so a word changes only the cut of text
+    that contains it)."""
     added = tokenizer.added_since(card.tokens_dict)
     if added is None:
         return False

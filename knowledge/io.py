@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -162,7 +163,8 @@ def _check_file(path: Path, suffixes: set[str], hint: str) -> tuple[str, bool]:
         raise FormatError("找不到文件")
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise FormatError(f"文件太大（{size / 2**20:.0f} MB，最多 {MAX_FILE_BYTES // 2**20} MB），请拆成几个文件再导入")
+        shown = math.ceil(size / 2**20 * 10) / 10  # rounded up: a file just over the limit never reads "50 MB"
+        raise FormatError(f"文件太大（{shown:.1f} MB，最多 {MAX_FILE_BYTES // 2**20} MB），请拆成几个文件再导入")
     with path.open("rb") as head:
         zipped = head.read(4) == b"PK\x03\x04"
     return suffix, zipped

@@ -9,7 +9,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.schema import KbCard
@@ -217,6 +217,36 @@ async def load_learning(db: Any) -> tuple[dict[str, str], list[tuple[str, str, s
         generation = await session.scalar(select(KeyValue.value).where(KeyValue.key == LEARNING_KEY))
         return (await pins(session), await vote_tallies(session), await taxonomy_edits(session),
                 str((generation or {}).get("id", "")))
+
+
+DICTIONARY_KEY = "kb:dict:"  # + fingerprint → the words of the dictionary that stamped stored tokens
+DICTIONARIES_KEPT = 8
+
+
+async def save_dictionary(db: Any, fingerprint: str, words: frozenset[str], now: datetime) -> None:
+    """Persist the added words behind `fingerprint` (once), so a restarted process or another instance with
+    another dictionary can check stored tokens instead of cutting every card again; the oldest go."""
+    key = DICTIONARY_KEY + fingerprint
+    async with db.session() as session:
+        if await session.scalar(select(KeyValue.key).where(KeyValue.key == key)) is not None:
+            return
+        await session.execute(insert_ignore(session, KeyValue).values(
+            key=key, value={"words": sorted(words)}, updated_at=now))
+        old = (await session.scalars(select(KeyValue.key).where(KeyValue.key.like(DICTIONARY_KEY + "%"))
+                                     .order_by(KeyValue.updated_at.desc(), KeyValue.key)
+                                     .offset(DICTIONARIES_KEPT))).all()
+        if old:
+            await session.execute(delete(KeyValue).where(KeyValue.key.in_(old)))
+
+
+async def load_dictionaries(db: Any, fingerprints: Sequence[str]) -> dict[str, list[str]]:
+    """fingerprint → added words, for those stored."""
+    if not fingerprints:
+        return {}
+    async with db.session() as session:
+        rows = await session.execute(select(KeyValue.key, KeyValue.value)
+                                     .where(KeyValue.key.in_([DICTIONARY_KEY + f for f in fingerprints])))
+        return {key[len(DICTIONARY_KEY):]: list((value or {}).get("words", [])) for key, value in rows}
 
 
 async def save_tokens(db: Any, cards: Sequence[KbCard]) -> None:

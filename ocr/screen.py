@@ -157,7 +157,10 @@ def _smooth_surface(modes: np.ndarray) -> np.ndarray:
     basis = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=1)
     out = np.zeros_like(modes)
     gray = modes.mean(axis=2).ravel()
-    keep = np.abs(gray - np.median(gray)) < 12
+    # The background is the most common cell colour in light mode. A dark-mode chat's grey bubbles can fill more
+    # cells than its near-black background shows between them: there the darker cells are the background.
+    ref = np.percentile(gray, 20) if np.median(gray) < 100 else np.median(gray)
+    keep = np.abs(gray - ref) < 12
     for _ in range(3):
         coef, *_ = np.linalg.lstsq(basis[keep], gray[keep], rcond=None)
         keep = np.abs(gray - basis @ coef) < 5
@@ -167,10 +170,27 @@ def _smooth_surface(modes: np.ndarray) -> np.ndarray:
     return out
 
 
+def _dark_screen(gray: np.ndarray, cv2: object) -> np.ndarray | None:
+    """A dark-mode screen is darker than what surrounds it, and Otsu's threshold then falls between its text and
+    its background instead of around it: the pixels darker than halfway between the photo's border and the
+    screen's background, with the text holes closed. None when the screen is not darker than the border."""
+    h, w = gray.shape
+    bh, bw = max(1, h // 20), max(1, w // 20)
+    border = np.concatenate((gray[:bh].ravel(), gray[-bh:].ravel(), gray[:, :bw].ravel(), gray[:, -bw:].ravel()))
+    # the screen's own background: its darker pixels (bubbles and text fill much of the centre)
+    outside, inside = float(np.median(border)), float(np.percentile(gray[h // 3 : 2 * h // 3, w // 3 : 2 * w // 3], 25))
+    if outside - inside < 20:
+        return None
+    mask = ((gray < (outside + inside) / 2) * 255).astype(np.uint8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, w // 40), max(3, w // 40)))  # type: ignore[attr-defined]
+    return np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel))  # type: ignore[attr-defined]
+
+
 def _screen_quad(gray: np.ndarray, cv2: object) -> np.ndarray | None:
     h, w = gray.shape
     _, mask = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)  # type: ignore[attr-defined]
-    for candidate in (mask, 255 - mask):
+    dark = _dark_screen(gray, cv2)
+    for candidate in (mask, 255 - mask, *(() if dark is None else (dark,))):
         contours, _ = cv2.findContours(candidate, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)  # type: ignore[attr-defined]
         for c in sorted(contours, key=cv2.contourArea, reverse=True)[:3]:  # type: ignore[attr-defined]
             area = cv2.contourArea(c)  # type: ignore[attr-defined]

@@ -58,13 +58,20 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def reader(self) -> AsyncIterator[AsyncConnection]:
+    async def reader(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
         """A read-only connection: on SQLite no BEGIN at all (each statement reads its own snapshot, in one trip
         to the driver's thread), so a lookup never queues for the write lock that BEGIN IMMEDIATE takes and
         costs no BEGIN/ROLLBACK. Never write through it; a read needing one snapshot over several statements
-        uses a session."""
+        uses `snapshot=True` (a plain deferred BEGIN: still no write lock)."""
         async with self.engine.connect() as conn:
-            yield await conn.execution_options(salesbot_read_only=True)
+            yield await conn.execution_options(salesbot_read_only=True, salesbot_snapshot=snapshot)
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only (console pages, reports) on a `reader()` connection: on SQLite a long read
+        never holds the write lock that every message handler's claim needs. Nothing it does is committed."""
+        async with self.reader(snapshot=True) as conn, AsyncSession(bind=conn, expire_on_commit=False) as session:
+            yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -92,8 +99,11 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if not conn.get_execution_options().get("salesbot_read_only"):
+        options = conn.get_execution_options()
+        if not options.get("salesbot_read_only"):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif options.get("salesbot_snapshot"):
+            conn.exec_driver_sql("BEGIN")
 
 
 def sqlite_path(url: str) -> Path | None:

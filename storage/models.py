@@ -204,6 +204,9 @@ class InboundHandled(Base):
 
 class KnowledgeCard(Base):
     __tablename__ = "knowledge_cards"
+    __table_args__ = (Index("ix_knowledge_cards_active_modified", "active", "modified_at", "id"),  # console list
+                      Index("ix_knowledge_cards_role", "role"), Index("ix_knowledge_cards_industry", "industry"),
+                      Index("ix_knowledge_cards_objection", "objection"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     title: Mapped[str] = mapped_column(String(255))
@@ -248,6 +251,7 @@ class KnowledgeFeedback(Base):
 
 class AuditLog(Base):
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target", "id"),)  # a card's history in the console
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     actor_id: Mapped[str | None] = mapped_column(String(64))

@@ -45,10 +45,10 @@ from tests.synth import (
     _phone as _phone_number,
 )
 
-STYLES = ("phone", "dingtalk", "desktop", "ipad", "photo", "small", "lowq", "content", "alt")
+STYLES = ("phone", "dingtalk", "desktop", "ipad", "photo", "photodark", "small", "lowq", "content", "alt")
 # stable seeds
 STYLE_SALT = {"phone": 0, "desktop": 1, "ipad": 2, "photo": 3, "small": 4, "lowq": 5, "dingtalk": 6, "content": 7,
-              "alt": 8}
+              "alt": 8, "photodark": 9}
 NOTO = "/usr/share/fonts/opentype/noto/"
 # (file, index): serif, bold, monospace-Latin and the Japanese cut (a generator that takes the first face of the
 # collection draws Chinese with Japanese glyph shapes)
@@ -70,10 +70,10 @@ def make_styled(seed: int, style: str, kind: str = "lead") -> Sample:
     chat = gen(random.Random(chat_seed), now)
     if style == "dingtalk":
         chat = _dingtalk(chat)
-    dark = rng.random() < 0.3
+    dark = rng.random() < 0.3 or style == "photodark"  # photodark: a dark-mode phone screen photographed
     if style == "alt":
         chat = _with_notice(chat, rng)
-    draw = {"desktop": _desktop, "ipad": _ipad, "photo": _photo, "alt": _alt}.get(style, _phone)
+    draw = {"desktop": _desktop, "ipad": _ipad, "photo": _photo, "photodark": _photo, "alt": _alt}.get(style, _phone)
     img, visible, quality, meta = draw(chat, rng, dark, style)
     data = _forwarded(img, rng) if style == "lowq" else _jpeg(img, quality)
     text = (chat.title + (chat.suffix or "") + "".join(it.text for it in visible)).replace(EMOJI, "")

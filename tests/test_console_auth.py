@@ -165,3 +165,48 @@ async def test_links_and_sessions_on_both_backends(db_url: str, tmp_path: Any, c
     finally:
         await client.close()
         await services.db.dispose()
+
+
+async def test_a_megabyte_field_is_refused_by_every_form_and_changes_nothing(
+        services: Services, client: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 16, bad input: form fields of 1 MB, on every state-changing form (not only the card editor)."""
+    from tests.console_support import seed_cards
+    from tests.test_console_kb import _announce_upload
+
+    await seed_cards(services)
+    await login(client, services, "admin01")
+    token = await csrf(client)
+    async with services.db.session() as session:
+        audits = len(list(await session.scalars(select(AuditLog.id))))
+    huge = "长" * 400_000  # 1.2 MB of UTF-8
+    forms = {"/admin/login": {"t": huge}, "/admin/logout": {"note": huge}, "/admin/kb/preview": {"title": huge},
+             "/admin/kb/W1": {"version": "1", "talk_track": huge}, "/admin/kb/W1/active": {"active": "0", "x": huge},
+             "/admin/gaps/pin": {"q": huge, "card": "W1"}, "/admin/kb/import/commit": {"token": huge},
+             "/admin/leads/1": {"action": "extend", "reason": huge}, "/admin/outbox": {"action": "retry", "id": huge},
+             "/admin/members/offboard": {"user": huge, "to": "rep02"}, "/admin/calendar": {"day": huge},
+             "/admin/taxonomy": {"axis": "industry", "action": "synonym", "word": huge, "value": "教育"},
+             "/admin/ramp/enroll": {"user": huge}, "/admin/ramp/confirm": {"user": huge},
+             "/admin/ramp/path": {"text": huge}, "/admin/renewals/1": {"x": huge}}
+    caplog.set_level(logging.WARNING, "salesbot.console")
+    for path, form in forms.items():
+        refused = await client.post(path, data={"_csrf": token, **form}, allow_redirects=False)
+        assert refused.status == 413 and "没有保存任何修改" in await refused.text(), path
+    members = await _announce_upload(client, f"/admin/members/import?_csrf={token}", 200 * 1024 * 1024)
+    assert members.startswith("HTTP/1.1 303") and "%E4%B8%8D%E8%83%BD%E8%B6%85%E8%BF%87" in members  # 不能超过 2 MB
+    async with services.db.session() as session:
+        assert len(list(await session.scalars(select(AuditLog.id)))) == audits
+    assert caplog.text.count("body too large") == len(forms)
+    assert (await client.get("/admin/kb")).status == 200  # still signed in: nothing was logged out either
+
+
+async def test_a_cookie_replayed_from_another_browser_after_log_out_is_refused_and_logged(
+        services: Services, client: Any, caplog: pytest.LogCaptureFixture) -> None:
+    await login(client, services, "manager01")
+    cookie = client.session.cookie_jar.filter_cookies(client.make_url("/admin/"))["salesbot_console"].value
+    await client.post("/admin/logout", data={"_csrf": await csrf(client, "/admin/team")})
+    caplog.set_level(logging.WARNING, "salesbot.console")
+    for agent in ("other/1.0", "Mozilla/5.0 (Windows NT 10.0) wxwork/4.1"):
+        replay = await client.get("/admin/team", cookies={"salesbot_console": cookie}, headers={"User-Agent": agent})
+        assert replay.status == 401 and "请先登录" in await replay.text()
+        assert "Set-Cookie" not in replay.headers
+    assert caplog.text.count("refused: unknown or logged-out session") == 2

@@ -314,3 +314,45 @@ def test_a_competitor_reps_keep_meeting_becomes_a_card_from_the_gaps_queue(site:
     assert "拜访、报价、回款放在一条线上" in reply["text"]
     page.goto(site.url + "/admin/gaps")
     assert "竞品「励销云」" not in page.inner_text("main")
+
+
+def test_new_admin_journey_from_the_chat_link(site: Site, page: Any, tmp_path: Path) -> None:
+    """Issue 16's target: from the link in chat a new admin imports a GBK CSV, fixes the row the preview
+    reports, tests a question and sees it answered, by clicking what the pages show (no URL typed in)."""
+    header = "标题,行业,异议,话术,关键词\n"
+    good = "物业公司嫌保洁机器人太贵,物业,价格,按十二个月分期，每台每月比一名保洁员的工资低三成。,保洁机器人\n"
+    bad = "物业担心机器人夜里没人看管,物业,信任,,夜间巡检\n"  # no 话术: the preview reports this line
+    fixed = "物业担心机器人夜里没人看管,物业,信任,夜间自动回充并推送巡检照片到物业群，异常时电话通知值班。,夜间巡检\n"
+    first, second = tmp_path / "物业话术.csv", tmp_path / "物业话术-改.csv"
+    first.write_bytes((header + good + bad).encode("gbk"))
+    second.write_bytes((header + good + fixed).encode("gbk"))
+
+    reply = site.say("admin01", "后台")
+    page.goto(reply["text"][reply["text"].index("http"):].split()[0])
+    page.wait_for_url("**/admin/kb")
+    page.click("a.button:has-text('导入')")
+    page.set_input_files("input[name=file]", str(first))
+    page.click("text=上传并预览")
+    page.wait_for_selector("#import-preview")
+    assert page.inner_text("#n-add") == "1" and page.inner_text("#n-skip") == "1"
+    assert "第 3 行：话术为空" in page.inner_text("#import-preview")
+    page.click("text=确认导入 1 张卡片")
+    page.wait_for_selector(".flash")
+    assert "跳过 1" in page.inner_text(".flash")
+
+    page.click("a.button:has-text('导入')")  # the row fixed in the file, the file uploaded again
+    page.set_input_files("input[name=file]", str(second))
+    page.click("text=上传并预览")
+    page.wait_for_selector("#import-preview")
+    assert page.inner_text("#n-add") == "1" and page.inner_text("#n-same") == "1"
+    assert page.inner_text("#n-skip") == "0"
+    page.click("text=确认导入 1 张卡片")
+    page.wait_for_selector(".flash")
+    assert "新增 1" in page.inner_text(".flash")
+
+    page.click("nav >> text=命中测试")
+    page.fill("input[name=q]", "物业说晚上机器人没人看着不放心")
+    page.click("button:has-text('测试')")
+    page.wait_for_selector("#verdict")
+    assert "会回答" in page.inner_text("#verdict") and "物业担心机器人夜里没人看管" in page.inner_text("#verdict")
+    assert "推送巡检照片" in site.say("rep02", "物业说晚上机器人没人看着不放心")["text"]

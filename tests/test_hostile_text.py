@@ -117,3 +117,29 @@ async def test_flag_reasons_and_answers_quote_users_inertly(chat: ChatSession, s
                 for sign in signs:
                     assert sign not in text, (key, sign, text)
     assert hostile_seen >= 2
+
+
+async def test_markup_an_admin_writes_in_a_card_reaches_chat_as_text(chat: ChatSession, services: Services) -> None:
+    """Issue 16, bad input: HTML/JS or markdown in a card's text is shown as text everywhere, the chat answer
+    included (DingTalk shows cards as markdown: a <font>, a link or an image there would be real markup)."""
+    from tests.console_support import seed_cards
+
+    evil = "<script>alert(1)</script>[点我领奖](http://evil.example/a)<font color=red>系统通知</font>"
+    await seed_cards(services, [{"id": "H1", "title": f"物流客户担心丢件{evil}", "industry": "物流",
+                                 "objection": "信任", "talk_track": f"全程保价，丢件按票面三倍赔付。{evil}",
+                                 "success_case": f"某快运公司试用一季度零丢件。{evil}", "keywords": "丢件,保价"}])
+    await chat.handle_line("/as rep01")
+    await chat.handle_line("物流客户担心丢件怎么回")
+    cards = [(key, b) for key, b in await outbox_bodies(services) if isinstance(b, Card)]
+    assert cards and "丢件" in cards[-1][1].title
+    signs = ("<script", "](http", "<font color=red")
+    for key, body in cards:
+        wecom = json.dumps(wecom_payloads(body, key), ensure_ascii=False)
+        assert OPEN not in wecom, wecom
+        assert CLOSE not in wecom, wecom
+        for message in (render_card_markdown(body).msg_param, render_card_replies(body).msg_param,
+                        render_interactive_card(body)):
+            text = json.dumps(message, ensure_ascii=False)
+            assert "evil.example" in text and OPEN not in text
+            for sign in signs:
+                assert sign not in text, (sign, text)

@@ -51,7 +51,7 @@ def test_huge_talk_track_nested_json_and_oversized_file(tmp_path: Path) -> None:
     with big.open("wb") as out:
         out.truncate(MAX_FILE_BYTES + 1)
     (issue,) = read_cards(big, TAXONOMY).issues
-    assert issue.line == 0 and "文件太大" in issue.message
+    assert issue.line == 0 and "文件太大（50.1 MB，最多 50 MB）" in issue.message  # not "50 MB, at most 50 MB"
 
 
 async def test_good_rows_land_in_one_transaction(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from app.commands.kb import ProgressBar
 from knowledge.demo import seed_demo
 from knowledge.importer import import_file
-from knowledge.index import Tokenizer, build_index
+from knowledge.index import Tokenizer, build_index, dictionary_words
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
 from knowledge.taxonomy import load_taxonomy
@@ -230,13 +230,19 @@ async def test_tokens_recomputed_for_an_edited_taxonomy_are_saved_so_the_next_st
     try:
         await seed_demo(db, NOW, KnowledgeBase(TAXONOMY, tokenizer=TOKENIZER))
         generation, seeded = await store.signature(db), await _stamps(db)
-        # Two processes start at once after the edit: both re-tokenise and write back, harmlessly.
+        # Two processes start at once after the edit: both re-stamp the stored tokens and write them back,
+        # harmlessly; they cut again only the cards holding a word one dictionary has and the other has not
+        # (the seeding process's words are stored with its tokens).
         path = _edited_taxonomy(tmp_path)
         first = [KnowledgeBase(taxonomy_path=path) for _ in range(2)]
         await asyncio.gather(*(kb.load(db) for kb in first))
         fresh = first[0].tokenizer.fingerprint  # the edited taxonomy plus the cards' keywords
         assert fresh == first[1].tokenizer.fingerprint != TOKENIZER.fingerprint
-        assert all(kb.tokenizer.cards_tokenised == kb.size == len(seeded) for kb in first)
+        assert all(kb.tokenizer.cards_tokenised < kb.size == len(seeded) for kb in first)
+        scratch = Tokenizer(first[0].taxonomy.dictionary_words())  # a full cut with the new dictionary
+        scratch.add_words(dictionary_words(first[0].taxonomy, first[0].cards()))
+        assert scratch.fingerprint == fresh
+        assert all(list(c.tokens) == scratch.card_tokens(c) for c in first[0].cards())
         saved = await _stamps(db)
         assert {stamp for stamp, _, _ in saved.values()} == {fresh}
         # Derived data only: versions, modified_at and the generation stay, so no other process rebuilds.
@@ -316,3 +322,29 @@ async def test_a_large_index_is_kept_out_of_full_garbage_collections(monkeypatch
         assert kb.search("冷库租赁报价7托盘7").ranked[0] == "G7"
     finally:
         gc.unfreeze()
+
+
+async def test_a_restarted_process_checks_stored_tokens_instead_of_cutting_every_card(tmp_path: Path) -> None:
+    """The process that imported had one more word in its dictionary (from a card since retired); a restarted
+    process, without that word, had another fingerprint and no memory of the first, so it cut every card again
+    (20,000 cards: seconds of CPU at every start). The importing process's words are stored with its tokens:
+    only a card holding a word one dictionary has and the other has not is cut again."""
+    db = await _db(tmp_path)
+    try:
+        before = Tokenizer(TAXONOMY.dictionary_words())
+        before.add_words(["冷链车队"])  # a keyword of a card no longer active
+        csv = tmp_path / "cards.csv"
+        csv.write_text("id,title,objection,talk_track\n" + "".join(
+            f"R{i},冷库租赁报价{i},价格,我们按托盘计费第{i}套方案\n" for i in range(20))
+            + "R99,车队报价,价格,冷链车队按趟计费\n", encoding="utf-8")
+        await import_file(db, KnowledgeBase(TAXONOMY, tokenizer=before), csv, NOW)
+        after = Tokenizer(TAXONOMY.dictionary_words())  # the restarted process
+        kb = KnowledgeBase(TAXONOMY, tokenizer=after)
+        await kb.load(db)
+        assert after.fingerprint != before.fingerprint
+        assert after.cards_tokenised == 1  # R99 only: its text holds 冷链车队
+        assert kb.search("冷库租赁报价7").ranked[0] == "R7"
+        stamps = await _stamps(db)
+        assert {s for s, _, _ in stamps.values()} == {after.fingerprint}  # re-stamped and stored: next start is free
+    finally:
+        await db.dispose()

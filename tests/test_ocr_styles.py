@@ -3,8 +3,11 @@ PC client chat panes, iPad split view, photos of a phone screen, small and twice
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
+from bot.clock import CN_TZ
 from bot.config import OcrSettings
 from ocr.pipeline import read_image, validate
 from ocr.screen import PANE, PHOTO, locate
@@ -80,9 +83,7 @@ def test_a_dingtalk_company_line_under_the_name_is_read_whatever_its_industry(da
     """DingTalk shows the contact's organisation in small grey type under the name; read with the name's
     threshold it came out too pale, and 「光明乳业」 (no industry word the rules know) was not taken as a company."""
     import random
-    from datetime import datetime
 
-    from bot.clock import CN_TZ
     from tests.synth import Chat, Item, _jpeg, render_chat
 
     chat = Chat("dingtalk", "冯芳", " 外部", [Item("left", "你好，想了解一下你们的考勤系统"),
@@ -92,3 +93,23 @@ def test_a_dingtalk_company_line_under_the_name_is_read_whatever_its_industry(da
     lead = read_image(validate(_jpeg(img, 85), OcrSettings()), datetime(2024, 5, 6, 10, 0, tzinfo=CN_TZ),
                       OcrSettings())
     assert (lead.customer_name, lead.company, lead.phone) == ("冯芳", "光明乳业", "17121005447")
+
+
+def test_a_photographed_dark_mode_screen_darker_than_the_table_is_found_and_read() -> None:
+    """A dark-mode chat photographed on a lighter surface: Otsu's threshold falls between the screen's text and
+    its background, so the lit-screen outline was never found; and where grey bubbles fill more of the screen
+    than its black background, levelling took the bubbles for the background and flattened them."""
+    import random
+
+    from tests.synth import Chat, Item, _jpeg
+    from tests.synth_styles import _photo
+
+    long = "我们这边主要是想把仓库的排班和考勤一起管起来，人多了以后手工排不过来"
+    chat = Chat("wechat", "曾明力", None, [Item("left", "你好，我是新锐汽车的曾明力"), Item("left", long),
+                                           Item("left", "我的手机：159-1394-1009"), Item("left", long),
+                                           Item("right", "好的，明天下午给您回电"), Item("left", "行，没问题")])
+    img, _visible, _q, _meta = _photo(chat, random.Random(8), True, "photodark")
+    shot = validate(_jpeg(img, 85), OcrSettings())
+    assert locate(shot).kind == PHOTO
+    lead = read_image(shot, datetime(2024, 5, 6, 10, 0, tzinfo=CN_TZ), OcrSettings())
+    assert lead.phone == "15913941009"

@@ -38,3 +38,27 @@ async def test_a_restarted_server_loads_index_and_dictionaries_before_the_first_
         assert insight_miner(services)._tokenizer is not None
     finally:
         await server.close()
+
+
+async def test_the_all_teams_board_is_ready_before_the_first_admin_opens_it(
+    settings: Settings, clock: ManualClock,
+) -> None:
+    """The console's 团队看板 reads every lead (seconds at 10,000): with warm-up on, `serve` computes the
+    all-teams board on the console's worker thread right after start; the first visit then shows it."""
+    from app.console.leads import REPORTS
+    from tests.test_reminders_support import make_lead
+
+    first = await build_services(settings, clock, {})
+    await make_lead(first, "rep01", customer_name="预热客户")
+    await first.db.dispose()
+    app = await create_app(replace(settings, server=replace(settings.server, warm_up=True)), clock, channels={})
+    services = app[SERVICES]
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        boards = services.shared(REPORTS)
+        board = await boards.building[None]
+        assert boards.ready[None] is board and board.png.startswith(b"\x89PNG")
+        assert board.report.team.open_leads == 1
+    finally:
+        await server.close()

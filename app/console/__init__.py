@@ -12,6 +12,7 @@ from aiohttp import web
 
 from app.console import kb, kb_tools, leads, login, oauth, ops, ramp, renewals
 from app.console.core import HERE, JINJA, SERVICES, allow, console_middleware, make_jinja, user_of
+from app.console.offload import OFFLOAD
 from bot.services import Services
 
 UPLOAD_BODY_MB = 1  # plain forms; uploads stream (app.console.kb_tools.MAX_UPLOAD_MB)
@@ -39,7 +40,18 @@ def build_console(services: Services) -> web.Application:
     app.router.add_routes(renewals.routes())
     app.router.add_routes(ops.routes())
     app.router.add_routes(ramp.routes())
+    app.on_startup.append(_warm_board)
+    app.on_cleanup.append(_close_offload)
     return app
+
+
+async def _warm_board(app: web.Application) -> None:
+    leads.warm_board(app[SERVICES])
+
+
+async def _close_offload(app: web.Application) -> None:
+    await leads.stop_boards(app[SERVICES])
+    await app[SERVICES].shared(OFFLOAD).close()
 
 
 def mount_console(app: web.Application, services: Services) -> None:

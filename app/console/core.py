@@ -7,6 +7,8 @@ session's CSRF token (form field `_csrf` or header `X-CSRF-Token`).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -83,6 +85,18 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 
+async def render_page(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    """`render` on a worker thread, for pages of many rows: tens of ms of Jinja that, on the server's loop,
+    every webhook ACK would wait behind (on the thread, the loop gets its turn every few ms)."""
+    env = request.config_dict[JINJA]
+    web_session = request.get(WEB_SESSION)
+    compiled = env.get_template(template)
+    html = await asyncio.get_running_loop().run_in_executor(None, functools.partial(
+        compiled.render, request=request, user=request.get(USER), csrf=web_session.csrf if web_session else "",
+        path=request.path, **context))
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
 def message_page(request: web.Request, title: str, text: str, status: int) -> web.Response:
     return render(request, "message.html", status=status, title=title, text=text)
 
@@ -112,10 +126,14 @@ async def _authorised(request: web.Request, handler: Handler) -> web.StreamRespo
     services = services_of(request)
     now = services.clock.now()
     idle = timedelta(minutes=services.settings.server.console_idle_minutes)
-    async with services.db.session() as session:
-        web_session, why = await sessions.load(session, request.cookies.get(sessions.COOKIE, ""),
-                                               request.headers.get("User-Agent", ""), now, idle)
+    token, agent = request.cookies.get(sessions.COOKIE, ""), request.headers.get("User-Agent", "")
+    async with services.db.read_session() as session:
+        web_session, why, write = await sessions.peek(session, token, agent, now, idle)
         user = await session.get(User, web_session.user_id) if web_session else None
+    if write:  # ends, or last-seen due (once a minute): the only requests that take the write lock here
+        async with services.db.session() as session:
+            web_session, why = await sessions.load(session, token, agent, now, idle)
+            user = await session.get(User, web_session.user_id) if web_session else None
     if web_session is None or user is None or not user.active:
         if request.cookies.get(sessions.COOKIE):
             log.warning("console: %s %s refused: %s", request.method, request.path, why or "inactive user")

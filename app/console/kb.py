@@ -16,11 +16,12 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, or_, select
 
-from app.console.core import allow, audit_detail, log, message_page, render, services_of, user_of
+from app.console.core import allow, audit_detail, log, message_page, render, render_page, services_of, user_of
 from app.console.kb_text import cn_issue
 from bot.clock import to_cn
 from bot.messages import Card
 from bot.services import Services
+from bot.usertext import dingtalk_markdown, escape_body, identity
 from handlers.knowledge import answer_card, is_stale, knowledge_base
 from knowledge.importer import tokenise
 from knowledge.io import derived_id, write_cards
@@ -52,15 +53,15 @@ async def card_list(request: web.Request) -> web.Response:
     q = request.query
     page = max(1, _int(q.get("page"), 1))
     stmt = _filtered(select(KnowledgeCard), q, services)
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         total = int(await session.scalar(_filtered(select(func.count()).select_from(KnowledgeCard), q, services))
                     or 0)
-        rows = list(await session.scalars(stmt.order_by(KnowledgeCard.modified_at.desc(), KnowledgeCard.id)
+        rows = list(await session.scalars(stmt.order_by(KnowledgeCard.modified_at.desc(), KnowledgeCard.id.desc())
                                           .offset((page - 1) * PAGE).limit(PAGE)))
     cards = [row_to_card(r) for r in rows]
     taxonomy = knowledge_base(services).taxonomy
     stale = {c.id for c in cards if is_stale(c, today(services), services.settings.knowledge.stale_months)}
-    return render(request, "kb_list.html", title="知识库", cards=cards, stale=stale, total=total, page=page,
+    return await render_page(request, "kb_list.html", title="知识库", cards=cards, stale=stale, total=total, page=page,
                   pages=max(1, -(-total // PAGE)), q=q, axes={a: taxonomy.values.get(a, ()) for a in AXES},
                   AXIS_CN=AXIS_CN, flash=q.get("done", "")[:200])
 
@@ -100,7 +101,7 @@ def _int(value: str | None, default: int) -> int:
 
 # -- edit ----------------------------------------------------------------------------------------------
 async def _load(services: Services, card_id: str) -> KbCard | None:
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         row = await session.get(KnowledgeCard, card_id[:32])
         return row_to_card(row) if row is not None else None
 
@@ -137,7 +138,7 @@ def _edit_page(request: web.Request, card: KbCard | None, form: dict[str, str], 
 
 
 async def _history(services: Services, card_id: str) -> list[AuditLog]:
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         rows = await session.scalars(select(AuditLog).where(AuditLog.target == f"card:{card_id}")
                                      .order_by(AuditLog.id.desc()).limit(30))
         return list(rows)
@@ -256,7 +257,9 @@ def _preview(services: Services, form: dict[str, str]) -> dict[str, Any]:
     except CardError as exc:
         return {"error": cn_issue(str(exc))}
     body: Card = answer_card(card, 0, today(services), services.settings.knowledge.stale_months)
-    return {"wecom": card_payload(body, "preview")["template_card"], "dingtalk": card_markdown(body, heading=True)}
+    # escaped as each channel's sender escapes what people wrote (template_card fields are plain text)
+    return {"wecom": card_payload(escape_body(body, identity), "preview")["template_card"],
+            "dingtalk": card_markdown(escape_body(body, dingtalk_markdown), heading=True)}
 
 
 # -- deactivate / activate -------------------------------------------------------------------------------

@@ -16,11 +16,11 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from app.console.core import allow, audit_detail, log, message_page, render, services_of, user_of
+from app.console.core import allow, audit_detail, log, message_page, render, render_page, services_of, user_of
 from app.console.kb_text import cn_issue
 from app.console.webctx import run_as
 from bot.jobs import Progress, start_job
-from bot.services import Services
+from bot.services import Services, Shared
 from handlers.kb_gaps import WEEK, field_gaps
 from handlers.knowledge import knowledge_base
 from knowledge.importer import Landed, import_file
@@ -55,7 +55,7 @@ async def hit_test(request: web.Request) -> web.Response:
         result = kb.search(query, top=10)
         top = max((h.score for h in result.hits), default=0.0)
         rows = [_explain(kb, result.matched, query, hit, top) for hit in result.hits]
-    return render(request, "hits.html", title="命中测试", q=query, result=result, rows=rows)
+    return await render_page(request, "hits.html", title="命中测试", q=query, result=result, rows=rows)
 
 
 def _explain(kb: KnowledgeBase, matched: dict[str, tuple[str, ...]], query: str, hit: Hit, top: float
@@ -108,7 +108,7 @@ async def gap_list(request: web.Request) -> web.Response:
     days = 30 if request.query.get("days") == "30" else 7
     kb = knowledge_base(services)
     await kb.refresh_if_stale(services.db)
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         items = await gaps(session, since=services.clock.now() - WEEK * (days / 7), limit=200)
         done = set((await session.scalars(select(KeyValue.key).where(
             KeyValue.key.in_([_gap_key(g.query) for g in items])))).all())
@@ -116,10 +116,31 @@ async def gap_list(request: web.Request) -> web.Response:
     items = [g for g in items if _gap_key(g.query) not in done]
     loop = asyncio.get_running_loop()
     groups = (await loop.run_in_executor(None, _group, items, kb))[:MAX_GROUPS]
-    suggestions = {g["query"]: kb.search(g["query"], top=3).hits for g in groups}
-    return render(request, "gaps.html", title="知识缺口", groups=groups, suggestions=suggestions, days=days,
+    suggestions = await _suggestions(services, kb, [g["query"] for g in groups])
+    return await render_page(request, "gaps.html", title="知识缺口", groups=groups, suggestions=suggestions, days=days,
                   field=field, field_days=services.settings.knowledge.field_days,
                   flash=request.query.get("done", "")[:200])
+
+
+SUGGESTED: Shared[dict[str, Any]] = Shared("console_gap_suggestions", lambda _s: {})
+
+
+async def _suggestions(services: Services, kb: KnowledgeBase, queries: list[str]) -> dict[str, list[Hit]]:
+    """The 3 best cards for each gap, searched once per index build (50 searches cost ~120 ms a visit), on a
+    worker thread: the server's loop keeps answering meanwhile."""
+    cache = services.shared(SUGGESTED)
+    built = (id(kb.cards()), id(kb.learned), len(kb.learned.pins))
+    if cache.get("built") != built:
+        cache.clear()
+        cache["built"], cache["hits"] = built, {}
+    known: dict[str, list[Hit]] = cache["hits"]
+    todo = [q for q in queries if q not in known]
+    if todo:
+        found = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: {q: list(kb.search(q, top=3).hits) for q in todo})
+        if cache.get("built") == built:
+            known.update(found)
+    return {q: known.get(q, []) for q in queries}
 
 
 @allow("admin")
@@ -209,7 +230,7 @@ async def _stage(request: web.Request) -> tuple[str, Path] | web.Response:
 async def _plan(services: Services, cards: list[Any]) -> dict[str, str]:
     """card id → 'add' | 'change' | 'same' against the cards stored now."""
     plan: dict[str, str] = {}
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         for lo in range(0, len(cards), 500):
             chunk = cards[lo:lo + 500]
             rows = {r.id: r for r in await session.scalars(

@@ -6,22 +6,25 @@ everything. Actions are the chat commands themselves, run as the signed-in user 
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import func, or_, select
 
-from app.console.core import allow, audit_detail, log, message_page, render, services_of, user_of
+from app.console.core import allow, audit_detail, log, message_page, render_page, services_of, user_of
+from app.console.offload import OFFLOAD
 from app.console.webctx import run_as
 from bot.actions import TakeOver
 from bot.context import UserInfo
-from bot.services import Shared
+from bot.services import Services, Shared
 from handlers.leads.assignment import reassign_options
 from handlers.leads.permissions import can_see, load_lead, visible_clause
 from handlers.leads.views import KIND_CN, colour, field_rows, next_action_text, next_actions, waiting_hours
-from handlers.report import DIGEST_WINDOW, chart_png, compute_report, pct
+from handlers.report import DIGEST_WINDOW, compute_report, pct, render_chart
 from storage.activity import add_audit
 from storage.leads import STAGES, STATUS_CN, stage_label, user_names
 from storage.models import Activity, Evidence, Lead, User
@@ -36,36 +39,95 @@ def _team_scope(user: UserInfo) -> str | None:
 
 
 # -- 团队看板 ----------------------------------------------------------------------------------------------
-REPORT_TTL = timedelta(seconds=60)  # the board and its chart share one computation (it scans every team lead)
-REPORTS: Shared[dict[str | None, tuple[Any, Any]]] = Shared("console_reports", lambda _s: {})
+# The board and its chart share one computation, which reads every lead of the scope (seconds at 10,000
+# leads). It runs on the console's worker thread (app.console.offload), at most once a minute per scope and
+# process; a board up to REPORT_STALE old is shown at once (the page says 「截至」 when) while the next one is
+# computed in the background, so only the very first visit of a scope waits.
+REPORT_TTL = timedelta(seconds=60)
+REPORT_STALE = timedelta(minutes=10)
 
 
-async def _report(services: Any, user: UserInfo) -> Any:
-    """The digest figures for this user's scope, computed at most once a minute per scope and process."""
-    cache = services.shared(REPORTS)
-    scope, now = _team_scope(user), services.clock.now()
-    hit = cache.get(scope)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    async with services.db.session() as session:
-        report = await compute_report(session, scope, now - DIGEST_WINDOW, now, services.settings.reminders)
-    cache[scope] = (now + REPORT_TTL, report)
-    return report
+@dataclass(frozen=True)
+class Board:
+    at: datetime
+    report: Any
+    png: bytes
+
+
+@dataclass
+class Boards:
+    ready: dict[str | None, Board] = field(default_factory=dict)
+    building: dict[str | None, asyncio.Task[Board]] = field(default_factory=dict)
+
+
+REPORTS: Shared[Boards] = Shared("console_reports", lambda _s: Boards())
+
+
+async def _compute_board(services: Services, scope: str | None, now: datetime) -> Board:
+    cfg, ramp = services.settings.reminders, services.settings.ramp
+
+    async def work(db: Any) -> Board:
+        async with db.read_session() as session:  # no SQLite write lock held for seconds
+            report = await compute_report(session, scope, now - DIGEST_WINDOW, now, cfg, ramp=ramp)
+        return Board(now, report, render_chart(report))  # already off the server's loop: draw right here
+
+    board = await services.shared(OFFLOAD).run(work)
+    services.shared(REPORTS).ready[scope] = board
+    return board
+
+
+def warm_board(services: Services) -> asyncio.Task[Board] | None:
+    """`[server] warm_up`: the all-teams board computed right after start (seconds at 10,000 leads, on the
+    worker thread), so the first admin to open 团队看板 does not wait for it."""
+    if not services.settings.server.warm_up:
+        return None
+    boards = services.shared(REPORTS)
+    task = asyncio.create_task(_compute_board(services, None, services.clock.now()))
+    task.add_done_callback(_logged)
+    boards.building[None] = task
+    return task
+
+
+async def stop_boards(services: Services) -> None:
+    """Boards still being computed when the server stops are abandoned (the worker's engine closes next)."""
+    for task in services.shared(REPORTS).building.values():
+        task.cancel()
+
+
+def _logged(task: asyncio.Task[Board]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("console: team board refresh failed", exc_info=task.exception())
+
+
+async def _board(services: Services, user: UserInfo) -> Board:
+    """This user's scope's board: fresh, or recent while a fresh one is computed, or computed now."""
+    boards, scope, now = services.shared(REPORTS), _team_scope(user), services.clock.now()
+    hit = boards.ready.get(scope)
+    if hit is not None and timedelta(0) <= now - hit.at < REPORT_TTL:
+        return hit
+    task = boards.building.get(scope)
+    if task is None or task.done():
+        task = asyncio.create_task(_compute_board(services, scope, now))
+        task.add_done_callback(_logged)
+        boards.building[scope] = task
+    if hit is not None and timedelta(0) <= now - hit.at < REPORT_STALE:
+        return hit
+    return await asyncio.shield(task)
 
 
 @allow(*MANAGERS)
 async def team(request: web.Request) -> web.Response:
     services, user = services_of(request), user_of(request)
-    report = await _report(services, user)
+    report = (await _board(services, user)).report
     funnel = [{"name": name, "n": n} for (_, name), n in zip(STAGES, report.reached, strict=False)]
-    return render(request, "team.html", title="团队看板", report=report, funnel=funnel, pct=pct,
+    return await render_page(request, "team.html", title="团队看板", report=report, funnel=funnel, pct=pct,
                   conversions=report.conversions())
 
 
 @allow(*MANAGERS)
 async def team_chart(request: web.Request) -> web.Response:
-    report = await _report(services_of(request), user_of(request))
-    return web.Response(body=await chart_png(report), content_type="image/png")
+    board = await _board(services_of(request), user_of(request))
+    return web.Response(body=board.png, content_type="image/png")
 
 
 # -- lead list ---------------------------------------------------------------------------------------------
@@ -88,7 +150,7 @@ async def lead_list(request: web.Request) -> web.Response:
         stmt = stmt.where(or_(Lead.company.like(f"%{text}%"), Lead.customer_name.like(f"%{text}%"),
                               Lead.phone == text))
     now = services.clock.now()
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
         leads = list(await session.scalars(stmt.order_by(Lead.id.desc()).offset((page - 1) * PAGE).limit(PAGE)))
         leads = [lead for lead in leads if lead.owner_id is not None or await can_see(session, user, lead)]
@@ -100,7 +162,7 @@ async def lead_list(request: web.Request) -> web.Response:
              "colour": colour(waiting_hours(lead, now)),
              "next": next_action_text(lead, timers, cfg.first_contact_hours)}
             for lead in leads]
-    return render(request, "leads.html", title="线索", rows=rows, total=total, page=page,
+    return await render_page(request, "leads.html", title="线索", rows=rows, total=total, page=page,
                   pages=max(1, -(-total // PAGE)), q=q, owners=owners, STAGES=STAGES, STATUS_CN=STATUS_CN,
                   stage_label=stage_label)
 
@@ -118,7 +180,7 @@ async def _visible(request: web.Request) -> Lead | None:
     raw = request.match_info["lead_id"]
     if not raw.isdigit() or len(raw) > 9:
         return None
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         lead = await load_lead(session, user, int(raw))
     if lead is None:
         log.warning("console: %s (%s) asked for lead %s outside their reach", user.id, user.role, raw)
@@ -132,7 +194,7 @@ async def lead_page(request: web.Request, outcome: list[str] | None = None, ok: 
     if lead is None:
         return message_page(request, "找不到线索", NOT_VISIBLE, 404)
     now = services.clock.now()
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         acts = list(await session.scalars(select(Activity).where(Activity.lead_id == lead.id)
                                            .order_by(Activity.created_at, Activity.id)))
         evidence = list(await session.scalars(select(Evidence).where(Evidence.lead_id == lead.id)
@@ -143,7 +205,7 @@ async def lead_page(request: web.Request, outcome: list[str] | None = None, ok: 
                  if lead.status != "won" else [])
         team_reps = await _reachable_reps(session, user)
     frozen = (lead.extra or {}).get("frozen", {}) if lead.status == "frozen" else {}
-    return render(request, "lead.html", title=f"线索 #{lead.id}", lead=lead, fields=field_rows(lead, names),
+    return await render_page(request, "lead.html", title=f"线索 #{lead.id}", lead=lead, fields=field_rows(lead, names),
                   acts=acts, KIND_CN=KIND_CN, names=names, evidence=evidence, stage=stage_label(lead.stage),
                   status_cn=STATUS_CN.get(lead.status, lead.status),
                   next=next_action_text(lead, timers, services.settings.reminders.first_contact_hours),
@@ -189,7 +251,7 @@ async def evidence_file(request: web.Request) -> web.StreamResponse:
     raw = request.match_info["evidence_id"]
     if lead is None or not raw.isdigit():
         return message_page(request, "找不到图片", NOT_VISIBLE, 404)
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         row = await session.get(Evidence, int(raw))
     if row is None or row.lead_id != lead.id or not row.path:
         return message_page(request, "找不到图片", "这张图片不存在。", 404)

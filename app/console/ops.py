@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from app.console.core import allow, audit_detail, log, render, services_of, user_of
+from app.console.core import allow, audit_detail, log, render_page, services_of, user_of
 from app.console.webctx import run_as
 from bot.clock import to_cn
 from bot.messages import body_from_json
@@ -50,15 +50,15 @@ def _summary(row: OutboxMessage) -> str:
 async def outbox(request: web.Request) -> web.Response:
     services = services_of(request)
     now = services.clock.now()
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         counts = dict((await session.execute(select(OutboxMessage.status, func.count())
                                              .group_by(OutboxMessage.status))).all())
         due = await _rows(session, OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
         held = await _rows(session, OutboxMessage.status == "pending", OutboxMessage.next_attempt_at > now)
         dead = await _rows(session, OutboxMessage.status == "dead")
         names = dict((await session.execute(select(User.id, User.name))).all())
-    return render(request, "outbox.html", title="投递", counts=counts, due=due, held=held, dead=dead, names=names,
-                  summary=_summary, reason=failure_in_chinese,
+    return await render_page(request, "outbox.html", title="投递", counts=counts, due=due, held=held, dead=dead,
+                             names=names, summary=_summary, reason=failure_in_chinese,
                   flash=request.query.get("done", "")[:200])
 
 
@@ -96,7 +96,7 @@ def _q(text: str) -> str:
 @allow("manager", "admin")
 async def members(request: web.Request) -> web.Response:
     services, user = services_of(request), user_of(request)
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         stmt = select(User).order_by(User.role.desc(), User.id)
         if not user.is_admin:
             stmt = stmt.where((User.manager_id == user.id) | (User.id == user.id))
@@ -104,7 +104,7 @@ async def members(request: web.Request) -> web.Response:
         load = dict((await session.execute(select(Lead.owner_id, func.count()).where(
             Lead.status.in_(OPEN_STATUSES)).group_by(Lead.owner_id))).all())
         names = dict((await session.execute(select(User.id, User.name))).all())
-    return render(request, "members.html", title="成员", people=people, load=load, names=names,
+    return await render_page(request, "members.html", title="成员", people=people, load=load, names=names,
                   flash=request.query.get("done", "")[:300], flash_kind=request.query.get("kind", "ok"))
 
 
@@ -195,13 +195,13 @@ async def calendar(request: web.Request) -> web.Response:
     today = to_cn(services.clock.now()).date()
     year = int(request.query["year"]) if request.query.get("year", "").isdigit() else today.year
     year = min(max(year, 2000), 2100)
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         overrides = list(await session.scalars(select(CalendarOverride).where(
             CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31))
             .order_by(CalendarOverride.day)))
         missing = uncovered_years(today, await load_overrides(session))
-    return render(request, "calendar.html", title="日历", year=year, days=_special_days(year), overrides=overrides,
-                  missing=missing, outcome=request.query.get("done", "")[:300])
+    return await render_page(request, "calendar.html", title="日历", year=year, days=_special_days(year),
+                             overrides=overrides, missing=missing, outcome=request.query.get("done", "")[:300])
 
 
 def _special_days(year: int) -> list[dict[str, Any]]:
@@ -249,7 +249,7 @@ async def taxonomy(request: web.Request) -> web.Response:
         values = [{"name": v, "synonyms": synonyms.get(v, []), "cards": used[axis].get(v, 0)}
                   for v in tax.values.get(axis, ())]
         axes.append({"axis": axis, "label": AXIS_CN[axis], "values": values})
-    return render(request, "taxonomy.html", title="分类", axes=axes, AXIS_CN=AXIS_CN,
+    return await render_page(request, "taxonomy.html", title="分类", axes=axes, AXIS_CN=AXIS_CN,
                   flash=request.query.get("done", "")[:300], flash_kind=request.query.get("kind", "ok"))
 
 
@@ -284,7 +284,7 @@ async def system(request: web.Request) -> web.Response:
     services = services_of(request)
     settings = services.settings
     ok = await services.db.ping()
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         counts = {"卡片": await session.scalar(select(func.count()).select_from(KnowledgeCard)),
                   "线索": await session.scalar(select(func.count()).select_from(Lead)),
                   "成员": await session.scalar(select(func.count()).select_from(User)),
@@ -293,10 +293,11 @@ async def system(request: web.Request) -> web.Response:
     checks = await _channel_checks(services) if request.query.get("check") == "1" else None
     versions = {"salesbot": _version("salesbot"), "Python": platform.python_version(), "aiohttp": _version("aiohttp"),
                 "SQLAlchemy": _version("sqlalchemy"), "chinesecalendar": _version("chinesecalendar")}
-    return render(request, "system.html", title="系统", db_ok=ok, backend="PostgreSQL" if not services.db.is_sqlite
-                  else "SQLite", counts=counts, checks=checks, versions=versions, base_url=settings.server.base_url,
-                  wecom=settings.wecom.enabled, dingtalk=settings.dingtalk.enabled,
-                  dingtalk_mode=settings.dingtalk.mode)
+    return await render_page(request, "system.html", title="系统", db_ok=ok,
+                             backend="PostgreSQL" if not services.db.is_sqlite else "SQLite", counts=counts,
+                             checks=checks, versions=versions, base_url=settings.server.base_url,
+                             wecom=settings.wecom.enabled, dingtalk=settings.dingtalk.enabled,
+                             dingtalk_mode=settings.dingtalk.mode)
 
 
 def _version(name: str) -> str:

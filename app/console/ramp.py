@@ -10,9 +10,10 @@ from urllib.parse import quote
 from aiohttp import web
 from sqlalchemy import select
 
-from app.console.core import allow, audit_detail, log, render, services_of, user_of
+from app.console.core import allow, audit_detail, log, render_page, services_of, user_of
 from app.console.webctx import run_as
 from bot.actions import RampConfirm
+from handlers.knowledge import knowledge_base
 from handlers.ramp import service
 from handlers.ramp.path import PathError, path_text
 from storage.activity import add_audit
@@ -29,18 +30,21 @@ def _back(text: str, kind: str = "ok") -> web.HTTPSeeOther:
 async def ramp_page(request: web.Request) -> web.Response:
     services, user = services_of(request), user_of(request)
     cfg = services.settings.ramp
-    async with services.db.session() as session:
+    kb = knowledge_base(services)
+    await kb.refresh_if_stale(services.db)
+    cards = kb.cards()  # the process's index of the active cards, not a 20,000-row read per page
+    async with services.db.read_session() as session:
         rows = await service.team_progress(session, None if user.is_admin else user.id, cfg)
         found = await service.current_path(session)
-        specs = service.specs_of(found[1]) if found else await service.default_specs(session, cfg)
-        warnings = await service.empty_tasks(session, specs, cfg)
+        specs = service.specs_of(found[1]) if found else await service.default_specs(session, cfg, cards)
+        warnings = await service.empty_tasks(session, specs, cfg, cards)
         stmt = select(User).where(User.role == "rep", User.active.is_(True),
                                   User.id.not_in(select(RampEnrollment.user_id))).order_by(User.id)
         if not user.is_admin:
             stmt = stmt.where(User.manager_id == user.id)
         newcomers = list(await session.scalars(stmt))
     draft = request.query.get("text")
-    return render(request, "ramp.html", title="新人通关", rows=rows, current=found[0] if found else None,
+    return await render_page(request, "ramp.html", title="新人通关", rows=rows, current=found[0] if found else None,
                   tasks=[(s, s.title(cfg.questions)) for s in specs], text=draft or path_text(specs),
                   warnings=warnings, newcomers=newcomers, rights=service.unlocked_text(cfg),
                   locked=service.locked_text(cfg),

@@ -15,8 +15,9 @@ from urllib.parse import unquote
 
 from aiohttp import web
 from sqlalchemy import or_, select
+from sqlalchemy.orm import load_only
 
-from app.console.core import allow, audit_detail, message_page, render, services_of, user_of
+from app.console.core import allow, audit_detail, message_page, render_page, services_of, user_of
 from app.console.webctx import run_as
 from bot.actions import RenewalLift
 from bot.context import UserInfo
@@ -51,19 +52,22 @@ async def renewals_page(request: web.Request, outcome: list[str] | None = None, 
     services, user = services_of(request), user_of(request)
     now = services.clock.now()
     today, cfg = today_of(now), services.settings.renewals
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         warnings = (await session.execute(
             select(RenewalWarning, Contract, Lead).join(Contract, Contract.id == RenewalWarning.contract_id)
             .join(Lead, Lead.id == RenewalWarning.lead_id).where(_owned_by(user, RenewalWarning.owner_id))
+            .options(load_only(Lead.id, Lead.customer_name, Lead.company))  # not every lead's JSON columns
             .order_by(RenewalWarning.locked.desc(), RenewalWarning.id.desc()).limit(SHOWN))).all()
         ending = (await session.execute(
             select(Contract, Lead, health_of(today, now)).join(Lead, Lead.id == Contract.lead_id)
             .where(_owned_by(user, Contract.owner_id), Contract.end_on >= today,
                    Contract.end_on <= today + timedelta(days=cfg.window_days))
+            .options(load_only(Lead.id, Lead.customer_name, Lead.company))
             .order_by(Contract.end_on, Contract.id).limit(SHOWN))).all()
         names = await user_names(session, [w.owner_id for w, _, _ in warnings] + [c.owner_id for c, _, _ in ending])
-    return render(request, "renewals.html", title="续约", warnings=warnings, ending=ending, names=names,
-                  STATUS_CN=STATUS_CN, today=today, cfg=cfg, outcome=outcome, ok=ok)
+    return await render_page(request, "renewals.html", title="续约", warnings=warnings, ending=ending, names=names,
+                  STATUS_CN=STATUS_CN, today=today, cfg=cfg, outcome=outcome, ok=ok,
+                  days_left=lambda end: max((end - today).days, 0))  # jinja's |max cost 0.3 ms a row
 
 
 @allow(*MANAGERS)
@@ -73,7 +77,7 @@ async def renewals_action(request: web.Request) -> web.Response:
     raw = request.match_info["warning_id"]
     if not raw.isdigit() or len(raw) > 9:
         return message_page(request, "找不到续约预警", NOT_VISIBLE, 404)
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         visible = await session.scalar(select(RenewalWarning.id).where(
             RenewalWarning.id == int(raw), _owned_by(user, RenewalWarning.owner_id)))
     if visible is None:

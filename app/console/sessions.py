@@ -46,6 +46,21 @@ async def start(session: AsyncSession, user_id: str, user_agent: str, now: datet
     return token
 
 
+async def peek(session: AsyncSession, token: str, user_agent: str, now: datetime, idle: timedelta
+               ) -> tuple[WebSession | None, str, bool]:
+    """`load` through a read-only session: (session or None, why, whether `load` must run to write — the
+    session ends or its last-seen time is due). Most requests need no write, so no write lock."""
+    if not token or len(token) > 100:
+        return None, "no session", False
+    value = await session.scalar(select(KeyValue.value).where(KeyValue.key == _key(token)))
+    if not value:
+        return None, "unknown or logged-out session", False
+    last = datetime.fromisoformat(value["last"])
+    if value.get("agent") != _agent(user_agent) or now - last > idle or now - last > TOUCH_EVERY:
+        return None, "", True
+    return WebSession(_key(token), str(value["user"]), str(value["csrf"]), last), "", False
+
+
 async def load(session: AsyncSession, token: str, user_agent: str, now: datetime, idle: timedelta
                ) -> tuple[WebSession | None, str]:
     """The live session of this cookie, or None and why (unknown, other browser, idle)."""

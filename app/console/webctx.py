@@ -35,7 +35,7 @@ class WebContext(Context):
 async def run_as(services: Services, user: UserInfo, *, text: str = "", click: str = "",
                  ) -> tuple[bool, list[str]]:
     """(True, reply texts) when the handler ran and committed; (False, [why]) when it was refused or failed."""
-    async with services.db.session() as session:
+    async with services.db.read_session() as session:
         row = await session.get(User, user.id)
         channel = (row.channel if row else None) or services.default_channel
     kind: Literal["text", "click"] = "click" if click else "text"

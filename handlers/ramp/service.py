@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import RampSettings, Settings
 from handlers.ramp.path import TaskSpec, default_path, parse_path
 from knowledge import store
+from knowledge.schema import KbCard
 from knowledge.taxonomy import load_taxonomy
 from storage.activity import add_audit
 from storage.models import RampEnrollment, RampPath, RampProgress, RampTask, User
@@ -126,8 +127,12 @@ def specs_of(tasks: Sequence[RampTask]) -> list[TaskSpec]:
     return [TaskSpec.from_json(t.kind, t.spec or {}) for t in tasks]
 
 
-async def default_specs(session: AsyncSession, cfg: RampSettings) -> list[TaskSpec]:
-    return default_path(await store.all_cards(session, active_only=True), cfg.shadow_tasks)
+async def default_specs(session: AsyncSession, cfg: RampSettings, cards: Sequence[KbCard] | None = None
+                        ) -> list[TaskSpec]:
+    """The path made from the active cards (`cards`: the process's index of them, when the caller has it)."""
+    if cards is None:
+        cards = await store.all_cards(session, active_only=True)
+    return default_path(cards, cfg.shadow_tasks)
 
 
 @dataclass(frozen=True)
@@ -234,9 +239,11 @@ def parse(text: str, settings: Settings) -> list[TaskSpec]:
     return parse_path(text, taxonomy.resolve)
 
 
-async def empty_tasks(session: AsyncSession, specs: Sequence[TaskSpec], cfg: RampSettings) -> list[str]:
+async def empty_tasks(session: AsyncSession, specs: Sequence[TaskSpec], cfg: RampSettings,
+                      cards: Sequence[KbCard] | None = None) -> list[str]:
     """Warnings for reading and quiz tasks no active card fits (they are skipped when their turn comes)."""
-    cards = await store.all_cards(session, active_only=True)
+    if cards is None:
+        cards = await store.all_cards(session, active_only=True)
     out = []
     for i, spec in enumerate(specs, 1):
         if spec.kind == "shadow":
