@@ -246,3 +246,23 @@ async def test_a_burst_of_newcomers_keeps_the_caches_warm(services: Services) ->
     await asyncio.gather(*(dispatch(services, _help_from(services, f"new{i:02d}", f"n-{i}")) for i in range(5)))
     assert UserCache.version == version
     assert len([r for r, _k in await _outbox_rows(services) if r.startswith("new")]) == 5
+
+
+async def test_a_snapshot_reader_sees_one_moment_and_a_plain_one_reads_each_statement_afresh(tmp_path: Any) -> None:
+    """db.reader() sends no BEGIN on SQLite (one trip a lookup); reads that compare several statements (the audit
+    chain's verification, read_session) ask for snapshot=True and see the database as of their first read."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/snap.db")
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+            await conn.execute(text("INSERT INTO t VALUES (1)"))
+        for snapshot, expected in ((True, [1, 1]), (False, [2, 3])):
+            seen = []
+            async with db.reader(snapshot=snapshot) as conn:
+                seen.append((await conn.execute(text("SELECT count(*) FROM t"))).scalar_one())
+                async with db.session() as session:  # a writer commits in between
+                    await session.execute(text("INSERT INTO t (id) VALUES (NULL)"))
+                seen.append((await conn.execute(text("SELECT count(*) FROM t"))).scalar_one())
+            assert seen == expected
+    finally:
+        await db.dispose()
