@@ -279,14 +279,21 @@ async def main(args: argparse.Namespace) -> int:
     url = args.db or f"sqlite+aiosqlite:///{args.keep or tmp + '/console.db'}"
     if args.db:
         from bench.renewals import reset_postgres
+        from storage.migrate import upgrade
 
         await reset_postgres(args.db)
+        await upgrade(args.db)
     settings = replace(base_settings, database=DatabaseSettings(url=url))
     services, runner, base = await start(settings)
     try:
         if not reuse:
             await seed(services, args.cards, args.leads, random.Random(16))
         ids = await page_ids(services)
+        from app.console.leads import REPORTS
+
+        boards = services.shared(REPORTS)  # the start-up board was of the empty database: not a figure
+        await asyncio.gather(*boards.building.values(), return_exceptions=True)
+        boards.ready.clear()
         from app.runtime import warm_up
 
         await warm_up(services)  # the index and dictionaries, as `salesbot serve` loads them after it starts
