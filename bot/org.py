@@ -274,3 +274,10 @@ def _newcomer_insert(session: AsyncSession) -> Any:
 async def set_channel(session: AsyncSession, user_id: str, channel: str) -> None:
     """Record where the user now writes from (reminders and digests go there)."""
     await set_channels(session, [(user_id, channel)])
+
+
+async def active_admins(session: AsyncSession) -> list[str]:
+    """The ids of every active admin, in id order: who hears of the system's own troubles (dead letters, the
+    audit anchor, holiday data, knowledge gaps, ramp-up questions)."""
+    stmt = select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id)
+    return list((await session.execute(stmt)).scalars())
