@@ -11,13 +11,12 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from aiohttp import web
 from sqlalchemy import or_, select
 from sqlalchemy.orm import load_only
 
-from app.console.core import allow, audit_detail, message_page, render_page, services_of, user_of
+from app.console.core import allow, audit_detail, message_page, render_page, services_of, upload_name, user_of
 from app.console.webctx import run_as
 from bot.actions import RenewalLift
 from bot.context import UserInfo
@@ -99,7 +98,7 @@ async def renewals_import(request: web.Request) -> web.Response:
         return await renewals_page(request, ["文件不能超过 10 MB，没有导入。"], ok=False)
     reader = await request.multipart()
     part = await reader.next()
-    name = Path(unquote(str(getattr(part, "filename", "") or ""))).name  # some clients percent-encode it
+    name = upload_name(part)
     if part is None or getattr(part, "name", "") != "file" or Path(name).suffix.lower() not in IMPORT_SUFFIXES:
         log.warning("console: %s contracts import refused: not a CSV/XLSX file (%r)", user.id, name)
         return await renewals_page(request, ["请选择 CSV 或 XLSX 文件（合同台账或回款记录）。"], ok=False)
