@@ -14,10 +14,11 @@ from sqlalchemy import update
 from app.chat import ChatSession
 from bot.clock import ManualClock
 from bot.config import Settings
+from bot.services import Services
 from handlers.renewals.importer import ImportReport
 from storage.models import Contract, RenewalWarning, User
 from tests.conftest import Transcript
-from tests.console_support import csrf, login, start_client
+from tests.console_support import csrf, login, seed_cards, start_client
 from tests.fakes.journey_harness import start_journey
 from tests.renewals_helpers import seed_customers, write_files
 
@@ -83,3 +84,20 @@ async def test_renewals_page_names_owners_never_shows_their_ids(settings: Settin
             await client.close()
         assert "ghost77" not in page and "未知成员" in page and "（已离职）" in page
         assert foreign_words(page) == [], foreign_words(page)
+
+
+async def test_card_history_names_who_changed_it(services: Services) -> None:
+    """The 修改记录 of a card on the console says who by name, not by user id."""
+    await seed_cards(services)
+    client = await start_client(services)
+    try:
+        await login(client, services, "admin01")
+        token = await csrf(client, "/admin/kb/W2")
+        await client.post("/admin/kb/W2", data={
+            "_csrf": token, "version": "1", "title": "工厂担心上线影响生产", "industry": "制造", "objection": "交付",
+            "talk_track": "周末切换，旧系统并行两周。", "keywords": "停线", "updated_at": "2026-11-01"})
+        page = await (await client.get("/admin/kb/W2")).text()
+    finally:
+        await client.close()
+    history = page_text(page.split("修改记录", 1)[1].split("</section>", 1)[0])
+    assert "admin01" not in history and "赵管理 · 修改" in history and foreign_words(history) == [], history
