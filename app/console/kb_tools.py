@@ -16,7 +16,17 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from app.console.core import allow, audit_detail, log, message_page, render, render_page, services_of, user_of
+from app.console.core import (
+    allow,
+    audit_detail,
+    log,
+    message_page,
+    render,
+    render_page,
+    services_of,
+    upload_name,
+    user_of,
+)
 from app.console.kb_text import cn_issue
 from app.console.webctx import run_as
 from bot.jobs import Progress, start_job
@@ -206,7 +216,7 @@ async def _stage(request: web.Request) -> tuple[str, Path] | web.Response:
         part = await reader.next()
     if part is None or not getattr(part, "filename", None):
         return message_page(request, "没有文件", "请选择要导入的 CSV 或 XLSX 文件。", 400)
-    name = Path(str(getattr(part, "filename", ""))).name[-100:]
+    name = upload_name(part)
     if Path(name).suffix.lower() not in SUFFIXES:
         log.warning("console: %s upload refused: type %r", user_of(request).id, name)
         return message_page(request, "文件类型不支持", "只能导入 CSV、XLSX、Markdown、JSON 或 JSONL 文件。", 415)
