@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from sqlalchemy import select
 
 from app.console.core import (
@@ -214,7 +214,7 @@ async def _stage(request: web.Request) -> tuple[str, Path] | web.Response:
     part = await reader.next()
     while part is not None and getattr(part, "name", None) != "file":
         part = await reader.next()
-    if part is None or not getattr(part, "filename", None):
+    if not isinstance(part, BodyPartReader) or not part.filename:  # none, or a nested multipart
         return message_page(request, "没有文件", "请选择要导入的 CSV 或 XLSX 文件。", 400)
     name = upload_name(part)
     if Path(name).suffix.lower() not in SUFFIXES:
@@ -226,7 +226,7 @@ async def _stage(request: web.Request) -> tuple[str, Path] | web.Response:
     (folder / ".owner").write_text(user_of(request).id)
     path, size, limit = folder / name, 0, MAX_UPLOAD_MB * 1024 * 1024
     with path.open("wb") as out:
-        while chunk := await part.read_chunk(256 * 1024):  # type: ignore[union-attr]
+        while chunk := await part.read_chunk(256 * 1024):
             size += len(chunk)
             if size > limit:
                 out.close()

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from sqlalchemy import or_, select
 from sqlalchemy.orm import load_only
 
@@ -108,12 +108,14 @@ async def renewals_import(request: web.Request) -> web.Response:
         return await renewals_page(request, ["文件不能超过 10 MB，没有导入。"], ok=False)
     reader = await request.multipart()
     part = await reader.next()
+    if not isinstance(part, BodyPartReader):  # none, or a nested multipart: not a file
+        part = None
     name = upload_name(part)
-    if part is None or getattr(part, "name", "") != "file" or Path(name).suffix.lower() not in IMPORT_SUFFIXES:
+    if part is None or part.name != "file" or Path(name).suffix.lower() not in IMPORT_SUFFIXES:
         log.warning("console: %s contracts import refused: not a CSV/XLSX file (%r)", user.id, name)
         return await renewals_page(request, ["请选择 CSV 或 XLSX 文件（合同台账或回款记录）。"], ok=False)
     data = b""
-    while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
+    while chunk := await part.read_chunk(64 * 1024):
         data += chunk
         if len(data) > IMPORT_MAX_BYTES:
             log.warning("console: %s contracts import refused: over %d bytes", user.id, IMPORT_MAX_BYTES)
