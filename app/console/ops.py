@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from sqlalchemy import func, select
 
 from app.console.core import allow, audit_detail, log, render_page, services_of, user_of
@@ -116,10 +116,10 @@ async def members_import(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(too_big)
     reader = await request.multipart()
     part = await reader.next()
-    if part is None or getattr(part, "name", "") != "file" or not str(getattr(part, "filename", "")).endswith(".csv"):
+    if not isinstance(part, BodyPartReader) or part.name != "file" or not str(part.filename or "").endswith(".csv"):
         raise web.HTTPSeeOther("/admin/members?kind=error&done=" + _q("请选择 CSV 文件。"))
     data = b""
-    while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
+    while chunk := await part.read_chunk(64 * 1024):
         data += chunk
         if len(data) > MEMBERS_MAX_BYTES:
             raise web.HTTPSeeOther(too_big)
