@@ -39,6 +39,7 @@ from reminders.policies import (
     sla_window,
 )
 from reminders.store import ClaimedRow, cancel_timers, fence
+from storage.leads import same_company
 from storage.models import Activity, Lead, Reminder, RenewalWarning
 
 log = logging.getLogger(__name__)
@@ -141,9 +142,24 @@ def _sla_applies(row: ClaimedRow, lead: Lead) -> bool:
     return lead.stage not in TERMINAL_STAGES and lead.stage == row.payload.get("stage", lead.stage)
 
 
+async def _renewal_held(session: AsyncSession, lead: Lead) -> bool:
+    """A 续约预警 lock holds the owner's actions on this lead (handlers/renewals/locks.py): the owner cannot act."""
+    rows = await session.execute(select(RenewalWarning).where(
+        RenewalWarning.locked.is_(True), RenewalWarning.owner_id == lead.owner_id))
+    return any(w.lead_id == lead.id or same_company(w.company, lead.company) for w in rows.scalars())
+
+
 async def _fire_sla(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: Lead) -> None:
     owner = lead.owner_id  # a lead in the pool has no SLA (`_sla_applies`): the owner is who hears of it
     if owner is None or not _sla_applies(row, lead):
+        return
+    if await _renewal_held(session, lead):  # paused: never escalate what the lock itself refuses
+        hours = env.hours(lead.owner_id)
+        later = env.cal.add_working_time(max(env.now, row.due_at), sla_window(row.rule, env.cfg, env.cal, hours), hours)
+        payload = dict(row.payload)
+        if "deadline" in payload:
+            payload["deadline"] = (datetime.fromisoformat(payload["deadline"]) + (later - row.due_at)).isoformat()
+        queue_timer(session, env, lead.id, row.rule, later, level=row.level, payload=payload)
         return
     carry: dict[str, Any] = {k: row.payload[k] for k in ("stage", "snoozed_h", "pauses") if k in row.payload}
     # (carried chain-wide)
