@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dedup import mark_handled
+from bot.group_commit import GROUP_COMMIT, Handled
 from bot.messages import GROUP_RECIPIENT, Body, CardUpdate, Inbound, Outbound
 
 if TYPE_CHECKING:
@@ -97,7 +98,11 @@ class Context:
 
     async def commit(self) -> None:
         """Write outgoing messages into the outbox, mark the message handled and commit everything in one
-        transaction. A message some other run already handled (a replay after a crash) is rolled back."""
+        transaction. A message some other run already handled (a replay after a crash) is rolled back.
+        A handler that wrote nothing itself (no session opened) is committed with others (bot/group_commit.py)."""
+        if self._session is None and self._may_group():
+            await self._group_commit()
+            return
         session = await self.db()
         if not await mark_handled(session, self.msg.channel, self.msg.msg_id, self.now()):
             log.warning("%s:%s was already handled; this run's effects are dropped", self.msg.channel, self.msg.msg_id)
@@ -107,6 +112,25 @@ class Context:
         claimed, self.queued = await outbox.enqueue_handing_over(session, outgoing, self.msg.user_id)
         await session.commit()
         outbox.start(claimed)  # the answer goes out now, with no claim round trip
+        await self._after_commit()
+
+    def _may_group(self) -> bool:
+        """Only the outbox to write, and nothing that must read first (whether others are in quiet hours)."""
+        others = any(o.to != self.msg.user_id and o.not_before is None for o in self.outgoing)
+        return not (others and self.services.quiet_hours is not None)
+
+    async def _group_commit(self) -> None:
+        writes, self.on_open = self.on_open, []
+        item = Handled(self.msg.channel, self.msg.msg_id, self.msg.user_id, self.now(), list(self.outgoing), writes)
+        outcome = await self.services.shared(GROUP_COMMIT).commit(item)
+        if not outcome.handled:
+            log.warning("%s:%s was already handled; this run's effects are dropped", self.msg.channel, self.msg.msg_id)
+            return
+        self.queued = outcome.queued
+        self.services.outbox.start(outcome.claimed)  # the answer goes out now, with no claim round trip
+        await self._after_commit()
+
+    async def _after_commit(self) -> None:
         for then in self.after_commit:
             try:
                 await then()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from functools import partial
 
 from bot import phrases as P
 from bot.actions import Action
@@ -13,11 +12,12 @@ from bot.context import Context, UserInfo
 from bot.dedup import mark_handled
 from bot.messages import Inbound, Outbound, Text
 from bot.metrics import HANDLER, timed
-from bot.org import UserCache, identify_cached, set_channel
+from bot.org import UserCache, identify_cached
 from bot.outbox import enqueue
 from bot.router import Route
 from bot.services import Services, Shared
 from bot.usertext import clean_inbound
+from storage.users import ChannelWrite
 
 log = logging.getLogger(__name__)
 USERS = Shared("org.users", lambda _s: UserCache())  # who is who, kept warm between messages
@@ -62,7 +62,7 @@ async def _dispatch(services: Services, msg: Inbound) -> bool:
         return True
     ctx = Context(services, msg, user)
     if new_channel is not None:  # recorded with the message's own effects, in its one transaction
-        ctx.on_open.append(partial(set_channel, user_id=user.id, channel=new_channel))
+        ctx.on_open.append(ChannelWrite(user.id, new_channel))
     try:
         route = await services.router.resolve(ctx, msg)
         if route is None:

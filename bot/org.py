@@ -3,15 +3,18 @@ auto-registration of unknown channel users as reps."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import Select, bindparam, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +23,7 @@ from bot.context import UserInfo
 from storage.db import Database
 from storage.models import User
 from storage.sql import insert_ignore, table_of
+from storage.users import CHANNEL_ONLY, NEWCOMER, set_channels
 
 log = logging.getLogger(__name__)
 
@@ -147,14 +151,59 @@ class UserCache:
             self._users[info.id] = (info, channel, version, time.monotonic())
 
 
+class TeamCache:
+    """The active people (id, name) a message may name (「改派 3 给 张伟」), kept in memory: the front door reads
+    them for every text, and loading a team of thousands per message cost more than the rest of the reply.
+    Emptied like `UserCache` (any write to `users` in this process; another process's change within `ttl_s`)."""
+
+    def __init__(self, ttl_s: float = 10.0) -> None:
+        self.ttl_s = ttl_s
+        self._people: tuple[tuple[str, str], ...] | None = None
+        self._version = -1
+        self._at = 0.0
+        self._loading = asyncio.Lock()
+
+    def _fresh(self) -> tuple[tuple[str, str], ...] | None:
+        if self._version == UserCache.version and time.monotonic() - self._at <= self.ttl_s:
+            return self._people
+        return None
+
+    async def people(self, db: Database) -> tuple[tuple[str, str], ...]:
+        if (people := self._fresh()) is not None:
+            return people
+        async with self._loading:  # one load for the handlers that all found it stale at once
+            if (people := self._fresh()) is not None:
+                return people
+            return await self._load(db)
+
+    async def _load(self, db: Database) -> tuple[tuple[str, str], ...]:
+        version = UserCache.version
+        u = table_of(User).c
+        async with db.reader() as conn:
+            rows = (await conn.execute(select(u.id, u.name).where(u.active.is_(True)).order_by(u.id))).all()
+        people = tuple((row.id, row.name) for row in rows)
+        if version == UserCache.version:  # not kept when a change landed while reading
+            self._people, self._version, self._at = people, version, time.monotonic()
+        return people
+
+
 @event.listens_for(Engine, "after_cursor_execute")
 def _on_execute(conn: object, cursor: object, statement: str, params: object, context: object, many: bool) -> None:
     table = getattr(getattr(getattr(context, "compiled", None), "statement", None), "table", None)
     if table is not None:  # INSERT / UPDATE / DELETE of a table
-        if getattr(table, "name", None) == "users":
+        if getattr(table, "name", None) == "users" and not _channel_only(context):
             UserCache.version += 1
     elif "users" in statement.lower() and not statement.lstrip()[:6].upper().startswith("SELECT"):
         UserCache.version += 1  # textual SQL: be conservative
+
+
+def _channel_only(context: object) -> bool:
+    """Writes that leave every cached entry true, so the caches of every other user stay warm: a user's channel
+    changed, nothing else (a cached identity is kept per channel and re-read when the channel differs); or a
+    newcomer was registered (an insert-if-absent changes no existing user; the team shows them within its TTL —
+    a burst of first messages from unknown reps emptied every cache once per message)."""
+    options = getattr(context, "execution_options", None) or {}
+    return bool(options.get(CHANNEL_ONLY) or options.get(NEWCOMER))
 
 
 async def identify_cached(
@@ -168,10 +217,8 @@ async def identify_cached(
     if info is not None:
         return info, None
     version = UserCache.version
-    u = table_of(User).c
     async with db.reader() as conn:
-        row = (await conn.execute(select(u.id, u.name, u.role, u.manager_id, u.active, u.channel)
-                                  .where(u.id == user_id))).first()
+        row = (await conn.execute(_who_is(), {"w_id": user_id})).first()
     if row is None:
         if not auto_register:
             return None, None
@@ -186,6 +233,14 @@ async def identify_cached(
     return info, None
 
 
+@cache
+def _who_is() -> Select[Any]:
+    """Built once: building the statement per message cost more than running it."""
+    u = table_of(User).c
+    return select(u.id, u.name, u.role, u.manager_id, u.active, u.channel).where(
+        u.id == bindparam("w_id", type_=u.id.type))
+
+
 async def _register(db: Database, user_id: str, channel: str, display_name: str | None, now: datetime
                     ) -> UserInfo | None:
     """Insert-if-absent (two instances may see the same newcomer), then read back what is stored."""
@@ -193,7 +248,7 @@ async def _register(db: Database, user_id: str, channel: str, display_name: str 
     async with db.session() as session:
         stmt = insert_ignore(session, table).values(id=user_id, name=display_name or user_id, role="rep",
                                                     created_at=now, channel=channel, active=True)
-        if (await session.execute(stmt.returning(table.c.id))).first() is not None:
+        if (await session.execute(stmt.returning(table.c.id), execution_options={NEWCOMER: True})).first() is not None:
             log.info("auto-registered %s (%s) as rep", user_id, channel)
         row = (await session.execute(select(table.c.name, table.c.role, table.c.manager_id, table.c.active)
                                      .where(table.c.id == user_id))).one()
@@ -202,4 +257,4 @@ async def _register(db: Database, user_id: str, channel: str, display_name: str 
 
 async def set_channel(session: AsyncSession, user_id: str, channel: str) -> None:
     """Record where the user now writes from (reminders and digests go there)."""
-    await session.execute(update(table_of(User)).where(table_of(User).c.id == user_id).values(channel=channel))
+    await set_channels(session, [(user_id, channel)])

@@ -159,6 +159,61 @@ class OutboxSender:
         await enqueue(session, rest, now, self.default_channel)
         return claimed, bool(rest)
 
+    async def enqueue_many_handing_over(self, session: AsyncSession, groups: list[tuple[list[Outbound], str]]
+                                        ) -> list[tuple[list[Claimed], bool]]:
+        """`enqueue_handing_over` for several handled messages in one transaction (bot/group_commit.py), in a
+        fixed number of statements: one read of which senders have something open, one insert of every row.
+        Rows are inserted in the groups' order; a sender another group of the batch queued a row to before
+        theirs is treated as busy, so per-recipient order holds inside the batch too."""
+        now = self.clock.now()
+        wanted: dict[int, Outbound] = {}  # group index → its message to hand over
+        for i, (messages, to) in enumerate(groups):
+            first = next((m for m in messages if (m.not_before is None or m.not_before <= now) and m.to == to
+                          and m.channel in self.channels), None)
+            if first is not None:
+                wanted[i] = first
+        busy = await self._busy_recipients(session, {(m.channel or "", m.to) for m in wanted.values()}, now)
+        rows: list[dict[str, Any]] = []
+        handed: dict[str, int] = {}  # dedup key of a handed-over row → its group
+        queued = [False] * len(groups)
+        for i, (messages, _to) in enumerate(groups):
+            for msg in messages:
+                row = await _row(session, msg, now, self.default_channel)
+                if wanted.get(i) is msg and (row["channel"], msg.to) not in busy:
+                    row.update(status="sending", attempts=1, lease_until=now + self.lease)
+                    handed[row["dedup_key"]] = i
+                else:
+                    row["lease_until"] = None
+                    queued[i] = True
+                busy.add((row["channel"], msg.to))  # whatever follows for this recipient waits its turn
+                rows.append(row)
+        claimed: list[list[Claimed]] = [[] for _ in groups]
+        if rows:
+            table = table_of(OutboxMessage)
+            stmt = insert_ignore(session, table).returning(table.c.id, table.c.dedup_key)
+            inserted = {key: new_id for new_id, key in await (await session.connection()).execute(stmt, rows)}
+            for row in rows:
+                i = handed.get(row["dedup_key"], -1)
+                if i >= 0 and row["dedup_key"] in inserted:  # an ignored repeat of a dedup key: queued once already
+                    claimed[i].append(Claimed(inserted[row["dedup_key"]], row["channel"], row["recipient"],
+                                              row["payload"], row["dedup_key"], 1))
+            if any(queued):
+                await notify(session, OUTBOX)
+        return [(claimed[i], queued[i]) for i in range(len(groups))]
+
+    async def _busy_recipients(self, session: AsyncSession, pairs: set[tuple[str, str]], now: datetime
+                               ) -> set[tuple[str, str]]:
+        """Which (channel, recipient) pairs have an older row open (sending, due, or failing): one statement."""
+        if not pairs:
+            return set()
+        c = table_of(OutboxMessage).c
+        in_the_way = or_(c.status == "sending",
+                         and_(c.status == "pending", or_(c.next_attempt_at <= now, c.last_error.is_not(None))))
+        found = await session.execute(select(c.channel, c.recipient).where(
+            c.channel.in_(sorted({ch for ch, _to in pairs})), c.recipient.in_(sorted({to for _ch, to in pairs})),
+            in_the_way).distinct())
+        return {(ch, to) for ch, to in found if (ch, to) in pairs}
+
     async def _claimed_insert(self, session: AsyncSession, msg: Outbound, now: datetime) -> Claimed | None:
         busy, insert = self._handover_statements(session)
         if (await session.execute(busy, {"h_channel": msg.channel, "h_to": msg.to, "h_now": now})).first():

@@ -661,7 +661,9 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
     if m and re.search(r"交给|转给|交接|给", t):
         return _offboard("offboard", "", t.replace("离职了", " ").replace("离职", " "), t, state)
     for pid, pname in state.team:
-        if re.fullmatch(rf"{VERBS}\s*(?:{re.escape(pname)}|{re.escape(pid)})\s*(?:手上|手里|那边|名下|现在)?"
+        # the substring test first: the pattern names them, and a team of thousands meant thousands of compiles
+        if (pname in t or pid in t) and re.fullmatch(
+                rf"{VERBS}\s*(?:{re.escape(pname)}|{re.escape(pid)})\s*(?:手上|手里|那边|名下|现在)?"
                         r"(?:都|现在|目前)?的?"
                         r"(?:有|还有)?(?:哪些|几个|多少|几条)?(?:线索|客户|单子)"
                         r"(?:有哪些|有几个|有多少|怎么样|情况)?[？?]?", t):

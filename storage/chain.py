@@ -397,7 +397,7 @@ async def _snapshot(db: Database) -> AsyncIterator[AsyncConnection]:
     """One read transaction for the whole verification, so the live rows are compared with the record as of the
     same moment (a stage change committed meanwhile is neither half-seen nor reported as a break). SQLite (WAL): a
     deferred BEGIN, writers go on; PostgreSQL: REPEATABLE READ, READ ONLY."""
-    async with db.reader() as conn:
+    async with db.reader(snapshot=True) as conn:
         if conn.dialect.name == "postgresql":
             conn = await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         async with conn.begin():

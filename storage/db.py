@@ -21,9 +21,12 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_driver
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SQLITE_POOL = 64  # connections kept open to a SQLite file, each an idle thread (as many again for a moment)
 
 
 class Database:
@@ -35,6 +38,12 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
+            if "+aiosqlite" in url.split(":", 1)[0]:
+                kwargs["module"] = sqlite_driver.dbapi()  # one thread trip per statement
+            if sqlite_path(url) is not None:
+                # Each connection is a thread and a file open with its PRAGMAs: with the default pool (5 kept)
+                # a burst's 50 handlers opened and closed overflow connections all the time.
+                kwargs.update(pool_size=SQLITE_POOL, max_overflow=SQLITE_POOL)
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
@@ -49,17 +58,19 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def reader(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only connection: on SQLite a plain (deferred) BEGIN, so a lookup never queues for the write
-        lock that BEGIN IMMEDIATE takes. Never write through it."""
+    async def reader(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A read-only connection: on SQLite no BEGIN at all (each statement reads its own snapshot, in one trip
+        to the driver's thread), so a lookup never queues for the write lock that BEGIN IMMEDIATE takes and
+        costs no BEGIN/ROLLBACK. Never write through it; a read needing one snapshot over several statements
+        uses `snapshot=True` (a plain deferred BEGIN: still no write lock)."""
         async with self.engine.connect() as conn:
-            yield await conn.execution_options(salesbot_read_only=True)
+            yield await conn.execution_options(salesbot_read_only=True, salesbot_snapshot=snapshot)
 
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only (console pages, reports) on a `reader()` connection: on SQLite a long read
         never holds the write lock that every message handler's claim needs. Nothing it does is committed."""
-        async with self.reader() as conn, AsyncSession(bind=conn, expire_on_commit=False) as session:
+        async with self.reader(snapshot=True) as conn, AsyncSession(bind=conn, expire_on_commit=False) as session:
             yield session
 
     async def dispose(self) -> None:
@@ -88,8 +99,11 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        read_only = conn.get_execution_options().get("salesbot_read_only")
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if not options.get("salesbot_read_only"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif options.get("salesbot_snapshot"):
+            conn.exec_driver_sql("BEGIN")
 
 
 def sqlite_path(url: str) -> Path | None:

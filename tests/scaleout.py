@@ -27,12 +27,13 @@ from tests.servers import Server, run_cli, wecom_env
 def cluster_env(db_url: str, fake: FakeWecom, **extra: str) -> dict[str, str]:
     """Every hour of every day is working time (reminders fire whenever the run happens), short leases and
     replay grace so a killed instance's work is taken over within seconds, not minutes."""
-    return wecom_env(
-        db_url, fake.corp_id, fake.secret, fake.base_url,
-        SALESBOT_KNOWLEDGE_SEED_DEMO="false", SALESBOT_SERVER_WARM_UP="false", SALESBOT_SERVER_TICK_SECONDS="1",
-        SALESBOT_SERVER_REPLAY_GRACE_S="4", SALESBOT_SERVER_REPLAY_INTERVAL_S="1",
-        SALESBOT_REMINDERS_LEASE_S="6", SALESBOT_REMINDERS_TIMEZONE="UTC",
-        SALESBOT_REMINDERS_WORK_START="00:00", SALESBOT_REMINDERS_WORK_END="23:59", **extra)
+    settings = {
+        "SALESBOT_KNOWLEDGE_SEED_DEMO": "false", "SALESBOT_SERVER_WARM_UP": "false",
+        "SALESBOT_SERVER_TICK_SECONDS": "1", "SALESBOT_SERVER_REPLAY_GRACE_S": "4",
+        "SALESBOT_SERVER_REPLAY_INTERVAL_S": "1", "SALESBOT_REMINDERS_LEASE_S": "6",
+        "SALESBOT_REMINDERS_TIMEZONE": "UTC", "SALESBOT_REMINDERS_WORK_START": "00:00",
+        "SALESBOT_REMINDERS_WORK_END": "23:59"}
+    return wecom_env(db_url, fake.corp_id, fake.secret, fake.base_url, **(settings | extra))
 
 
 async def prepare(db_url: str, env: dict[str, str]) -> None:
