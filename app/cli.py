@@ -101,13 +101,26 @@ def database_problem(exc: BaseException, url: str) -> str | None:
     from sqlalchemy.exc import ArgumentError, DBAPIError
 
     where = f" ({_hide_password(url)})" if url else ""
-    if isinstance(exc, ArgumentError):
+    if isinstance(exc, ArgumentError) or (url and _driver(url) not in DRIVERS):
         return (f"[database] url{where} is not one salesbot can use: {exc}. Use sqlite+aiosqlite:///path.db "
                 "or postgresql+asyncpg://user@host/db")
     if isinstance(exc, ConnectionError | socket.gaierror | TimeoutError | DBAPIError) or \
             type(exc).__module__.startswith("asyncpg"):
         return f"cannot open the database{where}: {type(exc).__name__}: {exc}"
     return None
+
+
+DRIVERS = frozenset({"sqlite+aiosqlite", "postgresql+asyncpg"})
+
+
+def _driver(url: str) -> str | None:
+    """The URL's dialect+driver (「postgresql」 without +asyncpg is a sync driver salesbot cannot use)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).drivername
+    except Exception:
+        return None
 
 
 def _hide_password(url: str) -> str:

@@ -10,9 +10,8 @@ import logging
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from bot.messages import Outbound, Text
+from bot.org import active_admins
 from handlers.checks.anchor import send_due_anchor
 from handlers.dead_letters import send_dead_letter_report
 from handlers.kb_gaps import send_weekly_gaps
@@ -20,7 +19,6 @@ from handlers.renewals.scan import run_daily_scan
 from handlers.report import send_due_digests
 from reminders.calendar import UNCOVERED_HINT, BusinessCalendar, load_overrides, uncovered_years
 from reminders.ticker import tick
-from storage.models import User
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -40,7 +38,8 @@ async def check_calendar_years(services: Services) -> int:
     once a day each, in working hours. Returns how many admins were messaged."""
     now, cfg = services.clock.now(), services.settings.reminders
     today = now.astimezone(ZoneInfo(cfg.timezone)).date()
-    async with services.db.session() as session:
+    async with services.outbox.sending() as out:
+        session = out.session
         overrides = await load_overrides(session)
         missing = uncovered_years(today, overrides)
         if not missing:
@@ -51,9 +50,5 @@ async def check_calendar_years(services: Services) -> int:
         if not BusinessCalendar.from_settings(cfg, overrides).in_working_hours(now):
             return 0  # the morning run tells the admins
         text = UNCOVERED_HINT.format(years="、".join(map(str, missing)))
-        admins = list((await session.execute(select(User.id).where(
-            User.role == "admin", User.active.is_(True)).order_by(User.id))).scalars())
-        await services.outbox.enqueue(
-            session, [Outbound(a, Text(text), dedup_key=f"calendar:uncovered:{today}:{a}") for a in admins])
-    services.wake_outbox()
-    return len(admins)
+        return await out.add(Outbound(a, Text(text), dedup_key=f"calendar:uncovered:{today}:{a}")
+                             for a in await active_admins(session))

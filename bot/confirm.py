@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from bot.actions import Big, CancelAdmin, ConfirmAdmin
 from bot.messages import Button, Card, Inbound
+from bot.usertext import user_text
 
 VALID = timedelta(minutes=10)
 MAX_TEXT = 300
@@ -24,7 +25,7 @@ def confirm_card(text: str, now: datetime) -> Card:
     text = text[:MAX_TEXT]
     return Card(
         title="请确认管理员操作",
-        description=f"收到指令「{text}」。确认是你本人发出的，再点确认执行（10 分钟内有效）。",
+        description=f"收到指令「{user_text(text)}」。确认是你本人发出的，再点确认执行（10 分钟内有效）。",
         buttons=(Button(ConfirmAdmin(Big(int(now.timestamp())), text).pack(), "确认执行", "primary"),
                  Button(CancelAdmin().pack(), "取消")),
     )

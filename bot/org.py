@@ -243,18 +243,41 @@ def _who_is() -> Select[Any]:
 
 async def _register(db: Database, user_id: str, channel: str, display_name: str | None, now: datetime
                     ) -> UserInfo | None:
-    """Insert-if-absent (two instances may see the same newcomer), then read back what is stored."""
+    """Insert-if-absent (two instances may see the same newcomer); the stored row is read back only when the
+    insert found one already there. Statements built once: a burst of newcomers registers one per message."""
     table = table_of(User)
+    name = display_name or user_id
     async with db.session() as session:
-        stmt = insert_ignore(session, table).values(id=user_id, name=display_name or user_id, role="rep",
-                                                    created_at=now, channel=channel, active=True)
-        if (await session.execute(stmt.returning(table.c.id), execution_options={NEWCOMER: True})).first() is not None:
+        values = {"r_id": user_id, "r_name": name, "r_at": now, "r_channel": channel}
+        new = (await session.execute(_newcomer_insert(session), values, execution_options={NEWCOMER: True})).first()
+        if new is not None:
             log.info("auto-registered %s (%s) as rep", user_id, channel)
+            return UserInfo(id=user_id, name=name, role="rep", manager_id=None)
         row = (await session.execute(select(table.c.name, table.c.role, table.c.manager_id, table.c.active)
                                      .where(table.c.id == user_id))).one()
     return UserInfo(id=user_id, name=row.name, role=row.role, manager_id=row.manager_id) if row.active else None
 
 
+_NEWCOMER_INSERTS: dict[str, Any] = {}
+
+
+def _newcomer_insert(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _NEWCOMER_INSERTS:
+        table = table_of(User)
+        _NEWCOMER_INSERTS[dialect] = insert_ignore(session, table).values(
+            id=bindparam("r_id"), name=bindparam("r_name"), role="rep", created_at=bindparam("r_at"),
+            channel=bindparam("r_channel"), active=True).returning(table.c.id)
+    return _NEWCOMER_INSERTS[dialect]
+
+
 async def set_channel(session: AsyncSession, user_id: str, channel: str) -> None:
     """Record where the user now writes from (reminders and digests go there)."""
     await set_channels(session, [(user_id, channel)])
+
+
+async def active_admins(session: AsyncSession) -> list[str]:
+    """The ids of every active admin, in id order: who hears of the system's own troubles (dead letters, the
+    audit anchor, holiday data, knowledge gaps, ramp-up questions)."""
+    stmt = select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id)
+    return list((await session.execute(stmt)).scalars())

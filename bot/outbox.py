@@ -1,6 +1,9 @@
 """The outbox: every outbound message is a row first, delivered later, exactly once per dedup key.
 
 - `enqueue` writes rows inside the caller's transaction (state change + message commit together).
+  Outside a handler: `OutboxSender.send_now` (rows in a transaction of their own) or `OutboxSender.sending`
+  (rows in a transaction shared with the caller's own writes, e.g. a once-a-day claim), both waking the
+  sender after the commit; nothing else calls `wake` by hand.
 - `OutboxSender` claims due rows atomically with a lease (only the oldest undelivered row
   per recipient, so each recipient gets messages in order; a row held for later by `Outbound.not_before`
   does not count until it is due), delivers them outside any transaction,
@@ -19,7 +22,8 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,6 +97,20 @@ class Claimed:
     attempts: int
 
 
+class OutboxBatch:
+    """The caller's session (`.session`) and the messages queued in it (see `OutboxSender.sending`)."""
+
+    def __init__(self, outbox: OutboxSender, session: AsyncSession) -> None:
+        self.outbox, self.session, self.count = outbox, session, 0
+
+    async def add(self, messages: Iterable[Outbound]) -> int:
+        """Queue `messages` in this transaction; how many there were."""
+        listed = list(messages)
+        await self.outbox.enqueue(self.session, listed)
+        self.count += len(listed)
+        return len(listed)
+
+
 class OutboxSender:
     def __init__(
         self,
@@ -137,6 +155,17 @@ class OutboxSender:
     def wake(self) -> None:
         """Ask a running `run_forever` loop to look at the outbox now."""
         self._wake.set()
+
+    @asynccontextmanager
+    async def sending(self) -> AsyncIterator[OutboxBatch]:
+        """One transaction of the caller's (a once-a-day claim, a state change) whose messages are queued in it
+        with `await out.add(...)`, and a wake-up after it commits when any were queued. Nothing is queued if
+        the block raises (the transaction rolls back)."""
+        async with self.db.session() as session:
+            queued = OutboxBatch(self, session)
+            yield queued
+        if queued.count:
+            self.wake()
 
     async def enqueue_handing_over(self, session: AsyncSession, messages: list[Outbound], to: str
                                    ) -> tuple[list[Claimed], bool]:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.clock import to_cn
 from bot.messages import GROUP_RECIPIENT, Outbound, Text
-from bot.outbox import enqueue
+from bot.org import active_admins
 from bot.usertext import user_text
 from handlers.report import digest_due
 from reminders.calendar import load_calendar
@@ -40,7 +40,8 @@ async def send_dead_letter_report(services: Services) -> int:
     admins got it."""
     cfg, now = services.settings.reminders, services.clock.now()
     key = f"dead_letters:{to_cn(now).date().isoformat()}"
-    async with services.db.session() as session:
+    async with services.outbox.sending() as out:
+        session = out.session
         if not digest_due(now, cfg, await load_calendar(session, cfg)):
             return 0
         claimed = await session.execute(insert_ignore(session, KeyValue).values(key=key, value={}, updated_at=now))
@@ -49,13 +50,7 @@ async def send_dead_letter_report(services: Services) -> int:
         text = await _report_since_last(session, now)
         if text is None:
             return 0
-        admins = list((await session.execute(
-            select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id))).scalars())
-        await enqueue(session, [Outbound(a, Text(text), dedup_key=f"{key}:{a}") for a in admins], now,
-                      services.default_channel)
-    if admins:
-        services.wake_outbox()
-    return len(admins)
+        return await out.add(Outbound(a, Text(text), dedup_key=f"{key}:{a}") for a in await active_admins(session))
 
 
 async def _report_since_last(session: AsyncSession, now: datetime) -> str | None:

@@ -113,6 +113,13 @@ def _span_hours(text: str, cfg: RemindersSettings) -> float | None:
     return value
 
 
+def _meant_as_length(word: str) -> bool:
+    """A length was meant (digits, a sign or point, 两天, nan/inf): it is read or refused, never taken as the reason."""
+    w = word.lower()
+    return (w[:1].isdigit() or w[:1] in "+-.−" or w[:1] in CN_DIGITS or w in ("nan", "inf", "infinity")
+            or re.search(r"[天周]|小时", w[:4]) is not None)
+
+
 def _is_id(text: str) -> bool:
     """An id we could have put in a key: ASCII digits ("²" and "１" are digits to str.isdigit), within INTEGER."""
     return text.isascii() and text.isdigit() and 0 < len(text) <= 9
@@ -127,7 +134,7 @@ async def extend_command(ctx: Context, msg: Inbound) -> None:
     lead_id = int(args[0])
     hours, reason = EXTEND_DEFAULT_HOURS, EXTEND_DEFAULT_REASON
     rest = args[1:]
-    if rest and (rest[0][:1].isdigit() or rest[0][:1] in CN_DIGITS or re.search(r"[天周]|小时", rest[0][:4])):
+    if rest and _meant_as_length(rest[0]):
         span = _span_hours(rest[0], ctx.settings.reminders)
         if span is None:
             ctx.reply(Text(f"没看懂时长「{rest[0][:12]}」。{EXTEND_USAGE}"))
@@ -135,7 +142,10 @@ async def extend_command(ctx: Context, msg: Inbound) -> None:
         hours, rest = span, rest[1:]
     if rest:
         reason = " ".join(rest)[:100]
-    if not 0 < hours <= actions.MAX_EXTEND_HOURS:
+    if hours <= 0:
+        ctx.reply(Text(f"延期时长要大于零。{EXTEND_USAGE}"))
+        return
+    if hours > actions.MAX_EXTEND_HOURS:
         ctx.reply(Text(actions.EXTEND_LIMIT))  # before anything is looked up: 「延期 1 999天」 changes nothing
         return
     lead = await lead_gate(ctx, lead_id, "manage", "延期 12 24")  # another team's lead answers as a missing one

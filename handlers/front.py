@@ -460,8 +460,8 @@ async def edit(ctx: Context, msg: Inbound) -> None:
             ctx.reply(Text(P.EDIT_WHICH.format(field=label, value=raw)))
         return
     if lead.status != "draft" and (frozen_refusal(ctx, lead) or closed_refusal(ctx, lead)
-                                   or await renewal_refusal(ctx, lead)):
-        return
+                                   or await renewal_refusal(ctx, lead)):  # lead_gate's "edit" policy, by hand:
+        return  # the lead was found by customer name or the draft in progress, not by a button's id
     if name == "follow_up":
         await _edit_follow_up(ctx, lead, raw)
         return
@@ -556,11 +556,9 @@ async def apply_edit_card(ctx: Context, draft: Lead) -> None:
     ctx.reply(await capture_card(session, draft, dups, ctx.user.id, ctx.now()))
 
 
-@router.card_action(ConfirmBudget)
-async def confirm_budget(ctx: Context, action: ConfirmBudget) -> None:
-    lead = await lead_for(ctx, action.lead_id)
-    if lead is None:
-        return
+@router.card_action(ConfirmBudget, lead="edit")
+async def confirm_budget(ctx: Context, action: ConfirmBudget, lead: Lead) -> None:
+    """The same gate as the typed edit (`edit` below): a lead closed or frozen since the question is refused."""
     ctx.update_card(f"已确认预算 {yuan(action.yuan)}")
     await apply_edit(ctx, lead, "budget_cny", action.yuan)
 

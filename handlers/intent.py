@@ -30,8 +30,8 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 TYPOS = {"跟近": "跟进", "根进": "跟进", "更进": "跟进", "线锁": "线索", "线所": "线索", "现索": "线索",
          "改配": "改派", "该派": "改派", "分陪": "分配", "延其": "延期", "言期": "延期", "帮主": "帮助",
-         "帮组": "帮助", "陪单": "赢单", "营单": "赢单", "提示我": "提醒我", "题醒": "提醒", "接收": "接手",
-         "接受": "接手", "超市了": "超时了", "超是": "超时", "预箅": "预算"}
+         "帮组": "帮助", "陪单": "赢单", "营单": "赢单", "提示我": "提醒我", "题醒": "提醒",
+         "超市了": "超时了", "超是": "超时", "预箅": "预算"}
 ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟进"), ("new lead", "新线索"),
            ("my leads", "我的线索"), ("team leads", "团队线索"), ("remind me", "提醒我"), ("lead", "线索"),
            ("follow", "跟进"), ("remind", "提醒"),
@@ -41,8 +41,10 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
 
 # Small talk: a message made only of these words (and fillers) is greeting / thanks / ok, whichever comes first.
 SMALL_TALK = {
-    "greeting": ("你好", "您好", "哈喽", "哈啰", "嗨喽", "嗨", "hi", "hello", "hey", "helo", "hallo", "早安",
+    "greeting": ("你好", "您好", "哈喽", "哈啰", "哈罗", "哈咯", "嗨喽", "嗨", "hi", "hello", "hey", "helo", "hallo",
+                 "早安",
                  "早上好", "上午好", "中午好", "下午好", "晚上好", "大家好", "在吗", "在不在", "在么",
+                 "在嘛", "在没", "在伐",
                  "有人吗", "有人在吗", "在线吗", "在不", "喂", "早"),
     "thanks": ("谢谢", "多谢", "感谢", "感激", "谢啦", "谢了", "thx", "thanks", "thank you", "thank u", "thank", "ty",
                "3q",
@@ -58,7 +60,8 @@ HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|
                   r"|怎么用|如何使用|怎么使用|怎样使用|能做什么|能干什么|能干嘛|会什么|有什么功能|不会用|咋用|怎么玩"
                   r"|都能做|可以做什么|可以干嘛|有哪些功能|支持哪些|有啥用|有什么用|是干什么的|是干啥的|能帮我什么"
                   r"|能帮我做什么|(?:会|能|可以)(?:干|做)?(?:啥|些啥)|(?:用|有|支持)(?:哪些|什么|啥)功能"
-                  r"|(?:能|可以|会)用(?:它|你|这个|这个机器人|助手)?(?:来)?(?:干|做)(?:嘛|啥|什么)|不(?:太|怎么|大)会用"
+                  r"|(?:能|可以|会)用(?:它|你|这个|这个机器人|助手)?(?:来)?(?:干|做)(?:嘛|啥|什么)"
+                  r"|(?:用|有|支持|能用|可以用|可用)(?:哪些|什么|啥|几个|些什么)(?:命令|指令|口令)|(?:命令|指令)(?:列表|清单|大全|有哪些)|不(?:太|怎么|大)会用"
                   r"|不(?:知道|晓得|清楚|会)(?:怎么|咋|如何)(?:弄|用|操作|搞|玩)|使用教程|操作指南|使用手册|操作手册")
 # questions about the bot itself: 「怎么录客户」, 「我该怎么开始」, 「使用帮助」
 HOW_TO = re.compile(r"^(?:我|请问)?(?:该|要|应该)?(?:怎么|如何|咋|怎样)"
@@ -72,7 +75,7 @@ CONTACT_DONE = re.compile(
     r"|已经?(?:电话|微信|沟通|联系|拜访|发|回访|见面|约|面谈|演示)|(?:电话|微信)联系\S{0,4}了"
     r"|(?:聊了|聊过|见了|见过|拜访了|去了|发了|沟通了|联系了|约了|回访了|面谈了|演示了|报了价|报价了|签了|碰了|开了会)"
     r"|(?:通|打|聊|见|谈|开|拜访)完|(?<![不没])回(?:了|过)?(?:个)?(?:微信|电话|消息|邮件|短信)了|(?:坐了坐|去了|来了)"
-    r"|吃了?个?饭|见面了|见了面|碰了面|聊得|谈了|谈得|拜访过|上门了|去了一趟|开完会|回复了|答复了|发过去了|没人接|没接电话"
+    r"|吃了?个?饭|喝了?(?:个|杯|顿)?(?:茶|咖啡|酒)|刚(?:才|刚)?(?:去|到|从)(?!哪)\S{0,8}(?:那|这|公司|单位|办公室|家)|见面了|见了面|碰了面|聊得|谈了|谈得|拜访过|上门了|去了一趟|开完会|回复了|答复了|发过去了|没人接|没接电话"
 )
 ID = r"#?(\d{1,7})"
 LEAD_REF = re.compile(rf"(?:线索|客户|lead)\s*{ID}号?|{ID}\s*号(?:线索|客户)?|第\s*(\d{{1,7}})\s*[条个]|#(\d{{1,7}})"
@@ -180,6 +183,10 @@ _SPOKEN_ID = re.compile(r"(?<![零一二两三四五六七八九十百几第])([
                         r"\s*([零一二两三四五六七八九十百]{1,5})(?=$|\s|[给到的])")
 
 
+# 「接受 45」 typed for 接手 45: only before a lead, so 「价格可以接受」 in a note stays as written
+_TAKE_TYPO = re.compile(r"接[受收](?=\s*(?:#?\d|[零一二两三四五六七八九十百]+\s*号|线索|这[个条]|那[个条]))")
+
+
 def _digits(m: re.Match[str]) -> str:
     from storage.leads import cn_number
 
@@ -200,6 +207,7 @@ def clean(text: str) -> str:
     t = low if low != t.lower() else t
     for wrong, right in TYPOS.items():
         t = t.replace(wrong, right)
+    t = _TAKE_TYPO.sub("接手", t)
     return " ".join(_SPOKEN_ID.sub(_digits, t).split()) if _SPOKEN_ID.search(t) else t
 
 
@@ -306,11 +314,11 @@ def _small_talk(t: str, role: str, state: State) -> Intent | None:
 
 # 「今天有啥要跟进的」, 「我今天该联系谁」, 「今日待办」, 「明天要见哪些客户」: the day's follow-ups, asked any way
 _DAY = re.compile(r"今天|今日|今儿个?|当天|明天|明日|明儿")
-_TODO_ITEM = re.compile(r"待办|任务|日程|安排|计划|要做|该做|要干|该干")
 _TODO_ACT = r"(?:跟进|联系|回访|拜访|打电话|回电|见|找|约|跟)"
+_TODO_ITEM = re.compile(rf"待办|待{_TODO_ACT}|任务|日程|安排|计划|要做|该做|要干|该干")
 _TODO_WHO = re.compile(rf"{_TODO_ACT}.{{0,6}}(?:谁|哪[些个位几]|几个|几[位条家]|多少)"
                        rf"|(?:谁|哪[些个位几]|几个|几[位条家]|多少).{{0,6}}{_TODO_ACT}"
-                       rf"|有(?:啥|什么|没有|哪些)(?:客户|线索|人|单子)?(?:要|需要|该|得|可以)?{_TODO_ACT}")
+                       rf"|有(?:啥|什么|没有|哪些)(?:客户|线索|人|单子)?(?:要|需要|该|得|可以|待)?{_TODO_ACT}")
 _NOT_TODO = re.compile(r"没|超时|逾期|冻结|话术|怎么|如何|怎样|咋|为什么|提醒|叫我|喊我|日报|团队|大家|组里")
 
 
@@ -501,7 +509,7 @@ def _reason(text: str) -> str:
     return _tidy(re.sub(r"(?:吧|啦|呀|啊|哈)+$", "", _tidy(text)))
 
 
-_SPAN = re.compile(r"(?P<n>\d+(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*"
+_SPAN = re.compile(r"(?<![0-9A-Za-z.+\-−])(?P<n>\d+(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*"
                    r"(?P<u>个工作日|工作日|天|日|个小时|小时|h|d|周)")
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
            "半": 0.5}
@@ -611,7 +619,7 @@ _LISTS = (("my_leads", re.compile(r"我(?:名下|手上|手里|跟着|在跟|负
                                   r"|我?(?:明天)?(?:(?:要|该|需要|得)跟进(?:客户|线索|单子)?|跟进(?:客户|线索|单子))"
                                   r"|我?(?:明天)?(?:任务|待办|日程)")),
           ("team_leads", re.compile(r"(?:团队|组里|组内|部门|大家|全部|所有|全组)(?:线索|客户|单子)(?:列表|清单)?")),
-          ("overdue", re.compile(r"(?:超时|逾期)(?:线索|客户|单子|名单|列表|清单|情况)?")),
+          ("overdue", re.compile(r"(?:超时|逾期|超期)(?:线索|客户|单子|名单|列表|清单|情况)?")),
           ("team_report", re.compile(r"(?:团队)?日报")),
           ("kb_gaps", re.compile(r"(?:知识)?缺口(?:列表|清单)?")))
 
@@ -628,10 +636,17 @@ SHOW = re.compile(r"^(?:帮我|给我|请|麻烦)?\s*(?:查看|看看|看下|看
                   r"(?:详情|情况|什么情况|啥情况|怎么样了?|咋样了?|(?:什么|啥)?进展|(?:什么|啥)?进度|资料|信息)?\s*(?:发我|发给我|给我看看|给我|看看)?"
                   r"\s*(?:呢|啊|吗)?[？?]?$")
 OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}"
-                     r"(?:超时|逾期|没跟进|没人跟进|无人跟进|没人管|冻结|没及时|没按时)"
-                     r"|^.{0,6}(?:超时|逾期)的(?:线索|客户)?$|^(?:超时|逾期)(?:名单|列表|清单|情况)")
-KB_IMPORT = re.compile(r"(?:导入|上传|更新|批量导入|录入)(?:一下|一批)?\s*(?:新的)?(?:话术|知识库|知识卡片)"
+                     r"(?:超时|逾期|超期|没跟进|没人跟进|无人跟进|没人管|冻结|没及时|没按时)"
+                     r"|^.{0,6}(?:超时|逾期|超期)的(?:线索|客户)?$|^(?:超时|逾期|超期)(?:名单|列表|清单|情况)")
+KB_IMPORT = re.compile(r"(?:导入|上传|更新|批量导入|录入)(?:一下|一批|一份|一些|几份|个)?\s*(?:新的?)?"
+                       r"(?:话术|知识库|知识卡片|产品资料|培训资料)"
+                       r"|(?:导入|上传|传|放|加|录入)\S{0,12}(?:到|进)(?:知识库|话术库)"
                        r"|(?:话术库?|知识库)\S{0,4}(?:怎么|如何|咋)?(?:导入|上传|更新)")
+# 「大家问了哪些答不上来的」: the questions the bot could not answer, listed (「答不上来怎么办」 is a question)
+_UNANSWERED = r"(?:答不上|答不出|没答上|回答不了|回答不上|答不了|没(?:有)?答案|找不到答案|没找到答案|没查到|查不到)"
+KB_GAPS = re.compile(rf"(?:哪些|什么|多少|有没有|几个|几条).{{0,8}}{_UNANSWERED}"
+                     rf"|{_UNANSWERED}.{{0,6}}(?:有哪些|有多少|有几个|列表|清单|列一下|列出来|发我|看看)")
+HOW_ASKED = re.compile(r"怎么|如何|怎样|咋|该不该|要不要|应该")
 HAND = re.compile(rf"^(?:把)?\s*(?:{LEAD_REF.pattern}|{ID})\s*(?:号)?\s*(?:线索|客户)?\s*"
                   r"(?:(?:转|交|派|分)给?|给)\s*(?P<who>.+)$")
 
@@ -645,6 +660,8 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
         return Intent("overdue", text=t)
     if KB_IMPORT.search(t):
         return Intent("kb_import", text=t)
+    if KB_GAPS.search(t) and not HOW_ASKED.search(t):
+        return Intent("kb_gaps", text=t)
     m = HAND.match(t)
     if m and split_person(m.group("who"), state.team)[0] in {n for pair in state.team for n in pair}:
         lead_id = _lead_ref(t)[0]
@@ -654,7 +671,8 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
     if m:
         return Intent("takeover", {"lead_id": int(m.group(1))}, t)
     m = re.fullmatch(r"(?:这个|那个|这条|那条)?\s*(?:线索|客户)?\s*#?(\d{1,7})\s*号?(?:线索|客户)?\s*"
-                     r"(?:我来|我接了?|给我|归我)(?:吧|跟|接手)?(?:吧|了)?", t)
+                     r"(?:我来|我接了?|给我|归我|我(?:来|亲自|自己)+(?:跟进?|接手|接|负责|管)?)"
+                     r"(?:吧|跟|接手)?(?:吧|了)?", t)
     if m:
         return Intent("takeover", {"lead_id": int(m.group(1))}, t)
     m = re.search(r"(?P<who>\S+?)\s*(?:已经|要)?离职了?", t)
@@ -664,9 +682,9 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
         # the substring test first: the pattern names them, and a team of thousands meant thousands of compiles
         if (pname in t or pid in t) and re.fullmatch(
                 rf"{VERBS}\s*(?:{re.escape(pname)}|{re.escape(pid)})\s*(?:手上|手里|那边|名下|现在)?"
-                        r"(?:都|现在|目前)?的?"
+                        r"(?:都|现在|目前|最近|正在|这周|本周)?(?:在)?(?:跟进?|负责|管|做)?(?:着)?的?"
                         r"(?:有|还有)?(?:哪些|几个|多少|几条)?(?:线索|客户|单子)"
-                        r"(?:有哪些|有几个|有多少|怎么样|情况)?[？?]?", t):
+                        r"(?:都?有哪些|都?有几个|有多少|怎么样|情况)?[？?]?", t):
             return Intent("team_leads", {"filter": pname}, t)
     m = re.fullmatch(r"^(?:把)?\s*(?:线索)?\s*#?(\d{1,7})\s*号?\s*(?:已经|已)?\s*"
                      r"(?:到|进入|进到|推进到|推到|走到|进)了?"
@@ -692,6 +710,8 @@ def _reminder(t: str, role: str, state: State) -> Intent | None:
     when = _time_text(head, EXPR) or _time_text(task, EXPR)
     soon = None if when else SOON.search(head) or SOON.search(task)
     when = soon.group(0) if soon else when
+    if HOW_ASKED.search(head) and (m.group(0) == "提醒" or not when):  # 「怎么提醒客户续费」: asked how to remind
+        return None
     if when:
         head, task = _tidy(head.replace(when, "", 1)), _tidy(task.replace(when, "", 1))
     task = _TASK_LEAD_IN.sub("", task)
@@ -789,13 +809,25 @@ _TOLD_OF = re.compile(rf"^(?:(?:线索|客户)\s*{ID}|{ID}\s*号(?:线索|客户
 
 def _follow_up_note(t: str, role: str, state: State) -> Intent | None:
     """「刚给5号客户打了电话，下周看方案」: a contact told in the past tense, not a question."""
-    if not (CONTACT_DONE.search(t) or (_TOLD_OF.match(t) and not _ASKED.search(t))) or (
+    if not (CONTACT_DONE.search(t) or (_TOLD_OF.match(t) and not _ASKED.search(t)) or _customer_said(t, state)) or (
             QUESTION.search(t) and re.search(r"[？?]|怎么|如何|怎样|咋", t)):
         return None
     lead_id, _rest = _lead_ref(t)
     if lead_id is None:
         lead_id = next((lid for lid, name in state.customers if name and name in t), None)
     return Intent("follow_up", {"lead_id": lead_id, "note": _tidy(t)}, t)
+
+
+# 「孙蕾她们公司说想先看案例」: what a named customer of the caller's said or asked for, reported (not asked of us)
+_SAID = re.compile(r"(?:说|讲|表示|反馈|回复|答复|告诉我|提出|要求|决定|同意|答应|松口)")
+
+
+def _customer_said(t: str, state: State) -> bool:
+    said, ids = customer_hits(t, state)
+    if said is None or len(ids) != 1 or re.search(r"怎么|如何|怎样|咋|[？?]", t) or _ASKED.search(t[-3:]):
+        return False
+    after = t[t.find(said) + len(said):]
+    return t.find(said) <= 8 and bool(_SAID.search(after[:12]))
 
 
 SPOKEN_LEAD = re.compile(r"(?:线索|客户)\s*#?(\d{1,7})(?!\d|\s*[点月日时:：])|#(\d{1,7})"

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import to_cn
 from bot.config import KnowledgeSettings
 from bot.messages import Markdown, Outbound
+from bot.org import active_admins
 from bot.usertext import user_text
 from handlers.leads.insights import UNNAMED_COMPETITOR
 from handlers.report import digest_due
@@ -29,7 +30,7 @@ from knowledge.search import KnowledgeBase
 from knowledge.store import Gap, gaps
 from reminders.calendar import load_calendar
 from storage.leads import user_names
-from storage.models import Activity, KeyValue, User
+from storage.models import Activity, KeyValue
 from storage.sql import insert_ignore, rowcount
 
 if TYPE_CHECKING:
@@ -155,17 +156,13 @@ async def send_weekly_gaps(services: Services) -> int:
         if await session.get(KeyValue, key) is not None:
             return 0  # sent this week already
     items, field = await all_gaps(services, now)  # before the claiming transaction (the index may rebuild)
-    async with services.db.session() as session:
+    async with services.outbox.sending() as out:
+        session = out.session
         claimed = await session.execute(insert_ignore(session, KeyValue).values(
             key=key, value={"sent_at": now.isoformat()}, updated_at=now))
         if rowcount(claimed) == 0:
             return 0  # already sent this week (maybe by another process)
         if not items and not field:
             return 0  # a quiet week: nothing worth a message
-        admins = list((await session.execute(
-            select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id))).scalars())
         body = Markdown(title="📚 知识库周报", text=gaps_text(items, field))
-        await services.outbox.enqueue(session, [Outbound(a, body, dedup_key=f"{key}:{a}") for a in admins])
-    if admins:
-        services.wake_outbox()
-    return len(admins)
+        return await out.add(Outbound(a, body, dedup_key=f"{key}:{a}") for a in await active_admins(session))

@@ -214,7 +214,7 @@ async def import_cards(ctx: Context, msg: Inbound) -> None:
             lines.append(f"· {where}：{issue.message}")
         if len(report.issues) > MAX_ISSUES_SHOWN:
             more = len(report.issues) - MAX_ISSUES_SHOWN
-            lines.append(f"· 另有 {more} 个问题未显示（可用 salesbot kb import 查看全部）")
+            lines.append(f"· 另有 {more} 个问题未显示：改好以上几行后重新发送文件，会列出其余问题")
         return lines
 
     start_import(ctx, name, work, lambda p: nothing_imported(name, p))

@@ -438,7 +438,7 @@ def render_chart(rep: TeamReport) -> bytes:
     for x, b in enumerate(bars):
         right.text(x, b.height, b.label, ha="center", va="bottom")
     right.set_ylim(0, 105)
-    right.set_title(f"PHI（团队 {pct(rep.team.phi)}）")
+    right.set_title(f"健康指数（团队 {pct(rep.team.phi)}）")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -482,17 +482,15 @@ async def send_due_digests(services: Services) -> int:
             continue
         png = await chart_png(report)  # outside any transaction
         key = f"digest:{report.manager_id}:{day}"
-        async with services.db.session() as session:
-            claimed = await session.execute(insert_ignore(session, KeyValue).values(
+        async with services.outbox.sending() as out:
+            claimed = await out.session.execute(insert_ignore(out.session, KeyValue).values(
                 key=key, value={"sent_at": now.isoformat()}, updated_at=now))
             if rowcount(claimed) == 0:
                 continue  # another process got there first
             body = Markdown(title="📊 团队跟进日报", text="\n".join(report_lines(report)))
-            chart = Image(data=png, file_name=f"digest-{day}.png", caption="漏斗与 PHI")
+            chart = Image(data=png, file_name=f"digest-{day}.png", caption="漏斗与健康指数")
             assert report.manager_id is not None
-            await services.outbox.enqueue(session, [Outbound(report.manager_id, body, dedup_key=f"{key}:text"),
-                                                    Outbound(report.manager_id, chart, dedup_key=f"{key}:chart")])
+            await out.add([Outbound(report.manager_id, body, dedup_key=f"{key}:text"),
+                           Outbound(report.manager_id, chart, dedup_key=f"{key}:chart")])
         sent += 1
-    if sent:
-        services.wake_outbox()
     return sent

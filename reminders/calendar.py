@@ -93,7 +93,7 @@ def uncovered_years(today: date, overrides: Mapping[date, bool]) -> list[int]:
 
 UNCOVERED_HINT = (
     "⚠️ 节假日数据缺失：{years} 年的法定节假日和调休还没有数据，提醒时限暂按周一至周五计算。"
-    "请升级 chinesecalendar（pip install -U chinesecalendar）后重启，"
+    "请让运维人员升级节假日数据后重启服务，"
     "或用「放假 日期」「补班 日期」补上该年的节假日和调休。"
 )
 

@@ -39,6 +39,7 @@ from reminders.policies import (
     sla_window,
 )
 from reminders.store import ClaimedRow, cancel_timers, fence
+from storage.leads import same_company
 from storage.models import Activity, Lead, Reminder, RenewalWarning
 
 log = logging.getLogger(__name__)
@@ -141,13 +142,29 @@ def _sla_applies(row: ClaimedRow, lead: Lead) -> bool:
     return lead.stage not in TERMINAL_STAGES and lead.stage == row.payload.get("stage", lead.stage)
 
 
+async def _renewal_held(session: AsyncSession, lead: Lead) -> bool:
+    """A 续约预警 lock holds the owner's actions on this lead (handlers/renewals/locks.py): the owner cannot act."""
+    rows = await session.execute(select(RenewalWarning).where(
+        RenewalWarning.locked.is_(True), RenewalWarning.owner_id == lead.owner_id))
+    return any(w.lead_id == lead.id or same_company(w.company, lead.company) for w in rows.scalars())
+
+
 async def _fire_sla(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: Lead) -> None:
-    if not _sla_applies(row, lead):
+    owner = lead.owner_id  # a lead in the pool has no SLA (`_sla_applies`): the owner is who hears of it
+    if owner is None or not _sla_applies(row, lead):
+        return
+    if await _renewal_held(session, lead):  # paused: never escalate what the lock itself refuses
+        hours = env.hours(lead.owner_id)
+        later = env.cal.add_working_time(max(env.now, row.due_at), sla_window(row.rule, env.cfg, env.cal, hours), hours)
+        payload = dict(row.payload)
+        if "deadline" in payload:
+            payload["deadline"] = (datetime.fromisoformat(payload["deadline"]) + (later - row.due_at)).isoformat()
+        queue_timer(session, env, lead.id, row.rule, later, level=row.level, payload=payload)
         return
     carry: dict[str, Any] = {k: row.payload[k] for k in ("stage", "snoozed_h", "pauses") if k in row.payload}
     # (carried chain-wide)
     if row.level == 0:
-        await _warn(session, env, row, lead, carry)
+        await _warn(session, env, row, lead, owner, carry)
         return
     lead.timeout_count = (lead.timeout_count or 0) + 1  # the lead's lifetime total, across rules and owners
     miss = row.level - first_level(row.rule, env.cfg) + 1  # this rule's chain for the current owner
@@ -162,20 +179,21 @@ async def _fire_sla(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: 
     next_due = env.cal.add_working_time(max(env.now, row.due_at), sla_window(row.rule, env.cfg, env.cal, hours), hours)
     queue_timer(session, env, lead.id, row.rule, next_due, level=level, payload=carry)
     note = messages.sla_breach(row.rule, lead, row.level, miss, next_due, row.id, level >= freeze_level(env.cfg))
-    await add_notice(session, env, row, lead.owner_id, note)  # type: ignore[arg-type]
+    await add_notice(session, env, row, owner, note)
     if cc_manager(row.level, env.cfg):
         cc = messages.sla_cc(row.rule, lead, env.people.name(lead.owner_id), miss)
         for boss in env.people.supervisors_of(lead.owner_id):
             await add_notice(session, env, row, boss, cc)
 
 
-async def _warn(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: Lead, carry: dict[str, Any]) -> None:
+async def _warn(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: Lead, owner: str,
+                carry: dict[str, Any]) -> None:
     deadline = datetime.fromisoformat(row.payload["deadline"])
     queue_timer(session, env, lead.id, row.rule, deadline, level=first_level(row.rule, env.cfg), payload=carry)
     if env.now >= deadline:
         return  # the breach is already due: a late warning would only add noise
     note = messages.sla_warning(row.rule, lead, deadline, row.id)
-    await add_notice(session, env, row, lead.owner_id, note)  # type: ignore[arg-type]
+    await add_notice(session, env, row, owner, note)
     queue_activity(session, env, lead.id, "sla_warning", f"{RULE_CN[row.rule]}即将到期",
                  rule=row.rule, deadline=deadline.isoformat())
 

@@ -11,6 +11,9 @@ import pytest
 
 @pytest.mark.parametrize(("url", "says"), [
     ("notadb://x", "is not one salesbot can use"),
+    ("postgresql://someone:secret@127.0.0.1/x", "is not one salesbot can use"),  # a sync driver
+    ("mysql+aiomysql://someone:secret@127.0.0.1/x", "is not one salesbot can use"),  # not installed
+    ("sqlite:///salesbot-never-made.db", "is not one salesbot can use"),
     ("postgresql+asyncpg://someone:secret@127.0.0.1:1/x", "cannot open the database"),
 ])
 def test_bad_database_url_is_one_line(url: str, says: str) -> None:

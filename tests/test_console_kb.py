@@ -156,6 +156,11 @@ async def test_gbk_csv_import_previews_then_imports(services: Services, admin: A
     text = await done.text()
     assert done.status == 200 and "新增 2" in text and "跳过 2" in text
     assert "连锁门店问多久回本" in text
+    # aiohttp's client sends the name percent-encoded (filename="%E9%97%A8..."): the page and the audit show it
+    assert "导入完成：门店话术.csv" in text and "%E9" not in text
+    async with services.db.session() as session:
+        targets = list(await session.scalars(select(AuditLog.target).where(AuditLog.action == "kb.import")))
+    assert targets == ["门店话术.csv"]
     again = await admin.post("/admin/kb/import/commit", data={"_csrf": csrf_of(page), "token": staged.group(1)})
     assert again.status == 410
 
@@ -220,3 +225,17 @@ async def test_a_large_upload_is_imported_in_the_background_and_reported_in_chat
     async with services.db.session() as session:
         titles = list(await session.scalars(select(KnowledgeCard.title).where(KnowledgeCard.title.like("仓储客户%"))))
     assert len(titles) == 400
+
+
+@pytest.mark.parametrize(("sent", "shown"), [
+    ("%E9%97%A8%E5%BA%97.csv", "门店.csv"),  # aiohttp's client
+    ("门店%22报价%22.csv", '门店"报价".csv'),  # Chromium: UTF-8 as is, a quote as %22
+    ("100%完成.csv", "100%完成.csv"), ("%FF%FE.csv", "%FF%FE.csv"),  # not percent-encoding / not UTF-8: as sent
+    ("..%2F..%2Fetc%2Fpasswd.csv", "passwd.csv"), ("C:\\Users\\王\\卡片.xlsx", "卡片.xlsx"),  # folders dropped
+])
+def test_upload_names_are_decoded_safely(sent: str, shown: str) -> None:
+    from types import SimpleNamespace
+
+    from app.console.core import upload_name
+
+    assert upload_name(SimpleNamespace(filename=sent)) == shown

@@ -57,6 +57,17 @@ async def test_admin_command_over_http_mode_waits_for_a_confirm_click(h: Harness
     assert any("已设为休息日" in m.get("content", "") for m in h.fake.sent_to("admin01"))
 
 
+async def test_a_forged_body_cannot_style_the_confirm_card(h: Harness) -> None:
+    """The confirm card quotes a body the forger wrote: it must arrive inert, not as a link, image or heading."""
+    await h.post(text_message(f"放假 {DAY.isoformat()} [点此确认](http://x.example/ok) ![a](http://x.example/a.png)"
+                              "\n#### 系统通知", sender="admin01"))
+    await h.settle()
+    card = h.fake.sent_to("admin01")[-1]
+    assert card["title"] == "请确认管理员操作"
+    assert "](http" not in card["text"] and "![" not in card["text"] and "\n####" not in card["text"]
+    assert "［点此确认］" in card["text"]
+
+
 async def test_cancel_and_expiry_run_nothing(h: Harness, clock: ManualClock) -> None:
     await h.post(text_message(f"放假 {DAY.isoformat()}", sender="admin01"))
     await h.settle()

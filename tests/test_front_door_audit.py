@@ -5,6 +5,7 @@ with an undo. Invented people and companies only."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from app.chat import ChatSession
@@ -199,3 +200,27 @@ async def test_a_managers_typed_takeover_or_reassign_acts_at_once_says_what_it_d
     assert (await get_lead(services, two)).owner_id == "rep01"
     await chat.handle_line("1")
     assert (await get_lead(services, two)).owner_id == "rep02"
+
+
+@pytest.mark.parametrize("status, refusal", [("won", "已赢单，不能再操作"), ("frozen", "冻结")])
+async def test_a_budget_confirm_clicked_after_the_lead_closed_or_froze_changes_nothing(
+        chat: ChatSession, transcript: Transcript, services: Services, status: str, refusal: str) -> None:
+    """The 确认 under 「预算 900万」 still wrote the budget after the lead was won or frozen, although the same edit
+    typed again was refused: the button goes through the same lead gate as the typed edit (issue 12)."""
+    for i in range(5):
+        await seed_lead(services, "rep02", customer_name=f"客户{i}", industry="物流", budget_cny=300_000,
+                        assigned_at=cn(20, 9))
+    lead_id = await seed_lead(services, "rep01", customer_name="邹海", industry="物流", assigned_at=cn(20, 9),
+                              first_contact_at=cn(20, 10))
+    await chat.handle_line(f"线索 {lead_id} 预算 900万")
+    assert [b["text"] for b in transcript.last("rep01")["buttons"]] == ["确认", "取消"]
+    async with services.db.session() as s:
+        lead = await s.get(Lead, lead_id)
+        assert lead is not None
+        lead.status = status
+        if status == "frozen":
+            lead.extra = {"frozen": {"prev_owner": "rep01", "reason": "首次联系超时"}}
+    before = await _snapshot(services)
+    await chat.handle_line("/click 确认")
+    assert refusal in transcript.last("rep01")["text"], transcript.last("rep01")
+    assert await _snapshot(services) == before

@@ -35,3 +35,18 @@ async def test_ids_outside_the_integer_range_or_not_ascii_are_answered(chat: Cha
     await click(chat, "manager01", "esc:take:²:1")
     answers = [m["text"] for m in transcript.to("manager01")[-3:]]
     assert all("出错了" not in a for a in answers) and len(answers) == 3
+
+
+async def test_a_typed_extension_with_a_malformed_length_extends_nothing(chat: ChatSession, services: Services,
+                                                                        transcript: Transcript) -> None:
+    """「延期 N 1e9天」 was read as 9 working days, 「-1天」 as 1 day, and 「-5」, 「nan」, 「inf」 became the
+    reason with the default 24 h: a length that cannot be read is refused, not guessed."""
+    lead_id = await frozen(chat, services)
+    await chat.handle_line("/as manager01")
+    for span in ("1e9天 客户出差", "-1天 客户出差", "-5", "nan", "inf", "0", "2.5e1"):
+        await chat.handle_line(f"延期 {lead_id} {span}")
+        answer = transcript.last("manager01")["text"]
+        assert "已延期" not in answer and ("没看懂" in answer or "大于" in answer), (span, answer)
+    assert (await get_lead(services, lead_id)).status == "frozen"
+    await chat.handle_line(f"延期 {lead_id} 2天 客户出差")  # the near case still works
+    assert "已延期" in transcript.last("manager01")["text"]

@@ -279,3 +279,23 @@ async def test_rows_waiting_for_a_free_slot_are_not_claimed_yet(db: Database, re
     assert [m["key"] for m in remote.received].count("queued") == 1
     assert dict((k, s) for k, s, _ in await statuses(db)) == {"slow": "delivered", "queued": "delivered"}
     await sender.http.close()
+
+
+async def test_sending_queues_in_the_callers_transaction_and_wakes_only_after_a_commit(db: Database) -> None:
+    """The once-a-day jobs claim their day and queue their messages in one transaction: a job that fails after
+    queueing leaves no row (the claim and the message roll back together) and wakes nothing; one that commits
+    wakes the sender, with no `wake()` by hand at the call site (issue 12)."""
+    outbox = OutboxSender(db, ManualClock(MONDAY_10AM), {})
+    with pytest.raises(RuntimeError):
+        async with outbox.sending() as out:
+            assert await out.add([Outbound("rep01", Text("a"), channel="wecom", dedup_key="k:a")]) == 1
+            raise RuntimeError("the job failed after queueing")
+    assert await statuses(db) == [] and not outbox._wake.is_set()
+    async with outbox.sending() as out:
+        await out.add(Outbound(u, Text("b"), channel="wecom", dedup_key=f"k:{u}") for u in ("rep01", "rep02"))
+        assert not outbox._wake.is_set()  # not before the commit: the sender would find nothing
+    assert [s[0] for s in await statuses(db)] == ["k:rep01", "k:rep02"] and outbox._wake.is_set()
+    outbox._wake.clear()
+    async with outbox.sending() as out:
+        await out.add([])
+    assert not outbox._wake.is_set()  # nothing queued: nothing to wake for

@@ -15,6 +15,7 @@ from bot.clock import CN_TZ, ManualClock
 from bot.services import Services
 from reminders.calendar import set_override, statutory_covers, uncovered_years
 from tests.conftest import Transcript
+from tests.test_chinese_only import foreign_words
 
 
 def test_years_covered_by_the_package_or_by_overrides() -> None:
@@ -34,7 +35,8 @@ async def test_admins_are_told_once_a_day(services: Services, clock: ManualClock
     assert any("2027" in r.getMessage() and "chinesecalendar" in r.getMessage() for r in caplog.records)
     await services.outbox.drain()
     told = [m for m in transcript.to("admin01") if m["kind"] != "info"]
-    assert len(told) == 1 and "2027" in told[0]["text"] and "chinesecalendar" in told[0]["text"]
+    assert len(told) == 1 and "2027" in told[0]["text"] and "升级节假日数据" in told[0]["text"]
+    assert foreign_words(told[0]["text"]) == [], told[0]["text"]  # an admin in chat cannot run pip
     assert "放假" in told[0]["text"]
 
     await check_calendar_years(services)  # a restart the same day: logged again, not sent again

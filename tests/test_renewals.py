@@ -343,3 +343,29 @@ async def test_an_open_warning_follows_the_lead_when_its_owner_leaves(services: 
     assert "🔒" in transcript.last("rep02")["text"]
     await chat.handle_line("续约")
     assert "🔒 #" in transcript.last("rep02")["text"]
+
+
+async def test_a_renewal_lock_pauses_the_sla_timers_it_forbids_to_answer(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path) -> None:
+    """Audit 18 #1: the lock refuses 跟进 on the customer's open lead, so its first-contact clock must not remind,
+    CC the manager or freeze the lead while the lock holds."""
+    from reminders.lifecycle import on_owner_changed
+    from storage.models import Lead
+
+    ids = await seed_customers(services)
+    await asyncio.to_thread(run_cli, services.settings.database.url, "contracts", "import",
+                            *map(str, write_files(tmp_path)), "--now", NOW)
+    await chat.handle_line(f"/now {NOW}")
+    async with services.db.session() as s:
+        lead = await s.get(Lead, ids["other"])
+        assert lead is not None
+        lead.first_contact_at = None
+        await on_owner_changed(s, lead, services.clock.now(), services.settings.reminders)  # the clock starts
+        await s.commit()
+    await chat.handle_line(f"跟进 {ids['other']} 电话沟通了报价")
+    assert "🔒" in transcript.last("rep01")["text"]
+    await chat.handle_line("/advance 10d")
+    assert not any("首次联系" in t for t in transcript.texts())
+    async with services.db.session() as s:
+        lead = await s.get(Lead, ids["other"])
+        assert lead is not None and lead.status == "active" and lead.owner_id == "rep01"

@@ -116,6 +116,7 @@ async def test_digest_once_per_manager_per_working_day(services: Services, clock
     await services.outbox.drain()
     mine = transcript.to("manager01")
     assert [m["kind"] for m in mine] == ["markdown", "image"] and "过程健康指数：43%" in mine[0]["text"]
+    assert mine[1]["text"] == "漏斗与健康指数"  # the caption a manager reads: no English abbreviation
     clock.set(cn(28, 10))  # Saturday
     assert await send_due_digests(services) == 0
 

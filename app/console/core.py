@@ -11,11 +11,12 @@ import asyncio
 import functools
 import hmac
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
 from aiohttp import web
@@ -99,6 +100,20 @@ async def render_page(request: web.Request, template: str, status: int = 200, **
 
 def message_page(request: web.Request, title: str, text: str, status: int) -> web.Response:
     return render(request, "message.html", status=status, title=title, text=text)
+
+
+def upload_name(part: Any, limit: int = 100) -> str:
+    """The real name of an uploaded file, without folders. aiohttp's client percent-encodes a non-ASCII name
+    (filename="%E5%A4%A7.csv") and Chromium sends it as UTF-8 with `"` as %22; `filename*=UTF-8''...` (RFC 5987) is
+    decoded by aiohttp already. A percent sequence that is not valid UTF-8 is kept as sent."""
+    raw = str(getattr(part, "filename", "") or "")
+    if re.search(r"%[0-9A-Fa-f]{2}", raw):
+        try:
+            raw = unquote(raw, errors="strict")
+        except UnicodeDecodeError:
+            pass
+    raw = re.sub(r"[\x00-\x1f\x7f]", "", raw).replace("\\", "/")
+    return Path(raw).name[-limit:]
 
 
 def audit_detail(request: web.Request) -> dict[str, str]:

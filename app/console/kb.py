@@ -28,6 +28,7 @@ from knowledge.io import derived_id, write_cards
 from knowledge.schema import AXES, CardError, KbCard, parse_card
 from knowledge.store import row_to_card, save_card
 from storage.activity import add_audit
+from storage.leads import user_names
 from storage.models import AuditLog, KnowledgeCard
 
 PAGE = 50
@@ -137,11 +138,13 @@ def _edit_page(request: web.Request, card: KbCard | None, form: dict[str, str], 
                   preview=preview, can_edit=user_of(request).is_admin, **extra)
 
 
-async def _history(services: Services, card_id: str) -> list[AuditLog]:
+async def _history(services: Services, card_id: str) -> list[tuple[AuditLog, str]]:
+    """The card's last changes, each with who made it by name (系统 for none, 未知成员 for an unknown id)."""
     async with services.db.read_session() as session:
-        rows = await session.scalars(select(AuditLog).where(AuditLog.target == f"card:{card_id}")
-                                     .order_by(AuditLog.id.desc()).limit(30))
-        return list(rows)
+        rows = list(await session.scalars(select(AuditLog).where(AuditLog.target == f"card:{card_id}")
+                                          .order_by(AuditLog.id.desc()).limit(30)))
+        names = await user_names(session, [r.actor_id for r in rows])
+    return [(r, names.get(r.actor_id, "未知成员") if r.actor_id else "系统") for r in rows]
 
 
 def _parse_form(services: Services, form: dict[str, str]) -> KbCard:

@@ -13,10 +13,20 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from sqlalchemy import select
 
-from app.console.core import allow, audit_detail, log, message_page, render, render_page, services_of, user_of
+from app.console.core import (
+    allow,
+    audit_detail,
+    log,
+    message_page,
+    render,
+    render_page,
+    services_of,
+    upload_name,
+    user_of,
+)
 from app.console.kb_text import cn_issue
 from app.console.webctx import run_as
 from bot.jobs import Progress, nothing_imported, start_job
@@ -204,9 +214,9 @@ async def _stage(request: web.Request) -> tuple[str, Path] | web.Response:
     part = await reader.next()
     while part is not None and getattr(part, "name", None) != "file":
         part = await reader.next()
-    if part is None or not getattr(part, "filename", None):
+    if not isinstance(part, BodyPartReader) or not part.filename:  # none, or a nested multipart
         return message_page(request, "没有文件", "请选择要导入的 CSV 或 XLSX 文件。", 400)
-    name = Path(str(getattr(part, "filename", ""))).name[-100:]
+    name = upload_name(part)
     if Path(name).suffix.lower() not in SUFFIXES:
         log.warning("console: %s upload refused: type %r", user_of(request).id, name)
         return message_page(request, "文件类型不支持", "只能导入 CSV、XLSX、Markdown、JSON 或 JSONL 文件。", 415)
@@ -216,7 +226,7 @@ async def _stage(request: web.Request) -> tuple[str, Path] | web.Response:
     (folder / ".owner").write_text(user_of(request).id)
     path, size, limit = folder / name, 0, MAX_UPLOAD_MB * 1024 * 1024
     with path.open("wb") as out:
-        while chunk := await part.read_chunk(256 * 1024):  # type: ignore[union-attr]
+        while chunk := await part.read_chunk(256 * 1024):
             size += len(chunk)
             if size > limit:
                 out.close()

@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from sqlalchemy import func, select
 
 from app.console.core import allow, audit_detail, log, render_page, services_of, user_of
@@ -116,10 +116,10 @@ async def members_import(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(too_big)
     reader = await request.multipart()
     part = await reader.next()
-    if part is None or getattr(part, "name", "") != "file" or not str(getattr(part, "filename", "")).endswith(".csv"):
+    if not isinstance(part, BodyPartReader) or part.name != "file" or not str(part.filename or "").endswith(".csv"):
         raise web.HTTPSeeOther("/admin/members?kind=error&done=" + _q("请选择 CSV 文件。"))
     data = b""
-    while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
+    while chunk := await part.read_chunk(64 * 1024):
         data += chunk
         if len(data) > MEMBERS_MAX_BYTES:
             raise web.HTTPSeeOther(too_big)
@@ -160,7 +160,6 @@ def _org_cn(message: str) -> str:
 async def members_offboard(request: web.Request) -> web.Response:
     """离职交接: the same use case as `salesbot org offboard` (open leads, timers, drafts, team), with the
     successor's handover list in chat."""
-    from bot.outbox import enqueue
     from handlers.leads.handover import offboard_with_handover
 
     services, user = services_of(request), user_of(request)
@@ -168,12 +167,13 @@ async def members_offboard(request: web.Request) -> web.Response:
     leaving, taking = str(data.get("user", ""))[:64], str(data.get("to", ""))[:64]
     now = services.clock.now()
     try:
-        async with services.db.session() as session:
+        async with services.outbox.sending() as out:
+            session = out.session
             handover = await offboard_with_handover(session, leaving, taking, now, services.settings.reminders,
                                                     actor_id=user.id)
             notice = handover.notice(taking, now)
             if notice is not None:
-                await enqueue(session, [notice], now, services.default_channel)
+                await out.add([notice])
             leads = handover.leads
             add_audit(session, user.id, "org.offboard", leaving, now, to=taking, leads=len(leads),
                       **audit_detail(request))
@@ -181,7 +181,6 @@ async def members_offboard(request: web.Request) -> web.Response:
         log.warning("console: %s offboard %s → %s refused: %s", user.id, leaving, taking, exc)
         refused = "没有交接：请选择两位不同的成员，接手人须在职。"
         raise web.HTTPSeeOther("/admin/members?kind=error&done=" + _q(refused)) from None
-    services.wake_outbox()
     done = (f"已办理离职交接：{len(leads)} 条线索转给接手人，原账号已停用。接手人已在聊天里收到交接清单"
             f"（线索的最近跟进与洞察、待处理标记、常用话术 {len(handover.cards)} 张、"
             f"有用回答 {len(handover.useful)} 条）。")

@@ -11,13 +11,12 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from sqlalchemy import or_, select
 from sqlalchemy.orm import load_only
 
-from app.console.core import allow, audit_detail, message_page, render_page, services_of, user_of
+from app.console.core import allow, audit_detail, message_page, render_page, services_of, upload_name, user_of
 from app.console.webctx import run_as
 from bot.actions import RenewalLift
 from bot.context import UserInfo
@@ -25,7 +24,6 @@ from handlers.renewals.accounts import health_of
 from handlers.renewals.importer import import_files
 from handlers.renewals.scan import today_of
 from storage.activity import add_audit
-from storage.leads import user_names
 from storage.models import Contract, Lead, RenewalWarning, User
 
 log = logging.getLogger(__name__)
@@ -36,6 +34,7 @@ IMPORT_SUFFIXES = (".csv", ".xlsx")
 STATUS_CN = {"new": "待处理", "open": "待处理", "contacted": "已联系，待证明", "proof": "已提交续签证明",
              "lifted": "主管已解除锁定"}
 SHOWN = 200
+UNKNOWN_MEMBER = "未知成员"
 NOT_VISIBLE = "找不到这条续约预警，或它不在你的团队范围内。"
 
 
@@ -45,6 +44,16 @@ def _owned_by(user: UserInfo, column: Any) -> Any:
         return column.is_not(None) | column.is_(None)
     team = select(User.id).where(User.manager_id == user.id).scalar_subquery()
     return or_(column.in_(team), column == user.id)
+
+
+async def _owner_names(session: Any, ids: list[str | None]) -> dict[str, str]:
+    """Every owner id → what a person understands: the name, 「（已离职）」 after it for a member who left, and
+    「未知成员」 for an id the org does not know (never the raw id)."""
+    wanted = {i for i in ids if i}
+    rows = (await session.execute(select(User.id, User.name, User.active).where(User.id.in_(wanted)))).all() \
+        if wanted else []
+    names = {uid: name if active else f"{name}（已离职）" for uid, name, active in rows}
+    return {uid: names.get(uid, UNKNOWN_MEMBER) for uid in wanted}
 
 
 @allow(*MANAGERS)
@@ -64,7 +73,7 @@ async def renewals_page(request: web.Request, outcome: list[str] | None = None, 
                    Contract.end_on <= today + timedelta(days=cfg.window_days))
             .options(load_only(Lead.id, Lead.customer_name, Lead.company))
             .order_by(Contract.end_on, Contract.id).limit(SHOWN))).all()
-        names = await user_names(session, [w.owner_id for w, _, _ in warnings] + [c.owner_id for c, _, _ in ending])
+        names = await _owner_names(session, [w.owner_id for w, _, _ in warnings] + [c.owner_id for c, _, _ in ending])
     return await render_page(request, "renewals.html", title="续约", warnings=warnings, ending=ending, names=names,
                   STATUS_CN=STATUS_CN, today=today, cfg=cfg, outcome=outcome, ok=ok,
                   days_left=lambda end: max((end - today).days, 0))  # jinja's |max cost 0.3 ms a row
@@ -99,12 +108,14 @@ async def renewals_import(request: web.Request) -> web.Response:
         return await renewals_page(request, ["文件不能超过 10 MB，没有导入。"], ok=False)
     reader = await request.multipart()
     part = await reader.next()
-    name = Path(unquote(str(getattr(part, "filename", "") or ""))).name  # some clients percent-encode it
-    if part is None or getattr(part, "name", "") != "file" or Path(name).suffix.lower() not in IMPORT_SUFFIXES:
+    if not isinstance(part, BodyPartReader):  # none, or a nested multipart: not a file
+        part = None
+    name = upload_name(part)
+    if part is None or part.name != "file" or Path(name).suffix.lower() not in IMPORT_SUFFIXES:
         log.warning("console: %s contracts import refused: not a CSV/XLSX file (%r)", user.id, name)
         return await renewals_page(request, ["请选择 CSV 或 XLSX 文件（合同台账或回款记录）。"], ok=False)
     data = b""
-    while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
+    while chunk := await part.read_chunk(64 * 1024):
         data += chunk
         if len(data) > IMPORT_MAX_BYTES:
             log.warning("console: %s contracts import refused: over %d bytes", user.id, IMPORT_MAX_BYTES)

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from bot.clock import fmt_cn, to_cn
 from bot.messages import Outbound, Text
-from bot.outbox import enqueue
+from bot.org import active_admins
 from storage import chain
-from storage.models import KeyValue, User
+from storage.models import KeyValue
 from storage.sql import insert_ignore
 
 if TYPE_CHECKING:
@@ -43,7 +41,8 @@ async def send_due_anchor(services: Services) -> int:
     if day is None:
         return 0
     now = services.clock.now()
-    async with services.db.session() as session:
+    async with services.outbox.sending() as out:
+        session = out.session
         if await session.get(KeyValue, chain.ANCHOR_PREFIX + day) is not None:
             return 0
         last = await chain.head(session)
@@ -53,10 +52,6 @@ async def send_due_anchor(services: Services) -> int:
             key=chain.ANCHOR_PREFIX + day, value={"seq": last[0], "hash": last[1]}, updated_at=now))
         if getattr(claimed, "rowcount", 1) == 0:  # another process claimed the day first
             return 0
-        admins = list((await session.execute(select(User.id).where(
-            User.role == "admin", User.active.is_(True)).order_by(User.id))).scalars())
         text = anchor_text(last[0], last[1], fmt_cn(now))
-        await enqueue(session, [Outbound(a, Text(text), dedup_key=f"audit:anchor:{day}:{a}") for a in admins],
-                      now, services.default_channel)
-    services.wake_outbox()
-    return len(admins)
+        return await out.add(Outbound(a, Text(text), dedup_key=f"audit:anchor:{day}:{a}")
+                             for a in await active_admins(session))

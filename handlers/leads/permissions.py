@@ -170,23 +170,23 @@ async def lead_gate(ctx: Context, lead_id: int | None, policy: str = "any", exam
     """The one check before acting on a lead, for commands and buttons alike (the router's lead gate).
 
     "any": the caller may see it; "open": and it is neither frozen (for a rep) nor closed or a draft, nor held by
-    a renewal lock; "evidence": as "open", except that a customer's lead waiting for a renewal proof takes it
-    (won or locked); "manage": it is not closed — who may manage is the route's declaration (`roles=MANAGERS`,
-    implied by `card_action(…, lead="manage")`), refused once by bot.dispatch.run_route. Otherwise replies why
-    not and returns None."""
+    a renewal lock; "edit": a draft (its own card) or as "open"; "evidence": as "open", except that a customer's
+    lead waiting for a renewal proof takes it (won or locked); "manage": it is not closed — who may manage is the
+    route's declaration (`roles=MANAGERS`, implied by `card_action(…, lead="manage")`), refused once by
+    bot.dispatch.run_route. Otherwise replies why not and returns None."""
     if policy == "manage" and not ctx.user.is_manager:  # a route that forgot its roles: a bug, not a refusal
         raise PermissionError(f"a route acting on lead {lead_id} as its manager declares no manager roles")
     lead = await lead_for(ctx, lead_id, example)
-    if lead is None:
-        return None
-    if policy in ("open", "evidence") and frozen_refusal(ctx, lead):
+    if lead is None or (policy == "edit" and lead.status == "draft"):
+        return lead
+    if policy in ("open", "edit", "evidence") and frozen_refusal(ctx, lead):
         return None
     if policy == "evidence":
         from handlers.renewals.locks import proof_pending
 
         if await proof_pending(await ctx.db(), lead.id) is not None:
             return lead
-    if policy in ("open", "evidence") and (closed_refusal(ctx, lead) or await renewal_refusal(ctx, lead)):
+    if policy in ("open", "edit", "evidence") and (closed_refusal(ctx, lead) or await renewal_refusal(ctx, lead)):
         return None
     if policy == "manage" and closed_refusal(ctx, lead):
         return None

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from bot.actions import RampAnswer, RampAskConfirm, RampConfirm, RampGrade, RampRead, RampShow
 from bot.context import Context
 from bot.messages import Button, Card, Inbound, Markdown, Text
+from bot.org import active_admins
 from bot.router import Router
 from bot.services import Shared
 from bot.usertext import user_text
@@ -412,8 +413,7 @@ async def ask_confirm(ctx: Context, action: RampAskConfirm) -> None:
         return
     session, now = await ctx.db(), ctx.now()
     row.status, row.updated_at = "waiting", now
-    confirmers = [found.manager_id] if found.manager_id else list((await session.execute(
-        select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id))).scalars())
+    confirmers = [found.manager_id] if found.manager_id else await active_admins(session)
     name = user_text(ctx.user.name)
     for to in confirmers:
         ctx.send(to, Card(title=f"跟岗确认 · {name}",

@@ -62,7 +62,7 @@ class ImportReport:
                 + f"，{same} {self.unchanged}，跳过 {len(self.issues)}")
         out = [head] + [f"· 第 {line} 行：{text}" if line else f"· {text}" for line, text in self.issues[:limit]]
         if len(self.issues) > limit:
-            out.append(f"· 另有 {len(self.issues) - limit} 行未显示（可用 salesbot contracts import 查看全部）")
+            out.append(f"· 另有 {len(self.issues) - limit} 行未显示：改好以上几行后重新导入，会列出其余问题")
         return out
 
 
