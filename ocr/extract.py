@@ -17,6 +17,7 @@ from ocr.catalog import DEFAULT_PATH, Catalog, load_catalog
 from ocr.engine import LEFT, RIGHT, TIME, ChatText, join_lines
 from ocr.negatives import classify
 from ocr.people import (
+    COMPANY_EDGE,
     COMPANY_RE,
     HONORIFIC,
     SURNAMES,
@@ -502,7 +503,7 @@ def _finish(acc: _Acc, text: str) -> LeadFields:
     field_confidence = {k: acc.conf[k] for k in FIELDS if k in acc.conf}
     return LeadFields(
         customer_name=v.get("customer_name"),  # type: ignore[arg-type]
-        company=v.get("company"),  # type: ignore[arg-type]
+        company=(str(v["company"]).strip(COMPANY_EDGE) or None) if v.get("company") else None,
         title=v.get("title"),  # type: ignore[arg-type]
         phone=v.get("phone"),  # type: ignore[arg-type]
         email=v.get("email"),  # type: ignore[arg-type]

@@ -69,6 +69,9 @@ TITLE_SPLIT = re.compile(r"\s*[@＠\-—－–_|｜·•/／、,，\s]+\s*")
 NOT_COMPANY = re.compile(
     r"^(?:[A-Za-z]?类?客户|[A-Da-d]类?|VIP|重要|潜在|意向|老客户|新客户|客户|待跟进|跟进中|已成交|备注|群聊|外部|微信)$"
 )
+COMPANY_EDGE = "|丨｜·•-—－–_ \u3000\t"
+# 「@微信」 as OCR reads it (「@作信」, 「@徽信」): a short word after @ in a WeCom title is a tag, not a company
+WECOM_TAG = re.compile(r"[\u4e00-\u9fff]{1,3}")
 VERBISH = re.compile(
     r"想|要|看|了解|咨询|采购|需要|问|推荐|介绍|联系|打|发|聊|做|负责|在|说|给|是|吧|吗|呢|了|来|去|到|你|我|他|她"
 )
@@ -155,6 +158,7 @@ def clean_company(co: str | None) -> str | None:
     """A company name without a leading greeting or verb; None when what is left is not a company."""
     if not co:
         return None
+    co = co.strip(COMPANY_EDGE)  # 「外部 | 博瑞制药」 read as 「| 博瑞制药」: a separator is never part of a name
     co = re.sub(r"^.*?(?:我是|我们是|我叫|来自|就职于|在|是|，|,)(?=[\u4e00-\u9fffA-Za-z]{2})", "", co)
     co = re.sub(r"^(?:你好|您好|哈喽|Hi|hi|嗨)[，,\s]*", "", co).strip(" ，,。:：")
     lead_title = TITLE.match(co)  # 「行政主管恒信置业有限公司」: a card's title line run into the company line
@@ -213,14 +217,15 @@ def parse_title_bar(raw: str | None) -> TitleBar:
         # the line is the contact's organisation whatever its industry (「光明乳业」), unless it is a status
         if company and bar.company is None and clean_company(company) and not SUBTITLE_STATUS.search(company) \
                 and re.search(r"[\u4e00-\u9fff]{2}", company):
-            bar = dataclasses.replace(bar, company=company)
+            bar = dataclasses.replace(bar, company=company.strip(COMPANY_EDGE))
         return bar
     clean = strip_title_noise(raw)
     at = re.match(r"^(.+?)\s*[@＠]+\s*(.+)$", clean)  # 「@」 is sometimes read twice
     if at:  # WeCom: 「张伟@华东医疗」, 「张伟@微信」: the name before @, the company after it
         left, right = at.group(1).strip(), at.group(2).strip()
         name = left if is_remark_name(left) else None
-        company = right if right.lower() not in PERSONAL_WECHAT and clean_company(right) else None
+        is_tag = right.lower() in PERSONAL_WECHAT or bool(WECOM_TAG.fullmatch(right))
+        company = clean_company(right) if not is_tag else None
         return TitleBar(name=name, company=company, name_guess=left)
     parts = [p for p in TITLE_SPLIT.split(clean) if p]
     if len(parts) == 1:

@@ -101,3 +101,28 @@ async def test_card_history_names_who_changed_it(services: Services) -> None:
         await client.close()
     history = page_text(page.split("修改记录", 1)[1].split("</section>", 1)[0])
     assert "admin01" not in history and "赵管理 · 修改" in history and foreign_words(history) == [], history
+
+
+async def test_lead_page_evidence_says_who_added_it_and_what_it_is(services: Services) -> None:
+    """证据与截图 on a lead's page: the rep's name (not 未知成员 or an id) and a Chinese kind, also for a rejected
+    note."""
+    from datetime import datetime
+
+    from bot.clock import CN_TZ
+    from storage.models import Evidence
+    from tests.leads_helpers import seed_lead
+
+    lead_id = await seed_lead(services, "rep01", customer_name="钱八", company="远山仪器")
+    now = datetime(2026, 11, 23, 10, tzinfo=CN_TZ)
+    async with services.db.session() as s:
+        s.add(Evidence(lead_id=lead_id, kind="note", note="客户口头同意了报价", added_by="rep01", created_at=now))
+        s.add(Evidence(lead_id=lead_id, kind="rejected", note="说已签约", added_by="rep01", created_at=now))
+    client = await start_client(services)
+    try:
+        await login(client, services, "admin01")
+        page = await (await client.get(f"/admin/leads/{lead_id}")).text()
+    finally:
+        await client.close()
+    section = page_text(page.split("证据与截图", 1)[1].split("</section>", 1)[0])
+    assert section.count("张伟") == 2 and "未知成员" not in section and "主管未认可" in section, section
+    assert foreign_words(section) == [], section

@@ -143,3 +143,28 @@ def test_a_company_whose_name_holds_a_shorter_suffix_is_read_whole() -> None:
 def test_the_introduced_company_is_not_cut_to_a_shorter_name_inside_it() -> None:
     said = "大家好，我是澄湖农村商业银行股份有限公司的副院长柏子衿，电话13566667777"
     assert extract(chat("澄湖对接群(7)", ("left", said)), NOW).company == "澄湖农村商业银行股份有限公司"
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [("丨 晨溪生物科技有限公司", "晨溪生物科技有限公司"), ("| 岚桥新材料", "岚桥新材料"),
+     ("云杉包装有限公司 -", "云杉包装有限公司"), ("· 洛川电气 ·", "洛川电气")],
+)
+def test_a_separator_at_the_ends_is_never_part_of_a_company(raw: str, want: str) -> None:
+    assert clean_company(raw) == want
+
+
+def test_a_dingtalk_subtitle_company_loses_the_separator_after_its_tag() -> None:
+    lead = extract(chat("蒲云舟\n外部 | 岚桥新材料有限公司", ("left", "想了解一下报价，电话13911112222")), NOW)
+    assert lead.company == "岚桥新材料有限公司"
+
+
+@pytest.mark.parametrize("title", ["柏青禾@作信", "柏青禾@徽信", "柏青禾 @ 微倍"])
+def test_a_misread_wecom_tag_is_never_the_company(title: str) -> None:
+    lead = extract(chat(title, ("left", "想了解一下报价，电话13911112222")), NOW)
+    assert lead.company is None
+
+
+def test_a_wecom_company_tag_still_gives_the_company() -> None:
+    lead = extract(chat("柏青禾@岚桥新材料有限公司", ("left", "想了解一下报价，电话13911112222")), NOW)
+    assert lead.company == "岚桥新材料有限公司"

@@ -199,7 +199,7 @@ async def lead_page(request: web.Request, outcome: list[str] | None = None, ok: 
                                            .order_by(Activity.created_at, Activity.id)))
         evidence = list(await session.scalars(select(Evidence).where(Evidence.lead_id == lead.id)
                                               .order_by(Evidence.id)))
-        names = await user_names(session, [lead.owner_id, *(a.actor_id for a in acts)])
+        names = await user_names(session, [lead.owner_id, *(a.actor_id for a in acts), *(e.added_by for e in evidence)])
         timers = await next_actions(session, [lead.id])
         picks = (await reassign_options(session, lead, user, now, limit=20, ramp=services.settings.ramp)
                  if lead.status != "won" else [])
