@@ -4,7 +4,8 @@ A large import sent in chat (knowledge cards, contracts, payments) used to run i
 admin's later messages waited behind it, and its one transaction held SQLite's writer for everyone. Now the
 handler answers at once and starts a `BackgroundJob` after its own transaction commits; the job reports progress
 to the person who started it (at most every `every_s`) and always ends with a report, after a failure too.
-Work that writes commits in chunks (each chunk all or nothing), so the report can say what landed.
+Work that writes commits in chunks, so no transaction holds the writer long; a knowledge-card import stages its
+chunks and publishes them in one short transaction (knowledge/importer.py), so after a failure nothing landed.
 
 The jobs of a process are kept by the services (`services.shared(JOBS)`): a test or the console waits for them
 with `join()`, and the server's shutdown gives them its grace period.
@@ -55,6 +56,7 @@ class Progress:
         self.services, self.to, self.channel, self.key, self.every_s = services, to, channel, key, every_s
         self.done = 0  # rows written (committed) so far
         self.total = 0
+        self.error: BaseException | None = None  # why the job failed, for its final report
         self._told_at = time.monotonic()
         self._told = 0
 
@@ -82,8 +84,9 @@ def start_job(services: Services, progress: Progress, work: Callable[[Progress],
     async def run() -> None:
         try:
             lines = await work(progress)
-        except Exception:
+        except Exception as exc:
             log.exception("background job %s failed after %d rows", progress.key, progress.done)
+            progress.error = exc
             lines = [failed(progress)]
         try:
             await progress.say("\n".join(lines), "done")
@@ -93,17 +96,36 @@ def start_job(services: Services, progress: Progress, work: Callable[[Progress],
     services.shared(JOBS).start(run(), progress.key)
 
 
-def start_import(ctx: Context, name: str, work: Callable[[Progress], Awaitable[list[str]]]) -> None:
+def why_failed(exc: BaseException | None) -> str:
+    """The reason a database write failed, in Chinese for the person who started it."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    if isinstance(exc, IntegrityError):
+        return "数据库拒绝保存其中一行"
+    if isinstance(exc, OperationalError):
+        return "数据库暂时繁忙或连不上"
+    return "保存时数据库出错"
+
+
+def nothing_imported(name: str, p: Progress, again: str = "请稍后重新发送这个文件") -> str:
+    """The report of a staged import that failed: nothing of it is live (knowledge/importer.py)."""
+    return f"❌ 导入「{name}」失败：{why_failed(p.error)}，本次没有导入任何行，原有数据保持不变。{again}。"
+
+
+def start_import(ctx: Context, name: str, work: Callable[[Progress], Awaitable[list[str]]],
+                 failed: Callable[[Progress], str] | None = None) -> None:
     """A file import from chat: 「收到…正在后台导入」 now; the import starts once this message's transaction has
-    committed (a replayed message that was handled already starts nothing) and reports when done."""
+    committed (a replayed message that was handled already starts nothing) and reports when done. `failed`
+    is the report after an error (default: the chunks written before it stay, for imports that commit
+    per chunk)."""
     ctx.reply(Text(f"📥 收到「{name}」，正在后台导入，完成后把结果发给你。"))
     progress = Progress(ctx.services, ctx.user.id, ctx.msg.channel, f"import:{ctx.msg.channel}:{ctx.msg.msg_id}")
 
-    def failed(p: Progress) -> str:
+    def kept(p: Progress) -> str:
         return (f"❌ 导入「{name}」中途出错：已写入 {p.done} 行并保留，其余没有写入。"
                 "请稍后重新发送这个文件，已写入的行会显示为未变或重复。")
 
     async def begin() -> None:
-        start_job(ctx.services, progress, work, failed)
+        start_job(ctx.services, progress, work, failed or kept)
 
     ctx.after_commit.append(begin)

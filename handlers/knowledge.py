@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.actions import KbNext, KbNotUseful, KbUseful, KbVote
 from bot.clock import to_cn
 from bot.context import Context
-from bot.jobs import Progress, start_import
+from bot.jobs import Progress, nothing_imported, start_import
 from bot.messages import Button, Card, Field, Inbound, Text
 from bot.metrics import KB_SEARCH, timed
 from bot.router import Router
@@ -206,7 +206,7 @@ async def import_cards(ctx: Context, msg: Inbound) -> None:
             path = Path(tmp) / name
             await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, data)
             report = await import_file(ctx.services.db, kb, path, now, total=progress.set_total,
-                                       landed=progress.landed)  # a transaction per chunk of cards
+                                       landed=progress.landed)  # staged per chunk, published at once
         report.file = name
         lines = [f"📚 导入完成：{report.summary()}"]
         for issue in report.issues[:MAX_ISSUES_SHOWN]:
@@ -217,4 +217,4 @@ async def import_cards(ctx: Context, msg: Inbound) -> None:
             lines.append(f"· 另有 {more} 个问题未显示：改好以上几行后重新发送文件，会列出其余问题")
         return lines
 
-    start_import(ctx, name, work)
+    start_import(ctx, name, work, lambda p: nothing_imported(name, p))

@@ -31,7 +31,7 @@ from handlers.intent import named_leads
 from handlers.leads.chat import insight_miner, record_follow_up
 from handlers.leads.permissions import lead_gate
 from handlers.renewals.locks import lock_on, locked_text
-from storage.leads import OPEN_STATUSES, company_named
+from storage.leads import OPEN_STATUSES, company_named, empty_note, names_someone_else
 from storage.models import KeyValue, Lead, RenewalWarning
 from storage.sql import insert_ignore, rowcount
 
@@ -61,6 +61,8 @@ SHOWN_LEAD = "📌 没听到线索编号，记到了刚才查看的线索 #{id}�
 WHICH = "这段语音记到哪条线索？"
 WHICH_NOTE = "也可以重发语音并说出线索编号，例如「线索 12，……」"
 NO_LEADS = "你还没有进行中的线索，这段语音没有记下。请先录入线索（发截图或「新线索 …」），再发语音跟进。"
+EMPTY = "没听到具体内容，这段没有记下。请说说见了谁、聊了什么、下一步怎么安排，再发一次。"
+OTHER = "提到了「{name}」，和刚才查看的线索对不上，先不记。请选要记到的线索；如果是新客户，请先发「新线索 …」录入。"
 EXPIRED = "这段语音已超过 10 分钟没有指定线索，请重新发送。"
 
 
@@ -84,13 +86,17 @@ async def voice_note(ctx: Context, msg: Inbound) -> None:
     if not text:
         return
     text = text[:MAX_CHARS]
+    if empty_note(text):  # 「嗯」: nothing to record, and a junk contact would hide an at-risk account
+        ctx.reply(Text(f"{HEARD.format(text=user_text(text))}\n{EMPTY}"))
+        return
     state = await load_state(ctx)  # its own short read
     ids, said = named_leads(text, state)
     if await _locked_reply(ctx, text, ids):
         return
     lead_id = ids[0] if len(ids) == 1 else (state.current_lead if not ids else None)
-    if lead_id is None:
-        await _ask(ctx, text, ids, hashlib.sha1(msg.msg_id.encode()).hexdigest()[:10])
+    other = await _someone_else(ctx, text, lead_id) if not ids and lead_id is not None else None
+    if lead_id is None or other is not None:
+        await _ask(ctx, text, ids, hashlib.sha1(msg.msg_id.encode()).hexdigest()[:10], other)
         return
     insights = await insight_miner(ctx.services).mine_async(text)  # slow work before the transaction
     heard = Text(HEARD.format(text=user_text(text)))
@@ -162,8 +168,15 @@ async def _tell_asr_off(ctx: Context) -> None:
     ctx.reply(Text(ASR_OFF_FIRST if first else ASR_OFF_AGAIN))
 
 
-async def _ask(ctx: Context, text: str, named: list[int], note: str) -> None:
-    """Which lead? The leads the note names, else the rep's most recently worked open leads, as buttons."""
+async def _someone_else(ctx: Context, text: str, lead_id: int) -> str | None:
+    """The company or person the note names that is not the recently viewed lead's (the fallback), else None."""
+    lead = await (await ctx.db()).get(Lead, lead_id)
+    return names_someone_else(text, lead) if lead is not None else None
+
+
+async def _ask(ctx: Context, text: str, named: list[int], note: str, other: str | None = None) -> None:
+    """Which lead? The leads the note names, else the rep's most recently worked open leads, as buttons; `other`:
+    the customer the note names that is not the recently viewed lead's (it may need a new lead)."""
     session, now = await ctx.db(), ctx.now()
     stmt = select(Lead).where(Lead.owner_id == ctx.user.id, Lead.status.in_(list(OPEN_STATUSES)))
     if named:
@@ -171,6 +184,8 @@ async def _ask(ctx: Context, text: str, named: list[int], note: str) -> None:
     leads = list((await session.execute(
         stmt.order_by(Lead.last_activity_at.desc().nulls_last(), Lead.id.desc()).limit(CHOICES))).scalars())
     heard = HEARD.format(text=user_text(text))
+    if other is not None:
+        heard += "\n" + OTHER.format(name=user_text(other))
     if not leads:
         ctx.reply(Text(f"{heard}\n{NO_LEADS}"))
         return

@@ -1,14 +1,24 @@
-"""Import orchestration: read + validate a file, tokenise in an executor, upsert in chunks of `TRANSACTION_CARDS`
-cards, each chunk one transaction (all or nothing): a 100,000-row file no longer holds SQLite's writer from its
-first row to its last, and after a failure the chunks before it stand and are reported (`landed`)."""
+"""Import orchestration: read + validate a file, tokenise in an executor, stage, publish.
+
+The rule for a large import (issues 13 and 20): the good rows land all together or not at all, and no
+transaction holds SQLite's writer for long. The cards are staged `TRANSACTION_CARDS` at a time into
+`knowledge_cards_staging` under a fresh batch id, each chunk its own short transaction (the writer is free
+between chunks; `landed` hears of each); staged rows are invisible to search, the console and scans. When every
+chunk is in, ONE short transaction publishes the batch (a set-based INSERT … SELECT upsert into
+`knowledge_cards`, the batch's staging rows deleted, the card generation bumped so every process refreshes).
+On any failure the batch's staging rows are deleted and nothing is imported; a batch left by a dead process is
+deleted by age (`STALE_BATCH_AFTER`) when the next import starts.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +30,11 @@ from knowledge.search import KnowledgeBase
 from knowledge.taxonomy import AXIS_LABELS
 
 Progress = Callable[[int], None]
-Landed = Callable[[int], Awaitable[None]]  # this many more cards are committed
+Landed = Callable[[int], Awaitable[None]]  # this many more cards are staged (committed to staging)
 TRANSACTION_CARDS = 2000
+STALE_BATCH_AFTER = timedelta(hours=6)  # a batch staged this long ago belongs to a dead import
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -91,7 +104,7 @@ async def import_cards_into(
     db: Any, kb: KnowledgeBase, cards: Sequence[KbCard], now: datetime, progress: Progress | None = None,
     landed: Landed | None = None,
 ) -> store.UpsertStats:
-    """Tokenise, then upsert `cards` one transaction per TRANSACTION_CARDS, then refresh `kb`."""
+    """Tokenise, stage `cards` one transaction per TRANSACTION_CARDS, publish them in one, refresh `kb`."""
     ready = await tokenise(kb, cards, progress)
     if ready:
         await kb.save_dictionary(db, ready[0].tokens_dict)  # other processes can check these tokens, not re-cut
@@ -105,8 +118,8 @@ async def import_file(
     db: Any, kb: KnowledgeBase, path: str | Path, now: datetime,
     progress: Progress | None = None, total: Callable[[int], None] | None = None, landed: Landed | None = None,
 ) -> FileReport:
-    """One file → a transaction per TRANSACTION_CARDS cards (`landed` hears of each). Bad rows are reported with
-    their line and skipped."""
+    """One file → staged a transaction per TRANSACTION_CARDS cards (`landed` hears of each), published in one.
+    Bad rows are reported with their line and skipped."""
     loop = asyncio.get_running_loop()
     result = await loop.run_in_executor(None, read_cards, Path(path), kb.index_taxonomy())
     report = FileReport(file=str(path), rows=result.rows, issues=list(result.issues),
@@ -122,16 +135,37 @@ async def import_file(
 
 async def upsert_in_chunks(db: Any, cards: Sequence[KbCard], now: datetime, progress: Progress | None,
                            landed: Landed | None) -> store.UpsertStats:
-    """The cards written TRANSACTION_CARDS at a time, each chunk in its own transaction; the counts added up."""
-    total: store.UpsertStats | None = None
-    for lo in range(0, len(cards), TRANSACTION_CARDS):
-        chunk = cards[lo:lo + TRANSACTION_CARDS]
+    """The cards staged TRANSACTION_CARDS at a time (a transaction each), then published in one transaction;
+    on any failure the batch is deleted from staging (nothing imported) and the error raised."""
+    batch = uuid.uuid4().hex
+    async with db.session() as session:
+        stale = await store.drop_stale_batches(session, now - STALE_BATCH_AFTER)
+    if stale:
+        log.warning("import: deleted %d staged cards of imports that did not finish", stale)
+    try:
+        total = store.UpsertStats()
+        for lo in range(0, len(cards), TRANSACTION_CARDS):
+            chunk = cards[lo:lo + TRANSACTION_CARDS]
+            async with db.session() as session:
+                stats = await store.stage_cards(session, batch, chunk, now, lambda c: list(c.tokens), progress)
+            total = _added(total, stats)
+            if landed is not None:
+                await landed(len(chunk))
         async with db.session() as session:
-            stats = await store.upsert_cards(session, chunk, now, lambda c: list(c.tokens), progress)
-        total = stats if total is None else _added(total, stats)
-        if landed is not None:
-            await landed(len(chunk))
-    return total if total is not None else store.UpsertStats()
+            await store.publish_batch(session, batch, total.inserted + total.updated, now)
+    except BaseException:
+        await _drop(db, batch)
+        raise
+    return total
+
+
+async def _drop(db: Any, batch: str) -> None:
+    """A failed import's staging rows deleted (best effort: if this fails too, age deletes them later)."""
+    try:
+        async with db.session() as session:
+            await store.drop_batch(session, batch)
+    except Exception:
+        log.exception("import: staged batch %s could not be deleted; it is deleted by age later", batch)
 
 
 def _added(a: store.UpsertStats, b: store.UpsertStats) -> store.UpsertStats:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
+from knowledge import store
 from knowledge.index import (
     STOPWORDS,
     CardIndex,
@@ -440,8 +441,6 @@ class KnowledgeBase:
     async def load(self, db: object, *, only_if_stale: bool = False) -> bool:
         """(Re)build from the table. With `only_if_stale`, the generation is re-checked inside the lock,
         so callers that queued behind a rebuild do not repeat it."""
-        from knowledge import store
-
         async with self._lock:
             if only_if_stale and self._index is not None and await store.signature(db) == self._signature:
                 return False
@@ -457,8 +456,6 @@ class KnowledgeBase:
 
     async def reload_learning(self, db: object) -> None:
         """Votes and pins written by any process since the last read (one small query; no index rebuild)."""
-        from knowledge import store
-
         pins, votes, _, learning = await store.load_learning(db)
         self.learned, self._learning = Learned.build(pins, votes), learning
 
@@ -476,8 +473,6 @@ class KnowledgeBase:
     async def _learn_dictionaries(self, db: object, cards: Sequence[KbCard]) -> None:
         """The dictionaries (of other processes, or of this one before a restart) that stamped the stored tokens:
         with them a build checks those tokens instead of cutting every card again."""
-        from knowledge import store
-
         tokenizer = await asyncio.get_running_loop().run_in_executor(None, lambda: self.tokenizer)  # jieba: ~1 s
         unknown = sorted({c.tokens_dict for c in cards if c.tokens_dict} - set(tokenizer.known_fingerprints()))
         for fingerprint, words in (await store.load_dictionaries(db, unknown)).items():
@@ -485,8 +480,6 @@ class KnowledgeBase:
 
     async def save_dictionary(self, db: object, fingerprint: str) -> None:
         """Persist the words behind a fingerprint that stamped stored tokens (see `_learn_dictionaries`)."""
-        from knowledge import store
-
         words = self.tokenizer.words_of(fingerprint)
         if words is None:
             return
@@ -497,8 +490,6 @@ class KnowledgeBase:
 
     async def _save_tokens(self, db: object) -> None:
         """Write back the tokens this build re-computed; on failure the index still serves (next start retries)."""
-        from knowledge import store
-
         assert self._index is not None
         cards, self._index.retokenised = self._index.retokenised, []
         if not cards:
@@ -512,8 +503,6 @@ class KnowledgeBase:
     async def refresh_if_stale(self, db: object, *, wait: bool = True) -> bool:
         """Cheap generation check; rebuild only when it changed. With `wait=False` (the message path) an
         existing index keeps answering while the new one is built in the background."""
-        from knowledge import store
-
         cards, learning = await store.signatures(db)
         if self._index is not None and cards == self._signature:
             if learning != self._learning:  # a vote or a pin (here or in another process): cheap, at once

@@ -10,11 +10,13 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.schema import KbCard
-from storage.models import KeyValue, KnowledgeCard, KnowledgeFeedback, QueryLog
-from storage.sql import insert_ignore
+from storage.models import KeyValue, KnowledgeCard, KnowledgeCardStaging, KnowledgeFeedback, QueryLog
+from storage.sql import insert_ignore, rowcount, table_of
 
 CHUNK = 500
 CARD_COLUMNS = ("title", "role", "industry", "objection", "talk_track", "quote_template", "success_case",
@@ -104,6 +106,84 @@ async def upsert_cards(
     if stats.inserted or stats.updated:
         await bump_generation(session, now)
     return stats
+
+
+async def stage_cards(
+    session: AsyncSession,
+    batch: str,
+    cards: Sequence[KbCard],
+    now: datetime,
+    tokens_of: Callable[[KbCard], list[str]],
+    progress: Callable[[int], None] | None = None,
+) -> UpsertStats:
+    """`upsert_cards` into the staging table under `batch`: new and changed cards are staged (compared with
+    the live rows now), identical ones skipped; nothing live changes until `publish_batch`."""
+    stats = UpsertStats()
+    table, staging = _table(), table_of(KnowledgeCardStaging)
+    content = [c for c in table.c if c.name != "tokens"]
+    for lo in range(0, len(cards), CHUNK):
+        chunk = cards[lo:lo + CHUNK]
+        rows = await session.execute(select(*content).where(table.c.id.in_([c.id for c in chunk])))
+        existing = {r.id: r for r in rows}
+        staged: list[dict[str, Any]] = []
+        for card in chunk:
+            row = existing.get(card.id)
+            if row is not None and row_to_card(row).content_equal(card):
+                stats.unchanged += 1
+                continue
+            values = _new_values(card, now, tokens_of(card))
+            if row is None:
+                stats.inserted += 1
+            else:  # as the publish will store it (version + 1, the old source kept when the card has none)
+                values.update(version=row.version + 1, source=values["source"] or row.source)
+                stats.updated += 1
+            stats.written.append(row_to_card(SimpleNamespace(**values)))
+            staged.append({**values, "batch_id": batch, "staged_at": now})
+        if staged:
+            await session.execute(insert(staging), staged)
+        if progress:
+            progress(len(chunk))
+    return stats
+
+
+class BatchIncomplete(RuntimeError):
+    """The staging table holds fewer rows of a batch than were staged (cleaned up as stale meanwhile)."""
+
+
+async def publish_batch(session: AsyncSession, batch: str, expected: int, now: datetime) -> int:
+    """The staged `batch` made live in the caller's (short) transaction: one INSERT … SELECT … ON CONFLICT
+    upsert from staging into `knowledge_cards` (a changed card's version is the live one + 1), the batch's
+    staging rows deleted, the card generation bumped so every process refreshes its index. Raises
+    `BatchIncomplete` (nothing published) unless exactly `expected` rows are staged."""
+    table, staging = _table(), table_of(KnowledgeCardStaging)
+    staged = int(await session.scalar(select(func.count()).select_from(staging)
+                                       .where(staging.c.batch_id == batch)) or 0)
+    if staged != expected:
+        raise BatchIncomplete(f"batch {batch}: {staged} rows staged, {expected} expected")
+    if not staged:
+        return 0
+    names = [c.name for c in table.c]
+    factory = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = factory(table).from_select(names, select(*(staging.c[n] for n in names)).where(staging.c.batch_id == batch))
+    kept = {"id", "version", "source"}
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.id], set_={
+        **{n: stmt.excluded[n] for n in names if n not in kept},
+        "version": table.c.version + 1, "source": func.coalesce(stmt.excluded.source, table.c.source)})
+    await session.execute(stmt)
+    await drop_batch(session, batch)
+    await bump_generation(session, now)
+    return staged
+
+
+async def drop_batch(session: AsyncSession, batch: str) -> int:
+    staging = table_of(KnowledgeCardStaging)
+    return rowcount(await session.execute(delete(staging).where(staging.c.batch_id == batch)))
+
+
+async def drop_stale_batches(session: AsyncSession, staged_before: datetime) -> int:
+    """Staging rows of imports started before `staged_before` (a process that died mid-import) deleted."""
+    staging = table_of(KnowledgeCardStaging)
+    return rowcount(await session.execute(delete(staging).where(staging.c.staged_at < staged_before)))
 
 
 def _table() -> Table:

@@ -19,7 +19,7 @@ import os
 import re
 import threading
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jieba
@@ -37,6 +37,12 @@ NAME_SPLIT = re.compile(r"\s*(?:[:：=]|\|)\s*")
 class Catalog:
     products: tuple[tuple[str, tuple[str, ...]], ...]  # (name, synonyms)
     not_needs: tuple[str, ...] = ()
+    # built once by __post_init__ from the two fields above; not arguments, not part of equality
+    _terms: dict[str, str] = field(init=False, repr=False, compare=False)
+    _stems: frozenset[str] = field(init=False, repr=False, compare=False)
+    _pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    _fuzzy: _Fuzzy = field(init=False, repr=False, compare=False)
+    _mask: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         terms: dict[str, str] = {}
@@ -62,18 +68,18 @@ class Catalog:
     def find(self, text: str) -> list[str]:
         """Product names mentioned in `text`, in order of first mention."""
         low = text.lower()
-        if self._mask is not None:  # type: ignore[attr-defined]
-            low = self._mask.sub(lambda m: "\0" * len(m.group(0)), low)  # type: ignore[attr-defined]
+        if self._mask is not None:
+            low = self._mask.sub(lambda m: "\0" * len(m.group(0)), low)
         hits: list[tuple[int, str]] = []
         taken = [False] * len(low)
-        pattern: re.Pattern[str] | None = self._pattern  # type: ignore[attr-defined]
+        pattern: re.Pattern[str] | None = self._pattern
         if pattern is not None:
             for m in pattern.finditer(low):
-                if m.group(0) in self._stems and JOB_AFTER.match(low, m.end()):  # type: ignore[attr-defined]
+                if m.group(0) in self._stems and JOB_AFTER.match(low, m.end()):
                     continue
-                hits.append((m.start(), self._terms[m.group(0)]))  # type: ignore[attr-defined]
+                hits.append((m.start(), self._terms[m.group(0)]))
                 taken[m.start() : m.end()] = [True] * (m.end() - m.start())
-        hits.extend(self._fuzzy.find(low, taken))  # type: ignore[attr-defined]
+        hits.extend(self._fuzzy.find(low, taken))
         return list(dict.fromkeys(name for _, name in sorted(hits)))
 
 

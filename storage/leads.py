@@ -309,3 +309,41 @@ def provenance(lead: Lead, name: str, names: Mapping[str, str]) -> str:
         return ""
     by = names.get(src.get("by") or "", src.get("by") or "")
     return "·".join(p for p in (SOURCE_CN.get(src.get("source", ""), src.get("source", "")), by) if p)
+
+
+# -- what a free-text visit note says (handlers/voice.py, 跟进) ---------------------------------------------------
+_FILLER = re.compile(r"[\s\W_]|嗯|啊|呃|额|哦|噢|唔|哈|呀|吧|呢|嘛|那个|这个|就是|然后|对对|好的|好|喂|哎|诶|是的|对")
+_ORG = re.compile(
+    r"[\u4e00-\u9fffA-Za-z]{2,14}?(?:有限公司|公司|集团|科技|医院|学校|大学|学院|银行|软件|制造|物流|电子|教育|食品|"
+    r"医疗|建材|机械|零售|金融|贸易|商贸|药业|实业|网络|信息|智能|能源|汽车|地产|置业|传媒|咨询|酒店|工厂|厂)")
+_LEAD_IN = re.compile(r"^.*?(?:拜访了|拜访|去了|见了|见|联系了|联系|约了|和|跟|给|到|在|是)")
+_PERSON = re.compile(
+    r"([\u4e00-\u9fff])(?:总经理|经理|总监|总|主任|老师|院长|科长|处长|部长|校长|厂长|老板|女士|先生|工)")
+
+
+def empty_note(text: str) -> bool:
+    """A note with no content: only filler (「嗯」「那个……」), punctuation or nothing."""
+    return len(_FILLER.sub("", text)) < 2
+
+
+def named_company(text: str) -> str | None:
+    """A company the note names (「拜访了星河数码科技的孙经理」 → 星河数码科技), the lead-in verbs dropped."""
+    for found in _ORG.finditer(text):
+        name = _LEAD_IN.sub("", found.group(0)) if _LEAD_IN.match(found.group(0)) else found.group(0)
+        name = re.sub(r"^(?:今天|昨天|上午|下午|刚才|刚刚|我|我们)+", "", name)
+        if len(name) >= MIN_COMPANY_WORD:
+            return name
+    return None
+
+
+def names_someone_else(text: str, lead: Lead) -> str | None:
+    """The company or person a note names that is not `lead`'s (the note is about another customer), else None."""
+    if (lead.customer_name and lead.customer_name in text) or company_named(text, lead.company):
+        return None
+    company = named_company(text)
+    if company is not None and not (lead.company and (same_company(company, lead.company) or company in lead.company)):
+        return company
+    person = _PERSON.search(text)
+    if company is None and person and lead.customer_name and not lead.customer_name.startswith(person.group(1)):
+        return person.group(0)
+    return None

@@ -225,6 +225,33 @@ class KnowledgeCard(Base):
     modified_at: Mapped[datetime]  # when this row last changed (index freshness)
 
 
+class KnowledgeCardStaging(Base):
+    """Cards of an import not yet published (issue 13 + 20): written chunk by chunk, each chunk its own short
+    transaction, under the import's `batch_id`; one short transaction then copies the batch into
+    `knowledge_cards` and deletes it here. Nothing reads this table but the publish, so a half-staged import is
+    invisible to search, the console and scans; a dead process's batch is deleted by age (`staged_at`)."""
+
+    __tablename__ = "knowledge_cards_staging"
+
+    batch_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str | None] = mapped_column(String(32))
+    industry: Mapped[str | None] = mapped_column(String(32))
+    objection: Mapped[str | None] = mapped_column(String(32))
+    talk_track: Mapped[str] = mapped_column(Text, default="")
+    quote_template: Mapped[str] = mapped_column(Text, default="")
+    success_case: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[list[Any]] = mapped_column(default=list)
+    updated_at: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # a new card's; a changed one gets live + 1
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    tokens: Mapped[list[Any] | None] = mapped_column(JSON)
+    source: Mapped[str | None] = mapped_column(String(255))
+    modified_at: Mapped[datetime]
+    staged_at: Mapped[datetime] = mapped_column(index=True)  # when the import started: stale batches by age
+
+
 class QueryLog(Base):
     __tablename__ = "query_log"
 

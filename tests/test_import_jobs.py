@@ -1,20 +1,22 @@
 """A file import sent in chat runs as a background job with a transaction per chunk (issue 20, finding 6: a
 100,000-row import held SQLite's writer and everyone's replies for up to 30 s, and the admin's chat waited for it).
 
-The admin hears at once that the file is being imported; the report follows when it is done. A database error
-in the middle (a trigger refusing one card: a real database error, not a stand-in) leaves the chunks before it
-written and says so; the chunk it hit is written not at all."""
+The admin hears at once that the file is being imported; the report follows when it is done. The chunks are
+staged and published together (issue 13: nothing half-imported): a database error in the middle (a trigger
+refusing one card: a real database error, not a stand-in) leaves no card of the file live, and the report says
+nothing was imported and why."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
 
 from app.chat import ChatSession
 from bot.services import Services
 from knowledge.importer import TRANSACTION_CARDS
-from storage.models import KnowledgeCard
+from storage.models import KnowledgeCard, KnowledgeCardStaging
 from tests.conftest import Transcript
 
 N = TRANSACTION_CARDS + 500
@@ -44,16 +46,20 @@ async def test_a_large_card_file_is_answered_at_once_and_reported_when_done(
     assert await count_cards(services) == 40
 
 
-async def test_a_database_error_mid_import_keeps_the_chunks_before_it_and_says_so(
-        chat: ChatSession, transcript: Transcript, services: Services, tmp_path: Path) -> None:
+@pytest.mark.parametrize("table", ["knowledge_cards_staging", "knowledge_cards"])  # the 2nd chunk, the publish
+async def test_a_database_error_mid_import_lands_nothing_and_says_so(
+        chat: ChatSession, transcript: Transcript, services: Services, tmp_path: Path, table: str) -> None:
     async with services.db.session() as s:  # the second chunk's card Z02100 is refused by the database
-        await s.execute(text("CREATE TRIGGER refuse_one BEFORE INSERT ON knowledge_cards "
+        await s.execute(text(f"CREATE TRIGGER refuse_one BEFORE INSERT ON {table} "
                              "WHEN NEW.id = 'Z02100' BEGIN SELECT RAISE(ABORT, 'refused'); END"))
     await chat.handle_line("/as admin01")
     await chat.handle_line(f"/file {cards_csv(tmp_path, N)}")
     report = transcript.last("admin01")["text"]
-    assert report.startswith("❌ 导入「大批话术.csv」中途出错") and f"已写入 {TRANSACTION_CARDS} 行并保留" in report
-    assert await count_cards(services) == TRANSACTION_CARDS  # the first chunk whole, nothing of the second
+    assert report == ("❌ 导入「大批话术.csv」失败：数据库拒绝保存其中一行，本次没有导入任何行，原有数据保持不变。"
+                      "请稍后重新发送这个文件。")
+    assert await count_cards(services) == 0  # not the first chunk either
+    async with services.db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(KnowledgeCardStaging)) == 0
     await chat.handle_line("/as rep01")
     await chat.handle_line("你好")  # everyone else is answered as usual
     assert transcript.last("rep01")["text"]

@@ -298,3 +298,32 @@ async def test_a_note_naming_a_locked_customer_says_it_is_locked_and_writes_noth
         assert "🔒" in text and said in text and f"证据 {ids['li']}" in text
         assert any("locked" in r.getMessage() for r in caplog.records)
     assert await contacts(services) == []
+
+
+async def test_a_note_about_another_company_is_not_written_onto_the_lead_just_shown(
+        services: Services, chat: ChatSession, transcript: Transcript) -> None:
+    """Audit 18 #2: a note naming a company with no lead must not land on the recently viewed lead nor move its
+    agreed call; the rep is asked which lead, or to add a new one."""
+    shown = await seed_lead(services, "rep01", customer_name="邵主任", company="临江康复医院")
+    await chat.handle_line(f"线索 {shown}")
+    await chat.handle_line("/voice 邵主任说下周四下午三点再谈")
+    before = (await get_lead(services, shown)).next_follow_up_at
+    assert before is not None and len(await contacts(services)) == 1
+    await chat.handle_line("/voice 今天拜访了青松数码科技的柏经理，约了明天上午十点电话")
+    card = transcript.last("rep01")
+    assert card["title"] == voice.WHICH and "青松数码科技" in card["text"] and "新线索" in card["text"]
+    assert len(await contacts(services)) == 1
+    assert (await get_lead(services, shown)).next_follow_up_at == before
+    await chat.handle_line("/voice 临江康复医院那边说预算批了")  # its own company: recorded as before
+    assert len(await contacts(services)) == 2
+
+
+async def test_a_note_with_no_content_asks_for_more_and_writes_nothing(
+        services: Services, chat: ChatSession, transcript: Transcript) -> None:
+    """Audit 18 #3: 「嗯」 is no follow-up (it would count as a contact and lift a computed health score)."""
+    shown = await seed_lead(services, "rep01", customer_name="邵主任", company="临江康复医院")
+    await chat.handle_line(f"线索 {shown}")
+    for said in ("嗯", "嗯……那个，", "啊 啊"):
+        await chat.handle_line(f"/voice {said}")
+        assert voice.EMPTY in last_text(transcript)
+    assert await contacts(services) == []

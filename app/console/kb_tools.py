@@ -29,7 +29,7 @@ from app.console.core import (
 )
 from app.console.kb_text import cn_issue
 from app.console.webctx import run_as
-from bot.jobs import Progress, start_job
+from bot.jobs import Progress, nothing_imported, start_job
 from bot.services import Services, Shared
 from handlers.kb_gaps import WEEK, field_gaps
 from handlers.knowledge import knowledge_base
@@ -265,7 +265,7 @@ async def import_commit(request: web.Request) -> web.Response:
     kb, now, user, detail = knowledge_base(services), services.clock.now(), user_of(request), audit_detail(request)
 
     async def run(landed: Landed | None = None, total: Callable[[int], None] | None = None) -> str:
-        try:  # a transaction per chunk of cards (knowledge/importer.py)
+        try:  # staged per chunk, published in one transaction (knowledge/importer.py)
             report = await import_file(services.db, kb, files[0], now, total=total, landed=landed)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -296,7 +296,7 @@ async def _import_in_background(services: Services, user_id: str, name: str, tok
         return ["📚 " + await run(p.landed, p.set_total)]
 
     def failed(p: Progress) -> str:
-        return f"❌ 导入「{name}」中途出错：已写入 {p.done} 行并保留，其余没有写入。请重新上传这个文件。"
+        return nothing_imported(name, p, "请重新上传这个文件")
 
     start_job(services, progress, work, failed)
 

@@ -42,6 +42,7 @@ from bot.usertext import user_text
 from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
 from handlers.checks.evidence import read_image, read_name
+from handlers.escalation import apply_result, ranker
 from handlers.intent import split_person
 from handlers.leads import records
 from handlers.leads import views as view
@@ -51,6 +52,7 @@ from handlers.leads.insights import InsightMiner, Insights, build_miner
 from handlers.leads.permissions import command_arg, lead_for, lead_gate, list_leads, parse_id, ramp_refused
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
 from handlers.ramp import service as ramp
+from handlers.report import DIGEST_WINDOW, chart_png, compute_report, report_lines
 from handlers.when import first_future, replaced, say_when, workdays
 from ocr.extract import LeadFields, extract_from_text
 from ocr.pipeline import catalog_for
@@ -500,8 +502,6 @@ async def _ask_who(ctx: Context, session: AsyncSession, lead: Lead, who: str) ->
 async def _reassign_frozen(ctx: Context, lead: Lead, rep_id: str) -> bool:
     """A frozen lead is reassigned through its escalation, as the freeze card's 改派 does (the escalation is
     settled, the rep it was frozen from is told, handing it straight back is refused). False: not frozen."""
-    from handlers.escalation import apply_result, ranker
-
     rid = (lead.extra or {}).get("frozen", {}).get("reminder_id")
     if lead.status != "frozen" or rid is None:
         return False
@@ -548,8 +548,6 @@ async def click_assign_to(ctx: Context, action: ReassignTo, lead: Lead) -> None:
 @router.command("团队日报", "日报", roles={"manager", "admin"})
 async def team_report(ctx: Context, msg: Inbound) -> None:
     """The digest on demand (same figures as the morning push)."""
-    from handlers.report import DIGEST_WINDOW, chart_png, compute_report, report_lines
-
     now = ctx.now()
     async with ctx.services.db.session() as session:  # read-only; the chart renders outside any transaction
         report = await compute_report(session, None if ctx.user.is_admin else ctx.user.id, now - DIGEST_WINDOW,

@@ -18,6 +18,7 @@ from bot.context import Context, UserInfo
 from bot.messages import Text
 from bot.router import split_command
 from handlers.ramp import service as ramp
+from handlers.renewals.locks import lock_on, locked_text, proof_pending
 from reminders.lifecycle import frozen_message, is_frozen
 from storage.leads import DROPPED, OPEN_STATUSES, previous_owner
 from storage.models import Lead, User
@@ -156,8 +157,6 @@ def closed_refusal(ctx: Context, lead: Lead) -> bool:
 
 async def renewal_refusal(ctx: Context, lead: Lead) -> bool:
     """True (and replied) when an unanswered 续约预警 holds the caller's actions on this customer's leads."""
-    from handlers.renewals.locks import lock_on, locked_text
-
     session = await ctx.db()
     warning = await lock_on(session, ctx.user.id, lead)
     if warning is None:
@@ -182,8 +181,6 @@ async def lead_gate(ctx: Context, lead_id: int | None, policy: str = "any", exam
     if policy in ("open", "edit", "evidence") and frozen_refusal(ctx, lead):
         return None
     if policy == "evidence":
-        from handlers.renewals.locks import proof_pending
-
         if await proof_pending(await ctx.db(), lead.id) is not None:
             return lead
     if policy in ("open", "edit", "evidence") and (closed_refusal(ctx, lead) or await renewal_refusal(ctx, lead)):

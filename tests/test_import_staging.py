@@ -1,0 +1,134 @@
+"""A large card import lands whole or not at all, and still never holds the writer long (issues 13 and 20).
+
+The chunks go to a staging table (a short transaction each); one short transaction publishes the batch. A
+database error in any chunk, or in the publish, leaves the live cards exactly as they were; a reader between
+chunks sees none of the new cards; a batch left by a dead import is deleted by age. Both backends; the errors
+come from a real trigger refusing one row."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from knowledge import importer, store
+from knowledge.importer import import_file
+from knowledge.search import KnowledgeBase
+from knowledge.taxonomy import load_taxonomy
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import KnowledgeCard, KnowledgeCardStaging
+
+TAXONOMY = load_taxonomy()
+NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+CHUNK = 40  # cards per staging transaction here (2,000 in service): four chunks below
+N = 4 * CHUNK - 10
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importer, "TRANSACTION_CARDS", CHUNK)
+
+
+@pytest.fixture
+async def db(db_url: str) -> Any:
+    await upgrade(db_url)
+    database = Database(db_url)
+    yield database
+    await database.dispose()
+
+
+def cards_csv(tmp_path: Path, n: int, name: str = "大批话术.csv", variant: str = "") -> Path:
+    path = tmp_path / name
+    lines = ["编号,标题,异议,话术"] + [f"S{i:04d},客户第{i}种顾虑{variant},价格,先确认预算再谈第{i}种方案"
+                                      for i in range(n)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+async def live(db: Database) -> list[tuple[Any, ...]]:
+    """Every live card row as stored (content, version, source, modified_at)."""
+    t = KnowledgeCard.__table__
+    async with db.session() as s:
+        return [tuple(r) for r in await s.execute(select(t).order_by(t.c.id))]  # type: ignore[call-overload]
+
+
+async def staged(db: Database) -> int:
+    async with db.session() as s:
+        return int(await s.scalar(select(func.count()).select_from(KnowledgeCardStaging)) or 0)
+
+
+async def refuse(db: Database, table: str, card_id: str) -> None:
+    """A trigger on `table` that refuses the row `card_id`: a real database error at that row."""
+    async with db.session() as s:
+        if s.get_bind().dialect.name == "sqlite":
+            await s.execute(text(f"CREATE TRIGGER refuse_one BEFORE INSERT ON {table} "
+                                 f"WHEN NEW.id = '{card_id}' BEGIN SELECT RAISE(ABORT, 'refused'); END"))
+        else:
+            await s.execute(text(f"CREATE FUNCTION refuse_one() RETURNS trigger AS $$ BEGIN "
+                                 f"IF NEW.id = '{card_id}' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; "
+                                 f"END $$ LANGUAGE plpgsql"))
+            await s.execute(text(f"CREATE TRIGGER refuse_one BEFORE INSERT ON {table} "
+                                 f"FOR EACH ROW EXECUTE FUNCTION refuse_one()"))
+
+
+@pytest.mark.parametrize(("table", "where"), [("knowledge_cards_staging", "the third chunk"),
+                                              ("knowledge_cards", "the publish")])
+async def test_an_error_in_any_chunk_or_the_publish_leaves_the_live_cards_as_they_were(
+        db: Database, tmp_path: Path, table: str, where: str) -> None:
+    kb = KnowledgeBase(TAXONOMY)
+    await import_file(db, kb, cards_csv(tmp_path, 60, "旧.csv"), NOW)  # some of these the big file changes
+    before = await live(db)
+    await refuse(db, table, f"S{2 * CHUNK + 5:04d}")  # a new card of the third chunk
+    done: list[int] = []
+
+    async def landed(n: int) -> None:
+        done.append(n)
+
+    with pytest.raises(Exception, match="refused"):
+        await import_file(db, kb, cards_csv(tmp_path, N, variant="（新）"), NOW + timedelta(hours=1), landed=landed)
+    assert await live(db) == before  # not a row added, not a row changed
+    assert await staged(db) == 0  # the batch's staging rows are gone
+    assert sum(done) == (2 * CHUNK if where == "the third chunk" else N)
+
+
+async def test_a_reader_between_chunks_sees_none_of_the_new_cards_then_all(db: Database, tmp_path: Path) -> None:
+    kb = KnowledgeBase(TAXONOMY)
+    await import_file(db, kb, cards_csv(tmp_path, 10, "旧.csv"), NOW)
+    seen: list[int] = []
+
+    async def landed(n: int) -> None:  # another session reads the live cards after each staged chunk
+        async with db.session() as s:
+            seen.append(int(await s.scalar(select(func.count()).select_from(KnowledgeCard)) or 0))
+
+    report = await import_file(db, kb, cards_csv(tmp_path, N, variant="（新）"), NOW + timedelta(hours=1),
+                               landed=landed)
+    assert seen == [10, 10, 10, 10]  # four chunks staged, none of them live
+    assert (report.inserted, report.updated, report.unchanged) == (N - 10, 10, 0)
+    rows = await live(db)
+    assert len(rows) == N and await staged(db) == 0
+    async with db.session() as s:
+        versions = {c.id: c.version for c in await store.all_cards(s)}
+    assert versions["S0003"] == 2 and versions["S0100"] == 1  # a changed card's version + 1, a new one's 1
+    assert "S0120" in {c.id for c in kb.cards()}  # the index holds the published cards
+    again = await import_file(db, kb, cards_csv(tmp_path, N, variant="（新）"), NOW + timedelta(hours=2))
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, N) and await live(db) == rows
+
+
+async def test_a_dead_imports_staged_batch_is_deleted_by_age(db: Database, tmp_path: Path) -> None:
+    kb = KnowledgeBase(TAXONOMY)
+    start = NOW + timedelta(days=1)
+    row = {"id": "S9999", "title": "没导完的卡片", "talk_track": "", "quote_template": "", "success_case": "",
+           "keywords": [], "version": 1, "active": True, "modified_at": NOW}
+    async with db.session() as s:  # one import died long ago, another is running now
+        await s.execute(KnowledgeCardStaging.__table__.insert(), [
+            {**row, "batch_id": "dead", "staged_at": start - importer.STALE_BATCH_AFTER - timedelta(minutes=1)},
+            {**row, "batch_id": "running", "staged_at": start - timedelta(minutes=5)}])
+    await import_file(db, kb, cards_csv(tmp_path, 5), start)
+    async with db.session() as s:
+        left = list(await s.scalars(select(KnowledgeCardStaging.batch_id)))
+    assert left == ["running"]
+    assert "S9999" not in {r[0] for r in await live(db)}  # a staged card never shows up live by itself
