@@ -306,13 +306,23 @@ def _contacts(flat: str, latin: str, acc: _Acc, ctx: _Context) -> None:
 def _email(flat: str, latin: str) -> str | None:
     """The address as `eng` read it (chi_sim turns qq.com into dd.com), but starting where chi_sim starts it:
     `eng` reads Chinese just before the address as Latin letters run into it (「发到iris@…」 → "araarbiris@…")."""
+    flat, latin = _mend_email(flat), _mend_email(latin)
     found = find_email(_join_email(latin))
     own = re.search(r"([A-Za-z0-9][A-Za-z0-9._%+\-]*)@", flat)
     if found and own:
         local, _, domain = found.partition("@")
-        if local != own.group(1).lower() and local.endswith(own.group(1).lower()):
-            return f"{own.group(1).lower()}@{domain}"
+        mine = own.group(1).lower()
+        if local != mine and (local.endswith(mine) or mine.endswith(local)):
+            return f"{mine}@{domain}"
     return found or find_email(flat)
+
+
+def _mend_email(text: str) -> str:
+    """tesseract reads a small 「@」 as 「Q@」 (「chenQ@」, 「chen Q@」), and a bubble wraps the local part
+    (「邮箱chen」 / 「lin@…」): drop the Q after a lower-case local part and join a wrapped local part that follows
+    a Chinese label."""
+    text = re.sub(r"(?<=[a-z0-9._\-])\s?Q@", "@", text)
+    return re.sub(r"(?<=[\u4e00-\u9fff：:])([a-z0-9._\-]{1,20}) ([a-z0-9._\-]*@)", r"\1\2", text)
 
 
 def _join_email(latin: str) -> str:

@@ -192,3 +192,14 @@ def test_a_company_someone_works_at_as_a_title() -> None:
     lead = extract(chat("贺知遥", ("left", "你好 我是贺知遥，在青岚纸品做采购主管"),
                         ("left", "想了解一下报价，电话13911112222")), NOW)
     assert (lead.customer_name, lead.company, lead.title) == ("贺知遥", "青岚纸品", "采购主管")
+
+
+@pytest.mark.parametrize(
+    ("lines", "want"),
+    [(("电话13911112222，邮箱linqh", "Q@yunshan-pack.com"), "linqh@yunshan-pack.com"),
+     (("电话13911112222，邮箱lin", "qhQ@yunshan-pack.com"), "linqh@yunshan-pack.com"),
+     (("电话13911112222，邮箱linqhQ@yunshan-pack.com",), "linqh@yunshan-pack.com")],
+)
+def test_a_small_at_sign_read_as_q_and_a_wrapped_address(lines: tuple[str, ...], want: str) -> None:
+    lead = extract(chat("贺知遥", ("left", "\n".join(lines))), NOW)
+    assert lead.email == want
