@@ -53,6 +53,9 @@ DEPT = (
 )
 TITLE = re.compile(rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE}")
 TITLE_FULL = re.compile(rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE}|{DEPT}")
+# a named department (「质量部」, 「采购」), never the generic 「<any>部」 that would eat a company's last characters
+DEPT_NAMED = re.sub(r"^\(\?:\[\\u4e00-\\u9fff\]\{1,4\}\(\?:部\|科\|处\|室\|组\|中心\|事业部\)\|", "(?:", DEPT)
+ROLE_SPAN = rf"(?:{DEPT_NAMED}(?:部|科|处|室|组|中心|事业部)?|[A-Z]{{2,4}})?{TITLE_CORE}(?:助理|秘书)?"
 # How a speaker states their own role: 「我是设备科主任」, 「目前是行政总监」, 「我在采购部做经理」.
 SAYS_ROLE = re.compile(
     r"(?:我是|我现在是|目前是|现在是|现任|担任|职位是|职务是|我是公司的?|我是我们公司的?|我在[\u4e00-\u9fff]{1,6}?做|"
@@ -283,6 +286,7 @@ PERSON_PATTERNS = (
     re.compile(rf"(?:我是|我叫|本人|我姓)(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})?{NAME}{STOP}"),
     # the name right after a rank whose department was misread (「…有限公司的上总监韩军，电话…」): the name only
     re.compile(rf"(?:我是|我叫|本人)[^，,。！!？?]{{2,30}}?{TITLE_CORE}{NAME}{STOP}"),
+
 )
 COMPANY_AFTER_NAME = re.compile(
     rf"[，,\s]*(?:是|来自|在)?(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX}|[\u4e00-\u9fff]{{2,10}})的"
@@ -290,8 +294,9 @@ COMPANY_AFTER_NAME = re.compile(
 )
 IN_COMPANY = re.compile(
     rf"(?:[，,]\s*在|来自|就职于|我们是|我们公司是|我这边是|这边是)(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?"
-    rf"(?:{COMPANY_SUFFIX}|(?=[，,。\s]|$|工作|上班|的)))"
+    rf"(?:{COMPANY_SUFFIX}|(?=[，,。\s]|$|工作|上班|的|做[^，,。]{{0,6}}?{TITLE_CORE})))"
 )
+COMPANY_ROLE_NAME = re.compile(rf"(?:我是|本人)(?P<co>[\u4e00-\u9fffA-Za-z]{{2,16}}?)(?P<t>{ROLE_SPAN}){NAME}{STOP}")
 REFERRAL = re.compile(r"(?:推荐|介绍)(?:个|一个|一位|位|下)?(?:客户|朋友|老板|同行)|(?:给你|帮你)(?:推荐|介绍)")
 
 
@@ -304,6 +309,9 @@ class Person:
 
 def person_in(text: str) -> Person:
     """The person a sentence introduces, with their company and title when said with them."""
+    m0 = COMPANY_ROLE_NAME.search(text)  # 「我是晨溪生化质量部部长柯以宁」
+    if m0 and _name_at(text, m0) and looks_like_company(m0.group("co")) and clean_company(m0.group("co")):
+        return Person(_name_at(text, m0), clean_company(m0.group("co")), m0.group("t"))
     for rx in PERSON_PATTERNS:
         for m in rx.finditer(text):
             name = _name_at(text, m)
@@ -332,10 +340,28 @@ def _name_at(text: str, m: re.Match[str]) -> str | None:
 ROLE_AT = re.compile(rf"(?:我是|我叫)[^，,。！!？?]{{2,30}}?的(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})")
 
 
+SELF_INTRO = re.compile(r"我是|我叫|本人|我姓")
+# 「我是A公司的张三，厂长」, 「负责信息化，总经理助理」: a clause that is only a title (做/任/担任 before it allowed)
+CLAUSE_ROLE = re.compile(rf"(?:^|[，,、\s])(?:做|任|担任|当)?(?P<t>{ROLE_SPAN})(?=[，,。！!？?；;\s]|$)")
+# 「在A公司做采购主管」
+WORKS_AS = re.compile(rf"在[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?(?:做|任|当|担任)(?P<t>{ROLE_SPAN})")
+# 「我是A公司质量部部长李四」: department + rank right before the name, no 「的」
+ROLE_BEFORE_NAME = re.compile(rf"(?:我是|本人)[^，,。！!？?]{{2,30}}?(?P<t>{ROLE_SPAN}){NAME}{STOP}")
+
+
 def role_in(text: str) -> str | None:
-    """A job title the speaker gives for themself: 「我是设备科主任」, 「目前是行政总监」, 「我是A公司的CTO…」."""
+    """A job title the speaker gives for themself: 「我是设备科主任」, 「目前是行政总监」, 「我是A公司的CTO…」,
+    「我是A公司的张三，厂长」, 「在A公司做采购主管」, 「我是A公司质量部部长李四」."""
     m = SAYS_ROLE.search(text) or ROLE_AT.search(text)
-    return m.group("t") if m else None
+    if m:
+        return m.group("t")
+    for sentence in re.split(r"[。！!？?\n]", text):
+        if not SELF_INTRO.search(sentence):
+            continue
+        found = ROLE_BEFORE_NAME.search(sentence) or WORKS_AS.search(sentence) or CLAUSE_ROLE.search(sentence)
+        if found:
+            return found.group("t")
+    return None
 
 
 def company_in(text: str) -> str | None:

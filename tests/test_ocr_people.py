@@ -168,3 +168,27 @@ def test_a_misread_wecom_tag_is_never_the_company(title: str) -> None:
 def test_a_wecom_company_tag_still_gives_the_company() -> None:
     lead = extract(chat("柏青禾@岚桥新材料有限公司", ("left", "想了解一下报价，电话13911112222")), NOW)
     assert lead.company == "岚桥新材料有限公司"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [("您好，我是岭南精工的欧阳澈，车间主任", "车间主任"),
+     ("你好 我是贺知遥，在青岚纸品做采购主管", "采购主管"),
+     ("我是栖霞农牧的邬子衿，负责信息化，总经理助理", "总经理助理"),
+     ("你好，我是晨溪制药品质部经理柯以宁", "品质部经理"),
+     ("您好 我是云杉物业的杭若水，IT经理", "IT经理"),
+     ("我是柯以宁，老板让我问问", None)],
+)
+def test_a_title_said_beside_the_self_introduction(text: str, want: str | None) -> None:
+    assert role_in(text) == want
+
+
+def test_company_department_rank_and_name_run_together() -> None:
+    p = person_in("你好，我是晨溪制药质量部部长柯以宁")
+    assert (p.name, p.company, p.title) == ("柯以宁", "晨溪制药", "质量部部长")
+
+
+def test_a_company_someone_works_at_as_a_title() -> None:
+    lead = extract(chat("贺知遥", ("left", "你好 我是贺知遥，在青岚纸品做采购主管"),
+                        ("left", "想了解一下报价，电话13911112222")), NOW)
+    assert (lead.customer_name, lead.company, lead.title) == ("贺知遥", "青岚纸品", "采购主管")
