@@ -200,3 +200,22 @@ async def test_enrolling_in_chat_is_for_the_reps_own_manager(
     await chat.handle_line("开始通关 张伟")
     assert "张伟 已开始新人通关（共 12 关" in transcript.last("manager01")["text"]
     assert "发「通关」开始第一关" in transcript.last("rep01")["text"]
+
+
+async def test_a_task_no_card_fits_stays_open_and_never_unlocks(
+    services: Services, chat: ChatSession, transcript: Transcript
+) -> None:
+    """Audit 18 #8: a path whose tasks match no card (the knowledge base changed, or a console path) must not let a
+    rep pass by doing nothing."""
+    await seed_cards(services)
+    async with services.db.session() as s:
+        await service.set_path(s, parse_path("测验 行业=能源 异议=价格\n阅读 异议=不存在的异议"), cn(20, 9), "admin01")
+        await service.enroll(s, "rep01", services.settings.ramp, cn(20, 9), "admin01")
+    await chat.handle_line("通关")
+    await chat.handle_line("通关")
+    texts = transcript.texts("rep01")
+    assert not any("恭喜通关" in t for t in texts) and "不计入通关" in texts[-1]
+    assert not any("新人通关" in t for t in transcript.texts("manager01"))
+    async with services.db.session() as s:
+        found = await service.progress(s, "rep01", services.settings.ramp)
+    assert found is not None and found.done == 0 and not found.complete

@@ -167,9 +167,16 @@ async def test_cli_sets_shows_enrols_and_reports(services: Services, tmp_path: P
     assert await asyncio.to_thread(run_cli, url, "ramp", "path", "set", str(bad)) == 1
     err = capsys.readouterr().err  # type: ignore[attr-defined]
     assert "第 2 行" in err
+    # a task no card fits would let a rep pass by doing nothing (audit 18 #8): refused, nothing set
+    assert await asyncio.to_thread(run_cli, url, "ramp", "path", "set", str(good)) == 1
+    err = capsys.readouterr().err  # type: ignore[attr-defined]
+    assert "通关路线没有设置" in err and "第 3 个任务「测验 · 服务异议（答对 2 题）」：知识库里没有符合的卡片" in err
+    async with services.db.session() as s:
+        assert (await service.current_path(s)) is None
+    good.write_text("阅读 异议=价格\n测验 异议=竞品 题数=1\n跟岗 旁听一次电话\n测验 异议=竞品\n", encoding="utf-8")
     assert await asyncio.to_thread(run_cli, url, "ramp", "path", "set", str(good)) == 0
     out = capsys.readouterr().out  # type: ignore[attr-defined]
-    assert "set: 4 task(s)" in out and "第 3 个任务「测验 · 服务异议（答对 2 题）」：知识库里没有符合的卡片" in out
+    assert "set: 4 task(s)" in out
     assert await asyncio.to_thread(run_cli, url, "ramp", "path", "show") == 0
     assert "测验 异议=竞品 题数=1" in capsys.readouterr().out  # type: ignore[attr-defined]
     assert await asyncio.to_thread(run_cli, url, "ramp", "enroll", "manager01") == 1

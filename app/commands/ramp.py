@@ -83,12 +83,16 @@ async def _replace(args: argparse.Namespace, settings: Settings, text: str | Non
             try:
                 specs = service.parse(text, settings) if text is not None else (
                     await service.default_specs(session, settings.ramp))
+                empty = await service.empty_tasks(session, specs, settings.ramp)
+                if empty:  # a task nobody can do would block the rep (it never counts toward the unlock)
+                    print("salesbot: 通关路线没有设置：" + "；".join(empty) + "。请改成知识库里有卡片的行业或异议，"
+                          "或先补充话术卡片。", file=sys.stderr)
+                    return 1
                 change = await service.set_path(session, specs, now, "cli", name, settings.ramp)
             except (PathError, service.RampError) as exc:
                 print(f"salesbot: {exc}", file=sys.stderr)
                 return 1
             n = len(specs)
-            warnings = await service.empty_tasks(session, specs, settings.ramp)
     finally:
         await db.dispose()
     print(f"ramp path {change.path.id} set: {n} task(s); {change.moved} rep(s) on the ramp moved to it, "
@@ -97,8 +101,6 @@ async def _replace(args: argparse.Namespace, settings: Settings, text: str | Non
         print(f"reset: {line}")
     for who in change.completed:
         print(f"completed: {who} (every task of the new path is done)")
-    for line in warnings:
-        print(f"warning: {line}")
     return 0
 
 

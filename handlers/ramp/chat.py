@@ -115,11 +115,12 @@ async def show_next(ctx: Context, found: Progress, maker: QuizMaker) -> None:
 
 
 async def _skip(ctx: Context, task: TaskView, row: RampProgress, maker: QuizMaker) -> None:
-    """A task no card fits any more (the knowledge base changed): it does not hold the rep back."""
-    log.warning("ramp: no card fits task %s (%s) for %s; skipped", task.id, task.spec.line(), ctx.user.id)
-    row.state = {"skipped": "no_cards"}
-    ctx.reply(Text(f"「{task.title}」暂时没有可用的话术卡片，这一关先跳过。"))
-    await _after_done(ctx, row, maker)
+    """A task no card fits any more (the knowledge base changed): it stays open — a task nobody could do never
+    counts toward the unlock; the manager has to change the path or add cards."""
+    log.warning("ramp: no card fits task %s (%s) for %s; the task stays open", task.id, task.spec.line(),
+                ctx.user.id)
+    ctx.reply(Text(f"「{task.title}」暂时没有可用的话术卡片，这一关还不能完成，也不计入通关。"
+                   "请联系主管调整通关路线或补充话术卡片。"))
 
 
 async def show_reading(ctx: Context, found: Progress, task: TaskView, maker: QuizMaker) -> None:

@@ -241,7 +241,7 @@ def parse(text: str, settings: Settings) -> list[TaskSpec]:
 
 async def empty_tasks(session: AsyncSession, specs: Sequence[TaskSpec], cfg: RampSettings,
                       cards: Sequence[KbCard] | None = None) -> list[str]:
-    """Warnings for reading and quiz tasks no active card fits (they are skipped when their turn comes)."""
+    """Warnings for reading and quiz tasks no active card fits (`ramp path set` refuses them)."""
     if cards is None:
         cards = await store.all_cards(session, active_only=True)
     out = []
@@ -251,7 +251,7 @@ async def empty_tasks(session: AsyncSession, specs: Sequence[TaskSpec], cfg: Ram
         wanted = spec.filters()
         if not any(c.talk_track and (spec.kind == "read" or c.objection)
                    and all(getattr(c, a) == v for a, v in wanted.items()) for c in cards):
-            out.append(f"第 {i} 个任务「{spec.title(cfg.questions)}」：知识库里没有符合的卡片，轮到时会跳过")
+            out.append(f"第 {i} 个任务「{spec.title(cfg.questions)}」：知识库里没有符合的卡片")
     return out
 
 
