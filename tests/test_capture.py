@@ -223,7 +223,9 @@ async def test_busy_message_when_recognition_takes_over_a_second(chat: ChatSessi
                                                                  services: Services, clock: ManualClock,
                                                                  tmp_path: Path, lead_sample: Sample) -> None:
     clock.set(lead_sample.now)
-    others = [make_sample(seed) for seed in (4, 9)]  # two screenshots another rep sent a moment earlier
+    # screenshots other reps sent a moment earlier: four rounds of the two OCR workers, well over a second even
+    # on a fast idle machine (two were not: with faster OCR the reply sometimes came within the second)
+    others = [make_sample(seed) for seed in (4, 9, 11, 12, 13, 14, 15, 16)]
     queued = [asyncio.create_task(read_screenshot(o.image, now=o.now, settings=services.settings.ocr))
               for o in others]
     await asyncio.sleep(0)
