@@ -26,6 +26,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.batching import Batcher
 from storage.db import Database, sqlite_path
 from storage.models import InboundDedup, InboundHandled
 from storage.sql import insert_ignore, table_of
@@ -52,7 +53,7 @@ async def mark_handled(session: AsyncSession, channel: str, msg_id: str, now: da
     return result.scalar_one_or_none() is not None
 
 
-Pending = tuple[str, str, datetime, str | None, "asyncio.Future[bool]"]  # channel, msg_id, received, payload, result
+Claim = tuple[str, str, datetime, str | None]  # channel, msg_id, received, payload
 
 
 def claims_url(database_url: str) -> str:
@@ -94,8 +95,8 @@ class InboundClaimer:
         self.db: Database | None = None  # opened on first use
         self._opening = asyncio.Lock()
         self.max_batch = max_batch
-        self._pending: list[Pending] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._batcher: Batcher[Claim, bool] = Batcher(self._claim_all, max_batch=max_batch,
+                                                     on_failure=self._failed)
         self.batches = 0
 
     async def database(self) -> Database:
@@ -108,34 +109,26 @@ class InboundClaimer:
     async def claim(self, channel: str, msg_id: str, now: datetime, payload: str | None = None) -> bool:
         """True the first time (channel, msg_id) is seen, False for every repeat (durable once it returns).
         `payload` is the verified raw message, kept so it can be replayed if the process dies before handling it."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((channel, msg_id[:191], now, payload, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        return await future
+        return await self._batcher.submit((channel, msg_id[:191], now, payload))
 
-    async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch:]
-            try:
-                claimed = await self._insert(batch)
-            except Exception as exc:
-                log.exception("inbound claim batch of %d failed", len(batch))
-                for *_key, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            seen: set[tuple[str, str]] = set()
-            for channel, msg_id, _now, _payload, future in batch:
-                key = (channel, msg_id)
-                first = key in claimed and key not in seen  # a repeat inside one batch is a duplicate too
-                seen.add(key)
-                if not future.done():
-                    future.set_result(first)
+    async def _claim_all(self, batch: list[Claim]) -> list[bool]:
+        claimed = await self._insert(batch)
+        seen: set[tuple[str, str]] = set()
+        first: list[bool] = []
+        for channel, msg_id, _now, _payload in batch:
+            key = (channel, msg_id)
+            first.append(key in claimed and key not in seen)  # a repeat inside one batch is a duplicate too
+            seen.add(key)
+        return first
 
-    async def _insert(self, batch: list[Pending]) -> set[tuple[str, str]]:
+    @staticmethod
+    async def _failed(batch: list[Claim], exc: Exception) -> list[bool | BaseException]:
+        log.error("inbound claim batch of %d failed", len(batch), exc_info=exc)
+        return [exc] * len(batch)
+
+    async def _insert(self, batch: list[Claim]) -> set[tuple[str, str]]:
         rows = {(ch, key): {"channel": ch, "msg_id": key, "received_at": now, "payload": payload}
-                for ch, key, now, payload, _f in reversed(batch)}
+                for ch, key, now, payload in reversed(batch)}
         self.batches += 1
         db = await self.database()
         async with db.session() as session:
@@ -147,7 +140,6 @@ class InboundClaimer:
             return {(ch, key) for ch, key in result}
 
     async def close(self) -> None:
-        if self._flusher is not None:
-            await asyncio.wait([self._flusher])
+        await self._batcher.join()
         if self.db is not None:
             await self.db.dispose()

@@ -16,7 +16,6 @@ message per transaction, so one bad message costs only its own answer.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.batching import Batcher
 from bot.messages import Outbound
 from bot.outbox import Claimed, OutboxSender
 from bot.services import Services, Shared
@@ -56,54 +56,30 @@ class Outcome:
     queued: bool  # rows were left for the outbox's claim loop
 
 
-Pending = tuple[Handled, "asyncio.Future[Outcome]"]
-
-
 class GroupCommit:
     def __init__(self, db: Database, outbox: OutboxSender, *, max_batch: int = 200) -> None:
         self.db, self.outbox, self.max_batch = db, outbox, max_batch
-        self._pending: list[Pending] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._batcher: Batcher[Handled, Outcome] = Batcher(self._write, max_batch=max_batch,
+                                                           on_failure=self._one_by_one)
         self.batches = 0
 
     async def commit(self, item: Handled) -> Outcome:
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        return await future
+        return await self._batcher.submit(item)
 
-    async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch:]
+    async def _one_by_one(self, items: list[Handled], exc: Exception) -> list[Outcome | BaseException]:
+        """A failed batch is written again one message at a time: a bad message costs only its own answer."""
+        if len(items) == 1:
+            log.error("handled message %s:%s: its commit failed", items[0].channel, items[0].msg_id, exc_info=exc)
+            return [exc]
+        log.warning("group commit of %d messages failed; writing them one by one", len(items), exc_info=exc)
+        answers: list[Outcome | BaseException] = []
+        for item in items:
             try:
-                outcomes = await self._write([item for item, _f in batch])
-            except Exception as exc:
-                if len(batch) == 1:
-                    item, future = batch[0]
-                    log.exception("handled message %s:%s: its commit failed", item.channel, item.msg_id)
-                    if not future.done():
-                        future.set_exception(exc)
-                    continue
-                log.warning("group commit of %d messages failed; writing them one by one", len(batch),
-                            exc_info=True)
-                await self._one_by_one(batch)
-                continue
-            for (_item, future), outcome in zip(batch, outcomes, strict=True):
-                if not future.done():
-                    future.set_result(outcome)
-
-    async def _one_by_one(self, batch: list[Pending]) -> None:
-        for item, future in batch:
-            try:
-                outcome = (await self._write([item]))[0]
-            except Exception as exc:
-                log.exception("handled message %s:%s: its commit failed", item.channel, item.msg_id)
-                if not future.done():
-                    future.set_exception(exc)
-                continue
-            if not future.done():
-                future.set_result(outcome)
+                answers.append((await self._write([item]))[0])
+            except Exception as one:
+                log.error("handled message %s:%s: its commit failed", item.channel, item.msg_id, exc_info=one)
+                answers.append(one)
+        return answers
 
     async def _write(self, items: list[Handled]) -> list[Outcome]:
         self.batches += 1
