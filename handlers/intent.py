@@ -249,7 +249,7 @@ def _bad_id(t: str, role: str, state: State) -> Intent | None:
 
 
 def _flag_answer(t: str, role: str, state: State) -> Intent | None:
-    """「预算 确认 客户集团总预算」: a rep's answer to a cross-check flag (handlers/checks/chat.py takes it by its
+    """「预算 确认 客户集团总预算」: a rep's answer to a cross-check flag (handlers/chat/checks.py takes it by its
     command word), not an edit of the budget."""
     return Intent("flag_answer", text=t) if FLAG_ANSWER.match(t) else None
 
