@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.checks.rules import FLAG_ANSWER
+from handlers.intent_model import MIN_MARGIN, IntentModel, masked
 from storage.leads import company_named
 
 MAX_CHARS = 4000  # longer than any note a rep types; a pasted book gets a short answer
@@ -236,8 +237,10 @@ def _tidy(t: str) -> str:
 
 # ---------------------------------------------------------------- entry point
 
-def understand(text: str, role: str = "rep", state: State | None = None) -> Intent:
-    """The intent of one text message from someone with `role` ("rep" | "manager" | "admin")."""
+def understand(text: str, role: str = "rep", state: State | None = None, model: IntentModel | None = None) -> Intent:
+    """The intent of one text message from someone with `role` ("rep" | "manager" | "admin"); `model` (the
+    learned reader, handlers/intent_model.py) is asked when the rules found only a knowledge question or a
+    「你是想…」."""
     state = state or State()
     if len(text) > MAX_CHARS:
         return Intent("too_long", {"chars": len(text)})
@@ -246,6 +249,13 @@ def understand(text: str, role: str = "rep", state: State | None = None) -> Inte
         return Intent("help", text=t)
     if not _WORDY.search(t) or _only_emoji(t):
         return Intent(_emoji_kind(t), text=t)
+    got = _by_rules(t, role, state)
+    if model is not None and got.name in ("knowledge", "unclear"):
+        return _learned(model, t, role, state) or got
+    return got
+
+
+def _by_rules(t: str, role: str, state: State) -> Intent:
     for step in (_bad_id, _flag_answer, _pick, _small_talk, _gibberish, _today, _command, _reminder, _plan, _free_lead,
                  _follow_up_note, _edit, _bare_name, _near_miss):
         got = step(t, role, state)
@@ -1050,3 +1060,106 @@ def _near_miss(t: str, role: str, state: State) -> Intent | None:
 def needs_role(intent: Intent) -> str | None:
     """The least role an intent needs ("manager" / "admin"), or None."""
     return ROLE_OF.get(intent.name)
+
+
+# ---------------------------------------------------------------- the learned reader's answer, with the rules' slots
+
+# what the model may say with no slot at all
+_NO_SLOTS = frozenset({"greeting", "thanks", "ack", "help", "noise", "my_leads", "overdue", "team_report",
+                       "kb_import", "kb_gaps", "renewals", "ramp", "console", "flags"})
+_ORDINAL_SAID = re.compile(r"第?\s*([1-9]|[一二两三四五])\s*[个项号条]|^([1-9])(?!\d)")
+
+
+def _learned(model: IntentModel, t: str, role: str, state: State) -> Intent | None:
+    """The model's intent when it is sure of it and the rules' slot readers find what that intent needs."""
+    text = masked(t, (n for _lid, n in state.customers), (n for pair in state.team for n in pair))
+    name, margin = model.classify(text, role)
+    if name == "knowledge" or margin < MIN_MARGIN:
+        return None
+    got = _NO_SLOTS_INTENT(name, t) if name in _NO_SLOTS else _FILL.get(name, _nothing)(name, t, state)
+    if got is not None and got.destructive:  # closing, handing over, offboarding: asked first
+        return Intent("guess", {"intent": got}, t)
+    return got
+
+
+def _NO_SLOTS_INTENT(name: str, t: str) -> Intent:  # noqa: N802
+    return Intent(name, text=t)
+
+
+def _nothing(name: str, t: str, state: State) -> Intent | None:
+    return None
+
+
+def _about_lead(t: str, state: State) -> int | None:
+    lead_id, _rest = _lead_ref(t)
+    if lead_id is not None:
+        return lead_id
+    _said, ids = customer_hits(t, state)
+    return ids[0] if len(ids) == 1 else None
+
+
+def _fill_pick(name: str, t: str, state: State) -> Intent | None:
+    m = _ORDINAL_SAID.search(t)
+    if m:
+        said = m.group(1) or m.group(2)
+        return Intent("pick", {"index": int(said) if said.isdigit() else _ORDINAL[said]}, t)
+    said = [i for i, label in enumerate(state.buttons, 1) if label and label in t]
+    return Intent("pick", {"index": said[0]}, t) if len(said) == 1 else None
+
+
+def _fill_lead(name: str, t: str, state: State) -> Intent | None:
+    lead_id = _about_lead(t, state)
+    if lead_id is None:
+        return None
+    if name == "follow_up":
+        return Intent(name, {"lead_id": lead_id, "note": _tidy(t)}, t)
+    if name in ("lead_show", "takeover"):
+        return Intent(name, {"lead_id": lead_id}, t)
+    got = _with_lead(name, "", t, t, state)
+    return got if got.slots.get("lead_id") is not None else None
+
+
+def _fill_extend(name: str, t: str, state: State) -> Intent | None:
+    got = _extend(name, "", re.sub(r"^(?:把)?\s*", "", t), t, state)
+    return got if got.slots["lead_id"] is not None and got.slots["span"] else None
+
+
+def _fill_reassign(name: str, t: str, state: State) -> Intent | None:
+    got = _reassign(name, "", t, t, state)
+    known = {n for pair in state.team for n in pair}
+    return got if got.slots["lead_id"] is not None and got.slots["assignee"] in known else None
+
+
+def _fill_offboard(name: str, t: str, state: State) -> Intent | None:
+    got = _offboard(name, "", t, t, state)
+    known = {n for pair in state.team for n in pair}
+    return got if got.slots["user"] in known and got.slots["to"] in known else None
+
+
+def _fill_team_leads(name: str, t: str, state: State) -> Intent:
+    who = next((pname for _pid, pname in state.team if pname and pname in t), None)
+    return Intent(name, {"filter": who} if who else {}, t)
+
+
+def _fill_reminder(name: str, t: str, state: State) -> Intent | None:
+    from ocr.timeparse import EXPR
+
+    when = _time_text(t, EXPR)
+    if when is None:
+        return None
+    task = _TASK_LEAD_IN.sub("", _tidy(t.replace(when, "", 1)))
+    return _reminder_intent(when, task, t, state)
+
+
+def _fill_today(name: str, t: str, state: State) -> Intent:
+    return Intent(name, {"day": "明天"} if re.search(r"明天|明日|明儿", t) else {}, t)
+
+
+def _fill_lead_new(name: str, t: str, state: State) -> Intent | None:
+    return Intent(name, {"text": _tidy(t)}, t) if PHONE.search(t) else None
+
+
+_FILL = {"pick": _fill_pick, "follow_up": _fill_lead, "lead_show": _fill_lead, "takeover": _fill_lead,
+         "won": _fill_lead, "lost": _fill_lead, "stage": _fill_lead, "extend": _fill_extend,
+         "reassign": _fill_reassign, "offboard": _fill_offboard, "team_leads": _fill_team_leads,
+         "reminder": _fill_reminder, "today": _fill_today, "lead_new": _fill_lead_new}
