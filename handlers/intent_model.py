@@ -34,6 +34,8 @@ ALPHA = 0.1  # additive smoothing: small, the classes are small
 # the best intent's log-odds over the runner-up, per feature of the message, below which the model's guess is not
 # taken (scripts/intent_examples.py --calibrate: leave-one-table-out over our tables)
 MIN_MARGIN = 0.3
+# lower when the reading names one of the caller's leads or customers (a knowledge question names none)
+MIN_MARGIN_NAMED = 0.05
 
 Example = tuple[str, str, str]  # role, text (names as {客户} / {同事}), intent
 
