@@ -57,7 +57,7 @@ SMALL_TALK = {
     "thanks": ("谢谢", "多谢", "感谢", "感激", "谢啦", "谢了", "thx", "thanks", "thank you", "thank u", "thank", "ty",
                "3q", "🙏",
                "辛苦了", "辛苦", "麻烦你了", "麻烦了",
-               "有劳", "帮大忙了", "帮了大忙", "帮大忙", "给力", "太好用了", "好用"),
+               "有劳", "感恩", "多亏你了", "多亏了", "帮大忙了", "帮了大忙", "帮大忙", "给力", "太好用了", "好用"),
     "ack": ("好的", "好滴", "好嘞", "好吧", "好", "ok", "okay", "嗯嗯", "嗯", "收到", "明白", "知道了", "了解", "行",
             "可以", "懂了", "知道", "晓得", "没问题", "对的", "对",
             "666", "哈哈", "呵呵", "嘿嘿", "嘻嘻", "👌", "👍", "🤝",
@@ -383,7 +383,7 @@ def _gibberish(t: str, role: str, state: State) -> Intent | None:
     mash = re.fullmatch(r"[a-z]{4,}", low) is not None and (  # lower case: 「HTTP」 is a word asked about
         not re.search(r"[aeiouy]", low)
         or any(low[i:i + 4] in row or low[i:i + 4] in row[::-1] for row in _KEY_ROWS for i in range(len(low) - 3)))
-    babble = re.fullmatch(r"(.)\1{2,}|([\u4e00-\u9fff]{2})\2+", low)  # 「啊啊啊啊」, 「啊吧啊吧」
+    babble = re.fullmatch(r"(.)\1{2,}|([啊吧哦呃嗯哈呀啦嘿咦唉噢喔呜咿哇]{2})\2+", low)  # 「啊啊啊啊」, 「啊吧啊吧」
     return Intent("noise", text=t) if mash or babble else None
 
 
