@@ -1110,7 +1110,7 @@ def _learned(model: IntentModel, t: str, role: str, state: State) -> Intent | No
     return got
 
 
-def _NO_SLOTS_INTENT(name: str, t: str) -> Intent:  # noqa: N802
+def _NO_SLOTS_INTENT(name: str, t: str) -> Intent:
     return Intent(name, text=t)
 
 

@@ -302,8 +302,10 @@ def _day_of(m: re.Match[str], anchor: datetime, days: Workdays = DEFAULT_DAYS) -
         rel = m.group("rel").rstrip("个").replace("儿", "天")
         return d0 + timedelta(days={"今天": 0, "今晚": 0, "明天": 1, "明早": 1, "明晚": 1, "后天": 2, "大后天": 3}[rel])
     if m.group("pass"):
-        return days.first_from(d0 + timedelta(days={"两": 2, "几": 3, "一两": 2, "两三": 3, "三": 3, "四": 4, "五": 5}.get(
-            m.group("pass"), int(m.group("pass")) if m.group("pass").isdigit() else 3)))
+        said = m.group("pass")
+        ahead = int(said) if said.isdigit() else {"两": 2, "几": 3, "一两": 2, "两三": 3, "三": 3, "四": 4, "五": 5}[
+            said]
+        return days.first_from(d0 + timedelta(days=ahead))
     if m.group("hol"):
         word = m.group("hol")
         return after_holiday(HOLIDAY_WORDS.get(word, NATIONAL), d0, days)

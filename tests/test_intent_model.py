@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.chat import ChatSession
 from bot.services import Services
 from handlers.intent import State, understand
-from handlers.intent_model import load_examples, shipped_model, train
+from handlers.intent_model import shipped_model, train
 from scripts.intent_examples import tables
 from storage.models import Activity, QueryLog
 from tests.conftest import Transcript
