@@ -253,9 +253,12 @@ def understand(text: str, role: str = "rep", state: State | None = None, model: 
     if not _WORDY.search(t) or _only_emoji(t):
         return Intent(_emoji_kind(t), text=t)
     got = _by_rules(t, role, state)
-    if model is not None and got.name in ("knowledge", "unclear"):
-        return _learned(model, t, role, state) or got
+    if model is not None and got.name in ("knowledge", "unclear") and len(t) >= MODEL_MIN_CHARS:
+        return _learned(model, t, role, state, asked=got.name == "unclear") or got
     return got
+
+
+MODEL_MIN_CHARS = 3  # 「清库」: two characters are too little for n-grams to judge; the rules' word lists read them
 
 
 def _by_rules(t: str, role: str, state: State) -> Intent:
@@ -1096,14 +1099,17 @@ _NO_SLOTS = frozenset({"greeting", "thanks", "ack", "help", "noise", "my_leads",
 _ORDINAL_SAID = re.compile(r"第?\s*([1-9]|[一二两三四五])\s*[个项号条]|^([1-9])(?!\d)")
 
 
-def _learned(model: IntentModel, t: str, role: str, state: State) -> Intent | None:
-    """The model's intent when it is sure of it and the rules' slot readers find what that intent needs."""
+def _learned(model: IntentModel, t: str, role: str, state: State, asked: bool = False) -> Intent | None:
+    """The model's intent when it is sure of it and the rules' slot readers find what that intent needs; the
+    lower margin for a reading that names the caller's lead does not apply when the rules would ask (`asked`:
+    「周立那个单子」 names the lead and nothing else)."""
     text = masked(t, (n for _lid, n in state.customers), (n for pair in state.team for n in pair))
     name, margin = model.classify(text, role)
     if name == "knowledge" or margin < MIN_MARGIN_NAMED:
         return None
     got = _NO_SLOTS_INTENT(name, t) if name in _NO_SLOTS else _FILL.get(name, _nothing)(name, t, state)
-    if got is None or (margin < MIN_MARGIN and not (got.slots.get("lead_id") or got.slots.get("customer"))):
+    named = got is not None and not asked and (got.slots.get("lead_id") or got.slots.get("customer"))
+    if got is None or (margin < MIN_MARGIN and not named):
         return None
     if got is not None and got.destructive:  # closing, handing over, offboarding: asked first
         return Intent("guess", {"intent": got}, t)
