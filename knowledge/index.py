@@ -294,6 +294,7 @@ def _prune(hits: list[CueHit]) -> list[CueHit]:
     are sound-alike hits overlapping an exact one (跟竞品 is not a typo of 跟进)."""
     axis_hits = [h for h in hits if h.cue.axis in AXES]
     exact = [h for h in hits if h.exact]
+    terms = [h for h in exact if h.cue.axis == "keyword"]  # an admin's own term: 合同能源管理 is not 合同
     kept: list[CueHit] = []
     for hit in hits:
         if not hit.exact and any(o.start < hit.end and hit.start < o.end and o.end - o.start >= hit.end - hit.start
@@ -302,7 +303,7 @@ def _prune(hits: list[CueHit]) -> list[CueHit]:
         if hit.cue.axis in AXES and any(
             o.start <= hit.start and hit.end <= o.end and (o.end - o.start) > (hit.end - hit.start)
             and (o.exact or not hit.exact)
-            for o in axis_hits
+            for o in (*axis_hits, *terms)
         ):
             continue
         kept.append(hit)

@@ -31,6 +31,7 @@ from knowledge.index import (
     card_bigrams,
     is_cjk,
     normalize,
+    value_code,
 )
 from knowledge.learning import Learned
 from knowledge.query import clean, is_chatter
@@ -186,11 +187,22 @@ def score_all(index: CardIndex, text: str) -> Scored:
     for hit in hits:
         if hit.cue.axis == "keyword":
             weight = W_KEYWORD * (1 if hit.exact else PINYIN_SHARE) * min(1.5, max(0.7, len(hit.cue.text) / 3))
-            if index.taxonomy.is_axis_word(hit.cue.text):
-                weight *= AXIS_WORD_KEYWORD_SHARE  # already counted through the axis
-            keyword[index.keyword_cards[normalize(hit.cue.text)]] += weight
+            cards = index.keyword_cards[normalize(hit.cue.text)]
+            keyword[cards] += weight * _keyword_shares(index, hit.cue.text, cards)
     total += keyword + _recency(index) - index.superseded * np.float32(SUPERSEDED_PENALTY)
     return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword)
+
+
+def _keyword_shares(index: CardIndex, word: str, cards: np.ndarray) -> np.ndarray | float:
+    """A card keyword that is also a vocabulary word counts less on the cards whose axis value it names (the
+    axis already counted it), fully on the others: the admin filed the word under that card's own subject
+    (「优惠」 on a promotion card, 「NDA」 under confidentiality) whatever the vocabulary says it means."""
+    counted = np.zeros(len(cards), dtype=bool)
+    for axis in AXES:
+        value = index.taxonomy.canonical(axis, word)
+        if value is not None:
+            counted |= index.axis_codes[axis][cards] == value_code(index.taxonomy, axis, value)
+    return np.where(counted, AXIS_WORD_KEYWORD_SHARE, 1.0) if counted.any() else 1.0
 
 
 def _apply_learning(index: CardIndex, scored: Scored, query: str, learned: Learned | None) -> int | None:
