@@ -43,6 +43,7 @@ W_AXIS = {"objection": 3.0, "industry": 2.5, "role": 1.5}
 GENERIC_SHARE = 0.15  # a card without a value on an axis the query names fits partly
 FAMILY_SHARE = 0.35  # a card whose value is in the same family (价格 ~ 付款方式) fits partly
 MISMATCH_SHARE = 0.35  # a card with a different value is pushed down
+RELATED_SHARE = 0.8  # a card whose new value holds the query's value and another (餐饮连锁 ~ 餐饮) fits mostly
 GENERIC_BONUS = 0.8  # the query names no value: generic cards are the safer answer
 W_TEXT = 2.5
 W_BIGRAM = 1.5
@@ -298,7 +299,8 @@ def _why(index: CardIndex, scored: Scored, card: KbCard) -> tuple[str, ...]:
     for axis in AXES:
         wanted = scored.values.get(axis, {})
         value = index.taxonomy.canonical(axis, getattr(card, axis)) or getattr(card, axis)
-        if value and (value in wanted or _family_match(index, axis, value, wanted)):
+        if value and (value in wanted or _family_match(index, axis, value, wanted)
+                      or any(r in wanted for r in index.taxonomy.related_to(axis, value))):
             out.append(getattr(card, axis))
     words = [h.cue.text for h in scored.hits if h.cue.axis == "keyword" and h.cue.text in
              {normalize(k) for k in card.keywords}]
@@ -341,8 +343,11 @@ def _axis_table(index: CardIndex, axis: str, wanted: dict[str, float]) -> np.nda
     table[0] = weight * GENERIC_SHARE * best
     families = {index.taxonomy.family(axis, w) for w in wanted} - {""}
     for i, name in enumerate(names, 1):
+        related = [wanted[r] for r in index.taxonomy.related_to(axis, name) if r in wanted]
         if name in wanted:
             table[i] = weight * wanted[name]
+        elif related:
+            table[i] = weight * RELATED_SHARE * max(related)
         elif families and index.taxonomy.family(axis, name) in families:
             table[i] = weight * FAMILY_SHARE * best
     return table
