@@ -412,39 +412,60 @@ def pair_code(pair: str) -> int:
 
 PINYIN_RUN = re.compile(r"[a-z]+(?: +[a-z]+)*")
 MIN_PINYIN_SHARE = 0.6  # a Latin run is read as pinyin only when most of its letters spell known words
+INITIALS = re.compile(r"[b-df-hj-np-tw-z]{3,8}")  # no vowel: not a syllable, so initials (mclz = 明厨亮灶)
 
 
 class PinyinReader:
-    """Reads queries typed in full pinyin ("yiyuan jiage") back into the known words (医院价格)."""
+    """Reads queries typed in full pinyin ("yiyuan jiage") or in initials ("yyjg") back into known words
+    (the vocabulary, card keywords and the words of card titles). Built on the first Latin run it meets:
+    most queries have none, and an index build does not pay for it."""
 
-    def __init__(self, words: Iterable[str], keep: Iterable[str]) -> None:
-        self._words: dict[str, str] = {}
-        for word in sorted(words, key=lambda w: (-len(w), w)):  # on a clash the longer word wins, then a fixed order
-            if word and all(is_cjk(c) for c in word):
-                self._words.setdefault("".join(lazy_pinyin(word)), word)
+    def __init__(self, words: Callable[[], Iterable[str]], keep: Iterable[str]) -> None:
+        self._source = words
+        self._words: dict[str, str] | None = None
+        self._initials: dict[str, str] = {}
         self._keep = {normalize(k) for k in keep}  # Latin words that mean something already (poc, roi …)
-        self._longest = max((len(k) for k in self._words), default=0)
+        self._longest = 0
 
     def read(self, text: str) -> str:
-        return PINYIN_RUN.sub(self._run, text) if self._words else text
+        return PINYIN_RUN.sub(self._run, text) if PINYIN_RUN.search(text) else text
+
+    def _dictionaries(self) -> dict[str, str]:
+        if self._words is None:
+            words: dict[str, str] = {}
+            initials: dict[str, str] = {}
+            for word in sorted(set(self._source()), key=lambda w: (-len(w), w)):  # on a clash the longer word wins
+                if len(word) >= 2 and all(is_cjk(c) for c in word):
+                    sound = lazy_pinyin(word)
+                    words.setdefault("".join(sound), word)
+                    initials.setdefault("".join(p[0] for p in sound), word)
+            self._words, self._initials = words, initials
+            self._longest = max((len(k) for k in words), default=0)
+        return self._words
 
     def _run(self, match: re.Match[str]) -> str:
-        run = match.group(0)
-        if any(w in self._keep for w in run.split()):
-            return run
-        letters = run.replace(" ", "")
-        # covered letters, pieces
-        best: list[tuple[int, list[str]]] = [(0, list[str]())] + [(-1, list[str]())] * len(letters)
-        for i in range(len(letters)):
-            covered, pieces = best[i]
-            if covered < 0:
+        """Each stretch of words between kept Latin words (gsp, poc …) is read on its own."""
+        out: list[str] = []
+        stretch: list[str] = []
+        for word in [*match.group(0).split(), ""]:
+            if word and word not in self._keep:
+                stretch.append(word)
                 continue
-            for j in range(i + 1, min(len(letters), i + self._longest) + 1):
-                word = self._words.get(letters[i:j])
-                gain, piece = (j - i, word) if word else (0, letters[i:j])
-                if covered + gain > best[j][0] or (covered + gain == best[j][0] and len(pieces) < len(best[j][1])):
-                    best[j] = (covered + gain, [*pieces, piece])
-        covered, pieces = best[-1]
+            if stretch:
+                out.append(self._stretch(" ".join(stretch)))
+                stretch = []
+            if word:
+                out.append(word)
+        return " ".join(out)
+
+    def _stretch(self, run: str) -> str:
+        words = self._dictionaries()
+        letters = run.replace(" ", "")
+        if INITIALS.fullmatch(letters):
+            pieces = _cover(letters, self._initials, len(letters))
+            if pieces[0] == len(letters):
+                return "".join(pieces[1])
+        covered, pieces = _cover(letters, words, self._longest)
         if covered < MIN_PINYIN_SHARE * len(letters):
             return run
         out: list[str] = []
@@ -454,6 +475,21 @@ class PinyinReader:
             else:
                 out.append(piece)
         return " ".join(p for p in out)
+
+
+def _cover(letters: str, words: dict[str, str], longest: int) -> tuple[int, list[str]]:
+    """The reading of `letters` covering most letters with dictionary keys (then the fewest pieces)."""
+    best: list[tuple[int, list[str]]] = [(0, list[str]())] + [(-1, list[str]())] * len(letters)
+    for i in range(len(letters)):
+        covered, pieces = best[i]
+        if covered < 0:
+            continue
+        for j in range(i + 1, min(len(letters), i + longest) + 1):
+            word = words.get(letters[i:j])
+            gain, piece = (j - i, word) if word else (0, letters[i:j])
+            if covered + gain > best[j][0] or (covered + gain == best[j][0] and len(pieces) < len(best[j][1])):
+                best[j] = (covered + gain, [*pieces, piece])
+    return best[-1]
 
 
 @dataclass
@@ -527,9 +563,18 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
         days=np.array([c.updated_at.toordinal() if c.updated_at else 0 for c in cards], dtype=np.int32),
         superseded=np.array([is_superseded(c) for c in cards], dtype=bool),
         keyword_cards={k: np.array(v, dtype=np.int32) for k, v in by_keyword.items()},
-        pinyin=PinyinReader({normalize(c.text) for c in cues} | STOPWORDS, (c.text for c in cues if c.text.isascii())),
+        pinyin=PinyinReader(_pinyin_words(cues, cards, tokenizer), (c.text for c in cues if c.text.isascii())),
         retokenised=retokenised,
     )
+
+
+def _pinyin_words(cues: Sequence[Cue], cards: Sequence[KbCard], tokenizer: Tokenizer) -> Callable[[], list[str]]:
+    """The words a pinyin query may spell: cue words, stopwords and the words of card titles (read lazily)."""
+
+    def words() -> list[str]:
+        return [*(normalize(c.text) for c in cues), *STOPWORDS, *(w for c in cards for w in tokenizer.tokens(c.title))]
+
+    return words
 
 
 def dictionary_words(taxonomy: Taxonomy, cards: Sequence[KbCard]) -> set[str]:
