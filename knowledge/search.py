@@ -253,7 +253,7 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
     absolute score."""
     card = index.cards[best]
     why = _why(index, scored, card)
-    if _stands_out(scored, card, best, runner_up):
+    if _stands_out(index, scored, card, best, runner_up):
         return True, why
     agree = bool(why) or scored.keyword[best] > 0
     coverage = _coverage(index, scored.query, scored.hits)
@@ -267,7 +267,7 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
     return (text >= MIN_TEXT[1] and coverage >= MIN_COVERAGE[2]), why
 
 
-def _stands_out(scored: Scored, card: KbCard, best: int, runner_up: int | None) -> bool:
+def _stands_out(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None) -> bool:
     """The query's own words point at one card far ahead of every other, through at least two pieces of
     its text: words the vocabulary does not know (吵, 坐电梯) can still name a card's subject, but one
     shared word (「停车场在哪」 ~ 在哪) is chance. With many near-duplicate cards this fires less, never more."""
@@ -276,9 +276,16 @@ def _stands_out(scored: Scored, card: KbCard, best: int, runner_up: int | None) 
     lead = float(scored.total[best] - scored.total[runner_up])
     if lead < LEAD or float(scored.text[best]) < LEAD_TEXT:
         return False
-    shared = set(bigrams(scored.query)) & set(card_bigrams(card))
+    shared = set(_content_bigrams(index, scored.query)) & set(card_bigrams(card))
     latin = {w for w in re.findall(r"[0-9a-z]{2,}", scored.query)} & set(card.tokens or ())
     return len(shared) + len(latin) >= LEAD_PIECES
+
+
+def _content_bigrams(index: CardIndex, query: str) -> list[str]:
+    """The query's character pairs but those of its grammar words: 「可以」 in 「试用期可以延长」 says nothing
+    about a card's subject."""
+    grammar = {b for word in index.tokenizer.cut(query) if _is_filler(index, word) for b in bigrams(word)}
+    return [b for b in bigrams(query) if b not in grammar]
 
 
 LEAD = 1.5  # score units: about what a matched objection and half the query's words give
