@@ -264,7 +264,7 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
         return coverage >= MIN_COVERAGE[0] and (text >= MIN_TEXT[0] or coverage >= MIN_COVERAGE[2]), why
     if agree:  # only a role or an industry the card shares: something besides them must be understood
         return topic_cov >= MIN_TOPIC and coverage >= MIN_COVERAGE[1], why
-    return (text >= MIN_TEXT[1] and coverage >= MIN_COVERAGE[2]), why
+    return _text_alone(scored, best, runner_up, text, coverage), why
 
 
 def _stands_out(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None) -> bool:
@@ -293,7 +293,16 @@ LEAD_TEXT = 0.3  # and the card holds a good share of the query's words
 LEAD_PIECES = 2  # distinct character pairs (or Latin words) of the query found in the card
 MIN_COVERAGE = (0.34, 0.4, 0.5)  # share of the query explained (cues, card words)
 MIN_TOPIC = 0.15  # share of the query besides role and industry words explained
-MIN_TEXT = (0.1, 0.5)  # share of the query's words (or character pairs) the first card holds
+MIN_TEXT = (0.1, 0.5, 0.4)  # share of the query's words (or character pairs) the first card holds
+KNOWN_COVERAGE = 0.8  # without cues: most of the query's words occur in the cards (all of them give 0.5)
+TEXT_TIE = 0.8  # without cues: a runner-up this close (share of the best score) needs the first card's full text
+
+
+def _text_alone(scored: Scored, best: int, runner_up: int | None, text: float, coverage: float) -> bool:
+    """No cue at all: the query's words must be the knowledge base's, the first card must hold many of them, and
+    less so the more a second card holds too (a tie between two cards is chance, not an answer)."""
+    ahead = runner_up is None or float(scored.total[runner_up]) <= TEXT_TIE * float(scored.total[best])
+    return coverage >= MIN_COVERAGE[2] * KNOWN_COVERAGE and (text >= MIN_TEXT[1] or (ahead and text >= MIN_TEXT[2]))
 
 
 def _topic_cue(hits: Sequence[CueHit]) -> bool:
