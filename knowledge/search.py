@@ -1,7 +1,8 @@
 """Ranking and the calibrated decline, plus `KnowledgeBase`: the index a process keeps in memory.
 
 score(card) = text relevance (BM25, scaled to 0..1) + axis agreement (role / industry / objection
-found in the query via synonyms or pinyin) + matched card keywords. A query is answered only when
+found in the query via synonyms or pinyin; a card holding none of the query's words keeps only part of it,
+so a cue word alone does not outrank a card about what the rest of the query says) + matched card keywords. A query is answered only when
 its best score, scaled down when the query carries few sales cues (an objection, a card keyword, or
 role + industry) or when few of its topic words are known to the knowledge base, reaches `SCORE_FLOOR`;
 otherwise `answered=False` with close categories.
@@ -46,6 +47,8 @@ MISMATCH_SHARE = 0.35  # a card with a different value is pushed down
 RELATED_SHARE = 0.8  # a card whose new value holds the query's value and another (餐饮连锁 ~ 餐饮) fits mostly
 GENERIC_BONUS = 0.8  # the query names no value: generic cards are the safer answer
 W_TEXT = 2.5
+AXIS_ALONE = 0.6  # share of its axis agreement kept by a card that holds none of the query's words
+AXIS_TEXT = 0.4  # text relevance from which a card keeps all of its axis agreement
 W_BIGRAM = 1.5
 W_TITLE = 1.0
 W_KEYWORD = 2.0
@@ -182,8 +185,11 @@ def score_all(index: CardIndex, text: str) -> Scored:
     if ceiling > 0:
         title /= ceiling
     total = W_TEXT * relevance + W_BIGRAM * grams + W_TITLE * title
+    axes = np.zeros(n, dtype=np.float32)
     for axis in AXES:
-        total += _axis_table(index, axis, values.get(axis, {}))[index.axis_codes[axis]]
+        axes += _axis_table(index, axis, values.get(axis, {}))[index.axis_codes[axis]]
+    support = AXIS_ALONE + (1 - AXIS_ALONE) * np.minimum(1.0, np.maximum(relevance, grams) / AXIS_TEXT)
+    total += np.where(axes > 0, axes * support, axes)
     keyword = np.zeros(n, dtype=np.float32)
     for hit in hits:
         if hit.cue.axis == "keyword":
