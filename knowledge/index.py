@@ -10,7 +10,7 @@ import hashlib
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
@@ -462,9 +462,9 @@ class PinyinReader:
         words = self._dictionaries()
         letters = run.replace(" ", "")
         if INITIALS.fullmatch(letters):
-            pieces = _cover(letters, self._initials, len(letters))
-            if pieces[0] == len(letters):
-                return "".join(pieces[1])
+            spelt, words_spelt = _cover(letters, self._initials, len(letters))
+            if spelt == len(letters):
+                return "".join(words_spelt)
         covered, pieces = _cover(letters, words, self._longest)
         if covered < MIN_PINYIN_SHARE * len(letters):
             return run
@@ -579,8 +579,14 @@ def _pinyin_words(cues: Sequence[Cue], cards: Sequence[KbCard], tokenizer: Token
 
 def dictionary_words(taxonomy: Taxonomy, cards: Sequence[KbCard]) -> set[str]:
     """The words an index of `cards` cuts with: the vocabulary, the cards' new axis values, their keywords."""
-    extended = taxonomy.extended({axis: {getattr(c, axis) for c in cards} for axis in AXES})
-    return extended.dictionary_words() | {k for c in cards for k in c.keywords}
+    return dictionary_words_of(taxonomy, {axis: {getattr(c, axis) for c in cards} for axis in AXES},
+                               {k for c in cards for k in c.keywords})
+
+
+def dictionary_words_of(taxonomy: Taxonomy, axis_values: Mapping[str, Iterable[str]], keywords: Iterable[str]
+                        ) -> set[str]:
+    """`dictionary_words` from the cards' axis values and keywords alone."""
+    return taxonomy.extended(axis_values).dictionary_words() | set(keywords)
 
 
 def still_cut_so(tokenizer: Tokenizer, card: KbCard) -> bool:

@@ -2,9 +2,9 @@
 
 score(card) = text relevance (BM25, scaled to 0..1) + axis agreement (role / industry / objection
 found in the query via synonyms or pinyin; a card holding none of the query's words keeps only part of it,
-so a cue word alone does not outrank a card about what the rest of the query says) + matched card keywords. A query is answered only when
-its best score, scaled down when the query carries few sales cues (an objection, a card keyword, or
-role + industry) or when few of its topic words are known to the knowledge base, reaches `SCORE_FLOOR`;
+so a cue word alone does not outrank a card about what the rest of the query says) + matched card
+keywords. Whether to answer is judged against the query itself (how much of it the cues and the cards'
+words explain) and against the runner-up card, never against one absolute score (`_decide`);
 otherwise `answered=False` with close categories.
 """
 
