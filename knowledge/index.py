@@ -435,10 +435,11 @@ class PinyinReader:
             words: dict[str, str] = {}
             initials: dict[str, str] = {}
             for word in sorted(set(self._source()), key=lambda w: (-len(w), w)):  # on a clash the longer word wins
-                if len(word) >= 2 and all(is_cjk(c) for c in word):
+                if word and all(is_cjk(c) for c in word):
                     sound = lazy_pinyin(word)
                     words.setdefault("".join(sound), word)
-                    initials.setdefault("".join(p[0] for p in sound), word)
+                    if len(word) >= 2:  # one letter is no word
+                        initials.setdefault("".join(p[0] for p in sound), word)
             self._words, self._initials = words, initials
             self._longest = max((len(k) for k in words), default=0)
         return self._words

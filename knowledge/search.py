@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 W_AXIS = {"objection": 3.0, "industry": 2.5, "role": 1.5}
 GENERIC_SHARE = 0.15  # a card without a value on an axis the query names fits partly
 FAMILY_SHARE = 0.35  # a card whose value is in the same family (价格 ~ 付款方式) fits partly
-MISMATCH_SHARE = 0.35  # a card with a different value is pushed down
+MISMATCH_SHARE = 0.35  # a card with a different value of the vocabulary is pushed down (a new value is not)
 RELATED_SHARE = 0.8  # a card whose new value holds the query's value and another (餐饮连锁 ~ 餐饮) fits mostly
 GENERIC_BONUS = 0.8  # the query names no value: generic cards are the safer answer
 W_TEXT = 2.5
@@ -188,8 +188,10 @@ def score_all(index: CardIndex, text: str) -> Scored:
     axes = np.zeros(n, dtype=np.float32)
     for axis in AXES:
         axes += _axis_table(index, axis, values.get(axis, {}))[index.axis_codes[axis]]
-    support = AXIS_ALONE + (1 - AXIS_ALONE) * np.minimum(1.0, np.maximum(relevance, grams) / AXIS_TEXT)
-    total += np.where(axes > 0, axes * support, axes)
+    if _says_more(index, query, hits):  # words besides the cues: a card should hold some of them too
+        support = AXIS_ALONE + (1 - AXIS_ALONE) * np.minimum(1.0, np.maximum(relevance, grams) / AXIS_TEXT)
+        axes = np.where(axes > 0, axes * support, axes)
+    total += axes
     keyword = np.zeros(n, dtype=np.float32)
     for hit in hits:
         if hit.cue.axis == "keyword":
@@ -198,6 +200,20 @@ def score_all(index: CardIndex, text: str) -> Scored:
             keyword[cards] += weight * _keyword_shares(index, hit.cue.text, cards)
     total += keyword + _recency(index) - index.superseded * np.float32(SUPERSEDED_PENALTY)
     return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword)
+
+
+def _says_more(index: CardIndex, query: str, hits: Sequence[CueHit]) -> bool:
+    """The query holds a topic word no cue explains (「报警」 in 「报警了没人管」; none in 「医疗采购价格异议」)."""
+    covered = set()
+    for hit in hits:
+        covered.update(range(hit.start, hit.end))
+    pos = 0
+    for token in index.tokenizer.cut(query):
+        span = range(pos, pos + len(token))
+        pos += len(token)
+        if not covered.issuperset(span) and not _is_filler(index, token) and (len(token) > 1 or token.isalnum()):
+            return True
+    return False
 
 
 def _keyword_shares(index: CardIndex, word: str, cards: np.ndarray) -> np.ndarray | float:
@@ -364,6 +380,7 @@ def _axis_table(index: CardIndex, axis: str, wanted: dict[str, float]) -> np.nda
     table[:] = -weight * MISMATCH_SHARE
     table[0] = weight * GENERIC_SHARE * best
     families = {index.taxonomy.family(axis, w) for w in wanted} - {""}
+    new_values = set(index.taxonomy.added.get(axis, ()))
     for i, name in enumerate(names, 1):
         related = [wanted[r] for r in index.taxonomy.related_to(axis, name) if r in wanted]
         if name in wanted:
@@ -372,6 +389,8 @@ def _axis_table(index: CardIndex, axis: str, wanted: dict[str, float]) -> np.nda
             table[i] = weight * RELATED_SHARE * max(related)
         elif families and index.taxonomy.family(axis, name) in families:
             table[i] = weight * FAMILY_SHARE * best
+        elif name in new_values:  # an admin's own word the vocabulary cannot relate: no evidence either way
+            table[i] = 0.0
     return table
 
 
