@@ -294,7 +294,8 @@ def _prune(hits: list[CueHit]) -> list[CueHit]:
     are sound-alike hits overlapping an exact one (跟竞品 is not a typo of 跟进)."""
     axis_hits = [h for h in hits if h.cue.axis in AXES]
     exact = [h for h in hits if h.exact]
-    terms = [h for h in exact if h.cue.axis == "keyword"]  # an admin's own term: 合同能源管理 is not 合同
+    # an admin's own term (exact, or a sound-alike of four characters or more): 合同能源管理 is not 合同
+    terms = [h for h in hits if h.cue.axis == "keyword" and (h.exact or h.end - h.start >= 4)]
     kept: list[CueHit] = []
     for hit in hits:
         if not hit.exact and any(o.start < hit.end and hit.start < o.end and o.end - o.start >= hit.end - hit.start
@@ -302,7 +303,7 @@ def _prune(hits: list[CueHit]) -> list[CueHit]:
             continue  # 跟竞品 is not a typo of 跟进; but 渗头测试 is 渗透测试 although 测试 is a word
         if hit.cue.axis in AXES and any(
             o.start <= hit.start and hit.end <= o.end and (o.end - o.start) > (hit.end - hit.start)
-            and (o.exact or not hit.exact)
+            and (o.exact or not hit.exact or o.cue.axis == "keyword")
             for o in (*axis_hits, *terms)
         ):
             continue
@@ -508,6 +509,9 @@ class CardIndex:
     days: np.ndarray  # int32 per card: updated_at as an ordinal day (0 = unknown)
     superseded: np.ndarray  # bool per card: marked as replaced (旧版 / 已停用 / 作废 …)
     keyword_cards: dict[str, np.ndarray]  # normalized keyword → card positions
+    # axis → value code → positions of the cards that name that value in their keywords but carry another one
+    # (a card filed under 数据安全 with the keyword 私有化 is about 部署 too)
+    keyword_values: dict[str, dict[int, np.ndarray]]
     pinyin: PinyinReader
     retokenised: list[KbCard]  # cards whose tokens this build computed (new dictionary): for the caller to save
 
@@ -564,9 +568,23 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
         days=np.array([c.updated_at.toordinal() if c.updated_at else 0 for c in cards], dtype=np.int32),
         superseded=np.array([is_superseded(c) for c in cards], dtype=bool),
         keyword_cards={k: np.array(v, dtype=np.int32) for k, v in by_keyword.items()},
+        keyword_values=_keyword_values(taxonomy, cards, codes),
         pinyin=PinyinReader(_pinyin_words(cues, cards, tokenizer), (c.text for c in cues if c.text.isascii())),
         retokenised=retokenised,
     )
+
+
+def _keyword_values(taxonomy: Taxonomy, cards: Sequence[KbCard], codes: Mapping[str, np.ndarray]
+                    ) -> dict[str, dict[int, np.ndarray]]:
+    out: dict[str, dict[int, list[int]]] = {axis: {} for axis in AXES}
+    for pos, card in enumerate(cards):
+        for kw in card.keywords:
+            for axis in AXES:
+                value = taxonomy.canonical(axis, normalize(kw))
+                code = value_code(taxonomy, axis, value) if value else 0
+                if code and code != codes[axis][pos]:
+                    out[axis].setdefault(code, []).append(pos)
+    return {axis: {c: np.array(sorted(set(p)), dtype=np.int32) for c, p in by.items()} for axis, by in out.items()}
 
 
 def _pinyin_words(cues: Sequence[Cue], cards: Sequence[KbCard], tokenizer: Tokenizer) -> Callable[[], list[str]]:
@@ -602,7 +620,8 @@ def still_cut_so(tokenizer: Tokenizer, card: KbCard) -> bool:
 
 
 SUPERSEDED = re.compile(
-    r"已停用|停止使用|作废|已过时|旧版|旧报价|已失效|废弃|不再使用|已替换|被替代|superseded|deprecated|obsolete")
+    r"已停用|停止使用|作废|已过时|旧版|旧报价|已失效|废弃|不再使用|已替换|被替代|已结束|已过期|已下架|已下线|不再适用|停售"
+    r"|superseded|deprecated|obsolete|expired")
 
 
 def is_superseded(card: KbCard) -> bool:

@@ -45,6 +45,7 @@ GENERIC_SHARE = 0.15  # a card without a value on an axis the query names fits p
 FAMILY_SHARE = 0.35  # a card whose value is in the same family (价格 ~ 付款方式) fits partly
 MISMATCH_SHARE = 0.35  # a card with a different value of the vocabulary is pushed down (a new value is not)
 RELATED_SHARE = 0.8  # a card whose new value holds the query's value and another (餐饮连锁 ~ 餐饮) fits mostly
+KEYWORD_VALUE_SHARE = 0.5  # a card whose keywords name the query's value (its own value is another) fits half
 GENERIC_BONUS = 0.8  # the query names no value: generic cards are the safer answer
 W_TEXT = 2.5
 AXIS_ALONE = 0.6  # share of its axis agreement kept by a card that holds none of the query's words
@@ -187,7 +188,7 @@ def score_all(index: CardIndex, text: str) -> Scored:
     total = W_TEXT * relevance + W_BIGRAM * grams + W_TITLE * title
     axes = np.zeros(n, dtype=np.float32)
     for axis in AXES:
-        axes += _axis_table(index, axis, values.get(axis, {}))[index.axis_codes[axis]]
+        axes += _axis_part(index, axis, values.get(axis, {}))
     if _says_more(index, query, hits):  # words besides the cues: a card should hold some of them too
         support = AXIS_ALONE + (1 - AXIS_ALONE) * np.minimum(1.0, np.maximum(relevance, grams) / AXIS_TEXT)
         axes = np.where(axes > 0, axes * support, axes)
@@ -324,7 +325,9 @@ def _text_alone(scored: Scored, best: int, runner_up: int | None, text: float, c
     """No cue at all: the query's words must be the knowledge base's, the first card must hold many of them, and
     less so the more a second card holds too (a tie between two cards is chance, not an answer)."""
     ahead = runner_up is None or float(scored.total[runner_up]) <= TEXT_TIE * float(scored.total[best])
-    return coverage >= MIN_COVERAGE[2] * KNOWN_COVERAGE and (text >= MIN_TEXT[1] or (ahead and text >= MIN_TEXT[2]))
+    if coverage >= MIN_COVERAGE[2] and text >= MIN_TEXT[1]:
+        return True
+    return ahead and coverage >= MIN_COVERAGE[2] * KNOWN_COVERAGE and text >= MIN_TEXT[2]
 
 
 def _topic_cue(hits: Sequence[CueHit]) -> bool:
@@ -367,6 +370,16 @@ def _expansion_words(hits: Sequence[CueHit]) -> list[str]:
         if hit.cue.axis in AXES:
             words.append(normalize(hit.cue.value))
     return words
+
+
+def _axis_part(index: CardIndex, axis: str, wanted: dict[str, float]) -> np.ndarray:
+    """Per card, its agreement on `axis`: by its own value, or (less) by a value its keywords name."""
+    part = _axis_table(index, axis, wanted)[index.axis_codes[axis]]
+    for value, weight in wanted.items():
+        cards = index.keyword_values[axis].get(value_code(index.taxonomy, axis, value))
+        if cards is not None:
+            part[cards] = np.maximum(part[cards], W_AXIS[axis] * KEYWORD_VALUE_SHARE * weight)
+    return part
 
 
 def _axis_table(index: CardIndex, axis: str, wanted: dict[str, float]) -> np.ndarray:
