@@ -165,7 +165,7 @@ def rank(
 
 
 def score_all(index: CardIndex, text: str) -> Scored:
-    query = index.pinyin.read(text)
+    query = _without_modals(index, index.pinyin.read(text))
     hits = index.matcher.find(query)
     context: list[CueHit] = []
     focus = objection_clauses(query, hits) if len(query) >= LONG_QUERY else query
@@ -201,6 +201,20 @@ def score_all(index: CardIndex, text: str) -> Scored:
             keyword[cards] += weight * _keyword_shares(index, hit.cue.text, cards)
     total += keyword + _recency(index) - index.superseded * np.float32(SUPERSEDED_PENALTY)
     return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword)
+
+
+MODALS = frozenset({"能", "能不能", "可以", "可不可以", "能否", "可否", "会不会", "要不要"})
+
+
+def _without_modals(index: CardIndex, query: str) -> str:
+    """「数据能拿走」 reads 「数据拿走」, 「安装要不要停业」 reads 「安装停业」: a modal verb standing alone between two
+    words splits the phrase a cue is made of (one inside a word — 功能, 能耗 — is kept)."""
+    pieces = index.tokenizer.cut(query)
+    if not MODALS.intersection(pieces):
+        return query
+    kept = [p for i, p in enumerate(pieces) if not (
+        p in MODALS and 0 < i < len(pieces) - 1 and is_cjk(pieces[i - 1][-1]) and is_cjk(pieces[i + 1][0]))]
+    return "".join(kept)
 
 
 def _says_more(index: CardIndex, query: str, hits: Sequence[CueHit]) -> bool:
