@@ -257,6 +257,9 @@ class CueMatcher:
                     continue
                 if start not in cuts or start + length not in cuts:
                     continue  # a sound-alike must be whole words: 剩几(天) is not 审计
+                if length <= 3 and any(text[i] in STOPWORDS and i in cuts and i + 1 in cuts
+                                       for i in range(start, start + length)):
+                    continue  # nor, when short, hold a grammar word of its own: 老是 (老 + 是) is not 老师
                 for cue in self._sound.get(snd[start:start + length], ()):
                     if self._ascii_boundary(text, start, start + length):
                         hits.append(CueHit(cue, start, start + length, False))
