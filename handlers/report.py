@@ -369,6 +369,8 @@ def report_lines(rep: TeamReport) -> list[str]:
     lines.append(f"- 赢单 {rep.won} · 输单 {rep.lost}")
     if rep.renewals is not None and rep.renewals.total:
         lines.append(f"- {rep.renewals.text()}")
+    if rep.renewals is not None and rep.renewals.warned_total:
+        lines.append(f"- {rep.renewals.warned_text()}")
     lines.append("**当前超时（待处理）**")
     any_overdue = False
     for r in rep.reps:
