@@ -94,7 +94,8 @@ async def test_tongguan_again_shows_the_open_question_instead_of_a_new_one(
     again = transcript.last("rep01")
     row = await _row(services)
     assert row.asked == 1 and row.state["q"]["serial"] == q["serial"] == 1
-    assert again["text"] == first["text"] and [b["key"] for b in again["buttons"]] == [b["key"] for b in first["buttons"]]
+    assert again["text"] == first["text"]
+    assert [b["key"] for b in again["buttons"]] == [b["key"] for b in first["buttons"]]
     await chat.handle_line(f"选{q['answer']}")  # the question shown again is still the one answered
     assert "✅ 答对了" in "".join(transcript.texts("rep01")[-2:])
 
