@@ -207,10 +207,8 @@ async def enroll_cmd(ctx: Context, msg: Inbound) -> None:
 
 
 async def _person(session: Any, who: str) -> User | None:
-    if not who:
-        return None
-    return (await session.execute(select(User).where((User.id == who) | (User.name == who), User.active.is_(True))
-                                  .order_by(User.id).limit(1))).scalar_one_or_none()
+    found = await service.people_named(session, who)
+    return found[0] if found else None
 
 
 # -- answers ----------------------------------------------------------------------------------------------
