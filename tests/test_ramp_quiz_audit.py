@@ -12,7 +12,7 @@ from app.chat import ChatSession
 from bot.services import Services
 from handlers.ramp import service
 from handlers.ramp.path import TaskSpec, parse_path
-from handlers.ramp.quiz import QuizMaker, check_answer, key_points, option_text
+from handlers.ramp.quiz import QuizMaker, option_text
 from knowledge.index import Tokenizer
 from knowledge.taxonomy import load_taxonomy
 from storage.models import KnowledgeCard, RampProgress
@@ -56,6 +56,8 @@ def test_no_option_repeats_what_a_card_title_says() -> None:
 
 
 def test_a_written_answer_passes_on_key_points_not_on_self_assessment() -> None:
+    from handlers.ramp.quiz import check_answer, key_points
+
     card = next(c for c in ramp_cards() if c.objection == "价格")
     tok = Tokenizer()
     points = key_points(card, tok.tokens(card.talk_track), tok.word_freq)
