@@ -97,6 +97,15 @@ def start_server(cfg: Path, log_path: Path, env: dict[str, str], cpus: set[int] 
     return proc
 
 
+def attach_py_spy(proc: subprocess.Popen[bytes], out: str) -> subprocess.Popen[bytes] | None:
+    """`--py-spy-burst OUT`: sample the running server during the load phase only (no start-up, no warm-up)."""
+    if not out:
+        return None
+    cmd = ["py-spy", "record", "--format", "raw", "--rate", "250", "--nonblocking", "--gil", "-o", out,
+           "--pid", str(proc.pid)]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM to the server; under py-spy to its child, so py-spy sees it end and writes the profile."""
     try:
@@ -345,6 +354,7 @@ async def main(args: argparse.Namespace) -> int:
                 if args.console else None
             if browsing is not None:
                 await asyncio.sleep(args.console_lead)  # the console is busy before the callbacks start
+            spy = attach_py_spy(proc, args.py_spy_burst)
             cpu0, t0 = cpu_seconds(proc), time.monotonic()
             lat, statuses, sent_at, wall = await fire(session, base, jobs, args.concurrency, args.rate)
             stop.set()
@@ -361,6 +371,9 @@ async def main(args: argparse.Namespace) -> int:
             print(f"  accepted {len(jobs) / wall:.0f} callbacks/s ({wall:.2f} s wall)")
             drain = await wait_replies(fake, set(sent_at), args.timeout)
             cpu = cpu_seconds(proc) - cpu0
+            if spy is not None:
+                spy.send_signal(2)
+                spy.wait(timeout=60)
             dups = await metric(session, base, "salesbot_wecom_duplicates")
             replies = reply_latencies(fake, sent_at)
             busy = f" ({args.n - len(sent_at)} users only got 503: backlog full)" if len(sent_at) < args.n else ""
@@ -417,6 +430,8 @@ if __name__ == "__main__":
                         "on their first message) instead of an imported team")
     parser.add_argument("--py-spy", default="", metavar="OUT", help="profile the server with py-spy into OUT "
                         "(collapsed stacks; needs `pip install py-spy`)")
+    parser.add_argument("--py-spy-burst", default="", metavar="OUT", help="attach py-spy to the running server "
+                        "for the load phase only (collapsed stacks into OUT)")
     parser.add_argument("--db", default="", help="database URL (an empty PostgreSQL database; default: a fresh "
                         "SQLite file)")
     parser.add_argument("--seed", default="", metavar="CARDS:LEADS", help="seed the database with that many "

@@ -37,10 +37,12 @@ class ServerSettings:
     replay_interval_s: float = 60.0  # how often each instance looks for such messages
     public_url: str = ""  # base of links the bot sends (console login); empty → http://127.0.0.1:<port>
     console_idle_minutes: int = 30  # a web console session ends after this long without a request
+    console_port: int = 0  # 0: /admin/ served by `serve` itself; N: by a `salesbot console` child on port N
 
     @property
     def base_url(self) -> str:
-        return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
+        """Where the web console's links point: `public_url`, else the local console port."""
+        return (self.public_url or f"http://127.0.0.1:{self.console_port or self.port}").rstrip("/")
 
 
 @dataclass(frozen=True)
