@@ -45,7 +45,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(tmp: Path, port: int, api_base: str, inflight: int, db_url: str = "") -> Path:
+def write_config(tmp: Path, port: int, api_base: str, inflight: int, db_url: str = "", console_port: int = 0) -> Path:
     cfg = tmp / "config.toml"
     db_url = db_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
     cfg.write_text(
@@ -54,6 +54,7 @@ def write_config(tmp: Path, port: int, api_base: str, inflight: int, db_url: str
 host = "127.0.0.1"
 port = {port}
 max_inflight = {inflight}
+console_port = {console_port}
 [database]
 url = "{db_url}"
 [wecom]
@@ -163,6 +164,19 @@ async def wait_healthy(session: aiohttp.ClientSession, base: str, proc: subproce
             pass
         await asyncio.sleep(0.1)
     raise SystemExit("salesbot serve did not become healthy in 60 s")
+
+
+async def wait_console(session: aiohttp.ClientSession, base: str) -> None:
+    """`--console-process`: the console child answers (it starts after the server, then warms its boards)."""
+    for _ in range(600):
+        try:
+            async with session.get(f"{base}/healthz/live") as resp:
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    raise SystemExit("the console process did not answer in 60 s")
 
 
 async def settle(proc: subprocess.Popen[bytes], quiet_s: float = 1.0, timeout: float = 120.0) -> None:
@@ -324,7 +338,8 @@ async def main(args: argparse.Namespace) -> int:
     api_base = await fake.start()
     tmp = Path(tempfile.mkdtemp(prefix="salesbot-bench-"))
     port = free_port()
-    cfg = write_config(tmp, port, api_base, args.inflight, args.db)
+    console_port = free_port() if args.console_process else 0
+    cfg = write_config(tmp, port, api_base, args.inflight, args.db, console_port)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     if args.db:
         upgrade_db(cfg, env)
@@ -339,6 +354,9 @@ async def main(args: argparse.Namespace) -> int:
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.concurrency)) as session:
             await wait_healthy(session, base, proc)
+            console_base = f"http://127.0.0.1:{console_port}" if console_port else base
+            if console_port:
+                await wait_console(session, console_base)
             await settle(proc)
             now = int(time.time())
             jobs: list[tuple[str, str, bytes]] = []
@@ -350,7 +368,7 @@ async def main(args: argparse.Namespace) -> int:
                     jobs.append((user, query, body))  # WeCom's retry of the very same callback
             ndup = len(jobs) - args.n
             stop = asyncio.Event()
-            browsing = asyncio.create_task(console_browsing(base, cfg, env, args.console, stop)) \
+            browsing = asyncio.create_task(console_browsing(console_base, cfg, env, args.console, stop)) \
                 if args.console else None
             if browsing is not None:
                 await asyncio.sleep(args.console_lead)  # the console is busy before the callbacks start
@@ -438,6 +456,8 @@ if __name__ == "__main__":
                         "cards and leads and their history (bench/console_load.py), e.g. 20000:10000")
     parser.add_argument("--console", type=int, default=0, metavar="N", help="N signed-in console users (admin, "
                         "manager) opening every console page back to back during the load phase")
+    parser.add_argument("--console-process", action="store_true", help="[server] console_port set: the console "
+                        "runs as serve's child process on its own port (server CPU then counts both)")
     parser.add_argument("--console-lead", type=float, default=3.0, help="seconds the console browses before "
                         "the callbacks start")
     parser.add_argument("--timeout", type=float, default=300.0, help="max seconds to wait for the backlog")

@@ -301,7 +301,17 @@ def load_settings(path: Path | str | None = None, env: typing.Mapping[str, str] 
         raise ConfigError(f"unknown section [{sorted(raw)[0]}] (known: {', '.join(sections)})")
     settings = Settings(**sections, source=str(path) if path else "built-in defaults")
     _check_org(settings.org)
+    _check_console_port(settings.server)
     return settings
+
+
+def _check_console_port(server: ServerSettings) -> None:
+    if not 0 <= server.console_port <= 65535:
+        raise ConfigError(f"server.console_port must be 0 (console in serve's process) or a port, "
+                          f"got {server.console_port}")
+    if server.console_port and server.console_port == server.port:
+        raise ConfigError(f"server.console_port must differ from server.port ({server.port}): the console "
+                          "runs in a process of its own")
 
 
 def _build_section(name: str, cls: type, values: dict[str, Any], env: typing.Mapping[str, str]) -> Any:
