@@ -119,11 +119,12 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         proc.terminate()
 
 
-def cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
+def cpu_seconds(proc: subprocess.Popen[bytes], children: bool = True) -> float:
     """User + system CPU the server (and its children) used so far: a load-independent cost figure."""
     pids = [proc.pid]
     try:
-        pids += [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+        pids += [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+                 if children]
     except OSError:
         pass
     total = 0.0
@@ -373,14 +374,16 @@ async def main(args: argparse.Namespace) -> int:
             if browsing is not None:
                 await asyncio.sleep(args.console_lead)  # the console is busy before the callbacks start
             spy = attach_py_spy(proc, args.py_spy_burst)
-            cpu0, t0 = cpu_seconds(proc), time.monotonic()
+            cpu0, own0, t0 = cpu_seconds(proc), cpu_seconds(proc, children=False), time.monotonic()
             lat, statuses, sent_at, wall = await fire(session, base, jobs, args.concurrency, args.rate)
             stop.set()
+            load_all, load_own = cpu_seconds(proc) - cpu0, cpu_seconds(proc, children=False) - own0
             if browsing is not None:
                 n_pages, page_lat, page_statuses = await browsing
                 print(f"console: {args.console} signed-in clients opened {n_pages} pages during the load "
                       f"(statuses {dict(sorted(page_statuses.items()))}), page p50 {pct(page_lat, 50):.0f} ms "
-                      f"p95 {pct(page_lat, 95):.0f} ms")
+                      f"p95 {pct(page_lat, 95):.0f} ms; CPU of the serve process itself during the load "
+                      f"{load_own:.1f} s, of its children (console process) {load_all - load_own:.1f} s")
             mode = f"open loop at {args.rate:.0f}/s" if args.rate else "closed loop"
             print(f"load: {len(jobs)} callbacks ({args.n} distinct + {ndup} duplicates), {mode}, "
                   f"max {args.concurrency} outstanding")
