@@ -112,11 +112,13 @@ async def test_a_burst_on_a_prompt_loop_runs_more_jobs_at_once() -> None:
     run, up to max_running."""
     pool = TaskPool(max_running=40, burst_rate=2, burst_running=3, burst_window_s=10, lag_budget_s=10.0)
     running = 0
-    gate = asyncio.Event()
+    gate, all_in = asyncio.Event(), asyncio.Event()
 
     async def work() -> None:
         nonlocal running
         running += 1
+        if running == 40:
+            all_in.set()
         await gate.wait()
         running -= 1
 
@@ -125,8 +127,7 @@ async def test_a_burst_on_a_prompt_loop_runs_more_jobs_at_once() -> None:
     await loop_turns()
     assert running == 3  # a burst starts cautious
     async with asyncio.timeout(30):
-        while running < 40:  # the limit grows at each lag probe: waits for a state, not a span of time
-            await asyncio.sleep(0.01)
+        await all_in.wait()  # the limit grows at each lag probe until every job runs
     gate.set()
     await pool.drain()
 
