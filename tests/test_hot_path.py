@@ -245,7 +245,7 @@ async def test_the_conversation_state_is_one_read_on_each_backend(org_db: Databa
 
     from bot.clock import CN_TZ
     from bot.messages import Button, Card, body_from_json, body_to_json
-    from handlers.front import _state_statement
+    from handlers.chat.front import _state_statement
     from storage.models import Activity, Lead, OutboxMessage
 
     now = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
