@@ -25,6 +25,7 @@ from pathlib import Path
 from aiohttp import web
 
 from app.console import mount_console
+from app.console.core import SERVICES
 from bot.clock import SystemClock
 from bot.config import Settings
 
@@ -41,9 +42,10 @@ async def create_console_app(settings: Settings) -> web.Application:
 
     services = await build_services(settings, SystemClock(), build_channels(settings))
     app = web.Application()
+    app[SERVICES] = services
     app.router.add_get("/healthz/live", _live)
     app.router.add_get("/", _to_console)
-    mount_console(app, services)
+    mount_console(app, services, warm_teams=True)
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         stop = asyncio.Event()

@@ -69,19 +69,23 @@ async def test_each_managers_team_board_is_ready_before_their_first_visit(
     settings: Settings, clock: ManualClock,
 ) -> None:
     """After a restart the first manager to open 团队看板 waited for their team's report (1.2 s at 10,000 leads):
-    the warm-up computes every manager's board after the all-teams one."""
+    the console in its own process (`salesbot console`, serve's child with `[server] console_port`) computes
+    every manager's board after the all-teams one; serve's own process draws only the all-teams board."""
+    from app.console.core import SERVICES as CONSOLE_SERVICES
     from app.console.leads import REPORTS
+    from app.console_process import create_console_app
     from tests.test_reminders_support import make_lead
 
     first = await build_services(settings, clock, {})
     await make_lead(first, "rep01", customer_name="预热客户")
     await make_lead(first, "rep04", customer_name="预热客户二")
     await first.db.dispose()
-    app = await create_app(replace(settings, server=replace(settings.server, warm_up=True)), clock, channels={})
-    services = app[SERVICES]
+    warm = replace(settings, server=replace(settings.server, warm_up=True))
+    app = await create_console_app(warm)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
+        services = app[CONSOLE_SERVICES]
         boards = services.shared(REPORTS)
         await boards.building[None]
         while boards.warming is not None and not boards.warming.done():

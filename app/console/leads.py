@@ -77,13 +77,15 @@ async def _compute_board(services: Services, scope: str | None, now: datetime) -
     return board
 
 
-def warm_board(services: Services) -> asyncio.Task[None] | None:
-    """`[server] warm_up`: right after start, the all-teams board, then each manager's team's, computed one
-    after another on the worker thread, so nobody's first visit of 团队看板 waits for its report."""
+def warm_board(services: Services, *, teams: bool = False) -> asyncio.Task[None] | None:
+    """`[server] warm_up`: right after start, the all-teams board; with `teams`, then each manager's team's,
+    computed one after another on the worker thread, so nobody's first visit of 团队看板 waits for its report."""
     if not services.settings.server.warm_up:
         return None
     boards = services.shared(REPORTS)
     boards.building[None] = _start_board(services, None)
+    if not teams:
+        return None
     boards.warming = asyncio.create_task(_warm_teams(services, boards.building[None]))
     boards.warming.add_done_callback(_logged)
     return boards.warming
