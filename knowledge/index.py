@@ -10,10 +10,11 @@ import hashlib
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
+from typing import Generic, TypeVar
 
 import jieba
 import numpy as np
@@ -309,16 +310,14 @@ def _prune(hits: list[CueHit]) -> list[CueHit]:
     return kept
 
 
-class SparseBM25:
-    """BM25 with per-term postings in numpy arrays (CSR layout): a query touches only its terms."""
+Term = TypeVar("Term", bound=Hashable)
 
-    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
-        flat = list(chain.from_iterable(docs))  # C-level loops: 20,000 cards index in about a second
-        self.vocab: dict[str, int] = {t: i for i, t in enumerate(dict.fromkeys(flat))}
-        lengths = np.array([len(doc) for doc in docs], dtype=np.float32)
-        term_ids = np.fromiter(map(self.vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
-        doc_ids = np.repeat(np.arange(len(docs), dtype=np.int64), lengths.astype(np.int64))
-        self._fit(term_ids, doc_ids, lengths, k1, b)
+
+class Postings(Generic[Term]):
+    """BM25 with per-term postings in numpy arrays (CSR layout): a query touches only its terms. `vocab` maps a
+    term (a token string, or a character pair's integer code) to its row."""
+
+    vocab: dict[Term, int]
 
     def _fit(self, term_ids: np.ndarray, doc_ids: np.ndarray, lengths: np.ndarray, k1: float, b: float) -> None:
         """Postings from parallel arrays (term id, document id) of every token occurrence."""
@@ -346,10 +345,10 @@ class SparseBM25:
         self.indptr = np.zeros(len(self.vocab) + 1, dtype=np.int64)
         np.cumsum(np.bincount(terms, minlength=len(self.vocab)), out=self.indptr[1:])
 
-    def scores(self, query_tokens: Iterable[str], out: np.ndarray) -> float:
+    def _scores(self, query_terms: Iterable[Term], out: np.ndarray) -> float:
         """Add BM25 scores into `out`; returns the best score any document could get (for scaling)."""
         ceiling = 0.0
-        for token in set(query_tokens):
+        for token in set(query_terms):
             term = self.vocab.get(token)
             if term is None:
                 continue
@@ -358,11 +357,26 @@ class SparseBM25:
             ceiling += float(self.idf[term]) * 2.2
         return ceiling
 
+
+class SparseBM25(Postings[str]):
+    """BM25 over token strings."""
+
+    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
+        flat = list(chain.from_iterable(docs))  # C-level loops: 20,000 cards index in about a second
+        self.vocab = {t: i for i, t in enumerate(dict.fromkeys(flat))}
+        lengths = np.array([len(doc) for doc in docs], dtype=np.float32)
+        term_ids = np.fromiter(map(self.vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
+        doc_ids = np.repeat(np.arange(len(docs), dtype=np.int64), lengths.astype(np.int64))
+        self._fit(term_ids, doc_ids, lengths, k1, b)
+
+    def scores(self, query_tokens: Iterable[str], out: np.ndarray) -> float:
+        return self._scores(query_tokens, out)
+
     def knows(self, token: str) -> bool:
         return token in self.vocab
 
 
-class PairBM25(SparseBM25):
+class PairBM25(Postings[int]):
     """BM25 over the character pairs of Chinese text, built without making a string per pair: all documents
     are encoded once as code points and each pair becomes one integer (both characters are below U+A000).
     A 20,000-card index is numpy work, not millions of Python strings."""
@@ -390,11 +404,11 @@ class PairBM25(SparseBM25):
         starts = np.ones(len(pair_of), dtype=bool)
         starts[1:] = pair_of[1:] != pair_of[:-1]
         vocab = pair_of[starts]
-        self.vocab: dict[int, int] = dict(zip(vocab.tolist(), range(len(vocab)), strict=True))  # type: ignore[assignment]
+        self.vocab = dict(zip(vocab.tolist(), range(len(vocab)), strict=True))
         self._postings(np.cumsum(starts) - 1, docs_of, tf, lengths, k1, b)
 
     def scores(self, query_tokens: Iterable[str], out: np.ndarray) -> float:
-        return super().scores(map(pair_code, query_tokens), out)  # type: ignore[arg-type]
+        return self._scores(map(pair_code, query_tokens), out)
 
     def knows(self, token: str) -> bool:
         return pair_code(token) in self.vocab
@@ -465,8 +479,8 @@ class CardIndex:
     matcher: CueMatcher
     bm25: SparseBM25
     axis_codes: dict[str, np.ndarray]  # axis → int16 per card (0 = empty, i+1 = taxonomy value i)
-    titles: SparseBM25  # character bigrams of the titles alone: a card is found by its own title
-    bigrams: SparseBM25  # character bigrams of the card text: typos, unseen compounds, words jieba cuts apart
+    titles: PairBM25  # character bigrams of the titles alone: a card is found by its own title
+    bigrams: PairBM25  # character bigrams of the card text: typos, unseen compounds, words jieba cuts apart
     days: np.ndarray  # int32 per card: updated_at as an ordinal day (0 = unknown)
     superseded: np.ndarray  # bool per card: marked as replaced (旧版 / 已停用 / 作废 …)
     keyword_cards: dict[str, np.ndarray]  # normalized keyword → card positions

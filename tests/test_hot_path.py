@@ -239,7 +239,7 @@ async def test_one_bad_message_in_a_batch_costs_only_its_own_answer(services: Se
 
 
 async def test_the_conversation_state_is_one_read_on_each_backend(org_db: Database) -> None:
-    """load_state's single UNION ALL (handlers/front.py): the last card, the lead last acted on, open leads and
+    """load_state's single UNION ALL (handlers/chat/front.py): the last card, the lead last acted on, open leads and
     drafts — on SQLite and PostgreSQL, with the types each part needs (a card's JSON, a timestamp)."""
     from datetime import datetime, timedelta
 
