@@ -394,16 +394,6 @@ class RampAnswer(Action):
 
 
 @dataclass(frozen=True)
-class RampGrade(Action):
-    """After a written answer and the card to compare: the rep's own verdict (1 = got the points, 0 = not)."""
-
-    prefix: ClassVar[str] = "ramp:grade"
-    task_id: int
-    serial: int
-    ok: int
-
-
-@dataclass(frozen=True)
 class RampRead(Action):
     prefix: ClassVar[str] = "ramp:read"
     task_id: int

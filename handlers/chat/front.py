@@ -31,11 +31,9 @@ from bot.actions import (
 )
 from bot.clock import CN_TZ, fmt_cn, to_cn
 from bot.context import Context
-from bot.dispatch import run_route
+from bot.dispatch import TEAM, run_route
 from bot.messages import Button, Card, Inbound, Text, body_from_json, body_to_json
-from bot.org import TeamCache
 from bot.router import Reading, Router
-from bot.services import Shared
 from bot.usertext import user_text
 from handlers.chat.capture import _tell_conflicts as tell_conflicts
 from handlers.chat.capture import capture_card
@@ -62,7 +60,6 @@ from storage.sql import table_of
 
 log = logging.getLogger(__name__)
 router: Router[Context] = Router("front")
-TEAM = Shared("org.team", lambda _s: TeamCache())  # the active people a message may name, kept warm
 
 OPEN = ("active", "frozen", "dormant")
 # what a model's reading may do at once; anything that changes data asks 「你是想…？」 with one click first
