@@ -226,14 +226,40 @@ def parse_title_bar(raw: str | None) -> TitleBar:
     at = re.match(r"^(.+?)\s*[@＠]+\s*(.+)$", clean)  # 「@」 is sometimes read twice
     if at:  # WeCom: 「张伟@华东医疗」, 「张伟@微信」: the name before @, the company after it
         left, right = at.group(1).strip(), at.group(2).strip()
-        name = left if is_remark_name(left) else None
         is_tag = right.lower() in PERSONAL_WECHAT or bool(WECOM_TAG.fullmatch(right))
         company = clean_company(right) if not is_tag else None
-        return TitleBar(name=name, company=company, name_guess=left)
-    parts = [p for p in TITLE_SPLIT.split(clean) if p]
-    if len(parts) == 1:
-        parts = _split_run_together(parts[0])
-    return _classify_parts(parts)
+        if not is_remark_name(left) and TITLE_SPLIT.search(left):  # 「张伟-华东医疗-采购经理@微信」: a remark
+            bar = _remark(left)
+            if bar.name or bar.company:
+                return dataclasses.replace(bar, company=bar.company or company)
+        return TitleBar(name=left if is_remark_name(left) else None, company=company, name_guess=left)
+    return _remark(clean)
+
+
+def _remark(text: str) -> TitleBar:
+    """A remark's parts (「张伟-华东医疗-采购经理」), its dashes perhaps misread as 「一」."""
+    bar = _classify_parts(_parts(text))
+    if "一" in text:
+        dashed = [p for p in TITLE_SPLIT.split(text.replace("一", "-")) if p]
+        if len(dashed) >= 2 and all(len(p) >= 2 for p in dashed):
+            other = _classify_parts(dashed)
+            # a company or title never ends in 一, nor starts with it mid-remark (「一汽」 can only start one)
+            edged = any(f and (f[-1] == "一" or (f[0] == "一" and not text.startswith(f)))
+                        for f in (bar.company, bar.title))
+            if _known(other) > _known(bar) or (edged and _known(other) == _known(bar)):
+                return other
+    return bar
+
+
+def _parts(text: str) -> list[str]:
+    parts = [p for p in TITLE_SPLIT.split(text) if p]
+    if parts and len(parts) > 1:  # 「采购经理Q」: a misread 「@」 before a tag that was stripped
+        parts[-1] = re.sub(r"(?<=[\u4e00-\u9fff])[A-Za-z©®]$", "", parts[-1])
+    return _split_run_together(parts[0]) if len(parts) == 1 else parts
+
+
+def _known(bar: TitleBar) -> int:
+    return sum(x is not None for x in (bar.name, bar.company, bar.title, bar.surname))
 
 
 def _classify_parts(parts: list[str]) -> TitleBar:

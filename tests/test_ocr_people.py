@@ -203,3 +203,24 @@ def test_a_company_someone_works_at_as_a_title() -> None:
 def test_a_small_at_sign_read_as_q_and_a_wrapped_address(lines: tuple[str, ...], want: str) -> None:
     lead = extract(chat("贺知遥", ("left", "\n".join(lines))), NOW)
     assert lead.email == want
+
+
+@pytest.mark.parametrize("title", ["苗嘉禾-北辰纸业-采购经理@作信", "苗嘉禾-北辰纸业-采购经理@WeChat",
+                                   "苗嘉禾-北辰纸业-采购经理Q微信", "苗嘉禾一北辰纸业一采购经理@微信",
+                                   "苗嘉禾-北辰纸业-采购经理@微"])
+def test_a_name_company_title_remark_with_its_wecom_tag_misread(title: str) -> None:
+    """「姓名-公司-职务」 followed by WeCom's 「@微信」 tag, the tag (or the @ before it, or the dashes) misread: the
+    remark's three parts are still the customer's name, company and title."""
+    from ocr.people import parse_title_bar
+
+    bar = parse_title_bar(title)
+    assert (bar.name, bar.company, bar.title) == ("苗嘉禾", "北辰纸业", "采购经理")
+
+
+@pytest.mark.parametrize(("title", "want"), [("李唯一-恒泰精密", ("李唯一", "恒泰精密")),
+                                             ("一汽丰田-张伟", ("张伟", "一汽丰田"))])
+def test_a_real_yi_is_not_taken_for_a_dash(title: str, want: tuple[str, str]) -> None:
+    from ocr.people import parse_title_bar
+
+    bar = parse_title_bar(title)
+    assert (bar.name, bar.company) == want
