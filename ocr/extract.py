@@ -28,13 +28,13 @@ from ocr.people import (
     is_referral,
     is_remark_name,
     is_title,
-    likelier_name,
     looks_like_company,
     parse_title_bar,
     person_in,
     repair_surname,
     role_in,
     strip_title_noise,
+    surer_reading,
 )
 from ocr.requests import requested_things
 from ocr.timeparse import Found, agreed, find_times, parse_anchor
@@ -426,8 +426,11 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None) -> Le
         elif kind == RIGHT:
             _rep_restates(said, acc, ctx)
     introduced = acc.values.get("customer_name")
-    if bar.name and isinstance(introduced, str) and (better := likelier_name(bar.name, introduced)):
-        acc.put("customer_name", better, acc.conf["customer_name"], override=True)  # one name read two ways
+    if bar.name and isinstance(introduced, str):  # one name read two ways: the reading the chat bears out
+        body = [r.text.replace("\n", "") for r in chat.regions if r.kind in (LEFT, RIGHT)]
+        ids = [str(acc.values[k]) for k in ("email", "wechat_id") if acc.values.get(k)]
+        if better := surer_reading(bar.name, introduced, body, ids):
+            acc.put("customer_name", better, acc.conf["customer_name"], override=True)
     if not ctx.referral and "customer_name" not in acc.values:
         rep_lines = [r.text.split("\n")[0] for r in chat.regions if r.kind == RIGHT]
         acc.put("customer_name", repair_surname(bar.name_guess, rep_lines), 0.7)

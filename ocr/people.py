@@ -134,6 +134,33 @@ def likelier_name(a: str, b: str) -> str | None:
     return a if weight.get(a[i], 0) >= weight.get(b[i], 0) else b
 
 
+def surer_reading(title: str, said: str, body: list[str], ids: list[str]) -> str | None:
+    """Of two readings of one name that differ in a single given-name character — the title bar's and the one the
+    chat introduces — the one the chat bears out: written again in the chat (a signature, the rep greeting the
+    customer by name) or spelled in the customer's email or WeChat id; only when that evidence ties, the reading
+    whose character is the likelier in names. The title bar counts once for its own reading. None when the two
+    are not such a pair."""
+    if likelier_name(title, said) is None:
+        return None
+    score = {name: sum(name in text for text in body) + 2 * any(spells(name, i) for i in ids)
+             for name in (title, said)}
+    score[title] += 1
+    if score[title] != score[said]:
+        return max(score, key=score.__getitem__)
+    return likelier_name(title, said)
+
+
+def spells(name: str, ident: str) -> bool:
+    """Does a Latin id spell the name in pinyin (「gongye@…」, 「ye_gong88」)? The whole name, or its given name
+    when that is at least four letters (a surname's two letters say little)."""
+    from pypinyin import lazy_pinyin
+
+    letters = re.sub(r"[^a-z]", "", ident.lower().split("@")[0])
+    syllables = lazy_pinyin(name)
+    given = "".join(syllables[1:])
+    return bool(letters) and ("".join(syllables) in letters or (len(given) >= 4 and given in letters))
+
+
 def is_remark_name(text: str) -> bool:
     """A name in a title bar or remark: a person name that is not an everyday word used as a nickname."""
     return is_person_name(text) and text not in common_words()

@@ -224,3 +224,19 @@ def test_a_real_yi_is_not_taken_for_a_dash(title: str, want: tuple[str, str]) ->
 
     bar = parse_title_bar(title)
     assert (bar.name, bar.company) == want
+
+
+@pytest.mark.parametrize("evidence", [("left", "邮箱 gongye@ningyuanpv.cn"), ("right", "龚烨您好，资料已发您邮箱"),
+                                      ("left", "——龚烨 宁远光电")])
+def test_a_misread_title_name_gives_way_to_the_name_the_chat_bears_out(evidence: tuple[str, str]) -> None:
+    """The title bar reads 「龚华」 (a commoner given-name character than the real 「烨」); the customer introduces
+    themself as 龚烨 and the chat says it again, or their email spells it: 龚烨 is the name."""
+    lead = extract(chat("龚华", ("left", "你好，我是龚烨，宁远光电的，想了解一下你们的巡检机器人"), evidence,
+                        ("left", "我手机13912345678")), NOW)
+    assert lead.customer_name == "龚烨"
+
+
+def test_a_misread_introduction_gives_way_to_the_title_the_chat_bears_out() -> None:
+    lead = extract(chat("杨斌", ("left", "你好，我是杨试，想了解一下你们的考勤系统"), ("right", "杨斌您好，稍后联系您"),
+                        ("left", "我手机13912345678")), NOW)
+    assert lead.customer_name == "杨斌"
