@@ -36,7 +36,7 @@ from ocr.people import (
     strip_title_noise,
     surer_reading,
 )
-from ocr.requests import requested_things
+from ocr.requests import ASKS, requested_things
 from ocr.timeparse import Found, agreed, find_times, parse_anchor
 from storage.leads import cn_number, parse_budget
 
@@ -282,10 +282,11 @@ def _card_lines(lines: list[str], acc: _Acc) -> bool:
     return True
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Context:
     catalog: Catalog
     referral: bool = False  # the customer is passing on someone else: that person is the lead
+    asked: bool = False  # the customer has asked for something so far: a rep's 「我们的X」 may answer it
 
 
 def _contacts(flat: str, latin: str, acc: _Acc, ctx: _Context) -> None:
@@ -368,6 +369,8 @@ ADVERTISES = re.compile(r"另外|也在|活动|优惠|促销|推荐|顺便|还�
 
 
 def _rep_restates(text: str, acc: _Acc, ctx: _Context) -> None:
+    if not ctx.asked:  # nothing asked yet: the rep is advertising
+        return
     flat = join_lines([ln for ln in text.split("\n") if ln.strip()])
     for clause in re.split(r"[。！!？?；;]", flat):
         if RESTATES.search(clause) and not ADVERTISES.search(clause):
@@ -392,6 +395,7 @@ def _customer_message(text: str, latin: str, acc: _Acc, ctx: _Context) -> None:
         _identity(flat, acc)
     acc.put("budget_cny", find_budget(flat), 0.85)
     _needs(flat, acc, ctx)
+    ctx.asked = ctx.asked or bool(ASKS.search(flat))
 
 
 # ---------------------------------------------------------------- public API
