@@ -21,8 +21,8 @@ VAGUE = re.compile(
     r"考虑|商量|研究|讨论|评估|比较|对比|参考|案例|样品|试用)"
 )
 # The customer asking for something at all (a product named or not): only then does a rep's 「我们的X…」 answer it.
-ASKS = re.compile(r"想了解|了解一下|想咨询|咨询|需要|想要|想买|想看|采购|报价|询价|多少钱|价格|费用|有需求|在看|在找|选型|"
-                  r"方案|推荐一下|有没有|能不能做")
+ASKS = re.compile(r"想了解|了解一下|想咨询|咨询|需要|想要|想买|想看|采购|报价|询价|多少钱|价格|费用|有需求|"
+                  r"在看|在找|选型|方案|推荐一下|有没有|能不能做")
 BAD_TAIL = re.compile(r"(?:一下|下|的|了|吗|呢|吧|啊|呀|么|嘛|一些|一批)$")
 
 
