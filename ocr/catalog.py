@@ -83,6 +83,17 @@ class Catalog:
         return list(dict.fromkeys(name for _, name in sorted(hits)))
 
 
+    def near(self, thing: str) -> str | None:
+        """The product a thing asked for names with one character misread anywhere, even the first (「取有化部署」):
+        only for Chinese terms of four characters or more, where one wrong character cannot make another product."""
+        if not re.fullmatch(r"[\u4e00-\u9fff]{4,}", thing):
+            return None
+        for term, name in self._terms.items():
+            if len(term) == len(thing) and sum(a != b for a, b in zip(term, thing, strict=True)) == 1:
+                return name
+        return None
+
+
 def _distinct(stem: str) -> bool:
     """A stem worth matching alone: two Chinese characters or three Latin letters at least."""
     return len(re.findall(r"[\u4e00-\u9fff]", stem)) >= 2 or bool(re.fullmatch(r"[A-Za-z0-9]{3,}", stem))

@@ -348,7 +348,7 @@ def _identity(flat: str, acc: _Acc) -> None:
 
 def _needs(flat: str, acc: _Acc, ctx: _Context) -> None:
     """Catalog products the customer names; a thing asked for that the catalog lacks is kept in their words."""
-    needs = ctx.catalog.find(flat) or requested_things(TITLE.sub("，", flat))
+    needs = ctx.catalog.find(flat) or [ctx.catalog.near(x) or x for x in requested_things(TITLE.sub("，", flat))]
     _add_needs(needs, acc)
 
 
@@ -368,12 +368,15 @@ RESTATES = re.compile(
 ADVERTISES = re.compile(r"另外|也在|活动|优惠|促销|推荐|顺便|还有|新品|上新|新出")
 
 
+# 「没问题，我们的X…」 answers a request even when the request itself has scrolled off the top of the screenshot
+ANSWERS = re.compile(r"^[^\u4e00-\u9fff]{0,8}(?:没问题|好的|可以|明白|收到|有的|当然|您要的|您说的|您关注的|您需要的)")
+
+
 def _rep_restates(text: str, acc: _Acc, ctx: _Context) -> None:
-    if not ctx.asked:  # nothing asked yet: the rep is advertising
-        return
     flat = join_lines([ln for ln in text.split("\n") if ln.strip()])
     for clause in re.split(r"[。！!？?；;]", flat):
-        if RESTATES.search(clause) and not ADVERTISES.search(clause):
+        answering = ctx.asked or ANSWERS.search(clause)  # else nothing was asked: the rep is advertising
+        if answering and RESTATES.search(clause) and not ADVERTISES.search(clause):
             _add_needs(ctx.catalog.find(clause), acc)
 
 

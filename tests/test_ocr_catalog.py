@@ -96,5 +96,16 @@ def test_a_product_the_catalog_lacks_is_not_taken_for_its_neighbour(said: str, w
 
 def test_a_rep_advertising_before_the_customer_asks_is_no_need() -> None:
     lead = extract(chat(("right", "您好，我们的洗眼器在行业里用得很多"), ("left", "你好，我是祁晓棠，电话13677778888"),
-                        ("right", "好的，我们的通风柜也可以了解一下")), NOW, SHOP)
+                        ("right", "我们的通风柜最近很受欢迎")), NOW, SHOP)
     assert lead.needs == ()
+
+
+def test_a_rep_answering_a_request_that_scrolled_off_names_the_need() -> None:
+    lead = extract(chat(("right", "没问题，我们的洗眼器在行业里用得很多，我先发您资料"),
+                        ("left", "电话13677778888")), NOW, SHOP)
+    assert lead.needs == ("洗眼器",)
+
+
+def test_a_request_with_one_character_misread_names_the_catalog_product() -> None:
+    lead = extract(chat(("left", "电话13677778888，主要是想采购一批祥品冷藏柜")), NOW, SHOP)
+    assert lead.needs == ("样品冷藏柜",)
