@@ -184,7 +184,8 @@ def _pairs(text: str, lefts: set[str], rights: set[str]) -> tuple[dict[str, str]
     that follow it to make a word; per beginning of `rights`, those that precede it."""
     after: dict[str, str] = {}
     before: dict[str, str] = {}
-    for word in re.findall(r"^[\u4e00-\u9fff]{2,3}(?= )", text, re.MULTILINE):
+    for m in re.finditer(r"^[\u4e00-\u9fff]{2,3}(?= )", text, re.MULTILINE):  # one at a time: 300k words
+        word = m.group(0)
         if word[:-1] in lefts:
             after[word[:-1]] = after.get(word[:-1], "") + word[-1]
         if word[1:] in rights:
