@@ -37,19 +37,26 @@ from bot.config import OcrSettings
 from bot.context import Context, UserInfo
 from bot.messages import Button, Card, Image, Inbound, Markdown, Text
 from bot.router import Router, split_command
-from bot.services import Services, Shared
 from bot.usertext import user_text
+from handlers.chat.escalation import apply_result, ranker
 from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
 from handlers.checks.evidence import read_image, read_name
-from handlers.escalation import apply_result, ranker
 from handlers.intent import split_person
 from handlers.leads import records
 from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, plan_follow_up, reassign_options
 from handlers.leads.evidence import EvidenceStore
-from handlers.leads.insights import InsightMiner, Insights, build_miner
-from handlers.leads.permissions import command_arg, lead_for, lead_gate, list_leads, parse_id, ramp_refused
+from handlers.leads.insights import InsightMiner, Insights, insight_miner
+from handlers.leads.permissions import (
+    command_arg,
+    lead_for,
+    lead_gate,
+    list_leads,
+    manages,
+    parse_id,
+    ramp_refused,
+)
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
 from handlers.ramp import service as ramp
 from handlers.report import DIGEST_WINDOW, chart_png, compute_report, report_lines
@@ -61,6 +68,7 @@ from storage.leads import (
     STAGE_CODES,
     STAGES,
     STATUS_CN,
+    empty_note,
     find_duplicates,
     parse_stage,
     stage_index,
@@ -71,16 +79,10 @@ from storage.models import Activity, Evidence, KeyValue, Lead, User
 
 log = logging.getLogger(__name__)
 router: Router[Context] = Router("leads")
-INSIGHTS = Shared("lead_insights", lambda s: build_miner(s.settings.knowledge.taxonomy_path))
 
 
 def _miner(ctx: Context) -> InsightMiner:
     return insight_miner(ctx.services)
-
-
-def insight_miner(services: Services) -> InsightMiner:
-    """One visit-summary miner per process (its jieba dictionary loads on first use)."""
-    return services.shared(INSIGHTS)
 
 
 async def _names_for(session: AsyncSession, lead: Lead, acts: list[Activity]) -> dict[str, str]:
@@ -175,6 +177,11 @@ async def follow_up(ctx: Context, msg: Inbound) -> None:
     lead_id, summary = parse_id(command_arg(msg.text, "跟进", "跟进记录") or "")
     if lead_id is not None and not summary:
         ctx.reply(Text(f"请写上跟进摘要，例如「跟进 {lead_id} 已电话沟通，客户下周看方案」。"))
+        return
+    if summary and empty_note(summary):  # the voice notes' check: a 「嗯」 contact would hide an account at risk
+        log.info("follow-up from %s not recorded: no content (%.20r)", ctx.user.id, summary)
+        ctx.reply(Text(f"这条跟进没有具体内容，没有记下。请写上见了谁、聊了什么、下一步怎么安排，"
+                       f"例如「跟进 {lead_id or 12} 已电话沟通，客户下周看方案」。"))
         return
     insights = await _miner(ctx).mine_async(summary) if summary else Insights()  # slow work before the db
     lead = await lead_gate(ctx, lead_id, "open", "跟进 12 已电话沟通")
@@ -430,7 +437,7 @@ async def _find_rep(session: AsyncSession, who: str, user: UserInfo) -> User | N
     who = who.strip().lstrip("@")
     rows = await session.execute(select(User).where((User.id == who) | (User.name == who), User.active.is_(True)))
     for rep in rows.scalars():
-        if user.is_admin or rep.manager_id == user.id or rep.id == user.id:
+        if rep.id == user.id or manages(user, rep):
             return rep
     return None
 
@@ -490,7 +497,7 @@ async def _ask_who(ctx: Context, session: AsyncSession, lead: Lead, who: str) ->
     core = _CALLED.sub("", who.strip().lstrip("@")) or who
     rows = (await session.execute(select(User).where(User.active.is_(True), User.role == "rep")
                                   .order_by(User.id))).scalars()
-    near = [u for u in rows if (ctx.user.is_admin or u.manager_id == ctx.user.id) and u.name
+    near = [u for u in rows if manages(ctx.user, u) and u.name
             and (u.name.startswith(core) if len(core) == 1 else core in u.name)][:5]
     if not near:
         ctx.reply(Text(P.NOT_IN_TEAM.format(who=user_text(who))))
