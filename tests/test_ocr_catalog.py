@@ -101,7 +101,7 @@ def test_a_rep_advertising_before_the_customer_asks_is_no_need() -> None:
 
 
 def test_a_rep_answering_a_request_that_scrolled_off_names_the_need() -> None:
-    lead = extract(chat(("right", "没问题，我们的洗眼器在行业里用得很多，我先发您资料"),
+    lead = extract(chat(("right", "没问题，我们的洗眼器很多实验室都在用，稍后发您参数"),
                         ("left", "电话13677778888")), NOW, SHOP)
     assert lead.needs == ("洗眼器",)
 
