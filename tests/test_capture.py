@@ -197,7 +197,7 @@ async def test_a_lunch_chat_with_a_friend_is_turned_down_in_plain_words(
 
 def test_every_no_lead_reason_reads_as_one_plain_sentence() -> None:
     from app.commands.ocr import summary
-    from handlers.capture import no_lead_reply
+    from handlers.chat.capture import no_lead_reply
     from ocr.extract import LeadFields
     from ocr.negatives import CUES
 
