@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.periodic import check_calendar_years, run_due_work
+from bot.faults import FailureLog
 from reminders.calendar import parse_hhmm
 
 if TYPE_CHECKING:
@@ -50,14 +51,17 @@ class Scheduler(AsyncIOScheduler):
 
 def start_scheduler(services: Services) -> Scheduler:
     scheduler = Scheduler(timezone=services.settings.reminders.timezone)
+    ticks = FailureLog(log, "reminder tick (retried next tick)", level=logging.ERROR)
 
     @scheduler.tracked
     async def run_tick() -> None:
         try:
             if await run_due_work(services):
                 services.wake_outbox()
-        except Exception:
-            log.exception("reminder tick failed")
+        except Exception as exc:
+            ticks.failed(exc)
+        else:
+            ticks.succeeded()
 
     @scheduler.tracked
     async def check_calendar() -> None:

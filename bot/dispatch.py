@@ -10,6 +10,7 @@ from bot.actions import Action
 from bot.confirm import confirm_card, needs_confirm
 from bot.context import Context, UserInfo
 from bot.dedup import mark_handled
+from bot.faults import FailureLog
 from bot.messages import Inbound, Outbound, Text
 from bot.metrics import HANDLER, timed
 from bot.org import UserCache, identify_cached
@@ -20,6 +21,7 @@ from bot.usertext import clean_inbound
 from storage.users import ChannelWrite
 
 log = logging.getLogger(__name__)
+FAILURES = FailureLog(log, "message handling", level=logging.ERROR)  # the message is replayed later
 USERS = Shared("org.users", lambda _s: UserCache())  # who is who, kept warm between messages
 
 FAILED, FORBIDDEN, ROLE_CN = P.FAILED, P.FORBIDDEN, P.ROLE_CN
@@ -42,8 +44,10 @@ async def dispatch(services: Services, msg: Inbound) -> None:
             queued = await _dispatch(services, msg)
         if not queued:
             return  # every row it wrote is being delivered already
-    except Exception:
-        log.exception("dispatch failed for %s:%s", msg.channel, msg.msg_id)
+    except Exception as exc:
+        FAILURES.failed(exc, f"{msg.channel}:{msg.msg_id}")
+    else:
+        FAILURES.succeeded()
     services.wake_outbox()
 
 
