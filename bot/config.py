@@ -28,6 +28,8 @@ class ServerSettings:
     max_inflight: int = 200  # background handler tasks at once; beyond that callbacks wait
     read_timeout_s: float = 10.0  # a request body must arrive within this, else 408 and the connection closes
     max_slow_reads: int = 256  # request bodies still arriving at once; beyond that 503 (slow-client cap)
+    header_timeout_s: float = 10.0  # a new connection must send its request head within this, else it is closed
+    max_waiting_connections: int = 512  # connections waiting for their request head; beyond, the oldest is closed
     spool_dir: str = "data/spool"  # verified callbacks wait here while the database is unreachable ("" = off)
     tick_seconds: float = 5.0  # reminder ticker and outbox sender interval
     warm_up: bool = True  # load the knowledge index and jieba dictionaries at start, not on the first message
