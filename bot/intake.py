@@ -42,7 +42,7 @@ class Intake:
         spool_dir = services.settings.server.spool_dir
         self.spool = ClaimSpool(Path(spool_dir) / "claims.jsonl") if spool_dir else None
         self._spooled = asyncio.Event()
-        self.spooling = FailureLog(log, "claims database (verified callbacks go to the local spool)")
+        self.spooling = FailureLog(log, "claims database (verified callbacks kept in the local spool)")
         self.sweeps = FailureLog(log, "inbound replay sweep (retried)")
 
     def register_replayer(self, channel: str, replayer: Replayer) -> None:
