@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.dedup import InboundClaimer
 from bot.dispatch import dispatch
 from bot.faults import FailureLog
+from bot.jobs import resume_orphaned_imports
 from bot.messages import Inbound
 from bot.replay import Replayer, prune, sweep
 from bot.services import Services
@@ -96,6 +97,7 @@ class Intake:
         grace = timedelta(seconds=self.services.settings.server.replay_grace_s)
         replayed = await sweep(claims_db, self.services.db, self.replayers, now, grace=grace)
         await prune(claims_db, self.services.db, now)
+        await resume_orphaned_imports(self.services, grace)  # a file import whose process died (bot/jobs.py)
         return replayed
 
     async def run_replays(self, stop: asyncio.Event) -> None:
