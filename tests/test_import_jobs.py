@@ -74,8 +74,11 @@ async def test_a_database_error_mid_import_lands_nothing_and_says_so(
 async def kill_the_import_once_it_runs(services: Services) -> None:
     """kill -9 of the process running the import: its task ends mid-way, nothing of it in memory survives."""
     jobs = services.shared(JOBS)
-    while not jobs.running:
+    for _ in range(100_000):  # until the job has started (a condition, not a guess of how long it takes)
+        if jobs.running:
+            break
         await asyncio.sleep(0)
+    assert jobs.running
     for task in list(jobs.running):
         task.cancel()
 
