@@ -39,6 +39,8 @@ class Edge:
         self.settings = settings
         self.metrics = metrics
         self.reading = 0  # bodies still arriving
+        # thousands of slow or vanishing clients: one INFO line per cause and a summary a minute, not one each
+        self.clients = FailureLog(log, "client connections", level=logging.INFO)
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -57,7 +59,7 @@ class Edge:
             return await self._read(request)  # all here already: no deadline, no slot
         if self.reading >= self.settings.max_slow_reads:
             self.metrics["edge_busy"] += 1
-            log.info("%s %s: %d bodies already arriving; answered 503", request.method, request.path, self.reading)
+            self.clients.failed(SlowClient(f"{self.reading} bodies already arriving; answered 503"), request.path)
             return _close(web.json_response({"error": "busy"}, status=503, headers={"Retry-After": "5"}))
         self.reading += 1
         try:
@@ -68,8 +70,8 @@ class Edge:
             raise
         except TimeoutError:
             self.metrics["edge_read_timeout"] += 1
-            log.info("%s %s from %s: body not received within %.0f s; closed", request.method, request.path,
-                     request.remote, self.settings.read_timeout_s)
+            self.clients.failed(SlowClient(f"body not received within {self.settings.read_timeout_s:g} s; closed"),
+                                f"{request.method} {request.path} from {request.remote}")
             return _close(web.json_response({"error": "request timeout"}, status=408))
         finally:
             self.reading -= 1
@@ -88,8 +90,8 @@ class Edge:
 
     def gone(self, request: web.Request, exc: BaseException) -> web.StreamResponse:
         self.metrics["edge_client_gone"] += 1
-        log.info("%s %s from %s: client went away (%s)", request.method, request.path, request.remote,
-                 type(exc).__name__)
+        self.clients.failed(SlowClient(f"client went away ({type(exc).__name__})"),
+                            f"{request.method} {request.path} from {request.remote}")
         return _close(web.Response(status=400))
 
 
@@ -108,7 +110,7 @@ class ConnectionGuard:
     def __init__(self, settings: ServerSettings, metrics: Counter[str]) -> None:
         self.timeout_s, self.cap, self.metrics = settings.header_timeout_s, settings.max_waiting_connections, metrics
         self.waiting: dict[RequestHandler, asyncio.TimerHandle] = {}  # oldest first
-        self.closed = FailureLog(log, "slow clients", level=logging.INFO)
+        self.closed = FailureLog(log, "slow clients", level=logging.INFO)  # no traceback: SlowClient is raised nowhere
 
     def attach(self, server: web.Server) -> None:
         """Watch every connection of `server` from its accept to its first request head."""

@@ -55,7 +55,7 @@ class FailureLog:
         suffix = f" ({detail})" if detail else ""
         if self.counts[cause] == 1:
             self.logger.log(self.level, "%s failed: %s%s; repeats are counted, not logged", self.what, cause,
-                            suffix, exc_info=exc, stacklevel=2)
+                            suffix, exc_info=exc if exc.__traceback__ else None, stacklevel=2)
             return
         self._unsummed += 1
         if now - self._summed_at >= self.every_s:
