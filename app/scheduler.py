@@ -37,6 +37,8 @@ class Scheduler(AsyncIOScheduler):
                 self.in_flight.add(task)
             try:
                 await job()
+            except asyncio.CancelledError:  # stop() at shutdown: the job ends here, not as an ERROR traceback
+                log.info("%s stopped by shutdown", getattr(job, "__name__", "job"))
             finally:
                 if task is not None:
                     self.in_flight.discard(task)
