@@ -10,9 +10,9 @@ from functools import partial
 from types import MappingProxyType
 from typing import Any
 
-from bot.channels.base import ChannelSender
 from bot.clock import Clock
 from bot.config import Settings
+from bot.delivery import ChannelSender
 from bot.org import seed_org
 from bot.outbox import OutboxSender
 from bot.router import Router
@@ -63,7 +63,7 @@ async def warm_up(services: Services) -> None:
     if not services.settings.server.warm_up:
         return
     from handlers.knowledge import knowledge_base
-    from handlers.leads.chat import insight_miner
+    from handlers.leads.insights import insight_miner
     from ocr.extract import need_matcher
 
     loop, start = asyncio.get_running_loop(), time.monotonic()

@@ -36,11 +36,11 @@ from bot.org import TeamCache
 from bot.router import Reading, Router
 from bot.services import Shared
 from bot.usertext import user_text
-from handlers.capture import _tell_conflicts as tell_conflicts
-from handlers.capture import capture_card
+from handlers.chat.capture import _tell_conflicts as tell_conflicts
+from handlers.chat.capture import capture_card
+from handlers.chat.escalation import apply_result
 from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
-from handlers.escalation import apply_result
 from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, customer_hits, understand
 from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, handed_over
@@ -66,7 +66,7 @@ TEAM = Shared("org.team", lambda _s: TeamCache())  # the active people a message
 OPEN = ("active", "frozen", "dormant")
 # what a model's reading may do at once; anything that changes data asks 「你是想…？」 with one click first
 SAFE_FROM_MODEL = frozenset({"greeting", "thanks", "help", "my_leads", "lead_show", "overdue", "team_leads",
-                             "kb_import"})
+                             "kb_import", "renewals", "ramp", "console", "flags"})
 RECENT_TOUCH = timedelta(minutes=30)  # a lead the user acted on this recently is the one the conversation is about
 _KEY_LEAD = re.compile(r"^(?:lead|cap):[a-z]+:(\d+)")
 
@@ -243,7 +243,7 @@ async def guess(ctx: Context, msg: Inbound) -> None:
     guess = intent_of(ctx).slots.get("intent")
     text = command_text(guess) if isinstance(guess, Intent) else None
     if not text:
-        from handlers.knowledge import answer
+        from handlers.chat.knowledge import answer
 
         await answer(ctx, msg)
         return
@@ -269,6 +269,7 @@ def canonical(intent: Intent, state: State) -> str | None:
     n = "" if lead_id is None else f" {lead_id}"
     forms = {
         "help": "帮助", "my_leads": "我的线索", "team_report": "团队日报", "kb_gaps": "知识缺口",
+        "renewals": "续约", "ramp": "通关", "console": "后台", "flags": "我的标记",
         "lead_show": f"线索{n}", "follow_up": f"跟进{n} {s.get('note', '')}",
         "stage": f"阶段{n} {s.get('stage', '')}", "won": f"赢单{n} {s.get('reason', '')}",
         "lost": f"输单{n} {s.get('reason', '')}", "evidence": f"证据{n} {s.get('note', '')}",
