@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="run the webhook server, ticker and outbox")
     serve.set_defaults(func=_serve, sync=True)
 
+    console = sub.add_parser("console", parents=[common], help="run the web console (/admin/) on its own "
+                             "([server] console_port, else port)")
+    console.add_argument("--exit-with", type=int, metavar="PID", help=argparse.SUPPRESS)  # serve's child
+    console.set_defaults(func=_console, sync=True)
+
     chat = sub.add_parser("chat", parents=[common], help="talk to the bot in the console")
     chat.add_argument("--as", dest="as_user", default="rep01", metavar="USER", help="who you are (default rep01)")
     chat.add_argument("--json", action="store_true", help="one JSON line per outbound message")
@@ -139,7 +144,13 @@ def _hide_password(url: str) -> str:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.server import run_server
 
-    return run_server(settings)
+    return run_server(settings, resolve_config_path(args.config))
+
+
+def _console(args: argparse.Namespace, settings: Settings) -> int:
+    from app.console_process import run_console
+
+    return run_console(settings, args.exit_with)
 
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
@@ -160,16 +171,22 @@ async def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _org_import(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import select
+
     from app.runtime import open_database
     from bot.clock import SystemClock
     from bot.org import OrgError, import_users_file
     from handlers.ramp.service import enroll_new
+    from storage.models import User
 
     db = await open_database(settings)
-    now, enrolled = SystemClock().now(), []
+    now = SystemClock().now()
+    enrolled: list[str] = []
 
     async def ramp_up(session: Any, ids: list[str]) -> None:
-        enrolled.extend(await enroll_new(session, ids, settings.ramp, now, "org import"))
+        done = await enroll_new(session, ids, settings.ramp, now, "org import")
+        names = dict((await session.execute(select(User.id, User.name).where(User.id.in_(done)))).all())
+        enrolled.extend(names.get(user_id) or user_id for user_id in done)
 
     try:
         n = await import_users_file(db, Path(args.file), now, ramp_up)
@@ -178,7 +195,7 @@ async def _org_import(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     finally:
         await db.dispose()
-    print(f"imported {n} user(s)" + (f"; new rep(s) on the ramp-up path: {', '.join(enrolled)}" if enrolled else ""))
+    print(f"已导入 {n} 位成员" + (f"；新人已加入学习路径：{'、'.join(enrolled)}" if enrolled else ""))
     return 0
 
 

@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.periodic import check_calendar_years, run_due_work
 from bot.faults import FailureLog
+from handlers.renewals.importer import drop_stale_batches as drop_stale_contract_rows
 from knowledge.importer import drop_stale_batches
 from reminders.calendar import parse_hhmm
 
@@ -78,8 +79,9 @@ def start_scheduler(services: Services) -> Scheduler:
     async def clean_import_staging() -> None:
         try:
             await drop_stale_batches(services.db, services.clock.now())
+            await drop_stale_contract_rows(services.db, services.clock.now())
         except Exception:
-            log.exception("deleting the staged cards of unfinished imports failed")
+            log.exception("deleting the staged rows of unfinished imports failed")
 
     scheduler.add_job(clean_import_staging, "interval", hours=1, coalesce=True, id="kb-staging-cleanup",
                       next_run_time=datetime.now(ZoneInfo(services.settings.reminders.timezone)))  # and at start-up

@@ -246,8 +246,8 @@ def understand(text: str, role: str = "rep", state: State | None = None) -> Inte
         return Intent("help", text=t)
     if not _WORDY.search(t) or _only_emoji(t):
         return Intent(_emoji_kind(t), text=t)
-    for step in (_bad_id, _flag_answer, _pick, _small_talk, _gibberish, _today, _command, _reminder, _plan, _free_lead,
-                 _follow_up_note, _edit, _bare_name, _near_miss):
+    for step in (_bad_id, _flag_answer, _pick, _renewal_action, _small_talk, _gibberish, _today, _command, _reminder,
+                 _plan, _free_lead, _follow_up_note, _edit, _bare_name, _near_miss):
         got = step(t, role, state)
         if got is not None:
             return got
@@ -271,6 +271,16 @@ def _flag_answer(t: str, role: str, state: State) -> Intent | None:
     """「预算 确认 客户集团总预算」: a rep's answer to a cross-check flag (handlers/chat/checks.py takes it by its
     command word), not an edit of the budget."""
     return Intent("flag_answer", text=t) if FLAG_ANSWER.match(t) else None
+
+
+# 「已联系 2」, 「申请主管介入 李明」, 「解除锁定」: a renewal warning's action typed, with the warning's number on
+# 续约 or its customer (handlers/renewals/chat.py); 「已联系了王总，下周签」 stays a follow-up note
+RENEWAL_ACTION = re.compile(r"(?:已联系|提交续签证明|续签证明|申请主管介入|解除锁定)"
+                            r"(?:\s*#?\d{1,3}|\s+[\u4e00-\u9fffA-Za-z·]{1,12})?")
+
+
+def _renewal_action(t: str, role: str, state: State) -> Intent | None:
+    return Intent("renewal_action", text=t) if RENEWAL_ACTION.fullmatch(_tidy(t)) else None
 
 
 def _only_emoji(t: str) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context, UserInfo
 from bot.messages import Text
-from bot.router import split_command
+from bot.router import LeadPolicy, split_command
 from handlers.ramp import service as ramp
 from handlers.renewals.locks import lock_on, locked_text, proof_pending
 from reminders.lifecycle import frozen_message, is_frozen
@@ -165,29 +165,37 @@ async def renewal_refusal(ctx: Context, lead: Lead) -> bool:
     return True
 
 
-async def lead_gate(ctx: Context, lead_id: int | None, policy: str = "any", example: str = "线索 12") -> Lead | None:
-    """The one check before acting on a lead, for commands and buttons alike (the router's lead gate).
-
-    "any": the caller may see it; "open": and it is neither frozen (for a rep) nor closed or a draft, nor held by
-    a renewal lock; "edit": a draft (its own card) or as "open"; "evidence": as "open", except that a customer's
-    lead waiting for a renewal proof takes it (won or locked); "manage": it is not closed — who may manage is the
-    route's declaration (`roles=MANAGERS`, implied by `card_action(…, lead="manage")`), refused once by
-    bot.dispatch.run_route. Otherwise replies why not and returns None."""
+async def lead_gate(ctx: Context, lead_id: int | None, policy: LeadPolicy = "any",
+                    example: str = "线索 12") -> Lead | None:
+    """The one check before acting on a lead, for commands and buttons alike (the router's lead gate): the lead
+    the caller may see (`lead_for`) and that `policy` lets them act on (`policy_refused`). Otherwise replies why
+    not and returns None."""
     if policy == "manage" and not ctx.user.is_manager:  # a route that forgot its roles: a bug, not a refusal
         raise PermissionError(f"a route acting on lead {lead_id} as its manager declares no manager roles")
     lead = await lead_for(ctx, lead_id, example)
-    if lead is None or (policy == "edit" and lead.status == "draft"):
-        return lead
-    if policy in ("open", "edit", "evidence") and frozen_refusal(ctx, lead):
-        return None
-    if policy == "evidence":
-        if await proof_pending(await ctx.db(), lead.id) is not None:
-            return lead
-    if policy in ("open", "edit", "evidence") and (closed_refusal(ctx, lead) or await renewal_refusal(ctx, lead)):
-        return None
-    if policy == "manage" and closed_refusal(ctx, lead):
+    if lead is None or await policy_refused(ctx, lead, policy):
         return None
     return lead
+
+
+async def policy_refused(ctx: Context, lead: Lead, policy: LeadPolicy) -> bool:
+    """True (and replied) when `policy` does not let the caller act on `lead`, a lead they may see (found by a
+    number, or by its customer's name, or as the draft in progress).
+
+    "any": always lets them; "open": it is neither frozen (for a rep) nor closed or a draft, nor held by a renewal
+    lock; "edit": a draft (its own card) or as "open"; "evidence": as "open", except that a customer's lead waiting
+    for a renewal proof takes it (won or locked); "manage": it is not closed — who may manage is the route's
+    declaration (`roles=MANAGERS`, implied by `card_action(…, lead="manage")`), refused once by
+    bot.dispatch.run_route."""
+    if policy == "any" or (policy == "edit" and lead.status == "draft"):
+        return False
+    if policy == "manage":
+        return closed_refusal(ctx, lead)
+    if frozen_refusal(ctx, lead):
+        return True
+    if policy == "evidence" and await proof_pending(await ctx.db(), lead.id) is not None:
+        return False
+    return closed_refusal(ctx, lead) or await renewal_refusal(ctx, lead)
 
 
 async def ramp_refused(ctx: Context, right: str, rep_id: str | None = None) -> bool:
