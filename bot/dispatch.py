@@ -82,8 +82,8 @@ async def _dispatch(services: Services, msg: Inbound) -> bool:
             await run_route(services, route, ctx, ctx.msg)  # the reader may have put the command there
         await ctx.commit()
         return ctx.queued
-    except Exception:
-        log.exception("handler failed for %s:%s from %s", msg.channel, msg.msg_id, msg.user_id)
+    except Exception as exc:  # logged once per cause while it repeats (a database outage), with the first traceback
+        FAILURES.failed(exc, f"handler for {msg.channel}:{msg.msg_id} from {msg.user_id}")
         await ctx.close()
         await _reply_only(services, msg, FAILED)
         return True
