@@ -8,7 +8,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 
 from bot.actions import RenewalContacted, RenewalHelp, RenewalLift, RenewalProof
 from bot.clock import fmt_cn
@@ -19,7 +19,7 @@ from bot.router import Router
 from bot.services import Services
 from bot.usertext import user_text
 from handlers.chat.leads import await_evidence
-from handlers.leads.permissions import command_arg, lead_for
+from handlers.leads.permissions import command_arg, lead_for, team_clause
 from handlers.renewals import locks
 from handlers.renewals.importer import import_files
 from handlers.renewals.scan import today_of
@@ -28,7 +28,7 @@ from reminders import messages
 from reminders.directory import load_directory
 from reminders.messages import lead_label
 from storage.activity import add_activity
-from storage.models import Contract, Lead, RenewalWarning, User
+from storage.models import Contract, Lead, RenewalWarning
 
 router: Router[Context] = Router("renewals")
 
@@ -90,13 +90,7 @@ Row = tuple[RenewalWarning, Contract, Lead]
 
 def _scoped(ctx: Context, stmt: Select[RenewalWarning, Contract, Lead]) -> Select[RenewalWarning, Contract, Lead]:
     """A rep's own warnings; a manager's team's; an admin's all."""
-    user = ctx.user
-    if user.role == "rep":
-        return stmt.where(RenewalWarning.owner_id == user.id)
-    if user.role == "manager":
-        team = select(User.id).where(User.manager_id == user.id).scalar_subquery()
-        return stmt.where(or_(RenewalWarning.owner_id.in_(team), RenewalWarning.owner_id == user.id))
-    return stmt
+    return stmt.where(team_clause(ctx.user, RenewalWarning.owner_id))
 
 
 _ROWS = (select(RenewalWarning, Contract, Lead).join(Contract, Contract.id == RenewalWarning.contract_id)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, ScalarSelect, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.context import Context, UserInfo
 from bot.messages import Text
@@ -31,9 +33,24 @@ _ID = re.compile(r"^#?(\d{1,9})号?(?:[\s,，:：、]+|$)")
 
 
 # -- visibility ---------------------------------------------------------------------------------
-async def team_ids(session: AsyncSession, manager_id: str) -> list[str]:
-    rows = await session.execute(select(User.id).where(User.manager_id == manager_id))
-    return list(rows.scalars())
+def _team_of(manager: UserInfo) -> ScalarSelect[str]:
+    return select(User.id).where(User.manager_id == manager.id).scalar_subquery()
+
+
+def team_clause(user: UserInfo, person: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
+    """SQL condition on a person's id column (an owner, a member): within `user`'s reach — an admin's everyone, a
+    manager's team and themselves, a rep themselves. The one team rule for leads, warnings, pages and lists."""
+    if user.is_admin:
+        return true()
+    if user.role != "manager":
+        return person == user.id
+    return or_(person.in_(_team_of(user)), person == user.id)
+
+
+def manages(user: UserInfo, person: User) -> bool:
+    """Whether `user` acts for `person` as their manager (an admin for everyone): whom a manager may hand a lead
+    to, enrol in the ramp-up, or name in a team list."""
+    return user.is_admin or (user.is_manager and person.manager_id == user.id)
 
 
 def visible_clause(user: UserInfo) -> ColumnElement[bool]:
@@ -44,9 +61,8 @@ def visible_clause(user: UserInfo) -> ColumnElement[bool]:
                                               Lead.created_by == user.id))
     if user.role != "manager":
         return own
-    team = select(User.id).where(User.manager_id == user.id).scalar_subquery()
     pool = and_(Lead.owner_id.is_(None), Lead.status != "draft")
-    return or_(own, Lead.owner_id.in_(team), pool)
+    return or_(own, Lead.owner_id.in_(_team_of(user)), pool)
 
 
 async def _pool_ok(session: AsyncSession, user: UserInfo, lead: Lead) -> bool:
