@@ -55,3 +55,17 @@ async def test_a_database_error_late_in_the_file_imports_nothing_and_says_so(
     assert await _count(services, Contract) == 5 and await _count(services, RenewalImportStaging) == 0
     (again,), _ = await import_files(services.db, services.settings, [sheet], services.clock.now())
     assert again.lines()[0] == "📑 合同.csv（合同）：6 行，新增 0，更新 0，未变 5，跳过 1"
+
+
+async def test_a_dead_imports_staged_rows_are_deleted_by_age_and_a_running_ones_kept(services: Services) -> None:
+    from datetime import date, timedelta
+
+    now = services.clock.now()
+    row = {"kind": "payments", "lead_id": 1, "amount_cny": 100, "paid_on": date(2026, 11, 1), "line": 2}
+    async with services.db.session() as s:
+        await s.execute(RenewalImportStaging.__table__.insert(), [
+            {**row, "batch_id": "dead", "staged_at": now - importer.STALE_BATCH_AFTER - timedelta(minutes=1)},
+            {**row, "batch_id": "running", "staged_at": now - timedelta(minutes=5)}])
+    assert await importer.drop_stale_batches(services.db, now) == 1
+    async with services.db.session() as s:
+        assert list(await s.scalars(select(RenewalImportStaging.batch_id))) == ["running"]

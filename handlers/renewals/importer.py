@@ -269,6 +269,16 @@ async def _drop_stale(session: AsyncSession, staged_before: datetime) -> int:
     return rowcount(await session.execute(delete(STAGING).where(STAGING.c.staged_at < staged_before)))
 
 
+async def drop_stale_batches(db: Any, now: datetime) -> int:
+    """Staged rows of imports that started more than STALE_BATCH_AFTER ago (their process died) deleted: by every
+    import as it starts, and by the server at start-up and hourly (app/scheduler.py), like the knowledge import's."""
+    async with db.session() as session:
+        stale = await _drop_stale(session, now - STALE_BATCH_AFTER)
+    if stale:
+        log.warning("contracts import: deleted %d staged rows of imports that did not finish", stale)
+    return stale
+
+
 async def _existing(session: AsyncSession, model: Any, lead_ids: list[int]) -> list[Any]:
     ids = sorted(set(lead_ids))
     found: list[Any] = []
