@@ -137,7 +137,7 @@ async def test_won_with_contract_and_payment_then_verify(chat: ChatSession, tran
     assert "🔴" not in transcript.last("rep01")["text"]
     async with services.db.session() as s:
         kinds = list((await s.execute(select(ChainEntry.kind).order_by(ChainEntry.seq))).scalars())
-    assert kinds == ["evidence", "evidence", "stage", "won"]
+    assert [k for k in kinds if k not in ("lead", "activity", "flag")] == ["evidence", "evidence", "stage", "won"]
     url = settings.database.url
     assert await asyncio.to_thread(run_cli, url, "audit", "verify") == 0
     async with services.db.session() as s:  # a hand edit behind the bot's back
@@ -182,7 +182,7 @@ async def test_daily_anchor_to_admins(chat: ChatSession, transcript: Transcript,
     await run_due_work(services)
     await chat.handle_line("/advance 1m")
     anchors = [m for m in transcript.to("admin01") if "存证锚点" in m["text"]]
-    assert len(anchors) == 1 and "1:" in anchors[0]["text"]
+    assert len(anchors) == 1 and "最新指纹 " in anchors[0]["text"]
     seq_hash = anchors[0]["text"].split("最新指纹 ")[1].split("\n")[0]
     from storage.chain import parse_anchor
 
@@ -228,3 +228,41 @@ async def test_an_objection_word_with_no_lead_in_view_is_a_question(chat: ChatSe
                                                                      transcript: Transcript) -> None:
     await chat.handle_line("异议 价格太贵了")
     assert "已更新" not in transcript.last("rep01")["text"] and "要改哪条线索" not in transcript.last("rep01")["text"]
+
+
+async def test_digest_keeps_a_reps_red_flag_after_the_lead_is_frozen(chat: ChatSession, transcript: Transcript,
+                                                                    services: Services, clock: ManualClock) -> None:
+    """The 🔴 flag counts for the rep who caused it, also once the lead was frozen into the pool."""
+    await chat.handle_line("新线索 孙立 云杉教育 校长 13700001111")
+    await chat.handle_line("/click 确认")
+    await chat.handle_line("阶段 1 4")  # 🔴 a jump without the skipped stages' proof
+    for step in ("3h", "1d", "1d"):  # no first contact: frozen into the pool
+        await chat.handle_line(f"/advance {step}")
+    lead = await get_lead(services, 1)
+    assert lead.status == "frozen" and lead.owner_id is None
+    now = clock.now()
+    async with services.db.session() as s:
+        report = await compute_report(s, "manager01", now.replace(day=16), now, services.settings.reminders)
+    text_ = "\n".join(report_lines(report)).replace(OPEN, "").replace(CLOSE, "")
+    assert "张伟: 关键字段完整 未知 · 🔴 未处理 1 条" in text_
+    assert "  - 线索 #1 🔴 从 1.线索获取 直接跳到 4.方案演示" in text_
+
+
+async def test_a_drafts_flag_is_shown_and_goes_with_the_draft(chat: ChatSession, transcript: Transcript,
+                                                             services: Services) -> None:
+    """A 🟡 same-phone flag raised on a draft is listed in 「我的标记」 while the draft waits, and resolved when the
+    draft is dropped: no hidden open flag."""
+    await seed_lead(services, "rep02", customer_name="郑远", company="远山物流", phone="13700008888",
+                    assigned_at=cn(23, 9))
+    await chat.handle_line("新线索 郑总 远山物流 13700008888")
+    assert "同事在跟进（线索 #1）" in transcript.last("rep01")["text"]
+    (flag,) = await _flags(services, 2, rule="shared_contact")
+    assert flag.status == "open"
+    await chat.handle_line("我的标记")
+    assert "线索 #2 🟡" in transcript.last("rep01")["text"]
+    await chat.handle_line("放弃")
+    (flag,) = await _flags(services, 2, rule="shared_contact")
+    assert flag.status == "resolved"
+    await chat.handle_line("我的标记")
+    assert "目前没有待处理的标记" in transcript.last("rep01")["text"]
+    assert (await verify(services.db)).ok
