@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.clock import CN_TZ
+from storage.activity import add_activity
 from storage.chain import GENESIS, append, head, link_hash, parse_anchor, sha256_text, verify
 from storage.db import Database
-from storage.activity import add_activity
 from storage.leads import new_lead, set_field
 from storage.migrate import upgrade
 from storage.models import ChainEntry, Evidence, Lead, LeadFlag
@@ -284,8 +284,8 @@ async def test_hand_edited_activity_text_is_found(db: Database) -> None:
     await _sql(db, "UPDATE activities SET summary = '客户已签合同' WHERE lead_id = :i", i=lead_id)
     report = await verify(db)
     assert report.broken is not None
-    assert report.broken.problem == (f"线索 #{lead_id} 在 11月23日 10:00 的跟进记录「拜访钱总，演示了报表功能，下周报价」"
-                                     f"被改动（现为「客户已签合同」）")
+    assert report.broken.problem == (f"线索 #{lead_id} 在 11月23日 10:00 的跟进记录"
+                                     f"「拜访钱总，演示了报表功能，下周报价」被改动（现为「客户已签合同」）")
     await _sql(db, "DELETE FROM activities WHERE lead_id = :i", i=lead_id)
     assert "跟进记录「拜访钱总，演示了报表功能，下周报价」已被删除" in str((await verify(db)).broken)
 
