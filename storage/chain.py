@@ -117,8 +117,8 @@ class _Expected:
     stage: dict[int, tuple[int, str]] = field(default_factory=dict)  # lead → seq, stage
     status: dict[int, tuple[int, str]] = field(default_factory=dict)  # lead → seq, won | lost
     leads: dict[int, tuple[int, str]] = field(default_factory=dict)  # lead → seq, body of its last "lead" entry
-    # (activity | flag, id) → seq, lead, digest of the recorded state (None: deleted through the application)
-    rows: dict[tuple[str, int], tuple[int, int | None, str | None]] = field(default_factory=dict)
+    # (activity | flag, id) → seq, lead, facts.state_key of the recorded state (None: deleted through the application)
+    rows: dict[tuple[str, int], tuple[int, int | None, bytes | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -189,14 +189,19 @@ def _learn_row(exp: _Expected, seq: int, body: str) -> str | None:
     return None
 
 
+_FACT_ID, _FACT_STATE = '"data":{"id":', ',"state":'
+
+
 def _learn_fact(exp: _Expected, kind: str, seq: int, lead_id: int | None, body: str) -> str | None:
-    doc = _parse(body)
-    if doc is None:
+    """An activity or flag entry, read without parsing: its canonical body is {…"data":{"id":N,"state":S},"kind":…}
+    (keys sorted, quotes inside strings escaped), so N and the text of S are found by position; the body's tail was
+    checked already."""
+    start, mid, end = body.find(_FACT_ID), body.find(_FACT_STATE), body.rfind('},"kind":')
+    if start < 0 or mid < start or end < mid or not body[start + len(_FACT_ID):mid].isdigit():
         return "内容已损坏，无法读取"
-    data = doc.get("data") or {}
-    if isinstance(data.get("id"), int):
-        state = data.get("state")
-        exp.rows[(kind, data["id"])] = (seq, lead_id, None if state is None else facts.digest(state))
+    state = body[mid + len(_FACT_STATE):end]
+    exp.rows[(kind, int(body[start + len(_FACT_ID):mid]))] = (
+        seq, lead_id, None if state == "null" else facts.state_key(state))
     return None
 
 
@@ -456,7 +461,7 @@ async def _row_fact_breaks(conn: AsyncConnection, exp: _Expected) -> list[Break]
             for key in batch:
                 seq, lead_id, recorded = exp.rows[(kind, key)]
                 state = live.get(key)
-                if (None if state is None else facts.digest(state)) != recorded:
+                if (None if state is None else facts.state_key(canonical(state))) != recorded:
                     found.append(Break(seq, await _fact_problem(conn, kind, seq, lead_id, state)))
     return found
 

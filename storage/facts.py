@@ -37,8 +37,14 @@ def _plain(value: Any) -> Any:
     return json.loads(canonical(value))
 
 
-def digest(value: Any) -> str:
-    return hashlib.sha256(canonical(value).encode("utf-8")).hexdigest()
+def fingerprint(*parts: Any) -> str:
+    """SHA-256 of several values (None as empty), for text kept out of the record itself."""
+    return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode("utf-8")).hexdigest()
+
+
+def state_key(canonical_state: str) -> bytes:
+    """What verify keeps of a recorded state (the canonical JSON text of its body) and compares a live row's to."""
+    return hashlib.sha256(canonical_state.encode("utf-8")).digest()
 
 
 def lead_state(lead: Any) -> dict[str, Any]:
@@ -47,22 +53,21 @@ def lead_state(lead: Any) -> dict[str, Any]:
     state = {name: getattr(lead, name) for name in LEAD_KEYS}
     state.update({name: extra.get(name) for name in KEY_FIELDS})
     state["field_sources"] = lead.field_sources or {}
-    return _plain(state)  # type: ignore[no-any-return]
+    return _plain(state)
 
 
 def activity_state(activity: Any) -> dict[str, Any]:
     """The activity by a digest of who wrote what kind of entry with which words, plus what a report names."""
     at = activity.created_at
     return {"kind": activity.kind, "at": at.astimezone(UTC).isoformat() if at is not None else None,
-            "digest": digest([activity.lead_id, activity.actor_id, activity.kind, activity.summary]),
+            "digest": fingerprint(activity.lead_id, activity.actor_id, activity.kind, activity.summary),
             "text": (activity.summary or "")[:EXCERPT]}
 
 
 def flag_state(flag: Any) -> dict[str, Any]:
-    return _plain({"rule": flag.rule, "subject": flag.subject, "level": flag.level, "status": flag.status,
-                   "owner_id": flag.owner_id, "cleared_by": flag.cleared_by,
-                   "reason": (flag.reason or "")[:EXCERPT],
-                   "digest": digest([flag.reason, flag.answer, flag.answered_by])})  # type: ignore[no-any-return]
+    return {"rule": flag.rule, "subject": flag.subject, "level": flag.level, "status": flag.status,
+            "owner_id": flag.owner_id, "cleared_by": flag.cleared_by, "reason": (flag.reason or "")[:EXCERPT],
+            "digest": fingerprint(flag.reason, flag.answer, flag.answered_by)}
 
 
 # -- what changed, in Chinese ---------------------------------------------------------------------------------------
