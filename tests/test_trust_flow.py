@@ -104,9 +104,10 @@ async def test_same_file_for_two_leads_and_foreign_contract(chat: ChatSession, t
 async def test_zero_byte_evidence_is_refused(chat: ChatSession, transcript: Transcript, services: Services,
                                              tmp_path: Path) -> None:
     await seed_lead(services, "rep01", customer_name="吕航", stage="demo", assigned_at=cn(23, 9))
-    await chat.handle_line("证据 1")
-    await chat.handle_line(f"/file {save(tmp_path, 'empty.pdf', b'')}")
-    assert "0 字节" in transcript.last("rep01")["text"]
+    for directive, name in (("/file", "empty.pdf"), ("/image", "empty.png")):
+        await chat.handle_line("证据 1")
+        await chat.handle_line(f"{directive} {save(tmp_path, name, b'')}")
+        assert "0 字节" in transcript.last("rep01")["text"], directive
     async with services.db.session() as s:
         assert (await s.execute(select(func.count()).select_from(Evidence))).scalar() == 0
 
@@ -266,3 +267,12 @@ async def test_a_drafts_flag_is_shown_and_goes_with_the_draft(chat: ChatSession,
     await chat.handle_line("我的标记")
     assert "目前没有待处理的标记" in transcript.last("rep01")["text"]
     assert (await verify(services.db)).ok
+
+
+@pytest.mark.parametrize("spelling", ["5千万", "50000000", "5e7", "5000万元"])
+async def test_a_new_drafts_budget_in_every_spelling_is_asked_about(chat: ChatSession, transcript: Transcript,
+                                                                   services: Services, spelling: str) -> None:
+    await chat.handle_line(f"新线索 孙立 云杉教育 校长 13700001111 预算{spelling}")
+    said = transcript.texts("rep01")
+    assert any("🔴" in t and "5000 万元" in t and "预算是不是写错了" in t for t in said), said
+    assert (await get_lead(services, 1)).budget_cny == 50_000_000
