@@ -63,7 +63,7 @@ async def warm_up(services: Services) -> None:
     if not services.settings.server.warm_up:
         return
     from handlers.knowledge import knowledge_base
-    from handlers.leads.chat import insight_miner
+    from handlers.leads.insights import insight_miner
     from ocr.extract import need_matcher
 
     loop, start = asyncio.get_running_loop(), time.monotonic()

@@ -39,7 +39,7 @@ from bot.config import AsrSettings, DatabaseSettings, Settings
 from bot.dispatch import dispatch
 from bot.messages import Inbound
 from handlers.kb_gaps import field_gaps, fresh_kb
-from handlers.leads.chat import insight_miner
+from handlers.leads.insights import insight_miner
 from storage.models import Activity
 from tests.fakes.openai_api import running_fake_openai
 from tests.leads_helpers import seed_lead

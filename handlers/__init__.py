@@ -7,12 +7,21 @@ from bot.router import Router
 
 
 def build_router() -> Router[Context]:
-    from handlers import admin, capture, console_link, escalation, front, help, knowledge, voice
-    from handlers.checks import chat as checks
-    from handlers.leads import chat as leads
+    from handlers.chat import (
+        admin,
+        capture,
+        checks,
+        console_link,
+        escalation,
+        front,
+        help,
+        knowledge,
+        leads,
+        ramp,
+        renewals,
+        voice,
+    )
     from handlers.leads.permissions import lead_gate
-    from handlers.ramp import chat as ramp
-    from handlers.renewals import chat as renewals
 
     root: Router[Context] = Router("root", lead_gate=lead_gate)
     for module in (front, help, admin, console_link, leads, checks, capture, ramp, escalation, voice, renewals,

@@ -18,7 +18,7 @@ from app.chat import ChatSession
 from bot.clock import CN_TZ, ManualClock
 from bot.config import Settings
 from bot.services import Services
-from handlers.capture import _settled_follow_up
+from handlers.chat.capture import _settled_follow_up
 from ocr.pipeline import read_screenshot
 from storage.models import Evidence, Lead, Reminder
 from tests.conftest import Transcript

@@ -44,7 +44,7 @@ async def test_the_team_is_read_once_for_a_run_of_messages(chat: ChatSession, tr
 
 
 async def test_a_new_colleague_is_in_the_team_at_the_next_message(chat: ChatSession, services: Services) -> None:
-    from handlers.front import TEAM
+    from handlers.chat.front import TEAM
 
     await chat.handle_line("帮助")
     before = await services.shared(TEAM).people(services.db)
@@ -207,7 +207,7 @@ async def test_the_conversation_state_is_one_read_on_each_backend(org_db: Databa
 
     from bot.clock import CN_TZ
     from bot.messages import Button, Card, body_from_json, body_to_json
-    from handlers.front import _state_statement
+    from handlers.chat.front import _state_statement
     from storage.models import Activity, Lead, OutboxMessage
 
     now = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.clock import ManualClock
 from bot.config import AsrSettings, Settings
 from bot.services import Services
-from handlers import voice
+from handlers.chat import voice
 from reminders.ticker import tick
 from storage.models import Activity
 from tests.fakes.dingtalk_harness import Harness, audio_message, start_harness

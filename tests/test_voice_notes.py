@@ -21,7 +21,7 @@ from bot.config import AsrSettings, Settings
 from bot.dispatch import dispatch
 from bot.messages import Inbound
 from bot.services import Services
-from handlers import voice
+from handlers.chat import voice
 from storage.models import Activity, KeyValue
 from tests.conftest import Transcript
 from tests.fakes.openai_api import FakeOpenAI, running_fake_openai
@@ -124,7 +124,7 @@ async def test_a_ten_minute_note_is_refused_before_anything_is_written(
     lead_id = await seed_lead(services, "rep01", customer_name="赵磊")
     msg = Inbound(channel="console", user_id="rep01", msg_id="v-long", kind="voice", received_at=cn(23, 10),
                   text=f"线索{lead_id} " + "客户介绍了很多情况" * 200, seconds=600)
-    with caplog.at_level(logging.WARNING, logger="handlers.voice"):
+    with caplog.at_level(logging.WARNING, logger="handlers.chat.voice"):
         await dispatch(services, msg)
         await services.outbox.drain()
     assert "约 10 分钟，超过了 120 秒的上限" in last_text(transcript)
@@ -231,7 +231,7 @@ async def test_bad_notes_get_one_clear_reply_a_log_line_and_no_row(
         fake_asr.transcript = "  "
     note = tmp_path / "bad.amr"
     note.write_bytes(data[case])
-    with caplog.at_level(logging.WARNING, logger="handlers.voice"):
+    with caplog.at_level(logging.WARNING, logger="handlers.chat.voice"):
         await asr_chat.handle_line(f"/voice {note}")
     assert expected in last_text(transcript)
     assert [r for r in caplog.records if "not recorded" in r.getMessage()]
@@ -290,7 +290,7 @@ async def test_a_note_naming_a_locked_customer_says_it_is_locked_and_writes_noth
     await services.outbox.drain()  # the warning cards
     for said in ("李明今天说续约要等预算", "东方制造那边说续约要等预算"):
         before = len(transcript.to("rep01"))
-        with caplog.at_level(logging.INFO, logger="handlers.voice"):
+        with caplog.at_level(logging.INFO, logger="handlers.chat.voice"):
             await chat.handle_line(f"/voice {said}")
         replies = transcript.to("rep01")[before:]
         assert len(replies) == 1, replies

@@ -14,7 +14,7 @@ from app.server import SERVICES, WARM_UP, create_app
 from bot.clock import ManualClock
 from bot.config import Settings
 from handlers.knowledge import knowledge_base
-from handlers.leads.chat import insight_miner
+from handlers.leads.insights import insight_miner
 
 
 async def test_a_restarted_server_loads_index_and_dictionaries_before_the_first_message(

@@ -1,3 +1,3 @@
 """The lead domain: use cases as session functions (`records`, `assignment`), who may see and act
-(`permissions`), the chat routes (`chat`), evidence files (`evidence`), how leads look (`views`) and what
+(`permissions`), evidence files (`evidence`), how leads look (`views`) and what
 visit summaries reveal (`insights`)."""

@@ -27,6 +27,7 @@ from typing import Any
 import jieba
 
 from bot.segmenter import private_tokenizer
+from bot.services import Services, Shared
 from knowledge.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 
 COMPETITORS: dict[str, str] = {
@@ -237,3 +238,11 @@ def build_miner(taxonomy_path: str = "") -> InsightMiner:
         return InsightMiner(load_taxonomy(taxonomy_path or None))
     except TaxonomyError:
         return InsightMiner(None)
+
+
+INSIGHTS = Shared("lead_insights", lambda s: build_miner(s.settings.knowledge.taxonomy_path))
+
+
+def insight_miner(services: Services) -> InsightMiner:
+    """One visit-summary miner per process (its jieba dictionary loads on first use)."""
+    return services.shared(INSIGHTS)

@@ -4,5 +4,5 @@ shadowing confirmed by the manager — whose completion unlocks rights (`[ramp] 
 - `path`: the tasks as admins write them (one line each) and the default path made from the knowledge base;
 - `quiz`: questions generated from the cards at run time (pure);
 - `service`: the use cases chat, CLI and console share (define a path, enrol, answer, confirm, progress, gate);
-- `chat`: 「通关」, the answer buttons and typed replies.
+(The chat routes, 「通关」 and the answer buttons, are handlers/chat/ramp.py.)
 """

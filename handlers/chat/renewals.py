@@ -15,7 +15,7 @@ from bot.jobs import Progress, start_import
 from bot.messages import Inbound, Markdown, Text
 from bot.router import Router
 from bot.usertext import user_text
-from handlers.leads.chat import await_evidence
+from handlers.chat.leads import await_evidence
 from handlers.leads.permissions import lead_for
 from handlers.renewals import locks
 from handlers.renewals.importer import import_files

@@ -26,9 +26,9 @@ from bot.context import Context
 from bot.messages import Button, Card, Inbound, Text
 from bot.router import Router
 from bot.usertext import user_text
-from handlers.front import load_state
+from handlers.chat.front import load_state
+from handlers.chat.leads import insight_miner, record_follow_up
 from handlers.intent import named_leads
-from handlers.leads.chat import insight_miner, record_follow_up
 from handlers.leads.permissions import lead_gate
 from handlers.renewals.locks import lock_on, locked_text
 from storage.leads import OPEN_STATUSES, company_named, empty_note, names_someone_else

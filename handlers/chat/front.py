@@ -36,11 +36,11 @@ from bot.org import TeamCache
 from bot.router import Reading, Router
 from bot.services import Shared
 from bot.usertext import user_text
-from handlers.capture import _tell_conflicts as tell_conflicts
-from handlers.capture import capture_card
+from handlers.chat.capture import _tell_conflicts as tell_conflicts
+from handlers.chat.capture import capture_card
+from handlers.chat.escalation import apply_result
 from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
-from handlers.escalation import apply_result
 from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, customer_hits, understand
 from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, handed_over
@@ -243,7 +243,7 @@ async def guess(ctx: Context, msg: Inbound) -> None:
     guess = intent_of(ctx).slots.get("intent")
     text = command_text(guess) if isinstance(guess, Intent) else None
     if not text:
-        from handlers.knowledge import answer
+        from handlers.chat.knowledge import answer
 
         await answer(ctx, msg)
         return

@@ -37,18 +37,17 @@ from bot.config import OcrSettings
 from bot.context import Context, UserInfo
 from bot.messages import Button, Card, Image, Inbound, Markdown, Text
 from bot.router import Router, split_command
-from bot.services import Services, Shared
 from bot.usertext import user_text
+from handlers.chat.escalation import apply_result, ranker
 from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
 from handlers.checks.evidence import read_image, read_name
-from handlers.escalation import apply_result, ranker
 from handlers.intent import split_person
 from handlers.leads import records
 from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, plan_follow_up, reassign_options
 from handlers.leads.evidence import EvidenceStore
-from handlers.leads.insights import InsightMiner, Insights, build_miner
+from handlers.leads.insights import InsightMiner, Insights, insight_miner
 from handlers.leads.permissions import command_arg, lead_for, lead_gate, list_leads, parse_id, ramp_refused
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
 from handlers.ramp import service as ramp
@@ -71,16 +70,10 @@ from storage.models import Activity, Evidence, KeyValue, Lead, User
 
 log = logging.getLogger(__name__)
 router: Router[Context] = Router("leads")
-INSIGHTS = Shared("lead_insights", lambda s: build_miner(s.settings.knowledge.taxonomy_path))
 
 
 def _miner(ctx: Context) -> InsightMiner:
     return insight_miner(ctx.services)
-
-
-def insight_miner(services: Services) -> InsightMiner:
-    """One visit-summary miner per process (its jieba dictionary loads on first use)."""
-    return services.shared(INSIGHTS)
 
 
 async def _names_for(session: AsyncSession, lead: Lead, acts: list[Activity]) -> dict[str, str]:

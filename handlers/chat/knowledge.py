@@ -1,0 +1,158 @@
+"""Chat routes: knowledge answers (any other text), feedback buttons, admin card import by file."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+from bot.actions import KbNext, KbNotUseful, KbUseful, KbVote
+from bot.clock import to_cn
+from bot.context import Context
+from bot.jobs import Progress, nothing_imported, start_import
+from bot.messages import Inbound, Text
+from bot.metrics import KB_SEARCH, timed
+from bot.router import Router
+from handlers.knowledge import answer_card, knowledge_base
+from knowledge import store
+from knowledge.query import clean, is_chatter
+from knowledge.rerank import llm_rerank
+from knowledge.search import KnowledgeBase, SearchResult
+
+router: Router[Context] = Router("knowledge")
+IMPORT_SUFFIXES = {".csv", ".xlsx"}
+MAX_ISSUES_SHOWN = 10
+CHATTER_REPLY = "你好 👋 直接把客户的原话或顾虑发给我，比如「医院采购嫌贵」，我来找合适的话术。"
+VOTE_TEXT = {"up": "已记录：有用 👍", "down": "已记录：没用，我们会改进这张卡片 🙏"}
+
+
+async def _fresh_kb(ctx: Context) -> KnowledgeBase:
+    kb = knowledge_base(ctx.services)
+    # One primary-key read; after an import elsewhere the old index answers while the new one builds.
+    await kb.refresh_if_stale(ctx.services.db, wait=False)
+    return kb
+
+
+@router.text(group_ok=True)
+async def answer(ctx: Context, msg: Inbound) -> None:
+    query = msg.text.strip()[:500]
+    if not query:
+        return
+    if is_chatter(query):  # greetings, thanks, commands: a short hint, never a knowledge gap
+        ctx.reply(Text(CHATTER_REPLY))
+        return
+    with timed(KB_SEARCH):
+        kb = await _fresh_kb(ctx)
+        result = kb.search(query, top=max(ctx.settings.knowledge.top_k, 3))
+    result = await llm_rerank(ctx.settings.llm, result)  # off by default; falls back to the ranking
+    wording = await _llm_wording(ctx, result)  # slow work before the transaction opens
+    session = await ctx.db()
+    query_id = await store.log_query(
+        session, user_id=ctx.user.id, query=query, ranked=result.ranked, scores=result.scores,
+        answered=result.answered, shown_card=result.best.id if result.best else None, now=ctx.now(),
+    )
+    if result.best is None:
+        ctx.reply(Text(_decline_text(result)))
+        return
+    ctx.reply(answer_card(result.best, query_id, to_cn(ctx.now()).date(), ctx.settings.knowledge.stale_months, wording,
+                          result.why_line()))
+
+
+async def _llm_wording(ctx: Context, result: SearchResult) -> str | None:
+    if not ctx.settings.llm.enabled or result.best is None:
+        return None
+    from knowledge.llm import CITATION, llm_answer
+
+    wording = await llm_answer(ctx.settings.llm, result.query, [h.card for h in result.hits[:3]])
+    # the model's [K001] citations are checked against the cards it was given, then kept from people: no ids
+    return " ".join(CITATION.sub("", wording).split()) if wording else None
+
+
+def _decline_text(result: SearchResult) -> str:
+    tips = "、".join(result.suggestions) or "价格、交付、竞品"
+    return f"没找到合适的话术 🤔 换个说法试试，比如写上客户角色、行业和异议。相近的分类：{tips}"
+
+
+VOTES: dict[type[KbVote], str] = {KbUseful: "up", KbNotUseful: "down", KbNext: "next"}
+
+
+@router.card_action(KbUseful, group_ok=True)
+@router.card_action(KbNotUseful, group_ok=True)
+@router.card_action(KbNext, group_ok=True)
+async def feedback(ctx: Context, action: KbVote) -> None:
+    vote, query_id, card_id = VOTES[type(action)], action.query_id, action.card_id
+    kb = await _fresh_kb(ctx)
+    session = await ctx.db()
+    logged = await store.get_query(session, query_id)
+    await store.add_feedback(session, query_id=query_id if logged else None, card_id=card_id,
+                             user_id=ctx.user.id, vote=vote, now=ctx.now())
+    if logged is not None:
+        kb.learn(logged.query, card_id, vote)  # similar later questions rank this card up or down (bounded)
+    if vote != "next":
+        ctx.update_card(VOTE_TEXT[vote])
+        return
+    ranked = list(logged.ranked) if logged else []
+    following = ranked[ranked.index(card_id) + 1:] if card_id in ranked else []
+    card = next((c for c in (kb.card(i) for i in following) if c is not None), None)
+    if logged is None or card is None:
+        ctx.reply(Text("没有更多合适的话术了。可以换个说法再问一次。"))
+        return
+    ctx.reply(answer_card(card, query_id, to_cn(ctx.now()).date(), ctx.settings.knowledge.stale_months))
+
+
+@router.command("置顶", roles={"admin"})
+async def pin_card(ctx: Context, msg: Inbound) -> None:
+    """「置顶 <问法> <卡片编号>」: from the gaps queue, the next rep who asks this way gets that card."""
+    words = msg.text.split()
+    if len(words) < 3:
+        ctx.reply(Text("用法：置顶 问法 卡片编号，例如「置顶 客户说太贵了 K012」。取消用「置顶 问法 取消」。"))
+        return
+    wording, card_id = " ".join(words[1:-1]), words[-1]
+    session = await ctx.db()
+    if card_id in {"取消", "删除"}:
+        await store.set_pin(session, clean(wording), None, ctx.now())
+        knowledge_base(ctx.services).pin(wording, None)
+        ctx.reply(Text(f"已取消「{wording}」的置顶。"))
+        return
+    if not clean(wording) or not await store.card_exists(session, card_id):
+        ctx.reply(Text(f"没有编号为 {card_id} 的卡片，请检查后再试。"))
+        return
+    await store.set_pin(session, clean(wording), card_id, ctx.now())
+    knowledge_base(ctx.services).pin(wording, card_id)
+    ctx.reply(Text(f"已置顶：以后有人问「{wording}」或相近的说法，先给卡片 {card_id}。"))
+
+
+async def _is_card_file(ctx: Context, msg: Inbound) -> bool:
+    return Path(msg.file_name or "").suffix.lower() in IMPORT_SUFFIXES
+
+
+NOT_ADMIN = "抱歉，只有管理员可以导入话术知识库。需要更新话术请联系管理员 🙏"
+
+
+@router.file(when=_is_card_file, roles={"admin"}, refusal=NOT_ADMIN)
+async def import_cards(ctx: Context, msg: Inbound) -> None:
+    if msg.data is None:
+        ctx.reply(Text(f"文件没有收到（{msg.data_error or '下载失败'}），请重新发送。"))
+        return
+    name, data, now = Path(msg.file_name or "cards.csv").name, msg.data, ctx.now()
+    kb = knowledge_base(ctx.services)
+
+    async def work(progress: Progress) -> list[str]:
+        from knowledge.importer import import_file
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, data)
+            report = await import_file(ctx.services.db, kb, path, now, total=progress.set_total,
+                                       landed=progress.landed)  # staged per chunk, published at once
+        report.file = name
+        lines = [f"📚 导入完成：{report.summary()}"]
+        for issue in report.issues[:MAX_ISSUES_SHOWN]:
+            where = f"第 {issue.line} 行" if issue.line else "文件"
+            lines.append(f"· {where}：{issue.message}")
+        if len(report.issues) > MAX_ISSUES_SHOWN:
+            more = len(report.issues) - MAX_ISSUES_SHOWN
+            lines.append(f"· 另有 {more} 个问题未显示：改好以上几行后重新发送文件，会列出其余问题")
+        return lines
+
+    start_import(ctx, name, work, lambda p: nothing_imported(name, p))
