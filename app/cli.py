@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="run the webhook server, ticker and outbox")
     serve.set_defaults(func=_serve, sync=True)
 
+    console = sub.add_parser("console", parents=[common], help="run the web console (/admin/) on its own "
+                             "([server] console_port, else port)")
+    console.add_argument("--exit-with", type=int, metavar="PID", help=argparse.SUPPRESS)  # serve's child
+    console.set_defaults(func=_console, sync=True)
+
     chat = sub.add_parser("chat", parents=[common], help="talk to the bot in the console")
     chat.add_argument("--as", dest="as_user", default="rep01", metavar="USER", help="who you are (default rep01)")
     chat.add_argument("--json", action="store_true", help="one JSON line per outbound message")
@@ -135,7 +140,13 @@ def _hide_password(url: str) -> str:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.server import run_server
 
-    return run_server(settings)
+    return run_server(settings, resolve_config_path(args.config))
+
+
+def _console(args: argparse.Namespace, settings: Settings) -> int:
+    from app.console_process import run_console
+
+    return run_console(settings, args.exit_with)
 
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:

@@ -10,9 +10,9 @@ from functools import partial
 from types import MappingProxyType
 from typing import Any
 
-from bot.channels.base import ChannelSender
 from bot.clock import Clock
 from bot.config import Settings
+from bot.delivery import ChannelSender
 from bot.org import seed_org
 from bot.outbox import OutboxSender
 from bot.router import Router

@@ -1,5 +1,6 @@
 """APScheduler only ticks: every few seconds it runs the due work (app/periodic.py). Timers live in the database.
-The holiday-data check runs at start-up and every morning."""
+The holiday-data check runs at start-up and every morning; the staged cards of imports whose process died are
+deleted at start-up and hourly (not only when the next import starts)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.periodic import check_calendar_years, run_due_work
+from handlers.renewals.importer import drop_stale_batches as drop_stale_contract_rows
+from knowledge.importer import drop_stale_batches
 from reminders.calendar import parse_hhmm
 
 if TYPE_CHECKING:
@@ -66,6 +69,16 @@ def start_scheduler(services: Services) -> Scheduler:
         except Exception:
             log.exception("holiday data check failed")
 
+    @scheduler.tracked
+    async def clean_import_staging() -> None:
+        try:
+            await drop_stale_batches(services.db, services.clock.now())
+            await drop_stale_contract_rows(services.db, services.clock.now())
+        except Exception:
+            log.exception("deleting the staged rows of unfinished imports failed")
+
+    scheduler.add_job(clean_import_staging, "interval", hours=1, coalesce=True, id="kb-staging-cleanup",
+                      next_run_time=datetime.now(ZoneInfo(services.settings.reminders.timezone)))  # and at start-up
     scheduler.add_job(run_tick, "interval", seconds=services.settings.server.tick_seconds,
                       max_instances=1, coalesce=True, id="reminder-tick")
     cfg = services.settings.reminders

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -92,7 +93,12 @@ async def create_app(settings: Settings, clock: Clock | None = None, channels: d
     app.router.add_get("/healthz/live", liveness)
     app.router.add_get("/metrics", metrics)
     register_channels(app, intake)
-    mount_console(app, services)
+    if settings.server.console_port:  # its own process (run_server starts it): here only a redirect
+        from app.console_process import redirect_to_console
+
+        redirect_to_console(app, settings.server.console_port)
+    else:
+        mount_console(app, services)
     app.cleanup_ctx.append(_background)
     return app
 
@@ -219,11 +225,30 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-def run_server(settings: Settings) -> int:
+def run_server(settings: Settings, config_path: Path | None = None) -> int:
+    """`salesbot serve`; with `[server] console_port`, the web console runs as a child process on that port
+    (started with the same config file and environment)."""
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every tick at INFO
     if not (settings.wecom.enabled or settings.dingtalk.enabled):
         log.warning("no channel configured: fill [wecom] or [dingtalk] (see README); serving /healthz and /metrics")
     tune_gc()
-    web.run_app(create_app(settings), host=settings.server.host, port=settings.server.port, print=None)
+    web.run_app(_with_console(settings, config_path), host=settings.server.host, port=settings.server.port,
+                print=None)
     return 0
+
+
+async def _with_console(settings: Settings, config_path: Path | None) -> web.Application:
+    app = await create_app(settings)
+    if settings.server.console_port:
+        from app.console_process import ConsoleChild
+
+        child = ConsoleChild(settings, config_path)
+
+        async def console(_app: web.Application) -> AsyncIterator[None]:
+            child.start()  # after this process's start-up: migrations checked, first-start seeding done
+            yield
+            await child.stop()
+
+        app.cleanup_ctx.append(console)
+    return app

@@ -8,7 +8,10 @@ Labelled sets, each scored as top-1 / top-3 / no-answer F1, overall and by query
 - kb-dev: ../shared/eval/kb-dev (an independent author's 80 cards and 200 queries), also scored with its own
   score.py; skipped with a message when the folder is absent. Read from there, never copied into the repo.
 - own held-out: bench/data/kb_heldout_{cards,queries}.jsonl (an invented HR/attendance vendor, 30 cards with
-  values outside the shipped taxonomy, 60 queries), written before tuning.
+  values outside the shipped taxonomy, 60 queries), written before tuning; kb_heldoutB_* (a cleaning-robot
+  vendor) and kb_heldoutC_* (a cold-chain monitoring / kitchen video-AI vendor: 60 cards over pharma
+  distribution, restaurant chains, industrial parks and plants, 157 queries of eleven kinds incl. pinyin,
+  traditional, code-mixed, filler and off-topic HR), each written before the ranking was tuned against it.
 - the project's demo set: bench/data/kb_queries_{dev,test}.jsonl on the demo cards (same hands as the code).
 """
 
@@ -48,7 +51,8 @@ def _eval_dir() -> Path:
 
 EVAL = _eval_dir()
 HELDOUT = [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{suffix}_queries.jsonl")
-           for name, suffix in (("A (HR/attendance vendor)", ""), ("B (cleaning-robot vendor)", "B"))]
+           for name, suffix in (("A (HR/attendance vendor)", ""), ("B (cleaning-robot vendor)", "B"),
+                                ("C (cold-chain monitoring / video-AI vendor)", "C"))]
 
 
 async def card_set(path: Path, taxonomy: Taxonomy | None = None) -> KnowledgeBase:

@@ -26,9 +26,9 @@ from sqlalchemy import func, insert, select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.runtime import build_services
-from bot.channels.base import DeliveryError
 from bot.clock import ManualClock
 from bot.config import DatabaseSettings, KnowledgeSettings, OrgSettings, Settings
+from bot.delivery import DeliveryError
 from bot.messages import Body, body_to_json
 from bot.services import Services
 from reminders.ticker import tick

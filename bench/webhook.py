@@ -45,7 +45,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(tmp: Path, port: int, api_base: str, inflight: int, db_url: str = "") -> Path:
+def write_config(tmp: Path, port: int, api_base: str, inflight: int, db_url: str = "", console_port: int = 0) -> Path:
     cfg = tmp / "config.toml"
     db_url = db_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
     cfg.write_text(
@@ -54,6 +54,7 @@ def write_config(tmp: Path, port: int, api_base: str, inflight: int, db_url: str
 host = "127.0.0.1"
 port = {port}
 max_inflight = {inflight}
+console_port = {console_port}
 [database]
 url = "{db_url}"
 [wecom]
@@ -97,6 +98,15 @@ def start_server(cfg: Path, log_path: Path, env: dict[str, str], cpus: set[int] 
     return proc
 
 
+def attach_py_spy(proc: subprocess.Popen[bytes], out: str) -> subprocess.Popen[bytes] | None:
+    """`--py-spy-burst OUT`: sample the running server during the load phase only (no start-up, no warm-up)."""
+    if not out:
+        return None
+    cmd = ["py-spy", "record", "--format", "raw", "--rate", "250", "--nonblocking", "--gil", "-o", out,
+           "--pid", str(proc.pid)]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM to the server; under py-spy to its child, so py-spy sees it end and writes the profile."""
     try:
@@ -109,11 +119,12 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         proc.terminate()
 
 
-def cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
+def cpu_seconds(proc: subprocess.Popen[bytes], children: bool = True) -> float:
     """User + system CPU the server (and its children) used so far: a load-independent cost figure."""
     pids = [proc.pid]
     try:
-        pids += [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+        pids += [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+                 if children]
     except OSError:
         pass
     total = 0.0
@@ -154,6 +165,19 @@ async def wait_healthy(session: aiohttp.ClientSession, base: str, proc: subproce
             pass
         await asyncio.sleep(0.1)
     raise SystemExit("salesbot serve did not become healthy in 60 s")
+
+
+async def wait_console(session: aiohttp.ClientSession, base: str) -> None:
+    """`--console-process`: the console child answers (it starts after the server, then warms its boards)."""
+    for _ in range(600):
+        try:
+            async with session.get(f"{base}/healthz/live") as resp:
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    raise SystemExit("the console process did not answer in 60 s")
 
 
 async def settle(proc: subprocess.Popen[bytes], quiet_s: float = 1.0, timeout: float = 120.0) -> None:
@@ -315,7 +339,8 @@ async def main(args: argparse.Namespace) -> int:
     api_base = await fake.start()
     tmp = Path(tempfile.mkdtemp(prefix="salesbot-bench-"))
     port = free_port()
-    cfg = write_config(tmp, port, api_base, args.inflight, args.db)
+    console_port = free_port() if args.console_process else 0
+    cfg = write_config(tmp, port, api_base, args.inflight, args.db, console_port)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     if args.db:
         upgrade_db(cfg, env)
@@ -330,6 +355,9 @@ async def main(args: argparse.Namespace) -> int:
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.concurrency)) as session:
             await wait_healthy(session, base, proc)
+            console_base = f"http://127.0.0.1:{console_port}" if console_port else base
+            if console_port:
+                await wait_console(session, console_base)
             await settle(proc)
             now = int(time.time())
             jobs: list[tuple[str, str, bytes]] = []
@@ -341,18 +369,21 @@ async def main(args: argparse.Namespace) -> int:
                     jobs.append((user, query, body))  # WeCom's retry of the very same callback
             ndup = len(jobs) - args.n
             stop = asyncio.Event()
-            browsing = asyncio.create_task(console_browsing(base, cfg, env, args.console, stop)) \
+            browsing = asyncio.create_task(console_browsing(console_base, cfg, env, args.console, stop)) \
                 if args.console else None
             if browsing is not None:
                 await asyncio.sleep(args.console_lead)  # the console is busy before the callbacks start
-            cpu0, t0 = cpu_seconds(proc), time.monotonic()
+            spy = attach_py_spy(proc, args.py_spy_burst)
+            cpu0, own0, t0 = cpu_seconds(proc), cpu_seconds(proc, children=False), time.monotonic()
             lat, statuses, sent_at, wall = await fire(session, base, jobs, args.concurrency, args.rate)
             stop.set()
+            load_all, load_own = cpu_seconds(proc) - cpu0, cpu_seconds(proc, children=False) - own0
             if browsing is not None:
                 n_pages, page_lat, page_statuses = await browsing
                 print(f"console: {args.console} signed-in clients opened {n_pages} pages during the load "
                       f"(statuses {dict(sorted(page_statuses.items()))}), page p50 {pct(page_lat, 50):.0f} ms "
-                      f"p95 {pct(page_lat, 95):.0f} ms")
+                      f"p95 {pct(page_lat, 95):.0f} ms; CPU of the serve process itself during the load "
+                      f"{load_own:.1f} s, of its children (console process) {load_all - load_own:.1f} s")
             mode = f"open loop at {args.rate:.0f}/s" if args.rate else "closed loop"
             print(f"load: {len(jobs)} callbacks ({args.n} distinct + {ndup} duplicates), {mode}, "
                   f"max {args.concurrency} outstanding")
@@ -361,6 +392,9 @@ async def main(args: argparse.Namespace) -> int:
             print(f"  accepted {len(jobs) / wall:.0f} callbacks/s ({wall:.2f} s wall)")
             drain = await wait_replies(fake, set(sent_at), args.timeout)
             cpu = cpu_seconds(proc) - cpu0
+            if spy is not None:
+                spy.send_signal(2)
+                spy.wait(timeout=60)
             dups = await metric(session, base, "salesbot_wecom_duplicates")
             replies = reply_latencies(fake, sent_at)
             busy = f" ({args.n - len(sent_at)} users only got 503: backlog full)" if len(sent_at) < args.n else ""
@@ -417,12 +451,16 @@ if __name__ == "__main__":
                         "on their first message) instead of an imported team")
     parser.add_argument("--py-spy", default="", metavar="OUT", help="profile the server with py-spy into OUT "
                         "(collapsed stacks; needs `pip install py-spy`)")
+    parser.add_argument("--py-spy-burst", default="", metavar="OUT", help="attach py-spy to the running server "
+                        "for the load phase only (collapsed stacks into OUT)")
     parser.add_argument("--db", default="", help="database URL (an empty PostgreSQL database; default: a fresh "
                         "SQLite file)")
     parser.add_argument("--seed", default="", metavar="CARDS:LEADS", help="seed the database with that many "
                         "cards and leads and their history (bench/console_load.py), e.g. 20000:10000")
     parser.add_argument("--console", type=int, default=0, metavar="N", help="N signed-in console users (admin, "
                         "manager) opening every console page back to back during the load phase")
+    parser.add_argument("--console-process", action="store_true", help="[server] console_port set: the console "
+                        "runs as serve's child process on its own port (server CPU then counts both)")
     parser.add_argument("--console-lead", type=float, default=3.0, help="seconds the console browses before "
                         "the callbacks start")
     parser.add_argument("--timeout", type=float, default=300.0, help="max seconds to wait for the backlog")

@@ -104,7 +104,7 @@ class FollowUpHint(Action):
 
 @dataclass(frozen=True)
 class VoiceTo(Action):
-    """「记到这条线索」 on the card that asks where a voice note goes (handlers/voice.py)."""
+    """「记到这条线索」 on the card that asks where a voice note goes (handlers/chat/voice.py)."""
 
     prefix: ClassVar[str] = "voice:to"
     lead_id: int
@@ -172,7 +172,7 @@ class RejectEvidence(Action):
     evidence_id: int
 
 
-# -- screenshot drafts (handlers/capture.py) -------------------------------------------------------------
+# -- screenshot drafts (handlers/chat/capture.py) -------------------------------------------------------------
 @dataclass(frozen=True)
 class EditDraft(Action):
     """「修改」 on a draft lead card: how to correct a field."""
@@ -198,7 +198,7 @@ class MergeDraft(Action):
     target_id: int
 
 
-# -- data-quality flags (handlers/checks/chat.py) --------------------------------------------------------
+# -- data-quality flags (handlers/chat/checks.py) --------------------------------------------------------
 @dataclass(frozen=True)
 class ClearFlag(Action):
     """A manager's 「核实无误，清除」 on a rep's answer to a flag."""
@@ -231,7 +231,7 @@ class KbNext(Action):
     card_id: str
 
 
-# -- the front door's questions back (handlers/front.py) -------------------------------------------------
+# -- the front door's questions back (handlers/chat/front.py) -------------------------------------------------
 @dataclass(frozen=True)
 class DoGuessed(Action):
     """「是的」 on 「你是想…？」: run `text` as if typed."""
@@ -292,7 +292,7 @@ class CancelAdmin(Action):
     prefix: ClassVar[str] = "adm:no"
 
 
-# -- reminders and escalation (reminders/messages.py builds them, handlers/escalation.py acts) ---------
+# -- reminders and escalation (reminders/messages.py builds them, handlers/chat/escalation.py acts) ---------
 @dataclass(frozen=True)
 class SnoozeReminder(Action):
     prefix: ClassVar[str] = "rem:snooze"
@@ -337,7 +337,7 @@ class ExtendFrozen(Action):
     hours: float | None = None
 
 
-# -- renewal warnings (reminders/messages.py builds the cards, handlers/renewals/chat.py acts) -------------
+# -- renewal warnings (reminders/messages.py builds the cards, handlers/chat/renewals.py acts) -------------
 @dataclass(frozen=True)
 class RenewalContacted(Action):
     prefix: ClassVar[str] = "ren:contacted"
@@ -379,16 +379,6 @@ class RampAnswer(Action):
     task_id: int
     serial: int
     choice: int
-
-
-@dataclass(frozen=True)
-class RampGrade(Action):
-    """After a written answer and the card to compare: the rep's own verdict (1 = got the points, 0 = not)."""
-
-    prefix: ClassVar[str] = "ramp:grade"
-    task_id: int
-    serial: int
-    ok: int
 
 
 @dataclass(frozen=True)

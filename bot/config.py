@@ -37,10 +37,12 @@ class ServerSettings:
     replay_interval_s: float = 60.0  # how often each instance looks for such messages
     public_url: str = ""  # base of links the bot sends (console login); empty → http://127.0.0.1:<port>
     console_idle_minutes: int = 30  # a web console session ends after this long without a request
+    console_port: int = 0  # 0: /admin/ served by `serve` itself; N: by a `salesbot console` child on port N
 
     @property
     def base_url(self) -> str:
-        return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
+        """Where the web console's links point: `public_url`, else the local console port."""
+        return (self.public_url or f"http://127.0.0.1:{self.console_port or self.port}").rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -299,7 +301,17 @@ def load_settings(path: Path | str | None = None, env: typing.Mapping[str, str] 
         raise ConfigError(f"unknown section [{sorted(raw)[0]}] (known: {', '.join(sections)})")
     settings = Settings(**sections, source=str(path) if path else "built-in defaults")
     _check_org(settings.org)
+    _check_console_port(settings.server)
     return settings
+
+
+def _check_console_port(server: ServerSettings) -> None:
+    if not 0 <= server.console_port <= 65535:
+        raise ConfigError(f"server.console_port must be 0 (console in serve's process) or a port, "
+                          f"got {server.console_port}")
+    if server.console_port and server.console_port == server.port:
+        raise ConfigError(f"server.console_port must differ from server.port ({server.port}): the console "
+                          "runs in a process of its own")
 
 
 def _build_section(name: str, cls: type, values: dict[str, Any], env: typing.Mapping[str, str]) -> Any:

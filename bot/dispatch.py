@@ -12,7 +12,7 @@ from bot.context import Context, UserInfo
 from bot.dedup import mark_handled
 from bot.messages import Inbound, Outbound, Text
 from bot.metrics import HANDLER, timed
-from bot.org import UserCache, identify_cached
+from bot.org import TeamCache, UserCache, identify_cached
 from bot.outbox import enqueue
 from bot.router import Route
 from bot.services import Services, Shared
@@ -21,6 +21,7 @@ from storage.users import ChannelWrite
 
 log = logging.getLogger(__name__)
 USERS = Shared("org.users", lambda _s: UserCache())  # who is who, kept warm between messages
+TEAM = Shared("org.team", lambda _s: TeamCache())  # every user in one snapshot: the front door's names, newcomers
 
 FAILED, FORBIDDEN, ROLE_CN = P.FAILED, P.FORBIDDEN, P.ROLE_CN
 
@@ -54,8 +55,8 @@ async def _dispatch(services: Services, msg: Inbound) -> bool:
     now = services.clock.now()
     cache = services.shared(USERS)
     user, new_channel = await identify_cached(
-        services.db, cache, msg.user_id, msg.channel, msg.display_name, services.settings.org.auto_register, now
-    )
+        services.db, cache, msg.user_id, msg.channel, msg.display_name, services.settings.org.auto_register, now,
+        services.shared(TEAM))
     if user is None:
         log.warning("message from unknown user %s:%s refused", msg.channel, msg.user_id)
         await _reply_only(services, msg, UNKNOWN_USER)

@@ -1,9 +1,10 @@
 """One intake for every channel: claim → ACK → background job → replay after a crash.
 
-A channel verifies and parses a callback, then asks the intake to `claim` it (a UNIQUE insert that keeps the
-raw payload, `bot.dedup`), ACKs at once and `submit`s the work (download, then `dispatch`) to the TaskPool
-(`bot.tasks`: tracked, bounded, in order per user). A claim a crash left unhandled comes back through the
-channel's replayer (`bot.replay`), registered here. Channels reach nothing else of the process.
+A channel verifies and parses a callback, checks `has_room()`, then hands it to `admit`: the claim (a UNIQUE
+insert that keeps the raw payload, `bot.dedup`), and the work (download, then `dispatch`) submitted to the TaskPool
+(`bot.tasks`: tracked, bounded, in order per user); the channel ACKs at once. A claim a crash left unhandled
+comes back through the channel's replayer (`bot.replay`), registered here, and runs through `handle` like a fresh
+one. Channels reach nothing else of the process.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from bot.spool import ClaimSpool
 from bot.tasks import TaskPool
 
 log = logging.getLogger(__name__)
+
+Inbounds = Callable[[], Awaitable[Sequence[Inbound]]]  # a delivery's background half: downloads, then messages
 
 SPOOL_RETRY_S = 2.0  # while claims wait in the spool, try the database this often
 CLAIM_TIMEOUT_S = 3.0  # a claim the database has not confirmed by then goes to the spool (WeCom waits 5 s)
@@ -83,8 +86,27 @@ class Intake:
         """Run `work` in the background after every earlier job of `key` (a user). False when full."""
         return self.tasks.submit(key, work)
 
-    async def dispatch(self, msg: Inbound) -> None:
-        await dispatch(self.services, msg)
+    async def admit(self, channel: str, msg_id: str, user: str, payload: str | None, inbounds: Inbounds) -> bool:
+        """The one path of a verified delivery: claim (channel, msg_id) keeping `payload` for a replay, then
+        `handle` it in the background. False for a duplicate. The caller checked `has_room()` before its ACK."""
+        if not await self.claim(channel, msg_id, payload=payload):
+            self.metrics[f"{channel}_duplicates"] += 1
+            log.info("%s duplicate %s from %s ignored", channel, msg_id, user)
+            return False
+        if not self.handle(user, inbounds):  # raced to full between has_room and here: rare
+            self.metrics[f"{channel}_deferred_after_claim"] += 1
+            log.warning("%s %s claimed but task pool full; the replay sweep will handle it", channel, msg_id)
+        self.metrics[f"{channel}_accepted"] += 1
+        return True
+
+    def handle(self, user: str, inbounds: Inbounds) -> bool:
+        """In the background, after `user`'s earlier jobs: make the Inbound(s) (downloads happen here), then
+        dispatch each in order. A replay after a crash comes this way too. False when the pool is full."""
+        async def job() -> None:
+            for msg in await inbounds():
+                await dispatch(self.services, msg)
+
+        return self.tasks.submit(user, job)
 
     async def sweep(self) -> int:
         """Replay what a crash left unhandled, prune old claims; returns how many messages were replayed."""

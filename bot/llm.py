@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import LlmSettings
+
+if TYPE_CHECKING:  # openai is imported only when a call is made
+    from openai.types.chat import ChatCompletionMessageParam as Message
 
 log = logging.getLogger(__name__)
 
 
-async def complete(settings: LlmSettings, messages: list[dict[str, str]], *, max_tokens: int = 300,
+async def complete(settings: LlmSettings, messages: list[Message], *, max_tokens: int = 300,
                    json_mode: bool = False) -> str | None:
     """The model's reply text, or None when disabled, slow (`timeout_s`) or failing."""
     if not settings.enabled:
@@ -23,7 +26,7 @@ async def complete(settings: LlmSettings, messages: list[dict[str, str]], *, max
     extra: dict[str, Any] = {"response_format": {"type": "json_object"}} if json_mode else {}
     try:
         response = await asyncio.wait_for(
-            client.chat.completions.create(model=settings.model, messages=messages,  # type: ignore[arg-type]
+            client.chat.completions.create(model=settings.model, messages=messages,
                                            temperature=0.1, max_tokens=max_tokens, **extra),
             timeout=settings.timeout_s,
         )

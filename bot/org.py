@@ -152,39 +152,61 @@ class UserCache:
 
 
 class TeamCache:
-    """The active people (id, name) a message may name (「改派 3 给 张伟」), kept in memory: the front door reads
-    them for every text, and loading a team of thousands per message cost more than the rest of the reply.
-    Emptied like `UserCache` (any write to `users` in this process; another process's change within `ttl_s`)."""
+    """Every user (id, name, role, manager, active, channel) in one read, kept in memory: the front door reads
+    the active people a message may name (「改派 3 给 张伟」) for every text, and a rep's first message of the
+    day finds who they are here instead of one read per message (a morning burst of first messages made that
+    read most of a reply's database trips). Emptied like `UserCache` (any write to `users` in this process;
+    another process's change within `ttl_s`)."""
 
     def __init__(self, ttl_s: float = 10.0) -> None:
         self.ttl_s = ttl_s
         self._people: tuple[tuple[str, str], ...] | None = None
+        self._users: dict[str, tuple[UserInfo, str | None, bool]] = {}  # id → info, channel, active
         self._version = -1
         self._at = 0.0
         self._loading = asyncio.Lock()
 
-    def _fresh(self) -> tuple[tuple[str, str], ...] | None:
-        if self._version == UserCache.version and time.monotonic() - self._at <= self.ttl_s:
-            return self._people
-        return None
+    def _fresh(self) -> bool:
+        return self._version == UserCache.version and time.monotonic() - self._at <= self.ttl_s
 
     async def people(self, db: Database) -> tuple[tuple[str, str], ...]:
-        if (people := self._fresh()) is not None:
-            return people
-        async with self._loading:  # one load for the handlers that all found it stale at once
-            if (people := self._fresh()) is not None:
-                return people
-            return await self._load(db)
+        """The active people (id, name), by id."""
+        await self._ensure(db)
+        return self._people or ()
 
-    async def _load(self, db: Database) -> tuple[tuple[str, str], ...]:
+    async def find(self, db: Database, user_id: str) -> tuple[UserInfo, str | None, bool] | None:
+        """(who, the channel on record, active) from the snapshot; None when the snapshot does not know them
+        (a newcomer another process registered since: the caller reads the row)."""
+        await self._ensure(db)
+        return self._users.get(user_id)
+
+    def channel_written(self, user_id: str, channel: str) -> None:
+        """The caller is recording this channel for the user: the next message of theirs within the TTL does not
+        write it again. (Should that write fail, the reload after the TTL brings the old channel back.)"""
+        hit = self._users.get(user_id)
+        if hit is not None:
+            self._users[user_id] = (hit[0], channel, hit[2])
+
+    async def _ensure(self, db: Database) -> None:
+        if self._fresh():
+            return
+        async with self._loading:  # one load for the handlers that all found it stale at once
+            if not self._fresh():
+                await self._load(db)
+
+    async def _load(self, db: Database) -> None:
         version = UserCache.version
         u = table_of(User).c
         async with db.reader() as conn:
-            rows = (await conn.execute(select(u.id, u.name).where(u.active.is_(True)).order_by(u.id))).all()
-        people = tuple((row.id, row.name) for row in rows)
+            rows = (await conn.execute(select(u.id, u.name, u.role, u.manager_id, u.active, u.channel)
+                                       .order_by(u.id))).all()
+        people = tuple((row.id, row.name) for row in rows if row.active)
+        users = {row.id: (UserInfo(id=row.id, name=row.name, role=row.role, manager_id=row.manager_id), row.channel,
+                          bool(row.active)) for row in rows}
         if version == UserCache.version:  # not kept when a change landed while reading
-            self._people, self._version, self._at = people, version, time.monotonic()
-        return people
+            self._people, self._users, self._version, self._at = people, users, version, time.monotonic()
+        else:
+            self._people, self._users = people, {}  # this caller still gets the people it read
 
 
 @event.listens_for(Engine, "after_cursor_execute")
@@ -208,26 +230,34 @@ def _channel_only(context: object) -> bool:
 
 async def identify_cached(
     db: Database, cache: UserCache, user_id: str, channel: str, display_name: str | None, auto_register: bool,
-    now: datetime,
+    now: datetime, team: TeamCache | None = None,
 ) -> tuple[UserInfo | None, str | None]:
-    """Who is asking, from `cache` or one read (Core, no write lock); an unknown user is registered as a rep in
-    a short transaction of its own. Returns the user and, when the user now writes from another channel than
-    the one on record, that channel: the caller records it in the handler's transaction (`set_channel`)."""
+    """Who is asking, from `cache`, the `team` snapshot or one read (Core, no write lock); an unknown user is
+    registered as a rep in a short transaction of its own. Returns the user and, when the user now writes from
+    another channel than the one on record, that channel: the caller records it in the handler's transaction
+    (`set_channel`)."""
     info = cache.get(user_id, channel)
     if info is not None:
         return info, None
     version = UserCache.version
-    async with db.reader() as conn:
-        row = (await conn.execute(_who_is(), {"w_id": user_id})).first()
-    if row is None:
-        if not auto_register:
-            return None, None
-        return await _register(db, user_id, channel, display_name, now), None
-    if not row.active:
+    known = await team.find(db, user_id) if team is not None else None
+    if known is not None:
+        info, on_record, active = known
+    else:
+        async with db.reader() as conn:
+            row = (await conn.execute(_who_is(), {"w_id": user_id})).first()
+        if row is None:
+            if not auto_register:
+                return None, None
+            return await _register(db, user_id, channel, display_name, now), None
+        info = UserInfo(id=row.id, name=row.name, role=row.role, manager_id=row.manager_id)
+        on_record, active = row.channel, bool(row.active)
+    if not active:
         log.info("message from deactivated user %s refused", user_id)
         return None, None
-    info = UserInfo(id=row.id, name=row.name, role=row.role, manager_id=row.manager_id)
-    if row.channel != channel:
+    if on_record != channel:
+        if team is not None:
+            team.channel_written(user_id, channel)
         return info, channel
     cache.put(info, channel, version)
     return info, None

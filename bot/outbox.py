@@ -32,8 +32,8 @@ from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.channels.base import ChannelSender, DeliveryError
 from bot.clock import Clock
+from bot.delivery import ChannelSender, DeliveryError
 from bot.messages import Outbound, body_from_json, body_to_json
 from bot.metrics import DELIVERY
 from storage.db import Database

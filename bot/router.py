@@ -15,7 +15,7 @@ Card actions are typed (bot/actions.py): `@router.card_action(ReassignTo, lead="
 asks the router's `lead_gate` (handlers/leads/permissions.py) for the lead, which refuses with one wording.
 
 Resolution order: card clicks by longest key prefix; images; files; voice notes; events by name. Text is first read
-(`reads`: the front door decides what the message is — handlers/front.py): an intent with its own route
+(`reads`: the front door decides what the message is — handlers/chat/front.py): an intent with its own route
 (`@router.intent("greeting")`) takes it; an intent that stands for a command is routed by that command's text
 (the reader puts the rewritten message on the context). Then the longest command word (after normalisation;
 a word the reader does not know still routes), conditional text handlers, and the fallback.

@@ -11,9 +11,9 @@ from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import ChannelSender
 from bot.clock import Clock
 from bot.config import Settings
+from bot.delivery import ChannelSender
 from bot.outbox import OutboxSender
 from bot.router import Router
 from storage.db import Database

@@ -1,9 +1,13 @@
 """Background work after an ACK: tracked tasks, bounded concurrency, in order per user, drained on shutdown.
 
-ACKs come first: while callbacks arrive in a burst (more than `burst_rate` a second), at most `burst_running`
-jobs run at once, so the event loop's ready queue stays short and an ACK never waits behind a crowd of
-handler steps; the backlog is still worked through during the burst (deferring it all until the burst ended
-made a 10 s burst's replies wait > 10 s).
+ACKs come first: while callbacks arrive in a burst (more than `burst_rate` a second), the jobs that run at once
+are limited so that the event loop's turn stays short and an ACK never waits behind a crowd of handler steps.
+The limit follows the loop: every `LAG_PROBE_S` the pool measures how late a timer fires (one loop turn's
+length, what each step of an ACK waits); above `lag_budget_s` the limit halves, down to `burst_running`; below
+it, it grows by `burst_running`, up to `max_running`. A fixed limit of 8 kept the turn short but bounded a burst
+to 8 / (one job's wall time) replies a second whatever the free CPU (~250/s on a quiet machine, far less while
+jobs wait on PostgreSQL) and kept group commits small. The backlog is worked through during the burst
+(deferring it all until the burst ended made a 10 s burst's replies wait > 10 s).
 """
 
 from __future__ import annotations
@@ -16,12 +20,56 @@ from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
 
+LAG_PROBE_S = 0.05  # during a burst, the loop's lag is measured this often
+
+
+class Gate:
+    """A semaphore whose size may change while tasks wait on it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.busy = limit, 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def __aenter__(self) -> None:
+        if self.busy < self.limit and not self._waiters:
+            self.busy += 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # the slot was handed over as the waiter was cancelled
+            raise
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        self.busy -= 1
+        self._wake()
+
+    def resize(self, limit: int) -> None:
+        self.limit = limit
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and self.busy < self.limit:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.busy += 1
+                waiter.set_result(None)
+
 
 class TaskPool:
     def __init__(self, max_running: int = 50, max_pending: int = 5000, *, burst_rate: float = 100.0,
-                 burst_running: int = 8, burst_window_s: float = 0.2) -> None:
+                 burst_running: int = 8, burst_window_s: float = 0.2, lag_budget_s: float = 0.005,
+                 burst_ceiling: int | None = None) -> None:
         self._running = asyncio.Semaphore(max_running)
-        self._burst_slots = asyncio.Semaphore(burst_running)
+        self.burst_floor, self.burst_ceiling = burst_running, max(burst_running, burst_ceiling or max_running)
+        self.lag_budget_s = lag_budget_s
+        self._burst_slots = Gate(burst_running)
         self._arrivals: deque[float] = deque()
         self._calm = asyncio.Event()  # clear while a burst lasts; one watcher task sets it again
         self._calm.set()
@@ -77,9 +125,24 @@ class TaskPool:
         return len(self._arrivals) > self.burst_rate * window_s
 
     async def _watch_burst(self) -> None:
-        while not self.closed and self.in_burst():  # noqa: ASYNC110 - polls a rate
-            await asyncio.sleep(0.05)
+        loop = asyncio.get_running_loop()
+        self._burst_slots.resize(self.burst_floor)  # each burst starts cautious
+        while not self.closed and self.in_burst():
+            asked = loop.time()
+            await asyncio.sleep(LAG_PROBE_S)
+            self._burst_slots.resize(self.next_limit(loop.time() - asked - LAG_PROBE_S))
         self._calm.set()
+
+    def next_limit(self, lag_s: float) -> int:
+        """Jobs allowed at once during a burst, after a loop turn `lag_s` late: halve above the budget, else grow."""
+        limit = self._burst_slots.limit
+        if lag_s > self.lag_budget_s:
+            return max(self.burst_floor, limit // 2)
+        return min(self.burst_ceiling, limit + self.burst_floor)
+
+    @property
+    def burst_limit(self) -> int:
+        return self._burst_slots.limit
 
     def _done(self, key: str, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

@@ -83,7 +83,7 @@ def _who(recipient: str, names: dict[str, str]) -> str:
 
 
 def _reason(error: str | None) -> str:
-    """The outbox ends last_error with the failure's kind in brackets (bot/channels/base.py)."""
+    """The outbox ends last_error with the failure's kind in brackets (bot/delivery.py)."""
     kind = (error or "").rpartition("[")[2].rstrip("]")
     return REASON_CN.get(kind, REASON_CN["retryable"])
 

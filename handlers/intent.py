@@ -27,17 +27,23 @@ MAX_CHARS = 4000  # longer than any note a rep types; a pasted book gets a short
 ZERO_WIDTH = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad]")
 CN_PUNCT = frozenset("，。：；！？（）、")  # kept as typed: stored text keeps Chinese punctuation
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# 「@销售助手 你好」: the bot named in a group chat, before the message itself
+MENTION = re.compile(r"^(?:@\S+\s+)+")
 _WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 TYPOS = {"跟近": "跟进", "根进": "跟进", "更进": "跟进", "线锁": "线索", "线所": "线索", "现索": "线索",
          "改配": "改派", "该派": "改派", "分陪": "分配", "延其": "延期", "言期": "延期", "帮主": "帮助",
          "帮组": "帮助", "陪单": "赢单", "营单": "赢单", "提示我": "提醒我", "题醒": "提醒",
-         "超市了": "超时了", "超是": "超时", "预箅": "预算"}
+         "超是": "超时", "预箅": "预算"}
+# 「谁超市了」 is 超时了 typed on a pinyin keyboard, but 「新开了两家超市了」 is a supermarket: corrected only where
+# a supermarket cannot stand — right after who / which / a lead, or alone
+_OVERDUE_TYPO = re.compile(r"(?:^|(?<=[谁些有没])|(?<=线索|客户|单子))超市了(?=$|[吗么嘛没的？?\s])")
 ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟进"), ("new lead", "新线索"),
            ("my leads", "我的线索"), ("team leads", "团队线索"), ("remind me", "提醒我"), ("lead", "线索"),
            ("follow", "跟进"), ("remind", "提醒"),
            ("check", "查看"), ("take over", "接手"), ("takeover", "接手"), ("reassign", "改派"), ("assign", "分配"),
            ("extend", "延期"), ("overdue", "超时"), ("budget", "预算"), ("industry", "行业"),
-           ("region", "区域"), ("won", "赢单"), ("lost", "输单"), ("help", "帮助"))
+           ("region", "区域"), ("won", "赢单"), ("lost", "输单"), ("help", "帮助"), ("new customer", "新客户"),
+           ("new client", "新客户"), ("my customers", "我的客户"), ("last day", "离职"))
 
 # Small talk: a message made only of these words (and fillers) is greeting / thanks / ok, whichever comes first.
 SMALL_TALK = {
@@ -45,24 +51,33 @@ SMALL_TALK = {
                  "早安",
                  "早上好", "上午好", "中午好", "下午好", "晚上好", "大家好", "在吗", "在不在", "在么",
                  "在嘛", "在没", "在伐",
-                 "有人吗", "有人在吗", "在线吗", "在不", "喂", "早"),
+                 "有人吗", "有人在吗", "在线吗", "在不", "喂", "早",
+                 "打扰一下", "打扰了", "打扰"),
     "thanks": ("谢谢", "多谢", "感谢", "感激", "谢啦", "谢了", "thx", "thanks", "thank you", "thank u", "thank", "ty",
-               "3q",
-               "辛苦了", "辛苦", "麻烦了", "有劳", "帮大忙了", "帮了大忙", "帮大忙", "给力", "太好用了", "好用"),
+               "3q", "🙏",
+               "辛苦了", "辛苦", "麻烦你了", "麻烦了",
+               "有劳", "帮大忙了", "帮了大忙", "帮大忙", "给力", "太好用了", "好用"),
     "ack": ("好的", "好滴", "好嘞", "好吧", "好", "ok", "okay", "嗯嗯", "嗯", "收到", "明白", "知道了", "了解", "行",
-            "可以", "懂了", "知道", "晓得", "没问题", "👌", "👍", "🙏", "🤝"),
+            "可以", "懂了", "知道", "晓得", "没问题", "对的", "对",
+            "666", "哈哈", "呵呵", "嘿嘿", "嘻嘻", "👌", "👍", "🤝"),
 }
 _SMALL = sorted(((w, k) for k, ws in SMALL_TALK.items() for w in ws), key=lambda p: -len(p[0]))
 _FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot|very"
                       r"|小助手|助手|机器人|帮个忙|帮忙|帮助|请问|你|您|老铁|大哥|兄弟|亲|各位|大家|太|非常|十分|真是|真的|一下|哈哈|呗|噢|喔"
                       r"|嘿|哒|有事找你|有点事|有个事|找你|马上(?:弄|办|去|处理|安排)|这就(?:去|弄|办)|立刻(?:去|办)")
+_SYMBOLS = re.compile(r"[^\w\s]|[\ufe0f\u200d]")
 HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|教程|指南|新手指南)(?:\s*(?:me|一下|下))?$"
                   r"|怎么用|如何使用|怎么使用|怎样使用|能做什么|能干什么|能干嘛|会什么|有什么功能|不会用|咋用|怎么玩"
                   r"|都能做|可以做什么|可以干嘛|有哪些功能|支持哪些|有啥用|有什么用|是干什么的|是干啥的|能帮我什么"
                   r"|能帮我做什么|(?:会|能|可以)(?:干|做)?(?:啥|些啥)|(?:用|有|支持)(?:哪些|什么|啥)功能"
                   r"|(?:能|可以|会)用(?:它|你|这个|这个机器人|助手)?(?:来)?(?:干|做)(?:嘛|啥|什么)"
                   r"|(?:用|有|支持|能用|可以用|可用)(?:哪些|什么|啥|几个|些什么)(?:命令|指令|口令)|(?:命令|指令)(?:列表|清单|大全|有哪些)|不(?:太|怎么|大)会用"
-                  r"|不(?:知道|晓得|清楚|会)(?:怎么|咋|如何)(?:弄|用|操作|搞|玩)|使用教程|操作指南|使用手册|操作手册")
+                  r"|不(?:知道|晓得|清楚|会)(?:怎么|咋|如何)(?:弄|用|操作|搞|玩)|使用教程|操作指南|使用手册|操作手册"
+                  # 「能帮我干啥」, 「第一次用 有教程吗」, 「你是谁」: about the bot itself
+                  r"|^(?:这个|那)?(?:你|您|它|助手|小助手|机器人)?(?:都|还)?(?:能|可以|会)帮(?:我|我们|上)?(?:干|做|搞)(?:点|些)?(?:啥|什么|嘛)"
+                  r"|^(?:我是?)?(?:第一次|头一次|刚开始)(?:用|使用)(?:这个|你|助手|机器人)?(?:$|\s|[，,])"
+                  r"|有(?:没有)?(?:教程|说明书|使用说明|新手指南)"
+                  r"|^(?:你|您)(?:是|叫)(?:谁|什么|啥|哪位)")
 # questions about the bot itself: 「怎么录客户」, 「我该怎么开始」, 「使用帮助」
 HOW_TO = re.compile(r"^(?:我|请问)?(?:该|要|应该)?(?:怎么|如何|咋|怎样)"
                     r"(?:开始|上手|操作|使用|录|录入|添加|新建|加|登记|设置)(?:一个|个)?(?:新的?)?(?:客户|线索|提醒|跟进)?(?:呢|啊|呀)?$|^.{0,4}帮助$")
@@ -100,7 +115,8 @@ EDIT = re.compile(rf"^(?:把|将)?(?:(?:这个|该)?(?:客户|线索|他|她|对
                   r"|填写?成?|写成|写|是|为|改|[:：=])?"
                   r"\s*(?P<value>.+)$")
 # 「7号电话多少」: a value asked for, not given
-_ASKED = re.compile(r"多少|是什么|是啥|是哪|谁|几[个位号点]?[？?]?$|吗[？?]?$|呢[？?]?$|[？?]")
+_ASKED = re.compile(r"多少|是什么|是啥|是哪|谁|几[个位号点]?[？?]?$|吗[？?]?$|呢[？?]?$|[？?]"
+                    r"|^(?:发|告诉|给|报|查)(?:一下|下)?(?:给)?我")  # 「周立的电话发我一下」
 # 「客户说太贵了」, 「产品不太行」: a field word that begins a sentence about someone, not an edit
 _SAYS = re.compile(r"说|觉得|嫌|要|问|想|不|在|对|还|也|都|一直|又|刚|那边|那头|这边|方面|那里|这里")
 
@@ -144,7 +160,8 @@ VERBS = (r"(?:请|帮我|给我|我要|我想|麻烦)?(?:看|看看|看下|看�
          r"(?:一下|下)?")
 LISTS = frozenset({"my_leads", "team_leads", "overdue", "team_report", "kb_import", "kb_gaps"})
 NO_ARGS = frozenset({"overdue", "my_leads", "team_report", "kb_import", "kb_gaps"})
-ROLE_OF = {"team_leads": "manager", "team_report": "manager", "overdue": "manager", "takeover": "manager",
+ROLE_OF = {"console": "manager",
+           "team_leads": "manager", "team_report": "manager", "overdue": "manager", "takeover": "manager",
            "reassign": "manager", "extend": "manager", "offboard": "admin", "kb_gaps": "admin", "calendar": "admin"}
 DESTRUCTIVE = frozenset({"offboard", "reassign", "lost"})
 
@@ -207,6 +224,8 @@ def clean(text: str) -> str:
     t = low if low != t.lower() else t
     for wrong, right in TYPOS.items():
         t = t.replace(wrong, right)
+    t = _OVERDUE_TYPO.sub("超时了", t)
+    t = MENTION.sub("", t) or t
     t = _TAKE_TYPO.sub("接手", t)
     return " ".join(_SPOKEN_ID.sub(_digits, t).split()) if _SPOKEN_ID.search(t) else t
 
@@ -226,9 +245,9 @@ def understand(text: str, role: str = "rep", state: State | None = None) -> Inte
     if re.fullmatch(r"[?？]+", t):
         return Intent("help", text=t)
     if not _WORDY.search(t) or _only_emoji(t):
-        return Intent("ack" if t in ("👌", "👍", "🙏", "🤝") else "noise", text=t)
-    for step in (_bad_id, _flag_answer, _pick, _small_talk, _today, _command, _reminder, _plan, _free_lead,
-                 _follow_up_note, _edit, _bare_name, _near_miss):
+        return Intent(_emoji_kind(t), text=t)
+    for step in (_bad_id, _flag_answer, _pick, _renewal_action, _small_talk, _gibberish, _today, _command, _reminder,
+                 _plan, _free_lead, _follow_up_note, _edit, _bare_name, _near_miss):
         got = step(t, role, state)
         if got is not None:
             return got
@@ -249,13 +268,37 @@ def _bad_id(t: str, role: str, state: State) -> Intent | None:
 
 
 def _flag_answer(t: str, role: str, state: State) -> Intent | None:
-    """「预算 确认 客户集团总预算」: a rep's answer to a cross-check flag (handlers/checks/chat.py takes it by its
+    """「预算 确认 客户集团总预算」: a rep's answer to a cross-check flag (handlers/chat/checks.py takes it by its
     command word), not an edit of the budget."""
     return Intent("flag_answer", text=t) if FLAG_ANSWER.match(t) else None
 
 
+# 「已联系 2」, 「申请主管介入 李明」, 「解除锁定」: a renewal warning's action typed, with the warning's number on
+# 续约 or its customer (handlers/renewals/chat.py); 「已联系了王总，下周签」 stays a follow-up note
+RENEWAL_ACTION = re.compile(r"(?:已联系|提交续签证明|续签证明|申请主管介入|解除锁定)"
+                            r"(?:\s*#?\d{1,3}|\s+[\u4e00-\u9fffA-Za-z·]{1,12})?")
+
+
+def _renewal_action(t: str, role: str, state: State) -> Intent | None:
+    return Intent("renewal_action", text=t) if RENEWAL_ACTION.fullmatch(_tidy(t)) else None
+
+
 def _only_emoji(t: str) -> bool:
     return all(unicodedata.category(c)[0] in "PSZC" for c in t)
+
+
+THANKS_EMOJI = frozenset("🙏💐🌹")
+ACK_EMOJI = frozenset("👌👍🤝✌🆗✅☑🙆")
+
+
+def _emoji_kind(t: str) -> str:
+    """「🙏🙏」 thanks, 「👍」 / 「👌👌」 ok; any other emoji or punctuation is noise."""
+    marks = {c for c in t if unicodedata.category(c) == "So"}  # skin tones and variation selectors are not
+    if not marks or not all(unicodedata.category(c)[0] in "SZ" or c == "\ufe0f" for c in t):
+        return "noise"
+    if marks <= THANKS_EMOJI | ACK_EMOJI:
+        return "thanks" if marks & THANKS_EMOJI else "ack"
+    return "noise"
 
 
 # ---------------------------------------------------------------- replies to the last card
@@ -269,9 +312,10 @@ def _pick(t: str, role: str, state: State) -> Intent | None:
     if m:
         n = int(m.group(1)) if m.group(1).isdigit() else _ORDINAL[m.group(1)]
         return Intent("pick", {"index": n}, t)
-    bare = _tidy(t)
+    bare = re.sub(r"(?<=\S)(?:吧|呗|啦|哈|吧吧)$", "", _tidy(t))  # 「放弃吧」
+    said = {bare, *SAME_BUTTON.get(bare, ())}
     for i, label in enumerate(state.buttons, 1):
-        if bare and bare == label.strip():
+        if bare and label.strip() in said:
             return Intent("pick", {"index": i}, t)
     if bare in CARD_WORDS:  # 「确认」 with no card offering it: say so, not a knowledge question
         return Intent("pick", {"index": 0}, t)
@@ -279,23 +323,31 @@ def _pick(t: str, role: str, state: State) -> Intent | None:
 
 
 CARD_WORDS = frozenset({"确认", "确定", "放弃", "取消", "是的", "不是", "有用", "没用", "换一个"})
+# words people use for one another's button: 「确定」 clicks 「确认」, 「取消」 clicks 「放弃」
+SAME_BUTTON = {"确定": ("确认",), "确认": ("确定",), "取消": ("放弃",), "放弃": ("取消",), "是": ("是的",),
+               "对": ("是的",), "对的": ("是的",), "不": ("不是",), "不对": ("不是",)}
 
 
 def small_talk(t: str) -> str | None:
     """"greeting" / "thanks" / "ack" when the message is nothing but such words, else None."""
-    kind = _small_words(t.lower())
+    kind = _small_words(re.sub(r"6{3,}", "666", t.lower()))  # 「6666」: praise, however many
     if kind is None and re.search(r"([a-z])\1", t.lower()):  # 「okk」, 「thxx」: a doubled key on a phone
         kind = _small_words(re.sub(r"([a-z])\1+", r"\1", t.lower()))
     return kind
 
 
+# an opener before the real message: coming to bother someone (「又来打扰你了」) greets, 「麻烦你了」 thanks
+_OPENER = re.compile(r"[又再]?来(?:麻烦|打扰|叨扰)(?:你|您)?(?:一下|了)*")
+
+
 def _small_words(low: str) -> str | None:
-    kinds = set()
+    kinds = {"greeting"} if _OPENER.search(low) else set()
+    low = _OPENER.sub(" ", low)
     for word, kind in _SMALL:
         if word in low:
             kinds.add(kind)
             low = low.replace(word, " ")
-    if not kinds or _FILLERS.sub("", low):
+    if not kinds or _SYMBOLS.sub("", _FILLERS.sub("", low)):  # 「早安☕」: an emoji adds nothing
         return None
     return next(k for k in ("thanks", "greeting", "ack") if k in kinds)
 
@@ -310,11 +362,23 @@ def _small_talk(t: str, role: str, state: State) -> Intent | None:
     return None
 
 
+_KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+def _gibberish(t: str, role: str, state: State) -> Intent | None:
+    """「啊啊啊啊」, 「asdfghjkl」, 「sdfsdf」: one key held or a hand across the keyboard — no question in it."""
+    low = _tidy(t)
+    mash = re.fullmatch(r"[a-z]{4,}", low) is not None and (  # lower case: 「HTTP」 is a word asked about
+        not re.search(r"[aeiouy]", low)
+        or any(low[i:i + 4] in row or low[i:i + 4] in row[::-1] for row in _KEY_ROWS for i in range(len(low) - 3)))
+    return Intent("noise", text=t) if mash or re.fullmatch(r"(.)\1{2,}", low) else None
+
+
 # ---------------------------------------------------------------- what to do today
 
 # 「今天有啥要跟进的」, 「我今天该联系谁」, 「今日待办」, 「明天要见哪些客户」: the day's follow-ups, asked any way
 _DAY = re.compile(r"今天|今日|今儿个?|当天|明天|明日|明儿")
-_TODO_ACT = r"(?:跟进|联系|回访|拜访|打电话|回电|见|找|约|跟)"
+_TODO_ACT = r"(?:跟进|联系|回访|拜访|打电话|回电|见|找|约|跟|跑|去)"
 _TODO_ITEM = re.compile(rf"待办|待{_TODO_ACT}|任务|日程|安排|计划|要做|该做|要干|该干")
 _TODO_WHO = re.compile(rf"{_TODO_ACT}.{{0,6}}(?:谁|哪[些个位几]|几个|几[位条家]|多少)"
                        rf"|(?:谁|哪[些个位几]|几个|几[位条家]|多少).{{0,6}}{_TODO_ACT}"
@@ -322,7 +386,8 @@ _TODO_WHO = re.compile(rf"{_TODO_ACT}.{{0,6}}(?:谁|哪[些个位几]|几个|几
 _NOT_TODO = re.compile(r"没|超时|逾期|冻结|话术|怎么|如何|怎样|咋|为什么|提醒|叫我|喊我|日报|团队|大家|组里")
 
 
-def _today(t: str, role: str, state: State) -> Intent | None:
+def _today(text: str, role: str, state: State) -> Intent | None:
+    t = re.sub(r"(?<=\S)(?:没有?|不)[？?]?$", "", text)  # 「今儿有啥待办没」: a question's tail, not a negation
     day = _DAY.search(t)
     if day is None or len(t) > 24 or re.search(r"\d", t) or _NOT_TODO.search(t) or CONTACT_DONE.search(t):
         return None
@@ -332,7 +397,7 @@ def _today(t: str, role: str, state: State) -> Intent | None:
     if any(name and name in t for _lid, name in state.customers):  # 「今天要见周立吗」: about one customer
         return None
     said = day.group(0)
-    return Intent("today", {} if said in ("今天", "今日", "今儿", "今儿个", "当天") else {"day": "明天"}, t)
+    return Intent("today", {} if said in ("今天", "今日", "今儿", "今儿个", "当天") else {"day": "明天"}, text)
 
 
 # ---------------------------------------------------------------- commands
@@ -547,7 +612,7 @@ def _extend(name: str, before: str, after: str, t: str, state: State) -> Intent:
 
 def _offboard(name: str, before: str, after: str, t: str, state: State) -> Intent:
     text = f"{before} {after}".strip()
-    m = re.search(r"(?:线索|客户)?\s*(?:都|全部)?\s*(?:交给|转给|给|交接给|移交给|转交给|分给)\s*(?P<to>\S+)", text)
+    m = re.search(r"(?:线索|客户)?\s*(?:都|全部)?\s*(?:交给|转给|给|交接给|移交给|转交给|分给|转)\s*(?P<to>\S+)", text)
     who_text = text[: m.start()] if m else text
     who, _ = split_person(re.sub(r"(?:了|的)$", "", _tidy(who_text)), state.team)
     to = split_person(m.group("to"), state.team)[0] if m else None
@@ -615,7 +680,8 @@ _LIST_FILLER = re.compile(
     r"请|帮我|给我|麻烦|我要|我想|把|看一下|看看|看下|看|查看|查一下|查下|查|瞧瞧|列出来|列出|列一下|列|调出来|调出|打开"
     r"|显示|发给我|发我|发一下|发下|发|来|一下|现在|目前|今天的?|当前|都|有|哪些|几个|多少|几条|什么|呢|吗|啊|呀|吧|的"
     r"|了|们|[？?。.!！~ ]")
-_LISTS = (("my_leads", re.compile(r"我(?:名下|手上|手里|跟着|在跟|负责)?(?:线索|客户|单子)(?:列表|清单)?"
+_LISTS = (("my_leads", re.compile(r"我(?:名下|手上|手里|手头上?|跟着|在跟|跟|负责|在做|做)?"
+                                  r"(?:线索|客户|单子)(?:列表|清单)?"
                                   r"|我?(?:明天)?(?:(?:要|该|需要|得)跟进(?:客户|线索|单子)?|跟进(?:客户|线索|单子))"
                                   r"|我?(?:明天)?(?:任务|待办|日程)")),
           ("team_leads", re.compile(r"(?:团队|组里|组内|部门|大家|全部|所有|全组)(?:线索|客户|单子)(?:列表|清单)?")),
@@ -641,10 +707,12 @@ OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}"
 KB_IMPORT = re.compile(r"(?:导入|上传|更新|批量导入|录入)(?:一下|一批|一份|一些|几份|个)?\s*(?:新的?)?"
                        r"(?:话术|知识库|知识卡片|产品资料|培训资料)"
                        r"|(?:导入|上传|传|放|加|录入)\S{0,12}(?:到|进)(?:知识库|话术库)"
-                       r"|(?:话术库?|知识库)\S{0,4}(?:怎么|如何|咋)?(?:导入|上传|更新)")
+                       r"|(?:话术库?|知识库)\S{0,4}(?:怎么|如何|咋)?(?:导入|上传|更新)"
+                       r"|(?:话术(?:库|表|表格|文件|模板)|知识库)\S{0,2}(?:怎么|如何|咋|在哪)(?:传|发|交|放)")
 # 「大家问了哪些答不上来的」: the questions the bot could not answer, listed (「答不上来怎么办」 is a question)
 _UNANSWERED = r"(?:答不上|答不出|没答上|回答不了|回答不上|答不了|没(?:有)?答案|找不到答案|没找到答案|没查到|查不到)"
 KB_GAPS = re.compile(rf"(?:哪些|什么|多少|有没有|几个|几条).{{0,8}}{_UNANSWERED}"
+                     r"|(?:知识库|话术库?)(?:里|还|都|现在|目前)*缺(?:了|少)?(?:哪些|什么|啥|些什么|点啥)"
                      rf"|{_UNANSWERED}.{{0,6}}(?:有哪些|有多少|有几个|列表|清单|列一下|列出来|发我|看看)")
 HOW_ASKED = re.compile(r"怎么|如何|怎样|咋|该不该|要不要|应该")
 HAND = re.compile(rf"^(?:把)?\s*(?:{LEAD_REF.pattern}|{ID})\s*(?:号)?\s*(?:线索|客户)?\s*"
@@ -675,9 +743,9 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
                      r"(?:吧|跟|接手)?(?:吧|了)?", t)
     if m:
         return Intent("takeover", {"lead_id": int(m.group(1))}, t)
-    m = re.search(r"(?P<who>\S+?)\s*(?:已经|要)?离职了?", t)
-    if m and re.search(r"交给|转给|交接|给", t):
-        return _offboard("offboard", "", t.replace("离职了", " ").replace("离职", " "), t, state)
+    offboard = _offboard_phrase(t, state)
+    if offboard is not None:
+        return offboard
     for pid, pname in state.team:
         # the substring test first: the pattern names them, and a team of thousands meant thousands of compiles
         if (pname in t or pid in t) and re.fullmatch(
@@ -688,10 +756,60 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
             return Intent("team_leads", {"filter": pname}, t)
     m = re.fullmatch(r"^(?:把)?\s*(?:线索)?\s*#?(\d{1,7})\s*号?\s*(?:已经|已)?\s*"
                      r"(?:到|进入|进到|推进到|推到|走到|进)了?"
-                     r"\s*(?P<stage>[\u4e00-\u9fffA-Za-z]{1,6}?)\s*阶段了?", t)
+                     rf"\s*(?:(?P<stage>[\u4e00-\u9fffA-Za-z]{{1,6}}?)\s*阶段|(?P<named>{STAGE_WORDS}))了?", t)
     if m:
-        return Intent("stage", {"lead_id": int(m.group(1)), "stage": m.group("stage")}, t)
-    return None
+        return Intent("stage", {"lead_id": int(m.group(1)), "stage": m.group("stage") or m.group("named")}, t)
+    if TEAM_REPORT.fullmatch(t):
+        return Intent("team_report", text=t)
+    return _feature(t)
+
+
+# the steps of a sales pipeline as teams name them (「21号进入商务谈判」 moves the lead without the word 阶段)
+STAGE_WORDS = (r"(?:初步|初次)?(?:接洽|接触)|(?:资质)?初筛|需求\S{0,2}|方案\S{0,2}|演示|报价|商务\S{0,2}|谈判|议价"
+               r"|签约\S{0,2}|合同\S{0,2}|招投标|招标|投标|试用|POC|poc|测试|验证|立项|采购|回款")
+# 「团队今天跟进得怎么样」: the team's day, which the daily report answers
+TEAM_REPORT = re.compile(r"(?:今天|今日|本周|这周|这礼拜)?(?:团队|组里|全组|我们组|大家|部门)"
+                         r"(?:今天|今日|本周|这周)?的?"
+                         r"(?:跟进|工作|进展|业绩|动态)(?:情况|进展|进度)?(?:得|的)?"
+                         r"(?:怎么样|如何|咋样|汇总|总结|概况)?(?:了|呢|啊)?[？?]?")
+# the commands of the other modules, asked in other words; each maps to its command word (front.canonical)
+FEATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("renewals", re.compile(r"^(?:续约|续约预警|续费预警|续签预警)$"
+                            r"|(?:哪些|哪个|哪几个|几个|多少|有没有|谁的)(?:客户|合同|单子)?.{0,4}(?:快|要|将)?"
+                            r"(?:到期|续约|续费|续签)|(?:快|即将|马上)要?到期的?(?:客户|合同)"
+                            r"|(?:续约|续费|到期)(?:预警|提醒|名单|列表|清单)")),
+    ("ramp", re.compile(r"^(?:新人)?通关(?:进度)?$|通关(?:进度|情况|到哪|第几关|下一关|任务|考试|测验)|下一关"
+                        r"|(?:学习|培训)(?:进度|路径|任务)|新人(?:考试|测验|任务)")),
+    ("console", re.compile(r"^(?:管理|网页)?后台$|(?:管理|网页)?后台(?:的)?(?:链接|地址|网址|入口|登录|登陆)"
+                           r"|(?:登录|登陆|打开|进)(?:管理|网页)?后台")),
+    ("flags", re.compile(r"^(?:我的|团队)?标记$|(?:被|待处理的?|我的|团队的?|哪些|有没有|有啥)标记")),
+)
+_CONSOLE_HOW = re.compile(r"(?:怎么|如何|咋|在哪)(?:登录|登陆|打开|进|进入|用)?(?:管理|网页)?后台")
+_NOT_CONSOLE = re.compile(r"客户|产品|系统|数据|导出|配置")
+_NOT_FEATURE = re.compile(r"怎么|如何|咋|为什么|话术|技巧|方法|建议|应对|案例|经验|客户(?:说|问|要)|产品|系统"
+                          r"|开始通关|通关确认|确认通关|清除标记")
+
+
+def _feature(t: str) -> Intent | None:
+    """「哪些客户快到期要续约了」, 「我的通关进度」, 「后台链接发我」, 「我有被标记的吗」: a module's list asked for."""
+    if len(t) > 16:
+        return None
+    if _NOT_FEATURE.search(t):  # 「怎么登录后台」 still asks for the console link: how to reach it is the link
+        return Intent("console", text=t) if _CONSOLE_HOW.search(t) and not _NOT_CONSOLE.search(t) else None
+    return next((Intent(name, text=t) for name, rx in FEATURES if rx.search(t)), None)
+
+
+_LEAVES = re.compile(r"(?:已经|要|下周|明天|今天)?(?:离职|辞职|走了|不干了)了?")
+
+
+def _offboard_phrase(t: str, state: State) -> Intent | None:
+    """「王强离职了 他的客户给李娜」, 「王强已经走了 他的客户转张伟」: someone leaves and their leads go to someone."""
+    m = _LEAVES.search(t)
+    if m is None or not re.search(r"交给|转给|交接|给|转", t[m.end():]):
+        return None
+    got = _offboard("offboard", "", f"{t[:m.start()]} {t[m.end():]}", t, state)
+    known = {n for pair in state.team for n in pair}
+    return got if "离职" in m.group(0) or got.slots.get("user") in known else None
 
 
 # ---------------------------------------------------------------- reminders
@@ -820,6 +938,7 @@ def _follow_up_note(t: str, role: str, state: State) -> Intent | None:
 
 # 「孙蕾她们公司说想先看案例」: what a named customer of the caller's said or asked for, reported (not asked of us)
 _SAID = re.compile(r"(?:说|讲|表示|反馈|回复|答复|告诉我|提出|要求|决定|同意|答应|松口)")
+_THEIR_SIDE = re.compile(r"(?:那边|那里|那头|这边|他们|她们|公司|单位|老板|家)")
 
 
 def _customer_said(t: str, state: State) -> bool:
@@ -827,7 +946,9 @@ def _customer_said(t: str, state: State) -> bool:
     if said is None or len(ids) != 1 or re.search(r"怎么|如何|怎样|咋|[？?]", t) or _ASKED.search(t[-3:]):
         return False
     after = t[t.find(said) + len(said):]
-    return t.find(said) <= 8 and bool(_SAID.search(after[:12]))
+    # 「孙蕾那边新开了两家店」: news from the customer's side, told (not a question, not the deal lost)
+    news = _THEIR_SIDE.match(after) and "了" in after and not (LOST_SAID.search(after) or QUESTION.search(after))
+    return t.find(said) <= 8 and bool(_SAID.search(after[:12]) or news)
 
 
 SPOKEN_LEAD = re.compile(r"(?:线索|客户)\s*#?(\d{1,7})(?!\d|\s*[点月日时:：])|#(\d{1,7})"
@@ -882,7 +1003,8 @@ def _bare_name(t: str, role: str, state: State) -> Intent | None:
 
 # command words a phone's pinyin keyboard turns into homophones (跟尽 7, 该派 3, 延其 2): asked about, never run
 _SOUNDED = ("跟进", "改派", "分配", "延期", "接手", "阶段", "推进", "赢单", "输单", "证据", "线索")
-_ABOUT_LEAD = re.compile(r"电话|手机|预算|公司|进展|进度|状态|阶段|情况|负责人|谁跟|多少|是什么|啥|呢|吗|[？?]")
+_ABOUT_LEAD = re.compile(r"电话|手机|邮箱|微信|地址|联系方式|职位|"
+                         r"预算|公司|进展|进度|状态|阶段|情况|负责人|谁跟|多少|是什么|啥|呢|吗|[？?]")
 _TECHNIQUE = re.compile(r"怎么(?!样)|如何|怎样|咋(?!样)|说|觉得|嫌|担心|要求|问")
 
 

@@ -32,6 +32,7 @@ SCHEMA: dict[str, dict[str, type]] = {
     "reassign": {"lead_id": int, "assignee": str, "reason": str},
     "extend": {"lead_id": int, "span": str, "reason": str},
     "offboard": {"user": str, "to": str}, "kb_import": {},
+    "renewals": {}, "ramp": {}, "console": {}, "flags": {},
 }
 FIELDS = ("customer_name", "company", "title", "phone", "email", "wechat_id", "budget_cny", "needs", "industry",
           "region", "product_line", "follow_up")

@@ -25,8 +25,8 @@ rather than 100%):
 - Lead info completeness C: over the team's open leads (active, frozen, dormant) now, the mean share of the
   8 key fields that are filled (customer_name, company, title, phone, industry, region, budget_cny, needs;
   NULL, "" and [] are unfilled).
-- PHI = 0.3 × R + 0.4 × K + 0.3 × C. An unknown component counts as 0 (never as a positive) and the
-  digest says which components were unknown; PHI itself is 未知 only when all three are.
+- PHI = 0.3 × R + 0.4 × K + 0.3 × C. When a component is unknown PHI is 未知 too (an unknown is neither
+  counted as 0 nor as a positive), and the digest names the unknown components next to it.
 - Renewal rate (handlers/renewals/figures.py): the team's contracts that ended in the last 90 days, renewed /
   (renewed + not renewed); a contract whose outcome nobody recorded is 状态未知, counted and shown, never renewed.
 - Overdue (top 5 per rep): active or frozen team leads whose first contact is past the SLA deadline of the
@@ -97,10 +97,9 @@ class Health:
 
     @property
     def phi(self) -> float | None:
-        parts = (self.response.value, self.actions.value, self.completeness)
-        if all(p is None for p in parts):
+        r, k, c = self.response.value, self.actions.value, self.completeness
+        if r is None or k is None or c is None:
             return None
-        r, k, c = (p or 0.0 for p in parts)
         return W_RESPONSE * r + W_ACTIONS * k + W_COMPLETE * c
 
     @property
@@ -358,7 +357,7 @@ def report_lines(rep: TeamReport) -> list[str]:
     t = rep.team
     lines = [f"**📊 {user_text(rep.manager_name)} 团队 · {fmt_cn(rep.since)} – {fmt_cn(rep.now)}**",
              f"**过程健康指数：{pct(t.phi)}**"
-             + (f"（{'、'.join(t.unknown)} 未知，按 0 计）" if t.unknown and t.phi is not None else ""),
+             + (f"（{'、'.join(t.unknown)} 未知，无法计算）" if t.unknown else ""),
              f"- 响应及时率 {t.response.text()} · 关键动作完成率 {t.actions.text()} · 信息完整度 {pct(t.completeness)}",
              f"- 响应时效: 🟢 {rep.colours['green']} · 🟡 {rep.colours['yellow']} · 🔴 {rep.colours['red']}",
              "**漏斗**"]
@@ -369,6 +368,8 @@ def report_lines(rep: TeamReport) -> list[str]:
     lines.append(f"- 赢单 {rep.won} · 输单 {rep.lost}")
     if rep.renewals is not None and rep.renewals.total:
         lines.append(f"- {rep.renewals.text()}")
+    if rep.renewals is not None and rep.renewals.warned_total:
+        lines.append(f"- {rep.renewals.warned_text()}")
     lines.append("**当前超时（待处理）**")
     any_overdue = False
     for r in rep.reps:

@@ -7,7 +7,8 @@ between chunks; `landed` hears of each); staged rows are invisible to search, th
 chunk is in, ONE short transaction publishes the batch (a set-based INSERT … SELECT upsert into
 `knowledge_cards`, the batch's staging rows deleted, the card generation bumped so every process refreshes).
 On any failure the batch's staging rows are deleted and nothing is imported; a batch left by a dead process is
-deleted by age (`STALE_BATCH_AFTER`) when the next import starts.
+deleted by age (`STALE_BATCH_AFTER`) when the next import starts, and by the server at start-up and hourly.
+A file is read twice (checked whole, then staged a chunk at a time), so a 50 MB file never sits in memory.
 """
 
 from __future__ import annotations
@@ -16,15 +17,15 @@ import asyncio
 import dataclasses
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from knowledge import store
-from knowledge.index import cut_cards, dictionary_words, still_cut_so
-from knowledge.io import Issue, read_cards
+from knowledge.index import cut_cards, dictionary_words, dictionary_words_of, still_cut_so
+from knowledge.io import Issue, card_chunks, read_cards
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
 from knowledge.taxonomy import AXIS_LABELS
@@ -67,21 +68,23 @@ class FileReport:
         return f"新分类：{'，'.join(parts)}（已加入，可在分类设置里补充同义词）"
 
 
-async def tokenise(kb: KnowledgeBase, cards: Sequence[KbCard], progress: Progress | None = None) -> list[KbCard]:
+async def tokenise(kb: KnowledgeBase, cards: Sequence[KbCard], progress: Progress | None = None,
+                   indexed: dict[str, KbCard] | None = None) -> list[KbCard]:
     """Cards with their jieba tokens filled in (blocking work in an executor). A card whose content the index
-    already holds keeps its tokens (a re-import cuts only what changed)."""
+    already holds keeps its tokens (a re-import cuts only what changed). The words the index build will add
+    for these cards (keywords, new axis values) are added before the cut — by the caller for a file read a
+    chunk at a time (`add_words`) — so the build finds tokens made with its own dictionary."""
 
     def work() -> list[KbCard]:
         tok = kb.tokenizer
-        # The words the index build will add for these cards (keywords, new axis values), added before the
-        # cut: the build then finds the tokens made with its own dictionary and re-cuts or re-stamps nothing.
-        tok.add_words(dictionary_words(kb.taxonomy, cards))
+        if indexed is None:
+            tok.add_words(dictionary_words(kb.taxonomy, cards))
         stamp = tok.fingerprint
-        indexed = {c.id: c for c in kb.cards()}
+        held = indexed if indexed is not None else {c.id: c for c in kb.cards()}
         out: list[KbCard | None] = []
         todo: list[KbCard] = []
         for card in cards:
-            old = indexed.get(card.id)
+            old = held.get(card.id)
             if old is not None and old.tokens and old.content_equal(card) and (
                     old.tokens_dict == stamp or still_cut_so(tok, old)):
                 out.append(card.with_(tokens=old.tokens, tokens_dict=stamp))
@@ -105,49 +108,57 @@ async def import_cards_into(
     landed: Landed | None = None,
 ) -> store.UpsertStats:
     """Tokenise, stage `cards` one transaction per TRANSACTION_CARDS, publish them in one, refresh `kb`."""
-    ready = await tokenise(kb, cards, progress)
-    if ready:
-        await kb.save_dictionary(db, ready[0].tokens_dict)  # other processes can check these tokens, not re-cut
-    stats = await upsert_in_chunks(db, ready, now, progress, landed)
-    kb.remember(stats.written)
-    await kb.refresh_if_stale(db)  # the importer waits: its caller searches the new cards next
-    return stats
+    chunks = (list(cards[lo:lo + TRANSACTION_CARDS]) for lo in range(0, len(cards), TRANSACTION_CARDS))
+    return await import_chunks(db, kb, chunks, dictionary_words(kb.taxonomy, cards), now, progress, landed)
 
 
 async def import_file(
     db: Any, kb: KnowledgeBase, path: str | Path, now: datetime,
     progress: Progress | None = None, total: Callable[[int], None] | None = None, landed: Landed | None = None,
+    refresh: bool = True,
 ) -> FileReport:
     """One file → staged a transaction per TRANSACTION_CARDS cards (`landed` hears of each), published in one.
-    Bad rows are reported with their line and skipped."""
+    Bad rows are reported with their line and skipped. The file is read twice — once to check every row and
+    collect the words, then a chunk at a time while staging — so memory stays flat however large it is. With
+    `refresh=False` (a command-line import, which exits next) `kb` is not rebuilt: the other processes see the
+    new generation and rebuild their own."""
     loop = asyncio.get_running_loop()
-    result = await loop.run_in_executor(None, read_cards, Path(path), kb.index_taxonomy())
-    report = FileReport(file=str(path), rows=result.rows, issues=list(result.issues),
-                        new_values={a: list(v) for a, v in result.new_values.items()}, joined=dict(result.joined))
-    cards = [c for _, c in result.cards]
+    taxonomy = kb.index_taxonomy()
+    checked = await loop.run_in_executor(None, lambda: read_cards(Path(path), taxonomy, keep=False))
+    report = FileReport(file=str(path), rows=checked.rows, issues=list(checked.issues),
+                        new_values={a: list(v) for a, v in checked.new_values.items()}, joined=dict(checked.joined))
     if total:
-        total(len(cards))
-    if cards:
-        stats = await import_cards_into(db, kb, cards, now, progress, landed)
+        total(checked.good)
+    if checked.good:
+        words = dictionary_words_of(kb.taxonomy, checked.axis_values, checked.keywords)
+        chunks = card_chunks(Path(path), taxonomy, TRANSACTION_CARDS)
+        stats = await import_chunks(db, kb, chunks, words, now, progress, landed, refresh)
         report.inserted, report.updated, report.unchanged = stats.inserted, stats.updated, stats.unchanged
     return report
 
 
-async def upsert_in_chunks(db: Any, cards: Sequence[KbCard], now: datetime, progress: Progress | None,
-                           landed: Landed | None) -> store.UpsertStats:
-    """The cards staged TRANSACTION_CARDS at a time (a transaction each), then published in one transaction;
-    on any failure the batch is deleted from staging (nothing imported) and the error raised."""
+async def import_chunks(db: Any, kb: KnowledgeBase, chunks: Iterator[list[KbCard]], words: Iterable[str],
+                        now: datetime, progress: Progress | None, landed: Landed | None,
+                        refresh: bool = True) -> store.UpsertStats:
+    """Each chunk tokenised and staged (a transaction each), then all published in one transaction; on any
+    failure the batch is deleted from staging (nothing imported) and the error raised. Only the counts are
+    kept across chunks (the written cards too when `kb` is rebuilt after: it then need not read them back)."""
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, lambda: kb.tokenizer.add_words(words))
+    indexed = {c.id: c for c in kb.cards()}
     batch = uuid.uuid4().hex
-    async with db.session() as session:
-        stale = await store.drop_stale_batches(session, now - STALE_BATCH_AFTER)
-    if stale:
-        log.warning("import: deleted %d staged cards of imports that did not finish", stale)
+    await drop_stale_batches(db, now)
     try:
         total = store.UpsertStats()
-        for lo in range(0, len(cards), TRANSACTION_CARDS):
-            chunk = cards[lo:lo + TRANSACTION_CARDS]
+        while (chunk := await loop.run_in_executor(None, next, chunks, None)) is not None:
+            ready = await tokenise(kb, chunk, progress, indexed)
+            if not total.inserted + total.updated + total.unchanged:
+                await kb.save_dictionary(db, ready[0].tokens_dict)  # other processes can check these tokens
             async with db.session() as session:
-                stats = await store.stage_cards(session, batch, chunk, now, lambda c: list(c.tokens), progress)
+                stats = await store.stage_cards(session, batch, ready, now, lambda c: list(c.tokens), progress)
+            if refresh:
+                kb.remember(stats.written)
+            stats.written = []
             total = _added(total, stats)
             if landed is not None:
                 await landed(len(chunk))
@@ -156,7 +167,19 @@ async def upsert_in_chunks(db: Any, cards: Sequence[KbCard], now: datetime, prog
     except BaseException:
         await _drop(db, batch)
         raise
+    if refresh:
+        await kb.refresh_if_stale(db)  # the importer waits: its caller searches the new cards next
     return total
+
+
+async def drop_stale_batches(db: Any, now: datetime) -> int:
+    """Staging rows of imports that started more than STALE_BATCH_AFTER ago (their process died) deleted: by
+    every import as it starts, and by the server at start-up and hourly (app/scheduler.py)."""
+    async with db.session() as session:
+        stale = await store.drop_stale_batches(session, now - STALE_BATCH_AFTER)
+    if stale:
+        log.warning("import: deleted %d staged cards of imports that did not finish", stale)
+    return stale
 
 
 async def _drop(db: Any, batch: str) -> None:

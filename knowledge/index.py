@@ -10,10 +10,11 @@ import hashlib
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
+from typing import Generic, TypeVar
 
 import jieba
 import numpy as np
@@ -257,6 +258,9 @@ class CueMatcher:
                     continue
                 if start not in cuts or start + length not in cuts:
                     continue  # a sound-alike must be whole words: 剩几(天) is not 审计
+                if length <= 3 and any(text[i] in STOPWORDS and i in cuts and i + 1 in cuts
+                                       for i in range(start, start + length)):
+                    continue  # nor, when short, hold a grammar word of its own: 老是 (老 + 是) is not 老师
                 for cue in self._sound.get(snd[start:start + length], ()):
                     if self._ascii_boundary(text, start, start + length):
                         hits.append(CueHit(cue, start, start + length, False))
@@ -294,6 +298,8 @@ def _prune(hits: list[CueHit]) -> list[CueHit]:
     are sound-alike hits overlapping an exact one (跟竞品 is not a typo of 跟进)."""
     axis_hits = [h for h in hits if h.cue.axis in AXES]
     exact = [h for h in hits if h.exact]
+    # an admin's own term (exact, or a sound-alike of four characters or more): 合同能源管理 is not 合同
+    terms = [h for h in hits if h.cue.axis == "keyword" and (h.exact or h.end - h.start >= 4)]
     kept: list[CueHit] = []
     for hit in hits:
         if not hit.exact and any(o.start < hit.end and hit.start < o.end and o.end - o.start >= hit.end - hit.start
@@ -301,24 +307,22 @@ def _prune(hits: list[CueHit]) -> list[CueHit]:
             continue  # 跟竞品 is not a typo of 跟进; but 渗头测试 is 渗透测试 although 测试 is a word
         if hit.cue.axis in AXES and any(
             o.start <= hit.start and hit.end <= o.end and (o.end - o.start) > (hit.end - hit.start)
-            and (o.exact or not hit.exact)
-            for o in axis_hits
+            and (o.exact or not hit.exact or o.cue.axis == "keyword")
+            for o in (*axis_hits, *terms)
         ):
             continue
         kept.append(hit)
     return kept
 
 
-class SparseBM25:
-    """BM25 with per-term postings in numpy arrays (CSR layout): a query touches only its terms."""
+Term = TypeVar("Term", bound=Hashable)
 
-    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
-        flat = list(chain.from_iterable(docs))  # C-level loops: 20,000 cards index in about a second
-        self.vocab: dict[str, int] = {t: i for i, t in enumerate(dict.fromkeys(flat))}
-        lengths = np.array([len(doc) for doc in docs], dtype=np.float32)
-        term_ids = np.fromiter(map(self.vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
-        doc_ids = np.repeat(np.arange(len(docs), dtype=np.int64), lengths.astype(np.int64))
-        self._fit(term_ids, doc_ids, lengths, k1, b)
+
+class Postings(Generic[Term]):
+    """BM25 with per-term postings in numpy arrays (CSR layout): a query touches only its terms. `vocab` maps a
+    term (a token string, or a character pair's integer code) to its row."""
+
+    vocab: dict[Term, int]
 
     def _fit(self, term_ids: np.ndarray, doc_ids: np.ndarray, lengths: np.ndarray, k1: float, b: float) -> None:
         """Postings from parallel arrays (term id, document id) of every token occurrence."""
@@ -346,10 +350,10 @@ class SparseBM25:
         self.indptr = np.zeros(len(self.vocab) + 1, dtype=np.int64)
         np.cumsum(np.bincount(terms, minlength=len(self.vocab)), out=self.indptr[1:])
 
-    def scores(self, query_tokens: Iterable[str], out: np.ndarray) -> float:
+    def _scores(self, query_terms: Iterable[Term], out: np.ndarray) -> float:
         """Add BM25 scores into `out`; returns the best score any document could get (for scaling)."""
         ceiling = 0.0
-        for token in set(query_tokens):
+        for token in set(query_terms):
             term = self.vocab.get(token)
             if term is None:
                 continue
@@ -358,11 +362,26 @@ class SparseBM25:
             ceiling += float(self.idf[term]) * 2.2
         return ceiling
 
+
+class SparseBM25(Postings[str]):
+    """BM25 over token strings."""
+
+    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
+        flat = list(chain.from_iterable(docs))  # C-level loops: 20,000 cards index in about a second
+        self.vocab = {t: i for i, t in enumerate(dict.fromkeys(flat))}
+        lengths = np.array([len(doc) for doc in docs], dtype=np.float32)
+        term_ids = np.fromiter(map(self.vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
+        doc_ids = np.repeat(np.arange(len(docs), dtype=np.int64), lengths.astype(np.int64))
+        self._fit(term_ids, doc_ids, lengths, k1, b)
+
+    def scores(self, query_tokens: Iterable[str], out: np.ndarray) -> float:
+        return self._scores(query_tokens, out)
+
     def knows(self, token: str) -> bool:
         return token in self.vocab
 
 
-class PairBM25(SparseBM25):
+class PairBM25(Postings[int]):
     """BM25 over the character pairs of Chinese text, built without making a string per pair: all documents
     are encoded once as code points and each pair becomes one integer (both characters are below U+A000).
     A 20,000-card index is numpy work, not millions of Python strings."""
@@ -390,11 +409,11 @@ class PairBM25(SparseBM25):
         starts = np.ones(len(pair_of), dtype=bool)
         starts[1:] = pair_of[1:] != pair_of[:-1]
         vocab = pair_of[starts]
-        self.vocab: dict[int, int] = dict(zip(vocab.tolist(), range(len(vocab)), strict=True))  # type: ignore[assignment]
+        self.vocab = dict(zip(vocab.tolist(), range(len(vocab)), strict=True))
         self._postings(np.cumsum(starts) - 1, docs_of, tf, lengths, k1, b)
 
     def scores(self, query_tokens: Iterable[str], out: np.ndarray) -> float:
-        return super().scores(map(pair_code, query_tokens), out)  # type: ignore[arg-type]
+        return self._scores(map(pair_code, query_tokens), out)
 
     def knows(self, token: str) -> bool:
         return pair_code(token) in self.vocab
@@ -411,39 +430,61 @@ def pair_code(pair: str) -> int:
 
 PINYIN_RUN = re.compile(r"[a-z]+(?: +[a-z]+)*")
 MIN_PINYIN_SHARE = 0.6  # a Latin run is read as pinyin only when most of its letters spell known words
+INITIALS = re.compile(r"[b-df-hj-np-tw-z]{3,8}")  # no vowel: not a syllable, so initials (mclz = 明厨亮灶)
 
 
 class PinyinReader:
-    """Reads queries typed in full pinyin ("yiyuan jiage") back into the known words (医院价格)."""
+    """Reads queries typed in full pinyin ("yiyuan jiage") or in initials ("yyjg") back into known words
+    (the vocabulary, card keywords and the words of card titles). Built on the first Latin run it meets:
+    most queries have none, and an index build does not pay for it."""
 
-    def __init__(self, words: Iterable[str], keep: Iterable[str]) -> None:
-        self._words: dict[str, str] = {}
-        for word in sorted(words, key=lambda w: (-len(w), w)):  # on a clash the longer word wins, then a fixed order
-            if word and all(is_cjk(c) for c in word):
-                self._words.setdefault("".join(lazy_pinyin(word)), word)
+    def __init__(self, words: Callable[[], Iterable[str]], keep: Iterable[str]) -> None:
+        self._source = words
+        self._words: dict[str, str] | None = None
+        self._initials: dict[str, str] = {}
         self._keep = {normalize(k) for k in keep}  # Latin words that mean something already (poc, roi …)
-        self._longest = max((len(k) for k in self._words), default=0)
+        self._longest = 0
 
     def read(self, text: str) -> str:
-        return PINYIN_RUN.sub(self._run, text) if self._words else text
+        return PINYIN_RUN.sub(self._run, text) if PINYIN_RUN.search(text) else text
+
+    def _dictionaries(self) -> dict[str, str]:
+        if self._words is None:
+            words: dict[str, str] = {}
+            initials: dict[str, str] = {}
+            for word in sorted(set(self._source()), key=lambda w: (-len(w), w)):  # on a clash the longer word wins
+                if word and all(is_cjk(c) for c in word):
+                    sound = lazy_pinyin(word)
+                    words.setdefault("".join(sound), word)
+                    if len(word) >= 2:  # one letter is no word
+                        initials.setdefault("".join(p[0] for p in sound), word)
+            self._words, self._initials = words, initials
+            self._longest = max((len(k) for k in words), default=0)
+        return self._words
 
     def _run(self, match: re.Match[str]) -> str:
-        run = match.group(0)
-        if any(w in self._keep for w in run.split()):
-            return run
-        letters = run.replace(" ", "")
-        # covered letters, pieces
-        best: list[tuple[int, list[str]]] = [(0, list[str]())] + [(-1, list[str]())] * len(letters)
-        for i in range(len(letters)):
-            covered, pieces = best[i]
-            if covered < 0:
+        """Each stretch of words between kept Latin words (gsp, poc …) is read on its own."""
+        out: list[str] = []
+        stretch: list[str] = []
+        for word in [*match.group(0).split(), ""]:
+            if word and word not in self._keep:
+                stretch.append(word)
                 continue
-            for j in range(i + 1, min(len(letters), i + self._longest) + 1):
-                word = self._words.get(letters[i:j])
-                gain, piece = (j - i, word) if word else (0, letters[i:j])
-                if covered + gain > best[j][0] or (covered + gain == best[j][0] and len(pieces) < len(best[j][1])):
-                    best[j] = (covered + gain, [*pieces, piece])
-        covered, pieces = best[-1]
+            if stretch:
+                out.append(self._stretch(" ".join(stretch)))
+                stretch = []
+            if word:
+                out.append(word)
+        return " ".join(out)
+
+    def _stretch(self, run: str) -> str:
+        words = self._dictionaries()
+        letters = run.replace(" ", "")
+        if INITIALS.fullmatch(letters):
+            spelt, words_spelt = _cover(letters, self._initials, len(letters))
+            if spelt == len(letters):
+                return "".join(words_spelt)
+        covered, pieces = _cover(letters, words, self._longest)
         if covered < MIN_PINYIN_SHARE * len(letters):
             return run
         out: list[str] = []
@@ -453,6 +494,21 @@ class PinyinReader:
             else:
                 out.append(piece)
         return " ".join(p for p in out)
+
+
+def _cover(letters: str, words: dict[str, str], longest: int) -> tuple[int, list[str]]:
+    """The reading of `letters` covering most letters with dictionary keys (then the fewest pieces)."""
+    best: list[tuple[int, list[str]]] = [(0, list[str]())] + [(-1, list[str]())] * len(letters)
+    for i in range(len(letters)):
+        covered, pieces = best[i]
+        if covered < 0:
+            continue
+        for j in range(i + 1, min(len(letters), i + longest) + 1):
+            word = words.get(letters[i:j])
+            gain, piece = (j - i, word) if word else (0, letters[i:j])
+            if covered + gain > best[j][0] or (covered + gain == best[j][0] and len(pieces) < len(best[j][1])):
+                best[j] = (covered + gain, [*pieces, piece])
+    return best[-1]
 
 
 @dataclass
@@ -465,11 +521,14 @@ class CardIndex:
     matcher: CueMatcher
     bm25: SparseBM25
     axis_codes: dict[str, np.ndarray]  # axis → int16 per card (0 = empty, i+1 = taxonomy value i)
-    titles: SparseBM25  # character bigrams of the titles alone: a card is found by its own title
-    bigrams: SparseBM25  # character bigrams of the card text: typos, unseen compounds, words jieba cuts apart
+    titles: PairBM25  # character bigrams of the titles alone: a card is found by its own title
+    bigrams: PairBM25  # character bigrams of the card text: typos, unseen compounds, words jieba cuts apart
     days: np.ndarray  # int32 per card: updated_at as an ordinal day (0 = unknown)
     superseded: np.ndarray  # bool per card: marked as replaced (旧版 / 已停用 / 作废 …)
     keyword_cards: dict[str, np.ndarray]  # normalized keyword → card positions
+    # axis → value code → positions of the cards that name that value in their keywords but carry another one
+    # (a card filed under 数据安全 with the keyword 私有化 is about 部署 too)
+    keyword_values: dict[str, dict[int, np.ndarray]]
     pinyin: PinyinReader
     retokenised: list[KbCard]  # cards whose tokens this build computed (new dictionary): for the caller to save
 
@@ -526,15 +585,44 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
         days=np.array([c.updated_at.toordinal() if c.updated_at else 0 for c in cards], dtype=np.int32),
         superseded=np.array([is_superseded(c) for c in cards], dtype=bool),
         keyword_cards={k: np.array(v, dtype=np.int32) for k, v in by_keyword.items()},
-        pinyin=PinyinReader({normalize(c.text) for c in cues} | STOPWORDS, (c.text for c in cues if c.text.isascii())),
+        keyword_values=_keyword_values(taxonomy, cards, codes),
+        pinyin=PinyinReader(_pinyin_words(cues, cards, tokenizer), (c.text for c in cues if c.text.isascii())),
         retokenised=retokenised,
     )
 
 
+def _keyword_values(taxonomy: Taxonomy, cards: Sequence[KbCard], codes: Mapping[str, np.ndarray]
+                    ) -> dict[str, dict[int, np.ndarray]]:
+    out: dict[str, dict[int, list[int]]] = {axis: {} for axis in AXES}
+    for pos, card in enumerate(cards):
+        for kw in card.keywords:
+            for axis in AXES:
+                value = taxonomy.canonical(axis, normalize(kw))
+                code = value_code(taxonomy, axis, value) if value else 0
+                if code and code != codes[axis][pos]:
+                    out[axis].setdefault(code, []).append(pos)
+    return {axis: {c: np.array(sorted(set(p)), dtype=np.int32) for c, p in by.items()} for axis, by in out.items()}
+
+
+def _pinyin_words(cues: Sequence[Cue], cards: Sequence[KbCard], tokenizer: Tokenizer) -> Callable[[], list[str]]:
+    """The words a pinyin query may spell: cue words, stopwords and the words of card titles (read lazily)."""
+
+    def words() -> list[str]:
+        return [*(normalize(c.text) for c in cues), *STOPWORDS, *(w for c in cards for w in tokenizer.tokens(c.title))]
+
+    return words
+
+
 def dictionary_words(taxonomy: Taxonomy, cards: Sequence[KbCard]) -> set[str]:
     """The words an index of `cards` cuts with: the vocabulary, the cards' new axis values, their keywords."""
-    extended = taxonomy.extended({axis: {getattr(c, axis) for c in cards} for axis in AXES})
-    return extended.dictionary_words() | {k for c in cards for k in c.keywords}
+    return dictionary_words_of(taxonomy, {axis: {getattr(c, axis) for c in cards} for axis in AXES},
+                               {k for c in cards for k in c.keywords})
+
+
+def dictionary_words_of(taxonomy: Taxonomy, axis_values: Mapping[str, Iterable[str]], keywords: Iterable[str]
+                        ) -> set[str]:
+    """`dictionary_words` from the cards' axis values and keywords alone."""
+    return taxonomy.extended(axis_values).dictionary_words() | set(keywords)
 
 
 def still_cut_so(tokenizer: Tokenizer, card: KbCard) -> bool:
@@ -549,7 +637,8 @@ def still_cut_so(tokenizer: Tokenizer, card: KbCard) -> bool:
 
 
 SUPERSEDED = re.compile(
-    r"已停用|停止使用|作废|已过时|旧版|旧报价|已失效|废弃|不再使用|已替换|被替代|superseded|deprecated|obsolete")
+    r"已停用|停止使用|作废|已过时|旧版|旧报价|已失效|废弃|不再使用|已替换|被替代|已结束|已过期|已下架|已下线|不再适用|停售"
+    r"|superseded|deprecated|obsolete|expired")
 
 
 def is_superseded(card: KbCard) -> bool:

@@ -71,19 +71,50 @@ class ReadResult:
     rows: int = 0
     new_values: dict[str, list[str]] = field(default_factory=dict)  # axis → values the taxonomy did not know
     joined: dict[str, str] = field(default_factory=dict)  # new word → the known value it joins (合同条款 → 合同)
+    good: int = 0  # cards that would be imported (held in `cards` unless read with keep=False)
+    keywords: set[str] = field(default_factory=set)  # of the good cards (the words an index of them cuts with)
+    axis_values: dict[str, set[str]] = field(default_factory=dict)  # axis → values of the good cards
 
 
-def read_cards(path: str | Path, taxonomy: Taxonomy, progress: Callable[[int], None] | None = None) -> ReadResult:
-    """Parse and validate every row of one file. Never raises for bad content."""
+def read_cards(path: str | Path, taxonomy: Taxonomy, progress: Callable[[int], None] | None = None,
+               keep: bool = True) -> ReadResult:
+    """Parse and validate every row of one file. Never raises for bad content. With `keep=False` the cards are
+    only counted and their words collected (a large import reads the file again, a chunk at a time:
+    `card_chunks`), so memory does not grow with the file."""
     path = Path(path)
     result = ReadResult(file=str(path))
     try:
-        rows = list(read_rows(path))
-    except FormatError as exc:
-        result.issues.append(Issue(str(path), 0, str(exc)))
-        return result
+        for line, card in _good_cards(path, taxonomy, result, progress):
+            result.good += 1
+            if keep:
+                result.cards.append((line, card))
+            else:
+                result.keywords.update(card.keywords)
+                for axis in AXES:
+                    result.axis_values.setdefault(axis, set()).add(getattr(card, axis))
+    except FormatError as exc:  # the whole file is unreadable: nothing of it is imported
+        return ReadResult(file=str(path), issues=[Issue(str(path), 0, str(exc))])
+    return result
+
+
+def card_chunks(path: str | Path, taxonomy: Taxonomy, size: int) -> Iterator[list[KbCard]]:
+    """The good cards of a file `read_cards` accepted, `size` at a time, read as it goes."""
+    path = Path(path)
+    chunk: list[KbCard] = []
+    for _, card in _good_cards(path, taxonomy, ReadResult(file=str(path)), None):
+        chunk.append(card)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _good_cards(path: Path, taxonomy: Taxonomy, result: ReadResult,
+                progress: Callable[[int], None] | None) -> Iterator[tuple[int, KbCard]]:
+    """(line, card) of every valid, first-seen row; the bad rows go to `result.issues` (FormatError: unreadable)."""
     seen: dict[str, int] = {}
-    for line, raw in rows:
+    for line, raw in read_rows(path):
         result.rows += 1
         try:
             if "__error__" in raw:
@@ -97,11 +128,10 @@ def read_cards(path: str | Path, taxonomy: Taxonomy, progress: Callable[[int], N
                 result.issues.append(Issue(str(path), line, message))
             else:
                 seen[card.id] = line
-                result.cards.append((line, card.with_(source=path.name)))
                 _note_new_values(result, taxonomy, card)
+                yield line, card.with_(source=path.name)
         if progress:
             progress(1)
-    return result
 
 
 def _note_new_values(result: ReadResult, taxonomy: Taxonomy, card: KbCard) -> None:
@@ -133,9 +163,9 @@ def read_rows(path: Path) -> Iterator[Row]:
     if suffix == ".xlsx" or (zipped and suffix == ".csv"):  # an XLSX renamed to .csv is read as what it is
         _refuse_costly_xlsx(path)
         return _xlsx_rows(path)
-    text = _read_text(path)
     if suffix == ".csv":
-        return _table_rows(_csv_records(text))
+        return _table_rows(_csv_records(_text_lines(path)))
+    text = _read_text(path)
     if suffix in {".md", ".markdown"}:
         return _markdown_rows(text)
     if suffix == ".json":
@@ -151,7 +181,7 @@ def read_table(path: Path, header_map: HeaderMap) -> Iterator[Row]:
     if suffix == ".xlsx" or zipped:
         _refuse_costly_xlsx(path)
         return _xlsx_rows(path, header_map)
-    return _table_rows(_csv_records(_read_text(path)), header_map)
+    return _table_rows(_csv_records(_text_lines(path)), header_map)
 
 
 def _check_file(path: Path, suffixes: set[str], hint: str) -> tuple[str, bool]:
@@ -190,6 +220,22 @@ def _read_text(path: Path) -> str:
     except UnicodeDecodeError:
         pass
     return "\n".join(_line_text(line) for line in data.split(b"\n"))  # GBK, or a mix: line by line
+
+
+def _text_lines(path: Path) -> Iterator[str]:
+    """The lines of a text file as they are read (a 50 MB CSV is never held whole): each line UTF-8 when it is
+    (a BOM dropped), else GBK/GB18030 — the same text `_read_text` gives, for a file in either or mixing both.
+    A bare CR ends a line too, as in the csv module's own reading."""
+    with path.open("rb") as handle:
+        if b"\x00" in handle.read(4096):
+            raise FormatError("这不是文本文件（可能是 Excel 或其他二进制文件改了后缀）")
+        handle.seek(0)
+        for line in handle:
+            text = _line_text(line)
+            yield from (BARE_CR.split(text) if "\r" in text[:-2] else (text,))
+
+
+BARE_CR = re.compile(r"(?<=\r)(?!\n)(?=.)", re.DOTALL)
 
 
 def _is_utf8(line: bytes) -> bool:
@@ -253,8 +299,8 @@ def _guard(value: Any) -> Any:
     return value
 
 
-def _csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _csv_records(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(lines)
     line = 1
     try:
         for cells in reader:

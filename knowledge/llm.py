@@ -9,10 +9,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.config import LlmSettings
 from bot.llm import complete
 from knowledge.schema import KbCard
+
+if TYPE_CHECKING:
+    from bot.llm import Message
 
 log = logging.getLogger(__name__)
 CITATION = re.compile(r"\[([A-Za-z0-9_.\-]{1,32})\]")
@@ -26,7 +30,7 @@ SYSTEM = (
 )
 
 
-def build_messages(query: str, cards: Sequence[KbCard]) -> list[dict[str, str]]:
+def build_messages(query: str, cards: Sequence[KbCard]) -> list[Message]:
     blocks = []
     for card in cards:
         blocks.append(

@@ -7,10 +7,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from typing import TYPE_CHECKING
 
 from bot.config import LlmSettings
 from bot.llm import complete
 from knowledge.search import SearchResult
+
+if TYPE_CHECKING:
+    from bot.llm import Message
 
 log = logging.getLogger(__name__)
 CLOSE = 0.6  # candidates within this score of the first one are worth asking about
@@ -27,7 +31,7 @@ def close_candidates(result: SearchResult) -> list[str]:
     return [h.card.id for h in result.hits[:OFFERED] if first - h.score <= CLOSE]
 
 
-def build_messages(result: SearchResult, offered: list[str]) -> list[dict[str, str]]:
+def build_messages(result: SearchResult, offered: list[str]) -> list[Message]:
     cards = {h.card.id: h.card for h in result.hits}
     lines = []
     for card_id in offered:

@@ -1,9 +1,10 @@
 """Ranking and the calibrated decline, plus `KnowledgeBase`: the index a process keeps in memory.
 
 score(card) = text relevance (BM25, scaled to 0..1) + axis agreement (role / industry / objection
-found in the query via synonyms or pinyin) + matched card keywords. A query is answered only when
-its best score, scaled down when the query carries few sales cues (an objection, a card keyword, or
-role + industry) or when few of its topic words are known to the knowledge base, reaches `SCORE_FLOOR`;
+found in the query via synonyms or pinyin; a card holding none of the query's words keeps only part of it,
+so a cue word alone does not outrank a card about what the rest of the query says) + matched card
+keywords. Whether to answer is judged against the query itself (how much of it the cues and the cards'
+words explain) and against the runner-up card, never against one absolute score (`_decide`);
 otherwise `answered=False` with close categories.
 """
 
@@ -31,6 +32,7 @@ from knowledge.index import (
     card_bigrams,
     is_cjk,
     normalize,
+    value_code,
 )
 from knowledge.learning import Learned
 from knowledge.query import clean, is_chatter
@@ -41,9 +43,13 @@ log = logging.getLogger(__name__)
 W_AXIS = {"objection": 3.0, "industry": 2.5, "role": 1.5}
 GENERIC_SHARE = 0.15  # a card without a value on an axis the query names fits partly
 FAMILY_SHARE = 0.35  # a card whose value is in the same family (价格 ~ 付款方式) fits partly
-MISMATCH_SHARE = 0.35  # a card with a different value is pushed down
+MISMATCH_SHARE = 0.35  # a card with a different value of the vocabulary is pushed down (a new value is not)
+RELATED_SHARE = 0.8  # a card whose new value holds the query's value and another (餐饮连锁 ~ 餐饮) fits mostly
+KEYWORD_VALUE_SHARE = 0.5  # a card whose keywords name the query's value (its own value is another) fits half
 GENERIC_BONUS = 0.8  # the query names no value: generic cards are the safer answer
 W_TEXT = 2.5
+AXIS_ALONE = 0.6  # share of its axis agreement kept by a card that holds none of the query's words
+AXIS_TEXT = 0.4  # text relevance from which a card keeps all of its axis agreement
 W_BIGRAM = 1.5
 W_TITLE = 1.0
 W_KEYWORD = 2.0
@@ -159,7 +165,7 @@ def rank(
 
 
 def score_all(index: CardIndex, text: str) -> Scored:
-    query = index.pinyin.read(text)
+    query = _without_modals(index, index.pinyin.read(text))
     hits = index.matcher.find(query)
     context: list[CueHit] = []
     focus = objection_clauses(query, hits) if len(query) >= LONG_QUERY else query
@@ -180,17 +186,61 @@ def score_all(index: CardIndex, text: str) -> Scored:
     if ceiling > 0:
         title /= ceiling
     total = W_TEXT * relevance + W_BIGRAM * grams + W_TITLE * title
+    axes = np.zeros(n, dtype=np.float32)
     for axis in AXES:
-        total += _axis_table(index, axis, values.get(axis, {}))[index.axis_codes[axis]]
+        axes += _axis_part(index, axis, values.get(axis, {}))
+    if _says_more(index, query, hits):  # words besides the cues: a card should hold some of them too
+        support = AXIS_ALONE + (1 - AXIS_ALONE) * np.minimum(1.0, np.maximum(relevance, grams) / AXIS_TEXT)
+        axes = np.where(axes > 0, axes * support, axes)
+    total += axes
     keyword = np.zeros(n, dtype=np.float32)
     for hit in hits:
         if hit.cue.axis == "keyword":
             weight = W_KEYWORD * (1 if hit.exact else PINYIN_SHARE) * min(1.5, max(0.7, len(hit.cue.text) / 3))
-            if index.taxonomy.is_axis_word(hit.cue.text):
-                weight *= AXIS_WORD_KEYWORD_SHARE  # already counted through the axis
-            keyword[index.keyword_cards[normalize(hit.cue.text)]] += weight
+            cards = index.keyword_cards[normalize(hit.cue.text)]
+            keyword[cards] += weight * _keyword_shares(index, hit.cue.text, cards)
     total += keyword + _recency(index) - index.superseded * np.float32(SUPERSEDED_PENALTY)
     return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword)
+
+
+MODALS = frozenset({"能", "能不能", "可以", "可不可以", "能否", "可否", "会不会", "要不要"})
+
+
+def _without_modals(index: CardIndex, query: str) -> str:
+    """「数据能拿走」 reads 「数据拿走」, 「安装要不要停业」 reads 「安装停业」: a modal verb standing alone between two
+    words splits the phrase a cue is made of (one inside a word — 功能, 能耗 — is kept)."""
+    pieces = index.tokenizer.cut(query)
+    if not MODALS.intersection(pieces):
+        return query
+    kept = [p for i, p in enumerate(pieces) if not (
+        p in MODALS and 0 < i < len(pieces) - 1 and is_cjk(pieces[i - 1][-1]) and is_cjk(pieces[i + 1][0]))]
+    return "".join(kept)
+
+
+def _says_more(index: CardIndex, query: str, hits: Sequence[CueHit]) -> bool:
+    """The query holds a topic word no cue explains (「报警」 in 「报警了没人管」; none in 「医疗采购价格异议」)."""
+    covered: set[int] = set()
+    for hit in hits:
+        covered.update(range(hit.start, hit.end))
+    pos = 0
+    for token in index.tokenizer.cut(query):
+        span = range(pos, pos + len(token))
+        pos += len(token)
+        if not covered.issuperset(span) and not _is_filler(index, token) and (len(token) > 1 or token.isalnum()):
+            return True
+    return False
+
+
+def _keyword_shares(index: CardIndex, word: str, cards: np.ndarray) -> np.ndarray | float:
+    """A card keyword that is also a vocabulary word counts less on the cards whose axis value it names (the
+    axis already counted it), fully on the others: the admin filed the word under that card's own subject
+    (「优惠」 on a promotion card, 「NDA」 under confidentiality) whatever the vocabulary says it means."""
+    counted = np.zeros(len(cards), dtype=bool)
+    for axis in AXES:
+        value = index.taxonomy.canonical(axis, word)
+        if value is not None:
+            counted |= index.axis_codes[axis][cards] == value_code(index.taxonomy, axis, value)
+    return np.where(counted, AXIS_WORD_KEYWORD_SHARE, 1.0) if counted.any() else 1.0
 
 
 def _apply_learning(index: CardIndex, scored: Scored, query: str, learned: Learned | None) -> int | None:
@@ -240,7 +290,7 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
     absolute score."""
     card = index.cards[best]
     why = _why(index, scored, card)
-    if _stands_out(scored, card, best, runner_up):
+    if _stands_out(index, scored, card, best, runner_up):
         return True, why
     agree = bool(why) or scored.keyword[best] > 0
     coverage = _coverage(index, scored.query, scored.hits)
@@ -251,10 +301,10 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
         return coverage >= MIN_COVERAGE[0] and (text >= MIN_TEXT[0] or coverage >= MIN_COVERAGE[2]), why
     if agree:  # only a role or an industry the card shares: something besides them must be understood
         return topic_cov >= MIN_TOPIC and coverage >= MIN_COVERAGE[1], why
-    return (text >= MIN_TEXT[1] and coverage >= MIN_COVERAGE[2]), why
+    return _text_alone(scored, best, runner_up, text, coverage), why
 
 
-def _stands_out(scored: Scored, card: KbCard, best: int, runner_up: int | None) -> bool:
+def _stands_out(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None) -> bool:
     """The query's own words point at one card far ahead of every other, through at least two pieces of
     its text: words the vocabulary does not know (吵, 坐电梯) can still name a card's subject, but one
     shared word (「停车场在哪」 ~ 在哪) is chance. With many near-duplicate cards this fires less, never more."""
@@ -263,9 +313,16 @@ def _stands_out(scored: Scored, card: KbCard, best: int, runner_up: int | None) 
     lead = float(scored.total[best] - scored.total[runner_up])
     if lead < LEAD or float(scored.text[best]) < LEAD_TEXT:
         return False
-    shared = set(bigrams(scored.query)) & set(card_bigrams(card))
+    shared = set(_content_bigrams(index, scored.query)) & set(card_bigrams(card))
     latin = {w for w in re.findall(r"[0-9a-z]{2,}", scored.query)} & set(card.tokens or ())
     return len(shared) + len(latin) >= LEAD_PIECES
+
+
+def _content_bigrams(index: CardIndex, query: str) -> list[str]:
+    """The query's character pairs but those of its grammar words: 「可以」 in 「试用期可以延长」 says nothing
+    about a card's subject."""
+    grammar = {b for word in index.tokenizer.cut(query) if _is_filler(index, word) for b in bigrams(word)}
+    return [b for b in bigrams(query) if b not in grammar]
 
 
 LEAD = 1.5  # score units: about what a matched objection and half the query's words give
@@ -273,7 +330,18 @@ LEAD_TEXT = 0.3  # and the card holds a good share of the query's words
 LEAD_PIECES = 2  # distinct character pairs (or Latin words) of the query found in the card
 MIN_COVERAGE = (0.34, 0.4, 0.5)  # share of the query explained (cues, card words)
 MIN_TOPIC = 0.15  # share of the query besides role and industry words explained
-MIN_TEXT = (0.1, 0.5)  # share of the query's words (or character pairs) the first card holds
+MIN_TEXT = (0.1, 0.5, 0.4)  # share of the query's words (or character pairs) the first card holds
+KNOWN_COVERAGE = 0.8  # without cues: most of the query's words occur in the cards (all of them give 0.5)
+TEXT_TIE = 0.8  # without cues: a runner-up this close (share of the best score) needs the first card's full text
+
+
+def _text_alone(scored: Scored, best: int, runner_up: int | None, text: float, coverage: float) -> bool:
+    """No cue at all: the query's words must be the knowledge base's, the first card must hold many of them, and
+    less so the more a second card holds too (a tie between two cards is chance, not an answer)."""
+    ahead = runner_up is None or float(scored.total[runner_up]) <= TEXT_TIE * float(scored.total[best])
+    if coverage >= MIN_COVERAGE[2] and text >= MIN_TEXT[1]:
+        return True
+    return ahead and coverage >= MIN_COVERAGE[2] * KNOWN_COVERAGE and text >= MIN_TEXT[2]
 
 
 def _topic_cue(hits: Sequence[CueHit]) -> bool:
@@ -286,7 +354,8 @@ def _why(index: CardIndex, scored: Scored, card: KbCard) -> tuple[str, ...]:
     for axis in AXES:
         wanted = scored.values.get(axis, {})
         value = index.taxonomy.canonical(axis, getattr(card, axis)) or getattr(card, axis)
-        if value and (value in wanted or _family_match(index, axis, value, wanted)):
+        if value and (value in wanted or _family_match(index, axis, value, wanted)
+                      or any(r in wanted for r in index.taxonomy.related_to(axis, value))):
             out.append(getattr(card, axis))
     words = [h.cue.text for h in scored.hits if h.cue.axis == "keyword" and h.cue.text in
              {normalize(k) for k in card.keywords}]
@@ -317,6 +386,16 @@ def _expansion_words(hits: Sequence[CueHit]) -> list[str]:
     return words
 
 
+def _axis_part(index: CardIndex, axis: str, wanted: dict[str, float]) -> np.ndarray:
+    """Per card, its agreement on `axis`: by its own value, or (less) by a value its keywords name."""
+    part = _axis_table(index, axis, wanted)[index.axis_codes[axis]]
+    for value, weight in wanted.items():
+        cards = index.keyword_values[axis].get(value_code(index.taxonomy, axis, value))
+        if cards is not None:
+            part[cards] = np.maximum(part[cards], W_AXIS[axis] * KEYWORD_VALUE_SHARE * weight)
+    return part
+
+
 def _axis_table(index: CardIndex, axis: str, wanted: dict[str, float]) -> np.ndarray:
     names = index.taxonomy.values[axis]
     weight = W_AXIS[axis]
@@ -328,11 +407,17 @@ def _axis_table(index: CardIndex, axis: str, wanted: dict[str, float]) -> np.nda
     table[:] = -weight * MISMATCH_SHARE
     table[0] = weight * GENERIC_SHARE * best
     families = {index.taxonomy.family(axis, w) for w in wanted} - {""}
+    new_values = set(index.taxonomy.added.get(axis, ()))
     for i, name in enumerate(names, 1):
+        related = [wanted[r] for r in index.taxonomy.related_to(axis, name) if r in wanted]
         if name in wanted:
             table[i] = weight * wanted[name]
+        elif related:
+            table[i] = weight * RELATED_SHARE * max(related)
         elif families and index.taxonomy.family(axis, name) in families:
             table[i] = weight * FAMILY_SHARE * best
+        elif name in new_values:  # an admin's own word the vocabulary cannot relate: no evidence either way
+            table[i] = 0.0
     return table
 
 

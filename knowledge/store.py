@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -187,11 +187,11 @@ async def drop_stale_batches(session: AsyncSession, staged_before: datetime) -> 
 
 
 def _table() -> Table:
-    return cast(Table, KnowledgeCard.__table__)
+    return table_of(KnowledgeCard)
 
 
-_UPDATE = (update(KnowledgeCard.__table__)  # type: ignore[arg-type]
-           .where(KnowledgeCard.__table__.c.id == bindparam("b_id"))
+_UPDATE = (update(table_of(KnowledgeCard))
+           .where(table_of(KnowledgeCard).c.id == bindparam("b_id"))
            .values({name: bindparam(f"b_{name}") for name in (*CARD_COLUMNS, "keywords", "version", "tokens", "source",
                                                               "modified_at")}))
 
@@ -239,7 +239,7 @@ async def bump_generation(session: AsyncSession, now: datetime, key: str = GENER
     `LEARNING_KEY` for votes and pins."""
     value = {"id": uuid.uuid4().hex}
     done = await session.execute(update(KeyValue).where(KeyValue.key == key).values(value=value, updated_at=now))
-    if not done.rowcount:  # type: ignore[attr-defined]
+    if not rowcount(done):
         await session.execute(insert_ignore(session, KeyValue).values(key=key, value=value, updated_at=now))
 
 
@@ -450,7 +450,7 @@ async def set_pin(session: AsyncSession, wording: str, card_id: str | None, now:
         current[wording] = card_id
     done = await session.execute(update(KeyValue).where(KeyValue.key == PINS_KEY)
                                  .values(value={"pins": current}, updated_at=now))
-    if not done.rowcount:  # type: ignore[attr-defined]
+    if not rowcount(done):
         session.add(KeyValue(key=PINS_KEY, value={"pins": current}, updated_at=now))
         await session.flush()
     await bump_generation(session, now, LEARNING_KEY)  # every process re-reads pins; no card index rebuild
@@ -505,7 +505,7 @@ async def merge_value(session: AsyncSession, axis: str, old: str, new: str, now:
     synonyms[old.strip().lower()] = new
     synonyms.setdefault(new.strip().lower(), new)
     await _save_edits(session, edits, now)
-    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(done)
 
 
 async def axis_counts(session: AsyncSession, axis: str) -> dict[str, int]:
@@ -517,7 +517,7 @@ async def axis_counts(session: AsyncSession, axis: str) -> dict[str, int]:
 async def _save_edits(session: AsyncSession, edits: dict[str, Any], now: datetime) -> None:
     done = await session.execute(update(KeyValue).where(KeyValue.key == TAXONOMY_KEY)
                                  .values(value=edits, updated_at=now))
-    if not done.rowcount:  # type: ignore[attr-defined]
+    if not rowcount(done):
         session.add(KeyValue(key=TAXONOMY_KEY, value=edits, updated_at=now))
         await session.flush()
     await bump_generation(session, now)

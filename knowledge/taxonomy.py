@@ -44,6 +44,9 @@ class Taxonomy:
     expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lower-case term → words
     families: dict[str, dict[str, str]] = field(default_factory=dict)  # axis → value → family name
     added: dict[str, tuple[str, ...]] = field(default_factory=dict)  # axis → values not in the vocabulary
+    # axis → new value → the known values it names inside but could not join, being two at once (餐饮连锁 holds
+    # 餐饮 and 连锁 = 零售; 工业软件 holds 工业 and 软件): a card with it fits a query naming any of them partly
+    related: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def canonical(self, axis: str, value: str) -> str | None:
         return self.synonyms.get(axis, {}).get(value.strip().lower())
@@ -72,6 +75,9 @@ class Taxonomy:
         """The known value a new word joins because it contains one of its words (合同条款 → 合同), if any."""
         return _inner_value(self, axis, value) if self.is_new(axis, value) else None
 
+    def related_to(self, axis: str, value: str) -> tuple[str, ...]:
+        return self.related.get(axis, {}).get(value, ())
+
     def family(self, axis: str, value: str) -> str:
         return self.families.get(axis, {}).get(value, "")
 
@@ -99,6 +105,7 @@ class Taxonomy:
         synonyms = {a: dict(s) for a, s in self.synonyms.items()}
         families = {a: dict(self.families.get(a, {})) for a in AXES}
         added = {a: list(self.added.get(a, ())) for a in AXES}
+        related = {a: dict(self.related.get(a, {})) for a in AXES}
         for axis in AXES:
             for value in sorted({v for v in axis_values.get(axis, ()) if v and v.lower() not in ANY_VALUES}):
                 if value in values[axis] or value.lower() in synonyms[axis]:
@@ -110,8 +117,11 @@ class Taxonomy:
                     continue
                 values[axis].append(value)
                 synonyms[axis][value.lower()] = value
+                inside = _inner_values(self, axis, value)
+                if inside:
+                    related[axis][value] = inside
         return Taxonomy({a: tuple(v) for a, v in values.items()}, synonyms, self.expansions, families,
-                        {a: tuple(v) for a, v in added.items()})
+                        {a: tuple(v) for a, v in added.items()}, related)
 
     def with_edits(self, edits: Mapping[str, object]) -> Taxonomy:
         """Apply admin edits ({"synonyms": {axis: {word: value}}}) stored in the database."""
@@ -127,13 +137,19 @@ class Taxonomy:
 
 
 def _inner_value(taxonomy: Taxonomy, axis: str, value: str) -> str | None:
-    """The known value whose longest synonym occurs inside a new value (医疗器械 → 医疗), if any."""
+    """The known value whose longest synonym occurs inside a new value (医疗器械 → 医疗), if any and if only
+    one value's synonyms are that long (餐饮连锁 holds 餐饮 and 连锁: two values, it joins neither)."""
     text = value.lower()
-    best = ""
-    for word in taxonomy.synonyms[axis]:
-        if len(word) >= MIN_INNER_SYNONYM and len(word) > len(best) and word in text:
-            best = word
-    return taxonomy.synonyms[axis][best] if best else None
+    longest = max((len(w) for w in taxonomy.synonyms[axis] if len(w) >= MIN_INNER_SYNONYM and w in text), default=0)
+    found = {v for w, v in taxonomy.synonyms[axis].items() if len(w) == longest and w in text} if longest else set()
+    return found.pop() if len(found) == 1 else None
+
+
+def _inner_values(taxonomy: Taxonomy, axis: str, value: str) -> tuple[str, ...]:
+    """Every known value one of whose synonyms occurs inside `value`, in vocabulary order."""
+    text = value.lower()
+    found = {v for w, v in taxonomy.synonyms[axis].items() if len(w) >= MIN_INNER_SYNONYM and w in text}
+    return tuple(v for v in taxonomy.values[axis] if v in found)
 
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:

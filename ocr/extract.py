@@ -252,6 +252,22 @@ class _Acc:
             self.values[key] = value
             self.conf[key] = conf
 
+    def text(self, key: str) -> str | None:
+        value = self.values.get(key)
+        return value if isinstance(value, str) else None
+
+    def number(self, key: str) -> int | None:
+        value = self.values.get(key)
+        return value if isinstance(value, int) else None
+
+    def moment(self, key: str) -> datetime | None:
+        value = self.values.get(key)
+        return value if isinstance(value, datetime) else None
+
+    def words(self, key: str) -> tuple[str, ...]:
+        value = self.values.get(key, ())
+        return tuple(value) if isinstance(value, (tuple, list)) else ()
+
 
 def _rejoin_company(lines: list[str]) -> list[str]:
     """A long company name the bubble wrapped (「金桥农村商业银行股份」 / 「有限公司」) as one line again: the tail
@@ -353,7 +369,7 @@ def _needs(flat: str, acc: _Acc, ctx: _Context) -> None:
 
 def _add_needs(needs: list[str], acc: _Acc) -> None:
     if needs:
-        old = list(acc.values.get("needs", ()))  # type: ignore[call-overload]
+        old = list(acc.words("needs"))
         acc.values["needs"] = tuple(old + [n for n in needs if n not in old])
         acc.conf["needs"] = 0.8
 
@@ -512,15 +528,15 @@ def _finish(acc: _Acc, text: str) -> LeadFields:
     is_lead = contact or identity
     field_confidence = {k: acc.conf[k] for k in FIELDS if k in acc.conf}
     return LeadFields(
-        customer_name=v.get("customer_name"),  # type: ignore[arg-type]
+        customer_name=acc.text("customer_name"),
         company=(str(v["company"]).strip(COMPANY_EDGE) or None) if v.get("company") else None,
-        title=v.get("title"),  # type: ignore[arg-type]
-        phone=v.get("phone"),  # type: ignore[arg-type]
-        email=v.get("email"),  # type: ignore[arg-type]
-        wechat_id=v.get("wechat_id"),  # type: ignore[arg-type]
-        budget_cny=v.get("budget_cny"),  # type: ignore[arg-type]
-        needs=tuple(v.get("needs", ())),  # type: ignore[arg-type]
-        follow_up=v.get("follow_up"),  # type: ignore[arg-type]
+        title=acc.text("title"),
+        phone=acc.text("phone"),
+        email=acc.text("email"),
+        wechat_id=acc.text("wechat_id"),
+        budget_cny=acc.number("budget_cny"),
+        needs=acc.words("needs"),
+        follow_up=acc.moment("follow_up"),
         confidence=overall_confidence(field_confidence, is_lead),
         field_confidence=field_confidence,
         text=text,

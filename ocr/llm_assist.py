@@ -14,12 +14,16 @@ import json
 import logging
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import CN_TZ, to_cn
 from bot.config import LlmSettings
 from bot.llm import complete
 from ocr.extract import AMOUNT, EMAIL, LeadFields, amount_of, chat_times, normalise_phone, overall_confidence
+
+if TYPE_CHECKING:
+    from bot.llm import Message
+
 
 log = logging.getLogger(__name__)
 LOW_CONFIDENCE = 0.6
@@ -42,7 +46,7 @@ def transcript(fields: LeadFields) -> str:
     return "\n".join(f"{SPEAKER.get(kind, kind)}：{' '.join(text.split())}" for kind, text, _ in fields.dialogue)
 
 
-def build_messages(text: str, now: datetime) -> list[dict[str, str]]:
+def build_messages(text: str, now: datetime) -> list[Message]:
     user = f"当前时间：{to_cn(now).isoformat(timespec='minutes')}\n聊天记录：\n{text[:6000]}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 from PIL import Image
@@ -114,7 +115,7 @@ def rectify_photo(img: Image.Image) -> tuple[Image.Image, tuple[tuple[float, flo
     return Image.fromarray(warped, "RGB"), tuple((float(x), float(y)) for x, y in quad)
 
 
-def _even_light(rgb: np.ndarray, cv2: object) -> np.ndarray:
+def _even_light(rgb: np.ndarray, cv2: ModuleType) -> np.ndarray:
     """Glare and vignetting are smooth over the screen; the chat layout measures ink as distance from one
     background colour. Estimate the background per cell as its most common colour (bubbles and text are the
     minority; a cell they fill is voted down by its neighbours' median), and subtract the drift.
@@ -138,14 +139,14 @@ def _even_light(rgb: np.ndarray, cv2: object) -> np.ndarray:
     level = level - max(0.0, float(level.max()) - 232)  # leave the layout headroom above a bright background
     flat = np.empty_like(rgb)
     for ch in range(3):
-        drift = cv2.resize(np.ascontiguousarray(surface[..., ch]), (w, h),  # type: ignore[attr-defined]
-                           interpolation=cv2.INTER_LINEAR)  # type: ignore[attr-defined]
+        drift = cv2.resize(np.ascontiguousarray(surface[..., ch]), (w, h),
+                           interpolation=cv2.INTER_LINEAR)
         plane = rgb[..., ch] - (drift.astype(np.float64) - level[ch])
         del drift
         flat[..., ch] = plane.clip(0, 255).astype(np.uint8)
         del plane
     # sensor noise smoothed; a 3×3 median would also erase the 1-px line under the title bar
-    return np.asarray(cv2.GaussianBlur(flat, (3, 3), 0))  # type: ignore[attr-defined]
+    return np.asarray(cv2.GaussianBlur(flat, (3, 3), 0))
 
 
 def _smooth_surface(modes: np.ndarray) -> np.ndarray:
@@ -170,7 +171,7 @@ def _smooth_surface(modes: np.ndarray) -> np.ndarray:
     return out
 
 
-def _dark_screen(gray: np.ndarray, cv2: object) -> np.ndarray | None:
+def _dark_screen(gray: np.ndarray, cv2: ModuleType) -> np.ndarray | None:
     """A dark-mode screen is darker than what surrounds it, and Otsu's threshold then falls between its text and
     its background instead of around it: the pixels darker than halfway between the photo's border and the
     screen's background, with the text holes closed. None when the screen is not darker than the border."""
@@ -182,22 +183,22 @@ def _dark_screen(gray: np.ndarray, cv2: object) -> np.ndarray | None:
     if outside - inside < 20:
         return None
     mask = ((gray < (outside + inside) / 2) * 255).astype(np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, w // 40), max(3, w // 40)))  # type: ignore[attr-defined]
-    return np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel))  # type: ignore[attr-defined]
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, w // 40), max(3, w // 40)))
+    return np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel))
 
 
-def _screen_quad(gray: np.ndarray, cv2: object) -> np.ndarray | None:
+def _screen_quad(gray: np.ndarray, cv2: ModuleType) -> np.ndarray | None:
     h, w = gray.shape
-    _, mask = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)  # type: ignore[attr-defined]
+    _, mask = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     dark = _dark_screen(gray, cv2)
     for candidate in (mask, 255 - mask, *(() if dark is None else (dark,))):
-        contours, _ = cv2.findContours(candidate, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)  # type: ignore[attr-defined]
-        for c in sorted(contours, key=cv2.contourArea, reverse=True)[:3]:  # type: ignore[attr-defined]
-            area = cv2.contourArea(c)  # type: ignore[attr-defined]
+        contours, _ = cv2.findContours(candidate, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        for c in sorted(contours, key=cv2.contourArea, reverse=True)[:3]:
+            area = cv2.contourArea(c)
             if not 0.2 * w * h <= area <= 0.97 * w * h:
                 continue
-            hull = cv2.convexHull(c)  # type: ignore[attr-defined]
-            approx = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)  # type: ignore[attr-defined]
+            hull = cv2.convexHull(c)
+            approx = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
             if len(approx) == 4:
                 return _order(approx.reshape(4, 2).astype(np.float64))
     return None

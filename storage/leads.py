@@ -311,7 +311,7 @@ def provenance(lead: Lead, name: str, names: Mapping[str, str]) -> str:
     return "·".join(p for p in (SOURCE_CN.get(src.get("source", ""), src.get("source", "")), by) if p)
 
 
-# -- what a free-text visit note says (handlers/voice.py, 跟进) ---------------------------------------------------
+# -- what a free-text visit note says (handlers/chat/voice.py, 跟进) ---------------------------------------------------
 _FILLER = re.compile(r"[\s\W_]|嗯|啊|呃|额|哦|噢|唔|哈|呀|吧|呢|嘛|那个|这个|就是|然后|对对|好的|好|喂|哎|诶|是的|对")
 _ORG = re.compile(
     r"[\u4e00-\u9fffA-Za-z]{2,14}?(?:有限公司|公司|集团|科技|医院|学校|大学|学院|银行|软件|制造|物流|电子|教育|食品|"

@@ -389,6 +389,31 @@ class Payment(Base):
     created_at: Mapped[datetime]
 
 
+class RenewalImportStaging(Base):
+    """Contract and payment rows of an import not yet published (the knowledge import's pattern): staged chunk by
+    chunk under the import's `batch_id`, each chunk its own short transaction, then copied into `contracts` or
+    `payments` by one short transaction and deleted here. Nothing else reads this table, so a half-staged file
+    is invisible; a dead process's batch is deleted by age (`staged_at`). `line`: the row's line in the file."""
+
+    __tablename__ = "renewal_import_staging"
+
+    batch_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # contracts | payments
+    lead_id: Mapped[int] = mapped_column(Integer)
+    customer: Mapped[str | None] = mapped_column(String(64))
+    company: Mapped[str | None] = mapped_column(String(128))
+    amount_cny: Mapped[int] = mapped_column(BigInteger)
+    start_on: Mapped[date | None] = mapped_column(Date)
+    end_on: Mapped[date | None] = mapped_column(Date)
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    owner_id: Mapped[str | None] = mapped_column(String(64))
+    health: Mapped[int | None] = mapped_column(Integer)
+    renewal: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(String(255))
+    staged_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class RenewalWarning(Base):
     """One 续约预警 per contract, ever (UNIQUE contract_id: a scan run twice or in two processes warns once).
     status: open → contacted (已联系) → proof (续签证明 filed) | lifted (manager lifted the lock);

@@ -8,6 +8,7 @@ from sqlalchemy import CursorResult, Result, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.dml import Insert
 
 
@@ -22,6 +23,6 @@ def rowcount(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
-def table_of(model: type) -> Table:
+def table_of(model: type[DeclarativeBase]) -> Table:
     """A mapped class's Core table (for statements that skip the ORM's bookkeeping on hot paths)."""
-    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+    return cast(Table, model.__table__)

@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 
 from app.runtime import build_services
-from bot.channels.base import DeliveryError
 from bot.channels.dingtalk.api import DingtalkApiError
 from bot.channels.dingtalk.sender import DingtalkSender, UserThrottle
 from bot.clock import ManualClock
 from bot.config import DingtalkSettings, Settings
+from bot.delivery import DeliveryError
 from bot.messages import Button, Card, CardUpdate, Field, Image, Markdown, Outbound, Text
 from bot.outbox import enqueue
 from tests.fakes.dingtalk_api import CLIENT_ID, CLIENT_SECRET, FakeDingtalk

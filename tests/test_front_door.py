@@ -366,3 +366,20 @@ async def test_the_timeline_says_each_step_once(chat: ChatSession, transcript: T
     await chat.handle_line(f"线索 {lead_id}")
     card = transcript.last("rep01")["text"]
     assert "约定回访" in card and "约定回访：约定回访" not in card
+
+
+async def test_the_other_modules_lists_in_other_words_reach_their_commands_not_the_knowledge_base(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「有几个合同快到期了」 was a knowledge question (and a knowledge gap): it is the 续约 list; so are the 通关
+    progress, the 标记 list and the console link asked in a rep's own words."""
+    for line in ("有几个合同快到期了", "看下我的通关进度", "我有被标记的吗", "后台入口"):
+        await chat.handle_line(line)
+    texts = [t.strip() for t in transcript.texts("rep01")]
+    assert texts[0] == "没有待处理的续约预警 👍"
+    assert "通关" in texts[1] and "话术" not in texts[1]
+    assert texts[2] == "目前没有待处理的标记 👍"
+    assert texts[3].startswith("网页后台供主管和管理员使用")  # a rep: the route's own refusal
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("怎么登录管理后台")
+    assert "管理后台登录链接" in transcript.last("manager01")["text"]
+    assert await _count(services, QueryLog) == 0

@@ -44,7 +44,7 @@ async def test_the_team_is_read_once_for_a_run_of_messages(chat: ChatSession, tr
 
 
 async def test_a_new_colleague_is_in_the_team_at_the_next_message(chat: ChatSession, services: Services) -> None:
-    from handlers.chat.front import TEAM
+    from bot.dispatch import TEAM
 
     await chat.handle_line("帮助")
     before = await services.shared(TEAM).people(services.db)
@@ -70,6 +70,44 @@ async def test_recording_a_users_channel_keeps_the_caches_warm(chat: ChatSession
     async with services.db.session() as session:
         await session.execute(update(User).where(User.id == "rep02").values(name="李娜娜"))
     assert UserCache.version != version
+
+
+def _count_one_user_reads(services: Services) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(services.db.engine.sync_engine, "before_cursor_execute")
+    def _before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        flat = " ".join(statement.split()).lower()
+        if flat.startswith("select") and "from users" in flat and "users.id =" in flat:
+            seen.append(flat)
+
+    return seen
+
+
+async def test_the_first_message_of_each_rep_of_a_burst_reads_no_user_row(
+        services: Services, clock: Any, transcript: Transcript) -> None:
+    """A morning burst is mostly first messages (nobody is in the per-user cache yet): who each sender is comes
+    from the team snapshot the front door loads anyway, not from one read per message."""
+    await ChatSession(services, services.channels["console"], clock, "admin01",  # type: ignore[arg-type]
+                      transcript.write).handle_line("帮助")  # the snapshot is loaded once here
+    reads = _count_one_user_reads(services)
+    for rep in ("rep01", "rep02", "rep03", "rep04", "rep05", "manager02"):
+        await ChatSession(services, services.channels["console"], clock, rep,  # type: ignore[arg-type]
+                          transcript.write).handle_line("帮助")
+        assert transcript.to(rep), rep
+    assert reads == []  # was one read of the sender's row per first message
+
+
+async def test_a_rep_deactivated_after_the_snapshot_is_refused_at_the_next_message(
+        services: Services, clock: Any, transcript: Transcript) -> None:
+    admin = ChatSession(services, services.channels["console"], clock, "admin01",  # type: ignore[arg-type]
+                        transcript.write)
+    await admin.handle_line("帮助")
+    async with services.db.session() as session:
+        await session.execute(update(User).where(User.id == "rep03").values(active=False))
+    await ChatSession(services, services.channels["console"], clock, "rep03",  # type: ignore[arg-type]
+                      transcript.write).handle_line("帮助")
+    assert "没有开通" in transcript.last("rep03")["text"]
 
 
 def test_a_team_of_thousands_is_matched_by_name_not_by_a_pattern_each() -> None:
@@ -201,7 +239,7 @@ async def test_one_bad_message_in_a_batch_costs_only_its_own_answer(services: Se
 
 
 async def test_the_conversation_state_is_one_read_on_each_backend(org_db: Database) -> None:
-    """load_state's single UNION ALL (handlers/front.py): the last card, the lead last acted on, open leads and
+    """load_state's single UNION ALL (handlers/chat/front.py): the last card, the lead last acted on, open leads and
     drafts — on SQLite and PostgreSQL, with the types each part needs (a card's JSON, a timestamp)."""
     from datetime import datetime, timedelta
 

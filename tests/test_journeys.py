@@ -1,6 +1,8 @@
-"""The three acceptance journeys, end to end, once for every channel (tests/fakes/journey_harness.py):
-WeCom (encrypted callbacks → /wecom/callback → … → WecomSender → the fake WeCom API on 127.0.0.1), DingTalk
-(Stream frames → … → DingtalkSender → the fake DingTalk API) and the console (`salesbot chat --json`)."""
+"""The acceptance journeys, end to end, once for every channel (tests/fakes/journey_harness.py): WeCom
+(encrypted callbacks → /wecom/callback → … → WecomSender → the fake WeCom API on 127.0.0.1), DingTalk (Stream
+frames → … → DingtalkSender → the fake DingTalk API), DingTalk HTTP mode (signed callbacks; no card clicks, so a
+card's buttons come as numbered replies and the user answers with a number) and the console
+(`salesbot chat --json`)."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ QUESTION = "三甲医院设备科嫌贵怎么回"
 ANSWER_BUTTONS = ["有用", "没用", "换一个"]
 
 
-@pytest.fixture(params=["wecom", "dingtalk", "console"])
+@pytest.fixture(params=["wecom", "dingtalk", "dingtalk-http", "console"])
 async def h(request: pytest.FixtureRequest, settings: Settings, clock: ManualClock, tmp_path: Path
             ) -> AsyncIterator[ChannelHarness]:
     demo = replace(settings, knowledge=KnowledgeSettings(seed_demo=True))
@@ -146,3 +148,19 @@ async def test_reminders_escalate_to_manager_who_takes_over(h: ChannelHarness) -
     assert (taken.id, taken.owner_id) == (lead.id, "manager01")
     assert any("王经理 接手" in t for t in h.said_to("rep01"))  # the previous owner is told
     assert any("你已接手" in t for t in h.said_to("manager01"))
+
+
+# -- journey 4 --------------------------------------------------------------------------------
+async def test_typed_lead_confirmed_from_its_draft_card(h: ChannelHarness) -> None:
+    """新线索 (text capture) → draft card → 确认 (in HTTP mode: the reply 「1」) → lead active, status told."""
+    await h.text("rep01", "新线索 王总 某某医院 设备科主任 13800138000 预算50万")
+    drafts = [c for c in h.cards_to("rep01") if "线索草稿" in c.title]
+    assert len(drafts) == 1
+    lead = await lead_row(h)
+    assert list(drafts[0].buttons.values()) == ["确认", "修改", "放弃"]
+    if h.name == "dingtalk-http":
+        assert "回复数字即可操作：1 确认　2 修改　3 放弃" in drafts[0].text
+
+    assert await h.click("rep01", drafts[0], f"lead:confirm:{lead.id}") == f"已确认 · 线索 #{lead.id}"
+    lead = await lead_row(h)
+    assert (lead.status, lead.owner_id, lead.phone) == ("active", "rep01", "13800138000")

@@ -17,8 +17,8 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select, update
 
-from bot.channels.base import DeliveryError
 from bot.clock import ManualClock
+from bot.delivery import DeliveryError
 from bot.messages import Body, Button, Card, Outbound, Text, body_to_json
 from bot.outbox import OutboxSender, RetryPolicy, enqueue
 from storage.db import Database

@@ -31,6 +31,14 @@ def test_admin_edits_the_path_enrols_a_rep_and_the_manager_confirms(site: Site, 
     page.wait_for_selector(".flash.error")
     assert "第 2 行" in page.inner_text(".flash") and "考核 随便写" in page.input_value("#ramp-text")
 
+    # a task no card fits is refused as the CLI refuses it (one use case), not merely warned about
+    page.fill("#ramp-text", "测验 行业=能源 异议=价格\n跟岗 旁听一次客户电话")
+    page.click("button[value=save]")
+    page.wait_for_selector(".flash.error")
+    assert "没有保存" in page.inner_text(".flash") and "知识库里没有符合的卡片" in page.inner_text(".flash")
+    assert "行业=能源" in page.input_value("#ramp-text")
+    assert "尚未定义" in page.inner_text("main")
+
     page.fill("#ramp-text", "测验 异议=价格 题数=1\n跟岗 旁听一次客户电话")
     page.click("button[value=save]")
     page.wait_for_selector(".flash.ok")

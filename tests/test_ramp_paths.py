@@ -170,13 +170,13 @@ async def test_cli_sets_shows_enrols_and_reports(services: Services, tmp_path: P
     # a task no card fits would let a rep pass by doing nothing (audit 18 #8): refused, nothing set
     assert await asyncio.to_thread(run_cli, url, "ramp", "path", "set", str(good)) == 1
     err = capsys.readouterr().err  # type: ignore[attr-defined]
-    assert "通关路线没有设置" in err and "第 3 个任务「测验 · 服务异议（答对 2 题）」：知识库里没有符合的卡片" in err
+    assert "通关路径没有保存" in err and "第 3 个任务「测验 · 服务异议（答对 2 题）」：知识库里没有符合的卡片" in err
     async with services.db.session() as s:
         assert (await service.current_path(s)) is None
     good.write_text("阅读 异议=价格\n测验 异议=竞品 题数=1\n跟岗 旁听一次电话\n测验 异议=竞品\n", encoding="utf-8")
     assert await asyncio.to_thread(run_cli, url, "ramp", "path", "set", str(good)) == 0
     out = capsys.readouterr().out  # type: ignore[attr-defined]
-    assert "set: 4 task(s)" in out
+    assert "已保存通关路径（4 关）" in out
     assert await asyncio.to_thread(run_cli, url, "ramp", "path", "show") == 0
     assert "测验 异议=竞品 题数=1" in capsys.readouterr().out  # type: ignore[attr-defined]
     assert await asyncio.to_thread(run_cli, url, "ramp", "enroll", "manager01") == 1
@@ -252,9 +252,9 @@ async def test_path_set_keeps_progress_on_tasks_still_there_and_says_what_was_re
     new.write_text("测验 异议=价格 题数=2\n跟岗 旁听一次电话\n测验 异议=交付\n", encoding="utf-8")
     assert await asyncio.to_thread(run_cli, services.settings.database.url, "ramp", "path", "set", str(new)) == 0
     out = capsys.readouterr().out  # type: ignore[attr-defined]
-    assert "2 rep(s) on the ramp moved to it, 2 task progress kept" in out
-    assert "reset: 张伟：已完成的「阅读 · 价格异议话术」不在新路径里" in out
-    assert "reset: 张伟：「测验 · 竞品异议（答对 2 题）」已答对 1 题，新路径里没有这一关" in out
+    assert "正在通关的 2 位同事已换到新路径，新路径里相同任务的进度保留（2 项）" in out
+    assert "进度清零：张伟：已完成的「阅读 · 价格异议话术」不在新路径里" in out
+    assert "张伟：「测验 · 竞品异议（答对 2 题）」已答对 1 题，新路径里没有这一关" in out
     assert "李娜" not in out  # nothing of hers was lost
     async with services.db.session() as s:
         after = await service.progress(s, "rep01", cfg)
@@ -278,3 +278,25 @@ async def test_a_new_path_already_done_completes_the_rep(services: Services) -> 
     assert "张伟 的新路径已全部完成，已通关" in change.summary_cn()
     async with services.db.session() as s:
         assert await service.locked(s, "rep01", "close", cfg) is None  # the right is open
+
+
+async def test_cli_speaks_chinese_and_takes_a_reps_name(services: Services, tmp_path: Path, capsys: object) -> None:
+    """New-user audit: `salesbot ramp` printed English and `enroll` wanted a user id."""
+    await seed_cards(services)
+    url = services.settings.database.url
+    assert await asyncio.to_thread(run_cli, url, "ramp", "path", "show") == 0
+    shown = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert shown.startswith("# 还没有通关路径") and not any(w in shown for w in ("no path", "task"))
+    path = tmp_path / "新人.txt"
+    path.write_text("阅读 异议=价格\n跟岗 旁听一次电话\n", encoding="utf-8")
+    assert await asyncio.to_thread(run_cli, url, "ramp", "path", "set", str(path)) == 0
+    assert capsys.readouterr().out.strip() == "已保存通关路径（2 关）。"  # type: ignore[attr-defined]
+    assert await asyncio.to_thread(run_cli, url, "ramp", "enroll", "李娜") == 0
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert out.strip() == "李娜 已在新人通关：0/2 · 下一关 阅读 · 价格异议话术"
+    assert await asyncio.to_thread(run_cli, url, "ramp", "enroll", "没这个人") == 1
+    assert "没有找到在职同事「没这个人」" in capsys.readouterr().err  # type: ignore[attr-defined]
+    assert await asyncio.to_thread(run_cli, url, "ramp", "progress", "--manager", "王经理") == 0
+    assert capsys.readouterr().out.strip() == "李娜：0/2 · 下一关 阅读 · 价格异议话术"  # type: ignore[attr-defined]
+    assert await asyncio.to_thread(run_cli, url, "ramp", "path", "set", str(tmp_path / "无.txt")) == 1
+    assert "读不了文件" in capsys.readouterr().err  # type: ignore[attr-defined]

@@ -25,10 +25,10 @@ from aiohttp import ClientSession, web
 from sqlalchemy import func, select
 
 from app.runtime import build_services
-from bot.channels.base import DeliveryError
 from bot.channels.console import ConsoleChannel
 from bot.clock import ManualClock
 from bot.config import DatabaseSettings, KnowledgeSettings, Settings
+from bot.delivery import DeliveryError
 from bot.messages import Body, plain_text
 from bot.services import Services
 from reminders.ticker import tick

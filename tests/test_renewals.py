@@ -148,8 +148,9 @@ async def test_journey_chat_import_warning_lock_proof_unlock(services: Services,
     await chat.handle_line(f"跟进 {ids['other']} 电话沟通了报价")
     assert "🔒" in transcript.last("rep01")["text"]  # contacted is not proof: still locked
     await chat.handle_line("续约")
-    listed = transcript.last("rep01")
+    listed, actions = transcript.to("rep01")[-2:]
     assert listed["title"] == "⚠️ 续约预警" and "🔒 #" in listed["text"] and "已联系，待续签证明" in listed["text"]
+    assert [b["text"] for b in actions["buttons"]] == ["提交续签证明", "申请主管介入"]  # 已联系 is done
 
     proof = tmp_path / "续签合同.pdf"
     proof.write_bytes(b"%PDF-1.4 renewal")
@@ -163,7 +164,8 @@ async def test_journey_chat_import_warning_lock_proof_unlock(services: Services,
         warning = (await s.execute(select(RenewalWarning))).scalar_one()
     assert (warning.status, warning.locked, warning.resolved_by) == ("proof", False, "rep01")
     await chat.handle_line("续约")
-    assert transcript.last("rep01")["text"] == "没有待处理的续约预警 👍"
+    listed = transcript.last("rep01")["text"]
+    assert "没有待处理的续约预警 👍" in listed and "近 7 天已处理" in listed and "已提交续签证明" in listed
 
 
 async def test_a_picture_that_is_no_contract_keeps_the_lock_and_the_manager_lifts_it(
@@ -342,7 +344,7 @@ async def test_an_open_warning_follows_the_lead_when_its_owner_leaves(services: 
     await chat.handle_line(f"跟进 {ids['other']} 电话沟通了报价")
     assert "🔒" in transcript.last("rep02")["text"]
     await chat.handle_line("续约")
-    assert "🔒 #" in transcript.last("rep02")["text"]
+    assert "🔒 #" in transcript.to("rep02")[-2]["text"]
 
 
 async def test_a_renewal_lock_pauses_the_sla_timers_it_forbids_to_answer(

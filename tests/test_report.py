@@ -84,8 +84,9 @@ async def test_team_figures_by_hand(services: Services) -> None:
     by_rep = {r.id: r for r in rep.reps}
     assert [(o.lead_id, o.what) for o in by_rep["rep01"].overdue] == [(2, "约定回访")]
     assert [(o.lead_id, o.what) for o in by_rep["rep02"].overdue] == [(4, "首次联系")]
-    # rep02 alone: R = 0/1 (D late, C unknown), K = 0/0 unknown → 0, C = (0 + 2/8)/2 = 0.125 → PHI 0.0375
-    assert by_rep["rep02"].health.phi == pytest.approx(0.3 * 0.125)
+    # rep02 alone: R = 0/1 (D late, C unknown), K = 0/0 unknown, C = (0 + 2/8)/2 = 0.125 → PHI 未知, never
+    # 0.0375 with the unknown K counted as 0
+    assert by_rep["rep02"].health.phi is None
     assert by_rep["rep02"].health.unknown == ["关键动作完成率"]
     text = "\n".join(report_lines(rep))
     assert "过程健康指数：43%" in text and "外队" not in text and "- 2.资质初筛 4 → 转化 75%" in text
@@ -97,7 +98,9 @@ async def test_unknown_is_never_positive(services: Services) -> None:
     async with services.db.session() as s:
         rep = await compute_report(s, "manager01", now - timedelta(days=7), now, services.settings.reminders)
     assert rep.team.response.value is None and rep.team.actions.value is None
-    assert rep.team.completeness == 0.0 and rep.team.phi == 0.0
+    assert rep.team.completeness == 0.0 and rep.team.phi is None
+    text = "\n".join(report_lines(rep))
+    assert "过程健康指数：未知**（响应及时率、关键动作完成率 未知，无法计算）" in text and "健康指数 0%" not in text
     assert "响应及时率 未知" in "\n".join(report_lines(rep))
 
 

@@ -70,7 +70,7 @@ async def test_frozen_taken_over_reassigned_and_offboarded_leads_count(services:
     assert rep.colours == {"green": 1, "yellow": 0, "red": 3}
     assert rep.team.actions.value is None
     assert rep.team.completeness == pytest.approx(0.125)
-    assert rep.team.phi == pytest.approx(0.1125)
+    assert rep.team.phi is None  # K unknown: PHI 未知, not 0.1125 with K counted as 0
     assert rep.reached == [5, 1, 1, 1, 1] and (rep.won, rep.lost) == (1, 0)
     by_rep = {r.id: r for r in rep.reps}
     assert [o.lead_id for o in by_rep["rep02"].overdue] == [ids["F"]]
@@ -114,10 +114,11 @@ async def test_cli_report_for_an_admin_covers_all_teams(services: Services, tmp_
 
 
 async def test_chart_labels_an_unknown_phi(services: Services) -> None:
-    """rep01: one lead contacted on time → R 1/1, K unknown, C 1/8 → PHI 0.3 + 0.0375 = 34%; rep02, rep03: 未知."""
+    """rep01: one lead contacted on time → R 1/1, K unknown, C 1/8 → PHI 未知 (not 34% with K as 0); rep02,
+    rep03: nothing known → 未知; an unknown bar is grey, never a red 0."""
     await seed_lead(services, "rep01", assigned_at=cn(20, 10), first_contact_at=cn(20, 11), customer_name="甲")
     async with services.db.session() as s:
         rep = await compute_report(s, "manager01", NOW - timedelta(days=7), NOW, services.settings.reminders)
-    assert [(b.name, b.label) for b in phi_bars(rep)] == [("张伟", "34%"), ("李娜", "未知"), ("刘洋", "未知")]
-    assert phi_bars(rep)[1].colour != phi_bars(rep)[0].colour
+    assert [(b.name, b.label) for b in phi_bars(rep)] == [("张伟", "未知"), ("李娜", "未知"), ("刘洋", "未知")]
+    assert len({b.colour for b in phi_bars(rep)}) == 1
     assert (await chart_png(rep)).startswith(b"\x89PNG")

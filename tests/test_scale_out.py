@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.channels.wecom.sender import DEFAULT_LIMITS
+from reminders.policies import NOTICE
 from storage.db import Database
-from storage.models import InboundHandled, OutboxMessage
+from storage.models import InboundHandled, OutboxMessage, Reminder
 from tests.fakes.wecom_api import FakeWecom, strip_marker
 from tests.scaleout import Spreader, add_notices, cluster_env, prepare, start_cluster
 
@@ -67,11 +68,23 @@ async def test_three_instances_a_kill_9_and_nothing_lost_or_sent_twice(tmp_path:
                         return int((await s.execute(select(func.count()).select_from(OutboxMessage).where(
                             OutboxMessage.recipient == user))).scalar_one())
 
-                for _ in range(300):  # every chatty message handled once: 40 replies queued
-                    if await handled("chatty") >= CHATTY:
+                async def settled() -> bool:
+                    """Nothing is left that could still reach anyone but the chatty rep: every message handled,
+                    every notice sent, no outbox row waiting or in flight. A row the killed instance held goes out
+                    again once its lease runs out: that is where a late duplicate would come from."""
+                    async with db.session() as s:
+                        n_handled = (await s.execute(select(func.count()).select_from(InboundHandled))).scalar_one()
+                        notices = (await s.execute(select(func.count()).select_from(Reminder).where(
+                            Reminder.rule == NOTICE, Reminder.status.in_(("pending", "claimed"))))).scalar_one()
+                        rows = (await s.execute(select(func.count()).select_from(OutboxMessage).where(
+                            OutboxMessage.status.in_(("pending", "sending")),
+                            OutboxMessage.recipient != "chatty"))).scalar_one()
+                    return n_handled == USERS + CHATTY and notices == 0 and rows == 0
+
+                for _ in range(900):  # every chatty message handled once (40 replies queued), the rest settled
+                    if await handled("chatty") >= CHATTY and await settled():
                         break
                     await asyncio.sleep(0.1)
-                await asyncio.sleep(2.0)  # would a late duplicate show up?
                 counts = sends()
                 assert [u for u in counts if counts[u] > 1 and u != "chatty"] == []  # exactly once
                 reminder_texts = Counter(strip_marker(b["text"]["content"]) for b in fake.sent

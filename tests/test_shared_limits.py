@@ -11,11 +11,11 @@ from functools import partial
 import pytest
 from sqlalchemy import func, select
 
-from bot.channels.base import DeliveryError
 from bot.channels.shared_limits import apply_pause
 from bot.channels.wecom.sender import DEFAULT_LIMITS, WecomSender
 from bot.clock import ManualClock
 from bot.config import WecomSettings
+from bot.delivery import DeliveryError
 from bot.messages import Outbound, Text
 from bot.outbox import OutboxSender, enqueue
 from storage.db import Database

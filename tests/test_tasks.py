@@ -65,8 +65,9 @@ async def loop_turns(n: int = 50) -> None:
         await asyncio.sleep(0)
 
 
-async def test_a_burst_bounds_how_many_jobs_run_at_once() -> None:
-    pool = TaskPool(burst_rate=2, burst_running=3, burst_window_s=10)  # a burst that outlasts a stalled machine
+async def test_a_burst_on_a_late_loop_bounds_how_many_jobs_run_at_once() -> None:
+    # a burst that outlasts a stalled machine, on a loop always later than its budget
+    pool = TaskPool(burst_rate=2, burst_running=3, burst_window_s=10, lag_budget_s=-1.0)
     running, most = 0, 0
     gate = asyncio.Event()
 
@@ -103,3 +104,65 @@ async def test_failing_job_is_logged_not_raised(caplog) -> None:  # type: ignore
     pool.submit("a", boom)
     await pool.drain()
     assert any("background job failed" in r.message for r in caplog.records)
+
+
+async def test_a_burst_on_a_prompt_loop_runs_more_jobs_at_once() -> None:
+    """A fixed 8 jobs at once bounded a burst to 8 / (one job's wall time) replies a second however idle the
+    loop was (jobs waiting on the database or the API): while the loop keeps its turns short the pool lets more
+    run, up to max_running."""
+    pool = TaskPool(max_running=40, burst_rate=2, burst_running=3, burst_window_s=10, lag_budget_s=10.0)
+    running = 0
+    gate, all_in = asyncio.Event(), asyncio.Event()
+
+    async def work() -> None:
+        nonlocal running
+        running += 1
+        if running == 40:
+            all_in.set()
+        await gate.wait()
+        running -= 1
+
+    for i in range(40):
+        pool.submit(f"u{i}", work)
+    await loop_turns()
+    assert running == 3  # a burst starts cautious
+    async with asyncio.timeout(30):
+        await all_in.wait()  # the limit grows at each lag probe until every job runs
+    gate.set()
+    await pool.drain()
+
+
+def test_the_burst_limit_halves_when_the_loop_is_late_and_grows_when_it_is_not() -> None:
+    pool = TaskPool(max_running=50, burst_running=8, lag_budget_s=0.005)
+    assert pool.burst_limit == 8
+    pool._burst_slots.resize(pool.next_limit(0.001))
+    pool._burst_slots.resize(pool.next_limit(0.001))
+    assert pool.burst_limit == 24
+    assert pool.next_limit(0.050) == 12
+    pool._burst_slots.resize(8)
+    assert pool.next_limit(0.050) == 8  # never below the floor
+    pool._burst_slots.resize(48)
+    assert pool.next_limit(0.0) == 50  # nor above max_running
+
+
+async def test_a_gate_grown_while_tasks_wait_lets_them_in() -> None:
+    from bot.tasks import Gate
+
+    gate, inside, release = Gate(1), 0, asyncio.Event()
+
+    async def enter() -> None:
+        nonlocal inside
+        async with gate:
+            inside += 1
+            await release.wait()
+
+    tasks = [asyncio.create_task(enter()) for _ in range(5)]
+    await loop_turns()
+    assert inside == 1
+    gate.resize(4)
+    await loop_turns()
+    assert inside == 4
+    tasks[4].cancel()  # a waiter cancelled gives no slot away
+    release.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert gate.busy == 0

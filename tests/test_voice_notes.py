@@ -327,3 +327,16 @@ async def test_a_note_with_no_content_asks_for_more_and_writes_nothing(
         await chat.handle_line(f"/voice {said}")
         assert voice.EMPTY in last_text(transcript)
     assert await contacts(services) == []
+
+
+async def test_a_typed_follow_up_with_no_content_is_not_recorded_either(
+        services: Services, chat: ChatSession, transcript: Transcript) -> None:
+    """New-user audit: the empty-note check ran only for voice; 「跟进 N 嗯」 typed was recorded as a contact."""
+    lead = await seed_lead(services, "rep01", customer_name="邵主任", company="临江康复医院")
+    for typed in ("嗯", "嗯……那个，", "好的好的"):
+        await chat.handle_line(f"跟进 {lead} {typed}")
+        assert "没有具体内容，没有记下" in last_text(transcript)
+    assert await contacts(services) == []
+    assert (await get_lead(services, lead)).first_contact_at is None
+    await chat.handle_line(f"跟进 {lead} 电话沟通了报价，客户下周看方案")
+    assert len(await contacts(services)) == 1

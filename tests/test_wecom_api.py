@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.channels.base import DeliveryError
 from bot.channels.wecom import render
 from bot.channels.wecom.api import MediaTooLarge, WecomApi, WecomApiError
 from bot.channels.wecom.sender import Throttle, WecomSender
 from bot.config import WecomSettings
+from bot.delivery import DeliveryError
 from bot.messages import Button, Card, CardUpdate, Field, Image, Markdown, Text
 from tests.fakes.wecom_api import FakeWecom, strip_marker
 

@@ -106,9 +106,11 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
     failed = 0
     try:
         await kb.load(db)
-        for file in args.files:
+        for i, file in enumerate(args.files):
             bar = ProgressBar(Path(file).name, enabled=not args.no_progress)
-            report = await import_file(db, kb, file, SystemClock().now(), bar.advance, bar.set_total)
+            last = i == len(args.files) - 1  # nothing searches after the last file: no index is built for it
+            report = await import_file(db, kb, file, SystemClock().now(), bar.advance, bar.set_total,
+                                       refresh=not last)
             bar.close()
             print(report.summary())
             for issue in report.issues:

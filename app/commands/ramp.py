@@ -3,8 +3,10 @@
     salesbot ramp path show              the current path, one task a line (the default path if none yet)
     salesbot ramp path set FILE          replace it with the tasks in FILE (same line format)
     salesbot ramp path default           replace it with the default path made from the knowledge base
-    salesbot ramp enroll USER [--restart]   put a rep on the path
-    salesbot ramp progress [--manager M] [--json]   where each rep is
+    salesbot ramp enroll USER [--restart]   put a rep on the path (USER: the rep's id or name)
+    salesbot ramp progress [--manager M] [--json]   where each rep is (M: id or name)
+
+Human output is Chinese and names people by name; `--json` keeps ids for scripts.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def register(subparsers: Any) -> None:
     path.add_parser("default", parents=[_common()], help="replace the path with the default one").set_defaults(
         func=run_default)
     enroll = sub.add_parser("enroll", parents=[_common()], help="put a rep on the path")
-    enroll.add_argument("user", metavar="USER")
+    enroll.add_argument("user", metavar="USER", help="the rep's user id or name")
     enroll.add_argument("--restart", action="store_true", help="start over (progress is cleared)")
     enroll.set_defaults(func=run_enroll)
     prog = sub.add_parser("progress", parents=[_common()], help="each rep's progress")
@@ -52,9 +54,9 @@ async def run_show(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await db.dispose()
     if found is None:
-        print("# no path yet: the default path below is made when the first rep is enrolled")
+        print("# 还没有通关路径：下面是第一位新人开始通关时按知识库生成的默认路径")
     else:
-        print(f"# {found[0].name} ({len(specs)} tasks)")
+        print(f"# {found[0].name}（{len(specs)} 关）")
     print(path_text(specs))
     return 0
 
@@ -62,8 +64,8 @@ async def run_show(args: argparse.Namespace, settings: Settings) -> int:
 async def run_set(args: argparse.Namespace, settings: Settings) -> int:
     try:
         text = Path(args.file).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"salesbot: {args.file}: {exc}", file=sys.stderr)
+    except (OSError, UnicodeDecodeError):
+        print(f"salesbot: 读不了文件 {args.file}（文件不存在，或不是 UTF-8 文本）", file=sys.stderr)
         return 1
     return await _replace(args, settings, text, args.name or Path(args.file).stem)
 
@@ -73,6 +75,7 @@ async def run_default(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _replace(args: argparse.Namespace, settings: Settings, text: str | None, name: str) -> int:
+    """The same use case as the console's path editor (`service.replace_path`): a task no card fits is refused."""
     from handlers.ramp import service
     from handlers.ramp.path import PathError
 
@@ -83,24 +86,13 @@ async def _replace(args: argparse.Namespace, settings: Settings, text: str | Non
             try:
                 specs = service.parse(text, settings) if text is not None else (
                     await service.default_specs(session, settings.ramp))
-                empty = await service.empty_tasks(session, specs, settings.ramp)
-                if empty:  # a task nobody can do would block the rep (it never counts toward the unlock)
-                    print("salesbot: 通关路线没有设置：" + "；".join(empty) + "。请改成知识库里有卡片的行业或异议，"
-                          "或先补充话术卡片。", file=sys.stderr)
-                    return 1
-                change = await service.set_path(session, specs, now, "cli", name, settings.ramp)
+                change = await service.replace_path(session, specs, now, "cli", name, settings.ramp)
             except (PathError, service.RampError) as exc:
                 print(f"salesbot: {exc}", file=sys.stderr)
                 return 1
-            n = len(specs)
     finally:
         await db.dispose()
-    print(f"ramp path {change.path.id} set: {n} task(s); {change.moved} rep(s) on the ramp moved to it, "
-          f"{change.kept} task progress kept")
-    for line in change.reset:
-        print(f"reset: {line}")
-    for who in change.completed:
-        print(f"completed: {who} (every task of the new path is done)")
+    print(change.summary_cn())
     return 0
 
 
@@ -112,15 +104,16 @@ async def run_enroll(args: argparse.Namespace, settings: Settings) -> int:
     try:
         async with db.session() as session:
             try:
-                await service.enroll(session, args.user, settings.ramp, now, "cli", restart=args.restart)
+                rep = await service.one_person(session, args.user)
+                await service.enroll(session, rep.id, settings.ramp, now, "cli", restart=args.restart)
             except service.RampError as exc:
                 print(f"salesbot: {exc}", file=sys.stderr)
                 return 1
-            found = await service.progress(session, args.user, settings.ramp)
+            found = await service.progress(session, rep.id, settings.ramp)
     finally:
         await db.dispose()
     assert found is not None
-    print(f"{args.user} on the ramp-up path: {found.summary()}")
+    print(f"{found.name} 已在新人通关：{found.summary()}")
     return 0
 
 
@@ -130,7 +123,11 @@ async def run_progress(args: argparse.Namespace, settings: Settings) -> int:
     db = await _open(settings, _now(args))
     try:
         async with db.session() as session:
-            rows = await service.team_progress(session, args.manager, settings.ramp)
+            manager = (await service.one_person(session, args.manager)).id if args.manager else None
+            rows = await service.team_progress(session, manager, settings.ramp)
+    except service.RampError as exc:
+        print(f"salesbot: {exc}", file=sys.stderr)
+        return 1
     finally:
         await db.dispose()
     for p in rows:
@@ -139,7 +136,7 @@ async def run_progress(args: argparse.Namespace, settings: Settings) -> int:
                               "next": p.next.title if p.next else None,
                               "waiting": [t.title for t in p.waiting]}, ensure_ascii=False))
         else:
-            print(f"{p.user_id} {p.name}: {p.summary()}")
+            print(f"{p.name}：{p.summary()}")
     if not rows and not args.json:
-        print("nobody is on the ramp-up path")
+        print("还没有人在新人通关")
     return 0

@@ -23,9 +23,15 @@ async def home(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/admin/kb" if user_of(request).is_admin else "/admin/team")
 
 
-def build_console(services: Services) -> web.Application:
+WARM_TEAMS = web.AppKey("warm_teams", bool)
+
+
+def build_console(services: Services, *, warm_teams: bool = False) -> web.Application:
+    """`warm_teams`: after the all-teams board, warm every manager's team's board too (a console in a process of
+    its own: charts drawn there cost the webhook nothing; in serve's process they would compete with callbacks)."""
     app = web.Application(middlewares=[console_middleware], client_max_size=UPLOAD_BODY_MB * 1024 * 1024)
     app[SERVICES] = services
+    app[WARM_TEAMS] = warm_teams
     app[JINJA] = make_jinja()
     app.router.add_get("/", home, name="home")
     app.router.add_get("/login", login.login_page, name="login")
@@ -46,7 +52,7 @@ def build_console(services: Services) -> web.Application:
 
 
 async def _warm_board(app: web.Application) -> None:
-    leads.warm_board(app[SERVICES])
+    leads.warm_board(app[SERVICES], teams=app[WARM_TEAMS])
 
 
 async def _close_offload(app: web.Application) -> None:
@@ -54,5 +60,5 @@ async def _close_offload(app: web.Application) -> None:
     await app[SERVICES].shared(OFFLOAD).close()
 
 
-def mount_console(app: web.Application, services: Services) -> None:
-    app.add_subapp("/admin/", build_console(services))
+def mount_console(app: web.Application, services: Services, *, warm_teams: bool = False) -> None:
+    app.add_subapp("/admin/", build_console(services, warm_teams=warm_teams))

@@ -58,6 +58,7 @@ class Board:
 class Boards:
     ready: dict[str | None, Board] = field(default_factory=dict)
     building: dict[str | None, asyncio.Task[Board]] = field(default_factory=dict)
+    warming: asyncio.Task[None] | None = None  # the start-up warm-up of every scope's board
 
 
 REPORTS: Shared[Boards] = Shared("console_reports", lambda _s: Boards())
@@ -76,25 +77,49 @@ async def _compute_board(services: Services, scope: str | None, now: datetime) -
     return board
 
 
-def warm_board(services: Services) -> asyncio.Task[Board] | None:
-    """`[server] warm_up`: the all-teams board computed right after start (seconds at 10,000 leads, on the
-    worker thread), so the first admin to open 团队看板 does not wait for it."""
+def warm_board(services: Services, *, teams: bool = False) -> asyncio.Task[None] | None:
+    """`[server] warm_up`: right after start, the all-teams board; with `teams`, then each manager's team's,
+    computed one after another on the worker thread, so nobody's first visit of 团队看板 waits for its report."""
     if not services.settings.server.warm_up:
         return None
     boards = services.shared(REPORTS)
-    task = asyncio.create_task(_compute_board(services, None, services.clock.now()))
+    boards.building[None] = _start_board(services, None)
+    if not teams:
+        return None
+    boards.warming = asyncio.create_task(_warm_teams(services, boards.building[None]))
+    boards.warming.add_done_callback(_logged)
+    return boards.warming
+
+
+def _start_board(services: Services, scope: str | None) -> asyncio.Task[Board]:
+    task = asyncio.create_task(_compute_board(services, scope, services.clock.now()))
     task.add_done_callback(_logged)
-    boards.building[None] = task
     return task
+
+
+async def _warm_teams(services: Services, all_teams: asyncio.Task[Board]) -> None:
+    await asyncio.wait([all_teams])
+    boards = services.shared(REPORTS)
+    async with services.db.reader() as conn:
+        managers = list((await conn.execute(select(User.id).where(User.role == "manager", User.active.is_(True))
+                                            .order_by(User.id))).scalars())
+    for scope in managers:
+        if scope in boards.ready or scope in boards.building:
+            continue  # opened meanwhile
+        boards.building[scope] = task = _start_board(services, scope)
+        await asyncio.wait([task])
 
 
 async def stop_boards(services: Services) -> None:
     """Boards still being computed when the server stops are abandoned (the worker's engine closes next)."""
-    for task in services.shared(REPORTS).building.values():
+    boards = services.shared(REPORTS)
+    if boards.warming is not None:
+        boards.warming.cancel()
+    for task in boards.building.values():
         task.cancel()
 
 
-def _logged(task: asyncio.Task[Board]) -> None:
+def _logged(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("console: team board refresh failed", exc_info=task.exception())
 

@@ -96,7 +96,7 @@ async def ramp_path_set(request: web.Request) -> web.Response:
                 name = name or service.DEFAULT_NAME
             else:
                 specs = service.parse(text, services.settings)
-            change = await service.set_path(session, specs, now, user.id, name, services.settings.ramp)
+            change = await service.replace_path(session, specs, now, user.id, name, services.settings.ramp)
             add_audit(session, user.id, "ramp.path.console", str(change.path.id), now, tasks=len(specs),
                       **audit_detail(request))
     except (PathError, service.RampError) as exc:

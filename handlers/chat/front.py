@@ -30,11 +30,9 @@ from bot.actions import (
 )
 from bot.clock import CN_TZ, fmt_cn, to_cn
 from bot.context import Context
-from bot.dispatch import run_route
+from bot.dispatch import TEAM, run_route
 from bot.messages import Button, Card, Inbound, Text, body_from_json, body_to_json
-from bot.org import TeamCache
 from bot.router import Reading, Router
-from bot.services import Shared
 from bot.usertext import user_text
 from handlers.chat.capture import _tell_conflicts as tell_conflicts
 from handlers.chat.capture import capture_card
@@ -61,12 +59,11 @@ from storage.sql import table_of
 
 log = logging.getLogger(__name__)
 router: Router[Context] = Router("front")
-TEAM = Shared("org.team", lambda _s: TeamCache())  # the active people a message may name, kept warm
 
 OPEN = ("active", "frozen", "dormant")
 # what a model's reading may do at once; anything that changes data asks 「你是想…？」 with one click first
 SAFE_FROM_MODEL = frozenset({"greeting", "thanks", "help", "my_leads", "lead_show", "overdue", "team_leads",
-                             "kb_import"})
+                             "kb_import", "renewals", "ramp", "console", "flags"})
 RECENT_TOUCH = timedelta(minutes=30)  # a lead the user acted on this recently is the one the conversation is about
 _KEY_LEAD = re.compile(r"^(?:lead|cap):[a-z]+:(\d+)")
 
@@ -269,6 +266,7 @@ def canonical(intent: Intent, state: State) -> str | None:
     n = "" if lead_id is None else f" {lead_id}"
     forms = {
         "help": "帮助", "my_leads": "我的线索", "team_report": "团队日报", "kb_gaps": "知识缺口",
+        "renewals": "续约", "ramp": "通关", "console": "后台", "flags": "我的标记",
         "lead_show": f"线索{n}", "follow_up": f"跟进{n} {s.get('note', '')}",
         "stage": f"阶段{n} {s.get('stage', '')}", "won": f"赢单{n} {s.get('reason', '')}",
         "lost": f"输单{n} {s.get('reason', '')}", "evidence": f"证据{n} {s.get('note', '')}",

@@ -60,6 +60,7 @@ from storage.leads import (
     STAGE_CODES,
     STAGES,
     STATUS_CN,
+    empty_note,
     find_duplicates,
     parse_stage,
     stage_index,
@@ -168,6 +169,11 @@ async def follow_up(ctx: Context, msg: Inbound) -> None:
     lead_id, summary = parse_id(command_arg(msg.text, "跟进", "跟进记录") or "")
     if lead_id is not None and not summary:
         ctx.reply(Text(f"请写上跟进摘要，例如「跟进 {lead_id} 已电话沟通，客户下周看方案」。"))
+        return
+    if summary and empty_note(summary):  # the voice notes' check: a 「嗯」 contact would hide an account at risk
+        log.info("follow-up from %s not recorded: no content (%.20r)", ctx.user.id, summary)
+        ctx.reply(Text(f"这条跟进没有具体内容，没有记下。请写上见了谁、聊了什么、下一步怎么安排，"
+                       f"例如「跟进 {lead_id or 12} 已电话沟通，客户下周看方案」。"))
         return
     insights = await _miner(ctx).mine_async(summary) if summary else Insights()  # slow work before the db
     lead = await lead_gate(ctx, lead_id, "open", "跟进 12 已电话沟通")

@@ -5,6 +5,7 @@ team's progress for managers and admins."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.actions import RampAnswer, RampAskConfirm, RampConfirm, RampGrade, RampRead, RampShow
+from bot.actions import RampAnswer, RampAskConfirm, RampConfirm, RampRead, RampShow
 from bot.context import Context
 from bot.messages import Button, Card, Inbound, Markdown, Text
 from bot.org import active_admins
@@ -23,7 +24,7 @@ from bot.usertext import user_text
 from handlers.knowledge import card_fields, knowledge_base, source_line
 from handlers.leads.permissions import command_arg
 from handlers.ramp import service
-from handlers.ramp.quiz import QuizMaker, option_text
+from handlers.ramp.quiz import QuizMaker, check_answer, key_points, option_text
 from handlers.ramp.service import Progress, RampError, TaskView
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
@@ -104,7 +105,7 @@ async def show_next(ctx: Context, found: Progress, maker: QuizMaker) -> None:
         ctx.reply(Text(f"只差主管确认了：{waiting}。确认后即完成新人通关。"))
         return
     if task.kind == "quiz":
-        await ask(ctx, found, task, maker)
+        await ask(ctx, found, task, maker, fresh=False)
     elif task.kind == "read":
         await show_reading(ctx, found, task, maker)
     else:
@@ -138,32 +139,46 @@ async def show_reading(ctx: Context, found: Progress, task: TaskView, maker: Qui
                    note=f"进度 {found.done}/{found.total}"))
 
 
-async def ask(ctx: Context, found: Progress, task: TaskView, maker: QuizMaker) -> None:
-    """A new question for the quiz task, drawn from the cards now; remembered on the rep's row."""
+async def ask(ctx: Context, found: Progress, task: TaskView, maker: QuizMaker, *, fresh: bool = True) -> None:
+    """A new question for the quiz task, drawn from the cards now; remembered on the rep's row. `fresh=False`
+    (「通关」 again): the question still waiting for its answer is shown again instead."""
     session, cfg, now = await ctx.db(), ctx.settings.ramp, ctx.now()
     row = await service.mark(session, ctx.user.id, task.id, now)
+    waiting = row.state.get("q")
+    if not fresh and waiting and waiting.get("card") in maker.by_id:
+        if not waiting.get("options"):  # a written question: the answer window starts again
+            waiting = {**waiting, "at": now.isoformat()}
+            row.state = {**row.state, "q": waiting}
+        _show_question(ctx, found, task, row, waiting, maker)
+        return
     asked = list(row.state.get("asked_cards", []))
     rng = random.Random(f"{ctx.user.id}:{task.id}:{row.asked}")
-    q = maker.question(task.spec, rng, avoid=asked, choices=cfg.choices)
+    q = maker.question(task.spec, rng, avoid=asked, done=row.state.get("right_cards", []), choices=cfg.choices)
     if q is None:
         await _skip(ctx, task, row, maker)
         return
     row.asked += 1
-    row.state = {"q": {**q.to_json(), "serial": row.asked, "at": now.isoformat()},
+    shown = {**q.to_json(), "serial": row.asked, "at": now.isoformat()}
+    row.state = {**{k: v for k, v in row.state.items() if k != "q"}, "q": shown,
                  "asked_cards": [*asked, q.card_id][-50:]}
     row.updated_at = now
+    _show_question(ctx, found, task, row, shown, maker)
+
+
+def _show_question(ctx: Context, found: Progress, task: TaskView, row: RampProgress, q: dict[str, Any],
+                   maker: QuizMaker) -> None:
     title = f"{_header(found, task)} · {task.title}"
     note = f"本关已答对 {row.correct}/{task.need} · 进度 {found.done}/{found.total}"
-    if q.options:  # one message: the options are short enough for a WeCom card (quiz.option_text)
-        ctx.reply(Card(title=title, description=f"{SCENE}{user_text(q.line)}\n{PICK}\n"
+    if q.get("options"):  # one message: the options are short enough for a WeCom card (quiz.option_text)
+        ctx.reply(Card(title=title, description=f"{SCENE}{user_text(q['line'])}\n{PICK}\n"
                        + "\n".join(f"{i}. {user_text(option_text(maker.by_id[c]))}"
-                                   for i, c in enumerate(q.options, 1)),
-                       buttons=tuple(Button(RampAnswer(task.id, row.asked, i).pack(), f"选{i}")
-                                     for i in range(1, len(q.options) + 1)),
+                                   for i, c in enumerate(q["options"], 1) if c in maker.by_id),
+                       buttons=tuple(Button(RampAnswer(task.id, int(q["serial"]), i).pack(), f"选{i}")
+                                     for i in range(1, len(q["options"]) + 1)),
                        note=note))
         return
-    ctx.reply(Card(title=title, description=f"{SCENE}{user_text(q.line)}\n请用你自己的话回复客户：直接打字发给我"
-                   f"（{cfg.answer_minutes} 分钟内），我再给你看参考话术对照。",
+    ctx.reply(Card(title=title, description=f"{SCENE}{user_text(q['line'])}\n请用你自己的话回复客户：直接打字发给我"
+                   f"（{ctx.settings.ramp.answer_minutes} 分钟内），我会对照参考话术的要点告诉你答到了哪些。",
                    buttons=(Button(RampShow(task.id).pack(), "换一题"),), note=note))
 
 
@@ -192,10 +207,8 @@ async def enroll_cmd(ctx: Context, msg: Inbound) -> None:
 
 
 async def _person(session: Any, who: str) -> User | None:
-    if not who:
-        return None
-    return (await session.execute(select(User).where((User.id == who) | (User.name == who), User.active.is_(True))
-                                  .order_by(User.id).limit(1))).scalar_one_or_none()
+    found = await service.people_named(session, who)
+    return found[0] if found else None
 
 
 # -- answers ----------------------------------------------------------------------------------------------
@@ -244,16 +257,16 @@ async def answer(ctx: Context, action: RampAnswer) -> None:
     ctx.update_card(f"已作答：第 {action.choice} 条")
     card = _card(ctx, maker, q["card"])
     if action.choice == q["answer"]:
-        await _right(ctx, row, found, task, maker, card)
+        await _right(ctx, row, found, task, maker, str(q["card"]), card)
         return
     if card is None:  # the card was withdrawn meanwhile: no right answer to show, ask again
         await ask(ctx, found, task, maker)
         return
-    ctx.reply(reference(card))
+    ctx.reply(reference(card))  # the card once, in full; the card below only says so and moves on
     ctx.reply(Card(title=f"❌ 不是第 {action.choice} 条，合适的是第 {q['answer']} 条",
-                   description=f"{SCENE}{user_text(q['line'])}\n参考话术「{user_text(card.title)}」：",
-                   fields=tuple(card_fields(card)), buttons=(Button(RampShow(task.id).pack(), "下一题", "primary"),),
-                   note=f"{source_line(card)} · 本关已答对 {row.correct}/{task.need}"))
+                   description=f"{SCENE}{user_text(q['line'])}\n合适的应对见上面的参考话术，记住它的要点再来一题。",
+                   buttons=(Button(RampShow(task.id).pack(), "下一题", "primary"),),
+                   note=f"本关已答对 {row.correct}/{task.need}"))
 
 
 def reference(card: KbCard) -> Markdown:
@@ -263,16 +276,22 @@ def reference(card: KbCard) -> Markdown:
 
 
 async def _right(ctx: Context, row: RampProgress, found: Progress, task: TaskView, maker: QuizMaker,
-                 card: KbCard | None = None) -> None:
-    """A right answer (with the card's talk track in full when a choice was made on its short form)."""
+                 card_id: str, card: KbCard | None = None) -> None:
+    """A right answer (with the card's talk track in full when a choice was made on its short form). A card
+    answered right is not asked again: when the task's cards are fewer than the right answers it needs, every
+    card answered right passes it."""
     row.correct += 1
     row.updated_at = ctx.now()
+    right = [*row.state.get("right_cards", []), card_id]
+    row.state = {**row.state, "right_cards": right[-50:]}
     said = f"\n完整话术：{user_text(card.talk_track)}" if card is not None else ""
-    if row.correct < task.need:
+    more = [c for c in maker.pool(task.spec) if c.id not in right]
+    if row.correct < task.need and more:
         ctx.reply(Text(f"✅ 答对了！（本关 {row.correct}/{task.need}）{said}"))
         await ask(ctx, found, task, maker)
         return
-    ctx.reply(Text(f"✅ 答对了！「{task.title}」通过。{said}"))
+    every = f"本关的 {row.correct} 张卡片都答对了，" if row.correct < task.need else ""
+    ctx.reply(Text(f"✅ 答对了！{every}「{task.title}」通过。{said}"))
     await _after_done(ctx, row, maker)
 
 
@@ -376,29 +395,34 @@ async def written_answer(ctx: Context, msg: Inbound) -> None:
             await ask(ctx, got[1], got[2], maker)
         return
     reply = msg.text.strip()[:500]
-    row.state = {**row.state, "q": {**q, "reply": reply}}
-    serial = int(q["serial"])
-    ctx.reply(reference(card))
-    ctx.reply(Card(title="对照参考话术", description=f"{SCENE}{user_text(q['line'])}\n你的回答：{user_text(reply)}\n"
-                   f"参考话术「{user_text(card.title)}」：", fields=tuple(card_fields(card)),
-                   buttons=(Button(RampGrade(row.task_id, serial, 1).pack(), "要点都答到了", "primary"),
-                            Button(RampGrade(row.task_id, serial, 0).pack(), "还差一些")),
-                   note=f"{source_line(card)} · 对照后如实选择"))
-
-
-@router.card_action(RampGrade)
-async def grade(ctx: Context, action: RampGrade) -> None:
-    maker = await _maker(ctx)
-    got = await _open_question(ctx, action.task_id, action.serial, "reply")
+    row.state = {k: v for k, v in row.state.items() if k != "q"}
+    points = await _key_points(ctx, card)
+    check = check_answer(reply, points)
+    log.info("ramp: %s written answer on %s covers %d/%d key points", ctx.user.id, card.id, len(check.covered),
+             len(points))
+    got = await _row_and_task(ctx, row.task_id)
     if got is None:
         return
-    row, found, task, _q = got
-    ctx.update_card("要点都答到了" if action.ok else "还差一些")
-    if action.ok:
-        await _right(ctx, row, found, task, maker)
+    _, found, task = got
+    ctx.reply(reference(card))
+    if check.passed:
+        ctx.reply(Text(f"答到了参考话术的要点：{user_text('、'.join(check.covered))}。"))
+        await _right(ctx, row, found, task, maker, card.id)
         return
-    ctx.reply(Text("好的，记住参考话术的要点，再来一题。"))
-    await ask(ctx, found, task, maker)
+    ctx.reply(Card(title="还差一些", description=f"{SCENE}{user_text(q['line'])}\n你的回答：{user_text(reply)}\n"
+                   f"{user_text(check.explain())}",
+                   buttons=(Button(RampShow(task.id).pack(), "下一题", "primary"),),
+                   note=f"本关已答对 {row.correct}/{task.need}"))
+
+
+async def _key_points(ctx: Context, card: KbCard) -> list[str]:
+    """The card's key points (the knowledge tokenizer's cut of its talk track, in an executor)."""
+    tok = knowledge_base(ctx.services).tokenizer
+
+    def work() -> list[str]:
+        return key_points(card, tok.tokens(card.talk_track), tok.word_freq)
+
+    return await asyncio.get_running_loop().run_in_executor(None, work)
 
 
 # -- shadowing, confirmed by the manager ------------------------------------------------------------------

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from bot.actions import RenewalContacted, RenewalHelp, RenewalLift, RenewalProof
+from bot.clock import fmt_cn
 from bot.context import Context
 from bot.jobs import Progress, start_import
-from bot.messages import Inbound, Markdown, Text
+from bot.messages import Button, Card, Inbound, Markdown, Text
 from bot.router import Router
 from bot.usertext import user_text
 from handlers.chat.leads import await_evidence
-from handlers.leads.permissions import lead_for
+from handlers.leads.permissions import command_arg, lead_for
 from handlers.renewals import locks
 from handlers.renewals.importer import import_files
 from handlers.renewals.scan import today_of
@@ -71,34 +73,118 @@ async def import_contracts(ctx: Context, msg: Inbound) -> None:
     start_import(ctx, name, work)
 
 
-# -- 续约: the open warnings ------------------------------------------------------------------------------
+# -- 续约: the warnings of the caller's scope -----------------------------------------------------------------
+RESOLVED_SHOWN = timedelta(days=7)  # a warning answered or lifted stays on 续约 this long, marked done
+MAX_ACTION_CARDS = 3  # the list is followed by a card with buttons for each of its first open warnings
+STATE = {"open": "待处理", "contacted": "已联系，待续签证明"}
+Row = tuple[RenewalWarning, Contract, Lead]
+
+
+def _scoped(ctx: Context, stmt: Select[RenewalWarning, Contract, Lead]) -> Select[RenewalWarning, Contract, Lead]:
+    """A rep's own warnings; a manager's team's; an admin's all."""
+    user = ctx.user
+    if user.role == "rep":
+        return stmt.where(RenewalWarning.owner_id == user.id)
+    if user.role == "manager":
+        team = select(User.id).where(User.manager_id == user.id).scalar_subquery()
+        return stmt.where(or_(RenewalWarning.owner_id.in_(team), RenewalWarning.owner_id == user.id))
+    return stmt
+
+
+_ROWS = (select(RenewalWarning, Contract, Lead).join(Contract, Contract.id == RenewalWarning.contract_id)
+         .join(Lead, Lead.id == RenewalWarning.lead_id))
+
+
+async def _open_rows(ctx: Context) -> list[Row]:
+    """The caller's open warnings in the order 续约 numbers them (soonest end first)."""
+    stmt = _ROWS.where(RenewalWarning.status.in_(locks.ACTIVE)).order_by(Contract.end_on, RenewalWarning.id)
+    return [(w, c, ld) for w, c, ld in (await (await ctx.db()).execute(_scoped(ctx, stmt).limit(30))).all()]
+
+
+async def _resolved_rows(ctx: Context) -> list[Row]:
+    since = ctx.now() - RESOLVED_SHOWN
+    stmt = (_ROWS.where(RenewalWarning.status.in_(tuple(DONE)), RenewalWarning.resolved_at >= since)
+            .order_by(RenewalWarning.resolved_at.desc()))
+    return [(w, c, ld) for w, c, ld in (await (await ctx.db()).execute(_scoped(ctx, stmt).limit(10))).all()]
+
+
+def _customer(lead: Lead) -> str:
+    return user_text(lead.customer_name or lead.company or f"线索 #{lead.id}")
+
+
 @router.command("续约", "续约预警")
 async def open_warnings(ctx: Context, msg: Inbound) -> None:
-    """A rep's own open warnings; a manager's team's; an admin's all."""
-    session, user = await ctx.db(), ctx.user
-    stmt = (select(RenewalWarning, Contract, Lead).join(Contract, Contract.id == RenewalWarning.contract_id)
-            .join(Lead, Lead.id == RenewalWarning.lead_id).where(RenewalWarning.status.in_(locks.ACTIVE))
-            .order_by(Contract.end_on, RenewalWarning.id))
-    if user.role == "rep":
-        stmt = stmt.where(RenewalWarning.owner_id == user.id)
-    elif user.role == "manager":
-        team = select(User.id).where(User.manager_id == user.id).scalar_subquery()
-        stmt = stmt.where(or_(RenewalWarning.owner_id.in_(team), RenewalWarning.owner_id == user.id))
-    rows = (await session.execute(stmt.limit(30))).all()
-    if not rows:
+    """The open warnings, numbered, each with its actions (typed or by the cards that follow); the ones
+    answered or lifted lately, marked done."""
+    rows, resolved = await _open_rows(ctx), await _resolved_rows(ctx)
+    if not rows and not resolved:
         ctx.reply(Text("没有待处理的续约预警 👍"))
         return
     today = today_of(ctx.now())
-    lines = []
-    for warning, contract, lead in rows:
-        state = "已联系，待续签证明" if warning.status == "contacted" else "待处理"
-        lines.append(f"- {'🔒 ' if warning.locked else ''}{lead_label(lead)} · 合同 {contract.end_on.isoformat()} 到期"
-                     f"（还剩 {max((contract.end_on - today).days, 0)} 天）· 健康分 {warning.health} · {state}")
-    lines.append("提交续签证明：发送「证据 <编号>」后发来续签合同或回款凭证。")
+    lines = [f"{i}. {'🔒 ' if w.locked else ''}{lead_label(lead)} · 合同 {c.end_on.isoformat()} 到期"
+             f"（还剩 {max((c.end_on - today).days, 0)} 天）· 健康分 {w.health} · {STATE.get(w.status, '待处理')}"
+             for i, (w, c, lead) in enumerate(rows, 1)]
+    if not rows:
+        lines.append("没有待处理的续约预警 👍")
+    else:
+        lift = "、「解除锁定 1」" if ctx.user.is_manager else ""
+        lines.append(f"处理：点下方卡片的按钮，或回复「已联系 1」、「提交续签证明 1」、「申请主管介入 1」{lift}"
+                     f"（数字是上面的序号，也可以写客户名）。")
+    if resolved:
+        lines.append(f"**近 {RESOLVED_SHOWN.days} 天已处理**")
+        lines += [f"- ✅ {lead_label(lead)} · {DONE[w.status]}（{fmt_cn(w.resolved_at)}）"
+                  for w, _, lead in resolved if w.resolved_at is not None]
     ctx.reply(Markdown(title="⚠️ 续约预警", text="\n".join(lines)))
+    for i, (w, _, lead) in enumerate(rows[:MAX_ACTION_CARDS], 1):
+        ctx.reply(_action_card(ctx, i, w, lead))
 
 
-# -- the card's buttons -------------------------------------------------------------------------------------
+def _action_card(ctx: Context, number: int, warning: RenewalWarning, lead: Lead) -> Card:
+    last = (Button(RenewalLift(warning.id).pack(), "解除锁定", "danger") if ctx.user.is_manager and warning.locked
+            else Button(RenewalHelp(warning.id).pack(), "申请主管介入"))
+    first = () if warning.status == "contacted" else (Button(RenewalContacted(warning.id).pack(), "已联系", "primary"),)
+    return Card(title=f"续约预警 {number} · {_customer(lead)}", description=f"{lead_label(lead)}",
+                buttons=(*first, Button(RenewalProof(warning.id).pack(), "提交续签证明"), last))
+
+
+# -- which warning a typed 「已联系 1」 / 「已联系 李明」 means -----------------------------------------------------
+async def _typed(ctx: Context, msg: Inbound, *words: str) -> tuple[RenewalWarning, Lead] | None:
+    """The warning a typed action names by its number on 续约 or by its customer (the only one when it names
+    none); otherwise replies what to write and returns None."""
+    arg = (command_arg(msg.text, *words) or "").strip().lstrip("#").strip()
+    rows = await _open_rows(ctx)
+    word = words[0]
+    if not rows:
+        ctx.reply(Text("没有待处理的续约预警。记录一次跟进请发「跟进 <线索编号> <内容>」。"))
+        return None
+    if not arg and len(rows) == 1:
+        return rows[0][0], rows[0][2]
+    if arg.isdigit():
+        n = int(arg)
+        if 1 <= n <= len(rows):
+            return rows[n - 1][0], rows[n - 1][2]
+        ctx.reply(Text(f"续约预警列表里没有第 {n} 条（共 {len(rows)} 条）。发「续约」看列表。"))
+        return None
+    hits = [r for r in rows if arg and _names(r, arg)]
+    if len(hits) == 1:
+        return hits[0][0], hits[0][2]
+    listed = "；".join(f"{i}. {_customer(r[2])}" for i, r in enumerate(rows, 1) if not hits or r in hits)
+    if not arg:
+        ctx.reply(Text(f"有 {len(rows)} 条续约预警，请写上序号或客户名，例如「{word} 1」：{listed}"))
+    elif hits:
+        ctx.reply(Text(f"「{user_text(arg)}」对应多条续约预警，请写序号，例如「{word} 1」：{listed}"))
+    else:
+        ctx.reply(Text(f"续约预警里没有客户「{user_text(arg)}」。现有：{listed}"))
+    return None
+
+
+def _names(row: Row, arg: str) -> bool:
+    _, contract, lead = row
+    names = {lead.customer_name, lead.company, contract.customer, contract.company} - {None, ""}
+    return any(arg == n or (len(arg) >= 2 and arg in str(n)) for n in names)
+
+
+# -- the actions: by the card's buttons, by the list's cards, or typed ---------------------------------------
 async def _warning(ctx: Context, warning_id: int) -> tuple[RenewalWarning, Lead] | None:
     """The warning and its account's lead when the caller may see that lead; otherwise replies."""
     session = await ctx.db()
@@ -118,32 +204,19 @@ def _closed(ctx: Context, warning: RenewalWarning) -> bool:
     return False
 
 
-@router.card_action(RenewalContacted)
-async def contacted(ctx: Context, action: RenewalContacted) -> None:
-    found = await _warning(ctx, action.warning_id)
-    if found is None or _closed(ctx, found[0]):
-        return
-    warning, lead = found
+async def _open_one(ctx: Context, warning_id: int) -> tuple[RenewalWarning, Lead] | None:
+    found = await _warning(ctx, warning_id)
+    return None if found is None or _closed(ctx, found[0]) else found
+
+
+async def _contacted(ctx: Context, warning: RenewalWarning, lead: Lead) -> None:
     await locks.mark_contacted(await ctx.db(), warning, ctx.user.id, ctx.now())
     ctx.update_card(f"已联系（{user_text(ctx.user.name)}）")
-    ctx.reply(Text(f"已记录：已联系客户（线索 #{lead.id}），续约预警的催办已停止。"
+    ctx.reply(Text(f"已记录：已联系客户 {_customer(lead)}（线索 #{lead.id}），续约预警的催办已停止。"
                    f"提交续签证明后锁定解除：点「提交续签证明」或发送「证据 {lead.id}」。"))
 
 
-@router.card_action(RenewalProof)
-async def proof(ctx: Context, action: RenewalProof) -> None:
-    found = await _warning(ctx, action.warning_id)
-    if found is None or _closed(ctx, found[0]):
-        return
-    await await_evidence(ctx, found[1])
-
-
-@router.card_action(RenewalHelp)
-async def ask_manager(ctx: Context, action: RenewalHelp) -> None:
-    found = await _warning(ctx, action.warning_id)
-    if found is None or _closed(ctx, found[0]):
-        return
-    warning, lead = found
+async def _ask_manager(ctx: Context, warning: RenewalWarning, lead: Lead) -> None:
     session = await ctx.db()
     people = await load_directory(session)
     bosses = [b for b in people.supervisors_of(warning.owner_id) if b != ctx.user.id]
@@ -156,21 +229,74 @@ async def ask_manager(ctx: Context, action: RenewalHelp) -> None:
     add_activity(session, lead.id, ctx.user.id, "renewal_help", ctx.now(), "续约预警：申请主管介入",
                  warning_id=warning.id)
     ctx.update_card("已申请主管介入")
-    ctx.reply(Text(f"已通知 {'、'.join(user_text(people.name(b)) for b in bosses)} 介入这条续约预警。"))
+    ctx.reply(Text(f"已通知 {'、'.join(user_text(people.name(b)) for b in bosses)} 介入客户 {_customer(lead)} "
+                   f"的续约预警。"))
 
 
-@router.card_action(RenewalLift, roles={"manager", "admin"})
-async def lift(ctx: Context, action: RenewalLift) -> None:
-    found = await _warning(ctx, action.warning_id)
-    if found is None:
-        return
-    warning, lead = found
+async def _lift(ctx: Context, warning: RenewalWarning, lead: Lead) -> None:
     if not await locks.lift(await ctx.db(), warning, ctx.user.id, ctx.now()):
         ctx.update_card("锁定已解除")
         ctx.reply(Text("这条续约预警已经没有锁定了。"))
         return
     ctx.update_card(f"已解除锁定（{user_text(ctx.user.name)}）")
-    ctx.reply(Text(f"已解除线索 #{lead.id} 客户的续约预警锁定，负责人可以继续操作。"))
+    ctx.reply(Text(f"已解除客户 {_customer(lead)}（线索 #{lead.id}）的续约预警锁定，负责人可以继续操作。"))
     if warning.owner_id and warning.owner_id != ctx.user.id:
-        ctx.send(warning.owner_id, Text(f"🔓 {user_text(ctx.user.name)} 已解除客户 #{lead.id} 的续约预警锁定，"
-                                        f"可以继续操作这个客户的线索了。"), key=f"renewal:{warning.id}:lifted")
+        ctx.send(warning.owner_id, Text(f"🔓 {user_text(ctx.user.name)} 已解除客户 {_customer(lead)}（#{lead.id}）"
+                                        f"的续约预警锁定，可以继续操作这个客户的线索了。"),
+                 key=f"renewal:{warning.id}:lifted")
+
+
+@router.card_action(RenewalContacted)
+async def contacted(ctx: Context, action: RenewalContacted) -> None:
+    found = await _open_one(ctx, action.warning_id)
+    if found is not None:
+        await _contacted(ctx, *found)
+
+
+@router.command("已联系")
+async def contacted_typed(ctx: Context, msg: Inbound) -> None:
+    found = await _typed(ctx, msg, "已联系")
+    if found is not None:
+        await _contacted(ctx, *found)
+
+
+@router.card_action(RenewalProof)
+async def proof(ctx: Context, action: RenewalProof) -> None:
+    found = await _open_one(ctx, action.warning_id)
+    if found is not None:
+        await await_evidence(ctx, found[1])
+
+
+@router.command("提交续签证明", "续签证明")
+async def proof_typed(ctx: Context, msg: Inbound) -> None:
+    found = await _typed(ctx, msg, "提交续签证明", "续签证明")
+    if found is not None:
+        await await_evidence(ctx, found[1])
+
+
+@router.card_action(RenewalHelp)
+async def ask_manager(ctx: Context, action: RenewalHelp) -> None:
+    found = await _open_one(ctx, action.warning_id)
+    if found is not None:
+        await _ask_manager(ctx, *found)
+
+
+@router.command("申请主管介入")
+async def ask_manager_typed(ctx: Context, msg: Inbound) -> None:
+    found = await _typed(ctx, msg, "申请主管介入")
+    if found is not None:
+        await _ask_manager(ctx, *found)
+
+
+@router.command("解除锁定", roles={"manager", "admin"}, refusal="只有主管或管理员可以解除续约预警的锁定。")
+async def lift_typed(ctx: Context, msg: Inbound) -> None:
+    found = await _typed(ctx, msg, "解除锁定")
+    if found is not None:
+        await _lift(ctx, *found)
+
+
+@router.card_action(RenewalLift, roles={"manager", "admin"})
+async def lift(ctx: Context, action: RenewalLift) -> None:
+    found = await _warning(ctx, action.warning_id)
+    if found is not None:
+        await _lift(ctx, *found)

@@ -5,7 +5,7 @@ They go to the lead the rep names (线索 12 / 12号客户 / the customer's name
 lead of the last card this conversation showed; when neither is clear the rep picks one on a card (the words
 wait in a key-value row for ten minutes; each card's buttons name their own note). From there it is the typed
 跟进: the same insight mining, checks, and a time it names becomes the next follow-up with its reminder
-(handlers/leads/chat.record_follow_up).
+(handlers/chat/leads.record_follow_up).
 
 Every refusal (too long, silent, damaged, the transcription service slow or failing, transcription off)
 is one short reply and a log line, before anything is written.

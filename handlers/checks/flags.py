@@ -184,9 +184,9 @@ async def gather(session: AsyncSession, lead: Lead, *, values: bool = True) -> F
     hashes = {ev.sha256 for ev in evidence if ev.sha256 and ev.kind in ("image", "file")}
     reused: tuple[int, ...] = ()
     if hashes:
-        reused = tuple(sorted(set((await session.execute(select(Evidence.lead_id).where(
+        reused = tuple(sorted({i for i in (await session.execute(select(Evidence.lead_id).where(
             Evidence.sha256.in_(hashes), Evidence.kind.in_(("image", "file")), Evidence.lead_id != lead.id)))
-            .scalars()) - {None}))  # type: ignore[arg-type]
+            .scalars() if i is not None}))
     return Facts(lead.id, owner, lead.stage, lead.status, lead.budget_cny, lead.industry, lead.phone, lead.company,
                  proofs_of(lead, evidence, summaries), summaries,
                  await _budget_history(session, lead, owner) if values else (),
@@ -219,7 +219,7 @@ async def drop_with_draft(session: AsyncSession, draft: Lead, now: datetime) -> 
 
 
 def _recorded_jumps(flags: Sequence[LeadFlag]) -> list[tuple[str, str]]:
-    return [tuple(f.subject.split(">", 1)) for f in flags  # type: ignore[misc]
+    return [(f.subject.partition(">")[0], f.subject.partition(">")[2]) for f in flags
             if f.rule == "stage_jump" and ">" in f.subject and f.status in OPEN]
 
 

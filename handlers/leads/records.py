@@ -1,4 +1,4 @@
-"""The lead use cases as plain session functions: no Context, no chat. Chat routes (handlers/leads/chat.py),
+"""The lead use cases as plain session functions: no Context, no chat. Chat routes (handlers/chat/leads.py),
 screenshot capture, the CLI and the web console all call these; each returns what happened (an `Outcome` with
 the Chinese sentence to show) and leaves sending to its caller. Who may act is checked before, by
 handlers/leads/permissions.py.

@@ -74,12 +74,17 @@ class TaskSpec:
         if self.kind == "shadow":
             return f"跟岗 · {self.what}"
         topic = " · ".join([*(v for v in (self.industry, self.role) if v),
-                            f"{self.objection}异议" if self.objection else "综合"])
+                            objection_name(self.objection) if self.objection else "综合"])
         if self.kind == "read":
             return f"阅读 · {topic}话术"
         need = self.count or default_count
         head = "自述测验" if self.mode == "write" else "测验"
         return f"{head} · {topic}" + (f"（答对 {need} 题）" if need else "")
+
+
+def objection_name(value: str) -> str:
+    """「价格」 → 「价格异议」; a value already named so (「交付异议」, as an import may add it) is left as it is."""
+    return value if value.endswith("异议") else f"{value}异议"
 
 
 def parse_path(text: str, resolve: Any = None) -> list[TaskSpec]:

@@ -2,10 +2,12 @@
 
 A question takes one card and puts its situation as one sentence, in the card's own words where it has
 them (the situation its title opens with, the customer's words it quotes) or else from the taxonomy's synonyms:
-「医院设备科嫌贵」, 「物流公司的对接人说：「售后没保障」」. Multiple choice: the card's answer (its title's
-answer half, or its talk track's start) among those of cards with the same objection from other industries or
-roles. Written: the rep answers in their own words and is shown the card to compare. `QuizMaker` indexes the
-cards once, so a question costs a few lookups.
+「医院设备科嫌贵」, 「物流公司的对接人说：「售后没保障」」. Multiple choice: the card's talk track (its start)
+among those of cards with the same objection from other industries or roles — never a title's words, which the
+rep has read next to the situation and could match without knowing the talk track. Written: the rep answers in
+their own words; the answer passes when it covers enough of the card's key points (`key_points`,
+`check_answer`), and the rep is told which points are missing. `QuizMaker` indexes the cards once, so a
+question costs a few lookups.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import random
 import re
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from handlers.ramp.path import TaskSpec
@@ -42,12 +44,10 @@ class Question:
 
 
 def option_text(card: KbCard) -> str:
-    """An option in a line: the answer half of a 「situation：answer」 title (「按全生命周期成本拆开报价」), else the
-    start of the talk track. Four of them and the question fit the 160 characters a WeCom card shows, so the
-    question goes out as one message; the talk track is shown in full once answered."""
-    _, sep, answer = _split_title(card.title)
-    text = answer if sep and len(answer) >= 2 else " ".join(card.talk_track.split())
-    text = PLACEHOLDER.sub("××", text)  # 「签约后 {天数} 天发货」: a template's blank
+    """An option in a line: the start of the talk track (what to say, not the title that names it). Four of
+    them and the question fit the 160 characters a WeCom card shows, so the question goes out as one message;
+    the talk track is shown in full once answered."""
+    text = PLACEHOLDER.sub("××", " ".join(card.talk_track.split()))  # 「签约后 {天数} 天发货」: a template's blank
     return text if len(text) <= OPTION_CHARS else text[:OPTION_CHARS - 1] + "…"
 
 
@@ -79,12 +79,14 @@ class QuizMaker:
         return [c for c in source if c.objection and all(getattr(c, a) == v for a, v in wanted.items())]
 
     def question(self, spec: TaskSpec, rng: random.Random, *, avoid: Collection[str] = (),
-                 choices: int = 4) -> Question | None:
-        """A new question for the task (cards not yet asked first); None when no card fits the task."""
+                 done: Collection[str] = (), choices: int = 4) -> Question | None:
+        """A new question for the task: cards not yet asked first, then cards not yet answered right (`done`);
+        None when no card fits the task."""
         pool = self.pool(spec)
         if not pool:
             return None
-        fresh = [c for c in pool if c.id not in avoid] or pool
+        fresh = ([c for c in pool if c.id not in avoid and c.id not in done] or [c for c in pool if c.id not in done]
+                 or pool)
         card = rng.choice(fresh)
         line = self.customer_line(card, rng)
         if spec.mode == "write":
@@ -183,3 +185,53 @@ def _split_title(title: str) -> tuple[str, str, str]:
 
 def _norm(text: str) -> str:
     return "".join(text.split())
+
+
+# -- written answers ------------------------------------------------------------------------------------------
+COMMON_WORD = 5_000  # jieba frequency above which a word is everyday language (一个, 一起), not a key point
+MIN_POINTS = 2  # a written answer names at least this many key points (fewer when the card has fewer)
+POINTS_SHARE = 3  # … and at least a third of them
+MISSING_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Check:
+    covered: tuple[str, ...]
+    missing: tuple[str, ...]
+    need: int
+
+    @property
+    def passed(self) -> bool:
+        return len(self.covered) >= self.need
+
+    def explain(self) -> str:
+        """Why a written answer did not pass, in Chinese."""
+        missing = "、".join(self.missing[:MISSING_SHOWN])
+        if not self.covered:
+            return (f"没看到具体的应对内容：只说「会了」「明白」不算，请写出你会怎么对客户说。"
+                    f"参考话术的要点有：{missing}。")
+        return (f"答到了 {len(self.covered)} 个要点（{'、'.join(self.covered)}），至少要 {self.need} 个。"
+                f"还没提到：{missing}。")
+
+
+def key_points(card: KbCard, tokens: Sequence[str], freq: Callable[[str], int]) -> list[str]:
+    """What an answer to this card should mention: its keywords, then the words of its talk track that are not
+    everyday language (`tokens`: the talk track cut by the knowledge tokenizer, stopwords dropped)."""
+    out: list[str] = []
+    for word in [*card.keywords, *tokens]:
+        word = word.strip().lower()
+        if len(word) < 2 or any(word in p or p in word for p in out):  # 「设备」 after 「设备科」: one point
+            continue
+        if word in card.keywords or freq(word) <= COMMON_WORD:
+            out.append(word)
+    return out
+
+
+def check_answer(answer: str, points: Sequence[str]) -> Check:
+    """A point is covered when the answer says it (or, for a longer word, a two-character part of it:
+    「首付价」 for 「首付」)."""
+    text = "".join(answer.lower().split())
+    covered = tuple(p for p in points if p in text or (len(p) >= 3 and any(p[i:i + 2] in text
+                                                                          for i in range(len(p) - 1))))
+    need = min(len(points), max(MIN_POINTS, -(-len(points) // POINTS_SHARE)))
+    return Check(covered, tuple(p for p in points if p not in covered), need)

@@ -255,6 +255,17 @@ async def empty_tasks(session: AsyncSession, specs: Sequence[TaskSpec], cfg: Ram
     return out
 
 
+async def replace_path(session: AsyncSession, specs: Sequence[TaskSpec], now: datetime, by: str | None, name: str,
+                       cfg: RampSettings, cards: Sequence[KbCard] | None = None) -> PathChange:
+    """The path the CLI and the console save: refused (RampError naming each task) when a reading or quiz task
+    matches no active card — a task nobody can do would never count toward the unlock."""
+    empty = await empty_tasks(session, specs, cfg, cards)
+    if empty:
+        raise RampError("通关路径没有保存：" + "；".join(empty)
+                        + "。请改成知识库里有卡片的角色、行业或异议，或先补充话术卡片。")
+    return await set_path(session, specs, now, by, name, cfg)
+
+
 def _task_key(task: RampTask) -> str:
     return task.kind + json.dumps(task.spec or {}, sort_keys=True, ensure_ascii=False)
 
@@ -271,6 +282,26 @@ async def ensure_path(session: AsyncSession, cfg: RampSettings, now: datetime, b
 
 
 # -- enrolment and progress -------------------------------------------------------------------------------
+async def people_named(session: AsyncSession, who: str) -> list[User]:
+    """Active people whose id is `who`, else whose name is (several when the name is shared)."""
+    who = who.strip().lstrip("@")
+    if not who:
+        return []
+    rows = list((await session.execute(select(User).where((User.id == who) | (User.name == who),
+                                                          User.active.is_(True)).order_by(User.id))).scalars())
+    return [u for u in rows if u.id == who] or rows
+
+
+async def one_person(session: AsyncSession, who: str) -> User:
+    """The one active person `who` (an id or a name) stands for; RampError when nobody or several."""
+    found = await people_named(session, who)
+    if not found:
+        raise RampError(f"没有找到在职同事「{who}」")
+    if len(found) > 1:
+        raise RampError(f"「{who}」有 {len(found)} 位同名同事，请改用工号：{'、'.join(u.id for u in found)}")
+    return found[0]
+
+
 async def enroll(session: AsyncSession, user_id: str, cfg: RampSettings, now: datetime, by: str | None,
                  *, restart: bool = False) -> RampEnrollment:
     """Put a rep on the current path (idempotent; `restart` starts a finished or started rep over)."""

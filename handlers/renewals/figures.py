@@ -1,7 +1,8 @@
 """The digest's renewal rate. Over the team's contracts that ended in the last `PERIOD`: renewed = marked
 已续约 on import, followed by a later contract of the same customer, or answered with a renewal proof; lost =
 marked 未续约; anything else is unknown — never counted as renewed. Rate = renewed / (renewed + lost), 未知 when
-no contract's outcome is known, and the digest says how many are unknown."""
+no contract's outcome is known, and the digest says how many are unknown. The digest also names the customers
+whose 续约预警 is still open (soonest end first), so the manager knows whom to ask about."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from sqlalchemy import case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import Contract, RenewalWarning
+from bot.phrases import UNNAMED_CUSTOMER
+from bot.usertext import user_text
+from storage.models import Contract, Lead, RenewalWarning
 
 PERIOD = timedelta(days=90)
+WARNED_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,8 @@ class RenewalFigures:
     renewed: int
     lost: int
     unknown: int
+    warned: tuple[str, ...] = ()  # 「#12 李明 · 东方制造（12-31 到期，已联系）」 of each open warning
+    warned_total: int = 0
 
     @property
     def total(self) -> int:
@@ -38,6 +44,10 @@ class RenewalFigures:
         return (f"续约率 {rate} · 近 {PERIOD.days} 天到期 {self.total} 份：续约 {self.renewed} · 未续约 {self.lost}"
                 f" · 状态未知 {self.unknown}（未知不计为续约）")
 
+    def warned_text(self) -> str:
+        more = f" 等 {self.warned_total} 个" if self.warned_total > len(self.warned) else ""
+        return f"续约预警待处理 {self.warned_total} 个客户：{'；'.join(self.warned)}{more}"
+
 
 async def renewal_figures(session: AsyncSession, owners: Collection[str] | None, today: date) -> RenewalFigures:
     """`owners` None: every contract; else the contracts those users own."""
@@ -51,4 +61,20 @@ async def renewal_figures(session: AsyncSession, owners: Collection[str] | None,
     if owners is not None:
         stmt = stmt.where(Contract.owner_id.in_(list(owners)))
     counts: dict[str, int] = {str(k): int(v) for k, v in (await session.execute(stmt)).all()}
-    return RenewalFigures(counts.get("renewed", 0), counts.get("lost", 0), counts.get("unknown", 0))
+    warned, total = await _warned(session, owners)
+    return RenewalFigures(counts.get("renewed", 0), counts.get("lost", 0), counts.get("unknown", 0), warned, total)
+
+
+async def _warned(session: AsyncSession, owners: Collection[str] | None) -> tuple[tuple[str, ...], int]:
+    """The open warnings' customers (user-written names: each channel escapes them), soonest end first."""
+    stmt = (select(RenewalWarning.status, Contract.end_on, Lead.id, Lead.customer_name, Lead.company)
+            .join(Contract, Contract.id == RenewalWarning.contract_id).join(Lead, Lead.id == RenewalWarning.lead_id)
+            .where(RenewalWarning.status.in_(("open", "contacted"))).order_by(Contract.end_on, RenewalWarning.id))
+    if owners is not None:
+        stmt = stmt.where(RenewalWarning.owner_id.in_(list(owners)))
+    rows = (await session.execute(stmt)).all()
+    shown = tuple(f"#{r.id} {user_text(r.customer_name or UNNAMED_CUSTOMER)}"
+                  + (f" · {user_text(r.company)}" if r.company else "")
+                  + f"（{r.end_on.month}-{r.end_on.day:02d} 到期{'，已联系' if r.status == 'contacted' else ''}）"
+                  for r in rows[:WARNED_SHOWN])
+    return shown, len(rows)

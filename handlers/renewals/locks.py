@@ -10,11 +10,16 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.messages import Outbound, Text
+from bot.outbox import enqueue
+from bot.usertext import user_text
+from reminders.directory import load_directory
+from reminders.messages import lead_label
 from reminders.policies import RENEWAL
 from reminders.store import cancel_timers
 from storage.activity import add_activity
 from storage.leads import same_company
-from storage.models import Contract, Evidence, Lead, RenewalWarning
+from storage.models import Contract, Evidence, Lead, RenewalWarning, User
 
 ACTIVE = ("open", "contacted")  # answered or not, still waiting for the proof
 PROOFS = ("contract", "payment")  # what a file or picture must show to count (handlers/checks/evidence.py)
@@ -72,7 +77,22 @@ async def on_proof(session: AsyncSession, lead: Lead, ev: Evidence, actor_id: st
     await _close(session, warning, "proof", actor_id, now)
     add_activity(session, lead.id, actor_id, "renewal_proof", now, "续约预警：已提交续签证明，锁定解除",
                  warning_id=warning.id, evidence_id=ev.id)
+    await _tell_managers(session, warning, lead, actor_id, now)
     return "✅ 已作为续签证明，续约预警已处理，这个客户的线索操作已解锁。"
+
+
+async def _tell_managers(session: AsyncSession, warning: RenewalWarning, lead: Lead, actor_id: str,
+                         now: datetime) -> None:
+    """The owner's manager (who got the warning card) hears that the proof is in; not whoever filed it."""
+    people = await load_directory(session)
+    bosses = [b for b in people.supervisors_of(warning.owner_id) if b != actor_id]
+    if not bosses:
+        return
+    text = Text(f"✅ {user_text(people.name(actor_id))} 已为客户 {lead_label(lead)} 提交续签证明，"
+                f"续约预警已处理，锁定已解除。")
+    channel = await session.scalar(select(User.channel).where(User.id == actor_id))  # the org's channel
+    await enqueue(session, [Outbound(b, text, dedup_key=f"renewal:{warning.id}:proof:{b}") for b in bosses], now,
+                  channel or "")
 
 
 async def lift(session: AsyncSession, warning: RenewalWarning, actor_id: str, now: datetime) -> bool:

@@ -2,8 +2,9 @@
 written once and run over WeCom, DingTalk and the console alike.
 
 Each adapter wraps the channel's own end-to-end harness (WeCom: encrypted callbacks → our app → the fake WeCom
-API; DingTalk: Stream frames → our app → the fake DingTalk API; console: `salesbot chat` lines → the console
-channel's JSON output) and shows what users received as neutral `Shown` messages.
+API; DingTalk: Stream frames → our app → the fake DingTalk API; DingTalk HTTP mode: signed callbacks, cards as
+markdown whose buttons are numbered replies; console: `salesbot chat` lines → the console channel's JSON output)
+and shows what users received as neutral `Shown` messages.
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dingtalk_stream import AckMessage
+from sqlalchemy import select
 
 from app.chat import ChatSession
 from app.runtime import build_services
 from bot.channels.console import ConsoleChannel
+from bot.channels.dingtalk.render import REPLY_HINT
 from bot.clock import ManualClock
 from bot.config import Settings
+from bot.messages import Card, body_from_json
 from bot.services import Services
+from storage.models import OutboxMessage
 from tests.fakes.dingtalk_harness import CARD_TOPIC, Harness, card_click, picture_message, start_harness, text_message
 from tests.fakes.wecom_api import strip_marker
 from tests.fakes.wecom_harness import WecomHarness, start_wecom_harness
@@ -207,6 +212,75 @@ def _dingtalk_buttons(card: dict[str, Any]) -> dict[str, str]:
     return {a["id"]: a["label"]["text"] for block in blocks for a in block["actions"]}
 
 
+class DingtalkHttpJourney:
+    """HTTP mode has no card clicks: a card comes as markdown listing its buttons by number, and a click is the
+    user replying with that number. The keys behind the numbers are read from the delivered outbox rows."""
+
+    name = "dingtalk-http"
+
+    def __init__(self, h: Harness) -> None:
+        self.h, self.services, self.clock = h, h.services, h.clock
+        self._sent_cards: dict[str, list[tuple[Card, str]]] = {}  # recipient → delivered cards with buttons, in order
+        self._codes = 0
+
+    async def text(self, user: str, content: str) -> None:
+        status, _ = await self.h.post(text_message(content, sender=user))
+        assert status == 200
+        await self.settle()
+
+    async def image(self, user: str, data: bytes) -> None:
+        self._codes += 1
+        code = f"shotCode{self._codes:02d}"
+        self.h.fake.files[code] = data
+        status, _ = await self.h.post(picture_message(code, sender=user, nick=user))
+        assert status == 200
+        await self.settle()
+
+    async def click(self, user: str, card: Shown, key: str) -> str | None:
+        before = len(self.h.fake.sent_to(user))
+        number = list(card.buttons).index(key) + 1
+        assert await self.h.post(text_message(str(number), sender=user)) == (200, {"outcome": "accepted"})
+        await self.settle()
+        statuses = [m["content"] for m in self.h.fake.sent_to(user)[before:] if "content" in m]
+        return statuses[0] if statuses else None  # the card's new status comes as the first text
+
+    async def settle(self) -> None:
+        await self.h.settle()
+        o = OutboxMessage
+        async with self.services.db.session() as s:
+            rows = (await s.execute(select(o.recipient, o.payload, o.dedup_key).where(
+                o.channel == "dingtalk", o.kind == "card", o.status == "delivered").order_by(o.id))).all()
+        self._sent_cards = {}
+        for recipient, payload, dedup_key in rows:
+            card = body_from_json(payload)
+            if isinstance(card, Card) and card.buttons:
+                self._sent_cards.setdefault(recipient, []).append((card, dedup_key))
+
+    def cards_to(self, user: str) -> list[Shown]:
+        assert self.h.fake.calls("cardSend") == []  # HTTP mode sends no interactive card
+        shown = [m for m in self.h.fake.sent_to(user) if m["msgKey"] == "sampleMarkdown" and REPLY_HINT in m["text"]]
+        sent = self._sent_cards.get(user, [])
+        assert len(shown) == len(sent), (shown, sent)
+        return [Shown(m["title"], {b.key: b.text for b in card.buttons}, m["text"], dedup_key, m)
+                for m, (card, dedup_key) in zip(shown, sent, strict=True)]
+
+    def said_to(self, user: str) -> list[str]:
+        return [f"{m.get('title', '')}\n{m.get('content', m.get('text', ''))}" for m in self.h.fake.sent_to(user)]
+
+    def payloads_to(self, user: str) -> list[str]:
+        return [r.body["msgKey"] + r.body["msgParam"] for r in self.h.fake.requests
+                if r.route == "batchSend" and user in r.body.get("userIds", [])]
+
+    def dropped_as_repeats(self) -> int:
+        return self.h.fake.same_content_dropped
+
+    def media_fetched(self) -> list[str]:
+        return [str(c.body["downloadCode"]) for c in self.h.fake.calls("download")]
+
+    def shows_whole_talk_track(self) -> bool:
+        return True
+
+
 # -- console (`salesbot chat --json`) --------------------------------------------------------------------
 class ConsoleJourney:
     name = "console"
@@ -275,6 +349,9 @@ async def start_journey(name: str, settings: Settings, clock: ManualClock, folde
     elif name == "dingtalk":
         async for dingtalk in start_harness(settings, clock, mode="stream"):
             yield DingtalkJourney(dingtalk)
+    elif name == "dingtalk-http":
+        async for dingtalk in start_harness(settings, clock, mode="http"):
+            yield DingtalkHttpJourney(dingtalk)
     else:
         channel = ConsoleChannel(lambda _line: None, json_mode=True)
         services = await build_services(settings, clock, {"console": channel})

@@ -1,7 +1,7 @@
 """Receiving from DingTalk: HTTP outgoing callback or Stream mode, both into the same `Receiver`.
 
-`Receiver.accept` is the ack-first path shared by both: parse → room check → claim the msgId
-(UNIQUE insert, before any side effect) → submit the work to the TaskPool → answer at once.
+`Receiver.accept` is the ack-first path shared by both: parse → room check → the intake's `admit` (claim the msgId,
+a UNIQUE insert before any side effect; submit the work to the TaskPool) → answer at once.
 The background job downloads pictures/files by downloadCode and dispatches Inbound messages.
 The claim keeps the payload as JSON: after a crash the intake hands it back to `Receiver.replay`.
 `DingtalkChannel(intake, settings, api).register(app)` adds the route (HTTP) or the Stream task.
@@ -93,14 +93,9 @@ class Receiver:
             return "replayed"
         if parsed.kind == "refused":
             return self.refuse(parsed, frame_id)
-        if not await intake.claim(CHANNEL, parsed.msg_id, payload=json.dumps(payload)):
-            log.info("dingtalk duplicate delivery of %s ignored", parsed.msg_id)
-            self.count("duplicate")
-            return "duplicate"
-        if not intake.submit(parsed.user_id, lambda: self.handle(parsed)):  # raced to full: rare
-            log.warning("dingtalk %s claimed but task pool full; the replay sweep will handle it", parsed.msg_id)
-        self.count("accepted")
-        return "accepted"
+        taken = await intake.admit(CHANNEL, parsed.msg_id, parsed.user_id, json.dumps(payload),
+                                   lambda: self.to_inbounds(parsed))
+        return "accepted" if taken else "duplicate"
 
     def refuse(self, p: Parsed, frame_id: str | None = None) -> Outcome:
         """A sender we cannot act for: logged, and told in a group (a one-to-one chat needs the staff id we lack)."""
@@ -130,14 +125,10 @@ class Receiver:
         parsed = parse_payload(json.loads(raw))
         if parsed is None:
             return True
-        if not self.intake.submit(parsed.user_id, lambda: self.handle(parsed)):
+        if not self.intake.handle(parsed.user_id, lambda: self.to_inbounds(parsed)):
             return False
         self.count("replayed")
         return True
-
-    async def handle(self, parsed: Parsed) -> None:
-        for inbound in await self.to_inbounds(parsed):
-            await self.intake.dispatch(inbound)
 
     async def to_inbounds(self, p: Parsed) -> list[Inbound]:
         common: dict[str, Any] = {

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Literal
 
-from bot.channels.base import DeliveryError
 from bot.channels.dingtalk.api import DingtalkApi, DingtalkApiError
 from bot.channels.dingtalk.history import content_repeats, sent_card
 from bot.channels.dingtalk.render import (
@@ -35,6 +34,7 @@ from bot.channels.media_memo import media_for
 from bot.channels.shared_limits import shared_wait
 from bot.clock import Clock, SystemClock
 from bot.config import DingtalkSettings
+from bot.delivery import DeliveryError
 from bot.messages import GROUP_RECIPIENT, Body, Card, CardUpdate, Image, Markdown, Text
 from storage.db import Database
 

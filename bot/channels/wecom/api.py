@@ -22,9 +22,9 @@ from typing import Any
 
 import aiohttp
 
-from bot.channels.base import DeliveryError, Failure
 from bot.channels.shared_limits import SharedToken
 from bot.config import WecomSettings
+from bot.delivery import DeliveryError, Failure
 
 log = logging.getLogger(__name__)
 

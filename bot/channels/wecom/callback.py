@@ -17,7 +17,7 @@ from bot.channels.wecom.api import Media, MediaTooLarge, WecomApi
 from bot.channels.wecom.crypto import BadCiphertext, BadSignature, CallbackCrypto, WrongReceiver
 from bot.channels.wecom.parse import BadXml, Envelope, UnsafeXml, WecomMessage, parse_envelope, parse_message
 from bot.config import WecomSettings
-from bot.intake import Intake
+from bot.intake import Inbounds, Intake
 from bot.messages import Inbound
 
 log = logging.getLogger(__name__)
@@ -140,25 +140,19 @@ class WecomChannel:
             return web.Response(status=200)
         if not intake.has_room():
             return _reject(metrics, "busy", 503, f"{intake.tasks.pending} background jobs pending", request)
-        if not await intake.claim("wecom", msg.dedup_key, payload=plaintext):
-            metrics["wecom_duplicates"] += 1
-            log.info("wecom duplicate %s from %s ignored", msg.dedup_key, msg.from_user)
-            return web.Response(status=200)
-        if not self._submit(msg):  # raced to full between has_room and submit: rare
-            metrics["wecom_deferred_after_claim"] += 1
-            log.warning("wecom %s claimed but task pool full; the replay sweep will handle it", msg.dedup_key)
-        metrics["wecom_accepted"] += 1
+        await intake.admit(self.name, msg.dedup_key, msg.from_user, plaintext, self._inbounds(msg))
         return web.Response(status=200)
 
-    def _submit(self, msg: WecomMessage) -> bool:
-        async def job() -> None:
-            await self.intake.dispatch(await self.to_inbound(msg))
+    def _inbounds(self, msg: WecomMessage) -> Inbounds:
+        async def inbounds() -> list[Inbound]:
+            return [await self.to_inbound(msg)]
 
-        return self.intake.submit(msg.from_user, job)
+        return inbounds
 
     async def replay(self, plaintext: str) -> bool:
         """A claimed message a crash left unhandled, handled as a fresh callback (False: no room yet)."""
-        if not self._submit(parse_message(plaintext)):
+        msg = parse_message(plaintext)
+        if not self.intake.handle(msg.from_user, self._inbounds(msg)):
             return False
         self.metrics["wecom_replayed"] += 1
         return True

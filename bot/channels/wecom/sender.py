@@ -11,13 +11,13 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from bot.channels.base import DeliveryError
 from bot.channels.media_memo import media_for
 from bot.channels.shared_limits import SharedToken, announce_pause, shared_wait
 from bot.channels.wecom import render
 from bot.channels.wecom.api import WecomApi, WecomApiError
 from bot.clock import Clock, SystemClock
 from bot.config import WecomSettings
+from bot.delivery import DeliveryError
 from bot.messages import Body, Card, CardUpdate, Image, Markdown, Text
 from bot.usertext import escape_body, escape_spans, identity, plain, wecom_markdown, wecom_text
 from storage.db import Database

@@ -1,6 +1,7 @@
-"""Dev tool: regenerate migrations/versions/0001_initial.py from the models (pre-release only).
+"""Dev tool: regenerate storage/migrations/versions/0001_initial.py from the models (pre-release only).
+Kept out of the package (the wheel ships storage/, not this).
 
-    python -m storage.regen_initial
+    .venv/bin/python scripts/regen_initial.py
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from alembic import command
 
 from storage.migrate import alembic_config
 
-VERSIONS = Path(__file__).with_name("migrations") / "versions"
+VERSIONS = Path(__file__).resolve().parents[1] / "storage" / "migrations" / "versions"
 
 
 def main() -> None:

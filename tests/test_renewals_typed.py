@@ -1,0 +1,112 @@
+"""New-user audit of the renewal warning: its actions typed (by the number on 续约 or the customer's name), the
+续约 list's own buttons, warnings answered lately still shown (as done), the manager told of a proof, and the
+digest naming the customers still warned."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app.chat import ChatSession
+from bot.services import Services
+from handlers.report import compute_report, report_lines
+from storage.models import RenewalWarning
+from tests.conftest import Transcript, run_cli
+from tests.renewals_helpers import seed_customers
+
+NOW = "2026-11-23T10:00+08:00"
+# two accounts at risk: 孙七 (health 30, ends first) and 李明 (health computed 40); nobody has paid lately
+TWO_AT_RISK = """客户,公司,电话,金额,开始日期,结束日期,负责人,健康分
+李明,东方制造有限公司,139 0000 0001,12万,2025-12-01,2026-12-31,rep01,
+孙七,南山食品,,50000,2025-12-20,2026-12-20,rep01,30
+"""
+
+
+async def _two_warnings(services: Services, chat: ChatSession, tmp_path: Path) -> dict[str, int]:
+    ids = await seed_customers(services)
+    sheet = tmp_path / "合同.csv"
+    sheet.write_text(TWO_AT_RISK, encoding="utf-8")
+    assert await asyncio.to_thread(run_cli, services.settings.database.url, "contracts", "import", str(sheet),
+                                   "--now", NOW) == 0
+    await chat.handle_line(f"/now {NOW}")
+    return ids
+
+
+async def _status(services: Services, lead_id: int) -> tuple[str, bool]:
+    async with services.db.session() as s:
+        w = (await s.execute(select(RenewalWarning).where(RenewalWarning.lead_id == lead_id))).scalar_one()
+    return w.status, w.locked
+
+
+async def test_typed_actions_name_the_warning_by_its_number_or_customer(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path) -> None:
+    ids = await _two_warnings(services, chat, tmp_path)
+    await chat.handle_line("续约")
+    listed = next(m for m in reversed(transcript.to("rep01")) if m["title"] == "⚠️ 续约预警")
+    assert "1. 🔒 #" in listed["text"] and "孙七" in listed["text"].split("2.")[0] and "已联系 1" in listed["text"]
+    cards = [m for m in transcript.to("rep01") if m["title"].startswith("续约预警 ")]
+    assert [m["title"] for m in cards][-2:] == ["续约预警 1 · 孙七", "续约预警 2 · 李明"]
+    assert [b["text"] for b in cards[-1]["buttons"]] == ["已联系", "提交续签证明", "申请主管介入"]
+
+    await chat.handle_line("已联系 9")
+    assert "没有第 9 条" in transcript.last("rep01")["text"]
+    await chat.handle_line("已联系 王五")
+    told = transcript.last("rep01")["text"]
+    assert "续约预警里没有客户「王五」" in told and "2. 李明" in told
+    await chat.handle_line("已联系 2")
+    assert "已联系客户 李明" in transcript.last("rep01")["text"]
+    assert await _status(services, ids["li"]) == ("contacted", True)
+    assert await _status(services, ids["sun"]) == ("open", True)
+
+    await chat.handle_line("申请主管介入 孙七")
+    assert "介入客户 孙七" in transcript.last("rep01")["text"]
+    assert transcript.last("manager01")["title"] == "🆘 续约预警需要你介入"
+    await chat.handle_line("提交续签证明 南山")  # a part of the company's name
+    assert f"线索 #{ids['sun']} 的合同/回款截图" in transcript.last("rep01")["text"]
+
+    await chat.handle_line("解除锁定 1")
+    assert "只有主管或管理员可以解除" in transcript.last("rep01")["text"]
+    assert await _status(services, ids["sun"]) == ("open", True)
+    chat.user = "manager01"
+    await chat.handle_line("解除锁定 李明")
+    assert "已解除客户 李明" in transcript.last("manager01")["text"]
+    assert "🔓" in transcript.last("rep01")["text"]
+    assert await _status(services, ids["li"]) == ("lifted", False)
+
+    chat.user = "rep01"  # the lifted warning stays on the list for a while, marked done, without a number
+    await chat.handle_line("续约")
+    listed = next(m for m in reversed(transcript.to("rep01")) if m["title"] == "⚠️ 续约预警")
+    assert "1. 🔒 #" in listed["text"] and "2." not in listed["text"]
+    assert "近 7 天已处理" in listed["text"] and "✅ #" in listed["text"] and "主管已解除锁定" in listed["text"]
+    await chat.handle_line("/advance 8d")
+    await chat.handle_line("续约")
+    listed = next(m for m in reversed(transcript.to("rep01")) if m["title"] == "⚠️ 续约预警")
+    assert "已处理" not in listed["text"]
+
+
+async def test_the_manager_hears_of_the_proof_and_the_digest_names_the_warned_customers(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path) -> None:
+    ids = await _two_warnings(services, chat, tmp_path)
+    now = services.clock.now()
+    async with services.db.session() as s:
+        report = await compute_report(s, "manager01", now - timedelta(days=7), now, services.settings.reminders)
+    line = next(li for li in report_lines(report) if "续约预警待处理" in li)
+    assert "2 个客户" in line and line.index("孙七") < line.index("李明") and "12-20 到期" in line
+
+    proof = tmp_path / "续签合同.pdf"
+    proof.write_bytes(b"%PDF-1.4 renewal")
+    await chat.handle_line(f"证据 {ids['li']}")
+    await chat.handle_line(f"/file {proof}")
+    assert "续约预警已处理" in transcript.last("rep01")["text"]
+    told = transcript.last("manager01")["text"]
+    assert "张伟" in told and "李明" in told and "提交续签证明" in told and "锁定已解除" in told
+
+
+async def test_a_typed_action_without_warnings_says_so(services: Services, chat: ChatSession,
+                                                        transcript: Transcript) -> None:
+    await seed_customers(services)
+    await chat.handle_line("已联系 1")
+    assert "没有待处理的续约预警" in transcript.last("rep01")["text"]
