@@ -62,7 +62,7 @@ async def warm_up(services: Services) -> None:
     screenshot needs and visit summaries. A failure only means the first user waits. Off: `[server] warm_up`."""
     if not services.settings.server.warm_up:
         return
-    from handlers.chat.front import READER
+    from handlers.intent_model import READER
     from handlers.knowledge import knowledge_base
     from handlers.leads.insights import insight_miner
     from ocr.extract import need_matcher

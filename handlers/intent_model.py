@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from bot.services import Shared
+
 log = logging.getLogger(__name__)
 EXAMPLES = Path(__file__).with_name("intent_examples.jsonl")
 CUSTOMER, PERSON = "{客户}", "{同事}"  # how the examples write a name; the reader maps them to one mark each
@@ -131,3 +133,6 @@ class ModelSlot:
                 log.exception("intent model not trained; the reader runs on its rules alone")
             self._failed = True
             return None
+
+
+READER = Shared("intent_model", lambda _s: ModelSlot())  # the learned reader, trained once (start-up warms it)

@@ -34,14 +34,13 @@ from bot.context import Context
 from bot.dispatch import TEAM, run_route
 from bot.messages import Button, Card, Inbound, Text, body_from_json, body_to_json
 from bot.router import Reading, Router
-from bot.services import Shared
 from bot.usertext import user_text
 from handlers.chat.capture import capture_card, tell_conflicts
 from handlers.chat.escalation import apply_result
 from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
 from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, customer_hits, understand
-from handlers.intent_model import ModelSlot
+from handlers.intent_model import READER
 from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, handed_over
 from handlers.leads.handover import offboard_with_handover
@@ -61,7 +60,6 @@ from storage.sql import table_of
 
 log = logging.getLogger(__name__)
 router: Router[Context] = Router("front")
-READER = Shared("intent_model", lambda _s: ModelSlot())  # the learned reader, trained once (start-up warms it)
 
 OPEN = ("active", "frozen", "dormant")
 # what a model's reading may do at once; anything that changes data asks 「你是想…？」 with one click first
