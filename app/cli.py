@@ -102,19 +102,23 @@ def database_problem(exc: BaseException, url: str) -> str | None:
 
     where = f" ({_hide_password(url)})" if url else ""
     if isinstance(exc, ArgumentError) or (url and _driver(url) not in DRIVERS):
-        return (f"[database] url{where} is not one salesbot can use: {exc}. Use sqlite+aiosqlite:///path.db "
-                "or postgresql+asyncpg://user@host/db")
+        return (f"数据库地址 [database] url{where} 无法使用（{_first_line(exc)}）。请写成 sqlite:///文件路径.db "
+                "或 postgresql://用户@主机:5432/库名")
     if isinstance(exc, ConnectionError | socket.gaierror | TimeoutError | DBAPIError) or \
             type(exc).__module__.startswith("asyncpg"):
-        return f"cannot open the database{where}: {type(exc).__name__}: {exc}"
+        return f"无法打开数据库{where}：{type(exc).__name__}: {_first_line(exc)}"
     return None
 
 
-DRIVERS = frozenset({"sqlite+aiosqlite", "postgresql+asyncpg"})
+DRIVERS = frozenset({"sqlite+aiosqlite", "postgresql+asyncpg"})  # others' sync forms are mapped (bot/config.py)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 def _driver(url: str) -> str | None:
-    """The URL's dialect+driver (「postgresql」 without +asyncpg is a sync driver salesbot cannot use)."""
+    """The URL's dialect+driver, after bot/config.async_database_url gave the common sync forms their async driver."""
     from sqlalchemy.engine import make_url
 
     try:
