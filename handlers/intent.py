@@ -57,12 +57,16 @@ SMALL_TALK = {
     "thanks": ("谢谢", "多谢", "感谢", "感激", "谢啦", "谢了", "thx", "thanks", "thank you", "thank u", "thank", "ty",
                "3q", "🙏",
                "辛苦了", "辛苦", "麻烦你了", "麻烦了",
-               "有劳", "感恩", "多亏你了", "多亏了", "帮大忙了", "帮了大忙", "帮大忙", "给力", "太好用了", "好用"),
+               "有劳", "感恩", "多亏你了", "多亏了", "帮大忙了",
+               # praise is answered as thanks are
+               "真棒", "好棒", "厉害", "牛", "点赞", "赞", "帮了大忙", "帮大忙", "给力", "太好用了", "好用"),
     "ack": ("好的", "好滴", "好嘞", "好吧", "好", "ok", "okay", "嗯嗯", "嗯", "收到", "明白", "知道了", "了解", "行",
             "可以", "懂了", "知道", "晓得", "没问题", "对的", "对",
             "666", "哈哈", "呵呵", "嘿嘿", "嘻嘻", "👌", "👍", "🤝",
             # the same said across the country: 中 (Henan), 要得 (Sichuan), 得嘞 (Beijing), 妥 / 成
-            "就这么办", "就这么定了", "就这样", "没毛病", "要得", "得嘞", "妥了", "妥", "中", "成")
+            "就这么办", "就这么定了", "就这样", "没毛病", "要得", "得嘞", "妥了", "妥", "中", "成",
+            # leaving the conversation: nothing to answer but a nod
+            "拜拜", "再见", "回头见", "晚安", "下次聊", "先这样", "88")
 }
 _SMALL = sorted(((w, k) for k, ws in SMALL_TALK.items() for w in ws), key=lambda p: -len(p[0]))
 _FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot|very"
@@ -250,12 +254,14 @@ def understand(text: str, role: str = "rep", state: State | None = None, model: 
     if not _WORDY.search(t) or _only_emoji(t):
         return Intent(_emoji_kind(t), text=t)
     got = _by_rules(t, role, state)
-    if model is not None and got.name in ("knowledge", "unclear") and len(t) >= MODEL_MIN_CHARS:
+    if model is not None and got.name in ("knowledge", "unclear") and len(_CJK.findall(t)) >= MODEL_MIN_CHARS:
         return _learned(model, t, role, state, asked=got.name == "unclear") or got
     return got
 
 
-MODEL_MIN_CHARS = 3  # 「清库」: two characters are too little for n-grams to judge; the rules' word lists read them
+# Chinese characters the model needs to judge: 「清库」 is too little for n-grams, and pinyin or English is not what
+# it learned (the rules' word lists read both)
+MODEL_MIN_CHARS = 3
 
 
 def _by_rules(t: str, role: str, state: State) -> Intent:
@@ -793,7 +799,8 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
 
 
 # a lead's deadline pushed by a span, without 延期: 「88号延三天」, 「线索5 再宽限两天」
-EXTEND_SAID = re.compile(rf"^(?:把)?\s*(?:线索\s*{ID}|{ID}\s*号(?:线索)?)\s*(?:再|先)?(?:延|延后|顺延|推迟|宽限)"
+EXTEND_SAID = re.compile(rf"^(?:把)?\s*(?:线索\s*{ID}|{ID}\s*号(?:线索)?)\s*(?:再|先)?(?:往后|向后)?"
+                         r"(?:延|延后|顺延|推迟|推|宽限)"
                          r"(?=\s*(?:\d+|[一二两三四五六七八九十半]+)\s*(?:个工作日|工作日|天|日|个小时|小时|周))")
 
 
@@ -1096,7 +1103,7 @@ def _near_miss(t: str, role: str, state: State) -> Intent | None:
 # ---------------------------------------------------------------- the learned reader's answer, with the rules' slots
 
 # what the model may say with no slot at all
-_NO_SLOTS = frozenset({"greeting", "thanks", "ack", "help", "noise", "my_leads", "overdue", "team_report",
+_NO_SLOTS = frozenset({"greeting", "thanks", "ack", "help", "noise", "overdue", "team_report",
                        "kb_import", "kb_gaps", "renewals", "ramp", "console", "flags"})
 _ORDINAL_SAID = re.compile(r"第?\s*([1-9]|[一二两三四五])\s*[个项号条]|^([1-9])(?!\d)")
 
@@ -1173,7 +1180,10 @@ def _fill_offboard(name: str, t: str, state: State) -> Intent | None:
 
 
 def _fill_team_leads(name: str, t: str, state: State) -> Intent:
+    """The team's leads, or one colleague's when named (「把张伟名下的单子拉出来」 is theirs, not the caller's)."""
     who = next((pname for _pid, pname in state.team if pname and pname in t), None)
+    if name == "my_leads":
+        return Intent("team_leads", {"filter": who}, t) if who else Intent(name, text=t)
     return Intent(name, {"filter": who} if who else {}, t)
 
 
@@ -1198,4 +1208,5 @@ def _fill_lead_new(name: str, t: str, state: State) -> Intent | None:
 _FILL = {"pick": _fill_pick, "follow_up": _fill_lead, "lead_show": _fill_lead, "takeover": _fill_lead,
          "won": _fill_lead, "lost": _fill_lead, "stage": _fill_lead, "extend": _fill_extend,
          "reassign": _fill_reassign, "offboard": _fill_offboard, "team_leads": _fill_team_leads,
+         "my_leads": _fill_team_leads,
          "reminder": _fill_reminder, "today": _fill_today, "lead_new": _fill_lead_new}

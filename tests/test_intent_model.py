@@ -73,3 +73,28 @@ async def test_new_wordings_act_through_the_front_door(
     await chat.handle_line("感恩感恩")
     assert "不客气" in transcript.last("rep01")["text"]
     assert await _count(services, QueryLog) == 0  # none of them went to the knowledge base
+
+
+def test_general_rules_for_farewells_praise_spans_and_colleagues() -> None:
+    model = shipped_model()
+    cases = [
+        ("rep", "拜拜", "ack", {}),
+        ("rep", "你真棒", "thanks", {}),
+        ("rep", "要得要得", "ack", {}),
+        ("rep", "就这么定了", "ack", {}),
+        ("rep", "麻烦你好几次了 多谢", "thanks", {}),
+        ("rep", "那就放弃吧", "pick", {"index": 3}),
+        ("manager", "5号往后延两天 他在出差", "extend", {"lead_id": 5, "span": "2天", "reason": "他在出差"}),
+        ("manager", "麻烦把张伟名下的单子拉出来看看", "team_leads", {"filter": "张伟"}),
+        ("rep", "呜哇呜哇", "noise", {}),
+        ("rep", "感恩感恩", "thanks", {}),
+    ]
+    for role, text, intent, slots in cases:
+        got = understand(text, role, STATE, model)
+        assert (got.name, {k: got.slots.get(k) for k in slots}) == (intent, slots), text
+
+
+def test_pinyin_and_two_characters_are_left_to_the_rules() -> None:
+    model = shipped_model()
+    assert understand("siyouhua bushu", "rep", STATE, model).name == "knowledge"
+    assert understand("清库", "admin", STATE, model).name == "knowledge"
