@@ -56,13 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     org_import.add_argument("file")
     org_import.set_defaults(func=_org_import)
 
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
+    for name in COMMAND_MODULES:  # every one ships: a missing module is an error, never a silently absent command
+        module = importlib.import_module(name)
         module.register(sub)
         if hasattr(module, "register_org"):
             module.register_org(org)
@@ -107,19 +102,23 @@ def database_problem(exc: BaseException, url: str) -> str | None:
 
     where = f" ({_hide_password(url)})" if url else ""
     if isinstance(exc, ArgumentError) or (url and _driver(url) not in DRIVERS):
-        return (f"[database] url{where} is not one salesbot can use: {exc}. Use sqlite+aiosqlite:///path.db "
-                "or postgresql+asyncpg://user@host/db")
+        return (f"数据库地址 [database] url{where} 无法使用（{_first_line(exc)}）。请写成 sqlite:///文件路径.db "
+                "或 postgresql://用户@主机:5432/库名")
     if isinstance(exc, ConnectionError | socket.gaierror | TimeoutError | DBAPIError) or \
             type(exc).__module__.startswith("asyncpg"):
-        return f"cannot open the database{where}: {type(exc).__name__}: {exc}"
+        return f"无法打开数据库{where}：{type(exc).__name__}: {_first_line(exc)}"
     return None
 
 
-DRIVERS = frozenset({"sqlite+aiosqlite", "postgresql+asyncpg"})
+DRIVERS = frozenset({"sqlite+aiosqlite", "postgresql+asyncpg"})  # others' sync forms are mapped (bot/config.py)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 def _driver(url: str) -> str | None:
-    """The URL's dialect+driver (「postgresql」 without +asyncpg is a sync driver salesbot cannot use)."""
+    """The URL's dialect+driver, after bot/config.async_database_url gave the common sync forms their async driver."""
     from sqlalchemy.engine import make_url
 
     try:
@@ -167,16 +166,22 @@ async def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _org_import(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import select
+
     from app.runtime import open_database
     from bot.clock import SystemClock
     from bot.org import OrgError, import_users_file
     from handlers.ramp.service import enroll_new
+    from storage.models import User
 
     db = await open_database(settings)
-    now, enrolled = SystemClock().now(), []
+    now = SystemClock().now()
+    enrolled: list[str] = []
 
     async def ramp_up(session: Any, ids: list[str]) -> None:
-        enrolled.extend(await enroll_new(session, ids, settings.ramp, now, "org import"))
+        done = await enroll_new(session, ids, settings.ramp, now, "org import")
+        names = dict((await session.execute(select(User.id, User.name).where(User.id.in_(done)))).all())
+        enrolled.extend(names.get(user_id) or user_id for user_id in done)
 
     try:
         n = await import_users_file(db, Path(args.file), now, ramp_up)
@@ -185,7 +190,7 @@ async def _org_import(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     finally:
         await db.dispose()
-    print(f"imported {n} user(s)" + (f"; new rep(s) on the ramp-up path: {', '.join(enrolled)}" if enrolled else ""))
+    print(f"已导入 {n} 位成员" + (f"；新人已加入学习路径：{'、'.join(enrolled)}" if enrolled else ""))
     return 0
 
 

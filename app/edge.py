@@ -1,5 +1,11 @@
-"""The HTTP edge: every POST body is read here, within a deadline and a cap on bodies still arriving.
+"""The HTTP edge: request heads and bodies arrive within deadlines, and slow clients are capped.
 
+- A connection that has not sent a complete request head (request line and headers) within
+  `[server] header_timeout_s` is closed (slowloris: a client trickling header bytes held its socket until aiohttp's
+  75 s keep-alive check). At most `[server] max_waiting_connections` may wait for their head at once; a new one
+  beyond that closes the oldest waiting one (a real client sends its head at once, so it is never the oldest).
+  `ConnectionGuard`, attached to the aiohttp server by `salesbot serve`.
+Every POST body is read here, within a deadline and a cap on bodies still arriving:
 - A body that does not arrive within `[server] read_timeout_s` gets 408 and the connection is closed, so a slow
   client cannot hold a socket (and a file descriptor) for ever.
 - At most `[server] max_slow_reads` bodies may be arriving at once; beyond that a request waiting for its body
@@ -15,10 +21,13 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import ClientPayloadError, web
+from aiohttp.web_protocol import RequestHandler
 
 from bot.config import ServerSettings
+from bot.faults import FailureLog
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +39,8 @@ class Edge:
         self.settings = settings
         self.metrics = metrics
         self.reading = 0  # bodies still arriving
+        # thousands of slow or vanishing clients: one INFO line per cause and a summary a minute, not one each
+        self.clients = FailureLog(log, "client connections", level=logging.INFO)
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -48,7 +59,7 @@ class Edge:
             return await self._read(request)  # all here already: no deadline, no slot
         if self.reading >= self.settings.max_slow_reads:
             self.metrics["edge_busy"] += 1
-            log.info("%s %s: %d bodies already arriving; answered 503", request.method, request.path, self.reading)
+            self.clients.failed(SlowClient(f"{self.reading} bodies already arriving; answered 503"), request.path)
             return _close(web.json_response({"error": "busy"}, status=503, headers={"Retry-After": "5"}))
         self.reading += 1
         try:
@@ -59,8 +70,8 @@ class Edge:
             raise
         except TimeoutError:
             self.metrics["edge_read_timeout"] += 1
-            log.info("%s %s from %s: body not received within %.0f s; closed", request.method, request.path,
-                     request.remote, self.settings.read_timeout_s)
+            self.clients.failed(SlowClient(f"body not received within {self.settings.read_timeout_s:g} s; closed"),
+                                f"{request.method} {request.path} from {request.remote}")
             return _close(web.json_response({"error": "request timeout"}, status=408))
         finally:
             self.reading -= 1
@@ -79,11 +90,66 @@ class Edge:
 
     def gone(self, request: web.Request, exc: BaseException) -> web.StreamResponse:
         self.metrics["edge_client_gone"] += 1
-        log.info("%s %s from %s: client went away (%s)", request.method, request.path, request.remote,
-                 type(exc).__name__)
+        self.clients.failed(SlowClient(f"client went away ({type(exc).__name__})"),
+                            f"{request.method} {request.path} from {request.remote}")
         return _close(web.Response(status=400))
 
 
 def _close(response: web.StreamResponse) -> web.StreamResponse:
     response.force_close()
     return response
+
+
+class SlowClient(Exception):
+    """Why a waiting connection was closed (the FailureLog's cause: logged once, then counted)."""
+
+
+class ConnectionGuard:
+    """Bounds connections that have not sent a complete request head: in time and in number (module docstring)."""
+
+    def __init__(self, settings: ServerSettings, metrics: Counter[str]) -> None:
+        self.timeout_s, self.cap, self.metrics = settings.header_timeout_s, settings.max_waiting_connections, metrics
+        self.waiting: dict[RequestHandler, asyncio.TimerHandle] = {}  # oldest first
+        self.closed = FailureLog(log, "slow clients", level=logging.INFO)  # no traceback: SlowClient is raised nowhere
+
+    def attach(self, server: web.Server) -> None:
+        """Watch every connection of `server` from its accept to its first request head."""
+        made, lost, make_request = server.connection_made, server.connection_lost, server.request_factory
+
+        def connection_made(handler: RequestHandler, transport: asyncio.Transport) -> None:
+            made(handler, transport)
+            self.arrived(handler)
+
+        def connection_lost(handler: RequestHandler, exc: BaseException | None = None) -> None:
+            self.done(handler)
+            lost(handler, exc)
+
+        def request_factory(message: Any, payload: Any, protocol: RequestHandler, *rest: Any) -> web.BaseRequest:
+            self.done(protocol)  # its head is complete
+            return make_request(message, payload, protocol, *rest)
+
+        setattr(server, "connection_made", connection_made)  # noqa: B010 - per instance: aiohttp calls these
+        setattr(server, "connection_lost", connection_lost)  # noqa: B010
+        server.request_factory = request_factory
+
+    def arrived(self, handler: RequestHandler) -> None:
+        if len(self.waiting) >= self.cap:
+            self.close(next(iter(self.waiting)), "edge_waiting_evicted",
+                       f"{self.cap} connections already waiting for their request head; the oldest closed")
+        loop = asyncio.get_running_loop()
+        self.waiting[handler] = loop.call_later(self.timeout_s, self.expire, handler)
+
+    def expire(self, handler: RequestHandler) -> None:
+        if handler in self.waiting:
+            self.close(handler, "edge_head_timeout", f"no complete request head within {self.timeout_s:g} s; closed")
+
+    def done(self, handler: RequestHandler) -> None:
+        timer = self.waiting.pop(handler, None)
+        if timer is not None:
+            timer.cancel()
+
+    def close(self, handler: RequestHandler, counter: str, why: str) -> None:
+        self.done(handler)
+        self.metrics[counter] += 1
+        self.closed.failed(SlowClient(why))
+        handler.force_close()

@@ -57,17 +57,19 @@ async def build_services(
 
 
 async def warm_up(services: Services) -> None:
-    """Load what a first message would otherwise wait for, beside the running server: the knowledge index
-    (a restart with cards already stored builds it on the first question) and the jieba dictionaries of
+    """Load what a first message would otherwise wait for, beside the running server: the reader's model, the
+    knowledge index (a restart with cards already stored builds it on the first question) and the jieba dictionaries of
     screenshot needs and visit summaries. A failure only means the first user waits. Off: `[server] warm_up`."""
     if not services.settings.server.warm_up:
         return
+    from handlers.intent_model import READER
     from handlers.knowledge import knowledge_base
     from handlers.leads.insights import insight_miner
     from ocr.extract import need_matcher
 
     loop, start = asyncio.get_running_loop(), time.monotonic()
     try:
+        await services.shared(READER).get()  # trains in an executor
         await knowledge_base(services).refresh_if_stale(services.db)
         await loop.run_in_executor(None, need_matcher)
         await loop.run_in_executor(None, insight_miner(services).warm)

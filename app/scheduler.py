@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.periodic import check_calendar_years, run_due_work
+from bot.faults import FailureLog
 from handlers.renewals.importer import drop_stale_batches as drop_stale_contract_rows
 from knowledge.importer import drop_stale_batches
 from reminders.calendar import parse_hhmm
@@ -39,6 +40,8 @@ class Scheduler(AsyncIOScheduler):
                 self.in_flight.add(task)
             try:
                 await job()
+            except asyncio.CancelledError:  # stop() at shutdown: the job ends here, not as an ERROR traceback
+                log.info("%s stopped by shutdown", getattr(job, "__name__", "job"))
             finally:
                 if task is not None:
                     self.in_flight.discard(task)
@@ -53,14 +56,17 @@ class Scheduler(AsyncIOScheduler):
 
 def start_scheduler(services: Services) -> Scheduler:
     scheduler = Scheduler(timezone=services.settings.reminders.timezone)
+    ticks = FailureLog(log, "reminder tick (retried next tick)", level=logging.ERROR)
 
     @scheduler.tracked
     async def run_tick() -> None:
         try:
             if await run_due_work(services):
                 services.wake_outbox()
-        except Exception:
-            log.exception("reminder tick failed")
+        except Exception as exc:
+            ticks.failed(exc)
+        else:
+            ticks.succeeded()
 
     @scheduler.tracked
     async def check_calendar() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -16,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from app.console import mount_console
-from app.edge import Edge
+from app.edge import ConnectionGuard, Edge
 from app.health import Health
 from app.runtime import build_services
 from bot.channels.dingtalk.callback import DingtalkChannel
@@ -233,9 +234,31 @@ def run_server(settings: Settings, config_path: Path | None = None) -> int:
     if not (settings.wecom.enabled or settings.dingtalk.enabled):
         log.warning("no channel configured: fill [wecom] or [dingtalk] (see README); serving /healthz and /metrics")
     tune_gc()
-    web.run_app(_with_console(settings, config_path), host=settings.server.host, port=settings.server.port,
-                print=None)
+    loop = asyncio.new_event_loop()
+    main = loop.create_task(serve(settings, config_path))
+    try:  # as web.run_app does, with the connection guard attached to the server between setup and listen
+        loop.run_until_complete(main)
+    except (web.GracefulExit, KeyboardInterrupt):  # SIGTERM / SIGINT (handle_signals)
+        pass
+    finally:
+        main.cancel()  # its `finally` runs the app's cleanup (drain_gracefully) with the other tasks still alive
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(main)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
     return 0
+
+
+async def serve(settings: Settings, config_path: Path | None) -> None:
+    runner = web.AppRunner(await _with_console(settings, config_path), handle_signals=True)
+    await runner.setup()
+    try:
+        assert runner.server is not None
+        ConnectionGuard(settings.server, runner.app[METRICS]).attach(runner.server)
+        await web.TCPSite(runner, settings.server.host, settings.server.port).start()
+        await asyncio.Event().wait()  # until a signal raises GracefulExit
+    finally:
+        await runner.cleanup()
 
 
 async def _with_console(settings: Settings, config_path: Path | None) -> web.Application:

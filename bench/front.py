@@ -37,6 +37,7 @@ from bot.config import DatabaseSettings, Settings
 from bot.dispatch import dispatch
 from bot.messages import Inbound
 from handlers.intent import understand
+from handlers.intent_model import shipped_model
 from tests.utterances import ROWS, STATE, Row
 from tests.utterances_heldout import HELDOUT
 from tests.utterances_heldout2 import HELDOUT2
@@ -71,7 +72,7 @@ def score(rows: list[Row]) -> tuple[float, float, list[str]]:
     right = exact = 0
     misses = []
     for role, text, want, slots in rows:
-        got = understand(text, role, STATE)
+        got = understand(text, role, STATE, shipped_model())
         filled = {k: v for k, v in got.slots.items() if v not in (None, "", [], ())}
         right += got.name == want
         exact += got.name == want and filled == slots
@@ -114,7 +115,7 @@ async def run(rounds: int) -> None:
     reading = []
     for role, text, _kind, _slots in rows * 5:
         start = time.perf_counter()
-        understand(text, role, STATE)
+        understand(text, role, STATE, shipped_model())
         reading.append((time.perf_counter() - start) * 1000)
     every = [t for ts in timings.values() for t in ts]
     print(f"{'kind':<12} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")

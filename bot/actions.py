@@ -4,7 +4,8 @@
 class, or None when the key is not this action or is malformed. The router registers a route by the class
 (`@router.card_action(ReassignTo, lead="open")`) and hands the handler the unpacked value: no handler splits
 a key string. Fields follow the prefix in order; a trailing field with a default may be left out of a key,
-and a last `str` field takes the rest of the key. Keys already on cards in users' chats keep working, so the
+and a last `str` field takes the rest of the key (so a ':' or '%' in any other `str` field is written as %3A / %25).
+Keys already on cards in users' chats keep working, so the
 formats below never change (WeCom: a button key is at most 1024 bytes).
 """
 
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, NewType, Protocol, Self, cast
+from typing import Any, ClassVar, NewType, Self, cast
 
 _MISSING = dataclasses.MISSING
 
@@ -23,11 +25,13 @@ class Action:
 
     def pack(self) -> str:
         parts = [self.prefix]
-        for f in dataclasses.fields(cast(Any, self)):  # every concrete Action is a dataclass
+        fields = dataclasses.fields(cast(Any, self))  # every concrete Action is a dataclass
+        for n, f in enumerate(fields, 1):
             value = getattr(self, f.name)
             if value is None:
                 break  # an optional tail left out
-            parts.append(f"{value:g}" if isinstance(value, float) else str(value))
+            text = f"{value:g}" if isinstance(value, float) else str(value)
+            parts.append(text if n == len(fields) or not isinstance(value, str) else _escape(text))
         return ":".join(parts)
 
     @classmethod
@@ -44,8 +48,8 @@ class Action:
             return cls() if key == cls.prefix else None
         raw = key[len(cls.key_prefix()):].split(":", len(specs) - 1)
         values: dict[str, Any] = {}
-        for (name, kind, _required), text in zip(specs, raw, strict=False):
-            value = _convert(kind, text)
+        for n, ((name, kind, _required), text) in enumerate(zip(specs, raw, strict=False), 1):
+            value = _convert(kind, text if n == len(specs) or kind is not str else _unescape(text))
             if value is None:
                 return None
             values[name] = value
@@ -54,11 +58,17 @@ class Action:
         return cls(**values)
 
 
-class LeadAction(Protocol):
-    """An action on one lead: the dispatcher resolves `lead_id` for routes declared with `lead=`."""
+def _escape(text: str) -> str:
+    return text.replace("%", "%25").replace(":", "%3A")
 
-    @property
-    def lead_id(self) -> int: ...
+
+def _unescape(text: str) -> str:
+    return text.replace("%3A", ":").replace("%25", "%")
+
+
+def acts_on_a_lead(cls: type[Action]) -> bool:
+    """Whether the action carries the `lead_id: int` a route declared with `lead=` is resolved by."""
+    return any(name == "lead_id" and kind is int for name, kind, _ in _specs(cls))
 
 
 def _specs(cls: type[Action]) -> list[tuple[str, Any, bool]]:
@@ -81,7 +91,7 @@ def _convert(kind: Any, text: str) -> Any:
         return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None  # fits an INTEGER
     if kind is Big:
         return Big(int(text)) if text.isascii() and text.isdigit() and len(text) <= 18 else None  # a BIGINT
-    if kind is float:
+    if kind is float:  # any number: the use case refuses an absurd one in its own words (「最多延期 720 小时」)
         try:
             return float(text)
         except ValueError:
@@ -406,3 +416,24 @@ class RampConfirm(Action):
 
 
 KbVote = KbUseful | KbNotUseful | KbNext  # one handler reads all three (handlers/knowledge.py)
+
+
+# -- the lead a card is about (handlers/chat/front.py: 「它」, 「这个客户」 after a card) ------------------------------
+_LEAD_BUTTONS: tuple[type[ViewLead | FollowUpHint | NextStage | MarkWon | LostHint | AwaitEvidence | ConfirmDraft
+                          | DropDraft | ReassignPicker | ReassignTo], ...] = (
+    ViewLead, FollowUpHint, NextStage, MarkWon, LostHint, AwaitEvidence, ConfirmDraft, DropDraft, ReassignPicker,
+    ReassignTo)
+_DRAFT_BUTTONS: tuple[type[EditDraft | CreateAnyway | MergeDraft], ...] = (EditDraft, CreateAnyway, MergeDraft)
+
+
+def lead_of_card(keys: Iterable[str]) -> int | None:
+    """The lead (or draft) a card's buttons act on: the first button that is a lead's or a draft's; None for a
+    card about something else (a reminder, a knowledge answer, an escalation)."""
+    for key in keys:
+        for lead_button in _LEAD_BUTTONS:
+            if (action := lead_button.unpack(key)) is not None:
+                return action.lead_id
+        for draft_button in _DRAFT_BUTTONS:
+            if (draft := draft_button.unpack(key)) is not None:
+                return draft.draft_id
+    return None

@@ -28,6 +28,8 @@ class ServerSettings:
     max_inflight: int = 200  # background handler tasks at once; beyond that callbacks wait
     read_timeout_s: float = 10.0  # a request body must arrive within this, else 408 and the connection closes
     max_slow_reads: int = 256  # request bodies still arriving at once; beyond that 503 (slow-client cap)
+    header_timeout_s: float = 10.0  # a new connection must send its request head within this, else it is closed
+    max_waiting_connections: int = 512  # connections waiting for their request head; beyond, the oldest is closed
     spool_dir: str = "data/spool"  # verified callbacks wait here while the database is unreachable ("" = off)
     tick_seconds: float = 5.0  # reminder ticker and outbox sender interval
     warm_up: bool = True  # load the knowledge index and jieba dictionaries at start, not on the first message
@@ -47,8 +49,42 @@ class ServerSettings:
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    url: str = "sqlite+aiosqlite:///salesbot.db"
+    url: str = "sqlite+aiosqlite:///salesbot.db"  # the common sync forms are given the async driver (below)
     echo: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url", async_database_url(self.url))
+
+
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+_told: set[str] = set()
+
+
+def async_database_url(url: str) -> str:
+    """`sqlite:///x.db`, `postgresql://…`, `postgres://…`, `postgresql+psycopg2://…`: the same database through
+    the async driver salesbot runs on (aiosqlite / asyncpg), said once in the log. psycopg's `sslmode=` becomes
+    asyncpg's `ssl=`. Anything else (another database, a broken URL) is returned unchanged for the CLI's error."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return url
+    wanted = ASYNC_DRIVERS.get(parsed.get_backend_name())
+    if wanted is None or parsed.drivername == wanted:
+        return url
+    if "sslmode" in parsed.query and wanted.endswith("asyncpg"):
+        parsed = parsed.update_query_dict({"ssl": parsed.query["sslmode"]}).difference_update_query(["sslmode"])
+    fixed = parsed.set(drivername=wanted).render_as_string(hide_password=False)
+    if url not in _told:
+        _told.add(url)
+        import logging
+
+        logging.getLogger(__name__).info("[database] url %s: using the async driver (%s)",
+                                         parsed.render_as_string(hide_password=True).split("://", 1)[0] + "://…",
+                                         wanted)
+    return fixed
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.batching import Batcher
+from bot.faults import FailureLog
 from storage.db import Database, sqlite_path
 from storage.models import InboundDedup, InboundHandled
 from storage.sql import insert_ignore, table_of
@@ -98,6 +99,7 @@ class InboundClaimer:
         self._batcher: Batcher[Claim, bool] = Batcher(self._claim_all, max_batch=max_batch,
                                                      on_failure=self._failed)
         self.batches = 0
+        self.failures = FailureLog(log, "inbound claims")  # an outage: one line per cause, not one per batch
 
     async def database(self) -> Database:
         """Where the claims live (the sidecar file on SQLite), opened once."""
@@ -113,6 +115,7 @@ class InboundClaimer:
 
     async def _claim_all(self, batch: list[Claim]) -> list[bool]:
         claimed = await self._insert(batch)
+        self.failures.succeeded()
         seen: set[tuple[str, str]] = set()
         first: list[bool] = []
         for channel, msg_id, _now, _payload in batch:
@@ -121,9 +124,8 @@ class InboundClaimer:
             seen.add(key)
         return first
 
-    @staticmethod
-    async def _failed(batch: list[Claim], exc: Exception) -> list[bool | BaseException]:
-        log.error("inbound claim batch of %d failed", len(batch), exc_info=exc)
+    async def _failed(self, batch: list[Claim], exc: Exception) -> list[bool | BaseException]:
+        self.failures.failed(exc, f"a batch of {len(batch)}")
         return [exc] * len(batch)
 
     async def _insert(self, batch: list[Claim]) -> set[tuple[str, str]]:

@@ -10,6 +10,7 @@ from bot.actions import Action
 from bot.confirm import confirm_card, needs_confirm
 from bot.context import Context, UserInfo
 from bot.dedup import mark_handled
+from bot.faults import FailureLog
 from bot.messages import Inbound, Outbound, Text
 from bot.metrics import HANDLER, timed
 from bot.org import TeamCache, UserCache, identify_cached
@@ -20,6 +21,7 @@ from bot.usertext import clean_inbound
 from storage.users import ChannelWrite
 
 log = logging.getLogger(__name__)
+FAILURES = FailureLog(log, "message handling", level=logging.ERROR)  # the message is replayed later
 USERS = Shared("org.users", lambda _s: UserCache())  # who is who, kept warm between messages
 TEAM = Shared("org.team", lambda _s: TeamCache())  # every user in one snapshot: the front door's names, newcomers
 
@@ -43,8 +45,10 @@ async def dispatch(services: Services, msg: Inbound) -> None:
             queued = await _dispatch(services, msg)
         if not queued:
             return  # every row it wrote is being delivered already
-    except Exception:
-        log.exception("dispatch failed for %s:%s", msg.channel, msg.msg_id)
+    except Exception as exc:
+        FAILURES.failed(exc, f"{msg.channel}:{msg.msg_id}")
+    else:
+        FAILURES.succeeded()
     services.wake_outbox()
 
 
@@ -78,8 +82,8 @@ async def _dispatch(services: Services, msg: Inbound) -> bool:
             await run_route(services, route, ctx, ctx.msg)  # the reader may have put the command there
         await ctx.commit()
         return ctx.queued
-    except Exception:
-        log.exception("handler failed for %s:%s from %s", msg.channel, msg.msg_id, msg.user_id)
+    except Exception as exc:  # logged once per cause while it repeats (a database outage), with the first traceback
+        FAILURES.failed(exc, f"handler for {msg.channel}:{msg.msg_id} from {msg.user_id}")
         await ctx.close()
         await _reply_only(services, msg, FAILED)
         return True

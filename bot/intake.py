@@ -4,7 +4,8 @@ A channel verifies and parses a callback, checks `has_room()`, then hands it to 
 insert that keeps the raw payload, `bot.dedup`), and the work (download, then `dispatch`) submitted to the TaskPool
 (`bot.tasks`: tracked, bounded, in order per user); the channel ACKs at once. A claim a crash left unhandled
 comes back through the channel's replayer (`bot.replay`), registered here, and runs through `handle` like a fresh
-one. Channels reach nothing else of the process.
+one. Channels reach the rest of the process only through the intake: its services for what a receiver itself
+needs (settings, clock; the outbox for DingTalk's refusal reply; the database for its numbered replies).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 
 from bot.dedup import InboundClaimer
 from bot.dispatch import dispatch
+from bot.faults import FailureLog
+from bot.jobs import resume_orphaned_imports
 from bot.messages import Inbound
 from bot.replay import Replayer, prune, sweep
 from bot.services import Services
@@ -44,6 +47,8 @@ class Intake:
         spool_dir = services.settings.server.spool_dir
         self.spool = ClaimSpool(Path(spool_dir) / "claims.jsonl") if spool_dir else None
         self._spooled = asyncio.Event()
+        self.spooling = FailureLog(log, "claims database (verified callbacks kept in the local spool)")
+        self.sweeps = FailureLog(log, "inbound replay sweep (retried)")
 
     def register_replayer(self, channel: str, replayer: Replayer) -> None:
         self.replayers[channel] = replayer
@@ -62,8 +67,8 @@ class Intake:
         except Exception as exc:
             if self.spool is None:
                 raise
-            log.warning("claims database unavailable (%s: %s); %s:%s kept in the local spool",
-                        type(exc).__name__, str(exc)[:200], channel, msg_id)
+            self.spooling.failed(exc)
+            log.debug("%s:%s kept in the local spool", channel, msg_id)
             self.metrics["claims_spooled"] += 1
             self._spooled.set()  # the replay loop now retries the database every SPOOL_RETRY_S
             return await self.spool.add(channel, msg_id, now, payload)
@@ -115,6 +120,7 @@ class Intake:
         grace = timedelta(seconds=self.services.settings.server.replay_grace_s)
         replayed = await sweep(claims_db, self.services.db, self.replayers, now, grace=grace)
         await prune(claims_db, self.services.db, now)
+        await resume_orphaned_imports(self.services, grace)  # a file import whose process died (bot/jobs.py)
         return replayed
 
     async def run_replays(self, stop: asyncio.Event) -> None:
@@ -125,7 +131,10 @@ class Intake:
                 await self.drain_spool()
                 await self.sweep()
             except Exception as exc:
-                log.warning("inbound replay sweep failed (%s: %s); will retry", type(exc).__name__, str(exc)[:200])
+                self.sweeps.failed(exc)
+            else:
+                self.sweeps.succeeded()
+                self.spooling.succeeded()
             self._spooled.clear()
             interval = SPOOL_RETRY_S if self.spool else self.services.settings.server.replay_interval_s
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._spooled.wait())]

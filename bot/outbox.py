@@ -34,6 +34,7 @@ from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
 from bot.delivery import ChannelSender, DeliveryError
+from bot.faults import FailureLog
 from bot.messages import Outbound, body_from_json, body_to_json
 from bot.metrics import DELIVERY
 from storage.db import Database
@@ -140,6 +141,8 @@ class OutboxSender:
         self._handed: set[asyncio.Task[None]] = set()  # deliveries started by `start`, not by a claim
         self._starved = False  # the last claim round stopped for want of a free slot
         self._handover: tuple[Any, Any] | None = None
+        self.rounds = FailureLog(log, "outbox claim round (retried)")
+        self.marks = FailureLog(log, "outbox: marking rows delivered")
 
     async def send_now(self, messages: Iterable[Outbound]) -> None:
         """Messages outside any handler (a CLI command, a digest, a refusal): their rows in one transaction of
@@ -280,8 +283,10 @@ class OutboxSender:
             self._wake.clear()  # before the claim: a wake() meanwhile makes the next wait return at once
             try:
                 await self._start_due()
-            except Exception:
-                log.exception("outbox round failed; will retry")
+            except Exception as exc:
+                self.rounds.failed(exc)
+            else:
+                self.rounds.succeeded()
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             await asyncio.wait(waiters, timeout=interval_s, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
@@ -422,8 +427,9 @@ class OutboxSender:
             batch, self._done = self._done[:500], self._done[500:]
             try:
                 await self._mark_batch(batch)
+                self.marks.succeeded()
             except Exception as exc:  # the rows stay 'sending'; their lease expires and they are retried
-                log.exception("outbox: marking %d row(s) delivered failed", len(batch))
+                self.marks.failed(exc, f"{len(batch)} row(s) stay 'sending' until their lease expires")
                 for *_rest, future in batch:
                     if not future.done():
                         future.set_exception(exc)

@@ -26,9 +26,9 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar, get_args
 
-from bot.actions import Action
+from bot.actions import Action, acts_on_a_lead
 from bot.messages import Inbound
 
 C = TypeVar("C")  # what a handler gets first: bot.context.Context
@@ -37,8 +37,12 @@ Predicate = Callable[[C, Inbound], Awaitable[bool]]
 Decorator = Callable[[Handler[C]], Handler[C]]
 AnyHandler = Callable[..., Awaitable[None]]  # (ctx, msg); typed card actions: (ctx, action) / (ctx, action, lead)
 H = TypeVar("H", bound=AnyHandler)
+# What a route acting on a lead requires of it (handlers/leads/permissions.lead_gate says what each means):
+# checked when the route is registered, so a misspelt policy fails at import instead of letting everyone through.
+LeadPolicy = Literal["any", "open", "edit", "evidence", "manage"]
+LEAD_POLICIES: frozenset[str] = frozenset(get_args(LeadPolicy))
 # (ctx, lead id, policy) → the lead, or None after telling the user why not ("open": not frozen, not closed…)
-LeadGate = Callable[[C, int, str], Awaitable[Any]]
+LeadGate = Callable[[C, int, LeadPolicy], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ class Route(Generic[C]):
     # answered one-to-one even when asked in a group, so nobody's customers show up in front of colleagues.
     group_ok: bool = False
     action: type[Action] | None = None  # a typed card action: the handler gets it unpacked
-    lead: str | None = None  # the action acts on its lead_id, resolved through the router's lead gate
+    lead: LeadPolicy | None = None  # the action acts on its lead_id, resolved through the router's lead gate
     # The words for someone whose role is not in `roles` (default: bot.dispatch.refusal). The role check is
     # made once, by bot.dispatch.run_route, for chat, the front door's numbered replies and the web console.
     refusal: str | None = None
@@ -108,9 +112,14 @@ class Router(Generic[C]):
         return register
 
     def card_action(self, action: type[Action], roles: set[str] | None = None, group_ok: bool = False,
-                    lead: str | None = None) -> Callable[[H], H]:
+                    lead: LeadPolicy | None = None) -> Callable[[H], H]:
         """The route of one typed button (bot/actions.py): the handler gets `(ctx, action)`, or `(ctx, action,
-        lead)` with `lead=`. There is no plain-string form: no handler splits a key."""
+        lead)` with `lead=`. There is no plain-string form: no handler splits a key. A policy that is not one of
+        `LeadPolicy`, or `lead=` on an action without a `lead_id`, fails here, when the module is imported."""
+        if lead is not None and lead not in LEAD_POLICIES:
+            raise ValueError(f"{action.__name__}: unknown lead policy {lead!r} (one of {sorted(LEAD_POLICIES)})")
+        if lead is not None and not acts_on_a_lead(action):
+            raise TypeError(f"{action.__name__} carries no lead_id: it cannot be declared with lead={lead!r}")
         prefix = action.key_prefix()
         if lead == "manage":  # acting on a lead as its manager: the role is part of the declaration
             roles = roles or set(MANAGERS)

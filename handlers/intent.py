@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.checks.rules import FLAG_ANSWER
+from handlers.intent_model import MIN_MARGIN, MIN_MARGIN_NAMED, IntentModel, masked
 from storage.leads import company_named
 
 MAX_CHARS = 4000  # longer than any note a rep types; a pasted book gets a short answer
@@ -56,10 +57,16 @@ SMALL_TALK = {
     "thanks": ("谢谢", "多谢", "感谢", "感激", "谢啦", "谢了", "thx", "thanks", "thank you", "thank u", "thank", "ty",
                "3q", "🙏",
                "辛苦了", "辛苦", "麻烦你了", "麻烦了",
-               "有劳", "帮大忙了", "帮了大忙", "帮大忙", "给力", "太好用了", "好用"),
+               "有劳", "感恩", "多亏你了", "多亏了", "帮大忙了",
+               # praise is answered as thanks are
+               "真棒", "好棒", "厉害", "牛", "点赞", "赞", "帮了大忙", "帮大忙", "给力", "太好用了", "好用"),
     "ack": ("好的", "好滴", "好嘞", "好吧", "好", "ok", "okay", "嗯嗯", "嗯", "收到", "明白", "知道了", "了解", "行",
             "可以", "懂了", "知道", "晓得", "没问题", "对的", "对",
-            "666", "哈哈", "呵呵", "嘿嘿", "嘻嘻", "👌", "👍", "🤝"),
+            "666", "哈哈", "呵呵", "嘿嘿", "嘻嘻", "👌", "👍", "🤝",
+            # the same said across the country: 中 (Henan), 要得 (Sichuan), 得嘞 (Beijing), 妥 / 成
+            "就这么办", "就这么定了", "就这样", "没毛病", "要得", "得嘞", "妥了", "妥", "中", "成",
+            # leaving the conversation: nothing to answer but a nod
+            "拜拜", "再见", "回头见", "晚安", "下次聊", "先这样", "88")
 }
 _SMALL = sorted(((w, k) for k, ws in SMALL_TALK.items() for w in ws), key=lambda p: -len(p[0]))
 _FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot|very"
@@ -72,7 +79,7 @@ HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|
                   r"|能帮我做什么|(?:会|能|可以)(?:干|做)?(?:啥|些啥)|(?:用|有|支持)(?:哪些|什么|啥)功能"
                   r"|(?:能|可以|会)用(?:它|你|这个|这个机器人|助手)?(?:来)?(?:干|做)(?:嘛|啥|什么)"
                   r"|(?:用|有|支持|能用|可以用|可用)(?:哪些|什么|啥|几个|些什么)(?:命令|指令|口令)|(?:命令|指令)(?:列表|清单|大全|有哪些)|不(?:太|怎么|大)会用"
-                  r"|不(?:知道|晓得|清楚|会)(?:怎么|咋|如何)(?:弄|用|操作|搞|玩)|使用教程|操作指南|使用手册|操作手册"
+                  r"|不(?:知道|晓得|清楚|会)(?:怎么|咋|如何)(?:弄|用|操作|搞|玩)|^(?:我|俺)?(?:还是|有点|完全)?不会(?:弄|用)$|怎么\S{1,6}[啊呀]?\s*不会弄$|使用教程|操作指南|使用手册|操作手册"
                   # 「能帮我干啥」, 「第一次用 有教程吗」, 「你是谁」: about the bot itself
                   r"|^(?:这个|那)?(?:你|您|它|助手|小助手|机器人)?(?:都|还)?(?:能|可以|会)帮(?:我|我们|上)?(?:干|做|搞)(?:点|些)?(?:啥|什么|嘛)"
                   r"|^(?:我是?)?(?:第一次|头一次|刚开始)(?:用|使用)(?:这个|你|助手|机器人)?(?:$|\s|[，,])"
@@ -90,7 +97,7 @@ CONTACT_DONE = re.compile(
     r"|已经?(?:电话|微信|沟通|联系|拜访|发|回访|见面|约|面谈|演示)|(?:电话|微信)联系\S{0,4}了"
     r"|(?:聊了|聊过|见了|见过|拜访了|去了|发了|沟通了|联系了|约了|回访了|面谈了|演示了|报了价|报价了|签了|碰了|开了会)"
     r"|(?:通|打|聊|见|谈|开|拜访)完|(?<![不没])回(?:了|过)?(?:个)?(?:微信|电话|消息|邮件|短信)了|(?:坐了坐|去了|来了)"
-    r"|吃了?个?饭|喝了?(?:个|杯|顿)?(?:茶|咖啡|酒)|刚(?:才|刚)?(?:去|到|从)(?!哪)\S{0,8}(?:那|这|公司|单位|办公室|家)|见面了|见了面|碰了面|聊得|谈了|谈得|拜访过|上门了|去了一趟|开完会|回复了|答复了|发过去了|没人接|没接电话"
+    r"|吃了?个?饭|喝了?(?:个|杯|顿)?(?:茶|咖啡|酒)|刚(?:才|刚)?(?:去|到|从)(?!哪)\S{0,8}(?:那|这|公司|单位|办公室|家)|刚(?:才|刚)?从\S{1,8}(?:出来|回来)|见面了|见了面|碰了面|聊得|谈了|谈得|拜访过|上门了|去了一趟|开完会|回复了|答复了|发过去了|没人接|没接电话"
 )
 ID = r"#?(\d{1,7})"
 LEAD_REF = re.compile(rf"(?:线索|客户|lead)\s*{ID}号?|{ID}\s*号(?:线索|客户)?|第\s*(\d{{1,7}})\s*[条个]|#(\d{{1,7}})"
@@ -133,7 +140,8 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("overdue", ("谁超时了", "超时线索", "超时了", "超时", "逾期线索", "逾期", "哪些超时", "谁逾期了", "有谁超时")),
     ("follow_up", ("跟进记录", "跟进", "记录跟进", "写跟进")),
     ("stage", ("阶段", "推进", "推到")),
-    ("won", ("赢单", "成交", "签单", "签下来了", "签下了", "拿下来了", "拿下", "签约了", "签了", "中标了", "赢了")),
+    ("won", ("赢单", "成交", "签单", "签下来了", "签下了", "拿下来了", "拿下", "签约了", "签了", "中标了", "赢了",
+             "搞定了")),
     ("lost", ("输单", "丢单", "丢了", "黄了", "输了", "没戏了")),
     ("evidence", ("证据",)),
     ("takeover", ("接手", "我来接手", "我接手", "我来接", "我接")),
@@ -160,9 +168,6 @@ VERBS = (r"(?:请|帮我|给我|我要|我想|麻烦)?(?:看|看看|看下|看�
          r"(?:一下|下)?")
 LISTS = frozenset({"my_leads", "team_leads", "overdue", "team_report", "kb_import", "kb_gaps"})
 NO_ARGS = frozenset({"overdue", "my_leads", "team_report", "kb_import", "kb_gaps"})
-ROLE_OF = {"console": "manager",
-           "team_leads": "manager", "team_report": "manager", "overdue": "manager", "takeover": "manager",
-           "reassign": "manager", "extend": "manager", "offboard": "admin", "kb_gaps": "admin", "calendar": "admin"}
 DESTRUCTIVE = frozenset({"offboard", "reassign", "lost"})
 
 
@@ -236,8 +241,10 @@ def _tidy(t: str) -> str:
 
 # ---------------------------------------------------------------- entry point
 
-def understand(text: str, role: str = "rep", state: State | None = None) -> Intent:
-    """The intent of one text message from someone with `role` ("rep" | "manager" | "admin")."""
+def understand(text: str, role: str = "rep", state: State | None = None, model: IntentModel | None = None) -> Intent:
+    """The intent of one text message from someone with `role` ("rep" | "manager" | "admin"); `model` (the
+    learned reader, handlers/intent_model.py) is asked when the rules found only a knowledge question or a
+    「你是想…」."""
     state = state or State()
     if len(text) > MAX_CHARS:
         return Intent("too_long", {"chars": len(text)})
@@ -246,6 +253,18 @@ def understand(text: str, role: str = "rep", state: State | None = None) -> Inte
         return Intent("help", text=t)
     if not _WORDY.search(t) or _only_emoji(t):
         return Intent(_emoji_kind(t), text=t)
+    got = _by_rules(t, role, state)
+    if model is not None and got.name in ("knowledge", "unclear") and len(_CJK.findall(t)) >= MODEL_MIN_CHARS:
+        return _learned(model, t, role, state, asked=got.name == "unclear") or got
+    return got
+
+
+# Chinese characters the model needs to judge: 「清库」 is too little for n-grams, and pinyin or English is not what
+# it learned (the rules' word lists read both)
+MODEL_MIN_CHARS = 3
+
+
+def _by_rules(t: str, role: str, state: State) -> Intent:
     for step in (_bad_id, _flag_answer, _pick, _renewal_action, _small_talk, _gibberish, _today, _command, _reminder,
                  _plan, _free_lead, _follow_up_note, _edit, _bare_name, _near_miss):
         got = step(t, role, state)
@@ -313,6 +332,8 @@ def _pick(t: str, role: str, state: State) -> Intent | None:
         n = int(m.group(1)) if m.group(1).isdigit() else _ORDINAL[m.group(1)]
         return Intent("pick", {"index": n}, t)
     bare = re.sub(r"(?<=\S)(?:吧|呗|啦|哈|吧吧)$", "", _tidy(t))  # 「放弃吧」
+    # 「确认没问题」, 「我要修改」, 「那就放弃吧」: a button said with a few words around it
+    bare = re.sub(r"^(?:那就|就|我要|我想|我选|那|要)(?=\S)|(?<=\S)\s*(?:没问题|就行|就好|就可以|好了|一下)$", "", bare)
     said = {bare, *SAME_BUTTON.get(bare, ())}
     for i, label in enumerate(state.buttons, 1):
         if bare and label.strip() in said:
@@ -352,9 +373,16 @@ def _small_words(low: str) -> str | None:
     return next(k for k in ("thanks", "greeting", "ack") if k in kinds)
 
 
+# 「今天麻烦你好几回了 谢了」: whatever comes first, a short message that ends in thanks is thanks
+_THANKS_LAST = re.compile(r"(?:谢谢|谢了|谢啦|多谢|感谢)(?:你|您|啦|了|哈|呀|啊|师傅|老师|兄弟|亲)*$")
+
+
 def _small_talk(t: str, role: str, state: State) -> Intent | None:
     low = _tidy(t.lower())
     kind = small_talk(low) if len(low) <= 30 else None
+    if kind is None and len(low) <= 16 and _THANKS_LAST.search(low) and not QUESTION.search(low) and not re.search(
+            r"\d", low):
+        kind = "thanks"
     if kind:
         return Intent(kind, text=t)
     if HOW_TO.search(low) or (HELP.search(low) and not re.search(r"客户|报价|价格|异议|竞品", low)):
@@ -371,7 +399,8 @@ def _gibberish(t: str, role: str, state: State) -> Intent | None:
     mash = re.fullmatch(r"[a-z]{4,}", low) is not None and (  # lower case: 「HTTP」 is a word asked about
         not re.search(r"[aeiouy]", low)
         or any(low[i:i + 4] in row or low[i:i + 4] in row[::-1] for row in _KEY_ROWS for i in range(len(low) - 3)))
-    return Intent("noise", text=t) if mash or re.fullmatch(r"(.)\1{2,}", low) else None
+    babble = re.fullmatch(r"(.)\1{2,}|([啊吧哦呃嗯哈呀啦嘿咦唉噢喔呜咿哇]{2})\2+", low)  # 「啊啊啊啊」, 「啊吧啊吧」
+    return Intent("noise", text=t) if mash or babble else None
 
 
 # ---------------------------------------------------------------- what to do today
@@ -699,7 +728,7 @@ MY_LEADS = re.compile(rf"^{VERBS}\s*我(?:的|手上的?|手里的?|现在的?)\
                       r"|^我(?:手上|手里|现在|目前)?(?:有|还有)?(?:哪些|多少|几个|几条)(?:线索|客户|单子)")
 SHOW = re.compile(r"^(?:帮我|给我|请|麻烦)?\s*(?:查看|看看|看下|看一下|打开|查一下|查下|查|调出来|调出|调一下"
                   rf"|找一下|找下|找|搜一下|搜)?\s*(?:一下|下)?\s*(?:{LEAD_REF.pattern})\s*(?:的)?(?:现在|目前)?"
-                  r"(?:详情|情况|什么情况|啥情况|怎么样了?|咋样了?|(?:什么|啥)?进展|(?:什么|啥)?进度|资料|信息)?\s*(?:发我|发给我|给我看看|给我|看看)?"
+                  r"(?:详情|情况|什么情况|啥情况|怎么样了?|咋样了?|(?:什么|啥)?进展了?|(?:什么|啥)?进度了?|资料|信息)?\s*(?:发我|发给我|给我看看|给我|看看)?"
                   r"\s*(?:呢|啊|吗)?[？?]?$")
 OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}"
                      r"(?:超时|逾期|超期|没跟进|没人跟进|无人跟进|没人管|冻结|没及时|没按时)"
@@ -761,7 +790,18 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
         return Intent("stage", {"lead_id": int(m.group(1)), "stage": m.group("stage") or m.group("named")}, t)
     if TEAM_REPORT.fullmatch(t):
         return Intent("team_report", text=t)
+    m = EXTEND_SAID.match(t)
+    if m:  # 「88号延三天 等招标挂网」
+        lead_id = _lead_ref(t[:m.end()])[0]
+        got = _extend("extend", "", t[m.end():], t, state)
+        return Intent("extend", {**got.slots, "lead_id": lead_id}, t) if lead_id else None
     return _feature(t)
+
+
+# a lead's deadline pushed by a span, without 延期: 「88号延三天」, 「线索5 再宽限两天」
+EXTEND_SAID = re.compile(rf"^(?:把)?\s*(?:线索\s*{ID}|{ID}\s*号(?:线索)?)\s*(?:再|先)?(?:往后|向后)?"
+                         r"(?:延|延后|顺延|推迟|推|宽限)"
+                         r"(?=\s*(?:\d+|[一二两三四五六七八九十半]+)\s*(?:个工作日|工作日|天|日|个小时|小时|周))")
 
 
 # the steps of a sales pipeline as teams name them (「21号进入商务谈判」 moves the lead without the word 阶段)
@@ -775,14 +815,14 @@ TEAM_REPORT = re.compile(r"(?:今天|今日|本周|这周|这礼拜)?(?:团队|�
 # the commands of the other modules, asked in other words; each maps to its command word (front.canonical)
 FEATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("renewals", re.compile(r"^(?:续约|续约预警|续费预警|续签预警)$"
-                            r"|(?:哪些|哪个|哪几个|几个|多少|有没有|谁的)(?:客户|合同|单子)?.{0,4}(?:快|要|将)?"
+                            r"|(?:哪些|哪个|哪几个|哪几家|哪家|几个|几家|多少|有没有|谁的)(?:客户|合同|单子)?.{0,6}(?:快|要|将)?"
                             r"(?:到期|续约|续费|续签)|(?:快|即将|马上)要?到期的?(?:客户|合同)"
                             r"|(?:续约|续费|到期)(?:预警|提醒|名单|列表|清单)")),
     ("ramp", re.compile(r"^(?:新人)?通关(?:进度)?$|通关(?:进度|情况|到哪|第几关|下一关|任务|考试|测验)|下一关"
                         r"|(?:学习|培训)(?:进度|路径|任务)|新人(?:考试|测验|任务)")),
     ("console", re.compile(r"^(?:管理|网页)?后台$|(?:管理|网页)?后台(?:的)?(?:链接|地址|网址|入口|登录|登陆)"
                            r"|(?:登录|登陆|打开|进)(?:管理|网页)?后台")),
-    ("flags", re.compile(r"^(?:我的|团队)?标记$|(?:被|待处理的?|我的|团队的?|哪些|有没有|有啥)标记")),
+    ("flags", re.compile(r"^(?:我的|团队)?标记$|(?:被|待处理的?|我的|团队的?|哪些|有没有|有啥|名下有|手上有)标记")),
 )
 _CONSOLE_HOW = re.compile(r"(?:怎么|如何|咋|在哪)(?:登录|登陆|打开|进|进入|用)?(?:管理|网页)?后台")
 _NOT_CONSOLE = re.compile(r"客户|产品|系统|数据|导出|配置")
@@ -799,7 +839,8 @@ def _feature(t: str) -> Intent | None:
     return next((Intent(name, text=t) for name, rx in FEATURES if rx.search(t)), None)
 
 
-_LEAVES = re.compile(r"(?:已经|要|下周|明天|今天)?(?:离职|辞职|走了|不干了)了?")
+_LEAVES = re.compile(r"(?:已经|要|下周|明天|今天)?(?:离职|辞职|走了|不干了)了?"
+                     r"|(?:月底|月初|年底|下周[一二三四五]?|下个?月|明天|后天|周[一二三四五])(?:就)?要?走(?=\s|$|[，,了])")
 
 
 def _offboard_phrase(t: str, state: State) -> Intent | None:
@@ -870,6 +911,8 @@ def _plan(t: str, role: str, state: State) -> Intent | None:
             m.start() > 0 and not re.fullmatch(r"[\s，,]*(?:我|我们)?", t[: m.start()])):
         return None
     task = _tidy(t[m.end():])
+    if re.fullmatch(r"今天|今儿个?|今日", m.group(0).strip()) and re.search(r"[\u4e00-\u9fff]了", task):
+        return None  # 「今天去周立厂里转了一圈」: done today, told
     if not _PLAN_ACT.search(_TASK_LEAD_IN.sub("", task)[:12]):
         return None
     return _reminder_intent(m.group(0).strip(), _TASK_LEAD_IN.sub("", task), t, state)
@@ -1003,7 +1046,7 @@ def _bare_name(t: str, role: str, state: State) -> Intent | None:
 
 # command words a phone's pinyin keyboard turns into homophones (跟尽 7, 该派 3, 延其 2): asked about, never run
 _SOUNDED = ("跟进", "改派", "分配", "延期", "接手", "阶段", "推进", "赢单", "输单", "证据", "线索")
-_ABOUT_LEAD = re.compile(r"电话|手机|邮箱|微信|地址|联系方式|职位|"
+_ABOUT_LEAD = re.compile(r"电话|手机|邮箱|微信|地址|联系方式|职位|资料|详情|"
                          r"预算|公司|进展|进度|状态|阶段|情况|负责人|谁跟|多少|是什么|啥|呢|吗|[？?]")
 _TECHNIQUE = re.compile(r"怎么(?!样)|如何|怎样|咋(?!样)|说|觉得|嫌|担心|要求|问")
 
@@ -1057,6 +1100,113 @@ def _near_miss(t: str, role: str, state: State) -> Intent | None:
     return None
 
 
-def needs_role(intent: Intent) -> str | None:
-    """The least role an intent needs ("manager" / "admin"), or None."""
-    return ROLE_OF.get(intent.name)
+# ---------------------------------------------------------------- the learned reader's answer, with the rules' slots
+
+# what the model may say with no slot at all
+_NO_SLOTS = frozenset({"greeting", "thanks", "ack", "help", "noise", "overdue", "team_report",
+                       "kb_import", "kb_gaps", "renewals", "ramp", "console", "flags"})
+_ORDINAL_SAID = re.compile(r"第?\s*([1-9]|[一二两三四五])\s*[个项号条]|^([1-9])(?!\d)")
+
+
+def _learned(model: IntentModel, t: str, role: str, state: State, asked: bool = False) -> Intent | None:
+    """The model's intent when it is sure of it and the rules' slot readers find what that intent needs; the
+    lower margin for a reading that names the caller's lead does not apply when the rules would ask (`asked`:
+    「周立那个单子」 names the lead and nothing else)."""
+    text = masked(t, (n for _lid, n in state.customers), (n for pair in state.team for n in pair))
+    name, margin = model.classify(text, role)
+    if name == "knowledge" or margin < MIN_MARGIN_NAMED:
+        return None
+    got = _NO_SLOTS_INTENT(name, t) if name in _NO_SLOTS else _FILL.get(name, _nothing)(name, t, state)
+    named = got is not None and not asked and (got.slots.get("lead_id") or got.slots.get("customer"))
+    if got is None or (margin < MIN_MARGIN and not named):
+        return None
+    if got is not None and got.destructive:  # closing, handing over, offboarding: asked first
+        return Intent("guess", {"intent": got}, t)
+    return got
+
+
+def _NO_SLOTS_INTENT(name: str, t: str) -> Intent:
+    return Intent(name, text=t)
+
+
+def _nothing(name: str, t: str, state: State) -> Intent | None:
+    return None
+
+
+def _about_lead(t: str, state: State) -> int | None:
+    lead_id, _rest = _lead_ref(t)
+    if lead_id is not None:
+        return lead_id
+    _said, ids = customer_hits(t, state)
+    return ids[0] if len(ids) == 1 else None
+
+
+def _fill_pick(name: str, t: str, state: State) -> Intent | None:
+    m = _ORDINAL_SAID.search(t)
+    if m:
+        said = m.group(1) or m.group(2)
+        return Intent("pick", {"index": int(said) if said.isdigit() else _ORDINAL[said]}, t)
+    said = [i for i, label in enumerate(state.buttons, 1) if label and label in t]
+    return Intent("pick", {"index": said[0]}, t) if len(said) == 1 else None
+
+
+def _fill_lead(name: str, t: str, state: State) -> Intent | None:
+    lead_id = _about_lead(t, state)
+    if lead_id is None:
+        return None
+    if name == "follow_up":
+        return Intent(name, {"lead_id": lead_id, "note": _tidy(t)}, t)
+    if name in ("lead_show", "takeover"):
+        return Intent(name, {"lead_id": lead_id}, t)
+    got = _with_lead(name, "", t, t, state)
+    return got if got.slots.get("lead_id") is not None else None
+
+
+def _fill_extend(name: str, t: str, state: State) -> Intent | None:
+    got = _extend(name, "", re.sub(r"^(?:把)?\s*", "", t), t, state)
+    return got if got.slots["lead_id"] is not None and got.slots["span"] else None
+
+
+def _fill_reassign(name: str, t: str, state: State) -> Intent | None:
+    got = _reassign(name, "", t, t, state)
+    known = {n for pair in state.team for n in pair}
+    return got if got.slots["lead_id"] is not None and got.slots["assignee"] in known else None
+
+
+def _fill_offboard(name: str, t: str, state: State) -> Intent | None:
+    got = _offboard(name, "", t, t, state)
+    known = {n for pair in state.team for n in pair}
+    return got if got.slots["user"] in known and got.slots["to"] in known else None
+
+
+def _fill_team_leads(name: str, t: str, state: State) -> Intent:
+    """The team's leads, or one colleague's when named (「把张伟名下的单子拉出来」 is theirs, not the caller's)."""
+    who = next((pname for _pid, pname in state.team if pname and pname in t), None)
+    if name == "my_leads":
+        return Intent("team_leads", {"filter": who}, t) if who else Intent(name, text=t)
+    return Intent(name, {"filter": who} if who else {}, t)
+
+
+def _fill_reminder(name: str, t: str, state: State) -> Intent | None:
+    from ocr.timeparse import EXPR
+
+    when = _time_text(t, EXPR)
+    if when is None:
+        return None
+    task = _TASK_LEAD_IN.sub("", _tidy(t.replace(when, "", 1)))
+    return _reminder_intent(when, task, t, state)
+
+
+def _fill_today(name: str, t: str, state: State) -> Intent:
+    return Intent(name, {"day": "明天"} if re.search(r"明天|明日|明儿", t) else {}, t)
+
+
+def _fill_lead_new(name: str, t: str, state: State) -> Intent | None:
+    return Intent(name, {"text": _tidy(t)}, t) if PHONE.search(t) else None
+
+
+_FILL = {"pick": _fill_pick, "follow_up": _fill_lead, "lead_show": _fill_lead, "takeover": _fill_lead,
+         "won": _fill_lead, "lost": _fill_lead, "stage": _fill_lead, "extend": _fill_extend,
+         "reassign": _fill_reassign, "offboard": _fill_offboard, "team_leads": _fill_team_leads,
+         "my_leads": _fill_team_leads,
+         "reminder": _fill_reminder, "today": _fill_today, "lead_new": _fill_lead_new}

@@ -594,11 +594,14 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
 def _keyword_values(taxonomy: Taxonomy, cards: Sequence[KbCard], codes: Mapping[str, np.ndarray]
                     ) -> dict[str, dict[int, np.ndarray]]:
     out: dict[str, dict[int, list[int]]] = {axis: {} for axis in AXES}
+    named: dict[str, list[tuple[str, int]]] = {}  # keyword → the (axis, value code) pairs it names
     for pos, card in enumerate(cards):
         for kw in card.keywords:
-            for axis in AXES:
-                value = taxonomy.canonical(axis, normalize(kw))
-                code = value_code(taxonomy, axis, value) if value else 0
+            pairs = named.get(kw)
+            if pairs is None:
+                pairs = named[kw] = [(axis, value_code(taxonomy, axis, value)) for axis in AXES
+                                     if (value := taxonomy.canonical(axis, normalize(kw)))]
+            for axis, code in pairs:
                 if code and code != codes[axis][pos]:
                     out[axis].setdefault(code, []).append(pos)
     return {axis: {c: np.array(sorted(set(p)), dtype=np.int32) for c, p in by.items()} for axis, by in out.items()}

@@ -83,6 +83,17 @@ class Catalog:
         return list(dict.fromkeys(name for _, name in sorted(hits)))
 
 
+    def near(self, thing: str) -> str | None:
+        """The product a thing asked for names with one character misread anywhere, even the first (「取有化部署」):
+        only for Chinese terms of four characters or more, where one wrong character cannot make another product."""
+        if not re.fullmatch(r"[\u4e00-\u9fff]{4,}", thing):
+            return None
+        for term, name in self._terms.items():
+            if len(term) == len(thing) and sum(a != b for a, b in zip(term, thing, strict=True)) == 1:
+                return name
+        return None
+
+
 def _distinct(stem: str) -> bool:
     """A stem worth matching alone: two Chinese characters or three Latin letters at least."""
     return len(re.findall(r"[\u4e00-\u9fff]", stem)) >= 2 or bool(re.fullmatch(r"[A-Za-z0-9]{3,}", stem))
@@ -130,28 +141,56 @@ class _Fuzzy:
 
 def _fuzzy_patterns(terms: dict[str, str]) -> _Fuzzy:
     slots: dict[tuple[str, str], str] = {}
+    owns: dict[tuple[str, str], str] = {}  # the character the slot stands for
     for term, name in terms.items():
         if re.fullmatch(r"[\u4e00-\u9fff]{3,}", term):
             for i in range(1, len(term)) if len(term) >= 4 else (1,):
                 slots.setdefault((term[:i], term[i + 1 :]), name)
+                owns.setdefault((term[:i], term[i + 1 :]), term[i])
     blocked: dict[tuple[str, str], str] = {}
     if slots:
-        for word in _dictionary_words({t[0] for t in terms}):
+        text = _dictionary_text()
+        for word in _dictionary_words(text, {t[0] for t in terms}):
             for i in range(1, len(word) - 1 if len(word) == 3 else len(word)):
                 key = (word[:i], word[i + 1 :])
                 if key in slots and word not in terms:
                     blocked[key] = blocked.get(key, "") + word[i]
+        # A character that makes a word with its neighbour is a different thing, not a misreading: 智能门锁 is no
+        # misread 智能门禁, 电动铲车 no 电动叉车, 会议平台 no 会议平板.
+        after, before = _pairs(text, {a[-k:] for a, _ in slots for k in (1, 2)},
+                               {b[:k] for _, b in slots if b for k in (1, 2)})
+        for (a, b), own in owns.items():
+            near = "".join(after.get(a[-k:], "") + (before.get(b[:k], "") if b else "") for k in (1, 2))
+            blocked[(a, b)] = blocked.get((a, b), "") + near.replace(own, "")
     lengths = tuple(sorted({len(a) + len(b) + 1 for a, b in slots}, reverse=True))
     return _Fuzzy(slots, blocked, lengths)
 
 
-def _dictionary_words(firsts: set[str]) -> list[str]:
-    """Words of three characters or more in jieba's dictionary that start with one of `firsts`."""
+def _dictionary_text() -> str:
+    """jieba's dictionary: one `word frequency tag` a line."""
     path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
     with open(path, encoding="utf-8") as f:
-        text = f.read()
+        return f.read()
+
+
+def _dictionary_words(text: str, firsts: set[str]) -> list[str]:
+    """Words of three characters or more in the dictionary `text` that start with one of `firsts`."""
     starts = "".join(sorted(firsts))
     return re.findall(rf"^[{re.escape(starts)}][^ \n]{{2,}}(?= )", text, re.MULTILINE)
+
+
+def _pairs(text: str, lefts: set[str], rights: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Two- and three-character dictionary words: per ending of `lefts` (one or two characters), the characters
+    that follow it to make a word; per beginning of `rights`, those that precede it."""
+    after: dict[str, str] = {}
+    before: dict[str, str] = {}
+    for m in re.finditer(r"^[\u4e00-\u9fff]{2,3}(?= )", text, re.MULTILINE):  # one at a time: 300k words
+        word = m.group(0)
+        if word[:-1] in lefts:
+            after[word[:-1]] = after.get(word[:-1], "") + word[-1]
+        if word[1:] in rights:
+            before[word[1:]] = before.get(word[1:], "") + word[0]
+    return after, before
 
 
 def parse_catalog_text(text: str) -> Catalog:

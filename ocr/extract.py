@@ -28,15 +28,15 @@ from ocr.people import (
     is_referral,
     is_remark_name,
     is_title,
-    likelier_name,
     looks_like_company,
     parse_title_bar,
     person_in,
     repair_surname,
     role_in,
     strip_title_noise,
+    surer_reading,
 )
-from ocr.requests import requested_things
+from ocr.requests import ASKS, requested_things
 from ocr.timeparse import Found, agreed, find_times, parse_anchor
 from storage.leads import cn_number, parse_budget
 
@@ -194,11 +194,6 @@ def need_matcher() -> Catalog:
     return load_catalog(None)
 
 
-def find_needs(text: str, catalog: Catalog | None = None) -> list[str]:
-    """Products of `catalog` (default: ocr/needs.toml) named in `text`, in order."""
-    return (catalog or load_catalog(None)).find(text)
-
-
 def find_email(text: str) -> str | None:
     m = EMAIL.search(text)
     return m.group(0).lower() if m else None
@@ -228,11 +223,6 @@ def _wechat(main: str, latin: str) -> str | None:
         if ids:
             return ids[-1]
     return None
-
-
-def is_colleague_title(title: str | None) -> bool:
-    """"刘洋(同事)", "马芳(销售部)": a chat between colleagues, however many numbers it passes on."""
-    return parse_title_bar(title).is_colleague
 
 
 # ---------------------------------------------------------------- customer fields from left bubbles
@@ -298,10 +288,11 @@ def _card_lines(lines: list[str], acc: _Acc) -> bool:
     return True
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Context:
     catalog: Catalog
     referral: bool = False  # the customer is passing on someone else: that person is the lead
+    asked: bool = False  # the customer has asked for something so far: a rep's 「我们的X」 may answer it
 
 
 def _contacts(flat: str, latin: str, acc: _Acc, ctx: _Context) -> None:
@@ -363,7 +354,7 @@ def _identity(flat: str, acc: _Acc) -> None:
 
 def _needs(flat: str, acc: _Acc, ctx: _Context) -> None:
     """Catalog products the customer names; a thing asked for that the catalog lacks is kept in their words."""
-    needs = ctx.catalog.find(flat) or requested_things(TITLE.sub("，", flat))
+    needs = ctx.catalog.find(flat) or [ctx.catalog.near(x) or x for x in requested_things(TITLE.sub("，", flat))]
     _add_needs(needs, acc)
 
 
@@ -383,10 +374,15 @@ RESTATES = re.compile(
 ADVERTISES = re.compile(r"另外|也在|活动|优惠|促销|推荐|顺便|还有|新品|上新|新出")
 
 
+# 「没问题，我们的X…」 answers a request even when the request itself has scrolled off the top of the screenshot
+ANSWERS = re.compile(r"^[^\u4e00-\u9fff]{0,8}(?:没问题|好的|可以|明白|收到|有的|当然|您要的|您说的|您关注的|您需要的)")
+
+
 def _rep_restates(text: str, acc: _Acc, ctx: _Context) -> None:
     flat = join_lines([ln for ln in text.split("\n") if ln.strip()])
     for clause in re.split(r"[。！!？?；;]", flat):
-        if RESTATES.search(clause) and not ADVERTISES.search(clause):
+        answering = ctx.asked or ANSWERS.search(clause)  # else nothing was asked: the rep is advertising
+        if answering and RESTATES.search(clause) and not ADVERTISES.search(clause):
             _add_needs(ctx.catalog.find(clause), acc)
 
 
@@ -408,6 +404,7 @@ def _customer_message(text: str, latin: str, acc: _Acc, ctx: _Context) -> None:
         _identity(flat, acc)
     acc.put("budget_cny", find_budget(flat), 0.85)
     _needs(flat, acc, ctx)
+    ctx.asked = ctx.asked or bool(ASKS.search(flat))
 
 
 # ---------------------------------------------------------------- public API
@@ -442,8 +439,11 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None) -> Le
         elif kind == RIGHT:
             _rep_restates(said, acc, ctx)
     introduced = acc.values.get("customer_name")
-    if bar.name and isinstance(introduced, str) and (better := likelier_name(bar.name, introduced)):
-        acc.put("customer_name", better, acc.conf["customer_name"], override=True)  # one name read two ways
+    if bar.name and isinstance(introduced, str):  # one name read two ways: the reading the chat bears out
+        body = [r.text.replace("\n", "") for r in chat.regions if r.kind in (LEFT, RIGHT)]
+        ids = [str(acc.values[k]) for k in ("email", "wechat_id") if acc.values.get(k)]
+        if better := surer_reading(bar.name, introduced, body, ids):
+            acc.put("customer_name", better, acc.conf["customer_name"], override=True)
     if not ctx.referral and "customer_name" not in acc.values:
         rep_lines = [r.text.split("\n")[0] for r in chat.regions if r.kind == RIGHT]
         acc.put("customer_name", repair_surname(bar.name_guess, rep_lines), 0.7)

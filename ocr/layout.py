@@ -95,6 +95,21 @@ def distance(rgb: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
     return out
 
 
+def inked(rgb: np.ndarray, bg: tuple[int, int, int], ink: int) -> np.ndarray:
+    """Pixels drawn on the background: brightness off by more than `ink`, or a colour off by more than twice it.
+    A compressed JPEG stores colour at half resolution and blurs it a few rows and columns past a coloured bubble
+    (a blue bubble tints the chat background by ~6 levels around it) while brightness stays sharp: counting colour
+    at the brightness threshold joined rows of background into the bubbles above and below."""
+    luma = rgb[..., 0].astype(np.uint16) * np.uint16(77)  # 77 + 150 + 29 = 256: the sum fits 16 bits
+    luma += rgb[..., 1].astype(np.uint16) * np.uint16(150)
+    luma += rgb[..., 2].astype(np.uint16) * np.uint16(29)
+    luma >>= 8
+    bg_luma = (bg[0] * 77 + bg[1] * 150 + bg[2] * 29) >> 8
+    off = (luma > bg_luma + ink) | (luma + ink < bg_luma)
+    del luma
+    return off | (distance(rgb, bg) > 2 * ink)
+
+
 def _background(rgb: np.ndarray) -> tuple[int, int, int]:
     h = rgb.shape[0]
     band = rgb[int(h * 0.25) : int(h * 0.75) : 3, ::3].reshape(-1, 3).astype(np.int32) // 4
@@ -192,7 +207,7 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
     below, so sensor noise does not join every row into one run."""
     w = rgb.shape[1]
     area = rgb[top + 2 : bottom - 1]
-    mask = distance(area, bg) > ink
+    mask = inked(area, bg, ink)
     if speckle:
         near = np.zeros_like(mask)
         near[:, :-1] |= mask[:, 1:]
@@ -205,7 +220,8 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
             continue  # cut by a bar: partial bubble of a scrolled screenshot, or speckle
         seg = mask[y0:y1]
         counts = seg.sum(axis=0)
-        col_has = counts > max(2, (y1 - y0) // 10)  # JPEG chroma ringing leaves faint columns; ignore them
+        # JPEG chroma ringing leaves faint columns; ignore them, and the gap they bridge between bubble and avatar
+        col_has = (counts > max(2, (y1 - y0) // 10)) & ~_valleys(counts, max(4, int(12 * s)))
         xs = np.nonzero(col_has if col_has.any() else counts > 0)[0]
         x_min, x_max = int(xs.min()), int(xs.max()) + 1
         near_l, near_r = x_min < 0.08 * w, x_max > 0.92 * w
@@ -233,6 +249,16 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
             pad = int(3 * s)
             out.append(Region(TIME, Box(max(0, x_min - pad), gy0 - pad, min(w, x_max + pad), gy1 + pad)))
     return out
+
+
+def _valleys(counts: np.ndarray, reach: int) -> np.ndarray:
+    """Columns far fainter than the strongest column within `reach` on either side: the gap between a bubble and
+    its avatar that a compressed JPEG's ringing half fills (a saturated bubble on a bright background rings a
+    few levels into every gap column; the ink threshold there is only a few levels)."""
+    padded = np.concatenate((np.zeros(reach, counts.dtype), counts, np.zeros(reach, counts.dtype)))
+    window = np.lib.stride_tricks.sliding_window_view(padded, reach)
+    left, right = window[: len(counts)].max(axis=1), window[reach + 1 : reach + 1 + len(counts)].max(axis=1)
+    return np.asarray(counts < 0.35 * np.minimum(left, right))
 
 
 def ink_threshold(bg: tuple[int, int, int]) -> int:

@@ -55,20 +55,28 @@ INTENT = _words(
     "预算|报价|采购|需求|方案|合作|了解一下|想了解|想咨询",
     "咨询一下|产品|试用|演示|项目|资料|价格|多少钱|贵司|你们公司",
 )
+# What the image looked like, completing 「这张图看起来是…」: said to the rep, so plain words, no codes.
 REASON_CN = {
-    "receipt": "一张收据或支付凭证",
-    "order_page": "一个订单页面",
-    "spreadsheet": "一张表格或报价单",
-    "bank_sms": "一条银行短信",
-    "tender_notice": "一则招标公告",
-    "group_notice": "一条群公告",
+    "receipt": "收据或支付凭证",
+    "order_page": "购物订单页面",
+    "spreadsheet": "表格或报价单",
+    "bank_sms": "银行短信",
+    "tender_notice": "招标公告",
+    "group_notice": "群公告",
     "courier": "和快递员的聊天",
-    "colleague": "和同事的聊天",
-    "colleague_chat": "和同事的聊天",
-    "personal": "和亲友的私人聊天",
-    "group_chat": "群聊（分不清谁是客户）",
-    "not_chat": "不像聊天截图",
+    "colleague": "同事之间的聊天",
+    "colleague_chat": "同事之间的聊天",
+    "personal": "和亲友的闲聊",
+    "group_chat": "群聊，分不清谁是客户",
 }
+
+
+def looks_like(kind: str | None) -> str | None:
+    """「看起来是和亲友的闲聊」, 「不像聊天截图」: what the image seemed to be, as a phrase after 「这张图」; None when
+    the kind is unknown."""
+    if kind == "not_chat":
+        return "不像聊天截图"
+    return f"看起来是{REASON_CN[kind]}" if kind in REASON_CN else None
 
 
 def classify(text: str, *, is_chat: bool) -> str | None:

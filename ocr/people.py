@@ -134,6 +134,33 @@ def likelier_name(a: str, b: str) -> str | None:
     return a if weight.get(a[i], 0) >= weight.get(b[i], 0) else b
 
 
+def surer_reading(title: str, said: str, body: list[str], ids: list[str]) -> str | None:
+    """Of two readings of one name that differ in a single given-name character — the title bar's and the one the
+    chat introduces — the one the chat bears out: written again in the chat (a signature, the rep greeting the
+    customer by name) or spelled in the customer's email or WeChat id; only when that evidence ties, the reading
+    whose character is the likelier in names. The title bar counts once for its own reading. None when the two
+    are not such a pair."""
+    if likelier_name(title, said) is None:
+        return None
+    score = {name: sum(name in text for text in body) + 2 * any(spells(name, i) for i in ids)
+             for name in (title, said)}
+    score[title] += 1
+    if score[title] != score[said]:
+        return max(score, key=score.__getitem__)
+    return likelier_name(title, said)
+
+
+def spells(name: str, ident: str) -> bool:
+    """Does a Latin id spell the name in pinyin (「gongye@…」, 「ye_gong88」)? The whole name, or its given name
+    when that is at least four letters (a surname's two letters say little)."""
+    from pypinyin import lazy_pinyin
+
+    letters = re.sub(r"[^a-z]", "", ident.lower().split("@")[0])
+    syllables = lazy_pinyin(name)
+    given = "".join(syllables[1:])
+    return bool(letters) and ("".join(syllables) in letters or (len(given) >= 4 and given in letters))
+
+
 def is_remark_name(text: str) -> bool:
     """A name in a title bar or remark: a person name that is not an everyday word used as a nickname."""
     return is_person_name(text) and text not in common_words()
@@ -226,14 +253,40 @@ def parse_title_bar(raw: str | None) -> TitleBar:
     at = re.match(r"^(.+?)\s*[@＠]+\s*(.+)$", clean)  # 「@」 is sometimes read twice
     if at:  # WeCom: 「张伟@华东医疗」, 「张伟@微信」: the name before @, the company after it
         left, right = at.group(1).strip(), at.group(2).strip()
-        name = left if is_remark_name(left) else None
         is_tag = right.lower() in PERSONAL_WECHAT or bool(WECOM_TAG.fullmatch(right))
         company = clean_company(right) if not is_tag else None
-        return TitleBar(name=name, company=company, name_guess=left)
-    parts = [p for p in TITLE_SPLIT.split(clean) if p]
-    if len(parts) == 1:
-        parts = _split_run_together(parts[0])
-    return _classify_parts(parts)
+        if not is_remark_name(left) and TITLE_SPLIT.search(left):  # 「张伟-华东医疗-采购经理@微信」: a remark
+            bar = _remark(left)
+            if bar.name or bar.company:
+                return dataclasses.replace(bar, company=bar.company or company)
+        return TitleBar(name=left if is_remark_name(left) else None, company=company, name_guess=left)
+    return _remark(clean)
+
+
+def _remark(text: str) -> TitleBar:
+    """A remark's parts (「张伟-华东医疗-采购经理」), its dashes perhaps misread as 「一」."""
+    bar = _classify_parts(_parts(text))
+    if "一" in text:
+        dashed = [p for p in TITLE_SPLIT.split(text.replace("一", "-")) if p]
+        if len(dashed) >= 2 and all(len(p) >= 2 for p in dashed):
+            other = _classify_parts(dashed)
+            # a company or title never ends in 一, nor starts with it mid-remark (「一汽」 can only start one)
+            edged = any(f and (f[-1] == "一" or (f[0] == "一" and not text.startswith(f)))
+                        for f in (bar.company, bar.title))
+            if _known(other) > _known(bar) or (edged and _known(other) == _known(bar)):
+                return other
+    return bar
+
+
+def _parts(text: str) -> list[str]:
+    parts = [p for p in TITLE_SPLIT.split(text) if p]
+    if parts and len(parts) > 1:  # 「采购经理Q」: a misread 「@」 before a tag that was stripped
+        parts[-1] = re.sub(r"(?<=[\u4e00-\u9fff])[A-Za-z©®]$", "", parts[-1])
+    return _split_run_together(parts[0]) if len(parts) == 1 else parts
+
+
+def _known(bar: TitleBar) -> int:
+    return sum(x is not None for x in (bar.name, bar.company, bar.title, bar.surname))
 
 
 def _classify_parts(parts: list[str]) -> TitleBar:

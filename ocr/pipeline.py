@@ -94,9 +94,9 @@ def _validate(data: bytes, settings: OcrSettings) -> Image.Image:
                 raise OcrRejected("bad_dimensions", "图片尺寸不像聊天截图，请发送手机聊天截图。")
             if getattr(img, "is_animated", False):
                 raise OcrRejected("animated", "这是一张动图，请发送静态的聊天截图。")
-            limit = width_limit(w, h)
-            if w > limit:
-                img.draft("RGB", (limit, round(h * limit / w)))  # JPEG decodes at 1/2, 1/4, 1/8 scale
+            target = decode_size(w, h, img.getexif())
+            if target != (w, h):
+                img.draft("RGB", target)  # JPEG decodes at 1/2, 1/4, 1/8 scale (the smallest not under target)
             img.load()
     except OcrRejected:
         raise
@@ -126,6 +126,23 @@ def _blank(img: Image.Image) -> bool:
     """Nothing drawn: every pixel within a few levels of one colour (a black screen, an empty capture)."""
     lo, hi = cast(tuple[int, int], img.reduce(4).convert("L").getextrema())  # one band: (min, max)
     return hi - lo < 12
+
+
+CAMERA_TAGS = (0x010F, 0x0110)  # EXIF Make, Model: a camera photo, never a screen capture
+CAMERA_SIDE = 2000  # a photographed screen's text stays legible with the photo's long side at this size
+
+
+def decode_size(w: int, h: int, exif: Image.Exif) -> tuple[int, int]:
+    """The smallest size (as stored) worth decoding a `w`×`h` image at. A phone camera stores a portrait photo
+    sideways with an EXIF rotation, so the limit is chosen for the upright picture; a camera photo (12 MP) is
+    decoded at about CAMERA_SIDE on its long side, not at full size and shrunk afterwards (~36 MB per copy)."""
+    sideways = exif.get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
+    up_w, up_h = (h, w) if sideways else (w, h)
+    scale = min(1.0, width_limit(up_w, up_h) / up_w)
+    wide_photo = up_w * up_h > MAX_WIDE_PIXELS and up_h < up_w * 1.2  # a long scrolling screenshot is not one
+    if any(exif.get(tag) for tag in CAMERA_TAGS) or wide_photo:
+        scale = min(scale, CAMERA_SIDE / max(w, h))
+    return (w, h) if scale >= 1.0 else (max(1, round(w * scale)), max(1, round(h * scale)))
 
 
 def width_limit(w: int, h: int) -> int:

@@ -20,6 +20,10 @@ VAGUE = re.compile(
     r"多少|有没有|是否|合作|服务|业务|项目|公司|时间|联系|沟通|介绍|看看|了解|咨询|问题|一起|见面|聊聊|对接|安排|确认|"
     r"考虑|商量|研究|讨论|评估|比较|对比|参考|案例|样品|试用)"
 )
+# The customer asking for something at all (a product named or not): only then does a rep's 「我们的X…」 answer it.
+ASKS = re.compile(r"想了解|了解一下|想咨询|咨询|需要|想要|想买|想看|采购|报价|询价|多少钱|价格|费用|有需求|"
+                  r"在看|在找|选型|方案|推荐一下|有没有|能不能做")
+LEAD_VERB = re.compile(r"^(?:采购|购买|买|要|上)?(?:一批|一些|一套|几台|几套|点)")
 BAD_TAIL = re.compile(r"(?:一下|下|的|了|吗|呢|吧|啊|呀|么|嘛|一些|一批)$")
 
 
@@ -36,6 +40,7 @@ def requested_things(text: str) -> list[str]:
 
 def _clean(thing: str) -> str | None:
     thing = BAD_TAIL.sub("", thing.strip())
+    thing = LEAD_VERB.sub("", thing)  # 「需要采购一批X」 asks for X
     if len(thing) < 2 or VAGUE.match(thing) or re.fullmatch(r"[\d+]+", thing):
         return None
     if re.search(r"我|你|他|她|们|吗|呢|吧|么|什么|怎么|多少|时候|[0-9]+[月号日点]", thing):

@@ -184,7 +184,7 @@ def after_holiday(name: str | None, today: date, days: Workdays = DEFAULT_DAYS) 
 _HOL = "|".join(w for w in HOLIDAY_WORDS if w not in ("年", "节", "十一"))
 _DAY = (
     rf"(?P<off>{NUM}|半|几|一个半)个?(?P<unit>天|日|周|星期|礼拜|月|小时|钟头|分钟)(?:之后|以后|后)"
-    r"|过(?P<pass>两|几|一两|两三)天"
+    r"|过(?P<pass>两|几|一两|两三|三|四|五|[2-5])天"
     rf"|(?P<hol>{_HOL}|(?<![0-9零〇一二两三四五六七八九十明今去前后几多每]){'年'}|(?<![\u4e00-\u9fff])节|(?<!\d)十一)"
     r"(?:假期|长假|假)?(?:之后|以后|过后|后)(?!面|续|期)"
     r"|(?P<rel>今天|今晚|今儿个?|明天|明早|明晚|明儿个?|后天|大后天)"
@@ -302,7 +302,10 @@ def _day_of(m: re.Match[str], anchor: datetime, days: Workdays = DEFAULT_DAYS) -
         rel = m.group("rel").rstrip("个").replace("儿", "天")
         return d0 + timedelta(days={"今天": 0, "今晚": 0, "明天": 1, "明早": 1, "明晚": 1, "后天": 2, "大后天": 3}[rel])
     if m.group("pass"):
-        return days.first_from(d0 + timedelta(days={"两": 2, "几": 3, "一两": 2, "两三": 3}[m.group("pass")]))
+        said = m.group("pass")
+        ahead = int(said) if said.isdigit() else {"两": 2, "几": 3, "一两": 2, "两三": 3, "三": 3, "四": 4, "五": 5}[
+            said]
+        return days.first_from(d0 + timedelta(days=ahead))
     if m.group("hol"):
         word = m.group("hol")
         return after_holiday(HOLIDAY_WORDS.get(word, NATIONAL), d0, days)

@@ -3,6 +3,7 @@ product code builds or splits a key by hand."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
 import typing
@@ -11,7 +12,22 @@ from pathlib import Path
 import pytest
 
 import bot.actions as actions
-from bot.actions import Action, Big, Cancel, ConfirmAdmin, ConfirmBudget, KbNext, MergeDraft, ReassignTo
+from bot.actions import (
+    Action,
+    Big,
+    Cancel,
+    ConfirmAdmin,
+    ConfirmBudget,
+    ConfirmOffboard,
+    ExtendFrozen,
+    KbNext,
+    MergeDraft,
+    ReassignTo,
+    SnoozeReminder,
+    UndoHandover,
+    ViewLead,
+    lead_of_card,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ("app", "bot", "handlers", "reminders", "knowledge", "ocr", "storage")
@@ -62,3 +78,49 @@ def test_no_product_code_builds_or_splits_a_key_by_hand() -> None:
     found = [f"{p.relative_to(ROOT)}:{n}" for folder in PRODUCT for p in (ROOT / folder).rglob("*.py")
              for n, line in enumerate(p.read_text("utf-8").splitlines(), 1) if by_hand.search(line)]
     assert found == []
+
+
+def _key_readers(code: str) -> list[int]:
+    """The lines of regular expressions in `code` that read a button key: they match a packed key past its first ':' and
+    name the key's own prefix (a general pattern such as 「姓名：」 matches a key too, but names no action)."""
+    keys = [example(cls).pack() for cls in every_action()]
+    found = []
+    for node in ast.walk(ast.parse(code)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "re" and node.args
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            continue
+        source = node.args[0].value
+        try:
+            pattern = re.compile(source)
+        except re.error:
+            continue
+        if any((m := pattern.match(k)) and m.end() > k.index(":") and k.split(":")[0] in source for k in keys):
+            found.append(node.lineno)
+    return found
+
+
+def test_no_product_code_reads_a_key_with_a_regular_expression() -> None:
+    found = [f"{p.relative_to(ROOT)}:{n}" for folder in PRODUCT for p in sorted((ROOT / folder).rglob("*.py"))
+             for n in _key_readers(p.read_text("utf-8"))]
+    assert found == []
+
+
+def test_the_key_reader_guard_sees_a_hand_written_key_pattern() -> None:
+    """The pattern front.py once used to find the lead of the last card; a general pattern is no key reader."""
+    assert _key_readers('import re\nKEY = re.compile(r"^(?:lead|cap):[a-z]+:(\\d+)")\n') == [2]
+    assert _key_readers('import re\nWHO = re.compile(r"^([A-Za-z]+)[:：]\\s*(.*)$")\n') == []
+
+
+def test_the_lead_of_a_card_comes_from_its_typed_buttons() -> None:
+    assert lead_of_card([Cancel().pack(), ViewLead(7).pack()]) == 7
+    assert lead_of_card([ReassignTo(12, "rep02").pack()]) == 12
+    assert lead_of_card([MergeDraft(3, 9).pack()]) == 3  # a draft card: the draft
+    assert lead_of_card([ExtendFrozen(5, 2).pack(), SnoozeReminder(4).pack()]) is None  # an escalation is no lead card
+
+
+@pytest.mark.parametrize("action", [UndoHandover(1, Big(2), "dt:abc", "rep01"),
+                                    UndoHandover(1, Big(2), "a%3Ab", "x:y"),
+                                    ConfirmOffboard("dt:abc", "dt:def")])
+def test_a_colon_inside_a_field_survives_the_round_trip(action: Action) -> None:
+    assert type(action).unpack(action.pack()) == action

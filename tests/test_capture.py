@@ -176,6 +176,39 @@ async def test_non_customer_images_make_no_lead(chat: ChatSession, transcript: T
     assert await leads(services) == []
 
 
+async def test_a_lunch_chat_with_a_friend_is_turned_down_in_plain_words(
+        chat: ChatSession, transcript: Transcript, services: Services, tmp_path: Path) -> None:
+    """A friend's new number and a lunch date: no lead, and the reply says so the way a colleague would (it once
+    read 「看起来是和亲友的私人聊天，不是与客户的聊天」: a chat that is not a chat)."""
+    import random
+
+    from tests.synth import Chat, Item, _jpeg, render_chat
+
+    friend = Chat("wechat", "老同学阿凯", None, [
+        Item("left", "中午一起吃饭吗？老地方"), Item("right", "好啊，十二点见"),
+        Item("left", "对了我换号了，新号码13677215408，存一下"), Item("right", "哈哈好的，周末爬山也叫上我")])
+    img, _ = render_chat(friend, random.Random(2), (1080, 2340), False)
+    (tmp_path / "friend.jpg").write_bytes(_jpeg(img, 85))
+    await chat.handle_line(f"/image {tmp_path / 'friend.jpg'}")
+    reply = transcript.last("rep01")["text"]
+    assert reply.startswith("这张图看起来是和亲友的闲聊，所以没有生成线索。")
+    assert await leads(services) == []
+
+
+def test_every_no_lead_reason_reads_as_one_plain_sentence() -> None:
+    from app.commands.ocr import summary
+    from handlers.chat.capture import no_lead_reply
+    from ocr.extract import LeadFields
+    from ocr.negatives import CUES
+
+    for kind in [*CUES, "colleague_chat", "group_chat", "not_chat", "no_details"]:
+        reply = no_lead_reply(kind)
+        first = reply.split("。")[0]
+        assert first.count("聊天") <= 1 and "（" not in reply and "是不像" not in reply, reply
+        line = summary("a.jpg", LeadFields(reject_reason=kind)).splitlines()[1]
+        assert "是不像" not in line and "（" not in line, line
+
+
 async def test_bad_files_get_a_clear_reply_and_no_row(chat: ChatSession, transcript: Transcript,
                                                       services: Services, tmp_path: Path) -> None:
     (tmp_path / "a.png").write_bytes(b"not an image at all")

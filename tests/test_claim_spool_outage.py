@@ -8,6 +8,8 @@ once when the database is back.
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -39,3 +41,17 @@ async def test_callbacks_during_a_database_outage_are_acked_kept_and_handled_onc
     assert result.spooled == result.sent  # each kept once on disk, its retries not again
     assert (result.lost, result.duplicated) == (0, 0)
     assert result.answered == result.sent == result.handled_once
+
+
+async def test_a_database_outage_logs_each_cause_once_and_its_recovery(
+        h: WecomHarness, pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The 60 s outage wrote ~870 tracebacks (every claim batch, spooled callback, outbox round, replay sweep and
+    message): now each recurring piece of work logs the cause once and a line when the database is back."""
+    caplog.set_level(logging.INFO)
+    admin = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+    result = await run_outage(h, admin, pg_url.rsplit("/", 1)[1], seconds=OUTAGE_S, at_least=8)
+    assert result.lost == 0
+    tracebacks = Counter((r.name, r.getMessage()) for r in caplog.records if r.exc_info)
+    assert tracebacks and max(tracebacks.values()) == 1, tracebacks.most_common(3)
+    assert len(tracebacks) <= 8, list(tracebacks)  # one per piece of work (claims, spool, outbox, sweep, …)
+    assert any("recovered after" in r.getMessage() for r in caplog.records)

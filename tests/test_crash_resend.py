@@ -13,16 +13,23 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from app.runtime import build_services
+from bot.channels.dingtalk.sender import DingtalkSender
 from bot.channels.wecom.sender import Throttle, WecomSender
 from bot.clock import ManualClock
-from bot.config import Settings
-from bot.messages import Image, Outbound, Text
-from bot.outbox import OutboxSender
+from bot.config import DingtalkSettings, Settings
+from bot.messages import Button, Card, Field, Image, Outbound, Text
+from bot.outbox import OutboxSender, enqueue
 from bot.services import Services
+from storage.models import OutboxMessage
+from tests.fakes.dingtalk_api import CLIENT_ID as DT_ID
+from tests.fakes.dingtalk_api import CLIENT_SECRET as DT_SECRET
+from tests.fakes.dingtalk_api import FakeDingtalk
 from tests.fakes.wecom_api import FakeWecom
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 64
@@ -69,3 +76,66 @@ async def test_a_row_sent_before_a_crash_is_not_sent_again(svc: Services, fake: 
     await OutboxSender(svc.db, clock, {"wecom": restarted}).drain()
     await restarted.close()
     assert len(fake.sent) == 1 and fake.duplicates_dropped == 1  # the resend was identical: WeCom dropped it
+
+
+# -- DingTalk: the cardBizId is its idempotency key ---------------------------------------------------------------
+
+async def dingtalk_process(fake: FakeDingtalk, settings: Settings, clock: ManualClock) -> tuple[Services, Any]:
+    """A fresh process (build_services, as `salesbot serve` wires it) on the shared database."""
+    sender = DingtalkSender(DingtalkSettings(client_id=DT_ID, client_secret=DT_SECRET, api_base=fake.base_url))
+    return await build_services(settings, clock, {"dingtalk": sender}, seed=False), sender
+
+
+@pytest.mark.parametrize("to", ["manager01", "group:cid-team"])
+async def test_a_dingtalk_card_taken_before_its_answer_was_lost_is_not_sent_again(
+        settings: Settings, clock: ManualClock, to: str) -> None:
+    """DingTalk took the approval card, the answer never came (a crash, a dropped connection); the next attempt, in
+    a restarted process, finds the card under its cardBizId instead of sending a second one."""
+    fake = FakeDingtalk()
+    await fake.start()
+    card = Card(title="线索超时未跟进", fields=(Field("客户", "某公司"),), buttons=(Button("esc:take:7", "接手"),),
+                card_id="esc7")
+    try:
+        first, sender = await dingtalk_process(fake, settings, clock)
+        fake.lose_answer("cardSend")
+        async with first.db.session() as session:
+            await enqueue(session, [Outbound(to, card, channel="dingtalk", dedup_key="esc:7")], clock.now(), "dingtalk")
+        await first.outbox.drain()
+        await sender.close()
+        await first.db.dispose()
+        clock.advance(timedelta(minutes=10))  # past the retry delay and any lease
+        again, sender = await dingtalk_process(fake, settings, clock)
+        await again.outbox.drain()
+        await sender.close()
+        async with again.db.session() as session:
+            status = (await session.execute(select(OutboxMessage.status))).scalars().all()
+        await again.db.dispose()
+        taken = [c for c in fake.calls("cardSend") if c.body["_status"] == 200]
+        assert len(taken) == 1, "the card was sent twice"
+        assert [c.body["_status"] for c in fake.calls("cardUpdate")] == [200]  # found, and shown as this attempt
+        assert status == ["delivered"]
+    finally:
+        await fake.close()
+
+
+async def test_a_dingtalk_card_whose_first_attempt_never_arrived_is_sent(settings: Settings,
+                                                                        clock: ManualClock) -> None:
+    """The reconciliation does not swallow a card: an attempt that failed before DingTalk took it is sent again."""
+    fake = FakeDingtalk()
+    await fake.start()
+    card = Card(title="请确认", buttons=(Button("ok:1", "确认"),), card_id="c1")
+    try:
+        services, sender = await dingtalk_process(fake, settings, clock)
+        fake.fail("cardSend", status=503)  # refused: nothing shown
+        async with services.db.session() as session:
+            await enqueue(session, [Outbound("rep01", card, channel="dingtalk", dedup_key="c:1")], clock.now(),
+                          "dingtalk")
+        await services.outbox.drain()
+        clock.advance(timedelta(minutes=10))
+        await services.outbox.drain()
+        await sender.close()
+        await services.db.dispose()
+        assert [c.body["_status"] for c in fake.calls("cardSend")] == [503, 200]
+        assert [c.body["_status"] for c in fake.calls("cardUpdate")] == [400]  # asked first: not there
+    finally:
+        await fake.close()

@@ -183,6 +183,7 @@ async def test_update_of_a_group_card_addressed_to_the_clicker_keeps_the_card(
 
 
 async def test_card_update_without_remembered_card_still_updates(fake: FakeDingtalk, sender: DingtalkSender) -> None:
+    fake.cards.add("sbOLD")  # sent by an older version, which kept no copy of it
     await sender.deliver("manager01", CardUpdate(card_ref="sbOLD", text="已延期"), dedup_key="u1")
     body = fake.calls("cardUpdate")[0].body
     assert body["cardBizId"] == "sbOLD"

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.chat import ChatSession
+from bot.actions import ConfirmOffboard, ViewLead
 from bot.context import Context
 from bot.messages import Inbound, Text
 from bot.org import OrgError, import_users_file
@@ -20,6 +21,16 @@ from tests.conftest import Transcript
 
 def test_normalize_handles_full_width_and_spaces() -> None:
     assert normalize_text("  跟进　１２　 已电话 ") == "跟进 12 已电话"
+
+
+def test_a_misspelt_lead_policy_fails_when_the_route_is_registered() -> None:
+    """A typo once registered and let every visible lead through (no frozen, closed or renewal refusal)."""
+    router: Router[Context] = Router("t")
+    with pytest.raises(ValueError, match="opne"):
+        router.card_action(ViewLead, lead="opne")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="lead_id"):
+        router.card_action(ConfirmOffboard, lead="open")  # an action on people, not on a lead
+    router.card_action(ViewLead, lead="open")  # the real policies register
 
 
 async def test_command_words_need_a_boundary(services: Services) -> None:

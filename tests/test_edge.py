@@ -48,6 +48,8 @@ def no_tracebacks(caplog: pytest.LogCaptureFixture) -> bool:
 
 
 async def test_an_aborted_body_is_one_info_line(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    """Aborted bodies are counted on /metrics; the log says it once (then a summary a minute), not once each:
+    2,000 vanishing clients wrote 2,000 lines."""
     caplog.set_level(logging.INFO)
     for _ in range(3):
         _, writer = await open_raw(h, partial_post())
@@ -62,7 +64,7 @@ async def test_an_aborted_body_is_one_info_line(h: Harness, caplog: pytest.LogCa
             break
     assert no_tracebacks(caplog)
     gone = [r for r in caplog.records if "client went away" in r.getMessage()]
-    assert len(gone) == 3 and {r.levelno for r in gone} == {logging.INFO}
+    assert len(gone) == 1 and {r.levelno for r in gone} == {logging.INFO}
     assert h.app[METRICS]["edge_client_gone"] == 3
 
 

@@ -8,16 +8,22 @@ nothing was imported and why."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 
 from app.chat import ChatSession
+from bot.clock import ManualClock
+from bot.intake import Intake
+from bot.jobs import JOBS
 from bot.services import Services
 from knowledge.importer import TRANSACTION_CARDS
-from storage.models import KnowledgeCard, KnowledgeCardStaging
+from storage.models import Contract, KnowledgeCard, KnowledgeCardStaging
 from tests.conftest import Transcript
+from tests.renewals_helpers import seed_customers, write_files
 
 N = TRANSACTION_CARDS + 500
 
@@ -63,3 +69,54 @@ async def test_a_database_error_mid_import_lands_nothing_and_says_so(
     await chat.handle_line("/as rep01")
     await chat.handle_line("你好")  # everyone else is answered as usual
     assert transcript.last("rep01")["text"]
+
+
+async def kill_the_import_once_it_runs(services: Services) -> None:
+    """kill -9 of the process running the import: its task ends mid-way, nothing of it in memory survives."""
+    jobs = services.shared(JOBS)
+    for _ in range(100_000):  # until the job has started (a condition, not a guess of how long it takes)
+        if jobs.running:
+            break
+        await asyncio.sleep(0)
+    assert jobs.running
+    for task in list(jobs.running):
+        task.cancel()
+
+
+@pytest.mark.parametrize("kind", ["cards", "contracts"])
+async def test_an_import_killed_mid_way_is_finished_by_the_replay_sweep(
+        chat: ChatSession, transcript: Transcript, services: Services, clock: ManualClock, tmp_path: Path,
+        kind: str) -> None:
+    """The re-run found imports lost to a kill -9: the admin was told 「正在后台导入」 and never heard again, and a
+    contracts file stayed half-written. The job is kept with the message; once its process is gone for the
+    replay grace, the sweep runs it again and the report arrives, with every row of the file written."""
+    if kind == "cards":
+        path = cards_csv(tmp_path, N)
+    else:
+        await seed_customers(services)
+        path = write_files(tmp_path)[0]
+    await chat.handle_line("/as admin01")
+    transcript.clear()
+    killer = asyncio.create_task(kill_the_import_once_it_runs(services))
+    await chat.handle_line(f"/file {path}")
+    await killer
+    said = [m["text"] for m in transcript.to("admin01")]
+    assert len(said) == 1 and said[0].startswith("📥 收到"), said  # no report: the job died
+
+    intake = Intake(services)  # the restarted process (or any other instance) and its replay sweep
+    clock.advance(timedelta(seconds=services.settings.server.replay_grace_s + 1))
+    await intake.sweep()
+    await chat.settle()
+    report = transcript.last("admin01")["text"]
+    if kind == "cards":
+        assert report.startswith("📚 导入完成") and await count_cards(services) == N
+    else:
+        assert report.startswith("📑 合同台账.csv（合同）：5 行，新增 3") and await count_contracts(services) == 3
+    await intake.sweep()  # done: nothing left to run again
+    await chat.settle()
+    assert transcript.last("admin01")["text"] == report
+
+
+async def count_contracts(services: Services) -> int:
+    async with services.db.session() as s:
+        return int(await s.scalar(select(func.count()).select_from(Contract)) or 0)

@@ -63,3 +63,22 @@ def test_heic_is_read() -> None:
     shot = Image.open(io.BytesIO(make_sample(3).image)).convert("RGB")
     img = validate(encoded(shot, "HEIF"), SETTINGS)
     assert img.size[0] <= 1300 and img.height > img.width
+
+
+def test_a_sideways_camera_photo_is_decoded_small_and_turned_upright() -> None:
+    """A 12 MP phone photo is stored 4000×3000 with an EXIF rotation. Its size limit is chosen for the upright
+    picture and JPEG decodes it at a fraction of its size, instead of 36 MB decoded whole and shrunk after."""
+    from ocr.pipeline import decode_size
+
+    upright = Image.new("RGB", (3000, 4000), (240, 240, 240))
+    upright.paste((20, 20, 20), (0, 0, 3000, 400))  # a dark band at the top of the picture
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned: rotate 90° clockwise to view
+    exif[0x010F] = "PhoneMaker"
+    data = encoded(upright.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=80, exif=exif)
+    stored = Image.open(io.BytesIO(data))
+    stored.draft("RGB", decode_size(*stored.size, stored.getexif()))
+    assert stored.size == (2000, 1500)  # what the decoder really produces: a quarter of the pixels
+    img = validate(data, SETTINGS)
+    assert img.height > img.width and img.width <= 1300
+    assert np.asarray(img.convert("L"))[: img.height // 20].mean() < 60  # the band is at the top again

@@ -82,3 +82,30 @@ def test_a_job_title_holding_a_products_stem_is_no_need() -> None:
     catalog = parse_catalog_text("财务软件: 记账软件\nERP系统\n")
     assert catalog.find("我是苏州澄湖检测的财务经理，之前做ERP工程师") == []
     assert catalog.find("财务这块想换一套，ERP也要") == ["财务软件", "ERP系统"]
+
+
+@pytest.mark.parametrize(("said", "want"), [("想了解一下样品冷冻柜", ()),  # 冷冻 is a word: no misread 冷藏
+                                            ("我们需要几台洗眼机", ("洗眼机",)),
+                                            ("还要样品冷臧柜", ("样品冷藏柜",))])  # 冷臧 is no word: a misreading
+def test_a_product_the_catalog_lacks_is_not_taken_for_its_neighbour(said: str, want: tuple[str, ...]) -> None:
+    """One character off a catalog product is a misreading only when that character makes no word with its
+    neighbours: 样品冷冻柜 and 洗眼机 are other products, never 样品冷藏柜 or 洗眼器."""
+    lead = extract(chat(("left", f"电话13677778888，{said}")), NOW, SHOP)
+    assert lead.needs == want
+
+
+def test_a_rep_advertising_before_the_customer_asks_is_no_need() -> None:
+    lead = extract(chat(("right", "您好，我们的洗眼器在行业里用得很多"), ("left", "你好，我是祁晓棠，电话13677778888"),
+                        ("right", "我们的通风柜最近很受欢迎")), NOW, SHOP)
+    assert lead.needs == ()
+
+
+def test_a_rep_answering_a_request_that_scrolled_off_names_the_need() -> None:
+    lead = extract(chat(("right", "没问题，我们的洗眼器很多实验室都在用，稍后发您参数"),
+                        ("left", "电话13677778888")), NOW, SHOP)
+    assert lead.needs == ("洗眼器",)
+
+
+def test_a_request_with_one_character_misread_names_the_catalog_product() -> None:
+    lead = extract(chat(("left", "电话13677778888，主要是想采购一批祥品冷藏柜")), NOW, SHOP)
+    assert lead.needs == ("样品冷藏柜",)

@@ -48,3 +48,29 @@ def test_stray_column_at_the_screen_edge_does_not_pull_the_avatar_into_the_bubbl
     after = [r.box for r in analyse(Image.fromarray(rgb)).regions if r.kind == LEFT]
     assert after == before
     assert after[0].x0 == 184  # where the bubble starts, right of the avatar
+
+
+def _wecom_forwarded_shot(app: str, dark: bool) -> Image.Image:
+    """A chat drawn at 720 px wide and saved as WeCom saves a forwarded screenshot (JPEG quality 88)."""
+    import random
+
+    from ocr.pipeline import validate
+    from tests.synth import Chat, Item, _jpeg, render_chat
+
+    chat = Chat(app, "苗嘉禾", None, [
+        Item("left", "你好，我是北辰纸业的苗嘉禾"), Item("right", "您好苗经理，很高兴认识您"),
+        Item("left", "我们想了解一下仓储管理系统"), Item("right", "好的，我们的仓储管理系统支持多仓库"),
+        Item("left", "我手机15807316624"), Item("right", "收到，明天上午给您打电话"), Item("left", "好")])
+    img, _ = render_chat(chat, random.Random(0), (720, 1560), dark)
+    return validate(_jpeg(img, 88), OcrSettings())
+
+
+@pytest.mark.parametrize(("app", "dark"), [("dingtalk", False), ("wecom", False), ("wechat", False),
+                                           ("dingtalk", True)])
+def test_every_rep_bubble_survives_a_720px_jpeg(app: str, dark: bool) -> None:
+    """A saturated rep bubble on a bright background: JPEG keeps its colour at half resolution and smears it a few
+    levels into the background around it, which is more than the ink threshold there. The smear once bridged the
+    gap to the avatar (the bubble read as a picture card) and the gap to the next bubble (both dropped)."""
+    layout = analyse(_wecom_forwarded_shot(app, dark))
+    sides = [r.kind for r in layout.regions if r.kind in (LEFT, RIGHT, "card")]
+    assert sides == [LEFT, RIGHT, LEFT, RIGHT, LEFT, RIGHT, LEFT]

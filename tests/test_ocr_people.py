@@ -203,3 +203,40 @@ def test_a_company_someone_works_at_as_a_title() -> None:
 def test_a_small_at_sign_read_as_q_and_a_wrapped_address(lines: tuple[str, ...], want: str) -> None:
     lead = extract(chat("贺知遥", ("left", "\n".join(lines))), NOW)
     assert lead.email == want
+
+
+@pytest.mark.parametrize("title", ["苗嘉禾-北辰纸业-采购经理@作信", "苗嘉禾-北辰纸业-采购经理@WeChat",
+                                   "苗嘉禾-北辰纸业-采购经理Q微信", "苗嘉禾一北辰纸业一采购经理@微信",
+                                   "苗嘉禾-北辰纸业-采购经理@微"])
+def test_a_name_company_title_remark_with_its_wecom_tag_misread(title: str) -> None:
+    """「姓名-公司-职务」 followed by WeCom's 「@微信」 tag, the tag (or the @ before it, or the dashes) misread: the
+    remark's three parts are still the customer's name, company and title."""
+    from ocr.people import parse_title_bar
+
+    bar = parse_title_bar(title)
+    assert (bar.name, bar.company, bar.title) == ("苗嘉禾", "北辰纸业", "采购经理")
+
+
+@pytest.mark.parametrize(("title", "want"), [("李唯一-恒泰精密", ("李唯一", "恒泰精密")),
+                                             ("一汽丰田-张伟", ("张伟", "一汽丰田"))])
+def test_a_real_yi_is_not_taken_for_a_dash(title: str, want: tuple[str, str]) -> None:
+    from ocr.people import parse_title_bar
+
+    bar = parse_title_bar(title)
+    assert (bar.name, bar.company) == want
+
+
+@pytest.mark.parametrize("evidence", [("left", "邮箱 gongye@ningyuanpv.cn"), ("right", "龚烨您好，资料已发您邮箱"),
+                                      ("left", "——龚烨 宁远光电")])
+def test_a_misread_title_name_gives_way_to_the_name_the_chat_bears_out(evidence: tuple[str, str]) -> None:
+    """The title bar reads 「龚华」 (a commoner given-name character than the real 「烨」); the customer introduces
+    themself as 龚烨 and the chat says it again, or their email spells it: 龚烨 is the name."""
+    lead = extract(chat("龚华", ("left", "你好，我是龚烨，宁远光电的，想了解一下你们的巡检机器人"), evidence,
+                        ("left", "我手机13912345678")), NOW)
+    assert lead.customer_name == "龚烨"
+
+
+def test_a_misread_introduction_gives_way_to_the_title_the_chat_bears_out() -> None:
+    lead = extract(chat("杨斌", ("left", "你好，我是杨试，想了解一下你们的考勤系统"), ("right", "杨斌您好，稍后联系您"),
+                        ("left", "我手机13912345678")), NOW)
+    assert lead.customer_name == "杨斌"

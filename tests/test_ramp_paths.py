@@ -194,7 +194,7 @@ async def test_org_import_puts_new_reps_on_the_path(services: Services, tmp_path
     people.write_text("工号,姓名,角色,主管\nrep01,张伟,rep,manager01\nrep09,吴新,rep,manager01\n"
                       "manager09,新主管,manager,\n", encoding="utf-8")
     assert await asyncio.to_thread(run_cli, services.settings.database.url, "org", "import", str(people)) == 0
-    assert "new rep(s) on the ramp-up path: rep09" in capsys.readouterr().out  # type: ignore[attr-defined]
+    assert "已导入 3 位成员；新人已加入学习路径：吴新" in capsys.readouterr().out  # type: ignore[attr-defined]
     async with services.db.session() as s:
         assert await service.progress(s, "rep01", services.settings.ramp) is None  # already working: untouched
         found = await service.progress(s, "rep09", services.settings.ramp)

@@ -119,10 +119,10 @@ def summary(path: str, lead: Any) -> str:
     """Readable Chinese summary of one screenshot."""
     lines = [f"【{path}】"]
     if not lead.is_lead:
-        from ocr.negatives import REASON_CN
+        from ocr.negatives import looks_like
 
-        looks = REASON_CN.get(lead.reject_reason or "")
-        lines.append(f"未识别到线索：{'看起来是' + looks if looks else '没有找到客户信息'}")
+        seen = looks_like(lead.reject_reason)
+        lines.append(f"未识别到线索：{'这张图' + seen if seen else '没有找到客户信息'}")
         return "\n".join(lines)
     for key, label in FIELD_CN:
         value = getattr(lead, key)

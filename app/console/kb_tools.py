@@ -29,7 +29,7 @@ from app.console.core import (
 )
 from app.console.kb_text import cn_issue
 from app.console.webctx import run_as
-from bot.jobs import Progress, nothing_imported, start_job
+from bot.jobs import ImportJob, Progress, nothing_imported, save_job, start_job
 from bot.services import Services, Shared
 from handlers.kb_gaps import WEEK, field_gaps
 from handlers.knowledge import knowledge_base
@@ -280,17 +280,23 @@ async def import_commit(request: web.Request) -> web.Response:
     if files[0].stat().st_size <= BACKGROUND_BYTES:
         done = await run()
     else:  # a large file: a background job that reports in chat (bot/jobs.py), not one long request
-        await _import_in_background(services, user.id, files[0].name, token, run)
+        await _import_in_background(services, user.id, files[0], token, run)
         done = f"已开始导入 {files[0].name}：文件较大，在后台分批写入，完成后在聊天里告诉你结果。"
     raise web.HTTPSeeOther("/admin/kb?status=all&done=" + _quote(done))
 
 
-async def _import_in_background(services: Services, user_id: str, name: str, token: str,
+async def _import_in_background(services: Services, user_id: str, path: Path, token: str,
                                 run: Callable[[Landed, Callable[[int], None]], Awaitable[str]]) -> None:
+    """Durable like a chat import (bot/jobs.py): the file is kept with the job, and a process killed meanwhile
+    leaves it to be imported again (as a chat import of the same file) by the replay sweep."""
+    name = path.name
+    data = await asyncio.get_running_loop().run_in_executor(None, path.read_bytes)
     async with services.db.session() as session:
         row = await session.get(User, user_id)
         channel = (row.channel if row else None) or services.default_channel
-    progress = Progress(services, user_id, channel, f"import:web:{token}")
+        job = ImportJob("knowledge", f"import:web:{token}", name, data, user_id, channel, services.clock.now())
+        await save_job(session, job)
+    progress = Progress(services, user_id, channel, job.key, durable=True)
 
     async def work(p: Progress) -> list[str]:
         return ["📚 " + await run(p.landed, p.set_total)]

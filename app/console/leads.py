@@ -22,7 +22,7 @@ from bot.actions import TakeOver
 from bot.context import UserInfo
 from bot.services import Services, Shared
 from handlers.leads.assignment import reassign_options
-from handlers.leads.permissions import can_see, load_lead, visible_clause
+from handlers.leads.permissions import can_see, load_lead, team_clause, visible_clause
 from handlers.leads.views import KIND_CN, colour, field_rows, next_action_text, next_actions, waiting_hours
 from handlers.report import DIGEST_WINDOW, compute_report, pct, render_chart
 from storage.activity import add_audit
@@ -193,9 +193,7 @@ async def lead_list(request: web.Request) -> web.Response:
 
 
 async def _reachable_reps(session: Any, user: UserInfo) -> list[User]:
-    stmt = select(User).where(User.active.is_(True), User.role == "rep")
-    if not user.is_admin:
-        stmt = stmt.where(User.manager_id == user.id)
+    stmt = select(User).where(User.active.is_(True), User.role == "rep", team_clause(user, User.id))
     return list(await session.scalars(stmt.order_by(User.id)))
 
 

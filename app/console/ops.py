@@ -21,6 +21,7 @@ from bot.outbox import discard_dead, retry_dead
 from bot.usertext import plain
 from handlers.dead_letters import failure_in_chinese
 from handlers.knowledge import knowledge_base
+from handlers.leads.permissions import team_clause
 from handlers.ramp.service import enroll_new
 from knowledge.schema import AXES
 from reminders.calendar import load_overrides, statutory_workday, uncovered_years
@@ -98,8 +99,7 @@ async def members(request: web.Request) -> web.Response:
     services, user = services_of(request), user_of(request)
     async with services.db.read_session() as session:
         stmt = select(User).order_by(User.role.desc(), User.id)
-        if not user.is_admin:
-            stmt = stmt.where((User.manager_id == user.id) | (User.id == user.id))
+        stmt = stmt.where(team_clause(user, User.id))
         people = list(await session.scalars(stmt))
         load = dict((await session.execute(select(Lead.owner_id, func.count()).where(
             Lead.status.in_(OPEN_STATUSES)).group_by(Lead.owner_id))).all())

@@ -14,6 +14,7 @@ from app.console.core import allow, audit_detail, log, render_page, services_of,
 from app.console.webctx import run_as
 from bot.actions import RampConfirm
 from handlers.knowledge import knowledge_base
+from handlers.leads.permissions import manages, team_clause
 from handlers.ramp import service
 from handlers.ramp.path import PathError, path_text
 from storage.activity import add_audit
@@ -39,9 +40,8 @@ async def ramp_page(request: web.Request) -> web.Response:
         specs = service.specs_of(found[1]) if found else await service.default_specs(session, cfg, cards)
         warnings = await service.empty_tasks(session, specs, cfg, cards)
         stmt = select(User).where(User.role == "rep", User.active.is_(True),
-                                  User.id.not_in(select(RampEnrollment.user_id))).order_by(User.id)
-        if not user.is_admin:
-            stmt = stmt.where(User.manager_id == user.id)
+                                  User.id.not_in(select(RampEnrollment.user_id)), team_clause(user, User.id)
+                                  ).order_by(User.id)
         newcomers = list(await session.scalars(stmt))
     draft = request.query.get("text")
     return await render_page(request, "ramp.html", title="新人通关", rows=rows, current=found[0] if found else None,
@@ -60,7 +60,7 @@ async def ramp_enroll(request: web.Request) -> web.Response:
     try:
         async with services.db.session() as session:
             rep = await session.get(User, rep_id)
-            if rep is None or not (user.is_admin or rep.manager_id == user.id):
+            if rep is None or not manages(user, rep):
                 raise service.RampError("只能为自己团队的销售开启新人通关。")
             await service.enroll(session, rep_id, services.settings.ramp, now, user.id)
             add_audit(session, user.id, "ramp.enroll.console", rep_id, now, **audit_detail(request))

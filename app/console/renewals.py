@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
 from app.console.core import allow, audit_detail, message_page, render_page, services_of, upload_name, user_of
 from app.console.webctx import run_as
 from bot.actions import RenewalLift
 from bot.context import UserInfo
+from handlers.leads.permissions import team_clause
 from handlers.renewals.accounts import health_of
 from handlers.renewals.importer import import_files
 from handlers.renewals.scan import today_of
@@ -40,10 +41,7 @@ NOT_VISIBLE = "找不到这条续约预警，或它不在你的团队范围内�
 
 def _owned_by(user: UserInfo, column: Any) -> Any:
     """The rows `user` may see: an admin everything, a manager the team's and their own."""
-    if user.is_admin:
-        return column.is_not(None) | column.is_(None)
-    team = select(User.id).where(User.manager_id == user.id).scalar_subquery()
-    return or_(column.in_(team), column == user.id)
+    return team_clause(user, column)
 
 
 async def _owner_names(session: Any, ids: list[str | None]) -> dict[str, str]:

@@ -36,3 +36,19 @@ async def media_for(db: Database | None, now: datetime, channel: str, dedup_key:
         await session.execute(insert_ignore(session, KeyValue).values(key=key, value={"id": media_id}, updated_at=now))
     return media_id
 
+
+
+ATTEMPT_PREFIX = "attempt:"
+
+
+async def first_attempt(db: Database | None, now: datetime, channel: str, ref: str) -> bool:
+    """Record that a send of `ref` (a platform idempotency key: DingTalk's cardBizId) starts now, before the
+    call. False when an earlier attempt was recorded: it may have reached the platform (its answer lost, or the
+    process killed before the row was marked delivered), so the caller asks the platform before sending again."""
+    if db is None:
+        return True
+    key = f"{ATTEMPT_PREFIX}{channel}:{ref}"[:128]
+    async with db.session() as session:
+        inserted = await session.execute(
+            insert_ignore(session, KeyValue).values(key=key, value={}, updated_at=now).returning(KeyValue.key))
+        return inserted.first() is not None

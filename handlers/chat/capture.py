@@ -34,7 +34,7 @@ from handlers.leads.records import fields_from_extract, save_draft
 from handlers.leads.views import draft_card
 from ocr.extract import LeadFields, budget_in, normalise_phone
 from ocr.llm_assist import assist
-from ocr.negatives import REASON_CN
+from ocr.negatives import looks_like
 from ocr.pipeline import OcrRejected, read_screenshot
 from ocr.timeparse import Found, agreed, find_time
 from storage.activity import add_activity
@@ -51,7 +51,7 @@ DOWNLOAD_FAILED = {
     "too_large": "图片太大了，请截取聊天部分后再发。",
 }
 NO_LEAD = {
-    "not_chat": "这张图不像聊天截图（像是收据或表格），没有生成线索。请发与客户的聊天截图，或用「新线索 …」手动录入。",
+    "not_chat": "这张图不像聊天截图，所以没有生成线索。请发与客户的聊天截图，或用「新线索 …」手动录入。",
     "group_chat": "这是群聊截图，分不清谁是客户，没有生成线索。请发与客户的单聊截图。",
     "colleague_chat": "这是同事之间的聊天截图，没有生成线索。请发与客户的聊天截图，或用「新线索 …」手动录入。",
     "no_details": "截图里没找到客户的联系方式或公司等信息，没有生成线索。可以用「新线索 …」手动录入。",
@@ -60,9 +60,9 @@ def no_lead_reply(reason: str | None) -> str:
     """Why no lead was made, naming what the image looked like (a courier chat, a bank SMS, a receipt …)."""
     if reason in NO_LEAD:
         return NO_LEAD[reason]
-    if reason in REASON_CN:
-        return (f"这张图看起来是{REASON_CN[reason]}，不是与客户的聊天，没有生成线索。"
-                "如有客户信息，可用「新线索 …」手动录入。")
+    seen = looks_like(reason)
+    if seen:
+        return f"这张图{seen}，所以没有生成线索。如有客户信息，可用「新线索 …」手动录入。"
     return NO_LEAD["no_details"]
 
 
@@ -103,7 +103,7 @@ async def screenshot(ctx: Context, msg: Inbound) -> None:
     draft.evidence_hash, draft.evidence_path = digest, path
     session.add(Evidence(lead_id=draft.id, kind="screenshot", sha256=digest, path=path, added_by=ctx.user.id,
                          created_at=now))
-    await _tell_conflicts(ctx, session, draft, dups)
+    await tell_conflicts(ctx, session, draft, dups)
     ctx.reply(await capture_card(session, draft, dups, ctx.user.id, now))
 
 
@@ -243,7 +243,7 @@ def _mark_past_follow_up(card: Card, draft: Lead, now: datetime) -> Card:
     return dataclasses.replace(card, fields=fields)
 
 
-async def _tell_conflicts(ctx: Context, session: AsyncSession, draft: Lead, dups: list[Lead]) -> None:
+async def tell_conflicts(ctx: Context, session: AsyncSession, draft: Lead, dups: list[Lead]) -> None:
     """The owner's manager hears about a customer another rep is trying to register."""
     for dup in dups:
         if dup.owner_id in (None, ctx.user.id):
@@ -288,7 +288,7 @@ async def click_create_anyway(ctx: Context, action: CreateAnyway) -> None:
                         reason="本人录入（与已有线索重复，仍新建）")
     add_activity(session, draft.id, ctx.user.id, "duplicate_override", now, "确认与已有线索不是同一客户",
                  duplicates=[d.id for d in dups])
-    await _tell_conflicts(ctx, session, draft, dups)
+    await tell_conflicts(ctx, session, draft, dups)
     ctx.update_card(f"已新建 · 线索 #{draft.id}")
     ctx.reply(Text(f"✅ 已新建线索 #{draft.id}，主管会看到这条重复提醒。"))
 
@@ -359,7 +359,7 @@ def _edit_handler(word: str, name: str) -> Any:
             ctx.reply(Text(f"「{raw}」不像有效的{word}，请再检查一下。"))
             return
         dups = await _duplicates(session, draft)
-        await _tell_conflicts(ctx, session, draft, dups)  # a corrected phone may reveal a colleague's customer
+        await tell_conflicts(ctx, session, draft, dups)  # a corrected phone may reveal a colleague's customer
         ctx.reply(await capture_card(session, draft, dups, ctx.user.id, ctx.now()))
 
     return edit

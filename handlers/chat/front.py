@@ -27,6 +27,7 @@ from bot.actions import (
     FollowUpHint,
     UndoHandover,
     ViewLead,
+    lead_of_card,
 )
 from bot.clock import CN_TZ, fmt_cn, to_cn
 from bot.context import Context
@@ -34,16 +35,16 @@ from bot.dispatch import TEAM, run_route
 from bot.messages import Button, Card, Inbound, Text, body_from_json, body_to_json
 from bot.router import Reading, Router
 from bot.usertext import user_text
-from handlers.chat.capture import _tell_conflicts as tell_conflicts
-from handlers.chat.capture import capture_card
+from handlers.chat.capture import capture_card, tell_conflicts
 from handlers.chat.escalation import apply_result
 from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
 from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, customer_hits, understand
+from handlers.intent_model import READER
 from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, handed_over
 from handlers.leads.handover import offboard_with_handover
-from handlers.leads.permissions import closed_refusal, frozen_refusal, lead_for, list_leads, renewal_refusal
+from handlers.leads.permissions import lead_for, lead_gate, list_leads, policy_refused
 from handlers.llm_intent import ask_model
 from handlers.report import DIGEST_WINDOW, compute_report
 from handlers.when import first_future, replaced, say_when, workdays
@@ -65,7 +66,6 @@ OPEN = ("active", "frozen", "dormant")
 SAFE_FROM_MODEL = frozenset({"greeting", "thanks", "help", "my_leads", "lead_show", "overdue", "team_leads",
                              "kb_import", "renewals", "ramp", "console", "flags"})
 RECENT_TOUCH = timedelta(minutes=30)  # a lead the user acted on this recently is the one the conversation is about
-_KEY_LEAD = re.compile(r"^(?:lead|cap):[a-z]+:(\d+)")
 
 
 # ---------------------------------------------------------------- reading
@@ -76,7 +76,7 @@ async def read(ctx: Context, msg: Inbound) -> Intent:
     if len(msg.text) > 4000:
         return understand(msg.text, ctx.user.role)
     state = await load_state(ctx)
-    intent = understand(msg.text, ctx.user.role, state)
+    intent = understand(msg.text, ctx.user.role, state, await ctx.services.shared(READER).get())
     ctx.state = state
     if intent.name == "knowledge":
         model = await ask_model(ctx.settings.llm, msg.text, ctx.user.role)
@@ -97,7 +97,7 @@ async def load_state(ctx: Context) -> State:
     card = body_from_json(last_card.payload) if last_card else None
     buttons = card.buttons if isinstance(card, Card) else ()
     keys = tuple(b.key for b in buttons)
-    current = next((int(m.group(1)) for k in keys if (m := _KEY_LEAD.match(k))), None)
+    current = lead_of_card(keys)
     if touched and (current is None or last_card is None or touched[1] >= last_card.at):
         current = touched[0]  # the lead the rep just wrote about (「跟进 1 …」, then 「决策链 …」)
     return State(buttons=tuple(b.text for b in buttons), keys=keys, has_draft=any(s == "draft" for _, _, s, _ in mine),
@@ -410,7 +410,7 @@ async def reminder(ctx: Context, msg: Inbound) -> None:
         await remind_me(ctx, when, slots.get("task") or "")
         ctx.reply(Text(P.REMINDER_SET.format(when=say_when(when, now), task=slots.get("task") or "")))
         return
-    if lead is None or frozen_refusal(ctx, lead) or closed_refusal(ctx, lead) or await renewal_refusal(ctx, lead):
+    if lead is None or await policy_refused(ctx, lead, "open"):
         return
     task = slots.get("task") or "跟进"
     note = await remind_at(ctx, lead, when, task)
@@ -457,9 +457,8 @@ async def edit(ctx: Context, msg: Inbound) -> None:
         if slots.get("lead_id") is None and not slots.get("customer"):
             ctx.reply(Text(P.EDIT_WHICH.format(field=label, value=raw)))
         return
-    if lead.status != "draft" and (frozen_refusal(ctx, lead) or closed_refusal(ctx, lead)
-                                   or await renewal_refusal(ctx, lead)):  # lead_gate's "edit" policy, by hand:
-        return  # the lead was found by customer name or the draft in progress, not by a button's id
+    if await policy_refused(ctx, lead, "edit"):  # found by customer name or as the draft in progress
+        return
     if name == "follow_up":
         await _edit_follow_up(ctx, lead, raw)
         return
@@ -590,8 +589,8 @@ async def overdue_list(ctx: Context, msg: Inbound) -> None:
 
 @router.intent("takeover", roles={"manager", "admin"})
 async def takeover(ctx: Context, msg: Inbound) -> None:
-    lead = await lead_for(ctx, intent_of(ctx).slots.get("lead_id"), "接手 12")
-    if lead is None or closed_refusal(ctx, lead):
+    lead = await lead_gate(ctx, intent_of(ctx).slots.get("lead_id"), "manage", "接手 12")
+    if lead is None:
         return
     session, now, cfg = await ctx.db(), ctx.now(), ctx.settings.reminders
     rid = (lead.extra or {}).get("frozen", {}).get("reminder_id")

@@ -9,10 +9,11 @@ from pathlib import Path
 from bot.actions import KbNext, KbNotUseful, KbUseful, KbVote
 from bot.clock import to_cn
 from bot.context import Context
-from bot.jobs import Progress, nothing_imported, start_import
+from bot.jobs import IMPORTS, ImportJob, ImportKind, Progress, Work, nothing_imported, start_import
 from bot.messages import Inbound, Text
 from bot.metrics import KB_SEARCH, timed
 from bot.router import Router
+from bot.services import Services
 from handlers.knowledge import answer_card, knowledge_base
 from knowledge import store
 from knowledge.query import clean, is_chatter
@@ -134,18 +135,23 @@ async def import_cards(ctx: Context, msg: Inbound) -> None:
     if msg.data is None:
         ctx.reply(Text(f"文件没有收到（{msg.data_error or '下载失败'}），请重新发送。"))
         return
-    name, data, now = Path(msg.file_name or "cards.csv").name, msg.data, ctx.now()
-    kb = knowledge_base(ctx.services)
+    await start_import(ctx, "knowledge", Path(msg.file_name or "cards.csv").name, msg.data)
+
+
+def card_import(services: Services, job: ImportJob) -> Work:
+    """A knowledge-card file from chat (or a large one from the console), staged per chunk and published at once;
+    run again from the start by the replay sweep when its process died (bot/jobs.py)."""
+    kb = knowledge_base(services)
 
     async def work(progress: Progress) -> list[str]:
         from knowledge.importer import import_file
 
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / name
-            await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, data)
-            report = await import_file(ctx.services.db, kb, path, now, total=progress.set_total,
+            path = Path(tmp) / job.name
+            await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, job.data)
+            report = await import_file(services.db, kb, path, job.started, total=progress.set_total,
                                        landed=progress.landed)  # staged per chunk, published at once
-        report.file = name
+        report.file = job.name
         lines = [f"📚 导入完成：{report.summary()}"]
         for issue in report.issues[:MAX_ISSUES_SHOWN]:
             where = f"第 {issue.line} 行" if issue.line else "文件"
@@ -155,4 +161,7 @@ async def import_cards(ctx: Context, msg: Inbound) -> None:
             lines.append(f"· 另有 {more} 个问题未显示：改好以上几行后重新发送文件，会列出其余问题")
         return lines
 
-    start_import(ctx, name, work, lambda p: nothing_imported(name, p))
+    return work
+
+
+IMPORTS["knowledge"] = ImportKind(card_import, lambda job, p: nothing_imported(job.name, p))

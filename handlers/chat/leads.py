@@ -48,7 +48,15 @@ from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, plan_follow_up, reassign_options
 from handlers.leads.evidence import EvidenceStore
 from handlers.leads.insights import InsightMiner, Insights, insight_miner
-from handlers.leads.permissions import command_arg, lead_for, lead_gate, list_leads, parse_id, ramp_refused
+from handlers.leads.permissions import (
+    command_arg,
+    lead_for,
+    lead_gate,
+    list_leads,
+    manages,
+    parse_id,
+    ramp_refused,
+)
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
 from handlers.ramp import service as ramp
 from handlers.report import DIGEST_WINDOW, chart_png, compute_report, report_lines
@@ -429,7 +437,7 @@ async def _find_rep(session: AsyncSession, who: str, user: UserInfo) -> User | N
     who = who.strip().lstrip("@")
     rows = await session.execute(select(User).where((User.id == who) | (User.name == who), User.active.is_(True)))
     for rep in rows.scalars():
-        if user.is_admin or rep.manager_id == user.id or rep.id == user.id:
+        if rep.id == user.id or manages(user, rep):
             return rep
     return None
 
@@ -489,7 +497,7 @@ async def _ask_who(ctx: Context, session: AsyncSession, lead: Lead, who: str) ->
     core = _CALLED.sub("", who.strip().lstrip("@")) or who
     rows = (await session.execute(select(User).where(User.active.is_(True), User.role == "rep")
                                   .order_by(User.id))).scalars()
-    near = [u for u in rows if (ctx.user.is_admin or u.manager_id == ctx.user.id) and u.name
+    near = [u for u in rows if manages(ctx.user, u) and u.name
             and (u.name.startswith(core) if len(core) == 1 else core in u.name)][:5]
     if not near:
         ctx.reply(Text(P.NOT_IN_TEAM.format(who=user_text(who))))

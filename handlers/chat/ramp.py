@@ -22,7 +22,7 @@ from bot.router import Router
 from bot.services import Shared
 from bot.usertext import user_text
 from handlers.knowledge import card_fields, knowledge_base, source_line
-from handlers.leads.permissions import command_arg
+from handlers.leads.permissions import command_arg, manages
 from handlers.ramp import service
 from handlers.ramp.quiz import QuizMaker, check_answer, key_points, option_text
 from handlers.ramp.service import Progress, RampError, TaskView
@@ -189,7 +189,7 @@ async def enroll_cmd(ctx: Context, msg: Inbound) -> None:
     who = (command_arg(msg.text, "开始通关") or "").strip().lstrip("@")
     session, cfg = await ctx.db(), ctx.settings.ramp
     rep = await _person(session, who)
-    if rep is None or not (ctx.user.is_admin or rep.manager_id == ctx.user.id):
+    if rep is None or not manages(ctx.user, rep):
         ctx.reply(Text("请写上团队里的销售，例如「开始通关 张伟」。" if not who else f"团队里没有「{who}」。"))
         return
     try:

@@ -8,17 +8,18 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 
 from bot.actions import RenewalContacted, RenewalHelp, RenewalLift, RenewalProof
 from bot.clock import fmt_cn
 from bot.context import Context
-from bot.jobs import Progress, start_import
+from bot.jobs import IMPORTS, ImportJob, ImportKind, Progress, Work, start_import
 from bot.messages import Button, Card, Inbound, Markdown, Text
 from bot.router import Router
+from bot.services import Services
 from bot.usertext import user_text
 from handlers.chat.leads import await_evidence
-from handlers.leads.permissions import command_arg, lead_for
+from handlers.leads.permissions import command_arg, lead_for, team_clause
 from handlers.renewals import locks
 from handlers.renewals.importer import import_files
 from handlers.renewals.scan import today_of
@@ -27,7 +28,7 @@ from reminders import messages
 from reminders.directory import load_directory
 from reminders.messages import lead_label
 from storage.activity import add_activity
-from storage.models import Contract, Lead, RenewalWarning, User
+from storage.models import Contract, Lead, RenewalWarning
 
 router: Router[Context] = Router("renewals")
 
@@ -56,13 +57,17 @@ NOT_ADMIN = "抱歉，只有管理员可以导入合同和回款。请把文件�
 
 @router.file(when=_is_contract_file, roles={"admin"}, refusal=NOT_ADMIN)
 async def import_contracts(ctx: Context, msg: Inbound) -> None:
-    name, data, now, services = Path(msg.file_name or "contracts.csv").name, msg.data or b"", ctx.now(), ctx.services
+    await start_import(ctx, "contracts", Path(msg.file_name or "contracts.csv").name, msg.data or b"")
+
+
+def contracts_import(services: Services, job: ImportJob) -> Work:
+    """Contracts or payments, a transaction per chunk; run again after a crash, the rows written come out unchanged."""
 
     async def work(progress: Progress) -> list[str]:
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / name
-            await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, data)
-            reports, warnings = await import_files(services.db, services.settings, [path], now, [name],
+            path = Path(tmp) / job.name
+            await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, job.data)
+            reports, warnings = await import_files(services.db, services.settings, [path], job.started, [job.name],
                                                    landed=progress.landed, total=progress.set_total)
         lines = reports[0].lines()
         if warnings:
@@ -70,7 +75,10 @@ async def import_contracts(ctx: Context, msg: Inbound) -> None:
             services.wake_outbox()
         return lines
 
-    start_import(ctx, name, work)
+    return work
+
+
+IMPORTS["contracts"] = ImportKind(contracts_import)
 
 
 # -- 续约: the warnings of the caller's scope -----------------------------------------------------------------
@@ -82,13 +90,7 @@ Row = tuple[RenewalWarning, Contract, Lead]
 
 def _scoped(ctx: Context, stmt: Select[RenewalWarning, Contract, Lead]) -> Select[RenewalWarning, Contract, Lead]:
     """A rep's own warnings; a manager's team's; an admin's all."""
-    user = ctx.user
-    if user.role == "rep":
-        return stmt.where(RenewalWarning.owner_id == user.id)
-    if user.role == "manager":
-        team = select(User.id).where(User.manager_id == user.id).scalar_subquery()
-        return stmt.where(or_(RenewalWarning.owner_id.in_(team), RenewalWarning.owner_id == user.id))
-    return stmt
+    return stmt.where(team_clause(ctx.user, RenewalWarning.owner_id))
 
 
 _ROWS = (select(RenewalWarning, Contract, Lead).join(Contract, Contract.id == RenewalWarning.contract_id)

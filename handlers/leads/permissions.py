@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, ScalarSelect, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.context import Context, UserInfo
 from bot.messages import Text
-from bot.router import split_command
+from bot.router import LeadPolicy, split_command
 from handlers.ramp import service as ramp
 from handlers.renewals.locks import lock_on, locked_text, proof_pending
 from reminders.lifecycle import frozen_message, is_frozen
@@ -31,9 +33,24 @@ _ID = re.compile(r"^#?(\d{1,9})号?(?:[\s,，:：、]+|$)")
 
 
 # -- visibility ---------------------------------------------------------------------------------
-async def team_ids(session: AsyncSession, manager_id: str) -> list[str]:
-    rows = await session.execute(select(User.id).where(User.manager_id == manager_id))
-    return list(rows.scalars())
+def _team_of(manager: UserInfo) -> ScalarSelect[str]:
+    return select(User.id).where(User.manager_id == manager.id).scalar_subquery()
+
+
+def team_clause(user: UserInfo, person: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
+    """SQL condition on a person's id column (an owner, a member): within `user`'s reach — an admin's everyone, a
+    manager's team and themselves, a rep themselves. The one team rule for leads, warnings, pages and lists."""
+    if user.is_admin:
+        return true()
+    if user.role != "manager":
+        return person == user.id
+    return or_(person.in_(_team_of(user)), person == user.id)
+
+
+def manages(user: UserInfo, person: User) -> bool:
+    """Whether `user` acts for `person` as their manager (an admin for everyone): whom a manager may hand a lead
+    to, enrol in the ramp-up, or name in a team list."""
+    return user.is_admin or (user.is_manager and person.manager_id == user.id)
 
 
 def visible_clause(user: UserInfo) -> ColumnElement[bool]:
@@ -44,9 +61,8 @@ def visible_clause(user: UserInfo) -> ColumnElement[bool]:
                                               Lead.created_by == user.id))
     if user.role != "manager":
         return own
-    team = select(User.id).where(User.manager_id == user.id).scalar_subquery()
     pool = and_(Lead.owner_id.is_(None), Lead.status != "draft")
-    return or_(own, Lead.owner_id.in_(team), pool)
+    return or_(own, Lead.owner_id.in_(_team_of(user)), pool)
 
 
 async def _pool_ok(session: AsyncSession, user: UserInfo, lead: Lead) -> bool:
@@ -165,29 +181,37 @@ async def renewal_refusal(ctx: Context, lead: Lead) -> bool:
     return True
 
 
-async def lead_gate(ctx: Context, lead_id: int | None, policy: str = "any", example: str = "线索 12") -> Lead | None:
-    """The one check before acting on a lead, for commands and buttons alike (the router's lead gate).
-
-    "any": the caller may see it; "open": and it is neither frozen (for a rep) nor closed or a draft, nor held by
-    a renewal lock; "edit": a draft (its own card) or as "open"; "evidence": as "open", except that a customer's
-    lead waiting for a renewal proof takes it (won or locked); "manage": it is not closed — who may manage is the
-    route's declaration (`roles=MANAGERS`, implied by `card_action(…, lead="manage")`), refused once by
-    bot.dispatch.run_route. Otherwise replies why not and returns None."""
+async def lead_gate(ctx: Context, lead_id: int | None, policy: LeadPolicy = "any",
+                    example: str = "线索 12") -> Lead | None:
+    """The one check before acting on a lead, for commands and buttons alike (the router's lead gate): the lead
+    the caller may see (`lead_for`) and that `policy` lets them act on (`policy_refused`). Otherwise replies why
+    not and returns None."""
     if policy == "manage" and not ctx.user.is_manager:  # a route that forgot its roles: a bug, not a refusal
         raise PermissionError(f"a route acting on lead {lead_id} as its manager declares no manager roles")
     lead = await lead_for(ctx, lead_id, example)
-    if lead is None or (policy == "edit" and lead.status == "draft"):
-        return lead
-    if policy in ("open", "edit", "evidence") and frozen_refusal(ctx, lead):
-        return None
-    if policy == "evidence":
-        if await proof_pending(await ctx.db(), lead.id) is not None:
-            return lead
-    if policy in ("open", "edit", "evidence") and (closed_refusal(ctx, lead) or await renewal_refusal(ctx, lead)):
-        return None
-    if policy == "manage" and closed_refusal(ctx, lead):
+    if lead is None or await policy_refused(ctx, lead, policy):
         return None
     return lead
+
+
+async def policy_refused(ctx: Context, lead: Lead, policy: LeadPolicy) -> bool:
+    """True (and replied) when `policy` does not let the caller act on `lead`, a lead they may see (found by a
+    number, or by its customer's name, or as the draft in progress).
+
+    "any": always lets them; "open": it is neither frozen (for a rep) nor closed or a draft, nor held by a renewal
+    lock; "edit": a draft (its own card) or as "open"; "evidence": as "open", except that a customer's lead waiting
+    for a renewal proof takes it (won or locked); "manage": it is not closed — who may manage is the route's
+    declaration (`roles=MANAGERS`, implied by `card_action(…, lead="manage")`), refused once by
+    bot.dispatch.run_route."""
+    if policy == "any" or (policy == "edit" and lead.status == "draft"):
+        return False
+    if policy == "manage":
+        return closed_refusal(ctx, lead)
+    if frozen_refusal(ctx, lead):
+        return True
+    if policy == "evidence" and await proof_pending(await ctx.db(), lead.id) is not None:
+        return False
+    return closed_refusal(ctx, lead) or await renewal_refusal(ctx, lead)
 
 
 async def ramp_refused(ctx: Context, right: str, rep_id: str | None = None) -> bool:

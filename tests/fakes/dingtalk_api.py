@@ -49,6 +49,8 @@ class FakeDingtalk:
     acks: list[dict[str, Any]] = field(default_factory=list)
     connections: int = 0
     same_content_dropped: int = 0  # batchSend repeats of identical content to one user (DingTalk drops them)
+    cards: set[str] = field(default_factory=set)  # cardBizIds of the cards sent (an update of another is refused)
+    lost_answers: dict[str, int] = field(default_factory=dict)  # route → sends taken, then the answer lost
     auth_codes: dict[str, str] = field(default_factory=dict)  # 免登 authCode → userid (each works once)
     _faults: dict[str, Fault] = field(default_factory=dict)
     _tokens: set[str] = field(default_factory=set)
@@ -90,6 +92,18 @@ class FakeDingtalk:
 
     def clear_faults(self) -> None:
         self._faults.clear()
+
+    def lose_answer(self, route: str, times: int = 1) -> None:
+        """The next `times` calls of `route` are carried out, then the connection drops before the answer."""
+        self.lost_answers[route] = times
+
+    def _taken_unanswered(self, route: str, request: web.Request) -> web.Response | None:
+        if self.lost_answers.get(route, 0) <= 0:
+            return None
+        self.lost_answers[route] -= 1
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
 
     def expire_tokens(self) -> None:
         """Every issued token becomes invalid (DingTalk answers 400 InvalidAuthentication)."""
@@ -175,12 +189,16 @@ class FakeDingtalk:
                 self.same_content_dropped += 1
                 rec.body["_dropped"] = True
             self._contents.add(content)
+        lost = self._taken_unanswered("batchSend", request)
+        if lost:
+            return lost
         return web.json_response({"processQueryKey": f"pqk-{next(self._ids)}", "invalidStaffIdList": invalid,
                                   "flowControlledStaffIdList": [u for u in users if u in self.flow_controlled]})
 
     async def _group_send(self, request: web.Request) -> web.Response:
         _rec, refusal = await self._guarded("groupSend", request)
-        return refusal or web.json_response({"processQueryKey": f"pqk-{next(self._ids)}"})
+        return refusal or self._taken_unanswered("groupSend", request) or web.json_response(
+            {"processQueryKey": f"pqk-{next(self._ids)}"})
 
     async def _download(self, request: web.Request) -> web.Response:
         rec, refusal = await self._guarded("download", request)
@@ -202,12 +220,21 @@ class FakeDingtalk:
         return web.Response(body=self.files[code], content_type="image/png")
 
     async def _card_send(self, request: web.Request) -> web.Response:
-        _rec, refusal = await self._guarded("cardSend", request)
-        return refusal or web.json_response({"processQueryKey": f"pqk-{next(self._ids)}"})
+        rec, refusal = await self._guarded("cardSend", request)
+        if refusal:
+            return refusal
+        self.cards.add(rec.body.get("cardBizId", ""))  # a second send of one id shows a second card
+        return self._taken_unanswered("cardSend", request) or web.json_response(
+            {"processQueryKey": f"pqk-{next(self._ids)}"})
 
     async def _card_update(self, request: web.Request) -> web.Response:
-        _rec, refusal = await self._guarded("cardUpdate", request)
-        return refusal or web.json_response({"success": True, "result": True})
+        rec, refusal = await self._guarded("cardUpdate", request)
+        if refusal:
+            return refusal
+        if rec.body.get("cardBizId") not in self.cards:
+            rec.body["_status"] = 400
+            return web.json_response({"code": "invalidParameter", "message": "卡片不存在"}, status=400)
+        return web.json_response({"success": True, "result": True})
 
     async def _upload(self, request: web.Request) -> web.Response:
         await self._record("upload", request)

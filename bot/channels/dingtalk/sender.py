@@ -30,7 +30,7 @@ from bot.channels.dingtalk.render import (
     render_text,
     status_only_card,
 )
-from bot.channels.media_memo import media_for
+from bot.channels.media_memo import first_attempt, media_for
 from bot.channels.shared_limits import shared_wait
 from bot.clock import Clock, SystemClock
 from bot.config import DingtalkSettings
@@ -160,13 +160,30 @@ class DingtalkSender:
         return {"processQueryKey": data.get("processQueryKey")}
 
     async def _send_card(self, recipient: str, card: Card, dedup_key: str) -> dict[str, Any]:
+        """An interactive card under its own cardBizId, DingTalk's idempotency key: the attempt is recorded before
+        the call, and a later attempt (after a lost answer or a kill -9) first updates that card in place; only
+        when DingTalk does not know it is the card sent (never a second card for one row)."""
         biz_id = card_biz_id(card, dedup_key)
         data = render_interactive_card(card)
+        if not await first_attempt(self.db, self.clock.now(), "dingtalk", biz_id) and await self._card_exists(biz_id,
+                                                                                                              data):
+            log.info("dingtalk card %s: an earlier attempt had reached DingTalk; not sent again", biz_id)
+            return {"cardBizId": biz_id}
         if recipient.startswith(GROUP_PREFIX):
             await self.api.send_card(biz_id, data, open_conversation_id=recipient[len(GROUP_PREFIX):])
         else:
             await self.api.send_card(biz_id, data, user_id=recipient)
         return {"cardBizId": biz_id}  # kept in the outbox row: an update after a click rebuilds the card from it
+
+    async def _card_exists(self, biz_id: str, data: dict[str, Any]) -> bool:
+        """Whether DingTalk has the card `biz_id` (then it now shows `data`, as this attempt would have sent)."""
+        try:
+            await self.api.update_card(biz_id, data)
+        except DingtalkApiError as exc:
+            if exc.retryable:
+                raise  # unknown: this attempt is retried later
+            return False  # DingTalk refuses to update a card it does not have
+        return True
 
     async def _update_card(self, recipient: str, update: CardUpdate) -> dict[str, Any]:
         """The card as sent (from its outbox row, so a restart loses nothing) with a status line for buttons."""

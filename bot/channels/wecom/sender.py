@@ -30,7 +30,7 @@ DEFAULT_LIMITS = ((60.0, 28), (3600.0, 950))
 # crash is byte-identical (same dedup marker, same media id), so the repeat is dropped by WeCom.
 DUPLICATE_CHECK_S = 4 * 3600
 # A media_id is valid 3 days. A resend of the same row reuses it, so WeCom's duplicate check sees the same
-# message. Kept in memory only: after a restart a resend uploads again (a duplicate is then possible).
+# message: it is kept in the database before the send (bot/channels/media_memo.py), so a restart reuses it too.
 MEDIA_REUSE_S = 2 * 86400.0
 
 
