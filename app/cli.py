@@ -56,13 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     org_import.add_argument("file")
     org_import.set_defaults(func=_org_import)
 
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
+    for name in COMMAND_MODULES:  # every one ships: a missing module is an error, never a silently absent command
+        module = importlib.import_module(name)
         module.register(sub)
         if hasattr(module, "register_org"):
             module.register_org(org)

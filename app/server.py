@@ -8,7 +8,7 @@ import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -21,10 +21,13 @@ from app.edge import ConnectionGuard, Edge
 from app.health import Health
 from app.runtime import build_services
 from bot.channels.dingtalk.callback import DingtalkChannel
+from bot.channels.dingtalk.sender import DingtalkSender
 from bot.channels.wecom.callback import WecomChannel
+from bot.channels.wecom.sender import WecomSender
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dedup import InboundClaimer
+from bot.delivery import ChannelSender
 from bot.intake import Intake
 from bot.jobs import JOBS
 from bot.metrics import ACK, exposition
@@ -45,32 +48,31 @@ HEALTH = web.AppKey("health", Health)
 WARM_UP = web.AppKey("warm_up", asyncio.Task)  # loads the knowledge index and dictionaries after start
 
 
-def build_channels(settings: Settings) -> dict[str, Any]:
+def build_channels(settings: Settings) -> dict[str, ChannelSender]:
     """Senders for every configured channel (plus console, which prints to the log)."""
-    channels: dict[str, Any] = {}
+    channels: dict[str, ChannelSender] = {}
     if settings.wecom.enabled:
-        from bot.channels.wecom.sender import WecomSender
-
         channels["wecom"] = WecomSender(settings.wecom)
     if settings.dingtalk.enabled:
-        from bot.channels.dingtalk.sender import DingtalkSender
-
         channels["dingtalk"] = DingtalkSender(settings.dingtalk)
     return channels
 
 
 def register_channels(app: web.Application, intake: Intake) -> None:
-    """Each enabled channel's receiver, sharing its sender's API client (one token, one throttle)."""
-    services, settings = intake.services, intake.services.settings
+    """Each enabled channel's receiver, sharing its sender's API client (one token, one throttle); a channel
+    whose sender is not the real one (a test's) builds its own client."""
+    senders, settings = intake.services.channels, intake.services.settings
     if settings.wecom.enabled:
-        api = getattr(services.channels.get("wecom"), "api", None)
-        WecomChannel(intake, settings.wecom, api).register(app)
+        wecom = senders.get("wecom")
+        WecomChannel(intake, settings.wecom, wecom.api if isinstance(wecom, WecomSender) else None).register(app)
     if settings.dingtalk.enabled:
-        api = getattr(services.channels.get("dingtalk"), "api", None)
+        dingtalk = senders.get("dingtalk")
+        api = dingtalk.api if isinstance(dingtalk, DingtalkSender) else None
         DingtalkChannel(intake, settings.dingtalk, api).register(app)
 
 
-async def create_app(settings: Settings, clock: Clock | None = None, channels: dict[str, Any] | None = None,
+async def create_app(settings: Settings, clock: Clock | None = None,
+                     channels: Mapping[str, ChannelSender] | None = None,
                      router: Router[Any] | None = None) -> web.Application:
     """The webhook server. `channels` / `router`: the configured senders and the product's routes unless given
     (tests give fakes and probes: the services are frozen once built)."""

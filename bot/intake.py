@@ -4,7 +4,8 @@ A channel verifies and parses a callback, checks `has_room()`, then hands it to 
 insert that keeps the raw payload, `bot.dedup`), and the work (download, then `dispatch`) submitted to the TaskPool
 (`bot.tasks`: tracked, bounded, in order per user); the channel ACKs at once. A claim a crash left unhandled
 comes back through the channel's replayer (`bot.replay`), registered here, and runs through `handle` like a fresh
-one. Channels reach nothing else of the process.
+one. Channels reach the rest of the process only through the intake: its services for what a receiver itself
+needs (settings, clock; the outbox for DingTalk's refusal reply; the database for its numbered replies).
 """
 
 from __future__ import annotations

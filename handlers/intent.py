@@ -168,9 +168,6 @@ VERBS = (r"(?:请|帮我|给我|我要|我想|麻烦)?(?:看|看看|看下|看�
          r"(?:一下|下)?")
 LISTS = frozenset({"my_leads", "team_leads", "overdue", "team_report", "kb_import", "kb_gaps"})
 NO_ARGS = frozenset({"overdue", "my_leads", "team_report", "kb_import", "kb_gaps"})
-ROLE_OF = {"console": "manager",
-           "team_leads": "manager", "team_report": "manager", "overdue": "manager", "takeover": "manager",
-           "reassign": "manager", "extend": "manager", "offboard": "admin", "kb_gaps": "admin", "calendar": "admin"}
 DESTRUCTIVE = frozenset({"offboard", "reassign", "lost"})
 
 
@@ -1101,11 +1098,6 @@ def _near_miss(t: str, role: str, state: State) -> Intent | None:
         return Intent("unclear", {"lead_id": hits[0][0], "customer": hits[0][1]}, t,
                       options=("lead_show", "follow_up", "reminder"))
     return None
-
-
-def needs_role(intent: Intent) -> str | None:
-    """The least role an intent needs ("manager" / "admin"), or None."""
-    return ROLE_OF.get(intent.name)
 
 
 # ---------------------------------------------------------------- the learned reader's answer, with the rules' slots

@@ -135,4 +135,4 @@ class ModelSlot:
             return None
 
 
-READER = Shared("intent_model", lambda _s: ModelSlot())  # the services' one model (start-up warms it)
+READER = Shared("intent_model", lambda _s: ModelSlot())  # the learned reader, trained once (start-up warms it)

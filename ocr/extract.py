@@ -194,11 +194,6 @@ def need_matcher() -> Catalog:
     return load_catalog(None)
 
 
-def find_needs(text: str, catalog: Catalog | None = None) -> list[str]:
-    """Products of `catalog` (default: ocr/needs.toml) named in `text`, in order."""
-    return (catalog or load_catalog(None)).find(text)
-
-
 def find_email(text: str) -> str | None:
     m = EMAIL.search(text)
     return m.group(0).lower() if m else None
@@ -228,11 +223,6 @@ def _wechat(main: str, latin: str) -> str | None:
         if ids:
             return ids[-1]
     return None
-
-
-def is_colleague_title(title: str | None) -> bool:
-    """"刘洋(同事)", "马芳(销售部)": a chat between colleagues, however many numbers it passes on."""
-    return parse_title_bar(title).is_colleague
 
 
 # ---------------------------------------------------------------- customer fields from left bubbles

@@ -39,6 +39,7 @@ from reminders.policies import (
 )
 from reminders.store import add_timer, cancel_timers, open_timers
 from storage.activity import add_activity, add_audit
+from storage.leads import set_owner
 from storage.models import Lead, Reminder, User
 
 MAX_PICK_BUTTONS = 6  # WeCom button_interaction cards take at most 6 buttons
@@ -235,8 +236,8 @@ async def take_over(session: AsyncSession, user: UserInfo, lead_id: int, rid: in
     if isinstance(esc, Result):
         return esc
     _resolve(esc, user, "take", "接手", now)
-    esc.lead.owner_id, esc.lead.assigned_at = user.id, now
-    esc.lead.assign_reason = "主管接手冻结线索"
+    await set_owner(session, esc.lead, user.id)
+    esc.lead.assigned_at, esc.lead.assign_reason = now, "主管接手冻结线索"
     add_activity(session, lead_id, user.id, "takeover", now, f"{user.name} 接手冻结线索",
                  prev_owner=esc.prev_owner, reminder_id=rid)
     await on_owner_changed(session, esc.lead, now, cfg)
@@ -301,7 +302,8 @@ async def assign_to(session: AsyncSession, user: UserInfo, lead_id: int, rid: in
             return _say("这条线索就是从他那里冻结的；要还给原负责人请用「延期」。")
         return _say("只能改派给你团队里的在职销售。")
     _resolve(esc, user, "assign", f"改派给 {rep.name}", now, to=rep.id)
-    esc.lead.owner_id, esc.lead.assigned_at = rep.id, now
+    await set_owner(session, esc.lead, rep.id)
+    esc.lead.assigned_at = now
     esc.lead.assign_reason = f"{user.name} 改派（冻结后）" + (f"：{reasons[rep.id]}" if reasons[rep.id] else "")
     add_activity(session, lead_id, user.id, "assign", now, f"{user.name} 改派给 {rep.name}",
                  prev_owner=esc.prev_owner, to=rep.id, reminder_id=rid)
@@ -333,7 +335,7 @@ async def extend(session: AsyncSession, user: UserInfo, lead_id: int, rid: int, 
     span = messages.work_span(hours, day_hours(cfg))
     _resolve(esc, user, "extend", f"延期 {span}", now, hours=hours, reason=reason)
     lead = esc.lead
-    lead.owner_id = prev.id
+    await set_owner(session, lead, prev.id)
     add_activity(session, lead_id, user.id, "extend", now, f"{user.name} 延期 {span}：{reason}",
                  hours=hours, reason=reason, reminder_id=rid)
     add_audit(session, user.id, "escalation.extend", f"lead:{lead_id}", now, hours=hours, reason=reason)

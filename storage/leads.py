@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Evidence, Lead, User
+from storage.models import Evidence, Lead, RenewalWarning, User
 
 STAGES: tuple[tuple[str, str], ...] = (
     ("new", "线索获取"),
@@ -347,3 +347,18 @@ def names_someone_else(text: str, lead: Lead) -> str | None:
     if company is None and person and lead.customer_name and not lead.customer_name.startswith(person.group(1)):
         return person.group(0)
     return None
+
+
+OPEN_WARNINGS = ("new", "open", "contacted")  # a renewal warning not yet settled by a proof or the manager
+
+
+async def set_owner(session: AsyncSession, lead: Lead, owner_id: str) -> str | None:
+    """The one write of a lead's owner when it changes hands (改派, 接手, an escalation's 接手 / 改派 / 延期,
+    offboarding): an open 续约预警 — its lock, its reminders, its manager — follows the lead to whoever owns it
+    now. Returns the previous owner. What else a hand-over means (timers, activity) stays with the caller."""
+    previous = lead.owner_id
+    lead.owner_id = owner_id
+    await session.flush()
+    await session.execute(update(RenewalWarning).where(
+        RenewalWarning.lead_id == lead.id, RenewalWarning.status.in_(OPEN_WARNINGS)).values(owner_id=owner_id))
+    return previous

@@ -124,8 +124,3 @@ def test_the_lead_of_a_card_comes_from_its_typed_buttons() -> None:
                                     ConfirmOffboard("dt:abc", "dt:def")])
 def test_a_colon_inside_a_field_survives_the_round_trip(action: Action) -> None:
     assert type(action).unpack(action.pack()) == action
-
-
-@pytest.mark.parametrize("key", ["rem:snooze:4:nan", "rem:snooze:4:inf", "rem:snooze:4:-2", "esc:extend:5:2:-1"])
-def test_a_number_that_is_no_amount_of_time_reads_as_nothing(key: str) -> None:
-    assert not [c.__name__ for c in every_action() if c.unpack(key) is not None]

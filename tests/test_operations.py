@@ -81,7 +81,9 @@ async def test_sigterm_finishes_work_in_flight_and_logs_json(tmp_path: Path) -> 
                 async with http.post(f"{server.url}/wecom/callback?{query}", data=body) as resp:
                     assert resp.status == 200
         assert await server.stop() == 0  # SIGTERM while the answers are still on their way
-        assert sorted(b["touser"] for b in fake.sent) == users  # every answer went out before the exit
+        # every answer went out before the exit (an admin may also get the notice that next year's holidays are
+        # missing: it is sent in working hours of the last weeks of a year, whatever the test does)
+        assert sorted(b["touser"] for b in fake.sent if b["touser"].startswith("grace_")) == users
     lines = [line for line in server.log_text().splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     assert {"ts", "level", "logger", "message"} <= set(records[0])

@@ -103,7 +103,7 @@ async def screenshot(ctx: Context, msg: Inbound) -> None:
     draft.evidence_hash, draft.evidence_path = digest, path
     session.add(Evidence(lead_id=draft.id, kind="screenshot", sha256=digest, path=path, added_by=ctx.user.id,
                          created_at=now))
-    await _tell_conflicts(ctx, session, draft, dups)
+    await tell_conflicts(ctx, session, draft, dups)
     ctx.reply(await capture_card(session, draft, dups, ctx.user.id, now))
 
 
@@ -243,7 +243,7 @@ def _mark_past_follow_up(card: Card, draft: Lead, now: datetime) -> Card:
     return dataclasses.replace(card, fields=fields)
 
 
-async def _tell_conflicts(ctx: Context, session: AsyncSession, draft: Lead, dups: list[Lead]) -> None:
+async def tell_conflicts(ctx: Context, session: AsyncSession, draft: Lead, dups: list[Lead]) -> None:
     """The owner's manager hears about a customer another rep is trying to register."""
     for dup in dups:
         if dup.owner_id in (None, ctx.user.id):
@@ -288,7 +288,7 @@ async def click_create_anyway(ctx: Context, action: CreateAnyway) -> None:
                         reason="本人录入（与已有线索重复，仍新建）")
     add_activity(session, draft.id, ctx.user.id, "duplicate_override", now, "确认与已有线索不是同一客户",
                  duplicates=[d.id for d in dups])
-    await _tell_conflicts(ctx, session, draft, dups)
+    await tell_conflicts(ctx, session, draft, dups)
     ctx.update_card(f"已新建 · 线索 #{draft.id}")
     ctx.reply(Text(f"✅ 已新建线索 #{draft.id}，主管会看到这条重复提醒。"))
 
@@ -359,7 +359,7 @@ def _edit_handler(word: str, name: str) -> Any:
             ctx.reply(Text(f"「{raw}」不像有效的{word}，请再检查一下。"))
             return
         dups = await _duplicates(session, draft)
-        await _tell_conflicts(ctx, session, draft, dups)  # a corrected phone may reveal a colleague's customer
+        await tell_conflicts(ctx, session, draft, dups)  # a corrected phone may reveal a colleague's customer
         ctx.reply(await capture_card(session, draft, dups, ctx.user.id, ctx.now()))
 
     return edit

@@ -35,8 +35,7 @@ from bot.dispatch import TEAM, run_route
 from bot.messages import Button, Card, Inbound, Text, body_from_json, body_to_json
 from bot.router import Reading, Router
 from bot.usertext import user_text
-from handlers.chat.capture import _tell_conflicts as tell_conflicts
-from handlers.chat.capture import capture_card
+from handlers.chat.capture import capture_card, tell_conflicts
 from handlers.chat.escalation import apply_result
 from handlers.checks import flags as checks_flags
 from handlers.checks import hooks

@@ -29,7 +29,15 @@ from bot.usertext import user_text
 from handlers.ramp.service import locked_ids
 from reminders import lifecycle
 from storage.activity import add_activity
-from storage.leads import OPEN_STATUSES, clean_value, create_lead, find_duplicates, previous_owner
+from storage.leads import (
+    OPEN_STATUSES,
+    OPEN_WARNINGS,
+    clean_value,
+    create_lead,
+    find_duplicates,
+    previous_owner,
+    set_owner,
+)
 from storage.models import Lead, RenewalWarning, User
 
 log = logging.getLogger(__name__)
@@ -228,7 +236,7 @@ async def activate_lead(session: AsyncSession, lead: Lead, owner_id: str, actor_
     Shared by 新线索 confirmation, screenshot drafts (source ocr), import and the pool assigner.
     """
     lead.status = "active"
-    lead.owner_id = owner_id
+    await set_owner(session, lead, owner_id)
     lead.assigned_at = now
     lead.stage_changed_at = lead.stage_changed_at or now
     lead.last_activity_at = lead.last_activity_at or now
@@ -256,24 +264,17 @@ async def change_owner(session: AsyncSession, lead: Lead, owner_id: str, actor_i
                        cfg: RemindersSettings, *, reason: str, kind: str = "reassign") -> str | None:
     """Move a lead to another owner (reassign, take over, offboarding); a frozen lead becomes active again.
     Returns the previous owner."""
-    previous = lead.owner_id
-    lead.owner_id = owner_id
+    previous = await set_owner(session, lead, owner_id)
     lead.assigned_at = now
     lead.assign_reason = reason[:255]
     if lead.status == "frozen":
         lead.status = "active"
         lead.frozen_at = None
         lead.extra = {k: v for k, v in (lead.extra or {}).items() if k != "frozen"}
-    await session.flush()
-    # an open 续约预警 (its lock, its reminders, its manager) follows the lead to whoever owns it now
-    await session.execute(update(RenewalWarning).where(
-        RenewalWarning.lead_id == lead.id, RenewalWarning.status.in_(OPEN_WARNINGS)).values(owner_id=owner_id))
     add_activity(session, lead.id, actor_id, kind, now, reason, previous=previous, owner=owner_id)
     await lifecycle.on_owner_changed(session, lead, now, cfg)
     return previous
 
-
-OPEN_WARNINGS = ("new", "open", "contacted")  # a renewal warning not yet settled by a proof or the manager
 
 
 # -- import and offboarding (used by the CLI) ----------------------------------------------------

@@ -1,6 +1,7 @@
-"""The lead use cases as plain session functions: no Context, no chat. Chat routes (handlers/chat/leads.py),
-screenshot capture, the CLI and the web console all call these; each returns what happened (an `Outcome` with
-the Chinese sentence to show) and leaves sending to its caller. Who may act is checked before, by
+"""The lead use cases as plain session functions: no Context, no chat. Chat routes (handlers/chat/leads.py)
+and screenshot capture call these (the web console's lead actions still run the chat commands as the signed-in
+user, app/console/webctx.run_as; the CLI calls assignment.py and handover.py); each returns what happened (an
+`Outcome` with the Chinese sentence to show) and leaves sending to its caller. Who may act is checked before, by
 handlers/leads/permissions.py.
 """
 
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ChecksSettings, RemindersSettings
 from bot.context import UserInfo
-from handlers.checks import hooks
+from handlers.checks import flags, hooks
 from handlers.checks.evidence import Reading
 from handlers.leads.assignment import activate_lead
 from handlers.leads.insights import Insights
@@ -50,9 +51,6 @@ class Outcome:
     duplicate_of: int | None = None
 
 
-ConfirmResult = Outcome  # the name screenshot capture and older callers use
-
-
 async def save_draft(session: AsyncSession, fields: Mapping[str, Any], *, source: str, by: str, now: datetime,
                      confidence: float | None = None, follow_up: datetime | None = None,
                      extra: Mapping[str, Any] | None = None) -> tuple[Lead, list[Lead]]:
@@ -68,26 +66,26 @@ async def save_draft(session: AsyncSession, fields: Mapping[str, Any], *, source
 
 
 async def confirm_draft(session: AsyncSession, lead: Lead, user: UserInfo, now: datetime,
-                        cfg: RemindersSettings) -> ConfirmResult:
+                        cfg: RemindersSettings) -> Outcome:
     """Activate a draft for its creator: owner, assigned_at, timers, the agreed follow-up.
 
     Refused when the customer already has an open lead (same phone, or company + name)."""
     if lead.status != "draft":
-        return ConfirmResult(False, f"线索 #{lead.id} 已经处理过了（{STATUS_CN.get(lead.status, lead.status)}）。")
+        return Outcome(False, f"线索 #{lead.id} 已经处理过了（{STATUS_CN.get(lead.status, lead.status)}）。")
     dups = await find_duplicates(session, phone=lead.phone, company=lead.company, customer_name=lead.customer_name,
                                  exclude_id=lead.id)
     if dups:
         other = dups[0]
         if other.owner_id == (lead.created_by or user.id):
-            return ConfirmResult(False, f"你已有同一客户的线索 #{other.id}，请直接在那条线索上跟进。", other.id)
-        return ConfirmResult(False, f"同一客户已有同事在跟进（线索 #{other.id}），这条草稿未启用，如需协作请联系主管。",
+            return Outcome(False, f"你已有同一客户的线索 #{other.id}，请直接在那条线索上跟进。", other.id)
+        return Outcome(False, f"同一客户已有同事在跟进（线索 #{other.id}），这条草稿未启用，如需协作请联系主管。",
                              other.id)
     creator = lead.created_by
     known = creator is not None and await session.get(User, creator) is not None
     owner = creator if known and creator else user.id
     await activate_lead(session, lead, owner, user.id, now, cfg, reason="本人录入")
     hours = cfg.first_contact_hours
-    return ConfirmResult(True, f"✅ 线索 #{lead.id} 已启用，请在 {hours:g} 个工作小时内完成首次联系。")
+    return Outcome(True, f"✅ 线索 #{lead.id} 已启用，请在 {hours:g} 个工作小时内完成首次联系。")
 
 
 def fields_from_extract(extracted: Any) -> tuple[dict[str, Any], datetime | None, float | None]:
@@ -185,6 +183,7 @@ async def drop_draft(session: AsyncSession, draft: Lead, actor_id: str, now: dat
     paths = await forget_screenshots(session, draft)
     draft.status = "lost"
     draft.close_reason = DROPPED
+    await flags.drop_with_draft(session, draft, now)
     return Outcome(True, f"已放弃草稿 #{draft.id}。"), paths
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, case, exists, func, literal, select
+from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.renewals.sheet import Customer, RowError
@@ -135,8 +135,3 @@ def health_of(today: date, now: datetime) -> ColumnElement[int]:
 
 def last_paid(lead_id: Any) -> ColumnElement[date]:
     return select(func.max(Payment.paid_on)).where(Payment.lead_id == lead_id).scalar_subquery()
-
-
-async def account_health(session: AsyncSession, lead_id: int, today: date, now: datetime) -> int:
-    """The computed health of one account (shown where no 健康分 was imported)."""
-    return int(await session.scalar(select(computed_health(literal(lead_id, Integer), today, now))) or 0)
