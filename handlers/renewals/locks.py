@@ -18,7 +18,7 @@ from reminders.messages import lead_label
 from reminders.policies import RENEWAL
 from reminders.store import cancel_timers
 from storage.activity import add_activity
-from storage.leads import same_company
+from storage.leads import normalize_phone, same_company
 from storage.models import Contract, Evidence, Lead, RenewalWarning, User
 
 ACTIVE = ("open", "contacted")  # answered or not, still waiting for the proof
@@ -35,6 +35,19 @@ async def lock_on(session: AsyncSession, user_id: str, lead: Lead) -> RenewalWar
         RenewalWarning.locked.is_(True), RenewalWarning.owner_id == user_id).order_by(RenewalWarning.id))
     return next((w for w in rows.scalars()
                  if w.lead_id == lead.id or same_company(w.company, lead.company)), None)
+
+
+async def locked_accounts(session: AsyncSession, phone: str | None, company: str | None) -> list[Lead]:
+    """The accounts (usually won leads) of locked warnings whose customer has this phone or company: a new lead
+    for such a customer is their duplicate, so a second lead can neither slip past the lock nor split the
+    account (the next contracts import would find the customer twice)."""
+    phone = normalize_phone(phone)
+    if not phone and not company:
+        return []
+    rows = await session.execute(select(Lead, RenewalWarning.company).join(
+        RenewalWarning, RenewalWarning.lead_id == Lead.id).where(RenewalWarning.locked.is_(True)).order_by(Lead.id))
+    return [lead for lead, warned in rows.all()
+            if (phone and lead.phone == phone) or same_company(lead.company, company) or same_company(warned, company)]
 
 
 async def locked_text(session: AsyncSession, warning: RenewalWarning, lead: Lead) -> str:
