@@ -5,6 +5,7 @@ account's lead: a file or picture, or a note a manager confirmed) or when the ma
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -35,6 +36,14 @@ async def lock_on(session: AsyncSession, user_id: str, lead: Lead) -> RenewalWar
         RenewalWarning.locked.is_(True), RenewalWarning.owner_id == user_id).order_by(RenewalWarning.id))
     return next((w for w in rows.scalars()
                  if w.lead_id == lead.id or same_company(w.company, lead.company)), None)
+
+
+async def held_lead_ids(session: AsyncSession, leads: Iterable[Lead]) -> set[int]:
+    """Which of `leads` a locked warning holds for their owner (the rule of `lock_on`): their SLA is paused, so
+    lists and the digest show them 🔒 锁定, never 🔴 超时."""
+    rows = (await session.execute(select(RenewalWarning).where(RenewalWarning.locked.is_(True)))).scalars().all()
+    return {lead.id for lead in leads if any(
+        w.owner_id == lead.owner_id and (w.lead_id == lead.id or same_company(w.company, lead.company)) for w in rows)}
 
 
 async def locked_accounts(session: AsyncSession, phone: str | None, company: str | None) -> list[Lead]:
@@ -72,6 +81,11 @@ async def mark_contacted(session: AsyncSession, warning: RenewalWarning, actor_i
     await cancel_timers(session, warning.lead_id, now, (RENEWAL,))
     add_activity(session, warning.lead_id, actor_id, "renewal_contacted", now, "续约预警：已联系客户",
                  warning_id=warning.id)
+    account = await session.get(Lead, warning.lead_id)
+    if account is not None:  # a contact like any other: it meets the first-contact deadline
+        add_activity(session, account.id, actor_id, "contact", now, "续约预警：已联系客户", warning_id=warning.id)
+        account.first_contact_at = account.first_contact_at or now
+        account.last_activity_at = now
     return True
 
 
