@@ -5,7 +5,8 @@
 Prints the write time and each verify's time (entries/s, CPU of this process — the walk's executor and driver
 threads included — and the load average), then the median. Target (issue 17): 1,000,000 entries verified ≤ 30 s.
 --db must name an empty database (PostgreSQL: create one first; the schema is migrated here).
-The entries are stage changes and confirmations spread over 10,000 leads, so the live-row check runs too.
+The entries are stage changes, confirmations and the recorded facts (lead fields with provenance, activities,
+flags) spread over 10,000 leads, with their live rows, so every live-row check runs too.
 """
 
 from __future__ import annotations
@@ -19,52 +20,98 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from storage import facts
 from storage.chain import GENESIS, make_entry, verify
 from storage.db import Database
 from storage.leads import STAGE_CODES
 from storage.migrate import upgrade
-from storage.models import ChainEntry, Lead
+from storage.models import Activity, ChainEntry, Lead, LeadFlag
 
 NOW = datetime.fromisoformat("2026-11-24T11:00:00+08:00")
 CHUNK = 10_000
 LEADS = 10_000
+# per ten entries: 1 confirmation, 2 stage changes, 2 lead-field records, 3 activities, 2 flags
+KINDS = ("confirm", "stage", "stage", "lead", "lead", "activity", "activity", "activity", "flag", "flag")
 
 
-def _rows(start: int, n: int, prev: str) -> tuple[list[dict[str, Any]], str]:
-    out = []
+def _lead(i: int) -> dict[str, Any]:
+    at = NOW.isoformat()
+    return {"id": i, "customer_name": f"客户{i}", "company": f"示例公司{i % 500}", "phone": f"1380000{i:04d}",
+            "budget_cny": 100_000 + i * 10, "needs": ["排班"], "industry": "零售", "owner_id": None,
+            "field_sources": {"customer_name": {"source": "manual", "by": "rep01", "at": at}},
+            "extra": {"next_step": "周五报价"}, "source": "manual", "status": "active", "created_at": NOW,
+            "timeout_count": 0}
+
+
+LEAD_ROWS = {i: _lead(i) for i in range(1, LEADS + 1)}
+
+
+def _fact(kind: str, seq: int, lead: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The entry's data and the live row it records (None: the lead row, written once at the end)."""
+    if kind == "lead":
+        blank = dict.fromkeys(facts.LEAD_KEYS)
+        return {"state": facts.lead_state(SimpleNamespace(**{**blank, **LEAD_ROWS[lead]}))}, None
+    if kind == "activity":
+        row = {"id": seq, "lead_id": lead, "actor_id": "rep01", "kind": "contact", "created_at": NOW,
+               "summary": f"第 {seq} 次跟进：客户关心上线时间，约了下周演示", "detail": {}}
+        return {"id": seq, "state": facts.activity_state(SimpleNamespace(**row))}, row
+    row = {"id": seq, "lead_id": lead, "rule": "repeated_summary", "subject": str(seq), "level": "yellow",
+           "reason": "跟进记录与上一条一字不差", "status": "open", "owner_id": "rep01", "cleared_by": None,
+           "answer": None, "answered_by": None, "created_at": NOW, "updated_at": NOW}
+    return {"id": seq, "state": facts.flag_state(SimpleNamespace(**row))}, row
+
+
+def _rows(start: int, n: int, prev: str) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]], str]:
+    out, live = [], {"activity": [], "flag": []}
     for seq in range(start, start + n):
         lead = seq % LEADS + 1
         before, after = STAGE_CODES[seq % 4], STAGE_CODES[seq % 4 + 1]
-        kind = "stage" if seq % 5 else "confirm"
-        entry = make_entry(seq, prev, kind, lead, "manager01" if kind == "confirm" else "rep01", NOW,
-                           {"before": before, "after": after} if kind == "stage" else {"flag_id": seq})
+        kind = KINDS[seq % len(KINDS)]
+        row = None
+        if kind == "stage":
+            data: dict[str, Any] = {"before": before, "after": after}
+        elif kind == "confirm":
+            data = {"flag_id": seq}
+        else:
+            data, row = _fact(kind, seq, lead)
+        if row is not None:
+            live[kind].append(row)
+        entry = make_entry(seq, prev, kind, lead, "manager01" if kind == "confirm" else "rep01", NOW, data)
         prev = entry.entry_hash
         out.append({c: getattr(entry, c) for c in ("seq", "kind", "lead_id", "body", "content_hash", "prev_hash",
                                                     "entry_hash", "created_at")})
-    return out, prev
+    return out, live, prev
 
 
 async def _seed(db: Database, n: int) -> None:
+    """Entries and the live rows they record, written with Core inserts (no session records anything)."""
+    async with db.session() as s:
+        await s.execute(insert(Lead), [{**row, "stage": "new"} for row in LEAD_ROWS.values()])
     last_stage: dict[int, str] = {}
     prev, seq = GENESIS, 1
     while seq <= n:
-        rows, prev = _rows(seq, min(CHUNK, n - seq + 1), prev)
+        rows, live, prev = _rows(seq, min(CHUNK, n - seq + 1), prev)
         for r in rows:
             if r["kind"] == "stage":
                 last_stage[int(r["lead_id"])] = str(r["body"]).split('"after":"')[1].split('"')[0]
         async with db.session() as s:
             await s.execute(insert(ChainEntry), rows)
+            if live["activity"]:
+                await s.execute(insert(Activity), live["activity"])
+            if live["flag"]:
+                await s.execute(insert(LeadFlag), live["flag"])
         seq += len(rows)
     async with db.session() as s:
-        await s.execute(insert(Lead), [{"id": i, "stage": last_stage.get(i, "new"), "status": "active",
-                                        "source": "manual", "needs": [], "field_sources": {}, "extra": {},
-                                        "created_at": NOW, "timeout_count": 0} for i in range(1, LEADS + 1)])
+        for stage in set(last_stage.values()):
+            ids = [i for i, st in last_stage.items() if st == stage]
+            await s.execute(update(Lead).where(Lead.id.in_(ids)).values(stage=stage))
 
 
 async def main(entries: int, url: str | None, runs: int) -> None:

@@ -68,12 +68,12 @@ def calibrate() -> None:
         seen += [(*model.classify(text, role), want) for role, text, want in rows]
     print(f"{'margin':>6} {'taken':>6} {'right':>6} {'prec':>6} {'kb diverted':>12}")
     knowledge = sum(w == "knowledge" for _p, _m, w in seen)
-    for cut in (0, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8):
+    for cut in (0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5):
         taken = [(p, w) for p, m, w in seen if m >= cut and p != "knowledge"]
         right = sum(p == w for p, w in taken)
         diverted = sum(w == "knowledge" for _p, w in taken)
         print(f"{cut:>6} {len(taken):>6} {right:>6} {right / max(1, len(taken)):>6.3f} {diverted:>6}/{knowledge}")
-    print("confusions at", Counter((p, w) for p, m, w in seen if p != w and m >= 2).most_common(12))
+    print("confusions at 0.3:", Counter((p, w) for p, m, w in seen if p != w and m >= 0.3).most_common(12))
 
 
 def main() -> None:

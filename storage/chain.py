@@ -1,12 +1,14 @@
-"""The tamper-evident record (存证): a hash chain of evidence items, stage changes, won/lost decisions and manager
-confirmations, appended in the same transaction as the change it records.
+"""The tamper-evident record (存证): a hash chain of evidence items, stage changes, won/lost decisions, manager
+confirmations and the facts a manager relies on (lead fields with provenance, activities, flags: storage/facts.py,
+written by storage/recorder.py), appended in the same transaction as the change it records.
 
 Entry n: body = canonical JSON {seq, kind, lead, actor, at, data}; content_hash = SHA-256(body);
 prev_hash = entry n-1's entry_hash (GENESIS for the first); entry_hash = SHA-256(prev_hash + content_hash).
 Evidence files enter by their SHA-256 (data.sha256). `verify` walks the chain and reports the first broken link:
 a changed body or hash, a missing or re-ordered entry, and — against the live rows — an evidence row or file whose
-SHA-256 no longer matches, a lead whose stage or won/lost status differs from its last recorded change, and an
-anchor (the head hash sent to the admins each day) that the chain no longer contains.
+SHA-256 no longer matches, a lead whose stage or won/lost status differs from its last recorded change, a lead field,
+activity or flag that differs from (or is missing against) its last recorded state, and an anchor (the head hash
+sent to the admins each day) that the chain no longer contains. Problems are reported in Chinese.
 
 What it proves and what it does not: docs/audit.md.
 """
@@ -18,27 +20,32 @@ import functools
 import hashlib
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from storage.db import Database
-from storage.models import ChainEntry, Evidence, KeyValue, Lead
+from storage import facts
+from storage.facts import canonical
+from storage.leads import STAGE_CN, STATUS_CN
+from storage.models import Activity, ChainEntry, Evidence, KeyValue, Lead, LeadFlag
+
+
+class Database(Protocol):
+    """What verification needs of storage.db.Database (named here so the chain, which the session recorder
+    writes through, does not import the module that builds those sessions)."""
+
+    def reader(self, *, snapshot: bool = False) -> AbstractAsyncContextManager[AsyncConnection]: ...
 
 GENESIS = "0" * 64
 PG_LOCK = 0x5A1E5B07  # pg_advisory_xact_lock key: one appender at a time (SQLite: BEGIN IMMEDIATE does it)
 PAGE = 50_000  # rows per fetch of the walk
 ANCHOR_PREFIX = "audit_anchor:"
 MIN_ANCHOR_HEX = 16
-
-
-def canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def sha256_text(value: str) -> str:
@@ -79,11 +86,29 @@ async def append(session: AsyncSession, kind: str, *, lead_id: int | None, actor
     return entry
 
 
+_ENTRY_COLS = ("seq", "kind", "lead_id", "body", "content_hash", "prev_hash", "entry_hash", "created_at")
+
+
+def append_rows(conn: Connection, items: Sequence[tuple[str, int | None, dict[str, Any]]], now: datetime) -> None:
+    """Append (kind, lead id, data) entries with no actor on a sync connection in its transaction (the recorder's
+    path: storage/recorder.py, at commit)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK})
+    row = conn.execute(select(ChainEntry.seq, ChainEntry.entry_hash).order_by(ChainEntry.seq.desc()).limit(1)).first()
+    seq, prev = (int(row[0]) + 1, str(row[1])) if row else (1, GENESIS)
+    rows = []
+    for kind, lead_id, data in items:
+        entry = make_entry(seq, prev, kind, lead_id, None, now, data)
+        rows.append({c: getattr(entry, c) for c in _ENTRY_COLS})
+        seq, prev = seq + 1, entry.entry_hash
+    conn.execute(insert(ChainEntry), rows)
+
+
 # -- verification -------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Break:
     seq: int
-    problem: str  # English, for the operator
+    problem: str  # Chinese: what a manager or admin reads
 
 
 @dataclass
@@ -91,9 +116,13 @@ class _Expected:
     """What the live rows must still say, learnt while walking the chain (last entry wins)."""
 
     evidence: dict[int, tuple[int, dict[str, Any], int | None]] = field(default_factory=dict)  # id → seq, data, lead
-    confirms: dict[int, tuple[int, str, str | None]] = field(default_factory=dict)  # evidence id → seq, verdict, by
+    confirms: dict[int, tuple[int, str, str | None, int | None]] = field(default_factory=dict)  # → seq, verdict,
+    # by, lead
     stage: dict[int, tuple[int, str]] = field(default_factory=dict)  # lead → seq, stage
     status: dict[int, tuple[int, str]] = field(default_factory=dict)  # lead → seq, won | lost
+    leads: dict[int, tuple[int, str]] = field(default_factory=dict)  # lead → seq, body of its last "lead" entry
+    # (activity | flag, id) → seq, lead, facts.state_key of the recorded state (None: deleted through the application)
+    rows: dict[tuple[str, int], tuple[int, int | None, bytes | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -109,6 +138,7 @@ class VerifyReport:
 
 STATE_KINDS = frozenset({"stage", "won", "lost"})  # the last one per lead is checked against the lead row
 ROW_KINDS = frozenset({"evidence", "confirm"})  # each checked against its evidence row
+FACT_KINDS = frozenset({"activity", "flag"})  # each checked against its row (a "lead" entry: against the lead)
 
 
 @functools.lru_cache(maxsize=64)
@@ -126,15 +156,15 @@ def check_link(row: Sequence[Any], prev_seq: int, prev_hash: str) -> str | None:
     """One entry against its predecessor: the problem, or None."""
     seq, kind, lead_id, body, content_hash, prev_col, entry_hash = row
     if seq != prev_seq + 1:
-        return f"entry {prev_seq + 1} is missing (next found: {seq})"
+        return f"第 {prev_seq + 1} 条记录缺失（接下来是第 {seq} 条）"
     if prev_col != prev_hash:
-        return f"previous-hash does not match entry {prev_seq} (that entry was rewritten, or this one replaced)"
+        return f"与第 {prev_seq} 条记录衔接不上（那一条被改写过，或这一条被替换）"
     if _sha256(body.encode()).hexdigest() != content_hash:
-        return "content changed: its SHA-256 no longer matches the stored content hash"
+        return "内容被改动（与记录时的校验值不符）"
     if _sha256((prev_col + content_hash).encode()).hexdigest() != entry_hash:
-        return "entry hash does not match previous-hash + content hash"
+        return "校验值被改动（与前一条和本条内容算出的不符）"
     if not body.endswith(body_tail(kind, lead_id, seq)):
-        return "seq/kind/lead columns differ from the hashed content"
+        return "编号、类型或所属线索与记录内容不符"
     return None
 
 
@@ -152,14 +182,30 @@ def _parse(body: str) -> dict[str, Any] | None:
 def _learn_row(exp: _Expected, seq: int, body: str) -> str | None:
     doc = _parse(body)
     if doc is None:
-        return "content is not valid JSON"
+        return "内容已损坏，无法读取"
     data = doc.get("data") or {}
     if not isinstance(data.get("evidence_id"), int):
         return None
     if doc["kind"] == "evidence":
         exp.evidence[data["evidence_id"]] = (seq, data, doc.get("lead"))
     else:
-        exp.confirms[data["evidence_id"]] = (seq, str(data.get("verdict")), doc.get("actor"))
+        exp.confirms[data["evidence_id"]] = (seq, str(data.get("verdict")), doc.get("actor"), doc.get("lead"))
+    return None
+
+
+_FACT_ID, _FACT_STATE = '"data":{"id":', ',"state":'
+
+
+def _learn_fact(exp: _Expected, kind: str, seq: int, lead_id: int | None, body: str) -> str | None:
+    """An activity or flag entry, read without parsing: its canonical body is {…"data":{"id":N,"state":S},"kind":…}
+    (keys sorted, quotes inside strings escaped), so N and the text of S are found by position; the body's tail was
+    checked already."""
+    start, mid, end = body.find(_FACT_ID), body.find(_FACT_STATE), body.rfind('},"kind":')
+    if start < 0 or mid < start or end < mid or not body[start + len(_FACT_ID):mid].isdigit():
+        return "内容已损坏，无法读取"
+    state = body[mid + len(_FACT_STATE):end]
+    exp.rows[(kind, int(body[start + len(_FACT_ID):mid]))] = (
+        seq, lead_id, None if state == "null" else facts.state_key(state))
     return None
 
 
@@ -198,7 +244,7 @@ class _Walker:
         """Check a page; False once a link is broken (self.broken says where)."""
         sha = _sha256
         kinds = _KIND_JSON
-        last, decided = self.last, self.decided
+        last, decided, leads = self.last, self.decided, self.exp.leads
         prev_seq, prev_hash, count = self.prev_seq, self.prev_hash, self.count
         for row in rows:
             seq, kind, lead_id, body, content_hash, prev_col, entry_hash = row
@@ -215,6 +261,13 @@ class _Walker:
                         last[lead_id] = (seq, kind, body)
                     if kind != "stage":
                         decided[lead_id] = (seq, kind)
+            elif kind == "lead":
+                if lead_id is not None:
+                    leads[lead_id] = (seq, body)
+            elif kind in FACT_KINDS:
+                problem = _learn_fact(self.exp, kind, seq, lead_id, body)
+                if problem is not None:
+                    return self._stop(count, prev_seq, prev_hash, problem)
             elif kind in ROW_KINDS and '"evidence_id":' in body:  # JSON escapes a quote inside any text
                 problem = _learn_row(self.exp, seq, body)
                 if problem is not None:
@@ -225,7 +278,7 @@ class _Walker:
 
     def _stop(self, count: int, prev_seq: int, prev_hash: str, problem: str | None) -> bool:
         self.prev_seq, self.prev_hash, self.count = prev_seq, prev_hash, count
-        self.broken = Break(prev_seq + 1, problem or "link check failed")
+        self.broken = Break(prev_seq + 1, problem or "校验不通过")
         return False
 
     @property
@@ -237,7 +290,8 @@ class _Walker:
         return self.exp
 
 
-_KIND_JSON: dict[str, str] = {k: json.dumps(k) for k in ("evidence", "stage", "won", "lost", "confirm", "flag_clear")}
+_KIND_JSON: dict[str, str] = {k: json.dumps(k) for k in ("evidence", "stage", "won", "lost", "confirm", "lead",
+                                                         "activity", "flag")}
 
 
 async def _pages(conn: AsyncConnection) -> AsyncGenerator[Sequence[Sequence[Any]], None]:
@@ -322,21 +376,21 @@ def _evidence_row_breaks(ev_id: int, ev: Any, exp: _Expected, files: bool) -> li
     if ev_id in exp.evidence:
         seq, data, lead = exp.evidence[ev_id]
         if ev is None:
-            return [Break(seq, f"evidence row {ev_id} was deleted")]
+            return [Break(seq, f"线索 #{lead} 的一份证据已被删除")]
         if ev.lead_id != lead or (data.get("sha256") or None) != (ev.sha256 or None):
-            out.append(Break(seq, f"evidence row {ev_id} was changed (lead or SHA-256 differs from the record)"))
+            out.append(Break(seq, f"线索 #{lead} 的一份证据被改动（所属线索或文件校验值与记录不符）"))
         elif files and ev.sha256 and ev.path:
             actual = file_sha256(Path(ev.path))
             if actual is None:
-                out.append(Break(seq, f"evidence file of row {ev_id} is missing: {ev.path}"))
+                out.append(Break(seq, f"线索 #{lead} 的证据文件不见了：{ev.path}"))
             elif actual != ev.sha256:
-                out.append(Break(seq, f"evidence file of row {ev_id} was replaced: {ev.path} has another SHA-256"))
+                out.append(Break(seq, f"线索 #{lead} 的证据文件被替换：{ev.path} 与记录的校验值不符"))
     if ev_id in exp.confirms:
-        seq, verdict, by = exp.confirms[ev_id]
+        seq, verdict, by, ev_lead = exp.confirms[ev_id]
         if ev is None:
-            out.append(Break(seq, f"confirmed evidence row {ev_id} was deleted"))
+            out.append(Break(seq, f"线索 #{ev_lead} 经主管确认的证据已被删除"))
         elif (verdict == "ok" and ev.confirmed_by != by) or (verdict == "no" and ev.kind != "rejected"):
-            out.append(Break(seq, f"evidence row {ev_id} no longer shows the manager's recorded decision"))
+            out.append(Break(seq, f"线索 #{ev_lead} 的证据不再显示主管当时的确认结果"))
     return out
 
 
@@ -354,15 +408,76 @@ def _lead_row_breaks(lead_id: int, row: tuple[str, str] | None, exp: _Expected) 
     stage, status = exp.stage.get(lead_id), exp.status.get(lead_id)
     first = min(x[0] for x in (stage, status) if x is not None)
     if row is None:
-        return [Break(first, f"lead {lead_id} was deleted")]
+        return [Break(first, f"线索 #{lead_id} 已被删除")]
     out: list[Break] = []
     if stage is not None and row[0] != stage[1]:
-        out.append(Break(stage[0], f"lead {lead_id} is at stage {row[0]!r}, the record says {stage[1]!r}"))
+        out.append(Break(stage[0], f"线索 #{lead_id} 的阶段是「{STAGE_CN.get(row[0], '未知')}」，"
+                                   f"记录为「{STAGE_CN.get(stage[1], '未知')}」"))
     if status is not None and row[1] != status[1]:
-        out.append(Break(status[0], f"lead {lead_id} has status {row[1]!r}, the record says {status[1]!r}"))
+        out.append(Break(status[0], f"线索 #{lead_id} 的状态是「{_status(row[1])}」，记录为「{_status(status[1])}」"))
     elif status is None and row[1] in ("won", "lost") and stage is not None:
-        out.append(Break(stage[0], f"lead {lead_id} has status {row[1]!r} with no recorded decision"))
+        out.append(Break(stage[0], f"线索 #{lead_id} 标为「{_status(row[1])}」，但没有赢单或输单的记录"))
     return out
+
+
+def _status(code: str) -> str:
+    return STATUS_CN.get(code, "未知")
+
+
+# -- the facts (storage/facts.py): lead fields with provenance, activities, flags ----------------------------------
+_LEAD_FACT_COLS = (Lead.id, *(getattr(Lead, name) for name in facts.LEAD_KEYS), Lead.field_sources, Lead.extra)
+_ROW_FACTS: dict[str, tuple[Any, tuple[Any, ...], Any]] = {  # kind → model, columns, state of a live row
+    "activity": (Activity, (Activity.id, Activity.lead_id, Activity.actor_id, Activity.kind, Activity.summary,
+                            Activity.created_at), facts.activity_state),
+    "flag": (LeadFlag, (LeadFlag.id, LeadFlag.lead_id, LeadFlag.rule, LeadFlag.subject, LeadFlag.level,
+                        LeadFlag.status, LeadFlag.owner_id, LeadFlag.cleared_by, LeadFlag.reason, LeadFlag.answer,
+                        LeadFlag.answered_by), facts.flag_state),
+}
+_CHANGES = {"activity": facts.activity_changes, "flag": facts.flag_changes}
+FACT_BATCH = 2000
+
+
+async def _lead_fact_breaks(conn: AsyncConnection, exp: _Expected) -> list[Break]:
+    found: list[Break] = []
+    for batch in _chunks(sorted(exp.leads), FACT_BATCH):
+        live = {r.id: facts.lead_state(r) for r in (await conn.execute(
+            select(*_LEAD_FACT_COLS).where(Lead.id.in_(batch)))).all()}
+        for lead_id in batch:
+            seq, body = exp.leads[lead_id]
+            recorded = ((_parse(body) or {}).get("data") or {}).get("state")
+            if recorded is None:
+                problem = f"线索 #{lead_id} 已删除，但现在又出现了" if lead_id in live else None
+            else:
+                problem = facts.lead_changes(lead_id, recorded, live.get(lead_id))
+            if problem:
+                found.append(Break(seq, problem))
+    return found
+
+
+async def _row_fact_breaks(conn: AsyncConnection, exp: _Expected) -> list[Break]:
+    """Each recorded activity and flag against its live row: digests first, the recorded body read again only
+    for a row that differs (to say what changed)."""
+    found: list[Break] = []
+    for kind, (model, cols, state_of) in _ROW_FACTS.items():
+        ids = sorted(key for k, key in exp.rows if k == kind)
+        for batch in _chunks(ids, FACT_BATCH):
+            live = {r.id: state_of(r) for r in (await conn.execute(select(*cols).where(model.id.in_(batch)))).all()}
+            for key in batch:
+                seq, lead_id, recorded = exp.rows[(kind, key)]
+                state = live.get(key)
+                if (None if state is None else facts.state_key(canonical(state))) != recorded:
+                    found.append(Break(seq, await _fact_problem(conn, kind, seq, lead_id, state)))
+    return found
+
+
+async def _fact_problem(conn: AsyncConnection, kind: str, seq: int, lead_id: int | None,
+                        live: dict[str, Any] | None) -> str:
+    body = (await conn.execute(select(ChainEntry.body).where(ChainEntry.seq == seq))).scalar() or ""
+    recorded = ((_parse(body) or {}).get("data") or {}).get("state")
+    if recorded is None:
+        what = "动态记录" if kind == "activity" else "标记"
+        return f"线索 #{lead_id} 的一条{what}已删除，但现在又出现了"
+    return _CHANGES[kind](lead_id, recorded, live) or "记录与现状不符"
 
 
 async def stored_anchors(conn: AsyncConnection) -> list[tuple[int, str]]:
@@ -375,7 +490,7 @@ def parse_anchor(value: str) -> tuple[int, str]:
     seq, _, digest = value.replace(" ", "").partition(":")
     digest = digest.lower()
     if not seq.isdigit() or len(digest) < MIN_ANCHOR_HEX or any(c not in "0123456789abcdef" for c in digest):
-        raise ValueError(f"anchor must look like SEQ:HEX (at least {MIN_ANCHOR_HEX} hex digits), got {value!r}")
+        raise ValueError(f"应为「编号:校验值」（校验值至少 {MIN_ANCHOR_HEX} 位十六进制），收到「{value}」")
     return int(seq), digest
 
 
@@ -384,11 +499,11 @@ async def _anchor_breaks(conn: AsyncConnection, anchors: Iterable[tuple[int, str
     out: list[Break] = []
     for seq, digest in sorted(set(anchors)):
         if last is None or seq > last[0]:
-            out.append(Break(seq, f"entry {seq} named by an anchor is gone (record truncated)"))
+            out.append(Break(seq, f"锚点指向的第 {seq} 条记录已不存在（记录被截断）"))
             continue
         entry_hash = (await conn.execute(select(ChainEntry.entry_hash).where(ChainEntry.seq == seq))).scalar()
         if entry_hash is None or not entry_hash.startswith(digest.lower()):
-            out.append(Break(seq, f"entry {seq} does not match the anchor hash {digest[:16]}… (history rewritten)"))
+            out.append(Break(seq, f"第 {seq} 条记录与锚点 {digest[:16]}… 不符（历史被改写）"))
     return out
 
 
@@ -412,5 +527,6 @@ async def verify(db: Database, *, files: bool = True, anchors: Iterable[tuple[in
             return VerifyReport(walker.count, walker.head, walker.broken)
         exp = walker.finish()
         breaks = [*await _evidence_breaks(conn, exp, files), *await _lead_breaks(conn, exp),
+                  *await _lead_fact_breaks(conn, exp), *await _row_fact_breaks(conn, exp),
                   *await _anchor_breaks(conn, [*anchors, *await stored_anchors(conn)], walker.head)]
     return VerifyReport(walker.count, walker.head, min(breaks, key=lambda b: b.seq) if breaks else None)

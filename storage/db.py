@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage import sqlite_driver
+from storage.recorder import RecordingSession
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _tune_sqlite(self.engine)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # every session records the facts it changes in the tamper-evident record (storage/recorder.py)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=RecordingSession)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -341,7 +341,7 @@ class LeadFlag(Base):
     level: Mapped[str] = mapped_column(String(8))  # red | yellow
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open|answered|cleared|resolved
-    owner_id: Mapped[str | None] = mapped_column(String(64))  # the lead's owner when raised
+    owner_id: Mapped[str | None] = mapped_column(String(64))  # the rep who caused it: owner (a draft: creator)
     answer: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(String(64))
     answered_at: Mapped[datetime | None]

@@ -6,19 +6,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from bot.clock import CN_TZ
+from storage.activity import add_activity
 from storage.chain import GENESIS, append, head, link_hash, parse_anchor, sha256_text, verify
 from storage.db import Database
-from storage.leads import new_lead
+from storage.leads import new_lead, set_field
 from storage.migrate import upgrade
-from storage.models import ChainEntry, Evidence
+from storage.models import ChainEntry, Evidence, Lead, LeadFlag
 from tests.conftest import run_cli
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
@@ -79,15 +81,15 @@ async def test_entries_link_up_and_verify_ok(db: Database, tmp_path: Path) -> No
         rows = list((await s.execute(text("SELECT seq, prev_hash, content_hash, entry_hash, body FROM audit_chain "
                                           "ORDER BY seq"))).all())
         last = await head(s)
-    assert [r[0] for r in rows] == [1, 2, 3]
+    assert [r[0] for r in rows] == [1, 2, 3, 4]  # the lead's fields, then its history
     assert rows[0][1] == GENESIS
     for before, row in itertools.pairwise(rows):
         assert row[1] == before[3]
     for row in rows:
         assert row[2] == sha256_text(row[4]) and row[3] == link_hash(row[1], row[2])
-    assert last == (3, rows[-1][3])
+    assert last == (4, rows[-1][3])
     report = await verify(db)
-    assert report.ok and report.entries == 3
+    assert report.ok and report.entries == 4
 
 
 async def test_empty_record_verifies(db: Database) -> None:
@@ -97,43 +99,44 @@ async def test_empty_record_verifies(db: Database) -> None:
 
 async def test_hand_edited_body_is_found(db: Database, tmp_path: Path) -> None:
     await _history(db, tmp_path)
-    await _sql(db, "UPDATE audit_chain SET body = REPLACE(body, 'discover', 'close') WHERE seq = 3")
+    await _sql(db, "UPDATE audit_chain SET body = REPLACE(body, 'discover', 'close') WHERE seq = 4")
     report = await verify(db)
-    assert report.broken is not None and report.broken.seq == 3 and "content" in report.broken.problem
+    assert report.broken is not None and report.broken.seq == 4 and "内容被改动" in report.broken.problem
 
 
 async def test_rehashed_edit_is_found_at_the_next_link(db: Database, tmp_path: Path) -> None:
     """Whoever edits a body and recomputes its hashes still breaks the link to the entry after it."""
     await _history(db, tmp_path)
     async with db.session() as s:
-        body = (await s.execute(text("SELECT body FROM audit_chain WHERE seq = 1"))).scalar_one()
+        body, prev = (await s.execute(text("SELECT body, prev_hash FROM audit_chain WHERE seq = 2"))).one()
         new_body = body.replace("qualify", "demo")
         content = sha256_text(new_body)
-        await s.execute(text("UPDATE audit_chain SET body = :b, content_hash = :c, entry_hash = :e WHERE seq = 1"),
-                        {"b": new_body, "c": content, "e": link_hash(GENESIS, content)})
+        await s.execute(text("UPDATE audit_chain SET body = :b, content_hash = :c, entry_hash = :e WHERE seq = 2"),
+                        {"b": new_body, "c": content, "e": link_hash(prev, content)})
     report = await verify(db)
-    assert report.broken is not None and report.broken.seq == 2 and "previous-hash" in report.broken.problem
+    assert report.broken is not None and report.broken.seq == 3 and "衔接不上" in report.broken.problem
 
 
 async def test_deleted_entry_is_found(db: Database, tmp_path: Path) -> None:
     await _history(db, tmp_path)
     await _sql(db, "DELETE FROM audit_chain WHERE seq = 2")
     report = await verify(db)
-    assert report.broken is not None and report.broken.seq == 2 and "missing" in report.broken.problem
+    assert report.broken is not None and report.broken.seq == 2 and "缺失" in report.broken.problem
 
 
 async def test_lead_stage_edited_behind_the_record_is_found(db: Database, tmp_path: Path) -> None:
     lead_id = await _history(db, tmp_path)
     await _sql(db, "UPDATE leads SET stage = 'close' WHERE id = :i", i=lead_id)
     report = await verify(db)
-    assert report.broken is not None and report.broken.seq == 3 and "stage" in report.broken.problem
+    assert report.broken is not None and report.broken.seq == 4
+    assert report.broken.problem == f"线索 #{lead_id} 的阶段是「签约回款」，记录为「需求诊断」"
 
 
 async def test_won_without_a_recorded_decision_is_found(db: Database, tmp_path: Path) -> None:
     lead_id = await _history(db, tmp_path)
     await _sql(db, "UPDATE leads SET status = 'won' WHERE id = :i", i=lead_id)
     report = await verify(db)
-    assert report.broken is not None and "no recorded decision" in report.broken.problem
+    assert report.broken is not None and "没有赢单或输单的记录" in report.broken.problem
 
 
 async def test_replaced_evidence_file_is_found(db: Database, tmp_path: Path) -> None:
@@ -142,10 +145,10 @@ async def test_replaced_evidence_file_is_found(db: Database, tmp_path: Path) -> 
     assert (await verify(db)).ok
     path.write_bytes(b"a forged contract")
     report = await verify(db)
-    assert report.broken is not None and report.broken.seq == 1 and "replaced" in report.broken.problem
+    assert report.broken is not None and report.broken.seq == 2 and "证据文件被替换" in report.broken.problem
     assert (await verify(db, files=False)).ok  # the rows themselves are intact
     path.unlink()
-    assert "missing" in str((await verify(db)).broken)
+    assert "证据文件不见了" in str((await verify(db)).broken)
 
 
 async def test_evidence_row_edited_is_found(db: Database, tmp_path: Path) -> None:
@@ -153,9 +156,9 @@ async def test_evidence_row_edited_is_found(db: Database, tmp_path: Path) -> Non
     ev_id, _ = await _evidence(db, lead_id, tmp_path, b"payment record")
     await _sql(db, "UPDATE evidence SET sha256 = :h WHERE id = :i", h="ab" * 32, i=ev_id)
     report = await verify(db, files=False)
-    assert report.broken is not None and "evidence row" in report.broken.problem
+    assert report.broken is not None and f"线索 #{lead_id} 的一份证据被改动" in report.broken.problem
     await _sql(db, "DELETE FROM evidence WHERE id = :i", i=ev_id)
-    assert "deleted" in str((await verify(db, files=False)).broken)
+    assert "证据已被删除" in str((await verify(db, files=False)).broken)
 
 
 async def test_anchor_catches_a_rewritten_history(db: Database, tmp_path: Path) -> None:
@@ -170,15 +173,15 @@ async def test_anchor_catches_a_rewritten_history(db: Database, tmp_path: Path) 
         await s.execute(text("DELETE FROM audit_chain"))
         prev = GENESIS
         for number, body in rows:
-            entry = _rebuilt(number, body.replace("rep01", "rep02"), prev)
+            entry = _rebuilt(number, body.replace('"actor":"rep01"', '"actor":"rep02"'), prev)
             s.add(entry)
             prev = entry.entry_hash
     assert (await verify(db)).ok  # self-consistent forgery
     report = await verify(db, anchors=[anchor])
-    assert report.broken is not None and report.broken.seq == seq and "anchor" in report.broken.problem
-    await _sql(db, "DELETE FROM audit_chain WHERE seq = 3")  # drop the last entry and undo what it recorded
+    assert report.broken is not None and report.broken.seq == seq and "锚点" in report.broken.problem
+    await _sql(db, "DELETE FROM audit_chain WHERE seq = 4")  # drop the last entry and undo what it recorded
     await _sql(db, "UPDATE leads SET stage = 'qualify'")
-    assert "truncated" in str((await verify(db, anchors=[anchor])).broken)
+    assert "记录被截断" in str((await verify(db, anchors=[anchor])).broken)
 
 
 def _rebuilt(seq: int, body: str, prev: str) -> ChainEntry:
@@ -199,7 +202,7 @@ async def test_concurrent_appends_stay_one_chain(db: Database) -> None:
 
     await asyncio.gather(*(one(i) for i in range(8)))
     report = await verify(db)
-    assert report.ok and report.entries == 8
+    assert report.ok and report.entries == 9  # the lead's fields and the 8 appends
 
 
 def test_parse_anchor() -> None:
@@ -213,14 +216,16 @@ async def test_cli_verify_exit_codes(db: Database, db_url: str, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     await _history(db, tmp_path)
     assert await asyncio.to_thread(run_cli, db_url, "audit", "verify") == 0
-    assert "OK: 3 entries" in capsys.readouterr().out
+    assert "✅ 记录完好：共 4 条" in capsys.readouterr().out
     assert await asyncio.to_thread(run_cli, db_url, "audit", "head") == 0
     printed = capsys.readouterr().out.strip()
-    assert printed.startswith("3:")
+    assert printed.startswith("4:")
     assert await asyncio.to_thread(run_cli, db_url, "audit", "verify", "--anchor", printed) == 0
+    capsys.readouterr()
     await _sql(db, "UPDATE audit_chain SET body = REPLACE(body, 'rep01', 'rep03') WHERE seq = 2")
     assert await asyncio.to_thread(run_cli, db_url, "audit", "verify") == 1
-    assert "BROKEN at entry 2" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "❌ 记录被改动：第 2 条" in out and not re.search(r"[A-Za-z]{3,}", out)  # Chinese, no stage codes
     assert await asyncio.to_thread(run_cli, db_url, "audit", "verify", "--anchor", "nonsense") == 2
 
 
@@ -235,10 +240,81 @@ async def test_walk_across_pages_finds_the_break_on_a_later_page(db: Database, t
     await _stage(db, lead_id, "discover", "demo")
     await _stage(db, lead_id, "demo", "negotiate")
     report = await verify(db)
-    assert report.ok and report.entries == 5 and report.head is not None and report.head[0] == 5
-    await _sql(db, "UPDATE audit_chain SET body = REPLACE(body, 'negotiate', 'close') WHERE seq = 5")
+    assert report.ok and report.entries == 6 and report.head is not None and report.head[0] == 6
+    await _sql(db, "UPDATE audit_chain SET body = REPLACE(body, 'negotiate', 'close') WHERE seq = 6")
     report = await verify(db)
-    assert report.broken is not None and report.broken.seq == 5 and report.entries == 4
+    assert report.broken is not None and report.broken.seq == 6 and report.entries == 5
     await _sql(db, "DELETE FROM audit_chain WHERE seq = 3")  # a missing entry at a page boundary
     report = await verify(db)
-    assert report.broken is not None and report.broken.seq == 3 and "missing" in report.broken.problem
+    assert report.broken is not None and report.broken.seq == 3 and "缺失" in report.broken.problem
+
+
+# -- the facts a manager relies on: lead fields with provenance, activities, flags ---------------------------------
+async def _facts(db: Database) -> int:
+    async with db.session() as s:
+        lead = new_lead({"customer_name": "钱多多", "company": "青松物流", "budget_cny": "50万"}, source="manual",
+                        by="rep01", now=NOW, status="active")
+        s.add(lead)
+        await s.flush()
+        add_activity(s, lead.id, "rep01", "contact", NOW, "拜访钱总，演示了报表功能，下周报价")
+        s.add(LeadFlag(lead_id=lead.id, rule="budget_outlier", subject="", level="red",
+                       reason="预算远高于团队同行业水平", status="open", owner_id="rep01", created_at=NOW,
+                       updated_at=NOW))
+        return lead.id
+
+
+async def test_hand_edited_budget_is_named(db: Database) -> None:
+    lead_id = await _facts(db)
+    assert (await verify(db)).ok
+    await _sql(db, "UPDATE leads SET budget_cny = 5000000 WHERE id = :i", i=lead_id)
+    report = await verify(db)
+    assert report.broken is not None
+    assert report.broken.problem == f"线索 #{lead_id} 的预算被改动：记录为「50 万元」，现为「500 万元」"
+
+
+async def test_hand_edited_provenance_is_found(db: Database) -> None:
+    lead_id = await _facts(db)
+    await _sql(db, "UPDATE leads SET field_sources = '{}' WHERE id = :i", i=lead_id)
+    problem = str((await verify(db)).broken)
+    assert f"线索 #{lead_id} 的字段来源" in problem and "预算" in problem
+
+
+async def test_hand_edited_activity_text_is_found(db: Database) -> None:
+    lead_id = await _facts(db)
+    await _sql(db, "UPDATE activities SET summary = '客户已签合同' WHERE lead_id = :i", i=lead_id)
+    report = await verify(db)
+    assert report.broken is not None
+    assert report.broken.problem == (f"线索 #{lead_id} 在 11月23日 10:00 的跟进记录"
+                                     f"「拜访钱总，演示了报表功能，下周报价」被改动（现为「客户已签合同」）")
+    await _sql(db, "DELETE FROM activities WHERE lead_id = :i", i=lead_id)
+    assert "跟进记录「拜访钱总，演示了报表功能，下周报价」已被删除" in str((await verify(db)).broken)
+
+
+async def test_deleted_or_cleared_by_hand_flag_is_found(db: Database) -> None:
+    lead_id = await _facts(db)
+    await _sql(db, "UPDATE lead_flags SET status = 'cleared' WHERE lead_id = :i", i=lead_id)
+    assert (f"线索 #{lead_id} 的🔴标记「预算远高于团队同行业水平」的状态被改动：记录为「待处理」，现为「已清除」"
+            in str((await verify(db)).broken))
+    await _sql(db, "DELETE FROM lead_flags WHERE lead_id = :i", i=lead_id)
+    report = await verify(db)
+    assert report.broken is not None
+    assert report.broken.problem == f"线索 #{lead_id} 的🔴标记「预算远高于团队同行业水平」已被删除"
+
+
+async def test_changes_made_through_the_application_verify_ok(db: Database) -> None:
+    """The same changes made through the application are recorded: no break."""
+    lead_id = await _facts(db)
+    async with db.session() as s:
+        lead = await s.get(Lead, lead_id)
+        assert lead is not None
+        set_field(lead, "budget_cny", "500万", "manual", "rep01", NOW)
+        lead.extra = {**lead.extra, "decision_chain": "钱总拍板"}
+        flag = (await s.execute(select(LeadFlag).where(LeadFlag.lead_id == lead_id))).scalar_one()
+        flag.status, flag.answer = "answered", "客户集团总预算"
+    async with db.session() as s:
+        for row in (await s.execute(select(LeadFlag).where(LeadFlag.lead_id == lead_id))).scalars():
+            await s.delete(row)
+    report = await verify(db)
+    assert report.ok, report.broken
+    await _sql(db, "UPDATE leads SET extra = '{}' WHERE id = :i", i=lead_id)
+    assert "决策链被改动：记录为「钱总拍板」，现为「空」" in str((await verify(db)).broken)

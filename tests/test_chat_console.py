@@ -74,3 +74,23 @@ def test_cli_help_json_pipe(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert lines and lines[0]["to"] == "rep01" and lines[0]["kind"] == "markdown"
     assert set(lines[0]) == {"to", "kind", "title", "text", "buttons"}
+
+
+async def test_help_tells_how_to_answer_and_clear_a_flag(chat: ChatSession, transcript: Transcript) -> None:
+    await chat.handle_line("帮助")
+    rep = transcript.last("rep01")["text"]
+    assert "我的标记" in rep and "「预算 确认 <原因>」" in rep and "清除标记" not in rep
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("帮助")
+    assert "团队标记" in transcript.last("manager01")["text"]
+    assert "「清除标记 <编号>」" in transcript.last("manager01")["text"]
+
+
+def test_help_fits_one_wecom_message_for_every_role() -> None:
+    """A longer help would be split in two messages (an admin's is the longest)."""
+    from bot.channels.wecom.render import MARKDOWN_MAX_BYTES
+    from handlers.chat.help import help_lines
+
+    for role in ("rep", "manager", "admin"):
+        body = "\n".join(f"- {line}" for line in help_lines(role))
+        assert len(body.encode()) + 150 <= MARKDOWN_MAX_BYTES, role  # 150: the title and the greeting

@@ -3,6 +3,7 @@ other-lead queries (team budgets, colleagues' customers) return the same on each
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from handlers.checks import flags, hooks
 from storage.chain import verify
 from storage.db import Database
 from storage.leads import new_lead
-from storage.models import Lead, LeadFlag
+from storage.models import ChainEntry, Lead, LeadFlag
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
 CFG = ChecksSettings()
@@ -64,7 +65,15 @@ async def test_flags_lifecycle_on_both_backends(db: Database) -> None:
         lead.stage = "demo"
         await hooks.after_stage(s, lead, "new", "rep01", NOW, CFG)
     report = await verify(db)
-    assert report.ok and report.entries == 2  # the clearance and the stage change
+    assert report.ok
+    async with db.session() as s:
+        kinds = [k for k in (await s.execute(select(ChainEntry.kind).where(ChainEntry.lead_id == lead_id)
+                                             .order_by(ChainEntry.seq))).scalars() if k in ("confirm", "stage")]
+        assert kinds == ["confirm", "stage"]  # the clearance and the stage change
+        states = [json.loads(b)["data"]["state"]["status"] for b in (await s.execute(
+            select(ChainEntry.body).where(ChainEntry.kind == "flag", ChainEntry.lead_id == lead_id)
+            .order_by(ChainEntry.seq))).scalars()]
+    assert states[:2] == ["open", "open"] and {"answered", "cleared", "resolved"} <= set(states)  # every step
 
 
 async def _get(s: Any, lead_id: int) -> Lead:

@@ -40,3 +40,20 @@ async def test_a_rival_the_list_does_not_know_is_named_by_how_reps_speak_of_riva
 async def test_the_customers_own_systems_and_people_are_no_rivals(miner: InsightMiner, text: str) -> None:
     found = (await miner.mine_async(text)).competitors
     assert not [c for c in found if c != "竞品(未具名)"], found
+
+
+@pytest.mark.parametrize("text", ["签了合同", "客户今天签了合同，下周安排上线", "合同已签，等回款", "已经付款了",
+                                  "刚签完合同", "发了合同给客户", "回款到账了", "合同盖章了", "客户回款了",
+                                  "报价发过了", "尾款昨天打过来了"])
+async def test_deal_progress_is_no_pain_point(miner: InsightMiner, text: str) -> None:
+    """A step of the deal told as done or under way is progress, not the customer's concern."""
+    assert (await miner.mine_async(text)).pain_points == ()
+
+
+@pytest.mark.parametrize(("text", "pain"), [
+    ("客户说合同要法务审", "合同"), ("客户问能不能分期付款", "付款方式"), ("报价太高了", "价格"),
+    ("价格贵了点", "价格"), ("付款方式还在谈", "付款方式"), ("客户要求改合同", "合同"),
+    ("上个月流失了三个大客户", "客户流失"),  # a bad event stays a pain, however it is told
+])
+async def test_a_concern_about_a_deal_step_is_still_a_pain_point(miner: InsightMiner, text: str, pain: str) -> None:
+    assert pain in (await miner.mine_async(text)).pain_points

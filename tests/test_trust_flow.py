@@ -104,9 +104,10 @@ async def test_same_file_for_two_leads_and_foreign_contract(chat: ChatSession, t
 async def test_zero_byte_evidence_is_refused(chat: ChatSession, transcript: Transcript, services: Services,
                                              tmp_path: Path) -> None:
     await seed_lead(services, "rep01", customer_name="吕航", stage="demo", assigned_at=cn(23, 9))
-    await chat.handle_line("证据 1")
-    await chat.handle_line(f"/file {save(tmp_path, 'empty.pdf', b'')}")
-    assert "0 字节" in transcript.last("rep01")["text"]
+    for directive, name in (("/file", "empty.pdf"), ("/image", "empty.png")):
+        await chat.handle_line("证据 1")
+        await chat.handle_line(f"{directive} {save(tmp_path, name, b'')}")
+        assert "0 字节" in transcript.last("rep01")["text"], directive
     async with services.db.session() as s:
         assert (await s.execute(select(func.count()).select_from(Evidence))).scalar() == 0
 
@@ -137,7 +138,7 @@ async def test_won_with_contract_and_payment_then_verify(chat: ChatSession, tran
     assert "🔴" not in transcript.last("rep01")["text"]
     async with services.db.session() as s:
         kinds = list((await s.execute(select(ChainEntry.kind).order_by(ChainEntry.seq))).scalars())
-    assert kinds == ["evidence", "evidence", "stage", "won"]
+    assert [k for k in kinds if k not in ("lead", "activity", "flag")] == ["evidence", "evidence", "stage", "won"]
     url = settings.database.url
     assert await asyncio.to_thread(run_cli, url, "audit", "verify") == 0
     async with services.db.session() as s:  # a hand edit behind the bot's back
@@ -182,7 +183,7 @@ async def test_daily_anchor_to_admins(chat: ChatSession, transcript: Transcript,
     await run_due_work(services)
     await chat.handle_line("/advance 1m")
     anchors = [m for m in transcript.to("admin01") if "存证锚点" in m["text"]]
-    assert len(anchors) == 1 and "1:" in anchors[0]["text"]
+    assert len(anchors) == 1 and "最新指纹 " in anchors[0]["text"]
     seq_hash = anchors[0]["text"].split("最新指纹 ")[1].split("\n")[0]
     from storage.chain import parse_anchor
 
@@ -228,3 +229,50 @@ async def test_an_objection_word_with_no_lead_in_view_is_a_question(chat: ChatSe
                                                                      transcript: Transcript) -> None:
     await chat.handle_line("异议 价格太贵了")
     assert "已更新" not in transcript.last("rep01")["text"] and "要改哪条线索" not in transcript.last("rep01")["text"]
+
+
+async def test_digest_keeps_a_reps_red_flag_after_the_lead_is_frozen(chat: ChatSession, transcript: Transcript,
+                                                                    services: Services, clock: ManualClock) -> None:
+    """The 🔴 flag counts for the rep who caused it, also once the lead was frozen into the pool."""
+    await chat.handle_line("新线索 孙立 云杉教育 校长 13700001111")
+    await chat.handle_line("/click 确认")
+    await chat.handle_line("阶段 1 4")  # 🔴 a jump without the skipped stages' proof
+    for step in ("3h", "1d", "1d"):  # no first contact: frozen into the pool
+        await chat.handle_line(f"/advance {step}")
+    lead = await get_lead(services, 1)
+    assert lead.status == "frozen" and lead.owner_id is None
+    now = clock.now()
+    async with services.db.session() as s:
+        report = await compute_report(s, "manager01", now.replace(day=16), now, services.settings.reminders)
+    text_ = "\n".join(report_lines(report)).replace(OPEN, "").replace(CLOSE, "")
+    assert "张伟: 关键字段完整 未知 · 🔴 未处理 1 条" in text_
+    assert "  - 线索 #1 🔴 从 1.线索获取 直接跳到 4.方案演示" in text_
+
+
+async def test_a_drafts_flag_is_shown_and_goes_with_the_draft(chat: ChatSession, transcript: Transcript,
+                                                             services: Services) -> None:
+    """A 🟡 same-phone flag raised on a draft is listed in 「我的标记」 while the draft waits, and resolved when the
+    draft is dropped: no hidden open flag."""
+    await seed_lead(services, "rep02", customer_name="郑远", company="远山物流", phone="13700008888",
+                    assigned_at=cn(23, 9))
+    await chat.handle_line("新线索 郑总 远山物流 13700008888")
+    assert "同事在跟进（线索 #1）" in transcript.last("rep01")["text"]
+    (flag,) = await _flags(services, 2, rule="shared_contact")
+    assert flag.status == "open"
+    await chat.handle_line("我的标记")
+    assert "线索 #2 🟡" in transcript.last("rep01")["text"]
+    await chat.handle_line("放弃")
+    (flag,) = await _flags(services, 2, rule="shared_contact")
+    assert flag.status == "resolved"
+    await chat.handle_line("我的标记")
+    assert "目前没有待处理的标记" in transcript.last("rep01")["text"]
+    assert (await verify(services.db)).ok
+
+
+@pytest.mark.parametrize("spelling", ["5千万", "50000000", "5e7", "5000万元"])
+async def test_a_new_drafts_budget_in_every_spelling_is_asked_about(chat: ChatSession, transcript: Transcript,
+                                                                   services: Services, spelling: str) -> None:
+    await chat.handle_line(f"新线索 孙立 云杉教育 校长 13700001111 预算{spelling}")
+    said = transcript.texts("rep01")
+    assert any("🔴" in t and "5000 万元" in t and "预算是不是写错了" in t for t in said), said
+    assert (await get_lead(services, 1)).budget_cny == 50_000_000

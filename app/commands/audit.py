@@ -32,7 +32,7 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     try:
         anchors = [parse_anchor(a) for a in args.anchor]
     except ValueError as exc:
-        print(f"salesbot: --anchor: {exc}", file=sys.stderr)
+        print(f"salesbot: 锚点格式不对：{exc}", file=sys.stderr)
         return 2
     db = await open_database(settings)
     try:
@@ -40,11 +40,11 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await db.dispose()
     if report.broken is not None:
-        print(f"BROKEN at entry {report.broken.seq}: {report.broken.problem} "
-              f"({report.entries} entries walked)")
+        print(f"❌ 记录被改动：第 {report.broken.seq} 条 — {report.broken.problem}"
+              f"（已核对 {report.entries} 条）")
         return 1
-    tail = f", head {report.head[0]}:{report.head[1]}" if report.head else ""
-    print(f"OK: {report.entries} entries{tail}")
+    tail = f"，最新一条 {report.head[0]}:{report.head[1]}" if report.head else ""
+    print(f"✅ 记录完好：共 {report.entries} 条{tail}")
     return 0
 
 
@@ -58,5 +58,5 @@ async def run_head(args: argparse.Namespace, settings: Settings) -> int:
             last = await head(session)
     finally:
         await db.dispose()
-    print(f"{last[0]}:{last[1]}" if last else "empty")
+    print(f"{last[0]}:{last[1]}" if last else "记录为空")
     return 0

@@ -5,7 +5,7 @@ the team's)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from bot.actions import ClearFlag, ViewLead
 from bot.context import Context
@@ -38,7 +38,8 @@ ANSWER_WORDS = tuple(f"{t}{sep}{v}" for t in rules._TOPIC_WORDS for v in rules.A
 async def _own_open_flags(ctx: Context, rule_names: set[str], lead_id: int | None) -> list[LeadFlag]:
     session = await ctx.db()
     stmt = (select(LeadFlag).join(Lead, Lead.id == LeadFlag.lead_id)
-            .where(Lead.owner_id == ctx.user.id, LeadFlag.status.in_(flags.OPEN), LeadFlag.rule.in_(rule_names)))
+            .where(or_(Lead.owner_id == ctx.user.id, LeadFlag.owner_id == ctx.user.id),
+                   LeadFlag.status.in_(flags.OPEN), LeadFlag.rule.in_(rule_names)))
     if lead_id is not None:
         stmt = stmt.where(LeadFlag.lead_id == lead_id)
     return list((await session.execute(stmt.order_by(LeadFlag.id))).scalars())
@@ -117,9 +118,13 @@ async def clear_cmd(ctx: Context, msg: Inbound) -> None:
 @router.command("我的标记", "标记", "团队标记")
 async def list_flags(ctx: Context, msg: Inbound) -> None:
     session = await ctx.db()
-    scope = "visible" if ctx.user.is_manager else "own"
-    leads = await list_leads(session, ctx.user, scope=scope, statuses=(*OPEN_STATUSES, "won"))
-    found = flags.sort_flags(await flags.flags_of(session, [lead.id for lead in leads]))
+    if ctx.user.is_manager:
+        leads = await list_leads(session, ctx.user, scope="visible", statuses=(*OPEN_STATUSES, "won"))
+        found = await flags.flags_of(session, [lead.id for lead in leads])
+    else:  # the rep's drafts too: a draft's flag waits for them, not for the manager
+        leads = await list_leads(session, ctx.user, scope="own", statuses=(*OPEN_STATUSES, "won", "draft"))
+        found = await flags.rep_flags(session, ctx.user.id, [lead.id for lead in leads])
+    found = flags.sort_flags(found)
     if not found:
         ctx.reply(Text("目前没有待处理的标记 👍"))
         return

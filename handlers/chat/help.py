@@ -16,6 +16,7 @@ REP_HELP = [
     "阶段 <编号> <阶段> · 赢单/输单 <编号> <原因> · 新线索 <客户信息>",
     "证据 <编号> → 再发合同/回款截图（或「证据 <编号> <说明>」交主管确认）",
     "⚠️ 续约 → 待处理的续约预警（合同快到期、久未回款的客户）",
+    "🚩 我的标记 → 有疑点的数据；属实就回「预算 确认 <原因>」",
     "草稿可直接回复修改：电话 138… · 公司 … · 时间 明天下午3点",
     "⏰ 「明天上午10点提醒我交周报」→ 到点提醒你；说了客户名或编号，就记在那条线索上",
     "🎓 通关 → 新人通关的下一关（话术测验、阅读、跟岗）",
@@ -24,6 +25,7 @@ MANAGER_HELP = ["👥 团队线索 · 改派 <编号> <销售> · 延期 <编号
                 "🔁 接手 <编号> 立即生效；接手、改派后 10 分钟内可点「撤销」",
                 "🎓 通关 → 团队新人通关进度 · 开始通关 <姓名> · 通关确认 <姓名> → 确认跟岗任务",
                 "超时冻结卡片可 接手 / 改派 / 延期（延期按工作时间计）",
+                "🚩 团队标记 → 待核实的标记，核实后「清除标记 <编号>」",
                 "📊 团队日报（每个工作日自动推送团队跟进摘要）",
                 "🖥 后台 → 网页管理后台的登录链接（手机、电脑都能打开）"]
 ADMIN_HELP = ["📚 发送 CSV/XLSX 文件 → 导入话术知识库",
@@ -36,8 +38,8 @@ ROLE_CN = {"rep": "销售", "manager": "主管", "admin": "管理员"}
 
 def help_lines(role: str) -> list[str]:
     lines = list(REP_HELP)
-    if role in ("manager", "admin"):  # their own 通关 line (the team's progress) replaces the rep's
-        lines = [line for line in lines if not line.startswith("🎓")] + MANAGER_HELP
+    if role in ("manager", "admin"):  # their own 通关 and 标记 lines (the team's) replace the rep's
+        lines = [line for line in lines if not line.startswith(("🎓", "🚩"))] + MANAGER_HELP
     if role == "admin":
         lines += ADMIN_HELP
     return lines

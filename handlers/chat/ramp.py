@@ -466,7 +466,7 @@ async def confirm_button(ctx: Context, action: RampConfirm) -> None:
 
 @router.command("通关确认", "确认通关", roles={"manager", "admin"})
 async def confirm_cmd(ctx: Context, msg: Inbound) -> None:
-    """「通关确认 张伟」: the rep's shadowing task waiting for confirmation (else their next one) is done."""
+    """「通关确认 张伟」: the rep's shadowing task waiting for confirmation (the rep asked for it) is done."""
     who = (command_arg(msg.text, "通关确认", "确认通关") or "").strip().lstrip("@")
     session = await ctx.db()
     rep = await _person(session, who)
@@ -474,12 +474,11 @@ async def confirm_cmd(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text("请写上要确认的同事，例如「通关确认 张伟」。" if not who else f"团队里没有「{who}」。"))
         return
     found = await service.progress(session, rep.id, ctx.settings.ramp)
-    shadows = [t for t in (found.left if found else []) if t.kind == "shadow"]
-    shadows.sort(key=lambda t: t.status != "waiting")
-    if not shadows:
-        ctx.reply(Text(f"{user_text(rep.name)} 没有待确认的跟岗任务。"))
+    if found is None or not found.waiting:  # only what the rep asked for: a repeat never confirms the next task
+        name = user_text(rep.name)
+        ctx.reply(Text(f"{name} 现在没有请你确认的跟岗任务。等{name}完成跟岗、点了「请主管确认」后再确认。"))
         return
-    await confirm(ctx, rep, shadows[0].id, True)
+    await confirm(ctx, rep, found.waiting[0].id, True)
 
 
 async def confirm(ctx: Context, rep: User, task_id: int, ok: bool) -> None:

@@ -204,6 +204,20 @@ async def flags_of(session: AsyncSession, lead_ids: Iterable[int], statuses: Seq
     return list(rows.scalars())
 
 
+async def rep_flags(session: AsyncSession, user_id: str, lead_ids: Iterable[int]) -> list[LeadFlag]:
+    """A rep's open flags: on the leads they hold (their drafts included) and those they caused on leads that have
+    since gone to the pool or to a colleague."""
+    stmt = select(LeadFlag).where(LeadFlag.status.in_(OPEN),
+                                  or_(LeadFlag.lead_id.in_(list(lead_ids)), LeadFlag.owner_id == user_id))
+    return list((await session.execute(stmt.order_by(LeadFlag.lead_id, LeadFlag.id))).scalars())
+
+
+async def drop_with_draft(session: AsyncSession, draft: Lead, now: datetime) -> None:
+    """A dropped draft takes its open flags with it: they asked about values that were never kept."""
+    for row in await flags_of(session, [draft.id]):
+        row.status, row.updated_at = "resolved", now
+
+
 def _recorded_jumps(flags: Sequence[LeadFlag]) -> list[tuple[str, str]]:
     return [(f.subject.partition(">")[0], f.subject.partition(">")[2]) for f in flags
             if f.rule == "stage_jump" and ">" in f.subject and f.status in OPEN]
@@ -230,10 +244,11 @@ async def refresh(session: AsyncSession, lead: Lead, now: datetime, cfg: ChecksS
             fresh.append(finding)
             if row is None:
                 session.add(LeadFlag(lead_id=lead.id, rule=finding.rule, subject=finding.subject,
-                                     level=finding.level, reason=finding.reason, status="open", owner_id=lead.owner_id,
+                                     level=finding.level, reason=finding.reason, status="open",
+                                     owner_id=lead.owner_id or lead.created_by,
                                      created_at=now, updated_at=now))
                 continue
-            row.status, row.created_at = "open", now
+            row.status, row.created_at, row.owner_id = "open", now, lead.owner_id or lead.created_by
         if row.status in OPEN and row.reason != finding.reason:
             row.reason, row.level, row.updated_at = finding.reason, finding.level, now
     still = {(f.rule, f.subject) for f in findings}

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.usertext import user_text
@@ -57,8 +57,12 @@ async def quality_by_rep(session: AsyncSession, rep_ids: Sequence[str], now: dat
         q = out[str(lead.owner_id)]
         q.open_leads += 1
         q.complete += complete(lead)
-    rows = (await session.execute(select(LeadFlag, Lead.owner_id).join(Lead, Lead.id == LeadFlag.lead_id)
-                                  .where(Lead.owner_id.in_(list(rep_ids)), LeadFlag.status.in_(OPEN))
+    # a flag counts for the rep who entered the value it is about (the lead's owner when it was raised): it stays
+    # theirs after the lead is frozen into the pool or handed over; a draft's flags are the rep's questions, not yet
+    # the team's record
+    rep = func.coalesce(LeadFlag.owner_id, Lead.owner_id)
+    rows = (await session.execute(select(LeadFlag, rep).join(Lead, Lead.id == LeadFlag.lead_id)
+                                  .where(rep.in_(list(rep_ids)), LeadFlag.status.in_(OPEN), Lead.status != "draft")
                                   .order_by(LeadFlag.created_at, LeadFlag.id))).all()
     for flag, owner in rows:
         q = out[str(owner)]

@@ -7,6 +7,12 @@ points. Building the tokenizer is blocking: call `mine` in an executor (`mine_as
 A cue counts only as a whole token (人工智能 is not 人工). Pain points and competitors the rep negated are
 skipped: a negation just before the cue, maybe across a light verb (不用钉钉, 没有用过钉钉, 没有竞品), or a
 "no problem" right after it (价格没有异议, 价格不是问题). Roles are kept either way (院长不拍板 still names 院长).
+
+A pain is a concern, not the progress of the deal. A cue naming a step of the deal (DEAL_STEPS: contract, payment,
+quote, invoice, delivery, go-live, approval) that its clause reports as done or under way — a completion or
+progress word before it (已回款, 刚付款, 等回款, 安排上线), a verb with its aspect particle before it (签了合同,
+发完报价), or done after it (合同已签, 合同签好了, 回款到账了) — is no pain point, unless the same clause voices a
+concern (太贵了, 担心条款, 嫌慢). Bad events stay pains however they are told (流失了三个客户).
 """
 
 from __future__ import annotations
@@ -40,6 +46,15 @@ PAIN_WORDS: dict[str, str] = {
 # Cues of an objection in a customer's question that, in a rep's own summary, say what the rep did: 「演示完了」
 # is a step of the sale, not the customer's concern about a trial.
 REP_ACTIVITIES = frozenset({"演示", "demo"})
+# What says an action is done, and what says a clause voices a concern (then nothing in it is mere progress).
+DEAL_STEPS = frozenset({"合同", "付款方式", "价格", "发票", "交付", "实施", "部署", "审批流程", "决策周期"})
+DONE_ADVERBS = frozenset({"已", "已经", "刚", "刚刚", "早已", "均已", "都已", "已于", "业已"})
+UNDER_WAY = frozenset({"等", "等待", "等着", "安排", "约", "约了", "计划", "准备", "正在", "在走"})
+ASPECT = frozenset({"了", "完", "好", "过", "完了", "好了", "掉了"})
+CONCERN_MARKS = (  # also inside a word: 太贵, 对不上
+    "太", "很", "非常", "有点", "有些", "比较", "偏", "嫌", "怕", "担心", "觉得", "认为", "顾虑", "问题",
+    "不满", "抱怨", "投诉", "卡", "麻烦", "难", "贵", "慢", "低", "差", "不上", "不了")
+CLAUSE_END = re.compile(r"^[,.;:!?，。；：！？、\n]+$")
 UNNAMED_COMPETITOR = "竞品(未具名)"  # a competitor mentioned without its name (对手, 友商 …)
 NEGATIONS = frozenset({"不", "没", "没有", "无", "不用", "已经不", "不再", "未", "别", "不会"})
 # Verbs that may sit between a negation and its object: 没有用过钉钉, 不考虑飞书.
@@ -110,7 +125,9 @@ class InsightMiner:
         norm = unicodedata.normalize("NFKC", text).lower()
         tokens = [t.strip() for t in self._jieba().lcut(norm, HMM=False) if t.strip()]
         kept = [t if not _negated(tokens, i) else "" for i, t in enumerate(tokens)]
-        pains = _hits(kept, self.pains)
+        steps = {w: v for w, v in self.pains.items() if v in DEAL_STEPS}
+        pains = _hits([t if not (t in steps and _reported_done(tokens, i)) else "" for i, t in enumerate(kept)],
+                      self.pains)
         roles = _hits(tokens, self.roles)
         competitors = [c for c in _hits(kept, COMPETITORS) if not _their_system(norm, c)]
         competitors += [c for c in named_rivals(unicodedata.normalize("NFKC", text))
@@ -170,6 +187,39 @@ def _negated(tokens: list[str], i: int) -> bool:
     after = tokens[i + 1:i + 3]
     return bool(after) and (after[0] in NO_PROBLEM or (
         after[0] in NEGATIONS | {"不是"} and len(after) > 1 and after[1] in CONCERNS))
+
+
+def _clause(tokens: list[str], i: int) -> list[str]:
+    start = i
+    while start > 0 and not CLAUSE_END.match(tokens[start - 1]):
+        start -= 1
+    end = i
+    while end < len(tokens) and not CLAUSE_END.match(tokens[end]):
+        end += 1
+    return tokens[start:end]
+
+
+def _verb_done(token: str, aspect: str) -> bool:
+    """「签」+「了」, 「签完」, 「发好」: a word, then what says it is done."""
+    return (aspect in ASPECT and not CLAUSE_END.match(token)) or (len(token) > 1 and token[-1] in "完好")
+
+
+def _reported_done(tokens: list[str], i: int) -> bool:
+    """Token i is the object or the verb of an action the clause reports as done, in a clause with no concern."""
+    clause = _clause(tokens, i)
+    if any(mark in t for t in clause for mark in CONCERN_MARKS):
+        return False
+    before, after = tokens[max(0, i - 2):i], tokens[i + 1:i + 2]
+    if any(t in DONE_ADVERBS or t in UNDER_WAY for t in before):  # 已回款, 刚签合同, 等回款, 安排上线
+        return True
+    if len(before) == 2 and _verb_done(before[0], before[1]):  # 签了合同, 发过报价
+        return True
+    if before and len(before[-1]) > 1 and before[-1][-1] in "完好" and not CLAUSE_END.match(before[-1]):  # 签完合同
+        return True
+    if after and after[0] in DONE_ADVERBS:  # 合同已签
+        return True
+    rest = clause[clause.index(tokens[i]) + 1:][:4]
+    return any(t in ASPECT for t in rest)  # 回款了, 合同签了, 回款到账了
 
 
 def _hits(tokens: list[str], lexicon: dict[str, str]) -> list[str]:

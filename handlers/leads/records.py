@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ChecksSettings, RemindersSettings
 from bot.context import UserInfo
-from handlers.checks import hooks
+from handlers.checks import flags, hooks
 from handlers.checks.evidence import Reading
 from handlers.leads.assignment import activate_lead
 from handlers.leads.insights import Insights
@@ -183,6 +183,7 @@ async def drop_draft(session: AsyncSession, draft: Lead, actor_id: str, now: dat
     paths = await forget_screenshots(session, draft)
     draft.status = "lost"
     draft.close_reason = DROPPED
+    await flags.drop_with_draft(session, draft, now)
     return Outcome(True, f"已放弃草稿 #{draft.id}。"), paths
 
 

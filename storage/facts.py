@@ -1,0 +1,127 @@
+"""The facts a manager relies on, as the tamper-evident record keeps them (storage/chain.py, storage/recorder.py):
+a lead's fields with their provenance (who set each, from where), each activity (follow-ups, edits, decisions) and
+each cross-check flag with its answer and clearance.
+
+A fact's *state* is a plain JSON value computed the same way when it is recorded and when `audit verify` reads the
+live row, so a hand edit shows as a difference; `None` records a deletion made through the application. The
+`*_changes` functions say, in Chinese, what differs between the recorded state and the live row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from storage.leads import LEAD_FIELDS
+
+LEAD_KEYS = (*LEAD_FIELDS, "owner_id")
+KEY_FIELDS = {"decision_chain": "决策链", "next_step": "下一步", "objection": "客户异议"}  # kept in lead.extra
+LABELS = {**LEAD_FIELDS, "owner_id": "负责人", **KEY_FIELDS}
+FLAG_STATUS_CN = {"open": "待处理", "answered": "已说明", "cleared": "已清除", "resolved": "已解决"}
+FLAG_LEVEL_ICON = {"red": "🔴", "yellow": "🟡"}
+ACTIVITY_CN = {"contact": "跟进记录", "edit": "修改记录", "stage": "阶段记录", "won": "赢单记录", "lost": "输单记录",
+               "evidence": "证据记录", "assign": "分配记录", "created": "创建记录"}
+EXCERPT = 30
+_CN_TIME = timezone(timedelta(hours=8))
+
+
+def canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _plain(value: Any) -> Any:
+    """The value as JSON gives it back (what a recorded body parses to)."""
+    return json.loads(canonical(value))
+
+
+def fingerprint(*parts: Any) -> str:
+    """SHA-256 of several values (None as empty), for text kept out of the record itself."""
+    return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode("utf-8")).hexdigest()
+
+
+def state_key(canonical_state: str) -> bytes:
+    """What verify keeps of a recorded state (the canonical JSON text of its body) and compares a live row's to."""
+    return hashlib.sha256(canonical_state.encode("utf-8")).digest()
+
+
+def lead_state(lead: Any) -> dict[str, Any]:
+    """Fields, the three key fields and each field's provenance (a Lead or a row with the same attributes)."""
+    extra = lead.extra or {}
+    state = {name: getattr(lead, name) for name in LEAD_KEYS}
+    state.update({name: extra.get(name) for name in KEY_FIELDS})
+    state["field_sources"] = lead.field_sources or {}
+    return _plain(state)
+
+
+def activity_state(activity: Any) -> dict[str, Any]:
+    """The activity by a digest of who wrote what kind of entry with which words, plus what a report names."""
+    at = activity.created_at
+    return {"kind": activity.kind, "at": at.astimezone(UTC).isoformat() if at is not None else None,
+            "digest": fingerprint(activity.lead_id, activity.actor_id, activity.kind, activity.summary),
+            "text": (activity.summary or "")[:EXCERPT]}
+
+
+def flag_state(flag: Any) -> dict[str, Any]:
+    return {"rule": flag.rule, "subject": flag.subject, "level": flag.level, "status": flag.status,
+            "owner_id": flag.owner_id, "cleared_by": flag.cleared_by, "reason": (flag.reason or "")[:EXCERPT],
+            "digest": fingerprint(flag.reason, flag.answer, flag.answered_by)}
+
+
+# -- what changed, in Chinese ---------------------------------------------------------------------------------------
+def shown(name: str, value: Any) -> str:
+    if value in (None, "", [], {}):
+        return "空"
+    if name == "budget_cny" and isinstance(value, int | float):
+        return f"{value / 10000:g} 万元" if value >= 10000 else f"{value:g} 元"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return str(value)
+
+
+def lead_changes(lead_id: int, recorded: Mapping[str, Any], live: Mapping[str, Any] | None) -> str | None:
+    if live is None:
+        return f"线索 #{lead_id} 已被删除"
+    for name, label in LABELS.items():
+        if recorded.get(name) != live.get(name):
+            return (f"线索 #{lead_id} 的{label}被改动：记录为「{shown(name, recorded.get(name))}」，"
+                    f"现为「{shown(name, live.get(name))}」")
+    before, after = recorded.get("field_sources") or {}, live.get("field_sources") or {}
+    if before != after:
+        fields = [LABELS.get(k, "其他字段") for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+        return f"线索 #{lead_id} 的字段来源（谁在何时从哪里填写）被改动：{'、'.join(dict.fromkeys(fields))}"
+    return None
+
+
+def _when(at: Any) -> str:
+    try:
+        return datetime.fromisoformat(str(at)).astimezone(_CN_TIME).strftime("%m月%d日 %H:%M")
+    except ValueError:
+        return "某时"
+
+
+def activity_changes(lead_id: int | None, recorded: Mapping[str, Any], live: Mapping[str, Any] | None) -> str | None:
+    kind = ACTIVITY_CN.get(recorded.get("kind") or "", "动态记录")
+    what = f"线索 #{lead_id} 在 {_when(recorded.get('at'))} 的{kind}「{recorded.get('text') or ''}」"
+    if live is None:
+        return f"{what}已被删除"
+    if live != recorded:
+        return f"{what}被改动（现为「{live.get('text') or ''}」）" if live.get("text") != recorded.get("text") \
+            else f"{what}被改动"
+    return None
+
+
+def flag_changes(lead_id: int | None, recorded: Mapping[str, Any], live: Mapping[str, Any] | None) -> str | None:
+    what = f"线索 #{lead_id} 的{FLAG_LEVEL_ICON.get(recorded.get('level') or '', '')}标记「{recorded.get('reason')}」"
+    if live is None:
+        return f"{what}已被删除"
+    if live.get("status") != recorded.get("status"):
+        return (f"{what}的状态被改动：记录为「{FLAG_STATUS_CN.get(recorded.get('status') or '', '未知')}」，"
+                f"现为「{FLAG_STATUS_CN.get(live.get('status') or '', '未知')}」")
+    if live.get("level") != recorded.get("level"):
+        return f"{what}的级别被改动"
+    if live != recorded:
+        return f"{what}被改动（原因、说明或清除人与记录不符）"
+    return None
