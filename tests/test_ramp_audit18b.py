@@ -50,3 +50,27 @@ async def test_tongguan_queren_confirms_only_the_task_the_rep_asked_for(
     assert [r.status for r in await _rows(services) if r.status == "done"] == ["done"]
     async with services.db.session() as s:
         assert (await s.get(RampEnrollment, "rep01")).completed_at is None  # type: ignore[union-attr]
+
+
+async def _written_open(services: Services) -> bool:
+    return any((r.state or {}).get("q") for r in await _rows(services))
+
+
+async def test_a_question_sent_while_a_written_question_waits_is_answered_not_graded(
+    services: Services, chat: ChatSession, transcript: Transcript
+) -> None:
+    await seed_cards(services)
+    await _enrol(services, "测验 异议=交付 方式=自述 题数=1\n跟岗 旁听一次电话")
+    await chat.handle_line("通关")
+    for asked in ("工厂嫌交货周期太长怎么回", "客户说价格太贵了怎么办？"):
+        before = len(transcript.to("rep01"))
+        await chat.handle_line(asked)
+        after = transcript.to("rep01")[before:]
+        assert after and not any(m.get("title") == "还差一些" or "你的回答" in m.get("text", "") for m in after)
+        assert await _written_open(services)  # the question stays open
+        assert (await _rows(services))[0].correct == 0
+
+    await chat.handle_line("好的我明白")  # reads as an (empty) answer: graded, and told why it does not pass
+    assert transcript.last("rep01")["title"] == "还差一些"
+    assert "只说「会了」「明白」不算" in transcript.last("rep01")["text"]
+    assert not await _written_open(services)
