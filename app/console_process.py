@@ -37,8 +37,8 @@ PARENT_CHECK_S = 1.0  # how often a child looks whether its parent is still ther
 
 async def create_console_app(settings: Settings) -> web.Application:
     """/admin/ and a liveness probe; the outbox sender for the rows console actions queue."""
+    from app.channels import build_channels
     from app.runtime import build_services, warm_up
-    from app.server import build_channels
 
     services = await build_services(settings, SystemClock(), build_channels(settings))
     app = web.Application()

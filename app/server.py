@@ -16,14 +16,11 @@ from typing import Any
 
 from aiohttp import web
 
+from app.channels import build_channels, register_channels
 from app.console import mount_console
 from app.edge import ConnectionGuard, Edge
 from app.health import Health
 from app.runtime import build_services
-from bot.channels.dingtalk.callback import DingtalkChannel
-from bot.channels.dingtalk.sender import DingtalkSender
-from bot.channels.wecom.callback import WecomChannel
-from bot.channels.wecom.sender import WecomSender
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dedup import InboundClaimer
@@ -46,29 +43,6 @@ CLAIMS = web.AppKey("claims", InboundClaimer)
 EDGE = web.AppKey("edge", Edge)  # body deadlines, slow-client cap, quiet client disconnects (app/edge.py)
 HEALTH = web.AppKey("health", Health)
 WARM_UP = web.AppKey("warm_up", asyncio.Task)  # loads the knowledge index and dictionaries after start
-
-
-def build_channels(settings: Settings) -> dict[str, ChannelSender]:
-    """Senders for every configured channel (plus console, which prints to the log)."""
-    channels: dict[str, ChannelSender] = {}
-    if settings.wecom.enabled:
-        channels["wecom"] = WecomSender(settings.wecom)
-    if settings.dingtalk.enabled:
-        channels["dingtalk"] = DingtalkSender(settings.dingtalk)
-    return channels
-
-
-def register_channels(app: web.Application, intake: Intake) -> None:
-    """Each enabled channel's receiver, sharing its sender's API client (one token, one throttle); a channel
-    whose sender is not the real one (a test's) builds its own client."""
-    senders, settings = intake.services.channels, intake.services.settings
-    if settings.wecom.enabled:
-        wecom = senders.get("wecom")
-        WecomChannel(intake, settings.wecom, wecom.api if isinstance(wecom, WecomSender) else None).register(app)
-    if settings.dingtalk.enabled:
-        dingtalk = senders.get("dingtalk")
-        api = dingtalk.api if isinstance(dingtalk, DingtalkSender) else None
-        DingtalkChannel(intake, settings.dingtalk, api).register(app)
 
 
 async def create_app(settings: Settings, clock: Clock | None = None,

@@ -207,21 +207,22 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
     below, so sensor noise does not join every row into one run."""
     w = rgb.shape[1]
     area = rgb[top + 2 : bottom - 1]
-    mask = inked(area, bg, ink)
-    if speckle:
-        near = np.zeros_like(mask)
-        near[:, :-1] |= mask[:, 1:]
-        near[:-1] |= mask[1:]
-        mask &= near
-    row_has = mask.sum(axis=1) > (max(2, w // 50) if speckle else 2)  # a photo's glare leaves a few stray pixels
+    # Rows split at the strict mask (a JPEG's colour smear joins the rows between bubbles); each message is then
+    # measured on every pixel off the background, so its box holds the bubble's anti-aliased rim and whole tail.
+    mask = _despeckled(distance(area, bg) > ink, speckle)
+    strict = _despeckled(inked(area, bg, ink), speckle)
+    stray = max(2, w // 50) if speckle else 2  # a photo's glare leaves a few stray pixels
+    runs = _runs(strict.sum(axis=1) > stray, max(3, int(4 * s)))
+    del strict
     out: list[Region] = []
-    for y0, y1 in _runs(row_has, max(3, int(4 * s))):
+    for y0, y1 in _with_rims(runs, mask.sum(axis=1) > stray):
         if y0 <= 1 or y1 >= mask.shape[0] - 1 or y1 - y0 < 6 * s:
             continue  # cut by a bar: partial bubble of a scrolled screenshot, or speckle
         seg = mask[y0:y1]
         counts = seg.sum(axis=0)
-        # JPEG chroma ringing leaves faint columns; ignore them, and the gap they bridge between bubble and avatar
-        col_has = (counts > max(2, (y1 - y0) // 10)) & ~_valleys(counts, max(4, int(12 * s)))
+        col_has = counts > max(2, (y1 - y0) // 10)  # JPEG chroma ringing leaves faint columns; ignore them
+        if _bridged(col_has, s):  # ringing half filled the gap between bubble and avatar: split at the gap
+            col_has &= ~_valleys(counts, max(4, int(12 * s)))
         xs = np.nonzero(col_has if col_has.any() else counts > 0)[0]
         x_min, x_max = int(xs.min()), int(xs.max()) + 1
         near_l, near_r = x_min < 0.08 * w, x_max > 0.92 * w
@@ -249,6 +250,44 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
             pad = int(3 * s)
             out.append(Region(TIME, Box(max(0, x_min - pad), gy0 - pad, min(w, x_max + pad), gy1 + pad)))
     return out
+
+
+def _with_rims(runs: list[tuple[int, int]], loose_rows: np.ndarray) -> list[tuple[int, int]]:
+    """Each run of rows grown over the adjacent rows with any ink (a bubble's anti-aliased edge, the tip of its
+    tail), never past halfway to the next run, so a smear between two bubbles still splits them."""
+    out = []
+    for i, (y0, y1) in enumerate(runs):
+        floor = (runs[i - 1][1] + y0) // 2 if i else 0
+        ceiling = (y1 + runs[i + 1][0] + 1) // 2 if i + 1 < len(runs) else len(loose_rows)
+        while y0 - 1 >= floor and loose_rows[y0 - 1]:
+            y0 -= 1
+        while y1 < ceiling and loose_rows[y1]:
+            y1 += 1
+        out.append((y0, y1))
+    return out
+
+
+def _despeckled(mask: np.ndarray, speckle: bool) -> np.ndarray:
+    """With `speckle`, only pixels with an inked neighbour to their right or below (sensor noise is single)."""
+    if speckle:
+        near = np.zeros_like(mask)
+        near[:, :-1] |= mask[:, 1:]
+        near[:-1] |= mask[1:]
+        mask &= near
+    return mask
+
+
+AVATAR_PT = 40  # an avatar's side in phone points
+
+
+def _bridged(col_has: np.ndarray, s: float) -> bool:
+    """The run of columns at a screen edge is wider than an avatar: the avatar and the bubble beside it were
+    joined (a JPEG's ringing filled the gap between them). Only then are faint columns looked for as a gap: a
+    bubble's tail, a pale stripe in an avatar or the space between two characters is as faint as a gap, and
+    cutting there clipped the tail off every bubble and split avatars."""
+    w = len(col_has)
+    edge_runs = [(a, b) for a, b in _runs(col_has, 1) if a < 0.08 * w or b > 0.92 * w]
+    return any(b - a > 1.5 * AVATAR_PT * s for a, b in edge_runs)
 
 
 def _valleys(counts: np.ndarray, reach: int) -> np.ndarray:

@@ -20,11 +20,11 @@ import functools
 import hashlib
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -34,8 +34,12 @@ from storage.facts import canonical
 from storage.leads import STAGE_CN, STATUS_CN
 from storage.models import Activity, ChainEntry, Evidence, KeyValue, Lead, LeadFlag
 
-if TYPE_CHECKING:
-    from storage.db import Database
+
+class Database(Protocol):
+    """What verification needs of storage.db.Database (named here so the chain, which the session recorder
+    writes through, does not import the module that builds those sessions)."""
+
+    def reader(self, *, snapshot: bool = False) -> AbstractAsyncContextManager[AsyncConnection]: ...
 
 GENESIS = "0" * 64
 PG_LOCK = 0x5A1E5B07  # pg_advisory_xact_lock key: one appender at a time (SQLite: BEGIN IMMEDIATE does it)

@@ -74,3 +74,31 @@ def test_every_rep_bubble_survives_a_720px_jpeg(app: str, dark: bool) -> None:
     layout = analyse(_wecom_forwarded_shot(app, dark))
     sides = [r.kind for r in layout.regions if r.kind in (LEFT, RIGHT, "card")]
     assert sides == [LEFT, RIGHT, LEFT, RIGHT, LEFT, RIGHT, LEFT]
+
+
+@pytest.mark.parametrize(("app", "dark"), [("wechat", False), ("wecom", False), ("dingtalk", False)])
+def test_a_bubble_box_keeps_its_tail(app: str, dark: bool) -> None:
+    """A phone screenshot (1170 px wide, saved as a quality-95 JPEG): a bubble's tail is a small triangle, far
+    fainter column by column than the avatar and the bubble on either side of it, exactly like the gap a JPEG's
+    ringing half fills. Taking it for that gap clipped the tail off every bubble, which changed what tesseract read
+    in the bubbles; the box runs from the tail's tip to the far edge of the bubble."""
+    import random
+
+    from ocr.pipeline import validate
+    from tests.synth import Chat, Item, _jpeg, render_chat
+
+    chat = Chat(app, "柏思远", None, [
+        Item("left", "您好，我是青岚包装的柏思远"), Item("right", "柏总您好，请问有什么可以帮您"),
+        Item("left", "想问问你们的恒温仓储怎么收费"), Item("right", "稍等，我把价目表发给您"),
+        Item("left", "好的，谢谢")])
+    w = 1170
+    img, _ = render_chat(chat, random.Random(3), (w, 2532), dark)
+    layout = analyse(validate(_jpeg(img, 95), OcrSettings()))
+    s = w / 375
+    body_left, body_right = 62 * s, w - 62 * s  # avatar margin 12 pt, avatar 40 pt, 10 pt to the bubble body
+    lefts = [r.box for r in layout.regions if r.kind == LEFT]
+    rights = [r.box for r in layout.regions if r.kind == RIGHT]
+    assert len(lefts) == 3 and len(rights) == 2
+    # the tail is 6 pt wide; its thin tip is as faint as JPEG ringing, the rest of it is the bubble
+    assert all(b.x0 <= body_left - 2 * s for b in lefts), [b.x0 for b in lefts]
+    assert all(b.x1 >= body_right + 2 * s for b in rights), [b.x1 for b in rights]

@@ -46,6 +46,7 @@ from handlers.leads.assignment import change_owner, handed_over
 from handlers.leads.handover import offboard_with_handover
 from handlers.leads.permissions import lead_for, lead_gate, list_leads, policy_refused
 from handlers.llm_intent import ask_model
+from handlers.ramp.service import written_waiting
 from handlers.report import DIGEST_WINDOW, compute_report
 from handlers.when import first_future, replaced, say_when, workdays
 from ocr.extract import budget_in
@@ -297,6 +298,9 @@ def command_text(intent: Intent) -> str | None:
 async def front_door(ctx: Context, msg: Inbound) -> Reading:
     intent = await read(ctx, msg)
     ctx.intent = intent
+    if intent.name in ("ack", "thanks") and await written_waiting(ctx.services.db, ctx.user.id, ctx.now(),
+                                                                   ctx.settings.ramp.answer_minutes):
+        return Reading("")  # 「好的我明白」 to an open written question is graded (and told it is not an answer)
     command = canonical(intent, state_of(ctx))
     if command is not None:
         ctx.msg = replace(msg, text=command)

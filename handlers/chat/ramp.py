@@ -9,10 +9,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
-
-from sqlalchemy import select
 
 from bot.actions import RampAnswer, RampAskConfirm, RampConfirm, RampRead, RampShow
 from bot.context import Context
@@ -24,7 +21,7 @@ from bot.usertext import user_text
 from handlers.knowledge import card_fields, knowledge_base, source_line
 from handlers.leads.permissions import command_arg, manages
 from handlers.ramp import service
-from handlers.ramp.quiz import QuizMaker, check_answer, key_points, option_text
+from handlers.ramp.quiz import QuizMaker, check_answer, key_points, option_text, reads_as_question
 from handlers.ramp.service import Progress, RampError, TaskView
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
@@ -354,24 +351,12 @@ async def read_done(ctx: Context, action: RampRead) -> None:
 
 
 # -- written answers --------------------------------------------------------------------------------------
-def _written_pending(rows: Sequence[tuple[int, dict[str, Any]]], now: datetime, minutes: int) -> int | None:
-    """The id of the progress row whose written question still waits for its answer, if any."""
-    for row_id, state in rows:
-        q = (state or {}).get("q") or {}
-        if q and not q.get("options") and "reply" not in q and q.get("at"):
-            if (now - datetime.fromisoformat(q["at"])).total_seconds() <= minutes * 60:
-                return row_id
-    return None
-
-
-_OPEN_ROWS = (select(RampProgress.id, RampProgress.state)
-              .where(RampProgress.status == "open").order_by(RampProgress.id))
-
-
 async def _awaits_written(ctx: Context, msg: Inbound) -> bool:
-    async with ctx.services.db.reader() as conn:  # asked of many texts: never queue for SQLite's write lock
-        rows = (await conn.execute(_OPEN_ROWS.where(RampProgress.user_id == ctx.user.id))).all()
-    return _written_pending([(r.id, r.state) for r in rows], ctx.now(), ctx.settings.ramp.answer_minutes) is not None
+    """A written question waits and the text reads as an answer (a question goes to the knowledge base as usual;
+    the open question stays open)."""
+    if reads_as_question(msg.text):
+        return False
+    return await service.written_waiting(ctx.services.db, ctx.user.id, ctx.now(), ctx.settings.ramp.answer_minutes)
 
 
 @router.text(when=_awaits_written)
@@ -379,8 +364,7 @@ async def written_answer(ctx: Context, msg: Inbound) -> None:
     """The rep's own answer to a written question: the card to compare, and their verdict by button."""
     maker = await _maker(ctx)
     session = await ctx.db()
-    rows = (await session.execute(_OPEN_ROWS.where(RampProgress.user_id == ctx.user.id))).all()
-    row_id = _written_pending([(r.id, r.state) for r in rows], ctx.now(), ctx.settings.ramp.answer_minutes)
+    row_id = await service.written_row(session, ctx.user.id, ctx.now(), ctx.settings.ramp.answer_minutes)
     row = await session.get(RampProgress, row_id) if row_id is not None else None
     if row is None:
         ctx.reply(Text(ALREADY_ANSWERED))
@@ -466,7 +450,7 @@ async def confirm_button(ctx: Context, action: RampConfirm) -> None:
 
 @router.command("通关确认", "确认通关", roles={"manager", "admin"})
 async def confirm_cmd(ctx: Context, msg: Inbound) -> None:
-    """「通关确认 张伟」: the rep's shadowing task waiting for confirmation (else their next one) is done."""
+    """「通关确认 张伟」: the rep's shadowing task waiting for confirmation (the rep asked for it) is done."""
     who = (command_arg(msg.text, "通关确认", "确认通关") or "").strip().lstrip("@")
     session = await ctx.db()
     rep = await _person(session, who)
@@ -474,12 +458,11 @@ async def confirm_cmd(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text("请写上要确认的同事，例如「通关确认 张伟」。" if not who else f"团队里没有「{who}」。"))
         return
     found = await service.progress(session, rep.id, ctx.settings.ramp)
-    shadows = [t for t in (found.left if found else []) if t.kind == "shadow"]
-    shadows.sort(key=lambda t: t.status != "waiting")
-    if not shadows:
-        ctx.reply(Text(f"{user_text(rep.name)} 没有待确认的跟岗任务。"))
+    if found is None or not found.waiting:  # only what the rep asked for: a repeat never confirms the next task
+        name = user_text(rep.name)
+        ctx.reply(Text(f"{name} 现在没有请你确认的跟岗任务。等{name}完成跟岗、点了「请主管确认」后再确认。"))
         return
-    await confirm(ctx, rep, shadows[0].id, True)
+    await confirm(ctx, rep, found.waiting[0].id, True)
 
 
 async def confirm(ctx: Context, rep: User, task_id: int, ok: bool) -> None:

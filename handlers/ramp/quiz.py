@@ -235,3 +235,15 @@ def check_answer(answer: str, points: Sequence[str]) -> Check:
                                                                           for i in range(len(p) - 1))))
     need = min(len(points), max(MIN_POINTS, -(-len(points) // POINTS_SHARE)))
     return Check(covered, tuple(p for p in points if p not in covered), need)
+
+
+# a text sent while a written question waits is not an answer when it asks something: it ends in a question
+# mark or particle, or it is short and built on a question word (「工厂嫌交期长怎么回」)
+_ASKS_END = re.compile(r"(?:[?？]|吗|呢|么)\s*$")
+_ASKS_WORD = re.compile(r"怎么|怎样|如何|咋|为什么|为啥|什么|哪些|哪个|哪里|多少|能不能|可不可以|有没有|是不是|要不要")
+QUESTION_CHARS = 24  # longer texts with a question word are answers that quote one (「您可能会问为什么…」)
+
+
+def reads_as_question(text: str) -> bool:
+    text = text.strip()
+    return bool(_ASKS_END.search(text)) or (len(text) <= QUESTION_CHARS and bool(_ASKS_WORD.search(text)))

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,7 @@ from knowledge import store
 from knowledge.schema import KbCard
 from knowledge.taxonomy import load_taxonomy
 from storage.activity import add_audit
+from storage.db import Database
 from storage.models import RampEnrollment, RampPath, RampProgress, RampTask, User
 
 log = logging.getLogger(__name__)
@@ -420,6 +422,36 @@ async def finish_task(session: AsyncSession, row: RampProgress, now: datetime, c
     add_audit(session, by or row.user_id, "ramp.complete", row.user_id, now, path=enrolled.path_id)
     log.info("ramp: %s completed path %s", row.user_id, enrolled.path_id)
     return await progress(session, row.user_id, cfg)
+
+
+# -- a written question waiting for its answer ------------------------------------------------------------
+def _written_pending(rows: Sequence[tuple[int, dict[str, Any]]], now: datetime, minutes: int) -> int | None:
+    """The id of the progress row whose written question still waits for its answer, if any."""
+    for row_id, state in rows:
+        q = (state or {}).get("q") or {}
+        if q and not q.get("options") and "reply" not in q and q.get("at"):
+            if (now - datetime.fromisoformat(q["at"])).total_seconds() <= minutes * 60:
+                return row_id
+    return None
+
+
+def _open_rows(user_id: str) -> Any:
+    return (select(RampProgress.id, RampProgress.state)
+            .where(RampProgress.status == "open", RampProgress.user_id == user_id).order_by(RampProgress.id))
+
+
+async def written_row(session: AsyncSession, user_id: str, now: datetime, minutes: int) -> int | None:
+    """The rep's progress row whose written question waits for its answer (in the handler's transaction)."""
+    rows = (await session.execute(_open_rows(user_id))).all()
+    return _written_pending([(r.id, r.state) for r in rows], now, minutes)
+
+
+async def written_waiting(db: Database, user_id: str, now: datetime, minutes: int) -> bool:
+    """Whether a written question waits for the rep's answer; asked of many texts, so on the read-only
+    connection (never queued for SQLite's write lock)."""
+    async with db.reader() as conn:
+        rows = (await conn.execute(_open_rows(user_id))).all()
+    return _written_pending([(r.id, r.state) for r in rows], now, minutes) is not None
 
 
 # -- the gate ---------------------------------------------------------------------------------------------

@@ -1,0 +1,76 @@
+"""New-user audit 18b of the ramp: 通关确认 confirms only what the rep asked for, the written quiz wants
+sentences on the card's content words, an open written question does not swallow questions or commands, and
+multiple choice cannot be passed by always answering 1."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.chat import ChatSession
+from bot.services import Services
+from handlers.ramp import service
+from handlers.ramp.path import parse_path
+from storage.models import RampEnrollment, RampProgress
+from tests.conftest import Transcript
+from tests.leads_helpers import cn
+from tests.ramp_helpers import seed_cards
+
+
+async def _enrol(services: Services, text: str) -> None:
+    async with services.db.session() as s:
+        await service.set_path(s, parse_path(text), cn(20, 9), "admin01")
+        await service.enroll(s, "rep01", services.settings.ramp, cn(20, 9), "admin01")
+
+
+async def _rows(services: Services) -> list[RampProgress]:
+    async with services.db.session() as s:
+        return list((await s.scalars(select(RampProgress).where(RampProgress.user_id == "rep01")
+                                     .order_by(RampProgress.task_id))).all())
+
+
+async def test_tongguan_queren_confirms_only_the_task_the_rep_asked_for(
+    services: Services, chat: ChatSession, transcript: Transcript
+) -> None:
+    await seed_cards(services)
+    await _enrol(services, "跟岗 旁听一次电话\n跟岗 陪同主管拜访一次客户\n跟岗 独立完成一次方案演示")
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("通关确认 张伟")  # nothing asked yet
+    assert "没有请你确认的跟岗任务" in transcript.last("manager01")["text"]
+    assert not [r for r in await _rows(services) if r.status == "done"]
+
+    await chat.handle_line("/as rep01")
+    await chat.handle_line("通关")
+    await chat.handle_line("/click 请主管确认")  # the first task only
+    await chat.handle_line("/as manager01")
+    for _ in range(3):  # a repeated (or double-sent) command
+        await chat.handle_line("通关确认 张伟")
+    texts = transcript.texts("manager01")
+    assert sum("已确认 张伟 完成" in t for t in texts) == 1
+    assert "没有请你确认的跟岗任务" in texts[-1]
+    assert [r.status for r in await _rows(services) if r.status == "done"] == ["done"]
+    async with services.db.session() as s:
+        assert (await s.get(RampEnrollment, "rep01")).completed_at is None  # type: ignore[union-attr]
+
+
+async def _written_open(services: Services) -> bool:
+    return any((r.state or {}).get("q") for r in await _rows(services))
+
+
+async def test_a_question_sent_while_a_written_question_waits_is_answered_not_graded(
+    services: Services, chat: ChatSession, transcript: Transcript
+) -> None:
+    await seed_cards(services)
+    await _enrol(services, "测验 异议=交付 方式=自述 题数=1\n跟岗 旁听一次电话")
+    await chat.handle_line("通关")
+    for asked in ("工厂嫌交货周期太长怎么回", "客户说价格太贵了怎么办？"):
+        before = len(transcript.to("rep01"))
+        await chat.handle_line(asked)
+        after = transcript.to("rep01")[before:]
+        assert after and not any(m.get("title") == "还差一些" or "你的回答" in m.get("text", "") for m in after)
+        assert await _written_open(services)  # the question stays open
+        assert (await _rows(services))[0].correct == 0
+
+    await chat.handle_line("好的我明白")  # reads as an (empty) answer: graded, and told why it does not pass
+    assert transcript.last("rep01")["title"] == "还差一些"
+    assert "只说「会了」「明白」不算" in transcript.last("rep01")["text"]
+    assert not await _written_open(services)
