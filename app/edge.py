@@ -5,7 +5,10 @@
   75 s keep-alive check). At most `[server] max_waiting_connections` may wait for their head at once; a new one
   beyond that closes the oldest waiting one (a real client sends its head at once, so it is never the oldest).
   `ConnectionGuard`, attached to the aiohttp server by `salesbot serve`.
-Every POST body is read here, within a deadline and a cap on bodies still arriving:
+Every POST body to serve's own routes (the channel callbacks) is read here, within a deadline and a cap on bodies
+still arriving. The web console, a sub-application when serve hosts it, reads and limits its own bodies: its file
+uploads stream through `request.multipart()`, which finds nothing once the body has been read (audit 18b F1: every
+console upload answered 500, "Could not find starting boundary").
 - A body that does not arrive within `[server] read_timeout_s` gets 408 and the connection is closed, so a slow
   client cannot hold a socket (and a file descriptor) for ever.
 - At most `[server] max_slow_reads` bodies may be arriving at once; beyond that a request waiting for its body
@@ -44,7 +47,7 @@ class Edge:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method == "POST" and request.body_exists:
+        if request.method == "POST" and request.body_exists and serves_route(request):
             refused = await self.read_body(request)
             if refused is not None:
                 return refused
@@ -93,6 +96,11 @@ class Edge:
         self.clients.failed(SlowClient(f"client went away ({type(exc).__name__})"),
                             f"{request.method} {request.path} from {request.remote}")
         return _close(web.Response(status=400))
+
+
+def serves_route(request: web.Request) -> bool:
+    """The route is serve's own, not a sub-application's (the console reads its own bodies: module docstring)."""
+    return len(request.match_info.apps) == 1
 
 
 def _close(response: web.StreamResponse) -> web.StreamResponse:

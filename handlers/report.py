@@ -55,6 +55,7 @@ from bot.usertext import user_text
 from handlers.checks.quality import Quality, quality_by_rep, quality_lines
 from handlers.ramp.service import team_progress
 from handlers.renewals.figures import RenewalFigures, renewal_figures
+from handlers.renewals.locks import held_lead_ids
 from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
 from reminders.directory import working_hours
 from storage.leads import OPEN_STATUSES, STAGE_CODES, STAGES, is_filled, previous_owner, stage_index
@@ -319,8 +320,11 @@ async def compute_report(session: AsyncSession, manager_id: str | None, since: d
     for p in plans:
         if p.lead_id in rep_of:
             plans_of.setdefault(rep_of[p.lead_id], []).append(p)
+    held = await held_lead_ids(session, leads)  # SLA paused by a renewal lock: never counted late
     for user in _rows(people, items, manager_id):
-        mine, answered = by_rep.get(user.id, []), by_responder.get(user.id, [])
+        mine = [it for it in by_rep.get(user.id, []) if it.lead.id not in held]
+        answered = [it for it in by_responder.get(user.id, [])
+                    if it.lead.id not in held or it.lead.first_contact_at is not None]
         name = user.name if user.active else f"{user.name}（已离职）"
         rep_figs.append(RepFigures(
             user.id, name, health(mine, plans_of.get(user.id, []), contacts, since, now, cfg, cal, answered),

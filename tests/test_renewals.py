@@ -233,6 +233,36 @@ async def test_digest_renewal_rate_counts_unknown_as_unknown(services: Services)
     assert "续约率 67%（2/3）" in line and "状态未知 2" in line and "到期 5 份" in line
 
 
+async def test_digest_renewal_rate_counts_a_lost_contract_as_lost_despite_a_later_overlapping_one(
+        services: Services) -> None:
+    """An account's ended contract marked 未续约 while another contract of the account started later and overlaps
+    it (an add-on deal, say): each ended contract counts once by its own outcome, so 1 of 2 renewed, not 2 of 2."""
+    from datetime import date, timedelta
+
+    from handlers.report import compute_report, report_lines
+    from tests.conftest import MONDAY_10AM
+    from tests.leads_helpers import cn, seed_lead
+
+    lost_account, plain_account = [
+        await seed_lead(services, "rep01", status="won", stage="close", assigned_at=cn(2, 10), customer_name=name)
+        for name in ("甲客户", "乙客户")]
+    rows = [(lost_account, date(2025, 11, 1), date(2026, 10, 31), "lost"),
+            (lost_account, date(2026, 6, 1), date(2027, 5, 31), None),  # starts later, overlaps the lost one
+            (plain_account, date(2025, 11, 1), date(2026, 10, 31), None),
+            (plain_account, date(2026, 11, 1), date(2027, 10, 31), None)]  # the renewal of the plain account
+    async with services.db.session() as s:
+        for lead_id, start, end, renewal in rows:
+            s.add(Contract(lead_id=lead_id, customer="客户", amount_cny=1000, start_on=start, end_on=end,
+                           owner_id="rep01", renewal=renewal, created_at=MONDAY_10AM, updated_at=MONDAY_10AM))
+    async with services.db.session() as s:
+        report = await compute_report(s, "manager01", MONDAY_10AM - timedelta(days=7), MONDAY_10AM,
+                                      services.settings.reminders)
+    assert report.renewals is not None
+    assert (report.renewals.renewed, report.renewals.lost, report.renewals.unknown) == (1, 1, 0)
+    line = next(li for li in report_lines(report) if "续约率" in li)
+    assert "续约率 50%（1/2）" in line and "未续约 1" in line
+
+
 def test_contract_and_payment_figures_are_read_from_evidence_text() -> None:
     from datetime import date
 

@@ -8,7 +8,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.chat import ChatSession
 from bot.services import Services
@@ -110,3 +110,67 @@ async def test_a_typed_action_without_warnings_says_so(services: Services, chat:
     await seed_customers(services)
     await chat.handle_line("已联系 1")
     assert "没有待处理的续约预警" in transcript.last("rep01")["text"]
+
+
+async def test_a_new_lead_for_the_locked_customer_is_its_duplicate_and_stays_locked(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path) -> None:
+    """Audit 18b F2: a locked rep types 新线索 for the locked (won) customer — another contact of the same company,
+    another phone. The account's lead is found as the duplicate: no second open lead is made, the rep is sent to
+    the existing one, which the lock still holds; and the next import still matches the customer."""
+    ids = await _two_warnings(services, chat, tmp_path)
+    await chat.handle_line("新线索 钱七 南山食品 采购经理 13700005555")
+    await chat.handle_line("/click 确认")
+    said = transcript.last("rep01")["text"]
+    assert f"线索 #{ids['sun']}" in said and "已启用" not in said
+    async with services.db.session() as s:
+        from storage.leads import OPEN_STATUSES
+        from storage.models import Lead
+        same = [lead.id for lead in (await s.execute(select(Lead).where(
+            Lead.company == "南山食品", Lead.status.in_((*OPEN_STATUSES, "won"))))).scalars()]
+        draft = (await s.execute(select(func.max(Lead.id)))).scalar_one()
+    assert same == [ids["sun"]]
+    for lead_id in (draft, ids["sun"]):  # neither the unconfirmed draft nor the account takes a follow-up
+        await chat.handle_line(f"跟进 {lead_id} 电话沟通续约")
+        assert "✅" not in transcript.last("rep01")["text"]
+    sheet = tmp_path / "合同.csv"
+    assert await asyncio.to_thread(run_cli, services.settings.database.url, "contracts", "import", str(sheet),
+                                   "--now", NOW) == 0  # still one account for 孙七 · 南山食品: nothing ambiguous
+
+
+async def test_a_locked_lead_is_paused_not_overdue_and_contacted_counts_as_first_contact(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path) -> None:
+    """Audit 18b F4: an active lead never contacted gets a renewal warning, which locks it. The digest must not
+    list it 超时 nor the rep's 我的线索 show it 🔴 (the lock refuses 跟进); 我的线索 shows 🔒 锁定. 已联系 on the
+    warning is a contact: it meets the first-contact deadline."""
+    from tests.conftest import MONDAY_10AM
+    from tests.leads_helpers import cn, seed_lead
+
+    lead_id = await seed_lead(services, "rep01", stage="discover", assigned_at=cn(20, 10), customer_name="郑九",
+                              company="海川仪表")
+    sheet = tmp_path / "合同.csv"
+    sheet.write_text("客户,公司,金额,开始日期,结束日期,健康分\n郑九,海川仪表,60000,2026-01-11,2027-01-10,30\n",
+                     encoding="utf-8")
+    assert await asyncio.to_thread(run_cli, services.settings.database.url, "contracts", "import", str(sheet),
+                                   "--now", NOW) == 0
+    await chat.handle_line(f"/now {NOW}")
+    assert await _status(services, lead_id) == ("open", True)
+
+    async def overdue_ids() -> list[int]:
+        async with services.db.session() as s:
+            report = await compute_report(s, "manager01", MONDAY_10AM - timedelta(days=7), chat.clock.now(),
+                                          services.settings.reminders)
+        return [o.lead_id for r in report.reps for o in r.overdue]
+
+    assert lead_id not in await overdue_ids()
+    await chat.handle_line("我的线索")
+    line = next(li for li in transcript.last("rep01")["text"].splitlines() if f"#{lead_id} " in li)
+    assert line.startswith("🔒") and "🔒 锁定" in line and "🔴" not in line
+
+    await chat.handle_line("已联系 郑九")
+    assert "已联系客户 郑九" in transcript.last("rep01")["text"]
+    async with services.db.session() as s:
+        from storage.models import Activity, Lead
+        lead = await s.get(Lead, lead_id)
+        assert lead is not None and lead.first_contact_at is not None
+        kinds = list((await s.execute(select(Activity.kind).where(Activity.lead_id == lead_id))).scalars())
+    assert "contact" in kinds

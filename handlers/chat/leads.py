@@ -59,6 +59,7 @@ from handlers.leads.permissions import (
 )
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
 from handlers.ramp import service as ramp
+from handlers.renewals.locks import held_lead_ids
 from handlers.report import DIGEST_WINDOW, chart_png, compute_report, report_lines
 from handlers.when import first_future, replaced, say_when, workdays
 from ocr.extract import LeadFields, extract_from_text
@@ -125,7 +126,9 @@ async def my_leads(ctx: Context, msg: Inbound) -> None:
     leads.sort(key=lambda lead: -view.waiting_hours(lead, now))
     timers = await view.next_actions(session, [lead.id for lead in leads])
     fc = ctx.settings.reminders.first_contact_hours
-    lines = [view.list_line(lead, now, view.next_action_text(lead, timers, fc)) for lead in leads]
+    held = await held_lead_ids(session, leads)
+    lines = [view.list_line(lead, now, view.next_action_text(lead, timers, fc), held=lead.id in held)
+             for lead in leads]
     empty = "你还没有线索。发客户聊天截图或「新线索 <客户信息>」录入。"
     ctx.reply(view.lead_list_card("我的线索", lines, leads, empty))
 
@@ -141,8 +144,9 @@ async def team_leads(ctx: Context, msg: Inbound) -> None:
     words = (split_command(msg.text, "团队线索") or "").split()  # 「团队线索 华东」, 「团队线索 张伟」
     leads = [lead for lead in leads if all(_lead_matches(lead, w, names) for w in words)]
     fc = ctx.settings.reminders.first_contact_hours
+    held = await held_lead_ids(session, leads)
     lines = [view.list_line(lead, now, view.next_action_text(lead, timers, fc),
-                            names.get(lead.owner_id or "", "线索池")) for lead in leads]
+                            names.get(lead.owner_id or "", "线索池"), held=lead.id in held) for lead in leads]
     title = f"团队线索 · {' '.join(words)}" if words else "团队线索"
     empty = f"没有符合「{' '.join(words)}」的线索。" if words else "团队暂时没有进行中的线索。"
     ctx.reply(view.lead_list_card(title, lines, leads, empty))

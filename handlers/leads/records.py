@@ -23,7 +23,7 @@ from handlers.checks.evidence import Reading
 from handlers.leads.assignment import activate_lead
 from handlers.leads.insights import Insights
 from handlers.renewals.evidence import record_from_evidence
-from handlers.renewals.locks import on_proof
+from handlers.renewals.locks import locked_accounts, on_proof
 from reminders import lifecycle
 from storage.activity import add_activity
 from storage.leads import (
@@ -51,6 +51,14 @@ class Outcome:
     duplicate_of: int | None = None
 
 
+async def _duplicates(session: AsyncSession, lead: Lead) -> list[Lead]:
+    """The open leads of the same customer, then the locked renewal accounts of its phone or company."""
+    dups = await find_duplicates(session, phone=lead.phone, company=lead.company, customer_name=lead.customer_name,
+                                 exclude_id=lead.id)
+    seen = {d.id for d in dups} | {lead.id}
+    return dups + [a for a in await locked_accounts(session, lead.phone, lead.company) if a.id not in seen]
+
+
 async def save_draft(session: AsyncSession, fields: Mapping[str, Any], *, source: str, by: str, now: datetime,
                      confidence: float | None = None, follow_up: datetime | None = None,
                      extra: Mapping[str, Any] | None = None) -> tuple[Lead, list[Lead]]:
@@ -60,9 +68,7 @@ async def save_draft(session: AsyncSession, fields: Mapping[str, Any], *, source
         data["follow_up"] = follow_up.isoformat()
     lead = await create_lead(session, fields, source=source, by=by, now=now, confidence=confidence, extra=data)
     add_activity(session, lead.id, by, "created", now, f"{SOURCE_CN.get(source, source)}草稿")
-    dups = await find_duplicates(session, phone=lead.phone, company=lead.company, customer_name=lead.customer_name,
-                                 exclude_id=lead.id)
-    return lead, dups
+    return lead, await _duplicates(session, lead)
 
 
 async def confirm_draft(session: AsyncSession, lead: Lead, user: UserInfo, now: datetime,
@@ -72,8 +78,7 @@ async def confirm_draft(session: AsyncSession, lead: Lead, user: UserInfo, now: 
     Refused when the customer already has an open lead (same phone, or company + name)."""
     if lead.status != "draft":
         return Outcome(False, f"线索 #{lead.id} 已经处理过了（{STATUS_CN.get(lead.status, lead.status)}）。")
-    dups = await find_duplicates(session, phone=lead.phone, company=lead.company, customer_name=lead.customer_name,
-                                 exclude_id=lead.id)
+    dups = await _duplicates(session, lead)
     if dups:
         other = dups[0]
         if other.owner_id == (lead.created_by or user.id):

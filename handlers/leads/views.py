@@ -88,8 +88,13 @@ def next_action_text(lead: Lead, timers: Mapping[int, tuple[str, datetime]], fir
     return "—"
 
 
-def list_line(lead: Lead, now: datetime, next_text: str, owner: str | None = None) -> str:
-    icon = COLOUR_ICON[colour(waiting_hours(lead, now))]
+LOCKED_NEXT = "🔒 锁定（续约预警，提交续签证明后继续）"
+
+
+def list_line(lead: Lead, now: datetime, next_text: str, owner: str | None = None, *, held: bool = False) -> str:
+    """`held`: a renewal lock holds the lead — its clock is paused, so 🔒 instead of a waiting colour."""
+    icon = "🔒" if held else COLOUR_ICON[colour(waiting_hours(lead, now))]
+    next_text = LOCKED_NEXT if held else next_text
     who = user_text(lead.customer_name or UNNAMED_CUSTOMER)
     company = f" · {user_text(lead.company)}" if lead.company else ""
     status = "" if lead.status == "active" else f" [{STATUS_CN.get(lead.status, lead.status)}]"

@@ -1,6 +1,7 @@
-"""The digest's renewal rate. Over the team's contracts that ended in the last `PERIOD`: renewed = marked
-已续约 on import, followed by a later contract of the same customer, or answered with a renewal proof; lost =
-marked 未续约; anything else is unknown — never counted as renewed. Rate = renewed / (renewed + lost), 未知 when
+"""The digest's renewal rate. Over the team's contracts that ended in the last `PERIOD`, each counted once by its
+own outcome: the status imported on the contract wins (已续约 → renewed, 未续约 → lost, whatever other contracts
+the account has); without one, renewed when followed by a later contract of the same customer or answered with a
+renewal proof; anything else is unknown — never counted as renewed. Rate = renewed / (renewed + lost), 未知 when
 no contract's outcome is known, and the digest says how many are unknown. The digest also names the customers
 whose 续约预警 is still open (soonest end first), so the manager knows whom to ask about."""
 
@@ -52,10 +53,10 @@ class RenewalFigures:
 async def renewal_figures(session: AsyncSession, owners: Collection[str] | None, today: date) -> RenewalFigures:
     """`owners` None: every contract; else the contracts those users own."""
     later = aliased(Contract)
-    renewed = ((Contract.renewal == "renewed")
-               | exists().where(later.lead_id == Contract.lead_id, later.start_on > Contract.start_on)
-               | exists().where(RenewalWarning.contract_id == Contract.id, RenewalWarning.status == "proof"))
-    status = case((renewed, "renewed"), (Contract.renewal == "lost", "lost"), else_="unknown")
+    renewed_since = (exists().where(later.lead_id == Contract.lead_id, later.start_on > Contract.start_on)
+                     | exists().where(RenewalWarning.contract_id == Contract.id, RenewalWarning.status == "proof"))
+    status = case((Contract.renewal == "renewed", "renewed"), (Contract.renewal == "lost", "lost"),
+                  (renewed_since, "renewed"), else_="unknown")
     stmt = (select(status, func.count()).where(Contract.end_on >= today - PERIOD, Contract.end_on < today)
             .group_by(status))
     if owners is not None:

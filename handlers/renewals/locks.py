@@ -5,6 +5,7 @@ account's lead: a file or picture, or a note a manager confirmed) or when the ma
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -18,7 +19,7 @@ from reminders.messages import lead_label
 from reminders.policies import RENEWAL
 from reminders.store import cancel_timers
 from storage.activity import add_activity
-from storage.leads import same_company
+from storage.leads import normalize_phone, same_company
 from storage.models import Contract, Evidence, Lead, RenewalWarning, User
 
 ACTIVE = ("open", "contacted")  # answered or not, still waiting for the proof
@@ -35,6 +36,27 @@ async def lock_on(session: AsyncSession, user_id: str, lead: Lead) -> RenewalWar
         RenewalWarning.locked.is_(True), RenewalWarning.owner_id == user_id).order_by(RenewalWarning.id))
     return next((w for w in rows.scalars()
                  if w.lead_id == lead.id or same_company(w.company, lead.company)), None)
+
+
+async def held_lead_ids(session: AsyncSession, leads: Iterable[Lead]) -> set[int]:
+    """Which of `leads` a locked warning holds for their owner (the rule of `lock_on`): their SLA is paused, so
+    lists and the digest show them 🔒 锁定, never 🔴 超时."""
+    rows = (await session.execute(select(RenewalWarning).where(RenewalWarning.locked.is_(True)))).scalars().all()
+    return {lead.id for lead in leads if any(
+        w.owner_id == lead.owner_id and (w.lead_id == lead.id or same_company(w.company, lead.company)) for w in rows)}
+
+
+async def locked_accounts(session: AsyncSession, phone: str | None, company: str | None) -> list[Lead]:
+    """The accounts (usually won leads) of locked warnings whose customer has this phone or company: a new lead
+    for such a customer is their duplicate, so a second lead can neither slip past the lock nor split the
+    account (the next contracts import would find the customer twice)."""
+    phone = normalize_phone(phone)
+    if not phone and not company:
+        return []
+    rows = await session.execute(select(Lead, RenewalWarning.company).join(
+        RenewalWarning, RenewalWarning.lead_id == Lead.id).where(RenewalWarning.locked.is_(True)).order_by(Lead.id))
+    return [lead for lead, warned in rows.all()
+            if (phone and lead.phone == phone) or same_company(lead.company, company) or same_company(warned, company)]
 
 
 async def locked_text(session: AsyncSession, warning: RenewalWarning, lead: Lead) -> str:
@@ -59,6 +81,11 @@ async def mark_contacted(session: AsyncSession, warning: RenewalWarning, actor_i
     await cancel_timers(session, warning.lead_id, now, (RENEWAL,))
     add_activity(session, warning.lead_id, actor_id, "renewal_contacted", now, "续约预警：已联系客户",
                  warning_id=warning.id)
+    account = await session.get(Lead, warning.lead_id)
+    if account is not None:  # a contact like any other: it meets the first-contact deadline
+        add_activity(session, account.id, actor_id, "contact", now, "续约预警：已联系客户", warning_id=warning.id)
+        account.first_contact_at = account.first_contact_at or now
+        account.last_activity_at = now
     return True
 
 
