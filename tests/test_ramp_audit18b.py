@@ -10,10 +10,13 @@ from app.chat import ChatSession
 from bot.services import Services
 from handlers.ramp import service
 from handlers.ramp.path import parse_path
+from handlers.ramp.quiz import check_answer, key_points
+from knowledge.index import Tokenizer
+from knowledge.schema import KbCard, parse_card
 from storage.models import RampEnrollment, RampProgress
 from tests.conftest import Transcript
 from tests.leads_helpers import cn
-from tests.ramp_helpers import seed_cards
+from tests.ramp_helpers import ramp_cards, seed_cards
 
 
 async def _enrol(services: Services, text: str) -> None:
@@ -74,3 +77,33 @@ async def test_a_question_sent_while_a_written_question_waits_is_answered_not_gr
     assert transcript.last("rep01")["title"] == "还差一些"
     assert "只说「会了」「明白」不算" in transcript.last("rep01")["text"]
     assert not await _written_open(services)
+
+
+def _points(card: KbCard) -> list[str]:
+    tok = Tokenizer()
+    return key_points(card, tok.tokens(card.talk_track), tok.word_freq)
+
+
+def test_key_points_are_the_cards_content_words_not_how_the_customer_is_addressed() -> None:
+    card = parse_card({"id": "T1", "title": "医院院长问值不值：用运营指标算回报", "role": "决策层", "industry": "医疗",
+                       "objection": "价值", "keywords": [],
+                       "talk_track": "院长您好，贵院关心的是因为床位周转慢、门诊量上不去，我们按您的运营效率数据"
+                                     "测算回报，加入试点一分钱不多花，老板也放心。"})
+    points = _points(card)
+    for filler in ("院长", "贵院", "关心", "是因为", "加入", "一分钱", "老板", "您好"):
+        assert not any(filler in p for p in points), (filler, points)
+    for content in ("床位", "门诊量", "效率"):
+        assert any(content in p for p in points), (content, points)
+
+
+def test_a_pasted_list_of_key_points_does_not_pass_and_the_hint_names_no_words() -> None:
+    for card in ramp_cards():
+        points = _points(card)
+        assert check_answer(card.talk_track, points).passed, card.id  # the card's own words still pass
+        for sep in ("、", "，", " ", "\n"):
+            check = check_answer(sep.join(points), points)
+            assert not check.passed and "完整的话" in check.explain(card.talk_track), (card.id, points)
+        first = check_answer(f"您看{points[0]}这一块我们可以再谈谈", points)
+        said = first.explain(card.talk_track)
+        assert not first.passed and "参考话术的第" in said
+        assert not any(p in said for p in first.missing), said  # topics hinted, not the words to paste

@@ -394,7 +394,7 @@ async def written_answer(ctx: Context, msg: Inbound) -> None:
         await _right(ctx, row, found, task, maker, card.id)
         return
     ctx.reply(Card(title="还差一些", description=f"{SCENE}{user_text(q['line'])}\n你的回答：{user_text(reply)}\n"
-                   f"{user_text(check.explain())}",
+                   f"{user_text(check.explain(card.talk_track))}",
                    buttons=(Button(RampShow(task.id).pack(), "下一题", "primary"),),
                    note=f"本关已答对 {row.correct}/{task.need}"))
 

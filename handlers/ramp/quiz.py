@@ -6,7 +6,8 @@ them (the situation its title opens with, the customer's words it quotes) or els
 among those of cards with the same objection from other industries or roles — never a title's words, which the
 rep has read next to the situation and could match without knowing the talk track. Written: the rep answers in
 their own words; the answer passes when it covers enough of the card's key points (`key_points`,
-`check_answer`), and the rep is told which points are missing. `QuizMaker` indexes the cards once, so a
+`check_answer`: content words, not how the customer is addressed; a bare list of them is no answer), and the
+rep is told which sentences of the reference hold the points missed. `QuizMaker` indexes the cards once, so a
 question costs a few lookups.
 """
 
@@ -188,10 +189,18 @@ def _norm(text: str) -> str:
 
 
 # -- written answers ------------------------------------------------------------------------------------------
-COMMON_WORD = 5_000  # jieba frequency above which a word is everyday language (一个, 一起), not a key point
+COMMON_WORD = 3_000  # jieba frequency above which a word is everyday language (关心, 加入, 老板), not a key point
 MIN_POINTS = 2  # a written answer names at least this many key points (fewer when the card has fewer)
 POINTS_SHARE = 3  # … and at least a third of them
-MISSING_SHOWN = 5
+LIST_SHARE = 0.25  # an answer whose other words are less than this share of it is a list of points, not a reply
+LIST_CHARS = 4
+# parts of speech that never carry a card's content: pronouns, conjunctions (是因为), adverbs, prepositions,
+# particles, numerals and measures, idioms and set phrases (您好), direction words
+_FILLER_POS = ("r", "c", "d", "p", "u", "y", "e", "o", "f", "q", "x", "w", "zg", "l")
+# how the rep addresses the customer: honorifics (贵院, 贵司, 您), titles (院长, 主任, 王总, 老板), 一分钱-type phrases
+_ADDRESS = re.compile(r"^贵.{1,2}$|您|(?:长|总|主任|经理|老板|老师|领导|先生|女士)$|^一[个分点些次把条位天下]")
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])")
+_PUNCT = re.compile(r"[\s\W_]+")
 
 
 @dataclass(frozen=True)
@@ -199,43 +208,75 @@ class Check:
     covered: tuple[str, ...]
     missing: tuple[str, ...]
     need: int
+    bare_list: bool = False  # the answer only lists words, it says nothing to the customer
 
     @property
     def passed(self) -> bool:
-        return len(self.covered) >= self.need
+        return not self.bare_list and len(self.covered) >= self.need
 
-    def explain(self) -> str:
-        """Why a written answer did not pass, in Chinese."""
-        missing = "、".join(self.missing[:MISSING_SHOWN])
+    def explain(self, talk_track: str = "") -> str:
+        """Why a written answer did not pass, in Chinese: the topics left out (which sentences of the reference
+        talk track hold them), never the words themselves — a pasted list of them would not be an answer."""
+        if self.bare_list:
+            return "只列出几个词不算：请用完整的话回复客户，就像你当面对客户说的那样。"
+        where = _sentences_with(talk_track, self.missing)
+        hint = (f"还没提到的要点在参考话术的第 {'、'.join(map(str, where))} 句。" if where
+                else "还没提到的要点，对照上面的参考话术再想想。")
         if not self.covered:
-            return (f"没看到具体的应对内容：只说「会了」「明白」不算，请写出你会怎么对客户说。"
-                    f"参考话术的要点有：{missing}。")
-        return (f"答到了 {len(self.covered)} 个要点（{'、'.join(self.covered)}），至少要 {self.need} 个。"
-                f"还没提到：{missing}。")
+            return f"没看到具体的应对内容：只说「会了」「明白」不算，请写出你会怎么对客户说。{hint}"
+        return f"答到了 {len(self.covered)} 个要点（{'、'.join(self.covered)}），至少要 {self.need} 个。{hint}"
+
+
+def _sentences_with(text: str, words: Sequence[str]) -> list[int]:
+    sentences = [s for s in _SENTENCE_END.split(text.lower()) if s.strip()]
+    return [i for i, s in enumerate(sentences, 1) if any(w in s for w in words)]
+
+
+def _pos_of(word: str) -> str:
+    import jieba.posseg  # loads jieba's tag table once; key points are cut in an executor
+
+    return str(jieba.posseg.dt.word_tag_tab.get(word, "n"))  # a word jieba does not know: a domain term
+
+
+def is_content_word(word: str, freq: Callable[[str], int], *, keyword: bool = False) -> bool:
+    """A word a rep's answer should say: not how the customer is addressed, not a function word, and (unless
+    the card lists it as a keyword) not everyday language."""
+    if len(word) < 2 or _ADDRESS.search(word):
+        return False
+    if keyword:
+        return True
+    pos = _pos_of(word)
+    return not (pos.startswith(_FILLER_POS) or pos == "m") and freq(word) <= COMMON_WORD
 
 
 def key_points(card: KbCard, tokens: Sequence[str], freq: Callable[[str], int]) -> list[str]:
-    """What an answer to this card should mention: its keywords, then the words of its talk track that are not
-    everyday language (`tokens`: the talk track cut by the knowledge tokenizer, stopwords dropped)."""
+    """What an answer to this card should mention: its keywords, then the content words of its talk track
+    (`tokens`: the talk track cut by the knowledge tokenizer, stopwords dropped)."""
+    keywords = {k.strip().lower() for k in card.keywords}
     out: list[str] = []
     for word in [*card.keywords, *tokens]:
         word = word.strip().lower()
         if len(word) < 2 or any(word in p or p in word for p in out):  # 「设备」 after 「设备科」: one point
             continue
-        if word in card.keywords or freq(word) <= COMMON_WORD:
+        if is_content_word(word, freq, keyword=word in keywords):
             out.append(word)
     return out
 
 
 def check_answer(answer: str, points: Sequence[str]) -> Check:
     """A point is covered when the answer says it (or, for a longer word, a two-character part of it:
-    「首付价」 for 「首付」)."""
+    「首付价」 for 「首付」). An answer that is mostly the points themselves (「排期、时间表、二季度」) is a list,
+    not a reply, and does not pass."""
     text = "".join(answer.lower().split())
     covered = tuple(p for p in points if p in text or (len(p) >= 3 and any(p[i:i + 2] in text
                                                                           for i in range(len(p) - 1))))
     need = min(len(points), max(MIN_POINTS, -(-len(points) // POINTS_SHARE)))
-    return Check(covered, tuple(p for p in points if p not in covered), need)
-
+    said = _PUNCT.sub("", text)
+    rest = said
+    for p in sorted(covered, key=len, reverse=True):
+        rest = rest.replace(p, "")
+    bare = len(covered) >= need and len(rest) < max(LIST_CHARS, LIST_SHARE * len(said))
+    return Check(covered, tuple(p for p in points if p not in covered), need, bare)
 
 # a text sent while a written question waits is not an answer when it asks something: it ends in a question
 # mark or particle, or it is short and built on a question word (「工厂嫌交期长怎么回」)
