@@ -146,7 +146,13 @@ async def _renewal_held(session: AsyncSession, lead: Lead) -> bool:
     """A 续约预警 lock holds the owner's actions on this lead (handlers/renewals/locks.py): the owner cannot act."""
     rows = await session.execute(select(RenewalWarning).where(
         RenewalWarning.locked.is_(True), RenewalWarning.owner_id == lead.owner_id))
-    return any(w.lead_id == lead.id or same_company(w.company, lead.company) for w in rows.scalars())
+    for w in rows.scalars():  # the rule of handlers/renewals/locks.py `holds` (reminders sits below handlers)
+        if w.lead_id == lead.id or same_company(w.company, lead.company):
+            return True
+        account = await session.get(Lead, w.lead_id)
+        if account is not None and same_company(account.company, lead.company):
+            return True
+    return False
 
 
 async def _fire_sla(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: Lead) -> None:

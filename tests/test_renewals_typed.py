@@ -174,3 +174,27 @@ async def test_a_locked_lead_is_paused_not_overdue_and_contacted_counts_as_first
         assert lead is not None and lead.first_contact_at is not None
         kinds = list((await s.execute(select(Activity.kind).where(Activity.lead_id == lead_id))).scalars())
     assert "contact" in kinds
+
+
+async def test_the_lock_holds_the_account_companys_leads_when_the_contract_names_the_group(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path) -> None:
+    """The contract row names the customer by the account's company and its 公司 column by the group: a new lead
+    at the account's company is still its duplicate, and the owner's open lead there is still locked."""
+    from tests.leads_helpers import cn, seed_lead
+
+    account = await seed_lead(services, "rep01", status="won", stage="close", assigned_at=cn(2, 10),
+                              company="青松印务")
+    other = await seed_lead(services, "rep01", stage="discover", assigned_at=cn(20, 10), customer_name="吴十",
+                            company="青松印务", phone="13700006666")
+    sheet = tmp_path / "合同.csv"
+    sheet.write_text("客户,公司,金额,开始日期,结束日期,健康分\n青松印务,青松控股集团,60000,2026-01-11,2027-01-10,30\n",
+                     encoding="utf-8")
+    assert await asyncio.to_thread(run_cli, services.settings.database.url, "contracts", "import", str(sheet),
+                                   "--now", NOW) == 0
+    await chat.handle_line(f"/now {NOW}")
+    assert await _status(services, account) == ("open", True)
+    await chat.handle_line(f"跟进 {other} 电话沟通")
+    assert "🔒" in transcript.last("rep01")["text"]
+    await chat.handle_line("新线索 郑十一 青松印务 厂长 13700007777")
+    await chat.handle_line("/click 确认")
+    assert "已启用" not in transcript.last("rep01")["text"]

@@ -34,16 +34,26 @@ async def lock_on(session: AsyncSession, user_id: str, lead: Lead) -> RenewalWar
         return None
     rows = await session.execute(select(RenewalWarning).where(
         RenewalWarning.locked.is_(True), RenewalWarning.owner_id == user_id).order_by(RenewalWarning.id))
-    return next((w for w in rows.scalars()
-                 if w.lead_id == lead.id or same_company(w.company, lead.company)), None)
+    for warning in rows.scalars():
+        if await holds(session, warning, lead):
+            return warning
+    return None
+
+
+async def holds(session: AsyncSession, warning: RenewalWarning, lead: Lead) -> bool:
+    """`lead` is the warning's account or a lead of the same company — the contract's company column or the
+    account lead's own company (a contract may name the group, the lead the hospital)."""
+    if warning.lead_id == lead.id or same_company(warning.company, lead.company):
+        return True
+    account = await session.get(Lead, warning.lead_id)
+    return account is not None and same_company(account.company, lead.company)
 
 
 async def held_lead_ids(session: AsyncSession, leads: Iterable[Lead]) -> set[int]:
     """Which of `leads` a locked warning holds for their owner (the rule of `lock_on`): their SLA is paused, so
     lists and the digest show them 🔒 锁定, never 🔴 超时."""
     rows = (await session.execute(select(RenewalWarning).where(RenewalWarning.locked.is_(True)))).scalars().all()
-    return {lead.id for lead in leads if any(
-        w.owner_id == lead.owner_id and (w.lead_id == lead.id or same_company(w.company, lead.company)) for w in rows)}
+    return {lead.id for lead in leads for w in rows if w.owner_id == lead.owner_id and await holds(session, w, lead)}
 
 
 async def locked_accounts(session: AsyncSession, phone: str | None, company: str | None) -> list[Lead]:
