@@ -30,7 +30,7 @@ from bot.usertext import user_text
 from handlers.leads.assignment import activate_lead, plan_follow_up
 from handlers.leads.evidence import EvidenceStore
 from handlers.leads.permissions import load_lead
-from handlers.leads.records import fields_from_extract, save_draft
+from handlers.leads.records import draft_duplicates, fields_from_extract, save_draft
 from handlers.leads.views import draft_card
 from ocr.extract import LeadFields, budget_in, normalise_phone
 from ocr.llm_assist import assist
@@ -38,7 +38,7 @@ from ocr.negatives import looks_like
 from ocr.pipeline import OcrRejected, read_screenshot
 from ocr.timeparse import Found, agreed, find_time
 from storage.activity import add_activity
-from storage.leads import clean_value, find_duplicates, set_field, user_names
+from storage.leads import clean_value, set_field, user_names
 from storage.models import Evidence, Lead, User
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ async def screenshot(ctx: Context, msg: Inbound) -> None:
     draft = await _recent_draft(session, ctx.user.id, now)
     if draft is not None and _same_chat(draft, fields):
         _merge_fields(draft, fields, ctx.user.id, now)
-        dups = await _duplicates(session, draft)
+        dups = await draft_duplicates(session, draft)
     else:
         values, follow, confidence = fields_from_extract(fields)
         draft, dups = await save_draft(session, values, source="ocr", by=ctx.user.id, now=now, confidence=confidence,
@@ -204,11 +204,6 @@ def _settled_follow_up(extra: dict[str, Any], follow: datetime, precision: str) 
     return {"follow_up": best.when.isoformat(), "follow_up_precision": best.precision}
 
 
-async def _duplicates(session: AsyncSession, lead: Lead) -> list[Lead]:
-    return await find_duplicates(session, phone=lead.phone, company=lead.company, customer_name=lead.customer_name,
-                                 exclude_id=lead.id)
-
-
 async def capture_card(session: AsyncSession, draft: Lead, dups: list[Lead], viewer: str, now: datetime) -> Card:
     names = await user_names(session, [draft.created_by, *(d.owner_id for d in dups)])
     card = _mark_past_follow_up(draft_card(draft, names, dups, viewer), draft, now)
@@ -283,7 +278,7 @@ async def click_create_anyway(ctx: Context, action: CreateAnyway) -> None:
     if draft is None:
         return
     session, now = await ctx.db(), ctx.now()
-    dups = await _duplicates(session, draft)
+    dups = await draft_duplicates(session, draft)
     await activate_lead(session, draft, ctx.user.id, ctx.user.id, now, ctx.settings.reminders,
                         reason="本人录入（与已有线索重复，仍新建）")
     add_activity(session, draft.id, ctx.user.id, "duplicate_override", now, "确认与已有线索不是同一客户",
@@ -300,7 +295,7 @@ async def click_merge(ctx: Context, action: MergeDraft) -> None:
         return
     session, now = await ctx.db(), ctx.now()
     target = await load_lead(session, ctx.user, target_id, for_update=True)
-    other = None if target else next((d for d in await _duplicates(session, draft) if d.id == target_id), None)
+    other = None if target else next((d for d in await draft_duplicates(session, draft) if d.id == target_id), None)
     if target is None and other is None:  # someone else's lead may only be the one the draft was flagged against
         ctx.reply(Text(f"线索 #{target_id} 已不存在。"))
         return
@@ -358,7 +353,7 @@ def _edit_handler(word: str, name: str) -> Any:
         if not _apply_edit(draft, name, raw, ctx):
             ctx.reply(Text(f"「{raw}」不像有效的{word}，请再检查一下。"))
             return
-        dups = await _duplicates(session, draft)
+        dups = await draft_duplicates(session, draft)
         await tell_conflicts(ctx, session, draft, dups)  # a corrected phone may reveal a colleague's customer
         ctx.reply(await capture_card(session, draft, dups, ctx.user.id, ctx.now()))
 

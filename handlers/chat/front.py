@@ -45,6 +45,7 @@ from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, handed_over
 from handlers.leads.handover import offboard_with_handover
 from handlers.leads.permissions import lead_for, lead_gate, list_leads, policy_refused
+from handlers.leads.records import draft_duplicates
 from handlers.llm_intent import ask_model
 from handlers.ramp.service import written_waiting
 from handlers.report import DIGEST_WINDOW, compute_report
@@ -55,7 +56,7 @@ from reminders import actions, messages
 from reminders.policies import FOLLOW_UP, NOTICE, RULE_CN
 from reminders.store import add_timer, cancel_timers
 from storage.activity import add_activity
-from storage.leads import clean_value, find_duplicates, parse_budget, plain_number, set_field, user_names
+from storage.leads import clean_value, parse_budget, plain_number, set_field, user_names
 from storage.models import Activity, Lead, OutboxMessage, Reminder, User
 from storage.sql import table_of
 
@@ -551,8 +552,7 @@ async def _edit_follow_up(ctx: Context, lead: Lead, raw: str) -> None:
 async def apply_edit_card(ctx: Context, draft: Lead) -> None:
     """The draft card again, with what was just changed."""
     session = await ctx.db()
-    dups = await find_duplicates(session, phone=draft.phone, company=draft.company,
-                                 customer_name=draft.customer_name, exclude_id=draft.id)
+    dups = await draft_duplicates(session, draft)
     await tell_conflicts(ctx, session, draft, dups)  # a corrected phone may reveal a colleague's customer
     ctx.reply(await capture_card(session, draft, dups, ctx.user.id, ctx.now()))
 

@@ -70,7 +70,6 @@ from storage.leads import (
     STAGES,
     STATUS_CN,
     empty_note,
-    find_duplicates,
     parse_stage,
     stage_index,
     stage_label,
@@ -98,8 +97,7 @@ async def show_lead(ctx: Context, lead: Lead) -> None:
         select(Activity).where(Activity.lead_id == lead.id).order_by(Activity.created_at, Activity.id))).scalars())
     names = await _names_for(session, lead, acts)
     if lead.status == "draft":
-        dups = await find_duplicates(session, phone=lead.phone, company=lead.company,
-                                     customer_name=lead.customer_name, exclude_id=lead.id)
+        dups = await records.draft_duplicates(session, lead)
         ctx.reply(view.draft_card(lead, names, dups, ctx.user.id))
         return
     timers = await view.next_actions(session, [lead.id])

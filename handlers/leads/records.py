@@ -51,7 +51,7 @@ class Outcome:
     duplicate_of: int | None = None
 
 
-async def _duplicates(session: AsyncSession, lead: Lead) -> list[Lead]:
+async def draft_duplicates(session: AsyncSession, lead: Lead) -> list[Lead]:
     """The open leads of the same customer, then the locked renewal accounts of its phone or company."""
     dups = await find_duplicates(session, phone=lead.phone, company=lead.company, customer_name=lead.customer_name,
                                  exclude_id=lead.id)
@@ -68,7 +68,7 @@ async def save_draft(session: AsyncSession, fields: Mapping[str, Any], *, source
         data["follow_up"] = follow_up.isoformat()
     lead = await create_lead(session, fields, source=source, by=by, now=now, confidence=confidence, extra=data)
     add_activity(session, lead.id, by, "created", now, f"{SOURCE_CN.get(source, source)}草稿")
-    return lead, await _duplicates(session, lead)
+    return lead, await draft_duplicates(session, lead)
 
 
 async def confirm_draft(session: AsyncSession, lead: Lead, user: UserInfo, now: datetime,
@@ -78,7 +78,7 @@ async def confirm_draft(session: AsyncSession, lead: Lead, user: UserInfo, now: 
     Refused when the customer already has an open lead (same phone, or company + name)."""
     if lead.status != "draft":
         return Outcome(False, f"线索 #{lead.id} 已经处理过了（{STATUS_CN.get(lead.status, lead.status)}）。")
-    dups = await _duplicates(session, lead)
+    dups = await draft_duplicates(session, lead)
     if dups:
         other = dups[0]
         if other.owner_id == (lead.created_by or user.id):
