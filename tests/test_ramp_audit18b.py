@@ -107,3 +107,34 @@ def test_a_pasted_list_of_key_points_does_not_pass_and_the_hint_names_no_words()
         said = first.explain(card.talk_track)
         assert not first.passed and "参考话术的第" in said
         assert not any(p in said for p in first.missing), said  # topics hinted, not the words to paste
+
+
+async def test_always_answering_1_does_not_pass_a_multiple_choice_quiz(
+    services: Services, chat: ChatSession, transcript: Transcript
+) -> None:
+    await seed_cards(services)
+    await _enrol(services, "测验 异议=价格 题数=2\n跟岗 旁听一次电话")
+    await chat.handle_line("通关")
+    for _ in range(30):  # 「1」 answers a question, and after a wrong answer clicks 「下一题」
+        await chat.handle_line("1")
+    row = (await _rows(services))[0]
+    assert row.status != "done" and row.correct < 2
+    assert not any("通过。" in t and "✅" in t for t in transcript.texts("rep01"))
+    failed = [t for t in transcript.texts("rep01") if "这一轮没通过" in t]
+    assert failed and "后发「通关」重考" in failed[0]
+    asked = row.asked
+    await chat.handle_line("通关")  # no new question before the retry time
+    assert "后可以重考" in transcript.last("rep01")["text"] and (await _rows(services))[0].asked == asked
+
+
+def test_the_right_option_moves_from_question_to_question() -> None:
+    import random
+
+    from handlers.ramp.path import TaskSpec
+    from handlers.ramp.quiz import QuizMaker
+    from knowledge.taxonomy import load_taxonomy
+
+    maker = QuizMaker(ramp_cards(), load_taxonomy(None))
+    spots = [q.answer for n in range(40)
+             if (q := maker.question(TaskSpec("quiz", objection="价格"), random.Random(f"rep01:1:{n}"))) is not None]
+    assert set(spots) == {1, 2, 3, 4} and max(spots.count(i) for i in range(1, 5)) < len(spots) / 2

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.actions import RampAnswer, RampAskConfirm, RampConfirm, RampRead, RampShow
@@ -23,6 +24,7 @@ from handlers.leads.permissions import command_arg, manages
 from handlers.ramp import service
 from handlers.ramp.quiz import QuizMaker, check_answer, key_points, option_text, reads_as_question
 from handlers.ramp.service import Progress, RampError, TaskView
+from handlers.when import say_when
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
 from storage.models import RampProgress, User
@@ -36,6 +38,8 @@ MOVED = "通关路径已更新，这一关不在新路径里了。发「通关�
 NO_TEAM = "团队里还没有在新人通关的同事。可在后台「新人通关」页为新同事开启。"
 SCENE = "情境："
 PICK = "哪种应对最合适？点按钮或回复数字。"
+WRONG_PER_ROUND = 2  # multiple choice: the second wrong answer (or one that leaves too few cards) ends the round
+RETRY_AFTER = timedelta(hours=12)  # … and the quiz can be taken again this much later: guessing has a cost
 
 
 class QuizCache:
@@ -141,6 +145,11 @@ async def ask(ctx: Context, found: Progress, task: TaskView, maker: QuizMaker, *
     (「通关」 again): the question still waiting for its answer is shown again instead."""
     session, cfg, now = await ctx.db(), ctx.settings.ramp, ctx.now()
     row = await service.mark(session, ctx.user.id, task.id, now)
+    retry = row.state.get("retry_at")
+    if retry and now < datetime.fromisoformat(retry):
+        ctx.reply(Text(f"「{task.title}」这一轮没通过，{say_when(datetime.fromisoformat(retry), now)} 后可以重考。"
+                       "先复习本关的话术卡片。"))
+        return
     waiting = row.state.get("q")
     if not fresh and waiting and waiting.get("card") in maker.by_id:
         if not waiting.get("options"):  # a written question: the answer window starts again
@@ -150,7 +159,8 @@ async def ask(ctx: Context, found: Progress, task: TaskView, maker: QuizMaker, *
         return
     asked = list(row.state.get("asked_cards", []))
     rng = random.Random(f"{ctx.user.id}:{task.id}:{row.asked}")
-    q = maker.question(task.spec, rng, avoid=asked, done=row.state.get("right_cards", []), choices=cfg.choices)
+    q = maker.question(task.spec, rng, avoid=asked, choices=cfg.choices,
+                       done=[*row.state.get("right_cards", []), *row.state.get("wrong_cards", [])])
     if q is None:
         await _skip(ctx, task, row, maker)
         return
@@ -260,10 +270,36 @@ async def answer(ctx: Context, action: RampAnswer) -> None:
         await ask(ctx, found, task, maker)
         return
     ctx.reply(reference(card))  # the card once, in full; the card below only says so and moves on
+    wrong = [*row.state.get("wrong_cards", []), card.id]  # not passed: asked no more this round
+    row.state = {**row.state, "wrong_cards": wrong}
+    if _round_lost(row, task, maker, wrong):
+        _fail_round(ctx, row, task, len(wrong), f"❌ 不是第 {action.choice} 条，合适的是第 {q['answer']} 条")
+        return
     ctx.reply(Card(title=f"❌ 不是第 {action.choice} 条，合适的是第 {q['answer']} 条",
                    description=f"{SCENE}{user_text(q['line'])}\n合适的应对见上面的参考话术，记住它的要点再来一题。",
                    buttons=(Button(RampShow(task.id).pack(), "下一题", "primary"),),
                    note=f"本关已答对 {row.correct}/{task.need}"))
+
+
+def _round_lost(row: RampProgress, task: TaskView, maker: QuizMaker, wrong: Sequence[str]) -> bool:
+    """Too many wrong answers this round, or too few cards left to reach the right answers the task needs."""
+    pool = [c.id for c in maker.pool(task.spec)]
+    right = set(row.state.get("right_cards", []))
+    left = [c for c in pool if c not in right and c not in wrong]
+    return len(wrong) >= WRONG_PER_ROUND or row.correct + len(left) < min(task.need, len(pool))
+
+
+def _fail_round(ctx: Context, row: RampProgress, task: TaskView, wrong: int, title: str) -> None:
+    """The round ends without a pass: its answers are cleared and the quiz opens again after RETRY_AFTER."""
+    now = ctx.now()
+    retry = now + RETRY_AFTER
+    row.correct, row.updated_at = 0, now
+    row.state = {**{k: v for k, v in row.state.items() if k not in ("right_cards", "wrong_cards")},
+                 "retry_at": retry.isoformat(), "rounds_failed": int(row.state.get("rounds_failed", 0)) + 1}
+    log.info("ramp: %s failed a round of task %s (%d wrong)", ctx.user.id, task.id, wrong)
+    ctx.reply(Card(title=title, description=f"「{task.title}」这一轮没通过（答错 {wrong} 题），本轮答对的也要重新来。"
+                   f"先复习上面的话术，{say_when(retry, now)} 后发「通关」重考。",
+                   note=f"本关需要答对 {task.need} 题"))
 
 
 def reference(card: KbCard) -> Markdown:
@@ -282,7 +318,8 @@ async def _right(ctx: Context, row: RampProgress, found: Progress, task: TaskVie
     right = [*row.state.get("right_cards", []), card_id]
     row.state = {**row.state, "right_cards": right[-50:]}
     said = f"\n完整话术：{user_text(card.talk_track)}" if card is not None else ""
-    more = [c for c in maker.pool(task.spec) if c.id not in right]
+    wrong = row.state.get("wrong_cards", [])
+    more = [c for c in maker.pool(task.spec) if c.id not in right and c.id not in wrong]
     if row.correct < task.need and more:
         ctx.reply(Text(f"✅ 答对了！（本关 {row.correct}/{task.need}）{said}"))
         await ask(ctx, found, task, maker)
