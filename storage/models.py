@@ -202,13 +202,9 @@ class InboundHandled(Base):
     handled_at: Mapped[datetime] = mapped_column(index=True)
 
 
-class KnowledgeCard(Base):
-    __tablename__ = "knowledge_cards"
-    __table_args__ = (Index("ix_knowledge_cards_active_modified", "active", "modified_at", "id"),  # console list
-                      Index("ix_knowledge_cards_role", "role"), Index("ix_knowledge_cards_industry", "industry"),
-                      Index("ix_knowledge_cards_objection", "objection"))
+class CardColumns:
+    """A knowledge card's content, shared by the live table and the import staging table."""
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
     title: Mapped[str] = mapped_column(String(255))
     role: Mapped[str | None] = mapped_column(String(32))
     industry: Mapped[str | None] = mapped_column(String(32))
@@ -218,14 +214,23 @@ class KnowledgeCard(Base):
     success_case: Mapped[str] = mapped_column(Text, default="")
     keywords: Mapped[list[Any]] = mapped_column(default=list)
     updated_at: Mapped[date | None] = mapped_column(Date)
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # staging: a new card's; a changed one gets live + 1
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     tokens: Mapped[list[Any] | None] = mapped_column(JSON)  # persisted jieba tokens
     source: Mapped[str | None] = mapped_column(String(255))  # file the card came from
+
+
+class KnowledgeCard(CardColumns, Base):
+    __tablename__ = "knowledge_cards"
+    __table_args__ = (Index("ix_knowledge_cards_active_modified", "active", "modified_at", "id"),  # console list
+                      Index("ix_knowledge_cards_role", "role"), Index("ix_knowledge_cards_industry", "industry"),
+                      Index("ix_knowledge_cards_objection", "objection"))
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
     modified_at: Mapped[datetime]  # when this row last changed (index freshness)
 
 
-class KnowledgeCardStaging(Base):
+class KnowledgeCardStaging(CardColumns, Base):
     """Cards of an import not yet published (issue 13 + 20): written chunk by chunk, each chunk its own short
     transaction, under the import's `batch_id`; one short transaction then copies the batch into
     `knowledge_cards` and deletes it here. Nothing reads this table but the publish, so a half-staged import is
@@ -235,19 +240,6 @@ class KnowledgeCardStaging(Base):
 
     batch_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    title: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str | None] = mapped_column(String(32))
-    industry: Mapped[str | None] = mapped_column(String(32))
-    objection: Mapped[str | None] = mapped_column(String(32))
-    talk_track: Mapped[str] = mapped_column(Text, default="")
-    quote_template: Mapped[str] = mapped_column(Text, default="")
-    success_case: Mapped[str] = mapped_column(Text, default="")
-    keywords: Mapped[list[Any]] = mapped_column(default=list)
-    updated_at: Mapped[date | None] = mapped_column(Date)
-    version: Mapped[int] = mapped_column(Integer, default=1)  # a new card's; a changed one gets live + 1
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    tokens: Mapped[list[Any] | None] = mapped_column(JSON)
-    source: Mapped[str | None] = mapped_column(String(255))
     modified_at: Mapped[datetime]
     staged_at: Mapped[datetime] = mapped_column(index=True)  # when the import started: stale batches by age
 
