@@ -25,9 +25,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from app.console import mount_console
-from app.runtime import build_services
-from bot.clock import SystemClock
+from bench.console_load import start as console_on_loopback
 from bot.config import DatabaseSettings, Settings
 from bot.login_links import issue_link
 from bot.messages import Outbound, Text
@@ -92,16 +90,8 @@ def paths(lead_id: int) -> dict[str, str]:
 
 async def start(db_url: str) -> tuple[Services, web.AppRunner, str]:
     base = Settings()
-    settings = replace(base, database=DatabaseSettings(url=db_url), server=replace(base.server, warm_up=False))
-    services = await build_services(settings, SystemClock(), {})
-    app = web.Application()
-    mount_console(app, services)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return services, runner, f"http://127.0.0.1:{port}"
+    return await console_on_loopback(replace(base, database=DatabaseSettings(url=db_url),
+                                             server=replace(base.server, warm_up=False)))
 
 
 async def link(services: Services, base: str) -> str:
