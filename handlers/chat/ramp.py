@@ -38,8 +38,6 @@ MOVED = "通关路径已更新，这一关不在新路径里了。发「通关�
 NO_TEAM = "团队里还没有在新人通关的同事。可在后台「新人通关」页为新同事开启。"
 SCENE = "情境："
 PICK = "哪种应对最合适？点按钮或回复数字。"
-WRONG_PER_ROUND = 2  # multiple choice: the second wrong answer (or one that leaves too few cards) ends the round
-RETRY_AFTER = timedelta(hours=12)  # … and the quiz can be taken again this much later: guessing has a cost
 
 
 class QuizCache:
@@ -272,7 +270,7 @@ async def answer(ctx: Context, action: RampAnswer) -> None:
     ctx.reply(reference(card))  # the card once, in full; the card below only says so and moves on
     wrong = [*row.state.get("wrong_cards", []), card.id]  # not passed: asked no more this round
     row.state = {**row.state, "wrong_cards": wrong}
-    if _round_lost(row, task, maker, wrong):
+    if _round_lost(row, task, maker, wrong, ctx.settings.ramp.wrong_per_round):
         _fail_round(ctx, row, task, len(wrong), f"❌ 不是第 {action.choice} 条，合适的是第 {q['answer']} 条")
         return
     ctx.reply(Card(title=f"❌ 不是第 {action.choice} 条，合适的是第 {q['answer']} 条",
@@ -281,18 +279,20 @@ async def answer(ctx: Context, action: RampAnswer) -> None:
                    note=f"本关已答对 {row.correct}/{task.need}"))
 
 
-def _round_lost(row: RampProgress, task: TaskView, maker: QuizMaker, wrong: Sequence[str]) -> bool:
-    """Too many wrong answers this round, or too few cards left to reach the right answers the task needs."""
+def _round_lost(row: RampProgress, task: TaskView, maker: QuizMaker, wrong: Sequence[str], limit: int) -> bool:
+    """`limit` wrong answers this round (`[ramp] wrong_per_round`), or too few cards left to reach the right answers
+    the task needs."""
     pool = [c.id for c in maker.pool(task.spec)]
     right = set(row.state.get("right_cards", []))
     left = [c for c in pool if c not in right and c not in wrong]
-    return len(wrong) >= WRONG_PER_ROUND or row.correct + len(left) < min(task.need, len(pool))
+    return len(wrong) >= limit or row.correct + len(left) < min(task.need, len(pool))
 
 
 def _fail_round(ctx: Context, row: RampProgress, task: TaskView, wrong: int, title: str) -> None:
-    """The round ends without a pass: its answers are cleared and the quiz opens again after RETRY_AFTER."""
+    """The round ends without a pass: its answers are cleared and the quiz opens again `[ramp] retry_hours` later
+    (guessing has a cost)."""
     now = ctx.now()
-    retry = now + RETRY_AFTER
+    retry = now + timedelta(hours=ctx.settings.ramp.retry_hours)
     row.correct, row.updated_at = 0, now
     row.state = {**{k: v for k, v in row.state.items() if k not in ("right_cards", "wrong_cards")},
                  "retry_at": retry.isoformat(), "rounds_failed": int(row.state.get("rounds_failed", 0)) + 1}
