@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from app.chat import ChatSession
+from bot.clock import ManualClock
 from bot.config import Settings
 from bot.services import Services
 from handlers.ramp import service
 from handlers.ramp.path import parse_path
-from storage.models import RampProgress
-from tests.conftest import Transcript
-from tests.leads_helpers import cn
+from storage.leads import OPEN_STATUSES
+from storage.models import Lead, RampProgress, RenewalWarning
+from tests.conftest import Transcript, run_cli
+from tests.leads_helpers import cn, seed_lead
 from tests.ramp_helpers import seed_cards
+from tests.synth import make_sample
 
 
 async def _enrol(services: Services, text: str) -> None:
@@ -48,3 +54,44 @@ async def test_the_quiz_round_limit_and_the_wait_before_a_retry_are_the_admins_t
     await chat.handle_line("/advance 2h1m")
     await chat.handle_line("通关")
     assert "后可以重考" not in transcript.last("rep01")["text"]
+
+
+LOCKED_CUSTOMER = """客户,公司,电话,金额,开始日期,结束日期,负责人,健康分
+韩娜伟,宏达科技,19493351666,80000,2023-10-01,2024-10-31,rep01,30
+"""
+
+
+async def _locked_account(services: Services, tmp_path: Path, now: datetime) -> int:
+    """rep01's won customer 韩娜伟 · 宏达科技, whose contract ends soon with nothing paid: warned and locked."""
+    account = await seed_lead(services, "rep01", status="won", stage="close", assigned_at=now - timedelta(days=300),
+                              customer_name="韩娜伟", company="宏达科技", phone="19493351666")
+    sheet = tmp_path / "合同.csv"
+    sheet.write_text(LOCKED_CUSTOMER, encoding="utf-8")
+    assert await asyncio.to_thread(run_cli, services.settings.database.url, "contracts", "import", str(sheet),
+                                   "--now", now.isoformat()) == 0
+    async with services.db.session() as s:
+        assert (await s.scalar(select(RenewalWarning.locked).where(RenewalWarning.lead_id == account))) is True
+    return account
+
+
+@pytest.mark.parametrize("who", ["rep01", "rep02"])
+async def test_create_anyway_on_a_screenshot_cannot_sidestep_a_renewal_lock(
+        services: Services, chat: ChatSession, transcript: Transcript, clock: ManualClock, tmp_path: Path,
+        who: str) -> None:
+    """「锁定中的客户，我发截图点『仍然新建』就又有了一条能操作的线索」: the draft stays a draft, one account."""
+    sample = make_sample(3, "lead")  # 韩娜伟 · 宏达科技 · 19493351666
+    account = await _locked_account(services, tmp_path, sample.now)
+    clock.set(sample.now)
+    chat.user = who
+    shot = tmp_path / "shot.jpg"
+    shot.write_bytes(sample.image)
+    await chat.handle_line(f"/image {shot}")
+    card = transcript.last(who)
+    assert "仍然新建" in [b["text"] for b in card["buttons"]], card
+    await chat.handle_line("/click 仍然新建")
+    said = transcript.last(who)["text"]
+    assert "已新建" not in said and f"#{account}" in said and "续约" in said
+    async with services.db.session() as s:
+        live = list((await s.scalars(select(Lead.id).where(Lead.company.like("%宏达%"),
+                                                            Lead.status.in_((*OPEN_STATUSES, "won"))))).all())
+    assert live == [account]
