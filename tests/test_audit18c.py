@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,13 +15,17 @@ from app.chat import ChatSession
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.services import Services
+from bot.usertext import plain
 from handlers.ramp import service
 from handlers.ramp.path import parse_path
+from handlers.report import compute_report, report_lines
 from storage.leads import OPEN_STATUSES
 from storage.models import Lead, RampProgress, RenewalWarning
 from tests.conftest import Transcript, run_cli
+from tests.console_support import login, start_client
 from tests.leads_helpers import cn, seed_lead
 from tests.ramp_helpers import seed_cards
+from tests.renewals_helpers import seed_customers
 from tests.synth import make_sample
 
 
@@ -95,3 +100,76 @@ async def test_create_anyway_on_a_screenshot_cannot_sidestep_a_renewal_lock(
         live = list((await s.scalars(select(Lead.id).where(Lead.company.like("%宏达%"),
                                                             Lead.status.in_((*OPEN_STATUSES, "won"))))).all())
     assert live == [account]
+
+
+TWO_AT_RISK = """客户,公司,电话,金额,开始日期,结束日期,负责人,健康分
+李明,东方制造有限公司,139 0000 0001,12万,2025-12-01,2026-12-31,rep01,
+孙七,南山食品,,50000,2025-12-20,2026-12-20,rep01,30
+"""
+RENEWAL_NOW = "2026-11-23T10:00+08:00"
+
+
+async def _two_warnings(services: Services, chat: ChatSession, tmp_path: Path) -> dict[str, int]:
+    ids = await seed_customers(services)
+    sheet = tmp_path / "合同.csv"
+    sheet.write_text(TWO_AT_RISK, encoding="utf-8")
+    assert await asyncio.to_thread(run_cli, services.settings.database.url, "contracts", "import", str(sheet),
+                                   "--now", RENEWAL_NOW) == 0
+    await chat.handle_line(f"/now {RENEWAL_NOW}")
+    return ids
+
+
+async def test_the_number_typed_on_renewals_is_the_lead_number_shown(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path) -> None:
+    """「列表里写着 #3 李明，我回『已联系 3』它却找别的客户」: the numbers shown and typed are the lead numbers."""
+    ids = await _two_warnings(services, chat, tmp_path)
+    await chat.handle_line("续约")
+    listed = next(m for m in reversed(transcript.to("rep01")) if m["title"] == "⚠️ 续约预警")["text"]
+    assert f"#{ids['sun']} 孙七" in listed and f"#{ids['li']} 李明" in listed
+    assert "1." not in listed and "2." not in listed  # no second numbering beside the lead numbers
+    assert f"「已联系 {ids['sun']}」" in listed
+    cards = [m["title"] for m in transcript.to("rep01") if m["title"].startswith("续约预警")]
+    assert cards[-2:] == [f"续约预警 · #{ids['sun']} 孙七", f"续约预警 · #{ids['li']} 李明"]
+    await chat.handle_line("已联系 2")  # the second line of the list, but lead #2 (赵六) has no warning
+    told = transcript.last("rep01")["text"]
+    assert ids["zhao"] == 2 and "没有线索 #2" in told and f"#{ids['sun']} 孙七" in told
+    await chat.handle_line(f"已联系 {ids['li']}")
+    assert "已联系客户 李明" in transcript.last("rep01")["text"]
+
+
+async def test_a_manager_sees_whose_warning_it_is(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path) -> None:
+    """「团队的续约预警只列客户，不知道是谁的客户」: the owner's name on the manager's list and cards."""
+    await _two_warnings(services, chat, tmp_path)
+    chat.user = "manager01"
+    await chat.handle_line("续约")
+    listed = next(m for m in reversed(transcript.to("manager01")) if m["title"] == "⚠️ 续约预警")["text"]
+    assert all("负责人 张伟" in line for line in listed.splitlines() if "到期" in line), listed
+    cards = [m for m in transcript.to("manager01") if m["title"].startswith("续约预警 · ")]
+    assert cards and all("张伟" in m["text"] for m in cards)
+    now = services.clock.now()
+    async with services.db.session() as s:
+        report = await compute_report(s, "manager01", now - timedelta(days=7), now, services.settings.reminders)
+    warned = plain(next(li for li in report_lines(report) if "续约预警待处理" in li))
+    assert "（张伟，12-20 到期）" in warned and "（张伟，12-31 到期）" in warned
+
+
+async def test_the_console_renewals_page_lists_warnings_by_due_date(services: Services, tmp_path: Path) -> None:
+    """「续约页的预警顺序乱的，最先到期的客户排在后面」: soonest end first, each with its owner."""
+    await seed_customers(services)
+    header, sun, li = TWO_AT_RISK.splitlines()[0], TWO_AT_RISK.splitlines()[2], TWO_AT_RISK.splitlines()[1]
+    for n, row in enumerate((sun, li)):  # the sooner one warned first: an older warning
+        sheet = tmp_path / f"合同{n}.csv"
+        sheet.write_text(f"{header}\n{row}\n", encoding="utf-8")
+        assert await asyncio.to_thread(run_cli, services.settings.database.url, "contracts", "import", str(sheet),
+                                       "--now", RENEWAL_NOW) == 0
+    client = await start_client(services)
+    try:
+        await login(client, services, "manager01")
+        page = await (await client.get("/admin/renewals")).text()
+    finally:
+        await client.close()
+    table = page[page.index('id="warnings"'):page.index('id="ending"')]
+    ends = re.findall(r"<td>(\d{4}-\d\d-\d\d)<div", table)
+    assert ends == ["2026-12-20", "2026-12-31"]
+    assert table.count("张伟") == 2
