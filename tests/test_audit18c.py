@@ -173,3 +173,35 @@ async def test_the_console_renewals_page_lists_warnings_by_due_date(services: Se
     ends = re.findall(r"<td>(\d{4}-\d\d-\d\d)<div", table)
     assert ends == ["2026-12-20", "2026-12-31"]
     assert table.count("张伟") == 2
+
+
+ENDED = """客户,公司,电话,金额,开始日期,结束日期,负责人,健康分,续约状态
+赵六,北辰物流,,80000,2025-10-01,2026-10-31,rep01,,
+周八,西岭建材,,30000,2025-10-01,2026-11-01,rep01,,已续约
+"""
+
+
+async def test_the_team_board_and_digest_show_renewals_with_unknowns_and_the_ramp(
+        services: Services, chat: ChatSession, tmp_path: Path) -> None:
+    """「团队看板上看不到续约率和新人通关」: the board shows both, the unknown renewals counted and named as such;
+    the digest always has its renewal line, even when no contract ended lately."""
+    await seed_cards(services)
+    await _enrol(services, "测验 异议=价格 题数=2\n跟岗 旁听一次电话")
+    await seed_customers(services)
+    now = services.clock.now()
+    async with services.db.session() as s:
+        report = await compute_report(s, "manager01", now - timedelta(days=7), now, services.settings.reminders)
+    assert any("续约率 未知" in li for li in report_lines(report))  # nothing ended: said, not left out
+    sheet = tmp_path / "合同.csv"
+    sheet.write_text(ENDED, encoding="utf-8")
+    assert await asyncio.to_thread(run_cli, services.settings.database.url, "contracts", "import", str(sheet),
+                                   "--now", RENEWAL_NOW) == 0
+    client = await start_client(services)
+    try:
+        await login(client, services, "manager01")
+        page = await (await client.get("/admin/team")).text()
+    finally:
+        await client.close()
+    assert "续约率" in page and "100%（1/1）" in page and "状态未知 1" in page and "未知不计为续约" in page
+    assert "新人通关" in page and "张伟" in page.split("新人通关")[-1] and "0/2" in page.split("新人通关")[-1]
+    assert "\ue000" not in page  # the chat's user-text marks never reach the page
