@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp import FormData
 from sqlalchemy import select
 
 from app.chat import ChatSession
@@ -22,7 +24,7 @@ from handlers.report import compute_report, report_lines
 from storage.leads import OPEN_STATUSES
 from storage.models import Lead, RampProgress, RenewalWarning
 from tests.conftest import Transcript, run_cli
-from tests.console_support import login, start_client
+from tests.console_support import csrf, login, start_client
 from tests.leads_helpers import cn, seed_lead
 from tests.ramp_helpers import seed_cards
 from tests.renewals_helpers import seed_customers
@@ -205,3 +207,25 @@ async def test_the_team_board_and_digest_show_renewals_with_unknowns_and_the_ram
     assert "续约率" in page and "100%（1/1）" in page and "状态未知 1" in page and "未知不计为续约" in page
     assert "新人通关" in page and "张伟" in page.split("新人通关")[-1] and "0/2" in page.split("新人通关")[-1]
     assert "\ue000" not in page  # the chat's user-text marks never reach the page
+
+
+async def test_org_import_tells_the_admin_when_a_new_rep_could_not_start_the_ramp(
+        services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """「导入了新人，却没人告诉我他们没进新人通关」: no path and no cards yet — said in Chinese, with the way out,
+    on the CLI and on the console's 成员 page."""
+    people = tmp_path / "people.csv"
+    people.write_text("工号,姓名,角色,主管\nrep09,吴新,rep,manager01\n", encoding="utf-8")
+    assert await asyncio.to_thread(run_cli, services.settings.database.url, "org", "import", str(people)) == 0
+    out = capsys.readouterr().out
+    assert "已导入 1 位成员" in out and "吴新 没能开始新人通关" in out and "话术卡片" in out and "开始通关" in out
+    client = await start_client(services)
+    try:
+        await login(client, services, "admin01")
+        form = FormData()
+        form.add_field("file", io.BytesIO("id,name,role,manager\nrep08,林小雨,rep,manager02\n".encode()),
+                       filename="team.csv")
+        done = await client.post(f"/admin/members/import?_csrf={await csrf(client, '/admin/members')}", data=form)
+        page = await done.text()
+    finally:
+        await client.close()
+    assert "已导入 1 位成员" in page and "林小雨 没能开始新人通关" in page
