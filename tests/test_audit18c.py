@@ -229,3 +229,18 @@ async def test_org_import_tells_the_admin_when_a_new_rep_could_not_start_the_ram
     finally:
         await client.close()
     assert "已导入 1 位成员" in page and "林小雨 没能开始新人通关" in page
+
+
+async def test_welcome_is_said_once_on_first_enrolment_never_part_way(
+        services: Services, chat: ChatSession, transcript: Transcript) -> None:
+    """「我都通关一半了，又收到『欢迎加入』」: a rep already on the path (here: put there by an import) is not
+    welcomed again; the manager is told where the rep stands."""
+    await seed_cards(services)
+    await _enrol(services, "测验 异议=价格 题数=2\n跟岗 旁听一次电话")  # as org import does: no welcome then
+    chat.user = "manager01"
+    await chat.handle_line("开始通关 张伟")
+    assert not any("欢迎加入" in t for t in transcript.texts("rep01"))
+    assert "已经在新人通关中" in transcript.last("manager01")["text"]
+    await chat.handle_line("开始通关 李娜")  # first enrolment: welcomed once
+    await chat.handle_line("开始通关 李娜")
+    assert sum("欢迎加入" in t for t in transcript.texts("rep02")) == 1

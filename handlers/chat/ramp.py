@@ -197,6 +197,11 @@ async def enroll_cmd(ctx: Context, msg: Inbound) -> None:
     if rep is None or not manages(ctx.user, rep):
         ctx.reply(Text("请写上团队里的销售，例如「开始通关 张伟」。" if not who else f"团队里没有「{who}」。"))
         return
+    name = user_text(rep.name)
+    already = await service.progress(session, rep.id, cfg)
+    if already is not None:  # welcomed when they started: never again part-way
+        ctx.reply(Text(f"{name} 已经在新人通关中（{already.summary()}），不用重新开始。"))
+        return
     try:
         await service.enroll(session, rep.id, cfg, ctx.now(), ctx.user.id)
     except RampError as exc:
@@ -204,7 +209,6 @@ async def enroll_cmd(ctx: Context, msg: Inbound) -> None:
         return
     found = await service.progress(session, rep.id, cfg)
     assert found is not None
-    name = user_text(rep.name)
     ctx.reply(Text(f"{name} 已开始新人通关（共 {found.total} 关，{found.summary()}）。"
                    f"通关前{name}不能{service.locked_text(cfg)}。"))
     ctx.send(rep.id, Text(f"欢迎加入！{user_text(ctx.user.name)} 为你开启了新人通关，共 {found.total} 关。"
