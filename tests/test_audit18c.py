@@ -244,3 +244,22 @@ async def test_welcome_is_said_once_on_first_enrolment_never_part_way(
     await chat.handle_line("开始通关 李娜")  # first enrolment: welcomed once
     await chat.handle_line("开始通关 李娜")
     assert sum("欢迎加入" in t for t in transcript.texts("rep02")) == 1
+
+
+async def test_the_handover_list_names_the_leavers_renewal_locks(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """「接手张伟的客户后才发现有两个客户被续约预警锁着，交接清单里一个字没提」."""
+    ids = await _two_warnings(services, chat, tmp_path)
+    capsys.readouterr()
+    assert await asyncio.to_thread(run_cli, services.settings.database.url, "org", "offboard", "rep01",
+                                   "--to", "rep02", "--now", RENEWAL_NOW) == 0
+    out = capsys.readouterr().out
+    assert "续约预警" in out
+    section = out[out.index("续约预警"):]
+    assert f"#{ids['sun']} 孙七" in section and f"#{ids['li']} 李明" in section and "锁定" in section
+    assert "2026-12-20 到期" in section and f"证据 {ids['sun']}" in section
+    told = plain(transcript.last("rep02")["text"]) if transcript.to("rep02") else ""
+    await services.outbox.drain()
+    sent = [plain(m["text"]) for m in transcript.to("rep02") if m["title"] == "📋 线索交接清单"]
+    assert sent and f"#{ids['sun']} 孙七" in sent[-1] and "锁定" in sent[-1], (told, sent)
