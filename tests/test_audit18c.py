@@ -263,3 +263,25 @@ async def test_the_handover_list_names_the_leavers_renewal_locks(
     await services.outbox.drain()
     sent = [plain(m["text"]) for m in transcript.to("rep02") if m["title"] == "📋 线索交接清单"]
     assert sent and f"#{ids['sun']} 孙七" in sent[-1] and "锁定" in sent[-1], (told, sent)
+
+
+async def test_leads_import_and_offboard_speak_chinese_on_the_command_line(
+        services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """「salesbot leads import 打出来全是 line 2: assigned … 我们的管理员看不懂」."""
+    sheet = tmp_path / "线索.csv"
+    sheet.write_text("客户,公司,电话,区域,产品线\n钱六,华南超市,13900001111,华南,CRM\n钱六,华南超市,13900001111,华南,CRM\n"
+                     ",,,华南,CRM\n", encoding="utf-8")
+    url = services.settings.database.url
+    assert await asyncio.to_thread(run_cli, url, "leads", "import", str(sheet), "--now", RENEWAL_NOW) == 1
+    out = capsys.readouterr().out
+    assert "第 2 行：已分配 #1 → 杨静" in out and "第 3 行：与线索 #1 重复，已跳过" in out and "第 4 行：有问题" in out
+    assert "共导入 1 条线索：分配 1 条 · 留在线索池 0 条 · 重复跳过 1 条 · 有问题 1 行" in out
+    assert await asyncio.to_thread(run_cli, url, "org", "offboard", "rep04", "--to", "rep05", "--now",
+                                   RENEWAL_NOW) == 0
+    out = capsys.readouterr().out
+    assert "离职交接：杨静 的 1 条线索已转给 黄磊，杨静 的账号已停用" in out
+    assert await asyncio.to_thread(run_cli, url, "org", "offboard", "nobody", "--to", "rep05") == 1
+    err = capsys.readouterr().err
+    assert "找不到成员「nobody」" in err
+    for english in ("line ", "assigned", "lead(s)", "imported", "deactivated", "handover", "unknown user"):
+        assert english not in out + err, english
