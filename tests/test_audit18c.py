@@ -25,6 +25,7 @@ from storage.leads import OPEN_STATUSES
 from storage.models import Lead, RampProgress, RenewalWarning
 from tests.conftest import Transcript, run_cli
 from tests.console_support import csrf, login, start_client
+from tests.console_support import seed_cards as seed_console_cards
 from tests.leads_helpers import cn, seed_lead
 from tests.ramp_helpers import seed_cards
 from tests.renewals_helpers import seed_customers
@@ -285,3 +286,29 @@ async def test_leads_import_and_offboard_speak_chinese_on_the_command_line(
     assert "找不到成员「nobody」" in err
     for english in ("line ", "assigned", "lead(s)", "imported", "deactivated", "handover", "unknown user"):
         assert english not in out + err, english
+
+
+TEMPLATED = {"id": "T1", "title": "医院设备科嫌贵：分期报价", "role": "采购", "industry": "医疗", "objection": "价格",
+             "talk_track": "{客户}您好，设备可以分三期付款，首期只付三成。",
+             "quote_template": "设备总价 {金额} 元，首期 {{首付}} 元，签约后 ｛天数｝ 天内到货。",
+             "success_case": "去年给一家三甲医院按 {期数} 期付款落地。", "keywords": "分期,首付"}
+
+
+async def test_a_cards_template_blanks_never_reach_the_rep_raw(
+        services: Services, chat: ChatSession, transcript: Transcript) -> None:
+    """「话术卡片里写着『设备总价 {金额} 元』，我差点原样发给了客户」: a hint in each blank's place."""
+    await seed_console_cards(services, [TEMPLATED])
+    await chat.handle_line("医院设备科嫌贵怎么回")
+    card = transcript.last("rep01")
+    shown = plain(card["text"])
+    assert "设备总价 （金额待定） 元" in shown and "（首付待定）" in shown and "（天数待定）" in shown, shown
+    assert "（客户称呼）您好" in shown and "（期数待定）" in shown
+    assert not re.search(r"[{}｛｝]", shown)
+
+
+def test_blanks_are_filled_from_the_lead_when_there_is_one() -> None:
+    from knowledge.blanks import fill_blanks, lead_values
+
+    lead = Lead(customer_name="周主任", company="东城医院", budget_cny=500_000)
+    said = fill_blanks(TEMPLATED["quote_template"] + TEMPLATED["talk_track"], lead_values(lead))
+    assert said.startswith("设备总价 500,000 元") and "周主任您好" in said and "（天数待定）" in said

@@ -25,6 +25,7 @@ from handlers.ramp import service
 from handlers.ramp.quiz import QuizMaker, check_answer, key_points, option_text, reads_as_question
 from handlers.ramp.service import Progress, RampError, TaskView
 from handlers.when import say_when
+from knowledge.blanks import fill_blanks
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
 from storage.models import RampProgress, User
@@ -130,7 +131,8 @@ async def show_reading(ctx: Context, found: Progress, task: TaskView, maker: Qui
     if not cards:
         await _skip(ctx, task, row, maker)
         return
-    text = "\n\n".join(f"**{i}. {user_text(c.title)}**\n{user_text(c.talk_track)}" for i, c in enumerate(cards, 1))
+    text = "\n\n".join(f"**{i}. {user_text(c.title)}**\n{user_text(fill_blanks(c.talk_track))}"
+                       for i, c in enumerate(cards, 1))
     ctx.reply(Markdown(title=f"📖 {task.title}", text=text))
     ctx.reply(Card(title=f"{_header(found, task)} · 阅读",
                    description=f"上面 {len(cards)} 张话术卡片读完后点「读完了」。",
@@ -321,7 +323,7 @@ async def _right(ctx: Context, row: RampProgress, found: Progress, task: TaskVie
     row.updated_at = ctx.now()
     right = [*row.state.get("right_cards", []), card_id]
     row.state = {**row.state, "right_cards": right[-50:]}
-    said = f"\n完整话术：{user_text(card.talk_track)}" if card is not None else ""
+    said = f"\n完整话术：{user_text(fill_blanks(card.talk_track))}" if card is not None else ""
     wrong = row.state.get("wrong_cards", [])
     more = [c for c in maker.pool(task.spec) if c.id not in right and c.id not in wrong]
     if row.correct < task.need and more:
@@ -435,7 +437,7 @@ async def written_answer(ctx: Context, msg: Inbound) -> None:
         await _right(ctx, row, found, task, maker, card.id)
         return
     ctx.reply(Card(title="还差一些", description=f"{SCENE}{user_text(q['line'])}\n你的回答：{user_text(reply)}\n"
-                   f"{user_text(check.explain(card.talk_track))}",
+                   f"{user_text(fill_blanks(check.explain(card.talk_track)))}",
                    buttons=(Button(RampShow(task.id).pack(), "下一题", "primary"),),
                    note=f"本关已答对 {row.correct}/{task.need}"))
 
