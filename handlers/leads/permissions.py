@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, ScalarSelect, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from bot import phrases as P
 from bot.context import Context, UserInfo
 from bot.messages import Text
 from bot.router import LeadPolicy, split_command
@@ -203,9 +204,10 @@ async def policy_refusal(session: AsyncSession, user: UserInfo, lead: Lead, poli
 async def gate(session: AsyncSession, user: UserInfo, lead_id: int | None, policy: LeadPolicy = "any",
                example: str = "线索 12") -> Lead | str:
     """The one check before acting on a lead, for chat commands, buttons and the web console alike: the lead
-    `user` may see (`find_lead`) and that `policy` lets them act on (`policy_refusal`); otherwise why not."""
-    if policy == "manage" and not user.is_manager:  # a caller that forgot the roles: a bug, not a refusal
-        raise PermissionError(f"acting on lead {lead_id} as its manager needs a manager or an admin")
+    `user` may see (`find_lead`) and that `policy` lets them act on (`policy_refusal`); otherwise why not. "manage"
+    refuses a rep as chat's route declaration does (P.MANAGER_ONLY), for callers without one (the console)."""
+    if policy == "manage" and not user.is_manager:  # the words chat's run_route says for the route's roles
+        return P.MANAGER_ONLY
     found = await find_lead(session, user, lead_id, example)
     if isinstance(found, str):
         return found
