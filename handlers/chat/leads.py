@@ -445,8 +445,8 @@ async def reassign_cmd(ctx: Context, msg: Inbound) -> None:
         if rep is None:
             await _ask_who(ctx, session, lead, name or who)
             return
-        ctx.apply(await manage.reassign(session, ctx.user, lead, rep, why or f"主管 {ctx.user.name} 改派",
-                                                      ctx.now(), ctx.settings))
+        reason = why or f"主管 {ctx.user.name} 改派"
+        ctx.apply(await manage.reassign(session, ctx.user, lead, rep, reason, ctx.now(), ctx.settings))
         return
     await _suggest(ctx, lead)
 

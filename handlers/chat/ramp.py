@@ -16,7 +16,6 @@ from bot.actions import RampAnswer, RampAskConfirm, RampConfirm, RampRead, RampS
 from bot.context import Context
 from bot.messages import Button, Card, Inbound, Markdown, Text
 from bot.org import active_admins
-from bot.result import Result
 from bot.router import Router
 from bot.services import Shared
 from bot.usertext import user_text
@@ -335,7 +334,7 @@ async def _after_done(ctx: Context, row: RampProgress, maker: QuizMaker) -> None
     session, cfg = await ctx.db(), ctx.settings.ramp
     completed = await service.finish_task(session, row, ctx.now(), cfg)
     if completed is not None:
-        ctx.apply(shadow.completion(ctx.user.id, completed, cfg, ctx.now(), Result()))
+        ctx.apply(shadow.completion(ctx.user.id, completed, cfg, ctx.now()))
         return
     found = await service.progress(session, ctx.user.id, cfg)
     if found is not None:

@@ -20,9 +20,11 @@ from storage.models import User
 NO_SUCH_PERSON = "找不到这位同事。"
 
 
-def completion(actor_id: str, found: Progress, cfg: RampSettings, now: datetime, into: Result) -> Result:
+def completion(actor_id: str, found: Progress, cfg: RampSettings, now: datetime, into: Result | None = None
+               ) -> Result:
     """The ramp-up of `found` is complete: the rep and their manager hear of it (as a reply when the one who
-    finished it is them), added to `into`."""
+    finished it is them), added to `into` (what finished it)."""
+    into = into if into is not None else Result(changed=True)
     text = f"🎉 恭喜通关！新人通关 {found.total} 关全部完成，{service.unlocked_text(cfg)}。"
     if found.user_id == actor_id:
         into.more.append(Text(text))

@@ -1,8 +1,9 @@
 """The renewal lock and the warning's answers. While a warning is locked, its owner's actions on the customer's
 leads (the account's lead and their other leads of the same company) are refused — except filing the renewal
 proof itself; managers and admins are never locked. The lock ends with a renewal proof (an evidence item on the
-account's lead: a file or picture, or a note a manager confirmed) or when the manager lifts it (`lift_lock`: chat's button and typed 解除锁定, the console's 续约 page). Which leads a
-lock holds is reminders/renewal_hold.py, the one rule the lead gate and the ladder's SLA pause both read."""
+account's lead: a file or picture, or a note a manager confirmed) or when the manager lifts it (`lift_lock`:
+chat's button and typed 解除锁定, the console's 续约 page). Which leads a lock holds is reminders/renewal_hold.py,
+the one rule the lead gate and the ladder's SLA pause both read."""
 
 from __future__ import annotations
 
