@@ -39,7 +39,7 @@ from bot.channels.dingtalk.sender import GROUP_PREFIX
 from bot.channels.dingtalk.sign import check_sign
 from bot.config import DingtalkSettings
 from bot.intake import Intake
-from bot.messages import Inbound, Outbound, Text
+from bot.messages import Inbound, Outbound, Text, numbered
 
 log = logging.getLogger(__name__)
 
@@ -187,10 +187,11 @@ class Receiver:
             return None
         recipient = f"{GROUP_PREFIX}{p.conversation_id}" if p.conversation_id else p.user_id
         shown = await last_card_with_buttons(self.services.db, recipient)
-        if shown is None or not 1 <= int(p.text) <= len(shown[0].buttons):
+        button = numbered(shown[0].buttons, int(p.text)) if shown else None
+        if shown is None or button is None:
             return None
         card, dedup_key = shown
-        return card.buttons[int(p.text) - 1].key, card_biz_id(card, dedup_key)
+        return button.key, card_biz_id(card, dedup_key)
 
     async def fetch(self, download_code: str, limit: int) -> tuple[bytes | None, str | None]:
         try:
