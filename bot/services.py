@@ -1,6 +1,7 @@
 """The long-lived parts one process shares: settings, database, clock, router, outbox, channels — built once by
 app/runtime.py and frozen (a test that needs another router or clock builds its own Services, or
-`dataclasses.replace`s one) — and the expensive singletons (`Shared`) they build on first use."""
+`dataclasses.replace`s one) — and the expensive objects they build on first use: `Shared` (from the settings or the
+database) and `Engines` (from code and machine, bot/engines.py; a `replace` copy keeps the same)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import ChannelSender, Senders
+from bot.engines import Engines
 from bot.outbox import OutboxSender
 from bot.router import Router
 from storage.db import Database
@@ -44,6 +46,7 @@ class Services:
     outbox: OutboxSender
     channels: Senders = field(default_factory=Senders)  # the outbox's; each configured channel adds its own
     quiet_hours: QuietHours | None = None  # None: everyone is reachable at any time
+    engines: Engines = field(default_factory=Engines)  # built from code and machine: OCR engine, OCR threads
     _shared: dict[Shared[Any], Any] = field(default_factory=dict, init=False, repr=False)
 
     def shared(self, key: Shared[T]) -> T:
