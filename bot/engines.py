@@ -1,16 +1,17 @@
-"""The one cache pattern for the expensive objects of a process: `Engines`, owned by the services.
+"""The one cache pattern for the expensive objects of a process: a typed key declared next to its user, built on
+first use by the holder the services own, never at import.
 
-Two kinds of long-lived objects exist, and both are kept by the services, built on first use, never at import:
 - **Built from the settings or the database** (the knowledge index, the insight miner, a worker id): a `Shared`
-  key declared next to its user, `services.shared(KEY)` (bot/services.py).
-- **Built from the code and the machine only** (jieba's dictionary, an OCR engine and its models, the OCR thread
-  pool): an `Engine` key declared next to its user, kept by the process's `Engines` — `services.engines` in
-  the server, the chat runner and the console; a CLI command or a bench that builds no services makes one
-  `Engines()` itself and passes it down the same way. Built once per holder even when two threads ask at once.
+  key, `services.shared(KEY)` (bot/services.py).
+- **Built from the code and the machine only** (an OCR engine and its models, the OCR thread pool): an `Engine` /
+  `EnginePer` key, kept by the process's `Engines` — `services.engines` in the server, the chat runner and the
+  console; a CLI command or a bench that builds no services makes one `Engines()` itself and passes it down the
+  same way. Built once per holder even when two threads ask at the same moment.
 
-Pure functions memoised for speed (`functools.cache` on a word list read from an installed package,
-`lru_cache` on `simplified(text)`) hold no engine and stay as they are; nor is a file re-read when it changes
-(the OCR catalog, ocr/catalog.py). No module changes the environment (`os.environ`, logging levels) at import.
+Read-only tables loaded from an installed package (jieba's dictionary, OpenCC's, the name lists of ocr/people.py)
+are memoised loaders (`functools.cache`), like pure functions memoised for speed (`lru_cache` on
+`simplified(text)`); nor is a file re-read when it changes (the OCR catalog, ocr/catalog.py) an engine.
+No module changes the environment (`os.environ`, logging levels) at import.
 """
 
 from __future__ import annotations
