@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -33,6 +33,9 @@ from bot.segmenter import main_dictionary
 from bot.services import Services
 from bot.tasks import TaskPool
 
+if TYPE_CHECKING:
+    from app.scheduler import Scheduler
+
 log = logging.getLogger(__name__)
 
 SERVICES = web.AppKey("services", Services)
@@ -42,6 +45,7 @@ METRICS = web.AppKey("metrics", Counter)
 CLAIMS = web.AppKey("claims", InboundClaimer)
 EDGE = web.AppKey("edge", Edge)  # body deadlines, slow-client cap, quiet client disconnects (app/edge.py)
 HEALTH = web.AppKey("health", Health)
+SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")  # its start-up runs and ticks: tests join() them
 WARM_UP = web.AppKey("warm_up", asyncio.Task)  # loads the knowledge index and dictionaries after start
 
 
@@ -90,7 +94,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     services, intake = app[SERVICES], app[INTAKE]
     stop = asyncio.Event()
     sender = asyncio.create_task(services.outbox.run_forever(services.settings.server.tick_seconds, stop))
-    scheduler = start_scheduler(services)
+    scheduler = app[SCHEDULER] = start_scheduler(services)
     stop_replays = asyncio.Event()
     replays = asyncio.create_task(intake.run_replays(stop_replays))
     app[WARM_UP] = asyncio.create_task(warm_up(services))
