@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -31,7 +31,7 @@ class Scheduler(AsyncIOScheduler):
         super().__init__(**options)
         self.in_flight: set[asyncio.Task[Any]] = set()
 
-    def tracked(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    def tracked(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Coroutine[Any, Any, None]]:
         async def run() -> None:
             task = asyncio.current_task()
             if task is not None:
@@ -46,7 +46,7 @@ class Scheduler(AsyncIOScheduler):
 
         return run
 
-    def run_now(self, job: Callable[[], Awaitable[None]]) -> None:
+    def run_now(self, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Start a tracked job at once, beside its schedule (the start-up runs), so `join()` can wait for it."""
         task = asyncio.get_running_loop().create_task(job())
         self.in_flight.add(task)  # from now, not from its first step
