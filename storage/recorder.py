@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import Insert, event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from storage import chain, facts
@@ -32,7 +32,7 @@ class RecordingSession(Session):
 
 
 KINDS: dict[type, str] = {Lead: "lead", Activity: "activity", LeadFlag: "flag", Evidence: "evidence"}
-_RECORDED = tuple(KINDS)
+_RECORDED = (Lead, Activity, LeadFlag, Evidence)
 
 
 def _kind(obj: Any) -> str:
@@ -109,7 +109,7 @@ def _bulk(state: ORMExecuteState) -> Any:
     if model not in _RETURNED:
         return None
     stmt = state.statement
-    if not state.is_insert or getattr(stmt, "_returning", ()):
+    if not state.is_insert or not isinstance(stmt, Insert) or stmt._returning:
         raise RuntimeError(f"bulk {'insert with RETURNING' if state.is_insert else 'update/delete'} of "
                            f"{model.__tablename__} bypasses the audit record: change the rows through the session")
     result = state.invoke_statement(statement=stmt.returning(*_RETURNED[model], sort_by_parameter_order=True))

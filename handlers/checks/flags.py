@@ -111,7 +111,7 @@ def key_known(lead: Lead) -> frozenset[str]:
     return frozenset(known)
 
 
-def _budget_history_stmt(by_industry: bool) -> Select[tuple[int | None]]:
+def _budget_history_stmt(by_industry: bool) -> Select[Any]:
     """Built once (a statement built per call costs more CPU than the database spends on it): the known budgets of
     the team's other leads (same manager as the owner, or the owner's own), newest first, in the lead's industry."""
     manager = select(User.manager_id).where(User.id == bindparam("owner")).scalar_subquery()
@@ -131,7 +131,8 @@ async def _budget_history(session: AsyncSession, lead: Lead, owner: str | None) 
     if owner is None:
         return ()
     params = {"owner": owner, "lead": lead.id, "industry": lead.industry}
-    return tuple(b for b in (await session.execute(_BUDGETS[bool(lead.industry)], params)).scalars() if b)
+    budgets = (await session.execute(_BUDGETS[bool(lead.industry)], params)).scalars()
+    return tuple(int(b) for b in budgets if b)
 
 
 async def budget_check(session: AsyncSession, lead: Lead, budget: int, cfg: ChecksSettings) -> Finding | None:
@@ -148,7 +149,7 @@ def company_prefix(company: str) -> str:
 
 
 @functools.cache
-def _others_stmt(phone: bool, company: bool, sqlite: bool) -> Select[Any]:
+def _others_stmt(phone: bool, company: bool, sqlite: bool) -> Select[int, str | None, str | None, str | None, str]:
     """Built once per shape: open leads of other ids sharing the phone, or whose company starts with the prefix."""
     conds = [Lead.phone == bindparam("phone")] if phone else []
     if company and sqlite:  # BINARY collation: an index range
