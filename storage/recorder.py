@@ -1,11 +1,13 @@
 """Every session of the application (storage.db.Database) records the facts it changes in the tamper-evident record:
-a lead whose fields, key fields or provenance changed, an activity or a flag written or deleted. Whatever the path
-(chat, CLI, console, import), a change made through the application leaves an entry; one made by hand in the
-database does not, and `audit verify` reports the difference.
+a lead whose fields, key fields or provenance changed, an activity or a flag written or deleted, an evidence row
+added or deleted. Whatever the path (chat, CLI, console, import, handover, reminder and renewal batches — bulk
+inserts through the session are recorded from what they return), a change made through the application leaves an
+entry; one made by hand in the database does not, and `audit verify` reports the difference.
 
-Flushes only note which rows changed (after_flush, while the ORM still knows); the entries are written at commit
-with the rows' final state, one per row, so the record's lock is held only for the last moments of a transaction
-(no lock-order deadlock with the rows the transaction touched before).
+Flushes only note which rows changed (after_flush, while the ORM still knows); at commit the entries the use case
+queued (storage.chain.append) and one per changed row, with its final state, are appended in one statement, so the
+record's lock is held only for the last moments of a transaction (no lock-order deadlock with the rows the
+transaction touched before).
 """
 
 from __future__ import annotations
