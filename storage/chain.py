@@ -99,8 +99,8 @@ _HEADS: weakref.WeakKeyDictionary[Engine, tuple[int, str]] = weakref.WeakKeyDict
 
 
 def remember_head(engine: Engine, last: tuple[int, str]) -> None:
-    if last[0] > _HEADS.get(engine, (0, GENESIS))[0]:
-        _HEADS[engine] = last
+    """The head a transaction of this engine committed (a stale one only costs the next append a lookup)."""
+    _HEADS[engine] = last
 
 
 def _rows(items: Sequence[Item], seq: int, prev: str) -> list[dict[str, Any]]:
