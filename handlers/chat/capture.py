@@ -123,7 +123,8 @@ async def _recognize(ctx: Context, data: bytes) -> LeadFields | None:
 
 async def _timed_read(data: bytes, ctx: Context) -> LeadFields:
     with timed(OCR):
-        return await read_screenshot(data, now=ctx.msg.received_at, settings=ctx.settings.ocr)
+        return await read_screenshot(data, now=ctx.msg.received_at, settings=ctx.settings.ocr,
+                                     engines=ctx.services.engines)
 
 
 async def _send_now(ctx: Context, body: Text) -> None:
