@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from handlers.checks.rules import FLAG_ANSWER
@@ -217,22 +217,88 @@ def _digits(m: re.Match[str]) -> str:
     return f" {int(n)}" if m.group(2) and n else str(int(n)) if n else m.group(0)
 
 
-def clean(text: str) -> str:
-    """NFKC, zero-width and direction marks dropped, typos and English command words mapped, spoken lead numbers
-    in digits, spaces collapsed."""
+# 「2️⃣」: a keycap digit is the digit
+_KEYCAP = re.compile("([0-9#*])\ufe0f?\u20e3")
+_ENGLISH_CN = dict(ENGLISH)
+_ENGLISH_RX = re.compile(r"(?<![A-Za-z])(?:" + "|".join(re.escape(e) for e, _ in sorted(ENGLISH, key=lambda p: -len(p[0])))
+                         + r")(?![A-Za-z])", re.IGNORECASE)
+Piece = tuple[str, str]  # (as read, as written)
+
+
+def _light(text: str) -> str:
+    """NFKC (Chinese punctuation kept), zero-width and direction marks dropped, keycaps as digits, spaces
+    collapsed: the form slots are written back in."""
     t = "".join(c if c in CN_PUNCT else unicodedata.normalize("NFKC", c) for c in ZERO_WIDTH.sub("", text))
-    t = " ".join(t.split())
-    low = t.lower()
-    for eng, cn in ENGLISH:
-        if eng in low:
-            low = re.sub(rf"(?<![a-z]){re.escape(eng)}(?![a-z])", cn, low)
-    t = low if low != t.lower() else t
+    return " ".join(_KEYCAP.sub(r"\1", t).split())
+
+
+def _pieces(t: str) -> list[Piece]:
+    """English command words in Chinese (the rest in lower case when any was) and 繁體 in 简体 (OpenCC, as the
+    knowledge base reads), each piece with the words it was read from."""
+    pieces: list[Piece] = []
+    at = 0
+    for m in _ENGLISH_RX.finditer(t):
+        pieces += [(t[at:m.start()], t[at:m.start()]), (_ENGLISH_CN[m.group(0).lower()], m.group(0))]
+        at = m.end()
+    pieces.append((t[at:], t[at:]))
+    if at:
+        pieces = [(out if out != said else out.lower(), said) for out, said in pieces]
+    from knowledge.query import _t2s, _traditional
+
+    if not _traditional().isdisjoint(t):
+        pieces = [(_t2s().convert(out), said) for out, said in pieces]
+    return [p for p in pieces if p[0] or p[1]]
+
+
+def _finish_clean(t: str) -> str:
     for wrong, right in TYPOS.items():
         t = t.replace(wrong, right)
     t = _OVERDUE_TYPO.sub("超时了", t)
     t = MENTION.sub("", t) or t
     t = _TAKE_TYPO.sub("接手", t)
     return " ".join(_SPOKEN_ID.sub(_digits, t).split()) if _SPOKEN_ID.search(t) else t
+
+
+def clean(text: str) -> str:
+    """NFKC, zero-width and direction marks dropped, 繁體 in 简体, typos and English command words mapped, spoken
+    lead numbers in digits, spaces collapsed."""
+    return _finish_clean("".join(out for out, _said in _pieces(_light(text))))
+
+
+def for_reading(text: str) -> str:
+    """`text` with English command and field words in Chinese and 繁體 in 简体, the rest as written (what the
+    extractor reads a typed lead in: 「budget 200w」 is a 预算)."""
+    from knowledge.query import _t2s, _traditional
+
+    t = _ENGLISH_RX.sub(lambda m: _ENGLISH_CN[m.group(0).lower()], _light(text))
+    return t if _traditional().isdisjoint(t) else _t2s().convert(t)
+
+
+def _written(pieces: list[Piece], start: int, end: int) -> str:
+    """The words as written that the read text's [start, end) came from."""
+    parts, at = [], 0
+    for out, said in pieces:
+        lo, hi = max(start, at), min(end, at + len(out))
+        if lo < hi:
+            parts.append(said[lo - at:hi - at] if len(out) == len(said) else said)
+        at += len(out)
+    return "".join(parts)
+
+
+# the slots that carry the user's own words: given back as written (case, 繁體, English), not as read
+_WRITTEN_SLOTS = ("text", "note", "query", "reason", "task", "value")
+
+
+def _as_written(got: Intent, read: str, pieces: list[Piece]) -> Intent:
+    slots = dict(got.slots)
+    for key in _WRITTEN_SLOTS:
+        value = slots.get(key)
+        i = read.find(value) if isinstance(value, str) and value else -1
+        if i >= 0:
+            slots[key] = _written(pieces, i, i + len(value))
+    if isinstance(slots.get("intent"), Intent):
+        slots["intent"] = _as_written(slots["intent"], read, pieces)
+    return replace(got, slots=slots)
 
 
 def _tidy(t: str) -> str:
@@ -248,7 +314,14 @@ def understand(text: str, role: str = "rep", state: State | None = None, model: 
     state = state or State()
     if len(text) > MAX_CHARS:
         return Intent("too_long", {"chars": len(text)})
-    t = clean(text)
+    pieces = _pieces(_light(text))
+    read = "".join(out for out, _said in pieces)
+    t = _finish_clean(read)
+    got = _understood(t, role, state, model)
+    return got if all(out == said for out, said in pieces) else _as_written(got, read, pieces)
+
+
+def _understood(t: str, role: str, state: State, model: IntentModel | None) -> Intent:
     if re.fullmatch(r"[?？]+", t):
         return Intent("help", text=t)
     if not _WORDY.search(t) or _only_emoji(t):
