@@ -44,23 +44,31 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
            ("check", "查看"), ("take over", "接手"), ("takeover", "接手"), ("reassign", "改派"), ("assign", "分配"),
            ("extend", "延期"), ("overdue", "超时"), ("budget", "预算"), ("industry", "行业"),
            ("region", "区域"), ("won", "赢单"), ("lost", "输单"), ("help", "帮助"), ("new customer", "新客户"),
-           ("new client", "新客户"), ("my customers", "我的客户"), ("last day", "离职"))
+           ("new client", "新客户"), ("my customers", "我的客户"), ("last day", "离职"),
+           # field words and lists: 「email是 …」, 「预算 update 成 80万」, 「张伟的pipeline」, 「今天的to do」
+           ("email", "邮箱"), ("e-mail", "邮箱"), ("phone", "电话"), ("mobile", "手机"), ("wechat", "微信"),
+           ("update", "更新"), ("updated", "更新"), ("change to", "改成"), ("changed to", "改成"), ("set to", "设为"),
+           ("pipeline", "线索"), ("team", "团队"), ("to do", "待办"), ("to-do", "待办"), ("todo", "待办"))
 
 # Small talk: a message made only of these words (and fillers) is greeting / thanks / ok, whichever comes first.
 SMALL_TALK = {
     "greeting": ("你好", "您好", "哈喽", "哈啰", "哈罗", "哈咯", "嗨喽", "嗨", "hi", "hello", "hey", "helo", "hallo",
-                 "早安",
+                 "hiya", "yo", "good morning", "good afternoon", "good evening", "morning", "afternoon", "早安",
+                 "早啊", "早呀", "新年好", "开工大吉", "开工了", "开工啦", "上班了", "上班啦", "周一好",
+                 "有人没", "有人不", "有人么", "有人嘛", "有没有人", "人呢", "在线不", "在线么",
                  "早上好", "上午好", "中午好", "下午好", "晚上好", "大家好", "在吗", "在不在", "在么",
                  "在嘛", "在没", "在伐",
                  "有人吗", "有人在吗", "在线吗", "在不", "喂", "早",
                  "打扰一下", "打扰了", "打扰"),
     "thanks": ("谢谢", "多谢", "感谢", "感激", "谢啦", "谢了", "thx", "thanks", "thank you", "thank u", "thank", "ty",
-               "3q", "🙏",
+               "3q", "🙏", "tks", "tnx", "cheers", "appreciate it", "appreciated", "唔该", "多谢晒", "谢晒",
                "辛苦了", "辛苦", "麻烦你了", "麻烦了",
                "有劳", "感恩", "多亏你了", "多亏了", "帮大忙了",
                # praise is answered as thanks are
                "真棒", "好棒", "厉害", "牛", "点赞", "赞", "帮了大忙", "帮大忙", "给力", "太好用了", "好用"),
     "ack": ("好的", "好滴", "好嘞", "好吧", "好", "ok", "okay", "嗯嗯", "嗯", "收到", "明白", "知道了", "了解", "行",
+            "noted", "got it", "gotcha", "roger", "copy that", "copy", "sure", "sounds good", "will do", "alright",
+            "yep", "yes", "yeah", "k", "kk", "np", "no problem", "fine", "cool", "收到了", "明白了", "晓得了",
             "可以", "懂了", "知道", "晓得", "没问题", "对的", "对",
             "666", "哈哈", "呵呵", "嘿嘿", "嘻嘻", "👌", "👍", "🤝",
             # the same said across the country: 中 (Henan), 要得 (Sichuan), 得嘞 (Beijing), 妥 / 成
@@ -69,11 +77,15 @@ SMALL_TALK = {
             "拜拜", "再见", "回头见", "晚安", "下次聊", "先这样", "88")
 }
 _SMALL = sorted(((w, k) for k, ws in SMALL_TALK.items() for w in ws), key=lambda p: -len(p[0]))
-_FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot|very"
+_FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞滴咯哒嗷哇咧~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot|very|guys|everyone"
+                      r"|today|今天|今儿|又|新的一周|这周"
                       r"|小助手|助手|机器人|帮个忙|帮忙|帮助|请问|你|您|老铁|大哥|兄弟|亲|各位|大家|太|非常|十分|真是|真的|一下|哈哈|呗|噢|喔"
                       r"|嘿|哒|有事找你|有点事|有个事|找你|马上(?:弄|办|去|处理|安排)|这就(?:去|弄|办)|立刻(?:去|办)")
 _SYMBOLS = re.compile(r"[^\w\s]|[\ufe0f\u200d]")
-HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|教程|指南|新手指南)(?:\s*(?:me|一下|下))?$"
+HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|教程|指南|新手指南|帮助文档|使用手册|操作手册)"
+                  r"(?:\s*(?:me|一下|下|(?:发|给|来|发给)(?:我|俺)?(?:一份|一下|下|个|份|看看)?))?$"
+                  r"|^(?:请|麻烦)?(?:发|给|来)(?:我|俺)?(?:一份|一个|个|份|一下)?(?:使用说明|说明书|教程|使用手册|操作手册|帮助文档"
+                  r"|新手指南)"
                   r"|怎么用|如何使用|怎么使用|怎样使用|能做什么|能干什么|能干嘛|会什么|有什么功能|不会用|咋用|怎么玩"
                   r"|都能做|可以做什么|可以干嘛|有哪些功能|支持哪些|有啥用|有什么用|是干什么的|是干啥的|能帮我什么"
                   r"|能帮我做什么|(?:会|能|可以)(?:干|做)?(?:啥|些啥)|(?:用|有|支持)(?:哪些|什么|啥)功能"
@@ -85,6 +97,11 @@ HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|
                   r"|^(?:我是?)?(?:第一次|头一次|刚开始)(?:用|使用)(?:这个|你|助手|机器人)?(?:$|\s|[，,])"
                   r"|有(?:没有)?(?:教程|说明书|使用说明|新手指南)"
                   r"|^(?:你|您)(?:是|叫)(?:谁|什么|啥|哪位)")
+# asked in English: 「how to use this bot?」, 「what can you do」, 「any user guide」
+HELP_EN = re.compile(r"^(?:pls |please )?(?:how (?:to|do i|can i|should i|do we) (?:use|start)|what can (?:you|u|it|this)"
+                     r"(?: bot)? do|how does (?:this|it) work|(?:any |a )?(?:user )?(?:guide|manual|tutorial|instructions)"
+                     r"|help me|need help|i need help|menu|commands?)"
+                     r"(?: (?:this|the|you|u|it))?(?: bot| assistant| thing| tool| here)?(?: pls| please)?[\s?？!.]*$")
 # questions about the bot itself: 「怎么录客户」, 「我该怎么开始」, 「使用帮助」
 HOW_TO = re.compile(r"^(?:我|请问)?(?:该|要|应该)?(?:怎么|如何|咋|怎样)"
                     r"(?:开始|上手|操作|使用|录|录入|添加|新建|加|登记|设置)(?:一个|个)?(?:新的?)?(?:客户|线索|提醒|跟进)?(?:呢|啊|呀)?$|^.{0,4}帮助$")
@@ -105,19 +122,28 @@ LEAD_REF = re.compile(rf"(?:线索|客户|lead)\s*{ID}号?|{ID}\s*号(?:线索|�
 
 FIELD_WORDS = {"客户": "customer_name", "姓名": "customer_name", "名字": "customer_name", "联系人": "customer_name",
                "公司": "company", "单位": "company", "医院": "company", "职位": "title", "职务": "title",
-               "电话": "phone", "手机": "phone", "手机号": "phone", "邮箱": "email", "微信": "wechat_id",
+               "电话": "phone", "手机": "phone", "手机号": "phone", "联系电话": "phone", "座机": "phone",
+               "邮箱": "email", "电子邮箱": "email", "电邮": "email", "邮件地址": "email", "微信": "wechat_id",
+               "微信号": "wechat_id",
                "预算": "budget_cny", "需求": "needs", "行业": "industry", "区域": "region", "地区": "region",
                "片区": "region", "产品线": "product_line", "产品": "product_line", "时间": "follow_up",
-               "回访时间": "follow_up", "跟进时间": "follow_up", "下次跟进": "follow_up",
+               "回访时间": "follow_up", "跟进时间": "follow_up", "下次跟进": "follow_up", "下次跟进时间": "follow_up",
+               "下次回访": "follow_up", "下次回访时间": "follow_up", "下次联系": "follow_up", "下次联系时间": "follow_up",
                # the key facts a manager expects by 方案演示 (handlers/checks: 🟡 when still unknown)
                "决策链": "decision_chain", "决策人": "decision_chain", "拍板人": "decision_chain",
                "下一步计划": "next_step", "下一步": "next_step", "下步计划": "next_step",
                "客户异议": "objection", "异议": "objection", "顾虑": "objection"}
 KEY_FACTS = ("decision_chain", "next_step", "objection")
 _FIELD_ALT = "|".join(sorted(FIELD_WORDS, key=len, reverse=True))
-EDIT = re.compile(rf"^(?:把|将)?(?:(?:这个|该)?(?:客户|线索|他|她|对方)的)?(?P<field>{_FIELD_ALT})"
-                  r"(?:名字|名称|号码|名|号)?\s*(?:帮我|给我|请|麻烦)?\s*"
-                  r"(?:(?:改|更新|修改|换)一?下|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|设为|设成|设置为"
+EDIT = re.compile(rf"^(?:把|将)?(?:(?:这个|该|这家|那家|这位|那位)?(?:客户|线索|他|她|对方)(?:的|家的?)?\s*)?"
+                  rf"(?P<field>{_FIELD_ALT})"
+                  # 「公司全称 …」, 「区域那栏填华北」
+                  r"(?:名字|名称|号码|名|号|全称|简称|地址)?\s*(?:那一?栏|这一?栏|一栏|栏|那一?项|这一?项|字段|那里|那儿)?\s*"
+                  r"(?:帮我|给我|请|麻烦)?\s*"
+                  # 「调到60万」, 「换了 139…」, 「现在是 …」
+                  r"(?:(?:改|更新|修改|换|调)一?下|(?:调|提|降|涨|加|减|提高|降低|调整|上调|下调)(?:到|为|成|至)"
+                  r"|(?:改|换|变|更新|修改|更正|纠正)(?:成|为)?了|现在是|现在|更正为|更正成|纠正为|改成了|换成了|变成了"
+                  r"|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|设为|设成|设置为"
                   r"|(?:写|填|记)?错了?\s*[，,]?\s*(?:应该|应)?(?:是|为|改成|改为)"
                   r"|填写?成?|写成|写|是|为|改|[:：=])?"
                   r"\s*(?P<value>.+)$")
@@ -156,11 +182,13 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 # a new lead however it is announced: 「帮我录个客户 …」, 「来了个新客户 …」, 「加一个线索：…」, 「录一下 <phone text>」
 NEW_LEAD = re.compile(
-    r"^(?:(?:那个|就是|嗯|呃|啊)\s*)*(?:请|帮我|帮忙|麻烦|给我|我要|我想|我)?\s*(?:(?:又|刚)?来了?|有)?\s*"
-    r"(?:(?P<verb>新建|新增|新加|添加|增加|加|录入|录|建|登记|创建|记|报)\s*(?:一下|一个|个|一条|条|一位|位)?"
+    r"^(?:(?:那个|就是|嗯|呃|啊)\s*)*(?:(?:请|帮我|帮忙|麻烦你?|给我|我要|我想|我|你)\s*)*(?:(?:又|刚)?来了?|有)?\s*"
+    r"(?:(?P<verb>新建|新增|新加|添加|增加|加|录入|录|建|登记|创建|记|报|开|整|弄|搞)\s*(?:一下|一个|个|一条|条|一位|位)?"
     r"\s*(?:新的?)?\s*(?P<noun>客户|线索|商机)?|(?:一个|个|一条|条|一位|位)?\s*新的?\s*(?P<noun2>客户|线索|商机))"
-    r"(?:的话|信息|资料)?\s*[:：,，]?\s*")
-_LEAD_FILLER = re.compile(r"^(?:(?:就是|那个|这个|嗯|呃|是|叫)\s*)+")
+    r"(?:的话|信息|资料)?(?:[哈啊呀吧哦嘛呢啦噢]+(?=\s|$|[:：,，]))?\s*[:：,，]?\s*")
+# what is left of the request itself: 「帮我录一个客户进去」, 「开个新线索吧」
+_LEAD_FILLER = re.compile(r"^(?:(?:就是|那个|这个|嗯|呃|是|叫)\s*"
+                          r"|(?:进去|进来|进系统|到系统里?|一下|吧|哈|呗)(?=\s|$|[:：,，])[\s:：,，]*)+")
 # what may stand before a command that names a lead: 「记一下跟进 18号 …」, 「帮我改派 …」
 PREFIX = re.compile(r"(?:那个|嗯)?(?:请|帮我|帮忙|麻烦|给我|我要|我想)?(?:记|记录|写|补|登记)?(?:一下|一个|个|下|条)?")
 # what may stand before a list command: 「看下团队线索」, 「帮我查一下我的客户」
@@ -398,19 +426,39 @@ def _emoji_kind(t: str) -> str:
 _ORDINAL = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 
 
+_PICK_NUMBER = re.compile(r"(?:就|要|我要|我选|点|按)?\s*(?:选择|选第|选|第|点|按)?\s*(?:option|opt|no\.?|按钮|选项|第)?\s*"
+                          r"([1-9]|[一二三四五])\s*(?:个|项|号|条|个按钮|个选项)?\s*(?:吧|呗|哈|pls|please)?")
+# a button by where it stands: 「选中间那个」, 「最后一个」, 「the first one」
+_PICK_PLACE = re.compile(r"(?:就|我)?(?:选|要|点|按)?(?:择)?\s*(?:the\s*)?(?P<at>中间|最后面?|最下面|最底下|最右边|最上面|最前面|最左边"
+                         r"|头|first|second|third|last|middle|1st|2nd|3rd)"
+                         r"\s*(?:那|这)?(?:一)?\s*(?:个|项|条|个按钮|个选项|one|option|button)?\s*(?:吧|呗|pls|please)?")
+_PLACES = {"first": 1, "1st": 1, "头": 1, "最上面": 1, "最前面": 1, "最左边": 1, "second": 2, "2nd": 2, "third": 3,
+           "3rd": 3}
+# what may stand before a button said in words: 「对的 就按这个确认」, 「不要了 放弃」, 「没问题 确认提交」
+_PICK_LEAD = re.compile(r"^(?:(?:对的|对|好的|好|嗯嗯|嗯|行|可以|没问题|ok|okay|不要了|不用了|算了|不了|那就|就|我要|我想|我选"
+                        r"|那|要|还是|直接|就按|按照|按|点|选)(?:这个|那个)?[\s，,。!！]*)+")
+
+
 def _pick(t: str, role: str, state: State) -> Intent | None:
-    m = re.fullmatch(r"(?:就|要|我要|我选)?\s*(?:选择|选第|选|第)?\s*([1-9]|[一二三四五])\s*(?:个|项|号|条)?"
-                     r"\s*(?:吧|呗|哈)?", t.strip(" 。.!！"))
+    said_as = _SYMBOLS.sub("", t).strip(" 。.!！").lower()  # 「确认✅」, 「2️⃣」
+    m = _PICK_NUMBER.fullmatch(said_as)
     if m:
         n = int(m.group(1)) if m.group(1).isdigit() else _ORDINAL[m.group(1)]
         return Intent("pick", {"index": n}, t)
-    bare = re.sub(r"(?<=\S)(?:吧|呗|啦|哈|吧吧)$", "", _tidy(t))  # 「放弃吧」
+    m = _PICK_PLACE.fullmatch(said_as)
+    n = len(state.buttons)
+    at = m and (_PLACES.get(m.group("at")) or (n if m.group("at") in ("last", "最后", "最后面", "最下面", "最底下", "最右边")
+                                               else (n + 1) // 2 if n % 2 and n > 1 else None))
+    if at and at <= max(n, 3):
+        return Intent("pick", {"index": at}, t)
+    bare = re.sub(r"(?<=\S)(?:吧|呗|啦|哈|吧吧)$", "", _tidy(said_as))  # 「放弃吧」
     # 「确认没问题」, 「我要修改」, 「那就放弃吧」: a button said with a few words around it
-    bare = re.sub(r"^(?:那就|就|我要|我想|我选|那|要)(?=\S)|(?<=\S)\s*(?:没问题|就行|就好|就可以|好了|一下)$", "", bare)
-    said = {bare, *SAME_BUTTON.get(bare, ())}
-    for i, label in enumerate(state.buttons, 1):
-        if bare and label.strip() in said:
-            return Intent("pick", {"index": i}, t)
+    bare = re.sub(r"^(?:那就|就|我要|我想|我选|那|要)(?=\S)|(?<=\S)\s*(?:没问题|就行|就好|就可以|好了|一下|提交|掉)$", "",
+                  bare)
+    for said in dict.fromkeys((bare, _PICK_LEAD.sub("", bare))):
+        for i, label in enumerate(state.buttons, 1):
+            if said and label.strip() in {said, *SAME_BUTTON.get(said, ())}:
+                return Intent("pick", {"index": i}, t)
     if bare in CARD_WORDS:  # 「确认」 with no card offering it: say so, not a knowledge question
         return Intent("pick", {"index": 0}, t)
     return None
@@ -434,6 +482,12 @@ def small_talk(t: str) -> str | None:
 _OPENER = re.compile(r"[又再]?来(?:麻烦|打扰|叨扰)(?:你|您)?(?:一下|了)*")
 
 
+# saying who one is after a greeting: 「嗨 我是新来的王强」, 「大家好 我叫李明 请多关照」
+_INTRO = re.compile(r"我(?:是|叫)(?:新来的|新入职的|刚来的|刚入职的|新同事|新人)?(?:销售|同事)?[\u4e00-\u9fff]{0,3}"
+                    r"(?=$|[\s，,。!！~])|请多(?:关照|指教)|多多(?:关照|指教)|初来乍到|新人报到"
+                    r"|i'?m [a-z]+(?= |$)|this is [a-z]+(?= |$)")
+
+
 def _small_words(low: str) -> str | None:
     kinds = {"greeting"} if _OPENER.search(low) else set()
     low = _OPENER.sub(" ", low)
@@ -441,6 +495,8 @@ def _small_words(low: str) -> str | None:
         if word in low:
             kinds.add(kind)
             low = low.replace(word, " ")
+    if "greeting" in kinds:
+        low = _INTRO.sub(" ", low)
     if not kinds or _SYMBOLS.sub("", _FILLERS.sub("", low)):  # 「早安☕」: an emoji adds nothing
         return None
     return next(k for k in ("thanks", "greeting", "ack") if k in kinds)
@@ -458,7 +514,7 @@ def _small_talk(t: str, role: str, state: State) -> Intent | None:
         kind = "thanks"
     if kind:
         return Intent(kind, text=t)
-    if HOW_TO.search(low) or (HELP.search(low) and not re.search(r"客户|报价|价格|异议|竞品", low)):
+    if HOW_TO.search(low) or HELP_EN.match(low) or (HELP.search(low) and not re.search(r"客户|报价|价格|异议|竞品", low)):
         return Intent("help", text=t)
     return None
 
@@ -638,6 +694,8 @@ def _new_lead(t: str) -> Intent | None:
         return None
     rest = _tidy(_LEAD_FILLER.sub("", t[m.end():]))
     named = m.group("noun") or m.group("noun2")
+    if m.group("verb") in ("开", "整", "弄", "搞") and not named:  # 「开会…」, 「弄好了」: no lead without its noun
+        return None
     if (named and not (QUESTION.search(rest) and not PHONE.search(rest))) or (m.group("verb") and PHONE.search(rest)):
         return Intent("lead_new", {"text": rest}, t)
     return None
@@ -753,7 +811,7 @@ def _named_edit(t: str, state: State) -> Intent | None:
     said, ids = customer_hits(t, state)
     rest = None
     if said is not None:
-        m = re.match(rf"^(?:把|将|给|帮我把|帮我将)?\s*{re.escape(said)}\s*(?:的|那个?的?|这个?的?)?\s*", t)
+        m = re.match(rf"^(?:把|将|给|帮我把|帮我将)?\s*{re.escape(said)}\s*(?:的|(?:那|这)(?:个|条|单|位|家|边)?的?)?\s*", t)
         rest = t[m.end():] if m else None
     elif (m := _NAMED.match(t)) and not _NOT_A_NAME.match(m.group("who")) and m.group("who") not in FIELD_WORDS:
         said, rest = m.group("who"), t[m.end():]
