@@ -167,8 +167,8 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("follow_up", ("跟进记录", "跟进", "记录跟进", "写跟进")),
     ("stage", ("阶段", "推进", "推到")),
     ("won", ("赢单", "成交", "签单", "签下来了", "签下了", "拿下来了", "拿下", "签约了", "签了", "中标了", "赢了",
-             "搞定了")),
-    ("lost", ("输单", "丢单", "丢了", "黄了", "输了", "没戏了")),
+             "搞定了", "签下来啦", "拿下来啦", "签约啦", "签啦", "中标啦", "赢啦", "搞定啦")),
+    ("lost", ("输单", "丢单", "丢了", "黄了", "输了", "没戏了", "丢啦", "黄啦", "输啦", "没戏啦")),
     ("evidence", ("证据",)),
     ("takeover", ("接手", "我来接手", "我接手", "我来接", "我接")),
     ("reassign", ("改派", "分配", "转给", "分给", "派给")),
@@ -366,12 +366,28 @@ MODEL_MIN_CHARS = 3
 
 
 def _by_rules(t: str, role: str, state: State) -> Intent:
-    for step in (_bad_id, _flag_answer, _pick, _renewal_action, _small_talk, _gibberish, _today, _command, _reminder,
-                 _plan, _free_lead, _follow_up_note, _edit, _bare_name, _near_miss):
+    for step in (_bad_id, _flag_answer, _pick, _renewal_action, _small_talk):
         got = step(t, role, state)
         if got is not None:
             return got
-    return Intent("knowledge", {"query": t}, t)
+    said, t = t, _unwrapped(t)
+    for step in (_gibberish, _today, _command, _reminder, _plan, _free_lead, _follow_up_note, _edit, _bare_name,
+                 _near_miss):
+        got = step(t, role, state)
+        if got is not None:
+            return got
+    return Intent("knowledge", {"query": said}, said)
+
+
+# 「Hi 帮我记一下跟进 312 …」, 「你好，新客户 …」: a greeting before the message, and 「…，谢谢🙏」 after it
+_GREETED = re.compile(r"^(?:hi|hello|hey|hiya|嗨|哈喽|哈啰|你好|您好|在吗|在不在|早上好|下午好|晚上好|早安|早|老师好)"
+                      r"(?:呀|啊|哈)?[\s,，!！~～。.、]+(?=\S)", re.IGNORECASE)
+_THANKED = re.compile(r"(?<=\S)[\s,，。!！~～]+(?:(?:谢谢|谢啦|谢了|多谢|感谢|辛苦了|辛苦|麻烦了|麻烦你了|thx|thanks|thank you)"
+                      r"(?:你|您|啦|了|哈|呀)?[\s!！~～。🙏]*|🙏+)$", re.IGNORECASE)
+
+
+def _unwrapped(t: str) -> str:
+    return _THANKED.sub("", _GREETED.sub("", t, count=1)) or t
 
 
 # a lead number that is not a whole number of lead-number size (「线索 1e10」, 「跟进 3.5」, 「接手 123456789」): read
@@ -563,14 +579,14 @@ def _today(text: str, role: str, state: State) -> Intent | None:
 def _lead_ref(t: str) -> tuple[int | None, str]:
     """The lead a message names (线索3, 3号, #3, 第3条, or a leading number) and the text without it."""
     m = LEAD_REF.search(t)
-    if m:
+    lead = re.match(rf"^\s*(?:把|将|给|这个|那个|这条|那条)?\s*{ID}\s*号?(?:[\s,，:：、]+|(?=给|到)|$)", t)
+    if m and (m.start() == 0 or lead is None):
         num = next(g for g in m.groups() if g)
         keep = "客户" if m.group(0).endswith("客户") and m.start() > 0 else (
             "" if _CJK.match(t[m.start() - 1:m.start()]) and _CJK.match(t[m.end():m.end() + 1]) else " ")
         return int(num), _tidy(t[: m.start()] + keep + t[m.end():])
-    m = re.match(rf"^\s*(?:把|将|给|这个|那个|这条|那条)?\s*{ID}\s*号?(?:[\s,，:：、]+|(?=给|到)|$)", t)
-    if m:
-        return int(m.group(1)), _tidy(t[m.end():])
+    if lead:  # 「312，客户确认3月8号开班」: the number first, not the date's 8号
+        return int(lead.group(1)), _tidy(t[lead.end():])
     return None, t
 
 
@@ -605,7 +621,7 @@ def _command_here(t: str, name: str, word: str, i: int) -> bool:
     if name == "lead_new" and re.fullmatch(r"(?:请|帮我|给我|我要|我想|麻烦)?(?:记|录|加|建|新建|添加|登记|创建)?"
                                            r"(?:一个|个|一条|条|一下)?", t[:i].strip()):
         return True
-    if word.endswith("了") and after and _CJK.match(after[:1]):  # 「7号 今天签了合同」 tells, 「7号签了」 acts
+    if word.endswith(("了", "啦")) and after and _CJK.match(after[:1]):  # 「7号 今天签了合同」 tells, 「7号签了」 acts
         return False
     if i > 0 and re.fullmatch(PREFIX, t[:i].strip()) and name not in ("won", "lost"):
         return True
@@ -729,7 +745,11 @@ def handover_to(rest: str, team: tuple[tuple[str, str], ...]) -> tuple[str | Non
     return who, _reason(re.sub(r"^(?:来|去)?(?:跟进|跟|负责|接手|处理)(?:一下)?(?:吧|啦|了)?(?=\s|$)", "", reason))
 
 
+_EMOJI_HEAD = re.compile("^[\\s\U0001F000-\U0001FAFF\u2600-\u27BF\ufe0f\u200d]+")
+
+
 def _reason(text: str) -> str:
+    text = _EMOJI_HEAD.sub("", text)  # 「没戏了😭 对方…」
     text = re.sub(r"^(?:[\s,，、:：]|[再先就也](?=\s)|了|吧|啦|呀|啊)*(?:因为|原因[:：]?|理由[:：]?)?", "", text)
     return _tidy(re.sub(r"(?:吧|啦|呀|啊|哈)+$", "", _tidy(text)))
 
@@ -859,7 +879,7 @@ MY_LEADS = re.compile(rf"^{VERBS}\s*我(?:的|手上的?|手里的?|现在的?)\
                       r"|^我(?:手上|手里|现在|目前)?(?:有|还有)?(?:哪些|多少|几个|几条)(?:线索|客户|单子)")
 SHOW = re.compile(r"^(?:帮我|给我|请|麻烦)?\s*(?:查看|看看|看下|看一下|打开|查一下|查下|查|调出来|调出|调一下"
                   rf"|找一下|找下|找|搜一下|搜)?\s*(?:一下|下)?\s*(?:{LEAD_REF.pattern})\s*(?:的)?(?:现在|目前)?"
-                  r"(?:详情|情况|什么情况|啥情况|怎么样了?|咋样了?|(?:什么|啥)?进展了?|(?:什么|啥)?进度了?|资料|信息)?\s*(?:发我|发给我|给我看看|给我|看看)?"
+                  r"(?:详情|情况|什么情况|啥情况|怎么样了?|咋样了?|(?:什么|啥)?进展了?|(?:什么|啥)?进度了?|资料|信息)?\s*(?:(?:麻烦|请)?\s*(?:发我|发给我|给我看看|给我|看看|发一下|发下)(?:一下|下)?)?"
                   r"\s*(?:呢|啊|吗)?[？?]?$")
 OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}"
                      r"(?:超时|逾期|超期|没跟进|没人跟进|无人跟进|没人管|冻结|没及时|没按时)"
@@ -912,7 +932,8 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
                 rf"{VERBS}\s*(?:{re.escape(pname)}|{re.escape(pid)})\s*(?:手上|手里|那边|名下|现在)?"
                         r"(?:都|现在|目前|最近|正在|这周|本周)?(?:在)?(?:跟进?|负责|管|做)?(?:着)?的?"
                         r"(?:有|还有)?(?:哪些|几个|多少|几条)?(?:线索|客户|单子)"
-                        r"(?:都?有哪些|都?有几个|有多少|怎么样|情况)?[？?]?", t):
+                        r"(?:都?有哪些|都?有几个|有多少|怎么样|情况)?[？?]?"
+                        r"(?:看一下|看下|看看|发我|发给我|发一下|列一下|拉出来|调出来)?", t):
             return Intent("team_leads", {"filter": pname}, t)
     m = re.fullmatch(r"^(?:把)?\s*(?:线索)?\s*#?(\d{1,7})\s*号?\s*(?:已经|已)?\s*"
                      r"(?:到|进入|进到|推进到|推到|走到|进)了?"
@@ -946,10 +967,11 @@ TEAM_REPORT = re.compile(r"(?:今天|今日|本周|这周|这礼拜)?(?:团队|�
 # the commands of the other modules, asked in other words; each maps to its command word (front.canonical)
 FEATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("renewals", re.compile(r"^(?:续约|续约预警|续费预警|续签预警)$"
-                            r"|(?:哪些|哪个|哪几个|哪几家|哪家|几个|几家|多少|有没有|谁的)(?:客户|合同|单子)?.{0,6}(?:快|要|将)?"
+                            r"|(?:哪些|哪个|哪几个|哪几家|哪家|几个|几家|多少|有没有|谁的)(?:客户|合同|单子)?.{0,12}(?:快|要|将)?"
                             r"(?:到期|续约|续费|续签)|(?:快|即将|马上)要?到期的?(?:客户|合同)"
                             r"|(?:续约|续费|到期)(?:预警|提醒|名单|列表|清单)")),
     ("ramp", re.compile(r"^(?:新人)?通关(?:进度)?$|通关(?:进度|情况|到哪|第几关|下一关|任务|考试|测验)|下一关"
+                        r"|(?:还差|差|过了|剩|还剩)(?:几|多少)关|第几关"
                         r"|(?:学习|培训)(?:进度|路径|任务)|新人(?:考试|测验|任务)")),
     ("console", re.compile(r"^(?:管理|网页)?后台$|(?:管理|网页)?后台(?:的)?(?:链接|地址|网址|入口|登录|登陆)"
                            r"|(?:登录|登陆|打开|进)(?:管理|网页)?后台")),
@@ -963,7 +985,7 @@ _NOT_FEATURE = re.compile(r"怎么|如何|咋|为什么|话术|技巧|方法|建
 
 def _feature(t: str) -> Intent | None:
     """「哪些客户快到期要续约了」, 「我的通关进度」, 「后台链接发我」, 「我有被标记的吗」: a module's list asked for."""
-    if len(t) > 16:
+    if len(t) > 24 or (len(t) > 16 and not FEATURES[0][1].search(t)):  # a renewal asked at length: 「哪些企业…」
         return None
     if _NOT_FEATURE.search(t):  # 「怎么登录后台」 still asks for the console link: how to reach it is the link
         return Intent("console", text=t) if _CONSOLE_HOW.search(t) and not _NOT_CONSOLE.search(t) else None
@@ -1024,7 +1046,8 @@ def _reminder_intent(when: str | None, task: str, t: str, state: State) -> Inten
 
 # 「过两天再跟进李经理」, 「下周一去周立那签合同」: a time ahead and something to do, with no 「提醒我」 — a plan,
 # kept as a reminder (not a past contact, not a question)
-_PLAN_ACT = re.compile(r"跟进|联系|回访|拜访|打(?:个|一个)?电话|回(?:个|一个)?电话|回电|约|见|发|去|签|催|问问|聊聊|送")
+_PLAN_ACT = re.compile(r"跟进|联系|回访|拜访|打(?:个|一个)?电话|回(?:个|一个)?电话|回电|约|见|发|去|签|催|问问|聊聊|送"
+                       r"|^(?:跟|和|找)\S{1,6}?(?:确认|沟通|聊|谈|对一下|商量)|^(?:确认|沟通)")
 
 
 # 「明天团建去哪」, 「…帮我订酒店」: asked of us, not a plan
