@@ -77,8 +77,8 @@ SMALL_TALK = {
             "拜拜", "再见", "回头见", "晚安", "下次聊", "先这样", "88")
 }
 _SMALL = sorted(((w, k) for k, ws in SMALL_TALK.items() for w in ws), key=lambda p: -len(p[0]))
-_FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞滴咯哒嗷哇咧~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot|very|guys|everyone"
-                      r"|today|今天|今儿|又|新的一周|这周"
+_FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞滴咯哒嗷哇咧~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot"
+                      r"|very|guys|everyone|today|今天|今儿|又|新的一周|这周"
                       r"|小助手|助手|机器人|帮个忙|帮忙|帮助|请问|你|您|老铁|大哥|兄弟|亲|各位|大家|太|非常|十分|真是|真的|一下|哈哈|呗|噢|喔"
                       r"|嘿|哒|有事找你|有点事|有个事|找你|马上(?:弄|办|去|处理|安排)|这就(?:去|弄|办)|立刻(?:去|办)")
 _SYMBOLS = re.compile(r"[^\w\s]|[\ufe0f\u200d]")
@@ -98,8 +98,9 @@ HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|
                   r"|有(?:没有)?(?:教程|说明书|使用说明|新手指南)"
                   r"|^(?:你|您)(?:是|叫)(?:谁|什么|啥|哪位)")
 # asked in English: 「how to use this bot?」, 「what can you do」, 「any user guide」
-HELP_EN = re.compile(r"^(?:pls |please )?(?:how (?:to|do i|can i|should i|do we) (?:use|start)|what can (?:you|u|it|this)"
-                     r"(?: bot)? do|how does (?:this|it) work|(?:any |a )?(?:user )?(?:guide|manual|tutorial|instructions)"
+HELP_EN = re.compile(r"^(?:pls |please )?(?:how (?:to|do i|can i|should i|do we) (?:use|start)"
+                     r"|what can (?:you|u|it|this)(?: bot)? do|how does (?:this|it) work"
+                     r"|(?:any |a )?(?:user )?(?:guide|manual|tutorial|instructions)"
                      r"|help me|need help|i need help|menu|commands?)"
                      r"(?: (?:this|the|you|u|it))?(?: bot| assistant| thing| tool| here)?(?: pls| please)?[\s?？!.]*$")
 # questions about the bot itself: 「怎么录客户」, 「我该怎么开始」, 「使用帮助」
@@ -127,8 +128,9 @@ FIELD_WORDS = {"客户": "customer_name", "姓名": "customer_name", "名字": "
                "微信号": "wechat_id",
                "预算": "budget_cny", "需求": "needs", "行业": "industry", "区域": "region", "地区": "region",
                "片区": "region", "产品线": "product_line", "产品": "product_line", "时间": "follow_up",
-               "回访时间": "follow_up", "跟进时间": "follow_up", "下次跟进": "follow_up", "下次跟进时间": "follow_up",
-               "下次回访": "follow_up", "下次回访时间": "follow_up", "下次联系": "follow_up", "下次联系时间": "follow_up",
+               "回访时间": "follow_up", "跟进时间": "follow_up", "下次跟进": "follow_up",
+               "下次跟进时间": "follow_up", "下次回访": "follow_up", "下次回访时间": "follow_up",
+               "下次联系": "follow_up", "下次联系时间": "follow_up",
                # the key facts a manager expects by 方案演示 (handlers/checks: 🟡 when still unknown)
                "决策链": "decision_chain", "决策人": "decision_chain", "拍板人": "decision_chain",
                "下一步计划": "next_step", "下一步": "next_step", "下步计划": "next_step",
@@ -177,7 +179,7 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("kb_import", ("导入话术", "导入知识库", "上传话术", "导入知识", "话术导入", "更新话术库", "上传知识库",
                    "批量导入")),
     ("kb_gaps", ("知识缺口", "缺口")),
-    ("calendar", ("放假", "补班", "日历")),
+    ("calendar", ("放假", "补班", "日历", "节假日日历", "假期日历", "节假日安排", "放假安排", "公司日历")),
     ("lead_show", ("线索", "查看", "看看", "打开")),
 )
 # a new lead however it is announced: 「帮我录个客户 …」, 「来了个新客户 …」, 「加一个线索：…」, 「录一下 <phone text>」
@@ -248,7 +250,7 @@ def _digits(m: re.Match[str]) -> str:
 # 「2️⃣」: a keycap digit is the digit
 _KEYCAP = re.compile("([0-9#*])\ufe0f?\u20e3")
 _ENGLISH_CN = dict(ENGLISH)
-_ENGLISH_RX = re.compile(r"(?<![A-Za-z])(?:" + "|".join(re.escape(e) for e, _ in sorted(ENGLISH, key=lambda p: -len(p[0])))
+_ENGLISH_RX = re.compile(r"(?<![A-Za-z])(?:" + "|".join(map(re.escape, sorted(_ENGLISH_CN, key=len, reverse=True)))
                          + r")(?![A-Za-z])", re.IGNORECASE)
 Piece = tuple[str, str]  # (as read, as written)
 
@@ -293,13 +295,14 @@ def clean(text: str) -> str:
     return _finish_clean("".join(out for out, _said in _pieces(_light(text))))
 
 
-def for_reading(text: str) -> str:
-    """`text` with English command and field words in Chinese and 繁體 in 简体, the rest as written (what the
-    extractor reads a typed lead in: 「budget 200w」 is a 预算)."""
+def reading_pair(text: str) -> tuple[str, str]:
+    """(`text` with English command and field words in Chinese, the same with 繁體 in 简体): what the extractor
+    and the value parsers read a typed lead or value in (「budget 200w」 is a 预算, 「八十萬」 八十万), and beside it
+    the user's own script to give names back in."""
     from knowledge.query import _t2s, _traditional
 
-    t = _ENGLISH_RX.sub(lambda m: _ENGLISH_CN[m.group(0).lower()], _light(text))
-    return t if _traditional().isdisjoint(t) else _t2s().convert(t)
+    said = _ENGLISH_RX.sub(lambda m: _ENGLISH_CN[m.group(0).lower()], _light(text))
+    return said, said if _traditional().isdisjoint(said) else _t2s().convert(said)
 
 
 def _written(pieces: list[Piece], start: int, end: int) -> str:
@@ -382,7 +385,8 @@ def _by_rules(t: str, role: str, state: State) -> Intent:
 # 「Hi 帮我记一下跟进 312 …」, 「你好，新客户 …」: a greeting before the message, and 「…，谢谢🙏」 after it
 _GREETED = re.compile(r"^(?:hi|hello|hey|hiya|嗨|哈喽|哈啰|你好|您好|在吗|在不在|早上好|下午好|晚上好|早安|早|老师好)"
                       r"(?:呀|啊|哈)?[\s,，!！~～。.、]+(?=\S)", re.IGNORECASE)
-_THANKED = re.compile(r"(?<=\S)[\s,，。!！~～]+(?:(?:谢谢|谢啦|谢了|多谢|感谢|辛苦了|辛苦|麻烦了|麻烦你了|thx|thanks|thank you)"
+_THANKED = re.compile(r"(?<=\S)[\s,，。!！~～]+(?:(?:谢谢|谢啦|谢了|多谢|感谢|辛苦了|辛苦|麻烦了|麻烦你了"
+                      r"|thx|thanks|thank you)"
                       r"(?:你|您|啦|了|哈|呀)?[\s!！~～。🙏]*|🙏+)$", re.IGNORECASE)
 
 
@@ -442,17 +446,19 @@ def _emoji_kind(t: str) -> str:
 _ORDINAL = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 
 
-_PICK_NUMBER = re.compile(r"(?:就|要|我要|我选|点|按)?\s*(?:选择|选第|选|第|点|按)?\s*(?:option|opt|no\.?|按钮|选项|第)?\s*"
+_PICK_NUMBER = re.compile(r"(?:就|要|我要|我选|点|按)?\s*(?:选择|选第|选|第|点|按)?\s*"
+                          r"(?:option|opt|no\.?|按钮|选项|第)?\s*"
                           r"([1-9]|[一二三四五])\s*(?:个|项|号|条|个按钮|个选项)?\s*(?:吧|呗|哈|pls|please)?")
 # a button by where it stands: 「选中间那个」, 「最后一个」, 「the first one」
-_PICK_PLACE = re.compile(r"(?:就|我)?(?:选|要|点|按)?(?:择)?\s*(?:the\s*)?(?P<at>中间|最后面?|最下面|最底下|最右边|最上面|最前面|最左边"
-                         r"|头|first|second|third|last|middle|1st|2nd|3rd)"
+_PICK_PLACE = re.compile(r"(?:就|我)?(?:选|要|点|按)?(?:择)?\s*(?:the\s*)?"
+                         r"(?P<at>中间|最后面?|最下面|最底下|最右边|最上面|最前面|最左边|头|first|second|third|last|middle|1st|2nd|3rd)"
                          r"\s*(?:那|这)?(?:一)?\s*(?:个|项|条|个按钮|个选项|one|option|button)?\s*(?:吧|呗|pls|please)?")
 _PLACES = {"first": 1, "1st": 1, "头": 1, "最上面": 1, "最前面": 1, "最左边": 1, "second": 2, "2nd": 2, "third": 3,
            "3rd": 3}
+_LAST = frozenset({"last", "最后", "最后面", "最下面", "最底下", "最右边"})
 # what may stand before a button said in words: 「对的 就按这个确认」, 「不要了 放弃」, 「没问题 确认提交」
-_PICK_LEAD = re.compile(r"^(?:(?:对的|对|好的|好|嗯嗯|嗯|行|可以|没问题|ok|okay|不要了|不用了|算了|不了|那就|就|我要|我想|我选"
-                        r"|那|要|还是|直接|就按|按照|按|点|选)(?:这个|那个)?[\s，,。!！]*)+")
+_PICK_LEAD = re.compile(r"^(?:(?:对的|对|好的|好|嗯嗯|嗯|行|可以|没问题|ok|okay|不要了|不用了|算了|不了|那就|就"
+                        r"|我要|我想|我选|那|要|还是|直接|就按|按照|按|点|选)(?:这个|那个)?[\s，,。!！]*)+")
 
 
 def _pick(t: str, role: str, state: State) -> Intent | None:
@@ -463,14 +469,14 @@ def _pick(t: str, role: str, state: State) -> Intent | None:
         return Intent("pick", {"index": n}, t)
     m = _PICK_PLACE.fullmatch(said_as)
     n = len(state.buttons)
-    at = m and (_PLACES.get(m.group("at")) or (n if m.group("at") in ("last", "最后", "最后面", "最下面", "最底下", "最右边")
-                                               else (n + 1) // 2 if n % 2 and n > 1 else None))
+    at = m and (_PLACES.get(m.group("at")) or (n if m.group("at") in _LAST else (n + 1) // 2 if n % 2 and n > 1
+                                               else None))
     if at and at <= max(n, 3):
         return Intent("pick", {"index": at}, t)
     bare = re.sub(r"(?<=\S)(?:吧|呗|啦|哈|吧吧)$", "", _tidy(said_as))  # 「放弃吧」
     # 「确认没问题」, 「我要修改」, 「那就放弃吧」: a button said with a few words around it
-    bare = re.sub(r"^(?:那就|就|我要|我想|我选|那|要)(?=\S)|(?<=\S)\s*(?:没问题|就行|就好|就可以|好了|一下|提交|掉)$", "",
-                  bare)
+    bare = re.sub(r"^(?:那就|就|我要|我想|我选|那|要)(?=\S)"
+                  r"|(?<=\S)\s*(?:没问题|就行|就好|就可以|好了|一下|提交|掉)$", "", bare)
     for said in dict.fromkeys((bare, _PICK_LEAD.sub("", bare))):
         for i, label in enumerate(state.buttons, 1):
             if said and label.strip() in {said, *SAME_BUTTON.get(said, ())}:
@@ -530,7 +536,8 @@ def _small_talk(t: str, role: str, state: State) -> Intent | None:
         kind = "thanks"
     if kind:
         return Intent(kind, text=t)
-    if HOW_TO.search(low) or HELP_EN.match(low) or (HELP.search(low) and not re.search(r"客户|报价|价格|异议|竞品", low)):
+    if HOW_TO.search(low) or HELP_EN.match(low) or (
+            HELP.search(low) and not re.search(r"客户|报价|价格|异议|竞品", low)):
         return Intent("help", text=t)
     return None
 
@@ -608,9 +615,15 @@ def _find_command(t: str) -> tuple[str, str, int, int] | None:
     return best
 
 
+# 「节假日日历看看」: a look asked for after the command word adds nothing to it
+_LOOK = re.compile(r"^(?:看看|看一下|看下|查一下|查下|发我|发给我|发我看看|给我看看|发一下|发下)[吧呗]?$")
+
+
 def _command_here(t: str, name: str, word: str, i: int) -> bool:
     """A command word counts at the start of the message, or later when a lead is named next to it."""
-    after = re.sub(r"^(?:一下|下)(?!午)\s*", "", t[i + len(word):])
+    after = _LOOK.sub("", re.sub(r"^(?:一下|下)(?!午)\s*", "", t[i + len(word):]))
+    if name == "offboard" and re.fullmatch(r"(?:请|帮我|帮|给)?(?:办理?|处理|走)(?:一下|下)?", t[:i].strip()):
+        return True  # 「办离职 王强」
     if name == "lead_show":
         return (i == 0 and (not after or re.match(r"\s*#?\d", after) is not None)) or bool(
             re.match(r"^(?:查看|看看|打开)?\s*(?:线索|lead)\s*#?\d+\s*$", t))
@@ -638,7 +651,7 @@ def _command(t: str, role: str, state: State) -> Intent | None:
     edit = _lead_edit(t) or _named_edit(t, state)
     if edit is not None:
         return edit
-    listed = _list_phrase(t)
+    listed = _list_phrase(t) or _team_filtered(t)
     if listed is not None:
         return listed
     new = _new_lead(t)
@@ -652,7 +665,7 @@ def _command(t: str, role: str, state: State) -> Intent | None:
         return Intent("multi", text=t)
     before = "" if re.fullmatch(PREFIX, t[:start].strip()) else _tidy(t[:start])
     before = re.sub(r"^(?:把|将|给|这个|那个|这条|那条)\s*(?=#?\d|线索|客户)", "", before)
-    after = re.sub(r"^(?:一下|下)(?!午)\s*", "", _tidy(t[end:]))
+    after = _LOOK.sub("", re.sub(r"^[:：]\s*|^(?:一下|下)(?!午)\s*", "", _tidy(t[end:])))
     return _SLOTS.get(name, _plain)(name, before, after, t, state)
 
 
@@ -791,7 +804,7 @@ def _extend(name: str, before: str, after: str, t: str, state: State) -> Intent:
 
 
 def _offboard(name: str, before: str, after: str, t: str, state: State) -> Intent:
-    text = f"{before} {after}".strip()
+    text = re.sub(r"^(?:请|帮我|帮|给)?(?:办理?|处理|走)(?:一下|下)?\s*", "", f"{before} {after}".strip())
     m = re.search(r"(?:线索|客户)?\s*(?:都|全部)?\s*(?:交给|转给|给|交接给|移交给|转交给|分给|转)\s*(?P<to>\S+)", text)
     who_text = text[: m.start()] if m else text
     who, _ = split_person(re.sub(r"(?:了|的)$", "", _tidy(who_text)), state.team)
@@ -800,7 +813,25 @@ def _offboard(name: str, before: str, after: str, t: str, state: State) -> Inten
 
 
 def _team_leads(name: str, before: str, after: str, t: str, state: State) -> Intent:
-    return Intent("team_leads", {"filter": after} if after else {}, t)
+    return Intent("team_leads", {"filter": _area(after)} if after else {}, t)
+
+
+# 「看下华南区的团队线索」, 「冻结了的团队线索有哪些」: the filter said before the list
+TEAM_BEFORE = re.compile(rf"^{VERBS}\s*(?P<filter>[\u4e00-\u9fffA-Za-z0-9]{{1,8}}?)(?:了)?的\s*"
+                         r"(?:团队|组里|组内|全组|大家)的?(?:线索|客户|单子)(?:都?有哪些|都?有几个|有多少|列表|清单|呢)?[？?]?$")
+_NOT_FILTER = re.compile(r"^(?:我们|咱们|我|整个|所有|全部|今天|本周|这周|最近|现在|目前|当前)$")
+
+
+def _team_filtered(t: str) -> Intent | None:
+    m = TEAM_BEFORE.match(t)
+    if m is None or _NOT_FILTER.match(m.group("filter")):
+        return None
+    return Intent("team_leads", {"filter": _area(m.group("filter"))}, t)
+
+
+def _area(word: str) -> str:
+    """「华南区」 → 「华南」: a region said with its 区 (leads keep the region's name)."""
+    return re.sub(r"(?<=[东南西北中])(?:片区|大区|地区|区域|区)$", "", word)
 
 
 _SLOTS = {"follow_up": _with_lead, "stage": _with_lead, "won": _with_lead, "lost": _with_lead,
@@ -831,7 +862,8 @@ def _named_edit(t: str, state: State) -> Intent | None:
     said, ids = customer_hits(t, state)
     rest = None
     if said is not None:
-        m = re.match(rf"^(?:把|将|给|帮我把|帮我将)?\s*{re.escape(said)}\s*(?:的|(?:那|这)(?:个|条|单|位|家|边)?的?)?\s*", t)
+        m = re.match(rf"^(?:把|将|给|帮我把|帮我将)?\s*{re.escape(said)}\s*"
+                     r"(?:的|(?:那|这)(?:个|条|单|位|家|边)?的?)?\s*", t)
         rest = t[m.end():] if m else None
     elif (m := _NAMED.match(t)) and not _NOT_A_NAME.match(m.group("who")) and m.group("who") not in FIELD_WORDS:
         said, rest = m.group("who"), t[m.end():]
@@ -866,7 +898,7 @@ _LISTS = (("my_leads", re.compile(r"我(?:名下|手上|手里|手头上?|跟着
                                   r"|我?(?:明天)?(?:任务|待办|日程)")),
           ("team_leads", re.compile(r"(?:团队|组里|组内|部门|大家|全部|所有|全组)(?:线索|客户|单子)(?:列表|清单)?")),
           ("overdue", re.compile(r"(?:超时|逾期|超期)(?:线索|客户|单子|名单|列表|清单|情况)?")),
-          ("team_report", re.compile(r"(?:团队)?日报")),
+          ("team_report", re.compile(r"(?:团队|组里|组内|全组|我们组|部门)?日报(?:出|发|生成|好)?(?:没有?)?")),
           ("kb_gaps", re.compile(r"(?:知识)?缺口(?:列表|清单)?")))
 
 
@@ -882,7 +914,8 @@ SHOW = re.compile(r"^(?:帮我|给我|请|麻烦)?\s*(?:查看|看看|看下|看
                   r"(?:详情|情况|什么情况|啥情况|怎么样了?|咋样了?|(?:什么|啥)?进展了?|(?:什么|啥)?进度了?|资料|信息)?\s*(?:(?:麻烦|请)?\s*(?:发我|发给我|给我看看|给我|看看|发一下|发下)(?:一下|下)?)?"
                   r"\s*(?:呢|啊|吗)?[？?]?$")
 OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}"
-                     r"(?:超时|逾期|超期|没跟进|没人跟进|无人跟进|没人管|冻结|没及时|没按时)"
+                     r"(?:超时|逾期|超期|没跟进|没人跟进|无人跟进|没人管|冻结|没及时|没按时|过了?(?:时限|期限|时效)"
+                     r"|超过(?:时限|期限|时效)|没人?(?:联系|处理|理)|没(?:有)?人(?:联系|处理|理|碰))"
                      r"|^.{0,6}(?:超时|逾期|超期)的(?:线索|客户)?$|^(?:超时|逾期|超期)(?:名单|列表|清单|情况)")
 KB_IMPORT = re.compile(r"(?:导入|上传|更新|批量导入|录入)(?:一下|一批|一份|一些|几份|个)?\s*(?:新的?)?"
                        r"(?:话术|知识库|知识卡片|产品资料|培训资料)"
@@ -919,8 +952,9 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
     if m:
         return Intent("takeover", {"lead_id": int(m.group(1))}, t)
     m = re.fullmatch(r"(?:这个|那个|这条|那条)?\s*(?:线索|客户)?\s*#?(\d{1,7})\s*号?(?:线索|客户)?\s*"
+                     r"(?:(?:这|那)(?:单|条|个|笔)|这个单子|那个单子)?\s*"
                      r"(?:我来|我接了?|给我|归我|我(?:来|亲自|自己)+(?:跟进?|接手|接|负责|管)?)"
-                     r"(?:吧|跟|接手)?(?:吧|了)?", t)
+                     r"(?:吧|跟|接手)?(?:过来|过去|手)?(?:吧|了)?", t)
     if m:
         return Intent("takeover", {"lead_id": int(m.group(1))}, t)
     offboard = _offboard_phrase(t, state)
