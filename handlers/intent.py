@@ -48,7 +48,15 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
            # field words and lists: 「email是 …」, 「预算 update 成 80万」, 「张伟的pipeline」, 「今天的to do」
            ("email", "邮箱"), ("e-mail", "邮箱"), ("phone", "电话"), ("mobile", "手机"), ("wechat", "微信"),
            ("update", "更新"), ("updated", "更新"), ("change to", "改成"), ("changed to", "改成"), ("set to", "设为"),
-           ("pipeline", "线索"), ("team", "团队"), ("to do", "待办"), ("to-do", "待办"), ("todo", "待办"))
+           ("pipeline", "线索"), ("team", "团队"), ("to do", "待办"), ("to-do", "待办"), ("todo", "待办"),
+           ("add lead", "新线索"), ("add a lead", "新线索"), ("add new lead", "新线索"), ("add a new lead", "新线索"),
+           ("create lead", "新线索"), ("create a lead", "新线索"), ("create new lead", "新线索"),
+           ("add customer", "新客户"), ("add a customer", "新客户"), ("add client", "新客户"),
+           ("show me", "查看"), ("show", "查看"), ("view", "查看"), ("offboard", "离职"), ("off-board", "离职"),
+           ("who is", "谁"), ("who's", "谁"), ("who are", "谁"), ("daily report", "日报"), ("team report", "团队日报"),
+           ("today's", "今天的"), ("today", "今天"), ("tonight", "今晚"), ("tomorrow", "明天"), ("tmr", "明天"),
+           ("tmrw", "明天"), ("next week", "下周"), ("this afternoon", "今天下午"), ("this morning", "今天上午"),
+           ("my tasks", "我的待办"), ("agenda", "日程"))
 
 # Small talk: a message made only of these words (and fillers) is greeting / thanks / ok, whichever comes first.
 SMALL_TALK = {
@@ -69,6 +77,7 @@ SMALL_TALK = {
     "ack": ("好的", "好滴", "好嘞", "好吧", "好", "ok", "okay", "嗯嗯", "嗯", "收到", "明白", "知道了", "了解", "行",
             "noted", "got it", "gotcha", "roger", "copy that", "copy", "sure", "sounds good", "will do", "alright",
             "yep", "yes", "yeah", "k", "kk", "np", "no problem", "fine", "cool", "收到了", "明白了", "晓得了",
+            "understood", "roger that", "sure thing", "on it", "okie", "okey", "oki",
             "可以", "懂了", "知道", "晓得", "没问题", "对的", "对",
             "666", "哈哈", "呵呵", "嘿嘿", "嘻嘻", "👌", "👍", "🤝",
             # the same said across the country: 中 (Henan), 要得 (Sichuan), 得嘞 (Beijing), 妥 / 成
@@ -78,12 +87,12 @@ SMALL_TALK = {
 }
 _SMALL = sorted(((w, k) for k, ws in SMALL_TALK.items() for w in ws), key=lambda p: -len(p[0]))
 _FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞滴咯哒嗷哇咧~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot"
-                      r"|very|guys|everyone|today|今天|今儿|又|新的一周|这周"
+                      r"|very|guys|everyone|folks|bro|mate|dude|buddy|a ton|again|team|团队|今天|今儿|又|新的一周|这周"
                       r"|小助手|助手|机器人|帮个忙|帮忙|帮助|请问|你|您|老铁|大哥|兄弟|亲|各位|大家|太|非常|十分|真是|真的|一下|哈哈|呗|噢|喔"
                       r"|嘿|哒|有事找你|有点事|有个事|找你|马上(?:弄|办|去|处理|安排)|这就(?:去|弄|办)|立刻(?:去|办)")
 _SYMBOLS = re.compile(r"[^\w\s]|[\ufe0f\u200d]")
 HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|教程|指南|新手指南|帮助文档|使用手册|操作手册)"
-                  r"(?:\s*(?:me|一下|下|(?:发|给|来|发给)(?:我|俺)?(?:一份|一下|下|个|份|看看)?))?$"
+                  r"(?:\s*(?:me|pls|please|plz|一下|下|(?:发|给|来|发给)(?:我|俺)?(?:一份|一下|下|个|份|看看)?))?$"
                   r"|^(?:请|麻烦)?(?:发|给|来)(?:我|俺)?(?:一份|一个|个|份|一下)?(?:使用说明|说明书|教程|使用手册|操作手册|帮助文档"
                   r"|新手指南)"
                   r"|怎么用|如何使用|怎么使用|怎样使用|能做什么|能干什么|能干嘛|会什么|有什么功能|不会用|咋用|怎么玩"
@@ -144,7 +153,7 @@ EDIT = re.compile(rf"^(?:把|将)?(?:(?:这个|该|这家|那家|这位|那位)?
                   r"(?:帮我|给我|请|麻烦)?\s*"
                   # 「调到60万」, 「换了 139…」, 「现在是 …」
                   r"(?:(?:改|更新|修改|换|调)一?下|(?:调|提|降|涨|加|减|提高|降低|调整|上调|下调)(?:到|为|成|至)"
-                  r"|(?:改|换|变|更新|修改|更正|纠正)(?:成|为)?了|现在是|现在|更正为|更正成|纠正为|改成了|换成了|变成了"
+                  r"|(?:改|换|变|更新|修改|更正|纠正)(?:成|为)?了|更新\s+(?:成|为)|现在是|现在|更正为|更正成|纠正为|改成了|换成了|变成了"
                   r"|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|设为|设成|设置为"
                   r"|(?:写|填|记)?错了?\s*[，,]?\s*(?:应该|应)?(?:是|为|改成|改为)"
                   r"|填写?成?|写成|写|是|为|改|[:：=])?"
@@ -187,7 +196,7 @@ NEW_LEAD = re.compile(
     r"^(?:(?:那个|就是|嗯|呃|啊)\s*)*(?:(?:请|帮我|帮忙|麻烦你?|给我|我要|我想|我|你)\s*)*(?:(?:又|刚)?来了?|有)?\s*"
     r"(?:(?P<verb>新建|新增|新加|添加|增加|加|录入|录|建|登记|创建|记|报|开|整|弄|搞)\s*(?:一下|一个|个|一条|条|一位|位)?"
     r"\s*(?:新的?)?\s*(?P<noun>客户|线索|商机)?|(?:一个|个|一条|条|一位|位)?\s*新的?\s*(?P<noun2>客户|线索|商机))"
-    r"(?:的话|信息|资料)?(?:[哈啊呀吧哦嘛呢啦噢]+(?=\s|$|[:：,，]))?\s*[:：,，]?\s*")
+    r"(?:的话|信息|资料)?(?:[哈啊呀吧哦嘛呢啦噢]+(?=\s|$|[:：,，]))?\s*[:：,，\-—–|]?\s*")
 # what is left of the request itself: 「帮我录一个客户进去」, 「开个新线索吧」
 _LEAD_FILLER = re.compile(r"^(?:(?:就是|那个|这个|嗯|呃|是|叫)\s*"
                           r"|(?:进去|进来|进系统|到系统里?|一下|吧|哈|呗)(?=\s|$|[:：,，])[\s:：,，]*)+")
@@ -250,8 +259,19 @@ def _digits(m: re.Match[str]) -> str:
 # 「2️⃣」: a keycap digit is the digit
 _KEYCAP = re.compile("([0-9#*])\ufe0f?\u20e3")
 _ENGLISH_CN = dict(ENGLISH)
-_ENGLISH_RX = re.compile(r"(?<![A-Za-z])(?:" + "|".join(map(re.escape, sorted(_ENGLISH_CN, key=len, reverse=True)))
+# 「10am」, 「3:30 pm」: a clock said in English, in the words the time grammar reads
+_AM_PM = r"(?<![\d:])(?P<h>1[0-2]|0?[1-9])(?::(?P<m>[0-5]\d))?\s*(?P<ap>am|pm|a\.m\.|p\.m\.)"
+_ENGLISH_RX = re.compile(rf"{_AM_PM}(?![A-Za-z])|(?<![A-Za-z])(?:"
+                         + "|".join(map(re.escape, sorted(_ENGLISH_CN, key=len, reverse=True)))
                          + r")(?![A-Za-z])", re.IGNORECASE)
+
+
+def _in_chinese(m: re.Match[str]) -> str:
+    """The Chinese for one English command word or clock (see ENGLISH, _AM_PM)."""
+    if m.group("h") is None:
+        return _ENGLISH_CN[m.group(0).lower()]
+    half = "上午" if m.group("ap").lower().startswith("a") else "下午"
+    return f"{half}{m.group('h')}点" + (f"{m.group('m')}分" if m.group("m") else "")
 Piece = tuple[str, str]  # (as read, as written)
 
 
@@ -268,7 +288,7 @@ def _pieces(t: str) -> list[Piece]:
     pieces: list[Piece] = []
     at = 0
     for m in _ENGLISH_RX.finditer(t):
-        pieces += [(t[at:m.start()], t[at:m.start()]), (_ENGLISH_CN[m.group(0).lower()], m.group(0))]
+        pieces += [(t[at:m.start()], t[at:m.start()]), (_in_chinese(m), m.group(0))]
         at = m.end()
     pieces.append((t[at:], t[at:]))
     if at:
@@ -301,7 +321,7 @@ def reading_pair(text: str) -> tuple[str, str]:
     the user's own script to give names back in."""
     from knowledge.query import _t2s, _traditional
 
-    said = _ENGLISH_RX.sub(lambda m: _ENGLISH_CN[m.group(0).lower()], _light(text))
+    said = _ENGLISH_RX.sub(_in_chinese, _light(text))
     return said, said if _traditional().isdisjoint(said) else _t2s().convert(said)
 
 
@@ -713,7 +733,7 @@ def _lead_show(name: str, before: str, after: str, t: str, state: State) -> Inte
 
 
 def _lead_new(name: str, before: str, after: str, t: str, state: State) -> Intent:
-    text = re.sub(r"^(?:一个|一下|个)?(?:新的?)?(?:客户|线索)?[:：\s]*", "", after)
+    text = re.sub(r"^(?:一个|一下|个)?(?:新的?)?(?:客户|线索)?[:：\s\-—–|]*", "", after)
     return Intent("lead_new", {"text": _tidy(text)}, t)
 
 
