@@ -69,7 +69,7 @@ SMALL_TALK = {
                  "有人吗", "有人在吗", "在线吗", "在不", "喂", "早",
                  "打扰一下", "打扰了", "打扰"),
     "thanks": ("谢谢", "多谢", "感谢", "感激", "谢啦", "谢了", "thx", "thanks", "thank you", "thank u", "thank", "ty",
-               "3q", "🙏", "tks", "tnx", "cheers", "appreciate it", "appreciated", "唔该", "多谢晒", "谢晒",
+               "3q", "🙏", "tks", "tnx", "cheers", "appreciate it", "appreciated", "唔该", "唔该晒", "多谢晒", "谢晒",
                "辛苦了", "辛苦", "麻烦你了", "麻烦了",
                "有劳", "感恩", "多亏你了", "多亏了", "帮大忙了",
                # praise is answered as thanks are
@@ -203,7 +203,7 @@ _LEAD_FILLER = re.compile(r"^(?:(?:就是|那个|这个|嗯|呃|是|叫)\s*"
 # what may stand before a command that names a lead: 「记一下跟进 18号 …」, 「帮我改派 …」
 PREFIX = re.compile(r"(?:那个|嗯)?(?:请|帮我|帮忙|麻烦|给我|我要|我想)?(?:记|记录|写|补|登记)?(?:一下|一个|个|下|条)?")
 # what may stand before a list command: 「看下团队线索」, 「帮我查一下我的客户」
-VERBS = (r"(?:请|帮我|给我|我要|我想|麻烦)?(?:看|看看|看下|看一下|查|查看|查一下|瞧瞧|列出|列一下|打开|显示|发|来)?"
+VERBS = (r"(?:请|帮我|给我|我要|我想|麻烦)?(?:看看|看下|看一下|看|查看|查一下|查|瞧瞧|列出|列一下|打开|显示|发|来)?"
          r"(?:一下|下)?")
 LISTS = frozenset({"my_leads", "team_leads", "overdue", "team_report", "kb_import", "kb_gaps"})
 NO_ARGS = frozenset({"overdue", "my_leads", "team_report", "kb_import", "kb_gaps"})
@@ -552,7 +552,7 @@ def _small_talk(t: str, role: str, state: State) -> Intent | None:
     low = _tidy(t.lower())
     kind = small_talk(low) if len(low) <= 30 else None
     if kind is None and len(low) <= 16 and _THANKS_LAST.search(low) and not QUESTION.search(low) and not re.search(
-            r"\d", low):
+            r"\d", low) and not REMIND.search(low) and _find_command(low) is None:  # 「后天提醒我…，谢谢」 acts
         kind = "thanks"
     if kind:
         return Intent(kind, text=t)
@@ -685,7 +685,7 @@ def _command(t: str, role: str, state: State) -> Intent | None:
         return Intent("multi", text=t)
     before = "" if re.fullmatch(PREFIX, t[:start].strip()) else _tidy(t[:start])
     before = re.sub(r"^(?:把|将|给|这个|那个|这条|那条)\s*(?=#?\d|线索|客户)", "", before)
-    after = _LOOK.sub("", re.sub(r"^[:：]\s*|^(?:一下|下)(?!午)\s*", "", _tidy(t[end:])))
+    after = _LOOK.sub("", re.sub(r"^[:：\-—–|]\s*|^(?:一下|下)(?!午)\s*", "", _tidy(t[end:])))
     return _SLOTS.get(name, _plain)(name, before, after, t, state)
 
 
