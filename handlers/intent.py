@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -344,8 +345,7 @@ def _as_written(got: Intent, read: str, pieces: list[Piece]) -> Intent:
     slots = dict(got.slots)
     for key in _WRITTEN_SLOTS:
         value = slots.get(key)
-        i = read.find(value) if isinstance(value, str) and value else -1
-        if i >= 0:
+        if isinstance(value, str) and value and (i := read.find(value)) >= 0:
             slots[key] = _written(pieces, i, i + len(value))
     if isinstance(slots.get("intent"), Intent):
         slots["intent"] = _as_written(slots["intent"], read, pieces)
@@ -388,14 +388,20 @@ def _understood(t: str, role: str, state: State, model: IntentModel | None) -> I
 MODEL_MIN_CHARS = 3
 
 
+Step = Callable[[str, str, State], "Intent | None"]
+
+
 def _by_rules(t: str, role: str, state: State) -> Intent:
-    for step in (_bad_id, _flag_answer, _pick, _renewal_action, _small_talk):
+    """What the whole message is (a pick, small talk), else what it is less a greeting before and thanks after."""
+    whole: tuple[Step, ...] = (_bad_id, _flag_answer, _pick, _renewal_action, _small_talk)
+    for step in whole:
         got = step(t, role, state)
         if got is not None:
             return got
     said, t = t, _unwrapped(t)
-    for step in (_gibberish, _today, _command, _reminder, _plan, _free_lead, _follow_up_note, _edit, _bare_name,
-                 _near_miss):
+    unwrapped: tuple[Step, ...] = (_gibberish, _today, _command, _reminder, _plan, _free_lead, _follow_up_note, _edit,
+                                   _bare_name, _near_miss)
+    for step in unwrapped:
         got = step(t, role, state)
         if got is not None:
             return got
