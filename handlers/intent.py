@@ -990,11 +990,11 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
     for pid, pname in state.team:
         # the substring test first: the pattern names them, and a team of thousands meant thousands of compiles
         if (pname in t or pid in t) and re.fullmatch(
-                rf"{VERBS}\s*(?:{re.escape(pname)}|{re.escape(pid)})\s*(?:手上|手里|那边|名下|现在)?"
+                rf"{VERBS}\s*把?\s*(?:{re.escape(pname)}|{re.escape(pid)})\s*(?:手上|手里|那边|名下|现在)?"
                         r"(?:都|现在|目前|最近|正在|这周|本周)?(?:在)?(?:跟进?|负责|管|做)?(?:着)?的?"
                         r"(?:有|还有)?(?:哪些|几个|多少|几条)?(?:线索|客户|单子)"
                         r"(?:都?有哪些|都?有几个|有多少|怎么样|情况)?[？?]?"
-                        r"(?:看一下|看下|看看|发我|发给我|发一下|列一下|拉出来|调出来)?", t):
+                        r"(?:发我|发给我|发一下|列一下|拉出来|调出来|列出来)?(?:看一下|看下|看看)?", t):
             return Intent("team_leads", {"filter": pname}, t)
     m = re.fullmatch(r"^(?:把)?\s*(?:线索)?\s*#?(\d{1,7})\s*号?\s*(?:已经|已)?\s*"
                      r"(?:到|进入|进到|推进到|推到|走到|进)了?"
