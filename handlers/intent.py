@@ -57,7 +57,12 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
            ("who is", "谁"), ("who's", "谁"), ("who are", "谁"), ("daily report", "日报"), ("team report", "团队日报"),
            ("today's", "今天的"), ("today", "今天"), ("tonight", "今晚"), ("tomorrow", "明天"), ("tmr", "明天"),
            ("tmrw", "明天"), ("next week", "下周"), ("this afternoon", "今天下午"), ("this morning", "今天上午"),
-           ("my tasks", "我的待办"), ("agenda", "日程"))
+           ("my tasks", "我的待办"), ("agenda", "日程"), ("log lead", "新线索"), ("log a lead", "新线索"),
+           ("log a new lead", "新线索"), ("log new customer", "新客户"), ("log a new customer", "新客户"),
+           ("new prospect", "新客户"), ("f/u", "跟进"), ("fu", "跟进"), ("set a reminder", "提醒我"),
+           ("set reminder", "提醒我"), ("add a reminder", "提醒我"), ("my pipeline", "我的线索"), ("details", "详情"),
+           ("closed won", "赢单"), ("closed-won", "赢单"), ("closed lost", "输单"), ("closed-lost", "输单"),
+           ("import scripts", "导入话术"), ("upload scripts", "导入话术"))
 
 # Small talk: a message made only of these words (and fillers) is greeting / thanks / ok, whichever comes first.
 SMALL_TALK = {
@@ -88,7 +93,8 @@ SMALL_TALK = {
 }
 _SMALL = sorted(((w, k) for k, ws in SMALL_TALK.items() for w in ws), key=lambda p: -len(p[0]))
 _FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞滴咯哒嗷哇咧~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot"
-                      r"|very|guys|everyone|folks|bro|mate|dude|buddy|a ton|again|team|团队|今天|今儿|又|新的一周|这周"
+                      r"|very|guys|everyone|folks|bro|mate|dude|buddy|a ton|again|with|quick q(?:uestion)?|team"
+                      r"|团队|今天|今儿|又|新的一周|这周"
                       r"|小助手|助手|机器人|帮个忙|帮忙|帮助|请问|你|您|老铁|大哥|兄弟|亲|各位|大家|太|非常|十分|真是|真的|一下|哈哈|呗|噢|喔"
                       r"|嘿|哒|有事找你|有点事|有个事|找你|马上(?:弄|办|去|处理|安排)|这就(?:去|弄|办)|立刻(?:去|办)")
 _SYMBOLS = re.compile(r"[^\w\s]|[\ufe0f\u200d]")
@@ -147,7 +153,8 @@ FIELD_WORDS = {"客户": "customer_name", "姓名": "customer_name", "名字": "
                "客户异议": "objection", "异议": "objection", "顾虑": "objection"}
 KEY_FACTS = ("decision_chain", "next_step", "objection")
 _FIELD_ALT = "|".join(sorted(FIELD_WORDS, key=len, reverse=True))
-EDIT = re.compile(rf"^(?:把|将)?(?:(?:这个|该|这家|那家|这位|那位)?(?:客户|线索|他|她|对方)(?:的|家的?)?\s*)?"
+EDIT = re.compile(r"^(?:把|将|更新|修改)?\s*"
+                  r"(?:(?:这个|该|这家|那家|这位|那位)?(?:客户|线索|他|她|对方)(?:的|家的?)?\s*)?"
                   rf"(?P<field>{_FIELD_ALT})"
                   # 「公司全称 …」, 「区域那栏填华北」
                   r"(?:名字|名称|号码|名|号|全称|简称|地址)?\s*(?:那一?栏|这一?栏|一栏|栏|那一?项|这一?项|字段|那里|那儿)?\s*"
@@ -157,7 +164,7 @@ EDIT = re.compile(rf"^(?:把|将)?(?:(?:这个|该|这家|那家|这位|那位)?
                   r"|(?:改|换|变|更新|修改|更正|纠正)(?:成|为)?了|更新\s+(?:成|为)|现在是|现在|更正为|更正成|纠正为|改成了|换成了|变成了"
                   r"|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|设为|设成|设置为"
                   r"|(?:写|填|记)?错了?\s*[，,]?\s*(?:应该|应)?(?:是|为|改成|改为)"
-                  r"|填写?成?|写成|写|是|为|改|[:：=])?"
+                  r"|填写?成?|写成|写|是|为|改|[:：=]|to(?=\s))?"
                   r"\s*(?P<value>.+)$")
 # 「7号电话多少」: a value asked for, not given
 _ASKED = re.compile(r"多少|是什么|是啥|是哪|谁|几[个位号点]?[？?]?$|吗[？?]?$|呢[？?]?$|[？?]"
@@ -489,9 +496,10 @@ _PICK_LEAD = re.compile(r"^(?:(?:对的|对|好的|好|嗯嗯|嗯|行|可以|没
 
 def _pick(t: str, role: str, state: State) -> Intent | None:
     said_as = _SYMBOLS.sub("", t).strip(" 。.!！").lower()  # 「确认✅」, 「2️⃣」
-    m = _PICK_NUMBER.fullmatch(said_as)
+    m = _PICK_NUMBER.fullmatch(said_as) or re.fullmatch(r"(?:option|opt|选项|按钮)\s*([a-e])", said_as)
     if m:
-        n = int(m.group(1)) if m.group(1).isdigit() else _ORDINAL[m.group(1)]
+        said = m.group(1)
+        n = int(said) if said.isdigit() else _ORDINAL.get(said) or "abcde".index(said) + 1
         return Intent("pick", {"index": n}, t)
     m = _PICK_PLACE.fullmatch(said_as)
     n = len(state.buttons)
@@ -691,7 +699,7 @@ def _command(t: str, role: str, state: State) -> Intent | None:
         return Intent("multi", text=t)
     before = "" if re.fullmatch(PREFIX, t[:start].strip()) else _tidy(t[:start])
     before = re.sub(r"^(?:把|将|给|这个|那个|这条|那条)\s*(?=#?\d|线索|客户)", "", before)
-    after = _LOOK.sub("", re.sub(r"^[:：\-—–|]\s*|^(?:一下|下)(?!午)\s*", "", _tidy(t[end:])))
+    after = _LOOK.sub("", re.sub(r"^[:：\-—–|]\s*|^(?:一下|下)(?!午)\s*|^(?:on|for)\s+(?=#?\d)", "", _tidy(t[end:])))
     return _SLOTS.get(name, _plain)(name, before, after, t, state)
 
 
@@ -718,7 +726,7 @@ def _with_lead(name: str, before: str, after: str, t: str, state: State) -> Inte
     if key == "stage":
         rest = re.sub(r"阶段了?$", "", re.sub(r"^(?:(?:改|更新|调整|推进|推|变|换)?(?:到|为|至|成))\s*", "", rest))
     if key:
-        slots[key] = _reason(rest) if key == "reason" else rest
+        slots[key] = _reason(rest) if key == "reason" else re.sub(r"^[\-—–|:：]\s*", "", rest)
     return Intent(name, slots, t)
 
 
@@ -789,12 +797,13 @@ _EMOJI_HEAD = re.compile("^[\\s\U0001F000-\U0001FAFF\u2600-\u27BF\ufe0f\u200d]+"
 
 def _reason(text: str) -> str:
     text = _EMOJI_HEAD.sub("", text)  # 「没戏了😭 对方…」
-    text = re.sub(r"^(?:[\s,，、:：]|[再先就也](?=\s)|了|吧|啦|呀|啊)*(?:因为|原因[:：]?|理由[:：]?)?", "", text)
+    text = re.sub(r"^(?:[\s,，、:：]|[再先就也](?=\s)|了|吧|啦|呀|啊|by(?=\s)|because(?=\s))*"
+                  r"(?:因为|原因[:：]?|理由[:：]?)?", "", text)
     return _tidy(re.sub(r"(?:吧|啦|呀|啊|哈)+$", "", _tidy(text)))
 
 
 _SPAN = re.compile(r"(?<![0-9A-Za-z.+\-−])(?P<n>\d+(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*"
-                   r"(?P<u>个工作日|工作日|天|日|个小时|小时|h|d|周)")
+                   r"(?P<u>个工作日|工作日|天|日|个小时|小时|days?|hours?|hrs?|weeks?|h|d|周)(?![A-Za-z])")
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
            "半": 0.5}
 
@@ -810,9 +819,9 @@ def parse_span(text: str) -> tuple[str | None, str]:
     raw = m.group("n")
     n = float(raw) if raw[0].isdigit() else sum(_CN_NUM.get(c, 0) for c in raw) if len(raw) == 1 else _cn_small(raw)
     unit = m.group("u")
-    if unit == "周":
+    if unit in ("周", "week", "weeks"):
         n, unit = n * 5, "天"
-    label = "小时" if unit in ("个小时", "小时", "h") else "天"
+    label = "小时" if unit in ("个小时", "小时", "h", "hour", "hours", "hr", "hrs") else "天"
     return f"{n:g}{label}", _reason(text[: m.start()] + " " + text[m.end():])
 
 
@@ -1093,7 +1102,8 @@ def _reminder(t: str, role: str, state: State) -> Intent | None:
     return _reminder_intent(when, task, t, state)
 
 
-_TASK_LEAD_IN = re.compile(r"^(?:(?:一下(?!午)|下(?!午|周|个|礼拜|星期)|我|要|得|需要|记得|再)\s*)+")
+_TASK_LEAD_IN = re.compile(r"^(?:(?:一下(?!午)|下(?!午|周|个|礼拜|星期)|我|要|得|需要|记得|再"
+                           r"|(?:at|to|on|about)(?=\s))\s*)+")
 
 
 def _reminder_intent(when: str | None, task: str, t: str, state: State) -> Intent:
