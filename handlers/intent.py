@@ -46,7 +46,7 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
            ("extend", "延期"), ("overdue", "超时"), ("budget", "预算"), ("industry", "行业"),
            ("region", "区域"), ("won", "赢单"), ("lost", "输单"), ("help", "帮助"), ("new customer", "新客户"),
            ("new client", "新客户"), ("my customers", "我的客户"), ("last day", "离职"),
-           # field words and lists: 「email是 …」, 「预算 update 成 80万」, 「张伟的pipeline」, 「今天的to do」
+           # field words and lists: 「e-mail: …」, 「预算 update 为 80万」, 「张伟的pipeline」, 「今天的to do」
            ("email", "邮箱"), ("e-mail", "邮箱"), ("phone", "电话"), ("mobile", "手机"), ("wechat", "微信"),
            ("update", "更新"), ("updated", "更新"), ("change to", "改成"), ("changed to", "改成"), ("set to", "设为"),
            ("pipeline", "线索"), ("team", "团队"), ("to do", "待办"), ("to-do", "待办"), ("todo", "待办"),
@@ -156,10 +156,10 @@ _FIELD_ALT = "|".join(sorted(FIELD_WORDS, key=len, reverse=True))
 EDIT = re.compile(r"^(?:把|将|更新|修改)?\s*"
                   r"(?:(?:这个|该|这家|那家|这位|那位)?(?:客户|线索|他|她|对方)(?:的|家的?)?\s*)?"
                   rf"(?P<field>{_FIELD_ALT})"
-                  # 「公司全称 …」, 「区域那栏填华北」
+                  # 「单位全称 …」, 「行业这一栏填 物流」
                   r"(?:名字|名称|号码|名|号|全称|简称|地址)?\s*(?:那一?栏|这一?栏|一栏|栏|那一?项|这一?项|字段|那里|那儿)?\s*"
                   r"(?:帮我|给我|请|麻烦)?\s*"
-                  # 「调到60万」, 「换了 139…」, 「现在是 …」
+                  # 「调到90万」, 「换成了 …」, 「现在是 …」
                   r"(?:(?:改|更新|修改|换|调)一?下|(?:往上|往下|向上|向下|再)?(?:调|提|降|涨|加|减|提高|降低|调整|上调|下调)(?:到|为|成|至)"
                   r"|(?:改|换|变|更新|修改|更正|纠正)(?:成|为)?了|更新\s+(?:成|为)|现在是|现在|更正为|更正成|纠正为|改成了|换成了|变成了"
                   r"|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|设为|设成|设置为"
@@ -205,7 +205,7 @@ NEW_LEAD = re.compile(
     r"(?:(?P<verb>新建|新增|新加|添加|增加|加|录入|录|建|登记|创建|记|报|开|整|弄|搞)\s*(?:一下|一个|个|一条|条|一位|位)?"
     r"\s*(?:新的?)?\s*(?P<noun>客户|线索|商机)?|(?:一个|个|一条|条|一位|位)?\s*新的?\s*(?P<noun2>客户|线索|商机))"
     r"(?:的话|信息|资料)?(?:[哈啊呀吧哦嘛呢啦噢]+(?=\s|$|[:：,，]))?\s*[:：,，\-—–|]?\s*")
-# what is left of the request itself: 「帮我录一个客户进去」, 「开个新线索吧」
+# what is left of the request itself: 「帮我把客户录进去」, 「整个新线索吧」
 _LEAD_FILLER = re.compile(r"^(?:(?:就是|那个|这个|嗯|呃|是|叫)\s*"
                           r"|(?:进去|进来|进系统|到系统里?|一下|吧|哈|呗)(?=\s|$|[:：,，])[\s:：,，]*)+")
 # what may stand before a command that names a lead: 「记一下跟进 18号 …」, 「帮我改派 …」
@@ -482,14 +482,14 @@ _ORDINAL = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _PICK_NUMBER = re.compile(r"(?:就|要|我要|我选|点|按)?\s*(?:选择|选第|选|第|点|按)?\s*"
                           r"(?:option|opt|no\.?|按钮|选项|第)?\s*"
                           r"([1-9]|[一二三四五])\s*(?:个|项|号|条|个按钮|个选项)?\s*(?:吧|呗|哈|pls|please)?")
-# a button by where it stands: 「选中间那个」, 「最后一个」, 「the first one」
+# a button by where it stands: 「中间的那项」, 「最后一个」, 「the first one」
 _PICK_PLACE = re.compile(r"(?:就|我)?(?:选|要|点|按)?(?:择)?\s*(?:the\s*)?"
                          r"(?P<at>中间|最后面?|最下面|最底下|最右边|最上面|最前面|最左边|头|first|second|third|last|middle|1st|2nd|3rd)"
                          r"\s*(?:那|这)?(?:一)?\s*(?:个|项|条|个按钮|个选项|one|option|button)?\s*(?:吧|呗|pls|please)?")
 _PLACES = {"first": 1, "1st": 1, "头": 1, "最上面": 1, "最前面": 1, "最左边": 1, "second": 2, "2nd": 2, "third": 3,
            "3rd": 3}
 _LAST = frozenset({"last", "最后", "最后面", "最下面", "最底下", "最右边"})
-# what may stand before a button said in words: 「对的 就按这个确认」, 「不要了 放弃」, 「没问题 确认提交」
+# what may stand before a button said in words: 「好的 那就按这个修改」, 「算了 放弃吧」, 「行 确认提交」
 _PICK_LEAD = re.compile(r"^(?:(?:对的|对|好的|好|嗯嗯|嗯|行|可以|没问题|ok|okay|不要了|不用了|算了|不了|那就|就"
                         r"|我要|我想|我选|那|要|还是|直接|就按|按照|按|点|选)(?:这个|那个)?[\s，,。!！]*)+")
 
@@ -538,7 +538,7 @@ def small_talk(t: str) -> str | None:
 _OPENER = re.compile(r"[又再]?来(?:麻烦|打扰|叨扰)(?:你|您)?(?:一下|了)*")
 
 
-# saying who one is after a greeting: 「嗨 我是新来的王强」, 「大家好 我叫李明 请多关照」
+# saying who one is after a greeting: 「哈喽 我是刚入职的小孙」, 「大家好 我叫李明 请多关照」
 _INTRO = re.compile(r"我(?:是|叫)(?:新来的|新入职的|刚来的|刚入职的|新同事|新人)?(?:销售|同事)?[\u4e00-\u9fff]{0,3}"
                     r"(?=$|[\s，,。!！~])|请多(?:关照|指教)|多多(?:关照|指教)|初来乍到|新人报到"
                     r"|i'?m [a-z]+(?= |$)|this is [a-z]+(?= |$)")
@@ -649,7 +649,7 @@ def _find_command(t: str) -> tuple[str, str, int, int] | None:
     return best
 
 
-# 「节假日日历看看」: a look asked for after the command word adds nothing to it
+# 「放假安排发我」: a look asked for after the command word adds nothing to it
 _LOOK = re.compile(r"^(?:看看|看一下|看下|查一下|查下|发我|发给我|发我看看|给我看看|发一下|发下)[吧呗]?$")
 
 
@@ -657,7 +657,7 @@ def _command_here(t: str, name: str, word: str, i: int) -> bool:
     """A command word counts at the start of the message, or later when a lead is named next to it."""
     after = _LOOK.sub("", re.sub(r"^(?:一下|下)(?!午)\s*", "", t[i + len(word):]))
     if name == "offboard" and re.fullmatch(r"(?:请|帮我|帮|给)?(?:办理?|处理|走)(?:一下|下)?", t[:i].strip()):
-        return True  # 「办离职 王强」
+        return True  # 「给李娜办离职」
     if name == "lead_show":
         return (i == 0 and (not after or re.match(r"\s*#?\d", after) is not None)) or bool(
             re.match(r"^(?:查看|看看|打开)?\s*(?:线索|lead)\s*#?\d+\s*$", t))
@@ -851,7 +851,7 @@ def _team_leads(name: str, before: str, after: str, t: str, state: State) -> Int
     return Intent("team_leads", {"filter": _area(after)} if after else {}, t)
 
 
-# 「看下华南区的团队线索」, 「冻结了的团队线索有哪些」: the filter said before the list
+# 「查下西北区的团队线索」, 「暂停了的团队线索」: the filter said before the list
 TEAM_BEFORE = re.compile(rf"^{VERBS}\s*(?P<filter>[\u4e00-\u9fffA-Za-z0-9]{{1,8}}?)(?:了)?的\s*"
                          r"(?:团队|组里|组内|全组|大家)的?(?:线索|客户|单子)(?:都?有哪些|都?有几个|有多少|列表|清单|呢)?[？?]?$")
 _NOT_FILTER = re.compile(r"^(?:我们|咱们|我|整个|所有|全部|今天|本周|这周|最近|现在|目前|当前)$")

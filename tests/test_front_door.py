@@ -399,7 +399,7 @@ async def test_a_lead_typed_in_english_or_traditional_keeps_the_users_words(
     assert (lead.customer_name, lead.company, lead.phone) == ("鄒經理", "東昇機電", "13722223333")
     await chat.handle_line("預算 調到 八十萬")  # an edit of the open draft, 繁體 and with its verb glue
     assert (await get_lead(services, 2)).budget_cny == 800_000
-    await chat.handle_line("对的 就按这个确认")
+    await chat.handle_line("好的 那就按这个确认吧")
     assert (await get_lead(services, 2)).status == "active"
     assert await _count(services, QueryLog) == 0
 

@@ -236,7 +236,8 @@ ROWS: list[Row] = [
     (R, "公司的团建谁来组织", "knowledge", {"query": "公司的团建谁来组织"}),
     # -- stop 15: English and code-mixed small talk, 繁體, picks by option / keycap / place, command prefixes in
     # English or with fillers (the lead's text kept as typed), edit values without their verb glue, manager
-    # phrasings (过了时限, 这单我接过来, filters before 团队线索), English clocks; knowledge asked in mixed English
+    # phrasings (超过时限, a lead taken with 接过来, filters before 团队线索), English clocks; knowledge asked
+    # in mixed English
     (R, "good morning team", "greeting", {}),
     (R, "Hey there 👋", "greeting", {}),
     (R, "hi bot", "greeting", {}),

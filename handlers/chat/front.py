@@ -276,7 +276,7 @@ def canonical(intent: Intent, state: State) -> str | None:
         "lead_new": f"新线索 {s.get('text', '')}", "team_leads": f"团队线索 {s.get('filter', '')}",
         "reassign": f"改派{n} {s.get('assignee') or ''} {s.get('reason', '')}",
         "extend": f"延期{n} {s.get('span') or ''} {s.get('reason', '')}",
-        "calendar": intent.text if s.get("arg") else "日历",  # 「节假日日历看看」
+        "calendar": intent.text if s.get("arg") else "日历",  # 「公司日历发我看看」
     }
     form = forms.get(intent.name)
     return " ".join(form.split()) if form is not None else None
