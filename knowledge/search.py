@@ -394,6 +394,10 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
             hit_at[i] = hit_at[i] or hit
     words, pairs = set(card.tokens or ()), set(card_bigrams(card))
     agreed = [h for h in scored.hits if _card_agrees(card, h, why, words)]
+    own = [m for m in frame.own_matters(text)
+           if frame.is_grammar(m.group(0)) or not (_card_holds(m.group(0), words, pairs) or any(
+               h.exact and h.cue.axis in TOPIC_AXES and h.start < m.end() and m.start() < h.end for h in scored.hits))]
+    own_at = {i for m in own for i in range(m.start(), m.end())}
     content = held = unknown = 0.0
     pos = 0
     tokens = index.tokenizer.cut(text)
@@ -403,23 +407,21 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
         hits = {id(h): h for i in span if (h := hit_at[i]) is not None}.values()
         if hits and all(h.cue.axis in {"role", "industry"} for h in hits) and all(hit_at[i] for i in span):
             continue  # who and where: not what the question is about
-        if token in STOPWORDS or (not hits and (_is_filler(index, token) or QUANTITY.match(token))):
-            continue
+        if own_at.isdisjoint(span) and (token in STOPWORDS or (not hits and (
+                _is_filler(index, token) or QUANTITY.match(token)))):
+            continue  # grammar, quantities and dates; but an own matter's words count (吃 in 吃什么)
         size = _size(token)
         content += size
         if any(h in agreed for h in hits) or _card_holds(token, words, pairs):
             held += size
         elif not hits and _known(index, token) < KNOWN_SHARE:
             unknown += size
-    own = tuple(m.group(0) for m in frame.own_matters(text)
-                if frame.is_grammar(m.group(0)) or not (_card_holds(m.group(0), words, pairs) or any(
-                    h.exact and h.cue.axis in TOPIC_AXES and h.start < m.end() and m.start() < h.end
-                    for h in scored.hits)))
     objections = {h.cue.value for h in scored.hits if h.cue.axis == "objection"}
     by_keyword = any(h.cue.axis == "keyword" or normalize(h.cue.text) == normalize(card.objection) for h in agreed)
     return Backing(held / content if content else 1.0, unknown / content if content else 0.0,
                    by_keyword or any(h.cue.axis == "objection" for h in agreed),
-                   not by_keyword and len(objections) == 1, frame.customer_framed(text, tokens), own)
+                   not by_keyword and len(objections) == 1, frame.customer_framed(text, tokens),
+                   tuple(m.group(0) for m in own))
 
 
 def _card_agrees(card: KbCard, hit: CueHit, why: tuple[str, ...], words: set[str]) -> bool:
