@@ -352,6 +352,7 @@ def _text_alone(scored: Scored, best: int, runner_up: int | None, text: float, c
 
 OWN_HELD = 0.9  # an employee's own matter is answered only by a card holding nearly all of the question
 TOPIC_AXES = frozenset({"objection", "keyword"})
+ONE_CHARACTER = 0.5
 AXIS_HELD = 0.3  # a role / industry match alone: the card must hold this share of the rest of the question
 AXIS_UNKNOWN = 0.3  # ... or the rest must be words the knowledge base mostly knows
 # Numbers, amounts and dates say how much or when, not what about: neither evidence nor its absence.
@@ -412,8 +413,10 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
             continue  # grammar, quantities and dates; but an own matter's words count (吃 in 吃什么)
         size = _size(token)
         content += size
-        if any(h in agreed for h in hits) or _card_holds(token, words, pairs):
+        if any(h in agreed and h.end - h.start > 1 for h in hits) or _card_holds(token, words, pairs):
             held += size
+        elif any(h in agreed for h in hits):
+            held += size * ONE_CHARACTER  # 修, 贵: one character of the vocabulary is weak evidence
         elif not hits and _known(index, token) < KNOWN_SHARE:
             unknown += size
     objections = {h.cue.value for h in scored.hits if h.cue.axis == "objection"}
