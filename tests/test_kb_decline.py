@@ -42,8 +42,8 @@ def canteen(tokenizer: Tokenizer) -> CardIndex:
 
 OFF_TOPIC = [
     # an employee's HR and legal questions
-    "今年的年终奖什么时候到账", "我想请三天病假", "试用期工资打几折", "公积金基数能调吗", "劳动合同到期公司不续签有补偿吗",
-    "签的保密协议对我还有效吗",
+    "今年的年终奖什么时候到账", "我想请三天病假", "试用期工资打几折", "公积金基数能调吗",
+    "劳动合同到期公司不续签有补偿吗", "签的保密协议对我还有效吗",
     # IT helpdesk
     "电脑连不上打印机", "邮箱空间满了怎么清理", "VPN老是断开连不上内网",
     # personal life and the school calendar
