@@ -4,12 +4,17 @@ stale. The chat routes that use them are handlers/chat/knowledge.py."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import KbNext, KbNotUseful, KbUseful
-from bot.messages import Button, Card, Field
+from bot.messages import Button, Card, Field, Text
+from bot.result import Result, said
 from bot.services import Services, Shared
 from bot.usertext import user_text
+from knowledge import store
+from knowledge.query import clean
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
 
@@ -20,6 +25,20 @@ KNOWLEDGE = Shared("knowledge",
 def knowledge_base(services: Services) -> KnowledgeBase:
     """One index per process, shared by handlers (built lazily, refreshed from the database)."""
     return services.shared(KNOWLEDGE)
+
+
+async def pin(session: AsyncSession, kb: KnowledgeBase, wording: str, card_id: str | None, now: datetime) -> Result:
+    """置顶: from now on a question asked this way (or close to it) gets card `card_id` first; None lifts the pin.
+    Chat's 「置顶 问法 卡片编号」 and the console's 指定卡片 (知识缺口) both run it."""
+    if card_id is None:
+        await store.set_pin(session, clean(wording), None, now)
+        kb.pin(wording, None)
+        return Result(reply=Text(f"已取消「{wording}」的置顶。"), changed=True)
+    if not clean(wording) or not await store.card_exists(session, card_id):
+        return said(f"没有编号为 {card_id} 的卡片，请检查后再试。")
+    await store.set_pin(session, clean(wording), card_id, now)
+    kb.pin(wording, card_id)
+    return Result(reply=Text(f"已置顶：以后有人问「{wording}」或相近的说法，先给卡片 {card_id}。"), changed=True)
 
 
 def _new_kb(taxonomy_path: str, stale_months: int) -> KnowledgeBase:

@@ -55,9 +55,9 @@ from bot.usertext import user_text
 from handlers.checks.quality import Quality, quality_by_rep, quality_lines
 from handlers.ramp.service import team_progress
 from handlers.renewals.figures import RenewalFigures, renewal_figures
-from handlers.renewals.locks import held_lead_ids
 from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
 from reminders.directory import working_hours
+from reminders.renewal_hold import held_lead_ids
 from storage.leads import OPEN_STATUSES, STAGE_CODES, STAGES, is_filled, previous_owner, stage_index
 from storage.models import Activity, KeyValue, Lead, User
 from storage.sql import insert_ignore, rowcount

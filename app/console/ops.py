@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 from sqlalchemy import func, select
 
+from app.console.act import perform
 from app.console.core import allow, audit_detail, log, render_page, services_of, user_of
-from app.console.webctx import run_as
 from bot.clock import to_cn
 from bot.messages import body_from_json
 from bot.org import OrgError, import_users_file
@@ -25,6 +25,7 @@ from handlers.leads.permissions import team_clause
 from handlers.ramp.service import enroll_new
 from knowledge.schema import AXES
 from reminders.calendar import load_overrides, statutory_workday, uncovered_years
+from reminders.lifecycle import DATE_HINT, override_day, parse_day
 from storage.activity import add_audit
 from storage.leads import OPEN_STATUSES
 from storage.models import CalendarOverride, KnowledgeCard, Lead, OutboxMessage, User
@@ -218,13 +219,20 @@ def _special_days(year: int) -> list[dict[str, Any]]:
 
 @allow("admin")
 async def calendar_set(request: web.Request) -> web.Response:
-    """放假 / 补班: the chat command itself (its rules, the timers it moves, its audit row)."""
+    """放假 / 补班: the chat command's use case (reminders/lifecycle.override_day: its rules, the timers it moves,
+    its audit row)."""
     services, user = services_of(request), user_of(request)
     data = await request.post()
     word = "补班" if data.get("kind") == "work" else "放假"
     day = str(data.get("day", ""))[:10]
     note = " ".join(str(data.get("note", "")).split())[:100]
-    _, replies = await run_as(services, user, text=f"{word} {day} {note}".strip())
+    parsed = parse_day(f"{day} {note}".strip())
+    if parsed is None:
+        raise web.HTTPSeeOther("/admin/calendar?done=" + _q(DATE_HINT))
+    when, said = parsed
+    _, replies = await perform(services, user, lambda session: override_day(
+        session, user.id, when, word == "补班", said, services.clock.now(), services.settings.reminders),
+        f"{word} {day}")
     raise web.HTTPSeeOther("/admin/calendar?done=" + _q("\n".join(replies)))
 
 

@@ -33,7 +33,7 @@ from storage.models import Contract, Lead, RenewalWarning
 router: Router[Context] = Router("renewals")
 
 SUFFIXES = (".csv", ".xlsx")
-GONE = "这条续约预警不存在，或你没有查看权限。"
+GONE = locks.GONE
 DONE = {"proof": "已提交续签证明", "lifted": "主管已解除锁定"}
 
 
@@ -110,8 +110,7 @@ async def _resolved_rows(ctx: Context) -> list[Row]:
     return [(w, c, ld) for w, c, ld in (await (await ctx.db()).execute(_scoped(ctx, stmt).limit(10))).all()]
 
 
-def _customer(lead: Lead) -> str:
-    return user_text(lead.customer_name or lead.company or f"线索 #{lead.id}")
+_customer = locks.customer_of
 
 
 @router.command("续约", "续约预警")
@@ -236,16 +235,7 @@ async def _ask_manager(ctx: Context, warning: RenewalWarning, lead: Lead) -> Non
 
 
 async def _lift(ctx: Context, warning: RenewalWarning, lead: Lead) -> None:
-    if not await locks.lift(await ctx.db(), warning, ctx.user.id, ctx.now()):
-        ctx.update_card("锁定已解除")
-        ctx.reply(Text("这条续约预警已经没有锁定了。"))
-        return
-    ctx.update_card(f"已解除锁定（{user_text(ctx.user.name)}）")
-    ctx.reply(Text(f"已解除客户 {_customer(lead)}（线索 #{lead.id}）的续约预警锁定，负责人可以继续操作。"))
-    if warning.owner_id and warning.owner_id != ctx.user.id:
-        ctx.send(warning.owner_id, Text(f"🔓 {user_text(ctx.user.name)} 已解除客户 {_customer(lead)}（#{lead.id}）"
-                                        f"的续约预警锁定，可以继续操作这个客户的线索了。"),
-                 key=f"renewal:{warning.id}:lifted")
+    ctx.apply(await locks.lift_lock(await ctx.db(), ctx.user, warning, lead, ctx.now()))
 
 
 @router.card_action(RenewalContacted)
