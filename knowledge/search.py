@@ -4,8 +4,10 @@ score(card) = text relevance (BM25, scaled to 0..1) + axis agreement (role / ind
 found in the query via synonyms or pinyin; a card holding none of the query's words keeps only part of it,
 so a cue word alone does not outrank a card about what the rest of the query says) + matched card
 keywords. Whether to answer is judged against the query itself (how much of it the cues and the cards'
-words explain) and against the runner-up card, never against one absolute score (`_decide`);
-otherwise `answered=False` with close categories.
+words explain) and against the runner-up card, never against one absolute score (`_judged`), and only
+when more than one matched thing backs the first card: no employee's own matter without a customer in it, no
+role/industry word or single vocabulary synonym alone (`_backed`); otherwise `answered=False` with close
+categories.
 """
 
 from __future__ import annotations
