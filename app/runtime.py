@@ -55,10 +55,12 @@ async def build_services(
 
 async def warm_up(services: Services) -> None:
     """Load what a first message would otherwise wait for, beside the running server: the reader's model, the
-    knowledge index (a restart with cards already stored builds it on the first question) and the jieba dictionaries of
-    screenshot needs and visit summaries. A failure only means the first user waits. Off: `[server] warm_up`."""
+    knowledge index (a restart with cards already stored builds it on the first question), the jieba dictionaries of
+    screenshot needs and visit summaries, and (with `[asr]` on) the transcription client. A failure only means the
+    first user waits. Off: `[server] warm_up`."""
     if not services.settings.server.warm_up:
         return
+    from bot.asr import load_client_module
     from handlers.intent_model import READER
     from handlers.knowledge import knowledge_base
     from handlers.leads.insights import insight_miner
@@ -70,6 +72,8 @@ async def warm_up(services: Services) -> None:
         await knowledge_base(services).refresh_if_stale(services.db)
         await loop.run_in_executor(None, need_matcher)
         await loop.run_in_executor(None, insight_miner(services).warm)
+        if services.settings.asr.enabled:  # the first voice note must not wait for the client package's import
+            await load_client_module()
     except Exception:
         log.warning("warm-up failed; the first question or screenshot loads what it needs", exc_info=True)
         return

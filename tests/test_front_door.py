@@ -393,3 +393,30 @@ def test_a_lead_number_before_a_budget_or_phone_is_the_lead() -> None:
                                  ("电话 137 0000 6666", None, "137 0000 6666"), ("预算 5 千万", None, "5 千万")):
         got = intent.understand(text)
         assert (got.name, got.slots.get("lead_id"), got.slots.get("value")) == ("edit", lead_id, value), text
+
+
+async def test_a_lead_typed_in_english_or_traditional_keeps_the_users_words(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「new lead … budget 30w」 was stored with 预算 written in and the name in lower case; 繁體 commands were
+    knowledge questions. The fields are read from the words, the draft keeps the script they were typed in."""
+    await chat.handle_line("New lead: Vivian 郑, 云杉咨询, 13611112222, budget 30w")
+    lead = await get_lead(services, 1)
+    assert (lead.phone, lead.budget_cny) == ("13611112222", 300_000)
+    assert (lead.extra or {}).get("text") == "Vivian 郑, 云杉咨询, 13611112222, budget 30w"
+    await chat.handle_line("放弃")
+    await chat.handle_line("新增客戶 鄒經理 東昇機電 13722223333")
+    lead = await get_lead(services, 2)
+    assert (lead.customer_name, lead.company, lead.phone) == ("鄒經理", "東昇機電", "13722223333")
+    await chat.handle_line("預算 調到 八十萬")  # an edit of the open draft, 繁體 and with its verb glue
+    assert (await get_lead(services, 2)).budget_cny == 800_000
+    await chat.handle_line("好的 那就按这个确认吧")
+    assert (await get_lead(services, 2)).status == "active"
+    assert await _count(services, QueryLog) == 0
+
+
+async def test_the_holiday_calendar_asked_in_other_words_is_the_calendar(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    await chat.handle_line("/as admin01")
+    await chat.handle_line("节假日安排看看")
+    assert transcript.last("admin01")["title"] == "📅 公司日历调整"
+    assert await _count(services, QueryLog) == 0
