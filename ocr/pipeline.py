@@ -180,11 +180,13 @@ def _semaphore(workers: int) -> asyncio.Semaphore:
     return per_loop.setdefault(workers, asyncio.Semaphore(max(1, workers)))
 
 
-def read_image(img: Image.Image, now: datetime, settings: OcrSettings, deadline: float | None = None) -> LeadFields:
-    """Blocking: layout, OCR, extraction; tesseract is killed once `deadline` (time.monotonic) has passed."""
+def read_image(img: Image.Image, now: datetime, settings: OcrSettings, deadline: float | None = None,
+               catalog: Catalog | None = None) -> LeadFields:
+    """Blocking: layout, OCR, extraction; tesseract is killed once `deadline` (time.monotonic) has passed.
+    `catalog`: the products to find (default: the configured `[ocr] catalog`)."""
     engine = get_engine(settings.engine, settings.lang)
     found = locate(img)
-    return extract(engine.read(found.image, found.layout, deadline), now, catalog_for(settings))
+    return extract(engine.read(found.image, found.layout, deadline), now, catalog or catalog_for(settings))
 
 
 def catalog_for(settings: OcrSettings) -> Catalog:
@@ -196,9 +198,9 @@ def catalog_for(settings: OcrSettings) -> Catalog:
         return load_catalog(None)
 
 
-def _work(data: bytes, now: datetime, settings: OcrSettings, deadline: float) -> LeadFields:
+def _work(data: bytes, now: datetime, settings: OcrSettings, deadline: float, catalog: Catalog | None) -> LeadFields:
     try:
-        return read_image(validate(data, settings), now, settings, deadline)
+        return read_image(validate(data, settings), now, settings, deadline, catalog)
     finally:
         release_memory()
 
@@ -222,7 +224,8 @@ def release_memory() -> None:
         _TRIM(0)
 
 
-async def read_screenshot(data: bytes, *, now: datetime, settings: OcrSettings) -> LeadFields:
+async def read_screenshot(data: bytes, *, now: datetime, settings: OcrSettings,
+                          catalog: Catalog | None = None) -> LeadFields:
     """Validate and OCR in the bounded executor with a timeout. Raises OcrRejected on bad input.
 
     The concurrency slot is released when the worker thread really ends, not when the caller stops waiting,
@@ -233,7 +236,7 @@ async def read_screenshot(data: bytes, *, now: datetime, settings: OcrSettings) 
     await sem.acquire()
     deadline = time.monotonic() + settings.timeout_s
     try:
-        job = loop.run_in_executor(_executor(settings.workers), _work, data, now, settings, deadline)
+        job = loop.run_in_executor(_executor(settings.workers), _work, data, now, settings, deadline, catalog)
     except BaseException:
         sem.release()
         raise

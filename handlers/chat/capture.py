@@ -32,6 +32,7 @@ from handlers.leads.evidence import EvidenceStore
 from handlers.leads.permissions import load_lead
 from handlers.leads.records import draft_duplicates, fields_from_extract, save_draft
 from handlers.leads.views import draft_card
+from handlers.products import lead_catalog
 from ocr.extract import LeadFields, budget_in, normalise_phone
 from ocr.llm_assist import assist
 from ocr.negatives import looks_like
@@ -123,7 +124,8 @@ async def _recognize(ctx: Context, data: bytes) -> LeadFields | None:
 
 async def _timed_read(data: bytes, ctx: Context) -> LeadFields:
     with timed(OCR):
-        return await read_screenshot(data, now=ctx.msg.received_at, settings=ctx.settings.ocr)
+        catalog = await lead_catalog(ctx.services)
+        return await read_screenshot(data, now=ctx.msg.received_at, settings=ctx.settings.ocr, catalog=catalog)
 
 
 async def _send_now(ctx: Context, body: Text) -> None:
