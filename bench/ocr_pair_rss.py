@@ -33,14 +33,16 @@ def status_mb(key: str) -> float:
 
 def worker(paths: list[str]) -> None:
     from bot.config import OcrSettings
+    from bot.engines import Engines
     from ocr.pipeline import read_screenshot
 
-    settings = OcrSettings(workers=2)
+    settings, engines = OcrSettings(workers=2), Engines()
     imported = status_mb("VmRSS")
 
     async def run() -> list[object]:
         now = datetime.now().astimezone()
-        return await asyncio.gather(*(read_screenshot(Path(p).read_bytes(), now=now, settings=settings)
+        return await asyncio.gather(*(read_screenshot(Path(p).read_bytes(), now=now, settings=settings,
+                                                      engines=engines)
                                       for p in paths))
 
     leads = asyncio.run(run())
