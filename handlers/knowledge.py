@@ -14,6 +14,7 @@ from bot.result import Result, said
 from bot.services import Services, Shared
 from bot.usertext import user_text
 from knowledge import store
+from knowledge.blanks import fill_blanks, lead_values
 from knowledge.query import clean
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
@@ -74,13 +75,15 @@ def source_line(card: KbCard) -> str:
     return f"来源：话术库《{stem}》" if re.search(r"[\u4e00-\u9fff]", stem) else "来源：话术库"
 
 
-def card_fields(card: KbCard) -> list[Field]:
-    """A card's content as card fields: 话术, 报价模板 and 成功案例 when present, its tags."""
-    fields = [Field("话术", user_text(card.talk_track))]
+def card_fields(card: KbCard, lead: object | None = None) -> list[Field]:
+    """A card's content as card fields: 话术, 报价模板 and 成功案例 when present, its tags; template blanks filled
+    from `lead` or shown as a hint (knowledge/blanks.py)."""
+    values = lead_values(lead)
+    fields = [Field("话术", user_text(fill_blanks(card.talk_track, values)))]
     if card.quote_template:
-        fields.append(Field("报价模板", user_text(card.quote_template)))
+        fields.append(Field("报价模板", user_text(fill_blanks(card.quote_template, values))))
     if card.success_case:
-        fields.append(Field("成功案例", user_text(card.success_case)))
+        fields.append(Field("成功案例", user_text(fill_blanks(card.success_case, values))))
     fields.append(Field("标签", " / ".join(card.tags()) or "通用"))
     return fields
 

@@ -22,7 +22,7 @@ from bot.usertext import plain
 from handlers.dead_letters import failure_in_chinese
 from handlers.knowledge import knowledge_base
 from handlers.leads.permissions import team_clause
-from handlers.ramp.service import enroll_new
+from handlers.ramp.service import NewReps, enroll_new
 from knowledge.schema import AXES
 from reminders.calendar import load_overrides, statutory_workday, uncovered_years
 from reminders.lifecycle import DATE_HINT, override_day, parse_day
@@ -127,10 +127,10 @@ async def members_import(request: web.Request) -> web.Response:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "users.csv"
         path.write_bytes(data)
-        now, enrolled = services.clock.now(), []
+        now, ramp = services.clock.now(), list[NewReps]()
 
         async def ramp_up(session: Any, ids: list[str]) -> None:
-            enrolled.extend(await enroll_new(session, ids, services.settings.ramp, now, user.id))
+            ramp.append(await enroll_new(session, ids, services.settings.ramp, now, user.id))
 
         try:
             n = await import_users_file(services.db, path, now, ramp_up)
@@ -139,8 +139,8 @@ async def members_import(request: web.Request) -> web.Response:
             raise web.HTTPSeeOther("/admin/members?kind=error&done=" + _q(f"没有导入：{_org_cn(str(exc))}")) from None
     async with services.db.session() as session:
         add_audit(session, user.id, "org.import", "users.csv", services.clock.now(), users=n, **audit_detail(request))
-    ramp = f"其中 {len(enrolled)} 位新销售已开始新人通关。" if enrolled else ""
-    raise web.HTTPSeeOther("/admin/members?done=" + _q(f"已导入 {n} 位成员。{ramp}"))
+    said = ramp[0].text() if ramp else ""
+    raise web.HTTPSeeOther("/admin/members?done=" + _q(f"已导入 {n} 位成员。" + (f"{said}。" if said else "")))
 
 
 def _org_cn(message: str) -> str:

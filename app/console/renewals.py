@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
@@ -24,7 +24,7 @@ from bot.result import Result, said
 from handlers.leads.permissions import find_lead, team_clause
 from handlers.renewals.accounts import health_of
 from handlers.renewals.importer import import_files
-from handlers.renewals.locks import GONE, lift_lock
+from handlers.renewals.locks import ACTIVE, GONE, lift_lock
 from handlers.renewals.scan import today_of
 from storage.activity import add_audit
 from storage.models import Contract, Lead, RenewalWarning, User
@@ -39,6 +39,10 @@ STATUS_CN = {"new": "待处理", "open": "待处理", "contacted": "已联系，
 SHOWN = 200
 UNKNOWN_MEMBER = "未知成员"
 NOT_VISIBLE = "找不到这条续约预警，或它不在你的团队范围内。"
+
+
+# the warnings still waiting for a proof first, then those answered; each part soonest end first
+_still_open = case((RenewalWarning.status.in_(ACTIVE), 1), else_=0)
 
 
 def _owned_by(user: UserInfo, column: Any) -> Any:
@@ -66,7 +70,7 @@ async def renewals_page(request: web.Request, outcome: list[str] | None = None, 
             select(RenewalWarning, Contract, Lead).join(Contract, Contract.id == RenewalWarning.contract_id)
             .join(Lead, Lead.id == RenewalWarning.lead_id).where(_owned_by(user, RenewalWarning.owner_id))
             .options(load_only(Lead.id, Lead.customer_name, Lead.company))  # not every lead's JSON columns
-            .order_by(RenewalWarning.locked.desc(), RenewalWarning.id.desc()).limit(SHOWN))).all()
+            .order_by(_still_open.desc(), Contract.end_on, RenewalWarning.id).limit(SHOWN))).all()
         ending = (await session.execute(
             select(Contract, Lead, health_of(today, now)).join(Lead, Lead.id == Contract.lead_id)
             .where(_owned_by(user, Contract.owner_id), Contract.end_on >= today,

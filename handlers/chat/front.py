@@ -32,7 +32,7 @@ from bot.actions import (
 from bot.clock import CN_TZ, fmt_cn, to_cn
 from bot.context import Context
 from bot.dispatch import TEAM, run_route
-from bot.messages import Button, Card, Inbound, Text, body_from_json, body_to_json
+from bot.messages import Button, Card, Inbound, Text, body_from_json, body_to_json, numbered
 from bot.router import Reading, Router
 from bot.usertext import user_text
 from handlers.chat.capture import capture_card, tell_conflicts
@@ -212,14 +212,15 @@ async def kb_import(ctx: Context, msg: Inbound) -> None:
 @router.intent("pick")
 async def pick(ctx: Context, msg: Inbound) -> None:
     """「1」/「2」 or a button's own text: that button of the last card sent to this person, as if clicked."""
-    state, n = state_of(ctx), int(intent_of(ctx).slots.get("index", 0))
+    state = state_of(ctx)
     if not state.keys:
         ctx.reply(Text(P.NO_CARD))
         return
-    if not 1 <= n <= len(state.keys):
+    key = numbered(state.keys, int(intent_of(ctx).slots.get("index", 0)))
+    if key is None:
         ctx.reply(Text(P.NO_SUCH_BUTTON.format(n=len(state.keys))))
         return
-    await run_as(ctx, replace(msg, kind="click", text="", click_key=state.keys[n - 1]))
+    await run_as(ctx, replace(msg, kind="click", text="", click_key=key))
 
 
 async def run_as(ctx: Context, msg: Inbound) -> None:

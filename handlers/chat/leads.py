@@ -342,7 +342,7 @@ async def evidence_media(ctx: Context, msg: Inbound) -> None:
     if not data:
         ctx.reply(Text(f"收到的文件是空的（0 字节），没有保存。请重新发送线索 #{lead_id} 的证据。"))
         return
-    reading = (await read_image(data, ctx.now(), ctx.settings.ocr) if msg.kind == "image"
+    reading = (await read_image(data, ctx.now(), ctx.settings.ocr, ctx.services.engines) if msg.kind == "image"
                else read_name(msg.file_name or ""))  # slow work before the transaction
     default_suffix = ".png" if msg.kind == "image" else ".bin"
     digest, path = await EvidenceStore(ctx.settings.ocr.evidence_dir).keep(data, msg.file_name,

@@ -25,6 +25,7 @@ from handlers.ramp import service, shadow
 from handlers.ramp.quiz import QuizMaker, check_answer, key_points, option_text, reads_as_question
 from handlers.ramp.service import Progress, RampError, TaskView
 from handlers.when import say_when
+from knowledge.blanks import fill_blanks
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
 from storage.models import RampProgress, User
@@ -38,8 +39,6 @@ MOVED = "通关路径已更新，这一关不在新路径里了。发「通关�
 NO_TEAM = "团队里还没有在新人通关的同事。可在后台「新人通关」页为新同事开启。"
 SCENE = "情境："
 PICK = "哪种应对最合适？点按钮或回复数字。"
-WRONG_PER_ROUND = 2  # multiple choice: the second wrong answer (or one that leaves too few cards) ends the round
-RETRY_AFTER = timedelta(hours=12)  # … and the quiz can be taken again this much later: guessing has a cost
 
 
 class QuizCache:
@@ -132,7 +131,8 @@ async def show_reading(ctx: Context, found: Progress, task: TaskView, maker: Qui
     if not cards:
         await _skip(ctx, task, row, maker)
         return
-    text = "\n\n".join(f"**{i}. {user_text(c.title)}**\n{user_text(c.talk_track)}" for i, c in enumerate(cards, 1))
+    text = "\n\n".join(f"**{i}. {user_text(c.title)}**\n{user_text(fill_blanks(c.talk_track))}"
+                       for i, c in enumerate(cards, 1))
     ctx.reply(Markdown(title=f"📖 {task.title}", text=text))
     ctx.reply(Card(title=f"{_header(found, task)} · 阅读",
                    description=f"上面 {len(cards)} 张话术卡片读完后点「读完了」。",
@@ -199,6 +199,11 @@ async def enroll_cmd(ctx: Context, msg: Inbound) -> None:
     if rep is None or not manages(ctx.user, rep):
         ctx.reply(Text("请写上团队里的销售，例如「开始通关 张伟」。" if not who else f"团队里没有「{who}」。"))
         return
+    name = user_text(rep.name)
+    already = await service.progress(session, rep.id, cfg)
+    if already is not None:  # welcomed when they started: never again part-way
+        ctx.reply(Text(f"{name} 已经在新人通关中（{already.summary()}），不用重新开始。"))
+        return
     try:
         await service.enroll(session, rep.id, cfg, ctx.now(), ctx.user.id)
     except RampError as exc:
@@ -206,7 +211,6 @@ async def enroll_cmd(ctx: Context, msg: Inbound) -> None:
         return
     found = await service.progress(session, rep.id, cfg)
     assert found is not None
-    name = user_text(rep.name)
     ctx.reply(Text(f"{name} 已开始新人通关（共 {found.total} 关，{found.summary()}）。"
                    f"通关前{name}不能{service.locked_text(cfg)}。"))
     ctx.send(rep.id, Text(f"欢迎加入！{user_text(ctx.user.name)} 为你开启了新人通关，共 {found.total} 关。"
@@ -272,7 +276,7 @@ async def answer(ctx: Context, action: RampAnswer) -> None:
     ctx.reply(reference(card))  # the card once, in full; the card below only says so and moves on
     wrong = [*row.state.get("wrong_cards", []), card.id]  # not passed: asked no more this round
     row.state = {**row.state, "wrong_cards": wrong}
-    if _round_lost(row, task, maker, wrong):
+    if _round_lost(row, task, maker, wrong, ctx.settings.ramp.wrong_per_round):
         _fail_round(ctx, row, task, len(wrong), f"❌ 不是第 {action.choice} 条，合适的是第 {q['answer']} 条")
         return
     ctx.reply(Card(title=f"❌ 不是第 {action.choice} 条，合适的是第 {q['answer']} 条",
@@ -281,18 +285,20 @@ async def answer(ctx: Context, action: RampAnswer) -> None:
                    note=f"本关已答对 {row.correct}/{task.need}"))
 
 
-def _round_lost(row: RampProgress, task: TaskView, maker: QuizMaker, wrong: Sequence[str]) -> bool:
-    """Too many wrong answers this round, or too few cards left to reach the right answers the task needs."""
+def _round_lost(row: RampProgress, task: TaskView, maker: QuizMaker, wrong: Sequence[str], limit: int) -> bool:
+    """`limit` wrong answers this round (`[ramp] wrong_per_round`), or too few cards left to reach the right answers
+    the task needs."""
     pool = [c.id for c in maker.pool(task.spec)]
     right = set(row.state.get("right_cards", []))
     left = [c for c in pool if c not in right and c not in wrong]
-    return len(wrong) >= WRONG_PER_ROUND or row.correct + len(left) < min(task.need, len(pool))
+    return len(wrong) >= limit or row.correct + len(left) < min(task.need, len(pool))
 
 
 def _fail_round(ctx: Context, row: RampProgress, task: TaskView, wrong: int, title: str) -> None:
-    """The round ends without a pass: its answers are cleared and the quiz opens again after RETRY_AFTER."""
+    """The round ends without a pass: its answers are cleared and the quiz opens again `[ramp] retry_hours` later
+    (guessing has a cost)."""
     now = ctx.now()
-    retry = now + RETRY_AFTER
+    retry = now + timedelta(hours=ctx.settings.ramp.retry_hours)
     row.correct, row.updated_at = 0, now
     row.state = {**{k: v for k, v in row.state.items() if k not in ("right_cards", "wrong_cards")},
                  "retry_at": retry.isoformat(), "rounds_failed": int(row.state.get("rounds_failed", 0)) + 1}
@@ -317,7 +323,7 @@ async def _right(ctx: Context, row: RampProgress, found: Progress, task: TaskVie
     row.updated_at = ctx.now()
     right = [*row.state.get("right_cards", []), card_id]
     row.state = {**row.state, "right_cards": right[-50:]}
-    said = f"\n完整话术：{user_text(card.talk_track)}" if card is not None else ""
+    said = f"\n完整话术：{user_text(fill_blanks(card.talk_track))}" if card is not None else ""
     wrong = row.state.get("wrong_cards", [])
     more = [c for c in maker.pool(task.spec) if c.id not in right and c.id not in wrong]
     if row.correct < task.need and more:
@@ -407,7 +413,7 @@ async def written_answer(ctx: Context, msg: Inbound) -> None:
         await _right(ctx, row, found, task, maker, card.id)
         return
     ctx.reply(Card(title="还差一些", description=f"{SCENE}{user_text(q['line'])}\n你的回答：{user_text(reply)}\n"
-                   f"{user_text(check.explain(card.talk_track))}",
+                   f"{user_text(fill_blanks(check.explain(card.talk_track)))}",
                    buttons=(Button(RampShow(task.id).pack(), "下一题", "primary"),),
                    note=f"本关已答对 {row.correct}/{task.need}"))
 
