@@ -121,7 +121,7 @@ class SlowClient(Exception):
     """Why a waiting connection was closed (the FailureLog's cause: logged once, then counted)."""
 
 
-class ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+class ServerLog(logging.LoggerAdapter):
     """aiohttp's server logger (`handler_args["logger"]`): a request its parser refused goes to `Edge.malformed`;
     anything else (a handler's exception, answered 500) is logged as aiohttp would."""
 
