@@ -114,6 +114,7 @@ class Lead(Base):
 
 class Activity(Base):
     __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_actor_created", "actor_id", "created_at"),)  # a rep's latest act
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
