@@ -1,37 +1,29 @@
-"""The configured channels: their senders (built before the services) and their receivers (registered on the
-webhook app once the intake exists). Used by `salesbot serve` and by the console's own process."""
+"""The configured channels, each one object with its API client, sender and receiver (bot/channels/<name>/channel.py).
+Built once the services exist: each adds its sender to the services' (the outbox delivers through it); the webhook
+app then registers each channel's receiver (`channel.register(app, intake)`). The console's own process builds
+them for their senders only. Used by `salesbot serve` and by the console's process."""
 
 from __future__ import annotations
 
-from aiohttp import web
-
-from bot.channels.dingtalk.callback import DingtalkChannel
+from bot.channels.dingtalk.channel import DingtalkChannel
 from bot.channels.dingtalk.sender import DingtalkSender
-from bot.channels.wecom.callback import WecomChannel
+from bot.channels.wecom.channel import WecomChannel
 from bot.channels.wecom.sender import WecomSender
-from bot.config import Settings
-from bot.delivery import ChannelSender
-from bot.intake import Intake
+from bot.services import Services
+
+Channel = WecomChannel | DingtalkChannel
 
 
-def build_channels(settings: Settings) -> dict[str, ChannelSender]:
-    """Senders for every configured channel (plus console, which prints to the log)."""
-    channels: dict[str, ChannelSender] = {}
+def build_channels(services: Services) -> list[Channel]:
+    """Every configured channel. A sender the services were given for it already (a test's) is the channel's."""
+    settings, given = services.settings, services.channels
+    channels: list[Channel] = []
     if settings.wecom.enabled:
-        channels["wecom"] = WecomSender(settings.wecom)
+        wecom = given.get(WecomChannel.name)
+        channels.append(WecomChannel(settings.wecom, wecom if isinstance(wecom, WecomSender) else None))
     if settings.dingtalk.enabled:
-        channels["dingtalk"] = DingtalkSender(settings.dingtalk)
+        dingtalk = given.get(DingtalkChannel.name)
+        channels.append(DingtalkChannel(settings.dingtalk, dingtalk if isinstance(dingtalk, DingtalkSender) else None))
+    for channel in channels:
+        services.add_sender(channel.sender)
     return channels
-
-
-def register_channels(app: web.Application, intake: Intake) -> None:
-    """Each enabled channel's receiver, sharing its sender's API client (one token, one throttle); a channel
-    whose sender is not the real one (a test's) builds its own client."""
-    senders, settings = intake.services.channels, intake.services.settings
-    if settings.wecom.enabled:
-        wecom = senders.get("wecom")
-        WecomChannel(intake, settings.wecom, wecom.api if isinstance(wecom, WecomSender) else None).register(app)
-    if settings.dingtalk.enabled:
-        dingtalk = senders.get("dingtalk")
-        api = dingtalk.api if isinstance(dingtalk, DingtalkSender) else None
-        DingtalkChannel(intake, settings.dingtalk, api).register(app)

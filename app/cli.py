@@ -166,22 +166,17 @@ async def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _org_import(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy import select
-
     from app.runtime import open_database
     from bot.clock import SystemClock
     from bot.org import OrgError, import_users_file
-    from handlers.ramp.service import enroll_new
-    from storage.models import User
+    from handlers.ramp.service import NewReps, enroll_new
 
     db = await open_database(settings)
     now = SystemClock().now()
-    enrolled: list[str] = []
+    ramp: list[NewReps] = []
 
     async def ramp_up(session: Any, ids: list[str]) -> None:
-        done = await enroll_new(session, ids, settings.ramp, now, "org import")
-        names = dict((await session.execute(select(User.id, User.name).where(User.id.in_(done)))).all())
-        enrolled.extend(names.get(user_id) or user_id for user_id in done)
+        ramp.append(await enroll_new(session, ids, settings.ramp, now, "org import"))
 
     try:
         n = await import_users_file(db, Path(args.file), now, ramp_up)
@@ -190,7 +185,8 @@ async def _org_import(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     finally:
         await db.dispose()
-    print(f"已导入 {n} 位成员" + (f"；新人已加入学习路径：{'、'.join(enrolled)}" if enrolled else ""))
+    said = ramp[0].text() if ramp else ""
+    print(f"已导入 {n} 位成员" + (f"；{said}" if said else ""))
     return 0
 
 

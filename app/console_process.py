@@ -40,7 +40,8 @@ async def create_console_app(settings: Settings) -> web.Application:
     from app.channels import build_channels
     from app.runtime import build_services, warm_up
 
-    services = await build_services(settings, SystemClock(), build_channels(settings))
+    services = await build_services(settings, SystemClock(), {})
+    build_channels(services)  # their senders, for the rows console actions queue (nothing is received here)
     app = web.Application()
     app[SERVICES] = services
     app.router.add_get("/healthz/live", _live)

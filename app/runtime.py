@@ -7,12 +7,11 @@ import logging
 import time
 from collections.abc import Mapping
 from functools import partial
-from types import MappingProxyType
 from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.delivery import ChannelSender
+from bot.delivery import ChannelSender, Senders
 from bot.org import seed_org
 from bot.outbox import OutboxSender
 from bot.router import Router
@@ -39,15 +38,13 @@ async def build_services(
     from reminders.directory import next_reachable
 
     db = await open_database(settings)
-    senders = MappingProxyType(dict(channels))  # the outbox and the services see the same, unchangeable set
+    senders = Senders()  # the outbox's and the services' (a configured channel adds its own: app/channels.py)
     outbox = OutboxSender(db, clock, senders, default_channel=settings.default_channel,
                           lease_s=settings.reminders.lease_s)
     services = Services(settings=settings, db=db, clock=clock, router=router or build_router(), outbox=outbox,
                         channels=senders, quiet_hours=partial(next_reachable, cfg=settings.reminders))
-    for channel in senders.values():  # senders that read what was sent before (DingTalk: the outbox)
-        bind = getattr(channel, "bind", None)
-        if callable(bind):
-            bind(db, clock)
+    for sender in channels.values():
+        services.add_sender(sender)
     if seed:
         # N instances starting together on an empty database: one seeds, the others wait and find it done.
         async with exclusive(db, "first-start"):
@@ -58,10 +55,12 @@ async def build_services(
 
 async def warm_up(services: Services) -> None:
     """Load what a first message would otherwise wait for, beside the running server: the reader's model, the
-    knowledge index (a restart with cards already stored builds it on the first question) and the jieba dictionaries of
-    screenshot needs and visit summaries. A failure only means the first user waits. Off: `[server] warm_up`."""
+    knowledge index (a restart with cards already stored builds it on the first question), the jieba dictionaries of
+    screenshot needs and visit summaries, and (with `[asr]` on) the transcription client. A failure only means the
+    first user waits. Off: `[server] warm_up`."""
     if not services.settings.server.warm_up:
         return
+    from bot.asr import load_client_module
     from handlers.intent_model import READER
     from handlers.knowledge import knowledge_base
     from handlers.leads.insights import insight_miner
@@ -73,6 +72,8 @@ async def warm_up(services: Services) -> None:
         await knowledge_base(services).refresh_if_stale(services.db)
         await loop.run_in_executor(None, need_matcher)
         await loop.run_in_executor(None, insight_miner(services).warm)
+        if services.settings.asr.enabled:  # the first voice note must not wait for the client package's import
+            await load_client_module()
     except Exception:
         log.warning("warm-up failed; the first question or screenshot loads what it needs", exc_info=True)
         return

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from app.channels import build_channels, register_channels
+from app.channels import build_channels
 from app.console import mount_console
 from app.edge import ConnectionGuard, Edge
 from app.health import Health
@@ -48,8 +48,9 @@ WARM_UP = web.AppKey("warm_up", asyncio.Task)  # loads the knowledge index and d
 async def create_app(settings: Settings, clock: Clock | None = None,
                      channels: Mapping[str, ChannelSender] | None = None,
                      router: Router[Any] | None = None) -> web.Application:
-    """The webhook server. `channels` / `router`: the configured senders and the product's routes unless given
-    (tests give fakes and probes: the services are frozen once built)."""
+    """The webhook server: the services, then the configured channels (each with its sender), then their
+    receivers registered. `channels`: senders given in place of a channel's own; `router`: the product's routes
+    unless given (tests give fakes and probes: the services are frozen once built)."""
     clock = clock or SystemClock()
     counters: Counter[str] = Counter()
     edge = Edge(settings.server, counters)
@@ -59,8 +60,8 @@ async def create_app(settings: Settings, clock: Clock | None = None,
     app[EDGE] = edge
     # jieba's dictionary before the port opens: its one load stalls the event loop ~250 ms (bot/segmenter.py)
     await asyncio.get_running_loop().run_in_executor(None, main_dictionary)
-    services = await build_services(settings, clock, channels if channels is not None else build_channels(settings),
-                                    router=router)
+    services = await build_services(settings, clock, channels or {}, router=router)
+    configured = build_channels(services)  # each with its API client and sender (added to the services')
     intake = Intake(services, metrics=counters)
     app[SERVICES], app[INTAKE] = services, intake
     app[TASKS], app[CLAIMS], app[METRICS] = intake.tasks, intake.claims, intake.metrics
@@ -69,7 +70,8 @@ async def create_app(settings: Settings, clock: Clock | None = None,
     app.router.add_get("/healthz/ready", healthz)
     app.router.add_get("/healthz/live", liveness)
     app.router.add_get("/metrics", metrics)
-    register_channels(app, intake)
+    for channel in configured:
+        channel.register(app, intake)  # its receiver: the callback routes or the Stream task
     if settings.server.console_port:  # its own process (run_server starts it): here only a redirect
         from app.console_process import redirect_to_console
 

@@ -93,14 +93,18 @@ def concurrent_pass(folder: Path, settings: object) -> None:
     tesseract model per worker thread), the largest first so the heaviest jobs overlap."""
     import asyncio
 
+    from bot.engines import Engines
     from ocr.pipeline import OcrRejected, read_screenshot
+
+    engines = Engines()  # no services here: the bench keeps the OCR engine and threads itself
 
     jobs = [json.loads(x) for x in (folder / "index.jsonl").read_text().splitlines()]
     paths = sorted((Path(j.get("path") or folder / j["file"]) for j in jobs), key=lambda p: -p.stat().st_size)
 
     async def one(path: Path) -> None:
         try:
-            await read_screenshot(path.read_bytes(), now=datetime.now().astimezone(), settings=settings)  # type: ignore[arg-type]
+            await read_screenshot(path.read_bytes(), now=datetime.now().astimezone(), settings=settings,  # type: ignore[arg-type]
+                                  engines=engines)
         except OcrRejected:
             pass
 
@@ -113,7 +117,10 @@ def concurrent_pass(folder: Path, settings: object) -> None:
 def worker(engine: str, folder: Path) -> None:
     """One OCR worker: every image of `folder` through the bot's own path, one JSON line each, then peak RSS."""
     from bot.config import OcrSettings
+    from bot.engines import Engines
     from ocr.pipeline import read_image, release_memory, validate
+
+    engines = Engines()  # no services here: the worker keeps its OCR engine itself
 
     catalog = folder / "catalog.txt"
     settings = OcrSettings(engine=engine, catalog=str(catalog) if catalog.exists() else "")
@@ -123,7 +130,7 @@ def worker(engine: str, folder: Path) -> None:
         t0 = time.perf_counter()
         img = validate(path.read_bytes(), settings)
         size = img.size
-        lead = read_image(img, datetime.fromisoformat(job["now"]), settings)
+        lead = read_image(img, datetime.fromisoformat(job["now"]), settings, engines=engines)
         del img
         release_memory()  # as the bot's executor does after each job
         dt = time.perf_counter() - t0

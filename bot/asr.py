@@ -13,10 +13,12 @@ Every failure is a `VoiceError` with a `kind` the voice handler turns into one s
 from __future__ import annotations
 
 import asyncio
+import importlib
 import io
 import logging
 import wave
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Literal
 
 import numpy as np
@@ -114,22 +116,32 @@ def to_wav(pcm: bytes) -> bytes:
     return out.getvalue()
 
 
+_client_module: ModuleType | None = None
+
+
+async def load_client_module() -> ModuleType:
+    """The openai package, imported once and off the event loop: its import builds ~700 pydantic models (1.6 s
+    on a quiet machine), which the first voice note after a start would otherwise wait for, with every other
+    message stalled behind it. `app.runtime.warm_up` calls this at start when `[asr]` is on."""
+    global _client_module
+    if _client_module is None:  # importing in a thread: a second caller waits on the import lock, never half-loaded
+        _client_module = await asyncio.get_running_loop().run_in_executor(None, importlib.import_module, "openai")
+    return _client_module
+
+
 async def transcribe(settings: AsrSettings, wav: bytes) -> str:
     """The endpoint's transcript of a WAV file; VoiceError("timeout" | "failed") otherwise."""
-    from openai import AsyncOpenAI, omit
-
-    client = AsyncOpenAI(base_url=settings.base_url, api_key=settings.api_key or "none",
-                         timeout=settings.timeout_s, max_retries=0)
+    openai = await load_client_module()
+    client = openai.AsyncOpenAI(base_url=settings.base_url, api_key=settings.api_key or "none",
+                                timeout=settings.timeout_s, max_retries=0)
     try:
         result = await asyncio.wait_for(client.audio.transcriptions.create(
-            model=settings.model, file=("voice.wav", wav, "audio/wav"), language=settings.language or omit,
+            model=settings.model, file=("voice.wav", wav, "audio/wav"), language=settings.language or openai.omit,
             response_format="json"), timeout=settings.timeout_s)
     except TimeoutError:
         raise VoiceError("timeout", f"no answer within {settings.timeout_s:g} s") from None
     except Exception as exc:
-        from openai import APITimeoutError
-
-        if isinstance(exc, APITimeoutError):
+        if isinstance(exc, openai.APITimeoutError):
             raise VoiceError("timeout", f"no answer within {settings.timeout_s:g} s") from None
         raise VoiceError("failed", f"{type(exc).__name__}: {str(exc)[:200]}") from None
     finally:

@@ -240,6 +240,8 @@ class RampSettings:
     choices: int = 4  # options of a multiple-choice question (the right card + cards of the same objection)
     read_cards: int = 5  # cards a reading task shows, unless its line says 张数=N
     answer_minutes: int = 30  # a typed reply counts as the answer to a written question this long after it
+    wrong_per_round: int = 2  # wrong multiple-choice answers that end a quiz round (its right answers count again)
+    retry_hours: float = 12.0  # a quiz round lost opens again this much later: guessing has a cost
     # the shadowing tasks of the default path (each confirmed by the rep's manager)
     shadow_tasks: list[str] = field(default_factory=lambda: [
         "旁听一次主管或老销售的客户电话", "陪同主管拜访一次客户", "在主管陪同下独立完成一次方案演示"])

@@ -20,6 +20,7 @@ from bot.group_commit import GROUP_COMMIT, Handled
 from bot.messages import GROUP_RECIPIENT, Body, CardUpdate, Inbound, Outbound
 
 if TYPE_CHECKING:
+    from bot.result import Result
     from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,19 @@ class Context:
         if self.msg.card_ref:
             self.reply(CardUpdate(card_ref=self.msg.card_ref, text=text))
 
+    def apply(self, result: Result) -> None:
+        """Say what a use case did (bot/result.py): the clicked card's status line (and the actor's other cards
+        it names on this channel), the replies, the messages to others."""
+        if result.card_status:
+            self.update_card(result.card_status)
+            for channel, ref in result.cards:  # e.g. the freeze card behind the picker that was clicked
+                if channel == self.msg.channel and ref != self.msg.card_ref:
+                    self.reply(CardUpdate(card_ref=ref, text=result.card_status))
+        for body in ([result.reply] if result.reply is not None else []) + result.more:
+            self.reply(body)
+        for to, body, key in result.sends:  # off-hours recipients are held at commit
+            self.send(to, body, key=key)
+
     async def commit(self) -> None:
         """Write outgoing messages into the outbox, mark the message handled and commit everything in one
         transaction. A message some other run already handled (a replay after a crash) is rolled back.
@@ -138,15 +152,19 @@ class Context:
                 log.exception("after-commit step failed for %s:%s", self.msg.channel, self.msg.msg_id)
 
     async def _held_for_quiet_hours(self, session: AsyncSession) -> list[Outbound]:
-        """Only the person who wrote gets an answer at once; anyone else this message reaches (a manager's CC, a
-        rep told of a 22:00 接手) is reached at their next working moment when they are off now."""
-        quiet = self.services.quiet_hours
-        others = {o.to for o in self.outgoing if o.to != self.msg.user_id and o.not_before is None}
-        held = await quiet(session, others, self.now()) if quiet and others else {}
-        return [replace(o, not_before=held[o.to]) if o.to in held and o.not_before is None else o
-                for o in self.outgoing]
+        return await held_for_quiet_hours(self.services, session, self.outgoing, self.msg.user_id, self.now())
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+async def held_for_quiet_hours(services: Services, session: AsyncSession, outgoing: list[Outbound], asker: str,
+                               now: datetime) -> list[Outbound]:
+    """Only the person who asked gets an answer at once; anyone else it reaches (a manager's CC, a rep told of a
+    22:00 接手) is reached at their next working moment when they are off now."""
+    quiet = services.quiet_hours
+    others = {o.to for o in outgoing if o.to != asker and o.not_before is None}
+    held = await quiet(session, others, now) if quiet and others else {}
+    return [replace(o, not_before=held[o.to]) if o.to in held and o.not_before is None else o for o in outgoing]

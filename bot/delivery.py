@@ -1,7 +1,8 @@
-"""What the outbox needs from a channel: deliver one body to one recipient."""
+"""What the outbox needs from a channel: deliver one body to one recipient; the senders of a process (`Senders`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal, Protocol
 
 from bot.messages import Body
@@ -36,3 +37,27 @@ class ChannelSender(Protocol):
         Raise DeliveryError on failure. Must be safe to call again with the same dedup_key.
         """
         ...
+
+
+class Senders(Mapping[str, ChannelSender]):
+    """The senders of one process, by channel name: the outbox delivers through them. Those the services are given
+    (the console's, a test's) are here from the start; each configured channel adds its own when it is built
+    (app/channels.py), before anything is sent. Read-only to everyone else."""
+
+    def __init__(self, given: Mapping[str, ChannelSender] | None = None) -> None:
+        self._senders: dict[str, ChannelSender] = dict(given or {})
+
+    def add(self, sender: ChannelSender) -> None:
+        """`sender` under its channel's name; adding the same sender again changes nothing."""
+        known = self._senders.setdefault(sender.name, sender)
+        if known is not sender:
+            raise ValueError(f"a second sender for channel {sender.name!r}")
+
+    def __getitem__(self, name: str) -> ChannelSender:
+        return self._senders[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._senders)
+
+    def __len__(self) -> int:
+        return len(self._senders)

@@ -7,9 +7,10 @@ the outbox stores them and each channel renders them its own way at delivery tim
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 GROUP_RECIPIENT = "group:"  # Outbound.to of a group chat: "group:<conversation id>" (senders that can, deliver it)
 
@@ -44,6 +45,17 @@ class Button:
     key: str  # stable key, e.g. "lead:confirm:12"; WeCom EventKey ≤ 1024 bytes
     text: str
     style: Literal["primary", "default", "danger"] = "default"
+
+
+T = TypeVar("T")
+
+
+def numbered(buttons: Sequence[T], n: int) -> T | None:
+    """What a reply of the number `n` picks: the n-th (1-based) of the buttons of the last card the person got, or
+    None when that card has no such button. The one rule behind every reply by number: the front door's 「2」
+    (handlers/chat/front.py `pick`), DingTalk HTTP mode's numbered replies (its cards list their buttons by number:
+    bot/channels/dingtalk/callback.py `Receiver.numbered_reply`) and the console runner's `/click 2`."""
+    return buttons[n - 1] if 1 <= n <= len(buttons) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,13 +10,12 @@ tokenizer gets a copy of it (~10 ms, a few ms of stall).
 from __future__ import annotations
 
 import logging
+from functools import cache
 
 import jieba
 
-from bot.once import once
 
-
-@once
+@cache  # a read-only table of the installed jieba (bot/engines.py: no engine, a memoised loader)
 def main_dictionary() -> jieba.Tokenizer:
     """jieba's dictionary, loaded once (blocking ~0.5 s the first time: call it before serving traffic)."""
     jieba.setLogLevel(logging.WARNING)  # "Building prefix dict…" on stderr at every load

@@ -1,10 +1,11 @@
 """The long-lived parts one process shares: settings, database, clock, router, outbox, channels — built once by
 app/runtime.py and frozen (a test that needs another router or clock builds its own Services, or
-`dataclasses.replace`s one) — and the expensive singletons (`Shared`) they build on first use."""
+`dataclasses.replace`s one) — and the expensive objects they build on first use: `Shared` (from the settings or the
+database) and `Engines` (from code and machine, bot/engines.py; a `replace` copy keeps the same)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
@@ -13,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.delivery import ChannelSender
+from bot.delivery import ChannelSender, Senders
+from bot.engines import Engines
 from bot.outbox import OutboxSender
 from bot.router import Router
 from storage.db import Database
@@ -42,8 +44,9 @@ class Services:
     clock: Clock
     router: Router[Any]  # Router[bot.context.Context]: the context holds the services
     outbox: OutboxSender
-    channels: Mapping[str, ChannelSender] = field(default_factory=dict)  # read-only view (runtime.py)
+    channels: Senders = field(default_factory=Senders)  # the outbox's; each configured channel adds its own
     quiet_hours: QuietHours | None = None  # None: everyone is reachable at any time
+    engines: Engines = field(default_factory=Engines)  # built from code and machine: OCR engine, OCR threads
     _shared: dict[Shared[Any], Any] = field(default_factory=dict, init=False, repr=False)
 
     def shared(self, key: Shared[T]) -> T:
@@ -55,6 +58,17 @@ class Services:
     def default_channel(self) -> str:
         """Where messages go for a user we have never heard from."""
         return self.settings.default_channel
+
+    def add_sender(self, sender: ChannelSender) -> None:
+        """A channel's sender joins the outbox's (at start-up, before anything is sent: app/runtime.py for the
+        senders given, app/channels.py for the configured channels'), bound to the process's database and clock
+        when it reads what was sent before (DingTalk: its cards; WeCom: media ids, limits shared on PostgreSQL)."""
+        if self.channels.get(sender.name) is sender:
+            return
+        bind = getattr(sender, "bind", None)
+        if callable(bind):
+            bind(self.db, self.clock)
+        self.channels.add(sender)
 
     def wake_outbox(self) -> None:
         self.outbox.wake()

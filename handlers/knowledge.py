@@ -4,12 +4,18 @@ stale. The chat routes that use them are handlers/chat/knowledge.py."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import KbNext, KbNotUseful, KbUseful
-from bot.messages import Button, Card, Field
+from bot.messages import Button, Card, Field, Text
+from bot.result import Result, said
 from bot.services import Services, Shared
 from bot.usertext import user_text
+from knowledge import store
+from knowledge.blanks import fill_blanks, lead_values
+from knowledge.query import clean
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
 
@@ -20,6 +26,20 @@ KNOWLEDGE = Shared("knowledge",
 def knowledge_base(services: Services) -> KnowledgeBase:
     """One index per process, shared by handlers (built lazily, refreshed from the database)."""
     return services.shared(KNOWLEDGE)
+
+
+async def pin(session: AsyncSession, kb: KnowledgeBase, wording: str, card_id: str | None, now: datetime) -> Result:
+    """置顶: from now on a question asked this way (or close to it) gets card `card_id` first; None lifts the pin.
+    Chat's 「置顶 问法 卡片编号」 and the console's 指定卡片 (知识缺口) both run it."""
+    if card_id is None:
+        await store.set_pin(session, clean(wording), None, now)
+        kb.pin(wording, None)
+        return Result(reply=Text(f"已取消「{wording}」的置顶。"), changed=True)
+    if not clean(wording) or not await store.card_exists(session, card_id):
+        return said(f"没有编号为 {card_id} 的卡片，请检查后再试。")
+    await store.set_pin(session, clean(wording), card_id, now)
+    kb.pin(wording, card_id)
+    return Result(reply=Text(f"已置顶：以后有人问「{wording}」或相近的说法，先给卡片 {card_id}。"), changed=True)
 
 
 def _new_kb(taxonomy_path: str, stale_months: int) -> KnowledgeBase:
@@ -55,13 +75,15 @@ def source_line(card: KbCard) -> str:
     return f"来源：话术库《{stem}》" if re.search(r"[\u4e00-\u9fff]", stem) else "来源：话术库"
 
 
-def card_fields(card: KbCard) -> list[Field]:
-    """A card's content as card fields: 话术, 报价模板 and 成功案例 when present, its tags."""
-    fields = [Field("话术", user_text(card.talk_track))]
+def card_fields(card: KbCard, lead: object | None = None) -> list[Field]:
+    """A card's content as card fields: 话术, 报价模板 and 成功案例 when present, its tags; template blanks filled
+    from `lead` or shown as a hint (knowledge/blanks.py)."""
+    values = lead_values(lead)
+    fields = [Field("话术", user_text(fill_blanks(card.talk_track, values)))]
     if card.quote_template:
-        fields.append(Field("报价模板", user_text(card.quote_template)))
+        fields.append(Field("报价模板", user_text(fill_blanks(card.quote_template, values))))
     if card.success_case:
-        fields.append(Field("成功案例", user_text(card.success_case)))
+        fields.append(Field("成功案例", user_text(fill_blanks(card.success_case, values))))
     fields.append(Field("标签", " / ".join(card.tags()) or "通用"))
     return fields
 

@@ -55,9 +55,9 @@ from bot.usertext import user_text
 from handlers.checks.quality import Quality, quality_by_rep, quality_lines
 from handlers.ramp.service import team_progress
 from handlers.renewals.figures import RenewalFigures, renewal_figures
-from handlers.renewals.locks import held_lead_ids
 from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
 from reminders.directory import working_hours
+from reminders.renewal_hold import held_lead_ids
 from storage.leads import OPEN_STATUSES, STAGE_CODES, STAGES, is_filled, previous_owner, stage_index
 from storage.models import Activity, KeyValue, Lead, User
 from storage.sql import insert_ignore, rowcount
@@ -151,8 +151,11 @@ class TeamReport:
 
     @property
     def is_empty(self) -> bool:
-        """Nothing to report: no leads in the funnel, none open, nothing won or lost."""
-        return not any(self.reached) and not self.won and not self.lost and not self.team.open_leads
+        """Nothing to report: no leads in the funnel, none open, nothing won or lost, no contract to renew, nobody
+        on the ramp."""
+        renewals = self.renewals is not None and (self.renewals.total or self.renewals.warned_total)
+        return (not any(self.reached) and not self.won and not self.lost and not self.team.open_leads
+                and not renewals and not self.ramp)
 
     def conversions(self) -> list[Rate]:
         rates = [Rate(self.reached[i + 1], self.reached[i]) for i in range(len(STAGES) - 1)]
@@ -370,7 +373,7 @@ def report_lines(rep: TeamReport) -> list[str]:
         arrow = f" → 转化 {pct(conv[i].value)}" if conv[i].total else ""
         lines.append(f"- {i + 1}.{name} {rep.reached[i]}{arrow}")
     lines.append(f"- 赢单 {rep.won} · 输单 {rep.lost}")
-    if rep.renewals is not None and rep.renewals.total:
+    if rep.renewals is not None:  # always: a team with nothing ended lately reads 未知, never a silent 100 %
         lines.append(f"- {rep.renewals.text()}")
     if rep.renewals is not None and rep.renewals.warned_total:
         lines.append(f"- {rep.renewals.warned_text()}")

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from opencc import OpenCC
-
-from bot.once import once
 
 # Multi-character chat filler that carries no topic (single characters are handled as stopwords).
 FILLER = ("哈哈哈", "哈哈", "呵呵", "嘿嘿", "嘻嘻", "求助", "求救", "救命", "在线等", "急急急", "急求", "咋整", "咋办",
@@ -27,13 +25,13 @@ CHATTER = frozenset(
 COMMAND = re.compile(r"^\s*[/#!！]\S")
 
 
-@once
+@cache
 def _t2s() -> OpenCC:
     """OpenCC's traditional → simplified converter (its dictionaries are read when it is made)."""
     return OpenCC("t2s")
 
 
-@once
+@cache
 def _traditional() -> frozenset[str]:
     """The characters OpenCC changes (~3,500; built once, ~0.2 s): most text has none, and then the
     (pure Python, ~0.4 ms per sentence) conversion is skipped — 20,000 cards are tokenised in seconds."""

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
-from bot.once import once, once_per
+from bot.engines import EnginePer, Engines
 from ocr.layout import CARD, LEFT, RIGHT, TIME, TITLE, Box, Layout, Region
 
 
@@ -287,10 +287,9 @@ TSV_KEYS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num",
             "conf", "text")
 
 
-@once
 def tessdata_dir() -> str | None:
     """Where the installed tesseract keeps its language files: $TESSDATA_PREFIX, else what `tesseract
-    --list-langs` names (asked once per process); None when neither tells."""
+    --list-langs` names (asked when an engine is built); None when neither tells."""
     if os.environ.get("TESSDATA_PREFIX"):
         return os.environ["TESSDATA_PREFIX"]
     try:
@@ -555,12 +554,11 @@ def _inside(x: float, y: float, box: Box, tol: int = 6) -> bool:
     return box.x0 - tol <= x <= box.x1 + tol and box.y0 - tol <= y <= box.y1 + tol
 
 
-def get_engine(name: str, lang: str = "chi_sim") -> OcrEngine:
-    """One engine instance per process and (engine, language) (rapidocr loads its models once)."""
-    return _engine((name, lang))
+def get_engine(engines: Engines, name: str, lang: str = "chi_sim") -> OcrEngine:
+    """The process's engine for (engine, language), kept by `engines` (rapidocr loads its models once)."""
+    return engines.get_for(OCR_ENGINE, (name, lang))
 
 
-@once_per
 def _engine(key: tuple[str, str]) -> OcrEngine:
     name, lang = key
     if name == "rapidocr":
@@ -568,6 +566,9 @@ def _engine(key: tuple[str, str]) -> OcrEngine:
     if name == "tesseract":
         return TesseractEngine(lang)
     raise EngineUnavailable(f"unknown OCR engine {name!r}")
+
+
+OCR_ENGINE = EnginePer("ocr.engine", _engine)
 
 
 __all__ = ["CARD", "LEFT", "RIGHT", "TIME", "TITLE", "ChatText", "EngineUnavailable", "OcrEngine", "OcrTimeout",

@@ -9,10 +9,9 @@ import dataclasses
 import os
 import re
 from dataclasses import dataclass
+from functools import cache
 
 import jieba
-
-from bot.once import once
 
 # The 百家姓 (single and compound surnames) plus common modern ones it lacks.
 SURNAMES = set(
@@ -92,7 +91,7 @@ def is_person_name(text: str) -> bool:
     return text[0] in SURNAMES and len(text) <= 3
 
 
-@once
+@cache
 def common_words() -> frozenset[str]:
     """Everyday words that look like a surname + given name (向日葵, 江南, 高山): in jieba's dictionary, frequent,
     and not tagged as a person's name. A title bar showing one is a nickname."""
@@ -106,7 +105,7 @@ def common_words() -> frozenset[str]:
     return frozenset(out)
 
 
-@once
+@cache
 def _given_name_chars() -> dict[str, int]:
     """How often each character is part of a given name among jieba's person-name entries (tag nr)."""
     path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")

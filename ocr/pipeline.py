@@ -1,8 +1,8 @@
 """Screenshot bytes → `LeadFields`: validate, lay out, OCR in a bounded executor, extract.
 
-Bad input is refused before any decoding work with `OcrRejected(code, message_cn)`; OCR runs in a
-process-wide thread pool (bot/once.py) limited to `settings.workers` jobs at once and a `settings.timeout_s` timeout,
-so one huge image cannot stall the bot.
+Bad input is refused before any decoding work with `OcrRejected(code, message_cn)`; OCR runs in the process's
+thread pool (an `Engine` kept by the caller's `Engines`, bot/engines.py) limited to `settings.workers` jobs at once
+and a `settings.timeout_s` timeout, so one huge image cannot stall the bot.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from bot.clock import to_cn
 from bot.config import OcrSettings
-from bot.once import once_per
+from bot.engines import EnginePer, Engines
 from ocr.catalog import Catalog, CatalogError, load_catalog
 from ocr.engine import EngineUnavailable, OcrTimeout, get_engine
 from ocr.extract import LeadFields, extract
@@ -163,14 +163,16 @@ def bounded(img: Image.Image) -> Image.Image:
     return img.convert("RGB") if img.mode != "RGB" else img
 
 
-@once_per
 def _executor(workers: int) -> ThreadPoolExecutor:
     """The OCR threads: one pool per process (per `[ocr] workers` value), started on the first screenshot."""
     return ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ocr")
 
 
+OCR_THREADS = EnginePer("ocr.threads", _executor)
+
+
 # The OCR slots, per event loop (an asyncio primitive belongs to one loop) and `[ocr] workers` value: not an
-# expensive object, so no `once`; forgotten with its loop.
+# expensive object, so no `Engine`; forgotten with its loop.
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = \
     weakref.WeakKeyDictionary()
 
@@ -180,9 +182,10 @@ def _semaphore(workers: int) -> asyncio.Semaphore:
     return per_loop.setdefault(workers, asyncio.Semaphore(max(1, workers)))
 
 
-def read_image(img: Image.Image, now: datetime, settings: OcrSettings, deadline: float | None = None) -> LeadFields:
+def read_image(img: Image.Image, now: datetime, settings: OcrSettings, deadline: float | None = None, *,
+               engines: Engines) -> LeadFields:
     """Blocking: layout, OCR, extraction; tesseract is killed once `deadline` (time.monotonic) has passed."""
-    engine = get_engine(settings.engine, settings.lang)
+    engine = get_engine(engines, settings.engine, settings.lang)
     found = locate(img)
     return extract(engine.read(found.image, found.layout, deadline), now, catalog_for(settings))
 
@@ -196,9 +199,9 @@ def catalog_for(settings: OcrSettings) -> Catalog:
         return load_catalog(None)
 
 
-def _work(data: bytes, now: datetime, settings: OcrSettings, deadline: float) -> LeadFields:
+def _work(data: bytes, now: datetime, settings: OcrSettings, deadline: float, engines: Engines) -> LeadFields:
     try:
-        return read_image(validate(data, settings), now, settings, deadline)
+        return read_image(validate(data, settings), now, settings, deadline, engines=engines)
     finally:
         release_memory()
 
@@ -222,8 +225,9 @@ def release_memory() -> None:
         _TRIM(0)
 
 
-async def read_screenshot(data: bytes, *, now: datetime, settings: OcrSettings) -> LeadFields:
-    """Validate and OCR in the bounded executor with a timeout. Raises OcrRejected on bad input.
+async def read_screenshot(data: bytes, *, now: datetime, settings: OcrSettings, engines: Engines) -> LeadFields:
+    """Validate and OCR in the bounded executor with a timeout. Raises OcrRejected on bad input. `engines`: the
+    process's (`services.engines`; a CLI command's own), which keep the OCR engine and threads.
 
     The concurrency slot is released when the worker thread really ends, not when the caller stops waiting,
     so a timed-out job still counts until tesseract (killed at the deadline) has returned.
@@ -233,7 +237,8 @@ async def read_screenshot(data: bytes, *, now: datetime, settings: OcrSettings) 
     await sem.acquire()
     deadline = time.monotonic() + settings.timeout_s
     try:
-        job = loop.run_in_executor(_executor(settings.workers), _work, data, now, settings, deadline)
+        threads = engines.get_for(OCR_THREADS, settings.workers)
+        job = loop.run_in_executor(threads, _work, data, now, settings, deadline, engines)
     except BaseException:
         sem.release()
         raise

@@ -10,7 +10,7 @@ card gets a clear answer and changes nothing. Every change leaves an activity (a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,8 @@ from bot.actions import AssignFrozenTo
 from bot.clock import fmt_cn
 from bot.config import RemindersSettings
 from bot.context import UserInfo
-from bot.messages import Body, Button, Card, Text
+from bot.messages import Button, Card, Text
+from bot.result import Result, said
 from bot.usertext import user_text
 from reminders import messages
 from reminders.calendar import day_hours, load_calendar
@@ -55,22 +56,6 @@ EXTEND_LIMIT = "延期时长需在 720 个工作小时以内（可写小时或�
 NOT_PENDING = "这条提醒已更新（可能已完成或已升级），按钮已失效。"
 
 
-@dataclass
-class Result:
-    """What the handler should say: a reply to the clicker, a card status line, messages to others."""
-
-    reply: Body | None = None
-    card_status: str | None = None
-    sends: list[tuple[str, Body, str]] = field(default_factory=list)  # (to, body, idempotency key)
-    changed: bool = False
-    cards: list[tuple[str, str]] = field(default_factory=list)  # other cards of the clicker to set to card_status:
-    # (channel, card ref), e.g. the freeze card after 改派 on the picker or a 延期 by text
-
-
-def _say(text: str) -> Result:
-    return Result(reply=Text(text))
-
-
 async def _get_for_update(session: AsyncSession, model: type[Any], key: Any) -> Any:
     return await session.get(model, key, with_for_update=True)  # PostgreSQL row lock; SQLite: BEGIN IMMEDIATE
 
@@ -82,21 +67,21 @@ async def _rep_row(session: AsyncSession, user: UserInfo, fired_id: int,
     """The open next step of the chain whose reminder card was clicked (`fired_id` = the row that fired)."""
     fired = await session.get(Reminder, fired_id)
     if fired is None or fired.rule not in SLA_RULES or fired.lead_id is None:
-        return _say(GONE)
+        return said(GONE)
     lead = await _get_for_update(session, Lead, fired.lead_id)
     if lead is None:
-        return _say(GONE)
+        return said(GONE)
     if lead.status == "frozen" and (lead.extra or {}).get("frozen", {}).get("prev_owner") == user.id:
-        return _say(messages.frozen_text(lead))  # the rep whose card it was learns why the button is dead
+        return said(messages.frozen_text(lead))  # the rep whose card it was learns why the button is dead
     if lead.owner_id != user.id:
-        return _say(GONE)  # anyone else: as if there were no such reminder (nothing about the lead leaks)
+        return said(GONE)  # anyone else: as if there were no such reminder (nothing about the lead leaks)
     level = next_level(fired.rule, fired.level, cfg)
     stmt = select(Reminder).where(Reminder.lead_id == lead.id, Reminder.rule == fired.rule,
                                   Reminder.level == level, Reminder.status == "pending",
                                   Reminder.created_at == fired.updated_at).limit(1)
     row = (await session.execute(stmt.with_for_update())).scalar_one_or_none()
     if row is None:  # the chain moved on (fired again, completed, restarted)
-        return _say(NOT_PENDING)
+        return said(NOT_PENDING)
     return row, lead
 
 
@@ -107,10 +92,10 @@ async def snooze(session: AsyncSession, user: UserInfo, rid: int, hours: float, 
         return found
     row, lead = found
     if not 0 < hours <= cfg.snooze_max_hours:
-        return _say(f"推迟时长需在 0–{cfg.snooze_max_hours:g} 小时之间。")
+        return said(f"推迟时长需在 0–{cfg.snooze_max_hours:g} 小时之间。")
     total = float(row.payload.get("snoozed_h", 0.0)) + hours
     if total > cfg.snooze_max_hours + 1e-9:
-        return _say(f"这条提醒最多只能累计推迟 {cfg.snooze_max_hours:g} 小时，请尽快处理。")
+        return said(f"这条提醒最多只能累计推迟 {cfg.snooze_max_hours:g} 小时，请尽快处理。")
     cal = await load_calendar(session, cfg)
     work = await working_hours(session, cal, user.id)
     row.due_at = cal.add_working_time(max(row.due_at, now), timedelta(hours=hours), work)
@@ -132,7 +117,7 @@ async def pause(session: AsyncSession, user: UserInfo, rid: int, now: datetime, 
     row, lead = found
     refusal = _pause_refusal(lead, row, now)
     if refusal:
-        return _say(refusal)
+        return said(refusal)
     cal = await load_calendar(session, cfg)
     work = await working_hours(session, cal, user.id)
     until = cal.next_week_start(now, work)
@@ -192,19 +177,19 @@ async def _escalation(session: AsyncSession, user: UserInfo, lead_id: int, rid: 
     lead = await _get_for_update(session, Lead, lead_id)
     info = (row.payload or {}).get("escalation") if row is not None else None
     if row is None or lead is None or row.lead_id != lead_id or not info:
-        return _say(GONE)
+        return said(GONE)
     manager = await _manager_of(session, info.get("prev_owner"))
     manager = manager if manager is not None and manager.active else None  # departed: the card went up
     allowed = user.is_admin or (manager is not None and manager.id == user.id) or (
         manager is None and user.id in info.get("managers", []))
     if not allowed:  # answered as a missing card: nothing about another team's lead leaks
-        return _say(GONE)
+        return said(GONE)
     done = info.get("resolved")
     if done:
-        return _say(f"该线索已由 {done['by_name']} {done['summary']}，无需重复操作。")
+        return said(f"该线索已由 {done['by_name']} {done['summary']}，无需重复操作。")
     frozen = (lead.extra or {}).get("frozen", {})
     if lead.status != "frozen" or frozen.get("reminder_id") != rid:
-        return _say(STALE)
+        return said(STALE)
     return Escalation(lead, row, info)
 
 
@@ -281,7 +266,7 @@ async def assign_picker(session: AsyncSession, user: UserInfo, lead_id: int, rid
         esc.row.payload = {**esc.row.payload, "escalation": esc.info}
     picks = (await _candidates(session, user, esc, rank))[:MAX_PICK_BUTTONS]
     if not picks:
-        return _say("你的团队里还没有可以改派的销售。")
+        return said("你的团队里还没有可以改派的销售。")
     buttons = tuple(Button(AssignFrozenTo(lead_id, rid, rep.id).pack(), user_text(rep.name)) for rep, _ in picks)
     why = "".join(f"\n{user_text(rep.name)}：{reason}" for rep, reason in picks if reason)
     picker = Card(title="改派给谁？", description=f"线索 {messages.lead_label(esc.lead)} 改派给：{why}",
@@ -299,8 +284,8 @@ async def assign_to(session: AsyncSession, user: UserInfo, lead_id: int, rid: in
     rep = await session.get(User, rep_id)
     if rep is None or rep.id not in reasons:
         if rep is not None and rep.id == esc.prev_owner:
-            return _say("这条线索就是从他那里冻结的；要还给原负责人请用「延期」。")
-        return _say("只能改派给你团队里的在职销售。")
+            return said("这条线索就是从他那里冻结的；要还给原负责人请用「延期」。")
+        return said("只能改派给你团队里的在职销售。")
     _resolve(esc, user, "assign", f"改派给 {rep.name}", now, to=rep.id)
     await set_owner(session, esc.lead, rep.id)
     esc.lead.assigned_at = now
@@ -325,13 +310,13 @@ async def extend(session: AsyncSession, user: UserInfo, lead_id: int, rid: int, 
                  now: datetime, cfg: RemindersSettings) -> Result:
     """延期: back to the previous owner with `hours` more for the escalated rule."""
     if not 0 < hours <= MAX_EXTEND_HOURS:
-        return _say(EXTEND_LIMIT)
+        return said(EXTEND_LIMIT)
     esc = await _escalation(session, user, lead_id, rid)
     if isinstance(esc, Result):
         return esc
     prev = await session.get(User, esc.prev_owner) if esc.prev_owner else None
     if prev is None or not prev.active:
-        return _say("原负责人已不在，请用「接手」或「改派」。")
+        return said("原负责人已不在，请用「接手」或「改派」。")
     span = messages.work_span(hours, day_hours(cfg))
     _resolve(esc, user, "extend", f"延期 {span}", now, hours=hours, reason=reason)
     lead = esc.lead
@@ -371,10 +356,10 @@ async def extend_open_step(session: AsyncSession, user: UserInfo, lead: Lead, ho
     """延期 on a lead that is not frozen: its open step (the SLA deadline coming first) gets `hours` more
     working time, counted on from the deadline it had."""
     if not 0 < hours <= MAX_EXTEND_HOURS:
-        return _say(EXTEND_LIMIT)
+        return said(EXTEND_LIMIT)
     rows = [r for r in await open_timers(session, lead.id, SLA_RULES) if r.payload.get("deadline")]
     if not rows:
-        return _say(f"线索 {messages.lead_label(lead)} 现在没有进行中的期限，不需要延期。")
+        return said(f"线索 {messages.lead_label(lead)} 现在没有进行中的期限，不需要延期。")
     row = min(rows, key=lambda r: r.payload["deadline"])
     cal = await load_calendar(session, cfg)
     work = await working_hours(session, cal, lead.owner_id)

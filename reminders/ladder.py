@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import RemindersSettings
 from bot.messages import body_to_json
-from reminders import messages
+from reminders import messages, renewal_hold
 from reminders.calendar import BusinessCalendar, WorkHours
 from reminders.directory import Directory
 from reminders.messages import Note
@@ -39,7 +39,6 @@ from reminders.policies import (
     sla_window,
 )
 from reminders.store import ClaimedRow, cancel_timers, fence
-from storage.leads import same_company
 from storage.models import Activity, Lead, Reminder, RenewalWarning
 
 log = logging.getLogger(__name__)
@@ -142,24 +141,11 @@ def _sla_applies(row: ClaimedRow, lead: Lead) -> bool:
     return lead.stage not in TERMINAL_STAGES and lead.stage == row.payload.get("stage", lead.stage)
 
 
-async def _renewal_held(session: AsyncSession, lead: Lead) -> bool:
-    """A 续约预警 lock holds the owner's actions on this lead (handlers/renewals/locks.py): the owner cannot act."""
-    rows = await session.execute(select(RenewalWarning).where(
-        RenewalWarning.locked.is_(True), RenewalWarning.owner_id == lead.owner_id))
-    for w in rows.scalars():  # the rule of handlers/renewals/locks.py `holds` (reminders sits below handlers)
-        if w.lead_id == lead.id or same_company(w.company, lead.company):
-            return True
-        account = await session.get(Lead, w.lead_id)
-        if account is not None and same_company(account.company, lead.company):
-            return True
-    return False
-
-
 async def _fire_sla(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: Lead) -> None:
     owner = lead.owner_id  # a lead in the pool has no SLA (`_sla_applies`): the owner is who hears of it
     if owner is None or not _sla_applies(row, lead):
         return
-    if await _renewal_held(session, lead):  # paused: never escalate what the lock itself refuses
+    if await renewal_hold.held(session, lead):  # paused: never escalate what the lock itself refuses
         hours = env.hours(lead.owner_id)
         later = env.cal.add_working_time(max(env.now, row.due_at), sla_window(row.rule, env.cfg, env.cal, hours), hours)
         payload = dict(row.payload)

@@ -21,8 +21,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import RemindersSettings
+from bot.messages import Text
+from bot.result import Result
 from reminders import messages
-from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
+from reminders.calendar import BusinessCalendar, WorkHours, load_calendar, set_override
 from reminders.directory import load_directory, working_hours
 from reminders.policies import (
     CADENCE,
@@ -39,6 +41,7 @@ from reminders.policies import (
     warn_before,
 )
 from reminders.store import add_timer, cancel_timers
+from storage.activity import add_audit
 from storage.models import Lead, Reminder
 
 
@@ -225,3 +228,31 @@ async def on_calendar_changed(session: AsyncSession, before: BusinessCalendar, a
             row.due_at, row.payload, row.updated_at = due, payload, now
             moved += 1
     return moved
+
+
+# -- the company calendar on top of the statutory one ---------------------------------------------------
+DATE_HINT = "日期格式如 2026-12-31，例如「放假 2026-12-31 公司年会」或「补班 2026-12-27」。"
+
+
+def parse_day(arg: str) -> tuple[date, str] | None:
+    """「2026-12-31 公司年会」 → (the day, the note); None: no date first."""
+    first, _, note = arg.strip().partition(" ")
+    try:
+        return date.fromisoformat(first.replace("/", "-")), note.strip()
+    except ValueError:
+        return None
+
+
+async def override_day(session: AsyncSession, actor_id: str, day: date, is_workday: bool, note: str, now: datetime,
+                       cfg: RemindersSettings) -> Result:
+    """放假 / 补班 (chat's commands, the console's 日历): `day` becomes a day off or a working day, and the timers
+    running over it are counted again."""
+    before = await load_calendar(session, cfg)
+    await set_override(session, day, is_workday, note or None)
+    after = await load_calendar(session, cfg)  # the new override is flushed before the query
+    moved = await on_calendar_changed(session, before, after, day, now)
+    add_audit(session, actor_id, "calendar.override", day.isoformat(), now, is_workday=is_workday, note=note,
+              moved_timers=moved)
+    what = "工作日（补班）" if is_workday else "休息日"
+    timers = f"{moved} 个进行中的时限已按新日历重新计算。" if moved else "之后的提醒和时限按新的日历计算。"
+    return Result(reply=Text(f"✅ {day.isoformat()} 已设为{what}，{timers}"), changed=True)

@@ -132,12 +132,12 @@ async def test_cli_import_xlsx_and_offboard(services: Services, tmp_path: Path, 
     rc = await asyncio.to_thread(run_cli, url, "leads", "import", str(path), "--now", "2026-11-23T10:00+08:00")
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert rc == 0, out
-    assert "line 2: assigned #1 → 杨静" in out and "line 3: assigned #2 → 黄磊" in out
+    assert "第 2 行：已分配 #1 → 杨静" in out and "第 3 行：已分配 #2 → 黄磊" in out
     rc = await asyncio.to_thread(run_cli, url, "org", "offboard", "rep04", "--to", "rep05", "--now",
                                  "2026-11-23T11:00+08:00")
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert rc == 0
-    assert "handover rep04 → rep05: 1 lead(s)" in out and "#1 钱六 · 华南超市" in out
+    assert "杨静 的 1 条线索已转给 黄磊" in out and "#1 钱六 · 华南超市" in out
     lead = await get_lead(services, 1)
     assert lead.owner_id == "rep05" and lead.assign_reason == "杨静 离职交接"
     async with services.db.session() as s:

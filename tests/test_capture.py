@@ -259,7 +259,8 @@ async def test_busy_message_when_recognition_takes_over_a_second(chat: ChatSessi
     # screenshots other reps sent a moment earlier: four rounds of the two OCR workers, well over a second even
     # on a fast idle machine (two were not: with faster OCR the reply sometimes came within the second)
     others = [make_sample(seed) for seed in (4, 9, 11, 12, 13, 14, 15, 16)]
-    queued = [asyncio.create_task(read_screenshot(o.image, now=o.now, settings=services.settings.ocr))
+    queued = [asyncio.create_task(read_screenshot(o.image, now=o.now, settings=services.settings.ocr,
+                                                  engines=services.engines))
               for o in others]
     await asyncio.sleep(0)
     await chat.handle_line(f"/image {save(tmp_path, lead_sample)}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +16,11 @@ from app.chat import ChatSession
 from bot.messages import Outbound, Text
 from bot.outbox import enqueue
 from bot.services import Services
-from storage.models import AuditLog, CalendarOverride, OutboxMessage, User
-from tests.conftest import Transcript
+from storage.models import AuditLog, CalendarOverride, OutboxMessage, RenewalWarning, User
+from tests.conftest import Transcript, run_cli
 from tests.console_support import csrf, csrf_of, login, start_client
 from tests.leads_helpers import get_lead
+from tests.renewals_helpers import seed_customers, write_files
 from tests.test_reminders_support import make_lead
 
 
@@ -195,3 +198,48 @@ async def test_taxonomy_synonym_and_merge(services: Services, client: Any) -> No
         assert (await session.get(KnowledgeCard, "W1")).objection == "价格"  # type: ignore[union-attr]
         audit = list(await session.scalars(select(AuditLog.action).where(AuditLog.action.like("kb.taxonomy.%"))))
     assert audit == ["kb.taxonomy.synonym", "kb.taxonomy.merge"]
+
+
+async def test_lifting_a_renewal_lock_on_the_console_tells_the_owner_once(services: Services, client: Any,
+                                                                         tmp_path: Path) -> None:
+    """解除锁定 on 续约 is chat's use case: the same answer on the page, the owner's 🔓 message written with the
+    lift, and a second lift changes nothing."""
+    ids = await seed_customers(services)
+    await asyncio.to_thread(run_cli, services.settings.database.url, "contracts", "import",
+                            *map(str, write_files(tmp_path)), "--now", "2026-11-23T10:00+08:00")
+    async with services.db.session() as session:
+        warning = (await session.scalars(select(RenewalWarning).where(RenewalWarning.lead_id == ids["li"]))).one()
+    assert warning.locked
+    await login(client, services, "manager01")
+    page = await (await client.post(f"/admin/renewals/{warning.id}",
+                                    data={"_csrf": await csrf(client, "/admin/renewals")})).text()
+    assert f"已解除客户 李明（线索 #{ids['li']}）的续约预警锁定，负责人可以继续操作。" in page
+    told = [row for row in await _outbox_to(services, "rep01") if row.dedup_key == f"renewal:{warning.id}:lifted"]
+    assert len(told) == 1 and "🔓" in told[0].payload["text"]
+    async with services.db.session() as session:
+        lifted = await session.get(RenewalWarning, warning.id)
+        assert lifted is not None and (lifted.status, lifted.locked, lifted.resolved_by) == ("lifted", False,
+                                                                                            "manager01")
+    again = await (await client.post(f"/admin/renewals/{warning.id}",
+                                     data={"_csrf": await csrf(client, "/admin/renewals")})).text()
+    assert "这条续约预警已经没有锁定了。" in again
+    assert len([r for r in await _outbox_to(services, "rep01") if r.dedup_key.endswith(":lifted")]) == 1
+
+
+async def test_take_over_on_the_console_at_night_reaches_the_rep_at_nine(services: Services, chat: ChatSession,
+                                                                        client: Any, transcript: Transcript) -> None:
+    """The console's 接手 holds the rep's message for their working hours, as chat's does; the freeze card in the
+    manager's chat shows who took it."""
+    lead_id = await make_lead(services, "rep01")  # Monday 10:00; frozen at 16:00, card to manager01
+    for _ in range(3):
+        await chat.handle_line("/advance 2h")
+    await chat.handle_line("/now 2026-11-23T22:00+08:00")
+    await login(client, services, "manager01")
+    token = await csrf(client, f"/admin/leads/{lead_id}")
+    taken = await client.post(f"/admin/leads/{lead_id}", data={"_csrf": token, "action": "take"})
+    assert "你已接手" in await taken.text()
+    await chat.handle_line("/advance 1m")
+    assert not [m for m in transcript.to("rep01") if "接手" in f"{m['title']}{m['text']}"]
+    await chat.handle_line("/now 2026-11-24T09:00+08:00")
+    told = [m for m in transcript.to("rep01") if "接手" in f"{m['title']}{m['text']}"]
+    assert len(told) == 1 and "王经理 接手" in told[0]["text"]

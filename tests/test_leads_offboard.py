@@ -38,7 +38,7 @@ async def test_offboard_hands_over_everything_open(services: Services, capsys: o
                                  "rep01", "--now", "2026-11-23T10:00+08:00")
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert rc == 0
-    assert "handover rep03 → rep01: 3 lead(s)" in out
+    assert "刘洋 的 3 条线索已转给 张伟" in out
     assert f"#{ids['open']} 开" in out and f"#{ids['frozen']} 冻" in out and f"#{ids['draft']} 稿" in out
     frozen, draft, won = [await get_lead(services, ids[k]) for k in ("frozen", "draft", "won")]
     assert (frozen.owner_id, frozen.status) == ("rep01", "active") and "frozen" not in frozen.extra

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from bot.config import OcrSettings
+from bot.engines import Engines
 from ocr.extract import extract
 from ocr.layout import CARD, has_picture
 from ocr.pipeline import read_image, validate
@@ -16,12 +17,13 @@ from tests.synth_styles import make_styled
 from tests.test_ocr_people import NOW, chat
 
 SETTINGS = OcrSettings()
+ENGINES = Engines()  # the OCR engine and threads of this module's tests (no services here)
 
 
 def read(seed: int):  # type: ignore[no-untyped-def]
     sample = make_styled(seed, "content")
     img = validate(sample.image, SETTINGS)
-    return sample, img, read_image(img, sample.now, SETTINGS)
+    return sample, img, read_image(img, sample.now, SETTINGS, engines=ENGINES)
 
 
 def test_a_voice_messages_text_is_what_the_customer_said_and_a_link_card_is_not() -> None:
@@ -47,7 +49,7 @@ def test_the_rep_quoting_the_customer_gives_the_customers_number() -> None:
 
 def test_a_customer_project_group_drawn_with_sender_names() -> None:
     sample = make_styled(2, "content")  # title ends in the member count; a colleague and the customer both write
-    lead = read_image(validate(sample.image, SETTINGS), sample.now, SETTINGS)
+    lead = read_image(validate(sample.image, SETTINGS), sample.now, SETTINGS, engines=ENGINES)
     t = sample.truth
     assert lead.is_lead
     assert (lead.customer_name, lead.company, lead.title, lead.phone) == (t.customer_name, t.company, t.title, t.phone)

@@ -13,10 +13,12 @@ from PIL import Image
 
 from bot.clock import CN_TZ
 from bot.config import OcrSettings
+from bot.engines import Engines
 from ocr.layout import LEFT, RIGHT, analyse
 from ocr.pipeline import read_screenshot
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
+ENGINES = Engines()  # the OCR engine and threads of this module's tests (no services here)
 FIXTURE = Path(__file__).parent / "fixtures" / "ocr" / "bright_bg245.png"  # 1080×2340, rendered with Pillow
 
 
@@ -36,7 +38,7 @@ async def test_whole_customer_message_found_on_a_bright_background(variant: str)
     assert [r.kind for r in layout.regions].count("time") == 1  # wrapped lines are not timestamps
     buf = io.BytesIO()
     img.save(buf, "PNG")
-    lead = await read_screenshot(buf.getvalue(), now=NOW, settings=OcrSettings())
+    lead = await read_screenshot(buf.getvalue(), now=NOW, settings=OcrSettings(), engines=ENGINES)
     assert lead.is_lead and lead.phone == "13812345678"
 
 

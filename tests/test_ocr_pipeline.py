@@ -14,10 +14,12 @@ from PIL import Image
 from app.commands.ocr import main as ocr_main
 from bot.clock import CN_TZ
 from bot.config import OcrSettings
+from bot.engines import Engines
 from ocr.pipeline import MAX_WIDTH, OcrRejected, _semaphore, lead_to_json, read_screenshot, validate
 from tests.synth import make_sample
 
 SETTINGS = OcrSettings()
+ENGINES = Engines()  # the OCR engine and threads of this module's tests (no services here)
 FIXTURES = Path(__file__).parent / "fixtures" / "ocr"
 
 
@@ -30,7 +32,7 @@ def png(w: int, h: int, colour: tuple[int, int, int] = (237, 237, 237)) -> bytes
 @pytest.mark.parametrize("seed", [3, 4])  # WeCom light with a rep's-price trap; WeChat dark with a WeChat id
 async def test_screenshot_to_lead(seed: int) -> None:
     sample = make_sample(seed)
-    lead = await read_screenshot(sample.image, now=sample.now, settings=SETTINGS)
+    lead = await read_screenshot(sample.image, now=sample.now, settings=SETTINGS, engines=ENGINES)
     t = sample.truth
     assert lead.is_lead
     assert lead.phone == t.phone
@@ -43,7 +45,7 @@ async def test_screenshot_to_lead(seed: int) -> None:
 
 async def test_rep_phone_and_referrer_phone_are_not_taken() -> None:
     sample = make_sample(2)  # rep gives his number; customer names a referrer's number first
-    lead = await read_screenshot(sample.image, now=sample.now, settings=SETTINGS)
+    lead = await read_screenshot(sample.image, now=sample.now, settings=SETTINGS, engines=ENGINES)
     assert sample.truth.phone is not None
     assert lead.phone == sample.truth.phone
 
@@ -52,7 +54,7 @@ async def test_rep_phone_and_referrer_phone_are_not_taken() -> None:
 async def test_negatives_make_no_lead(seed: int, reason: str) -> None:
     sample = make_sample(seed)
     assert not sample.truth.is_lead
-    lead = await read_screenshot(sample.image, now=sample.now, settings=SETTINGS)
+    lead = await read_screenshot(sample.image, now=sample.now, settings=SETTINGS, engines=ENGINES)
     assert not lead.is_lead
     assert lead.reject_reason == reason
 
@@ -69,7 +71,7 @@ async def test_negatives_make_no_lead(seed: int, reason: str) -> None:
 )
 async def test_bad_input_is_rejected_with_a_chinese_message(data: bytes, code: str) -> None:
     with pytest.raises(OcrRejected) as err:
-        await read_screenshot(data, now=datetime.now(CN_TZ), settings=SETTINGS)
+        await read_screenshot(data, now=datetime.now(CN_TZ), settings=SETTINGS, engines=ENGINES)
     assert err.value.code == code
     assert err.value.message_cn and not err.value.message_cn.isascii()
 
@@ -78,18 +80,18 @@ async def test_too_large_and_bomb_dimensions() -> None:
     with pytest.raises(OcrRejected) as err:
         await read_screenshot(
             png(750, 1334), now=datetime.now(CN_TZ), settings=OcrSettings(max_image_mb=0.001)
-        )
+        , engines=ENGINES)
     assert err.value.code == "too_large"
     bomb = png(10000, 10000, (255, 255, 255))  # compresses to a few KB
     with pytest.raises(OcrRejected) as err:
-        await read_screenshot(bomb, now=datetime.now(CN_TZ), settings=SETTINGS)
+        await read_screenshot(bomb, now=datetime.now(CN_TZ), settings=SETTINGS, engines=ENGINES)
     assert err.value.code == "too_many_pixels"
 
 
 async def test_timeout_is_a_clear_rejection() -> None:
     sample = make_sample(4)
     with pytest.raises(OcrRejected) as err:
-        await read_screenshot(sample.image, now=sample.now, settings=OcrSettings(timeout_s=0.01))
+        await read_screenshot(sample.image, now=sample.now, settings=OcrSettings(timeout_s=0.01), engines=ENGINES)
     assert err.value.code == "timeout"
 
 
@@ -147,7 +149,7 @@ async def test_a_very_large_screenshot_is_scaled_down_and_still_read() -> None:
     buf = io.BytesIO()
     square.save(buf, "PNG")
     assert validate(buf.getvalue(), SETTINGS).size == (3000, 3000)  # not a phone shot: up to 9 megapixels
-    lead = await read_screenshot(jpeg(big), now=sample.now, settings=SETTINGS)
+    lead = await read_screenshot(jpeg(big), now=sample.now, settings=SETTINGS, engines=ENGINES)
     assert lead.phone == sample.truth.phone
 
 
@@ -155,7 +157,7 @@ async def test_a_timed_out_job_keeps_its_slot_until_tesseract_is_stopped() -> No
     sample = make_sample(4)
     settings = OcrSettings(timeout_s=0.05, workers=1)  # far below any real read (0.3 s sometimes sufficed)
     with pytest.raises(OcrRejected) as err:
-        await read_screenshot(sample.image, now=sample.now, settings=settings)
+        await read_screenshot(sample.image, now=sample.now, settings=settings, engines=ENGINES)
     assert err.value.code == "timeout"
     slot = _semaphore(1)
     assert slot.locked()  # the worker thread is still finishing
@@ -169,7 +171,8 @@ async def test_a_timed_out_job_keeps_its_slot_until_tesseract_is_stopped() -> No
 async def test_a_chat_with_one_customer_bubble_under_its_title_is_a_chat() -> None:
     """「马丽@飞鸿物流」 and one bubble 「我是飞鸿物流的马丽，手机13922223333」: a lead, not 「像是收据或表格」."""
     data = (FIXTURES / "one_bubble_chat.jpg").read_bytes()
-    lead = await read_screenshot(data, now=datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ), settings=SETTINGS)
+    lead = await read_screenshot(data, now=datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ), settings=SETTINGS,
+                                 engines=ENGINES)
     assert lead.is_lead and lead.reject_reason is None
     assert (lead.customer_name, lead.phone) == ("马丽", "13922223333")
 
@@ -178,7 +181,8 @@ async def test_a_short_rep_bubble_is_read() -> None:
     """The rep's 「明天3点？」 (one short green bubble): its box's rim of chat background came out as a black frame
     and tesseract dropped the framed line, so the time the rep proposed was lost."""
     data = (FIXTURES / "short_rep_bubble.jpg").read_bytes()
-    lead = await read_screenshot(data, now=datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ), settings=SETTINGS)
+    lead = await read_screenshot(data, now=datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ), settings=SETTINGS,
+                                 engines=ENGINES)
     assert "明天3点" in lead.text
     assert lead.follow_up == datetime(2026, 11, 24, 15, 0, tzinfo=CN_TZ)
 

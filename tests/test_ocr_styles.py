@@ -9,11 +9,13 @@ import pytest
 
 from bot.clock import CN_TZ
 from bot.config import OcrSettings
+from bot.engines import Engines
 from ocr.pipeline import read_image, validate
 from ocr.screen import PANE, PHOTO, locate
 from tests.synth_styles import make_styled
 
 SETTINGS = OcrSettings()
+ENGINES = Engines()  # the OCR engine and threads of this module's tests (no services here)
 
 
 @pytest.mark.parametrize(
@@ -23,7 +25,7 @@ def test_the_chat_is_found_and_read(style: str, seed: int, where: str) -> None:
     sample = make_styled(seed, style)
     img = validate(sample.image, SETTINGS)
     assert locate(img).kind == where
-    lead = read_image(img, sample.now, SETTINGS)
+    lead = read_image(img, sample.now, SETTINGS, engines=ENGINES)
     t = sample.truth
     assert lead.is_lead
     assert (lead.customer_name, lead.phone) == (t.customer_name, t.phone)
@@ -41,14 +43,14 @@ def test_desktop_text_is_read_at_full_resolution() -> None:
 @pytest.mark.parametrize("style", ["small", "lowq"])
 def test_small_and_forwarded_phone_shots(style: str) -> None:
     sample = make_styled(101, style)
-    lead = read_image(validate(sample.image, SETTINGS), sample.now, SETTINGS)
+    lead = read_image(validate(sample.image, SETTINGS), sample.now, SETTINGS, engines=ENGINES)
     assert (lead.customer_name, lead.phone) == (sample.truth.customer_name, sample.truth.phone)
 
 
 @pytest.mark.parametrize("kind", ["colleague", "group", "smalltalk"])
 def test_desktop_negatives_are_no_lead(kind: str) -> None:
     sample = make_styled(102, "desktop", kind)
-    assert not read_image(validate(sample.image, SETTINGS), sample.now, SETTINGS).is_lead
+    assert not read_image(validate(sample.image, SETTINGS), sample.now, SETTINGS, engines=ENGINES).is_lead
 
 
 async def test_explain_draws_the_pane_and_bubbles(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -74,7 +76,7 @@ def test_a_photo_with_glare_still_shows_its_bubbles_one_by_one() -> None:
     found = locate(img)
     assert found.kind == PHOTO
     assert sum(r.kind == "left" for r in found.layout.regions) >= 4
-    lead = read_image(img, sample.now, SETTINGS)
+    lead = read_image(img, sample.now, SETTINGS, engines=ENGINES)
     assert (lead.phone, lead.company) == (sample.truth.phone, sample.truth.company)
 
 
@@ -91,7 +93,7 @@ def test_a_dingtalk_company_line_under_the_name_is_read_whatever_its_industry(da
                 subtitle="光明乳业")
     img, _ = render_chat(chat, random.Random(1), (1080, 2340), dark)
     lead = read_image(validate(_jpeg(img, 85), OcrSettings()), datetime(2024, 5, 6, 10, 0, tzinfo=CN_TZ),
-                      OcrSettings())
+                      OcrSettings(), engines=ENGINES)
     assert (lead.customer_name, lead.company, lead.phone) == ("冯芳", "光明乳业", "17121005447")
 
 
@@ -125,5 +127,5 @@ def test_a_photographed_dark_mode_screen_on_a_dark_table_is_found_and_read() -> 
     arr += np.random.default_rng(1).normal(0, 3, arr.shape)  # sensor noise
     shot = validate(_jpeg(Image.fromarray(arr.clip(0, 255).astype(np.uint8)), 85), OcrSettings())
     assert locate(shot).kind == PHOTO
-    lead = read_image(shot, datetime(2024, 5, 6, 10, 0, tzinfo=CN_TZ), OcrSettings())
+    lead = read_image(shot, datetime(2024, 5, 6, 10, 0, tzinfo=CN_TZ), OcrSettings(), engines=ENGINES)
     assert (lead.customer_name, lead.phone) == ("曾明力", "15913941009")

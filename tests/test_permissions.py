@@ -148,13 +148,15 @@ async def test_my_leads_shows_only_own(services: Services, transcript: Transcrip
 
 async def test_a_role_refusal_is_said_once_in_the_same_words_on_every_path(services: Services,
                                                                           transcript: Transcript) -> None:
-    """The route's roles are checked in one place (bot.dispatch.run_route): chat text, chat button and the web
-    console refuse a rep's 改派 with the same single sentence, and a card file from a rep gets the import's own
-    words; nothing changes."""
-    from app.console.webctx import run_as
+    """The route's roles are checked in one place (bot.dispatch.run_route): chat text and chat button refuse a
+    rep's 改派 with the same single sentence; the web console's door turns a rep away, and the lead gate its actions
+    run (permissions.gate) says the same sentence as chat; a card file from a rep gets the import's own words;
+    nothing changes."""
     from bot import phrases as P
     from bot.actions import ReassignTo
     from bot.context import UserInfo
+    from handlers.leads.permissions import gate
+    from tests.console_support import start_client, token_for
 
     ids = await _seed(services)
     lead_id = ids["own_rep01"]
@@ -164,8 +166,16 @@ async def test_a_role_refusal_is_said_once_in_the_same_words_on_every_path(servi
         await _send(services, "rep01", text=text, click=click)
         assert [m["text"] for m in transcript.to("rep01")] == [P.MANAGER_ONLY]
     rep = UserInfo(id="rep01", name="张伟", role="rep", manager_id="manager01")
-    assert await run_as(services, rep, click=ReassignTo(lead_id, "rep02").pack()) == (False, [P.MANAGER_ONLY])
-    assert await run_as(services, rep, text=f"改派 {lead_id} rep02") == (False, [P.MANAGER_ONLY])
+    async with services.db.session() as session:
+        assert await gate(session, rep, lead_id, "manage") == P.MANAGER_ONLY
+    client = await start_client(services)
+    try:  # the console signs in managers and admins only: a rep's own link opens nothing, so nothing is posted
+        link = await client.post("/admin/login", data={"t": await token_for(services, "rep01")}, allow_redirects=False)
+        assert link.status == 403 and "主管和管理员" in await link.text()
+        posted = await client.post(f"/admin/leads/{lead_id}", data={"action": "reassign", "rep": "rep02"})
+        assert posted.status == 401
+    finally:
+        await client.close()
     transcript.clear()
     cards = "标题,话术\n嫌贵,先问预算\n".encode()
     card_file = Inbound(channel="console", user_id="rep01", msg_id=f"perm-{next(_ids)}", kind="file",

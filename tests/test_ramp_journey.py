@@ -50,7 +50,7 @@ async def test_new_rep_path_unlock_through_the_console_and_wecom(
             form = FormData()
             form.add_field("file", NEW_REPS.encode(), filename="members.csv", content_type="text/csv")
             imported = await client.post(f"/admin/members/import?_csrf={token}", data=form)
-            assert "其中 1 位新销售已开始新人通关" in await imported.text()
+            assert "新人已加入学习路径：周新" in await imported.text()
 
             lead = await seed_lead(services, "rep06", stage="demo", assigned_at=cn(20, 10), customer_name="丙")
             pool = await seed_lead(services, None, assigned_at=cn(20, 10), customer_name="池")

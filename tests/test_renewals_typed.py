@@ -46,17 +46,19 @@ async def test_typed_actions_name_the_warning_by_its_number_or_customer(
     ids = await _two_warnings(services, chat, tmp_path)
     await chat.handle_line("续约")
     listed = next(m for m in reversed(transcript.to("rep01")) if m["title"] == "⚠️ 续约预警")
-    assert "1. 🔒 #" in listed["text"] and "孙七" in listed["text"].split("2.")[0] and "已联系 1" in listed["text"]
+    sun, li = ids["sun"], ids["li"]
+    assert listed["text"].index(f"🔒 #{sun} 孙七") < listed["text"].index(f"🔒 #{li} 李明")
+    assert f"已联系 {sun}" in listed["text"]
     cards = [m for m in transcript.to("rep01") if m["title"].startswith("续约预警 ")]
-    assert [m["title"] for m in cards][-2:] == ["续约预警 1 · 孙七", "续约预警 2 · 李明"]
+    assert [m["title"] for m in cards][-2:] == [f"续约预警 · #{sun} 孙七", f"续约预警 · #{li} 李明"]
     assert [b["text"] for b in cards[-1]["buttons"]] == ["已联系", "提交续签证明", "申请主管介入"]
 
     await chat.handle_line("已联系 9")
-    assert "没有第 9 条" in transcript.last("rep01")["text"]
+    assert "没有线索 #9" in transcript.last("rep01")["text"]
     await chat.handle_line("已联系 王五")
     told = transcript.last("rep01")["text"]
-    assert "续约预警里没有客户「王五」" in told and "2. 李明" in told
-    await chat.handle_line("已联系 2")
+    assert "续约预警里没有客户「王五」" in told and f"#{li} 李明" in told
+    await chat.handle_line(f"已联系 {li}")
     assert "已联系客户 李明" in transcript.last("rep01")["text"]
     assert await _status(services, ids["li"]) == ("contacted", True)
     assert await _status(services, ids["sun"]) == ("open", True)
@@ -67,7 +69,7 @@ async def test_typed_actions_name_the_warning_by_its_number_or_customer(
     await chat.handle_line("提交续签证明 南山")  # a part of the company's name
     assert f"线索 #{ids['sun']} 的合同/回款截图" in transcript.last("rep01")["text"]
 
-    await chat.handle_line("解除锁定 1")
+    await chat.handle_line(f"解除锁定 {sun}")
     assert "只有主管或管理员可以解除" in transcript.last("rep01")["text"]
     assert await _status(services, ids["sun"]) == ("open", True)
     chat.user = "manager01"
@@ -76,10 +78,10 @@ async def test_typed_actions_name_the_warning_by_its_number_or_customer(
     assert "🔓" in transcript.last("rep01")["text"]
     assert await _status(services, ids["li"]) == ("lifted", False)
 
-    chat.user = "rep01"  # the lifted warning stays on the list for a while, marked done, without a number
+    chat.user = "rep01"  # the lifted warning stays on the list for a while, marked done
     await chat.handle_line("续约")
     listed = next(m for m in reversed(transcript.to("rep01")) if m["title"] == "⚠️ 续约预警")
-    assert "1. 🔒 #" in listed["text"] and "2." not in listed["text"]
+    assert f"🔒 #{sun}" in listed["text"] and f"🔒 #{li}" not in listed["text"]
     assert "近 7 天已处理" in listed["text"] and "✅ #" in listed["text"] and "主管已解除锁定" in listed["text"]
     await chat.handle_line("/advance 8d")
     await chat.handle_line("续约")

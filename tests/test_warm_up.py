@@ -94,3 +94,23 @@ async def test_each_managers_team_board_is_ready_before_their_first_visit(
         assert boards.ready["manager02"].report.team.open_leads == 1
     finally:
         await server.close()
+
+
+async def test_the_first_voice_note_after_a_restart_does_not_wait_for_the_transcription_client(
+    settings: Settings, clock: ManualClock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Audit 18c: the first voice note after a start took 4.35 s — it imported the transcription client (about
+    700 pydantic models) on the event loop. With `[asr]` on, start-up loads it beside the running server."""
+    import bot.asr
+
+    monkeypatch.setattr(bot.asr, "_client_module", None)  # a fresh process
+    settings = replace(settings, asr=replace(settings.asr, enabled=True, base_url="http://127.0.0.1:9/v1"),
+                       server=replace(settings.server, warm_up=True))
+    app = await create_app(settings, clock, channels={})
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        await app[WARM_UP]
+        assert bot.asr._client_module is not None and hasattr(bot.asr._client_module, "AsyncOpenAI")
+    finally:
+        await server.close()

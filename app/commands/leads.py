@@ -115,7 +115,7 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
     try:
         rows = await asyncio.get_running_loop().run_in_executor(None, read_rows, path)
     except (ImportFileError, OSError) as exc:
-        print(f"salesbot: {path}: {exc}", file=sys.stderr)
+        print(f"salesbot：{path}：{exc}", file=sys.stderr)
         return 1
     now = _now(args)
     db = await _open(settings, now)
@@ -127,19 +127,29 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await db.dispose()
     for r in results:
-        target = f"#{r.lead_id}" if r.lead_id else "-"
-        print(f"line {r.line}: {r.status} {target} {r.text}")
+        print(f"第 {r.line} 行：{_row_cn(r.status, r.lead_id, r.text)}")
     counts = {s: sum(1 for r in results if r.status == s) for s in ("assigned", "pool", "duplicate", "error")}
-    print(f"imported {counts['assigned'] + counts['pool']} lead(s): {counts['assigned']} assigned, "
-          f"{counts['pool']} left in the pool, {counts['duplicate']} duplicate(s) skipped, "
-          f"{counts['error']} bad row(s)")
+    print(f"共导入 {counts['assigned'] + counts['pool']} 条线索：分配 {counts['assigned']} 条 · "
+          f"留在线索池 {counts['pool']} 条 · 重复跳过 {counts['duplicate']} 条 · 有问题 {counts['error']} 行")
     return 0 if not counts["error"] else 1
 
 
+def _row_cn(status: str, lead_id: int | None, text: str) -> str:
+    """One imported row as the admin reads it."""
+    if status == "assigned":
+        return f"已分配 #{lead_id} {text.replace(': ', '：', 1)}"
+    if status == "pool":
+        return f"留在线索池 #{lead_id}（{text}）"
+    return text if status == "duplicate" else f"有问题，已跳过：{text}"
+
+
 async def run_offboard(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import select
+
     from bot.outbox import enqueue
     from bot.usertext import plain
     from handlers.leads.handover import offboard_with_handover
+    from storage.models import User
 
     now = _now(args)
     db = await _open(settings, now)
@@ -148,14 +158,17 @@ async def run_offboard(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 handover = await offboard_with_handover(session, args.user, args.to, now, settings.reminders)
             except ValueError as exc:
-                print(f"salesbot: {exc}", file=sys.stderr)
+                print(f"salesbot：没有交接，{exc}。", file=sys.stderr)
                 return 1
+            taking = await session.scalar(select(User.name).where(User.id == args.to)) or args.to
             notice = handover.notice(args.to, now)
             if notice is not None:
                 await enqueue(session, [notice], now, settings.default_channel)
     finally:
         await db.dispose()
-    print(f"handover {args.user} → {args.to}: {len(handover.leads)} lead(s); {args.user} deactivated")
+    leaving = handover.leaving_name
+    print(f"离职交接：{leaving} 的 {len(handover.leads)} 条线索已转给 {taking}，"
+          f"{leaving} 的账号已停用。")
     for line in handover.lines():
         print(plain(line))
     return 0

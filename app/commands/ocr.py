@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.clock import CN_TZ, SystemClock, fmt_cn, to_cn
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
+from bot.engines import Engines
 
 FIELD_CN = (("customer_name", "客户"), ("company", "公司"), ("title", "职位"), ("phone", "手机"), ("email", "邮箱"),
             ("wechat_id", "微信"), ("budget_cny", "预算"), ("needs", "需求"), ("follow_up", "约定时间"))
@@ -60,11 +61,11 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"salesbot ocr: catalog file not found: {args.catalog}", file=sys.stderr)
             return 2
         ocr_settings = dataclasses.replace(ocr_settings, catalog=args.catalog)
-    failures = 0
+    failures, engines = 0, Engines()  # no services here: the command keeps its OCR engine and threads itself
     for path in args.images:
         try:
             data = Path(path).read_bytes()
-            lead = await read_screenshot(data, now=now, settings=ocr_settings)
+            lead = await read_screenshot(data, now=now, settings=ocr_settings, engines=engines)
         except OSError as exc:
             failures += 1
             _emit_error(args.json, path, "unreadable", f"读不到文件：{exc.strerror or exc}")

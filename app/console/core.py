@@ -26,6 +26,7 @@ from bot.clock import to_cn
 from bot.context import UserInfo
 from bot.org import to_info
 from bot.services import Services
+from bot.usertext import plain
 from storage.models import User
 
 log = logging.getLogger("salesbot.console")
@@ -65,6 +66,7 @@ def make_jinja() -> jinja2.Environment:
                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["cn"] = lambda d: to_cn(d).strftime("%Y-%m-%d %H:%M") if d else ""
+    env.filters["plain"] = plain  # a line composed for the chat (names marked as user text): autoescaped here
     env.globals["ROLE_CN"] = ROLE_CN
     return env
 

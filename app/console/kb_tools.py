@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 from sqlalchemy import select
 
+from app.console.act import perform
 from app.console.core import (
     allow,
     audit_detail,
@@ -28,11 +29,10 @@ from app.console.core import (
     user_of,
 )
 from app.console.kb_text import cn_issue
-from app.console.webctx import run_as
 from bot.jobs import ImportJob, Progress, nothing_imported, save_job, start_job
 from bot.services import Services, Shared
 from handlers.kb_gaps import WEEK, field_gaps
-from handlers.knowledge import knowledge_base
+from handlers.knowledge import knowledge_base, pin
 from knowledge.importer import Landed, import_file
 from knowledge.index import normalize
 from knowledge.io import SUFFIXES, read_cards
@@ -155,7 +155,8 @@ async def _suggestions(services: Services, kb: KnowledgeBase, queries: list[str]
 
 @allow("admin")
 async def gap_pin(request: web.Request) -> web.Response:
-    """指定卡片: the chat command 「置顶 问法 卡片编号」, run as this admin (the same pin every process reads)."""
+    """指定卡片: the use case of chat's 「置顶 问法 卡片编号」 (handlers/knowledge.pin: the same pin every process
+    reads)."""
     services = services_of(request)
     data = await request.post()
     query = " ".join(str(data.get("q", ""))[:500].split())
@@ -163,8 +164,9 @@ async def gap_pin(request: web.Request) -> web.Response:
     if not query or not card_id or " " in card_id:
         return message_page(request, "缺少内容", "请选择要指定的卡片。", 400)
     now, user = services.clock.now(), user_of(request)
-    ok, replies = await run_as(services, user, text=f"置顶 {query} {card_id}")
-    if not ok or not any(r.startswith("已置顶") for r in replies):
+    ok, replies = await perform(services, user, lambda session: pin(session, knowledge_base(services), query, card_id,
+                                                                   now), f"pin {card_id}")
+    if not ok:
         return message_page(request, "没有指定成功", "\n".join(replies) or "请刷新后再试。", 409)
     async with services.db.session() as session:
         await session.execute(insert_ignore(session, KeyValue).values(

@@ -1,12 +1,14 @@
 """团队看板, the lead list and a lead's page with 改派 / 延期 / 接手.
 
-Who sees what is storage.leads' rule (`visible_clause`, `load_lead`): a manager's team and pool, an admin
-everything. Actions are the chat commands themselves, run as the signed-in user (app.console.webctx).
+Who sees what is handlers/leads/permissions.py (`visible_clause`, `load_lead`, the lead gate): a manager's team
+and pool, an admin everything. Actions are the use cases chat's commands run (handlers/leads/manage.py), through
+app/console/act.perform.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,17 +16,22 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.console.act import UseCase, perform
 from app.console.core import allow, audit_detail, log, message_page, render_page, services_of, user_of
 from app.console.offload import OFFLOAD
-from app.console.webctx import run_as
-from bot.actions import TakeOver
+from bot import phrases as P
 from bot.context import UserInfo
+from bot.result import Result, said
 from bot.services import Services, Shared
+from bot.usertext import user_text
+from handlers.leads import manage
 from handlers.leads.assignment import reassign_options
-from handlers.leads.permissions import can_see, load_lead, team_clause, visible_clause
+from handlers.leads.permissions import can_see, gate, load_lead, team_clause, visible_clause
 from handlers.leads.views import KIND_CN, colour, field_rows, next_action_text, next_actions, waiting_hours
 from handlers.report import DIGEST_WINDOW, compute_report, pct, render_chart
+from reminders.policies import EXTEND_DEFAULT_REASON
 from storage.activity import add_audit
 from storage.leads import STAGES, STATUS_CN, stage_label, user_names
 from storage.models import Activity, Evidence, Lead, User
@@ -239,32 +246,74 @@ async def lead_page(request: web.Request, outcome: list[str] | None = None, ok: 
 
 @allow(*MANAGERS)
 async def lead_action(request: web.Request) -> web.Response:
-    """改派 / 延期 / 接手: the same chat command, run as this user; its answer is shown on the page."""
+    """改派 / 延期 / 接手: the use cases chat's commands run (handlers/leads/manage.py); their answer is shown on
+    the page."""
     services, user = services_of(request), user_of(request)
     lead = await _visible(request)
     if lead is None:
         return message_page(request, "找不到线索", NOT_VISIBLE, 404)
     data = await request.post()
     action = str(data.get("action", ""))
-    if action == "reassign":
-        rep = str(data.get("rep", "")).strip()[:64]
-        command = {"text": f"改派 {lead.id} {rep}"} if rep else None
-    elif action == "extend":
-        hours = str(data.get("hours", "")).strip()[:6]
-        reason = " ".join(str(data.get("reason", "")).split())[:100]
-        command = {"text": f"延期 {lead.id} {hours} {reason}".strip()} if hours.replace(".", "", 1).isdigit() else None
-    elif action == "take":
-        rid = ((lead.extra or {}).get("frozen") or {}).get("reminder_id")
-        command = {"click": TakeOver(lead.id, int(rid)).pack()} if rid else None
-    else:
-        command = None
-    if command is None:
+    use_case, command = _use_case(services, user, lead, action, data)
+    if use_case is None:
         return await lead_page(request, ["请把要做的操作填写完整。"], ok=False)
-    ok, replies = await run_as(services, user, **command)
+    ok, replies = await perform(services, user, use_case, command)
     async with services.db.session() as session:
         add_audit(session, user.id, f"console.lead.{action}", f"lead:{lead.id}", services.clock.now(),
-                  ok=ok, command=next(iter(command.values())), **audit_detail(request))
+                  ok=ok, command=command, **audit_detail(request))
     return await lead_page(request, replies or ["已完成。"], ok=ok)
+
+
+def _use_case(services: Services, user: UserInfo, lead: Lead, action: str, data: Any) -> tuple[UseCase | None, str]:
+    """The form's action as a use case on `lead` (after the lead gate, in its transaction), and the chat command it
+    stands for (the audit's words); None: the form is incomplete."""
+    now, settings = services.clock.now(), services.settings
+
+    def gated(act: Callable[[AsyncSession, Lead], Awaitable[Result]]) -> UseCase:
+        async def run(session: AsyncSession) -> Result:
+            found = await gate(session, user, lead.id, "manage")
+            return said(found) if isinstance(found, str) else await act(session, found)
+
+        return run
+
+    if action == "reassign":
+        who = str(data.get("rep", "")).strip()[:64]
+        if not who:
+            return None, ""
+
+        async def reassign(session: AsyncSession, found: Lead) -> Result:
+            rep = await manage.find_rep(session, who, user)
+            if rep is None:
+                return said(P.NOT_IN_TEAM.format(who=user_text(who)))
+            return await manage.reassign(session, user, found, rep, f"主管 {user.name} 改派", now, settings)
+
+        return gated(reassign), f"改派 {lead.id} {who}"
+    if action == "extend":
+        raw = str(data.get("hours", "")).strip()[:6]
+        reason = " ".join(str(data.get("reason", "")).split())[:100] or EXTEND_DEFAULT_REASON
+        if not raw.replace(".", "", 1).isdigit():
+            return None, ""
+        hours = manage.span_hours(raw, settings.reminders)
+        why = P.EXTEND_UNREAD.format(span=raw[:12]) if hours is None else manage.extend_refusal(hours)
+
+        async def extend(session: AsyncSession, found: Lead) -> Result:
+            return await manage.extend(session, user, found, hours or 0.0, reason, now, settings.reminders)
+
+        command = f"延期 {lead.id} {raw} {reason}".strip()
+        return (_refused(why) if why is not None else gated(extend)), command
+    if action == "take" and manage.frozen_escalation(lead) is not None:
+        async def take(session: AsyncSession, found: Lead) -> Result:
+            return await manage.take_over(session, user, found, now, settings.reminders)
+
+        return gated(take), f"接手 {lead.id}"
+    return None, ""
+
+
+def _refused(why: str) -> UseCase:
+    async def run(session: AsyncSession) -> Result:
+        return said(why)
+
+    return run
 
 
 @allow(*MANAGERS)

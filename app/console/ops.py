@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 from sqlalchemy import func, select
 
+from app.console.act import perform
 from app.console.core import allow, audit_detail, log, render_page, services_of, user_of
-from app.console.webctx import run_as
 from bot.clock import to_cn
 from bot.messages import body_from_json
 from bot.org import OrgError, import_users_file
@@ -22,9 +22,10 @@ from bot.usertext import plain
 from handlers.dead_letters import failure_in_chinese
 from handlers.knowledge import knowledge_base
 from handlers.leads.permissions import team_clause
-from handlers.ramp.service import enroll_new
+from handlers.ramp.service import NewReps, enroll_new
 from knowledge.schema import AXES
 from reminders.calendar import load_overrides, statutory_workday, uncovered_years
+from reminders.lifecycle import DATE_HINT, override_day, parse_day
 from storage.activity import add_audit
 from storage.leads import OPEN_STATUSES
 from storage.models import CalendarOverride, KnowledgeCard, Lead, OutboxMessage, User
@@ -126,10 +127,10 @@ async def members_import(request: web.Request) -> web.Response:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "users.csv"
         path.write_bytes(data)
-        now, enrolled = services.clock.now(), []
+        now, ramp = services.clock.now(), list[NewReps]()
 
         async def ramp_up(session: Any, ids: list[str]) -> None:
-            enrolled.extend(await enroll_new(session, ids, services.settings.ramp, now, user.id))
+            ramp.append(await enroll_new(session, ids, services.settings.ramp, now, user.id))
 
         try:
             n = await import_users_file(services.db, path, now, ramp_up)
@@ -138,8 +139,8 @@ async def members_import(request: web.Request) -> web.Response:
             raise web.HTTPSeeOther("/admin/members?kind=error&done=" + _q(f"没有导入：{_org_cn(str(exc))}")) from None
     async with services.db.session() as session:
         add_audit(session, user.id, "org.import", "users.csv", services.clock.now(), users=n, **audit_detail(request))
-    ramp = f"其中 {len(enrolled)} 位新销售已开始新人通关。" if enrolled else ""
-    raise web.HTTPSeeOther("/admin/members?done=" + _q(f"已导入 {n} 位成员。{ramp}"))
+    said = ramp[0].text() if ramp else ""
+    raise web.HTTPSeeOther("/admin/members?done=" + _q(f"已导入 {n} 位成员。" + (f"{said}。" if said else "")))
 
 
 def _org_cn(message: str) -> str:
@@ -218,13 +219,20 @@ def _special_days(year: int) -> list[dict[str, Any]]:
 
 @allow("admin")
 async def calendar_set(request: web.Request) -> web.Response:
-    """放假 / 补班: the chat command itself (its rules, the timers it moves, its audit row)."""
+    """放假 / 补班: the chat command's use case (reminders/lifecycle.override_day: its rules, the timers it moves,
+    its audit row)."""
     services, user = services_of(request), user_of(request)
     data = await request.post()
     word = "补班" if data.get("kind") == "work" else "放假"
     day = str(data.get("day", ""))[:10]
     note = " ".join(str(data.get("note", "")).split())[:100]
-    _, replies = await run_as(services, user, text=f"{word} {day} {note}".strip())
+    parsed = parse_day(f"{day} {note}".strip())
+    if parsed is None:
+        raise web.HTTPSeeOther("/admin/calendar?done=" + _q(DATE_HINT))
+    when, said = parsed
+    _, replies = await perform(services, user, lambda session: override_day(
+        session, user.id, when, word == "补班", said, services.clock.now(), services.settings.reminders),
+        f"{word} {day}")
     raise web.HTTPSeeOther("/admin/calendar?done=" + _q("\n".join(replies)))
 
 

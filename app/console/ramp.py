@@ -1,5 +1,5 @@
 """新人通关 page: each rep's progress (managers: their team), 开始通关 for a new rep, the manager's 确认跟岗
-(through the chat handler, same rules and messages), and for admins the path as text — the same line format
+(the chat button's use case, same rules and messages), and for admins the path as text — the same line format
 as `salesbot ramp path set` — with a default made from the knowledge base."""
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ from urllib.parse import quote
 from aiohttp import web
 from sqlalchemy import select
 
+from app.console.act import perform
 from app.console.core import allow, audit_detail, log, render_page, services_of, user_of
-from app.console.webctx import run_as
-from bot.actions import RampConfirm
 from handlers.knowledge import knowledge_base
 from handlers.leads.permissions import manages, team_clause
-from handlers.ramp import service
+from handlers.ramp import service, shadow
 from handlers.ramp.path import PathError, path_text
 from storage.activity import add_audit
 from storage.models import RampEnrollment, User
@@ -72,14 +71,15 @@ async def ramp_enroll(request: web.Request) -> web.Response:
 
 @allow("manager", "admin")
 async def ramp_confirm(request: web.Request) -> web.Response:
-    """确认跟岗: the chat button's handler runs as the signed-in user (who may confirm is decided there)."""
+    """确认跟岗: the use case of chat's 确认完成 button (handlers/ramp/shadow.confirm, which decides who may)."""
     services, user = services_of(request), user_of(request)
     data = await request.post()
     task = str(data.get("task", ""))
     rep_id = str(data.get("user", ""))[:64]
     if not task.isdigit() or not rep_id:
         raise _back("请选择要确认的任务。", "error")
-    ok, replies = await run_as(services, user, click=RampConfirm(int(task), 1, rep_id).pack())
+    ok, replies = await perform(services, user, lambda session: shadow.confirm(
+        session, user, rep_id, int(task), True, services.clock.now(), services.settings.ramp), f"ramp confirm {task}")
     raise _back("\n".join(replies) or "已处理。", "ok" if ok else "error")
 
 

@@ -1,7 +1,7 @@
 """续约: the renewal warnings of the manager's team (an admin: all) with their figures, lift a lock, the
-contracts ending soon, and (admins) the contracts and payments import. Lifting runs the 解除锁定 button of the
-chat card as the signed-in user (app.console.webctx), so the rules, the message to the rep and the activity row
-are the chat's; an uploaded file goes through the same import and scan as `salesbot contracts import` and a file
+contracts ending soon, and (admins) the contracts and payments import. Lifting runs the use case of the chat
+card's 解除锁定 button (handlers/renewals/locks.lift_lock), so the rules, the message to the rep and the activity
+row are the chat's; an uploaded file goes through the same import and scan as `salesbot contracts import` and a file
 sent in chat."""
 
 from __future__ import annotations
@@ -13,16 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
-from sqlalchemy import select
+from sqlalchemy import case, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
+from app.console.act import perform
 from app.console.core import allow, audit_detail, message_page, render_page, services_of, upload_name, user_of
-from app.console.webctx import run_as
-from bot.actions import RenewalLift
 from bot.context import UserInfo
-from handlers.leads.permissions import team_clause
+from bot.result import Result, said
+from handlers.leads.permissions import find_lead, team_clause
 from handlers.renewals.accounts import health_of
 from handlers.renewals.importer import import_files
+from handlers.renewals.locks import ACTIVE, GONE, lift_lock
 from handlers.renewals.scan import today_of
 from storage.activity import add_audit
 from storage.models import Contract, Lead, RenewalWarning, User
@@ -37,6 +39,10 @@ STATUS_CN = {"new": "待处理", "open": "待处理", "contacted": "已联系，
 SHOWN = 200
 UNKNOWN_MEMBER = "未知成员"
 NOT_VISIBLE = "找不到这条续约预警，或它不在你的团队范围内。"
+
+
+# the warnings still waiting for a proof first, then those answered; each part soonest end first
+_still_open = case((RenewalWarning.status.in_(ACTIVE), 1), else_=0)
 
 
 def _owned_by(user: UserInfo, column: Any) -> Any:
@@ -64,7 +70,7 @@ async def renewals_page(request: web.Request, outcome: list[str] | None = None, 
             select(RenewalWarning, Contract, Lead).join(Contract, Contract.id == RenewalWarning.contract_id)
             .join(Lead, Lead.id == RenewalWarning.lead_id).where(_owned_by(user, RenewalWarning.owner_id))
             .options(load_only(Lead.id, Lead.customer_name, Lead.company))  # not every lead's JSON columns
-            .order_by(RenewalWarning.locked.desc(), RenewalWarning.id.desc()).limit(SHOWN))).all()
+            .order_by(_still_open.desc(), Contract.end_on, RenewalWarning.id).limit(SHOWN))).all()
         ending = (await session.execute(
             select(Contract, Lead, health_of(today, now)).join(Lead, Lead.id == Contract.lead_id)
             .where(_owned_by(user, Contract.owner_id), Contract.end_on >= today,
@@ -89,7 +95,15 @@ async def renewals_action(request: web.Request) -> web.Response:
             RenewalWarning.id == int(raw), _owned_by(user, RenewalWarning.owner_id)))
     if visible is None:
         return message_page(request, "找不到续约预警", NOT_VISIBLE, 404)
-    ok, replies = await run_as(services, user, click=RenewalLift(int(raw)).pack())
+    async def lift(session: AsyncSession) -> Result:  # as chat's 解除锁定 button (handlers/chat/renewals.lift)
+        warning = await session.get(RenewalWarning, int(raw))
+        if warning is None:
+            return said(GONE)
+        lead = await find_lead(session, user, warning.lead_id)
+        return said(lead) if isinstance(lead, str) else await lift_lock(session, user, warning, lead,
+                                                                        services.clock.now())
+
+    ok, replies = await perform(services, user, lift, f"renewal lift {raw}")
     async with services.db.session() as session:
         add_audit(session, user.id, "console.renewal.lift", f"renewal:{raw}", services.clock.now(), ok=ok,
                   **audit_detail(request))

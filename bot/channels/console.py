@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.messages import Body, Button, Card, CardUpdate, Image, Markdown, Text, plain_text
+from bot.messages import Body, Button, Card, CardUpdate, Image, Markdown, Text, numbered, plain_text
 from bot.usertext import escape_body, identity
 
 
@@ -60,15 +60,10 @@ class ConsoleChannel:
         shown = self.last_card.get(recipient)
         if shown is None:
             return None
-        for match in (
-            lambda b, _i: b.key == wanted,
-            lambda b, _i: b.text == wanted,
-            lambda _b, i: wanted.isdigit() and int(wanted) == i,
-        ):
-            for i, button in enumerate(shown.buttons, 1):
-                if match(button, i):
-                    return shown, button
-        return None
+        button = (next((b for b in shown.buttons if b.key == wanted), None)
+                  or next((b for b in shown.buttons if b.text == wanted), None)
+                  or (numbered(shown.buttons, int(wanted)) if wanted.isdigit() else None))
+        return (shown, button) if button is not None else None
 
 
 def _pretty(recipient: str, body: Body) -> str:

@@ -4,7 +4,6 @@ the company calendar on top of the statutory one: 放假 / 补班 <日期> [说�
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 
 from sqlalchemy import select
 
@@ -16,9 +15,7 @@ from bot.dispatch import run_route
 from bot.messages import Inbound, Markdown, Text
 from bot.router import Router, split_command
 from handlers.kb_gaps import all_gaps, gaps_text
-from reminders.calendar import load_calendar, set_override
-from reminders.lifecycle import on_calendar_changed
-from storage.activity import add_audit
+from reminders.lifecycle import DATE_HINT, override_day, parse_day
 from storage.models import CalendarOverride
 
 router: Router[Context] = Router("admin")
@@ -52,34 +49,15 @@ async def knowledge_gaps(ctx: Context, msg: Inbound) -> None:
     ctx.reply(Markdown(title="📚 知识库缺口（近 7 天）", text=gaps_text(items, field)))
 
 
-# -- business calendar overrides ---------------------------------------------------------------------
-DATE_HINT = "日期格式如 2026-12-31，例如「放假 2026-12-31 公司年会」或「补班 2026-12-27」。"
-
-
-def _parse_day(arg: str) -> tuple[date, str] | None:
-    first, _, note = arg.strip().partition(" ")
-    try:
-        return date.fromisoformat(first.replace("/", "-")), note.strip()
-    except ValueError:
-        return None
-
-
+# -- business calendar overrides (reminders/lifecycle.override_day) ---------------------------------------
 async def _override(ctx: Context, msg: Inbound, word: str, is_workday: bool) -> None:
-    parsed = _parse_day(split_command(msg.text, word) or "")
+    parsed = parse_day(split_command(msg.text, word) or "")
     if parsed is None:
         ctx.reply(Text(DATE_HINT))
         return
     day, note = parsed
-    session, cfg = await ctx.db(), ctx.settings.reminders
-    before = await load_calendar(session, cfg)
-    await set_override(session, day, is_workday, note or None)
-    after = await load_calendar(session, cfg)  # the new override is flushed before the query
-    moved = await on_calendar_changed(session, before, after, day, ctx.now())
-    add_audit(session, ctx.user.id, "calendar.override", day.isoformat(), ctx.now(), is_workday=is_workday,
-              note=note, moved_timers=moved)
-    what = "工作日（补班）" if is_workday else "休息日"
-    timers = f"{moved} 个进行中的时限已按新日历重新计算。" if moved else "之后的提醒和时限按新的日历计算。"
-    ctx.reply(Text(f"✅ {day.isoformat()} 已设为{what}，{timers}"))
+    ctx.apply(await override_day(await ctx.db(), ctx.user.id, day, is_workday, note, ctx.now(),
+                                 ctx.settings.reminders))
 
 
 @router.command("放假", roles={"admin"})

@@ -32,6 +32,7 @@ from handlers.leads.evidence import EvidenceStore
 from handlers.leads.permissions import load_lead
 from handlers.leads.records import draft_duplicates, fields_from_extract, save_draft
 from handlers.leads.views import draft_card
+from handlers.renewals.locks import locked_accounts
 from ocr.extract import LeadFields, budget_in, normalise_phone
 from ocr.llm_assist import assist
 from ocr.negatives import looks_like
@@ -123,7 +124,8 @@ async def _recognize(ctx: Context, data: bytes) -> LeadFields | None:
 
 async def _timed_read(data: bytes, ctx: Context) -> LeadFields:
     with timed(OCR):
-        return await read_screenshot(data, now=ctx.msg.received_at, settings=ctx.settings.ocr)
+        return await read_screenshot(data, now=ctx.msg.received_at, settings=ctx.settings.ocr,
+                                     engines=ctx.services.engines)
 
 
 async def _send_now(ctx: Context, body: Text) -> None:
@@ -278,6 +280,8 @@ async def click_create_anyway(ctx: Context, action: CreateAnyway) -> None:
     if draft is None:
         return
     session, now = await ctx.db(), ctx.now()
+    if await _renewal_account_refusal(ctx, session, draft):
+        return
     dups = await draft_duplicates(session, draft)
     await activate_lead(session, draft, ctx.user.id, ctx.user.id, now, ctx.settings.reminders,
                         reason="本人录入（与已有线索重复，仍新建）")
@@ -286,6 +290,20 @@ async def click_create_anyway(ctx: Context, action: CreateAnyway) -> None:
     await tell_conflicts(ctx, session, draft, dups)
     ctx.update_card(f"已新建 · 线索 #{draft.id}")
     ctx.reply(Text(f"✅ 已新建线索 #{draft.id}，主管会看到这条重复提醒。"))
+
+
+async def _renewal_account_refusal(ctx: Context, session: AsyncSession, draft: Lead) -> bool:
+    """A customer under a renewal lock keeps one lead, whoever asks (as 确认 refuses it): a second one would
+    slip past the lock and split the account for the next contracts import. True when refused (and replied)."""
+    accounts = await locked_accounts(session, draft.phone, draft.company)
+    if not accounts:
+        return False
+    account = accounts[0]
+    way = ("提交续签证明或主管解除锁定后，在这条线索上继续跟进" if account.owner_id == ctx.user.id
+           else "这个客户的续约由同事负责，如需协作请联系主管")
+    ctx.reply(Text(f"🔒 客户「{user_text(account.company or account.customer_name or UNNAMED_CUSTOMER)}」正在续约预警中"
+                   f"（线索 #{account.id}），不能另建新线索：{way}。这份草稿可以「合并到已有线索」或「放弃」。"))
+    return True
 
 
 @router.card_action(MergeDraft)

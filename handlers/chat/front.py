@@ -32,15 +32,15 @@ from bot.actions import (
 from bot.clock import CN_TZ, fmt_cn, to_cn
 from bot.context import Context
 from bot.dispatch import TEAM, run_route
-from bot.messages import Button, Card, Inbound, Text, body_from_json, body_to_json
+from bot.messages import Button, Card, Inbound, Text, body_from_json, body_to_json, numbered
 from bot.router import Reading, Router
 from bot.usertext import user_text
 from handlers.chat.capture import capture_card, tell_conflicts
-from handlers.chat.escalation import apply_result
 from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
 from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, customer_hits, understand
 from handlers.intent_model import READER
+from handlers.leads import manage
 from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, handed_over
 from handlers.leads.handover import offboard_with_handover
@@ -52,7 +52,7 @@ from handlers.report import DIGEST_WINDOW, compute_report
 from handlers.when import first_future, replaced, say_when, workdays
 from ocr.extract import budget_in
 from ocr.timeparse import find_times
-from reminders import actions, messages
+from reminders import messages
 from reminders.policies import FOLLOW_UP, NOTICE, RULE_CN
 from reminders.store import add_timer, cancel_timers
 from storage.activity import add_activity
@@ -213,14 +213,15 @@ async def kb_import(ctx: Context, msg: Inbound) -> None:
 @router.intent("pick")
 async def pick(ctx: Context, msg: Inbound) -> None:
     """「1」/「2」 or a button's own text: that button of the last card sent to this person, as if clicked."""
-    state, n = state_of(ctx), int(intent_of(ctx).slots.get("index", 0))
+    state = state_of(ctx)
     if not state.keys:
         ctx.reply(Text(P.NO_CARD))
         return
-    if not 1 <= n <= len(state.keys):
+    key = numbered(state.keys, int(intent_of(ctx).slots.get("index", 0)))
+    if key is None:
         ctx.reply(Text(P.NO_SUCH_BUTTON.format(n=len(state.keys))))
         return
-    await run_as(ctx, replace(msg, kind="click", text="", click_key=state.keys[n - 1]))
+    await run_as(ctx, replace(msg, kind="click", text="", click_key=key))
 
 
 async def run_as(ctx: Context, msg: Inbound) -> None:
@@ -597,23 +598,7 @@ async def takeover(ctx: Context, msg: Inbound) -> None:
     lead = await lead_gate(ctx, intent_of(ctx).slots.get("lead_id"), "manage", "接手 12")
     if lead is None:
         return
-    session, now, cfg = await ctx.db(), ctx.now(), ctx.settings.reminders
-    rid = (lead.extra or {}).get("frozen", {}).get("reminder_id")
-    if lead.status == "frozen" and rid is not None:
-        await apply_result(ctx, await actions.take_over(session, ctx.user, lead.id, int(rid), now, cfg))
-        return
-    if lead.owner_id == ctx.user.id:
-        ctx.reply(Text(P.ALREADY_YOURS.format(id=lead.id)))
-        return
-    previous = await change_owner(session, lead, ctx.user.id, ctx.user.id, now, cfg,
-                                  reason=f"{ctx.user.name} 接手", kind="takeover")
-    before = (await user_names(session, [previous])).get(previous, "") if previous else ""
-    line = P.TAKEN_OVER.format(id=lead.id, who=view.lead_name(lead))
-    ctx.reply(view.handover_card(P.TAKEN_OVER_TITLE, line + (P.WAS_OWNED.format(who=user_text(before))
-                                                            if before else ""), lead.id, ctx.user.id, previous, now))
-    if previous and previous != ctx.user.id:
-        ctx.send(previous, Text(f"线索 #{lead.id} 已由 {ctx.user.name} 接手。"),
-                 key=f"takeover:{lead.id}:{now.isoformat()}")
+    ctx.apply(await manage.take_over(await ctx.db(), ctx.user, lead, ctx.now(), ctx.settings.reminders))
 
 
 @router.card_action(UndoHandover, roles={"manager", "admin"})

@@ -14,9 +14,9 @@ from bot.messages import Inbound, Text
 from bot.metrics import KB_SEARCH, timed
 from bot.router import Router
 from bot.services import Services
-from handlers.knowledge import answer_card, knowledge_base
+from handlers.knowledge import answer_card, knowledge_base, pin
 from knowledge import store
-from knowledge.query import clean, is_chatter
+from knowledge.query import is_chatter
 from knowledge.rerank import llm_rerank
 from knowledge.search import KnowledgeBase, SearchResult
 
@@ -109,18 +109,8 @@ async def pin_card(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text("用法：置顶 问法 卡片编号，例如「置顶 客户说太贵了 K012」。取消用「置顶 问法 取消」。"))
         return
     wording, card_id = " ".join(words[1:-1]), words[-1]
-    session = await ctx.db()
-    if card_id in {"取消", "删除"}:
-        await store.set_pin(session, clean(wording), None, ctx.now())
-        knowledge_base(ctx.services).pin(wording, None)
-        ctx.reply(Text(f"已取消「{wording}」的置顶。"))
-        return
-    if not clean(wording) or not await store.card_exists(session, card_id):
-        ctx.reply(Text(f"没有编号为 {card_id} 的卡片，请检查后再试。"))
-        return
-    await store.set_pin(session, clean(wording), card_id, ctx.now())
-    knowledge_base(ctx.services).pin(wording, card_id)
-    ctx.reply(Text(f"已置顶：以后有人问「{wording}」或相近的说法，先给卡片 {card_id}。"))
+    ctx.apply(await pin(await ctx.db(), knowledge_base(ctx.services), wording,
+                        None if card_id in {"取消", "删除"} else card_id, ctx.now()))
 
 
 async def _is_card_file(ctx: Context, msg: Inbound) -> bool:

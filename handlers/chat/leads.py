@@ -34,18 +34,17 @@ from bot.actions import (
     ViewLead,
 )
 from bot.config import OcrSettings
-from bot.context import Context, UserInfo
+from bot.context import Context
 from bot.messages import Button, Card, Image, Inbound, Markdown, Text
 from bot.router import Router, split_command
 from bot.usertext import user_text
-from handlers.chat.escalation import apply_result, ranker
 from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
 from handlers.checks.evidence import read_image, read_name
 from handlers.intent import split_person
-from handlers.leads import records
+from handlers.leads import manage, records
 from handlers.leads import views as view
-from handlers.leads.assignment import change_owner, plan_follow_up, reassign_options
+from handlers.leads.assignment import plan_follow_up, reassign_options
 from handlers.leads.evidence import EvidenceStore
 from handlers.leads.insights import InsightMiner, Insights, insight_miner
 from handlers.leads.permissions import (
@@ -58,13 +57,11 @@ from handlers.leads.permissions import (
     ramp_refused,
 )
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
-from handlers.ramp import service as ramp
-from handlers.renewals.locks import held_lead_ids
 from handlers.report import DIGEST_WINDOW, chart_png, compute_report, report_lines
 from handlers.when import first_future, replaced, say_when, workdays
 from ocr.extract import LeadFields, extract_from_text
 from ocr.pipeline import catalog_for
-from reminders import actions
+from reminders.renewal_hold import held_lead_ids
 from storage.leads import (
     STAGE_CODES,
     STAGES,
@@ -345,7 +342,7 @@ async def evidence_media(ctx: Context, msg: Inbound) -> None:
     if not data:
         ctx.reply(Text(f"收到的文件是空的（0 字节），没有保存。请重新发送线索 #{lead_id} 的证据。"))
         return
-    reading = (await read_image(data, ctx.now(), ctx.settings.ocr) if msg.kind == "image"
+    reading = (await read_image(data, ctx.now(), ctx.settings.ocr, ctx.services.engines) if msg.kind == "image"
                else read_name(msg.file_name or ""))  # slow work before the transaction
     default_suffix = ".png" if msg.kind == "image" else ".bin"
     digest, path = await EvidenceStore(ctx.settings.ocr.evidence_dir).keep(data, msg.file_name,
@@ -433,43 +430,7 @@ async def click_drop(ctx: Context, action: DropDraft, lead: Lead) -> None:
     ctx.reply(Text(outcome.message))
 
 
-# -- reassignment (managers) --------------------------------------------------------------------
-async def _find_rep(session: AsyncSession, who: str, user: UserInfo) -> User | None:
-    """A rep by id or name inside the caller's reach (team for a manager, anyone for an admin)."""
-    who = who.strip().lstrip("@")
-    rows = await session.execute(select(User).where((User.id == who) | (User.name == who), User.active.is_(True)))
-    for rep in rows.scalars():
-        if rep.id == user.id or manages(user, rep):
-            return rep
-    return None
-
-
-async def reassign(ctx: Context, lead: Lead, rep: User, reason: str) -> bool:
-    """False when `rep` already owns it (a no-op must not restart the SLA clocks and hide what is overdue)."""
-    if rep.id == lead.owner_id:
-        ctx.reply(Text(f"线索 #{lead.id} 已经由 {user_text(rep.name)} 负责，无需改派。"))
-        return False
-    if lead.owner_id is None and await ramp_refused(ctx, "pool", rep.id):
-        return False
-    session, now = await ctx.db(), ctx.now()
-    on_ramp = await ramp.locked(session, rep.id, "pool", ctx.settings.ramp)  # said: the pool right is not 改派
-    previous = await change_owner(session, lead, rep.id, ctx.user.id, now, ctx.settings.reminders, reason=reason)
-    before = (await user_names(session, [previous])).get(previous, "") if previous else ""
-    line = P.REASSIGNED.format(id=lead.id, who=view.lead_name(lead), rep=user_text(rep.name), reason=user_text(reason))
-    line += P.WAS_OWNED.format(who=user_text(before)) if before else ""
-    if on_ramp is not None and rep.id != ctx.user.id:  # the pool right is not every 改派: say so
-        line += f"\n{ramp.pool_note(on_ramp)}"
-    ctx.reply(view.handover_card(P.REASSIGNED_TITLE, line, lead.id, rep.id, previous, now))
-    if rep.id != ctx.user.id:
-        by = user_text(ctx.user.name)
-        ctx.send(rep.id, Card(title=f"新分配线索 #{lead.id}", description=f"{by} 分配给你：{user_text(reason)}",
-                              buttons=(Button(ViewLead(lead.id).pack(), "查看", "primary"),)),
-                 key=f"assign:{lead.id}:{rep.id}:{now.isoformat()}")
-    if previous and previous not in (rep.id, ctx.user.id):
-        ctx.send(previous, Text(f"线索 #{lead.id} 已由主管改派给同事。"), key=f"unassign:{lead.id}:{now.isoformat()}")
-    return True
-
-
+# -- reassignment (managers): handlers/leads/manage.py ----------------------------------------------
 @router.command("改派", "分配", roles={"manager", "admin"})
 async def reassign_cmd(ctx: Context, msg: Inbound) -> None:
     lead_id, who = parse_id(command_arg(msg.text, "改派", "分配") or "")
@@ -480,12 +441,12 @@ async def reassign_cmd(ctx: Context, msg: Inbound) -> None:
     if who:
         people = (await session.execute(select(User.id, User.name).where(User.active.is_(True)))).all()
         name, why = split_person(who, tuple((p.id, p.name) for p in people))  # 「张伟 客户在他片区」
-        rep = await _find_rep(session, name or who, ctx.user)
+        rep = await manage.find_rep(session, name or who, ctx.user)
         if rep is None:
             await _ask_who(ctx, session, lead, name or who)
             return
-        if not await _reassign_frozen(ctx, lead, rep.id):
-            await reassign(ctx, lead, rep, why or f"主管 {ctx.user.name} 改派")
+        reason = why or f"主管 {ctx.user.name} 改派"
+        ctx.apply(await manage.reassign(session, ctx.user, lead, rep, reason, ctx.now(), ctx.settings))
         return
     await _suggest(ctx, lead)
 
@@ -508,20 +469,6 @@ async def _ask_who(ctx: Context, session: AsyncSession, lead: Lead, who: str) ->
                    buttons=tuple(Button(ReassignTo(lead.id, u.id).pack(), user_text(u.name)) for u in near)))
 
 
-async def _reassign_frozen(ctx: Context, lead: Lead, rep_id: str) -> bool:
-    """A frozen lead is reassigned through its escalation, as the freeze card's 改派 does (the escalation is
-    settled, the rep it was frozen from is told, handing it straight back is refused). False: not frozen."""
-    rid = (lead.extra or {}).get("frozen", {}).get("reminder_id")
-    if lead.status != "frozen" or rid is None:
-        return False
-    if await ramp_refused(ctx, "pool", rep_id):
-        return True
-    result = await actions.assign_to(await ctx.db(), ctx.user, lead.id, int(rid), rep_id, ctx.now(),
-                                     ctx.settings.reminders, ranker(ctx))
-    await apply_result(ctx, result)
-    return True
-
-
 async def _suggest(ctx: Context, lead: Lead) -> None:
     """A card with the engine's ranking (current owner and the rep a freeze took it from excluded) as buttons."""
     picks = await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), ramp=ctx.settings.ramp)
@@ -541,16 +488,18 @@ async def click_reassign(ctx: Context, action: ReassignPicker, lead: Lead) -> No
 
 @router.card_action(ReassignTo, lead="manage")
 async def click_assign_to(ctx: Context, action: ReassignTo, lead: Lead) -> None:
-    rep = await _find_rep(await ctx.db(), action.rep_id, ctx.user)
+    session = await ctx.db()
+    rep = await manage.find_rep(session, action.rep_id, ctx.user)
     if rep is None:
-        ctx.reply(Text("这位销售不在你的团队里。"))
+        ctx.reply(Text(P.REP_NOT_IN_TEAM))
         return
-    if await _reassign_frozen(ctx, lead, rep.id):
-        return
-    picks = {p.rep.id: p for p in await reassign_options(await ctx.db(), lead, ctx.user, ctx.now(), limit=100,
-                                                           ramp=ctx.settings.ramp)}
+    frozen = manage.frozen_escalation(lead) is not None
+    picks = {} if frozen else {p.rep.id: p for p in await reassign_options(session, lead, ctx.user, ctx.now(),
+                                                                            limit=100, ramp=ctx.settings.ramp)}
     reason = picks[rep.id].reason if rep.id in picks else f"主管 {ctx.user.name} 改派"
-    if await reassign(ctx, lead, rep, reason):
+    result = await manage.reassign(session, ctx.user, lead, rep, reason, ctx.now(), ctx.settings)
+    ctx.apply(result)
+    if result.changed and not frozen:
         ctx.update_card(f"已改派给 {user_text(rep.name)}")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,10 +21,11 @@ from bot.services import Shared
 from bot.usertext import user_text
 from handlers.knowledge import card_fields, knowledge_base, source_line
 from handlers.leads.permissions import command_arg, manages
-from handlers.ramp import service
+from handlers.ramp import service, shadow
 from handlers.ramp.quiz import QuizMaker, check_answer, key_points, option_text, reads_as_question
 from handlers.ramp.service import Progress, RampError, TaskView
 from handlers.when import say_when
+from knowledge.blanks import fill_blanks
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
 from storage.models import RampProgress, User
@@ -38,8 +39,6 @@ MOVED = "通关路径已更新，这一关不在新路径里了。发「通关�
 NO_TEAM = "团队里还没有在新人通关的同事。可在后台「新人通关」页为新同事开启。"
 SCENE = "情境："
 PICK = "哪种应对最合适？点按钮或回复数字。"
-WRONG_PER_ROUND = 2  # multiple choice: the second wrong answer (or one that leaves too few cards) ends the round
-RETRY_AFTER = timedelta(hours=12)  # … and the quiz can be taken again this much later: guessing has a cost
 
 
 class QuizCache:
@@ -132,7 +131,8 @@ async def show_reading(ctx: Context, found: Progress, task: TaskView, maker: Qui
     if not cards:
         await _skip(ctx, task, row, maker)
         return
-    text = "\n\n".join(f"**{i}. {user_text(c.title)}**\n{user_text(c.talk_track)}" for i, c in enumerate(cards, 1))
+    text = "\n\n".join(f"**{i}. {user_text(c.title)}**\n{user_text(fill_blanks(c.talk_track))}"
+                       for i, c in enumerate(cards, 1))
     ctx.reply(Markdown(title=f"📖 {task.title}", text=text))
     ctx.reply(Card(title=f"{_header(found, task)} · 阅读",
                    description=f"上面 {len(cards)} 张话术卡片读完后点「读完了」。",
@@ -199,6 +199,11 @@ async def enroll_cmd(ctx: Context, msg: Inbound) -> None:
     if rep is None or not manages(ctx.user, rep):
         ctx.reply(Text("请写上团队里的销售，例如「开始通关 张伟」。" if not who else f"团队里没有「{who}」。"))
         return
+    name = user_text(rep.name)
+    already = await service.progress(session, rep.id, cfg)
+    if already is not None:  # welcomed when they started: never again part-way
+        ctx.reply(Text(f"{name} 已经在新人通关中（{already.summary()}），不用重新开始。"))
+        return
     try:
         await service.enroll(session, rep.id, cfg, ctx.now(), ctx.user.id)
     except RampError as exc:
@@ -206,7 +211,6 @@ async def enroll_cmd(ctx: Context, msg: Inbound) -> None:
         return
     found = await service.progress(session, rep.id, cfg)
     assert found is not None
-    name = user_text(rep.name)
     ctx.reply(Text(f"{name} 已开始新人通关（共 {found.total} 关，{found.summary()}）。"
                    f"通关前{name}不能{service.locked_text(cfg)}。"))
     ctx.send(rep.id, Text(f"欢迎加入！{user_text(ctx.user.name)} 为你开启了新人通关，共 {found.total} 关。"
@@ -272,7 +276,7 @@ async def answer(ctx: Context, action: RampAnswer) -> None:
     ctx.reply(reference(card))  # the card once, in full; the card below only says so and moves on
     wrong = [*row.state.get("wrong_cards", []), card.id]  # not passed: asked no more this round
     row.state = {**row.state, "wrong_cards": wrong}
-    if _round_lost(row, task, maker, wrong):
+    if _round_lost(row, task, maker, wrong, ctx.settings.ramp.wrong_per_round):
         _fail_round(ctx, row, task, len(wrong), f"❌ 不是第 {action.choice} 条，合适的是第 {q['answer']} 条")
         return
     ctx.reply(Card(title=f"❌ 不是第 {action.choice} 条，合适的是第 {q['answer']} 条",
@@ -281,18 +285,20 @@ async def answer(ctx: Context, action: RampAnswer) -> None:
                    note=f"本关已答对 {row.correct}/{task.need}"))
 
 
-def _round_lost(row: RampProgress, task: TaskView, maker: QuizMaker, wrong: Sequence[str]) -> bool:
-    """Too many wrong answers this round, or too few cards left to reach the right answers the task needs."""
+def _round_lost(row: RampProgress, task: TaskView, maker: QuizMaker, wrong: Sequence[str], limit: int) -> bool:
+    """`limit` wrong answers this round (`[ramp] wrong_per_round`), or too few cards left to reach the right answers
+    the task needs."""
     pool = [c.id for c in maker.pool(task.spec)]
     right = set(row.state.get("right_cards", []))
     left = [c for c in pool if c not in right and c not in wrong]
-    return len(wrong) >= WRONG_PER_ROUND or row.correct + len(left) < min(task.need, len(pool))
+    return len(wrong) >= limit or row.correct + len(left) < min(task.need, len(pool))
 
 
 def _fail_round(ctx: Context, row: RampProgress, task: TaskView, wrong: int, title: str) -> None:
-    """The round ends without a pass: its answers are cleared and the quiz opens again after RETRY_AFTER."""
+    """The round ends without a pass: its answers are cleared and the quiz opens again `[ramp] retry_hours` later
+    (guessing has a cost)."""
     now = ctx.now()
-    retry = now + RETRY_AFTER
+    retry = now + timedelta(hours=ctx.settings.ramp.retry_hours)
     row.correct, row.updated_at = 0, now
     row.state = {**{k: v for k, v in row.state.items() if k not in ("right_cards", "wrong_cards")},
                  "retry_at": retry.isoformat(), "rounds_failed": int(row.state.get("rounds_failed", 0)) + 1}
@@ -317,7 +323,7 @@ async def _right(ctx: Context, row: RampProgress, found: Progress, task: TaskVie
     row.updated_at = ctx.now()
     right = [*row.state.get("right_cards", []), card_id]
     row.state = {**row.state, "right_cards": right[-50:]}
-    said = f"\n完整话术：{user_text(card.talk_track)}" if card is not None else ""
+    said = f"\n完整话术：{user_text(fill_blanks(card.talk_track))}" if card is not None else ""
     wrong = row.state.get("wrong_cards", [])
     more = [c for c in maker.pool(task.spec) if c.id not in right and c.id not in wrong]
     if row.correct < task.need and more:
@@ -334,35 +340,16 @@ async def _after_done(ctx: Context, row: RampProgress, maker: QuizMaker) -> None
     session, cfg = await ctx.db(), ctx.settings.ramp
     completed = await service.finish_task(session, row, ctx.now(), cfg)
     if completed is not None:
-        await _completed(ctx, completed)
+        ctx.apply(shadow.completion(ctx.user.id, completed, cfg, ctx.now()))
         return
     found = await service.progress(session, ctx.user.id, cfg)
     if found is not None:
         await show_next(ctx, found, maker)
 
 
-async def _completed(ctx: Context, found: Progress) -> None:
-    cfg, now = ctx.settings.ramp, ctx.now()
-    text = f"🎉 恭喜通关！新人通关 {found.total} 关全部完成，{service.unlocked_text(cfg)}。"
-    if found.user_id == ctx.user.id:
-        ctx.reply(Text(text))
-    else:
-        ctx.send(found.user_id, Text(text), key=f"ramp:done:{found.user_id}:{now.isoformat()}")
-    done = f"🎉 {user_text(found.name)} 完成了新人通关（{found.total} 关），{service.unlocked_text(cfg)}。"
-    if found.manager_id == ctx.user.id:
-        ctx.reply(Text(done))
-    elif found.manager_id:
-        ctx.send(found.manager_id, Text(done),
-                 key=f"ramp:done-mgr:{found.user_id}:{now.isoformat()}")
-
-
-@router.card_action(RampShow)
-async def show(ctx: Context, action: RampShow) -> None:
-    maker = await _maker(ctx)
-    got = await _row_and_task(ctx, action.task_id)
-    if got is None:
-        return
-    row, found, task = got
+# -- the rep's buttons on a task: one route, a step per button -----------------------------------------
+async def _show_step(ctx: Context, row: RampProgress, found: Progress, task: TaskView, maker: QuizMaker) -> None:
+    """换一题 / 下一题: a new question of the quiz task, or the next task."""
     if found.complete:
         ctx.reply(Text(f"🎉 你已完成新人通关，{service.unlocked_text(ctx.settings.ramp)}。"))
         return
@@ -372,13 +359,8 @@ async def show(ctx: Context, action: RampShow) -> None:
     await show_next(ctx, found, maker)
 
 
-@router.card_action(RampRead)
-async def read_done(ctx: Context, action: RampRead) -> None:
-    maker = await _maker(ctx)
-    got = await _row_and_task(ctx, action.task_id)
-    if got is None:
-        return
-    row, _, task = got
+async def _read_step(ctx: Context, row: RampProgress, found: Progress, task: TaskView, maker: QuizMaker) -> None:
+    """读完了: the reading task is done."""
     if row.status == "done" or task.kind != "read":
         ctx.reply(Text(ALREADY_ANSWERED))
         return
@@ -431,7 +413,7 @@ async def written_answer(ctx: Context, msg: Inbound) -> None:
         await _right(ctx, row, found, task, maker, card.id)
         return
     ctx.reply(Card(title="还差一些", description=f"{SCENE}{user_text(q['line'])}\n你的回答：{user_text(reply)}\n"
-                   f"{user_text(check.explain(card.talk_track))}",
+                   f"{user_text(fill_blanks(check.explain(card.talk_track)))}",
                    buttons=(Button(RampShow(task.id).pack(), "下一题", "primary"),),
                    note=f"本关已答对 {row.correct}/{task.need}"))
 
@@ -446,14 +428,9 @@ async def _key_points(ctx: Context, card: KbCard) -> list[str]:
     return await asyncio.get_running_loop().run_in_executor(None, work)
 
 
-# -- shadowing, confirmed by the manager ------------------------------------------------------------------
-@router.card_action(RampAskConfirm)
-async def ask_confirm(ctx: Context, action: RampAskConfirm) -> None:
-    maker = await _maker(ctx)
-    got = await _row_and_task(ctx, action.task_id)
-    if got is None:
-        return
-    row, found, task = got
+async def _ask_confirm_step(ctx: Context, row: RampProgress, found: Progress, task: TaskView,
+                            maker: QuizMaker) -> None:
+    """请主管确认: the shadowing task waits for the rep's manager (else the admins), who get a card to confirm."""
     if task.kind != "shadow" or row.status == "done":
         ctx.reply(Text("这一关已经确认过了，发「通关」继续。"))
         return
@@ -476,13 +453,28 @@ async def ask_confirm(ctx: Context, action: RampAskConfirm) -> None:
         await show_next(ctx, after, maker)
 
 
+TaskStep = Callable[[Context, RampProgress, Progress, TaskView, QuizMaker], Awaitable[None]]
+TASK_STEPS: dict[type[RampShow | RampRead | RampAskConfirm], TaskStep] = {
+    RampShow: _show_step, RampRead: _read_step, RampAskConfirm: _ask_confirm_step}
+
+
+async def task_button(ctx: Context, action: RampShow | RampRead | RampAskConfirm) -> None:
+    """A rep's button on one of their tasks: the task and the rep's row for it (or why not), then its step."""
+    maker = await _maker(ctx)
+    got = await _row_and_task(ctx, action.task_id)
+    if got is not None:
+        await TASK_STEPS[type(action)](ctx, *got, maker)
+
+
+for _kind in TASK_STEPS:
+    router.card_action(_kind)(task_button)
+
+
+# -- shadowing, confirmed by the manager (handlers/ramp/shadow.py) ------------------------------------------
 @router.card_action(RampConfirm, roles={"manager", "admin"})
 async def confirm_button(ctx: Context, action: RampConfirm) -> None:
-    rep = await (await ctx.db()).get(User, action.rep_id)
-    if rep is None:
-        ctx.reply(Text("找不到这位同事。"))
-        return
-    await confirm(ctx, rep, action.task_id, bool(action.ok))
+    ctx.apply(await shadow.confirm(await ctx.db(), ctx.user, action.rep_id, action.task_id, bool(action.ok), ctx.now(),
+                                   ctx.settings.ramp))
 
 
 @router.command("通关确认", "确认通关", roles={"manager", "admin"})
@@ -499,42 +491,4 @@ async def confirm_cmd(ctx: Context, msg: Inbound) -> None:
         name = user_text(rep.name)
         ctx.reply(Text(f"{name} 现在没有请你确认的跟岗任务。等{name}完成跟岗、点了「请主管确认」后再确认。"))
         return
-    await confirm(ctx, rep, found.waiting[0].id, True)
-
-
-async def confirm(ctx: Context, rep: User, task_id: int, ok: bool) -> None:
-    """The manager's (or an admin's) verdict on a rep's shadowing task."""
-    session, now, cfg = await ctx.db(), ctx.now(), ctx.settings.ramp
-    if not ctx.user.is_admin and rep.manager_id != ctx.user.id:
-        ctx.reply(Text(f"只有 {user_text(rep.name)} 的主管或管理员可以确认。"))
-        return
-    try:
-        row = await service.mark(session, rep.id, task_id, now)
-    except RampError:
-        ctx.reply(Text("这一关已不在他的通关路径里了。"))
-        return
-    found = await service.progress(session, rep.id, cfg)
-    task = next((t for t in found.tasks if t.id == task_id), None) if found else None
-    if found is None or task is None or task.kind != "shadow":
-        ctx.reply(Text("这不是跟岗任务。"))
-        return
-    name = user_text(rep.name)
-    if row.status == "done":
-        ctx.update_card("已确认")
-        ctx.reply(Text(f"{name} 的「{task.spec.what}」已经确认过了。"))
-        return
-    by = user_text(ctx.user.name)
-    if not ok:
-        row.status, row.updated_at = "open", now
-        ctx.update_card("已退回")
-        ctx.reply(Text(f"已告诉 {name}「{task.spec.what}」还没完成。"))
-        ctx.send(rep.id, Text(f"{by} 认为跟岗任务「{task.spec.what}」还没完成，完成后再点「请主管确认」。"),
-                 key=f"ramp:no:{rep.id}:{task_id}:{now.isoformat()}")
-        return
-    completed = await service.finish_task(session, row, now, cfg, by=ctx.user.id)
-    ctx.update_card("已确认完成")
-    ctx.reply(Text(f"已确认 {name} 完成「{task.spec.what}」（新人通关 {found.done + 1}/{found.total}）。"))
-    ctx.send(rep.id, Text(f"✅ {by} 确认了你的跟岗任务「{task.spec.what}」。"),
-             key=f"ramp:ok:{rep.id}:{task_id}:{now.isoformat()}")
-    if completed is not None:
-        await _completed(ctx, completed)
+    ctx.apply(await shadow.confirm(session, ctx.user, rep.id, found.waiting[0].id, True, ctx.now(), ctx.settings.ramp))

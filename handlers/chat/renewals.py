@@ -33,7 +33,7 @@ from storage.models import Contract, Lead, RenewalWarning
 router: Router[Context] = Router("renewals")
 
 SUFFIXES = (".csv", ".xlsx")
-GONE = "这条续约预警不存在，或你没有查看权限。"
+GONE = locks.GONE
 DONE = {"proof": "已提交续签证明", "lifted": "主管已解除锁定"}
 
 
@@ -110,49 +110,58 @@ async def _resolved_rows(ctx: Context) -> list[Row]:
     return [(w, c, ld) for w, c, ld in (await (await ctx.db()).execute(_scoped(ctx, stmt).limit(10))).all()]
 
 
-def _customer(lead: Lead) -> str:
-    return user_text(lead.customer_name or lead.company or f"线索 #{lead.id}")
+_customer = locks.customer_of
 
 
 @router.command("续约", "续约预警")
 async def open_warnings(ctx: Context, msg: Inbound) -> None:
-    """The open warnings, numbered, each with its actions (typed or by the cards that follow); the ones
-    answered or lifted lately, marked done."""
+    """The open warnings by their lead numbers (what a typed action names), each with its actions (typed or by
+    the cards that follow); the ones answered or lifted lately, marked done. A manager sees whose each is."""
     rows, resolved = await _open_rows(ctx), await _resolved_rows(ctx)
     if not rows and not resolved:
         ctx.reply(Text("没有待处理的续约预警 👍"))
         return
     today = today_of(ctx.now())
-    lines = [f"{i}. {'🔒 ' if w.locked else ''}{lead_label(lead)} · 合同 {c.end_on.isoformat()} 到期"
-             f"（还剩 {max((c.end_on - today).days, 0)} 天）· 健康分 {w.health} · {STATE.get(w.status, '待处理')}"
-             for i, (w, c, lead) in enumerate(rows, 1)]
+    owners = await _owner_names(ctx, rows)
+    lines = [f"- {'🔒 ' if w.locked else ''}{lead_label(lead)}{owners.get(w.owner_id or '', '')} · 合同 "
+             f"{c.end_on.isoformat()} 到期（还剩 {max((c.end_on - today).days, 0)} 天）· 健康分 {w.health} · "
+             f"{STATE.get(w.status, '待处理')}" for w, c, lead in rows]
     if not rows:
         lines.append("没有待处理的续约预警 👍")
     else:
-        lift = "、「解除锁定 1」" if ctx.user.is_manager else ""
-        lines.append(f"处理：点下方卡片的按钮，或回复「已联系 1」、「提交续签证明 1」、「申请主管介入 1」{lift}"
-                     f"（数字是上面的序号，也可以写客户名）。")
+        n = rows[0][2].id
+        lift = f"、「解除锁定 {n}」" if ctx.user.is_manager else ""
+        lines.append(f"处理：点下方卡片的按钮，或回复「已联系 {n}」、「提交续签证明 {n}」、「申请主管介入 {n}」{lift}"
+                     f"（数字是线索编号，也可以写客户名）。")
     if resolved:
         lines.append(f"**近 {RESOLVED_SHOWN.days} 天已处理**")
         lines += [f"- ✅ {lead_label(lead)} · {DONE[w.status]}（{fmt_cn(w.resolved_at)}）"
                   for w, _, lead in resolved if w.resolved_at is not None]
     ctx.reply(Markdown(title="⚠️ 续约预警", text="\n".join(lines)))
-    for i, (w, _, lead) in enumerate(rows[:MAX_ACTION_CARDS], 1):
-        ctx.reply(_action_card(ctx, i, w, lead))
+    for w, _, lead in rows[:MAX_ACTION_CARDS]:
+        ctx.reply(_action_card(ctx, w, lead, owners.get(w.owner_id or "", "")))
 
 
-def _action_card(ctx: Context, number: int, warning: RenewalWarning, lead: Lead) -> Card:
+async def _owner_names(ctx: Context, rows: list[Row]) -> dict[str, str]:
+    """For a manager or admin: each owner id → 「 · 负责人 张伟」; a rep's own list names nobody."""
+    if not ctx.user.is_manager or not rows:
+        return {}
+    people = await load_directory(await ctx.db())
+    return {w.owner_id: f" · 负责人 {user_text(people.name(w.owner_id))}" for w, _, _ in rows if w.owner_id}
+
+
+def _action_card(ctx: Context, warning: RenewalWarning, lead: Lead, owner: str = "") -> Card:
     last = (Button(RenewalLift(warning.id).pack(), "解除锁定", "danger") if ctx.user.is_manager and warning.locked
             else Button(RenewalHelp(warning.id).pack(), "申请主管介入"))
     first = () if warning.status == "contacted" else (Button(RenewalContacted(warning.id).pack(), "已联系", "primary"),)
-    return Card(title=f"续约预警 {number} · {_customer(lead)}", description=f"{lead_label(lead)}",
+    return Card(title=f"续约预警 · #{lead.id} {_customer(lead)}", description=f"{lead_label(lead)}{owner}",
                 buttons=(*first, Button(RenewalProof(warning.id).pack(), "提交续签证明"), last))
 
 
 # -- which warning a typed 「已联系 1」 / 「已联系 李明」 means -----------------------------------------------------
 async def _typed(ctx: Context, msg: Inbound, *words: str) -> tuple[RenewalWarning, Lead] | None:
-    """The warning a typed action names by its number on 续约 or by its customer (the only one when it names
-    none); otherwise replies what to write and returns None."""
+    """The warning a typed action names by its lead number (as 续约 shows it) or by its customer (the only one
+    when it names none); otherwise replies what to write and returns None."""
     arg = (command_arg(msg.text, *words) or "").strip().lstrip("#").strip()
     rows = await _open_rows(ctx)
     word = words[0]
@@ -161,20 +170,23 @@ async def _typed(ctx: Context, msg: Inbound, *words: str) -> tuple[RenewalWarnin
         return None
     if not arg and len(rows) == 1:
         return rows[0][0], rows[0][2]
+    listed = "；".join(f"#{r[2].id} {_customer(r[2])}" for r in rows)
+    example = f"「{word} {rows[0][2].id}」"
     if arg.isdigit():
-        n = int(arg)
-        if 1 <= n <= len(rows):
-            return rows[n - 1][0], rows[n - 1][2]
-        ctx.reply(Text(f"续约预警列表里没有第 {n} 条（共 {len(rows)} 条）。发「续约」看列表。"))
+        found = next((r for r in rows if r[2].id == int(arg)), None)
+        if found is not None:
+            return found[0], found[2]
+        ctx.reply(Text(f"续约预警里没有线索 #{int(arg)}。现有：{listed}"))
         return None
     hits = [r for r in rows if arg and _names(r, arg)]
     if len(hits) == 1:
         return hits[0][0], hits[0][2]
-    listed = "；".join(f"{i}. {_customer(r[2])}" for i, r in enumerate(rows, 1) if not hits or r in hits)
+    if hits:
+        listed = "；".join(f"#{r[2].id} {_customer(r[2])}" for r in hits)
     if not arg:
-        ctx.reply(Text(f"有 {len(rows)} 条续约预警，请写上序号或客户名，例如「{word} 1」：{listed}"))
+        ctx.reply(Text(f"有 {len(rows)} 条续约预警，请写上线索编号或客户名，例如{example}：{listed}"))
     elif hits:
-        ctx.reply(Text(f"「{user_text(arg)}」对应多条续约预警，请写序号，例如「{word} 1」：{listed}"))
+        ctx.reply(Text(f"「{user_text(arg)}」对应多条续约预警，请写线索编号，例如{example}：{listed}"))
     else:
         ctx.reply(Text(f"续约预警里没有客户「{user_text(arg)}」。现有：{listed}"))
     return None
@@ -236,16 +248,7 @@ async def _ask_manager(ctx: Context, warning: RenewalWarning, lead: Lead) -> Non
 
 
 async def _lift(ctx: Context, warning: RenewalWarning, lead: Lead) -> None:
-    if not await locks.lift(await ctx.db(), warning, ctx.user.id, ctx.now()):
-        ctx.update_card("锁定已解除")
-        ctx.reply(Text("这条续约预警已经没有锁定了。"))
-        return
-    ctx.update_card(f"已解除锁定（{user_text(ctx.user.name)}）")
-    ctx.reply(Text(f"已解除客户 {_customer(lead)}（线索 #{lead.id}）的续约预警锁定，负责人可以继续操作。"))
-    if warning.owner_id and warning.owner_id != ctx.user.id:
-        ctx.send(warning.owner_id, Text(f"🔓 {user_text(ctx.user.name)} 已解除客户 {_customer(lead)}（#{lead.id}）"
-                                        f"的续约预警锁定，可以继续操作这个客户的线索了。"),
-                 key=f"renewal:{warning.id}:lifted")
+    ctx.apply(await locks.lift_lock(await ctx.db(), ctx.user, warning, lead, ctx.now()))
 
 
 @router.card_action(RenewalContacted)

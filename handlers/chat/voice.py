@@ -30,7 +30,8 @@ from handlers.chat.front import load_state
 from handlers.chat.leads import insight_miner, record_follow_up
 from handlers.intent import named_leads
 from handlers.leads.permissions import lead_gate
-from handlers.renewals.locks import lock_on, locked_text
+from handlers.renewals.locks import locked_text
+from reminders.renewal_hold import lock_on
 from storage.leads import OPEN_STATUSES, company_named, empty_note, names_someone_else
 from storage.models import KeyValue, Lead, RenewalWarning
 from storage.sql import insert_ignore, rowcount

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from bot.config import OcrSettings
+from bot.engines import Engines
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +81,12 @@ def _seal(data: bytes) -> bool:
         return False
 
 
-async def read_image(data: bytes, now: datetime, settings: OcrSettings) -> Reading:
+async def read_image(data: bytes, now: datetime, settings: OcrSettings, engines: Engines) -> Reading:
     """OCR (bounded executor, timeout) plus the seal check (executor); bad images become 'other'."""
     from ocr.pipeline import OcrRejected, read_screenshot
 
     try:
-        fields = await read_screenshot(data, now=now, settings=settings)
+        fields = await read_screenshot(data, now=now, settings=settings, engines=engines)
     except OcrRejected as exc:
         log.info("evidence image not readable: %s", exc)
         return Reading("other")

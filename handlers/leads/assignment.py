@@ -356,11 +356,11 @@ async def offboard(session: AsyncSession, user_id: str, to_id: str, now: datetim
     figures); an inactive user is refused at the door, so nobody reads them through the leaver's account."""
     leaving, taking = await session.get(User, user_id), await session.get(User, to_id)
     if leaving is None or taking is None:
-        raise ValueError(f"unknown user {user_id if leaving is None else to_id!r}")
+        raise ValueError(f"找不到成员「{user_id if leaving is None else to_id}」")
     if user_id == to_id:
-        raise ValueError("the two users are the same")
+        raise ValueError("离职人和接手人不能是同一人")
     if not taking.active:
-        raise ValueError(f"user {to_id!r} is not active")
+        raise ValueError(f"接手人「{taking.name}」已停用")
     reason = f"{leaving.name} 离职交接"
     leads = await handed_over(session, user_id)
     for lead in leads:

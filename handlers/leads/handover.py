@@ -1,12 +1,13 @@
 """The handover list a successor gets at offboarding (`org offboard`, the console's 离职交接, chat 「离职 … 交给 …」):
 the leaver's open leads with their last follow-up summary and what it told (pain points, competitors,
 decision chain), the flags still open on them, the knowledge cards the leaver was shown most and the answers
-they marked 有用 — what a colleague would otherwise have to ask them on their last day."""
+they marked 有用, and their open 续约预警 (moved to the successor with their locks) — what a colleague would otherwise
+have to ask them on their last day."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import desc, func, select
@@ -20,8 +21,9 @@ from bot.usertext import user_text
 from handlers.checks.flags import flag_line, flags_of
 from handlers.leads.assignment import offboard
 from handlers.leads.views import insight_summary
+from handlers.renewals.locks import ACTIVE
 from storage.leads import STATUS_CN, stage_label
-from storage.models import Activity, KnowledgeCard, KnowledgeFeedback, Lead, QueryLog, User
+from storage.models import Activity, Contract, KnowledgeCard, KnowledgeFeedback, Lead, QueryLog, RenewalWarning, User
 
 TOP_CARDS = 5
 TOP_USEFUL = 5
@@ -45,10 +47,11 @@ class Handover:
     leads: tuple[LeadBrief, ...]
     cards: tuple[tuple[str, str, int], ...]  # (card id, title, times shown to the leaver)
     useful: tuple[tuple[str, str, str], ...]  # (question, card id, title) the leaver marked 有用
+    renewals: tuple[str, ...] = ()  # the leaver's open 续约预警, now the successor's (their locks with them)
 
     @property
     def empty(self) -> bool:
-        return not (self.leads or self.cards or self.useful)
+        return not (self.leads or self.cards or self.useful or self.renewals)
 
     def lines(self) -> list[str]:
         """The list as lines; user text is marked for the channels' escaping (`bot.usertext.plain` for a
@@ -69,6 +72,9 @@ class Handover:
             out += [f"  待处理：{u(f)}" for f in b.flags]
         if len(self.leads) > MAX_LEADS:
             out.append(f"……另有 {len(self.leads) - MAX_LEADS} 条，见「我的线索」")
+        if self.renewals:
+            out.append(f"【续约预警 {len(self.renewals)} 个，已一并转给你】")
+            out += list(self.renewals)
         if self.cards:
             out.append("【常用话术卡片】")
             out += [f"{cid} {u(title)}（用过 {n} 次）" for cid, title, n in self.cards]
@@ -93,9 +99,29 @@ async def offboard_with_handover(session: AsyncSession, leaving_id: str, to_id: 
                                  cfg: RemindersSettings, *, actor_id: str | None = None) -> Handover:
     """`offboard` (handlers/leads/assignment.py) and the successor's handover list, for CLI, console and chat
     alike; raises ValueError as `offboard` does."""
+    renewals = await _open_renewals(session, leaving_id)  # before `offboard` moves them to the successor
     leads = await offboard(session, leaving_id, to_id, now, cfg, actor_id=actor_id)
     leaving = await session.get(User, leaving_id)
-    return await build_handover(session, leaving_id, leaving.name if leaving else leaving_id, leads)
+    handover = await build_handover(session, leaving_id, leaving.name if leaving else leaving_id, leads)
+    return replace(handover, renewals=renewals)
+
+
+async def _open_renewals(session: AsyncSession, owner_id: str) -> tuple[str, ...]:
+    """Each open 续约预警 of `owner_id`, soonest end first, with its lock and the way out: whoever owns the warning
+    is the one the lock holds, so the successor must know before touching those customers."""
+    rows = (await session.execute(
+        select(RenewalWarning, Contract.end_on, Lead).join(Contract, Contract.id == RenewalWarning.contract_id)
+        .join(Lead, Lead.id == RenewalWarning.lead_id)
+        .where(RenewalWarning.owner_id == owner_id, RenewalWarning.status.in_(ACTIVE))
+        .order_by(Contract.end_on, RenewalWarning.id))).all()
+    out = []
+    for warning, end_on, lead in rows:
+        state = "🔒 锁定中" if warning.locked else "未锁定"
+        done = "，已联系客户" if warning.status == "contacted" else ""
+        out.append(f"#{lead.id} {user_text(lead.customer_name or UNNAMED_CUSTOMER)} · "
+                   f"{user_text(lead.company or UNKNOWN_COMPANY)} · 合同 {end_on.isoformat()} 到期 · {state}{done}"
+                   f"：发「证据 {lead.id}」提交续签合同或回款凭证{'后解锁' if warning.locked else ''}")
+    return tuple(out)
 
 
 async def build_handover(session: AsyncSession, leaving_id: str, leaving_name: str, leads: Sequence[Lead]

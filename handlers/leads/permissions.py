@@ -16,12 +16,14 @@ from sqlalchemy import ColumnElement, ScalarSelect, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from bot import phrases as P
 from bot.context import Context, UserInfo
 from bot.messages import Text
 from bot.router import LeadPolicy, split_command
 from handlers.ramp import service as ramp
-from handlers.renewals.locks import lock_on, locked_text, proof_pending
+from handlers.renewals.locks import locked_text, proof_pending
 from reminders.lifecycle import frozen_message, is_frozen
+from reminders.renewal_hold import lock_on
 from storage.leads import DROPPED, OPEN_STATUSES, previous_owner
 from storage.models import Lead, User
 
@@ -132,60 +134,107 @@ def parse_id(arg: str) -> tuple[int | None, str]:
     return int(m.group(1)), arg.strip()[m.end():].strip()
 
 
-async def lead_for(ctx: Context, lead_id: int | None, example: str = "线索 12") -> Lead | None:
-    """The lead if the caller may see it; otherwise replies (not found / no permission) and returns None."""
+def _id_refusal(lead_id: int | None, example: str) -> str | None:
     if lead_id is None:
-        ctx.reply(Text(NEED_ID.format(example=example)))
-        return None
+        return NEED_ID.format(example=example)
     if not 0 < lead_id < 2**31:  # beyond PostgreSQL INTEGER: no such lead (not a database error)
-        ctx.reply(Text(NOT_FOUND.format(id=lead_id)))
-        return None
-    session = await ctx.db()
-    lead = await load_lead(session, ctx.user, lead_id, for_update=True)
-    if lead is None:
-        released = await session.get(Lead, lead_id)
-        if (released is not None and released.owner_id is None and released.status == "frozen"
-                and previous_owner(released) == ctx.user.id):
-            ctx.reply(Text(frozen_message(released)))  # frozen and released to the pool: explain, show nothing
-        else:
-            ctx.reply(Text(NOT_FOUND.format(id=lead_id)))
-    return lead
+        return NOT_FOUND.format(id=lead_id)
+    return None
 
 
-def frozen_refusal(ctx: Context, lead: Lead) -> bool:
-    """True (and replied) when a rep tries to work a frozen lead; managers may act on it."""
-    if is_frozen(lead) and not ctx.user.is_manager:
-        ctx.reply(Text(frozen_message(lead)))
-        return True
-    return False
+async def find_lead(session: AsyncSession, user: UserInfo, lead_id: int | None,
+                    example: str = "线索 12") -> Lead | str:
+    """The lead if `user` may see it (locked for the transaction); otherwise why not (not found / no permission:
+    one wording, so nothing leaks; a rep's own lead frozen into the pool: why it is frozen)."""
+    why = _id_refusal(lead_id, example)
+    if why is not None or lead_id is None:
+        return why or ""
+    lead = await load_lead(session, user, lead_id, for_update=True)
+    if lead is not None:
+        return lead
+    released = await session.get(Lead, lead_id)
+    if (released is not None and released.owner_id is None and released.status == "frozen"
+            and previous_owner(released) == user.id):
+        return frozen_message(released)  # frozen and released to the pool: explain, show nothing
+    return NOT_FOUND.format(id=lead_id)
 
 
-def closed_refusal(ctx: Context, lead: Lead) -> bool:
+def frozen_text(user: UserInfo, lead: Lead) -> str | None:
+    """Why a rep may not work a frozen lead; None: not frozen, or a manager (who may act on it)."""
+    return frozen_message(lead) if is_frozen(lead) and not user.is_manager else None
+
+
+def closed_text(lead: Lead) -> str | None:
+    """Why nobody acts on `lead` any more (won, lost, a dropped or unconfirmed draft); None: it is open."""
     if lead.status == "lost" and lead.close_reason == DROPPED:
-        ctx.reply(Text(f"线索 #{lead.id} 是已放弃的草稿，不能再操作。"))
-        return True
+        return f"线索 #{lead.id} 是已放弃的草稿，不能再操作。"
     if lead.status in ("won", "lost", "draft"):
         status = {"won": "赢单", "lost": "输单", "draft": "是草稿（请先确认）"}[lead.status]
-        ctx.reply(Text(CLOSED.format(id=lead.id, status=status)))
-        return True
-    return False
+        return CLOSED.format(id=lead.id, status=status)
+    return None
 
 
-async def renewal_refusal(ctx: Context, lead: Lead) -> bool:
-    """True (and replied) when an unanswered 续约预警 holds the caller's actions on this customer's leads."""
-    session = await ctx.db()
-    warning = await lock_on(session, ctx.user.id, lead)
-    if warning is None:
-        return False
-    ctx.reply(Text(await locked_text(session, warning, lead)))
-    return True
+async def renewal_text(session: AsyncSession, user: UserInfo, lead: Lead) -> str | None:
+    """Why an unanswered 续约预警 holds `user`'s actions on this customer's leads; None: it does not."""
+    warning = await lock_on(session, user.id, lead)
+    return await locked_text(session, warning, lead) if warning is not None else None
+
+
+async def policy_refusal(session: AsyncSession, user: UserInfo, lead: Lead, policy: LeadPolicy) -> str | None:
+    """Why `policy` does not let `user` act on `lead`, a lead they may see (found by a number, or by its
+    customer's name, or as the draft in progress); None: it does.
+
+    "any": always lets them; "open": it is neither frozen (for a rep) nor closed or a draft, nor held by a renewal
+    lock; "edit": a draft (its own card) or as "open"; "evidence": as "open", except that a customer's lead waiting
+    for a renewal proof takes it (won or locked); "manage": it is not closed — who may manage is the route's
+    declaration (`roles=MANAGERS`, implied by `card_action(…, lead="manage")`), refused once by
+    bot.dispatch.run_route, and the console's `@allow("manager", "admin")`."""
+    if policy == "any" or (policy == "edit" and lead.status == "draft"):
+        return None
+    if policy == "manage":
+        return closed_text(lead)
+    why = frozen_text(user, lead)
+    if why is not None:
+        return why
+    if policy == "evidence" and await proof_pending(session, lead.id) is not None:
+        return None
+    return closed_text(lead) or await renewal_text(session, user, lead)
+
+
+async def gate(session: AsyncSession, user: UserInfo, lead_id: int | None, policy: LeadPolicy = "any",
+               example: str = "线索 12") -> Lead | str:
+    """The one check before acting on a lead, for chat commands, buttons and the web console alike: the lead
+    `user` may see (`find_lead`) and that `policy` lets them act on (`policy_refusal`); otherwise why not. "manage"
+    refuses a rep as chat's route declaration does (P.MANAGER_ONLY), for callers without one (the console)."""
+    if policy == "manage" and not user.is_manager:  # the words chat's run_route says for the route's roles
+        return P.MANAGER_ONLY
+    found = await find_lead(session, user, lead_id, example)
+    if isinstance(found, str):
+        return found
+    why = await policy_refusal(session, user, found, policy)
+    return why if why is not None else found
+
+
+# -- the same, answered in chat ------------------------------------------------------------------
+def _answered(ctx: Context, found: Lead | str) -> Lead | None:
+    if isinstance(found, str):
+        ctx.reply(Text(found))
+        return None
+    return found
+
+
+async def lead_for(ctx: Context, lead_id: int | None, example: str = "线索 12") -> Lead | None:
+    """The lead if the caller may see it; otherwise replies (not found / no permission) and returns None."""
+    why = _id_refusal(lead_id, example)
+    if why is not None:  # said without opening a transaction
+        ctx.reply(Text(why))
+        return None
+    return _answered(ctx, await find_lead(await ctx.db(), ctx.user, lead_id, example))
 
 
 async def lead_gate(ctx: Context, lead_id: int | None, policy: LeadPolicy = "any",
                     example: str = "线索 12") -> Lead | None:
-    """The one check before acting on a lead, for commands and buttons alike (the router's lead gate): the lead
-    the caller may see (`lead_for`) and that `policy` lets them act on (`policy_refused`). Otherwise replies why
-    not and returns None."""
+    """`gate` for chat (the router's lead gate): replies why not and returns None when refused."""
     if policy == "manage" and not ctx.user.is_manager:  # a route that forgot its roles: a bug, not a refusal
         raise PermissionError(f"a route acting on lead {lead_id} as its manager declares no manager roles")
     lead = await lead_for(ctx, lead_id, example)
@@ -195,23 +244,11 @@ async def lead_gate(ctx: Context, lead_id: int | None, policy: LeadPolicy = "any
 
 
 async def policy_refused(ctx: Context, lead: Lead, policy: LeadPolicy) -> bool:
-    """True (and replied) when `policy` does not let the caller act on `lead`, a lead they may see (found by a
-    number, or by its customer's name, or as the draft in progress).
-
-    "any": always lets them; "open": it is neither frozen (for a rep) nor closed or a draft, nor held by a renewal
-    lock; "edit": a draft (its own card) or as "open"; "evidence": as "open", except that a customer's lead waiting
-    for a renewal proof takes it (won or locked); "manage": it is not closed — who may manage is the route's
-    declaration (`roles=MANAGERS`, implied by `card_action(…, lead="manage")`), refused once by
-    bot.dispatch.run_route."""
-    if policy == "any" or (policy == "edit" and lead.status == "draft"):
-        return False
-    if policy == "manage":
-        return closed_refusal(ctx, lead)
-    if frozen_refusal(ctx, lead):
-        return True
-    if policy == "evidence" and await proof_pending(await ctx.db(), lead.id) is not None:
-        return False
-    return closed_refusal(ctx, lead) or await renewal_refusal(ctx, lead)
+    """True (and replied) when `policy_refusal` refuses."""
+    why = await policy_refusal(await ctx.db(), ctx.user, lead, policy)
+    if why is not None:
+        ctx.reply(Text(why))
+    return why is not None
 
 
 async def ramp_refused(ctx: Context, right: str, rep_id: str | None = None) -> bool:

@@ -1,6 +1,6 @@
 """The lead use cases as plain session functions: no Context, no chat. Chat routes (handlers/chat/leads.py)
-and screenshot capture call these (the web console's lead actions still run the chat commands as the signed-in
-user, app/console/webctx.run_as; the CLI calls assignment.py and handover.py); each returns what happened (an
+and screenshot capture call these (a manager's 改派 / 延期 / 接手, which the web console runs too, are manage.py;
+the CLI calls assignment.py and handover.py); each returns what happened (an
 `Outcome` with the Chinese sentence to show) and leaves sending to its caller. Who may act is checked before, by
 handlers/leads/permissions.py.
 """

@@ -328,20 +328,40 @@ async def enroll(session: AsyncSession, user_id: str, cfg: RampSettings, now: da
     return row
 
 
+@dataclass(frozen=True)
+class NewReps:
+    """What an org import did for the reps it added: who started the path, and who could not and why."""
+
+    enrolled: tuple[str, ...] = ()  # names
+    missed: tuple[str, ...] = ()  # names
+    reason: str = ""
+
+    def text(self) -> str:
+        """The admin's line (Chinese), "" when there is nothing to say."""
+        parts = [f"新人已加入学习路径：{'、'.join(self.enrolled)}"] if self.enrolled else []
+        if self.missed:
+            parts.append(f"⚠️ {'、'.join(self.missed)} 没能开始新人通关：{self.reason.rstrip('。')}。"
+                         f"准备好后发「开始通关 {self.missed[0]}」（或在「新人通关」页）为他们开启")
+        return "；".join(parts)
+
+
 async def enroll_new(session: AsyncSession, user_ids: Sequence[str], cfg: RampSettings, now: datetime,
-                     by: str | None) -> list[str]:
-    """Reps just added to the org start the path (`[ramp] enroll_new_reps`); an import never fails for it."""
-    if not cfg.enroll_new_reps:
-        return []
+                     by: str | None) -> NewReps:
+    """Reps just added to the org start the path (`[ramp] enroll_new_reps`); an import never fails for it, and
+    the result names whoever could not start (no path and no cards yet), so the admin is told."""
+    if not cfg.enroll_new_reps or not user_ids:
+        return NewReps()
+    names = dict((await session.execute(select(User.id, User.name).where(User.id.in_(list(user_ids))))).all())
     done: list[str] = []
-    for user_id in user_ids:
+    for n, user_id in enumerate(user_ids):
         try:
             await enroll(session, user_id, cfg, now, by)
         except RampError as exc:
             log.warning("ramp: %s not enrolled at import: %s", user_id, exc)
-            return done
+            missed = tuple(names.get(u) or u for u in user_ids[n:])  # the path is missing for all of them
+            return NewReps(tuple(names.get(u) or u for u in done), missed, str(exc))
         done.append(user_id)
-    return done
+    return NewReps(tuple(names.get(u) or u for u in done))
 
 
 async def progress(session: AsyncSession, user_id: str, cfg: RampSettings) -> Progress | None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 
 from bot.phrases import UNNAMED_CUSTOMER
 from bot.usertext import user_text
-from storage.models import Contract, Lead, RenewalWarning
+from storage.models import Contract, Lead, RenewalWarning, User
 
 PERIOD = timedelta(days=90)
 WARNED_SHOWN = 5
@@ -28,7 +28,7 @@ class RenewalFigures:
     renewed: int
     lost: int
     unknown: int
-    warned: tuple[str, ...] = ()  # 「#12 李明 · 东方制造（12-31 到期，已联系）」 of each open warning
+    warned: tuple[str, ...] = ()  # 「#12 李明 · 东方制造（张伟，12-31 到期，已联系）」 of each open warning
     warned_total: int = 0
 
     @property
@@ -67,15 +67,19 @@ async def renewal_figures(session: AsyncSession, owners: Collection[str] | None,
 
 
 async def _warned(session: AsyncSession, owners: Collection[str] | None) -> tuple[tuple[str, ...], int]:
-    """The open warnings' customers (user-written names: each channel escapes them), soonest end first."""
-    stmt = (select(RenewalWarning.status, Contract.end_on, Lead.id, Lead.customer_name, Lead.company)
+    """The open warnings' customers and owners (user-written names: each channel escapes them), soonest end
+    first."""
+    stmt = (select(RenewalWarning.status, Contract.end_on, Lead.id, Lead.customer_name, Lead.company,
+                   User.name.label("owner"))
             .join(Contract, Contract.id == RenewalWarning.contract_id).join(Lead, Lead.id == RenewalWarning.lead_id)
+            .outerjoin(User, User.id == RenewalWarning.owner_id)
             .where(RenewalWarning.status.in_(("open", "contacted"))).order_by(Contract.end_on, RenewalWarning.id))
     if owners is not None:
         stmt = stmt.where(RenewalWarning.owner_id.in_(list(owners)))
     rows = (await session.execute(stmt)).all()
     shown = tuple(f"#{r.id} {user_text(r.customer_name or UNNAMED_CUSTOMER)}"
                   + (f" · {user_text(r.company)}" if r.company else "")
-                  + f"（{r.end_on.month}-{r.end_on.day:02d} 到期{'，已联系' if r.status == 'contacted' else ''}）"
+                  + f"（{user_text(r.owner) + '，' if r.owner else ''}{r.end_on.month}-{r.end_on.day:02d} 到期"
+                  + f"{'，已联系' if r.status == 'contacted' else ''}）"
                   for r in rows[:WARNED_SHOWN])
     return shown, len(rows)

@@ -1,18 +1,21 @@
 """The renewal lock and the warning's answers. While a warning is locked, its owner's actions on the customer's
 leads (the account's lead and their other leads of the same company) are refused — except filing the renewal
 proof itself; managers and admins are never locked. The lock ends with a renewal proof (an evidence item on the
-account's lead: a file or picture, or a note a manager confirmed) or when the manager lifts it."""
+account's lead: a file or picture, or a note a manager confirmed) or when the manager lifts it (`lift_lock`:
+chat's button and typed 解除锁定, the console's 续约 page). Which leads a lock holds is reminders/renewal_hold.py,
+the one rule the lead gate and the ladder's SLA pause both read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.context import UserInfo
 from bot.messages import Outbound, Text
 from bot.outbox import enqueue
+from bot.result import Result
 from bot.usertext import user_text
 from reminders.directory import load_directory
 from reminders.messages import lead_label
@@ -22,38 +25,11 @@ from storage.activity import add_activity
 from storage.leads import normalize_phone, same_company
 from storage.models import Contract, Evidence, Lead, RenewalWarning, User
 
+GONE = "这条续约预警不存在，或你没有查看权限。"
 ACTIVE = ("open", "contacted")  # answered or not, still waiting for the proof
 PROOFS = ("contract", "payment")  # what a file or picture must show to count (handlers/checks/evidence.py)
 LOCKED = ("🔒 客户「{customer}」的续约预警还没有处理完（合同 {end} 到期），提交续签证明前暂不能操作线索 #{lead}。"
           "请点预警卡片上的「提交续签证明」，或发送「证据 {account}」后发来续签合同或回款凭证；也可以请主管解除锁定。")
-
-
-async def lock_on(session: AsyncSession, user_id: str, lead: Lead) -> RenewalWarning | None:
-    """The locked warning that holds `user_id`'s actions on `lead` (only the lead's owner is ever held)."""
-    if lead.owner_id != user_id:
-        return None
-    rows = await session.execute(select(RenewalWarning).where(
-        RenewalWarning.locked.is_(True), RenewalWarning.owner_id == user_id).order_by(RenewalWarning.id))
-    for warning in rows.scalars():
-        if await holds(session, warning, lead):
-            return warning
-    return None
-
-
-async def holds(session: AsyncSession, warning: RenewalWarning, lead: Lead) -> bool:
-    """`lead` is the warning's account or a lead of the same company — the contract's company column or the
-    account lead's own company (a contract may name the group, the lead the hospital)."""
-    if warning.lead_id == lead.id or same_company(warning.company, lead.company):
-        return True
-    account = await session.get(Lead, warning.lead_id)
-    return account is not None and same_company(account.company, lead.company)
-
-
-async def held_lead_ids(session: AsyncSession, leads: Iterable[Lead]) -> set[int]:
-    """Which of `leads` a locked warning holds for their owner (the rule of `lock_on`): their SLA is paused, so
-    lists and the digest show them 🔒 锁定, never 🔴 超时."""
-    rows = (await session.execute(select(RenewalWarning).where(RenewalWarning.locked.is_(True)))).scalars().all()
-    return {lead.id for lead in leads for w in rows if w.owner_id == lead.owner_id and await holds(session, w, lead)}
 
 
 async def locked_accounts(session: AsyncSession, phone: str | None, company: str | None) -> list[Lead]:
@@ -140,6 +116,26 @@ async def lift(session: AsyncSession, warning: RenewalWarning, actor_id: str, no
     add_activity(session, warning.lead_id, actor_id, "renewal_lifted", now, "续约预警：主管解除锁定",
                  warning_id=warning.id)
     return True
+
+
+def customer_of(lead: Lead) -> str:
+    return user_text(lead.customer_name or lead.company or f"线索 #{lead.id}")
+
+
+async def lift_lock(session: AsyncSession, actor: UserInfo, warning: RenewalWarning, lead: Lead,
+                    now: datetime) -> Result:
+    """解除锁定 by a manager (chat's button and 「解除锁定 1」, the console's 续约 page): the lock ends, the owner
+    hears of it. `lead` is the warning's account, which the caller has checked `actor` may see."""
+    if not await lift(session, warning, actor.id, now):
+        return Result(reply=Text("这条续约预警已经没有锁定了。"), card_status="锁定已解除")
+    customer = customer_of(lead)
+    result = Result(reply=Text(f"已解除客户 {customer}（线索 #{lead.id}）的续约预警锁定，负责人可以继续操作。"),
+                    card_status=f"已解除锁定（{user_text(actor.name)}）", changed=True)
+    if warning.owner_id and warning.owner_id != actor.id:
+        result.sends.append((warning.owner_id, Text(f"🔓 {user_text(actor.name)} 已解除客户 {customer}（#{lead.id}）"
+                                                    f"的续约预警锁定，可以继续操作这个客户的线索了。"),
+                             f"renewal:{warning.id}:lifted"))
+    return result
 
 
 async def _close(session: AsyncSession, warning: RenewalWarning, status: str, actor_id: str, now: datetime) -> None:

@@ -4,7 +4,8 @@
 a UNIQUE insert before any side effect; submit the work to the TaskPool) → answer at once.
 The background job downloads pictures/files by downloadCode and dispatches Inbound messages.
 The claim keeps the payload as JSON: after a crash the intake hands it back to `Receiver.replay`.
-`DingtalkChannel(intake, settings, api).register(app)` adds the route (HTTP) or the Stream task.
+The receiver is the channel's (bot/channels/dingtalk/channel.py: `DingtalkChannel`): `register(app)` adds the route
+(HTTP) or the Stream task; downloads and the Stream connection go through the channel's API client.
 
 Stream mode runs the dingtalk-stream SDK client inside our event loop as a task (never its
 `start_forever()`, which calls `asyncio.run`), one connection per `start()`, reconnecting with backoff.
@@ -38,7 +39,7 @@ from bot.channels.dingtalk.sender import GROUP_PREFIX
 from bot.channels.dingtalk.sign import check_sign
 from bot.config import DingtalkSettings
 from bot.intake import Intake
-from bot.messages import Inbound, Outbound, Text
+from bot.messages import Inbound, Outbound, Text, numbered
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +55,24 @@ REFUSED_REPLY = "抱歉，我只为本企业已登记的同事服务，请联系
 class Receiver:
     """Verified DingTalk payloads (dicts) → claimed, acknowledged, handled in the background."""
 
-    def __init__(self, intake: Intake, settings: DingtalkSettings, api: DingtalkApi | None = None) -> None:
+    def __init__(self, intake: Intake, settings: DingtalkSettings, api: DingtalkApi) -> None:
         self.intake = intake
         self.services = intake.services
         self.settings = settings
-        self.api = api or DingtalkApi(settings)
-        self._own_api = api is None
+        self.api = api
         self.stream_task: asyncio.Task[None] | None = None
 
-    async def close(self) -> None:
-        if self._own_api:
-            await self.api.close()
+    def register(self, app: web.Application) -> None:
+        """HTTP mode: POST /dingtalk/callback. Stream mode: the SDK client as a task of our loop."""
+        app[RECEIVER] = self
+        self.intake.register_replayer(CHANNEL, self.replay)
+        if self.settings.mode == "http":
+            if not self.settings.corp_id:
+                log.warning("dingtalk HTTP mode without [dingtalk] corp_id: chatbotCorpId is not checked")
+            app.router.add_post("/dingtalk/callback", http_callback)
+        else:
+            app.cleanup_ctx.append(_stream_ctx)
+            app.on_shutdown.append(_stop_stream)  # stop taking frames before the TaskPool drains
 
     def count(self, name: str) -> None:
         self.intake.metrics[f"dingtalk_{name}"] += 1
@@ -179,10 +187,11 @@ class Receiver:
             return None
         recipient = f"{GROUP_PREFIX}{p.conversation_id}" if p.conversation_id else p.user_id
         shown = await last_card_with_buttons(self.services.db, recipient)
-        if shown is None or not 1 <= int(p.text) <= len(shown[0].buttons):
+        button = numbered(shown[0].buttons, int(p.text)) if shown else None
+        if shown is None or button is None:
             return None
         card, dedup_key = shown
-        return card.buttons[int(p.text) - 1].key, card_biz_id(card, dedup_key)
+        return button.key, card_biz_id(card, dedup_key)
 
     async def fetch(self, download_code: str, limit: int) -> tuple[bytes | None, str | None]:
         try:
@@ -383,32 +392,3 @@ async def _stop_stream(app: web.Application) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-class DingtalkChannel:
-    """The receiving side of DingTalk: the HTTP callback or the Stream client, both into one `Receiver`."""
-
-    name = CHANNEL
-
-    def __init__(self, intake: Intake, settings: DingtalkSettings, api: DingtalkApi | None = None) -> None:
-        self.settings = settings
-        self.receiver = Receiver(intake, settings, api)
-        self.intake = intake
-
-    def register(self, app: web.Application) -> None:
-        """HTTP mode: POST /dingtalk/callback. Stream mode: the SDK client as a task of our loop."""
-        app[RECEIVER] = self.receiver
-        self.intake.register_replayer(CHANNEL, self.receiver.replay)
-        app.cleanup_ctx.append(_receiver_ctx)
-        if self.settings.mode == "http":
-            if not self.settings.corp_id:
-                log.warning("dingtalk HTTP mode without [dingtalk] corp_id: chatbotCorpId is not checked")
-            app.router.add_post("/dingtalk/callback", http_callback)
-        else:
-            app.cleanup_ctx.append(_stream_ctx)
-            app.on_shutdown.append(_stop_stream)  # stop taking frames before the TaskPool drains
-
-
-async def _receiver_ctx(app: web.Application) -> AsyncIterator[None]:
-    yield
-    await app[RECEIVER].close()

@@ -1,8 +1,9 @@
 """`/wecom/callback`: verify → decrypt → parse → claim → ACK at once; the work runs through the intake.
 
 WeCom re-sends after 5 s without an HTTP 200 (3 tries), so the ACK waits only for the dedup insert.
-The claim keeps the decrypted plaintext: after a crash the intake hands it back to `WecomChannel.replay`.
-`WecomChannel(intake, settings, api).register(app)` adds the routes; the channel reaches nothing else.
+The claim keeps the decrypted plaintext: after a crash the intake hands it back to `Receiver.replay`.
+The receiver is the channel's (bot/channels/wecom/channel.py: `WecomChannel`), downloads through the channel's API
+client and reaches nothing else.
 """
 
 from __future__ import annotations
@@ -33,18 +34,17 @@ def _reject(metrics: Counter[str], name: str, status: int, why: str, request: we
     return web.Response(status=status)
 
 
-class WecomChannel:
-    """The receiving side of WeCom: callback routes, media downloads through its API client, replays."""
+class Receiver:
+    """The receiving side of WeCom: callback routes, media downloads through the channel's API client, replays."""
 
     name = "wecom"
 
-    def __init__(self, intake: Intake, settings: WecomSettings, api: WecomApi | None = None) -> None:
+    def __init__(self, intake: Intake, settings: WecomSettings, api: WecomApi) -> None:
         self.intake, self.settings = intake, settings
         self.clock = intake.services.clock
         self.max_image_bytes = int(intake.services.settings.ocr.max_image_mb * 1024 * 1024)
         self.metrics = intake.metrics
-        self.api = api or WecomApi(settings)
-        self._own_api = api is None
+        self.api = api
         self.crypto = CallbackCrypto(settings.token, settings.encoding_aes_key, settings.corp_id)
 
     def register(self, app: web.Application) -> None:
@@ -52,11 +52,6 @@ class WecomChannel:
         app.router.add_get(PATH, self.verify_url)
         app.router.add_post(PATH, self.receive)
         self.intake.register_replayer(self.name, self.replay)
-        app.on_cleanup.append(lambda _app: self.close())
-
-    async def close(self) -> None:
-        if self._own_api:
-            await self.api.close()
 
     def _fresh(self, timestamp: str) -> bool:
         try:
@@ -210,7 +205,7 @@ class WecomChannel:
         return media.data, None, media.file_name
 
 
-WECOM = web.AppKey("wecom_channel", WecomChannel)
+WECOM = web.AppKey("wecom_receiver", Receiver)
 
 
 def is_image(data: bytes) -> bool:

@@ -1,0 +1,70 @@
+"""The one cache pattern for the expensive objects of a process: a typed key declared next to its user, built on
+first use by the holder the services own, never at import.
+
+- **Built from the settings or the database** (the knowledge index, the insight miner, a worker id): a `Shared`
+  key, `services.shared(KEY)` (bot/services.py).
+- **Built from the code and the machine only** (an OCR engine and its models, the OCR thread pool): an `Engine` /
+  `EnginePer` key, kept by the process's `Engines` — `services.engines` in the server, the chat runner and the
+  console; a CLI command or a bench that builds no services makes one `Engines()` itself and passes it down the
+  same way. Built once per holder even when two threads ask at the same moment.
+
+Read-only tables loaded from an installed package (jieba's dictionary, OpenCC's, the name lists of ocr/people.py)
+are memoised loaders (`functools.cache`), like pure functions memoised for speed (`lru_cache` on
+`simplified(text)`); nor is a file re-read when it changes (the OCR catalog, ocr/catalog.py) an engine.
+No module changes the environment (`os.environ`, logging levels) at import.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
+
+T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+
+
+@dataclass(frozen=True, eq=False)
+class Engine(Generic[T]):
+    """One expensive object of a process: `JIEBA = Engine("jieba", load)`, then `engines.get(JIEBA)`."""
+
+    name: str
+    build: Callable[[], T]
+
+
+@dataclass(frozen=True, eq=False)
+class EnginePer(Generic[K, T]):
+    """One per argument value (an OCR engine per name and language): `engines.get_for(OCR_ENGINE, (name, lang))`."""
+
+    name: str
+    build: Callable[[K], T]
+
+
+class Engines:
+    """The expensive objects one process built, each on its first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()  # a builder may ask for another engine
+        self._built: dict[Engine[Any], Any] = {}
+        self._built_per: dict[tuple[EnginePer[Any, Any], Hashable], Any] = {}
+
+    def get(self, engine: Engine[T]) -> T:
+        try:
+            return cast(T, self._built[engine])
+        except KeyError:
+            pass
+        with self._lock:
+            if engine not in self._built:
+                self._built[engine] = engine.build()
+            return cast(T, self._built[engine])
+
+    def get_for(self, engine: EnginePer[K, T], key: K) -> T:
+        try:
+            return cast(T, self._built_per[engine, key])
+        except KeyError:
+            pass
+        with self._lock:
+            if (engine, key) not in self._built_per:
+                self._built_per[engine, key] = engine.build(key)
+            return cast(T, self._built_per[engine, key])
