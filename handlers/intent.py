@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from handlers.checks.rules import FLAG_ANSWER
 from handlers.intent_model import MIN_MARGIN, MIN_MARGIN_NAMED, IntentModel, masked
-from storage.leads import company_named
+from storage.leads import company_named, parse_budget
 
 MAX_CHARS = 4000  # longer than any note a rep types; a pasted book gets a short answer
 
@@ -44,23 +45,45 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
            ("check", "查看"), ("take over", "接手"), ("takeover", "接手"), ("reassign", "改派"), ("assign", "分配"),
            ("extend", "延期"), ("overdue", "超时"), ("budget", "预算"), ("industry", "行业"),
            ("region", "区域"), ("won", "赢单"), ("lost", "输单"), ("help", "帮助"), ("new customer", "新客户"),
-           ("new client", "新客户"), ("my customers", "我的客户"), ("last day", "离职"))
+           ("new client", "新客户"), ("my customers", "我的客户"), ("last day", "离职"),
+           # field words and lists: 「e-mail: …」, 「预算 update 为 80万」, 「张伟的pipeline」, 「今天的to do」
+           ("email", "邮箱"), ("e-mail", "邮箱"), ("phone", "电话"), ("mobile", "手机"), ("wechat", "微信"),
+           ("update", "更新"), ("updated", "更新"), ("change to", "改成"), ("changed to", "改成"), ("set to", "设为"),
+           ("pipeline", "线索"), ("team", "团队"), ("to do", "待办"), ("to-do", "待办"), ("todo", "待办"),
+           ("add lead", "新线索"), ("add a lead", "新线索"), ("add new lead", "新线索"), ("add a new lead", "新线索"),
+           ("create lead", "新线索"), ("create a lead", "新线索"), ("create new lead", "新线索"),
+           ("add customer", "新客户"), ("add a customer", "新客户"), ("add client", "新客户"),
+           ("show me", "查看"), ("show", "查看"), ("view", "查看"), ("offboard", "离职"), ("off-board", "离职"),
+           ("who is", "谁"), ("who's", "谁"), ("who are", "谁"), ("daily report", "日报"), ("team report", "团队日报"),
+           ("today's", "今天的"), ("today", "今天"), ("tonight", "今晚"), ("tomorrow", "明天"), ("tmr", "明天"),
+           ("tmrw", "明天"), ("next week", "下周"), ("this afternoon", "今天下午"), ("this morning", "今天上午"),
+           ("my tasks", "我的待办"), ("agenda", "日程"), ("log lead", "新线索"), ("log a lead", "新线索"),
+           ("log a new lead", "新线索"), ("log new customer", "新客户"), ("log a new customer", "新客户"),
+           ("new prospect", "新客户"), ("f/u", "跟进"), ("fu", "跟进"), ("set a reminder", "提醒我"),
+           ("set reminder", "提醒我"), ("add a reminder", "提醒我"), ("my pipeline", "我的线索"), ("details", "详情"),
+           ("closed won", "赢单"), ("closed-won", "赢单"), ("closed lost", "输单"), ("closed-lost", "输单"),
+           ("import scripts", "导入话术"), ("upload scripts", "导入话术"))
 
 # Small talk: a message made only of these words (and fillers) is greeting / thanks / ok, whichever comes first.
 SMALL_TALK = {
     "greeting": ("你好", "您好", "哈喽", "哈啰", "哈罗", "哈咯", "嗨喽", "嗨", "hi", "hello", "hey", "helo", "hallo",
-                 "早安",
+                 "hiya", "yo", "good morning", "good afternoon", "good evening", "morning", "afternoon", "早安",
+                 "早啊", "早呀", "新年好", "开工大吉", "开工了", "开工啦", "上班了", "上班啦", "周一好",
+                 "有人没", "有人不", "有人么", "有人嘛", "有没有人", "人呢", "在线不", "在线么",
                  "早上好", "上午好", "中午好", "下午好", "晚上好", "大家好", "在吗", "在不在", "在么",
                  "在嘛", "在没", "在伐",
                  "有人吗", "有人在吗", "在线吗", "在不", "喂", "早",
                  "打扰一下", "打扰了", "打扰"),
     "thanks": ("谢谢", "多谢", "感谢", "感激", "谢啦", "谢了", "thx", "thanks", "thank you", "thank u", "thank", "ty",
-               "3q", "🙏",
+               "3q", "🙏", "tks", "tnx", "cheers", "appreciate it", "appreciated", "唔该", "唔该晒", "多谢晒", "谢晒",
                "辛苦了", "辛苦", "麻烦你了", "麻烦了",
                "有劳", "感恩", "多亏你了", "多亏了", "帮大忙了",
                # praise is answered as thanks are
                "真棒", "好棒", "厉害", "牛", "点赞", "赞", "帮了大忙", "帮大忙", "给力", "太好用了", "好用"),
     "ack": ("好的", "好滴", "好嘞", "好吧", "好", "ok", "okay", "嗯嗯", "嗯", "收到", "明白", "知道了", "了解", "行",
+            "noted", "got it", "gotcha", "roger", "copy that", "copy", "sure", "sounds good", "will do", "alright",
+            "yep", "yes", "yeah", "k", "kk", "np", "no problem", "fine", "cool", "收到了", "明白了", "晓得了",
+            "understood", "roger that", "sure thing", "on it", "okie", "okey", "oki",
             "可以", "懂了", "知道", "晓得", "没问题", "对的", "对",
             "666", "哈哈", "呵呵", "嘿嘿", "嘻嘻", "👌", "👍", "🤝",
             # the same said across the country: 中 (Henan), 要得 (Sichuan), 得嘞 (Beijing), 妥 / 成
@@ -69,11 +92,16 @@ SMALL_TALK = {
             "拜拜", "再见", "回头见", "晚安", "下次聊", "先这样", "88")
 }
 _SMALL = sorted(((w, k) for k, ws in SMALL_TALK.items() for w in ws), key=lambda p: -len(p[0]))
-_FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot|very"
+_FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞滴咯哒嗷哇咧~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot"
+                      r"|very|guys|everyone|folks|bro|mate|dude|buddy|a ton|again|with|quick q(?:uestion)?|team"
+                      r"|团队|今天|今儿|又|新的一周|这周"
                       r"|小助手|助手|机器人|帮个忙|帮忙|帮助|请问|你|您|老铁|大哥|兄弟|亲|各位|大家|太|非常|十分|真是|真的|一下|哈哈|呗|噢|喔"
                       r"|嘿|哒|有事找你|有点事|有个事|找你|马上(?:弄|办|去|处理|安排)|这就(?:去|弄|办)|立刻(?:去|办)")
 _SYMBOLS = re.compile(r"[^\w\s]|[\ufe0f\u200d]")
-HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|教程|指南|新手指南)(?:\s*(?:me|一下|下))?$"
+HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|教程|指南|新手指南|帮助文档|使用手册|操作手册)"
+                  r"(?:\s*(?:me|pls|please|plz|一下|下|(?:发|给|来|发给)(?:我|俺)?(?:一份|一下|下|个|份|看看)?))?$"
+                  r"|^(?:请|麻烦)?(?:发|给|来)(?:我|俺)?(?:一份|一个|个|份|一下)?(?:使用说明|说明书|教程|使用手册|操作手册|帮助文档"
+                  r"|新手指南)"
                   r"|怎么用|如何使用|怎么使用|怎样使用|能做什么|能干什么|能干嘛|会什么|有什么功能|不会用|咋用|怎么玩"
                   r"|都能做|可以做什么|可以干嘛|有哪些功能|支持哪些|有啥用|有什么用|是干什么的|是干啥的|能帮我什么"
                   r"|能帮我做什么|(?:会|能|可以)(?:干|做)?(?:啥|些啥)|(?:用|有|支持)(?:哪些|什么|啥)功能"
@@ -85,6 +113,12 @@ HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|
                   r"|^(?:我是?)?(?:第一次|头一次|刚开始)(?:用|使用)(?:这个|你|助手|机器人)?(?:$|\s|[，,])"
                   r"|有(?:没有)?(?:教程|说明书|使用说明|新手指南)"
                   r"|^(?:你|您)(?:是|叫)(?:谁|什么|啥|哪位)")
+# asked in English: 「how to use this bot?」, 「what can you do」, 「any user guide」
+HELP_EN = re.compile(r"^(?:pls |please )?(?:how (?:to|do i|can i|should i|do we) (?:use|start)"
+                     r"|what can (?:you|u|it|this)(?: bot)? do|how does (?:this|it) work"
+                     r"|(?:any |a )?(?:user )?(?:guide|manual|tutorial|instructions)"
+                     r"|help me|need help|i need help|menu|commands?)"
+                     r"(?: (?:this|the|you|u|it))?(?: bot| assistant| thing| tool| here)?(?: pls| please)?[\s?？!.]*$")
 # questions about the bot itself: 「怎么录客户」, 「我该怎么开始」, 「使用帮助」
 HOW_TO = re.compile(r"^(?:我|请问)?(?:该|要|应该)?(?:怎么|如何|咋|怎样)"
                     r"(?:开始|上手|操作|使用|录|录入|添加|新建|加|登记|设置)(?:一个|个)?(?:新的?)?(?:客户|线索|提醒|跟进)?(?:呢|啊|呀)?$|^.{0,4}帮助$")
@@ -105,21 +139,32 @@ LEAD_REF = re.compile(rf"(?:线索|客户|lead)\s*{ID}号?|{ID}\s*号(?:线索|�
 
 FIELD_WORDS = {"客户": "customer_name", "姓名": "customer_name", "名字": "customer_name", "联系人": "customer_name",
                "公司": "company", "单位": "company", "医院": "company", "职位": "title", "职务": "title",
-               "电话": "phone", "手机": "phone", "手机号": "phone", "邮箱": "email", "微信": "wechat_id",
+               "电话": "phone", "手机": "phone", "手机号": "phone", "联系电话": "phone", "座机": "phone",
+               "邮箱": "email", "电子邮箱": "email", "电邮": "email", "邮件地址": "email", "微信": "wechat_id",
+               "微信号": "wechat_id",
                "预算": "budget_cny", "需求": "needs", "行业": "industry", "区域": "region", "地区": "region",
                "片区": "region", "产品线": "product_line", "产品": "product_line", "时间": "follow_up",
                "回访时间": "follow_up", "跟进时间": "follow_up", "下次跟进": "follow_up",
+               "下次跟进时间": "follow_up", "下次回访": "follow_up", "下次回访时间": "follow_up",
+               "下次联系": "follow_up", "下次联系时间": "follow_up",
                # the key facts a manager expects by 方案演示 (handlers/checks: 🟡 when still unknown)
                "决策链": "decision_chain", "决策人": "decision_chain", "拍板人": "decision_chain",
                "下一步计划": "next_step", "下一步": "next_step", "下步计划": "next_step",
                "客户异议": "objection", "异议": "objection", "顾虑": "objection"}
 KEY_FACTS = ("decision_chain", "next_step", "objection")
 _FIELD_ALT = "|".join(sorted(FIELD_WORDS, key=len, reverse=True))
-EDIT = re.compile(rf"^(?:把|将)?(?:(?:这个|该)?(?:客户|线索|他|她|对方)的)?(?P<field>{_FIELD_ALT})"
-                  r"(?:名字|名称|号码|名|号)?\s*(?:帮我|给我|请|麻烦)?\s*"
-                  r"(?:(?:改|更新|修改|换)一?下|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|设为|设成|设置为"
+EDIT = re.compile(r"^(?:把|将|更新|修改)?\s*"
+                  r"(?:(?:这个|该|这家|那家|这位|那位)?(?:客户|线索|他|她|对方)(?:的|家的?)?\s*)?"
+                  rf"(?P<field>{_FIELD_ALT})"
+                  # 「单位全称 …」, 「行业这一栏填 物流」
+                  r"(?:名字|名称|号码|名|号|全称|简称|地址)?\s*(?:那一?栏|这一?栏|一栏|栏|那一?项|这一?项|字段|那里|那儿)?\s*"
+                  r"(?:帮我|给我|请|麻烦)?\s*"
+                  # 「调到90万」, 「换成了 …」, 「现在是 …」
+                  r"(?:(?:改|更新|修改|换|调)一?下|(?:往上|往下|向上|向下|再)?(?:调|提|降|涨|加|减|提高|降低|调整|上调|下调)(?:到|为|成|至)"
+                  r"|(?:改|换|变|更新|修改|更正|纠正)(?:成|为)?了|更新\s+(?:成|为)|现在是|现在|更正为|更正成|纠正为|改成了|换成了|变成了"
+                  r"|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|设为|设成|设置为"
                   r"|(?:写|填|记)?错了?\s*[，,]?\s*(?:应该|应)?(?:是|为|改成|改为)"
-                  r"|填写?成?|写成|写|是|为|改|[:：=])?"
+                  r"|填写?成?|写成|写|是|为|改|[:：=]|to(?=\s))?"
                   r"\s*(?P<value>.+)$")
 # 「7号电话多少」: a value asked for, not given
 _ASKED = re.compile(r"多少|是什么|是啥|是哪|谁|几[个位号点]?[？?]?$|吗[？?]?$|呢[？?]?$|[？?]"
@@ -141,8 +186,8 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("follow_up", ("跟进记录", "跟进", "记录跟进", "写跟进")),
     ("stage", ("阶段", "推进", "推到")),
     ("won", ("赢单", "成交", "签单", "签下来了", "签下了", "拿下来了", "拿下", "签约了", "签了", "中标了", "赢了",
-             "搞定了")),
-    ("lost", ("输单", "丢单", "丢了", "黄了", "输了", "没戏了")),
+             "搞定了", "签下来啦", "拿下来啦", "签约啦", "签啦", "中标啦", "赢啦", "搞定啦")),
+    ("lost", ("输单", "丢单", "丢了", "黄了", "输了", "没戏了", "丢啦", "黄啦", "输啦", "没戏啦")),
     ("evidence", ("证据",)),
     ("takeover", ("接手", "我来接手", "我接手", "我来接", "我接")),
     ("reassign", ("改派", "分配", "转给", "分给", "派给")),
@@ -151,20 +196,22 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("kb_import", ("导入话术", "导入知识库", "上传话术", "导入知识", "话术导入", "更新话术库", "上传知识库",
                    "批量导入")),
     ("kb_gaps", ("知识缺口", "缺口")),
-    ("calendar", ("放假", "补班", "日历")),
+    ("calendar", ("放假", "补班", "日历", "节假日日历", "假期日历", "节假日安排", "放假安排", "公司日历")),
     ("lead_show", ("线索", "查看", "看看", "打开")),
 )
 # a new lead however it is announced: 「帮我录个客户 …」, 「来了个新客户 …」, 「加一个线索：…」, 「录一下 <phone text>」
 NEW_LEAD = re.compile(
-    r"^(?:(?:那个|就是|嗯|呃|啊)\s*)*(?:请|帮我|帮忙|麻烦|给我|我要|我想|我)?\s*(?:(?:又|刚)?来了?|有)?\s*"
-    r"(?:(?P<verb>新建|新增|新加|添加|增加|加|录入|录|建|登记|创建|记|报)\s*(?:一下|一个|个|一条|条|一位|位)?"
+    r"^(?:(?:那个|就是|嗯|呃|啊)\s*)*(?:(?:请|帮我|帮忙|麻烦你?|给我|我要|我想|我|你)\s*)*(?:(?:又|刚)?来了?|有)?\s*"
+    r"(?:(?P<verb>新建|新增|新加|添加|增加|加|录入|录|建|登记|创建|记|报|开|整|弄|搞)\s*(?:一下|一个|个|一条|条|一位|位)?"
     r"\s*(?:新的?)?\s*(?P<noun>客户|线索|商机)?|(?:一个|个|一条|条|一位|位)?\s*新的?\s*(?P<noun2>客户|线索|商机))"
-    r"(?:的话|信息|资料)?\s*[:：,，]?\s*")
-_LEAD_FILLER = re.compile(r"^(?:(?:就是|那个|这个|嗯|呃|是|叫)\s*)+")
+    r"(?:的话|信息|资料)?(?:[哈啊呀吧哦嘛呢啦噢]+(?=\s|$|[:：,，]))?\s*[:：,，\-—–|]?\s*")
+# what is left of the request itself: 「帮我把客户录进去」, 「整个新线索吧」
+_LEAD_FILLER = re.compile(r"^(?:(?:就是|那个|这个|嗯|呃|是|叫)\s*"
+                          r"|(?:进去|进来|进系统|到系统里?|一下|吧|哈|呗)(?=\s|$|[:：,，])[\s:：,，]*)+")
 # what may stand before a command that names a lead: 「记一下跟进 18号 …」, 「帮我改派 …」
 PREFIX = re.compile(r"(?:那个|嗯)?(?:请|帮我|帮忙|麻烦|给我|我要|我想)?(?:记|记录|写|补|登记)?(?:一下|一个|个|下|条)?")
 # what may stand before a list command: 「看下团队线索」, 「帮我查一下我的客户」
-VERBS = (r"(?:请|帮我|给我|我要|我想|麻烦)?(?:看|看看|看下|看一下|查|查看|查一下|瞧瞧|列出|列一下|打开|显示|发|来)?"
+VERBS = (r"(?:请|帮我|给我|我要|我想|麻烦)?(?:看看|看下|看一下|看|查看|查一下|查|瞧瞧|列出|列一下|打开|显示|发|来)?"
          r"(?:一下|下)?")
 LISTS = frozenset({"my_leads", "team_leads", "overdue", "team_report", "kb_import", "kb_gaps"})
 NO_ARGS = frozenset({"overdue", "my_leads", "team_report", "kb_import", "kb_gaps"})
@@ -217,22 +264,99 @@ def _digits(m: re.Match[str]) -> str:
     return f" {int(n)}" if m.group(2) and n else str(int(n)) if n else m.group(0)
 
 
-def clean(text: str) -> str:
-    """NFKC, zero-width and direction marks dropped, typos and English command words mapped, spoken lead numbers
-    in digits, spaces collapsed."""
+# 「2️⃣」: a keycap digit is the digit
+_KEYCAP = re.compile("([0-9#*])\ufe0f?\u20e3")
+_ENGLISH_CN = dict(ENGLISH)
+# 「10am」, 「3:30 pm」: a clock said in English, in the words the time grammar reads
+_AM_PM = r"(?<![\d:])(?P<h>1[0-2]|0?[1-9])(?::(?P<m>[0-5]\d))?\s*(?P<ap>am|pm|a\.m\.|p\.m\.)"
+_ENGLISH_RX = re.compile(rf"{_AM_PM}(?![A-Za-z])|(?<![A-Za-z])(?:"
+                         + "|".join(map(re.escape, sorted(_ENGLISH_CN, key=len, reverse=True)))
+                         + r")(?![A-Za-z])", re.IGNORECASE)
+
+
+def _in_chinese(m: re.Match[str]) -> str:
+    """The Chinese for one English command word or clock (see ENGLISH, _AM_PM)."""
+    if m.group("h") is None:
+        return _ENGLISH_CN[m.group(0).lower()]
+    half = "上午" if m.group("ap").lower().startswith("a") else "下午"
+    return f"{half}{m.group('h')}点" + (f"{m.group('m')}分" if m.group("m") else "")
+Piece = tuple[str, str]  # (as read, as written)
+
+
+def _light(text: str) -> str:
+    """NFKC (Chinese punctuation kept), zero-width and direction marks dropped, keycaps as digits, spaces
+    collapsed: the form slots are written back in."""
     t = "".join(c if c in CN_PUNCT else unicodedata.normalize("NFKC", c) for c in ZERO_WIDTH.sub("", text))
-    t = " ".join(t.split())
-    low = t.lower()
-    for eng, cn in ENGLISH:
-        if eng in low:
-            low = re.sub(rf"(?<![a-z]){re.escape(eng)}(?![a-z])", cn, low)
-    t = low if low != t.lower() else t
+    return " ".join(_KEYCAP.sub(r"\1", t).split())
+
+
+def _pieces(t: str) -> list[Piece]:
+    """English command words in Chinese (the rest in lower case when any was) and 繁體 in 简体 (OpenCC, as the
+    knowledge base reads), each piece with the words it was read from."""
+    pieces: list[Piece] = []
+    at = 0
+    for m in _ENGLISH_RX.finditer(t):
+        pieces += [(t[at:m.start()], t[at:m.start()]), (_in_chinese(m), m.group(0))]
+        at = m.end()
+    pieces.append((t[at:], t[at:]))
+    if at:
+        pieces = [(out if out != said else out.lower(), said) for out, said in pieces]
+    from knowledge.query import _t2s, _traditional
+
+    if not _traditional().isdisjoint(t):
+        pieces = [(_t2s().convert(out), said) for out, said in pieces]
+    return [p for p in pieces if p[0] or p[1]]
+
+
+def _finish_clean(t: str) -> str:
     for wrong, right in TYPOS.items():
         t = t.replace(wrong, right)
     t = _OVERDUE_TYPO.sub("超时了", t)
     t = MENTION.sub("", t) or t
     t = _TAKE_TYPO.sub("接手", t)
     return " ".join(_SPOKEN_ID.sub(_digits, t).split()) if _SPOKEN_ID.search(t) else t
+
+
+def clean(text: str) -> str:
+    """NFKC, zero-width and direction marks dropped, 繁體 in 简体, typos and English command words mapped, spoken
+    lead numbers in digits, spaces collapsed."""
+    return _finish_clean("".join(out for out, _said in _pieces(_light(text))))
+
+
+def reading_pair(text: str) -> tuple[str, str]:
+    """(`text` with English command and field words in Chinese, the same with 繁體 in 简体): what the extractor
+    and the value parsers read a typed lead or value in (「budget 200w」 is a 预算, 「八十萬」 八十万), and beside it
+    the user's own script to give names back in."""
+    from knowledge.query import _t2s, _traditional
+
+    said = _ENGLISH_RX.sub(_in_chinese, _light(text))
+    return said, said if _traditional().isdisjoint(said) else _t2s().convert(said)
+
+
+def _written(pieces: list[Piece], start: int, end: int) -> str:
+    """The words as written that the read text's [start, end) came from."""
+    parts, at = [], 0
+    for out, said in pieces:
+        lo, hi = max(start, at), min(end, at + len(out))
+        if lo < hi:
+            parts.append(said[lo - at:hi - at] if len(out) == len(said) else said)
+        at += len(out)
+    return "".join(parts)
+
+
+# the slots that carry the user's own words: given back as written (case, 繁體, English), not as read
+_WRITTEN_SLOTS = ("text", "note", "query", "reason", "task", "value")
+
+
+def _as_written(got: Intent, read: str, pieces: list[Piece]) -> Intent:
+    slots = dict(got.slots)
+    for key in _WRITTEN_SLOTS:
+        value = slots.get(key)
+        if isinstance(value, str) and value and (i := read.find(value)) >= 0:
+            slots[key] = _written(pieces, i, i + len(value))
+    if isinstance(slots.get("intent"), Intent):
+        slots["intent"] = _as_written(slots["intent"], read, pieces)
+    return replace(got, slots=slots)
 
 
 def _tidy(t: str) -> str:
@@ -248,7 +372,14 @@ def understand(text: str, role: str = "rep", state: State | None = None, model: 
     state = state or State()
     if len(text) > MAX_CHARS:
         return Intent("too_long", {"chars": len(text)})
-    t = clean(text)
+    pieces = _pieces(_light(text))
+    read = "".join(out for out, _said in pieces)
+    t = _finish_clean(read)
+    got = _understood(t, role, state, model)
+    return got if all(out == said for out, said in pieces) else _as_written(got, read, pieces)
+
+
+def _understood(t: str, role: str, state: State, model: IntentModel | None) -> Intent:
     if re.fullmatch(r"[?？]+", t):
         return Intent("help", text=t)
     if not _WORDY.search(t) or _only_emoji(t):
@@ -264,13 +395,36 @@ def understand(text: str, role: str = "rep", state: State | None = None, model: 
 MODEL_MIN_CHARS = 3
 
 
+Step = Callable[[str, str, State], "Intent | None"]
+
+
 def _by_rules(t: str, role: str, state: State) -> Intent:
-    for step in (_bad_id, _flag_answer, _pick, _renewal_action, _small_talk, _gibberish, _today, _command, _reminder,
-                 _plan, _free_lead, _follow_up_note, _edit, _bare_name, _near_miss):
+    """What the whole message is (a pick, small talk), else what it is less a greeting before and thanks after."""
+    whole: tuple[Step, ...] = (_bad_id, _flag_answer, _pick, _renewal_action, _small_talk)
+    for step in whole:
         got = step(t, role, state)
         if got is not None:
             return got
-    return Intent("knowledge", {"query": t}, t)
+    said, t = t, _unwrapped(t)
+    unwrapped: tuple[Step, ...] = (_gibberish, _today, _command, _reminder, _plan, _free_lead, _follow_up_note, _edit,
+                                   _bare_name, _near_miss)
+    for step in unwrapped:
+        got = step(t, role, state)
+        if got is not None:
+            return got
+    return Intent("knowledge", {"query": said}, said)
+
+
+# 「Hi 帮我记一下跟进 312 …」, 「你好，新客户 …」: a greeting before the message, and 「…，谢谢🙏」 after it
+_GREETED = re.compile(r"^(?:hi|hello|hey|hiya|嗨|哈喽|哈啰|你好|您好|在吗|在不在|早上好|下午好|晚上好|早安|早|老师好)"
+                      r"(?:呀|啊|哈)?[\s,，!！~～。.、]+(?=\S)", re.IGNORECASE)
+_THANKED = re.compile(r"(?<=\S)[\s,，。!！~～]+(?:(?:谢谢|谢啦|谢了|多谢|感谢|辛苦了|辛苦|麻烦了|麻烦你了"
+                      r"|thx|thanks|thank you)"
+                      r"(?:你|您|啦|了|哈|呀)?[\s!！~～。🙏]*|🙏+)$", re.IGNORECASE)
+
+
+def _unwrapped(t: str) -> str:
+    return _THANKED.sub("", _GREETED.sub("", t, count=1)) or t
 
 
 # a lead number that is not a whole number of lead-number size (「线索 1e10」, 「跟进 3.5」, 「接手 123456789」): read
@@ -325,19 +479,42 @@ def _emoji_kind(t: str) -> str:
 _ORDINAL = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 
 
+_PICK_NUMBER = re.compile(r"(?:就|要|我要|我选|点|按)?\s*(?:选择|选第|选|第|点|按)?\s*"
+                          r"(?:option|opt|no\.?|按钮|选项|第)?\s*"
+                          r"([1-9]|[一二三四五])\s*(?:个|项|号|条|个按钮|个选项)?\s*(?:吧|呗|哈|pls|please)?")
+# a button by where it stands: 「中间的那项」, 「最后一个」, 「the first one」
+_PICK_PLACE = re.compile(r"(?:就|我)?(?:选|要|点|按)?(?:择)?\s*(?:the\s*)?"
+                         r"(?P<at>中间|最后面?|最下面|最底下|最右边|最上面|最前面|最左边|头|first|second|third|last|middle|1st|2nd|3rd)"
+                         r"\s*(?:那|这)?(?:一)?\s*(?:个|项|条|个按钮|个选项|one|option|button)?\s*(?:吧|呗|pls|please)?")
+_PLACES = {"first": 1, "1st": 1, "头": 1, "最上面": 1, "最前面": 1, "最左边": 1, "second": 2, "2nd": 2, "third": 3,
+           "3rd": 3}
+_LAST = frozenset({"last", "最后", "最后面", "最下面", "最底下", "最右边"})
+# what may stand before a button said in words: 「好的 那就按这个修改」, 「算了 放弃吧」, 「行 确认提交」
+_PICK_LEAD = re.compile(r"^(?:(?:对的|对|好的|好|嗯嗯|嗯|行|可以|没问题|ok|okay|不要了|不用了|算了|不了|那就|就"
+                        r"|我要|我想|我选|那|要|还是|直接|就按|按照|按|点|选)(?:这个|那个)?[\s，,。!！]*)+")
+
+
 def _pick(t: str, role: str, state: State) -> Intent | None:
-    m = re.fullmatch(r"(?:就|要|我要|我选)?\s*(?:选择|选第|选|第)?\s*([1-9]|[一二三四五])\s*(?:个|项|号|条)?"
-                     r"\s*(?:吧|呗|哈)?", t.strip(" 。.!！"))
+    said_as = _SYMBOLS.sub("", t).strip(" 。.!！").lower()  # 「确认✅」, 「2️⃣」
+    m = _PICK_NUMBER.fullmatch(said_as) or re.fullmatch(r"(?:option|opt|选项|按钮)\s*([a-e])", said_as)
     if m:
-        n = int(m.group(1)) if m.group(1).isdigit() else _ORDINAL[m.group(1)]
+        said = m.group(1)
+        n = int(said) if said.isdigit() else _ORDINAL.get(said) or "abcde".index(said) + 1
         return Intent("pick", {"index": n}, t)
-    bare = re.sub(r"(?<=\S)(?:吧|呗|啦|哈|吧吧)$", "", _tidy(t))  # 「放弃吧」
+    m = _PICK_PLACE.fullmatch(said_as)
+    n = len(state.buttons)
+    at = m and (_PLACES.get(m.group("at")) or (n if m.group("at") in _LAST else (n + 1) // 2 if n % 2 and n > 1
+                                               else None))
+    if at and at <= max(n, 3):
+        return Intent("pick", {"index": at}, t)
+    bare = re.sub(r"(?<=\S)(?:吧|呗|啦|哈|吧吧)$", "", _tidy(said_as))  # 「放弃吧」
     # 「确认没问题」, 「我要修改」, 「那就放弃吧」: a button said with a few words around it
-    bare = re.sub(r"^(?:那就|就|我要|我想|我选|那|要)(?=\S)|(?<=\S)\s*(?:没问题|就行|就好|就可以|好了|一下)$", "", bare)
-    said = {bare, *SAME_BUTTON.get(bare, ())}
-    for i, label in enumerate(state.buttons, 1):
-        if bare and label.strip() in said:
-            return Intent("pick", {"index": i}, t)
+    bare = re.sub(r"^(?:那就|就|我要|我想|我选|那|要)(?=\S)"
+                  r"|(?<=\S)\s*(?:没问题|就行|就好|就可以|好了|一下|提交|掉)$", "", bare)
+    for said in dict.fromkeys((bare, _PICK_LEAD.sub("", bare))):
+        for i, label in enumerate(state.buttons, 1):
+            if said and label.strip() in {said, *SAME_BUTTON.get(said, ())}:
+                return Intent("pick", {"index": i}, t)
     if bare in CARD_WORDS:  # 「确认」 with no card offering it: say so, not a knowledge question
         return Intent("pick", {"index": 0}, t)
     return None
@@ -361,6 +538,12 @@ def small_talk(t: str) -> str | None:
 _OPENER = re.compile(r"[又再]?来(?:麻烦|打扰|叨扰)(?:你|您)?(?:一下|了)*")
 
 
+# saying who one is after a greeting: 「哈喽 我是刚入职的小孙」, 「大家好 我叫李明 请多关照」
+_INTRO = re.compile(r"我(?:是|叫)(?:新来的|新入职的|刚来的|刚入职的|新同事|新人)?(?:销售|同事)?[\u4e00-\u9fff]{0,3}"
+                    r"(?=$|[\s，,。!！~])|请多(?:关照|指教)|多多(?:关照|指教)|初来乍到|新人报到"
+                    r"|i'?m [a-z]+(?= |$)|this is [a-z]+(?= |$)")
+
+
 def _small_words(low: str) -> str | None:
     kinds = {"greeting"} if _OPENER.search(low) else set()
     low = _OPENER.sub(" ", low)
@@ -368,6 +551,8 @@ def _small_words(low: str) -> str | None:
         if word in low:
             kinds.add(kind)
             low = low.replace(word, " ")
+    if "greeting" in kinds:
+        low = _INTRO.sub(" ", low)
     if not kinds or _SYMBOLS.sub("", _FILLERS.sub("", low)):  # 「早安☕」: an emoji adds nothing
         return None
     return next(k for k in ("thanks", "greeting", "ack") if k in kinds)
@@ -381,11 +566,12 @@ def _small_talk(t: str, role: str, state: State) -> Intent | None:
     low = _tidy(t.lower())
     kind = small_talk(low) if len(low) <= 30 else None
     if kind is None and len(low) <= 16 and _THANKS_LAST.search(low) and not QUESTION.search(low) and not re.search(
-            r"\d", low):
+            r"\d", low) and not REMIND.search(low) and _find_command(low) is None:  # 「后天提醒我…，谢谢」 acts
         kind = "thanks"
     if kind:
         return Intent(kind, text=t)
-    if HOW_TO.search(low) or (HELP.search(low) and not re.search(r"客户|报价|价格|异议|竞品", low)):
+    if HOW_TO.search(low) or HELP_EN.match(low) or (
+            HELP.search(low) and not re.search(r"客户|报价|价格|异议|竞品", low)):
         return Intent("help", text=t)
     return None
 
@@ -434,14 +620,14 @@ def _today(text: str, role: str, state: State) -> Intent | None:
 def _lead_ref(t: str) -> tuple[int | None, str]:
     """The lead a message names (线索3, 3号, #3, 第3条, or a leading number) and the text without it."""
     m = LEAD_REF.search(t)
-    if m:
+    lead = re.match(rf"^\s*(?:把|将|给|这个|那个|这条|那条)?\s*{ID}\s*号?(?:[\s,，:：、]+|(?=给|到)|$)", t)
+    if m and (m.start() == 0 or lead is None):
         num = next(g for g in m.groups() if g)
         keep = "客户" if m.group(0).endswith("客户") and m.start() > 0 else (
             "" if _CJK.match(t[m.start() - 1:m.start()]) and _CJK.match(t[m.end():m.end() + 1]) else " ")
         return int(num), _tidy(t[: m.start()] + keep + t[m.end():])
-    m = re.match(rf"^\s*(?:把|将|给|这个|那个|这条|那条)?\s*{ID}\s*号?(?:[\s,，:：、]+|(?=给|到)|$)", t)
-    if m:
-        return int(m.group(1)), _tidy(t[m.end():])
+    if lead:  # 「312，客户确认3月8号开班」: the number first, not the date's 8号
+        return int(lead.group(1)), _tidy(t[lead.end():])
     return None, t
 
 
@@ -463,9 +649,15 @@ def _find_command(t: str) -> tuple[str, str, int, int] | None:
     return best
 
 
+# 「放假安排发我」: a look asked for after the command word adds nothing to it
+_LOOK = re.compile(r"^(?:看看|看一下|看下|查一下|查下|发我|发给我|发我看看|给我看看|发一下|发下)[吧呗]?$")
+
+
 def _command_here(t: str, name: str, word: str, i: int) -> bool:
     """A command word counts at the start of the message, or later when a lead is named next to it."""
-    after = re.sub(r"^(?:一下|下)(?!午)\s*", "", t[i + len(word):])
+    after = _LOOK.sub("", re.sub(r"^(?:一下|下)(?!午)\s*", "", t[i + len(word):]))
+    if name == "offboard" and re.fullmatch(r"(?:请|帮我|帮|给)?(?:办理?|处理|走)(?:一下|下)?", t[:i].strip()):
+        return True  # 「给李娜办离职」
     if name == "lead_show":
         return (i == 0 and (not after or re.match(r"\s*#?\d", after) is not None)) or bool(
             re.match(r"^(?:查看|看看|打开)?\s*(?:线索|lead)\s*#?\d+\s*$", t))
@@ -476,7 +668,7 @@ def _command_here(t: str, name: str, word: str, i: int) -> bool:
     if name == "lead_new" and re.fullmatch(r"(?:请|帮我|给我|我要|我想|麻烦)?(?:记|录|加|建|新建|添加|登记|创建)?"
                                            r"(?:一个|个|一条|条|一下)?", t[:i].strip()):
         return True
-    if word.endswith("了") and after and _CJK.match(after[:1]):  # 「7号 今天签了合同」 tells, 「7号签了」 acts
+    if word.endswith(("了", "啦")) and after and _CJK.match(after[:1]):  # 「7号 今天签了合同」 tells, 「7号签了」 acts
         return False
     if i > 0 and re.fullmatch(PREFIX, t[:i].strip()) and name not in ("won", "lost"):
         return True
@@ -493,7 +685,7 @@ def _command(t: str, role: str, state: State) -> Intent | None:
     edit = _lead_edit(t) or _named_edit(t, state)
     if edit is not None:
         return edit
-    listed = _list_phrase(t)
+    listed = _list_phrase(t) or _team_filtered(t)
     if listed is not None:
         return listed
     new = _new_lead(t)
@@ -507,7 +699,7 @@ def _command(t: str, role: str, state: State) -> Intent | None:
         return Intent("multi", text=t)
     before = "" if re.fullmatch(PREFIX, t[:start].strip()) else _tidy(t[:start])
     before = re.sub(r"^(?:把|将|给|这个|那个|这条|那条)\s*(?=#?\d|线索|客户)", "", before)
-    after = re.sub(r"^(?:一下|下)(?!午)\s*", "", _tidy(t[end:]))
+    after = _LOOK.sub("", re.sub(r"^[:：\-—–|]\s*|^(?:一下|下)(?!午)\s*|^(?:on|for)\s+(?=#?\d)", "", _tidy(t[end:])))
     return _SLOTS.get(name, _plain)(name, before, after, t, state)
 
 
@@ -534,7 +726,7 @@ def _with_lead(name: str, before: str, after: str, t: str, state: State) -> Inte
     if key == "stage":
         rest = re.sub(r"阶段了?$", "", re.sub(r"^(?:(?:改|更新|调整|推进|推|变|换)?(?:到|为|至|成))\s*", "", rest))
     if key:
-        slots[key] = _reason(rest) if key == "reason" else rest
+        slots[key] = _reason(rest) if key == "reason" else re.sub(r"^[\-—–|:：]\s*", "", rest)
     return Intent(name, slots, t)
 
 
@@ -555,7 +747,7 @@ def _lead_show(name: str, before: str, after: str, t: str, state: State) -> Inte
 
 
 def _lead_new(name: str, before: str, after: str, t: str, state: State) -> Intent:
-    text = re.sub(r"^(?:一个|一下|个)?(?:新的?)?(?:客户|线索)?[:：\s]*", "", after)
+    text = re.sub(r"^(?:一个|一下|个)?(?:新的?)?(?:客户|线索)?[:：\s\-—–|]*", "", after)
     return Intent("lead_new", {"text": _tidy(text)}, t)
 
 
@@ -565,6 +757,8 @@ def _new_lead(t: str) -> Intent | None:
         return None
     rest = _tidy(_LEAD_FILLER.sub("", t[m.end():]))
     named = m.group("noun") or m.group("noun2")
+    if m.group("verb") in ("开", "整", "弄", "搞") and not named:  # 「开会…」, 「弄好了」: no lead without its noun
+        return None
     if (named and not (QUESTION.search(rest) and not PHONE.search(rest))) or (m.group("verb") and PHONE.search(rest)):
         return Intent("lead_new", {"text": rest}, t)
     return None
@@ -598,13 +792,18 @@ def handover_to(rest: str, team: tuple[tuple[str, str], ...]) -> tuple[str | Non
     return who, _reason(re.sub(r"^(?:来|去)?(?:跟进|跟|负责|接手|处理)(?:一下)?(?:吧|啦|了)?(?=\s|$)", "", reason))
 
 
+_EMOJI_HEAD = re.compile("^[\\s\U0001F000-\U0001FAFF\u2600-\u27BF\ufe0f\u200d]+")
+
+
 def _reason(text: str) -> str:
-    text = re.sub(r"^(?:[\s,，、:：]|[再先就也](?=\s)|了|吧|啦|呀|啊)*(?:因为|原因[:：]?|理由[:：]?)?", "", text)
+    text = _EMOJI_HEAD.sub("", text)  # 「没戏了😭 对方…」
+    text = re.sub(r"^(?:[\s,，、:：]|[再先就也](?=\s)|了|吧|啦|呀|啊|by(?=\s)|because(?=\s))*"
+                  r"(?:因为|原因[:：]?|理由[:：]?)?", "", text)
     return _tidy(re.sub(r"(?:吧|啦|呀|啊|哈)+$", "", _tidy(text)))
 
 
 _SPAN = re.compile(r"(?<![0-9A-Za-z.+\-−])(?P<n>\d+(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*"
-                   r"(?P<u>个工作日|工作日|天|日|个小时|小时|h|d|周)")
+                   r"(?P<u>个工作日|工作日|天|日|个小时|小时|days?|hours?|hrs?|weeks?|h|d|周)(?![A-Za-z])")
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
            "半": 0.5}
 
@@ -620,9 +819,9 @@ def parse_span(text: str) -> tuple[str | None, str]:
     raw = m.group("n")
     n = float(raw) if raw[0].isdigit() else sum(_CN_NUM.get(c, 0) for c in raw) if len(raw) == 1 else _cn_small(raw)
     unit = m.group("u")
-    if unit == "周":
+    if unit in ("周", "week", "weeks"):
         n, unit = n * 5, "天"
-    label = "小时" if unit in ("个小时", "小时", "h") else "天"
+    label = "小时" if unit in ("个小时", "小时", "h", "hour", "hours", "hr", "hrs") else "天"
     return f"{n:g}{label}", _reason(text[: m.start()] + " " + text[m.end():])
 
 
@@ -640,7 +839,7 @@ def _extend(name: str, before: str, after: str, t: str, state: State) -> Intent:
 
 
 def _offboard(name: str, before: str, after: str, t: str, state: State) -> Intent:
-    text = f"{before} {after}".strip()
+    text = re.sub(r"^(?:请|帮我|帮|给)?(?:办理?|处理|走)(?:一下|下)?\s*", "", f"{before} {after}".strip())
     m = re.search(r"(?:线索|客户)?\s*(?:都|全部)?\s*(?:交给|转给|给|交接给|移交给|转交给|分给|转)\s*(?P<to>\S+)", text)
     who_text = text[: m.start()] if m else text
     who, _ = split_person(re.sub(r"(?:了|的)$", "", _tidy(who_text)), state.team)
@@ -649,7 +848,25 @@ def _offboard(name: str, before: str, after: str, t: str, state: State) -> Inten
 
 
 def _team_leads(name: str, before: str, after: str, t: str, state: State) -> Intent:
-    return Intent("team_leads", {"filter": after} if after else {}, t)
+    return Intent("team_leads", {"filter": _area(after)} if after else {}, t)
+
+
+# 「查下西北区的团队线索」, 「暂停了的团队线索」: the filter said before the list
+TEAM_BEFORE = re.compile(rf"^{VERBS}\s*(?P<filter>[\u4e00-\u9fffA-Za-z0-9]{{1,8}}?)(?:了)?的\s*"
+                         r"(?:团队|组里|组内|全组|大家)的?(?:线索|客户|单子)(?:都?有哪些|都?有几个|有多少|列表|清单|呢)?[？?]?$")
+_NOT_FILTER = re.compile(r"^(?:我们|咱们|我|整个|所有|全部|今天|本周|这周|最近|现在|目前|当前)$")
+
+
+def _team_filtered(t: str) -> Intent | None:
+    m = TEAM_BEFORE.match(t)
+    if m is None or _NOT_FILTER.match(m.group("filter")):
+        return None
+    return Intent("team_leads", {"filter": _area(m.group("filter"))}, t)
+
+
+def _area(word: str) -> str:
+    """「华南区」 → 「华南」: a region said with its 区 (leads keep the region's name)."""
+    return re.sub(r"(?<=[东南西北中])(?:片区|大区|地区|区域|区)$", "", word)
 
 
 _SLOTS = {"follow_up": _with_lead, "stage": _with_lead, "won": _with_lead, "lost": _with_lead,
@@ -680,7 +897,8 @@ def _named_edit(t: str, state: State) -> Intent | None:
     said, ids = customer_hits(t, state)
     rest = None
     if said is not None:
-        m = re.match(rf"^(?:把|将|给|帮我把|帮我将)?\s*{re.escape(said)}\s*(?:的|那个?的?|这个?的?)?\s*", t)
+        m = re.match(rf"^(?:把|将|给|帮我把|帮我将)?\s*{re.escape(said)}\s*"
+                     r"(?:的|(?:那|这)(?:个|条|单|位|家|边)?的?)?\s*", t)
         rest = t[m.end():] if m else None
     elif (m := _NAMED.match(t)) and not _NOT_A_NAME.match(m.group("who")) and m.group("who") not in FIELD_WORDS:
         said, rest = m.group("who"), t[m.end():]
@@ -699,7 +917,29 @@ def _edit_intent(edit: re.Match[str], t: str, lead_id: int | None) -> Intent | N
     value = _tidy(edit.group("value"))
     if not value:
         return None
-    return Intent("edit", {"lead_id": lead_id, "field": FIELD_WORDS[edit.group("field")], "value": value}, t)
+    field = FIELD_WORDS[edit.group("field")]
+    if lead_id is None and (first := _id_first(field, value)):
+        lead_id, value = first
+    return Intent("edit", {"lead_id": lead_id, "field": field, "value": value}, t)
+
+
+# 「预算 12 80万」, 「电话 12 138…」: a lead number, then the value (it was read as digits of the amount: 1280万)
+_ID_THEN_VALUE = re.compile(r"^#?(\d{1,7})\s*号?\s+([0-9一二三四五六七八九十两].*)$")
+_THOUSANDS = re.compile(r"\d{1,3}(?:[ ,，]\d{3})+(?:\.\d+)?\s*元?")
+
+
+def _id_first(field: str, value: str) -> tuple[int, str] | None:
+    """(lead id, value) when a budget or phone value starts with a lead number: the rest is a value on its own and
+    the whole is not one (thousands written with spaces, a phone number in groups)."""
+    m = _ID_THEN_VALUE.match(value)
+    if m is None:
+        return None
+    rest = m.group(2)
+    if field == "budget_cny" and not _THOUSANDS.fullmatch(value) and parse_budget(rest) is not None:
+        return int(m.group(1)), rest
+    if field == "phone" and PHONE.fullmatch(rest) and not PHONE.fullmatch(value.replace(" ", "")):
+        return int(m.group(1)), rest
+    return None
 
 
 # ---------------------------------------------------------------- manager and admin phrasing
@@ -713,9 +953,10 @@ _LISTS = (("my_leads", re.compile(r"我(?:名下|手上|手里|手头上?|跟着
                                   r"(?:线索|客户|单子)(?:列表|清单)?"
                                   r"|我?(?:明天)?(?:(?:要|该|需要|得)跟进(?:客户|线索|单子)?|跟进(?:客户|线索|单子))"
                                   r"|我?(?:明天)?(?:任务|待办|日程)")),
-          ("team_leads", re.compile(r"(?:团队|组里|组内|部门|大家|全部|所有|全组)(?:线索|客户|单子)(?:列表|清单)?")),
+          ("team_leads", re.compile(r"(?:我|咱)?(?:团队|组里|组内|部门|大家|全部|所有|全组)(?:线索|客户|单子)"
+                                    r"(?:列表|清单)?")),
           ("overdue", re.compile(r"(?:超时|逾期|超期)(?:线索|客户|单子|名单|列表|清单|情况)?")),
-          ("team_report", re.compile(r"(?:团队)?日报")),
+          ("team_report", re.compile(r"(?:团队|组里|组内|全组|我们组|部门)?日报(?:出|发|生成|好)?(?:没有?)?")),
           ("kb_gaps", re.compile(r"(?:知识)?缺口(?:列表|清单)?")))
 
 
@@ -728,10 +969,11 @@ MY_LEADS = re.compile(rf"^{VERBS}\s*我(?:的|手上的?|手里的?|现在的?)\
                       r"|^我(?:手上|手里|现在|目前)?(?:有|还有)?(?:哪些|多少|几个|几条)(?:线索|客户|单子)")
 SHOW = re.compile(r"^(?:帮我|给我|请|麻烦)?\s*(?:查看|看看|看下|看一下|打开|查一下|查下|查|调出来|调出|调一下"
                   rf"|找一下|找下|找|搜一下|搜)?\s*(?:一下|下)?\s*(?:{LEAD_REF.pattern})\s*(?:的)?(?:现在|目前)?"
-                  r"(?:详情|情况|什么情况|啥情况|怎么样了?|咋样了?|(?:什么|啥)?进展了?|(?:什么|啥)?进度了?|资料|信息)?\s*(?:发我|发给我|给我看看|给我|看看)?"
+                  r"(?:详情|情况|什么情况|啥情况|怎么样了?|咋样了?|(?:什么|啥)?进展了?|(?:什么|啥)?进度了?|资料|信息)?\s*(?:(?:麻烦|请)?\s*(?:发我|发给我|给我看看|给我|看看|发一下|发下)(?:一下|下)?)?"
                   r"\s*(?:呢|啊|吗)?[？?]?$")
 OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}"
-                     r"(?:超时|逾期|超期|没跟进|没人跟进|无人跟进|没人管|冻结|没及时|没按时)"
+                     r"(?:超时|逾期|超期|没跟进|没人跟进|无人跟进|没人管|冻结|没及时|没按时|过了?(?:时限|期限|时效)"
+                     r"|超过(?:时限|期限|时效)|没人?(?:联系|处理|理)|没(?:有)?人(?:联系|处理|理|碰))"
                      r"|^.{0,6}(?:超时|逾期|超期)的(?:线索|客户)?$|^(?:超时|逾期|超期)(?:名单|列表|清单|情况)")
 KB_IMPORT = re.compile(r"(?:导入|上传|更新|批量导入|录入)(?:一下|一批|一份|一些|几份|个)?\s*(?:新的?)?"
                        r"(?:话术|知识库|知识卡片|产品资料|培训资料)"
@@ -768,8 +1010,9 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
     if m:
         return Intent("takeover", {"lead_id": int(m.group(1))}, t)
     m = re.fullmatch(r"(?:这个|那个|这条|那条)?\s*(?:线索|客户)?\s*#?(\d{1,7})\s*号?(?:线索|客户)?\s*"
+                     r"(?:(?:这|那)(?:单|条|个|笔)|这个单子|那个单子)?\s*"
                      r"(?:我来|我接了?|给我|归我|我(?:来|亲自|自己)+(?:跟进?|接手|接|负责|管)?)"
-                     r"(?:吧|跟|接手)?(?:吧|了)?", t)
+                     r"(?:吧|跟|接手)?(?:过来|过去|手)?(?:吧|了)?", t)
     if m:
         return Intent("takeover", {"lead_id": int(m.group(1))}, t)
     offboard = _offboard_phrase(t, state)
@@ -778,10 +1021,11 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
     for pid, pname in state.team:
         # the substring test first: the pattern names them, and a team of thousands meant thousands of compiles
         if (pname in t or pid in t) and re.fullmatch(
-                rf"{VERBS}\s*(?:{re.escape(pname)}|{re.escape(pid)})\s*(?:手上|手里|那边|名下|现在)?"
+                rf"{VERBS}\s*把?\s*(?:{re.escape(pname)}|{re.escape(pid)})\s*(?:手上|手里|那边|名下|现在)?"
                         r"(?:都|现在|目前|最近|正在|这周|本周)?(?:在)?(?:跟进?|负责|管|做)?(?:着)?的?"
                         r"(?:有|还有)?(?:哪些|几个|多少|几条)?(?:线索|客户|单子)"
-                        r"(?:都?有哪些|都?有几个|有多少|怎么样|情况)?[？?]?", t):
+                        r"(?:都?有哪些|都?有几个|有多少|怎么样|情况)?[？?]?"
+                        r"(?:发我|发给我|发一下|列一下|拉出来|调出来|列出来)?(?:看一下|看下|看看)?", t):
             return Intent("team_leads", {"filter": pname}, t)
     m = re.fullmatch(r"^(?:把)?\s*(?:线索)?\s*#?(\d{1,7})\s*号?\s*(?:已经|已)?\s*"
                      r"(?:到|进入|进到|推进到|推到|走到|进)了?"
@@ -815,10 +1059,11 @@ TEAM_REPORT = re.compile(r"(?:今天|今日|本周|这周|这礼拜)?(?:团队|�
 # the commands of the other modules, asked in other words; each maps to its command word (front.canonical)
 FEATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("renewals", re.compile(r"^(?:续约|续约预警|续费预警|续签预警)$"
-                            r"|(?:哪些|哪个|哪几个|哪几家|哪家|几个|几家|多少|有没有|谁的)(?:客户|合同|单子)?.{0,6}(?:快|要|将)?"
+                            r"|(?:哪些|哪个|哪几个|哪几家|哪家|几个|几家|多少|有没有|谁的)(?:客户|合同|单子)?.{0,12}(?:快|要|将)?"
                             r"(?:到期|续约|续费|续签)|(?:快|即将|马上)要?到期的?(?:客户|合同)"
                             r"|(?:续约|续费|到期)(?:预警|提醒|名单|列表|清单)")),
     ("ramp", re.compile(r"^(?:新人)?通关(?:进度)?$|通关(?:进度|情况|到哪|第几关|下一关|任务|考试|测验)|下一关"
+                        r"|(?:还差|差|过了|剩|还剩)(?:几|多少)关|第几关"
                         r"|(?:学习|培训)(?:进度|路径|任务)|新人(?:考试|测验|任务)")),
     ("console", re.compile(r"^(?:管理|网页)?后台$|(?:管理|网页)?后台(?:的)?(?:链接|地址|网址|入口|登录|登陆)"
                            r"|(?:登录|登陆|打开|进)(?:管理|网页)?后台")),
@@ -832,7 +1077,7 @@ _NOT_FEATURE = re.compile(r"怎么|如何|咋|为什么|话术|技巧|方法|建
 
 def _feature(t: str) -> Intent | None:
     """「哪些客户快到期要续约了」, 「我的通关进度」, 「后台链接发我」, 「我有被标记的吗」: a module's list asked for."""
-    if len(t) > 16:
+    if len(t) > 24 or (len(t) > 16 and not FEATURES[0][1].search(t)):  # a renewal asked at length: 「哪些企业…」
         return None
     if _NOT_FEATURE.search(t):  # 「怎么登录后台」 still asks for the console link: how to reach it is the link
         return Intent("console", text=t) if _CONSOLE_HOW.search(t) and not _NOT_CONSOLE.search(t) else None
@@ -879,7 +1124,8 @@ def _reminder(t: str, role: str, state: State) -> Intent | None:
     return _reminder_intent(when, task, t, state)
 
 
-_TASK_LEAD_IN = re.compile(r"^(?:(?:一下(?!午)|下(?!午|周|个|礼拜|星期)|我|要|得|需要|记得|再)\s*)+")
+_TASK_LEAD_IN = re.compile(r"^(?:(?:一下(?!午)|下(?!午|周|个|礼拜|星期)|我|要|得|需要|记得|再"
+                           r"|(?:at|to|on|about)(?=\s))\s*)+")
 
 
 def _reminder_intent(when: str | None, task: str, t: str, state: State) -> Intent:
@@ -893,7 +1139,8 @@ def _reminder_intent(when: str | None, task: str, t: str, state: State) -> Inten
 
 # 「过两天再跟进李经理」, 「下周一去周立那签合同」: a time ahead and something to do, with no 「提醒我」 — a plan,
 # kept as a reminder (not a past contact, not a question)
-_PLAN_ACT = re.compile(r"跟进|联系|回访|拜访|打(?:个|一个)?电话|回(?:个|一个)?电话|回电|约|见|发|去|签|催|问问|聊聊|送")
+_PLAN_ACT = re.compile(r"跟进|联系|回访|拜访|打(?:个|一个)?电话|回(?:个|一个)?电话|回电|约|见|发|去|签|催|问问|聊聊|送"
+                       r"|^(?:跟|和|找)\S{1,6}?(?:确认|沟通|聊|谈|对一下|商量)|^(?:确认|沟通)")
 
 
 # 「明天团建去哪」, 「…帮我订酒店」: asked of us, not a plan

@@ -20,8 +20,11 @@ KEEP = re.compile(r"[^0-9a-z\u4e00-\u9fff\s.,，。;；:：、!?！？\-+%/&]") 
 CHATTER = frozenset(
     "你好 您好 hi hello 在吗 在不在 谢谢 谢谢你 多谢 感谢 谢了 thx thanks thank you 好的 好 收到 ok okay 嗯 嗯嗯 哦 "
     "早 早上好 早安 午安 下午好 晚上好 晚安 辛苦了 辛苦 拜拜 再见 bye 好吧 行 可以 明白 知道了 了解 没事了 不用了 "
-    "哈哈 哈哈哈 呵呵 测试 test 1 ? ？ 。".split()
+    "哈哈 哈哈哈 呵呵 测试 test 1 ? ？ 。 谢谢您 谢谢老师 "
+    "感谢 太感谢了 非常感谢 麻烦了 麻烦你了 了解了 好嘞 好滴 好哒 在么 在嘛 "
+    "新年快乐 节日快乐 春节快乐 中秋快乐 周末愉快 早上好 中午好 没问题 ok了 好了".split()
 )
+PARTICLES = re.compile(r"[啦呀哈哦噢呢嘛哟哒嘞咯~]+$")  # 谢谢哈, 早上好呀, 辛苦啦
 COMMAND = re.compile(r"^\s*[/#!！]\S")
 
 
@@ -69,4 +72,15 @@ def is_chatter(text: str) -> bool:
     if not bare:
         return True
     words = bare.split()
-    return " ".join(words) in CHATTER or all(w in CHATTER for w in words)
+    return " ".join(words) in CHATTER or all(_chatter_word(w) for w in words)
+
+
+def _chatter_word(word: str) -> bool:
+    """One word of greetings or thanks, also with a trailing particle or run together (收到收到, 好的谢谢)."""
+    word = PARTICLES.sub("", word) or word
+    reach = [True] + [False] * len(word)  # reach[i]: word[:i] splits into chatter words
+    for i in range(len(word)):
+        if reach[i]:
+            for j in range(i + 1, min(len(word), i + 6) + 1):
+                reach[j] = reach[j] or word[i:j] in CHATTER
+    return reach[-1]

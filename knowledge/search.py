@@ -4,8 +4,10 @@ score(card) = text relevance (BM25, scaled to 0..1) + axis agreement (role / ind
 found in the query via synonyms or pinyin; a card holding none of the query's words keeps only part of it,
 so a cue word alone does not outrank a card about what the rest of the query says) + matched card
 keywords. Whether to answer is judged against the query itself (how much of it the cues and the cards'
-words explain) and against the runner-up card, never against one absolute score (`_decide`);
-otherwise `answered=False` with close categories.
+words explain) and against the runner-up card, never against one absolute score (`_judged`), and only
+when more than one matched thing backs the first card: no employee's own matter without a customer in it, no
+role/industry word or single vocabulary synonym alone (`_backed`); otherwise `answered=False` with close
+categories.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
-from knowledge import store
+from knowledge import frame, store
 from knowledge.index import (
     STOPWORDS,
     CardIndex,
@@ -290,18 +292,24 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
     absolute score."""
     card = index.cards[best]
     why = _why(index, scored, card)
+    return _judged(index, scored, card, best, runner_up, why) and _backed(index, scored, card, why), why
+
+
+def _judged(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None,
+            why: tuple[str, ...]) -> bool:
+    """The first card is explained by the query (its cues, its words) and ahead of the runner-up."""
     if _stands_out(index, scored, card, best, runner_up):
-        return True, why
+        return True
     agree = bool(why) or scored.keyword[best] > 0
     coverage = _coverage(index, scored.query, scored.hits)
     topic_cov = _coverage(index, scored.query, scored.hits, skip_axes=True)
     topic = _topic_cue(scored.hits)
     text = float(scored.text[best])
     if topic and agree:  # an objection or a card keyword the card shares; a card sharing no word needs more
-        return coverage >= MIN_COVERAGE[0] and (text >= MIN_TEXT[0] or coverage >= MIN_COVERAGE[2]), why
+        return coverage >= MIN_COVERAGE[0] and (text >= MIN_TEXT[0] or coverage >= MIN_COVERAGE[2])
     if agree:  # only a role or an industry the card shares: something besides them must be understood
-        return topic_cov >= MIN_TOPIC and coverage >= MIN_COVERAGE[1], why
-    return _text_alone(scored, best, runner_up, text, coverage), why
+        return topic_cov >= MIN_TOPIC and coverage >= MIN_COVERAGE[1]
+    return _text_alone(scored, best, runner_up, text, coverage)
 
 
 def _stands_out(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None) -> bool:
@@ -342,6 +350,99 @@ def _text_alone(scored: Scored, best: int, runner_up: int | None, text: float, c
     if coverage >= MIN_COVERAGE[2] and text >= MIN_TEXT[1]:
         return True
     return ahead and coverage >= MIN_COVERAGE[2] * KNOWN_COVERAGE and text >= MIN_TEXT[2]
+
+
+OWN_HELD = 0.9  # an employee's own matter is answered only by a card holding nearly all of the question
+TOPIC_AXES = frozenset({"objection", "keyword"})
+ONE_CHARACTER = 0.5
+AXIS_HELD = 0.3  # a role / industry match alone: the card must hold this share of the rest of the question
+AXIS_UNKNOWN = 0.3  # ... or the rest must be words the knowledge base mostly knows
+# Numbers, amounts and dates say how much or when, not what about: neither evidence nor its absence.
+QUANTITY = re.compile(r"^(?:[0-9零一二两三四五六七八九十百千万亿几半多]+[个块元万千百天年月号日周岁台家次点条张份%]*"
+                      r"|今年|明年|去年|今天|明天|昨天|下周|上周|本周|这周|下个月|上个月|这个月|下月|上月|月底|年底|年初|月初)$")
+
+
+@dataclass
+class Backing:
+    """How the first card backs the query's topic words (all but role and industry words, fillers, quantities)."""
+
+    held: float  # share the card holds: its own words, or cues it agrees with
+    unknown: float  # share no card of the knowledge base uses
+    topic_agreed: bool  # an objection or a keyword of the query is the card's own
+    one_synonym: bool  # ... only through one objection of the vocabulary (no card keyword, no other objection)
+    customer: bool  # a customer is the subject (客户说…, 对方担心…)
+    own: tuple[str, ...]  # words of an employee's own matter the card does not hold (工资, 报销, 电脑 …)
+
+
+def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]) -> bool:
+    """One matched thing never carries an answer alone: a question about the rep's own matter (HR, IT,
+    admin, personal life) with no customer in it needs a card holding nearly all of it, and a match on
+    role or industry alone needs the card to hold some of the rest of the question, unless the rest is
+    the knowledge base's own vocabulary."""
+    backing = _backing(index, scored, card, why)
+    if backing.own and not backing.customer:
+        return backing.held >= OWN_HELD
+    if backing.customer:
+        return True
+    if backing.topic_agreed and not backing.one_synonym:
+        return True
+    return backing.held >= AXIS_HELD or backing.unknown < AXIS_UNKNOWN
+
+
+def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]) -> Backing:
+    text = normalize(scored.query)
+    hit_at: list[CueHit | None] = [None] * len(text)
+    for hit in scored.hits:
+        for i in range(hit.start, min(hit.end, len(text))):
+            hit_at[i] = hit_at[i] or hit
+    words, pairs = set(card.tokens or ()), set(card_bigrams(card))
+    agreed = [h for h in scored.hits if _card_agrees(card, h, why, words)]
+    own = [m for m in frame.own_matters(text)
+           if frame.is_grammar(m.group(0)) or not (_card_holds(m.group(0), words, pairs) or any(
+               h.exact and h.cue.axis in TOPIC_AXES and h.start < m.end() and m.start() < h.end for h in scored.hits))]
+    own_at = {i for m in own for i in range(m.start(), m.end())}
+    content = held = unknown = 0.0
+    pos = 0
+    tokens = index.tokenizer.cut(text)
+    for token in tokens:
+        span = range(pos, pos + len(token))
+        pos += len(token)
+        hits = {id(h): h for i in span if (h := hit_at[i]) is not None}.values()
+        if hits and all(h.cue.axis in {"role", "industry"} for h in hits) and all(hit_at[i] for i in span):
+            continue  # who and where: not what the question is about
+        if own_at.isdisjoint(span) and (token in STOPWORDS or (not hits and (
+                _is_filler(index, token) or QUANTITY.match(token)))):
+            continue  # grammar, quantities and dates; but an own matter's words count (吃 in 吃什么)
+        size = _size(token)
+        content += size
+        if any(h in agreed and h.end - h.start > 1 for h in hits) or _card_holds(token, words, pairs):
+            held += size
+        elif any(h in agreed for h in hits):
+            held += size * ONE_CHARACTER  # 修, 贵: one character of the vocabulary is weak evidence
+        elif not hits and _known(index, token) < KNOWN_SHARE:
+            unknown += size
+    objections = {h.cue.value for h in scored.hits if h.cue.axis == "objection"}
+    by_keyword = any(h.cue.axis == "keyword" or normalize(h.cue.text) == normalize(card.objection) for h in agreed)
+    return Backing(held / content if content else 1.0, unknown / content if content else 0.0,
+                   by_keyword or any(h.cue.axis == "objection" for h in agreed),
+                   not by_keyword and len(objections) == 1, frame.customer_framed(text, tokens),
+                   tuple(m.group(0) for m in own))
+
+
+def _card_agrees(card: KbCard, hit: CueHit, why: tuple[str, ...], words: set[str]) -> bool:
+    """The card is about what this cue names: its objection, one of its keywords, or an expansion's words."""
+    if hit.cue.axis == "objection":
+        return bool(card.objection) and card.objection in why
+    if hit.cue.axis == "keyword":
+        return normalize(hit.cue.text) in {normalize(k) for k in card.keywords}
+    if hit.cue.axis == "expansion":
+        return any(normalize(w) in words for w in hit.cue.words)
+    return False
+
+
+def _card_holds(token: str, words: set[str], pairs: set[str]) -> bool:
+    grams = bigrams(token)
+    return token in words or (bool(grams) and all(g in pairs for g in grams))
 
 
 def _topic_cue(hits: Sequence[CueHit]) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from app.chat import ChatSession
 from bot.clock import ManualClock
 from bot.services import Services
+from handlers import intent
 from storage.models import Activity, KnowledgeFeedback, QueryLog, Reminder, User
 from tests.conftest import Transcript
 from tests.leads_helpers import cn, get_lead, seed_lead
@@ -382,4 +383,40 @@ async def test_the_other_modules_lists_in_other_words_reach_their_commands_not_t
     await chat.handle_line("/as manager01")
     await chat.handle_line("怎么登录管理后台")
     assert "管理后台登录链接" in transcript.last("manager01")["text"]
+    assert await _count(services, QueryLog) == 0
+
+
+def test_a_lead_number_before_a_budget_or_phone_is_the_lead() -> None:
+    """「预算 12 80万」 is lead #12's budget, not 1280万; one value written in groups stays one value."""
+    for text, lead_id, value in (("预算 12 80万", 12, "80万"), ("预算 3 5e7", 3, "5e7"), ("电话 7 13700008888", 7,
+                                 "13700008888"), ("预算 1 800 000", None, "1 800 000"),
+                                 ("电话 137 0000 6666", None, "137 0000 6666"), ("预算 5 千万", None, "5 千万")):
+        got = intent.understand(text)
+        assert (got.name, got.slots.get("lead_id"), got.slots.get("value")) == ("edit", lead_id, value), text
+
+
+async def test_a_lead_typed_in_english_or_traditional_keeps_the_users_words(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「new lead … budget 30w」 was stored with 预算 written in and the name in lower case; 繁體 commands were
+    knowledge questions. The fields are read from the words, the draft keeps the script they were typed in."""
+    await chat.handle_line("New lead: Vivian 郑, 云杉咨询, 13611112222, budget 30w")
+    lead = await get_lead(services, 1)
+    assert (lead.phone, lead.budget_cny) == ("13611112222", 300_000)
+    assert (lead.extra or {}).get("text") == "Vivian 郑, 云杉咨询, 13611112222, budget 30w"
+    await chat.handle_line("放弃")
+    await chat.handle_line("新增客戶 鄒經理 東昇機電 13722223333")
+    lead = await get_lead(services, 2)
+    assert (lead.customer_name, lead.company, lead.phone) == ("鄒經理", "東昇機電", "13722223333")
+    await chat.handle_line("預算 調到 八十萬")  # an edit of the open draft, 繁體 and with its verb glue
+    assert (await get_lead(services, 2)).budget_cny == 800_000
+    await chat.handle_line("好的 那就按这个确认吧")
+    assert (await get_lead(services, 2)).status == "active"
+    assert await _count(services, QueryLog) == 0
+
+
+async def test_the_holiday_calendar_asked_in_other_words_is_the_calendar(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    await chat.handle_line("/as admin01")
+    await chat.handle_line("节假日安排看看")
+    assert transcript.last("admin01")["title"] == "📅 公司日历调整"
     assert await _count(services, QueryLog) == 0

@@ -144,3 +144,43 @@ def test_the_team_day_and_a_leaver_said_plainly() -> None:
     assert _read("组里这周的工作进展怎么样", "manager")[0] == "team_report"
     assert _read("李娜下个月辞职 客户转王强", "admin") == ("offboard", {"user": "李娜", "to": "王强"})
     assert _read("周立走了 明天再给他打电话", "admin")[0] != "offboard"  # a customer left the room
+
+
+# -- stop 15: English words, 繁體 and fillers around what a rep means -------------------------------------------
+def test_free_text_slots_keep_the_users_own_words() -> None:
+    """Command words are read in English or 繁體, but the lead's text, a note and a question stay as typed."""
+    assert _read("new lead Grace 何 | 松林地产 | 13512345678 | Budget 50w") == (
+        "lead_new", {"text": "Grace 何 | 松林地产 | 13512345678 | Budget 50w"})
+    assert _read("跟進 8 客戶覺得價格偏高") == ("follow_up", {"lead_id": 8, "note": "客戶覺得價格偏高"})
+    assert _read("客户问ROI怎么算 how to answer") == ("knowledge", {"query": "客户问ROI怎么算 how to answer"})
+
+
+def test_a_greeting_before_and_thanks_after_do_not_hide_the_command() -> None:
+    assert _read("您好，跟进 9 已经寄了样品") == ("follow_up", {"lead_id": 9, "note": "已经寄了样品"})
+    assert _read("明天下午提醒我催周立回款，辛苦了") == (
+        "reminder", {"when": "明天下午", "task": "催周立回款", "customer": "周立"})
+    assert _read("今天又麻烦你好几次了 谢啦")[0] == "thanks"
+
+
+def test_a_place_picks_a_button_only_when_the_card_has_one() -> None:
+    assert _read("选中间的")[0] != "pick" or _read("选中间的")[1] == {"index": 2}
+    assert understand("中间那个", "rep").name != "pick"  # no card with a middle button
+    assert understand("最后一个", "rep").name != "pick"
+
+
+def test_a_verb_without_its_noun_is_no_new_lead() -> None:
+    assert _read("帮我开个会议纪要模板")[0] != "lead_new"
+    assert _read("开条新线索") == ("lead_new", {})
+
+
+@pytest.mark.parametrize(("text", "field", "value"), [
+    ("预算往上调到90万", "budget_cny", "90万"), ("职位更正为 副院长", "title", "副院长"),
+    ("这位客户的微信是 lk_2024", "wechat_id", "lk_2024"), ("行业这一栏 写成物流", "industry", "物流")])
+def test_the_words_between_a_field_and_its_value_are_not_the_value(text: str, field: str, value: str) -> None:
+    assert _read(text) == ("edit", {"field": field, "value": value})
+
+
+def test_a_region_filter_keeps_a_district_name_whole() -> None:
+    assert _read("团队线索 西北区", "manager") == ("team_leads", {"filter": "西北"})
+    assert _read("团队线索 浦东新区", "manager") == ("team_leads", {"filter": "浦东新区"})
+    assert _read("我们的团队线索", "manager") == ("team_leads", {})

@@ -38,7 +38,7 @@ from bot.usertext import user_text
 from handlers.chat.capture import capture_card, tell_conflicts
 from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
-from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, customer_hits, understand
+from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, customer_hits, reading_pair, understand
 from handlers.intent_model import READER
 from handlers.leads import manage
 from handlers.leads import views as view
@@ -277,6 +277,7 @@ def canonical(intent: Intent, state: State) -> str | None:
         "lead_new": f"新线索 {s.get('text', '')}", "team_leads": f"团队线索 {s.get('filter', '')}",
         "reassign": f"改派{n} {s.get('assignee') or ''} {s.get('reason', '')}",
         "extend": f"延期{n} {s.get('span') or ''} {s.get('reason', '')}",
+        "calendar": intent.text if s.get("arg") else "日历",  # 「公司日历发我看看」
     }
     form = forms.get(intent.name)
     return " ".join(form.split()) if form is not None else None
@@ -482,7 +483,8 @@ async def _checked_value(ctx: Context, lead: Lead, name: str, raw: str) -> Any:
     """The value to store, or None after asking (implausible) or refusing (unreadable)."""
     label = P.FIELD_CN.get(name, name)
     # 「5千万」 / 「5e7」 / 「50000000」 by storage's parser first (one amount, one number), then 「三十万」, 「2万5」
-    value = (parse_budget(raw) or budget_in(raw)) if name == "budget_cny" else clean_value(name, raw)
+    read = reading_pair(raw)[1]  # 「八十萬」 is 八十万
+    value = (parse_budget(read) or budget_in(read)) if name == "budget_cny" else clean_value(name, raw)
     digits = re.sub(r"\D", "", raw)
     if name == "phone" and digits.startswith("1") and len(digits) in (10, 12):  # a digit too many or too few
         ctx.reply(Text(P.EDIT_ASK_PHONE.format(value=raw, n=len(digits))))
@@ -539,7 +541,7 @@ KEY_FACT_CHARS = 200
 
 async def _edit_follow_up(ctx: Context, lead: Lead, raw: str) -> None:
     now = ctx.now()
-    when = first_future(raw, now, await workdays(ctx))
+    when = first_future(reading_pair(raw)[1], now, await workdays(ctx))
     if when is None:
         ctx.reply(Text(P.EDIT_BAD.format(value=raw, field="回访时间")))
         return

@@ -41,7 +41,7 @@ from bot.usertext import user_text
 from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
 from handlers.checks.evidence import read_image, read_name
-from handlers.intent import split_person
+from handlers.intent import reading_pair, split_person
 from handlers.leads import manage, records
 from handlers.leads import views as view
 from handlers.leads.assignment import plan_follow_up, reassign_options
@@ -380,8 +380,19 @@ async def click_evidence(ctx: Context, action: ApproveEvidence | RejectEvidence)
 
 # -- new lead from free text --------------------------------------------------------------------
 def _extract(text: str, now: datetime, settings: OcrSettings) -> LeadFields:
-    """The screenshot extractor on typed text, with the company's catalog (loading it reads a file: executor)."""
-    return extract_from_text(text, now, catalog_for(settings))
+    """The screenshot extractor on typed text, with the company's catalog (loading it reads a file: executor);
+    English field words and 繁體 read as Chinese and 简体, names and needs kept in the script they were typed in."""
+    said, read = reading_pair(text)
+    got = extract_from_text(read, now, catalog_for(settings))
+    if said == read or len(said) != len(read):
+        return got
+
+    def written(value: str | None) -> str | None:
+        at = read.find(value) if value else -1
+        return said[at:at + len(value)] if value and at >= 0 else value
+
+    return dataclasses.replace(got, customer_name=written(got.customer_name), company=written(got.company),
+                               title=written(got.title), needs=tuple(written(n) or n for n in got.needs))
 
 
 @router.command("新线索", "录入线索")

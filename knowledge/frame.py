@@ -1,0 +1,55 @@
+"""Whose matter a question is: a customer's (someone speaks, asks, worries, demands) or the rep's own — an
+employee's HR, legal, IT-helpdesk, admin or personal-life question, which a sales knowledge base does not answer
+unless its cards are about exactly that.
+
+Words, not phrases: each list is the everyday vocabulary of one kind of internal matter. A word also found in
+the card that would answer is the knowledge base's own subject (an HR vendor's 工资 card), not a sign of an
+internal question; `search._decide` applies that exception.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# Someone on the customer side is the subject: who they are, or what they do with our offer.
+CUSTOMER_WORDS = frozenset("客户 客戶 对方 甲方 人家 他们 她们 他 她 业主 "
+                           "买家 说 问 嫌 怕 想 担心 觉得 要求 希望".split())
+CUSTOMER_PHRASES = re.compile("用户方|反映|抱怨|质疑|顾虑|坚持|非要|不信|不放心|不同意|不愿意|不想|不肯|不让"
+                              "|不许|不准|拒绝|犹豫|纠结|想要|咨询|反馈|追问|提出|表示")
+
+# The rep's own matters, by kind (a word counts only when no customer is the subject).
+HR = ("工资 薪资 薪水 发薪 年终奖 奖金 提成 社保 公积金 个税 年假 "
+      "病假 事假 婚假 产假 陪产假 丧假 调休 请假 销假 加班费 "
+      "加班 打卡 补卡 入职 离职 转正 试用期 劳动合同 劳动法 仲裁 辞退 开除 补偿金 竞业 体检 绩效 述职 晋升 升职 调岗 "
+      "调薪 涨薪 团建 年会 工牌 福利 五险一金 离职证明 收入证明")
+IT_HELPDESK = ("电脑 笔记本 蓝屏 死机 开不了机 重装系统 密码 登录不上 登不上 "
+               "vpn wifi 网线 邮箱 打印机 复印机 投影仪 显示器 "
+               "鼠标 键盘 装软件 office 网盘 企业微信 钉钉 u盘")
+ADMIN = ("报销 差旅 出差 机票 高铁票 火车票 打车 发票抬头 会议室 快递 寄件 周报 日报 月报 考核表 门禁卡 停车 停车费 "
+         "食堂 吃什么 吃饭 外卖 聚餐 下午茶 奶茶 咖啡 订餐 值班 "
+         "排班表 工位 办公室空调 寄出去 寄出 寄了 到账 文件夹 库存 "
+         "几点 几号 在哪上 在哪领")
+PERSONAL = ("家里 孩子 小孩 老婆 老公 女朋友 男朋友 爸妈 父母 宝宝 生日 结婚 房贷 房租 车贷 车险 宽带 手机 感冒 发烧 "
+            "失眠 减肥 健身 旅游 电影 股票 基金 彩票 天气 会不会下雨 降温 火锅 附近 蛋糕 礼物 周末")
+SCHOOL = "放假 寒假 暑假 家长会 幼儿园 学费 期末 考试 成绩单 作业 补课 兴趣班"
+# Grammar that makes the speaker the one concerned («我的…», «公司给报吗»): never a card's subject.
+FIRST_PERSON = ("我的", "对我", "打给我", "给我报", "我自己", "公司的", "公司给", "公司不给", "咱公司")
+OWN_WORDS = tuple(sorted({w for group in (HR, IT_HELPDESK, ADMIN, PERSONAL, SCHOOL) for w in group.split()},
+                         key=len, reverse=True))
+OWN_RE = re.compile("|".join(re.escape(w) for w in (*FIRST_PERSON, *OWN_WORDS)))
+
+
+def customer_framed(text: str, tokens: Iterable[str]) -> bool:
+    """A customer (or a customer's person) is the subject: a customer word or a verb of their speech or concern
+    (single characters as whole words only: 说 is not 说明书)."""
+    return any(t in CUSTOMER_WORDS for t in tokens) or bool(CUSTOMER_PHRASES.search(text))
+
+
+def own_matters(text: str) -> list[re.Match[str]]:
+    """Words of an employee's own matter in normalized `text` (HR, IT helpdesk, admin, personal life, school)."""
+    return list(OWN_RE.finditer(text))
+
+
+def is_grammar(word: str) -> bool:
+    return word in FIRST_PERSON
