@@ -18,7 +18,7 @@ from aiohttp import web
 
 from app.channels import build_channels
 from app.console import mount_console
-from app.edge import ConnectionGuard, Edge
+from app.edge import ConnectionGuard, Edge, ServerLog
 from app.health import Health
 from app.runtime import build_services
 from bot.clock import Clock, SystemClock
@@ -60,7 +60,8 @@ async def create_app(settings: Settings, clock: Clock | None = None,
     edge = Edge(settings.server, counters)
     app = web.Application(client_max_size=settings.server.max_body_kb * 1024,
                           middlewares=[ack_timer, edge.middleware],
-                          handler_args={"lingering_time": 0})  # a body we gave up on is not waited for (edge.py)
+                          handler_args={"lingering_time": 0,  # a body we gave up on is not waited for (edge.py)
+                                        "logger": ServerLog(edge)})  # parser refusals: counted, not tracebacks
     app[EDGE] = edge
     # jieba's dictionary before the port opens: its one load stalls the event loop ~250 ms (bot/segmenter.py)
     await asyncio.get_running_loop().run_in_executor(None, main_dictionary)
