@@ -62,12 +62,28 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
            ("new prospect", "新客户"), ("f/u", "跟进"), ("fu", "跟进"), ("set a reminder", "提醒我"),
            ("set reminder", "提醒我"), ("add a reminder", "提醒我"), ("my pipeline", "我的线索"), ("details", "详情"),
            ("closed won", "赢单"), ("closed-won", "赢单"), ("closed lost", "输单"), ("closed-lost", "输单"),
-           ("import scripts", "导入话术"), ("upload scripts", "导入话术"))
+           ("import scripts", "导入话术"), ("upload scripts", "导入话术"),
+           # inside-sales chat: 「ping me」 reminds, 「EOD」 is the end of one's working day, 「KB gaps」 the gaps list
+           ("ping me", "提醒我"), ("nudge me", "提醒我"), ("eod", "下班前"), ("cob", "下班前"), ("end of day", "下班前"),
+           ("leads", "线索"), ("accounts", "客户"), ("my accounts", "我的客户"), ("list", "列出"),
+           ("list all", "列出"), ("product line", "产品线"), ("title", "职务"), ("job title", "职务"),
+           ("sla breach", "超时"), ("sla breached", "超时"), ("breached", "超时"), ("past due", "超时"),
+           ("kb gaps", "知识缺口"), ("knowledge gaps", "知识缺口"), ("kb gap", "知识缺口"), ("import", "导入"),
+           ("upload", "上传"), ("log a follow up", "记录跟进"), ("log follow up", "记录跟进"),
+           ("add a follow up", "记录跟进"), ("add follow up", "记录跟进"), ("log a call", "记录跟进"),
+           ("i'll take it", "我来接手"), ("i'll take this", "我来接手"), ("i'll handle it", "我来接手"),
+           ("i'll handle", "我来接手"), ("i'll take over", "我来接手"), ("leave it to me", "我来接手"),
+           ("newlead", "新线索"), ("quick q", "请问"), ("quick question", "请问"),
+           *((f"{verb} {article}{new}{noun}", "新客户" if noun != "lead" else "新线索")
+             for verb in ("add", "create", "log", "enter", "register") for article in ("", "a ", "an ")
+             for new in ("", "new ") for noun in ("lead", "customer", "client", "prospect", "account", "contact")
+             if not (article == "an " and new == "")),
+           *((f"new {noun}", "新客户") for noun in ("account", "contact")))
 
 # Small talk: a message made only of these words (and fillers) is greeting / thanks / ok, whichever comes first.
 SMALL_TALK = {
     "greeting": ("你好", "您好", "哈喽", "哈啰", "哈罗", "哈咯", "嗨喽", "嗨", "hi", "hello", "hey", "helo", "hallo",
-                 "hiya", "yo", "good morning", "good afternoon", "good evening", "morning", "afternoon", "早安",
+                 "hiya", "yo", "good morning", "good afternoon", "good evening", "morning", "afternoon", "早安", "午安",
                  "早啊", "早呀", "新年好", "开工大吉", "开工了", "开工啦", "上班了", "上班啦", "周一好",
                  "有人没", "有人不", "有人么", "有人嘛", "有没有人", "人呢", "在线不", "在线么",
                  "早上好", "上午好", "中午好", "下午好", "晚上好", "大家好", "在吗", "在不在", "在么",
@@ -75,6 +91,7 @@ SMALL_TALK = {
                  "有人吗", "有人在吗", "在线吗", "在不", "喂", "早",
                  "打扰一下", "打扰了", "打扰"),
     "thanks": ("谢谢", "多谢", "感谢", "感激", "谢啦", "谢了", "thx", "thanks", "thank you", "thank u", "thank", "ty",
+               "tysm", "tyvm", "thnx", "thanx", "many thanks",
                "3q", "🙏", "tks", "tnx", "cheers", "appreciate it", "appreciated", "唔该", "唔该晒", "多谢晒", "谢晒",
                "辛苦了", "辛苦", "麻烦你了", "麻烦了",
                "有劳", "感恩", "多亏你了", "多亏了", "帮大忙了",
@@ -129,6 +146,7 @@ QUESTION = re.compile(r"怎么|如何|怎样|咋|吗[？?]?$|[？?]|什么|哪�
 CONTACT_DONE = re.compile(
     r"(?:打了|打过|通了|回了|拨了|接了)(?:个|一个|一通|通)?电话|(?:电话|微信|当面)(?:沟通|聊|联系|打)(?:了|过)"
     r"|已经?(?:电话|微信|沟通|联系|拜访|发|回访|见面|约|面谈|演示)|(?:电话|微信)联系\S{0,4}了"
+    r"|(?:call|ping|email|zoom|meet)(?:过|了)|(?:called|pinged|emailed|met with)(?=\s)"
     r"|(?:聊了|聊过|见了|见过|拜访了|去了|发了|沟通了|联系了|约了|回访了|面谈了|演示了|报了价|报价了|签了|碰了|开了会)"
     r"|(?:通|打|聊|见|谈|开|拜访)完|(?<![不没])回(?:了|过)?(?:个)?(?:微信|电话|消息|邮件|短信)了|(?:坐了坐|去了|来了)"
     r"|吃了?个?饭|喝了?(?:个|杯|顿)?(?:茶|咖啡|酒)|刚(?:才|刚)?(?:去|到|从)(?!哪)\S{0,8}(?:那|这|公司|单位|办公室|家)|刚(?:才|刚)?从\S{1,8}(?:出来|回来)|见面了|见了面|碰了面|聊得|谈了|谈得|拜访过|上门了|去了一趟|开完会|回复了|答复了|发过去了|没人接|没接电话"
@@ -162,7 +180,7 @@ EDIT = re.compile(r"^(?:把|将|更新|修改)?\s*"
                   # 「调到90万」, 「换成了 …」, 「现在是 …」
                   r"(?:(?:改|更新|修改|换|调)一?下|(?:往上|往下|向上|向下|再)?(?:调|提|降|涨|加|减|提高|降低|调整|上调|下调)(?:到|为|成|至)"
                   r"|(?:改|换|变|更新|修改|更正|纠正)(?:成|为)?了|更新\s+(?:成|为)|现在是|现在|更正为|更正成|纠正为|改成了|换成了|变成了"
-                  r"|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|设为|设成|设置为"
+                  r"|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|设为|设成|设置为|(?:更正|纠正)(?:成|为)?"
                   r"|(?:写|填|记)?错了?\s*[，,]?\s*(?:应该|应)?(?:是|为|改成|改为)"
                   r"|填写?成?|写成|写|是|为|改|[:：=]|to(?=\s))?"
                   r"\s*(?P<value>.+)$")
@@ -204,9 +222,9 @@ NEW_LEAD = re.compile(
     r"^(?:(?:那个|就是|嗯|呃|啊)\s*)*(?:(?:请|帮我|帮忙|麻烦你?|给我|我要|我想|我|你)\s*)*(?:(?:又|刚)?来了?|有)?\s*"
     r"(?:(?P<verb>新建|新增|新加|添加|增加|加|录入|录|建|登记|创建|记|报|开|整|弄|搞)\s*(?:一下|一个|个|一条|条|一位|位)?"
     r"\s*(?:新的?)?\s*(?P<noun>客户|线索|商机)?|(?:一个|个|一条|条|一位|位)?\s*新的?\s*(?P<noun2>客户|线索|商机))"
-    r"(?:的话|信息|资料)?(?:[哈啊呀吧哦嘛呢啦噢]+(?=\s|$|[:：,，]))?\s*[:：,，\-—–|]?\s*")
+    r"(?:的话|信息|资料|档案|卡片)?(?:[哈啊呀吧哦嘛呢啦噢]+(?=\s|$|[:：,，]))?\s*[:：,，\-—–|]?\s*")
 # what is left of the request itself: 「帮我把客户录进去」, 「整个新线索吧」
-_LEAD_FILLER = re.compile(r"^(?:(?:就是|那个|这个|嗯|呃|是|叫)\s*"
+_LEAD_FILLER = re.compile(r"^(?:(?:就是|那个|这个|嗯|呃|是|叫)\s*|(?:pls|plz|please|asap)[\s:：,，]*"
                           r"|(?:进去|进来|进系统|到系统里?|一下|吧|哈|呗)(?=\s|$|[:：,，])[\s:：,，]*)+")
 # what may stand before a command that names a lead: 「记一下跟进 18号 …」, 「帮我改派 …」
 PREFIX = re.compile(r"(?:那个|嗯)?(?:请|帮我|帮忙|麻烦|给我|我要|我想)?(?:记|记录|写|补|登记)?(?:一下|一个|个|下|条)?")
@@ -269,13 +287,19 @@ _KEYCAP = re.compile("([0-9#*])\ufe0f?\u20e3")
 _ENGLISH_CN = dict(ENGLISH)
 # 「10am」, 「3:30 pm」: a clock said in English, in the words the time grammar reads
 _AM_PM = r"(?<![\d:])(?P<h>1[0-2]|0?[1-9])(?::(?P<m>[0-5]\d))?\s*(?P<ap>am|pm|a\.m\.|p\.m\.)"
-_ENGLISH_RX = re.compile(rf"{_AM_PM}(?![A-Za-z])|(?<![A-Za-z])(?:"
+# 「30min后」, 「in 2h」: a span ahead in English units, as the time grammar reads it (30分钟后)
+_AHEAD = (r"(?<![\d.A-Za-z])(?:in\s+(?P<in>\d{1,3})\s*(?P<inu>mins?|minutes?|h|hrs?|hours?)(?![A-Za-z])"
+          r"|(?P<n>\d{1,3})\s*(?P<u>mins?|minutes?|h|hrs?|hours?)(?=\s*(?:后|以后|之后)))")
+_ENGLISH_RX = re.compile(rf"{_AM_PM}(?![A-Za-z])|{_AHEAD}|(?<![A-Za-z])(?:"
                          + "|".join(map(re.escape, sorted(_ENGLISH_CN, key=len, reverse=True)))
                          + r")(?![A-Za-z])", re.IGNORECASE)
 
 
 def _in_chinese(m: re.Match[str]) -> str:
     """The Chinese for one English command word or clock (see ENGLISH, _AM_PM)."""
+    if m.group("n") or m.group("in"):
+        n, unit = (m.group("n"), m.group("u")) if m.group("n") else (m.group("in"), m.group("inu"))
+        return f"{n}{'分钟' if unit.lower().startswith('m') else '小时'}" + ("后" if m.group("in") else "")
     if m.group("h") is None:
         return _ENGLISH_CN[m.group(0).lower()]
     half = "上午" if m.group("ap").lower().startswith("a") else "下午"
@@ -345,7 +369,7 @@ def _written(pieces: list[Piece], start: int, end: int) -> str:
 
 
 # the slots that carry the user's own words: given back as written (case, 繁體, English), not as read
-_WRITTEN_SLOTS = ("text", "note", "query", "reason", "task", "value")
+_WRITTEN_SLOTS = ("text", "note", "query", "reason", "task", "value", "when")
 
 
 def _as_written(got: Intent, read: str, pieces: list[Piece]) -> Intent:
@@ -479,7 +503,8 @@ def _emoji_kind(t: str) -> str:
 _ORDINAL = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 
 
-_PICK_NUMBER = re.compile(r"(?:就|要|我要|我选|点|按)?\s*(?:选择|选第|选|第|点|按)?\s*"
+_PICK_NUMBER = re.compile(r"(?:就|要|我要|我选|点|按|go with|going with|pick|choose|select|take)?\s*"
+                          r"(?:选择|选第|选|第|点|按)?\s*"
                           r"(?:option|opt|no\.?|按钮|选项|第)?\s*"
                           r"([1-9]|[一二三四五])\s*(?:个|项|号|条|个按钮|个选项)?\s*(?:吧|呗|哈|pls|please)?")
 # a button by where it stands: 「中间的那项」, 「最后一个」, 「the first one」
@@ -515,15 +540,28 @@ def _pick(t: str, role: str, state: State) -> Intent | None:
         for i, label in enumerate(state.buttons, 1):
             if said and label.strip() in {said, *SAME_BUTTON.get(said, ())}:
                 return Intent("pick", {"index": i}, t)
+    said = {_button_at(word, state) for word in bare.split()}  # 「放弃 cancel」: one button, said twice
+    if len(bare.split()) > 1 and len(said) == 1 and None not in said:
+        return Intent("pick", {"index": said.pop()}, t)
     if bare in CARD_WORDS:  # 「确认」 with no card offering it: say so, not a knowledge question
         return Intent("pick", {"index": 0}, t)
     return None
 
 
+def _button_at(word: str, state: State) -> int | None:
+    """The place of the last card's button that `word` names (its label or a word for it), else None."""
+    return next((i for i, label in enumerate(state.buttons, 1)
+                 if label.strip() in {word, *SAME_BUTTON.get(word, ())}), None)
+
+
 CARD_WORDS = frozenset({"确认", "确定", "放弃", "取消", "是的", "不是", "有用", "没用", "换一个"})
 # words people use for one another's button: 「确定」 clicks 「确认」, 「取消」 clicks 「放弃」
 SAME_BUTTON = {"确定": ("确认",), "确认": ("确定",), "取消": ("放弃",), "放弃": ("取消",), "是": ("是的",),
-               "对": ("是的",), "对的": ("是的",), "不": ("不是",), "不对": ("不是",)}
+               "对": ("是的",), "对的": ("是的",), "不": ("不是",), "不对": ("不是",),
+               # the buttons' English words: 「confirm」, 「cancel」, 「edit」
+               "confirm": ("确认", "确定"), "submit": ("确认", "确定"), "cancel": ("放弃", "取消"),
+               "discard": ("放弃", "取消"), "drop": ("放弃", "取消"), "edit": ("修改",), "modify": ("修改",),
+               "change": ("修改",), "yes": ("是的",), "no": ("不是",)}
 
 
 def small_talk(t: str) -> str | None:
@@ -593,7 +631,7 @@ def _gibberish(t: str, role: str, state: State) -> Intent | None:
 
 # 「今天有啥要跟进的」, 「我今天该联系谁」, 「今日待办」, 「明天要见哪些客户」: the day's follow-ups, asked any way
 _DAY = re.compile(r"今天|今日|今儿个?|当天|明天|明日|明儿")
-_TODO_ACT = r"(?:跟进|联系|回访|拜访|打电话|回电|见|找|约|跟|跑|去)"
+_TODO_ACT = r"(?:call|ping|跟进|联系|回访|拜访|打电话|回电|见|找|约|跟|跑|去)"
 _TODO_ITEM = re.compile(rf"待办|待{_TODO_ACT}|任务|日程|安排|计划|要做|该做|要干|该干")
 _TODO_WHO = re.compile(rf"{_TODO_ACT}.{{0,6}}(?:谁|哪[些个位几]|几个|几[位条家]|多少)"
                        rf"|(?:谁|哪[些个位几]|几个|几[位条家]|多少).{{0,6}}{_TODO_ACT}"
@@ -695,12 +733,18 @@ def _command(t: str, role: str, state: State) -> Intent | None:
     if found is None:
         return _manager_phrase(t, role, state)
     name, _word, start, end = found
+    if _REMIND_ME.search(t[:start]) and name != "lead_show":  # 「提醒我催7号签单」: the command is the reminder's task
+        return None
     if _two_commands(t, end):
         return Intent("multi", text=t)
     before = "" if re.fullmatch(PREFIX, t[:start].strip()) else _tidy(t[:start])
     before = re.sub(r"^(?:把|将|给|这个|那个|这条|那条)\s*(?=#?\d|线索|客户)", "", before)
     after = _LOOK.sub("", re.sub(r"^[:：\-—–|]\s*|^(?:一下|下)(?!午)\s*|^(?:on|for)\s+(?=#?\d)", "", _tidy(t[end:])))
     return _SLOTS.get(name, _plain)(name, before, after, t, state)
+
+
+# asked to be reminded (「帮我记」 before 跟进 records a note, it does not remind)
+_REMIND_ME = re.compile(r"提醒|ping\s*我|叫我|喊我|别让我忘")
 
 
 def _two_commands(t: str, end: int) -> bool:
@@ -748,11 +792,19 @@ def _lead_show(name: str, before: str, after: str, t: str, state: State) -> Inte
 
 def _lead_new(name: str, before: str, after: str, t: str, state: State) -> Intent:
     text = re.sub(r"^(?:一个|一下|个)?(?:新的?)?(?:客户|线索)?[:：\s\-—–|]*", "", after)
+    text = re.sub(r"^(?:pls|plz|please|asap)(?![a-z])[:：\s\-—–|]*", "", text, flags=re.IGNORECASE)
     return Intent("lead_new", {"text": _tidy(text)}, t)
+
+
+# 「市场部转来的新线索 张总 138…」: where the lead came from, said before it
+_SOURCED_LEAD = re.compile(r"^\S{1,12}?(?:的|了个|了一个)\s*新的?(?:线索|客户|商机)(?:[\s:：,，\-—–|]+|$)")
 
 
 def _new_lead(t: str) -> Intent | None:
     m = NEW_LEAD.match(t)
+    sourced = None if m else _SOURCED_LEAD.match(t)
+    if sourced and PHONE.search(t[sourced.end():]) and not QUESTION.search(t[:sourced.end()]):
+        return Intent("lead_new", {"text": _tidy(_LEAD_FILLER.sub("", t[sourced.end():]))}, t)
     if not m:
         return None
     rest = _tidy(_LEAD_FILLER.sub("", t[m.end():]))
@@ -876,11 +928,12 @@ _SLOTS = {"follow_up": _with_lead, "stage": _with_lead, "won": _with_lead, "lost
 
 def _lead_edit(t: str) -> Intent | None:
     """「线索 3 预算 50万」, 「3号线索预算改成50万」, 「把3号的行业改成医疗」."""
-    m = re.match(rf"^(?:把)?(?:(?:线索|客户)\s*{ID}\s*号?|{ID}\s*号(?:线索|客户)?|{ID}(?=\s*的))\s*(?:的)?\s*(.+)$", t)
+    m = re.match(rf"^(?:把)?(?:(?:线索|客户)\s*{ID}\s*号?|{ID}\s*号(?:线索|客户)?|{ID}(?=\s*的)|{ID}(?=\s))"
+                 r"\s*(?:的)?\s*(.+)$", t)  # 「301 预算 20万」: a bare number first, then a field
     if not m:
         return None
-    lead_id = int(m.group(1) or m.group(2) or m.group(3))
-    edit = EDIT.match(m.group(4))
+    lead_id = int(m.group(1) or m.group(2) or m.group(3) or m.group(4))
+    edit = EDIT.match(m.group(5))
     if not edit or _about_someone(edit) or _ASKED.search(edit.group("value")):
         return None
     return _edit_intent(edit, t, lead_id)
@@ -913,8 +966,13 @@ def _named_edit(t: str, state: State) -> Intent | None:
     return got
 
 
+# 「预算其实只有3万 改一下」: a hedge before the value and the request after it are not the value
+_VALUE_HEDGE = re.compile(r"^(?:其实|实际上?|现在)(?:只有|才|是)?\s*")
+_VALUE_ASK = re.compile(r"\s*(?:帮我|麻烦)?(?:改一下|改下|更新一下|更新下|改掉|改过来|pls|please)$")
+
+
 def _edit_intent(edit: re.Match[str], t: str, lead_id: int | None) -> Intent | None:
-    value = _tidy(edit.group("value"))
+    value = _tidy(_VALUE_ASK.sub("", _VALUE_HEDGE.sub("", _tidy(edit.group("value")))))
     if not value:
         return None
     return Intent("edit", {"lead_id": lead_id, "field": FIELD_WORDS[edit.group("field")], "value": value}, t)
@@ -1078,7 +1136,7 @@ def _offboard_phrase(t: str, state: State) -> Intent | None:
 
 # ---------------------------------------------------------------- reminders
 
-REMIND = re.compile(r"提醒(?:一下|下)?我|叫我|喊我|记得(?:让|叫)?我|到时候?提醒|帮我记(?:一下|着)?|别让我忘了|提醒")
+REMIND = re.compile(r"提醒(?:一下|下)?我|ping\s*我(?:一下|下)?|叫我|喊我|记得(?:让|叫)?我|到时候?提醒|帮我记(?:一下|着)?|别让我忘了|提醒")
 
 
 def _reminder(t: str, role: str, state: State) -> Intent | None:
@@ -1117,12 +1175,12 @@ def _reminder_intent(when: str | None, task: str, t: str, state: State) -> Inten
 
 # 「过两天再跟进李经理」, 「下周一去周立那签合同」: a time ahead and something to do, with no 「提醒我」 — a plan,
 # kept as a reminder (not a past contact, not a question)
-_PLAN_ACT = re.compile(r"跟进|联系|回访|拜访|打(?:个|一个)?电话|回(?:个|一个)?电话|回电|约|见|发|去|签|催|问问|聊聊|送"
+_PLAN_ACT = re.compile(r"ping|call|跟进|联系|回访|拜访|打(?:个|一个)?电话|回(?:个|一个)?电话|回电|约|见|发|去|签|催|问问|聊聊|送"
                        r"|^(?:跟|和|找)\S{1,6}?(?:确认|沟通|聊|谈|对一下|商量)|^(?:确认|沟通)")
 
 
 # 「明天团建去哪」, 「…帮我订酒店」: asked of us, not a plan
-_PLAN_NOT = re.compile(r"哪|几点|几号|多少|吗|么|呢|帮我(?!记|提醒)|订")
+_PLAN_NOT = re.compile(r"谁|哪|几点|几号|多少|吗|么|呢|帮我(?!记|提醒)|订")
 _PAST = r"(?:我|我们)?(?:昨|前天|上周|上个|上礼拜|上星期|刚才|刚刚|之前|以前)"
 
 
