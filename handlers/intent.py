@@ -74,6 +74,17 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
            ("i'll take it", "我来接手"), ("i'll take this", "我来接手"), ("i'll handle it", "我来接手"),
            ("i'll handle", "我来接手"), ("i'll take over", "我来接手"), ("leave it to me", "我来接手"),
            ("newlead", "新线索"), ("quick q", "请问"), ("quick question", "请问"),
+           ("log fu", "记录跟进"), ("log f/u", "记录跟进"), ("log a fu", "记录跟进"), ("log followup", "记录跟进"),
+           ("i'll take", "我来接手"), ("open", "打开"), ("move", "推进"),
+           ("eod前", "下班前"), ("give", "转给"), ("breaching sla", "超时"), ("breaching", "超时"), ("breach", "超时"),
+           ("what's", "查看"), ("follow ups", "跟进"), ("follow-ups", "跟进"), ("followups", "跟进"),
+           ("tomorrow's", "明天的"), ("tasks", "任务"), ("who", "谁"), ("should i", "该"), ("stage", "阶段"), ("any overdue", "有超时"), ("kb", "知识库"),
+           ("knowledge base", "知识库"), ("on my plate", "待办"), ("what's due", "待办"), ("lmk", "提醒我"),
+           ("tomorrow morning", "明天上午"), ("tomorrow afternoon", "明天下午"), ("tomorrow evening", "明天晚上"),
+           ("tomorrow night", "明天晚上"), ("tmr morning", "明天上午"), ("tmr afternoon", "明天下午"),
+           *((f"{this}{day}", f"{cn}周{n}") for this, cn in (("", ""), ("this ", "本"), ("next ", "下"))
+             for day, n in (("monday", "一"), ("tuesday", "二"), ("wednesday", "三"), ("thursday", "四"),
+                            ("friday", "五"))),
            *((f"{verb} {article}{new}{noun}", "新客户" if noun != "lead" else "新线索")
              for verb in ("add", "create", "log", "enter", "register") for article in ("", "a ", "an ")
              for new in ("", "new ") for noun in ("lead", "customer", "client", "prospect", "account", "contact")
@@ -83,7 +94,8 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
 # Small talk: a message made only of these words (and fillers) is greeting / thanks / ok, whichever comes first.
 SMALL_TALK = {
     "greeting": ("你好", "您好", "哈喽", "哈啰", "哈罗", "哈咯", "嗨喽", "嗨", "hi", "hello", "hey", "helo", "hallo",
-                 "hiya", "yo", "good morning", "good afternoon", "good evening", "morning", "afternoon", "早安", "午安",
+                 "hiya", "yo", "good morning", "good afternoon", "good evening", "morning", "afternoon", "gm",
+                 "早安", "午安",
                  "早啊", "早呀", "新年好", "开工大吉", "开工了", "开工啦", "上班了", "上班啦", "周一好",
                  "有人没", "有人不", "有人么", "有人嘛", "有没有人", "人呢", "在线不", "在线么",
                  "早上好", "上午好", "中午好", "下午好", "晚上好", "大家好", "在吗", "在不在", "在么",
@@ -171,7 +183,7 @@ FIELD_WORDS = {"客户": "customer_name", "姓名": "customer_name", "名字": "
                "客户异议": "objection", "异议": "objection", "顾虑": "objection"}
 KEY_FACTS = ("decision_chain", "next_step", "objection")
 _FIELD_ALT = "|".join(sorted(FIELD_WORDS, key=len, reverse=True))
-EDIT = re.compile(r"^(?:把|将|更新|修改)?\s*"
+EDIT = re.compile(r"^(?:把|将|更新|修改|set|change|edit)?\s*"
                   r"(?:(?:这个|该|这家|那家|这位|那位)?(?:客户|线索|他|她|对方)(?:的|家的?)?\s*)?"
                   rf"(?P<field>{_FIELD_ALT})"
                   # 「单位全称 …」, 「行业这一栏填 物流」
@@ -224,7 +236,7 @@ NEW_LEAD = re.compile(
     r"\s*(?:新的?)?\s*(?P<noun>客户|线索|商机)?|(?:一个|个|一条|条|一位|位)?\s*新的?\s*(?P<noun2>客户|线索|商机))"
     r"(?:的话|信息|资料|档案|卡片)?(?:[哈啊呀吧哦嘛呢啦噢]+(?=\s|$|[:：,，]))?\s*[:：,，\-—–|]?\s*")
 # what is left of the request itself: 「帮我把客户录进去」, 「整个新线索吧」
-_LEAD_FILLER = re.compile(r"^(?:(?:就是|那个|这个|嗯|呃|是|叫)\s*|(?:pls|plz|please|asap)[\s:：,，]*"
+_LEAD_FILLER = re.compile(r"^(?:(?:就是|那个|这个|嗯|呃|是|叫)\s*|(?:pls|plz|please|asap)[\s:：,，\-—–|]*"
                           r"|(?:进去|进来|进系统|到系统里?|一下|吧|哈|呗)(?=\s|$|[:：,，])[\s:：,，]*)+")
 # what may stand before a command that names a lead: 「记一下跟进 18号 …」, 「帮我改派 …」
 PREFIX = re.compile(r"(?:那个|嗯)?(?:请|帮我|帮忙|麻烦|给我|我要|我想)?(?:记|记录|写|补|登记)?(?:一下|一个|个|下|条)?")
@@ -336,6 +348,7 @@ def _finish_clean(t: str) -> str:
     for wrong, right in TYPOS.items():
         t = t.replace(wrong, right)
     t = _OVERDUE_TYPO.sub("超时了", t)
+    t = re.sub(r"(?<=团队|组里|我的)\s+(?=线索|客户)", "", t)  # 「team leads」 read word by word
     t = MENTION.sub("", t) or t
     t = _TAKE_TYPO.sub("接手", t)
     return " ".join(_SPOKEN_ID.sub(_digits, t).split()) if _SPOKEN_ID.search(t) else t
@@ -440,7 +453,7 @@ def _by_rules(t: str, role: str, state: State) -> Intent:
 
 
 # 「Hi 帮我记一下跟进 312 …」, 「你好，新客户 …」: a greeting before the message, and 「…，谢谢🙏」 after it
-_GREETED = re.compile(r"^(?:hi|hello|hey|hiya|嗨|哈喽|哈啰|你好|您好|在吗|在不在|早上好|下午好|晚上好|早安|早|老师好)"
+_GREETED = re.compile(r"^(?:(?:hi|hello|hey|morning|good morning)(?: team| all| guys)?|hiya|嗨|哈喽|哈啰|你好|您好|在吗|在不在|早上好|下午好|晚上好|早安|早|老师好)"
                       r"(?:呀|啊|哈)?[\s,，!！~～。.、]+(?=\S)", re.IGNORECASE)
 _THANKED = re.compile(r"(?<=\S)[\s,，。!！~～]+(?:(?:谢谢|谢啦|谢了|多谢|感谢|辛苦了|辛苦|麻烦了|麻烦你了"
                       r"|thx|thanks|thank you)"
@@ -515,7 +528,8 @@ _PLACES = {"first": 1, "1st": 1, "头": 1, "最上面": 1, "最前面": 1, "最�
            "3rd": 3}
 _LAST = frozenset({"last", "最后", "最后面", "最下面", "最底下", "最右边"})
 # what may stand before a button said in words: 「好的 那就按这个修改」, 「算了 放弃吧」, 「行 确认提交」
-_PICK_LEAD = re.compile(r"^(?:(?:对的|对|好的|好|嗯嗯|嗯|行|可以|没问题|ok|okay|不要了|不用了|算了|不了|那就|就"
+_PICK_LEAD = re.compile(r"^(?:(?:对的|对|好的|好|嗯嗯|嗯|行|可以|没问题|ok|okay|yes|yep|yeah|sure|nope|nah|no|let's"
+                        r"|不要了|不用了|算了|不了|那就|就"
                         r"|我要|我想|我选|那|要|还是|直接|就按|按照|按|点|选)(?:这个|那个)?[\s，,。!！]*)+")
 
 
@@ -535,7 +549,7 @@ def _pick(t: str, role: str, state: State) -> Intent | None:
     bare = re.sub(r"(?<=\S)(?:吧|呗|啦|哈|吧吧)$", "", _tidy(said_as))  # 「放弃吧」
     # 「确认没问题」, 「我要修改」, 「那就放弃吧」: a button said with a few words around it
     bare = re.sub(r"^(?:那就|就|我要|我想|我选|那|要)(?=\S)"
-                  r"|(?<=\S)\s*(?:没问题|就行|就好|就可以|好了|一下|提交|掉)$", "", bare)
+                  r"|(?<=\S)\s*(?:没问题|就行|就好|就可以|好了|一下|提交|掉|pls|please|plz|it)$", "", bare)
     for said in dict.fromkeys((bare, _PICK_LEAD.sub("", bare))):
         for i, label in enumerate(state.buttons, 1):
             if said and label.strip() in {said, *SAME_BUTTON.get(said, ())}:
@@ -632,7 +646,7 @@ def _gibberish(t: str, role: str, state: State) -> Intent | None:
 # 「今天有啥要跟进的」, 「我今天该联系谁」, 「今日待办」, 「明天要见哪些客户」: the day's follow-ups, asked any way
 _DAY = re.compile(r"今天|今日|今儿个?|当天|明天|明日|明儿")
 _TODO_ACT = r"(?:call|ping|跟进|联系|回访|拜访|打电话|回电|见|找|约|跟|跑|去)"
-_TODO_ITEM = re.compile(rf"待办|待{_TODO_ACT}|任务|日程|安排|计划|要做|该做|要干|该干")
+_TODO_ITEM = re.compile(rf"^的?\s*(?:跟进|回访)$|待办|待{_TODO_ACT}|任务|日程|安排|计划|要做|该做|要干|该干")
 _TODO_WHO = re.compile(rf"{_TODO_ACT}.{{0,6}}(?:谁|哪[些个位几]|几个|几[位条家]|多少)"
                        rf"|(?:谁|哪[些个位几]|几个|几[位条家]|多少).{{0,6}}{_TODO_ACT}"
                        rf"|有(?:啥|什么|没有|哪些)(?:客户|线索|人|单子)?(?:要|需要|该|得|可以|待)?{_TODO_ACT}")
@@ -768,7 +782,8 @@ def _with_lead(name: str, before: str, after: str, t: str, state: State) -> Inte
     slots: dict[str, Any] = {"lead_id": lead_id}
     key = {"follow_up": "note", "won": "reason", "lost": "reason", "evidence": "note", "stage": "stage"}.get(name)
     if key == "stage":
-        rest = re.sub(r"阶段了?$", "", re.sub(r"^(?:(?:改|更新|调整|推进|推|变|换)?(?:到|为|至|成))\s*", "", rest))
+        rest = _tidy(re.sub(r"\s*阶段了?$", "", re.sub(r"^(?:(?:改|更新|调整|推进|推|变|换)?(?:到|为|至|成)|(?:to|into)(?=\s))\s*",
+                                            "", rest)))
     if key:
         slots[key] = _reason(rest) if key == "reason" else re.sub(r"^[\-—–|:：]\s*", "", rest)
     return Intent(name, slots, t)
@@ -892,7 +907,7 @@ def _extend(name: str, before: str, after: str, t: str, state: State) -> Intent:
 
 def _offboard(name: str, before: str, after: str, t: str, state: State) -> Intent:
     text = re.sub(r"^(?:请|帮我|帮|给)?(?:办理?|处理|走)(?:一下|下)?\s*", "", f"{before} {after}".strip())
-    m = re.search(r"(?:线索|客户)?\s*(?:都|全部)?\s*(?:交给|转给|给|交接给|移交给|转交给|分给|转)\s*(?P<to>\S+)", text)
+    m = re.search(r"(?:线索|客户)?\s*(?:都|全部)?\s*(?:交给|转给|给|交接给|移交给|转交给|分给|转|→|->|=>|➡️?|to(?=\s))\s*(?P<to>\S+)", text)
     who_text = text[: m.start()] if m else text
     who, _ = split_person(re.sub(r"(?:了|的)$", "", _tidy(who_text)), state.team)
     to = split_person(m.group("to"), state.team)[0] if m else None
@@ -900,6 +915,7 @@ def _offboard(name: str, before: str, after: str, t: str, state: State) -> Inten
 
 
 def _team_leads(name: str, before: str, after: str, t: str, state: State) -> Intent:
+    after = _tidy(re.sub(r"^(?:filter|filtered|by|for|in|only|按|筛选|只看|过滤)(?![a-z])\s*[:：=]?", "", after))
     return Intent("team_leads", {"filter": _area(after)} if after else {}, t)
 
 
@@ -917,7 +933,9 @@ def _team_filtered(t: str) -> Intent | None:
 
 
 def _area(word: str) -> str:
-    """「华南区」 → 「华南」: a region said with its 区 (leads keep the region's name)."""
+    """「华南区」 → 「华南」: a region said with its 区 (leads keep the region's name); 「冻结的」, 「张伟名下」 → the
+    state, the person."""
+    word = re.sub(r"(?<=\S)(?:名下|手上|手里|那边|负责)?(?:的|了的)?$", "", word)
     return re.sub(r"(?<=[东南西北中])(?:片区|大区|地区|区域|区)$", "", word)
 
 
@@ -928,7 +946,7 @@ _SLOTS = {"follow_up": _with_lead, "stage": _with_lead, "won": _with_lead, "lost
 
 def _lead_edit(t: str) -> Intent | None:
     """「线索 3 预算 50万」, 「3号线索预算改成50万」, 「把3号的行业改成医疗」."""
-    m = re.match(rf"^(?:把)?(?:(?:线索|客户)\s*{ID}\s*号?|{ID}\s*号(?:线索|客户)?|{ID}(?=\s*的)|{ID}(?=\s))"
+    m = re.match(rf"^(?:把|更新|修改|改一下|set|change|edit)?\s*(?:(?:线索|客户)\s*{ID}\s*号?|{ID}\s*号(?:线索|客户)?|{ID}(?=\s*的)|{ID}(?=\s))"
                  r"\s*(?:的)?\s*(.+)$", t)  # 「301 预算 20万」: a bare number first, then a field
     if not m:
         return None
@@ -1007,7 +1025,8 @@ SHOW = re.compile(r"^(?:帮我|给我|请|麻烦)?\s*(?:查看|看看|看下|看
                   rf"|找一下|找下|找|搜一下|搜)?\s*(?:一下|下)?\s*(?:{LEAD_REF.pattern})\s*(?:的)?(?:现在|目前)?"
                   r"(?:详情|情况|什么情况|啥情况|怎么样了?|咋样了?|(?:什么|啥)?进展了?|(?:什么|啥)?进度了?|资料|信息)?\s*(?:(?:麻烦|请)?\s*(?:发我|发给我|给我看看|给我|看看|发一下|发下)(?:一下|下)?)?"
                   r"\s*(?:呢|啊|吗)?[？?]?$")
-OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}"
+_BARE_SHOW = re.compile(r"#?(\d{1,7})\s*的?\s*(?:详情|资料|详细信息|信息)|(?:详情|资料|打开|查看)\s*#?(\d{1,7})")
+OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有|any).{0,6}"
                      r"(?:超时|逾期|超期|没跟进|没人跟进|无人跟进|没人管|冻结|没及时|没按时|过了?(?:时限|期限|时效)"
                      r"|超过(?:时限|期限|时效)|没人?(?:联系|处理|理)|没(?:有)?人(?:联系|处理|理|碰))"
                      r"|^.{0,6}(?:超时|逾期|超期)的(?:线索|客户)?$|^(?:超时|逾期|超期)(?:名单|列表|清单|情况)")
@@ -1031,6 +1050,9 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
         return Intent("my_leads", text=t)
     if SHOW.match(t):
         return Intent("lead_show", {"lead_id": _lead_ref(t)[0]}, t)
+    m = _BARE_SHOW.fullmatch(t)
+    if m:  # 「12 详情」, 「详情 12」: a bare number beside the look asked for
+        return Intent("lead_show", {"lead_id": int(m.group(1) or m.group(2))}, t)
     if OVERDUE.search(t):
         return Intent("overdue", text=t)
     if KB_IMPORT.search(t):
@@ -1065,7 +1087,8 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
             return Intent("team_leads", {"filter": pname}, t)
     m = re.fullmatch(r"^(?:把)?\s*(?:线索)?\s*#?(\d{1,7})\s*号?\s*(?:已经|已)?\s*"
                      r"(?:到|进入|进到|推进到|推到|走到|进)了?"
-                     rf"\s*(?:(?P<stage>[\u4e00-\u9fffA-Za-z]{{1,6}}?)\s*阶段|(?P<named>{STAGE_WORDS}))了?", t)
+                     rf"\s*(?:(?P<stage>[\u4e00-\u9fffA-Za-z]{{1,6}}?|[A-Za-z][A-Za-z\- ]{{5,24}}?)\s*阶段"
+                     rf"|(?P<named>{STAGE_WORDS}))了?", t)
     if m:
         return Intent("stage", {"lead_id": int(m.group(1)), "stage": m.group("stage") or m.group("named")}, t)
     if TEAM_REPORT.fullmatch(t):
@@ -1127,6 +1150,10 @@ _LEAVES = re.compile(r"(?:已经|要|下周|明天|今天)?(?:离职|辞职|走�
 def _offboard_phrase(t: str, state: State) -> Intent | None:
     """「王强离职了 他的客户给李娜」, 「王强已经走了 他的客户转张伟」: someone leaves and their leads go to someone."""
     m = _LEAVES.search(t)
+    if m is not None and "离职" in m.group(0) and not t[m.end():].strip(" 了吧手续"):  # 「王强 办离职」
+        who = re.fullmatch(r"(?:给|帮)?(?P<who>\S+?)\s*(?:办理?|走|做)?(?:一下)?", t[:m.start()].strip())
+        if who and who.group("who") in {n for pair in state.team for n in pair}:
+            return Intent("offboard", {"user": who.group("who"), "to": None}, t)
     if m is None or not re.search(r"交给|转给|交接|给|转", t[m.end():]):
         return None
     got = _offboard("offboard", "", f"{t[:m.start()]} {t[m.end():]}", t, state)
@@ -1154,7 +1181,7 @@ def _reminder(t: str, role: str, state: State) -> Intent | None:
         return None
     if when:
         head, task = _tidy(head.replace(when, "", 1)), _tidy(task.replace(when, "", 1))
-    task = _TASK_LEAD_IN.sub("", task)
+    task = _TASK_LEAD_IN.sub("", re.sub(r"\s+(?:by|before|at|on|until)$", "", task, flags=re.IGNORECASE))
     if head and (not when or not task):  # 「今晚8点要给孙蕾回个电话 提醒我一下」: the task said before 提醒我
         task = _tidy(f"{_TASK_LEAD_IN.sub('', head)} {task}")
     return _reminder_intent(when, task, t, state)
