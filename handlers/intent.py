@@ -64,7 +64,8 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
            ("closed won", "赢单"), ("closed-won", "赢单"), ("closed lost", "输单"), ("closed-lost", "输单"),
            ("import scripts", "导入话术"), ("upload scripts", "导入话术"),
            # inside-sales chat: 「ping me」 reminds, 「EOD」 is the end of one's working day, 「KB gaps」 the gaps list
-           ("ping me", "提醒我"), ("nudge me", "提醒我"), ("eod", "下班前"), ("cob", "下班前"), ("end of day", "下班前"),
+           ("ping me", "提醒我"), ("nudge me", "提醒我"), ("eod", "下班前"), ("cob", "下班前"),
+           ("end of day", "下班前"),
            ("leads", "线索"), ("accounts", "客户"), ("my accounts", "我的客户"), ("list", "列出"),
            ("list all", "列出"), ("product line", "产品线"), ("title", "职务"), ("job title", "职务"),
            ("sla breach", "超时"), ("sla breached", "超时"), ("breached", "超时"), ("past due", "超时"),
@@ -78,7 +79,8 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
            ("i'll take", "我来接手"), ("open", "打开"), ("move", "推进"),
            ("eod前", "下班前"), ("give", "转给"), ("breaching sla", "超时"), ("breaching", "超时"), ("breach", "超时"),
            ("what's", "查看"), ("follow ups", "跟进"), ("follow-ups", "跟进"), ("followups", "跟进"),
-           ("tomorrow's", "明天的"), ("tasks", "任务"), ("who", "谁"), ("should i", "该"), ("stage", "阶段"), ("any overdue", "有超时"), ("kb", "知识库"),
+           ("tomorrow's", "明天的"), ("tasks", "任务"), ("who", "谁"), ("should i", "该"), ("stage", "阶段"),
+           ("any overdue", "有超时"), ("kb", "知识库"),
            ("knowledge base", "知识库"), ("on my plate", "待办"), ("what's due", "待办"), ("lmk", "提醒我"),
            ("tomorrow morning", "明天上午"), ("tomorrow afternoon", "明天下午"), ("tomorrow evening", "明天晚上"),
            ("tomorrow night", "明天晚上"), ("tmr morning", "明天上午"), ("tmr afternoon", "明天下午"),
@@ -453,7 +455,8 @@ def _by_rules(t: str, role: str, state: State) -> Intent:
 
 
 # 「Hi 帮我记一下跟进 312 …」, 「你好，新客户 …」: a greeting before the message, and 「…，谢谢🙏」 after it
-_GREETED = re.compile(r"^(?:(?:hi|hello|hey|morning|good morning)(?: team| all| guys)?|hiya|嗨|哈喽|哈啰|你好|您好|在吗|在不在|早上好|下午好|晚上好|早安|早|老师好)"
+_GREETED = re.compile(r"^(?:(?:hi|hello|hey|morning|good morning)(?: team| all| guys)?"
+                      r"|hiya|嗨|哈喽|哈啰|你好|您好|在吗|在不在|早上好|下午好|晚上好|早安|早|老师好)"
                       r"(?:呀|啊|哈)?[\s,，!！~～。.、]+(?=\S)", re.IGNORECASE)
 _THANKED = re.compile(r"(?<=\S)[\s,，。!！~～]+(?:(?:谢谢|谢啦|谢了|多谢|感谢|辛苦了|辛苦|麻烦了|麻烦你了"
                       r"|thx|thanks|thank you)"
@@ -782,8 +785,8 @@ def _with_lead(name: str, before: str, after: str, t: str, state: State) -> Inte
     slots: dict[str, Any] = {"lead_id": lead_id}
     key = {"follow_up": "note", "won": "reason", "lost": "reason", "evidence": "note", "stage": "stage"}.get(name)
     if key == "stage":
-        rest = _tidy(re.sub(r"\s*阶段了?$", "", re.sub(r"^(?:(?:改|更新|调整|推进|推|变|换)?(?:到|为|至|成)|(?:to|into)(?=\s))\s*",
-                                            "", rest)))
+        arrive = r"^(?:(?:改|更新|调整|推进|推|变|换)?(?:到|为|至|成)|(?:to|into)(?=\s))\s*"
+        rest = _tidy(re.sub(r"\s*阶段了?$", "", re.sub(arrive, "", rest)))
     if key:
         slots[key] = _reason(rest) if key == "reason" else re.sub(r"^[\-—–|:：]\s*", "", rest)
     return Intent(name, slots, t)
@@ -907,7 +910,8 @@ def _extend(name: str, before: str, after: str, t: str, state: State) -> Intent:
 
 def _offboard(name: str, before: str, after: str, t: str, state: State) -> Intent:
     text = re.sub(r"^(?:请|帮我|帮|给)?(?:办理?|处理|走)(?:一下|下)?\s*", "", f"{before} {after}".strip())
-    m = re.search(r"(?:线索|客户)?\s*(?:都|全部)?\s*(?:交给|转给|给|交接给|移交给|转交给|分给|转|→|->|=>|➡️?|to(?=\s))\s*(?P<to>\S+)", text)
+    m = re.search(r"(?:线索|客户)?\s*(?:都|全部)?\s*(?:交给|转给|给|交接给|移交给|转交给|分给|转|→|->|=>|➡️?|to(?=\s))"
+                  r"\s*(?P<to>\S+)", text)
     who_text = text[: m.start()] if m else text
     who, _ = split_person(re.sub(r"(?:了|的)$", "", _tidy(who_text)), state.team)
     to = split_person(m.group("to"), state.team)[0] if m else None
@@ -946,7 +950,8 @@ _SLOTS = {"follow_up": _with_lead, "stage": _with_lead, "won": _with_lead, "lost
 
 def _lead_edit(t: str) -> Intent | None:
     """「线索 3 预算 50万」, 「3号线索预算改成50万」, 「把3号的行业改成医疗」."""
-    m = re.match(rf"^(?:把|更新|修改|改一下|set|change|edit)?\s*(?:(?:线索|客户)\s*{ID}\s*号?|{ID}\s*号(?:线索|客户)?|{ID}(?=\s*的)|{ID}(?=\s))"
+    m = re.match(rf"^(?:把|更新|修改|改一下|set|change|edit)?\s*"
+                 rf"(?:(?:线索|客户)\s*{ID}\s*号?|{ID}\s*号(?:线索|客户)?|{ID}(?=\s*的)|{ID}(?=\s))"
                  r"\s*(?:的)?\s*(.+)$", t)  # 「301 预算 20万」: a bare number first, then a field
     if not m:
         return None
@@ -1163,7 +1168,8 @@ def _offboard_phrase(t: str, state: State) -> Intent | None:
 
 # ---------------------------------------------------------------- reminders
 
-REMIND = re.compile(r"提醒(?:一下|下)?我|ping\s*我(?:一下|下)?|叫我|喊我|记得(?:让|叫)?我|到时候?提醒|帮我记(?:一下|着)?|别让我忘了|提醒")
+REMIND = re.compile(r"提醒(?:一下|下)?我|ping\s*我(?:一下|下)?"
+                    r"|叫我|喊我|记得(?:让|叫)?我|到时候?提醒|帮我记(?:一下|着)?|别让我忘了|提醒")
 
 
 def _reminder(t: str, role: str, state: State) -> Intent | None:
@@ -1202,7 +1208,8 @@ def _reminder_intent(when: str | None, task: str, t: str, state: State) -> Inten
 
 # 「过两天再跟进李经理」, 「下周一去周立那签合同」: a time ahead and something to do, with no 「提醒我」 — a plan,
 # kept as a reminder (not a past contact, not a question)
-_PLAN_ACT = re.compile(r"ping|call|跟进|联系|回访|拜访|打(?:个|一个)?电话|回(?:个|一个)?电话|回电|约|见|发|去|签|催|问问|聊聊|送"
+_PLAN_ACT = re.compile(r"ping|call"
+                       r"|跟进|联系|回访|拜访|打(?:个|一个)?电话|回(?:个|一个)?电话|回电|约|见|发|去|签|催|问问|聊聊|送"
                        r"|^(?:跟|和|找)\S{1,6}?(?:确认|沟通|聊|谈|对一下|商量)|^(?:确认|沟通)")
 
 
