@@ -76,12 +76,12 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
            ("i'll handle", "我来接手"), ("i'll take over", "我来接手"), ("leave it to me", "我来接手"),
            ("newlead", "新线索"), ("quick q", "请问"), ("quick question", "请问"),
            ("log fu", "记录跟进"), ("log f/u", "记录跟进"), ("log a fu", "记录跟进"), ("log followup", "记录跟进"),
-           ("i'll take", "我来接手"), ("open", "打开"), ("move", "推进"),
-           ("eod前", "下班前"), ("give", "转给"), ("breaching sla", "超时"), ("breaching", "超时"), ("breach", "超时"),
+           ("i'll take", "我来接手"), ("open", "打开"),
+           ("eod前", "下班前"), ("breaching sla", "超时"), ("breaching", "超时"), ("breach", "超时"),
            ("what's", "查看"), ("follow ups", "跟进"), ("follow-ups", "跟进"), ("followups", "跟进"),
-           ("tomorrow's", "明天的"), ("tasks", "任务"), ("who", "谁"), ("should i", "该"), ("stage", "阶段"),
+           ("tomorrow's", "明天的"), ("tasks", "任务"), ("who", "谁"), ("should i", "该"),
            ("any overdue", "有超时"), ("kb", "知识库"),
-           ("knowledge base", "知识库"), ("on my plate", "待办"), ("what's due", "待办"), ("lmk", "提醒我"),
+           ("knowledge base", "知识库"), ("on my plate", "待办"), ("what's due", "待办"),
            ("tomorrow morning", "明天上午"), ("tomorrow afternoon", "明天下午"), ("tomorrow evening", "明天晚上"),
            ("tomorrow night", "明天晚上"), ("tmr morning", "明天上午"), ("tmr afternoon", "明天下午"),
            *((f"{this}{day}", f"{cn}周{n}") for this, cn in (("", ""), ("this ", "本"), ("next ", "下"))
@@ -304,13 +304,18 @@ _AM_PM = r"(?<![\d:])(?P<h>1[0-2]|0?[1-9])(?::(?P<m>[0-5]\d))?\s*(?P<ap>am|pm|a\
 # 「30min后」, 「in 2h」: a span ahead in English units, as the time grammar reads it (30分钟后)
 _AHEAD = (r"(?<![\d.A-Za-z])(?:in\s+(?P<in>\d{1,3})\s*(?P<inu>mins?|minutes?|h|hrs?|hours?)(?![A-Za-z])"
           r"|(?P<n>\d{1,3})\s*(?P<u>mins?|minutes?|h|hrs?|hours?)(?=\s*(?:后|以后|之后)))")
-_ENGLISH_RX = re.compile(rf"{_AM_PM}(?![A-Za-z])|{_AHEAD}|(?<![A-Za-z])(?:"
+# verbs that are commands only beside a lead number: 「give 7 to 李娜」, 「move 7 to demo」, 「7 stage demo」
+_BY_NUMBER = {"give": "转给", "hand": "转给", "move": "推进", "push": "推进", "stage": "阶段"}
+_VERB_NUMBER = r"(?<![A-Za-z])(?P<v>give|hand|move|push)(?=\s+#?\d)|(?<=\d\s)(?P<st>stage)(?![A-Za-z])"
+_ENGLISH_RX = re.compile(rf"{_AM_PM}(?![A-Za-z])|{_AHEAD}|{_VERB_NUMBER}|(?<![A-Za-z])(?:"
                          + "|".join(map(re.escape, sorted(_ENGLISH_CN, key=len, reverse=True)))
                          + r")(?![A-Za-z])", re.IGNORECASE)
 
 
 def _in_chinese(m: re.Match[str]) -> str:
     """The Chinese for one English command word or clock (see ENGLISH, _AM_PM)."""
+    if m.group("v") or m.group("st"):
+        return _BY_NUMBER[m.group(0).lower()]
     if m.group("n") or m.group("in"):
         n, unit = (m.group("n"), m.group("u")) if m.group("n") else (m.group("in"), m.group("inu"))
         return f"{n}{'分钟' if unit.lower().startswith('m') else '小时'}" + ("后" if m.group("in") else "")
@@ -996,8 +1001,8 @@ _VALUE_ASK = re.compile(r"\s*(?:帮我|麻烦)?(?:改一下|改下|更新一下|
 
 def _edit_intent(edit: re.Match[str], t: str, lead_id: int | None) -> Intent | None:
     value = _tidy(_VALUE_ASK.sub("", _VALUE_HEDGE.sub("", _tidy(edit.group("value")))))
-    if not value:
-        return None
+    if not value or re.match(r"(?:of|for|about|from|in|on|with|the|a|an|is|are)\s", value, re.IGNORECASE):
+        return None  # 「title of a decision maker …」: a field word in an English question, not a new value
     return Intent("edit", {"lead_id": lead_id, "field": FIELD_WORDS[edit.group("field")], "value": value}, t)
 
 

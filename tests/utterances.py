@@ -445,7 +445,7 @@ ROWS: list[Row] = [
     (R, "明天下午ping我一下 跟进周立", "reminder", {"when": "明天下午", "task": "跟进周立", "customer": "周立"}),
     (R, "周五前提醒我催64号客户签单", "reminder", {"when": "周五前", "task": "催客户签单", "lead_id": 64}),
     (R, "remind me to send the SOW by EOD", "reminder", {"when": "EOD", "task": "send the SOW"}),
-    (R, "lmk tomorrow afternoon 跟进孙蕾", "reminder",
+    (R, "nudge me tomorrow afternoon 跟进孙蕾", "reminder",
      {"when": "tomorrow afternoon", "task": "跟进孙蕾", "customer": "孙蕾"}),
     (R, "下周三再ping一下马骁", "reminder", {"when": "下周三", "task": "ping一下马骁", "customer": "马骁"}),
     (R, "who should I call today", "today", {}),
@@ -470,4 +470,9 @@ ROWS: list[Row] = [
     (R, "what's SSO", "knowledge", {"query": "what's SSO"}),
     (R, "hey team, quick q about discounts", "knowledge", {"query": "hey team, quick q about discounts"}),
     (R, "POC 一般多久", "knowledge", {"query": "POC 一般多久"}),
+    # English words that are commands only beside a lead number or a value stay questions without one
+    (R, "give me pricing tips", "knowledge", {"query": "give me pricing tips"}),
+    (R, "move forward 客户一直拖怎么办", "knowledge", {"query": "move forward 客户一直拖怎么办"}),
+    (R, "title of decision maker in factories", "knowledge", {"query": "title of decision maker in factories"}),
+    (R, "import data from excel 支持吗", "knowledge", {"query": "import data from excel 支持吗"}),
 ]
