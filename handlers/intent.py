@@ -81,12 +81,15 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
            ("what's", "查看"), ("follow ups", "跟进"), ("follow-ups", "跟进"), ("followups", "跟进"),
            ("tomorrow's", "明天的"), ("tasks", "任务"), ("who", "谁"), ("should i", "该"),
            ("any overdue", "有超时"), ("kb", "知识库"),
-           ("knowledge base", "知识库"), ("on my plate", "待办"), ("what's due", "待办"),
+           ("knowledge base", "知识库"), ("on my plate", "待办"), ("what's due", "待办"), ("what's on", "待办"),
+           ("console", "后台"),
            ("tomorrow morning", "明天上午"), ("tomorrow afternoon", "明天下午"), ("tomorrow evening", "明天晚上"),
            ("tomorrow night", "明天晚上"), ("tmr morning", "明天上午"), ("tmr afternoon", "明天下午"),
            *((f"{this}{day}", f"{cn}周{n}") for this, cn in (("", ""), ("this ", "本"), ("next ", "下"))
              for day, n in (("monday", "一"), ("tuesday", "二"), ("wednesday", "三"), ("thursday", "四"),
-                            ("friday", "五"))),
+                            ("friday", "五"), ("saturday", "六"), ("sunday", "日"), ("mon", "一"), ("tue", "二"),
+                            ("tues", "二"), ("wed", "三"), ("thu", "四"), ("thur", "四"), ("thurs", "四"),
+                            ("fri", "五"))),
            *((f"{verb} {article}{new}{noun}", "新客户" if noun != "lead" else "新线索")
              for verb in ("add", "create", "log", "enter", "register") for article in ("", "a ", "an ")
              for new in ("", "new ") for noun in ("lead", "customer", "client", "prospect", "account", "contact")
@@ -120,7 +123,8 @@ SMALL_TALK = {
             # the same said across the country: 中 (Henan), 要得 (Sichuan), 得嘞 (Beijing), 妥 / 成
             "就这么办", "就这么定了", "就这样", "没毛病", "要得", "得嘞", "妥了", "妥", "中", "成",
             # leaving the conversation: nothing to answer but a nod
-            "拜拜", "再见", "回头见", "晚安", "下次聊", "先这样", "88")
+            "拜拜", "再见", "回头见", "晚安", "下次聊", "先这样", "88",
+            "bye", "byebye", "good night", "night", "gn", "see ya", "see you", "cya", "ttyl")
 }
 _SMALL = sorted(((w, k) for k, ws in SMALL_TALK.items() for w in ws), key=lambda p: -len(p[0]))
 _FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞滴咯哒嗷哇咧~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot"
@@ -148,7 +152,9 @@ HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|
 HELP_EN = re.compile(r"^(?:pls |please )?(?:how (?:to|do i|can i|should i|do we) (?:use|start)"
                      r"|what can (?:you|u|it|this)(?: bot)? do|how does (?:this|it) work"
                      r"|(?:any |a )?(?:user )?(?:guide|manual|tutorial|instructions)"
-                     r"|help me|need help|i need help|menu|commands?)"
+                     r"|help me|need help|i need help|menu|commands?"
+                     r"|how (?:do i|to|can i|should i) (?:(?:log|add|create|enter|record|set up) (?:a |an )?\w+"
+                     r"|新线索|新客户|记录跟进|跟进|提醒我|导入话术)$)"
                      r"(?: (?:this|the|you|u|it))?(?: bot| assistant| thing| tool| here)?(?: pls| please)?[\s?？!.]*$")
 # questions about the bot itself: 「怎么录客户」, 「我该怎么开始」, 「使用帮助」
 HOW_TO = re.compile(r"^(?:我|请问)?(?:该|要|应该)?(?:怎么|如何|咋|怎样)"
@@ -524,7 +530,7 @@ def _emoji_kind(t: str) -> str:
 _ORDINAL = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 
 
-_PICK_NUMBER = re.compile(r"(?:就|要|我要|我选|点|按|go with|going with|pick|choose|select|take)?\s*"
+_PICK_NUMBER = re.compile(r"(?:就|要|我要|我选|点|按|go with|going with|pick|choose|select)?\s*"
                           r"(?:选择|选第|选|第|点|按)?\s*"
                           r"(?:option|opt|no\.?|按钮|选项|第)?\s*"
                           r"([1-9]|[一二三四五])\s*(?:个|项|号|条|个按钮|个选项)?\s*(?:吧|呗|哈|pls|please)?")
@@ -824,6 +830,9 @@ _SOURCED_LEAD = re.compile(r"^\S{1,12}?(?:的|了个|了一个)\s*新的?(?:线�
 
 
 def _new_lead(t: str) -> Intent | None:
+    labelled = re.match(r"^(?:线索|客户)\s*[:：]\s*", t)  # 「Lead: 韩总 135…」: the lead's fields under a label
+    if labelled and PHONE.search(t) and not QUESTION.search(t):
+        return Intent("lead_new", {"text": _tidy(t[labelled.end():])}, t)
     m = NEW_LEAD.match(t)
     sourced = None if m else _SOURCED_LEAD.match(t)
     if sourced and PHONE.search(t[sourced.end():]) and not QUESTION.search(t[:sourced.end()]):
@@ -954,7 +963,11 @@ _SLOTS = {"follow_up": _with_lead, "stage": _with_lead, "won": _with_lead, "lost
 
 
 def _lead_edit(t: str) -> Intent | None:
-    """「线索 3 预算 50万」, 「3号线索预算改成50万」, 「把3号的行业改成医疗」."""
+    """「线索 3 预算 50万」, 「3号线索预算改成50万」, 「把3号的行业改成医疗」; 「budget for 7 is 40万」 read as
+    「7 预算 40万」."""
+    said = re.match(rf"^(?P<f>{_FIELD_ALT})\s*(?:for|of|on)\s+(?:线索\s*)?{ID}\s*(?:is|to|=|:|：)?\s*(?=\S)", t)
+    if said:
+        t = f"{said.group(2)} {said.group('f')} {t[said.end():]}"
     m = re.match(rf"^(?:把|更新|修改|改一下|set|change|edit)?\s*"
                  rf"(?:(?:线索|客户)\s*{ID}\s*号?|{ID}\s*号(?:线索|客户)?|{ID}(?=\s*的)|{ID}(?=\s))"
                  r"\s*(?:的)?\s*(.+)$", t)  # 「301 预算 20万」: a bare number first, then a field
@@ -1519,7 +1532,9 @@ def _fill_reminder(name: str, t: str, state: State) -> Intent | None:
     return _reminder_intent(when, task, t, state)
 
 
-def _fill_today(name: str, t: str, state: State) -> Intent:
+def _fill_today(name: str, t: str, state: State) -> Intent | None:
+    if not (_DAY.search(t) or _TODO_ITEM.search(t)):  # the day's list names a day or a to-do
+        return None
     return Intent(name, {"day": "明天"} if re.search(r"明天|明日|明儿", t) else {}, t)
 
 
