@@ -395,7 +395,7 @@ def _written(pieces: list[Piece], start: int, end: int) -> str:
 
 
 # the slots that carry the user's own words: given back as written (case, 繁體, English), not as read
-_WRITTEN_SLOTS = ("text", "note", "query", "reason", "task", "value", "when")
+_WRITTEN_SLOTS = ("text", "note", "query", "reason", "task", "value", "when", "filter", "stage")
 
 
 def _as_written(got: Intent, read: str, pieces: list[Piece]) -> Intent:
@@ -474,8 +474,12 @@ _THANKED = re.compile(r"(?<=\S)[\s,，。!！~～]+(?:(?:谢谢|谢啦|谢了|�
                       r"(?:你|您|啦|了|哈|呀)?[\s!！~～。🙏]*|🙏+)$", re.IGNORECASE)
 
 
+# 「pls FU 7 …」: asked politely before the command itself
+_POLITE = re.compile(r"^(?:pls|plz|please|kindly)[\s,，:：]+(?=\S)")
+
+
 def _unwrapped(t: str) -> str:
-    return _THANKED.sub("", _GREETED.sub("", t, count=1)) or t
+    return _POLITE.sub("", _THANKED.sub("", _GREETED.sub("", t, count=1))) or t
 
 
 # a lead number that is not a whole number of lead-number size (「线索 1e10」, 「跟进 3.5」, 「接手 123456789」): read
@@ -542,7 +546,8 @@ _PLACES = {"first": 1, "1st": 1, "头": 1, "最上面": 1, "最前面": 1, "最�
            "3rd": 3}
 _LAST = frozenset({"last", "最后", "最后面", "最下面", "最底下", "最右边"})
 # what may stand before a button said in words: 「好的 那就按这个修改」, 「算了 放弃吧」, 「行 确认提交」
-_PICK_LEAD = re.compile(r"^(?:(?:对的|对|好的|好|嗯嗯|嗯|行|可以|没问题|ok|okay|yes|yep|yeah|sure|nope|nah|no|let's"
+_PICK_LEAD = re.compile(r"^(?:(?:对的|对|好的|好|嗯嗯|嗯|行|可以|没问题|ok|okay|yes|yep|yeah|sure|nope|nah|no"
+                        r"|let's|pls|plz|please"
                         r"|不要了|不用了|算了|不了|那就|就"
                         r"|我要|我想|我选|那|要|还是|直接|就按|按照|按|点|选)(?:这个|那个)?[\s，,。!！]*)+")
 
@@ -636,6 +641,7 @@ def _small_talk(t: str, role: str, state: State) -> Intent | None:
         kind = "thanks"
     if kind:
         return Intent(kind, text=t)
+    low = _POLITE.sub("", low)  # 「please help」
     if HOW_TO.search(low) or HELP_EN.match(low) or (
             HELP.search(low) and not re.search(r"客户|报价|价格|异议|竞品", low)):
         return Intent("help", text=t)
@@ -850,7 +856,7 @@ def _new_lead(t: str) -> Intent | None:
 
 def _reassign(name: str, before: str, after: str, t: str, state: State) -> Intent:
     lead_id, rest = _lead_ref(f"{before} {after}".strip())
-    rest = re.sub(r"^(?:给到|给|到|to)\s*", "", _tidy(rest.replace("把", "", 1))).lstrip("@")
+    rest = re.sub(r"^(?:给到|给|到|to|→|->|=>)\s*", "", _tidy(rest.replace("把", "", 1))).lstrip("@")
     who, reason = handover_to(rest, state.team)
     return Intent("reassign", {"lead_id": lead_id, "assignee": who, "reason": reason}, t)
 

@@ -478,6 +478,11 @@ ROWS: list[Row] = [
     (R, "what's on today", "today", {}),
     (A, "console", "console", {}),
     (R, "how to follow up after a demo", "knowledge", {"query": "how to follow up after a demo"}),
+    (R, "please help", "help", {}),
+    (R, "pls 修改", "pick", {"index": 2}),
+    (R, "Pls FU 9 发了试用账号", "follow_up", {"lead_id": 9, "note": "发了试用账号"}),
+    (M, "reassign 64 → 李娜", "reassign", {"lead_id": 64, "assignee": "李娜"}),
+    (M, "team leads SaaS", "team_leads", {"filter": "SaaS"}),
     # English words that are commands only beside a lead number or a value stay questions without one
     (R, "give me pricing tips", "knowledge", {"query": "give me pricing tips"}),
     (R, "move forward 客户一直拖怎么办", "knowledge", {"query": "move forward 客户一直拖怎么办"}),
