@@ -100,7 +100,11 @@ def database_problem(exc: BaseException, url: str) -> str | None:
 
     from sqlalchemy.exc import ArgumentError, DBAPIError
 
+    from storage.migrate import DatabaseFolderError
+
     where = f" ({_hide_password(url)})" if url else ""
+    if isinstance(exc, DatabaseFolderError):
+        return f"无法打开数据库{where}：{exc}"
     if isinstance(exc, ArgumentError) or (url and _driver(url) not in DRIVERS):
         return (f"数据库地址 [database] url{where} 无法使用（{_first_line(exc)}）。请写成 sqlite:///文件路径.db "
                 "或 postgresql://用户@主机:5432/库名")

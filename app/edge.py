@@ -15,6 +15,9 @@ console upload answered 500, "Could not find starting boundary").
   gets 503 at once (a callback whose body is already here never waits for that).
 - A client that goes away mid-body or before the answer is one INFO line, not an ERROR traceback.
 - A body over `[server] max_body_kb` is 413 with a WARNING line naming the path.
+- A request aiohttp's own parser refuses (a raw non-UTF-8 byte in the URL, NUL in a header, an over-long header,
+  a negative Content-Length, a bad chunk size) is answered 400 by aiohttp and counted (`edge_malformed`), said once
+  at INFO: aiohttp logged an ERROR traceback for each. `ServerLog`, given to aiohttp as the server's `logger`.
 The handler's own `request.read()` then returns the body already read.
 """
 
@@ -27,6 +30,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import ClientPayloadError, web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.log import server_logger
 from aiohttp.web_protocol import RequestHandler
 
 from bot.config import ServerSettings
@@ -91,6 +96,10 @@ class Edge:
             return self.gone(request, exc)
         return None
 
+    def malformed(self, exc: HttpProcessingError) -> None:
+        self.metrics["edge_malformed"] += 1
+        self.clients.failed(SlowClient("malformed HTTP request; answered 400"), type(exc).__name__)
+
     def gone(self, request: web.Request, exc: BaseException) -> web.StreamResponse:
         self.metrics["edge_client_gone"] += 1
         self.clients.failed(SlowClient(f"client went away ({type(exc).__name__})"),
@@ -110,6 +119,21 @@ def _close(response: web.StreamResponse) -> web.StreamResponse:
 
 class SlowClient(Exception):
     """Why a waiting connection was closed (the FailureLog's cause: logged once, then counted)."""
+
+
+class ServerLog(logging.LoggerAdapter):
+    """aiohttp's server logger (`handler_args["logger"]`): a request its parser refused goes to `Edge.malformed`;
+    anything else (a handler's exception, answered 500) is logged as aiohttp would."""
+
+    def __init__(self, edge: Edge) -> None:
+        super().__init__(server_logger, {})
+        self.edge = edge
+
+    def log(self, level: int, msg: object, *args: Any, exc_info: Any = None, **kwargs: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            self.edge.malformed(exc_info)
+            return
+        super().log(level, msg, *args, exc_info=exc_info, **kwargs)
 
 
 class ConnectionGuard:

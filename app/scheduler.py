@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -33,7 +31,7 @@ class Scheduler(AsyncIOScheduler):
         super().__init__(**options)
         self.in_flight: set[asyncio.Task[Any]] = set()
 
-    def tracked(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    def tracked(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Coroutine[Any, Any, None]]:
         async def run() -> None:
             task = asyncio.current_task()
             if task is not None:
@@ -48,8 +46,21 @@ class Scheduler(AsyncIOScheduler):
 
         return run
 
+    def run_now(self, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Start a tracked job at once, beside its schedule (the start-up runs), so `join()` can wait for it."""
+        task = asyncio.get_running_loop().create_task(job())
+        self.in_flight.add(task)  # from now, not from its first step
+        task.add_done_callback(self.in_flight.discard)
+
+    async def join(self) -> None:
+        """Wait for the jobs in flight (the start-up runs included): a test settles without racing them."""
+        while self.in_flight:
+            await asyncio.wait(set(self.in_flight))
+
     async def stop(self) -> None:
         self.shutdown(wait=False)  # cancels the jobs in flight
+        for task in self.in_flight:
+            task.cancel()  # and the start-up runs
         if self.in_flight:
             await asyncio.wait(set(self.in_flight))
 
@@ -83,13 +94,14 @@ def start_scheduler(services: Services) -> Scheduler:
         except Exception:
             log.exception("deleting the staged rows of unfinished imports failed")
 
-    scheduler.add_job(clean_import_staging, "interval", hours=1, coalesce=True, id="kb-staging-cleanup",
-                      next_run_time=datetime.now(ZoneInfo(services.settings.reminders.timezone)))  # and at start-up
+    scheduler.add_job(clean_import_staging, "interval", hours=1, coalesce=True, id="kb-staging-cleanup")
     scheduler.add_job(run_tick, "interval", seconds=services.settings.server.tick_seconds,
                       max_instances=1, coalesce=True, id="reminder-tick")
     cfg = services.settings.reminders
     opens = parse_hhmm(cfg.work_start)
     scheduler.add_job(check_calendar, "cron", hour=opens.hour, minute=opens.minute, coalesce=True,
-                      id="calendar-check", next_run_time=datetime.now(ZoneInfo(cfg.timezone)))  # and at start-up
+                      id="calendar-check")
     scheduler.start()
+    scheduler.run_now(clean_import_staging)  # and at start-up
+    scheduler.run_now(check_calendar)
     return scheduler

@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from app.channels import build_channels
 from app.console import mount_console
-from app.edge import ConnectionGuard, Edge
+from app.edge import ConnectionGuard, Edge, ServerLog
 from app.health import Health
 from app.runtime import build_services
 from bot.clock import Clock, SystemClock
@@ -33,6 +33,9 @@ from bot.segmenter import main_dictionary
 from bot.services import Services
 from bot.tasks import TaskPool
 
+if TYPE_CHECKING:
+    from app.scheduler import Scheduler
+
 log = logging.getLogger(__name__)
 
 SERVICES = web.AppKey("services", Services)
@@ -42,6 +45,7 @@ METRICS = web.AppKey("metrics", Counter)
 CLAIMS = web.AppKey("claims", InboundClaimer)
 EDGE = web.AppKey("edge", Edge)  # body deadlines, slow-client cap, quiet client disconnects (app/edge.py)
 HEALTH = web.AppKey("health", Health)
+SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")  # its start-up runs and ticks: tests join() them
 WARM_UP = web.AppKey("warm_up", asyncio.Task)  # loads the knowledge index and dictionaries after start
 
 
@@ -56,7 +60,8 @@ async def create_app(settings: Settings, clock: Clock | None = None,
     edge = Edge(settings.server, counters)
     app = web.Application(client_max_size=settings.server.max_body_kb * 1024,
                           middlewares=[ack_timer, edge.middleware],
-                          handler_args={"lingering_time": 0})  # a body we gave up on is not waited for (edge.py)
+                          handler_args={"lingering_time": 0,  # a body we gave up on is not waited for (edge.py)
+                                        "logger": ServerLog(edge)})  # parser refusals: counted, not tracebacks
     app[EDGE] = edge
     # jieba's dictionary before the port opens: its one load stalls the event loop ~250 ms (bot/segmenter.py)
     await asyncio.get_running_loop().run_in_executor(None, main_dictionary)
@@ -90,7 +95,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     services, intake = app[SERVICES], app[INTAKE]
     stop = asyncio.Event()
     sender = asyncio.create_task(services.outbox.run_forever(services.settings.server.tick_seconds, stop))
-    scheduler = start_scheduler(services)
+    scheduler = app[SCHEDULER] = start_scheduler(services)
     stop_replays = asyncio.Event()
     replays = asyncio.create_task(intake.run_replays(stop_replays))
     app[WARM_UP] = asyncio.create_task(warm_up(services))

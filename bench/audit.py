@@ -91,8 +91,9 @@ def _rows(start: int, n: int, prev: str) -> tuple[list[dict[str, Any]], dict[str
 
 
 async def _seed(db: Database, n: int) -> None:
-    """Entries and the live rows they record, written with Core inserts (no session records anything)."""
-    async with db.session() as s:
+    """Entries and the live rows they record, written with Core on a plain connection (a session of the
+    application would record the rows as facts of its own)."""
+    async with db.engine.begin() as s:
         await s.execute(insert(Lead), [{**row, "stage": "new"} for row in LEAD_ROWS.values()])
     last_stage: dict[int, str] = {}
     prev, seq = GENESIS, 1
@@ -101,14 +102,14 @@ async def _seed(db: Database, n: int) -> None:
         for r in rows:
             if r["kind"] == "stage":
                 last_stage[int(r["lead_id"])] = str(r["body"]).split('"after":"')[1].split('"')[0]
-        async with db.session() as s:
+        async with db.engine.begin() as s:
             await s.execute(insert(ChainEntry), rows)
             if live["activity"]:
                 await s.execute(insert(Activity), live["activity"])
             if live["flag"]:
                 await s.execute(insert(LeadFlag), live["flag"])
         seq += len(rows)
-    async with db.session() as s:
+    async with db.engine.begin() as s:
         for stage in set(last_stage.values()):
             ids = [i for i, st in last_stage.items() if st == stage]
             await s.execute(update(Lead).where(Lead.id.in_(ids)).values(stage=stage))

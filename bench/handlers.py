@@ -3,7 +3,7 @@ in this process, on a fresh SQLite (or `--db URL`) database. No HTTP, no crypto:
 handler and the outbox, as process CPU per reply (a figure that a busy shared machine disturbs less than
 wall time) and replies/s.
 
-    .venv/bin/python bench/handlers.py [--n 2000] [--concurrency 50] [--new-users] [--profile OUT.html]
+    .venv/bin/python bench/handlers.py [--n 2000] [--concurrency 50] [--new-users] [--profile OUT.prof]
 """
 
 from __future__ import annotations
@@ -58,10 +58,10 @@ async def run(args: argparse.Namespace) -> None:
     pool = TaskPool(max_running=args.concurrency, burst_rate=1e9)
     profiler = None
     if args.profile:
-        from pyinstrument import Profiler
+        import cProfile
 
-        profiler = Profiler(async_mode="disabled")
-        profiler.start()
+        profiler = cProfile.Profile()
+        profiler.enable()
     cpu0, t0 = time.process_time(), time.monotonic()
     for i in range(args.n):
         msg = Inbound("wecom", f"h{i:05d}", f"m{i}", "text", services.clock.now(), text="帮助")
@@ -70,8 +70,8 @@ async def run(args: argparse.Namespace) -> None:
         await asyncio.sleep(0.005)
     wall, cpu = time.monotonic() - t0, time.process_time() - cpu0
     if profiler is not None:
-        profiler.stop()
-        Path(args.profile).write_text(profiler.output_text(unicode=True, show_all=False), encoding="utf-8")
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     stop.set()
     await sender
     await pool.drain()
@@ -87,5 +87,6 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--new-users", action="store_true")
     parser.add_argument("--db", default="", help="database URL (default: a fresh SQLite file)")
-    parser.add_argument("--profile", default="", help="pyinstrument text profile into this file")
+    parser.add_argument("--profile", default="", help="cProfile stats of the burst into this file "
+                        "(read with python -m pstats)")
     asyncio.run(run(parser.parse_args()))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -90,7 +91,7 @@ def start_server(cfg: Path, log_path: Path, env: dict[str, str], cpus: set[int] 
                  profile: str = "") -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "app.cli", "serve", "--config", str(cfg)]
     if profile:  # sampled by py-spy (collapsed stacks: `--format raw`), written when the server stops
-        cmd = ["py-spy", "record", "--format", "raw", "--rate", "200", "--gil", "-o", profile, "--", *cmd]
+        cmd = [py_spy(), "record", "--format", "raw", "--rate", "200", "--gil", "-o", profile, "--", *cmd]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env)
     if cpus:
@@ -98,11 +99,21 @@ def start_server(cfg: Path, log_path: Path, env: dict[str, str], cpus: set[int] 
     return proc
 
 
+def py_spy() -> str:
+    """py-spy from the venv this bench runs in (a dev dependency), else from PATH: the venv's bin is often not on
+    PATH, and a missing py-spy used to leave `--py-spy-burst` with no output and no error."""
+    beside = Path(sys.executable).with_name("py-spy")
+    found = str(beside) if beside.exists() else shutil.which("py-spy")
+    if found is None:
+        raise SystemExit("py-spy not found: pip install -e '.[dev]'")
+    return found
+
+
 def attach_py_spy(proc: subprocess.Popen[bytes], out: str) -> subprocess.Popen[bytes] | None:
     """`--py-spy-burst OUT`: sample the running server during the load phase only (no start-up, no warm-up)."""
     if not out:
         return None
-    cmd = ["py-spy", "record", "--format", "raw", "--rate", "250", "--nonblocking", "--gil", "-o", out,
+    cmd = [py_spy(), "record", "--format", "raw", "--rate", "250", "--nonblocking", "--gil", "-o", out,
            "--pid", str(proc.pid)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -180,14 +191,17 @@ async def wait_console(session: aiohttp.ClientSession, base: str) -> None:
     raise SystemExit("the console process did not answer in 60 s")
 
 
-async def settle(proc: subprocess.Popen[bytes], quiet_s: float = 1.0, timeout: float = 120.0) -> None:
-    """Wait for the start-up warm-up (knowledge index, dictionaries, in a thread after /healthz answers) to end:
-    its CPU would otherwise be counted in the burst's CPU per reply."""
-    start, last = time.monotonic(), cpu_seconds(proc)
+async def settle(proc: subprocess.Popen[bytes], quiet_s: float = 1.0, timeout: float = 180.0,
+                 windows: int = 3) -> None:
+    """Wait for the start-up warm-up (knowledge index, dictionaries, the console's first team board, in threads
+    after /healthz answers) to end: its CPU would otherwise be counted in the burst's CPU per reply. Quiet means
+    `windows` quiet seconds in a row: on a loaded machine one quiet second may only be a starved server."""
+    start, last, quiet = time.monotonic(), cpu_seconds(proc), 0
     while time.monotonic() - start < timeout:
         await asyncio.sleep(quiet_s)
         now = cpu_seconds(proc)
-        if now - last < 0.05 * quiet_s:
+        quiet = quiet + 1 if now - last < 0.05 * quiet_s else 0
+        if quiet >= windows:
             return
         last = now
 

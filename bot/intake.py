@@ -39,7 +39,8 @@ class Intake:
     def __init__(self, services: Services, tasks: TaskPool | None = None, claims: InboundClaimer | None = None,
                  metrics: Counter[str] | None = None) -> None:
         self.services = services
-        self.tasks = tasks or TaskPool(max_running=services.settings.server.max_inflight)
+        inflight = services.settings.server.max_inflight
+        self.tasks = tasks or TaskPool(max_running=inflight, burst_ceiling=min(inflight, services.db.burst_jobs))
         # Inbound dedup claims: own connection, group commit (see bot/dedup.py), shared by every channel.
         self.claims = claims or InboundClaimer(services.settings.database.url)
         self.metrics: Counter[str] = Counter() if metrics is None else metrics  # channels' counters, on /metrics

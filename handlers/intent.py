@@ -22,7 +22,7 @@ from typing import Any
 
 from handlers.checks.rules import FLAG_ANSWER
 from handlers.intent_model import MIN_MARGIN, MIN_MARGIN_NAMED, IntentModel, masked
-from storage.leads import company_named
+from storage.leads import company_named, parse_budget
 
 MAX_CHARS = 4000  # longer than any note a rep types; a pasted book gets a short answer
 
@@ -1022,7 +1022,29 @@ def _edit_intent(edit: re.Match[str], t: str, lead_id: int | None) -> Intent | N
     value = _tidy(_VALUE_ASK.sub("", _VALUE_HEDGE.sub("", _tidy(edit.group("value")))))
     if not value or re.match(r"(?:of|for|about|from|in|on|with|the|a|an|is|are)\s", value, re.IGNORECASE):
         return None  # 「title of a decision maker …」: a field word in an English question, not a new value
-    return Intent("edit", {"lead_id": lead_id, "field": FIELD_WORDS[edit.group("field")], "value": value}, t)
+    field = FIELD_WORDS[edit.group("field")]
+    if lead_id is None and (first := _id_first(field, value)):
+        lead_id, value = first
+    return Intent("edit", {"lead_id": lead_id, "field": field, "value": value}, t)
+
+
+# 「预算 12 80万」, 「电话 12 138…」: a lead number, then the value (it was read as digits of the amount: 1280万)
+_ID_THEN_VALUE = re.compile(r"^#?(\d{1,7})\s*号?\s+([0-9一二三四五六七八九十两].*)$")
+_THOUSANDS = re.compile(r"\d{1,3}(?:[ ,，]\d{3})+(?:\.\d+)?\s*元?")
+
+
+def _id_first(field: str, value: str) -> tuple[int, str] | None:
+    """(lead id, value) when a budget or phone value starts with a lead number: the rest is a value on its own and
+    the whole is not one (thousands written with spaces, a phone number in groups)."""
+    m = _ID_THEN_VALUE.match(value)
+    if m is None:
+        return None
+    rest = m.group(2)
+    if field == "budget_cny" and not _THOUSANDS.fullmatch(value) and parse_budget(rest) is not None:
+        return int(m.group(1)), rest
+    if field == "phone" and PHONE.fullmatch(rest) and not PHONE.fullmatch(value.replace(" ", "")):
+        return int(m.group(1)), rest
+    return None
 
 
 # ---------------------------------------------------------------- manager and admin phrasing

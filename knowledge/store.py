@@ -521,3 +521,13 @@ async def _save_edits(session: AsyncSession, edits: dict[str, Any], now: datetim
         session.add(KeyValue(key=TAXONOMY_KEY, value=edits, updated_at=now))
         await session.flush()
     await bump_generation(session, now)
+
+
+async def active_keywords(db: Any) -> tuple[str, set[str]]:
+    """(card generation, the keywords of the active cards), read in one go through the read-only connection."""
+    table = _table()
+    async with db.reader(snapshot=True) as conn:
+        value = (await conn.execute(select(KeyValue.value).where(KeyValue.key == GENERATION_KEY))).scalar()
+        rows = (await conn.execute(select(table.c.keywords).where(table.c.active.is_(True)))).scalars()
+        words = {str(k) for keywords in rows for k in (keywords or ())}
+    return _id(value), words

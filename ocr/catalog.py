@@ -15,6 +15,7 @@ misread by OCR ("智能叫号系统" read as "智能叫亏系统").
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -29,6 +30,10 @@ DEFAULT_PATH = Path(__file__).with_name("needs.toml")
 GENERIC_TAIL = re.compile(r"(?:系统|平台|软件)$")
 # A stem followed by a rank or a department names a job, not a product: 「财务经理」 is no 财务软件.
 JOB_AFTER = re.compile(r"(?:部|科|处|组|室|总监|经理|主管|主任|专员|负责人|人员|总|岗|工程师|会计)")
+# What a product's name ends in: a knowledge-base keyword is read as a product only when it names a thing sold
+# (「会员系统」, 「手持终端」, 「智能储物柜」), never a concern or a scene (「隐性成本」, 「分期」, 「数据迁移」).
+PRODUCT_TAIL = re.compile(r"(?:系统|平台|软件|终端|设备|一体机|服务器|机器人|传感器|模块|套件|芯片|耗材|"
+                          r"机|仪|柜|屏|车|器|桌|椅|箱|架|灯|锁)$")
 SYNONYM_SPLIT = re.compile(r"\s*[,，、|/;；]\s*")
 NAME_SPLIT = re.compile(r"\s*(?:[:：=]|\|)\s*")
 
@@ -83,6 +88,10 @@ class Catalog:
         return list(dict.fromkeys(name for _, name in sorted(hits)))
 
 
+    def with_products(self, words: frozenset[str]) -> Catalog:
+        """This catalog plus `words` (already product-like) it does not know yet: one new product each."""
+        return _extended(self, words)
+
     def near(self, thing: str) -> str | None:
         """The product a thing asked for names with one character misread anywhere, even the first (「取有化部署」):
         only for Chinese terms of four characters or more, where one wrong character cannot make another product."""
@@ -92,6 +101,20 @@ class Catalog:
             if len(term) == len(thing) and sum(a != b for a, b in zip(term, thing, strict=True)) == 1:
                 return name
         return None
+
+
+def product_like(word: str) -> bool:
+    """A keyword that names a product: a product tail after a head of two characters at least (「老系统」 and
+    「叉车」 are too short to tell), with no space or punctuation in it."""
+    m = PRODUCT_TAIL.search(word)
+    return m is not None and len(word[: m.start()]) >= 2 and bool(re.fullmatch(r"[\u4e00-\u9fffA-Za-z0-9]+", word))
+
+
+@functools.lru_cache(maxsize=8)
+def _extended(base: Catalog, words: frozenset[str]) -> Catalog:
+    known = set(base._terms)
+    added = tuple((w, ()) for w in sorted(words) if w.lower() not in known)
+    return Catalog(base.products + added, base.not_needs) if added else base
 
 
 def _distinct(stem: str) -> bool:

@@ -354,8 +354,20 @@ def _identity(flat: str, acc: _Acc) -> None:
 
 def _needs(flat: str, acc: _Acc, ctx: _Context) -> None:
     """Catalog products the customer names; a thing asked for that the catalog lacks is kept in their words."""
-    needs = ctx.catalog.find(flat) or [ctx.catalog.near(x) or x for x in requested_things(TITLE.sub("，", flat))]
-    _add_needs(needs, acc)
+    _add_needs(needs_in(flat, ctx.catalog), acc)
+
+
+def needs_in(flat: str, catalog: Catalog) -> list[str]:
+    """Catalog products named in `flat`, then the things asked for that no catalog product covers, in the
+    customer's words: 「需要扫码枪，也想了解一下无人机」 is both."""
+    needs = catalog.find(flat)
+    for thing in requested_things(TITLE.sub("，", flat)):
+        named = catalog.near(thing)
+        if named is None and catalog.find(thing):
+            continue  # the catalog already read this request
+        if (named or thing) not in needs:
+            needs.append(named or thing)
+    return needs
 
 
 def _add_needs(needs: list[str], acc: _Acc) -> None:
@@ -556,8 +568,7 @@ def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None) 
     acc.put("email", find_email(flat), 0.9)
     acc.put("wechat_id", find_wechat(flat, ""), 0.8)
     acc.put("budget_cny", budget_in(flat), 0.85)
-    needs = (catalog or load_catalog(None)).find(flat) or requested_things(TITLE.sub("，", flat))
-    acc.put("needs", tuple(needs), 0.8)
+    acc.put("needs", tuple(needs_in(flat, catalog or load_catalog(None))), 0.8)
     times = [f for f in find_times(flat, now) if f.when >= to_cn(now)]
     if times:
         acc.put("follow_up", times[0].when, 0.85)

@@ -183,11 +183,12 @@ def _semaphore(workers: int) -> asyncio.Semaphore:
 
 
 def read_image(img: Image.Image, now: datetime, settings: OcrSettings, deadline: float | None = None, *,
-               engines: Engines) -> LeadFields:
-    """Blocking: layout, OCR, extraction; tesseract is killed once `deadline` (time.monotonic) has passed."""
+               engines: Engines, catalog: Catalog | None = None) -> LeadFields:
+    """Blocking: layout, OCR, extraction; tesseract is killed once `deadline` (time.monotonic) has passed.
+    `catalog`: the products to find (default: the configured `[ocr] catalog`)."""
     engine = get_engine(engines, settings.engine, settings.lang)
     found = locate(img)
-    return extract(engine.read(found.image, found.layout, deadline), now, catalog_for(settings))
+    return extract(engine.read(found.image, found.layout, deadline), now, catalog or catalog_for(settings))
 
 
 def catalog_for(settings: OcrSettings) -> Catalog:
@@ -199,9 +200,10 @@ def catalog_for(settings: OcrSettings) -> Catalog:
         return load_catalog(None)
 
 
-def _work(data: bytes, now: datetime, settings: OcrSettings, deadline: float, engines: Engines) -> LeadFields:
+def _work(data: bytes, now: datetime, settings: OcrSettings, deadline: float, engines: Engines,
+          catalog: Catalog | None) -> LeadFields:
     try:
-        return read_image(validate(data, settings), now, settings, deadline, engines=engines)
+        return read_image(validate(data, settings), now, settings, deadline, engines=engines, catalog=catalog)
     finally:
         release_memory()
 
@@ -225,7 +227,8 @@ def release_memory() -> None:
         _TRIM(0)
 
 
-async def read_screenshot(data: bytes, *, now: datetime, settings: OcrSettings, engines: Engines) -> LeadFields:
+async def read_screenshot(data: bytes, *, now: datetime, settings: OcrSettings, engines: Engines,
+                          catalog: Catalog | None = None) -> LeadFields:
     """Validate and OCR in the bounded executor with a timeout. Raises OcrRejected on bad input. `engines`: the
     process's (`services.engines`; a CLI command's own), which keep the OCR engine and threads.
 
@@ -238,7 +241,7 @@ async def read_screenshot(data: bytes, *, now: datetime, settings: OcrSettings, 
     deadline = time.monotonic() + settings.timeout_s
     try:
         threads = engines.get_for(OCR_THREADS, settings.workers)
-        job = loop.run_in_executor(threads, _work, data, now, settings, deadline, engines)
+        job = loop.run_in_executor(threads, _work, data, now, settings, deadline, engines, catalog)
     except BaseException:
         sem.release()
         raise

@@ -19,6 +19,7 @@ import asyncio
 import functools
 import hashlib
 import json
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, insert, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage import facts
@@ -73,35 +74,72 @@ async def head(session: AsyncSession) -> tuple[int, str] | None:
     return (int(row[0]), str(row[1])) if row else None
 
 
+QUEUED = "chain_queued"  # session.info key: the entries a recording session writes at commit
+GUARDED_MAX = 64  # entries written by the one guarded statement; a longer batch looks the head up first
+Item = tuple[str, int | None, str | None, datetime, dict[str, Any]]  # kind, lead id, actor, time, data
+
+
 async def append(session: AsyncSession, kind: str, *, lead_id: int | None, actor_id: str | None, now: datetime,
-                 **data: Any) -> ChainEntry:
-    """Append one entry in the caller's transaction (appenders are serialised until it commits)."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK})
-    last = await head(session)
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    entry = make_entry(seq, prev, kind, lead_id, actor_id, now, data)
-    session.add(entry)
-    await session.flush()
-    return entry
+                 **data: Any) -> None:
+    """Add one entry to the caller's transaction. A session of storage.db.Database (storage/recorder.py) writes
+    it at commit, together with the facts the transaction changed, in one statement; any other session writes
+    it now (appenders are serialised until the transaction ends)."""
+    item: Item = (kind, lead_id, actor_id, now, data)
+    sync = session.sync_session
+    if getattr(sync, "records_at_commit", False):
+        sync.info.setdefault(QUEUED, []).append(item)
+        return
+    await session.run_sync(lambda s: append_rows(s.connection(), [item]))
 
 
 _ENTRY_COLS = ("seq", "kind", "lead_id", "body", "content_hash", "prev_hash", "entry_hash", "created_at")
+# the head each engine last committed (storage/recorder.py keeps it): the next append links to it without a lookup,
+# guarded by the statement itself; another process's appends only make the guard fail once
+_HEADS: weakref.WeakKeyDictionary[Engine, tuple[int, str]] = weakref.WeakKeyDictionary()
 
 
-def append_rows(conn: Connection, items: Sequence[tuple[str, int | None, dict[str, Any]]], now: datetime) -> None:
-    """Append (kind, lead id, data) entries with no actor on a sync connection in its transaction (the recorder's
-    path: storage/recorder.py, at commit)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK})
-    row = conn.execute(select(ChainEntry.seq, ChainEntry.entry_hash).order_by(ChainEntry.seq.desc()).limit(1)).first()
-    seq, prev = (int(row[0]) + 1, str(row[1])) if row else (1, GENESIS)
+def remember_head(engine: Engine, last: tuple[int, str]) -> None:
+    """The head a transaction of this engine committed (a stale one only costs the next append a lookup)."""
+    _HEADS[engine] = last
+
+
+def _rows(items: Sequence[Item], seq: int, prev: str) -> list[dict[str, Any]]:
     rows = []
-    for kind, lead_id, data in items:
-        entry = make_entry(seq, prev, kind, lead_id, None, now, data)
+    for kind, lead_id, actor_id, now, data in items:
+        entry = make_entry(seq, prev, kind, lead_id, actor_id, now, data)
         rows.append({c: getattr(entry, c) for c in _ENTRY_COLS})
         seq, prev = seq + 1, entry.entry_hash
+    return rows
+
+
+def _guarded_insert(rows: list[dict[str, Any]], after: tuple[int, str]) -> Any:
+    """INSERT … SELECT the rows only while `after` is still the last entry (one statement, no lookup before)."""
+    cols = [ChainEntry.__table__.c[c] for c in _ENTRY_COLS]
+    values = union_all(*(select(*(bindparam(None, row[c.name], type_=c.type).label(c.name) for c in cols))
+                         for row in rows)).subquery()
+    seq, prev = after
+    is_head = ~exists().where(ChainEntry.seq > seq)
+    if seq:
+        is_head = and_(is_head, exists().where(ChainEntry.seq == seq, ChainEntry.entry_hash == prev))
+    return insert(ChainEntry).from_select(list(_ENTRY_COLS), select(*values.c).where(is_head))
+
+
+def append_rows(conn: Connection, items: Sequence[Item]) -> tuple[int, str] | None:
+    """Append entries on a sync connection in its transaction; returns the new head (None: nothing appended).
+    With a known head of this engine: one guarded statement (PostgreSQL: after the lock); else a lookup first."""
+    if not items:
+        return None
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK})
+    known = _HEADS.get(conn.engine)
+    if known is not None and len(items) <= GUARDED_MAX:
+        rows = _rows(items, known[0] + 1, known[1])
+        if conn.execute(_guarded_insert(rows, known)).rowcount == len(rows):
+            return rows[-1]["seq"], rows[-1]["entry_hash"]
+    row = conn.execute(select(ChainEntry.seq, ChainEntry.entry_hash).order_by(ChainEntry.seq.desc()).limit(1)).first()
+    rows = _rows(items, int(row[0]) + 1 if row else 1, str(row[1]) if row else GENESIS)
     conn.execute(insert(ChainEntry), rows)
+    return rows[-1]["seq"], rows[-1]["entry_hash"]
 
 
 # -- verification -------------------------------------------------------------------------------------------------
@@ -373,11 +411,16 @@ def _evidence_batch_breaks(batch: list[int], rows: dict[int, Any], exp: _Expecte
 
 def _evidence_row_breaks(ev_id: int, ev: Any, exp: _Expected, files: bool) -> list[Break]:
     out: list[Break] = []
+    deleted = False
     if ev_id in exp.evidence:
         seq, data, lead = exp.evidence[ev_id]
-        if ev is None:
+        deleted = bool(data.get("deleted"))
+        if deleted:
+            if ev is not None:
+                out.append(Break(seq, f"线索 #{lead} 的一份证据已删除，但现在又出现了"))
+        elif ev is None:
             return [Break(seq, f"线索 #{lead} 的一份证据已被删除")]
-        if ev.lead_id != lead or (data.get("sha256") or None) != (ev.sha256 or None):
+        elif ev.lead_id != lead or (data.get("sha256") or None) != (ev.sha256 or None):
             out.append(Break(seq, f"线索 #{lead} 的一份证据被改动（所属线索或文件校验值与记录不符）"))
         elif files and ev.sha256 and ev.path:
             actual = file_sha256(Path(ev.path))
@@ -388,7 +431,8 @@ def _evidence_row_breaks(ev_id: int, ev: Any, exp: _Expected, files: bool) -> li
     if ev_id in exp.confirms:
         seq, verdict, by, ev_lead = exp.confirms[ev_id]
         if ev is None:
-            out.append(Break(seq, f"线索 #{ev_lead} 经主管确认的证据已被删除"))
+            if not deleted:
+                out.append(Break(seq, f"线索 #{ev_lead} 经主管确认的证据已被删除"))
         elif (verdict == "ok" and ev.confirmed_by != by) or (verdict == "no" and ev.kind != "rejected"):
             out.append(Break(seq, f"线索 #{ev_lead} 的证据不再显示主管当时的确认结果"))
     return out

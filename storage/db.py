@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_POOL = 64  # connections kept open to a SQLite file, each an idle thread (as many again for a moment)
+# Handler jobs run at once during a burst on SQLite: each holds at most one connection at a time, so with the
+# pool's other users (group commit, outbox, ticker) they stay within the kept connections. Above the pool, every
+# job opened an overflow connection (a thread, its PRAGMAs and functions) and closed it again: ~6% of a burst's CPU.
+SQLITE_BURST_JOBS = SQLITE_POOL - 16
 
 
 class Database:
@@ -36,6 +40,7 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.burst_jobs = SQLITE_BURST_JOBS if self.is_sqlite else 10_000  # PostgreSQL: the pool's timeout decides
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}

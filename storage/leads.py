@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -226,12 +227,18 @@ async def find_duplicates(session: AsyncSession, *, phone: str | None, company: 
 _COMPANY_TAIL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|科技|技术|器械|设备|信息|网络|实业)+$")
 
 
+@functools.lru_cache(maxsize=4096)
+def company_core(name: str) -> str:
+    """The name without legal and trade suffixes (the whole name when nothing else is left)."""
+    return _COMPANY_TAIL.sub("", name.strip()) or name.strip()
+
+
 def same_company(a: str | None, b: str | None) -> bool:
     """Short and full names of one company: equal once legal and trade suffixes are dropped, or one the other's
     beginning when that part is at least 4 characters (华东医疗 / 华东医疗器械有限公司)."""
     if not a or not b:
         return False
-    x, y = (_COMPANY_TAIL.sub("", s.strip()) or s.strip() for s in (a, b))
+    x, y = company_core(a), company_core(b)
     short, long_ = sorted((x, y), key=len)
     return x == y or (len(short) >= 4 and long_.startswith(short))
 

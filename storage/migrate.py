@@ -40,13 +40,24 @@ async def current_revision(url: str) -> str | None:
         await engine.dispose()
 
 
+class DatabaseFolderError(Exception):
+    """The SQLite file's folder cannot be created (under /proc, under a regular file, no permission)."""
+
+
+def make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseFolderError(f"无法创建数据库所在的文件夹 {folder}（{exc.strerror or exc}）") from exc
+
+
 async def upgrade(url: str) -> None:
     """Apply pending migrations to head (runs Alembic in a worker thread)."""
     path = sqlite_path(url)
     if path is None:  # PostgreSQL serialises concurrent upgrades with an advisory lock (migrations/env.py)
         await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
         return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    make_folder(Path(path).parent)
     async with file_lock(path.with_name(f"{path.name}.migrations.lock")):  # processes starting together
         await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
 

@@ -114,6 +114,7 @@ class Lead(Base):
 
 class Activity(Base):
     __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_actor_created", "actor_id", "created_at"),)  # a rep's latest act
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
@@ -160,7 +161,8 @@ class Reminder(Base):
 class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
-                      Index("ix_outbox_recipient", "channel", "recipient", "id"))
+                      Index("ix_outbox_recipient", "channel", "recipient", "id"),
+                      Index("ix_outbox_recipient_kind", "recipient", "kind", "id"))  # the last card sent to a person
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(16))

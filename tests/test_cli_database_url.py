@@ -51,3 +51,15 @@ def test_a_plain_postgresql_url_uses_asyncpg(scheme: str, pg_url: str, tmp_path:
     run = upgrade(pg_url.replace("postgresql+asyncpg://", f"{scheme}://"), tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "using the async driver (postgresql+asyncpg)" in run.stderr
+
+
+@pytest.mark.parametrize("folder", ["/proc/salesbot-none", "a-file"])
+def test_a_sqlite_folder_that_cannot_be_made_is_one_line(folder: str, tmp_path: Path) -> None:
+    """`serve` printed pathlib's traceback for a database folder it cannot create (audit 20 re-run, 6g')."""
+    (tmp_path / "a-file").write_text("not a folder")
+    env = {**os.environ, "SALESBOT_DATABASE_URL": f"sqlite+aiosqlite:///{folder}/y.db", "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-m", "app.cli", "serve"], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "无法创建数据库所在的文件夹" in run.stderr and "Traceback" not in run.stderr
+    assert len([line for line in run.stderr.splitlines() if line.startswith("salesbot:")]) == 1

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from app.channels import build_channels
 from app.runtime import build_services
 from bot.clock import ManualClock
 from bot.config import DingtalkSettings, Settings
@@ -42,6 +43,7 @@ async def site(settings: Settings, clock: ManualClock) -> AsyncIterator[tuple[st
     cfg = DingtalkSettings(client_id=fake.client_id, client_secret=fake.client_secret, api_base=base,
                            oapi_base=base, corp_id=CORP, jsapi_url=JSAPI)
     services = await build_services(replace(settings, dingtalk=cfg), clock, {})
+    build_channels(services)  # as the console's process does: the sign-in uses the channel's client
     runner = web.AppRunner(console_app(services), access_log=None)
     await runner.setup()
     tcp = web.TCPSite(runner, "127.0.0.1", 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from app.channels import build_channels
 from app.runtime import build_services
 from bot.clock import ManualClock
 from bot.config import DingtalkSettings, Settings, WecomSettings
@@ -16,6 +17,7 @@ from tests.fakes.wecom_api import FakeWecom
 
 async def _client(settings: Settings, clock: ManualClock) -> Any:
     services = await build_services(settings, clock, {})
+    build_channels(services)  # as the server and the console's process do: the sign-in uses the channel's client
     return services, await start_client(services)
 
 

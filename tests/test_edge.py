@@ -113,3 +113,29 @@ async def test_wecom_signature_outside_hex_is_403(w: WecomHarness, signature: st
     resp = await w.client.post("/wecom/callback", params=params, data=body)
     assert resp.status == 403
     assert no_tracebacks(caplog)
+
+
+MALFORMED = [
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+    b"POST /wecom/callback?msg_signature=\xff\xfe&timestamp=1&nonce=2 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Odd: a\x00b\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 20000 + b"\r\n\r\n",
+    b"POST /dingtalk/callback HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+]
+
+
+async def test_malformed_requests_are_400_and_one_info_line(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    """aiohttp's own parser refuses these with 400 and logged `ERROR aiohttp.server: Error handling request` and a
+    traceback for each (audit 20 re-run, 5e): unauthenticated noise is counted and said once at INFO."""
+    caplog.set_level(logging.DEBUG)
+    for _ in range(2):
+        for head in MALFORMED:
+            reader, writer = await open_raw(h, head)
+            response = await asyncio.wait_for(reader.read(), 5)
+            writer.close()
+            assert response.split(b"\r\n")[0].endswith(b"400 Bad Request"), (head[:60], response[:100])
+    assert no_tracebacks(caplog), [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    said = [r for r in caplog.records if "malformed HTTP request" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelno == logging.INFO
+    assert h.app[METRICS]["edge_malformed"] == 2 * len(MALFORMED)
+    assert (await h.post(text_message("帮助")))[0] == 200

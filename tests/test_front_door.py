@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from app.chat import ChatSession
 from bot.clock import ManualClock
 from bot.services import Services
+from handlers import intent
 from storage.models import Activity, KnowledgeFeedback, QueryLog, Reminder, User
 from tests.conftest import Transcript
 from tests.leads_helpers import cn, get_lead, seed_lead
@@ -383,6 +384,15 @@ async def test_the_other_modules_lists_in_other_words_reach_their_commands_not_t
     await chat.handle_line("怎么登录管理后台")
     assert "管理后台登录链接" in transcript.last("manager01")["text"]
     assert await _count(services, QueryLog) == 0
+
+
+def test_a_lead_number_before_a_budget_or_phone_is_the_lead() -> None:
+    """「预算 12 80万」 is lead #12's budget, not 1280万; one value written in groups stays one value."""
+    for text, lead_id, value in (("预算 12 80万", 12, "80万"), ("预算 3 5e7", 3, "5e7"), ("电话 7 13700008888", 7,
+                                 "13700008888"), ("预算 1 800 000", None, "1 800 000"),
+                                 ("电话 137 0000 6666", None, "137 0000 6666"), ("预算 5 千万", None, "5 千万")):
+        got = intent.understand(text)
+        assert (got.name, got.slots.get("lead_id"), got.slots.get("value")) == ("edit", lead_id, value), text
 
 
 async def test_a_lead_typed_in_english_or_traditional_keeps_the_users_words(

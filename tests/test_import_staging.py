@@ -161,3 +161,28 @@ async def test_a_large_file_is_read_a_chunk_at_a_time(tmp_path: Path, monkeypatc
     # what grows is the ids seen (for duplicates) and small caches, ~0.9 KB a card; holding every row, card and
     # token list at once grew ~5 KB a card here (and a 49 MB CSV peaked at 2.1 GB, now 0.28 GB)
     assert per_card < 2000, peaks
+
+
+async def test_each_staging_transaction_is_short(db: Database, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A staging transaction holds SQLite's writer and prepares its rows on the event loop: 2,000 cards in one
+    delayed other users' replies during a 100,000-row import (audit 20 re-run, 6b). Rows per transaction stay
+    at STAGE_CARDS, counted from the statements the database really ran."""
+    from sqlalchemy import event
+
+    monkeypatch.setattr(importer, "STAGE_CARDS", 15)
+    per_transaction: list[int] = []
+    engine = db.engine.sync_engine
+
+    @event.listens_for(engine, "begin")
+    def _begin(_conn: Any) -> None:
+        per_transaction.append(0)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _rows(_conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, many: bool) -> None:
+        if sql.startswith("INSERT INTO knowledge_cards_staging") and per_transaction:
+            per_transaction[-1] += len(params) if many else 1
+
+    await import_file(db, KnowledgeBase(TAXONOMY), cards_csv(tmp_path, N), NOW)
+    staging = [n for n in per_transaction if n]
+    assert sum(staging) == N and max(staging) == 15

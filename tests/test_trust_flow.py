@@ -207,6 +207,23 @@ async def test_budget_edits_in_every_spelling_are_one_amount(chat: ChatSession, 
     assert [f.status for f in await _flags(services, 1, rule="budget_outlier")] == ["resolved"]
 
 
+async def test_a_lead_number_before_the_amount_is_not_read_as_digits_of_it(chat: ChatSession, transcript: Transcript,
+                                                                           services: Services) -> None:
+    """「预算 1 80万」 was stored as 180万 on the lead in view (the number merged into the amount): it means lead #1,
+    80万 (thousands in groups and a phone in groups stay one value: tests/test_front_door.py)."""
+    await seed_lead(services, "rep01", customer_name="吕航", phone="13700007777", assigned_at=cn(23, 9))
+    await seed_lead(services, "rep01", customer_name="邵凯", phone="13700005555", assigned_at=cn(23, 9))
+    await chat.handle_line("线索 2")  # lead #2 is the one in view
+    await chat.handle_line("预算 1 80万")
+    assert (await get_lead(services, 1)).budget_cny == 800_000
+    assert (await get_lead(services, 2)).budget_cny is None
+    assert "线索 #1" in transcript.last("rep01")["text"]
+    await chat.handle_line("预算 1 5e7")
+    assert "5000 万元 超出常见范围" in transcript.last("rep01")["title"]
+    await chat.handle_line("电话 1 13700008888")
+    assert (await get_lead(services, 1)).phone == "13700008888"
+
+
 async def test_key_facts_are_told_in_one_line_and_the_flag_goes(chat: ChatSession, transcript: Transcript,
                                                                  services: Services) -> None:
     """At 方案演示 the 🟡 says decision chain / next step / objection are unknown; the rep can tell them directly

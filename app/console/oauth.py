@@ -4,8 +4,8 @@
   WeCom redirects back to /admin/oauth/wecom?code=…, and the code is exchanged for the member's userid.
 - DingTalk (免登): the micro-app's page obtains an authCode (dd.runtime.permission.requestAuthCode) and opens
   /admin/oauth/dingtalk?code=…; the code is exchanged for the staff member's userid.
-Either way the userid must be an active manager or admin, as with a link. The API clients are the channel
-senders' own (one token cache per process).
+Either way the userid must be an active manager or admin, as with a link. The API clients are the channels' own
+(app/channels.py: one client and one token cache per channel and process); a channel that is off has no route.
 """
 
 from __future__ import annotations
@@ -16,41 +16,33 @@ from aiohttp import web
 
 from app.console import sessions
 from app.console.core import audit_detail, log, message_page, render, services_of
-from bot.channels.dingtalk.api import DingtalkApi
-from bot.channels.wecom.api import WecomApi
-from bot.services import Services, Shared
+from bot.services import Services
 from storage.activity import add_audit
 from storage.models import User
-
-# API clients of their own when no channel is enabled to lend one (sign-in only)
-WECOM_API = Shared("console_wecom_api", lambda s: WecomApi(s.settings.wecom))
-DINGTALK_API = Shared("console_dingtalk_api", lambda s: DingtalkApi(s.settings.dingtalk))
 
 REP_PAGE = "网页后台供主管和管理员使用。你的线索、跟进和话术都可以直接在聊天里查看 🙂"
 
 
 def _api(services: Services, name: str) -> Any:
-    channel = services.channels.get(name)
-    api = getattr(channel, "api", None)
-    if api is not None:
-        return api
-    if name == "wecom":
-        return services.shared(WECOM_API)
-    return services.shared(DINGTALK_API)
+    """The enabled channel's own client: app/channels.py built it with the channel's sender (in the server and
+    in the console's process alike); None when the channel is off."""
+    return getattr(services.channels.get(name), "api", None)
 
 
 async def oauth_wecom(request: web.Request) -> web.Response:
     services = services_of(request)
-    if not services.settings.wecom.enabled:
+    api = _api(services, "wecom") if services.settings.wecom.enabled else None
+    if api is None:
         return message_page(request, "未启用", "企业微信没有配置，请用聊天里的「后台」链接登录。", 404)
-    return await _finish(request, "wecom", lambda code: _api(services, "wecom").oauth_userid(code))
+    return await _finish(request, "wecom", api.oauth_userid)
 
 
 async def oauth_dingtalk(request: web.Request) -> web.Response:
     services = services_of(request)
-    if not services.settings.dingtalk.enabled:
+    api = _api(services, "dingtalk") if services.settings.dingtalk.enabled else None
+    if api is None:
         return message_page(request, "未启用", "钉钉没有配置，请用聊天里的「后台」链接登录。", 404)
-    return await _finish(request, "dingtalk", lambda code: _api(services, "dingtalk").auth_code_userid(code))
+    return await _finish(request, "dingtalk", api.auth_code_userid)
 
 
 async def _finish(request: web.Request, channel: str, exchange: Any) -> web.Response:

@@ -32,6 +32,7 @@ from handlers.leads.evidence import EvidenceStore
 from handlers.leads.permissions import load_lead
 from handlers.leads.records import draft_duplicates, fields_from_extract, save_draft
 from handlers.leads.views import draft_card
+from handlers.products import lead_catalog
 from handlers.renewals.locks import locked_accounts
 from ocr.extract import LeadFields, budget_in, normalise_phone
 from ocr.llm_assist import assist
@@ -124,8 +125,9 @@ async def _recognize(ctx: Context, data: bytes) -> LeadFields | None:
 
 async def _timed_read(data: bytes, ctx: Context) -> LeadFields:
     with timed(OCR):
+        catalog = await lead_catalog(ctx.services)
         return await read_screenshot(data, now=ctx.msg.received_at, settings=ctx.settings.ocr,
-                                     engines=ctx.services.engines)
+                                     engines=ctx.services.engines, catalog=catalog)
 
 
 async def _send_now(ctx: Context, body: Text) -> None:

@@ -33,7 +33,6 @@ from bot.actions import (
     RejectEvidence,
     ViewLead,
 )
-from bot.config import OcrSettings
 from bot.context import Context
 from bot.messages import Button, Card, Image, Inbound, Markdown, Text
 from bot.router import Router, split_command
@@ -57,10 +56,11 @@ from handlers.leads.permissions import (
     ramp_refused,
 )
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
+from handlers.products import lead_catalog
 from handlers.report import DIGEST_WINDOW, chart_png, compute_report, report_lines
 from handlers.when import first_future, replaced, say_when, workdays
+from ocr.catalog import Catalog
 from ocr.extract import LeadFields, extract_from_text
-from ocr.pipeline import catalog_for
 from reminders.renewal_hold import held_lead_ids
 from storage.leads import (
     STAGE_CODES,
@@ -379,11 +379,11 @@ async def click_evidence(ctx: Context, action: ApproveEvidence | RejectEvidence)
 
 
 # -- new lead from free text --------------------------------------------------------------------
-def _extract(text: str, now: datetime, settings: OcrSettings) -> LeadFields:
-    """The screenshot extractor on typed text, with the company's catalog (loading it reads a file: executor);
+def _extract(text: str, now: datetime, catalog: Catalog) -> LeadFields:
+    """The screenshot extractor on typed text, with the company's catalog and the knowledge base's products;
     English field words and 繁體 read as Chinese and 简体, names and needs kept in the script they were typed in."""
     said, read = reading_pair(text)
-    got = extract_from_text(read, now, catalog_for(settings))
+    got = extract_from_text(read, now, catalog)
     if said == read or len(said) != len(read):
         return got
 
@@ -403,7 +403,8 @@ async def new_lead_cmd(ctx: Context, msg: Inbound) -> None:
         return
     now = ctx.now()
     # jieba (needs) loads its dictionary on first use: keep it off the event loop
-    extracted = await asyncio.get_running_loop().run_in_executor(None, _extract, text[:4000], now, ctx.settings.ocr)
+    extracted = await asyncio.get_running_loop().run_in_executor(None, _extract, text[:4000], now,
+                                                                   await lead_catalog(ctx.services))
     fields, follow, conf = fields_from_extract(extracted)
     session = await ctx.db()
     lead, dups = await save_draft(session, fields, source="manual", by=ctx.user.id, now=now, confidence=conf,

@@ -8,12 +8,14 @@ rule stops firing (the evidence arrived, the budget was corrected). A cleared fl
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ChecksSettings
@@ -22,8 +24,7 @@ from handlers.checks import rules
 from handlers.checks.evidence import DEMO, classify
 from handlers.checks.rules import Finding, OtherLead
 from storage import chain
-from storage.leads import _COMPANY_TAIL as COMPANY_TAIL
-from storage.leads import DROPPED, OPEN_STATUSES, is_filled
+from storage.leads import DROPPED, OPEN_STATUSES, company_core, is_filled
 from storage.models import Activity, Evidence, Lead, LeadFlag, User
 
 OPEN = ("open", "answered")
@@ -110,19 +111,28 @@ def key_known(lead: Lead) -> frozenset[str]:
     return frozenset(known)
 
 
+def _budget_history_stmt(by_industry: bool) -> Select[Any]:
+    """Built once (a statement built per call costs more CPU than the database spends on it): the known budgets of
+    the team's other leads (same manager as the owner, or the owner's own), newest first, in the lead's industry."""
+    manager = select(User.manager_id).where(User.id == bindparam("owner")).scalar_subquery()
+    stmt = (select(Lead.budget_cny).join(User, User.id == Lead.owner_id)
+            .where(or_(User.manager_id == manager, Lead.owner_id == bindparam("owner")), Lead.id != bindparam("lead"),
+                   Lead.status != "draft", Lead.budget_cny.is_not(None),
+                   or_(Lead.close_reason.is_(None), Lead.close_reason != DROPPED))
+            .order_by(Lead.id.desc()).limit(HISTORY_LIMIT))
+    return stmt.where(Lead.industry == bindparam("industry")) if by_industry else stmt
+
+
+_BUDGETS = {by_industry: _budget_history_stmt(by_industry) for by_industry in (True, False)}
+
+
 async def _budget_history(session: AsyncSession, lead: Lead, owner: str | None) -> tuple[int, ...]:
     """Known budgets of the team's other leads (same manager as the owner, or the owner's own), same industry."""
     if owner is None:
         return ()
-    manager = select(User.manager_id).where(User.id == owner).scalar_subquery()
-    stmt = (select(Lead.budget_cny).join(User, User.id == Lead.owner_id)
-            .where(or_(User.manager_id == manager, Lead.owner_id == owner), Lead.id != lead.id,
-                   Lead.status != "draft", Lead.budget_cny.is_not(None),
-                   or_(Lead.close_reason.is_(None), Lead.close_reason != DROPPED))
-            .order_by(Lead.id.desc()).limit(HISTORY_LIMIT))
-    if lead.industry:
-        stmt = stmt.where(Lead.industry == lead.industry)
-    return tuple(b for b in (await session.execute(stmt)).scalars() if b)
+    params = {"owner": owner, "lead": lead.id, "industry": lead.industry}
+    budgets = (await session.execute(_BUDGETS[bool(lead.industry)], params)).scalars()
+    return tuple(int(b) for b in budgets if b)
 
 
 async def budget_check(session: AsyncSession, lead: Lead, budget: int, cfg: ChecksSettings) -> Finding | None:
@@ -135,35 +145,48 @@ async def budget_check(session: AsyncSession, lead: Lead, budget: int, cfg: Chec
 def company_prefix(company: str) -> str:
     """The start every short/full spelling of one company shares (storage.leads.same_company): ≤ 4 characters
     of its name without legal and trade suffixes."""
-    core = COMPANY_TAIL.sub("", company.strip()) or company.strip()
-    return core[:4]
+    return company_core(company)[:4]
+
+
+@functools.cache
+def _others_stmt(phone: bool, company: bool, sqlite: bool) -> Select[int, str | None, str | None, str | None, str]:
+    """Built once per shape: open leads of other ids sharing the phone, or whose company starts with the prefix."""
+    conds = [Lead.phone == bindparam("phone")] if phone else []
+    if company and sqlite:  # BINARY collation: an index range
+        conds.append(and_(Lead.company >= bindparam("prefix"), Lead.company < bindparam("prefix_end")))
+    elif company:  # a locale collation does not keep prefixes together: LIKE 'prefix%'
+        conds.append(Lead.company.like(bindparam("pattern"), escape="/"))
+    return (select(Lead.id, Lead.owner_id, Lead.phone, Lead.company, User.name)
+            .join(User, User.id == Lead.owner_id)
+            .where(or_(*conds), Lead.id != bindparam("lead"), Lead.status.in_(OPEN_STATUSES)).limit(OTHERS_LIMIT))
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
 async def _others(session: AsyncSession, lead: Lead) -> tuple[OtherLead, ...]:
     """Open leads sharing the phone, or a company name of the same start (index range, then same_company)."""
-    conds = []
-    if lead.phone:
-        conds.append(Lead.phone == lead.phone)
-    if lead.company and (prefix := company_prefix(lead.company)):
-        if session.get_bind().dialect.name == "sqlite":  # BINARY collation: an index range
-            conds.append(and_(Lead.company >= prefix, Lead.company < prefix + "\U0010ffff"))
-        else:  # a locale collation does not keep prefixes together: LIKE 'prefix%'
-            conds.append(Lead.company.startswith(prefix, autoescape=True))
-    if not conds:
+    prefix = company_prefix(lead.company) if lead.company else ""
+    if not lead.phone and not prefix:
         return ()
-    stmt = (select(Lead.id, Lead.owner_id, Lead.phone, Lead.company, User.name)
-            .join(User, User.id == Lead.owner_id)
-            .where(or_(*conds), Lead.id != lead.id, Lead.status.in_(OPEN_STATUSES)))
-    rows = (await session.execute(stmt.limit(OTHERS_LIMIT))).all()
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    params = {"lead": lead.id, "phone": lead.phone, "prefix": prefix, "prefix_end": prefix + "\U0010ffff",
+              "pattern": _like_prefix(prefix)}
+    rows = (await session.execute(_others_stmt(bool(lead.phone), bool(prefix), sqlite), params)).all()
     return tuple(OtherLead(r[0], r[1], r[4], r[2], r[3]) for r in rows
                  if (lead.phone and r[2] == lead.phone) or rules.same_company(lead.company, r[3]))
 
 
+_EVIDENCE = select(Evidence).where(Evidence.lead_id == bindparam("lead"))
+_SUMMARIES = (select(Activity.summary).where(Activity.lead_id == bindparam("lead"), Activity.kind == "contact")
+              .order_by(Activity.created_at, Activity.id))
+_LEAD_FLAGS = select(LeadFlag).where(LeadFlag.lead_id == bindparam("lead"))
+
+
 async def _evidence_and_summaries(session: AsyncSession, lead: Lead) -> tuple[list[Evidence], tuple[str, ...]]:
-    evidence = list((await session.execute(select(Evidence).where(Evidence.lead_id == lead.id))).scalars())
-    summaries = tuple((await session.execute(
-        select(Activity.summary).where(Activity.lead_id == lead.id, Activity.kind == "contact")
-        .order_by(Activity.created_at, Activity.id))).scalars())
+    evidence = list((await session.execute(_EVIDENCE, {"lead": lead.id})).scalars())
+    summaries = tuple((await session.execute(_SUMMARIES, {"lead": lead.id})).scalars())
     return evidence, summaries
 
 
@@ -231,7 +254,7 @@ async def refresh(session: AsyncSession, lead: Lead, now: datetime, cfg: ChecksS
     findings that were not flagged before (for the reply)."""
     if not cfg.enabled:
         return []
-    existing = list((await session.execute(select(LeadFlag).where(LeadFlag.lead_id == lead.id))).scalars())
+    existing = list((await session.execute(_LEAD_FLAGS, {"lead": lead.id})).scalars())
     jumps = _recorded_jumps(existing) + ([jump] if jump else [])
     findings = evaluate(facts or await gather(session, lead, values=values), cfg, jumps)
     if not values:

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from dingtalk_stream import CallbackMessage
 from sqlalchemy import func, select
 
-from app.server import SERVICES, TASKS, create_app
+from app.server import SCHEDULER, SERVICES, TASKS, create_app
 from bot.channels.dingtalk.sign import compute_sign
 from bot.clock import ManualClock
 from bot.config import DingtalkSettings, Settings
@@ -141,6 +141,7 @@ class Harness:
         """Background jobs finished and nothing due left in the outbox."""
         for _ in range(rounds):
             await self.app[TASKS].join()  # background jobs (downloads, handlers) first
+            await self.app[SCHEDULER].join()  # a tick in flight
             await self.services.shared(JOBS).join()  # and what they started (a file import)
             await self.services.outbox.drain()
             if not await self._open_outbox_rows():
@@ -165,8 +166,10 @@ async def start_harness(settings: Settings, clock: ManualClock, mode: str = "htt
     app = await create_app(dingtalk_settings(settings, fake, mode), clock=clock, router=router)
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
+    harness = Harness(client, fake, clock)
     try:
-        yield Harness(client, fake, clock)
+        await harness.settle()  # the start-up runs' messages (the calendar check's note to the admins) first
+        yield harness
     finally:
         await client.close()
         await fake.close()

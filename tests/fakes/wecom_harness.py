@@ -13,7 +13,7 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
-from app.server import METRICS, SERVICES, TASKS, create_app
+from app.server import METRICS, SCHEDULER, SERVICES, TASKS, create_app
 from bot.channels.wecom.sender import WecomSender
 from bot.clock import ManualClock
 from bot.config import Settings, WecomSettings
@@ -92,6 +92,7 @@ class WecomHarness:
     async def settle(self) -> None:
         """Background jobs done and nothing due left in the outbox (the app's own loop may hold a row)."""
         await self.app[TASKS].join()
+        await self.app[SCHEDULER].join()  # a tick in flight
         await self.services.shared(JOBS).join()
         outbox = self.services.outbox
         for _ in range(2000):
@@ -121,8 +122,10 @@ async def start_wecom_harness(settings: Settings, clock: ManualClock) -> AsyncIt
     app = await create_app(s, clock=clock, channels={"wecom": WecomSender(s.wecom, retry_delays=(0, 0, 0))})
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
+    harness = WecomHarness(client, fake, clock, CallbackBuilder(TOKEN, AES_KEY, fake.corp_id))
     try:
-        yield WecomHarness(client, fake, clock, CallbackBuilder(TOKEN, AES_KEY, fake.corp_id))
+        await harness.settle()  # the start-up runs' messages (the calendar check's note to the admins) first
+        yield harness
     finally:
         await client.close()
         await fake.close()
