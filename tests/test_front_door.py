@@ -438,3 +438,36 @@ async def test_a_reminder_said_in_english_chat_words_fires_at_that_time(
     clock.set(cn(24, 15, 0))
     await chat.settle()
     assert transcript.last("rep01")["text"] == "⏰ 提醒：交周报（11-24 15:00）"
+
+
+def _letters_besides(text: str, *names: str) -> list[str]:
+    import re
+
+    return [w for w in re.findall(r"[A-Za-z]+", text) if w not in names]
+
+
+async def test_a_task_typed_with_english_sales_verbs_is_said_back_in_chinese(
+        chat: ChatSession, transcript: Transcript, services: Services, clock: ManualClock) -> None:
+    """「tmr 3pm call 周立」 was echoed as 「…提醒你call 周立」 and fired the same way: the reply, the lead's
+    timeline and the reminder say the task in Chinese; product names and unknown words stay as typed."""
+    lead_id = await seed_lead(services, "rep01", customer_name="周立", assigned_at=cn(23, 9))
+    await chat.handle_line("tmr 3pm call 周立")
+    said = transcript.last("rep01")["text"]
+    assert said == f"⏰ 好的，明天 15:00 提醒你给周立打电话（线索 #{lead_id} 周立）。"
+    async with services.db.session() as s:
+        summaries = (await s.scalars(select(Activity.summary).where(Activity.lead_id == lead_id))).all()
+    assert any("给周立打电话" in x for x in summaries) and not any("call" in (x or "") for x in summaries)
+    expected = {"明天提醒我FU 王总": "跟进王总", "remind me tmr 10am send 孙蕾 the quote": "给孙蕾发报价",
+                "明天下午提醒我email 赵经理": "给赵经理发邮件", "明天上午提醒我 follow up with 钱总": "跟进钱总",
+                "明天下午4点提醒我demo CRM 给吴总": "演示 CRM 给吴总", "明天提醒我 visit 青松医院": "拜访青松医院",
+                "明天提醒我ping李姐": "联系李姐", "明天提醒我meet with 孙总 send the proposal to 孙总": "见孙总"}
+    for line, task in expected.items():
+        await chat.handle_line(line)
+        reply = transcript.last("rep01")["text"]
+        assert task in reply and _letters_besides(reply, "CRM") == [], (line, reply)
+    before = len(transcript.texts("rep01"))
+    clock.set(cn(24, 15, 0))
+    await chat.settle()
+    fired = " ".join(transcript.texts("rep01")[before:])
+    assert "给周立打电话" in fired and "给孙蕾发报价" in fired and "给孙总发方案" in fired and "跟进王总" in fired
+    assert _letters_besides(fired, "CRM") == [], fired

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from functools import cache
@@ -380,6 +381,44 @@ async def _lead_named(ctx: Context, slots: dict[str, Any]) -> tuple[bool, Lead |
     return False, None
 
 
+# a task typed with an English sales verb, said back in Chinese: 「call 周立」 → 「给周立打电话」; the object is the
+# next word as typed (a name, a company, a product), unknown English words stay as typed
+_EN = r"(?<![A-Za-z])"
+_END = r"(?![A-Za-z])"
+_WHO = r"\s*(?P<who>[^\s，,。；;！!？?]+)"
+_DOC = r"(?:the\s+|a\s+|our\s+)?(?P<doc>quotation|quote|proposal|contract|price\s+list)s?" + _END
+_DOCS_CN = {"quotation": "报价", "quote": "报价", "proposal": "方案", "contract": "合同", "price list": "价格表"}
+_VERBS_CN: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), say) for pattern, say in (
+        (_EN + r"send\s+" + _DOC + r"(?:\s+to" + _WHO + ")?",
+         lambda m: f"给{m['who']}发{_doc_cn(m)}" if m["who"] else f"发{_doc_cn(m)}"),
+        (_EN + r"send\s+(?!(?:the|a|our)\s)(?P<who>[^\s，,。；;！!？?]+)\s+" + _DOC,
+         lambda m: f"给{m['who']}发{_doc_cn(m)}"),
+        (_EN + r"(?:follow[\s-]*up|fu)" + _END + r"(?:\s*with" + _END + r")?(?:" + _WHO + ")?",
+         lambda m: f"跟进{m['who'] or ''}"),
+        (_EN + r"call" + _END + r"(?:" + _WHO + ")?", lambda m: f"给{m['who']}打电话" if m["who"] else "打电话"),
+        (_EN + r"e-?mail" + _END + r"(?:\s*to" + _END + r")?(?:" + _WHO + ")?",
+         lambda m: f"给{m['who']}发邮件" if m["who"] else "发邮件"),
+        (_EN + r"ping" + _END + r"(?:" + _WHO + ")?", lambda m: f"联系{m['who'] or ''}"),
+        (_EN + r"meet" + _END + r"(?:\s*with" + _END + r")?(?:" + _WHO + ")?",
+         lambda m: f"见{m['who']}" if m["who"] else "见面"),
+        (_EN + r"visit" + _END + r"(?:" + _WHO + ")?", lambda m: f"拜访{m['who'] or ''}"),
+        (_EN + r"demo" + _END, lambda m: "演示"),
+    ))
+
+
+def _doc_cn(m: re.Match[str]) -> str:
+    return _DOCS_CN[re.sub(r"\s+", " ", m["doc"].lower())]
+
+
+def task_cn(task: str) -> str:
+    """A reminder's task as replies, stored summaries and the reminder message say it: common English sales verbs
+    in Chinese (「FU 周立」 → 「跟进周立」, 「send 周立 the quote」 → 「给周立发报价」), everything else as typed."""
+    for pattern, say in _VERBS_CN:
+        task = pattern.sub(say, task)
+    return re.sub(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])", "", task).strip()
+
+
 async def remind_me(ctx: Context, when: datetime, task: str) -> None:
     """A reminder for the person alone (no lead): a message due at the very time they chose."""
     note = messages.asked(when, task)
@@ -415,13 +454,14 @@ async def reminder(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text(P.REMINDER_PAST.format(when=said) if find_times(said, now) else P.REMINDER_NEED_TIME))
         return
     named, lead = await _lead_named(ctx, slots)
+    task = task_cn(slots.get("task") or "")  # the slot stays as typed; people read it in Chinese
     if not named:
-        await remind_me(ctx, when, slots.get("task") or "")
-        ctx.reply(Text(P.REMINDER_SET.format(when=say_when(when, now), task=slots.get("task") or "")))
+        await remind_me(ctx, when, task)
+        ctx.reply(Text(P.REMINDER_SET.format(when=say_when(when, now), task=task)))
         return
     if lead is None or await policy_refused(ctx, lead, "open"):
         return
-    task = slots.get("task") or "跟进"
+    task = task or "跟进"
     note = await remind_at(ctx, lead, when, task)
     ctx.reply(Text(P.REMINDER_SET_LEAD.format(when=say_when(when, now), task=task, id=lead.id,
                                               customer=lead.customer_name or P.UNNAMED_CUSTOMER) + note))
