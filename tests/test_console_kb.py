@@ -239,3 +239,28 @@ def test_upload_names_are_decoded_safely(sent: str, shown: str) -> None:
     from app.console.core import upload_name
 
     assert upload_name(SimpleNamespace(filename=sent)) == shown
+
+
+async def test_a_card_without_a_date_takes_the_import_day_and_is_not_stale(services: Services, admin: Any) -> None:
+    from app.console.kb import today
+
+    csv_text = "标题,行业,异议,话术\n仓库说自动分拣太贵,物流,价格,按节省的人工算，一年内回本。\n"
+
+    async def preview() -> str:
+        token = await csrf(admin, "/admin/kb/import")
+        url, form = _upload(token, "无日期.csv", csv_text.encode())
+        return await (await admin.post(url, data=form)).text()
+
+    page = await preview()
+    assert f"1 张卡片没有更新日期，按导入日期 {today(services)} 记，不算过期" in page
+    staged = re.search(r'name="token" value="([0-9a-f]+)"', page)
+    assert staged
+    done = await admin.post("/admin/kb/import/commit", data={"_csrf": csrf_of(page), "token": staged.group(1)})
+    assert "按导入日期" in await done.text()
+    async with services.db.session() as session:
+        row = (await session.scalars(select(KnowledgeCard).where(KnowledgeCard.title == "仓库说自动分拣太贵"))).one()
+    assert row.updated_at == today(services)
+    stale = await (await admin.get("/admin/kb?stale=1")).text()
+    assert "共 3 张" in stale and "仓库说自动分拣太贵" not in stale  # only the seeded undated cards
+    again = await preview()  # the same file again: nothing to change, no date note
+    assert re.search(r'id="n-same">1<', again) and "按导入日期" not in again
