@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -243,3 +244,15 @@ async def test_take_over_on_the_console_at_night_reaches_the_rep_at_nine(service
     await chat.handle_line("/now 2026-11-24T09:00+08:00")
     told = [m for m in transcript.to("rep01") if "接手" in f"{m['title']}{m['text']}"]
     assert len(told) == 1 and "王经理 接手" in told[0]["text"]
+
+
+async def test_team_board_keeps_its_once_a_minute_promise(services: Services, client: Any) -> None:
+    """A board computed 5 minutes ago is not shown as current (audit 16c: 「每分钟更新」 with old figures)."""
+    await login(client, services, "manager01")
+    await make_lead(services, "rep01", customer_name="周主任")
+    first = await (await client.get("/admin/team")).text()
+    assert re.search(r"在跟线索<b>1</b>", first) and "每分钟更新" in first
+    await make_lead(services, "rep02", customer_name="郑老师")
+    services.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+    later = await (await client.get("/admin/team")).text()
+    assert re.search(r"在跟线索<b>2</b>", later) and "每分钟更新" in later
