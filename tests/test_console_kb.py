@@ -186,6 +186,15 @@ async def test_hit_test_shows_ranking_reasons_and_the_verdict(admin: Any) -> Non
     assert "不会回答" in page
 
 
+async def test_a_down_voted_card_is_named_by_its_title(services: Services, admin: Any, chat: ChatSession,
+                                                      transcript: Transcript) -> None:
+    await chat.handle_line("财务问能不能分期付款")
+    assert transcript.last("rep01")["title"] == "财务问能不能分期付款"
+    await chat.handle_line("没用")
+    page = await (await admin.get("/admin/gaps")).text()
+    assert "卡片「财务问能不能分期付款」被点没用" in page and "W3" not in page.split("<select", 1)[0]
+
+
 async def test_pin_a_card_from_the_gaps_queue(services: Services, admin: Any, chat: ChatSession,
                                               transcript: Transcript) -> None:
     question = "客户说要等明年再看"
@@ -196,6 +205,7 @@ async def test_pin_a_card_from_the_gaps_queue(services: Services, admin: Any, ch
     done = await admin.post("/admin/gaps/pin", data={"_csrf": csrf_of(page), "q": question, "card": "W1"})
     text = await done.text()
     assert done.status == 200 and "再问就会用它回答" in text and question not in text.split("</div>", 1)[1]
+    assert "指定给卡片「学校说经费要等下学期」" in text and "卡片 W1" not in text  # a title, not an id
     await chat.handle_line(question)
     assert transcript.last("rep01")["title"] == "学校说经费要等下学期"
 

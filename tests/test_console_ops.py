@@ -143,6 +143,8 @@ async def test_members_import_and_manager_sees_own_team(services: Services, clie
     form = FormData()
     form.add_field("file", io.BytesIO("id,name,role,manager\nrep09,林小雨,rep,manager02\n".encode()),
                    filename="team.csv")
+    help_text = await (await client.get("/admin/members")).text()
+    assert "表头：工号、姓名、角色" in help_text and "name/" not in help_text
     done = await client.post(f"/admin/members/import?_csrf={token}", data=form)
     assert done.status == 200 and "已导入 1 位成员" in await done.text()
     async with services.db.session() as session:
@@ -150,7 +152,8 @@ async def test_members_import_and_manager_sees_own_team(services: Services, clie
     client.session.cookie_jar.clear()
     await login(client, services, "manager01")
     page = await (await client.get("/admin/members")).text()
-    assert "rep01" in page and "rep09" not in page and "rep04" not in page
+    text = re.sub(r"<[^>]+>", " ", page)  # what the manager reads: names, no ids (audit 16c)
+    assert "张伟" in text and "林小雨" not in text and "杨静" not in text and "rep01" not in text
 
 
 async def test_team_board_is_the_managers_own_team(services: Services, client: Any) -> None:

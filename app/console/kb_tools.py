@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -130,6 +131,7 @@ async def gap_list(request: web.Request) -> web.Response:
     groups = (await loop.run_in_executor(None, _group, items, kb))[:MAX_GROUPS]
     suggestions = await _suggestions(services, kb, [g["query"] for g in groups])
     return await render_page(request, "gaps.html", title="知识缺口", groups=groups, suggestions=suggestions, days=days,
+                  card_title=lambda card_id: (kb.card(card_id) or SimpleNamespace(title=card_id)).title,
                   field=field, field_days=services.settings.knowledge.field_days,
                   flash=request.query.get("done", "")[:200])
 
@@ -175,7 +177,8 @@ async def gap_pin(request: web.Request) -> web.Response:
             key=_gap_key(query), value={"card": card_id, "by": user.id}, updated_at=now))
         add_audit(session, user.id, "kb.card.pin", f"card:{card_id}", now, query=query, **audit_detail(request))
     log.info("console: %s pinned card %s to %r", user.id, card_id, query[:40])
-    done = f"已把「{query}」指定给卡片 {card_id}，再问就会用它回答。"
+    card = knowledge_base(services).card(card_id)
+    done = f"已把「{query}」指定给卡片「{card.title if card else card_id}」，再问就会用它回答。"
     raise web.HTTPSeeOther("/admin/gaps?done=" + _quote(done))
 
 
