@@ -62,12 +62,45 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
            ("new prospect", "新客户"), ("f/u", "跟进"), ("fu", "跟进"), ("set a reminder", "提醒我"),
            ("set reminder", "提醒我"), ("add a reminder", "提醒我"), ("my pipeline", "我的线索"), ("details", "详情"),
            ("closed won", "赢单"), ("closed-won", "赢单"), ("closed lost", "输单"), ("closed-lost", "输单"),
-           ("import scripts", "导入话术"), ("upload scripts", "导入话术"))
+           ("import scripts", "导入话术"), ("upload scripts", "导入话术"),
+           # inside-sales chat: 「ping me」 reminds, 「EOD」 is the end of one's working day, 「KB gaps」 the gaps list
+           ("ping me", "提醒我"), ("nudge me", "提醒我"), ("eod", "下班前"), ("cob", "下班前"),
+           ("end of day", "下班前"),
+           ("leads", "线索"), ("accounts", "客户"), ("my accounts", "我的客户"), ("list", "列出"),
+           ("list all", "列出"), ("product line", "产品线"), ("title", "职务"), ("job title", "职务"),
+           ("sla breach", "超时"), ("sla breached", "超时"), ("breached", "超时"), ("past due", "超时"),
+           ("kb gaps", "知识缺口"), ("knowledge gaps", "知识缺口"), ("kb gap", "知识缺口"), ("import", "导入"),
+           ("upload", "上传"), ("log a follow up", "记录跟进"), ("log follow up", "记录跟进"),
+           ("add a follow up", "记录跟进"), ("add follow up", "记录跟进"), ("log a call", "记录跟进"),
+           ("i'll take it", "我来接手"), ("i'll take this", "我来接手"), ("i'll handle it", "我来接手"),
+           ("i'll handle", "我来接手"), ("i'll take over", "我来接手"), ("leave it to me", "我来接手"),
+           ("newlead", "新线索"), ("quick q", "请问"), ("quick question", "请问"),
+           ("log fu", "记录跟进"), ("log f/u", "记录跟进"), ("log a fu", "记录跟进"), ("log followup", "记录跟进"),
+           ("i'll take", "我来接手"), ("open", "打开"),
+           ("eod前", "下班前"), ("breaching sla", "超时"), ("breaching", "超时"), ("breach", "超时"),
+           ("what's", "查看"), ("follow ups", "跟进"), ("follow-ups", "跟进"), ("followups", "跟进"),
+           ("tomorrow's", "明天的"), ("tasks", "任务"), ("who", "谁"), ("should i", "该"),
+           ("any overdue", "有超时"), ("kb", "知识库"),
+           ("knowledge base", "知识库"), ("on my plate", "待办"), ("what's due", "待办"), ("what's on", "待办"),
+           ("console", "后台"),
+           ("tomorrow morning", "明天上午"), ("tomorrow afternoon", "明天下午"), ("tomorrow evening", "明天晚上"),
+           ("tomorrow night", "明天晚上"), ("tmr morning", "明天上午"), ("tmr afternoon", "明天下午"),
+           *((f"{this}{day}", f"{cn}周{n}") for this, cn in (("", ""), ("this ", "本"), ("next ", "下"))
+             for day, n in (("monday", "一"), ("tuesday", "二"), ("wednesday", "三"), ("thursday", "四"),
+                            ("friday", "五"), ("saturday", "六"), ("sunday", "日"), ("mon", "一"), ("tue", "二"),
+                            ("tues", "二"), ("wed", "三"), ("thu", "四"), ("thur", "四"), ("thurs", "四"),
+                            ("fri", "五"))),
+           *((f"{verb} {article}{new}{noun}", "新客户" if noun != "lead" else "新线索")
+             for verb in ("add", "create", "log", "enter", "register") for article in ("", "a ", "an ")
+             for new in ("", "new ") for noun in ("lead", "customer", "client", "prospect", "account", "contact")
+             if not (article == "an " and new == "")),
+           *((f"new {noun}", "新客户") for noun in ("account", "contact")))
 
 # Small talk: a message made only of these words (and fillers) is greeting / thanks / ok, whichever comes first.
 SMALL_TALK = {
     "greeting": ("你好", "您好", "哈喽", "哈啰", "哈罗", "哈咯", "嗨喽", "嗨", "hi", "hello", "hey", "helo", "hallo",
-                 "hiya", "yo", "good morning", "good afternoon", "good evening", "morning", "afternoon", "早安",
+                 "hiya", "yo", "good morning", "good afternoon", "good evening", "morning", "afternoon", "gm",
+                 "早安", "午安",
                  "早啊", "早呀", "新年好", "开工大吉", "开工了", "开工啦", "上班了", "上班啦", "周一好",
                  "有人没", "有人不", "有人么", "有人嘛", "有没有人", "人呢", "在线不", "在线么",
                  "早上好", "上午好", "中午好", "下午好", "晚上好", "大家好", "在吗", "在不在", "在么",
@@ -75,6 +108,7 @@ SMALL_TALK = {
                  "有人吗", "有人在吗", "在线吗", "在不", "喂", "早",
                  "打扰一下", "打扰了", "打扰"),
     "thanks": ("谢谢", "多谢", "感谢", "感激", "谢啦", "谢了", "thx", "thanks", "thank you", "thank u", "thank", "ty",
+               "tysm", "tyvm", "thnx", "thanx", "many thanks",
                "3q", "🙏", "tks", "tnx", "cheers", "appreciate it", "appreciated", "唔该", "唔该晒", "多谢晒", "谢晒",
                "辛苦了", "辛苦", "麻烦你了", "麻烦了",
                "有劳", "感恩", "多亏你了", "多亏了", "帮大忙了",
@@ -89,7 +123,8 @@ SMALL_TALK = {
             # the same said across the country: 中 (Henan), 要得 (Sichuan), 得嘞 (Beijing), 妥 / 成
             "就这么办", "就这么定了", "就这样", "没毛病", "要得", "得嘞", "妥了", "妥", "中", "成",
             # leaving the conversation: nothing to answer but a nod
-            "拜拜", "再见", "回头见", "晚安", "下次聊", "先这样", "88")
+            "拜拜", "再见", "回头见", "晚安", "下次聊", "先这样", "88",
+            "bye", "byebye", "good night", "night", "gn", "see ya", "see you", "cya", "ttyl")
 }
 _SMALL = sorted(((w, k) for k, ws in SMALL_TALK.items() for w in ws), key=lambda p: -len(p[0]))
 _FILLERS = re.compile(r"[呀啊哈哦呢嘛啦了的哟嘞滴咯哒嗷哇咧~～！!，,。.？?\s]|salesbot|bot|there|all|much|so|a lot"
@@ -117,7 +152,9 @@ HELP = re.compile(r"^(?:帮助|菜单|help|\?|？|功能|使用说明|说明书|
 HELP_EN = re.compile(r"^(?:pls |please )?(?:how (?:to|do i|can i|should i|do we) (?:use|start)"
                      r"|what can (?:you|u|it|this)(?: bot)? do|how does (?:this|it) work"
                      r"|(?:any |a )?(?:user )?(?:guide|manual|tutorial|instructions)"
-                     r"|help me|need help|i need help|menu|commands?)"
+                     r"|help me|need help|i need help|menu|commands?"
+                     r"|how (?:do i|to|can i|should i) (?:(?:log|add|create|enter|record|set up) (?:a |an )?\w+"
+                     r"|新线索|新客户|记录跟进|跟进|提醒我|导入话术)$)"
                      r"(?: (?:this|the|you|u|it))?(?: bot| assistant| thing| tool| here)?(?: pls| please)?[\s?？!.]*$")
 # questions about the bot itself: 「怎么录客户」, 「我该怎么开始」, 「使用帮助」
 HOW_TO = re.compile(r"^(?:我|请问)?(?:该|要|应该)?(?:怎么|如何|咋|怎样)"
@@ -129,6 +166,7 @@ QUESTION = re.compile(r"怎么|如何|怎样|咋|吗[？?]?$|[？?]|什么|哪�
 CONTACT_DONE = re.compile(
     r"(?:打了|打过|通了|回了|拨了|接了)(?:个|一个|一通|通)?电话|(?:电话|微信|当面)(?:沟通|聊|联系|打)(?:了|过)"
     r"|已经?(?:电话|微信|沟通|联系|拜访|发|回访|见面|约|面谈|演示)|(?:电话|微信)联系\S{0,4}了"
+    r"|(?:call|ping|email|zoom|meet)(?:过|了)|(?:called|pinged|emailed|met with)(?=\s)"
     r"|(?:聊了|聊过|见了|见过|拜访了|去了|发了|沟通了|联系了|约了|回访了|面谈了|演示了|报了价|报价了|签了|碰了|开了会)"
     r"|(?:通|打|聊|见|谈|开|拜访)完|(?<![不没])回(?:了|过)?(?:个)?(?:微信|电话|消息|邮件|短信)了|(?:坐了坐|去了|来了)"
     r"|吃了?个?饭|喝了?(?:个|杯|顿)?(?:茶|咖啡|酒)|刚(?:才|刚)?(?:去|到|从)(?!哪)\S{0,8}(?:那|这|公司|单位|办公室|家)|刚(?:才|刚)?从\S{1,8}(?:出来|回来)|见面了|见了面|碰了面|聊得|谈了|谈得|拜访过|上门了|去了一趟|开完会|回复了|答复了|发过去了|没人接|没接电话"
@@ -153,7 +191,7 @@ FIELD_WORDS = {"客户": "customer_name", "姓名": "customer_name", "名字": "
                "客户异议": "objection", "异议": "objection", "顾虑": "objection"}
 KEY_FACTS = ("decision_chain", "next_step", "objection")
 _FIELD_ALT = "|".join(sorted(FIELD_WORDS, key=len, reverse=True))
-EDIT = re.compile(r"^(?:把|将|更新|修改)?\s*"
+EDIT = re.compile(r"^(?:把|将|更新|修改|set|change|edit)?\s*"
                   r"(?:(?:这个|该|这家|那家|这位|那位)?(?:客户|线索|他|她|对方)(?:的|家的?)?\s*)?"
                   rf"(?P<field>{_FIELD_ALT})"
                   # 「单位全称 …」, 「行业这一栏填 物流」
@@ -162,7 +200,7 @@ EDIT = re.compile(r"^(?:把|将|更新|修改)?\s*"
                   # 「调到90万」, 「换成了 …」, 「现在是 …」
                   r"(?:(?:改|更新|修改|换|调)一?下|(?:往上|往下|向上|向下|再)?(?:调|提|降|涨|加|减|提高|降低|调整|上调|下调)(?:到|为|成|至)"
                   r"|(?:改|换|变|更新|修改|更正|纠正)(?:成|为)?了|更新\s+(?:成|为)|现在是|现在|更正为|更正成|纠正为|改成了|换成了|变成了"
-                  r"|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|设为|设成|设置为"
+                  r"|改成|改为|改到|换成|变成|更新为|更新成|修改为|应该是|设为|设成|设置为|(?:更正|纠正)(?:成|为)?"
                   r"|(?:写|填|记)?错了?\s*[，,]?\s*(?:应该|应)?(?:是|为|改成|改为)"
                   r"|填写?成?|写成|写|是|为|改|[:：=]|to(?=\s))?"
                   r"\s*(?P<value>.+)$")
@@ -204,9 +242,9 @@ NEW_LEAD = re.compile(
     r"^(?:(?:那个|就是|嗯|呃|啊)\s*)*(?:(?:请|帮我|帮忙|麻烦你?|给我|我要|我想|我|你)\s*)*(?:(?:又|刚)?来了?|有)?\s*"
     r"(?:(?P<verb>新建|新增|新加|添加|增加|加|录入|录|建|登记|创建|记|报|开|整|弄|搞)\s*(?:一下|一个|个|一条|条|一位|位)?"
     r"\s*(?:新的?)?\s*(?P<noun>客户|线索|商机)?|(?:一个|个|一条|条|一位|位)?\s*新的?\s*(?P<noun2>客户|线索|商机))"
-    r"(?:的话|信息|资料)?(?:[哈啊呀吧哦嘛呢啦噢]+(?=\s|$|[:：,，]))?\s*[:：,，\-—–|]?\s*")
+    r"(?:的话|信息|资料|档案|卡片)?(?:[哈啊呀吧哦嘛呢啦噢]+(?=\s|$|[:：,，]))?\s*[:：,，\-—–|]?\s*")
 # what is left of the request itself: 「帮我把客户录进去」, 「整个新线索吧」
-_LEAD_FILLER = re.compile(r"^(?:(?:就是|那个|这个|嗯|呃|是|叫)\s*"
+_LEAD_FILLER = re.compile(r"^(?:(?:就是|那个|这个|嗯|呃|是|叫)\s*|(?:pls|plz|please|asap)[\s:：,，\-—–|]*"
                           r"|(?:进去|进来|进系统|到系统里?|一下|吧|哈|呗)(?=\s|$|[:：,，])[\s:：,，]*)+")
 # what may stand before a command that names a lead: 「记一下跟进 18号 …」, 「帮我改派 …」
 PREFIX = re.compile(r"(?:那个|嗯)?(?:请|帮我|帮忙|麻烦|给我|我要|我想)?(?:记|记录|写|补|登记)?(?:一下|一个|个|下|条)?")
@@ -269,13 +307,24 @@ _KEYCAP = re.compile("([0-9#*])\ufe0f?\u20e3")
 _ENGLISH_CN = dict(ENGLISH)
 # 「10am」, 「3:30 pm」: a clock said in English, in the words the time grammar reads
 _AM_PM = r"(?<![\d:])(?P<h>1[0-2]|0?[1-9])(?::(?P<m>[0-5]\d))?\s*(?P<ap>am|pm|a\.m\.|p\.m\.)"
-_ENGLISH_RX = re.compile(rf"{_AM_PM}(?![A-Za-z])|(?<![A-Za-z])(?:"
+# 「30min后」, 「in 2h」: a span ahead in English units, as the time grammar reads it (30分钟后)
+_AHEAD = (r"(?<![\d.A-Za-z])(?:in\s+(?P<in>\d{1,3})\s*(?P<inu>mins?|minutes?|h|hrs?|hours?)(?![A-Za-z])"
+          r"|(?P<n>\d{1,3})\s*(?P<u>mins?|minutes?|h|hrs?|hours?)(?=\s*(?:后|以后|之后)))")
+# verbs that are commands only beside a lead number: 「give 7 to 李娜」, 「move 7 to demo」, 「7 stage demo」
+_BY_NUMBER = {"give": "转给", "hand": "转给", "move": "推进", "push": "推进", "stage": "阶段"}
+_VERB_NUMBER = r"(?<![A-Za-z])(?P<v>give|hand|move|push)(?=\s+#?\d)|(?<=\d\s)(?P<st>stage)(?![A-Za-z])"
+_ENGLISH_RX = re.compile(rf"{_AM_PM}(?![A-Za-z])|{_AHEAD}|{_VERB_NUMBER}|(?<![A-Za-z])(?:"
                          + "|".join(map(re.escape, sorted(_ENGLISH_CN, key=len, reverse=True)))
                          + r")(?![A-Za-z])", re.IGNORECASE)
 
 
 def _in_chinese(m: re.Match[str]) -> str:
     """The Chinese for one English command word or clock (see ENGLISH, _AM_PM)."""
+    if m.group("v") or m.group("st"):
+        return _BY_NUMBER[m.group(0).lower()]
+    if m.group("n") or m.group("in"):
+        n, unit = (m.group("n"), m.group("u")) if m.group("n") else (m.group("in"), m.group("inu"))
+        return f"{n}{'分钟' if unit.lower().startswith('m') else '小时'}" + ("后" if m.group("in") else "")
     if m.group("h") is None:
         return _ENGLISH_CN[m.group(0).lower()]
     half = "上午" if m.group("ap").lower().startswith("a") else "下午"
@@ -312,6 +361,7 @@ def _finish_clean(t: str) -> str:
     for wrong, right in TYPOS.items():
         t = t.replace(wrong, right)
     t = _OVERDUE_TYPO.sub("超时了", t)
+    t = re.sub(r"(?<=团队|组里|我的)\s+(?=线索|客户)", "", t)  # 「team leads」 read word by word
     t = MENTION.sub("", t) or t
     t = _TAKE_TYPO.sub("接手", t)
     return " ".join(_SPOKEN_ID.sub(_digits, t).split()) if _SPOKEN_ID.search(t) else t
@@ -345,7 +395,7 @@ def _written(pieces: list[Piece], start: int, end: int) -> str:
 
 
 # the slots that carry the user's own words: given back as written (case, 繁體, English), not as read
-_WRITTEN_SLOTS = ("text", "note", "query", "reason", "task", "value")
+_WRITTEN_SLOTS = ("text", "note", "query", "reason", "task", "value", "when", "filter", "stage")
 
 
 def _as_written(got: Intent, read: str, pieces: list[Piece]) -> Intent:
@@ -416,15 +466,20 @@ def _by_rules(t: str, role: str, state: State) -> Intent:
 
 
 # 「Hi 帮我记一下跟进 312 …」, 「你好，新客户 …」: a greeting before the message, and 「…，谢谢🙏」 after it
-_GREETED = re.compile(r"^(?:hi|hello|hey|hiya|嗨|哈喽|哈啰|你好|您好|在吗|在不在|早上好|下午好|晚上好|早安|早|老师好)"
+_GREETED = re.compile(r"^(?:(?:hi|hello|hey|morning|good morning)(?: team| all| guys)?"
+                      r"|hiya|嗨|哈喽|哈啰|你好|您好|在吗|在不在|早上好|下午好|晚上好|早安|早|老师好)"
                       r"(?:呀|啊|哈)?[\s,，!！~～。.、]+(?=\S)", re.IGNORECASE)
 _THANKED = re.compile(r"(?<=\S)[\s,，。!！~～]+(?:(?:谢谢|谢啦|谢了|多谢|感谢|辛苦了|辛苦|麻烦了|麻烦你了"
                       r"|thx|thanks|thank you)"
                       r"(?:你|您|啦|了|哈|呀)?[\s!！~～。🙏]*|🙏+)$", re.IGNORECASE)
 
 
+# 「pls FU 7 …」: asked politely before the command itself
+_POLITE = re.compile(r"^(?:pls|plz|please|kindly)[\s,，:：]+(?=\S)")
+
+
 def _unwrapped(t: str) -> str:
-    return _THANKED.sub("", _GREETED.sub("", t, count=1)) or t
+    return _POLITE.sub("", _THANKED.sub("", _GREETED.sub("", t, count=1))) or t
 
 
 # a lead number that is not a whole number of lead-number size (「线索 1e10」, 「跟进 3.5」, 「接手 123456789」): read
@@ -479,7 +534,8 @@ def _emoji_kind(t: str) -> str:
 _ORDINAL = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 
 
-_PICK_NUMBER = re.compile(r"(?:就|要|我要|我选|点|按)?\s*(?:选择|选第|选|第|点|按)?\s*"
+_PICK_NUMBER = re.compile(r"(?:就|要|我要|我选|点|按|go with|going with|pick|choose|select)?\s*"
+                          r"(?:选择|选第|选|第|点|按)?\s*"
                           r"(?:option|opt|no\.?|按钮|选项|第)?\s*"
                           r"([1-9]|[一二三四五])\s*(?:个|项|号|条|个按钮|个选项)?\s*(?:吧|呗|哈|pls|please)?")
 # a button by where it stands: 「中间的那项」, 「最后一个」, 「the first one」
@@ -490,7 +546,9 @@ _PLACES = {"first": 1, "1st": 1, "头": 1, "最上面": 1, "最前面": 1, "最�
            "3rd": 3}
 _LAST = frozenset({"last", "最后", "最后面", "最下面", "最底下", "最右边"})
 # what may stand before a button said in words: 「好的 那就按这个修改」, 「算了 放弃吧」, 「行 确认提交」
-_PICK_LEAD = re.compile(r"^(?:(?:对的|对|好的|好|嗯嗯|嗯|行|可以|没问题|ok|okay|不要了|不用了|算了|不了|那就|就"
+_PICK_LEAD = re.compile(r"^(?:(?:对的|对|好的|好|嗯嗯|嗯|行|可以|没问题|ok|okay|yes|yep|yeah|sure|nope|nah|no"
+                        r"|let's|pls|plz|please"
+                        r"|不要了|不用了|算了|不了|那就|就"
                         r"|我要|我想|我选|那|要|还是|直接|就按|按照|按|点|选)(?:这个|那个)?[\s，,。!！]*)+")
 
 
@@ -510,20 +568,33 @@ def _pick(t: str, role: str, state: State) -> Intent | None:
     bare = re.sub(r"(?<=\S)(?:吧|呗|啦|哈|吧吧)$", "", _tidy(said_as))  # 「放弃吧」
     # 「确认没问题」, 「我要修改」, 「那就放弃吧」: a button said with a few words around it
     bare = re.sub(r"^(?:那就|就|我要|我想|我选|那|要)(?=\S)"
-                  r"|(?<=\S)\s*(?:没问题|就行|就好|就可以|好了|一下|提交|掉)$", "", bare)
+                  r"|(?<=\S)\s*(?:没问题|就行|就好|就可以|好了|一下|提交|掉|pls|please|plz|it)$", "", bare)
     for said in dict.fromkeys((bare, _PICK_LEAD.sub("", bare))):
         for i, label in enumerate(state.buttons, 1):
             if said and label.strip() in {said, *SAME_BUTTON.get(said, ())}:
                 return Intent("pick", {"index": i}, t)
+    said = {_button_at(word, state) for word in bare.split()}  # 「放弃 cancel」: one button, said twice
+    if len(bare.split()) > 1 and len(said) == 1 and None not in said:
+        return Intent("pick", {"index": said.pop()}, t)
     if bare in CARD_WORDS:  # 「确认」 with no card offering it: say so, not a knowledge question
         return Intent("pick", {"index": 0}, t)
     return None
 
 
+def _button_at(word: str, state: State) -> int | None:
+    """The place of the last card's button that `word` names (its label or a word for it), else None."""
+    return next((i for i, label in enumerate(state.buttons, 1)
+                 if label.strip() in {word, *SAME_BUTTON.get(word, ())}), None)
+
+
 CARD_WORDS = frozenset({"确认", "确定", "放弃", "取消", "是的", "不是", "有用", "没用", "换一个"})
 # words people use for one another's button: 「确定」 clicks 「确认」, 「取消」 clicks 「放弃」
 SAME_BUTTON = {"确定": ("确认",), "确认": ("确定",), "取消": ("放弃",), "放弃": ("取消",), "是": ("是的",),
-               "对": ("是的",), "对的": ("是的",), "不": ("不是",), "不对": ("不是",)}
+               "对": ("是的",), "对的": ("是的",), "不": ("不是",), "不对": ("不是",),
+               # the buttons' English words: 「confirm」, 「cancel」, 「edit」
+               "confirm": ("确认", "确定"), "submit": ("确认", "确定"), "cancel": ("放弃", "取消"),
+               "discard": ("放弃", "取消"), "drop": ("放弃", "取消"), "edit": ("修改",), "modify": ("修改",),
+               "change": ("修改",), "yes": ("是的",), "no": ("不是",)}
 
 
 def small_talk(t: str) -> str | None:
@@ -570,6 +641,7 @@ def _small_talk(t: str, role: str, state: State) -> Intent | None:
         kind = "thanks"
     if kind:
         return Intent(kind, text=t)
+    low = _POLITE.sub("", low)  # 「please help」
     if HOW_TO.search(low) or HELP_EN.match(low) or (
             HELP.search(low) and not re.search(r"客户|报价|价格|异议|竞品", low)):
         return Intent("help", text=t)
@@ -593,8 +665,8 @@ def _gibberish(t: str, role: str, state: State) -> Intent | None:
 
 # 「今天有啥要跟进的」, 「我今天该联系谁」, 「今日待办」, 「明天要见哪些客户」: the day's follow-ups, asked any way
 _DAY = re.compile(r"今天|今日|今儿个?|当天|明天|明日|明儿")
-_TODO_ACT = r"(?:跟进|联系|回访|拜访|打电话|回电|见|找|约|跟|跑|去)"
-_TODO_ITEM = re.compile(rf"待办|待{_TODO_ACT}|任务|日程|安排|计划|要做|该做|要干|该干")
+_TODO_ACT = r"(?:call|ping|跟进|联系|回访|拜访|打电话|回电|见|找|约|跟|跑|去)"
+_TODO_ITEM = re.compile(rf"^的?\s*(?:跟进|回访)$|待办|待{_TODO_ACT}|任务|日程|安排|计划|要做|该做|要干|该干")
 _TODO_WHO = re.compile(rf"{_TODO_ACT}.{{0,6}}(?:谁|哪[些个位几]|几个|几[位条家]|多少)"
                        rf"|(?:谁|哪[些个位几]|几个|几[位条家]|多少).{{0,6}}{_TODO_ACT}"
                        rf"|有(?:啥|什么|没有|哪些)(?:客户|线索|人|单子)?(?:要|需要|该|得|可以|待)?{_TODO_ACT}")
@@ -695,12 +767,18 @@ def _command(t: str, role: str, state: State) -> Intent | None:
     if found is None:
         return _manager_phrase(t, role, state)
     name, _word, start, end = found
+    if _REMIND_ME.search(t[:start]) and name != "lead_show":  # 「提醒我催7号签单」: the command is the reminder's task
+        return None
     if _two_commands(t, end):
         return Intent("multi", text=t)
     before = "" if re.fullmatch(PREFIX, t[:start].strip()) else _tidy(t[:start])
     before = re.sub(r"^(?:把|将|给|这个|那个|这条|那条)\s*(?=#?\d|线索|客户)", "", before)
     after = _LOOK.sub("", re.sub(r"^[:：\-—–|]\s*|^(?:一下|下)(?!午)\s*|^(?:on|for)\s+(?=#?\d)", "", _tidy(t[end:])))
     return _SLOTS.get(name, _plain)(name, before, after, t, state)
+
+
+# asked to be reminded (「帮我记」 before 跟进 records a note, it does not remind)
+_REMIND_ME = re.compile(r"提醒|ping\s*我|叫我|喊我|别让我忘")
 
 
 def _two_commands(t: str, end: int) -> bool:
@@ -724,7 +802,8 @@ def _with_lead(name: str, before: str, after: str, t: str, state: State) -> Inte
     slots: dict[str, Any] = {"lead_id": lead_id}
     key = {"follow_up": "note", "won": "reason", "lost": "reason", "evidence": "note", "stage": "stage"}.get(name)
     if key == "stage":
-        rest = re.sub(r"阶段了?$", "", re.sub(r"^(?:(?:改|更新|调整|推进|推|变|换)?(?:到|为|至|成))\s*", "", rest))
+        arrive = r"^(?:(?:改|更新|调整|推进|推|变|换)?(?:到|为|至|成)|(?:to|into)(?=\s))\s*"
+        rest = _tidy(re.sub(r"\s*阶段了?$", "", re.sub(arrive, "", rest)))
     if key:
         slots[key] = _reason(rest) if key == "reason" else re.sub(r"^[\-—–|:：]\s*", "", rest)
     return Intent(name, slots, t)
@@ -748,11 +827,22 @@ def _lead_show(name: str, before: str, after: str, t: str, state: State) -> Inte
 
 def _lead_new(name: str, before: str, after: str, t: str, state: State) -> Intent:
     text = re.sub(r"^(?:一个|一下|个)?(?:新的?)?(?:客户|线索)?[:：\s\-—–|]*", "", after)
+    text = re.sub(r"^(?:pls|plz|please|asap)(?![a-z])[:：\s\-—–|]*", "", text, flags=re.IGNORECASE)
     return Intent("lead_new", {"text": _tidy(text)}, t)
 
 
+# 「市场部转来的新线索 张总 138…」: where the lead came from, said before it
+_SOURCED_LEAD = re.compile(r"^\S{1,12}?(?:的|了个|了一个)\s*新的?(?:线索|客户|商机)(?:[\s:：,，\-—–|]+|$)")
+
+
 def _new_lead(t: str) -> Intent | None:
+    labelled = re.match(r"^(?:线索|客户)\s*[:：]\s*", t)  # 「Lead: 韩总 135…」: the lead's fields under a label
+    if labelled and PHONE.search(t) and not QUESTION.search(t):
+        return Intent("lead_new", {"text": _tidy(t[labelled.end():])}, t)
     m = NEW_LEAD.match(t)
+    sourced = None if m else _SOURCED_LEAD.match(t)
+    if sourced and PHONE.search(t[sourced.end():]) and not QUESTION.search(t[:sourced.end()]):
+        return Intent("lead_new", {"text": _tidy(_LEAD_FILLER.sub("", t[sourced.end():]))}, t)
     if not m:
         return None
     rest = _tidy(_LEAD_FILLER.sub("", t[m.end():]))
@@ -766,7 +856,7 @@ def _new_lead(t: str) -> Intent | None:
 
 def _reassign(name: str, before: str, after: str, t: str, state: State) -> Intent:
     lead_id, rest = _lead_ref(f"{before} {after}".strip())
-    rest = re.sub(r"^(?:给到|给|到|to)\s*", "", _tidy(rest.replace("把", "", 1))).lstrip("@")
+    rest = re.sub(r"^(?:给到|给|到|to|→|->|=>)\s*", "", _tidy(rest.replace("把", "", 1))).lstrip("@")
     who, reason = handover_to(rest, state.team)
     return Intent("reassign", {"lead_id": lead_id, "assignee": who, "reason": reason}, t)
 
@@ -840,7 +930,8 @@ def _extend(name: str, before: str, after: str, t: str, state: State) -> Intent:
 
 def _offboard(name: str, before: str, after: str, t: str, state: State) -> Intent:
     text = re.sub(r"^(?:请|帮我|帮|给)?(?:办理?|处理|走)(?:一下|下)?\s*", "", f"{before} {after}".strip())
-    m = re.search(r"(?:线索|客户)?\s*(?:都|全部)?\s*(?:交给|转给|给|交接给|移交给|转交给|分给|转)\s*(?P<to>\S+)", text)
+    m = re.search(r"(?:线索|客户)?\s*(?:都|全部)?\s*(?:交给|转给|给|交接给|移交给|转交给|分给|转|→|->|=>|➡️?|to(?=\s))"
+                  r"\s*(?P<to>\S+)", text)
     who_text = text[: m.start()] if m else text
     who, _ = split_person(re.sub(r"(?:了|的)$", "", _tidy(who_text)), state.team)
     to = split_person(m.group("to"), state.team)[0] if m else None
@@ -848,6 +939,7 @@ def _offboard(name: str, before: str, after: str, t: str, state: State) -> Inten
 
 
 def _team_leads(name: str, before: str, after: str, t: str, state: State) -> Intent:
+    after = _tidy(re.sub(r"^(?:filter|filtered|by|for|in|only|按|筛选|只看|过滤)(?![a-z])\s*[:：=]?", "", after))
     return Intent("team_leads", {"filter": _area(after)} if after else {}, t)
 
 
@@ -865,7 +957,9 @@ def _team_filtered(t: str) -> Intent | None:
 
 
 def _area(word: str) -> str:
-    """「华南区」 → 「华南」: a region said with its 区 (leads keep the region's name)."""
+    """「华南区」 → 「华南」: a region said with its 区 (leads keep the region's name); 「冻结的」, 「张伟名下」 → the
+    state, the person."""
+    word = re.sub(r"(?<=\S)(?:名下|手上|手里|那边|负责)?(?:的|了的)?$", "", word)
     return re.sub(r"(?<=[东南西北中])(?:片区|大区|地区|区域|区)$", "", word)
 
 
@@ -875,12 +969,18 @@ _SLOTS = {"follow_up": _with_lead, "stage": _with_lead, "won": _with_lead, "lost
 
 
 def _lead_edit(t: str) -> Intent | None:
-    """「线索 3 预算 50万」, 「3号线索预算改成50万」, 「把3号的行业改成医疗」."""
-    m = re.match(rf"^(?:把)?(?:(?:线索|客户)\s*{ID}\s*号?|{ID}\s*号(?:线索|客户)?|{ID}(?=\s*的))\s*(?:的)?\s*(.+)$", t)
+    """「线索 3 预算 50万」, 「3号线索预算改成50万」, 「把3号的行业改成医疗」; 「budget for 7 is 40万」 read as
+    「7 预算 40万」."""
+    said = re.match(rf"^(?P<f>{_FIELD_ALT})\s*(?:for|of|on)\s+(?:线索\s*)?{ID}\s*(?:is|to|=|:|：)?\s*(?=\S)", t)
+    if said:
+        t = f"{said.group(2)} {said.group('f')} {t[said.end():]}"
+    m = re.match(rf"^(?:把|更新|修改|改一下|set|change|edit)?\s*"
+                 rf"(?:(?:线索|客户)\s*{ID}\s*号?|{ID}\s*号(?:线索|客户)?|{ID}(?=\s*的)|{ID}(?=\s))"
+                 r"\s*(?:的)?\s*(.+)$", t)  # 「301 预算 20万」: a bare number first, then a field
     if not m:
         return None
-    lead_id = int(m.group(1) or m.group(2) or m.group(3))
-    edit = EDIT.match(m.group(4))
+    lead_id = int(m.group(1) or m.group(2) or m.group(3) or m.group(4))
+    edit = EDIT.match(m.group(5))
     if not edit or _about_someone(edit) or _ASKED.search(edit.group("value")):
         return None
     return _edit_intent(edit, t, lead_id)
@@ -913,10 +1013,15 @@ def _named_edit(t: str, state: State) -> Intent | None:
     return got
 
 
+# 「预算其实只有3万 改一下」: a hedge before the value and the request after it are not the value
+_VALUE_HEDGE = re.compile(r"^(?:其实|实际上?|现在)(?:只有|才|是)?\s*")
+_VALUE_ASK = re.compile(r"\s*(?:帮我|麻烦)?(?:改一下|改下|更新一下|更新下|改掉|改过来|pls|please)$")
+
+
 def _edit_intent(edit: re.Match[str], t: str, lead_id: int | None) -> Intent | None:
-    value = _tidy(edit.group("value"))
-    if not value:
-        return None
+    value = _tidy(_VALUE_ASK.sub("", _VALUE_HEDGE.sub("", _tidy(edit.group("value")))))
+    if not value or re.match(r"(?:of|for|about|from|in|on|with|the|a|an|is|are)\s", value, re.IGNORECASE):
+        return None  # 「title of a decision maker …」: a field word in an English question, not a new value
     field = FIELD_WORDS[edit.group("field")]
     if lead_id is None and (first := _id_first(field, value)):
         lead_id, value = first
@@ -971,7 +1076,8 @@ SHOW = re.compile(r"^(?:帮我|给我|请|麻烦)?\s*(?:查看|看看|看下|看
                   rf"|找一下|找下|找|搜一下|搜)?\s*(?:一下|下)?\s*(?:{LEAD_REF.pattern})\s*(?:的)?(?:现在|目前)?"
                   r"(?:详情|情况|什么情况|啥情况|怎么样了?|咋样了?|(?:什么|啥)?进展了?|(?:什么|啥)?进度了?|资料|信息)?\s*(?:(?:麻烦|请)?\s*(?:发我|发给我|给我看看|给我|看看|发一下|发下)(?:一下|下)?)?"
                   r"\s*(?:呢|啊|吗)?[？?]?$")
-OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有).{0,6}"
+_BARE_SHOW = re.compile(r"#?(\d{1,7})\s*的?\s*(?:详情|资料|详细信息|信息)|(?:详情|资料|打开|查看)\s*#?(\d{1,7})")
+OVERDUE = re.compile(r"(?:谁|哪些|哪个|哪几个|有没有|有|any).{0,6}"
                      r"(?:超时|逾期|超期|没跟进|没人跟进|无人跟进|没人管|冻结|没及时|没按时|过了?(?:时限|期限|时效)"
                      r"|超过(?:时限|期限|时效)|没人?(?:联系|处理|理)|没(?:有)?人(?:联系|处理|理|碰))"
                      r"|^.{0,6}(?:超时|逾期|超期)的(?:线索|客户)?$|^(?:超时|逾期|超期)(?:名单|列表|清单|情况)")
@@ -995,6 +1101,9 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
         return Intent("my_leads", text=t)
     if SHOW.match(t):
         return Intent("lead_show", {"lead_id": _lead_ref(t)[0]}, t)
+    m = _BARE_SHOW.fullmatch(t)
+    if m:  # 「12 详情」, 「详情 12」: a bare number beside the look asked for
+        return Intent("lead_show", {"lead_id": int(m.group(1) or m.group(2))}, t)
     if OVERDUE.search(t):
         return Intent("overdue", text=t)
     if KB_IMPORT.search(t):
@@ -1029,7 +1138,8 @@ def _manager_phrase(t: str, role: str, state: State) -> Intent | None:
             return Intent("team_leads", {"filter": pname}, t)
     m = re.fullmatch(r"^(?:把)?\s*(?:线索)?\s*#?(\d{1,7})\s*号?\s*(?:已经|已)?\s*"
                      r"(?:到|进入|进到|推进到|推到|走到|进)了?"
-                     rf"\s*(?:(?P<stage>[\u4e00-\u9fffA-Za-z]{{1,6}}?)\s*阶段|(?P<named>{STAGE_WORDS}))了?", t)
+                     rf"\s*(?:(?P<stage>[\u4e00-\u9fffA-Za-z]{{1,6}}?|[A-Za-z][A-Za-z\- ]{{5,24}}?)\s*阶段"
+                     rf"|(?P<named>{STAGE_WORDS}))了?", t)
     if m:
         return Intent("stage", {"lead_id": int(m.group(1)), "stage": m.group("stage") or m.group("named")}, t)
     if TEAM_REPORT.fullmatch(t):
@@ -1091,6 +1201,10 @@ _LEAVES = re.compile(r"(?:已经|要|下周|明天|今天)?(?:离职|辞职|走�
 def _offboard_phrase(t: str, state: State) -> Intent | None:
     """「王强离职了 他的客户给李娜」, 「王强已经走了 他的客户转张伟」: someone leaves and their leads go to someone."""
     m = _LEAVES.search(t)
+    if m is not None and "离职" in m.group(0) and not t[m.end():].strip(" 了吧手续"):  # 「王强 办离职」
+        who = re.fullmatch(r"(?:给|帮)?(?P<who>\S+?)\s*(?:办理?|走|做)?(?:一下)?", t[:m.start()].strip())
+        if who and who.group("who") in {n for pair in state.team for n in pair}:
+            return Intent("offboard", {"user": who.group("who"), "to": None}, t)
     if m is None or not re.search(r"交给|转给|交接|给|转", t[m.end():]):
         return None
     got = _offboard("offboard", "", f"{t[:m.start()]} {t[m.end():]}", t, state)
@@ -1100,7 +1214,8 @@ def _offboard_phrase(t: str, state: State) -> Intent | None:
 
 # ---------------------------------------------------------------- reminders
 
-REMIND = re.compile(r"提醒(?:一下|下)?我|叫我|喊我|记得(?:让|叫)?我|到时候?提醒|帮我记(?:一下|着)?|别让我忘了|提醒")
+REMIND = re.compile(r"提醒(?:一下|下)?我|ping\s*我(?:一下|下)?"
+                    r"|叫我|喊我|记得(?:让|叫)?我|到时候?提醒|帮我记(?:一下|着)?|别让我忘了|提醒")
 
 
 def _reminder(t: str, role: str, state: State) -> Intent | None:
@@ -1118,7 +1233,7 @@ def _reminder(t: str, role: str, state: State) -> Intent | None:
         return None
     if when:
         head, task = _tidy(head.replace(when, "", 1)), _tidy(task.replace(when, "", 1))
-    task = _TASK_LEAD_IN.sub("", task)
+    task = _TASK_LEAD_IN.sub("", re.sub(r"\s+(?:by|before|at|on|until)$", "", task, flags=re.IGNORECASE))
     if head and (not when or not task):  # 「今晚8点要给孙蕾回个电话 提醒我一下」: the task said before 提醒我
         task = _tidy(f"{_TASK_LEAD_IN.sub('', head)} {task}")
     return _reminder_intent(when, task, t, state)
@@ -1139,12 +1254,13 @@ def _reminder_intent(when: str | None, task: str, t: str, state: State) -> Inten
 
 # 「过两天再跟进李经理」, 「下周一去周立那签合同」: a time ahead and something to do, with no 「提醒我」 — a plan,
 # kept as a reminder (not a past contact, not a question)
-_PLAN_ACT = re.compile(r"跟进|联系|回访|拜访|打(?:个|一个)?电话|回(?:个|一个)?电话|回电|约|见|发|去|签|催|问问|聊聊|送"
+_PLAN_ACT = re.compile(r"ping|call"
+                       r"|跟进|联系|回访|拜访|打(?:个|一个)?电话|回(?:个|一个)?电话|回电|约|见|发|去|签|催|问问|聊聊|送"
                        r"|^(?:跟|和|找)\S{1,6}?(?:确认|沟通|聊|谈|对一下|商量)|^(?:确认|沟通)")
 
 
 # 「明天团建去哪」, 「…帮我订酒店」: asked of us, not a plan
-_PLAN_NOT = re.compile(r"哪|几点|几号|多少|吗|么|呢|帮我(?!记|提醒)|订")
+_PLAN_NOT = re.compile(r"谁|哪|几点|几号|多少|吗|么|呢|帮我(?!记|提醒)|订")
 _PAST = r"(?:我|我们)?(?:昨|前天|上周|上个|上礼拜|上星期|刚才|刚刚|之前|以前)"
 
 
@@ -1444,7 +1560,9 @@ def _fill_reminder(name: str, t: str, state: State) -> Intent | None:
     return _reminder_intent(when, task, t, state)
 
 
-def _fill_today(name: str, t: str, state: State) -> Intent:
+def _fill_today(name: str, t: str, state: State) -> Intent | None:
+    if not (_DAY.search(t) or _TODO_ITEM.search(t)):  # the day's list names a day or a to-do
+        return None
     return Intent(name, {"day": "明天"} if re.search(r"明天|明日|明儿", t) else {}, t)
 
 

@@ -420,3 +420,21 @@ async def test_the_holiday_calendar_asked_in_other_words_is_the_calendar(
     await chat.handle_line("节假日安排看看")
     assert transcript.last("admin01")["title"] == "📅 公司日历调整"
     assert await _count(services, QueryLog) == 0
+
+
+async def test_a_reminder_said_in_english_chat_words_fires_at_that_time(
+        chat: ChatSession, transcript: Transcript, clock: ManualClock) -> None:
+    """The time kept as typed (「tmr 3pm」, 「30min后」, 「EOD」) is read in the time grammar's words when the
+    reminder is set: Monday 10:00 → tomorrow 15:00, 10:30, and the end of today's working hours."""
+    await chat.handle_line("remind me tmr 3pm 交周报")
+    assert transcript.last("rep01")["text"] == "⏰ 好的，明天 15:00 提醒你交周报。"
+    await chat.handle_line("30min后提醒我开周会")
+    assert "10:30" in transcript.last("rep01")["text"] and "开周会" in transcript.last("rep01")["text"]
+    await chat.handle_line("EOD ping我 更新CRM")
+    assert "18:00" in transcript.last("rep01")["text"] and "更新CRM" in transcript.last("rep01")["text"]
+    clock.set(cn(23, 10, 30))
+    await chat.settle()
+    assert transcript.last("rep01")["text"] == "⏰ 提醒：开周会（11-23 10:30）"
+    clock.set(cn(24, 15, 0))
+    await chat.settle()
+    assert transcript.last("rep01")["text"] == "⏰ 提醒：交周报（11-24 15:00）"

@@ -409,6 +409,7 @@ async def reminder(ctx: Context, msg: Inbound) -> None:
     if not said:
         ctx.reply(Text(P.REMINDER_NEED_TIME))
         return
+    said = reading_pair(said)[1]  # kept as typed (「tomorrow 3pm」, 「後天」): read in the time grammar's words
     when = first_future(said, now, await workdays(ctx))
     if when is None:
         ctx.reply(Text(P.REMINDER_PAST.format(when=said) if find_times(said, now) else P.REMINDER_NEED_TIME))
