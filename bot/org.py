@@ -12,11 +12,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, event, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, bindparam, event, func, or_, select, true
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.config import ROLES, OrgUser
 from bot.context import UserInfo
@@ -311,3 +312,51 @@ async def active_admins(session: AsyncSession) -> list[str]:
     audit anchor, holiday data, knowledge gaps, ramp-up questions)."""
     stmt = select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id)
     return list((await session.execute(stmt)).scalars())
+
+
+# -- reach: whom a manager acts for ------------------------------------------------------------------------
+# The one team rule: the visibility queries and the lead gate (handlers/leads/permissions.py), 改派 / 接手 / 延期
+# and whom a lead may go to (handlers/leads/manage.py, assignment.reassign_options, the freeze card's
+# reminders/actions.py), the team pages and lists (app/console) all read it here.
+class Managed(Protocol):
+    """Someone with a manager link: a `User` row, a reminders `Person`."""
+
+    @property
+    def manager_id(self) -> str | None: ...
+
+
+def manages(user: UserInfo, person: Managed) -> bool:
+    """Whether `user` acts for `person` as their manager: `person`'s manager (users.manager_id), or an admin for
+    everyone. The role is the caller's door (a route's `roles`, the console's `@allow`); a freeze card goes to
+    the frozen rep's manager, whatever their role (reminders/directory.supervisors_of)."""
+    return user.is_admin or person.manager_id == user.id
+
+
+def team_of(manager_id: str) -> ScalarSelect[str]:
+    """SQL: the ids of the people whose manager is `manager_id`."""
+    return select(User.id).where(User.manager_id == manager_id).scalar_subquery()
+
+
+def team_clause(user: UserInfo, person: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
+    """SQL condition on a person's id column (an owner, a member): within `user`'s reach — an admin's everyone, a
+    manager's team and themselves, a rep themselves. For leads, warnings, pages and lists."""
+    if user.is_admin:
+        return true()
+    if user.role != "manager":
+        return person == user.id
+    return or_(person.in_(team_of(user.id)), person == user.id)
+
+
+def handover_team(user: UserInfo, holder: Managed | None) -> str | None:
+    """Whose team a lead goes to when `user` hands it on (改派: the lead card, the console, the freeze card's
+    picker): their own; an admin's, the team of `holder` (the rep holding the lead, or the one a freeze took it
+    from), every rep (None) when the holder has no manager."""
+    if not user.is_admin:
+        return user.id
+    return holder.manager_id if holder is not None else None
+
+
+def active_reps(team: str | None) -> Select[User]:
+    """The active reps of `team` (a manager's id; None: every active rep), by id."""
+    stmt = select(User).where(User.role == "rep", User.active.is_(True))
+    return (stmt.where(User.manager_id == team) if team else stmt).order_by(User.id)

@@ -22,11 +22,12 @@ from bot.clock import fmt_cn
 from bot.config import RemindersSettings
 from bot.context import UserInfo
 from bot.messages import Button, Card, Text
+from bot.org import active_reps, handover_team, manages
 from bot.result import Result, said
 from bot.usertext import user_text
 from reminders import messages
 from reminders.calendar import day_hours, load_calendar
-from reminders.directory import Person, person, working_hours
+from reminders.directory import person, working_hours
 from reminders.lifecycle import follow_up_again, on_owner_changed, paused_until, start_dormancy, start_sla
 from reminders.policies import (
     DORMANCY,
@@ -178,11 +179,7 @@ async def _escalation(session: AsyncSession, user: UserInfo, lead_id: int, rid: 
     info = (row.payload or {}).get("escalation") if row is not None else None
     if row is None or lead is None or row.lead_id != lead_id or not info:
         return said(GONE)
-    manager = await _manager_of(session, info.get("prev_owner"))
-    manager = manager if manager is not None and manager.active else None  # departed: the card went up
-    allowed = user.is_admin or (manager is not None and manager.id == user.id) or (
-        manager is None and user.id in info.get("managers", []))
-    if not allowed:  # answered as a missing card: nothing about another team's lead leaks
+    if not await _answers_for(session, user, info):  # answered as a missing card: nothing about another team leaks
         return said(GONE)
     done = info.get("resolved")
     if done:
@@ -193,9 +190,16 @@ async def _escalation(session: AsyncSession, user: UserInfo, lead_id: int, rid: 
     return Escalation(lead, row, info)
 
 
-async def _manager_of(session: AsyncSession, user_id: str | None) -> Person | None:
-    someone = await person(session, user_id)
-    return await person(session, someone.manager_id) if someone else None
+async def _answers_for(session: AsyncSession, user: UserInfo, info: dict[str, Any]) -> bool:
+    """Whether `user` acts on the escalation: who manages the frozen rep (bot/org.manages: their manager, an
+    admin) or, while that manager is gone (departed, unknown), one the card went up to (`info["managers"]`)."""
+    prev = await person(session, info.get("prev_owner"))
+    if prev is None:  # no one left to manage: an admin, or one the card went to
+        return user.is_admin or user.id in info.get("managers", [])
+    if manages(user, prev):
+        return True
+    boss = await person(session, prev.manager_id)
+    return (boss is None or not boss.active) and user.id in info.get("managers", [])
 
 
 def _freeze_cards(esc: Escalation, user: UserInfo) -> list[tuple[str, str]]:
@@ -235,13 +239,12 @@ async def take_over(session: AsyncSession, user: UserInfo, lead_id: int, rid: in
 
 
 async def _team(session: AsyncSession, user: UserInfo, prev_owner: str | None) -> list[User]:
-    manager = await _manager_of(session, prev_owner)
-    lead_manager = user.id if not user.is_admin else (manager.id if manager else user.id)
-    stmt = select(User).where(User.manager_id == lead_manager, User.active.is_(True), User.role == "rep")
-    reps = list((await session.execute(stmt.order_by(User.id))).scalars())
+    """The reps `user` may hand the frozen lead to: the team of bot/org.handover_team (as the lead card's 改派);
+    an admin whose team has none gets every rep, so a frozen lead can always move."""
+    team = handover_team(user, await person(session, prev_owner))
+    reps = list((await session.execute(active_reps(team))).scalars())
     if not reps and user.is_admin:
-        stmt = select(User).where(User.active.is_(True), User.role == "rep").order_by(User.id)
-        reps = list((await session.execute(stmt)).scalars())
+        reps = list((await session.execute(active_reps(None))).scalars())
     return reps
 
 

@@ -392,3 +392,22 @@ async def test_a_frozen_lead_closed_by_the_manager_no_longer_reads_frozen(chat: 
     await chat.handle_line("/as rep01")
     await chat.handle_line(f"线索 {lead_id}")
     assert "找不到线索" in transcript.last("rep01")["text"] and "冻结" not in transcript.last("rep01")["text"]
+
+
+async def test_a_team_head_without_the_manager_role_answers_the_freeze_card(chat: ChatSession, services: Services,
+                                                                           transcript: Transcript) -> None:
+    """The card goes to the frozen rep's manager whatever their role (supervisors_of) and bot/org.manages lets them
+    act on it: why the freeze card's routes declare no roles (handlers/chat/escalation.py)."""
+    from storage.models import User
+
+    async with services.db.session() as session:
+        head = await session.get(User, "manager01")
+        assert head is not None
+        head.role = "rep"
+    lead_id = await freeze_lead(chat, services)
+    card = transcript.last("manager01")
+    assert card["title"] == "🧊 线索已冻结，请处理"
+    await click(chat, "manager02", button(card, "接手"))  # another team's manager: as if there were no card
+    assert "已不存在或按钮已失效" in transcript.last("manager02")["text"]
+    await click(chat, "manager01", button(card, "接手"))
+    assert (await get_lead(services, lead_id)).owner_id == "manager01"

@@ -23,12 +23,13 @@ from app.console.core import allow, audit_detail, log, message_page, render_page
 from app.console.offload import OFFLOAD
 from bot import phrases as P
 from bot.context import UserInfo
+from bot.org import team_clause
 from bot.result import Result, said
 from bot.services import Services, Shared
 from bot.usertext import user_text
 from handlers.leads import manage
 from handlers.leads.assignment import reassign_options
-from handlers.leads.permissions import can_see, gate, load_lead, team_clause, visible_clause
+from handlers.leads.permissions import can_see, gate, load_lead, visible_clause
 from handlers.leads.views import KIND_CN, colour, field_rows, next_action_text, next_actions, waiting_hours
 from handlers.report import DIGEST_WINDOW, compute_report, pct, render_chart
 from reminders.policies import EXTEND_DEFAULT_REASON

@@ -16,12 +16,11 @@ from app.console.act import perform
 from app.console.core import allow, audit_detail, log, render_page, services_of, user_of
 from bot.clock import to_cn
 from bot.messages import body_from_json
-from bot.org import OrgError, import_users_file
+from bot.org import OrgError, import_users_file, team_clause
 from bot.outbox import discard_dead, retry_dead
 from bot.usertext import plain
 from handlers.dead_letters import failure_in_chinese
 from handlers.knowledge import knowledge_base
-from handlers.leads.permissions import team_clause
 from handlers.ramp.service import NewReps, enroll_new
 from knowledge.schema import AXES
 from reminders.calendar import load_overrides, statutory_workday, uncovered_years

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from app.console.act import perform
 from app.console.core import allow, audit_detail, log, render_page, services_of, user_of
+from bot.org import manages, team_clause
 from handlers.knowledge import knowledge_base
-from handlers.leads.permissions import manages, team_clause
 from handlers.ramp import service, shadow
 from handlers.ramp.path import PathError, path_text
 from storage.activity import add_audit

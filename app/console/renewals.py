@@ -20,8 +20,9 @@ from sqlalchemy.orm import load_only
 from app.console.act import perform
 from app.console.core import allow, audit_detail, message_page, render_page, services_of, upload_name, user_of
 from bot.context import UserInfo
+from bot.org import team_clause
 from bot.result import Result, said
-from handlers.leads.permissions import find_lead, team_clause
+from handlers.leads.permissions import find_lead
 from handlers.renewals.accounts import health_of
 from handlers.renewals.importer import import_files
 from handlers.renewals.locks import ACTIVE, GONE, lift_lock

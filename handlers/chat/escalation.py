@@ -3,7 +3,11 @@
 Rep on a reminder card:   SnoozeReminder, PauseReminder
 Manager on a freeze card: TakeOver, AssignPicker → AssignFrozenTo, ExtendFrozen
 Manager by text:          延期 <线索号> [工作小时|N天] [原因]   (e.g. "延期 12 48 客户出差", "延期 12 3天 出差")
-Who may act is checked in reminders/actions.py (the escalation belongs to the manager of the frozen lead).
+Who may act on a freeze card is checked in reminders/actions.py (`_answers_for`, on bot/org.manages): the card
+answers to whom it went — the frozen rep's manager whatever their role, past a departed one the manager above or
+an admin (reminders/directory.supervisors_of) — so its routes declare neither roles (a team head with the role
+rep acts too) nor `lead=` (the lead gate shows a frozen lead to the frozen rep's own manager only, and its
+refusals would say more than 「这条提醒已不存在或按钮已失效」 to a stranger).
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from bot.actions import (
 )
 from bot.context import Context
 from bot.messages import Button, Card, Image, Inbound, Markdown, Text
+from bot.org import manages
 from bot.router import Router, split_command
 from bot.usertext import user_text
 from handlers.checks import flags as checks_flags
@@ -51,7 +52,6 @@ from handlers.leads.permissions import (
     lead_for,
     lead_gate,
     list_leads,
-    manages,
     parse_id,
     ramp_refused,
 )

@@ -15,12 +15,12 @@ from typing import Any
 from bot.actions import RampAnswer, RampAskConfirm, RampConfirm, RampRead, RampShow
 from bot.context import Context
 from bot.messages import Button, Card, Inbound, Markdown, Text
-from bot.org import active_admins
+from bot.org import active_admins, manages
 from bot.router import Router
 from bot.services import Shared
 from bot.usertext import user_text
 from handlers.knowledge import card_fields, knowledge_base, source_line
-from handlers.leads.permissions import command_arg, manages
+from handlers.leads.permissions import command_arg
 from handlers.ramp import service, shadow
 from handlers.ramp.quiz import QuizMaker, check_answer, key_points, option_text, reads_as_question
 from handlers.ramp.service import Progress, RampError, TaskView

@@ -15,11 +15,12 @@ from bot.clock import fmt_cn
 from bot.context import Context
 from bot.jobs import IMPORTS, ImportJob, ImportKind, Progress, Work, start_import
 from bot.messages import Button, Card, Inbound, Markdown, Text
+from bot.org import team_clause
 from bot.router import Router
 from bot.services import Services
 from bot.usertext import user_text
 from handlers.chat.leads import await_evidence
-from handlers.leads.permissions import command_arg, lead_for, team_clause
+from handlers.leads.permissions import command_arg, lead_for
 from handlers.renewals import locks
 from handlers.renewals.importer import import_files
 from handlers.renewals.scan import today_of

@@ -24,6 +24,7 @@ from bot.actions import ViewLead
 from bot.config import RampSettings, RemindersSettings
 from bot.context import UserInfo
 from bot.messages import Button, Card, Field, Outbound
+from bot.org import active_reps, handover_team
 from bot.phrases import UNNAMED_CUSTOMER
 from bot.usertext import user_text
 from handlers.ramp.service import locked_ids
@@ -107,12 +108,10 @@ def rank_reps(lead: Lead, reps: Iterable[RepProfile]) -> list[Pick]:
 async def load_profiles(session: AsyncSession, now: datetime, *, team_of: str | None = None,
                         skip: Iterable[str] = ()) -> list[RepProfile]:
     """Every active rep (optionally one manager's team; not those in `skip`) with load figures."""
-    stmt = select(User).where(User.role == "rep", User.active.is_(True))
+    stmt = active_reps(team_of)
     if skip := set(skip):
         stmt = stmt.where(User.id.not_in(skip))
-    if team_of:
-        stmt = stmt.where(User.manager_id == team_of)
-    users = list((await session.execute(stmt.order_by(User.id))).scalars())
+    users = list((await session.execute(stmt)).scalars())
     ids = [u.id for u in users]
     if not ids:
         return []
@@ -142,18 +141,16 @@ async def load_profiles(session: AsyncSession, now: datetime, *, team_of: str | 
 
 async def reassign_options(session: AsyncSession, lead: Lead, user: UserInfo, now: datetime,
                            *, limit: int = 4, ramp: RampSettings | None = None) -> list[Pick]:
-    """The engine's ranking for a manual 改派 (lead card, or the freeze card's picker): the caller's team (an
-    admin: the lead's team, else every rep), leaving out the current owner, the rep a freeze took the lead
-    from and, for a pool lead, reps still on the ramp-up (新人通关). Store the chosen `Pick.reason` as the
-    lead's assign_reason."""
+    """The engine's ranking for a manual 改派 (lead card, or the freeze card's picker) among the team the caller
+    hands the lead to (bot/org.handover_team: their own; an admin's, the lead's team, else every rep), leaving
+    out the current owner, the rep a freeze took the lead from and, for a pool lead, reps still on the ramp-up
+    (新人通关). Store the chosen `Pick.reason` as the lead's assign_reason."""
     skip = {lead.owner_id, previous_owner(lead)}
     if lead.owner_id is None:
         skip |= await locked_ids(session, "pool", ramp or RampSettings())
-    team_of: str | None = user.id
-    if user.is_admin:
-        holder = await session.get(User, lead.owner_id or previous_owner(lead) or "")
-        team_of = holder.manager_id if holder is not None else None
-    picks = [p for p in rank_reps(lead, await load_profiles(session, now, team_of=team_of)) if p.rep.id not in skip]
+    holder_id = lead.owner_id or previous_owner(lead)
+    team = handover_team(user, await session.get(User, holder_id) if holder_id else None)
+    picks = [p for p in rank_reps(lead, await load_profiles(session, now, team_of=team)) if p.rep.id not in skip]
     return picks[:limit]
 
 

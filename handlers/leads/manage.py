@@ -21,11 +21,11 @@ from bot.actions import ViewLead
 from bot.config import RampSettings, RemindersSettings, Settings
 from bot.context import UserInfo
 from bot.messages import Button, Card, Text
+from bot.org import manages
 from bot.result import Result, said
 from bot.usertext import user_text
 from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, reassign_options
-from handlers.leads.permissions import manages
 from handlers.ramp import service as ramp
 from reminders import actions
 from reminders.calendar import day_hours

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from bot import phrases as P
 from bot.context import Context, UserInfo
 from bot.messages import Text
+from bot.org import manages, team_of
 from bot.router import LeadPolicy, split_command
 from handlers.ramp import service as ramp
 from handlers.renewals.locks import locked_text, proof_pending
@@ -34,27 +33,7 @@ CLOSED = "线索 #{id} 已{status}，不能再操作。"
 _ID = re.compile(r"^#?(\d{1,9})号?(?:[\s,，:：、]+|$)")
 
 
-# -- visibility ---------------------------------------------------------------------------------
-def _team_of(manager: UserInfo) -> ScalarSelect[str]:
-    return select(User.id).where(User.manager_id == manager.id).scalar_subquery()
-
-
-def team_clause(user: UserInfo, person: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
-    """SQL condition on a person's id column (an owner, a member): within `user`'s reach — an admin's everyone, a
-    manager's team and themselves, a rep themselves. The one team rule for leads, warnings, pages and lists."""
-    if user.is_admin:
-        return true()
-    if user.role != "manager":
-        return person == user.id
-    return or_(person.in_(_team_of(user)), person == user.id)
-
-
-def manages(user: UserInfo, person: User) -> bool:
-    """Whether `user` acts for `person` as their manager (an admin for everyone): whom a manager may hand a lead
-    to, enrol in the ramp-up, or name in a team list."""
-    return user.is_admin or (user.is_manager and person.manager_id == user.id)
-
-
+# -- visibility (whom a manager acts for: bot/org.py `manages`, `team_of`, `team_clause`) --------------------
 def visible_clause(user: UserInfo) -> ColumnElement[bool]:
     """SQL condition: the leads `user` may see and act on."""
     if user.role == "admin":
@@ -64,7 +43,7 @@ def visible_clause(user: UserInfo) -> ColumnElement[bool]:
     if user.role != "manager":
         return own
     pool = and_(Lead.owner_id.is_(None), Lead.status != "draft")
-    return or_(own, Lead.owner_id.in_(_team_of(user)), pool)
+    return or_(own, Lead.owner_id.in_(team_of(user.id)), pool)
 
 
 async def _pool_ok(session: AsyncSession, user: UserInfo, lead: Lead) -> bool:
@@ -74,7 +53,7 @@ async def _pool_ok(session: AsyncSession, user: UserInfo, lead: Lead) -> bool:
     if prev is None:
         return True
     owner = await session.get(User, prev)
-    return owner is not None and owner.manager_id == user.id
+    return owner is not None and manages(user, owner)
 
 
 async def can_see(session: AsyncSession, user: UserInfo, lead: Lead) -> bool:
@@ -89,7 +68,7 @@ async def can_see(session: AsyncSession, user: UserInfo, lead: Lead) -> bool:
     if user.role != "manager":
         return False
     owner = await session.get(User, lead.owner_id)
-    return owner is not None and owner.manager_id == user.id
+    return owner is not None and manages(user, owner)
 
 
 async def load_lead(session: AsyncSession, user: UserInfo, lead_id: int, *, for_update: bool = False) -> Lead | None:
