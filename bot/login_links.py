@@ -33,6 +33,7 @@ CONSOLE_ROLES = ("manager", "admin")
 class Redeemed:
     user_id: str | None  # None: refused, `reason` says why (for the log and the page)
     reason: str = ""
+    named: str | None = None  # a refused genuine link's user (expired, reused): for the log line
 
 
 async def console_secret(session: AsyncSession, now: datetime) -> bytes:
@@ -73,8 +74,8 @@ async def issue_link(session: AsyncSession, user_id: str, now: datetime, base_ur
     return login_url(base_url, await issue_token(session, user_id, now))
 
 
-async def redeem(session: AsyncSession, token: str, now: datetime) -> Redeemed:
-    """The user a valid, unused, unexpired link names (and the link used up), else why not."""
+async def _verified(session: AsyncSession, token: str, now: datetime) -> tuple[str, str] | Redeemed:
+    """(user id, nonce) of a genuine, unexpired link, else the refusal."""
     payload, _, signature = (token or "")[:600].partition(".")
     if not payload or not signature:
         return Redeemed(None, "malformed")
@@ -86,9 +87,29 @@ async def redeem(session: AsyncSession, token: str, now: datetime) -> Redeemed:
     except (ValueError, KeyError, TypeError):
         return Redeemed(None, "malformed")
     if now.timestamp() > expires:
-        return Redeemed(None, "expired")
+        return Redeemed(None, "expired", user_id)
+    return user_id, nonce
+
+
+async def check(session: AsyncSession, token: str, now: datetime) -> Redeemed:
+    """Whether `token` would log in, without using it up (the page opening the link refuses a bad one)."""
+    got = await _verified(session, token, now)
+    if isinstance(got, Redeemed):
+        return got
+    user_id, nonce = got
+    if await session.get(KeyValue, f"{USED_PREFIX}{nonce}"[:128]) is not None:
+        return Redeemed(None, "already used", user_id)
+    return Redeemed(user_id)
+
+
+async def redeem(session: AsyncSession, token: str, now: datetime) -> Redeemed:
+    """The user a valid, unused, unexpired link names (and the link used up), else why not."""
+    got = await _verified(session, token, now)
+    if isinstance(got, Redeemed):
+        return got
+    user_id, nonce = got
     used = await session.execute(insert_ignore(session, KeyValue).values(
         key=f"{USED_PREFIX}{nonce}"[:128], value={"user": user_id, "at": now.isoformat()}, updated_at=now))
     if not rowcount(used):
-        return Redeemed(None, "already used")
+        return Redeemed(None, "already used", user_id)
     return Redeemed(user_id)

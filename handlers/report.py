@@ -42,7 +42,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -426,10 +426,18 @@ def phi_bars(rep: TeamReport) -> list[Bar]:
 
 def render_chart(rep: TeamReport) -> bytes:
     """Funnel and PHI per rep as a PNG (blocking: call through `chart_png`)."""
+    buf = io.BytesIO()
+    chart_figure(rep).savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def chart_figure(rep: TeamReport) -> Any:
+    """The chart's matplotlib Figure: funnel counts on the left, PHI per rep on the right."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     matplotlib.rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "Noto Serif CJK SC", "DejaVu Sans"]
     matplotlib.rcParams["axes.unicode_minus"] = False
@@ -439,6 +447,7 @@ def render_chart(rep: TeamReport) -> bytes:
     values = [*rep.reached, rep.won]
     left.barh(names[::-1], values[::-1], color="#4c8bf5")
     left.set_title("漏斗")
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: whole numbers only
     for y, v in enumerate(values[::-1]):
         left.text(v, y, f" {v}", va="center")
     bars = phi_bars(rep)
@@ -448,9 +457,7 @@ def render_chart(rep: TeamReport) -> bytes:
     right.set_ylim(0, 105)
     right.set_title(f"健康指数（团队 {pct(rep.team.phi)}）")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return fig
 
 
 async def chart_png(rep: TeamReport) -> bytes:

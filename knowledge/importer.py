@@ -19,10 +19,11 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.clock import to_cn
 from knowledge import store
 from knowledge.index import cut_cards, dictionary_words, dictionary_words_of, still_cut_so
 from knowledge.io import Issue, card_chunks, read_cards
@@ -52,6 +53,8 @@ class FileReport:
     issues: list[Issue] = field(default_factory=list)
     new_values: dict[str, list[str]] = field(default_factory=dict)  # axis → values the vocabulary did not know
     joined: dict[str, str] = field(default_factory=dict)  # admin's word → the known value it joined
+    undated: int = 0  # new cards without 更新日期 that took the import's date
+    import_day: date | None = None
 
     @property
     def ok(self) -> bool:
@@ -62,6 +65,8 @@ class FileReport:
                 f"跳过 {len(self.issues)}")
         if self.new_values:
             text += "\n" + self.new_values_text()
+        if self.undated:
+            text += "\n" + undated_text(self.undated, self.import_day)
         if self.joined:
             text += "\n归入已有分类：" + "、".join(f"{word} → {value}" for word, value in self.joined.items())
         return text
@@ -70,6 +75,18 @@ class FileReport:
         """「新分类：角色 使用部门，行业 SaaS、新能源（已加入，可在分类设置里补充同义词）」"""
         parts = [f"{AXIS_LABELS[axis]} {'、'.join(values)}" for axis, values in self.new_values.items() if values]
         return f"新分类：{'，'.join(parts)}（已加入，可在分类设置里补充同义词）"
+
+
+def undated_text(count: int, day: date | None) -> str:
+    return f"{count} 张卡片没有更新日期，按导入日期 {day} 记，不算过期"
+
+
+def dated(card: KbCard, stored: KbCard | None, day: date) -> KbCard:
+    """A card without 更新日期 keeps the stored card's date, or takes the import's day: an undated card is
+    never stale the day it arrives (audit 16c), and re-importing the same file changes nothing."""
+    if card.updated_at is not None:
+        return card
+    return card.with_(updated_at=stored.updated_at if stored is not None and stored.updated_at else day)
 
 
 async def tokenise(kb: KnowledgeBase, cards: Sequence[KbCard], progress: Progress | None = None,
@@ -135,7 +152,15 @@ async def import_file(
         total(checked.good)
     if checked.good:
         words = dictionary_words_of(kb.taxonomy, checked.axis_values, checked.keywords)
-        chunks = card_chunks(Path(path), taxonomy, TRANSACTION_CARDS)
+        report.import_day = day = to_cn(now).date()
+        held = {c.id: c for c in kb.cards()}
+
+        def dated_chunks() -> Iterator[list[KbCard]]:
+            for chunk in card_chunks(Path(path), taxonomy, TRANSACTION_CARDS):
+                report.undated += sum(1 for c in chunk if c.updated_at is None and c.id not in held)
+                yield [dated(c, held.get(c.id), day) for c in chunk]
+
+        chunks = dated_chunks()
         stats = await import_chunks(db, kb, chunks, words, now, progress, landed, refresh)
         report.inserted, report.updated, report.unchanged = stats.inserted, stats.updated, stats.unchanged
     return report

@@ -69,6 +69,12 @@ async def test_expired_reused_and_forged_links_are_refused(services: Services, c
     client.session.cookie_jar.clear()
     reused = await client.post("/admin/login", data={"t": token}, allow_redirects=False)
     assert reused.status == 403 and "已经用过" in await reused.text()
+    opened = await client.get(f"/admin/login?t={token}")  # opening the used link answers 403 at once
+    assert opened.status == 403 and "已经用过" in await opened.text()
+    assert "console login refused (already used) for admin01" in caplog.text
+    for garbage in ("abc", "x.y", token[:-3] + "zzz"):
+        page = await client.get("/admin/login", params={"t": garbage})
+        assert page.status == 403 and "无效" in await page.text(), garbage
     forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     bad = await client.post("/admin/login", data={"t": forged}, allow_redirects=False)
     assert bad.status == 403 and "无效" in await bad.text()
@@ -76,8 +82,10 @@ async def test_expired_reused_and_forged_links_are_refused(services: Services, c
     assert (await client.post("/admin/login", data={"t": other_user}, allow_redirects=False)).status == 403
     old = await token_for(services, "admin01")
     clock.advance(timedelta(minutes=11))
+    opened = await client.get("/admin/login", params={"t": old})
+    assert opened.status == 410 and "过期" in await opened.text()
     expired = await client.post("/admin/login", data={"t": old}, allow_redirects=False)
-    assert expired.status == 403 and "过期" in await expired.text()
+    assert expired.status == 410 and "过期" in await expired.text()
     assert "Set-Cookie" not in expired.headers
     assert "console login refused (expired)" in caplog.text and "already used" in caplog.text
 
@@ -87,7 +95,9 @@ async def test_logout_ends_the_session_and_a_replayed_cookie_is_refused(services
     cookie = client.session.cookie_jar.filter_cookies(client.make_url("/admin/"))["salesbot_console"].value
     token = await csrf(client)
     out = await client.post("/admin/logout", data={"_csrf": token})
-    assert out.status == 200 and "已退出" in await out.text()
+    page = await out.text()
+    assert out.status == 200 and "已退出" in page
+    assert "赵管理" not in page and "退出</button>" not in page and "/admin/kb" not in page  # no name, no nav
     replay = await client.get("/admin/kb", cookies={"salesbot_console": cookie})
     assert replay.status == 401
     async with services.db.session() as session:

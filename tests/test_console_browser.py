@@ -356,3 +356,18 @@ def test_new_admin_journey_from_the_chat_link(site: Site, page: Any, tmp_path: P
     page.wait_for_selector("#verdict")
     assert "会回答" in page.inner_text("#verdict") and "物业担心机器人夜里没人看管" in page.inner_text("#verdict")
     assert "推送巡检照片" in site.say("rep02", "物业说晚上机器人没人看着不放心")["text"]
+
+
+def test_team_board_fits_a_phone(site: Site, browser: Any) -> None:
+    """At 390 px the 日报图表 image and the tables stay inside the viewport (audit 16c: the page was 922 px)."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    context.set_default_timeout(15_000)
+    phone = context.new_page()
+    try:
+        signed_in(phone, site, "manager01")
+        phone.goto(site.url + "/admin/team")
+        phone.wait_for_function("document.querySelector('img[src=\"/admin/team/chart.png\"]').naturalWidth > 0")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        assert phone.evaluate("document.querySelector('img').getBoundingClientRect().right") <= 390
+    finally:
+        context.close()

@@ -186,6 +186,15 @@ async def test_hit_test_shows_ranking_reasons_and_the_verdict(admin: Any) -> Non
     assert "不会回答" in page
 
 
+async def test_a_down_voted_card_is_named_by_its_title(services: Services, admin: Any, chat: ChatSession,
+                                                      transcript: Transcript) -> None:
+    await chat.handle_line("财务问能不能分期付款")
+    assert transcript.last("rep01")["title"] == "财务问能不能分期付款"
+    await chat.handle_line("没用")
+    page = await (await admin.get("/admin/gaps")).text()
+    assert "卡片「财务问能不能分期付款」被点没用" in page and "W3" not in page.split("<select", 1)[0]
+
+
 async def test_pin_a_card_from_the_gaps_queue(services: Services, admin: Any, chat: ChatSession,
                                               transcript: Transcript) -> None:
     question = "客户说要等明年再看"
@@ -196,6 +205,7 @@ async def test_pin_a_card_from_the_gaps_queue(services: Services, admin: Any, ch
     done = await admin.post("/admin/gaps/pin", data={"_csrf": csrf_of(page), "q": question, "card": "W1"})
     text = await done.text()
     assert done.status == 200 and "再问就会用它回答" in text and question not in text.split("</div>", 1)[1]
+    assert "指定给卡片「学校说经费要等下学期」" in text and "卡片 W1" not in text  # a title, not an id
     await chat.handle_line(question)
     assert transcript.last("rep01")["title"] == "学校说经费要等下学期"
 
@@ -239,3 +249,28 @@ def test_upload_names_are_decoded_safely(sent: str, shown: str) -> None:
     from app.console.core import upload_name
 
     assert upload_name(SimpleNamespace(filename=sent)) == shown
+
+
+async def test_a_card_without_a_date_takes_the_import_day_and_is_not_stale(services: Services, admin: Any) -> None:
+    from app.console.kb import today
+
+    csv_text = "标题,行业,异议,话术\n仓库说自动分拣太贵,物流,价格,按节省的人工算，一年内回本。\n"
+
+    async def preview() -> str:
+        token = await csrf(admin, "/admin/kb/import")
+        url, form = _upload(token, "无日期.csv", csv_text.encode())
+        return await (await admin.post(url, data=form)).text()
+
+    page = await preview()
+    assert f"1 张卡片没有更新日期，按导入日期 {today(services)} 记，不算过期" in page
+    staged = re.search(r'name="token" value="([0-9a-f]+)"', page)
+    assert staged
+    done = await admin.post("/admin/kb/import/commit", data={"_csrf": csrf_of(page), "token": staged.group(1)})
+    assert "按导入日期" in await done.text()
+    async with services.db.session() as session:
+        row = (await session.scalars(select(KnowledgeCard).where(KnowledgeCard.title == "仓库说自动分拣太贵"))).one()
+    assert row.updated_at == today(services)
+    stale = await (await admin.get("/admin/kb?stale=1")).text()
+    assert "共 3 张" in stale and "仓库说自动分拣太贵" not in stale  # only the seeded undated cards
+    again = await preview()  # the same file again: nothing to change, no date note
+    assert re.search(r'id="n-same">1<', again) and "按导入日期" not in again

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,8 @@ async def test_members_import_and_manager_sees_own_team(services: Services, clie
     form = FormData()
     form.add_field("file", io.BytesIO("id,name,role,manager\nrep09,林小雨,rep,manager02\n".encode()),
                    filename="team.csv")
+    help_text = await (await client.get("/admin/members")).text()
+    assert "表头：工号、姓名、角色" in help_text and "name/" not in help_text
     done = await client.post(f"/admin/members/import?_csrf={token}", data=form)
     assert done.status == 200 and "已导入 1 位成员" in await done.text()
     async with services.db.session() as session:
@@ -149,7 +152,8 @@ async def test_members_import_and_manager_sees_own_team(services: Services, clie
     client.session.cookie_jar.clear()
     await login(client, services, "manager01")
     page = await (await client.get("/admin/members")).text()
-    assert "rep01" in page and "rep09" not in page and "rep04" not in page
+    text = re.sub(r"<[^>]+>", " ", page)  # what the manager reads: names, no ids (audit 16c)
+    assert "张伟" in text and "林小雨" not in text and "杨静" not in text and "rep01" not in text
 
 
 async def test_team_board_is_the_managers_own_team(services: Services, client: Any) -> None:
@@ -243,3 +247,15 @@ async def test_take_over_on_the_console_at_night_reaches_the_rep_at_nine(service
     await chat.handle_line("/now 2026-11-24T09:00+08:00")
     told = [m for m in transcript.to("rep01") if "接手" in f"{m['title']}{m['text']}"]
     assert len(told) == 1 and "王经理 接手" in told[0]["text"]
+
+
+async def test_team_board_keeps_its_once_a_minute_promise(services: Services, client: Any) -> None:
+    """A board computed 5 minutes ago is not shown as current (audit 16c: 「每分钟更新」 with old figures)."""
+    await login(client, services, "manager01")
+    await make_lead(services, "rep01", customer_name="周主任")
+    first = await (await client.get("/admin/team")).text()
+    assert re.search(r"在跟线索<b>1</b>", first) and "每分钟更新" in first
+    await make_lead(services, "rep02", customer_name="郑老师")
+    services.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+    later = await (await client.get("/admin/team")).text()
+    assert re.search(r"在跟线索<b>2</b>", later) and "每分钟更新" in later

@@ -129,3 +129,22 @@ async def test_no_field_gaps_is_said_plainly(services: Services, chat: ChatSessi
     await chat.handle_line("/as admin01")
     await chat.handle_line("知识缺口")
     assert "一线跟进里也没有" in transcript.last("admin01")["text"]
+
+
+async def test_a_rival_named_in_everyday_words_by_two_reps_reaches_the_queue(
+        services: Services, chat: ChatSession, transcript: Transcript) -> None:
+    """The user's complaint: a rival named three times by two reps (「竞品是X」, 「提到X也在报价」, 「在看X的产品」),
+    that no card covers, never reached 知识缺口 because the names were dropped or glued to a verb."""
+    await seed_cards(services)
+    first = await seed_lead(services, "rep01", customer_name="东边的客户")
+    second = await seed_lead(services, "rep01", customer_name="西边的客户")
+    third = await seed_lead(services, "rep02", customer_name="rep02的客户")
+    await chat.handle_line("/as rep01")
+    await chat.handle_line(f"跟进 {first} 客户关心服务器放在哪里，竞品是青岚数科")
+    await chat.handle_line(f"/voice 线索{second} 采购提到青岚数科也在报价，下周再谈")
+    await chat.handle_line("/as rep02")
+    await chat.handle_line(f"跟进 {third} 孙总在看青岚数科的产品")
+    assert "竞品 青岚数科" in transcript.last("rep02")["text"]
+    await chat.handle_line("/as admin01")
+    await chat.handle_line("知识缺口")
+    assert "竞品「青岚数科」：2 位销售 · 3 条跟进提到" in transcript.last("admin01")["text"]

@@ -50,8 +50,9 @@ async def test_cli_offboard_prints_and_sends_the_handover_list(services: Service
     assert "最近跟进（11-21 11:00）：已发五年成本表，周四等设备科反馈" in out  # the last one, not the first
     assert "洞察：痛点 维保贵 · 竞品 老供应商 · 决策链 设备科" in out
     assert "待处理：🔴 预算远高于团队历史" in out
-    assert "R01 设备科嫌贵：先算五年账（用过 3 次）" in out and "R05" not in out  # only the leaver's own use
-    assert "「学校说有老供应商」→ R09 学校说有熟悉的供应商：先试点一个年级" in out
+    assert "\n设备科嫌贵：先算五年账（用过 3 次）" in out and "R05" not in out  # only the leaver's own use
+    assert "「学校说有老供应商」→ 学校说有熟悉的供应商：先试点一个年级" in out
+    assert "R01" not in out and "R09" not in out  # titles, never card ids (audit 18c #25)
     async with services.db.session() as s:
         sent = (await s.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "rep01"))).one()
         lead = await s.get(Lead, lead_id)
@@ -70,4 +71,5 @@ async def test_chat_offboard_gives_the_successor_the_same_list(
     await chat.handle_line("/click 确认")
     handover = transcript.last("rep02")
     assert handover["title"] == "📋 线索交接清单"
-    assert "周四等设备科反馈" in handover["text"] and "R01" in handover["text"] and "R09" in handover["text"]
+    assert "周四等设备科反馈" in handover["text"] and "设备科嫌贵：先算五年账" in handover["text"]
+    assert "R01" not in handover["text"] and "R09" not in handover["text"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.commands.kb import run_export, run_import
+from bot.clock import to_cn
 from bot.config import DatabaseSettings, Settings
 from knowledge.io import read_cards, write_cards
 from knowledge.schema import KbCard
@@ -74,7 +75,9 @@ async def test_cli_export_round_trips_through_import(tmp_path: Path, capsys: pyt
     exported = tmp_path / "out.xlsx"
     assert await run_export(argparse.Namespace(file=str(exported)), settings) == 0
     assert "已导出 3 张卡片" in capsys.readouterr().out
-    assert [c.to_dict() for _, c in read_cards(exported, TAXONOMY).cards] == [c.to_dict() for c in NASTY]
+    day = to_cn(datetime.now(UTC)).date().isoformat()  # an undated card takes the import's day (audit 16c)
+    assert [c.to_dict() for _, c in read_cards(exported, TAXONOMY).cards] == [
+        {**c.to_dict(), "updated_at": c.to_dict()["updated_at"] or day} for c in NASTY]
     assert await run_import(argparse.Namespace(files=[str(exported)], no_progress=True), settings) == 0
     assert "新增 0，更新 0，未变 3" in capsys.readouterr().out
     assert await run_export(argparse.Namespace(file=str(tmp_path / "out.txt")), settings) == 1

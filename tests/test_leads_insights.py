@@ -57,3 +57,17 @@ async def test_deal_progress_is_no_pain_point(miner: InsightMiner, text: str) ->
 ])
 async def test_a_concern_about_a_deal_step_is_still_a_pain_point(miner: InsightMiner, text: str, pain: str) -> None:
     assert pain in (await miner.mine_async(text)).pain_points
+
+
+@pytest.mark.parametrize(("text", "rival"), [
+    ("客户关心交付周期，竞品是青岚科技", "青岚科技"), ("竞品有雁栖、北斗星", "雁栖"), ("竞品有雁栖、北斗星", "北斗星"),
+    ("对手是Brightex", "Brightex"), ("老板提到青岚也在报价", "青岚"), ("王总听说雁栖报价更低", "雁栖"),
+    ("财务说北斗星更便宜", "北斗星"), ("孙总在看青岚的产品", "青岚"), ("采购在比雁栖的方案", "雁栖"),
+    ("信息科在报价阶段就拿青岚压我们，青岚在报价", "青岚"),
+])
+async def test_a_named_rival_is_mined_by_its_name_without_the_verbs_around_it(
+        miner: InsightMiner, text: str, rival: str) -> None:
+    """「竞品是X」 names X (not an unnamed rival); 「提到X也在报价」 names X, not 「提到X」."""
+    found = (await miner.mine_async(text)).competitors
+    assert rival in found and "竞品(未具名)" not in found, found
+    assert not [c for c in found if c.startswith(("提到", "听说", "说"))], found

@@ -60,6 +60,7 @@ def test_admin_edits_the_path_enrols_a_rep_and_the_manager_confirms(site: Site, 
     page.goto(site.url + "/admin/ramp")
     row = "#ramp-progress tr[data-user=rep03]"
     assert "1/2" in page.inner_text(row) and "旁听一次客户电话" in page.inner_text(row)
+    assert "刘洋" in page.inner_text(row) and "rep03" not in page.inner_text("main")  # a name, no id
     page.click(f"{row} button:has-text('确认跟岗')")
     page.wait_for_selector(".flash")
     assert "刘洋 完成了新人通关" in page.inner_text(".flash")

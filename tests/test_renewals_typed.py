@@ -73,6 +73,9 @@ async def test_typed_actions_name_the_warning_by_its_number_or_customer(
     assert "只有主管或管理员可以解除" in transcript.last("rep01")["text"]
     assert await _status(services, ids["sun"]) == ("open", True)
     chat.user = "manager01"
+    await chat.handle_line("续约")  # the manager is offered the manager's actions, not to ask himself for help
+    listed = next(m for m in reversed(transcript.to("manager01")) if m["title"] == "⚠️ 续约预警")
+    assert f"解除锁定 {sun}" in listed["text"] and "申请主管介入" not in listed["text"]
     await chat.handle_line("解除锁定 李明")
     assert "已解除客户 李明" in transcript.last("manager01")["text"]
     assert "🔓" in transcript.last("rep01")["text"]

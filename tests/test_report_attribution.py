@@ -122,3 +122,16 @@ async def test_chart_labels_an_unknown_phi(services: Services) -> None:
     assert [(b.name, b.label) for b in phi_bars(rep)] == [("张伟", "未知"), ("李娜", "未知"), ("刘洋", "未知")]
     assert len({b.colour for b in phi_bars(rep)}) == 1
     assert (await chart_png(rep)).startswith(b"\x89PNG")
+
+
+async def test_funnel_axis_counts_whole_numbers(services: Services) -> None:
+    """One lead: matplotlib's default axis would show 0.2 / 0.4 … for a count (audit 16c)."""
+    from handlers.report import chart_figure
+
+    await seed_lead(services, "rep01", assigned_at=cn(20, 10), first_contact_at=cn(20, 11), customer_name="甲")
+    async with services.db.session() as s:
+        rep = await compute_report(s, "manager01", NOW - timedelta(days=7), NOW, services.settings.reminders)
+    fig = chart_figure(rep)
+    fig.canvas.draw()
+    ticks = list(fig.axes[0].get_xticks())
+    assert ticks and all(float(t).is_integer() for t in ticks)

@@ -340,3 +340,33 @@ async def test_a_typed_follow_up_with_no_content_is_not_recorded_either(
     assert (await get_lead(services, lead)).first_contact_at is None
     await chat.handle_line(f"跟进 {lead} 电话沟通了报价，客户下周看方案")
     assert len(await contacts(services)) == 1
+
+
+async def test_a_note_about_a_new_customer_asks_which_lead_and_keeps_the_agreed_call(
+        services: Services, chat: ChatSession, transcript: Transcript) -> None:
+    """Audit 18c #21: 「今天见了一个新客户，下周再聊」 names no lead and no name; it was filed on the lead just
+    shown and moved its agreed call. It must ask (or offer 新线索) and leave the reminder where it was."""
+    shown = await seed_lead(services, "rep01", customer_name="卢经理", company="北岸建材")
+    await chat.handle_line(f"/voice 线索{shown}，卢经理说下周三下午三点再约")
+    before = (await get_lead(services, shown)).next_follow_up_at
+    assert before is not None
+    for note in ("今天见了一个新客户，下周再聊", "新认识一位客户，做冷链的，明天上午再打电话"):
+        await chat.handle_line(f"/voice {note}")
+        card = transcript.last("rep01")
+        assert card["title"] == voice.WHICH and "新线索" in card["text"], card
+        assert len(await contacts(services)) == 1
+        assert (await get_lead(services, shown)).next_follow_up_at == before
+
+
+async def test_an_unattributed_note_never_moves_an_agreed_call(
+        services: Services, chat: ChatSession, transcript: Transcript) -> None:
+    """A note that names no lead is filed on the lead just shown, but its time does not replace that lead's
+    agreed callback: the rep only guessed-at lead keeps its appointment and is told how to change it."""
+    shown = await seed_lead(services, "rep01", customer_name="卢经理", company="北岸建材")
+    await chat.handle_line(f"/voice 线索{shown}，卢经理说下周三下午三点再约")
+    before = (await get_lead(services, shown)).next_follow_up_at
+    await chat.handle_line("/voice 刚聊完，对方关心售后，明天上午再说")
+    reply = last_text(transcript)
+    assert voice.SHOWN_LEAD.format(id=shown, customer="卢经理") in reply and "没有改" in reply
+    assert len(await contacts(services)) == 2
+    assert (await get_lead(services, shown)).next_follow_up_at == before

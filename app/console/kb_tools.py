@@ -10,7 +10,9 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -29,11 +31,12 @@ from app.console.core import (
     user_of,
 )
 from app.console.kb_text import cn_issue
+from bot.clock import to_cn
 from bot.jobs import ImportJob, Progress, nothing_imported, save_job, start_job
 from bot.services import Services, Shared
 from handlers.kb_gaps import WEEK, field_gaps
 from handlers.knowledge import knowledge_base, pin
-from knowledge.importer import Landed, import_file
+from knowledge.importer import Landed, dated, import_file, undated_text
 from knowledge.index import normalize
 from knowledge.io import SUFFIXES, read_cards
 from knowledge.schema import AXES
@@ -128,6 +131,7 @@ async def gap_list(request: web.Request) -> web.Response:
     groups = (await loop.run_in_executor(None, _group, items, kb))[:MAX_GROUPS]
     suggestions = await _suggestions(services, kb, [g["query"] for g in groups])
     return await render_page(request, "gaps.html", title="知识缺口", groups=groups, suggestions=suggestions, days=days,
+                  card_title=lambda card_id: (kb.card(card_id) or SimpleNamespace(title=card_id)).title,
                   field=field, field_days=services.settings.knowledge.field_days,
                   flash=request.query.get("done", "")[:200])
 
@@ -173,7 +177,8 @@ async def gap_pin(request: web.Request) -> web.Response:
             key=_gap_key(query), value={"card": card_id, "by": user.id}, updated_at=now))
         add_audit(session, user.id, "kb.card.pin", f"card:{card_id}", now, query=query, **audit_detail(request))
     log.info("console: %s pinned card %s to %r", user.id, card_id, query[:40])
-    done = f"已把「{query}」指定给卡片 {card_id}，再问就会用它回答。"
+    card = knowledge_base(services).card(card_id)
+    done = f"已把「{query}」指定给卡片「{card.title if card else card_id}」，再问就会用它回答。"
     raise web.HTTPSeeOther("/admin/gaps?done=" + _quote(done))
 
 
@@ -202,12 +207,14 @@ async def import_upload(request: web.Request) -> web.Response:
     token, path = staged
     kb = knowledge_base(services)
     read = await asyncio.get_running_loop().run_in_executor(None, read_cards, path, kb.taxonomy)
-    plan = await _plan(services, [c for _, c in read.cards])
+    day = to_cn(services.clock.now()).date()
+    plan, undated = await _plan(services, [c for _, c in read.cards], day)
     rows = [{"line": line, "card": card, "status": plan[card.id]} for line, card in read.cards[:MAX_PREVIEW_ROWS]]
     counts = {s: sum(1 for v in plan.values() if v == s) for s in ("add", "change", "same")}
     issues = [{"line": i.line, "text": cn_issue(i.message)} for i in read.issues]
     return render(request, "kb_import.html", title="导入预览", max_mb=MAX_UPLOAD_MB, name=path.name,
                   token=token, rows=rows, counts=counts, issues=issues, total=read.rows,
+                  undated=undated_text(undated, day) if undated else "",
                   more=max(0, len(read.cards) - MAX_PREVIEW_ROWS))
 
 
@@ -239,9 +246,10 @@ async def _stage(request: web.Request) -> tuple[str, Path] | web.Response:
     return token, path
 
 
-async def _plan(services: Services, cards: list[Any]) -> dict[str, str]:
-    """card id → 'add' | 'change' | 'same' against the cards stored now."""
+async def _plan(services: Services, cards: list[Any], day: date) -> tuple[dict[str, str], int]:
+    """card id → 'add' | 'change' | 'same' against the cards stored now, and how many new cards have no date."""
     plan: dict[str, str] = {}
+    undated = 0
     async with services.db.read_session() as session:
         for lo in range(0, len(cards), 500):
             chunk = cards[lo:lo + 500]
@@ -249,9 +257,11 @@ async def _plan(services: Services, cards: list[Any]) -> dict[str, str]:
                 select(KnowledgeCard).where(KnowledgeCard.id.in_([c.id for c in chunk])))}
             for card in chunk:
                 row = rows.get(card.id)
-                plan[card.id] = "add" if row is None else ("same" if row_to_card(row).content_equal(card)
-                                                           else "change")
-    return plan
+                stored = row_to_card(row) if row is not None else None
+                undated += card.updated_at is None and stored is None
+                plan[card.id] = "add" if stored is None else (
+                    "same" if stored.content_equal(dated(card, stored, day)) else "change")
+    return plan, undated
 
 
 @allow("admin")
@@ -277,7 +287,8 @@ async def import_commit(request: web.Request) -> web.Response:
         log.info("console: %s imported %s: %s", user.id, files[0].name, json.dumps(
             {"rows": report.rows, "inserted": report.inserted, "updated": report.updated}))
         return (f"导入完成：{files[0].name} 共 {report.rows} 行，新增 {report.inserted}，更新 {report.updated}，"
-                f"未变 {report.unchanged}，跳过 {len(report.issues)}。")
+                f"未变 {report.unchanged}，跳过 {len(report.issues)}。"
+                + (f"{undated_text(report.undated, report.import_day)}。" if report.undated else ""))
 
     if files[0].stat().st_size <= BACKGROUND_BYTES:
         done = await run()

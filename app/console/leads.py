@@ -53,6 +53,7 @@ def _team_scope(user: UserInfo) -> str | None:
 # computed in the background, so only the very first visit of a scope waits.
 REPORT_TTL = timedelta(seconds=60)
 REPORT_STALE = timedelta(minutes=10)
+FRESH_WAIT = 3.0  # seconds a visit waits for the recomputed board before showing the older one (audit 16c #3)
 
 
 @dataclass(frozen=True)
@@ -144,17 +145,19 @@ async def _board(services: Services, user: UserInfo) -> Board:
         task.add_done_callback(_logged)
         boards.building[scope] = task
     if hit is not None and timedelta(0) <= now - hit.at < REPORT_STALE:
-        return hit
+        done, _ = await asyncio.wait([task], timeout=FRESH_WAIT)  # the page promises a board at most a minute old
+        return task.result() if done and not task.exception() else hit
     return await asyncio.shield(task)
 
 
 @allow(*MANAGERS)
 async def team(request: web.Request) -> web.Response:
     services, user = services_of(request), user_of(request)
-    report = (await _board(services, user)).report
+    board = await _board(services, user)
+    report, updating = board.report, services.clock.now() - board.at >= REPORT_TTL
     funnel = [{"name": name, "n": n} for (_, name), n in zip(STAGES, report.reached, strict=False)]
     return await render_page(request, "team.html", title="团队看板", report=report, funnel=funnel, pct=pct,
-                  conversions=report.conversions())
+                  updating=updating, conversions=report.conversions())
 
 
 @allow(*MANAGERS)

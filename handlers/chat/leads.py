@@ -190,9 +190,10 @@ async def follow_up(ctx: Context, msg: Inbound) -> None:
 
 
 async def record_follow_up(ctx: Context, lead: Lead, summary: str, insights: Insights, source: str = "text",
-                           said: str | None = None) -> str:
+                           said: str | None = None, keep_callback: bool = False) -> str:
     """A visit summary on `lead` (typed or spoken): the contact, its insights, the checks, and a time it names
     (in `said`, the summary without its lead reference, when given) as the next follow-up with its reminder.
+    `keep_callback`: the lead was guessed (the note named none), so a callback still ahead is not moved.
     Returns the reply."""
     session, now, previous = await ctx.db(), ctx.now(), lead.next_follow_up_at
     await log_contact(session, lead, ctx.user.id, P.cn_punct(summary[:2000]), insights, now, ctx.settings.reminders,
@@ -200,6 +201,9 @@ async def record_follow_up(ctx: Context, lead: Lead, summary: str, insights: Ins
     extra = f"\n🔎 {insights.describe()}" if not insights.empty else ""
     flags_text = "".join(f"\n{x}" for x in await hooks.after_values(session, lead, now, ctx.settings.checks))
     when = first_future(said or summary, now, await workdays(ctx))  # 「约了后天下午3点再打」 → the next call
+    if when is not None and keep_callback and previous is not None and previous > now:
+        return (P.FOLLOW_UP_DONE.format(id=lead.id) + P.CALLBACK_KEPT.format(when=say_when(previous, now), id=lead.id)
+                + extra + flags_text)
     if when is not None:
         await plan_follow_up(session, lead, when.isoformat(), ctx.user.id, now, ctx.settings.reminders)
         timed = P.FOLLOW_UP_TIMED.format(when=say_when(when, now), id=lead.id) + replaced(previous, when, now)

@@ -131,8 +131,8 @@ async def open_warnings(ctx: Context, msg: Inbound) -> None:
         lines.append("没有待处理的续约预警 👍")
     else:
         n = rows[0][2].id
-        lift = f"、「解除锁定 {n}」" if ctx.user.is_manager else ""
-        lines.append(f"处理：点下方卡片的按钮，或回复「已联系 {n}」、「提交续签证明 {n}」、「申请主管介入 {n}」{lift}"
+        last = f"「解除锁定 {n}」" if ctx.user.is_manager else f"「申请主管介入 {n}」"
+        lines.append(f"处理：点下方卡片的按钮，或回复「已联系 {n}」、「提交续签证明 {n}」、{last}"
                      f"（数字是线索编号，也可以写客户名）。")
     if resolved:
         lines.append(f"**近 {RESOLVED_SHOWN.days} 天已处理**")
@@ -152,11 +152,12 @@ async def _owner_names(ctx: Context, rows: list[Row]) -> dict[str, str]:
 
 
 def _action_card(ctx: Context, warning: RenewalWarning, lead: Lead, owner: str = "") -> Card:
-    last = (Button(RenewalLift(warning.id).pack(), "解除锁定", "danger") if ctx.user.is_manager and warning.locked
-            else Button(RenewalHelp(warning.id).pack(), "申请主管介入"))
+    last: tuple[Button, ...] = (  # a manager lifts the lock; he does not ask himself to step in
+        ((Button(RenewalLift(warning.id).pack(), "解除锁定", "danger"),) if warning.locked else ())
+        if ctx.user.is_manager else (Button(RenewalHelp(warning.id).pack(), "申请主管介入"),))
     first = () if warning.status == "contacted" else (Button(RenewalContacted(warning.id).pack(), "已联系", "primary"),)
     return Card(title=f"续约预警 · #{lead.id} {_customer(lead)}", description=f"{lead_label(lead)}{owner}",
-                buttons=(*first, Button(RenewalProof(warning.id).pack(), "提交续签证明"), last))
+                buttons=(*first, Button(RenewalProof(warning.id).pack(), "提交续签证明"), *last))
 
 
 # -- which warning a typed 「已联系 1」 / 「已联系 李明」 means -----------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -64,6 +65,9 @@ WHICH_NOTE = "也可以重发语音并说出线索编号，例如「线索 12，
 NO_LEADS = "你还没有进行中的线索，这段语音没有记下。请先录入线索（发截图或「新线索 …」），再发语音跟进。"
 EMPTY = "没听到具体内容，这段没有记下。请说说见了谁、聊了什么、下一步怎么安排，再发一次。"
 OTHER = "提到了「{name}」，和刚才查看的线索对不上，先不记。请选要记到的线索；如果是新客户，请先发「新线索 …」录入。"
+NEW_CUSTOMER = "说的像是一位新客户，没有记到刚才查看的线索。请选要记到的线索；如果是新客户，请先发「新线索 …」录入。"
+# 「见了一个新客户」, 「新认识一位客户」: a customer the note does not name and no lead holds yet.
+TALKS_OF_NEW = re.compile(r"新客户|新的客户|新认识|新接触|一(?:个|位|家)(?:新)?客户")
 EXPIRED = "这段语音已超过 10 分钟没有指定线索，请重新发送。"
 
 
@@ -105,7 +109,7 @@ async def voice_note(ctx: Context, msg: Inbound) -> None:
     if lead is None:  # the gate said why; the words are not lost
         ctx.reply(heard)
         return
-    reply = await record_follow_up(ctx, lead, text, insights, source="voice", said=said)
+    reply = await record_follow_up(ctx, lead, text, insights, source="voice", said=said, keep_callback=not ids)
     where = "" if ids else "\n" + SHOWN_LEAD.format(id=lead.id, customer=user_text(lead.customer_name or "未留名客户"))
     ctx.reply(Text(f"{heard.text}{where}\n{reply}"))
 
@@ -170,14 +174,21 @@ async def _tell_asr_off(ctx: Context) -> None:
 
 
 async def _someone_else(ctx: Context, text: str, lead_id: int) -> str | None:
-    """The company or person the note names that is not the recently viewed lead's (the fallback), else None."""
+    """Why the note is not about the recently viewed lead (the fallback) — it names another company or person,
+    or speaks of a new customer (「见了一个新客户」) without naming the lead's — else None."""
     lead = await (await ctx.db()).get(Lead, lead_id)
-    return names_someone_else(text, lead) if lead is not None else None
+    if lead is None:
+        return None
+    if (other := names_someone_else(text, lead)) is not None:
+        return OTHER.format(name=user_text(other))
+    if TALKS_OF_NEW.search(text) and not (lead.customer_name and lead.customer_name in text):
+        return NEW_CUSTOMER
+    return None
 
 
 async def _ask(ctx: Context, text: str, named: list[int], note: str, other: str | None = None) -> None:
     """Which lead? The leads the note names, else the rep's most recently worked open leads, as buttons; `other`:
-    the customer the note names that is not the recently viewed lead's (it may need a new lead)."""
+    why the note is not the recently viewed lead's (it may need a new lead)."""
     session, now = await ctx.db(), ctx.now()
     stmt = select(Lead).where(Lead.owner_id == ctx.user.id, Lead.status.in_(list(OPEN_STATUSES)))
     if named:
@@ -186,7 +197,7 @@ async def _ask(ctx: Context, text: str, named: list[int], note: str, other: str 
         stmt.order_by(Lead.last_activity_at.desc().nulls_last(), Lead.id.desc()).limit(CHOICES))).scalars())
     heard = HEARD.format(text=user_text(text))
     if other is not None:
-        heard += "\n" + OTHER.format(name=user_text(other))
+        heard += "\n" + other
     if not leads:
         ctx.reply(Text(f"{heard}\n{NO_LEADS}"))
         return

@@ -77,10 +77,10 @@ class Handover:
             out += list(self.renewals)
         if self.cards:
             out.append("【常用话术卡片】")
-            out += [f"{cid} {u(title)}（用过 {n} 次）" for cid, title, n in self.cards]
+            out += [f"{u(title)}（用过 {n} 次）" for _cid, title, n in self.cards]
         if self.useful:
             out.append("【标记为有用的回答】")
-            out += [f"「{u(q)}」→ {cid} {u(title)}" for q, cid, title in self.useful]
+            out += [f"「{u(q)}」→ {u(title)}" for q, _cid, title in self.useful]
         return out
 
     def notice(self, to_id: str, now: datetime) -> Outbound | None:

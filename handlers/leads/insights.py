@@ -140,35 +140,78 @@ class InsightMiner:
         return await asyncio.get_running_loop().run_in_executor(None, self.mine, text)
 
 
-# A rival the list does not know, named by what reps say of rivals: 「在对比鼎捷」, 「和华为比」, 「希沃也在报价」,
-# 「金山报价更低」. The name is 2–4 Chinese characters or a Latin word; pronouns and generic words are not names.
+# A rival the list does not know, named by what reps say of rivals: 「竞品是X」, 「对手有X、Y」, 「在对比X」,
+# 「在看X的产品」, 「和X比」, 「X也在报价」, 「X报价更低」, 「X更便宜」. A name is 2–8 Chinese characters or a Latin
+# word; what a rep says around it (提到, 听说, 老板说 …) is cut off, and pronouns and generic words are not names.
 _NAME = r"(?:(?<=[说是和跟同在被让与比较了])|(?<![\u4e00-\u9fff]))([A-Za-z][A-Za-z0-9]{1,15}|[\u4e00-\u9fff]{2,4}?)"
 _AFTER = r"(?=[^\u4e00-\u9fff]|$|的|了|也|在|比)"
 RIVAL_CUES = (
     re.compile(rf"(?:对比|比较|pk|PK)(?:了|一下)?\s*{_NAME}{_AFTER}"),
     re.compile(rf"(?:和|跟|同|与){_NAME}(?:的方案|的产品|的报价|家)?\s*(?:在?比|对比|比较|pk|相比)"),
-    re.compile(rf"{_NAME}(?:那边|那家|家)?\s*(?:也在|也来|也)(?:报价|报了价|投标|谈|找|接触|推|做方案)"),
-    re.compile(rf"{_NAME}(?:的)?(?:报价|价格|方案)(?:更低|更便宜|便宜|比我们)"),
 )
+CLAUSE = r"[^,.;:!?，。；：！？\n]"
+# The names come after: 「竞品是X」, 「竞争对手有X、Y」, 「在看X的产品」.
+NAMES_AFTER = (
+    re.compile(rf"(?:竞品|竞争对手|对手|友商)(?:主要|还|也)?(?:是|有|为|包括|[:：])\s*({CLAUSE}{{2,40}})"),
+    re.compile(r"竞品\s*(?![是有为包主还也])([A-Za-z][A-Za-z0-9]{1,15}|[\u4e00-\u9fff]{2,8})(?=[,.;!?，。；！？\n]|$)"),
+    re.compile(r"(?:在看|在比|看了|比了|在考虑|考虑)\s*([A-Za-z][A-Za-z0-9]{1,15}|[\u4e00-\u9fff]{2,8}?)"
+               r"(?:家)?的(?:产品|方案|报价|系统|设备|软件|平台)"),
+)
+# The name comes before: 「X也在报价」, 「X报价更低」, 「X更便宜」.
+NAME_BEFORE = re.compile(rf"({CLAUSE}{{2,30}}?)(?:那边|那家|家)?\s*(?:(?:也在|也来|也)(?:报价|报了价|投标|做方案|推)"
+                         r"|(?:在|来)(?:报价|投标)(?=了|呢|中|[,.;!?，。；！？\s]|$))"
+                         rf"|({CLAUSE}{{2,30}}?)(?:那边|那家|家)?(?:的)?(?:报价|价格|方案)?(?:更低|更便宜|便宜|比我们)")
+LIST_SEP = re.compile(r"[、/和跟及与]|还有|以及")
+# What a rep writes before a name: who said it and the verb (老板提到, 王总听说, 客户说).
+SPOKEN = re.compile(r"^.*?(?:提到|提起|听说|说|讲|称|表示|反映|透露|觉得|认为|发现|知道|是|和|跟|同|与|被|让)")
+NAME_TAIL = re.compile(r"(?:的|也|在|来|了|报价|那边|那家|家|等|等等|都|呢)+$")
 NOT_A_NAME = frozenset({
     "我们", "他们", "对方", "客户", "公司", "领导", "老板", "价格", "方案", "产品", "报价", "去年", "之前", "同事",
     "友商", "竞品", "对手", "别家", "同行", "预算", "合同", "系统", "上次", "原来", "现在", "财务", "采购", "技术",
     "医院", "学校", "工厂", "门店", "总部", "集团", "这家", "那家", "别人", "其他", "其它", "几家", "一家", "两家",
+    "很多", "不少", "不多", "没有", "好几家", "阶段", "本地的", "国产", "进口",
 })
+# 「客户预算」 is no name
+GENERIC_PART = re.compile("客户|我们|他们|对方|预算|老板|领导|同事|价格|报价|一家|几家|两家|一个")
 NUMBERED = re.compile(r"[一二两三四五六七八九十几多好]+[家个]?.*")  # 「对比了三家」: how many, not who
 THEIR_SYSTEM = ("对接", "接口", "集成", "打通", "系统里", "导数据", "数据", "上", "里")  # 「在钉钉上聊」: a tool
+NAME_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9]{1,15}|[\u4e00-\u9fff]{2,8}|[A-Za-z][A-Za-z0-9]*[\u4e00-\u9fff]{1,6}")
 
 
 def named_rivals(text: str) -> list[str]:
     """Competitors named in `text` through a rival cue (not from the list), in text order."""
-    found: list[str] = []
+    hits: list[tuple[int, str]] = []
     for cue in RIVAL_CUES:
+        hits += [(m.start(1), m.group(1)) for m in cue.finditer(text)]
+    for cue in NAMES_AFTER:
         for m in cue.finditer(text):
-            name = m.group(1)
-            if (name not in NOT_A_NAME and not NUMBERED.fullmatch(name) and not _their_system(text, name)
-                    and name not in found):
-                found.append(name)
+            offset = m.start(1)
+            for part in LIST_SEP.split(m.group(1)):
+                hits.append((offset, _name_after(part)))
+                offset += len(part) + 1
+    for m in NAME_BEFORE.finditer(text):
+        group = 1 if m.group(1) is not None else 2
+        hits.append((m.start(group), _name_before(m.group(group))))
+    found: list[str] = []
+    for _at, name in sorted(hits, key=lambda h: h[0]):
+        if (name and NAME_SHAPE.fullmatch(name) and name not in NOT_A_NAME and not GENERIC_PART.search(name)
+                and not NUMBERED.fullmatch(name)
+                and not _their_system(text, name) and name not in found):
+            found.append(name)
     return found
+
+
+def _name_after(part: str) -> str:
+    """「联影，最后…」 → 联影: the name that opens what follows a 竞品是 cue, up to a particle."""
+    m = re.match(r"\s*([A-Za-z][A-Za-z0-9]{1,15}|[\u4e00-\u9fff]{2,8}?)(?=的|也|在|来|了|报价|比|那边|\s|$)",
+                 part.strip())
+    return m.group(1) if m else ""
+
+
+def _name_before(prefix: str) -> str:
+    """「老板提到青岚」 → 青岚: what stands before a 也在报价 cue, without who said it."""
+    name = NAME_TAIL.sub("", SPOKEN.sub("", prefix.strip()))
+    return name if len(name) <= 8 else ""
 
 
 def _their_system(text: str, name: str) -> bool:
