@@ -73,13 +73,18 @@ async def assert_all_recorded(db: Database) -> None:
     assert await unrecorded(db) == {"lead": set(), "activity": set(), "evidence": set()}
 
 
-async def test_screenshot_evidence_and_ladder_activities_are_recorded(
-        chat: ChatSession, both: Services, clock: ManualClock, tmp_path: Path) -> None:
+async def send_screenshot(chat: ChatSession, clock: ManualClock, tmp_path: Path) -> None:
+    """A rep sends one of our drawn lead screenshots, at the moment it was taken."""
     sample = make_sample(3, "lead")
     clock.set(sample.now)
     shot = tmp_path / "shot.jpg"
     shot.write_bytes(sample.image)
     await chat.handle_line(f"/image {shot}")
+
+
+async def test_screenshot_evidence_and_ladder_activities_are_recorded(
+        chat: ChatSession, both: Services, clock: ManualClock, tmp_path: Path) -> None:
+    await send_screenshot(chat, clock, tmp_path)
     await chat.handle_line("/click 确认")
     await chat.advance_to(clock.now() + timedelta(days=6))  # no contact: the SLA ladder writes its activities
     async with both.db.session() as s:
@@ -95,11 +100,7 @@ async def test_screenshot_evidence_and_ladder_activities_are_recorded(
 
 async def test_a_dropped_drafts_screenshot_leaves_the_record_consistent(
         chat: ChatSession, both: Services, clock: ManualClock, tmp_path: Path) -> None:
-    sample = make_sample(3, "lead")
-    clock.set(sample.now)
-    shot = tmp_path / "shot.jpg"
-    shot.write_bytes(sample.image)
-    await chat.handle_line(f"/image {shot}")
+    await send_screenshot(chat, clock, tmp_path)
     await chat.handle_line("/click 放弃")
     async with both.db.session() as s:
         assert (await s.execute(select(Evidence))).first() is None
