@@ -20,7 +20,7 @@ from bot.router import Router
 from bot.services import Shared
 from bot.usertext import user_text
 from handlers.knowledge import card_fields, knowledge_base, source_line
-from handlers.leads.permissions import command_arg
+from handlers.leads.chat_gate import command_arg
 from handlers.ramp import service, shadow
 from handlers.ramp.quiz import QuizMaker, check_answer, key_points, option_text, reads_as_question
 from handlers.ramp.service import Progress, RampError, TaskView
