@@ -22,8 +22,9 @@ from typing import Any
 
 from handlers.checks.rules import FLAG_ANSWER
 from handlers.intent_model import MIN_MARGIN, MIN_MARGIN_NAMED, IntentModel, masked
+from handlers.leads.rules import company_named
 from knowledge.query import Simplifier
-from storage.leads import company_named, parse_budget
+from storage.leads import parse_budget
 
 MAX_CHARS = 4000  # longer than any note a rep types; a pasted book gets a short answer
 

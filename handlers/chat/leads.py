@@ -51,6 +51,7 @@ from handlers.leads.evidence import EvidenceStore
 from handlers.leads.insights import InsightMiner, Insights, insight_miner
 from handlers.leads.permissions import list_leads
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
+from handlers.leads.rules import empty_note, parse_stage
 from handlers.products import lead_catalog
 from handlers.report import DIGEST_WINDOW, chart_png, compute_report, report_lines
 from handlers.when import first_future, replaced, say_when, workdays
@@ -63,8 +64,6 @@ from storage.leads import (
     STAGE_CODES,
     STAGES,
     STATUS_CN,
-    empty_note,
-    parse_stage,
     stage_index,
     stage_label,
     user_names,

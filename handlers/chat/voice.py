@@ -31,9 +31,10 @@ from handlers.chat.front import load_state, t2s
 from handlers.chat.leads import insight_miner, record_follow_up
 from handlers.intent import named_leads
 from handlers.leads.chat_gate import lead_gate
+from handlers.leads.rules import company_named, empty_note, names_someone_else
 from handlers.renewals.locks import locked_text
 from reminders.renewal_hold import lock_on
-from storage.leads import OPEN_STATUSES, company_named, empty_note, names_someone_else
+from storage.leads import OPEN_STATUSES
 from storage.models import KeyValue, Lead, RenewalWarning
 from storage.sql import insert_ignore, rowcount
 
