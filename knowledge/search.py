@@ -371,6 +371,8 @@ class Backing:
     topic_agreed: bool  # an objection or a keyword of the query is the card's own
     one_synonym: bool  # ... only through one objection of the vocabulary (no card keyword, no other objection)
     customer: bool  # a customer is the subject (客户说…, 对方担心…)
+    rest: float | None  # one ambiguous synonym (贵, 考虑): share of the other topic words the card holds (None: n/a)
+    for_self: bool  # the speaker is the subject of that synonym (「我再考虑」): their own matter, not an objection
     own: tuple[str, ...]  # words of an employee's own matter the card does not hold (工资, 报销, 电脑 …)
 
 
@@ -386,6 +388,10 @@ def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]
         return True
     if backing.topic_agreed and not backing.one_synonym:
         return True
+    if backing.rest is not None:  # one everyday word (贵, 考虑, 麻烦) needs a second, specific one beside it
+        return not backing.for_self and backing.rest >= AXIS_HELD
+    if backing.for_self:
+        return False
     return backing.held >= AXIS_HELD or backing.unknown < AXIS_UNKNOWN
 
 
@@ -401,31 +407,44 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
            if frame.is_grammar(m.group(0)) or not (_card_holds(m.group(0), words, pairs) or any(
                h.exact and h.cue.axis in TOPIC_AXES and h.start < m.end() and m.start() < h.end for h in scored.hits))]
     own_at = {i for m in own for i in range(m.start(), m.end())}
-    content = held = unknown = 0.0
-    pos = 0
     tokens = index.tokenizer.cut(text)
+    framing = {i for a, b in frame.customer_spans(text, tokens) for i in range(a, b)}
+    content = held = unknown = 0.0
+    cue_size = cue_held = 0.0  # the objection synonyms' own part of `content` / `held`
+    pos = 0
     for token in tokens:
         span = range(pos, pos + len(token))
         pos += len(token)
         hits = {id(h): h for i in span if (h := hit_at[i]) is not None}.values()
-        if hits and all(h.cue.axis in {"role", "industry"} for h in hits) and all(hit_at[i] for i in span):
-            continue  # who and where: not what the question is about
-        if own_at.isdisjoint(span) and (token in STOPWORDS or (not hits and (
-                _is_filler(index, token) or QUANTITY.match(token)))):
-            continue  # grammar, quantities and dates; but an own matter's words count (吃 in 吃什么)
+        if own_at.isdisjoint(span) and hits and all(h.cue.axis in {"role", "industry"} for h in hits) and all(
+                hit_at[i] for i in span):
+            continue  # who and where: not what the question is about (but an own matter's word counts: 快递)
+        if framing.issuperset(span) or (own_at.isdisjoint(span) and (token in STOPWORDS or (not hits and (
+                _is_filler(index, token) or QUANTITY.match(token))))):
+            continue  # who speaks, grammar, quantities and dates; but an own matter's words count (吃 in 吃什么)
         size = _size(token)
         content += size
+        cue = any(h.cue.axis == "objection" for h in hits)
+        cue_size += size * cue
         if any(h in agreed and h.end - h.start > 1 for h in hits) or _card_holds(token, words, pairs):
             held += size
+            cue_held += size * cue
         elif any(h in agreed for h in hits):
             held += size * ONE_CHARACTER  # 修, 贵: one character of the vocabulary is weak evidence
+            cue_held += size * ONE_CHARACTER * cue
         elif not hits and _known(index, token) < KNOWN_SHARE:
             unknown += size
     objections = {h.cue.value for h in scored.hits if h.cue.axis == "objection"}
     by_keyword = any(h.cue.axis == "keyword" or normalize(h.cue.text) == normalize(card.objection) for h in agreed)
+    rest = content - cue_size
+    cues = [h for h in agreed if h.cue.axis == "objection"]
+    for_self = any(frame.speaks_for_self(text, h.start) for h in cues)
+    single = bool(cues) and all(h.start < cues[0].end and cues[0].start < h.end for h in cues)  # 太贵了: 太贵, 贵了
+    vague = single and all(frame.ambiguous(normalize(h.cue.text)) for h in cues)
     return Backing(held / content if content else 1.0, unknown / content if content else 0.0,
                    by_keyword or any(h.cue.axis == "objection" for h in agreed),
-                   not by_keyword and len(objections) == 1, frame.customer_framed(text, tokens),
+                   not by_keyword and len(objections) == 1, bool(framing),
+                   (held - cue_held) / rest if vague and rest > 0 else None, vague and for_self,
                    tuple(m.group(0) for m in own))
 
 
