@@ -23,7 +23,7 @@ SPEAKER = re.compile(r"(?:我(?!们)|[妈爸]|老婆|老公|孩子|儿子|女儿
 # Everyday words of price, speed, effort, worry and hesitation: an objection in a sale (客户嫌贵), plain life
 # elsewhere (这家餐厅菜太贵了, 今天地铁好慢, 搬家真麻烦). A short cue made of one of them is ambiguous.
 EVERYDAY = re.compile("贵|便宜|慢|久|晚|麻烦|烦|担心|怕|考虑|犹豫|难|累|忙|乱|复杂|多少钱|没到|再说|算了|没空")
-DEGREE = frozenset("太了好很再真还也就都挺蛮更较得的是要有点比特别非常")  # 太贵, 贵了, 再考虑, 有点慢
+DEGREE = frozenset("太了好很再真还也就都挺蛮更较得的是要有点些比特别非常一下吧呢啊")  # 太贵, 再考虑, 考虑一下
 
 
 def ambiguous(cue: str) -> bool:

@@ -386,12 +386,10 @@ def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]
         return backing.held >= OWN_HELD
     if backing.customer:
         return True
-    if backing.topic_agreed and not backing.one_synonym:
-        return True
     if backing.rest is not None:  # one everyday word (贵, 考虑, 麻烦) needs a second, specific one beside it
         return not backing.for_self and backing.rest >= AXIS_HELD
-    if backing.for_self:
-        return False
+    if backing.topic_agreed and not backing.one_synonym:
+        return True
     return backing.held >= AXIS_HELD or backing.unknown < AXIS_UNKNOWN
 
 
@@ -408,9 +406,10 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
                h.exact and h.cue.axis in TOPIC_AXES and h.start < m.end() and m.start() < h.end for h in scored.hits))]
     own_at = {i for m in own for i in range(m.start(), m.end())}
     tokens = index.tokenizer.cut(text)
+    cues = [h for h in scored.hits if h.cue.axis in TOPIC_AXES]  # what the query's topic is, by the vocabulary
     framing = {i for a, b in frame.customer_spans(text, tokens) for i in range(a, b)}
     content = held = unknown = 0.0
-    cue_size = cue_held = 0.0  # the objection synonyms' own part of `content` / `held`
+    cue_size = cue_held = 0.0  # the topic cues' own part of `content` / `held`
     pos = 0
     for token in tokens:
         span = range(pos, pos + len(token))
@@ -424,7 +423,7 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
             continue  # who speaks, grammar, quantities and dates; but an own matter's words count (吃 in 吃什么)
         size = _size(token)
         content += size
-        cue = any(h.cue.axis == "objection" for h in hits)
+        cue = any(h in cues for h in hits)
         cue_size += size * cue
         if any(h in agreed and h.end - h.start > 1 for h in hits) or _card_holds(token, words, pairs):
             held += size
@@ -437,7 +436,6 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
     objections = {h.cue.value for h in scored.hits if h.cue.axis == "objection"}
     by_keyword = any(h.cue.axis == "keyword" or normalize(h.cue.text) == normalize(card.objection) for h in agreed)
     rest = content - cue_size
-    cues = [h for h in agreed if h.cue.axis == "objection"]
     for_self = any(frame.speaks_for_self(text, h.start) for h in cues)
     single = bool(cues) and all(h.start < cues[0].end and cues[0].start < h.end for h in cues)  # 太贵了: 太贵, 贵了
     vague = single and all(frame.ambiguous(normalize(h.cue.text)) for h in cues)
