@@ -67,17 +67,26 @@ FILLER_FREQ = 20_000  # jieba frequency above which a word is grammar, not topic
 KNOWN_SHARE = 0.5  # a word that only occurs somewhere in the cards explains less than a cue does
 VOWELS = re.compile(r"[aeiouv]+")
 FILLER_RE = re.compile(r"^[\u4e00-\u9fff]不[\u4e00-\u9fff]$|^([\u4e00-\u9fff])一\1$")  # 跟不上 谈不拢 比一比
+CONTEXT_SHARE = 1.0  # a role or industry named only in a paragraph's story, not in its objection clauses
 LONG_QUERY = 40  # characters: a voice-to-text paragraph; it is ranked and judged on its objection clauses
-# Clause breaks in unpunctuated speech: punctuation, spaces, and the connectives that start a new clause.
+# Clause breaks in unpunctuated speech: punctuation, spaces, the connectives that start a new clause, and someone
+# starting to speak (他一直在说…, 客户问…).
 OWN = "我说|我就说|我跟他说|我跟她说|我们说|我回|我解释"  # the rep's own answer, not the objection
+SPEAKS = ("(?:他们|她们|他|她|客户|对方|老板|领导)(?:一直|还|也|就|又|都|老是|总是)?(?:在)?"
+          "(?:说|问|讲|觉得|担心|嫌|怕|提到|表示|反映)")
 CLAUSE_BREAK = re.compile(r"[，。！？；：,.!?;:\s]+|(?=但是|可是|不过|所以|然后|后来|而且|因为|结果|另外|还有|其实"
-                          rf"|就是说|问我们|问你们|{OWN})")
+                          rf"|就是说|问我们|问你们|{OWN}|{SPEAKS})")
 OWN_WORDS = re.compile(rf"^(?:{OWN})")
+MAIN = re.compile("最担心|最怕|最关心|最在意|最在乎|最头疼|最大的问题|最大的顾虑|主要是担心|主要担心|关键是|核心是")
+# The rep's story (我今天去了…, 刚才跟…聊, 下午见了…): where and whom, not what the customer objected to.
+STORY = re.compile(r"^(?:(?:今天|昨天|刚才|刚刚|上午|下午|早上|晚上|前两天|前几天|上周|那天)?(?:我|我们)(?!们)"
+                   r"|今天|昨天|刚才|刚刚|上午|下午|前两天|前几天|上周|那天)")
 
 
 def objection_clauses(query: str, hits: Sequence[CueHit]) -> str:
-    """The clauses of a long paragraph that hold an objection or a card keyword, joined; the whole
-    paragraph when none does (or all do). The rep's own answer (「我说…」) is never the objection."""
+    """The clauses of a long paragraph that say what matters most to the customer (最担心的是…), else those
+    that hold an objection or a card keyword, but the rep's story (「今天我去…」, 「我跟…聊」) only when nothing
+    else does; never the rep's own answer (「我说…」). The whole paragraph when that is all of it (or nothing)."""
     spans, pos = [], 0
     for piece in CLAUSE_BREAK.split(query):
         start = query.index(piece, pos) if piece else pos
@@ -85,7 +94,9 @@ def objection_clauses(query: str, hits: Sequence[CueHit]) -> str:
         if piece.strip() and not OWN_WORDS.match(piece):
             spans.append((start, pos))
     topical = [h for h in hits if h.cue.axis in {"objection", "keyword"}]
-    kept = [(a, b) for a, b in spans if any(h.start < b and a < h.end for h in topical)]
+    kept = [(a, b) for a, b in spans if MAIN.search(query[a:b])]  # 最担心的是…: what the customer says matters most
+    kept = kept or [(a, b) for a, b in spans if any(h.start < b and a < h.end for h in topical)]
+    kept = [(a, b) for a, b in kept if not STORY.match(query[a:b])] or kept  # the rep's story only if nothing else
     if not kept or len(kept) == len(spans):
         return query
     return " ".join(query[a:b] for a, b in kept)
@@ -174,7 +185,7 @@ def score_all(index: CardIndex, text: str) -> Scored:
     if focus != query:  # a voice-to-text paragraph: rank on what the customer objected to, not the story
         context = [h for h in hits if h.cue.axis in {"role", "industry"}]  # who and where, named anywhere
         query, hits = focus, index.matcher.find(focus)
-    values = _axis_values([*hits, *context])
+    values = _axis_values(hits, context)
     n = len(index.cards)
     words = np.zeros(n, dtype=np.float32)
     ceiling = index.bm25.scores(index.tokenizer.tokens(query) + _expansion_words(hits), words)
@@ -437,8 +448,7 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
     by_keyword = any(h.cue.axis == "keyword" or normalize(h.cue.text) == normalize(card.objection) for h in agreed)
     rest = content - cue_size
     for_self = any(frame.speaks_for_self(text, h.start) for h in cues)
-    single = bool(cues) and all(h.start < cues[0].end and cues[0].start < h.end for h in cues)  # 太贵了: 太贵, 贵了
-    vague = single and all(frame.ambiguous(normalize(h.cue.text)) for h in cues)
+    vague = bool(cues) and all(frame.ambiguous(normalize(h.cue.text)) for h in cues)  # 太贵了, 有点贵再考虑下
     return Backing(held / content if content else 1.0, unknown / content if content else 0.0,
                    by_keyword or any(h.cue.axis == "objection" for h in agreed),
                    not by_keyword and len(objections) == 1, bool(framing),
@@ -485,11 +495,13 @@ def _family_match(index: CardIndex, axis: str, value: str, wanted: dict[str, flo
     return bool(family) and any(index.taxonomy.family(axis, w) == family for w in wanted)
 
 
-def _axis_values(hits: Sequence[CueHit]) -> dict[str, dict[str, float]]:
+def _axis_values(hits: Sequence[CueHit], context: Sequence[CueHit] = ()) -> dict[str, dict[str, float]]:
+    """Axis → value → weight found in the query; `context` (who and where, named in a paragraph's story
+    rather than in what the customer objected to) counts part."""
     values: dict[str, dict[str, float]] = {}
-    for hit in hits:
+    for hit in [*hits, *context]:
         if hit.cue.axis in AXES:
-            weight = 1.0 if hit.exact else PINYIN_SHARE
+            weight = (1.0 if hit.exact else PINYIN_SHARE) * (1.0 if hit in hits else CONTEXT_SHARE)
             slot = values.setdefault(hit.cue.axis, {})
             slot[hit.cue.value] = max(slot.get(hit.cue.value, 0.0), weight)
     return values

@@ -304,7 +304,7 @@ def test_a_long_paragraph_is_ranked_on_its_objection_clause(index: CardIndex) ->
     not the objection; the school (named in the story) still counts."""
     paragraph = "今天下午去区里开了个会又去学校转了一圈后来见到校长他说今年实在没有经费了我说可以先做一个班试试看"
     text = index.pinyin.read(paragraph)
-    assert objection_clauses(text, index.matcher.find(text)) == "后来见到校长他说今年实在没有经费了"
+    assert objection_clauses(text, index.matcher.find(text)) == "他说今年实在没有经费了"
     result = rank(index, paragraph)
     assert result.answered and result.ranked[0] == "K020"
     assert result.matched["industry"] == ("教育",) and "试用" not in result.matched.get("objection", ())
