@@ -326,15 +326,17 @@ def _judged(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up
 def _stands_out(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None) -> bool:
     """The query's own words point at one card far ahead of every other, through at least two pieces of
     its text: words the vocabulary does not know (吵, 坐电梯) can still name a card's subject, but one
-    shared word (「停车场在哪」 ~ 在哪) is chance. With many near-duplicate cards this fires less, never more."""
+    shared word (「停车场在哪」 ~ 在哪) is chance. Far ahead is an absolute lead or a ratio to the runner-up (which
+    holds however scores scale with the card set). With many near-duplicate cards this fires less, never more."""
     if runner_up is None:
         return False
     lead = float(scored.total[best] - scored.total[runner_up])
-    if lead < LEAD or float(scored.text[best]) < LEAD_TEXT:
+    relative = float(scored.total[best]) >= LEAD_RATIO * max(float(scored.total[runner_up]), 0.0)
+    if (lead < LEAD and not relative) or float(scored.text[best]) < LEAD_TEXT:
         return False
     shared = set(_content_bigrams(index, scored.query)) & set(card_bigrams(card))
     latin = {w for w in re.findall(r"[0-9a-z]{2,}", scored.query)} & set(card.tokens or ())
-    return len(shared) + len(latin) >= LEAD_PIECES
+    return len(shared) + len(latin) >= (LEAD_PIECES if lead >= LEAD else LEAD_PIECES + 1)
 
 
 def _content_bigrams(index: CardIndex, query: str) -> list[str]:
@@ -345,6 +347,7 @@ def _content_bigrams(index: CardIndex, query: str) -> list[str]:
 
 
 LEAD = 1.5  # score units: about what a matched objection and half the query's words give
+LEAD_RATIO = 1.5  # ... or this many times the runner-up's score, through one more piece (LEAD_PIECES + 1)
 LEAD_TEXT = 0.3  # and the card holds a good share of the query's words
 LEAD_PIECES = 2  # distinct character pairs (or Latin words) of the query found in the card
 MIN_COVERAGE = (0.34, 0.4, 0.5)  # share of the query explained (cues, card words)
