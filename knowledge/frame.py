@@ -49,6 +49,7 @@ PERSONAL = ("家里 孩子 小孩 老婆 老公 女朋友 男朋友 爸妈 父�
 SCHOOL = "放假 寒假 暑假 家长会 幼儿园 学费 期末 考试 成绩单 作业 补课 兴趣班"
 # Grammar that makes the speaker the one concerned («我的…», «公司给报吗»): never a card's subject.
 FIRST_PERSON = ("我的", "对我", "打给我", "给我报", "我自己", "公司的", "公司给", "公司不给", "咱公司")
+OTHER_COMPANY = re.compile(r"(?<!我们)(?<!咱们)(?<![我咱])[\u4e00-\u9fffA-Za-z]$")  # 维保公司的, not 我们公司的
 OWN_WORDS = tuple(sorted({w for group in (HR, IT_HELPDESK, ADMIN, PERSONAL, SCHOOL) for w in group.split()},
                          key=len, reverse=True))
 OWN_RE = re.compile("|".join(re.escape(w) for w in (*FIRST_PERSON, *OWN_WORDS)))
@@ -78,8 +79,10 @@ def speaks_for_self(text: str, at: int) -> bool:
 
 
 def own_matters(text: str) -> list[re.Match[str]]:
-    """Words of an employee's own matter in normalized `text` (HR, IT helpdesk, admin, personal life, school)."""
-    return list(OWN_RE.finditer(text))
+    """Words of an employee's own matter in normalized `text` (HR, IT helpdesk, admin, personal life, school).
+    「公司的…」 is the speaker's company only where no other word names it (not 维保公司的老板)."""
+    return [m for m in OWN_RE.finditer(text) if not (m.group(0).startswith("公司") and OTHER_COMPANY.search(
+        text[:m.start()]))]
 
 
 def is_grammar(word: str) -> bool:

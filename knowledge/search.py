@@ -152,6 +152,7 @@ class Scored:
     total: np.ndarray
     text: np.ndarray  # text relevance, 0..1 of what the query's words could give
     keyword: np.ndarray  # matched card keywords (weight)
+    paragraph: str = ""  # a voice-to-text paragraph `query` was taken from (who speaks is told anywhere in it)
 
 
 def rank(
@@ -182,6 +183,7 @@ def score_all(index: CardIndex, text: str) -> Scored:
     hits = index.matcher.find(query)
     context: list[CueHit] = []
     focus = objection_clauses(query, hits) if len(query) >= LONG_QUERY else query
+    paragraph = query if focus != query else ""
     if focus != query:  # a voice-to-text paragraph: rank on what the customer objected to, not the story
         context = [h for h in hits if h.cue.axis in {"role", "industry"}]  # who and where, named anywhere
         query, hits = focus, index.matcher.find(focus)
@@ -213,7 +215,7 @@ def score_all(index: CardIndex, text: str) -> Scored:
             cards = index.keyword_cards[normalize(hit.cue.text)]
             keyword[cards] += weight * _keyword_shares(index, hit.cue.text, cards)
     total += keyword + _recency(index) - index.superseded * np.float32(SUPERSEDED_PENALTY)
-    return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword)
+    return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword, paragraph)
 
 
 MODALS = frozenset({"能", "能不能", "可以", "可不可以", "能否", "可否", "会不会", "要不要"})
@@ -454,9 +456,15 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
     vague = bool(cues) and all(frame.ambiguous(normalize(h.cue.text)) for h in cues)  # 太贵了, 有点贵再考虑下
     return Backing(held / content if content else 1.0, unknown / content if content else 0.0,
                    by_keyword or any(h.cue.axis == "objection" for h in agreed),
-                   not by_keyword and len(objections) == 1, bool(framing),
+                   not by_keyword and len(objections) == 1, bool(framing) or _customer_told(index, scored),
                    (held - cue_held) / rest if vague and rest > 0 else None, vague and for_self,
                    tuple(m.group(0) for m in own))
+
+
+def _customer_told(index: CardIndex, scored: Scored) -> bool:
+    """A paragraph whose story names the customer speaking (他说…) outside the clauses it was judged on."""
+    text = normalize(scored.paragraph)
+    return bool(text) and frame.customer_framed(text, index.tokenizer.cut(text))
 
 
 def _card_agrees(card: KbCard, hit: CueHit, why: tuple[str, ...], words: set[str]) -> bool:
