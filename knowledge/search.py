@@ -72,7 +72,7 @@ LONG_QUERY = 40  # characters: a voice-to-text paragraph; it is ranked and judge
 # Clause breaks in unpunctuated speech: punctuation, spaces, the connectives that start a new clause, and someone
 # starting to speak (他一直在说…, 客户问…).
 OWN = "我说|我就说|我跟他说|我跟她说|我们说|我回|我解释"  # the rep's own answer, not the objection
-SPEAKS = ("(?:他们|她们|他|她|客户|对方|老板|领导)(?:一直|还|也|就|又|都|老是|总是)?(?:在)?"
+SPEAKS = ("(?:他们|她们|他|她|客户|对方|老板|领导)(?:一直|还|也|就|又|都|老是|总是|最|主要)?(?:在)?"
           "(?:说|问|讲|觉得|担心|嫌|怕|提到|表示|反映)")
 CLAUSE_BREAK = re.compile(r"[，。！？；：,.!?;:\s]+|(?=但是|可是|不过|所以|然后|后来|而且|因为|结果|另外|还有|其实"
                           rf"|就是说|问我们|问你们|{OWN}|{SPEAKS})")

@@ -312,6 +312,17 @@ def test_a_long_paragraph_is_ranked_on_its_objection_clause(index: CardIndex) ->
     assert objection_clauses(whole, index.matcher.find(whole)) == whole
 
 
+def test_a_paragraph_is_judged_on_what_the_customer_says_matters_most(index: CardIndex) -> None:
+    """A rambling paragraph: the rep's story names the customer's company (「…公司的老板」 is not the rep's own
+    company), the customer starts speaking mid-sentence, and the clause marked as the main worry is the focus."""
+    paragraph = ("上午我跟一个连锁超市公司的老板吃饭聊了挺久他说门店数量还会涨他们最担心的就是上线以后收银出问题"
+                 "顾客排长队数据也丢了我说我们有备份")
+    text = index.pinyin.read(paragraph)
+    assert objection_clauses(text, index.matcher.find(text)).startswith("他们最担心的就是")
+    result = rank(index, paragraph)
+    assert result.hits and result.ranked[0] not in {"K013", "K016"}, "not a price card: the worry is the launch"
+
+
 def test_a_new_keyword_recuts_only_the_cards_that_contain_it() -> None:
     """Adding one card with a new keyword re-cuts that card and the cards whose text holds the word, and the
     rest keep their tokens, re-stamped: the same tokens as cutting everything again with the new dictionary."""
