@@ -10,6 +10,7 @@ loaded once by the services' `Engines`, and each tokenizer gets a copy of it (~1
 from __future__ import annotations
 
 import logging
+import os
 
 import jieba
 
@@ -25,6 +26,21 @@ def _main_dictionary() -> jieba.Tokenizer:
 
 
 JIEBA = Engine("jieba.dictionary", _main_dictionary)
+
+
+def _word_tags() -> dict[str, str]:
+    """jieba's part of speech of each word of its dictionary (dict.txt: `word frequency tag`), as jieba.posseg
+    reads it (~0.3 s)."""
+    tags: dict[str, str] = {}
+    with open(os.path.join(os.path.dirname(jieba.__file__), "dict.txt"), encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                word, _freq, tag = line.strip().split(" ")
+                tags[word] = tag
+    return tags
+
+
+WORD_TAGS = Engine("jieba.word_tags", _word_tags)
 
 
 def private_tokenizer(engines: Engines) -> jieba.Tokenizer:

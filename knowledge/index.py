@@ -21,7 +21,7 @@ import numpy as np
 from pypinyin import lazy_pinyin
 
 from bot.engines import Engines
-from bot.segmenter import private_tokenizer
+from bot.segmenter import WORD_TAGS, private_tokenizer
 from knowledge.query import SIMPLIFIER, Simplifier
 from knowledge.schema import AXES, KbCard
 from knowledge.taxonomy import Cue, Taxonomy
@@ -82,6 +82,7 @@ class Tokenizer:
 
     def __init__(self, words: Iterable[str], engines: Engines) -> None:
         self.t2s = engines.get(SIMPLIFIER)
+        self._engines = engines
         self._jieba = private_tokenizer(engines)
         self._total = self._jieba.total  # kept: an added word changes only the cut of texts that contain it
         self._known: set[str] = set()
@@ -172,6 +173,11 @@ class Tokenizer:
 
     def word_freq(self, word: str) -> int:
         return self._jieba.FREQ.get(word, 0)
+
+    def word_tag(self, word: str) -> str:
+        """jieba's part of speech of `word` ("n" for a word jieba does not know: a domain term). Blocking the first
+        time (the table loads): call it in an executor."""
+        return self._engines.get(WORD_TAGS).get(word, "n")
 
     def normalize(self, text: str) -> str:
         return self.t2s.simplified(text)

@@ -84,7 +84,7 @@ async def test_a_question_sent_while_a_written_question_waits_is_answered_not_gr
 
 def _points(card: KbCard) -> list[str]:
     tok = Tokenizer([], ENGINES)
-    return key_points(card, tok.tokens(card.talk_track), tok.word_freq)
+    return key_points(card, tok.tokens(card.talk_track), tok)
 
 
 def test_key_points_are_the_cards_content_words_not_how_the_customer_is_addressed() -> None:

@@ -63,7 +63,7 @@ def test_a_written_answer_passes_on_key_points_not_on_self_assessment() -> None:
 
     card = next(c for c in ramp_cards() if c.objection == "价格")
     tok = Tokenizer([], ENGINES)
-    points = key_points(card, tok.tokens(card.talk_track), tok.word_freq)
+    points = key_points(card, tok.tokens(card.talk_track), tok)
     assert len(points) >= 4
     for vague in ("我会了", "明白，都懂了", "好的没问题，我知道怎么回"):
         check = check_answer(vague, points)

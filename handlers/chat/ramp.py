@@ -423,7 +423,7 @@ async def _key_points(ctx: Context, card: KbCard) -> list[str]:
     tok = knowledge_base(ctx.services).tokenizer
 
     def work() -> list[str]:
-        return key_points(card, tok.tokens(card.talk_track), tok.word_freq)
+        return key_points(card, tok.tokens(card.talk_track), tok)
 
     return await asyncio.get_running_loop().run_in_executor(None, work)
 
