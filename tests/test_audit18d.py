@@ -97,7 +97,7 @@ async def test_the_digest_counts_of_open_leads_agree_with_the_funnel(
     assert await send_due_digests(services) >= 1
     await services.outbox.drain()
     digest = plain(next(m for m in transcript.to("manager01") if m["kind"] == "markdown")["text"])
-    entered = int(re.search(r"1\.新线索 (\d+)", digest).group(1))  # type: ignore[union-attr]
+    entered = int(re.search(r"1\.线索获取 (\d+)", digest).group(1))  # type: ignore[union-attr]
     won, lost = (int(x) for x in re.search(r"赢单 (\d+) · 输单 (\d+)", digest).groups())  # type: ignore[union-attr]
     members = sum(int(n) for n in re.findall(r"· 在跟 (\d+) ·", digest))
     team = int(re.search(r"- 在跟 (\d+) · 赢单", digest).group(1))  # type: ignore[union-attr]
@@ -113,7 +113,8 @@ async def _quiz(services: Services, text: str) -> None:
 
 async def _question(services: Services) -> dict[str, object]:
     async with services.db.session() as s:
-        row = (await s.scalars(select(RampProgress).where(RampProgress.user_id == "rep01"))).one()
+        rows = (await s.scalars(select(RampProgress).where(RampProgress.user_id == "rep01"))).all()
+    row = max((r for r in rows if r.state.get("q")), key=lambda r: (r.updated_at, r.id))
     return dict(row.state["q"])
 
 
