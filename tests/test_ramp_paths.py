@@ -71,7 +71,8 @@ def test_questions_come_from_the_cards_present() -> None:
     assert q is not None and q.card_id == "X1" and "售后方面的顾虑" in q.line  # today's card, by its axes
     assert q.options[q.answer - 1] == "X1" and len(q.options) == 4  # filled from other objections
     r01 = next(c for c in cards if c.id == "R01")
-    assert re.fullmatch(r"医院的设备科提出价格方面的顾虑（(嫌贵|太贵|贵了)）", maker.customer_line(r01, random.Random(0)))
+    line = maker.customer_line(r01, random.Random(0))
+    assert re.fullmatch(r"医院的设备科提出价格方面的顾虑（(嫌贵|太贵|贵了)）", line)  # its axes, never its title
     assert maker.question(TaskSpec("quiz", objection="不存在"), random.Random(0)) is None
 
 
