@@ -27,9 +27,9 @@ KB_SEARCH = Histogram("salesbot_kb_search_seconds", "One knowledge search (index
                       buckets=_FAST, registry=REGISTRY)
 DELIVERY = Histogram("salesbot_outbox_delivery_seconds", "One outbox delivery attempt at the channel's API",
                      ["channel", "outcome"], buckets=_SLOW, registry=REGISTRY)
+_STALL = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0)
 LOOP_LAG = Histogram("salesbot_loop_lag_seconds", "How late a 20 ms sleep on the event loop wakes (loop stalls: "
-                     "CPU work holding the loop or the GIL)", buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0,
-                                                                     2.0, 5.0), registry=REGISTRY)
+                     "CPU work holding the loop or the GIL)", buckets=_STALL, registry=REGISTRY)
 LOOP_LAG_MAX = Gauge("salesbot_loop_lag_max_seconds", "The longest loop stall since the process started",
                      registry=REGISTRY)
 TICKER_LAG = Histogram("salesbot_ticker_lag_seconds", "A reminder's due time → the tick that fired it",
