@@ -10,7 +10,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Column, Row, Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -231,7 +231,7 @@ async def all_cards(session: AsyncSession, *, active_only: bool = False) -> list
     return [row_to_card(r) async for r in paged(session, stmt, table.c.id)]
 
 
-async def paged(session: AsyncSession, stmt: Select[Any], key: ColumnElement[Any], page: int = CHUNK
+async def paged(session: AsyncSession, stmt: Select[Any], key: Column[Any], page: int = CHUNK
                 ) -> AsyncIterator[Row[Any]]:
     """The rows of `stmt` in `key` order, read `page` at a time (keyset pages, one query each): decoding
     100,000 cards in one result held the event loop for 5 s; between pages everyone else's turn comes
