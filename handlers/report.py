@@ -50,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import fmt_cn, to_cn
 from bot.config import RampSettings, RemindersSettings
 from bot.messages import Image, Markdown, Outbound
+from bot.org import team_and_manager
 from bot.phrases import UNNAMED_CUSTOMER
 from bot.usertext import user_text
 from handlers.checks.quality import Quality, quality_by_rep, quality_lines
@@ -267,7 +268,7 @@ async def _people(session: AsyncSession, manager_id: str | None) -> dict[str, Us
     manager; manager_id None → everyone."""
     stmt = select(User)
     if manager_id:
-        stmt = stmt.where(or_(User.manager_id == manager_id, User.id == manager_id))
+        stmt = stmt.where(team_and_manager(manager_id, User.id))
     return {u.id: u for u in (await session.execute(stmt.order_by(User.id))).scalars()}
 
 
