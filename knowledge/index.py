@@ -105,6 +105,11 @@ class Tokenizer:
             self._history[self._fingerprint] = frozenset(self._known)
         return self._fingerprint
 
+    @property
+    def words(self) -> frozenset[str]:
+        """The words added to jieba's (`Tokenizer(words)` cuts as this one does)."""
+        return frozenset(self._known)
+
     def added_since(self, fingerprint: str) -> frozenset[str] | None:
         """Words in one of the two dictionaries only: this one and the one that had `fingerprint` (None: not one
         this tokenizer knows — its own recent ones, or another process's learnt with `learn`)."""
