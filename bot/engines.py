@@ -7,16 +7,16 @@ first use by the holder the services own, never at import.
   process's `Engines` — `services.engines` in the server, the chat runner and the console; a CLI command, a bench
   or a test module that builds no services makes one `Engines()` itself and passes it down the same way. Built
   once per holder even when two threads ask at the same moment. The keys: jieba's dictionary and its parts of
-  speech (`JIEBA`, `WORD_TAGS`, bot/segmenter.py), OpenCC's tables (`SIMPLIFIER`, knowledge/query.py), the name lists of jieba's dictionary
-  file (`NAMES`, ocr/people.py), the OCR engine and threads (`OCR_ENGINE`, ocr/engine.py; `OCR_THREADS`,
-  ocr/pipeline.py), libc's `malloc_trim` (`MALLOC_TRIM`, ocr/pipeline.py).
+  speech (`JIEBA`, `WORD_TAGS`, bot/segmenter.py), OpenCC's tables (`SIMPLIFIER`, knowledge/query.py), the name
+  lists of jieba's dictionary file (`NAMES`, ocr/people.py), the OCR engine and threads (`OCR_ENGINE`,
+  ocr/engine.py; `OCR_THREADS`, ocr/pipeline.py), libc's `malloc_trim` (`MALLOC_TRIM`, ocr/pipeline.py).
 
 A function that needs one takes it as a parameter of its own type (`understand(…, t2s=…)`, `extract(…,
 names=…)`, `train(examples, words)`), or the holder (`Tokenizer(words, engines)`, `read_screenshot(…,
-engines=…)`) when it needs several.
-Pure functions memoised for speed (`lru_cache` on `char_sound`) are no engines; nor is a file re-read when it
-changes (the OCR catalog, ocr/catalog.py). No module changes the environment (`os.environ`, logging levels) at
-import: the OCR engine sets its tesseract children's environment when it is built.
+engines=…)`) when it needs several. Pure functions memoised for speed (`lru_cache` on `char_sound`) are no
+engines; nor is a file re-read when it changes (the OCR catalog, ocr/catalog.py). No module changes the
+environment (`os.environ`, logging levels) at import: the OCR engine sets its tesseract children's environment
+when it is built.
 """
 
 from __future__ import annotations
