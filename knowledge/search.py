@@ -388,7 +388,7 @@ class Backing:
     one_synonym: bool  # ... only through one objection of the vocabulary (no card keyword, no other objection)
     customer: bool  # a customer is the subject (客户说…, 对方担心…)
     rest: float | None  # one ambiguous synonym (贵, 考虑): share of the other topic words the card holds (None: n/a)
-    for_self: bool  # the speaker is the subject of that synonym (「我再考虑」): their own matter, not an objection
+    for_self: bool  # the speaker is the subject of an everyday cue (「我再考虑」): their own matter, no objection
     own: tuple[str, ...]  # words of an employee's own matter the card does not hold (工资, 报销, 电脑 …)
 
 
@@ -402,8 +402,10 @@ def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]
         return backing.held >= OWN_HELD
     if backing.customer:
         return True
+    if backing.for_self:  # 我再考虑, 我有点担心: the speaker's own hesitation, no customer's objection
+        return False
     if backing.rest is not None:  # one everyday word (贵, 考虑, 麻烦) needs a second, specific one beside it
-        return not backing.for_self and backing.rest >= AXIS_HELD
+        return backing.rest >= AXIS_HELD
     if backing.topic_agreed and not backing.one_synonym:
         return True
     return backing.held >= AXIS_HELD or backing.unknown < AXIS_UNKNOWN
@@ -452,12 +454,12 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
     objections = {h.cue.value for h in scored.hits if h.cue.axis == "objection"}
     by_keyword = any(h.cue.axis == "keyword" or normalize(h.cue.text) == normalize(card.objection) for h in agreed)
     rest = content - cue_size
-    for_self = any(frame.speaks_for_self(text, h.start) for h in cues)
+    for_self = any(frame.speaks_for_self(text, h.start) for h in cues if frame.ambiguous(normalize(h.cue.text)))
     vague = bool(cues) and all(frame.ambiguous(normalize(h.cue.text)) for h in cues)  # 太贵了, 有点贵再考虑下
     return Backing(held / content if content else 1.0, unknown / content if content else 0.0,
                    by_keyword or any(h.cue.axis == "objection" for h in agreed),
                    not by_keyword and len(objections) == 1, bool(framing) or _customer_told(index, scored),
-                   (held - cue_held) / rest if vague and rest > 0 else None, vague and for_self,
+                   (held - cue_held) / rest if vague and rest > 0 else None, for_self,
                    tuple(m.group(0) for m in own))
 
 
