@@ -343,3 +343,12 @@ def test_a_new_keyword_recuts_only_the_cards_that_contain_it() -> None:
     assert scratch.fingerprint == tokenizer.fingerprint
     for card in second.retokenised:
         assert list(card.tokens) == scratch.card_tokens(card), card.id
+
+
+def test_english_cues_longer_than_a_chinese_phrase_are_found(index: CardIndex) -> None:
+    """on-premise (10 letters) is a vocabulary word like 私有化: a code-mixed query finds it, with or without
+    Chinese around it; a long run of Chinese is still never taken as one long cue."""
+    for query in ["IT要on-premise部署", "要做on-premise deployment"]:
+        hits = index.matcher.find(index.pinyin.read(query))
+        assert any(h.cue.text == "on-premise" and h.cue.axis == "objection" for h in hits), query
+    assert all(h.end - h.start <= 8 for h in index.matcher.find("客户说你们的报价单和合同模板都要重新做一遍"))
