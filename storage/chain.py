@@ -291,8 +291,8 @@ class _Walker:
                 prev_col, content_hash, entry_hash = hashes.split(" ")
             except ValueError:  # a hash column holds a space
                 return self._stop(count, prev_seq, prev_hash, "校验值被改动（格式不对）")
-            tail = (b'%bnull,"seq":%d}' % (tails.get(kind) or _kind_tail(kind), seq) if lead_id is None
-                    else b'%b%d,"seq":%d}' % (tails.get(kind) or _kind_tail(kind), lead_id, seq))
+            tail = tails.get(kind) or _kind_tail(kind)
+            tail = b'%bnull,"seq":%d}' % (tail, seq) if lead_id is None else b'%b%d,"seq":%d}' % (tail, lead_id, seq)
             if (seq != prev_seq + 1 or prev_col != prev_hash
                     or sha(body).hexdigest() != content_hash
                     or sha((prev_hash + content_hash).encode()).hexdigest() != entry_hash

@@ -42,14 +42,6 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256("\x1f".join(["" if p is None else str(p) for p in parts]).encode("utf-8")).hexdigest()
 
 
-def state_key(canonical_state: str | bytes) -> bytes:
-    """What verify keeps of a recorded state (the canonical JSON text of its body, or its UTF-8 bytes) and compares
-    a live row's to."""
-    if isinstance(canonical_state, str):
-        canonical_state = canonical_state.encode("utf-8")
-    return hashlib.sha256(canonical_state).digest()
-
-
 def lead_state(lead: Any) -> dict[str, Any]:
     """Fields, the three key fields and each field's provenance (a Lead or a row with the same attributes)."""
     extra = lead.extra or {}
