@@ -39,12 +39,11 @@ rather than 100%):
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,6 +57,7 @@ from bot.usertext import user_text
 from handlers.checks.quality import Quality, quality_by_rep, quality_lines
 from handlers.ramp.service import team_progress
 from handlers.renewals.figures import RenewalFigures, renewal_figures
+from handlers.report_chart import Bar, Layout, draw_png, layout
 from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
 from reminders.directory import working_hours
 from reminders.renewal_hold import held_lead_ids
@@ -406,14 +406,6 @@ def report_lines(rep: TeamReport) -> list[str]:
     return lines
 
 
-@dataclass(frozen=True)
-class Bar:
-    name: str
-    height: float
-    colour: str
-    label: str
-
-
 def phi_bars(rep: TeamReport) -> list[Bar]:
     """PHI per member in percent; an unknown PHI is a grey 未知, never a red 0."""
     bars = []
@@ -427,40 +419,15 @@ def phi_bars(rep: TeamReport) -> list[Bar]:
     return bars
 
 
+def chart_layout(rep: TeamReport) -> Layout:
+    """The chart's shapes and texts: funnel counts on the left, PHI per member on the right."""
+    funnel = [*zip([n for _, n in STAGES], rep.reached, strict=True), ("赢单", rep.won)]
+    return layout(funnel, phi_bars(rep), f"健康指数（团队 {pct(rep.team.phi)}）")
+
+
 def render_chart(rep: TeamReport) -> bytes:
-    """Funnel and PHI per rep as a PNG (blocking: call through `chart_png`)."""
-    buf = io.BytesIO()
-    chart_figure(rep).savefig(buf, format="png")
-    return buf.getvalue()
-
-
-def chart_figure(rep: TeamReport) -> Any:
-    """The chart's matplotlib Figure: funnel counts on the left, PHI per rep on the right."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    matplotlib.rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "Noto Serif CJK SC", "DejaVu Sans"]
-    matplotlib.rcParams["axes.unicode_minus"] = False
-    fig = Figure(figsize=(9, 4), dpi=100)
-    left, right = fig.subplots(1, 2)
-    names = [n for _, n in STAGES] + ["赢单"]
-    values = [*rep.reached, rep.won]
-    left.barh(names[::-1], values[::-1], color="#4c8bf5")
-    left.set_title("漏斗")
-    left.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: whole numbers only
-    for y, v in enumerate(values[::-1]):
-        left.text(v, y, f" {v}", va="center")
-    bars = phi_bars(rep)
-    right.bar([b.name for b in bars], [b.height for b in bars], color=[b.colour for b in bars])
-    for x, b in enumerate(bars):
-        right.text(x, b.height, b.label, ha="center", va="bottom")
-    right.set_ylim(0, 105)
-    right.set_title(f"健康指数（团队 {pct(rep.team.phi)}）")
-    fig.tight_layout()
-    return fig
+    """Funnel and PHI per member as a PNG (a few ms of CPU; `chart_png` runs it off the loop)."""
+    return draw_png(chart_layout(rep))
 
 
 async def chart_png(rep: TeamReport) -> bytes:
