@@ -41,12 +41,14 @@ from ocr.pipeline import OcrRejected, read_screenshot
 from ocr.timeparse import Found, agreed, find_time
 from storage.activity import add_activity
 from storage.leads import clean_value, set_field, user_names
-from storage.models import Evidence, Lead, User
+from storage.models import Evidence, Lead, OcrJob, User
+from storage.ocr_jobs import add_job
 
 log = logging.getLogger(__name__)
 router: Router[Context] = Router("capture")
 
 BUSY_AFTER_S = 1.0
+QUEUED = "收到截图，正在识别…"  # worker mode: the webhook's answer; the card follows from an OCR worker
 DOWNLOAD_FAILED = {
     "download_failed": "图片没有下载成功，请重新发送一次截图。",
     "not_image": "这个文件不是图片，请发送与客户的聊天截图。",
@@ -81,14 +83,37 @@ async def screenshot(ctx: Context, msg: Inbound) -> None:
     if msg.data is None:
         ctx.reply(Text(DOWNLOAD_FAILED.get(msg.data_error or "", DOWNLOAD_FAILED["download_failed"])))
         return
-    fields = await _recognize(ctx, msg.data)
+    if ctx.settings.ocr.mode == "worker":
+        await queue_screenshot(ctx, msg.data, msg.file_name)
+    else:
+        await capture_screenshot(ctx, msg.data, msg.file_name)
+
+
+async def queue_screenshot(ctx: Context, data: bytes, file_name: str | None) -> None:
+    """`[ocr] mode = "worker"`: the image stored, its job queued in this message's transaction with a short reply;
+    an OCR worker process runs `capture_screenshot` on it (handlers/ocr_jobs.py)."""
+    _digest, path = await EvidenceStore(ctx.settings.ocr.evidence_dir).keep(data, file_name)
+    msg = ctx.msg
+    job = OcrJob(channel=msg.channel, msg_id=msg.msg_id, sender=msg.user_id, user_id=ctx.user.id,
+                 conversation_id=msg.conversation_id, image_path=path, file_name=file_name,
+                 context={"group_ok": ctx.group_ok, "display_name": msg.display_name},
+                 received_at=msg.received_at, state="queued", attempts=0, created_at=ctx.now())
+    await add_job(await ctx.db(), job)
+    ctx.reply(Text(QUEUED))
+
+
+async def capture_screenshot(ctx: Context, data: bytes, file_name: str | None, *,
+                             busy_after: float | None = BUSY_AFTER_S) -> None:
+    """Screenshot → draft card, or the reason there is none: the one use case of the inline handler and of the
+    OCR worker (which said 「收到截图」 already: `busy_after=None`, no 识别中…)."""
+    fields = await _recognize(ctx, data, busy_after)
     if fields is None:
         return
     if not fields.is_lead:
         log.info("screenshot is no lead: %s", fields.reject_reason)
         ctx.reply(Text(no_lead_reply(fields.reject_reason)))
         return
-    digest, path = await EvidenceStore(ctx.settings.ocr.evidence_dir).keep(msg.data, msg.file_name)
+    digest, path = await EvidenceStore(ctx.settings.ocr.evidence_dir).keep(data, file_name)
     session, now = await ctx.db(), ctx.now()
     draft = await _recent_draft(session, ctx.user.id, now)
     if draft is not None and _same_chat(draft, fields):
@@ -109,12 +134,13 @@ async def screenshot(ctx: Context, msg: Inbound) -> None:
     ctx.reply(await capture_card(session, draft, dups, ctx.user.id, now))
 
 
-async def _recognize(ctx: Context, data: bytes) -> LeadFields | None:
-    """OCR in the bounded executor; a short 识别中… goes out at once when it takes over a second."""
+async def _recognize(ctx: Context, data: bytes, busy_after: float | None) -> LeadFields | None:
+    """OCR in the bounded executor; a short 识别中… goes out at once when it takes over `busy_after` seconds."""
     job = asyncio.ensure_future(_timed_read(data, ctx))
-    done, _ = await asyncio.wait({job}, timeout=BUSY_AFTER_S)
-    if not done:
-        await _send_now(ctx, Text("识别中…"))
+    if busy_after is not None:
+        done, _ = await asyncio.wait({job}, timeout=busy_after)
+        if not done:
+            await _send_now(ctx, Text("识别中…"))
     try:
         fields = await job
     except OcrRejected as exc:
