@@ -5,7 +5,8 @@ capture.py); this process claims jobs (storage/ocr_jobs.py) in `[ocr] workers` l
 case as the inline handler (handlers/ocr_jobs.py) and commits the draft, its answers and the job's end together.
 It sends nothing itself and needs no channel credentials: the webhook instances' outboxes deliver (on
 PostgreSQL woken by NOTIFY, on SQLite within `[server] tick_seconds`). A worker killed mid-job leaves its job
-claimed; once `[ocr] job_lease_s` has passed any worker takes it again. SIGTERM: no new job is taken, the jobs
+claimed; a live worker renews its lease every third of `[ocr] job_lease_s`, so once that much time has
+passed without a renewal any worker takes the job again. SIGTERM: no new job is taken, the jobs
 in hand finish within `[server] shutdown_grace_s`.
 """
 
@@ -25,7 +26,7 @@ from bot.config import Settings
 from bot.faults import FailureLog
 from bot.services import Services
 from handlers.ocr_jobs import give_up, run_job
-from storage.ocr_jobs import OCR_JOBS, Claimed, claim_next, retry_later
+from storage.ocr_jobs import OCR_JOBS, Claimed, claim_next, hold
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,9 @@ class OcrWorker:
                 await self.handle(job)
 
     async def handle(self, job: Claimed) -> None:
-        """One attempt; a failure leaves the job for a later one (a log line with the cause)."""
+        """One attempt, its lease renewed while it runs; a failure leaves the job for a later attempt (a log
+        line with the cause)."""
+        renewing = asyncio.create_task(self._renew(job))
         try:
             if job.attempts > self.services.settings.ocr.job_attempts:
                 done = await give_up(self.services, job)
@@ -72,11 +75,24 @@ class OcrWorker:
                 done = await run_job(self.services, job)
         except Exception as exc:
             log.exception("ocr job %s: attempt %d failed", job.id, job.attempts)
+            renewing.cancel()
             until = self.services.clock.now() + timedelta(seconds=RETRY_AFTER_S * job.attempts)
             with contextlib.suppress(Exception):  # else its lease runs out: retried all the same
-                await retry_later(self.services.db, job, f"{type(exc).__name__}: {exc}", until)
+                await hold(self.services.db, job, until, f"{type(exc).__name__}: {exc}")
             return
+        finally:
+            renewing.cancel()
         self.finished += done
+
+    async def _renew(self, job: Claimed) -> None:
+        """While this process is alive the job stays its own; once it dies, the lease runs out."""
+        lease_s = self.services.settings.ocr.job_lease_s
+        while True:
+            await asyncio.sleep(lease_s / 3)
+            try:
+                await hold(self.services.db, job, self.services.clock.now() + timedelta(seconds=lease_s))
+            except Exception:
+                log.warning("ocr job %s: lease not renewed (retried)", job.id, exc_info=True)
 
     async def _idle(self) -> None:
         waiters = [asyncio.ensure_future(self.stop.wait()), asyncio.ensure_future(self.wake.wait())]

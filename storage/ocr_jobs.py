@@ -78,9 +78,11 @@ async def finish(session: AsyncSession, job: Claimed, state: str, now: datetime,
     return rowcount(result) == 1
 
 
-async def retry_later(db: Database, job: Claimed, error: str, until: datetime) -> None:
-    """An attempt that failed: the job stays claimed until `until`, then any worker takes it again."""
+async def hold(db: Database, job: Claimed, until: datetime, error: str | None = None) -> None:
+    """Keep the job claimed until `until`: a worker still at it renews its lease; after a failed attempt
+    (`error`) the job waits until then, and any worker takes it again."""
     j = OcrJob
+    values: dict[str, Any] = {"lease_until": until} | ({"last_error": error[:2000]} if error else {})
     async with db.session() as session:
         await session.execute(update(j).where(j.id == job.id, j.state == "claimed", j.attempts == job.attempts)
-                              .values(lease_until=until, last_error=error[:2000]))
+                              .values(**values))
