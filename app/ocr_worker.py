@@ -2,7 +2,7 @@
 
 With `[ocr] mode = "worker"` the webhook instances only store a screenshot and queue a job (handlers/chat/
 capture.py); this process claims jobs (storage/ocr_jobs.py) in `[ocr] workers` lanes, runs the same capture use
-case as the inline handler (handlers/ocr_jobs.py) and commits the draft, its answers and the job's end together.
+case as the inline handler (handlers/leads/ocr_jobs.py) and commits the draft, its answers and the job's end together.
 It sends nothing itself and needs no channel credentials: the webhook instances' outboxes deliver (on
 PostgreSQL woken by NOTIFY, on SQLite within `[server] tick_seconds`). A worker killed mid-job leaves its job
 claimed; a live worker renews its lease every third of `[ocr] job_lease_s`, so once that much time has
@@ -25,7 +25,7 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.faults import FailureLog
 from bot.services import Services
-from handlers.ocr_jobs import give_up, run_job
+from handlers.leads.ocr_jobs import give_up, run_job
 from storage.ocr_jobs import OCR_JOBS, Claimed, claim_next, hold
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from app.ocr_worker import OcrWorker
 from bot.clock import ManualClock
 from bot.config import DatabaseSettings, Settings
 from bot.services import Services
-from handlers.chat.capture import QUEUED
-from handlers.ocr_jobs import GAVE_UP
+from handlers.leads.ocr_jobs import GAVE_UP
+from handlers.leads.screenshots import QUEUED
 from storage.migrate import upgrade
 from storage.models import Lead, OcrJob, OutboxMessage
 from storage.ocr_jobs import claim_next

@@ -1,5 +1,5 @@
 """A queued screenshot (`[ocr] mode = "worker"`), run by an OCR worker process through the same use case as the
-inline handler (`handlers.chat.capture.capture_screenshot`).
+inline handler (`handlers.leads.screenshots.capture_screenshot`).
 
 The job's handler context is the message as it was received (its `now` is the receive time: relative times,
 the merge window); its answers go to the outbox in one transaction with the draft and the job marked done, and
@@ -19,7 +19,7 @@ from bot.messages import Inbound, Text
 from bot.org import to_info
 from bot.outbox import enqueue
 from bot.services import Services
-from handlers.chat.capture import capture_screenshot
+from handlers.leads.screenshots import capture_screenshot
 from storage.models import User
 from storage.ocr_jobs import Claimed, finish
 
