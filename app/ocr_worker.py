@@ -24,6 +24,7 @@ from app.runtime import build_services
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.faults import FailureLog
+from bot.router import Router
 from bot.services import Services
 from handlers.leads.ocr_jobs import give_up, run_job
 from storage.ocr_jobs import OCR_JOBS, Claimed, claim_next, hold
@@ -109,7 +110,8 @@ def run_ocr_worker(settings: Settings) -> int:
 
 
 async def _main(settings: Settings) -> None:
-    services = await build_services(settings, SystemClock(), {}, seed=False)
+    # No routes: a worker handles no messages (the chat modules' imports would cost ~55 MB of RSS: issue 14)
+    services = await build_services(settings, SystemClock(), {}, seed=False, router=Router("ocr-worker"))
     worker = OcrWorker(services)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
