@@ -14,14 +14,17 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from bot.context import Context, UserInfo
 from bot.messages import Inbound, Text
 from bot.org import to_info
 from bot.outbox import enqueue
 from bot.services import Services
+from handlers.leads.evidence import EvidenceStore
 from handlers.leads.screenshots import capture_screenshot
-from storage.models import User
-from storage.ocr_jobs import Claimed, finish
+from storage.models import Evidence, OcrJob, User
+from storage.ocr_jobs import OPEN, Claimed, finish
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,7 @@ async def run_job(services: Services, job: Claimed) -> bool:
             ctx.reply(Text(IMAGE_GONE))
         else:
             await capture_screenshot(ctx, data, job.file_name, busy_after=None)
+        ctx.after_commit.append(lambda: forget_unused_image(services, job))
         await ctx.commit()
     finally:
         await ctx.close()
@@ -84,10 +88,23 @@ async def give_up(services: Services, job: Claimed) -> bool:
     ctx = JobContext(services, job, await _user(services, job.user_id), state="failed")
     try:
         ctx.reply(Text(GAVE_UP))
+        ctx.after_commit.append(lambda: forget_unused_image(services, job))
         await ctx.commit()
     finally:
         await ctx.close()
     return ctx.finished
+
+
+async def forget_unused_image(services: Services, job: Claimed) -> None:
+    """A screenshot that became no evidence (no lead, refused, given up) is not kept, as inline (where only a
+    lead's screenshot is stored); the same image backing a lead or waiting in another job stays."""
+    async with services.db.read_session() as session:
+        evidence = await session.scalar(select(func.count()).select_from(Evidence)
+                                        .where(Evidence.path == job.image_path))
+        waiting = await session.scalar(select(func.count()).select_from(OcrJob).where(
+            OcrJob.image_path == job.image_path, OcrJob.id != job.id, OcrJob.state.in_(OPEN)))
+    if not evidence and not waiting:
+        await EvidenceStore.forget([Path(job.image_path)])
 
 
 async def _user(services: Services, user_id: str) -> UserInfo:
