@@ -1,17 +1,19 @@
 """APScheduler only ticks: every few seconds it runs the due work (app/periodic.py). Timers live in the database.
 The holiday-data check runs at start-up and every morning; the staged cards of imports whose process died are
-deleted at start-up and hourly (not only when the next import starts)."""
+deleted at start-up and hourly (not only when the next import starts), and send-attempt records two days old hourly."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.periodic import check_calendar_years, run_due_work
+from bot.channels.media_memo import forget_attempts
 from bot.faults import FailureLog
 from handlers.renewals.importer import drop_stale_batches as drop_stale_contract_rows
 from knowledge.importer import drop_stale_batches
@@ -91,6 +93,7 @@ def start_scheduler(services: Services) -> Scheduler:
         try:
             await drop_stale_batches(services.db, services.clock.now())
             await drop_stale_contract_rows(services.db, services.clock.now())
+            await forget_attempts(services.db, services.clock.now() - timedelta(days=2))
         except Exception:
             log.exception("deleting the staged rows of unfinished imports failed")
 

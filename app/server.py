@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
@@ -27,7 +28,7 @@ from bot.dedup import InboundClaimer
 from bot.delivery import ChannelSender
 from bot.intake import Intake
 from bot.jobs import JOBS
-from bot.metrics import ACK, exposition
+from bot.metrics import ACK, exposition, watch_loop
 from bot.router import Router
 from bot.segmenter import main_dictionary
 from bot.services import Services
@@ -47,6 +48,7 @@ EDGE = web.AppKey("edge", Edge)  # body deadlines, slow-client cap, quiet client
 HEALTH = web.AppKey("health", Health)
 SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")  # its start-up runs and ticks: tests join() them
 WARM_UP = web.AppKey("warm_up", asyncio.Task)  # loads the knowledge index and dictionaries after start
+SWITCH_INTERVAL_S = 0.0005  # see tune_gc
 
 
 async def create_app(settings: Settings, clock: Clock | None = None,
@@ -99,9 +101,11 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     stop_replays = asyncio.Event()
     replays = asyncio.create_task(intake.run_replays(stop_replays))
     app[WARM_UP] = asyncio.create_task(warm_up(services))
+    lag = asyncio.create_task(watch_loop())
     listener = listen_for_wake_ups(services, scheduler, stop)
     yield
     app[WARM_UP].cancel()
+    lag.cancel()
     stop_replays.set()  # before the drain: a replay submitted now would be refused
     await replays
     await drain_gracefully(services, intake, scheduler, stop, sender)
@@ -207,6 +211,10 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()  # what start-up built lives for the whole process: never scan it again
     gc.set_threshold(50_000, 20, 100)
+    # A thread doing CPU work (an import's tokenising, an index build) hands the GIL back after this long when
+    # the event loop asks for it, and the loop asks again after every system call: at the default 5 ms a
+    # 100,000-card import stalled the loop for 0.2 s (load 3.5; 0.05 s at 0.5 ms, bench/import_loop.py).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
 
 
 def run_server(settings: Settings, config_path: Path | None = None) -> int:

@@ -11,7 +11,9 @@ Labelled sets, each scored as top-1 / top-3 / no-answer F1, overall and by query
   values outside the shipped taxonomy, 60 queries), written before tuning; kb_heldoutB_* (a cleaning-robot
   vendor) and kb_heldoutC_* (a cold-chain monitoring / kitchen video-AI vendor: 60 cards over pharma
   distribution, restaurant chains, industrial parks and plants, 157 queries of eleven kinds incl. pinyin,
-  traditional, code-mixed, filler and off-topic HR), each written before the ranking was tuned against it.
+  traditional, code-mixed, filler and off-topic HR), each written before the ranking was tuned against it;
+  kb_heldoutE_* (an elevator-monitoring / remote meter-reading vendor: 60 cards, 171 queries, 40 of them
+  off-topic incl. everyday sentences holding an objection word, 25 long voice-to-text paragraphs).
 - the project's demo set: bench/data/kb_queries_{dev,test}.jsonl on the demo cards (same hands as the code).
 """
 
@@ -52,7 +54,8 @@ def _eval_dir() -> Path:
 EVAL = _eval_dir()
 HELDOUT = [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{suffix}_queries.jsonl")
            for name, suffix in (("A (HR/attendance vendor)", ""), ("B (cleaning-robot vendor)", "B"),
-                                ("C (cold-chain monitoring / video-AI vendor)", "C"))]
+                                ("C (cold-chain monitoring / video-AI vendor)", "C"),
+                                ("E (elevator monitoring / remote meter-reading vendor)", "E"))]
 
 
 async def card_set(path: Path, taxonomy: Taxonomy | None = None) -> KnowledgeBase:

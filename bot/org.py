@@ -332,9 +332,19 @@ def manages(user: UserInfo, person: Managed) -> bool:
     return user.is_admin or person.manager_id == user.id
 
 
-def team_of(manager_id: str) -> ScalarSelect[str]:
-    """SQL: the ids of the people whose manager is `manager_id`."""
-    return select(User.id).where(User.manager_id == manager_id).scalar_subquery()
+def in_team(manager: str | ColumnElement[Any]) -> ColumnElement[bool]:
+    """SQL condition on `User` rows: the person's manager is `manager` (an id, or a statement giving one)."""
+    return User.manager_id == manager
+
+
+def team_of(manager: str | ColumnElement[Any]) -> ScalarSelect[str]:
+    """SQL: the ids of the people whose manager is `manager`."""
+    return select(User.id).where(in_team(manager)).scalar_subquery()
+
+
+def team_and_manager(manager_id: str, person: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
+    """SQL condition on a person's id column: a member of `manager_id`'s team, or the manager themselves."""
+    return or_(person.in_(team_of(manager_id)), person == manager_id)
 
 
 def team_clause(user: UserInfo, person: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
@@ -344,7 +354,7 @@ def team_clause(user: UserInfo, person: InstrumentedAttribute[Any]) -> ColumnEle
         return true()
     if user.role != "manager":
         return person == user.id
-    return or_(person.in_(team_of(user.id)), person == user.id)
+    return team_and_manager(user.id, person)
 
 
 def handover_team(user: UserInfo, holder: Managed | None) -> str | None:
@@ -359,4 +369,4 @@ def handover_team(user: UserInfo, holder: Managed | None) -> str | None:
 def active_reps(team: str | None) -> Select[User]:
     """The active reps of `team` (a manager's id; None: every active rep), by id."""
     stmt = select(User).where(User.role == "rep", User.active.is_(True))
-    return (stmt.where(User.manager_id == team) if team else stmt).order_by(User.id)
+    return (stmt.where(in_team(team)) if team else stmt).order_by(User.id)

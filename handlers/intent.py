@@ -94,7 +94,13 @@ ENGLISH = (("follow up", "跟进"), ("followup", "跟进"), ("follow-up", "跟�
              for verb in ("add", "create", "log", "enter", "register") for article in ("", "a ", "an ")
              for new in ("", "new ") for noun in ("lead", "customer", "client", "prospect", "account", "contact")
              if not (article == "an " and new == "")),
-           *((f"new {noun}", "新客户") for noun in ("account", "contact")))
+           *((f"new {noun}", "新客户") for noun in ("account", "contact")),
+           # 「import knowledge」, 「upload kb cards」: the knowledge import asked for in English
+           *((f"{verb} {what}", "导入话术") for verb in ("import", "upload", "load")
+             for what in ("knowledge", "knowledge cards", "knowledge base", "kb cards", "cards", "talk tracks",
+                          "playbook", "playbooks")),
+           # 「asap」: a reminder's time (handlers/when.py: now in working hours, else the next working hour)
+           ("asap", "尽快"), ("a.s.a.p.", "尽快"), ("as soon as possible", "尽快"))
 
 # Small talk: a message made only of these words (and fillers) is greeting / thanks / ok, whichever comes first.
 SMALL_TALK = {
@@ -228,7 +234,7 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("lost", ("输单", "丢单", "丢了", "黄了", "输了", "没戏了", "丢啦", "黄啦", "输啦", "没戏啦")),
     ("evidence", ("证据",)),
     ("takeover", ("接手", "我来接手", "我接手", "我来接", "我接")),
-    ("reassign", ("改派", "分配", "转给", "分给", "派给")),
+    ("reassign", ("改派", "分配", "转给", "分给", "派给", "交给")),
     ("extend", ("延期", "延长", "宽限")),
     ("offboard", ("离职",)),
     ("kb_import", ("导入话术", "导入知识库", "上传话术", "导入知识", "话术导入", "更新话术库", "上传知识库",
@@ -244,7 +250,7 @@ NEW_LEAD = re.compile(
     r"\s*(?:新的?)?\s*(?P<noun>客户|线索|商机)?|(?:一个|个|一条|条|一位|位)?\s*新的?\s*(?P<noun2>客户|线索|商机))"
     r"(?:的话|信息|资料|档案|卡片)?(?:[哈啊呀吧哦嘛呢啦噢]+(?=\s|$|[:：,，]))?\s*[:：,，\-—–|]?\s*")
 # what is left of the request itself: 「帮我把客户录进去」, 「整个新线索吧」
-_LEAD_FILLER = re.compile(r"^(?:(?:就是|那个|这个|嗯|呃|是|叫)\s*|(?:pls|plz|please|asap)[\s:：,，\-—–|]*"
+_LEAD_FILLER = re.compile(r"^(?:(?:就是|那个|这个|嗯|呃|是|叫)\s*|(?:pls|plz|please|尽快)[\s:：,，\-—–|]*"
                           r"|(?:进去|进来|进系统|到系统里?|一下|吧|哈|呗)(?=\s|$|[:：,，])[\s:：,，]*)+")
 # what may stand before a command that names a lead: 「记一下跟进 18号 …」, 「帮我改派 …」
 PREFIX = re.compile(r"(?:那个|嗯)?(?:请|帮我|帮忙|麻烦|给我|我要|我想)?(?:记|记录|写|补|登记)?(?:一下|一个|个|下|条)?")
@@ -404,6 +410,11 @@ def _as_written(got: Intent, read: str, pieces: list[Piece]) -> Intent:
         value = slots.get(key)
         if isinstance(value, str) and value and (i := read.find(value)) >= 0:
             slots[key] = _written(pieces, i, i + len(value))
+        elif isinstance(value, str) and value:  # cut from the middle (「email 线索8 报价」): word by word
+            for out, said in pieces:
+                if out != said and out.strip() and out in value:
+                    value = value.replace(out, said, 1)
+            slots[key] = value
     if isinstance(slots.get("intent"), Intent):
         slots["intent"] = _as_written(slots["intent"], read, pieces)
     return replace(got, slots=slots)
@@ -674,6 +685,9 @@ _NOT_TODO = re.compile(r"没|超时|逾期|冻结|话术|怎么|如何|怎样|�
 
 
 def _today(text: str, role: str, state: State) -> Intent | None:
+    alone = re.fullmatch(r"(?:今天|今日|今儿个?|明天|明日|明儿个?)(?:呢|的|吧)?", _tidy(text))
+    if alone:  # 「today」, 「今天？」: the day's follow-ups
+        return Intent("today", {"day": "明天"} if alone.group(0).startswith("明") else {}, text)
     t = re.sub(r"(?<=\S)(?:没有?|不)[？?]?$", "", text)  # 「今儿有啥待办没」: a question's tail, not a negation
     day = _DAY.search(t)
     if day is None or len(t) > 24 or re.search(r"\d", t) or _NOT_TODO.search(t) or CONTACT_DONE.search(t):
@@ -733,6 +747,9 @@ def _command_here(t: str, name: str, word: str, i: int) -> bool:
     if name == "lead_show":
         return (i == 0 and (not after or re.match(r"\s*#?\d", after) is not None)) or bool(
             re.match(r"^(?:查看|看看|打开)?\s*(?:线索|lead)\s*#?\d+\s*$", t))
+    if name == "reassign" and i == 0 and re.search(rf"^\S{{1,12}}?\s*(?:(?:线索|#|第)\s*{ID}|{ID}\s*号|{ID}(?=\s|$))",
+                                                   after):
+        return True  # 「转给李娜 线索9」: the person first, then the lead
     if name in ("my_leads", "team_report", "kb_gaps") and re.match(r"\s*#?\d", after):
         return False
     if i == 0 and name in LISTS and len(after) <= 8 and not re.search(r"\d", after):
@@ -827,7 +844,7 @@ def _lead_show(name: str, before: str, after: str, t: str, state: State) -> Inte
 
 def _lead_new(name: str, before: str, after: str, t: str, state: State) -> Intent:
     text = re.sub(r"^(?:一个|一下|个)?(?:新的?)?(?:客户|线索)?[:：\s\-—–|]*", "", after)
-    text = re.sub(r"^(?:pls|plz|please|asap)(?![a-z])[:：\s\-—–|]*", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"^(?:pls|plz|please|尽快)(?![a-z])[:：\s\-—–|]*", "", text, flags=re.IGNORECASE)
     return Intent("lead_new", {"text": _tidy(text)}, t)
 
 
@@ -892,7 +909,7 @@ def _reason(text: str) -> str:
     return _tidy(re.sub(r"(?:吧|啦|呀|啊|哈)+$", "", _tidy(text)))
 
 
-_SPAN = re.compile(r"(?<![0-9A-Za-z.+\-−])(?P<n>\d+(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*"
+_SPAN = re.compile(r"(?<![0-9A-Za-z.+\-−])\+?(?P<n>\d+(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*"
                    r"(?P<u>个工作日|工作日|天|日|个小时|小时|days?|hours?|hrs?|weeks?|h|d|周)(?![A-Za-z])")
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
            "半": 0.5}
@@ -1222,12 +1239,14 @@ def _reminder(t: str, role: str, state: State) -> Intent | None:
     m = REMIND.search(t)
     if not m or (QUESTION.search(t.replace("提醒", "")) and "？" in t):
         return None
-    from ocr.timeparse import EXPR, SOON  # the one Chinese time grammar
+    from ocr.timeparse import ASAP, EXPR, SOON  # the one Chinese time grammar
 
     task = _tidy(t[m.end():])
     head = _tidy(t[: m.start()])
     when = _time_text(head, EXPR) or _time_text(task, EXPR)
-    soon = None if when else SOON.search(head) or SOON.search(task)
+    soon = None if when else next((hit for rx in (SOON, ASAP) for part in (head, task)
+                                   if (hit := rx.search(part))),
+                                  None)
     when = soon.group(0) if soon else when
     if HOW_ASKED.search(head) and (m.group(0) == "提醒" or not when):  # 「怎么提醒客户续费」: asked how to remind
         return None
@@ -1254,7 +1273,8 @@ def _reminder_intent(when: str | None, task: str, t: str, state: State) -> Inten
 
 # 「过两天再跟进李经理」, 「下周一去周立那签合同」: a time ahead and something to do, with no 「提醒我」 — a plan,
 # kept as a reminder (not a past contact, not a question)
-_PLAN_ACT = re.compile(r"ping|call"
+_PLAN_ACT = re.compile(r"ping|call|mail|ring|text|msg|message|visit|meet|demo|chase"
+                       r"|^(?:邮箱|微信)\s*(?![\s改换是为:：=]|\S*@)"  # 「明天 email 周立」: a verb here, not the field
                        r"|跟进|联系|回访|拜访|打(?:个|一个)?电话|回(?:个|一个)?电话|回电|约|见|发|去|签|催|问问|聊聊|送"
                        r"|^(?:跟|和|找)\S{1,6}?(?:确认|沟通|聊|谈|对一下|商量)|^(?:确认|沟通)")
 
@@ -1267,9 +1287,9 @@ _PAST = r"(?:我|我们)?(?:昨|前天|上周|上个|上礼拜|上星期|刚才|
 def _plan(t: str, role: str, state: State) -> Intent | None:
     if CONTACT_DONE.search(t) or QUESTION.search(t) or _PLAN_NOT.search(t) or len(t) > 40:
         return None
-    from ocr.timeparse import EXPR
+    from ocr.timeparse import ASAP, EXPR
 
-    m = next((m for m in EXPR.finditer(t) if m.end() > m.start() and _CJK.search(m.group(0))), None)
+    m = ASAP.match(t) or next((m for m in EXPR.finditer(t) if m.end() > m.start() and _CJK.search(m.group(0))), None)
     if m is None or len(m.group(0).strip()) < 2 or re.search(_PAST, m.group(0)) or re.match(_PAST, t) or (
             m.start() > 0 and not re.fullmatch(r"[\s，,]*(?:我|我们)?", t[: m.start()])):
         return None

@@ -29,6 +29,8 @@ rather than 100%):
   counted as 0 nor as a positive), and the digest names the unknown components next to it.
 - Renewal rate (handlers/renewals/figures.py): the team's contracts that ended in the last 90 days, renewed /
   (renewed + not renewed); a contract whose outcome nobody recorded is 状态未知, counted and shown, never renewed.
+- 在跟 (team line under the funnel, and per member): the open leads (active, frozen, dormant), a lead held by a
+  renewal lock included; 在跟 + 赢单 + 输单 = the funnel's first stage, and the members' 在跟 add up to the team's.
 - Overdue (top 5 per rep): active or frozen team leads whose first contact is past the SLA deadline of the
   current assignment, or whose agreed follow-up time (next_follow_up_at) has passed, and frozen leads waiting
   for the manager; ordered by how long overdue.
@@ -37,12 +39,11 @@ rather than 100%):
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,11 +51,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import fmt_cn, to_cn
 from bot.config import RampSettings, RemindersSettings
 from bot.messages import Image, Markdown, Outbound
+from bot.org import team_and_manager
 from bot.phrases import UNNAMED_CUSTOMER
 from bot.usertext import user_text
 from handlers.checks.quality import Quality, quality_by_rep, quality_lines
 from handlers.ramp.service import team_progress
 from handlers.renewals.figures import RenewalFigures, renewal_figures
+from handlers.report_chart import Bar, Layout, draw_png, layout
 from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
 from reminders.directory import working_hours
 from reminders.renewal_hold import held_lead_ids
@@ -267,7 +270,7 @@ async def _people(session: AsyncSession, manager_id: str | None) -> dict[str, Us
     manager; manager_id None → everyone."""
     stmt = select(User)
     if manager_id:
-        stmt = stmt.where(or_(User.manager_id == manager_id, User.id == manager_id))
+        stmt = stmt.where(team_and_manager(manager_id, User.id))
     return {u.id: u for u in (await session.execute(stmt.order_by(User.id))).scalars()}
 
 
@@ -325,13 +328,13 @@ async def compute_report(session: AsyncSession, manager_id: str | None, since: d
             plans_of.setdefault(rep_of[p.lead_id], []).append(p)
     held = await held_lead_ids(session, leads)  # SLA paused by a renewal lock: never counted late
     for user in _rows(people, items, manager_id):
-        mine = [it for it in by_rep.get(user.id, []) if it.lead.id not in held]
+        mine = by_rep.get(user.id, [])  # a held lead is still 在跟 (the funnel counts it): only never late
         answered = [it for it in by_responder.get(user.id, [])
                     if it.lead.id not in held or it.lead.first_contact_at is not None]
         name = user.name if user.active else f"{user.name}（已离职）"
         rep_figs.append(RepFigures(
             user.id, name, health(mine, plans_of.get(user.id, []), contacts, since, now, cfg, cal, answered),
-            colours(answered, since, now), overdue(mine, now, cfg, cal)))
+            colours(answered, since, now), overdue([it for it in mine if it.lead.id not in held], now, cfg, cal)))
     manager = people.get(manager_id) if manager_id else None
     return TeamReport(
         manager_id=manager_id, manager_name=manager.name if manager else "全部团队", since=since, now=now,
@@ -372,7 +375,7 @@ def report_lines(rep: TeamReport) -> list[str]:
     for i, (_, name) in enumerate(STAGES):
         arrow = f" → 转化 {pct(conv[i].value)}" if conv[i].total else ""
         lines.append(f"- {i + 1}.{name} {rep.reached[i]}{arrow}")
-    lines.append(f"- 赢单 {rep.won} · 输单 {rep.lost}")
+    lines.append(f"- 在跟 {t.open_leads} · 赢单 {rep.won} · 输单 {rep.lost}")  # together: the first stage
     if rep.renewals is not None:  # always: a team with nothing ended lately reads 未知, never a silent 100 %
         lines.append(f"- {rep.renewals.text()}")
     if rep.renewals is not None and rep.renewals.warned_total:
@@ -403,14 +406,6 @@ def report_lines(rep: TeamReport) -> list[str]:
     return lines
 
 
-@dataclass(frozen=True)
-class Bar:
-    name: str
-    height: float
-    colour: str
-    label: str
-
-
 def phi_bars(rep: TeamReport) -> list[Bar]:
     """PHI per member in percent; an unknown PHI is a grey 未知, never a red 0."""
     bars = []
@@ -424,40 +419,15 @@ def phi_bars(rep: TeamReport) -> list[Bar]:
     return bars
 
 
+def chart_layout(rep: TeamReport) -> Layout:
+    """The chart's shapes and texts: funnel counts on the left, PHI per member on the right."""
+    funnel = [*zip([n for _, n in STAGES], rep.reached, strict=True), ("赢单", rep.won)]
+    return layout(funnel, phi_bars(rep), f"健康指数（团队 {pct(rep.team.phi)}）")
+
+
 def render_chart(rep: TeamReport) -> bytes:
-    """Funnel and PHI per rep as a PNG (blocking: call through `chart_png`)."""
-    buf = io.BytesIO()
-    chart_figure(rep).savefig(buf, format="png")
-    return buf.getvalue()
-
-
-def chart_figure(rep: TeamReport) -> Any:
-    """The chart's matplotlib Figure: funnel counts on the left, PHI per rep on the right."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    matplotlib.rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "Noto Serif CJK SC", "DejaVu Sans"]
-    matplotlib.rcParams["axes.unicode_minus"] = False
-    fig = Figure(figsize=(9, 4), dpi=100)
-    left, right = fig.subplots(1, 2)
-    names = [n for _, n in STAGES] + ["赢单"]
-    values = [*rep.reached, rep.won]
-    left.barh(names[::-1], values[::-1], color="#4c8bf5")
-    left.set_title("漏斗")
-    left.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: whole numbers only
-    for y, v in enumerate(values[::-1]):
-        left.text(v, y, f" {v}", va="center")
-    bars = phi_bars(rep)
-    right.bar([b.name for b in bars], [b.height for b in bars], color=[b.colour for b in bars])
-    for x, b in enumerate(bars):
-        right.text(x, b.height, b.label, ha="center", va="bottom")
-    right.set_ylim(0, 105)
-    right.set_title(f"健康指数（团队 {pct(rep.team.phi)}）")
-    fig.tight_layout()
-    return fig
+    """Funnel and PHI per member as a PNG (a few ms of CPU; `chart_png` runs it off the loop)."""
+    return draw_png(chart_layout(rep))
 
 
 async def chart_png(rep: TeamReport) -> bytes:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import to_cn
 from bot.context import Context
-from ocr.timeparse import SOON, SOON_MINUTES, Workdays, find_times
+from ocr.timeparse import ASAP, SOON, SOON_MINUTES, Workdays, asap_time, find_times
 from reminders.calendar import load_calendar
 from reminders.directory import working_hours
 
@@ -21,10 +21,13 @@ async def workdays(ctx: Context) -> Workdays:
 
 
 def first_future(text: str, now: datetime, days: Workdays) -> datetime | None:
-    """The first time said in `text` that is still ahead (「等会儿」: half an hour from now)."""
+    """The first time said in `text` that is still ahead (「等会儿」: half an hour from now; 「尽快」 / asap: now in
+    working hours, else the next working time)."""
     found = next((f.when for f in find_times(text, now, days) if f.when > now), None)
     if found is None and SOON.search(text):
         return (now + timedelta(minutes=SOON_MINUTES)).replace(second=0, microsecond=0)
+    if found is None and ASAP.search(text):
+        return asap_time(now, days)
     return found
 
 

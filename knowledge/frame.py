@@ -10,13 +10,27 @@ internal question; `search._decide` applies that exception.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-# Someone on the customer side is the subject: who they are, or what they do with our offer.
-CUSTOMER_WORDS = frozenset("客户 客戶 对方 甲方 人家 他们 她们 他 她 业主 "
-                           "买家 说 问 嫌 怕 想 担心 觉得 要求 希望".split())
+# Someone on the customer side is the subject: who they are, or what they do with our offer. A verb of speech or
+# concern counts only when the speaker or the speaker's family is not its subject (「我妈担心我…」, 「我再考虑」).
+CUSTOMER_NOUNS = frozenset("客户 客戶 对方 甲方 人家 他们 她们 他 她 业主 买家".split())
+CUSTOMER_VERBS = frozenset("说 问 嫌 怕 想 担心 觉得 要求 希望".split())
 CUSTOMER_PHRASES = re.compile("用户方|反映|抱怨|质疑|顾虑|坚持|非要|不信|不放心|不同意|不愿意|不想|不肯|不让"
                               "|不许|不准|拒绝|犹豫|纠结|想要|咨询|反馈|追问|提出|表示")
+SPEAKER = re.compile(r"(?:我(?!们)|[妈爸]|老婆|老公|孩子|儿子|女儿|家人|家里)[^，。,.!?！？\s]{0,2}$")
+
+# Everyday words of price, speed, effort, worry and hesitation: an objection in a sale (客户嫌贵), plain life
+# elsewhere (这家餐厅菜太贵了, 今天地铁好慢, 搬家真麻烦). A short cue made of one of them is ambiguous.
+EVERYDAY = re.compile("贵|便宜|慢|久|晚|麻烦|烦|担心|怕|考虑|犹豫|难|累|忙|乱|复杂|多少钱|没到|再说|算了|没空")
+DEGREE = frozenset("太了好很再真还也就都挺蛮更较得的是要有点些比特别非常一下吧呢啊")  # 太贵, 再考虑, 考虑一下
+
+
+def ambiguous(cue: str) -> bool:
+    """A cue that is one character, or an everyday word with at most a degree word around it (太贵, 再考虑; not
+    乱报警): everyday language outside a sale, so it needs a second, specific piece of evidence."""
+    return len(cue) == 1 or (bool(EVERYDAY.search(cue)) and set(EVERYDAY.sub("", cue)) <= DEGREE)
+
 
 # The rep's own matters, by kind (a word counts only when no customer is the subject).
 HR = ("工资 薪资 薪水 发薪 年终奖 奖金 提成 社保 公积金 个税 年假 "
@@ -35,20 +49,40 @@ PERSONAL = ("家里 孩子 小孩 老婆 老公 女朋友 男朋友 爸妈 父�
 SCHOOL = "放假 寒假 暑假 家长会 幼儿园 学费 期末 考试 成绩单 作业 补课 兴趣班"
 # Grammar that makes the speaker the one concerned («我的…», «公司给报吗»): never a card's subject.
 FIRST_PERSON = ("我的", "对我", "打给我", "给我报", "我自己", "公司的", "公司给", "公司不给", "咱公司")
+OTHER_COMPANY = re.compile(r"(?<!我们)(?<!咱们)(?<![我咱])[\u4e00-\u9fffA-Za-z]$")  # 维保公司的, not 我们公司的
 OWN_WORDS = tuple(sorted({w for group in (HR, IT_HELPDESK, ADMIN, PERSONAL, SCHOOL) for w in group.split()},
                          key=len, reverse=True))
 OWN_RE = re.compile("|".join(re.escape(w) for w in (*FIRST_PERSON, *OWN_WORDS)))
 
 
 def customer_framed(text: str, tokens: Iterable[str]) -> bool:
-    """A customer (or a customer's person) is the subject: a customer word or a verb of their speech or concern
-    (single characters as whole words only: 说 is not 说明书)."""
-    return any(t in CUSTOMER_WORDS for t in tokens) or bool(CUSTOMER_PHRASES.search(text))
+    """A customer (or a customer's person) is the subject: a customer word, or a verb of their speech or concern
+    that the speaker is not the subject of (single characters as whole words only: 说 is not 说明书)."""
+    return any(True for _ in customer_spans(text, tokens))
+
+
+def customer_spans(text: str, tokens: Iterable[str]) -> Iterator[tuple[int, int]]:
+    """Where `text` names a customer or a customer's speech or concern (see `customer_framed`)."""
+    pos = 0
+    for token in tokens:
+        start, pos = pos, pos + len(token)
+        if token in CUSTOMER_NOUNS or (token in CUSTOMER_VERBS and not speaks_for_self(text, start)):
+            yield start, pos
+    for m in CUSTOMER_PHRASES.finditer(text):
+        if not speaks_for_self(text, m.start()):
+            yield m.start(), m.end()
+
+
+def speaks_for_self(text: str, at: int) -> bool:
+    """The words just before `at` make the speaker (or the speaker's family) the subject: 「我再考虑」, 「我妈担心」."""
+    return bool(SPEAKER.search(text[:at]))
 
 
 def own_matters(text: str) -> list[re.Match[str]]:
-    """Words of an employee's own matter in normalized `text` (HR, IT helpdesk, admin, personal life, school)."""
-    return list(OWN_RE.finditer(text))
+    """Words of an employee's own matter in normalized `text` (HR, IT helpdesk, admin, personal life, school).
+    「公司的…」 is the speaker's company only where no other word names it (not 维保公司的老板)."""
+    return [m for m in OWN_RE.finditer(text) if not (m.group(0).startswith("公司") and OTHER_COMPANY.search(
+        text[:m.start()]))]
 
 
 def is_grammar(word: str) -> bool:

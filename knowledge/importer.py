@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import multiprocessing
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -25,7 +27,7 @@ from typing import Any
 
 from bot.clock import to_cn
 from knowledge import store
-from knowledge.index import cut_cards, dictionary_words, dictionary_words_of, still_cut_so
+from knowledge.index import Tokenizer, cut_cards, dictionary_words, dictionary_words_of, still_cut_so
 from knowledge.io import Issue, card_chunks, read_cards
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
@@ -39,6 +41,7 @@ TRANSACTION_CARDS = 2000  # cards read and tokenised at a time (in an executor)
 # under load and other users' replies waited behind it (audit 20 re-run, 6b)
 STAGE_CARDS = 250
 STALE_BATCH_AFTER = timedelta(hours=6)  # a batch staged this long ago belongs to a dead import
+CUT_APART = 5000  # a file with more good cards than this is cut in a child process (Cutter)
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +93,14 @@ def dated(card: KbCard, stored: KbCard | None, day: date) -> KbCard:
 
 
 async def tokenise(kb: KnowledgeBase, cards: Sequence[KbCard], progress: Progress | None = None,
-                   indexed: dict[str, KbCard] | None = None) -> list[KbCard]:
-    """Cards with their jieba tokens filled in (blocking work in an executor). A card whose content the index
-    already holds keeps its tokens (a re-import cuts only what changed). The words the index build will add
-    for these cards (keywords, new axis values) are added before the cut — by the caller for a file read a
-    chunk at a time (`add_words`) — so the build finds tokens made with its own dictionary."""
+                   indexed: dict[str, KbCard] | None = None, cutter: Cutter | None = None) -> list[KbCard]:
+    """Cards with their jieba tokens filled in (blocking work in an executor, the cutting in `cutter`'s process
+    when given). A card whose content the index already holds keeps its tokens (a re-import cuts only what
+    changed). The words the index build will add for these cards (keywords, new axis values) are added before
+    the cut — by the caller for a file read a chunk at a time (`add_words`) — so the build finds tokens made
+    with its own dictionary."""
 
-    def work() -> list[KbCard]:
+    def sort() -> tuple[list[KbCard | None], list[KbCard], str]:
         tok = kb.tokenizer
         if indexed is None:
             tok.add_words(dictionary_words(kb.taxonomy, cards))
@@ -114,10 +118,51 @@ async def tokenise(kb: KnowledgeBase, cards: Sequence[KbCard], progress: Progres
                 todo.append(card)
         if progress and len(todo) < len(cards):
             progress(len(cards) - len(todo))
-        cut = iter(zip(todo, cut_cards(tok, todo, progress), strict=True))
-        return [done or _stamped(*next(cut), stamp) for done in out]
+        return out, todo, stamp
 
-    return await asyncio.get_running_loop().run_in_executor(None, work)
+    loop = asyncio.get_running_loop()
+    out, todo, stamp = await loop.run_in_executor(None, sort)
+    if todo and cutter is not None and cutter.stamp == stamp:
+        tokens = await cutter.cut(todo)
+        if progress:
+            progress(len(todo))
+    else:  # a small import, or the dictionary changed since the cutter started: cut here
+        tokens = await loop.run_in_executor(None, cut_cards, kb.tokenizer, todo, progress)
+    cut = iter(zip(todo, tokens, strict=True))
+    return [done or _stamped(*next(cut), stamp) for done in out]
+
+
+class Cutter:
+    """The cutting of a large import in a child process with a copy of the tokenizer (`Tokenizer(words)` cuts
+    the same; the child's fingerprint is checked). Cutting 100,000 cards is most of an import's CPU: in a thread
+    of the serving process it held the GIL, and every ACK waited for its turn (issue 20, 6b). Only a file of more
+    than CUT_APART good cards pays for the child's start (a second or two: jieba's dictionary)."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self.stamp = tokenizer.fingerprint
+        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_start_cutting, initargs=(sorted(tokenizer.words),))
+
+    async def cut(self, cards: list[KbCard]) -> list[list[str]]:
+        stamp, tokens = await asyncio.get_running_loop().run_in_executor(self._pool, _cut, cards)
+        if stamp != self.stamp:
+            raise RuntimeError(f"the cutting process has dictionary {stamp}, not {self.stamp}")
+        return tokens
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+_CHILD_TOKENIZER: list[Tokenizer] = []  # in the cutting process: its tokenizer
+
+
+def _start_cutting(words: list[str]) -> None:
+    _CHILD_TOKENIZER.append(Tokenizer(words))
+
+
+def _cut(cards: list[KbCard]) -> tuple[str, list[list[str]]]:
+    tok = _CHILD_TOKENIZER[0]
+    return tok.fingerprint, cut_cards(tok, cards)
 
 
 def _stamped(card: KbCard, tokens: list[str], stamp: str) -> KbCard:
@@ -130,7 +175,8 @@ async def import_cards_into(
 ) -> store.UpsertStats:
     """Tokenise, stage `cards` one transaction per TRANSACTION_CARDS, publish them in one, refresh `kb`."""
     chunks = (list(cards[lo:lo + TRANSACTION_CARDS]) for lo in range(0, len(cards), TRANSACTION_CARDS))
-    return await import_chunks(db, kb, chunks, dictionary_words(kb.taxonomy, cards), now, progress, landed)
+    return await import_chunks(db, kb, chunks, dictionary_words(kb.taxonomy, cards), now, progress, landed,
+                               apart=len(cards) > CUT_APART)
 
 
 async def import_file(
@@ -161,26 +207,29 @@ async def import_file(
                 yield [dated(c, held.get(c.id), day) for c in chunk]
 
         chunks = dated_chunks()
-        stats = await import_chunks(db, kb, chunks, words, now, progress, landed, refresh)
+        stats = await import_chunks(db, kb, chunks, words, now, progress, landed, refresh,
+                                    apart=checked.good > CUT_APART)
         report.inserted, report.updated, report.unchanged = stats.inserted, stats.updated, stats.unchanged
     return report
 
 
 async def import_chunks(db: Any, kb: KnowledgeBase, chunks: Iterator[list[KbCard]], words: Iterable[str],
                         now: datetime, progress: Progress | None, landed: Landed | None,
-                        refresh: bool = True) -> store.UpsertStats:
+                        refresh: bool = True, apart: bool = False) -> store.UpsertStats:
     """Each chunk tokenised and staged (a transaction each), then all published in one transaction; on any
     failure the batch is deleted from staging (nothing imported) and the error raised. Only the counts are
-    kept across chunks (the written cards too when `kb` is rebuilt after: it then need not read them back)."""
+    kept across chunks (the written cards too when `kb` is rebuilt after: it then need not read them back).
+    `apart`: cut the cards in a child process (Cutter)."""
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, lambda: kb.tokenizer.add_words(words))
     indexed = {c.id: c for c in kb.cards()}
     batch = uuid.uuid4().hex
     await drop_stale_batches(db, now)
+    cutter = await loop.run_in_executor(None, Cutter, kb.tokenizer) if apart else None
     try:
         total = store.UpsertStats()
         while (chunk := await loop.run_in_executor(None, next, chunks, None)) is not None:
-            ready = await tokenise(kb, chunk, progress, indexed)
+            ready = await tokenise(kb, chunk, progress, indexed, cutter)
             if not total.inserted + total.updated + total.unchanged:
                 await kb.save_dictionary(db, ready[0].tokens_dict)  # other processes can check these tokens
             stats = await stage(db, batch, ready, now, progress)
@@ -195,6 +244,9 @@ async def import_chunks(db: Any, kb: KnowledgeBase, chunks: Iterator[list[KbCard
     except BaseException:
         await _drop(db, batch)
         raise
+    finally:
+        if cutter is not None:
+            cutter.close()
     if refresh:
         await kb.refresh_if_stale(db)  # the importer waits: its caller searches the new cards next
     return total

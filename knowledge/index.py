@@ -105,6 +105,11 @@ class Tokenizer:
             self._history[self._fingerprint] = frozenset(self._known)
         return self._fingerprint
 
+    @property
+    def words(self) -> frozenset[str]:
+        """The words added to jieba's (`Tokenizer(words)` cuts as this one does)."""
+        return frozenset(self._known)
+
     def added_since(self, fingerprint: str) -> frozenset[str] | None:
         """Words in one of the two dictionaries only: this one and the one that had `fingerprint` (None: not one
         this tokenizer knows — its own recent ones, or another process's learnt with `learn`)."""
@@ -367,10 +372,15 @@ class SparseBM25(Postings[str]):
     """BM25 over token strings."""
 
     def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
-        flat = list(chain.from_iterable(docs))  # C-level loops: 20,000 cards index in about a second
-        self.vocab = {t: i for i, t in enumerate(dict.fromkeys(flat))}
+        self.vocab = {}
+        parts = []
+        for lo in range(0, len(docs), SLICE):  # C-level loops, a slice at a time (see SLICE)
+            flat = list(chain.from_iterable(docs[lo:lo + SLICE]))
+            for token in dict.fromkeys(flat):
+                self.vocab.setdefault(token, len(self.vocab))
+            parts.append(np.fromiter(map(self.vocab.__getitem__, flat), dtype=np.int64, count=len(flat)))
         lengths = np.array([len(doc) for doc in docs], dtype=np.float32)
-        term_ids = np.fromiter(map(self.vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
+        term_ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         doc_ids = np.repeat(np.arange(len(docs), dtype=np.int64), lengths.astype(np.int64))
         self._fit(term_ids, doc_ids, lengths, k1, b)
 
@@ -388,18 +398,9 @@ class PairBM25(Postings[int]):
 
     def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
         """`docs`: per document, its text pieces (pairs never span two pieces)."""
-        texts = [PIECE.join(p.replace(DOC, " ").replace(PIECE, " ") for p in pieces) for pieces in docs]
-        joined = DOC.join(texts)
-        if not _traditional().isdisjoint(joined):  # rare: convert only the documents that need it
-            joined = DOC.join(map(simplified, texts))
-        if BECOMES_CJK.search(joined):  # NFKC leaves U+4E00–U+9FFF alone: only these characters can turn into one
-            joined = unicodedata.normalize("NFKC", joined)
-        points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-        doc_of = np.cumsum(points == ord(DOC), dtype=np.int32)  # document number of every character
-        cjk = (points >= 0x4E00) & (points <= 0x9FFF)
-        pair = cjk[:-1] & cjk[1:]
-        codes = (points[:-1].astype(np.int64) << 16 | points[1:])[pair]
-        doc_ids = doc_of[:-1][pair].astype(np.int64)
+        sliced = [_pair_codes(docs[lo:lo + SLICE], lo) for lo in range(0, len(docs), SLICE)] or [_pair_codes([], 0)]
+        codes = np.concatenate([c for c, _ in sliced])
+        doc_ids = np.concatenate([d for _, d in sliced])
         lengths = np.bincount(doc_ids, minlength=len(docs)).astype(np.float32)
         # One sort of (pair, document) keys gives the vocabulary, the postings and the counts at once
         # (pair codes are below 2^32, so the keys fit in 64 bits for any number of documents up to 2^31).
@@ -409,7 +410,9 @@ class PairBM25(Postings[int]):
         starts = np.ones(len(pair_of), dtype=bool)
         starts[1:] = pair_of[1:] != pair_of[:-1]
         vocab = pair_of[starts]
-        self.vocab = dict(zip(vocab.tolist(), range(len(vocab)), strict=True))
+        self.vocab = {}
+        for lo in range(0, len(vocab), 50 * SLICE):
+            self.vocab.update(zip(vocab[lo:lo + 50 * SLICE].tolist(), range(lo, lo + 50 * SLICE), strict=False))
         self._postings(np.cumsum(starts) - 1, docs_of, tf, lengths, k1, b)
 
     def scores(self, query_tokens: Iterable[str], out: np.ndarray) -> float:
@@ -419,7 +422,26 @@ class PairBM25(Postings[int]):
         return pair_code(token) in self.vocab
 
 
+def _pair_codes(docs: Sequence[Sequence[str]], first: int) -> tuple[np.ndarray, np.ndarray]:
+    """(pair code, document number) of every character pair in `docs`, numbered from `first`."""
+    texts = [PIECE.join(p.replace(DOC, " ").replace(PIECE, " ") for p in pieces) for pieces in docs]
+    joined = DOC.join(texts)
+    if not _traditional().isdisjoint(joined):  # rare: convert only the documents that need it
+        joined = DOC.join(map(simplified, texts))
+    if BECOMES_CJK.search(joined):  # NFKC leaves U+4E00–U+9FFF alone: only these characters can turn into one
+        joined = unicodedata.normalize("NFKC", joined)
+    points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    doc_of = np.cumsum(points == ord(DOC), dtype=np.int32)  # document number of every character
+    cjk = (points >= 0x4E00) & (points <= 0x9FFF)
+    pair = cjk[:-1] & cjk[1:]
+    codes = (points[:-1].astype(np.int64) << 16 | points[1:])[pair]
+    return codes, doc_of[:-1][pair].astype(np.int64) + first
+
+
 DOC, PIECE = "\x00", "\x01"
+# Documents per slice of the C-level loops above: one C call holds the GIL until it returns, and the event loop
+# of a serving process waits for the GIL; on 100,000 cards one call over all of them stopped it for 0.4 s.
+SLICE = 2000
 BECOMES_CJK = re.compile(  # NFKC turns these into U+4E00–U+9FFF: radicals, 〸, ㆒, ㈱, 兀, 🈐
     "[\u2e80-\u2fdf\u3038-\u303a\u3190-\u319f\u3200-\u33ff\uf900-\ufaff\U0001f200-\U0001f2ff\U0002f800-\U0002fa1f]")
 

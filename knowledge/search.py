@@ -67,17 +67,26 @@ FILLER_FREQ = 20_000  # jieba frequency above which a word is grammar, not topic
 KNOWN_SHARE = 0.5  # a word that only occurs somewhere in the cards explains less than a cue does
 VOWELS = re.compile(r"[aeiouv]+")
 FILLER_RE = re.compile(r"^[\u4e00-\u9fff]不[\u4e00-\u9fff]$|^([\u4e00-\u9fff])一\1$")  # 跟不上 谈不拢 比一比
+CONTEXT_SHARE = 1.0  # a role or industry named only in a paragraph's story, not in its objection clauses
 LONG_QUERY = 40  # characters: a voice-to-text paragraph; it is ranked and judged on its objection clauses
-# Clause breaks in unpunctuated speech: punctuation, spaces, and the connectives that start a new clause.
+# Clause breaks in unpunctuated speech: punctuation, spaces, the connectives that start a new clause, and someone
+# starting to speak (他一直在说…, 客户问…).
 OWN = "我说|我就说|我跟他说|我跟她说|我们说|我回|我解释"  # the rep's own answer, not the objection
+SPEAKS = ("(?:他们|她们|他|她|客户|对方|老板|领导)(?:一直|还|也|就|又|都|老是|总是|最|主要)?(?:在)?"
+          "(?:说|问|讲|觉得|担心|嫌|怕|提到|表示|反映)")
 CLAUSE_BREAK = re.compile(r"[，。！？；：,.!?;:\s]+|(?=但是|可是|不过|所以|然后|后来|而且|因为|结果|另外|还有|其实"
-                          rf"|就是说|问我们|问你们|{OWN})")
+                          rf"|就是说|问我们|问你们|{OWN}|{SPEAKS})")
 OWN_WORDS = re.compile(rf"^(?:{OWN})")
+MAIN = re.compile("最担心|最怕|最关心|最在意|最在乎|最头疼|最大的问题|最大的顾虑|主要是担心|主要担心|关键是|核心是")
+# The rep's story (我今天去了…, 刚才跟…聊, 下午见了…): where and whom, not what the customer objected to.
+STORY = re.compile(r"^(?:(?:今天|昨天|刚才|刚刚|上午|下午|早上|晚上|前两天|前几天|上周|那天)?(?:我|我们)(?!们)"
+                   r"|今天|昨天|刚才|刚刚|上午|下午|前两天|前几天|上周|那天)")
 
 
 def objection_clauses(query: str, hits: Sequence[CueHit]) -> str:
-    """The clauses of a long paragraph that hold an objection or a card keyword, joined; the whole
-    paragraph when none does (or all do). The rep's own answer (「我说…」) is never the objection."""
+    """The clauses of a long paragraph that say what matters most to the customer (最担心的是…), else those
+    that hold an objection or a card keyword, but the rep's story (「今天我去…」, 「我跟…聊」) only when nothing
+    else does; never the rep's own answer (「我说…」). The whole paragraph when that is all of it (or nothing)."""
     spans, pos = [], 0
     for piece in CLAUSE_BREAK.split(query):
         start = query.index(piece, pos) if piece else pos
@@ -85,7 +94,9 @@ def objection_clauses(query: str, hits: Sequence[CueHit]) -> str:
         if piece.strip() and not OWN_WORDS.match(piece):
             spans.append((start, pos))
     topical = [h for h in hits if h.cue.axis in {"objection", "keyword"}]
-    kept = [(a, b) for a, b in spans if any(h.start < b and a < h.end for h in topical)]
+    kept = [(a, b) for a, b in spans if MAIN.search(query[a:b])]  # 最担心的是…: what the customer says matters most
+    kept = kept or [(a, b) for a, b in spans if any(h.start < b and a < h.end for h in topical)]
+    kept = [(a, b) for a, b in kept if not STORY.match(query[a:b])] or kept  # the rep's story only if nothing else
     if not kept or len(kept) == len(spans):
         return query
     return " ".join(query[a:b] for a, b in kept)
@@ -141,6 +152,7 @@ class Scored:
     total: np.ndarray
     text: np.ndarray  # text relevance, 0..1 of what the query's words could give
     keyword: np.ndarray  # matched card keywords (weight)
+    paragraph: str = ""  # a voice-to-text paragraph `query` was taken from (who speaks is told anywhere in it)
 
 
 def rank(
@@ -171,10 +183,11 @@ def score_all(index: CardIndex, text: str) -> Scored:
     hits = index.matcher.find(query)
     context: list[CueHit] = []
     focus = objection_clauses(query, hits) if len(query) >= LONG_QUERY else query
+    paragraph = query if focus != query else ""
     if focus != query:  # a voice-to-text paragraph: rank on what the customer objected to, not the story
         context = [h for h in hits if h.cue.axis in {"role", "industry"}]  # who and where, named anywhere
         query, hits = focus, index.matcher.find(focus)
-    values = _axis_values([*hits, *context])
+    values = _axis_values(hits, context)
     n = len(index.cards)
     words = np.zeros(n, dtype=np.float32)
     ceiling = index.bm25.scores(index.tokenizer.tokens(query) + _expansion_words(hits), words)
@@ -202,7 +215,7 @@ def score_all(index: CardIndex, text: str) -> Scored:
             cards = index.keyword_cards[normalize(hit.cue.text)]
             keyword[cards] += weight * _keyword_shares(index, hit.cue.text, cards)
     total += keyword + _recency(index) - index.superseded * np.float32(SUPERSEDED_PENALTY)
-    return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword)
+    return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword, paragraph)
 
 
 MODALS = frozenset({"能", "能不能", "可以", "可不可以", "能否", "可否", "会不会", "要不要"})
@@ -315,15 +328,17 @@ def _judged(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up
 def _stands_out(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None) -> bool:
     """The query's own words point at one card far ahead of every other, through at least two pieces of
     its text: words the vocabulary does not know (吵, 坐电梯) can still name a card's subject, but one
-    shared word (「停车场在哪」 ~ 在哪) is chance. With many near-duplicate cards this fires less, never more."""
+    shared word (「停车场在哪」 ~ 在哪) is chance. Far ahead is an absolute lead or a ratio to the runner-up (which
+    holds however scores scale with the card set). With many near-duplicate cards this fires less, never more."""
     if runner_up is None:
         return False
     lead = float(scored.total[best] - scored.total[runner_up])
-    if lead < LEAD or float(scored.text[best]) < LEAD_TEXT:
+    relative = float(scored.total[best]) >= LEAD_RATIO * max(float(scored.total[runner_up]), 0.0)
+    if (lead < LEAD and not relative) or float(scored.text[best]) < LEAD_TEXT:
         return False
     shared = set(_content_bigrams(index, scored.query)) & set(card_bigrams(card))
     latin = {w for w in re.findall(r"[0-9a-z]{2,}", scored.query)} & set(card.tokens or ())
-    return len(shared) + len(latin) >= LEAD_PIECES
+    return len(shared) + len(latin) >= (LEAD_PIECES if lead >= LEAD else LEAD_PIECES + 1)
 
 
 def _content_bigrams(index: CardIndex, query: str) -> list[str]:
@@ -334,6 +349,7 @@ def _content_bigrams(index: CardIndex, query: str) -> list[str]:
 
 
 LEAD = 1.5  # score units: about what a matched objection and half the query's words give
+LEAD_RATIO = 1.5  # ... or this many times the runner-up's score, through one more piece (LEAD_PIECES + 1)
 LEAD_TEXT = 0.3  # and the card holds a good share of the query's words
 LEAD_PIECES = 2  # distinct character pairs (or Latin words) of the query found in the card
 MIN_COVERAGE = (0.34, 0.4, 0.5)  # share of the query explained (cues, card words)
@@ -371,6 +387,8 @@ class Backing:
     topic_agreed: bool  # an objection or a keyword of the query is the card's own
     one_synonym: bool  # ... only through one objection of the vocabulary (no card keyword, no other objection)
     customer: bool  # a customer is the subject (客户说…, 对方担心…)
+    rest: float | None  # one ambiguous synonym (贵, 考虑): share of the other topic words the card holds (None: n/a)
+    for_self: bool  # the speaker is the subject of that synonym (「我再考虑」): their own matter, not an objection
     own: tuple[str, ...]  # words of an employee's own matter the card does not hold (工资, 报销, 电脑 …)
 
 
@@ -384,6 +402,8 @@ def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]
         return backing.held >= OWN_HELD
     if backing.customer:
         return True
+    if backing.rest is not None:  # one everyday word (贵, 考虑, 麻烦) needs a second, specific one beside it
+        return not backing.for_self and backing.rest >= AXIS_HELD
     if backing.topic_agreed and not backing.one_synonym:
         return True
     return backing.held >= AXIS_HELD or backing.unknown < AXIS_UNKNOWN
@@ -401,32 +421,50 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
            if frame.is_grammar(m.group(0)) or not (_card_holds(m.group(0), words, pairs) or any(
                h.exact and h.cue.axis in TOPIC_AXES and h.start < m.end() and m.start() < h.end for h in scored.hits))]
     own_at = {i for m in own for i in range(m.start(), m.end())}
-    content = held = unknown = 0.0
-    pos = 0
     tokens = index.tokenizer.cut(text)
+    cues = [h for h in scored.hits if h.cue.axis in TOPIC_AXES]  # what the query's topic is, by the vocabulary
+    framing = {i for a, b in frame.customer_spans(text, tokens) for i in range(a, b)}
+    content = held = unknown = 0.0
+    cue_size = cue_held = 0.0  # the topic cues' own part of `content` / `held`
+    pos = 0
     for token in tokens:
         span = range(pos, pos + len(token))
         pos += len(token)
         hits = {id(h): h for i in span if (h := hit_at[i]) is not None}.values()
-        if hits and all(h.cue.axis in {"role", "industry"} for h in hits) and all(hit_at[i] for i in span):
-            continue  # who and where: not what the question is about
-        if own_at.isdisjoint(span) and (token in STOPWORDS or (not hits and (
-                _is_filler(index, token) or QUANTITY.match(token)))):
-            continue  # grammar, quantities and dates; but an own matter's words count (吃 in 吃什么)
+        if own_at.isdisjoint(span) and hits and all(h.cue.axis in {"role", "industry"} for h in hits) and all(
+                hit_at[i] for i in span):
+            continue  # who and where: not what the question is about (but an own matter's word counts: 快递)
+        if framing.issuperset(span) or (own_at.isdisjoint(span) and (token in STOPWORDS or (not hits and (
+                _is_filler(index, token) or QUANTITY.match(token))))):
+            continue  # who speaks, grammar, quantities and dates; but an own matter's words count (吃 in 吃什么)
         size = _size(token)
         content += size
+        cue = any(h in cues for h in hits)
+        cue_size += size * cue
         if any(h in agreed and h.end - h.start > 1 for h in hits) or _card_holds(token, words, pairs):
             held += size
+            cue_held += size * cue
         elif any(h in agreed for h in hits):
             held += size * ONE_CHARACTER  # 修, 贵: one character of the vocabulary is weak evidence
+            cue_held += size * ONE_CHARACTER * cue
         elif not hits and _known(index, token) < KNOWN_SHARE:
             unknown += size
     objections = {h.cue.value for h in scored.hits if h.cue.axis == "objection"}
     by_keyword = any(h.cue.axis == "keyword" or normalize(h.cue.text) == normalize(card.objection) for h in agreed)
+    rest = content - cue_size
+    for_self = any(frame.speaks_for_self(text, h.start) for h in cues)
+    vague = bool(cues) and all(frame.ambiguous(normalize(h.cue.text)) for h in cues)  # 太贵了, 有点贵再考虑下
     return Backing(held / content if content else 1.0, unknown / content if content else 0.0,
                    by_keyword or any(h.cue.axis == "objection" for h in agreed),
-                   not by_keyword and len(objections) == 1, frame.customer_framed(text, tokens),
+                   not by_keyword and len(objections) == 1, bool(framing) or _customer_told(index, scored),
+                   (held - cue_held) / rest if vague and rest > 0 else None, vague and for_self,
                    tuple(m.group(0) for m in own))
+
+
+def _customer_told(index: CardIndex, scored: Scored) -> bool:
+    """A paragraph whose story names the customer speaking (他说…) outside the clauses it was judged on."""
+    text = normalize(scored.paragraph)
+    return bool(text) and frame.customer_framed(text, index.tokenizer.cut(text))
 
 
 def _card_agrees(card: KbCard, hit: CueHit, why: tuple[str, ...], words: set[str]) -> bool:
@@ -468,11 +506,13 @@ def _family_match(index: CardIndex, axis: str, value: str, wanted: dict[str, flo
     return bool(family) and any(index.taxonomy.family(axis, w) == family for w in wanted)
 
 
-def _axis_values(hits: Sequence[CueHit]) -> dict[str, dict[str, float]]:
+def _axis_values(hits: Sequence[CueHit], context: Sequence[CueHit] = ()) -> dict[str, dict[str, float]]:
+    """Axis → value → weight found in the query; `context` (who and where, named in a paragraph's story
+    rather than in what the customer objected to) counts part."""
     values: dict[str, dict[str, float]] = {}
-    for hit in hits:
+    for hit in [*hits, *context]:
         if hit.cue.axis in AXES:
-            weight = 1.0 if hit.exact else PINYIN_SHARE
+            weight = (1.0 if hit.exact else PINYIN_SHARE) * (1.0 if hit in hits else CONTEXT_SHARE)
             slot = values.setdefault(hit.cue.axis, {})
             slot[hit.cue.value] = max(slot.get(hit.cue.value, 0.0), weight)
     return values

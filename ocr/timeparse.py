@@ -210,6 +210,9 @@ EXPR = re.compile(rf"(?:{_DAY})?\s*{_TIME}\s*(?P<before>之前|以前|前)?")
 # SOON_MINUTES after the message
 SOON = re.compile(r"(?:等|待|过)一?会儿?|一会儿|稍后|晚一会儿?")
 SOON_MINUTES = 30
+# 「尽快提醒我」, 「asap call 周立」 (read as 尽快): chat only, read as now when inside the person's working hours,
+# else the start of their next working day (`asap_time`)
+ASAP = re.compile(r"尽快|尽早|越快越好")
 _DAY_GROUPS = ("rel", "nwd", "twd", "nmd", "md_m", "iso_y", "sl_m", "dom", "eom", "off", "pass", "hol", "eoy", "nwk",
                "nm")
 _UNIT_DAYS = {"天": 1, "日": 1, "周": 7, "星期": 7, "礼拜": 7}
@@ -484,3 +487,14 @@ def _refines(earlier: Found, later: Found) -> bool:
     if not earlier.has_hour or earlier.when.date() != later.when.date():
         return False
     return not later.has_clock or (earlier.when.hour < 12) == (later.when.hour < 12)
+
+
+def asap_time(now: datetime, days: Workdays | None = None) -> datetime:
+    """「尽快」: now while inside the person's working hours on a working day, else the start of the next working
+    time (later today before work starts, else the next working day)."""
+    days, local = days or DEFAULT_DAYS, to_cn(now).replace(second=0, microsecond=0)
+    if days.is_workday(local.date()) and days.start <= local.time() < days.end:
+        return local
+    day = local.date() if days.is_workday(local.date()) and local.time() < days.start else \
+        days.first_from(local.date() + timedelta(days=1))
+    return datetime.combine(day, days.start, tzinfo=CN_TZ)

@@ -60,10 +60,6 @@ class Directory:
             boss = self.get(boss.manager_id)
         return self.admins()
 
-    def team(self, manager_id: str) -> list[Person]:
-        members = [p for p in self.people.values() if p.manager_id == manager_id and p.active and p.role == "rep"]
-        return sorted(members, key=lambda p: p.id)
-
     def hours(self, cal: BusinessCalendar, user_id: str | None) -> WorkHours:
         person = self.get(user_id)
         return cal.hours(person.work_start, person.work_end) if person else cal.default_hours

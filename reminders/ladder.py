@@ -36,6 +36,7 @@ from reminders.policies import (
     first_level,
     freeze_level,
     next_level,
+    promised_at,
     sla_window,
 )
 from reminders.store import ClaimedRow, cancel_timers, fence
@@ -247,7 +248,7 @@ async def _fire_dormancy(session: AsyncSession, env: TickEnv, row: ClaimedRow, l
 async def _fire_follow_up(session: AsyncSession, env: TickEnv, row: ClaimedRow, lead: Lead) -> None:
     if lead.status not in ("active", "dormant") or lead.owner_id is None:
         return
-    at = datetime.fromisoformat(row.payload["at"])
+    at = promised_at(row.payload, row.due_at)
     # the time was agreed with the customer (or chosen by the rep): it is kept outside working hours too; only
     # the SLA clocks count working time
     await add_notice(session, env, row, lead.owner_id, messages.follow_up(lead, at, row.payload.get("note", "")),

@@ -9,7 +9,8 @@ Cadence, dormancy and agreed follow-ups are one-shot touchpoints without a ladde
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 from bot.config import RemindersSettings
 from reminders.calendar import BusinessCalendar, WorkHours
@@ -42,6 +43,17 @@ EXTEND_DEFAULT_HOURS = 24.0
 EXTEND_DEFAULT_REASON = "主管延期"
 PAUSE_NEXT_WEEK_REASON = "客户说下周再联系"
 PAUSE_MAX_PER_CHAIN = 2  # "下周再联系" pauses one SLA chain may take (each moves it a week)
+
+
+def promised_at(payload: Mapping[str, object] | None, due: datetime) -> datetime:
+    """The time a timer row stands for, as every reader shows it (lead lists, the handover, the reminder itself):
+    an agreed follow-up's time (its row fires `follow_up_before_min` early and carries the time in `at`), an SLA
+    row's deadline (it may fire early with its warning), else the moment it fires."""
+    for key in ("at", "deadline"):
+        raw = (payload or {}).get(key)
+        if isinstance(raw, str):
+            return datetime.fromisoformat(raw)
+    return due
 
 
 def sla_window(rule: str, cfg: RemindersSettings, cal: BusinessCalendar, hours: WorkHours) -> timedelta:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.runtime import build_services
 from bot.channels.dingtalk.sender import DingtalkSender
@@ -137,5 +137,92 @@ async def test_a_dingtalk_card_whose_first_attempt_never_arrived_is_sent(setting
         await services.db.dispose()
         assert [c.body["_status"] for c in fake.calls("cardSend")] == [503, 200]
         assert [c.body["_status"] for c in fake.calls("cardUpdate")] == [400]  # asked first: not there
+    finally:
+        await fake.close()
+
+
+# -- DingTalk robot messages: no idempotency key, so a small window and a bound ----------------------------------
+
+async def outbox_status(services: Services) -> list[str]:
+    async with services.db.session() as session:
+        return list((await session.execute(select(OutboxMessage.status))).scalars().all())
+
+
+async def test_a_dingtalk_text_that_dingtalk_took_is_not_sent_again_when_the_outbox_mark_was_lost(
+        settings: Settings, clock: ManualClock) -> None:
+    """DingTalk took the text and answered; the process died before the outbox row was marked delivered (here the
+    database refuses the mark: the row stays `sending`, as after a kill -9). The next process does not send it again:
+    the call's outcome was written right after the call."""
+    fake = FakeDingtalk()
+    await fake.start()
+    try:
+        first, sender = await dingtalk_process(fake, settings, clock)
+        async with first.db.session() as session:
+            await session.execute(text("CREATE TRIGGER no_mark BEFORE UPDATE OF status ON outbox "
+                                       "WHEN NEW.status = 'delivered' BEGIN SELECT RAISE(ABORT, 'down'); END"))
+            await enqueue(session, [Outbound("manager01", Text("今日跟进日报"), channel="dingtalk",
+                                             dedup_key="digest:9")], clock.now(), "dingtalk")
+        await first.outbox.drain()
+        assert await outbox_status(first) == ["sending"]
+        async with first.db.session() as session:
+            await session.execute(text("DROP TRIGGER no_mark"))
+        await sender.close()
+        await first.db.dispose()
+        clock.advance(timedelta(minutes=10))  # the lease has expired
+        again, sender = await dingtalk_process(fake, settings, clock)
+        await again.outbox.drain()
+        await sender.close()
+        assert await outbox_status(again) == ["delivered"]
+        await again.db.dispose()
+        assert len(fake.calls("batchSend")) == 1, "the text was sent again"
+    finally:
+        await fake.close()
+
+
+@pytest.mark.parametrize("to", ["manager01", "group:cid-team"])
+async def test_a_dingtalk_text_whose_answers_were_lost_is_sent_once_more_then_never_again(
+        settings: Settings, clock: ManualClock, to: str) -> None:
+    """Nobody saw the outcome of the first call (the connection dropped after DingTalk took it): the text is sent
+    once more, identical (DingTalk drops an identical one-to-one repeat); when that answer is lost too, it is not
+    sent a third time — at most two copies of a row, whatever happens."""
+    fake = FakeDingtalk()
+    await fake.start()
+    route = "groupSend" if to.startswith("group:") else "batchSend"
+    try:
+        services, sender = await dingtalk_process(fake, settings, clock)
+        fake.lose_answer(route, times=5)
+        async with services.db.session() as session:
+            await enqueue(session, [Outbound(to, Text("今日跟进日报"), channel="dingtalk", dedup_key="digest:3")],
+                          clock.now(), "dingtalk")
+        for _ in range(4):
+            await services.outbox.drain()
+            clock.advance(timedelta(minutes=30))  # past any backoff
+        await sender.close()
+        assert await outbox_status(services) == ["delivered"]
+        await services.db.dispose()
+        calls = fake.calls(route)
+        assert len(calls) == 2
+        assert calls[0].body["msgParam"] == calls[1].body["msgParam"]  # byte-identical: no new tag
+    finally:
+        await fake.close()
+
+
+async def test_a_dingtalk_text_dingtalk_refused_is_sent_when_it_can_be(settings: Settings, clock: ManualClock) -> None:
+    """A refusal (DingTalk answered: nothing shown) is no unseen outcome: every later attempt may send."""
+    fake = FakeDingtalk()
+    await fake.start()
+    try:
+        services, sender = await dingtalk_process(fake, settings, clock)
+        fake.fail("batchSend", status=503, times=3)
+        async with services.db.session() as session:
+            await enqueue(session, [Outbound("rep01", Text("请补充客户电话"), channel="dingtalk", dedup_key="ask:1")],
+                          clock.now(), "dingtalk")
+        for _ in range(5):
+            await services.outbox.drain()
+            clock.advance(timedelta(minutes=30))
+        await sender.close()
+        assert await outbox_status(services) == ["delivered"]
+        await services.db.dispose()
+        assert [c.body["_status"] for c in fake.calls("batchSend")] == [503, 503, 503, 200]
     finally:
         await fake.close()

@@ -94,6 +94,29 @@ def test_demo_objections_still_answer(demo: CardIndex, query: str, card_id: str)
     assert result.answered and result.ranked[0] == card_id
 
 
+# Everyday sentences holding a word that is an objection only in a sale (贵, 慢, 麻烦, 担心, 考虑, 多少钱).
+EVERYDAY = ["这家火锅店人均太贵了", "今天高速堵车好慢", "搬个工位真麻烦", "我老婆担心我熬夜", "露营的事我再考虑一下",
+            "这双鞋多少钱", "外面下雨了打车有点贵"]
+
+
+@pytest.mark.parametrize("query", EVERYDAY)
+def test_one_everyday_objection_word_does_not_answer(demo: CardIndex, canteen: CardIndex, query: str) -> None:
+    for index in (demo, canteen):
+        result = rank(index, query)
+        assert not result.answered, (query, result.ranked[:1], result.why)
+
+
+@pytest.mark.parametrize(("query", "card_id"), [
+    ("学校食堂嫌系统太贵", "F01"),  # the same word with a second, specific one beside it
+    ("按窗口收费太贵了", "F01"),
+    ("太贵了", "F01"),  # nothing but the objection: it is the whole question
+])
+def test_an_everyday_objection_word_with_the_cards_subject_answers(canteen: CardIndex, query: str,
+                                                                     card_id: str) -> None:
+    result = rank(canteen, query)
+    assert result.answered and result.ranked[0] == card_id, (query, result.ranked[:3], result.why)
+
+
 def test_a_card_about_the_matter_itself_still_answers(canteen: CardIndex) -> None:
     """食堂 is an employee's word, but on a canteen vendor's cards it is the subject: a question the card
     holds nearly all of is answered."""

@@ -304,12 +304,23 @@ def test_a_long_paragraph_is_ranked_on_its_objection_clause(index: CardIndex) ->
     not the objection; the school (named in the story) still counts."""
     paragraph = "今天下午去区里开了个会又去学校转了一圈后来见到校长他说今年实在没有经费了我说可以先做一个班试试看"
     text = index.pinyin.read(paragraph)
-    assert objection_clauses(text, index.matcher.find(text)) == "后来见到校长他说今年实在没有经费了"
+    assert objection_clauses(text, index.matcher.find(text)) == "他说今年实在没有经费了"
     result = rank(index, paragraph)
     assert result.answered and result.ranked[0] == "K020"
     assert result.matched["industry"] == ("教育",) and "试用" not in result.matched.get("objection", ())
     whole = "客户说太贵了我说可以打折"  # every clause but the rep's own objects: taken whole
     assert objection_clauses(whole, index.matcher.find(whole)) == whole
+
+
+def test_a_paragraph_is_judged_on_what_the_customer_says_matters_most(index: CardIndex) -> None:
+    """A rambling paragraph: the rep's story names the customer's company (「…公司的老板」 is not the rep's own
+    company), the customer starts speaking mid-sentence, and the clause marked as the main worry is the focus."""
+    paragraph = ("上午我跟一个连锁超市公司的老板吃饭聊了挺久他说门店数量还会涨他们最担心的就是上线以后收银出问题"
+                 "顾客排长队数据也丢了我说我们有备份")
+    text = index.pinyin.read(paragraph)
+    assert objection_clauses(text, index.matcher.find(text)).startswith("他们最担心的就是")
+    result = rank(index, paragraph)
+    assert result.hits and result.ranked[0] not in {"K013", "K016"}, "not a price card: the worry is the launch"
 
 
 def test_a_new_keyword_recuts_only_the_cards_that_contain_it() -> None:

@@ -20,6 +20,7 @@ Per member, the response figures stay with who got the lead first (X: rep01), th
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import pytest
 from bot.services import Services
 from handlers.leads.assignment import change_owner, offboard
 from handlers.report import chart_png, compute_report, phi_bars, report_lines
+from storage.leads import STAGES
 from storage.models import Lead, User
 from tests.conftest import run_cli
 from tests.leads_helpers import add_act, cn, seed_lead
@@ -124,14 +126,20 @@ async def test_chart_labels_an_unknown_phi(services: Services) -> None:
     assert (await chart_png(rep)).startswith(b"\x89PNG")
 
 
-async def test_funnel_axis_counts_whole_numbers(services: Services) -> None:
-    """One lead: matplotlib's default axis would show 0.2 / 0.4 … for a count (audit 16c)."""
-    from handlers.report import chart_figure
+async def test_chart_counts_whole_numbers_and_names_every_step(services: Services) -> None:
+    """One lead: the funnel shows whole counts (never 0.2 / 0.4 … ticks, audit 16c), every step and member is
+    named, and the PNG is the size the layout says."""
+    from PIL import Image as PILImage
+
+    from handlers.report import chart_layout, render_chart
+    from handlers.report_chart import HEIGHT, WIDTH
 
     await seed_lead(services, "rep01", assigned_at=cn(20, 10), first_contact_at=cn(20, 11), customer_name="甲")
     async with services.db.session() as s:
         rep = await compute_report(s, "manager01", NOW - timedelta(days=7), NOW, services.settings.reminders)
-    fig = chart_figure(rep)
-    fig.canvas.draw()
-    ticks = list(fig.axes[0].get_xticks())
-    assert ticks and all(float(t).is_integer() for t in ticks)
+    texts = [label.text for label in chart_layout(rep).labels]
+    assert all(name in texts for _, name in STAGES) and "赢单" in texts
+    assert all(name in texts for name in ("张伟", "李娜", "刘洋"))
+    numbers = [t for t in texts if t.replace("%", "").isdigit()]
+    assert "1" in numbers and all("." not in t for t in texts)
+    assert PILImage.open(io.BytesIO(render_chart(rep))).size == (WIDTH, HEIGHT)

@@ -488,4 +488,44 @@ ROWS: list[Row] = [
     (R, "move forward 客户一直拖怎么办", "knowledge", {"query": "move forward 客户一直拖怎么办"}),
     (R, "title of decision maker in factories", "knowledge", {"query": "title of decision maker in factories"}),
     (R, "import data from excel 支持吗", "knowledge", {"query": "import data from excel 支持吗"}),
+    # -- stop 16: English mixed in, classes still misread (issue 15) ----------------------------------
+    # a time, then an English verb of contact, no 提醒: a plan for that customer
+    (R, "明天 email 周立", "reminder", {"when": "明天", "task": "email 周立", "customer": "周立"}),
+    (R, "下班前 email 孙蕾", "reminder", {"when": "下班前", "task": "email 孙蕾", "customer": "孙蕾"}),
+    (R, "明天 email 周立 报价单", "reminder", {"when": "明天", "task": "email 周立 报价单", "customer": "周立"}),
+    (R, "明早 email 线索8 报价", "reminder", {"when": "明早", "task": "email 报价", "lead_id": 8}),
+    (R, "后天下午 mail 马骁 合同", "reminder", {"when": "后天下午", "task": "mail 马骁 合同", "customer": "马骁"}),
+    (R, "下午 call 孙蕾", "reminder", {"when": "下午", "task": "call 孙蕾", "customer": "孙蕾"}),
+    (R, "周三 ring 马骁", "reminder", {"when": "周三", "task": "ring 马骁", "customer": "马骁"}),
+    (R, "今晚 text 周立", "reminder", {"when": "今晚", "task": "text 周立", "customer": "周立"}),
+    (R, "下周二 visit 孙蕾", "reminder", {"when": "下周二", "task": "visit 孙蕾", "customer": "孙蕾"}),
+    # 转给 / 分配给 / 改派给 a name, the lead after it
+    (M, "转给李娜 线索9", "reassign", {"lead_id": 9, "assignee": "李娜"}),
+    (M, "分配给王强 8号", "reassign", {"lead_id": 8, "assignee": "王强"}),
+    (M, "交给李娜 线索 8", "reassign", {"lead_id": 8, "assignee": "李娜"}),
+    (M, "改派给张伟 #7 客户在他片区", "reassign", {"lead_id": 7, "assignee": "张伟", "reason": "客户在他片区"}),
+    # extend with an English verb and a +N span
+    (M, "extend 9 +2d", "extend", {"lead_id": 9, "span": "2天"}),
+    (M, "extend 8 +3天 等客户回国", "extend", {"lead_id": 8, "span": "3天", "reason": "等客户回国"}),
+    (M, "延期 7 +48h", "extend", {"lead_id": 7, "span": "48小时"}),
+    (M, "extend #9 by 2 days", "extend", {"lead_id": 9, "span": "2天"}),
+    # the knowledge import asked in English
+    (A, "import knowledge", "kb_import", {}),
+    (A, "import cards", "kb_import", {}),
+    (A, "upload knowledge cards", "kb_import", {}),
+    (A, "import kb cards", "kb_import", {}),
+    # a day said alone
+    (R, "today", "today", {}),
+    (R, "today?", "today", {}),
+    (R, "今天？", "today", {}),
+    (R, "tomorrow", "today", {"day": "明天"}),
+    # asap / 尽快 as the time of a reminder
+    (R, "asap call 周立", "reminder", {"when": "asap", "task": "call 周立", "customer": "周立"}),
+    (R, "提醒我 asap 回复孙蕾", "reminder", {"when": "asap", "task": "回复孙蕾", "customer": "孙蕾"}),
+    (R, "remind me asap to email 马骁", "reminder", {"when": "asap", "task": "email 马骁", "customer": "马骁"}),
+    (R, "ASAP 提醒我 线索8 寄样品", "reminder", {"when": "ASAP", "task": "寄样品", "lead_id": 8}),
+    (R, "提醒我尽快给孙蕾回电话", "reminder", {"when": "尽快", "task": "给孙蕾回电话", "customer": "孙蕾"}),
+    # not these: the word alone or in a question stays what it was
+    (R, "email 怎么写比较专业", "knowledge", {"query": "email 怎么写比较专业"}),
+    (R, "today 客户说太贵怎么回", "knowledge", {"query": "today 客户说太贵怎么回"}),
 ]

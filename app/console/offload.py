@@ -1,6 +1,6 @@
 """Console work that is mostly Python, run on a worker thread with its own event loop and its own engine.
 
-The team report builds ORM rows for every lead of the scope and draws a matplotlib chart: seconds of CPU at
+The team report builds ORM rows for every lead of the scope and draws the chart: seconds of CPU at
 10,000 leads. Awaited on the server's loop, the SQLAlchemy row building runs *on* that loop (asyncio drivers
 only move the socket I/O away) and every webhook ACK waits behind it. Here the same coroutine runs on a
 dedicated thread against a second engine on the same database, so the server's loop keeps turning; Python's

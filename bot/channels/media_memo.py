@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from storage.db import Database
 from storage.models import KeyValue
-from storage.sql import insert_ignore
+from storage.sql import insert_ignore, rowcount
 
 PREFIX = "media:"
 
@@ -52,3 +53,46 @@ async def first_attempt(db: Database | None, now: datetime, channel: str, ref: s
         inserted = await session.execute(
             insert_ignore(session, KeyValue).values(key=key, value={}, updated_at=now).returning(KeyValue.key))
         return inserted.first() is not None
+
+
+async def call_starts(db: Database | None, now: datetime, channel: str, ref: str) -> dict[str, Any]:
+    """Record that a call sending `ref` (one message of one outbox row; no platform idempotency key) starts now,
+    before the call; returns what the earlier attempts left: {} (none, or each ended with the platform's refusal),
+    {"state": "sent", "result": …} (the platform took it; the outbox row was not marked before a crash), or
+    {"state": "calling", "unknown": n}: n earlier calls whose outcome nobody saw (a kill -9 or a lost answer)."""
+    if db is None:
+        return {}
+    key = f"{ATTEMPT_PREFIX}{channel}:{ref}"[:128]
+    async with db.session() as session:
+        row = await session.get(KeyValue, key)
+        earlier = dict(row.value) if row is not None else {}
+        if earlier.get("state") == "sent":
+            return earlier
+        unknown = int(earlier.get("unknown", 0)) + (earlier.get("state") == "calling")
+        value = {"state": "calling", "unknown": unknown}
+        if row is None:
+            session.add(KeyValue(key=key, value=value, updated_at=now))
+        else:
+            row.value, row.updated_at = value, now
+    return {"state": "calling", "unknown": unknown} if unknown else {}
+
+
+async def call_ended(db: Database | None, now: datetime, channel: str, ref: str, result: dict[str, Any] | None,
+                     unknown: int = 0) -> None:
+    """The call of `call_starts` ended: `result` when the platform took the message, None when it answered with a
+    refusal (nothing was sent; a later attempt sends without counting this one as unknown)."""
+    if db is None:
+        return
+    value = {"state": "sent", "result": result} if result is not None else {"state": "refused", "unknown": unknown}
+    async with db.session() as session:
+        await session.execute(update(KeyValue).where(KeyValue.key == f"{ATTEMPT_PREFIX}{channel}:{ref}"[:128])
+                              .values(value=value, updated_at=now))
+
+
+async def forget_attempts(db: Database, before: datetime) -> int:
+    """Attempt records older than `before` deleted (hourly, app/scheduler.py): an outbox row is retried for a few
+    hours at most, so a record two days old is never read again."""
+    async with db.session() as session:
+        done = await session.execute(delete(KeyValue).where(KeyValue.key.like(f"{ATTEMPT_PREFIX}%"),
+                                                            KeyValue.updated_at < before))
+    return rowcount(done)

@@ -57,6 +57,7 @@ from handlers.leads.permissions import (
 )
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
 from handlers.products import lead_catalog
+from handlers.renewals.locks import proof_pending
 from handlers.report import DIGEST_WINDOW, chart_png, compute_report, report_lines
 from handlers.when import first_future, replaced, say_when, workdays
 from ocr.catalog import Catalog
@@ -317,11 +318,13 @@ async def evidence_cmd(ctx: Context, msg: Inbound) -> None:
     if not note:
         await await_evidence(ctx, lead)
         return
-    ev, outcome = await records.add_evidence_note(await ctx.db(), lead, ctx.user, note, ctx.now(),
-                                                 ctx.settings.checks)
+    session = await ctx.db()
+    ev, outcome = await records.add_evidence_note(session, lead, ctx.user, note, ctx.now(), ctx.settings.checks)
     ctx.reply(Text(outcome.message))
     if not outcome.ok and ctx.user.manager_id:  # waits for the manager
-        ctx.send(ctx.user.manager_id, view.evidence_card(lead, ev, ctx.user.name), key=f"evidence:{ev.id}")
+        lock = await proof_pending(session, lead.id) is not None
+        ctx.send(ctx.user.manager_id, view.evidence_card(lead, ev, ctx.user.name, renewal_lock=lock),
+                 key=f"evidence:{ev.id}")
 
 
 async def pending_evidence(ctx: Context, msg: Inbound) -> int | None:

@@ -22,7 +22,7 @@ from bot.usertext import user_text
 from handlers.knowledge import card_fields, knowledge_base, source_line
 from handlers.leads.permissions import command_arg
 from handlers.ramp import service, shadow
-from handlers.ramp.quiz import QuizMaker, check_answer, key_points, option_text, reads_as_question
+from handlers.ramp.quiz import QuizMaker, check_answer, key_points, option_texts, reads_as_question, track_text
 from handlers.ramp.service import Progress, RampError, TaskView
 from handlers.when import say_when
 from knowledge.blanks import fill_blanks
@@ -39,6 +39,7 @@ MOVED = "通关路径已更新，这一关不在新路径里了。发「通关�
 NO_TEAM = "团队里还没有在新人通关的同事。可在后台「新人通关」页为新同事开启。"
 SCENE = "情境："
 PICK = "哪种应对最合适？点按钮或回复数字。"
+CARD_CHARS = 160  # a WeCom card's text (bot/channels/wecom/render.py): the question and its note fit in one
 
 
 class QuizCache:
@@ -176,13 +177,19 @@ def _show_question(ctx: Context, found: Progress, task: TaskView, row: RampProgr
                    maker: QuizMaker) -> None:
     title = f"{_header(found, task)} · {task.title}"
     note = f"本关已答对 {row.correct}/{task.need} · 进度 {found.done}/{found.total}"
-    if q.get("options"):  # one message: the options are short enough for a WeCom card (quiz.option_text)
-        ctx.reply(Card(title=title, description=f"{SCENE}{user_text(q['line'])}\n{PICK}\n"
-                       + "\n".join(f"{i}. {user_text(option_text(maker.by_id[c]))}"
-                                   for i, c in enumerate(q["options"], 1) if c in maker.by_id),
+    if q.get("options"):  # one card: the options in what tells them apart (quiz.option_texts), fitted to it
+        head = f"{SCENE}{user_text(q['line'])}\n{PICK}\n"
+        cards = [maker.by_id[c] for c in q["options"] if c in maker.by_id]
+        room = CARD_CHARS - len(head) - len(note) - sum(len(f"{i}. \n") for i in range(1, len(cards) + 1))
+        shown, cut = option_texts(cards, room)
+        ctx.reply(Card(title=title, description=head + "\n".join(f"{i}. {user_text(t)}"
+                                                                 for i, t in enumerate(shown, 1)),
                        buttons=tuple(Button(RampAnswer(task.id, int(q["serial"]), i).pack(), f"选{i}")
                                      for i in range(1, len(q["options"]) + 1)),
                        note=note))
+        if cut:  # the card could not hold what tells them apart: the options in full, below it
+            ctx.reply(Text("选项全文：\n" + "\n".join(f"{i}. {user_text(track_text(c))}"
+                                                   for i, c in enumerate(cards, 1))))
         return
     ctx.reply(Card(title=title, description=f"{SCENE}{user_text(q['line'])}\n请用你自己的话回复客户：直接打字发给我"
                    f"（{ctx.settings.ramp.answer_minutes} 分钟内），我会对照参考话术的要点告诉你答到了哪些。",

@@ -19,6 +19,7 @@ from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ChecksSettings
+from bot.org import in_team
 from bot.usertext import user_text
 from handlers.checks import rules
 from handlers.checks.evidence import DEMO, classify
@@ -116,7 +117,7 @@ def _budget_history_stmt(by_industry: bool) -> Select[Any]:
     the team's other leads (same manager as the owner, or the owner's own), newest first, in the lead's industry."""
     manager = select(User.manager_id).where(User.id == bindparam("owner")).scalar_subquery()
     stmt = (select(Lead.budget_cny).join(User, User.id == Lead.owner_id)
-            .where(or_(User.manager_id == manager, Lead.owner_id == bindparam("owner")), Lead.id != bindparam("lead"),
+            .where(or_(in_team(manager), Lead.owner_id == bindparam("owner")), Lead.id != bindparam("lead"),
                    Lead.status != "draft", Lead.budget_cny.is_not(None),
                    or_(Lead.close_reason.is_(None), Lead.close_reason != DROPPED))
             .order_by(Lead.id.desc()).limit(HISTORY_LIMIT))

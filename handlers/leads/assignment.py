@@ -24,7 +24,7 @@ from bot.actions import ViewLead
 from bot.config import RampSettings, RemindersSettings
 from bot.context import UserInfo
 from bot.messages import Button, Card, Field, Outbound
-from bot.org import active_reps, handover_team
+from bot.org import active_reps, handover_team, in_team
 from bot.phrases import UNNAMED_CUSTOMER
 from bot.usertext import user_text
 from handlers.ramp.service import locked_ids
@@ -376,7 +376,7 @@ async def offboard(session: AsyncSession, user_id: str, to_id: str, now: datetim
 
 async def _hand_over_team(session: AsyncSession, leaving: User, taking: User) -> None:
     """A leaving manager's reps report to the successor, so the team's leads, digests and 团队线索 stay someone's."""
-    team = (await session.execute(select(User).where(User.manager_id == leaving.id, User.id != taking.id))).scalars()
+    team = (await session.execute(select(User).where(in_team(leaving.id), User.id != taking.id))).scalars()
     for member in team:
         member.manager_id = taking.id
         log.info("%s now reports to %s (%s left)", member.id, taking.id, leaving.id)

@@ -20,7 +20,7 @@ from bot.phrases import UNKNOWN_COMPANY, UNNAMED_CUSTOMER
 from bot.usertext import user_text
 from handlers.checks.flags import flag_line, flags_of
 from handlers.leads.assignment import offboard
-from handlers.leads.views import insight_summary
+from handlers.leads.views import agreed_callbacks, insight_summary
 from handlers.renewals.locks import ACTIVE
 from storage.leads import STATUS_CN, stage_label
 from storage.models import Activity, Contract, KnowledgeCard, KnowledgeFeedback, Lead, QueryLog, RenewalWarning, User
@@ -38,6 +38,10 @@ class LeadBrief:
     last_at: datetime | None
     insights: str  # 痛点 … · 竞品 … · 决策链 …
     flags: tuple[str, ...]  # open flag lines
+    callback: datetime | None = None  # the agreed follow-up time (views.agreed_callbacks), None when none
+
+    def callback_text(self) -> str:
+        return f"约定回访 {fmt_cn(self.callback)}" if self.callback else "未约回访"
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,7 @@ class Handover:
         for b in self.leads[:MAX_LEADS]:
             lead = b.lead
             head = (f"#{lead.id} {u(lead.customer_name or UNNAMED_CUSTOMER)} · {u(lead.company or UNKNOWN_COMPANY)} · "
-                    f"{stage_label(lead.stage)} · {STATUS_CN.get(lead.status, lead.status)} · "
-                    f"约定回访 {fmt_cn(lead.next_follow_up_at)}")
+                    f"{stage_label(lead.stage)} · {STATUS_CN.get(lead.status, lead.status)} · {b.callback_text()}")
             out.append(head)
             if b.last_summary:
                 text = b.last_summary if len(b.last_summary) <= SUMMARY_CHARS else b.last_summary[:SUMMARY_CHARS] + "…"
@@ -136,10 +139,11 @@ async def build_handover(session: AsyncSession, leaving_id: str, leaving_name: s
     flags: dict[int, list[str]] = {}
     for flag in await flags_of(session, ids):
         flags.setdefault(flag.lead_id, []).append(flag_line(flag))
+    callbacks = await agreed_callbacks(session, leads)
     briefs = tuple(LeadBrief(lead, (last[lead.id].summary if lead.id in last else "").strip(),
                              last[lead.id].created_at if lead.id in last else None,
                              insight_summary((lead.extra or {}).get("insights") or {}),
-                             tuple(flags.get(lead.id, ()))) for lead in leads)
+                             tuple(flags.get(lead.id, ())), callbacks.get(lead.id)) for lead in leads)
     return Handover(leaving_id, leaving_name, briefs, await _cards_used(session, leaving_id),
                     await _useful(session, leaving_id))
 

@@ -23,7 +23,7 @@ from handlers.checks.evidence import Reading
 from handlers.leads.assignment import activate_lead
 from handlers.leads.insights import Insights
 from handlers.renewals.evidence import record_from_evidence
-from handlers.renewals.locks import locked_accounts, on_proof
+from handlers.renewals.locks import locked_accounts, on_proof, proof_pending
 from reminders import lifecycle
 from storage.activity import add_activity
 from storage.leads import (
@@ -224,6 +224,9 @@ async def add_evidence_note(session: AsyncSession, lead: Lead, user: UserInfo, n
         renewal = await on_proof(session, lead, ev, user.id, now)
         return ev, Outcome(True, "\n".join([f"✅ 已记录线索 #{lead.id} 的证据说明（主管录入，直接生效）。", *lines,
                                             *([renewal] if renewal else [])]))
+    if await proof_pending(session, lead.id) is not None:
+        return ev, Outcome(False, f"已记录证据说明，等待主管确认；确认后作为续签证明，这个客户的续约预警锁定随即解除"
+                                  f"（线索 #{lead.id}）。")
     return ev, Outcome(False, f"已记录证据说明，等待主管确认后即可签约/赢单（线索 #{lead.id}）。")
 
 

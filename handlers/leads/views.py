@@ -28,6 +28,7 @@ from bot.clock import fmt_cn
 from bot.messages import Button, Card, Field
 from bot.phrases import ACTIVITY_LABELS, TO_FILL, UNNAMED_CUSTOMER, activity_label
 from bot.usertext import plain, user_text
+from reminders.policies import FOLLOW_UP, promised_at
 from storage.leads import LEAD_FIELDS, SOURCE_CN, STATUS_CN, UNKNOWN, display_value, provenance, stage_label
 from storage.models import Activity, Evidence, Lead, Reminder
 
@@ -63,14 +64,22 @@ async def next_actions(session: AsyncSession, lead_ids: Sequence[int]) -> dict[i
     out: dict[int, tuple[str, datetime]] = {}
     for lead_id, rule, due, payload in rows.all():
         if lead_id is not None and lead_id not in out:
-            out[lead_id] = (RULE_CN.get(rule, rule), _deadline(payload) or due)
+            out[lead_id] = (RULE_CN.get(rule, rule), promised_at(payload, due))
     return out
 
 
-def _deadline(payload: dict[str, object] | None) -> datetime | None:
-    """An SLA row may fire early (its warning); what the rep must meet is the deadline it carries."""
-    raw = (payload or {}).get("deadline")
-    return datetime.fromisoformat(raw) if isinstance(raw, str) else None
+async def agreed_callbacks(session: AsyncSession, leads: Sequence[Lead]) -> dict[int, datetime]:
+    """Each lead's agreed follow-up time: its pending 约定回访 reminder's time (`promised_at`, what the reminder
+    will say), else the time recorded on the lead; leads with neither are left out."""
+    ids = [lead.id for lead in leads]
+    rows = (await session.execute(select(Reminder.lead_id, Reminder.due_at, Reminder.payload).where(
+        Reminder.lead_id.in_(ids), Reminder.rule == FOLLOW_UP, Reminder.status == "pending")
+        .order_by(Reminder.due_at))).all() if ids else []
+    out = {lead.id: lead.next_follow_up_at for lead in leads if lead.next_follow_up_at is not None}
+    for lead_id, due, payload in reversed(rows):  # the soonest last: it wins
+        if lead_id is not None:
+            out[lead_id] = promised_at(payload, due)
+    return out
 
 
 def next_action_text(lead: Lead, timers: Mapping[int, tuple[str, datetime]], first_contact_h: float) -> str:
@@ -226,10 +235,12 @@ def handover_card(title: str, line: str, lead_id: int, new_owner: str, previous:
                 note=f"点「撤销」可在 {UNDO_MINUTES} 分钟内撤回。" if buttons else "")
 
 
-def evidence_card(lead: Lead, ev: Evidence, rep_name: str) -> Card:
-    """For the manager: a rep's written evidence, to confirm or reject."""
+def evidence_card(lead: Lead, ev: Evidence, rep_name: str, *, renewal_lock: bool = False) -> Card:
+    """For the manager: a rep's written evidence, to confirm or reject; `renewal_lock`: the account waits for a
+    renewal proof, so confirming also lifts its 续约预警 lock (handlers/renewals/locks.on_proof)."""
+    lock = "\n🔒 这个客户有续约预警锁定：确认后作为续签证明，锁定随即解除；驳回则继续锁定。" if renewal_lock else ""
     return Card(title=f"证据待确认 · 线索 #{lead.id}",
-                description=f"{user_text(rep_name)}: {user_text((ev.note or '')[:500])}",
+                description=f"{user_text(rep_name)}: {user_text((ev.note or '')[:500])}{lock}",
                 buttons=(Button(ApproveEvidence(ev.id).pack(), "确认", "primary"),
                          Button(RejectEvidence(ev.id).pack(), "驳回")),
                 note="确认后销售才能推进到「签约回款」或赢单")

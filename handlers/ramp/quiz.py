@@ -1,10 +1,10 @@
 """Quiz questions generated from the knowledge cards at run time (nothing hand-written here).
 
-A question takes one card and puts its situation as one sentence, in the card's own words where it has
-them (the situation its title opens with, the customer's words it quotes) or else from the taxonomy's synonyms:
-「医院设备科嫌贵」, 「物流公司的对接人说：「售后没保障」」. Multiple choice: the card's talk track (its start)
-among those of cards with the same objection from other industries or roles — never a title's words, which the
-rep has read next to the situation and could match without knowing the talk track. Written: the rep answers in
+A question takes one card and puts its situation as one sentence made from the card's axes (industry × role ×
+objection) in the vocabulary's words — 「医院的设备科提出价格方面的顾虑（嫌贵）」 — never from its title, which a rep
+who read the card would match without knowing its talk track. Multiple choice: the card's talk track among those
+of cards with the same objection from other industries or roles, each shown by what tells it apart
+(`option_texts`) — never a title's words. Written: the rep answers in
 their own words; the answer passes when it covers enough of the card's key points (`key_points`,
 `check_answer`: content words, not how the customer is addressed; a bare list of them is no answer), and the
 rep is told which sentences of the reference hold the points missed. `QuizMaker` indexes the cards once, so a
@@ -24,19 +24,16 @@ from knowledge.schema import KbCard
 from knowledge.taxonomy import AXES, Taxonomy
 
 PLACEHOLDER = re.compile(r"\{[^{}\s]{1,12}\}")
-SAID = re.compile(r"(?:说|嫌|觉得|担心|质疑|认为|抱怨|问)([\u4e00-\u9fffA-Za-z0-9]{2,16})[？?。！!]?$")
-OPTION_CHARS = 22  # characters of an option (see option_text)
-SCENE_MIN, SCENE_MAX = 4, 30  # characters of a title's situation used as the question
-_TITLE_SPLIT = re.compile(r"\s*(?:[：:]|——|--|\s-\s)\s*")
-# a title without 「situation：answer」 reads as a situation when it says what someone says, fears or lacks
-_SCENE_WORDS = re.compile(r"说|嫌|问|担心|怕|要求|质疑|觉得|认为|抱怨|不想|不愿|不能|不会|没|太|压价|催|比价|对比|拖")
+OPTION_MIN = 6  # characters an option shows at least (see option_texts)
+OBJECTION_WORDS = 2  # an objection is voiced with one of the vocabulary's first synonyms (嫌贵, 太贵)
+_CLAUSE = re.compile(r"(?<=[，,。；;！!？?：:])")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
 class Question:
     card_id: str
-    line: str  # what the customer says
+    line: str  # the situation (customer_line)
     options: tuple[str, ...] = ()  # card ids in the order shown (multiple choice); () → a written answer
     answer: int = 0  # 1-based position of the right option
 
@@ -44,12 +41,68 @@ class Question:
         return {"card": self.card_id, "line": self.line, "options": list(self.options), "answer": self.answer}
 
 
-def option_text(card: KbCard) -> str:
-    """An option in a line: the start of the talk track (what to say, not the title that names it). Four of
-    them and the question fit the 160 characters a WeCom card shows, so the question goes out as one message;
-    the talk track is shown in full once answered."""
-    text = PLACEHOLDER.sub("××", " ".join(card.talk_track.split()))  # 「签约后 {天数} 天发货」: a template's blank
-    return text if len(text) <= OPTION_CHARS else text[:OPTION_CHARS - 1] + "…"
+def track_text(card: KbCard) -> str:
+    """The talk track on one line, a template's blank as ××(「签约后 {天数} 天发货」)."""
+    return PLACEHOLDER.sub("××", " ".join(card.talk_track.split()))
+
+
+def option_texts(cards: Sequence[KbCard], room: int) -> tuple[list[str], bool]:
+    """The options of a question as shown on a card, in `room` characters for all of them: the clauses every
+    option opens alike (「理解您的顾虑，」) left out as 「…」; then each option's first clauses until it says
+    something (`OPTION_MIN`) no other option says, and more of each while the room allows (whole when it fits).
+    Still too long for the room, the longest are cut; the second value is then True, and the caller lists the
+    options in full below the card."""
+    clauses = [[p for p in _CLAUSE.split(track_text(c)) if p.strip()] or [""] for c in cards]
+    skip = _common_opening(clauses)
+    rest = [c[skip:] for c in clauses]
+    used = _telling_apart(rest)
+
+    def shown(i: int) -> str:
+        text = "".join(rest[i][:used[i]])
+        return ("…" if skip else "") + (text.rstrip("，,：:；; ") + "…" if used[i] < len(rest[i]) else text)
+
+    while True:  # one more clause for the shortest option that has more, while all still fit
+        more = sorted((len(shown(i)), i) for i in range(len(rest)) if used[i] < len(rest[i]))
+        if not more:
+            break
+        i = more[0][1]
+        used[i] += 1
+        if sum(len(shown(j)) for j in range(len(rest))) > room:
+            used[i] -= 1
+            break
+    out = [shown(i) for i in range(len(rest))]
+    cap = _fair_share([len(t) for t in out], room)
+    return [t if len(t) <= cap else t[:cap - 1] + "…" for t in out], any(len(t) > cap for t in out)
+
+
+def _telling_apart(rest: Sequence[Sequence[str]]) -> list[int]:
+    """How many clauses of each option say something (`OPTION_MIN`) that no other option says."""
+    used = [1] * len(rest)
+    for i in range(len(rest)):
+        while len("".join(rest[i][:used[i]])) < OPTION_MIN and used[i] < len(rest[i]):
+            used[i] += 1
+    while True:
+        texts = ["".join(r[:n]) for r, n in zip(rest, used, strict=True)]
+        alike = [i for i, t in enumerate(texts) if texts.count(t) > 1 and used[i] < len(rest[i])]
+        if not alike:
+            return used
+        for i in alike:
+            used[i] += 1
+
+
+def _common_opening(clauses: Sequence[Sequence[str]]) -> int:
+    n = 0
+    while len(clauses) > 1 and all(len(c) > n + 1 for c in clauses) and len({c[n] for c in clauses}) == 1:
+        n += 1
+    return n
+
+
+def _fair_share(lengths: Sequence[int], room: int) -> int:
+    """The longest an option may be so that all fit in `room` (short ones leave their share to the long)."""
+    cap = max(lengths, default=0)
+    while cap > OPTION_MIN and sum(min(n, cap) for n in lengths) > room:
+        cap -= 1
+    return cap
 
 
 class QuizMaker:
@@ -60,10 +113,8 @@ class QuizMaker:
         for card in self.cards:
             self.by_objection[card.objection].append(card)
         self.words: dict[str, dict[str, list[str]]] = {a: defaultdict(list) for a in AXES}  # to write with
-        self.names: dict[str, dict[str, list[str]]] = {a: defaultdict(list) for a in AXES}  # to recognise
         for axis in AXES:
             for word, value in taxonomy.synonyms.get(axis, {}).items():
-                self.names[axis][value].append(word.lower())
                 if _CJK.search(word) and 2 <= len(word) <= 6 and word != value:
                     self.words[axis][value].append(word)
 
@@ -89,7 +140,7 @@ class QuizMaker:
         fresh = ([c for c in pool if c.id not in avoid and c.id not in done] or [c for c in pool if c.id not in done]
                  or pool)
         card = rng.choice(fresh)
-        line = self.customer_line(card, rng)
+        line = self.customer_line(card, random.Random(card.id))  # its words: the same each time it is asked
         if spec.mode == "write":
             return Question(card.id, line)
         others = self.distractors(card, rng, max(1, choices - 1))
@@ -124,64 +175,31 @@ class QuizMaker:
         return out
 
     def customer_line(self, card: KbCard, rng: random.Random) -> str:
-        """The question's situation as one sentence, in the card's own words where it has them:
-        a title that quotes the customer (「物流公司说售后没保障」) → 「物流公司的对接人说：「售后没保障」」;
-        a title that opens with the situation (「医院设备科嫌贵：按全生命周期成本拆开报价」) → 「医院设备科嫌贵」,
-        with the industry (and role) when the situation does not say them (「设备科嫌贵」 → 「医院：设备科嫌贵」);
-        else who and the objection from the vocabulary (「医院的采购提出价格方面的顾虑（嫌贵）」)."""
-        texts = (" ".join([card.title, *card.keywords]), " ".join([card.talk_track, card.success_case]))
+        """The question's situation from the card's axes, never its title (a rep who read the card would match
+        the title's words without knowing its talk track): who, in the vocabulary's words (those the card's
+        keywords use first, then for the role its talk track), and what worries them:
+        「医院的设备科提出价格方面的顾虑（嫌贵）」."""
+        texts = (" ".join(card.keywords), " ".join([card.talk_track, card.success_case]))
         role = self._word("role", card.role, texts, rng) if card.role else ""
-        industry = self._word("industry", card.industry, texts, rng, skip=role) if card.industry else ""
-        who = f"{industry or '客户'}的{role or '对接人'}"
-        # a title written as the customer's words (a 「situation：answer」 title is read as its situation below)
-        quoted = None if _TITLE_SPLIT.search(card.title) else SAID.search(card.title)
-        if quoted:
-            return f"{who}说：「{quoted.group(1)}」"
-        scene = situation(card.title)
-        if scene:
-            if scene.startswith(("客户", "对方")):
-                return scene
-            says_industry, says_role = (self._says(scene, axis, value)
-                                        for axis, value in (("industry", card.industry), ("role", card.role)))
-            if says_industry or not card.industry:
-                return scene if says_role or says_industry or not card.role else f"{who}：{scene}"
-            return f"{industry}：{scene}" if says_role else f"{who}：{scene}"
-        said = self._word("objection", card.objection, texts, rng)
+        industry = self._word("industry", card.industry, texts[:1], rng, skip=role) if card.industry else ""
+        said = self._word("objection", card.objection, texts, rng, avoid=card.title)
         concern = f"{card.objection}方面的顾虑" + (f"（{said}）" if said != card.objection else "")
-        return f"{who}提出{concern}"
+        return f"{industry or '客户'}的{role or '对接人'}提出{concern}"
 
-    def _says(self, text: str, axis: str, value: str) -> bool:
-        """`text` names this axis value (or a synonym of it)."""
-        lower = text.lower()
-        return bool(value) and any(w in lower for w in (value.lower(), *self.names[axis].get(value, ())))
-
-    def _word(self, axis: str, value: str, texts: Sequence[str], rng: random.Random, skip: str = "") -> str:
-        """The longest synonym of `value` the card's title or keywords use, else its texts; else a synonym
-        from the vocabulary (any for an objection, the first listed for a role or an industry)."""
+    def _word(self, axis: str, value: str, texts: Sequence[str], rng: random.Random, skip: str = "",
+              avoid: str = "") -> str:
+        """The longest synonym of `value` the card's keywords use, else its texts; else a synonym from the
+        vocabulary (one of the first listed for an objection, the first for a role or an industry). `avoid`: a
+        text whose words are not taken when another will do (the card's title)."""
         words = [w for w in self.words[axis].get(value, []) if not skip or (skip not in w and w not in skip)]
+        words = [w for w in words if w not in avoid] or words if avoid else words
         for text in texts:
             inside = [w for w in words if w in text]
             if inside:
                 return max(inside, key=len)
         if not words:
             return value
-        return rng.choice(words) if axis == "objection" else words[0]
-
-
-def situation(title: str) -> str | None:
-    """The situation half of a card title written 「situation：answer」 (「院长问值不值：用运营指标算回报」), or a
-    whole title that reads as one (a complaint or a question: 「担心售后服务跟不上」); None for a bare topic."""
-    head, sep, _ = _split_title(title)
-    text = head if sep else title.strip()
-    text = text.strip(" ，,。.!！?？")
-    if not (SCENE_MIN <= len(text) <= SCENE_MAX) or not _CJK.search(text):
-        return None
-    return text if sep or _SCENE_WORDS.search(text) else None
-
-
-def _split_title(title: str) -> tuple[str, str, str]:
-    m = _TITLE_SPLIT.search(title)
-    return (title[:m.start()].strip(), m.group(), title[m.end():].strip()) if m else (title.strip(), "", "")
+        return rng.choice(words[:OBJECTION_WORDS]) if axis == "objection" else words[0]
 
 
 def _norm(text: str) -> str:

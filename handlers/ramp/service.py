@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import RampSettings, Settings
+from bot.org import in_team
 from handlers.ramp.path import TaskSpec, default_path, parse_path
 from knowledge import store
 from knowledge.schema import KbCard
@@ -376,7 +377,7 @@ async def team_progress(session: AsyncSession, manager_id: str | None, cfg: Ramp
     """Everyone on the ramp (finished too) of a manager's team; None → every team."""
     stmt = select(RampEnrollment).join(User, User.id == RampEnrollment.user_id).where(User.active.is_(True))
     if manager_id:
-        stmt = stmt.where(User.manager_id == manager_id)
+        stmt = stmt.where(in_team(manager_id))
     rows = list((await session.execute(stmt.order_by(RampEnrollment.user_id))).scalars())
     return await _progress_of(session, rows, cfg)
 

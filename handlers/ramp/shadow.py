@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import RampSettings
 from bot.context import UserInfo
 from bot.messages import Text
+from bot.org import manages
 from bot.result import Result, said
 from bot.usertext import user_text
 from handlers.ramp import service
@@ -45,7 +46,7 @@ async def confirm(session: AsyncSession, actor: UserInfo, rep_id: str, task_id: 
     rep = await session.get(User, rep_id)
     if rep is None:
         return said(NO_SUCH_PERSON)
-    if not actor.is_admin and rep.manager_id != actor.id:
+    if not manages(actor, rep):
         return said(f"只有 {user_text(rep.name)} 的主管或管理员可以确认。")
     try:
         row = await service.mark(session, rep.id, task_id, now)

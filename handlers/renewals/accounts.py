@@ -11,10 +11,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from handlers.renewals.sheet import Customer, RowError
 from storage.leads import normalize_phone, previous_owner_in, same_company
 from storage.models import Activity, Contract, Lead, LeadFlag, Payment, User
+from storage.sql import days_before
 
 # Health when none is imported: 40, +30 for a contact in the last 30 days (+15 within 90 days), +30 for a payment
 # in the last 180 days, −20 for an open 🔴 flag on the account's lead (−10 for a 🟡 one). 0–100; below
@@ -23,6 +25,10 @@ HEALTH_BASE, HEALTH_CONTACT_30, HEALTH_CONTACT_90, HEALTH_PAID_180 = 40, 30, 15,
 HEALTH_RED, HEALTH_YELLOW = 20, 10
 CONTACT_KINDS = ("contact", "renewal_contacted")  # a logged follow-up (跟进, a voice note …), 已联系 on a warning
 OPEN_FLAG = ("open", "answered")
+# A later contract of the account renews this one when it starts after this one starts and no earlier than this
+# many days before this one ends (a renewal signed to run from a few weeks before the old term ends); an add-on
+# that starts mid-term overlaps and is no evidence of renewal.
+RENEWAL_OVERLAP_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,15 @@ def computed_health(lead_id: Any, today: date, now: datetime) -> ColumnElement[i
 def health_of(today: date, now: datetime) -> ColumnElement[int]:
     """The contract's imported 健康分, else the computed health of its account."""
     return func.coalesce(Contract.health, computed_health(Contract.lead_id, today, now))
+
+
+def renewed_by_later() -> ColumnElement[bool]:
+    """The contract (`Contract`, correlated) is followed by its renewal: a contract of the same account starting
+    at or after its end, or up to `RENEWAL_OVERLAP_DAYS` before it. The scan and the digest's rate read this one
+    rule."""
+    later = aliased(Contract)
+    return exists().where(later.lead_id == Contract.lead_id, later.start_on > Contract.start_on,
+                          later.start_on >= days_before(Contract.end_on, RENEWAL_OVERLAP_DAYS))
 
 
 def last_paid(lead_id: Any) -> ColumnElement[date]:

@@ -1,7 +1,8 @@
 """The digest's renewal rate. Over the team's contracts that ended in the last `PERIOD`, each counted once by its
 own outcome: the status imported on the contract wins (已续约 → renewed, 未续约 → lost, whatever other contracts
-the account has); without one, renewed when followed by a later contract of the same customer or answered with a
-renewal proof; anything else is unknown — never counted as renewed. Rate = renewed / (renewed + lost), 未知 when
+the account has); without one, renewed when followed by its renewal (a contract of the same customer starting at
+its end or at most `accounts.RENEWAL_OVERLAP_DAYS` before it: an add-on that starts mid-term is none) or answered
+with a renewal proof; anything else is unknown — never counted as renewed. Rate = renewed / (renewed + lost), 未知 when
 no contract's outcome is known, and the digest says how many are unknown. The digest also names the customers
 whose 续约预警 is still open (soonest end first), so the manager knows whom to ask about."""
 
@@ -13,10 +14,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from bot.phrases import UNNAMED_CUSTOMER
 from bot.usertext import user_text
+from handlers.renewals.accounts import renewed_by_later
 from storage.models import Contract, Lead, RenewalWarning, User
 
 PERIOD = timedelta(days=90)
@@ -52,9 +53,8 @@ class RenewalFigures:
 
 async def renewal_figures(session: AsyncSession, owners: Collection[str] | None, today: date) -> RenewalFigures:
     """`owners` None: every contract; else the contracts those users own."""
-    later = aliased(Contract)
-    renewed_since = (exists().where(later.lead_id == Contract.lead_id, later.start_on > Contract.start_on)
-                     | exists().where(RenewalWarning.contract_id == Contract.id, RenewalWarning.status == "proof"))
+    renewed_since = renewed_by_later() | exists().where(RenewalWarning.contract_id == Contract.id,
+                                                        RenewalWarning.status == "proof")
     status = case((Contract.renewal == "renewed", "renewed"), (Contract.renewal == "lost", "lost"),
                   (renewed_since, "renewed"), else_="unknown")
     stmt = (select(status, func.count()).where(Contract.end_on >= today - PERIOD, Contract.end_on < today)

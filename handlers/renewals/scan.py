@@ -11,13 +11,12 @@ from typing import Any
 
 from sqlalchemy import String, case, exists, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from bot.clock import to_cn
 from bot.config import Settings
 from bot.messages import Outbound
 from bot.outbox import enqueue
-from handlers.renewals.accounts import health_of, last_paid
+from handlers.renewals.accounts import health_of, last_paid, renewed_by_later
 from reminders import messages
 from reminders.calendar import load_calendar, parse_hhmm
 from reminders.directory import Directory, load_directory
@@ -35,7 +34,6 @@ def today_of(now: datetime) -> date:
 def at_risk(settings: Settings, today: date, now: datetime) -> Any:
     """SELECT of the warnings to record: contracts at risk that have none yet (the set-based heart of the scan)."""
     cfg = settings.renewals
-    later = aliased(Contract)
     health = health_of(today, now)
     return select(
         Contract.id, Contract.lead_id, Contract.owner_id,
@@ -46,7 +44,7 @@ def at_risk(settings: Settings, today: date, now: datetime) -> Any:
     ).where(
         Contract.end_on >= today, Contract.end_on <= today + timedelta(days=cfg.window_days),
         Contract.renewal.is_(None),  # known renewed or lost: nothing to warn about
-        ~exists().where(later.lead_id == Contract.lead_id, later.start_on > Contract.start_on),  # renewed already
+        ~renewed_by_later(),  # renewed already (an overlapping add-on is not a renewal)
         ~exists().where(RenewalWarning.contract_id == Contract.id),
         ~exists().where(RenewalWarning.lead_id == Contract.lead_id,  # one warning per account at a time
                         RenewalWarning.status.in_(("new", "open", "contacted"))),

@@ -30,7 +30,7 @@ from bot.channels.dingtalk.render import (
     render_text,
     status_only_card,
 )
-from bot.channels.media_memo import first_attempt, media_for
+from bot.channels.media_memo import call_ended, call_starts, first_attempt, media_for
 from bot.channels.shared_limits import shared_wait
 from bot.clock import Clock, SystemClock
 from bot.config import DingtalkSettings
@@ -74,6 +74,7 @@ class UserThrottle:
             self._sent.pop(next(iter(self._sent)))
 
 
+RESENDS_UNSEEN = 1  # calls of one robot message whose outcome nobody saw, after which it is not sent again
 MEDIA_REUSE = timedelta(hours=20)  # a resent row's image keeps its media id: DingTalk drops the identical repeat
 
 
@@ -127,7 +128,7 @@ class DingtalkSender:
     async def _send_image(self, recipient: str, image: Image, dedup_key: str) -> dict[str, Any]:
         media_id = await media_for(self.db, self.clock.now(), "dingtalk", dedup_key, MEDIA_REUSE,
                                    lambda: self.api.upload_image(image.data, image.file_name))
-        result = await self._send_robot(recipient, RobotMessage("sampleImageMsg", {"photoURL": media_id}))
+        result = await self._send_robot(recipient, RobotMessage("sampleImageMsg", {"photoURL": media_id}), dedup_key)
         if not image.caption:
             return result
         # sampleImageMsg has no caption: it follows as a text (if that fails, the retry sends the image again)
@@ -138,7 +139,7 @@ class DingtalkSender:
         content_hash = _content_hash(message)
         if await self._repeats(recipient, content_hash, dedup_key):
             message = with_tag(message, dedup_key)
-        result = await self._send_robot(recipient, message)
+        result = await self._send_robot(recipient, message, dedup_key)
         return {**result, "contentHash": content_hash}  # kept in the outbox row: read by the next _repeats
 
     async def _repeats(self, recipient: str, content_hash: str, dedup_key: str) -> bool:
@@ -148,7 +149,35 @@ class DingtalkSender:
         since = self.clock.now() - timedelta(seconds=SAME_CONTENT_WINDOW_S)
         return await content_repeats(self.db, recipient, content_hash, dedup_key, since)
 
-    async def _send_robot(self, recipient: str, message: RobotMessage) -> dict[str, Any]:
+    async def _send_robot(self, recipient: str, message: RobotMessage, dedup_key: str) -> dict[str, Any]:
+        """A robot message has no idempotency key at DingTalk (its processQueryKey comes only in the answer, and
+        readStatus needs it), so the window is kept small: the call is recorded before it and its outcome right
+        after it, not with the outbox's group-committed mark. After a crash, a row whose call ended is not sent
+        again; one whose call's outcome nobody saw is sent once more (DingTalk drops the identical repeat to one
+        person within a day; a group may show it twice), and never a third time (docs/dingtalk.md)."""
+        ref, now = f"robot:{dedup_key}:{message.msg_key}", self.clock.now()
+        earlier = await call_starts(self.db, now, "dingtalk", ref)
+        if earlier.get("state") == "sent":
+            log.info("dingtalk %s: sent before a crash, the outbox mark was lost; not sent again", ref)
+            return dict(earlier.get("result") or {})
+        unknown = int(earlier.get("unknown", 0))
+        if unknown > RESENDS_UNSEEN:
+            log.error("dingtalk %s to %s: %d earlier calls ended unseen (kill -9 or lost answers); not sent again",
+                      ref, recipient, unknown)
+            return {"unconfirmed": unknown}
+        try:
+            result = await self._call_robot(recipient, message)
+        except DingtalkApiError as exc:
+            if exc.status:  # DingTalk answered: nothing was sent
+                await call_ended(self.db, self.clock.now(), "dingtalk", ref, None, unknown)
+            raise
+        except DeliveryError:  # an answer naming the recipient invalid or flow-controlled: not sent
+            await call_ended(self.db, self.clock.now(), "dingtalk", ref, None, unknown)
+            raise
+        await call_ended(self.db, self.clock.now(), "dingtalk", ref, result)
+        return result
+
+    async def _call_robot(self, recipient: str, message: RobotMessage) -> dict[str, Any]:
         if recipient.startswith(GROUP_PREFIX):
             data = await self.api.group_send(recipient[len(GROUP_PREFIX):], message.msg_key, message.msg_param)
             return {"processQueryKey": data.get("processQueryKey")}
