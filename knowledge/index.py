@@ -34,6 +34,7 @@ WORD_RE = re.compile(r"[0-9a-z]+|[\u4e00-\u9fff]+")
 FREQUENT_WORD = 3000  # a window that is itself this common a word is not taken as a typo of a cue
 DICTIONARY_WORD = 50  # jieba frequency from which a longer word is a word of its own (服务器 is not 服务)
 MAX_CUE_LEN = 8
+MAX_LATIN_CUE_LEN = 16  # on-premise, subscription, installation: English cues are longer in characters
 NO_PATH = -1e300
 TOKENS_FORMAT = "card_tokens/2"  # bump when card_tokens() changes: stored tokens are then recomputed
 MAX_RUNS = 200_000  # cut runs remembered (about 40 MB at most); the memory starts over when full
@@ -240,7 +241,7 @@ class CueMatcher:
         self._sound: dict[tuple[str, ...], list[Cue]] = {}
         for cue in cues:
             text = normalize(cue.text)
-            if not text or len(text) > MAX_CUE_LEN:
+            if not text or len(text) > (MAX_LATIN_CUE_LEN if text.isascii() else MAX_CUE_LEN):
                 continue
             self._exact.setdefault(text, []).append(cue)
             if sum(is_cjk(c) for c in text) >= 2 or (text.isascii() and len(text) >= 3 and text.isalpha()):
@@ -255,6 +256,8 @@ class CueMatcher:
         for length in self._lengths:
             for start in range(0, len(text) - length + 1):
                 window = text[start:start + length]
+                if length > MAX_CUE_LEN and not window.isascii():
+                    continue  # only English words (on-premise, installation) are this long
                 for cue in self._exact.get(window, ()):
                     if self._ascii_boundary(text, start, start + length) and not self._inside_word(
                             text, start, start + length, cuts):

@@ -67,7 +67,7 @@ FILLER_FREQ = 20_000  # jieba frequency above which a word is grammar, not topic
 KNOWN_SHARE = 0.5  # a word that only occurs somewhere in the cards explains less than a cue does
 VOWELS = re.compile(r"[aeiouv]+")
 FILLER_RE = re.compile(r"^[\u4e00-\u9fff]不[\u4e00-\u9fff]$|^([\u4e00-\u9fff])一\1$")  # 跟不上 谈不拢 比一比
-CONTEXT_SHARE = 1.0  # a role or industry named only in a paragraph's story, not in its objection clauses
+LONG_TEXT = 3.0  # a paragraph's text part, relative to the best card: its many words each explain little
 LONG_QUERY = 40  # characters: a voice-to-text paragraph; it is ranked and judged on its objection clauses
 # Clause breaks in unpunctuated speech: punctuation, spaces, the connectives that start a new clause, and someone
 # starting to speak (他一直在说…, 客户问…).
@@ -77,6 +77,7 @@ SPEAKS = ("(?:他们|她们|他|她|客户|对方|老板|领导)(?:一直|还|�
 CLAUSE_BREAK = re.compile(r"[，。！？；：,.!?;:\s]+|(?=但是|可是|不过|所以|然后|后来|而且|因为|结果|另外|还有|其实"
                           rf"|就是说|问我们|问你们|{OWN}|{SPEAKS})")
 OWN_WORDS = re.compile(rf"^(?:{OWN})")
+ASK = re.compile("问我们|问你们|想问|想知道|能不能|有没有|可不可以")
 MAIN = re.compile("最担心|最怕|最关心|最在意|最在乎|最头疼|最大的问题|最大的顾虑|主要是担心|主要担心|关键是|核心是")
 # The rep's story (我今天去了…, 刚才跟…聊, 下午见了…): where and whom, not what the customer objected to.
 STORY = re.compile(r"^(?:(?:今天|昨天|刚才|刚刚|上午|下午|早上|晚上|前两天|前几天|上周|那天)?(?:我|我们)(?!们)"
@@ -95,6 +96,8 @@ def objection_clauses(query: str, hits: Sequence[CueHit]) -> str:
             spans.append((start, pos))
     topical = [h for h in hits if h.cue.axis in {"objection", "keyword"}]
     kept = [(a, b) for a, b in spans if MAIN.search(query[a:b])]  # 最担心的是…: what the customer says matters most
+    kept += [(a, b) for a, b in spans if kept and ASK.match(query[a:b]) and (a, b) not in kept]  # … and the ask
+    kept.sort()
     kept = kept or [(a, b) for a, b in spans if any(h.start < b and a < h.end for h in topical)]
     kept = [(a, b) for a, b in kept if not STORY.match(query[a:b])] or kept  # the rep's story only if nothing else
     if not kept or len(kept) == len(spans):
@@ -187,7 +190,7 @@ def score_all(index: CardIndex, text: str) -> Scored:
     if focus != query:  # a voice-to-text paragraph: rank on what the customer objected to, not the story
         context = [h for h in hits if h.cue.axis in {"role", "industry"}]  # who and where, named anywhere
         query, hits = focus, index.matcher.find(focus)
-    values = _axis_values(hits, context)
+    values = _axis_values([*hits, *context])
     n = len(index.cards)
     words = np.zeros(n, dtype=np.float32)
     ceiling = index.bm25.scores(index.tokenizer.tokens(query) + _expansion_words(hits), words)
@@ -201,6 +204,8 @@ def score_all(index: CardIndex, text: str) -> Scored:
     if ceiling > 0:
         title /= ceiling
     total = W_TEXT * relevance + W_BIGRAM * grams + W_TITLE * title
+    if len(text) >= LONG_QUERY and float(total.max()) > 0:  # a paragraph: its words, relative to the best card
+        total *= np.float32(LONG_TEXT / float(total.max()))
     axes = np.zeros(n, dtype=np.float32)
     for axis in AXES:
         axes += _axis_part(index, axis, values.get(axis, {}))
@@ -388,7 +393,7 @@ class Backing:
     one_synonym: bool  # ... only through one objection of the vocabulary (no card keyword, no other objection)
     customer: bool  # a customer is the subject (客户说…, 对方担心…)
     rest: float | None  # one ambiguous synonym (贵, 考虑): share of the other topic words the card holds (None: n/a)
-    for_self: bool  # the speaker is the subject of that synonym (「我再考虑」): their own matter, not an objection
+    for_self: bool  # the speaker is the subject of an everyday cue (「我再考虑」): their own matter, no objection
     own: tuple[str, ...]  # words of an employee's own matter the card does not hold (工资, 报销, 电脑 …)
 
 
@@ -402,8 +407,10 @@ def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]
         return backing.held >= OWN_HELD
     if backing.customer:
         return True
+    if backing.for_self:  # 我再考虑, 我有点担心: the speaker's own hesitation, no customer's objection
+        return False
     if backing.rest is not None:  # one everyday word (贵, 考虑, 麻烦) needs a second, specific one beside it
-        return not backing.for_self and backing.rest >= AXIS_HELD
+        return backing.rest >= AXIS_HELD
     if backing.topic_agreed and not backing.one_synonym:
         return True
     return backing.held >= AXIS_HELD or backing.unknown < AXIS_UNKNOWN
@@ -452,12 +459,12 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
     objections = {h.cue.value for h in scored.hits if h.cue.axis == "objection"}
     by_keyword = any(h.cue.axis == "keyword" or normalize(h.cue.text) == normalize(card.objection) for h in agreed)
     rest = content - cue_size
-    for_self = any(frame.speaks_for_self(text, h.start) for h in cues)
+    for_self = any(frame.speaks_for_self(text, h.start) for h in cues if frame.ambiguous(normalize(h.cue.text)))
     vague = bool(cues) and all(frame.ambiguous(normalize(h.cue.text)) for h in cues)  # 太贵了, 有点贵再考虑下
     return Backing(held / content if content else 1.0, unknown / content if content else 0.0,
                    by_keyword or any(h.cue.axis == "objection" for h in agreed),
                    not by_keyword and len(objections) == 1, bool(framing) or _customer_told(index, scored),
-                   (held - cue_held) / rest if vague and rest > 0 else None, vague and for_self,
+                   (held - cue_held) / rest if vague and rest > 0 else None, for_self,
                    tuple(m.group(0) for m in own))
 
 
@@ -506,13 +513,11 @@ def _family_match(index: CardIndex, axis: str, value: str, wanted: dict[str, flo
     return bool(family) and any(index.taxonomy.family(axis, w) == family for w in wanted)
 
 
-def _axis_values(hits: Sequence[CueHit], context: Sequence[CueHit] = ()) -> dict[str, dict[str, float]]:
-    """Axis → value → weight found in the query; `context` (who and where, named in a paragraph's story
-    rather than in what the customer objected to) counts part."""
+def _axis_values(hits: Sequence[CueHit]) -> dict[str, dict[str, float]]:
     values: dict[str, dict[str, float]] = {}
-    for hit in [*hits, *context]:
+    for hit in hits:
         if hit.cue.axis in AXES:
-            weight = (1.0 if hit.exact else PINYIN_SHARE) * (1.0 if hit in hits else CONTEXT_SHARE)
+            weight = 1.0 if hit.exact else PINYIN_SHARE
             slot = values.setdefault(hit.cue.axis, {})
             slot[hit.cue.value] = max(slot.get(hit.cue.value, 0.0), weight)
     return values

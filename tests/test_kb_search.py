@@ -343,3 +343,26 @@ def test_a_new_keyword_recuts_only_the_cards_that_contain_it() -> None:
     assert scratch.fingerprint == tokenizer.fingerprint
     for card in second.retokenised:
         assert list(card.tokens) == scratch.card_tokens(card), card.id
+
+
+def test_english_cues_longer_than_a_chinese_phrase_are_found(index: CardIndex) -> None:
+    """on-premise (10 letters) is a vocabulary word like 私有化: a code-mixed query finds it, with or without
+    Chinese around it; a long run of Chinese is still never taken as one long cue."""
+    for query in ["IT要on-premise部署", "要做on-premise deployment"]:
+        hits = index.matcher.find(index.pinyin.read(query))
+        assert any(h.cue.text == "on-premise" and h.cue.axis == "objection" for h in hits), query
+    assert all(h.end - h.start <= 8 for h in index.matcher.find("客户说你们的报价单和合同模板都要重新做一遍"))
+
+
+@pytest.mark.parametrize(("paragraph", "card_id"), [
+    ("嗯那个工厂的厂长今天带我们在车间里转了一大圈他说他们最怕的就是换系统的时候产线要停下来一停就是几十万的损失"
+     "问我们能不能不停产切换", "K009"),  # the main worry and the question asked of us, not the factory director's ROI
+    ("那个连锁超市的老板跟我们聊了挺久他说他们三百多家门店要是一家一家开通得弄到明年去了问我们有没有什么办法能快点"
+     "全部上线", "K015"),
+    ("今天去的那家银行科技部的处长说他们现在所有新系统都要求信创国产化服务器数据库操作系统都得是国产的问我们适配了没有",
+     "K024"),
+])
+def test_a_rambling_paragraph_finds_the_card_about_what_was_asked(index: CardIndex, paragraph: str,
+                                                                    card_id: str) -> None:
+    result = rank(index, paragraph)
+    assert result.answered and result.ranked[0] == card_id, (result.ranked[:3], result.why)
