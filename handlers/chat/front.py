@@ -36,7 +36,6 @@ from bot.dispatch import TEAM, run_route
 from bot.messages import Button, Card, Inbound, Text, body_from_json, body_to_json, numbered
 from bot.router import Reading, Router
 from bot.usertext import user_text
-from handlers.chat.capture import capture_card, tell_conflicts
 from handlers.checks import flags as checks_flags
 from handlers.checks import hooks
 from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, customer_hits, reading_pair, understand
@@ -47,6 +46,7 @@ from handlers.leads.assignment import change_owner, handed_over
 from handlers.leads.handover import offboard_with_handover
 from handlers.leads.permissions import lead_for, lead_gate, list_leads, policy_refused
 from handlers.leads.records import draft_duplicates
+from handlers.leads.screenshots import capture_card, tell_conflicts
 from handlers.llm_intent import ask_model
 from handlers.ramp.service import written_waiting
 from handlers.report import DIGEST_WINDOW, compute_report
