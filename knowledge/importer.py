@@ -17,6 +17,7 @@ import asyncio
 import dataclasses
 import logging
 import multiprocessing
+import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -42,6 +43,7 @@ TRANSACTION_CARDS = 2000  # cards read and tokenised at a time (in an executor)
 STAGE_CARDS = 250
 STALE_BATCH_AFTER = timedelta(hours=6)  # a batch staged this long ago belongs to a dead import
 CUT_APART = 5000  # a file with more good cards than this is cut in a child process (Cutter)
+CUTTER_NICE = 10  # that process's niceness above the server's
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +159,7 @@ _CHILD_TOKENIZER: list[Tokenizer] = []  # in the cutting process: its tokenizer
 
 
 def _start_cutting(words: list[str]) -> None:
+    os.nice(CUTTER_NICE)  # background work: on a busy machine the serving process gets the cores first
     _CHILD_TOKENIZER.append(Tokenizer(words))
 
 
