@@ -194,6 +194,7 @@ async def metrics(request: web.Request) -> web.Response:
     from sqlalchemy import func, select
 
     from storage.models import OutboxMessage
+    from storage.ocr_jobs import open_counts
 
     lines = []
     for name, value in sorted(request.app[METRICS].items()):
@@ -202,6 +203,10 @@ async def metrics(request: web.Request) -> web.Response:
     async with request.app[SERVICES].db.reader() as conn:  # a read: no write lock on SQLite
         rows = await conn.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
         lines += [f'salesbot_outbox{{status="{status}"}} {n}' for status, n in rows]
+    lines += ["# HELP salesbot_ocr_jobs Screenshots queued for OCR workers, being read, given up ([ocr] mode = worker)",
+              "# TYPE salesbot_ocr_jobs gauge"]
+    counts = await open_counts(request.app[SERVICES].db)
+    lines += [f'salesbot_ocr_jobs{{state="{state}"}} {n}' for state, n in counts.items()]
     lines += ["# HELP salesbot_background_jobs Inbound messages ACKed and not yet handled",
               "# TYPE salesbot_background_jobs gauge", f"salesbot_background_jobs {request.app[TASKS].pending}"]
     return web.Response(text="\n".join(lines) + "\n" + exposition())

@@ -471,6 +471,11 @@ def pair_code(pair: str) -> int:
 PINYIN_RUN = re.compile(r"[a-z]+(?: +[a-z]+)*")
 MIN_PINYIN_SHARE = 0.6  # a Latin run is read as pinyin only when most of its letters spell known words
 INITIALS = re.compile(r"[b-df-hj-np-tw-z]{3,8}")  # no vowel: not a syllable, so initials (mclz = 明厨亮灶)
+# Letters that split into pinyin syllables (an initial, then a final): "sales", "record", "bill" do not, so they
+# stay English. Loose on purpose (it lets "ra" pass): it only has to tell English spelling from pinyin.
+SYLLABLES = re.compile(r"(?:(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan"
+                       r"|ai|ei|ao|ou|an|en|in|un|vn|ia|ie|iu|ua|uo|ue|ui|ve|er|a|o|e|i|u|v))+")
+LATIN_TERMS = frozenset({"ai", "api"})  # English abbreviations that happen to spell pinyin (ai = 爱)
 
 
 class PinyinReader:
@@ -504,11 +509,13 @@ class PinyinReader:
         return self._words
 
     def _run(self, match: re.Match[str]) -> str:
-        """Each stretch of words between kept Latin words (gsp, poc …) is read on its own."""
+        """Each stretch of words between kept Latin words (gsp, poc …) and English ones (sales, record: not
+        pinyin syllables) is read on its own."""
         out: list[str] = []
         stretch: list[str] = []
         for word in [*match.group(0).split(), ""]:
-            if word and word not in self._keep:
+            if word and word not in self._keep and word not in LATIN_TERMS and (
+                    SYLLABLES.fullmatch(word) or INITIALS.fullmatch(word)):
                 stretch.append(word)
                 continue
             if stretch:

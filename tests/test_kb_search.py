@@ -373,3 +373,11 @@ def test_a_rambling_paragraph_finds_the_card_about_what_was_asked(index: CardInd
                                                                     card_id: str) -> None:
     result = rank(index, paragraph)
     assert result.answered and result.ranked[0] == card_id, (result.ranked[:3], result.why)
+
+
+def test_english_words_are_not_read_as_pinyin(index: CardIndex) -> None:
+    """"sales" or "record" cannot be split into pinyin syllables, and AI is an abbreviation: they stay English,
+    while real pinyin beside them is still read."""
+    for text in ["after-sales响应多快", "冷库的temperature record要保存几年", "AI摄像头"]:
+        assert index.pinyin.read(text) == text
+    assert index.pinyin.read("yiyuan jiage") != "yiyuan jiage"
