@@ -229,7 +229,7 @@ def _glossed(index: CardIndex, query: str) -> str:
     hits = index.matcher.find(query)
     keywords = [h for h in hits if h.cue.axis == "keyword"]
     glosses = [h for h in hits if h.exact and h.cue.axis == "expansion" and h.cue.words and is_cjk(h.cue.words[0][0])
-               and h.cue.text.isascii() and not index.bm25.knows(normalize(h.cue.text))
+               and h.cue.text.isascii() and not index.bm25.knows(index.tokenizer.normalize(h.cue.text))
                and not any(k.start < h.end and h.start < k.end for k in keywords)]
     for hit in sorted(glosses, key=lambda h: h.start, reverse=True):
         query = query[:hit.start] + hit.cue.words[0] + query[hit.end:]
