@@ -35,7 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
     common = _config_parent()
 
     serve = sub.add_parser("serve", parents=[common], help="run the webhook server, ticker and outbox")
+    serve.add_argument("--role", choices=("web", "ocr"), default="web",
+                       help="web: the webhook server (default); ocr: an OCR worker, as `worker ocr`")
     serve.set_defaults(func=_serve, sync=True)
+
+    worker = sub.add_parser("worker", help="background worker processes").add_subparsers(dest="worker_command",
+                                                                                        required=True)
+    worker.add_parser("ocr", parents=[common], help='read screenshots queued by webhook instances ([ocr] mode = '
+                      '"worker")').set_defaults(func=_ocr_worker, sync=True)
 
     console = sub.add_parser("console", parents=[common], help="run the web console (/admin/) on its own "
                              "([server] console_port, else port)")
@@ -143,7 +150,16 @@ def _hide_password(url: str) -> str:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.server import run_server
 
+    if args.role == "ocr":
+        return _ocr_worker(args, settings)
+
     return run_server(settings, resolve_config_path(args.config))
+
+
+def _ocr_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from app.ocr_worker import run_ocr_worker
+
+    return run_ocr_worker(settings)
 
 
 def _console(args: argparse.Namespace, settings: Settings) -> int:

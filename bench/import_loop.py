@@ -58,6 +58,12 @@ class Lag:
     buckets: dict[float, float] = field(default_factory=dict)
     worst: float = 0.0
 
+    def over(self, before: Lag, bound: float = 0.1) -> int:
+        """Samples later than `bound` seconds between `before` and this reading."""
+        total = max(self.buckets) if self.buckets else 0.0
+        return int(self.buckets.get(total, 0.0) - before.buckets.get(total, 0.0)
+                   - (self.buckets.get(bound, 0.0) - before.buckets.get(bound, 0.0)))
+
     def since(self, before: Lag) -> tuple[int, float, float]:
         """(samples, p99 bound, max bound) of the samples taken between `before` and this reading."""
         bounds = sorted(self.buckets)
@@ -191,7 +197,8 @@ async def phase(name: str, http: aiohttp.ClientSession, base: str, load: Load, u
     print(f"{name}: {time.monotonic() - t0:.1f} s, {len(load.acks)} callbacks at {load.rate:.0f}/s "
           f"(statuses {dict(sorted(load.statuses.items()))}): ACK p50 {pct(load.acks, 50):.1f} ms  "
           f"p99 {pct(load.acks, 99):.1f} ms  max {max(load.acks or [float('nan')]):.1f} ms; "
-          f"loop lag ({samples} samples) p99 ≤ {p99 * 1000:.0f} ms, max ≤ {top * 1000:.0f} ms{exact}; "
+          f"loop lag ({samples} samples) p99 ≤ {p99 * 1000:.0f} ms, max ≤ {top * 1000:.0f} ms{exact}, "
+          f"{after.over(before)} over 100 ms; "
           f"{avg0} → {load_average()}")
 
 

@@ -136,6 +136,9 @@ class OcrSettings:
     evidence_dir: str = "data/evidence"
     merge_window_s: int = 60  # screenshots of one chat within this window merge into one draft
     catalog: str = ""  # the company's products, one per line (+ synonyms); empty → ocr/needs.toml
+    mode: str = "inline"  # "inline": the webhook process reads screenshots; "worker": `salesbot worker ocr` does
+    job_lease_s: float = 120.0  # worker mode: a claimed job whose worker is silent this long is claimed again
+    job_attempts: int = 3  # worker mode: a job that failed this many times gets a failure reply instead
 
 
 @dataclass(frozen=True)
@@ -302,7 +305,7 @@ class Settings:
 
 
 CHOICES = {("dingtalk", "mode"): {"stream", "http"}, ("server", "log_format"): {"text", "json"},
-           ("ocr", "engine"): {"tesseract", "rapidocr"}}
+           ("ocr", "engine"): {"tesseract", "rapidocr"}, ("ocr", "mode"): {"inline", "worker"}}
 ROLES = {"rep", "manager", "admin"}
 
 

@@ -17,6 +17,7 @@ import asyncio
 import dataclasses
 import logging
 import multiprocessing
+import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import to_cn
+from bot.engines import Engines
 from knowledge import store
 from knowledge.index import Tokenizer, cut_cards, dictionary_words, dictionary_words_of, still_cut_so
 from knowledge.io import Issue, card_chunks, read_cards
@@ -42,6 +44,7 @@ TRANSACTION_CARDS = 2000  # cards read and tokenised at a time (in an executor)
 STAGE_CARDS = 250
 STALE_BATCH_AFTER = timedelta(hours=6)  # a batch staged this long ago belongs to a dead import
 CUT_APART = 5000  # a file with more good cards than this is cut in a child process (Cutter)
+CUTTER_NICE = 10  # that process's niceness above the server's
 
 log = logging.getLogger(__name__)
 
@@ -153,11 +156,12 @@ class Cutter:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-_CHILD_TOKENIZER: list[Tokenizer] = []  # in the cutting process: its tokenizer
+_CHILD_TOKENIZER: list[Tokenizer] = []  # in the cutting process (which builds no services): its tokenizer
 
 
 def _start_cutting(words: list[str]) -> None:
-    _CHILD_TOKENIZER.append(Tokenizer(words))
+    os.nice(CUTTER_NICE)  # background work: on a busy machine the serving process gets the cores first
+    _CHILD_TOKENIZER.append(Tokenizer(words, Engines()))  # the child's own jieba and OpenCC dictionaries
 
 
 def _cut(cards: list[KbCard]) -> tuple[str, list[list[str]]]:

@@ -23,21 +23,19 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.engines import Engines
 from knowledge import frame, store
 from knowledge.index import (
     STOPWORDS,
     CardIndex,
     CueHit,
     Tokenizer,
-    bigrams,
     build_index,
-    card_bigrams,
     is_cjk,
-    normalize,
     value_code,
 )
 from knowledge.learning import Learned
-from knowledge.query import clean, is_chatter
+from knowledge.query import SIMPLIFIER, clean, is_chatter
 from knowledge.schema import AXES, KbCard
 from knowledge.taxonomy import Taxonomy, load_taxonomy
 
@@ -67,7 +65,7 @@ FILLER_FREQ = 20_000  # jieba frequency above which a word is grammar, not topic
 KNOWN_SHARE = 0.5  # a word that only occurs somewhere in the cards explains less than a cue does
 VOWELS = re.compile(r"[aeiouv]+")
 FILLER_RE = re.compile(r"^[\u4e00-\u9fff]不[\u4e00-\u9fff]$|^([\u4e00-\u9fff])一\1$")  # 跟不上 谈不拢 比一比
-CONTEXT_SHARE = 1.0  # a role or industry named only in a paragraph's story, not in its objection clauses
+LONG_TEXT = 3.0  # a paragraph's text part, relative to the best card: its many words each explain little
 LONG_QUERY = 40  # characters: a voice-to-text paragraph; it is ranked and judged on its objection clauses
 # Clause breaks in unpunctuated speech: punctuation, spaces, the connectives that start a new clause, and someone
 # starting to speak (他一直在说…, 客户问…).
@@ -77,6 +75,7 @@ SPEAKS = ("(?:他们|她们|他|她|客户|对方|老板|领导)(?:一直|还|�
 CLAUSE_BREAK = re.compile(r"[，。！？；：,.!?;:\s]+|(?=但是|可是|不过|所以|然后|后来|而且|因为|结果|另外|还有|其实"
                           rf"|就是说|问我们|问你们|{OWN}|{SPEAKS})")
 OWN_WORDS = re.compile(rf"^(?:{OWN})")
+ASK = re.compile("问我们|问你们|想问|想知道|能不能|有没有|可不可以")
 MAIN = re.compile("最担心|最怕|最关心|最在意|最在乎|最头疼|最大的问题|最大的顾虑|主要是担心|主要担心|关键是|核心是")
 # The rep's story (我今天去了…, 刚才跟…聊, 下午见了…): where and whom, not what the customer objected to.
 STORY = re.compile(r"^(?:(?:今天|昨天|刚才|刚刚|上午|下午|早上|晚上|前两天|前几天|上周|那天)?(?:我|我们)(?!们)"
@@ -95,6 +94,8 @@ def objection_clauses(query: str, hits: Sequence[CueHit]) -> str:
             spans.append((start, pos))
     topical = [h for h in hits if h.cue.axis in {"objection", "keyword"}]
     kept = [(a, b) for a, b in spans if MAIN.search(query[a:b])]  # 最担心的是…: what the customer says matters most
+    kept += [(a, b) for a, b in spans if kept and ASK.match(query[a:b]) and (a, b) not in kept]  # … and the ask
+    kept.sort()
     kept = kept or [(a, b) for a, b in spans if any(h.start < b and a < h.end for h in topical)]
     kept = [(a, b) for a, b in kept if not STORY.match(query[a:b])] or kept  # the rep's story only if nothing else
     if not kept or len(kept) == len(spans):
@@ -159,9 +160,9 @@ def rank(
     index: CardIndex, query: str, top: int = 3, stale_days: int = 365, learned: Learned | None = None
 ) -> SearchResult:
     """Pure and synchronous: a few numpy operations over the snapshot."""
-    original = query.strip()
-    text = clean(original)
-    if not text or not index.cards or is_chatter(original):
+    original, t2s = query.strip(), index.tokenizer.t2s
+    text = clean(original, t2s)
+    if not text or not index.cards or is_chatter(original, t2s):
         return SearchResult(original, (), False, _default_suggestions(index.taxonomy))
     scored = score_all(index, text)
     pinned = _apply_learning(index, scored, original, learned)
@@ -187,20 +188,22 @@ def score_all(index: CardIndex, text: str) -> Scored:
     if focus != query:  # a voice-to-text paragraph: rank on what the customer objected to, not the story
         context = [h for h in hits if h.cue.axis in {"role", "industry"}]  # who and where, named anywhere
         query, hits = focus, index.matcher.find(focus)
-    values = _axis_values(hits, context)
+    values = _axis_values([*hits, *context])
     n = len(index.cards)
     words = np.zeros(n, dtype=np.float32)
-    ceiling = index.bm25.scores(index.tokenizer.tokens(query) + _expansion_words(hits), words)
+    ceiling = index.bm25.scores(index.tokenizer.tokens(query) + _expansion_words(index.tokenizer, hits), words)
     relevance = words / ceiling if ceiling > 0 else words
     grams = np.zeros(n, dtype=np.float32)
-    ceiling = index.bigrams.scores(bigrams(query), grams)
+    ceiling = index.bigrams.scores(index.tokenizer.bigrams(query), grams)
     if ceiling > 0:
         grams /= ceiling
     title = np.zeros(n, dtype=np.float32)
-    ceiling = index.titles.scores(bigrams(query), title)
+    ceiling = index.titles.scores(index.tokenizer.bigrams(query), title)
     if ceiling > 0:
         title /= ceiling
     total = W_TEXT * relevance + W_BIGRAM * grams + W_TITLE * title
+    if len(text) >= LONG_QUERY and float(total.max()) > 0:  # a paragraph: its words, relative to the best card
+        total *= np.float32(LONG_TEXT / float(total.max()))
     axes = np.zeros(n, dtype=np.float32)
     for axis in AXES:
         axes += _axis_part(index, axis, values.get(axis, {}))
@@ -212,7 +215,7 @@ def score_all(index: CardIndex, text: str) -> Scored:
     for hit in hits:
         if hit.cue.axis == "keyword":
             weight = W_KEYWORD * (1 if hit.exact else PINYIN_SHARE) * min(1.5, max(0.7, len(hit.cue.text) / 3))
-            cards = index.keyword_cards[normalize(hit.cue.text)]
+            cards = index.keyword_cards[index.tokenizer.normalize(hit.cue.text)]
             keyword[cards] += weight * _keyword_shares(index, hit.cue.text, cards)
     total += keyword + _recency(index) - index.superseded * np.float32(SUPERSEDED_PENALTY)
     return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword, paragraph)
@@ -336,7 +339,7 @@ def _stands_out(index: CardIndex, scored: Scored, card: KbCard, best: int, runne
     relative = float(scored.total[best]) >= LEAD_RATIO * max(float(scored.total[runner_up]), 0.0)
     if (lead < LEAD and not relative) or float(scored.text[best]) < LEAD_TEXT:
         return False
-    shared = set(_content_bigrams(index, scored.query)) & set(card_bigrams(card))
+    shared = set(_content_bigrams(index, scored.query)) & set(index.tokenizer.card_bigrams(card))
     latin = {w for w in re.findall(r"[0-9a-z]{2,}", scored.query)} & set(card.tokens or ())
     return len(shared) + len(latin) >= (LEAD_PIECES if lead >= LEAD else LEAD_PIECES + 1)
 
@@ -344,8 +347,9 @@ def _stands_out(index: CardIndex, scored: Scored, card: KbCard, best: int, runne
 def _content_bigrams(index: CardIndex, query: str) -> list[str]:
     """The query's character pairs but those of its grammar words: 「可以」 in 「试用期可以延长」 says nothing
     about a card's subject."""
-    grammar = {b for word in index.tokenizer.cut(query) if _is_filler(index, word) for b in bigrams(word)}
-    return [b for b in bigrams(query) if b not in grammar]
+    tok = index.tokenizer
+    grammar = {b for word in tok.cut(query) if _is_filler(index, word) for b in tok.bigrams(word)}
+    return [b for b in tok.bigrams(query) if b not in grammar]
 
 
 LEAD = 1.5  # score units: about what a matched objection and half the query's words give
@@ -388,7 +392,7 @@ class Backing:
     one_synonym: bool  # ... only through one objection of the vocabulary (no card keyword, no other objection)
     customer: bool  # a customer is the subject (客户说…, 对方担心…)
     rest: float | None  # one ambiguous synonym (贵, 考虑): share of the other topic words the card holds (None: n/a)
-    for_self: bool  # the speaker is the subject of that synonym (「我再考虑」): their own matter, not an objection
+    for_self: bool  # the speaker is the subject of an everyday cue (「我再考虑」): their own matter, no objection
     own: tuple[str, ...]  # words of an employee's own matter the card does not hold (工资, 报销, 电脑 …)
 
 
@@ -402,26 +406,29 @@ def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]
         return backing.held >= OWN_HELD
     if backing.customer:
         return True
+    if backing.for_self:  # 我再考虑, 我有点担心: the speaker's own hesitation, no customer's objection
+        return False
     if backing.rest is not None:  # one everyday word (贵, 考虑, 麻烦) needs a second, specific one beside it
-        return not backing.for_self and backing.rest >= AXIS_HELD
+        return backing.rest >= AXIS_HELD
     if backing.topic_agreed and not backing.one_synonym:
         return True
     return backing.held >= AXIS_HELD or backing.unknown < AXIS_UNKNOWN
 
 
 def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]) -> Backing:
-    text = normalize(scored.query)
+    tok = index.tokenizer
+    text = tok.normalize(scored.query)
     hit_at: list[CueHit | None] = [None] * len(text)
     for hit in scored.hits:
         for i in range(hit.start, min(hit.end, len(text))):
             hit_at[i] = hit_at[i] or hit
-    words, pairs = set(card.tokens or ()), set(card_bigrams(card))
-    agreed = [h for h in scored.hits if _card_agrees(card, h, why, words)]
+    words, pairs = set(card.tokens or ()), set(tok.card_bigrams(card))
+    agreed = [h for h in scored.hits if _card_agrees(tok, card, h, why, words)]
     own = [m for m in frame.own_matters(text)
-           if frame.is_grammar(m.group(0)) or not (_card_holds(m.group(0), words, pairs) or any(
+           if frame.is_grammar(m.group(0)) or not (_card_holds(tok, m.group(0), words, pairs) or any(
                h.exact and h.cue.axis in TOPIC_AXES and h.start < m.end() and m.start() < h.end for h in scored.hits))]
     own_at = {i for m in own for i in range(m.start(), m.end())}
-    tokens = index.tokenizer.cut(text)
+    tokens = tok.cut(text)
     cues = [h for h in scored.hits if h.cue.axis in TOPIC_AXES]  # what the query's topic is, by the vocabulary
     framing = {i for a, b in frame.customer_spans(text, tokens) for i in range(a, b)}
     content = held = unknown = 0.0
@@ -441,7 +448,7 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
         content += size
         cue = any(h in cues for h in hits)
         cue_size += size * cue
-        if any(h in agreed and h.end - h.start > 1 for h in hits) or _card_holds(token, words, pairs):
+        if any(h in agreed and h.end - h.start > 1 for h in hits) or _card_holds(tok, token, words, pairs):
             held += size
             cue_held += size * cue
         elif any(h in agreed for h in hits):
@@ -450,36 +457,37 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
         elif not hits and _known(index, token) < KNOWN_SHARE:
             unknown += size
     objections = {h.cue.value for h in scored.hits if h.cue.axis == "objection"}
-    by_keyword = any(h.cue.axis == "keyword" or normalize(h.cue.text) == normalize(card.objection) for h in agreed)
+    by_keyword = any(h.cue.axis == "keyword" or tok.normalize(h.cue.text) == tok.normalize(card.objection)
+                     for h in agreed)
     rest = content - cue_size
-    for_self = any(frame.speaks_for_self(text, h.start) for h in cues)
-    vague = bool(cues) and all(frame.ambiguous(normalize(h.cue.text)) for h in cues)  # 太贵了, 有点贵再考虑下
+    for_self = any(frame.speaks_for_self(text, h.start) for h in cues if frame.ambiguous(tok.normalize(h.cue.text)))
+    vague = bool(cues) and all(frame.ambiguous(tok.normalize(h.cue.text)) for h in cues)  # 太贵了, 有点贵再考虑下
     return Backing(held / content if content else 1.0, unknown / content if content else 0.0,
                    by_keyword or any(h.cue.axis == "objection" for h in agreed),
                    not by_keyword and len(objections) == 1, bool(framing) or _customer_told(index, scored),
-                   (held - cue_held) / rest if vague and rest > 0 else None, vague and for_self,
+                   (held - cue_held) / rest if vague and rest > 0 else None, for_self,
                    tuple(m.group(0) for m in own))
 
 
 def _customer_told(index: CardIndex, scored: Scored) -> bool:
     """A paragraph whose story names the customer speaking (他说…) outside the clauses it was judged on."""
-    text = normalize(scored.paragraph)
+    text = index.tokenizer.normalize(scored.paragraph)
     return bool(text) and frame.customer_framed(text, index.tokenizer.cut(text))
 
 
-def _card_agrees(card: KbCard, hit: CueHit, why: tuple[str, ...], words: set[str]) -> bool:
+def _card_agrees(tok: Tokenizer, card: KbCard, hit: CueHit, why: tuple[str, ...], words: set[str]) -> bool:
     """The card is about what this cue names: its objection, one of its keywords, or an expansion's words."""
     if hit.cue.axis == "objection":
         return bool(card.objection) and card.objection in why
     if hit.cue.axis == "keyword":
-        return normalize(hit.cue.text) in {normalize(k) for k in card.keywords}
+        return tok.normalize(hit.cue.text) in {tok.normalize(k) for k in card.keywords}
     if hit.cue.axis == "expansion":
-        return any(normalize(w) in words for w in hit.cue.words)
+        return any(tok.normalize(w) in words for w in hit.cue.words)
     return False
 
 
-def _card_holds(token: str, words: set[str], pairs: set[str]) -> bool:
-    grams = bigrams(token)
+def _card_holds(tok: Tokenizer, token: str, words: set[str], pairs: set[str]) -> bool:
+    grams = tok.bigrams(token)
     return token in words or (bool(grams) and all(g in pairs for g in grams))
 
 
@@ -497,7 +505,7 @@ def _why(index: CardIndex, scored: Scored, card: KbCard) -> tuple[str, ...]:
                       or any(r in wanted for r in index.taxonomy.related_to(axis, value))):
             out.append(getattr(card, axis))
     words = [h.cue.text for h in scored.hits if h.cue.axis == "keyword" and h.cue.text in
-             {normalize(k) for k in card.keywords}]
+             {index.tokenizer.normalize(k) for k in card.keywords}]
     return tuple(dict.fromkeys(out + words[:2]))
 
 
@@ -506,24 +514,22 @@ def _family_match(index: CardIndex, axis: str, value: str, wanted: dict[str, flo
     return bool(family) and any(index.taxonomy.family(axis, w) == family for w in wanted)
 
 
-def _axis_values(hits: Sequence[CueHit], context: Sequence[CueHit] = ()) -> dict[str, dict[str, float]]:
-    """Axis → value → weight found in the query; `context` (who and where, named in a paragraph's story
-    rather than in what the customer objected to) counts part."""
+def _axis_values(hits: Sequence[CueHit]) -> dict[str, dict[str, float]]:
     values: dict[str, dict[str, float]] = {}
-    for hit in [*hits, *context]:
+    for hit in hits:
         if hit.cue.axis in AXES:
-            weight = (1.0 if hit.exact else PINYIN_SHARE) * (1.0 if hit in hits else CONTEXT_SHARE)
+            weight = 1.0 if hit.exact else PINYIN_SHARE
             slot = values.setdefault(hit.cue.axis, {})
             slot[hit.cue.value] = max(slot.get(hit.cue.value, 0.0), weight)
     return values
 
 
-def _expansion_words(hits: Sequence[CueHit]) -> list[str]:
+def _expansion_words(tok: Tokenizer, hits: Sequence[CueHit]) -> list[str]:
     words: list[str] = []
     for hit in hits:
-        words.extend(normalize(w) for w in hit.cue.words)
+        words.extend(tok.normalize(w) for w in hit.cue.words)
         if hit.cue.axis in AXES:
-            words.append(normalize(hit.cue.value))
+            words.append(tok.normalize(hit.cue.value))
     return words
 
 
@@ -571,7 +577,7 @@ def _top(scores: np.ndarray, top: int) -> list[int]:
 def _coverage(index: CardIndex, query: str, hits: Sequence[CueHit], skip_axes: bool = False) -> float:
     """Share of the query's content characters explained by cues or knowledge-base vocabulary. With
     `skip_axes`, role and industry words are left out: what is left is the topic of the question."""
-    text = normalize(query)
+    text = index.tokenizer.normalize(query)
     covered = [0] * len(text)  # 0 = not, 1 = by a topic cue, 2 = by a role/industry cue
     for hit in hits:
         mark = 2 if hit.cue.axis in {"role", "industry"} else 1
@@ -598,7 +604,7 @@ def _known(index: CardIndex, token: str) -> float:
     """1 when the cards use the word; else the share of its character pairs they use."""
     if index.bm25.knows(token):
         return 1.0
-    pairs = bigrams(token)
+    pairs = index.tokenizer.bigrams(token)
     return sum(index.bigrams.knows(p) for p in pairs) / len(pairs) if pairs else 0.0
 
 
@@ -637,9 +643,11 @@ def _default_suggestions(taxonomy: Taxonomy) -> tuple[str, ...]:
 class KnowledgeBase:
     """The in-memory index of one process, kept fresh from the `knowledge_cards` table."""
 
-    def __init__(
-        self, taxonomy: Taxonomy | None = None, taxonomy_path: str = "", tokenizer: Tokenizer | None = None
-    ) -> None:
+    def __init__(self, taxonomy: Taxonomy | None = None, taxonomy_path: str = "", tokenizer: Tokenizer | None = None,
+                 *, engines: Engines) -> None:
+        """`engines`: the process's (jieba's and OpenCC's dictionaries: bot/engines.py)."""
+        self._engines = engines
+        self.t2s = engines.get(SIMPLIFIER)
         self.taxonomy = taxonomy or load_taxonomy(taxonomy_path or None)
         self._base_taxonomy = self.taxonomy
         self._edits: dict[str, object] = {}
@@ -651,7 +659,7 @@ class KnowledgeBase:
         self._rebuild: asyncio.Task[bool] | None = None
         self._written: dict[tuple[str, int], KbCard] = {}  # see remember()
         self.builds = 0  # how many indexes this process built (observability, tests)
-        self.learned = Learned()
+        self.learned = Learned(self.t2s)
         self.stale_days = 365
 
     @property
@@ -661,7 +669,7 @@ class KnowledgeBase:
     @property
     def tokenizer(self) -> Tokenizer:
         if self._tokenizer is None:
-            self._tokenizer = Tokenizer(self.taxonomy.dictionary_words())
+            self._tokenizer = Tokenizer(self.taxonomy.dictionary_words(), self._engines)
         return self._tokenizer
 
     async def load(self, db: object, *, only_if_stale: bool = False) -> bool:
@@ -675,7 +683,7 @@ class KnowledgeBase:
             await self._learn_dictionaries(db, cards)
             self._apply_edits(edits)
             await self._build(cards)
-            self.learned = Learned.build(pins, votes)
+            self.learned = Learned.build(self.t2s, pins, votes)
             self._signature, self._learning = signature, learning
             await self._save_tokens(db)
             return True
@@ -683,7 +691,7 @@ class KnowledgeBase:
     async def reload_learning(self, db: object) -> None:
         """Votes and pins written by any process since the last read (one small query; no index rebuild)."""
         pins, votes, _, learning = await store.load_learning(db)
-        self.learned, self._learning = Learned.build(pins, votes), learning
+        self.learned, self._learning = Learned.build(self.t2s, pins, votes), learning
 
     def _known_cards(self) -> dict[tuple[str, int], KbCard]:
         """The cards this process holds — indexed, or just written by its importer — by (id, version)."""
@@ -784,7 +792,7 @@ class KnowledgeBase:
         self.learned.add_vote(query, card_id, vote)
 
     def pin(self, query: str, card_id: str | None) -> None:
-        key = clean(query)
+        key = clean(query, self.t2s)
         if card_id is None:
             self.learned.pins.pop(key, None)
         else:

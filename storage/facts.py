@@ -39,12 +39,7 @@ def _plain(value: Any) -> Any:
 
 def fingerprint(*parts: Any) -> str:
     """SHA-256 of several values (None as empty), for text kept out of the record itself."""
-    return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode("utf-8")).hexdigest()
-
-
-def state_key(canonical_state: str) -> bytes:
-    """What verify keeps of a recorded state (the canonical JSON text of its body) and compares a live row's to."""
-    return hashlib.sha256(canonical_state.encode("utf-8")).digest()
+    return hashlib.sha256("\x1f".join(["" if p is None else str(p) for p in parts]).encode("utf-8")).hexdigest()
 
 
 def lead_state(lead: Any) -> dict[str, Any]:
@@ -68,6 +63,43 @@ def flag_state(flag: Any) -> dict[str, Any]:
     return {"rule": flag.rule, "subject": flag.subject, "level": flag.level, "status": flag.status,
             "owner_id": flag.owner_id, "cleared_by": flag.cleared_by, "reason": (flag.reason or "")[:EXCERPT],
             "digest": fingerprint(flag.reason, flag.answer, flag.answered_by)}
+
+
+# -- the same states as canonical JSON text, written directly from the columns: `audit verify` builds one per
+# recorded activity and flag, and json.dumps of a dict costs several times more.
+# canonical(activity_state(row)) == activity_state_text(*columns of row), always (likewise for flags;
+# tests/test_audit_chain.py compares them on awkward values).
+ACTIVITY_COLUMNS = ("lead_id", "actor_id", "kind", "summary", "created_at")
+FLAG_COLUMNS = ("rule", "subject", "level", "status", "owner_id", "cleared_by", "reason", "answer", "answered_by")
+_json_str = json.encoder.encode_basestring  # what json.dumps(…, ensure_ascii=False) writes for a str
+
+
+def _j(value: Any) -> str:
+    return _json_str(value) if type(value) is str else "null" if value is None else canonical(value)
+
+
+def utc_iso(at: datetime | str | None) -> str | None:
+    """A time as the database driver gives it (SQLite: ISO text, naive = UTC; PostgreSQL: an aware datetime) in the
+    ISO form a state records (`at.astimezone(UTC).isoformat()` of what storage.models.UTCDateTime reads)."""
+    if at is None:
+        return None
+    when = datetime.fromisoformat(at) if isinstance(at, str) else at
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return when.isoformat() + "+00:00"  # an aware time in UTC prints as its naive self and the offset, at half the cost
+
+
+def activity_state_text(lead_id: Any, actor_id: Any, kind: Any, summary: Any, at: datetime | str | None) -> str:
+    at_json = "null" if at is None else f'"{utc_iso(at)}"'
+    return (f'{{"at":{at_json},"digest":"{fingerprint(lead_id, actor_id, kind, summary)}","kind":{_j(kind)},'
+            f'"text":{_j((summary or "")[:EXCERPT])}}}')
+
+
+def flag_state_text(rule: Any, subject: Any, level: Any, status: Any, owner_id: Any, cleared_by: Any, reason: Any,
+                    answer: Any, answered_by: Any) -> str:
+    return (f'{{"cleared_by":{_j(cleared_by)},"digest":"{fingerprint(reason, answer, answered_by)}",'
+            f'"level":{_j(level)},"owner_id":{_j(owner_id)},"reason":{_j((reason or "")[:EXCERPT])},'
+            f'"rule":{_j(rule)},"status":{_j(status)},"subject":{_j(subject)}}}')
 
 
 # -- what changed, in Chinese ---------------------------------------------------------------------------------------

@@ -488,3 +488,33 @@ class RampProgress(Base):
     confirmed_by: Mapped[str | None] = mapped_column(String(64))
     done_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+
+class OcrJob(Base):
+    """A screenshot waiting for an OCR worker (`[ocr] mode = "worker"`, `salesbot worker ocr`): the stored image
+    (evidence store), who sent it and where to answer, the time it was received. state: queued | claimed |
+    done | failed; a claimed job whose `lease_until` passed (its worker died) is claimed again, `attempts` counts
+    the claims."""
+
+    __tablename__ = "ocr_jobs"
+    __table_args__ = (UniqueConstraint("channel", "msg_id", name="uq_ocr_jobs_msg"),
+                      Index("ix_ocr_jobs_open", "state", "lease_until"),
+                      Index("ix_ocr_jobs_user", "user_id", "state", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    msg_id: Mapped[str] = mapped_column(String(191))
+    sender: Mapped[str] = mapped_column(String(128))  # the channel user id the message came from
+    user_id: Mapped[str] = mapped_column(String(64))  # who that is for us
+    conversation_id: Mapped[str | None] = mapped_column(String(128))  # the group chat it was sent in
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)  # group_ok, display_name
+    image_path: Mapped[str] = mapped_column(Text)
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    received_at: Mapped[datetime]  # the `now` the screenshot is read at (relative times, merge window)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]

@@ -49,6 +49,9 @@ async def test_an_agreed_follow_up_reads_the_same_on_the_list_and_on_the_reminde
     await chat.handle_line("我的线索")
     listed = transcript.last("rep01")["text"]
     assert "约定回访 11-24 15:00" in listed and "14:45" not in listed, listed
+    await chat.handle_line("明天有啥要跟进的")
+    day = transcript.last("rep01")["text"]
+    assert "15:00 #1 钱总" in day and "14:45" not in day, day
     clock.set(cn(24, 14, 46))
     await chat.settle()
     reminder = next(t for t in reversed(transcript.texts("rep01")) if "约定回访提醒" in t)

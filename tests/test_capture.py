@@ -18,7 +18,7 @@ from app.chat import ChatSession
 from bot.clock import CN_TZ, ManualClock
 from bot.config import Settings
 from bot.services import Services
-from handlers.chat.capture import _settled_follow_up
+from handlers.leads.screenshots import _settled_follow_up
 from ocr.pipeline import read_screenshot
 from storage.models import Evidence, Lead, Reminder
 from tests.conftest import Transcript
@@ -197,7 +197,7 @@ async def test_a_lunch_chat_with_a_friend_is_turned_down_in_plain_words(
 
 def test_every_no_lead_reason_reads_as_one_plain_sentence() -> None:
     from app.commands.ocr import summary
-    from handlers.chat.capture import no_lead_reply
+    from handlers.leads.screenshots import no_lead_reply
     from ocr.extract import LeadFields
     from ocr.negatives import CUES
 
