@@ -21,6 +21,7 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -124,12 +125,11 @@ async def tokenise(kb: KnowledgeBase, cards: Sequence[KbCard], progress: Progres
 
     loop = asyncio.get_running_loop()
     out, todo, stamp = await loop.run_in_executor(None, sort)
-    if todo and cutter is not None and cutter.stamp == stamp:
-        tokens = await cutter.cut(todo)
-        if progress:
-            progress(len(todo))
-    else:  # a small import, or the dictionary changed since the cutter started: cut here
+    tokens = await cutter.cut(todo) if todo and cutter is not None and cutter.stamp == stamp else None
+    if tokens is None:  # a small import, the dictionary changed since the cutter started, or it died: cut here
         tokens = await loop.run_in_executor(None, cut_cards, kb.tokenizer, todo, progress)
+    elif progress:
+        progress(len(todo))
     cut = iter(zip(todo, tokens, strict=True))
     return [done or _stamped(*next(cut), stamp) for done in out]
 
@@ -142,11 +142,20 @@ class Cutter:
 
     def __init__(self, tokenizer: Tokenizer) -> None:
         self.stamp = tokenizer.fingerprint
+        self._broken = False
         self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_start_cutting, initargs=(sorted(tokenizer.words),))
 
-    async def cut(self, cards: list[KbCard]) -> list[list[str]]:
-        stamp, tokens = await asyncio.get_running_loop().run_in_executor(self._pool, _cut, cards)
+    async def cut(self, cards: list[KbCard]) -> list[list[str]] | None:
+        """The cards' tokens; None when the child cannot cut them (it died, or it could not start)."""
+        if self._broken:
+            return None
+        try:
+            stamp, tokens = await asyncio.get_running_loop().run_in_executor(self._pool, _cut, cards)
+        except BrokenProcessPool:
+            log.warning("import: the cutting process ended abruptly; cutting in this process instead")
+            self._broken = True
+            return None
         if stamp != self.stamp:
             raise RuntimeError(f"the cutting process has dictionary {stamp}, not {self.stamp}")
         return tokens
