@@ -41,7 +41,7 @@ TRANSACTION_CARDS = 2000  # cards read and tokenised at a time (in an executor)
 # cards per staging write transaction: the rows' parameters (token lists as JSON) are prepared on the event loop
 # and the transaction holds SQLite's writer, so both stay short; 2,000 at a time stalled the loop ~0.5 s a chunk
 # under load and other users' replies waited behind it (audit 20 re-run, 6b)
-STAGE_CARDS = 250
+STAGE_CARDS = 100  # (250 still showed 50–100 ms of JSON encoding on the loop at load 13)
 STALE_BATCH_AFTER = timedelta(hours=6)  # a batch staged this long ago belongs to a dead import
 CUT_APART = 5000  # a file with more good cards than this is cut in a child process (Cutter)
 CUTTER_NICE = 10  # that process's niceness above the server's
@@ -130,8 +130,12 @@ async def tokenise(kb: KnowledgeBase, cards: Sequence[KbCard], progress: Progres
         tokens = await loop.run_in_executor(None, cut_cards, kb.tokenizer, todo, progress)
     elif progress:
         progress(len(todo))
-    cut = iter(zip(todo, tokens, strict=True))
-    return [done or _stamped(*next(cut), stamp) for done in out]
+
+    def stamped() -> list[KbCard]:  # 2,000 dataclass copies: 50 ms of the loop under load, so not on it
+        cut = iter(zip(todo, tokens, strict=True))
+        return [done or _stamped(*next(cut), stamp) for done in out]
+
+    return await loop.run_in_executor(None, stamped)
 
 
 class Cutter:

@@ -306,7 +306,12 @@ async def load_active_cards(db: Any, known: Mapping[tuple[str, int], KbCard] | N
         for lo in range(0, len(missing), CHUNK):
             rows = await session.execute(select(table).where(table.c.id.in_(missing[lo:lo + CHUNK])))
             fetched.update((c.id, c) for c in map(row_to_card, rows))
-    return generation, [known.get((i, v)) or fetched[i] for i, v in current if (i, v) in known or i in fetched]
+    cards: list[KbCard] = []
+    for lo in range(0, len(current), 10 * CHUNK):  # 100,000 at once held the loop for 0.3 s under load
+        cards += [known.get((i, v)) or fetched[i] for i, v in current[lo:lo + 10 * CHUNK]
+                  if (i, v) in known or i in fetched]
+        await asyncio.sleep(0)
+    return generation, cards
 
 
 async def load_learning(db: Any) -> tuple[dict[str, str], list[tuple[str, str, str, int]], dict[str, Any], str]:
