@@ -45,6 +45,7 @@ STAGE_CARDS = 100  # (250 still showed 50–100 ms of JSON encoding on the loop 
 STALE_BATCH_AFTER = timedelta(hours=6)  # a batch staged this long ago belongs to a dead import
 CUT_APART = 5000  # a file with more good cards than this is cut in a child process (Cutter)
 CUTTER_NICE = 10  # that process's niceness above the server's
+CUT_BATCH = 250  # cards per trip to it: their pickles are made and read in one C call each, holding the GIL
 
 log = logging.getLogger(__name__)
 
@@ -154,14 +155,17 @@ class Cutter:
         """The cards' tokens; None when the child cannot cut them (it died, or it could not start)."""
         if self._broken:
             return None
-        try:
-            stamp, tokens = await asyncio.get_running_loop().run_in_executor(self._pool, _cut, cards)
-        except BrokenProcessPool:
-            log.warning("import: the cutting process ended abruptly; cutting in this process instead")
-            self._broken = True
-            return None
-        if stamp != self.stamp:
-            raise RuntimeError(f"the cutting process has dictionary {stamp}, not {self.stamp}")
+        loop, tokens = asyncio.get_running_loop(), []
+        for lo in range(0, len(cards), CUT_BATCH):
+            try:
+                stamp, cut = await loop.run_in_executor(self._pool, _cut, cards[lo:lo + CUT_BATCH])
+            except BrokenProcessPool:
+                log.warning("import: the cutting process ended abruptly; cutting in this process instead")
+                self._broken = True
+                return None
+            if stamp != self.stamp:
+                raise RuntimeError(f"the cutting process has dictionary {stamp}, not {self.stamp}")
+            tokens += cut
         return tokens
 
     def close(self) -> None:

@@ -299,7 +299,10 @@ async def load_active_cards(db: Any, known: Mapping[tuple[str, int], KbCard] | N
         table = _table()
         current = [(r.id, r.version) async for r in paged(
             session, select(table.c.id, table.c.version).where(table.c.active.is_(True)), table.c.id, 10 * CHUNK)]
-        missing = [card_id for card_id, version in current if (card_id, version) not in known]
+        missing = []
+        for lo in range(0, len(current), 10 * CHUNK):
+            missing += [card_id for card_id, version in current[lo:lo + 10 * CHUNK] if (card_id, version) not in known]
+            await asyncio.sleep(0)
         if len(missing) > len(current) // 2:
             return generation, await all_cards(session, active_only=True)
         fetched: dict[str, KbCard] = {}
