@@ -41,9 +41,7 @@ log = logging.getLogger(__name__)
 MAX_ISSUES_SHOWN = 10
 KIND_CN = {"contracts": "合同", "payments": "回款"}
 CHUNK = 500
-# rows matched and staged a transaction at a time: the matching and the rows' parameters run on the event loop,
-# and 2,000 at a time stalled it 100–200 ms under load while a 100,000-row file went in (bench/import_loop.py)
-TRANSACTION_ROWS = 250
+TRANSACTION_ROWS = 2000
 STALE_BATCH_AFTER = timedelta(hours=6)  # a batch staged this long ago belongs to a dead import
 STAGING = table_of(RenewalImportStaging)
 Landed = Callable[[int], Awaitable[None]]  # this many more rows are committed
