@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from app.periodic import run_due_work
 from app.runtime import build_services
 from bot.channels.console import ConsoleChannel
-from bot.clock import fmt_cn, parse_duration, to_cn, to_utc
+from bot.clock import fmt_cn, parse_duration, parse_hhmm, to_cn, to_utc
 from bot.config import Settings
 from bot.dispatch import dispatch
 from bot.jobs import JOBS
@@ -73,11 +73,11 @@ def _next_digest(digest_time: str, after: datetime, until: datetime) -> datetime
     """The next daily digest time in (after, until] (the digest itself checks working days)."""
     if not digest_time:
         return None
-    hh, mm = (int(x) for x in digest_time.split(":"))
+    at = parse_hhmm(digest_time)
     local = to_cn(after)
     for days in range(0, 400):
         day = (local + timedelta(days=days)).date()
-        moment = to_utc(datetime(day.year, day.month, day.day, hh, mm, tzinfo=local.tzinfo))
+        moment = to_utc(datetime.combine(day, at, tzinfo=local.tzinfo))
         if moment > to_utc(until):
             return None
         if moment > to_utc(after):

@@ -37,11 +37,11 @@ PARENT_CHECK_S = 1.0  # how often a child looks whether its parent is still ther
 
 async def create_console_app(settings: Settings) -> web.Application:
     """/admin/ and a liveness probe; the outbox sender for the rows console actions queue."""
-    from app.channels import build_channels
-    from app.runtime import build_services, warm_up
+    from app.channels import build_with_channels
+    from app.runtime import warm_up
 
-    services = await build_services(settings, SystemClock(), {})
-    build_channels(services)  # their senders, for the rows console actions queue (nothing is received here)
+    # the channels for their senders, for the rows console actions queue (nothing is received here)
+    services, _channels = await build_with_channels(settings, SystemClock())
     app = web.Application()
     app[SERVICES] = services
     app.router.add_get("/healthz/live", _live)

@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from datetime import timedelta
 
 from app.runtime import build_services
@@ -27,12 +28,14 @@ from bot.faults import FailureLog
 from bot.router import Router
 from bot.services import Services
 from handlers.leads.ocr_jobs import give_up, run_job
-from storage.ocr_jobs import OCR_JOBS, Claimed, claim_next, hold
+from storage.ocr_jobs import OCR_JOBS, Claimed, claim_next, hold, prune_finished
 
 log = logging.getLogger(__name__)
 
 POLL_S = 1.0  # look for jobs this often when no NOTIFY wakes the worker (SQLite; PostgreSQL's fallback)
 RETRY_AFTER_S = 5.0  # a failed attempt is retried after this × its attempt number
+KEEP_FINISHED = timedelta(days=7)
+PRUNE_EVERY_S = 3600.0
 
 
 class OcrWorker:
@@ -43,6 +46,7 @@ class OcrWorker:
         self.stop = asyncio.Event()
         self.claims = FailureLog(log, "ocr job claim (retried)")
         self.finished = 0
+        self._prune_at = 0.0
 
     async def run(self) -> None:
         """`[ocr] workers` lanes until `stop`; each lane finishes the job it holds before it ends."""
@@ -96,6 +100,10 @@ class OcrWorker:
                 log.warning("ocr job %s: lease not renewed (retried)", job.id, exc_info=True)
 
     async def _idle(self) -> None:
+        if time.monotonic() >= self._prune_at:  # finished jobs are kept a week (like inbound claims), then dropped
+            self._prune_at = time.monotonic() + PRUNE_EVERY_S
+            with contextlib.suppress(Exception):
+                await prune_finished(self.services.db, self.services.clock.now() - KEEP_FINISHED)
         waiters = [asyncio.ensure_future(self.stop.wait()), asyncio.ensure_future(self.wake.wait())]
         await asyncio.wait(waiters, timeout=POLL_S, return_when=asyncio.FIRST_COMPLETED)
         for waiter in waiters:

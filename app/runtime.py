@@ -12,6 +12,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import ChannelSender, Senders
+from bot.engines import Engines
 from bot.org import seed_org
 from bot.outbox import OutboxSender
 from bot.router import Router
@@ -31,26 +32,37 @@ async def open_database(settings: Settings) -> Database:
 
 async def build_services(
     settings: Settings, clock: Clock, channels: Mapping[str, ChannelSender], *, seed: bool = True,
-    router: Router[Any] | None = None,
+    router: Router[Any] | None = None, engines: Engines | None = None,
 ) -> Services:
-    """The one Services of a process, frozen. `router`: the product's routes unless given (tests give a probe)."""
+    """The one Services of a process, frozen. `channels`: every sender of the process (the configured channels':
+    app/channels.build_with_channels; the chat runner's console; a test's fakes); `router`: the product's routes
+    unless given (tests give a probe);
+    `engines`: a holder already loading some (the server's, with jieba's dictionary) or a new one."""
     from handlers import build_router
     from reminders.directory import next_reachable
 
     db = await open_database(settings)
-    senders = Senders()  # the outbox's and the services' (a configured channel adds its own: app/channels.py)
+    senders = Senders({name: _bound(sender, db, clock) for name, sender in channels.items()})
     outbox = OutboxSender(db, clock, senders, default_channel=settings.default_channel,
                           lease_s=settings.reminders.lease_s)
     services = Services(settings=settings, db=db, clock=clock, router=router or build_router(), outbox=outbox,
-                        channels=senders, quiet_hours=partial(next_reachable, cfg=settings.reminders))
-    for sender in channels.values():
-        services.add_sender(sender)
+                        channels=senders, quiet_hours=partial(next_reachable, cfg=settings.reminders),
+                        engines=engines or Engines())
     if seed:
         # N instances starting together on an empty database: one seeds, the others wait and find it done.
         async with exclusive(db, "first-start"):
             await seed_org(db, settings.org.users, settings.org.demo, clock.now())
             await seed_knowledge(services)
     return services
+
+
+def _bound(sender: ChannelSender, db: Database, clock: Clock) -> ChannelSender:
+    """`sender`, bound to the process's database and clock when it reads what was sent before (DingTalk: its cards;
+    WeCom: media ids, limits shared on PostgreSQL)."""
+    bind = getattr(sender, "bind", None)
+    if callable(bind):
+        bind(db, clock)
+    return sender
 
 
 async def warm_up(services: Services) -> None:

@@ -14,10 +14,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.periodic import check_calendar_years, run_due_work
 from bot.channels.media_memo import forget_attempts
+from bot.clock import parse_hhmm
 from bot.faults import FailureLog
 from handlers.renewals.importer import drop_stale_batches as drop_stale_contract_rows
 from knowledge.importer import drop_stale_batches
-from reminders.calendar import parse_hhmm
 
 if TYPE_CHECKING:
     from bot.services import Services

@@ -17,22 +17,23 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from app.channels import build_channels
+from app.channels import build_with_channels
 from app.console import mount_console
 from app.edge import ConnectionGuard, Edge, ServerLog
 from app.health import Health
-from app.runtime import build_services
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dedup import InboundClaimer
 from bot.delivery import ChannelSender
+from bot.engines import Engines
 from bot.intake import Intake
 from bot.jobs import JOBS
 from bot.metrics import ACK, exposition, watch_loop
 from bot.router import Router
-from bot.segmenter import main_dictionary
+from bot.segmenter import JIEBA
 from bot.services import Services
 from bot.tasks import TaskPool
+from knowledge.query import SIMPLIFIER
 
 if TYPE_CHECKING:
     from app.scheduler import Scheduler
@@ -65,10 +66,12 @@ async def create_app(settings: Settings, clock: Clock | None = None,
                           handler_args={"lingering_time": 0,  # a body we gave up on is not waited for (edge.py)
                                         "logger": ServerLog(edge)})  # parser refusals: counted, not tracebacks
     app[EDGE] = edge
-    # jieba's dictionary before the port opens: its one load stalls the event loop ~250 ms (bot/segmenter.py)
-    await asyncio.get_running_loop().run_in_executor(None, main_dictionary)
-    services = await build_services(settings, clock, channels or {}, router=router)
-    configured = build_channels(services)  # each with its API client and sender (added to the services')
+    # jieba's and OpenCC's dictionaries before the port opens: jieba's one load stalls the event loop ~250 ms
+    # (bot/segmenter.py); the knowledge base reads OpenCC's tables when it is built (knowledge/query.py)
+    engines = Engines()
+    await asyncio.get_running_loop().run_in_executor(None, lambda: (engines.get(JIEBA), engines.get(SIMPLIFIER)))
+    # each configured channel with its API client and sender, then the services with every sender
+    services, configured = await build_with_channels(settings, clock, channels, router=router, engines=engines)
     intake = Intake(services, metrics=counters)
     app[SERVICES], app[INTAKE] = services, intake
     app[TASKS], app[CLAIMS], app[METRICS] = intake.tasks, intake.claims, intake.metrics
@@ -191,6 +194,7 @@ async def metrics(request: web.Request) -> web.Response:
     from sqlalchemy import func, select
 
     from storage.models import OutboxMessage
+    from storage.ocr_jobs import open_counts
 
     lines = []
     for name, value in sorted(request.app[METRICS].items()):
@@ -199,6 +203,10 @@ async def metrics(request: web.Request) -> web.Response:
     async with request.app[SERVICES].db.reader() as conn:  # a read: no write lock on SQLite
         rows = await conn.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
         lines += [f'salesbot_outbox{{status="{status}"}} {n}' for status, n in rows]
+    lines += ["# HELP salesbot_ocr_jobs Screenshots queued for OCR workers, being read, given up ([ocr] mode = worker)",
+              "# TYPE salesbot_ocr_jobs gauge"]
+    counts = await open_counts(request.app[SERVICES].db)
+    lines += [f'salesbot_ocr_jobs{{state="{state}"}} {n}' for state, n in counts.items()]
     lines += ["# HELP salesbot_background_jobs Inbound messages ACKed and not yet handled",
               "# TYPE salesbot_background_jobs gauge", f"salesbot_background_jobs {request.app[TASKS].pending}"]
     return web.Response(text="\n".join(lines) + "\n" + exposition())

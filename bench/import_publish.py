@@ -24,11 +24,14 @@ from typing import Any
 from sqlalchemy import event
 
 from bench.kb import synthetic_corpus
+from bot.engines import Engines
 from knowledge.demo import demo_cards
 from knowledge.importer import TRANSACTION_CARDS, import_cards_into
 from knowledge.search import KnowledgeBase
 from storage.db import Database
 from storage.migrate import ensure_schema
+
+ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
 
 
 def load_average() -> str:
@@ -108,7 +111,7 @@ async def run(size: int) -> None:
         await ensure_schema(url)
         db = Database(url)
         try:
-            kb = KnowledgeBase()
+            kb = KnowledgeBase(engines=ENGINES)
             kb.tokenizer  # noqa: B018 - jieba's own start is not the import's
             spans = timed_transactions(db)
             stop = f"{tmp}/stop"

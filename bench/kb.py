@@ -34,11 +34,14 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from bot.engines import Engines
 from knowledge.demo import demo_cards
 from knowledge.io import read_cards
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
 from knowledge.taxonomy import Taxonomy, load_taxonomy
+
+ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
 
 DATA = Path(__file__).with_name("data")
 
@@ -60,7 +63,7 @@ HELDOUT = [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{
 
 async def card_set(path: Path, taxonomy: Taxonomy | None = None) -> KnowledgeBase:
     """A knowledge base holding the cards of one file, read as `salesbot kb import` reads them."""
-    kb = KnowledgeBase(taxonomy)
+    kb = KnowledgeBase(taxonomy, engines=ENGINES)
     result = read_cards(path, kb.taxonomy)
     if result.issues:
         print(f"  {path.name}: {len(result.issues)} row(s) refused: {result.issues[0]}")
@@ -273,11 +276,11 @@ async def import_time(cards: list[KbCard]) -> dict[str, float]:
         await ensure_schema(url)
         db = Database(url)
         try:
-            kb = KnowledgeBase()
+            kb = KnowledgeBase(engines=ENGINES)
             kb.tokenizer  # noqa: B018 - jieba's own start (~1 s) is not the import's
             for name, step in (("import", lambda: import_cards_into(db, kb, cards, datetime.now(UTC))),
                                ("reimport", lambda: import_cards_into(db, kb, cards, datetime.now(UTC))),
-                               ("cold load", lambda: KnowledgeBase(kb.taxonomy).load(db))):
+                               ("cold load", lambda: KnowledgeBase(kb.taxonomy, engines=ENGINES).load(db))):
                 start, cpu = time.perf_counter(), time.process_time()
                 await step()
                 out[name], out[name + " cpu"] = time.perf_counter() - start, time.process_time() - cpu
@@ -304,7 +307,7 @@ async def main(argv: list[str] | None = None) -> int:
     splits = ["dev", "test"] if args.split == "all" else [args.split]
     queries = [q for s in splits for q in load_queries(s)]
     base = demo_cards()
-    kb = KnowledgeBase()
+    kb = KnowledgeBase(engines=ENGINES)
     kb.tokenizer  # noqa: B018 - load jieba outside the timings
     start = time.perf_counter()
     await kb.build_from(base)
@@ -319,7 +322,7 @@ async def main(argv: list[str] | None = None) -> int:
     if args.quick:
         return 0
     corpus = synthetic_corpus(base, args.size)
-    big = KnowledgeBase(kb.taxonomy, tokenizer=kb.tokenizer)
+    big = KnowledgeBase(kb.taxonomy, tokenizer=kb.tokenizer, engines=ENGINES)
     big.tokenizer.add_words(k for c in corpus for k in c.keywords)  # as the importer does: one dictionary
     start = time.perf_counter()
     tokens = [big.tokenizer.card_tokens(c) for c in corpus]

@@ -26,12 +26,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.engines import Engines
 from knowledge import store
 from knowledge.importer import import_file
 from knowledge.io import MAX_FILE_BYTES
 from knowledge.search import KnowledgeBase
 from storage.db import Database
 from storage.migrate import ensure_schema
+
+ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
 
 HEADER = ["编号", "标题", "角色", "行业", "异议", "话术", "关键词"]
 
@@ -77,7 +80,7 @@ async def run(label: str, path: Path) -> None:
         await ensure_schema(url)
         db = Database(url)
         try:
-            kb = KnowledgeBase()
+            kb = KnowledgeBase(engines=ENGINES)
             kb.tokenizer  # noqa: B018 - jieba's start is not the import's
             start, cpu = time.perf_counter(), time.process_time()
             report = await import_file(db, kb, path, datetime.now(UTC))

@@ -132,7 +132,7 @@ def worker(engine: str, folder: Path) -> None:
         size = img.size
         lead = read_image(img, datetime.fromisoformat(job["now"]), settings, engines=engines)
         del img
-        release_memory()  # as the bot's executor does after each job
+        release_memory(engines)  # as the bot's executor does after each job
         dt = time.perf_counter() - t0
         fields = {f: getattr(lead, f) for f in FIELDS}
         fields["needs"] = list(lead.needs)

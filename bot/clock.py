@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -57,6 +57,13 @@ def fmt_cn(when: datetime | None, with_date: bool = True) -> str:
         return "未知"
     local = to_cn(when)
     return local.strftime("%m-%d %H:%M") if with_date else local.strftime("%H:%M")
+
+
+def parse_hhmm(text: str) -> time:
+    """A time of day as the settings write it: '09:00' → time(9, 0) ('9' → 9:00); ValueError on anything else.
+    The one parser of `work_start`, `digest_time`, `scan_time`, `anchor_time`."""
+    hours, _, minutes = text.strip().partition(":")
+    return time(int(hours), int(minutes or 0))
 
 
 def parse_duration(text: str) -> timedelta:

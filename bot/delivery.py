@@ -40,18 +40,11 @@ class ChannelSender(Protocol):
 
 
 class Senders(Mapping[str, ChannelSender]):
-    """The senders of one process, by channel name: the outbox delivers through them. Those the services are given
-    (the console's, a test's) are here from the start; each configured channel adds its own when it is built
-    (app/channels.py), before anything is sent. Read-only to everyone else."""
+    """The senders of one process, by channel name: the outbox delivers through them. All given when the services
+    are built (app/runtime.build_services: the configured channels', the console's, a test's); read-only."""
 
     def __init__(self, given: Mapping[str, ChannelSender] | None = None) -> None:
         self._senders: dict[str, ChannelSender] = dict(given or {})
-
-    def add(self, sender: ChannelSender) -> None:
-        """`sender` under its channel's name; adding the same sender again changes nothing."""
-        known = self._senders.setdefault(sender.name, sender)
-        if known is not sender:
-            raise ValueError(f"a second sender for channel {sender.name!r}")
 
     def __getitem__(self, name: str) -> ChannelSender:
         return self._senders[name]

@@ -3,15 +3,20 @@ first use by the holder the services own, never at import.
 
 - **Built from the settings or the database** (the knowledge index, the insight miner, a worker id): a `Shared`
   key, `services.shared(KEY)` (bot/services.py).
-- **Built from the code and the machine only** (an OCR engine and its models, the OCR thread pool): an `Engine` /
-  `EnginePer` key, kept by the process's `Engines` — `services.engines` in the server, the chat runner and the
-  console; a CLI command or a bench that builds no services makes one `Engines()` itself and passes it down the
-  same way. Built once per holder even when two threads ask at the same moment.
+- **Built from the code, the installed packages and the machine only**: an `Engine` / `EnginePer` key, kept by the
+  process's `Engines` — `services.engines` in the server, the chat runner and the console; a CLI command, a bench
+  or a test module that builds no services makes one `Engines()` itself and passes it down the same way. Built
+  once per holder even when two threads ask at the same moment. The keys: jieba's dictionary and its parts of
+  speech (`JIEBA`, `WORD_TAGS`, bot/segmenter.py), OpenCC's tables (`SIMPLIFIER`, knowledge/query.py), the name
+  lists of jieba's dictionary file (`NAMES`, ocr/people.py), the OCR engine and threads (`OCR_ENGINE`,
+  ocr/engine.py; `OCR_THREADS`, ocr/pipeline.py), libc's `malloc_trim` (`MALLOC_TRIM`, ocr/pipeline.py).
 
-Read-only tables loaded from an installed package (jieba's dictionary, OpenCC's, the name lists of ocr/people.py)
-are memoised loaders (`functools.cache`), like pure functions memoised for speed (`lru_cache` on
-`simplified(text)`); nor is a file re-read when it changes (the OCR catalog, ocr/catalog.py) an engine.
-No module changes the environment (`os.environ`, logging levels) at import.
+A function that needs one takes it as a parameter of its own type (`understand(…, t2s=…)`, `extract(…,
+names=…)`, `train(examples, words)`), or the holder (`Tokenizer(words, engines)`, `read_screenshot(…,
+engines=…)`) when it needs several. Pure functions memoised for speed (`lru_cache` on `char_sound`) are no
+engines; nor is a file re-read when it changes (the OCR catalog, ocr/catalog.py). No module changes the
+environment (`os.environ`, logging levels) at import: the OCR engine sets its tesseract children's environment
+when it is built.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ sits below the context and the services that hold it.
 
 Card actions are typed (bot/actions.py): `@router.card_action(ReassignTo, lead="manage")` hands the handler
 `(ctx, action)`, or `(ctx, action, lead)` when the route acts on a lead: the dispatcher unpacks the key and
-asks the router's `lead_gate` (handlers/leads/permissions.py) for the lead, which refuses with one wording.
+asks the router's `lead_gate` (handlers/leads/chat_gate.py) for the lead, which refuses with one wording.
 
 Resolution order: card clicks by longest key prefix; images; files; voice notes; events by name. Text is first read
 (`reads`: the front door decides what the message is — handlers/chat/front.py): an intent with its own route
@@ -37,7 +37,7 @@ Predicate = Callable[[C, Inbound], Awaitable[bool]]
 Decorator = Callable[[Handler[C]], Handler[C]]
 AnyHandler = Callable[..., Awaitable[None]]  # (ctx, msg); typed card actions: (ctx, action) / (ctx, action, lead)
 H = TypeVar("H", bound=AnyHandler)
-# What a route acting on a lead requires of it (handlers/leads/permissions.lead_gate says what each means):
+# What a route acting on a lead requires of it (handlers/leads/permissions.policy_refusal says what each means):
 # checked when the route is registered, so a misspelt policy fails at import instead of letting everyone through.
 LeadPolicy = Literal["any", "open", "edit", "evidence", "manage"]
 LEAD_POLICIES: frozenset[str] = frozenset(get_args(LeadPolicy))

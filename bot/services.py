@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.delivery import ChannelSender, Senders
+from bot.delivery import Senders
 from bot.engines import Engines
 from bot.outbox import OutboxSender
 from bot.router import Router
@@ -44,7 +44,7 @@ class Services:
     clock: Clock
     router: Router[Any]  # Router[bot.context.Context]: the context holds the services
     outbox: OutboxSender
-    channels: Senders = field(default_factory=Senders)  # the outbox's; each configured channel adds its own
+    channels: Senders = field(default_factory=Senders)  # the outbox's: every channel's sender, given at the build
     quiet_hours: QuietHours | None = None  # None: everyone is reachable at any time
     engines: Engines = field(default_factory=Engines)  # built from code and machine: OCR engine, OCR threads
     _shared: dict[Shared[Any], Any] = field(default_factory=dict, init=False, repr=False)
@@ -58,17 +58,6 @@ class Services:
     def default_channel(self) -> str:
         """Where messages go for a user we have never heard from."""
         return self.settings.default_channel
-
-    def add_sender(self, sender: ChannelSender) -> None:
-        """A channel's sender joins the outbox's (at start-up, before anything is sent: app/runtime.py for the
-        senders given, app/channels.py for the configured channels'), bound to the process's database and clock
-        when it reads what was sent before (DingTalk: its cards; WeCom: media ids, limits shared on PostgreSQL)."""
-        if self.channels.get(sender.name) is sender:
-            return
-        bind = getattr(sender, "bind", None)
-        if callable(bind):
-            bind(self.db, self.clock)
-        self.channels.add(sender)
 
     def wake_outbox(self) -> None:
         self.outbox.wake()

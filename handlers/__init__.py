@@ -21,7 +21,7 @@ def build_router() -> Router[Context]:
         renewals,
         voice,
     )
-    from handlers.leads.permissions import lead_gate
+    from handlers.leads.chat_gate import lead_gate
 
     root: Router[Context] = Router("root", lead_gate=lead_gate)
     for module in (front, help, admin, console_link, leads, checks, capture, ramp, escalation, voice, renewals,

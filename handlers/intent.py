@@ -22,7 +22,9 @@ from typing import Any
 
 from handlers.checks.rules import FLAG_ANSWER
 from handlers.intent_model import MIN_MARGIN, MIN_MARGIN_NAMED, IntentModel, masked
-from storage.leads import company_named, parse_budget
+from handlers.leads.rules import company_named
+from knowledge.query import Simplifier
+from storage.leads import parse_budget
 
 MAX_CHARS = 4000  # longer than any note a rep types; a pasted book gets a short answer
 
@@ -345,7 +347,7 @@ def _light(text: str) -> str:
     return " ".join(_KEYCAP.sub(r"\1", t).split())
 
 
-def _pieces(t: str) -> list[Piece]:
+def _pieces(t: str, t2s: Simplifier) -> list[Piece]:
     """English command words in Chinese (the rest in lower case when any was) and 繁體 in 简体 (OpenCC, as the
     knowledge base reads), each piece with the words it was read from."""
     pieces: list[Piece] = []
@@ -356,10 +358,8 @@ def _pieces(t: str) -> list[Piece]:
     pieces.append((t[at:], t[at:]))
     if at:
         pieces = [(out if out != said else out.lower(), said) for out, said in pieces]
-    from knowledge.query import _t2s, _traditional
-
-    if not _traditional().isdisjoint(t):
-        pieces = [(_t2s().convert(out), said) for out, said in pieces]
+    if t2s.has_traditional(t):
+        pieces = [(t2s.convert(out), said) for out, said in pieces]
     return [p for p in pieces if p[0] or p[1]]
 
 
@@ -373,20 +373,18 @@ def _finish_clean(t: str) -> str:
     return " ".join(_SPOKEN_ID.sub(_digits, t).split()) if _SPOKEN_ID.search(t) else t
 
 
-def clean(text: str) -> str:
+def clean(text: str, t2s: Simplifier) -> str:
     """NFKC, zero-width and direction marks dropped, 繁體 in 简体, typos and English command words mapped, spoken
     lead numbers in digits, spaces collapsed."""
-    return _finish_clean("".join(out for out, _said in _pieces(_light(text))))
+    return _finish_clean("".join(out for out, _said in _pieces(_light(text), t2s)))
 
 
-def reading_pair(text: str) -> tuple[str, str]:
+def reading_pair(text: str, t2s: Simplifier) -> tuple[str, str]:
     """(`text` with English command and field words in Chinese, the same with 繁體 in 简体): what the extractor
     and the value parsers read a typed lead or value in (「budget 200w」 is a 预算, 「八十萬」 八十万), and beside it
     the user's own script to give names back in."""
-    from knowledge.query import _t2s, _traditional
-
     said = _ENGLISH_RX.sub(_in_chinese, _light(text))
-    return said, said if _traditional().isdisjoint(said) else _t2s().convert(said)
+    return said, t2s.convert(said)
 
 
 def _written(pieces: list[Piece], start: int, end: int) -> str:
@@ -426,14 +424,15 @@ def _tidy(t: str) -> str:
 
 # ---------------------------------------------------------------- entry point
 
-def understand(text: str, role: str = "rep", state: State | None = None, model: IntentModel | None = None) -> Intent:
+def understand(text: str, role: str = "rep", state: State | None = None, model: IntentModel | None = None, *,
+               t2s: Simplifier) -> Intent:
     """The intent of one text message from someone with `role` ("rep" | "manager" | "admin"); `model` (the
     learned reader, handlers/intent_model.py) is asked when the rules found only a knowledge question or a
-    「你是想…」."""
+    「你是想…」; `t2s`: OpenCC's tables (the services' engine, knowledge/query.SIMPLIFIER)."""
     state = state or State()
     if len(text) > MAX_CHARS:
         return Intent("too_long", {"chars": len(text)})
-    pieces = _pieces(_light(text))
+    pieces = _pieces(_light(text), t2s)
     read = "".join(out for out, _said in pieces)
     t = _finish_clean(read)
     got = _understood(t, role, state, model)
@@ -1381,11 +1380,11 @@ SPOKEN_LEAD = re.compile(r"(?:线索|客户)\s*#?(\d{1,7})(?!\d|\s*[点月日时
                          r"|(\d{1,7})\s*号\s*(?:线索|客户)")
 
 
-def named_leads(text: str, state: State) -> tuple[list[int], str]:
+def named_leads(text: str, state: State, t2s: Simplifier) -> tuple[list[int], str]:
     """The leads a free text (a spoken visit note) names — by number (线索3, 3号客户, #3), by the customer's name
     among the caller's open leads, else by their company (「青禾物流」 = 青禾物流科技有限公司); several when a name
     fits several leads — and the text without the number (so 「1号客户」 is not read as a date)."""
-    t = clean(text)
+    t = clean(text, t2s)
     m = SPOKEN_LEAD.search(t)  # not a bare 「3号」: in speech that is a date (下个月3号签)
     if m:
         return [int(next(g for g in m.groups() if g))], f"{t[:m.start()]} {t[m.end():]}"
@@ -1463,7 +1462,8 @@ def _near_miss(t: str, role: str, state: State) -> Intent | None:
     m = re.match(r"^([\u4e00-\u9fff]{2})\s*#?(\d{1,7})(?![\d点:：号月日天周])(.*)$", t)
     cmd = _sounds_like(m.group(1)) if m else None
     if m and cmd:
-        meant = understand(f"{cmd} {m.group(2)}{m.group(3)}", role, state)
+        # `t` is read already (English and 繁體 in Chinese): only the command word changes
+        meant = _understood(_finish_clean(_light(f"{cmd} {m.group(2)}{m.group(3)}")), role, state, None)
         if meant.name not in ("knowledge", "unclear", "guess"):
             return Intent("guess", {"intent": meant}, t)
     lead_id, rest = _lead_ref(t)

@@ -22,9 +22,12 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
+import jieba
+
+from bot.engines import Engines
+from bot.segmenter import private_tokenizer
 from bot.services import Shared
 
 log = logging.getLogger(__name__)
@@ -50,8 +53,9 @@ def masked(text: str, customers: Iterable[str] = (), people: Iterable[str] = ())
     return text
 
 
-def features(text: str, role: str) -> list[str]:
-    """Character 1–3 grams (a mobile number as one mark, any other number as another) and jieba words."""
+def features(text: str, role: str, words: jieba.Tokenizer) -> list[str]:
+    """Character 1–3 grams (a mobile number as one mark, any other number as another) and jieba words (`words`: a
+    tokenizer of jieba's dictionary, bot/segmenter.private_tokenizer)."""
     t = _PHONE.sub("☎", text.lower())
     for said, mark in _MARKS.items():
         t = t.replace(said, mark)
@@ -59,13 +63,7 @@ def features(text: str, role: str) -> list[str]:
     t = re.sub(r"\s+", " ", t).strip()
     padded = f"^{t}$"
     grams = [padded[i:i + n] for n in (1, 2, 3) for i in range(len(padded) - n + 1) if padded[i:i + n].strip()]
-    return [*grams, *(f"w:{w}" for w in _words(t) if w.strip()), f"r:{role}"]
-
-
-def _words(t: str) -> list[str]:
-    import jieba  # its dictionary loads with the model, in an executor
-
-    return jieba.lcut(t, HMM=False)
+    return [*grams, *(f"w:{w}" for w in words.lcut(t, HMM=False) if w.strip()), f"r:{role}"]
 
 
 @dataclass
@@ -75,11 +73,12 @@ class IntentModel:
     intents: list[str]
     prior: list[float]
     weights: dict[str, list[float]] = field(repr=False)
+    words: jieba.Tokenizer = field(repr=False)  # how its examples were cut, and so every message
 
     def classify(self, text: str, role: str) -> tuple[str, float]:
         """(the likeliest intent, its log-odds margin over the runner-up per feature of the message)."""
         scores = list(self.prior)
-        said = features(text, role)
+        said = features(text, role, self.words)
         for f in said:
             w = self.weights.get(f)
             if w is not None:  # a feature no example had says nothing
@@ -89,18 +88,18 @@ class IntentModel:
         return self.intents[order[0]], (scores[order[0]] - scores[order[1]]) / len(said)
 
 
-def train(examples: Iterable[Example]) -> IntentModel:
+def train(examples: Iterable[Example], words: jieba.Tokenizer) -> IntentModel:
     counts: dict[str, Counter[str]] = {}
     docs: Counter[str] = Counter()
     for role, text, intent in examples:
-        counts.setdefault(intent, Counter()).update(features(text, role))
+        counts.setdefault(intent, Counter()).update(features(text, role, words))
         docs[intent] += 1
     intents = sorted(counts)
     vocab = sorted({f for c in counts.values() for f in c})
     total = sum(docs.values())
     denom = [sum(counts[i].values()) + ALPHA * len(vocab) for i in intents]
     weights = {f: [math.log((counts[i][f] + ALPHA) / d) for i, d in zip(intents, denom, strict=True)] for f in vocab}
-    return IntentModel(intents, [math.log(docs[i] / total) for i in intents], weights)
+    return IntentModel(intents, [math.log(docs[i] / total) for i in intents], weights, words)
 
 
 def load_examples(path: Path = EXAMPLES) -> list[Example]:
@@ -108,24 +107,25 @@ def load_examples(path: Path = EXAMPLES) -> list[Example]:
     return [(r["role"], r["text"], r["intent"]) for r in rows]
 
 
-@cache
-def shipped_model(path: Path = EXAMPLES) -> IntentModel:
-    """The model of the shipped examples, trained once per process (blocking: jieba and counting)."""
-    return train(load_examples(path))
+def shipped_model(engines: Engines, path: Path = EXAMPLES) -> IntentModel:
+    """The model of the shipped examples, with a tokenizer of `engines`' jieba dictionary (blocking: jieba and
+    counting; the services train it once, `READER`)."""
+    return train(load_examples(path), private_tokenizer(engines))
 
 
 class ModelSlot:
     """The services' one model: trained in an executor on first need (start-up warms it), awaited by every
     message that comes before it is ready."""
 
-    def __init__(self) -> None:
+    def __init__(self, engines: Engines) -> None:
+        self._engines = engines
         self._task: asyncio.Future[IntentModel] | None = None
         self._failed = False
 
     async def get(self) -> IntentModel | None:
         """The model, or None when it could not be trained (logged once; the rules read alone)."""
         if self._task is None:
-            self._task = asyncio.get_running_loop().run_in_executor(None, shipped_model)
+            self._task = asyncio.get_running_loop().run_in_executor(None, shipped_model, self._engines)
         try:
             return await self._task
         except Exception:
@@ -135,4 +135,4 @@ class ModelSlot:
             return None
 
 
-READER = Shared("intent_model", lambda _s: ModelSlot())  # the learned reader, trained once (start-up warms it)
+READER = Shared("intent_model", lambda s: ModelSlot(s.engines))  # the learned reader, trained once (start-up warms it)

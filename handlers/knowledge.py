@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import KbNext, KbNotUseful, KbUseful
+from bot.engines import Engines
 from bot.messages import Button, Card, Field, Text
 from bot.result import Result, said
 from bot.services import Services, Shared
@@ -19,8 +20,8 @@ from knowledge.query import clean
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
 
-KNOWLEDGE = Shared("knowledge",
-                   lambda s: _new_kb(s.settings.knowledge.taxonomy_path, s.settings.knowledge.stale_months))
+KNOWLEDGE = Shared("knowledge", lambda s: _new_kb(s.settings.knowledge.taxonomy_path,
+                                                  s.settings.knowledge.stale_months, s.engines))
 
 
 def knowledge_base(services: Services) -> KnowledgeBase:
@@ -32,18 +33,18 @@ async def pin(session: AsyncSession, kb: KnowledgeBase, wording: str, card_id: s
     """置顶: from now on a question asked this way (or close to it) gets card `card_id` first; None lifts the pin.
     Chat's 「置顶 问法 卡片编号」 and the console's 指定卡片 (知识缺口) both run it."""
     if card_id is None:
-        await store.set_pin(session, clean(wording), None, now)
+        await store.set_pin(session, clean(wording, kb.t2s), None, now)
         kb.pin(wording, None)
         return Result(reply=Text(f"已取消「{wording}」的置顶。"), changed=True)
-    if not clean(wording) or not await store.card_exists(session, card_id):
+    if not clean(wording, kb.t2s) or not await store.card_exists(session, card_id):
         return said(f"没有编号为 {card_id} 的卡片，请检查后再试。")
-    await store.set_pin(session, clean(wording), card_id, now)
+    await store.set_pin(session, clean(wording, kb.t2s), card_id, now)
     kb.pin(wording, card_id)
     return Result(reply=Text(f"已置顶：以后有人问「{wording}」或相近的说法，先给卡片 {card_id}。"), changed=True)
 
 
-def _new_kb(taxonomy_path: str, stale_months: int) -> KnowledgeBase:
-    kb = KnowledgeBase(taxonomy_path=taxonomy_path)
+def _new_kb(taxonomy_path: str, stale_months: int, engines: Engines) -> KnowledgeBase:
+    kb = KnowledgeBase(taxonomy_path=taxonomy_path, engines=engines)
     kb.stale_days = stale_months * 30  # a stale card yields to a fresher one on the same subject
     return kb
 

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import fmt_cn, to_cn
+from bot.clock import fmt_cn, parse_hhmm, to_cn
 from bot.config import RampSettings, RemindersSettings
 from bot.messages import Image, Markdown, Outbound
 from bot.org import team_and_manager
@@ -440,8 +440,7 @@ def digest_due(now: datetime, cfg: RemindersSettings, cal: BusinessCalendar) -> 
     if not cfg.digest_time:
         return False
     local = to_cn(now)
-    hh, mm = (int(x) for x in cfg.digest_time.split(":"))
-    return cal.is_workday(local.date()) and (local.hour, local.minute) >= (hh, mm)
+    return cal.is_workday(local.date()) and local.time() >= parse_hhmm(cfg.digest_time)
 
 
 async def send_due_digests(services: Services) -> int:

@@ -21,14 +21,12 @@ def demo_cards(taxonomy: Taxonomy | None = None) -> list[KbCard]:
     return [c for _, c in result.cards]
 
 
-async def seed_demo(db: Any, now: datetime, kb: Any = None) -> int:
+async def seed_demo(db: Any, now: datetime, kb: Any) -> int:
     """Load the demo cards into an empty table; returns how many were added (0 if not empty)."""
     from knowledge.importer import import_cards_into
-    from knowledge.search import KnowledgeBase
 
     async with db.session() as session:
         if await store.count_cards(session):
             return 0
-    kb = kb or KnowledgeBase()
     stats = await import_cards_into(db, kb, demo_cards(kb.taxonomy), now)
     return stats.inserted

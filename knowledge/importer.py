@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import to_cn
+from bot.engines import Engines
 from knowledge import store
 from knowledge.index import Tokenizer, cut_cards, dictionary_words, dictionary_words_of, still_cut_so
 from knowledge.io import Issue, card_chunks, read_cards
@@ -172,12 +173,12 @@ class Cutter:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-_CHILD_TOKENIZER: list[Tokenizer] = []  # in the cutting process: its tokenizer
+_CHILD_TOKENIZER: list[Tokenizer] = []  # in the cutting process (which builds no services): its tokenizer
 
 
 def _start_cutting(words: list[str]) -> None:
     os.nice(CUTTER_NICE)  # background work: on a busy machine the serving process gets the cores first
-    _CHILD_TOKENIZER.append(Tokenizer(words))
+    _CHILD_TOKENIZER.append(Tokenizer(words, Engines()))  # the child's own jieba and OpenCC dictionaries
 
 
 def _cut(cards: list[KbCard]) -> tuple[str, list[list[str]]]:

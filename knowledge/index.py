@@ -20,8 +20,9 @@ import jieba
 import numpy as np
 from pypinyin import lazy_pinyin
 
-from bot.segmenter import private_tokenizer
-from knowledge.query import _traditional, simplified
+from bot.engines import Engines
+from bot.segmenter import WORD_TAGS, private_tokenizer
+from knowledge.query import SIMPLIFIER, Simplifier
 from knowledge.schema import AXES, KbCard
 from knowledge.taxonomy import Cue, Taxonomy
 
@@ -39,10 +40,6 @@ NO_PATH = -1e300
 TOKENS_FORMAT = "card_tokens/2"  # bump when card_tokens() changes: stored tokens are then recomputed
 MAX_RUNS = 200_000  # cut runs remembered (about 40 MB at most); the memory starts over when full
 HISTORY = 8  # recent dictionaries a tokenizer remembers, to re-cut only the cards a new word can change
-
-
-def normalize(text: str) -> str:
-    return simplified(text)
 
 
 def is_cjk(ch: str) -> bool:
@@ -81,10 +78,13 @@ def sounds(text: str) -> tuple[str, ...]:
 
 
 class Tokenizer:
-    """jieba with a private user dictionary (taxonomy words + card keywords)."""
+    """jieba with a private user dictionary (taxonomy words + card keywords), reading text as the knowledge base
+    does (`normalize`: NFKC, lower case, 简体). jieba's dictionary and OpenCC's come from `engines`."""
 
-    def __init__(self, words: Iterable[str] = ()) -> None:
-        self._jieba = private_tokenizer()
+    def __init__(self, words: Iterable[str], engines: Engines) -> None:
+        self.t2s = engines.get(SIMPLIFIER)
+        self._engines = engines
+        self._jieba = private_tokenizer(engines)
         self._total = self._jieba.total  # kept: an added word changes only the cut of texts that contain it
         self._known: set[str] = set()
         self.cards_tokenised = 0  # card_tokens() calls (observability, tests): a load should need none
@@ -133,7 +133,7 @@ class Tokenizer:
 
     def add_words(self, words: Iterable[str]) -> None:
         for word in words:
-            word = normalize(word.strip())
+            word = self.normalize(word.strip())
             if len(word) >= 2 and word not in self._known and not word.isascii():
                 self._known.add(word)
                 self._jieba.add_word(word, freq=max(self._jieba.FREQ.get(word, 0), 2000))
@@ -180,14 +180,28 @@ class Tokenizer:
     def word_freq(self, word: str) -> int:
         return self._jieba.FREQ.get(word, 0)
 
+    def word_tag(self, word: str) -> str:
+        """jieba's part of speech of `word` ("n" for a word jieba does not know: a domain term). Blocking the first
+        time (the table loads): call it in an executor."""
+        return self._engines.get(WORD_TAGS).get(word, "n")
+
+    def normalize(self, text: str) -> str:
+        return self.t2s.simplified(text)
+
+    def bigrams(self, text: str) -> list[str]:
+        return bigrams(text, self.t2s)
+
+    def card_bigrams(self, card: KbCard) -> list[str]:
+        return card_bigrams(card, self.t2s)
+
     def cut(self, text: str) -> list[str]:
         """All pieces of the normalized text, stopwords and punctuation included (for coverage)."""
-        return self._jieba.lcut(normalize(text), HMM=False)
+        return self._jieba.lcut(self.normalize(text), HMM=False)
 
     def tokens(self, text: str) -> list[str]:
         out: list[str] = []
         runs = self._runs
-        for chunk in WORD_RE.findall(normalize(text)):
+        for chunk in WORD_RE.findall(self.normalize(text)):
             if chunk.isascii():
                 out.append(chunk)
                 continue
@@ -202,7 +216,7 @@ class Tokenizer:
     def card_tokens(self, card: KbCard) -> list[str]:
         """Tokens persisted with a card: title and keywords count twice, then the talk track and case."""
         self.cards_tokenised += 1
-        head = self.tokens(card.title) + [normalize(k) for k in card.keywords]
+        head = self.tokens(card.title) + [self.normalize(k) for k in card.keywords]
         for kw in card.keywords:
             head += self.tokens(kw)
         return head * 2 + self.tokens(card.talk_track) + self.tokens(card.success_case)
@@ -240,7 +254,7 @@ class CueMatcher:
         self._exact: dict[str, list[Cue]] = {}
         self._sound: dict[tuple[str, ...], list[Cue]] = {}
         for cue in cues:
-            text = normalize(cue.text)
+            text = tokenizer.normalize(cue.text)
             if not text or len(text) > (MAX_LATIN_CUE_LEN if text.isascii() else MAX_CUE_LEN):
                 continue
             self._exact.setdefault(text, []).append(cue)
@@ -249,7 +263,7 @@ class CueMatcher:
         self._lengths = sorted({len(t) for t in self._exact}, reverse=True)
 
     def find(self, query: str) -> list[CueHit]:
-        text = normalize(query)
+        text = self._tok.normalize(query)
         snd = sounds(text)
         cuts = self._boundaries(text)
         hits: list[CueHit] = []
@@ -399,9 +413,10 @@ class PairBM25(Postings[int]):
     are encoded once as code points and each pair becomes one integer (both characters are below U+A000).
     A 20,000-card index is numpy work, not millions of Python strings."""
 
-    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, docs: Sequence[Sequence[str]], t2s: Simplifier, k1: float = 1.2, b: float = 0.75) -> None:
         """`docs`: per document, its text pieces (pairs never span two pieces)."""
-        sliced = [_pair_codes(docs[lo:lo + SLICE], lo) for lo in range(0, len(docs), SLICE)] or [_pair_codes([], 0)]
+        sliced = [_pair_codes(docs[lo:lo + SLICE], lo, t2s) for lo in range(0, len(docs), SLICE)] \
+            or [_pair_codes([], 0, t2s)]
         codes = np.concatenate([c for c, _ in sliced])
         doc_ids = np.concatenate([d for _, d in sliced])
         lengths = np.bincount(doc_ids, minlength=len(docs)).astype(np.float32)
@@ -425,12 +440,12 @@ class PairBM25(Postings[int]):
         return pair_code(token) in self.vocab
 
 
-def _pair_codes(docs: Sequence[Sequence[str]], first: int) -> tuple[np.ndarray, np.ndarray]:
+def _pair_codes(docs: Sequence[Sequence[str]], first: int, t2s: Simplifier) -> tuple[np.ndarray, np.ndarray]:
     """(pair code, document number) of every character pair in `docs`, numbered from `first`."""
     texts = [PIECE.join(p.replace(DOC, " ").replace(PIECE, " ") for p in pieces) for pieces in docs]
     joined = DOC.join(texts)
-    if not _traditional().isdisjoint(joined):  # rare: convert only the documents that need it
-        joined = DOC.join(map(simplified, texts))
+    if t2s.has_traditional(joined):  # rare: convert only the documents that need it
+        joined = DOC.join(map(t2s.simplified, texts))
     if BECOMES_CJK.search(joined):  # NFKC leaves U+4E00–U+9FFF alone: only these characters can turn into one
         joined = unicodedata.normalize("NFKC", joined)
     points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
@@ -456,6 +471,11 @@ def pair_code(pair: str) -> int:
 PINYIN_RUN = re.compile(r"[a-z]+(?: +[a-z]+)*")
 MIN_PINYIN_SHARE = 0.6  # a Latin run is read as pinyin only when most of its letters spell known words
 INITIALS = re.compile(r"[b-df-hj-np-tw-z]{3,8}")  # no vowel: not a syllable, so initials (mclz = 明厨亮灶)
+# Letters that split into pinyin syllables (an initial, then a final): "sales", "record", "bill" do not, so they
+# stay English. Loose on purpose (it lets "ra" pass): it only has to tell English spelling from pinyin.
+SYLLABLES = re.compile(r"(?:(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan"
+                       r"|ai|ei|ao|ou|an|en|in|un|vn|ia|ie|iu|ua|uo|ue|ui|ve|er|a|o|e|i|u|v))+")
+LATIN_TERMS = frozenset({"ai", "api"})  # English abbreviations that happen to spell pinyin (ai = 爱)
 
 
 class PinyinReader:
@@ -464,10 +484,11 @@ class PinyinReader:
     most queries have none, and an index build does not pay for it."""
 
     def __init__(self, words: Callable[[], Iterable[str]], keep: Iterable[str]) -> None:
+        """`keep`: Latin words that mean something already (poc, roi …), normalized."""
         self._source = words
         self._words: dict[str, str] | None = None
         self._initials: dict[str, str] = {}
-        self._keep = {normalize(k) for k in keep}  # Latin words that mean something already (poc, roi …)
+        self._keep = set(keep)
         self._longest = 0
 
     def read(self, text: str) -> str:
@@ -488,11 +509,13 @@ class PinyinReader:
         return self._words
 
     def _run(self, match: re.Match[str]) -> str:
-        """Each stretch of words between kept Latin words (gsp, poc …) is read on its own."""
+        """Each stretch of words between kept Latin words (gsp, poc …) and English ones (sales, record: not
+        pinyin syllables) is read on its own."""
         out: list[str] = []
         stretch: list[str] = []
         for word in [*match.group(0).split(), ""]:
-            if word and word not in self._keep:
+            if word and word not in self._keep and word not in LATIN_TERMS and (
+                    SYLLABLES.fullmatch(word) or INITIALS.fullmatch(word)):
                 stretch.append(word)
                 continue
             if stretch:
@@ -566,11 +589,10 @@ class CardIndex:
         return found
 
 
-def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenizer | None = None) -> CardIndex:
+def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenizer) -> CardIndex:
     """Blocking: run in an executor. Cards without tokens from this dictionary are (re-)tokenised here."""
     cards = [c for c in cards if c.active]
     taxonomy = taxonomy.extended({axis: {getattr(c, axis) for c in cards} for axis in AXES})
-    tokenizer = tokenizer or Tokenizer()
     tokenizer.add_words(dictionary_words(taxonomy, cards))
     fresh = tokenizer.fingerprint
     docs: list[list[str]] = []
@@ -596,7 +618,7 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
     by_keyword: dict[str, list[int]] = {}
     for pos, card in enumerate(cards):
         for kw in card.keywords:
-            by_keyword.setdefault(normalize(kw), []).append(pos)
+            by_keyword.setdefault(tokenizer.normalize(kw), []).append(pos)
     cues = taxonomy.cues() + [Cue(k, "keyword", k) for k in by_keyword]
     return CardIndex(
         cards=cards,
@@ -605,19 +627,20 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
         matcher=CueMatcher(cues, tokenizer),
         bm25=SparseBM25(docs),
         axis_codes=codes,
-        titles=PairBM25([(c.title,) for c in cards]),
-        bigrams=PairBM25([card_pieces(c) for c in cards]),
+        titles=PairBM25([(c.title,) for c in cards], tokenizer.t2s),
+        bigrams=PairBM25([card_pieces(c) for c in cards], tokenizer.t2s),
         days=np.array([c.updated_at.toordinal() if c.updated_at else 0 for c in cards], dtype=np.int32),
-        superseded=np.array([is_superseded(c) for c in cards], dtype=bool),
+        superseded=np.array([is_superseded(c, tokenizer.t2s) for c in cards], dtype=bool),
         keyword_cards={k: np.array(v, dtype=np.int32) for k, v in by_keyword.items()},
-        keyword_values=_keyword_values(taxonomy, cards, codes),
-        pinyin=PinyinReader(_pinyin_words(cues, cards, tokenizer), (c.text for c in cues if c.text.isascii())),
+        keyword_values=_keyword_values(taxonomy, cards, codes, tokenizer.t2s),
+        pinyin=PinyinReader(_pinyin_words(cues, cards, tokenizer),
+                            (tokenizer.normalize(c.text) for c in cues if c.text.isascii())),
         retokenised=retokenised,
     )
 
 
-def _keyword_values(taxonomy: Taxonomy, cards: Sequence[KbCard], codes: Mapping[str, np.ndarray]
-                    ) -> dict[str, dict[int, np.ndarray]]:
+def _keyword_values(taxonomy: Taxonomy, cards: Sequence[KbCard], codes: Mapping[str, np.ndarray],
+                    t2s: Simplifier) -> dict[str, dict[int, np.ndarray]]:
     out: dict[str, dict[int, list[int]]] = {axis: {} for axis in AXES}
     named: dict[str, list[tuple[str, int]]] = {}  # keyword → the (axis, value code) pairs it names
     for pos, card in enumerate(cards):
@@ -625,7 +648,7 @@ def _keyword_values(taxonomy: Taxonomy, cards: Sequence[KbCard], codes: Mapping[
             pairs = named.get(kw)
             if pairs is None:
                 pairs = named[kw] = [(axis, value_code(taxonomy, axis, value)) for axis in AXES
-                                     if (value := taxonomy.canonical(axis, normalize(kw)))]
+                                     if (value := taxonomy.canonical(axis, t2s.simplified(kw)))]
             for axis, code in pairs:
                 if code and code != codes[axis][pos]:
                     out[axis].setdefault(code, []).append(pos)
@@ -636,7 +659,8 @@ def _pinyin_words(cues: Sequence[Cue], cards: Sequence[KbCard], tokenizer: Token
     """The words a pinyin query may spell: cue words, stopwords and the words of card titles (read lazily)."""
 
     def words() -> list[str]:
-        return [*(normalize(c.text) for c in cues), *STOPWORDS, *(w for c in cards for w in tokenizer.tokens(c.title))]
+        return [*(tokenizer.normalize(c.text) for c in cues), *STOPWORDS,
+                *(w for c in cards for w in tokenizer.tokens(c.title))]
 
     return words
 
@@ -660,7 +684,7 @@ def still_cut_so(tokenizer: Tokenizer, card: KbCard) -> bool:
     added = tokenizer.added_since(card.tokens_dict)
     if added is None:
         return False
-    text = normalize(PIECE.join(card_pieces(card)))
+    text = tokenizer.normalize(PIECE.join(card_pieces(card)))
     return not any(word in text for word in added)
 
 
@@ -669,9 +693,9 @@ SUPERSEDED = re.compile(
     r"|superseded|deprecated|obsolete|expired")
 
 
-def is_superseded(card: KbCard) -> bool:
+def is_superseded(card: KbCard, t2s: Simplifier) -> bool:
     """An admin marks a replaced card in its title or keywords (旧版, 已停用, 作废 …)."""
-    return bool(SUPERSEDED.search(normalize(" ".join([card.title, *card.keywords]))))
+    return bool(SUPERSEDED.search(t2s.simplified(" ".join([card.title, *card.keywords]))))
 
 
 def value_code(taxonomy: Taxonomy, axis: str, value: str) -> int:
@@ -688,9 +712,10 @@ def value_code(taxonomy: Taxonomy, axis: str, value: str) -> int:
 CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
-def bigrams(text: str) -> list[str]:
+def bigrams(text: str, t2s: Simplifier) -> list[str]:
+    """The character pairs of the Chinese runs of `text` as the knowledge base reads it (Tokenizer.bigrams)."""
     out: list[str] = []
-    for run in CJK_RUN.findall(normalize(text)):
+    for run in CJK_RUN.findall(t2s.simplified(text)):
         out.extend(map(str.__add__, run, run[1:]))  # C-level: 20,000 cards' pairs in about a second
     return out
 
@@ -701,5 +726,5 @@ def card_pieces(card: KbCard) -> tuple[str, ...]:
     return (*head, *head, card.talk_track, card.success_case)
 
 
-def card_bigrams(card: KbCard) -> list[str]:
-    return [b for piece in card_pieces(card) for b in bigrams(piece)]
+def card_bigrams(card: KbCard, t2s: Simplifier) -> list[str]:
+    return [b for piece in card_pieces(card) for b in bigrams(piece, t2s)]

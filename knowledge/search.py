@@ -23,21 +23,19 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.engines import Engines
 from knowledge import frame, store
 from knowledge.index import (
     STOPWORDS,
     CardIndex,
     CueHit,
     Tokenizer,
-    bigrams,
     build_index,
-    card_bigrams,
     is_cjk,
-    normalize,
     value_code,
 )
 from knowledge.learning import Learned
-from knowledge.query import clean, is_chatter
+from knowledge.query import SIMPLIFIER, clean, is_chatter
 from knowledge.schema import AXES, KbCard
 from knowledge.taxonomy import Taxonomy, load_taxonomy
 
@@ -162,9 +160,9 @@ def rank(
     index: CardIndex, query: str, top: int = 3, stale_days: int = 365, learned: Learned | None = None
 ) -> SearchResult:
     """Pure and synchronous: a few numpy operations over the snapshot."""
-    original = query.strip()
-    text = clean(original)
-    if not text or not index.cards or is_chatter(original):
+    original, t2s = query.strip(), index.tokenizer.t2s
+    text = clean(original, t2s)
+    if not text or not index.cards or is_chatter(original, t2s):
         return SearchResult(original, (), False, _default_suggestions(index.taxonomy))
     scored = score_all(index, text)
     pinned = _apply_learning(index, scored, original, learned)
@@ -193,14 +191,14 @@ def score_all(index: CardIndex, text: str) -> Scored:
     values = _axis_values([*hits, *context])
     n = len(index.cards)
     words = np.zeros(n, dtype=np.float32)
-    ceiling = index.bm25.scores(index.tokenizer.tokens(query) + _expansion_words(hits), words)
+    ceiling = index.bm25.scores(index.tokenizer.tokens(query) + _expansion_words(index.tokenizer, hits), words)
     relevance = words / ceiling if ceiling > 0 else words
     grams = np.zeros(n, dtype=np.float32)
-    ceiling = index.bigrams.scores(bigrams(query), grams)
+    ceiling = index.bigrams.scores(index.tokenizer.bigrams(query), grams)
     if ceiling > 0:
         grams /= ceiling
     title = np.zeros(n, dtype=np.float32)
-    ceiling = index.titles.scores(bigrams(query), title)
+    ceiling = index.titles.scores(index.tokenizer.bigrams(query), title)
     if ceiling > 0:
         title /= ceiling
     total = W_TEXT * relevance + W_BIGRAM * grams + W_TITLE * title
@@ -217,7 +215,7 @@ def score_all(index: CardIndex, text: str) -> Scored:
     for hit in hits:
         if hit.cue.axis == "keyword":
             weight = W_KEYWORD * (1 if hit.exact else PINYIN_SHARE) * min(1.5, max(0.7, len(hit.cue.text) / 3))
-            cards = index.keyword_cards[normalize(hit.cue.text)]
+            cards = index.keyword_cards[index.tokenizer.normalize(hit.cue.text)]
             keyword[cards] += weight * _keyword_shares(index, hit.cue.text, cards)
     total += keyword + _recency(index) - index.superseded * np.float32(SUPERSEDED_PENALTY)
     return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword, paragraph)
@@ -341,7 +339,7 @@ def _stands_out(index: CardIndex, scored: Scored, card: KbCard, best: int, runne
     relative = float(scored.total[best]) >= LEAD_RATIO * max(float(scored.total[runner_up]), 0.0)
     if (lead < LEAD and not relative) or float(scored.text[best]) < LEAD_TEXT:
         return False
-    shared = set(_content_bigrams(index, scored.query)) & set(card_bigrams(card))
+    shared = set(_content_bigrams(index, scored.query)) & set(index.tokenizer.card_bigrams(card))
     latin = {w for w in re.findall(r"[0-9a-z]{2,}", scored.query)} & set(card.tokens or ())
     return len(shared) + len(latin) >= (LEAD_PIECES if lead >= LEAD else LEAD_PIECES + 1)
 
@@ -349,8 +347,9 @@ def _stands_out(index: CardIndex, scored: Scored, card: KbCard, best: int, runne
 def _content_bigrams(index: CardIndex, query: str) -> list[str]:
     """The query's character pairs but those of its grammar words: 「可以」 in 「试用期可以延长」 says nothing
     about a card's subject."""
-    grammar = {b for word in index.tokenizer.cut(query) if _is_filler(index, word) for b in bigrams(word)}
-    return [b for b in bigrams(query) if b not in grammar]
+    tok = index.tokenizer
+    grammar = {b for word in tok.cut(query) if _is_filler(index, word) for b in tok.bigrams(word)}
+    return [b for b in tok.bigrams(query) if b not in grammar]
 
 
 LEAD = 1.5  # score units: about what a matched objection and half the query's words give
@@ -417,18 +416,19 @@ def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]
 
 
 def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]) -> Backing:
-    text = normalize(scored.query)
+    tok = index.tokenizer
+    text = tok.normalize(scored.query)
     hit_at: list[CueHit | None] = [None] * len(text)
     for hit in scored.hits:
         for i in range(hit.start, min(hit.end, len(text))):
             hit_at[i] = hit_at[i] or hit
-    words, pairs = set(card.tokens or ()), set(card_bigrams(card))
-    agreed = [h for h in scored.hits if _card_agrees(card, h, why, words)]
+    words, pairs = set(card.tokens or ()), set(tok.card_bigrams(card))
+    agreed = [h for h in scored.hits if _card_agrees(tok, card, h, why, words)]
     own = [m for m in frame.own_matters(text)
-           if frame.is_grammar(m.group(0)) or not (_card_holds(m.group(0), words, pairs) or any(
+           if frame.is_grammar(m.group(0)) or not (_card_holds(tok, m.group(0), words, pairs) or any(
                h.exact and h.cue.axis in TOPIC_AXES and h.start < m.end() and m.start() < h.end for h in scored.hits))]
     own_at = {i for m in own for i in range(m.start(), m.end())}
-    tokens = index.tokenizer.cut(text)
+    tokens = tok.cut(text)
     cues = [h for h in scored.hits if h.cue.axis in TOPIC_AXES]  # what the query's topic is, by the vocabulary
     framing = {i for a, b in frame.customer_spans(text, tokens) for i in range(a, b)}
     content = held = unknown = 0.0
@@ -448,7 +448,7 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
         content += size
         cue = any(h in cues for h in hits)
         cue_size += size * cue
-        if any(h in agreed and h.end - h.start > 1 for h in hits) or _card_holds(token, words, pairs):
+        if any(h in agreed and h.end - h.start > 1 for h in hits) or _card_holds(tok, token, words, pairs):
             held += size
             cue_held += size * cue
         elif any(h in agreed for h in hits):
@@ -457,10 +457,11 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
         elif not hits and _known(index, token) < KNOWN_SHARE:
             unknown += size
     objections = {h.cue.value for h in scored.hits if h.cue.axis == "objection"}
-    by_keyword = any(h.cue.axis == "keyword" or normalize(h.cue.text) == normalize(card.objection) for h in agreed)
+    by_keyword = any(h.cue.axis == "keyword" or tok.normalize(h.cue.text) == tok.normalize(card.objection)
+                     for h in agreed)
     rest = content - cue_size
-    for_self = any(frame.speaks_for_self(text, h.start) for h in cues if frame.ambiguous(normalize(h.cue.text)))
-    vague = bool(cues) and all(frame.ambiguous(normalize(h.cue.text)) for h in cues)  # 太贵了, 有点贵再考虑下
+    for_self = any(frame.speaks_for_self(text, h.start) for h in cues if frame.ambiguous(tok.normalize(h.cue.text)))
+    vague = bool(cues) and all(frame.ambiguous(tok.normalize(h.cue.text)) for h in cues)  # 太贵了, 有点贵再考虑下
     return Backing(held / content if content else 1.0, unknown / content if content else 0.0,
                    by_keyword or any(h.cue.axis == "objection" for h in agreed),
                    not by_keyword and len(objections) == 1, bool(framing) or _customer_told(index, scored),
@@ -470,23 +471,23 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
 
 def _customer_told(index: CardIndex, scored: Scored) -> bool:
     """A paragraph whose story names the customer speaking (他说…) outside the clauses it was judged on."""
-    text = normalize(scored.paragraph)
+    text = index.tokenizer.normalize(scored.paragraph)
     return bool(text) and frame.customer_framed(text, index.tokenizer.cut(text))
 
 
-def _card_agrees(card: KbCard, hit: CueHit, why: tuple[str, ...], words: set[str]) -> bool:
+def _card_agrees(tok: Tokenizer, card: KbCard, hit: CueHit, why: tuple[str, ...], words: set[str]) -> bool:
     """The card is about what this cue names: its objection, one of its keywords, or an expansion's words."""
     if hit.cue.axis == "objection":
         return bool(card.objection) and card.objection in why
     if hit.cue.axis == "keyword":
-        return normalize(hit.cue.text) in {normalize(k) for k in card.keywords}
+        return tok.normalize(hit.cue.text) in {tok.normalize(k) for k in card.keywords}
     if hit.cue.axis == "expansion":
-        return any(normalize(w) in words for w in hit.cue.words)
+        return any(tok.normalize(w) in words for w in hit.cue.words)
     return False
 
 
-def _card_holds(token: str, words: set[str], pairs: set[str]) -> bool:
-    grams = bigrams(token)
+def _card_holds(tok: Tokenizer, token: str, words: set[str], pairs: set[str]) -> bool:
+    grams = tok.bigrams(token)
     return token in words or (bool(grams) and all(g in pairs for g in grams))
 
 
@@ -504,7 +505,7 @@ def _why(index: CardIndex, scored: Scored, card: KbCard) -> tuple[str, ...]:
                       or any(r in wanted for r in index.taxonomy.related_to(axis, value))):
             out.append(getattr(card, axis))
     words = [h.cue.text for h in scored.hits if h.cue.axis == "keyword" and h.cue.text in
-             {normalize(k) for k in card.keywords}]
+             {index.tokenizer.normalize(k) for k in card.keywords}]
     return tuple(dict.fromkeys(out + words[:2]))
 
 
@@ -523,12 +524,12 @@ def _axis_values(hits: Sequence[CueHit]) -> dict[str, dict[str, float]]:
     return values
 
 
-def _expansion_words(hits: Sequence[CueHit]) -> list[str]:
+def _expansion_words(tok: Tokenizer, hits: Sequence[CueHit]) -> list[str]:
     words: list[str] = []
     for hit in hits:
-        words.extend(normalize(w) for w in hit.cue.words)
+        words.extend(tok.normalize(w) for w in hit.cue.words)
         if hit.cue.axis in AXES:
-            words.append(normalize(hit.cue.value))
+            words.append(tok.normalize(hit.cue.value))
     return words
 
 
@@ -576,7 +577,7 @@ def _top(scores: np.ndarray, top: int) -> list[int]:
 def _coverage(index: CardIndex, query: str, hits: Sequence[CueHit], skip_axes: bool = False) -> float:
     """Share of the query's content characters explained by cues or knowledge-base vocabulary. With
     `skip_axes`, role and industry words are left out: what is left is the topic of the question."""
-    text = normalize(query)
+    text = index.tokenizer.normalize(query)
     covered = [0] * len(text)  # 0 = not, 1 = by a topic cue, 2 = by a role/industry cue
     for hit in hits:
         mark = 2 if hit.cue.axis in {"role", "industry"} else 1
@@ -603,7 +604,7 @@ def _known(index: CardIndex, token: str) -> float:
     """1 when the cards use the word; else the share of its character pairs they use."""
     if index.bm25.knows(token):
         return 1.0
-    pairs = bigrams(token)
+    pairs = index.tokenizer.bigrams(token)
     return sum(index.bigrams.knows(p) for p in pairs) / len(pairs) if pairs else 0.0
 
 
@@ -642,9 +643,11 @@ def _default_suggestions(taxonomy: Taxonomy) -> tuple[str, ...]:
 class KnowledgeBase:
     """The in-memory index of one process, kept fresh from the `knowledge_cards` table."""
 
-    def __init__(
-        self, taxonomy: Taxonomy | None = None, taxonomy_path: str = "", tokenizer: Tokenizer | None = None
-    ) -> None:
+    def __init__(self, taxonomy: Taxonomy | None = None, taxonomy_path: str = "", tokenizer: Tokenizer | None = None,
+                 *, engines: Engines) -> None:
+        """`engines`: the process's (jieba's and OpenCC's dictionaries: bot/engines.py)."""
+        self._engines = engines
+        self.t2s = engines.get(SIMPLIFIER)
         self.taxonomy = taxonomy or load_taxonomy(taxonomy_path or None)
         self._base_taxonomy = self.taxonomy
         self._edits: dict[str, object] = {}
@@ -656,7 +659,7 @@ class KnowledgeBase:
         self._rebuild: asyncio.Task[bool] | None = None
         self._written: dict[tuple[str, int], KbCard] = {}  # see remember()
         self.builds = 0  # how many indexes this process built (observability, tests)
-        self.learned = Learned()
+        self.learned = Learned(self.t2s)
         self.stale_days = 365
 
     @property
@@ -666,7 +669,7 @@ class KnowledgeBase:
     @property
     def tokenizer(self) -> Tokenizer:
         if self._tokenizer is None:
-            self._tokenizer = Tokenizer(self.taxonomy.dictionary_words())
+            self._tokenizer = Tokenizer(self.taxonomy.dictionary_words(), self._engines)
         return self._tokenizer
 
     async def load(self, db: object, *, only_if_stale: bool = False) -> bool:
@@ -680,7 +683,7 @@ class KnowledgeBase:
             await self._learn_dictionaries(db, cards)
             self._apply_edits(edits)
             await self._build(cards)
-            self.learned = Learned.build(pins, votes)
+            self.learned = Learned.build(self.t2s, pins, votes)
             self._signature, self._learning = signature, learning
             await self._save_tokens(db)
             return True
@@ -688,7 +691,7 @@ class KnowledgeBase:
     async def reload_learning(self, db: object) -> None:
         """Votes and pins written by any process since the last read (one small query; no index rebuild)."""
         pins, votes, _, learning = await store.load_learning(db)
-        self.learned, self._learning = Learned.build(pins, votes), learning
+        self.learned, self._learning = Learned.build(self.t2s, pins, votes), learning
 
     def _known_cards(self) -> dict[tuple[str, int], KbCard]:
         """The cards this process holds — indexed, or just written by its importer — by (id, version)."""
@@ -789,7 +792,7 @@ class KnowledgeBase:
         self.learned.add_vote(query, card_id, vote)
 
     def pin(self, query: str, card_id: str | None) -> None:
-        key = clean(query)
+        key = clean(query, self.t2s)
         if card_id is None:
             self.learned.pins.pop(key, None)
         else:

@@ -372,8 +372,9 @@ class TesseractEngine:
 
         self._tess = pytesseract
         self.lang = lang
-        # One OpenMP thread per tesseract process: ~3.5x faster on 2 cores, identical text. Given only to the
-        # tesseract child processes (pytesseract passes its module's `environ` to them); ours stays untouched.
+        # One OpenMP thread per tesseract process: ~3.5x faster on 2 cores, identical text. Set here, when the
+        # engine is built (`OCR_ENGINE`, never at import), and given only to the tesseract child processes
+        # (pytesseract passes its module's `environ` to them); ours stays untouched.
         pytesseract.pytesseract.environ = {"OMP_THREAD_LIMIT": "1", **os.environ}
         self._lib = _in_process([*lang.split("+"), "eng"])
 

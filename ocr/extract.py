@@ -22,11 +22,11 @@ from ocr.people import (
     HONORIFIC,
     SURNAMES,
     TITLE,
+    NameLists,
     company_in,
     group_company,
     is_person_name,
     is_referral,
-    is_remark_name,
     is_title,
     looks_like_company,
     parse_title_bar,
@@ -422,13 +422,13 @@ def _customer_message(text: str, latin: str, acc: _Acc, ctx: _Context) -> None:
 # ---------------------------------------------------------------- public API
 
 
-def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None) -> LeadFields:
+def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, names: NameLists) -> LeadFields:
     """Lead fields from an OCR'd chat; `now` is the receive time (aware); `catalog` the company's products
-    (default: ocr/needs.toml)."""
+    (default: ocr/needs.toml); `names` the name lists (the services' engine, ocr/people.NAMES)."""
     text = chat.text
     if not chat.is_chat:
         return LeadFields(text=text, reject_reason=classify(text, is_chat=False))
-    bar = parse_title_bar(chat.title)
+    bar = parse_title_bar(chat.title, names)
     if bar.is_colleague:
         return LeadFields(text=text, reject_reason="colleague_chat")
     left = [r for r in chat.regions if r.kind == LEFT]
@@ -444,7 +444,7 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None) -> Le
     for r in chat.regions:
         kind, said = _speaker(r.kind, r.text, customer)
         quoted = r.text[: len(r.text) - len(said)].rstrip(":： ")
-        if kind == LEFT and r.kind == RIGHT and is_remark_name(quoted):
+        if kind == LEFT and r.kind == RIGHT and names.is_remark_name(quoted):
             acc.put("customer_name", quoted, 0.85)  # the rep quotes the customer by the name the chat shows
         if kind == LEFT:
             _customer_message(said, r.latin if said == r.text else "", acc, ctx)
@@ -454,11 +454,11 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None) -> Le
     if bar.name and isinstance(introduced, str):  # one name read two ways: the reading the chat bears out
         body = [r.text.replace("\n", "") for r in chat.regions if r.kind in (LEFT, RIGHT)]
         ids = [str(acc.values[k]) for k in ("email", "wechat_id") if acc.values.get(k)]
-        if better := surer_reading(bar.name, introduced, body, ids):
+        if better := surer_reading(bar.name, introduced, body, ids, names):
             acc.put("customer_name", better, acc.conf["customer_name"], override=True)
     if not ctx.referral and "customer_name" not in acc.values:
         rep_lines = [r.text.split("\n")[0] for r in chat.regions if r.kind == RIGHT]
-        acc.put("customer_name", repair_surname(bar.name_guess, rep_lines), 0.7)
+        acc.put("customer_name", repair_surname(bar.name_guess, rep_lines, names), 0.7)
     dialogue = tuple((r.kind, r.text, r.latin) for r in chat.regions if r.text)
     settled = agreed(chat_times(dialogue, now))
     if settled is not None:
@@ -557,7 +557,7 @@ def _finish(acc: _Acc, text: str) -> LeadFields:
     )
 
 
-def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None) -> LeadFields:
+def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None, *, names: NameLists) -> LeadFields:
     """Free text typed by a rep, one or more lines: '新线索 张伟 华东医疗 13812345678 预算50万 明天下午3点回电',
     or sentences ('客户是华东医疗的采购经理张伟，想了解CRM'). Same recognisers as screenshots."""
     acc = _Acc()
@@ -573,7 +573,8 @@ def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None) 
     if times:
         acc.put("follow_up", times[0].when, 0.85)
     _identity(re.sub(r"^(?:客户是|对方是|联系人是?)", "我是", flat), acc)
-    _terse_tokens(AMOUNT.sub(" ", PHONE.sub(" ", EMAIL.sub(" ", body))), now, acc, catalog)  # 「5 千万」: no company
+    # 「5 千万」: no company
+    _terse_tokens(AMOUNT.sub(" ", PHONE.sub(" ", EMAIL.sub(" ", body))), now, acc, catalog, names)
     return _finish(acc, text)
 
 
@@ -589,13 +590,13 @@ def _honorific(tok: str) -> bool:
     return m is not None and m.group("s") in SURNAMES
 
 
-def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None) -> None:
+def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None, names: NameLists) -> None:
     """'张伟 华东医疗 采购经理' or '张伟-华东医疗': a name, a title and a company as separate words."""
     for tok in re.split(r"[\s，,;；]+", plain):
         tok = LABELLED.sub("", tok.strip())  # 「公司深圳某某科技有限公司」: the label is not part of the value
         if not tok or re.search(r"\d", tok) or find_times(tok, now) or tok in FIELD_LABELS:
             continue
-        bar = parse_title_bar(tok) if re.search(r"[@＠\-—－|/、]", tok) else None
+        bar = parse_title_bar(tok, names) if re.search(r"[@＠\-—－|/、]", tok) else None
         if bar and (bar.name or bar.company):
             acc.put("customer_name", bar.name, 0.8)
             acc.put("company", bar.company, 0.7)

@@ -9,9 +9,10 @@ import dataclasses
 import os
 import re
 from dataclasses import dataclass
-from functools import cache
 
 import jieba
+
+from bot.engines import Engine
 
 # The 百家姓 (single and compound surnames) plus common modern ones it lacks.
 SURNAMES = set(
@@ -91,62 +92,63 @@ def is_person_name(text: str) -> bool:
     return text[0] in SURNAMES and len(text) <= 3
 
 
-@cache
-def common_words() -> frozenset[str]:
-    """Everyday words that look like a surname + given name (向日葵, 江南, 高山): in jieba's dictionary, frequent,
-    and not tagged as a person's name. A title bar showing one is a nickname."""
-    path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
-    out = set()
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            word, freq, tag = line.split()
-            if 2 <= len(word) <= 3 and word[0] in SURNAMES and tag != "nr" and int(freq) >= 50:
-                out.add(word)
-    return frozenset(out)
+class NameLists:
+    """What jieba's dictionary file says about names (read once, ~0.3 s): everyday words that look like a surname +
+    given name (向日葵, 江南, 高山) — in the dictionary, frequent, and not tagged as a person's name: a title bar
+    showing one is a nickname — and how often each character is part of a given name among its person-name
+    entries (tag nr). An engine (`NAMES`, bot/engines.py): the services keep one."""
+
+    def __init__(self) -> None:
+        common: set[str] = set()
+        given: dict[str, int] = {}
+        with open(os.path.join(os.path.dirname(jieba.__file__), "dict.txt"), encoding="utf-8") as f:
+            for line in f:
+                word, freq, tag = line.split()
+                if not 2 <= len(word) <= 3:
+                    continue
+                if tag == "nr":
+                    for ch in word[1:]:
+                        given[ch] = given.get(ch, 0) + 1
+                elif word[0] in SURNAMES and int(freq) >= 50:
+                    common.add(word)
+        self.common_words = frozenset(common)
+        self._given_chars = given
+
+    def is_remark_name(self, text: str) -> bool:
+        """A name in a title bar or remark: a person name that is not an everyday word used as a nickname."""
+        return is_person_name(text) and text not in self.common_words
+
+    def likelier_name(self, a: str, b: str) -> str | None:
+        """Two readings of one person's name that differ in a single given-name character (the title bar says
+        「杨斌」, the introduction was read 「杨试」): the reading whose character is the likelier in names; None when
+        they are not such a pair."""
+        if len(a) != len(b) or a[0] != b[0] or a == b:
+            return None
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) != 1:
+            return None
+        weight = self._given_chars
+        i = diff[0]
+        return a if weight.get(a[i], 0) >= weight.get(b[i], 0) else b
 
 
-@cache
-def _given_name_chars() -> dict[str, int]:
-    """How often each character is part of a given name among jieba's person-name entries (tag nr)."""
-    path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
-    out: dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            word, _freq, tag = line.split()
-            if tag == "nr" and 2 <= len(word) <= 3:
-                for ch in word[1:]:
-                    out[ch] = out.get(ch, 0) + 1
-    return out
+NAMES = Engine("ocr.name_lists", NameLists)
 
 
-def likelier_name(a: str, b: str) -> str | None:
-    """Two readings of one person's name that differ in a single given-name character (the title bar says 「杨斌」,
-    the introduction was read 「杨试」): the reading whose character is the likelier in names; None when they are
-    not such a pair."""
-    if len(a) != len(b) or a[0] != b[0] or a == b:
-        return None
-    diff = [i for i in range(len(a)) if a[i] != b[i]]
-    if len(diff) != 1:
-        return None
-    weight = _given_name_chars()
-    i = diff[0]
-    return a if weight.get(a[i], 0) >= weight.get(b[i], 0) else b
-
-
-def surer_reading(title: str, said: str, body: list[str], ids: list[str]) -> str | None:
+def surer_reading(title: str, said: str, body: list[str], ids: list[str], names: NameLists) -> str | None:
     """Of two readings of one name that differ in a single given-name character — the title bar's and the one the
     chat introduces — the one the chat bears out: written again in the chat (a signature, the rep greeting the
     customer by name) or spelled in the customer's email or WeChat id; only when that evidence ties, the reading
     whose character is the likelier in names. The title bar counts once for its own reading. None when the two
     are not such a pair."""
-    if likelier_name(title, said) is None:
+    if names.likelier_name(title, said) is None:
         return None
     score = {name: sum(name in text for text in body) + 2 * any(spells(name, i) for i in ids)
              for name in (title, said)}
     score[title] += 1
     if score[title] != score[said]:
         return max(score, key=score.__getitem__)
-    return likelier_name(title, said)
+    return names.likelier_name(title, said)
 
 
 def spells(name: str, ident: str) -> bool:
@@ -158,11 +160,6 @@ def spells(name: str, ident: str) -> bool:
     syllables = lazy_pinyin(name)
     given = "".join(syllables[1:])
     return bool(letters) and ("".join(syllables) in letters or (len(given) >= 4 and given in letters))
-
-
-def is_remark_name(text: str) -> bool:
-    """A name in a title bar or remark: a person name that is not an everyday word used as a nickname."""
-    return is_person_name(text) and text not in common_words()
 
 
 INDUSTRY_TAIL = re.compile(
@@ -228,7 +225,7 @@ SUBTITLE_STATUS = re.compile(r"正在输入|输入中|在线|离线|忙碌|勿�
                              r"|消息|通话")
 
 
-def parse_title_bar(raw: str | None) -> TitleBar:
+def parse_title_bar(raw: str | None, names: NameLists) -> TitleBar:
     """Name / company / title in the common remark forms: 「张伟@华东医疗」, 「张伟-华东医疗-采购经理」,
     「华东医疗-张伟」, 「A-华东医疗-张伟」, 「华东医疗-王总」, 「张伟华东医疗采购经理」.
 
@@ -241,7 +238,7 @@ def parse_title_bar(raw: str | None) -> TitleBar:
         return TitleBar(is_colleague=True)
     first, _, subtitle = raw.strip().partition("\n")
     if subtitle.strip():  # DingTalk: the contact's company on a second line under the name
-        bar = parse_title_bar(first)
+        bar = parse_title_bar(first, names)
         company: str | None = strip_title_noise(subtitle.strip())
         # the line is the contact's organisation whatever its industry (「光明乳业」), unless it is a status
         if company and bar.company is None and clean_company(company) and not SUBTITLE_STATUS.search(company) \
@@ -254,21 +251,21 @@ def parse_title_bar(raw: str | None) -> TitleBar:
         left, right = at.group(1).strip(), at.group(2).strip()
         is_tag = right.lower() in PERSONAL_WECHAT or bool(WECOM_TAG.fullmatch(right))
         company = clean_company(right) if not is_tag else None
-        if not is_remark_name(left) and TITLE_SPLIT.search(left):  # 「张伟-华东医疗-采购经理@微信」: a remark
-            bar = _remark(left)
+        if not names.is_remark_name(left) and TITLE_SPLIT.search(left):  # 「张伟-华东医疗-采购经理@微信」: a remark
+            bar = _remark(left, names)
             if bar.name or bar.company:
                 return dataclasses.replace(bar, company=bar.company or company)
-        return TitleBar(name=left if is_remark_name(left) else None, company=company, name_guess=left)
-    return _remark(clean)
+        return TitleBar(name=left if names.is_remark_name(left) else None, company=company, name_guess=left)
+    return _remark(clean, names)
 
 
-def _remark(text: str) -> TitleBar:
+def _remark(text: str, names: NameLists) -> TitleBar:
     """A remark's parts (「张伟-华东医疗-采购经理」), its dashes perhaps misread as 「一」."""
-    bar = _classify_parts(_parts(text))
+    bar = _classify_parts(_parts(text), names)
     if "一" in text:
         dashed = [p for p in TITLE_SPLIT.split(text.replace("一", "-")) if p]
         if len(dashed) >= 2 and all(len(p) >= 2 for p in dashed):
-            other = _classify_parts(dashed)
+            other = _classify_parts(dashed, names)
             # a company or title never ends in 一, nor starts with it mid-remark (「一汽」 can only start one)
             edged = any(f and (f[-1] == "一" or (f[0] == "一" and not text.startswith(f)))
                         for f in (bar.company, bar.title))
@@ -288,13 +285,13 @@ def _known(bar: TitleBar) -> int:
     return sum(x is not None for x in (bar.name, bar.company, bar.title, bar.surname))
 
 
-def _classify_parts(parts: list[str]) -> TitleBar:
+def _classify_parts(parts: list[str], names: NameLists) -> TitleBar:
     name = company = title = surname = None
     for part in parts:
         if part.lower() in PERSONAL_WECHAT:
             continue
         hon = HONORIFIC.match(part)
-        if name is None and is_remark_name(part):
+        if name is None and names.is_remark_name(part):
             name = part
         elif title is None and is_title(part):
             title = part
@@ -430,7 +427,7 @@ def company_in(text: str) -> str | None:
     return None
 
 
-def repair_surname(guess: str | None, said: list[str]) -> str | None:
+def repair_surname(guess: str | None, said: list[str], names: NameLists) -> str | None:
     """A title-bar name whose surname OCR misread (「到佳琪」), mended from how the rep addresses the customer
     (「谭老师」): only when the guess is not a name and exactly one surname is used."""
     if not guess or not re.fullmatch(r"[\u4e00-\u9fff]{3}", guess) or is_person_name(guess):
@@ -440,7 +437,7 @@ def repair_surname(guess: str | None, said: list[str]) -> str | None:
     if len(surnames) != 1:
         return None
     name = surnames.pop() + guess[1:]
-    return name if is_remark_name(name) else None
+    return name if names.is_remark_name(name) else None
 
 
 def group_company(title: str | None) -> str | None:

@@ -23,10 +23,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from bot.clock import to_cn
 from bot.config import OcrSettings
-from bot.engines import EnginePer, Engines
+from bot.engines import Engine, EnginePer, Engines
 from ocr.catalog import Catalog, CatalogError, load_catalog
 from ocr.engine import EngineUnavailable, OcrTimeout, get_engine
 from ocr.extract import LeadFields, extract
+from ocr.people import NAMES
 from ocr.screen import locate
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,8 @@ def read_image(img: Image.Image, now: datetime, settings: OcrSettings, deadline:
     `catalog`: the products to find (default: the configured `[ocr] catalog`)."""
     engine = get_engine(engines, settings.engine, settings.lang)
     found = locate(img)
-    return extract(engine.read(found.image, found.layout, deadline), now, catalog or catalog_for(settings))
+    return extract(engine.read(found.image, found.layout, deadline), now, catalog or catalog_for(settings),
+                   names=engines.get(NAMES))
 
 
 def catalog_for(settings: OcrSettings) -> Catalog:
@@ -205,7 +207,7 @@ def _work(data: bytes, now: datetime, settings: OcrSettings, deadline: float, en
     try:
         return read_image(validate(data, settings), now, settings, deadline, engines=engines, catalog=catalog)
     finally:
-        release_memory()
+        release_memory(engines)
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -216,15 +218,16 @@ def _malloc_trim() -> Callable[[int], int] | None:
         return None
 
 
-_TRIM = _malloc_trim()
+MALLOC_TRIM = Engine("libc.malloc_trim", _malloc_trim)
 
 
-def release_memory() -> None:
+def release_memory(engines: Engines) -> None:
     """Give the heap an OCR job freed back to the system. Each worker thread allocates its page copies in its own
     malloc arena, and glibc keeps freed arena memory mapped: without this a worker's RSS settles at the sum of
     its threads' largest jobs (~160 MB over the styles set with two workers) instead of its models."""
-    if _TRIM is not None:
-        _TRIM(0)
+    trim = engines.get(MALLOC_TRIM)
+    if trim is not None:
+        trim(0)
 
 
 async def read_screenshot(data: bytes, *, now: datetime, settings: OcrSettings, engines: Engines,

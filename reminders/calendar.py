@@ -20,6 +20,7 @@ import chinese_calendar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import parse_hhmm
 from bot.config import RemindersSettings
 from storage.models import CalendarOverride
 
@@ -36,12 +37,6 @@ class CalendarError(ValueError):
 def day_hours(cfg: RemindersSettings) -> float:
     """Working hours in the default working day ([reminders] work_start/work_end): what "1 天" of 延期 is."""
     return WorkHours.parse(cfg.work_start, cfg.work_end).length.total_seconds() / 3600
-
-
-def parse_hhmm(text: str) -> time:
-    """'09:00' → time(9, 0); raises ValueError on anything else."""
-    hours, _, minutes = text.strip().partition(":")
-    return time(int(hours), int(minutes or 0))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -86,3 +86,21 @@ async def hold(db: Database, job: Claimed, until: datetime, error: str | None = 
     async with db.session() as session:
         await session.execute(update(j).where(j.id == job.id, j.state == "claimed", j.attempts == job.attempts)
                               .values(**values))
+
+
+async def prune_finished(db: Database, before: datetime) -> int:
+    """Jobs done or failed before `before` (their draft, answers and evidence live on elsewhere)."""
+    j = OcrJob
+    async with db.session() as session:
+        gone = await session.execute(delete(j).where(j.state.in_(("done", "failed")), j.finished_at < before))
+    return rowcount(gone)
+
+
+async def open_counts(db: Database) -> dict[str, int]:
+    """Jobs waiting, being read, and given up (for /metrics)."""
+    j = OcrJob
+    counts = dict.fromkeys(("queued", "claimed", "failed"), 0)
+    async with db.reader() as conn:
+        rows = await conn.execute(select(j.state, func.count()).where(j.state.in_(list(counts))).group_by(j.state))
+        counts.update({state: int(n) for state, n in rows})
+    return counts

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from app.channels import build_channels
-from app.runtime import build_services
+from app.channels import build_with_channels
 from bot.clock import ManualClock
 from bot.config import DingtalkSettings, Settings
 from tests.console_support import console_app
@@ -42,8 +41,8 @@ async def site(settings: Settings, clock: ManualClock) -> AsyncIterator[tuple[st
     base = await fake.start()
     cfg = DingtalkSettings(client_id=fake.client_id, client_secret=fake.client_secret, api_base=base,
                            oapi_base=base, corp_id=CORP, jsapi_url=JSAPI)
-    services = await build_services(replace(settings, dingtalk=cfg), clock, {})
-    build_channels(services)  # as the console's process does: the sign-in uses the channel's client
+    # as the console's process does: the sign-in uses the channel's client
+    services, _channels = await build_with_channels(replace(settings, dingtalk=cfg), clock)
     runner = web.AppRunner(console_app(services), access_log=None)
     await runner.setup()
     tcp = web.TCPSite(runner, "127.0.0.1", 0)

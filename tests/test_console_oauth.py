@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from app.channels import build_channels
-from app.runtime import build_services
+from app.channels import build_with_channels
 from bot.clock import ManualClock
 from bot.config import DingtalkSettings, Settings, WecomSettings
 from tests.console_support import start_client
@@ -16,8 +15,8 @@ from tests.fakes.wecom_api import FakeWecom
 
 
 async def _client(settings: Settings, clock: ManualClock) -> Any:
-    services = await build_services(settings, clock, {})
-    build_channels(services)  # as the server and the console's process do: the sign-in uses the channel's client
+    # as the server and the console's process do: the sign-in uses the channel's client
+    services, _channels = await build_with_channels(settings, clock)
     return services, await start_client(services)
 
 

@@ -11,9 +11,12 @@ from app.chat import ChatSession
 from bot.clock import ManualClock
 from bot.services import Services
 from handlers import intent
+from knowledge.query import Simplifier
 from storage.models import Activity, KnowledgeFeedback, QueryLog, Reminder, User
 from tests.conftest import Transcript
 from tests.leads_helpers import cn, get_lead, seed_lead
+
+T2S = Simplifier()  # OpenCC's tables for this module (no services here)
 
 
 async def _count(services: Services, model: type, **where: object) -> int:
@@ -391,7 +394,7 @@ def test_a_lead_number_before_a_budget_or_phone_is_the_lead() -> None:
     for text, lead_id, value in (("预算 12 80万", 12, "80万"), ("预算 3 5e7", 3, "5e7"), ("电话 7 13700008888", 7,
                                  "13700008888"), ("预算 1 800 000", None, "1 800 000"),
                                  ("电话 137 0000 6666", None, "137 0000 6666"), ("预算 5 千万", None, "5 千万")):
-        got = intent.understand(text)
+        got = intent.understand(text, t2s=T2S)
         assert (got.name, got.slots.get("lead_id"), got.slots.get("value")) == ("edit", lead_id, value), text
 
 

@@ -10,11 +10,14 @@ from typing import Any
 import pytest
 
 from handlers.intent import understand
+from knowledge.query import Simplifier
 from tests.utterances import STATE
+
+T2S = Simplifier()  # OpenCC's tables for this module (no services here)
 
 
 def _read(text: str, role: str = "rep") -> tuple[str, dict[str, Any]]:
-    got = understand(text, role, STATE)
+    got = understand(text, role, STATE, t2s=T2S)
     return got.name, {k: v for k, v in got.slots.items() if v not in (None, "", [], ())}
 
 
@@ -164,8 +167,8 @@ def test_a_greeting_before_and_thanks_after_do_not_hide_the_command() -> None:
 
 def test_a_place_picks_a_button_only_when_the_card_has_one() -> None:
     assert _read("选中间的")[0] != "pick" or _read("选中间的")[1] == {"index": 2}
-    assert understand("中间那个", "rep").name != "pick"  # no card with a middle button
-    assert understand("最后一个", "rep").name != "pick"
+    assert understand("中间那个", "rep", t2s=T2S).name != "pick"  # no card with a middle button
+    assert understand("最后一个", "rep", t2s=T2S).name != "pick"
 
 
 def test_a_verb_without_its_noun_is_no_new_lead() -> None:

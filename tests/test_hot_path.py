@@ -17,9 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from app.chat import ChatSession
 from bot.services import Services
 from handlers.intent import State, understand
+from knowledge.query import Simplifier
 from storage.db import Database
 from storage.models import User
 from tests.conftest import Transcript
+
+T2S = Simplifier()  # OpenCC's tables for this module (no services here)
 
 
 def _count_team_reads(services: Services) -> list[str]:
@@ -113,9 +116,9 @@ async def test_a_rep_deactivated_after_the_snapshot_is_refused_at_the_next_messa
 def test_a_team_of_thousands_is_matched_by_name_not_by_a_pattern_each() -> None:
     team = (*((f"u{i:05d}", f"销售{i}") for i in range(3000)), ("rep02", "李娜"))
     state = State(team=team)
-    assert understand("看看李娜的线索", "manager", state).slots.get("filter") == "李娜"
-    assert understand("看看u00017的客户", "manager", state).slots.get("filter") == "销售17"
-    assert understand("三甲医院设备科嫌贵怎么回", "manager", state).name == "knowledge"
+    assert understand("看看李娜的线索", "manager", state, t2s=T2S).slots.get("filter") == "李娜"
+    assert understand("看看u00017的客户", "manager", state, t2s=T2S).slots.get("filter") == "销售17"
+    assert understand("三甲医院设备科嫌贵怎么回", "manager", state, t2s=T2S).name == "knowledge"
 
 
 # ---------------------------------------------------------------- the SQLite driver: one thread trip per statement

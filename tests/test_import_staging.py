@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from bot.engines import Engines
 from knowledge import importer, index, store
 from knowledge.importer import import_file
 from knowledge.search import KnowledgeBase
@@ -21,6 +22,8 @@ from knowledge.taxonomy import load_taxonomy
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import KnowledgeCard, KnowledgeCardStaging
+
+ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
 
 TAXONOMY = load_taxonomy()
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
@@ -79,7 +82,7 @@ async def refuse(db: Database, table: str, card_id: str) -> None:
                                               ("knowledge_cards", "the publish")])
 async def test_an_error_in_any_chunk_or_the_publish_leaves_the_live_cards_as_they_were(
         db: Database, tmp_path: Path, table: str, where: str) -> None:
-    kb = KnowledgeBase(TAXONOMY)
+    kb = KnowledgeBase(TAXONOMY, engines=ENGINES)
     await import_file(db, kb, cards_csv(tmp_path, 60, "旧.csv"), NOW)  # some of these the big file changes
     before = await live(db)
     await refuse(db, table, f"S{2 * CHUNK + 5:04d}")  # a new card of the third chunk
@@ -96,7 +99,7 @@ async def test_an_error_in_any_chunk_or_the_publish_leaves_the_live_cards_as_the
 
 
 async def test_a_reader_between_chunks_sees_none_of_the_new_cards_then_all(db: Database, tmp_path: Path) -> None:
-    kb = KnowledgeBase(TAXONOMY)
+    kb = KnowledgeBase(TAXONOMY, engines=ENGINES)
     await import_file(db, kb, cards_csv(tmp_path, 10, "旧.csv"), NOW)
     seen: list[int] = []
 
@@ -119,7 +122,7 @@ async def test_a_reader_between_chunks_sees_none_of_the_new_cards_then_all(db: D
 
 
 async def test_a_dead_imports_staged_batch_is_deleted_by_age(db: Database, tmp_path: Path) -> None:
-    kb = KnowledgeBase(TAXONOMY)
+    kb = KnowledgeBase(TAXONOMY, engines=ENGINES)
     start = NOW + timedelta(days=1)
     row = {"id": "S9999", "title": "没导完的卡片", "talk_track": "", "quote_template": "", "success_case": "",
            "keywords": [], "version": 1, "active": True, "modified_at": NOW}
@@ -143,7 +146,7 @@ async def test_a_large_file_is_read_a_chunk_at_a_time(tmp_path: Path, monkeypatc
     url = f"sqlite+aiosqlite:///{tmp_path}/big.db"
     await upgrade(url)
     database = Database(url)
-    kb = KnowledgeBase(TAXONOMY)
+    kb = KnowledgeBase(TAXONOMY, engines=ENGINES)
     kb.tokenizer  # noqa: B018 - jieba's own dictionary is not the import's memory
     monkeypatch.setattr(index, "MAX_RUNS", 1)  # nor is the tokenizer's (bounded) memory of phrases it cut
     peaks = []
@@ -183,6 +186,6 @@ async def test_each_staging_transaction_is_short(db: Database, tmp_path: Path,
         if sql.startswith("INSERT INTO knowledge_cards_staging") and per_transaction:
             per_transaction[-1] += len(params) if many else 1
 
-    await import_file(db, KnowledgeBase(TAXONOMY), cards_csv(tmp_path, N), NOW)
+    await import_file(db, KnowledgeBase(TAXONOMY, engines=ENGINES), cards_csv(tmp_path, N), NOW)
     staging = [n for n in per_transaction if n]
     assert sum(staging) == N and max(staging) == 15

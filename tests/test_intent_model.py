@@ -3,23 +3,38 @@ is asked only when the rules found a knowledge question, and what it reads acts 
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy import func, select
 
 from app.chat import ChatSession
+from bot.engines import Engines
+from bot.segmenter import private_tokenizer
 from bot.services import Services
 from handlers.intent import State, understand
-from handlers.intent_model import shipped_model, train
+from handlers.intent_model import IntentModel, shipped_model, train
+from knowledge.query import Simplifier
 from scripts.intent_examples import tables
 from storage.models import Activity, QueryLog
 from tests.conftest import Transcript
 from tests.leads_helpers import seed_lead
+
+T2S = Simplifier()  # OpenCC's tables for this module (no services here)
+ENGINES = Engines()  # jieba's dictionary for this module's models (no services here)
+
+
+@cache
+def model_of_shipped_examples() -> IntentModel:
+    """Trained once for this module, as the services do once (READER)."""
+    return shipped_model(ENGINES)
 
 HELD_BACK = ("front8", "front9", "front10", "kb_heldout_queries.jsonl")
 
 
 def test_the_model_reads_tables_it_was_not_trained_on() -> None:
     found = tables()
-    model = train(e for name, rows in found.items() if name not in HELD_BACK for e in rows)
+    model = train((e for name, rows in found.items() if name not in HELD_BACK for e in rows),
+                  private_tokenizer(ENGINES))
     rows = [e for name in HELD_BACK for e in found[name]]
     right = sum(model.classify(text, role)[0] == intent for role, text, intent in rows)
     assert len(rows) > 200 and right / len(rows) >= 0.80  # 0.875 when written
@@ -29,7 +44,7 @@ STATE = State(buttons=("确认", "修改", "放弃"), team=(("rep01", "张伟"),
 
 
 def test_new_wordings_are_read_with_the_rules_slots() -> None:
-    model = shipped_model()
+    model = model_of_shipped_examples()
     cases = [
         ("rep", "吴涛今天带我看了他们仓库 准备下个月上线", "follow_up", {"lead_id": 3}),
         ("rep", "吴涛回话了 愿意先试用", "follow_up", {"lead_id": 3}),
@@ -39,20 +54,20 @@ def test_new_wordings_are_read_with_the_rules_slots() -> None:
         ("rep", "怎么上手这个助手", "help", {}),
     ]
     for role, text, intent, slots in cases:
-        got = understand(text, role, STATE, model)
+        got = understand(text, role, STATE, model, t2s=T2S)
         assert (got.name, {k: got.slots[k] for k in slots}) == (intent, slots), text
-        assert understand(text, role, STATE).name in ("knowledge", "unclear")  # the rules alone did not know
+        assert understand(text, role, STATE, t2s=T2S).name in ("knowledge", "unclear")  # the rules alone did not know
 
 
 def test_knowledge_questions_stay_knowledge_questions() -> None:
-    model = shipped_model()
+    model = model_of_shipped_examples()
     for text in ("报价单模板在哪", "客户嫌交付周期太长怎么回", "竞品便宜三成我们怎么说", "客户问能不能分期付款"):
-        assert understand(text, "rep", STATE, model).name == "knowledge", text
+        assert understand(text, "rep", STATE, model, t2s=T2S).name == "knowledge", text
 
 
 def test_a_follow_up_without_the_word_is_not_a_model_guess_without_a_lead() -> None:
     """The model thinks it is a visit note, but no customer of the caller's is named: it stays a question."""
-    got = understand("今天带我看了他们仓库 准备下个月上线", "rep", State(), shipped_model())
+    got = understand("今天带我看了他们仓库 准备下个月上线", "rep", State(), model_of_shipped_examples(), t2s=T2S)
     assert got.name != "follow_up" or got.slots.get("lead_id") is not None
 
 
@@ -76,7 +91,7 @@ async def test_new_wordings_act_through_the_front_door(
 
 
 def test_general_rules_for_farewells_praise_spans_and_colleagues() -> None:
-    model = shipped_model()
+    model = model_of_shipped_examples()
     cases = [
         ("rep", "拜拜", "ack", {}),
         ("rep", "你真棒", "thanks", {}),
@@ -90,11 +105,11 @@ def test_general_rules_for_farewells_praise_spans_and_colleagues() -> None:
         ("rep", "感恩感恩", "thanks", {}),
     ]
     for role, text, intent, slots in cases:
-        got = understand(text, role, STATE, model)
+        got = understand(text, role, STATE, model, t2s=T2S)
         assert (got.name, {k: got.slots.get(k) for k in slots}) == (intent, slots), text
 
 
 def test_pinyin_and_two_characters_are_left_to_the_rules() -> None:
-    model = shipped_model()
-    assert understand("siyouhua bushu", "rep", STATE, model).name == "knowledge"
-    assert understand("清库", "admin", STATE, model).name == "knowledge"
+    model = model_of_shipped_examples()
+    assert understand("siyouhua bushu", "rep", STATE, model, t2s=T2S).name == "knowledge"
+    assert understand("清库", "admin", STATE, model, t2s=T2S).name == "knowledge"

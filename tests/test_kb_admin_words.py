@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import pytest
 
+from bot.engines import Engines
 from knowledge.index import CardIndex, Tokenizer, build_index, is_superseded
+from knowledge.query import SIMPLIFIER
 from knowledge.schema import KbCard, parse_card
 from knowledge.search import rank
 from knowledge.taxonomy import load_taxonomy
+
+ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
+T2S = ENGINES.get(SIMPLIFIER)
 
 TAXONOMY = load_taxonomy()
 ROWS = [
@@ -36,7 +41,7 @@ def cards() -> list[KbCard]:
 
 @pytest.fixture(scope="module")
 def index() -> CardIndex:
-    return build_index(cards(), TAXONOMY, Tokenizer(TAXONOMY.dictionary_words()))
+    return build_index(cards(), TAXONOMY, Tokenizer(TAXONOMY.dictionary_words(), ENGINES))
 
 
 def first(index: CardIndex, query: str) -> str:
@@ -84,5 +89,5 @@ def test_a_modal_verb_does_not_split_a_cue(index: CardIndex) -> None:
 
 
 def test_an_expired_promotion_is_superseded() -> None:
-    assert is_superseded(KbCard(id="P1", title="国庆活动：年费八折（已结束）"))
-    assert not is_superseded(KbCard(id="P2", title="结束语怎么说"))
+    assert is_superseded(KbCard(id="P1", title="国庆活动：年费八折（已结束）"), T2S)
+    assert not is_superseded(KbCard(id="P2", title="结束语怎么说"), T2S)

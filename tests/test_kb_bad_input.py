@@ -9,6 +9,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from bot.engines import Engines
 from knowledge import store
 from knowledge.importer import import_file
 from knowledge.io import MAX_FILE_BYTES, read_cards
@@ -16,6 +17,8 @@ from knowledge.search import KnowledgeBase
 from knowledge.taxonomy import load_taxonomy
 from storage.db import Database
 from storage.migrate import ensure_schema
+
+ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
 
 TAXONOMY = load_taxonomy()
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
@@ -61,7 +64,7 @@ async def test_good_rows_land_in_one_transaction(tmp_path: Path) -> None:
     try:
         path = tmp_path / "cards.csv"
         path.write_text("编号,标题,话术\nG1,好卡片,话术\nG2,,缺标题\nG3,另一张,话术\n", encoding="utf-8")
-        report = await import_file(db, KnowledgeBase(TAXONOMY), path, NOW)
+        report = await import_file(db, KnowledgeBase(TAXONOMY, engines=ENGINES), path, NOW)
         assert (report.inserted, [i.line for i in report.issues]) == (2, [3])
         async with db.session() as session:
             assert [c.id for c in await store.all_cards(session)] == ["G1", "G3"]

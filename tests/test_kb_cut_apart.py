@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.engines import Engines
 from knowledge import importer
 from knowledge.importer import import_file
 from knowledge.search import KnowledgeBase
@@ -36,7 +37,7 @@ async def imported_tokens(url: str, path: Path, apart_from: int, monkeypatch: py
     await upgrade(url)
     db = Database(url)
     try:
-        kb = KnowledgeBase()
+        kb = KnowledgeBase(engines=Engines())  # no services here
         report = await import_file(db, kb, path, NOW)
         assert report.inserted == 30
         async with db.session() as s:

@@ -12,12 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from bot.engines import Engines
 from knowledge.demo import demo_cards
 from knowledge.index import CardIndex, Tokenizer, build_index
 from knowledge.io import read_cards
-from knowledge.query import is_chatter
+from knowledge.query import SIMPLIFIER, is_chatter
 from knowledge.search import rank
 from knowledge.taxonomy import load_taxonomy
+
+ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
+T2S = ENGINES.get(SIMPLIFIER)
 
 TAXONOMY = load_taxonomy()
 CANTEEN = Path(__file__).parent / "fixtures" / "kb_canteen_cards.jsonl"
@@ -25,7 +29,7 @@ CANTEEN = Path(__file__).parent / "fixtures" / "kb_canteen_cards.jsonl"
 
 @pytest.fixture(scope="module")
 def tokenizer() -> Tokenizer:
-    return Tokenizer(TAXONOMY.dictionary_words())
+    return Tokenizer(TAXONOMY.dictionary_words(), ENGINES)
 
 
 @pytest.fixture(scope="module")
@@ -128,10 +132,10 @@ def test_a_card_about_the_matter_itself_still_answers(canteen: CardIndex) -> Non
                                   "感谢感谢", "好嘞", "嗯嗯好的", "太感谢了", "新年快乐", "你好呀", "在么"])
 def test_greetings_and_thanks_are_chatter(demo: CardIndex, text: str) -> None:
     """Chatter is neither searched nor logged as a knowledge gap (handlers check `is_chatter` first)."""
-    assert is_chatter(text)
+    assert is_chatter(text, T2S)
     assert not rank(demo, text).answered
 
 
 @pytest.mark.parametrize("text", ["客户嫌贵", "好用吗", "测试报告", "可以打折吗", "行业案例"])
 def test_short_questions_are_not_chatter(text: str) -> None:
-    assert not is_chatter(text)
+    assert not is_chatter(text, T2S)

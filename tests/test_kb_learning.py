@@ -15,14 +15,19 @@ from app.chat import ChatSession
 from app.commands.kb import run_import, run_search
 from app.commands.kb_taxonomy import run_list, run_merge, run_pin, run_synonym
 from bot.config import DatabaseSettings, KnowledgeSettings, Settings
+from bot.engines import Engines
 from bot.services import Services
-from knowledge.index import CardIndex, build_index
+from knowledge.index import CardIndex, Tokenizer, build_index
 from knowledge.learning import MAX_SHIFT, Learned
+from knowledge.query import SIMPLIFIER
 from knowledge.schema import KbCard
 from knowledge.search import rank
 from knowledge.taxonomy import load_taxonomy
 from storage.models import QueryLog
 from tests.conftest import Transcript
+
+ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
+T2S = ENGINES.get(SIMPLIFIER)
 
 TAXONOMY = load_taxonomy()
 # An invented office-furniture vendor: none of these words come from any evaluation set.
@@ -45,7 +50,7 @@ CARDS = [
 
 @pytest.fixture(scope="module")
 def index() -> CardIndex:
-    return build_index(CARDS, TAXONOMY)
+    return build_index(CARDS, TAXONOMY, Tokenizer(TAXONOMY.dictionary_words(), ENGINES))
 
 
 def test_open_taxonomy_new_values_and_generic_words(index: CardIndex) -> None:
@@ -80,7 +85,7 @@ def test_chatter_is_declined(index: CardIndex, query: str) -> None:
 
 def test_votes_shift_similar_queries_within_a_bound(index: CardIndex) -> None:
     before = rank(index, "客户拿别家椅子比价格", top=5)
-    learned = Learned()
+    learned = Learned(T2S)
     for _ in range(50):  # many votes still move a card at most MAX_SHIFT
         learned.add_vote("客户拿别家椅子比价格！", "F1", "up")
     shifts = learned.shifts("客户拿别家椅子比价格")
@@ -93,7 +98,7 @@ def test_votes_shift_similar_queries_within_a_bound(index: CardIndex) -> None:
 
 
 def test_pin_answers_the_pinned_card(index: CardIndex) -> None:
-    learned = Learned(pins={"老客户想加几个工位": "F3"})
+    learned = Learned(T2S, pins={"老客户想加几个工位": "F3"})
     result = rank(index, "老客户想加几个工位！", learned=learned)
     assert result.answered and result.ranked[0] == "F3" and result.why[0] == "置顶"
 
@@ -169,10 +174,10 @@ async def test_votes_are_shared_by_every_process(tmp_path: Path) -> None:
     await ensure_schema(url)
     db = Database(url)
     taxonomy = load_taxonomy()
-    tokenizer = Tokenizer(taxonomy.dictionary_words())
+    tokenizer = Tokenizer(taxonomy.dictionary_words(), ENGINES)
     try:
-        await seed_demo(db, now, KnowledgeBase(taxonomy, tokenizer=tokenizer))
-        one, two = (KnowledgeBase(taxonomy, tokenizer=tokenizer) for _ in range(2))
+        await seed_demo(db, now, KnowledgeBase(taxonomy, tokenizer=tokenizer, engines=ENGINES))
+        one, two = (KnowledgeBase(taxonomy, tokenizer=tokenizer, engines=ENGINES) for _ in range(2))
         for kb in (one, two):
             await kb.refresh_if_stale(db)
         query = "客户嫌交付太慢"

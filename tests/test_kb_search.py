@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.commands.kb import run_import, run_search
 from bot.config import DatabaseSettings, Settings
+from bot.engines import Engines
 from knowledge import store
 from knowledge.demo import demo_cards, seed_demo
 from knowledge.importer import import_file
@@ -27,6 +28,7 @@ from knowledge.index import (
     card_bigrams,
     card_pieces,
 )
+from knowledge.query import SIMPLIFIER
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase, objection_clauses, rank
 from knowledge.taxonomy import load_taxonomy
@@ -34,13 +36,15 @@ from storage.db import Database
 from storage.migrate import ensure_schema
 from storage.models import KnowledgeCard, QueryLog
 
+ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
+
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 TAXONOMY = load_taxonomy()
 
 
 @pytest.fixture(scope="module")
 def tokenizer() -> Tokenizer:
-    return Tokenizer(TAXONOMY.dictionary_words())
+    return Tokenizer(TAXONOMY.dictionary_words(), ENGINES)
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +164,7 @@ async def _db(tmp_path: Path) -> Database:
 async def test_upsert_persists_tokens_and_bumps_version(tmp_path: Path, tokenizer: Tokenizer) -> None:
     db = await _db(tmp_path)
     try:
-        kb = KnowledgeBase(TAXONOMY, tokenizer=tokenizer)
+        kb = KnowledgeBase(TAXONOMY, tokenizer=tokenizer, engines=ENGINES)
         assert await seed_demo(db, NOW, kb) == 48
         assert await seed_demo(db, NOW, kb) == 0  # not empty any more
         csv = tmp_path / "update.csv"
@@ -185,8 +189,8 @@ async def test_upsert_persists_tokens_and_bumps_version(tmp_path: Path, tokenize
 async def test_refresh_keeps_two_processes_consistent(tmp_path: Path, tokenizer: Tokenizer) -> None:
     db_a, db_b = await _db(tmp_path), await _db(tmp_path)
     try:
-        a = KnowledgeBase(TAXONOMY, tokenizer=tokenizer)
-        b = KnowledgeBase(TAXONOMY, tokenizer=tokenizer)
+        a = KnowledgeBase(TAXONOMY, tokenizer=tokenizer, engines=ENGINES)
+        b = KnowledgeBase(TAXONOMY, tokenizer=tokenizer, engines=ENGINES)
         await seed_demo(db_a, NOW, a)
         await b.load(db_b)
         assert await b.refresh_if_stale(db_b) is False
@@ -276,7 +280,7 @@ def test_a_card_far_ahead_on_the_querys_own_words_is_answered(tokenizer: Tokeniz
 
 def test_fast_segmenter_cuts_as_jieba_does() -> None:
     """The import's own word-graph cut gives jieba's words (HMM off), also after words are added."""
-    tokenizer = Tokenizer(TAXONOMY.dictionary_words())
+    tokenizer = Tokenizer(TAXONOMY.dictionary_words(), ENGINES)
     texts = [t for c in demo_cards(TAXONOMY) for t in (c.title, c.talk_track, c.success_case)]
     texts += ["结婚的和尚未结婚的", "南京市长江大桥", "研究生命起源", "卫健委采购设备科"]
     for word_set in ([], ["尚未结婚", "设备科采购"]):
@@ -291,12 +295,14 @@ def test_pair_index_scores_as_the_string_index() -> None:
     cards = [*demo_cards(TAXONOMY)[:12],
              KbCard(id="T1", title="醫院採購嫌價格太貴", talk_track="㈱公司的報價⼀次說清"),
              KbCard(id="T2", title="空白", talk_track="")]
-    pairs, strings = PairBM25([card_pieces(c) for c in cards]), SparseBM25([card_bigrams(c) for c in cards])
+    t2s = ENGINES.get(SIMPLIFIER)
+    pairs = PairBM25([card_pieces(c) for c in cards], t2s)
+    strings = SparseBM25([card_bigrams(c, t2s) for c in cards])
     for query in ["医院采购价格太贵", "株公司一次说清", "交期太长", "没有的词"]:
         a, b = np.zeros(len(cards), np.float32), np.zeros(len(cards), np.float32)
-        assert pairs.scores(bigrams(query), a) == pytest.approx(strings.scores(bigrams(query), b))
+        assert pairs.scores(bigrams(query, t2s), a) == pytest.approx(strings.scores(bigrams(query, t2s), b))
         assert a.tolist() == pytest.approx(b.tolist(), abs=1e-5)
-        assert [pairs.knows(p) for p in bigrams(query)] == [strings.knows(p) for p in bigrams(query)]
+        assert [pairs.knows(p) for p in bigrams(query, t2s)] == [strings.knows(p) for p in bigrams(query, t2s)]
 
 
 def test_a_long_paragraph_is_ranked_on_its_objection_clause(index: CardIndex) -> None:
@@ -326,7 +332,7 @@ def test_a_paragraph_is_judged_on_what_the_customer_says_matters_most(index: Car
 def test_a_new_keyword_recuts_only_the_cards_that_contain_it() -> None:
     """Adding one card with a new keyword re-cuts that card and the cards whose text holds the word, and the
     rest keep their tokens, re-stamped: the same tokens as cutting everything again with the new dictionary."""
-    tokenizer = Tokenizer(TAXONOMY.dictionary_words())
+    tokenizer = Tokenizer(TAXONOMY.dictionary_words(), ENGINES)
     first = build_index(demo_cards(TAXONOMY), TAXONOMY, tokenizer)
     stored = [c.with_(tokens=tuple(t), tokens_dict=tokenizer.fingerprint) for c, t in
               zip(first.cards, [tokenizer.card_tokens(c) for c in first.cards], strict=True)]
@@ -339,7 +345,8 @@ def test_a_new_keyword_recuts_only_the_cards_that_contain_it() -> None:
     assert tokenizer.cards_tokenised - before == len(holders) + 1
     assert {c.tokens_dict for c in second.retokenised} == {tokenizer.fingerprint}
     assert len(second.retokenised) == len(stored) + 1  # re-stamped ones are saved too
-    scratch = Tokenizer(sorted(tokenizer._known, reverse=True))  # the same words, added at once, in another order
+    # the same words, added at once, in another order
+    scratch = Tokenizer(sorted(tokenizer._known, reverse=True), ENGINES)
     assert scratch.fingerprint == tokenizer.fingerprint
     for card in second.retokenised:
         assert list(card.tokens) == scratch.card_tokens(card), card.id
@@ -366,3 +373,11 @@ def test_a_rambling_paragraph_finds_the_card_about_what_was_asked(index: CardInd
                                                                     card_id: str) -> None:
     result = rank(index, paragraph)
     assert result.answered and result.ranked[0] == card_id, (result.ranked[:3], result.why)
+
+
+def test_english_words_are_not_read_as_pinyin(index: CardIndex) -> None:
+    """"sales" or "record" cannot be split into pinyin syllables, and AI is an abbreviation: they stay English,
+    while real pinyin beside them is still read."""
+    for text in ["after-sales响应多快", "冷库的temperature record要保存几年", "AI摄像头"]:
+        assert index.pinyin.read(text) == text
+    assert index.pinyin.read("yiyuan jiage") != "yiyuan jiage"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from bot.engines import Engines
 from handlers.leads.insights import InsightMiner, build_miner
 
 
 @pytest.fixture(scope="module")
 def miner() -> InsightMiner:
-    return build_miner("")
+    return build_miner("", Engines())
 
 
 @pytest.mark.parametrize("text", ["客户对价格没有异议，已经不用钉钉了", "客户在研究人工智能", "没有竞品", "价格没问题",

@@ -11,7 +11,10 @@ from bot.clock import CN_TZ
 from ocr.catalog import load_catalog, parse_catalog_text
 from ocr.engine import ChatText, TextRegion
 from ocr.extract import extract, extract_from_text
+from ocr.people import NameLists
 from ocr.requests import requested_things
+
+NAMES = NameLists()  # the name lists of jieba's dictionary for this module (no services here)
 
 NOW = datetime(2024, 10, 24, 16, 0, tzinfo=CN_TZ)
 SHOP = parse_catalog_text("""
@@ -44,14 +47,14 @@ def test_one_misread_character_still_matches_but_not_a_real_word() -> None:
 def test_customer_needs_come_from_the_catalog_and_the_rep_restating_them() -> None:
     lead = extract(chat(("left", "电话13677778888，想了解一下通风柜，另外实验台也有需求"),
                         ("right", "没问题，我们的洗眼器在行业里用得很多"),
-                        ("right", "另外我们的样品冷藏柜最近在做活动")), NOW, SHOP)
+                        ("right", "另外我们的样品冷藏柜最近在做活动")), NOW, SHOP, names=NAMES)
     assert lead.needs == ("通风柜", "实验台", "洗眼器")
 
 
 def test_a_request_outside_the_catalog_is_kept_in_the_customers_words() -> None:
-    lead = extract(chat(("left", "电话13677778888，我们想采购一批防爆冰箱")), NOW, SHOP)
+    lead = extract(chat(("left", "电话13677778888，我们想采购一批防爆冰箱")), NOW, SHOP, names=NAMES)
     assert lead.needs == ("防爆冰箱",)
-    assert extract_from_text("新线索 祁晓棠 13677778888 需要通风橱", NOW, SHOP).needs == ("通风柜",)
+    assert extract_from_text("新线索 祁晓棠 13677778888 需要通风橱", NOW, SHOP, names=NAMES).needs == ("通风柜",)
 
 
 @pytest.mark.parametrize(
@@ -90,22 +93,22 @@ def test_a_job_title_holding_a_products_stem_is_no_need() -> None:
 def test_a_product_the_catalog_lacks_is_not_taken_for_its_neighbour(said: str, want: tuple[str, ...]) -> None:
     """One character off a catalog product is a misreading only when that character makes no word with its
     neighbours: 样品冷冻柜 and 洗眼机 are other products, never 样品冷藏柜 or 洗眼器."""
-    lead = extract(chat(("left", f"电话13677778888，{said}")), NOW, SHOP)
+    lead = extract(chat(("left", f"电话13677778888，{said}")), NOW, SHOP, names=NAMES)
     assert lead.needs == want
 
 
 def test_a_rep_advertising_before_the_customer_asks_is_no_need() -> None:
     lead = extract(chat(("right", "您好，我们的洗眼器在行业里用得很多"), ("left", "你好，我是祁晓棠，电话13677778888"),
-                        ("right", "我们的通风柜最近很受欢迎")), NOW, SHOP)
+                        ("right", "我们的通风柜最近很受欢迎")), NOW, SHOP, names=NAMES)
     assert lead.needs == ()
 
 
 def test_a_rep_answering_a_request_that_scrolled_off_names_the_need() -> None:
     lead = extract(chat(("right", "没问题，我们的洗眼器很多实验室都在用，稍后发您参数"),
-                        ("left", "电话13677778888")), NOW, SHOP)
+                        ("left", "电话13677778888")), NOW, SHOP, names=NAMES)
     assert lead.needs == ("洗眼器",)
 
 
 def test_a_request_with_one_character_misread_names_the_catalog_product() -> None:
-    lead = extract(chat(("left", "电话13677778888，主要是想采购一批祥品冷藏柜")), NOW, SHOP)
+    lead = extract(chat(("left", "电话13677778888，主要是想采购一批祥品冷藏柜")), NOW, SHOP, names=NAMES)
     assert lead.needs == ("样品冷藏柜",)

@@ -11,10 +11,13 @@ from bot.config import OcrSettings
 from bot.engines import Engines
 from ocr.extract import extract
 from ocr.layout import CARD, has_picture
+from ocr.people import NameLists
 from ocr.pipeline import read_image, validate
 from ocr.screen import locate
 from tests.synth_styles import make_styled
 from tests.test_ocr_people import NOW, chat
+
+NAMES = NameLists()  # the name lists of jieba's dictionary for this module (no services here)
 
 SETTINGS = OcrSettings()
 ENGINES = Engines()  # the OCR engine and threads of this module's tests (no services here)
@@ -57,20 +60,21 @@ def test_a_customer_project_group_drawn_with_sender_names() -> None:
 
 def test_a_recalled_message_notice_is_no_one_speaking() -> None:
     lead = extract(chat("Leo", ("left", "你好，我是澄湖检测的柏子衿"), ("time", "“柏子衿”撤回了一条消息"),
-                        ("left", "电话13566667777")), NOW)
+                        ("left", "电话13566667777")), NOW, names=NAMES)
     assert (lead.customer_name, lead.phone) == ("柏子衿", "13566667777")
 
 
 def test_a_quote_names_who_said_it_whatever_the_title_bar_shows() -> None:
     # The title bar is a nickname: the rep's quote of 「柏子衿」 is the customer; the customer's quote of the rep
     # (「小郑」, no surname) is the rep, so the rep's number is not the customer's.
-    lead = extract(chat("静待花开", ("left", "小郑：我的电话13900001111"), ("right", "柏子衿：我手机13566667777")), NOW)
+    lead = extract(chat("静待花开", ("left", "小郑：我的电话13900001111"), ("right", "柏子衿：我手机13566667777")),
+                   NOW, names=NAMES)
     assert (lead.customer_name, lead.phone) == ("柏子衿", "13566667777")
 
 
 def test_a_rank_whose_department_was_misread_still_gives_the_name() -> None:
     said = "大家好，我是常州禾丰包装有限公司的上总监苗语桐，电话13566667777"  # 「上」: a misread department
-    lead = extract(chat("禾丰包装对接群(8)", ("left", said)), NOW)
+    lead = extract(chat("禾丰包装对接群(8)", ("left", said)), NOW, names=NAMES)
     assert lead.is_lead and (lead.customer_name, lead.phone) == ("苗语桐", "13566667777")
 
 

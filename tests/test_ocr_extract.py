@@ -9,7 +9,10 @@ import pytest
 from bot.clock import CN_TZ
 from ocr.engine import ChatText, TextRegion, clean_line, join_lines
 from ocr.extract import extract, extract_from_text, find_budget, find_phones, normalise_phone, parse_title_bar
+from ocr.people import NameLists
 from ocr.timeparse import find_time, parse_anchor
+
+NAMES = NameLists()  # the name lists of jieba's dictionary for this module (no services here)
 
 NOW = datetime(2024, 10, 24, 16, 0, tzinfo=CN_TZ)  # a Thursday
 
@@ -127,7 +130,7 @@ def test_rep_words_never_become_customer_fields() -> None:
             ("left", "好的"),
         ),
         NOW,
-    )
+     names=NAMES)
     assert lead.is_lead
     assert (lead.customer_name, lead.company, lead.phone) == ("张伟", "华东医疗", "13812345678")
     assert lead.email is None
@@ -138,7 +141,7 @@ def test_rep_words_never_become_customer_fields() -> None:
 
 
 def test_relative_time_without_anchor_uses_receive_time() -> None:
-    lead = extract(chat("李娜", ("left", "我电话13812345678，明天上午10点再聊")), NOW)
+    lead = extract(chat("李娜", ("left", "我电话13812345678，明天上午10点再聊")), NOW, names=NAMES)
     assert lead.follow_up == cn(2024, 10, 25, 10, 0)
 
 
@@ -148,27 +151,27 @@ def test_card_message_and_full_company_name() -> None:
             "Leo", ("left", "郑欣\n采购经理\n上海华东医疗器械有限公司\n手机：171 5965 6365\n邮箱：zx@hd.com")
         ),
         NOW,
-    )
+     names=NAMES)
     assert (lead.customer_name, lead.title, lead.company) == ("郑欣", "采购经理", "上海华东医疗器械有限公司")
     assert (lead.phone, lead.email) == ("17159656365", "zx@hd.com")
 
 
 def test_wechat_id_from_the_eng_reading() -> None:
-    lead = extract(chat("王磊", ("left", "我微信: wang_1752"), latin={0: "Ma: wang_1752"}), NOW)
+    lead = extract(chat("王磊", ("left", "我微信: wang_1752"), latin={0: "Ma: wang_1752"}), NOW, names=NAMES)
     assert lead.wechat_id == "wang_1752"
 
 
 def test_group_and_empty_chats_are_not_leads() -> None:
-    group = extract(chat("华东项目群(12)", ("left", "联系人张伟，电话13812345678")), NOW)
+    group = extract(chat("华东项目群(12)", ("left", "联系人张伟，电话13812345678")), NOW, names=NAMES)
     assert not group.is_lead and group.reject_reason == "group_chat" and group.phone is None
-    small = extract(chat("阳光明媚", ("left", "在吗"), ("right", "在的"), ("left", "周末去爬山吗")), NOW)
+    small = extract(chat("阳光明媚", ("left", "在吗"), ("right", "在的"), ("left", "周末去爬山吗")), NOW, names=NAMES)
     assert not small.is_lead and small.reject_reason == "personal"  # small talk between friends
-    page = extract(ChatText((TextRegion("page", "支付成功 交易单号 4200012345"),), False), NOW)
+    page = extract(ChatText((TextRegion("page", "支付成功 交易单号 4200012345"),), False), NOW, names=NAMES)
     assert not page.is_lead and page.reject_reason == "receipt"
 
 
 def bar(title: str) -> tuple[str | None, str | None, str | None]:
-    found = parse_title_bar(title)
+    found = parse_title_bar(title, NAMES)
     return found.name, found.company, found.title
 
 
@@ -195,18 +198,18 @@ def test_title_bar_remark_forms(title: str, want: tuple[str | None, str | None, 
 
 
 def test_group_and_colleague_title_bars() -> None:
-    assert parse_title_bar("销售一部(8)").is_group
-    assert parse_title_bar("马丽(市场部)").is_colleague
-    assert not parse_title_bar("马丽@市场部").is_group
+    assert parse_title_bar("销售一部(8)", NAMES).is_group
+    assert parse_title_bar("马丽(市场部)", NAMES).is_colleague
+    assert not parse_title_bar("马丽@市场部", NAMES).is_group
 
 
 def test_a_colleague_chat_passing_on_a_customers_number_is_not_a_lead() -> None:
-    lead = extract(chat("刘洋(同事)", ("left", "客户王总的电话13800002222你跟进一下")), NOW)
+    lead = extract(chat("刘洋(同事)", ("left", "客户王总的电话13800002222你跟进一下")), NOW, names=NAMES)
     assert not lead.is_lead and lead.reject_reason == "colleague_chat"
 
 
 def test_free_text_from_a_rep() -> None:
-    lead = extract_from_text("新线索 张伟 华东医疗 13812345678 预算50万 明天下午3点回电", NOW)
+    lead = extract_from_text("新线索 张伟 华东医疗 13812345678 预算50万 明天下午3点回电", NOW, names=NAMES)
     assert (lead.customer_name, lead.company, lead.phone, lead.budget_cny) == (
         "张伟",
         "华东医疗",
@@ -223,41 +226,41 @@ def test_cjk_spaces_removed() -> None:
 
 @pytest.mark.parametrize("name", ["温婷", "施琳", "乔峰", "聂磊", "常浩", "欧阳明月", "司马光", "诸葛亮"])
 def test_names_with_less_common_and_compound_surnames(name: str) -> None:
-    assert parse_title_bar(f"{name}@华东医疗").name == name
+    assert parse_title_bar(f"{name}@华东医疗", NAMES).name == name
 
 
 @pytest.mark.parametrize("nickname", ["阳光明媚", "静待花开", "张经理"])
 def test_nicknames_are_not_names(nickname: str) -> None:
-    assert parse_title_bar(nickname).name is None
+    assert parse_title_bar(nickname, NAMES).name is None
 
 
 def test_self_introduction_with_company_and_title() -> None:
     intro = "你好，我是上海瑞康医疗器械有限公司的采购经理刘洋，邮箱 liuyang@ruikang.com"
-    lead = extract(chat("Lily", ("left", intro)), NOW)
+    lead = extract(chat("Lily", ("left", intro)), NOW, names=NAMES)
     assert (lead.customer_name, lead.title, lead.company) == ("刘洋", "采购经理", "上海瑞康医疗器械有限公司")
 
 
 def test_a_referred_colleagues_number_is_not_the_customers() -> None:
     lead = extract(chat("孙丽", ("left", "你可以联系王经理，电话13912345678"), ("left", "我自己电话是13812345678")),
-                   NOW)
+                   NOW, names=NAMES)
     assert lead.phone == "13812345678"
-    only = extract(chat("孙丽", ("left", "你可以联系王经理，电话13912345678")), NOW)
+    only = extract(chat("孙丽", ("left", "你可以联系王经理，电话13912345678")), NOW, names=NAMES)
     assert only.phone is None
     assert find_phones("联系方式13812345678") == [("13812345678", False)]
     ours = extract(chat("孙丽", ("left", "具体采购你可以联系我们王经理13688889999"), ("left", "我的电话是13599990000")),
-                   NOW)
+                   NOW, names=NAMES)
     assert ours.phone == "13599990000"  # 「联系我们王经理」 is a referral too
     assert find_phones("有事联系我13812345678") == [("13812345678", False)]  # 「联系我」 is the customer
 
 
 def test_a_colleagues_email_or_wechat_is_not_the_customers() -> None:
     colleague = "技术的事找我同事周敏，她电话13512345678，邮箱zhoumin@hengyuan.cn"
-    lead = extract(chat("孙丽", ("left", "我是孙丽，电话13812345678"), ("left", colleague)), NOW)
+    lead = extract(chat("孙丽", ("left", "我是孙丽，电话13812345678"), ("left", colleague)), NOW, names=NAMES)
     assert (lead.phone, lead.email) == ("13812345678", None)
     wechat = "技术对接加我同事微信 tech_li2020"
-    lead = extract(chat("孙丽", ("left", "我是孙丽，电话13812345678"), ("left", wechat)), NOW)
+    lead = extract(chat("孙丽", ("left", "我是孙丽，电话13812345678"), ("left", wechat)), NOW, names=NAMES)
     assert lead.wechat_id is None
-    own = extract(chat("孙丽", ("left", "我是孙丽，邮箱 sunli@hengyuan.cn，微信 sunli_2020")), NOW)
+    own = extract(chat("孙丽", ("left", "我是孙丽，邮箱 sunli@hengyuan.cn，微信 sunli_2020")), NOW, names=NAMES)
     assert (own.email, own.wechat_id) == ("sunli@hengyuan.cn", "sunli_2020")
 
 
@@ -272,11 +275,11 @@ def test_a_colleagues_email_or_wechat_is_not_the_customers() -> None:
     ],
 )
 def test_needs_from_the_product_vocabulary(text: str, want: tuple[str, ...]) -> None:
-    assert extract(chat("王强", ("left", f"电话13812345678，{text}")), NOW).needs == want
+    assert extract(chat("王强", ("left", f"电话13812345678，{text}")), NOW, names=NAMES).needs == want
 
 
 def test_dingtalk_title_with_external_tag_and_company_subtitle() -> None:
-    bar = parse_title_bar("柏子衿 外部\n澄湖检测技术有限公司")
+    bar = parse_title_bar("柏子衿 外部\n澄湖检测技术有限公司", NAMES)
     assert (bar.name, bar.company) == ("柏子衿", "澄湖检测技术有限公司")
 
 
@@ -284,19 +287,19 @@ def test_dingtalk_title_with_external_tag_and_company_subtitle() -> None:
                                   "经费 5E7"])
 def test_a_typed_budget_in_any_spelling_is_one_amount(said: str) -> None:
     """The extractor alone reads a budget however a rep types it (no second reading on top of it)."""
-    assert extract_from_text(f"新线索 魏总 澄江物流 13812345678 {said}", NOW).budget_cny == 50_000_000
+    assert extract_from_text(f"新线索 魏总 澄江物流 13812345678 {said}", NOW, names=NAMES).budget_cny == 50_000_000
 
 
 @pytest.mark.parametrize("said", ["预算 2025年批", "预算 3个月内定", "预算 50人的规模"])
 def test_a_number_after_budget_that_is_not_money(said: str) -> None:
-    assert extract_from_text(f"新线索 魏总 澄江物流 13812345678 {said}", NOW).budget_cny is None
+    assert extract_from_text(f"新线索 魏总 澄江物流 13812345678 {said}", NOW, names=NAMES).budget_cny is None
 
 
 def test_an_address_starts_where_the_chinese_reading_starts_it() -> None:
     # eng reads the Chinese just before an address as letters run into it; chi_sim's reading bounds it.
     text = ChatText((TextRegion("title", "柏子衿@澄湖检测"),
                      TextRegion("left", "方案可以发到bai_zj@c\nhenghu.Com.Cn", "araarbbai_zj@chenghu.com.cn")), True)
-    assert extract(text, NOW).email == "bai_zj@chenghu.com.cn"
+    assert extract(text, NOW, names=NAMES).email == "bai_zj@chenghu.com.cn"
 
 
 def test_a_bubble_edge_read_as_a_bar_does_not_break_a_word() -> None:
@@ -306,14 +309,14 @@ def test_a_bubble_edge_read_as_a_bar_does_not_break_a_word() -> None:
 
 @pytest.mark.parametrize("typed", ["新线索 韦总 13812345678 预算5 千万", "新线索 韦总 13812345678 两百万"])
 def test_an_amount_written_apart_is_not_a_company(typed: str) -> None:
-    lead = extract_from_text(typed, NOW)
+    lead = extract_from_text(typed, NOW, names=NAMES)
     assert lead.company is None and lead.customer_name == "韦总" and lead.budget_cny is not None
 
 
 @pytest.mark.parametrize("typed", ["新线索：客户韦总，公司临川远景科技有限公司，电话13812345678",
                                    "新线索 客户 韦总 公司名称：临川远景科技有限公司 13812345678"])
 def test_a_typed_label_is_not_part_of_the_company(typed: str) -> None:
-    lead = extract_from_text(typed, NOW)
+    lead = extract_from_text(typed, NOW, names=NAMES)
     assert lead.company == "临川远景科技有限公司" and lead.customer_name == "韦总"
 
 
@@ -326,11 +329,11 @@ def test_a_typed_label_is_not_part_of_the_company(typed: str) -> None:
 def test_wechat_ids_after_their_label(line: str, wechat: str | None) -> None:
     chat = ChatText((TextRegion("title", "周敏"), TextRegion("left", "你好，我是华东医疗的周敏"),
                      TextRegion("left", line), TextRegion("right", "好的")), True)
-    assert extract(chat, NOW).wechat_id == wechat
+    assert extract(chat, NOW, names=NAMES).wechat_id == wechat
 
 
 def test_a_card_company_wrapped_over_two_lines_is_one_company() -> None:
     chat = ChatText((TextRegion("title", "魏鹏凯"),
                      TextRegion("left", "魏鹏凯\n技术负责人\n金桥农村商业银行股份\n有限公司\n手机: 194 3229 4426"),
                      TextRegion("right", "好的")), True)
-    assert extract(chat, NOW).company == "金桥农村商业银行股份有限公司"
+    assert extract(chat, NOW, names=NAMES).company == "金桥农村商业银行股份有限公司"

@@ -11,13 +11,16 @@ from bot.config import LlmSettings
 from ocr.engine import ChatText, TextRegion
 from ocr.extract import LeadFields, extract
 from ocr.llm_assist import assist
+from ocr.people import NameLists
 from tests.fakes.openai_api import running_fake_openai
+
+NAMES = NameLists()  # the name lists of jieba's dictionary for this module (no services here)
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
 
 
 def chat(*items: tuple[str, str]) -> LeadFields:
-    return extract(ChatText(tuple(TextRegion(kind, text) for kind, text in items), True), NOW)
+    return extract(ChatText(tuple(TextRegion(kind, text) for kind, text in items), True), NOW, names=NAMES)
 
 
 WEAK = chat(("title", "王强"), ("left", "我们是华东医疗 预算五十万左右 想看看crm"), ("right", "好的王总"),

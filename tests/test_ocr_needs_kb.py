@@ -12,9 +12,12 @@ from bot.clock import CN_TZ, ManualClock
 from bot.services import Services
 from ocr.catalog import parse_catalog_text, product_like
 from ocr.extract import extract_from_text
+from ocr.people import NameLists
 from tests.conftest import Transcript
 from tests.console_support import seed_cards
 from tests.synth import Chat, Item, _jpeg, render_chat
+
+NAMES = NameLists()  # the name lists of jieba's dictionary for this module (no services here)
 
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=CN_TZ)
 CARDS = [
@@ -39,12 +42,13 @@ def test_only_product_keywords_are_products() -> None:
 
 def test_a_catalog_product_and_an_unknown_one_in_one_typed_sentence() -> None:
     catalog = parse_catalog_text("扫码枪: 条码枪\n货架\n")
-    lead = extract_from_text("新线索 周海 江川物流 13912345678 需要条码枪，也想了解一下无人机的报价", NOW, catalog)
+    lead = extract_from_text("新线索 周海 江川物流 13912345678 需要条码枪，也想了解一下无人机的报价",
+                             NOW, catalog, names=NAMES)
     assert lead.needs == ("扫码枪", "无人机")
-    lead = extract_from_text("客户是南湖仓储的李明，想采购一批周转箱，货架也要", NOW, catalog)
+    lead = extract_from_text("客户是南湖仓储的李明，想采购一批周转箱，货架也要", NOW, catalog, names=NAMES)
     assert set(lead.needs) == {"货架", "周转箱"}
     # a request the catalog already reads is not kept a second time in the customer's words
-    assert extract_from_text("新线索 王五 需要扫码枪", NOW, catalog).needs == ("扫码枪",)
+    assert extract_from_text("新线索 王五 需要扫码枪", NOW, catalog, names=NAMES).needs == ("扫码枪",)
 
 
 async def test_kb_product_keywords_feed_typed_leads(chat: ChatSession, transcript: Transcript,

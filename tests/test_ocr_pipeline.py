@@ -15,8 +15,11 @@ from app.commands.ocr import main as ocr_main
 from bot.clock import CN_TZ
 from bot.config import OcrSettings
 from bot.engines import Engines
+from ocr.people import NameLists
 from ocr.pipeline import MAX_WIDTH, OcrRejected, _semaphore, lead_to_json, read_screenshot, validate
 from tests.synth import make_sample
+
+NAMES = NameLists()  # the name lists of jieba's dictionary for this module (no services here)
 
 SETTINGS = OcrSettings()
 ENGINES = Engines()  # the OCR engine and threads of this module's tests (no services here)
@@ -199,5 +202,5 @@ def test_tesseract_as_a_library_and_as_a_command_read_alike() -> None:
     library, command = TesseractEngine(), TesseractEngine()
     command._lib = None
     assert library._lib is not None
-    got = [extract(e.read(found.image, found.layout), sample.now) for e in (library, command)]
+    got = [extract(e.read(found.image, found.layout), sample.now, names=NAMES) for e in (library, command)]
     assert [(g.customer_name, g.phone) for g in got] == [(sample.truth.customer_name, sample.truth.phone)] * 2

@@ -12,7 +12,10 @@ pytest.importorskip("rapidocr")
 from ocr.engine import RapidOcrEngine
 from ocr.extract import extract
 from ocr.layout import analyse
+from ocr.people import NameLists
 from tests.synth import edit_distance, make_sample, squash
+
+NAMES = NameLists()  # the name lists of jieba's dictionary for this module (no services here)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +39,7 @@ def test_chat_is_read_line_by_line_without_text_detection(seed: int) -> None:
     assert chat.is_chat
     assert fresh._ocr.text_det is None  # the detection model was never even loaded
     assert misread(squash(sample.text), squash(chat.text)) < 0.02
-    lead = extract(chat, sample.now)
+    lead = extract(chat, sample.now, names=NAMES)
     assert (lead.phone, lead.customer_name, lead.company) == (
         sample.truth.phone, sample.truth.customer_name, sample.truth.company)
 

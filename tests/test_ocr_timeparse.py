@@ -9,7 +9,10 @@ import pytest
 from bot.clock import CN_TZ
 from ocr.engine import ChatText, TextRegion
 from ocr.extract import extract
+from ocr.people import NameLists
 from ocr.timeparse import find_time, find_times, parse_anchor
+
+NAMES = NameLists()  # the name lists of jieba's dictionary for this module (no services here)
 
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
 
@@ -57,25 +60,28 @@ def chat(*items: tuple[str, str]) -> ChatText:
 
 def test_a_later_bare_day_keeps_the_precise_time_agreed_for_it() -> None:
     lead = extract(chat(("left", "电话13812345678，明天下午3点来"), ("right", "好的，那我们后天上午10点见？"),
-                        ("left", "不行，就明天")), MONDAY)
+                        ("left", "不行，就明天")), MONDAY, names=NAMES)
     assert lead.follow_up == cn(2026, 11, 24, 15, 0)
 
 
 def test_a_later_new_time_still_wins() -> None:
-    lead = extract(chat(("left", "电话13812345678，明天下午3点来"), ("left", "改到后天上午吧")), MONDAY)
+    lead = extract(chat(("left", "电话13812345678，明天下午3点来"), ("left", "改到后天上午吧")), MONDAY, names=NAMES)
     assert lead.follow_up == cn(2026, 11, 25, 9, 0)
 
 
 def test_a_bare_clock_time_confirms_the_dated_one() -> None:
     """"明天下午3点给您打电话方便吗？" "好的，3点": still tomorrow (a bare 3点 alone would be today)."""
-    lead = extract(chat(("right", "明天下午3点给您打电话方便吗？"), ("left", "好的，3点，电话13812345678")), MONDAY)
+    lead = extract(chat(("right", "明天下午3点给您打电话方便吗？"), ("left", "好的，3点，电话13812345678")),
+                   MONDAY, names=NAMES)
     assert lead.follow_up == cn(2026, 11, 24, 15, 0)
-    lead = extract(chat(("right", "那下个月12号上午9点半过来？"), ("left", "行，9点半，电话13812345678")), MONDAY)
+    lead = extract(chat(("right", "那下个月12号上午9点半过来？"), ("left", "行，9点半，电话13812345678")),
+                   MONDAY, names=NAMES)
     assert lead.follow_up == cn(2026, 12, 12, 9, 30)
-    lead = extract(chat(("right", "明天下午3点方便吗？"), ("left", "4点吧，电话13812345678")), MONDAY)
+    lead = extract(chat(("right", "明天下午3点方便吗？"), ("left", "4点吧，电话13812345678")), MONDAY, names=NAMES)
     assert lead.follow_up.hour == 16  # another hour is a new time
 
 
 def test_building_numbers_do_not_replace_the_agreed_time() -> None:
-    lead = extract(chat(("left", "电话13812345678，明天下午3点来"), ("left", "我们在科技园2号楼，坐3号线到")), MONDAY)
+    lead = extract(chat(("left", "电话13812345678，明天下午3点来"), ("left", "我们在科技园2号楼，坐3号线到")),
+                   MONDAY, names=NAMES)
     assert lead.follow_up == cn(2026, 11, 24, 15, 0)

@@ -26,8 +26,9 @@ from handlers.leads.ocr_jobs import GAVE_UP
 from handlers.leads.screenshots import QUEUED
 from storage.migrate import upgrade
 from storage.models import Lead, OcrJob, OutboxMessage
-from storage.ocr_jobs import claim_next
+from storage.ocr_jobs import claim_next, prune_finished
 from tests.conftest import Transcript
+from tests.fakes.wecom_harness import WecomHarness, start_wecom_harness
 from tests.servers import ROOT
 from tests.synth import Sample, make_sample
 
@@ -161,6 +162,40 @@ async def test_a_queued_screenshot_gets_its_draft_card_from_a_worker_process(
     assert "stopped after 1 jobs" in worker.text()
 
 
+@pytest.fixture
+async def h(settings: Settings, clock: ManualClock) -> AsyncIterator[WecomHarness]:
+    async for harness in start_wecom_harness(settings, clock):
+        yield harness
+
+
+async def test_a_wecom_screenshot_is_answered_by_a_worker_that_drains_on_sigterm(
+        h: WecomHarness, clock: ManualClock, lead_sample: Sample, workers: Callable[..., WorkerProcess]) -> None:
+    """The webhook server downloads the image from WeCom, stores and queues it, answers 「收到截图」; the worker is told
+    to stop (SIGTERM) while it reads the image: it finishes the job, exits 0, and the card goes out through the
+    webhook server's outbox."""
+    clock.set(lead_sample.now)
+    assert (await h.image("rep01", lead_sample.image)).status == 200
+    await h.settle()
+    assert h.fake.texts_to("rep01")[-1] == QUEUED and h.cards_to("rep01") == []
+    metrics = await (await h.client.get("/metrics")).text()
+    assert 'salesbot_ocr_jobs{state="queued"} 1' in metrics and "# TYPE salesbot_ocr_jobs gauge" in metrics
+
+    worker = await workers().start()
+    await until(h.services, lambda j: j.state == "claimed", "the worker claimed nothing", worker.text)
+    asked_to_stop = datetime.now(UTC)
+    assert await worker.stop() == 0
+    job = await job_row(h.services)
+    assert job.state == "done" and job.attempts == 1, worker.text()[-2000:]
+    assert job.finished_at is not None and job.finished_at > asked_to_stop  # it was in hand at the SIGTERM
+    assert "finishing the jobs in hand" in worker.text() and "stopped after 1 jobs" in worker.text()
+
+    clock.set(datetime.now(UTC) + timedelta(seconds=1))
+    await h.settle()
+    (card,) = h.cards_to("rep01")
+    assert card["main_title"]["title"].startswith("线索草稿") and lead_sample.truth.phone in str(card), card
+    assert 'salesbot_ocr_jobs{state="queued"} 0' in await (await h.client.get("/metrics")).text()
+
+
 async def test_a_killed_workers_job_is_finished_exactly_once_by_another(
         chat: ChatSession, transcript: Transcript, services: Services, clock: ManualClock, tmp_path: Path,
         lead_sample: Sample, workers: Callable[..., WorkerProcess]) -> None:
@@ -216,6 +251,9 @@ async def test_a_job_whose_worker_keeps_dying_gets_one_failure_reply(
     await services.outbox.drain()
     assert [m["text"] for m in transcript.to("rep01")].count(GAVE_UP) == 1
     assert await _leads(services) == [] and not Path(job.image_path).exists()
+    assert job.finished_at is not None
+    assert await prune_finished(services.db, job.finished_at) == 0  # kept until it is older than the cut
+    assert await prune_finished(services.db, job.finished_at + timedelta(seconds=1)) == 1
 
 
 async def test_two_workers_never_claim_one_job(chat: ChatSession, transcript: Transcript, services: Services,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.chat import ChatSession
+from bot.engines import Engines
 from bot.services import Services
 from handlers.ramp import service
 from handlers.ramp.path import parse_path
@@ -17,6 +18,8 @@ from storage.models import RampEnrollment, RampProgress
 from tests.conftest import Transcript
 from tests.leads_helpers import cn
 from tests.ramp_helpers import ramp_cards, seed_cards
+
+ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
 
 
 async def _enrol(services: Services, text: str) -> None:
@@ -80,8 +83,8 @@ async def test_a_question_sent_while_a_written_question_waits_is_answered_not_gr
 
 
 def _points(card: KbCard) -> list[str]:
-    tok = Tokenizer()
-    return key_points(card, tok.tokens(card.talk_track), tok.word_freq)
+    tok = Tokenizer([], ENGINES)
+    return key_points(card, tok.tokens(card.talk_track), tok)
 
 
 def test_key_points_are_the_cards_content_words_not_how_the_customer_is_addressed() -> None:

@@ -9,6 +9,7 @@ import random
 from sqlalchemy import select
 
 from app.chat import ChatSession
+from bot.engines import Engines
 from bot.services import Services
 from handlers.ramp import service
 from handlers.ramp.path import TaskSpec, parse_path
@@ -19,6 +20,8 @@ from storage.models import KnowledgeCard, RampProgress
 from tests.conftest import Transcript
 from tests.leads_helpers import cn
 from tests.ramp_helpers import ramp_cards, seed_cards
+
+ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
 
 
 async def _enrol(services: Services, text: str) -> None:
@@ -58,8 +61,8 @@ def test_a_written_answer_passes_on_key_points_not_on_self_assessment() -> None:
     from handlers.ramp.quiz import check_answer, key_points
 
     card = next(c for c in ramp_cards() if c.objection == "价格")
-    tok = Tokenizer()
-    points = key_points(card, tok.tokens(card.talk_track), tok.word_freq)
+    tok = Tokenizer([], ENGINES)
+    points = key_points(card, tok.tokens(card.talk_track), tok)
     assert len(points) >= 4
     for vague in ("我会了", "明白，都懂了", "好的没问题，我知道怎么回"):
         check = check_answer(vague, points)

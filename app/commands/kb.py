@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from app.commands import kb_taxonomy
 from bot.clock import SystemClock, fmt_cn
 from bot.config import Settings
+from bot.engines import Engines
 
 
 def register(subparsers: Any) -> None:
@@ -53,14 +54,14 @@ async def _open(settings: Settings, *, seed: bool) -> Any:
     await ensure_schema(settings.database.url)
     db = Database(settings.database.url, echo=settings.database.echo)
     if seed and settings.knowledge.seed_demo:
-        await seed_demo(db, SystemClock().now())
+        await seed_demo(db, SystemClock().now(), _kb(settings))
     return db
 
 
 def _kb(settings: Settings) -> Any:
     from knowledge.search import KnowledgeBase
 
-    return KnowledgeBase(taxonomy_path=settings.knowledge.taxonomy_path)
+    return KnowledgeBase(taxonomy_path=settings.knowledge.taxonomy_path, engines=Engines())  # no services here
 
 
 class ProgressBar:

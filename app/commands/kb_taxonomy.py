@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.clock import SystemClock
 from bot.config import Settings
+from bot.engines import Engines
 
 AXIS_NAMES = {"角色": "role", "行业": "industry", "异议": "objection", "role": "role", "industry": "industry",
               "objection": "objection"}
@@ -61,7 +62,7 @@ async def run_list(args: argparse.Namespace, settings: Settings) -> int:
 
     db = await _db(settings)
     try:
-        kb = KnowledgeBase(taxonomy_path=settings.knowledge.taxonomy_path)
+        kb = KnowledgeBase(taxonomy_path=settings.knowledge.taxonomy_path, engines=Engines())  # no services here
         await kb.load(db)
         async with db.session() as session:
             counts = {axis: await store.axis_counts(session, axis) for axis in AXIS_LABELS}
@@ -113,9 +114,9 @@ async def run_merge(args: argparse.Namespace, settings: Settings) -> int:
 
 async def run_pin(args: argparse.Namespace, settings: Settings) -> int:
     from knowledge import store
-    from knowledge.query import clean
+    from knowledge.query import Simplifier, clean
 
-    wording = clean(args.wording)
+    wording = clean(args.wording, Simplifier())  # one wording: no engines to keep
     if not wording or (args.card is None) != args.remove:
         print("用法：salesbot kb pin 问法 卡片编号，或 salesbot kb pin 问法 --remove", file=sys.stderr)
         return 2

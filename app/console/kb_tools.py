@@ -37,7 +37,6 @@ from bot.services import Services, Shared
 from handlers.kb_gaps import WEEK, field_gaps
 from handlers.knowledge import knowledge_base, pin
 from knowledge.importer import Landed, dated, import_file, undated_text
-from knowledge.index import normalize
 from knowledge.io import SUFFIXES, read_cards
 from knowledge.schema import AXES
 from knowledge.search import Hit, KnowledgeBase
@@ -84,6 +83,7 @@ def _explain(kb: KnowledgeBase, matched: dict[str, tuple[str, ...]], query: str,
             why.append(f"{AXIS_CN[axis]}通用（问题提到 {'、'.join(wanted)}）")
         elif wanted:
             why.append(f"{AXIS_CN[axis]}不同：卡片是 {value}")
+    normalize = kb.tokenizer.normalize
     text = normalize(query)
     keywords = [k for k in card.keywords if normalize(k) and normalize(k) in text]
     if keywords:

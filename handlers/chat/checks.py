@@ -13,7 +13,8 @@ from bot.messages import Button, Card, Inbound, Text
 from bot.router import Router, normalize_text
 from bot.usertext import user_text
 from handlers.checks import flags, rules
-from handlers.leads.permissions import command_arg, lead_for, list_leads, parse_id
+from handlers.leads.chat_gate import command_arg, lead_for, parse_id
+from handlers.leads.permissions import list_leads
 from storage.leads import OPEN_STATUSES
 from storage.models import Lead, LeadFlag
 

@@ -18,7 +18,7 @@ from bot.context import Context
 from bot.messages import Inbound, Text
 from bot.router import Router, split_command
 from handlers.leads import manage
-from handlers.leads.permissions import lead_gate, ramp_refused
+from handlers.leads.chat_gate import lead_gate, ramp_refused
 from reminders import actions
 from reminders.policies import EXTEND_DEFAULT_HOURS, EXTEND_DEFAULT_REASON, PAUSE_NEXT_WEEK_REASON
 from storage.models import Lead

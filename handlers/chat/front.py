@@ -43,14 +43,16 @@ from handlers.intent_model import READER
 from handlers.leads import manage
 from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, handed_over
+from handlers.leads.chat_gate import lead_for, lead_gate, policy_refused
 from handlers.leads.handover import offboard_with_handover
-from handlers.leads.permissions import lead_for, lead_gate, list_leads, policy_refused
+from handlers.leads.permissions import list_leads
 from handlers.leads.records import draft_duplicates
 from handlers.leads.screenshots import capture_card, tell_conflicts
 from handlers.llm_intent import ask_model
 from handlers.ramp.service import written_waiting
 from handlers.report import DIGEST_WINDOW, compute_report
 from handlers.when import first_future, replaced, say_when, workdays
+from knowledge.query import SIMPLIFIER, Simplifier
 from ocr.extract import budget_in
 from ocr.timeparse import find_times
 from reminders import messages
@@ -77,9 +79,9 @@ async def read(ctx: Context, msg: Inbound) -> Intent:
     """The intent of a text message, with the conversation's state; a lead named only by its customer or by
     the card just shown is filled in."""
     if len(msg.text) > 4000:
-        return understand(msg.text, ctx.user.role)
+        return understand(msg.text, ctx.user.role, t2s=t2s(ctx))
     state = await load_state(ctx)
-    intent = understand(msg.text, ctx.user.role, state, await ctx.services.shared(READER).get())
+    intent = understand(msg.text, ctx.user.role, state, await ctx.services.shared(READER).get(), t2s=t2s(ctx))
     ctx.state = state
     if intent.name == "knowledge":
         model = await ask_model(ctx.settings.llm, msg.text, ctx.user.role)
@@ -141,7 +143,12 @@ def _state_statement() -> CompoundSelect:
 
 
 def intent_of(ctx: Context) -> Intent:
-    return ctx.intent if isinstance(ctx.intent, Intent) else understand(ctx.msg.text, ctx.user.role)
+    return ctx.intent if isinstance(ctx.intent, Intent) else understand(ctx.msg.text, ctx.user.role, t2s=t2s(ctx))
+
+
+def t2s(ctx: Context) -> Simplifier:
+    """OpenCC's tables, as the services keep them (how the reader and the value parsers read 繁體)."""
+    return ctx.services.engines.get(SIMPLIFIER)
 
 
 def state_of(ctx: Context) -> State:
@@ -448,7 +455,8 @@ async def reminder(ctx: Context, msg: Inbound) -> None:
     if not said:
         ctx.reply(Text(P.REMINDER_NEED_TIME))
         return
-    said = reading_pair(said)[1]  # kept as typed (「tomorrow 3pm」, 「後天」): read in the time grammar's words
+    # kept as typed (「tomorrow 3pm」, 「後天」): read in the time grammar's words
+    said = reading_pair(said, t2s(ctx))[1]
     when = first_future(said, now, await workdays(ctx))
     if when is None:
         ctx.reply(Text(P.REMINDER_PAST.format(when=said) if find_times(said, now) else P.REMINDER_NEED_TIME))
@@ -524,7 +532,7 @@ async def _checked_value(ctx: Context, lead: Lead, name: str, raw: str) -> Any:
     """The value to store, or None after asking (implausible) or refusing (unreadable)."""
     label = P.FIELD_CN.get(name, name)
     # 「5千万」 / 「5e7」 / 「50000000」 by storage's parser first (one amount, one number), then 「三十万」, 「2万5」
-    read = reading_pair(raw)[1]  # 「八十萬」 is 八十万
+    read = reading_pair(raw, t2s(ctx))[1]  # 「八十萬」 is 八十万
     value = (parse_budget(read) or budget_in(read)) if name == "budget_cny" else clean_value(name, raw)
     digits = re.sub(r"\D", "", raw)
     if name == "phone" and digits.startswith("1") and len(digits) in (10, 12):  # a digit too many or too few
@@ -582,7 +590,7 @@ KEY_FACT_CHARS = 200
 
 async def _edit_follow_up(ctx: Context, lead: Lead, raw: str) -> None:
     now = ctx.now()
-    when = first_future(reading_pair(raw)[1], now, await workdays(ctx))
+    when = first_future(reading_pair(raw, t2s(ctx))[1], now, await workdays(ctx))
     if when is None:
         ctx.reply(Text(P.EDIT_BAD.format(value=raw, field="回访时间")))
         return

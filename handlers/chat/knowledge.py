@@ -16,7 +16,7 @@ from bot.router import Router
 from bot.services import Services
 from handlers.knowledge import answer_card, knowledge_base, pin
 from knowledge import store
-from knowledge.query import is_chatter
+from knowledge.query import SIMPLIFIER, is_chatter
 from knowledge.rerank import llm_rerank
 from knowledge.search import KnowledgeBase, SearchResult
 
@@ -39,7 +39,8 @@ async def answer(ctx: Context, msg: Inbound) -> None:
     query = msg.text.strip()[:500]
     if not query:
         return
-    if is_chatter(query):  # greetings, thanks, commands: a short hint, never a knowledge gap
+    # greetings, thanks, commands: a short hint, never a knowledge gap
+    if is_chatter(query, ctx.services.engines.get(SIMPLIFIER)):
         ctx.reply(Text(CHATTER_REPLY))
         return
     with timed(KB_SEARCH):

@@ -34,6 +34,7 @@ from bot.actions import (
     ViewLead,
 )
 from bot.context import Context
+from bot.engines import Engines
 from bot.messages import Button, Card, Image, Inbound, Markdown, Text
 from bot.org import manages
 from bot.router import Router, split_command
@@ -45,30 +46,25 @@ from handlers.intent import reading_pair, split_person
 from handlers.leads import manage, records
 from handlers.leads import views as view
 from handlers.leads.assignment import plan_follow_up, reassign_options
+from handlers.leads.chat_gate import command_arg, lead_for, lead_gate, parse_id, ramp_refused
 from handlers.leads.evidence import EvidenceStore
 from handlers.leads.insights import InsightMiner, Insights, insight_miner
-from handlers.leads.permissions import (
-    command_arg,
-    lead_for,
-    lead_gate,
-    list_leads,
-    parse_id,
-    ramp_refused,
-)
+from handlers.leads.permissions import list_leads
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
+from handlers.leads.rules import empty_note, parse_stage
 from handlers.products import lead_catalog
 from handlers.renewals.locks import proof_pending
 from handlers.report import DIGEST_WINDOW, chart_png, compute_report, report_lines
 from handlers.when import first_future, replaced, say_when, workdays
+from knowledge.query import SIMPLIFIER
 from ocr.catalog import Catalog
 from ocr.extract import LeadFields, extract_from_text
+from ocr.people import NAMES
 from reminders.renewal_hold import held_lead_ids
 from storage.leads import (
     STAGE_CODES,
     STAGES,
     STATUS_CN,
-    empty_note,
-    parse_stage,
     stage_index,
     stage_label,
     user_names,
@@ -386,11 +382,11 @@ async def click_evidence(ctx: Context, action: ApproveEvidence | RejectEvidence)
 
 
 # -- new lead from free text --------------------------------------------------------------------
-def _extract(text: str, now: datetime, catalog: Catalog) -> LeadFields:
+def _extract(text: str, now: datetime, catalog: Catalog, engines: Engines) -> LeadFields:
     """The screenshot extractor on typed text, with the company's catalog and the knowledge base's products;
     English field words and 繁體 read as Chinese and 简体, names and needs kept in the script they were typed in."""
-    said, read = reading_pair(text)
-    got = extract_from_text(read, now, catalog)
+    said, read = reading_pair(text, engines.get(SIMPLIFIER))
+    got = extract_from_text(read, now, catalog, names=engines.get(NAMES))
     if said == read or len(said) != len(read):
         return got
 
@@ -409,9 +405,10 @@ async def new_lead_cmd(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text("请把客户信息写在后面，例如「新线索 张三 某某医院 设备科主任 13800138000 预算50万」。"))
         return
     now = ctx.now()
-    # jieba (needs) loads its dictionary on first use: keep it off the event loop
-    extracted = await asyncio.get_running_loop().run_in_executor(None, _extract, text[:4000], now,
-                                                                   await lead_catalog(ctx.services))
+    # jieba (needs) and OpenCC load their dictionaries on first use: keep them off the event loop
+    catalog = await lead_catalog(ctx.services)
+    extracted = await asyncio.get_running_loop().run_in_executor(None, _extract, text[:4000], now, catalog,
+                                                                   ctx.services.engines)
     fields, follow, conf = fields_from_extract(extracted)
     session = await ctx.db()
     lead, dups = await save_draft(session, fields, source="manual", by=ctx.user.id, now=now, confidence=conf,

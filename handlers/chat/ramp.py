@@ -20,7 +20,7 @@ from bot.router import Router
 from bot.services import Shared
 from bot.usertext import user_text
 from handlers.knowledge import card_fields, knowledge_base, source_line
-from handlers.leads.permissions import command_arg
+from handlers.leads.chat_gate import command_arg
 from handlers.ramp import service, shadow
 from handlers.ramp.quiz import QuizMaker, check_answer, key_points, option_texts, reads_as_question, track_text
 from handlers.ramp.service import Progress, RampError, TaskView
@@ -430,7 +430,7 @@ async def _key_points(ctx: Context, card: KbCard) -> list[str]:
     tok = knowledge_base(ctx.services).tokenizer
 
     def work() -> list[str]:
-        return key_points(card, tok.tokens(card.talk_track), tok.word_freq)
+        return key_points(card, tok.tokens(card.talk_track), tok)
 
     return await asyncio.get_running_loop().run_in_executor(None, work)
 

@@ -20,7 +20,7 @@ from bot.router import Router
 from bot.services import Services
 from bot.usertext import user_text
 from handlers.chat.leads import await_evidence
-from handlers.leads.permissions import command_arg, lead_for
+from handlers.leads.chat_gate import command_arg, lead_for
 from handlers.renewals import locks
 from handlers.renewals.importer import import_files
 from handlers.renewals.scan import today_of

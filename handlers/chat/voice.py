@@ -27,13 +27,14 @@ from bot.context import Context
 from bot.messages import Button, Card, Inbound, Text
 from bot.router import Router
 from bot.usertext import user_text
-from handlers.chat.front import load_state
+from handlers.chat.front import load_state, t2s
 from handlers.chat.leads import insight_miner, record_follow_up
 from handlers.intent import named_leads
-from handlers.leads.permissions import lead_gate
+from handlers.leads.chat_gate import lead_gate
+from handlers.leads.rules import company_named, empty_note, names_someone_else
 from handlers.renewals.locks import locked_text
 from reminders.renewal_hold import lock_on
-from storage.leads import OPEN_STATUSES, company_named, empty_note, names_someone_else
+from storage.leads import OPEN_STATUSES
 from storage.models import KeyValue, Lead, RenewalWarning
 from storage.sql import insert_ignore, rowcount
 
@@ -95,7 +96,7 @@ async def voice_note(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text(f"{HEARD.format(text=user_text(text))}\n{EMPTY}"))
         return
     state = await load_state(ctx)  # its own short read
-    ids, said = named_leads(text, state)
+    ids, said = named_leads(text, state, t2s(ctx))
     if await _locked_reply(ctx, text, ids):
         return
     lead_id = ids[0] if len(ids) == 1 else (state.current_lead if not ids else None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.clock import fmt_cn, to_cn
+from bot.clock import fmt_cn, parse_hhmm, to_cn
 from bot.messages import Outbound, Text
 from bot.org import active_admins
 from storage import chain
@@ -31,8 +31,7 @@ def anchor_due(services: Services) -> str | None:
     if not at:
         return None
     local = to_cn(services.clock.now())
-    hh, mm = (int(x) for x in at.split(":"))
-    return local.date().isoformat() if (local.hour, local.minute) >= (hh, mm) else None
+    return local.date().isoformat() if local.time() >= parse_hhmm(at) else None
 
 
 async def send_due_anchor(services: Services) -> int:

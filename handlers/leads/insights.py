@@ -26,6 +26,7 @@ from typing import Any
 
 import jieba
 
+from bot.engines import Engines
 from bot.segmenter import private_tokenizer
 from bot.services import Services, Shared
 from knowledge.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
@@ -98,18 +99,19 @@ class Insights:
 class InsightMiner:
     """Looks for taxonomy role/objection cues, competitor names and pain words in a summary."""
 
-    def __init__(self, taxonomy: Taxonomy | None) -> None:
+    def __init__(self, taxonomy: Taxonomy | None, engines: Engines) -> None:
         self.roles = dict(taxonomy.synonyms["role"]) if taxonomy else dict(FALLBACK_ROLES)
         objections = dict(taxonomy.synonyms["objection"]) if taxonomy else {}
         self.competitor_words = {w for w, v in objections.items() if v == "竞品"}
         self.pains = {w: v for w, v in objections.items() if v != "竞品" and w not in REP_ACTIVITIES} | PAIN_WORDS
+        self._engines = engines  # jieba's dictionary: the services'
         self._tokenizer: jieba.Tokenizer | None = None
         self._lock = threading.Lock()
 
     def _jieba(self) -> jieba.Tokenizer:
         with self._lock:
             if self._tokenizer is None:
-                tok = private_tokenizer()
+                tok = private_tokenizer(self._engines)
                 for word in (*self.roles, *self.pains, *self.competitor_words, *COMPETITORS):
                     if len(word) > 1:
                         tok.add_word(word, freq=2000)
@@ -276,14 +278,14 @@ def _hits(tokens: list[str], lexicon: dict[str, str]) -> list[str]:
     return found
 
 
-def build_miner(taxonomy_path: str = "") -> InsightMiner:
+def build_miner(taxonomy_path: str, engines: Engines) -> InsightMiner:
     try:
-        return InsightMiner(load_taxonomy(taxonomy_path or None))
+        return InsightMiner(load_taxonomy(taxonomy_path or None), engines)
     except TaxonomyError:
-        return InsightMiner(None)
+        return InsightMiner(None, engines)
 
 
-INSIGHTS = Shared("lead_insights", lambda s: build_miner(s.settings.knowledge.taxonomy_path))
+INSIGHTS = Shared("lead_insights", lambda s: build_miner(s.settings.knowledge.taxonomy_path, s.engines))
 
 
 def insight_miner(services: Services) -> InsightMiner:

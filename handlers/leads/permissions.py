@@ -1,4 +1,6 @@
-"""Who may act on which lead, checked by every command and every card button.
+"""Who may act on which lead, checked by every command, every card button and the web console: the visibility
+queries and the lead gate (`gate`), plain session functions without Context. Their chat form (a refusal said as
+the reply) is handlers/leads/chat_gate.py.
 
 A rep acts on own leads only (and own drafts), a manager on the team's (users.manager_id) and the shared
 pool (公海: no owner, not a draft), an admin on all; the visibility queries below say so in SQL. A lead
@@ -8,18 +10,15 @@ whether the number is in use.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import phrases as P
-from bot.context import Context, UserInfo
-from bot.messages import Text
+from bot.context import UserInfo
 from bot.org import manages, team_of
-from bot.router import LeadPolicy, split_command
-from handlers.ramp import service as ramp
+from bot.router import LeadPolicy
 from handlers.renewals.locks import locked_text, proof_pending
 from reminders.lifecycle import frozen_message, is_frozen
 from reminders.renewal_hold import lock_on
@@ -29,9 +28,6 @@ from storage.models import Lead, User
 NOT_FOUND = "找不到线索 #{id}，或你没有查看权限。发送「我的线索」看看你的线索编号。"
 NEED_ID = "请带上线索编号，例如「{example}」。"
 CLOSED = "线索 #{id} 已{status}，不能再操作。"
-
-_ID = re.compile(r"^#?(\d{1,9})号?(?:[\s,，:：、]+|$)")
-
 
 # -- visibility (whom a manager acts for: bot/org.py `manages`, `team_of`, `team_clause`) --------------------
 def visible_clause(user: UserInfo) -> ColumnElement[bool]:
@@ -96,24 +92,7 @@ async def list_leads(session: AsyncSession, user: UserInfo, *, scope: str = "own
 
 
 # -- refusals -----------------------------------------------------------------------------------
-def command_arg(text: str, *words: str) -> str | None:
-    """The text after the longest of `words` that starts `text` ('跟进记录 1 好' → '1 好', never '记录 1 好')."""
-    for word in sorted(words, key=len, reverse=True):
-        arg = split_command(text, word)
-        if arg is not None:
-            return arg
-    return None
-
-
-def parse_id(arg: str) -> tuple[int | None, str]:
-    """'12 已电话沟通' / '#12' / '12号 好' / '12，好' / '12：好' → (12, rest); no leading number → (None, arg)."""
-    m = _ID.match(arg.strip())
-    if not m:
-        return None, arg.strip()
-    return int(m.group(1)), arg.strip()[m.end():].strip()
-
-
-def _id_refusal(lead_id: int | None, example: str) -> str | None:
+def id_refusal(lead_id: int | None, example: str) -> str | None:
     if lead_id is None:
         return NEED_ID.format(example=example)
     if not 0 < lead_id < 2**31:  # beyond PostgreSQL INTEGER: no such lead (not a database error)
@@ -125,7 +104,7 @@ async def find_lead(session: AsyncSession, user: UserInfo, lead_id: int | None,
                     example: str = "线索 12") -> Lead | str:
     """The lead if `user` may see it (locked for the transaction); otherwise why not (not found / no permission:
     one wording, so nothing leaks; a rep's own lead frozen into the pool: why it is frozen)."""
-    why = _id_refusal(lead_id, example)
+    why = id_refusal(lead_id, example)
     if why is not None or lead_id is None:
         return why or ""
     lead = await load_lead(session, user, lead_id, for_update=True)
@@ -192,49 +171,3 @@ async def gate(session: AsyncSession, user: UserInfo, lead_id: int | None, polic
         return found
     why = await policy_refusal(session, user, found, policy)
     return why if why is not None else found
-
-
-# -- the same, answered in chat ------------------------------------------------------------------
-def _answered(ctx: Context, found: Lead | str) -> Lead | None:
-    if isinstance(found, str):
-        ctx.reply(Text(found))
-        return None
-    return found
-
-
-async def lead_for(ctx: Context, lead_id: int | None, example: str = "线索 12") -> Lead | None:
-    """The lead if the caller may see it; otherwise replies (not found / no permission) and returns None."""
-    why = _id_refusal(lead_id, example)
-    if why is not None:  # said without opening a transaction
-        ctx.reply(Text(why))
-        return None
-    return _answered(ctx, await find_lead(await ctx.db(), ctx.user, lead_id, example))
-
-
-async def lead_gate(ctx: Context, lead_id: int | None, policy: LeadPolicy = "any",
-                    example: str = "线索 12") -> Lead | None:
-    """`gate` for chat (the router's lead gate): replies why not and returns None when refused."""
-    if policy == "manage" and not ctx.user.is_manager:  # a route that forgot its roles: a bug, not a refusal
-        raise PermissionError(f"a route acting on lead {lead_id} as its manager declares no manager roles")
-    lead = await lead_for(ctx, lead_id, example)
-    if lead is None or await policy_refused(ctx, lead, policy):
-        return None
-    return lead
-
-
-async def policy_refused(ctx: Context, lead: Lead, policy: LeadPolicy) -> bool:
-    """True (and replied) when `policy_refusal` refuses."""
-    why = await policy_refusal(await ctx.db(), ctx.user, lead, policy)
-    if why is not None:
-        ctx.reply(Text(why))
-    return why is not None
-
-
-async def ramp_refused(ctx: Context, right: str, rep_id: str | None = None) -> bool:
-    """True (and replied) when `right` is still locked by the new-rep ramp-up (新人通关) for the caller, or for
-    `rep_id` (a rep a manager hands a pool lead to)."""
-    found = await ramp.locked(await ctx.db(), rep_id or ctx.user.id, right, ctx.settings.ramp)
-    if found is None:
-        return False
-    ctx.reply(Text(ramp.refusal(found, right, own=rep_id is None or rep_id == ctx.user.id)))
-    return True

@@ -29,7 +29,7 @@ from bot.messages import Button, Card, Field
 from bot.phrases import ACTIVITY_LABELS, TO_FILL, UNNAMED_CUSTOMER, activity_label
 from bot.usertext import plain, user_text
 from reminders.policies import FOLLOW_UP, promised_at
-from storage.leads import LEAD_FIELDS, SOURCE_CN, STATUS_CN, UNKNOWN, display_value, provenance, stage_label
+from storage.leads import LEAD_FIELDS, SOURCE_CN, STATUS_CN, UNKNOWN, is_filled, stage_label
 from storage.models import Activity, Evidence, Lead, Reminder
 
 GREEN_H, RED_H = 12.0, 24.0
@@ -244,3 +244,23 @@ def evidence_card(lead: Lead, ev: Evidence, rep_name: str, *, renewal_lock: bool
                 buttons=(Button(ApproveEvidence(ev.id).pack(), "确认", "primary"),
                          Button(RejectEvidence(ev.id).pack(), "驳回")),
                 note="确认后销售才能推进到「签约回款」或赢单")
+
+
+def display_value(lead: Lead, name: str) -> str:
+    value = getattr(lead, name)
+    if not is_filled(value):
+        return UNKNOWN
+    if name == "budget_cny":
+        return f"{value / 10000:g} 万元" if value >= 10000 else f"{value} 元"
+    if name == "needs":
+        return "、".join(value)
+    return str(value)
+
+
+def provenance(lead: Lead, name: str, names: Mapping[str, str]) -> str:
+    """'截图·张伟' for a field set from a screenshot by rep01; '' when unknown."""
+    src = (lead.field_sources or {}).get(name)
+    if not src:
+        return ""
+    by = names.get(src.get("by") or "", src.get("by") or "")
+    return "·".join(p for p in (SOURCE_CN.get(src.get("source", ""), src.get("source", "")), by) if p)

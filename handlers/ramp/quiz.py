@@ -16,8 +16,9 @@ from __future__ import annotations
 import random
 import re
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from handlers.ramp.path import TaskSpec
 from knowledge.schema import KbCard
@@ -250,33 +251,36 @@ def _sentences_with(text: str, words: Sequence[str]) -> list[int]:
     return [i for i, s in enumerate(sentences, 1) if any(w in s for w in words)]
 
 
-def _pos_of(word: str) -> str:
-    import jieba.posseg  # loads jieba's tag table once; key points are cut in an executor
+class Lexicon(Protocol):
+    """What jieba's dictionary says of a word: how common it is, its part of speech (knowledge/index.Tokenizer)."""
 
-    return str(jieba.posseg.dt.word_tag_tab.get(word, "n"))  # a word jieba does not know: a domain term
+    def word_freq(self, word: str) -> int: ...
+
+    def word_tag(self, word: str) -> str: ...
 
 
-def is_content_word(word: str, freq: Callable[[str], int], *, keyword: bool = False) -> bool:
+def is_content_word(word: str, words: Lexicon, *, keyword: bool = False) -> bool:
     """A word a rep's answer should say: not how the customer is addressed, not a function word, and (unless
     the card lists it as a keyword) not everyday language."""
     if len(word) < 2 or _ADDRESS.search(word):
         return False
     if keyword:
         return True
-    pos = _pos_of(word)
-    return not (pos.startswith(_FILLER_POS) or pos == "m") and freq(word) <= COMMON_WORD
+    pos = words.word_tag(word)
+    return not (pos.startswith(_FILLER_POS) or pos == "m") and words.word_freq(word) <= COMMON_WORD
 
 
-def key_points(card: KbCard, tokens: Sequence[str], freq: Callable[[str], int]) -> list[str]:
+def key_points(card: KbCard, tokens: Sequence[str], words: Lexicon) -> list[str]:
     """What an answer to this card should mention: its keywords, then the content words of its talk track
-    (`tokens`: the talk track cut by the knowledge tokenizer, stopwords dropped)."""
+    (`tokens`: the talk track cut by the knowledge tokenizer, stopwords dropped; `words`: that tokenizer). Blocking
+    (jieba's tag table loads on first use): in an executor."""
     keywords = {k.strip().lower() for k in card.keywords}
     out: list[str] = []
     for word in [*card.keywords, *tokens]:
         word = word.strip().lower()
         if len(word) < 2 or any(word in p or p in word for p in out):  # 「设备」 after 「设备科」: one point
             continue
-        if is_content_word(word, freq, keyword=word in keywords):
+        if is_content_word(word, words, keyword=word in keywords):
             out.append(word)
     return out
 

@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import String, case, exists, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import to_cn
+from bot.clock import parse_hhmm, to_cn
 from bot.config import Settings
 from bot.messages import Outbound
 from bot.outbox import enqueue
 from handlers.renewals.accounts import health_of, last_paid, renewed_by_later
 from reminders import messages
-from reminders.calendar import load_calendar, parse_hhmm
+from reminders.calendar import load_calendar
 from reminders.directory import Directory, load_directory
 from reminders.policies import RENEWAL
 from storage.models import Activity, Contract, KeyValue, Lead, Payment, Reminder, RenewalWarning, UTCDateTime
