@@ -61,7 +61,7 @@ async def test_when_the_cutting_process_dies_this_process_cuts(tmp_path: Path) -
     from knowledge.importer import Cutter, tokenise
     from knowledge.io import read_cards
 
-    kb = KnowledgeBase()
+    kb = KnowledgeBase(engines=Engines())
     cards = [card for _line, card in read_cards(cards_csv(tmp_path, 30), kb.taxonomy).cards]
     cutter = Cutter(kb.tokenizer)
     try:
