@@ -180,7 +180,7 @@ def rank(
 
 
 def score_all(index: CardIndex, text: str) -> Scored:
-    query = _without_modals(index, index.pinyin.read(text))
+    query = _glossed(index, _without_modals(index, index.pinyin.read(text)))
     hits = index.matcher.find(query)
     context: list[CueHit] = []
     focus = objection_clauses(query, hits) if len(query) >= LONG_QUERY else query
@@ -219,6 +219,21 @@ def score_all(index: CardIndex, text: str) -> Scored:
             keyword[cards] += weight * _keyword_shares(index, hit.cue.text, cards)
     total += keyword + _recency(index) - index.superseded * np.float32(SUPERSEDED_PENALTY)
     return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword, paragraph)
+
+
+def _glossed(index: CardIndex, query: str) -> str:
+    """「truck开到山里没signal」 reads 「货车开到山里没信号」: an English word of the vocabulary that no card holds is
+    replaced by its Chinese word, so the phrases it is part of (没信号) and the cards' character pairs match."""
+    if not query.isascii() and not re.search(r"[a-z]{3}", query):
+        return query
+    hits = index.matcher.find(query)
+    keywords = [h for h in hits if h.cue.axis == "keyword"]
+    glosses = [h for h in hits if h.exact and h.cue.axis == "expansion" and h.cue.words and is_cjk(h.cue.words[0][0])
+               and h.cue.text.isascii() and not index.bm25.knows(index.tokenizer.normalize(h.cue.text))
+               and not any(k.start < h.end and h.start < k.end for k in keywords)]
+    for hit in sorted(glosses, key=lambda h: h.start, reverse=True):
+        query = query[:hit.start] + hit.cue.words[0] + query[hit.end:]
+    return query
 
 
 MODALS = frozenset({"能", "能不能", "可以", "可不可以", "能否", "可否", "会不会", "要不要"})

@@ -72,6 +72,7 @@ def flag_state(flag: Any) -> dict[str, Any]:
 ACTIVITY_COLUMNS = ("lead_id", "actor_id", "kind", "summary", "created_at")
 FLAG_COLUMNS = ("rule", "subject", "level", "status", "owner_id", "cleared_by", "reason", "answer", "answered_by")
 _json_str = json.encoder.encode_basestring  # what json.dumps(…, ensure_ascii=False) writes for a str
+_sha256 = hashlib.sha256  # the digests below are fingerprint(…) spelt out (a call and a list less per row)
 
 
 def _j(value: Any) -> str:
@@ -91,15 +92,18 @@ def utc_iso(at: datetime | str | None) -> str | None:
 
 def activity_state_text(lead_id: Any, actor_id: Any, kind: Any, summary: Any, at: datetime | str | None) -> str:
     at_json = "null" if at is None else f'"{utc_iso(at)}"'
-    return (f'{{"at":{at_json},"digest":"{fingerprint(lead_id, actor_id, kind, summary)}","kind":{_j(kind)},'
-            f'"text":{_j((summary or "")[:EXCERPT])}}}')
+    digest = _sha256(f"{'' if lead_id is None else lead_id}\x1f{'' if actor_id is None else actor_id}\x1f"
+                     f"{'' if kind is None else kind}\x1f{'' if summary is None else summary}".encode()).hexdigest()
+    return f'{{"at":{at_json},"digest":"{digest}","kind":{_j(kind)},"text":{_j((summary or "")[:EXCERPT])}}}'
 
 
 def flag_state_text(rule: Any, subject: Any, level: Any, status: Any, owner_id: Any, cleared_by: Any, reason: Any,
                     answer: Any, answered_by: Any) -> str:
-    return (f'{{"cleared_by":{_j(cleared_by)},"digest":"{fingerprint(reason, answer, answered_by)}",'
-            f'"level":{_j(level)},"owner_id":{_j(owner_id)},"reason":{_j((reason or "")[:EXCERPT])},'
-            f'"rule":{_j(rule)},"status":{_j(status)},"subject":{_j(subject)}}}')
+    digest = _sha256(f"{'' if reason is None else reason}\x1f{'' if answer is None else answer}\x1f"
+                     f"{'' if answered_by is None else answered_by}".encode()).hexdigest()
+    return (f'{{"cleared_by":{_j(cleared_by)},"digest":"{digest}","level":{_j(level)},"owner_id":{_j(owner_id)},'
+            f'"reason":{_j((reason or "")[:EXCERPT])},"rule":{_j(rule)},"status":{_j(status)},'
+            f'"subject":{_j(subject)}}}')
 
 
 # -- what changed, in Chinese ---------------------------------------------------------------------------------------

@@ -8,15 +8,16 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.clock import CN_TZ
 from bot.config import ChecksSettings
 from handlers.checks import flags, hooks
+from storage.activity import add_activity
 from storage.chain import verify
 from storage.db import Database
 from storage.leads import new_lead
-from storage.models import ChainEntry, Lead, LeadFlag
+from storage.models import ChainEntry, Evidence, Lead, LeadFlag
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
 CFG = ChecksSettings()
@@ -110,3 +111,40 @@ async def test_near_cases_of_the_other_lead_rules_on_both_backends(db: Database)
 
 async def _rules(s: Any, lead_id: int) -> set[str]:
     return {f.rule for f in flags.evaluate(await flags.gather(s, await _get(s, lead_id)), CFG)}
+
+
+async def test_checks_ask_the_database_twice_on_a_stage_change_and_three_times_on_a_confirm(db: Database) -> None:
+    """Round trips are what a change waits for on a loaded machine: the lead's evidence and follow-ups come in one
+    statement, the team's budgets and the colleagues' leads in another, its flags in a third (issue 17)."""
+    for i in range(6):
+        await _lead(db, "rep02", customer_name=f"客户{i}", budget_cny=500_000, industry="教育")
+    await _lead(db, "rep02", customer_name="郑远", company="云杉教育科技有限公司", phone="13600001111")
+    lead_id = await _lead(db, "rep01", customer_name="孙立", company="云杉教育", budget_cny=20_000_000,
+                          industry="教育", phone="13600002222")
+    async with db.session() as s:
+        add_activity(s, lead_id, "rep01", "contact", NOW, "客户说已经签了合同")
+        s.add(Evidence(lead_id=lead_id, kind="note", note="演示记录", added_by="rep01", created_at=NOW))
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with db.session() as s:
+            lead = await _get(s, lead_id)
+            await s.flush()
+            statements.clear()
+            lines = await hooks.after_values(s, lead, NOW, CFG)
+            confirm = [x for x in statements if x.lstrip().upper().startswith("SELECT")]
+            lead.stage = "demo"
+            await s.flush()
+            statements.clear()
+            lines += await hooks.after_stage(s, lead, "new", "rep01", NOW, CFG)
+            stage = [x for x in statements if x.lstrip().upper().startswith("SELECT")]
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    assert any("中位数 50 万元" in x for x in lines) and any("李娜" in x for x in lines)  # both other-lead rules
+    assert any("签" in x for x in lines)  # the follow-up was read (stage lag)
+    assert len(confirm) == 3, confirm
+    assert len(stage) == 2, stage

@@ -30,7 +30,7 @@ from knowledge.index import (
 )
 from knowledge.query import SIMPLIFIER
 from knowledge.schema import KbCard
-from knowledge.search import KnowledgeBase, objection_clauses, rank
+from knowledge.search import KnowledgeBase, objection_clauses, rank, score_all
 from knowledge.taxonomy import load_taxonomy
 from storage.db import Database
 from storage.migrate import ensure_schema
@@ -381,3 +381,13 @@ def test_english_words_are_not_read_as_pinyin(index: CardIndex) -> None:
     for text in ["after-sales响应多快", "冷库的temperature record要保存几年", "AI摄像头"]:
         assert index.pinyin.read(text) == text
     assert index.pinyin.read("yiyuan jiage") != "yiyuan jiage"
+
+
+def test_an_english_word_inside_chinese_reads_as_its_chinese_word(index: CardIndex) -> None:
+    """「没signal」 is 「没信号」 and 「太high」 is 「太高」: the English word is glossed before phrases and character
+    pairs are matched, so a code-mixed query finds what its Chinese twin finds; a word the cards hold (ROI) stays."""
+    assert score_all(index, "仓库没signal").query == "仓库没信号"
+    assert score_all(index, "客户说报价太high").query == "客户说报价太高"
+    assert "roi" in score_all(index, "roi怎么算").query
+    mixed, chinese = rank(index, "门店太多上线太slow"), rank(index, "门店太多上线太慢")
+    assert mixed.ranked[:1] == chinese.ranked[:1]

@@ -532,4 +532,15 @@ ROWS: list[Row] = [
     # not these: the word alone or in a question stays what it was
     (R, "email 怎么写比较专业", "knowledge", {"query": "email 怎么写比较专业"}),
     (R, "today 客户说太贵怎么回", "knowledge", {"query": "today 客户说太贵怎么回"}),
+    # a lead asked for by a customer the caller has no lead for: a look that finds nothing, never a knowledge gap
+    (R, "邵阳的线索", "unclear", {"customer": "邵阳"}),
+    (R, "查看邵阳的线索", "unclear", {"customer": "邵阳"}),
+    (R, "邵阳那个客户", "unclear", {"customer": "邵阳"}),
+    (M, "邵阳的线索呢", "unclear", {"customer": "邵阳"}),
+    # a manager's request written as a sentence: fillers first, 把N号线索…给<name>, then why
+    (M, "帮我把5号线索改派给王强 因为他跑过这个区", "reassign",
+     {"lead_id": 5, "assignee": "王强", "reason": "他跑过这个区"}),
+    (M, "请把线索6分配给李娜", "reassign", {"lead_id": 6, "assignee": "李娜"}),
+    (M, "麻烦把8号线索转给张伟，客户点名要他", "reassign",
+     {"lead_id": 8, "assignee": "张伟", "reason": "客户点名要他"}),
 ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select
+from sqlalchemy import Select, and_, bindparam, cast, column, literal, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ChecksSettings
@@ -25,7 +25,7 @@ from handlers.checks import rules
 from handlers.checks.evidence import DEMO, classify
 from handlers.checks.rules import Finding, OtherLead
 from storage import chain
-from storage.leads import DROPPED, OPEN_STATUSES, company_core, is_filled
+from storage.leads import DROPPED, OPEN_STATUSES, company_core, is_closed, is_filled
 from storage.models import Activity, Evidence, Lead, LeadFlag, User
 
 OPEN = ("open", "answered")
@@ -64,7 +64,7 @@ def evaluate(f: Facts, cfg: ChecksSettings, jumps: Iterable[tuple[str, str]] = (
         rules.won_without_proof(f.status, f.proofs),
         rules.repeated_summary(f.summaries, cfg),
         rules.stage_lag(f.stage, f.status, f.summaries),
-        rules.key_fields_unknown(f.stage, f.key_known) if f.status not in ("won", "lost") else None,
+        rules.key_fields_unknown(f.stage, f.key_known) if not is_closed(f.status) else None,
         *(rules.stage_jump(a, b, f.proofs, cfg) for a, b in jumps),
         *(rules.contract_mismatch(t, f.company) for t in f.contract_texts),
     ]
@@ -75,7 +75,7 @@ def evaluate(f: Facts, cfg: ChecksSettings, jumps: Iterable[tuple[str, str]] = (
 
 
 # -- facts -----------------------------------------------------------------------------------------------------
-def proof_kind(ev: Evidence) -> str | None:
+def proof_kind(ev: Any) -> str | None:
     """What an evidence row proves: its recorded type; a confirmed note by its words; screenshots are chats."""
     if ev.kind == "screenshot":
         return "chat"
@@ -86,7 +86,7 @@ def proof_kind(ev: Evidence) -> str | None:
     return None
 
 
-def proofs_of(lead: Lead, evidence: Sequence[Evidence], summaries: Sequence[str]) -> frozenset[str]:
+def proofs_of(lead: Lead, evidence: Sequence[Any], summaries: Sequence[str]) -> frozenset[str]:
     kinds = {k for ev in evidence if (k := proof_kind(ev))}
     if "chat" in kinds or any(is_filled(getattr(lead, f)) for f in ("phone", "wechat_id", "email")):
         kinds.add("contact")
@@ -166,29 +166,53 @@ def _like_prefix(prefix: str) -> str:
     return prefix.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
+def _others_params(lead: Lead, prefix: str) -> dict[str, Any]:
+    return {"lead": lead.id, "phone": lead.phone, "prefix": prefix, "prefix_end": prefix + "\U0010ffff",
+            "pattern": _like_prefix(prefix)}
+
+
+def _shared(lead: Lead, rows: Iterable[Sequence[Any]]) -> tuple[OtherLead, ...]:
+    """Rows of _others_stmt that share the phone or the company (same_company)."""
+    return tuple(OtherLead(r[0], r[1], r[4], r[2], r[3]) for r in rows
+                 if (lead.phone and r[2] == lead.phone) or rules.same_company(lead.company, r[3]))
+
+
 async def _others(session: AsyncSession, lead: Lead) -> tuple[OtherLead, ...]:
     """Open leads sharing the phone, or a company name of the same start (index range, then same_company)."""
     prefix = company_prefix(lead.company) if lead.company else ""
     if not lead.phone and not prefix:
         return ()
     sqlite = session.get_bind().dialect.name == "sqlite"
-    params = {"lead": lead.id, "phone": lead.phone, "prefix": prefix, "prefix_end": prefix + "\U0010ffff",
-              "pattern": _like_prefix(prefix)}
-    rows = (await session.execute(_others_stmt(bool(lead.phone), bool(prefix), sqlite), params)).all()
-    return tuple(OtherLead(r[0], r[1], r[4], r[2], r[3]) for r in rows
-                 if (lead.phone and r[2] == lead.phone) or rules.same_company(lead.company, r[3]))
+    rows = (await session.execute(_others_stmt(bool(lead.phone), bool(prefix), sqlite),
+                                  _others_params(lead, prefix))).all()
+    return _shared(lead, rows)
 
 
-_EVIDENCE = select(Evidence).where(Evidence.lead_id == bindparam("lead"))
-_SUMMARIES = (select(Activity.summary).where(Activity.lead_id == bindparam("lead"), Activity.kind == "contact")
-              .order_by(Activity.created_at, Activity.id))
+_EV_COLS = (Evidence.kind, Evidence.note, Evidence.confirmed_by, Evidence.proof, Evidence.path, Evidence.sha256,
+            Evidence.ocr_text)
+
+
+def _evidence_and_summaries_stmt() -> Any:
+    """Built once: the lead's evidence (what proofs_of and gather read of it) and its follow-up summaries, oldest
+    first, in ONE round trip (a union: part 0 evidence, part 1 summaries)."""
+    evidence = select(literal(0).label("part"), *(c.label(c.key) for c in _EV_COLS),
+                      cast(null(), Activity.summary.type).label("summary"),
+                      cast(null(), Activity.created_at.type).label("at"), Evidence.id.label("n")
+                      ).where(Evidence.lead_id == bindparam("lead"))
+    summaries = select(literal(1), *(cast(null(), c.type) for c in _EV_COLS), Activity.summary, Activity.created_at,
+                       Activity.id).where(Activity.lead_id == bindparam("lead"), Activity.kind == "contact")
+    return union_all(evidence, summaries).order_by(column("part"), column("at"), column("n"))
+
+
+_EVIDENCE_AND_SUMMARIES = _evidence_and_summaries_stmt()
 _LEAD_FLAGS = select(LeadFlag).where(LeadFlag.lead_id == bindparam("lead"))
 
 
-async def _evidence_and_summaries(session: AsyncSession, lead: Lead) -> tuple[list[Evidence], tuple[str, ...]]:
-    evidence = list((await session.execute(_EVIDENCE, {"lead": lead.id})).scalars())
-    summaries = tuple((await session.execute(_SUMMARIES, {"lead": lead.id})).scalars())
-    return evidence, summaries
+async def _evidence_and_summaries(session: AsyncSession, lead: Lead) -> tuple[list[Any], tuple[str, ...]]:
+    """The lead's evidence rows (read-only: kind, note, confirmed_by, proof, path, sha256, ocr_text) and its
+    follow-up summaries in order."""
+    rows = (await session.execute(_EVIDENCE_AND_SUMMARIES, {"lead": lead.id})).all()
+    return [r for r in rows if r.part == 0], tuple(r.summary for r in rows if r.part == 1)
 
 
 async def lead_proofs(session: AsyncSession, lead: Lead) -> frozenset[str]:
@@ -211,11 +235,34 @@ async def gather(session: AsyncSession, lead: Lead, *, values: bool = True) -> F
         reused = tuple(sorted({i for i in (await session.execute(select(Evidence.lead_id).where(
             Evidence.sha256.in_(hashes), Evidence.kind.in_(("image", "file")), Evidence.lead_id != lead.id)))
             .scalars() if i is not None}))
+    history, others = await _team_values(session, lead, owner) if values else ((), ())
     return Facts(lead.id, owner, lead.stage, lead.status, lead.budget_cny, lead.industry, lead.phone, lead.company,
-                 proofs_of(lead, evidence, summaries), summaries,
-                 await _budget_history(session, lead, owner) if values else (),
-                 await _others(session, lead) if values else (), key_known(lead), reused,
+                 proofs_of(lead, evidence, summaries), summaries, history, others, key_known(lead), reused,
                  tuple(ev.ocr_text or "" for ev in evidence if ev.proof == "contract" and ev.ocr_text))
+
+
+@functools.cache
+def _team_values_stmt(by_industry: bool, phone: bool, company: bool, sqlite: bool) -> Any:
+    """The team's budgets (part 0) and the colleagues' leads sharing the contact (part 1) in ONE round trip."""
+    budgets = _BUDGETS[by_industry].subquery()
+    others = _others_stmt(phone, company, sqlite).subquery()
+    return union_all(
+        select(literal(0).label("part"), budgets.c.budget_cny.label("budget"), *(
+            cast(null(), c.type).label(c.name) for c in others.c)),
+        select(literal(1), cast(null(), budgets.c.budget_cny.type), *others.c))
+
+
+async def _team_values(session: AsyncSession, lead: Lead, owner: str | None
+                       ) -> tuple[tuple[int, ...], tuple[OtherLead, ...]]:
+    """_budget_history and _others, one statement when both ask the database."""
+    prefix = company_prefix(lead.company) if lead.company else ""
+    if owner is None or not (lead.phone or prefix):
+        return await _budget_history(session, lead, owner), await _others(session, lead)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    rows = (await session.execute(_team_values_stmt(bool(lead.industry), bool(lead.phone), bool(prefix), sqlite),
+                                  {**_others_params(lead, prefix), "owner": owner, "industry": lead.industry})).all()
+    return (tuple(int(r[1]) for r in rows if r[0] == 0 and r[1]),
+            _shared(lead, [r[2:] for r in rows if r[0] == 1]))
 
 
 # -- flags -----------------------------------------------------------------------------------------------------
