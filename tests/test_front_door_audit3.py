@@ -12,6 +12,7 @@ from knowledge.store import gaps
 from storage.models import Lead, Reminder
 from tests.conftest import Transcript
 from tests.leads_helpers import cn, get_lead, seed_lead
+from tests.test_numeric_args import frozen
 
 
 async def test_a_lead_asked_for_by_a_name_nobody_has_is_answered_and_never_a_knowledge_gap(
@@ -85,3 +86,18 @@ async def test_month_end_said_on_the_last_day_of_the_month_means_today(
     await chat.handle_line("提醒我月底给邹海发资料")
     reply = transcript.last("rep01")["text"]
     assert "过去" not in reply and "今天" in reply, reply
+
+
+async def test_reassigning_a_frozen_lead_keeps_the_managers_reason_in_chinese_punctuation(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「分配 7 张伟 客户在张伟片区」 on a frozen lead stored 「改派（冻结后）：无匹配规则, 按负荷轮转, …」 and answered
+    「已改派给 张伟。」 without the reason, unlike the same command on a lead that is not frozen."""
+    lead = await frozen(chat, services)
+    assert (await get_lead(services, lead)).status == "frozen"
+    await chat.handle_line("/as manager01")
+    await chat.handle_line(f"分配 {lead} rep02 客户在她的片区")
+    reply = transcript.last("manager01")["text"]
+    assert "已改派给" in reply and "客户在她的片区" in reply, reply
+    got = await get_lead(services, lead)
+    assert got.owner_id == "rep02" and "客户在她的片区" in (got.assign_reason or "")
+    assert "," not in (got.assign_reason or ""), got.assign_reason
