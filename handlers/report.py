@@ -50,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import fmt_cn, parse_hhmm, to_cn
 from bot.config import RampSettings, RemindersSettings
+from bot.engines import Engines
 from bot.messages import Image, Markdown, Outbound
 from bot.org import team_and_manager
 from bot.phrases import UNNAMED_CUSTOMER
@@ -453,13 +454,13 @@ def chart_layout(rep: TeamReport) -> Layout:
     return layout(funnel, phi_bars(rep), f"健康指数（团队 {pct(rep.team.phi)}）")
 
 
-def render_chart(rep: TeamReport) -> bytes:
+def render_chart(rep: TeamReport, engines: Engines) -> bytes:
     """Funnel and PHI per member as a PNG (a few ms of CPU; `chart_png` runs it off the loop)."""
-    return draw_png(chart_layout(rep))
+    return draw_png(chart_layout(rep), engines)
 
 
-async def chart_png(rep: TeamReport) -> bytes:
-    return await asyncio.get_running_loop().run_in_executor(None, render_chart, rep)
+async def chart_png(rep: TeamReport, engines: Engines) -> bytes:
+    return await asyncio.get_running_loop().run_in_executor(None, render_chart, rep, engines)
 
 
 # -- the daily digest ---------------------------------------------------------------------------
@@ -492,7 +493,7 @@ async def send_due_digests(services: Services) -> int:
     for report in reports:
         if not report.reps or report.is_empty:
             continue
-        png = await chart_png(report)  # outside any transaction
+        png = await chart_png(report, services.engines)  # outside any transaction
         key = f"digest:{report.manager_id}:{day}"
         async with services.outbox.sending() as out:
             claimed = await out.session.execute(insert_ignore(out.session, KeyValue).values(
