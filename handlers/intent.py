@@ -1404,7 +1404,12 @@ def _edit(t: str, role: str, state: State) -> Intent | None:
     if (word in ("产品", "客户", "医院", "单位", "需求") or FIELD_WORDS[word] in KEY_FACTS) and not (
             state.has_draft or state.current_lead):
         return None  # 「客户说太贵了」 is a question, not an edit; 「异议 …」 with no lead in view is one too
+    if FIELD_WORDS[word] in _CONTACT_FIELDS and _bare_name(m.group("value"), role, state):
+        return _bare_name(m.group("value"), role, state)  # 「email 周立」: to reach 周立, not 周立 as the address
     return None if _about_someone(m) or _ASKED.search(m.group("value")) else _edit_intent(m, t, None)
+
+
+_CONTACT_FIELDS = frozenset({"email", "phone", "wechat_id"})
 
 
 def _about_someone(edit: re.Match[str]) -> bool:

@@ -9,7 +9,7 @@ from app.chat import ChatSession
 from bot.clock import ManualClock
 from bot.services import Services
 from knowledge.store import gaps
-from storage.models import Reminder
+from storage.models import Lead, Reminder
 from tests.conftest import Transcript
 from tests.leads_helpers import cn, seed_lead
 
@@ -42,3 +42,31 @@ async def test_a_manager_extends_a_lead_whose_open_step_is_an_agreed_callback(
         due = [r.due_at for r in (await s.execute(select(Reminder).where(
             Reminder.lead_id == lead, Reminder.status == "pending", Reminder.rule == "follow_up"))).scalars()]
     assert due and min(due) > cn(25, 14), due  # the callback reminder moved on, not left behind
+
+
+async def _last_lead(services: Services) -> Lead:
+    async with services.db.session() as s:
+        lead = (await s.execute(select(Lead).order_by(Lead.id.desc()).limit(1))).scalar_one()
+    return lead
+
+
+async def test_region_industry_and_product_line_typed_in_a_new_lead_fill_their_fields(
+        chat: ChatSession, services: Services) -> None:
+    """「… 区域华北」 and 「… 零售行业」 in a 新线索 line were dropped: the draft still asked for 区域 / 行业."""
+    await chat.handle_line("新线索 郑经理 北岭机械 13322225555 预算20万 区域华北")
+    lead = await _last_lead(services)
+    assert (lead.customer_name, lead.company, lead.region) == ("郑经理", "北岭机械", "华北")
+    await chat.handle_line("我想录一个客户 卢总 海棠百货 13900005678 预算 30万 零售行业")
+    lead = await _last_lead(services)
+    assert (lead.customer_name, lead.company, lead.industry) == ("卢总", "海棠百货", "零售")
+    await chat.handle_line("新客户 冯丽 青禾药业 13700006666 行业：医药 产品线 CRM 华南")
+    lead = await _last_lead(services)
+    assert (lead.customer_name, lead.company, lead.industry, lead.product_line, lead.region) == (
+        "冯丽", "青禾药业", "医药", "CRM", "华南")
+
+
+async def test_a_latin_given_name_before_a_company_is_the_person(chat: ChatSession, services: Services) -> None:
+    """「新线索 Tom 华为 …」 stored 客户 华为 · 公司 Tom."""
+    await chat.handle_line("新线索 Kevin 华为 13800003333 budget 20万")
+    lead = await _last_lead(services)
+    assert (lead.customer_name, lead.company) == ("Kevin", "华为")

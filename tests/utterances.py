@@ -525,6 +525,10 @@ ROWS: list[Row] = [
     (R, "remind me asap to email 马骁", "reminder", {"when": "asap", "task": "email 马骁", "customer": "马骁"}),
     (R, "ASAP 提醒我 线索8 寄样品", "reminder", {"when": "ASAP", "task": "寄样品", "lead_id": 8}),
     (R, "提醒我尽快给孙蕾回电话", "reminder", {"when": "尽快", "task": "给孙蕾回电话", "customer": "孙蕾"}),
+    # a contact word and a customer's name, no time: asked about that customer, never the name as the address
+    (R, "email 周立", "unclear", {"lead_id": 7, "customer": "周立"}),
+    (R, "wechat 马骁", "unclear", {"lead_id": 9, "customer": "马骁"}),
+    (R, "电话 孙蕾", "unclear", {"lead_id": 8, "customer": "孙蕾"}),
     # not these: the word alone or in a question stays what it was
     (R, "email 怎么写比较专业", "knowledge", {"query": "email 怎么写比较专业"}),
     (R, "today 客户说太贵怎么回", "knowledge", {"query": "today 客户说太贵怎么回"}),

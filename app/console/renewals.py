@@ -30,7 +30,7 @@ from app.console.core import (
 from bot.jobs import uploaded_file
 from bot.result import Result, said
 from handlers.leads.permissions import find_lead, renewals_visible
-from handlers.renewals.accounts import health_of
+from handlers.renewals.accounts import current_owner, health_of, last_paid
 from handlers.renewals.importer import import_files
 from handlers.renewals.locks import ACTIVE, GONE, lift_lock
 from handlers.renewals.scan import outcome_lines, today_of
@@ -68,19 +68,21 @@ async def renewals_page(request: web.Request, outcome: list[str] | None = None, 
     services, user = services_of(request), user_of(request)
     now = services.clock.now()
     today, cfg = today_of(now), services.settings.renewals
+    owner = current_owner()
     async with services.db.read_session() as session:
         warnings = (await session.execute(
-            select(RenewalWarning, Contract, Lead).join(Contract, Contract.id == RenewalWarning.contract_id)
+            select(RenewalWarning, Contract, Lead, last_paid(RenewalWarning.lead_id))
+            .join(Contract, Contract.id == RenewalWarning.contract_id)
             .join(Lead, Lead.id == RenewalWarning.lead_id).where(renewals_visible(user))
             .options(load_only(Lead.id, Lead.customer_name, Lead.company))  # not every lead's JSON columns
             .order_by(_still_open.desc(), Contract.end_on, RenewalWarning.id).limit(SHOWN))).all()
         ending = (await session.execute(
-            select(Contract, Lead, health_of(today, now)).join(Lead, Lead.id == Contract.lead_id)
-            .where(renewals_visible(user, Contract.owner_id), Contract.end_on >= today,
+            select(Contract, Lead, health_of(today, now), owner).join(Lead, Lead.id == Contract.lead_id)
+            .where(renewals_visible(user, owner), Contract.end_on >= today,
                    Contract.end_on <= today + timedelta(days=cfg.window_days))
             .options(load_only(Lead.id, Lead.customer_name, Lead.company))
             .order_by(Contract.end_on, Contract.id).limit(SHOWN))).all()
-        names = await _owner_names(session, [w.owner_id for w, _, _ in warnings] + [c.owner_id for c, _, _ in ending])
+        names = await _owner_names(session, [w.owner_id for w, _, _, _ in warnings] + [o for _, _, _, o in ending])
     return await render_page(request, "renewals.html", title="续约", warnings=warnings, ending=ending, names=names,
                   STATUS_CN=STATUS_CN, today=today, cfg=cfg, outcome=outcome, ok=ok,
                   days_left=lambda end: max((end - today).days, 0))  # jinja's |max cost 0.3 ms a row
