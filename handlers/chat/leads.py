@@ -530,4 +530,5 @@ async def team_report(ctx: Context, msg: Inbound) -> None:
         report = await compute_report(session, None if ctx.user.is_admin else ctx.user.id, now - DIGEST_WINDOW,
                                       now, ctx.settings.reminders, ramp=ctx.settings.ramp)
     ctx.reply(Markdown(title="📊 团队跟进日报", text="\n".join(report_lines(report))))
-    ctx.reply(Image(data=await chart_png(report), file_name="report.png", caption="漏斗与健康指数"))
+    png = await chart_png(report, ctx.services.engines)
+    ctx.reply(Image(data=png, file_name="report.png", caption="漏斗与健康指数"))
