@@ -85,7 +85,7 @@ async def warm_up(services: Services) -> None:
         await loop.run_in_executor(None, need_matcher)
         await loop.run_in_executor(None, insight_miner(services).warm)
         if services.settings.asr.enabled:  # the first voice note must not wait for the client package's import
-            await load_client_module()
+            await load_client_module(services.engines)
     except Exception:
         log.warning("warm-up failed; the first question or screenshot loads what it needs", exc_info=True)
         return

@@ -24,10 +24,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -244,3 +247,13 @@ async def resume_orphaned_imports(services: Services, grace: timedelta) -> int:
         log.warning("background job %s (%s): its process died; running it again", job.key, job.name)
         run_import(services, job)
     return taken
+
+
+@asynccontextmanager
+async def uploaded_file(data: bytes, name: str) -> AsyncIterator[Path]:
+    """Uploaded bytes as a file called `name` (its folders dropped) in a directory of its own, deleted after the
+    block: the importers read paths. Written in an executor (a file may be tens of MB)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(name).name
+        await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, data)
+        yield path
