@@ -7,7 +7,7 @@ Rules (`rank_reps`), for every active rep with room (open leads < capacity):
   7 days (few first), then the oldest last assignment (round-robin on ties), then the user id.
 Dedup comes first: an open lead of the same customer (same phone, or same company + name) that already
 has an active owner sends the lead to that owner, so no two reps work the same customer.
-The reason is stored in `lead.assign_reason`, e.g. "按区域 华东 · 行业 医疗 匹配, 当前负荷 12/30".
+The reason is stored in `lead.assign_reason`, e.g. "按区域 华东 · 行业 医疗 匹配，当前负荷 12/30".
 """
 
 from __future__ import annotations
@@ -77,8 +77,8 @@ class Pick:
     def reason(self) -> str:
         load = f"当前负荷 {self.rep.open_leads}/{self.rep.capacity}"
         if not self.matches:
-            return f"无匹配规则, 按负荷轮转, {load}"
-        return f"按{' · '.join(self.matches)} 匹配, {load}"
+            return f"无匹配规则，按负荷轮转，{load}"
+        return f"按{' · '.join(self.matches)} 匹配，{load}"
 
 
 def score_rep(lead: Lead, rep: RepProfile) -> Pick:
@@ -91,7 +91,7 @@ def score_rep(lead: Lead, rep: RepProfile) -> Pick:
         matches.append(f"产品线 {lead.product_line}")
     if lead.industry and lead.industry in rep.win_industries:
         score += 2
-        matches.append(f"行业 {lead.industry}(近期赢单)")
+        matches.append(f"行业 {lead.industry}（近期赢单）")
     elif lead.industry and lead.industry in rep.industries:
         score += 1
         matches.append(f"行业 {lead.industry}")
