@@ -7,7 +7,7 @@ from pathlib import Path
 from bot.actions import KbNext, KbNotUseful, KbUseful, KbVote
 from bot.clock import to_cn
 from bot.context import Context
-from bot.jobs import IMPORTS, ImportJob, ImportKind, Progress, Work, nothing_imported, start_import, uploaded_file
+from bot.jobs import ImportJob, ImportKind, Progress, Work, nothing_imported, start_import, uploaded_file
 from bot.messages import Inbound, Text
 from bot.metrics import KB_SEARCH, timed
 from bot.router import Router
@@ -154,4 +154,4 @@ def card_import(services: Services, job: ImportJob) -> Work:
     return work
 
 
-IMPORTS["knowledge"] = ImportKind(card_import, lambda job, p: nothing_imported(job.name, p))
+CARDS_IMPORT = ImportKind(card_import, lambda job, p: nothing_imported(job.name, p))  # see handlers.build_imports

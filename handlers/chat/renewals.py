@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.actions import RenewalContacted, RenewalHelp, RenewalLift, RenewalProof
 from bot.clock import fmt_cn
 from bot.context import Context
-from bot.jobs import IMPORTS, ImportJob, ImportKind, Progress, Work, start_import, uploaded_file
+from bot.jobs import ImportJob, ImportKind, Progress, Work, start_import, uploaded_file
 from bot.messages import Button, Card, Inbound, Markdown, Text
 from bot.router import Router
 from bot.services import Services
@@ -71,7 +71,7 @@ def contracts_import(services: Services, job: ImportJob) -> Work:
     return work
 
 
-IMPORTS["contracts"] = ImportKind(contracts_import)
+CONTRACTS_IMPORT = ImportKind(contracts_import)  # registered at the services' build: handlers.build_imports
 
 
 # -- 续约: the warnings of the caller's scope -----------------------------------------------------------------
