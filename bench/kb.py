@@ -58,7 +58,8 @@ EVAL = _eval_dir()
 HELDOUT = [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{suffix}_queries.jsonl")
            for name, suffix in (("A (HR/attendance vendor)", ""), ("B (cleaning-robot vendor)", "B"),
                                 ("C (cold-chain monitoring / video-AI vendor)", "C"),
-                                ("E (elevator monitoring / remote meter-reading vendor)", "E"))]
+                                ("E (elevator monitoring / remote meter-reading vendor)", "E"),
+                                ("F (commercial laundry equipment vendor, short-phrase objections)", "F"))]
 
 
 async def card_set(path: Path, taxonomy: Taxonomy | None = None) -> KnowledgeBase:
