@@ -436,7 +436,8 @@ KNOWN_COVERAGE = 0.8  # without cues: most of the query's words occur in the car
 TEXT_TIE = 0.8  # without cues: a runner-up this close (share of the best score) needs the first card's full text
 
 
-def _text_alone(index: CardIndex, scored: Scored, best: int, runner_up: int | None, text: float, coverage: float) -> bool:
+def _text_alone(index: CardIndex, scored: Scored, best: int, runner_up: int | None, text: float,
+                coverage: float) -> bool:
     """No cue at all: the query's words must be the knowledge base's, the first card must hold many of them, and
     less so the more a second card holds too (a tie between two cards is chance, not an answer)."""
     if not _topic_cue(scored.hits) and not re.search(r"[0-9a-z]{2,}", scored.query) and not (
