@@ -14,6 +14,8 @@ Labelled sets, each scored as top-1 / top-3 / no-answer F1, overall and by query
   traditional, code-mixed, filler and off-topic HR), each written before the ranking was tuned against it;
   kb_heldoutE_* (an elevator-monitoring / remote meter-reading vendor: 60 cards, 171 queries, 40 of them
   off-topic incl. everyday sentences holding an objection word, 25 long voice-to-text paragraphs).
+  kb_heldoutF_* (a commercial-laundry equipment vendor: 20 cards whose objections are short admin phrases, an
+  old and a new card on two subjects, 54 queries incl. 8 off-topic asks naming a customer).
 - the project's demo set: bench/data/kb_queries_{dev,test}.jsonl on the demo cards (same hands as the code).
 """
 
