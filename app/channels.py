@@ -6,7 +6,7 @@ console's own process builds them for their senders only. Used by `salesbot serv
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from app.runtime import build_services
 from bot.channels.dingtalk.channel import DingtalkChannel
@@ -19,18 +19,26 @@ from bot.delivery import ChannelSender
 from bot.services import Services
 
 Channel = WecomChannel | DingtalkChannel
+S = TypeVar("S", WecomSender, DingtalkSender)
 
 
 def build_channels(settings: Settings, given: Mapping[str, ChannelSender]) -> list[Channel]:
-    """Every configured channel. A sender given for it already (a test's) is the channel's."""
+    """Every configured channel. A sender given for it already (a test's) is the channel's; one of another kind
+    is refused (TypeError): the channel needs its sender's API client, and dropping it would be silent."""
     channels: list[Channel] = []
     if settings.wecom.enabled:
-        wecom = given.get(WecomChannel.name)
-        channels.append(WecomChannel(settings.wecom, wecom if isinstance(wecom, WecomSender) else None))
+        channels.append(WecomChannel(settings.wecom, _given(given, WecomChannel.name, WecomSender)))
     if settings.dingtalk.enabled:
-        dingtalk = given.get(DingtalkChannel.name)
-        channels.append(DingtalkChannel(settings.dingtalk, dingtalk if isinstance(dingtalk, DingtalkSender) else None))
+        channels.append(DingtalkChannel(settings.dingtalk, _given(given, DingtalkChannel.name, DingtalkSender)))
     return channels
+
+
+def _given(given: Mapping[str, ChannelSender], name: str, kind: type[S]) -> S | None:
+    sender = given.get(name)
+    if sender is None or isinstance(sender, kind):
+        return sender
+    raise TypeError(f"the {name} channel is configured, so its sender must be a {kind.__name__}, "
+                    f"not {type(sender).__name__}")
 
 
 async def build_with_channels(settings: Settings, clock: Clock, given: Mapping[str, ChannelSender] | None = None,

@@ -122,10 +122,8 @@ class Context:
             log.warning("%s:%s was already handled; this run's effects are dropped", self.msg.channel, self.msg.msg_id)
             await session.rollback()
             return
-        outgoing, outbox = await self._held_for_quiet_hours(session), self.services.outbox
-        claimed, self.queued = await outbox.enqueue_handing_over(session, outgoing, self.msg.user_id)
-        await session.commit()
-        outbox.start(claimed)  # the answer goes out now, with no claim round trip
+        self.queued = await commit_with_messages(self.services, session, self.outgoing, self.msg.user_id, self.now(),
+                                                 hand_over=True)
         await self._after_commit()
 
     def _may_group(self) -> bool:
@@ -151,13 +149,29 @@ class Context:
             except Exception:  # the state change stands; a leftover file is only disk space
                 log.exception("after-commit step failed for %s:%s", self.msg.channel, self.msg.msg_id)
 
-    async def _held_for_quiet_hours(self, session: AsyncSession) -> list[Outbound]:
-        return await held_for_quiet_hours(self.services, session, self.outgoing, self.msg.user_id, self.now())
-
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+async def commit_with_messages(services: Services, session: AsyncSession, outgoing: list[Outbound], asker: str,
+                               now: datetime, *, hand_over: bool = False) -> bool:
+    """The one way a transaction's messages leave (a handler's, a queued screenshot's, a console action's): held
+    for quiet hours, written beside the caller's writes, committed, then the sender woken. `hand_over`: the first
+    answer due to `asker` is written already claimed and delivered by this process at once (a handler's reply).
+    Returns whether rows were left for the claim loop."""
+    held, outbox = await held_for_quiet_hours(services, session, outgoing, asker, now), services.outbox
+    if hand_over:
+        claimed, queued = await outbox.enqueue_handing_over(session, held, asker)
+    else:
+        claimed, queued = [], bool(held)
+        await outbox.enqueue(session, held)
+    await session.commit()
+    outbox.start(claimed)  # the answer goes out now, with no claim round trip
+    if queued:
+        outbox.wake()
+    return queued
 
 
 async def held_for_quiet_hours(services: Services, session: AsyncSession, outgoing: list[Outbound], asker: str,

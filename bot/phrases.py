@@ -55,6 +55,7 @@ TOO_LONG = "消息太长了（约 {n} 字），请只发要点，或分几条发
 MULTI = "一条消息里有两个操作，请分开发，我一条一条处理。"
 UNCLEAR = "你是想{options}？"
 UNCLEAR_OPTIONS = {"lead_show": "查看{customer}的线索", "follow_up": "记录{customer}的跟进", "reminder": "设置提醒"}
+NO_LEAD_NAMED = "没找到{customer}的线索。发「我的线索」看全部，或发「新客户 {customer} 手机号」录入。"
 NO_CARD = "最近没有发给你的卡片可选，请直接告诉我要做什么。"
 BAD_ID = "「{raw}」不是线索编号，编号是整数，例如「线索 12」。"
 NO_SUCH_BUTTON = "上一张卡片只有 {n} 个选项，请回复 1 到 {n}。"

@@ -467,7 +467,7 @@ def _by_rules(t: str, role: str, state: State) -> Intent:
             return got
     said, t = t, _unwrapped(t)
     unwrapped: tuple[Step, ...] = (_gibberish, _today, _command, _reminder, _plan, _free_lead, _follow_up_note, _edit,
-                                   _bare_name, _near_miss)
+                                   _bare_name, _near_miss, _no_such_lead)
     for step in unwrapped:
         got = step(t, role, state)
         if got is not None:
@@ -788,7 +788,8 @@ def _command(t: str, role: str, state: State) -> Intent | None:
     if _two_commands(t, end):
         return Intent("multi", text=t)
     before = "" if re.fullmatch(PREFIX, t[:start].strip()) else _tidy(t[:start])
-    before = re.sub(r"^(?:把|将|给|这个|那个|这条|那条)\s*(?=#?\d|线索|客户)", "", before)
+    before = re.sub(r"^(?:请你?|帮我|帮忙|麻烦你?|劳驾)?\s*(?:把|将|给|这个|那个|这条|那条)\s*(?=#?\d|线索|客户)", "",
+                    before)
     after = _LOOK.sub("", re.sub(r"^[:：\-—–|]\s*|^(?:一下|下)(?!午)\s*|^(?:on|for)\s+(?=#?\d)", "", _tidy(t[end:])))
     return _SLOTS.get(name, _plain)(name, before, after, t, state)
 
@@ -1403,7 +1404,12 @@ def _edit(t: str, role: str, state: State) -> Intent | None:
     if (word in ("产品", "客户", "医院", "单位", "需求") or FIELD_WORDS[word] in KEY_FACTS) and not (
             state.has_draft or state.current_lead):
         return None  # 「客户说太贵了」 is a question, not an edit; 「异议 …」 with no lead in view is one too
+    if FIELD_WORDS[word] in _CONTACT_FIELDS and _bare_name(m.group("value"), role, state):
+        return _bare_name(m.group("value"), role, state)  # 「email 周立」: to reach 周立, not 周立 as the address
     return None if _about_someone(m) or _ASKED.search(m.group("value")) else _edit_intent(m, t, None)
+
+
+_CONTACT_FIELDS = frozenset({"email", "phone", "wechat_id"})
 
 
 def _about_someone(edit: re.Match[str]) -> bool:
@@ -1481,6 +1487,21 @@ def _near_miss(t: str, role: str, state: State) -> Intent | None:
         return Intent("unclear", {"lead_id": hits[0][0], "customer": hits[0][1]}, t,
                       options=("lead_show", "follow_up", "reminder"))
     return None
+
+
+# 「邵阳的线索」 with no lead of that name: a look that finds nothing (answered so), never a knowledge question
+_NAMED_LOOK = re.compile(r"^(?:帮我|请|麻烦)?(?:查看|看看|看下|看一下|查一下|查下|查|找一下|找|打开)?\s*"
+                         r"(?P<who>[\u4e00-\u9fff]{2,4}|[A-Za-z]{2,12})\s*(?:的|那个|那条|那家)\s*"
+                         r"(?:线索|客户|单子)(?:呢|在哪|在哪里|在哪儿)?[？?]?$")
+_NOT_WHO = re.compile(r"^(?:我们?|你们?|他们?|她们?|咱们|团队|大家|组里|所有|全部|新|老|重点|重要|今天|昨天|"
+                      r"本周|这周|上周|最近|超时|冻结|逾期|待跟进|已输单|已赢单|输单|赢单|别人|其他|这个|那个)$")
+
+
+def _no_such_lead(t: str, role: str, state: State) -> Intent | None:
+    m = _NAMED_LOOK.match(t)
+    if m is None or _NOT_WHO.match(m.group("who")):
+        return None
+    return Intent("unclear", {"customer": m.group("who"), "lead_ids": []}, t)
 
 
 # ---------------------------------------------------------------- the learned reader's answer, with the rules' slots

@@ -21,6 +21,7 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -41,10 +42,11 @@ TRANSACTION_CARDS = 2000  # cards read and tokenised at a time (in an executor)
 # cards per staging write transaction: the rows' parameters (token lists as JSON) are prepared on the event loop
 # and the transaction holds SQLite's writer, so both stay short; 2,000 at a time stalled the loop ~0.5 s a chunk
 # under load and other users' replies waited behind it (audit 20 re-run, 6b)
-STAGE_CARDS = 250
+STAGE_CARDS = 100  # (250 still showed 50–100 ms of JSON encoding on the loop at load 13)
 STALE_BATCH_AFTER = timedelta(hours=6)  # a batch staged this long ago belongs to a dead import
 CUT_APART = 5000  # a file with more good cards than this is cut in a child process (Cutter)
 CUTTER_NICE = 10  # that process's niceness above the server's
+CUT_BATCH = 250  # cards per trip to it: their pickles are made and read in one C call each, holding the GIL
 
 log = logging.getLogger(__name__)
 
@@ -125,14 +127,17 @@ async def tokenise(kb: KnowledgeBase, cards: Sequence[KbCard], progress: Progres
 
     loop = asyncio.get_running_loop()
     out, todo, stamp = await loop.run_in_executor(None, sort)
-    if todo and cutter is not None and cutter.stamp == stamp:
-        tokens = await cutter.cut(todo)
-        if progress:
-            progress(len(todo))
-    else:  # a small import, or the dictionary changed since the cutter started: cut here
+    tokens = await cutter.cut(todo) if todo and cutter is not None and cutter.stamp == stamp else None
+    if tokens is None:  # a small import, the dictionary changed since the cutter started, or it died: cut here
         tokens = await loop.run_in_executor(None, cut_cards, kb.tokenizer, todo, progress)
-    cut = iter(zip(todo, tokens, strict=True))
-    return [done or _stamped(*next(cut), stamp) for done in out]
+    elif progress:
+        progress(len(todo))
+
+    def stamped() -> list[KbCard]:  # 2,000 dataclass copies: 50 ms of the loop under load, so not on it
+        cut = iter(zip(todo, tokens, strict=True))
+        return [done or _stamped(*next(cut), stamp) for done in out]
+
+    return await loop.run_in_executor(None, stamped)
 
 
 class Cutter:
@@ -143,13 +148,25 @@ class Cutter:
 
     def __init__(self, tokenizer: Tokenizer) -> None:
         self.stamp = tokenizer.fingerprint
+        self._broken = False
         self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_start_cutting, initargs=(sorted(tokenizer.words),))
 
-    async def cut(self, cards: list[KbCard]) -> list[list[str]]:
-        stamp, tokens = await asyncio.get_running_loop().run_in_executor(self._pool, _cut, cards)
-        if stamp != self.stamp:
-            raise RuntimeError(f"the cutting process has dictionary {stamp}, not {self.stamp}")
+    async def cut(self, cards: list[KbCard]) -> list[list[str]] | None:
+        """The cards' tokens; None when the child cannot cut them (it died, or it could not start)."""
+        if self._broken:
+            return None
+        loop, tokens = asyncio.get_running_loop(), []
+        for lo in range(0, len(cards), CUT_BATCH):
+            try:
+                stamp, cut = await loop.run_in_executor(self._pool, _cut, cards[lo:lo + CUT_BATCH])
+            except BrokenProcessPool:
+                log.warning("import: the cutting process ended abruptly; cutting in this process instead")
+                self._broken = True
+                return None
+            if stamp != self.stamp:
+                raise RuntimeError(f"the cutting process has dictionary {stamp}, not {self.stamp}")
+            tokens += cut
         return tokens
 
     def close(self) -> None:

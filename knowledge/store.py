@@ -299,14 +299,22 @@ async def load_active_cards(db: Any, known: Mapping[tuple[str, int], KbCard] | N
         table = _table()
         current = [(r.id, r.version) async for r in paged(
             session, select(table.c.id, table.c.version).where(table.c.active.is_(True)), table.c.id, 10 * CHUNK)]
-        missing = [card_id for card_id, version in current if (card_id, version) not in known]
+        missing = []
+        for lo in range(0, len(current), 10 * CHUNK):
+            missing += [card_id for card_id, version in current[lo:lo + 10 * CHUNK] if (card_id, version) not in known]
+            await asyncio.sleep(0)
         if len(missing) > len(current) // 2:
             return generation, await all_cards(session, active_only=True)
         fetched: dict[str, KbCard] = {}
         for lo in range(0, len(missing), CHUNK):
             rows = await session.execute(select(table).where(table.c.id.in_(missing[lo:lo + CHUNK])))
             fetched.update((c.id, c) for c in map(row_to_card, rows))
-    return generation, [known.get((i, v)) or fetched[i] for i, v in current if (i, v) in known or i in fetched]
+    cards: list[KbCard] = []
+    for lo in range(0, len(current), 10 * CHUNK):  # 100,000 at once held the loop for 0.3 s under load
+        cards += [known.get((i, v)) or fetched[i] for i, v in current[lo:lo + 10 * CHUNK]
+                  if (i, v) in known or i in fetched]
+        await asyncio.sleep(0)
+    return generation, cards
 
 
 async def load_learning(db: Any) -> tuple[dict[str, str], list[tuple[str, str, str, int]], dict[str, Any], str]:

@@ -217,7 +217,7 @@ def _pairs(text: str, lefts: set[str], rights: set[str]) -> tuple[dict[str, str]
 
 
 def parse_catalog_text(text: str) -> Catalog:
-    """One product per line: `name`, `name: syn, syn`, or `name | syn | syn`; `#` starts a comment."""
+    """One product per line: `name`, `name: syn, syn`, `name | syn | syn` or `name, syn, syn`; `#` starts a comment."""
     products: list[tuple[str, tuple[str, ...]]] = []
     seen: set[str] = set()
     for raw in text.splitlines():
@@ -225,6 +225,8 @@ def parse_catalog_text(text: str) -> Catalog:
         if not line:
             continue
         head, *rest = NAME_SPLIT.split(line, maxsplit=1)
+        if not rest:  # `name, synonym, synonym`: the first of a list is the product's name
+            head, *rest = SYNONYM_SPLIT.split(line, maxsplit=1)
         synonyms = tuple(s for s in SYNONYM_SPLIT.split(rest[0]) if s) if rest else ()
         if head and head.lower() not in seen:
             seen.add(head.lower())

@@ -28,7 +28,14 @@ from bot.usertext import user_text
 from reminders import messages
 from reminders.calendar import day_hours, load_calendar
 from reminders.directory import person, working_hours
-from reminders.lifecycle import follow_up_again, on_owner_changed, paused_until, start_dormancy, start_sla
+from reminders.lifecycle import (
+    follow_up_again,
+    on_owner_changed,
+    paused_until,
+    schedule_follow_up,
+    start_dormancy,
+    start_sla,
+)
 from reminders.policies import (
     DORMANCY,
     FOLLOW_UP,
@@ -357,30 +364,48 @@ async def _restart_after_extend(session: AsyncSession, lead: Lead, rule: str, wi
 async def extend_open_step(session: AsyncSession, user: UserInfo, lead: Lead, hours: float, reason: str,
                            now: datetime, cfg: RemindersSettings) -> Result:
     """延期 on a lead that is not frozen: its open step (the SLA deadline coming first) gets `hours` more
-    working time, counted on from the deadline it had."""
+    working time, counted on from the deadline it had; an agreed callback (约定回访) moves by as much."""
     if not 0 < hours <= MAX_EXTEND_HOURS:
         return said(EXTEND_LIMIT)
-    rows = [r for r in await open_timers(session, lead.id, SLA_RULES) if r.payload.get("deadline")]
-    if not rows:
+    rows = await open_timers(session, lead.id, SLA_RULES)
+    if not rows and lead.next_follow_up_at is None:
         return said(f"线索 {messages.lead_label(lead)} 现在没有进行中的期限，不需要延期。")
-    row = min(rows, key=lambda r: r.payload["deadline"])
     cal = await load_calendar(session, cfg)
     work = await working_hours(session, cal, lead.owner_id)
-    deadline = datetime.fromisoformat(row.payload["deadline"])
-    left = cal.working_time_between(now, deadline, work) if deadline > now else timedelta()
-    await cancel_timers(session, lead.id, now, [row.rule])
-    await start_sla(session, lead, row.rule, now, now, cfg, cal, work, window=left + timedelta(hours=hours),
-                    extra={"extended": reason})
-    new_deadline = cal.add_working_time(now, left + timedelta(hours=hours), work)
+    steps: list[tuple[str, datetime]] = []
+    if rows:
+        row = min(rows, key=_deadline_of)
+        left = cal.working_time_between(now, _deadline_of(row), work) if _deadline_of(row) > now else timedelta()
+        await cancel_timers(session, lead.id, now, [row.rule])
+        await start_sla(session, lead, row.rule, now, now, cfg, cal, work, window=left + timedelta(hours=hours),
+                        extra={"extended": reason})
+        steps.append((RULE_CN[row.rule], cal.add_working_time(now, left + timedelta(hours=hours), work)))
+    if lead.next_follow_up_at is not None:
+        lead.next_follow_up_at = cal.add_working_time(max(now, lead.next_follow_up_at), timedelta(hours=hours), work)
+        await schedule_follow_up(session, lead, lead.next_follow_up_at, now, cfg)
+        steps.append(("约定回访", lead.next_follow_up_at))
     span = messages.work_span(hours, day_hours(cfg))
+    rule = row.rule if rows else FOLLOW_UP
     add_activity(session, lead.id, user.id, "extend", now, f"{user.name} 延期 {span}：{reason}",
-                 hours=hours, reason=reason, rule=row.rule)
-    add_audit(session, user.id, "lead.extend", f"lead:{lead.id}", now, hours=hours, reason=reason, rule=row.rule)
-    result = Result(reply=Text(f"✅ 线索 {messages.lead_label(lead)} 的「{RULE_CN[row.rule]}」已延期 {span}，"
-                               f"新的期限 {fmt_cn(new_deadline)}。"), changed=True)
+                 hours=hours, reason=reason, rule=rule)
+    add_audit(session, user.id, "lead.extend", f"lead:{lead.id}", now, hours=hours, reason=reason, rule=rule)
+    return _extended(user, lead, span, reason, steps, now)
+
+
+def _deadline_of(row: Reminder) -> datetime:
+    """An SLA row's deadline: the one its chain started with, else (a row past the warning) when it fires."""
+    raw = row.payload.get("deadline")
+    return datetime.fromisoformat(raw) if raw else row.due_at
+
+
+def _extended(user: UserInfo, lead: Lead, span: str, reason: str, steps: list[tuple[str, datetime]],
+              now: datetime) -> Result:
+    what = "、".join(f"「{name}」" for name, _ in steps)
+    due = "；".join(f"{name} {fmt_cn(at)}" for name, at in steps)
+    result = Result(reply=Text(f"✅ 线索 {messages.lead_label(lead)} 的{what}已延期 {span}，新的期限：{due}。"),
+                    changed=True)
     if lead.owner_id and lead.owner_id != user.id:
-        result.sends.append((lead.owner_id, Text(f"⏳ {user.name} 把线索 {messages.lead_label(lead)} 的"
-                                                 f"「{RULE_CN[row.rule]}」延期 {span}（{reason}），"
-                                                 f"请在 {fmt_cn(new_deadline)} 前完成。"),
+        result.sends.append((lead.owner_id, Text(f"⏳ {user.name} 把线索 {messages.lead_label(lead)} 的{what}"
+                                                 f"延期 {span}（{reason}），新的期限：{due}。"),
                              f"extend:{lead.id}:{now.isoformat()}"))
     return result

@@ -10,7 +10,8 @@ Timers are rows in `reminders` (the ticker fires them); nothing here sends a mes
     on_lead_closed      cancels every open timer of the lead
     schedule_follow_up  the owner is reminded `follow_up_before_min` minutes before an agreed time
     on_calendar_changed an admin's 放假 / 补班 moves the running SLA timers to the new calendar
-A frozen lead refuses rep follow-up: lead handlers check `is_frozen(lead)` and answer `frozen_message(lead)`.
+A frozen lead refuses rep follow-up: the lead gate (handlers/leads/permissions.py `policy_refusal`) checks
+`is_frozen(lead)` and answers `frozen_message(lead)`.
 """
 
 from __future__ import annotations

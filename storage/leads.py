@@ -34,6 +34,7 @@ STAGE_CN = dict(STAGES)
 STATUS_CN = {"draft": "草稿", "active": "跟进中", "frozen": "已冻结", "won": "赢单", "lost": "输单", "dormant": "休眠"}
 SOURCE_CN = {"ocr": "截图", "manual": "手填", "import": "导入"}
 OPEN_STATUSES = ("active", "frozen", "dormant")
+CLOSED_STATUSES = ("won", "lost")  # the deal is decided: nobody works the lead any more
 UNKNOWN = "未知"
 
 # Fields a person or OCR can fill, with their display labels.
@@ -50,6 +51,13 @@ LEAD_FIELDS: dict[str, str] = {
     "region": "区域",
     "product_line": "产品线",
 }
+
+
+def is_closed(status: str) -> bool:
+    """The lead is closed: won or lost (a dropped draft is stored as lost)."""
+    return status in CLOSED_STATUSES
+
+
 def stage_index(code: str) -> int:
     return STAGE_CODES.index(code) if code in STAGE_CODES else 0
 

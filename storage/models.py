@@ -424,7 +424,7 @@ class RenewalWarning(Base):
     health: Mapped[int] = mapped_column(Integer)
     health_source: Mapped[str] = mapped_column(String(16))  # imported | computed
     last_paid_on: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="new")  # new | open | contacted | proof | lifted
+    status: Mapped[str] = mapped_column(String(16), default="new")  # new|open|contacted|proof|lifted|withdrawn
     locked: Mapped[bool] = mapped_column(Boolean, default=True)
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[datetime | None]

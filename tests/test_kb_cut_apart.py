@@ -4,6 +4,8 @@ process would have cut, and this process cuts none of them."""
 
 from __future__ import annotations
 
+import os
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,3 +54,22 @@ async def test_a_large_import_is_cut_in_a_child_process_the_same_way(tmp_path: P
     apart, cut_apart = await imported_tokens(f"sqlite+aiosqlite:///{tmp_path}/b.db", path, 10, monkeypatch)
     assert cut_here == 30 and cut_apart == 0  # the child cut every card of the large file
     assert apart == here and all(here.values())
+
+
+async def test_when_the_cutting_process_dies_this_process_cuts(tmp_path: Path) -> None:
+    """kill -9 of the child (the OOM killer, an operator): the import goes on, cut here."""
+    from knowledge.importer import Cutter, tokenise
+    from knowledge.io import read_cards
+
+    kb = KnowledgeBase(engines=Engines())
+    cards = [card for _line, card in read_cards(cards_csv(tmp_path, 30), kb.taxonomy).cards]
+    cutter = Cutter(kb.tokenizer)
+    try:
+        assert await cutter.cut(cards[:2]) is not None  # the child runs
+        for pid in list(cutter._pool._processes):  # the child: killed for real
+            os.kill(pid, signal.SIGKILL)
+        assert await cutter.cut(cards) is None
+        ready = await tokenise(kb, cards, None, {}, cutter)
+        assert all(card.tokens for card in ready)
+    finally:
+        cutter.close()

@@ -112,3 +112,11 @@ def test_a_rep_answering_a_request_that_scrolled_off_names_the_need() -> None:
 def test_a_request_with_one_character_misread_names_the_catalog_product() -> None:
     lead = extract(chat(("left", "电话13677778888，主要是想采购一批祥品冷藏柜")), NOW, SHOP, names=NAMES)
     assert lead.needs == ("样品冷藏柜",)
+
+
+def test_a_comma_list_line_is_a_product_with_its_synonyms() -> None:
+    """Admins often write `name, synonym, synonym` (a spreadsheet column pasted as text)."""
+    catalog = parse_catalog_text("冷库门，快速卷帘门、保温门\n叉车,电动叉车\n")
+    assert [name for name, _ in catalog.products] == ["冷库门", "叉车"]
+    assert catalog.products[0][1] == ("快速卷帘门", "保温门")
+    assert [hit for hit in catalog.find("想问问电动叉车的价格")] != []

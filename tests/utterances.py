@@ -525,7 +525,22 @@ ROWS: list[Row] = [
     (R, "remind me asap to email 马骁", "reminder", {"when": "asap", "task": "email 马骁", "customer": "马骁"}),
     (R, "ASAP 提醒我 线索8 寄样品", "reminder", {"when": "ASAP", "task": "寄样品", "lead_id": 8}),
     (R, "提醒我尽快给孙蕾回电话", "reminder", {"when": "尽快", "task": "给孙蕾回电话", "customer": "孙蕾"}),
+    # a contact word and a customer's name, no time: asked about that customer, never the name as the address
+    (R, "email 周立", "unclear", {"lead_id": 7, "customer": "周立"}),
+    (R, "wechat 马骁", "unclear", {"lead_id": 9, "customer": "马骁"}),
+    (R, "电话 孙蕾", "unclear", {"lead_id": 8, "customer": "孙蕾"}),
     # not these: the word alone or in a question stays what it was
     (R, "email 怎么写比较专业", "knowledge", {"query": "email 怎么写比较专业"}),
     (R, "today 客户说太贵怎么回", "knowledge", {"query": "today 客户说太贵怎么回"}),
+    # a lead asked for by a customer the caller has no lead for: a look that finds nothing, never a knowledge gap
+    (R, "邵阳的线索", "unclear", {"customer": "邵阳"}),
+    (R, "查看邵阳的线索", "unclear", {"customer": "邵阳"}),
+    (R, "邵阳那个客户", "unclear", {"customer": "邵阳"}),
+    (M, "邵阳的线索呢", "unclear", {"customer": "邵阳"}),
+    # a manager's request written as a sentence: fillers first, 把N号线索…给<name>, then why
+    (M, "帮我把5号线索改派给王强 因为他跑过这个区", "reassign",
+     {"lead_id": 5, "assignee": "王强", "reason": "他跑过这个区"}),
+    (M, "请把线索6分配给李娜", "reassign", {"lead_id": 6, "assignee": "李娜"}),
+    (M, "麻烦把8号线索转给张伟，客户点名要他", "reassign",
+     {"lead_id": 8, "assignee": "张伟", "reason": "客户点名要他"}),
 ]

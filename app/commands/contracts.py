@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.commands.leads import _common, _now, _open
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from handlers.renewals.scan import ScanOutcome
 
 
 def register(subparsers: Any) -> None:
@@ -28,25 +31,31 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
     now = _now(args)
     db = await _open(settings, now)
     try:
-        reports, warnings = await import_files(db, settings, [Path(f) for f in args.files], now)
+        reports, outcome = await import_files(db, settings, [Path(f) for f in args.files], now)
     finally:
         await db.dispose()
     for report in reports:
         for line in report.lines(limit=10**6):
             print(line)
-    print(f"续约预警：新发出 {warnings} 条" if warnings else "续约预警：没有新的预警")
+    _print_outcome(outcome)
     return 0 if all(r.kind and not r.issues for r in reports) else 1
 
 
 async def run_scan(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.renewals.scan import scan
+    from handlers.renewals.scan import scan_all
 
     now = _now(args)
     db = await _open(settings, now)
     try:
         async with db.session() as session:
-            warnings = await scan(session, settings, now)
+            outcome = await scan_all(session, settings, now)
     finally:
         await db.dispose()
-    print(f"续约预警：新发出 {warnings} 条" if warnings else "续约预警：没有新的预警")
+    _print_outcome(outcome)
     return 0
+
+
+def _print_outcome(outcome: ScanOutcome) -> None:
+    print(f"续约预警：新发出 {outcome.new} 条" if outcome.new else "续约预警：没有新的预警")
+    if outcome.withdrawn_line():
+        print(outcome.withdrawn_line())

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import UserInfo, held_for_quiet_hours
+from bot.context import UserInfo, commit_with_messages
 from bot.dispatch import FAILED
 from bot.messages import Body, Card, CardUpdate, Markdown, Outbound, Text
 from bot.result import Result
@@ -32,13 +32,10 @@ async def perform(services: Services, user: UserInfo, use_case: UseCase, what: s
         async with services.db.session() as session:
             result = await use_case(session)
             outgoing = await _outgoing(session, services, user, result)
-            await services.outbox.enqueue(session, await held_for_quiet_hours(services, session, outgoing, user.id,
-                                                                              services.clock.now()))
+            await commit_with_messages(services, session, outgoing, user.id, services.clock.now())
     except Exception:
         log.exception("console action %s by %s failed", what, user.id)
         return False, [FAILED]
-    if outgoing:
-        services.wake_outbox()
     said = [result.reply] if result.reply is not None else []
     return result.changed, [plain(_plain(body)) for body in [*said, *result.more]]  # a page shows text as is
 

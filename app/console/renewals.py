@@ -26,7 +26,7 @@ from handlers.leads.permissions import find_lead
 from handlers.renewals.accounts import health_of
 from handlers.renewals.importer import import_files
 from handlers.renewals.locks import ACTIVE, GONE, lift_lock
-from handlers.renewals.scan import today_of
+from handlers.renewals.scan import outcome_lines, today_of
 from storage.activity import add_audit
 from storage.models import Contract, Lead, RenewalWarning, User
 
@@ -36,7 +36,7 @@ MANAGERS = ("manager", "admin")
 IMPORT_MAX_BYTES = 10 * 1024 * 1024
 IMPORT_SUFFIXES = (".csv", ".xlsx")
 STATUS_CN = {"new": "待处理", "open": "待处理", "contacted": "已联系，待证明", "proof": "已提交续签证明",
-             "lifted": "主管已解除锁定"}
+             "lifted": "主管已解除锁定", "withdrawn": "已回款，预警撤回"}
 SHOWN = 200
 UNKNOWN_MEMBER = "未知成员"
 NOT_VISIBLE = "找不到这条续约预警，或它不在你的团队范围内。"
@@ -136,15 +136,15 @@ async def renewals_import(request: web.Request) -> web.Response:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
         path.write_bytes(data)
-        reports, warnings = await import_files(services.db, services.settings, [path], services.clock.now(),
-                                               [name])
-    lines = reports[0].lines()
-    if warnings:
-        lines.append(f"⚠️ 续约预警：新发出 {warnings} 条，已通知负责人和主管。")
+        reports, outcome = await import_files(services.db, services.settings, [path], services.clock.now(),
+                                              [name])
+    lines = reports[0].lines() + outcome_lines(outcome)
+    if outcome.new or outcome.withdrawn:
         services.wake_outbox()
     async with services.db.session() as session:
         add_audit(session, user.id, "console.contracts.import", name[:64], services.clock.now(),
-                  kind=reports[0].kind, rows=reports[0].rows, warnings=warnings, **audit_detail(request))
+                  kind=reports[0].kind, rows=reports[0].rows, warnings=outcome.new, withdrawn=outcome.withdrawn,
+                  **audit_detail(request))
     return await renewals_page(request, lines, ok=reports[0].kind is not None)
 
 

@@ -200,6 +200,9 @@ async def bad_id(ctx: Context, msg: Inbound) -> None:
 async def unclear(ctx: Context, msg: Inbound) -> None:
     intent = intent_of(ctx)
     customer, lead_id = intent.slots.get("customer", ""), intent.slots.get("lead_id")
+    if lead_id is None and not intent.slots.get("lead_ids"):
+        ctx.reply(Text(P.NO_LEAD_NAMED.format(customer=customer)))
+        return
     if lead_id is None:
         ids = "、".join(f"#{i}" for i in intent.slots.get("lead_ids", []))
         ctx.reply(Text(P.REMINDER_WHICH.format(customer=customer, n=len(intent.slots.get("lead_ids", [])), ids=ids,

@@ -23,11 +23,13 @@ from handlers.chat.leads import await_evidence
 from handlers.leads.chat_gate import command_arg, lead_for
 from handlers.renewals import locks
 from handlers.renewals.importer import import_files
-from handlers.renewals.scan import today_of
+from handlers.renewals.scan import outcome_lines, today_of
 from handlers.renewals.sheet import peek_kind
 from reminders import messages
 from reminders.directory import load_directory
 from reminders.messages import lead_label
+from reminders.policies import RENEWAL
+from reminders.store import cancel_timers
 from storage.activity import add_activity
 from storage.models import Contract, Lead, RenewalWarning
 
@@ -35,7 +37,7 @@ router: Router[Context] = Router("renewals")
 
 SUFFIXES = (".csv", ".xlsx")
 GONE = locks.GONE
-DONE = {"proof": "已提交续签证明", "lifted": "主管已解除锁定"}
+DONE = {"proof": "已提交续签证明", "lifted": "主管已解除锁定", "withdrawn": "已回款，预警撤回"}
 
 
 # -- a contracts or payments file ------------------------------------------------------------------------
@@ -68,11 +70,10 @@ def contracts_import(services: Services, job: ImportJob) -> Work:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / job.name
             await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, job.data)
-            reports, warnings = await import_files(services.db, services.settings, [path], job.started, [job.name],
-                                                   landed=progress.landed, total=progress.set_total)
-        lines = reports[0].lines()
-        if warnings:
-            lines.append(f"⚠️ 续约预警：新发出 {warnings} 条，已通知负责人和主管。")
+            reports, outcome = await import_files(services.db, services.settings, [path], job.started, [job.name],
+                                                  landed=progress.landed, total=progress.set_total)
+        lines = reports[0].lines() + outcome_lines(outcome)
+        if outcome.new or outcome.withdrawn:
             services.wake_outbox()
         return lines
 
@@ -244,6 +245,7 @@ async def _ask_manager(ctx: Context, warning: RenewalWarning, lead: Lead) -> Non
         ctx.send(boss, note.body, key=f"renewal:{warning.id}:help:{boss}")
     add_activity(session, lead.id, ctx.user.id, "renewal_help", ctx.now(), "续约预警：申请主管介入",
                  warning_id=warning.id)
+    await cancel_timers(session, warning.lead_id, ctx.now(), (RENEWAL,))  # the manager is in: the ladder's work is done
     ctx.update_card("已申请主管介入")
     ctx.reply(Text(f"已通知 {'、'.join(user_text(people.name(b)) for b in bosses)} 介入客户 {_customer(lead)} "
                    f"的续约预警。"))

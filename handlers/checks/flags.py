@@ -25,7 +25,7 @@ from handlers.checks import rules
 from handlers.checks.evidence import DEMO, classify
 from handlers.checks.rules import Finding, OtherLead
 from storage import chain
-from storage.leads import DROPPED, OPEN_STATUSES, company_core, is_filled
+from storage.leads import DROPPED, OPEN_STATUSES, company_core, is_closed, is_filled
 from storage.models import Activity, Evidence, Lead, LeadFlag, User
 
 OPEN = ("open", "answered")
@@ -64,7 +64,7 @@ def evaluate(f: Facts, cfg: ChecksSettings, jumps: Iterable[tuple[str, str]] = (
         rules.won_without_proof(f.status, f.proofs),
         rules.repeated_summary(f.summaries, cfg),
         rules.stage_lag(f.stage, f.status, f.summaries),
-        rules.key_fields_unknown(f.stage, f.key_known) if f.status not in ("won", "lost") else None,
+        rules.key_fields_unknown(f.stage, f.key_known) if not is_closed(f.status) else None,
         *(rules.stage_jump(a, b, f.proofs, cfg) for a, b in jumps),
         *(rules.contract_mismatch(t, f.company) for t in f.contract_texts),
     ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot.config import ChecksSettings
 from bot.usertext import user_text
-from storage.leads import STAGE_CN, STAGE_CODES, plain_number, same_company, stage_index, stage_label
+from storage.leads import STAGE_CN, STAGE_CODES, is_closed, plain_number, same_company, stage_index, stage_label
 
 RED, YELLOW = "red", "yellow"
 ICON = {RED: "🔴", YELLOW: "🟡"}
@@ -186,7 +186,7 @@ def said_done(text: str) -> str | None:
 
 def stage_lag(stage: str, status: str, summaries: Sequence[str]) -> Finding | None:
     """🟡 the stage stays before 签约回款 while a follow-up summary says it was signed or paid."""
-    if status in ("won", "lost") or stage == "close":
+    if is_closed(status) or stage == "close":
         return None
     for text in reversed(summaries):
         word = said_done(text)

@@ -16,10 +16,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.context import Context, UserInfo
+from bot.context import Context, UserInfo, commit_with_messages
 from bot.messages import Inbound, Text
 from bot.org import to_info
-from bot.outbox import enqueue
 from bot.services import Services
 from handlers.leads.evidence import EvidenceStore
 from handlers.leads.screenshots import capture_screenshot
@@ -54,10 +53,8 @@ class JobContext(Context):
             log.warning("ocr job %s: taken over by another worker; this attempt's result is dropped", self.job.id)
             await session.rollback()
             return
-        await enqueue(session, await self._held_for_quiet_hours(session), now, self.services.default_channel)
-        await session.commit()
+        await commit_with_messages(self.services, session, self.outgoing, self.msg.user_id, self.now())
         self.finished = True
-        self.services.wake_outbox()
         await self._after_commit()
 
 

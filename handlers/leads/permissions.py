@@ -22,7 +22,7 @@ from bot.router import LeadPolicy
 from handlers.renewals.locks import locked_text, proof_pending
 from reminders.lifecycle import frozen_message, is_frozen
 from reminders.renewal_hold import lock_on
-from storage.leads import DROPPED, OPEN_STATUSES, previous_owner
+from storage.leads import DROPPED, OPEN_STATUSES, is_closed, previous_owner
 from storage.models import Lead, User
 
 NOT_FOUND = "找不到线索 #{id}，或你没有查看权限。发送「我的线索」看看你的线索编号。"
@@ -126,7 +126,7 @@ def closed_text(lead: Lead) -> str | None:
     """Why nobody acts on `lead` any more (won, lost, a dropped or unconfirmed draft); None: it is open."""
     if lead.status == "lost" and lead.close_reason == DROPPED:
         return f"线索 #{lead.id} 是已放弃的草稿，不能再操作。"
-    if lead.status in ("won", "lost", "draft"):
+    if is_closed(lead.status) or lead.status == "draft":
         status = {"won": "赢单", "lost": "输单", "draft": "是草稿（请先确认）"}[lead.status]
         return CLOSED.format(id=lead.id, status=status)
     return None

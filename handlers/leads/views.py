@@ -29,7 +29,7 @@ from bot.messages import Button, Card, Field
 from bot.phrases import ACTIVITY_LABELS, TO_FILL, UNNAMED_CUSTOMER, activity_label
 from bot.usertext import plain, user_text
 from reminders.policies import FOLLOW_UP, promised_at
-from storage.leads import LEAD_FIELDS, SOURCE_CN, STATUS_CN, UNKNOWN, is_filled, stage_label
+from storage.leads import LEAD_FIELDS, SOURCE_CN, STATUS_CN, UNKNOWN, is_closed, is_filled, stage_label
 from storage.models import Activity, Evidence, Lead, Reminder
 
 GREEN_H, RED_H = 12.0, 24.0
@@ -83,7 +83,7 @@ async def agreed_callbacks(session: AsyncSession, leads: Sequence[Lead]) -> dict
 
 
 def next_action_text(lead: Lead, timers: Mapping[int, tuple[str, datetime]], first_contact_h: float) -> str:
-    if lead.status in ("won", "lost"):
+    if is_closed(lead.status):
         return "—"
     if lead.status == "frozen":
         return "等待主管处理"

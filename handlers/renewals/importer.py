@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from handlers.renewals.accounts import Accounts, Owners
-from handlers.renewals.scan import scan
+from handlers.renewals.scan import ScanOutcome, scan_all
 from handlers.renewals.sheet import ContractRow, PaymentRow, RowError, read_sheet
 from knowledge.io import FormatError
 from storage.models import Contract, Payment, RenewalImportStaging
@@ -78,17 +78,17 @@ class ImportReport:
 
 async def import_files(db: Any, settings: Settings, paths: Sequence[Path], now: datetime,
                        names: Sequence[str] | None = None, landed: Landed | None = None,
-                       total: Callable[[int], None] | None = None) -> tuple[list[ImportReport], int]:
-    """Import each file (staged, then published in one transaction), then run the renewal scan once; returns
-    the reports and how many warnings the scan recorded."""
+                       total: Callable[[int], None] | None = None) -> tuple[list[ImportReport], ScanOutcome]:
+    """Import each file (staged, then published in one transaction), then run the renewal scan once (which also
+    withdraws the warnings the new rows contradict); returns the reports and the scan's outcome."""
     reports = []
     for i, path in enumerate(paths):
         report = await import_file(db, path, now, landed, total)
         report.file = names[i] if names else path.name
         reports.append(report)
     async with db.session() as session:
-        warnings = await scan(session, settings, now)
-    return reports, warnings
+        outcome = await scan_all(session, settings, now)
+    return reports, outcome
 
 
 async def import_file(db: Any, path: Path, now: datetime, landed: Landed | None = None,

@@ -6,6 +6,7 @@ ladder timers and activity rows are written in the same transaction, so a crash 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from bot.config import Settings
 from bot.messages import Outbound
 from bot.outbox import enqueue
 from handlers.renewals.accounts import health_of, last_paid, renewed_by_later
+from handlers.renewals.settle import withdraw_settled
 from reminders import messages
 from reminders.calendar import load_calendar
 from reminders.directory import Directory, load_directory
@@ -56,6 +58,28 @@ def at_risk(settings: Settings, today: date, now: datetime) -> Any:
 
 COLUMNS = ["contract_id", "lead_id", "owner_id", "company", "health", "health_source", "last_paid_on", "status",
            "locked", "created_at"]
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    new: int = 0  # warnings recorded and announced
+    withdrawn: int = 0  # waiting warnings the data has overtaken (handlers/renewals/settle.py)
+
+    def withdrawn_line(self) -> str | None:
+        return f"续约预警：撤回 {self.withdrawn} 条（客户已回款或已续约），锁定已解除。" if self.withdrawn else None
+
+
+def outcome_lines(outcome: ScanOutcome) -> list[str]:
+    """The import report's closing lines in chat and on the console."""
+    out = [f"⚠️ 续约预警：新发出 {outcome.new} 条，已通知负责人和主管。"] if outcome.new else []
+    withdrawn = outcome.withdrawn_line()
+    return out + ([f"✅ {withdrawn}已通知负责人和主管。"] if withdrawn else [])
+
+
+async def scan_all(session: AsyncSession, settings: Settings, now: datetime) -> ScanOutcome:
+    """Withdraw the warnings the data has overtaken, then record the new ones (every import, the daily scan)."""
+    withdrawn = await withdraw_settled(session, settings, now)
+    return ScanOutcome(await scan(session, settings, now), withdrawn)
 
 
 async def scan(session: AsyncSession, settings: Settings, now: datetime) -> int:
@@ -128,4 +152,5 @@ async def run_daily_scan(db: Any, settings: Settings, now: datetime) -> int:
             key=key, value={"at": now.isoformat(), "scanned": workday}, updated_at=now))
         if rowcount(claimed) == 0 or not workday:
             return 0
-        return await scan(session, settings, now)
+        outcome = await scan_all(session, settings, now)
+        return outcome.new + outcome.withdrawn

@@ -1,6 +1,7 @@
 """DingTalk as one object: its API client (one token), its sender (delivers the outbox's rows) and its receiver
-(the HTTP callback or the Stream client). Built by app/channels.py once the services exist;
-`register(app, intake)` adds the receiver to the webhook app."""
+(the HTTP callback or the Stream client). Built by app/channels.py before the services (its sender is part of their
+frozen build); `register(app, intake)` then builds the receiver, which adds itself to the webhook app and keeps
+itself in `app[RECEIVER]`: the channel holds no reference to it."""
 
 from __future__ import annotations
 

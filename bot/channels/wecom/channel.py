@@ -1,6 +1,7 @@
 """WeCom as one object: its API client (one token, one throttle), its sender (delivers the outbox's rows) and its
-receiver (the callback routes). Built by app/channels.py once the services exist; `register(app, intake)` adds
-the receiver's routes to the webhook app."""
+receiver (the callback routes). Built by app/channels.py before the services (its sender is part of their frozen
+build); `register(app, intake)` then builds the receiver, which adds its routes to the webhook app and keeps itself
+in `app[WECOM]`: the channel holds no reference to it."""
 
 from __future__ import annotations
 
