@@ -38,7 +38,7 @@ async def build_services(
     app/channels.build_with_channels; the chat runner's console; a test's fakes); `router`: the product's routes
     unless given (tests give a probe);
     `engines`: a holder already loading some (the server's, with jieba's dictionary) or a new one."""
-    from handlers import build_router
+    from handlers import build_imports, build_router
     from reminders.directory import next_reachable
 
     db = await open_database(settings)
@@ -47,7 +47,7 @@ async def build_services(
                           lease_s=settings.reminders.lease_s)
     services = Services(settings=settings, db=db, clock=clock, router=router or build_router(), outbox=outbox,
                         channels=senders, quiet_hours=partial(next_reachable, cfg=settings.reminders),
-                        engines=engines or Engines())
+                        engines=engines or Engines(), imports=build_imports())
     if seed:
         # N instances starting together on an empty database: one seeds, the others wait and find it done.
         async with exclusive(db, "first-start"):
@@ -85,7 +85,7 @@ async def warm_up(services: Services) -> None:
         await loop.run_in_executor(None, need_matcher)
         await loop.run_in_executor(None, insight_miner(services).warm)
         if services.settings.asr.enabled:  # the first voice note must not wait for the client package's import
-            await load_client_module()
+            await load_client_module(services.engines)
     except Exception:
         log.warning("warm-up failed; the first question or screenshot loads what it needs", exc_info=True)
         return

@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 
 from bot.config import AsrSettings
+from bot.engines import Engine, Engines
 
 log = logging.getLogger(__name__)
 
@@ -116,22 +117,19 @@ def to_wav(pcm: bytes) -> bytes:
     return out.getvalue()
 
 
-_client_module: ModuleType | None = None
+OPENAI: Engine[ModuleType] = Engine("openai client module", lambda: importlib.import_module("openai"))
 
 
-async def load_client_module() -> ModuleType:
-    """The openai package, imported once and off the event loop: its import builds ~700 pydantic models (1.6 s
-    on a quiet machine), which the first voice note after a start would otherwise wait for, with every other
+async def load_client_module(engines: Engines) -> ModuleType:
+    """The openai package, imported once per holder and off the event loop: its import builds ~700 pydantic models
+    (1.6 s on a quiet machine), which the first voice note after a start would otherwise wait for, with every other
     message stalled behind it. `app.runtime.warm_up` calls this at start when `[asr]` is on."""
-    global _client_module
-    if _client_module is None:  # importing in a thread: a second caller waits on the import lock, never half-loaded
-        _client_module = await asyncio.get_running_loop().run_in_executor(None, importlib.import_module, "openai")
-    return _client_module
+    return await asyncio.get_running_loop().run_in_executor(None, engines.get, OPENAI)
 
 
-async def transcribe(settings: AsrSettings, wav: bytes) -> str:
+async def transcribe(settings: AsrSettings, wav: bytes, engines: Engines) -> str:
     """The endpoint's transcript of a WAV file; VoiceError("timeout" | "failed") otherwise."""
-    openai = await load_client_module()
+    openai = await load_client_module(engines)
     client = openai.AsyncOpenAI(base_url=settings.base_url, api_key=settings.api_key or "none",
                                 timeout=settings.timeout_s, max_retries=0)
     try:
@@ -149,7 +147,7 @@ async def transcribe(settings: AsrSettings, wav: bytes) -> str:
     return " ".join(str(getattr(result, "text", "") or "").split())
 
 
-async def voice_to_text(settings: AsrSettings, data: bytes) -> str:
+async def voice_to_text(settings: AsrSettings, data: bytes, engines: Engines) -> str:
     """A voice note's words: checked, decoded, transcribed. Raises VoiceError (see `Kind`)."""
     if data.startswith(AMR_MAGIC):
         info = read_amr(data)
@@ -163,7 +161,7 @@ async def voice_to_text(settings: AsrSettings, data: bytes) -> str:
         raise VoiceError("too_long", f"{seconds:.0f} s", seconds)
     if is_silent(pcm):
         raise VoiceError("silent", "no 100 ms window above the silence level", seconds)
-    text = await transcribe(settings, to_wav(pcm))
+    text = await transcribe(settings, to_wav(pcm), engines)
     if not text:
         raise VoiceError("empty", "the endpoint heard no words", seconds)
     return text

@@ -24,10 +24,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -140,7 +143,7 @@ def nothing_imported(name: str, p: Progress, again: str = "请稍后重新发送
 class ImportJob:
     """What a durable import needs to run again in another process."""
 
-    kind: str  # a key of IMPORTS
+    kind: str  # a key of `services.imports`
     key: str  # the Progress key, also the dedup prefix of its messages
     name: str  # the file's name, as the admin sent it
     data: bytes
@@ -156,9 +159,6 @@ Work = Callable[[Progress], Awaitable[list[str]]]
 class ImportKind:
     work: Callable[[Services, ImportJob], Work]  # the import itself, built from the stored job
     failed: Callable[[ImportJob, Progress], str] | None = None  # its report after an error (default: `kept`)
-
-
-IMPORTS: dict[str, ImportKind] = {}  # filled by the handlers that define imports (knowledge cards, contracts)
 
 
 def kept(name: str, p: Progress) -> str:
@@ -184,7 +184,7 @@ async def start_import(ctx: Context, kind: str, name: str, data: bytes) -> None:
 
 
 def run_import(services: Services, job: ImportJob) -> None:
-    kind = IMPORTS[job.kind]
+    kind: ImportKind = services.imports[job.kind]
     progress = Progress(services, job.to, job.channel, job.key, durable=True)
     failed = kind.failed
     start_job(services, progress, kind.work(services, job),
@@ -233,7 +233,7 @@ async def resume_orphaned_imports(services: Services, grace: timedelta) -> int:
         if getattr(won, "rowcount", 0) != 1:
             continue  # another instance took it
         taken += 1
-        if job.kind not in IMPORTS or resumed > RESUME_LIMIT:
+        if job.kind not in services.imports or resumed > RESUME_LIMIT:
             log.error("background job %s (%s) died with its process %d times; reported as failed", job.key,
                       job.name, resumed - 1)
             await Progress(services, job.to, job.channel, job.key).say(
@@ -244,3 +244,13 @@ async def resume_orphaned_imports(services: Services, grace: timedelta) -> int:
         log.warning("background job %s (%s): its process died; running it again", job.key, job.name)
         run_import(services, job)
     return taken
+
+
+@asynccontextmanager
+async def uploaded_file(data: bytes, name: str) -> AsyncIterator[Path]:
+    """Uploaded bytes as a file called `name` (its folders dropped) in a directory of its own, deleted after the
+    block: the importers read paths. Written in an executor (a file may be tens of MB)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(name).name
+        await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, data)
+        yield path

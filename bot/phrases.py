@@ -120,7 +120,7 @@ OFFBOARD_DONE = "✅ {who} 已离职，{n} 条线索已交给 {to}。"
 CONFIRM = "确认"
 CANCEL = "取消"
 CANCELLED = "已取消，什么都没有改。"
-KB_IMPORT_HOW = ("把话术文件直接发给我就能导入：CSV 或 XLSX，每行一条话术，表头写 标题、内容，"
+KB_IMPORT_HOW = ("把话术文件直接发给我就能导入：CSV 或 XLSX，每行一条话术，表头写 标题、话术，"
                  "可选 角色、行业、异议、标签。导入后我会回一份报告。")
 KB_IMPORT_NOT_ADMIN = "导入话术需要管理员权限，可以把文件转给管理员。"
 

@@ -5,7 +5,7 @@ database) and `Engines` (from code and machine, bot/engines.py; a `replace` copy
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
@@ -47,6 +47,9 @@ class Services:
     channels: Senders = field(default_factory=Senders)  # the outbox's: every channel's sender, given at the build
     quiet_hours: QuietHours | None = None  # None: everyone is reachable at any time
     engines: Engines = field(default_factory=Engines)  # built from code and machine: OCR engine, OCR threads
+    # the durable file imports by kind: bot.jobs.ImportKind (jobs reads the services, so not named here), given
+    # at the build (handlers.build_imports)
+    imports: Mapping[str, Any] = field(default_factory=dict)
     _shared: dict[Shared[Any], Any] = field(default_factory=dict, init=False, repr=False)
 
     def shared(self, key: Shared[T]) -> T:

@@ -1,8 +1,9 @@
-"""Use cases. Each module owns a Router; `build_router` assembles them."""
+"""Use cases. Each module owns a Router; `build_router` assembles them, `build_imports` the file imports."""
 
 from __future__ import annotations
 
 from bot.context import Context
+from bot.jobs import ImportKind
 from bot.router import Router
 
 
@@ -28,3 +29,11 @@ def build_router() -> Router[Context]:
                    knowledge):
         root.include(module.router)
     return root
+
+
+def build_imports() -> dict[str, ImportKind]:
+    """The durable file imports by kind (bot/jobs.py), given to the services when they are built."""
+    from handlers.chat.knowledge import CARDS_IMPORT
+    from handlers.chat.renewals import CONTRACTS_IMPORT
+
+    return {"knowledge": CARDS_IMPORT, "contracts": CONTRACTS_IMPORT}

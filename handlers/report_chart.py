@@ -13,9 +13,10 @@ import logging
 import shutil
 import subprocess
 from dataclasses import dataclass
-from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
+
+from bot.engines import Engine, EnginePer, Engines
 
 log = logging.getLogger(__name__)
 
@@ -87,27 +88,26 @@ def layout(funnel: list[tuple[str, int]], bars: list[Bar], health_title: str) ->
     return Layout(boxes, labels)
 
 
-def draw_png(shapes: Layout) -> bytes:
+def draw_png(shapes: Layout, engines: Engines) -> bytes:
     image = Image.new("RGB", (WIDTH, HEIGHT), "white")
     pen = ImageDraw.Draw(image)
     for box in shapes.boxes:
         pen.rectangle(box.xy, fill=box.colour)
     for label in shapes.labels:
-        pen.text(label.xy, label.text, fill=TEXT_COLOUR, font=font(label.size), anchor=label.anchor)
+        face = engines.get_for(FONT, (label.size, engines.get(FONT_FILE)))
+        pen.text(label.xy, label.text, fill=TEXT_COLOUR, font=face, anchor=label.anchor)
     buf = io.BytesIO()
     image.save(buf, format="PNG", compress_level=3)  # flat colours compress well even at a low level
     return buf.getvalue()
 
 
-@lru_cache(maxsize=8)
-def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    path, index = font_file()
+def font(key: tuple[int, tuple[str | None, int]]) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    size, (path, index) = key
     if path is None:
         return ImageFont.load_default(size)
     return ImageFont.truetype(path, size, index=index)
 
 
-@lru_cache(maxsize=1)
 def font_file() -> tuple[str | None, int]:
     """A font with Simplified Chinese glyphs: fontconfig's choice, else the usual Noto paths; None → Pillow's own
     font (no Chinese glyphs: one warning)."""
@@ -127,3 +127,9 @@ def font_file() -> tuple[str | None, int]:
             continue
     log.warning("no Chinese font found for the report chart; install fonts-noto-cjk")
     return None, 0
+
+
+# the chart's fonts, kept by the services' engines (bot/engines.py): finding the file runs fc-match once
+FONT_FILE: Engine[tuple[str | None, int]] = Engine("report chart font file", font_file)
+FONT: EnginePer[tuple[int, tuple[str | None, int]], ImageFont.FreeTypeFont | ImageFont.ImageFont] = \
+    EnginePer("report chart font", font)

@@ -30,7 +30,8 @@ HEADER_ALIASES = {**CN_HEADERS, "ID": "id", "卡片编号": "id", "序号编号"
                   "更新时间": "updated_at", "状态": "active", "标签": "keywords",
                   # common variants in admins' own sheets
                   "问题": "title", "客户问题": "title", "场景": "title", "卡片标题": "title", "题目": "title",
-                  "回答": "talk_track", "答案": "talk_track", "回复": "talk_track", "应答": "talk_track",
+                  "回答": "talk_track", "答案": "talk_track", "内容": "talk_track", "回复": "talk_track",
+                  "应答": "talk_track",
                   "话术内容": "talk_track", "标准话术": "talk_track", "推荐话术": "talk_track",
                   "应对话术": "talk_track",
                   "报价": "quote_template", "报价话术": "quote_template", "案例": "success_case",
@@ -153,9 +154,12 @@ def derived_id(title: str) -> str:
 
 
 def _with_id(raw: dict[str, Any]) -> dict[str, Any]:
-    if str(raw.get("id") or "").strip() or not str(raw.get("title") or "").strip():
+    """The id derived from the title when none is given; a row with neither gets one from its other words, so
+    what it is refused for is the missing title (the id is never the admin's to supply)."""
+    if str(raw.get("id") or "").strip():
         return raw
-    return {**raw, "id": derived_id(str(raw["title"]))}
+    title = str(raw.get("title") or "").strip()
+    return {**raw, "id": derived_id(title or str(raw.get("talk_track") or ""))}
 
 
 def read_rows(path: Path) -> Iterator[Row]:

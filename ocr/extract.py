@@ -590,11 +590,24 @@ def _honorific(tok: str) -> bool:
     return m is not None and m.group("s") in SURNAMES
 
 
+LATIN_GIVEN = re.compile(r"[A-Z][a-z]{2,11}")  # Tom, Kevin, Lucy (not CRM, not budget)
+NOT_GIVEN_EN = frozenset({"budget", "please", "call", "demo", "email", "phone", "wechat", "meeting", "visit",
+                          "today", "tomorrow", "next", "week", "lead", "new", "client", "customer", "company"})
+
+
 def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None, names: NameLists) -> None:
-    """'张伟 华东医疗 采购经理' or '张伟-华东医疗': a name, a title and a company as separate words."""
-    for tok in re.split(r"[\s，,;；]+", plain):
-        tok = LABELLED.sub("", tok.strip())  # 「公司深圳某某科技有限公司」: the label is not part of the value
-        if not tok or re.search(r"\d", tok) or find_times(tok, now) or tok in FIELD_LABELS:
+    """'张伟 华东医疗 采购经理' or '张伟-华东医疗': a name, a title and a company as separate words; 'Tom 华为':
+    a Latin given name is the person, and a Chinese word that only looks like a name (华为) is then the company."""
+    toks = [LABELLED.sub("", t.strip()) for t in re.split(r"[\s，,;；]+", plain)]  # 「公司某某科技」: label dropped
+    latin = next((t for t in toks if LATIN_GIVEN.fullmatch(t) and t.lower() not in NOT_GIVEN_EN), None)
+    if latin is not None and not any(_honorific(t) for t in toks):
+        acc.put("customer_name", latin, 0.75)
+    for tok in toks:
+        if not tok or re.search(r"\d", tok) or find_times(tok, now) or tok in FIELD_LABELS or (
+                tok == latin and acc.text("customer_name") == latin):
+            continue
+        if latin is not None and acc.text("customer_name") == latin and is_person_name(tok):
+            acc.put("company", tok, 0.6)
             continue
         bar = parse_title_bar(tok, names) if re.search(r"[@＠\-—－|/、]", tok) else None
         if bar and (bar.name or bar.company):

@@ -418,6 +418,8 @@ def _resolve(text: str, m: re.Match[str], anchor: datetime, days: Workdays) -> F
         hm = (19, 0)
     if m.group("rel") in ("今晚", "明晚") and hm is not None and hm[0] < 12:
         hm = (hm[0] + 12, hm[1])
+    if hm is None and m.group("eom") and day == anchor.date():
+        hm = (days.end.hour, days.end.minute)  # 「月底前」 on the month's last day: before work ends today
     clock = hm or (days.start.hour, days.start.minute)
     when = datetime(day.year, day.month, day.day, clock[0], clock[1], tzinfo=CN_TZ)
     if when <= anchor and (not has_day or (m.group("twd") and day == anchor.date())):

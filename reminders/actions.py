@@ -285,8 +285,9 @@ async def assign_picker(session: AsyncSession, user: UserInfo, lead_id: int, rid
 
 
 async def assign_to(session: AsyncSession, user: UserInfo, lead_id: int, rid: int, rep_id: str, now: datetime,
-                    cfg: RemindersSettings, rank: Ranker | None = None) -> Result:
-    """改派 step 2: the chosen rep becomes the owner, timers restart, the rep is told."""
+                    cfg: RemindersSettings, rank: Ranker | None = None, reason: str = "") -> Result:
+    """改派 step 2: the chosen rep becomes the owner, timers restart, the rep is told; `reason`: the manager's
+    own (「分配 7 张伟 客户在他片区」), else the ranking's."""
     esc = await _escalation(session, user, lead_id, rid)
     if isinstance(esc, Result):
         return esc
@@ -299,14 +300,16 @@ async def assign_to(session: AsyncSession, user: UserInfo, lead_id: int, rid: in
     _resolve(esc, user, "assign", f"改派给 {rep.name}", now, to=rep.id)
     await set_owner(session, esc.lead, rep.id)
     esc.lead.assigned_at = now
-    esc.lead.assign_reason = f"{user.name} 改派（冻结后）" + (f"：{reasons[rep.id]}" if reasons[rep.id] else "")
-    add_activity(session, lead_id, user.id, "assign", now, f"{user.name} 改派给 {rep.name}",
-                 prev_owner=esc.prev_owner, to=rep.id, reminder_id=rid)
+    why = reason or reasons[rep.id]
+    esc.lead.assign_reason = (f"{user.name} 改派（冻结后）" + (f"：{why}" if why else ""))[:255]
+    add_activity(session, lead_id, user.id, "assign", now, f"{user.name} 改派给 {rep.name}" + (
+        f"：{reason}" if reason else ""), prev_owner=esc.prev_owner, to=rep.id, reminder_id=rid)
     await on_owner_changed(session, esc.lead, now, cfg)
     label = messages.lead_label(esc.lead)
     by, to = user_text(user.name), user_text(rep.name)
     card = Card(title="📌 你有一条改派的线索", description=f"{by} 把线索 {label} 改派给你，请尽快首次联系客户。")
-    result = Result(reply=Text(f"已改派给 {user_text(rep.name)}。"),
+    said_why = f"（{user_text(reason)}）" if reason else ""
+    result = Result(reply=Text(f"线索 {label} 已改派给 {to}{said_why}。"),
                     card_status=f"已由 {user_text(user.name)} 改派给 {user_text(rep.name)}",
                     changed=True, cards=_freeze_cards(esc, user))
     result.sends.append((rep.id, card, f"esc:{rid}:assign:{rep.id}"))

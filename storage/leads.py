@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Evidence, Lead, RenewalWarning, User
+from storage.models import Contract, Evidence, Lead, RenewalWarning, User
 
 STAGES: tuple[tuple[str, str], ...] = (
     ("new", "线索获取"),
@@ -276,11 +276,13 @@ OPEN_WARNINGS = ("new", "open", "contacted")  # a renewal warning not yet settle
 
 async def set_owner(session: AsyncSession, lead: Lead, owner_id: str) -> str | None:
     """The one write of a lead's owner when it changes hands (改派, 接手, an escalation's 接手 / 改派 / 延期,
-    offboarding): an open 续约预警 — its lock, its reminders, its manager — follows the lead to whoever owns it
-    now. Returns the previous owner. What else a hand-over means (timers, activity) stays with the caller."""
+    offboarding): an open 续约预警 — its lock, its reminders, its manager — and the account's contracts
+    follow the lead to whoever owns it now. Returns the previous owner. What else a hand-over means (timers,
+    activity) stays with the caller."""
     previous = lead.owner_id
     lead.owner_id = owner_id
     await session.flush()
     await session.execute(update(RenewalWarning).where(
         RenewalWarning.lead_id == lead.id, RenewalWarning.status.in_(OPEN_WARNINGS)).values(owner_id=owner_id))
+    await session.execute(update(Contract).where(Contract.lead_id == lead.id).values(owner_id=owner_id))
     return previous

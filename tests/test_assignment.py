@@ -36,9 +36,9 @@ def test_scores_region_product_industry_and_recent_wins() -> None:
     d = _rep("d")  # 0
     picks = rank_reps(lead, [a, b, c, d])
     assert [(p.rep.id, p.score) for p in picks] == [("c", 5), ("a", 4), ("b", 4), ("d", 0)]
-    assert picks[0].reason == "按区域 华东 · 产品线 CRM 匹配, 当前负荷 0/30"
-    assert picks[2].reason == "按产品线 CRM · 行业 医疗(近期赢单) 匹配, 当前负荷 0/30"
-    assert picks[3].reason == "无匹配规则, 按负荷轮转, 当前负荷 0/30"
+    assert picks[0].reason == "按区域 华东 · 产品线 CRM 匹配，当前负荷 0/30"
+    assert picks[2].reason == "按产品线 CRM · 行业 医疗（近期赢单） 匹配，当前负荷 0/30"
+    assert picks[3].reason == "无匹配规则，按负荷轮转，当前负荷 0/30"
 
 
 def test_capacity_and_load_tie_breaks() -> None:
@@ -49,7 +49,7 @@ def test_capacity_and_load_tie_breaks() -> None:
     idle = _rep("idle", region="华东", open_leads=4, capacity=10, recent_intake=3)  # ratio 0.4, more intake
     picks = rank_reps(lead, [full, busy, light, idle])
     assert [p.rep.id for p in picks] == ["busy", "idle", "light"]
-    assert picks[0].reason == "按区域 华东 匹配, 当前负荷 12/30"
+    assert picks[0].reason == "按区域 华东 匹配，当前负荷 12/30"
     assert rank_reps(lead, [full]) == []
 
 
@@ -109,7 +109,7 @@ async def test_import_assigns_dedups_and_reports_bad_rows(services: Services) ->
     # line 3: rep02 华东+3 ERP+2 教育+1 = 6 → rep02
     assert got == [(2, "assigned", "rep01"), (3, "assigned", "rep02"), (4, "duplicate", "rep01"),
                    (5, "duplicate", "rep04"), (6, "error", None), (7, "error", None)]
-    assert results[0].text == "→ 张伟: 按区域 华东 · 产品线 CRM · 行业 医疗 匹配, 当前负荷 0/30"
+    assert results[0].text == "→ 张伟: 按区域 华东 · 产品线 CRM · 行业 医疗 匹配，当前负荷 0/30"
     assert [n.to for n in notices] == ["rep01", "rep02"]
     lead = await get_lead(services, results[0].lead_id or 0)
     assert (lead.status, lead.source, lead.budget_cny) == ("active", "import", 500_000)

@@ -8,7 +8,7 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -32,6 +32,7 @@ from tests.fakes.dingtalk_harness import (
     stream_frame,
     text_message,
 )
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -58,12 +59,8 @@ def handler(h: Harness) -> StreamHandler:
     return StreamHandler(h.app[RECEIVER])
 
 
-async def wait_for(predicate: object, what: str) -> None:
-    for _ in range(500):
-        if predicate():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
+async def wait_for(predicate: Callable[[], object], what: str) -> None:
+    await until(predicate, what, timeout_s=5)
 
 
 async def test_recorded_message_frame_is_acked_then_answered(h: Harness) -> None:

@@ -19,6 +19,7 @@ from bot.replay import GRACE
 from tests.fakes.wecom_api import FakeWecom, Recorded
 from tests.fakes.wecom_callback import CallbackBuilder, image_xml, text_xml
 from tests.fakes.wecom_harness import AES_KEY, AGENT_ID, TOKEN
+from tests.waiting import until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,12 +97,8 @@ class Server:
             await self.proc.wait()
 
 
-async def until(cond: Callable[[], bool], what: str, server: Server) -> None:
-    for _ in range(600):
-        if cond():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{what} never happened: {server.log.read_text()[-3000:]}")
+async def server_until(cond: Callable[[], bool], what: str, server: Server) -> None:
+    await until(cond, what, timeout_s=30, every_s=0.05, log=server.log.read_text)
 
 
 @pytest.fixture
@@ -122,7 +119,7 @@ async def test_kill_9_after_the_ack_loses_nothing(tmp_path: Path, fake: HangingM
             query, body = cb.post(image_xml(fake.corp_id, "rep01", "MEDIA1", 5001, now), now, nonce="1")
             async with http.post(f"{server.url}/wecom/callback?{query}", data=body) as resp:
                 assert resp.status == 200  # ACKed: WeCom will not send it again
-            await until(lambda: bool(fake.calls("media/get")), "media download", server)
+            await server_until(lambda: bool(fake.calls("media/get")), "media download", server)
             await server.kill()  # mid-handler: nothing committed
             assert fake.texts_to("rep01") == []  # (an admin may get the start-up holiday-data notice)
 
@@ -135,12 +132,12 @@ async def test_kill_9_after_the_ack_loses_nothing(tmp_path: Path, fake: HangingM
 
             fake.hang = False
             await server.start()  # the start-up sweep replays the message
-            await until(lambda: bool(fake.texts_to("rep01")), "the reply", server)
+            await server_until(lambda: bool(fake.texts_to("rep01")), "the reply", server)
             now = int(time.time())
             query, body = cb.post(text_xml(fake.corp_id, "rep01", "帮助", 5002, now), now, nonce="2")
             async with http.post(f"{server.url}/wecom/callback?{query}", data=body) as resp:
                 assert resp.status == 200
-            await until(lambda: len(fake.texts_to("rep01")) >= 2, "the help reply", server)
+            await server_until(lambda: len(fake.texts_to("rep01")) >= 2, "the help reply", server)
     finally:
         await server.stop()
     image_reply, help_reply = fake.texts_to("rep01")

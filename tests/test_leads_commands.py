@@ -223,7 +223,7 @@ async def test_reassign_by_button_uses_engine_reason(
     assert "李娜（按区域 华东 · 产品线 ERP · 行业 教育 匹配" in card["text"]
     await chat.handle_line("/click 1")
     lead = await get_lead(services, 1)
-    assert lead.owner_id == "rep02" and lead.assign_reason == "按区域 华东 · 产品线 ERP · 行业 教育 匹配, 当前负荷 0/30"
+    assert lead.owner_id == "rep02" and lead.assign_reason == "按区域 华东 · 产品线 ERP · 行业 教育 匹配，当前负荷 0/30"
 
 
 async def test_duplicate_draft_cannot_be_confirmed(
@@ -290,7 +290,7 @@ async def test_reassigning_a_frozen_lead_skips_the_rep_who_missed_it(
     await chat.handle_line("/click 1")
     lead = await get_lead(services, 1)
     assert (lead.owner_id, lead.status) == ("rep02", "active")
-    assert lead.assign_reason == "按区域 华东 · 产品线 CRM 匹配, 当前负荷 0/30"
+    assert lead.assign_reason == "按区域 华东 · 产品线 CRM 匹配，当前负荷 0/30"
 
 
 async def test_commands_accept_punctuation_after_the_number_and_long_aliases(

@@ -27,6 +27,7 @@ from handlers.leads.screenshots import QUEUED
 from storage.migrate import upgrade
 from storage.models import Lead, OcrJob, OutboxMessage
 from storage.ocr_jobs import claim_next, prune_finished
+from tests import waiting
 from tests.conftest import Transcript
 from tests.fakes.wecom_harness import WecomHarness, start_wecom_harness
 from tests.servers import ROOT
@@ -110,13 +111,13 @@ async def job_row(services: Services) -> OcrJob:
 
 async def until(services: Services, ok: Callable[[OcrJob], bool], what: str, logs: Callable[[], str],
                 timeout_s: float = 180.0) -> OcrJob:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while asyncio.get_running_loop().time() < deadline:
+    async def reached() -> OcrJob | None:
         job = await job_row(services)
-        if ok(job):
-            return job
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{what}: {logs()[-3000:]}")
+        return job if ok(job) else None
+
+    job = await waiting.until(reached, what, timeout_s=timeout_s, every_s=0.02, log=logs)
+    assert job is not None
+    return job
 
 
 async def delivered(services: Services, clock: ManualClock) -> None:

@@ -26,6 +26,7 @@ from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from tests.conftest import MONDAY_10AM
 from tests.fakes.local import serve_local
+from tests.waiting import until
 
 
 class FlakyRemote:
@@ -179,14 +180,6 @@ async def test_unknown_channel_rows_wait_for_their_sender(db: Database, remote: 
         await s.execute(update(OutboxMessage).values(channel="wecom"))
     assert await OutboxSender(db, clock, {"wecom": sender}).run_once() == 1
     await sender.http.close()
-
-
-async def until(cond: Any, rounds: int = 1000) -> None:
-    for _ in range(rounds):  # up to ~10 s: a generous bound, not a timing assertion
-        if cond():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
 
 
 async def test_slow_delivery_does_not_hold_back_other_recipients(db: Database, remote: FlakyRemote) -> None:

@@ -106,3 +106,70 @@ async def test_after_asking_the_manager_the_ladder_stops(services: Services, cha
     assert not any(m["title"].startswith("📋 抄送：续约预警") for m in transcript.to("manager01"))
     assert sum(m["title"] == "🆘 续约预警需要你介入" for m in transcript.to("manager01")) == 1
     assert (await _warnings(services))[ids["li"]].locked
+
+
+LATER_CONTRACT = """客户,公司,电话,金额,开始日期,结束日期,负责人
+李明,东方制造有限公司,139 0000 0001,12万,2026-04-01,2027-03-31,张伟
+"""
+
+
+async def test_offboarding_hands_the_leavers_contracts_to_the_successor(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path, capsys: object) -> None:
+    """#17: after 离职 the leaver's contracts are the successor's; a later warning goes to the successor and the
+    manager's card names them; a contract still naming someone who left warns the lead's current owner. #33: an
+    import row naming the leaver says they left. #34: the console shows current owners and the last payment."""
+    from datetime import date
+
+    from storage.models import Contract
+    from tests.conftest import MONDAY_10AM
+    from tests.console_support import login, start_client
+
+    ids = await seed_customers(services)
+    sheet = tmp_path / "合同.csv"
+    sheet.write_text(LATER_CONTRACT, encoding="utf-8")
+    url = services.settings.database.url
+    assert await asyncio.to_thread(run_cli, url, "contracts", "import", str(sheet), "--now", NOW) == 0
+    chat.user = "admin01"
+    await chat.handle_line("离职 rep01 交给 rep02")
+    await chat.handle_line("/click 确认")
+    async with services.db.session() as s:
+        assert [c.owner_id for c in (await s.execute(select(Contract))).scalars()] == ["rep02"]
+        s.add(Contract(lead_id=ids["other"], customer="王五", amount_cny=9000, start_on=date(2026, 3, 1),
+                       end_on=date(2027, 2, 28), owner_id="rep01", created_at=MONDAY_10AM, updated_at=MONDAY_10AM))
+
+    again = tmp_path / "合同2.csv"
+    again.write_text(LATER_CONTRACT.replace("2026-04-01", "2026-04-02"), encoding="utf-8")
+    await asyncio.to_thread(run_cli, url, "contracts", "import", str(again), "--now", NOW)
+    assert "负责人「张伟」已离职，请改填接手人" in capsys.readouterr().out  # type: ignore[attr-defined]
+
+    later = "2027-01-05T10:00+08:00"
+    await asyncio.to_thread(run_cli, url, "contracts", "scan", "--now", later)
+    warned = await _warnings(services)
+    assert {lead: w.owner_id for lead, w in warned.items()} == {ids["li"]: "rep02", ids["other"]: "rep02"}
+    await chat.handle_line(f"/now {later}")
+    cards = [m for m in transcript.to("manager01") if m["title"] == "⚠️ 续约预警"]
+    assert len(cards) == 2 and all("李娜" in m["text"] and "张伟" not in m["text"] for m in cards)
+    assert sum(m["title"] == "⚠️ 续约预警" for m in transcript.to("rep02")) == 2
+    assert not any(m["title"] == "⚠️ 续约预警" for m in transcript.to("rep01"))
+
+    old_payment = tmp_path / "回款.csv"
+    old_payment.write_text("客户,电话,回款日期,金额\n李明,13900000001,2026-08-01,5000\n", encoding="utf-8")
+    await asyncio.to_thread(run_cli, url, "contracts", "import", str(old_payment), "--now", later)
+    client = await start_client(services)
+    try:
+        await login(client, services, "manager01")
+        page = await (await client.get("/admin/renewals")).text()
+    finally:
+        await client.close()
+    assert "已离职" not in page and "2026-08-01" in page
+
+
+async def test_a_corrupt_workbook_sent_in_chat_gets_the_clis_clear_failure(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path) -> None:
+    """#7: a corrupt XLSX from the admin in chat said 「📚 导入完成：…跳过 1」; it is a failure, worded as the CLI's."""
+    broken = tmp_path / "台账.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a workbook")
+    chat.user = "admin01"
+    await chat.handle_line(f"/file {broken}")
+    told = transcript.last("admin01")["text"]
+    assert told.startswith("❌ 台账.xlsx：") and "没有导入任何数据" in told and "导入完成" not in told, told

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.engines import Engines
 from bot.services import Services
 from handlers.leads.assignment import change_owner, offboard
 from handlers.report import chart_png, compute_report, phi_bars, report_lines
@@ -123,7 +124,7 @@ async def test_chart_labels_an_unknown_phi(services: Services) -> None:
         rep = await compute_report(s, "manager01", NOW - timedelta(days=7), NOW, services.settings.reminders)
     assert [(b.name, b.label) for b in phi_bars(rep)] == [("张伟", "未知"), ("李娜", "未知"), ("刘洋", "未知")]
     assert len({b.colour for b in phi_bars(rep)}) == 1
-    assert (await chart_png(rep)).startswith(b"\x89PNG")
+    assert (await chart_png(rep, Engines())).startswith(b"\x89PNG")
 
 
 async def test_chart_counts_whole_numbers_and_names_every_step(services: Services) -> None:
@@ -142,4 +143,4 @@ async def test_chart_counts_whole_numbers_and_names_every_step(services: Service
     assert all(name in texts for name in ("张伟", "李娜", "刘洋"))
     numbers = [t for t in texts if t.replace("%", "").isdigit()]
     assert "1" in numbers and all("." not in t for t in texts)
-    assert PILImage.open(io.BytesIO(render_chart(rep))).size == (WIDTH, HEIGHT)
+    assert PILImage.open(io.BytesIO(render_chart(rep, Engines()))).size == (WIDTH, HEIGHT)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,17 +20,14 @@ from storage.db import Database
 from storage.models import InboundHandled, OutboxMessage, Reminder
 from tests.fakes.wecom_api import FakeWecom, strip_marker
 from tests.scaleout import Spreader, add_notices, cluster_env, prepare, start_cluster
+from tests.waiting import until
 
 USERS = 150
 CHATTY = 40  # messages from one rep, more than the per-member limit allows in a minute
 
 
-async def _until(cond, what: str, timeout_s: float = 90.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout_s * 10)):
-        if cond():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout_s:.0f} s")
+async def _until(cond: Callable[[], bool], what: str) -> None:
+    await until(cond, what, timeout_s=90, every_s=0.1)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")

@@ -21,6 +21,7 @@ from bot.clock import ManualClock
 from bot.config import Settings, WecomSettings
 from tests.fakes.wecom_api import FakeWecom
 from tests.fakes.wecom_callback import CallbackBuilder, encrypt, event_xml, image_xml, signature, text_xml
+from tests.waiting import until
 
 TOKEN, AES_KEY = "cbToken123", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 128
@@ -79,11 +80,7 @@ class Harness:
             return int((await session.execute(stmt)).scalar_one())
 
     async def wait_for(self, cond: Callable[[], bool]) -> None:
-        for _ in range(2000):
-            if cond():
-                return
-            await asyncio.sleep(0.005)
-        raise AssertionError("condition not reached")
+        await until(cond, timeout_s=10, every_s=0.005)
 
 
 async def start(settings: Settings, fake: FakeWecom, clock: ManualClock, wecom: WecomSettings) -> TestClient:

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.clock import SystemClock, parse_duration, to_utc
 from bot.config import Settings
+from bot.engines import Engines
 from bot.usertext import plain
 
 
@@ -60,6 +61,7 @@ async def run_report(args: argparse.Namespace, settings: Settings) -> int:
             names = [m or args.manager or "all" for m in managers]
     finally:
         await db.dispose()
+    engines = Engines()  # no services here: the chart's fonts are this command's own
     for i, (report, name) in enumerate(zip(reports, names, strict=True)):
         if i:
             print()
@@ -67,5 +69,5 @@ async def run_report(args: argparse.Namespace, settings: Settings) -> int:
         if args.chart:
             out = Path(args.chart)
             out.mkdir(parents=True, exist_ok=True)
-            (out / f"report-{name}.png").write_bytes(render_chart(report))
+            (out / f"report-{name}.png").write_bytes(render_chart(report, engines))
     return 0

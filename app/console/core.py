@@ -104,6 +104,16 @@ def message_page(request: web.Request, title: str, text: str, status: int) -> we
     return render(request, "message.html", status=status, title=title, text=text)
 
 
+async def read_capped(part: Any, cap: int) -> bytes | None:
+    """An uploaded part's bytes, read a chunk at a time; None as soon as more than `cap` came (the rest unread)."""
+    data = bytearray()
+    while chunk := await part.read_chunk(64 * 1024):
+        data += chunk
+        if len(data) > cap:
+            return None
+    return bytes(data)
+
+
 def upload_name(part: Any, limit: int = 100) -> str:
     """The real name of an uploaded file, without folders. aiohttp's client percent-encodes a non-ASCII name
     (filename="%E5%A4%A7.csv") and Chromium sends it as UTF-8 with `"` as %22; `filename*=UTF-8''...` (RFC 5987) is

@@ -79,7 +79,8 @@ async def _compute_board(services: Services, scope: str | None, now: datetime) -
     async def work(db: Any) -> Board:
         async with db.read_session() as session:  # no SQLite write lock held for seconds
             report = await compute_report(session, scope, now - DIGEST_WINDOW, now, cfg, ramp=ramp)
-        return Board(now, report, render_chart(report))  # already off the server's loop: draw right here
+        # already off the server's loop: draw right here
+        return Board(now, report, render_chart(report, services.engines))
 
     board = await services.shared(OFFLOAD).run(work)
     services.shared(REPORTS).ready[scope] = board

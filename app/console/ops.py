@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import platform
-import tempfile
 from datetime import date
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 from sqlalchemy import func, select
 
 from app.console.act import perform
-from app.console.core import allow, audit_detail, log, render_page, services_of, user_of
+from app.console.core import allow, audit_detail, log, read_capped, render_page, services_of, user_of
 from bot.clock import to_cn
+from bot.jobs import uploaded_file
 from bot.messages import body_from_json
 from bot.org import OrgError, import_users_file, team_clause
 from bot.outbox import discard_dead, retry_dead
@@ -118,14 +117,10 @@ async def members_import(request: web.Request) -> web.Response:
     part = await reader.next()
     if not isinstance(part, BodyPartReader) or part.name != "file" or not str(part.filename or "").endswith(".csv"):
         raise web.HTTPSeeOther("/admin/members?kind=error&done=" + _q("请选择 CSV 文件。"))
-    data = b""
-    while chunk := await part.read_chunk(64 * 1024):
-        data += chunk
-        if len(data) > MEMBERS_MAX_BYTES:
-            raise web.HTTPSeeOther(too_big)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "users.csv"
-        path.write_bytes(data)
+    data = await read_capped(part, MEMBERS_MAX_BYTES)
+    if data is None:
+        raise web.HTTPSeeOther(too_big)
+    async with uploaded_file(data, "users.csv") as path:
         now, ramp = services.clock.now(), list[NewReps]()
 
         async def ramp_up(session: Any, ids: list[str]) -> None:

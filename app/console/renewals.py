@@ -7,7 +7,6 @@ sent in chat."""
 from __future__ import annotations
 
 import logging
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
 from app.console.act import perform
-from app.console.core import allow, audit_detail, message_page, render_page, services_of, upload_name, user_of
-from bot.context import UserInfo
-from bot.org import team_clause
+from app.console.core import (
+    allow,
+    audit_detail,
+    message_page,
+    read_capped,
+    render_page,
+    services_of,
+    upload_name,
+    user_of,
+)
+from bot.jobs import uploaded_file
 from bot.result import Result, said
-from handlers.leads.permissions import find_lead
-from handlers.renewals.accounts import health_of
+from handlers.leads.permissions import find_lead, renewals_visible
+from handlers.renewals.accounts import current_owner, health_of, last_paid
 from handlers.renewals.importer import import_files
 from handlers.renewals.locks import ACTIVE, GONE, lift_lock
 from handlers.renewals.scan import outcome_lines, today_of
@@ -46,11 +53,6 @@ NOT_VISIBLE = "找不到这条续约预警，或它不在你的团队范围内�
 _still_open = case((RenewalWarning.status.in_(ACTIVE), 1), else_=0)
 
 
-def _owned_by(user: UserInfo, column: Any) -> Any:
-    """The rows `user` may see: an admin everything, a manager the team's and their own."""
-    return team_clause(user, column)
-
-
 async def _owner_names(session: Any, ids: list[str | None]) -> dict[str, str]:
     """Every owner id → what a person understands: the name, 「（已离职）」 after it for a member who left, and
     「未知成员」 for an id the org does not know (never the raw id)."""
@@ -66,19 +68,21 @@ async def renewals_page(request: web.Request, outcome: list[str] | None = None, 
     services, user = services_of(request), user_of(request)
     now = services.clock.now()
     today, cfg = today_of(now), services.settings.renewals
+    owner = current_owner()
     async with services.db.read_session() as session:
         warnings = (await session.execute(
-            select(RenewalWarning, Contract, Lead).join(Contract, Contract.id == RenewalWarning.contract_id)
-            .join(Lead, Lead.id == RenewalWarning.lead_id).where(_owned_by(user, RenewalWarning.owner_id))
+            select(RenewalWarning, Contract, Lead, last_paid(RenewalWarning.lead_id))
+            .join(Contract, Contract.id == RenewalWarning.contract_id)
+            .join(Lead, Lead.id == RenewalWarning.lead_id).where(renewals_visible(user))
             .options(load_only(Lead.id, Lead.customer_name, Lead.company))  # not every lead's JSON columns
             .order_by(_still_open.desc(), Contract.end_on, RenewalWarning.id).limit(SHOWN))).all()
         ending = (await session.execute(
-            select(Contract, Lead, health_of(today, now)).join(Lead, Lead.id == Contract.lead_id)
-            .where(_owned_by(user, Contract.owner_id), Contract.end_on >= today,
+            select(Contract, Lead, health_of(today, now), owner).join(Lead, Lead.id == Contract.lead_id)
+            .where(renewals_visible(user, owner), Contract.end_on >= today,
                    Contract.end_on <= today + timedelta(days=cfg.window_days))
             .options(load_only(Lead.id, Lead.customer_name, Lead.company))
             .order_by(Contract.end_on, Contract.id).limit(SHOWN))).all()
-        names = await _owner_names(session, [w.owner_id for w, _, _ in warnings] + [c.owner_id for c, _, _ in ending])
+        names = await _owner_names(session, [w.owner_id for w, _, _, _ in warnings] + [o for _, _, _, o in ending])
     return await render_page(request, "renewals.html", title="续约", warnings=warnings, ending=ending, names=names,
                   STATUS_CN=STATUS_CN, today=today, cfg=cfg, outcome=outcome, ok=ok,
                   days_left=lambda end: max((end - today).days, 0))  # jinja's |max cost 0.3 ms a row
@@ -93,7 +97,7 @@ async def renewals_action(request: web.Request) -> web.Response:
         return message_page(request, "找不到续约预警", NOT_VISIBLE, 404)
     async with services.db.read_session() as session:
         visible = await session.scalar(select(RenewalWarning.id).where(
-            RenewalWarning.id == int(raw), _owned_by(user, RenewalWarning.owner_id)))
+            RenewalWarning.id == int(raw), renewals_visible(user)))
     if visible is None:
         return message_page(request, "找不到续约预警", NOT_VISIBLE, 404)
     async def lift(session: AsyncSession) -> Result:  # as chat's 解除锁定 button (handlers/chat/renewals.lift)
@@ -127,15 +131,11 @@ async def renewals_import(request: web.Request) -> web.Response:
     if part is None or part.name != "file" or Path(name).suffix.lower() not in IMPORT_SUFFIXES:
         log.warning("console: %s contracts import refused: not a CSV/XLSX file (%r)", user.id, name)
         return await renewals_page(request, ["请选择 CSV 或 XLSX 文件（合同台账或回款记录）。"], ok=False)
-    data = b""
-    while chunk := await part.read_chunk(64 * 1024):
-        data += chunk
-        if len(data) > IMPORT_MAX_BYTES:
-            log.warning("console: %s contracts import refused: over %d bytes", user.id, IMPORT_MAX_BYTES)
-            return await renewals_page(request, ["文件不能超过 10 MB，没有导入。"], ok=False)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(data)
+    data = await read_capped(part, IMPORT_MAX_BYTES)
+    if data is None:
+        log.warning("console: %s contracts import refused: over %d bytes", user.id, IMPORT_MAX_BYTES)
+        return await renewals_page(request, ["文件不能超过 10 MB，没有导入。"], ok=False)
+    async with uploaded_file(data, name) as path:
         reports, outcome = await import_files(services.db, services.settings, [path], services.clock.now(),
                                               [name])
     lines = reports[0].lines() + outcome_lines(outcome)

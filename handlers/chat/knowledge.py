@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
 from pathlib import Path
 
 from bot.actions import KbNext, KbNotUseful, KbUseful, KbVote
 from bot.clock import to_cn
 from bot.context import Context
-from bot.jobs import IMPORTS, ImportJob, ImportKind, Progress, Work, nothing_imported, start_import
+from bot.jobs import ImportJob, ImportKind, Progress, Work, nothing_imported, start_import, uploaded_file
 from bot.messages import Inbound, Text
 from bot.metrics import KB_SEARCH, timed
 from bot.router import Router
@@ -137,12 +135,13 @@ def card_import(services: Services, job: ImportJob) -> Work:
     async def work(progress: Progress) -> list[str]:
         from knowledge.importer import import_file
 
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / job.name
-            await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, job.data)
+        async with uploaded_file(job.data, job.name) as path:
             report = await import_file(services.db, kb, path, job.started, total=progress.set_total,
                                        landed=progress.landed)  # staged per chunk, published at once
         report.file = job.name
+        unread = [i.message for i in report.issues if not i.line]
+        if not report.rows and unread:  # the file itself could not be read: a failure, worded as the CLI's
+            return [f"❌ {job.name}：{unread[0]}，没有导入任何数据。"]
         lines = [f"📚 导入完成：{report.summary()}"]
         for issue in report.issues[:MAX_ISSUES_SHOWN]:
             where = f"第 {issue.line} 行" if issue.line else "文件"
@@ -155,4 +154,4 @@ def card_import(services: Services, job: ImportJob) -> Work:
     return work
 
 
-IMPORTS["knowledge"] = ImportKind(card_import, lambda job, p: nothing_imported(job.name, p))
+CARDS_IMPORT = ImportKind(card_import, lambda job, p: nothing_imported(job.name, p))  # see handlers.build_imports

@@ -52,6 +52,7 @@ from handlers.leads.insights import InsightMiner, Insights, insight_miner
 from handlers.leads.permissions import list_leads
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
 from handlers.leads.rules import empty_note, parse_stage
+from handlers.leads.typed import typed_extras
 from handlers.products import lead_catalog
 from handlers.renewals.locks import proof_pending
 from handlers.report import DIGEST_WINDOW, chart_png, compute_report, report_lines
@@ -407,9 +408,11 @@ async def new_lead_cmd(ctx: Context, msg: Inbound) -> None:
     now = ctx.now()
     # jieba (needs) and OpenCC load their dictionaries on first use: keep them off the event loop
     catalog = await lead_catalog(ctx.services)
-    extracted = await asyncio.get_running_loop().run_in_executor(None, _extract, text[:4000], now, catalog,
+    extras, rest = typed_extras(text[:4000])
+    extracted = await asyncio.get_running_loop().run_in_executor(None, _extract, rest, now, catalog,
                                                                    ctx.services.engines)
     fields, follow, conf = fields_from_extract(extracted)
+    fields.update({k: v for k, v in extras.items() if not fields.get(k)})
     session = await ctx.db()
     lead, dups = await save_draft(session, fields, source="manual", by=ctx.user.id, now=now, confidence=conf,
                                   follow_up=follow, extra={"text": text[:4000]})
@@ -527,4 +530,5 @@ async def team_report(ctx: Context, msg: Inbound) -> None:
         report = await compute_report(session, None if ctx.user.is_admin else ctx.user.id, now - DIGEST_WINDOW,
                                       now, ctx.settings.reminders, ramp=ctx.settings.ramp)
     ctx.reply(Markdown(title="📊 团队跟进日报", text="\n".join(report_lines(report))))
-    ctx.reply(Image(data=await chart_png(report), file_name="report.png", caption="漏斗与健康指数"))
+    png = await chart_png(report, ctx.services.engines)
+    ctx.reply(Image(data=png, file_name="report.png", caption="漏斗与健康指数"))

@@ -4,23 +4,22 @@ contracts or payments file an admin sends (recognised by its headers, before the
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
 from bot.actions import RenewalContacted, RenewalHelp, RenewalLift, RenewalProof
 from bot.clock import fmt_cn
 from bot.context import Context
-from bot.jobs import IMPORTS, ImportJob, ImportKind, Progress, Work, start_import
+from bot.jobs import ImportJob, ImportKind, Progress, Work, start_import, uploaded_file
 from bot.messages import Button, Card, Inbound, Markdown, Text
-from bot.org import team_clause
 from bot.router import Router
 from bot.services import Services
 from bot.usertext import user_text
 from handlers.chat.leads import await_evidence
 from handlers.leads.chat_gate import command_arg, lead_for
+from handlers.leads.permissions import renewals_visible
 from handlers.renewals import locks
 from handlers.renewals.importer import import_files
 from handlers.renewals.scan import outcome_lines, today_of
@@ -41,18 +40,12 @@ DONE = {"proof": "已提交续签证明", "lifted": "主管已解除锁定", "wi
 
 
 # -- a contracts or payments file ------------------------------------------------------------------------
-def _peek(data: bytes, name: str) -> str | None:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(name).name
-        path.write_bytes(data)
-        return peek_kind(path)
-
-
 async def _is_contract_file(ctx: Context, msg: Inbound) -> bool:
     name = msg.file_name or ""
     if Path(name).suffix.lower() not in SUFFIXES or not msg.data:
         return False
-    return await asyncio.get_running_loop().run_in_executor(None, _peek, msg.data, name) is not None
+    async with uploaded_file(msg.data, name) as path:
+        return await asyncio.get_running_loop().run_in_executor(None, peek_kind, path) is not None
 
 
 NOT_ADMIN = "抱歉，只有管理员可以导入合同和回款。请把文件发给管理员 🙏"
@@ -67,9 +60,7 @@ def contracts_import(services: Services, job: ImportJob) -> Work:
     """Contracts or payments, a transaction per chunk; run again after a crash, the rows written come out unchanged."""
 
     async def work(progress: Progress) -> list[str]:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / job.name
-            await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, job.data)
+        async with uploaded_file(job.data, job.name) as path:
             reports, outcome = await import_files(services.db, services.settings, [path], job.started, [job.name],
                                                   landed=progress.landed, total=progress.set_total)
         lines = reports[0].lines() + outcome_lines(outcome)
@@ -80,7 +71,7 @@ def contracts_import(services: Services, job: ImportJob) -> Work:
     return work
 
 
-IMPORTS["contracts"] = ImportKind(contracts_import)
+CONTRACTS_IMPORT = ImportKind(contracts_import)  # registered at the services' build: handlers.build_imports
 
 
 # -- 续约: the warnings of the caller's scope -----------------------------------------------------------------
@@ -90,26 +81,22 @@ STATE = {"open": "待处理", "contacted": "已联系，待续签证明"}
 Row = tuple[RenewalWarning, Contract, Lead]
 
 
-def _scoped(ctx: Context, stmt: Select[RenewalWarning, Contract, Lead]) -> Select[RenewalWarning, Contract, Lead]:
-    """A rep's own warnings; a manager's team's; an admin's all."""
-    return stmt.where(team_clause(ctx.user, RenewalWarning.owner_id))
-
-
 _ROWS = (select(RenewalWarning, Contract, Lead).join(Contract, Contract.id == RenewalWarning.contract_id)
          .join(Lead, Lead.id == RenewalWarning.lead_id))
 
 
 async def _open_rows(ctx: Context) -> list[Row]:
     """The caller's open warnings in the order 续约 numbers them (soonest end first)."""
-    stmt = _ROWS.where(RenewalWarning.status.in_(locks.ACTIVE)).order_by(Contract.end_on, RenewalWarning.id)
-    return [(w, c, ld) for w, c, ld in (await (await ctx.db()).execute(_scoped(ctx, stmt).limit(30))).all()]
+    stmt = (_ROWS.where(RenewalWarning.status.in_(locks.ACTIVE), renewals_visible(ctx.user))
+            .order_by(Contract.end_on, RenewalWarning.id))
+    return [(w, c, ld) for w, c, ld in (await (await ctx.db()).execute(stmt.limit(30))).all()]
 
 
 async def _resolved_rows(ctx: Context) -> list[Row]:
     since = ctx.now() - RESOLVED_SHOWN
-    stmt = (_ROWS.where(RenewalWarning.status.in_(tuple(DONE)), RenewalWarning.resolved_at >= since)
-            .order_by(RenewalWarning.resolved_at.desc()))
-    return [(w, c, ld) for w, c, ld in (await (await ctx.db()).execute(_scoped(ctx, stmt).limit(10))).all()]
+    stmt = (_ROWS.where(RenewalWarning.status.in_(tuple(DONE)), RenewalWarning.resolved_at >= since,
+                        renewals_visible(ctx.user)).order_by(RenewalWarning.resolved_at.desc()))
+    return [(w, c, ld) for w, c, ld in (await (await ctx.db()).execute(stmt.limit(10))).all()]
 
 
 _customer = locks.customer_of

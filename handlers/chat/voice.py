@@ -150,7 +150,7 @@ async def _transcribe(ctx: Context, msg: Inbound) -> str | None:
         ctx.reply(Text(NOT_RECEIVED))
         return None
     try:
-        return await voice_to_text(asr, msg.data)
+        return await voice_to_text(asr, msg.data, ctx.services.engines)
     except VoiceError as exc:
         level = logging.ERROR if exc.kind == "no_ffmpeg" else logging.WARNING
         log.log(level, "voice note from %s (%d bytes) not recorded: %s", ctx.user.id, len(msg.data), exc)

@@ -7,7 +7,7 @@ Rules (`rank_reps`), for every active rep with room (open leads < capacity):
   7 days (few first), then the oldest last assignment (round-robin on ties), then the user id.
 Dedup comes first: an open lead of the same customer (same phone, or same company + name) that already
 has an active owner sends the lead to that owner, so no two reps work the same customer.
-The reason is stored in `lead.assign_reason`, e.g. "按区域 华东 · 行业 医疗 匹配, 当前负荷 12/30".
+The reason is stored in `lead.assign_reason`, e.g. "按区域 华东 · 行业 医疗 匹配，当前负荷 12/30".
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from storage.leads import (
     previous_owner,
     set_owner,
 )
-from storage.models import Lead, RenewalWarning, User
+from storage.models import Contract, Lead, RenewalWarning, User
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,8 @@ class Pick:
     def reason(self) -> str:
         load = f"当前负荷 {self.rep.open_leads}/{self.rep.capacity}"
         if not self.matches:
-            return f"无匹配规则, 按负荷轮转, {load}"
-        return f"按{' · '.join(self.matches)} 匹配, {load}"
+            return f"无匹配规则，按负荷轮转，{load}"
+        return f"按{' · '.join(self.matches)} 匹配，{load}"
 
 
 def score_rep(lead: Lead, rep: RepProfile) -> Pick:
@@ -91,7 +91,7 @@ def score_rep(lead: Lead, rep: RepProfile) -> Pick:
         matches.append(f"产品线 {lead.product_line}")
     if lead.industry and lead.industry in rep.win_industries:
         score += 2
-        matches.append(f"行业 {lead.industry}(近期赢单)")
+        matches.append(f"行业 {lead.industry}（近期赢单）")
     elif lead.industry and lead.industry in rep.industries:
         score += 1
         matches.append(f"行业 {lead.industry}")
@@ -349,7 +349,8 @@ async def handed_over(session: AsyncSession, user_id: str) -> list[Lead]:
 async def offboard(session: AsyncSession, user_id: str, to_id: str, now: datetime, cfg: RemindersSettings,
                    *, actor_id: str | None = None) -> list[Lead]:
     """Hand everything open of `user_id` to `to_id` and deactivate `user_id`: open leads (with their timers),
-    frozen pool leads released from them, and their drafts. Closed leads stay theirs (history, and the team's
+    frozen pool leads released from them, their drafts, their open renewal warnings and their contracts (whose
+    renewals someone active must watch). Closed leads stay theirs (history, and the team's
     figures); an inactive user is refused at the door, so nobody reads them through the leaver's account."""
     leaving, taking = await session.get(User, user_id), await session.get(User, to_id)
     if leaving is None or taking is None:
@@ -369,6 +370,7 @@ async def offboard(session: AsyncSession, user_id: str, to_id: str, now: datetim
         add_activity(session, draft.id, actor_id, "offboard", now, reason, previous=user_id, owner=to_id)
     await session.execute(update(RenewalWarning).where(  # on won leads too: a closed lead stays the leaver's
         RenewalWarning.owner_id == user_id, RenewalWarning.status.in_(OPEN_WARNINGS)).values(owner_id=to_id))
+    await session.execute(update(Contract).where(Contract.owner_id == user_id).values(owner_id=to_id))  # renewals
     await _hand_over_team(session, leaving, taking)
     leaving.active = False
     return leads + drafts

@@ -76,7 +76,7 @@ async def reassign(session: AsyncSession, actor: UserInfo, lead: Lead, rep: User
         if why is not None:
             return said(why)
         return await actions.assign_to(session, actor, lead.id, rid, rep.id, now, settings.reminders,
-                                       ranker(session, actor, now, settings.ramp))
+                                       ranker(session, actor, now, settings.ramp), reason=reason)
     if rep.id == lead.owner_id:
         return said(P.ALREADY_OWNS.format(id=lead.id, rep=user_text(rep.name)))
     if lead.owner_id is None and (why := await _pool_refusal(session, actor, rep.id, settings.ramp)):

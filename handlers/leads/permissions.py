@@ -11,19 +11,20 @@ whether the number is in use.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import phrases as P
 from bot.context import UserInfo
-from bot.org import manages, team_of
+from bot.org import manages, team_clause, team_of
 from bot.router import LeadPolicy
 from handlers.renewals.locks import locked_text, proof_pending
 from reminders.lifecycle import frozen_message, is_frozen
 from reminders.renewal_hold import lock_on
 from storage.leads import DROPPED, OPEN_STATUSES, is_closed, previous_owner
-from storage.models import Lead, User
+from storage.models import Lead, RenewalWarning, User
 
 NOT_FOUND = "找不到线索 #{id}，或你没有查看权限。发送「我的线索」看看你的线索编号。"
 NEED_ID = "请带上线索编号，例如「{example}」。"
@@ -40,6 +41,12 @@ def visible_clause(user: UserInfo) -> ColumnElement[bool]:
         return own
     pool = and_(Lead.owner_id.is_(None), Lead.status != "draft")
     return or_(own, Lead.owner_id.in_(team_of(user.id)), pool)
+
+
+def renewals_visible(user: UserInfo, owner: Any = RenewalWarning.owner_id) -> ColumnElement[bool]:
+    """SQL condition: the 续约预警 (or, with `owner=Contract.owner_id`, the contracts) `user` may see and act on:
+    a rep's own, a manager's team's and their own, an admin's all (chat's 续约 and the console's page)."""
+    return team_clause(user, owner)
 
 
 async def _pool_ok(session: AsyncSession, user: UserInfo, lead: Lead) -> bool:

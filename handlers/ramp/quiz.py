@@ -2,8 +2,9 @@
 
 A question takes one card and puts its situation as one sentence made from the card's axes (industry × role ×
 objection) in the vocabulary's words — 「医院的设备科提出价格方面的顾虑（嫌贵）」 — never from its title, which a rep
-who read the card would match without knowing its talk track. Multiple choice: the card's talk track among those
-of cards with the same objection from other industries or roles, each shown by what tells it apart
+who read the card would match without knowing its talk track. Multiple choice: the card's talk track among others
+of which none fits the situation (`distractors`: the same objection only when the situation names the key card's
+own word for it and the other card does not say it; else other objections), each shown by what tells it apart
 (`option_texts`) — never a title's words. Written: the rep answers in
 their own words; the answer passes when it covers enough of the card's key points (`key_points`,
 `check_answer`: content words, not how the customer is addressed; a bare list of them is no answer), and the
@@ -26,6 +27,7 @@ from knowledge.taxonomy import AXES, Taxonomy
 
 PLACEHOLDER = re.compile(r"\{[^{}\s]{1,12}\}")
 OPTION_MIN = 6  # characters an option shows at least (see option_texts)
+TITLE_SHARED = 4  # a situation shares fewer characters in a row with the card's title than this
 OBJECTION_WORDS = 2  # an objection is voiced with one of the vocabulary's first synonyms (嫌贵, 太贵)
 _CLAUSE = re.compile(r"(?<=[，,。；;！!？?：:])")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -141,21 +143,26 @@ class QuizMaker:
         fresh = ([c for c in pool if c.id not in avoid and c.id not in done] or [c for c in pool if c.id not in done]
                  or pool)
         card = rng.choice(fresh)
-        line = self.customer_line(card, random.Random(card.id))  # its words: the same each time it is asked
+        line, detail = self.situation(card, random.Random(card.id))  # its words: the same each time it is asked
         if spec.mode == "write":
             return Question(card.id, line)
-        others = self.distractors(card, rng, max(1, choices - 1))
+        others = self.distractors(card, rng, max(1, choices - 1), detail)
         if not others:
             return Question(card.id, line)  # nothing to choose from: write the answer instead
         options = [card, *others]
         rng.shuffle(options)
         return Question(card.id, line, tuple(c.id for c in options), options.index(card) + 1)
 
-    def distractors(self, card: KbCard, rng: random.Random, n: int) -> list[KbCard]:
-        """Talk tracks for the same objection from other industries / roles first (other industry before
-        other role), then any other card; never the same text twice."""
-        same = [c for c in self.by_objection.get(card.objection, []) if c.id != card.id
-                and (c.industry, c.role) != (card.industry, card.role)]
+    def distractors(self, card: KbCard, rng: random.Random, n: int, detail: str | None = None) -> list[KbCard]:
+        """Exactly one option may fit the situation. Talk tracks for the same objection from other industries /
+        roles first (other industry before other role) — only when the situation names a `detail` (the key card's
+        own word) and the other card says neither it nor any other of the key's words for the objection
+        (「上线慢」 vs a 「到货慢」 card) — then cards of other objections that do not say the detail either; never
+        the same text twice."""
+        mine = self._concerns(card) | ({detail} if detail else set())
+        same = [c for c in self.by_objection.get(card.objection, []) if c.id != card.id and detail
+                and (c.industry, c.role) != (card.industry, card.role)
+                and not any(w in _full_text(c) for w in mine)]
         rng.shuffle(same)
         same.sort(key=lambda c: c.industry == card.industry)
         seen, out = {_norm(card.talk_track)}, list[KbCard]()
@@ -166,7 +173,8 @@ class QuizMaker:
                 seen.add(_norm(c.talk_track))
                 out.append(c)
         if len(out) < n:
-            rest = [c for c in self.cards if c.objection != card.objection]
+            rest = [c for c in self.cards if c.objection != card.objection
+                    and not (detail and detail in _full_text(c))]
             for c in rng.sample(rest, min(len(rest), 4 * n)):
                 if len(out) == n:
                     break
@@ -176,16 +184,37 @@ class QuizMaker:
         return out
 
     def customer_line(self, card: KbCard, rng: random.Random) -> str:
+        return self.situation(card, rng)[0]
+
+    def situation(self, card: KbCard, rng: random.Random) -> tuple[str, str | None]:
         """The question's situation from the card's axes, never its title (a rep who read the card would match
         the title's words without knowing its talk track): who, in the vocabulary's words (those the card's
         keywords use first, then for the role its talk track), and what worries them:
-        「医院的设备科提出价格方面的顾虑（嫌贵）」."""
+        「医院的设备科提出价格方面的顾虑（嫌贵）」. The detail in brackets is a word for the objection the card
+        itself uses (keywords, talk track, else a short one of its title), else none: a word it does not use
+        could fit another card better. Returns the line and that detail."""
         texts = (" ".join(card.keywords), " ".join([card.talk_track, card.success_case]))
         role = self._word("role", card.role, texts, rng) if card.role else ""
         industry = self._word("industry", card.industry, texts[:1], rng, skip=role) if card.industry else ""
-        said = self._word("objection", card.objection, texts, rng, avoid=card.title)
-        concern = f"{card.objection}方面的顾虑" + (f"（{said}）" if said != card.objection else "")
-        return f"{industry or '客户'}的{role or '对接人'}提出{concern}"
+        detail = self._detail(card, texts)
+        concern = f"{card.objection}方面的顾虑" + (f"（{detail}）" if detail else "")
+        return f"{industry or '客户'}的{role or '对接人'}提出{concern}", detail
+
+    def _detail(self, card: KbCard, texts: Sequence[str]) -> str | None:
+        """The card's own longest word for its objection; one its title holds too only when shorter than
+        TITLE_SHARED (the situation never repeats the title)."""
+        words = [w for w in self.words["objection"].get(card.objection, [])
+                 if w not in card.title or len(w) < TITLE_SHARED]
+        for text in (*texts, card.title):
+            inside = [w for w in words if w in text]
+            if inside:
+                return max(inside, key=len)
+        return None
+
+    def _concerns(self, card: KbCard) -> set[str]:
+        """The words for the card's objection its own texts use (its title too)."""
+        text = _full_text(card)
+        return {w for w in self.words["objection"].get(card.objection, []) if w in text}
 
     def _word(self, axis: str, value: str, texts: Sequence[str], rng: random.Random, skip: str = "",
               avoid: str = "") -> str:
@@ -201,6 +230,10 @@ class QuizMaker:
         if not words:
             return value
         return rng.choice(words[:OBJECTION_WORDS]) if axis == "objection" else words[0]
+
+
+def _full_text(card: KbCard) -> str:
+    return " ".join([card.title, *card.keywords, card.talk_track, card.success_case])
 
 
 def _norm(text: str) -> str:

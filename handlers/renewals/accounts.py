@@ -93,16 +93,17 @@ def _pick(hits: list[Known], c: Customer) -> Known:
 class Owners:
     """负责人 as written: a user id or a unique name."""
 
-    def __init__(self, users: list[tuple[str, str]]) -> None:
+    def __init__(self, users: list[tuple[str, str]], left: list[tuple[str, str]] | None = None) -> None:
         self.ids = {uid for uid, _ in users}
         self.by_name: dict[str, list[str]] = defaultdict(list)
         for uid, name in users:
             self.by_name[name].append(uid)
+        self.left = {key for pair in left or [] for key in pair}  # members who left, by id and by name
 
     @classmethod
     async def load(cls, session: AsyncSession) -> Owners:
-        rows = await session.execute(select(User.id, User.name).where(User.active.is_(True)))
-        return cls([(r[0], r[1]) for r in rows.all()])
+        rows = (await session.execute(select(User.id, User.name, User.active))).all()
+        return cls([(r[0], r[1]) for r in rows if r[2]], [(r[0], r[1]) for r in rows if not r[2]])
 
     def resolve(self, written: str | None, fallback: str | None) -> str | None:
         if not written:
@@ -114,7 +115,21 @@ class Owners:
             return found[0]
         if found:
             raise RowError(f"负责人「{written}」有重名，请填成员编号（{'、'.join(found[:3])}）")
+        if written in self.left:
+            raise RowError(f"负责人「{written}」已离职，请改填接手人")
         raise RowError(f"负责人「{written}」不在成员名单里")
+
+
+def current_owner() -> ColumnElement[str | None]:
+    """Who owns a contract now (the scan warns them, the console shows them): the contract's owner while active
+    (offboarding and 改派 move contracts on), else the account lead's owner while active (a contract written
+    before that), else the contract's owner as it is (the manager still gets the card)."""
+    def active(user_id: Any) -> ColumnElement[bool]:
+        return exists().where(User.id == user_id, User.active.is_(True)).correlate_except(User)
+
+    lead_owner = select(Lead.owner_id).where(Lead.id == Contract.lead_id).correlate(Contract).scalar_subquery()
+    return case((active(Contract.owner_id), Contract.owner_id), (active(lead_owner), lead_owner),
+                else_=Contract.owner_id)
 
 
 # -- health ---------------------------------------------------------------------------------------------------

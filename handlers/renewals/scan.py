@@ -17,7 +17,7 @@ from bot.clock import parse_hhmm, to_cn
 from bot.config import Settings
 from bot.messages import Outbound
 from bot.outbox import enqueue
-from handlers.renewals.accounts import health_of, last_paid, renewed_by_later
+from handlers.renewals.accounts import current_owner, health_of, last_paid, renewed_by_later
 from handlers.renewals.settle import withdraw_settled
 from reminders import messages
 from reminders.calendar import load_calendar
@@ -38,7 +38,7 @@ def at_risk(settings: Settings, today: date, now: datetime) -> Any:
     cfg = settings.renewals
     health = health_of(today, now)
     return select(
-        Contract.id, Contract.lead_id, Contract.owner_id,
+        Contract.id, Contract.lead_id, current_owner(),
         func.coalesce(Contract.company, select(Lead.company).where(Lead.id == Contract.lead_id).scalar_subquery()),
         health,
         case((Contract.health.is_(None), "computed"), else_="imported"), last_paid(Contract.lead_id),
