@@ -9,14 +9,14 @@ import re
 from pathlib import Path
 
 from aiohttp import FormData
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.chat import ChatSession
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.services import Services
 from handlers.renewals.importer import ImportReport
-from storage.models import Contract, RenewalWarning, User
+from storage.models import Contract, Lead, RenewalWarning, User
 from tests.conftest import Transcript
 from tests.console_support import csrf, login, seed_cards, start_client
 from tests.fakes.journey_harness import start_journey
@@ -78,6 +78,9 @@ async def test_renewals_page_names_owners_never_shows_their_ids(settings: Settin
             async with services.db.session() as s:
                 await s.execute(update(RenewalWarning).values(owner_id="ghost77"))
                 await s.execute(update(Contract).where(Contract.customer == "孙七").values(owner_id="rep02"))
+                # nobody active owns 孙七 (contract and lead): the leaver is shown, marked (audit 18d #17)
+                sun = (await s.execute(select(Lead).where(Lead.customer_name == "孙七"))).scalar_one()
+                sun.owner_id = "rep02"
                 await s.execute(update(User).where(User.id == "rep02").values(active=False))
             page = page_text(await (await client.get("/admin/renewals")).text())
         finally:

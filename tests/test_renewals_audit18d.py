@@ -162,3 +162,14 @@ async def test_offboarding_hands_the_leavers_contracts_to_the_successor(
     finally:
         await client.close()
     assert "已离职" not in page and "2026-08-01" in page
+
+
+async def test_a_corrupt_workbook_sent_in_chat_gets_the_clis_clear_failure(
+        services: Services, chat: ChatSession, transcript: Transcript, tmp_path: Path) -> None:
+    """#7: a corrupt XLSX from the admin in chat said 「📚 导入完成：…跳过 1」; it is a failure, worded as the CLI's."""
+    broken = tmp_path / "台账.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a workbook")
+    chat.user = "admin01"
+    await chat.handle_line(f"/file {broken}")
+    told = transcript.last("admin01")["text"]
+    assert told.startswith("❌ 台账.xlsx：") and "没有导入任何数据" in told and "导入完成" not in told, told

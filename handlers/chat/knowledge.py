@@ -139,6 +139,9 @@ def card_import(services: Services, job: ImportJob) -> Work:
             report = await import_file(services.db, kb, path, job.started, total=progress.set_total,
                                        landed=progress.landed)  # staged per chunk, published at once
         report.file = job.name
+        unread = [i.message for i in report.issues if not i.line]
+        if not report.rows and unread:  # the file itself could not be read: a failure, worded as the CLI's
+            return [f"❌ {job.name}：{unread[0]}，没有导入任何数据。"]
         lines = [f"📚 导入完成：{report.summary()}"]
         for issue in report.issues[:MAX_ISSUES_SHOWN]:
             where = f"第 {issue.line} 行" if issue.line else "文件"
