@@ -14,6 +14,8 @@ Labelled sets, each scored as top-1 / top-3 / no-answer F1, overall and by query
   traditional, code-mixed, filler and off-topic HR), each written before the ranking was tuned against it;
   kb_heldoutE_* (an elevator-monitoring / remote meter-reading vendor: 60 cards, 171 queries, 40 of them
   off-topic incl. everyday sentences holding an objection word, 25 long voice-to-text paragraphs).
+  kb_heldoutF_* (a commercial-laundry equipment vendor: 20 cards whose objections are short admin phrases, an
+  old and a new card on two subjects, 54 queries incl. 8 off-topic asks naming a customer).
 - the project's demo set: bench/data/kb_queries_{dev,test}.jsonl on the demo cards (same hands as the code).
 """
 
@@ -58,7 +60,8 @@ EVAL = _eval_dir()
 HELDOUT = [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{suffix}_queries.jsonl")
            for name, suffix in (("A (HR/attendance vendor)", ""), ("B (cleaning-robot vendor)", "B"),
                                 ("C (cold-chain monitoring / video-AI vendor)", "C"),
-                                ("E (elevator monitoring / remote meter-reading vendor)", "E"))]
+                                ("E (elevator monitoring / remote meter-reading vendor)", "E"),
+                                ("F (commercial laundry equipment vendor, short-phrase objections)", "F"))]
 
 
 async def card_set(path: Path, taxonomy: Taxonomy | None = None) -> KnowledgeBase:

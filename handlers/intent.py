@@ -445,7 +445,9 @@ def _understood(t: str, role: str, state: State, model: IntentModel | None) -> I
     if not _WORDY.search(t) or _only_emoji(t):
         return Intent(_emoji_kind(t), text=t)
     got = _by_rules(t, role, state)
-    if model is not None and got.name in ("knowledge", "unclear") and len(_CJK.findall(t)) >= MODEL_MIN_CHARS:
+    found_none = got.name == "unclear" and got.slots.get("lead_ids") == []  # 「邵阳的线索」: no lead of that name
+    if model is not None and got.name in ("knowledge", "unclear") and not found_none and \
+            len(_CJK.findall(t)) >= MODEL_MIN_CHARS:
         return _learned(model, t, role, state, asked=got.name == "unclear") or got
     return got
 

@@ -59,6 +59,7 @@ PINYIN_SHARE = 0.8  # a pinyin-only (typo) hit counts a bit less than the exact 
 AXIS_WORD_KEYWORD_SHARE = 0.3  # a card keyword that is also a taxonomy synonym is already counted by its axis
 SUPERSEDED_PENALTY = 4.0
 SAME_SUBJECT_MARGIN = 0.75  # a stale first card yields only to a fresher one about as relevant
+CLEARLY_MORE = 0.3  # share of the query's words: an older or a specific card keeps first place only this far ahead
 FREEZE_FROM = 2000  # cards from which a build moves its objects out of the garbage collector's sight
 CANDIDATES = 12  # the decision and the recency pass look at this many best cards
 FILLER_FREQ = 20_000  # jieba frequency above which a word is grammar, not topic (问题, 你们, 现在 …)
@@ -167,7 +168,7 @@ def rank(
     scored = score_all(index, text)
     pinned = _apply_learning(index, scored, original, learned)
     order = _top(scored.total, max(top, CANDIDATES))
-    order = _fresh_first(index, order, scored.total, stale_days)
+    order = _fresh_first(index, order, scored, stale_days)
     if pinned is not None:
         order = [pinned, *(i for i in order if i != pinned)]
         answered, why = True, ("置顶", *_why(index, scored, index.cards[pinned]))
@@ -303,18 +304,50 @@ def _recency_of(index: CardIndex) -> np.ndarray:
     return (W_RECENT * np.clip(1 - age / RECENT_DAYS, 0, 1)).astype(np.float32)
 
 
-def _fresh_first(index: CardIndex, order: list[int], total: np.ndarray, stale_days: int) -> list[int]:
-    """A card older than the staleness limit never comes before a fresher card on the same subject
-    (same role, industry and objection) among the candidates."""
+def _fresh_first(index: CardIndex, order: list[int], scored: Scored, stale_days: int) -> list[int]:
+    """Who comes first among cards on one subject (the same objection; the same role and industry too for
+    freshness): a query naming no role and no industry gets the generic card (`_generic_first`), and a newer
+    card beats an older one on the same role × industry × objection (`_newest_first`) unless the query holds
+    clearly more of the older card's own words. A card older than the staleness limit never stays before a
+    fresher one about as relevant, whatever its words."""
+    if not scored.values.get("role") and not scored.values.get("industry"):
+        order = _generic_first(index, order, scored)
+    return _newest_first(index, order, scored, stale_days)
+
+
+def _generic_first(index: CardIndex, order: list[int], scored: Scored) -> list[int]:
+    first = order[0]
+    role, industry, objection = (index.axis_codes[a] for a in AXES)
+    if not (role[first] or industry[first]):
+        return order
+    for other in order[1:]:
+        if (not role[other] and not industry[other] and objection[other] == objection[first]
+                and _about_as_good(scored, first, other)):
+            return [other, *(i for i in order if i != other)]
+    return order
+
+
+def _newest_first(index: CardIndex, order: list[int], scored: Scored, stale_days: int) -> list[int]:
     first = order[0]
     if not index.days[first]:
         return order  # undated: nothing to compare
     codes = [index.axis_codes[a] for a in AXES]
+    total = scored.total
     for other in order[1:]:
-        same = all(c[other] == c[first] for c in codes) and total[first] - total[other] <= SAME_SUBJECT_MARGIN
-        if same and index.days[other] - index.days[first] > stale_days and not index.superseded[other]:
+        if not all(c[other] == c[first] for c in codes) or index.superseded[other]:
+            continue
+        newer = int(index.days[other]) - int(index.days[first])
+        stale = newer > stale_days and total[first] - total[other] <= SAME_SUBJECT_MARGIN
+        if newer > 0 and (stale or _about_as_good(scored, first, other)):
             return [other, *(i for i in order if i != other)]
     return order
+
+
+def _about_as_good(scored: Scored, first: int, other: int) -> bool:
+    """`other` scores about as well as `first` and holds about as much of the query's own words: the two are
+    one subject told twice (an old and a new price card), not two subjects under one label."""
+    return bool(scored.total[first] - scored.total[other] <= SAME_SUBJECT_MARGIN
+                and scored.text[first] - scored.text[other] < CLEARLY_MORE)
 
 
 def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) -> tuple[bool, tuple[str, ...]]:
@@ -323,7 +356,32 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
     absolute score."""
     card = index.cards[best]
     why = _why(index, scored, card)
+    if _about_nothing_held(index, scored, best):
+        return False, why
     return _judged(index, scored, card, best, runner_up, why) and _backed(index, scored, card, why), why
+
+
+def _about_nothing_held(index: CardIndex, scored: Scored, best: int) -> bool:
+    """The query's concern is one no card is about (「独家代理」, 「营业执照」 where no card's objection or keywords
+    name it), and the first card holds neither a keyword of the query nor most of its words: generic words
+    (客户, 我们, 怎么办) then found a card by chance."""
+    wanted, own = scored.values.get("objection"), index.cards[best].objection
+    if not wanted or scored.keyword[best] > 0 or float(scored.text[best]) >= MIN_TEXT[1] or len(
+            scored.paragraph or scored.query) >= LONG_QUERY:
+        return False  # a voice-to-text paragraph holds several concerns: it is judged as before
+    if own in index.taxonomy.added.get("objection", ()) and index.taxonomy.canonical("objection", own) == own:
+        return False  # the card's objection is an admin's word the vocabulary cannot relate: no evidence either way
+    held = _objections_held(index)
+    return not any(value_code(index.taxonomy, "objection", value) in held for value in wanted)
+
+
+def _objections_held(index: CardIndex) -> frozenset[int]:
+    """The objection values some card is about: its own value, or one its keywords name."""
+    cached = index.__dict__.get("_objections_held")
+    if cached is None:
+        codes = {int(c) for c in np.unique(index.axis_codes["objection"])} | set(index.keyword_values["objection"])
+        cached = index.__dict__["_objections_held"] = frozenset(codes - {0})
+    return cached
 
 
 def _judged(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None,
@@ -340,7 +398,7 @@ def _judged(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up
         return coverage >= MIN_COVERAGE[0] and (text >= MIN_TEXT[0] or coverage >= MIN_COVERAGE[2])
     if agree:  # only a role or an industry the card shares: something besides them must be understood
         return topic_cov >= MIN_TOPIC and coverage >= MIN_COVERAGE[1]
-    return _text_alone(scored, best, runner_up, text, coverage)
+    return _text_alone(index, scored, best, runner_up, text, coverage)
 
 
 def _stands_out(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None) -> bool:
@@ -378,9 +436,13 @@ KNOWN_COVERAGE = 0.8  # without cues: most of the query's words occur in the car
 TEXT_TIE = 0.8  # without cues: a runner-up this close (share of the best score) needs the first card's full text
 
 
-def _text_alone(scored: Scored, best: int, runner_up: int | None, text: float, coverage: float) -> bool:
+def _text_alone(index: CardIndex, scored: Scored, best: int, runner_up: int | None, text: float,
+                coverage: float) -> bool:
     """No cue at all: the query's words must be the knowledge base's, the first card must hold many of them, and
     less so the more a second card holds too (a tie between two cards is chance, not an answer)."""
+    if not _topic_cue(scored.hits) and not re.search(r"[0-9a-z]{2,}", scored.query) and not (
+            set(_content_bigrams(index, scored.query)) & set(index.tokenizer.card_bigrams(index.cards[best]))):
+        return False  # no topic cue and not one character pair of the query's words in the card: chance
     ahead = runner_up is None or float(scored.total[runner_up]) <= TEXT_TIE * float(scored.total[best])
     if coverage >= MIN_COVERAGE[2] and text >= MIN_TEXT[1]:
         return True

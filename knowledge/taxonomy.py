@@ -9,6 +9,7 @@ query's value fits partly. Admin edits (synonyms, renames, merges) are layered o
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ DEFAULT_PATH = Path(__file__).with_name("taxonomy.toml")
 AXIS_LABELS = {"role": "角色", "industry": "行业", "objection": "异议"}
 ANY_VALUES = frozenset({"", "通用", "全部", "不限", "所有", "任意", "任何", "均可", "都行", "全行业", "各行业",
                         "所有行业", "所有角色", "通用场景", "any", "all", "general", "-", "—", "/", "无"})
+# what an objection label says is wrong (太高, 不够, 偏慢) when it closes the label after its subject
+PREDICATE = re.compile(r"^(?:太|很|不|过|偏|较|更|超|好|真)")
 MIN_INNER_SYNONYM = 2  # a new value "医疗器械" joins the family of the synonym it contains (医疗), if ≥ 2 chars
 
 
@@ -141,8 +144,10 @@ def _inner_value(taxonomy: Taxonomy, axis: str, value: str) -> str | None:
     one value's synonyms are that long (餐饮连锁 holds 餐饮 and 连锁: two values, it joins neither)."""
     text = value.lower()
     longest = max((len(w) for w in taxonomy.synonyms[axis] if len(w) >= MIN_INNER_SYNONYM and w in text), default=0)
-    found = {v for w, v in taxonomy.synonyms[axis].items() if len(w) == longest and w in text} if longest else set()
-    return found.pop() if len(found) == 1 else None
+    found = {w: v for w, v in taxonomy.synonyms[axis].items() if len(w) == longest and w in text} if longest else {}
+    if len(set(found.values())) > 1 and axis == "objection":  # 电费太高: the subject (电费), then what is wrong
+        found = {w: v for w, v in found.items() if not (text.endswith(w) and PREDICATE.match(w))} or found
+    return next(iter(found.values())) if len(set(found.values())) == 1 else None
 
 
 def _inner_values(taxonomy: Taxonomy, axis: str, value: str) -> tuple[str, ...]:
