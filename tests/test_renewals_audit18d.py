@@ -173,3 +173,15 @@ async def test_a_corrupt_workbook_sent_in_chat_gets_the_clis_clear_failure(
     await chat.handle_line(f"/file {broken}")
     told = transcript.last("admin01")["text"]
     assert told.startswith("❌ 台账.xlsx：") and "没有导入任何数据" in told and "导入完成" not in told, told
+
+
+async def test_an_evidence_note_keeps_its_chinese_punctuation(services: Services, chat: ChatSession,
+                                                              tmp_path: Path) -> None:
+    """#32: 「证据 N 客户口头同意续约，下周寄合同」 was stored with an ASCII comma."""
+    from storage.models import Evidence
+
+    ids = await seed_customers(services)
+    await chat.handle_line(f"证据 {ids['other']} 客户口头同意续约，下周寄合同")
+    async with services.db.session() as s:
+        notes = [e.note for e in (await s.execute(select(Evidence))).scalars()]
+    assert notes == ["客户口头同意续约，下周寄合同"]
