@@ -124,8 +124,8 @@ def gaps_text(items: list[Gap], field: list[FieldGap] | None = None) -> str:
             what = "没答上来" if gap.kind == "unanswered" else f"卡片 {gap.card_id} 被点没用"
             lines.append(f"- 「{user_text(gap.query)}」× {gap.count} · {what}")
         lines.append("把合适的卡片固定给某个问法：回复「置顶 问法 卡片编号」；没有合适的卡片就新建一张再置顶。")
-    lines += field_lines(field or [])
-    lines.append("完整列表见管理后台「知识缺口」页。")
+    field_part = field_lines(field or [])
+    lines += field_part or ["完整列表见管理后台「知识缺口」页。"]  # the field part ends with its own pointer
     return "\n".join(lines)
 
 

@@ -185,3 +185,16 @@ async def test_an_evidence_note_keeps_its_chinese_punctuation(services: Services
     async with services.db.session() as s:
         notes = [e.note for e in (await s.execute(select(Evidence))).scalars()]
     assert notes == ["客户口头同意续约，下周寄合同"]
+
+
+def test_the_gaps_answer_ends_with_one_closing_line() -> None:
+    """#31: the admin's 知识缺口 answer ended with two lines pointing at the console page."""
+    from datetime import datetime
+
+    from handlers.kb_gaps import FieldGap, FieldNote, gaps_text
+
+    at = datetime(2026, 11, 20, 10, 0)
+    gap = FieldGap("competitor", "某对手", 2, 5, at, (FieldNote(3, "张伟", at, "客户拿某对手的报价来压价"),))
+    text = gaps_text([], [gap])
+    assert text.count("「知识缺口」页") == 1 and text.endswith("并一键据此新建卡片。"), text
+    assert gaps_text([]).count("「知识缺口」页") == 1
