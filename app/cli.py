@@ -77,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.verbose)
     if args.command == "chat" and not args.verbose:
         logging.getLogger().setLevel(logging.WARNING)  # keep the console readable
+    if args.command != "serve" and not args.verbose:  # no English migration lines before a command's Chinese output
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     url = ""
     try:
         settings = load_settings(resolve_config_path(args.config))

@@ -65,10 +65,15 @@ def normalize_text(text: str) -> str:
 KEPT_PUNCT = frozenset("，。；！？、")  # Chinese punctuation an argument keeps as typed (stored notes)
 
 
+def normalize_kept(text: str) -> str:
+    """`normalize_text`, except the Chinese punctuation of KEPT_PUNCT, kept as typed."""
+    return " ".join("".join(c if c in KEPT_PUNCT else unicodedata.normalize("NFKC", c) for c in text).split())
+
+
 def split_command(text: str, word: str) -> str | None:
     """The argument text after `word` if `text` starts with it ("跟进12 好" → "12 好"), else None; NFKC as
     `normalize_text`, except the Chinese punctuation of KEPT_PUNCT (「同意续约，下周寄合同」 is stored as typed)."""
-    norm = " ".join("".join(c if c in KEPT_PUNCT else unicodedata.normalize("NFKC", c) for c in text).split())
+    norm = normalize_kept(text)
     if not norm.startswith(word):
         return None
     return norm[len(word):].strip()

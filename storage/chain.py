@@ -439,9 +439,10 @@ def _evidence_row_breaks(ev_id: int, ev: Any, exp: _Expected, files: bool) -> li
         elif files and ev.sha256 and ev.path:
             actual = file_sha256(Path(ev.path))
             if actual is None:
-                out.append(Break(seq, f"线索 #{lead} 的证据文件不见了：{ev.path}"))
+                out.append(Break(seq, f"线索 #{lead} 的{_nth_evidence(exp, ev_id, lead)}文件不见了"))
             elif actual != ev.sha256:
-                out.append(Break(seq, f"线索 #{lead} 的证据文件被替换：{ev.path} 与记录的校验值不符"))
+                nth = _nth_evidence(exp, ev_id, lead)
+                out.append(Break(seq, f"线索 #{lead} 的{nth}文件被替换，与记录的校验值不符"))
     if ev_id in exp.confirms:
         seq, verdict, by, ev_lead = exp.confirms[ev_id]
         if ev is None:
@@ -450,6 +451,12 @@ def _evidence_row_breaks(ev_id: int, ev: Any, exp: _Expected, files: bool) -> li
         elif (verdict == "ok" and ev.confirmed_by != by) or (verdict == "no" and ev.kind != "rejected"):
             out.append(Break(seq, f"线索 #{ev_lead} 的证据不再显示主管当时的确认结果"))
     return out
+
+
+def _nth_evidence(exp: _Expected, ev_id: int, lead: int | None) -> str:
+    """「第 2 份证据」: the evidence item by its place among the lead's recorded ones (no file path or hash for the
+    user to decode); counted only when a break is found."""
+    return f"第 {sum(1 for i, (_, _, of) in exp.evidence.items() if of == lead and i <= ev_id)} 份证据"
 
 
 async def _lead_breaks(conn: AsyncConnection, exp: _Expected) -> list[Break]:

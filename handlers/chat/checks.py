@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from bot.actions import ClearFlag, ViewLead
 from bot.context import Context
 from bot.messages import Button, Card, Inbound, Text
-from bot.router import Router, normalize_text
+from bot.router import Router, normalize_kept
 from bot.usertext import user_text
 from handlers.checks import flags, rules
 from handlers.leads.chat_gate import command_arg, lead_for, parse_id
@@ -24,8 +24,9 @@ MAX_LISTED = 20
 
 
 def parse_answer(text: str) -> tuple[str, int | None, str] | None:
-    """(topic word, lead id or None, answer) of a one-line flag answer, else None."""
-    m = rules.FLAG_ANSWER.match(normalize_text(text))
+    """(topic word, lead id or None, answer) of a one-line flag answer, else None; the answer keeps its Chinese
+    punctuation (「客户直接签约，演示在总部做过」 is stored as typed)."""
+    m = rules.FLAG_ANSWER.match(normalize_kept(text))
     if not m:
         return None
     return m.group("topic"), int(m.group("lead")) if m.group("lead") else None, m.group("answer").strip()

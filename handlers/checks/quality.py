@@ -95,6 +95,8 @@ def quality_lines(names: Iterable[tuple[str, str]], quality: dict[str, Quality],
         lines.append(f"- {user_text(name)}: 关键字段完整 {share} · {red}")  # names are user-written
         lines += [f"  - 线索 #{f.lead_id} {flag_line(f)}（{days((now - f.created_at).total_seconds() / 86400)}）"
                   for f in q.reds]
+        if q.red_open > len(q.reds):  # the count and the list agree: the rest said, not silently left off
+            lines.append(f"  - 还有 {q.red_open - len(q.reds)} 条 🔴，发送「团队标记」查看全部")
     if cleanup:
         lines.append("**🧹 数据清洁日：每人最久未处理的 3 条标记**")
         for rep_id, name in names:

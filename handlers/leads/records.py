@@ -152,15 +152,24 @@ async def change_stage(session: AsyncSession, lead: Lead, stage: str, actor_id: 
     if stage == "close" and (why := await evidence_missing(session, lead, checks)):
         return Outcome(False, why)
     before = lead.stage
+    lines = await _move_stage(session, lead, stage, actor_id, now, cfg, checks)
+    return Outcome(True, "\n".join([f"✅ 线索 #{lead.id} 阶段: {stage_label(before)} → {stage_label(stage)}", *lines]))
+
+
+async def _move_stage(session: AsyncSession, lead: Lead, stage: str, actor_id: str, now: datetime,
+                      cfg: RemindersSettings | None, checks: ChecksSettings) -> list[str]:
+    """The stage change itself: timeline, lifecycle (`cfg`; None for a lead being closed), record and cross-checks
+    (the stage-jump rule among them); returns the lines the checks have to say."""
+    before = lead.stage
     lead.stage, lead.stage_changed_at, lead.last_activity_at = stage, now, now
     extra = dict(lead.extra or {})
     extra["max_stage"] = STAGE_CODES[max(stage_index(stage), stage_index(extra.get("max_stage", "new")))]
     lead.extra = extra
     add_activity(session, lead.id, actor_id, "stage", now, f"{stage_label(before)} → {stage_label(stage)}",
                  before=before, after=stage)
-    await lifecycle.on_stage_changed(session, lead, now, cfg)
-    lines = await hooks.after_stage(session, lead, before, actor_id, now, checks)
-    return Outcome(True, "\n".join([f"✅ 线索 #{lead.id} 阶段: {stage_label(before)} → {stage_label(stage)}", *lines]))
+    if cfg is not None:
+        await lifecycle.on_stage_changed(session, lead, now, cfg)
+    return await hooks.after_stage(session, lead, before, actor_id, now, checks)
 
 
 async def close_lead(session: AsyncSession, lead: Lead, won: bool, reason: str, actor_id: str, now: datetime,
@@ -168,8 +177,8 @@ async def close_lead(session: AsyncSession, lead: Lead, won: bool, reason: str, 
     if won and (why := await evidence_missing(session, lead, checks)):
         return Outcome(False, why)
     lead.status = "won" if won else "lost"
-    if won:
-        lead.stage = "close"
+    moved = await _move_stage(session, lead, "close", actor_id, now, None, checks) if won and lead.stage != "close" \
+        else []  # 赢单 from an early stage is a stage change too: judged (stage jump) and recorded like 阶段
     lead.close_reason = reason[:255] or None
     lead.last_activity_at = now
     lead.next_follow_up_at = None
@@ -177,7 +186,7 @@ async def close_lead(session: AsyncSession, lead: Lead, won: bool, reason: str, 
     await lifecycle.on_lead_closed(session, lead, now)
     lines = await hooks.after_close(session, lead, reason, actor_id, now, checks)
     head = f"🎉 线索 #{lead.id} 已赢单！" if won else f"已记录线索 #{lead.id} 输单：{reason}"
-    return Outcome(True, "\n".join([head, *lines]))
+    return Outcome(True, "\n".join([head, *moved, *lines]))
 
 
 async def drop_draft(session: AsyncSession, draft: Lead, actor_id: str, now: datetime) -> tuple[Outcome, list[Path]]:
