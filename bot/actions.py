@@ -134,6 +134,15 @@ class MarkWon(Action):
 
 
 @dataclass(frozen=True)
+class ConfirmLost(Action):
+    """The one confirm click a typed 输单 waits for (it closes the lead)."""
+
+    prefix: ClassVar[str] = "lead:lostok"
+    lead_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class LostHint(Action):
     prefix: ClassVar[str] = "lead:lost"
     lead_id: int

@@ -53,6 +53,7 @@ class Context:
         self._session: AsyncSession | None = None
         self.group_ok = False  # set by the dispatcher from the route: may replies go to the group asked in?
         self.after_commit: list[Callable[[], Awaitable[None]]] = []  # e.g. delete a file the transaction let go
+        self.confirmed = False  # a 「是的」 click already confirmed this command: no second confirm card
         self.intent: Any = None  # what the front door read this text as (handlers/intent.Intent)
         self.state: Any = None  # and what it knew of the conversation (handlers/intent.State)
         self.queued = True  # rows were left for the outbox's claim loop (False: all were handed straight over)

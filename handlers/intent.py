@@ -508,8 +508,10 @@ def _bad_id(t: str, role: str, state: State) -> Intent | None:
 
 
 def _flag_answer(t: str, role: str, state: State) -> Intent | None:
-    """「预算 确认 客户集团总预算」: a rep's answer to a cross-check flag (handlers/chat/checks.py takes it by its
-    command word), not an edit of the budget."""
+    """「预算 确认 客户集团总预算」: a rep's answer to a cross-check flag, and a manager's 「清除标记 12 阶段」
+    (handlers/chat/checks.py takes both by their command word), not an edit of the budget or a stage change."""
+    if t.startswith("清除标记"):  # 「清除标记 16 跟进」: the topic is the argument, never a command of its own
+        return Intent("flag_clear", text=t)
     return Intent("flag_answer", text=t) if FLAG_ANSWER.match(t) else None
 
 

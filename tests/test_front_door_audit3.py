@@ -101,3 +101,14 @@ async def test_reassigning_a_frozen_lead_keeps_the_managers_reason_in_chinese_pu
     got = await get_lead(services, lead)
     assert got.owner_id == "rep02" and "客户在她的片区" in (got.assign_reason or "")
     assert "," not in (got.assign_reason or ""), got.assign_reason
+
+
+async def test_a_typed_lost_asks_one_confirm_click_before_closing_the_lead(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「输单 1 价格太高」 closed the lead at once, with no confirm (a lead closed is not undone)."""
+    lead = await seed_lead(services, "rep01", customer_name="邹海", company="松涛仓储", assigned_at=cn(23, 9))
+    await chat.handle_line(f"输单 {lead} 价格太高")
+    card = transcript.last("rep01")
+    assert card["title"].startswith("确认") and (await get_lead(services, lead)).status == "active", card
+    await chat.handle_line("/click 确认输单")
+    assert (await get_lead(services, lead)).status == "lost"

@@ -135,7 +135,8 @@ def test_another_words_for_a_button_and_a_trailing_particle() -> None:
     ("新人考试", "rep", "ramp"), ("怎么登录管理后台", "manager", "console"), ("后台入口", "manager", "console"),
     ("团队标记", "manager", "flags"), ("有没有待处理的标记", "rep", "flags"),
     ("客户续约怎么谈", "rep", "knowledge"), ("有没有续费的话术", "rep", "knowledge"),
-    ("开始通关 李娜", "manager", "knowledge"), ("清除标记 3", "manager", "knowledge"),
+    ("开始通关 李娜", "manager", "knowledge"), ("清除标记 3", "manager", "flag_clear"),
+    ("清除标记 3 阶段", "manager", "flag_clear"), ("清除标记 3 跟进", "manager", "flag_clear"),
     ("客户问后台怎么配置权限", "rep", "knowledge")])
 def test_the_other_modules_lists_asked_in_other_words(text: str, role: str, kind: str) -> None:
     """A module's list in other words gets its command; its own commands with arguments route by their text (the

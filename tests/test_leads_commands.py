@@ -174,6 +174,7 @@ async def test_lost_needs_reason(chat: ChatSession, transcript: Transcript, serv
     await chat.handle_line("输单 1")
     assert "请写上输单原因" in transcript.last("rep01")["text"]
     await chat.handle_line("输单 1 预算砍掉了")
+    await chat.handle_line("/click 确认输单")  # closing a lead waits for one confirm click
     lead = await get_lead(services, 1)
     assert (lead.status, lead.close_reason) == ("lost", "预算砍掉了")
 
@@ -302,11 +303,14 @@ async def test_commands_accept_punctuation_after_the_number_and_long_aliases(
                  "赢单 1，合同已签", "输单 3：预算砍了"):
         await chat.handle_line(line)
         assert "请带上线索编号" not in transcript.last("rep01")["text"], line
+    await chat.handle_line("/click 确认输单")
     async with services.db.session() as s:
         summaries = list((await s.execute(select(Activity.summary).where(Activity.kind == "contact")
                                           .order_by(Activity.id))).scalars())
     assert summaries == ["客户说下周再谈", "客户说下周再谈", "电话沟通", "电话沟通"]
-    assert "证据" in transcript.texts("rep01")[-2]  # 赢单 reached the evidence check
+    texts = transcript.texts("rep01")
+    asked = max(k for k, t in enumerate(texts) if t.startswith("确认把线索 #3"))
+    assert "证据" in texts[asked - 1]  # 赢单 reached the evidence check
     lost = await get_lead(services, 3)
     assert (lost.status, lost.close_reason) == ("lost", "预算砍了")
 

@@ -388,6 +388,7 @@ async def test_a_frozen_lead_closed_by_the_manager_no_longer_reads_frozen(chat: 
     lead_id = await freeze_lead(chat, services)
     await chat.handle_line("/as manager01")
     await chat.handle_line(f"输单 {lead_id} 客户取消了项目")
+    await chat.handle_line("/click 确认输单")
     assert (await get_lead(services, lead_id)).status == "lost"
     await chat.handle_line("/as rep01")
     await chat.handle_line(f"线索 {lead_id}")

@@ -267,6 +267,7 @@ async def guess(ctx: Context, msg: Inbound) -> None:
 async def do_confirmed(ctx: Context, action: DoGuessed) -> None:
     """The 「是的」 of a 「你是想…？」 card: the command is read by the rules, as if typed."""
     ctx.update_card(f"好的：{action.text}")
+    ctx.confirmed = True
     await run_as(ctx, replace(ctx.msg, kind="text", text=action.text, click_key=None, card_ref=None))
 
 

@@ -22,7 +22,9 @@ from bot import phrases as P
 from bot.actions import (
     ApproveEvidence,
     AwaitEvidence,
+    Cancel,
     ConfirmDraft,
+    ConfirmLost,
     DropDraft,
     FollowUpHint,
     LostHint,
@@ -269,8 +271,19 @@ async def lost_cmd(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text(f"请写上输单原因，例如「输单 {lead_id} 预算砍掉了」。"))
         return
     lead = await lead_gate(ctx, lead_id, "open", "输单 12 预算砍掉了")
-    if lead is not None:
+    if lead is not None and ctx.confirmed:
         await close_lead(ctx, lead, False, reason)
+    elif lead is not None:  # closing a lead is not undone: one confirm click first
+        ctx.reply(Card(title=P.LOST_CONFIRM.format(id=lead.id, who=view.lead_name(lead)),
+                       description=P.LOST_CONFIRM_NOTE.format(reason=user_text(reason)),
+                       buttons=(Button(ConfirmLost(lead.id, reason[:200]).pack(), "确认输单", "primary"),
+                                Button(Cancel().pack(), "取消"))))
+
+
+@router.card_action(ConfirmLost, lead="open")
+async def click_lost_confirmed(ctx: Context, action: ConfirmLost, lead: Lead) -> None:
+    ctx.update_card(f"已确认输单 · 线索 #{lead.id}")
+    await close_lead(ctx, lead, False, action.reason)
 
 
 @router.card_action(MarkWon, lead="open")
