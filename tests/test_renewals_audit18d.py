@@ -198,3 +198,11 @@ def test_the_gaps_answer_ends_with_one_closing_line() -> None:
     text = gaps_text([], [gap])
     assert text.count("「知识缺口」页") == 1 and text.endswith("并一键据此新建卡片。"), text
     assert gaps_text([]).count("「知识缺口」页") == 1
+
+
+def test_a_competitor_written_after_jingpin_is_named_once() -> None:
+    """#28: 「竞品某友报价…」 gave 「竞品 某友、竞品某友」."""
+    from handlers.leads.insights import named_rivals
+
+    assert named_rivals("客户说竞品某友报价比我们低两成") == ["某友"]
+    assert named_rivals("客户说竞品 某友报价比我们低两成") == ["某友"]

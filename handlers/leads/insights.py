@@ -196,6 +196,7 @@ def named_rivals(text: str) -> list[str]:
         hits.append((m.start(group), _name_before(m.group(group))))
     found: list[str] = []
     for _at, name in sorted(hits, key=lambda h: h[0]):
+        name = name.removeprefix("竞品").strip() if name else name  # 「竞品用友」 and 「竞品 用友」 are 用友
         if (name and NAME_SHAPE.fullmatch(name) and name not in NOT_A_NAME and not GENERIC_PART.search(name)
                 and not NUMBERED.fullmatch(name)
                 and not _their_system(text, name) and name not in found):
