@@ -56,6 +56,10 @@ class Engines:
         self._built: dict[Engine[Any], Any] = {}
         self._built_per: dict[tuple[EnginePer[Any, Any], Hashable], Any] = {}
 
+    def is_built(self, engine: Engine[Any]) -> bool:
+        """Whether `engine` was built already (a warm-up's work is observable without building it)."""
+        return engine in self._built
+
     def get(self, engine: Engine[T]) -> T:
         try:
             return cast(T, self._built[engine])

@@ -97,20 +97,20 @@ async def test_each_managers_team_board_is_ready_before_their_first_visit(
 
 
 async def test_the_first_voice_note_after_a_restart_does_not_wait_for_the_transcription_client(
-    settings: Settings, clock: ManualClock, monkeypatch: pytest.MonkeyPatch,
+    settings: Settings, clock: ManualClock,
 ) -> None:
     """Audit 18c: the first voice note after a start took 4.35 s — it imported the transcription client (about
     700 pydantic models) on the event loop. With `[asr]` on, start-up loads it beside the running server."""
-    import bot.asr
+    from bot.asr import OPENAI
 
-    monkeypatch.setattr(bot.asr, "_client_module", None)  # a fresh process
     settings = replace(settings, asr=replace(settings.asr, enabled=True, base_url="http://127.0.0.1:9/v1"),
                        server=replace(settings.server, warm_up=True))
     app = await create_app(settings, clock, channels={})
+    engines = app[SERVICES].engines  # a fresh process: the services own the client module, built on first use
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
         await app[WARM_UP]
-        assert bot.asr._client_module is not None and hasattr(bot.asr._client_module, "AsyncOpenAI")
+        assert engines.is_built(OPENAI) and hasattr(engines.get(OPENAI), "AsyncOpenAI")
     finally:
         await server.close()
