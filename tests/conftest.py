@@ -151,7 +151,23 @@ async def services(settings: Settings, clock: ManualClock, transcript: Transcrip
 
 
 @pytest.fixture
-def chat(services: Services, clock: ManualClock, transcript: Transcript) -> ChatSession:
+async def services_both(db_url: str, settings: Settings, clock: ManualClock, transcript: Transcript
+                        ) -> AsyncIterator[Services]:
+    """Services with the console channel on SQLite and on PostgreSQL (when reachable)."""
+    await upgrade(db_url)
+    svc = await build_services(replace(settings, database=DatabaseSettings(url=db_url)), clock,
+                               {"console": ConsoleChannel(transcript.write, json_mode=True)})
+    yield svc
+    await svc.db.dispose()
+
+
+def console_chat(services: Services, clock: ManualClock, transcript: Transcript) -> ChatSession:
+    """rep01 typing into the console channel of `services`."""
     console = services.channels["console"]
     assert isinstance(console, ConsoleChannel)
     return ChatSession(services, console, clock, "rep01", transcript.write)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def chat(services: Services, clock: ManualClock, transcript: Transcript) -> ChatSession:
+    return console_chat(services, clock, transcript)

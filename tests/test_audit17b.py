@@ -7,8 +7,6 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,36 +14,25 @@ import pytest
 from sqlalchemy import select, text
 
 from app.chat import ChatSession
-from app.runtime import build_services
-from bot.channels.console import ConsoleChannel
 from bot.clock import ManualClock
-from bot.config import DatabaseSettings, Settings
 from bot.services import Services
 from bot.usertext import CLOSE, OPEN
 from handlers.report import compute_report, report_lines
-from storage.migrate import upgrade
 from storage.models import Activity, ChainEntry, Evidence, LeadFlag
-from tests.conftest import Transcript, run_cli
+from tests.conftest import Transcript, console_chat, run_cli
 from tests.leads_helpers import cn, get_lead, seed_lead
 from tests.trust_helpers import contract_png, payment_png, save
 
 
 @pytest.fixture
-async def services(db_url: str, settings: Settings, clock: ManualClock, transcript: Transcript
-                   ) -> AsyncIterator[Services]:
-    """SQLite and PostgreSQL (the shared fixture is SQLite only)."""
-    await upgrade(db_url)
-    svc = await build_services(replace(settings, database=DatabaseSettings(url=db_url)), clock,
-                               {"console": ConsoleChannel(transcript.write, json_mode=True)})
-    yield svc
-    await svc.db.dispose()
+def services(services_both: Services) -> Services:
+    """SQLite and PostgreSQL (tests/conftest.py)."""
+    return services_both
 
 
 @pytest.fixture
 def chat(services: Services, clock: ManualClock, transcript: Transcript) -> ChatSession:
-    console = services.channels["console"]
-    assert isinstance(console, ConsoleChannel)
-    return ChatSession(services, console, clock, "rep01", transcript.write)  # type: ignore[arg-type]
+    return console_chat(services, clock, transcript)
 
 
 async def _count(services: Services, sql: str) -> int:

@@ -6,8 +6,6 @@ edit of a row the bulk path wrote, or a replaced screenshot file, is found. SQLi
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,37 +13,28 @@ import pytest
 from sqlalchemy import insert, select, text, update
 
 from app.chat import ChatSession
-from app.runtime import build_services
-from bot.channels.console import ConsoleChannel
 from bot.clock import ManualClock
-from bot.config import DatabaseSettings, RemindersSettings, Settings
+from bot.config import RemindersSettings
 from bot.services import Services
 from handlers.leads.assignment import import_leads, offboard
 from handlers.renewals.importer import import_files
 from storage.chain import verify
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import Activity, ChainEntry, Evidence, Lead
-from tests.conftest import Transcript
+from tests.conftest import Transcript, console_chat
 from tests.renewals_helpers import seed_customers, write_files
 from tests.synth import make_sample
 
 
 @pytest.fixture
-async def both(db_url: str, settings: Settings, clock: ManualClock, transcript: Transcript
-               ) -> AsyncIterator[Services]:
-    await upgrade(db_url)
-    svc = await build_services(replace(settings, database=DatabaseSettings(url=db_url)), clock,
-                               {"console": ConsoleChannel(transcript.write, json_mode=True)})
-    yield svc
-    await svc.db.dispose()
+def both(services_both: Services) -> Services:
+    """SQLite and PostgreSQL (tests/conftest.py)."""
+    return services_both
 
 
 @pytest.fixture
 def chat(both: Services, clock: ManualClock, transcript: Transcript) -> ChatSession:
-    console = both.channels["console"]
-    assert isinstance(console, ConsoleChannel)
-    return ChatSession(both, console, clock, "rep01", transcript.write)  # type: ignore[arg-type]
+    return console_chat(both, clock, transcript)
 
 
 async def unrecorded(db: Database) -> dict[str, set[int]]:

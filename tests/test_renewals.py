@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from app.chat import ChatSession
-from app.runtime import build_services
-from bot.channels.console import ConsoleChannel
-from bot.clock import ManualClock
-from bot.config import DatabaseSettings, Settings
 from bot.services import Services
 from handlers.renewals.importer import import_files
 from handlers.renewals.scan import scan
-from storage.migrate import upgrade
 from storage.models import Contract, OutboxMessage, Payment, Reminder, RenewalWarning
 from tests.conftest import Transcript, run_cli
 from tests.renewals_helpers import seed_customers, write_files
@@ -27,14 +20,9 @@ NOW = "2026-11-23T10:00+08:00"
 
 
 @pytest.fixture
-async def both(db_url: str, settings: Settings, clock: ManualClock, transcript: Transcript
-               ) -> AsyncIterator[Services]:
-    """Services on SQLite and on PostgreSQL (when reachable)."""
-    await upgrade(db_url)
-    svc = await build_services(replace(settings, database=DatabaseSettings(url=db_url)), clock,
-                               {"console": ConsoleChannel(transcript.write, json_mode=True)})
-    yield svc
-    await svc.db.dispose()
+def both(services_both: Services) -> Services:
+    """SQLite and PostgreSQL (tests/conftest.py)."""
+    return services_both
 
 
 async def test_scans_at_once_warn_each_contract_once_on_both_backends(both: Services, tmp_path: Path) -> None:

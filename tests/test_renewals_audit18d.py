@@ -4,20 +4,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from app.chat import ChatSession
-from app.runtime import build_services
-from bot.channels.console import ConsoleChannel
-from bot.clock import ManualClock
-from bot.config import DatabaseSettings, Settings
 from bot.services import Services
-from storage.migrate import upgrade
 from storage.models import Reminder, RenewalWarning
 from tests.conftest import Transcript, run_cli
 from tests.renewals_helpers import seed_customers, write_files
@@ -26,13 +19,9 @@ NOW = "2026-11-23T10:00+08:00"
 
 
 @pytest.fixture
-async def services(db_url: str, settings: Settings, clock: ManualClock, transcript: Transcript
-                   ) -> AsyncIterator[Services]:
-    await upgrade(db_url)
-    svc = await build_services(replace(settings, database=DatabaseSettings(url=db_url)), clock,
-                               {"console": ConsoleChannel(transcript.write, json_mode=True)})
-    yield svc
-    await svc.db.dispose()
+def services(services_both: Services) -> Services:
+    """SQLite and PostgreSQL (tests/conftest.py)."""
+    return services_both
 
 
 async def _warnings(services: Services) -> dict[int, RenewalWarning]:
