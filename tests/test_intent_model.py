@@ -8,7 +8,6 @@ from functools import cache
 from sqlalchemy import func, select
 
 from app.chat import ChatSession
-from bot.engines import Engines
 from bot.segmenter import private_tokenizer
 from bot.services import Services
 from handlers.intent import State, understand
@@ -16,11 +15,14 @@ from handlers.intent_model import IntentModel, shipped_model, train
 from knowledge.query import Simplifier
 from scripts.intent_examples import tables
 from storage.models import Activity, QueryLog
-from tests.conftest import Transcript
+from tests.conftest import (
+    ENGINES,  # this test process's (no services here)
+    Transcript,
+)
 from tests.leads_helpers import seed_lead
 
 T2S = Simplifier()  # OpenCC's tables for this module (no services here)
-ENGINES = Engines()  # jieba's dictionary for this module's models (no services here)
+
 
 
 @cache
