@@ -12,7 +12,7 @@ from bot.segmenter import private_tokenizer
 from bot.services import Services
 from handlers.intent import State, understand
 from handlers.intent_model import IntentModel, shipped_model, train
-from knowledge.query import Simplifier
+from knowledge.query import SIMPLIFIER
 from scripts.intent_examples import tables
 from storage.models import Activity, QueryLog
 from tests.conftest import (
@@ -21,7 +21,7 @@ from tests.conftest import (
 )
 from tests.leads_helpers import seed_lead
 
-T2S = Simplifier()  # OpenCC's tables for this module (no services here)
+T2S = ENGINES.get(SIMPLIFIER)  # OpenCC's tables of this test process (no services here)
 
 
 
