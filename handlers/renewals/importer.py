@@ -45,7 +45,7 @@ MAX_ISSUES_SHOWN = 10
 KIND_CN = {"contracts": "合同", "payments": "回款"}
 CHUNK = 500
 TRANSACTION_ROWS = 2000  # rows matched (in an executor) and compared with the live rows at a time
-STAGE_ROWS = 250  # rows per staging write transaction
+STAGE_ROWS = 500  # rows per staging write transaction (as many as a publish chunk)
 STALE_BATCH_AFTER = timedelta(hours=6)  # a batch staged this long ago belongs to a dead import
 STAGING = table_of(RenewalImportStaging)
 Landed = Callable[[int], Awaitable[None]]  # this many more rows are committed
