@@ -386,8 +386,9 @@ class Payment(Base):
 class RenewalImportStaging(Base):
     """Contract and payment rows of an import not yet published (the knowledge import's pattern): staged chunk by
     chunk under the import's `batch_id`, each chunk its own short transaction, then copied into `contracts` or
-    `payments` and deleted here a bounded chunk a transaction (storage/staging.py). Nothing else reads this table, so a half-staged file
-    is invisible; a dead process's batch is deleted by age (`staged_at`). `line`: the row's line in the file."""
+    `payments` and deleted here a bounded chunk a transaction (storage/staging.py). Nothing else reads this
+    table, so a half-staged file is invisible; a dead process's unpublished batch is deleted by age
+    (`staged_at`). `line`: the row's line in the file."""
 
     __tablename__ = "renewal_import_staging"
 
