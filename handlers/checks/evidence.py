@@ -20,6 +20,7 @@ from PIL import Image
 
 from bot.config import OcrSettings
 from bot.engines import Engines
+from storage.facts import PROOF_CN
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,7 @@ PAYMENT = re.compile(r"转账|汇款|回单|回款|到账|入账|付款成功|�
                      r"付款凭证|银行|对公|payment", re.IGNORECASE)
 RECEIPT = re.compile(r"小票|收银|找零|实收|超市|便利店|商品名称|单价|数量|会员卡|门店|欢迎光临|谢谢惠顾|发票")
 DEMO = re.compile(r"演示|方案|产品介绍|解决方案|试用|讲解|ppt|demo|路演|汇报", re.IGNORECASE)
-KINDS_CN = {"contract": "合同页", "payment": "回款凭证", "receipt": "购物小票/票据", "chat": "聊天截图",
-            "demo": "方案/演示材料", "other": "其他图片或文件"}
+KINDS_CN = PROOF_CN
 
 
 @dataclass(frozen=True)
