@@ -1,6 +1,7 @@
 """Audit 17c, on SQLite and PostgreSQL: the manager's digest shows the 🟡 flags too (counted, a few listed, the
 rest said); `audit verify` finds a lead's stage or status set by hand on a lead whose stage never changed through
-the application, and an evidence item's confirmation or proof set by hand."""
+the application, and an evidence item's confirmation or proof set by hand. (What evidence proves — a planned demo,
+a bare red circle — does not depend on the database: tests/test_trust_flow.py.)"""
 
 from __future__ import annotations
 
@@ -91,3 +92,4 @@ async def test_verify_finds_an_evidence_confirmation_or_proof_set_by_hand(chat: 
     await chat.handle_line("/click 确认")
     assert "已确认线索 #1 的证据" in transcript.last("manager01")["text"]
     assert (await verify(services.db, files=False)).ok
+

@@ -22,7 +22,7 @@ from storage.chain import verify
 from storage.models import ChainEntry, Evidence, LeadFlag
 from tests.conftest import Transcript, run_cli
 from tests.leads_helpers import cn, get_lead, seed_lead
-from tests.trust_helpers import contract_png, payment_png, save
+from tests.trust_helpers import contract_png, page, payment_png, save
 
 
 async def _flags(services: Services, lead_id: int, **where: Any) -> list[LeadFlag]:
@@ -293,3 +293,35 @@ async def test_a_new_drafts_budget_in_every_spelling_is_asked_about(chat: ChatSe
     said = transcript.texts("rep01")
     assert any("🔴" in t and "5000 万元" in t and "预算是不是写错了" in t for t in said), said
     assert (await get_lead(services, 1)).budget_cny == 50_000_000
+
+
+async def test_a_planned_demo_is_no_proof_of_one(chat: ChatSession, transcript: Transcript,
+                                                 services: Services) -> None:
+    """「下周安排演示」 in a follow-up and in a confirmed evidence note leaves 方案演示 asking for its proof; a demo
+    that was done counts."""
+    await seed_lead(services, "rep01", customer_name="韩梅", company="青禾农业", phone="13700004444",
+                    needs=["排班"], stage="discover", assigned_at=cn(23, 9))
+    await chat.handle_line("跟进 1 客户说下周安排演示")
+    await chat.handle_line("证据 1 已和客户约好，下周安排演示")
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("/click 确认")
+    await chat.handle_line("/as rep01")
+    await chat.handle_line("阶段 1 4")
+    assert "需要：演示记录或文件" in transcript.last("rep01")["text"], transcript.last("rep01")["text"]
+    await chat.handle_line("跟进 1 今天给客户演示了，反馈不错")
+    await chat.handle_line("阶段 1 3")
+    await chat.handle_line("阶段 1 4")
+    assert "需要：" not in transcript.last("rep01")["text"], transcript.last("rep01")["text"]
+
+
+async def test_a_bare_red_circle_is_no_contract_page(chat: ChatSession, transcript: Transcript,
+                                                    services: Services, tmp_path: Path) -> None:
+    """A picture of a red seal-like circle and nothing else is kept as evidence but proves no contract: 赢单 is
+    still refused."""
+    await seed_lead(services, "rep01", customer_name="韩梅", company="青禾农业", stage="demo", assigned_at=cn(23, 9))
+    await chat.handle_line("证据 1")
+    await chat.handle_line(f"/image {save(tmp_path, 'seal.png', page([], seal=True))}")
+    reply = transcript.last("rep01")["text"]
+    assert "已保存线索 #1 的证据" in reply and "合同页" not in reply, reply
+    await chat.handle_line("赢单 1 客户签了")
+    assert "需要证据" in transcript.last("rep01")["text"]
