@@ -325,3 +325,19 @@ async def test_a_bare_red_circle_is_no_contract_page(chat: ChatSession, transcri
     assert "已保存线索 #1 的证据" in reply and "合同页" not in reply, reply
     await chat.handle_line("赢单 1 客户签了")
     assert "需要证据" in transcript.last("rep01")["text"]
+
+
+@pytest.mark.parametrize("settings", [_anchor_at_nine], indirect=True, ids=["anchor_0900"])
+async def test_advancing_the_clock_sends_each_days_anchor_at_its_time(chat: ChatSession, transcript: Transcript,
+                                                                     services: Services) -> None:
+    """/advance over two nights: the admins get one anchor a day, sent at 09:00 of that day by the service clock,
+    each naming the head of the record as it was then."""
+    await seed_lead(services, "rep01", customer_name="吕航", phone="13700006666", assigned_at=cn(23, 9))
+    await chat.handle_line("阶段 1 2")  # Monday 10:00: past today's anchor time
+    await chat.handle_line("/advance 20h")  # Tuesday 06:00
+    await chat.handle_line("阶段 1 3")
+    await chat.handle_line("/advance 2d")  # Thursday 06:00
+    anchors = [m["text"] for m in transcript.to("admin01") if "存证锚点" in m["text"]]
+    assert [a.split("（")[1].split("）")[0] for a in anchors] == ["11-23 10:00", "11-24 09:00", "11-25 09:00"], anchors
+    heads = [int(a.split("最新指纹 ")[1].split(":")[0]) for a in anchors]
+    assert heads[0] < heads[1] == heads[2], anchors
