@@ -341,3 +341,16 @@ async def test_advancing_the_clock_sends_each_days_anchor_at_its_time(chat: Chat
     assert [a.split("（")[1].split("）")[0] for a in anchors] == ["11-23 10:00", "11-24 09:00", "11-25 09:00"], anchors
     heads = [int(a.split("最新指纹 ")[1].split(":")[0]) for a in anchors]
     assert heads[0] < heads[1] == heads[2], anchors
+
+
+async def test_a_typed_lead_gets_its_industry_from_the_company_or_a_bare_industry_word(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """The budget check compares within an industry, so a typed lead needs one: 「康宁医疗」 names 医疗; 「医疗」 alone
+    is the industry, not a company; a company naming no industry leaves it unknown."""
+    for line in ("新线索 王总 康宁医疗 院长 13700001111", "新线索 李总 医疗 13700001112",
+                 "新线索 刘总 青禾农业 13700001113"):
+        await chat.handle_line(line)
+        await chat.handle_line("/click 确认")
+    leads = [await get_lead(services, i) for i in (1, 2, 3)]
+    assert [(lead.company, lead.industry) for lead in leads] == [("康宁医疗", "医疗"), (None, "医疗"),
+                                                                 ("青禾农业", None)]
