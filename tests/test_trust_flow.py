@@ -20,7 +20,7 @@ from bot.usertext import CLOSE, OPEN
 from handlers.report import compute_report, report_lines
 from storage.chain import verify
 from storage.models import ChainEntry, Evidence, LeadFlag
-from tests.conftest import Transcript, run_cli
+from tests.conftest import Transcript, console_chat, run_cli
 from tests.leads_helpers import cn, get_lead, seed_lead
 from tests.trust_helpers import contract_png, page, payment_png, save
 
@@ -33,8 +33,9 @@ async def _flags(services: Services, lead_id: int, **where: Any) -> list[LeadFla
         return list((await s.execute(stmt)).scalars())
 
 
-async def test_budget_flag_answered_and_cleared(chat: ChatSession, transcript: Transcript,
-                                                services: Services) -> None:
+async def test_budget_flag_answered_and_cleared(
+        services_both: Services, clock: ManualClock, transcript: Transcript) -> None:
+    services, chat = services_both, console_chat(services_both, clock, transcript)  # SQLite and PostgreSQL
     await chat.handle_line("新线索 孙立 云杉教育 校长 13700001111 预算5千万")
     said = transcript.texts("rep01")
     assert any("🔴" in t and "5000 万元" in t for t in said)
@@ -266,10 +267,11 @@ async def test_digest_keeps_a_reps_red_flag_after_the_lead_is_frozen(chat: ChatS
     assert "  - 线索 #1 🔴 从 1.线索获取 直接跳到 4.方案演示" in text_
 
 
-async def test_a_drafts_flag_is_shown_and_goes_with_the_draft(chat: ChatSession, transcript: Transcript,
-                                                             services: Services) -> None:
+async def test_a_drafts_flag_is_shown_and_goes_with_the_draft(
+        services_both: Services, clock: ManualClock, transcript: Transcript) -> None:
     """A 🟡 same-phone flag raised on a draft is listed in 「我的标记」 while the draft waits, and resolved when the
     draft is dropped: no hidden open flag."""
+    services, chat = services_both, console_chat(services_both, clock, transcript)  # SQLite and PostgreSQL
     await seed_lead(services, "rep02", customer_name="郑远", company="远山物流", phone="13700008888",
                     assigned_at=cn(23, 9))
     await chat.handle_line("新线索 郑总 远山物流 13700008888")
