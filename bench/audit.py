@@ -71,7 +71,8 @@ def _fact(kind: str, seq: int, lead: int) -> tuple[dict[str, Any], dict[str, Any
 
 
 def _rows(start: int, n: int, prev: str) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]], str]:
-    out, live = [], {"activity": [], "flag": []}
+    out: list[dict[str, Any]] = []
+    live: dict[str, list[dict[str, Any]]] = {"activity": [], "flag": []}
     for seq in range(start, start + n):
         lead = seq % LEADS + 1
         before, after = STAGE_CODES[seq % 4], STAGE_CODES[seq % 4 + 1]
