@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ocr.engine import RIGHT, TextRegion, join_lines
-from ocr.people import company_in, person_in
+from ocr.people import clean_company, company_in, looks_like_company, person_in
 
 # How one says who one works for: 「我是<公司>的…」, 「我们<公司>…」, 「我这边是<公司>」, 「我司」
 SPEAKS_FOR = re.compile(r"我是|我们是|我这边是|这边是|我叫|本人|我们公司")
@@ -33,10 +33,19 @@ def own_companies(regions: tuple[TextRegion, ...]) -> set[str]:
             continue
         flat = join_lines([ln for ln in r.text.split("\n") if ln.strip()])
         if SPEAKS_FOR.search(flat):
-            co = person_in(flat).company or company_in(flat)
+            co = person_in(flat).company or company_in(flat) or _from(flat)
             if co:
                 out.add(co)
     return out
+
+
+FROM = re.compile(r"(?:我是|我们是|我这边是|这边是)(?P<co>[\u4e00-\u9fffA-Za-z]{2,16}?)的")
+
+
+def _from(flat: str) -> str | None:
+    """「我是启明仪器的小周」: a short company name before 的 when it reads as a company."""
+    m = FROM.search(flat)
+    return m.group("co") if m and looks_like_company(m.group("co")) and clean_company(m.group("co")) else None
 
 
 def is_ours(company: str | None, ours: set[str]) -> bool:
