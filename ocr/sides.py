@@ -48,12 +48,13 @@ def _from(flat: str) -> str | None:
     return m.group("co") if m and looks_like_company(m.group("co")) and clean_company(m.group("co")) else None
 
 
-def is_ours(company: str | None, ours: set[str]) -> bool:
-    """`company` names one of `ours`, in full or in part (「云启」 for 云启软件有限公司), or as OCR misread a short
-    label of four characters or more (half of them right)."""
+def is_ours(company: str | None, ours: set[str], *, misread: bool = False) -> bool:
+    """`company` names one of `ours`, in full or in part (「云启」 for 云启软件有限公司); with `misread`, also as OCR
+    misreads a group label's small grey text (half of four or more characters right) — never for a title bar,
+    where a customer's company may differ from ours by a character or two."""
     if not company or len(company) < 2:
         return False
-    return any(company in o or o in company or _alike(company, o) for o in ours)
+    return any(company in o or o in company or (misread and _alike(company, o)) for o in ours)
 
 
 def _alike(a: str, b: str) -> bool:
@@ -65,7 +66,7 @@ def speaks_for_us(text: str, ours: set[str]) -> bool:
     role (技术支持, 实施顾问) with our company."""
     first = text.split("\n", 1)[0].strip()
     label = LABEL.match(first)
-    if label and (is_ours(label.group("co"), ours) or VENDOR_ROLE.search(label.group("rest"))):
+    if label and (is_ours(label.group("co"), ours, misread=True) or VENDOR_ROLE.search(label.group("rest"))):
         return True
     flat = join_lines([ln for ln in text.split("\n") if ln.strip()])
     if not SPEAKS_FOR.search(flat):

@@ -101,3 +101,9 @@ def test_drawn_negatives(sample, reason: str) -> None:  # type: ignore[no-untype
     lead = read(sample)
     assert not lead.is_lead and lead.reject_reason == reason
     assert (lead.phone, lead.follow_up, lead.budget_cny) == (None, None, None)
+
+
+def test_a_customer_whose_company_name_is_close_to_ours_is_still_a_customer() -> None:
+    near = chat("骆清远@启华仪器", ("right", "您好，我是启明仪器的小周"), ("left", "我手机13922334455"))
+    lead = extract(near, NOW, names=NAMES)
+    assert lead.is_lead and lead.company == "启华仪器"
