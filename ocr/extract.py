@@ -472,7 +472,7 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
         rep_lines = [r.text.split("\n")[0] for r in regions if r.kind == RIGHT]
         acc.put("customer_name", repair_surname(bar.name_guess, rep_lines, names), 0.7)
     dialogue = tuple((r.kind, r.text, r.latin) for r in regions if r.text)
-    settled = agreed(chat_times(dialogue, now))
+    settled = agreed(chat_times(dialogue, now, group=bar.is_group))
     if settled is not None:
         acc.put("follow_up", settled.when, 0.8)
     lead = dataclasses.replace(_finish(acc, text), chat_title=chat.title, dialogue=dialogue,
@@ -574,9 +574,11 @@ def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, text: str) -> str | No
     return None
 
 
-def chat_times(dialogue: tuple[tuple[str, str, str], ...], now: datetime) -> list[Found]:
+def chat_times(dialogue: tuple[tuple[str, str, str], ...], now: datetime, *, group: bool = False) -> list[Found]:
     """Every time said in the chat (either side), resolved against the latest timestamp above it, not in its past;
-    not a deadline for the purchase (「年底前要到货」) nor a time the rep proposed that nobody took up."""
+    not a deadline for the purchase (「年底前要到货」) nor a time the rep proposed that was not taken up: in a
+    group only an answer that agrees counts; in a one-to-one chat a proposal the screenshot ends on counts (the
+    answer is below), one the customer answered otherwise does not."""
     anchor = to_cn(now)
     out: list[Found] = []
     for i, (kind, text, _latin) in enumerate(dialogue):
@@ -585,7 +587,7 @@ def chat_times(dialogue: tuple[tuple[str, str, str], ...], now: datetime) -> lis
         elif kind in (LEFT, RIGHT):
             flat = join_lines([ln for ln in text.split("\n") if ln.strip()])
             out.extend(f for f in find_times(flat, anchor) if f.when >= anchor and not _deadline(flat, f)
-                       and not (kind == RIGHT and _proposed(flat, f) and not _taken_up(dialogue[i + 1 :])))
+                       and not (kind == RIGHT and _proposed(flat, f) and not _taken_up(dialogue[i + 1 :], group)))
     return out
 
 
@@ -614,9 +616,10 @@ def _proposed(flat: str, f: Found) -> bool:
     return bool(PROPOSES.search(_clause(flat, f, "。；;！!\n") + flat[f.span[1] :][:1]))
 
 
-def _taken_up(after: tuple[tuple[str, str, str], ...]) -> bool:
-    """The customer takes a proposal up after it: agrees or names a time."""
-    return any(kind == LEFT and TAKES_UP.search(text) for kind, text, _ in after)
+def _taken_up(after: tuple[tuple[str, str, str], ...], group: bool) -> bool:
+    """The customer takes a proposal up after it (agrees), or, outside a group, has not answered yet."""
+    answers = [text for kind, text, _ in after if kind == LEFT]
+    return any(TAKES_UP.search(text) for text in answers) or (not group and not answers)
 
 
 def overall_confidence(field_confidence: dict[str, float], is_lead: bool) -> float:
