@@ -59,9 +59,9 @@ def project_group(seed: int, *, desktop: bool = False) -> Sample:
              Item("left", f"各位好，{name}，{full}{role}", sender=name),
              Item("left", f"我手机 {shown}，微信同号", sender=name),
              Item("left", f"我们需要一批{product}，预算{budget}万左右，年底前要到货", sender=name),
-             Item("left", f"{product}单价{rng.randint(12, 60) * 100}元/{unit}，含税，详细见报价单",
+             Item("left", f"{product}单价{rng.randint(12, 60) * 100}元/{unit}，含税，规格见附件",
                   sender=f"{REP_COMPANY}-{rng.choice(VENDOR_ROLES)}{colleague}"),
-             Item("left", f"{product}报价单.pdf\n{rng.randint(2, 9)}00KB\n{REP_COMPANY}", style="link",
+             Item("left", f"{product}规格说明V2.pdf\n{rng.randint(2, 9)}00KB\n{REP_COMPANY}", style="link",
                   sender=f"{REP_COMPANY}-{rng.choice(VENDOR_ROLES)}{colleague}"),
              Item("right", f"{name}经理，周四下午3点过来当面聊？"),
              Item("left", "收到", sender=other)]
@@ -98,7 +98,7 @@ def meeting_notice(seed: int) -> Sample:
     day = now + timedelta(days=rng.randint(2, 9))
     contact, phone = _name(rng), _phone_number(rng)
     lines = [f"关于召开{rng.choice(['年度供应商', '数字化改造', '安全生产'])}工作会议的通知",
-             "各相关单位：", "经研究，定于下列时间召开工作会议，现将有关事项通知如下：",
+             "各相关单位：", "经研究，定于下列时间召开工作会议，具体安排如下：",
              f"会议时间：{day.month}月{day.day}日下午2:30", f"会议地点：{rng.choice(['行政楼三楼', '二号会议室'])}",
              "参会人员：各部门负责人", f"联系人：{contact} {phone}", "请准时出席。"]
     y = int(80 * s)

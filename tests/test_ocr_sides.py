@@ -21,7 +21,7 @@ ENGINES = Engines()
 
 def test_a_customer_introducing_themself_in_a_project_group_is_the_lead() -> None:
     group = chat("松岩环保除尘器采购项目群(7)",
-                 ("right", "欢迎各位，我是启明仪器的小周，这个项目我负责"),
+                 ("right", "欢迎各位，我是启明仪器的小周，本次对接由我跟进"),
                  ("left", "各位好，骆清远，松岩环保科技有限公司设备部经理"),
                  ("left", "我手机 139-2233-4455，微信同号"),
                  ("left", "我们需要一批除尘器，预算80万左右，年底前要到货"),
