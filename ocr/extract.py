@@ -499,9 +499,26 @@ def _addressed(regions: tuple[TextRegion, ...], introduced: str, names: NameList
     return None
 
 
+# A PC client's header over a message: the sender and when (「张伟 10:32」, 「云启软件-李娜 昨天 09:15」)
+PC_HEADER = re.compile(r"^(?P<who>[\u4e00-\u9fffA-Za-z0-9\-—_·@（）() ]{2,24}?)\s*(?:\d{4}[/\-]\d{1,2}[/\-]\d{1,2}\s*)?"
+                       r"(?:昨天|前天|星期[一二三四五六日天]|周[一二三四五六日])?\s*\d{1,2}:\d{2}(?::\d{2})?$")
+WHEN_WORDS = re.compile(r"天|周|星期|礼拜|月|号|点|上午|下午|中午|晚上|早上|凌晨|傍晚")
+
+
+def _without_header(r: TextRegion) -> TextRegion:
+    """A message without the sender-and-time line a PC client writes over it: that clock time is when it was sent,
+    never a time anyone proposed."""
+    first, _, rest = r.text.partition("\n")
+    m = PC_HEADER.match(first.strip())
+    if r.kind not in (LEFT, RIGHT) or not rest.strip() or not m or WHEN_WORDS.search(m.group("who")):
+        return r
+    return dataclasses.replace(r, text=rest)
+
+
 def _sides(regions: tuple[TextRegion, ...], group: bool) -> tuple[TextRegion, ...]:
-    """In a group, the rep's colleagues write on the left too: their bubbles (a label or introduction naming our
-    company or a vendor role) are the rep's side."""
+    """Messages without a PC client's header lines; in a group, the rep's colleagues write on the left too: their
+    bubbles (a label or introduction naming our company or a vendor role) are the rep's side."""
+    regions = tuple(_without_header(r) for r in regions)
     if not group:
         return regions
     ours = own_companies(regions)

@@ -8,6 +8,7 @@ import pytest
 from bot.config import OcrSettings
 from bot.engines import Engines
 from ocr.catalog import parse_catalog_text
+from ocr.engine import ChatText, TextRegion
 from ocr.extract import extract
 from ocr.people import group_company, person_in, role_in
 from ocr.pipeline import read_image, validate
@@ -111,3 +112,13 @@ def test_a_customer_whose_company_name_is_close_to_ours_is_still_a_customer() ->
     near = chat("骆清远@启华仪器", ("right", "您好，我是启明仪器的小周"), ("left", "我手机13922334455"))
     lead = extract(near, NOW, names=NAMES)
     assert lead.is_lead and lead.company == "启华仪器"
+
+
+def test_a_pc_clients_sender_and_time_line_is_no_follow_up() -> None:
+    pc = ChatText((TextRegion("title", "骆清远"), TextRegion("time", "昨天 09:10"),
+                   TextRegion("left", "骆清远 09:12\n您好，我是松岩环保科技有限公司的骆清远，电话13922334455"),
+                   TextRegion("left", "骆清远 09:20\n明天下午3点我有空"),
+                   TextRegion("left", "骆清远 09:40\n好的，到时见")), True)
+    lead = extract(pc, NOW, names=NAMES)
+    assert lead.company == "松岩环保科技有限公司" and lead.phone == "13922334455"
+    assert lead.follow_up is not None and (lead.follow_up.day, lead.follow_up.hour) == (24, 15)
