@@ -140,7 +140,7 @@ async def test_two_leads_of_one_name_are_offered_as_buttons(
     """「明天提醒我给周立打电话」 with two leads of 周立 asked which one, with no buttons to pick it."""
     first = await seed_lead(services, "rep01", customer_name="周立", company="青松医院", assigned_at=cn(23, 9))
     second = await seed_lead(services, "rep01", customer_name="周立", company="松涛仓储", assigned_at=cn(23, 9))
-    await chat.handle_line("明天下午三点提醒我给周立打电话")
+    await chat.handle_line("明天15点提醒我给周立打电话")
     card = transcript.last("rep01")
     assert [b["text"] for b in card["buttons"]] == [f"#{first} 青松医院", f"#{second} 松涛仓储"], card
     await chat.handle_line("2")  # a number picks a button too
