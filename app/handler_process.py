@@ -21,6 +21,7 @@ import asyncio
 import json
 import logging
 import math
+import os
 import signal
 import sys
 from pathlib import Path
@@ -34,6 +35,10 @@ from bot.tasks import TaskPool
 log = logging.getLogger(__name__)
 
 REPORT_S = 0.1  # the child tells its backlog this often (when it changed)
+# The child yields the CPU to serve when both want it (nice +5: about a third of serve's weight): within one
+# process the handlers were held back for the ACKs (bot/tasks.py); across two, the kernel does it. With a core
+# free the child uses all of it.
+NICE = 5
 MAX_LINE = 16 * 1024 * 1024  # a payload line (callbacks are at most `[server] max_body_kb`)
 
 
@@ -86,6 +91,7 @@ def run_handlers(settings: Settings, parent_pid: int | None = None) -> int:
     """`salesbot serve --role handlers`: handle the payloads read on stdin until it ends (or SIGTERM)."""
     from app.server import tune_gc
 
+    os.nice(NICE)
     tune_gc()
     asyncio.run(_handle(settings, parent_pid))
     return 0
