@@ -54,7 +54,7 @@ from handlers.leads.insights import InsightMiner, Insights, insight_miner
 from handlers.leads.permissions import list_leads
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
 from handlers.leads.rules import empty_note, parse_stage
-from handlers.leads.typed import typed_extras
+from handlers.leads.typed import place_industry, typed_extras
 from handlers.products import lead_catalog
 from handlers.renewals.locks import proof_pending
 from handlers.report import DIGEST_WINDOW, chart_png, compute_report, report_lines
@@ -426,6 +426,7 @@ async def new_lead_cmd(ctx: Context, msg: Inbound) -> None:
                                                                    ctx.services.engines)
     fields, follow, conf = fields_from_extract(extracted)
     fields.update({k: v for k, v in extras.items() if not fields.get(k)})
+    place_industry(ctx.services, fields, rest)
     session = await ctx.db()
     lead, dups = await save_draft(session, fields, source="manual", by=ctx.user.id, now=now, confidence=conf,
                                   follow_up=follow, extra={"text": text[:4000]})
