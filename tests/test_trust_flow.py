@@ -162,8 +162,8 @@ async def test_digest_quality_and_cleanup_day(chat: ChatSession, services: Servi
         report = await compute_report(s, "manager01", now.replace(day=16), now, services.settings.reminders,
                                       cleanup_day=now.day)
     text_ = "\n".join(report_lines(report)).replace(OPEN, "").replace(CLOSE, "")  # names arrive marked as user text
-    assert "**数据质量**" in text_ and "张伟: 关键字段完整 50%（1/2） · 🔴 未处理 1 条" in text_
-    assert "李娜: 关键字段完整 未知" in text_  # no open leads: unknown, not 100 %
+    assert "**数据质量**" in text_ and "张伟: 资料齐全的线索 1/2 条 · 🔴 未处理 1 条" in text_
+    assert "李娜: 资料齐全的线索 未知" in text_  # no open leads: unknown, not 100 %
     assert "  - 线索 #2 🔴 从 1.线索获取 直接跳到 4.方案演示" in text_  # the open red flag with its reason
     assert "数据清洁日" in text_ and "线索 #2 🔴" in text_
     async with services.db.session() as s:
@@ -263,7 +263,7 @@ async def test_digest_keeps_a_reps_red_flag_after_the_lead_is_frozen(chat: ChatS
     async with services.db.session() as s:
         report = await compute_report(s, "manager01", now.replace(day=16), now, services.settings.reminders)
     text_ = "\n".join(report_lines(report)).replace(OPEN, "").replace(CLOSE, "")
-    assert "张伟: 关键字段完整 未知 · 🔴 未处理 1 条" in text_
+    assert "张伟: 资料齐全的线索 未知 · 🔴 未处理 1 条" in text_
     assert "  - 线索 #1 🔴 从 1.线索获取 直接跳到 4.方案演示" in text_
 
 

@@ -97,10 +97,11 @@ def quality_lines(names: Iterable[tuple[str, str]], quality: dict[str, Quality],
         q = quality.get(rep_id)
         if q is None:
             continue
-        share = "未知" if q.share is None else f"{q.share:.0%}（{q.complete}/{q.open_leads}）"
+        share = "未知" if q.share is None else f"{q.complete}/{q.open_leads} 条"
         red = f"🔴 未处理 {q.red_open} 条，最久 {days(q.oldest_red_days)}" if q.red_open and \
             q.oldest_red_days is not None else "🔴 0"
-        lines.append(f"- {user_text(name)}: 关键字段完整 {share} · {red} · 🟡 {q.yellow_open}")  # names: user-written
+        # a count of leads, named apart from the 信息完整度 percentage above (the mean share of fields filled)
+        lines.append(f"- {user_text(name)}: 资料齐全的线索 {share} · {red} · 🟡 {q.yellow_open}")  # user-written
         lines += _listed(q.reds, q.red_open, "🔴", now) + _listed(q.yellows, q.yellow_open, "🟡", now)
     if cleanup:
         lines.append("**🧹 数据清洁日：每人最久未处理的 3 条标记**")
