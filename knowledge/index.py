@@ -322,6 +322,8 @@ def _prune(hits: list[CueHit]) -> list[CueHit]:
     exact = [h for h in hits if h.exact]
     # an admin's own term (exact, or a sound-alike of four characters or more): 合同能源管理 is not 合同
     terms = [h for h in hits if h.cue.axis == "keyword" and (h.exact or h.end - h.start >= 4)]
+    # and a Chinese word of the vocabulary that holds an axis word: 对接人 (the contact) is not 对接 (integration)
+    terms += [h for h in hits if h.cue.axis == "expansion" and h.exact and is_cjk(h.cue.text[0])]
     kept: list[CueHit] = []
     for hit in hits:
         if not hit.exact and any(o.start < hit.end and hit.start < o.end and o.end - o.start >= hit.end - hit.start

@@ -59,6 +59,7 @@ PINYIN_SHARE = 0.8  # a pinyin-only (typo) hit counts a bit less than the exact 
 AXIS_WORD_KEYWORD_SHARE = 0.3  # a card keyword that is also a taxonomy synonym is already counted by its axis
 SUPERSEDED_PENALTY = 4.0
 SAME_SUBJECT_MARGIN = 0.75  # a stale first card yields only to a fresher one about as relevant
+GENERIC_RATIO = 0.7  # a general card this close (share of the first score) comes before a role's or industry's
 CLEARLY_MORE = 0.3  # share of the query's words: an older or a specific card keeps first place only this far ahead
 FREEZE_FROM = 2000  # cards from which a build moves its objects out of the garbage collector's sight
 CANDIDATES = 12  # the decision and the recency pass look at this many best cards
@@ -306,23 +307,29 @@ def _recency_of(index: CardIndex) -> np.ndarray:
 
 def _fresh_first(index: CardIndex, order: list[int], scored: Scored, stale_days: int) -> list[int]:
     """Who comes first among cards on one subject (the same objection; the same role and industry too for
-    freshness): a query naming no role and no industry gets the generic card (`_generic_first`), and a newer
-    card beats an older one on the same role × industry × objection (`_newest_first`) unless the query holds
-    clearly more of the older card's own words. A card older than the staleness limit never stays before a
-    fresher one about as relevant, whatever its words."""
-    if not scored.values.get("role") and not scored.values.get("industry"):
-        order = _generic_first(index, order, scored)
-    return _newest_first(index, order, scored, stale_days)
+    freshness): a query naming no role (or no industry) gets the card with no value there (`_generic_first`),
+    and a newer card beats an older one on the same role × industry × objection (`_newest_first`) unless the
+    query holds clearly more of the older card's own words. A card older than the staleness limit never stays
+    before a fresher one about as relevant, whatever its words."""
+    return _newest_first(index, _generic_first(index, order, scored), scored, stale_days)
 
 
 def _generic_first(index: CardIndex, order: list[int], scored: Scored) -> list[int]:
+    """A card for one role (财务, 老板) or one industry yields to the card for anyone on the same objection when
+    the query names no role (no industry) and the general card is a fair second: the rep did not say whom."""
+    loose = [a for a in ("role", "industry") if not scored.values.get(a)]
     first = order[0]
-    role, industry, objection = (index.axis_codes[a] for a in AXES)
-    if not (role[first] or industry[first]):
+    codes = index.axis_codes
+    if not any(codes[a][first] for a in loose):
         return order
+    total = scored.total
     for other in order[1:]:
-        if (not role[other] and not industry[other] and objection[other] == objection[first]
-                and _about_as_good(scored, first, other)):
+        if codes["objection"][other] != codes["objection"][first]:
+            continue
+        fits = all(codes[a][other] == codes[a][first] or (a in loose and not codes[a][other]) for a in AXES)
+        fair = total[other] >= GENERIC_RATIO * total[first] and scored.text[other] >= GENERIC_RATIO / 2 * scored.text[
+            first]  # ... and holds a fair part of the query words the specific card holds (not another subject)
+        if fits and (fair or _about_as_good(scored, first, other)):
             return [other, *(i for i in order if i != other)]
     return order
 
@@ -471,6 +478,8 @@ class Backing:
     rest: float | None  # one ambiguous synonym (贵, 考虑): share of the other topic words the card holds (None: n/a)
     for_self: bool  # the speaker is the subject of an everyday cue (「我再考虑」): their own matter, no objection
     own: tuple[str, ...]  # words of an employee's own matter the card does not hold (工资, 报销, 电脑 …)
+    # a noun no card uses right before the one objection word (叉车的报价, 投标保证金): that word is about another thing
+    foreign: tuple[str, ...] = ()
 
 
 def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]) -> bool:
@@ -479,6 +488,8 @@ def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]
     role or industry alone needs the card to hold some of the rest of the question, unless the rest is
     the knowledge base's own vocabulary."""
     backing = _backing(index, scored, card, why)
+    if backing.one_synonym and backing.foreign:
+        return False  # 「叉车的报价」 where no card sells forklifts: 报价 alone does not make it our matter
     if backing.own and not backing.customer:
         return backing.held >= OWN_HELD
     if backing.customer:
@@ -543,7 +554,34 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
                    by_keyword or any(h.cue.axis == "objection" for h in agreed),
                    not by_keyword and len(objections) == 1, bool(framing) or _customer_told(index, scored),
                    (held - cue_held) / rest if vague and rest > 0 else None, for_self,
-                   tuple(m.group(0) for m in own))
+                   tuple(m.group(0) for m in own), _foreign_nouns(index, text, tokens, scored.hits, words, pairs))
+
+
+NOUN_TAGS = frozenset({"n", "nz"})  # plain nouns (not 应付 vn, not a maker's name nr: 西门子的更稳定 is a rival)
+FREQUENT_NOUN = 3000  # jieba frequency from which a noun is everyday (机器, 东西, 产品), not a thing of its own
+HOW_MUCH = re.compile(r"^(?:多|几)|时间$")  # 多长时间, 几年: how much or when, not what
+
+
+def _foreign_nouns(index: CardIndex, text: str, tokens: Sequence[str], hits: Sequence[CueHit], words: set[str],
+                   pairs: set[str]) -> tuple[str, ...]:
+    """Nouns no card uses standing right before a topic cue (「叉车的报价」, 「投标保证金」, 「碳排放报告」): what that
+    cue is about there. Adverbs and idioms (「三天两头趴窝」) say how, not what."""
+    ends: dict[int, str] = {}
+    pos = 0
+    for token in tokens:
+        pos += len(token)
+        ends[pos] = token
+    out: list[str] = []
+    for hit in (h for h in hits if h.cue.axis == "objection"):
+        at = hit.start - 1 if text[hit.start - 1:hit.start] == "的" else hit.start
+        token = ends.get(at, "")
+        if (len(token) >= 2 and all(is_cjk(c) for c in token) and not _is_filler(index, token)
+                and not HOW_MUCH.match(token) and index.tokenizer.word_freq(token) < FREQUENT_NOUN
+                and _known(index, token) < KNOWN_SHARE and not _card_holds(index.tokenizer, token, words, pairs)
+                and not any(h.start < at and at - len(token) < h.end for h in hits)
+                and index.tokenizer.word_tag(token) in NOUN_TAGS):
+            out.append(token)
+    return tuple(out)
 
 
 def _customer_told(index: CardIndex, scored: Scored) -> bool:
