@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from itertools import chain
 from typing import Generic, TypeVar
@@ -575,6 +576,8 @@ class CardIndex:
     bigrams: PairBM25  # character bigrams of the card text: typos, unseen compounds, words jieba cuts apart
     days: np.ndarray  # int32 per card: updated_at as an ordinal day (0 = unknown)
     superseded: np.ndarray  # bool per card: marked as replaced (旧版 / 已停用 / 作废 …)
+    # int32 per card: position of a much newer card on the same role × industry × objection and topic (-1: none)
+    newer: np.ndarray
     keyword_cards: dict[str, np.ndarray]  # normalized keyword → card positions
     # axis → value code → positions of the cards that name that value in their keywords but carry another one
     # (a card filed under 数据安全 with the keyword 私有化 is about 部署 too)
@@ -622,17 +625,21 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
         for kw in card.keywords:
             by_keyword.setdefault(tokenizer.normalize(kw), []).append(pos)
     cues = taxonomy.cues() + [Cue(k, "keyword", k) for k in by_keyword]
+    bm25 = SparseBM25(docs)
+    days = np.array([c.updated_at.toordinal() if c.updated_at else 0 for c in cards], dtype=np.int32)
+    tokenizer.word_tag("的")  # jieba's parts of speech (~0.3 s, once) are read here in the executor, not by a search
     return CardIndex(
         cards=cards,
         taxonomy=taxonomy,
         tokenizer=tokenizer,
         matcher=CueMatcher(cues, tokenizer),
-        bm25=SparseBM25(docs),
+        bm25=bm25,
         axis_codes=codes,
         titles=PairBM25([(c.title,) for c in cards], tokenizer.t2s),
         bigrams=PairBM25([card_pieces(c) for c in cards], tokenizer.t2s),
-        days=np.array([c.updated_at.toordinal() if c.updated_at else 0 for c in cards], dtype=np.int32),
+        days=days,
         superseded=np.array([is_superseded(c, tokenizer.t2s) for c in cards], dtype=bool),
+        newer=newer_siblings(cards, codes, days, docs, bm25),
         keyword_cards={k: np.array(v, dtype=np.int32) for k, v in by_keyword.items()},
         keyword_values=_keyword_values(taxonomy, cards, codes, tokenizer.t2s),
         pinyin=PinyinReader(_pinyin_words(cues, cards, tokenizer),
@@ -693,6 +700,42 @@ def still_cut_so(tokenizer: Tokenizer, card: KbCard) -> bool:
 SUPERSEDED = re.compile(
     r"已停用|停止使用|作废|已过时|旧版|旧报价|已失效|废弃|不再使用|已替换|被替代|已结束|已过期|已下架|已下线|不再适用|停售"
     r"|superseded|deprecated|obsolete|expired")
+
+
+SIBLING_DAYS = 180  # a card this much older than a sibling on the same subject is its earlier version
+SIBLING_TOPIC = 0.3  # share of the smaller card's words (weighted by rarity) the two hold both: one subject
+SIBLINGS_COMPARED = 20  # newer siblings each card is compared with (a huge group stays linear)
+YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
+
+
+def newer_siblings(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray], days: np.ndarray,
+                   docs: Sequence[Sequence[str]], bm25: SparseBM25) -> np.ndarray:
+    """Per card, the newest card that replaced it (-1: none): one on the same role × industry × objection about the
+    same topic that is much newer — by `SIBLING_DAYS`, or dated in a later year than the year the older card's
+    title names (「2024年价格政策」 beside a 2025 card). The admin kept the old card; it is no longer the answer."""
+    out = np.full(len(cards), -1, dtype=np.int32)
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for i in np.flatnonzero(days > 0).tolist():
+        groups.setdefault((int(codes["role"][i]), int(codes["industry"][i]), int(codes["objection"][i])), []).append(i)
+    weight = bm25.idf
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda i: -int(days[i]))  # newest first
+        words = {i: {bm25.vocab[t] for t in docs[i] if t in bm25.vocab} for i in members}
+        for rank, old in enumerate(members[1:], 1):
+            year = max((int(y) for y in YEAR.findall(cards[old].title)), default=0)
+            for new in members[max(0, rank - SIBLINGS_COMPARED):rank]:
+                gap = int(days[new]) - int(days[old])
+                later_year = bool(year) and date.fromordinal(int(days[new])).year > year
+                if gap <= 0 or not (gap >= SIBLING_DAYS or later_year):
+                    continue
+                shared = float(weight[list(words[old] & words[new])].sum())
+                smaller = min(float(weight[list(words[old])].sum()), float(weight[list(words[new])].sum()))
+                if smaller > 0 and shared >= SIBLING_TOPIC * smaller:
+                    out[old] = new  # the newest such card (members run newest first)
+                    break
+    return out
 
 
 def is_superseded(card: KbCard, t2s: Simplifier) -> bool:

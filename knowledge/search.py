@@ -59,6 +59,8 @@ PINYIN_SHARE = 0.8  # a pinyin-only (typo) hit counts a bit less than the exact 
 AXIS_WORD_KEYWORD_SHARE = 0.3  # a card keyword that is also a taxonomy synonym is already counted by its axis
 SUPERSEDED_PENALTY = 4.0
 SAME_SUBJECT_MARGIN = 0.75  # a stale first card yields only to a fresher one about as relevant
+TITLE_PIECES = 3  # character pairs (or numbers) from which a query can be a card's title
+TITLE_SHARE = 0.9  # ... when its title holds this share of them
 GENERIC_RATIO = 0.7  # a general card this close (share of the first score) comes before a role's or industry's
 CLEARLY_MORE = 0.3  # share of the query's words: an older or a specific card keeps first place only this far ahead
 FREEZE_FROM = 2000  # cards from which a build moves its objects out of the garbage collector's sight
@@ -311,7 +313,38 @@ def _fresh_first(index: CardIndex, order: list[int], scored: Scored, stale_days:
     and a newer card beats an older one on the same role × industry × objection (`_newest_first`) unless the
     query holds clearly more of the older card's own words. A card older than the staleness limit never stays
     before a fresher one about as relevant, whatever its words."""
-    return _newest_first(index, _generic_first(index, order, scored), scored, stale_days)
+    return _replaced_last(index, _newest_first(index, _generic_first(index, order, scored), scored, stale_days),
+                          scored)
+
+
+def _replaced_last(index: CardIndex, order: list[int], scored: Scored) -> list[int]:
+    """A card a much newer sibling replaced (`index.newer`) comes right after it, the sibling brought in when the
+    ranking left it out — unless the query is that old card's own title (an admin looking it up)."""
+    out = list(order)
+    for card in order[:3]:
+        newer = int(index.newer[card])
+        while newer >= 0 and index.newer[newer] >= 0:
+            newer = int(index.newer[newer])
+        if newer < 0 or _asks_for_title(index, scored.query, card, newer):
+            continue
+        at = out.index(card)
+        if newer in out and out.index(newer) < at:
+            continue
+        if newer in out:
+            out.remove(newer)
+        out.insert(at, newer)
+    return out
+
+
+def _asks_for_title(index: CardIndex, query: str, card: int, newer: int) -> bool:
+    """The query is (nearly all) words of `card`'s title, some of which the newer card's title lacks (its year)."""
+    tok = index.tokenizer
+    title, other = tok.normalize(index.cards[card].title), tok.normalize(index.cards[newer].title)
+    pieces = _content_bigrams(index, query) + re.findall(r"[0-9a-z]+", tok.normalize(query))
+    if len(pieces) < TITLE_PIECES:
+        return False
+    held = [p for p in pieces if p in title]
+    return len(held) >= TITLE_SHARE * len(pieces) and any(p not in other for p in held)
 
 
 def _generic_first(index: CardIndex, order: list[int], scored: Scored) -> list[int]:
@@ -345,7 +378,8 @@ def _newest_first(index: CardIndex, order: list[int], scored: Scored, stale_days
             continue
         newer = int(index.days[other]) - int(index.days[first])
         stale = newer > stale_days and total[first] - total[other] <= SAME_SUBJECT_MARGIN
-        if newer > 0 and (stale or _about_as_good(scored, first, other)):
+        if newer > 0 and (stale or _about_as_good(scored, first, other)) and not _asks_for_title(
+                index, scored.query, first, other):
             return [other, *(i for i in order if i != other)]
     return order
 
@@ -916,6 +950,15 @@ class KnowledgeBase:
     def cards(self) -> Sequence[KbCard]:
         """The indexed (active) cards; the same list object until the next build."""
         return self._index.cards if self._index else ()
+
+    def newer_version(self, card_id: str) -> KbCard | None:
+        """The newest card that replaced `card_id` (same role × industry × objection and topic, much newer), if any."""
+        position = self._index.positions.get(card_id) if self._index else None
+        if self._index is None or position is None or self._index.newer[position] < 0:
+            return None
+        while self._index.newer[position] >= 0:
+            position = int(self._index.newer[position])
+        return self._index.cards[position]
 
     def card(self, card_id: str) -> KbCard | None:
         if self._index is None:

@@ -26,9 +26,10 @@ PREDICATE = re.compile(r"^(?:太|很|不|过|偏|较|更|超|好|真)")
 MIN_INNER_SYNONYM = 2  # a new value "医疗器械" joins the family of the synonym it contains (医疗), if ≥ 2 chars
 # A new role named by a thing or a place (设备, 车间, 生产) is everyday text in a query: 「设备老坏」 names no one.
 # It is found as a person or a department only (设备科, 车间主任, 生产那边); a word naming people is found as is.
-PEOPLE = re.compile(r"(?:科|部|处|室|组|办|中心|长|员|工|师|人|方|手|主任|经理|主管|总监|总|老大|领导|层|委|会|班|族|户)$")
-PEOPLE_SUFFIXES = ("科", "部", "处", "室", "组", "科长", "部长", "处长", "组长", "经理", "主管", "主任", "负责人", "总监",
-                   "工程师", "那边", "的人", "口", "老大", "领导", "团队", "部门")
+PEOPLE = re.compile(r"(?:科|部|处|室|组|办|中心|长|员|工|师|人|方|手|主任|经理|主管|总监|总|老大|领导|层|委|会|班|族"
+                    r"|户)$")
+PEOPLE_SUFFIXES = ("科", "部", "处", "室", "组", "科长", "部长", "处长", "组长", "经理", "主管", "主任", "负责人",
+                   "总监", "工程师", "那边", "的人", "口", "老大", "领导", "团队", "部门")
 
 
 class TaxonomyError(ValueError):
