@@ -397,9 +397,34 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
     absolute score."""
     card = index.cards[best]
     why = _why(index, scored, card)
+    if _titled(index, scored, card):  # the query's own words are the card's title's: answer unless not our matter
+        backing = _backing(index, scored, card, why)
+        if not (backing.foreign or backing.for_self or (backing.own and not backing.customer)):
+            return True, why
     if _about_nothing_held(index, scored, best):
         return False, why
     return _judged(index, scored, card, best, runner_up, why) and _backed(index, scored, card, why), why
+
+
+TITLE_HELD = 0.6  # share of the query's topic words the first card's title holds, from which that card answers
+
+
+def _titled(index: CardIndex, scored: Scored, card: KbCard) -> bool:
+    """Most of the query's topic words (all but grammar, quantities and who / where words) are in the card's title,
+    one of them a word of two characters or more: 「客户问质保几年」 and a card titled 「质保条款：…」."""
+    tok = index.tokenizer
+    text, title = tok.normalize(scored.query), tok.normalize(card.title)
+    place = {i for h in scored.hits if h.cue.axis in {"role", "industry"} for i in range(h.start, h.end)}
+    topic = held = 0
+    pos = 0
+    for token in tok.cut(text):
+        span = range(pos, pos + len(token))
+        pos += len(token)
+        if place.issuperset(span) or _is_filler(index, token) or QUANTITY.match(token) or len(token) < 2:
+            continue
+        topic += 1
+        held += token in title
+    return held > 0 and held >= TITLE_HELD * topic
 
 
 def _about_nothing_held(index: CardIndex, scored: Scored, best: int) -> bool:
