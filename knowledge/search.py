@@ -80,7 +80,8 @@ CLAUSE_BREAK = re.compile(r"[，。！？；：,.!?;:\s]+|(?=但是|可是|不�
                           rf"|就是说|问我们|问你们|{OWN}|{SPEAKS})")
 OWN_WORDS = re.compile(rf"^(?:{OWN})")
 ASK = re.compile("问我们|问你们|想问|想知道|能不能|有没有|可不可以")
-MAIN = re.compile("最担心|最怕|最关心|最在意|最在乎|最头疼|最大的问题|最大的顾虑|主要是担心|主要担心|关键是|核心是")
+MAIN = re.compile("最担心|最怕|最关心|最在意|最在乎|最头疼|最大的问题|最大的顾虑|主要是担心|主要担心|关键是|核心是"
+                  "|主要是怕|主要怕|就是怕|就怕|担心的是|怕的是|顾虑的是|关心的是|在意的是|唯一担心|唯一的顾虑")
 # The rep's story (我今天去了…, 刚才跟…聊, 下午见了…): where and whom, not what the customer objected to.
 STORY = re.compile(r"^(?:(?:今天|昨天|刚才|刚刚|上午|下午|早上|晚上|前两天|前几天|上周|那天)?(?:我|我们)(?!们)"
                    r"|今天|昨天|刚才|刚刚|上午|下午|前两天|前几天|上周|那天)")
@@ -399,7 +400,7 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
     why = _why(index, scored, card)
     if _titled(index, scored, card):  # the query's own words are the card's title's: answer unless not our matter
         backing = _backing(index, scored, card, why)
-        if not (backing.foreign or backing.for_self or (backing.own and not backing.customer)):
+        if not (backing.foreign or backing.for_self or backing.errands or (backing.own and not backing.customer)):
             return True, why
     if _about_nothing_held(index, scored, best):
         return False, why
@@ -461,10 +462,20 @@ def _judged(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up
     topic = _topic_cue(scored.hits)
     text = float(scored.text[best])
     if topic and agree:  # an objection or a card keyword the card shares; a card sharing no word needs more
-        return coverage >= MIN_COVERAGE[0] and (text >= MIN_TEXT[0] or coverage >= MIN_COVERAGE[2])
+        return coverage >= MIN_COVERAGE[0] and (text >= MIN_TEXT[0] or coverage >= MIN_COVERAGE[2]
+                                                or _telling_cue(index, scored, card))
     if agree:  # only a role or an industry the card shares: something besides them must be understood
         return topic_cov >= MIN_TOPIC and coverage >= MIN_COVERAGE[1]
     return _text_alone(index, scored, best, runner_up, text, coverage)
+
+
+def _telling_cue(index: CardIndex, scored: Scored, card: KbCard) -> bool:
+    """An objection word of the vocabulary, written as is and not an everyday one (趴窝, 人车混行; not 贵, 考虑),
+    names the card's own objection: the rep said the concern in other words than the card's."""
+    tok = index.tokenizer
+    own = index.taxonomy.canonical("objection", card.objection) or card.objection
+    return any(h.exact and h.cue.axis == "objection" and h.cue.value == own and h.end - h.start >= 2
+               and not frame.ambiguous(tok.normalize(h.cue.text)) for h in scored.hits)
 
 
 def _stands_out(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None) -> bool:
@@ -539,6 +550,7 @@ class Backing:
     own: tuple[str, ...]  # words of an employee's own matter the card does not hold (工资, 报销, 电脑 …)
     # a noun no card uses right before the one objection word (叉车的报价, 投标保证金): that word is about another thing
     foreign: tuple[str, ...] = ()
+    errands: tuple[str, ...] = ()  # a rep's errand around a customer (订酒店, 接机) the card does not hold
 
 
 def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]) -> bool:
@@ -549,7 +561,7 @@ def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]
     backing = _backing(index, scored, card, why)
     if backing.one_synonym and backing.foreign:
         return False  # 「叉车的报价」 where no card sells forklifts: 报价 alone does not make it our matter
-    if backing.own and not backing.customer:
+    if backing.errands or (backing.own and not backing.customer):
         return backing.held >= OWN_HELD
     if backing.customer:
         return True
@@ -573,7 +585,7 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
     agreed = [h for h in scored.hits if _card_agrees(tok, card, h, why, words)]
     own = [m for m in frame.own_matters(text)
            if frame.is_grammar(m.group(0)) or not (_card_holds(tok, m.group(0), words, pairs) or any(
-               h.exact and h.cue.axis in TOPIC_AXES and h.start < m.end() and m.start() < h.end for h in scored.hits))]
+               h.exact and h.cue.axis in TOPIC_AXES and h.start <= m.start() and m.end() <= h.end for h in scored.hits))]
     own_at = {i for m in own for i in range(m.start(), m.end())}
     tokens = tok.cut(text)
     cues = [h for h in scored.hits if h.cue.axis in TOPIC_AXES]  # what the query's topic is, by the vocabulary
@@ -613,7 +625,8 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
                    by_keyword or any(h.cue.axis == "objection" for h in agreed),
                    not by_keyword and len(objections) == 1, bool(framing) or _customer_told(index, scored),
                    (held - cue_held) / rest if vague and rest > 0 else None, for_self,
-                   tuple(m.group(0) for m in own), _foreign_nouns(index, text, tokens, scored.hits, words, pairs))
+                   tuple(m.group(0) for m in own), _foreign_nouns(index, text, tokens, scored.hits, words, pairs),
+                   tuple(w for w in frame.errands(text) if not _card_holds(tok, w, words, pairs)))
 
 
 NOUN_TAGS = frozenset({"n", "nz"})  # plain nouns (not 应付 vn, not a maker's name nr: 西门子的更稳定 is a rival)
