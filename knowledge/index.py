@@ -336,6 +336,11 @@ def _prune(hits: list[CueHit]) -> list[CueHit]:
             for o in (*axis_hits, *terms)
         ):
             continue
+        if hit.cue.axis in AXES and any(  # 首付太高了: 高了 (price) only overlaps 首付太高 (payment terms)
+            o.exact and o.cue.axis == hit.cue.axis and o.start < hit.end and hit.start < o.end
+            and (o.end - o.start) > (hit.end - hit.start) for o in axis_hits
+        ):
+            continue
         kept.append(hit)
     return kept
 

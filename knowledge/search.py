@@ -79,6 +79,7 @@ SPEAKS = ("(?:他们|她们|他|她|客户|对方|老板|领导)(?:一直|还|�
 CLAUSE_BREAK = re.compile(r"[，。！？；：,.!?;:\s]+|(?=但是|可是|不过|所以|然后|后来|而且|因为|结果|另外|还有|其实"
                           rf"|就是说|问我们|问你们|{OWN}|{SPEAKS})")
 OWN_WORDS = re.compile(rf"^(?:{OWN})")
+CONCERN = re.compile("怕|担心|嫌|要求|顾虑|介意|在意|纠结|问|说|觉得|反映|抱怨")  # a clause voicing the concern
 ASK = re.compile("问我们|问你们|想问|想知道|能不能|有没有|可不可以")
 MAIN = re.compile("最担心|最怕|最关心|最在意|最在乎|最头疼|最大的问题|最大的顾虑|主要是担心|主要担心|关键是|核心是"
                   "|主要是怕|主要怕|就是怕|就怕|担心的是|怕的是|顾虑的是|关心的是|在意的是|唯一担心|唯一的顾虑")
@@ -101,7 +102,9 @@ def objection_clauses(query: str, hits: Sequence[CueHit]) -> str:
     kept = [(a, b) for a, b in spans if MAIN.search(query[a:b])]  # 最担心的是…: what the customer says matters most
     kept += [(a, b) for a, b in spans if kept and ASK.match(query[a:b]) and (a, b) not in kept]  # … and the ask
     kept.sort()
-    kept = kept or [(a, b) for a, b in spans if any(h.start < b and a < h.end for h in topical)]
+    if not kept:  # the clauses holding a concern; of those, the ones where it is voiced (他嫌…, 怕…, 要求…)
+        kept = [(a, b) for a, b in spans if any(h.start < b and a < h.end for h in topical)]
+        kept = [(a, b) for a, b in kept if CONCERN.search(query[a:b])] or kept
     kept = [(a, b) for a, b in kept if not STORY.match(query[a:b])] or kept  # the rep's story only if nothing else
     if not kept or len(kept) == len(spans):
         return query
@@ -194,16 +197,23 @@ def score_all(index: CardIndex, text: str) -> Scored:
         context = [h for h in hits if h.cue.axis in {"role", "industry"}]  # who and where, named anywhere
         query, hits = focus, index.matcher.find(focus)
     values = _axis_values([*hits, *context])
+    said, told = query, hits  # the words text relevance is judged on
+    if len(text) >= LONG_QUERY:
+        passing = _by_mentions(values, hits)
+        aside = [h for h in hits if h.cue.axis == "objection" and h.cue.value in passing]
+        told = [h for h in hits if h not in aside]
+        for hit in sorted(aside, key=lambda h: -h.start):  # 问了价格 in passing: not what the cards should hold
+            said = said[:hit.start] + " " + said[hit.end:]
     n = len(index.cards)
     words = np.zeros(n, dtype=np.float32)
-    ceiling = index.bm25.scores(index.tokenizer.tokens(query) + _expansion_words(index.tokenizer, hits), words)
+    ceiling = index.bm25.scores(index.tokenizer.tokens(said) + _expansion_words(index.tokenizer, told), words)
     relevance = words / ceiling if ceiling > 0 else words
     grams = np.zeros(n, dtype=np.float32)
-    ceiling = index.bigrams.scores(index.tokenizer.bigrams(query), grams)
+    ceiling = index.bigrams.scores(index.tokenizer.bigrams(said), grams)
     if ceiling > 0:
         grams /= ceiling
     title = np.zeros(n, dtype=np.float32)
-    ceiling = index.titles.scores(index.tokenizer.bigrams(query), title)
+    ceiling = index.titles.scores(index.tokenizer.bigrams(said), title)
     if ceiling > 0:
         title /= ceiling
     total = W_TEXT * relevance + W_BIGRAM * grams + W_TITLE * title
@@ -585,7 +595,8 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
     agreed = [h for h in scored.hits if _card_agrees(tok, card, h, why, words)]
     own = [m for m in frame.own_matters(text)
            if frame.is_grammar(m.group(0)) or not (_card_holds(tok, m.group(0), words, pairs) or any(
-               h.exact and h.cue.axis in TOPIC_AXES and h.start <= m.start() and m.end() <= h.end for h in scored.hits))]
+               h.exact and h.cue.axis in TOPIC_AXES and h.start <= m.start() and m.end() <= h.end
+               for h in scored.hits))]
     own_at = {i for m in own for i in range(m.start(), m.end())}
     tokens = tok.cut(text)
     cues = [h for h in scored.hits if h.cue.axis in TOPIC_AXES]  # what the query's topic is, by the vocabulary
@@ -709,6 +720,23 @@ def _axis_values(hits: Sequence[CueHit]) -> dict[str, dict[str, float]]:
             slot = values.setdefault(hit.cue.axis, {})
             slot[hit.cue.value] = max(slot.get(hit.cue.value, 0.0), weight)
     return values
+
+
+LESS_SAID = 0.5  # a paragraph's objection said fewer times than its main one counts this much
+
+
+def _by_mentions(values: dict[str, dict[str, float]], hits: Sequence[CueHit]) -> set[str]:
+    """In a paragraph naming several objections, the one said most often (没下文 … 开会研究) is the concern; one
+    said in passing (问了价格) counts less. Returns the values said in passing."""
+    wanted = values.get("objection", {})
+    if len(wanted) < 2:
+        return set()
+    said = {v: sum(1 for h in hits if h.cue.axis == "objection" and h.cue.value == v) for v in wanted}
+    most = max(said.values())
+    passing = {value for value, times in said.items() if times < most}
+    for value in passing:
+        wanted[value] *= LESS_SAID
+    return passing
 
 
 def _expansion_words(tok: Tokenizer, hits: Sequence[CueHit]) -> list[str]:
