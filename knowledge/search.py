@@ -421,8 +421,9 @@ TITLE_HELD = 0.6  # share of the query's topic words the first card's title hold
 
 
 def _titled(index: CardIndex, scored: Scored, card: KbCard) -> bool:
-    """Most of the query's topic words (all but grammar, quantities and who / where words) are in the card's title,
-    one of them a word of two characters or more: 「客户问质保几年」 and a card titled 「质保条款：…」."""
+    """Most of the query's topic words (all but grammar, quantities and who / where words) are words of two
+    characters or more of the card's title: 「客户问质保几年」 and a card titled 「质保条款：…」 (not
+    「电钻去哪借」)."""
     tok = index.tokenizer
     text, title = tok.normalize(scored.query), tok.normalize(card.title)
     place = {i for h in scored.hits if h.cue.axis in {"role", "industry"} for i in range(h.start, h.end)}
@@ -431,10 +432,10 @@ def _titled(index: CardIndex, scored: Scored, card: KbCard) -> bool:
     for token in tok.cut(text):
         span = range(pos, pos + len(token))
         pos += len(token)
-        if place.issuperset(span) or _is_filler(index, token) or QUANTITY.match(token) or len(token) < 2:
+        if place.issuperset(span) or _is_filler(index, token) or QUANTITY.match(token):
             continue
         topic += 1
-        held += token in title
+        held += len(token) > 1 and token in title
     return held > 0 and held >= TITLE_HELD * topic
 
 

@@ -100,9 +100,11 @@ class Taxonomy:
         out: list[Cue] = []
         for axis in AXES:
             quiet = self.quiet.get(axis, frozenset())
+            people = {f"{word}{suffix}": self.synonyms[axis][word] for word in quiet for suffix in PEOPLE_SUFFIXES}
             for word, value in self.synonyms[axis].items():
-                if word not in quiet:
+                if word not in quiet and word not in people:  # 设备科 is the admin's 设备 role, not 采购
                     out.append(Cue(word, axis, value))
+            out += [Cue(word, axis, value) for word, value in people.items()]
         for term, words in self.expansions.items():
             out.append(Cue(term, "expansion", term, words))
         return out
@@ -133,7 +135,6 @@ class Taxonomy:
                 synonyms[axis][value.lower()] = value
                 if axis == "role" and not PEOPLE.search(value) and not value.isascii():
                     quiet[axis].add(value.lower())  # 设备: found as 设备科, 设备经理 … (the admin's own role wins)
-                    synonyms[axis].update((value.lower() + suffix, value) for suffix in PEOPLE_SUFFIXES)
                     continue
                 inside = _inner_values(self, axis, value)
                 if inside:
