@@ -6,6 +6,7 @@ Built once per card set (in an executor: jieba and numpy work is blocking), then
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import re
@@ -709,7 +710,7 @@ SUPERSEDED = re.compile(
 
 SIBLING_DAYS = 180  # a card this much older than a sibling on the same subject is its earlier version
 SIBLING_TOPIC = 0.3  # share of the smaller card's words (weighted by rarity) the two hold both: one subject
-SIBLINGS_COMPARED = 20  # newer siblings each card is compared with (a huge group stays linear)
+SIBLINGS_COMPARED = 4  # newer siblings each card is compared with (a huge group stays linear)
 YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
 
 
@@ -722,23 +723,29 @@ def newer_siblings(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray], day
     groups: dict[tuple[int, int, int], list[int]] = {}
     for i in np.flatnonzero(days > 0).tolist():
         groups.setdefault((int(codes["role"][i]), int(codes["industry"][i]), int(codes["objection"][i])), []).append(i)
-    weight = bm25.idf
+    idf, vocab = bm25.idf.tolist(), bm25.vocab
+    words: dict[int, tuple[set[int], float]] = {}
+
+    def weighted(i: int) -> tuple[set[int], float]:
+        if i not in words:
+            terms = set(map(vocab.__getitem__, set(docs[i])))  # every token of a document is in the vocabulary
+            words[i] = terms, sum(map(idf.__getitem__, terms))
+        return words[i]
+
     for members in groups.values():
         if len(members) < 2:
             continue
         members.sort(key=lambda i: -int(days[i]))  # newest first
-        words = {i: {bm25.vocab[t] for t in docs[i] if t in bm25.vocab} for i in members}
+        before = [-int(days[i]) for i in members]  # ascending
         for rank, old in enumerate(members[1:], 1):
             year = max((int(y) for y in YEAR.findall(cards[old].title)), default=0)
-            for new in members[max(0, rank - SIBLINGS_COMPARED):rank]:
-                gap = int(days[new]) - int(days[old])
-                later_year = bool(year) and date.fromordinal(int(days[new])).year > year
-                if gap <= 0 or not (gap >= SIBLING_DAYS or later_year):
-                    continue
-                shared = float(weight[list(words[old] & words[new])].sum())
-                smaller = min(float(weight[list(words[old])].sum()), float(weight[list(words[new])].sum()))
-                if smaller > 0 and shared >= SIBLING_TOPIC * smaller:
-                    out[old] = new  # the newest such card (members run newest first)
+            later = date(year + 1, 1, 1).toordinal() if year else -before[rank] + SIBLING_DAYS
+            newer = bisect.bisect_right(before, -max(min(later, -before[rank] + SIBLING_DAYS), 1 - before[rank]))
+            for new in members[:min(newer, SIBLINGS_COMPARED)]:  # newest first: the first one found replaced it
+                (a, a_total), (b, b_total) = weighted(old), weighted(new)
+                shared = sum(map(idf.__getitem__, a & b))
+                if min(a_total, b_total) > 0 and shared >= SIBLING_TOPIC * min(a_total, b_total):
+                    out[old] = new
                     break
     return out
 
