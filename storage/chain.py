@@ -6,11 +6,12 @@ Entry n: body = canonical JSON {seq, kind, lead, actor, at, data}; content_hash 
 prev_hash = entry n-1's entry_hash (GENESIS for the first); entry_hash = SHA-256(prev_hash + content_hash).
 Evidence files enter by their SHA-256 (data.sha256). `verify` walks the chain and reports the first broken link:
 a changed body or hash, a missing or re-ordered entry, and — against the live rows — an evidence row or file whose
-SHA-256 no longer matches or whose type, proof or manager's confirmation differs from the record, a lead whose
-stage or status differs from its last recorded change or state (a stage set by hand is found even on a lead whose
-stage never changed through the application), a lead field, activity or flag that differs from (or is missing
-against) its last recorded state, and an anchor (the head hash sent to the admins each day) that the chain no longer
-contains. Problems are reported in Chinese.
+SHA-256 no longer matches or whose type, proof or manager's confirmation differs from the record (or that has no
+entry though numbered after a recorded one: added by hand), a lead whose stage or status differs from its last
+recorded change or state (a stage set by hand is found even on a lead whose stage never changed through the
+application), a lead field, activity or flag that differs from (or is missing against) its last recorded state, and
+an anchor (the head hash sent to the admins each day) that the chain no longer contains. Problems are reported in
+Chinese.
 
 What it proves and what it does not: docs/audit.md.
 """
@@ -18,6 +19,7 @@ What it proves and what it does not: docs/audit.md.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import functools
 import hashlib
 import json
@@ -440,7 +442,25 @@ async def _evidence_breaks(conn: AsyncConnection, exp: _Expected, files: bool) -
         rows = {r.id: r for r in (await conn.execute(select(*_EV_COLS).where(Evidence.id.in_(batch)))).all()}
         # re-hashing the files reads the disk: in an executor thread
         found.extend(await loop.run_in_executor(None, _evidence_batch_breaks, batch, rows, exp, files))
-    return found
+    return found + await _unrecorded_evidence(conn, exp)
+
+
+async def _unrecorded_evidence(conn: AsyncConnection, exp: _Expected) -> list[Break]:
+    """An evidence row numbered after the first recorded one but without an entry of its own was written outside
+    the application (every evidence row a session adds is recorded): a contract slipped in by hand. Reported at
+    the entry of the recorded row just before it."""
+    if not exp.evidence:
+        return []
+    known = sorted(exp.evidence)
+    rows = (await conn.execute(select(Evidence.id, Evidence.lead_id).where(Evidence.id > known[0])
+                               .order_by(Evidence.id))).all()
+    out = []
+    for ev_id, lead_id in rows:
+        if ev_id not in exp.evidence:
+            before = known[bisect.bisect_left(known, ev_id) - 1]
+            out.append(Break(exp.evidence[before][0], f"线索 #{lead_id} 有一份证据没有记录（不是通过系统添加的）"))
+            break
+    return out
 
 
 def _evidence_batch_breaks(batch: list[int], rows: dict[int, Any], exp: _Expected, files: bool) -> list[Break]:

@@ -93,3 +93,14 @@ async def test_verify_finds_an_evidence_confirmation_or_proof_set_by_hand(chat: 
     assert "已确认线索 #1 的证据" in transcript.last("manager01")["text"]
     assert (await verify(services.db, files=False)).ok
 
+
+
+async def test_verify_finds_an_evidence_row_slipped_in_by_hand(chat: ChatSession, transcript: Transcript,
+                                                              services: Services) -> None:
+    """A 「合同页」 evidence row inserted straight into the database would open the close gate: verify names it."""
+    await seed_lead(services, "rep01", customer_name="韩梅", company="青禾农业", stage="demo", assigned_at=cn(23, 9))
+    await chat.handle_line("证据 1 客户口头同意，合同下周寄出")
+    assert (await verify(services.db, files=False)).ok
+    await _sql(services, "INSERT INTO evidence (lead_id, kind, proof, sha256, created_at) "
+                         "VALUES (1, 'image', 'contract', NULL, CURRENT_TIMESTAMP)")
+    assert "线索 #1 有一份证据没有记录" in await _problem(services)

@@ -93,10 +93,11 @@ async def read(ctx: Context, msg: Inbound) -> Intent:
 
 
 async def load_state(ctx: Context) -> State:
-    """One read-only statement (no write lock on SQLite); the team comes from memory (`TeamCache`)."""
+    """One read-only statement (no write lock on SQLite; small and indexed, so on the loop's thread: no trip);
+    the team comes from memory (`TeamCache`)."""
     people = await ctx.services.shared(TEAM).people(ctx.services.db)
     params = {"s_to": ctx.msg.user_id, "s_user": ctx.user.id, "s_since": ctx.now() - RECENT_TOUCH}
-    async with ctx.services.db.reader() as conn:
+    async with ctx.services.db.reader(inline=True) as conn:
         rows = (await conn.execute(_state_statement(), params)).all()
     last_card = next((r for r in rows if r.part == 1), None)
     touched = next(((r.num, r.at) for r in rows if r.part == 2), None)
