@@ -222,9 +222,10 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
         for m in (mask, strict):
             m[:, :rim] = False
             m[:, -rim:] = False
-    # A photo's glare leaves a few stray pixels in a row; a wide pane's JPEG ringing around saturated bubbles and
-    # avatars a few more than a phone's (a pane is read at full resolution, its ink threshold is a few levels).
-    stray = max(2, w // 50) if speckle else max(2, w // 150)
+    # A photo's glare leaves a few stray pixels in a row; a pane's JPEG ringing around saturated bubbles and
+    # avatars a few more than a phone's (a pane is read at full resolution, its ink threshold is a few levels;
+    # a pane is the one read without a floor under its avatars' size).
+    stray = max(2, w // 50) if speckle else max(2, w // 150) if not min_avatar else 2
     runs = _runs(strict.sum(axis=1) > stray, max(3, int(4 * s)))
     del strict
     out: list[Region] = []

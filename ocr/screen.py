@@ -34,9 +34,9 @@ def locate(img: Image.Image) -> Located:
     """The first way of reading `img` that finds a chat: as a phone screenshot, as a pane of a wider screen,
     as a photo of a screen; otherwise the page as it is."""
     portrait = img.height >= img.width * 1.2
-    first = analyse(img) if portrait else None
+    first = analyse(img, floor=False) if portrait else None  # a phone's own threshold: its boxes as always read
     if first is not None and not first.is_chat:
-        first = analyse(img, floor=False)  # a clean shot whose bubbles are as faint as another's JPEG noise
+        first = analyse(img)  # a noisy JPEG whose background strays past that threshold
     if first is not None and first.is_chat:
         return Located(img, first, PHONE)
     pane = best_pane(img)
