@@ -63,17 +63,18 @@ async def next_moment(services: Services, after: datetime, until: datetime) -> d
             OutboxMessage.status == "pending", OutboxMessage.next_attempt_at > after,
             OutboxMessage.next_attempt_at <= until))
     moments = [to_utc(m) for m in (reminder, held) if m is not None]
-    digest = _next_digest(services.settings.reminders.digest_time, after, until)
-    if digest is not None:
-        moments.append(digest)
+    # the managers' digest and the admins' record anchor, each at its time of day on the way
+    for daily in (services.settings.reminders.digest_time, services.settings.audit.anchor_time):
+        if (moment := _next_daily(daily, after, until)) is not None:
+            moments.append(moment)
     return min(moments, default=None)
 
 
-def _next_digest(digest_time: str, after: datetime, until: datetime) -> datetime | None:
-    """The next daily digest time in (after, until] (the digest itself checks working days)."""
-    if not digest_time:
+def _next_daily(time_of_day: str, after: datetime, until: datetime) -> datetime | None:
+    """The next moment at `time_of_day` in (after, until] (the digest itself checks working days)."""
+    if not time_of_day:
         return None
-    at = parse_hhmm(digest_time)
+    at = parse_hhmm(time_of_day)
     local = to_cn(after)
     for days in range(0, 400):
         day = (local + timedelta(days=days)).date()
@@ -175,7 +176,7 @@ class ChatSession:
 
     async def advance_to(self, target: datetime) -> None:
         """Move the clock to `target`, stopping at every moment something falls due on the way (a reminder, a
-        held message, the morning digest), as a server running through those hours would."""
+        held message, the morning digest, the daily record anchor), as a server running through those hours would."""
         for _ in range(MAX_STOPS):
             stop = await next_moment(self.services, self.clock.now(), target)
             if stop is None:

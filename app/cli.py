@@ -35,8 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     common = _config_parent()
 
     serve = sub.add_parser("serve", parents=[common], help="run the webhook server, ticker and outbox")
-    serve.add_argument("--role", choices=("web", "ocr"), default="web",
-                       help="web: the webhook server (default); ocr: an OCR worker, as `worker ocr`")
+    serve.add_argument("--role", choices=("web", "ocr", "handlers"), default="web",
+                       help="web: the webhook server (default); ocr: an OCR worker, as `worker ocr`; handlers: "
+                       "message handling for a serve started with [server] handler_process (its child)")
+    serve.add_argument("--exit-with", type=int, metavar="PID", help=argparse.SUPPRESS)  # serve's child
     serve.set_defaults(func=_serve, sync=True)
 
     worker = sub.add_parser("worker", help="background worker processes").add_subparsers(dest="worker_command",
@@ -154,6 +156,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.role == "ocr":
         return _ocr_worker(args, settings)
+    if args.role == "handlers":
+        from app.handler_process import run_handlers
+
+        return run_handlers(settings, args.exit_with)
 
     return run_server(settings, resolve_config_path(args.config))
 

@@ -8,31 +8,25 @@ costs the webhook nothing but a core's share. It reads and writes the same datab
 rows it queues (a 改派's notice) are delivered by its own outbox sender, claimed like any instance's.
 
 `serve` starts the child after its own start-up (migrations, seeding), restarts it if it dies, stops it on
-shutdown; the child exits by itself when its parent is gone (even after `kill -9`).
+shutdown (app/children.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import signal
-import sys
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 from aiohttp import web
 
+from app.children import Child, exit_with
 from app.console import mount_console
 from app.console.core import SERVICES
 from bot.clock import SystemClock
 from bot.config import Settings
 
 log = logging.getLogger("salesbot.console")
-
-RESTART_DELAY_S = 2.0  # a child that died is started again after this long
-PARENT_CHECK_S = 1.0  # how often a child looks whether its parent is still there
 
 
 async def create_console_app(settings: Settings) -> web.Application:
@@ -92,64 +86,23 @@ def run_console(settings: Settings, parent_pid: int | None = None) -> int:
 
 def _exit_with(parent_pid: int) -> Callable[[web.Application], AsyncIterator[None]]:
     async def watch(_app: web.Application) -> AsyncIterator[None]:
-        async def orphaned() -> None:
-            while os.getppid() == parent_pid:  # noqa: ASYNC110 - no event tells a child its parent died
-                await asyncio.sleep(PARENT_CHECK_S)
-            log.warning("console: serve (pid %d) is gone; stopping", parent_pid)
-            os.kill(os.getpid(), signal.SIGTERM)
-
-        task = asyncio.create_task(orphaned())
+        task = asyncio.create_task(exit_with(parent_pid, "console"))
         yield
         task.cancel()
 
     return watch
 
 
-class ConsoleChild:
-    """`serve`'s console child: started, kept running, stopped."""
+class ConsoleChild(Child):
+    """`serve`'s console child: `salesbot console` on `[server] console_port`."""
 
-    def __init__(self, settings: Settings, config_path: Path | None) -> None:
-        self.settings, self.config_path = settings, config_path
-        self.proc: asyncio.subprocess.Process | None = None
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
+    name = "console"
 
-    def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "app.cli", "console", "--exit-with", str(os.getpid())]
-        if self.config_path is not None:
-            cmd += ["--config", str(self.config_path)]
-        return cmd
+    def args(self) -> list[str]:
+        return ["console"]
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._keep_running())
-
-    async def _keep_running(self) -> None:
-        env = {**os.environ, "SALESBOT_SERVER_CONSOLE_PORT": str(self.settings.server.console_port)}
-        while not self._stopping:
-            self.proc = await asyncio.create_subprocess_exec(*self.command(), env=env, stdin=asyncio.subprocess.DEVNULL)
-            log.info("console: serving /admin/ on port %d (pid %d)", self.settings.server.console_port, self.proc.pid)
-            code = await self.proc.wait()
-            if self._stopping:
-                return
-            log.error("console process exited with %s; starting it again in %.0f s", code, RESTART_DELAY_S)
-            await asyncio.sleep(RESTART_DELAY_S)
-
-    async def stop(self, timeout: float = 10.0) -> None:
-        self._stopping = True
-        proc = self.proc
-        if proc is not None and proc.returncode is None:
-            proc.terminate()
-            try:
-                async with asyncio.timeout(timeout):
-                    await proc.wait()
-            except TimeoutError:
-                log.warning("console process did not stop within %.0f s; killed", timeout)
-                proc.kill()
-                await proc.wait()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "SALESBOT_SERVER_CONSOLE_PORT": str(self.settings.server.console_port)}
 
 
 def redirect_to_console(app: web.Application, console_port: int) -> None:

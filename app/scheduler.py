@@ -7,13 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.periodic import check_calendar_years, run_due_work
-from bot.channels.media_memo import forget_attempts
+from bot.channels.media_memo import forget_send_records
 from bot.clock import parse_hhmm
 from bot.faults import FailureLog
 from handlers.renewals.importer import drop_stale_batches as drop_stale_contract_rows
@@ -93,7 +92,7 @@ def start_scheduler(services: Services) -> Scheduler:
         try:
             await drop_stale_batches(services.db, services.clock.now())
             await drop_stale_contract_rows(services.db, services.clock.now())
-            await forget_attempts(services.db, services.clock.now() - timedelta(days=2))
+            await forget_send_records(services.db, services.clock.now())
         except Exception:
             log.exception("deleting the staged rows of unfinished imports failed")
 

@@ -66,12 +66,9 @@ async def create_app(settings: Settings, clock: Clock | None = None,
                           handler_args={"lingering_time": 0,  # a body we gave up on is not waited for (edge.py)
                                         "logger": ServerLog(edge)})  # parser refusals: counted, not tracebacks
     app[EDGE] = edge
-    # jieba's and OpenCC's dictionaries before the port opens: jieba's one load stalls the event loop ~250 ms
-    # (bot/segmenter.py); the knowledge base reads OpenCC's tables when it is built (knowledge/query.py)
-    engines = Engines()
-    await asyncio.get_running_loop().run_in_executor(None, lambda: (engines.get(JIEBA), engines.get(SIMPLIFIER)))
     # each configured channel with its API client and sender, then the services with every sender
-    services, configured = await build_with_channels(settings, clock, channels, router=router, engines=engines)
+    services, configured = await build_with_channels(settings, clock, channels, router=router,
+                                                     engines=await loaded_engines())
     intake = Intake(services, metrics=counters)
     app[SERVICES], app[INTAKE] = services, intake
     app[TASKS], app[CLAIMS], app[METRICS] = intake.tasks, intake.claims, intake.metrics
@@ -90,6 +87,14 @@ async def create_app(settings: Settings, clock: Clock | None = None,
         mount_console(app, services)
     app.cleanup_ctx.append(_background)
     return app
+
+
+async def loaded_engines() -> Engines:
+    """jieba's and OpenCC's dictionaries, loaded before the port opens: jieba's one load stalls the event loop
+    ~250 ms (bot/segmenter.py); the knowledge base reads OpenCC's tables when it is built (knowledge/query.py)."""
+    engines = Engines()
+    await asyncio.get_running_loop().run_in_executor(None, lambda: (engines.get(JIEBA), engines.get(SIMPLIFIER)))
+    return engines
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
@@ -226,8 +231,9 @@ def tune_gc() -> None:
 
 
 def run_server(settings: Settings, config_path: Path | None = None) -> int:
-    """`salesbot serve`; with `[server] console_port`, the web console runs as a child process on that port
-    (started with the same config file and environment)."""
+    """`salesbot serve`; with `[server] console_port`, the web console runs as a child process on that port;
+    with `[server] handler_process`, the message handlers run in a child process (both started with the same
+    config file and environment)."""
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every tick at INFO
     if not (settings.wecom.enabled or settings.dingtalk.enabled):
@@ -262,6 +268,18 @@ async def serve(settings: Settings, config_path: Path | None) -> None:
 
 async def _with_console(settings: Settings, config_path: Path | None) -> web.Application:
     app = await create_app(settings)
+    if settings.server.handler_process:
+        from app.handler_process import HandlerChild
+
+        handlers = HandlerChild(settings, config_path)
+        app[INTAKE].handoff = handlers
+
+        async def handler_child(_app: web.Application) -> AsyncIterator[None]:
+            handlers.start()  # messages are handled here until it says it is ready
+            yield
+            await handlers.stop(settings.server.shutdown_grace_s + 5)  # it drains its jobs and outbox first
+
+        app.cleanup_ctx.append(handler_child)
     if settings.server.console_port:
         from app.console_process import ConsoleChild
 

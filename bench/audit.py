@@ -51,13 +51,15 @@ def _lead(i: int) -> dict[str, Any]:
 
 
 LEAD_ROWS = {i: _lead(i) for i in range(1, LEADS + 1)}
+STAGE_NOW: dict[int, str] = {}  # lead → the stage its last stage change left it at (a lead entry records it)
 
 
 def _fact(kind: str, seq: int, lead: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The entry's data and the live row it records (None: the lead row, written once at the end)."""
     if kind == "lead":
         blank = dict.fromkeys(facts.LEAD_KEYS)
-        return {"state": facts.lead_state(SimpleNamespace(**{**blank, **LEAD_ROWS[lead]}))}, None
+        row = {**blank, **LEAD_ROWS[lead], "stage": STAGE_NOW.get(lead, "new")}
+        return {"state": facts.lead_state(SimpleNamespace(**row))}, None
     if kind == "activity":
         row = {"id": seq, "lead_id": lead, "actor_id": "rep01", "kind": "contact", "created_at": NOW,
                "summary": f"第 {seq} 次跟进：客户关心上线时间，约了下周演示", "detail": {}}
@@ -69,7 +71,8 @@ def _fact(kind: str, seq: int, lead: int) -> tuple[dict[str, Any], dict[str, Any
 
 
 def _rows(start: int, n: int, prev: str) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]], str]:
-    out, live = [], {"activity": [], "flag": []}
+    out: list[dict[str, Any]] = []
+    live: dict[str, list[dict[str, Any]]] = {"activity": [], "flag": []}
     for seq in range(start, start + n):
         lead = seq % LEADS + 1
         before, after = STAGE_CODES[seq % 4], STAGE_CODES[seq % 4 + 1]
@@ -77,6 +80,7 @@ def _rows(start: int, n: int, prev: str) -> tuple[list[dict[str, Any]], dict[str
         row = None
         if kind == "stage":
             data: dict[str, Any] = {"before": before, "after": after}
+            STAGE_NOW[lead] = after
         elif kind == "confirm":
             data = {"flag_id": seq}
         else:

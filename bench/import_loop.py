@@ -2,9 +2,11 @@
 
 The bench runs a fake WeCom API and an open-loop load generator; `salesbot serve` runs as a subprocess on a fresh
 SQLite file (or `--db`). Each phase offers `--rate` text callbacks/s (帮助, from a team of reps) and reports
-ACK p50/p99/max and the server's own event-loop lag (`salesbot_loop_lag_seconds`, a 20 ms sleep's lateness,
+ACK p50/p99/max, reply p50/p99/max (callback → the answer at the fake WeCom) and the server's
+own event-loop lag (`salesbot_loop_lag_seconds`, a 20 ms sleep's lateness,
 read from /metrics before and after the phase: p99 and max as histogram bucket bounds, plus the exact maximum
-when the phase raised it):
+when the phase raised it; the stalls over 100 ms by cause, and the most CPU the loop thread used in one sample —
+an upper bound of the longest work on the loop, which a busy machine does not inflate):
 
   idle        `--idle` seconds of the load alone;
   knowledge   admin01 sends a `--rows`-card CSV in chat; the load runs until its final report arrives;
@@ -49,6 +51,7 @@ from tests.fakes.wecom_callback import CallbackBuilder, file_xml, text_xml
 
 LAG = "salesbot_loop_lag_seconds"
 REPS = 300
+REPLY_GRACE_S = 3.0
 
 
 @dataclass
@@ -57,6 +60,8 @@ class Lag:
 
     buckets: dict[float, float] = field(default_factory=dict)
     worst: float = 0.0
+    cpu: float = 0.0  # the most CPU the loop thread used in one sample
+    stalls: dict[str, float] = field(default_factory=dict)  # samples over 100 ms late, by cause
 
     def over(self, before: Lag, bound: float = 0.1) -> int:
         """Samples later than `bound` seconds between `before` and this reading."""
@@ -86,6 +91,10 @@ async def read_lag(http: aiohttp.ClientSession, base: str) -> Lag:
                 lag.buckets[float(le)] = float(line.split()[-1])
             elif line.startswith("salesbot_loop_lag_max_seconds "):
                 lag.worst = float(line.split()[-1])
+            elif line.startswith("salesbot_loop_cpu_max_seconds "):
+                lag.cpu = float(line.split()[-1])
+            elif line.startswith("salesbot_loop_stalls_total{"):
+                lag.stalls[line.split('cause="', 1)[1].split('"', 1)[0]] = float(line.split()[-1])
     return lag
 
 
@@ -100,7 +109,17 @@ class Load:
         self.http, self.base, self.cb, self.rate = http, base, cb, rate
         self.ids = itertools.count(50_000_000)
         self.acks: list[float] = []
+        self.sent: list[tuple[str, float]] = []  # (user, when the callback was posted)
         self.statuses: dict[int, int] = {}
+
+    def replies(self, fake: FakeWecom) -> list[float]:
+        """ms from each callback to the first message the fake WeCom took for its sender after it (every rep
+        writes once per REPS / rate seconds, so the next message to that rep is this callback's answer)."""
+        seen: dict[str, list[float]] = {}
+        for call in fake.calls("message/send"):
+            seen.setdefault(str(call.body.get("touser", "")), []).append(call.at)
+        return [(next((at for at in seen.get(user, []) if at >= t0), float("inf")) - t0) * 1000
+                for user, t0 in self.sent]
 
     async def run(self, stop: asyncio.Event) -> None:
         start, tasks = time.monotonic(), []
@@ -123,6 +142,7 @@ class Load:
         msg_id = next(self.ids)
         query, body = self.cb.post(text_xml(CORP, user, "帮助", msg_id, now), now, nonce=str(msg_id))
         t0 = time.monotonic()
+        self.sent.append((user, t0))
         async with self.http.post(f"{self.base}/wecom/callback?{query}", data=body) as resp:
             await resp.read()
             self.statuses[resp.status] = self.statuses.get(resp.status, 0) + 1
@@ -182,23 +202,28 @@ async def seed(cfg: Path, env: dict[str, str], tmp: Path, customers: int) -> Non
         await services.db.dispose()
 
 
-async def phase(name: str, http: aiohttp.ClientSession, base: str, load: Load, until: asyncio.Future[object]
-                ) -> None:
-    load.acks, load.statuses = [], {}
+async def phase(name: str, http: aiohttp.ClientSession, base: str, load: Load, until: asyncio.Future[object],
+                fake: FakeWecom) -> None:
+    load.acks, load.sent, load.statuses = [], [], {}
     before, t0, avg0 = await read_lag(http, base), time.monotonic(), load_average()
     stop = asyncio.Event()
     runner = asyncio.create_task(load.run(stop))
     await until
     stop.set()
     await runner
+    await asyncio.sleep(REPLY_GRACE_S)  # the last callbacks' answers
     after = await read_lag(http, base)
     samples, p99, top = after.since(before)
+    replies = load.replies(fake)
     exact = f", exactly {after.worst * 1000:.0f} ms" if after.worst > before.worst else ""
+    causes = {k: int(v - before.stalls.get(k, 0.0)) for k, v in sorted(after.stalls.items())}
+    busy = f"{after.cpu * 1000:.0f} ms" + ("" if after.cpu > before.cpu else " (not raised)")
     print(f"{name}: {time.monotonic() - t0:.1f} s, {len(load.acks)} callbacks at {load.rate:.0f}/s "
           f"(statuses {dict(sorted(load.statuses.items()))}): ACK p50 {pct(load.acks, 50):.1f} ms  "
           f"p99 {pct(load.acks, 99):.1f} ms  max {max(load.acks or [float('nan')]):.1f} ms; "
+          f"reply p50 {pct(replies, 50):.0f} ms  p99 {pct(replies, 99):.0f} ms  max {max(replies or [0.0]):.0f} ms; "
           f"loop lag ({samples} samples) p99 ≤ {p99 * 1000:.0f} ms, max ≤ {top * 1000:.0f} ms{exact}, "
-          f"{after.over(before)} over 100 ms; "
+          f"{after.over(before)} over 100 ms (causes {causes}); most loop CPU in a sample {busy}; "
           f"{avg0} → {load_average()}")
 
 
@@ -236,7 +261,8 @@ async def main(args: argparse.Namespace) -> int:
             load = Load(http, base, cb, args.rate)
             for i, name in enumerate(args.phases.split(",")):
                 if name == "idle":
-                    await phase("idle", http, base, load, asyncio.ensure_future(asyncio.sleep(args.idle)))
+                    await phase("idle", http, base, load, asyncio.ensure_future(asyncio.sleep(args.idle)),
+                                fake)
                     continue
                 media, file_name, word = {"knowledge": ("cards", "大批话术.csv", "导入完成"),
                                           "contracts": ("contracts", "合同台账.csv", "📑")}[name]
@@ -246,7 +272,7 @@ async def main(args: argparse.Namespace) -> int:
                 done = asyncio.ensure_future(import_done(fake, seen, word, args.timeout))
                 async with http.post(f"{base}/wecom/callback?{query}", data=body) as resp:
                     assert resp.status == 200, resp.status
-                await phase(f"{name} import", http, base, load, done)
+                await phase(f"{name} import", http, base, load, done, fake)
                 print("  report: " + next(t for t in fake.texts_to("admin01")[seen:] if word in t)
                       .replace("\n", " / ")[:200])
     finally:

@@ -46,7 +46,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(tmp: Path, port: int, api_base: str, inflight: int, db_url: str = "", console_port: int = 0) -> Path:
+def write_config(tmp: Path, port: int, api_base: str, inflight: int, db_url: str = "", console_port: int = 0,
+                 handler_process: bool = False) -> Path:
     cfg = tmp / "config.toml"
     db_url = db_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
     cfg.write_text(
@@ -56,6 +57,7 @@ host = "127.0.0.1"
 port = {port}
 max_inflight = {inflight}
 console_port = {console_port}
+handler_process = {str(handler_process).lower()}
 [database]
 url = "{db_url}"
 [wecom]
@@ -354,7 +356,7 @@ async def main(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="salesbot-bench-"))
     port = free_port()
     console_port = free_port() if args.console_process else 0
-    cfg = write_config(tmp, port, api_base, args.inflight, args.db, console_port)
+    cfg = write_config(tmp, port, api_base, args.inflight, args.db, console_port, args.handler_process)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     if args.db:
         upgrade_db(cfg, env)
@@ -475,6 +477,8 @@ if __name__ == "__main__":
                         "manager) opening every console page back to back during the load phase")
     parser.add_argument("--console-process", action="store_true", help="[server] console_port set: the console "
                         "runs as serve's child process on its own port (server CPU then counts both)")
+    parser.add_argument("--handler-process", action="store_true", help="[server] handler_process = true: the "
+                        "messages are handled in serve's child process (server CPU then counts both)")
     parser.add_argument("--console-lead", type=float, default=3.0, help="seconds the console browses before "
                         "the callbacks start")
     parser.add_argument("--timeout", type=float, default=300.0, help="max seconds to wait for the backlog")

@@ -281,6 +281,16 @@ class UndoHandover(Action):
 
 
 @dataclass(frozen=True)
+class UndoFrozen(Action):
+    """「撤销」 under a 接手 / 改派 of a frozen lead (escalation `rid`) done at `at` (unix time): frozen again."""
+
+    prefix: ClassVar[str] = "front:unfreeze"
+    lead_id: int
+    rid: int
+    at: Big
+
+
+@dataclass(frozen=True)
 class ConfirmOffboard(Action):
     """An admin's 「确认」 on handing a leaver's leads to a successor."""
 

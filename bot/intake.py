@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from bot.dedup import InboundClaimer
 from bot.dispatch import dispatch
@@ -31,6 +32,16 @@ log = logging.getLogger(__name__)
 
 Inbounds = Callable[[], Awaitable[Sequence[Inbound]]]  # a delivery's background half: downloads, then messages
 
+
+class Handoff(Protocol):
+    """Where admitted messages are handled when not in this process (`[server] handler_process`: the handler
+    child, app/handler_process.py): `send` hands a claimed payload over (False: not now, handle it here)."""
+
+    @property
+    def pending(self) -> int: ...
+
+    def send(self, channel: str, payload: str) -> bool: ...
+
 SPOOL_RETRY_S = 2.0  # while claims wait in the spool, try the database this often
 CLAIM_TIMEOUT_S = 3.0  # a claim the database has not confirmed by then goes to the spool (WeCom waits 5 s)
 
@@ -45,6 +56,7 @@ class Intake:
         self.claims = claims or InboundClaimer(services.settings.database.url)
         self.metrics: Counter[str] = Counter() if metrics is None else metrics  # channels' counters, on /metrics
         self.replayers: dict[str, Replayer] = {}
+        self.handoff: Handoff | None = None  # set by `serve` with a handler child
         spool_dir = services.settings.server.spool_dir
         self.spool = ClaimSpool(Path(spool_dir) / "claims.jsonl") if spool_dir else None
         self._spooled = asyncio.Event()
@@ -55,7 +67,8 @@ class Intake:
         self.replayers[channel] = replayer
 
     def has_room(self) -> bool:
-        return self.tasks.has_room()
+        handed = self.handoff.pending if self.handoff is not None else 0
+        return self.tasks.has_room() and handed < self.tasks.max_pending
 
     async def claim(self, channel: str, msg_id: str, payload: str | None) -> bool:
         """True the first time (channel, msg_id) is seen; the payload is kept for a replay after a crash.
@@ -99,7 +112,9 @@ class Intake:
             self.metrics[f"{channel}_duplicates"] += 1
             log.info("%s duplicate %s from %s ignored", channel, msg_id, user)
             return False
-        if not self.handle(user, inbounds):  # raced to full between has_room and here: rare
+        if payload is not None and self.handoff is not None and self.handoff.send(channel, payload):
+            pass  # the handler process parses the payload again and handles it (its claim stays for a replay)
+        elif not self.handle(user, inbounds):  # raced to full between has_room and here: rare
             self.metrics[f"{channel}_deferred_after_claim"] += 1
             log.warning("%s %s claimed but task pool full; the replay sweep will handle it", channel, msg_id)
         self.metrics[f"{channel}_accepted"] += 1

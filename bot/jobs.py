@@ -135,7 +135,13 @@ def why_failed(exc: BaseException | None) -> str:
 
 
 def nothing_imported(name: str, p: Progress, again: str = "请稍后重新发送这个文件") -> str:
-    """The report of a staged import that failed: nothing of it is live (knowledge/importer.py)."""
+    """The report of a staged import that failed: nothing of it is live (knowledge/importer.py), unless its
+    publish began (storage/staging.py), which the sweep finishes."""
+    from storage.staging import PublishInterrupted
+
+    if isinstance(p.error, PublishInterrupted):
+        return (f"⚠️ 导入「{name}」保存到一半时出错：{why_failed(p.error.cause)}。"
+                "已保存的行保留，其余的会在数据库恢复后自动补齐。")
     return f"❌ 导入「{name}」失败：{why_failed(p.error)}，本次没有导入任何行，原有数据保持不变。{again}。"
 
 

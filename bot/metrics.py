@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -32,6 +32,14 @@ LOOP_LAG = Histogram("salesbot_loop_lag_seconds", "How late a 20 ms sleep on the
                      "CPU work holding the loop or the GIL)", buckets=_STALL, registry=REGISTRY)
 LOOP_LAG_MAX = Gauge("salesbot_loop_lag_max_seconds", "The longest loop stall since the process started",
                      registry=REGISTRY)
+LOOP_CPU_MAX = Gauge("salesbot_loop_cpu_max_seconds", "The most CPU the event loop's thread used during one lag "
+                     "sample since the process started: an upper bound of the longest work done on the loop",
+                     registry=REGISTRY)
+LOOP_STALLS = Counter("salesbot_loop_stalls", "Lag samples over 100 ms by where the loop thread's time went: `loop` "
+                      "(its own work), `os` (runnable, but the machine ran something else: overloaded), `blocked` "
+                      "(waiting: for the GIL another thread holds, or a blocking call on the loop)", ["cause"],
+                      registry=REGISTRY)
+STALL_S = 0.1
 TICKER_LAG = Histogram("salesbot_ticker_lag_seconds", "A reminder's due time → the tick that fired it",
                        buckets=_LAG, registry=REGISTRY)
 
@@ -47,16 +55,37 @@ def timed(histogram: Histogram, **labels: str) -> Iterator[None]:
 
 
 async def watch_loop(every_s: float = 0.02) -> None:
-    """Runs for the life of the server: salesbot_loop_lag_seconds and its maximum."""
-    worst = 0.0
+    """Runs for the life of the server: salesbot_loop_lag_seconds and its maximum, the loop thread's CPU per
+    sample (its maximum), and each stall over STALL_S put down to its cause."""
+    worst = busiest = 0.0
     while True:
-        start = time.perf_counter()
+        start, cpu, queued = time.perf_counter(), time.thread_time(), run_queue_s()
         await asyncio.sleep(every_s)
-        lag = max(0.0, time.perf_counter() - start - every_s)
+        wall = time.perf_counter() - start
+        lag, used = max(0.0, wall - every_s), time.thread_time() - cpu
         LOOP_LAG.observe(lag)
         if lag > worst:
             worst = lag
             LOOP_LAG_MAX.set(lag)
+        if used > busiest:
+            busiest = used
+            LOOP_CPU_MAX.set(used)
+        if lag > STALL_S:
+            LOOP_STALLS.labels(stall_cause(wall, used, run_queue_s() - queued)).inc()
+
+
+def run_queue_s() -> float:
+    """Seconds this thread has waited, runnable, for a CPU (Linux schedstat; 0 where there is none)."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def stall_cause(wall: float, cpu: float, queued: float) -> str:
+    """Where most of a late sample's `wall` seconds went (see LOOP_STALLS)."""
+    return max((cpu, "loop"), (queued, "os"), (wall - cpu - queued, "blocked"))[1]
 
 
 def exposition() -> str:

@@ -30,6 +30,7 @@ ACTIVITY_LABELS = {
     "duplicate_override": "确认不是重复客户", "edit": "修改", "note": "备注", "ask_reminder": "设置提醒",
     "renewal_warning": "续约预警", "renewal_contacted": "续约已联系", "renewal_proof": "续签证明",
     "renewal_lifted": "解除续约锁定", "renewal_overdue": "续约预警未处理", "renewal_help": "申请主管介入",
+    "undo": "撤销",
 }
 
 
@@ -39,6 +40,7 @@ def activity_label(kind: str) -> str:
 
 # -- the front door ---------------------------------------------------------------------------------
 GREETING = "你好，{name}！我是你的销售助手，常用的有："
+GREETING_NO_NAME = "你好！我是你的销售助手，常用的有："  # no display name: never the id
 ROLE_TOP = {
     "rep": ("📷 发客户聊天截图，自动生成线索草稿", "✍️ 「新客户 姓名 公司 电话」直接录入",
             "📞 「跟进 编号 内容」记录沟通，写上时间就帮你设提醒"),
@@ -67,12 +69,15 @@ REMINDER_SET = "⏰ 好的，{when} 提醒你{task}。"
 REMINDER_SET_LEAD = "⏰ 好的，{when} 提醒你{task}（线索 #{id} {customer}）。"
 REMINDER_NEED_TIME = "什么时候提醒你？例如「明天上午10点提醒我给客户回电话」。"
 REMINDER_WHICH = "叫{customer}的客户有 {n} 条线索（{ids}），请带上编号再说一次，例如「{example}」。"
+WHICH_LEAD_TITLE = "是哪一条线索？"
+WHICH_LEAD_NOTE = "点下面的线索，或回复序号 1–{n}。"
 REMINDER_PAST = "「{when}」已经过去了，请换一个以后的时间。"
 TODAY_TITLE = "📋 {day}要跟进（{n}）"
 TODAY_NONE = "{day}没有到期的跟进 👍 发「我的线索」看全部线索。"
 TODAY_NOTE = "回复「跟进 编号 内容」记录，写上时间就帮你设下次提醒。"
 FOLLOW_UP_DONE = "✅ 已记录线索 #{id} 的跟进。"
 FOLLOW_UP_TIMED = "✅ 已记录；{when} 提醒你回访线索 #{id}。"
+CALLBACK_STAYS = "原定 {when} 的回访照旧，两个提醒都会按时发给你。"
 CALLBACK_KEPT = "\n原定 {when} 的回访提醒没有改；要改时间请发「跟进 {id} 内容和新时间」。"
 FOLLOW_UP_WHICH = "这条跟进是哪条线索的？请带上编号，例如「跟进 12 {note}」。"
 
@@ -108,6 +113,7 @@ REASSIGNED = "线索 #{id} {who} 已改派给 {rep}（{reason}）。"
 WAS_OWNED = "原负责人 {who} 已收到通知。"
 UNDONE = "↩️ 已撤销，线索 #{id} 回到 {who} 名下。"
 UNDO_TOO_LATE = "线索 #{id} 已经有了新的变动或超过了撤销时限，不能撤销了。"
+NOTHING_TO_UNDO = "最近 {minutes} 分钟内没有可以撤销的接手或改派。"
 BACK_TO_YOU = "线索 #{id} {customer} 又回到你名下了，请继续跟进。"
 TAKEN_BACK = "线索 #{id} 的转交已被主管撤销，不再由你负责。"
 ALREADY_YOURS = "线索 #{id} 本来就由你负责。"

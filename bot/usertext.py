@@ -49,6 +49,8 @@ def user_text(value: object) -> str:
 
 
 def escape_spans(text: str, escape: Callable[[str], str]) -> str:
+    if OPEN not in text and CLOSE not in text:  # most of what is sent (a help text, a fixed answer): as it is
+        return text
     return _SPAN.sub(lambda m: escape(m.group(1)), text).translate(_MARKS)
 
 

@@ -462,7 +462,7 @@ Step = Callable[[str, str, State], "Intent | None"]
 
 def _by_rules(t: str, role: str, state: State) -> Intent:
     """What the whole message is (a pick, small talk), else what it is less a greeting before and thanks after."""
-    whole: tuple[Step, ...] = (_bad_id, _flag_answer, _pick, _renewal_action, _small_talk)
+    whole: tuple[Step, ...] = (_bad_id, _flag_answer, _pick, _undo, _renewal_action, _small_talk)
     for step in whole:
         got = step(t, role, state)
         if got is not None:
@@ -593,6 +593,18 @@ def _pick(t: str, role: str, state: State) -> Intent | None:
     if bare in CARD_WORDS:  # 「确认」 with no card offering it: say so, not a knowledge question
         return Intent("pick", {"index": 0}, t)
     return None
+
+
+# 「撤销」, 「撤回刚才的改派」, 「把刚才的接手撤销掉」, 「取消刚才的接手」, 「undo」: take back the last 接手 / 改派
+_JUST = r"(?:刚才|刚刚|上一步|上一个|最近)?(?:的|那个|那次|这个)?"
+_HANDOVER = r"(?:接手|改派|分配|转交|操作)"
+_ASK = r"(?:请|帮我|麻烦)?"
+UNDO = re.compile(rf"{_ASK}(?:把|将)?{_JUST}{_HANDOVER}?(?:撤销|撤回)(?:掉|一下|下)?{_JUST}{_HANDOVER}?(?:吧|了)?"
+                  rf"|{_ASK}取消{_JUST}{_HANDOVER}|{_JUST}{_HANDOVER}(?:不要了|算了)|undo", re.IGNORECASE)
+
+
+def _undo(t: str, role: str, state: State) -> Intent | None:
+    return Intent("undo", text=t) if UNDO.fullmatch(_tidy(t)) else None
 
 
 def _button_at(word: str, state: State) -> int | None:

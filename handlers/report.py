@@ -29,8 +29,10 @@ rather than 100%):
   counted as 0 nor as a positive), and the digest names the unknown components next to it.
 - Renewal rate (handlers/renewals/figures.py): the team's contracts that ended in the last 90 days, renewed /
   (renewed + not renewed); a contract whose outcome nobody recorded is 状态未知, counted and shown, never renewed.
-- 在跟 (team line under the funnel, and per member): the open leads (active, frozen, dormant), a lead held by a
-  renewal lock included; 在跟 + 赢单 + 输单 = the funnel's first stage, and the members' 在跟 add up to the team's.
+- 在跟 (team line under the funnel, and per member): the leads someone works (active, dormant), a lead held by a
+  renewal lock included; a lead frozen into the pool is nobody's work until a manager settles it: counted apart
+  (冻结待处理, for the rep it was frozen from). 在跟 + 赢单 + 输单 + 冻结待处理 = the funnel's first stage, and the
+  members' 在跟 add up to the team's.
 - Overdue (top 5 per rep): active or frozen team leads whose first contact is past the SLA deadline of the
   current assignment, or whose agreed follow-up time (next_follow_up_at) has passed, and frozen leads waiting
   for the manager; ordered by how long overdue.
@@ -98,7 +100,8 @@ class Health:
     response: Rate
     actions: Rate
     completeness: float | None
-    open_leads: int
+    open_leads: int  # 在跟: active and dormant
+    frozen: int = 0  # frozen into the pool, waiting for a manager
 
     @property
     def phi(self) -> float | None:
@@ -225,7 +228,8 @@ def health(items: Sequence[Counted], plans: Sequence[Activity], contacts: dict[i
             done += hit
     open_leads = [it.lead for it in items if it.lead.status in OPEN_STATUSES]
     comp = sum(completeness(lead) for lead in open_leads) / len(open_leads) if open_leads else None
-    return Health(Rate(on_time, known), Rate(done, due_total), comp, len(open_leads))
+    frozen = sum(1 for lead in open_leads if lead.status == "frozen")
+    return Health(Rate(on_time, known), Rate(done, due_total), comp, len(open_leads) - frozen, frozen)
 
 
 def colours(items: Sequence[Counted], since: datetime, now: datetime) -> dict[str, int]:
@@ -404,7 +408,8 @@ def report_lines(rep: TeamReport) -> list[str]:
     for i, (_, name) in enumerate(STAGES):
         arrow = f" → 转化 {pct(conv[i].value)}" if conv[i].total else ""
         lines.append(f"- {i + 1}.{name} {rep.reached[i]}{arrow}")
-    lines.append(f"- 在跟 {t.open_leads} · 赢单 {rep.won} · 输单 {rep.lost}")  # together: the first stage
+    frozen = f" · 冻结待处理 {t.frozen}" if t.frozen else ""
+    lines.append(f"- 在跟 {t.open_leads} · 赢单 {rep.won} · 输单 {rep.lost}{frozen}")  # together: the first stage
     if rep.renewals is not None:  # always: a team with nothing ended lately reads 未知, never a silent 100 %
         lines.append(f"- {rep.renewals.text()}")
     if rep.renewals is not None and rep.renewals.warned_total:

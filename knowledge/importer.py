@@ -4,10 +4,12 @@ The rule for a large import (issues 13 and 20): the good rows land all together 
 transaction holds SQLite's writer for long. The cards are staged `TRANSACTION_CARDS` at a time into
 `knowledge_cards_staging` under a fresh batch id, each chunk its own short transaction (the writer is free
 between chunks; `landed` hears of each); staged rows are invisible to search, the console and scans. When every
-chunk is in, ONE short transaction publishes the batch (a set-based INSERT … SELECT upsert into
-`knowledge_cards`, the batch's staging rows deleted, the card generation bumped so every process refreshes).
-On any failure the batch's staging rows are deleted and nothing is imported; a batch left by a dead process is
-deleted by age (`STALE_BATCH_AFTER`) when the next import starts, and by the server at start-up and hourly.
+chunk is in, the batch is published a bounded number of rows per transaction (`storage/staging.py`: set-based
+INSERT … SELECT upserts into `knowledge_cards`; the last one bumps the card generation, so every index takes the
+whole batch at once). On a failure before the publish the batch's staging rows are deleted and nothing is
+imported; a publish that began is finished (rolled forward) by `drop_stale_batches`, which also deletes by age
+(`STALE_BATCH_AFTER`) a batch a dead process left unpublished: when the next import starts, and by the server at
+start-up and hourly.
 A file is read twice (checked whole, then staged a chunk at a time), so a 50 MB file never sits in memory.
 """
 
@@ -35,6 +37,7 @@ from knowledge.io import Issue, card_chunks, read_cards
 from knowledge.schema import KbCard
 from knowledge.search import KnowledgeBase
 from knowledge.taxonomy import AXIS_LABELS
+from storage.staging import drop, drop_stale
 
 Progress = Callable[[int], None]
 Landed = Callable[[int], Awaitable[None]]  # this many more cards are staged (committed to staging)
@@ -194,7 +197,7 @@ async def import_cards_into(
     db: Any, kb: KnowledgeBase, cards: Sequence[KbCard], now: datetime, progress: Progress | None = None,
     landed: Landed | None = None,
 ) -> store.UpsertStats:
-    """Tokenise, stage `cards` one transaction per TRANSACTION_CARDS, publish them in one, refresh `kb`."""
+    """Tokenise, stage `cards` one transaction per TRANSACTION_CARDS, publish them, refresh `kb`."""
     chunks = (list(cards[lo:lo + TRANSACTION_CARDS]) for lo in range(0, len(cards), TRANSACTION_CARDS))
     return await import_chunks(db, kb, chunks, dictionary_words(kb.taxonomy, cards), now, progress, landed,
                                apart=len(cards) > CUT_APART)
@@ -205,7 +208,7 @@ async def import_file(
     progress: Progress | None = None, total: Callable[[int], None] | None = None, landed: Landed | None = None,
     refresh: bool = True,
 ) -> FileReport:
-    """One file → staged a transaction per TRANSACTION_CARDS cards (`landed` hears of each), published in one.
+    """One file → staged a transaction per TRANSACTION_CARDS cards (`landed` hears of each), published after.
     Bad rows are reported with their line and skipped. The file is read twice — once to check every row and
     collect the words, then a chunk at a time while staging — so memory stays flat however large it is. With
     `refresh=False` (a command-line import, which exits next) `kb` is not rebuilt: the other processes see the
@@ -237,9 +240,10 @@ async def import_file(
 async def import_chunks(db: Any, kb: KnowledgeBase, chunks: Iterator[list[KbCard]], words: Iterable[str],
                         now: datetime, progress: Progress | None, landed: Landed | None,
                         refresh: bool = True, apart: bool = False) -> store.UpsertStats:
-    """Each chunk tokenised and staged (a transaction each), then all published in one transaction; on any
-    failure the batch is deleted from staging (nothing imported) and the error raised. Only the counts are
-    kept across chunks (the written cards too when `kb` is rebuilt after: it then need not read them back).
+    """Each chunk tokenised and staged (a transaction each), then all published a bounded chunk a transaction;
+    on a failure before the publish the batch is deleted from staging (nothing imported) and the error raised.
+    Only the counts are kept across chunks (the written cards too when `kb` is rebuilt after: it then need not
+    read them back).
     `apart`: cut the cards in a child process (Cutter)."""
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, lambda: kb.tokenizer.add_words(words))
@@ -260,10 +264,9 @@ async def import_chunks(db: Any, kb: KnowledgeBase, chunks: Iterator[list[KbCard
             total = _added(total, stats)
             if landed is not None:
                 await landed(len(chunk))
-        async with db.session() as session:
-            await store.publish_batch(session, batch, total.inserted + total.updated, now)
+        await store.STAGED_CARDS.publish(db, batch, total.inserted + total.updated, now)
     except BaseException:
-        await _drop(db, batch)
+        await drop(db, store.STAGED_CARDS.table, batch)
         raise
     finally:
         if cutter is not None:
@@ -286,22 +289,15 @@ async def stage(db: Any, batch: str, cards: list[KbCard], now: datetime,
 
 
 async def drop_stale_batches(db: Any, now: datetime) -> int:
-    """Staging rows of imports that started more than STALE_BATCH_AFTER ago (their process died) deleted: by
-    every import as it starts, and by the server at start-up and hourly (app/scheduler.py)."""
+    """A publish that began and did not finish is finished; then staging rows of imports that started more than
+    STALE_BATCH_AFTER ago (their process died before publishing) deleted: by every import as it starts, and by
+    the server at start-up and hourly (app/scheduler.py). Returns the rows deleted."""
+    await store.STAGED_CARDS.resume(db, now)
     async with db.session() as session:
-        stale = await store.drop_stale_batches(session, now - STALE_BATCH_AFTER)
+        stale = await drop_stale(session, store.STAGED_CARDS.table, now - STALE_BATCH_AFTER)
     if stale:
         log.warning("import: deleted %d staged cards of imports that did not finish", stale)
     return stale
-
-
-async def _drop(db: Any, batch: str) -> None:
-    """A failed import's staging rows deleted (best effort: if this fails too, age deletes them later)."""
-    try:
-        async with db.session() as session:
-            await store.drop_batch(session, batch)
-    except Exception:
-        log.exception("import: staged batch %s could not be deleted; it is deleted by age later", batch)
 
 
 def _added(a: store.UpsertStats, b: store.UpsertStats) -> store.UpsertStats:

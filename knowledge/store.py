@@ -10,7 +10,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Column, Row, Select, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Column, ColumnElement, Row, Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from knowledge.schema import KbCard
 from storage.models import KeyValue, KnowledgeCard, KnowledgeCardStaging, KnowledgeFeedback, QueryLog
 from storage.sql import insert_ignore, rowcount, table_of
+from storage.staging import Staged
 
 CHUNK = 500
 CARD_COLUMNS = ("title", "role", "industry", "objection", "talk_track", "quote_template", "success_case",
@@ -118,7 +119,7 @@ async def stage_cards(
     progress: Callable[[int], None] | None = None,
 ) -> UpsertStats:
     """`upsert_cards` into the staging table under `batch`: new and changed cards are staged (compared with
-    the live rows now), identical ones skipped; nothing live changes until `publish_batch`."""
+    the live rows now), identical ones skipped; nothing live changes until `STAGED_CARDS.publish`."""
     stats = UpsertStats()
     table, staging = _table(), table_of(KnowledgeCardStaging)
     content = [c for c in table.c if c.name != "tokens"]
@@ -147,44 +148,23 @@ async def stage_cards(
     return stats
 
 
-class BatchIncomplete(RuntimeError):
-    """The staging table holds fewer rows of a batch than were staged (cleaned up as stale meanwhile)."""
-
-
-async def publish_batch(session: AsyncSession, batch: str, expected: int, now: datetime) -> int:
-    """The staged `batch` made live in the caller's (short) transaction: one INSERT … SELECT … ON CONFLICT
-    upsert from staging into `knowledge_cards` (a changed card's version is the live one + 1), the batch's
-    staging rows deleted, the card generation bumped so every process refreshes its index. Raises
-    `BatchIncomplete` (nothing published) unless exactly `expected` rows are staged."""
+async def _publish_chunk(session: AsyncSession, chunk: ColumnElement[bool]) -> None:
+    """The staged cards matching `chunk` upserted into `knowledge_cards` (one INSERT … SELECT … ON CONFLICT: a
+    changed card's version is the live one + 1, its old source kept when the new one has none)."""
     table, staging = _table(), table_of(KnowledgeCardStaging)
-    staged = int(await session.scalar(select(func.count()).select_from(staging)
-                                       .where(staging.c.batch_id == batch)) or 0)
-    if staged != expected:
-        raise BatchIncomplete(f"batch {batch}: {staged} rows staged, {expected} expected")
-    if not staged:
-        return 0
     names = [c.name for c in table.c]
     factory = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = factory(table).from_select(names, select(*(staging.c[n] for n in names)).where(staging.c.batch_id == batch))
+    stmt = factory(table).from_select(names, select(*(staging.c[n] for n in names)).where(chunk))
     kept = {"id", "version", "source"}
     stmt = stmt.on_conflict_do_update(index_elements=[table.c.id], set_={
         **{n: stmt.excluded[n] for n in names if n not in kept},
         "version": table.c.version + 1, "source": func.coalesce(stmt.excluded.source, table.c.source)})
     await session.execute(stmt)
-    await drop_batch(session, batch)
-    await bump_generation(session, now)
-    return staged
 
 
-async def drop_batch(session: AsyncSession, batch: str) -> int:
-    staging = table_of(KnowledgeCardStaging)
-    return rowcount(await session.execute(delete(staging).where(staging.c.batch_id == batch)))
-
-
-async def drop_stale_batches(session: AsyncSession, staged_before: datetime) -> int:
-    """Staging rows of imports started before `staged_before` (a process that died mid-import) deleted."""
-    staging = table_of(KnowledgeCardStaging)
-    return rowcount(await session.execute(delete(staging).where(staging.c.staged_at < staged_before)))
+# a staged card import made live a chunk a transaction; the last one bumps the generation (storage/staging.py)
+STAGED_CARDS = Staged("cards", table_of(KnowledgeCardStaging), "id", _publish_chunk,
+                      lambda session, now: bump_generation(session, now))
 
 
 def _table() -> Table:

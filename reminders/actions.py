@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import phrases as P
 from bot.actions import AssignFrozenTo
 from bot.clock import fmt_cn
 from bot.config import RemindersSettings
@@ -216,8 +217,15 @@ def _freeze_cards(esc: Escalation, user: UserInfo) -> list[tuple[str, str]]:
 
 
 def _resolve(esc: Escalation, user: UserInfo, action: str, summary: str, now: datetime, **detail: Any) -> None:
+    """The escalation is settled and the lead leaves the freeze; what the freeze was is kept (`before`), so
+    a 撤销 can put it back (`undo`)."""
+    lead = esc.lead
+    before = {"frozen": (lead.extra or {}).get("frozen"), "owner": lead.owner_id,
+              "frozen_at": lead.frozen_at.isoformat() if lead.frozen_at else None,
+              "assigned_at": lead.assigned_at.isoformat() if lead.assigned_at else None,
+              "assign_reason": lead.assign_reason}
     resolved = {"by": user.id, "by_name": user.name, "action": action, "summary": summary, "at": now.isoformat(),
-                **detail}
+                "before": before, **detail}
     esc.row.payload = {**esc.row.payload, "escalation": {**esc.info, "resolved": resolved}}
     esc.row.updated_at = now
     extra = dict(esc.lead.extra or {})
@@ -242,6 +250,50 @@ async def take_over(session: AsyncSession, user: UserInfo, lead_id: int, rid: in
     if esc.prev_owner and esc.prev_owner != user.id:
         text = f"线索 {messages.lead_label(esc.lead)} 已由 {user_text(user.name)} 接手。"
         result.sends.append((esc.prev_owner, Text(text), f"esc:{rid}:take:{esc.prev_owner}"))
+    return result
+
+
+async def undo(session: AsyncSession, user: UserInfo, lead_id: int, rid: int, now: datetime, window: timedelta,
+               cfg: RemindersSettings) -> Result:
+    """撤销 of the caller's own 接手 / 改派 of a frozen lead, within `window` and while nothing moved the lead
+    since: frozen again in the pool as it was (its escalation open, its SLA clocks stopped), the new owner and
+    the rep it was frozen from told, an activity and an audit row written."""
+    row = await _get_for_update(session, Reminder, rid)
+    lead = await _get_for_update(session, Lead, lead_id)
+    info = (row.payload or {}).get("escalation") if row is not None and row.lead_id == lead_id else None
+    done = (info or {}).get("resolved") or {}
+    to = user.id if done.get("action") == "take" else done.get("to")
+    if (lead is None or info is None or done.get("by") != user.id or done.get("action") not in ("take", "assign")
+            or not done.get("before") or lead.status != "active" or lead.owner_id != to
+            or now - datetime.fromisoformat(done["at"]) > window):
+        return said(P.UNDO_TOO_LATE.format(id=lead_id))
+    assert row is not None and lead is not None
+    before = done["before"]
+    if info.get("prev_owner"):  # the renewal warnings and contracts go back to whom the freeze left them
+        await set_owner(session, lead, info["prev_owner"])
+    lead.owner_id = before.get("owner")
+    lead.status = "frozen"
+    lead.frozen_at = datetime.fromisoformat(before["frozen_at"]) if before.get("frozen_at") else now
+    lead.assigned_at = datetime.fromisoformat(before["assigned_at"]) if before.get("assigned_at") else None
+    lead.assign_reason = before.get("assign_reason")
+    lead.extra = {**(lead.extra or {}), "frozen": before.get("frozen")}
+    row.payload = {**row.payload, "escalation": {**info, "resolved": None}}
+    row.updated_at = now
+    await cancel_timers(session, lead.id, now, SLA_RULES)  # as the freeze left them
+    what = ACTION_CN[done["action"]]
+    add_activity(session, lead.id, user.id, "undo", now, f"{user.name} 撤销了刚才的{what}，线索回到线索池（冻结）",
+                 reminder_id=rid, undone=done["action"])
+    add_audit(session, user.id, "escalation.undo", f"lead:{lead.id}", now, reminder_id=rid, undone=done["action"])
+    label = messages.lead_label(lead)
+    text = f"↩️ 已撤销{what}，线索 {label} 回到线索池，仍为冻结，等待处理。"
+    result = Result(reply=Text(text), card_status=text, changed=True)
+    if to and to != user.id:
+        result.sends.append((to, Text(f"线索 {label} 的改派已被 {user_text(user.name)} 撤销，不再由你负责。"),
+                             f"esc:{rid}:undo:{to}:{now.isoformat()}"))
+    prev = info.get("prev_owner")
+    if prev and prev not in (user.id, to):
+        result.sends.append((prev, Text(f"线索 {label} 的{what}已被 {user_text(user.name)} 撤销，仍冻结在线索池。"),
+                             f"esc:{rid}:undo-prev:{now.isoformat()}"))
     return result
 
 

@@ -6,9 +6,12 @@ Entry n: body = canonical JSON {seq, kind, lead, actor, at, data}; content_hash 
 prev_hash = entry n-1's entry_hash (GENESIS for the first); entry_hash = SHA-256(prev_hash + content_hash).
 Evidence files enter by their SHA-256 (data.sha256). `verify` walks the chain and reports the first broken link:
 a changed body or hash, a missing or re-ordered entry, and — against the live rows — an evidence row or file whose
-SHA-256 no longer matches, a lead whose stage or won/lost status differs from its last recorded change, a lead field,
-activity or flag that differs from (or is missing against) its last recorded state, and an anchor (the head hash
-sent to the admins each day) that the chain no longer contains. Problems are reported in Chinese.
+SHA-256 no longer matches or whose type, proof or manager's confirmation differs from the record (or that has no
+entry though numbered after a recorded one: added by hand), a lead whose stage or status differs from its last
+recorded change or state (a stage set by hand is found even on a lead whose stage never changed through the
+application), a lead field, activity or flag that differs from (or is missing against) its last recorded state, and
+an anchor (the head hash sent to the admins each day) that the chain no longer contains. Problems are reported in
+Chinese.
 
 What it proves and what it does not: docs/audit.md.
 """
@@ -16,6 +19,7 @@ What it proves and what it does not: docs/audit.md.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import functools
 import hashlib
 import json
@@ -155,6 +159,8 @@ class _Expected:
     """What the live rows must still say, learnt while walking the chain (last entry wins)."""
 
     evidence: dict[int, tuple[int, dict[str, Any], int | None]] = field(default_factory=dict)  # id → seq, data, lead
+    # evidence id → field (item, proof, confirmed_by) → the seq that set it last, the value the row must hold
+    ev_fields: dict[int, dict[str, tuple[int, Any]]] = field(default_factory=dict)
     confirms: dict[int, tuple[int, str, str | None, int | None]] = field(default_factory=dict)  # → seq, verdict,
     # by, lead
     stage: dict[int, tuple[int, str]] = field(default_factory=dict)  # lead → seq, stage
@@ -235,11 +241,30 @@ def _learn_row(exp: _Expected, seq: int, body: bytes) -> str | None:
     data = doc.get("data") or {}
     if not isinstance(data.get("evidence_id"), int):
         return None
+    ev_id = data["evidence_id"]
     if doc["kind"] == "evidence":
-        exp.evidence[data["evidence_id"]] = (seq, data, doc.get("lead"))
+        exp.evidence[ev_id] = (seq, data, doc.get("lead"))
+        # an entry written before confirmed_by was recorded does not name it
+        exp.ev_fields[ev_id] = {k: (seq, data[k]) for k in EVIDENCE_FIELDS if k in data}
     else:
-        exp.confirms[data["evidence_id"]] = (seq, str(data.get("verdict")), doc.get("actor"), doc.get("lead"))
+        verdict = str(data.get("verdict"))
+        exp.confirms[ev_id] = (seq, verdict, doc.get("actor"), doc.get("lead"))
+        fields = exp.ev_fields.setdefault(ev_id, {})
+        if verdict == "ok":
+            fields["confirmed_by"] = (seq, doc.get("actor"))
+        elif verdict == "no":
+            fields["item"] = (seq, "rejected")
     return None
+
+
+EVIDENCE_FIELDS = {"item": "类型", "proof": "用途（认作的证明）", "confirmed_by": "主管确认"}  # entry key → label
+_EV_COLUMN = {"item": "kind", "proof": "proof", "confirmed_by": "confirmed_by"}
+
+
+def _field_shown(key: str, value: Any) -> str:
+    if key == "confirmed_by":
+        return "已确认" if value else "未确认"
+    return (facts.ITEM_CN if key == "item" else facts.PROOF_CN).get(str(value), "未标明") if value else "未标明"
 
 
 _FACT_ID, _FACT_STATE = b'"data":{"id":', b',"state":'  # an activity or flag entry's data: {"id":N,"state":S}
@@ -406,7 +431,8 @@ def _chunks(ids: Iterable[int], n: int = 500) -> Iterable[list[int]]:
         yield batch
 
 
-_EV_COLS = (Evidence.id, Evidence.lead_id, Evidence.kind, Evidence.sha256, Evidence.path, Evidence.confirmed_by)
+_EV_COLS = (Evidence.id, Evidence.lead_id, Evidence.kind, Evidence.sha256, Evidence.path, Evidence.proof,
+            Evidence.confirmed_by)
 
 
 async def _evidence_breaks(conn: AsyncConnection, exp: _Expected, files: bool) -> list[Break]:
@@ -416,7 +442,25 @@ async def _evidence_breaks(conn: AsyncConnection, exp: _Expected, files: bool) -
         rows = {r.id: r for r in (await conn.execute(select(*_EV_COLS).where(Evidence.id.in_(batch)))).all()}
         # re-hashing the files reads the disk: in an executor thread
         found.extend(await loop.run_in_executor(None, _evidence_batch_breaks, batch, rows, exp, files))
-    return found
+    return found + await _unrecorded_evidence(conn, exp)
+
+
+async def _unrecorded_evidence(conn: AsyncConnection, exp: _Expected) -> list[Break]:
+    """An evidence row numbered after the first recorded one but without an entry of its own was written outside
+    the application (every evidence row a session adds is recorded): a contract slipped in by hand. Reported at
+    the entry of the recorded row just before it."""
+    if not exp.evidence:
+        return []
+    known = sorted(exp.evidence)
+    rows = (await conn.execute(select(Evidence.id, Evidence.lead_id).where(Evidence.id > known[0])
+                               .order_by(Evidence.id))).all()
+    out = []
+    for ev_id, lead_id in rows:
+        if ev_id not in exp.evidence:
+            before = known[bisect.bisect_left(known, ev_id) - 1]
+            out.append(Break(exp.evidence[before][0], f"线索 #{lead_id} 有一份证据没有记录（不是通过系统添加的）"))
+            break
+    return out
 
 
 def _evidence_batch_breaks(batch: list[int], rows: dict[int, Any], exp: _Expected, files: bool) -> list[Break]:
@@ -436,6 +480,8 @@ def _evidence_row_breaks(ev_id: int, ev: Any, exp: _Expected, files: bool) -> li
             return [Break(seq, f"线索 #{lead} 的一份证据已被删除")]
         elif ev.lead_id != lead or (data.get("sha256") or None) != (ev.sha256 or None):
             out.append(Break(seq, f"线索 #{lead} 的一份证据被改动（所属线索或文件校验值与记录不符）"))
+        elif changed := _field_break(ev_id, ev, exp, lead):
+            out.append(changed)
         elif files and ev.sha256 and ev.path:
             actual = file_sha256(Path(ev.path))
             if actual is None:
@@ -448,9 +494,20 @@ def _evidence_row_breaks(ev_id: int, ev: Any, exp: _Expected, files: bool) -> li
         if ev is None:
             if not deleted:
                 out.append(Break(seq, f"线索 #{ev_lead} 经主管确认的证据已被删除"))
-        elif (verdict == "ok" and ev.confirmed_by != by) or (verdict == "no" and ev.kind != "rejected"):
+        elif (ev_id not in exp.evidence
+              and ((verdict == "ok" and ev.confirmed_by != by) or (verdict == "no" and ev.kind != "rejected"))):
             out.append(Break(seq, f"线索 #{ev_lead} 的证据不再显示主管当时的确认结果"))
     return out
+
+
+def _field_break(ev_id: int, ev: Any, exp: _Expected, lead: int | None) -> Break | None:
+    """The first of the evidence row's type, proof and confirmation that differs from what the record last said."""
+    for key, (seq, value) in sorted(exp.ev_fields.get(ev_id, {}).items(), key=lambda kv: kv[1][0]):
+        live = getattr(ev, _EV_COLUMN[key])
+        if (value or None) != (live or None):
+            return Break(seq, f"线索 #{lead} 的{_nth_evidence(exp, ev_id, lead)}的{EVIDENCE_FIELDS[key]}被改动："
+                              f"记录为「{_field_shown(key, value)}」，现为「{_field_shown(key, live)}」")
+    return None
 
 
 def _nth_evidence(exp: _Expected, ev_id: int, lead: int | None) -> str:
@@ -511,10 +568,17 @@ async def _lead_fact_breaks(conn: AsyncConnection, exp: _Expected) -> list[Break
             if recorded is None:
                 problem = f"线索 #{lead_id} 已删除，但现在又出现了" if lead_id in live else None
             else:
-                problem = facts.lead_changes(lead_id, recorded, live.get(lead_id))
+                problem = facts.lead_changes(lead_id, _newer_states(exp, lead_id, seq, recorded), live.get(lead_id))
             if problem:
                 found.append(Break(seq, problem))
     return found
+
+
+def _newer_states(exp: _Expected, lead_id: int, seq: int, recorded: dict[str, Any]) -> dict[str, Any]:
+    """The recorded lead state without the stage or status that a later stage change or decision entry speaks for
+    (the bench's record, and one written before lead states held them, has such entries alone)."""
+    later = [key for key, by in (("stage", exp.stage), ("status", exp.status)) if by.get(lead_id, (0,))[0] > seq]
+    return {k: v for k, v in recorded.items() if k not in later} if later else recorded
 
 
 async def _row_fact_breaks(conn: AsyncConnection, exp: _Expected) -> list[Break]:

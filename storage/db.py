@@ -45,7 +45,8 @@ class Database:
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
             if "+aiosqlite" in url.split(":", 1)[0]:
-                kwargs["module"] = sqlite_driver.dbapi()  # one thread trip per statement
+                kwargs["module"] = sqlite_driver.dbapi()  # one thread trip per statement, none for an inline read
+                kwargs["connect_args"]["check_same_thread"] = False  # inline reads run on the loop's thread
             if sqlite_path(url) is not None:
                 # Each connection is a thread and a file open with its PRAGMAs: with the default pool (5 kept)
                 # a burst's 50 handlers opened and closed overflow connections all the time.
@@ -65,13 +66,16 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def reader(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def reader(self, *, snapshot: bool = False, inline: bool = False) -> AsyncIterator[AsyncConnection]:
         """A read-only connection: on SQLite no BEGIN at all (each statement reads its own snapshot, in one trip
         to the driver's thread), so a lookup never queues for the write lock that BEGIN IMMEDIATE takes and
         costs no BEGIN/ROLLBACK. Never write through it; a read needing one snapshot over several statements
-        uses `snapshot=True` (a plain deferred BEGIN: still no write lock)."""
+        uses `snapshot=True` (a plain deferred BEGIN: still no write lock). `inline=True` (SQLite): each SELECT
+        runs on the event loop's own thread, no trip at all — only for small indexed reads of the hot path (a
+        WAL read never waits for a lock, and it costs less than the trip's hand-offs); never for a report."""
         async with self.engine.connect() as conn:
-            yield await conn.execution_options(salesbot_read_only=True, salesbot_snapshot=snapshot)
+            yield await conn.execution_options(salesbot_read_only=True, salesbot_snapshot=snapshot,
+                                               salesbot_inline=inline)
 
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
@@ -107,6 +111,9 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         options = conn.get_execution_options()
+        driver = conn.connection.dbapi_connection
+        if isinstance(driver, sqlite_driver.OneTripConnection):  # set on every use: the pool hands it on
+            driver.inline = bool(options.get("salesbot_inline")) and not options.get("salesbot_snapshot")
         if not options.get("salesbot_read_only"):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         elif options.get("salesbot_snapshot"):

@@ -15,15 +15,21 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from storage.leads import LEAD_FIELDS
+from storage.leads import LEAD_FIELDS, STAGE_CN, STATUS_CN
 
-LEAD_KEYS = (*LEAD_FIELDS, "owner_id")
+# stage and status too: a lead's state is recorded at every change of them, whatever the path (a stage change, a
+# win, a freeze, a hand-over), so a stage or status set by hand in the database differs from the last recorded one
+LEAD_KEYS = (*LEAD_FIELDS, "owner_id", "stage", "status")
 KEY_FIELDS = {"decision_chain": "决策链", "next_step": "下一步", "objection": "客户异议"}  # kept in lead.extra
-LABELS = {**LEAD_FIELDS, "owner_id": "负责人", **KEY_FIELDS}
+LABELS = {**LEAD_FIELDS, "owner_id": "负责人", "stage": "阶段", "status": "状态", **KEY_FIELDS}
+_CODES_CN = {"stage": STAGE_CN, "status": STATUS_CN}
 FLAG_STATUS_CN = {"open": "待处理", "answered": "已说明", "cleared": "已清除", "resolved": "已解决"}
 FLAG_LEVEL_ICON = {"red": "🔴", "yellow": "🟡"}
 ACTIVITY_CN = {"contact": "跟进记录", "edit": "修改记录", "stage": "阶段记录", "won": "赢单记录", "lost": "输单记录",
                "evidence": "证据记录", "assign": "分配记录", "created": "创建记录"}
+PROOF_CN = {"contract": "合同页", "payment": "回款凭证", "receipt": "购物小票/票据", "chat": "聊天截图",
+            "demo": "方案/演示材料", "other": "其他图片或文件"}  # what an evidence item was taken to prove
+ITEM_CN = {"image": "图片", "file": "文件", "note": "文字说明", "screenshot": "截图", "rejected": "已驳回的说明"}
 EXCERPT = 30
 _CN_TIME = timezone(timedelta(hours=8))
 
@@ -49,6 +55,13 @@ def lead_state(lead: Any) -> dict[str, Any]:
     state.update({name: extra.get(name) for name in KEY_FIELDS})
     state["field_sources"] = lead.field_sources or {}
     return _plain(state)
+
+
+def evidence_data(ev: Any) -> dict[str, Any]:
+    """What an `evidence` entry says of an evidence row: the file by its SHA-256, the item's type, what it was taken
+    to prove and who confirmed it (a manager's own note is confirmed as it is written), the note's start."""
+    return {"evidence_id": ev.id, "sha256": ev.sha256, "item": ev.kind, "proof": ev.proof,
+            "confirmed_by": ev.confirmed_by, "note": (ev.note or "")[:200] or None}
 
 
 def activity_state(activity: Any) -> dict[str, Any]:
@@ -110,6 +123,8 @@ def flag_state_text(rule: Any, subject: Any, level: Any, status: Any, owner_id: 
 def shown(name: str, value: Any) -> str:
     if value in (None, "", [], {}):
         return "空"
+    if name in _CODES_CN:
+        return _CODES_CN[name].get(str(value), "未知")
     if name == "budget_cny" and isinstance(value, int | float):
         return f"{value / 10000:g} 万元" if value >= 10000 else f"{value:g} 元"
     if isinstance(value, list):
@@ -121,7 +136,8 @@ def lead_changes(lead_id: int, recorded: Mapping[str, Any], live: Mapping[str, A
     if live is None:
         return f"线索 #{lead_id} 已被删除"
     for name, label in LABELS.items():
-        if recorded.get(name) != live.get(name):
+        if name in recorded and recorded[name] != live.get(name):  # an entry written before a key was recorded
+            # does not name it
             return (f"线索 #{lead_id} 的{label}被改动：记录为「{shown(name, recorded.get(name))}」，"
                     f"现为「{shown(name, live.get(name))}」")
     before, after = recorded.get("field_sources") or {}, live.get("field_sources") or {}

@@ -234,8 +234,8 @@ class KnowledgeCard(CardColumns, Base):
 
 class KnowledgeCardStaging(CardColumns, Base):
     """Cards of an import not yet published (issue 13 + 20): written chunk by chunk, each chunk its own short
-    transaction, under the import's `batch_id`; one short transaction then copies the batch into
-    `knowledge_cards` and deletes it here. Nothing reads this table but the publish, so a half-staged import is
+    transaction, under the import's `batch_id`; then copied into `knowledge_cards` and deleted here a bounded
+    chunk a transaction (storage/staging.py). Nothing reads this table but the publish, so a half-staged import is
     invisible to search, the console and scans; a dead process's batch is deleted by age (`staged_at`)."""
 
     __tablename__ = "knowledge_cards_staging"
@@ -386,8 +386,9 @@ class Payment(Base):
 class RenewalImportStaging(Base):
     """Contract and payment rows of an import not yet published (the knowledge import's pattern): staged chunk by
     chunk under the import's `batch_id`, each chunk its own short transaction, then copied into `contracts` or
-    `payments` by one short transaction and deleted here. Nothing else reads this table, so a half-staged file
-    is invisible; a dead process's batch is deleted by age (`staged_at`). `line`: the row's line in the file."""
+    `payments` and deleted here a bounded chunk a transaction (storage/staging.py). Nothing else reads this
+    table, so a half-staged file is invisible; a dead process's unpublished batch is deleted by age
+    (`staged_at`). `line`: the row's line in the file."""
 
     __tablename__ = "renewal_import_staging"
 

@@ -92,7 +92,7 @@ _RETURNED = {
     LeadFlag: (LeadFlag.id, LeadFlag.lead_id, LeadFlag.rule, LeadFlag.subject, LeadFlag.level, LeadFlag.status,
                LeadFlag.owner_id, LeadFlag.cleared_by, LeadFlag.reason, LeadFlag.answer, LeadFlag.answered_by),
     Evidence: (Evidence.id, Evidence.lead_id, Evidence.kind, Evidence.sha256, Evidence.path, Evidence.note,
-               Evidence.proof, Evidence.added_by),
+               Evidence.proof, Evidence.added_by, Evidence.confirmed_by),
 }
 
 
@@ -127,8 +127,7 @@ def _data(kind: str, key: int, row: Any) -> dict[str, Any]:
     if kind == "evidence":
         if row is None:
             return {"evidence_id": key, "deleted": True}
-        return {"evidence_id": key, "sha256": row.sha256, "item": row.kind, "proof": row.proof,
-                "note": (row.note or "")[:200] or None}
+        return facts.evidence_data(row)
     state = None if row is None else facts.activity_state(row) if kind == "activity" else facts.flag_state(row)
     return {"id": key, "state": state}
 

@@ -4,7 +4,10 @@ aiosqlite runs each sqlite3 call on a thread of its own. SQLAlchemy's aiosqlite 
 times per statement — open a cursor, execute, fetch the rows, close the cursor — and each trip costs a queue
 put, a thread wake-up and a wake-up of the event loop: ~200 µs of CPU for a statement SQLite itself runs in a
 few µs, most of a reply's cost under a burst. `OneTripCursor` does the four steps as one function on that
-thread and keeps what the caller reads afterwards (rows, description, rowcount, lastrowid).
+thread and keeps what the caller reads afterwards (rows, description, rowcount, lastrowid). A connection marked
+`inline` (`Database.reader(inline=True)`: a small read of the hot path) runs its SELECTs on the calling thread:
+no trip at all (the connections are opened with `check_same_thread=False`; the connection's mutex still keeps
+one statement at a time).
 
 `dbapi()` is handed to `create_async_engine(..., module=...)` (storage/db.py); the dialect, URLs, pooling and
 transactions are SQLAlchemy's own `sqlite+aiosqlite`. Server-side (streaming) cursors keep aiosqlite's own.
@@ -94,7 +97,11 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     async def _trip(self, operation: str, parameters: Any, *, many: bool) -> None:
         connection = self._connection
         async with self._adapt_connection._execute_mutex:
-            outcome: Outcome = await connection._execute(_run, connection._conn, operation, parameters, many)
+            outcome: Outcome
+            if cast(OneTripConnection, self._adapt_connection).inline and operation.startswith("SELECT"):
+                outcome = _run(connection._conn, operation, parameters, many)  # `Database.reader(inline=True)`
+            else:
+                outcome = await connection._execute(_run, connection._conn, operation, parameters, many)
         self._description, self._rowcount, self._lastrowid, rows, in_tx = outcome
         cast(OneTripConnection, self._adapt_connection).in_tx = in_tx
         self._rows = collections.deque(rows or ())
@@ -118,12 +125,13 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     """Knows whether its sqlite3 connection is inside a transaction (each trip reports it), so the rollback
     the pool issues when a connection comes back after its transaction ended costs no trip."""
 
-    __slots__ = ("in_tx",)
+    __slots__ = ("in_tx", "inline")
     _cursor_cls = OneTripCursor
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self.in_tx = True  # not known until the first trip: assume one is open
+        self.inline = False  # a SELECT runs on the calling thread (storage/db.py sets it at each begin)
 
     def cursor(self, server_side: bool = False) -> Any:
         if server_side:

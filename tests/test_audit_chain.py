@@ -136,7 +136,9 @@ async def test_won_without_a_recorded_decision_is_found(db: Database, tmp_path: 
     lead_id = await _history(db, tmp_path)
     await _sql(db, "UPDATE leads SET status = 'won' WHERE id = :i", i=lead_id)
     report = await verify(db)
-    assert report.broken is not None and "没有赢单或输单的记录" in report.broken.problem
+    # the lead's recorded state (status 跟进中) is the earliest entry the edit contradicts
+    assert report.broken is not None and report.broken.seq == 1
+    assert report.broken.problem == f"线索 #{lead_id} 的状态被改动：记录为「跟进中」，现为「赢单」"
 
 
 async def test_replaced_evidence_file_is_found(db: Database, tmp_path: Path) -> None:

@@ -108,7 +108,8 @@ def test_classify_text(text: str, kind: str) -> None:
 
 def test_chat_and_seal() -> None:
     assert classify("你好 明天见", is_chat=True) == "chat"
-    assert classify("", seal=True) == "contract"  # a red seal on an unreadable page
+    assert classify("", seal=True) == "other"  # a bare red circle is no contract page
+    assert classify("北辰云软件有限公司", seal=True) == "contract"  # a red seal on a page with text
     page = Image.new("RGB", (600, 800), "white")
     d = ImageDraw.Draw(page)
     d.ellipse((380, 560, 540, 720), outline=(220, 30, 30), width=8)

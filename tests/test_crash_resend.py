@@ -226,3 +226,26 @@ async def test_a_dingtalk_text_dingtalk_refused_is_sent_when_it_can_be(settings:
         assert [c.body["_status"] for c in fake.calls("batchSend")] == [503, 503, 503, 200]
     finally:
         await fake.close()
+
+
+async def test_send_records_are_forgotten_once_nobody_can_read_them_again(org_db: Any) -> None:
+    """The hourly clean-up drops attempt records after two days and media ids after four (uploads live three days);
+    younger ones stay, so a resend within the platform's window still reuses them."""
+    from bot.channels.media_memo import call_starts, forget_send_records, media_for
+
+    start = ManualClock().now()
+
+    async def upload() -> str:
+        return "m-1"
+
+    await media_for(org_db, start, "wecom", "row-old", timedelta(days=3), upload)
+    await call_starts(org_db, start, "wecom", "row-old")
+    later = start + timedelta(days=3)
+    await media_for(org_db, later, "wecom", "row-new", timedelta(days=3), upload)
+    await call_starts(org_db, later, "wecom", "row-new")
+    assert await forget_send_records(org_db, start + timedelta(days=1, hours=23)) == 0  # nothing old enough yet
+    assert await forget_send_records(org_db, later) == 1  # the old attempt record (3 days), its media id kept
+    assert await forget_send_records(org_db, start + timedelta(days=4, hours=1)) == 1  # now the old media id
+    async with org_db.session() as session:
+        left = (await session.execute(text("select key from kv order by key"))).scalars().all()
+    assert left == ["attempt:wecom:row-new", "media:wecom:row-new"]

@@ -5,14 +5,13 @@ doubtful budget and a colleague's phone number are flagged, the rep answers in o
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from app.chat import ChatSession
+from bot.clock import ManualClock
 from bot.services import Services
-from tests.conftest import Transcript, run_cli
+from tests.conftest import Transcript, console_chat, run_cli
 from tests.leads_helpers import cn, get_lead, seed_lead
 
 
@@ -27,8 +26,9 @@ async def _sql(services: Services, sql: str) -> None:
         await s.execute(text(sql))
 
 
-async def test_new_user_flags_journey(chat: ChatSession, transcript: Transcript, services: Services, settings: Any,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+async def test_new_user_flags_journey(services_both: Services, db_url: str, clock: ManualClock,
+                                      transcript: Transcript, capsys: pytest.CaptureFixture[str]) -> None:
+    services, chat = services_both, console_chat(services_both, clock, transcript)  # SQLite and PostgreSQL
     await seed_lead(services, "rep02", customer_name="韦成", company="北岸冷链", phone="13900002222",
                     assigned_at=cn(23, 9))
     await chat.handle_line("帮助")
@@ -66,7 +66,7 @@ async def test_new_user_flags_journey(chat: ChatSession, transcript: Transcript,
     await chat.handle_line("清除标记 3 预算")
     assert "已清除线索 #3 的 1 条标记" in transcript.last("manager01")["text"]
 
-    url = settings.database.url
+    url = db_url
     code, out = await _cli_verify(url, capsys)
     assert code == 0 and "✅ 记录完好" in out
     await _sql(services, "UPDATE leads SET budget_cny = 500000 WHERE id = 3")  # the doubtful budget made to look fine

@@ -369,7 +369,7 @@ async def test_the_timeline_says_each_step_once(chat: ChatSession, transcript: T
     await chat.handle_line(f"跟进 {lead_id} 电话聊了，约了后天下午3点再打")
     await chat.handle_line(f"线索 {lead_id}")
     card = transcript.last("rep01")["text"]
-    assert "约定回访" in card and "约定回访：约定回访" not in card
+    assert "张伟 约定 11月25日 15:00 回访" in card and "约定回访：约定回访" not in card
 
 
 async def test_the_other_modules_lists_in_other_words_reach_their_commands_not_the_knowledge_base(

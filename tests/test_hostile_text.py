@@ -143,3 +143,19 @@ async def test_markup_an_admin_writes_in_a_card_reaches_chat_as_text(chat: ChatS
             assert "evil.example" in text and OPEN not in text
             for sign in signs:
                 assert sign not in text, (sign, text)
+
+
+async def test_a_command_behind_zero_width_or_rtl_characters_is_still_the_command(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """Issue 20, 6: 「\u200b跟进 1 …」 used to reach the knowledge base as a question. Format characters are
+    stripped before routing (bot/dispatch.py), so it updates the lead exactly as the plain command does."""
+    from storage.models import Activity
+
+    await make_lead(services, customer_name="吕航", stage="discover")
+    await chat.handle_line("跟进 1 打了电话")
+    plain = transcript.last("rep01")["text"]
+    await chat.handle_line("\u200b\u202e跟进\u200d 1 打了电话\ufeff")
+    assert transcript.last("rep01")["text"] == plain
+    async with services.db.session() as s:
+        kinds = list(await s.scalars(select(Activity.kind)))
+    assert len(kinds) == 2 and kinds[0] == kinds[1], kinds  # one follow-up each

@@ -345,7 +345,8 @@ async def test_closed_lead_has_no_next_step_and_reassigned_lead_starts_green(
     assert "🟢 #2 刚改派" in transcript.last("rep01")["text"]
     await chat.handle_line("/as manager01")
     await chat.handle_line("团队线索")
-    assert "#3 冻结 · 1.线索获取 [已冻结] · 线索池 · 下一步: 等待主管处理" in transcript.last("manager01")["text"]
+    shown = transcript.last("manager01")["text"]
+    assert "#3 冻结 · 1.线索获取 [已冻结] · 线索池（原 张伟） · 下一步: 等待主管处理" in shown
 
 
 async def test_stage_by_ordinal(chat: ChatSession, transcript: Transcript, services: Services) -> None:

@@ -114,7 +114,8 @@ async def test_reassign_by_text_goes_through_the_freeze(chat: ChatSession, servi
     assert lead.owner_id == "rep02" and lead.status == "active"
     assert "改派" in transcript.last("rep02")["title"]
     assert "改派给 李娜" in transcript.last("rep01")["text"]
-    await chat.handle_line("/click 接手")  # the freeze card, clicked late
+    freeze = next(m for m in reversed(cards(transcript, "manager01")) if m["title"] == "🧊 线索已冻结，请处理")
+    await click(chat, "manager01", button(freeze, "接手"))  # the freeze card, clicked late
     assert "已由 王经理 改派给 李娜，无需重复操作" in transcript.last("manager01")["text"]
     assert (await get_lead(services, lead_id)).owner_id == "rep02"
 

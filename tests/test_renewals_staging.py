@@ -1,5 +1,7 @@
 """New-user audit: a contracts file was committed chunk by chunk, so a database error in a later chunk left the
-earlier rows imported. The good rows now land in one transaction (staged first) or not at all."""
+earlier rows imported. The good rows are now staged first: an error while staging imports nothing. The publish
+goes a bounded chunk a transaction (audit 20 re-run, 6b: one transaction for 100,000 rows held SQLite's writer for
+seconds); an error midway is said, and the sweep publishes the rest once the database takes it."""
 
 from __future__ import annotations
 
@@ -37,8 +39,8 @@ async def test_a_database_error_late_in_the_file_imports_nothing_and_says_so(
     if services.db.engine.dialect.name != "sqlite":
         pytest.skip("the failing write is a SQLite trigger")
     async with services.db.session() as s:  # the database refuses one row (as a constraint or a full disk would)
-        await s.execute(text("CREATE TRIGGER refuse_999 BEFORE INSERT ON contracts WHEN NEW.amount_cny = 999 "
-                             "BEGIN SELECT RAISE(ABORT, 'refused'); END"))
+        await s.execute(text("CREATE TRIGGER refuse_999 BEFORE INSERT ON renewal_import_staging "
+                             "WHEN NEW.amount_cny = 999 BEGIN SELECT RAISE(ABORT, 'refused'); END"))
     sheet = tmp_path / "合同.csv"
     sheet.write_text(SHEET, encoding="utf-8")
     (report,), _ = await import_files(services.db, services.settings, [sheet], services.clock.now())
@@ -52,6 +54,33 @@ async def test_a_database_error_late_in_the_file_imports_nothing_and_says_so(
         await s.execute(text("DROP TRIGGER refuse_999"))
     (report,), _ = await import_files(services.db, services.settings, [sheet], services.clock.now())
     assert report.lines()[0] == "📑 合同.csv（合同）：6 行，新增 5，更新 0，未变 0，跳过 1"
+    assert await _count(services, Contract) == 5 and await _count(services, RenewalImportStaging) == 0
+    (again,), _ = await import_files(services.db, services.settings, [sheet], services.clock.now())
+    assert again.lines()[0] == "📑 合同.csv（合同）：6 行，新增 0，更新 0，未变 5，跳过 1"
+
+
+async def test_a_publish_that_fails_midway_says_so_and_the_sweep_publishes_the_rest(
+        services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from storage import staging
+
+    await seed_customers(services)
+    monkeypatch.setattr(staging, "PUBLISH_ROWS", 2)  # three publish chunks: the refused row is in the last
+    if services.db.engine.dialect.name != "sqlite":
+        pytest.skip("the failing write is a SQLite trigger")
+    async with services.db.session() as s:
+        await s.execute(text("CREATE TRIGGER refuse_999 BEFORE INSERT ON contracts WHEN NEW.amount_cny = 999 "
+                             "BEGIN SELECT RAISE(ABORT, 'refused'); END"))
+    sheet = tmp_path / "合同.csv"
+    sheet.write_text(SHEET, encoding="utf-8")
+    (report,), _ = await import_files(services.db, services.settings, [sheet], services.clock.now())
+    assert report.lines()[:2] == ["📑 合同.csv（合同）：6 行，新增 5，更新 0，未变 0，跳过 1",
+                                  "· 保存到一半时数据库出错：已保存的行保留，其余的会在数据库恢复后自动补齐"]
+    assert await _count(services, Contract) == 4 and await _count(services, RenewalImportStaging) == 1
+    later = services.clock.now() + importer.STALE_BATCH_AFTER * 2
+    assert await importer.drop_stale_batches(services.db, later) == 0  # still refused: kept, however old
+    async with services.db.session() as s:
+        await s.execute(text("DROP TRIGGER refuse_999"))
+    await importer.drop_stale_batches(services.db, later)  # the hourly sweep
     assert await _count(services, Contract) == 5 and await _count(services, RenewalImportStaging) == 0
     (again,), _ = await import_files(services.db, services.settings, [sheet], services.clock.now())
     assert again.lines()[0] == "📑 合同.csv（合同）：6 行，新增 0，更新 0，未变 5，跳过 1"

@@ -82,7 +82,8 @@ async def test_frozen_taken_over_reassigned_and_offboarded_leads_count(services:
     responses = {r.id: (r.health.response.hits, r.health.response.total, r.colours["red"]) for r in rep.reps}
     assert responses == {"rep01": (1, 2, 1), "rep02": (0, 1, 1), "rep03": (0, 1, 1), "manager01": (0, 0, 0)}
     assert [r.name for r in rep.reps] == ["张伟", "李娜", "刘洋（已离职）", "王经理"]
-    assert by_rep["manager01"].health.open_leads == 1 and by_rep["rep02"].health.open_leads == 2
+    assert by_rep["manager01"].health.open_leads == 1 and by_rep["rep02"].health.open_leads == 1
+    assert by_rep["rep02"].health.frozen == 1  # frozen from rep02 into the pool: not 在跟, counted apart
     text = "\n".join(report_lines(rep))
     assert "响应及时率 25%（1/4）" in text and "赢单 1 · 输单 0" in text
     assert f"#{ids['F']} 冻" in text and "暂无" not in text and "外队" not in text

@@ -20,9 +20,9 @@ from bot.usertext import CLOSE, OPEN
 from handlers.report import compute_report, report_lines
 from storage.chain import verify
 from storage.models import ChainEntry, Evidence, LeadFlag
-from tests.conftest import Transcript, run_cli
+from tests.conftest import Transcript, console_chat, run_cli
 from tests.leads_helpers import cn, get_lead, seed_lead
-from tests.trust_helpers import contract_png, payment_png, save
+from tests.trust_helpers import contract_png, page, payment_png, save
 
 
 async def _flags(services: Services, lead_id: int, **where: Any) -> list[LeadFlag]:
@@ -33,8 +33,9 @@ async def _flags(services: Services, lead_id: int, **where: Any) -> list[LeadFla
         return list((await s.execute(stmt)).scalars())
 
 
-async def test_budget_flag_answered_and_cleared(chat: ChatSession, transcript: Transcript,
-                                                services: Services) -> None:
+async def test_budget_flag_answered_and_cleared(
+        services_both: Services, clock: ManualClock, transcript: Transcript) -> None:
+    services, chat = services_both, console_chat(services_both, clock, transcript)  # SQLite and PostgreSQL
     await chat.handle_line("新线索 孙立 云杉教育 校长 13700001111 预算5千万")
     said = transcript.texts("rep01")
     assert any("🔴" in t and "5000 万元" in t for t in said)
@@ -161,8 +162,8 @@ async def test_digest_quality_and_cleanup_day(chat: ChatSession, services: Servi
         report = await compute_report(s, "manager01", now.replace(day=16), now, services.settings.reminders,
                                       cleanup_day=now.day)
     text_ = "\n".join(report_lines(report)).replace(OPEN, "").replace(CLOSE, "")  # names arrive marked as user text
-    assert "**数据质量**" in text_ and "张伟: 关键字段完整 50%（1/2） · 🔴 未处理 1 条" in text_
-    assert "李娜: 关键字段完整 未知" in text_  # no open leads: unknown, not 100 %
+    assert "**数据质量**" in text_ and "张伟: 资料齐全的线索 1/2 条 · 🔴 未处理 1 条" in text_
+    assert "李娜: 资料齐全的线索 未知" in text_  # no open leads: unknown, not 100 %
     assert "  - 线索 #2 🔴 从 1.线索获取 直接跳到 4.方案演示" in text_  # the open red flag with its reason
     assert "数据清洁日" in text_ and "线索 #2 🔴" in text_
     async with services.db.session() as s:
@@ -262,14 +263,15 @@ async def test_digest_keeps_a_reps_red_flag_after_the_lead_is_frozen(chat: ChatS
     async with services.db.session() as s:
         report = await compute_report(s, "manager01", now.replace(day=16), now, services.settings.reminders)
     text_ = "\n".join(report_lines(report)).replace(OPEN, "").replace(CLOSE, "")
-    assert "张伟: 关键字段完整 未知 · 🔴 未处理 1 条" in text_
+    assert "张伟: 资料齐全的线索 未知 · 🔴 未处理 1 条" in text_
     assert "  - 线索 #1 🔴 从 1.线索获取 直接跳到 4.方案演示" in text_
 
 
-async def test_a_drafts_flag_is_shown_and_goes_with_the_draft(chat: ChatSession, transcript: Transcript,
-                                                             services: Services) -> None:
+async def test_a_drafts_flag_is_shown_and_goes_with_the_draft(
+        services_both: Services, clock: ManualClock, transcript: Transcript) -> None:
     """A 🟡 same-phone flag raised on a draft is listed in 「我的标记」 while the draft waits, and resolved when the
     draft is dropped: no hidden open flag."""
+    services, chat = services_both, console_chat(services_both, clock, transcript)  # SQLite and PostgreSQL
     await seed_lead(services, "rep02", customer_name="郑远", company="远山物流", phone="13700008888",
                     assigned_at=cn(23, 9))
     await chat.handle_line("新线索 郑总 远山物流 13700008888")
@@ -293,3 +295,64 @@ async def test_a_new_drafts_budget_in_every_spelling_is_asked_about(chat: ChatSe
     said = transcript.texts("rep01")
     assert any("🔴" in t and "5000 万元" in t and "预算是不是写错了" in t for t in said), said
     assert (await get_lead(services, 1)).budget_cny == 50_000_000
+
+
+async def test_a_planned_demo_is_no_proof_of_one(chat: ChatSession, transcript: Transcript,
+                                                 services: Services) -> None:
+    """「下周安排演示」 in a follow-up and in a confirmed evidence note leaves 方案演示 asking for its proof; a demo
+    that was done counts."""
+    await seed_lead(services, "rep01", customer_name="韩梅", company="青禾农业", phone="13700004444",
+                    needs=["排班"], stage="discover", assigned_at=cn(23, 9))
+    await chat.handle_line("跟进 1 客户说下周安排演示")
+    await chat.handle_line("证据 1 已和客户约好，下周安排演示")
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("/click 确认")
+    await chat.handle_line("/as rep01")
+    await chat.handle_line("阶段 1 4")
+    assert "需要：演示记录或文件" in transcript.last("rep01")["text"], transcript.last("rep01")["text"]
+    await chat.handle_line("跟进 1 今天给客户演示了，反馈不错")
+    await chat.handle_line("阶段 1 3")
+    await chat.handle_line("阶段 1 4")
+    assert "需要：" not in transcript.last("rep01")["text"], transcript.last("rep01")["text"]
+
+
+async def test_a_bare_red_circle_is_no_contract_page(chat: ChatSession, transcript: Transcript,
+                                                    services: Services, tmp_path: Path) -> None:
+    """A picture of a red seal-like circle and nothing else is kept as evidence but proves no contract: 赢单 is
+    still refused."""
+    await seed_lead(services, "rep01", customer_name="韩梅", company="青禾农业", stage="demo", assigned_at=cn(23, 9))
+    await chat.handle_line("证据 1")
+    await chat.handle_line(f"/image {save(tmp_path, 'seal.png', page([], seal=True))}")
+    reply = transcript.last("rep01")["text"]
+    assert "已保存线索 #1 的证据" in reply and "合同页" not in reply, reply
+    await chat.handle_line("赢单 1 客户签了")
+    assert "需要证据" in transcript.last("rep01")["text"]
+
+
+@pytest.mark.parametrize("settings", [_anchor_at_nine], indirect=True, ids=["anchor_0900"])
+async def test_advancing_the_clock_sends_each_days_anchor_at_its_time(chat: ChatSession, transcript: Transcript,
+                                                                     services: Services) -> None:
+    """/advance over two nights: the admins get one anchor a day, sent at 09:00 of that day by the service clock,
+    each naming the head of the record as it was then."""
+    await seed_lead(services, "rep01", customer_name="吕航", phone="13700006666", assigned_at=cn(23, 9))
+    await chat.handle_line("阶段 1 2")  # Monday 10:00: past today's anchor time
+    await chat.handle_line("/advance 20h")  # Tuesday 06:00
+    await chat.handle_line("阶段 1 3")
+    await chat.handle_line("/advance 2d")  # Thursday 06:00
+    anchors = [m["text"] for m in transcript.to("admin01") if "存证锚点" in m["text"]]
+    assert [a.split("（")[1].split("）")[0] for a in anchors] == ["11-23 10:00", "11-24 09:00", "11-25 09:00"], anchors
+    heads = [int(a.split("最新指纹 ")[1].split(":")[0]) for a in anchors]
+    assert heads[0] < heads[1] == heads[2], anchors
+
+
+async def test_a_typed_lead_gets_its_industry_from_the_company_or_a_bare_industry_word(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """The budget check compares within an industry, so a typed lead needs one: 「康宁医疗」 names 医疗; 「医疗」 alone
+    is the industry, not a company; a company naming no industry leaves it unknown."""
+    for line in ("新线索 王总 康宁医疗 院长 13700001111", "新线索 李总 医疗 13700001112",
+                 "新线索 刘总 青禾农业 13700001113"):
+        await chat.handle_line(line)
+        await chat.handle_line("/click 确认")
+    leads = [await get_lead(services, i) for i in (1, 2, 3)]
+    assert [(lead.company, lead.industry) for lead in leads] == [("康宁医疗", "医疗"), (None, "医疗"),
+                                                                 ("青禾农业", None)]

@@ -277,7 +277,7 @@ async def import_commit(request: web.Request) -> web.Response:
     kb, now, user, detail = knowledge_base(services), services.clock.now(), user_of(request), audit_detail(request)
 
     async def run(landed: Landed | None = None, total: Callable[[int], None] | None = None) -> str:
-        try:  # staged per chunk, published in one transaction (knowledge/importer.py)
+        try:  # staged per chunk, then published (knowledge/importer.py)
             report = await import_file(services.db, kb, files[0], now, total=total, landed=landed)
         finally:
             shutil.rmtree(folder, ignore_errors=True)

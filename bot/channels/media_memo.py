@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 
 from storage.db import Database
 from storage.models import KeyValue
@@ -89,10 +89,11 @@ async def call_ended(db: Database | None, now: datetime, channel: str, ref: str,
                               .values(value=value, updated_at=now))
 
 
-async def forget_attempts(db: Database, before: datetime) -> int:
-    """Attempt records older than `before` deleted (hourly, app/scheduler.py): an outbox row is retried for a few
-    hours at most, so a record two days old is never read again."""
+async def forget_send_records(db: Database, now: datetime) -> int:
+    """Send records nobody reads again deleted (hourly, app/scheduler.py): attempt records after two days (an outbox
+    row is retried for a few hours at most) and media ids after four (the platforms keep an upload three days)."""
     async with db.session() as session:
-        done = await session.execute(delete(KeyValue).where(KeyValue.key.like(f"{ATTEMPT_PREFIX}%"),
-                                                            KeyValue.updated_at < before))
+        done = await session.execute(delete(KeyValue).where(or_(
+            KeyValue.key.like(f"{ATTEMPT_PREFIX}%") & (KeyValue.updated_at < now - timedelta(days=2)),
+            KeyValue.key.like(f"{PREFIX}%") & (KeyValue.updated_at < now - timedelta(days=4)))))
     return rowcount(done)

@@ -1,7 +1,8 @@
 """Reminder and escalation card buttons (their keys: bot/actions.py; the cards: reminders/messages.py).
 
 Rep on a reminder card:   SnoozeReminder, PauseReminder
-Manager on a freeze card: TakeOver, AssignPicker → AssignFrozenTo, ExtendFrozen
+Manager on a freeze card: TakeOver, AssignPicker → AssignFrozenTo, ExtendFrozen (接手 and 改派 offer 撤销:
+                          UndoFrozen, handlers/chat/front.py)
 Manager by text:          延期 <线索号> [工作小时|N天] [原因]   (e.g. "延期 12 48 客户出差", "延期 12 3天 出差")
 Who may act on a freeze card is checked in reminders/actions.py (`_answers_for`, on bot/org.manages): the card
 answers to whom it went — the frozen rep's manager whatever their role, past a departed one the manager above or
@@ -44,7 +45,7 @@ async def pause_button(ctx: Context, action: PauseReminder) -> None:
 async def take_over_button(ctx: Context, action: TakeOver) -> None:
     result = await actions.take_over(await ctx.db(), ctx.user, action.lead_id, action.reminder_id, ctx.now(),
                                      ctx.settings.reminders)
-    ctx.apply(result)
+    ctx.apply(manage.with_undo(result, P.TAKEN_OVER_TITLE, action.lead_id, action.reminder_id, ctx.now()))
 
 
 @router.card_action(AssignPicker)
@@ -61,7 +62,7 @@ async def assign_to_button(ctx: Context, action: AssignFrozenTo) -> None:
         return
     result = await actions.assign_to(await ctx.db(), ctx.user, action.lead_id, action.reminder_id, action.rep_id,
                                      ctx.now(), ctx.settings.reminders, ranker(ctx))
-    ctx.apply(result)
+    ctx.apply(manage.with_undo(result, P.REASSIGNED_TITLE, action.lead_id, action.reminder_id, ctx.now()))
 
 
 @router.card_action(ExtendFrozen)

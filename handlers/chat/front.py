@@ -26,6 +26,7 @@ from bot.actions import (
     ConfirmOffboard,
     DoGuessed,
     FollowUpHint,
+    UndoFrozen,
     UndoHandover,
     ViewLead,
     lead_of_card,
@@ -56,6 +57,7 @@ from knowledge.query import SIMPLIFIER, Simplifier
 from ocr.extract import budget_in
 from ocr.timeparse import find_times
 from reminders import messages
+from reminders.actions import undo as undo_frozen
 from reminders.policies import FOLLOW_UP, NOTICE, RULE_CN
 from reminders.store import add_timer, cancel_timers
 from storage.activity import add_activity
@@ -91,10 +93,11 @@ async def read(ctx: Context, msg: Inbound) -> Intent:
 
 
 async def load_state(ctx: Context) -> State:
-    """One read-only statement (no write lock on SQLite); the team comes from memory (`TeamCache`)."""
+    """One read-only statement (no write lock on SQLite; small and indexed, so on the loop's thread: no trip);
+    the team comes from memory (`TeamCache`)."""
     people = await ctx.services.shared(TEAM).people(ctx.services.db)
     params = {"s_to": ctx.msg.user_id, "s_user": ctx.user.id, "s_since": ctx.now() - RECENT_TOUCH}
-    async with ctx.services.db.reader() as conn:
+    async with ctx.services.db.reader(inline=True) as conn:
         rows = (await conn.execute(_state_statement(), params)).all()
     last_card = next((r for r in rows if r.part == 1), None)
     touched = next(((r.num, r.at) for r in rows if r.part == 2), None)
@@ -163,7 +166,10 @@ def _top_lines(role: str) -> str:
 
 @router.intent("greeting", group_ok=True)
 async def greeting(ctx: Context, msg: Inbound) -> None:
-    ctx.reply(Text(f"{P.GREETING.format(name=ctx.user.name)}\n{_top_lines(ctx.user.role)}\n{P.MORE_HELP}"))
+    """A newcomer registered without a display name has their id stored as the name: greeted without it."""
+    name = ctx.user.name.strip()
+    hello = P.GREETING.format(name=name) if name and name != ctx.user.id else P.GREETING_NO_NAME
+    ctx.reply(Text(f"{hello}\n{_top_lines(ctx.user.role)}\n{P.MORE_HELP}"))
 
 
 @router.intent("thanks", group_ok=True)
@@ -204,14 +210,28 @@ async def unclear(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text(P.NO_LEAD_NAMED.format(customer=customer)))
         return
     if lead_id is None:
-        ids = "、".join(f"#{i}" for i in intent.slots.get("lead_ids", []))
-        ctx.reply(Text(P.REMINDER_WHICH.format(customer=customer, n=len(intent.slots.get("lead_ids", [])), ids=ids,
-                                               example=f"线索 {intent.slots.get('lead_ids', [0])[0]}")))
+        ids = intent.slots.get("lead_ids", [])
+        ctx.reply(which_lead(P.REMINDER_WHICH.format(customer=customer, n=len(ids), ids="、".join(f"#{i}" for i in ids),
+                                                     example=f"线索 {ids[0]}"), ids, None, state_of(ctx)))
         return
     options = [P.UNCLEAR_OPTIONS[o].format(customer=customer) for o in ("lead_show", "follow_up")]
     ctx.reply(Card(title=P.UNCLEAR.format(options="，还是".join(options)),
                    buttons=(Button(ViewLead(lead_id).pack(), "查看线索", "primary"),
                             Button(FollowUpHint(lead_id).pack(), "记录跟进"))))
+
+
+def which_lead(question: str, ids: list[int], intent: Intent | None, state: State) -> Card:
+    """「叫周立的客户有 2 条线索…」 with one button per lead (a bare 「1」 / 「2」 picks one too): the same request
+    on that lead (`intent` with its number), else that lead's card."""
+    companies, customers = dict(state.companies), dict(state.customers)
+    buttons = []
+    for i in ids[:6]:  # WeCom's button_interaction limit
+        label = f"#{i} {companies.get(i) or customers.get(i) or P.UNNAMED_CUSTOMER}"[:20]
+        text = command_text(replace(intent, slots={**intent.slots, "lead_id": i, "customer": None})) if intent \
+            else None
+        buttons.append(Button(DoGuessed(text[:300]).pack() if text else ViewLead(i).pack(), label))
+    return Card(title=P.WHICH_LEAD_TITLE, description=question, buttons=tuple(buttons),
+                note=P.WHICH_LEAD_NOTE.format(n=len(buttons)))
 
 
 @router.intent("kb_import")
@@ -382,8 +402,9 @@ async def _lead_named(ctx: Context, slots: dict[str, Any]) -> tuple[bool, Lead |
     if customer:
         ids = customer_hits(customer, state)[1]
         if len(ids) > 1:
-            ctx.reply(Text(P.REMINDER_WHICH.format(customer=customer, n=len(ids), ids="、".join(f"#{i}" for i in ids),
-                                                   example=f"明天提醒我跟进 {ids[0]}")))
+            asked = P.REMINDER_WHICH.format(customer=customer, n=len(ids), ids="、".join(f"#{i}" for i in ids),
+                                            example=f"明天提醒我跟进 {ids[0]}")
+            ctx.reply(which_lead(asked, ids, intent_of(ctx), state))
             return True, None
         if ids:
             return True, await lead_for(ctx, ids[0])
@@ -473,10 +494,19 @@ async def reminder(ctx: Context, msg: Inbound) -> None:
         return
     if lead is None or await policy_refused(ctx, lead, "open"):
         return
+    customer = lead.customer_name or P.UNNAMED_CUSTOMER
+    agreed = lead.next_follow_up_at
+    if task and not _ABOUT_THE_LEAD.fullmatch(task) and agreed is not None and agreed > now:
+        # a task of its own (「发报价」) next to a callback already agreed with the customer: both are kept
+        await remind_me(ctx, when, f"{task}（线索 #{lead.id} {customer}）")
+        add_activity(await ctx.db(), lead.id, ctx.user.id, "ask_reminder", now, task, due=when.isoformat())
+        ctx.reply(Text(P.REMINDER_SET_LEAD.format(when=say_when(when, now), task=task, id=lead.id, customer=customer)
+                       + P.CALLBACK_STAYS.format(when=say_when(agreed, now))))
+        return
     task = task or "跟进"
     note = await remind_at(ctx, lead, when, task)
-    ctx.reply(Text(P.REMINDER_SET_LEAD.format(when=say_when(when, now), task=task, id=lead.id,
-                                              customer=lead.customer_name or P.UNNAMED_CUSTOMER) + note))
+    ctx.reply(Text(P.REMINDER_SET_LEAD.format(when=say_when(when, now), task=task, id=lead.id, customer=customer)
+                   + note))
 
 
 # ---------------------------------------------------------------- edits by text
@@ -498,9 +528,12 @@ async def _edit_target(ctx: Context, lead_id: int | None, customer: str | None =
                 customer, State(customers=((draft.id, draft.customer_name),)))[1]:
             return draft  # the customer of the draft still open
         said = f"线索 {ids[0] if ids else 12} {example}"
-        ctx.reply(Text(P.EDIT_WHICH_CUSTOMER.format(customer=customer, n=len(ids), ids="、".join(f"#{i}" for i in ids),
-                                                    example=said) if ids else
-                       P.NO_SUCH_CUSTOMER.format(customer=customer, example=said)))
+        if ids:
+            ctx.reply(which_lead(P.EDIT_WHICH_CUSTOMER.format(customer=customer, n=len(ids),
+                                                              ids="、".join(f"#{i}" for i in ids), example=said),
+                                 ids, intent_of(ctx), state_of(ctx)))
+        else:
+            ctx.reply(Text(P.NO_SUCH_CUSTOMER.format(customer=customer, example=said)))
         return None
     if draft is not None:
         return draft
@@ -670,9 +703,10 @@ async def undo_handover(ctx: Context, action: UndoHandover) -> None:
         ctx.update_card(P.UNDO_TOO_LATE.format(id=lead.id))
         ctx.reply(Text(P.UNDO_TOO_LATE.format(id=lead.id)))
         return
-    await change_owner(session, lead, previous, ctx.user.id, now, ctx.settings.reminders,
-                       reason=f"{ctx.user.name} 撤销了刚才的转交", kind="reassign")
     name = (await user_names(session, [previous])).get(previous, "")
+    what = "接手" if new_owner == ctx.user.id else "改派"
+    await change_owner(session, lead, previous, ctx.user.id, now, ctx.settings.reminders,
+                       reason=f"{ctx.user.name} 撤销了刚才的{what}，线索回到 {name} 名下", kind="undo")
     text = P.UNDONE.format(id=lead.id, who=user_text(name))
     ctx.update_card(text)
     ctx.reply(Text(text))
@@ -680,6 +714,41 @@ async def undo_handover(ctx: Context, action: UndoHandover) -> None:
              key=f"undo:{lead.id}:{now.isoformat()}")
     if new_owner not in (previous, ctx.user.id):
         ctx.send(new_owner, Text(P.TAKEN_BACK.format(id=lead.id)), key=f"undo-new:{lead.id}:{now.isoformat()}")
+
+
+@router.card_action(UndoFrozen)
+async def undo_unfreeze(ctx: Context, action: UndoFrozen) -> None:
+    """撤销 under a 接手 / 改派 of a frozen lead: frozen in the pool again, its escalation open. Only whoever
+    settled the escalation may (reminders/actions.undo), whatever their role, as on the freeze card itself."""
+    if ctx.now().timestamp() - action.at > view.UNDO_MINUTES * 60:
+        text = P.UNDO_TOO_LATE.format(id=action.lead_id)
+        ctx.update_card(text)
+        ctx.reply(Text(text))
+        return
+    ctx.apply(await undo_frozen(await ctx.db(), ctx.user, action.lead_id, action.rid, ctx.now(),
+                                timedelta(minutes=view.UNDO_MINUTES), ctx.settings.reminders))
+
+
+UNDO_KEYS = (UndoHandover.key_prefix(), UndoFrozen.key_prefix())
+
+
+@router.intent("undo")
+async def undo_typed(ctx: Context, msg: Inbound) -> None:
+    """A typed 「撤销」: the 撤销 button of the caller's last 接手 / 改派 card still inside the window, as if clicked
+    (a rep has none: told so)."""
+    since = ctx.now() - timedelta(minutes=view.UNDO_MINUTES)
+    o = table_of(OutboxMessage).c
+    rows = (await (await ctx.db()).execute(
+        select(o.payload).where(o.recipient == ctx.msg.user_id, o.kind == "card", o.created_at >= since)
+        .order_by(o.id.desc()).limit(20))).scalars()
+    for payload in rows:
+        card = body_from_json(payload)
+        key = next((b.key for b in card.buttons if b.key.startswith(UNDO_KEYS)), None) if isinstance(card, Card) \
+            else None
+        if key is not None:
+            await run_as(ctx, replace(msg, kind="click", text="", click_key=key))
+            return
+    ctx.reply(Text(P.NOTHING_TO_UNDO.format(minutes=view.UNDO_MINUTES)))
 
 
 async def find_person(session: Any, who: str | None) -> User | None:

@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from sqlalchemy import select
@@ -54,7 +54,7 @@ from handlers.leads.insights import InsightMiner, Insights, insight_miner
 from handlers.leads.permissions import list_leads
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
 from handlers.leads.rules import empty_note, parse_stage
-from handlers.leads.typed import typed_extras
+from handlers.leads.typed import place_industry, typed_extras
 from handlers.products import lead_catalog
 from handlers.renewals.locks import proof_pending
 from handlers.report import DIGEST_WINDOW, chart_png, compute_report, report_lines
@@ -63,11 +63,12 @@ from knowledge.query import SIMPLIFIER
 from ocr.catalog import Catalog
 from ocr.extract import LeadFields, extract_from_text
 from ocr.people import NAMES
+from reminders.lifecycle import paused_until
 from reminders.renewal_hold import held_lead_ids
 from storage.leads import (
     STAGE_CODES,
     STAGES,
-    STATUS_CN,
+    previous_owner,
     stage_index,
     stage_label,
     user_names,
@@ -84,6 +85,7 @@ def _miner(ctx: Context) -> InsightMiner:
 
 async def _names_for(session: AsyncSession, lead: Lead, acts: list[Activity]) -> dict[str, str]:
     ids: set[str | None] = {lead.owner_id, lead.created_by, *(a.actor_id for a in acts)}
+    ids |= {(a.detail or {}).get("owner") for a in acts if a.kind == "reassign"}  # 「改派给 李娜」
     ids |= {v.get("by") for v in (lead.field_sources or {}).values()}
     return await user_names(session, ids)
 
@@ -130,32 +132,65 @@ async def my_leads(ctx: Context, msg: Inbound) -> None:
 
 @router.command("团队线索", roles={"manager", "admin"})
 async def team_leads(ctx: Context, msg: Inbound) -> None:
+    """The team's open leads, frozen ones in the pool included (marked, with whom they were frozen from);
+    each filter word matches one kind of field on purpose (`lead_filter`)."""
     session = await ctx.db()
     leads = await list_leads(session, ctx.user, scope="visible")
     now = ctx.now()
     leads.sort(key=lambda lead: -view.waiting_hours(lead, now))
-    timers = await view.next_actions(session, [lead.id for lead in leads])
-    names = await user_names(session, [lead.owner_id for lead in leads])
+    people = {uid: name for uid, name in (await session.execute(select(User.id, User.name))).all()}
     words = (split_command(msg.text, "团队线索") or "").split()  # 「团队线索 华东」, 「团队线索 张伟」
-    leads = [lead for lead in leads if all(_lead_matches(lead, w, names) for w in words)]
+    for word in words:
+        leads = list(filter(lead_filter(word, people, leads, now), leads))
+    timers = await view.next_actions(session, [lead.id for lead in leads])
     fc = ctx.settings.reminders.first_contact_hours
     held = await held_lead_ids(session, leads)
-    lines = [view.list_line(lead, now, view.next_action_text(lead, timers, fc),
-                            names.get(lead.owner_id or "", "线索池"), held=lead.id in held) for lead in leads]
+    lines = [view.list_line(lead, now, view.next_action_text(lead, timers, fc), _holder(lead, people),
+                            held=lead.id in held) for lead in leads]
     title = f"团队线索 · {' '.join(words)}" if words else "团队线索"
     empty = f"没有符合「{' '.join(words)}」的线索。" if words else "团队暂时没有进行中的线索。"
     ctx.reply(view.lead_list_card(title, lines, leads, empty))
 
 
-def _lead_matches(lead: Lead, word: str, names: Mapping[str, str]) -> bool:
-    """One filter word: the owner (name or id), a region/industry/product line/company/customer, a status or
-    a stage."""
-    owner = lead.owner_id or ""
-    if word in (owner, names.get(owner)) or (word == "线索池" and not owner):
-        return True
-    texts = (lead.region, lead.industry, lead.product_line, lead.company, lead.customer_name,
-             STATUS_CN.get(lead.status), stage_label(lead.stage))
-    return any(t and word in t for t in texts)
+def _holder(lead: Lead, people: Mapping[str, str]) -> str:
+    """Who holds the lead: its owner, else the pool (「线索池（原 张伟）」 for a lead frozen from someone)."""
+    if lead.owner_id:
+        return people.get(lead.owner_id, "同事")
+    before = people.get(previous_owner(lead) or "")
+    return f"线索池（原 {before}）" if before else "线索池"
+
+
+STATUS_WORDS = {"冻结": "frozen", "已冻结": "frozen", "冻结的": "frozen", "休眠": "dormant", "沉睡": "dormant",
+                "跟进中": "active", "进行中": "active"}
+PAUSED_WORDS = frozenset({"暂停", "已暂停", "暂停中"})
+
+
+def lead_filter(word: str, people: Mapping[str, str], leads: list[Lead], now: datetime) -> Callable[[Lead], bool]:
+    """What one 团队线索 filter word means, decided once for the word, then matched on that field alone: a
+    colleague (id or name: the leads they hold, and those frozen from them), 线索池, a status, a stage, a
+    region / industry / product line some lead has; only a word that is none of these is looked for in the
+    company and customer names (so 「演示」 or 「张伟」 never matches a company that happens to contain it)."""
+    who = {uid for uid, name in people.items() if word in (uid, name)}
+    if who:
+        return lambda lead: lead.owner_id in who or (lead.owner_id is None and previous_owner(lead) in who)
+    if word == "线索池":
+        return lambda lead: lead.owner_id is None
+    if word in STATUS_WORDS:
+        return lambda lead: lead.status == STATUS_WORDS[word]
+    if word in PAUSED_WORDS:
+        return lambda lead: (paused := paused_until(lead)) is not None and paused > now
+    stages = {code for code, name in STAGES if word in (name, stage_label(code)) or (len(word) >= 2 and word in name)}
+    if stages:
+        return lambda lead: lead.stage in stages
+    low = word.casefold()
+
+    def field_of(lead: Lead) -> bool:
+        return any(v and (v.casefold() == low or (v.casefold().startswith(low) and v is lead.region))
+                   for v in (lead.region, lead.industry, lead.product_line))
+
+    if any(field_of(lead) for lead in leads):
+        return field_of
+    return lambda lead: any(t and low in t.casefold() for t in (lead.company, lead.customer_name, lead.region))
 
 
 @router.command("线索")
@@ -426,6 +461,7 @@ async def new_lead_cmd(ctx: Context, msg: Inbound) -> None:
                                                                    ctx.services.engines)
     fields, follow, conf = fields_from_extract(extracted)
     fields.update({k: v for k, v in extras.items() if not fields.get(k)})
+    place_industry(ctx.services, fields, rest)
     session = await ctx.db()
     lead, dups = await save_draft(session, fields, source="manual", by=ctx.user.id, now=now, confidence=conf,
                                   follow_up=follow, extra={"text": text[:4000]})

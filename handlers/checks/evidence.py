@@ -1,8 +1,9 @@
 """What a piece of evidence is: contract page, payment record, receipt, chat screenshot, demo material or other.
 
 Images are read by the OCR pipeline (`ocr.pipeline.read_screenshot`: it also tells chats from other images);
-a contract page needs 合同 / 甲方 / 乙方 / 签字 (or 盖章 …) or a seal-like red region; a payment record names a
-transfer (转账 / 汇款 / 回单 / 到账 …); a shop receipt (小票 / 收银 / 找零 …) proves nothing about a deal. Files
+a contract page needs 合同 / 甲方 / 乙方 / 签字 (or 盖章 …) or a seal-like red region on a page with text (a bare
+red circle is none); demo material or a demo record names a demo that is not still to come; a payment record
+names a transfer (转账 / 汇款 / 回单 / 到账 …); a shop receipt (小票 / 收银 / 找零 …) proves nothing about a deal. Files
 are judged by their name; notes by their words (a note counts only once a manager confirmed it).
 """
 
@@ -20,6 +21,7 @@ from PIL import Image
 
 from bot.config import OcrSettings
 from bot.engines import Engines
+from storage.facts import PROOF_CN
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +30,13 @@ PAYMENT = re.compile(r"转账|汇款|回单|回款|到账|入账|付款成功|�
                      r"付款凭证|银行|对公|payment", re.IGNORECASE)
 RECEIPT = re.compile(r"小票|收银|找零|实收|超市|便利店|商品名称|单价|数量|会员卡|门店|欢迎光临|谢谢惠顾|发票")
 DEMO = re.compile(r"演示|方案|产品介绍|解决方案|试用|讲解|ppt|demo|路演|汇报", re.IGNORECASE)
-KINDS_CN = {"contract": "合同页", "payment": "回款凭证", "receipt": "购物小票/票据", "chat": "聊天截图",
-            "demo": "方案/演示材料", "other": "其他图片或文件"}
+# a demo still to come is no proof of one: 「下周安排演示」, 「约了周五试用」, 「演示还没做」
+PLANNED = re.compile(r"安排|计划|打算|准备|预约|约了|约好|约在|约定|将要|将于|即将|下周|下个?月|明天|明早|后天|"
+                     r"改天|再约|待定|还没|没有|尚未|还未|未做|推迟|延期|取消")
+_CLAUSE = re.compile(r"[，。；：！？,.;:!?\n]")
+MIN_SEAL_TEXT = 4  # Chinese characters read on a page before a red seal alone makes it a contract page
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+KINDS_CN = PROOF_CN
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,8 @@ def classify(text: str, *, is_chat: bool = False, seal: bool = False) -> str:
     receipt = len(set(RECEIPT.findall(text)))
     if receipt >= 2 and receipt > contract + payment:
         return "receipt"
-    if (contract and contract >= payment) or (seal and not payment and not is_chat):
+    sealed_page = seal and not payment and not is_chat and len(_CJK.findall(text)) >= MIN_SEAL_TEXT
+    if (contract and contract >= payment) or sealed_page:  # a bare red circle is no contract page
         return "contract"
     if payment:
         return "payment"
@@ -53,7 +61,12 @@ def classify(text: str, *, is_chat: bool = False, seal: bool = False) -> str:
         return "receipt"
     if is_chat:
         return "chat"
-    return "demo" if DEMO.search(text) else "other"
+    return "demo" if demo_said(text) else "other"
+
+
+def demo_said(text: str, pattern: re.Pattern[str] = DEMO) -> bool:
+    """A clause names a demo (or its material) and plans nothing: 「演示了，下周报价」 does, 「下周安排演示」 not."""
+    return any(pattern.search(c) and not PLANNED.search(c) for c in _CLAUSE.split(text))
 
 
 def seal_like(img: Image.Image) -> bool:

@@ -22,7 +22,7 @@ from bot.config import ChecksSettings
 from bot.org import in_team
 from bot.usertext import user_text
 from handlers.checks import rules
-from handlers.checks.evidence import DEMO, classify
+from handlers.checks.evidence import DEMO, classify, demo_said
 from handlers.checks.rules import Finding, OtherLead
 from storage import chain
 from storage.leads import DROPPED, OPEN_STATUSES, company_core, is_closed, is_filled
@@ -92,7 +92,7 @@ def proofs_of(lead: Lead, evidence: Sequence[Any], summaries: Sequence[str]) -> 
         kinds.add("contact")
     if is_filled(lead.needs):
         kinds.add("need")
-    if any(DEMO_DONE.search(s) for s in summaries) or any(
+    if any(demo_said(s, DEMO_DONE) for s in summaries) or any(
             ev.kind == "file" and DEMO.search(ev.path or "") for ev in evidence):
         kinds.add("demo")
     return frozenset(kinds)

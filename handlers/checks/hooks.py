@@ -17,6 +17,7 @@ from handlers.checks import flags, rules
 from handlers.checks.evidence import KINDS_CN, Reading
 from handlers.checks.rules import Finding, missing_proofs, proof_names
 from storage import chain
+from storage.facts import evidence_data
 from storage.leads import stage_label
 from storage.models import Evidence, Lead
 
@@ -83,8 +84,7 @@ async def after_evidence(session: AsyncSession, lead: Lead, ev: Evidence, readin
     if reading is not None:
         ev.proof, ev.ocr_text = reading.kind, reading.text[:4000] or None
     await session.flush()
-    await chain.append(session, "evidence", lead_id=lead.id, actor_id=actor_id, now=now, evidence_id=ev.id,
-                       sha256=ev.sha256, item=ev.kind, proof=ev.proof, note=(ev.note or "")[:200] or None)
+    await chain.append(session, "evidence", lead_id=lead.id, actor_id=actor_id, now=now, **evidence_data(ev))
     lines = []
     if reading is not None:
         lines.append(f"识别为：{KINDS_CN.get(reading.kind, reading.kind)}。")

@@ -1,5 +1,6 @@
 """Data quality per rep for the manager's digest: the share of open leads whose key fields are complete, open 🔴
-flags and how long they have been open, and the 「数据清洁日」 list (each rep's three oldest open flags).
+flags and how long they have been open, open 🟡 flags (counted, the oldest few listed), and the 「数据清洁日」 list
+(each rep's three oldest open flags).
 
 Complete = customer, company, a way to reach them (phone or WeChat), budget, needs and industry known, and from
 方案演示 on also decision chain, next step and objection. Unknown is never complete; a rep without open leads has
@@ -17,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.usertext import user_text
 from handlers.checks.flags import OPEN, flag_line, key_known
-from handlers.checks.rules import RED
+from handlers.checks.rules import RED, YELLOW
 from storage.leads import OPEN_STATUSES, is_filled, stage_index
 from storage.models import Lead, LeadFlag
 
 BASE_FIELDS = ("customer_name", "company", "budget_cny", "needs", "industry")
 CLEANUP_TOP = 3
+YELLOW_TOP = 2  # 🟡 are many and less urgent: a couple listed, the rest counted
 
 
 def complete(lead: Lead) -> bool:
@@ -41,6 +43,8 @@ class Quality:
     oldest_red_days: float | None = None
     oldest: list[LeadFlag] = field(default_factory=list)  # the 数据清洁日 list
     reds: list[LeadFlag] = field(default_factory=list)  # the oldest open 🔴 flags, shown every day
+    yellow_open: int = 0
+    yellows: list[LeadFlag] = field(default_factory=list)  # the oldest open 🟡 flags, shown every day
 
     @property
     def share(self) -> float | None:
@@ -74,6 +78,10 @@ async def quality_by_rep(session: AsyncSession, rep_ids: Sequence[str], now: dat
                 q.reds.append(flag)
             age = (now - flag.created_at).total_seconds() / 86400
             q.oldest_red_days = max(q.oldest_red_days or 0.0, age)
+        elif flag.level == YELLOW:
+            q.yellow_open += 1
+            if len(q.yellows) < YELLOW_TOP:
+                q.yellows.append(flag)
     return out
 
 
@@ -89,14 +97,12 @@ def quality_lines(names: Iterable[tuple[str, str]], quality: dict[str, Quality],
         q = quality.get(rep_id)
         if q is None:
             continue
-        share = "未知" if q.share is None else f"{q.share:.0%}（{q.complete}/{q.open_leads}）"
+        share = "未知" if q.share is None else f"{q.complete}/{q.open_leads} 条"
         red = f"🔴 未处理 {q.red_open} 条，最久 {days(q.oldest_red_days)}" if q.red_open and \
             q.oldest_red_days is not None else "🔴 0"
-        lines.append(f"- {user_text(name)}: 关键字段完整 {share} · {red}")  # names are user-written
-        lines += [f"  - 线索 #{f.lead_id} {flag_line(f)}（{days((now - f.created_at).total_seconds() / 86400)}）"
-                  for f in q.reds]
-        if q.red_open > len(q.reds):  # the count and the list agree: the rest said, not silently left off
-            lines.append(f"  - 还有 {q.red_open - len(q.reds)} 条 🔴，发送「团队标记」查看全部")
+        # a count of leads, named apart from the 信息完整度 percentage above (the mean share of fields filled)
+        lines.append(f"- {user_text(name)}: 资料齐全的线索 {share} · {red} · 🟡 {q.yellow_open}")  # user-written
+        lines += _listed(q.reds, q.red_open, "🔴", now) + _listed(q.yellows, q.yellow_open, "🟡", now)
     if cleanup:
         lines.append("**🧹 数据清洁日：每人最久未处理的 3 条标记**")
         for rep_id, name in names:
@@ -104,4 +110,13 @@ def quality_lines(names: Iterable[tuple[str, str]], quality: dict[str, Quality],
             if q is not None and q.oldest:
                 shown = "；".join(f"线索 #{f.lead_id} {flag_line(f)}" for f in q.oldest)
                 lines.append(f"- {user_text(name)}: {shown}")
+    return lines
+
+
+def _listed(shown: list[LeadFlag], total: int, icon: str, now: datetime) -> list[str]:
+    """The flags listed under a rep, then how many more there are (the count and the list agree)."""
+    lines = [f"  - 线索 #{f.lead_id} {flag_line(f)}（{days((now - f.created_at).total_seconds() / 86400)}）"
+             for f in shown]
+    if total > len(shown):
+        lines.append(f"  - 还有 {total - len(shown)} 条 {icon}，发送「团队标记」查看全部")
     return lines

@@ -55,6 +55,14 @@ ASPECT = frozenset({"了", "完", "好", "过", "完了", "好了", "掉了"})
 CONCERN_MARKS = (  # also inside a word: 太贵, 对不上
     "太", "很", "非常", "有点", "有些", "比较", "偏", "嫌", "怕", "担心", "觉得", "认为", "顾虑", "问题",
     "不满", "抱怨", "投诉", "卡", "麻烦", "难", "贵", "慢", "低", "差", "不上", "不了")
+# A pain point is filled from an explicit cue only. A cue word that is a concern by itself (太贵, 效率低, 对不上,
+# 数据孤岛, 流失) counts as it stands; a mere topic (报表, 库存, 打通, 报价, 合同, 付款) counts only when its clause
+# voices it — a concern mark (太, 担心, 问题 …) or the customer asking, requiring or negotiating (VOICED) — so
+# 「电话打通了」, 「把报表发给客户」 or 「去仓库看了库存」 fill no 痛点.
+SELF_CONCERN = ("不", "没", "无", "流失", "丢", "孤岛", "漏", "重复", "紧", "高", "涨", "缺")
+VOICED = frozenset({"问", "问了", "问到", "要求", "提出", "提了", "关心", "关注", "希望", "想要", "要", "需要", "谈",
+                    "在谈", "还在谈", "能不能", "能否", "可不可以", "是否", "吗", "接受", "纠结", "犹豫", "反对",
+                    "拒绝", "审", "卡", "?", "？"})
 CLAUSE_END = re.compile(r"^[,.;:!?，。；：！？、\n]+$")
 UNNAMED_COMPETITOR = "竞品(未具名)"  # a competitor mentioned without its name (对手, 友商 …)
 NEGATIONS = frozenset({"不", "没", "没有", "无", "不用", "已经不", "不再", "未", "别", "不会"})
@@ -128,8 +136,8 @@ class InsightMiner:
         tokens = [t.strip() for t in self._jieba().lcut(norm, HMM=False) if t.strip()]
         kept = [t if not _negated(tokens, i) else "" for i, t in enumerate(tokens)]
         steps = {w: v for w, v in self.pains.items() if v in DEAL_STEPS}
-        pains = _hits([t if not (t in steps and _reported_done(tokens, i)) else "" for i, t in enumerate(kept)],
-                      self.pains)
+        pains = _hits([t if not (t in steps and _reported_done(tokens, i)) and _voiced(tokens, i) else ""
+                       for i, t in enumerate(kept)], self.pains)
         roles = _hits(tokens, self.roles)
         competitors = [c for c in _hits(kept, COMPETITORS) if not _their_system(norm, c)]
         competitors += [c for c in named_rivals(unicodedata.normalize("NFKC", text))
@@ -233,6 +241,14 @@ def _negated(tokens: list[str], i: int) -> bool:
     after = tokens[i + 1:i + 3]
     return bool(after) and (after[0] in NO_PROBLEM or (
         after[0] in NEGATIONS | {"不是"} and len(after) > 1 and after[1] in CONCERNS))
+
+
+def _voiced(tokens: list[str], i: int) -> bool:
+    """Token i is an explicit pain cue: a concern in itself, or a topic its clause voices as one."""
+    word = tokens[i]
+    if any(mark in word for mark in (*CONCERN_MARKS, *SELF_CONCERN)):
+        return True
+    return any(t in VOICED or any(mark in t for mark in CONCERN_MARKS) for t in _clause(tokens, i) if t != word)
 
 
 def _clause(tokens: list[str], i: int) -> list[str]:

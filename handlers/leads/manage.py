@@ -75,8 +75,9 @@ async def reassign(session: AsyncSession, actor: UserInfo, lead: Lead, rep: User
         why = await _pool_refusal(session, actor, rep.id, settings.ramp)
         if why is not None:
             return said(why)
-        return await actions.assign_to(session, actor, lead.id, rid, rep.id, now, settings.reminders,
-                                       ranker(session, actor, now, settings.ramp), reason=reason)
+        return with_undo(await actions.assign_to(session, actor, lead.id, rid, rep.id, now, settings.reminders,
+                                                 ranker(session, actor, now, settings.ramp), reason=reason),
+                         P.REASSIGNED_TITLE, lead.id, rid, now)
     if rep.id == lead.owner_id:
         return said(P.ALREADY_OWNS.format(id=lead.id, rep=user_text(rep.name)))
     if lead.owner_id is None and (why := await _pool_refusal(session, actor, rep.id, settings.ramp)):
@@ -105,7 +106,8 @@ async def take_over(session: AsyncSession, actor: UserInfo, lead: Lead, now: dat
     """接手: the manager becomes the owner (a frozen lead through its escalation); the owner before is told."""
     rid = frozen_escalation(lead)
     if rid is not None:
-        return await actions.take_over(session, actor, lead.id, rid, now, cfg)
+        return with_undo(await actions.take_over(session, actor, lead.id, rid, now, cfg), P.TAKEN_OVER_TITLE,
+                         lead.id, rid, now)
     if lead.owner_id == actor.id:
         return said(P.ALREADY_YOURS.format(id=lead.id))
     previous = await change_owner(session, lead, actor.id, actor.id, now, cfg, reason=f"{actor.name} 接手",
@@ -118,6 +120,13 @@ async def take_over(session: AsyncSession, actor: UserInfo, lead: Lead, now: dat
     if previous and previous != actor.id:
         result.sends.append((previous, Text(f"线索 #{lead.id} 已由 {actor.name} 接手。"),
                              f"takeover:{lead.id}:{now.isoformat()}"))
+    return result
+
+
+def with_undo(result: Result, title: str, lead_id: int, rid: int, now: datetime) -> Result:
+    """A typed 接手 / 改派 of a frozen lead acts at once, as on any other lead, and offers 撤销 the same way."""
+    if result.changed and isinstance(result.reply, Text):
+        result.reply = view.unfreeze_card(title, result.reply.text, lead_id, rid, now)
     return result
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -61,9 +62,8 @@ class JobContext(Context):
 async def run_job(services: Services, job: Claimed) -> bool:
     """Read the job's screenshot and answer with the draft card (or why there is none). Raises when the attempt
     failed (the caller retries it later); True when this attempt's result was committed."""
-    user = await _user(services, job.user_id)
-    ctx = JobContext(services, job, user)
-    try:
+
+    async def read(ctx: JobContext) -> None:
         data = await asyncio.get_running_loop().run_in_executor(None, _read, job.image_path)
         if data is None:
             log.error("ocr job %s: image %s is missing (is [ocr] evidence_dir shared with the webhook?)", job.id,
@@ -71,20 +71,28 @@ async def run_job(services: Services, job: Claimed) -> bool:
             ctx.reply(Text(IMAGE_GONE))
         else:
             await capture_screenshot(ctx, data, job.file_name, busy_after=None)
-        ctx.after_commit.append(lambda: forget_unused_image(services, job))
-        await ctx.commit()
-    finally:
-        await ctx.close()
-    return ctx.finished
+
+    return await _answer(services, job, "done", read)
 
 
 async def give_up(services: Services, job: Claimed) -> bool:
     """Attempts used up: the job failed, and the rep hears so once (the reply commits with the job's end)."""
     log.error("ocr job %s (%s:%s) failed %d times; the rep is told", job.id, job.channel, job.msg_id,
               job.attempts - 1)
-    ctx = JobContext(services, job, await _user(services, job.user_id), state="failed")
-    try:
+
+    async def tell(ctx: JobContext) -> None:
         ctx.reply(Text(GAVE_UP))
+
+    return await _answer(services, job, "failed", tell)
+
+
+async def _answer(services: Services, job: Claimed, state: str,
+                  work: Callable[[JobContext], Awaitable[None]]) -> bool:
+    """Run `work` in the job's context and commit its answers with the job ended as `state`; an image that
+    became no evidence is then forgotten. True when this attempt's result was committed."""
+    ctx = JobContext(services, job, await _user(services, job.user_id), state=state)
+    try:
+        await work(ctx)
         ctx.after_commit.append(lambda: forget_unused_image(services, job))
         await ctx.commit()
     finally:

@@ -21,10 +21,11 @@ from bot.actions import (
     NextStage,
     ReassignPicker,
     RejectEvidence,
+    UndoFrozen,
     UndoHandover,
     ViewLead,
 )
-from bot.clock import fmt_cn
+from bot.clock import fmt_cn, to_cn
 from bot.messages import Button, Card, Field
 from bot.phrases import ACTIVITY_LABELS, TO_FILL, UNNAMED_CUSTOMER, activity_label
 from bot.usertext import plain, user_text
@@ -130,19 +131,42 @@ def field_rows(lead: Lead, names: Mapping[str, str]) -> list[Field]:
 
 
 def timeline_lines(activities: Sequence[Activity], names: Mapping[str, str]) -> list[str]:
-    lines = []
-    for act in activities[-TIMELINE_MAX:]:
-        who = names.get(act.actor_id or "", "系统" if act.actor_id is None else "同事")  # a name, never an id
-        label = activity_label(act.kind)
-        text = f"{fmt_cn(act.created_at)} {user_text(who)} {label}"
-        summary = (act.summary or "").removeprefix(f"{label}：")  # 「约定回访：约定回访」 said once
-        if summary and summary != label:
-            text += f"：{user_text(summary)}"
+    """One natural line per event — when, who, what — and an event said twice in a row shown once."""
+    lines: list[str] = []
+    for act in activities:
+        line = f"{fmt_cn(act.created_at)} {timeline_event(act, names)}"
         insights = (act.detail or {}).get("insights_text")
         if insights:
-            text += f"（{user_text(insights)}）"
-        lines.append(text)
-    return lines
+            line += f"（{user_text(insights)}）"
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines[-TIMELINE_MAX:]
+
+
+def timeline_event(act: Activity, names: Mapping[str, str]) -> str:
+    """「张伟 约定 11月25日 15:00 回访」, 「王经理 接手」, 「王经理 改派给 李娜：客户在她片区」: the summary
+    a handler wrote as a whole sentence (it starts with who did it) is kept as it is; otherwise who, the label
+    and what was said, the label never twice."""
+    who = names.get(act.actor_id or "", "系统" if act.actor_id is None else "同事")  # a name, never an id
+    label, detail, summary = activity_label(act.kind), act.detail or {}, (act.summary or "").strip()
+    if act.kind in ("plan", "ask_reminder") and detail.get("due"):
+        task = summary.removeprefix("提醒：").removeprefix(label).strip("：") or "回访"
+        verb = "约定 " if act.kind == "plan" else "设置提醒："
+        return f"{user_text(who)} {verb}{day_time(datetime.fromisoformat(detail['due']))} {user_text(task)}"
+    if summary.startswith(f"{who} "):
+        return user_text(summary)
+    owner = names.get(str(detail.get("owner")))
+    if act.kind == "reassign" and owner and detail.get("owner") != act.actor_id:
+        label = f"改派给 {user_text(owner)}"
+    summary = summary.removeprefix(f"{label}：")
+    said = f"：{user_text(summary)}" if summary and summary != label else ""
+    return f"{user_text(who)} {label}{said}"
+
+
+def day_time(when: datetime) -> str:
+    """「12月8日 15:00」 (China time)."""
+    local = to_cn(when)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
 
 
 def detail_card(lead: Lead, names: Mapping[str, str], activities: Sequence[Activity], next_text: str,
@@ -220,7 +244,8 @@ def lead_name(lead: Lead) -> str:
     return f"{who} · {user_text(lead.company)}" if lead.company else who
 
 
-UNDO_MINUTES = 10  # how long a typed 接手 / 改派 can be taken back with its 撤销 button
+UNDO_MINUTES = 10  # how long a typed 接手 / 改派 can be taken back with its 撤销 button (or a typed 撤销)
+UNDO_NOTE = f"点「撤销」或回复「撤销」可在 {UNDO_MINUTES} 分钟内撤回。"
 
 
 def undo_button(lead_id: int, new_owner: str, previous: str, now: datetime) -> Button:
@@ -231,8 +256,13 @@ def undo_button(lead_id: int, new_owner: str, previous: str, now: datetime) -> B
 def handover_card(title: str, line: str, lead_id: int, new_owner: str, previous: str | None, now: datetime) -> Card:
     """What a typed 接手 / 改派 did, said in full, with 撤销 when the lead had an owner to go back to."""
     buttons = (undo_button(lead_id, new_owner, previous, now),) if previous and previous != new_owner else ()
-    return Card(title=title, description=line, buttons=buttons,
-                note=f"点「撤销」可在 {UNDO_MINUTES} 分钟内撤回。" if buttons else "")
+    return Card(title=title, description=line, buttons=buttons, note=UNDO_NOTE if buttons else "")
+
+
+def unfreeze_card(title: str, line: str, lead_id: int, rid: int, now: datetime) -> Card:
+    """What a 接手 / 改派 of a frozen lead did, with 撤销 (frozen again: front.py `undo_unfreeze`)."""
+    return Card(title=title, description=line, note=UNDO_NOTE,
+                buttons=(Button(UndoFrozen(lead_id, rid, Big(int(now.timestamp()))).pack(), "撤销"),))
 
 
 def evidence_card(lead: Lead, ev: Evidence, rep_name: str, *, renewal_lock: bool = False) -> Card:

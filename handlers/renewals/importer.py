@@ -1,13 +1,15 @@
 """`contracts import` (CLI), a contracts or payments file an admin sends in chat: read in an executor, matched to
-the customers' leads, staged, published in one transaction, then the renewal scan.
+the customers' leads, staged, published, then the renewal scan.
 
 Row policy: a row that cannot be used (end before start, a negative payment, an unknown or ambiguous customer,
 an unknown owner, an unreadable date or amount) is skipped and named in the report with its line and a log line.
-The file's good rows land all together or not at all (the knowledge import's pattern, knowledge/importer.py):
-they are staged TRANSACTION_ROWS at a time into `renewal_import_staging` under a fresh batch id, each chunk its
-own short transaction (a large file does not hold SQLite's writer from its first row to its last), then ONE short
-transaction publishes the batch (INSERT … SELECT into contracts or payments) and deletes it. On a database error
-the batch is deleted and the report says nothing was imported; a batch left by a dead process is deleted by age.
+The file's good rows land all together (the knowledge import's pattern, knowledge/importer.py): matched in an
+executor TRANSACTION_ROWS at a time, they are staged into `renewal_import_staging` under a fresh batch id,
+STAGE_ROWS a short transaction (a large file never holds SQLite's writer for long), then published a bounded
+chunk a transaction (INSERT … SELECT into contracts or payments, storage/staging.py). On a database error before
+the publish the batch is deleted and the report says nothing was imported; a publish that began is finished by
+the sweep (start-up, hourly, the next import) and the report says so; a batch a dead process left unpublished is
+deleted by age.
 Re-importing a file changes nothing: a contract is the same when its customer, start and end are, a payment when
 its customer, date and amount are."""
 
@@ -22,7 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,14 +36,16 @@ from handlers.renewals.scan import ScanOutcome, scan_all
 from handlers.renewals.sheet import ContractRow, PaymentRow, RowError, read_sheet
 from knowledge.io import FormatError
 from storage.models import Contract, Payment, RenewalImportStaging
-from storage.sql import rowcount, table_of
+from storage.sql import table_of
+from storage.staging import PublishInterrupted, Staged, drop, drop_stale
 
 log = logging.getLogger(__name__)
 
 MAX_ISSUES_SHOWN = 10
 KIND_CN = {"contracts": "合同", "payments": "回款"}
 CHUNK = 500
-TRANSACTION_ROWS = 2000
+TRANSACTION_ROWS = 2000  # rows matched (in an executor) and compared with the live rows at a time
+STAGE_ROWS = 500  # rows per staging write transaction (as many as a publish chunk)
 STALE_BATCH_AFTER = timedelta(hours=6)  # a batch staged this long ago belongs to a dead import
 STAGING = table_of(RenewalImportStaging)
 Landed = Callable[[int], Awaitable[None]]  # this many more rows are committed
@@ -57,6 +61,7 @@ class ImportReport:
     unchanged: int = 0
     issues: list[tuple[int, str]] = field(default_factory=list)  # (line, reason); line 0 = the whole file
     warnings: int = 0  # 续约预警 recorded by the scan after the import
+    interrupted: bool = False  # the publish began and failed midway: the rest lands by the sweep
 
     def lines(self, limit: int = MAX_ISSUES_SHOWN) -> list[str]:
         """The Chinese import report."""
@@ -70,7 +75,9 @@ class ImportReport:
         head = (f"📑 {self.file}（{what}）：{self.rows} 行，新增 {self.inserted}"
                 + (f"，更新 {self.updated}" if self.kind == "contracts" else "")
                 + f"，{same} {self.unchanged}，跳过 {len(self.issues)}")
-        out = [head] + [f"· 第 {line} 行：{text}" if line else f"· {text}" for line, text in self.issues[:limit]]
+        out = [head] + (["· 保存到一半时数据库出错：已保存的行保留，其余的会在数据库恢复后自动补齐"]
+                        if self.interrupted else [])
+        out += [f"· 第 {line} 行：{text}" if line else f"· {text}" for line, text in self.issues[:limit]]
         if len(self.issues) > limit:
             out.append(f"· 另有 {len(self.issues) - limit} 行未显示：改好以上几行后重新导入，会列出其余问题")
         return out
@@ -107,13 +114,16 @@ async def import_file(db: Any, path: Path, now: datetime, landed: Landed | None 
     batch = uuid.uuid4().hex
     try:
         await _stage_and_publish(db, batch, report, rows, now, landed)
+    except PublishInterrupted:
+        log.exception("contracts import %s: database error while publishing; the rest is published later", path.name)
+        report.interrupted = True
     except SQLAlchemyError:
         log.exception("contracts import %s: database error; nothing imported", path.name)
-        await _drop(db, batch)
+        await drop(db, STAGING, batch)
         report.kind, report.inserted, report.updated, report.unchanged = None, 0, 0, 0
         report.issues.insert(0, (0, "保存时数据库出错"))
     except BaseException:
-        await _drop(db, batch)
+        await drop(db, STAGING, batch)
         raise
     report.issues.sort()
     for line, text in report.issues:
@@ -125,27 +135,33 @@ async def import_file(db: Any, path: Path, now: datetime, landed: Landed | None 
 
 async def _stage_and_publish(db: Any, batch: str, report: ImportReport, rows: Sequence[ContractRow | PaymentRow],
                              now: datetime, landed: Landed | None) -> None:
-    """Match and stage the rows a chunk (a transaction) at a time, then publish the batch in one transaction."""
-    async with db.session() as session:
-        stale = await _drop_stale(session, now - STALE_BATCH_AFTER)
+    """Match the rows and build their staging rows in an executor (a chunk of TRANSACTION_ROWS at a time, compared
+    with the live rows read outside any write transaction), stage them STAGE_ROWS a transaction, then publish."""
+    await drop_stale_batches(db, now)
+    async with db.read_session() as session:
         accounts, owners = await Accounts.load(session), await Owners.load(session)
-    if stale:
-        log.warning("contracts import: deleted %d staged rows of imports that did not finish", stale)
+    loop, kind = asyncio.get_running_loop(), str(report.kind)
     staged, seen = 0, dict[tuple[int, Any, Any], int]()
     for lo in range(0, len(rows), TRANSACTION_ROWS):
         chunk = rows[lo:lo + TRANSACTION_ROWS]
-        async with db.session() as session:
-            if report.kind == "contracts":
-                ready = _contracts(report, accounts, owners, [r for r in chunk if isinstance(r, ContractRow)], seen)
-                values = await _changed_contracts(session, report, ready)
-            else:
-                values = await _new_payments(session, report, accounts,
+        if kind == "contracts":
+            ready = await loop.run_in_executor(None, _contracts, report, accounts, owners,
+                                               [r for r in chunk if isinstance(r, ContractRow)], seen)
+            live = await _existing(db, CONTRACT_KEY + CONTRACT_VALUES, [k[0] for k in ready])
+            values = await loop.run_in_executor(None, _changed_contracts, report, ready, live)
+        else:
+            due = await loop.run_in_executor(None, _payments, report, accounts,
                                              [r for r in chunk if isinstance(r, PaymentRow)], seen)
-            staged += await _stage(session, batch, str(report.kind), report.file, values, now)
+            live = await _existing(db, PAYMENT_KEY, [k[0] for k in due])
+            values = await loop.run_in_executor(None, _new_payments, report, due, live)
+        staging = [{"batch_id": batch, "kind": kind, "source": report.file, "staged_at": now, **v} for v in values]
+        for i in range(0, len(staging), STAGE_ROWS):  # only the INSERT holds the writer
+            async with db.session() as session:
+                await session.execute(insert(STAGING), staging[i:i + STAGE_ROWS])
+        staged += len(staging)
         if landed is not None:
             await landed(len(chunk))
-    async with db.session() as session:
-        await _publish(session, batch, str(report.kind), staged)
+    await STAGED[kind].publish(db, batch, staged, now)
 
 
 Ready = dict[tuple[int, Any, Any], tuple[ContractRow, str | None]]  # (lead, start, end) → the row and its owner
@@ -170,10 +186,9 @@ def _contracts(report: ImportReport, accounts: Accounts, owners: Owners, rows: l
     return ready
 
 
-async def _changed_contracts(session: AsyncSession, report: ImportReport, ready: Ready) -> list[dict[str, Any]]:
-    """The rows to stage: new contracts and changed ones (compared with the live rows now); counts them."""
-    existing = await _existing(session, Contract, [k[0] for k in ready])
-    current = {(c.lead_id, c.start_on, c.end_on): c for c in existing}
+def _changed_contracts(report: ImportReport, ready: Ready, live: Sequence[Any]) -> list[dict[str, Any]]:
+    """The rows to stage: new contracts and changed ones (compared with the `live` rows); counts them."""
+    current = {(c.lead_id, c.start_on, c.end_on): c for c in live}
     out = []
     for key, (row, owner) in ready.items():
         values = {"customer": row.customer.name, "company": row.customer.company, "amount_cny": row.amount,
@@ -190,9 +205,13 @@ async def _changed_contracts(session: AsyncSession, report: ImportReport, ready:
     return out
 
 
-async def _new_payments(session: AsyncSession, report: ImportReport, accounts: Accounts, rows: list[PaymentRow],
-                        seen: dict[tuple[int, Any, Any], int]) -> list[dict[str, Any]]:
-    ready: dict[tuple[int, Any, Any], PaymentRow] = {}
+Due = dict[tuple[int, Any, Any], PaymentRow]  # (lead, paid on, amount) → the row
+
+
+def _payments(report: ImportReport, accounts: Accounts, rows: list[PaymentRow],
+              seen: dict[tuple[int, Any, Any], int]) -> Due:
+    """One chunk's payments matched to their accounts, each once in the file."""
+    due: Due = {}
     for row in rows:
         try:
             known = accounts.match(row.customer)
@@ -200,88 +219,78 @@ async def _new_payments(session: AsyncSession, report: ImportReport, accounts: A
             report.issues.append((row.line, str(exc)))
             continue
         key = (known.id, row.paid_on, row.amount)
-        if key in seen or key in ready:
+        if key in seen:
             report.unchanged += 1
             continue
-        ready[key], seen[key] = row, row.line
-    have = {(p.lead_id, p.paid_on, p.amount_cny) for p in await _existing(session, Payment, [k[0] for k in ready])}
+        due[key], seen[key] = row, row.line
+    return due
+
+
+def _new_payments(report: ImportReport, due: Due, live: Sequence[Any]) -> list[dict[str, Any]]:
+    """The payments to stage: those the `live` rows do not hold yet; counts them."""
+    have = {(p.lead_id, p.paid_on, p.amount_cny) for p in live}
     new = [{"line": row.line, "lead_id": k[0], "paid_on": k[1], "amount_cny": k[2]}
-           for k, row in ready.items() if k not in have]
-    report.unchanged += len(ready) - len(new)
+           for k, row in due.items() if k not in have]
+    report.unchanged += len(due) - len(new)
     report.inserted += len(new)
     return new
-
-
-async def _stage(session: AsyncSession, batch: str, kind: str, source: str, values: list[dict[str, Any]],
-                 now: datetime) -> int:
-    for i in range(0, len(values), CHUNK):
-        await session.execute(insert(STAGING), [{"batch_id": batch, "kind": kind, "source": source, "staged_at": now,
-                                                 **v} for v in values[i:i + CHUNK]])
-    return len(values)
 
 
 CONTRACT_VALUES = ("customer", "company", "amount_cny", "owner_id", "health", "renewal")
 
 
-async def _publish(session: AsyncSession, batch: str, kind: str, expected: int) -> None:
-    """The staged batch made live in the caller's (short) transaction, then deleted from staging. Raises
-    BatchIncomplete (nothing published) unless exactly `expected` rows are staged."""
-    mine = STAGING.c.batch_id == batch
-    staged = int(await session.scalar(select(func.count()).select_from(STAGING).where(mine)) or 0)
-    if staged != expected:
-        raise BatchIncomplete(f"batch {batch}: {staged} rows staged, {expected} expected")
-    if not staged:
-        return
-    factory = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+def _factory(session: AsyncSession) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+async def _publish_contracts(session: AsyncSession, chunk: ColumnElement[bool]) -> None:
+    """The staged contracts matching `chunk` upserted, in file order (a contract is its lead, start and end)."""
+    table, s = table_of(Contract), STAGING.c
+    names = [*CONTRACT_KEY, *CONTRACT_VALUES, "source", "created_at", "updated_at"]
+    source = [s.lead_id, s.start_on, s.end_on, *(s[n] for n in CONTRACT_VALUES), s.source, s.staged_at, s.staged_at]
+    stmt = _factory(session)(table).from_select(names, select(*source).where(chunk).order_by(s.line))
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[table.c.lead_id, table.c.start_on, table.c.end_on],
+        set_={**{n: stmt.excluded[n] for n in CONTRACT_VALUES}, "updated_at": stmt.excluded.updated_at}))
+
+
+async def _publish_payments(session: AsyncSession, chunk: ColumnElement[bool]) -> None:
     s = STAGING.c
-    if kind == "contracts":
-        table = table_of(Contract)
-        names = ["lead_id", "start_on", "end_on", *CONTRACT_VALUES, "source", "created_at", "updated_at"]
-        source = [s.lead_id, s.start_on, s.end_on, *(s[n] for n in CONTRACT_VALUES), s.source, s.staged_at,
-                  s.staged_at]
-        stmt = factory(table).from_select(names, select(*source).where(mine).order_by(s.line))
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[table.c.lead_id, table.c.start_on, table.c.end_on],
-            set_={**{n: stmt.excluded[n] for n in CONTRACT_VALUES}, "updated_at": stmt.excluded.updated_at})
-    else:
-        names = ["lead_id", "paid_on", "amount_cny", "source", "created_at"]
-        stmt = factory(table_of(Payment)).from_select(names, select(
-            s.lead_id, s.paid_on, s.amount_cny, s.source, s.staged_at).where(mine).order_by(s.line))
-        stmt = stmt.on_conflict_do_nothing()
-    await session.execute(stmt)
-    await session.execute(delete(STAGING).where(mine))
+    names = ["lead_id", "paid_on", "amount_cny", "source", "created_at"]
+    stmt = _factory(session)(table_of(Payment)).from_select(names, select(
+        s.lead_id, s.paid_on, s.amount_cny, s.source, s.staged_at).where(chunk).order_by(s.line))
+    await session.execute(stmt.on_conflict_do_nothing())
 
 
-class BatchIncomplete(SQLAlchemyError):
-    """The staging table holds fewer rows of a batch than were staged (deleted as stale meanwhile)."""
-
-
-async def _drop(db: Any, batch: str) -> None:
-    """A failed import's staged rows deleted (best effort: if this fails too, age deletes them later)."""
-    try:
-        async with db.session() as session:
-            await session.execute(delete(STAGING).where(STAGING.c.batch_id == batch))
-    except Exception:
-        log.exception("contracts import: staged batch %s could not be deleted; it is deleted by age later", batch)
-
-
-async def _drop_stale(session: AsyncSession, staged_before: datetime) -> int:
-    return rowcount(await session.execute(delete(STAGING).where(STAGING.c.staged_at < staged_before)))
+# a staged file made live a chunk a transaction, rolled forward once begun (storage/staging.py)
+STAGED = {"contracts": Staged("contracts", STAGING, "line", _publish_contracts),
+          "payments": Staged("payments", STAGING, "line", _publish_payments)}
 
 
 async def drop_stale_batches(db: Any, now: datetime) -> int:
-    """Staged rows of imports that started more than STALE_BATCH_AFTER ago (their process died) deleted: by every
-    import as it starts, and by the server at start-up and hourly (app/scheduler.py), like the knowledge import's."""
+    """Publishes that began and did not finish are finished; then staged rows of imports that started more than
+    STALE_BATCH_AFTER ago (their process died before publishing) deleted: by every import as it starts, and by
+    the server at start-up and hourly (app/scheduler.py), like the knowledge import's."""
+    for staged in STAGED.values():
+        await staged.resume(db, now)
     async with db.session() as session:
-        stale = await _drop_stale(session, now - STALE_BATCH_AFTER)
+        stale = await drop_stale(session, STAGING, now - STALE_BATCH_AFTER)
     if stale:
         log.warning("contracts import: deleted %d staged rows of imports that did not finish", stale)
     return stale
 
 
-async def _existing(session: AsyncSession, model: Any, lead_ids: list[int]) -> list[Any]:
+CONTRACT_KEY = ("lead_id", "start_on", "end_on")
+PAYMENT_KEY = ("lead_id", "paid_on", "amount_cny")
+
+
+async def _existing(db: Any, columns: Sequence[str], lead_ids: list[int]) -> list[Any]:
+    """Those columns of the live contracts (or payments) of these leads, read outside any write transaction."""
+    table = table_of(Contract) if "start_on" in columns else table_of(Payment)
     ids = sorted(set(lead_ids))
     found: list[Any] = []
-    for i in range(0, len(ids), CHUNK):
-        found += (await session.execute(select(model).where(model.lead_id.in_(ids[i:i + CHUNK])))).scalars()
+    async with db.reader() as conn:
+        for i in range(0, len(ids), CHUNK):
+            found += (await conn.execute(select(*(table.c[n] for n in columns))
+                                         .where(table.c.lead_id.in_(ids[i:i + CHUNK])))).all()
     return found

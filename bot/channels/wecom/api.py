@@ -27,6 +27,7 @@ from bot.config import WecomSettings
 from bot.delivery import DeliveryError, Failure
 
 log = logging.getLogger(__name__)
+_JSON = {"Content-Type": "application/json"}
 
 TOKEN_ERRORS = {40014, 42001, 40001, 41001}  # invalid / expired / missing access_token
 BUSY = -1
@@ -237,9 +238,11 @@ class WecomApi:
 
     # -- endpoints --------------------------------------------------------------------------
     async def post_json(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self._call(
-            path, lambda t: self._http().post(self.base + path, params={"access_token": t}, json=payload)
-        )
+        # UTF-8 as is: aiohttp's json= writes every Chinese character as a six-byte \uXXXX escape (a longer
+        # body, and the encoder's slow path, per message)
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        return await self._call(path, lambda t: self._http().post(
+            self.base + path, params={"access_token": t}, data=body, headers=_JSON))
 
     async def oauth_userid(self, code: str) -> str | None:
         """网页授权 (OAuth2 in WeCom's browser): the member the redirect's `code` belongs to; None for a

@@ -24,3 +24,7 @@ class WecomChannel:
 
     def register(self, app: web.Application, intake: Intake) -> None:
         Receiver(intake, self.settings, self.api).register(app)
+
+    def register_replays(self, intake: Intake) -> None:
+        """No routes: claimed payloads handed over by `serve` are handled here (the handler process)."""
+        intake.register_replayer(self.name, Receiver(intake, self.settings, self.api).replay)

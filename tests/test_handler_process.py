@@ -1,0 +1,90 @@
+"""`[server] handler_process`: `salesbot serve` verifies, claims and ACKs callbacks, and a child process
+(`serve --role handlers`) handles the messages (issue 19: the handlers' CPU on a second core, off the ACKs' loop).
+Each message is answered once, by the child; a duplicate is still refused by serve; the child killed with -9 is
+started again and messages are answered meanwhile; the child goes when serve goes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+from aiohttp import ClientSession
+
+from tests.conftest import sqlite_url
+from tests.fakes.wecom_api import FakeWecom
+from tests.fakes.wecom_callback import CallbackBuilder, text_xml
+from tests.fakes.wecom_harness import AES_KEY, TOKEN
+from tests.servers import Server, wecom_env
+from tests.test_console_process import _children, _cmdline, _zombie
+from tests.waiting import until
+
+
+def _handlers(server: Server) -> list[int]:
+    assert server.proc is not None
+    return [pid for pid in _children(server.proc.pid) if "--role handlers" in _cmdline(pid) and not _zombie(pid)]
+
+
+async def _metric(http: ClientSession, url: str, prefix: str) -> float:
+    async with http.get(f"{url}/metrics") as resp:
+        text = await resp.text()
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(prefix))
+
+
+async def test_messages_are_handled_in_the_child_once_each_and_it_survives_a_kill(tmp_path: Path) -> None:
+    async with FakeWecom(corp_id="wwhandlerproc01") as fake:
+        env = wecom_env(sqlite_url(tmp_path), fake.corp_id, fake.secret, fake.base_url,
+                        SALESBOT_SERVER_WARM_UP="false", SALESBOT_SERVER_HANDLER_PROCESS="true",
+                        SALESBOT_KNOWLEDGE_SEED_DEMO="false", SALESBOT_SERVER_SPOOL_DIR=str(tmp_path / "spool"))
+        server = Server(tmp_path, env)
+        await server.start()
+        cb = CallbackBuilder(TOKEN, AES_KEY, fake.corp_id)
+        children: list[int] = []
+        try:
+            await until(lambda: "handlers process ready" in server.log_text(), "the handler child ready",
+                        timeout_s=90, log=server.log_text)
+            children = _handlers(server)
+            assert len(children) == 1, [_cmdline(pid) for pid in _children(server.proc.pid)]  # type: ignore[union-attr]
+
+            async with ClientSession() as http:
+                async def say(user: str, msg_id: int) -> int:
+                    now = int(time.time())
+                    query, body = cb.post(text_xml(fake.corp_id, user, "帮助", msg_id, now), now, nonce=str(msg_id))
+                    async with http.post(f"{server.url}/wecom/callback?{query}", data=body) as resp:
+                        return resp.status
+
+                users = [f"hp{i:02d}" for i in range(12)]
+                assert await asyncio.gather(*(say(u, 5000 + i) for i, u in enumerate(users))) == [200] * 12
+                assert await say(users[0], 5000) == 200  # WeCom's retry of the same callback: ACKed, not handled
+                await until(lambda: all(fake.texts_to(u) for u in users), "every user answered", timeout_s=30,
+                            log=server.log_text)
+                # serve itself handled none of them: its handler histogram is empty
+                assert await _metric(http, server.url, "salesbot_handler_seconds_count") == 0
+                assert await _metric(http, server.url, "salesbot_wecom_duplicates") == 1
+
+                os.kill(children[0], signal.SIGKILL)  # the child dies: serve handles meanwhile, then starts it again
+                await until(lambda: "handlers process exited" in server.log_text(), "serve saw the child die",
+                            log=server.log_text)
+                assert await say("hp_during", 6000) == 200
+                await until(lambda: fake.texts_to("hp_during"), "answered while the child was down", timeout_s=30,
+                            log=server.log_text)
+                await until(lambda: server.log_text().count("handlers process ready") == 2, "the child restarted",
+                            timeout_s=90, log=server.log_text)
+                children = _handlers(server)
+                assert await say("hp_after", 6001) == 200
+                await until(lambda: fake.texts_to("hp_after"), "answered by the new child", timeout_s=30,
+                            log=server.log_text)
+                await asyncio.sleep(1.0)  # any second answer would have been sent by now
+                for user in [*users, "hp_during", "hp_after"]:
+                    assert len(fake.texts_to(user)) == 1, (user, fake.texts_to(user))
+
+            await server.kill()  # kill -9: nothing stops the child but its own check
+            await until(lambda: all(not _cmdline(pid) or _zombie(pid) for pid in children),
+                        "the child gone after serve", timeout_s=15)
+        finally:
+            await server.stop()
+            for pid in children:
+                if "--role handlers" in _cmdline(pid) and not _zombie(pid):
+                    os.kill(pid, signal.SIGKILL)
