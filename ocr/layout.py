@@ -64,7 +64,7 @@ class Layout:
 INK = 10  # max channel distance from the background that counts as "something is drawn here"
 
 
-def analyse(img: Image.Image, *, desktop: bool = False, ink: int | None = None, floor: bool = True) -> Layout:
+def analyse(img: Image.Image, *, desktop: bool = False, ink: int | None = None, floor: bool = False) -> Layout:
     """`desktop`: a PC client's or tablet's chat pane, whose title sits on the left and whose point size is
     measured from the avatars rather than assumed from the width of a phone. `ink`: the most colour distance
     that may be needed to count as drawn (the background's own noise sets it up to there; higher for a photo,
@@ -245,8 +245,11 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
             box = _bubble(seg, col_has, left=near_l, min_w=max(3, int(2 * s)), min_avatar=min_avatar)
             found = Box(box[0], gy0 + box[1], box[2], gy0 + box[3]) if box else None
             card = found is not None and has_picture(rgb[found.y0 : found.y1, found.x0 : found.x1], s)
-            # A photo may wash a white bubble out into its background: there the avatar's size alone tells
-            if box and found and (card or speckle or is_bubble(rgb, found, seg[box[1] : box[3], box[0] : box[2]])):
+            # A phone's avatars have a known least size a page's characters stay under, and a white bubble may be
+            # as white as its background (or washed out in a photo): there the avatar alone tells. A pane's point
+            # size is measured from whatever stands at its edge, so there the bubble must show too.
+            if box and found and (card or speckle or min_avatar
+                                  or is_bubble(rgb, found, seg[box[1] : box[3], box[0] : box[2]])):
                 out.append(Region(CARD if card else LEFT if near_l else RIGHT, found))
         elif out and _attached(out[-1], x_min, x_max, gy0, s) and seg[:, x_min:x_max].mean() > 0.5 \
                 and _background_between(rgb, bg, out[-1].box.y1, gy0, x_min, x_max, ink):

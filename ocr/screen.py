@@ -34,9 +34,9 @@ def locate(img: Image.Image) -> Located:
     """The first way of reading `img` that finds a chat: as a phone screenshot, as a pane of a wider screen,
     as a photo of a screen; otherwise the page as it is."""
     portrait = img.height >= img.width * 1.2
-    first = analyse(img, floor=False) if portrait else None  # a phone's own threshold: its boxes as always read
+    first = analyse(img) if portrait else None  # a phone's own threshold: its boxes as always read
     if first is not None and not first.is_chat:
-        first = analyse(img)  # a noisy JPEG whose background strays past that threshold
+        first = analyse(img, floor=True)  # a noisy JPEG whose background strays past that threshold
     if first is not None and first.is_chat:
         return Located(img, first, PHONE)
     pane = best_pane(img)
@@ -65,8 +65,8 @@ def analyse_photo(img: Image.Image) -> Layout:
     import cv2
 
     smooth = Image.fromarray(cv2.GaussianBlur(rgb_array(img), (0, 0), 2.0), "RGB")
-    layout = analyse(smooth, ink=PHOTO_INK)  # the threshold just over the photo's grain: faint bubbles show
-    return layout if layout.is_chat else analyse(img, ink=PHOTO_INK, floor=False)  # glare left uneven
+    layout = analyse(smooth, ink=PHOTO_INK, floor=True)  # the threshold just over the photo's grain: faint bubbles show
+    return layout if layout.is_chat else analyse(img, ink=PHOTO_INK)  # glare left uneven
 
 
 # ---------------------------------------------------------------- panes
@@ -79,9 +79,9 @@ def best_pane(img: Image.Image) -> Located | None:
     best: tuple[int, Located] | None = None
     for box in chat_pane_candidates(img):
         crop = img.crop((box.x0, box.y0, box.x1, box.y1))
-        layout = analyse(crop, desktop=True)
+        layout = analyse(crop, desktop=True, floor=True)
         if not layout.is_chat:
-            layout = analyse(crop, desktop=True, floor=False)
+            layout = analyse(crop, desktop=True)
         if not layout.is_chat:
             continue
         kinds = [r.kind for r in layout.regions]

@@ -306,7 +306,7 @@ def _receipt_lines(rng: random.Random) -> list[tuple[str, str]]:
         out.append(("l", f"{g}  {q}  {p:.2f}  {q * p:.2f}"))
     paid = (int(total) // 50 + 1) * 50
     out += [("l", f"合计：{total:.2f}"), ("l", f"实收：{paid:.2f}  找零：{paid - total:.2f}"),
-            ("l", f"会员卡号：{_digits(rng, 10)}"), ("c", "谢谢惠顾，欢迎再次光临")]
+            ("l", f"会员卡号：{_digits(rng, 10)}"), ("c", "多谢光顾，祝您生活愉快")]
     return out
 
 
@@ -337,7 +337,7 @@ def _tender(rng: random.Random) -> list[tuple[str, str]]:
 def _invoice(rng: random.Random) -> list[tuple[str, str]]:
     buyer, seller = rng.sample(COMPANIES, 2)
     amount = rng.randint(1000, 90000)
-    return [("c", "电子发票（增值税专用发票）"), ("r", f"发票号码：{_digits(rng, 20)}"),
+    return [("c", "增值税发票 · 开票信息"), ("r", f"发票号码：{_digits(rng, 20)}"),
             ("l", f"购买方名称：{buyer[1]}"), ("l", f"纳税人识别号：91{_digits(rng, 16)}"),
             ("l", f"地址、电话：{rng.choice(['中山路', '解放大道', '科技园'])}{rng.randint(1, 300)}号"
                   f" {phone_number(rng)}"),
