@@ -9,13 +9,13 @@ import pytest
 
 from bot.clock import CN_TZ
 from bot.config import OcrSettings
-from bot.engines import Engines
 from ocr.pipeline import read_image, validate
 from ocr.screen import PANE, PHOTO, locate
+from tests.conftest import ENGINES  # this test process's (no services here)
 from tests.synth_styles import make_styled
 
 SETTINGS = OcrSettings()
-ENGINES = Engines()  # the OCR engine and threads of this module's tests (no services here)
+
 
 
 @pytest.mark.parametrize(
