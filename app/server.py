@@ -54,10 +54,11 @@ SWITCH_INTERVAL_S = 0.0005  # see tune_gc
 
 async def create_app(settings: Settings, clock: Clock | None = None,
                      channels: Mapping[str, ChannelSender] | None = None,
-                     router: Router[Any] | None = None) -> web.Application:
+                     router: Router[Any] | None = None, engines: Engines | None = None) -> web.Application:
     """The webhook server: the services, then the configured channels (each with its sender), then their
     receivers registered. `channels`: senders given in place of a channel's own; `router`: the product's routes
-    unless given (tests give fakes and probes: the services are frozen once built)."""
+    unless given (tests give fakes and probes: the services are frozen once built); `engines`: the process's
+    expensive objects when it holds some already (a test process's, built once for all its tests)."""
     clock = clock or SystemClock()
     counters: Counter[str] = Counter()
     edge = Edge(settings.server, counters)
@@ -68,7 +69,7 @@ async def create_app(settings: Settings, clock: Clock | None = None,
     app[EDGE] = edge
     # each configured channel with its API client and sender, then the services with every sender
     services, configured = await build_with_channels(settings, clock, channels, router=router,
-                                                     engines=await loaded_engines())
+                                                     engines=await loaded_engines(engines))
     intake = Intake(services, metrics=counters)
     app[SERVICES], app[INTAKE] = services, intake
     app[TASKS], app[CLAIMS], app[METRICS] = intake.tasks, intake.claims, intake.metrics
@@ -89,10 +90,11 @@ async def create_app(settings: Settings, clock: Clock | None = None,
     return app
 
 
-async def loaded_engines() -> Engines:
+async def loaded_engines(engines: Engines | None = None) -> Engines:
     """jieba's and OpenCC's dictionaries, loaded before the port opens: jieba's one load stalls the event loop
-    ~250 ms (bot/segmenter.py); the knowledge base reads OpenCC's tables when it is built (knowledge/query.py)."""
-    engines = Engines()
+    ~250 ms (bot/segmenter.py); the knowledge base reads OpenCC's tables when it is built (knowledge/query.py).
+    `engines`: the process's holder when it has one already (a test process's), else a new one."""
+    engines = engines or Engines()
     await asyncio.get_running_loop().run_in_executor(None, lambda: (engines.get(JIEBA), engines.get(SIMPLIFIER)))
     return engines
 

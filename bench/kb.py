@@ -16,6 +16,9 @@ Labelled sets, each scored as top-1 / top-3 / no-answer F1, overall and by query
   off-topic incl. everyday sentences holding an objection word, 25 long voice-to-text paragraphs).
   kb_heldoutF_* (a commercial-laundry equipment vendor: 20 cards whose objections are short admin phrases, an
   old and a new card on two subjects, 54 queries incl. 8 off-topic asks naming a customer).
+  kb_heldoutG_* (a welding / palletizing robot vendor: 25 cards labelled in the admin's own words, old price and
+  service cards beside 2026 ones, role cards beside generic ones; 52 queries in reps' colloquial talk, long
+  situations and off-topic asks holding one generic word).
 - the project's demo set: bench/data/kb_queries_{dev,test}.jsonl on the demo cards (same hands as the code).
 """
 
@@ -61,7 +64,8 @@ HELDOUT = [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{
            for name, suffix in (("A (HR/attendance vendor)", ""), ("B (cleaning-robot vendor)", "B"),
                                 ("C (cold-chain monitoring / video-AI vendor)", "C"),
                                 ("E (elevator monitoring / remote meter-reading vendor)", "E"),
-                                ("F (commercial laundry equipment vendor, short-phrase objections)", "F"))]
+                                ("F (commercial laundry equipment vendor, short-phrase objections)", "F"),
+                                ("G (welding / palletizing robot vendor, colloquial objections)", "G"))]
 
 
 async def card_set(path: Path, taxonomy: Taxonomy | None = None) -> KnowledgeBase:

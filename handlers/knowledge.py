@@ -50,12 +50,16 @@ def _new_kb(taxonomy_path: str, stale_months: int, engines: Engines) -> Knowledg
 
 
 def answer_card(
-    card: KbCard, query_id: int, today: date, stale_months: int, wording: str | None = None, why: str = ""
+    card: KbCard, query_id: int, today: date, stale_months: int, wording: str | None = None, why: str = "",
+    newer: KbCard | None = None,
 ) -> Card:
+    """`newer`: a much newer card on the same subject that replaced this one (KnowledgeBase.newer_version)."""
     fields = card_fields(card)
     fields.append(Field("更新日期", card.updated_at.isoformat() if card.updated_at else "未知"))
     note = (why + " ｜ " if why else "") + source_line(card)
-    if is_stale(card, today, stale_months):
+    if newer is not None:
+        note += f" · ⚠️ 已有更新的同类话术《{user_text(newer.title)}》，请优先使用"
+    elif is_stale(card, today, stale_months):
         note += f" · ⚠️ 超过 {stale_months} 个月未更新，使用前请核实"
     return Card(
         title=user_text(card.title),  # what admins wrote: shown as text by every channel (a <script> stays text)

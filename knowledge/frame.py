@@ -42,7 +42,7 @@ IT_HELPDESK = ("电脑 笔记本 蓝屏 死机 开不了机 重装系统 密码 
                "鼠标 键盘 装软件 office 网盘 企业微信 钉钉 u盘")
 ADMIN = ("报销 差旅 出差 机票 高铁票 火车票 打车 发票抬头 会议室 快递 寄件 周报 日报 月报 考核表 门禁卡 停车 停车费 "
          "食堂 吃什么 吃饭 外卖 聚餐 下午茶 奶茶 咖啡 订餐 值班 "
-         "排班表 工位 办公室空调 寄出去 寄出 寄了 到账 文件夹 库存 "
+         "排班表 工位 办公室空调 寄出去 寄出 寄了 到账 文件夹 库存 合同章 公章 印章 用印 法人章 财务章 "
          "几点 几号 在哪上 在哪领")
 PERSONAL = ("家里 孩子 小孩 老婆 老公 女朋友 男朋友 爸妈 父母 宝宝 生日 结婚 房贷 房租 车贷 车险 宽带 手机 感冒 发烧 "
             "失眠 减肥 健身 旅游 电影 股票 基金 彩票 天气 会不会下雨 降温 火锅 附近 蛋糕 礼物 周末")
@@ -53,6 +53,23 @@ OTHER_COMPANY = re.compile(r"(?<!我们)(?<!咱们)(?<![我咱])[\u4e00-\u9fffA-
 OWN_WORDS = tuple(sorted({w for group in (HR, IT_HELPDESK, ADMIN, PERSONAL, SCHOOL) for w in group.split()},
                          key=len, reverse=True))
 OWN_RE = re.compile("|".join(re.escape(w) for w in (*FIRST_PERSON, *OWN_WORDS)))
+
+
+# Errands a rep runs around a customer's visit (bookings, pick-ups, meals, travel costs): about a customer, yet no
+# objection — 「客户来参观帮忙订个酒店」 is not the 参观 (references) card's matter.
+ERRAND = re.compile("订酒店|订个酒店|订房|订个房|订宾馆|订机票|订高铁|订火车票|订车票|订餐|订饭|订桌|订包间|订个包间|"
+                    "订会议室|安排住宿|住宿|接机|接站|送机|送站|派车|用车|里程|油费|过路费|停车费|餐补|交通补贴|差旅补贴|"
+                    # Internal admin, HR, finance and logistics errands a customer or role word may sit beside
+                    # (帮客户招人, 给客户开票的税号): the action is ours, not the customer's objection.
+                    "招聘|招人|招工|招(?:几|一|两|三|个)个?|税号|开票抬头|开票信息|借车|借公司的?车|借公车|公车|"
+                    "(?:出差|住宿|通讯|话费|餐饮)补贴|搬家|搬办公室|帮忙搬|展台|展位|布展|"
+                    "(?:周报|日报|月报|汇报|述职|报销|请假)(?:的)?模板|模板(?:在哪|去哪|怎么)?下载|在哪下载|"
+                    "工作交接|交接流程|怎么交接|交接工作|挖人|挖角|被挖走|同事被挖|(?:公司|我们)(?:会不会|要|能不能|啥时候|什么时候)上市")
+
+
+def errands(text: str) -> list[str]:
+    """Errand words in normalized `text` (see ERRAND)."""
+    return ERRAND.findall(text)
 
 
 def customer_framed(text: str, tokens: Iterable[str]) -> bool:

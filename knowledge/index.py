@@ -6,12 +6,14 @@ Built once per card set (in an executor: jieba and numpy work is blocking), then
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import re
 import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from itertools import chain
 from typing import Generic, TypeVar
@@ -322,6 +324,8 @@ def _prune(hits: list[CueHit]) -> list[CueHit]:
     exact = [h for h in hits if h.exact]
     # an admin's own term (exact, or a sound-alike of four characters or more): 合同能源管理 is not 合同
     terms = [h for h in hits if h.cue.axis == "keyword" and (h.exact or h.end - h.start >= 4)]
+    # and a Chinese word of the vocabulary that holds an axis word: 对接人 (the contact) is not 对接 (integration)
+    terms += [h for h in hits if h.cue.axis == "expansion" and h.exact and is_cjk(h.cue.text[0])]
     kept: list[CueHit] = []
     for hit in hits:
         if not hit.exact and any(o.start < hit.end and hit.start < o.end and o.end - o.start >= hit.end - hit.start
@@ -331,6 +335,11 @@ def _prune(hits: list[CueHit]) -> list[CueHit]:
             o.start <= hit.start and hit.end <= o.end and (o.end - o.start) > (hit.end - hit.start)
             and (o.exact or not hit.exact or o.cue.axis == "keyword")
             for o in (*axis_hits, *terms)
+        ):
+            continue
+        if hit.cue.axis in AXES and any(  # 首付太高了: 高了 (price) only overlaps 首付太高 (payment terms)
+            o.exact and o.cue.axis == hit.cue.axis and o.start < hit.end and hit.start < o.end
+            and (o.end - o.start) > (hit.end - hit.start) for o in axis_hits
         ):
             continue
         kept.append(hit)
@@ -573,6 +582,8 @@ class CardIndex:
     bigrams: PairBM25  # character bigrams of the card text: typos, unseen compounds, words jieba cuts apart
     days: np.ndarray  # int32 per card: updated_at as an ordinal day (0 = unknown)
     superseded: np.ndarray  # bool per card: marked as replaced (旧版 / 已停用 / 作废 …)
+    # int32 per card: position of a much newer card on the same role × industry × objection and topic (-1: none)
+    newer: np.ndarray
     keyword_cards: dict[str, np.ndarray]  # normalized keyword → card positions
     # axis → value code → positions of the cards that name that value in their keywords but carry another one
     # (a card filed under 数据安全 with the keyword 私有化 is about 部署 too)
@@ -620,17 +631,21 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
         for kw in card.keywords:
             by_keyword.setdefault(tokenizer.normalize(kw), []).append(pos)
     cues = taxonomy.cues() + [Cue(k, "keyword", k) for k in by_keyword]
+    bm25 = SparseBM25(docs)
+    days = np.array([c.updated_at.toordinal() if c.updated_at else 0 for c in cards], dtype=np.int32)
+    tokenizer.word_tag("的")  # jieba's parts of speech (~0.3 s, once) are read here in the executor, not by a search
     return CardIndex(
         cards=cards,
         taxonomy=taxonomy,
         tokenizer=tokenizer,
         matcher=CueMatcher(cues, tokenizer),
-        bm25=SparseBM25(docs),
+        bm25=bm25,
         axis_codes=codes,
         titles=PairBM25([(c.title,) for c in cards], tokenizer.t2s),
         bigrams=PairBM25([card_pieces(c) for c in cards], tokenizer.t2s),
-        days=np.array([c.updated_at.toordinal() if c.updated_at else 0 for c in cards], dtype=np.int32),
+        days=days,
         superseded=np.array([is_superseded(c, tokenizer.t2s) for c in cards], dtype=bool),
+        newer=newer_siblings(cards, codes, days, docs, bm25),
         keyword_cards={k: np.array(v, dtype=np.int32) for k, v in by_keyword.items()},
         keyword_values=_keyword_values(taxonomy, cards, codes, tokenizer.t2s),
         pinyin=PinyinReader(_pinyin_words(cues, cards, tokenizer),
@@ -691,6 +706,48 @@ def still_cut_so(tokenizer: Tokenizer, card: KbCard) -> bool:
 SUPERSEDED = re.compile(
     r"已停用|停止使用|作废|已过时|旧版|旧报价|已失效|废弃|不再使用|已替换|被替代|已结束|已过期|已下架|已下线|不再适用|停售"
     r"|superseded|deprecated|obsolete|expired")
+
+
+SIBLING_DAYS = 180  # a card this much older than a sibling on the same subject is its earlier version
+SIBLING_TOPIC = 0.3  # share of the smaller card's words (weighted by rarity) the two hold both: one subject
+SIBLINGS_COMPARED = 4  # newer siblings each card is compared with (a huge group stays linear)
+YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
+
+
+def newer_siblings(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray], days: np.ndarray,
+                   docs: Sequence[Sequence[str]], bm25: SparseBM25) -> np.ndarray:
+    """Per card, the newest card that replaced it (-1: none): one on the same role × industry × objection about the
+    same topic that is much newer — by `SIBLING_DAYS`, or dated in a later year than the year the older card's
+    title names (「2024年价格政策」 beside a 2025 card). The admin kept the old card; it is no longer the answer."""
+    out = np.full(len(cards), -1, dtype=np.int32)
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for i in np.flatnonzero(days > 0).tolist():
+        groups.setdefault((int(codes["role"][i]), int(codes["industry"][i]), int(codes["objection"][i])), []).append(i)
+    idf, vocab = bm25.idf.tolist(), bm25.vocab
+    words: dict[int, tuple[set[int], float]] = {}
+
+    def weighted(i: int) -> tuple[set[int], float]:
+        if i not in words:
+            terms = set(map(vocab.__getitem__, set(docs[i])))  # every token of a document is in the vocabulary
+            words[i] = terms, sum(map(idf.__getitem__, terms))
+        return words[i]
+
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda i: -int(days[i]))  # newest first
+        before = [-int(days[i]) for i in members]  # ascending
+        for rank, old in enumerate(members[1:], 1):
+            year = max((int(y) for y in YEAR.findall(cards[old].title)), default=0)
+            later = date(year + 1, 1, 1).toordinal() if year else -before[rank] + SIBLING_DAYS
+            newer = bisect.bisect_right(before, -max(min(later, -before[rank] + SIBLING_DAYS), 1 - before[rank]))
+            for new in members[:min(newer, SIBLINGS_COMPARED)]:  # newest first: the first one found replaced it
+                (a, a_total), (b, b_total) = weighted(old), weighted(new)
+                shared = sum(map(idf.__getitem__, a & b))
+                if min(a_total, b_total) > 0 and shared >= SIBLING_TOPIC * min(a_total, b_total):
+                    out[old] = new
+                    break
+    return out
 
 
 def is_superseded(card: KbCard, t2s: Simplifier) -> bool:

@@ -59,6 +59,9 @@ PINYIN_SHARE = 0.8  # a pinyin-only (typo) hit counts a bit less than the exact 
 AXIS_WORD_KEYWORD_SHARE = 0.3  # a card keyword that is also a taxonomy synonym is already counted by its axis
 SUPERSEDED_PENALTY = 4.0
 SAME_SUBJECT_MARGIN = 0.75  # a stale first card yields only to a fresher one about as relevant
+TITLE_PIECES = 3  # character pairs (or numbers) from which a query can be a card's title
+TITLE_SHARE = 0.9  # ... when its title holds this share of them
+GENERIC_RATIO = 0.7  # a general card this close (share of the first score) comes before a role's or industry's
 CLEARLY_MORE = 0.3  # share of the query's words: an older or a specific card keeps first place only this far ahead
 FREEZE_FROM = 2000  # cards from which a build moves its objects out of the garbage collector's sight
 CANDIDATES = 12  # the decision and the recency pass look at this many best cards
@@ -76,8 +79,10 @@ SPEAKS = ("(?:他们|她们|他|她|客户|对方|老板|领导)(?:一直|还|�
 CLAUSE_BREAK = re.compile(r"[，。！？；：,.!?;:\s]+|(?=但是|可是|不过|所以|然后|后来|而且|因为|结果|另外|还有|其实"
                           rf"|就是说|问我们|问你们|{OWN}|{SPEAKS})")
 OWN_WORDS = re.compile(rf"^(?:{OWN})")
+CONCERN = re.compile("怕|担心|嫌|要求|顾虑|介意|在意|纠结|问|说|觉得|反映|抱怨")  # a clause voicing the concern
 ASK = re.compile("问我们|问你们|想问|想知道|能不能|有没有|可不可以")
-MAIN = re.compile("最担心|最怕|最关心|最在意|最在乎|最头疼|最大的问题|最大的顾虑|主要是担心|主要担心|关键是|核心是")
+MAIN = re.compile("最担心|最怕|最关心|最在意|最在乎|最头疼|最大的问题|最大的顾虑|主要是担心|主要担心|关键是|核心是"
+                  "|主要是怕|主要怕|就是怕|就怕|担心的是|怕的是|顾虑的是|关心的是|在意的是|唯一担心|唯一的顾虑")
 # The rep's story (我今天去了…, 刚才跟…聊, 下午见了…): where and whom, not what the customer objected to.
 STORY = re.compile(r"^(?:(?:今天|昨天|刚才|刚刚|上午|下午|早上|晚上|前两天|前几天|上周|那天)?(?:我|我们)(?!们)"
                    r"|今天|昨天|刚才|刚刚|上午|下午|前两天|前几天|上周|那天)")
@@ -97,7 +102,9 @@ def objection_clauses(query: str, hits: Sequence[CueHit]) -> str:
     kept = [(a, b) for a, b in spans if MAIN.search(query[a:b])]  # 最担心的是…: what the customer says matters most
     kept += [(a, b) for a, b in spans if kept and ASK.match(query[a:b]) and (a, b) not in kept]  # … and the ask
     kept.sort()
-    kept = kept or [(a, b) for a, b in spans if any(h.start < b and a < h.end for h in topical)]
+    if not kept:  # the clauses holding a concern; of those, the ones where it is voiced (他嫌…, 怕…, 要求…)
+        kept = [(a, b) for a, b in spans if any(h.start < b and a < h.end for h in topical)]
+        kept = [(a, b) for a, b in kept if CONCERN.search(query[a:b])] or kept
     kept = [(a, b) for a, b in kept if not STORY.match(query[a:b])] or kept  # the rep's story only if nothing else
     if not kept or len(kept) == len(spans):
         return query
@@ -190,16 +197,23 @@ def score_all(index: CardIndex, text: str) -> Scored:
         context = [h for h in hits if h.cue.axis in {"role", "industry"}]  # who and where, named anywhere
         query, hits = focus, index.matcher.find(focus)
     values = _axis_values([*hits, *context])
+    said, told = query, hits  # the words text relevance is judged on
+    if len(text) >= LONG_QUERY:
+        passing = _by_mentions(values, hits)
+        aside = [h for h in hits if h.cue.axis == "objection" and h.cue.value in passing]
+        told = [h for h in hits if h not in aside]
+        for hit in sorted(aside, key=lambda h: -h.start):  # 问了价格 in passing: not what the cards should hold
+            said = said[:hit.start] + " " + said[hit.end:]
     n = len(index.cards)
     words = np.zeros(n, dtype=np.float32)
-    ceiling = index.bm25.scores(index.tokenizer.tokens(query) + _expansion_words(index.tokenizer, hits), words)
+    ceiling = index.bm25.scores(index.tokenizer.tokens(said) + _expansion_words(index.tokenizer, told), words)
     relevance = words / ceiling if ceiling > 0 else words
     grams = np.zeros(n, dtype=np.float32)
-    ceiling = index.bigrams.scores(index.tokenizer.bigrams(query), grams)
+    ceiling = index.bigrams.scores(index.tokenizer.bigrams(said), grams)
     if ceiling > 0:
         grams /= ceiling
     title = np.zeros(n, dtype=np.float32)
-    ceiling = index.titles.scores(index.tokenizer.bigrams(query), title)
+    ceiling = index.titles.scores(index.tokenizer.bigrams(said), title)
     if ceiling > 0:
         title /= ceiling
     total = W_TEXT * relevance + W_BIGRAM * grams + W_TITLE * title
@@ -306,23 +320,60 @@ def _recency_of(index: CardIndex) -> np.ndarray:
 
 def _fresh_first(index: CardIndex, order: list[int], scored: Scored, stale_days: int) -> list[int]:
     """Who comes first among cards on one subject (the same objection; the same role and industry too for
-    freshness): a query naming no role and no industry gets the generic card (`_generic_first`), and a newer
-    card beats an older one on the same role × industry × objection (`_newest_first`) unless the query holds
-    clearly more of the older card's own words. A card older than the staleness limit never stays before a
-    fresher one about as relevant, whatever its words."""
-    if not scored.values.get("role") and not scored.values.get("industry"):
-        order = _generic_first(index, order, scored)
-    return _newest_first(index, order, scored, stale_days)
+    freshness): a query naming no role (or no industry) gets the card with no value there (`_generic_first`),
+    and a newer card beats an older one on the same role × industry × objection (`_newest_first`) unless the
+    query holds clearly more of the older card's own words. A card older than the staleness limit never stays
+    before a fresher one about as relevant, whatever its words."""
+    return _replaced_last(index, _newest_first(index, _generic_first(index, order, scored), scored, stale_days),
+                          scored)
+
+
+def _replaced_last(index: CardIndex, order: list[int], scored: Scored) -> list[int]:
+    """A card a much newer sibling replaced (`index.newer`) comes right after it, the sibling brought in when the
+    ranking left it out — unless the query is that old card's own title (an admin looking it up)."""
+    out = list(order)
+    for card in order[:3]:
+        newer = int(index.newer[card])
+        while newer >= 0 and index.newer[newer] >= 0:
+            newer = int(index.newer[newer])
+        if newer < 0 or _asks_for_title(index, scored.query, card, newer):
+            continue
+        at = out.index(card)
+        if newer in out and out.index(newer) < at:
+            continue
+        if newer in out:
+            out.remove(newer)
+        out.insert(at, newer)
+    return out
+
+
+def _asks_for_title(index: CardIndex, query: str, card: int, newer: int) -> bool:
+    """The query is (nearly all) words of `card`'s title, some of which the newer card's title lacks (its year)."""
+    tok = index.tokenizer
+    title, other = tok.normalize(index.cards[card].title), tok.normalize(index.cards[newer].title)
+    pieces = _content_bigrams(index, query) + re.findall(r"[0-9a-z]+", tok.normalize(query))
+    if len(pieces) < TITLE_PIECES:
+        return False
+    held = [p for p in pieces if p in title]
+    return len(held) >= TITLE_SHARE * len(pieces) and any(p not in other for p in held)
 
 
 def _generic_first(index: CardIndex, order: list[int], scored: Scored) -> list[int]:
+    """A card for one role (财务, 老板) or one industry yields to the card for anyone on the same objection when
+    the query names no role (no industry) and the general card is a fair second: the rep did not say whom."""
+    loose = [a for a in ("role", "industry") if not scored.values.get(a)]
     first = order[0]
-    role, industry, objection = (index.axis_codes[a] for a in AXES)
-    if not (role[first] or industry[first]):
+    codes = index.axis_codes
+    if not any(codes[a][first] for a in loose):
         return order
+    total = scored.total
     for other in order[1:]:
-        if (not role[other] and not industry[other] and objection[other] == objection[first]
-                and _about_as_good(scored, first, other)):
+        if codes["objection"][other] != codes["objection"][first]:
+            continue
+        fits = all(codes[a][other] == codes[a][first] or (a in loose and not codes[a][other]) for a in AXES)
+        fair = total[other] >= GENERIC_RATIO * total[first] and scored.text[other] >= GENERIC_RATIO / 2 * scored.text[
+            first]  # ... and holds a fair part of the query words the specific card holds (not another subject)
+        if fits and (fair or _about_as_good(scored, first, other)):
             return [other, *(i for i in order if i != other)]
     return order
 
@@ -338,7 +389,8 @@ def _newest_first(index: CardIndex, order: list[int], scored: Scored, stale_days
             continue
         newer = int(index.days[other]) - int(index.days[first])
         stale = newer > stale_days and total[first] - total[other] <= SAME_SUBJECT_MARGIN
-        if newer > 0 and (stale or _about_as_good(scored, first, other)):
+        if newer > 0 and (stale or _about_as_good(scored, first, other)) and not _asks_for_title(
+                index, scored.query, first, other):
             return [other, *(i for i in order if i != other)]
     return order
 
@@ -356,9 +408,35 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
     absolute score."""
     card = index.cards[best]
     why = _why(index, scored, card)
+    if _titled(index, scored, card):  # the query's own words are the card's title's: answer unless not our matter
+        backing = _backing(index, scored, card, why)
+        if not (backing.foreign or backing.for_self or backing.errands or (backing.own and not backing.customer)):
+            return True, why
     if _about_nothing_held(index, scored, best):
         return False, why
     return _judged(index, scored, card, best, runner_up, why) and _backed(index, scored, card, why), why
+
+
+TITLE_HELD = 0.6  # share of the query's topic words the first card's title holds, from which that card answers
+
+
+def _titled(index: CardIndex, scored: Scored, card: KbCard) -> bool:
+    """Most of the query's topic words (all but grammar, quantities and who / where words) are words of two
+    characters or more of the card's title: 「客户问质保几年」 and a card titled 「质保条款：…」 (not
+    「电钻去哪借」)."""
+    tok = index.tokenizer
+    text, title = tok.normalize(scored.query), tok.normalize(card.title)
+    place = {i for h in scored.hits if h.cue.axis in {"role", "industry"} for i in range(h.start, h.end)}
+    topic = held = 0
+    pos = 0
+    for token in tok.cut(text):
+        span = range(pos, pos + len(token))
+        pos += len(token)
+        if place.issuperset(span) or _is_filler(index, token) or QUANTITY.match(token):
+            continue
+        topic += 1
+        held += len(token) > 1 and token in title
+    return held > 0 and held >= TITLE_HELD * topic
 
 
 def _about_nothing_held(index: CardIndex, scored: Scored, best: int) -> bool:
@@ -395,10 +473,20 @@ def _judged(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up
     topic = _topic_cue(scored.hits)
     text = float(scored.text[best])
     if topic and agree:  # an objection or a card keyword the card shares; a card sharing no word needs more
-        return coverage >= MIN_COVERAGE[0] and (text >= MIN_TEXT[0] or coverage >= MIN_COVERAGE[2])
+        return coverage >= MIN_COVERAGE[0] and (text >= MIN_TEXT[0] or coverage >= MIN_COVERAGE[2]
+                                                or _telling_cue(index, scored, card))
     if agree:  # only a role or an industry the card shares: something besides them must be understood
         return topic_cov >= MIN_TOPIC and coverage >= MIN_COVERAGE[1]
     return _text_alone(index, scored, best, runner_up, text, coverage)
+
+
+def _telling_cue(index: CardIndex, scored: Scored, card: KbCard) -> bool:
+    """An objection word of the vocabulary, written as is and not an everyday one (趴窝, 人车混行; not 贵, 考虑),
+    names the card's own objection: the rep said the concern in other words than the card's."""
+    tok = index.tokenizer
+    own = index.taxonomy.canonical("objection", card.objection) or card.objection
+    return any(h.exact and h.cue.axis == "objection" and h.cue.value == own and h.end - h.start >= 2
+               and not frame.ambiguous(tok.normalize(h.cue.text)) for h in scored.hits)
 
 
 def _stands_out(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None) -> bool:
@@ -471,6 +559,9 @@ class Backing:
     rest: float | None  # one ambiguous synonym (贵, 考虑): share of the other topic words the card holds (None: n/a)
     for_self: bool  # the speaker is the subject of an everyday cue (「我再考虑」): their own matter, no objection
     own: tuple[str, ...]  # words of an employee's own matter the card does not hold (工资, 报销, 电脑 …)
+    # a noun no card uses right before the one objection word (叉车的报价, 投标保证金): that word is about another thing
+    foreign: tuple[str, ...] = ()
+    errands: tuple[str, ...] = ()  # a rep's errand around a customer (订酒店, 接机) the card does not hold
 
 
 def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]) -> bool:
@@ -479,7 +570,9 @@ def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]
     role or industry alone needs the card to hold some of the rest of the question, unless the rest is
     the knowledge base's own vocabulary."""
     backing = _backing(index, scored, card, why)
-    if backing.own and not backing.customer:
+    if backing.one_synonym and backing.foreign:
+        return False  # 「叉车的报价」 where no card sells forklifts: 报价 alone does not make it our matter
+    if backing.errands or (backing.own and not backing.customer):
         return backing.held >= OWN_HELD
     if backing.customer:
         return True
@@ -503,7 +596,8 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
     agreed = [h for h in scored.hits if _card_agrees(tok, card, h, why, words)]
     own = [m for m in frame.own_matters(text)
            if frame.is_grammar(m.group(0)) or not (_card_holds(tok, m.group(0), words, pairs) or any(
-               h.exact and h.cue.axis in TOPIC_AXES and h.start < m.end() and m.start() < h.end for h in scored.hits))]
+               h.exact and h.cue.axis in TOPIC_AXES and h.start <= m.start() and m.end() <= h.end
+               for h in scored.hits))]
     own_at = {i for m in own for i in range(m.start(), m.end())}
     tokens = tok.cut(text)
     cues = [h for h in scored.hits if h.cue.axis in TOPIC_AXES]  # what the query's topic is, by the vocabulary
@@ -543,7 +637,35 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
                    by_keyword or any(h.cue.axis == "objection" for h in agreed),
                    not by_keyword and len(objections) == 1, bool(framing) or _customer_told(index, scored),
                    (held - cue_held) / rest if vague and rest > 0 else None, for_self,
-                   tuple(m.group(0) for m in own))
+                   tuple(m.group(0) for m in own), _foreign_nouns(index, text, tokens, scored.hits, words, pairs),
+                   tuple(w for w in frame.errands(text) if not _card_holds(tok, w, words, pairs)))
+
+
+NOUN_TAGS = frozenset({"n", "nz"})  # plain nouns (not 应付 vn, not a maker's name nr: 西门子的更稳定 is a rival)
+FREQUENT_NOUN = 3000  # jieba frequency from which a noun is everyday (机器, 东西, 产品), not a thing of its own
+HOW_MUCH = re.compile(r"^(?:多|几)|时间$")  # 多长时间, 几年: how much or when, not what
+
+
+def _foreign_nouns(index: CardIndex, text: str, tokens: Sequence[str], hits: Sequence[CueHit], words: set[str],
+                   pairs: set[str]) -> tuple[str, ...]:
+    """Nouns no card uses standing right before a topic cue (「叉车的报价」, 「投标保证金」, 「碳排放报告」): what that
+    cue is about there. Adverbs and idioms (「三天两头趴窝」) say how, not what."""
+    ends: dict[int, str] = {}
+    pos = 0
+    for token in tokens:
+        pos += len(token)
+        ends[pos] = token
+    out: list[str] = []
+    for hit in (h for h in hits if h.cue.axis == "objection"):
+        at = hit.start - 1 if text[hit.start - 1:hit.start] == "的" else hit.start
+        token = ends.get(at, "")
+        if (len(token) >= 2 and all(is_cjk(c) for c in token) and not _is_filler(index, token)
+                and not HOW_MUCH.match(token) and index.tokenizer.word_freq(token) < FREQUENT_NOUN
+                and _known(index, token) < KNOWN_SHARE and not _card_holds(index.tokenizer, token, words, pairs)
+                and not any(h.start < at and at - len(token) < h.end for h in hits)
+                and index.tokenizer.word_tag(token) in NOUN_TAGS):
+            out.append(token)
+    return tuple(out)
 
 
 def _customer_told(index: CardIndex, scored: Scored) -> bool:
@@ -599,6 +721,23 @@ def _axis_values(hits: Sequence[CueHit]) -> dict[str, dict[str, float]]:
             slot = values.setdefault(hit.cue.axis, {})
             slot[hit.cue.value] = max(slot.get(hit.cue.value, 0.0), weight)
     return values
+
+
+LESS_SAID = 0.5  # a paragraph's objection said fewer times than its main one counts this much
+
+
+def _by_mentions(values: dict[str, dict[str, float]], hits: Sequence[CueHit]) -> set[str]:
+    """In a paragraph naming several objections, the one said most often (没下文 … 开会研究) is the concern; one
+    said in passing (问了价格) counts less. Returns the values said in passing."""
+    wanted = values.get("objection", {})
+    if len(wanted) < 2:
+        return set()
+    said = {v: sum(1 for h in hits if h.cue.axis == "objection" and h.cue.value == v) for v in wanted}
+    most = max(said.values())
+    passing = {value for value, times in said.items() if times < most}
+    for value in passing:
+        wanted[value] *= LESS_SAID
+    return passing
 
 
 def _expansion_words(tok: Tokenizer, hits: Sequence[CueHit]) -> list[str]:
@@ -878,6 +1017,15 @@ class KnowledgeBase:
     def cards(self) -> Sequence[KbCard]:
         """The indexed (active) cards; the same list object until the next build."""
         return self._index.cards if self._index else ()
+
+    def newer_version(self, card_id: str) -> KbCard | None:
+        """The newest card that replaced `card_id` (same role × industry × objection and topic, much newer), if any."""
+        position = self._index.positions.get(card_id) if self._index else None
+        if self._index is None or position is None or self._index.newer[position] < 0:
+            return None
+        while self._index.newer[position] >= 0:
+            position = int(self._index.newer[position])
+        return self._index.cards[position]
 
     def card(self, card_id: str) -> KbCard | None:
         if self._index is None:

@@ -24,6 +24,12 @@ ANY_VALUES = frozenset({"", "通用", "全部", "不限", "所有", "任意", "�
 # what an objection label says is wrong (太高, 不够, 偏慢) when it closes the label after its subject
 PREDICATE = re.compile(r"^(?:太|很|不|过|偏|较|更|超|好|真)")
 MIN_INNER_SYNONYM = 2  # a new value "医疗器械" joins the family of the synonym it contains (医疗), if ≥ 2 chars
+# A new role named by a thing or a place (设备, 车间, 生产) is everyday text in a query: 「设备老坏」 names no one.
+# It is found as a person or a department only (设备科, 车间主任, 生产那边); a word naming people is found as is.
+PEOPLE = re.compile(r"(?:科|部|处|室|组|办|中心|长|员|工|师|人|方|手|主任|经理|主管|总监|总|老大|领导|层|委|会|班|族"
+                    r"|户)$")
+PEOPLE_SUFFIXES = ("科", "部", "处", "室", "组", "科长", "部长", "处长", "组长", "经理", "主管", "主任", "负责人",
+                   "总监", "工程师", "那边", "的人", "口", "老大", "领导", "团队", "部门")
 
 
 class TaxonomyError(ValueError):
@@ -50,6 +56,8 @@ class Taxonomy:
     # axis → new value → the known values it names inside but could not join, being two at once (餐饮连锁 holds
     # 餐饮 and 连锁 = 零售; 工业软件 holds 工业 and 软件): a card with it fits a query naming any of them partly
     related: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    # axis → words that name a value when a card uses them but are no cue in a query (a role named 设备: see PEOPLE)
+    quiet: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def canonical(self, axis: str, value: str) -> str | None:
         return self.synonyms.get(axis, {}).get(value.strip().lower())
@@ -91,8 +99,12 @@ class Taxonomy:
     def cues(self) -> list[Cue]:
         out: list[Cue] = []
         for axis in AXES:
+            quiet = self.quiet.get(axis, frozenset())
+            people = {f"{word}{suffix}": self.synonyms[axis][word] for word in quiet for suffix in PEOPLE_SUFFIXES}
             for word, value in self.synonyms[axis].items():
-                out.append(Cue(word, axis, value))
+                if word not in quiet and word not in people:  # 设备科 is the admin's 设备 role, not 采购
+                    out.append(Cue(word, axis, value))
+            out += [Cue(word, axis, value) for word, value in people.items()]
         for term, words in self.expansions.items():
             out.append(Cue(term, "expansion", term, words))
         return out
@@ -109,6 +121,7 @@ class Taxonomy:
         families = {a: dict(self.families.get(a, {})) for a in AXES}
         added = {a: list(self.added.get(a, ())) for a in AXES}
         related = {a: dict(self.related.get(a, {})) for a in AXES}
+        quiet = {a: set(self.quiet.get(a, ())) for a in AXES}
         for axis in AXES:
             for value in sorted({v for v in axis_values.get(axis, ()) if v and v.lower() not in ANY_VALUES}):
                 if value in values[axis] or value.lower() in synonyms[axis]:
@@ -120,11 +133,14 @@ class Taxonomy:
                     continue
                 values[axis].append(value)
                 synonyms[axis][value.lower()] = value
+                if axis == "role" and not PEOPLE.search(value) and not value.isascii():
+                    quiet[axis].add(value.lower())  # 设备: found as 设备科, 设备经理 … (the admin's own role wins)
+                    continue
                 inside = _inner_values(self, axis, value)
                 if inside:
                     related[axis][value] = inside
         return Taxonomy({a: tuple(v) for a, v in values.items()}, synonyms, self.expansions, families,
-                        {a: tuple(v) for a, v in added.items()}, related)
+                        {a: tuple(v) for a, v in added.items()}, related, {a: frozenset(q) for a, q in quiet.items()})
 
     def with_edits(self, edits: Mapping[str, object]) -> Taxonomy:
         """Apply admin edits ({"synonyms": {axis: {word: value}}}) stored in the database."""

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from bot.clock import to_cn
 from ocr.catalog import DEFAULT_PATH, Catalog, load_catalog
-from ocr.engine import LEFT, RIGHT, TIME, ChatText, join_lines
+from ocr.engine import LEFT, RIGHT, TIME, ChatText, TextRegion, join_lines
 from ocr.negatives import classify
 from ocr.people import (
     COMPANY_EDGE,
@@ -23,6 +23,7 @@ from ocr.people import (
     SURNAMES,
     TITLE,
     NameLists,
+    TitleBar,
     company_in,
     group_company,
     is_person_name,
@@ -37,6 +38,7 @@ from ocr.people import (
     surer_reading,
 )
 from ocr.requests import ASKS, requested_things
+from ocr.sides import hands_over, is_ours, own_companies, speaks_for_us
 from ocr.timeparse import Found, agreed, find_times, parse_anchor
 from storage.leads import cn_number, parse_budget
 
@@ -76,7 +78,8 @@ NOT_MONEY_AFTER = re.compile(r"多?(?:人|个|家|名|位|户|台|件|套|张|�
 BUDGET_PLAIN = re.compile(r"(?:预算|经费|投入|资金)\s*(?:是|为|大概|大约|约|在|有)?\s*[:：]?\s*"
                           r"(?P<v>\d[\d,]*(?:\.\d+)?(?:e\+?\d+)?)\s*(?:元|块|人民币)?"
                           r"(?![\d.,]|\s*(?:千万|百万|十万|亿|万|[wWkK千年月日号点天周个人家台套次%]))", re.IGNORECASE)
-OTHER_MONEY = re.compile(r"营收|收入|销售额|营业额|产值|市值|估值|融资|利润|规模|去年|上次|之前|花了|报价")
+OTHER_MONEY = re.compile(r"营收|收入|销售额|营业额|产值|市值|估值|融资|利润|规模|去年|上次|之前|花了|报价|单价"
+                         r"|每[台套个件张]")
 PAGE_WORDS = re.compile(r"支付成功|交易单号|商户单号|收款方|支付方式|报价单|单价|合计|实付|发票|小计")
 FIELDS = ("customer_name", "company", "title", "phone", "email", "wechat_id", "budget_cny", "needs", "follow_up")
 
@@ -293,11 +296,16 @@ class _Context:
     catalog: Catalog
     referral: bool = False  # the customer is passing on someone else: that person is the lead
     asked: bool = False  # the customer has asked for something so far: a rep's 「我们的X」 may answer it
+    own_contact: bool = False  # a customer-side speaker gave their own number (「我手机…」): in a group, the lead
+
+
+OWN_CONTACT = re.compile(r"我的?(?:手机|电话|号码|微信|联系方式)|(?:联系|找|打给|打)我|本人(?:手机|电话)")
 
 
 def _contacts(flat: str, latin: str, acc: _Acc, ctx: _Context) -> None:
     """Phone, email and WeChat id; in a referral the referred person's (他电话…) are the lead's."""
     phones = find_phones(flat)
+    ctx.own_contact = ctx.own_contact or bool(phones and OWN_CONTACT.search(flat))
     for phone, trap in phones:
         if not trap or (ctx.referral and not re.search(r"我的?(?:电话|手机)", flat)):
             acc.put("phone", phone, 0.95)
@@ -429,19 +437,22 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     if not chat.is_chat:
         return LeadFields(text=text, reject_reason=classify(text, is_chat=False))
     bar = parse_title_bar(chat.title, names)
-    if bar.is_colleague:
-        return LeadFields(text=text, reject_reason="colleague_chat")
-    left = [r for r in chat.regions if r.kind == LEFT]
+    regions = _sides(chat.regions, bar.is_group)
+    left = [r for r in regions if r.kind == LEFT]
+    if bar.is_colleague or (not bar.is_group and _colleague(bar, left, chat.regions)):
+        return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
+    if _document(text, regions):
+        return LeadFields(text=text, reject_reason=classify(text, is_chat=True))
     ctx = _Context(catalog or load_catalog(None), referral=any(is_referral(r.text.replace("\n", "")) for r in left))
     acc = _Acc()
     if bar.is_group:  # a customer project group: the group's name may carry the customer's company
-        acc.put("company", group_company(chat.title), 0.6)
+        acc.put("company", group_company(chat.title, ctx.catalog), 0.6)
     elif not ctx.referral:  # in a referral the title bar is the referrer
         acc.put("customer_name", bar.name, 0.9)
         acc.put("company", bar.company, 0.75)
         acc.put("title", bar.title, 0.7)
     customer = {n for n in (bar.name, bar.name_guess, strip_title_noise(chat.title or "")) if n}
-    for r in chat.regions:
+    for r in regions:
         kind, said = _speaker(r.kind, r.text, customer)
         quoted = r.text[: len(r.text) - len(said)].rstrip(":： ")
         if kind == LEFT and r.kind == RIGHT and names.is_remark_name(quoted):
@@ -451,26 +462,95 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
         elif kind == RIGHT:
             _rep_restates(said, acc, ctx)
     introduced = acc.values.get("customer_name")
-    if bar.name and isinstance(introduced, str):  # one name read two ways: the reading the chat bears out
-        body = [r.text.replace("\n", "") for r in chat.regions if r.kind in (LEFT, RIGHT)]
+    shown = bar.name or (_addressed(regions, introduced, names) if isinstance(introduced, str) else None)
+    if shown and isinstance(introduced, str):  # one name read two ways: the reading the chat bears out
+        body = [r.text.replace("\n", "") for r in regions if r.kind in (LEFT, RIGHT)]
         ids = [str(acc.values[k]) for k in ("email", "wechat_id") if acc.values.get(k)]
-        if better := surer_reading(bar.name, introduced, body, ids, names):
+        if better := surer_reading(shown, introduced, body, ids, names):
             acc.put("customer_name", better, acc.conf["customer_name"], override=True)
     if not ctx.referral and "customer_name" not in acc.values:
-        rep_lines = [r.text.split("\n")[0] for r in chat.regions if r.kind == RIGHT]
+        rep_lines = [r.text.split("\n")[0] for r in regions if r.kind == RIGHT]
         acc.put("customer_name", repair_surname(bar.name_guess, rep_lines, names), 0.7)
-    dialogue = tuple((r.kind, r.text, r.latin) for r in chat.regions if r.text)
-    settled = agreed(chat_times(dialogue, now))
+    dialogue = tuple((r.kind, r.text, r.latin) for r in regions if r.text)
+    settled = agreed(chat_times(dialogue, now, group=bar.is_group))
     if settled is not None:
         acc.put("follow_up", settled.when, 0.8)
     lead = dataclasses.replace(_finish(acc, text), chat_title=chat.title, dialogue=dialogue,
                                follow_up_precision=settled.precision if settled else None)
-    reason = _not_a_lead(lead, acc, bar.is_group, text)
+    reason = _not_a_lead(lead, acc, bar.is_group and not ctx.own_contact, text)
     if reason is None:
         return lead
     if reason == "no_details":  # a chat, maybe a second screenshot of one: its few fields may still merge
         return dataclasses.replace(lead, is_lead=False, reject_reason=reason)
     return LeadFields(text=text, chat_title=chat.title, dialogue=dialogue, reject_reason=reason)
+
+
+ADDRESSED = re.compile(r"([\u4e00-\u9fff]{2,3})(?:经理|总|老师|主任|工|先生|女士|您好)")
+
+
+def _addressed(regions: tuple[TextRegion, ...], introduced: str, names: NameLists) -> str | None:
+    """The customer's name as the rep writes it (「蔡斌经理，…」) when it is the introduced name read with one
+    character differing (a group has no title bar to compare with)."""
+    for r in regions:
+        if r.kind == RIGHT:
+            for m in ADDRESSED.finditer(r.text.replace("\n", "")):
+                if names.likelier_name(m.group(1), introduced):
+                    return m.group(1)
+    return None
+
+
+# A PC client's header over a message: the sender and when (「张伟 10:32」, 「云启软件-李娜 昨天 09:15」)
+PC_HEADER = re.compile(r"^(?P<who>[\u4e00-\u9fffA-Za-z0-9\-—_·@（）() ]{2,24}?)\s*(?:\d{4}[/\-]\d{1,2}[/\-]\d{1,2}\s*)?"
+                       r"(?:昨天|前天|星期[一二三四五六日天]|周[一二三四五六日])?\s*\d{1,2}:\d{2}(?::\d{2})?$")
+WHEN_WORDS = re.compile(r"天|周|星期|礼拜|月|号|点|上午|下午|中午|晚上|早上|凌晨|傍晚")
+
+
+def _without_header(r: TextRegion) -> TextRegion:
+    """A message without the sender-and-time line a PC client writes over it: that clock time is when it was sent,
+    never a time anyone proposed."""
+    first, _, rest = r.text.partition("\n")
+    m = PC_HEADER.match(first.strip())
+    if r.kind not in (LEFT, RIGHT) or not rest.strip() or not m or WHEN_WORDS.search(m.group("who")):
+        return r
+    return dataclasses.replace(r, text=rest)
+
+
+def _sides(regions: tuple[TextRegion, ...], group: bool) -> tuple[TextRegion, ...]:
+    """Messages without a PC client's header lines; in a group, the rep's colleagues write on the left too: their
+    bubbles (a label or introduction naming our company or a vendor role) are the rep's side."""
+    regions = tuple(_without_header(r) for r in regions)
+    if not group:
+        return regions
+    ours = own_companies(regions)
+    return tuple(dataclasses.replace(r, kind=RIGHT) if r.kind == LEFT and speaks_for_us(r.text, ours) else r
+                 for r in regions)
+
+
+def _colleague(bar: TitleBar, left: list[TextRegion], regions: tuple[TextRegion, ...]) -> bool:
+    """The other party is from the rep's own company: the title bar or their introduction names the company the
+    rep says they are from, or they hand a customer over."""
+    ours = own_companies(regions)
+    return is_ours(bar.company, ours) or any(hands_over(r.text) or speaks_for_us(r.text, ours) for r in left)
+
+
+# A page with fields rather than speech (会议通知: 时间：… 地点：… 联系人：…)
+FIELD_LINE = re.compile(r"^[\u4e00-\u9fff]{2,6}[:：]")
+SPEECH = re.compile(r"我|咱|你|您")
+DOCUMENTS = frozenset({"receipt", "order_page", "spreadsheet", "bank_sms", "tender_notice", "group_notice",
+                       "meeting_notice"})
+
+
+def _document(text: str, regions: tuple[TextRegion, ...]) -> bool:
+    """A document photographed or captured (a notice, receipt, price table, bank SMS) that the layout took for a
+    chat: no one answers on the rep's side, its lines are fields, nobody speaks in the first or second person,
+    and its words are a document kind's."""
+    sides = [r for r in regions if r.kind in (LEFT, RIGHT)]
+    if not sides or any(r.kind == RIGHT for r in sides):
+        return False
+    lines = [ln for r in sides for ln in r.text.split("\n") if ln.strip()]
+    fields = sum(bool(FIELD_LINE.match(ln)) for ln in lines)
+    spoken = sum(bool(SPEECH.search(ln)) for ln in lines)
+    return classify(text, is_chat=True) in DOCUMENTS and (fields >= 2 or spoken == 0)
 
 
 # A quoted reply (引用) shows "说话人：原话" in a grey block under the bubble that quotes it: the words belong to the
@@ -497,8 +577,8 @@ def _speaker(kind: str, text: str, customer: set[str]) -> tuple[str, str]:
 
 def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, text: str) -> str | None:
     """Why a chat with a number in it is still no lead: a courier, a colleague, a bank SMS… (the customer's own
-    buying words or introduction outweigh such cues); a group only counts when a customer-side member has
-    introduced themselves."""
+    buying words or introduction outweigh such cues); a group (`group` false once a customer-side member gave
+    their own number) only counts when a customer-side member has introduced themselves."""
     if not lead.is_lead:
         kind = classify(text, is_chat=True)
         return "group_chat" if group else {"colleague": "colleague_chat"}.get(kind or "", kind) or lead.reject_reason
@@ -511,17 +591,52 @@ def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, text: str) -> str | No
     return None
 
 
-def chat_times(dialogue: tuple[tuple[str, str, str], ...], now: datetime) -> list[Found]:
-    """Every time said in the chat (either side), resolved against the latest timestamp above it, not in its past."""
+def chat_times(dialogue: tuple[tuple[str, str, str], ...], now: datetime, *, group: bool = False) -> list[Found]:
+    """Every time said in the chat (either side), resolved against the latest timestamp above it, not in its past;
+    not a deadline for the purchase (「年底前要到货」) nor a time the rep proposed that was not taken up: in a
+    group only an answer that agrees counts; in a one-to-one chat a proposal the screenshot ends on counts (the
+    answer is below), one the customer answered otherwise does not."""
     anchor = to_cn(now)
     out: list[Found] = []
-    for kind, text, _latin in dialogue:
+    for i, (kind, text, _latin) in enumerate(dialogue):
         if kind == TIME:
             anchor = parse_anchor(text, now) or anchor
         elif kind in (LEFT, RIGHT):
             flat = join_lines([ln for ln in text.split("\n") if ln.strip()])
-            out.extend(f for f in find_times(flat, anchor) if f.when >= anchor)
+            out.extend(f for f in find_times(flat, anchor) if f.when >= anchor and not _deadline(flat, f)
+                       and not (kind == RIGHT and _proposed(flat, f) and not _taken_up(dialogue[i + 1 :], group)))
     return out
+
+
+BEFORE = re.compile(r"(?:之|以)?前|以内|之内")
+# what a customer needs done by a date: the purchase's deadline, not a time to talk again
+DELIVERED = re.compile(r"到货|交付|交货|上线|完成|落地|用上|装好|部署|安装|投产|开工|验收|定下来|确定|招标|签|下单|"
+                       r"发货|送到|采购|买|换|建好|做完|搞定|实施")
+PROPOSES = re.compile(r"[？?]|方便吗|可以吗|行吗|好吗|如何|怎么样|有空吗|有时间吗|您看|是否方便")
+TAKES_UP = re.compile(r"好|可以|行|没问题|OK|ok|嗯|来吧|欢迎|到时|见|定了|就这样|同意|那就")
+
+
+def _clause(flat: str, f: Found, stops: str) -> str:
+    start = max(flat.rfind(c, 0, f.span[0]) for c in stops) + 1
+    ends = [j for c in stops if (j := flat.find(c, f.span[1])) >= 0]
+    return flat[start : min(ends, default=len(flat))]
+
+
+def _deadline(flat: str, f: Found) -> bool:
+    """「年底前要到货」, 「月底前定下来」: a date the purchase must be done by."""
+    before = flat[f.span[0] : f.span[1]].endswith("前") or BEFORE.match(flat, f.span[1])
+    return bool(before) and bool(DELIVERED.search(_clause(flat, f, "，,。；;！!")))
+
+
+def _proposed(flat: str, f: Found) -> bool:
+    """The rep asks whether a time suits (「周四下午3点过来当面聊？」)."""
+    return bool(PROPOSES.search(_clause(flat, f, "。；;！!\n") + flat[f.span[1] :][:1]))
+
+
+def _taken_up(after: tuple[tuple[str, str, str], ...], group: bool) -> bool:
+    """The customer takes a proposal up after it (agrees), or, outside a group, has not answered yet."""
+    answers = [text for kind, text, _ in after if kind == LEFT]
+    return any(TAKES_UP.search(text) for text in answers) or (not group and not answers)
 
 
 def overall_confidence(field_confidence: dict[str, float], is_lead: bool) -> float:

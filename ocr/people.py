@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import jieba
 
 from bot.engines import Engine
+from ocr.catalog import Catalog
 
 # The 百家姓 (single and compound surnames) plus common modern ones it lacks.
 SURNAMES = set(
@@ -361,6 +362,9 @@ def person_in(text: str) -> Person:
     m0 = COMPANY_ROLE_NAME.search(text)  # 「我是晨溪生化质量部部长柯以宁」
     if m0 and _name_at(text, m0) and looks_like_company(m0.group("co")) and clean_company(m0.group("co")):
         return Person(_name_at(text, m0), clean_company(m0.group("co")), m0.group("t"))
+    greeted = _greeting_intro(text)
+    if greeted.name:
+        return greeted
     for rx in PERSON_PATTERNS:
         for m in rx.finditer(text):
             name = _name_at(text, m)
@@ -376,6 +380,25 @@ def person_in(text: str) -> Person:
     return Person()
 
 
+# 「各位好，张三，某某科技有限公司采购经理」: a greeting, the name, then company and title as a clause of their own
+GREETING_INTRO = re.compile(rf"(?:各位|大家|你们|您|你)好[!！，,\s]*(?:我是|我叫)?{NAME}(?=[，,\s])[，,\s]+"
+                            r"(?P<rest>[^，,。！!？?\s]{2,40})")
+
+
+def _greeting_intro(text: str) -> Person:
+    m = GREETING_INTRO.search(text)
+    name = _name_at(text, m) if m else None
+    if not m or not name:
+        return Person()
+    rest = m.group("rest")
+    for cut in range(len(rest) + 1):  # the company as long as it can be, the title after it
+        co, role = rest[:cut].removesuffix("的"), rest[cut:]
+        company = clean_company(co) if looks_like_company(co) else None
+        if (company or not co) and (not role or re.fullmatch(ROLE_SPAN, role)) and (company or role):
+            return Person(name, company, role or None)
+    return Person()
+
+
 def _name_at(text: str, m: re.Match[str]) -> str | None:
     """The name group, trying three characters before two (the lazy group stops at two)."""
     start = m.start("name")
@@ -386,6 +409,8 @@ def _name_at(text: str, m: re.Match[str]) -> str | None:
     return m.group("name") if is_person_name(m.group("name")) else None
 
 
+# an introduction's second bubble, only company and role: 「某某科技有限公司的设备部经理」
+COMPANY_ROLE = re.compile(rf"[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX}的?(?P<t>{ROLE_SPAN})")
 ROLE_AT = re.compile(rf"(?:我是|我叫)[^，,。！!？?]{{2,30}}?的(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})")
 
 
@@ -401,7 +426,7 @@ ROLE_BEFORE_NAME = re.compile(rf"(?:我是|本人)[^，,。！!？?]{{2,30}}?(?P
 def role_in(text: str) -> str | None:
     """A job title the speaker gives for themself: 「我是设备科主任」, 「目前是行政总监」, 「我是A公司的CTO…」,
     「我是A公司的张三，厂长」, 「在A公司做采购主管」, 「我是A公司质量部部长李四」."""
-    m = SAYS_ROLE.search(text) or ROLE_AT.search(text)
+    m = SAYS_ROLE.search(text) or ROLE_AT.search(text) or COMPANY_ROLE.fullmatch(text.strip(" 。！!"))
     if m:
         return m.group("t")
     for sentence in re.split(r"[。！!？?\n]", text):
@@ -440,14 +465,27 @@ def repair_surname(guess: str | None, said: list[str], names: NameLists) -> str 
     return name if names.is_remark_name(name) else None
 
 
-def group_company(title: str | None) -> str | None:
-    """「禾丰包装-项目对接群(7)」 → 禾丰包装: a customer project group named after the customer."""
+GROUP_WORDS = r"(?:项目|采购|对接|交流|沟通|服务|售后|合作|工作|需求|技术|方案|选型|实施|推进|专项|客户|洽谈)"
+
+
+def group_company(title: str | None, catalog: Catalog | None = None) -> str | None:
+    """「禾丰包装-项目对接群(7)」 → 禾丰包装: a customer project group named after the customer. A title is the
+    company, then what the project is about (a product, 「采购」, 「项目」), then 群 and the member count: the company
+    stops where a product of `catalog` starts, else at its longest prefix that reads as a company."""
     if not title:
         return None
     name = re.sub(r"\s*[（(]\s*\d{1,4}\s*[)）]\s*$", "", strip_title_noise(title))
-    name = re.sub(r"[\-—_·\s]*(?:项目|采购|对接|交流|沟通|服务|售后|合作|工作)*群$", "", name)
+    name = re.sub(rf"[\-—_·\s]*{GROUP_WORDS}*群$", "", name)
     name = re.split(r"[\-—_·\s&＆×x]", name)[0]
-    return name if looks_like_company(name) and clean_company(name) else None
+    if catalog is not None:
+        cut = max((i for i in range(len(name)) if catalog.find(name[i:])), default=None)
+        name = name[:cut] if cut is not None else name
+    name = re.sub(rf"{GROUP_WORDS}+$", "", name)
+    for size in range(len(name), 1, -1):
+        head = name[:size]
+        if looks_like_company(head) and clean_company(head):
+            return head
+    return None
 
 
 def is_referral(text: str) -> bool:

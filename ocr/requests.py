@@ -23,7 +23,8 @@ VAGUE = re.compile(
 # The customer asking for something at all (a product named or not): only then does a rep's 「我们的X…」 answer it.
 ASKS = re.compile(r"想了解|了解一下|想咨询|咨询|需要|想要|想买|想看|采购|报价|询价|多少钱|价格|费用|有需求|"
                   r"在看|在找|选型|方案|推荐一下|有没有|能不能做")
-LEAD_VERB = re.compile(r"^(?:采购|购买|买|要|上)?(?:一批|一些|一套|几台|几套|点)")
+LEAD_VERB = re.compile(r"^(?:采购|购买|买|要|上)?(?:一批|一些|一套|几台|几套|点"
+                       r"|(?:\d+|[一二两三四五六七八九十百千几]+)多?(?:张|台|套|个|件|把|批|箱|吨|份|块|辆|部|组|只|条|米))")
 BAD_TAIL = re.compile(r"(?:一下|下|的|了|吗|呢|吧|啊|呀|么|嘛|一些|一批)$")
 
 

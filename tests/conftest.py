@@ -1,11 +1,22 @@
 """Shared fixtures: a fresh SQLite (and PostgreSQL when reachable) database, services on a manual
-clock, and a console chat session whose output is collected as JSON dicts."""
+clock, and a console chat session whose output is collected as JSON dicts.
+
+Set-up shared per test process (each xdist worker), so a test pays only for what is its own:
+- `ENGINES`: jieba's and OpenCC's dictionaries and the OCR engine, built from code and machine only
+  (bot/engines.py), as one server process keeps them for all its messages;
+- a migrated SQLite file copied into each test's folder (`migrated_sqlite`), and a migrated PostgreSQL database
+  each test's own database is created from (`pg_db_url`): every test still gets a database of its own, at head.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import shutil
+import sqlite3
+import tempfile
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -19,6 +30,7 @@ from app.runtime import build_services
 from bot.channels.console import ConsoleChannel
 from bot.clock import CN_TZ, ManualClock
 from bot.config import DatabaseSettings, KnowledgeSettings, Settings
+from bot.engines import Engines
 from bot.org import DEMO_ORG, upsert_users
 from bot.services import Services
 from storage.db import Database
@@ -27,10 +39,52 @@ from storage.migrate import upgrade
 PG_URL = os.environ.get("SALESBOT_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 # Monday 2026-11-23 10:00 Asia/Shanghai: inside working hours on a normal working day.
 MONDAY_10AM = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
+ENGINES = Engines()  # this test process's expensive objects built from code and machine (bot/engines.py)
 
 
 def sqlite_url(tmp_path: Any) -> str:
     return f"sqlite+aiosqlite:///{tmp_path}/salesbot.db"
+
+
+_TEMPLATES: dict[str, str] = {}
+_TEMPLATE_LOCK = threading.Lock()
+
+
+def _in_thread(run: Any) -> None:
+    """`run()` on a thread of its own (Alembic's env runs its own event loop; a caller may be inside one)."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            run()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _sqlite_template() -> str:
+    """A SQLite file migrated to head once for this test process (a test copies it instead of migrating)."""
+    with _TEMPLATE_LOCK:
+        if "sqlite" not in _TEMPLATES:
+            folder = tempfile.mkdtemp(prefix="salesbot-template-")
+            url = sqlite_url(folder)
+            _in_thread(lambda: asyncio.run(upgrade(url)))
+            path = f"{folder}/salesbot.db"
+            with sqlite3.connect(path) as conn:  # everything in the main file: one file to copy
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            _TEMPLATES["sqlite"] = path
+        return _TEMPLATES["sqlite"]
+
+
+def migrated_sqlite(tmp_path: Any) -> str:
+    """`sqlite_url(tmp_path)` holding a database already at head (what the first `upgrade` would leave)."""
+    shutil.copyfile(_sqlite_template(), f"{tmp_path}/salesbot.db")
+    return sqlite_url(tmp_path)
 
 
 def _pg_admin(sql: str | None = None) -> bool:
@@ -53,19 +107,54 @@ def _pg_admin(sql: str | None = None) -> bool:
     return asyncio.run(run())
 
 
+def _pg_named(name: str) -> str:
+    return f"{PG_URL.rsplit('/', 1)[0]}/{name}"
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    """A brand-new PostgreSQL database for one test (skips when no server is reachable)."""
+    """A brand-new, empty PostgreSQL database for one test (skips when no server is reachable)."""
     name = f"salesbot_t_{uuid.uuid4().hex[:10]}"
     if not _pg_admin(f'CREATE DATABASE "{name}"'):
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
-    yield f"{PG_URL.rsplit('/', 1)[0]}/{name}"
+    yield _pg_named(name)
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A PostgreSQL database migrated to head once for this test process, never connected to afterwards."""
+    name = f"salesbot_tmpl_{uuid.uuid4().hex[:10]}"
+    if not _pg_admin(f'CREATE DATABASE "{name}"'):
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    try:
+        asyncio.run(upgrade(_pg_named(name)))
+        yield name
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_db_url(pg_template: str) -> Iterator[str]:
+    """A brand-new PostgreSQL database for one test, already at head (a copy of `pg_template`)."""
+    name = f"salesbot_t_{uuid.uuid4().hex[:10]}"
+    if not _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'):
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    yield _pg_named(name)
     _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
-    """Both backends: SQLite always, PostgreSQL when reachable."""
+    """Both backends, each database of its own and already at head: SQLite always, PostgreSQL when reachable."""
+    if request.param == "sqlite":
+        return migrated_sqlite(tmp_path)
+    return str(request.getfixturevalue("pg_db_url"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """Both backends, each an empty database of its own (for what migrations and a first start do)."""
     if request.param == "sqlite":
         return sqlite_url(tmp_path)
     return str(request.getfixturevalue("pg_url"))
@@ -89,7 +178,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Any) -> Settings:
     base = Settings()
     settings = replace(
         base,
-        database=DatabaseSettings(url=sqlite_url(tmp_path)),
+        database=DatabaseSettings(url=migrated_sqlite(tmp_path)),
         knowledge=replace(KnowledgeSettings(), seed_demo=False),
         reminders=replace(base.reminders, digest_time=""),  # digests off unless a test turns them on
         ocr=replace(base.ocr, evidence_dir=str(tmp_path / "evidence")),
@@ -145,7 +234,7 @@ def transcript() -> Transcript:
 @pytest.fixture
 async def services(settings: Settings, clock: ManualClock, transcript: Transcript) -> AsyncIterator[Services]:
     console = ConsoleChannel(transcript.write, json_mode=True)
-    svc = await build_services(settings, clock, {"console": console})
+    svc = await build_services(settings, clock, {"console": console}, engines=ENGINES)
     yield svc
     await svc.db.dispose()
 
@@ -156,7 +245,7 @@ async def services_both(db_url: str, settings: Settings, clock: ManualClock, tra
     """Services with the console channel on SQLite and on PostgreSQL (when reachable)."""
     await upgrade(db_url)
     svc = await build_services(replace(settings, database=DatabaseSettings(url=db_url)), clock,
-                               {"console": ConsoleChannel(transcript.write, json_mode=True)})
+                               {"console": ConsoleChannel(transcript.write, json_mode=True)}, engines=ENGINES)
     yield svc
     await svc.db.dispose()
 

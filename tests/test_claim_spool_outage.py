@@ -26,17 +26,17 @@ OUTAGE_S = 2.0  # the suite's outage; bench/db_outage.py runs the same for 60 s
 
 
 @pytest.fixture
-async def h(settings: Settings, clock: ManualClock, pg_url: str) -> AsyncIterator[WecomHarness]:
-    await upgrade(pg_url)
-    s = replace(settings, database=DatabaseSettings(url=pg_url))
+async def h(settings: Settings, clock: ManualClock, pg_db_url: str) -> AsyncIterator[WecomHarness]:
+    await upgrade(pg_db_url)
+    s = replace(settings, database=DatabaseSettings(url=pg_db_url))
     async for harness in start_wecom_harness(s, clock):
         yield harness
 
 
 async def test_callbacks_during_a_database_outage_are_acked_kept_and_handled_once(
-        h: WecomHarness, pg_url: str) -> None:
+        h: WecomHarness, pg_db_url: str) -> None:
     admin = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
-    result = await run_outage(h, admin, pg_url.rsplit("/", 1)[1], seconds=OUTAGE_S, at_least=8)
+    result = await run_outage(h, admin, pg_db_url.rsplit("/", 1)[1], seconds=OUTAGE_S, at_least=8)
     assert result.sent >= 8 and result.not_acked == 0  # every callback and every retry answered 200
     assert result.spooled == result.sent  # each kept once on disk, its retries not again
     assert (result.lost, result.duplicated) == (0, 0)
@@ -44,12 +44,12 @@ async def test_callbacks_during_a_database_outage_are_acked_kept_and_handled_onc
 
 
 async def test_a_database_outage_logs_each_cause_once_and_its_recovery(
-        h: WecomHarness, pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
+        h: WecomHarness, pg_db_url: str, caplog: pytest.LogCaptureFixture) -> None:
     """The 60 s outage wrote ~870 tracebacks (every claim batch, spooled callback, outbox round, replay sweep and
     message): now each recurring piece of work logs the cause once and a line when the database is back."""
     caplog.set_level(logging.INFO)
     admin = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
-    result = await run_outage(h, admin, pg_url.rsplit("/", 1)[1], seconds=OUTAGE_S, at_least=8)
+    result = await run_outage(h, admin, pg_db_url.rsplit("/", 1)[1], seconds=OUTAGE_S, at_least=8)
     assert result.lost == 0
     tracebacks = Counter((r.name, r.getMessage()) for r in caplog.records if r.exc_info)
     assert tracebacks and max(tracebacks.values()) == 1, tracebacks.most_common(3)

@@ -26,7 +26,8 @@ async def _counts(url: str) -> tuple[int, int]:
         await db.dispose()
 
 
-async def test_three_instances_start_together_on_an_empty_database(tmp_path: Path, db_url: str) -> None:
+async def test_three_instances_start_together_on_an_empty_database(tmp_path: Path, empty_db_url: str) -> None:
+    db_url = empty_db_url
     async with FakeWecom(corp_id="wwstartcorp001") as fake:
         env = wecom_env(db_url, fake.corp_id, fake.secret, fake.base_url,
                         SALESBOT_KNOWLEDGE_SEED_DEMO="true", SALESBOT_SERVER_WARM_UP="false")

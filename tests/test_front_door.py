@@ -11,12 +11,12 @@ from app.chat import ChatSession
 from bot.clock import ManualClock
 from bot.services import Services
 from handlers import intent
-from knowledge.query import Simplifier
+from knowledge.query import SIMPLIFIER
 from storage.models import Activity, KnowledgeFeedback, QueryLog, Reminder, User
-from tests.conftest import Transcript
+from tests.conftest import ENGINES, Transcript
 from tests.leads_helpers import cn, get_lead, seed_lead
 
-T2S = Simplifier()  # OpenCC's tables for this module (no services here)
+T2S = ENGINES.get(SIMPLIFIER)  # OpenCC's tables of this test process (no services here)
 
 
 async def _count(services: Services, model: type, **where: object) -> int:

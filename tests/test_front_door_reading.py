@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from handlers.intent import understand
-from knowledge.query import Simplifier
+from knowledge.query import SIMPLIFIER
+from tests.conftest import ENGINES
 from tests.utterances import STATE
 
-T2S = Simplifier()  # OpenCC's tables for this module (no services here)
+T2S = ENGINES.get(SIMPLIFIER)  # OpenCC's tables of this test process (no services here)
 
 
 def _read(text: str, role: str = "rep") -> tuple[str, dict[str, Any]]:

@@ -17,12 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from app.chat import ChatSession
 from bot.services import Services
 from handlers.intent import State, understand
-from knowledge.query import Simplifier
+from knowledge.query import SIMPLIFIER
 from storage.db import Database
 from storage.models import User
-from tests.conftest import Transcript
+from tests.conftest import ENGINES, Transcript
 
-T2S = Simplifier()  # OpenCC's tables for this module (no services here)
+T2S = ENGINES.get(SIMPLIFIER)  # OpenCC's tables of this test process (no services here)
 
 
 def _count_team_reads(services: Services) -> list[str]:

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.engines import Engines
 from knowledge import importer, index, store
 from knowledge.importer import import_file
 from knowledge.search import KnowledgeBase
@@ -24,8 +23,7 @@ from storage import staging
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import KeyValue, KnowledgeCard, KnowledgeCardStaging
-
-ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
+from tests.conftest import ENGINES  # this test process's (no services here)
 
 TAXONOMY = load_taxonomy()
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)

@@ -32,11 +32,11 @@ async def test_concurrent_claims_once_each(tmp_path: Path) -> None:
     assert (tmp_path / "s.inbound.db").exists()
 
 
-async def test_claims_on_postgresql(pg_url: str) -> None:
+async def test_claims_on_postgresql(pg_db_url: str) -> None:
     from storage.migrate import upgrade
 
-    await upgrade(pg_url)
-    claimer = InboundClaimer(pg_url)
+    await upgrade(pg_db_url)
+    claimer = InboundClaimer(pg_db_url)
     results = await asyncio.gather(*(claimer.claim("wecom", f"k{i % 3}", MONDAY_10AM) for i in range(9)))
     assert sum(results) == 3
     await claimer.close()

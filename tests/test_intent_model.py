@@ -8,19 +8,21 @@ from functools import cache
 from sqlalchemy import func, select
 
 from app.chat import ChatSession
-from bot.engines import Engines
 from bot.segmenter import private_tokenizer
 from bot.services import Services
 from handlers.intent import State, understand
 from handlers.intent_model import IntentModel, shipped_model, train
-from knowledge.query import Simplifier
+from knowledge.query import SIMPLIFIER
 from scripts.intent_examples import tables
 from storage.models import Activity, QueryLog
-from tests.conftest import Transcript
+from tests.conftest import (
+    ENGINES,  # this test process's (no services here)
+    Transcript,
+)
 from tests.leads_helpers import seed_lead
 
-T2S = Simplifier()  # OpenCC's tables for this module (no services here)
-ENGINES = Engines()  # jieba's dictionary for this module's models (no services here)
+T2S = ENGINES.get(SIMPLIFIER)  # OpenCC's tables of this test process (no services here)
+
 
 
 @cache

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from handlers.intent import understand
-from knowledge.query import Simplifier
+from knowledge.query import SIMPLIFIER
+from tests.conftest import ENGINES
 from tests.utterances import ROWS, STATE, Row
 
-T2S = Simplifier()  # OpenCC's tables for this module (no services here)
+T2S = ENGINES.get(SIMPLIFIER)  # OpenCC's tables of this test process (no services here)
 
 INTENT_TARGET = 0.95
 SLOT_TARGET = 0.90

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engines import Engines
 from knowledge.index import CardIndex, Tokenizer, build_index, is_superseded
 from knowledge.query import SIMPLIFIER
 from knowledge.schema import KbCard, parse_card
 from knowledge.search import rank
 from knowledge.taxonomy import load_taxonomy
+from tests.conftest import ENGINES  # this test process's (no services here)
 
-ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
 T2S = ENGINES.get(SIMPLIFIER)
 
 TAXONOMY = load_taxonomy()

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from bot.engines import Engines
 from knowledge import store
 from knowledge.importer import import_file
 from knowledge.io import MAX_FILE_BYTES, read_cards
@@ -17,8 +16,7 @@ from knowledge.search import KnowledgeBase
 from knowledge.taxonomy import load_taxonomy
 from storage.db import Database
 from storage.migrate import ensure_schema
-
-ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
+from tests.conftest import ENGINES  # this test process's (no services here)
 
 TAXONOMY = load_taxonomy()
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)

@@ -12,15 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.engines import Engines
 from knowledge.demo import demo_cards
 from knowledge.index import CardIndex, Tokenizer, build_index
 from knowledge.io import read_cards
 from knowledge.query import SIMPLIFIER, is_chatter
 from knowledge.search import rank
 from knowledge.taxonomy import load_taxonomy
+from tests.conftest import ENGINES  # this test process's (no services here)
 
-ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
 T2S = ENGINES.get(SIMPLIFIER)
 
 TAXONOMY = load_taxonomy()

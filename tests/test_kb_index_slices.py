@@ -9,9 +9,10 @@ import pytest
 
 from knowledge import index
 from knowledge.index import PairBM25, SparseBM25
-from knowledge.query import Simplifier
+from knowledge.query import SIMPLIFIER
+from tests.conftest import ENGINES
 
-T2S = Simplifier()  # OpenCC's tables for this module's pair indexes (no services here)
+T2S = ENGINES.get(SIMPLIFIER)  # OpenCC's tables of this test process (no services here)
 
 DOCS = [["价格", "太贵", "预算"], [], ["交付", "周期", "价格"], ["竞品", "便宜", "一半", "价格", "价格"],
         ["决策", "流程"], ["预算", "审批"], ["演示"]]

@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.engines import Engines
 from knowledge.index import CardIndex, Tokenizer, build_index
 from knowledge.io import read_cards
 from knowledge.schema import KbCard
 from knowledge.search import rank
 from knowledge.taxonomy import load_taxonomy
+from tests.conftest import ENGINES  # this test process's (no services here)
 
-ENGINES = Engines()
 TAXONOMY = load_taxonomy()
 CARDS = Path(__file__).resolve().parents[1] / "bench" / "data" / "kb_heldoutF_cards.jsonl"
 

@@ -15,7 +15,6 @@ from app.chat import ChatSession
 from app.commands.kb import run_import, run_search
 from app.commands.kb_taxonomy import run_list, run_merge, run_pin, run_synonym
 from bot.config import DatabaseSettings, KnowledgeSettings, Settings
-from bot.engines import Engines
 from bot.services import Services
 from knowledge.index import CardIndex, Tokenizer, build_index
 from knowledge.learning import MAX_SHIFT, Learned
@@ -24,9 +23,11 @@ from knowledge.schema import KbCard
 from knowledge.search import rank
 from knowledge.taxonomy import load_taxonomy
 from storage.models import QueryLog
-from tests.conftest import Transcript
+from tests.conftest import (
+    ENGINES,  # this test process's (no services here)
+    Transcript,
+)
 
-ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
 T2S = ENGINES.get(SIMPLIFIER)
 
 TAXONOMY = load_taxonomy()

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from app.commands.kb import ProgressBar
-from bot.engines import Engines
 from knowledge.demo import seed_demo
 from knowledge.importer import import_file
 from knowledge.index import Tokenizer, build_index, dictionary_words
@@ -19,8 +18,7 @@ from knowledge.search import KnowledgeBase
 from knowledge.taxonomy import load_taxonomy
 from storage.db import Database
 from storage.migrate import ensure_schema, upgrade
-
-ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
+from tests.conftest import ENGINES  # this test process's (no services here)
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 TAXONOMY = load_taxonomy()

@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from app.commands.kb import run_import, run_search
 from bot.config import DatabaseSettings, Settings
-from bot.engines import Engines
 from knowledge import store
 from knowledge.demo import demo_cards, seed_demo
 from knowledge.importer import import_file
@@ -35,8 +34,7 @@ from knowledge.taxonomy import load_taxonomy
 from storage.db import Database
 from storage.migrate import ensure_schema
 from storage.models import KnowledgeCard, QueryLog
-
-ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
+from tests.conftest import ENGINES  # this test process's (no services here)
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 TAXONOMY = load_taxonomy()

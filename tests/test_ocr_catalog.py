@@ -11,10 +11,11 @@ from bot.clock import CN_TZ
 from ocr.catalog import load_catalog, parse_catalog_text
 from ocr.engine import ChatText, TextRegion
 from ocr.extract import extract, extract_from_text
-from ocr.people import NameLists
+from ocr.people import NAMES as NAMES_ENGINE
 from ocr.requests import requested_things
+from tests.conftest import ENGINES
 
-NAMES = NameLists()  # the name lists of jieba's dictionary for this module (no services here)
+NAMES = ENGINES.get(NAMES_ENGINE)  # the name lists of this test process (no services here)
 
 NOW = datetime(2024, 10, 24, 16, 0, tzinfo=CN_TZ)
 SHOP = parse_catalog_text("""

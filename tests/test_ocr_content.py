@@ -8,19 +8,19 @@ import numpy as np
 import pytest
 
 from bot.config import OcrSettings
-from bot.engines import Engines
 from ocr.extract import extract
 from ocr.layout import CARD, has_picture
-from ocr.people import NameLists
+from ocr.people import NAMES as NAMES_ENGINE
 from ocr.pipeline import read_image, validate
 from ocr.screen import locate
+from tests.conftest import ENGINES  # this test process's (no services here)
 from tests.synth_styles import make_styled
 from tests.test_ocr_people import NOW, chat
 
-NAMES = NameLists()  # the name lists of jieba's dictionary for this module (no services here)
+NAMES = ENGINES.get(NAMES_ENGINE)  # the name lists of this test process (no services here)
 
 SETTINGS = OcrSettings()
-ENGINES = Engines()  # the OCR engine and threads of this module's tests (no services here)
+
 
 
 def read(seed: int):  # type: ignore[no-untyped-def]

@@ -9,10 +9,11 @@ import pytest
 from bot.clock import CN_TZ
 from ocr.engine import ChatText, TextRegion, clean_line, join_lines
 from ocr.extract import extract, extract_from_text, find_budget, find_phones, normalise_phone, parse_title_bar
-from ocr.people import NameLists
+from ocr.people import NAMES as NAMES_ENGINE
 from ocr.timeparse import find_time, parse_anchor
+from tests.conftest import ENGINES
 
-NAMES = NameLists()  # the name lists of jieba's dictionary for this module (no services here)
+NAMES = ENGINES.get(NAMES_ENGINE)  # the name lists of this test process (no services here)
 
 NOW = datetime(2024, 10, 24, 16, 0, tzinfo=CN_TZ)  # a Thursday
 

@@ -13,12 +13,12 @@ from PIL import Image
 
 from bot.clock import CN_TZ
 from bot.config import OcrSettings
-from bot.engines import Engines
 from ocr.layout import LEFT, RIGHT, analyse
 from ocr.pipeline import read_screenshot
+from tests.conftest import ENGINES  # this test process's (no services here)
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
-ENGINES = Engines()  # the OCR engine and threads of this module's tests (no services here)
+
 FIXTURE = Path(__file__).parent / "fixtures" / "ocr" / "bright_bg245.png"  # 1080×2340, rendered with Pillow
 
 

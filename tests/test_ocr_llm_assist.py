@@ -11,10 +11,11 @@ from bot.config import LlmSettings
 from ocr.engine import ChatText, TextRegion
 from ocr.extract import LeadFields, extract
 from ocr.llm_assist import assist
-from ocr.people import NameLists
+from ocr.people import NAMES as NAMES_ENGINE
+from tests.conftest import ENGINES
 from tests.fakes.openai_api import running_fake_openai
 
-NAMES = NameLists()  # the name lists of jieba's dictionary for this module (no services here)
+NAMES = ENGINES.get(NAMES_ENGINE)  # the name lists of this test process (no services here)
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
 

@@ -12,12 +12,12 @@ from bot.clock import CN_TZ, ManualClock
 from bot.services import Services
 from ocr.catalog import parse_catalog_text, product_like
 from ocr.extract import extract_from_text
-from ocr.people import NameLists
-from tests.conftest import Transcript
+from ocr.people import NAMES as NAMES_ENGINE
+from tests.conftest import ENGINES, Transcript
 from tests.console_support import seed_cards
 from tests.synth import Chat, Item, _jpeg, render_chat
 
-NAMES = NameLists()  # the name lists of jieba's dictionary for this module (no services here)
+NAMES = ENGINES.get(NAMES_ENGINE)  # the name lists of this test process (no services here)
 
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=CN_TZ)
 CARDS = [

@@ -14,15 +14,15 @@ from PIL import Image
 from app.commands.ocr import main as ocr_main
 from bot.clock import CN_TZ
 from bot.config import OcrSettings
-from bot.engines import Engines
-from ocr.people import NameLists
+from ocr.people import NAMES as NAMES_ENGINE
 from ocr.pipeline import MAX_WIDTH, OcrRejected, _semaphore, lead_to_json, read_screenshot, validate
+from tests.conftest import ENGINES  # this test process's (no services here)
 from tests.synth import make_sample
 
-NAMES = NameLists()  # the name lists of jieba's dictionary for this module (no services here)
+NAMES = ENGINES.get(NAMES_ENGINE)  # the name lists of this test process (no services here)
 
 SETTINGS = OcrSettings()
-ENGINES = Engines()  # the OCR engine and threads of this module's tests (no services here)
+
 FIXTURES = Path(__file__).parent / "fixtures" / "ocr"
 
 

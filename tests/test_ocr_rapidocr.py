@@ -12,10 +12,11 @@ pytest.importorskip("rapidocr")
 from ocr.engine import RapidOcrEngine
 from ocr.extract import extract
 from ocr.layout import analyse
-from ocr.people import NameLists
+from ocr.people import NAMES as NAMES_ENGINE
+from tests.conftest import ENGINES
 from tests.synth import edit_distance, make_sample, squash
 
-NAMES = NameLists()  # the name lists of jieba's dictionary for this module (no services here)
+NAMES = ENGINES.get(NAMES_ENGINE)  # the name lists of this test process (no services here)
 
 
 @pytest.fixture(scope="module")

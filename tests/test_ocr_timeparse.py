@@ -9,10 +9,11 @@ import pytest
 from bot.clock import CN_TZ
 from ocr.engine import ChatText, TextRegion
 from ocr.extract import extract
-from ocr.people import NameLists
+from ocr.people import NAMES as NAMES_ENGINE
 from ocr.timeparse import find_time, find_times, parse_anchor
+from tests.conftest import ENGINES
 
-NAMES = NameLists()  # the name lists of jieba's dictionary for this module (no services here)
+NAMES = ENGINES.get(NAMES_ENGINE)  # the name lists of this test process (no services here)
 
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
 

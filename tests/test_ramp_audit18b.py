@@ -7,7 +7,6 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.chat import ChatSession
-from bot.engines import Engines
 from bot.services import Services
 from handlers.ramp import service
 from handlers.ramp.path import parse_path
@@ -15,11 +14,12 @@ from handlers.ramp.quiz import check_answer, key_points
 from knowledge.index import Tokenizer
 from knowledge.schema import KbCard, parse_card
 from storage.models import RampEnrollment, RampProgress
-from tests.conftest import Transcript
+from tests.conftest import (
+    ENGINES,  # this test process's (no services here)
+    Transcript,
+)
 from tests.leads_helpers import cn
 from tests.ramp_helpers import ramp_cards, seed_cards
-
-ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
 
 
 async def _enrol(services: Services, text: str) -> None:

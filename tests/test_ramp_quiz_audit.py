@@ -9,7 +9,6 @@ import random
 from sqlalchemy import select
 
 from app.chat import ChatSession
-from bot.engines import Engines
 from bot.services import Services
 from handlers.ramp import service
 from handlers.ramp.path import TaskSpec, parse_path
@@ -17,11 +16,12 @@ from handlers.ramp.quiz import QuizMaker, option_texts
 from knowledge.index import Tokenizer
 from knowledge.taxonomy import load_taxonomy
 from storage.models import KnowledgeCard, RampProgress
-from tests.conftest import Transcript
+from tests.conftest import (
+    ENGINES,  # this test process's (no services here)
+    Transcript,
+)
 from tests.leads_helpers import cn
 from tests.ramp_helpers import ramp_cards, seed_cards
-
-ENGINES = Engines()  # jieba's and OpenCC's dictionaries for this module (no services here)
 
 
 async def _enrol(services: Services, text: str) -> None:

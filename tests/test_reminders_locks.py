@@ -26,11 +26,11 @@ from tests.test_reminders_support import make_lead
 
 
 @pytest.fixture
-async def pg_services(pg_url: str, settings: Settings, clock: ManualClock,
+async def pg_services(pg_db_url: str, settings: Settings, clock: ManualClock,
                       transcript: Transcript) -> AsyncIterator[Services]:
-    settings = replace(settings, database=DatabaseSettings(url=pg_url),
+    settings = replace(settings, database=DatabaseSettings(url=pg_db_url),
                        reminders=replace(settings.reminders, warn_fraction=0))  # the first row is the L1 breach
-    await upgrade(pg_url)
+    await upgrade(pg_db_url)
     svc = await build_services(settings, clock, {"console": ConsoleChannel(transcript.write, json_mode=True)})
     yield svc
     await svc.db.dispose()

@@ -40,10 +40,10 @@ def _instance(url: str, fake: FakeWecom, clock: ManualClock) -> tuple[Database, 
     return db, sender, OutboxSender(db, clock, {"wecom": sender}, default_channel="wecom")
 
 
-async def test_two_instances_together_respect_the_per_member_limit(pg_url: str, fake: FakeWecom) -> None:
-    await upgrade(pg_url)
+async def test_two_instances_together_respect_the_per_member_limit(pg_db_url: str, fake: FakeWecom) -> None:
+    await upgrade(pg_db_url)
     clock = ManualClock(MONDAY_10AM)
-    instances = [_instance(pg_url, fake, clock) for _ in range(2)]
+    instances = [_instance(pg_db_url, fake, clock) for _ in range(2)]
     per_minute = DEFAULT_LIMITS[0][1]
     try:
         db = instances[0][0]
@@ -68,10 +68,10 @@ async def test_two_instances_together_respect_the_per_member_limit(pg_url: str, 
             await db.dispose()
 
 
-async def test_three_instances_fetch_one_token_and_share_a_refresh(pg_url: str, fake: FakeWecom) -> None:
-    await upgrade(pg_url)
+async def test_three_instances_fetch_one_token_and_share_a_refresh(pg_db_url: str, fake: FakeWecom) -> None:
+    await upgrade(pg_db_url)
     clock = ManualClock(MONDAY_10AM)
-    instances = [_instance(pg_url, fake, clock) for _ in range(3)]
+    instances = [_instance(pg_db_url, fake, clock) for _ in range(3)]
     try:
         tokens = await asyncio.gather(*(sender.api.access_token() for _db, sender, _o in instances))
         assert len(set(tokens)) == 1 and len(fake.calls("gettoken")) == 1  # one fetch, not three
@@ -86,12 +86,12 @@ async def test_three_instances_fetch_one_token_and_share_a_refresh(pg_url: str, 
             await db.dispose()
 
 
-async def test_a_45009_met_by_one_instance_pauses_all(pg_url: str, fake: FakeWecom) -> None:
-    await upgrade(pg_url)
+async def test_a_45009_met_by_one_instance_pauses_all(pg_db_url: str, fake: FakeWecom) -> None:
+    await upgrade(pg_db_url)
     clock = ManualClock(MONDAY_10AM)
-    instances = [_instance(pg_url, fake, clock) for _ in range(2)]
+    instances = [_instance(pg_db_url, fake, clock) for _ in range(2)]
     stop = asyncio.Event()
-    listener = Listener(pg_url, {PAUSE: partial(apply_pause, [instances[1][1]])})  # instance 2 listens
+    listener = Listener(pg_db_url, {PAUSE: partial(apply_pause, [instances[1][1]])})  # instance 2 listens
     task = asyncio.create_task(listener.run(stop))
     try:
         await asyncio.wait_for(listener.connected.wait(), 10)

@@ -18,7 +18,8 @@ from storage.models import Base, InboundDedup, Lead, User
 pytestmark = pytest.mark.asyncio
 
 
-async def test_migrations_create_every_table(db_url: str) -> None:
+async def test_migrations_create_every_table(empty_db_url: str) -> None:
+    db_url = empty_db_url
     await upgrade(db_url)
     assert await current_revision(db_url) == head_revision()
     db = Database(db_url)

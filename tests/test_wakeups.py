@@ -37,9 +37,9 @@ class Counts:
 
 
 @pytest.fixture
-async def pg(pg_url: str) -> AsyncIterator[Database]:
-    await upgrade(pg_url)
-    db = Database(pg_url)
+async def pg(pg_db_url: str) -> AsyncIterator[Database]:
+    await upgrade(pg_db_url)
+    db = Database(pg_db_url)
     yield db
     await db.dispose()
 

@@ -19,6 +19,7 @@ from bot.channels.wecom.parse import parse_message
 from bot.channels.wecom.sender import WecomSender
 from bot.clock import ManualClock
 from bot.config import Settings, WecomSettings
+from tests.conftest import ENGINES
 from tests.fakes.wecom_api import FakeWecom
 from tests.fakes.wecom_callback import CallbackBuilder, encrypt, event_xml, image_xml, signature, text_xml
 from tests.waiting import until
@@ -85,7 +86,8 @@ class Harness:
 
 async def start(settings: Settings, fake: FakeWecom, clock: ManualClock, wecom: WecomSettings) -> TestClient:
     s = replace(settings, wecom=wecom)
-    app = await create_app(s, clock=clock, channels={"wecom": WecomSender(s.wecom, retry_delays=(0, 0, 0))})
+    app = await create_app(s, clock=clock, channels={"wecom": WecomSender(s.wecom, retry_delays=(0, 0, 0))},
+                           engines=ENGINES)
     client = TestClient(TestServer(app))
     await client.start_server()
     return client

@@ -55,7 +55,7 @@ async def answer(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text(_decline_text(result)))
         return
     ctx.reply(answer_card(result.best, query_id, to_cn(ctx.now()).date(), ctx.settings.knowledge.stale_months, wording,
-                          result.why_line()))
+                          result.why_line(), kb.newer_version(result.best.id)))
 
 
 async def _llm_wording(ctx: Context, result: SearchResult) -> str | None:
@@ -97,7 +97,8 @@ async def feedback(ctx: Context, action: KbVote) -> None:
     if logged is None or card is None:
         ctx.reply(Text("没有更多合适的话术了。可以换个说法再问一次。"))
         return
-    ctx.reply(answer_card(card, query_id, to_cn(ctx.now()).date(), ctx.settings.knowledge.stale_months))
+    ctx.reply(answer_card(card, query_id, to_cn(ctx.now()).date(), ctx.settings.knowledge.stale_months,
+                          newer=kb.newer_version(card.id)))
 
 
 @router.command("置顶", roles={"admin"})

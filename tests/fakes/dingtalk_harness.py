@@ -23,6 +23,7 @@ from bot.jobs import JOBS
 from bot.router import Router
 from bot.services import Services
 from storage.models import OutboxMessage
+from tests.conftest import ENGINES
 from tests.fakes.dingtalk_api import CLIENT_ID, CLIENT_SECRET, FakeDingtalk
 
 _ids = itertools.count(1)
@@ -163,7 +164,7 @@ async def start_harness(settings: Settings, clock: ManualClock, mode: str = "htt
     """The app on a fake DingTalk; `router`: a probe instead of the product's routes."""
     fake = FakeDingtalk()
     await fake.start()
-    app = await create_app(dingtalk_settings(settings, fake, mode), clock=clock, router=router)
+    app = await create_app(dingtalk_settings(settings, fake, mode), clock=clock, router=router, engines=ENGINES)
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     harness = Harness(client, fake, clock)

@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.messages import Card, body_from_json
 from bot.services import Services
 from storage.models import OutboxMessage
+from tests.conftest import ENGINES
 from tests.fakes.dingtalk_harness import CARD_TOPIC, Harness, card_click, picture_message, start_harness, text_message
 from tests.fakes.wecom_api import strip_marker
 from tests.fakes.wecom_harness import WecomHarness, start_wecom_harness
@@ -354,7 +355,7 @@ async def start_journey(name: str, settings: Settings, clock: ManualClock, folde
             yield DingtalkHttpJourney(dingtalk)
     else:
         channel = ConsoleChannel(lambda _line: None, json_mode=True)
-        services = await build_services(settings, clock, {"console": channel})
+        services = await build_services(settings, clock, {"console": channel}, engines=ENGINES)
         journey = ConsoleJourney(services, clock, folder)
         channel.write = journey._write
         try:

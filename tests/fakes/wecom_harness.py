@@ -20,6 +20,7 @@ from bot.config import Settings, WecomSettings
 from bot.jobs import JOBS
 from bot.services import Services
 from storage.models import OutboxMessage
+from tests.conftest import ENGINES
 from tests.fakes.wecom_api import FakeWecom
 from tests.fakes.wecom_callback import CallbackBuilder, event_xml, file_xml, image_xml, text_xml, voice_xml
 
@@ -119,7 +120,8 @@ async def start_wecom_harness(settings: Settings, clock: ManualClock) -> AsyncIt
     fake = FakeWecom(corp_id="wwtestcorp0001")
     await fake.start()
     s = wecom_settings(settings, fake)
-    app = await create_app(s, clock=clock, channels={"wecom": WecomSender(s.wecom, retry_delays=(0, 0, 0))})
+    app = await create_app(s, clock=clock, channels={"wecom": WecomSender(s.wecom, retry_delays=(0, 0, 0))},
+                           engines=ENGINES)
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     harness = WecomHarness(client, fake, clock, CallbackBuilder(TOKEN, AES_KEY, fake.corp_id))
