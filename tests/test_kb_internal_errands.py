@@ -57,3 +57,14 @@ def test_an_internal_errand_is_declined_whatever_role_or_customer_it_names(index
 def test_an_admins_own_label_answers_in_the_reps_words(index: CardIndex, query: str, card: str) -> None:
     found = rank(index, query)
     assert found.answered and found.ranked[0] == card, (found.ranked, found.why)
+
+
+@pytest.mark.parametrize(("query", "card"), [
+    ("客户比别家贵一大截", "H10"),  # we are the dearer one: a price objection, not a rival named
+    ("客户说不如别人家便宜", "H10"),
+    ("客户说你们比同行贵不少", "H10"),
+    ("客户说别家报价更低", "H11"),  # the rival's offer is the subject: the competitor card
+])
+def test_a_price_comparison_with_others_is_a_price_objection(index: CardIndex, query: str, card: str) -> None:
+    found = rank(index, query)
+    assert found.answered and found.ranked[0] == card, (found.ranked, found.why)
