@@ -275,15 +275,16 @@ def bench_ocr_dev(engine: str) -> None:
         print(f"median {statistics.median(secs):.2f} s/image · {rss_line(mem)}")
 
 
-def bench_styles(engine: str, n: int) -> None:
-    """Our own held-out set in every style: field F1 per style, negatives, timing per screen size."""
+def bench_styles(engine: str, n: int, only: list[str] | None = None) -> None:
+    """Our own held-out set in every style (or the styles `only`): field F1 per style, negatives, timing per
+    screen size."""
     from tests.synth_styles import STYLES, make_styled
 
     refs: list[tuple[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="ocr-styles-") as tmp:
         folder = Path(tmp)
         with (folder / "index.jsonl").open("w") as index:
-            for style in STYLES:
+            for style in only or STYLES:
                 for i in range(n):
                     kind = ("colleague", "group", "smalltalk")[i % 3] if i % 4 == 3 else "lead"
                     sm = make_styled(STYLE_SEED + i, style, kind)
@@ -297,11 +298,15 @@ def bench_styles(engine: str, n: int) -> None:
     lines, mem = done
     per_style: dict[str, list[list[int]]] = {}
     negatives = [0, 0]
+    negatives_of: dict[str, list[int]] = {}
     phone_fp = [0, 0]
     for (style, truth), got in zip(refs, lines, strict=True):
         if not truth.is_lead:  # type: ignore[attr-defined]
             negatives[0] += not got["is_lead"]
             negatives[1] += 1
+            mine = negatives_of.setdefault(style, [0, 0])
+            mine[0] += not got["is_lead"]
+            mine[1] += 1
             continue
         pred = dict(got["fields"]) if got["is_lead"] else {f: None for f in FIELDS} | {"needs": []}
         pred["follow_up"] = datetime.fromisoformat(pred["follow_up"]) if pred["follow_up"] else None
@@ -316,7 +321,12 @@ def bench_styles(engine: str, n: int) -> None:
         total = [a + b for a, b in zip(total, agg, strict=True)]
         p, r, f1 = prf(*agg)
         secs = [g["seconds"] for (st, _), g in zip(refs, lines, strict=True) if st == style]
-        print(f"{style:<9} F1 {f1:.3f} (P {p:.3f} R {r:.3f}) · median {statistics.median(secs):.2f} s/image")
+        neg = negatives_of.get(style)
+        print(f"{style:<9} F1 {f1:.3f} (P {p:.3f} R {r:.3f}) · median {statistics.median(secs):.2f} s/image"
+              + (f" · negatives empty {neg[0]}/{neg[1]}" if neg else ""))
+    for style, neg in negatives_of.items():
+        if style not in per_style:
+            print(f"{style:<9} negatives empty {neg[0]}/{neg[1]}")
     print("per field: " + " · ".join(
         f"{f} {prf(*[sum(per_style[s][i][k] for s in per_style) for k in range(3)])[2]:.2f}"
         for i, f in enumerate(FIELDS)))
@@ -353,6 +363,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", default="ocr-dev,styles,synth", help="comma-separated: ocr-dev, styles, synth")
     ap.add_argument("--split", choices=sorted(SEEDS), default="test")
+    ap.add_argument("--styles", default="", help="styles set: only these comma-separated styles")
     ap.add_argument("--n", type=int, default=None, help="images per set (styles: per style)")
     ap.add_argument("--engine", choices=["tesseract", "rapidocr", "all"], default="all")
     ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)  # internal: OCR the rendered folder
@@ -369,7 +380,7 @@ def main() -> int:
     if "ocr-dev" in sets:
         bench_ocr_dev(engines[0])
     if "styles" in sets:
-        bench_styles(engines[0], args.n or 8)
+        bench_styles(engines[0], args.n or 8, [s for s in args.styles.split(",") if s] or None)
     if "synth" in sets:
         bench_synth(engines, args.split, args.n or 100)
     return 0

@@ -807,7 +807,13 @@ def _command(t: str, role: str, state: State) -> Intent | None:
     before = re.sub(r"^(?:请你?|帮我|帮忙|麻烦你?|劳驾)?\s*(?:把|将|给|这个|那个|这条|那条)\s*(?=#?\d|线索|客户)", "",
                     before)
     after = _LOOK.sub("", re.sub(r"^[:：\-—–|]\s*|^(?:一下|下)(?!午)\s*|^(?:on|for)\s+(?=#?\d)", "", _tidy(t[end:])))
+    if name in _BY_ID and (glued := _GLUED_ID.match(t[end:])):  # 「跟进2约了周四…」: the number is the lead
+        after = f"{glued.group(1)} {_tidy(t[end + glued.end():])}".strip()
     return _SLOTS.get(name, _plain)(name, before, after, t, state)
+
+
+# a lead number written straight after the command word, not a quantity or a time (「跟进3天后」, 「跟进2点」)
+_GLUED_ID = re.compile(r"#?(\d{1,7})(?!\d|\s*(?:[点:：.．号月日天周年万千百个次岁时分秒%wWkK]|小时|星期|礼拜))")
 
 
 # asked to be reminded (「帮我记」 before 跟进 records a note, it does not remind)
@@ -996,6 +1002,7 @@ def _area(word: str) -> str:
     return re.sub(r"(?<=[东南西北中])(?:片区|大区|地区|区域|区)$", "", word)
 
 
+_BY_ID = ("follow_up", "stage", "won", "lost", "evidence", "takeover", "reassign", "extend")
 _SLOTS = {"follow_up": _with_lead, "stage": _with_lead, "won": _with_lead, "lost": _with_lead,
           "evidence": _with_lead, "takeover": _with_lead, "lead_show": _lead_show, "lead_new": _lead_new,
           "reassign": _reassign, "extend": _extend, "offboard": _offboard, "team_leads": _team_leads}

@@ -64,10 +64,13 @@ class Layout:
 INK = 10  # max channel distance from the background that counts as "something is drawn here"
 
 
-def analyse(img: Image.Image, *, desktop: bool = False, ink: int | None = None) -> Layout:
+def analyse(img: Image.Image, *, desktop: bool = False, ink: int | None = None, floor: bool = False) -> Layout:
     """`desktop`: a PC client's or tablet's chat pane, whose title sits on the left and whose point size is
-    measured from the avatars rather than assumed from the width of a phone. `ink`: the colour distance that
-    counts as drawn (default from the background; higher for a photo, whose light is never quite even)."""
+    measured from the avatars rather than assumed from the width of a phone. `ink`: the most colour distance
+    that may be needed to count as drawn (the background's own noise sets it up to there; higher for a photo,
+    whose light is never quite even); a photo's single noisy pixels are ignored. `floor`: raise the threshold
+    over the background's own noise, up to `ink` (False: exactly `ink`, or for a clean screenshot whose bubbles are
+    a few levels off white, the background's own threshold)."""
     rgb = np.asarray(img if img.mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
     h, w, _ = rgb.shape
     bg = _background(rgb)
@@ -80,8 +83,11 @@ def analyse(img: Image.Image, *, desktop: bool = False, ink: int | None = None) 
         regions.append(Region(TITLE, title))
     if bottom - top > h * 0.2:
         pt = avatar_point_size(rgb, bg, top, bottom) if desktop else w / 375
-        regions.extend(_chat_regions(rgb, bg, top, bottom, pt or w / 375, ink or ink_threshold(bg),
-                                     speckle=ink is not None))
+        ink_at = max(ink_threshold(bg), noise_floor(rgb[top:bottom], bg, ink or NOISE_CAP, photo=ink is not None)) \
+            if floor else ink or ink_threshold(bg)
+        # a phone's avatar is known in points; a pane's point size is measured from its avatars (no floor then)
+        regions.extend(_chat_regions(rgb, bg, top, bottom, pt or w / 375, ink_at, speckle=ink is not None,
+                                     min_avatar=0 if desktop else AVATAR_MIN_PT * w / 375))
     dark = sum(bg) / 3 < 100
     return Layout(w, h, bg, dark, top, bottom, tuple(regions))
 
@@ -202,7 +208,7 @@ def avatar_point_size(rgb: np.ndarray, bg: tuple[int, int, int], top: int, botto
 
 
 def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: int, s: float,
-                  ink: int, *, speckle: bool = False) -> list[Region]:
+                  ink: int, *, speckle: bool = False, min_avatar: float = 0) -> list[Region]:
     """`speckle`: the image is noisy (a photo): a pixel counts only with an inked neighbour to its right or
     below, so sensor noise does not join every row into one run."""
     w = rgb.shape[1]
@@ -211,7 +217,15 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
     # measured on every pixel off the background, so its box holds the bubble's anti-aliased rim and whole tail.
     mask = _despeckled(distance(area, bg) > ink, speckle)
     strict = _despeckled(inked(area, bg, ink), speckle)
-    stray = max(2, w // 50) if speckle else 2  # a photo's glare leaves a few stray pixels
+    if speckle:  # a rectified photo's outermost columns may keep a sliver of bezel or a vignette's dark edge
+        rim = max(1, w // 40)  # avatars start 12 points (3 % of a phone's width) in
+        for m in (mask, strict):
+            m[:, :rim] = False
+            m[:, -rim:] = False
+    # A photo's glare leaves a few stray pixels in a row; a pane's JPEG ringing around saturated bubbles and
+    # avatars a few more than a phone's (a pane is read at full resolution, its ink threshold is a few levels;
+    # a pane is the one read without a floor under its avatars' size).
+    stray = max(2, w // 50) if speckle else max(2, w // 150) if not min_avatar else 2
     runs = _runs(strict.sum(axis=1) > stray, max(3, int(4 * s)))
     del strict
     out: list[Region] = []
@@ -228,10 +242,14 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
         near_l, near_r = x_min < 0.08 * w, x_max > 0.92 * w
         gy0, gy1 = y0 + top + 2, y1 + top + 2
         if near_l != near_r:
-            box = _bubble(seg, col_has, left=near_l, min_w=max(3, int(2 * s)))
-            if box:
-                found = Box(box[0], gy0 + box[1], box[2], gy0 + box[3])
-                card = has_picture(rgb[found.y0 : found.y1, found.x0 : found.x1], s)
+            box = _bubble(seg, col_has, left=near_l, min_w=max(3, int(2 * s)), min_avatar=min_avatar)
+            found = Box(box[0], gy0 + box[1], box[2], gy0 + box[3]) if box else None
+            card = found is not None and has_picture(rgb[found.y0 : found.y1, found.x0 : found.x1], s)
+            # A phone's avatars have a known least size a page's characters stay under, and a white bubble may be
+            # as white as its background (or washed out in a photo): there the avatar alone tells. A pane's point
+            # size is measured from whatever stands at its edge, so there the bubble must show too.
+            if box and found and (card or speckle or min_avatar
+                                  or is_bubble(rgb, found, seg[box[1] : box[3], box[0] : box[2]])):
                 out.append(Region(CARD if card else LEFT if near_l else RIGHT, found))
         elif out and _attached(out[-1], x_min, x_max, gy0, s) and seg[:, x_min:x_max].mean() > 0.5 \
                 and _background_between(rgb, bg, out[-1].box.y1, gy0, x_min, x_max, ink):
@@ -300,6 +318,35 @@ def _valleys(counts: np.ndarray, reach: int) -> np.ndarray:
     return np.asarray(counts < 0.35 * np.minimum(left, right))
 
 
+NOISE_CAP = 8  # a screenshot's ink threshold at most: white bubbles on a near-white background still show
+
+
+def noise_floor(rgb: np.ndarray, bg: tuple[int, int, int], cap: int = NOISE_CAP, *, photo: bool = False) -> int:
+    """One level above how far the chat background's own pixels stray from its colour: a lower ink threshold
+    would count the background itself as drawn. At most `cap`.
+
+    A screenshot's JPEG strays in blocks and rings round saturated bubbles: the spread of the pixels near the
+    background colour tells it. A photo's light and grain stray as far as a white bubble on a light-grey chat is
+    off the background (that spread would hide the bubbles): there the steps between neighbouring background
+    pixels tell the grain, plus how far the measured background is off its pixels' typical colour."""
+    sample = rgb[::3]
+    dist = distance(sample, bg)
+    if not photo:
+        quiet = dist[dist < 2 * cap]
+        return int(min(cap, np.percentile(quiet, 99) + 1)) if quiet.size else 0
+    near = dist < cap
+    both = near[:, 1:] & near[:, :-1]
+    step = np.zeros(both.shape, dtype=np.uint8)
+    for ch in range(3):
+        plane = sample[..., ch]
+        np.maximum(step, np.maximum(plane[:, 1:], plane[:, :-1]) - np.minimum(plane[:, 1:], plane[:, :-1]),
+                   out=step)
+    quiet = step[both]
+    if not quiet.size:
+        return 0
+    return int(min(cap, np.percentile(quiet, 99) + float(np.median(dist[near])) + 1))
+
+
 def ink_threshold(bg: tuple[int, int, int]) -> int:
     """INK, or lower on a very bright background where white bubbles differ from it by only a few levels
     (e.g. (255,255,255) bubbles on (245,245,245))."""
@@ -353,7 +400,56 @@ def _continues(prev: Region, x_min: int, x_max: int, y0: int, s: float) -> bool:
     return abs(x_min - prev.box.x0) <= 4 * s and y0 - prev.box.y1 <= 10 * s and x_max <= prev.box.x1 + 40 * s
 
 
-def _bubble(seg: np.ndarray, col_has: np.ndarray, *, left: bool, min_w: int) -> tuple[int, int, int, int] | None:
+BUBBLE_STEP = 4  # levels a bubble's fill differs from the chat background at least (or it has an outline)
+
+
+def is_bubble(rgb: np.ndarray, box: Box, ink: np.ndarray) -> bool:
+    """The block `box` beside an avatar is a bubble: its padding (a band just inside its top and bottom edges,
+    corners left out) is one even fill, off the colour just outside the box, or an outline is drawn round it.
+    A line printed straight on a page (a receipt's or a notice's line at the margin) has neither: its box is
+    tight round the strokes, so the bands inside its edges cross the tops and feet of its characters. Compared
+    with the colour right outside, not with the whole chat's background: a photographed page's light drifts."""
+    h, w = box.height, box.width
+    if h < 8 or w < 8:
+        return False
+    t, i, d = max(1, h // 16), max(2, h // 8), 3  # the band sits in the padding, clear of the anti-aliased rim
+    x0, y0, x1, y1 = box.x0, box.y0, box.x1, box.y1
+    xa, xb = x0 + w // 6, x1 - w // 6
+    # the top band alone, or the bottom one alone (a group member's name sits above the bubble, in its box)
+    for inside, outside in ((rgb[y0 + i : y0 + i + t, xa:xb], rgb[max(0, y0 - d - t) : max(0, y0 - d), xa:xb]),
+                            (rgb[y1 - i - t : y1 - i, xa:xb], rgb[y1 + d : y1 + d + t, xa:xb])):
+        if not inside.size or not outside.size:
+            continue
+        band = inside.reshape(-1, 3).astype(np.int16)
+        fill = np.median(band, axis=0)
+        even = float((np.abs(band - fill).max(axis=1) <= 12).mean()) >= 0.8
+        if even and float(np.abs(fill - np.median(outside.reshape(-1, 3), axis=0)).max()) >= BUBBLE_STEP:
+            return True
+    edge = max(1, min(h, w) // 20)
+    return all(float(part.any(axis=axis).mean()) > 0.8 for part, axis in (
+        (ink[:edge], 0), (ink[-edge:], 0), (ink[:, :edge], 1), (ink[:, -edge:], 1)))
+
+
+AVATAR_FILL = 0.5  # share of an avatar's box that is drawn: a photo or a coloured tile, round or square
+
+
+AVATAR_MIN_PT = 28  # avatars are 34–44 phone points wide; a body character of a page about 14–20
+
+
+def is_avatar(columns: np.ndarray, min_side: float = 0) -> bool:
+    """The ink at a message's speaker edge is an avatar: a roughly square, mostly filled tile at the top of the
+    message. The first character of a line in a receipt, a price list or a notice stands at the page's margin as
+    an avatar would, but is made of strokes (a quarter to a half of its box) and has no bubble of its own."""
+    rows = _runs(columns.any(axis=1), 1)
+    if not rows:
+        return False
+    y0, y1 = max(rows, key=lambda r: r[1] - r[0])  # not a row or two of a neighbour's JPEG rim
+    height, width = y1 - y0, columns.shape[1]
+    return width >= min_side and 0.7 <= height / max(1, width) <= 1.45 and float(columns[y0:y1].mean()) >= AVATAR_FILL
+
+
+def _bubble(seg: np.ndarray, col_has: np.ndarray, *, left: bool, min_w: int,
+            min_avatar: float = 0) -> tuple[int, int, int, int] | None:
     """The bubble next to the avatar: skip the first column run (the avatar) from the speaker's side.
 
     Runs narrower than `min_w` (a stray column of JPEG ringing at the screen edge) are neither avatar nor bubble.
@@ -361,7 +457,7 @@ def _bubble(seg: np.ndarray, col_has: np.ndarray, *, left: bool, min_w: int) -> 
     runs = [(a, b) for a, b in _runs(col_has, 1) if b - a >= min_w]
     if len(runs) < 2:  # a bubble's tail bridging a narrow gap to the avatar (PC clients): split at solid columns
         runs = [(a, b) for a, b in _runs(seg.mean(axis=0) > 0.5, 1) if b - a >= min_w]
-    if len(runs) < 2:
+    if len(runs) < 2 or not is_avatar(seg[:, slice(*(runs[0] if left else runs[-1]))], min_avatar):
         return None
     if left:
         x0, x1 = runs[1][0], runs[-1][1]

@@ -14,7 +14,7 @@ from types import ModuleType
 import numpy as np
 from PIL import Image
 
-from ocr.layout import Box, Layout, analyse
+from ocr.layout import LEFT, RIGHT, Box, Layout, analyse
 
 PHONE, PANE, PHOTO, PAGE = "phone", "pane", "photo", "page"
 MIN_PANE_SHARE = 0.25  # a chat pane is at least a quarter of the screen wide
@@ -34,42 +34,84 @@ def locate(img: Image.Image) -> Located:
     """The first way of reading `img` that finds a chat: as a phone screenshot, as a pane of a wider screen,
     as a photo of a screen; otherwise the page as it is."""
     portrait = img.height >= img.width * 1.2
-    first = analyse(img) if portrait else None
+    first = analyse(img) if portrait else None  # a phone's own threshold: its boxes as always read
+    if first is not None and not first.is_chat:
+        first = analyse(img, floor=True)  # a noisy JPEG whose background strays past that threshold
     if first is not None and first.is_chat:
         return Located(img, first, PHONE)
-    for box in chat_pane_candidates(img):
-        crop = img.crop((box.x0, box.y0, box.x1, box.y1))
-        layout = analyse(crop, desktop=True)
-        if layout.is_chat:
-            return Located(crop, layout, PANE, pane=box)
+    pane = best_pane(img)
+    if pane is not None:
+        return pane
     photo = rectify_photo(img)
     if photo is not None:
         upright, quad = photo
-        layout = analyse(upright, ink=PHOTO_INK)
+        layout = analyse_photo(upright)
         if layout.is_chat:
             return Located(upright, layout, PHOTO, quad=quad)
+    if portrait or photo is not None:  # a photo whose screen edges were not found: straightened by its text lines
+        level = deskewed(img)
+        if level is not None:
+            layout = analyse_photo(level)
+            if layout.is_chat:
+                return Located(level, layout, PHOTO)
     return Located(img, first if first is not None else analyse(img), PAGE)
+
+
+def analyse_photo(img: Image.Image) -> Layout:
+    """The layout of a rectified photo, found on a blurred copy: moiré (the camera's grid beating against the
+    screen's pixels) and grain stray as far from the background as a white bubble on a light-grey chat does;
+    a Gaussian of 2 px flattens both and leaves bubbles, avatars and text lines where they are. The engine
+    still reads the sharper image."""
+    import cv2
+
+    smooth = Image.fromarray(cv2.GaussianBlur(rgb_array(img), (0, 0), 2.0), "RGB")
+    layout = analyse(smooth, ink=PHOTO_INK, floor=True)  # the threshold just over the photo's grain: faint bubbles show
+    return layout if layout.is_chat else analyse(img, ink=PHOTO_INK)  # glare left uneven
 
 
 # ---------------------------------------------------------------- panes
 
 
+def best_pane(img: Image.Image) -> Located | None:
+    """The column span that reads as the fullest chat: the chat pane. A session list also shows avatars beside
+    text at its left edge, but never the other side's bubbles, so a span with both speakers wins, then the one
+    with more messages; the session list's names never feed a lead when the pane is readable."""
+    best: tuple[int, Located] | None = None
+    for box in chat_pane_candidates(img):
+        crop = img.crop((box.x0, box.y0, box.x1, box.y1))
+        layout = analyse(crop, desktop=True, floor=True)
+        if not layout.is_chat:
+            layout = analyse(crop, desktop=True)
+        if not layout.is_chat:
+            continue
+        kinds = [r.kind for r in layout.regions]
+        score = kinds.count(LEFT) + kinds.count(RIGHT) + (100 if RIGHT in kinds else 0)
+        if best is None or score > best[0]:
+            best = (score, Located(crop, layout, PANE, pane=box))
+    return best[1] if best else None
+
+
+PANE_STEP = 6  # a colour step between neighbouring columns this large, in most rows, is a boundary line
+TRIM = 3  # a pane is read from a few columns inside its boundaries (a window's edge bleeds into them in a JPEG)
+
+
 def chat_pane_candidates(img: Image.Image) -> list[Box]:
-    """Column spans between full-height boundaries (sidebar | session list | chat pane; split-view divider),
-    widest first, each at least a quarter of the width. A phone screenshot has no such boundary: it is not
-    split again."""
+    """Column spans between full-height boundaries (sidebar | session list | chat pane | info panel; split-view
+    divider; a window's edges on a desktop), widest first, each at least a quarter of the width. A boundary is a
+    column where most rows change colour: a separator line, or two panels of different shades (a dark theme's
+    list and pane differ by a few levels only). A phone screenshot has no such boundary: it is not split again."""
     w, h = img.size
     rows = sampled_rows(img, range(int(h * 0.1), int(h * 0.9), 4))
     step = np.zeros((rows.shape[0], w - 1), dtype=bool)  # colour step between column x and x+1
     for ch in range(3):
         plane = rows[..., ch]
-        step |= np.maximum(plane[:, 1:], plane[:, :-1]) - np.minimum(plane[:, 1:], plane[:, :-1]) > 10
+        step |= np.maximum(plane[:, 1:], plane[:, :-1]) - np.minimum(plane[:, 1:], plane[:, :-1]) > PANE_STEP
     share = step.mean(axis=0)
     cuts = [0, *[int(x) + 1 for x in np.nonzero(share > 0.6)[0]], w]
     spans = []
     for a, b in itertools.pairwise(cuts):
         if b - a >= MIN_PANE_SHARE * w and (a, b) != (0, w):
-            spans.append(Box(a, 0, b, h))
+            spans.append(Box(a + TRIM if a else 0, 0, b - TRIM if b < w else w, h))
     return sorted(spans, key=lambda s: s.width, reverse=True)[:3]
 
 
@@ -208,3 +250,80 @@ def _order(pts: np.ndarray) -> np.ndarray:
     """Top-left, top-right, bottom-right, bottom-left."""
     s, d = pts.sum(axis=1), np.diff(pts, axis=1).ravel()
     return np.array([pts[s.argmin()], pts[d.argmin()], pts[s.argmax()], pts[d.argmax()]])
+
+
+# ---------------------------------------------------------------- photos without a screen outline
+
+
+MAX_TILT = 20.0  # degrees a hand-held photo of a screen is turned at most
+
+
+def deskewed(img: Image.Image) -> Image.Image | None:
+    """A photo whose screen outline was not found (a close-up cutting the screen's corners, a desk as bright as
+    the screen): turned upright by its text lines, cropped to the screen's columns and levelled. None when the
+    text lines stand upright already and the photo shows nothing around the screen (no different reading)."""
+    import cv2
+
+    rgb = rgb_array(img)
+    h, w = rgb.shape[:2]
+    angle = text_angle(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2)
+    if abs(angle) >= 0.3:
+        matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        rgb = cv2.warpAffine(rgb, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    x0, y0, x1, y1 = _screen_box(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2)
+    if abs(angle) < 0.3 and (x1 - x0) * (y1 - y0) > 0.95 * w * h:
+        return None
+    rgb = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+    return Image.fromarray(_even_light(rgb, cv2), "RGB")
+
+
+def text_angle(gray: np.ndarray, cv2: ModuleType) -> float:
+    """The rotation (degrees, counter-clockwise) that makes the text lines horizontal: the angle whose row
+    profile of edge pixels is the most uneven (lines and gaps between them), tried every degree, then every
+    quarter degree around the best."""
+    k = 600 / max(gray.shape)
+    small = cv2.resize(gray, (max(1, round(gray.shape[1] * k)), max(1, round(gray.shape[0] * k))),
+                       interpolation=cv2.INTER_AREA)
+    edges = cv2.Canny(cv2.GaussianBlur(small, (3, 3), 0), 40, 120)
+    h, w = edges.shape
+    centre = (w / 2, h / 2)
+
+    def unevenness(a: float) -> float:
+        turned = cv2.warpAffine(edges, cv2.getRotationMatrix2D(centre, a, 1.0), (w, h), flags=cv2.INTER_NEAREST)
+        profile = turned.sum(axis=1, dtype=np.float64)
+        return float(np.square(np.diff(profile)).sum())
+
+    coarse = max(np.arange(-MAX_TILT, MAX_TILT + 0.5, 1.0), key=unevenness)
+    return float(max(np.arange(coarse - 0.75, coarse + 0.8, 0.25), key=unevenness))
+
+
+def _screen_box(gray: np.ndarray, cv2: ModuleType) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the screen in an upright photo: on each side, the outermost line of strong edges
+    running along most of that side (the screen's border against a bezel or a desk), when there is one; the
+    photo's own edge when the screen runs out of the frame. Lines inside the screen (the title bar's rule, an
+    avatar column) are shorter or fainter than its border, and never outside it."""
+    h, w = gray.shape
+    smooth = cv2.GaussianBlur(gray, (0, 0), 1.5)
+    gx = np.abs(cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3))
+    gy = np.abs(cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3))
+    # share of rows with an edge at (or a few pixels from) each column: a border left slanted by the perspective
+    # counts whole; and the same for rows
+    k = max(1, w // 80)
+    ex = cv2.dilate(((gx[int(h * 0.2) : int(h * 0.8)] > 12) * 255).astype(np.uint8),
+                    np.ones((1, 2 * k + 1), np.uint8))
+    ey = cv2.dilate(((gy[:, int(w * 0.2) : int(w * 0.8)] > 12) * 255).astype(np.uint8),
+                    np.ones((2 * k + 1, 1), np.uint8))
+    cols, rows = (ex > 0).mean(axis=0), (ey > 0).mean(axis=1)
+
+    def outer(profile: np.ndarray, lo: int, hi: int, first: bool) -> int | None:
+        part = profile[lo:hi]
+        strong = np.nonzero(part > max(0.6, 0.7 * float(part.max(initial=0))))[0]
+        if not len(strong):
+            return None
+        return lo + int(strong[0] if first else strong[-1])
+
+    x0, x1 = outer(cols, 0, int(w * 0.4), True), outer(cols, int(w * 0.6), w, False)
+    y0, y1 = outer(rows, 0, int(h * 0.3), True), outer(rows, int(h * 0.7), h, False)
+    pad = 2 * k + 2  # clear of the border's blur and of the slant the perspective leaves in it
+    return ((x0 + pad) if x0 is not None else 0, (y0 + pad) if y0 is not None else 0,
+            (x1 - pad) if x1 is not None else w, (y1 - pad) if y1 is not None else h)

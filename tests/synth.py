@@ -694,19 +694,19 @@ class _Geom:
 
 def render_chat(
     chat: Chat, rng: random.Random, size: tuple[int, int], dark: bool, long_h: int | None = None,
-    *, scale: float | None = None, desktop: bool = False, look: Look = DEFAULT_LOOK,
+    *, scale: float | None = None, desktop: bool = False, look: Look = DEFAULT_LOOK, pal: dict | None = None,
 ) -> tuple[Image.Image, list[Item]]:
     """Draw the chat; return the image and the items that are fully visible. `scale` is pixels per phone point
-    (default: width / 375); `desktop` draws a PC client's chat pane."""
+    (default: width / 375); `desktop` draws a PC client's chat pane; `pal` replaces the app's colours."""
     w, h = size[0], long_h or size[1]
     s = scale or w / 375
     notch = size[1] / size[0] > 2.0
     if desktop:
-        g = _Geom(w, h, s, 0, int(52 * s), int(150 * s), desktop=True)
+        g = _Geom(w, h, s, 0, int(52 * s), int(150 * s), desktop=True, look=look)
     else:
         g = _Geom(w, h, s, int((44 if notch else 20) * s), int(44 * s), int((56 + (34 if notch else 0)) * s),
                   look=look)
-    pal = PALETTES[(chat.app, dark)]
+    pal = pal or PALETTES[(chat.app, dark)]
     img = Image.new("RGB", (w, h), pal["bg"])
     d = ImageDraw.Draw(img)
     visible = _draw_messages(d, chat, rng, g, pal)
@@ -719,7 +719,7 @@ def _draw_top(d: ImageDraw.ImageDraw, chat: Chat, rng: random.Random, g: _Geom, 
     w, s, status_h, title_h = g.w, g.s, g.status_h, g.title_h
     d.rectangle((0, 0, w, status_h + title_h), fill=pal["bar"])
     if g.desktop:
-        tf = font(int(17 * s))
+        tf = g.look.font(17 * s)
         _draw_text(d, (int(22 * s), (title_h - tf.size) / 2), chat.title, tf, pal["text"])
         if chat.suffix:
             _draw_text(d, (int(22 * s) + _width(chat.title, tf), (title_h - tf.size) / 2), chat.suffix, tf,

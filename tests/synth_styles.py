@@ -44,11 +44,13 @@ from tests.synth import (
 from tests.synth import (
     _phone as _phone_number,
 )
+from tests.synth_wild import document, pc, photo2
 
-STYLES = ("phone", "dingtalk", "desktop", "ipad", "photo", "photodark", "small", "lowq", "content", "alt")
+STYLES = ("phone", "dingtalk", "desktop", "ipad", "photo", "photodark", "small", "lowq", "content", "alt",
+          "pc", "photo2", "docs")
 # stable seeds
 STYLE_SALT = {"phone": 0, "desktop": 1, "ipad": 2, "photo": 3, "small": 4, "lowq": 5, "dingtalk": 6, "content": 7,
-              "alt": 8, "photodark": 9}
+              "alt": 8, "photodark": 9, "pc": 10, "photo2": 11, "docs": 12}
 NOTO = "/usr/share/fonts/opentype/noto/"
 # (file, index): serif, bold, monospace-Latin and the Japanese cut (a generator that takes the first face of the
 # collection draws Chinese with Japanese glyph shapes)
@@ -63,6 +65,10 @@ def make_styled(seed: int, style: str, kind: str = "lead") -> Sample:
     """One screenshot of `style` with ground truth; same seed and style → same bytes."""
     rng = random.Random(seed * 7 + STYLE_SALT[style])
     now = _now(rng)
+    if style == "docs":  # a document with a mobile number in it: never a lead, whatever `kind` asks
+        img, doc, _ = document(rng)
+        return Sample(f"{seed}-docs-{doc}", _jpeg(img, rng.randint(70, 90)), now, Truth(False, doc), "",
+                      {"style": style, "kind": doc, "size": img.size})
     gen = {"lead": _lead_chat, "colleague": _colleague_chat, "group": _group_chat, "smalltalk": _smalltalk_chat}[kind]
     if style == "content" and kind == "lead":  # phone shots of the message kinds beyond text, and project groups
         gen = _project_group if seed % 3 == 2 else _content_chat
@@ -73,7 +79,8 @@ def make_styled(seed: int, style: str, kind: str = "lead") -> Sample:
     dark = rng.random() < 0.3 or style == "photodark"  # photodark: a dark-mode phone screen photographed
     if style == "alt":
         chat = _with_notice(chat, rng)
-    draw = {"desktop": _desktop, "ipad": _ipad, "photo": _photo, "photodark": _photo, "alt": _alt}.get(style, _phone)
+    draw = {"desktop": _desktop, "ipad": _ipad, "photo": _photo, "photodark": _photo, "alt": _alt, "pc": pc,
+            "photo2": photo2}.get(style, _phone)
     img, visible, quality, meta = draw(chat, rng, dark, style)
     data = _forwarded(img, rng) if style == "lowq" else _jpeg(img, quality)
     text = (chat.title + (chat.suffix or "") + "".join(it.text for it in visible)).replace(EMOJI, "")

@@ -129,3 +129,50 @@ def test_a_photographed_dark_mode_screen_on_a_dark_table_is_found_and_read() -> 
     assert locate(shot).kind == PHOTO
     lead = read_image(shot, datetime(2024, 5, 6, 10, 0, tzinfo=CN_TZ), OcrSettings(), engines=ENGINES)
     assert (lead.customer_name, lead.phone) == ("曾明力", "15913941009")
+
+
+def test_a_pc_client_with_an_info_panel_is_read_from_its_chat_pane_alone() -> None:
+    """A 2560×1440 client at 150 % with a right-side info panel and a session list whose previews hold other
+    people's numbers: the pane between them is found by its boundaries, not by fixed proportions."""
+    sample = make_styled(202, "pc")
+    img = validate(sample.image, SETTINGS)
+    found = locate(img)
+    assert found.kind == PANE and found.pane is not None
+    assert found.pane.x0 > 0 and found.pane.x1 < img.width  # session list and info panel left out
+    lead = read_image(img, sample.now, SETTINGS, engines=ENGINES)
+    assert (lead.customer_name, lead.phone) == (sample.truth.customer_name, sample.truth.phone)
+
+
+def test_a_phone_photographed_at_18_degrees_is_rectified_and_its_number_read() -> None:
+    sample = make_styled(208, "photo2")
+    assert abs(sample.meta["angle"]) > 15  # type: ignore[arg-type]
+    img = validate(sample.image, SETTINGS)
+    found = locate(img)
+    assert found.kind == PHOTO and found.quad is not None
+    assert read_image(img, sample.now, SETTINGS, engines=ENGINES).phone == sample.truth.phone
+
+
+def test_a_close_up_without_screen_edges_is_straightened_by_its_text_lines() -> None:
+    """The screen fills the frame (no outline to rectify): the text lines' angle turns it upright."""
+    from ocr.screen import deskewed
+
+    sample = make_styled(205, "photo2")
+    assert sample.meta["closeup"]
+    img = validate(sample.image, SETTINGS)
+    found = locate(img)
+    assert found.kind == PHOTO and found.quad is None
+    assert deskewed(img) is not None
+    assert {r.kind for r in found.layout.regions} >= {"left", "right"}
+
+
+@pytest.mark.parametrize(("seed", "doc"), [(201, "tender"), (214, "receipt"), (209, "price_list"),
+                                           (213, "bank_sms")])
+def test_a_document_with_a_mobile_number_is_no_lead(seed: int, doc: str) -> None:
+    """A tender notice, a photographed receipt, a price list on a desktop, a bank SMS: lines at a page's margin
+    are neither avatars nor bubbles, so no chat is laid out and the number never becomes a lead."""
+    sample = make_styled(seed, "docs")
+    assert sample.truth.kind == doc
+    img = validate(sample.image, SETTINGS)
+    assert not locate(img).layout.is_chat
+    lead = read_image(img, sample.now, SETTINGS, engines=ENGINES)
+    assert not lead.is_lead and lead.phone is None

@@ -356,3 +356,29 @@ async def test_a_typed_lead_gets_its_industry_from_the_company_or_a_bare_industr
     leads = [await get_lead(services, i) for i in (1, 2, 3)]
     assert [(lead.company, lead.industry) for lead in leads] == [("康宁医疗", "医疗"), (None, "医疗"),
                                                                  ("青禾农业", None)]
+
+
+async def test_absurd_budgets_left_open_do_not_become_the_teams_normal(
+        services_both: Services, clock: ManualClock, transcript: Transcript) -> None:
+    """Five 5000万 budgets flagged 🔴 and left open made the sixth pass silently and a normal 30万 look 「远低于」
+    (the median was 5000万): a budget under an open 🔴 is no history; one the rep confirmed in a line counts."""
+    services, chat = services_both, console_chat(services_both, clock, transcript)  # SQLite and PostgreSQL
+    for n in range(1, 8):
+        await seed_lead(services, "rep01", customer_name=f"客户{n}", phone=f"1370000{n:04d}", industry="医疗",
+                        company=f"第{n}人民医院", assigned_at=cn(23, 9))
+    for n in range(1, 6):
+        await chat.handle_line(f"线索 {n} 预算 5000万")
+        await chat.handle_line("确认")
+        assert [f.status for f in await _flags(services, n, rule="budget_outlier")] == ["open"], n
+    await chat.handle_line("线索 6 预算 5000万")
+    assert "超出常见范围" in transcript.last("rep01")["title"]  # the sixth is asked about
+    await chat.handle_line("确认")
+    assert [f.status for f in await _flags(services, 6, rule="budget_outlier")] == ["open"]
+    await chat.handle_line("线索 7 预算 30万")
+    assert not any("远低于" in t for t in transcript.texts("rep01"))  # near: a normal budget is not doubted
+    assert (await get_lead(services, 7)).budget_cny == 300_000
+    assert await _flags(services, 7, rule="budget_outlier") == []
+    for n in range(1, 7):  # near: confirmed by the rep, the big budgets are the team's history after all
+        await chat.handle_line(f"预算 确认 {n} 集团统一采购")
+    await chat.handle_line("线索 7 预算 40万")
+    assert "远低于" in transcript.last("rep01")["title"] + transcript.last("rep01")["text"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, cast, column, literal, null, or_, select, union_all
+from sqlalchemy import Select, and_, bindparam, cast, column, exists, literal, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ChecksSettings
@@ -114,12 +114,16 @@ def key_known(lead: Lead) -> frozenset[str]:
 
 def _budget_history_stmt(by_industry: bool) -> Select[Any]:
     """Built once (a statement built per call costs more CPU than the database spends on it): the known budgets of
-    the team's other leads (same manager as the owner, or the owner's own), newest first, in the lead's industry."""
+    the team's other leads (same manager as the owner, or the owner's own), newest first, in the lead's industry.
+    A budget still under an open 🔴 (neither confirmed by the rep's answer nor cleared by a manager) is no history:
+    five absurd budgets flagged and left open must not make the sixth look normal."""
     manager = select(User.manager_id).where(User.id == bindparam("owner")).scalar_subquery()
+    doubted = exists().where(LeadFlag.lead_id == Lead.id, LeadFlag.rule == "budget_outlier",
+                             LeadFlag.status == "open")
     stmt = (select(Lead.budget_cny).join(User, User.id == Lead.owner_id)
             .where(or_(in_team(manager), Lead.owner_id == bindparam("owner")), Lead.id != bindparam("lead"),
                    Lead.status != "draft", Lead.budget_cny.is_not(None),
-                   or_(Lead.close_reason.is_(None), Lead.close_reason != DROPPED))
+                   or_(Lead.close_reason.is_(None), Lead.close_reason != DROPPED), ~doubted)
             .order_by(Lead.id.desc()).limit(HISTORY_LIMIT))
     return stmt.where(Lead.industry == bindparam("industry")) if by_industry else stmt
 
