@@ -807,7 +807,13 @@ def _command(t: str, role: str, state: State) -> Intent | None:
     before = re.sub(r"^(?:请你?|帮我|帮忙|麻烦你?|劳驾)?\s*(?:把|将|给|这个|那个|这条|那条)\s*(?=#?\d|线索|客户)", "",
                     before)
     after = _LOOK.sub("", re.sub(r"^[:：\-—–|]\s*|^(?:一下|下)(?!午)\s*|^(?:on|for)\s+(?=#?\d)", "", _tidy(t[end:])))
+    if name in _BY_ID and (glued := _GLUED_ID.match(t[end:])):  # 「跟进2约了周四…」: the number is the lead
+        after = f"{glued.group(1)} {_tidy(t[end + glued.end():])}".strip()
     return _SLOTS.get(name, _plain)(name, before, after, t, state)
+
+
+# a lead number written straight after the command word, not a quantity or a time (「跟进3天后」, 「跟进2点」)
+_GLUED_ID = re.compile(r"#?(\d{1,7})(?!\d|\s*(?:[点:：.．号月日天周年万千百个次岁时分秒%wWkK]|小时|星期|礼拜))")
 
 
 # asked to be reminded (「帮我记」 before 跟进 records a note, it does not remind)
@@ -996,6 +1002,7 @@ def _area(word: str) -> str:
     return re.sub(r"(?<=[东南西北中])(?:片区|大区|地区|区域|区)$", "", word)
 
 
+_BY_ID = ("follow_up", "stage", "won", "lost", "evidence", "takeover", "reassign", "extend")
 _SLOTS = {"follow_up": _with_lead, "stage": _with_lead, "won": _with_lead, "lost": _with_lead,
           "evidence": _with_lead, "takeover": _with_lead, "lead_show": _lead_show, "lead_new": _lead_new,
           "reassign": _reassign, "extend": _extend, "offboard": _offboard, "team_leads": _team_leads}
@@ -1041,6 +1048,9 @@ def _named_edit(t: str, state: State) -> Intent | None:
     if not edit or _about_someone(edit) or _ASKED.search(edit.group("value")) or QUESTION.search(edit.group("value")):
         return None
     got = _edit_intent(edit, t, ids[0] if len(ids) == 1 else None)
+    if got is None and ids:  # 「周立 电话打通了，下周见面」: news of that customer, not a new phone number
+        return (Intent("follow_up", {"lead_id": ids[0], "note": _tidy(t)}, t) if len(ids) == 1
+                else Intent("unclear", {"customer": said, "lead_ids": ids}, t, options=("lead_show",)))
     if got is not None and len(ids) != 1:
         got.slots["customer"] = said
     return got
@@ -1056,9 +1066,21 @@ def _edit_intent(edit: re.Match[str], t: str, lead_id: int | None) -> Intent | N
     if not value or re.match(r"(?:of|for|about|from|in|on|with|the|a|an|is|are)\s", value, re.IGNORECASE):
         return None  # 「title of a decision maker …」: a field word in an English question, not a new value
     field = FIELD_WORDS[edit.group("field")]
+    if not _looks_like(field, value):
+        return None  # 「电话打通了」: news about the phone call, not a new number
     if lead_id is None and (first := _id_first(field, value)):
         lead_id, value = first
     return Intent("edit", {"lead_id": lead_id, "field": field, "value": value}, t)
+
+
+# what a new value of a field must look like: a phone has digits, a budget an amount, an email an address
+_SHAPES = {"phone": re.compile(r"(?:\d\D{0,2}){5}"), "budget_cny": re.compile(r"[\d一二两三四五六七八九十百千万亿]"),
+           "email": re.compile(r"[@＠]"), "wechat_id": re.compile(r"[A-Za-z0-9]")}
+
+
+def _looks_like(field: str, value: str) -> bool:
+    shape = _SHAPES.get(field)
+    return shape is None or bool(shape.search(value))
 
 
 # 「预算 12 80万」, 「电话 12 138…」: a lead number, then the value (it was read as digits of the amount: 1280万)

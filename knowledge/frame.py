@@ -58,7 +58,13 @@ OWN_RE = re.compile("|".join(re.escape(w) for w in (*FIRST_PERSON, *OWN_WORDS)))
 # Errands a rep runs around a customer's visit (bookings, pick-ups, meals, travel costs): about a customer, yet no
 # objection — 「客户来参观帮忙订个酒店」 is not the 参观 (references) card's matter.
 ERRAND = re.compile("订酒店|订个酒店|订房|订个房|订宾馆|订机票|订高铁|订火车票|订车票|订餐|订饭|订桌|订包间|订个包间|"
-                    "订会议室|安排住宿|住宿|接机|接站|送机|送站|派车|用车|里程|油费|过路费|停车费|餐补|交通补贴|差旅补贴")
+                    "订会议室|安排住宿|住宿|接机|接站|送机|送站|派车|用车|里程|油费|过路费|停车费|餐补|交通补贴|差旅补贴|"
+                    # Internal admin, HR, finance and logistics errands a customer or role word may sit beside
+                    # (帮客户招人, 给客户开票的税号): the action is ours, not the customer's objection.
+                    "招聘|招人|招工|招(?:几|一|两|三|个)个?|税号|开票抬头|开票信息|借车|借公司的?车|借公车|公车|"
+                    "(?:出差|住宿|通讯|话费|餐饮)补贴|搬家|搬办公室|帮忙搬|展台|展位|布展|"
+                    "(?:周报|日报|月报|汇报|述职|报销|请假)(?:的)?模板|模板(?:在哪|去哪|怎么)?下载|在哪下载|"
+                    "工作交接|交接流程|怎么交接|交接工作|挖人|挖角|被挖走|同事被挖|(?:公司|我们)(?:会不会|要|能不能|啥时候|什么时候)上市")
 
 
 def errands(text: str) -> list[str]:

@@ -96,7 +96,8 @@ async def load_state(ctx: Context) -> State:
     """One read-only statement (no write lock on SQLite; small and indexed, so on the loop's thread: no trip);
     the team comes from memory (`TeamCache`)."""
     people = await ctx.services.shared(TEAM).people(ctx.services.db)
-    params = {"s_to": ctx.msg.user_id, "s_user": ctx.user.id, "s_since": ctx.now() - RECENT_TOUCH}
+    params = {"s_to": ctx.msg.user_id, "s_user": ctx.user.id, "s_since": ctx.now() - RECENT_TOUCH,
+              "s_channel": ctx.msg.channel}
     async with ctx.services.db.reader(inline=True) as conn:
         rows = (await conn.execute(_state_statement(), params)).all()
     last_card = next((r for r in rows if r.part == 1), None)
@@ -104,14 +105,29 @@ async def load_state(ctx: Context) -> State:
     mine = [(r.num, r.name, r.status, r.company) for r in rows if r.part == 3]
     card = body_from_json(last_card.payload) if last_card else None
     buttons = card.buttons if isinstance(card, Card) else ()
-    keys = tuple(b.key for b in buttons)
-    current = lead_of_card(keys)
+    current = lead_of_card(tuple(b.key for b in buttons))
     if touched and (current is None or last_card is None or touched[1] >= last_card.at):
         current = touched[0]  # the lead the rep just wrote about (「跟进 1 …」, then 「决策链 …」)
-    return State(buttons=tuple(b.text for b in buttons), keys=keys, has_draft=any(s == "draft" for _, _, s, _ in mine),
+    if last_card is None or not _still_open(last_card, [r for r in rows if r.part == 4]):
+        buttons = ()  # 「1」 after 「团队日报」, 「谢谢」: the card is no longer what they answer
+    return State(buttons=tuple(b.text for b in buttons), keys=tuple(b.key for b in buttons),
+                 has_draft=any(s == "draft" for _, _, s, _ in mine),
                  current_lead=current, team=people,
                  customers=tuple((lid, name) for lid, name, status, _ in mine if name and status != "draft"),
                  companies=tuple((lid, co) for lid, _, status, co in mine if co and status != "draft"))
+
+
+LATEST = 3  # the newest messages sent to the person that are looked at to tell whether the last card is still open
+
+
+def _still_open(card: Any, latest: list[Any]) -> bool:
+    """Nothing was sent to the person after the card but the rest of the same reply (its dedup keys share the
+    inbound message's prefix, 「in:<channel>:<msg id>:」)."""
+    after = [r for r in latest if r.num > card.num]
+    if len(after) >= LATEST:
+        return False
+    same = card.name.rsplit(":", 1)[0] + ":" if card.name.startswith("in:") else None
+    return all(same is not None and r.name.startswith(same) for r in after)
 
 
 @cache
@@ -119,10 +135,11 @@ def _state_statement() -> CompoundSelect:
     """The last card sent to the person, the lead they last acted on, their open leads and drafts: three reads
     as one UNION ALL (one trip to the database per text instead of three), built once (building a statement
     cost more than running it); the open statuses are written into the SQL (an IN list of bound values is
-    re-rendered on every execution). Columns: part (1 card, 2 touched, 3 lead), num, name, status, at, payload,
-    company."""
+    re-rendered on every execution). Columns: part (1 card, 2 touched, 3 lead, 4 latest sent), num, name, status,
+    at, payload, company."""
     o, a, lead = table_of(OutboxMessage).c, table_of(Activity).c, table_of(Lead).c
     to, user = bindparam("s_to", type_=String()), bindparam("s_user", type_=String())
+    channel = bindparam("s_channel", type_=String())
     since = bindparam("s_since", type_=a.created_at.type)
 
     def part(n: int, num: Any = None, name: Any = None, status: Any = None, at: Any = None,
@@ -134,15 +151,17 @@ def _state_statement() -> CompoundSelect:
                       typed(status, String).label("status"), typed(at, o.created_at.type).label("at"),
                       typed(payload, o.payload.type).label("payload"), typed(company, String).label("company"))
 
-    card = (part(1, at=o.created_at, payload=o.payload).where(o.recipient == to, o.kind == "card")
-            .order_by(o.id.desc()).limit(1).subquery())
+    card = (part(1, num=o.id, name=o.dedup_key, at=o.created_at, payload=o.payload)
+            .where(o.recipient == to, o.kind == "card").order_by(o.id.desc()).limit(1).subquery())
+    latest = (part(4, num=o.id, name=o.dedup_key).where(o.channel == channel, o.recipient == to)
+              .order_by(o.id.desc()).limit(LATEST).subquery())
     touched = (part(2, num=a.lead_id, at=a.created_at).where(a.created_at >= since, a.actor_id == user)
                .order_by(a.id.desc()).limit(1).subquery())
     leads = (part(3, num=lead.id, name=lead.customer_name, status=lead.status, company=lead.company)
              .where(((lead.owner_id == user) & or_(*(lead.status == literal_column(f"'{s}'") for s in OPEN)))
                     | ((lead.created_by == user) & (lead.status == "draft")))
              .order_by(lead.id.desc()).limit(500).subquery())
-    return union_all(select(card), select(touched), select(leads))
+    return union_all(select(card), select(touched), select(leads), select(latest))
 
 
 def intent_of(ctx: Context) -> Intent:
