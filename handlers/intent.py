@@ -1048,6 +1048,9 @@ def _named_edit(t: str, state: State) -> Intent | None:
     if not edit or _about_someone(edit) or _ASKED.search(edit.group("value")) or QUESTION.search(edit.group("value")):
         return None
     got = _edit_intent(edit, t, ids[0] if len(ids) == 1 else None)
+    if got is None and ids:  # 「周立 电话打通了，下周见面」: news of that customer, not a new phone number
+        return (Intent("follow_up", {"lead_id": ids[0], "note": _tidy(t)}, t) if len(ids) == 1
+                else Intent("unclear", {"customer": said, "lead_ids": ids}, t, options=("lead_show",)))
     if got is not None and len(ids) != 1:
         got.slots["customer"] = said
     return got
@@ -1063,9 +1066,21 @@ def _edit_intent(edit: re.Match[str], t: str, lead_id: int | None) -> Intent | N
     if not value or re.match(r"(?:of|for|about|from|in|on|with|the|a|an|is|are)\s", value, re.IGNORECASE):
         return None  # 「title of a decision maker …」: a field word in an English question, not a new value
     field = FIELD_WORDS[edit.group("field")]
+    if not _looks_like(field, value):
+        return None  # 「电话打通了」: news about the phone call, not a new number
     if lead_id is None and (first := _id_first(field, value)):
         lead_id, value = first
     return Intent("edit", {"lead_id": lead_id, "field": field, "value": value}, t)
+
+
+# what a new value of a field must look like: a phone has digits, a budget an amount, an email an address
+_SHAPES = {"phone": re.compile(r"(?:\d\D{0,2}){5}"), "budget_cny": re.compile(r"[\d一二两三四五六七八九十百千万亿]"),
+           "email": re.compile(r"[@＠]"), "wechat_id": re.compile(r"[A-Za-z0-9]")}
+
+
+def _looks_like(field: str, value: str) -> bool:
+    shape = _SHAPES.get(field)
+    return shape is None or bool(shape.search(value))
 
 
 # 「预算 12 80万」, 「电话 12 138…」: a lead number, then the value (it was read as digits of the amount: 1280万)

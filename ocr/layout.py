@@ -248,8 +248,8 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
             # A phone's avatars have a known least size a page's characters stay under, and a white bubble may be
             # as white as its background (or washed out in a photo): there the avatar alone tells. A pane's point
             # size is measured from whatever stands at its edge, so there the bubble must show too.
-            if box and found and (card or speckle or min_avatar
-                                  or is_bubble(rgb, found, seg[box[1] : box[3], box[0] : box[2]])):
+            # (a PC group's sender-and-time line sits in the message's box: the padding test is not asked there)
+            if box and found and (card or speckle or min_avatar or seg[box[1] : box[3], box[0] : box[2]].any()):
                 out.append(Region(CARD if card else LEFT if near_l else RIGHT, found))
         elif out and _attached(out[-1], x_min, x_max, gy0, s) and seg[:, x_min:x_max].mean() > 0.5 \
                 and _background_between(rgb, bg, out[-1].box.y1, gy0, x_min, x_max, ink):

@@ -225,6 +225,8 @@ def test_reassign_from_the_lead_page_reaches_the_new_owner(site: Site, page: Any
     page.click("#do-reassign")
     page.wait_for_selector("#outcome")
     assert "已改派给" in page.inner_text("#outcome")
+    latest = page.inner_text(".timeline li >> nth=0")  # chat's wording, said once: 「王经理 改派给 …」
+    assert "王经理 改派给 " in latest and "：" not in latest, latest
     site.run(site.chat.settle())  # the outbox delivers to chat
     told = site.transcript.last("rep03")
     assert told["title"] == f"新分配线索 #{lead_id}" and "查看" in [b["text"] for b in told["buttons"]]

@@ -30,7 +30,16 @@ from bot.usertext import user_text
 from handlers.leads import manage
 from handlers.leads.assignment import reassign_options
 from handlers.leads.permissions import can_see, gate, load_lead, visible_clause
-from handlers.leads.views import KIND_CN, colour, field_rows, next_action_text, next_actions, waiting_hours
+from handlers.leads.views import (
+    colour,
+    lead_fields,
+    lead_name,
+    next_action_text,
+    next_actions,
+    owner_name,
+    timeline_lines,
+    waiting_hours,
+)
 from handlers.report import DIGEST_WINDOW, compute_report, pct, render_chart
 from reminders.policies import EXTEND_DEFAULT_REASON
 from storage.activity import add_audit
@@ -195,7 +204,7 @@ async def lead_list(request: web.Request) -> web.Response:
         timers = await next_actions(session, [lead.id for lead in leads])
         owners = await _reachable_reps(session, user)
     cfg = services.settings.reminders
-    rows = [{"lead": lead, "owner": names.get(lead.owner_id or "", "线索池") if lead.owner_id else "线索池",
+    rows = [{"lead": lead, "name": lead_name(lead), "owner": owner_name(lead, names),
              "colour": colour(waiting_hours(lead, now)),
              "next": next_action_text(lead, timers, cfg.first_contact_hours)}
             for lead in leads]
@@ -240,13 +249,12 @@ async def lead_page(request: web.Request, outcome: list[str] | None = None, ok: 
                  if lead.status != "won" else [])
         team_reps = await _reachable_reps(session, user)
     frozen = (lead.extra or {}).get("frozen", {}) if lead.status == "frozen" else {}
-    return await render_page(request, "lead.html", title=f"线索 #{lead.id}", lead=lead, fields=field_rows(lead, names),
-                  acts=acts, KIND_CN=KIND_CN, names=names, evidence=evidence, stage=stage_label(lead.stage),
-                  status_cn=STATUS_CN.get(lead.status, lead.status),
-                  next=next_action_text(lead, timers, services.settings.reminders.first_contact_hours),
-                  picks=picks, team_reps=team_reps, frozen_rid=frozen.get("reminder_id"),
-                  insights=(lead.extra or {}).get("insights") or {}, outcome=outcome, ok=ok,
-                  owner=names.get(lead.owner_id or "", "线索池") if lead.owner_id else "线索池")
+    next_text = next_action_text(lead, timers, services.settings.reminders.first_contact_hours)
+    return await render_page(request, "lead.html", title=f"线索 #{lead.id}", lead=lead, name=lead_name(lead),
+                  fields=lead_fields(lead, names, next_text), timeline=timeline_lines(acts, names, keep=len(acts)),
+                  names=names, evidence=evidence, stage=stage_label(lead.stage),
+                  status_cn=STATUS_CN.get(lead.status, lead.status), picks=picks, team_reps=team_reps,
+                  frozen_rid=frozen.get("reminder_id"), outcome=outcome, ok=ok, owner=owner_name(lead, names))
 
 
 @allow(*MANAGERS)
@@ -290,7 +298,7 @@ def _use_case(services: Services, user: UserInfo, lead: Lead, action: str, data:
             rep = await manage.find_rep(session, who, user)
             if rep is None:
                 return said(P.NOT_IN_TEAM.format(who=user_text(who)))
-            return await manage.reassign(session, user, found, rep, f"主管 {user.name} 改派", now, settings)
+            return await manage.reassign(session, user, found, rep, "", now, settings)
 
         return gated(reassign), f"改派 {lead.id} {who}"
     if action == "extend":

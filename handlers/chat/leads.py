@@ -513,8 +513,7 @@ async def reassign_cmd(ctx: Context, msg: Inbound) -> None:
         if rep is None:
             await _ask_who(ctx, session, lead, name or who)
             return
-        reason = why or f"主管 {ctx.user.name} 改派"
-        ctx.apply(await manage.reassign(session, ctx.user, lead, rep, reason, ctx.now(), ctx.settings))
+        ctx.apply(await manage.reassign(session, ctx.user, lead, rep, why, ctx.now(), ctx.settings))
         return
     await _suggest(ctx, lead)
 
@@ -564,7 +563,7 @@ async def click_assign_to(ctx: Context, action: ReassignTo, lead: Lead) -> None:
     frozen = manage.frozen_escalation(lead) is not None
     picks = {} if frozen else {p.rep.id: p for p in await reassign_options(session, lead, ctx.user, ctx.now(),
                                                                             limit=100, ramp=ctx.settings.ramp)}
-    reason = picks[rep.id].reason if rep.id in picks else f"主管 {ctx.user.name} 改派"
+    reason = picks[rep.id].reason if rep.id in picks else ""
     result = await manage.reassign(session, ctx.user, lead, rep, reason, ctx.now(), ctx.settings)
     ctx.apply(result)
     if result.changed and not frozen:

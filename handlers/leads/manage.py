@@ -67,7 +67,8 @@ async def _pool_refusal(session: AsyncSession, actor: UserInfo, rep_id: str, cfg
 
 async def reassign(session: AsyncSession, actor: UserInfo, lead: Lead, rep: User, reason: str, now: datetime,
                    settings: Settings) -> Result:
-    """改派 `lead` to `rep`. A frozen lead goes through its escalation (settled, the rep it was frozen from told,
+    """改派 `lead` to `rep` (`reason`: the manager's own or the ranking's; "" when none was given). A frozen lead
+    goes through its escalation (settled, the rep it was frozen from told,
     handing it straight back refused); a no-op (`rep` owns it already) changes nothing, so the SLA clocks are not
     restarted to hide what is overdue."""
     rid = frozen_escalation(lead)
@@ -84,15 +85,18 @@ async def reassign(session: AsyncSession, actor: UserInfo, lead: Lead, rep: User
         return said(why)
     on_ramp = await ramp.locked(session, rep.id, "pool", settings.ramp)  # said: the pool right is not 改派
     previous = await change_owner(session, lead, rep.id, actor.id, now, settings.reminders, reason=reason)
+    lead.assign_reason = lead.assign_reason or f"{actor.name} 改派"[:255]
     before = (await user_names(session, [previous])).get(previous, "") if previous else ""
-    line = P.REASSIGNED.format(id=lead.id, who=view.lead_name(lead), rep=user_text(rep.name), reason=user_text(reason))
+    line = P.REASSIGNED.format(id=lead.id, who=view.lead_name(lead), rep=user_text(rep.name),
+                              reason=f"（{user_text(reason)}）" if reason else "")
     line += P.WAS_OWNED.format(who=user_text(before)) if before else ""
     if on_ramp is not None and rep.id != actor.id:  # the pool right is not every 改派: say so
         line += f"\n{ramp.pool_note(on_ramp)}"
     result = Result(reply=view.handover_card(P.REASSIGNED_TITLE, line, lead.id, rep.id, previous, now), changed=True)
     if rep.id != actor.id:
         by = user_text(actor.name)
-        card = Card(title=f"新分配线索 #{lead.id}", description=f"{by} 分配给你：{user_text(reason)}",
+        why = f"：{user_text(reason)}" if reason else ""
+        card = Card(title=f"新分配线索 #{lead.id}", description=f"{by} 分配给你{why}",
                     buttons=(Button(ViewLead(lead.id).pack(), "查看", "primary"),))
         result.sends.append((rep.id, card, f"assign:{lead.id}:{rep.id}:{now.isoformat()}"))
     if previous and previous not in (rep.id, actor.id):

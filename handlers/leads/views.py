@@ -27,7 +27,7 @@ from bot.actions import (
 )
 from bot.clock import fmt_cn, to_cn
 from bot.messages import Button, Card, Field
-from bot.phrases import ACTIVITY_LABELS, TO_FILL, UNNAMED_CUSTOMER, activity_label
+from bot.phrases import TO_FILL, UNNAMED_CUSTOMER, activity_label
 from bot.usertext import plain, user_text
 from reminders.policies import FOLLOW_UP, promised_at
 from storage.leads import LEAD_FIELDS, SOURCE_CN, STATUS_CN, UNKNOWN, is_closed, is_filled, stage_label
@@ -38,7 +38,6 @@ COLOUR_ICON = {"green": "🟢", "yellow": "🟡", "red": "🔴"}
 RULE_CN = {"first_contact": "首次联系", "follow_up": "约定回访", "cadence": "定期跟进", "stage_stall": "推进阶段",
            "dormancy": "唤醒休眠客户"}
 TIMELINE_MAX = 8
-KIND_CN = ACTIVITY_LABELS  # the one label table (bot/phrases.py), also read by the web console
 
 
 def colour(hours: float) -> str:
@@ -130,8 +129,9 @@ def field_rows(lead: Lead, names: Mapping[str, str]) -> list[Field]:
     return rows
 
 
-def timeline_lines(activities: Sequence[Activity], names: Mapping[str, str]) -> list[str]:
-    """One natural line per event — when, who, what — and an event said twice in a row shown once."""
+def timeline_lines(activities: Sequence[Activity], names: Mapping[str, str], keep: int = TIMELINE_MAX) -> list[str]:
+    """One natural line per event — when, who, what — and an event said twice in a row shown once; the last
+    `keep` (chat's card and the web console's lead page say the same lines)."""
     lines: list[str] = []
     for act in activities:
         line = f"{fmt_cn(act.created_at)} {timeline_event(act, names)}"
@@ -140,7 +140,7 @@ def timeline_lines(activities: Sequence[Activity], names: Mapping[str, str]) -> 
             line += f"（{user_text(insights)}）"
         if not lines or lines[-1] != line:
             lines.append(line)
-    return lines[-TIMELINE_MAX:]
+    return lines[-keep:]
 
 
 def timeline_event(act: Activity, names: Mapping[str, str]) -> str:
@@ -169,13 +169,18 @@ def day_time(when: datetime) -> str:
     return f"{local.month}月{local.day}日 {local:%H:%M}"
 
 
-def detail_card(lead: Lead, names: Mapping[str, str], activities: Sequence[Activity], next_text: str,
-                *, manager_view: bool) -> Card:
+def owner_name(lead: Lead, names: Mapping[str, str]) -> str:
+    """Who owns the lead, as a name (「线索池」 when no one does)."""
+    return user_text(names.get(lead.owner_id, "同事")) if lead.owner_id else "线索池"
+
+
+def lead_fields(lead: Lead, names: Mapping[str, str], next_text: str) -> list[Field]:
+    """A lead's fields as chat's card and the web console's lead page show them."""
     fields = field_rows(lead, names)
     fields += [
         Field("阶段", stage_label(lead.stage)),
         Field("状态", STATUS_CN.get(lead.status, lead.status)),
-        Field("负责人", user_text(names.get(lead.owner_id or "", "线索池")) if lead.owner_id else "线索池"),
+        Field("负责人", owner_name(lead, names)),
         Field("下一步", next_text),
     ]
     if lead.assign_reason:
@@ -186,6 +191,12 @@ def detail_card(lead: Lead, names: Mapping[str, str], activities: Sequence[Activ
         fields.append(Field("洞察", user_text(summary)))
     fields += [Field(label, user_text(lead.extra[key])) for key, label in KEY_FACT_LABELS.items()
                if (lead.extra or {}).get(key)]
+    return fields
+
+
+def detail_card(lead: Lead, names: Mapping[str, str], activities: Sequence[Activity], next_text: str,
+                *, manager_view: bool) -> Card:
+    fields = lead_fields(lead, names, next_text)
     timeline = timeline_lines(activities, names)
     description = "时间线:\n" + "\n".join(timeline) if timeline else "还没有跟进记录"
     buttons: list[Button] = []
