@@ -63,9 +63,10 @@ from handlers.renewals.figures import RenewalFigures, renewal_figures
 from handlers.report_chart import Bar, Layout, draw_png, layout
 from reminders.calendar import BusinessCalendar, WorkHours, load_calendar
 from reminders.directory import working_hours
+from reminders.policies import FIRST_CONTACT
 from reminders.renewal_hold import held_lead_ids
 from storage.leads import OPEN_STATUSES, STAGE_CODES, STAGES, is_filled, previous_owner, stage_index
-from storage.models import Activity, KeyValue, Lead, User
+from storage.models import Activity, KeyValue, Lead, Reminder, User
 from storage.sql import insert_ignore, rowcount
 
 if TYPE_CHECKING:
@@ -199,6 +200,7 @@ class Counted:
     start: datetime | None
     responder: str
     responder_hours: WorkHours
+    first_due: datetime | None = None  # the first-contact deadline its open timer keeps (延期 moves it)
 
 
 def health(items: Sequence[Counted], plans: Sequence[Activity], contacts: dict[int, list[datetime]],
@@ -252,7 +254,8 @@ def overdue(items: Sequence[Counted], now: datetime, cfg: RemindersSettings, cal
         label = f"#{lead.id} {lead.customer_name or UNNAMED_CUSTOMER}"
         frozen = "（已冻结）" if lead.status == "frozen" else ""
         if lead.first_contact_at is None and lead.assigned_at is not None:
-            deadline = cal.add_working_time(lead.assigned_at, timedelta(hours=cfg.first_contact_hours), it.hours)
+            deadline = it.first_due or cal.add_working_time(lead.assigned_at, timedelta(hours=cfg.first_contact_hours),
+                                                            it.hours)
             if deadline < now:
                 out.append(Overdue(lead.id, label, f"首次联系{frozen}", deadline))
                 continue
@@ -341,6 +344,7 @@ async def _counted(session: AsyncSession, cal: BusinessCalendar, leads: Sequence
             hours[user_id] = await working_hours(session, cal, user_id)
         return hours[user_id]
 
+    due = await first_contact_deadlines(session, {lead.id for lead in leads if lead.first_contact_at is None})
     items = []
     for lead in leads:
         rep_id = responsible(lead, people)
@@ -350,8 +354,19 @@ async def _counted(session: AsyncSession, cal: BusinessCalendar, leads: Sequence
             start = first[lead.id].created_at
             first_owner = (first[lead.id].detail or {}).get("owner")
             responder = first_owner if first_owner in people else rep_id
-        items.append(Counted(lead, rep_id, await hours_of(rep_id), start, responder, await hours_of(responder)))
+        items.append(Counted(lead, rep_id, await hours_of(rep_id), start, responder, await hours_of(responder),
+                             due.get(lead.id)))
     return items
+
+
+async def first_contact_deadlines(session: AsyncSession, lead_ids: set[int]) -> dict[int, datetime]:
+    """The deadline each lead's open first-contact timer holds: the one truth after a 延期 restarted it."""
+    if not lead_ids:
+        return {}
+    rows = await session.execute(select(Reminder.lead_id, Reminder.due_at, Reminder.payload).where(
+        Reminder.rule == FIRST_CONTACT, Reminder.status == "pending", Reminder.lead_id.is_not(None)))
+    return {lid: datetime.fromisoformat(raw) if (raw := (payload or {}).get("deadline")) else due_at
+            for lid, due_at, payload in rows if lid in lead_ids}
 
 
 def _rep_figures(people: dict[str, User], manager_id: str | None, items: Sequence[Counted],

@@ -93,6 +93,12 @@ def test_evidence_reused_and_contract_mismatch() -> None:
     assert found is not None and "松涛酒店管理有限公司" in found.reason
     assert rules.contract_mismatch(text, "松涛酒店管理") is None  # near: short name of the same company
     assert rules.contract_mismatch("合同 乙方 签字", "云杉教育") is None  # no buyer readable: not judged
+    clause = "一、甲方向乙方采购监护仪二十台\n乙方：某某软件有限公司"
+    assert rules.contract_party(clause) is None and rules.contract_mismatch(clause, "云杉教育") is None  # a sentence
+    assert rules.contract_party("甲方（买方）：松涛酒店管理有限公司") == "松涛酒店管理有限公司"
+    lost = "方：松涛酒店管理有限公司\n乙方：某某软件有限公司"  # OCR lost the label's first character
+    assert (found := rules.contract_mismatch(lost, "云杉教育")) is not None and "松涛酒店" in found.reason
+    assert rules.contract_mismatch(lost, "松涛酒店管理") is None
 
 
 @pytest.mark.parametrize(("text", "kind"), [

@@ -10,6 +10,7 @@ from bot.services import Services
 from storage.models import Activity
 from tests.conftest import Transcript
 from tests.leads_helpers import get_lead, seed_lead
+from tests.test_numeric_args import frozen
 
 
 async def _notes(services: Services, lead_id: int) -> list[str]:
@@ -50,3 +51,19 @@ async def test_a_bare_number_after_other_replies_does_not_press_an_old_cards_but
     await chat.handle_line(f"改派 {lead} 张伟")
     await chat.handle_line("1")
     assert (await get_lead(services, lead)).owner_id == "rep02", "「1」 right after the card is its 撤销"
+
+
+async def test_an_extended_frozen_lead_is_not_called_overdue_at_its_old_deadline(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """延期 of a frozen lead: 谁超时了 and 团队日报 still listed it as overdue at the old first-contact deadline."""
+    lead = await frozen(chat, services)
+    await chat.handle_line("/as manager01")
+    await chat.handle_line("谁超时了")
+    assert f"#{lead}" in transcript.last("manager01")["text"]  # frozen: it is overdue
+    await chat.handle_line(f"延期 {lead} 2天 客户出差")
+    assert (await get_lead(services, lead)).status == "active"
+    await chat.handle_line("谁超时了")
+    assert f"#{lead}" not in transcript.last("manager01")["text"], transcript.last("manager01")
+    await chat.handle_line("团队日报")
+    digest = "\n".join(transcript.texts("manager01")[-2:])
+    assert "当前超时" not in digest or f"#{lead}" not in digest.split("当前超时", 1)[1], digest

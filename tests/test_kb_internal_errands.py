@@ -68,3 +68,9 @@ def test_an_admins_own_label_answers_in_the_reps_words(index: CardIndex, query: 
 def test_a_price_comparison_with_others_is_a_price_objection(index: CardIndex, query: str, card: str) -> None:
     found = rank(index, query)
     assert found.answered and found.ranked[0] == card, (found.ranked, found.why)
+
+
+@pytest.mark.parametrize("query", ["客户那边拍板太慢了", "客户迟迟不拍板怎么催", "客户一直不给个准话"])
+def test_a_slow_decision_said_with_the_deciders_word_is_the_decision_card(index: CardIndex, query: str) -> None:
+    found = rank(index, query)  # 拍板 alone names who decides (a role); 拍板太慢 is how slowly
+    assert found.answered and found.ranked[0] == "H04", (found.ranked, found.why)

@@ -22,7 +22,7 @@ from storage.chain import verify
 from storage.models import ChainEntry, Evidence, LeadFlag
 from tests.conftest import Transcript, console_chat, run_cli
 from tests.leads_helpers import cn, get_lead, seed_lead
-from tests.trust_helpers import contract_png, page, payment_png, save
+from tests.trust_helpers import clause_contract_png, contract_png, cropped_contract_png, page, payment_png, save
 
 
 async def _flags(services: Services, lead_id: int, **where: Any) -> list[LeadFlag]:
@@ -382,3 +382,29 @@ async def test_absurd_budgets_left_open_do_not_become_the_teams_normal(
         await chat.handle_line(f"预算 确认 {n} 集团统一采购")
     await chat.handle_line("线索 7 预算 40万")
     assert "远低于" in transcript.last("rep01")["title"] + transcript.last("rep01")["text"]
+
+
+async def test_contract_buyer_only_from_its_label(services_both: Services, clock: ManualClock, transcript: Transcript,
+                                                 tmp_path: Path) -> None:
+    """OCR lost the 「甲」 of 「甲方：…」 and the check took the clause 「甲方向乙方采购…」 as the buyer (a false 🟡 on
+    the customer's own contract), while another customer's contract passed silently (real tesseract)."""
+    services, chat = services_both, console_chat(services_both, clock, transcript)  # SQLite and PostgreSQL
+    for company in ("远东钢铁集团有限公司", "青禾农业发展有限公司", "松涛酒店管理有限公司"):
+        await seed_lead(services, "rep01", customer_name="吕航", company=company, stage="discover",
+                        assigned_at=cn(23, 9))
+    cropped = save(tmp_path, "cropped.png", cropped_contract_png("远东钢铁集团有限公司"))
+    await chat.handle_line("证据 1")
+    await chat.handle_line(f"/image {cropped}")
+    out = transcript.last("rep01")["text"]
+    assert "合同页" in out and "🟡" not in out and "向乙方" not in out  # near: the customer's own contract
+    assert "没认出甲方" not in out  # its company is on the page
+    await chat.handle_line("证据 2")
+    await chat.handle_line(f"/image {cropped}")
+    out = transcript.last("rep01")["text"]
+    assert "🟡" in out and "远东钢铁集团有限公司" in out and "青禾农业发展有限公司" in out  # another customer's
+    assert "contract_mismatch" in {f.rule for f in await _flags(services, 2)}
+    await chat.handle_line("证据 3")
+    await chat.handle_line(f"/image {save(tmp_path, 'clause.png', clause_contract_png())}")
+    out = transcript.last("rep01")["text"]
+    assert "合同页" in out and "🟡" not in out and "没认出甲方" in out  # not checked, and said so
+    assert await _flags(services, 3) == []

@@ -11,12 +11,13 @@ from PIL import Image, ImageDraw
 from tests.synth import font
 
 
-def page(lines: list[str], seal: bool = False) -> bytes:
+def page(lines: list[str], seal: bool = False, left: dict[int, int] | None = None) -> bytes:
+    """A white page of text lines; `left`: line number → x where that line starts (negative: cut off)."""
     img = Image.new("RGB", (900, 1100), "white")
     d = ImageDraw.Draw(img)
     f = font(40)
     for i, line in enumerate(lines):
-        d.text((70, 80 + i * 80), line, fill=(20, 20, 20), font=f)
+        d.text(((left or {}).get(i, 70), 80 + i * 80), line, fill=(20, 20, 20), font=f)
     if seal:
         d.ellipse((560, 760, 800, 1000), outline=(215, 25, 30), width=10)
     buf = BytesIO()
@@ -27,6 +28,19 @@ def page(lines: list[str], seal: bool = False) -> bytes:
 def contract_png(buyer: str = "青禾农业发展有限公司") -> bytes:
     return page(["软件采购合同", f"甲方：{buyer}", "乙方：北辰云软件有限公司", "合同金额：人民币叁拾万元整",
                  "甲方签字：", "乙方签字："], seal=True)
+
+
+def cropped_contract_png(buyer: str) -> bytes:
+    """A contract photographed off-centre: the 「甲」 of 「甲方：」 is cut off at the left edge, and the first clause
+    starts with 「甲方向乙方采购」."""
+    return page(["设备采购合同", f"甲方：{buyer}", "乙方：北辰云软件有限公司", "一、甲方向乙方采购监护仪二十台",
+                 "甲方签字：", "乙方签字："], seal=True, left={1: -25})
+
+
+def clause_contract_png() -> bytes:
+    """A contract page without the buyer's line (it was on the page before): only 「甲方向乙方采购」 names 甲方."""
+    return page(["设备采购合同", "一、甲方向乙方采购监护仪二十台", "乙方：北辰云软件有限公司", "甲方签字：",
+                 "乙方签字："], seal=True)
 
 
 def payment_png() -> bytes:

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 
 from bot.config import ChecksSettings
 from bot.usertext import user_text
-from storage.leads import STAGE_CN, STAGE_CODES, is_closed, plain_number, same_company, stage_index, stage_label
+from storage.leads import (
+    STAGE_CN,
+    STAGE_CODES,
+    company_core,
+    is_closed,
+    plain_number,
+    same_company,
+    stage_index,
+    stage_label,
+)
 
 RED, YELLOW = "red", "yellow"
 ICON = {RED: "🔴", YELLOW: "🟡"}
@@ -221,22 +230,55 @@ def evidence_reused(other_lead_ids: Iterable[int]) -> list[Finding]:
                     subject=str(i)) for i in sorted(set(other_lead_ids))]
 
 
-PARTY = re.compile(r"(?:甲方|买方|采购方|需方|委托方)(?:\s*[(（][^)）]{0,6}[)）])?\s*[:：]?\s*"
-                   r"(?P<name>[^\s:：,，。;；]{4,40})")
+# The buyer only from a labelled field (甲方：… / 甲方（买方）：… / 买方：… / 采购方：…), never from a clause
+# where 甲方 is the subject (「甲方向乙方采购…」); the name stays on the label's line.
+_NAME = r"[^\s:：,，。;；]{4,40}"
+PARTY = re.compile(r"(?:甲方|买方|采购方|需方|委托方)(?:[^\S\n]*[(（][^)）\n]{0,6}[)）])?[^\S\n]*[:：][^\S\n]*"
+                   rf"(?P<name>{_NAME})")
+# Any labelled field holding an organisation's name (OCR may lose the label's first character: 「方：…」).
+ORG_FIELD = re.compile(rf"(?P<label>[^\s:：]{{0,8}})[^\S\n]*[:：][^\S\n]*(?P<name>{_NAME})")
+ORG_TAIL = re.compile(r"(?:公司|集团|医院|卫生院|学校|大学|学院|中学|小学|幼儿园|研究院|研究所|中心|银行|酒店|事务所|"
+                      r"工厂|[^工]厂|局|委员会|协会|政府|合作社)$")
+SELLER = re.compile(r"乙方|卖方|供方|供应商|出卖人|受托方|收款|开户|户名|账户")
 
 
 def contract_party(text: str) -> str | None:
-    """The buyer named on a contract page (甲方：…), None when not readable."""
+    """The buyer named on a contract page in a labelled field (甲方：…), None when not readable."""
     m = PARTY.search(text)
     return m.group("name") if m else None
 
 
+def named_on(text: str, company: str | None) -> bool:
+    """`company` (or its name without legal suffixes) is written somewhere on the page."""
+    if not company:
+        return False
+    flat, name = re.sub(r"\s+", "", text), re.sub(r"\s+", "", company)
+    return name in flat or company_core(name) in flat
+
+
+def other_parties(text: str, company: str) -> list[str]:
+    """Organisations in labelled fields of a contract page that are neither the seller (乙方 …) nor `company`,
+    when `company` is named nowhere on the page."""
+    if named_on(text, company):
+        return []
+    fields = [(m.group("label"), m.group("name")) for m in ORG_FIELD.finditer(text) if ORG_TAIL.search(m.group("name"))]
+    sellers = {name for label, name in fields if SELLER.search(label)}
+    return [name for label, name in fields if not SELLER.search(label) and name not in sellers]
+
+
 def contract_mismatch(contract_text: str, company: str | None) -> Finding | None:
-    """🟡 the contract's buyer (甲方) is another company than the lead's."""
+    """🟡 the contract's buyer (甲方) is another company than the lead's; without a readable 甲方, another
+    organisation in a labelled field while the lead's company is named nowhere on the page."""
+    if not company:
+        return None
     party = contract_party(contract_text)
-    if not party or not company or same_company(party, company) or company in party or party in company:
+    if party is None:
+        others = other_parties(contract_text, company)
+        if not others:
+            return None
+        return Finding("contract_mismatch", YELLOW, f"合同上写的单位是「{user_text(others[0])}」，没有客户公司"
+                       f"「{user_text(company)}」，请确认不是别的客户的合同", subject=others[0][:60])
+    if same_company(party, company) or company in party or party in company:
         return None
     return Finding("contract_mismatch", YELLOW, f"合同甲方「{user_text(party)}」与客户公司「{user_text(company)}」"
                    f"不一致，请确认不是别的客户的合同", subject=party[:60])
-
-
