@@ -147,7 +147,7 @@ async def test_admin_offboards_by_text_after_one_confirm_click(
     assert "CSV" in transcript.last("admin01")["text"]
     await chat.handle_line("离职 rep03 交给 rep02")
     ask = transcript.last("admin01")
-    assert ask["title"] == "确认让 刘洋 离职，并把 1 条进行中的线索交给 李娜 吗？"
+    assert ask["title"] == "确认让 刘洋 离职，并把 1 条线索交给 李娜 吗？"
     assert (await get_lead(services, lead_id)).owner_id == "rep03"  # nothing yet
     await chat.handle_line("1")
     assert (await get_lead(services, lead_id)).owner_id == "rep02"

@@ -86,3 +86,20 @@ async def test_asking_how_a_named_customer_is_doing_is_about_the_lead_not_the_kn
     assert "话术" not in transcript.last("rep01")["text"], transcript.last("rep01")
     async with services.db.session() as s:
         assert await gaps(s, limit=100) == []
+
+
+async def test_the_offboard_question_counts_what_the_handover_moves(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「确认…把 2 条进行中的线索交给 刘洋」, then 「3 条线索已交给 刘洋」: a draft and a frozen pool lead uncounted."""
+    cold = await frozen(chat, services)
+    await seed_lead(services, "rep01", customer_name="孔总", company="远山物流")
+    await chat.handle_line("/as rep01")
+    await chat.handle_line("新线索 钱总 青松材料 13900001234")
+    await chat.handle_line("/as admin01")
+    await chat.handle_line("离职 rep01 交给 rep03")
+    ask = transcript.last("admin01")["title"]
+    assert "3 条线索（其中 1 条冻结，交接后解冻、1 条草稿）" in ask, ask
+    await chat.handle_line("/click 确认")
+    assert "3 条线索" in transcript.last("admin01")["text"], transcript.last("admin01")
+    back = await get_lead(services, cold)
+    assert (back.owner_id, back.status) == ("rep03", "active")  # unfrozen, as the question said

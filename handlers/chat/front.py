@@ -794,8 +794,12 @@ async def offboard_ask(ctx: Context, msg: Inbound) -> None:
     if taking.id == leaving.id:
         ctx.reply(Text(P.OFFBOARD_NEED_TO.format(who=leaving.name)))
         return
-    n = len(await handed_over(session, leaving.id))
-    ctx.reply(Card(title=P.OFFBOARD_ASK.format(who=leaving.name, n=n, to=taking.name),
+    leads = await handed_over(session, leaving.id)
+    kinds = [(sum(lead.status == s for lead in leads), word) for s, word in (("frozen", P.OFFBOARD_FROZEN),
+                                                                             ("draft", P.OFFBOARD_DRAFTS))]
+    of = "、".join(word.format(n=k) for k, word in kinds if k)
+    ctx.reply(Card(title=P.OFFBOARD_ASK.format(who=leaving.name, n=len(leads), to=taking.name,
+                                               of=f"（其中 {of}）" if of else ""),
                    buttons=(Button(ConfirmOffboard(leaving.id, taking.id).pack(), P.CONFIRM, "danger"),
                             Button(Cancel().pack(), P.CANCEL))))
 

@@ -338,7 +338,16 @@ async def import_leads(session: AsyncSession, rows: Sequence[tuple[int, dict[str
 
 async def handed_over(session: AsyncSession, user_id: str) -> list[Lead]:
     """What `offboard` hands to the successor: the open leads of `user_id` and the frozen pool leads released from
-    them (the confirm question counts the same list)."""
+    them, then their drafts (the confirm question counts the same list)."""
+    return [*await _open_handed_over(session, user_id), *await _drafts_of(session, user_id)]
+
+
+async def _drafts_of(session: AsyncSession, user_id: str) -> list[Lead]:
+    return list((await session.execute(select(Lead).where(
+        Lead.owner_id.is_(None), Lead.status == "draft", Lead.created_by == user_id).order_by(Lead.id))).scalars())
+
+
+async def _open_handed_over(session: AsyncSession, user_id: str) -> list[Lead]:
     owned = (await session.execute(select(Lead).where(
         Lead.owner_id == user_id, Lead.status.in_(OPEN_STATUSES)).order_by(Lead.id))).scalars()
     pool = (await session.execute(select(Lead).where(
@@ -360,11 +369,10 @@ async def offboard(session: AsyncSession, user_id: str, to_id: str, now: datetim
     if not taking.active:
         raise ValueError(f"接手人「{taking.name}」已停用")
     reason = f"{leaving.name} 离职交接"
-    leads = await handed_over(session, user_id)
-    for lead in leads:
+    leads = await _open_handed_over(session, user_id)
+    for lead in leads:  # a frozen pool lead is unfrozen for the successor (the confirm question says so)
         await change_owner(session, lead, to_id, actor_id, now, cfg, reason=reason, kind="offboard")
-    drafts = list((await session.execute(select(Lead).where(
-        Lead.owner_id.is_(None), Lead.status == "draft", Lead.created_by == user_id).order_by(Lead.id))).scalars())
+    drafts = await _drafts_of(session, user_id)
     for draft in drafts:
         draft.created_by = to_id
         add_activity(session, draft.id, actor_id, "offboard", now, reason, previous=user_id, owner=to_id)
