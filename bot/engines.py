@@ -10,8 +10,9 @@ first use by the holder the services own, never at import.
   speech (`JIEBA`, `WORD_TAGS`, bot/segmenter.py), OpenCC's tables (`SIMPLIFIER`, knowledge/query.py), the name
   lists of jieba's dictionary file (`NAMES`, ocr/people.py), the OCR engine and threads (`OCR_ENGINE`,
   ocr/engine.py; `OCR_THREADS`, ocr/pipeline.py), libc's `malloc_trim` (`MALLOC_TRIM`, ocr/pipeline.py), the
-  openai client package (`OPENAI`, bot/asr.py), the report chart's fonts (`FONT_FILE`: fc-match's choice; `FONT`
-  per size, handlers/report_chart.py).
+  openai client package (`OPENAI`, bot/asr.py), the intent model of the shipped examples (`SHIPPED`, keyed by
+  the holder whose jieba cuts them, handlers/intent_model.py), the report chart's fonts (`FONT_FILE`: fc-match's
+  choice; `FONT` per size, handlers/report_chart.py).
 
 A function that needs one takes it as a parameter of its own type (`understand(…, t2s=…)`, `extract(…,
 names=…)`, `train(examples, words)`), or the holder (`Tokenizer(words, engines)`, `read_screenshot(…,

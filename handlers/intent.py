@@ -1521,6 +1521,10 @@ def _near_miss(t: str, role: str, state: State) -> Intent | None:
     status = re.search(r"进展|进度|情况|状态", rest) and re.search(r"如何|怎么样|咋样|怎样|呢|[？?]|吗", rest)
     if len(hits) == 1 and len(t) <= 16 and _ABOUT_LEAD.search(rest) and (status or not _TECHNIQUE.search(rest)):
         return Intent("lead_show", {"lead_id": hits[0][0]}, t)  # 「周立的预算是多少」: a look at that lead
+    if len(hits) > 1 and len({n for _, n in hits}) == 1 and _NAMED_LOOK.match(t):  # two leads of one 张三
+        return Intent("unclear", {"customer": hits[0][1], "lead_ids": [h[0] for h in hits]}, t, options=("lead_show",))
+    if len(hits) == 1 and _NAMED_LOOK.match(t) and re.search(r"怎么样|咋样|如何|怎样|到哪|进展", t):
+        return Intent("lead_show", {"lead_id": hits[0][0]}, t)  # 「张三那个客户怎么样了」: a look at the lead
     if len(hits) == 1 and len(t) <= 12 and not _TECHNIQUE.search(rest):
         return Intent("unclear", {"lead_id": hits[0][0], "customer": hits[0][1]}, t,
                       options=("lead_show", "follow_up", "reminder"))
@@ -1530,9 +1534,10 @@ def _near_miss(t: str, role: str, state: State) -> Intent | None:
 # 「邵阳的线索」 with no lead of that name: a look that finds nothing (answered so), never a knowledge question
 _NAMED_LOOK = re.compile(r"^(?:帮我|请|麻烦)?(?:查看|看看|看下|看一下|查一下|查下|查|找一下|找|打开)?\s*"
                          r"(?P<who>[\u4e00-\u9fff]{2,4}|[A-Za-z]{2,12})\s*(?:的|那个|那条|那家)\s*"
-                         r"(?:线索|客户|单子)(?:呢|在哪|在哪里|在哪儿)?[？?]?$")
+                         r"(?:(?:线索|客户|单子)(?:呢|在哪|在哪里|在哪儿)?|(?:线索|客户|单子)?\s*(?:现在|目前|最近)?"
+                         r"(?:(?:的?(?:进展|情况|进度|状态))?(?:怎么样|咋样|如何|怎样)了?|到哪一?步了|进展呢))[？?]?$")
 _NOT_WHO = re.compile(r"^(?:我们?|你们?|他们?|她们?|咱们|团队|大家|组里|所有|全部|新|老|重点|重要|今天|昨天|"
-                      r"本周|这周|上周|最近|超时|冻结|逾期|待跟进|已输单|已赢单|输单|赢单|别人|其他|这个|那个)$")
+                      r"本周|这周|上周|最近|超时|冻结|逾期|待跟进|已输单|已赢单|输单|赢单|别人|其他|这个|那个|客户|线索|单子)$")
 
 
 def _no_such_lead(t: str, role: str, state: State) -> Intent | None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import jieba
 
-from bot.engines import Engines
+from bot.engines import EnginePer, Engines
 from bot.segmenter import private_tokenizer
 from bot.services import Shared
 
@@ -109,8 +109,13 @@ def load_examples(path: Path = EXAMPLES) -> list[Example]:
 
 def shipped_model(engines: Engines, path: Path = EXAMPLES) -> IntentModel:
     """The model of the shipped examples, with a tokenizer of `engines`' jieba dictionary (blocking: jieba and
-    counting; the services train it once, `READER`)."""
+    counting; a process trains it once per holder, `SHIPPED`)."""
     return train(load_examples(path), private_tokenizer(engines))
+
+
+# the shipped examples' model, built from code and machine only: kept by the `Engines` holder whose jieba cuts it
+# (the key), so every services of a process (a test worker's many) shares one training
+SHIPPED: EnginePer[Engines, IntentModel] = EnginePer("intent_model.shipped", shipped_model)
 
 
 class ModelSlot:
@@ -125,7 +130,8 @@ class ModelSlot:
     async def get(self) -> IntentModel | None:
         """The model, or None when it could not be trained (logged once; the rules read alone)."""
         if self._task is None:
-            self._task = asyncio.get_running_loop().run_in_executor(None, shipped_model, self._engines)
+            self._task = asyncio.get_running_loop().run_in_executor(None, self._engines.get_for, SHIPPED,
+                                                                    self._engines)
         try:
             return await self._task
         except Exception:

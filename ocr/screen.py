@@ -82,8 +82,8 @@ def best_pane(img: Image.Image) -> Located | None:
         layout = analyse(crop, desktop=True, floor=True)
         if not layout.is_chat:
             layout = analyse(crop, desktop=True)
-        if not layout.is_chat:
-            continue
+        if not layout.is_chat or (layout.title is None and not any(r.kind == RIGHT for r in layout.regions)):
+            continue  # a pane shows its chat's title bar, or the rep's side: a page in a viewer shows neither
         kinds = [r.kind for r in layout.regions]
         score = kinds.count(LEFT) + kinds.count(RIGHT) + (100 if RIGHT in kinds else 0)
         if best is None or score > best[0]:

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from storage import facts
 from storage.facts import canonical
 from storage.leads import STAGE_CN, STATUS_CN
-from storage.models import Activity, ChainEntry, Evidence, KeyValue, Lead, LeadFlag
+from storage.models import Activity, ChainEntry, Evidence, KeyValue, Lead, LeadFlag, User
 
 
 class Database(Protocol):
@@ -559,6 +559,7 @@ FACT_BATCH = 2000
 
 async def _lead_fact_breaks(conn: AsyncConnection, exp: _Expected) -> list[Break]:
     found: list[Break] = []
+    names: dict[str, str] | None = None
     for batch in _chunks(sorted(exp.leads), FACT_BATCH):
         live = {r.id: facts.lead_state(r) for r in (await conn.execute(
             select(*_LEAD_FACT_COLS).where(Lead.id.in_(batch)))).all()}
@@ -568,7 +569,11 @@ async def _lead_fact_breaks(conn: AsyncConnection, exp: _Expected) -> list[Break
             if recorded is None:
                 problem = f"线索 #{lead_id} 已删除，但现在又出现了" if lead_id in live else None
             else:
-                problem = facts.lead_changes(lead_id, _newer_states(exp, lead_id, seq, recorded), live.get(lead_id))
+                state = _newer_states(exp, lead_id, seq, recorded)
+                problem = facts.lead_changes(lead_id, state, live.get(lead_id), names)
+                if problem and names is None:  # say who, not the account id
+                    names = {u.id: u.name for u in (await conn.execute(select(User.id, User.name))).all()}
+                    problem = facts.lead_changes(lead_id, state, live.get(lead_id), names)
             if problem:
                 found.append(Break(seq, problem))
     return found

@@ -19,9 +19,10 @@ from storage.leads import LEAD_FIELDS, STAGE_CN, STATUS_CN
 
 # stage and status too: a lead's state is recorded at every change of them, whatever the path (a stage change, a
 # win, a freeze, a hand-over), so a stage or status set by hand in the database differs from the last recorded one
-LEAD_KEYS = (*LEAD_FIELDS, "owner_id", "stage", "status")
+LEAD_KEYS = (*LEAD_FIELDS, "owner_id", "stage", "status", "close_reason")
 KEY_FIELDS = {"decision_chain": "决策链", "next_step": "下一步", "objection": "客户异议"}  # kept in lead.extra
-LABELS = {**LEAD_FIELDS, "owner_id": "负责人", "stage": "阶段", "status": "状态", **KEY_FIELDS}
+LABELS = {**LEAD_FIELDS, "owner_id": "负责人", "stage": "阶段", "status": "状态", "close_reason": "赢单/输单原因",
+          **KEY_FIELDS}
 _CODES_CN = {"stage": STAGE_CN, "status": STATUS_CN}
 FLAG_STATUS_CN = {"open": "待处理", "answered": "已说明", "cleared": "已清除", "resolved": "已解决"}
 FLAG_LEVEL_ICON = {"red": "🔴", "yellow": "🟡"}
@@ -120,9 +121,12 @@ def flag_state_text(rule: Any, subject: Any, level: Any, status: Any, owner_id: 
 
 
 # -- what changed, in Chinese ---------------------------------------------------------------------------------------
-def shown(name: str, value: Any) -> str:
+def shown(name: str, value: Any, names: Mapping[str, str] | None = None) -> str:
+    """A recorded or live value as a manager reads it (`names`: account id → person's name)."""
     if value in (None, "", [], {}):
         return "空"
+    if name == "owner_id":
+        return (names or {}).get(str(value), "不存在的账号")
     if name in _CODES_CN:
         return _CODES_CN[name].get(str(value), "未知")
     if name == "budget_cny" and isinstance(value, int | float):
@@ -132,14 +136,15 @@ def shown(name: str, value: Any) -> str:
     return str(value)
 
 
-def lead_changes(lead_id: int, recorded: Mapping[str, Any], live: Mapping[str, Any] | None) -> str | None:
+def lead_changes(lead_id: int, recorded: Mapping[str, Any], live: Mapping[str, Any] | None,
+                 names: Mapping[str, str] | None = None) -> str | None:
     if live is None:
         return f"线索 #{lead_id} 已被删除"
     for name, label in LABELS.items():
         if name in recorded and recorded[name] != live.get(name):  # an entry written before a key was recorded
             # does not name it
-            return (f"线索 #{lead_id} 的{label}被改动：记录为「{shown(name, recorded.get(name))}」，"
-                    f"现为「{shown(name, live.get(name))}」")
+            return (f"线索 #{lead_id} 的{label}被改动：记录为「{shown(name, recorded.get(name), names)}」，"
+                    f"现为「{shown(name, live.get(name), names)}」")
     before, after = recorded.get("field_sources") or {}, live.get("field_sources") or {}
     if before != after:
         fields = [LABELS.get(k, "其他字段") for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
@@ -165,8 +170,20 @@ def activity_changes(lead_id: int | None, recorded: Mapping[str, Any], live: Map
     return None
 
 
+_BREAKS = "，。；、（：,;( "
+
+
+def excerpt(text: str) -> str:
+    """A recorded excerpt (cut at EXCERPT characters) ended at its last clause break, with 「…」: never mid-word."""
+    if len(text) < EXCERPT:
+        return text
+    cut = max(text.rfind(c) for c in _BREAKS)
+    return f"{text[:cut] if cut > 0 else text}…"
+
+
 def flag_changes(lead_id: int | None, recorded: Mapping[str, Any], live: Mapping[str, Any] | None) -> str | None:
-    what = f"线索 #{lead_id} 的{FLAG_LEVEL_ICON.get(recorded.get('level') or '', '')}标记「{recorded.get('reason')}」"
+    what = (f"线索 #{lead_id} 的{FLAG_LEVEL_ICON.get(recorded.get('level') or '', '')}"
+            f"标记「{excerpt(recorded.get('reason') or '')}」")
     if live is None:
         return f"{what}已被删除"
     if live.get("status") != recorded.get("status"):

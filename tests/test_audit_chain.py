@@ -9,12 +9,14 @@ import itertools
 import re
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 
 from bot.clock import CN_TZ
+from storage import facts
 from storage.activity import add_activity
 from storage.chain import GENESIS, append, head, link_hash, parse_anchor, sha256_text, verify
 from storage.db import Database
@@ -320,3 +322,13 @@ async def test_changes_made_through_the_application_verify_ok(db: Database) -> N
     assert report.ok, report.broken
     await _sql(db, "UPDATE leads SET extra = '{}' WHERE id = :i", i=lead_id)
     assert "决策链被改动：记录为「钱总拍板」，现为「空」" in str((await verify(db)).broken)
+
+
+def test_a_flag_reason_is_not_cut_mid_word() -> None:
+    """「…（「医疗」行业历史不足，默」已被删除」: the recorded excerpt is shown up to its last clause break."""
+    reason = "预算 5000 万元 超出常见范围（「医疗」行业历史不足，默认上限 2000 万元），请核实"
+    recorded = facts.flag_state(SimpleNamespace(rule="budget_outlier", subject="", level="red", status="open",
+                                                owner_id="rep01", cleared_by=None, reason=reason, answer=None,
+                                                answered_by=None))
+    assert facts.flag_changes(1, recorded, None) == (
+        "线索 #1 的🔴标记「预算 5000 万元 超出常见范围（「医疗」行业历史不足…」已被删除")

@@ -20,7 +20,7 @@ from handlers.leads.assignment import import_leads, offboard
 from handlers.renewals.importer import import_files
 from storage.chain import verify
 from storage.db import Database
-from storage.models import Activity, ChainEntry, Evidence, Lead
+from storage.models import Activity, ChainEntry, Evidence, Lead, User
 from tests.conftest import Transcript, console_chat
 from tests.renewals_helpers import seed_customers, write_files
 from tests.synth import make_sample
@@ -156,3 +156,29 @@ async def test_bulk_writes_through_a_session_are_recorded_or_refused(both: Servi
         summaries = set((await s.execute(select(Activity.summary).where(Activity.kind == "reminder"))).scalars())
     assert summaries == {"批量提醒 0", "批量提醒 1", "批量提醒 2"}
     await assert_all_recorded(both.db)
+
+
+async def test_a_hand_edited_loss_reason_and_owner_are_found_and_named(
+        both: Services, chat: ChatSession, transcript: Transcript) -> None:
+    """`update leads set close_reason='x'` on a lost lead verified ✅, and a hand-set owner was shown as an account
+    id (「记录为「rep01」，现为「3」」): the reason is part of the recorded state, owners are shown by name."""
+    await chat.handle_line("新线索 陆一鸣 远山包装有限公司 13811115555 预算30万")
+    await chat.handle_line("/click 确认")
+    await chat.handle_line("输单 1 客户改用自建系统")
+    await chat.handle_line("/click 确认输单")
+    async with both.db.session() as s:
+        lead = await s.get(Lead, 1)
+        assert lead is not None and lead.status == "lost" and lead.close_reason
+        names = {u.id: u.name for u in (await s.execute(select(User))).scalars()}
+    await assert_all_recorded(both.db)
+    async with both.db.session() as s:
+        await s.execute(text("UPDATE leads SET close_reason = '价格太高' WHERE id = 1"))
+    report = await verify(both.db)
+    assert report.broken is not None and "线索 #1 的赢单/输单原因被改动" in report.broken.problem
+    assert "现为「价格太高」" in report.broken.problem
+    async with both.db.session() as s:
+        await s.execute(text("UPDATE leads SET close_reason = :r, owner_id = 'rep02' WHERE id = 1"),
+                        {"r": lead.close_reason})
+    problem = str((await verify(both.db)).broken)
+    assert f"负责人被改动：记录为「{names['rep01']}」，现为「{names['rep02']}」" in problem
+    assert "rep0" not in problem

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app.chat import ChatSession
 from bot.services import Services
+from knowledge.store import gaps
 from storage.models import Activity
 from tests.conftest import Transcript
 from tests.leads_helpers import get_lead, seed_lead
@@ -67,3 +68,21 @@ async def test_an_extended_frozen_lead_is_not_called_overdue_at_its_old_deadline
     await chat.handle_line("团队日报")
     digest = "\n".join(transcript.texts("manager01")[-2:])
     assert "当前超时" not in digest or f"#{lead}" not in digest.split("当前超时", 1)[1], digest
+
+
+async def test_asking_how_a_named_customer_is_doing_is_about_the_lead_not_the_knowledge_base(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「张三那个客户怎么样了」 got 「没找到合适的话术」 and landed in 知识缺口."""
+    await seed_lead(services, "rep01", customer_name="钱多多", company="青松材料")
+    twins = [await seed_lead(services, "rep01", customer_name="孔一一", company=c) for c in ("远山物流", "白云酒店")]
+    await chat.handle_line("/as rep01")
+    await chat.handle_line("钱多多那个客户怎么样了")
+    shown = transcript.last("rep01")
+    assert "青松材料" in shown["text"] and "话术" not in shown["text"], shown
+    await chat.handle_line("孔一一那个客户怎么样了")
+    card = transcript.last("rep01")
+    assert all(f"#{i}" in " ".join(b["text"] for b in card["buttons"]) for i in twins), card
+    await chat.handle_line("卫某某那个客户怎么样了")  # no lead of that name: said so, not a knowledge decline
+    assert "话术" not in transcript.last("rep01")["text"], transcript.last("rep01")
+    async with services.db.session() as s:
+        assert await gaps(s, limit=100) == []

@@ -3,15 +3,13 @@ is asked only when the rules found a knowledge question, and what it reads acts 
 
 from __future__ import annotations
 
-from functools import cache
-
 from sqlalchemy import func, select
 
 from app.chat import ChatSession
 from bot.segmenter import private_tokenizer
 from bot.services import Services
 from handlers.intent import State, understand
-from handlers.intent_model import IntentModel, shipped_model, train
+from handlers.intent_model import SHIPPED, IntentModel, train
 from knowledge.query import SIMPLIFIER
 from scripts.intent_examples import tables
 from storage.models import Activity, QueryLog
@@ -25,10 +23,9 @@ T2S = ENGINES.get(SIMPLIFIER)  # OpenCC's tables of this test process (no servic
 
 
 
-@cache
 def model_of_shipped_examples() -> IntentModel:
-    """Trained once for this module, as the services do once (READER)."""
-    return shipped_model(ENGINES)
+    """The one this test process's services share (SHIPPED)."""
+    return ENGINES.get_for(SHIPPED, ENGINES)
 
 HELD_BACK = ("front8", "front9", "front10", "kb_heldout_queries.jsonl")
 

@@ -14,15 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.engines import Engines
 from bot.usertext import plain
 from handlers.knowledge import answer_card
 from knowledge.index import CardIndex, Tokenizer, build_index
 from knowledge.io import read_cards
 from knowledge.search import rank
 from knowledge.taxonomy import load_taxonomy
+from tests.conftest import ENGINES
 
-ENGINES = Engines()
 TAXONOMY = load_taxonomy()
 CARDS = Path(__file__).resolve().parents[1] / "bench" / "data" / "kb_heldoutG_cards.jsonl"
 

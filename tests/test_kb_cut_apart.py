@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.engines import Engines
 from knowledge import importer
 from knowledge.importer import import_file
 from knowledge.search import KnowledgeBase
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import KnowledgeCard
+from tests.conftest import ENGINES
 
 NOW = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 
@@ -37,7 +37,7 @@ async def imported_tokens(url: str, path: Path, apart_from: int, monkeypatch: py
     await upgrade(url)
     db = Database(url)
     try:
-        kb = KnowledgeBase(engines=Engines())  # no services here
+        kb = KnowledgeBase(engines=ENGINES)  # no services here
         report = await import_file(db, kb, path, NOW)
         assert report.inserted == 30
         async with db.session() as s:
@@ -61,7 +61,7 @@ async def test_when_the_cutting_process_dies_this_process_cuts(tmp_path: Path) -
     from knowledge.importer import Cutter, tokenise
     from knowledge.io import read_cards
 
-    kb = KnowledgeBase(engines=Engines())
+    kb = KnowledgeBase(engines=ENGINES)
     cards = [card for _line, card in read_cards(cards_csv(tmp_path, 30), kb.taxonomy).cards]
     cutter = Cutter(kb.tokenizer)
     try:

@@ -6,18 +6,17 @@ from __future__ import annotations
 import pytest
 
 from bot.config import OcrSettings
-from bot.engines import Engines
 from ocr.catalog import parse_catalog_text
 from ocr.engine import ChatText, TextRegion
 from ocr.extract import extract
 from ocr.people import group_company, person_in, role_in
 from ocr.pipeline import read_image, validate
+from tests.conftest import ENGINES
 from tests.synth_groups import CATALOG_TEXT, desktop_contact, handover, meeting_notice, project_group
 from tests.test_ocr_people import NAMES, NOW, chat
 
 CATALOG = parse_catalog_text(CATALOG_TEXT)
 SETTINGS = OcrSettings()
-ENGINES = Engines()
 
 
 def test_a_customer_introducing_themself_in_a_project_group_is_the_lead() -> None:

@@ -38,7 +38,7 @@ from tests.fakes.local import serve_local
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime.fromisoformat("2026-11-23T10:00:00+08:00")  # Monday
 DUE = START + timedelta(hours=2, minutes=5)  # every lead's first-contact breach (12:00) is due
-LEADS, REPS = 120, 12
+LEADS, REPS = 60, 12  # 60 due timers: three fire chunks (FIRE_CHUNK 25), so a death inside the third is possible
 LEAD_REF = re.compile(r"#(\d+) ")
 
 

@@ -408,3 +408,19 @@ async def test_contract_buyer_only_from_its_label(services_both: Services, clock
     out = transcript.last("rep01")["text"]
     assert "合同页" in out and "🟡" not in out and "没认出甲方" in out  # not checked, and said so
     assert await _flags(services, 3) == []
+
+
+async def test_a_flag_answer_without_its_explanation_asks_for_it(chat: ChatSession, transcript: Transcript,
+                                                                 services: Services) -> None:
+    """「预算 确认 2」 got 「例如「预算 确认 2 2」」; 「预算 确认 999 乱写」 did not say lead #999 has no such
+    flag."""
+    for n in (1, 2):
+        await seed_lead(services, "rep01", customer_name=f"客户{n}", phone=f"1370000{n:04d}", assigned_at=cn(23, 9))
+        await chat.handle_line(f"线索 {n} 预算 5000万")
+        await chat.handle_line("确认")
+    await chat.handle_line("预算 确认 2")
+    out = transcript.last("rep01")["text"]
+    assert "写上说明" in out and "预算 确认 2 客户集团总预算" in out
+    assert [f.status for f in await _flags(services, 2, rule="budget_outlier")] == ["open"]  # nothing kept
+    await chat.handle_line("预算 确认 999 乱写")
+    assert "线索 #999 上没有找到" in transcript.last("rep01")["text"]

@@ -54,10 +54,14 @@ async def answer_flag(ctx: Context, msg: Inbound) -> None:
         ctx.reply(Text("请在后面写上说明，例如「预算 确认 客户集团总预算」。"))
         return
     topic, lead_id, text = parsed
+    if lead_id is None and text.isdigit():  # 「预算 确认 2」: the lead number without the explanation
+        ctx.reply(Text(f"请在编号后面写上说明，例如「{topic} 确认 {text} 客户集团总预算」。"))
+        return
     found = await _own_open_flags(ctx, flags.topic_rules(topic), lead_id)
     leads = sorted({f.lead_id for f in found})
     if not found:
-        ctx.reply(Text(f"没有找到需要你说明的「{topic}」标记。发送「我的标记」可查看全部。"))
+        where = f"线索 #{lead_id} 上" if lead_id is not None else ""
+        ctx.reply(Text(f"{where}没有找到需要你说明的「{topic}」标记。发送「我的标记」可查看全部。"))
         return
     if len(leads) > 1:
         shown = "、".join(f"#{i}" for i in leads[:MAX_LISTED])

@@ -58,8 +58,8 @@ CONCERN_MARKS = (  # also inside a word: 太贵, 对不上
 # A pain point is filled from an explicit cue only. A cue word that is a concern by itself (太贵, 效率低, 对不上,
 # 数据孤岛, 流失) counts as it stands; a mere topic (报表, 库存, 打通, 报价, 合同, 付款) counts only when its clause
 # voices it — a concern mark (太, 担心, 问题 …) or the customer asking, requiring or negotiating (VOICED) — so
-# 「电话打通了」, 「把报表发给客户」 or 「去仓库看了库存」 fill no 痛点.
-SELF_CONCERN = ("不", "没", "无", "流失", "丢", "孤岛", "漏", "重复", "紧", "高", "涨", "缺")
+# 「电话打通了」, 「把报表发给客户」 or 「去仓库看了库存」 fill no 痛点; 手工 (a manual process) is the pain itself.
+SELF_CONCERN = ("不", "没", "无", "流失", "丢", "孤岛", "漏", "重复", "紧", "高", "涨", "缺", "手工")
 VOICED = frozenset({"问", "问了", "问到", "要求", "提出", "提了", "关心", "关注", "希望", "想要", "要", "需要", "谈",
                     "在谈", "还在谈", "能不能", "能否", "可不可以", "是否", "吗", "接受", "纠结", "犹豫", "反对",
                     "拒绝", "审", "卡", "?", "？"})
