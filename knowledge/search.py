@@ -368,7 +368,7 @@ def _generic_first(index: CardIndex, order: list[int], scored: Scored) -> list[i
         return order
     total = scored.total
     for other in order[1:]:
-        if codes["objection"][other] != codes["objection"][first]:
+        if codes["objection"][other] != codes["objection"][first] or _two_labels(index, first, other):
             continue
         fits = all(codes[a][other] == codes[a][first] or (a in loose and not codes[a][other]) for a in AXES)
         fair = total[other] >= GENERIC_RATIO * total[first] and scored.text[other] >= GENERIC_RATIO / 2 * scored.text[
@@ -378,6 +378,14 @@ def _generic_first(index: CardIndex, order: list[int], scored: Scored) -> list[i
     return order
 
 
+def _two_labels(index: CardIndex, first: int, other: int) -> bool:
+    """An admin's own objection label that joined a value (员工不配合, 界面难用 → 使用) and another label of that
+    value are two subjects, not one told twice: neither card stands in for the other."""
+    a, b = index.cards[first].objection, index.cards[other].objection
+    added = index.taxonomy.added.get("objection", ())
+    return a != b and (a in added or b in added)
+
+
 def _newest_first(index: CardIndex, order: list[int], scored: Scored, stale_days: int) -> list[int]:
     first = order[0]
     if not index.days[first]:
@@ -385,7 +393,7 @@ def _newest_first(index: CardIndex, order: list[int], scored: Scored, stale_days
     codes = [index.axis_codes[a] for a in AXES]
     total = scored.total
     for other in order[1:]:
-        if not all(c[other] == c[first] for c in codes) or index.superseded[other]:
+        if not all(c[other] == c[first] for c in codes) or index.superseded[other] or _two_labels(index, first, other):
             continue
         newer = int(index.days[other]) - int(index.days[first])
         stale = newer > stale_days and total[first] - total[other] <= SAME_SUBJECT_MARGIN

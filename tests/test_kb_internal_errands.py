@@ -74,3 +74,8 @@ def test_a_price_comparison_with_others_is_a_price_objection(index: CardIndex, q
 def test_a_slow_decision_said_with_the_deciders_word_is_the_decision_card(index: CardIndex, query: str) -> None:
     found = rank(index, query)  # 拍板 alone names who decides (a role); 拍板太慢 is how slowly
     assert found.answered and found.ranked[0] == "H04", (found.ranked, found.why)
+
+
+def test_an_admins_label_joining_a_value_is_not_replaced_by_a_newer_card_of_that_value(index: CardIndex) -> None:
+    found = rank(index, "客户说原来装过一套别的")  # 已装别家系统 joined 竞品; the newer 竞品 card is another subject
+    assert found.ranked[0] == "H07", found.ranked
