@@ -103,3 +103,13 @@ async def test_the_offboard_question_counts_what_the_handover_moves(
     assert "3 条线索" in transcript.last("admin01")["text"], transcript.last("admin01")
     back = await get_lead(services, cold)
     assert (back.owner_id, back.status) == ("rep03", "active")  # unfrozen, as the question said
+
+
+async def test_an_english_clock_time_in_a_follow_up_is_not_a_decision_maker(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「跟进 2 call back tomorrow 3pm」 stored 「决策链 项目经理」 (pm read as a role)."""
+    lead = await seed_lead(services, "rep01", customer_name="孔总", company="远山物流")
+    await chat.handle_line("/as rep01")
+    await chat.handle_line(f"跟进 {lead} call back tomorrow 3pm")
+    assert "项目经理" not in transcript.last("rep01")["text"], transcript.last("rep01")
+    assert "项目经理" not in str((await get_lead(services, lead)).extra or {})

@@ -104,6 +104,9 @@ class Insights:
         return " · ".join(parts)
 
 
+_CLOCK = re.compile(r"(?<![a-z])\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)(?![a-z])")
+
+
 class InsightMiner:
     """Looks for taxonomy role/objection cues, competitor names and pain words in a summary."""
 
@@ -132,7 +135,7 @@ class InsightMiner:
 
     def mine(self, text: str) -> Insights:
         """Blocking (jieba); run in an executor."""
-        norm = unicodedata.normalize("NFKC", text).lower()
+        norm = _CLOCK.sub(" ", unicodedata.normalize("NFKC", text).lower())  # 「3pm」 is a time, not a 项目经理
         tokens = [t.strip() for t in self._jieba().lcut(norm, HMM=False) if t.strip()]
         kept = [t if not _negated(tokens, i) else "" for i, t in enumerate(tokens)]
         steps = {w: v for w, v in self.pains.items() if v in DEAL_STEPS}
