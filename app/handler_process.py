@@ -89,7 +89,7 @@ class HandlerChild(Child):
 
 def run_handlers(settings: Settings, parent_pid: int | None = None) -> int:
     """`salesbot serve --role handlers`: handle the payloads read on stdin until it ends (or SIGTERM)."""
-    from app.server import tune_gc
+    from app.process_setup import tune_gc
 
     os.nice(NICE)
     tune_gc()
@@ -99,8 +99,8 @@ def run_handlers(settings: Settings, parent_pid: int | None = None) -> int:
 
 async def _handle(settings: Settings, parent_pid: int | None) -> None:
     from app.channels import build_with_channels
+    from app.process_setup import loaded_engines
     from app.runtime import warm_up
-    from app.server import loaded_engines
 
     services, channels = await build_with_channels(settings, SystemClock(), engines=await loaded_engines(),
                                                    seed=False)  # serve seeded before starting this process

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
@@ -21,6 +19,7 @@ from app.channels import build_with_channels
 from app.console import mount_console
 from app.edge import ConnectionGuard, Edge, ServerLog
 from app.health import Health
+from app.process_setup import loaded_engines, tune_gc
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dedup import InboundClaimer
@@ -30,10 +29,8 @@ from bot.intake import Intake
 from bot.jobs import JOBS
 from bot.metrics import ACK, exposition, watch_loop
 from bot.router import Router
-from bot.segmenter import JIEBA
 from bot.services import Services
 from bot.tasks import TaskPool
-from knowledge.query import SIMPLIFIER
 
 if TYPE_CHECKING:
     from app.scheduler import Scheduler
@@ -49,7 +46,6 @@ EDGE = web.AppKey("edge", Edge)  # body deadlines, slow-client cap, quiet client
 HEALTH = web.AppKey("health", Health)
 SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")  # its start-up runs and ticks: tests join() them
 WARM_UP = web.AppKey("warm_up", asyncio.Task)  # loads the knowledge index and dictionaries after start
-SWITCH_INTERVAL_S = 0.0005  # see tune_gc
 
 
 async def create_app(settings: Settings, clock: Clock | None = None,
@@ -88,15 +84,6 @@ async def create_app(settings: Settings, clock: Clock | None = None,
         mount_console(app, services)
     app.cleanup_ctx.append(_background)
     return app
-
-
-async def loaded_engines(engines: Engines | None = None) -> Engines:
-    """jieba's and OpenCC's dictionaries, loaded before the port opens: jieba's one load stalls the event loop
-    ~250 ms (bot/segmenter.py); the knowledge base reads OpenCC's tables when it is built (knowledge/query.py).
-    `engines`: the process's holder when it has one already (a test process's), else a new one."""
-    engines = engines or Engines()
-    await asyncio.get_running_loop().run_in_executor(None, lambda: (engines.get(JIEBA), engines.get(SIMPLIFIER)))
-    return engines
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
@@ -217,19 +204,6 @@ async def metrics(request: web.Request) -> web.Response:
     lines += ["# HELP salesbot_background_jobs Inbound messages ACKed and not yet handled",
               "# TYPE salesbot_background_jobs gauge", f"salesbot_background_jobs {request.app[TASKS].pending}"]
     return web.Response(text="\n".join(lines) + "\n" + exposition())
-
-
-def tune_gc() -> None:
-    """Fewer, cheaper garbage collections: with CPython's default thresholds a burst of callbacks
-    triggers full collections over every live object, and the ACKs wait behind them (measured with
-    bench/webhook.py at 500 callbacks/s: ACK p99 ≈ 100–150 ms with the defaults, ≈ 31 ms with these)."""
-    gc.collect()
-    gc.freeze()  # what start-up built lives for the whole process: never scan it again
-    gc.set_threshold(50_000, 20, 100)
-    # A thread doing CPU work (an import's tokenising, an index build) hands the GIL back after this long when
-    # the event loop asks for it, and the loop asks again after every system call: at the default 5 ms a
-    # 100,000-card import stalled the loop for 0.2 s (load 3.5; 0.05 s at 0.5 ms, bench/import_loop.py).
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
 
 
 def run_server(settings: Settings, config_path: Path | None = None) -> int:
