@@ -10,32 +10,26 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from bot.usertext import plain
 from handlers.knowledge import answer_card
 from knowledge.index import CardIndex, Tokenizer, build_index
-from knowledge.io import read_cards
 from knowledge.search import rank
-from knowledge.taxonomy import load_taxonomy
-from tests.conftest import ENGINES
+from tests.kb_support import BENCH_DATA, TAXONOMY, index_of, new_tokenizer
 
-TAXONOMY = load_taxonomy()
-CARDS = Path(__file__).resolve().parents[1] / "bench" / "data" / "kb_heldoutG_cards.jsonl"
+CARDS = BENCH_DATA / "kb_heldoutG_cards.jsonl"
 
 
 @pytest.fixture(scope="module")
 def tokenizer() -> Tokenizer:
-    return Tokenizer(TAXONOMY.dictionary_words(), ENGINES)
+    return new_tokenizer()
 
 
 @pytest.fixture(scope="module")
 def index(tokenizer: Tokenizer) -> CardIndex:
-    result = read_cards(CARDS, TAXONOMY)
-    assert not result.issues
-    return build_index([c for _, c in result.cards], TAXONOMY, tokenizer)
+    return index_of(CARDS, tokenizer)
 
 
 def first(index: CardIndex, query: str) -> str:

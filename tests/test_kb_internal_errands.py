@@ -7,25 +7,18 @@ comes from an evaluation set.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from knowledge.index import CardIndex, Tokenizer, build_index
-from knowledge.io import read_cards
+from knowledge.index import CardIndex
 from knowledge.search import rank
-from knowledge.taxonomy import load_taxonomy
-from tests.conftest import ENGINES  # this test process's (no services here)
+from tests.kb_support import BENCH_DATA, index_of
 
-TAXONOMY = load_taxonomy()
-CARDS = Path(__file__).resolve().parents[1] / "bench" / "data" / "kb_heldoutH_cards.jsonl"
+CARDS = BENCH_DATA / "kb_heldoutH_cards.jsonl"
 
 
 @pytest.fixture(scope="module")
 def index() -> CardIndex:
-    result = read_cards(CARDS, TAXONOMY)
-    assert not result.issues
-    return build_index([c for _, c in result.cards], TAXONOMY, Tokenizer(TAXONOMY.dictionary_words(), ENGINES))
+    return index_of(CARDS)
 
 
 @pytest.mark.parametrize("query", [
