@@ -83,6 +83,7 @@ FOLLOW_UP_WHICH = "这条跟进是哪条线索的？请带上编号，例如「�
 
 # -- edits ---------------------------------------------------------------------------------------
 EDIT_DONE = "✅ 已更新线索 #{id} 的{field}：{value}"
+EDIT_WHICH_SHOWN = "刚才的列表里有 {n} 条线索（{ids}），要改哪一条？"
 EDIT_WHICH = "要改哪条线索？请带上编号，例如「线索 12 {field} {value}」。"
 EDIT_WHICH_CUSTOMER = "叫{customer}的客户有 {n} 条线索（{ids}），请带上编号再说一次，例如「{example}」。"
 NO_SUCH_CUSTOMER = "你的线索里没有叫{customer}的客户，请带上编号，例如「{example}」。"

@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from handlers.checks.rules import FLAG_ANSWER
@@ -272,6 +273,8 @@ class State:
     keys: tuple[str, ...] = ()  # their keys, same order
     has_draft: bool = False  # an unconfirmed draft of theirs is open
     current_lead: int | None = None  # the lead this conversation is about (last shown / created)
+    current_at: datetime | None = None  # when `current_lead` was shown (its card) or written about
+    card_leads: tuple[int, ...] = ()  # every lead the last card shows, when it shows several (a list)
     team: tuple[tuple[str, str], ...] = ()  # (id, name) of people the caller may hand leads to
     customers: tuple[tuple[int, str], ...] = ()  # (lead id, customer name) of the caller's open leads
     companies: tuple[tuple[int, str], ...] = ()  # (lead id, company) of the caller's open leads

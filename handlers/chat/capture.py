@@ -75,7 +75,10 @@ async def _own_draft(ctx: Context, draft_id: int) -> Lead | None:
 
 @router.card_action(EditDraft)
 async def click_edit(ctx: Context, action: EditDraft) -> None:
-    if await _own_draft(ctx, action.draft_id) is not None:
+    """The hint; the draft is now the lead in view, so a bare 「预算 50万」 next goes to it (front door edits)."""
+    draft = await _own_draft(ctx, action.draft_id)
+    if draft is not None:
+        draft.extra = {**(draft.extra or {}), "shown_at": ctx.now().isoformat()}
         ctx.reply(Text(EDIT_HINT))
 
 

@@ -106,13 +106,17 @@ async def load_state(ctx: Context) -> State:
     card = body_from_json(last_card.payload) if last_card else None
     buttons = card.buttons if isinstance(card, Card) else ()
     current = lead_of_card(tuple(b.key for b in buttons))
+    current_at = last_card.at if current is not None and last_card is not None else None
+    shown = tuple(dict.fromkeys(i for b in buttons if (i := lead_of_card((b.key,))) is not None))
     if touched and (current is None or last_card is None or touched[1] >= last_card.at):
-        current = touched[0]  # the lead the rep just wrote about (「跟进 1 …」, then 「决策链 …」)
+        current, current_at = touched  # the lead the rep just wrote about (「跟进 1 …」, then 「决策链 …」)
+        shown = ()
     if last_card is None or not _still_open(last_card, [r for r in rows if r.part == 4]):
         buttons = ()  # 「1」 after 「团队日报」, 「谢谢」: the card is no longer what they answer
     return State(buttons=tuple(b.text for b in buttons), keys=tuple(b.key for b in buttons),
                  has_draft=any(s == "draft" for _, _, s, _ in mine),
-                 current_lead=current, team=people,
+                 current_lead=current, current_at=current_at, card_leads=shown if len(shown) > 1 else (),
+                 team=people,
                  customers=tuple((lid, name) for lid, name, status, _ in mine if name and status != "draft"),
                  companies=tuple((lid, co) for lid, _, status, co in mine if co and status != "draft"))
 
@@ -533,7 +537,7 @@ async def reminder(ctx: Context, msg: Inbound) -> None:
 async def _edit_target(ctx: Context, lead_id: int | None, customer: str | None = None,
                        example: str = "预算 50万") -> Lead | None:
     """The lead an edit is about: by number; by the customer named (「把王总的预算改成60万」: the caller's lead of
-    that customer, asked which when two fit); else the open draft, else the lead of this conversation."""
+    that customer, asked which when two fit); else the lead in view (`_lead_in_view`). None after replying."""
     if lead_id is not None:
         return await lead_for(ctx, lead_id)
     session = await ctx.db()
@@ -554,10 +558,33 @@ async def _edit_target(ctx: Context, lead_id: int | None, customer: str | None =
         else:
             ctx.reply(Text(P.NO_SUCH_CUSTOMER.format(customer=customer, example=said)))
         return None
-    if draft is not None:
+    return await _lead_in_view(ctx, draft, example)
+
+
+async def _lead_in_view(ctx: Context, draft: Lead | None, example: str) -> Lead | None:
+    """A bare 「预算 50万」: the lead the rep is looking at — the later shown of the last card's lead (or the lead
+    just written about) and the newest open draft; asked which when the last card lists several leads."""
+    state = state_of(ctx)
+    current, at = state.current_lead, state.current_at
+    if state.card_leads and (draft is None or at is None or draft_shown_at(draft) < to_cn(at)):
+        ids = list(state.card_leads)
+        ctx.reply(which_lead(P.EDIT_WHICH_SHOWN.format(n=len(ids), ids="、".join(f"#{i}" for i in ids)),
+                             ids, intent_of(ctx), state))
+        return None
+    if draft is not None and (current is None or current == draft.id or at is None
+                              or draft_shown_at(draft) > to_cn(at)):
         return draft
-    current = state_of(ctx).current_lead
-    return await lead_for(ctx, current) if current is not None else None
+    if current is None:
+        field, _, value = example.partition(" ")
+        ctx.reply(Text(P.EDIT_WHICH.format(field=field, value=value)))
+        return None
+    return await lead_for(ctx, current)
+
+
+def draft_shown_at(draft: Lead) -> datetime:
+    """When the rep last had this draft in front of them: made, or its 「修改」 clicked (`handlers/chat/capture`)."""
+    shown = (draft.extra or {}).get("shown_at")
+    return max(to_cn(draft.created_at), to_cn(datetime.fromisoformat(shown)) if shown else to_cn(draft.created_at))
 
 
 @router.intent("edit")
@@ -567,8 +594,6 @@ async def edit(ctx: Context, msg: Inbound) -> None:
     label = P.FIELD_CN.get(name, name)
     lead = await _edit_target(ctx, slots.get("lead_id"), slots.get("customer"), f"{label} {raw}")
     if lead is None:
-        if slots.get("lead_id") is None and not slots.get("customer"):
-            ctx.reply(Text(P.EDIT_WHICH.format(field=label, value=raw)))
         return
     if await policy_refused(ctx, lead, "edit"):  # found by customer name or as the draft in progress
         return
@@ -584,12 +609,17 @@ async def edit(ctx: Context, msg: Inbound) -> None:
     await apply_edit(ctx, lead, name, value)
 
 
+NEGATIVE = re.compile(r"^\s*(?:[-－−–]|负)\s*[\d一二两三四五六七八九十]")
+
+
 async def _checked_value(ctx: Context, lead: Lead, name: str, raw: str) -> Any:
     """The value to store, or None after asking (implausible) or refusing (unreadable)."""
     label = P.FIELD_CN.get(name, name)
     # 「5千万」 / 「5e7」 / 「50000000」 by storage's parser first (one amount, one number), then 「三十万」, 「2万5」
     read = reading_pair(raw, t2s(ctx))[1]  # 「八十萬」 is 八十万
     value = (parse_budget(read) or budget_in(read)) if name == "budget_cny" else clean_value(name, raw)
+    if name == "budget_cny" and NEGATIVE.match(read):
+        value = None  # 「-5万」 is no budget: not read as 5万
     digits = re.sub(r"\D", "", raw)
     if name == "phone" and digits.startswith("1") and len(digits) in (10, 12):  # a digit too many or too few
         ctx.reply(Text(P.EDIT_ASK_PHONE.format(value=raw, n=len(digits))))
