@@ -272,6 +272,7 @@ class State:
     buttons: tuple[str, ...] = ()  # texts of the buttons on the last card sent to this person, in order
     keys: tuple[str, ...] = ()  # their keys, same order
     has_draft: bool = False  # an unconfirmed draft of theirs is open
+    words_only: bool = False  # the last card is no longer the last thing sent: its buttons are pressed by word only
     current_lead: int | None = None  # the lead this conversation is about (last shown / created)
     current_at: datetime | None = None  # when `current_lead` was shown (its card) or written about
     card_leads: tuple[int, ...] = ()  # every lead the last card shows, when it shows several (a list)
@@ -575,13 +576,13 @@ def _pick(t: str, role: str, state: State) -> Intent | None:
     if m:
         said = m.group(1)
         n = int(said) if said.isdigit() else _ORDINAL.get(said) or "abcde".index(said) + 1
-        return Intent("pick", {"index": n}, t)
+        return Intent("pick", {"index": n, "by_place": True}, t)
     m = _PICK_PLACE.fullmatch(said_as)
     n = len(state.buttons)
     at = m and (_PLACES.get(m.group("at")) or (n if m.group("at") in _LAST else (n + 1) // 2 if n % 2 and n > 1
                                                else None))
     if at and at <= max(n, 3):
-        return Intent("pick", {"index": at}, t)
+        return Intent("pick", {"index": at, "by_place": True}, t)
     bare = re.sub(r"(?<=\S)(?:吧|呗|啦|哈|吧吧)$", "", _tidy(said_as))  # 「放弃吧」
     # 「确认没问题」, 「我要修改」, 「那就放弃吧」: a button said with a few words around it
     bare = re.sub(r"^(?:那就|就|我要|我想|我选|那|要)(?=\S)"
@@ -1595,7 +1596,7 @@ def _fill_pick(name: str, t: str, state: State) -> Intent | None:
     m = _ORDINAL_SAID.search(t)
     if m:
         said = m.group(1) or m.group(2)
-        return Intent("pick", {"index": int(said) if said.isdigit() else _ORDINAL[said]}, t)
+        return Intent("pick", {"index": int(said) if said.isdigit() else _ORDINAL[said], "by_place": True}, t)
     said = [i for i, label in enumerate(state.buttons, 1) if label and label in t]
     return Intent("pick", {"index": said[0]}, t) if len(said) == 1 else None
 

@@ -280,7 +280,9 @@ async def test_a_drafts_flag_is_shown_and_goes_with_the_draft(
     assert flag.status == "open"
     await chat.handle_line("我的标记")
     assert "线索 #2 🟡" in transcript.last("rep01")["text"]
-    await chat.handle_line("放弃")
+    await chat.handle_line("1")  # the draft card is no longer the last thing sent: no number presses its 确认
+    assert (await get_lead(services, 2)).status == "draft"
+    await chat.handle_line("放弃")  # its button said in words still does
     (flag,) = await _flags(services, 2, rule="shared_contact")
     assert flag.status == "resolved"
     await chat.handle_line("我的标记")

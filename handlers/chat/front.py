@@ -23,8 +23,11 @@ from bot.actions import (
     Big,
     Cancel,
     ConfirmBudget,
+    ConfirmDraft,
     ConfirmOffboard,
     DoGuessed,
+    DropDraft,
+    EditDraft,
     FollowUpHint,
     UndoFrozen,
     UndoHandover,
@@ -111,14 +114,20 @@ async def load_state(ctx: Context) -> State:
     if touched and (current is None or last_card is None or touched[1] >= last_card.at):
         current, current_at = touched  # the lead the rep just wrote about (「跟进 1 …」, then 「决策链 …」)
         shown = ()
-    if last_card is None or not _still_open(last_card, [r for r in rows if r.part == 4]):
-        buttons = ()  # 「1」 after 「团队日报」, 「谢谢」: the card is no longer what they answer
+    words_only = last_card is not None and not _still_open(last_card, [r for r in rows if r.part == 4])
+    if last_card is None or words_only:  # 「1」 after 「团队日报」, 「谢谢」: the card is no longer what they answer;
+        # a draft's own 确认 / 修改 / 放弃 said in words still is (the draft waits: 「我的标记」, then 「放弃」)
+        buttons = tuple(b for b in buttons if _draft_button(b.key)) if any(s == "draft" for _, _, s, _ in mine) else ()
     return State(buttons=tuple(b.text for b in buttons), keys=tuple(b.key for b in buttons),
-                 has_draft=any(s == "draft" for _, _, s, _ in mine),
+                 has_draft=any(s == "draft" for _, _, s, _ in mine), words_only=words_only and bool(buttons),
                  current_lead=current, current_at=current_at, card_leads=shown if len(shown) > 1 else (),
                  team=people,
                  customers=tuple((lid, name) for lid, name, status, _ in mine if name and status != "draft"),
                  companies=tuple((lid, co) for lid, _, status, co in mine if co and status != "draft"))
+
+
+def _draft_button(key: str) -> bool:
+    return any(action.unpack(key) is not None for action in (ConfirmDraft, DropDraft, EditDraft))
 
 
 LATEST = 3  # the newest messages sent to the person that are looked at to tell whether the last card is still open
@@ -268,7 +277,7 @@ async def kb_import(ctx: Context, msg: Inbound) -> None:
 async def pick(ctx: Context, msg: Inbound) -> None:
     """「1」/「2」 or a button's own text: that button of the last card sent to this person, as if clicked."""
     state = state_of(ctx)
-    if not state.keys:
+    if not state.keys or (state.words_only and intent_of(ctx).slots.get("by_place")):
         ctx.reply(Text(P.NO_CARD))
         return
     key = numbered(state.keys, int(intent_of(ctx).slots.get("index", 0)))
