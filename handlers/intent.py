@@ -600,9 +600,10 @@ def _pick(t: str, role: str, state: State) -> Intent | None:
 
 # 「撤销」, 「撤回刚才的改派」, 「把刚才的接手撤销掉」, 「取消刚才的接手」, 「undo」: take back the last 接手 / 改派
 _JUST = r"(?:刚才|刚刚|上一步|上一个|最近)?(?:的|那个|那次|这个)?"
-_HANDOVER = r"(?:接手|改派|分配|转交|操作)"
+_HANDOVER = r"(?:接手|改派|分配|转交)"
+_ACT = r"(?:接手|改派|分配|转交|操作)"  # 「撤销刚才的操作」 names an undo; 「取消操作」 may cancel a card's question
 _ASK = r"(?:请|帮我|麻烦)?"
-UNDO = re.compile(rf"{_ASK}(?:把|将)?{_JUST}{_HANDOVER}?(?:撤销|撤回)(?:掉|一下|下)?{_JUST}{_HANDOVER}?(?:吧|了)?"
+UNDO = re.compile(rf"{_ASK}(?:把|将)?{_JUST}{_ACT}?(?:撤销|撤回)(?:掉|一下|下)?{_JUST}{_ACT}?(?:吧|了)?"
                   rf"|{_ASK}取消{_JUST}{_HANDOVER}|{_JUST}{_HANDOVER}(?:不要了|算了)|undo", re.IGNORECASE)
 
 

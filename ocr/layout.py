@@ -400,36 +400,6 @@ def _continues(prev: Region, x_min: int, x_max: int, y0: int, s: float) -> bool:
     return abs(x_min - prev.box.x0) <= 4 * s and y0 - prev.box.y1 <= 10 * s and x_max <= prev.box.x1 + 40 * s
 
 
-BUBBLE_STEP = 4  # levels a bubble's fill differs from the chat background at least (or it has an outline)
-
-
-def is_bubble(rgb: np.ndarray, box: Box, ink: np.ndarray) -> bool:
-    """The block `box` beside an avatar is a bubble: its padding (a band just inside its top and bottom edges,
-    corners left out) is one even fill, off the colour just outside the box, or an outline is drawn round it.
-    A line printed straight on a page (a receipt's or a notice's line at the margin) has neither: its box is
-    tight round the strokes, so the bands inside its edges cross the tops and feet of its characters. Compared
-    with the colour right outside, not with the whole chat's background: a photographed page's light drifts."""
-    h, w = box.height, box.width
-    if h < 8 or w < 8:
-        return False
-    t, i, d = max(1, h // 16), max(2, h // 8), 3  # the band sits in the padding, clear of the anti-aliased rim
-    x0, y0, x1, y1 = box.x0, box.y0, box.x1, box.y1
-    xa, xb = x0 + w // 6, x1 - w // 6
-    # the top band alone, or the bottom one alone (a group member's name sits above the bubble, in its box)
-    for inside, outside in ((rgb[y0 + i : y0 + i + t, xa:xb], rgb[max(0, y0 - d - t) : max(0, y0 - d), xa:xb]),
-                            (rgb[y1 - i - t : y1 - i, xa:xb], rgb[y1 + d : y1 + d + t, xa:xb])):
-        if not inside.size or not outside.size:
-            continue
-        band = inside.reshape(-1, 3).astype(np.int16)
-        fill = np.median(band, axis=0)
-        even = float((np.abs(band - fill).max(axis=1) <= 12).mean()) >= 0.8
-        if even and float(np.abs(fill - np.median(outside.reshape(-1, 3), axis=0)).max()) >= BUBBLE_STEP:
-            return True
-    edge = max(1, min(h, w) // 20)
-    return all(float(part.any(axis=axis).mean()) > 0.8 for part, axis in (
-        (ink[:edge], 0), (ink[-edge:], 0), (ink[:, :edge], 1), (ink[:, -edge:], 1)))
-
-
 AVATAR_FILL = 0.5  # share of an avatar's box that is drawn: a photo or a coloured tile, round or square
 
 

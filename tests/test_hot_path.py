@@ -264,16 +264,17 @@ async def test_the_conversation_state_is_one_read_on_each_backend(org_db: Databa
             s.add(OutboxMessage(channel="wecom", recipient="rep01", kind="card", payload=body_to_json(body),
                                 dedup_key=f"k{i}", status="delivered", attempts=1, next_attempt_at=now,
                                 created_at=now - timedelta(minutes=i)))
-    params = {"s_to": "rep01", "s_user": "rep01", "s_since": now - timedelta(minutes=30)}
+    params = {"s_to": "rep01", "s_user": "rep01", "s_since": now - timedelta(minutes=30), "s_channel": "wecom"}
     async with org_db.reader() as conn:
         rows = (await conn.execute(_state_statement(), params)).all()
     parts = sorted((r.part, r.num, r.name, r.status) for r in rows)
-    assert parts == [(1, None, None, None), (2, 1, None, None), (3, 1, "张三", "active"), (3, 3, "王五", "draft")]
+    assert parts == [(1, 2, "k1", None), (2, 1, None, None), (3, 1, "张三", "active"), (3, 3, "王五", "draft"),
+                     (4, 1, "k0", None), (4, 2, "k1", None)]  # what was sent last on the channel: a pick's card
     first = next(r for r in rows if r.part == 1)
     assert body_from_json(first.payload) == card and first.at is not None
     params["s_since"] = now  # nothing acted on since: no second part
     async with org_db.reader() as conn:
-        assert {r.part for r in (await conn.execute(_state_statement(), params)).all()} == {1, 3}
+        assert {r.part for r in (await conn.execute(_state_statement(), params)).all()} == {1, 3, 4}
 
 
 async def test_a_burst_of_newcomers_keeps_the_caches_warm(services: Services) -> None:

@@ -91,3 +91,11 @@ def _main() -> None:
 
 if __name__ == "__main__":
     _main()
+
+
+def test_cancelling_a_question_is_no_undo_of_a_handover() -> None:
+    """「取消操作」 answers a card's question; taken as 撤销 it rolled back the manager's last 改派 (review 17)."""
+    for text in ("取消操作", "操作算了"):
+        assert understand(text, "manager", STATE, t2s=T2S).name != "undo", text
+    for text in ("撤销刚才的操作", "取消刚才的改派", "改派算了", "撤销"):
+        assert understand(text, "manager", STATE, t2s=T2S).name == "undo", text
