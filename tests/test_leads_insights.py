@@ -72,3 +72,10 @@ async def test_a_named_rival_is_mined_by_its_name_without_the_verbs_around_it(
     found = (await miner.mine_async(text)).competitors
     assert rival in found and "竞品(未具名)" not in found, found
     assert not [c for c in found if c.startswith(("提到", "听说", "说"))], found
+
+
+@pytest.mark.parametrize(("text", "decider"), [("价格谈妥了，最后老板拍板", True), ("他不能拍板，要请示", False)])
+async def test_a_decision_phrase_names_its_decider_unless_it_denies_one(
+        miner: InsightMiner, text: str, decider: bool) -> None:
+    """「老板拍板」 is a pending-decision phrase too; the 老板 in it still says who decides."""
+    assert bool((await miner.mine_async(text)).roles) is decider, await miner.mine_async(text)

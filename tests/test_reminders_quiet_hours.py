@@ -37,7 +37,7 @@ async def test_reassign_at_night_holds_both_reps_messages(chat: ChatSession, ser
     await chat.handle_line("/as manager01")
     await chat.handle_line("/click 改派")
     await chat.handle_line("/click 李娜")
-    assert transcript.last("manager01")["text"].endswith("已改派给 李娜。")
+    assert "已改派给 李娜。" in transcript.last("manager01")["text"]  # then the undo line
     assert mentions(transcript, "rep02", "改派") == 0 and mentions(transcript, "rep01", "改派给 李娜") == 0
     await chat.handle_line("/now 2026-11-24T09:00+08:00")
     assert mentions(transcript, "rep02", "你有一条改派的线索") == 1

@@ -107,6 +107,9 @@ class Insights:
 _CLOCK = re.compile(r"(?<![a-z])\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)(?![a-z])")
 
 
+_NO_DECIDER = re.compile("[不没谁]")
+
+
 class InsightMiner:
     """Looks for taxonomy role/objection cues, competitor names and pain words in a summary."""
 
@@ -141,13 +144,20 @@ class InsightMiner:
         steps = {w: v for w, v in self.pains.items() if v in DEAL_STEPS}
         pains = _hits([t if not (t in steps and _reported_done(tokens, i)) and _voiced(tokens, i) else ""
                        for i, t in enumerate(kept)], self.pains)
-        roles = _hits(tokens, self.roles)
+        roles = _hits([w for t in tokens for w in (t, *self._roles_inside(t))], self.roles)
         competitors = [c for c in _hits(kept, COMPETITORS) if not _their_system(norm, c)]
         competitors += [c for c in named_rivals(unicodedata.normalize("NFKC", text))
                         if c.lower() not in {x.lower() for x in competitors}]
         if not competitors and _hits(kept, {w: "竞品" for w in self.competitor_words}):
             competitors = [UNNAMED_COMPETITOR]
         return Insights(tuple(pains), tuple(competitors), tuple(roles), tuple(tokens))
+
+    def _roles_inside(self, token: str) -> list[str]:
+        """Role words a pain phrase names as the decider: 「老板拍板」 says who decides (老板) as well as that a
+        decision is pending; one that denies or asks (不能拍板, 谁拍板) names no one."""
+        if token not in self.pains or token in self.roles or _NO_DECIDER.search(token):
+            return []
+        return [w for w in self.roles if len(w) > 1 and w in token]
 
     async def mine_async(self, text: str) -> Insights:
         return await asyncio.get_running_loop().run_in_executor(None, self.mine, text)
