@@ -138,7 +138,7 @@ class InsightMiner:
 
     def mine(self, text: str) -> Insights:
         """Blocking (jieba); run in an executor."""
-        norm = _CLOCK.sub(" ", unicodedata.normalize("NFKC", text).lower())  # 「3pm」 is a time, not a 项目经理
+        norm = _CLOCK.sub(" ", unicodedata.normalize("NFKC", text).lower())  # 「3pm」 is a time, not a role (pm)
         tokens = [t.strip() for t in self._jieba().lcut(norm, HMM=False) if t.strip()]
         kept = [t if not _negated(tokens, i) else "" for i, t in enumerate(tokens)]
         steps = {w: v for w, v in self.pains.items() if v in DEAL_STEPS}
