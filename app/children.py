@@ -52,9 +52,14 @@ class Child:
     async def _keep_running(self) -> None:
         pipe = asyncio.subprocess.PIPE if self.pipes else None
         while not self._stopping:
-            self.proc = await asyncio.create_subprocess_exec(
-                *self.command(), env=self.env(), stdin=pipe if self.pipes else asyncio.subprocess.DEVNULL,
-                stdout=pipe)
+            try:
+                self.proc = await asyncio.create_subprocess_exec(
+                    *self.command(), env=self.env(), stdin=pipe if self.pipes else asyncio.subprocess.DEVNULL,
+                    stdout=pipe)
+            except OSError:  # no process (fork refused, file descriptors used up): try again, never give up
+                log.exception("%s process could not be started; trying again in %.0f s", self.name, RESTART_DELAY_S)
+                await asyncio.sleep(RESTART_DELAY_S)
+                continue
             log.info("%s process started (pid %d)", self.name, self.proc.pid)
             if self.pipes:
                 await self.attached(self.proc)

@@ -85,6 +85,7 @@ class HandlerChild(Child):
                     self.reported, self.since_report = int(value), 0
         finally:
             self.ready = False
+            self.reported = self.since_report = 0  # serve handles messages itself now: no stale backlog (no 503s)
 
 
 def run_handlers(settings: Settings, parent_pid: int | None = None) -> int:
