@@ -364,7 +364,8 @@ async def first_contact_deadlines(session: AsyncSession, lead_ids: set[int]) -> 
     if not lead_ids:
         return {}
     rows = await session.execute(select(Reminder.lead_id, Reminder.due_at, Reminder.payload).where(
-        Reminder.rule == FIRST_CONTACT, Reminder.status == "pending", Reminder.lead_id.is_not(None)))
+        Reminder.rule == FIRST_CONTACT, Reminder.status == "pending", Reminder.lead_id.is_not(None))
+        .order_by(Reminder.id))  # a lead with two open timers: the newest (the 延期's) wins below
     return {lid: datetime.fromisoformat(raw) if (raw := (payload or {}).get("deadline")) else due_at
             for lid, due_at, payload in rows if lid in lead_ids}
 
