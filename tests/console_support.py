@@ -68,3 +68,13 @@ def csrf_of(html: str) -> str:
 async def csrf(client: TestClient, path: str = "/admin/kb") -> str:
     resp = await client.get(path)
     return csrf_of(await resp.text())
+
+
+async def page_as(services: Services, user_id: str, path: str) -> str:
+    """The console page at `path` as `user_id` sees it, through a real login."""
+    client = await start_client(services)
+    try:
+        await login(client, services, user_id)
+        return await (await client.get(path)).text()
+    finally:
+        await client.close()

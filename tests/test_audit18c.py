@@ -24,7 +24,7 @@ from handlers.report import compute_report, report_lines
 from storage.leads import OPEN_STATUSES
 from storage.models import Lead, RampProgress, RenewalWarning
 from tests.conftest import Transcript, run_cli
-from tests.console_support import csrf, login, start_client
+from tests.console_support import csrf, login, page_as, start_client
 from tests.console_support import seed_cards as seed_console_cards
 from tests.leads_helpers import cn, seed_lead
 from tests.ramp_helpers import seed_cards
@@ -166,12 +166,7 @@ async def test_the_console_renewals_page_lists_warnings_by_due_date(services: Se
         sheet.write_text(f"{header}\n{row}\n", encoding="utf-8")
         assert await asyncio.to_thread(run_cli, services.settings.database.url, "contracts", "import", str(sheet),
                                        "--now", RENEWAL_NOW) == 0
-    client = await start_client(services)
-    try:
-        await login(client, services, "manager01")
-        page = await (await client.get("/admin/renewals")).text()
-    finally:
-        await client.close()
+    page = await page_as(services, "manager01", "/admin/renewals")
     table = page[page.index('id="warnings"'):page.index('id="ending"')]
     ends = re.findall(r"<td>(\d{4}-\d\d-\d\d)<div", table)
     assert ends == ["2026-12-20", "2026-12-31"]
@@ -199,12 +194,7 @@ async def test_the_team_board_and_digest_show_renewals_with_unknowns_and_the_ram
     sheet.write_text(ENDED, encoding="utf-8")
     assert await asyncio.to_thread(run_cli, services.settings.database.url, "contracts", "import", str(sheet),
                                    "--now", RENEWAL_NOW) == 0
-    client = await start_client(services)
-    try:
-        await login(client, services, "manager01")
-        page = await (await client.get("/admin/team")).text()
-    finally:
-        await client.close()
+    page = await page_as(services, "manager01", "/admin/team")
     assert "续约率" in page and "100%（1/1）" in page and "状态未知 1" in page and "未知不计为续约" in page
     assert "新人通关" in page and "张伟" in page.split("新人通关")[-1] and "0/2" in page.split("新人通关")[-1]
     assert "\ue000" not in page  # the chat's user-text marks never reach the page

@@ -111,7 +111,7 @@ async def test_offboarding_hands_the_leavers_contracts_to_the_successor(
 
     from storage.models import Contract
     from tests.conftest import MONDAY_10AM
-    from tests.console_support import login, start_client
+    from tests.console_support import page_as
 
     ids = await seed_customers(services)
     sheet = tmp_path / "合同.csv"
@@ -144,12 +144,7 @@ async def test_offboarding_hands_the_leavers_contracts_to_the_successor(
     old_payment = tmp_path / "回款.csv"
     old_payment.write_text("客户,电话,回款日期,金额\n李明,13900000001,2026-08-01,5000\n", encoding="utf-8")
     await asyncio.to_thread(run_cli, url, "contracts", "import", str(old_payment), "--now", later)
-    client = await start_client(services)
-    try:
-        await login(client, services, "manager01")
-        page = await (await client.get("/admin/renewals")).text()
-    finally:
-        await client.close()
+    page = await page_as(services, "manager01", "/admin/renewals")
     assert "已离职" not in page and "2026-08-01" in page
 
 
