@@ -57,6 +57,7 @@ def test_a_customer_chat_stays_a_lead_with_the_setting() -> None:
 def test_the_setting_is_read_from_config_and_environment(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "c.toml"
     path.write_text('[ocr]\nown_company = ["云启软件", "云启"]\n', encoding="utf-8")
-    assert load_settings(path, env={}).ocr.own_company == ["云启软件", "云启"]
-    assert load_settings(path, env={"SALESBOT_OCR_OWN_COMPANY": "云启软件,云启"}).ocr.own_company == ["云启软件", "云启"]
+    names = ["云启软件", "云启"]
+    assert load_settings(path, env={}).ocr.own_company == names
+    assert load_settings(path, env={"SALESBOT_OCR_OWN_COMPANY": "云启软件,云启"}).ocr.own_company == names
     assert load_settings(None, env={}).ocr.own_company == []
