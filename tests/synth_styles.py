@@ -44,13 +44,14 @@ from tests.synth import (
 from tests.synth import (
     _phone as _phone_number,
 )
-from tests.synth_wild import document, pc, photo2
+from tests.synth_wild import document, pc, photo2, photo_monitor
 
 STYLES = ("phone", "dingtalk", "desktop", "ipad", "photo", "photodark", "small", "lowq", "content", "alt",
-          "pc", "photo2", "docs")
+          "pc", "photo2", "docs", "photomon")
 # stable seeds
 STYLE_SALT = {"phone": 0, "desktop": 1, "ipad": 2, "photo": 3, "small": 4, "lowq": 5, "dingtalk": 6, "content": 7,
-              "alt": 8, "photodark": 9, "pc": 10, "photo2": 11, "docs": 12}
+              "alt": 8, "photodark": 9, "pc": 10, "photo2": 11, "docs": 12,
+              "photomon": 13}
 NOTO = "/usr/share/fonts/opentype/noto/"
 # (file, index): serif, bold, monospace-Latin and the Japanese cut (a generator that takes the first face of the
 # collection draws Chinese with Japanese glyph shapes)
@@ -80,7 +81,7 @@ def make_styled(seed: int, style: str, kind: str = "lead") -> Sample:
     if style == "alt":
         chat = _with_notice(chat, rng)
     draw = {"desktop": _desktop, "ipad": _ipad, "photo": _photo, "photodark": _photo, "alt": _alt, "pc": pc,
-            "photo2": photo2}.get(style, _phone)
+            "photo2": photo2, "photomon": photo_monitor}.get(style, _phone)
     img, visible, quality, meta = draw(chat, rng, dark, style)
     data = _forwarded(img, rng) if style == "lowq" else _jpeg(img, quality)
     text = (chat.title + (chat.suffix or "") + "".join(it.text for it in visible)).replace(EMOJI, "")
