@@ -139,7 +139,7 @@ def _edge_off(rows: np.ndarray, bg: tuple[int, int, int], edge: int | None = Non
     Bars and their border lines span the full width; chat content never reaches the outer 2 %,
     so looking only at the edges is immune to bubbles and to JPEG colour bleeding from them. With `edge`
     WHOLE_ROW, the row's median across its width tells (a desktop pane's messages fill less than half a row);
-    FULL_ROW, rows off the background almost all the way across (a phone's bubbles never are).
+    FULL_ROW, rows off the background almost all the way across (a phone's bubbles never are) and at the edges.
     """
     if edge == WHOLE_ROW:
         med = np.median(rows[:, rows.shape[1] // 20 : -rows.shape[1] // 20 : 2], axis=1)
@@ -147,7 +147,8 @@ def _edge_off(rows: np.ndarray, bg: tuple[int, int, int], edge: int | None = Non
     if edge == FULL_ROW:
         inner = rows[:, rows.shape[1] // 30 : -rows.shape[1] // 30 : 2].astype(np.int16) - np.array(bg, np.int16)
         luma = inner.mean(axis=2)
-        return ((luma > 6).mean(axis=1) > 0.85) | ((luma < -6).mean(axis=1) > 0.85)
+        across = ((luma > 6).mean(axis=1) > 0.85) | ((luma < -6).mean(axis=1) > 0.85)
+        return across & _edge_off(rows, bg)  # and at the edges: neither a glare patch nor a vignette alone
     k = edge or max(3, rows.shape[1] // 50)
     edges = np.concatenate((rows[:, :k], rows[:, -k:]), axis=1)
     med = np.median(edges, axis=1)
