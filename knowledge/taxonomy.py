@@ -9,6 +9,7 @@ query's value fits partly. Admin edits (synonyms, renames, merges) are layered o
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -174,8 +175,21 @@ def _inner_values(taxonomy: Taxonomy, axis: str, value: str) -> tuple[str, ...]:
 
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
-    """Load and check a taxonomy file; `None` or "" → the one shipped with the package."""
+    """Load and check a taxonomy file; `None` or "" → the one shipped with the package.
+
+    Parsed once per file version (path and modification time) and shared: callers on the event loop (products,
+    insights, typed leads) then pay a stat, not a read and parse. A Taxonomy is never changed in place
+    (`extended` and `with_edits` build new ones)."""
     file = Path(path) if path else DEFAULT_PATH
+    try:
+        version = file.stat().st_mtime_ns
+    except FileNotFoundError:
+        raise TaxonomyError(f"taxonomy file {file} not found") from None
+    return _parsed(file, version)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(file: Path, version: int) -> Taxonomy:
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
