@@ -245,10 +245,20 @@ def _glossed(index: CardIndex, query: str) -> str:
     keywords = [h for h in hits if h.cue.axis == "keyword"]
     glosses = [h for h in hits if h.exact and h.cue.axis == "expansion" and h.cue.words and is_cjk(h.cue.words[0][0])
                and h.cue.text.isascii() and not index.bm25.knows(index.tokenizer.normalize(h.cue.text))
-               and not any(k.start < h.end and h.start < k.end for k in keywords)]
+               and not any(k.start < h.end and h.start < k.end for k in keywords)
+               and not any(o.exact and o.start <= h.start and h.end <= o.end and o.end - o.start > h.end - h.start
+                           for o in hits)]  # sales inside after sales: the compound is the word
     for hit in sorted(glosses, key=lambda h: h.start, reverse=True):
-        query = query[:hit.start] + hit.cue.words[0] + query[hit.end:]
+        query = query[:hit.start] + _gloss_word(index, hit.cue.words) + query[hit.end:]
     return query
+
+
+def _gloss_word(index: CardIndex, words: Sequence[str]) -> str:
+    """The Chinese word this knowledge base says the English one with: a card keyword first (demo → 试用 where
+    the admin wrote 试用, 演示 where they wrote that), then a word the cards use, else the vocabulary's first."""
+    norm = index.tokenizer.normalize
+    return next((w for w in words if norm(w) in index.keyword_cards), None) or next(
+        (w for w in words if index.bm25.knows(norm(w))), words[0])
 
 
 MODALS = frozenset({"能", "能不能", "可以", "可不可以", "能否", "可否", "会不会", "要不要"})
