@@ -25,9 +25,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 CARDS = FIXTURES / "kb_greenhouse_cards.jsonl"
 QUERIES = FIXTURES / "kb_greenhouse_queries.jsonl"
 
-FLOOR_TOP1 = 0.85
-FLOOR_TOP3 = 0.85
-FLOOR_NOANS_F1 = 0.8
+FLOOR_TOP1 = 0.88
+FLOOR_TOP3 = 0.88
+FLOOR_NOANS_F1 = 0.83
 FLOOR_CODEMIX = 0.9
 
 
