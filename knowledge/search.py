@@ -624,6 +624,8 @@ def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]
     backing = _backing(index, scored, card, why)
     if backing.one_synonym and backing.foreign:
         return False  # 「叉车的报价」 where no card sells forklifts: 报价 alone does not make it our matter
+    if _other_product(index, scored, card):
+        return False
     if backing.errands or (backing.own and not backing.customer):
         return backing.held >= OWN_HELD
     if backing.customer:
@@ -721,6 +723,15 @@ def _foreign_nouns(index: CardIndex, text: str, tokens: Sequence[str], hits: Seq
                 and index.tokenizer.word_tag(token) in NOUN_TAGS):
             out.append(token)
     return tuple(out)
+
+
+def _other_product(index: CardIndex, scored: Scored, card: KbCard) -> bool:
+    """「有没有卖农药的渠道」: the query asks whether we sell a thing no card speaks of — another company's
+    product, whatever else (渠道, 价格) it shares with a card."""
+    tok = index.tokenizer
+    words, pairs = set(card.tokens or ()), set(tok.card_bigrams(card))
+    return any(not _card_holds(tok, thing, words, pairs) and _known(index, thing) < KNOWN_SHARE
+               for thing in frame.products_asked(tok.normalize(scored.query)))
 
 
 def _customer_told(index: CardIndex, scored: Scored) -> bool:
