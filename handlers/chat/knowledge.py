@@ -23,6 +23,7 @@ router: Router[Context] = Router("knowledge")
 IMPORT_SUFFIXES = {".csv", ".xlsx"}
 MAX_ISSUES_SHOWN = 10
 CHATTER_REPLY = "你好 👋 直接把客户的原话或顾虑发给我，比如「医院采购嫌贵」，我来找合适的话术。"
+OFF_DUTY_REPLY = "没找到合适的话术：这像是日常事务，不在话术库里。把客户的原话或顾虑发给我，比如「医院采购嫌贵」。"
 VOTE_TEXT = {"up": "已记录：有用 👍", "down": "已记录：没用，我们会改进这张卡片 🙏"}
 
 
@@ -46,6 +47,9 @@ async def answer(ctx: Context, msg: Inbound) -> None:
         kb = await _fresh_kb(ctx)
         result = kb.search(query, top=max(ctx.settings.knowledge.top_k, 3))
     result = await llm_rerank(ctx.settings.llm, result)  # off by default; falls back to the ranking
+    if not result.work:  # the rep's own day (canteen, leave, weather): declined, and not a knowledge gap
+        ctx.reply(Text(OFF_DUTY_REPLY))
+        return
     wording = await _llm_wording(ctx, result)  # slow work before the transaction opens
     session = await ctx.db()
     query_id = await store.log_query(
