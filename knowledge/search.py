@@ -125,6 +125,7 @@ class SearchResult:
     suggestions: tuple[str, ...] = ()
     matched: dict[str, tuple[str, ...]] = field(default_factory=dict)  # axis → values found in the query
     why: tuple[str, ...] = ()  # the axis values and words that decided the first card
+    work: bool = True  # a question about the rep's work: declined, it belongs in the gaps queue (small talk does not)
 
     @property
     def ranked(self) -> list[str]:
@@ -171,7 +172,8 @@ def rank(
     original, t2s = query.strip(), index.tokenizer.t2s
     text = clean(original, t2s)
     if not text or not index.cards or is_chatter(original, t2s):
-        return SearchResult(original, (), False, _default_suggestions(index.taxonomy))
+        work = bool(text) and not is_chatter(original, t2s) and not _off_duty(index, text)
+        return SearchResult(original, (), False, _default_suggestions(index.taxonomy), work=work)
     scored = score_all(index, text)
     pinned = _apply_learning(index, scored, original, learned)
     order = _top(scored.total, max(top, CANDIDATES))
@@ -184,7 +186,16 @@ def rank(
     ranked = tuple(Hit(index.cards[i], float(scored.total[i])) for i in order[:top])
     suggestions = () if answered else _suggestions(index, ranked, scored.values)
     matched = {axis: tuple(v) for axis, v in scored.values.items()}
-    return SearchResult(original, ranked, answered, suggestions, matched, why if answered else ())
+    return SearchResult(original, ranked, answered, suggestions, matched, why if answered else (),
+                        answered or not _off_duty(index, scored.paragraph or scored.query))
+
+
+def _off_duty(index: CardIndex, query: str) -> bool:
+    """The question is about the rep's own day (canteen, leave, expenses, weather, a hotel to book), with no
+    customer in it: no card should answer it, and its decline is no gap in the knowledge base."""
+    text = index.tokenizer.normalize(query)
+    own = [m for m in frame.own_matters(text) if not frame.is_grammar(m.group(0))]
+    return bool(own or frame.errands(text)) and not frame.customer_framed(text, index.tokenizer.cut(text))
 
 
 def score_all(index: CardIndex, text: str) -> Scored:
