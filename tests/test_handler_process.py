@@ -16,7 +16,6 @@ from aiohttp import ClientSession
 
 from app.handler_process import HandlerChild
 from bot.config import Settings
-
 from tests.conftest import sqlite_url
 from tests.fakes.wecom_api import FakeWecom
 from tests.fakes.wecom_callback import CallbackBuilder, text_xml
