@@ -736,6 +736,8 @@ def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None,
             acc.put("customer_name", bar.name, 0.8)
             acc.put("company", bar.company, 0.7)
             acc.put("title", bar.title, 0.75)
+        elif (is_person_name(tok) or _honorific(tok)) and acc.text("customer_name") and looks_like_company(tok):
+            acc.put("company", tok, 0.7)  # 「贝小雨 金建设」: the person named, a second name-like word is the firm
         elif is_person_name(tok) or _honorific(tok):  # 张伟, 刘总, 吴经理 (not 采购经理)
             acc.put("customer_name", tok, 0.8)
         elif is_title(tok):
