@@ -265,11 +265,10 @@ def _glossed(index: CardIndex, query: str) -> str:
 
 
 def _gloss_word(index: CardIndex, words: Sequence[str]) -> str:
-    """The Chinese word this knowledge base says the English one with: a card keyword first (demo → 试用 where
-    the admin wrote 试用, 演示 where they wrote that), then a word the cards use, else the vocabulary's first."""
+    """The Chinese word this knowledge base says the English one with: a card keyword (demo → 试用 where the
+    admin wrote 试用, 演示 where they wrote that), else the vocabulary's first word (IT → 技术, a role word)."""
     norm = index.tokenizer.normalize
-    return next((w for w in words if norm(w) in index.keyword_cards), None) or next(
-        (w for w in words if index.bm25.knows(norm(w))), words[0])
+    return next((w for w in words if norm(w) in index.keyword_cards), words[0])
 
 
 MODALS = frozenset({"能", "能不能", "可以", "可不可以", "能否", "可否", "会不会", "要不要"})
@@ -443,7 +442,24 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
             return True, why
     if _about_nothing_held(index, scored, best):
         return False, why
-    return _judged(index, scored, card, best, runner_up, why) and _backed(index, scored, card, why), why
+    if not _judged(index, scored, card, best, runner_up, why):
+        return False, why
+    return _backed(index, scored, card, why) or _far_ahead(index, scored, card, best, runner_up, why), why
+
+
+FAR_AHEAD = 2.0  # times the runner-up's score: the query's words point at this card and no other
+
+
+def _far_ahead(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None,
+               why: tuple[str, ...]) -> bool:
+    """Who and where agree (育苗场, 场长) and the query's own words find this card far ahead of every other,
+    through several of its character pairs: the rep told the concern in words of their own."""
+    if runner_up is None or not why or float(scored.total[best]) < FAR_AHEAD * float(scored.total[runner_up]):
+        return False
+    backing = _backing(index, scored, card, why)
+    if backing.own or backing.errands or backing.foreign or backing.for_self or backing.rest is not None:
+        return False
+    return _stands_out(index, scored, card, best, runner_up)
 
 
 TITLE_HELD = 0.6  # share of the query's topic words the first card's title holds, from which that card answers
@@ -508,7 +524,7 @@ def _judged(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up
         return True
     if agree:  # only a role or an industry the card shares: something besides them must be understood
         return topic_cov >= MIN_TOPIC and coverage >= MIN_COVERAGE[1]
-    return _text_alone(index, scored, best, runner_up, text, coverage)
+    return _text_alone(index, scored, best, runner_up, text, topic_cov)  # who / where words are not its
 
 
 OWN_WORDS_HELD = 0.4  # share of the query's topic words the first card holds in its own text
