@@ -180,6 +180,19 @@ async def wait_healthy(session: aiohttp.ClientSession, base: str, proc: subproce
     raise SystemExit("salesbot serve did not become healthy in 60 s")
 
 
+async def wait_handlers(log_path: Path, timeout: float = 300.0) -> None:
+    """`--handler-process`: until the child is ready and warmed up. Before, serve handles the messages itself,
+    and on a loaded machine the child (nice +5) took up to 46 s: `settle` alone took its starved quiet for the end
+    of start-up, and the burst began in one process."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+        if "handlers process ready" in text and text.count("warmed up") >= 2:  # serve's warm-up and the child's
+            return
+        await asyncio.sleep(0.2)
+    raise SystemExit(f"the handler child was not ready and warmed up within {timeout:.0f} s")
+
+
 async def wait_console(session: aiohttp.ClientSession, base: str) -> None:
     """`--console-process`: the console child answers (it starts after the server, then warms its boards)."""
     for _ in range(600):
@@ -374,6 +387,8 @@ async def main(args: argparse.Namespace) -> int:
             console_base = f"http://127.0.0.1:{console_port}" if console_port else base
             if console_port:
                 await wait_console(session, console_base)
+            if args.handler_process:
+                await wait_handlers(tmp / "serve.log")
             await settle(proc)
             now = int(time.time())
             jobs: list[tuple[str, str, bytes]] = []
@@ -407,7 +422,7 @@ async def main(args: argparse.Namespace) -> int:
             print(f"  ACK latency p50 {pct(lat, 50):.1f} ms  p99 {pct(lat, 99):.1f} ms  max {max(lat):.1f} ms")
             print(f"  accepted {len(jobs) / wall:.0f} callbacks/s ({wall:.2f} s wall)")
             drain = await wait_replies(fake, set(sent_at), args.timeout)
-            cpu = cpu_seconds(proc) - cpu0
+            cpu, own = cpu_seconds(proc) - cpu0, cpu_seconds(proc, children=False) - own0
             if spy is not None:
                 spy.send_signal(2)
                 spy.wait(timeout=60)
@@ -426,6 +441,10 @@ async def main(args: argparse.Namespace) -> int:
             span = (sends[-1] - t0) if sends else float("nan")
             print(f"  replies/s: {len(sends) / span:.0f} from the first callback to the last reply ({span:.1f} s); "
                   f"server CPU {cpu:.1f} s = {1000 * cpu / max(1, len(sends)):.2f} ms per reply (ACK included)")
+            if args.handler_process:  # what each process costs: its capacity on a core of its own
+                accepted = statuses.get(200, 0)
+                print(f"  serve itself {own:.1f} s = {1000 * own / max(1, accepted):.2f} ms per callback ACKed; "
+                      f"handler child {cpu - own:.1f} s = {1000 * (cpu - own) / max(1, len(sends)):.2f} ms per reply")
 
             ack, lat = await probe(session, base, fake, cb, ["帮助"], args.probe, "p", 20_000_000)
             print(f"idle, text reply (帮助): {args.probe} callbacks one at a time: ACK p50 {pct(ack, 50):.1f} ms, "

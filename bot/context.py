@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.dedup import mark_handled
 from bot.group_commit import GROUP_COMMIT, Handled
 from bot.messages import GROUP_RECIPIENT, Body, CardUpdate, Inbound, Outbound
+from storage.recorder import ACTOR
 
 if TYPE_CHECKING:
     from bot.result import Result
@@ -33,6 +34,13 @@ class UserInfo:
     name: str
     role: str  # rep | manager | admin
     manager_id: str | None = None
+
+    @property
+    def spoken_name(self) -> str:
+        """The display name to greet with; "" for a newcomer registered without one (their id is stored as the
+        name, and an id never reaches a user)."""
+        name = self.name.strip()
+        return "" if name == self.id else name
 
     @property
     def is_manager(self) -> bool:
@@ -67,6 +75,7 @@ class Context:
         """The handler's session; its transaction begins at the first statement."""
         if self._session is None:
             self._session = self.services.db.sessions()
+            self._session.info[ACTOR] = self.user.id  # whom the record names for the rows this message changes
             writes, self.on_open = self.on_open, []
             for write in writes:
                 await write(self._session)

@@ -23,9 +23,10 @@ from typing import Any
 
 from handlers.checks.rules import FLAG_ANSWER
 from handlers.intent_model import MIN_MARGIN, MIN_MARGIN_NAMED, IntentModel, masked
-from handlers.leads.rules import company_named
+from handlers.leads.rules import company_named, parse_id
 from knowledge.query import Simplifier
-from storage.leads import parse_budget
+from ocr.people import SURNAMES
+from storage.leads import company_core, parse_budget
 
 MAX_CHARS = 4000  # longer than any note a rep types; a pasted book gets a short answer
 
@@ -279,6 +280,7 @@ class State:
     team: tuple[tuple[str, str], ...] = ()  # (id, name) of people the caller may hand leads to
     customers: tuple[tuple[int, str], ...] = ()  # (lead id, customer name) of the caller's open leads
     companies: tuple[tuple[int, str], ...] = ()  # (lead id, company) of the caller's open leads
+    phones: tuple[tuple[int, str], ...] = ()  # (lead id, phone) of the caller's open leads
 
 
 @dataclass(frozen=True)
@@ -449,7 +451,8 @@ def _understood(t: str, role: str, state: State, model: IntentModel | None) -> I
     if not _WORDY.search(t) or _only_emoji(t):
         return Intent(_emoji_kind(t), text=t)
     got = _by_rules(t, role, state)
-    found_none = got.name == "unclear" and got.slots.get("lead_ids") == []  # 「邵阳的线索」: no lead of that name
+    # 「邵阳的线索」, 「50万」: no lead of that name, or a bare value the rules asked about already
+    found_none = got.name == "unclear" and got.slots.get("lead_ids") == []
     if model is not None and got.name in ("knowledge", "unclear") and not found_none and \
             len(_CJK.findall(t)) >= MODEL_MIN_CHARS:
         return _learned(model, t, role, state, asked=got.name == "unclear") or got
@@ -473,7 +476,7 @@ def _by_rules(t: str, role: str, state: State) -> Intent:
             return got
     said, t = t, _unwrapped(t)
     unwrapped: tuple[Step, ...] = (_gibberish, _today, _command, _reminder, _plan, _free_lead, _follow_up_note, _edit,
-                                   _bare_name, _near_miss, _no_such_lead)
+                                   _bare_name, _bare_value, _near_miss, _no_such_lead)
     for step in unwrapped:
         got = step(t, role, state)
         if got is not None:
@@ -1073,7 +1076,7 @@ def _edit_intent(edit: re.Match[str], t: str, lead_id: int | None) -> Intent | N
     field = FIELD_WORDS[edit.group("field")]
     if not _looks_like(field, value):
         return None  # 「电话打通了」: news about the phone call, not a new number
-    if lead_id is None and (first := _id_first(field, value)):
+    if (first := _id_first(field, value)) and lead_id in (None, first[0]):  # 「下一步 #1 …」: #1 read already
         lead_id, value = first
     return Intent("edit", {"lead_id": lead_id, "field": field, "value": value}, t)
 
@@ -1093,9 +1096,20 @@ _ID_THEN_VALUE = re.compile(r"^#?(\d{1,7})\s*号?\s+([0-9一二三四五六七�
 _THOUSANDS = re.compile(r"\d{1,3}(?:[ ,，]\d{3})+(?:\.\d+)?\s*元?")
 
 
+# 「异议 2 个竞品在比价」: a count with its measure word is part of the value, not a lead number
+_COUNTED = re.compile(r"^(?:个|家|位|台|套|次|天|周(?![一二三四五六日末])|月|年|人|条|项|种|万|元|块|倍|%|％|号|点"
+                      r"|层|楼)")
+TEXT_FIELDS = frozenset({*KEY_FACTS, "customer_name", "company", "title", "email", "wechat_id", "needs", "industry",
+                         "region", "product_line"})
+
+
 def _id_first(field: str, value: str) -> tuple[int, str] | None:
-    """(lead id, value) when a budget or phone value starts with a lead number: the rest is a value on its own and
-    the whole is not one (thousands written with spaces, a phone number in groups)."""
+    """(lead id, value) when a value starts with a lead number: for a text field (「决策链 1 院长拍板」) the number
+    and a separator, read as every lead command reads it (`parse_id`); for a budget or phone, when the rest is a
+    value on its own and the whole is not one (thousands written with spaces, a phone number in groups)."""
+    if field in TEXT_FIELDS:
+        lead_id, rest = parse_id(value)
+        return (lead_id, rest) if lead_id is not None and rest and not _COUNTED.match(rest) else None
     m = _ID_THEN_VALUE.match(value)
     if m is None:
         return None
@@ -1385,8 +1399,24 @@ def _free_lead(t: str, role: str, state: State) -> Intent | None:
         return None
     rest = re.sub(_FIELD_ALT, " ", PHONE.sub(" ", t))
     if len(_CJK.findall(rest)) >= 2:
-        return Intent("lead_new", {"text": _tidy(t)}, t)
+        return Intent("lead_new", {"text": _tidy(_misspelt_lead_word(t) or t)}, t)
     return None
+
+
+_LEAD_WORDS = ("新客户", "新线索", "新商机")
+_FIRST_WORD = re.compile(r"^([\u4e00-\u9fff]{3})(?:[\s:：,，\-—–|]+|$)")
+
+
+def _misspelt_lead_word(t: str) -> str | None:
+    """What follows a first word that is 新客户 / 新线索 mistyped on a pinyin keyboard (新客护, 新线素: the same
+    sound or one letter off), so the word is not read as the company; None when the message opens otherwise."""
+    m = _FIRST_WORD.match(t)
+    if m is None or m.group(1) in _LEAD_WORDS:
+        return None
+    from pypinyin import lazy_pinyin  # loaded on the first near miss only
+
+    said = "".join(lazy_pinyin(m.group(1)))
+    return t[m.end():] if any(_one_off(said, "".join(lazy_pinyin(w))) for w in _LEAD_WORDS) else None
 
 
 # 「18号 客户说预算批下来了」: a lead named first, then what happened
@@ -1473,6 +1503,43 @@ def _bare_name(t: str, role: str, state: State) -> Intent | None:
     return None
 
 
+# 「50万」, 「1 50万」: an amount alone, or after a lead number (a unit or Chinese numerals: a bare 「50」 is a pick)
+_BARE_AMOUNT = re.compile(r"^(?:#?(?P<id>\d{1,7})\s*号?\s+)?(?P<amount>[\d.]+\s*(?:万|w|W|千|k|K|亿)元?|[\d.]+\s*元"
+                          r"|[零一二两三四五六七八九十百千万亿]+(?:万|千|亿)元?)$")
+_HONORIFIC_ALONE = re.compile(r"[\u4e00-\u9fff](?:总|经理|主任|老师|院长|科长|处长|部长|局长|老板|校长|主管)")
+
+
+def _bare_value(t: str, role: str, state: State) -> Intent | None:
+    """A value said alone — a phone number, a company, an amount, someone addressed by surname and title — is
+    no question for the knowledge base: asked about (「你是想查看青峦物流的线索…？」) or, an amount with a lead or a
+    draft in view, offered as its budget (「你是想「线索 3 预算 50万」？」)."""
+    said = _tidy(t)
+    if PHONE.fullmatch(said):
+        digits = re.sub(r"\D", "", said)
+        return _about_leads(said, [lid for lid, phone in state.phones if phone == digits], state, phone=digits)
+    ids = [lid for lid, co in state.companies if said in (co, company_core(co))]
+    if ids:
+        return _about_leads(said, ids, state)
+    if (m := _BARE_AMOUNT.match(said)) and parse_budget(m.group("amount")) is not None:
+        lead_id = int(m.group("id")) if m.group("id") else None if state.has_draft else state.current_lead
+        if lead_id is None and not state.has_draft:
+            return Intent("unclear", {"amount": m.group("amount"), "lead_ids": []}, t)
+        edit = Intent("edit", {"lead_id": lead_id, "field": "budget_cny", "value": m.group("amount")}, t)
+        return Intent("guess", {"intent": edit}, t)
+    if _HONORIFIC_ALONE.fullmatch(said) and said[0] in SURNAMES and not any(said in pair for pair in state.team):
+        return Intent("unclear", {"customer": said, "lead_ids": [], "bare": True}, t)  # no lead of theirs: 柯总 is
+    return None
+
+
+def _about_leads(said: str, ids: list[int], state: State, phone: str | None = None) -> Intent:
+    """The lead a bare value names (查看 or 记录跟进), which of several, or none (with what to do)."""
+    if len(ids) == 1:
+        who = dict(state.customers).get(ids[0]) or dict(state.companies).get(ids[0]) or said
+        return Intent("unclear", {"lead_id": ids[0], "customer": who}, said, options=("lead_show", "follow_up"))
+    return Intent("unclear", {"customer": said, "lead_ids": ids, **({"phone": phone} if phone else {})}, said,
+                  options=("lead_show",))
+
+
 # ---------------------------------------------------------------- near misses: ask, do not decline
 
 # command words a phone's pinyin keyboard turns into homophones (跟尽 7, 该派 3, 延其 2): asked about, never run
@@ -1508,6 +1575,9 @@ def _near_miss(t: str, role: str, state: State) -> Intent | None:
     """What nearly was a command: a homophone of a command word before a lead number (「跟尽 7 已回电」 → 「你是想
     「跟进 7 已回电」？」), a short question about a named lead (「7号电话多少」 → the lead), a customer of the caller's
     named with a few words (「周立那个单子」 → 「你是想查看周立的线索，还是记录跟进？」)."""
+    lead_text = _misspelt_lead_word(t)
+    if lead_text and len(_CJK.findall(lead_text)) >= 2 and not QUESTION.search(lead_text):  # 「新客护 孙丽 …」
+        return Intent("guess", {"intent": Intent("lead_new", {"text": _tidy(lead_text)}, t)}, t)
     m = re.match(r"^([\u4e00-\u9fff]{2})\s*#?(\d{1,7})(?![\d点:：号月日天周])(.*)$", t)
     cmd = _sounds_like(m.group(1)) if m else None
     if m and cmd:

@@ -16,6 +16,7 @@ from datetime import datetime
 from bot.clock import to_cn
 from ocr.catalog import DEFAULT_PATH, Catalog, load_catalog
 from ocr.engine import LEFT, RIGHT, TIME, ChatText, TextRegion, join_lines
+from ocr.internal import colleagues_on_a_customer
 from ocr.negatives import classify
 from ocr.people import (
     COMPANY_EDGE,
@@ -448,6 +449,8 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     left = [r for r in regions if r.kind == LEFT]
     if bar.is_colleague or (not bar.is_group and _colleague(chat.title, bar, left, ours, own)):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
+    if not bar.is_group and colleagues_on_a_customer(chat.title, regions):
+        return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
     if _document(text, regions):
         return LeadFields(text=text, reject_reason=classify(text, is_chat=True))
     ctx = _Context(catalog or load_catalog(None), referral=any(is_referral(r.text.replace("\n", "")) for r in left))
@@ -765,6 +768,8 @@ def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None,
             acc.put("customer_name", bar.name, 0.8)
             acc.put("company", bar.company, 0.7)
             acc.put("title", bar.title, 0.75)
+        elif (is_person_name(tok) or _honorific(tok)) and acc.text("customer_name") and looks_like_company(tok):
+            acc.put("company", tok, 0.7)  # 「贝小雨 金建设」: the person named, a second name-like word is the firm
         elif is_person_name(tok) or _honorific(tok):  # 张伟, 刘总, 吴经理 (not 采购经理)
             acc.put("customer_name", tok, 0.8)
         elif is_title(tok):

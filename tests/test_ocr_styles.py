@@ -182,7 +182,7 @@ def test_a_photographed_monitor_is_read_through_its_chat_pane() -> None:
     """A PC client on a monitor photographed at an angle (keystone, thin bezel, moiré, glare): the screen is
     rectified at its own resolution, the chat pane found on it and read (before: no quad at monitor size, the
     screen shrunk to a phone's width and read as a page)."""
-    sample = make_styled(102, "photomon")
+    sample = make_styled(104, "photomon")
     img = validate(sample.image, SETTINGS)
     found = locate(img)
     assert found.kind == PHOTO and found.quad is not None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+from bot import phrases as P
 from bot.actions import KbNext, KbNotUseful, KbUseful, KbVote
 from bot.clock import to_cn
 from bot.context import Context
@@ -11,17 +13,22 @@ from bot.jobs import ImportJob, ImportKind, Progress, Work, nothing_imported, st
 from bot.messages import Inbound, Text
 from bot.metrics import KB_SEARCH, timed
 from bot.router import Router
+from bot.segmenter import WORD_TAGS
 from bot.services import Services
+from bot.usertext import user_text
+from handlers.chat.received import file_not_received
 from handlers.knowledge import answer_card, knowledge_base, pin
 from knowledge import store
 from knowledge.query import SIMPLIFIER, is_chatter
 from knowledge.rerank import llm_rerank
 from knowledge.search import KnowledgeBase, SearchResult
+from ocr.people import NAMES, is_person_name
 
 router: Router[Context] = Router("knowledge")
 IMPORT_SUFFIXES = {".csv", ".xlsx"}
 MAX_ISSUES_SHOWN = 10
 CHATTER_REPLY = "你好 👋 直接把客户的原话或顾虑发给我，比如「医院采购嫌贵」，我来找合适的话术。"
+OFF_DUTY_REPLY = "没找到合适的话术：这像是日常事务，不在话术库里。把客户的原话或顾虑发给我，比如「医院采购嫌贵」。"
 VOTE_TEXT = {"up": "已记录：有用 👍", "down": "已记录：没用，我们会改进这张卡片 🙏"}
 
 
@@ -45,6 +52,12 @@ async def answer(ctx: Context, msg: Inbound) -> None:
         kb = await _fresh_kb(ctx)
         result = kb.search(query, top=max(ctx.settings.knowledge.top_k, 3))
     result = await llm_rerank(ctx.settings.llm, result)  # off by default; falls back to the ranking
+    if not result.work:  # the rep's own day (canteen, leave, weather): declined, and not a knowledge gap
+        ctx.reply(Text(OFF_DUTY_REPLY))
+        return
+    if result.best is None and await _a_name_alone(ctx, query):  # 「司徒乐」: a customer looked for, not a question
+        ctx.reply(Text(P.UNKNOWN_NAME.format(customer=user_text(query.strip()))))
+        return
     wording = await _llm_wording(ctx, result)  # slow work before the transaction opens
     session = await ctx.db()
     query_id = await store.log_query(
@@ -56,6 +69,18 @@ async def answer(ctx: Context, msg: Inbound) -> None:
         return
     ctx.reply(answer_card(result.best, query_id, to_cn(ctx.now()).date(), ctx.settings.knowledge.stale_months, wording,
                           result.why_line(), kb.newer_version(result.best.id)))
+
+
+async def _a_name_alone(ctx: Context, query: str) -> bool:
+    """A person's name typed alone that the knowledge base has nothing for: shaped like a name, not an everyday
+    word that looks like one (jieba's dictionary: 方案, 钟点 are words; a word it tags as a name counts as one)."""
+    said = query.strip()
+    if not 2 <= len(said) <= 4 or not is_person_name(said):
+        return False
+    engines = ctx.services.engines
+    names, tags = await asyncio.get_running_loop().run_in_executor(
+        None, lambda: (engines.get(NAMES), engines.get(WORD_TAGS)))
+    return names.is_remark_name(said) and tags.get(said, "nr") == "nr"
 
 
 async def _llm_wording(ctx: Context, result: SearchResult) -> str | None:
@@ -123,7 +148,7 @@ NOT_ADMIN = "抱歉，只有管理员可以导入话术知识库。需要更新�
 @router.file(when=_is_card_file, roles={"admin"}, refusal=NOT_ADMIN)
 async def import_cards(ctx: Context, msg: Inbound) -> None:
     if msg.data is None:
-        ctx.reply(Text(f"文件没有收到（{msg.data_error or '下载失败'}），请重新发送。"))
+        ctx.reply(Text(file_not_received(msg)))
         return
     await start_import(ctx, "knowledge", Path(msg.file_name or "cards.csv").name, msg.data)
 
