@@ -137,6 +137,9 @@ class OcrSettings:
     evidence_dir: str = "data/evidence"
     merge_window_s: int = 60  # screenshots of one chat within this window merge into one draft
     catalog: str = ""  # the company's products, one per line (+ synonyms); empty → ocr/needs.toml
+    # our own company's names and short names: a chat whose title or counterpart company is one of them is a
+    # colleague's, never a lead
+    own_company: list[str] = field(default_factory=list)
     mode: str = "inline"  # "inline": the webhook process reads screenshots; "worker": `salesbot worker ocr` does
     job_lease_s: float = 120.0  # worker mode: a claimed job whose worker is silent this long is claimed again
     job_attempts: int = 3  # worker mode: a job that failed this many times gets a failure reply instead

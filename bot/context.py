@@ -35,6 +35,13 @@ class UserInfo:
     manager_id: str | None = None
 
     @property
+    def spoken_name(self) -> str:
+        """The display name to greet with; "" for a newcomer registered without one (their id is stored as the
+        name, and an id never reaches a user)."""
+        name = self.name.strip()
+        return "" if name == self.id else name
+
+    @property
     def is_manager(self) -> bool:
         return self.role in ("manager", "admin")
 

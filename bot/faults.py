@@ -75,3 +75,25 @@ class FailureLog:
 
     def _causes(self) -> str:
         return "; ".join(f"{n}× {cause}" for cause, n in self.counts.most_common(3))
+
+
+class RefusalLog:
+    """Requests refused at the door (a bad signature, a replayed sign, a body too large): the first of each kind in
+    a minute is one WARNING line, the rest of that minute are only counted and the next line of that kind says how
+    many — 2,000 forged callbacks are a few lines, not 2,000 (the metrics still count every one)."""
+
+    def __init__(self, logger: logging.Logger, every_s: float = SUMMARY_EVERY_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.logger, self.every_s, self.clock = logger, every_s, clock
+        self._logged_at: dict[str, float] = {}
+        self._quiet: Counter[str] = Counter()
+
+    def refused(self, kind: str, msg: str, *args: object) -> None:
+        now, last = self.clock(), self._logged_at.get(kind)
+        if last is not None and now - last < self.every_s:
+            self._quiet[kind] += 1
+            return
+        if last is not None and (quiet := self._quiet.pop(kind, 0)):
+            msg = f"{msg} (and {quiet} more like it in the last {now - last:.0f} s)"
+        self._logged_at[kind] = now
+        self.logger.warning(msg, *args, stacklevel=2)

@@ -1385,8 +1385,24 @@ def _free_lead(t: str, role: str, state: State) -> Intent | None:
         return None
     rest = re.sub(_FIELD_ALT, " ", PHONE.sub(" ", t))
     if len(_CJK.findall(rest)) >= 2:
-        return Intent("lead_new", {"text": _tidy(t)}, t)
+        return Intent("lead_new", {"text": _tidy(_misspelt_lead_word(t) or t)}, t)
     return None
+
+
+_LEAD_WORDS = ("新客户", "新线索", "新商机")
+_FIRST_WORD = re.compile(r"^([\u4e00-\u9fff]{3})(?:[\s:：,，\-—–|]+|$)")
+
+
+def _misspelt_lead_word(t: str) -> str | None:
+    """What follows a first word that is 新客户 / 新线索 mistyped on a pinyin keyboard (新客护, 新线素: the same
+    sound or one letter off), so the word is not read as the company; None when the message opens otherwise."""
+    m = _FIRST_WORD.match(t)
+    if m is None or m.group(1) in _LEAD_WORDS:
+        return None
+    from pypinyin import lazy_pinyin  # loaded on the first near miss only
+
+    said = "".join(lazy_pinyin(m.group(1)))
+    return t[m.end():] if any(_one_off(said, "".join(lazy_pinyin(w))) for w in _LEAD_WORDS) else None
 
 
 # 「18号 客户说预算批下来了」: a lead named first, then what happened
@@ -1508,6 +1524,9 @@ def _near_miss(t: str, role: str, state: State) -> Intent | None:
     """What nearly was a command: a homophone of a command word before a lead number (「跟尽 7 已回电」 → 「你是想
     「跟进 7 已回电」？」), a short question about a named lead (「7号电话多少」 → the lead), a customer of the caller's
     named with a few words (「周立那个单子」 → 「你是想查看周立的线索，还是记录跟进？」)."""
+    lead_text = _misspelt_lead_word(t)
+    if lead_text and len(_CJK.findall(lead_text)) >= 2 and not QUESTION.search(lead_text):  # 「新客护 孙丽 …」
+        return Intent("guess", {"intent": Intent("lead_new", {"text": _tidy(lead_text)}, t)}, t)
     m = re.match(r"^([\u4e00-\u9fff]{2})\s*#?(\d{1,7})(?![\d点:：号月日天周])(.*)$", t)
     cmd = _sounds_like(m.group(1)) if m else None
     if m and cmd:

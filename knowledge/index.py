@@ -259,7 +259,8 @@ class CueMatcher:
             text = tokenizer.normalize(cue.text)
             if not text or len(text) > (MAX_LATIN_CUE_LEN if text.isascii() else MAX_CUE_LEN):
                 continue
-            self._exact.setdefault(text, []).append(cue)
+            for spelling in latin_spellings(text):
+                self._exact.setdefault(spelling, []).append(cue)
             if sum(is_cjk(c) for c in text) >= 2 or (text.isascii() and len(text) >= 3 and text.isalpha()):
                 self._sound.setdefault(sounds(text), []).append(cue)
         self._lengths = sorted({len(t) for t in self._exact}, reverse=True)
@@ -315,6 +316,17 @@ class CueMatcher:
         before = text[start - 1] if start else " "
         after = text[end] if end < len(text) else " "
         return not (before.isascii() and before.isalpha()) and not (after.isascii() and after.isalpha())
+
+
+LATIN_JOINT = re.compile(r"(?<=[a-z])[- ](?=[a-z])")
+
+
+def latin_spellings(text: str) -> tuple[str, ...]:
+    """An English compound as reps type it: after-sales, after sales, aftersales; on-premise, onpremise."""
+    if not (text.isascii() and LATIN_JOINT.search(text)):
+        return (text,)
+    return tuple(dict.fromkeys((text, LATIN_JOINT.sub("-", text), LATIN_JOINT.sub(" ", text),
+                                LATIN_JOINT.sub("", text))))
 
 
 def _prune(hits: list[CueHit]) -> list[CueHit]:

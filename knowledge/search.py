@@ -125,6 +125,7 @@ class SearchResult:
     suggestions: tuple[str, ...] = ()
     matched: dict[str, tuple[str, ...]] = field(default_factory=dict)  # axis → values found in the query
     why: tuple[str, ...] = ()  # the axis values and words that decided the first card
+    work: bool = True  # a question about the rep's work: declined, it belongs in the gaps queue (small talk does not)
 
     @property
     def ranked(self) -> list[str]:
@@ -171,7 +172,8 @@ def rank(
     original, t2s = query.strip(), index.tokenizer.t2s
     text = clean(original, t2s)
     if not text or not index.cards or is_chatter(original, t2s):
-        return SearchResult(original, (), False, _default_suggestions(index.taxonomy))
+        work = bool(text) and not is_chatter(original, t2s) and not _off_duty(index, text)
+        return SearchResult(original, (), False, _default_suggestions(index.taxonomy), work=work)
     scored = score_all(index, text)
     pinned = _apply_learning(index, scored, original, learned)
     order = _top(scored.total, max(top, CANDIDATES))
@@ -184,7 +186,16 @@ def rank(
     ranked = tuple(Hit(index.cards[i], float(scored.total[i])) for i in order[:top])
     suggestions = () if answered else _suggestions(index, ranked, scored.values)
     matched = {axis: tuple(v) for axis, v in scored.values.items()}
-    return SearchResult(original, ranked, answered, suggestions, matched, why if answered else ())
+    return SearchResult(original, ranked, answered, suggestions, matched, why if answered else (),
+                        answered or not _off_duty(index, scored.paragraph or scored.query))
+
+
+def _off_duty(index: CardIndex, query: str) -> bool:
+    """The question is about the rep's own day (canteen, leave, expenses, weather, a hotel to book), with no
+    customer in it: no card should answer it, and its decline is no gap in the knowledge base."""
+    text = index.tokenizer.normalize(query)
+    own = [m for m in frame.own_matters(text) if not frame.is_grammar(m.group(0))]
+    return bool(own or frame.errands(text)) and not frame.customer_framed(text, index.tokenizer.cut(text))
 
 
 def score_all(index: CardIndex, text: str) -> Scored:
@@ -245,10 +256,20 @@ def _glossed(index: CardIndex, query: str) -> str:
     keywords = [h for h in hits if h.cue.axis == "keyword"]
     glosses = [h for h in hits if h.exact and h.cue.axis == "expansion" and h.cue.words and is_cjk(h.cue.words[0][0])
                and h.cue.text.isascii() and not index.bm25.knows(index.tokenizer.normalize(h.cue.text))
-               and not any(k.start < h.end and h.start < k.end for k in keywords)]
+               and not any(k.start < h.end and h.start < k.end for k in keywords)
+               and not any(o.exact and o.start <= h.start and h.end <= o.end and o.end - o.start > h.end - h.start
+                           for o in hits)]  # sales inside after sales: the compound is the word
     for hit in sorted(glosses, key=lambda h: h.start, reverse=True):
-        query = query[:hit.start] + hit.cue.words[0] + query[hit.end:]
+        query = query[:hit.start] + _gloss_word(index, hit.cue.words) + query[hit.end:]
     return query
+
+
+def _gloss_word(index: CardIndex, words: Sequence[str]) -> str:
+    """The Chinese word this knowledge base says the English one with: a card keyword first (demo → 试用 where
+    the admin wrote 试用, 演示 where they wrote that), then a word the cards use, else the vocabulary's first."""
+    norm = index.tokenizer.normalize
+    return next((w for w in words if norm(w) in index.keyword_cards), None) or next(
+        (w for w in words if index.bm25.knows(norm(w))), words[0])
 
 
 MODALS = frozenset({"能", "能不能", "可以", "可不可以", "能否", "可否", "会不会", "要不要"})

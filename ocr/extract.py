@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -430,23 +431,27 @@ def _customer_message(text: str, latin: str, acc: _Acc, ctx: _Context) -> None:
 # ---------------------------------------------------------------- public API
 
 
-def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, names: NameLists) -> LeadFields:
+def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, names: NameLists,
+            own: Iterable[str] = ()) -> LeadFields:
     """Lead fields from an OCR'd chat; `now` is the receive time (aware); `catalog` the company's products
-    (default: ocr/needs.toml); `names` the name lists (the services' engine, ocr/people.NAMES)."""
+    (default: ocr/needs.toml); `names` the name lists (the services' engine, ocr/people.NAMES); `own` our own
+    company's names (`[ocr] own_company`)."""
     text = chat.text
     if not chat.is_chat:
         return LeadFields(text=text, reject_reason=classify(text, is_chat=False))
     bar = parse_title_bar(chat.title, names)
-    regions = _sides(chat.regions, bar.is_group)
+    ours = own_companies(tuple(_without_header(r) for r in chat.regions)) | {o for o in own if len(o) >= 2}
+    regions = _sides(chat.regions, bar.is_group, ours)
     left = [r for r in regions if r.kind == LEFT]
-    if bar.is_colleague or (not bar.is_group and _colleague(bar, left, chat.regions)):
+    if bar.is_colleague or (not bar.is_group and _colleague(chat.title, bar, left, ours, own)):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
     if _document(text, regions):
         return LeadFields(text=text, reject_reason=classify(text, is_chat=True))
     ctx = _Context(catalog or load_catalog(None), referral=any(is_referral(r.text.replace("\n", "")) for r in left))
     acc = _Acc()
-    if bar.is_group:  # a customer project group: the group's name may carry the customer's company
-        acc.put("company", group_company(chat.title, ctx.catalog), 0.6)
+    if bar.is_group:  # a customer project group: the group's name may carry the customer's company (not ours)
+        named = group_company(chat.title, ctx.catalog)
+        acc.put("company", None if is_ours(named, ours) else named, 0.6)
     elif not ctx.referral:  # in a referral the title bar is the referrer
         acc.put("customer_name", bar.name, 0.9)
         acc.put("company", bar.company, 0.75)
@@ -515,22 +520,24 @@ def _without_header(r: TextRegion) -> TextRegion:
     return dataclasses.replace(r, text=rest)
 
 
-def _sides(regions: tuple[TextRegion, ...], group: bool) -> tuple[TextRegion, ...]:
+def _sides(regions: tuple[TextRegion, ...], group: bool, ours: set[str]) -> tuple[TextRegion, ...]:
     """Messages without a PC client's header lines; in a group, the rep's colleagues write on the left too: their
-    bubbles (a label or introduction naming our company or a vendor role) are the rep's side."""
+    bubbles (a label or introduction naming `ours`, our company, or a vendor role) are the rep's side."""
     regions = tuple(_without_header(r) for r in regions)
     if not group:
         return regions
-    ours = own_companies(regions)
     return tuple(dataclasses.replace(r, kind=RIGHT) if r.kind == LEFT and speaks_for_us(r.text, ours) else r
                  for r in regions)
 
 
-def _colleague(bar: TitleBar, left: list[TextRegion], regions: tuple[TextRegion, ...]) -> bool:
-    """The other party is from the rep's own company: the title bar or their introduction names the company the
-    rep says they are from, or they hand a customer over."""
-    ours = own_companies(regions)
-    return is_ours(bar.company, ours) or any(hands_over(r.text) or speaks_for_us(r.text, ours) for r in left)
+def _colleague(title: str | None, bar: TitleBar, left: list[TextRegion], ours: set[str], own: Iterable[str]) -> bool:
+    """The other party is from the rep's own company: the title bar names one of `ours` (the configured names
+    `own` anywhere in it: 「李娜-云启软件-销售」, 「云启李娜」), their introduction names it, or they hand a
+    customer over."""
+    squashed = re.sub(r"\s", "", title or "")
+    if is_ours(bar.company, ours) or any(len(o) >= 2 and o in squashed for o in own):
+        return True
+    return any(hands_over(r.text) or speaks_for_us(r.text, ours) for r in left)
 
 
 # A page with fields rather than speech (会议通知: 时间：… 地点：… 联系人：…)
@@ -729,6 +736,8 @@ def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None,
             acc.put("customer_name", bar.name, 0.8)
             acc.put("company", bar.company, 0.7)
             acc.put("title", bar.title, 0.75)
+        elif (is_person_name(tok) or _honorific(tok)) and acc.text("customer_name") and looks_like_company(tok):
+            acc.put("company", tok, 0.7)  # 「贝小雨 金建设」: the person named, a second name-like word is the firm
         elif is_person_name(tok) or _honorific(tok):  # 张伟, 刘总, 吴经理 (not 采购经理)
             acc.put("customer_name", tok, 0.8)
         elif is_title(tok):

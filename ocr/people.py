@@ -83,13 +83,14 @@ VERBISH = re.compile(
 
 def is_person_name(text: str) -> bool:
     """Surname + one or two given characters ("温婷", "欧阳明月"); four characters only with a compound surname,
-    so a nickname such as 阳光明媚 is not a name."""
+    so a nickname such as 阳光明媚 is not a name. Most compound surnames are also ordinary words (东方, 南门, 百里):
+    one followed by an industry word (东方医疗, 南门物流) is an organisation."""
     if not re.fullmatch(r"[\u4e00-\u9fff]{2,4}", text) or re.search(r"经理|总|老师|先生|女士|公司|科技|医院", text):
         return False
     if any(ch in NOT_GIVEN for ch in text[1:]):
         return False
     if text[:2] in COMPOUND_SURNAMES and len(text) >= 3:
-        return True
+        return not INDUSTRY_TAIL.fullmatch(text[2:])
     return text[0] in SURNAMES and len(text) <= 3
 
 

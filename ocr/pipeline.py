@@ -190,7 +190,7 @@ def read_image(img: Image.Image, now: datetime, settings: OcrSettings, deadline:
     engine = get_engine(engines, settings.engine, settings.lang)
     found = locate(img)
     return extract(engine.read(found.image, found.layout, deadline), now, catalog or catalog_for(settings),
-                   names=engines.get(NAMES))
+                   names=engines.get(NAMES), own=settings.own_company)
 
 
 def catalog_for(settings: OcrSettings) -> Catalog:

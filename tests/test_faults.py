@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.faults import FailureLog, cause_of
+from bot.faults import FailureLog, RefusalLog, cause_of
 
 
 class Ticks:
@@ -51,3 +51,17 @@ def test_repeats_are_counted_summed_up_once_a_minute_and_recovery_said(caplog: p
     failures.succeeded()  # nothing to say twice
     failures.failed(boom("refused"))  # a new outage is news again
     assert len(caplog.records) == 5 and caplog.records[-1].exc_info
+
+
+def test_refusals_log_the_first_of_a_kind_then_say_how_many_came_meanwhile(caplog: pytest.LogCaptureFixture) -> None:
+    ticks = Ticks()
+    refusals = RefusalLog(logging.getLogger("test.refusals"), every_s=60, clock=ticks)
+    caplog.set_level(logging.WARNING, "test.refusals")
+    for _ in range(500):
+        refusals.refused("sign", "refused %s", "bad sign")
+        ticks.now += 0.1  # 50 s in all
+    refusals.refused("too_large", "refused %s", "too large")  # another kind: its own first line
+    ticks.now += 11
+    refusals.refused("sign", "refused %s", "bad sign")
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused bad sign", "refused too large", "refused bad sign (and 499 more like it in the last 61 s)"]

@@ -47,12 +47,17 @@ async def test_question_gets_the_card_and_buttons_work(
 
 
 async def test_off_topic_gets_an_honest_decline(chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """A work question no card answers is logged as a gap; the rep's own day (canteen, leave) is declined too but
+    never enters the gaps queue."""
     await chat.handle_line("今天食堂吃什么")
-    reply = transcript.last("rep01")
-    assert reply["kind"] == "text" and "没找到合适的话术" in reply["text"]
+    await chat.handle_line("年假还剩几天")
+    for reply in transcript.to("rep01")[-2:]:
+        assert reply["kind"] == "text" and "没找到合适的话术" in reply["text"]
+    await chat.handle_line("客户问展会物料谁来出")
+    assert "没找到合适的话术" in transcript.last("rep01")["text"]
     async with services.db.session() as s:
         (row,) = (await s.scalars(select(QueryLog))).all()
-    assert row.answered is False and row.shown_card is None
+    assert (row.query, row.answered, row.shown_card) == ("客户问展会物料谁来出", False, None)
 
 
 async def test_stale_card_carries_a_note(chat: ChatSession, transcript: Transcript) -> None:

@@ -198,9 +198,8 @@ def _top_lines(role: str) -> str:
 
 @router.intent("greeting", group_ok=True)
 async def greeting(ctx: Context, msg: Inbound) -> None:
-    """A newcomer registered without a display name has their id stored as the name: greeted without it."""
-    name = ctx.user.name.strip()
-    hello = P.GREETING.format(name=name) if name and name != ctx.user.id else P.GREETING_NO_NAME
+    name = ctx.user.spoken_name
+    hello = P.GREETING.format(name=name) if name else P.GREETING_NO_NAME
     ctx.reply(Text(f"{hello}\n{_top_lines(ctx.user.role)}\n{P.MORE_HELP}"))
 
 

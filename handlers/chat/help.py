@@ -48,8 +48,14 @@ def help_lines(role: str) -> list[str]:
 @router.command("帮助", "help", "?", "菜单", group_ok=True)
 async def show_help(ctx: Context, msg: Inbound) -> None:
     body = "\n".join(f"- {line}" for line in help_lines(ctx.user.role))
-    greeting = f"**你好，{ctx.user.name}（{ROLE_CN[ctx.user.role]}）**"
+    greeting = f"**{_hello(ctx, '你好')}（{ROLE_CN[ctx.user.role]}）**"
     ctx.reply(Markdown(title="销售助手能帮你做什么", text=f"{greeting}\n{body}"))
+
+
+def _hello(ctx: Context, word: str) -> str:
+    """「你好，张伟」, or only 「你好」 for a newcomer without a display name: never their id."""
+    name = ctx.user.spoken_name
+    return f"{word}，{name}" if name else word
 
 
 def welcome_lines(role: str) -> list[str]:
@@ -60,4 +66,4 @@ def welcome_lines(role: str) -> list[str]:
 @router.event("enter_agent")
 async def welcome(ctx: Context, msg: Inbound) -> None:
     lines = "\n".join(f"· {line}" for line in welcome_lines(ctx.user.role))
-    ctx.reply(Text(f"欢迎回来，{ctx.user.name}（{ROLE_CN[ctx.user.role]}）！\n{lines}\n发送「帮助」查看全部功能。"))
+    ctx.reply(Text(f"{_hello(ctx, '欢迎回来')}（{ROLE_CN[ctx.user.role]}）！\n{lines}\n发送「帮助」查看全部功能。"))

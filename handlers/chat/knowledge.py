@@ -12,6 +12,7 @@ from bot.messages import Inbound, Text
 from bot.metrics import KB_SEARCH, timed
 from bot.router import Router
 from bot.services import Services
+from handlers.chat.received import file_not_received
 from handlers.knowledge import answer_card, knowledge_base, pin
 from knowledge import store
 from knowledge.query import SIMPLIFIER, is_chatter
@@ -22,6 +23,7 @@ router: Router[Context] = Router("knowledge")
 IMPORT_SUFFIXES = {".csv", ".xlsx"}
 MAX_ISSUES_SHOWN = 10
 CHATTER_REPLY = "你好 👋 直接把客户的原话或顾虑发给我，比如「医院采购嫌贵」，我来找合适的话术。"
+OFF_DUTY_REPLY = "没找到合适的话术：这像是日常事务，不在话术库里。把客户的原话或顾虑发给我，比如「医院采购嫌贵」。"
 VOTE_TEXT = {"up": "已记录：有用 👍", "down": "已记录：没用，我们会改进这张卡片 🙏"}
 
 
@@ -45,6 +47,9 @@ async def answer(ctx: Context, msg: Inbound) -> None:
         kb = await _fresh_kb(ctx)
         result = kb.search(query, top=max(ctx.settings.knowledge.top_k, 3))
     result = await llm_rerank(ctx.settings.llm, result)  # off by default; falls back to the ranking
+    if not result.work:  # the rep's own day (canteen, leave, weather): declined, and not a knowledge gap
+        ctx.reply(Text(OFF_DUTY_REPLY))
+        return
     wording = await _llm_wording(ctx, result)  # slow work before the transaction opens
     session = await ctx.db()
     query_id = await store.log_query(
@@ -123,7 +128,7 @@ NOT_ADMIN = "抱歉，只有管理员可以导入话术知识库。需要更新�
 @router.file(when=_is_card_file, roles={"admin"}, refusal=NOT_ADMIN)
 async def import_cards(ctx: Context, msg: Inbound) -> None:
     if msg.data is None:
-        ctx.reply(Text(f"文件没有收到（{msg.data_error or '下载失败'}），请重新发送。"))
+        ctx.reply(Text(file_not_received(msg)))
         return
     await start_import(ctx, "knowledge", Path(msg.file_name or "cards.csv").name, msg.data)
 

@@ -38,6 +38,7 @@ from bot.channels.dingtalk.render import card_biz_id
 from bot.channels.dingtalk.sender import GROUP_PREFIX
 from bot.channels.dingtalk.sign import check_sign
 from bot.config import DingtalkSettings
+from bot.faults import RefusalLog
 from bot.intake import Intake
 from bot.messages import Inbound, Outbound, Text, numbered
 
@@ -61,6 +62,7 @@ class Receiver:
         self.settings = settings
         self.api = api
         self.stream_task: asyncio.Task[None] | None = None
+        self.refusals = RefusalLog(log)  # the door's refusals: repeats summed up, not one line each
 
     def register(self, app: web.Application) -> None:
         """HTTP mode: POST /dingtalk/callback. Stream mode: the SDK client as a task of our loop."""
@@ -96,7 +98,8 @@ class Receiver:
             self.count("busy")
             return "busy"
         if sign is not None and not await intake.claim(SIGN_CHANNEL, sign, payload=None):
-            log.warning("dingtalk callback refused: a used timestamp/sign pair again (msgId %s)", parsed.msg_id)
+            self.refusals.refused("replayed_sign", "dingtalk callback refused: a used timestamp/sign pair again "
+                                  "(msgId %s)", parsed.msg_id)
             self.count("replayed_sign")
             return "replayed"
         if parsed.kind == "refused":
@@ -236,25 +239,25 @@ async def http_callback(request: web.Request) -> web.Response:
     timestamp, sign = request.headers.get("timestamp"), request.headers.get("sign")
     check = check_sign(timestamp, sign, settings.client_secret, now_ms)
     if check != "ok":
-        log.warning("dingtalk callback refused (%s sign) from %s", check, request.remote)
+        receiver.refusals.refused("sign", "dingtalk callback refused (%s sign) from %s", check, request.remote)
         receiver.count("rejected_sign")
         return web.json_response({"error": f"{check} sign"}, status=403)
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        log.warning("dingtalk callback refused: body over %d KB from %s",
-                    receiver.services.settings.server.max_body_kb, request.remote)
+        receiver.refusals.refused("too_large", "dingtalk callback refused: body over %d KB from %s",
+                                  receiver.services.settings.server.max_body_kb, request.remote)
         receiver.count("too_large")
         return web.json_response({"error": "body too large"}, status=413)
     try:
         payload = json.loads(raw)
     except (ValueError, RecursionError):  # not JSON / not UTF-8 / a > 4300-digit number; absurdly deep nesting
-        log.warning("dingtalk callback refused: body is not JSON")
+        receiver.refusals.refused("not_json", "dingtalk callback refused: body is not JSON")
         receiver.count("bad_request")
         return web.json_response({"error": "malformed JSON"}, status=400)
     if isinstance(payload, dict) and is_card_callback(payload):
         # Card clicks reach us over Stream only (HTTP mode shows buttons as numbered replies instead).
-        log.warning("dingtalk callback refused: a card callback on the robot's HTTP callback")
+        receiver.refusals.refused("card", "dingtalk callback refused: a card callback on the robot's HTTP callback")
         receiver.count("bad_request")
         return web.json_response({"error": "card callbacks arrive only in stream mode"}, status=400)
     try:

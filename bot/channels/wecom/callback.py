@@ -18,6 +18,7 @@ from bot.channels.wecom.api import Media, MediaTooLarge, WecomApi
 from bot.channels.wecom.crypto import BadCiphertext, BadSignature, CallbackCrypto, WrongReceiver
 from bot.channels.wecom.parse import BadXml, Envelope, UnsafeXml, WecomMessage, parse_envelope, parse_message
 from bot.config import WecomSettings
+from bot.faults import RefusalLog
 from bot.intake import Inbounds, Intake
 from bot.messages import Inbound
 
@@ -28,9 +29,9 @@ IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM
 
 
 def _reject(metrics: Counter[str], name: str, status: int, why: str, request: web.Request) -> web.Response:
-    """A bare status (no detail for the caller) and one log line for us."""
+    """A bare status (no detail for the caller), counted, and a log line for us (repeats summed up: RefusalLog)."""
     metrics[f"wecom_{name}"] += 1
-    log.warning("wecom callback %s from %s: %s → %d", name, request.remote, why, status)
+    request.app[WECOM].refusals.refused(name, "wecom callback %s from %s: %s → %d", name, request.remote, why, status)
     return web.Response(status=status)
 
 
@@ -44,6 +45,7 @@ class Receiver:
         self.clock = intake.services.clock
         self.max_image_bytes = int(intake.services.settings.ocr.max_image_mb * 1024 * 1024)
         self.metrics = intake.metrics
+        self.refusals = RefusalLog(log)
         self.api = api
         self.crypto = CallbackCrypto(settings.token, settings.encoding_aes_key, settings.corp_id)
 
