@@ -20,7 +20,8 @@ Labelled sets, each scored as top-1 / top-3 / no-answer F1, overall and by query
   service cards beside 2026 ones, role cards beside generic ones; 52 queries in reps' colloquial talk, long
   situations and off-topic asks holding one generic word).
   tests/fixtures/kb_meeting_* (held-out I: a video-meeting vendor, 33 cards, 65 paraphrases sharing no word with
-  their card and 15 off-topic asks, written before the colloquial concept vocabulary).
+  their card and 15 off-topic asks, written before the colloquial concept vocabulary; I-2: 30 more paraphrases and
+  8 off-topic asks, written after its first round).
 - the project's demo set: bench/data/kb_queries_{dev,test}.jsonl on the demo cards (same hands as the code).
 """
 
@@ -68,9 +69,9 @@ HELDOUT = [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{
                                 ("E (elevator monitoring / remote meter-reading vendor)", "E"),
                                 ("F (commercial laundry equipment vendor, short-phrase objections)", "F"),
                                 ("G (welding / palletizing robot vendor, colloquial objections)", "G"))]
-HELDOUT.append(("I (video-meeting vendor, paraphrases in everyday words)",
-                Path(__file__).parents[1] / "tests" / "fixtures" / "kb_meeting_cards.jsonl",
-                Path(__file__).parents[1] / "tests" / "fixtures" / "kb_meeting_queries.jsonl"))
+FIXTURES = Path(__file__).parents[1] / "tests" / "fixtures"
+HELDOUT += [(f"I{n} (video-meeting vendor, paraphrases in everyday words)", FIXTURES / "kb_meeting_cards.jsonl",
+             FIXTURES / f"kb_meeting_queries{suffix}.jsonl") for n, suffix in (("", ""), ("-2", "2"))]
 
 
 async def card_set(path: Path, taxonomy: Taxonomy | None = None) -> KnowledgeBase:

@@ -5,8 +5,11 @@ the card they want (肉疼, 白嫖, 多记一个密码, 吃灰, 坐地起价 …
 written before the colloquial vocabulary of knowledge/taxonomy.toml was.
 
 It runs what an admin and a rep run: `salesbot kb import` into a fresh database, then `salesbot kb search --json
---batch`, scored like the independent sets' scorer (a declined answerable query scores nothing). Measured before
-the vocabulary: top-1 0.262, top-3 0.308, no-answer F1 0.394. The floors sit under the figures measured after it.
+--batch`, scored like the independent sets' scorer (a declined answerable query scores nothing). Set 1 before the
+vocabulary: top-1 0.262, top-3 0.308, no-answer F1 0.394; after it 0.600 / 0.723 / 0.622. Set 2 (30 more
+paraphrases, 8 off-topic asks) was written after that vocabulary round and measured once before anything was
+changed for it: 0.400 / 0.433 / 0.516 without the vocabulary, 0.467 / 0.533 / 0.500 with it (then 0.567 / 0.700 /
+0.609 after a few words it showed missing). The floors sit under the figures measured last.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ from tests.kb_support import TAXONOMY, index_of
 FIXTURES = Path(__file__).parent / "fixtures"
 CARDS = FIXTURES / "kb_meeting_cards.jsonl"
 QUERIES = FIXTURES / "kb_meeting_queries.jsonl"
+QUERIES_2 = FIXTURES / "kb_meeting_queries2.jsonl"
 
-FLOOR_TOP1 = 0.53
-FLOOR_TOP3 = 0.65
-FLOOR_NOANS_F1 = 0.55
+FLOORS = {QUERIES: {"top1": 0.55, "top3": 0.68, "noans_f1": 0.58},
+          QUERIES_2: {"top1": 0.5, "top3": 0.63, "noans_f1": 0.55}}
 
 
 def _scores(rows: list[dict], preds: dict[str, dict]) -> dict[str, float]:
@@ -50,21 +53,20 @@ def _scores(rows: list[dict], preds: dict[str, dict]) -> dict[str, float]:
             "noans_f1": 2 * precision * recall / max(precision + recall, 1e-9)}
 
 
-async def test_paraphrases_find_the_card_said_in_other_words(tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("queries", [QUERIES, QUERIES_2], ids=["set1", "set2"])
+async def test_paraphrases_find_the_card_said_in_other_words(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             queries: Path) -> None:
     settings = Settings(database=DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path}/kb.db"),
                         knowledge=KnowledgeSettings(seed_demo=False))
     assert await run_import(argparse.Namespace(files=[str(CARDS)], no_progress=True), settings) == 0
     assert "新增 33" in capsys.readouterr().out
-    rows = [json.loads(line) for line in QUERIES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in queries.read_text(encoding="utf-8").splitlines() if line.strip()]
     batch = tmp_path / "queries.txt"
     batch.write_text("\n".join(r["q"] for r in rows) + "\n", encoding="utf-8")
     assert await run_search(argparse.Namespace(query=None, batch=str(batch), json=True, top=5), settings) == 0
     preds = {p["q"]: p for p in map(json.loads, capsys.readouterr().out.splitlines())}
     got = _scores(rows, preds)
-    assert got["top1"] >= FLOOR_TOP1, got
-    assert got["top3"] >= FLOOR_TOP3, got
-    assert got["noans_f1"] >= FLOOR_NOANS_F1, got
+    assert all(got[name] >= floor for name, floor in FLOORS[queries].items()), got
 
 
 @pytest.fixture(scope="module")
