@@ -33,6 +33,7 @@ from bot.services import Services
 from bot.tasks import TaskPool
 
 if TYPE_CHECKING:
+    from app.handler_process import HandlerChild
     from app.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ EDGE = web.AppKey("edge", Edge)  # body deadlines, slow-client cap, quiet client
 HEALTH = web.AppKey("health", Health)
 SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")  # its start-up runs and ticks: tests join() them
 WARM_UP = web.AppKey("warm_up", asyncio.Task)  # loads the knowledge index and dictionaries after start
+HANDLERS: web.AppKey[HandlerChild] = web.AppKey("handlers")  # the handler child, with `[server] handler_process`
 
 
 async def create_app(settings: Settings, clock: Clock | None = None,
@@ -203,7 +205,8 @@ async def metrics(request: web.Request) -> web.Response:
     lines += [f'salesbot_ocr_jobs{{state="{state}"}} {n}' for state, n in counts.items()]
     lines += ["# HELP salesbot_background_jobs Inbound messages ACKed and not yet handled",
               "# TYPE salesbot_background_jobs gauge", f"salesbot_background_jobs {request.app[TASKS].pending}"]
-    return web.Response(text="\n".join(lines) + "\n" + exposition())
+    handlers = request.app.get(HANDLERS)  # its histograms (handler, knowledge search, delivery) beside serve's
+    return web.Response(text="\n".join(lines) + "\n" + exposition({"handlers": handlers.samples} if handlers else None))
 
 
 def run_server(settings: Settings, config_path: Path | None = None) -> int:
@@ -247,7 +250,7 @@ async def _with_console(settings: Settings, config_path: Path | None) -> web.App
     if settings.server.handler_process:
         from app.handler_process import HandlerChild
 
-        handlers = HandlerChild(settings, config_path)
+        handlers = app[HANDLERS] = HandlerChild(settings, config_path)
         app[INTAKE].handoff = handlers
 
         async def handler_child(_app: web.Application) -> AsyncIterator[None]:

@@ -407,7 +407,7 @@ async def main(args: argparse.Namespace) -> int:
             print(f"  ACK latency p50 {pct(lat, 50):.1f} ms  p99 {pct(lat, 99):.1f} ms  max {max(lat):.1f} ms")
             print(f"  accepted {len(jobs) / wall:.0f} callbacks/s ({wall:.2f} s wall)")
             drain = await wait_replies(fake, set(sent_at), args.timeout)
-            cpu = cpu_seconds(proc) - cpu0
+            cpu, own = cpu_seconds(proc) - cpu0, cpu_seconds(proc, children=False) - own0
             if spy is not None:
                 spy.send_signal(2)
                 spy.wait(timeout=60)
@@ -426,6 +426,10 @@ async def main(args: argparse.Namespace) -> int:
             span = (sends[-1] - t0) if sends else float("nan")
             print(f"  replies/s: {len(sends) / span:.0f} from the first callback to the last reply ({span:.1f} s); "
                   f"server CPU {cpu:.1f} s = {1000 * cpu / max(1, len(sends)):.2f} ms per reply (ACK included)")
+            if args.handler_process:  # what each process costs: its capacity on a core of its own
+                accepted = statuses.get(200, 0)
+                print(f"  serve itself {own:.1f} s = {1000 * own / max(1, accepted):.2f} ms per callback ACKed; "
+                      f"handler child {cpu - own:.1f} s = {1000 * (cpu - own) / max(1, len(sends)):.2f} ms per reply")
 
             ack, lat = await probe(session, base, fake, cb, ["帮助"], args.probe, "p", 20_000_000)
             print(f"idle, text reply (帮助): {args.probe} callbacks one at a time: ACK p50 {pct(ack, 50):.1f} ms, "

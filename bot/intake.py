@@ -67,8 +67,12 @@ class Intake:
         self.replayers[channel] = replayer
 
     def has_room(self) -> bool:
-        handed = self.handoff.pending if self.handoff is not None else 0
-        return self.tasks.has_room() and handed < self.tasks.max_pending
+        return self.tasks.has_room() and self.handed_pending < self.tasks.max_pending
+
+    @property
+    def handed_pending(self) -> int:
+        """Messages handed to the handler child and not handled yet (0 without one)."""
+        return self.handoff.pending if self.handoff is not None else 0
 
     async def claim(self, channel: str, msg_id: str, payload: str | None) -> bool:
         """True the first time (channel, msg_id) is seen; the payload is kept for a replay after a crash.

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.samples import Sample
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -88,5 +90,32 @@ def stall_cause(wall: float, cpu: float, queued: float) -> str:
     return max((cpu, "loop"), (queued, "os"), (wall - cpu - queued, "blocked"))[1]
 
 
-def exposition() -> str:
-    return generate_latest(REGISTRY).decode()
+# The handler child's histograms, shown on serve's /metrics with process="handlers" (app/handler_process.py)
+FORWARDED = ("salesbot_handler_seconds", "salesbot_kb_search_seconds", "salesbot_ocr_seconds",
+             "salesbot_outbox_delivery_seconds")
+Samples = dict[str, list[tuple[str, dict[str, str], float]]]  # family → (sample name, labels, value)
+
+
+def forwarded_samples() -> Samples:
+    """In the child: the FORWARDED families' samples, for serve (JSON-able; `_created` left out)."""
+    return {family.name: [(s.name, s.labels, s.value) for s in family.samples if not s.name.endswith("_created")]
+            for family in REGISTRY.collect() if family.name in FORWARDED}
+
+
+class _WithChildren:
+    """REGISTRY's families with the children's samples added, each labelled with its process."""
+
+    def __init__(self, children: Mapping[str, Samples]) -> None:
+        self.children = children
+
+    def collect(self) -> Iterator[Metric]:
+        for family in REGISTRY.collect():
+            for process, samples in self.children.items():
+                family.samples += [Sample(name, {**labels, "process": process}, value)
+                                   for name, labels, value in samples.get(family.name, ())]
+            yield family
+
+
+def exposition(children: Mapping[str, Samples] | None = None) -> str:
+    """This process's metrics, and `children`'s (process name → what it sent) beside them."""
+    return generate_latest(_WithChildren(children) if children else REGISTRY).decode()

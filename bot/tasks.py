@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 log = logging.getLogger(__name__)
 
 LAG_PROBE_S = 0.05  # during a burst, the loop's lag is measured this often
+MAX_PENDING = 5000  # jobs waiting or running; beyond that a channel answers 503 (the platform sends again)
 
 
 class Gate:
@@ -63,7 +64,7 @@ class Gate:
 
 
 class TaskPool:
-    def __init__(self, max_running: int = 50, max_pending: int = 5000, *, burst_rate: float = 100.0,
+    def __init__(self, max_running: int = 50, max_pending: int = MAX_PENDING, *, burst_rate: float = 100.0,
                  burst_running: int = 8, burst_window_s: float = 0.2, lag_budget_s: float = 0.005,
                  burst_ceiling: int | None = None) -> None:
         self._running = asyncio.Semaphore(max_running)

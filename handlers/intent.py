@@ -25,7 +25,8 @@ from handlers.checks.rules import FLAG_ANSWER
 from handlers.intent_model import MIN_MARGIN, MIN_MARGIN_NAMED, IntentModel, masked
 from handlers.leads.rules import company_named
 from knowledge.query import Simplifier
-from storage.leads import parse_budget
+from ocr.people import SURNAMES
+from storage.leads import company_core, parse_budget
 
 MAX_CHARS = 4000  # longer than any note a rep types; a pasted book gets a short answer
 
@@ -279,6 +280,7 @@ class State:
     team: tuple[tuple[str, str], ...] = ()  # (id, name) of people the caller may hand leads to
     customers: tuple[tuple[int, str], ...] = ()  # (lead id, customer name) of the caller's open leads
     companies: tuple[tuple[int, str], ...] = ()  # (lead id, company) of the caller's open leads
+    phones: tuple[tuple[int, str], ...] = ()  # (lead id, phone) of the caller's open leads
 
 
 @dataclass(frozen=True)
@@ -449,7 +451,8 @@ def _understood(t: str, role: str, state: State, model: IntentModel | None) -> I
     if not _WORDY.search(t) or _only_emoji(t):
         return Intent(_emoji_kind(t), text=t)
     got = _by_rules(t, role, state)
-    found_none = got.name == "unclear" and got.slots.get("lead_ids") == []  # 「邵阳的线索」: no lead of that name
+    # 「邵阳的线索」, 「50万」: no lead of that name, or a bare value the rules asked about already
+    found_none = got.name == "unclear" and got.slots.get("lead_ids") == []
     if model is not None and got.name in ("knowledge", "unclear") and not found_none and \
             len(_CJK.findall(t)) >= MODEL_MIN_CHARS:
         return _learned(model, t, role, state, asked=got.name == "unclear") or got
@@ -473,7 +476,7 @@ def _by_rules(t: str, role: str, state: State) -> Intent:
             return got
     said, t = t, _unwrapped(t)
     unwrapped: tuple[Step, ...] = (_gibberish, _today, _command, _reminder, _plan, _free_lead, _follow_up_note, _edit,
-                                   _bare_name, _near_miss, _no_such_lead)
+                                   _bare_name, _bare_value, _near_miss, _no_such_lead)
     for step in unwrapped:
         got = step(t, role, state)
         if got is not None:
@@ -1487,6 +1490,43 @@ def _bare_name(t: str, role: str, state: State) -> Intent | None:
         return Intent("unclear", {"customer": hits[0][1], "lead_ids": [h[0] for h in hits]}, t,
                       options=("lead_show",))
     return None
+
+
+# 「50万」, 「1 50万」: an amount alone, or after a lead number (a unit or Chinese numerals: a bare 「50」 is a pick)
+_BARE_AMOUNT = re.compile(r"^(?:#?(?P<id>\d{1,7})\s*号?\s+)?(?P<amount>[\d.]+\s*(?:万|w|W|千|k|K|亿)元?|[\d.]+\s*元"
+                          r"|[零一二两三四五六七八九十百千万亿]+(?:万|千|亿)元?)$")
+_HONORIFIC_ALONE = re.compile(r"[\u4e00-\u9fff](?:总|经理|主任|老师|院长|科长|处长|部长|局长|老板|校长|主管)")
+
+
+def _bare_value(t: str, role: str, state: State) -> Intent | None:
+    """A value said alone — a phone number, a company, an amount, someone addressed by surname and title — is
+    no question for the knowledge base: asked about (「你是想查看青峦物流的线索…？」) or, an amount with a lead or a
+    draft in view, offered as its budget (「你是想「线索 3 预算 50万」？」)."""
+    said = _tidy(t)
+    if PHONE.fullmatch(said):
+        digits = re.sub(r"\D", "", said)
+        return _about_leads(said, [lid for lid, phone in state.phones if phone == digits], state, phone=digits)
+    ids = [lid for lid, co in state.companies if said in (co, company_core(co))]
+    if ids:
+        return _about_leads(said, ids, state)
+    if (m := _BARE_AMOUNT.match(said)) and parse_budget(m.group("amount")) is not None:
+        lead_id = int(m.group("id")) if m.group("id") else None if state.has_draft else state.current_lead
+        if lead_id is None and not state.has_draft:
+            return Intent("unclear", {"amount": m.group("amount"), "lead_ids": []}, t)
+        edit = Intent("edit", {"lead_id": lead_id, "field": "budget_cny", "value": m.group("amount")}, t)
+        return Intent("guess", {"intent": edit}, t)
+    if _HONORIFIC_ALONE.fullmatch(said) and said[0] in SURNAMES and not any(said in pair for pair in state.team):
+        return Intent("unclear", {"customer": said, "lead_ids": [], "bare": True}, t)  # no lead of theirs: 柯总 is
+    return None
+
+
+def _about_leads(said: str, ids: list[int], state: State, phone: str | None = None) -> Intent:
+    """The lead a bare value names (查看 or 记录跟进), which of several, or none (with what to do)."""
+    if len(ids) == 1:
+        who = dict(state.customers).get(ids[0]) or dict(state.companies).get(ids[0]) or said
+        return Intent("unclear", {"lead_id": ids[0], "customer": who}, said, options=("lead_show", "follow_up"))
+    return Intent("unclear", {"customer": said, "lead_ids": ids, **({"phone": phone} if phone else {})}, said,
+                  options=("lead_show",))
 
 
 # ---------------------------------------------------------------- near misses: ask, do not decline

@@ -8,11 +8,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
 from aiohttp import ClientSession
 
+from app.handler_process import HandlerChild
+from bot.config import Settings
 from tests.conftest import sqlite_url
 from tests.fakes.wecom_api import FakeWecom
 from tests.fakes.wecom_callback import CallbackBuilder, text_xml
@@ -27,10 +30,13 @@ def _handlers(server: Server) -> list[int]:
     return [pid for pid in _children(server.proc.pid) if "--role handlers" in _cmdline(pid) and not _zombie(pid)]
 
 
-async def _metric(http: ClientSession, url: str, prefix: str) -> float:
+async def _metric(http: ClientSession, url: str, prefix: str, process: str | None = None) -> float:
+    """The sum of the samples named `prefix…`: serve's own, or (`process`) those the child sent."""
     async with http.get(f"{url}/metrics") as resp:
         text = await resp.text()
-    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(prefix))
+    label = f'process="{process}"'
+    return sum(float(line.split()[-1]) for line in text.splitlines()
+               if line.startswith(prefix) and (label in line if process else "process=" not in line))
 
 
 async def test_messages_are_handled_in_the_child_once_each_and_it_survives_a_kill(tmp_path: Path) -> None:
@@ -60,8 +66,15 @@ async def test_messages_are_handled_in_the_child_once_each_and_it_survives_a_kil
                 assert await say(users[0], 5000) == 200  # WeCom's retry of the same callback: ACKed, not handled
                 await until(lambda: all(fake.texts_to(u) for u in users), "every user answered", timeout_s=30,
                             log=server.log_text)
-                # serve itself handled none of them: its handler histogram is empty
+                # serve itself handled none of them: its handler histogram is empty; the child's, on serve's
+                # /metrics, counts the 12
                 assert await _metric(http, server.url, "salesbot_handler_seconds_count") == 0
+
+                async def child_counted() -> bool:
+                    return await _metric(http, server.url, "salesbot_handler_seconds_count", "handlers") == 12
+
+                await until(child_counted, "the child's handler histogram on serve's /metrics", timeout_s=15,
+                            every_s=0.2)
                 assert await _metric(http, server.url, "salesbot_wecom_duplicates") == 1
 
                 os.kill(children[0], signal.SIGKILL)  # the child dies: serve handles meanwhile, then starts it again
@@ -88,3 +101,28 @@ async def test_messages_are_handled_in_the_child_once_each_and_it_survives_a_kil
             for pid in children:
                 if "--role handlers" in _cmdline(pid) and not _zombie(pid):
                     os.kill(pid, signal.SIGKILL)
+
+
+class SlowHandlers(HandlerChild):
+    """A stand-in for the child, speaking its protocol: ready, then reads three payloads and tells its backlog."""
+
+    def command(self) -> list[str]:
+        script = ("import sys\nprint('ready', flush=True)\nfor _ in range(3): sys.stdin.readline()\n"
+                  "print('pending 3 3', flush=True)\nsys.stdin.read()\n")
+        return [sys.executable, "-c", script]
+
+
+async def test_the_backlog_serve_counts_includes_the_payloads_still_in_the_pipe(settings: Settings) -> None:
+    """A child slower than the callbacks: what it has not read yet counts too, so serve answers 503 before the
+    child's pool is full (counting only its own report, serve handed a 1,000/s burst's child a thousand payloads
+    more than it took; each then waited `replay_grace_s` for the sweep)."""
+    child = SlowHandlers(settings, None)
+    child.start()
+    try:
+        await until(lambda: child.ready, "the stand-in ready", timeout_s=20)
+        assert all(child.send("wecom", f"<xml>{i}</xml>") for i in range(10))
+        await until(lambda: child.reported == 3, "the stand-in's report", timeout_s=20)
+        assert child.pending == 3 + 7  # three in its pool, seven not read yet
+    finally:
+        await child.stop(timeout=5)
+    assert child.pending == 0  # gone: serve handles messages itself, no stale backlog

@@ -105,7 +105,7 @@ async def load_state(ctx: Context) -> State:
         rows = (await conn.execute(_state_statement(), params)).all()
     last_card = next((r for r in rows if r.part == 1), None)
     touched = next(((r.num, r.at) for r in rows if r.part == 2), None)
-    mine = [(r.num, r.name, r.status, r.company) for r in rows if r.part == 3]
+    mine = [(r.num, r.name, r.status, r.company, r.phone) for r in rows if r.part == 3]
     card = body_from_json(last_card.payload) if last_card else None
     buttons = card.buttons if isinstance(card, Card) else ()
     current = lead_of_card(tuple(b.key for b in buttons))
@@ -117,13 +117,15 @@ async def load_state(ctx: Context) -> State:
     words_only = last_card is not None and not _still_open(last_card, [r for r in rows if r.part == 4])
     if last_card is None or words_only:  # 「1」 after 「团队日报」, 「谢谢」: the card is no longer what they answer;
         # a draft's own 确认 / 修改 / 放弃 said in words still is (the draft waits: 「我的标记」, then 「放弃」)
-        buttons = tuple(b for b in buttons if _draft_button(b.key)) if any(s == "draft" for _, _, s, _ in mine) else ()
+        buttons = tuple(b for b in buttons if _draft_button(b.key)) if any(m[2] == "draft" for m in mine) else ()
+    live = [m for m in mine if m[2] != "draft"]
     return State(buttons=tuple(b.text for b in buttons), keys=tuple(b.key for b in buttons),
-                 has_draft=any(s == "draft" for _, _, s, _ in mine), words_only=words_only and bool(buttons),
+                 has_draft=len(live) < len(mine), words_only=words_only and bool(buttons),
                  current_lead=current, current_at=current_at, card_leads=shown if len(shown) > 1 else (),
                  team=people,
-                 customers=tuple((lid, name) for lid, name, status, _ in mine if name and status != "draft"),
-                 companies=tuple((lid, co) for lid, _, status, co in mine if co and status != "draft"))
+                 customers=tuple((lid, name) for lid, name, _, _, _ in live if name),
+                 companies=tuple((lid, co) for lid, _, _, co, _ in live if co),
+                 phones=tuple((lid, phone) for lid, _, _, _, phone in live if phone))
 
 
 def _draft_button(key: str) -> bool:
@@ -149,20 +151,21 @@ def _state_statement() -> CompoundSelect:
     as one UNION ALL (one trip to the database per text instead of three), built once (building a statement
     cost more than running it); the open statuses are written into the SQL (an IN list of bound values is
     re-rendered on every execution). Columns: part (1 card, 2 touched, 3 lead, 4 latest sent), num, name, status,
-    at, payload, company."""
+    at, payload, company, phone."""
     o, a, lead = table_of(OutboxMessage).c, table_of(Activity).c, table_of(Lead).c
     to, user = bindparam("s_to", type_=String()), bindparam("s_user", type_=String())
     channel = bindparam("s_channel", type_=String())
     since = bindparam("s_since", type_=a.created_at.type)
 
     def part(n: int, num: Any = None, name: Any = None, status: Any = None, at: Any = None,
-             payload: Any = None, company: Any = None) -> Select[Any]:
+             payload: Any = None, company: Any = None, phone: Any = None) -> Select[Any]:
         def typed(value: Any, kind: Any) -> Any:
             return null().cast(kind) if value is None else value
 
         return select(literal(n).label("part"), typed(num, Integer).label("num"), typed(name, String).label("name"),
                       typed(status, String).label("status"), typed(at, o.created_at.type).label("at"),
-                      typed(payload, o.payload.type).label("payload"), typed(company, String).label("company"))
+                      typed(payload, o.payload.type).label("payload"), typed(company, String).label("company"),
+                      typed(phone, String).label("phone"))
 
     card = (part(1, num=o.id, name=o.dedup_key, at=o.created_at, payload=o.payload)
             .where(o.recipient == to, o.kind == "card").order_by(o.id.desc()).limit(1).subquery())
@@ -170,7 +173,7 @@ def _state_statement() -> CompoundSelect:
               .order_by(o.id.desc()).limit(LATEST).subquery())
     touched = (part(2, num=a.lead_id, at=a.created_at).where(a.created_at >= since, a.actor_id == user)
                .order_by(a.id.desc()).limit(1).subquery())
-    leads = (part(3, num=lead.id, name=lead.customer_name, status=lead.status, company=lead.company)
+    leads = (part(3, num=lead.id, name=lead.customer_name, status=lead.status, company=lead.company, phone=lead.phone)
              .where(((lead.owner_id == user) & or_(*(lead.status == literal_column(f"'{s}'") for s in OPEN)))
                     | ((lead.created_by == user) & (lead.status == "draft")))
              .order_by(lead.id.desc()).limit(500).subquery())
@@ -238,7 +241,7 @@ async def unclear(ctx: Context, msg: Inbound) -> None:
     intent = intent_of(ctx)
     customer, lead_id = intent.slots.get("customer", ""), intent.slots.get("lead_id")
     if lead_id is None and not intent.slots.get("lead_ids"):
-        ctx.reply(Text(P.NO_LEAD_NAMED.format(customer=customer)))
+        ctx.reply(Text(_none_named(intent.slots)))
         return
     if lead_id is None:
         ids = intent.slots.get("lead_ids", [])
@@ -249,6 +252,15 @@ async def unclear(ctx: Context, msg: Inbound) -> None:
     ctx.reply(Card(title=P.UNCLEAR.format(options="，还是".join(options)),
                    buttons=(Button(ViewLead(lead_id).pack(), "查看线索", "primary"),
                             Button(FollowUpHint(lead_id).pack(), "记录跟进"))))
+
+
+def _none_named(slots: dict[str, Any]) -> str:
+    """What to say when nothing the person has fits what they named (a name, a phone, an amount alone)."""
+    if slots.get("amount"):
+        return P.AMOUNT_WHICH.format(amount=slots["amount"])
+    if slots.get("phone"):
+        return P.UNKNOWN_PHONE.format(phone=slots["phone"])
+    return (P.UNKNOWN_NAME if slots.get("bare") else P.NO_LEAD_NAMED).format(customer=user_text(slots.get("customer")))
 
 
 def which_lead(question: str, ids: list[int], intent: Intent | None, state: State) -> Card:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+from bot import phrases as P
 from bot.actions import KbNext, KbNotUseful, KbUseful, KbVote
 from bot.clock import to_cn
 from bot.context import Context
@@ -11,13 +13,16 @@ from bot.jobs import ImportJob, ImportKind, Progress, Work, nothing_imported, st
 from bot.messages import Inbound, Text
 from bot.metrics import KB_SEARCH, timed
 from bot.router import Router
+from bot.segmenter import WORD_TAGS
 from bot.services import Services
+from bot.usertext import user_text
 from handlers.chat.received import file_not_received
 from handlers.knowledge import answer_card, knowledge_base, pin
 from knowledge import store
 from knowledge.query import SIMPLIFIER, is_chatter
 from knowledge.rerank import llm_rerank
 from knowledge.search import KnowledgeBase, SearchResult
+from ocr.people import NAMES, is_person_name
 
 router: Router[Context] = Router("knowledge")
 IMPORT_SUFFIXES = {".csv", ".xlsx"}
@@ -50,6 +55,9 @@ async def answer(ctx: Context, msg: Inbound) -> None:
     if not result.work:  # the rep's own day (canteen, leave, weather): declined, and not a knowledge gap
         ctx.reply(Text(OFF_DUTY_REPLY))
         return
+    if result.best is None and await _a_name_alone(ctx, query):  # 「司徒乐」: a customer looked for, not a question
+        ctx.reply(Text(P.UNKNOWN_NAME.format(customer=user_text(query.strip()))))
+        return
     wording = await _llm_wording(ctx, result)  # slow work before the transaction opens
     session = await ctx.db()
     query_id = await store.log_query(
@@ -61,6 +69,18 @@ async def answer(ctx: Context, msg: Inbound) -> None:
         return
     ctx.reply(answer_card(result.best, query_id, to_cn(ctx.now()).date(), ctx.settings.knowledge.stale_months, wording,
                           result.why_line(), kb.newer_version(result.best.id)))
+
+
+async def _a_name_alone(ctx: Context, query: str) -> bool:
+    """A person's name typed alone that the knowledge base has nothing for: shaped like a name, not an everyday
+    word that looks like one (jieba's dictionary: 方案, 钟点 are words; a word it tags as a name counts as one)."""
+    said = query.strip()
+    if not 2 <= len(said) <= 4 or not is_person_name(said):
+        return False
+    engines = ctx.services.engines
+    names, tags = await asyncio.get_running_loop().run_in_executor(
+        None, lambda: (engines.get(NAMES), engines.get(WORD_TAGS)))
+    return names.is_remark_name(said) and tags.get(said, "nr") == "nr"
 
 
 async def _llm_wording(ctx: Context, result: SearchResult) -> str | None:

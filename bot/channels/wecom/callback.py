@@ -136,7 +136,8 @@ class Receiver:
             log.info("wecom event %r from %s ignored", msg.event[:40], msg.from_user)
             return web.Response(status=200)
         if not intake.has_room():
-            return _reject(metrics, "busy", 503, f"{intake.tasks.pending} background jobs pending", request)
+            pending = intake.tasks.pending + intake.handed_pending
+            return _reject(metrics, "busy", 503, f"{pending} background jobs pending", request)
         await intake.admit(self.name, msg.dedup_key, msg.from_user, plaintext, self._inbounds(msg))
         return web.Response(status=200)
 
