@@ -16,6 +16,7 @@ from datetime import datetime
 from bot.clock import to_cn
 from ocr.catalog import DEFAULT_PATH, Catalog, load_catalog
 from ocr.engine import LEFT, RIGHT, TIME, ChatText, TextRegion, join_lines
+from ocr.internal import colleagues_on_a_customer
 from ocr.negatives import classify
 from ocr.people import (
     COMPANY_EDGE,
@@ -444,6 +445,8 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     regions = _sides(chat.regions, bar.is_group, ours)
     left = [r for r in regions if r.kind == LEFT]
     if bar.is_colleague or (not bar.is_group and _colleague(chat.title, bar, left, ours, own)):
+        return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
+    if not bar.is_group and colleagues_on_a_customer(chat.title, regions):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
     if _document(text, regions):
         return LeadFields(text=text, reject_reason=classify(text, is_chat=True))

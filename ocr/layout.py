@@ -242,7 +242,7 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
         near_l, near_r = x_min < 0.08 * w, x_max > 0.92 * w
         gy0, gy1 = y0 + top + 2, y1 + top + 2
         if near_l != near_r:
-            box = _bubble(seg, col_has, left=near_l, min_w=max(3, int(2 * s)), min_avatar=min_avatar)
+            box = _bubble(seg, col_has, left=near_l, s=s, min_avatar=min_avatar)
             found = Box(box[0], gy0 + box[1], box[2], gy0 + box[3]) if box else None
             card = found is not None and has_picture(rgb[found.y0 : found.y1, found.x0 : found.x1], s)
             # A phone's avatars have a known least size a page's characters stay under, and a white bubble may be
@@ -400,6 +400,12 @@ def _continues(prev: Region, x_min: int, x_max: int, y0: int, s: float) -> bool:
     return abs(x_min - prev.box.x0) <= 4 * s and y0 - prev.box.y1 <= 10 * s and x_max <= prev.box.x1 + 40 * s
 
 
+def _filled(columns: np.ndarray) -> bool:
+    """The run of columns is a filled shape (a bubble with its own colour), not strokes of text on the background."""
+    rows = np.nonzero(columns.any(axis=1))[0]
+    return bool(len(rows)) and float(columns[rows.min() : rows.max() + 1].mean()) > 0.7
+
+
 AVATAR_FILL = 0.5  # share of an avatar's box that is drawn: a photo or a coloured tile, round or square
 
 
@@ -418,21 +424,28 @@ def is_avatar(columns: np.ndarray, min_side: float = 0) -> bool:
     return width >= min_side and 0.7 <= height / max(1, width) <= 1.45 and float(columns[y0:y1].mean()) >= AVATAR_FILL
 
 
-def _bubble(seg: np.ndarray, col_has: np.ndarray, *, left: bool, min_w: int,
+BUBBLE_MIN_PT = 30  # a bubble is at least one character and its padding wide (~40 points)
+
+
+def _bubble(seg: np.ndarray, col_has: np.ndarray, *, left: bool, s: float,
             min_avatar: float = 0) -> tuple[int, int, int, int] | None:
     """The bubble next to the avatar: skip the first column run (the avatar) from the speaker's side.
 
-    Runs narrower than `min_w` (a stray column of JPEG ringing at the screen edge) are neither avatar nor bubble.
+    Runs narrower than 2 points (a stray column of JPEG ringing at the screen edge) are neither avatar nor bubble.
     """
+    min_w = max(3, int(2 * s))
     runs = [(a, b) for a, b in _runs(col_has, 1) if b - a >= min_w]
     if len(runs) < 2:  # a bubble's tail bridging a narrow gap to the avatar (PC clients): split at solid columns
         runs = [(a, b) for a, b in _runs(seg.mean(axis=0) > 0.5, 1) if b - a >= min_w]
     if len(runs) < 2 or not is_avatar(seg[:, slice(*(runs[0] if left else runs[-1]))], min_avatar):
         return None
-    if left:
-        x0, x1 = runs[1][0], runs[-1][1]
-    else:
-        x0, x1 = runs[0][0], runs[-2][1]
+    body = runs[1:] if left else runs[:-1][::-1]  # from the avatar outwards
+    first = body[0]
+    if first[1] - first[0] >= BUBBLE_MIN_PT * s and _filled(seg[:, first[0] : first[1]]):
+        # a bubble with its own fill is one run: what stands beyond it is not its text (WeCom's 「已读」 beside the
+        # rep's bubble). A photo's washed-out fill breaks a bubble into character-wide runs, none that wide.
+        body = [first]
+    x0, x1 = min(r[0] for r in body), max(r[1] for r in body)
     rows = np.nonzero(seg[:, x0:x1].any(axis=1))[0]
     if not len(rows) or x1 - x0 < 10:
         return None

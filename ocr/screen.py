@@ -92,27 +92,77 @@ def best_pane(img: Image.Image) -> Located | None:
 
 
 PANE_STEP = 6  # a colour step between neighbouring columns this large, in most rows, is a boundary line
+SHADE_STEP = 3  # two panels this many levels apart meet at a boundary without a line (the same step in most rows)
 TRIM = 3  # a pane is read from a few columns inside its boundaries (a window's edge bleeds into them in a JPEG)
+BAR_SHARE = 0.2  # a title bar or an input area is at most this share of the screen's height
 
 
 def chat_pane_candidates(img: Image.Image) -> list[Box]:
     """Column spans between full-height boundaries (sidebar | session list | chat pane | info panel; split-view
-    divider; a window's edges on a desktop), widest first, each at least a quarter of the width. A boundary is a
-    column where most rows change colour: a separator line, or two panels of different shades (a dark theme's
-    list and pane differ by a few levels only). A phone screenshot has no such boundary: it is not split again."""
+    divider; a window's edges on a desktop), widest first, each at least a quarter of the width, and each cut to
+    its window's rows (`window_rows`). A phone screenshot has no such boundary: it is not split again."""
     w, h = img.size
-    rows = sampled_rows(img, range(int(h * 0.1), int(h * 0.9), 4))
-    step = np.zeros((rows.shape[0], w - 1), dtype=bool)  # colour step between column x and x+1
-    for ch in range(3):
-        plane = rows[..., ch]
-        step |= np.maximum(plane[:, 1:], plane[:, :-1]) - np.minimum(plane[:, 1:], plane[:, :-1]) > PANE_STEP
-    share = step.mean(axis=0)
-    cuts = [0, *[int(x) + 1 for x in np.nonzero(share > 0.6)[0]], w]
+    rows = sampled_rows(img, range(int(h * 0.1), int(h * 0.9), 4)).astype(np.int16)
     spans = []
-    for a, b in itertools.pairwise(cuts):
+    for a, b in _between(boundaries(rows, 0.6), w):
         if b - a >= MIN_PANE_SHARE * w and (a, b) != (0, w):
-            spans.append(Box(a + TRIM if a else 0, 0, b - TRIM if b < w else w, h))
+            x0, x1 = a + TRIM if a else 0, b - TRIM if b < w else w
+            y0, y1 = window_rows(img, x0, x1)
+            spans.append(Box(x0, y0, x1, y1))
     return sorted(spans, key=lambda s: s.width, reverse=True)[:3]
+
+
+def boundaries(lines: np.ndarray, share: float) -> list[tuple[int, int]]:
+    """(first, last) position of each boundary along the second axis of `lines` (samples × positions × RGB,
+    int16) where more than `share` of the samples change colour: a separator line, or two panels of different
+    shades — a light session list beside a chat pane a few levels lighter, a dark theme's list and pane — where
+    the samples step by the same few levels (measured over two positions: a JPEG spreads such a step over a pixel
+    or two). Positions a few pixels apart (a line and the JPEG smear beside it) are one boundary."""
+    step = np.zeros(lines.shape[1] - 1, dtype=bool)  # between x and x+1
+    shade = np.ones(lines.shape[1] - 2, dtype=bool)  # from x to x+2, the same step everywhere
+    big = np.zeros(lines.shape[1] - 2, dtype=bool)
+    for ch in range(lines.shape[2]):  # a channel at a time: reductions over a last axis of 3 are slow
+        plane = lines[..., ch]
+        step |= (np.abs(plane[:, 1:] - plane[:, :-1]) > PANE_STEP).mean(axis=0) > share
+        wide = plane[:, 2:] - plane[:, :-2]
+        typical = np.median(wide[::2], axis=0).astype(np.int16)
+        shade &= (np.abs(wide - typical) <= 1).mean(axis=0) > share
+        big |= np.abs(typical) >= SHADE_STEP
+    near = max(3, lines.shape[1] // 120)  # a strip this thin is never a panel or a bar: one boundary
+    drawn = [int(x) + 1 for x in np.nonzero(step)[0]]
+    # a line's JPEG ringing steps alike in every row too: shades are looked for away from lines only
+    found = sorted({*drawn, *(int(x) + 1 for x in np.nonzero(shade & big)[0]
+                              if not any(abs(x + 1 - d) <= near for d in drawn))})
+    out: list[tuple[int, int]] = []
+    for x in found:
+        if out and x - out[-1][1] <= near:
+            out[-1] = (out[-1][0], x)
+        else:
+            out.append((x, x))
+    return out
+
+
+def _between(cuts: list[tuple[int, int]], end: int) -> list[tuple[int, int]]:
+    """The runs from 0 to `end` between the boundaries `cuts`."""
+    edges = [(0, 0), *cuts, (end, end)]
+    return [(a[1], b[0]) for a, b in itertools.pairwise(edges) if b[0] > a[1]]
+
+
+def window_rows(img: Image.Image, x0: int, x1: int) -> tuple[int, int]:
+    """The rows of the chat in the column span x0..x1: the tallest run between full-width horizontal boundaries
+    (the message list), with the short run right above it (the title bar) and right below it (the input area) —
+    not the desktop's wallpaper above or below a window, nor the taskbar."""
+    h = img.height
+    cols = np.asarray(img.crop((x0, 0, x1, h)).convert("RGB"))[:, ::6].astype(np.int16).transpose(1, 0, 2)
+    runs = _between(boundaries(cols, 0.85), h)
+    del cols
+    i = max(range(len(runs)), key=lambda k: runs[k][1] - runs[k][0])
+    top, bottom = runs[i]
+    if i > 0 and runs[i - 1][1] - runs[i - 1][0] <= BAR_SHARE * h:
+        top = runs[i - 1][0]
+    if i + 1 < len(runs) and runs[i + 1][1] - runs[i + 1][0] <= BAR_SHARE * h:
+        bottom = runs[i + 1][1]
+    return top, bottom
 
 
 def sampled_rows(img: Image.Image, ys: range) -> np.ndarray:
