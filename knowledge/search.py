@@ -265,11 +265,10 @@ def _glossed(index: CardIndex, query: str) -> str:
 
 
 def _gloss_word(index: CardIndex, words: Sequence[str]) -> str:
-    """The Chinese word this knowledge base says the English one with: a card keyword first (demo → 试用 where
-    the admin wrote 试用, 演示 where they wrote that), then a word the cards use, else the vocabulary's first."""
+    """The Chinese word this knowledge base says the English one with: a card keyword (demo → 试用 where the
+    admin wrote 试用, 演示 where they wrote that), else the vocabulary's first word (IT → 技术, a role word)."""
     norm = index.tokenizer.normalize
-    return next((w for w in words if norm(w) in index.keyword_cards), None) or next(
-        (w for w in words if index.bm25.knows(norm(w))), words[0])
+    return next((w for w in words if norm(w) in index.keyword_cards), words[0])
 
 
 MODALS = frozenset({"能", "能不能", "可以", "可不可以", "能否", "可否", "会不会", "要不要"})
