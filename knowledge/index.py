@@ -322,7 +322,9 @@ LATIN_JOINT = re.compile(r"(?<=[a-z])[- ](?=[a-z])")
 
 
 def latin_spellings(text: str) -> tuple[str, ...]:
-    """An English compound as reps type it: after-sales, after sales, aftersales; on-premise, onpremise."""
+    """An English word as reps type it: prices for price; after-sales, after sales, aftersales for a compound."""
+    if text.isascii() and text.isalpha() and len(text) >= 3 and not text.endswith("s"):
+        return (text, text + "s")
     if not (text.isascii() and LATIN_JOINT.search(text)):
         return (text,)
     return tuple(dict.fromkeys((text, LATIN_JOINT.sub("-", text), LATIN_JOINT.sub(" ", text),
