@@ -100,3 +100,8 @@ def test_one_shared_word_does_not_make_an_everyday_question_ours(query: str) -> 
     assert not result.answered, result.to_json(why=True)
     # what we sell is a work question (a gap an admin may fill); the rep's own day is not
     assert result.work == ("卖" in query), query
+
+
+def test_an_english_plural_reads_as_its_word() -> None:
+    result = rank(index_of(CARDS), "客户要discounts")
+    assert result.answered and result.ranked[0] == "G01" and "折扣" in result.why, result.to_json(why=True)
