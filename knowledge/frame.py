@@ -9,6 +9,7 @@ internal question; `search._decide` applies that exception.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 
@@ -96,11 +97,13 @@ def speaks_for_self(text: str, at: int) -> bool:
     return bool(SPEAKER.search(text[:at]))
 
 
-def own_matters(text: str) -> list[re.Match[str]]:
+def own_matters(text: str, tokens: Iterable[str] = ()) -> list[re.Match[str]]:
     """Words of an employee's own matter in normalized `text` (HR, IT helpdesk, admin, personal life, school).
-    「公司的…」 is the speaker's company only where no other word names it (not 维保公司的老板)."""
+    「公司的…」 is the speaker's company only where no other word names it (not 维保公司的老板). With the text's
+    `tokens`, a word must start where a token starts: 「第二年会不会涨」 holds no 年会."""
+    starts = set(itertools.accumulate((len(t) for t in tokens), initial=0)) if tokens else None
     return [m for m in OWN_RE.finditer(text) if not (m.group(0).startswith("公司") and OTHER_COMPANY.search(
-        text[:m.start()]))]
+        text[:m.start()])) and (starts is None or m.start() in starts)]
 
 
 def is_grammar(word: str) -> bool:

@@ -664,12 +664,12 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
             hit_at[i] = hit_at[i] or hit
     words, pairs = set(card.tokens or ()), set(tok.card_bigrams(card))
     agreed = [h for h in scored.hits if _card_agrees(tok, card, h, why, words)]
-    own = [m for m in frame.own_matters(text)
+    tokens = tok.cut(text)
+    own = [m for m in frame.own_matters(text, tokens)
            if frame.is_grammar(m.group(0)) or not (_card_holds(tok, m.group(0), words, pairs) or any(
                h.exact and h.cue.axis in TOPIC_AXES and h.start <= m.start() and m.end() <= h.end
                for h in scored.hits))]
     own_at = {i for m in own for i in range(m.start(), m.end())}
-    tokens = tok.cut(text)
     cues = [h for h in scored.hits if h.cue.axis in TOPIC_AXES]  # what the query's topic is, by the vocabulary
     framing = {i for a, b in frame.customer_spans(text, tokens) for i in range(a, b)}
     content = held = unknown = 0.0
