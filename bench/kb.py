@@ -19,6 +19,11 @@ Labelled sets, each scored as top-1 / top-3 / no-answer F1, overall and by query
   kb_heldoutG_* (a welding / palletizing robot vendor: 25 cards labelled in the admin's own words, old price and
   service cards beside 2026 ones, role cards beside generic ones; 52 queries in reps' colloquial talk, long
   situations and off-topic asks holding one generic word).
+  tests/fixtures/kb_greenhouse_* (a greenhouse climate-control vendor: 30 cards with domain objections such as
+  断电风险 / 补贴申报, 81 queries of seven kinds incl. code-mixed and off-topic), also asserted by a test.
+  tests/fixtures/kb_meeting_* (held-out I: a video-meeting vendor, 33 cards, 65 paraphrases sharing no word with
+  their card and 15 off-topic asks, written before the colloquial concept vocabulary; I-2: 30 more paraphrases and
+  8 off-topic asks, written after its first round).
 - the project's demo set: bench/data/kb_queries_{dev,test}.jsonl on the demo cards (same hands as the code).
 """
 
@@ -66,6 +71,11 @@ HELDOUT = [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{
                                 ("E (elevator monitoring / remote meter-reading vendor)", "E"),
                                 ("F (commercial laundry equipment vendor, short-phrase objections)", "F"),
                                 ("G (welding / palletizing robot vendor, colloquial objections)", "G"))]
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+HELDOUT.append(("greenhouse climate-control vendor (tests/fixtures, also a test)",
+                FIXTURES / "kb_greenhouse_cards.jsonl", FIXTURES / "kb_greenhouse_queries.jsonl"))
+HELDOUT += [(f"I{n} (video-meeting vendor, paraphrases in everyday words)", FIXTURES / "kb_meeting_cards.jsonl",
+             FIXTURES / f"kb_meeting_queries{suffix}.jsonl") for n, suffix in (("", ""), ("-2", "2"))]
 
 
 async def card_set(path: Path, taxonomy: Taxonomy | None = None) -> KnowledgeBase:

@@ -278,7 +278,7 @@ def bench_ocr_dev(engine: str) -> None:
 def bench_styles(engine: str, n: int, only: list[str] | None = None) -> None:
     """Our own held-out set in every style (or the styles `only`): field F1 per style, negatives, timing per
     screen size."""
-    from tests.synth_styles import STYLES, make_styled
+    from tests.synth_styles import NEGATIVES, STYLES, make_styled
 
     refs: list[tuple[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="ocr-styles-") as tmp:
@@ -286,7 +286,8 @@ def bench_styles(engine: str, n: int, only: list[str] | None = None) -> None:
         with (folder / "index.jsonl").open("w") as index:
             for style in only or STYLES:
                 for i in range(n):
-                    kind = ("colleague", "group", "smalltalk")[i % 3] if i % 4 == 3 else "lead"
+                    kinds = NEGATIVES.get(style, ("colleague", "group", "smalltalk"))
+                    kind = kinds[i // 4 % len(kinds)] if i % 4 == 3 else "lead"
                     sm = make_styled(STYLE_SEED + i, style, kind)
                     name = f"{style}-{i:03d}.img"
                     (folder / name).write_bytes(sm.image)

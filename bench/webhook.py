@@ -180,6 +180,19 @@ async def wait_healthy(session: aiohttp.ClientSession, base: str, proc: subproce
     raise SystemExit("salesbot serve did not become healthy in 60 s")
 
 
+async def wait_handlers(log_path: Path, timeout: float = 300.0) -> None:
+    """`--handler-process`: until the child is ready and warmed up. Before, serve handles the messages itself,
+    and on a loaded machine the child (nice +5) took up to 46 s: `settle` alone took its starved quiet for the end
+    of start-up, and the burst began in one process."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+        if "handlers process ready" in text and text.count("warmed up") >= 2:  # serve's warm-up and the child's
+            return
+        await asyncio.sleep(0.2)
+    raise SystemExit(f"the handler child was not ready and warmed up within {timeout:.0f} s")
+
+
 async def wait_console(session: aiohttp.ClientSession, base: str) -> None:
     """`--console-process`: the console child answers (it starts after the server, then warms its boards)."""
     for _ in range(600):
@@ -374,6 +387,8 @@ async def main(args: argparse.Namespace) -> int:
             console_base = f"http://127.0.0.1:{console_port}" if console_port else base
             if console_port:
                 await wait_console(session, console_base)
+            if args.handler_process:
+                await wait_handlers(tmp / "serve.log")
             await settle(proc)
             now = int(time.time())
             jobs: list[tuple[str, str, bytes]] = []

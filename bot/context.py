@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.dedup import mark_handled
 from bot.group_commit import GROUP_COMMIT, Handled
 from bot.messages import GROUP_RECIPIENT, Body, CardUpdate, Inbound, Outbound
+from storage.recorder import ACTOR
 
 if TYPE_CHECKING:
     from bot.result import Result
@@ -74,6 +75,7 @@ class Context:
         """The handler's session; its transaction begins at the first statement."""
         if self._session is None:
             self._session = self.services.db.sessions()
+            self._session.info[ACTOR] = self.user.id  # whom the record names for the rows this message changes
             writes, self.on_open = self.on_open, []
             for write in writes:
                 await write(self._session)

@@ -23,7 +23,7 @@ from typing import Any
 
 from handlers.checks.rules import FLAG_ANSWER
 from handlers.intent_model import MIN_MARGIN, MIN_MARGIN_NAMED, IntentModel, masked
-from handlers.leads.rules import company_named
+from handlers.leads.rules import company_named, parse_id
 from knowledge.query import Simplifier
 from ocr.people import SURNAMES
 from storage.leads import company_core, parse_budget
@@ -1078,7 +1078,7 @@ def _edit_intent(edit: re.Match[str], t: str, lead_id: int | None) -> Intent | N
     field = FIELD_WORDS[edit.group("field")]
     if not _looks_like(field, value):
         return None  # 「电话打通了」: news about the phone call, not a new number
-    if lead_id is None and (first := _id_first(field, value)):
+    if (first := _id_first(field, value)) and lead_id in (None, first[0]):  # 「下一步 #1 …」: #1 read already
         lead_id, value = first
     return Intent("edit", {"lead_id": lead_id, "field": field, "value": value}, t)
 
@@ -1098,9 +1098,20 @@ _ID_THEN_VALUE = re.compile(r"^#?(\d{1,7})\s*号?\s+([0-9一二三四五六七�
 _THOUSANDS = re.compile(r"\d{1,3}(?:[ ,，]\d{3})+(?:\.\d+)?\s*元?")
 
 
+# 「异议 2 个竞品在比价」: a count with its measure word is part of the value, not a lead number
+_COUNTED = re.compile(r"^(?:个|家|位|台|套|次|天|周(?![一二三四五六日末])|月|年|人|条|项|种|万|元|块|倍|%|％|号|点"
+                      r"|层|楼)")
+TEXT_FIELDS = frozenset({*KEY_FACTS, "customer_name", "company", "title", "email", "wechat_id", "needs", "industry",
+                         "region", "product_line"})
+
+
 def _id_first(field: str, value: str) -> tuple[int, str] | None:
-    """(lead id, value) when a budget or phone value starts with a lead number: the rest is a value on its own and
-    the whole is not one (thousands written with spaces, a phone number in groups)."""
+    """(lead id, value) when a value starts with a lead number: for a text field (「决策链 1 院长拍板」) the number
+    and a separator, read as every lead command reads it (`parse_id`); for a budget or phone, when the rest is a
+    value on its own and the whole is not one (thousands written with spaces, a phone number in groups)."""
+    if field in TEXT_FIELDS:
+        lead_id, rest = parse_id(value)
+        return (lead_id, rest) if lead_id is not None and rest and not _COUNTED.match(rest) else None
     m = _ID_THEN_VALUE.match(value)
     if m is None:
         return None

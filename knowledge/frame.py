@@ -9,6 +9,7 @@ internal question; `search._decide` applies that exception.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 
@@ -43,9 +44,10 @@ IT_HELPDESK = ("电脑 笔记本 蓝屏 死机 开不了机 重装系统 密码 
 ADMIN = ("报销 差旅 出差 机票 高铁票 火车票 打车 发票抬头 会议室 快递 寄件 周报 日报 月报 考核表 门禁卡 停车 停车费 "
          "食堂 吃什么 吃饭 外卖 聚餐 下午茶 奶茶 咖啡 订餐 值班 "
          "排班表 工位 办公室空调 寄出去 寄出 寄了 到账 文件夹 库存 合同章 公章 印章 用印 法人章 财务章 "
-         "几点 几号 在哪上 在哪领")
+         "几点 几号 在哪上 在哪领 在办公室 在公司吗")
 PERSONAL = ("家里 孩子 小孩 老婆 老公 女朋友 男朋友 爸妈 父母 宝宝 生日 结婚 房贷 房租 车贷 车险 宽带 手机 感冒 发烧 "
-            "失眠 减肥 健身 旅游 电影 股票 基金 彩票 天气 会不会下雨 下雨 下雪 气温 降温 火锅 附近 蛋糕 礼物 周末")
+            "失眠 减肥 健身 旅游 电影 股票 基金 彩票 天气 会不会下雨 下雨吗 下雪吗 下不下雨 天气预报 降温 火锅 "
+            "附近 蛋糕 礼物 周末 阳台 房东 租房 农家乐 换个手机 我妈 我爸 老妈 老爸")
 SCHOOL = "放假 寒假 暑假 家长会 幼儿园 学费 期末 考试 成绩单 作业 补课 兴趣班"
 # Grammar that makes the speaker the one concerned («我的…», «公司给报吗»): never a card's subject.
 FIRST_PERSON = ("我的", "对我", "打给我", "给我报", "我自己", "公司的", "公司给", "公司不给", "咱公司")
@@ -95,12 +97,25 @@ def speaks_for_self(text: str, at: int) -> bool:
     return bool(SPEAKER.search(text[:at]))
 
 
-def own_matters(text: str) -> list[re.Match[str]]:
+def own_matters(text: str, tokens: Iterable[str] = ()) -> list[re.Match[str]]:
     """Words of an employee's own matter in normalized `text` (HR, IT helpdesk, admin, personal life, school).
-    「公司的…」 is the speaker's company only where no other word names it (not 维保公司的老板)."""
+    「公司的…」 is the speaker's company only where no other word names it (not 维保公司的老板). With the text's
+    `tokens`, a word must start where a token starts: 「第二年会不会涨」 holds no 年会."""
+    starts = set(itertools.accumulate((len(t) for t in tokens), initial=0)) if tokens else None
     return [m for m in OWN_RE.finditer(text) if not (m.group(0).startswith("公司") and OTHER_COMPANY.search(
-        text[:m.start()]))]
+        text[:m.start()])) and (starts is None or m.start() in starts)]
 
 
 def is_grammar(word: str) -> bool:
     return word in FIRST_PERSON
+
+
+# 「你们卖不卖无人机」, 「有没有卖农药的渠道」: the thing asked about is a product, whatever word follows it
+PRODUCT_ASK = re.compile(r"(?:卖不卖|有没有卖|有卖|(?:你们|我们|咱们|公司)(?:也|还)?卖|出售)"
+                         r"([\u4e00-\u9fff]{2,6}?)(?=吗|么|嘛|的|不|没|$|[，。？?!！\s])")
+
+
+def products_asked(text: str) -> list[str]:
+    """Things normalized `text` asks whether we sell (see PRODUCT_ASK)."""
+    return PRODUCT_ASK.findall(text)
+

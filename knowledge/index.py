@@ -322,7 +322,9 @@ LATIN_JOINT = re.compile(r"(?<=[a-z])[- ](?=[a-z])")
 
 
 def latin_spellings(text: str) -> tuple[str, ...]:
-    """An English compound as reps type it: after-sales, after sales, aftersales; on-premise, onpremise."""
+    """An English word as reps type it: prices for price; after-sales, after sales, aftersales for a compound."""
+    if text.isascii() and text.isalpha() and len(text) >= 3 and not text.endswith("s"):
+        return (text, text + "s")
     if not (text.isascii() and LATIN_JOINT.search(text)):
         return (text,)
     return tuple(dict.fromkeys((text, LATIN_JOINT.sub("-", text), LATIN_JOINT.sub(" ", text),
@@ -759,7 +761,36 @@ def newer_siblings(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray], day
                 if min(a_total, b_total) > 0 and shared >= SIBLING_TOPIC * min(a_total, b_total):
                     out[old] = new
                     break
+    _same_title_versions(cards, codes, days, out)
     return out
+
+
+# A version or year marker in a title: （2024版）, 2025年, v2, 第二版, 旧版 / 新版, 最新, 修订版, (更新)
+VERSION_MARK = re.compile(r"[（(【\[]?\s*(?:20\d\d\s*(?:年度|年版|年|版)?|v\d+(?:\.\d+)*|第[一二三四五六七八九十0-9]+版"
+                          r"|[新旧]版|最新版?|修订版?|更新版?|[0-9.]+版)\s*[）)】\]]?", re.IGNORECASE)
+STEM_MIN = 4  # characters a title keeps without its markers to name a subject
+
+
+def title_stem(title: str) -> str:
+    """A title without its version or year markers and punctuation: what the card is about."""
+    return re.sub(r"[\W_]+", "", VERSION_MARK.sub("", title)).lower()
+
+
+def _same_title_versions(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray], days: np.ndarray,
+                         out: np.ndarray) -> None:
+    """Cards for the same role and industry whose titles are one title apart from a version or year marker
+    (「价目表（2025版）」, 「价目表（2026版）」) are versions of one card whatever objection label each got and however
+    close their dates: each older one is replaced by the newest."""
+    groups: dict[tuple[int, int, str], list[int]] = {}
+    for i in np.flatnonzero(days > 0).tolist():
+        stem = title_stem(cards[i].title)
+        if len(stem) >= STEM_MIN:
+            groups.setdefault((int(codes["role"][i]), int(codes["industry"][i]), stem), []).append(i)
+    for members in groups.values():
+        newest = max(members, key=lambda i: int(days[i]))
+        for old in members:
+            if out[old] < 0 and days[old] < days[newest]:
+                out[old] = newest
 
 
 def is_superseded(card: KbCard, t2s: Simplifier) -> bool:

@@ -265,11 +265,10 @@ def _glossed(index: CardIndex, query: str) -> str:
 
 
 def _gloss_word(index: CardIndex, words: Sequence[str]) -> str:
-    """The Chinese word this knowledge base says the English one with: a card keyword first (demo → 试用 where
-    the admin wrote 试用, 演示 where they wrote that), then a word the cards use, else the vocabulary's first."""
+    """The Chinese word this knowledge base says the English one with: a card keyword (demo → 试用 where the
+    admin wrote 试用, 演示 where they wrote that), else the vocabulary's first word (IT → 技术, a role word)."""
     norm = index.tokenizer.normalize
-    return next((w for w in words if norm(w) in index.keyword_cards), None) or next(
-        (w for w in words if index.bm25.knows(norm(w))), words[0])
+    return next((w for w in words if norm(w) in index.keyword_cards), words[0])
 
 
 MODALS = frozenset({"能", "能不能", "可以", "可不可以", "能否", "可否", "会不会", "要不要"})
@@ -443,7 +442,24 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
             return True, why
     if _about_nothing_held(index, scored, best):
         return False, why
-    return _judged(index, scored, card, best, runner_up, why) and _backed(index, scored, card, why), why
+    if not _judged(index, scored, card, best, runner_up, why):
+        return False, why
+    return _backed(index, scored, card, why) or _far_ahead(index, scored, card, best, runner_up, why), why
+
+
+FAR_AHEAD = 2.0  # times the runner-up's score: the query's words point at this card and no other
+
+
+def _far_ahead(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None,
+               why: tuple[str, ...]) -> bool:
+    """Who and where agree (育苗场, 场长) and the query's own words find this card far ahead of every other,
+    through several of its character pairs: the rep told the concern in words of their own."""
+    if runner_up is None or not why or float(scored.total[best]) < FAR_AHEAD * float(scored.total[runner_up]):
+        return False
+    backing = _backing(index, scored, card, why)
+    if backing.own or backing.errands or backing.foreign or backing.for_self or backing.rest is not None:
+        return False
+    return _stands_out(index, scored, card, best, runner_up)
 
 
 TITLE_HELD = 0.6  # share of the query's topic words the first card's title holds, from which that card answers
@@ -504,9 +520,31 @@ def _judged(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up
     if topic and agree:  # an objection or a card keyword the card shares; a card sharing no word needs more
         return coverage >= MIN_COVERAGE[0] and (text >= MIN_TEXT[0] or coverage >= MIN_COVERAGE[2]
                                                 or _telling_cue(index, scored, card))
+    if _own_words_lead(index, scored, card, best, runner_up):
+        return True
     if agree:  # only a role or an industry the card shares: something besides them must be understood
         return topic_cov >= MIN_TOPIC and coverage >= MIN_COVERAGE[1]
-    return _text_alone(index, scored, best, runner_up, text, coverage)
+    return _text_alone(index, scored, best, runner_up, text, topic_cov)  # who / where words are not its
+
+
+OWN_WORDS_HELD = 0.4  # share of the query's topic words the first card holds in its own text
+OWN_WORDS_UNKNOWN = 0.6  # ... while at most this share is words no card uses
+OWN_WORDS_MIN = 2  # ... through at least this many distinct words (one shared word is chance)
+OWN_WORDS_AHEAD = 1.1  # ... and it scores this many times the runner-up
+
+
+def _own_words_lead(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None) -> bool:
+    """No cue of the vocabulary names the concern, but the first card's own words do: an admin's own objection
+    (断电风险, 电池续航) said the rep's way still shares several words with that card's title, keywords and talk
+    track, and more than with any other card. Relative to the query (its share held) and to the runner-up."""
+    if runner_up is not None and float(scored.total[best]) < OWN_WORDS_AHEAD * float(scored.total[runner_up]):
+        return False
+    if float(scored.text[best]) < MIN_TEXT[0] * 3:
+        return False
+    backing = _backing(index, scored, card, ())
+    return (not (backing.own or backing.errands or backing.foreign or backing.for_self)
+            and backing.held_words >= OWN_WORDS_MIN and backing.held >= OWN_WORDS_HELD
+            and backing.unknown <= OWN_WORDS_UNKNOWN)
 
 
 def _telling_cue(index: CardIndex, scored: Scored, card: KbCard) -> bool:
@@ -591,6 +629,7 @@ class Backing:
     # a noun no card uses right before the one objection word (叉车的报价, 投标保证金): that word is about another thing
     foreign: tuple[str, ...] = ()
     errands: tuple[str, ...] = ()  # a rep's errand around a customer (订酒店, 接机) the card does not hold
+    held_words: int = 0  # distinct topic words of two characters or more (or English) the card holds itself
 
 
 def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]) -> bool:
@@ -601,6 +640,8 @@ def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]
     backing = _backing(index, scored, card, why)
     if backing.one_synonym and backing.foreign:
         return False  # 「叉车的报价」 where no card sells forklifts: 报价 alone does not make it our matter
+    if _other_product(index, scored, card):
+        return False
     if backing.errands or (backing.own and not backing.customer):
         return backing.held >= OWN_HELD
     if backing.customer:
@@ -623,16 +664,17 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
             hit_at[i] = hit_at[i] or hit
     words, pairs = set(card.tokens or ()), set(tok.card_bigrams(card))
     agreed = [h for h in scored.hits if _card_agrees(tok, card, h, why, words)]
-    own = [m for m in frame.own_matters(text)
+    tokens = tok.cut(text)
+    own = [m for m in frame.own_matters(text, tokens)
            if frame.is_grammar(m.group(0)) or not (_card_holds(tok, m.group(0), words, pairs) or any(
                h.exact and h.cue.axis in TOPIC_AXES and h.start <= m.start() and m.end() <= h.end
                for h in scored.hits))]
     own_at = {i for m in own for i in range(m.start(), m.end())}
-    tokens = tok.cut(text)
     cues = [h for h in scored.hits if h.cue.axis in TOPIC_AXES]  # what the query's topic is, by the vocabulary
     framing = {i for a, b in frame.customer_spans(text, tokens) for i in range(a, b)}
     content = held = unknown = 0.0
     cue_size = cue_held = 0.0  # the topic cues' own part of `content` / `held`
+    own_words: set[str] = set()
     pos = 0
     for token in tokens:
         span = range(pos, pos + len(token))
@@ -651,6 +693,8 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
         if any(h in agreed and h.end - h.start > 1 for h in hits) or _card_holds(tok, token, words, pairs):
             held += size
             cue_held += size * cue
+            if _size(token) > 1 or token.isascii():
+                own_words.add(token)
         elif any(h in agreed for h in hits):
             held += size * ONE_CHARACTER  # 修, 贵: one character of the vocabulary is weak evidence
             cue_held += size * ONE_CHARACTER * cue
@@ -667,7 +711,7 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
                    not by_keyword and len(objections) == 1, bool(framing) or _customer_told(index, scored),
                    (held - cue_held) / rest if vague and rest > 0 else None, for_self,
                    tuple(m.group(0) for m in own), _foreign_nouns(index, text, tokens, scored.hits, words, pairs),
-                   tuple(w for w in frame.errands(text) if not _card_holds(tok, w, words, pairs)))
+                   tuple(w for w in frame.errands(text) if not _card_holds(tok, w, words, pairs)), len(own_words))
 
 
 NOUN_TAGS = frozenset({"n", "nz"})  # plain nouns (not 应付 vn, not a maker's name nr: 西门子的更稳定 is a rival)
@@ -695,6 +739,15 @@ def _foreign_nouns(index: CardIndex, text: str, tokens: Sequence[str], hits: Seq
                 and index.tokenizer.word_tag(token) in NOUN_TAGS):
             out.append(token)
     return tuple(out)
+
+
+def _other_product(index: CardIndex, scored: Scored, card: KbCard) -> bool:
+    """「有没有卖农药的渠道」: the query asks whether we sell a thing no card speaks of — another company's
+    product, whatever else (渠道, 价格) it shares with a card."""
+    tok = index.tokenizer
+    words, pairs = set(card.tokens or ()), set(tok.card_bigrams(card))
+    return any(not _card_holds(tok, thing, words, pairs) and _known(index, thing) < KNOWN_SHARE
+               for thing in frame.products_asked(tok.normalize(scored.query)))
 
 
 def _customer_told(index: CardIndex, scored: Scored) -> bool:

@@ -81,11 +81,15 @@ VERBISH = re.compile(
 )
 
 
+# forms of address and trades, never a name (「我是顺达的师傅」)
+NOT_A_NAME = re.compile(r"经理|总|老师|先生|女士|公司|科技|医院|师傅|小哥|骑手|快递|外卖|阿姨|老板")
+
+
 def is_person_name(text: str) -> bool:
     """Surname + one or two given characters ("温婷", "欧阳明月"); four characters only with a compound surname,
     so a nickname such as 阳光明媚 is not a name. Most compound surnames are also ordinary words (东方, 南门, 百里):
     one followed by an industry word (东方医疗, 南门物流) is an organisation."""
-    if not re.fullmatch(r"[\u4e00-\u9fff]{2,4}", text) or re.search(r"经理|总|老师|先生|女士|公司|科技|医院", text):
+    if not re.fullmatch(r"[\u4e00-\u9fff]{2,4}", text) or NOT_A_NAME.search(text):
         return False
     if any(ch in NOT_GIVEN for ch in text[1:]):
         return False

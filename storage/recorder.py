@@ -23,6 +23,7 @@ from storage import chain, facts
 from storage.models import Activity, Evidence, Lead, LeadFlag
 
 PENDING = "chain_facts"  # session.info key: {(kind, id): (lead id, the row, or None once deleted)}
+ACTOR = "chain_actor"  # session.info key: the user id the session's changes are made for (bot.context.Context.db)
 HEAD = "chain_head"  # session.info key: (engine, the head this transaction wrote), remembered once committed
 _LEAD_ATTRS = (*facts.LEAD_KEYS, "field_sources")
 
@@ -132,8 +133,14 @@ def _data(kind: str, key: int, row: Any) -> dict[str, Any]:
     return {"id": key, "state": state}
 
 
-def _actor(kind: str, row: Any) -> str | None:
-    return row.added_by if kind == "evidence" and row is not None else None
+def _actor(session: Session, kind: str, row: Any) -> str | None:
+    """Who made the change: the evidence's sender, the activity's author, else the account the session acts for
+    (ACTOR: the chat user of the message; None for batch work with no one at the keyboard)."""
+    if kind == "evidence" and row is not None:
+        return row.added_by
+    if kind == "activity" and row is not None and row.actor_id:
+        return row.actor_id
+    return session.info.get(ACTOR)
 
 
 @event.listens_for(RecordingSession, "before_commit")
@@ -146,7 +153,7 @@ def _record(session: Session) -> None:
         return
     now = datetime.now(UTC)
     explicit = {item[4].get("evidence_id") for item in queued if item[0] == "evidence"}
-    items = queued + [(kind, lead_id, _actor(kind, row), now, _data(kind, key, row))
+    items = queued + [(kind, lead_id, _actor(session, kind, row), now, _data(kind, key, row))
                       for (kind, key), (lead_id, row) in pending.items()
                       if not (kind == "evidence" and key in explicit)]
     conn = session.connection()

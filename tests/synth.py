@@ -75,6 +75,7 @@ class Chat:
     suffix: str | None  # WeCom "@公司"
     items: list[Item]
     subtitle: str | None = None  # DingTalk: the contact's company under the name
+    tag: str | None = None  # drawn after the title and naming no one (WeCom's 「@微信」: a contact on personal WeChat)
 
 
 # ---------------------------------------------------------------- vocabulary
@@ -542,6 +543,7 @@ class Look:
     tail: bool = True  # the little triangle pointing at the avatar
     pill_stamps: bool = False  # timestamps and system notices on a grey rounded pill
     carrier: str | None = None  # status bar: "中国移动 5G" and a battery percentage
+    read_marks: bool = False  # WeCom: 「已读」 / 「未读」 in small grey / blue text beside each of the rep's bubbles
 
     def font(self, size: float) -> ImageFont.FreeTypeFont:
         return font(int(size), self.font_path, self.font_index)
@@ -721,8 +723,9 @@ def _draw_top(d: ImageDraw.ImageDraw, chat: Chat, rng: random.Random, g: _Geom, 
     if g.desktop:
         tf = g.look.font(17 * s)
         _draw_text(d, (int(22 * s), (title_h - tf.size) / 2), chat.title, tf, pal["text"])
-        if chat.suffix:
-            _draw_text(d, (int(22 * s) + _width(chat.title, tf), (title_h - tf.size) / 2), chat.suffix, tf,
+        after = chat.suffix or chat.tag
+        if after:
+            _draw_text(d, (int(22 * s) + _width(chat.title, tf), (title_h - tf.size) / 2), after, tf,
                        pal["suffix"])
         for i in range(3):
             x0 = w - int((40 - i * 7) * s)
@@ -775,8 +778,14 @@ def _draw_input(d: ImageDraw.ImageDraw, g: _Geom, pal: dict) -> None:
             x0 = int((20 + i * 34) * s)
             d.rounded_rectangle((x0, iy + int(12 * s), x0 + int(20 * s), iy + int(32 * s)), radius=int(3 * s),
                                 outline=pal["stamp"], width=max(1, int(s)))
-        d.rounded_rectangle((w - int(110 * s), h - int(44 * s), w - int(20 * s), h - int(14 * s)),
-                            radius=int(4 * s), fill=pal["box"], outline=pal["line"])
+        button = (w - int(110 * s), h - int(44 * s), w - int(20 * s), h - int(14 * s))
+        if "send" in pal:  # a coloured 发送 button (WeCom's blue)
+            d.rounded_rectangle(button, radius=int(4 * s), fill=pal["send"])
+            bf = g.look.font(14 * s)
+            d.text(((button[0] + button[2] - _width("发送", bf)) / 2, (button[1] + button[3] - bf.size) / 2 - 2 * s),
+                   "发送", font=bf, fill=(255, 255, 255))
+        else:
+            d.rounded_rectangle(button, radius=int(4 * s), fill=pal["box"], outline=pal["line"])
         return
     d.rounded_rectangle(
         (int(45 * s), iy + int(9 * s), w - int(85 * s), iy + int(47 * s)), radius=int(5 * s), fill=pal["box"]
@@ -930,6 +939,11 @@ def _draw_messages(d: ImageDraw.ImageDraw, chat: Chat, rng: random.Random, g: _G
                 if look.tail:
                     d.polygon([(tip, ty0), (tip + dx, ty0 + 6 * s), (tip, ty0 + 12 * s)], fill=fill)
             ink = pal["text"] if left else pal["rtext"]
+            if look.read_marks and not left:
+                read = rng.random() < 0.7
+                mark = "已读" if read else "未读"
+                d.text((bx0 - int(8 * s) - _width(mark, stf), by + bh - stf.size * 1.35), mark, font=stf,
+                       fill=pal["stamp"] if read else (40, 120, 230))
             if it.style == "voice":
                 d.text((bx0 + pad_x + (0 if left else bw - 2 * pad_x - int(40 * s)), by + pad_y),
                        f"{it.seconds}\"", font=mf, fill=ink)

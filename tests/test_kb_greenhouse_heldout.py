@@ -25,9 +25,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 CARDS = FIXTURES / "kb_greenhouse_cards.jsonl"
 QUERIES = FIXTURES / "kb_greenhouse_queries.jsonl"
 
-FLOOR_TOP1 = 0.85
-FLOOR_TOP3 = 0.85
-FLOOR_NOANS_F1 = 0.8
+FLOOR_TOP1 = 0.9
+FLOOR_TOP3 = 0.9
+FLOOR_NOANS_F1 = 0.86
 FLOOR_CODEMIX = 0.9
 
 
@@ -83,3 +83,25 @@ def test_an_english_word_reads_as_the_chinese_word_this_knowledge_base_uses() ->
     """ROI is 投资回报 or 回本 in the vocabulary; these cards say 回本, so ROI finds the payback card."""
     result = rank(index_of(CARDS), "客户要看ROI")
     assert result.answered and result.ranked[0] == "G02", result.to_json(why=True)
+
+
+@pytest.mark.parametrize("query", [
+    "我家阳台种菜怎么浇水",  # the vendor's own words (浇水, 种菜) in the rep's private life
+    "房东不退押金怎么办",  # 押金 is a payment word; a landlord is no customer
+    "我想换个手机",  # 手机 is on a card, the wish is the rep's own
+    "有没有卖农药的渠道",  # a product nobody here sells, asked beside a role word
+    "你们卖空调吗",
+    "老板今天在办公室吗",  # a role word and a whereabouts question
+    "帮我看看这份租房合同有没有坑",  # 合同 is an objection; a tenancy is the rep's own matter
+    "我妈住院了医院哪个科室好",  # hospital words name an industry none of these cards is about
+])
+def test_one_shared_word_does_not_make_an_everyday_question_ours(query: str) -> None:
+    result = rank(index_of(CARDS), query)
+    assert not result.answered, result.to_json(why=True)
+    # what we sell is a work question (a gap an admin may fill); the rep's own day is not
+    assert result.work == ("卖" in query), query
+
+
+def test_an_english_plural_reads_as_its_word() -> None:
+    result = rank(index_of(CARDS), "客户要discounts")
+    assert result.answered and result.ranked[0] == "G01" and "折扣" in result.why, result.to_json(why=True)

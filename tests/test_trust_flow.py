@@ -408,8 +408,8 @@ async def test_contract_buyer_only_from_its_label(services_both: Services, clock
     await chat.handle_line("证据 3")
     await chat.handle_line(f"/image {save(tmp_path, 'clause.png', clause_contract_png())}")
     out = transcript.last("rep01")["text"]
-    assert "合同页" in out and "🟡" not in out and "没认出甲方" in out  # not checked, and said so
-    assert await _flags(services, 3) == []
+    assert "合同页" in out and "🟡" in out and "没认出甲方" in out  # not checked: said, and a 🟡 to confirm
+    assert [f.rule for f in await _flags(services, 3)] == ["contract_unread"]
 
 
 async def test_a_flag_answer_without_its_explanation_asks_for_it(chat: ChatSession, transcript: Transcript,

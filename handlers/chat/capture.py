@@ -26,7 +26,7 @@ from bot.usertext import user_text
 from handlers.leads.assignment import activate_lead, plan_follow_up
 from handlers.leads.permissions import load_lead
 from handlers.leads.records import draft_duplicates
-from handlers.leads.screenshots import capture_card, capture_screenshot, latest_draft, queue_screenshot, tell_conflicts
+from handlers.leads.screenshots import capture_screenshot, checked_card, latest_draft, queue_screenshot, tell_conflicts
 from handlers.renewals.locks import locked_accounts
 from ocr.extract import budget_in, normalise_phone
 from ocr.timeparse import find_time
@@ -184,7 +184,7 @@ def _edit_handler(word: str, name: str) -> Any:
             return
         dups = await draft_duplicates(session, draft)
         await tell_conflicts(ctx, session, draft, dups)  # a corrected phone may reveal a colleague's customer
-        ctx.reply(await capture_card(session, draft, dups, ctx.user.id, ctx.now()))
+        ctx.reply(await checked_card(ctx, session, draft, dups))
 
     return edit
 

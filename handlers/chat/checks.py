@@ -13,8 +13,9 @@ from bot.messages import Button, Card, Inbound, Text
 from bot.router import Router, normalize_kept
 from bot.usertext import user_text
 from handlers.checks import flags, rules
-from handlers.leads.chat_gate import command_arg, lead_for, parse_id
+from handlers.leads.chat_gate import command_arg, lead_for
 from handlers.leads.permissions import list_leads
+from handlers.leads.rules import parse_id
 from storage.leads import OPEN_STATUSES
 from storage.models import Lead, LeadFlag
 
@@ -134,8 +135,8 @@ async def list_flags(ctx: Context, msg: Inbound) -> None:
     if not found:
         ctx.reply(Text("目前没有待处理的标记 👍"))
         return
-    lines = [f"线索 #{f.lead_id} {flags.flag_line(f)}" for f in found[:MAX_LISTED]]
+    lines = [f"线索 #{f.lead_id} {flags.flag_line(f, manager=ctx.user.is_manager)}" for f in found[:MAX_LISTED]]
     more = f"\n…共 {len(found)} 条" if len(found) > MAX_LISTED else ""
     hint = ("主管核实后可发送「清除标记 <编号>」。" if ctx.user.is_manager
-            else "回复示例：「预算 确认 <线索编号> <原因>」。")
+            else f"回复示例：「{rules.TOPICS.get(found[0].rule, ('预算',))[0]} 确认 <线索编号> <原因>」。")
     ctx.reply(Text("待处理的标记：\n" + "\n".join(lines) + more + "\n" + hint))

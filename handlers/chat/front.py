@@ -51,7 +51,7 @@ from handlers.leads.chat_gate import lead_for, lead_gate, policy_refused
 from handlers.leads.handover import offboard_with_handover
 from handlers.leads.permissions import list_leads
 from handlers.leads.records import draft_duplicates
-from handlers.leads.screenshots import capture_card, tell_conflicts
+from handlers.leads.screenshots import checked_card, tell_conflicts
 from handlers.llm_intent import ask_model
 from handlers.ramp.service import written_waiting
 from handlers.report import DIGEST_WINDOW, compute_report
@@ -715,7 +715,7 @@ async def apply_edit_card(ctx: Context, draft: Lead) -> None:
     session = await ctx.db()
     dups = await draft_duplicates(session, draft)
     await tell_conflicts(ctx, session, draft, dups)  # a corrected phone may reveal a colleague's customer
-    ctx.reply(await capture_card(session, draft, dups, ctx.user.id, ctx.now()))
+    ctx.reply(await checked_card(ctx, session, draft, dups))
 
 
 @router.card_action(ConfirmBudget, lead="edit")

@@ -48,12 +48,12 @@ from handlers.intent import reading_pair, split_person
 from handlers.leads import manage, records
 from handlers.leads import views as view
 from handlers.leads.assignment import plan_follow_up, reassign_options
-from handlers.leads.chat_gate import command_arg, lead_for, lead_gate, parse_id, ramp_refused
+from handlers.leads.chat_gate import command_arg, lead_for, lead_gate, ramp_refused
 from handlers.leads.evidence import EvidenceStore
 from handlers.leads.insights import InsightMiner, Insights, insight_miner
 from handlers.leads.permissions import list_leads
 from handlers.leads.records import EVIDENCE_WAIT, confirm_draft, fields_from_extract, log_contact, save_draft
-from handlers.leads.rules import empty_note, parse_stage
+from handlers.leads.rules import empty_note, parse_id, parse_stage
 from handlers.leads.typed import place_industry, typed_extras
 from handlers.products import lead_catalog
 from handlers.renewals.locks import proof_pending

@@ -25,7 +25,7 @@ from handlers.checks import rules
 from handlers.checks.evidence import DEMO, classify, demo_said
 from handlers.checks.rules import Finding, OtherLead
 from storage import chain
-from storage.leads import DROPPED, OPEN_STATUSES, company_core, is_closed, is_filled
+from storage.leads import DROPPED, OPEN_STATUSES, company_core, is_filled
 from storage.models import Activity, Evidence, Lead, LeadFlag, User
 
 OPEN = ("open", "answered")
@@ -64,9 +64,10 @@ def evaluate(f: Facts, cfg: ChecksSettings, jumps: Iterable[tuple[str, str]] = (
         rules.won_without_proof(f.status, f.proofs),
         rules.repeated_summary(f.summaries, cfg),
         rules.stage_lag(f.stage, f.status, f.summaries),
-        rules.key_fields_unknown(f.stage, f.key_known) if not is_closed(f.status) else None,
+        rules.key_fields_unknown(f.stage, f.key_known) if f.status != "lost" else None,  # won: still unknown
         *(rules.stage_jump(a, b, f.proofs, cfg) for a, b in jumps),
         *(rules.contract_mismatch(t, f.company) for t in f.contract_texts),
+        *(rules.contract_unread(t, f.company) for t in f.contract_texts),
     ]
     if f.status in OPEN_STATUSES or f.status == "draft":
         found += rules.shared_contact(f.owner_id, f.phone, f.company, f.others)
@@ -334,13 +335,39 @@ async def refresh(session: AsyncSession, lead: Lead, now: datetime, cfg: ChecksS
     return fresh
 
 
+async def refresh_sharing(session: AsyncSession, ev: Evidence, now: datetime, cfg: ChecksSettings) -> None:
+    """The other leads holding the same file as `ev` get their 🟡 now, not on their next, unrelated upload."""
+    if not ev.sha256 or ev.kind not in ("image", "file"):
+        return
+    ids = (await session.execute(select(Evidence.lead_id).distinct().where(
+        Evidence.sha256 == ev.sha256, Evidence.kind.in_(("image", "file")), Evidence.lead_id != ev.lead_id))).scalars()
+    for lead_id in sorted(i for i in ids if i is not None):
+        other = await session.get(Lead, lead_id)
+        if other is not None:
+            await refresh(session, other, now, cfg, values=False)
+
+
+async def missing_won_proof(session: AsyncSession, lead: Lead) -> bool:
+    """A won lead whose 「已赢单但缺少…」 flag is still open: the proof it asks for is welcome (the evidence gate lets
+    it through, and only it)."""
+    if lead.status != "won":
+        return False
+    found = await session.execute(select(LeadFlag.id).where(
+        LeadFlag.lead_id == lead.id, LeadFlag.rule == "won_without_proof", LeadFlag.status.in_(OPEN)).limit(1))
+    return found.first() is not None
+
+
 def topic_rules(word: str) -> set[str]:
     return {rule for rule, words in rules.TOPICS.items() if word in words}
 
 
-def flag_line(flag: LeadFlag) -> str:
-    """🔴 reason [· 销售说明：…] as shown on cards and digests."""
-    line = f"{rules.ICON.get(flag.level, '')} {flag.reason}"
+REP_HINT = re.compile(r"（可回复「[^」]*」补充）$")  # how the rep answers: not for the manager's digest
+
+
+def flag_line(flag: LeadFlag, manager: bool = False) -> str:
+    """🔴 reason [· 销售说明：…] as shown on cards and digests (`manager`: without the hint meant for the rep)."""
+    reason = REP_HINT.sub("", flag.reason) if manager else flag.reason
+    line = f"{rules.ICON.get(flag.level, '')} {reason}"
     if flag.answer:
         line += f"（说明：{user_text(flag.answer)}）"
     return line

@@ -28,16 +28,7 @@ DRAFT_BUDGET_ASK = ("预算是不是写错了？写错了直接发正确金额�
                     "没写错就确认，再发「预算 确认 <原因>」说明。")
 
 
-UNCHECKED_PARTY = "合同上没认出甲方，未能核对是不是本客户的合同，请自行确认。"
-
-
-def unchecked_party(text: str, company: str | None) -> bool:
-    """A contract page whose buyer could not be read (no labelled 甲方) and that names neither the lead's company
-    nor another organisation (that one is flagged)."""
-    return (rules.contract_party(text) is None and not rules.named_on(text, company)
-            and rules.contract_mismatch(text, company) is None)
-
-
+WON_PROOF_DONE = "✅ 赢单的合同和回款凭证已齐。"
 def finding_lines(found: list[Finding], draft: bool = False) -> list[str]:
     lines = [f.line for f in sorted(found, key=lambda f: flags.LEVEL_ORDER[f.level])]
     if draft and any(f.rule == "budget_outlier" for f in found):
@@ -94,15 +85,18 @@ async def after_evidence(session: AsyncSession, lead: Lead, ev: Evidence, readin
     if reading is not None:
         ev.proof, ev.ocr_text = reading.kind, reading.text[:4000] or None
     await session.flush()
+    waiting = await flags.missing_won_proof(session, lead)  # a won lead taking the proof its 🔴 asks for
     await chain.append(session, "evidence", lead_id=lead.id, actor_id=actor_id, now=now, **evidence_data(ev))
     lines = []
     if reading is not None:
         lines.append(f"识别为：{KINDS_CN.get(reading.kind, reading.kind)}。")
         if reading.kind not in CLOSE_PROOFS:
             lines.append("这份证据不能作为合同或回款凭证。")
-        elif reading.kind == "contract" and unchecked_party(reading.text, lead.company):
-            lines.append(UNCHECKED_PARTY)
-    return lines + finding_lines(await flags.refresh(session, lead, now, cfg, values=False))
+    lines += finding_lines(await flags.refresh(session, lead, now, cfg, values=False))
+    await flags.refresh_sharing(session, ev, now, cfg)
+    if waiting and not await flags.missing_won_proof(session, lead):
+        lines.append(WON_PROOF_DONE)
+    return lines
 
 
 async def after_decision(session: AsyncSession, lead: Lead, ev: Evidence, actor_id: str, approve: bool,

@@ -108,15 +108,15 @@ def quality_lines(names: Iterable[tuple[str, str]], quality: dict[str, Quality],
         for rep_id, name in names:
             q = quality.get(rep_id)
             if q is not None and q.oldest:
-                shown = "；".join(f"线索 #{f.lead_id} {flag_line(f)}" for f in q.oldest)
+                shown = "；".join(f"线索 #{f.lead_id} {flag_line(f, manager=True)}" for f in q.oldest)
                 lines.append(f"- {user_text(name)}: {shown}")
     return lines
 
 
 def _listed(shown: list[LeadFlag], total: int, icon: str, now: datetime) -> list[str]:
     """The flags listed under a rep, then how many more there are (the count and the list agree)."""
-    lines = [f"  - 线索 #{f.lead_id} {flag_line(f)}（{days((now - f.created_at).total_seconds() / 86400)}）"
-             for f in shown]
+    lines = [f"  - 线索 #{f.lead_id} {flag_line(f, manager=True)}"
+             f"（{days((now - f.created_at).total_seconds() / 86400)}）" for f in shown]
     if total > len(shown):
         lines.append(f"  - 还有 {total - len(shown)} 条 {icon}，发送「团队标记」查看全部")
     return lines

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import statistics
 from collections.abc import Iterable, Sequence
@@ -42,6 +43,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "key_fields_unknown": ("关键信息", "决策链", "下一步", "异议"),
     "evidence_reused": ("证据", "重复证据"),
     "contract_mismatch": ("合同", "合同抬头"),
+    "contract_unread": ("合同", "甲方"),
 }
 
 
@@ -231,10 +233,21 @@ def evidence_reused(other_lead_ids: Iterable[int]) -> list[Finding]:
 
 
 # The buyer only from a labelled field (甲方：… / 甲方（买方）：… / 买方：… / 采购方：…), never from a clause
-# where 甲方 is the subject (「甲方向乙方采购…」); the name stays on the label's line.
+# where 甲方 is the subject (「甲方向乙方采购…」); the name stays on the label's line. OCR and typists separate label
+# and name with anything (「甲方;…」, 「甲方 …」, 「甲 方 ：…」, full-width or not); a name after a bare space, or
+# right after the label, must end like an organisation (公司, 医院 …) to count.
+_ORG_TAILS = ("公司", "集团", "医院", "卫生院", "学校", "大学", "学院", "中学", "小学", "幼儿园", "研究院", "研究所",
+              "中心", "银行", "酒店", "事务所", "厂", "局", "委员会", "协会", "政府", "合作社")
+_SEPS = r":：;；,，.。、|｜丨\-—_~"
+_C = rf"[^\s{_SEPS}]"
+_SP = r"[^\S\n]"
+_TAILED = rf"{_C}(?:{_SP}?{_C}){{1,39}}(?:{'|'.join(_ORG_TAILS)})"  # 「岚山 物流有限公司」: OCR's inner spaces
+_LABEL = "|".join(f"{_SP}?".join(word) for word in ("甲方", "买方", "采购方", "需方", "委托方"))
+_NOT_NAME = r"(?![向与和及应须需在于的将按对为同委以自如若])"  # 「甲方应于…」, 「甲方向乙方…」: a clause
 _NAME = r"[^\s:：,，。;；]{4,40}"
-PARTY = re.compile(r"(?:甲方|买方|采购方|需方|委托方)(?:[^\S\n]*[(（][^)）\n]{0,6}[)）])?[^\S\n]*[:：][^\S\n]*"
-                   rf"(?P<name>{_NAME})")
+PARTY = re.compile(rf"(?:{_LABEL})(?:{_SP}*[(（][^)）\n]{{0,6}}[)）])?"
+                   rf"(?:{_SP}*[{_SEPS}]+{_SP}*{_NOT_NAME}(?P<name>{_TAILED}|{_C}{{4,40}})"
+                   rf"|{_SP}*{_NOT_NAME}(?P<bare>{_TAILED}))")
 # Any labelled field holding an organisation's name (OCR may lose the label's first character: 「方：…」).
 ORG_FIELD = re.compile(rf"(?P<label>[^\s:：]{{0,8}})[^\S\n]*[:：][^\S\n]*(?P<name>{_NAME})")
 ORG_TAIL = re.compile(r"(?:公司|集团|医院|卫生院|学校|大学|学院|中学|小学|幼儿园|研究院|研究所|中心|银行|酒店|事务所|"
@@ -245,7 +258,7 @@ SELLER = re.compile(r"乙方|卖方|供方|供应商|出卖人|受托方|收款|
 def contract_party(text: str) -> str | None:
     """The buyer named on a contract page in a labelled field (甲方：…), None when not readable."""
     m = PARTY.search(text)
-    return m.group("name") if m else None
+    return re.sub(r"\s+", "", m.group("name") or m.group("bare")) if m else None
 
 
 def named_on(text: str, company: str | None) -> bool:
@@ -282,3 +295,14 @@ def contract_mismatch(contract_text: str, company: str | None) -> Finding | None
         return None
     return Finding("contract_mismatch", YELLOW, f"合同甲方「{user_text(party)}」与客户公司「{user_text(company)}」"
                    f"不一致，请确认不是别的客户的合同", subject=party[:60])
+
+
+def contract_unread(contract_text: str, company: str | None) -> Finding | None:
+    """🟡 a contract page whose buyer cannot be read and that names neither the lead's company nor another
+    organisation: nothing on it says whose contract it is, so it is not taken as checked."""
+    if contract_party(contract_text) is not None or named_on(contract_text, company):
+        return None
+    if company and other_parties(contract_text, company):
+        return None  # contract_mismatch says whose it looks like
+    digest = hashlib.sha256(contract_text.encode()).hexdigest()[:16]
+    return Finding("contract_unread", YELLOW, "合同上没认出甲方，未能核对是不是本客户的合同，请确认", subject=digest)

@@ -1,10 +1,8 @@
 """The lead gate answered in chat: handlers/leads/permissions.py's checks with their refusal said as the reply
 (`lead_for`, `lead_gate` — the router's —, `policy_refused`, `ramp_refused`), and the reading of a command's lead
-number (`command_arg`, `parse_id`)."""
+number (`command_arg`; the number itself: `handlers.leads.rules.parse_id`)."""
 
 from __future__ import annotations
-
-import re
 
 from bot.context import Context
 from bot.messages import Text
@@ -12,8 +10,6 @@ from bot.router import LeadPolicy, split_command
 from handlers.leads.permissions import find_lead, id_refusal, policy_refusal
 from handlers.ramp import service as ramp
 from storage.models import Lead
-
-_ID = re.compile(r"^#?(\d{1,9})号?(?:[\s,，:：、]+|$)")
 
 
 # -- a command's lead number ---------------------------------------------------------------------
@@ -24,14 +20,6 @@ def command_arg(text: str, *words: str) -> str | None:
         if arg is not None:
             return arg
     return None
-
-
-def parse_id(arg: str) -> tuple[int | None, str]:
-    """'12 已电话沟通' / '#12' / '12号 好' / '12，好' / '12：好' → (12, rest); no leading number → (None, arg)."""
-    m = _ID.match(arg.strip())
-    if not m:
-        return None, arg.strip()
-    return int(m.group(1)), arg.strip()[m.end():].strip()
 
 
 # -- the same, answered in chat ------------------------------------------------------------------

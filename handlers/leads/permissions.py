@@ -20,6 +20,7 @@ from bot import phrases as P
 from bot.context import UserInfo
 from bot.org import manages, team_clause, team_of
 from bot.router import LeadPolicy
+from handlers.checks.flags import missing_won_proof
 from handlers.renewals.locks import locked_text, proof_pending
 from reminders.lifecycle import frozen_message, is_frozen
 from reminders.renewal_hold import lock_on
@@ -151,7 +152,8 @@ async def policy_refusal(session: AsyncSession, user: UserInfo, lead: Lead, poli
 
     "any": always lets them; "open": it is neither frozen (for a rep) nor closed or a draft, nor held by a renewal
     lock; "edit": a draft (its own card) or as "open"; "evidence": as "open", except that a customer's lead waiting
-    for a renewal proof takes it (won or locked); "manage": it is not closed — who may manage is the route's
+    for a renewal proof takes it (won or locked), and so does a won lead whose 🔴 still asks for its contract or
+payment record (nothing else on it changes); "manage": it is not closed — who may manage is the route's
     declaration (`roles=MANAGERS`, implied by `card_action(…, lead="manage")`), refused once by
     bot.dispatch.run_route, and the console's `@allow("manager", "admin")`."""
     if policy == "any" or (policy == "edit" and lead.status == "draft"):
@@ -161,7 +163,8 @@ async def policy_refusal(session: AsyncSession, user: UserInfo, lead: Lead, poli
     why = frozen_text(user, lead)
     if why is not None:
         return why
-    if policy == "evidence" and await proof_pending(session, lead.id) is not None:
+    if policy == "evidence" and (await proof_pending(session, lead.id) is not None
+                                 or await missing_won_proof(session, lead)):
         return None
     return closed_text(lead) or await renewal_text(session, user, lead)
 

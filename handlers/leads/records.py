@@ -26,6 +26,7 @@ from handlers.renewals.evidence import record_from_evidence
 from handlers.renewals.locks import locked_accounts, on_proof, proof_pending
 from reminders import lifecycle
 from storage.activity import add_activity
+from storage.facts import PROOF_CN
 from storage.leads import (
     DROPPED,
     SOURCE_CN,
@@ -236,6 +237,8 @@ async def add_evidence_note(session: AsyncSession, lead: Lead, user: UserInfo, n
     if await proof_pending(session, lead.id) is not None:
         return ev, Outcome(False, f"已记录证据说明，等待主管确认；确认后作为续签证明，这个客户的续约预警锁定随即解除"
                                   f"（线索 #{lead.id}）。")
+    if lead.status == "won":
+        return ev, Outcome(False, f"已记录证据说明，等待主管确认后补入赢单证据（线索 #{lead.id}）。")
     return ev, Outcome(False, f"已记录证据说明，等待主管确认后即可签约/赢单（线索 #{lead.id}）。")
 
 
@@ -247,8 +250,9 @@ async def attach_evidence_file(session: AsyncSession, lead: Lead, actor_id: str,
     session.add(ev)
     await session.flush()
     lead.evidence_hash, lead.evidence_path = digest, path
-    add_activity(session, lead.id, actor_id, "evidence", now, f"{'截图' if kind == 'image' else '文件'}证据",
-                 evidence_id=ev.id, sha256=digest)
+    item = "图片" if kind == "image" else "文件"
+    what = f"{PROOF_CN.get(reading.kind, reading.kind)}（{item}）" if reading is not None else f"{item}证据"
+    add_activity(session, lead.id, actor_id, "evidence", now, what, evidence_id=ev.id, sha256=digest)
     lines = await hooks.after_evidence(session, lead, ev, reading, actor_id, now, checks)
     account = [line for line in (await record_from_evidence(session, lead, ev, now),
                                  await on_proof(session, lead, ev, actor_id, now)) if line]

@@ -13,6 +13,18 @@ _STAGE_ALIASES = {"获取": "new", "初筛": "qualify", "资质": "qualify", "�
                   "方案": "demo", "演示": "demo", "签约": "close", "回款": "close"}
 
 
+_ID = re.compile(r"^#?(\d{1,9})号?(?:[\s,，:：、]+|$)")
+
+
+def parse_id(arg: str) -> tuple[int | None, str]:
+    """'12 已电话沟通' / '#12' / '12号 好' / '12，好' / '12：好' → (12, rest); no leading number → (None, arg).
+    The reading of a lead number after every lead command word (跟进, 阶段, 证据, 决策链 …)."""
+    m = _ID.match(arg.strip())
+    if not m:
+        return None, arg.strip()
+    return int(m.group(1)), arg.strip()[m.end():].strip()
+
+
 def parse_stage(text: str) -> str | None:
     """'3', '三', '第3阶段', '需求诊断', 'discover', '诊断' → 'discover'; anything else → None. A stage word in a
     sentence that says it has not happened (还不需要演示, 预计下月签约) is not a stage."""

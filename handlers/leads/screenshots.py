@@ -27,6 +27,7 @@ from bot.messages import Button, Card, Outbound, Text
 from bot.metrics import OCR, timed
 from bot.phrases import UNNAMED_CUSTOMER
 from bot.usertext import user_text
+from handlers.checks import flags, hooks
 from handlers.leads.evidence import EvidenceStore
 from handlers.leads.records import draft_duplicates, fields_from_extract, save_draft
 from handlers.leads.views import draft_card
@@ -105,7 +106,21 @@ async def capture_screenshot(ctx: Context, data: bytes, file_name: str | None, *
     session.add(Evidence(lead_id=draft.id, kind="screenshot", sha256=digest, path=path, added_by=ctx.user.id,
                          created_at=now))
     await tell_conflicts(ctx, session, draft, dups)
-    ctx.reply(await capture_card(session, draft, dups, ctx.user.id, now))
+    ctx.reply(await checked_card(ctx, session, draft, dups))
+
+
+async def checked_card(ctx: Context, session: AsyncSession, draft: Lead, dups: list[Lead]) -> Card:
+    """The draft card after the cross-checks a typed 新线索 gets (budget, shared contact …): the draft's open flags
+    above it, so an odd value is questioned before 确认, not after."""
+    await hooks.after_values(session, draft, ctx.now(), ctx.settings.checks)
+    card = await capture_card(session, draft, dups, ctx.user.id, ctx.now())
+    found = flags.sort_flags(await flags.flags_of(session, [draft.id]))
+    if not found:
+        return card
+    lines = [flags.flag_line(f) for f in found]
+    if any(f.rule == "budget_outlier" for f in found):
+        lines.append(hooks.DRAFT_BUDGET_ASK)
+    return dataclasses.replace(card, description="\n".join([*lines, card.description]).strip())
 
 
 async def _recognize(ctx: Context, data: bytes, busy_after: float | None) -> LeadFields | None:

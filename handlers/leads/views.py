@@ -130,15 +130,15 @@ def field_rows(lead: Lead, names: Mapping[str, str]) -> list[Field]:
 
 
 def timeline_lines(activities: Sequence[Activity], names: Mapping[str, str], keep: int = TIMELINE_MAX) -> list[str]:
-    """One natural line per event — when, who, what — and an event said twice in a row shown once; the last
-    `keep` (chat's card and the web console's lead page say the same lines)."""
+    """One natural line per event — when, who, what — and an event said twice in a row shown once (not an evidence
+    item: each is one); the last `keep` (chat's card and the web console's lead page say the same lines)."""
     lines: list[str] = []
     for act in activities:
         line = f"{fmt_cn(act.created_at)} {timeline_event(act, names)}"
         insights = (act.detail or {}).get("insights_text")
         if insights:
             line += f"（{user_text(insights)}）"
-        if not lines or lines[-1] != line:
+        if not lines or lines[-1] != line or act.kind == "evidence":  # two pictures sent are two items
             lines.append(line)
     return lines[-keep:]
 
