@@ -235,6 +235,26 @@ def _title_lines(crop: Image.Image) -> list[Image.Image]:
     return out
 
 
+def _label_line(crop: Image.Image, binary: Image.Image) -> list[Image.Image]:
+    """A group member's name label above their bubble (small grey text on the chat background, inside the
+    message's box): thresholded against the bubble's fill it comes out too pale to count as a line, so it is
+    thresholded on its own. [] when nothing pale stands above the first line of the bubble's text."""
+    ink = np.asarray(binary)
+    strong = line_spans(ink < 128)
+    if not strong:
+        return []
+    first = strong[0]
+    above = [sp for sp in line_spans(ink < 230) if sp[1] <= first[0] and sp[1] - sp[0] >= 0.4 * (first[1] - first[0])]
+    if not above:
+        return []
+    a, b, _, _ = above[0]
+    label = crop.crop((0, max(0, a - 3), crop.width, min(first[0], b + 3)))
+    grow = float(np.clip((first[1] - first[0]) / max(1, b - a), 1.0, 2.0))  # read at the message text's size
+    if grow > 1.05:
+        label = label.resize((round(label.width * grow), round(label.height * grow)), Image.Resampling.BICUBIC)
+    return _text_lines(binarize(label))
+
+
 def restack(img: Image.Image, regions: list[Region], scale: float) -> tuple[Image.Image, list[_Placed]]:
     """All regions' text lines, thresholded, one under the other with clear gaps, left-aligned."""
     per_region: list[list[Image.Image]] = []
@@ -245,7 +265,8 @@ def restack(img: Image.Image, regions: list[Region], scale: float) -> tuple[Imag
         if r.kind == TITLE:
             per_region.append(_title_lines(c))
         else:
-            per_region.append(_text_lines(binarize(c, drop_colour=r.kind in (LEFT, RIGHT, CARD))))
+            binary = binarize(c, drop_colour=r.kind in (LEFT, RIGHT, CARD))
+            per_region.append((_label_line(c, binary) if r.kind == LEFT else []) + _text_lines(binary))
     lines = [ln for ls in per_region for ln in ls]
     width = max((ln.width for ln in lines), default=1) + 2 * PAD
     height = sum(ln.height for ln in lines) + LINE_GAP * len(lines) + GAP * len(regions) + 2 * PAD

@@ -40,7 +40,7 @@ from ocr.people import (
     surer_reading,
 )
 from ocr.requests import ASKS, requested_things
-from ocr.sides import hands_over, is_ours, own_companies, speaks_for_us
+from ocr.sides import LABEL, hands_over, is_ours, own_companies, speaks_for_us
 from ocr.timeparse import Found, agreed, find_times, parse_anchor
 from storage.leads import cn_number, parse_budget
 
@@ -443,6 +443,9 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     bar = parse_title_bar(chat.title, names)
     ours = own_companies(tuple(_without_header(r) for r in chat.regions)) | {o for o in own if len(o) >= 2}
     regions = _sides(chat.regions, bar.is_group, ours)
+    labels: dict[int, str] = {}
+    if bar.is_group:
+        regions, labels = _split_labels(regions)
     left = [r for r in regions if r.kind == LEFT]
     if bar.is_colleague or (not bar.is_group and _colleague(chat.title, bar, left, ours, own)):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
@@ -460,15 +463,22 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
         acc.put("company", bar.company, 0.75)
         acc.put("title", bar.title, 0.7)
     customer = {n for n in (bar.name, bar.name_guess, strip_title_noise(chat.title or "")) if n}
-    for r in regions:
+    # in a group: the label over the first message that told who the customer is or their number
+    speaker: tuple[str, float] | None = None
+    for i, r in enumerate(regions):
         kind, said = _speaker(r.kind, r.text, customer)
         quoted = r.text[: len(r.text) - len(said)].rstrip(":： ")
         if kind == LEFT and r.kind == RIGHT and names.is_remark_name(quoted):
             acc.put("customer_name", quoted, 0.85)  # the rep quotes the customer by the name the chat shows
         if kind == LEFT:
+            known = len(acc.values)
             _customer_message(said, r.latin if said == r.text else "", acc, ctx)
+            if speaker is None and len(acc.values) > known and is_person_name(labels.get(i, "")):
+                speaker = (labels[i], 0.92 if SELF_INTRO.search(said) else 0.8)
         elif kind == RIGHT:
             _rep_restates(said, acc, ctx)
+    if speaker and "customer_name" not in acc.values:
+        acc.put("customer_name", *speaker)  # 「大家好，我是瑞丰的技术负责人，电话…」 under the label 「曾文」: 曾文
     introduced = acc.values.get("customer_name")
     shown = bar.name or (_addressed(regions, introduced, names) if isinstance(introduced, str) else None)
     if shown and isinstance(introduced, str):  # one name read two ways: the reading the chat bears out
@@ -531,6 +541,25 @@ def _sides(regions: tuple[TextRegion, ...], group: bool, ours: set[str]) -> tupl
         return regions
     return tuple(dataclasses.replace(r, kind=RIGHT) if r.kind == LEFT and speaks_for_us(r.text, ours) else r
                  for r in regions)
+
+
+SELF_INTRO = re.compile(r"我是|我叫|本人")  # a member introducing themself: their label is their name
+GROUP_LABEL = re.compile(r"[\u4e00-\u9fff]{2,4}")  # a member's name over their message
+
+
+def _split_labels(regions: tuple[TextRegion, ...]) -> tuple[tuple[TextRegion, ...], dict[int, str]]:
+    """A group's messages without the member name read over them (the engine keeps that small grey label as the
+    message's first line), and the labels by message position. A colleague's label (「云启软件-李娜」) was used
+    by `_sides` already and is dropped the same way."""
+    out, labels = [], {}
+    for i, r in enumerate(regions):
+        first, _, rest = r.text.partition("\n")
+        first = first.strip()
+        if r.kind in (LEFT, RIGHT) and rest.strip() and (GROUP_LABEL.fullmatch(first) or LABEL.match(first)):
+            labels[i] = first
+            r = dataclasses.replace(r, text=rest, latin="" if first in r.latin else r.latin)
+        out.append(r)
+    return tuple(out), labels
 
 
 def _colleague(title: str | None, bar: TitleBar, left: list[TextRegion], ours: set[str], own: Iterable[str]) -> bool:

@@ -75,6 +75,8 @@ def analyse(img: Image.Image, *, desktop: bool = False, ink: int | None = None, 
     h, w, _ = rgb.shape
     bg = _background(rgb)
     edge = 4 if desktop else None  # a pane's avatars sit ~10 px from its edge: look only at the outermost columns
+    if ink is not None:  # a photo: a pane's cut blurs avatars into its edge columns; a phone's edges keep glare
+        edge = WHOLE_ROW if desktop else FULL_ROW
     top = _header_bottom(rgb, bg, edge)
     bottom = _footer_top(rgb, bg, edge)
     regions: list[Region] = []
@@ -127,12 +129,26 @@ def _background(rgb: np.ndarray) -> tuple[int, int, int]:
     return (int(med[0]), int(med[1]), int(med[2]))
 
 
+WHOLE_ROW = -1  # `_edge_off` on a row's median over its width instead of its edge columns
+FULL_ROW = -2  # `_edge_off` on rows off the background, one way, almost all the way across (a bar, its rule)
+
+
 def _edge_off(rows: np.ndarray, bg: tuple[int, int, int], edge: int | None = None) -> np.ndarray:
     """Per row: does the colour at both screen edges differ from the chat background?
 
     Bars and their border lines span the full width; chat content never reaches the outer 2 %,
-    so looking only at the edges is immune to bubbles and to JPEG colour bleeding from them.
+    so looking only at the edges is immune to bubbles and to JPEG colour bleeding from them. With `edge`
+    WHOLE_ROW, the row's median across its width tells (a desktop pane's messages fill less than half a row);
+    FULL_ROW, rows off the background almost all the way across (a phone's bubbles never are) and at the edges.
     """
+    if edge == WHOLE_ROW:
+        med = np.median(rows[:, rows.shape[1] // 20 : -rows.shape[1] // 20 : 2], axis=1)
+        return np.abs(med - np.array(bg)).max(axis=1) > 4
+    if edge == FULL_ROW:
+        inner = rows[:, rows.shape[1] // 30 : -rows.shape[1] // 30 : 2].astype(np.int16) - np.array(bg, np.int16)
+        luma = inner.mean(axis=2)
+        across = ((luma > 6).mean(axis=1) > 0.85) | ((luma < -6).mean(axis=1) > 0.85)
+        return across & _edge_off(rows, bg)  # and at the edges: neither a glare patch nor a vignette alone
     k = edge or max(3, rows.shape[1] // 50)
     edges = np.concatenate((rows[:, :k], rows[:, -k:]), axis=1)
     med = np.median(edges, axis=1)
@@ -176,6 +192,9 @@ def _title_box(rgb: np.ndarray, top: int, *, left_aligned: bool = False) -> Box 
     for ch in range(3):  # a channel at a time: a float copy of the whole band is ~9 MB on a large phone shot
         np.logical_or(ink, np.abs(band[..., ch] - med[ch]) > 40, out=ink)
     rows = _runs(ink.sum(axis=1) > max(2, band.shape[1] // 200), max(2, w // 150))
+    if rows:  # the top of a message the bar cuts (in a photo, blurred over its rule) is a sliver, never the title
+        tallest = max(b - a for a, b in rows)
+        rows = [r for r in rows if r[1] - r[0] >= 0.5 * tallest]
     if not rows:
         return None
     y0, y1 = rows[-1]
@@ -217,7 +236,8 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
     # measured on every pixel off the background, so its box holds the bubble's anti-aliased rim and whole tail.
     mask = _despeckled(distance(area, bg) > ink, speckle)
     strict = _despeckled(inked(area, bg, ink), speckle)
-    if speckle:  # a rectified photo's outermost columns may keep a sliver of bezel or a vignette's dark edge
+    if speckle and min_avatar:  # a rectified phone photo's outermost columns may keep a sliver of bezel or a
+        # vignette's dark edge (a monitor's pane is cut from inside the screen, its avatars close to the cut)
         rim = max(1, w // 40)  # avatars start 12 points (3 % of a phone's width) in
         for m in (mask, strict):
             m[:, :rim] = False

@@ -7,6 +7,7 @@ desktop text from the original pixels instead of a shrunken page.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 from types import ModuleType
@@ -44,8 +45,13 @@ def locate(img: Image.Image) -> Located:
         return pane
     photo = rectify_photo(img)
     if photo is not None:
-        upright, quad = photo
-        layout = analyse_photo(upright)
+        screen, quad = photo
+        if screen.width > screen.height:  # a monitor or a tablet photographed: its chat pane
+            shown = best_pane(screen, photo=True)
+            if shown is not None:  # (its pane box is in the rectified screen's pixels: the outline tells where)
+                return dataclasses.replace(shown, kind=PHOTO, pane=None, quad=quad)
+        upright = levelled(screen, pane=screen.width > screen.height)
+        layout = analyse_photo(upright, desktop=upright.width > upright.height)
         if layout.is_chat:
             return Located(upright, layout, PHOTO, quad=quad)
     if portrait or photo is not None:  # a photo whose screen edges were not found: straightened by its text lines
@@ -57,7 +63,7 @@ def locate(img: Image.Image) -> Located:
     return Located(img, first if first is not None else analyse(img), PAGE)
 
 
-def analyse_photo(img: Image.Image) -> Layout:
+def analyse_photo(img: Image.Image, *, desktop: bool = False) -> Layout:
     """The layout of a rectified photo, found on a blurred copy: moiré (the camera's grid beating against the
     screen's pixels) and grain stray as far from the background as a white bubble on a light-grey chat does;
     a Gaussian of 2 px flattens both and leaves bubbles, avatars and text lines where they are. The engine
@@ -65,23 +71,28 @@ def analyse_photo(img: Image.Image) -> Layout:
     import cv2
 
     smooth = Image.fromarray(cv2.GaussianBlur(rgb_array(img), (0, 0), 2.0), "RGB")
-    layout = analyse(smooth, ink=PHOTO_INK, floor=True)  # the threshold just over the photo's grain: faint bubbles show
-    return layout if layout.is_chat else analyse(img, ink=PHOTO_INK)  # glare left uneven
+    layout = analyse(smooth, ink=PHOTO_INK, floor=True, desktop=desktop)  # the threshold just over the grain
+    return layout if layout.is_chat else analyse(img, ink=PHOTO_INK, desktop=desktop)  # glare left uneven
 
 
 # ---------------------------------------------------------------- panes
 
 
-def best_pane(img: Image.Image) -> Located | None:
+def best_pane(img: Image.Image, *, photo: bool = False) -> Located | None:
     """The column span that reads as the fullest chat: the chat pane. A session list also shows avatars beside
     text at its left edge, but never the other side's bubbles, so a span with both speakers wins, then the one
-    with more messages; the session list's names never feed a lead when the pane is readable."""
+    with more messages; the session list's names never feed a lead when the pane is readable. `photo`: a
+    rectified photo of a monitor (its grain and moiré measured as a photo's)."""
     best: tuple[int, Located] | None = None
-    for box in chat_pane_candidates(img):
+    for box in chat_pane_candidates(img, photo=photo):
         crop = img.crop((box.x0, box.y0, box.x1, box.y1))
-        layout = analyse(crop, desktop=True, floor=True)
-        if not layout.is_chat:
-            layout = analyse(crop, desktop=True)
+        if photo:  # levelled on its own: a session list's shade is no glare to take out of the pane
+            crop = levelled(crop, pane=True)
+            layout = analyse_photo(crop, desktop=True)
+        else:
+            layout = analyse(crop, desktop=True, floor=True)
+            if not layout.is_chat:
+                layout = analyse(crop, desktop=True)
         if not layout.is_chat or (layout.title is None and not any(r.kind == RIGHT for r in layout.regions)):
             continue  # a pane shows its chat's title bar, or the rep's side: a page in a viewer shows neither
         kinds = [r.kind for r in layout.regions]
@@ -93,21 +104,22 @@ def best_pane(img: Image.Image) -> Located | None:
 
 PANE_STEP = 6  # a colour step between neighbouring columns this large, in most rows, is a boundary line
 SHADE_STEP = 3  # two panels this many levels apart meet at a boundary without a line (the same step in most rows)
+PHOTO_PANE_STEP = 2  # a boundary on a photographed monitor, measured on averaged columns (the camera blurs lines)
 TRIM = 3  # a pane is read from a few columns inside its boundaries (a window's edge bleeds into them in a JPEG)
 BAR_SHARE = 0.2  # a title bar or an input area is at most this share of the screen's height
 
 
-def chat_pane_candidates(img: Image.Image) -> list[Box]:
+def chat_pane_candidates(img: Image.Image, *, photo: bool = False) -> list[Box]:
     """Column spans between full-height boundaries (sidebar | session list | chat pane | info panel; split-view
     divider; a window's edges on a desktop), widest first, each at least a quarter of the width, and each cut to
     its window's rows (`window_rows`). A phone screenshot has no such boundary: it is not split again."""
     w, h = img.size
     rows = sampled_rows(img, range(int(h * 0.1), int(h * 0.9), 4)).astype(np.int16)
     spans = []
-    for a, b in _between(boundaries(rows, 0.6), w):
+    for a, b in _between(photo_boundaries(rows) if photo else boundaries(rows, 0.6), w):
         if b - a >= MIN_PANE_SHARE * w and (a, b) != (0, w):
             x0, x1 = a + TRIM if a else 0, b - TRIM if b < w else w
-            y0, y1 = window_rows(img, x0, x1)
+            y0, y1 = (0, h) if photo else window_rows(img, x0, x1)  # a photographed screen is its window
             spans.append(Box(x0, y0, x1, y1))
     return sorted(spans, key=lambda s: s.width, reverse=True)[:3]
 
@@ -165,6 +177,25 @@ def window_rows(img: Image.Image, x0: int, x1: int) -> tuple[int, int]:
     return top, bottom
 
 
+def photo_boundaries(rows: np.ndarray) -> list[tuple[int, int]]:
+    """`boundaries` on a photographed screen, whose grain and moiré step between neighbouring columns as much as
+    a panel's edge: brightness over 3 columns on either side, and a step counts only in the direction most rows
+    take (a boundary is darker on the same side all the way down; moiré's stripes alternate)."""
+    luma = rows.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    kernel = np.ones(3, dtype=np.float32) / 3
+    smooth = np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="same"), 1, luma)
+    diff = np.zeros_like(smooth)
+    diff[:, 1:-3] = smooth[:, 3:-1] - smooth[:, :-4]  # columns x+2 against x-1: either side of the step at x
+    up, down = (diff > PHOTO_PANE_STEP).mean(axis=0), (diff < -PHOTO_PANE_STEP).mean(axis=0)
+    out: list[tuple[int, int]] = []
+    for x in (int(x) + 1 for x in np.nonzero(np.maximum(up, down)[:-1] > 0.6)[0]):
+        if out and x - out[-1][1] <= 3:
+            out[-1] = (out[-1][0], x)
+        else:
+            out.append((x, x))
+    return out
+
+
 def sampled_rows(img: Image.Image, ys: range) -> np.ndarray:
     """The rows `ys` of `img` as an RGB array, without an array copy of the whole (a 2560×1440 page is 11 MB)."""
     rgb = img if img.mode == "RGB" else img.convert("RGB")
@@ -180,8 +211,9 @@ def rgb_array(img: Image.Image) -> np.ndarray:
 
 
 def rectify_photo(img: Image.Image) -> tuple[Image.Image, tuple[tuple[float, float], ...]] | None:
-    """The largest bright quadrilateral (a lit screen) warped upright, phone-screenshot sized; None when the
-    image holds no such quadrilateral. Glare and moiré are softened by the blur that finds the outline."""
+    """The largest bright quadrilateral (a lit screen) warped upright, a phone's at phone-screenshot size, a
+    monitor's at its own; None when the image holds no such quadrilateral. Its light is still uneven
+    (`levelled` evens it)."""
     import cv2
 
     rgb = rgb_array(img)
@@ -196,18 +228,27 @@ def rectify_photo(img: Image.Image) -> tuple[Image.Image, tuple[tuple[float, flo
     tl, tr, br, bl = quad
     width = float(np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
     height = float(np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
-    out_w = int(min(1080, max(540, width)))
+    # a phone's screen at phone-screenshot size; a monitor's (wider than tall) at its own, so 14-px text stays
+    out_w = int(min(1080, max(540, width))) if width < height * 1.15 else int(min(2560, max(1080, width)))
     out_h = int(out_w * height / max(width, 1))
     target = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
     warped = cv2.warpPerspective(rgb, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC)
     del rgb
-    trim = max(2, out_w // 100)  # the outline runs on the bezel's edge: keep only the lit screen
-    warped = _even_light(warped[trim:-trim, trim:-trim], cv2)
+    # the outline runs on the bezel's edge: keep only the lit screen (a monitor's chat runs up to its edge)
+    trim = max(2, out_w // (100 if width < height * 1.15 else 400))
+    warped = np.ascontiguousarray(warped[trim:-trim, trim:-trim])
     return Image.fromarray(warped, "RGB"), tuple((float(x), float(y)) for x, y in quad)
 
 
-def _even_light(rgb: np.ndarray, cv2: ModuleType) -> np.ndarray:
+def levelled(img: Image.Image, *, pane: bool = False) -> Image.Image:
+    """A photographed screen (or, `pane`, a monitor's chat pane) with glare and vignetting taken out."""
+    import cv2
+
+    return Image.fromarray(_even_light(rgb_array(img), cv2, local_glare=pane), "RGB")
+
+
+def _even_light(rgb: np.ndarray, cv2: ModuleType, *, local_glare: bool = False) -> np.ndarray:
     """Glare and vignetting are smooth over the screen; the chat layout measures ink as distance from one
     background colour. Estimate the background per cell as its most common colour (bubbles and text are the
     minority; a cell they fill is voted down by its neighbours' median), and subtract the drift.
@@ -226,7 +267,7 @@ def _even_light(rgb: np.ndarray, cv2: ModuleType) -> np.ndarray:
         for j in range(gw):
             vals, counts = np.unique(keys[j], return_counts=True)
             modes[i, j] = cells[j][keys[j] == vals[counts.argmax()]].mean(axis=0)
-    surface = _smooth_surface(modes)
+    surface = _smooth_surface(modes, local_glare=local_glare)
     level = np.median(modes.reshape(-1, 3), axis=0)
     level = level - max(0.0, float(level.max()) - 232)  # leave the layout headroom above a bright background
     flat = np.empty_like(rgb)
@@ -241,9 +282,11 @@ def _even_light(rgb: np.ndarray, cv2: ModuleType) -> np.ndarray:
     return np.asarray(cv2.GaussianBlur(flat, (3, 3), 0))
 
 
-def _smooth_surface(modes: np.ndarray) -> np.ndarray:
+def _smooth_surface(modes: np.ndarray, *, local_glare: bool = False) -> np.ndarray:
     """A quadratic surface per channel through the cells' background colours, refitted without the cells a
-    bubble fills (more than 5 levels off the fit): light drifts smoothly, bubbles do not."""
+    bubble fills (more than 5 levels off the fit): light drifts smoothly, bubbles do not. `local_glare`: plus
+    what the quadratic leaves of a glare patch (a monitor's chat pane, mostly background; a phone's bubbles
+    fill too much of its screen to tell a glare patch from a bubble)."""
     gh, gw, _ = modes.shape
     yy, xx = np.mgrid[0:gh, 0:gw]
     y, x = yy.ravel() / gh, xx.ravel() / gw
@@ -257,9 +300,29 @@ def _smooth_surface(modes: np.ndarray) -> np.ndarray:
     for _ in range(3):
         coef, *_ = np.linalg.lstsq(basis[keep], gray[keep], rcond=None)
         keep = np.abs(gray - basis @ coef) < 5
+    local = _local_residual((gray - basis @ coef).reshape(gh, gw)) if local_glare else 0.0
     for ch in range(3):
         coef, *_ = np.linalg.lstsq(basis[keep], modes[..., ch].ravel()[keep], rcond=None)
-        out[..., ch] = (basis @ coef).reshape(gh, gw)
+        out[..., ch] = (basis @ coef).reshape(gh, gw) + local
+    return out
+
+
+def _local_residual(residual: np.ndarray, reach: int = 3) -> np.ndarray:
+    """What a quadratic leaves of a glare patch or a vignette's corner: per cell, the median residual of the
+    cells around it (7 × 7) that agree with their neighbourhood, so a bubble filling a few cells is not taken
+    for light."""
+    first = _window_median(residual, reach, np.ones(residual.shape, dtype=bool))
+    return _window_median(residual, reach, np.abs(residual - first) < 6)
+
+
+def _window_median(values: np.ndarray, reach: int, use: np.ndarray) -> np.ndarray:
+    gh, gw = values.shape
+    out = np.zeros_like(values)
+    for i in range(gh):
+        for j in range(gw):
+            win = values[max(0, i - reach) : i + reach + 1, max(0, j - reach) : j + reach + 1]
+            ok = use[max(0, i - reach) : i + reach + 1, max(0, j - reach) : j + reach + 1]
+            out[i, j] = float(np.median(win[ok])) if ok.any() else 0.0
     return out
 
 
@@ -283,17 +346,28 @@ def _screen_quad(gray: np.ndarray, cv2: ModuleType) -> np.ndarray | None:
     h, w = gray.shape
     _, mask = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     dark = _dark_screen(gray, cv2)
+    quads: list[tuple[float, np.ndarray]] = []
     for candidate in (mask, 255 - mask, *(() if dark is None else (dark,))):
-        contours, _ = cv2.findContours(candidate, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        for c in sorted(contours, key=cv2.contourArea, reverse=True)[:3]:
+        # every contour, holes too: a screen inside a black bezel on a desk as bright as the screen is the hole
+        # in the bezel, inside the desk's own contour
+        contours, _ = cv2.findContours(candidate, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+        for c in sorted(contours, key=cv2.contourArea, reverse=True)[:4]:
             area = cv2.contourArea(c)
             if not 0.2 * w * h <= area <= 0.97 * w * h:
                 continue
             hull = cv2.convexHull(c)
             approx = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
-            if len(approx) == 4:
-                return _order(approx.reshape(4, 2).astype(np.float64))
-    return None
+            if len(approx) == 4 and area >= 0.85 * cv2.contourArea(approx):  # a quadrilateral, not a blob
+                quads.append((area, approx.reshape(4, 2).astype(np.float64)))
+    if not quads:
+        return None
+    quads.sort(key=lambda q: -q[0])
+    best_area, best = quads[0]
+    for area, quad in quads[1:]:  # the lit screen inside the phone's or monitor's body outline: the inner one
+        inside = all(cv2.pointPolygonTest(best.astype(np.float32), (float(x), float(y)), True) >= -2 for x, y in quad)
+        if inside and area >= 0.6 * best_area:
+            best_area, best = area, quad
+    return _order(best)
 
 
 def _order(pts: np.ndarray) -> np.ndarray:

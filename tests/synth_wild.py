@@ -195,6 +195,74 @@ def photo2(chat, rng: random.Random, dark: bool, style: str):  # type: ignore[no
     return img, visible, rng.randint(60, 88), {"size": img.size, **meta}
 
 
+def photo_monitor(chat, rng: random.Random, dark: bool, style: str):  # type: ignore[no-untyped-def]
+    """A PC client on a monitor photographed with a phone: the screen at up to 20° of keystone and tilt, a thin
+    black bezel, a wall or office behind it, strong moiré, glare, blur and noise, saved as a camera JPEG."""
+    screen, visible, _quality, meta = pc(chat, rng, dark, style)
+    img, photo_meta = photograph_monitor(screen, rng)
+    return img, visible, rng.randint(55, 85), {**meta, "size": img.size, **photo_meta}
+
+
+def photograph_monitor(screen: Image.Image, rng: random.Random) -> tuple[Image.Image, dict]:
+    out_w, out_h = rng.choice([(2400, 1800), (2000, 1500), (2560, 1440)])
+    sw, sh = screen.size
+    bezel = int(sw * rng.uniform(0.008, 0.02))
+    body = Image.new("RGB", (sw + 2 * bezel, sh + 2 * bezel), rng.choice([(12, 12, 14), (28, 28, 30), (200, 200, 204)]))
+    body.paste(screen, (bezel, bezel))
+    bw, bh = body.size
+    k = min(out_w / bw, out_h / bh) * rng.uniform(0.7, 0.92)
+    cx, cy = out_w / 2 + rng.uniform(-0.04, 0.04) * out_w, out_h / 2 + rng.uniform(-0.05, 0.05) * out_h
+    yaw, pitch = rng.uniform(-0.18, 0.18), rng.uniform(-0.12, 0.12)  # the far side of the screen looks shorter
+    roll = np.radians(rng.uniform(-6, 6))
+    corners = []
+    for px, py in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
+        x, y = px * bw * k / 2, py * bh * k / 2
+        x, y = x * (1 + pitch * py), y * (1 + yaw * px)
+        corners.append((cx + x * np.cos(roll) - y * np.sin(roll), cy + x * np.sin(roll) + y * np.cos(roll)))
+    from tests.synth_styles import _perspective_coeffs
+
+    quad = [(int(x), int(y)) for x, y in corners]
+    warped = body.transform((out_w, out_h), Image.Transform.PERSPECTIVE, _perspective_coeffs(quad, body.size),
+                            Image.Resampling.BICUBIC, fillcolor=(0, 0, 0))
+    mask = Image.new("L", (out_w, out_h), 0)
+    ImageDraw.Draw(mask).polygon(quad, fill=255)
+    room = _desk(rng, (out_w, out_h), rng.choice(("solid", "gradient", "bright")))
+    room.paste(warped, mask=mask.filter(ImageFilter.GaussianBlur(1)))
+    arr = np.asarray(room, dtype=np.float32)
+    inside = np.asarray(mask, dtype=np.float32)[..., None] / 255
+    arr = _camera(arr, inside, rng, moire=(6, 16))
+    img = Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB")
+    img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.4)))
+    return img, {"yaw": round(yaw, 2), "pitch": round(pitch, 2), "roll": round(float(np.degrees(roll)), 1)}
+
+
+def _camera(arr: np.ndarray, inside: np.ndarray, rng: random.Random, *, moire: tuple[float, float] = (3, 10),
+            lit: bool = True) -> np.ndarray:
+    """What a phone camera adds to a lit screen: exposure, moiré (the sensor grid beating against the screen's
+    pixels), a soft glare patch, vignetting and sensor noise."""
+    out_h, out_w = arr.shape[:2]
+    yy, xx = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
+    if lit:
+        exposure = rng.uniform(0.8, 1.0)
+        arr = arr * (1 - inside * (1 - exposure))
+        if rng.random() < 0.7:
+            f1, f2 = rng.uniform(0.08, 0.3), rng.uniform(0.08, 0.3)
+            a1 = rng.uniform(0, np.pi)
+            wave = np.sin(2 * np.pi * f1 * (xx * np.cos(a1) + yy * np.sin(a1))) * \
+                np.sin(2 * np.pi * f2 * (xx * np.sin(a1) - yy * np.cos(a1)) * 0.3)
+            arr += (rng.uniform(*moire) * wave)[..., None] * inside * np.array([1.0, 0.9, 1.1], dtype=np.float32)
+            del wave
+    gx, gy = rng.uniform(0.2, 0.8) * out_w, rng.uniform(0.2, 0.8) * out_h
+    glare = rng.uniform(15, 55) * np.exp(-(((xx - gx) / (rng.uniform(0.15, 0.4) * out_w)) ** 2
+                                           + ((yy - gy) / (rng.uniform(0.1, 0.3) * out_h)) ** 2))
+    arr += glare[..., None]
+    vignette = 1 - 0.25 * (((xx - out_w / 2) / out_w) ** 2 + ((yy - out_h / 2) / out_h) ** 2) * 4 * rng.random()
+    arr *= vignette[..., None]
+    del xx, yy, glare, vignette
+    return arr + np.random.default_rng(rng.randint(0, 2**31)).normal(0, rng.uniform(2, 6), arr.shape).astype(
+        np.float32)
+
+
 DESKS = ("solid", "gradient", "wood", "bright", "cloth")
 
 
@@ -234,26 +302,8 @@ def photograph(screen: Image.Image, rng: random.Random, *, screen_lit: bool) -> 
     photo = _desk(rng, (out_w, out_h), desk_kind)
     photo.paste(warped, mask=mask.filter(ImageFilter.GaussianBlur(1)))
     arr = np.asarray(photo, dtype=np.float32)
-    yy, xx = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
     inside = np.asarray(mask, dtype=np.float32)[..., None] / 255
-    if screen_lit:
-        exposure = rng.uniform(0.8, 1.0)
-        arr = arr * (1 - inside * (1 - exposure))
-        if rng.random() < 0.7:  # moiré: the camera's sensor grid beating against the screen's pixels
-            f1, f2 = rng.uniform(0.08, 0.3), rng.uniform(0.08, 0.3)
-            a1 = rng.uniform(0, np.pi)
-            wave = np.sin(2 * np.pi * f1 * (xx * np.cos(a1) + yy * np.sin(a1))) * \
-                np.sin(2 * np.pi * f2 * (xx * np.sin(a1) - yy * np.cos(a1)) * 0.3)
-            arr += (rng.uniform(3, 10) * wave)[..., None] * inside * np.array([1.0, 0.9, 1.1], dtype=np.float32)
-            del wave
-    gx, gy = rng.uniform(0.2, 0.8) * out_w, rng.uniform(0.2, 0.8) * out_h
-    glare = rng.uniform(15, 55) * np.exp(-(((xx - gx) / (rng.uniform(0.15, 0.4) * out_w)) ** 2
-                                           + ((yy - gy) / (rng.uniform(0.1, 0.3) * out_h)) ** 2))
-    arr += glare[..., None]
-    vignette = 1 - 0.25 * (((xx - out_w / 2) / out_w) ** 2 + ((yy - out_h / 2) / out_h) ** 2) * 4 * rng.random()
-    arr *= vignette[..., None]
-    del xx, yy, glare, vignette
-    arr += np.random.default_rng(rng.randint(0, 2**31)).normal(0, rng.uniform(2, 6), arr.shape).astype(np.float32)
+    arr = _camera(arr, inside, rng, lit=screen_lit)
     img = Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB")
     img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.8)))
     return img, {"angle": round(angle, 1), "bezel": bezel_kind, "desk": desk_kind, "closeup": closeup}

@@ -50,7 +50,7 @@ async def test_off_topic_gets_an_honest_decline(chat: ChatSession, transcript: T
     """A work question no card answers is logged as a gap; the rep's own day (canteen, leave) is declined too but
     never enters the gaps queue."""
     await chat.handle_line("今天食堂吃什么")
-    await chat.handle_line("年假还剩几天")
+    await chat.handle_line("我年假还有几天")
     for reply in transcript.to("rep01")[-2:]:
         assert reply["kind"] == "text" and "没找到合适的话术" in reply["text"]
     await chat.handle_line("客户问展会物料谁来出")

@@ -176,3 +176,28 @@ def test_a_document_with_a_mobile_number_is_no_lead(seed: int, doc: str) -> None
     assert not locate(img).layout.is_chat
     lead = read_image(img, sample.now, SETTINGS, engines=ENGINES)
     assert not lead.is_lead and lead.phone is None
+
+
+def test_a_photographed_monitor_is_read_through_its_chat_pane() -> None:
+    """A PC client on a monitor photographed at an angle (keystone, thin bezel, moiré, glare): the screen is
+    rectified at its own resolution, the chat pane found on it and read (before: no quad at monitor size, the
+    screen shrunk to a phone's width and read as a page)."""
+    sample = make_styled(104, "photomon")
+    img = validate(sample.image, SETTINGS)
+    found = locate(img)
+    assert found.kind == PHOTO and found.quad is not None
+    assert found.image.width < img.width * 0.9  # the chat pane alone, not the whole screen
+    lead = read_image(img, sample.now, SETTINGS, engines=ENGINES)
+    assert (lead.company, lead.phone) == (sample.truth.company, sample.truth.phone)
+
+
+def test_a_close_up_photo_on_a_bright_cloth_is_rectified_by_its_screen_outline() -> None:
+    """A dark-mode phone on a light cloth filling most of the frame: the screen is the inner outline, not the
+    whole frame."""
+    sample = make_styled(107, "photo2")
+    img = validate(sample.image, SETTINGS)
+    found = locate(img)
+    assert found.kind == PHOTO and found.quad is not None
+    assert min(x for x, _ in found.quad) > 0  # an outline inside the frame
+    lead = read_image(img, sample.now, SETTINGS, engines=ENGINES)
+    assert (lead.customer_name, lead.phone) == (sample.truth.customer_name, sample.truth.phone)
