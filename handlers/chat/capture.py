@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import phrases as P
 from bot.actions import CreateAnyway, EditDraft, MergeDraft
 from bot.context import Context
 from bot.messages import Inbound, Text
@@ -165,10 +166,12 @@ def _edit_handler(word: str, name: str) -> Any:
     async def edit(ctx: Context, msg: Inbound) -> None:
         session = await ctx.db()
         draft = await latest_draft(session, ctx.user.id)
-        if draft is None:
-            ctx.reply(Text("没有待确认的线索草稿。发客户聊天截图或「新线索 …」开始录入。"))
-            return
         raw = normalize_text(msg.text)[len(word):].strip(" :：")
+        if draft is None:  # 「预算 abc」: the value is what is wrong, whichever lead it was meant for
+            unread = raw and _value(name, raw, ctx.now()) in (None, "", [])
+            ctx.reply(Text(P.EDIT_BAD.format(value=raw, field=word) if unread else
+                           "没有待确认的线索草稿。发客户聊天截图或「新线索 …」开始录入。"))
+            return
         if not raw:
             ctx.reply(Text(f"请在「{word}」后面写上新的内容，例如：{word} …"))
             return
@@ -182,20 +185,23 @@ def _edit_handler(word: str, name: str) -> Any:
     return edit
 
 
+def _value(name: str, raw: str, now: datetime) -> Any:
+    """`raw` read as the field `name` (a moment for 时间); None or empty when it is not one."""
+    if name == "follow_up":
+        return find_time(raw, now)
+    if name == "phone":
+        return normalise_phone(raw)
+    return budget_in(raw) if name == "budget_cny" else clean_value(name, raw)
+
+
 def _apply_edit(draft: Lead, name: str, raw: str, ctx: Context) -> bool:
     now = ctx.now()
-    if name == "follow_up":
-        when = find_time(raw, now)
-        if when is None:
-            return False
-        draft.extra = {**(draft.extra or {}), "follow_up": when.isoformat()}
-        return True
-    if name == "phone":
-        value: Any = normalise_phone(raw)
-    else:
-        value = budget_in(raw) if name == "budget_cny" else clean_value(name, raw)
+    value = _value(name, raw, now)
     if value in (None, "", []):
         return False
+    if name == "follow_up":
+        draft.extra = {**(draft.extra or {}), "follow_up": value.isoformat()}
+        return True
     return set_field(draft, name, value, "manual", ctx.user.id, now) or True
 
 
