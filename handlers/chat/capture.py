@@ -23,6 +23,7 @@ from bot.messages import Inbound, Text
 from bot.phrases import UNNAMED_CUSTOMER
 from bot.router import Router, normalize_text
 from bot.usertext import user_text
+from handlers.chat.received import not_received
 from handlers.leads.assignment import activate_lead, plan_follow_up
 from handlers.leads.permissions import load_lead
 from handlers.leads.records import draft_duplicates
@@ -37,11 +38,6 @@ from storage.models import Evidence, Lead
 log = logging.getLogger(__name__)
 router: Router[Context] = Router("capture")
 
-DOWNLOAD_FAILED = {
-    "download_failed": "图片没有下载成功，请重新发送一次截图。",
-    "not_image": "这个文件不是图片，请发送与客户的聊天截图。",
-    "too_large": "图片太大了，请截取聊天部分后再发。",
-}
 EDIT_HINT = ("直接回复要改的字段即可，例如：\n电话 13812345678\n公司 华东医疗\n"
              "客户 王强 · 职位 设备科主任 · 预算 50万\n时间 明天下午3点 · 需求 CRM、数据分析\n改完点「确认」。")
 EDIT_FIELDS = {"客户": "customer_name", "姓名": "customer_name", "公司": "company", "职位": "title", "职务": "title",
@@ -53,7 +49,7 @@ EDIT_FIELDS = {"客户": "customer_name", "姓名": "customer_name", "公司": "
 @router.image()
 async def screenshot(ctx: Context, msg: Inbound) -> None:
     if msg.data is None:
-        ctx.reply(Text(DOWNLOAD_FAILED.get(msg.data_error or "", DOWNLOAD_FAILED["download_failed"])))
+        ctx.reply(Text(not_received(msg)))
         return
     if ctx.settings.ocr.mode == "worker":
         await queue_screenshot(ctx, msg.data, msg.file_name)
