@@ -206,3 +206,15 @@ async def test_a_follow_up_and_a_new_lead_in_one_message_are_named_as_two(
         assert (await s.execute(select(Activity.id).where(Activity.kind == "contact"))).first() is None
     await chat.handle_line("跟进 1 客户说想介绍个新客户给我们")  # one command: recorded
     assert "已记录" in transcript.last("rep01")["text"]
+
+
+async def test_a_personal_reminder_keeps_the_callback_agreed_with_the_customer(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「30分钟后提醒我回电」 moved the customer's agreed 回访 (11-30 10:00 → today 10:30) without asking."""
+    await _one_lead(chat)
+    await chat.handle_line("跟进 1 电话聊过，约了大后天上午10点再谈")
+    agreed = (await get_lead(services, 1)).next_follow_up_at
+    assert agreed is not None
+    await chat.handle_line("20分钟后提醒我回电")
+    assert "照旧" in transcript.last("rep01")["text"], transcript.last("rep01")
+    assert (await get_lead(services, 1)).next_follow_up_at == agreed

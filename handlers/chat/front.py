@@ -539,10 +539,10 @@ async def reminder(ctx: Context, msg: Inbound) -> None:
         return
     customer = lead.customer_name or P.UNNAMED_CUSTOMER
     agreed = lead.next_follow_up_at
-    if (task and not _ABOUT_THE_LEAD.fullmatch(task) and agreed is not None and agreed > now
-            and abs((agreed - when).total_seconds()) >= 60):
-        # a task of its own (「发报价」) next to a callback already agreed with the customer: both are kept;
-        # at the callback's very minute there is one reminder, the new task's
+    if agreed is not None and agreed > now and abs((agreed - when).total_seconds()) >= 60:
+        # a reminder asked for (「发报价」, 「回电」) next to a callback already agreed with the customer: both are
+        # kept, the agreed one is never moved by it; at the callback's very minute there is one reminder, the new one
+        task = task or "跟进"
         await remind_me(ctx, when, f"{task}（线索 #{lead.id} {customer}）")
         add_activity(await ctx.db(), lead.id, ctx.user.id, "ask_reminder", now, task, due=when.isoformat())
         ctx.reply(Text(P.REMINDER_SET_LEAD.format(when=say_when(when, now), task=task, id=lead.id, customer=customer)
