@@ -829,13 +829,15 @@ _REMIND_ME = re.compile(r"提醒|ping\s*我|叫我|喊我|别让我忘")
 
 
 def _two_commands(t: str, end: int) -> bool:
-    """「跟进 3 已打电话 改派 4 张伟」: a second command with its own lead number."""
+    """「跟进 3 已打电话 改派 4 张伟」: a second command with its own lead number; 「… 新线索 李四 138…」: a new lead
+    with its phone."""
     rest = t[end:]
     for _name, words in COMMANDS[5:17]:
         for word in words:
             if re.search(rf"(?:^|\s){re.escape(word)}\s*#?\d", rest):
                 return True
-    return False
+    lead_new = re.search(r"(?:^|\s)(?:新线索|新客户|新商机)[\s:：]", rest)
+    return lead_new is not None and PHONE.search(rest[lead_new.end():]) is not None
 
 
 def _plain(name: str, before: str, after: str, t: str, state: State) -> Intent:
@@ -1545,9 +1547,19 @@ def _bare_value(t: str, role: str, state: State) -> Intent | None:
             return Intent("unclear", {"amount": m.group("amount"), "lead_ids": []}, t)
         edit = Intent("edit", {"lead_id": lead_id, "field": "budget_cny", "value": m.group("amount")}, t)
         return Intent("guess", {"intent": edit}, t)
+    if (when := _bare_time(said)) is not None:  # 「下周三」: a reminder, most likely, but asked first
+        lead_id = state.current_lead
+        return Intent("guess", {"intent": Intent("reminder", {"when": when, "task": "跟进" if lead_id else None,
+                                                              "lead_id": lead_id}, t)}, t)
     if _HONORIFIC_ALONE.fullmatch(said) and said[0] in SURNAMES and not any(said in pair for pair in state.team):
         return Intent("unclear", {"customer": said, "lead_ids": [], "bare": True}, t)  # no lead of theirs: 柯总 is
     return None
+
+
+def _bare_time(said: str) -> str | None:
+    from ocr.timeparse import EXPR
+
+    return said if _time_text(said, EXPR) == said else None
 
 
 def _about_leads(said: str, ids: list[int], state: State, phone: str | None = None) -> Intent:
