@@ -61,10 +61,11 @@ NO_LEAD_NAMED = "没找到{customer}的线索。发「我的线索」看全部�
 # a value said alone that no lead of the caller's has: asked about, never a knowledge gap
 UNKNOWN_NAME = ("你是想找{customer}的线索？你名下没有这位客户。要录入，发「新客户 {customer} 手机号」；"
                 "要找话术，写上客户的原话或顾虑。")
-UNKNOWN_COMPANY = ("你是想找{customer}的线索？你名下没有这家客户。要录入，发「新客户 姓名 {customer} 手机号」；"
+NO_SUCH_COMPANY = ("你是想找{customer}的线索？你名下没有这家客户。要录入，发「新客户 姓名 {customer} 手机号」；"
                    "要找话术，写上客户的原话或顾虑。")
 UNKNOWN_PHONE = "你是想录入这个号码的客户？你名下没有电话是 {phone} 的线索。发「新线索 姓名 公司 {phone}」录入。"
 AMOUNT_WHICH = "你是想改预算？先打开那条线索（「线索 <编号>」），或发「线索 <编号> 预算 {amount}」。"
+AMOUNT_HOW = "你是想改预算？发「线索 {id} 预算 50万」这样的一句就行。"
 LOST_CONFIRM = "确认把线索 #{id} {who} 记为输单？"
 LOST_CONFIRM_NOTE = "原因：{reason}。输单后线索关闭，不再提醒跟进。"
 NO_CARD = "最近没有发给你的卡片可选，请直接告诉我要做什么。"

@@ -1425,18 +1425,22 @@ def _free_lead(t: str, role: str, state: State) -> Intent | None:
 
 
 _LEAD_WORDS = ("新客户", "新线索", "新商机")
-_FIRST_WORD = re.compile(r"^([\u4e00-\u9fff]{3})(?:[\s:：,，\-—–|]+|$)")
+_ENTER = "录入"  # two characters only: the same sound, never one letter off (路过, 陆续 stay words)
+_FIRST_WORD = re.compile(r"^([\u4e00-\u9fff]{2,3})(?:[\s:：,，\-—–|]+|$)")
 
 
 def _misspelt_lead_word(t: str) -> str | None:
     """What follows a first word that is 新客户 / 新线索 mistyped on a pinyin keyboard (新客护, 新线素: the same
-    sound or one letter off), so the word is not read as the company; None when the message opens otherwise."""
+    sound or one letter off) or 录入 typed as a homophone (陆入), so the word is not read as the customer; None when
+    the message opens otherwise."""
     m = _FIRST_WORD.match(t)
-    if m is None or m.group(1) in _LEAD_WORDS:
+    if m is None or m.group(1) in (*_LEAD_WORDS, _ENTER):
         return None
     from pypinyin import lazy_pinyin  # loaded on the first near miss only
 
     said = "".join(lazy_pinyin(m.group(1)))
+    if len(m.group(1)) == 2:
+        return t[m.end():] if said == "".join(lazy_pinyin(_ENTER)) else None
     return t[m.end():] if any(_one_off(said, "".join(lazy_pinyin(w))) for w in _LEAD_WORDS) else None
 
 
@@ -1527,6 +1531,7 @@ def _bare_name(t: str, role: str, state: State) -> Intent | None:
 # 「50万」, 「1 50万」: an amount alone, or after a lead number (a unit or Chinese numerals: a bare 「50」 is a pick)
 _BARE_AMOUNT = re.compile(r"^(?:#?(?P<id>\d{1,7})\s*号?\s+)?(?P<amount>[\d.]+\s*(?:万|w|W|千|k|K|亿)元?|[\d.]+\s*元"
                           r"|[零一二两三四五六七八九十百千万亿]+(?:万|千|亿)元?)$")
+_AMOUNT_WORD = re.compile(r"(?:#?(?P<id>\d{1,7})\s*号?\s*)?金额")  # the word, no figure
 _HONORIFIC_ALONE = re.compile(r"[\u4e00-\u9fff](?:总|经理|主任|老师|院长|科长|处长|部长|局长|老板|校长|主管)")
 
 
@@ -1547,6 +1552,8 @@ def _bare_value(t: str, role: str, state: State) -> Intent | None:
             return Intent("unclear", {"amount": m.group("amount"), "lead_ids": []}, t)
         edit = Intent("edit", {"lead_id": lead_id, "field": "budget_cny", "value": m.group("amount")}, t)
         return Intent("guess", {"intent": edit}, t)
+    if m := _AMOUNT_WORD.fullmatch(said):
+        return Intent("unclear", {"budget_of": m.group("id") or state.current_lead, "lead_ids": []}, t)
     if (when := _bare_time(said)) is not None:  # 「下周三」: a reminder, most likely, but asked first
         lead_id = state.current_lead
         return Intent("guess", {"intent": Intent("reminder", {"when": when, "task": "跟进" if lead_id else None,

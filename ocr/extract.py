@@ -725,6 +725,7 @@ def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None, 
     or sentences ('客户是华东医疗的采购经理张伟，想了解CRM'). Same recognisers as screenshots."""
     acc = _Acc()
     body = re.sub(r"^\s*(?:(?:新线索|线索|新客户|客户)[:：]?\s*){1,2}", "", half_width(text).strip())
+    body = GLUED_DEPARTMENT.sub(_part_department, body)  # 「采购部周主任」 is 「采购部 周主任」
     flat = join_lines([ln.strip() for ln in body.splitlines() if ln.strip()])
     for phone, _trap in find_phones(flat):
         acc.put("phone", phone, 0.95)
@@ -748,6 +749,15 @@ COMPANY_LABEL = re.compile(r"^(?:公司|单位)(?:名称|名字|名)?\s*[:：是
 LABELLED = re.compile(r"^(?:公司|单位|客户|姓名|联系人|职位|职务)(?:名称|名字|名)?\s*[:：是为]?\s*(?=\S{2})")
 
 
+# a department run into the titled contact after it, with no space: 「技术部卓主任」
+GLUED_DEPARTMENT = re.compile(
+    r"(?<![\u4e00-\u9fff])([\u4e00-\u9fff]{1,3}部)(?=(?P<contact>[\u4e00-\u9fff]{2,4})(?:\s|$))")
+
+
+def _part_department(m: re.Match[str]) -> str:
+    return m.group(1) + " " if _honorific(m.group("contact")) else m.group(1)
+
+
 def _honorific(tok: str) -> bool:
     m = HONORIFIC.match(tok)
     return m is not None and m.group("s") in SURNAMES
@@ -765,9 +775,13 @@ def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None,
     latin = next((t for t in toks if LATIN_GIVEN.fullmatch(t) and t.lower() not in NOT_GIVEN_EN), None)
     if latin is not None and not any(_honorific(t) for t in toks):
         acc.put("customer_name", latin, 0.75)
+    titled = any(_honorific(t) for t in toks)  # 「严总」: the contact is named with a title
     for tok in toks:
         if not tok or re.search(r"\d", tok) or find_times(tok, now) or tok in FIELD_LABELS or (
                 tok == latin and acc.text("customer_name") == latin):
+            continue
+        if titled and len(tok) >= 4 and is_person_name(tok):  # 「东方港务 严总」: a name-like 4 characters is the firm
+            acc.put("company", tok, 0.7)
             continue
         if latin is not None and acc.text("customer_name") == latin and is_person_name(tok):
             acc.put("company", tok, 0.6)

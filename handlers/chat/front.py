@@ -256,6 +256,8 @@ async def unclear(ctx: Context, msg: Inbound) -> None:
 
 def _none_named(slots: dict[str, Any]) -> str:
     """What to say when nothing the person has fits what they named (a name, a phone, an amount alone)."""
+    if "budget_of" in slots:  # 「金额」, 「2 金额」: the word without a figure
+        return P.AMOUNT_HOW.format(id=slots["budget_of"] or "<编号>")
     if slots.get("amount"):
         return P.AMOUNT_WHICH.format(amount=slots["amount"])
     if slots.get("phone"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 from bot import phrases as P
@@ -22,7 +23,7 @@ from knowledge import store
 from knowledge.query import SIMPLIFIER, is_chatter
 from knowledge.rerank import llm_rerank
 from knowledge.search import KnowledgeBase, SearchResult
-from ocr.people import NAMES, is_person_name
+from ocr.people import NAMES, is_person_name, looks_like_company
 
 router: Router[Context] = Router("knowledge")
 IMPORT_SUFFIXES = {".csv", ".xlsx"}
@@ -58,6 +59,9 @@ async def answer(ctx: Context, msg: Inbound) -> None:
     if result.best is None and await _a_name_alone(ctx, query):  # 「司徒乐」: a customer looked for, not a question
         ctx.reply(Text(P.UNKNOWN_NAME.format(customer=user_text(query.strip()))))
         return
+    if result.best is None and _a_company_alone(query):  # 「北辰明珠酒店」: a customer looked for, not a question
+        ctx.reply(Text(P.NO_SUCH_COMPANY.format(customer=user_text(query.strip()))))
+        return
     wording = await _llm_wording(ctx, result)  # slow work before the transaction opens
     session = await ctx.db()
     query_id = await store.log_query(
@@ -69,6 +73,13 @@ async def answer(ctx: Context, msg: Inbound) -> None:
         return
     ctx.reply(answer_card(result.best, query_id, to_cn(ctx.now()).date(), ctx.settings.knowledge.stale_months, wording,
                           result.why_line(), kb.newer_version(result.best.id)))
+
+
+def _a_company_alone(query: str) -> bool:
+    """An organisation's name typed alone: four Chinese characters or more, one word, shaped like a company (an
+    industry or registered ending, or a compound surname before an unknown trade: 令狐果业)."""
+    said = query.strip()
+    return bool(re.fullmatch(r"[\u4e00-\u9fff]{4,16}", said)) and (looks_like_company(said) or is_person_name(said))
 
 
 async def _a_name_alone(ctx: Context, query: str) -> bool:
