@@ -100,6 +100,11 @@ def test_colleagues_talking_about_a_customer_is_no_lead(title: str, said: list[t
         ("苗语桐@禾丰物流", [("left", "我们想了解一下你们的快递柜管理系统，电话13522223333"), ("right", "好的")]),
         # a customer whose remark names their company and a department of theirs
         ("禾丰包装-行政-苗语桐", [("left", "电话13522223333，我们需要监控系统"), ("right", "好的")]),
+        # a supply or logistics customer talks of delivery in everyday words, no parcel in sight
+        ("莫青禾", [("left", "我们做社区果蔬配送，想找一套冷链温度监测，准时送达很要紧"), ("left", "手机13522223333"),
+                    ("right", "好的")]),
+        ("莫青禾", [("left", "你们的货架能送货上门吗？送到我们仓库门卫就行，电话13522223333"), ("right", "可以")]),
+        ("莫青禾", [("left", "我到你们楼下了，门卫不让进，电话13522223333"), ("right", "我下楼接您")]),
         # customer contacts saved under their buying department, with a budget or a need of their own
         ("技术部韩工", [("left", "能私有化部署吗？预算60万"), ("left", "电话13522223333"), ("right", "可以的")]),
         ("人事-贝佳", [("left", "我们想给新员工做线上培训，电话13522223333"), ("right", "好的，我跟客户成功同事说下")]),
