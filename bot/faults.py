@@ -80,7 +80,8 @@ class FailureLog:
 class RefusalLog:
     """Requests refused at the door (a bad signature, a replayed sign, a body too large): the first of each kind in
     a minute is one WARNING line, the rest of that minute are only counted and the next line of that kind says how
-    many — 2,000 forged callbacks are a few lines, not 2,000 (the metrics still count every one)."""
+    many — 2,000 forged callbacks are a few lines, not 2,000. The repeats at the end of a burst are said only by
+    the next line of that kind; until then `/metrics` (`wecom_rejected_*`, `dingtalk_*`) counts every one."""
 
     def __init__(self, logger: logging.Logger, every_s: float = SUMMARY_EVERY_S,
                  clock: Callable[[], float] = time.monotonic) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from handlers.checks.rules import FLAG_ANSWER
 from handlers.intent_model import MIN_MARGIN, MIN_MARGIN_NAMED, IntentModel, masked
-from handlers.leads.rules import company_named, parse_id
+from handlers.leads.rules import company_named
 from knowledge.query import Simplifier
 from ocr.people import SURNAMES
 from storage.leads import company_core, parse_budget
@@ -829,13 +829,15 @@ _REMIND_ME = re.compile(r"提醒|ping\s*我|叫我|喊我|别让我忘")
 
 
 def _two_commands(t: str, end: int) -> bool:
-    """「跟进 3 已打电话 改派 4 张伟」: a second command with its own lead number."""
+    """「跟进 3 已打电话 改派 4 张伟」: a second command with its own lead number; 「… 新线索 李四 138…」: a new lead
+    with its phone."""
     rest = t[end:]
     for _name, words in COMMANDS[5:17]:
         for word in words:
             if re.search(rf"(?:^|\s){re.escape(word)}\s*#?\d", rest):
                 return True
-    return False
+    lead_new = re.search(r"(?:^|\s)(?:新线索|新客户|新商机)[\s:：]", rest)
+    return lead_new is not None and PHONE.search(rest[lead_new.end():]) is not None
 
 
 def _plain(name: str, before: str, after: str, t: str, state: State) -> Intent:
@@ -1096,20 +1098,29 @@ _ID_THEN_VALUE = re.compile(r"^#?(\d{1,7})\s*号?\s+([0-9一二三四五六七�
 _THOUSANDS = re.compile(r"\d{1,3}(?:[ ,，]\d{3})+(?:\.\d+)?\s*元?")
 
 
-# 「异议 2 个竞品在比价」: a count with its measure word is part of the value, not a lead number
-_COUNTED = re.compile(r"^(?:个|家|位|台|套|次|天|周(?![一二三四五六日末])|月|年|人|条|项|种|万|元|块|倍|%|％|号|点"
-                      r"|层|楼)")
+# 「需求 20 辆电动叉车」, 「异议 2 个竞品在比价」: a number then a measure word or unit is a quantity in the value,
+# never a lead number (张 only when no title follows: 「决策链 1 张总拍板」 names a person)
+_QUANTITY = re.compile(
+    r"^(?:多|余|来|几|左右|上下|平米|平方|公斤|公里|公顷|毫升|毫米|厘米|小时|分钟|秒钟?|英寸|美元"
+    r"|张(?![总工经主老院科处部局董])|周(?![一二三四五六日末])"
+    r"|[个位名人家户台套件辆架艘根片把份盒箱袋瓶桶罐双栋幢座间层楼次天月年岁条项种万千百亿元块倍成折吨斤克米亩瓦"
+    r"%％‰号点]"
+    r"|(?:kg|km|cm|mm|m2|m²|㎡|t|g|gb|tb|mb|kw|kwh|w|h|l|ml|pcs|k|m)(?![a-z]))", re.IGNORECASE)
+# 「需求 #2 …」, 「需求 2号 …」, 「需求 线索2 …」: a number marked as a lead's
+_MARKED_ID = re.compile(r"^(?:#\s*(?P<hash>\d{1,9})\s*|(?P<num>\d{1,9})\s*号(?:[\s,，:：、]+|$)"
+                        r"|线索\s*#?\s*(?P<lead>\d{1,9})\s*号?)[\s,，:：、]*")
+_BARE_ID = re.compile(r"^(\d{1,9})[\s,，:：、]+")
 TEXT_FIELDS = frozenset({*KEY_FACTS, "customer_name", "company", "title", "email", "wechat_id", "needs", "industry",
                          "region", "product_line"})
 
 
 def _id_first(field: str, value: str) -> tuple[int, str] | None:
-    """(lead id, value) when a value starts with a lead number: for a text field (「决策链 1 院长拍板」) the number
-    and a separator, read as every lead command reads it (`parse_id`); for a budget or phone, when the rest is a
-    value on its own and the whole is not one (thousands written with spaces, a phone number in groups)."""
+    """(lead id, value) when a value starts with a lead number. For a text field (「决策链 1 院长拍板」) the number is
+    the lead's when marked (#1, 1号, 线索1) or when a separator and more text follow that is no quantity (「需求 20
+    辆叉车」); in doubt the whole is the value. For a budget or phone, when the rest is a value on its own and the
+    whole is not one (thousands written with spaces, a phone number in groups)."""
     if field in TEXT_FIELDS:
-        lead_id, rest = parse_id(value)
-        return (lead_id, rest) if lead_id is not None and rest and not _COUNTED.match(rest) else None
+        return _lead_then_text(value, dated=field == "next_step")
     m = _ID_THEN_VALUE.match(value)
     if m is None:
         return None
@@ -1117,6 +1128,16 @@ def _id_first(field: str, value: str) -> tuple[int, str] | None:
     if field == "budget_cny" and not _THOUSANDS.fullmatch(value) and parse_budget(rest) is not None:
         return int(m.group(1)), rest
     if field == "phone" and PHONE.fullmatch(rest) and not PHONE.fullmatch(value.replace(" ", "")):
+        return int(m.group(1)), rest
+    return None
+
+
+def _lead_then_text(value: str, dated: bool) -> tuple[int, str] | None:
+    """`dated`: a next step, where 「8号 上门」 is a day of the month, not lead 8."""
+    if (m := _MARKED_ID.match(value)) and not (dated and m.group("num")):
+        rest = value[m.end():].strip()
+        return (int(m.group("hash") or m.group("num") or m.group("lead")), rest) if rest else None
+    if (m := _BARE_ID.match(value)) and (rest := value[m.end():].strip()) and not _QUANTITY.match(rest):
         return int(m.group(1)), rest
     return None
 
@@ -1526,9 +1547,19 @@ def _bare_value(t: str, role: str, state: State) -> Intent | None:
             return Intent("unclear", {"amount": m.group("amount"), "lead_ids": []}, t)
         edit = Intent("edit", {"lead_id": lead_id, "field": "budget_cny", "value": m.group("amount")}, t)
         return Intent("guess", {"intent": edit}, t)
+    if (when := _bare_time(said)) is not None:  # 「下周三」: a reminder, most likely, but asked first
+        lead_id = state.current_lead
+        return Intent("guess", {"intent": Intent("reminder", {"when": when, "task": "跟进" if lead_id else None,
+                                                              "lead_id": lead_id}, t)}, t)
     if _HONORIFIC_ALONE.fullmatch(said) and said[0] in SURNAMES and not any(said in pair for pair in state.team):
         return Intent("unclear", {"customer": said, "lead_ids": [], "bare": True}, t)  # no lead of theirs: 柯总 is
     return None
+
+
+def _bare_time(said: str) -> str | None:
+    from ocr.timeparse import EXPR
+
+    return said if _time_text(said, EXPR) == said else None
 
 
 def _about_leads(said: str, ids: list[int], state: State, phone: str | None = None) -> Intent:

@@ -16,7 +16,7 @@ from datetime import datetime
 from bot.clock import to_cn
 from ocr.catalog import DEFAULT_PATH, Catalog, load_catalog
 from ocr.engine import LEFT, RIGHT, TIME, ChatText, TextRegion, join_lines
-from ocr.internal import colleagues_on_a_customer
+from ocr.internal import colleagues_on_a_customer, is_department
 from ocr.negatives import classify
 from ocr.people import (
     COMPANY_EDGE,
@@ -449,11 +449,12 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     left = [r for r in regions if r.kind == LEFT]
     if bar.is_colleague or (not bar.is_group and _colleague(chat.title, bar, left, ours, own)):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
-    if not bar.is_group and colleagues_on_a_customer(chat.title, regions):
+    ctx = _Context(catalog or load_catalog(None), referral=any(is_referral(r.text.replace("\n", "")) for r in left))
+    if not bar.is_group and not ctx.referral and colleagues_on_a_customer(
+            chat.title, regions, buying=_buying(bar, left, ours, ctx.catalog), ours=ours):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
     if _document(text, regions):
         return LeadFields(text=text, reject_reason=classify(text, is_chat=True))
-    ctx = _Context(catalog or load_catalog(None), referral=any(is_referral(r.text.replace("\n", "")) for r in left))
     acc = _Acc()
     if bar.is_group:  # a customer project group: the group's name may carry the customer's company (not ours)
         named = group_company(chat.title, ctx.catalog)
@@ -570,6 +571,14 @@ def _colleague(title: str | None, bar: TitleBar, left: list[TextRegion], ours: s
     if is_ours(bar.company, ours) or any(len(o) >= 2 and o in squashed for o in own):
         return True
     return any(hands_over(r.text) or speaks_for_us(r.text, ours) for r in left)
+
+
+def _buying(bar: TitleBar, left: list[TextRegion], ours: set[str], catalog: Catalog) -> bool:
+    """The other party shows a purchase of their own: a budget, a catalog product, or a company in the title bar
+    that is not ours."""
+    flat = join_lines([ln for r in left for ln in half_width(r.text).split("\n") if ln.strip()])
+    theirs = bar.company and not is_department(bar.company) and not is_ours(bar.company, ours)
+    return bool(find_budget(flat) or catalog.find(flat) or theirs)
 
 
 # A page with fields rather than speech (会议通知: 时间：… 地点：… 联系人：…)

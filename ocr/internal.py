@@ -1,11 +1,13 @@
 """Colleagues talking about a customer: a chat that carries a customer's company, needs, budget and even number, but
 between two people of the rep's own side — no lead from this screenshot (the customer's own chat is the lead).
 
-Two signs, either enough: the title bar shows one of our own departments before a colleague's name
-(「售后-王磊」, 「项目部李娜」, 「行政 张敏」, 「王磊（售后）」), or both sides speak of 「客户」 in the third person
-(「那个客户想上…」, 「客户说预算…」, 「我明天给客户回电话」). Neither counts when the other party speaks for an
-organisation of their own (「我们想采购…」, 「贵司的方案…」, 「我是…的」): a customer's own staff may carry such a
-remark, and a reseller speaks of the customer they bring.
+The sign: both sides speak of 「客户」 in the third person (「那个客户想上…」 and 「我明天给客户回电话」). A title
+bar with one of our departments before a name (「售后-王磊」, 「项目部李娜」, 「王磊（售后）」) is no sign alone — reps
+save customers the same way (「技术部张工」, 「人事-李娜」 for a training product); it counts only beside the rep's
+third-person 「客户」 or the other party naming our company, and never when the other party buys (a budget, a catalog
+need, a company of their own: `buying`) or speaks as 我们 / 我司. Nothing counts when the other party speaks for an
+organisation of their own (「我们想采购…」, 「贵司的方案…」, 「我是…的」). The caller skips referrals: a reseller
+speaks of the customer they bring.
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ OUTSIDER = re.compile(
     r"|我司|贵司|你们(?:公司|家)?的?(?:产品|方案|报价|价格|系统)|我是(?!说|觉得|想|看|问)|我叫|我们是|我们公司"
 )
 
+WE = re.compile(r"我们|我司")  # a colleague says 咱们 of our company; 我们 / 我司 is a customer's own side
+
+
+def is_department(word: str | None) -> bool:
+    """「（行政）」, 「售后」: one of our departments, as a title bar's bracketed part may read."""
+    return bool(word) and re.fullmatch(OWN_DEPARTMENT, re.sub(r"[（()）【】\[\]\s]", "", word or "")) is not None
+
 
 def department_title(title: str | None) -> bool:
     """「售后-王磊」: one of our departments before (or in brackets after) a person's name, and no organisation."""
@@ -45,19 +54,30 @@ def department_title(title: str | None) -> bool:
     return m is not None and not ORGANISATION.search(m.group("after") or m.group("before"))
 
 
-def talks_about_a_customer(regions: tuple[TextRegion, ...]) -> bool:
-    """The other party speaks of a customer in the third person, and so does the rep (or the other party twice)."""
+def third_person(regions: tuple[TextRegion, ...]) -> dict[str, int]:
+    """How many bubbles on each side speak of a customer in the third person."""
     said = {LEFT: 0, RIGHT: 0}
     for r in regions:
         if r.kind in said and THIRD_PERSON.search(r.text.replace("\n", "")):
             said[r.kind] += 1
-    return said[LEFT] >= 1 and said[LEFT] + said[RIGHT] >= 2
+    return said
 
 
 def speaks_as_outsider(regions: tuple[TextRegion, ...]) -> bool:
     return any(r.kind == LEFT and OUTSIDER.search(r.text.replace("\n", "")) for r in regions)
 
 
-def colleagues_on_a_customer(title: str | None, regions: tuple[TextRegion, ...]) -> bool:
+def colleagues_on_a_customer(title: str | None, regions: tuple[TextRegion, ...], *, buying: bool,
+                             ours: set[str]) -> bool:
     """A one-to-one chat between colleagues about a customer (see the module docstring)."""
-    return (department_title(title) or talks_about_a_customer(regions)) and not speaks_as_outsider(regions)
+    if speaks_as_outsider(regions):
+        return False
+    said = third_person(regions)
+    if said[LEFT] and said[RIGHT]:
+        return True
+    if buying or not department_title(title):
+        return False
+    theirs = "".join(r.text.replace("\n", "") for r in regions if r.kind == LEFT)
+    if WE.search(theirs):
+        return False
+    return bool(said[RIGHT]) or any(o in theirs for o in ours if len(o) >= 2)

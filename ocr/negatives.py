@@ -43,8 +43,8 @@ CUES: dict[str, re.Pattern[str]] = {
         "主办|承办|协办|届时|敬请|出席|与会|报名|联系人[:：]|人员[:：]",
     ),
     "courier": _words(  # parcels, deliveries, takeout riders: where a package is, when it comes, who takes it
-        "快递|取件|派送|派件|驿站|运单|丰巢|签收|包裹|快递柜|取件码|放门口|代收点|配送",
-        "外卖|骑手|送餐|餐到了|送达|送货|送到|楼下|下楼|门卫|寄件|揽收|到付|件到了|有个件|你的件|小哥",
+        "快递|取件|派送|派件|驿站|运单|丰巢|签收|包裹|快递柜|取件码|放门口|代收点",
+        "外卖|骑手|送餐|餐到了|寄件|揽收|到付|件到了|有个件|你的件|你的货|你的外卖",
         "顺丰|中通|圆通|申通|韵达|极兔|闪送|货拉拉|饿了么|菜鸟|跑腿",
     ),
     "colleague": _words(
@@ -55,6 +55,11 @@ CUES: dict[str, re.Pattern[str]] = {
         "换号|新号码|新号|存一下|爬山|吃饭|聚餐|周末",
         "电影|生日|回家|哈哈|老同学|孩子|妈|爸",
     ),
+}
+# Everyday words a kind also uses, counted only beside one of its own cues: a supply or logistics customer talks of
+# 配送, 送达 and 门卫 too, and a buyer asks whether goods are 送货上门.
+COMPANIONS: dict[str, re.Pattern[str]] = {
+    "courier": _words("配送|送达|送货|送到|楼下|下楼|门卫|小哥"),
 }
 INTENT = _words(
     "预算|报价|采购|需求|方案|合作|了解一下|想了解|想咨询",
@@ -91,6 +96,8 @@ def classify(text: str, *, is_chat: bool) -> str | None:
     best, best_hits = None, 0
     for kind, rx in CUES.items():
         hits = len(set(rx.findall(text)))
+        if hits and kind in COMPANIONS:
+            hits += len(set(COMPANIONS[kind].findall(text)))
         intent = len(set(INTENT.findall(rx.sub("", text))))  # 报价表 is a cue, not a customer asking for 报价
         if kind == "personal" and intent:
             continue  # a friend who is also a customer

@@ -245,10 +245,11 @@ async def take_over(session: AsyncSession, user: UserInfo, lead_id: int, rid: in
     add_activity(session, lead_id, user.id, "takeover", now, f"{user.name} 接手冻结线索",
                  prev_owner=esc.prev_owner, reminder_id=rid)
     await on_owner_changed(session, esc.lead, now, cfg)
-    result = Result(reply=Text(f"你已接手线索 {messages.lead_label(esc.lead)}，记得尽快联系客户。"),
+    label = messages.lead_label(esc.lead)
+    result = Result(reply=Text(P.TAKEN_OVER.format(id=lead_id, who=messages.lead_name(esc.lead))),
                     card_status=f"已由 {user_text(user.name)} 接手", changed=True, cards=_freeze_cards(esc, user))
     if esc.prev_owner and esc.prev_owner != user.id:
-        text = f"线索 {messages.lead_label(esc.lead)} 已由 {user_text(user.name)} 接手。"
+        text = P.TAKEN_AWAY.format(label=label, by=user_text(user.name))
         result.sends.append((esc.prev_owner, Text(text), f"esc:{rid}:take:{esc.prev_owner}"))
     return result
 
@@ -288,7 +289,7 @@ async def undo(session: AsyncSession, user: UserInfo, lead_id: int, rid: int, no
     text = f"↩️ 已撤销{what}，线索 {label} 回到线索池，仍为冻结，等待处理。"
     result = Result(reply=Text(text), card_status=text, changed=True)
     if to and to != user.id:
-        result.sends.append((to, Text(f"线索 {label} 的改派已被 {user_text(user.name)} 撤销，不再由你负责。"),
+        result.sends.append((to, Text(P.HANDOVER_UNDONE.format(label=label, by=user_text(user.name))),
                              f"esc:{rid}:undo:{to}:{now.isoformat()}"))
     prev = info.get("prev_owner")
     if prev and prev not in (user.id, to):
@@ -359,14 +360,15 @@ async def assign_to(session: AsyncSession, user: UserInfo, lead_id: int, rid: in
     await on_owner_changed(session, esc.lead, now, cfg)
     label = messages.lead_label(esc.lead)
     by, to = user_text(user.name), user_text(rep.name)
-    card = Card(title="📌 你有一条改派的线索", description=f"{by} 把线索 {label} 改派给你，请尽快首次联系客户。")
+    card = messages.handed_to_you(esc.lead, user.name, reason)
     said_why = f"（{user_text(reason)}）" if reason else ""
-    result = Result(reply=Text(f"线索 {label} 已改派给 {to}{said_why}。"),
+    result = Result(reply=Text(P.REASSIGNED.format(id=lead_id, who=messages.lead_name(esc.lead), rep=to,
+                                                          reason=said_why)),
                     card_status=f"已由 {user_text(user.name)} 改派给 {user_text(rep.name)}",
                     changed=True, cards=_freeze_cards(esc, user))
     result.sends.append((rep.id, card, f"esc:{rid}:assign:{rep.id}"))
     if esc.prev_owner and esc.prev_owner != rep.id:
-        result.sends.append((esc.prev_owner, Text(f"线索 {label} 已由 {by} 改派给 {to}。"),
+        result.sends.append((esc.prev_owner, Text(P.REASSIGNED_AWAY.format(label=label, by=by, to=to)),
                              f"esc:{rid}:assign-prev:{esc.prev_owner}"))
     return result
 

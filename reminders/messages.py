@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from bot import phrases as P
 from bot.actions import (
     AssignPicker,
     ExtendFrozen,
@@ -15,6 +16,7 @@ from bot.actions import (
     RenewalProof,
     SnoozeReminder,
     TakeOver,
+    ViewLead,
 )
 from bot.clock import fmt_cn
 from bot.messages import Body, Button, Card, Field, Markdown, Text
@@ -46,10 +48,24 @@ def work_span(hours: float, day_hours: float) -> str:
     return f"{hours:g} 个工作小时"
 
 
+def lead_name(lead: Lead) -> str:
+    """「邹海 · 松涛仓储」: the customer (or the one wording for a missing name) and the company when known; both
+    user-written (escaped by each channel, bot/usertext.py)."""
+    who = user_text(lead.customer_name or UNNAMED_CUSTOMER)
+    return f"{who} · {user_text(lead.company)}" if lead.company else who
+
+
 def lead_label(lead: Lead) -> str:
-    """For messages: the customer and company are user-written (escaped by each channel, bot/usertext.py)."""
-    label = f"#{lead.id} {user_text(lead.customer_name or UNNAMED_CUSTOMER)}"
-    return f"{label} · {user_text(lead.company)}" if lead.company else label
+    """「#12 邹海 · 松涛仓储」, for messages."""
+    return f"#{lead.id} {lead_name(lead)}"
+
+
+def handed_to_you(lead: Lead, by: str, reason: str = "") -> Card:
+    """What the new owner of a lead a manager hands them (改派, frozen or not) is told."""
+    why = f"：{user_text(reason)}" if reason else ""
+    return Card(title=P.HANDED_TO_YOU_TITLE,
+                description=P.HANDED_TO_YOU.format(by=user_text(by), label=lead_label(lead), why=why),
+                buttons=(Button(ViewLead(lead.id).pack(), "查看", "primary"),))
 
 
 def _todo(rule: str, lead: Lead) -> str:

@@ -19,7 +19,7 @@ from bot.services import Services
 from bot.usertext import CLOSE, OPEN
 from handlers.report import compute_report, report_lines
 from storage.models import Activity, ChainEntry, Evidence, LeadFlag
-from tests.conftest import Transcript, console_chat, run_cli
+from tests.conftest import Transcript, run_cli
 from tests.leads_helpers import cn, get_lead, seed_lead
 from tests.trust_helpers import contract_png, payment_png, save
 
@@ -28,11 +28,6 @@ from tests.trust_helpers import contract_png, payment_png, save
 def services(services_both: Services) -> Services:
     """SQLite and PostgreSQL (tests/conftest.py)."""
     return services_both
-
-
-@pytest.fixture
-def chat(services: Services, clock: ManualClock, transcript: Transcript) -> ChatSession:
-    return console_chat(services, clock, transcript)
 
 
 async def _count(services: Services, sql: str) -> int:

@@ -16,7 +16,7 @@ from bot.services import Services
 from bot.usertext import CLOSE, OPEN
 from handlers.report import compute_report, report_lines
 from storage.chain import verify
-from tests.conftest import Transcript, console_chat
+from tests.conftest import Transcript
 from tests.leads_helpers import cn, seed_lead
 
 
@@ -24,11 +24,6 @@ from tests.leads_helpers import cn, seed_lead
 def services(services_both: Services) -> Services:
     """SQLite and PostgreSQL (tests/conftest.py)."""
     return services_both
-
-
-@pytest.fixture
-def chat(services: Services, clock: ManualClock, transcript: Transcript) -> ChatSession:
-    return console_chat(services, clock, transcript)
 
 
 async def _sql(services: Services, *statements: str) -> None:

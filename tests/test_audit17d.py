@@ -15,11 +15,10 @@ from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 
 from app.chat import ChatSession
-from bot.clock import ManualClock
 from bot.services import Services
 from handlers.checks import flags, rules
 from storage.models import ChainEntry, Evidence, LeadFlag
-from tests.conftest import Transcript, console_chat
+from tests.conftest import Transcript
 from tests.leads_helpers import cn, get_lead, seed_lead
 from tests.synth import font
 from tests.trust_helpers import clause_contract_png, contract_png, page, payment_png, receipt_png, save
@@ -29,11 +28,6 @@ from tests.trust_helpers import clause_contract_png, contract_png, page, payment
 def services(services_both: Services) -> Services:
     """SQLite and PostgreSQL (tests/conftest.py)."""
     return services_both
-
-
-@pytest.fixture
-def chat(services: Services, clock: ManualClock, transcript: Transcript) -> ChatSession:
-    return console_chat(services, clock, transcript)
 
 
 async def _flags(services: Services, lead_id: int, **where: Any) -> list[LeadFlag]:

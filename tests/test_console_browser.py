@@ -229,7 +229,8 @@ def test_reassign_from_the_lead_page_reaches_the_new_owner(site: Site, page: Any
     assert "王经理 改派给 " in latest and "：" not in latest, latest
     site.run(site.chat.settle())  # the outbox delivers to chat
     told = site.transcript.last("rep03")
-    assert told["title"] == f"新分配线索 #{lead_id}" and "查看" in [b["text"] for b in told["buttons"]]
+    assert told["title"] == "📌 改派给你的线索" and f"#{lead_id}" in told["text"]
+    assert "查看" in [b["text"] for b in told["buttons"]]
 
 
 def test_a_dead_letter_is_retried(site: Site, page: Any) -> None:

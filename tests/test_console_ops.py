@@ -17,6 +17,7 @@ from app.chat import ChatSession
 from bot.messages import Outbound, Text
 from bot.outbox import enqueue
 from bot.services import Services
+from bot.usertext import plain
 from storage.models import AuditLog, CalendarOverride, OutboxMessage, RenewalWarning, User
 from tests.conftest import Transcript, run_cli
 from tests.console_support import csrf, csrf_of, login, start_client
@@ -49,8 +50,9 @@ async def test_reassign_from_the_lead_page_tells_the_new_owner(services: Service
     assert done.status == 200 and "已改派给" in text
     assert (await get_lead(services, lead_id)).owner_id == "rep02"
     told = await _outbox_to(services, "rep02")
-    assert [m.payload["title"] for m in told] == [f"新分配线索 #{lead_id}"]
-    assert "已由主管改派给同事" in (await _outbox_to(services, "rep01"))[-1].payload["text"]
+    assert [m.payload["title"] for m in told] == ["📌 改派给你的线索"]
+    assert f"#{lead_id}" in told[0].payload["description"]
+    assert "已由 王经理 改派给 李娜" in plain((await _outbox_to(services, "rep01"))[-1].payload["text"])
     assert await _outbox_to(services, "manager01") == []  # the manager's answer is the page, not a chat message
     async with services.db.session() as session:
         audit = (await session.scalars(select(AuditLog).where(AuditLog.action == "console.lead.reassign"))).one()
@@ -95,7 +97,7 @@ async def test_take_over_a_frozen_lead(services: Services, chat: ChatSession, cl
     await login(client, services, "manager01")
     token = await csrf(client, f"/admin/leads/{lead_id}")
     taken = await client.post(f"/admin/leads/{lead_id}", data={"_csrf": token, "action": "take"})
-    assert taken.status == 200 and "你已接手" in await taken.text()
+    assert taken.status == 200 and "已由你接手" in await taken.text()
     lead = await get_lead(services, lead_id)
     assert lead.status == "active" and lead.owner_id == "manager01"
 
@@ -241,7 +243,7 @@ async def test_take_over_on_the_console_at_night_reaches_the_rep_at_nine(service
     await login(client, services, "manager01")
     token = await csrf(client, f"/admin/leads/{lead_id}")
     taken = await client.post(f"/admin/leads/{lead_id}", data={"_csrf": token, "action": "take"})
-    assert "你已接手" in await taken.text()
+    assert "已由你接手" in await taken.text()
     await chat.handle_line("/advance 1m")
     assert not [m for m in transcript.to("rep01") if "接手" in f"{m['title']}{m['text']}"]
     await chat.handle_line("/now 2026-11-24T09:00+08:00")

@@ -190,7 +190,7 @@ async def test_a_managers_typed_takeover_or_reassign_acts_at_once_says_what_it_d
     assert f"线索 #{two} 祁敏 · 白鹭酒店 已改派给 李娜" in card["text"] and "原负责人 张伟" in card["text"]
     await chat.handle_line("/click 撤销")
     assert (await get_lead(services, two)).owner_id == "rep01"
-    assert any("转交已被主管撤销" in t for t in transcript.texts("rep02"))
+    assert any("改派已被 王经理 撤销" in t for t in transcript.texts("rep02"))
     await chat.handle_line("/click 撤销")  # the card was already used: nothing moves
     assert (await get_lead(services, two)).owner_id == "rep01"
 

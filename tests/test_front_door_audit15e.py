@@ -9,9 +9,12 @@ from sqlalchemy import select
 from app.chat import ChatSession
 from bot.services import Services
 from bot.usertext import plain
-from storage.models import QueryLog
+from handlers.leads.assignment import offboard
+from reminders.policies import NOTICE
+from storage.models import Activity, QueryLog, Reminder, User
 from tests.conftest import Transcript
 from tests.leads_helpers import get_lead
+from tests.test_reminders_support import make_lead
 
 
 async def test_the_help_of_a_newcomer_without_a_display_name_does_not_show_their_id(
@@ -118,3 +121,100 @@ async def test_bare_values_nothing_matches_are_asked_about_and_not_knowledge_gap
     await chat.handle_line("/as admin01")
     await chat.handle_line("知识缺口")
     assert not any(w in plain(transcript.last("admin01")["text"]) for w in ("司徒乐", "50万", "13811112222"))
+
+
+def _shape(text: str, lead_id: int) -> str:
+    """A notice with its lead's own number taken out: what stays is the wording."""
+    return plain(text).replace(f"#{lead_id}", "#N")
+
+
+async def test_a_handover_is_told_in_one_wording_whether_the_lead_was_frozen_or_not(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """改派 of a frozen lead told the new owner 「【📌 你有一条改派的线索】…」 and of a live one 「【新分配线索 #4】…」;
+    the old owner got 「…已由 王经理 改派给 刘洋。」 or 「线索 #4 已由主管改派给同事。」; 接手 two wordings too."""
+    cold, cold2 = await make_lead(services, "rep01"), await make_lead(services, "rep01")  # same customer on all
+    for _ in range(3):
+        await chat.handle_line("/advance 2h")  # both frozen in the pool, not yet after hours
+    live, live2 = await make_lead(services, "rep01"), await make_lead(services, "rep01")
+    await chat.handle_line("/as manager01")
+    seen: dict[str, list[tuple[str, str]]] = {"rep03": [], "rep01": []}
+    for lead in (cold, live):
+        marks = {who: len(transcript.to(who)) for who in seen}
+        await chat.handle_line(f"改派 {lead} 刘洋")
+        for who in seen:
+            new = transcript.to(who)[marks[who]:]
+            assert len(new) == 1, (who, new)
+            seen[who].append((_shape(new[0].get("title", ""), lead), _shape(new[0]["text"], lead)))
+    assert seen["rep03"][0] == seen["rep03"][1] and seen["rep01"][0] == seen["rep01"][1], seen
+    assert "王经理" in seen["rep01"][0][1] and "刘洋" in seen["rep01"][0][1]
+    taken = []
+    for lead in (cold2, live2):
+        await chat.handle_line("/as manager01")
+        mark = len(transcript.to("rep01"))
+        await chat.handle_line(f"接手 {lead}")
+        taken += [_shape(m["text"], lead) for m in transcript.to("rep01")[mark:]]
+    assert len(taken) == 2 and taken[0] == taken[1] and "王经理" in taken[0], taken
+
+
+async def test_an_unreadable_value_with_no_draft_is_questioned_not_told_there_is_no_draft(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「预算 abc」 with a lead in the conversation: 「没有待确认的线索草稿」, as if the value were fine."""
+    await _one_lead(chat)
+    await chat.handle_line("线索 1")
+    await chat.handle_line("预算 xyz")
+    reply = plain(transcript.last("rep01")["text"])
+    assert "xyz" in reply and "预算" in reply and "草稿" not in reply, reply
+    assert (await get_lead(services, 1)).budget_cny is None
+
+
+async def test_a_bare_date_asks_before_setting_a_reminder(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「下周三」 alone, a lead in view: 「好的，12月2日 09:00 提醒你跟进」 — it acted without asking."""
+    await _one_lead(chat)
+    await chat.handle_line("线索 1")
+    await chat.handle_line("后天下午")
+    ask = transcript.last("rep01")
+    assert ask["title"] == "你是想「后天下午提醒我跟进 线索1」？", ask
+    async with services.db.session() as s:
+        assert (await s.execute(select(Reminder.id).where(Reminder.rule == NOTICE))).first() is None
+    await chat.handle_line("/click 是的")
+    assert "提醒你" in transcript.last("rep01")["text"]
+
+
+async def test_the_only_admin_cannot_offboard_themself(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「离职 admin01 交给 rep02」 by the only admin: a confirm card 「确认让 赵管理 离职…」; after it, nobody could
+    administer the team."""
+    await chat.handle_line("/as admin01")
+    await chat.handle_line("离职 赵管理 交给 李娜")
+    reply = transcript.last("admin01")
+    assert "管理员" in reply["text"] and not reply.get("buttons"), reply
+    async with services.db.session() as s:
+        assert (await s.get(User, "admin01")).active
+    with pytest.raises(ValueError, match="管理员"):
+        async with services.db.session() as s:
+            await offboard(s, "admin01", "rep02", services.clock.now(), services.settings.reminders)
+
+
+async def test_a_follow_up_and_a_new_lead_in_one_message_are_named_as_two(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「跟进 1 已打电话 新线索 李四 138…」: recorded as one note with the new customer in it, no lead, no word."""
+    await _one_lead(chat)
+    await chat.handle_line("跟进 1 已经电话沟通 新客户 钟小满 13977778888")
+    assert "两个操作" in transcript.last("rep01")["text"], transcript.last("rep01")
+    async with services.db.session() as s:
+        assert (await s.execute(select(Activity.id).where(Activity.kind == "contact"))).first() is None
+    await chat.handle_line("跟进 1 客户说想介绍个新客户给我们")  # one command: recorded
+    assert "已记录" in transcript.last("rep01")["text"]
+
+
+async def test_a_personal_reminder_keeps_the_callback_agreed_with_the_customer(
+        chat: ChatSession, transcript: Transcript, services: Services) -> None:
+    """「30分钟后提醒我回电」 moved the customer's agreed 回访 (11-30 10:00 → today 10:30) without asking."""
+    await _one_lead(chat)
+    await chat.handle_line("跟进 1 电话聊过，约了大后天上午10点再谈")
+    agreed = (await get_lead(services, 1)).next_follow_up_at
+    assert agreed is not None
+    await chat.handle_line("20分钟后提醒我回电")
+    assert "照旧" in transcript.last("rep01")["text"], transcript.last("rep01")
+    assert (await get_lead(services, 1)).next_follow_up_at == agreed

@@ -147,7 +147,7 @@ async def test_reminders_escalate_to_manager_who_takes_over(h: ChannelHarness) -
     taken = await lead_row(h)
     assert (taken.id, taken.owner_id) == (lead.id, "manager01")
     assert any("王经理 接手" in t for t in h.said_to("rep01"))  # the previous owner is told
-    assert any("你已接手" in t for t in h.said_to("manager01"))
+    assert any("已由你接手" in t for t in h.said_to("manager01"))
 
 
 # -- journey 4 --------------------------------------------------------------------------------

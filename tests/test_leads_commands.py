@@ -192,7 +192,7 @@ async def test_frozen_lead_refused_until_manager_acts(
     await chat.handle_line("改派 1 李娜")
     lead = await get_lead(services, 1)
     assert (lead.status, lead.owner_id) == ("active", "rep02")
-    assert transcript.last("rep02")["title"] == "新分配线索 #1"
+    assert transcript.last("rep02")["title"] == "📌 改派给你的线索" and "#1" in transcript.last("rep02")["text"]
     await chat.handle_line("/as rep02")
     await chat.handle_line("跟进 1 已电话沟通")
     assert (await get_lead(services, 1)).first_contact_at == cn(23, 10)

@@ -73,9 +73,9 @@ def test_a_delivery_chat_with_a_number_and_a_time_is_no_lead(title: str, lines: 
 @pytest.mark.parametrize(
     ("title", "said"),
     [
-        ("售后-邵文静", [("left", "禾丰包装说想上一套监控系统，电话13522223333，你跟一下"), ("right", "好的")]),
-        ("项目部 程立", [("left", "禾丰包装的苗经理电话13522223333，预算40万"), ("right", "收到")]),
-        ("程立（行政）", [("left", "苗经理要报价单，手机13522223333"), ("right", "好，我下午发")]),
+        ("售后-邵文静", [("left", "禾丰包装说想上一套监控系统，这个客户你跟一下，电话13522223333"), ("right", "好的")]),
+        ("项目部 程立", [("left", "禾丰包装的苗经理电话13522223333，你约一下"), ("right", "收到，我今天联系客户")]),
+        ("程立（行政）", [("left", "苗经理要报价单，手机13522223333"), ("right", "好，我下午发给客户")]),
         ("程立", [("left", "禾丰包装那个客户想上监控系统，对接人苗语桐，电话13522223333"),
                   ("right", "客户预算多少"), ("left", "客户说40万以内")]),
     ],
@@ -100,6 +100,18 @@ def test_colleagues_talking_about_a_customer_is_no_lead(title: str, said: list[t
         ("苗语桐@禾丰物流", [("left", "我们想了解一下你们的快递柜管理系统，电话13522223333"), ("right", "好的")]),
         # a customer whose remark names their company and a department of theirs
         ("禾丰包装-行政-苗语桐", [("left", "电话13522223333，我们需要监控系统"), ("right", "好的")]),
+        # a supply or logistics customer talks of delivery in everyday words, no parcel in sight
+        ("莫青禾", [("left", "我们做社区果蔬配送，想找一套冷链温度监测，准时送达很要紧"), ("left", "手机13522223333"),
+                    ("right", "好的")]),
+        ("莫青禾", [("left", "你们的货架能送货上门吗？送到我们仓库门卫就行，电话13522223333"), ("right", "可以")]),
+        ("莫青禾", [("left", "我到你们楼下了，门卫不让进，电话13522223333"), ("right", "我下楼接您")]),
+        # customer contacts saved under their buying department, with a budget or a need of their own
+        ("技术部韩工", [("left", "能私有化部署吗？预算60万"), ("left", "电话13522223333"), ("right", "可以的")]),
+        ("人事-贝佳", [("left", "我们想给新员工做线上培训，电话13522223333"), ("right", "好的，我跟客户成功同事说下")]),
+        ("客服部 骆敏", [("left", "在看监控系统，手机13522223333"), ("right", "明天给您回电话")]),
+        # a reseller bringing a customer without introducing themself; the rep only answers
+        ("程立", [("left", "有个客户想上一套门禁系统，客户预算35万"), ("left", "客户电话13522223333，姓苗"),
+                  ("right", "好的，收到")]),
     ],
 )
 def test_near_cases_stay_leads(title: str, said: list[tuple[str, str]]) -> None:

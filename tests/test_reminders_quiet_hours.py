@@ -20,7 +20,7 @@ async def test_take_over_at_night_reaches_the_rep_at_nine(chat: ChatSession, ser
     take = button(transcript.last("manager01"), "接手")
     await chat.handle_line("/now 2026-11-23T22:00+08:00")
     await click(chat, "manager01", take)
-    assert "你已接手线索" in transcript.last("manager01")["text"]  # the clicker is awake: at once
+    assert "已由你接手" in transcript.last("manager01")["text"]  # the clicker is awake: at once
     assert mentions(transcript, "rep01", "王经理 接手") == 0
     await chat.handle_line("/now 2026-11-24T08:59+08:00")
     assert mentions(transcript, "rep01", "王经理 接手") == 0
@@ -40,7 +40,7 @@ async def test_reassign_at_night_holds_both_reps_messages(chat: ChatSession, ser
     assert "已改派给 李娜。" in transcript.last("manager01")["text"]  # then the undo line
     assert mentions(transcript, "rep02", "改派") == 0 and mentions(transcript, "rep01", "改派给 李娜") == 0
     await chat.handle_line("/now 2026-11-24T09:00+08:00")
-    assert mentions(transcript, "rep02", "你有一条改派的线索") == 1
+    assert mentions(transcript, "rep02", "改派给你的线索") == 1
     assert mentions(transcript, "rep01", "改派给 李娜") == 1
 
 

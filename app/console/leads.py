@@ -33,7 +33,6 @@ from handlers.leads.permissions import can_see, gate, load_lead, visible_clause
 from handlers.leads.views import (
     colour,
     lead_fields,
-    lead_name,
     next_action_text,
     next_actions,
     owner_name,
@@ -41,6 +40,7 @@ from handlers.leads.views import (
     waiting_hours,
 )
 from handlers.report import DIGEST_WINDOW, compute_report, pct, render_chart
+from reminders.messages import lead_name
 from reminders.policies import EXTEND_DEFAULT_REASON
 from storage.activity import add_audit
 from storage.leads import STAGES, STATUS_CN, stage_label, user_names

@@ -16,12 +16,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import phrases as P
 from bot.actions import CreateAnyway, EditDraft, MergeDraft
 from bot.context import Context
 from bot.messages import Inbound, Text
 from bot.phrases import UNNAMED_CUSTOMER
 from bot.router import Router, normalize_text
 from bot.usertext import user_text
+from handlers.chat.received import not_received
 from handlers.leads.assignment import activate_lead, plan_follow_up
 from handlers.leads.permissions import load_lead
 from handlers.leads.records import draft_duplicates
@@ -36,11 +38,6 @@ from storage.models import Evidence, Lead
 log = logging.getLogger(__name__)
 router: Router[Context] = Router("capture")
 
-DOWNLOAD_FAILED = {
-    "download_failed": "图片没有下载成功，请重新发送一次截图。",
-    "not_image": "这个文件不是图片，请发送与客户的聊天截图。",
-    "too_large": "图片太大了，请截取聊天部分后再发。",
-}
 EDIT_HINT = ("直接回复要改的字段即可，例如：\n电话 13812345678\n公司 华东医疗\n"
              "客户 王强 · 职位 设备科主任 · 预算 50万\n时间 明天下午3点 · 需求 CRM、数据分析\n改完点「确认」。")
 EDIT_FIELDS = {"客户": "customer_name", "姓名": "customer_name", "公司": "company", "职位": "title", "职务": "title",
@@ -52,7 +49,7 @@ EDIT_FIELDS = {"客户": "customer_name", "姓名": "customer_name", "公司": "
 @router.image()
 async def screenshot(ctx: Context, msg: Inbound) -> None:
     if msg.data is None:
-        ctx.reply(Text(DOWNLOAD_FAILED.get(msg.data_error or "", DOWNLOAD_FAILED["download_failed"])))
+        ctx.reply(Text(not_received(msg)))
         return
     if ctx.settings.ocr.mode == "worker":
         await queue_screenshot(ctx, msg.data, msg.file_name)
@@ -169,10 +166,12 @@ def _edit_handler(word: str, name: str) -> Any:
     async def edit(ctx: Context, msg: Inbound) -> None:
         session = await ctx.db()
         draft = await latest_draft(session, ctx.user.id)
-        if draft is None:
-            ctx.reply(Text("没有待确认的线索草稿。发客户聊天截图或「新线索 …」开始录入。"))
-            return
         raw = normalize_text(msg.text)[len(word):].strip(" :：")
+        if draft is None:  # 「预算 abc」: the value is what is wrong, whichever lead it was meant for
+            unread = raw and _value(name, raw, ctx.now()) in (None, "", [])
+            ctx.reply(Text(P.EDIT_BAD.format(value=raw, field=word) if unread else
+                           "没有待确认的线索草稿。发客户聊天截图或「新线索 …」开始录入。"))
+            return
         if not raw:
             ctx.reply(Text(f"请在「{word}」后面写上新的内容，例如：{word} …"))
             return
@@ -186,20 +185,23 @@ def _edit_handler(word: str, name: str) -> Any:
     return edit
 
 
+def _value(name: str, raw: str, now: datetime) -> Any:
+    """`raw` read as the field `name` (a moment for 时间); None or empty when it is not one."""
+    if name == "follow_up":
+        return find_time(raw, now)
+    if name == "phone":
+        return normalise_phone(raw)
+    return budget_in(raw) if name == "budget_cny" else clean_value(name, raw)
+
+
 def _apply_edit(draft: Lead, name: str, raw: str, ctx: Context) -> bool:
     now = ctx.now()
-    if name == "follow_up":
-        when = find_time(raw, now)
-        if when is None:
-            return False
-        draft.extra = {**(draft.extra or {}), "follow_up": when.isoformat()}
-        return True
-    if name == "phone":
-        value: Any = normalise_phone(raw)
-    else:
-        value = budget_in(raw) if name == "budget_cny" else clean_value(name, raw)
+    value = _value(name, raw, now)
     if value in (None, "", []):
         return False
+    if name == "follow_up":
+        draft.extra = {**(draft.extra or {}), "follow_up": value.isoformat()}
+        return True
     return set_field(draft, name, value, "manual", ctx.user.id, now) or True
 
 

@@ -46,7 +46,7 @@ from handlers.intent import FIELD_WORDS, KEY_FACTS, Intent, State, customer_hits
 from handlers.intent_model import READER
 from handlers.leads import manage
 from handlers.leads import views as view
-from handlers.leads.assignment import change_owner, handed_over
+from handlers.leads.assignment import change_owner, handed_over, offboard_refusal
 from handlers.leads.chat_gate import lead_for, lead_gate, policy_refused
 from handlers.leads.handover import offboard_with_handover
 from handlers.leads.permissions import list_leads
@@ -539,10 +539,10 @@ async def reminder(ctx: Context, msg: Inbound) -> None:
         return
     customer = lead.customer_name or P.UNNAMED_CUSTOMER
     agreed = lead.next_follow_up_at
-    if (task and not _ABOUT_THE_LEAD.fullmatch(task) and agreed is not None and agreed > now
-            and abs((agreed - when).total_seconds()) >= 60):
-        # a task of its own (「发报价」) next to a callback already agreed with the customer: both are kept;
-        # at the callback's very minute there is one reminder, the new task's
+    if agreed is not None and agreed > now and abs((agreed - when).total_seconds()) >= 60:
+        # a reminder asked for (「发报价」, 「回电」) next to a callback already agreed with the customer: both are
+        # kept, the agreed one is never moved by it; at the callback's very minute there is one reminder, the new one
+        task = task or "跟进"
         await remind_me(ctx, when, f"{task}（线索 #{lead.id} {customer}）")
         add_activity(await ctx.db(), lead.id, ctx.user.id, "ask_reminder", now, task, due=when.isoformat())
         ctx.reply(Text(P.REMINDER_SET_LEAD.format(when=say_when(when, now), task=task, id=lead.id, customer=customer)
@@ -781,10 +781,11 @@ async def undo_handover(ctx: Context, action: UndoHandover) -> None:
     text = P.UNDONE.format(id=lead.id, who=user_text(name))
     ctx.update_card(text)
     ctx.reply(Text(text))
-    ctx.send(previous, Text(P.BACK_TO_YOU.format(id=lead.id, customer=view.lead_name(lead))),
+    ctx.send(previous, Text(P.BACK_TO_YOU.format(id=lead.id, customer=messages.lead_name(lead))),
              key=f"undo:{lead.id}:{now.isoformat()}")
     if new_owner not in (previous, ctx.user.id):
-        ctx.send(new_owner, Text(P.TAKEN_BACK.format(id=lead.id)), key=f"undo-new:{lead.id}:{now.isoformat()}")
+        told = P.HANDOVER_UNDONE.format(label=messages.lead_label(lead), by=user_text(ctx.user.name))
+        ctx.send(new_owner, Text(told), key=f"undo-new:{lead.id}:{now.isoformat()}")
 
 
 @router.card_action(UndoFrozen)
@@ -845,6 +846,9 @@ async def offboard_ask(ctx: Context, msg: Inbound) -> None:
         return
     if taking.id == leaving.id:
         ctx.reply(Text(P.OFFBOARD_NEED_TO.format(who=leaving.name)))
+        return
+    if (why := await offboard_refusal(session, leaving)) is not None:
+        ctx.reply(Text(why))
         return
     leads = await handed_over(session, leaving.id)
     kinds = [(sum(lead.status == s for lead in leads), word) for s, word in (("frozen", P.OFFBOARD_FROZEN),

@@ -16,7 +16,7 @@ from bot.router import Router
 from bot.segmenter import WORD_TAGS
 from bot.services import Services
 from bot.usertext import user_text
-from handlers.chat.received import file_not_received
+from handlers.chat.received import not_received
 from handlers.knowledge import answer_card, knowledge_base, pin
 from knowledge import store
 from knowledge.query import SIMPLIFIER, is_chatter
@@ -148,7 +148,7 @@ NOT_ADMIN = "抱歉，只有管理员可以导入话术知识库。需要更新�
 @router.file(when=_is_card_file, roles={"admin"}, refusal=NOT_ADMIN)
 async def import_cards(ctx: Context, msg: Inbound) -> None:
     if msg.data is None:
-        ctx.reply(Text(file_not_received(msg)))
+        ctx.reply(Text(not_received(msg)))
         return
     await start_import(ctx, "knowledge", Path(msg.file_name or "cards.csv").name, msg.data)
 

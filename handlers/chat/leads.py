@@ -63,6 +63,7 @@ from knowledge.query import SIMPLIFIER
 from ocr.catalog import Catalog
 from ocr.extract import LeadFields, extract_from_text
 from ocr.people import NAMES
+from reminders import messages
 from reminders.lifecycle import paused_until
 from reminders.renewal_hold import held_lead_ids
 from storage.leads import (
@@ -309,7 +310,7 @@ async def lost_cmd(ctx: Context, msg: Inbound) -> None:
     if lead is not None and ctx.confirmed:
         await close_lead(ctx, lead, False, reason)
     elif lead is not None:  # closing a lead is not undone: one confirm click first
-        ctx.reply(Card(title=P.LOST_CONFIRM.format(id=lead.id, who=view.lead_name(lead)),
+        ctx.reply(Card(title=P.LOST_CONFIRM.format(id=lead.id, who=messages.lead_name(lead)),
                        description=P.LOST_CONFIRM_NOTE.format(reason=user_text(reason)),
                        buttons=(Button(ConfirmLost(lead.id, reason[:200]).pack(), "确认输单", "primary"),
                                 Button(Cancel().pack(), "取消"))))

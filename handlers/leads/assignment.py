@@ -24,8 +24,8 @@ from bot.actions import ViewLead
 from bot.config import RampSettings, RemindersSettings
 from bot.context import UserInfo
 from bot.messages import Button, Card, Field, Outbound
-from bot.org import active_reps, handover_team, in_team
-from bot.phrases import UNNAMED_CUSTOMER
+from bot.org import active_admins, active_reps, handover_team, in_team
+from bot.phrases import OFFBOARD_LAST_ADMIN, UNNAMED_CUSTOMER
 from bot.usertext import user_text
 from handlers.ramp.service import locked_ids
 from reminders import lifecycle
@@ -355,6 +355,13 @@ async def _open_handed_over(session: AsyncSession, user_id: str) -> list[Lead]:
     return sorted([*owned, *(lead for lead in pool if previous_owner(lead) == user_id)], key=lambda x: x.id)
 
 
+async def offboard_refusal(session: AsyncSession, leaving: User) -> str | None:
+    """Why `leaving` may not leave: the last active admin (nobody could administer the team after)."""
+    if leaving.role == "admin" and await active_admins(session) == [leaving.id]:
+        return OFFBOARD_LAST_ADMIN.format(who=leaving.name)
+    return None
+
+
 async def offboard(session: AsyncSession, user_id: str, to_id: str, now: datetime, cfg: RemindersSettings,
                    *, actor_id: str | None = None) -> list[Lead]:
     """Hand everything open of `user_id` to `to_id` and deactivate `user_id`: open leads (with their timers),
@@ -368,6 +375,8 @@ async def offboard(session: AsyncSession, user_id: str, to_id: str, now: datetim
         raise ValueError("离职人和接手人不能是同一人")
     if not taking.active:
         raise ValueError(f"接手人「{taking.name}」已停用")
+    if (why := await offboard_refusal(session, leaving)) is not None:
+        raise ValueError(why)
     reason = f"{leaving.name} 离职交接"
     leads = await _open_handed_over(session, user_id)
     for lead in leads:  # a frozen pool lead is unfrozen for the successor (the confirm question says so)

@@ -17,17 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import phrases as P
-from bot.actions import ViewLead
 from bot.config import RampSettings, RemindersSettings, Settings
 from bot.context import UserInfo
-from bot.messages import Button, Card, Text
+from bot.messages import Text
 from bot.org import manages
 from bot.result import Result, said
 from bot.usertext import user_text
 from handlers.leads import views as view
 from handlers.leads.assignment import change_owner, reassign_options
 from handlers.ramp import service as ramp
-from reminders import actions
+from reminders import actions, messages
 from reminders.calendar import day_hours
 from storage.leads import user_names
 from storage.models import Lead, Reminder, User
@@ -87,21 +86,19 @@ async def reassign(session: AsyncSession, actor: UserInfo, lead: Lead, rep: User
     previous = await change_owner(session, lead, rep.id, actor.id, now, settings.reminders, reason=reason)
     lead.assign_reason = lead.assign_reason or f"{actor.name} 改派"[:255]
     before = (await user_names(session, [previous])).get(previous, "") if previous else ""
-    line = P.REASSIGNED.format(id=lead.id, who=view.lead_name(lead), rep=user_text(rep.name),
+    line = P.REASSIGNED.format(id=lead.id, who=messages.lead_name(lead), rep=user_text(rep.name),
                               reason=f"（{user_text(reason)}）" if reason else "")
     line += P.WAS_OWNED.format(who=user_text(before)) if before else ""
     if on_ramp is not None and rep.id != actor.id:  # the pool right is not every 改派: say so
         line += f"\n{ramp.pool_note(on_ramp)}"
     result = Result(reply=view.handover_card(P.REASSIGNED_TITLE, line, lead.id, rep.id, previous, now), changed=True)
     if rep.id != actor.id:
-        by = user_text(actor.name)
-        why = f"：{user_text(reason)}" if reason else ""
-        card = Card(title=f"新分配线索 #{lead.id}", description=f"{by} 分配给你{why}",
-                    buttons=(Button(ViewLead(lead.id).pack(), "查看", "primary"),))
-        result.sends.append((rep.id, card, f"assign:{lead.id}:{rep.id}:{now.isoformat()}"))
+        result.sends.append((rep.id, messages.handed_to_you(lead, actor.name, reason),
+                             f"assign:{lead.id}:{rep.id}:{now.isoformat()}"))
     if previous and previous not in (rep.id, actor.id):
-        result.sends.append((previous, Text(f"线索 #{lead.id} 已由主管改派给同事。"),
-                             f"unassign:{lead.id}:{now.isoformat()}"))
+        told = P.REASSIGNED_AWAY.format(label=messages.lead_label(lead), by=user_text(actor.name),
+                                        to=user_text(rep.name))
+        result.sends.append((previous, Text(told), f"unassign:{lead.id}:{now.isoformat()}"))
     return result
 
 
@@ -117,12 +114,13 @@ async def take_over(session: AsyncSession, actor: UserInfo, lead: Lead, now: dat
     previous = await change_owner(session, lead, actor.id, actor.id, now, cfg, reason=f"{actor.name} 接手",
                                   kind="takeover")
     before = (await user_names(session, [previous])).get(previous, "") if previous else ""
-    line = P.TAKEN_OVER.format(id=lead.id, who=view.lead_name(lead))
+    line = P.TAKEN_OVER.format(id=lead.id, who=messages.lead_name(lead))
     card = view.handover_card(P.TAKEN_OVER_TITLE, line + (P.WAS_OWNED.format(who=user_text(before)) if before else ""),
                               lead.id, actor.id, previous, now)
     result = Result(reply=card, changed=True)
     if previous and previous != actor.id:
-        result.sends.append((previous, Text(f"线索 #{lead.id} 已由 {actor.name} 接手。"),
+        result.sends.append((previous, Text(P.TAKEN_AWAY.format(label=messages.lead_label(lead),
+                                                                 by=user_text(actor.name))),
                              f"takeover:{lead.id}:{now.isoformat()}"))
     return result
 

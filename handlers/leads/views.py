@@ -249,12 +249,6 @@ def draft_buttons(lead_id: int) -> tuple[Button, ...]:
             Button(DropDraft(lead_id).pack(), "放弃"))
 
 
-def lead_name(lead: Lead) -> str:
-    """「邹海 · 松涛仓储」: the customer (or the one wording for a missing name) and the company when known."""
-    who = user_text(lead.customer_name or UNNAMED_CUSTOMER)
-    return f"{who} · {user_text(lead.company)}" if lead.company else who
-
-
 UNDO_MINUTES = 10  # how long a typed 接手 / 改派 can be taken back with its 撤销 button (or a typed 撤销)
 UNDO_NOTE = f"点「撤销」或回复「撤销」可在 {UNDO_MINUTES} 分钟内撤回。"
 
