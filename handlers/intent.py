@@ -21,6 +21,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from pypinyin import lazy_pinyin
+
 from handlers.checks.rules import FLAG_ANSWER
 from handlers.intent_model import MIN_MARGIN, MIN_MARGIN_NAMED, IntentModel, masked
 from handlers.leads.rules import company_named
@@ -1434,7 +1436,6 @@ def _misspelt_lead_word(t: str) -> str | None:
     m = _FIRST_WORD.match(t)
     if m is None or m.group(1) in _LEAD_WORDS:
         return None
-    from pypinyin import lazy_pinyin  # loaded on the first near miss only
 
     said = "".join(lazy_pinyin(m.group(1)))
     return t[m.end():] if any(_one_off(said, "".join(lazy_pinyin(w))) for w in _LEAD_WORDS) else None
@@ -1582,7 +1583,6 @@ _TECHNIQUE = re.compile(r"怎么(?!样)|如何|怎样|咋(?!样)|说|觉得|嫌|
 
 def _sounds_like(word: str) -> str | None:
     """The command word `word` was probably meant to be: same pinyin, or one letter off (更进 → 跟进)."""
-    from pypinyin import lazy_pinyin  # loaded on the first near miss only
 
     said = "".join(lazy_pinyin(word))
     for cmd in _SOUNDED:
