@@ -21,6 +21,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from pypinyin import lazy_pinyin
+
 from handlers.checks.rules import FLAG_ANSWER
 from handlers.intent_model import MIN_MARGIN, MIN_MARGIN_NAMED, IntentModel, masked
 from handlers.leads.rules import company_named
@@ -1436,7 +1438,6 @@ def _misspelt_lead_word(t: str) -> str | None:
     m = _FIRST_WORD.match(t)
     if m is None or m.group(1) in (*_LEAD_WORDS, _ENTER):
         return None
-    from pypinyin import lazy_pinyin  # loaded on the first near miss only
 
     said = "".join(lazy_pinyin(m.group(1)))
     if len(m.group(1)) == 2:
@@ -1589,7 +1590,6 @@ _TECHNIQUE = re.compile(r"怎么(?!样)|如何|怎样|咋(?!样)|说|觉得|嫌|
 
 def _sounds_like(word: str) -> str | None:
     """The command word `word` was probably meant to be: same pinyin, or one letter off (更进 → 跟进)."""
-    from pypinyin import lazy_pinyin  # loaded on the first near miss only
 
     said = "".join(lazy_pinyin(word))
     for cmd in _SOUNDED:

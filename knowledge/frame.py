@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 # Someone on the customer side is the subject: who they are, or what they do with our offer. A verb of speech or
 # concern counts only when the speaker or the speaker's family is not its subject (「我妈担心我…」, 「我再考虑」).
@@ -97,22 +97,24 @@ def speaks_for_self(text: str, at: int) -> bool:
     return bool(SPEAKER.search(text[:at]))
 
 
-def own_matters(text: str, tokens: Iterable[str] = ()) -> list[re.Match[str]]:
-    """Words of an employee's own matter in normalized `text` (HR, IT helpdesk, admin, personal life, school).
-    「公司的…」 is the speaker's company only where no other word names it (not 维保公司的老板). With the text's
-    `tokens`, a word must start where a token starts: 「第二年会不会涨」 holds no 年会."""
-    starts = set(itertools.accumulate((len(t) for t in tokens), initial=0)) if tokens else None
+def own_matters(text: str, tokens: Sequence[str]) -> list[re.Match[str]]:
+    """Words of an employee's own matter in normalized `text` (HR, IT helpdesk, admin, personal life, school),
+    each starting where one of the text's `tokens` starts: 「第二年会不会涨」 holds no 年会. 「公司的…」 is the
+    speaker's company only where no other word names it (not 维保公司的老板)."""
+    starts = set(itertools.accumulate((len(t) for t in tokens), initial=0))
     return [m for m in OWN_RE.finditer(text) if not (m.group(0).startswith("公司") and OTHER_COMPANY.search(
-        text[:m.start()])) and (starts is None or m.start() in starts)]
+        text[:m.start()])) and m.start() in starts]
 
 
 def is_grammar(word: str) -> bool:
     return word in FIRST_PERSON
 
 
-# 「你们卖不卖无人机」, 「有没有卖农药的渠道」: the thing asked about is a product, whatever word follows it
-PRODUCT_ASK = re.compile(r"(?:卖不卖|有没有卖|有卖|(?:你们|我们|咱们|公司)(?:也|还)?卖|出售)"
-                         r"([\u4e00-\u9fff]{2,6}?)(?=吗|么|嘛|的|不|没|$|[，。？?!！\s])")
+# 「你们卖不卖无人机」, 「有没有卖农药的渠道」, 「你们也卖幕布吗」: a question whether we sell a thing names a
+# product, whatever word follows. A statement (「客户嫌我们卖得太贵」) does not, nor a grammar word after 卖 (的 得 了).
+PRODUCT_ASK = re.compile(r"(?:卖不卖|有没有卖"
+                         r"|(?:你们|咱们|公司)(?:也|还)?(?:有)?卖(?=[^吗么嘛不没]{2,6}?(?:吗|么|嘛|不|没)))"
+                         r"(?![的得地了太很挺比过着给完])([\u4e00-\u9fff]{2,6}?)(?=吗|么|嘛|的|不|没|$|[，。？?!！\s])")
 
 
 def products_asked(text: str) -> list[str]:

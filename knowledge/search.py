@@ -194,8 +194,9 @@ def _off_duty(index: CardIndex, query: str) -> bool:
     """The question is about the rep's own day (canteen, leave, expenses, weather, a hotel to book), with no
     customer in it: no card should answer it, and its decline is no gap in the knowledge base."""
     text = index.tokenizer.normalize(query)
-    own = [m for m in frame.own_matters(text) if not frame.is_grammar(m.group(0))]
-    return bool(own or frame.errands(text)) and not frame.customer_framed(text, index.tokenizer.cut(text))
+    tokens = index.tokenizer.cut(text)
+    own = [m for m in frame.own_matters(text, tokens) if not frame.is_grammar(m.group(0))]
+    return bool(own or frame.errands(text)) and not frame.customer_framed(text, tokens)
 
 
 def score_all(index: CardIndex, text: str) -> Scored:

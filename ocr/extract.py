@@ -40,7 +40,7 @@ from ocr.people import (
     surer_reading,
 )
 from ocr.requests import ASKS, requested_things
-from ocr.sides import LABEL, hands_over, is_ours, own_companies, speaks_for_us
+from ocr.sides import INDUSTRY, LABEL, hands_over, is_ours, own_companies, speaks_for_us, title_names_ours
 from ocr.timeparse import Found, agreed, find_times, parse_anchor
 from storage.leads import cn_number, parse_budget
 
@@ -565,10 +565,9 @@ def _split_labels(regions: tuple[TextRegion, ...]) -> tuple[tuple[TextRegion, ..
 
 def _colleague(title: str | None, bar: TitleBar, left: list[TextRegion], ours: set[str], own: Iterable[str]) -> bool:
     """The other party is from the rep's own company: the title bar names one of `ours` (the configured names
-    `own` anywhere in it: 「李娜-云启软件-销售」, 「云启李娜」), their introduction names it, or they hand a
-    customer over."""
-    squashed = re.sub(r"\s", "", title or "")
-    if is_ours(bar.company, ours) or any(len(o) >= 2 and o in squashed for o in own):
+    `own` as a whole part of it: 「李娜-云启软件-销售」, see `title_names_ours`), their introduction names it, or
+    they hand a customer over."""
+    if (is_ours(bar.company, ours) and not INDUSTRY.fullmatch(bar.title or "")) or title_names_ours(title, own):
         return True
     return any(hands_over(r.text) or speaks_for_us(r.text, ours) for r in left)
 

@@ -8,9 +8,18 @@ does a colleague's label (「<公司>-技术支持<姓名>」) or self-introduct
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from ocr.engine import RIGHT, TextRegion, join_lines
-from ocr.people import clean_company, company_in, looks_like_company, person_in
+from ocr.people import (
+    COMPANY_SUFFIX,
+    INDUSTRY_TAIL,
+    TITLE_SPLIT,
+    clean_company,
+    company_in,
+    looks_like_company,
+    person_in,
+)
 
 # How one says who one works for: 「我是<公司>的…」, 「我们<公司>…」, 「我这边是<公司>」, 「我司」
 SPEAKS_FOR = re.compile(r"我是|我们是|我这边是|这边是|我叫|本人|我们公司")
@@ -54,7 +63,34 @@ def is_ours(company: str | None, ours: set[str], *, misread: bool = False) -> bo
     where a customer's company may differ from ours by a character or two."""
     if not company or len(company) < 2:
         return False
-    return any(company in o or o in company or (misread and _alike(company, o)) for o in ours)
+    return any(company in o or _names(company, o) or (misread and _alike(company, o)) for o in ours)
+
+
+def _names(company: str, own: str) -> bool:
+    """`company` is our name `own`, that name with a legal form after it (「云启软件有限公司」), or a name of four
+    or more characters after a place (「深圳云启软件」) — never a short name run into another word (「云启物流」)."""
+    at = company.find(own)
+    if at < 0:
+        return False
+    rest = company[at + len(own) :]
+    if rest and not re.fullmatch(COMPANY_SUFFIX, rest):
+        return False
+    return at == 0 or len(own) >= 4
+
+
+# A title bar's parts: split where a remark separates company, department and person (「李娜-云启软件-销售」)
+TITLE_PARTS = re.compile(rf"{TITLE_SPLIT.pattern}|[（()）【】\[\]]+")
+# A whole part that is an industry word (「云启 物流」): the part before it is the start of another company's name
+INDUSTRY = re.compile(rf"{INDUSTRY_TAIL.pattern.removesuffix('$')}+{COMPANY_SUFFIX}?")
+
+
+def title_names_ours(title: str | None, own: Iterable[str]) -> bool:
+    """A title bar naming one of our configured names `own` as a whole part (「李娜-云启软件-销售」, 「王磊（云启）」,
+    「韩立@云启软件有限公司」), not followed by an industry word: 「云启物流-王总」 is a customer."""
+    parts = [p for p in TITLE_PARTS.split(title or "") if p]
+    return any(any(len(o) >= 2 and _names(part, o) for o in own)
+               and not (i + 1 < len(parts) and INDUSTRY.fullmatch(parts[i + 1]))
+               for i, part in enumerate(parts))
 
 
 def _alike(a: str, b: str) -> bool:

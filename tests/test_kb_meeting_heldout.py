@@ -9,7 +9,12 @@ It runs what an admin and a rep run: `salesbot kb import` into a fresh database,
 vocabulary: top-1 0.262, top-3 0.308, no-answer F1 0.394; after it 0.600 / 0.723 / 0.622. Set 2 (30 more
 paraphrases, 8 off-topic asks) was written after that vocabulary round and measured once before anything was
 changed for it: 0.400 / 0.433 / 0.516 without the vocabulary, 0.467 / 0.533 / 0.500 with it (then 0.567 / 0.700 /
-0.609 after a few words it showed missing). The floors sit under the figures measured last.
+0.609 after a few words it showed missing).
+
+Set 2 is TUNED, not held out: the words it showed missing (瘫了, 出了毛病, 外人看到, 不爱用, 听不见, 安全证明 …) were
+copied from its queries into the vocabulary, so a score on it measures recall of those words. It stays as a dev
+set; its floor is the figure measured once before that copying (0.467 / 0.533 / 0.500), not the tuned one. Set 1
+is still held out; its floors sit under the figures measured last.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ QUERIES = FIXTURES / "kb_meeting_queries.jsonl"
 QUERIES_2 = FIXTURES / "kb_meeting_queries2.jsonl"
 
 FLOORS = {QUERIES: {"top1": 0.55, "top3": 0.68, "noans_f1": 0.58},
-          QUERIES_2: {"top1": 0.5, "top3": 0.63, "noans_f1": 0.55}}
+          QUERIES_2: {"top1": 0.46, "top3": 0.53, "noans_f1": 0.5}}  # tuned: the untuned figure, see above
 
 
 def _scores(rows: list[dict], preds: dict[str, dict]) -> dict[str, float]:

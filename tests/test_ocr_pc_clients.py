@@ -121,3 +121,21 @@ def test_near_cases_stay_leads(title: str, said: list[tuple[str, str]]) -> None:
 
 def extract_chat(title: str, *said: tuple[str, str]) -> LeadFields:
     return extract(chat(title, *said), NOW, names=NAMES)
+
+
+OWN = ("澄溪数据有限公司", "澄溪数据", "澄溪")
+ASKS = (("left", "想了解一下你们的监控系统，电话13522223333"), ("right", "好的"))
+
+
+@pytest.mark.parametrize("title", ["澄溪物流-贝总", "澄溪 物流-贝总", "贝总@澄溪物流", "星澄溪-贝总",
+                                   "贝总-澄溪物流有限公司", "澄溪数据科技-贝总"])
+def test_a_customer_whose_name_starts_like_ours_stays_a_lead(title: str) -> None:
+    lead = extract(chat(title, *ASKS), NOW, names=NAMES, own=OWN)
+    assert lead.is_lead and lead.phone == "13522223333"
+
+
+@pytest.mark.parametrize("title", ["澄溪", "贝佳-澄溪-售前", "贝佳@澄溪数据有限公司", "澄溪数据-技术部-贝工",
+                                   "贝佳（澄溪）", "贝佳@深圳澄溪数据"])
+def test_a_title_naming_our_company_as_a_whole_part_is_a_colleague(title: str) -> None:
+    lead = extract(chat(title, *ASKS), NOW, names=NAMES, own=OWN)
+    assert (lead.is_lead, lead.reject_reason) == (False, "colleague_chat")
