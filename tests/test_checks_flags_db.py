@@ -3,6 +3,7 @@ other-lead queries (team budgets, colleagues' customers) return the same on each
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from typing import Any
@@ -107,6 +108,42 @@ async def test_near_cases_of_the_other_lead_rules_on_both_backends(db: Database)
                        created_at=NOW))
         await s.flush()
         assert "evidence_reused" in await _rules(s, lead_id)
+
+
+async def test_two_uploads_re_checking_one_lead_leave_one_flag(db: Database) -> None:
+    """Two transactions re-check lead B for a file it shares with A at once (two instances, two uploads): B ends
+    with one open reuse flag, not two. On PostgreSQL the second runs while the first still holds B (it skips B:
+    no duplicate, no wait that could deadlock); SQLite runs them one after the other (BEGIN IMMEDIATE)."""
+    a = await _lead(db, "rep01", customer_name="钱多", company="青松物流")
+    b = await _lead(db, "rep02", customer_name="柏舟", company="远帆仓储")
+    async with db.session() as s:
+        for target in (a, b):
+            s.add(Evidence(lead_id=target, kind="image", sha256="cd" * 32, path=f"/{target}.png",
+                           added_by="rep01", created_at=NOW))
+    async with db.session() as s:
+        ev_id = (await s.execute(select(Evidence.id).where(Evidence.lead_id == a))).scalar_one()
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def re_check(hold: bool) -> None:
+        async with db.session() as s:
+            ev = await s.get(Evidence, ev_id)
+            assert ev is not None
+            await flags.refresh_sharing(s, ev, NOW, CFG)
+            if hold:
+                held.set()
+                await release.wait()
+
+    first = asyncio.create_task(re_check(hold=True))
+    await held.wait()
+    if db.is_sqlite:
+        release.set()
+    await re_check(hold=False)
+    release.set()
+    await first
+    async with db.session() as s:
+        found = (await s.execute(select(LeadFlag).where(LeadFlag.lead_id == b, LeadFlag.rule == "evidence_reused",
+                                                        LeadFlag.status == "open"))).scalars().all()
+    assert [f.subject for f in found] == [str(a)]
 
 
 async def _rules(s: Any, lead_id: int) -> set[str]:

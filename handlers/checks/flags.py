@@ -335,16 +335,23 @@ async def refresh(session: AsyncSession, lead: Lead, now: datetime, cfg: ChecksS
     return fresh
 
 
+SHARING_CAP = 20  # other leads holding one file re-checked at once; any beyond are re-checked on their next change
+
+
 async def refresh_sharing(session: AsyncSession, ev: Evidence, now: datetime, cfg: ChecksSettings) -> None:
-    """The other leads holding the same file as `ev` get their 🟡 now, not on their next, unrelated upload."""
+    """The other leads holding the same file as `ev` get their 🟡 now, not on their next, unrelated upload. Loaded
+    in one query; on PostgreSQL locked in id order, skipping a lead another transaction holds (it is being changed
+    and re-checked there): two uploads of one file to A and B would otherwise each wait for the other's lead (a
+    deadlock) or both write the same flag on it. SQLite runs write transactions one at a time."""
     if not ev.sha256 or ev.kind not in ("image", "file"):
         return
-    ids = (await session.execute(select(Evidence.lead_id).distinct().where(
-        Evidence.sha256 == ev.sha256, Evidence.kind.in_(("image", "file")), Evidence.lead_id != ev.lead_id))).scalars()
-    for lead_id in sorted(i for i in ids if i is not None):
-        other = await session.get(Lead, lead_id)
-        if other is not None:
-            await refresh(session, other, now, cfg, values=False)
+    holders = select(Evidence.lead_id).where(Evidence.sha256 == ev.sha256, Evidence.kind.in_(("image", "file")),
+                                             Evidence.lead_id != ev.lead_id)
+    stmt = select(Lead).where(Lead.id.in_(holders)).order_by(Lead.id).limit(SHARING_CAP)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    for other in (await session.execute(stmt)).scalars().all():
+        await refresh(session, other, now, cfg, values=False)
 
 
 async def missing_won_proof(session: AsyncSession, lead: Lead) -> bool:
