@@ -324,11 +324,20 @@ LATIN_JOINT = re.compile(r"(?<=[a-z])[- ](?=[a-z])")
 def latin_spellings(text: str) -> tuple[str, ...]:
     """An English word as reps type it: prices for price; after-sales, after sales, aftersales for a compound."""
     if text.isascii() and text.isalpha() and len(text) >= 3 and not text.endswith("s"):
-        return (text, text + "s")
+        return (text, plural(text))
     if not (text.isascii() and LATIN_JOINT.search(text)):
         return (text,)
     return tuple(dict.fromkeys((text, LATIN_JOINT.sub("-", text), LATIN_JOINT.sub(" ", text),
                                 LATIN_JOINT.sub("", text))))
+
+
+def plural(word: str) -> str:
+    """The regular English plural: policy → policies, box → boxes, patch → patches, seat → seats."""
+    if re.search(r"[^aeiou]y$", word):
+        return word[:-1] + "ies"
+    if re.search(r"(?:x|z|ch|sh)$", word):
+        return word + "es"
+    return word + "s"
 
 
 def _prune(hits: list[CueHit]) -> list[CueHit]:

@@ -458,7 +458,7 @@ def _far_ahead(index: CardIndex, scored: Scored, card: KbCard, best: int, runner
     if runner_up is None or not why or float(scored.total[best]) < FAR_AHEAD * float(scored.total[runner_up]):
         return False
     backing = _backing(index, scored, card, why)
-    if backing.own or backing.errands or backing.foreign or backing.for_self or backing.rest is not None:
+    if backing.beside_the_point or backing.rest is not None:
         return False
     return _stands_out(index, scored, card, best, runner_up)
 
@@ -543,8 +543,7 @@ def _own_words_lead(index: CardIndex, scored: Scored, card: KbCard, best: int, r
     if float(scored.text[best]) < MIN_TEXT[0] * 3:
         return False
     backing = _backing(index, scored, card, ())
-    return (not (backing.own or backing.errands or backing.foreign or backing.for_self)
-            and backing.held_words >= OWN_WORDS_MIN and backing.held >= OWN_WORDS_HELD
+    return (not backing.beside_the_point and backing.held_words >= OWN_WORDS_MIN and backing.held >= OWN_WORDS_HELD
             and backing.unknown <= OWN_WORDS_UNKNOWN)
 
 
@@ -631,6 +630,12 @@ class Backing:
     foreign: tuple[str, ...] = ()
     errands: tuple[str, ...] = ()  # a rep's errand around a customer (订酒店, 接机) the card does not hold
     held_words: int = 0  # distinct topic words of two characters or more (or English) the card holds itself
+
+    @property
+    def beside_the_point(self) -> bool:
+        """The rep's own matter or errand, a thing no card sells, or the speaker's own hesitation: the card's
+        words may be shared, but it does not answer this question."""
+        return bool(self.own or self.errands or self.foreign or self.for_self)
 
 
 def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from knowledge import frame
-from knowledge.index import CardIndex
+from knowledge.index import CardIndex, latin_spellings
 from knowledge.search import rank
 from tests.kb_support import TAXONOMY, index_of
 
@@ -103,3 +103,14 @@ def test_an_everyday_phrase_names_no_objection(meeting: CardIndex, query: str, v
 def test_a_screenshot_is_no_security_worry(meeting: CardIndex) -> None:
     """Screenshots are what reps send the bot every day: 截图 alone says nothing about leaks."""
     assert TAXONOMY.expansions.get("截图") is None or not {"水印", "泄露"} & set(TAXONOMY.expansions["截图"])
+
+
+@pytest.mark.parametrize(("word", "plural"), [("policy", "policies"), ("box", "boxes"), ("patch", "patches"),
+                                              ("crash", "crashes"), ("license", "licenses"), ("day", "days")])
+def test_an_english_cue_is_found_in_its_plural(word: str, plural: str) -> None:
+    assert plural in latin_spellings(word)
+
+
+def test_a_plural_the_matcher_derives_is_not_listed_again() -> None:
+    words = TAXONOMY.synonyms["objection"]
+    assert "license" in words and not [w for w in words if w.isascii() and w.isalpha() and w[:-1] in words]
