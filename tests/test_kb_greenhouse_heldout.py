@@ -19,7 +19,7 @@ import pytest
 from app.commands.kb import run_import, run_search
 from bot.config import DatabaseSettings, KnowledgeSettings, Settings
 from knowledge.search import rank
-from tests.kb_support import index_of
+from tests.kb_support import held_out_scores, index_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CARDS = FIXTURES / "kb_greenhouse_cards.jsonl"
@@ -30,28 +30,6 @@ FLOOR_TOP3 = 0.9
 FLOOR_NOANS_F1 = 0.86
 FLOOR_CODEMIX = 0.9
 
-
-def _scores(rows: list[dict], preds: dict[str, dict]) -> dict[str, float]:
-    top1 = top3 = answerable = tp = fp = fn = 0
-    codemix = [0, 0]
-    for row in rows:
-        pred = preds[row["q"]]
-        ranked = pred["ranked"] if pred["answered"] else []
-        if not row["expected"]:
-            tp += not pred["answered"]
-            fn += bool(pred["answered"])
-            continue
-        fp += not pred["answered"]
-        answerable += 1
-        first = bool(ranked) and ranked[0] in row["expected"]
-        top1 += first
-        top3 += any(r in row["expected"] for r in ranked[:3])
-        if row["kind"] == "codemix":
-            codemix[0] += first
-            codemix[1] += 1
-    precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
-    return {"top1": top1 / answerable, "top3": top3 / answerable,
-            "noans_f1": 2 * precision * recall / max(precision + recall, 1e-9), "codemix": codemix[0] / codemix[1]}
 
 
 async def test_an_unseen_vendors_cards_and_queries(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,7 +42,7 @@ async def test_an_unseen_vendors_cards_and_queries(tmp_path: Path, capsys: pytes
     batch.write_text("\n".join(r["q"] for r in rows) + "\n", encoding="utf-8")
     assert await run_search(argparse.Namespace(query=None, batch=str(batch), json=True, top=5), settings) == 0
     preds = {p["q"]: p for p in map(json.loads, capsys.readouterr().out.splitlines())}
-    got = _scores(rows, preds)
+    got = held_out_scores(rows, preds, "codemix")
     assert got["top1"] >= FLOOR_TOP1, got
     assert got["top3"] >= FLOOR_TOP3, got
     assert got["noans_f1"] >= FLOOR_NOANS_F1, got
