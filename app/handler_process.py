@@ -28,6 +28,7 @@ import math
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.children import Child, exit_with
@@ -175,8 +176,11 @@ async def _hand_on(intake: Intake, line: bytes) -> None:
         log.exception("handlers: a handed-over line could not be handled (%d bytes)", len(line))
 
 
+@dataclass
 class Counted:
-    n = 0
+    """Payloads read from serve's pipe so far (reported back as `pending N R`)."""
+
+    n: int = 0
 
 
 async def _report(intake: Intake, read: Counted, stop: asyncio.Event) -> None:
