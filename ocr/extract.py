@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.clock import to_cn
-from ocr.catalog import DEFAULT_PATH, Catalog, load_catalog
+from ocr.catalog import DEFAULT_PATH, Catalog, load_catalog, product_like
 from ocr.engine import LEFT, RIGHT, TIME, ChatText, TextRegion, join_lines
 from ocr.internal import colleagues_on_a_customer, is_department
 from ocr.negatives import classify
@@ -373,11 +373,27 @@ def needs_in(flat: str, catalog: Catalog) -> list[str]:
     needs = catalog.find(flat)
     for thing in requested_things(TITLE.sub("，", flat)):
         named = catalog.near(thing)
-        if named is None and catalog.find(thing):
-            continue  # the catalog already read this request
+        if named is None and (catalog.find(thing) or not _a_thing(thing)):
+            continue  # the catalog already read this request, or what was read is no thing at all
         if (named or thing) not in needs:
             needs.append(named or thing)
     return needs
+
+
+# the front of a verb phrase or a request's grammar, never a product asked for (「安装一下」, 「帮忙看看」)
+VERB_FRAGMENT = re.compile(r"^(?:帮|给|让|把|被|跟|和|去|来|再|先|都|也|还|就|能|会|可以|看|做|装|换|弄|搞|改|修)"
+                           r"|(?:一下|看看|一些|一点|起来|过来|出来)$")
+
+
+def _a_thing(thing: str) -> bool:
+    """A thing asked for in the customer's words that names a thing: no money or number (「3200元」), no person's
+    name or a piece of one (「张经」), no verb phrase."""
+    if re.search(r"\d|[零一二两三四五六七八九十百千万]+(?:元|块|万|千)", thing) or AMOUNT.search(thing):
+        return False
+    if (len(thing) == 3 and is_person_name(thing) and not product_like(thing)) or HONORIFIC.match(thing) or (
+            len(thing) <= 3 and thing[0] in SURNAMES and re.search(r"[总经老工主]", thing[1:])):
+        return False
+    return not VERB_FRAGMENT.search(thing)
 
 
 def _add_needs(needs: list[str], acc: _Acc) -> None:
@@ -404,8 +420,9 @@ def _rep_restates(text: str, acc: _Acc, ctx: _Context) -> None:
     flat = join_lines([ln for ln in text.split("\n") if ln.strip()])
     for clause in re.split(r"[。！!？?；;]", flat):
         answering = ctx.asked or ANSWERS.search(clause)  # else nothing was asked: the rep is advertising
-        if answering and RESTATES.search(clause) and not ADVERTISES.search(clause):
-            _add_needs(ctx.catalog.find(clause), acc)
+        m = RESTATES.search(clause)
+        if answering and m and not ADVERTISES.search(clause):  # what the restating part names, not a price after it
+            _add_needs(ctx.catalog.find(re.split(r"[，,]", clause[m.end() :])[0]), acc)
 
 
 FULL_WIDTH = str.maketrans({chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F) if chr(c) not in "，：；（）！？"})
