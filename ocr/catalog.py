@@ -238,8 +238,9 @@ def _pairs(text: str, lefts: set[str], rights: set[str]) -> tuple[dict[str, str]
 # Words of a product name that say what kind of thing it is only in general: never a key alone, though a key may
 # carry one (「智能门锁」, 「门锁系统」)
 GENERIC_WORDS = frozenset(
-    "系统 平台 软件 设备 智能 智慧 管理 服务 方案 解决方案 产品 一体机 一体 高清 网络 数字 识别 专用 主机 终端 装置 模块 "
-    "套件 工程 安装 维护 集成 自动 全自动 综合 控制 套装 系列 新型 多功能 专业 商用 家用 工业 标准 高端 定制 云".split())
+    "系统 平台 软件 设备 智能 智慧 管理 服务 方案 解决方案 产品 一体机 一体 高清 网络 数字 识别 专用 主机 终端 "
+    "装置 模块 套件 工程 安装 维护 集成 自动 全自动 综合 控制 套装 系列 新型 多功能 专业 商用 家用 工业 标准 高端 "
+    "定制 云".split())
 # How a sales team and its customers say the same thing otherwise: each group's words stand for one another
 # inside a product name (可视对讲 is asked for as 视频对讲, 视频监控摄像机 as 监控摄像头, a recorder as 存储)
 EQUIVALENTS = tuple(frozenset(g.split()) for g in (
