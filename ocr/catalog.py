@@ -87,6 +87,10 @@ class Catalog:
 
     def find(self, text: str) -> list[str]:
         """Product names mentioned in `text`, in order of first mention."""
+        return list(dict.fromkeys(name for _, name in self.find_at(text)))
+
+    def find_at(self, text: str) -> list[tuple[int, str]]:
+        """(where, product name) of each mention in `text`, in order."""
         low = text.lower()
         if self._mask is not None:
             low = self._mask.sub(lambda m: "\0" * len(m.group(0)), low)
@@ -102,7 +106,7 @@ class Catalog:
                 hits.append((m.start(), self._terms[m.group(0)]))
                 taken[m.start() : m.end()] = [True] * (m.end() - m.start())
         hits.extend(self._fuzzy.find(low, taken))
-        return list(dict.fromkeys(name for _, name in sorted(hits)))
+        return sorted(hits)
 
 
     def with_products(self, words: frozenset[str]) -> Catalog:

@@ -24,9 +24,11 @@ from ocr.people import (
     HONORIFIC,
     SURNAMES,
     TITLE,
+    TITLE_CORE,
     NameLists,
     TitleBar,
     company_in,
+    department_in,
     group_company,
     is_person_name,
     is_referral,
@@ -34,8 +36,10 @@ from ocr.people import (
     looks_like_company,
     parse_title_bar,
     person_in,
+    rank_for,
     repair_surname,
     role_in,
+    split_department,
     strip_title_noise,
     surer_reading,
 )
@@ -241,8 +245,10 @@ class _Acc:
     def put(self, key: str, value: object, conf: float, *, override: bool = False) -> None:
         if value is None or value == "" or value == ():
             return
-        if key == "company" and isinstance(value, str):  # 「公司深圳某某科技有限公司」 typed as label + value
-            value = COMPANY_LABEL.sub("", value)
+        if key == "company" and isinstance(value, str):
+            value, dept = tidy_company(value)
+            if dept and (key not in self.values or override):
+                self.put("title", dept, min(conf, 0.6))  # 「东盛机械厂安环部」: the department is the title's
         if key not in self.values or override:
             self.values[key] = value
             self.conf[key] = conf
@@ -262,6 +268,20 @@ class _Acc:
     def words(self, key: str) -> tuple[str, ...]:
         value = self.values.get(key, ())
         return tuple(value) if isinstance(value, (tuple, list)) else ()
+
+
+def tidy_company(value: str) -> tuple[str, str | None]:
+    """A company as a field holds it, and a department that was run on to it: no label (「公司深圳某某科技有限公司」
+    typed as label + value), no brackets around it (「（青松中学）」), no second mention (「恒达物业的物业」)."""
+    value = COMPANY_LABEL.sub("", value.strip())
+    value = re.sub(r"^[（(【\[]\s*(.+?)\s*[)）】\]]$", r"\1", value)
+    head, _, tail = value.partition("的")
+    if tail and looks_like_company(head) and not REGISTERED_END.search(value):
+        value = head
+    return split_department(value)
+
+
+REGISTERED_END = re.compile(r"(?:有限公司|有限责任公司|集团)$")
 
 
 def _rejoin_company(lines: list[str]) -> list[str]:
@@ -355,6 +375,7 @@ def _identity(flat: str, acc: _Acc) -> None:
         acc.put("company", person.company, 0.85, override=True)
         acc.put("title", person.title, 0.85, override=True)
     acc.put("title", role_in(flat), 0.85, override=acc.conf.get("title", 0) < 0.8)
+    acc.put("department", department_in(flat), 0.7)
     co = company_in(flat)
     known = acc.values.get("company")
     if co and not CONTACT_TRAP.search(flat) and not (isinstance(known, str) and co in known and co != known):
@@ -507,6 +528,7 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     if not ctx.referral and "customer_name" not in acc.values:
         rep_lines = [r.text.split("\n")[0] for r in regions if r.kind == RIGHT]
         acc.put("customer_name", repair_surname(bar.name_guess, rep_lines, names), 0.7)
+    _assemble_title(acc, [r.text.replace("\n", "") for r in regions if r.kind == RIGHT])
     dialogue = tuple((r.kind, r.text, r.latin) for r in regions if r.text)
     settled = agreed(chat_times(dialogue, now, group=bar.is_group))
     if settled is not None:
@@ -521,6 +543,18 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     return LeadFields(text=text, chat_title=chat.title, dialogue=dialogue, reject_reason=reason)
 
 
+def _assemble_title(acc: _Acc, said: list[str]) -> None:
+    """A department said in one place and the rank the rep addresses the customer by elsewhere (「我在采购部」 …
+    「牛经理」) make one title, 「采购部经理」; so does a title that is only a department."""
+    title, dept = acc.text("title"), acc.text("department")
+    dept = title if title and not TITLE_CORE_END.search(title) else dept if title is None else None
+    name = acc.text("customer_name")
+    rank = rank_for(name[0] if name else None, said) if dept else None
+    if dept and rank:
+        acc.put("title", dept + rank, 0.75, override=True)
+
+
+TITLE_CORE_END = re.compile(rf"{TITLE_CORE}$")
 ADDRESSED = re.compile(r"([\u4e00-\u9fff]{2,3})(?:经理|总|老师|主任|工|先生|女士|您好)")
 
 

@@ -50,7 +50,8 @@ DEPT = (
     r"(?:[\u4e00-\u9fff]{1,4}(?:部|科|处|室|组|中心|事业部)|采购|财务|技术|行政|人事|人力资源|人力|运营|市场|销售|生产|设备|"
     r"信息|信息化|IT|品质|质量|质控|研发|项目|工程|后勤|物流|仓储|供应链|商务|法务|客服|产品|数据|安全|总务|基建|网络|"
     r"营销|渠道|大客户|区域|华东区|华南区|华北区|门店|店面|工厂|车间|医务|护理|药剂|教务|招生|培训|企划|战略|投资|"
-    r"财务部|综合|办公室)"
+    r"财务部|综合|办公室|物业|物管|厂务|工务|安环|环安|安保|保卫|保安|运维|资产|校办|院办|营运|机电|动力|能源|环保|质检|"
+    r"德育|学工|政教|教学|[A-Z]{2,4}部)"
 )
 TITLE = re.compile(rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE}")
 TITLE_FULL = re.compile(rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE}|{DEPT}")
@@ -198,9 +199,41 @@ def clean_company(co: str | None) -> str | None:
         co = co[lead_title.end() :]
     if len(co) < 2 or is_person_name(co) or NOT_COMPANY.match(co) or re.search(r"\d|我们|你们|咱们|贵|本公司", co):
         return None
-    if not REGISTERED.search(co) and VERBISH.search(co):
-        return None  # "想了解一下", "在看方案": a verb phrase is never a company
+    if not REGISTERED.search(co) and (VERBISH.search(co) or CLAUSE_BITS.search(co)):
+        return None  # "想了解一下", "在看方案", 「预算的话学校」: a verb phrase or a clause is never a company
     return co
+
+
+# the pieces of a clause that run into a noun before it (「预算的话学校」, 「我们自己的厂」), never inside a name
+CLAUSE_BITS = re.compile(r"的|的话|那边|这边|预算|其实|然后|就是|主要|现在|目前|这个|那个|如果|因为|所以")
+
+
+def split_department(company: str) -> tuple[str, str | None]:
+    """A company with the speaker's department run on (「青松实验中学保卫处」, 「东盛机械厂安环部」): the company
+    and the department apart; a company with none as it is."""
+    for cut in range(4, len(company) - 1):
+        head, dept = company[:cut], company[cut:]
+        if is_title(dept) and (COMPANY_RE.fullmatch(head) or INDUSTRY_TAIL.search(head)) and not is_title(head):
+            return head, dept
+    return company, None
+
+
+def org_and_role(text: str) -> tuple[str | None, str | None]:
+    """A DingTalk subtitle or a remark's tail: 「公司｜职务」, 「公司-部门」, 「公司部门职务」 as (company, title)."""
+    company = title = None
+    for part in (p for p in TITLE_SPLIT.split(text) if p):
+        if title is None and (is_title(part) or _ranked(part)):
+            title = part
+        elif company is None:
+            company, dept = split_department(part)
+            title = title or dept
+    return company, title
+
+
+def _ranked(part: str) -> bool:
+    """A department of any name and a rank (「宿管部主任」): a title, not a company."""
+    m = TITLE.search(part)
+    return bool(m) and m.end() == len(part) and len(part) <= 9 and not looks_like_company(part[: m.start()])
 
 
 COMPANY_RE = re.compile(rf"[\u4e00-\u9fffA-Za-z（）()]{{2,24}}?{COMPANY_SUFFIX}")
@@ -245,11 +278,14 @@ def parse_title_bar(raw: str | None, names: NameLists) -> TitleBar:
     first, _, subtitle = raw.strip().partition("\n")
     if subtitle.strip():  # DingTalk: the contact's company on a second line under the name
         bar = parse_title_bar(first, names)
-        company: str | None = strip_title_noise(subtitle.strip())
-        # the line is the contact's organisation whatever its industry (「光明乳业」), unless it is a status
-        if company and bar.company is None and clean_company(company) and not SUBTITLE_STATUS.search(company) \
-                and re.search(r"[\u4e00-\u9fff]{2}", company):
-            bar = dataclasses.replace(bar, company=company.strip(COMPANY_EDGE))
+        line = strip_title_noise(subtitle.strip())
+        company, role = org_and_role(line) if not SUBTITLE_STATUS.search(line) else (None, None)
+        # the line is the contact's organisation whatever its industry (「光明乳业」), unless it is a status; a
+        # title after a bar goes with it (「青松中学｜保卫科科长」)
+        if company and bar.company is None and clean_company(company) and re.search(r"[\u4e00-\u9fff]{2}", company):
+            bar = dataclasses.replace(bar, company=company.strip(COMPANY_EDGE), title=bar.title or role)
+        elif role and bar.title is None:
+            bar = dataclasses.replace(bar, title=role)
         return bar
     clean = strip_title_noise(raw)
     at = re.match(r"^(.+?)\s*[@＠]+\s*(.+)$", clean)  # 「@」 is sometimes read twice
@@ -281,6 +317,7 @@ def _remark(text: str, names: NameLists) -> TitleBar:
 
 
 def _parts(text: str) -> list[str]:
+    text = re.sub(r"(?<=\S)\s*[（(【\[]\s*([^（()）【】\[\]]{2,})\s*[)）】\]]\s*$", r"-\1", text)  # 「姓名（公司）」
     parts = [p for p in TITLE_SPLIT.split(text) if p]
     if parts and len(parts) > 1:  # 「采购经理Q」: a misread 「@」 before a tag that was stripped
         parts[-1] = re.sub(r"(?<=[\u4e00-\u9fff])[A-Za-z©®]$", "", parts[-1])
@@ -299,13 +336,14 @@ def _classify_parts(parts: list[str], names: NameLists) -> TitleBar:
         hon = HONORIFIC.match(part)
         if name is None and names.is_remark_name(part):
             name = part
-        elif title is None and is_title(part):
+        elif title is None and (is_title(part) or (len(parts) > 1 and _ranked(part))):
             title = part
         elif hon and hon.group("s")[:1] in SURNAMES and surname is None:
             surname = hon.group("s")
         elif company is None and re.search(r"[\u4e00-\u9fff]{2}", part) and clean_company(part) and \
                 (len(parts) > 1 or looks_like_company(part)):
-            company = part
+            company, dept = split_department(part)  # 「郝建军-青松中学保卫处」
+            title = title or dept
     return TitleBar(name=name, company=company, title=title, surname=surname)
 
 
@@ -428,12 +466,46 @@ WORKS_AS = re.compile(rf"在[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?(?:做|任|当
 ROLE_BEFORE_NAME = re.compile(rf"(?:我是|本人)[^，,。！!？?]{{2,30}}?(?P<t>{ROLE_SPAN}){NAME}{STOP}")
 
 
+# 「我是东盛机械厂EHS部经理」: the company, then the role, no 的 between
+ORG_ROLE = re.compile(rf"(?:我是|本人)(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,24}}?)(?P<t>{ROLE_SPAN})"
+                      r"(?=[，,。！!？?；;\s]|$|负责)")
+# 「我在采购部」, 「我是东盛机械厂安环部的」, 「我们保卫科这边」: the speaker's department, said without a rank
+DEPT_SAID = re.compile(r"(?:我是|我在|我们|我这边是?|本人)[^，,。！!？?]{0,16}?"
+                       r"(?P<d>(?:[\u4e00-\u9fff]{2}|[A-Z]{2,4})(?:部|科|处|办|室))(?:的|这边|那边|工作|上班)?"
+                       r"(?=[，,。！!？?；;\s]|$|负责)")
+# how the other side addresses someone by surname and rank: 「冉科长」, 「牛经理」
+RANK_ADDRESS = re.compile(r"(?:(?<![\u4e00-\u9fff])|(?<=[的好谢嗯哦啊呀哈和跟]))(?P<s>[\u4e00-\u9fff])"
+                          r"(?P<r>科长|处长|部长|主任|经理|主管|总监|厂长|院长|校长|所长|站长|队长)")
+
+
+def department_in(text: str) -> str | None:
+    """The department a speaker says they are in, when they give no rank with it."""
+    m = DEPT_SAID.search(text)
+    d = m.group("d") if m else None
+    return d if d and is_title(d) and not re.search(r"我|你|他|她|们|这|那", d) else None
+
+
+def rank_for(surname: str | None, said: list[str]) -> str | None:
+    """The rank the other side gives the customer (「冉科长您好」): by the customer's surname when it is known,
+    else the one surname so addressed."""
+    found = {(m.group("s"), m.group("r")) for text in said for m in RANK_ADDRESS.finditer(text)
+             if m.group("s") in SURNAMES}
+    if surname:
+        ranks = {r for s, r in found if s == surname}
+    else:
+        ranks = {r for _s, r in found} if len({s for s, _r in found}) == 1 else set()
+    return ranks.pop() if len(ranks) == 1 else None
+
+
 def role_in(text: str) -> str | None:
     """A job title the speaker gives for themself: 「我是设备科主任」, 「目前是行政总监」, 「我是A公司的CTO…」,
     「我是A公司的张三，厂长」, 「在A公司做采购主管」, 「我是A公司质量部部长李四」."""
     m = SAYS_ROLE.search(text) or ROLE_AT.search(text) or COMPANY_ROLE.fullmatch(text.strip(" 。！!"))
     if m:
         return m.group("t")
+    org = ORG_ROLE.search(text)
+    if org and looks_like_company(org.group("co")):
+        return org.group("t")
     for sentence in re.split(r"[。！!？?\n]", text):
         if not SELF_INTRO.search(sentence):
             continue
@@ -483,7 +555,7 @@ def group_company(title: str | None, catalog: Catalog | None = None) -> str | No
     name = re.sub(rf"[\-—_·\s]*{GROUP_WORDS}*群$", "", name)
     name = re.split(r"[\-—_·\s&＆×x]", name)[0]
     if catalog is not None:
-        cut = max((i for i in range(len(name)) if catalog.find(name[i:])), default=None)
+        cut = min((i for i, _ in catalog.find_at(name) if i >= 2), default=None)
         name = name[:cut] if cut is not None else name
     name = re.sub(rf"{GROUP_WORDS}+$", "", name)
     for size in range(len(name), 1, -1):
