@@ -233,7 +233,7 @@ def org_and_role(text: str) -> tuple[str | None, str | None]:
 def _ranked(part: str) -> bool:
     """A department of any name and a rank (「宿管部主任」): a title, not a company."""
     m = TITLE.search(part)
-    return bool(m) and m.end() == len(part) and len(part) <= 9 and not looks_like_company(part[: m.start()])
+    return m is not None and m.end() == len(part) and len(part) <= 9 and not looks_like_company(part[: m.start()])
 
 
 COMPANY_RE = re.compile(rf"[\u4e00-\u9fffA-Za-z（）()]{{2,24}}?{COMPANY_SUFFIX}")
