@@ -77,8 +77,11 @@ AMOUNT = re.compile(
     r"(?:(?P<tail>[1-9一二三四五六七八九])千?(?![\d万千百十亿月日号点年天周]))?"  # 2万5 = 25,000
     r"|[¥￥]\s*(?P<yuan>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"  # ¥350,000
 )
-BUDGET_HINT = re.compile(r"预算|经费|资金|投入|控制在|不超过|以内|左右|大概|预计|准备花")
-BUDGET_WORD = re.compile(r"预算|经费|资金|投入|准备花|控制在|不超过")
+# what is approved or available is a budget too: 「批了260w」, 「维修基金能动用的是…」, 「拨了120万」, 「总共就90万」
+APPROVED = r"批了|批下来|批复|审批下来|能动用|可动用|可以动用|能用的|可用的?|拨了|拨款|下拨|到位|基金|专项|总共就|一共就|总共有"
+BUDGET_HINT = re.compile(rf"预算|经费|资金|投入|控制在|不超过|以内|左右|大概|预计|准备花|{APPROVED}")
+BUDGET_WORD = re.compile(rf"预算|经费|资金|投入|准备花|控制在|不超过|{APPROVED}")
+PER_UNIT = re.compile(r"\s*(?:/|每|一)\s*(?:台|套|个|件|张|把|只|路|点|平|米|间|户|年|月)")  # a price: 3200元一套
 NOT_MONEY_AFTER = re.compile(r"多?(?:人|个|家|名|位|户|台|件|套|张|条|次|平|米|用户|客户|员工|门店|学生|床)")
 # a budget typed without a unit after its word: 「预算 50000000」, 「预算5e7」, 「经费：300,000元」 (units: AMOUNT)
 BUDGET_PLAIN = re.compile(r"(?:预算|经费|投入|资金)\s*(?:是|为|大概|大约|约|在|有)?\s*[:：]?\s*"
@@ -177,7 +180,7 @@ def find_budget(text: str) -> int | None:
     plain: int | None = None
     for m in AMOUNT.finditer(text):
         value = amount_of(m)
-        if not value or value < 1000 or NOT_MONEY_AFTER.match(text, m.end()):
+        if not value or value < 1000 or NOT_MONEY_AFTER.match(text, m.end()) or PER_UNIT.match(text, m.end()):
             continue
         clause = re.split(r"[，。；;！!？?,\n]", text[: m.start()])[-1]
         if BUDGET_WORD.search(clause):

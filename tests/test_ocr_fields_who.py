@@ -68,3 +68,24 @@ def test_titles_kept_whole_or_assembled(items: tuple[tuple[str, str], ...], want
 def test_a_typed_lead_splits_a_remark_the_same_way() -> None:
     lead = extract_from_text("新线索 鲍春生-锦园物业-物业经理 15833445566", NOW, names=NAMES)
     assert (lead.customer_name, lead.company, lead.title) == ("鲍春生", "锦园物业", "物业经理")
+
+
+@pytest.mark.parametrize(
+    ("said", "want"),
+    [
+        ("区里批了180w，今年要用掉", 1_800_000),  # what is approved is the budget
+        ("大修基金能动用的是两百四十万", 2_400_000),
+        ("上面拨了95万专款", 950_000),
+        ("预算两百万以内", 2_000_000),
+        ("五十万左右吧", 500_000),
+        ("你们那个大概2800元一套是吧", None),  # a unit price is no budget
+    ],
+)
+def test_approved_and_available_amounts_are_budgets(said: str, want: int | None) -> None:
+    assert extract(chat("鲍春生", ("left", said), ("left", "我手机15833445566")), NOW, names=NAMES).budget_cny == want
+
+
+def test_a_reps_unit_price_is_no_budget() -> None:
+    lead = extract(chat("鲍春生", ("left", "门禁想换一批，我手机15833445566"), ("right", "我们这款大概2800元一台")),
+                   NOW, names=NAMES)
+    assert lead.budget_cny is None
