@@ -1078,6 +1078,16 @@ class KnowledgeBase:
             raise RuntimeError("KnowledgeBase.load() has not run")
         return rank(self._index, query, top, self.stale_days, self.learned)
 
+    async def asearch(self, query: str, top: int = 3) -> SearchResult:
+        """`search` in the executor, as jieba and index builds run: ranking is milliseconds of CPU at 20,000 cards
+        (bench/kb.py), too long for the event loop. The index and the learned votes it reads are never changed
+        in place (a build, a vote or a pin replaces them), so the thread ranks against one consistent snapshot."""
+        if self._index is None:
+            raise RuntimeError("KnowledgeBase.load() has not run")
+        index, learned = self._index, self.learned
+        return await asyncio.get_running_loop().run_in_executor(
+            None, rank, index, query, top, self.stale_days, learned)
+
     def index_taxonomy(self) -> Taxonomy:
         """The vocabulary as the current index sees it (admin edits and the cards' own new values)."""
         return self._index.taxonomy if self._index else self.taxonomy
@@ -1092,15 +1102,20 @@ class KnowledgeBase:
             self._tokenizer.add_words(self.taxonomy.dictionary_words())
 
     def learn(self, query: str, card_id: str, vote: str) -> None:
-        """A vote counts at once in this process (others pick it up with their next index build)."""
-        self.learned.add_vote(query, card_id, vote)
+        """A vote counts at once in this process (others pick it up with their next index build). Copied, not
+        changed in place: a search ranking in the executor keeps reading the votes it started with."""
+        learned = self.learned.copy()
+        learned.add_vote(query, card_id, vote)
+        self.learned = learned
 
     def pin(self, query: str, card_id: str | None) -> None:
         key = clean(query, self.t2s)
+        learned = self.learned.copy()
         if card_id is None:
-            self.learned.pins.pop(key, None)
+            learned.pins.pop(key, None)
         else:
-            self.learned.pins[key] = card_id
+            learned.pins[key] = card_id
+        self.learned = learned
 
     def cards(self) -> Sequence[KbCard]:
         """The indexed (active) cards; the same list object until the next build."""
