@@ -319,7 +319,8 @@ def _shapes(cuts: list[list[str]]) -> list[list[str]]:
 
 # Words of a chat that name no product alone, however rare the dictionary finds them
 CHAT_WORDS = frozenset("微信 电话 手机 企业 公司 对接 办公 前台 上课 文件 项目 客户 联系 时间 价格 报价 方案 资料 问题 "
-                       "合作 沟通 需求 预算 采购 老板 领导 员工 学校 医院 工厂 小区 线上 线下 现场 上门 远程 在线".split())
+                       "合作 沟通 需求 预算 采购 老板 领导 员工 学校 医院 工厂 小区 线上 线下 现场 上门 远程 "
+                       "在线".split())
 EVERYDAY = 1000  # a word the dictionary counts this often is everyday speech (会议, 企业, 车辆), not a product
 
 

@@ -78,7 +78,8 @@ AMOUNT = re.compile(
     r"|[¥￥]\s*(?P<yuan>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"  # ¥350,000
 )
 # what is approved or available is a budget too: 「批了260w」, 「维修基金能动用的是…」, 「拨了120万」, 「总共就90万」
-APPROVED = r"批了|批下来|批复|审批下来|能动用|可动用|可以动用|能用的|可用的?|拨了|拨款|下拨|到位|基金|专项|总共就|一共就|总共有"
+APPROVED = (r"批了|批下来|批复|审批下来|能动用|可动用|可以动用|能用的|可用的?|拨了|拨款|下拨|到位|基金|专项"
+            r"|总共就|一共就|总共有")
 BUDGET_HINT = re.compile(rf"预算|经费|资金|投入|控制在|不超过|以内|左右|大概|预计|准备花|{APPROVED}")
 BUDGET_WORD = re.compile(rf"预算|经费|资金|投入|准备花|控制在|不超过|{APPROVED}")
 PER_UNIT = re.compile(r"\s*(?:/|每|一)\s*(?:台|套|个|件|张|把|只|路|点|平|米|间|户|年|月)")  # a price: 3200元一套
@@ -700,7 +701,7 @@ def chat_times(dialogue: tuple[tuple[str, str, str], ...], now: datetime, *, gro
     anchor = to_cn(now)
     out: list[Found] = []
     for i, (kind, text, _latin) in enumerate(dialogue):
-        if kind == TIME:
+        if kind == TIME or SEPARATOR.fullmatch(re.sub(r"\s+", "", text)):  # a separator the layout took for a bubble
             anchor = parse_anchor(text, now) or anchor
         elif kind in (LEFT, RIGHT):
             flat = join_lines([ln for ln in text.split("\n") if ln.strip()])
@@ -709,6 +710,10 @@ def chat_times(dialogue: tuple[tuple[str, str, str], ...], now: datetime, *, gro
     return out
 
 
+# a chat's time separator as a line of its own: 「星期二 15:02」, 「昨天 17:20」, 「10月14日 11:20」 — when the chat was
+# written, never a time anyone agreed
+SEPARATOR = re.compile(r"(?:(?:\d{4}年)?\d{1,2}月\d{1,2}日|\d{4}[/\-]\d{1,2}[/\-]\d{1,2}|昨天|前天|今天|(?:星期|周)"
+                       r"[一二三四五六日天])?(?:上午|下午|中午|晚上|凌晨|早上)?\d{1,2}[:：]\d{2}")
 BEFORE = re.compile(r"(?:之|以)?前|以内|之内")
 # what a customer needs done by a date: the purchase's deadline, not a time to talk again
 DELIVERED = re.compile(r"到货|交付|交货|上线|完成|落地|用上|装好|部署|安装|投产|开工|验收|定下来|确定|招标|签|下单|"

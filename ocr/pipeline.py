@@ -268,6 +268,14 @@ def no_lead(lead: LeadFields) -> LeadFields:
     return LeadFields(confidence=lead.confidence, text=lead.text, reject_reason=lead.reject_reason)
 
 
+def _follow_up(lead: LeadFields) -> str | None:
+    """The agreed time in ISO 8601: the date alone when no clock time was agreed (「明天」, 「后天下午」)."""
+    if not lead.follow_up:
+        return None
+    when = to_cn(lead.follow_up)
+    return when.date().isoformat() if lead.follow_up_precision in ("day", "part") else when.isoformat()
+
+
 def lead_to_json(file: str, lead: LeadFields) -> dict[str, Any]:
     """The OCR lead JSON of design §6."""
     return {
@@ -280,7 +288,7 @@ def lead_to_json(file: str, lead: LeadFields) -> dict[str, Any]:
         "wechat_id": lead.wechat_id,
         "budget_cny": lead.budget_cny,
         "needs": list(lead.needs),
-        "follow_up": to_cn(lead.follow_up).isoformat() if lead.follow_up else None,
+        "follow_up": _follow_up(lead),
         "confidence": lead.confidence,
         "text": lead.text,
     }
