@@ -325,7 +325,8 @@ class _Context:
     own_contact: bool = False  # a customer-side speaker gave their own number (「我手机…」): in a group, the lead
 
 
-OWN_CONTACT = re.compile(r"我的?(?:手机|电话|号码|微信|联系方式)|(?:联系|找|打给|打)我|本人(?:手机|电话)")
+OWN_CONTACT = re.compile(r"我的?(?:手机|电话|号码|微信|联系方式)|(?:联系|找|打给|打)我|本人(?:手机|电话)"
+                         r"|(?:有事|随时)(?:打|拨|联系)(?:这个|此)")
 
 
 def _contacts(flat: str, latin: str, acc: _Acc, ctx: _Context) -> None:
@@ -539,7 +540,9 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
         acc.put("follow_up", settled.when, 0.8)
     lead = dataclasses.replace(_finish(acc, text), chat_title=chat.title, dialogue=dialogue,
                                follow_up_precision=settled.precision if settled else None)
-    reason = _not_a_lead(lead, acc, bar.is_group and not ctx.own_contact, text)
+    # a customer project group is a lead once a customer-side member gives their own number or a budget
+    spoke = ctx.own_contact or bool(acc.values.get("budget_cny"))
+    reason = _not_a_lead(lead, acc, bar.is_group and not spoke, text)
     if reason is None:
         return lead
     if reason == "no_details":  # a chat, maybe a second screenshot of one: its few fields may still merge

@@ -89,3 +89,13 @@ def test_a_reps_unit_price_is_no_budget() -> None:
     lead = extract(chat("鲍春生", ("left", "门禁想换一批，我手机15833445566"), ("right", "我们这款大概2800元一台")),
                    NOW, names=NAMES)
     assert lead.budget_cny is None
+
+
+def test_a_project_group_is_a_lead_when_a_customer_member_gives_their_number_or_a_budget() -> None:
+    group = "柳湾二小门禁项目群(6)"
+    named = extract(chat(group, ("right", "各位好，我是安盾科技的小周"), ("left", "彭丽华\n有事打这个13877665544"),
+                         ("left", "葛校长\n这边批了120万")), NOW, names=NAMES)
+    assert named.is_lead and (named.customer_name, named.phone, named.budget_cny) == (
+        "彭丽华", "13877665544", 1_200_000)
+    notice = extract(chat(group, ("left", "彭丽华\n联系人张伟，电话13812345678")), NOW, names=NAMES)
+    assert not notice.is_lead and notice.reject_reason == "group_chat"
