@@ -771,6 +771,7 @@ def newer_siblings(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray], day
                     out[old] = new
                     break
     _same_title_versions(cards, codes, days, out)
+    _edition_versions(cards, codes, days, out)
     return out
 
 
@@ -800,6 +801,78 @@ def _same_title_versions(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray
         for old in members:
             if out[old] < 0 and days[old] < days[newest]:
                 out[old] = newest
+
+
+# An edition note in brackets (「（2023版，含旧标准）」, 「(现行)」): which version, not what about.
+EDITION_NOTE = re.compile(r"[（(【\[][^（(【\[）)】\]]*?(?:20\d\d|版|现行|最新|新规|旧|有效|停用|废止)[^（(【\[）)】\]]*[）)】\]]")
+CURRENT = re.compile(r"现行|当前版|最新|新版|新规|有效版|current", re.IGNORECASE)  # the admin's mark of the version in force
+EDITION_OVERLAP = 0.5  # share of the shorter title's character pairs two titles on one subject share (one is an edition)
+TITLE_OVERLAP = 0.8  # ... when neither title names an edition
+COMMON_PAIR = 200  # a title pair this many cards of one group hold names no subject (too common to compare by)
+
+
+def _edition_stem(title: str) -> str:
+    return title_stem(CURRENT.sub("", EDITION_NOTE.sub("", title)))
+
+
+def _edition_year(card: KbCard, day: int) -> int:
+    """The year a card is of: the latest year its title names, else the year of its date (0: neither)."""
+    named = [int(y) for y in YEAR.findall(card.title)]
+    return max(named) if named else (date.fromordinal(day).year if day > 0 else 0)
+
+
+def _edition_versions(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray], days: np.ndarray,
+                      out: np.ndarray) -> None:
+    """Cards on the same role × industry × objection whose titles (without edition notes) share most of their
+    character pairs are one subject; of two, the older one is replaced — older by `SIBLING_DAYS`, or by the year
+    its title names (「（2023版）」 beside a 2026 card or a 「现行」 one), however differently their talk tracks read."""
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for i in range(len(cards)):
+        if days[i] > 0 or YEAR.search(cards[i].title):
+            groups.setdefault(tuple(int(codes[a][i]) for a in AXES), []).append(i)  # type: ignore[arg-type]
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        pairs = {i: set(_stem_pairs(_edition_stem(cards[i].title))) for i in members}
+        posting: dict[str, list[int]] = {}
+        for i in members:
+            for pair in pairs[i]:
+                posting.setdefault(pair, []).append(i)
+        for old in members:
+            if out[old] >= 0 or not pairs[old]:
+                continue
+            shared: dict[int, int] = {}
+            for pair in pairs[old]:
+                holders = posting[pair]
+                if len(holders) <= COMMON_PAIR:
+                    for other in holders:
+                        shared[other] = shared.get(other, 0) + 1
+            found = [new for new, count in shared.items() if new != old and _replaces(cards, days, old, new) and
+                     count >= _overlap_needed(cards, old, new) * min(len(pairs[old]), len(pairs[new]))]
+            if found:
+                out[old] = max(found, key=lambda i: (int(days[i]), _edition_year(cards[i], int(days[i]))))
+
+
+def _stem_pairs(stem: str) -> list[str]:
+    return [a + b for a, b in zip(stem, stem[1:], strict=False)] or ([stem] if stem else [])
+
+
+def _overlap_needed(cards: Sequence[KbCard], old: int, new: int) -> float:
+    marked = any(YEAR.search(cards[i].title) or EDITION_NOTE.search(cards[i].title) or CURRENT.search(cards[i].title)
+                 for i in (old, new))
+    return EDITION_OVERLAP if marked else TITLE_OVERLAP
+
+
+def _replaces(cards: Sequence[KbCard], days: np.ndarray, old: int, new: int) -> bool:
+    """`new` is a later version than `old`: much newer, or of a later year, or marked in force and newer."""
+    a, b = int(days[old]), int(days[new])
+    if a and b and b - a >= SIBLING_DAYS:
+        return True
+    year_old, year_new = _edition_year(cards[old], a), _edition_year(cards[new], b)
+    if YEAR.search(cards[old].title) and year_old and year_new > year_old and (not (a and b) or b > a):
+        return True
+    return bool(CURRENT.search(cards[new].title) and not CURRENT.search(cards[old].title) and (not (a and b) or b > a)
+                and (a or b))
 
 
 def is_superseded(card: KbCard, t2s: Simplifier) -> bool:
