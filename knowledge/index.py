@@ -26,7 +26,7 @@ from bot.engines import Engines
 from bot.segmenter import WORD_TAGS, private_tokenizer
 from knowledge.query import SIMPLIFIER, Simplifier
 from knowledge.schema import AXES, KbCard
-from knowledge.taxonomy import Cue, Taxonomy
+from knowledge.taxonomy import FIRMS, Cue, Taxonomy
 
 STOPWORDS = frozenset(
     "的 了 吗 呢 啊 吧 呀 哦 嘛 么 说 讲 问 怎么 怎么办 咋 咋办 咋回 回 要 想 在 是 我 我们 你 您 "
@@ -225,6 +225,7 @@ class Tokenizer:
 
 
 PROGRESS_STEP = 500  # cards between progress reports
+PART_SPREAD = 0.2  # share of the cards from which a part of a new value (电梯 of 电梯维保) is what they all sell
 
 
 def cut_cards(tok: Tokenizer, cards: Sequence[KbCard], progress: Callable[[int], None] | None = None
@@ -277,7 +278,7 @@ class CueMatcher:
                     continue  # only English words (on-premise, installation) are this long
                 for cue in self._exact.get(window, ()):
                     if self._ascii_boundary(text, start, start + length) and not self._inside_word(
-                            text, start, start + length, cuts):
+                            text, start, start + length, cuts, cue.axis == "industry"):
                         hits.append(CueHit(cue, start, start + length, True))
                 if window in self._exact or self._tok.word_freq(window) >= FREQUENT_WORD:
                     continue
@@ -291,13 +292,16 @@ class CueMatcher:
                         hits.append(CueHit(cue, start, start + length, False))
         return _prune(hits)
 
-    def _inside_word(self, text: str, start: int, end: int, cuts: set[int]) -> bool:
-        """服务 inside 服务器: a cue strictly inside one common word that is not itself a cue."""
+    def _inside_word(self, text: str, start: int, end: int, cuts: set[int], trade: bool = False) -> bool:
+        """服务 inside 服务器: a cue strictly inside one common word that is not itself a cue (but a trade in the
+        name of its firms is that trade: 纺织 in 纺织厂, 造纸 in 造纸企业)."""
         if start in cuts and end in cuts:
             return False
         left = max((c for c in cuts if c <= start), default=0)
         right = min((c for c in cuts if c >= end), default=len(text))
         word = text[left:right]
+        if trade and left == start and (word[end - start:] in FIRMS or word[end - start:] == "业"):
+            return False
         return word not in self._exact and self._tok.word_freq(word) >= DICTIONARY_WORD and (
             left, right) != (start, end)
 
@@ -438,6 +442,11 @@ class SparseBM25(Postings[str]):
 
     def knows(self, token: str) -> bool:
         return token in self.vocab
+
+    def holders(self, token: str) -> np.ndarray:
+        """The documents holding `token`."""
+        row = self.vocab.get(token)
+        return self.doc_idx[:0] if row is None else self.doc_idx[self.indptr[row]:self.indptr[row + 1]]
 
 
 class PairBM25(Postings[int]):
@@ -653,8 +662,11 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
     for pos, card in enumerate(cards):
         for kw in card.keywords:
             by_keyword.setdefault(tokenizer.normalize(kw), []).append(pos)
-    cues = taxonomy.cues() + [Cue(k, "keyword", k) for k in by_keyword]
     bm25 = SparseBM25(docs)
+    # parts of new values (substrings: no word of the dictionary), but not the knowledge base's own subject
+    taxonomy = taxonomy.with_parts(tokenizer.word_freq, lambda word, value: _topic_word(
+        bm25.holders(word), codes["industry"], value_code(taxonomy, "industry", value)))
+    cues = taxonomy.cues() + [Cue(k, "keyword", k) for k in by_keyword]
     days = np.array([c.updated_at.toordinal() if c.updated_at else 0 for c in cards], dtype=np.int32)
     tokenizer.word_tag("的")  # jieba's parts of speech (~0.3 s, once) are read here in the executor, not by a search
     return CardIndex(
@@ -675,6 +687,13 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
                             (tokenizer.normalize(c.text) for c in cues if c.text.isascii())),
         retokenised=retokenised,
     )
+
+
+def _topic_word(holders: np.ndarray, industries: np.ndarray, code: int) -> bool:
+    """A part of an industry value (维保 of 电梯维保) that many cards, or more cards of other industries than of
+    that one, hold is what the cards are about, not the trade of a customer."""
+    own = int(np.count_nonzero(industries[holders] == code))
+    return len(holders) > PART_SPREAD * len(industries) or len(holders) - own > own
 
 
 def _keyword_values(taxonomy: Taxonomy, cards: Sequence[KbCard], codes: Mapping[str, np.ndarray],
@@ -811,7 +830,8 @@ TITLE_OVERLAP = 0.8  # ... when neither title names an edition
 COMMON_PAIR = 200  # a title pair this many cards of one group hold names no subject (too common to compare by)
 
 
-def _edition_stem(title: str) -> str:
+def edition_stem(title: str) -> str:
+    """A title without its edition notes (「（2023版，含旧标准）」, 「现行」) and punctuation."""
     return title_stem(CURRENT.sub("", EDITION_NOTE.sub("", title)))
 
 
@@ -833,7 +853,7 @@ def _edition_versions(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray], 
     for members in groups.values():
         if len(members) < 2:
             continue
-        pairs = {i: set(_stem_pairs(_edition_stem(cards[i].title))) for i in members}
+        pairs = {i: set(_stem_pairs(edition_stem(cards[i].title))) for i in members}
         posting: dict[str, list[int]] = {}
         for i in members:
             for pair in pairs[i]:
