@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, pairwise
 from typing import Generic, TypeVar
 
 import jieba
@@ -823,9 +823,10 @@ def _same_title_versions(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray
 
 
 # An edition note in brackets (「（2023版，含旧标准）」, 「(现行)」): which version, not what about.
-EDITION_NOTE = re.compile(r"[（(【\[][^（(【\[）)】\]]*?(?:20\d\d|版|现行|最新|新规|旧|有效|停用|废止)[^（(【\[）)】\]]*[）)】\]]")
-CURRENT = re.compile(r"现行|当前版|最新|新版|新规|有效版|current", re.IGNORECASE)  # the admin's mark of the version in force
-EDITION_OVERLAP = 0.5  # share of the shorter title's character pairs two titles on one subject share (one is an edition)
+EDITION_NOTE = re.compile(
+    r"[（(【\[][^（(【\[）)】\]]*?(?:20\d\d|版|现行|最新|新规|旧|有效|停用|废止)[^（(【\[）)】\]]*[）)】\]]")
+CURRENT = re.compile(r"现行|当前版|最新|新版|新规|有效版|current", re.IGNORECASE)  # the admin's mark: in force
+EDITION_OVERLAP = 0.5  # share of the shorter title's character pairs two titles on one subject share (an edition)
 TITLE_OVERLAP = 0.8  # ... when neither title names an edition
 COMMON_PAIR = 200  # a title pair this many cards of one group hold names no subject (too common to compare by)
 
@@ -844,8 +845,8 @@ def _edition_year(card: KbCard, day: int) -> int:
 def _edition_versions(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray], days: np.ndarray,
                       out: np.ndarray) -> None:
     """Cards on the same role × industry × objection whose titles (without edition notes) share most of their
-    character pairs are one subject; of two, the older one is replaced — older by `SIBLING_DAYS`, or by the year
-    its title names (「（2023版）」 beside a 2026 card or a 「现行」 one), however differently their talk tracks read."""
+    character pairs are one subject; of two, the older one is replaced — older by `SIBLING_DAYS`, or by the
+    year its title names (「（2023版）」 beside a 2026 card or a 「现行」 one), however differently they read."""
     groups: dict[tuple[int, int, int], list[int]] = {}
     for i in range(len(cards)):
         if days[i] > 0 or YEAR.search(cards[i].title):
@@ -874,7 +875,7 @@ def _edition_versions(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray], 
 
 
 def _stem_pairs(stem: str) -> list[str]:
-    return [a + b for a, b in zip(stem, stem[1:], strict=False)] or ([stem] if stem else [])
+    return [a + b for a, b in pairwise(stem)] or ([stem] if stem else [])
 
 
 def _overlap_needed(cards: Sequence[KbCard], old: int, new: int) -> float:

@@ -149,10 +149,11 @@ class Taxonomy:
                         {a: tuple(v) for a, v in added.items()}, related, {a: frozenset(q) for a, q in quiet.items()})
 
     def with_parts(self, freq: Callable[[str], int], common: Callable[[str, str], bool]) -> Taxonomy:
-        """An admin's new value is also found by its parts: an industry made of two trades (造纸包装) by the firms
-        of either (造纸厂, 包装企业), a department (工程部) by the people heading it (工程经理, 工程总监). A part that names
-        another value already (连锁 in 连锁餐饮), an everyday word (`freq`: 城市, 工程) or one `common` to the cards
-        of other values (电梯 and 维保 of 电梯维保 at an elevator vendor: what they sell) is left to the vocabulary."""
+        """An admin's new value is also found by its parts: an industry made of two trades (造纸包装) by the
+        firms of either (造纸厂, 包装企业), a department (工程部) by the people heading it (工程经理, 工程总监).
+        A part that names another value already (连锁 in 连锁餐饮), an everyday word (`freq`: 城市, 工程) or one
+        `common` to the cards of other values (电梯, 维保 of 电梯维保 at an elevator vendor) is left to the
+        vocabulary."""
         synonyms = {a: dict(s) for a, s in self.synonyms.items()}
         for value in self.added.get("industry", ()):
             target = self.canonical("industry", value) or value
