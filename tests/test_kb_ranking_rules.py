@@ -1,4 +1,4 @@
-"""Ranking rules of issue 13 on an invented steam energy-retrofit vendor (bench/data/kb_heldoutH_*, written before
+"""Ranking rules of issue 13 on an invented steam energy-retrofit vendor (bench/data/kb_heldoutS_*, written before
 the rules were tuned) and a few cards of the same vendor in tests/fixtures/kb_ranking_cards.jsonl: an old edition
 never comes first beside a newer card on the same subject, a query that is a card's title finds that card, an
 industry named outright beats one a department implies, a new value's parts cue it, a named role's card comes first."""
@@ -25,7 +25,7 @@ def tokenizer() -> Tokenizer:
 
 @pytest.fixture(scope="module")
 def steam(tokenizer: Tokenizer) -> CardIndex:
-    return index_of(BENCH_DATA / "kb_heldoutH_cards.jsonl", tokenizer)
+    return index_of(BENCH_DATA / "kb_heldoutS_cards.jsonl", tokenizer)
 
 
 @pytest.fixture(scope="module")
