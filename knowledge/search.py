@@ -231,7 +231,8 @@ def score_all(index: CardIndex, text: str) -> Scored:
     ceiling = index.titles.scores(index.tokenizer.bigrams(said), title)
     if ceiling > 0:
         title /= ceiling
-    total = W_TEXT * relevance + W_BIGRAM * grams + W_TITLE * title + _own_title(index, said, title)
+    total = W_TEXT * relevance + W_BIGRAM * grams + W_TITLE * title
+    total += _own_title(index, said, total)
     if len(text) >= LONG_QUERY and float(total.max()) > 0:  # a paragraph: its words, relative to the best card
         total *= np.float32(LONG_TEXT / float(total.max()))
     axes = np.zeros(n, dtype=np.float32)
@@ -260,21 +261,27 @@ OWN_TITLE_HELD = 0.6  # ... and share of the title's (edition notes aside) the q
 OWN_TITLE_CANDIDATES = 5  # titles compared, the best by title relevance
 
 
-def _own_title(index: CardIndex, query: str, title: np.ndarray) -> np.ndarray | float:
+def _own_title(index: CardIndex, query: str, text: np.ndarray) -> np.ndarray | float:
     """Per card, a bonus for a query that is most of its title (「管网保温改造要停产多久」): an admin or a rep
-    looking a card up by its name, whatever axis cue its words also hold (停产, 报价)."""
-    if len(query) >= LONG_QUERY or not title.any():
+    looking a card up by its name, whatever axis cue its words also hold (停产, 报价). Compared: the cards whose
+    words (`text`: text relevance) the query holds most."""
+    if len(query) >= LONG_QUERY or not text.any():
         return 0.0
-    pieces = set(_content_bigrams(index, query))
+    pieces = set(_content_bigrams(index, query)) | _latin(index.tokenizer.normalize(query))
     if len(pieces) < TITLE_PIECES:
         return 0.0
-    bonus = np.zeros(len(title), dtype=np.float32)
-    for i in _top(title, OWN_TITLE_CANDIDATES):
-        pairs = set(index.tokenizer.bigrams(edition_stem(index.cards[i].title)))
+    bonus = np.zeros(len(text), dtype=np.float32)
+    for i in _top(text, OWN_TITLE_CANDIDATES):
+        stem = edition_stem(index.tokenizer.normalize(index.cards[i].title))
+        pairs = set(index.tokenizer.bigrams(stem)) | _latin(stem)
         held = pieces & pairs
         if pairs and len(held) >= OWN_TITLE_QUERY * len(pieces) and len(held) >= OWN_TITLE_HELD * len(pairs):
             bonus[i] = OWN_TITLE * min(len(held) / len(pieces), len(held) / len(pairs))
     return bonus
+
+
+def _latin(text: str) -> set[str]:
+    return set(re.findall(r"[0-9a-z]+", text))
 
 
 def _glossed(index: CardIndex, query: str) -> str:
