@@ -482,9 +482,6 @@ class PairBM25(Postings[int]):
     def scores(self, query_tokens: Iterable[str], out: np.ndarray) -> float:
         return self._scores(map(pair_code, query_tokens), out)
 
-    def best(self, query_tokens: Iterable[str]) -> float:
-        return self._best(map(pair_code, query_tokens))
-
     def knows(self, token: str) -> bool:
         return pair_code(token) in self.vocab
 

@@ -22,7 +22,7 @@ import numpy as np
 from bot.engines import Engine
 
 if TYPE_CHECKING:
-    from knowledge.index import CardIndex, Tokenizer
+    from knowledge.index import CardIndex
 
 log = logging.getLogger(__name__)
 MAX_GROUP = 16  # words in a group: a longer one is a loose field (all the laws, all the colours), not one sense
@@ -86,8 +86,9 @@ LEXICON = Engine("knowledge.lexicon", load)
 
 
 def known_synonyms(index: CardIndex, word: str) -> tuple[str, ...]:
-    """The synonyms of a query word that the index's cards use, as words or (two characters) inside their words;
-    for a word the cards do not use that holds lexicon words (出毛病, 老机器), theirs. Remembered per index."""
+    """The synonyms of a query word that the index's cards use as words (a synonym found only as two characters
+        inside a card's text was tried: no set gained, and 院校 turned up inside 计量院校准; so were the lexicon words
+    inside a longer query word, 出毛病 → 毛病: no set gained either). Remembered per index."""
     cache: dict[str, tuple[str, ...]] = index.__dict__.setdefault("_synonyms", {})
     found = cache.get(word)
     if found is None:
@@ -98,22 +99,7 @@ def known_synonyms(index: CardIndex, word: str) -> tuple[str, ...]:
 
 
 def _in_cards(index: CardIndex, word: str) -> tuple[str, ...]:
-    tok = index.tokenizer
-    parts = [word] if index.bm25.knows(word) or tok.synonyms(word) else _parts(tok, word)
-    out = [s for part in parts if _expandable(index, part) for s in tok.synonyms(part)
-           if index.bm25.knows(s) or (len(s) == 2 and index.bigrams.knows(s))]
-    return tuple(dict.fromkeys(out))[:PER_WORD]
-
-
-def _parts(tok: Tokenizer, word: str) -> list[str]:
-    """The lexicon words inside a longer word, longest first from the left (出毛病 → 毛病, 别的牌子 → 牌子)."""
-    out, i = [], 0
-    while i < len(word) - 1:
-        j = next((j for j in range(len(word), i + 1, -1) if (j - i < len(word)) and tok.synonyms(word[i:j])), 0)
-        if j:
-            out.append(word[i:j])
-        i = j or i + 1
-    return out
+    return tuple(s for s in index.tokenizer.synonyms(word) if index.bm25.knows(s))[:PER_WORD]
 
 
 # jieba's parts of speech that carry no topic: numerals, adverbs, pronouns, prepositions, conjunctions, particles,
@@ -128,9 +114,8 @@ def _expandable(index: CardIndex, word: str) -> bool:
 
 
 def synonym_scores(index: CardIndex, tokens: list[str], out: np.ndarray) -> float:
-    """Adds to `out` (per card) `SHARE` of the BM25 score each query word's synonyms get (as words, or as character
-    pairs inside the cards' words), at most what one of them could give and nothing where the word itself gave
-    more; returns what that adds to the best score
+    """Adds to `out` (per card) `SHARE` of the BM25 score each query word's synonyms get, at most what one of them
+    could give and nothing where the word itself gave more; returns what that adds to the best score
     a card could get, for a word no card uses itself."""
     ceiling = 0.0
     part, own = np.zeros_like(out), np.zeros_like(out)
@@ -139,11 +124,8 @@ def synonym_scores(index: CardIndex, tokens: list[str], out: np.ndarray) -> floa
         if not found:
             continue
         part[:] = 0
-        words = [s for s in found if index.bm25.knows(s)]
-        pairs = [s for s in found if s not in words]
-        best = max(index.bm25.best(words), index.bigrams.best(pairs))
-        index.bm25.scores(words, part)
-        index.bigrams.scores(pairs, part)
+        best = index.bm25.best(found)
+        index.bm25.scores(found, part)
         np.minimum(part, np.float32(best), out=part)
         part *= np.float32(SHARE)
         if index.bm25.knows(word):  # a card holding the word itself keeps what it gave, no more
