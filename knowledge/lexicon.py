@@ -86,20 +86,18 @@ LEXICON = Engine("knowledge.lexicon", load)
 
 
 def known_synonyms(index: CardIndex, word: str) -> tuple[str, ...]:
-    """The synonyms of a query word that the index's cards use as words (a synonym found only as two characters
-        inside a card's text was tried: no set gained, and 院校 turned up inside 计量院校准; so were the lexicon words
-    inside a longer query word, 出毛病 → 毛病: no set gained either). Remembered per index."""
+    """The synonyms the index's cards use for a query word none of them uses: where the admin's own word is there,
+    it alone counts (保障 ~ 保护 would find a card about protecting something else). Remembered per index.
+    Tried and dropped, no labelled set gaining: synonyms found as two characters inside a card's text (院校 turned
+    up inside 计量院校准), and lexicon words inside a longer query word (出毛病 → 毛病)."""
     cache: dict[str, tuple[str, ...]] = index.__dict__.setdefault("_synonyms", {})
     found = cache.get(word)
     if found is None:
         if len(cache) >= CACHE:
             cache.clear()
-        found = cache[word] = _in_cards(index, word) if _expandable(index, word) else ()
+        found = cache[word] = tuple(s for s in index.tokenizer.synonyms(word) if index.bm25.knows(s))[
+            :PER_WORD] if _expandable(index, word) else ()
     return found
-
-
-def _in_cards(index: CardIndex, word: str) -> tuple[str, ...]:
-    return tuple(s for s in index.tokenizer.synonyms(word) if index.bm25.knows(s))[:PER_WORD]
 
 
 # jieba's parts of speech that carry no topic: numerals, adverbs, pronouns, prepositions, conjunctions, particles,
@@ -110,31 +108,21 @@ GRAMMAR_TAGS = frozenset({"m", "d", "ad", "r", "p", "c", "u", "uj", "ul", "uv", 
 
 def _expandable(index: CardIndex, word: str) -> bool:
     tok = index.tokenizer
-    return _is_word(word) and tok.word_freq(word) < GRAMMAR_FREQ and tok.word_tag(word) not in GRAMMAR_TAGS
+    return (_is_word(word) and not index.bm25.knows(word) and tok.word_freq(word) < GRAMMAR_FREQ
+            and tok.word_tag(word) not in GRAMMAR_TAGS)
 
 
 def synonym_scores(index: CardIndex, tokens: list[str], out: np.ndarray) -> float:
     """Adds to `out` (per card) `SHARE` of the BM25 score each query word's synonyms get, at most what one of them
-    could give and nothing where the word itself gave more; returns what that adds to the best score
-    a card could get, for a word no card uses itself."""
+    could give; returns what the words add to the best score a card could get (as if a card held them)."""
     ceiling = 0.0
-    part, own = np.zeros_like(out), np.zeros_like(out)
+    part = np.zeros_like(out)
     for word in dict.fromkeys(tokens):
         found = known_synonyms(index, word)
-        if not found:
-            continue
-        part[:] = 0
-        best = index.bm25.best(found)
-        index.bm25.scores(found, part)
-        np.minimum(part, np.float32(best), out=part)
-        part *= np.float32(SHARE)
-        if index.bm25.knows(word):  # a card holding the word itself keeps what it gave, no more
-            own[:] = 0
-            index.bm25.scores((word,), own)
-            part -= own
-            np.maximum(part, 0, out=part)
-        else:
-            ceiling += SHARE * best
-        out += part
+        if found:
+            part[:] = 0
+            best = index.bm25.best(found)
+            index.bm25.scores(found, part)
+            out += np.float32(SHARE) * np.minimum(part, np.float32(best))
+            ceiling += best  # what the word itself would have given: a synonym alone never fills the query
     return ceiling
-
