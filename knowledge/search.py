@@ -290,7 +290,7 @@ def _without_modals(index: CardIndex, query: str) -> str:
 
 
 def _says_more(index: CardIndex, query: str, hits: Sequence[CueHit]) -> bool:
-    """The query holds a topic word no cue explains (「报警」 in 「报警了没人管」; none in 「医疗采购价格异议」)."""
+    """The query holds a topic word no cue explains (「报警」 in 「报警了没人管」; none in 「财务的价格异议」)."""
     covered: set[int] = set()
     for hit in hits:
         covered.update(range(hit.start, hit.end))
