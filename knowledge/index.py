@@ -24,6 +24,7 @@ from pypinyin import lazy_pinyin
 
 from bot.engines import Engines
 from bot.segmenter import WORD_TAGS, private_tokenizer
+from knowledge.lexicon import LEXICON
 from knowledge.query import SIMPLIFIER, Simplifier
 from knowledge.schema import AXES, KbCard
 from knowledge.taxonomy import FIRMS, Cue, Taxonomy
@@ -41,6 +42,7 @@ MAX_LATIN_CUE_LEN = 16  # on-premise, subscription, installation: English cues a
 NO_PATH = -1e300
 TOKENS_FORMAT = "card_tokens/2"  # bump when card_tokens() changes: stored tokens are then recomputed
 MAX_RUNS = 200_000  # cut runs remembered (about 40 MB at most); the memory starts over when full
+MAX_CUTS = 20_000  # whole texts cut by `Tokenizer.cut` remembered (a few MB); likewise
 HISTORY = 8  # recent dictionaries a tokenizer remembers, to re-cut only the cards a new word can change
 
 
@@ -94,6 +96,7 @@ class Tokenizer:
         self._fingerprint = ""
         self._history: dict[str, frozenset[str]] = {}  # fingerprints this tokenizer had → its words then
         self._runs: dict[str, list[str]] = {}  # a run of Chinese characters → its tokens, for this dictionary
+        self._cuts: dict[str, tuple[str, ...]] = {}  # a query (or card text) → its pieces, for this dictionary
         self.add_words(words)
 
     @property
@@ -143,6 +146,7 @@ class Tokenizer:
                 self._fingerprint = ""
                 self._logp.pop(word, None)
                 self._runs.clear()  # a new word can change the cut of any run holding it
+                self._cuts.clear()
 
     def _segment(self, run: str) -> list[str]:
         """jieba's cut without HMM (most probable path over its word graph), for a run of Chinese characters:
@@ -187,6 +191,11 @@ class Tokenizer:
         time (the table loads): call it in an executor."""
         return self._engines.get(WORD_TAGS).get(word, "n")
 
+    def synonyms(self, word: str) -> tuple[str, ...]:
+        """General synonyms of `word` (knowledge/lexicon.py). Blocking the first time (the file loads): the index
+        build asks first, in its executor."""
+        return self._engines.get(LEXICON).synonyms(word)
+
     def normalize(self, text: str) -> str:
         return self.t2s.simplified(text)
 
@@ -197,8 +206,15 @@ class Tokenizer:
         return card_bigrams(card, self.t2s)
 
     def cut(self, text: str) -> list[str]:
-        """All pieces of the normalized text, stopwords and punctuation included (for coverage)."""
-        return self._jieba.lcut(self.normalize(text), HMM=False)
+        """All pieces of the normalized text, stopwords and punctuation included (for coverage). One search cuts
+        its query several times (coverage, backing, title, foreign nouns): each text is cut once per dictionary."""
+        cuts = self._cuts
+        found = cuts.get(text)
+        if found is None:
+            if len(cuts) >= MAX_CUTS:
+                cuts.clear()
+            found = cuts[text] = tuple(self._jieba.lcut(self.normalize(text), HMM=False))
+        return list(found)
 
     def tokens(self, text: str) -> list[str]:
         out: list[str] = []
@@ -420,6 +436,11 @@ class Postings(Generic[Term]):
             ceiling += float(self.idf[term]) * 2.2
         return ceiling
 
+    def _best(self, query_terms: Iterable[Term]) -> float:
+        """The most one of the terms can give a document (the bound `_scores` counts per term)."""
+        rows = [row for t in query_terms if (row := self.vocab.get(t)) is not None]
+        return max((float(self.idf[row]) * 2.2 for row in rows), default=0.0)
+
 
 class SparseBM25(Postings[str]):
     """BM25 over token strings."""
@@ -439,6 +460,9 @@ class SparseBM25(Postings[str]):
 
     def scores(self, query_tokens: Iterable[str], out: np.ndarray) -> float:
         return self._scores(query_tokens, out)
+
+    def best(self, query_tokens: Iterable[str]) -> float:
+        return self._best(query_tokens)
 
     def knows(self, token: str) -> bool:
         return token in self.vocab
@@ -669,6 +693,7 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
     cues = taxonomy.cues() + [Cue(k, "keyword", k) for k in by_keyword]
     days = np.array([c.updated_at.toordinal() if c.updated_at else 0 for c in cards], dtype=np.int32)
     tokenizer.word_tag("的")  # jieba's parts of speech (~0.3 s, once) are read here in the executor, not by a search
+    tokenizer.synonyms("价格")  # and the synonym lexicon (~0.3 s, once)
     return CardIndex(
         cards=cards,
         taxonomy=taxonomy,
