@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import pytest
 
+from bot.config import OcrSettings
 from ocr.extract import extract
 from ocr.negatives import looks_like
+from ocr.pipeline import read_image, validate
+from tests.conftest import ENGINES
+from tests.synth_styles import make_styled
 from tests.test_ocr_people import NAMES, NOW, chat
+
+SETTINGS = OcrSettings()
 
 HARD_NEGATIVES = [
     # a courier saved as 「刘师傅」, 师傅 read as 师传 wherever it appears
@@ -102,3 +108,13 @@ NEAR_CASES = [
 def test_a_customer_who_mentions_such_words_in_passing_stays_a_lead(title: str, said: list[tuple[str, str]]) -> None:
     lead = extract(chat(title, *said), NOW, names=NAMES)
     assert lead.is_lead and lead.phone is not None
+
+
+@pytest.mark.parametrize(("style", "kind", "reason"), [("phone", "recruit", "recruitment"),
+                                                        ("wecompc", "office", "colleague_chat"),
+                                                        ("wechatpc", "newnumber", "personal")])
+def test_drawn_hard_negatives_read_by_tesseract_are_no_lead(style: str, kind: str, reason: str) -> None:
+    """The same kinds drawn as screenshots and read by tesseract (its own misreadings, not ours)."""
+    sample = make_styled(7100, style, kind)
+    lead = read_image(validate(sample.image, SETTINGS), sample.now, SETTINGS, engines=ENGINES)
+    assert (lead.is_lead, lead.reject_reason) == (False, reason)
