@@ -272,12 +272,11 @@ def _even_light(rgb: np.ndarray, cv2: ModuleType, *, local_glare: bool = False) 
     level = np.median(modes.reshape(-1, 3), axis=0)
     level = level - max(0.0, float(level.max()) - 232)  # leave the layout headroom above a bright background
     flat = np.empty_like(rgb)
-    for ch in range(3):  # the drift at full size as int16 (2 bytes a pixel; a float64 plane took 8, twice over)
-        drift = cv2.resize(np.ascontiguousarray(surface[..., ch] - np.float32(level[ch])), (w, h),
-                           interpolation=cv2.INTER_LINEAR).round().astype(np.int16)
-        for y in range(0, h, STRIP):  # the subtraction a band of rows at a time
+    for ch in range(3):  # the subtraction a band of rows at a time: whole float64 planes took 16 bytes a pixel
+        drift = cv2.resize(np.ascontiguousarray(surface[..., ch]), (w, h), interpolation=cv2.INTER_LINEAR)
+        for y in range(0, h, STRIP):  # floor(v - d) == v - ceil(d) for whole v: as the float planes truncated
             band = rgb[y : y + STRIP, :, ch].astype(np.int16)
-            band -= drift[y : y + STRIP]
+            band -= np.ceil(drift[y : y + STRIP].astype(np.float64) - level[ch]).astype(np.int16)
             flat[y : y + STRIP, :, ch] = band.clip(0, 255)
         del drift
     # sensor noise smoothed; a 3×3 median would also erase the 1-px line under the title bar
