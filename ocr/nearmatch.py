@@ -82,9 +82,13 @@ def alike(a: str, b: str) -> float:
 
 @functools.cache
 def _font() -> ImageFont.FreeTypeFont | None:
+    return _load_font()
+
+
+def _load_font() -> ImageFont.FreeTypeFont | None:
     for path, index in FONTS:
         try:
-            return ImageFont.truetype(path, 48, index=index)
+            return ImageFont.truetype(path, 48, index=index, layout_engine=ImageFont.Layout.BASIC)
         except OSError:
             continue
     return None
@@ -104,12 +108,14 @@ def _glyph(ch: str) -> np.ndarray | None:
 
 @functools.cache
 def _mean_glyph() -> np.ndarray | None:
-    drawn = [d for ch in EVERYDAY_CHARS if (d := _drawn(ch)) is not None]
+    """Drawn with a font of its own, dropped after: FreeType keeps ~15 KB of every glyph a face has drawn."""
+    font = _load_font()
+    drawn = [d for ch in EVERYDAY_CHARS if (d := _drawn(ch, font)) is not None]
     return np.mean(drawn, axis=0) if drawn else None
 
 
-def _drawn(ch: str) -> np.ndarray | None:
-    f = _font()
+def _drawn(ch: str, f: ImageFont.FreeTypeFont | None = None) -> np.ndarray | None:
+    f = f or _font()
     if f is None:
         return None
     im = Image.new("L", (56, 56), 0)
