@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, bindparam, event, func, or_, select, true
+from sqlalchemy import ColumnElement, Executable, ScalarSelect, Select, bindparam, event, func, or_, select, text, true
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -173,6 +173,7 @@ class TeamCache:
         self._changes: int | None = None  # change_counts' count for `users` the snapshot was read at
         self._checked = 0.0  # when the count was last read (monotonic)
         self._next_load = 0.0  # no reload for another process's change before then
+        self._settling = False  # load once more at the next check (PostgreSQL, after a change was counted)
         self.loads = 0
         self._loading = asyncio.Lock()
 
@@ -205,9 +206,11 @@ class TeamCache:
                 return
             here = self._version != UserCache.version
             async with db.reader(inline=True) as conn:  # one small row
-                changes = (await conn.execute(_change_count())).scalar()
+                changes = (await conn.execute(_change_count(db.is_sqlite))).scalar()
             self._checked = time.monotonic()
-            if here or (changes != self._changes and self._checked >= self._next_load):
+            if here or self._settling or (changes != self._changes and self._checked >= self._next_load):
+                # PostgreSQL's count moves before the change commits: load again at the next check
+                self._settling = not db.is_sqlite and not here and not self._settling
                 await self._load(db, changes)
 
     async def _load(self, db: Database, changes: int | None) -> None:
@@ -229,7 +232,10 @@ class TeamCache:
 
 
 @cache
-def _change_count() -> Select[Any]:
+def _change_count(sqlite: bool) -> Executable:
+    """The count of changes to `users` (migration 0013): SQLite a row of `change_counts`, PostgreSQL a sequence."""
+    if not sqlite:
+        return text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM users_changes")  # 1 before any
     c = table_of(ChangeCount).c
     return select(c.n).where(c.name == "users")
 

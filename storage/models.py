@@ -304,7 +304,8 @@ class KeyValue(Base):
 
 class ChangeCount(Base):
     """How many times a table that processes keep in memory has changed, bumped by database triggers (migration
-    0013) whoever writes: a cache reads this one row to tell whether to reload (bot/org.py `TeamCache`)."""
+    0013) whoever writes: a cache reads this one row to tell whether to reload (bot/org.py `TeamCache`). SQLite
+    only; PostgreSQL's triggers advance a sequence (`users_changes`), which never makes writers wait."""
 
     __tablename__ = "change_counts"
 

@@ -6,6 +6,11 @@ triggers count inserts, deletes and changes of what the snapshot holds (name, ro
 `channel` alone (every rep's first message of a day) is not counted: a stale channel in another process's snapshot
 costs that process one redundant channel write.
 
+On PostgreSQL the triggers advance a sequence instead (`users_changes`, read as its `last_value`): an UPDATE of
+one counter row would hold that row's lock until the writer's commit, and every newcomer's registration, in
+every instance, would wait for the one before it to commit. A sequence never waits, but it moves before the
+change is committed: the snapshot loads once more at the check after a change (bot/org.py).
+
 Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-07 15:10:00
@@ -31,8 +36,9 @@ def upgrade() -> None:
     )
     op.execute("INSERT INTO change_counts (name, n) VALUES ('users', 0)")
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"CREATE FUNCTION users_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {BUMP}; "
-                   "RETURN NULL; END $$")
+        op.execute("CREATE SEQUENCE users_changes")
+        op.execute("CREATE FUNCTION users_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                   "PERFORM nextval('users_changes'); RETURN NULL; END $$")
         op.execute("CREATE TRIGGER users_added_or_removed AFTER INSERT OR DELETE ON users "
                    "FOR EACH ROW EXECUTE FUNCTION users_changed()")
         op.execute(f"CREATE TRIGGER users_changed AFTER UPDATE ON users FOR EACH ROW WHEN ({CHANGED}) "
@@ -49,6 +55,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER users_changed ON users")
         op.execute("DROP TRIGGER users_added_or_removed ON users")
         op.execute("DROP FUNCTION users_changed()")
+        op.execute("DROP SEQUENCE users_changes")
     else:
         for name in ("users_changed", "users_removed", "users_added"):
             op.execute(f"DROP TRIGGER {name}")
