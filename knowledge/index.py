@@ -24,7 +24,6 @@ from pypinyin import lazy_pinyin
 
 from bot.engines import Engines
 from bot.segmenter import WORD_TAGS, private_tokenizer
-from knowledge.lexicon import LEXICON
 from knowledge.query import SIMPLIFIER, Simplifier
 from knowledge.schema import AXES, KbCard
 from knowledge.taxonomy import FIRMS, Cue, Taxonomy
@@ -190,11 +189,6 @@ class Tokenizer:
         """jieba's part of speech of `word` ("n" for a word jieba does not know: a domain term). Blocking the first
         time (the table loads): call it in an executor."""
         return self._engines.get(WORD_TAGS).get(word, "n")
-
-    def synonyms(self, word: str) -> tuple[str, ...]:
-        """General synonyms of `word` (knowledge/lexicon.py). Blocking the first time (the file loads): the index
-        build asks first, in its executor."""
-        return self._engines.get(LEXICON).synonyms(word)
 
     def normalize(self, text: str) -> str:
         return self.t2s.simplified(text)
@@ -436,11 +430,6 @@ class Postings(Generic[Term]):
             ceiling += float(self.idf[term]) * 2.2
         return ceiling
 
-    def _best(self, query_terms: Iterable[Term]) -> float:
-        """The most one of the terms can give a document (the bound `_scores` counts per term)."""
-        rows = [row for t in query_terms if (row := self.vocab.get(t)) is not None]
-        return max((float(self.idf[row]) * 2.2 for row in rows), default=0.0)
-
 
 class SparseBM25(Postings[str]):
     """BM25 over token strings."""
@@ -460,9 +449,6 @@ class SparseBM25(Postings[str]):
 
     def scores(self, query_tokens: Iterable[str], out: np.ndarray) -> float:
         return self._scores(query_tokens, out)
-
-    def best(self, query_tokens: Iterable[str]) -> float:
-        return self._best(query_tokens)
 
     def knows(self, token: str) -> bool:
         return token in self.vocab
@@ -693,7 +679,6 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
     cues = taxonomy.cues() + [Cue(k, "keyword", k) for k in by_keyword]
     days = np.array([c.updated_at.toordinal() if c.updated_at else 0 for c in cards], dtype=np.int32)
     tokenizer.word_tag("的")  # jieba's parts of speech (~0.3 s, once) are read here in the executor, not by a search
-    tokenizer.synonyms("价格")  # and the synonym lexicon (~0.3 s, once)
     return CardIndex(
         cards=cards,
         taxonomy=taxonomy,

@@ -36,7 +36,6 @@ from knowledge.index import (
     value_code,
 )
 from knowledge.learning import Learned
-from knowledge.lexicon import SHARE, known_synonyms, synonym_scores
 from knowledge.query import SIMPLIFIER, clean, is_chatter
 from knowledge.schema import AXES, KbCard
 from knowledge.taxonomy import Taxonomy, load_taxonomy
@@ -222,10 +221,8 @@ def score_all(index: CardIndex, text: str) -> Scored:
             said = said[:hit.start] + " " + said[hit.end:]
     n = len(index.cards)
     words = np.zeros(n, dtype=np.float32)
-    tokens = index.tokenizer.tokens(said)
-    ceiling = index.bm25.scores(tokens + _expansion_words(index.tokenizer, told), words)
-    ceiling += synonym_scores(index, tokens, words)
-    relevance = np.minimum(words / ceiling, 1) if ceiling > 0 else words
+    ceiling = index.bm25.scores(index.tokenizer.tokens(said) + _expansion_words(index.tokenizer, told), words)
+    relevance = words / ceiling if ceiling > 0 else words
     grams = np.zeros(n, dtype=np.float32)
     ceiling = index.bigrams.scores(index.tokenizer.bigrams(said), grams)
     if ceiling > 0:
@@ -765,9 +762,6 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
         elif any(h in agreed for h in hits):
             held += size * ONE_CHARACTER  # 修, 贵: one character of the vocabulary is weak evidence
             cue_held += size * ONE_CHARACTER * cue
-        elif any(s in words or s in pairs for s in known_synonyms(index, token)):
-            held += size * SHARE  # 价钱 where the card says 价格: a general synonym is weaker evidence
-            cue_held += size * SHARE * cue
         elif not hits and _known(index, token) < KNOWN_SHARE:
             unknown += size
     objections = {h.cue.value for h in scored.hits if h.cue.axis == "objection"}
@@ -1007,8 +1001,7 @@ def _known(index: CardIndex, token: str) -> float:
     if index.bm25.knows(token):
         return 1.0
     pairs = index.tokenizer.bigrams(token)
-    share = sum(index.bigrams.knows(p) for p in pairs) / len(pairs) if pairs else 0.0
-    return max(share, SHARE) if share < SHARE and known_synonyms(index, token) else share
+    return sum(index.bigrams.knows(p) for p in pairs) / len(pairs) if pairs else 0.0
 
 
 def _size(token: str) -> int:
