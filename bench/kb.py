@@ -19,6 +19,9 @@ Labelled sets, each scored as top-1 / top-3 / no-answer F1, overall and by query
   kb_heldoutG_* (a welding / palletizing robot vendor: 25 cards labelled in the admin's own words, old price and
   service cards beside 2026 ones, role cards beside generic ones; 52 queries in reps' colloquial talk, long
   situations and off-topic asks holding one generic word).
+  kb_heldoutS_* (a steam energy-retrofit vendor: 32 cards, old year-edition cards beside 「现行」 / newer ones on
+  the same subject, admin-invented compound industries and roles, a department word of another industry beside
+  an explicitly named one, role cards beside generic ones; 58 queries).
   tests/fixtures/kb_greenhouse_* (a greenhouse climate-control vendor: 30 cards with domain objections such as
   断电风险 / 补贴申报, 81 queries of seven kinds incl. code-mixed and off-topic), also asserted by a test.
   tests/fixtures/kb_meeting_* (held-out I: a video-meeting vendor, 33 cards, 65 paraphrases sharing no word with
@@ -27,6 +30,8 @@ Labelled sets, each scored as top-1 / top-3 / no-answer F1, overall and by query
   so it is a dev set, not held out).
   tests/fixtures/kb_purifier_* (P: an office water-purifier leasing vendor, 15 cards, 20 real asks and 38 off-topic
   asks about the office, HR, home or school, each holding one word a card also has), also asserted by a test.
+  tests/fixtures/kb_labinstr_* (held-out L: a lab-instrument vendor, 20 cards, 40 paraphrases sharing no word with
+  their card and 10 off-topic asks, written before a synonym lexicon was tried; tried and reverted, see RESULTS).
 - the project's demo set: bench/data/kb_queries_{dev,test}.jsonl on the demo cards (same hands as the code).
 """
 
@@ -73,7 +78,8 @@ HELDOUT = [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{
                                 ("C (cold-chain monitoring / video-AI vendor)", "C"),
                                 ("E (elevator monitoring / remote meter-reading vendor)", "E"),
                                 ("F (commercial laundry equipment vendor, short-phrase objections)", "F"),
-                                ("G (welding / palletizing robot vendor, colloquial objections)", "G"))]
+                                ("G (welding / palletizing robot vendor, colloquial objections)", "G"),
+                                ("S (steam energy-retrofit vendor: superseded editions, compound axis values)", "S"))]
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 HELDOUT.append(("greenhouse climate-control vendor (tests/fixtures, also a test)",
                 FIXTURES / "kb_greenhouse_cards.jsonl", FIXTURES / "kb_greenhouse_queries.jsonl"))
@@ -82,6 +88,8 @@ HELDOUT.append(("P (office water-purifier leasing vendor, off-topic asks holding
 HELDOUT += [(f"I{n} (video-meeting vendor, paraphrases in everyday words{tuned})",
               FIXTURES / "kb_meeting_cards.jsonl", FIXTURES / f"kb_meeting_queries{suffix}.jsonl")
              for n, suffix, tuned in (("", "", ""), ("-2", "2", "; TUNED, not held out: vocabulary copied from it"))]
+HELDOUT.append(("L (lab-instrument vendor, paraphrases sharing no word)",
+                FIXTURES / "kb_labinstr_cards.jsonl", FIXTURES / "kb_labinstr_queries.jsonl"))
 
 
 async def card_set(path: Path, taxonomy: Taxonomy | None = None) -> KnowledgeBase:
