@@ -16,6 +16,8 @@ from types import ModuleType
 
 import numpy as np
 
+from ocr.layout import LEFT, RIGHT, TIME, TITLE, Box, Region
+
 SMALL = 800  # the outline is looked for on the photo shrunk to this long side
 MIN_AREA = 0.15  # the screen takes at least this share of the photo
 SUPPORT = 0.6  # share of each side an edge must run along
@@ -148,20 +150,18 @@ def _best_quad(horizontal: list[_Line], vertical: list[_Line],
                near: np.ndarray) -> tuple[_Line, _Line, _Line, _Line] | None:
     """The largest quadrilateral whose four sides are all drawn."""
     h, w = near.shape
-    best: tuple[float, tuple[_Line, _Line, _Line, _Line]] | None = None
+    quads = []
     for top, bottom in itertools.permutations(horizontal, 2):
         if bottom.c / bottom.b - top.c / top.b < 0.3 * h:
             continue
         for left, right in itertools.permutations(vertical, 2):
-            if right.c / right.a - left.c / left.a < 0.3 * w:
-                continue
-            quad = (top, bottom, left, right)
-            area = _area(quad)
-            if area < MIN_AREA * w * h or (best is not None and area <= best[0]):
-                continue
-            if _score(quad, near) >= SUPPORT - OVERSHOOT:
-                best = (area, quad)
-    return best[1] if best else None
+            if right.c / right.a - left.c / left.a >= 0.3 * w:
+                quad = (top, bottom, left, right)
+                area = _area(quad)
+                if area >= MIN_AREA * w * h:
+                    quads.append((area, quad))
+    quads.sort(key=lambda q: -q[0])
+    return next((quad for _, quad in quads if _score(quad, near) >= SUPPORT - OVERSHOOT), None)
 
 
 def _inside_bezel(quad: tuple[_Line, _Line, _Line, _Line], horizontal: list[_Line], vertical: list[_Line],
@@ -215,9 +215,237 @@ def demoire(rgb: np.ndarray, cv2: ModuleType) -> np.ndarray:
     """Moiré and grain out of a photographed screen, text kept: a screen's sub-pixel stripes beat against the
     camera's grid as coloured fringes, which cancel in the plain mean of R, G and B (each stripe a third of a
     pixel apart) — so the colour (each channel less that mean) is smoothed widely and the mean only lightly
-    (a median of 3 takes speckle and leaves strokes)."""
-    f = rgb.astype(np.float32)
-    mean = f.mean(axis=2)
-    chroma = cv2.GaussianBlur(f - mean[..., None], (0, 0), 3.0)
-    mean = cv2.medianBlur(np.clip(mean, 0, 255).astype(np.uint8), 3).astype(np.float32)
-    return np.clip(chroma + mean[..., None], 0, 255).astype(np.uint8)
+    (a median of 3 takes speckle and leaves strokes). A channel at a time, in 16 bits: a 2560-px screen's
+    float copies would cost ~40 MB each."""
+    mean = np.asarray(cv2.transform(rgb, np.full((1, 3), 1 / 3)))
+    plain = np.asarray(cv2.medianBlur(mean, 3)).astype(np.int16)
+    out = np.empty_like(rgb)
+    for ch in range(3):
+        chroma = np.asarray(cv2.GaussianBlur(rgb[..., ch].astype(np.int16) - mean, (0, 0), 3.0))
+        out[..., ch] = np.clip(chroma + plain, 0, 255)
+    return out
+
+
+# ---------------------------------------------------------------- a chat read from its text lines
+
+HAT = 9  # a stroke of ~10–16 px text is thinner than this; a bubble, an avatar or a panel is wider
+HAT_INK = 28  # levels a stroke stands off its own surroundings (moiré and grain stay under it)
+MIN_PANE = 0.25  # a chat pane is at least this share of the screen's width
+
+
+@dataclass(frozen=True)
+class TextLine:
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+
+def text_lines(gray: np.ndarray, cv2: ModuleType) -> tuple[list[TextLine], float]:
+    """The text lines of a rectified screen and their typical height. Strokes are found as what a
+    morphological closing (light screen) or opening (dark screen) of `HAT` px fills in: text, never a
+    bubble's or a panel's edge, which are wider; then the characters of a line are joined."""
+    dark = float(np.median(gray[::4, ::4])) < 100
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (HAT, HAT))
+    hat = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT if dark else cv2.MORPH_BLACKHAT, kernel)
+    ink = ((hat > HAT_INK) * 255).astype(np.uint8)
+    del hat
+    n, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, np.ones((3, 3), np.uint8)))
+    heights = stats[1:, cv2.CC_STAT_HEIGHT][(stats[1:, cv2.CC_STAT_HEIGHT] >= 6) & (stats[1:, cv2.CC_STAT_HEIGHT] <= 40)
+                                             & (stats[1:, cv2.CC_STAT_WIDTH] >= 4)]
+    if len(heights) < 10:
+        return [], 0.0
+    size = float(np.percentile(heights, 75))  # a character's height (a stroke's piece is shorter)
+    joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((max(3, round(size * 0.3)), max(5, round(size * 1.4))),
+                                                            np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(joined)
+    lines = []
+    for x, y, w, h, area in stats[1:].tolist():
+        if 0.6 * size <= h <= 2.6 * size and w >= 0.8 * size and area >= 0.2 * w * h:
+            lines.append(TextLine(x, y, x + w, y + h))
+    return sorted(lines, key=lambda ln: (ln.y0, ln.x0)), size
+
+
+def chat_layout(lines: list[TextLine], size: float, width: int, height: int) -> tuple[Box, list[Region]] | None:
+    """The chat pane (its box on the screen) and its messages by speaker side, from the text lines alone.
+
+    The customer's lines start at one column (after their avatars), and nothing else is on their row to the
+    right of them; a session list's names also start at one column, but each has its time on the same row.
+    The rep's lines end at one column on the right. A line centred between is a timestamp or a notice; the
+    first line above the messages, left of them, the chat's title."""
+    x_left = _left_column(lines, size, width)
+    if x_left is None:
+        return None
+    pane = [ln for ln in lines if ln.x0 >= x_left - 6 * size]
+    starts = [ln for ln in pane if abs(ln.x0 - x_left) <= size]
+    x_right = _right_end(pane, size)
+    rights = [ln for ln in pane if ln.x1 >= x_right - 1.5 * size and ln.x0 > x_left + 2 * size]
+    if len(rights) >= 1 and x_right - x_left < MIN_PANE * width:
+        return None
+    x0, x1 = max(0, int(x_left - 5 * size)), min(width, int(x_right + 5 * size))
+    first = min(ln.y0 for ln in starts)
+    title = [ln for ln in pane if ln.y1 < first - 0.8 * size and ln.x0 < x_left + 2 * size
+             and ln.y0 > first - 12 * size]
+    regions: list[Region] = []
+    top = first - size
+    if title:
+        t = max(title, key=lambda ln: ln.y0)
+        regions.append(Region(TITLE, _padded(t, size, x0)))
+        top = t.y1 + 1
+    kinds: list[tuple[str, TextLine]] = []
+    for ln in pane:
+        if ln.y0 < top:
+            continue
+        if ln in starts:
+            kind = LEFT
+        elif ln in rights:
+            kind = RIGHT
+        elif kinds and ln.y0 - kinds[-1][1].y1 < 0.9 * size and abs(ln.x0 - kinds[-1][1].x0) <= size:
+            kind = kinds[-1][0]  # a bubble's next line
+        elif abs((ln.x0 + ln.x1) / 2 - (x_left + x_right) / 2) < 3 * size:
+            kind = TIME
+        else:
+            continue
+        kinds.append((kind, ln))
+    regions += _grouped(kinds, size, x0)
+    if not any(r.kind == LEFT for r in regions):
+        return None
+    bottom = min(height, int(max(ln.y1 for _, ln in kinds) + 2 * size))
+    return Box(x0, max(0, int(top - size) if not title else 0), x1, bottom), regions
+
+
+def _right_end(lines: list[TextLine], size: float) -> float:
+    """Where the rep's messages end: the rightmost end of a line of a few words (a taskbar's clock, an icon or
+    a menu's dots is shorter)."""
+    return max((ln.x1 for ln in lines if ln.x1 - ln.x0 >= 4 * size), default=max(ln.x1 for ln in lines))
+
+
+def _left_column(lines: list[TextLine], size: float, width: int) -> float | None:
+    """The customer's column: the rightmost column that at least two separate messages start at, one of them a
+    full sentence, with nothing right of them on their rows, and far enough left of the rep's side. A session
+    list's names start further left; a timestamp is short; a rep's wrapped bubble is one message."""
+    x_right = _right_end(lines, size)
+    alone = [ln for ln in lines if ln.x1 < x_right - 1.5 * size  # the rep's lines end at the right
+             and not any(o is not ln and o.x0 > ln.x1 and o.x0 - ln.x1 < 0.25 * width
+                        and min(o.y1, ln.y1) - max(o.y0, ln.y0) > 0.3 * size for o in lines)]
+    best = None
+    for x in sorted({ln.x0 for ln in alone}):
+        if x > x_right - MIN_PANE * width:
+            continue
+        members = sorted((ln for ln in alone if abs(ln.x0 - x) <= size), key=lambda ln: ln.y0)
+        groups = 1 + sum(b.y0 - a.y1 > 1.2 * size for a, b in itertools.pairwise(members))
+        if groups >= 2 and any(ln.x1 - ln.x0 >= 5 * size for ln in members):
+            best = x
+    return best
+
+
+def _padded(ln: TextLine, size: float, dx: int) -> Box:
+    pad = int(0.4 * size)
+    return Box(max(0, ln.x0 - pad - dx), max(0, ln.y0 - pad), ln.x1 + pad - dx, ln.y1 + pad)
+
+
+def _grouped(kinds: list[tuple[str, TextLine]], size: float, dx: int) -> list[Region]:
+    """Lines of one side, one under the other, as one message."""
+    out: list[Region] = []
+    last: TextLine | None = None
+    for kind, ln in kinds:
+        box = _padded(ln, size, dx)
+        if out and last is not None and out[-1].kind == kind and ln.y0 - last.y1 < 0.9 * size and kind != TIME:
+            b = out[-1].box
+            out[-1] = Region(kind, Box(min(b.x0, box.x0), b.y0, max(b.x1, box.x1), box.y1))
+        else:
+            out.append(Region(kind, box))
+        last = ln
+    return out
+
+
+# ---------------------------------------------------------------- the chat pane on a rectified monitor
+
+BLOCK = 24  # rows (or columns) averaged together when looking for a panel's boundary
+BOUNDARY_STEP = 2.0  # levels a boundary steps by (median over the blocks), after averaging
+BOUNDARY_AGREE = 0.5  # share of blocks that step the same way there (moiré's fringes alternate)
+MIN_PANE = 0.25  # a chat pane is at least this share of the screen's width
+TEXTURE = 20  # boundaries closer than this are one texture unless they make one step
+BAR = 0.2  # a title bar or an input area is at most this share of the height
+
+
+def pane_boxes(rgb: np.ndarray, cv2: ModuleType) -> list[tuple[int, int, int, int]]:
+    """(x0, y0, x1, y1) of up to three column spans between a rectified monitor's panel boundaries (sidebar |
+    session list | chat pane | info panel, a window's edges), widest first, each cut to its window's rows."""
+    gray = np.ascontiguousarray(rgb.mean(axis=2, dtype=np.float32))
+    h, w = gray.shape
+    out = []
+    for a, b in _runs(steps(gray[int(h * 0.1) : int(h * 0.9)], cv2), w):
+        if b - a < MIN_PANE * w:
+            continue
+        x0, x1 = a + 3 if a else 0, b - 3 if b < w else w
+        y0, y1 = _window_rows(gray[:, x0:x1], cv2)
+        out.append((x0, y0, x1, y1))
+    return sorted(out, key=lambda box: box[2] - box[0], reverse=True)[:3]
+
+
+def steps(gray: np.ndarray, cv2: ModuleType) -> list[int]:
+    """Columns of `gray` where most row blocks step the same way: a boundary between panels (or a separator line)
+    running down the whole height. Rows are averaged over blocks first (grain), and a step must keep its direction
+    in most blocks (a fringe of moiré curves and alternates)."""
+    h, w = gray.shape
+    if h < 3 * BLOCK or w < 16:
+        return []
+    blocks = cv2.blur(gray, (1, BLOCK))[BLOCK // 2 :: BLOCK]
+    diff = blocks[:, 4:] - blocks[:, :-4]  # column x+2 against x-2, for the step at x
+    med = np.median(diff, axis=0)
+    agree = ((np.sign(diff) == np.sign(med)) & (np.abs(diff) > BOUNDARY_STEP * 0.75)).mean(axis=0)
+    hits = np.nonzero((np.abs(med) >= BOUNDARY_STEP) & (agree >= BOUNDARY_AGREE))[0] + 2
+    groups: list[list[int]] = []
+    for x in hits.tolist():
+        if groups and x - groups[-1][-1] <= TEXTURE:
+            groups[-1].append(x)
+        else:
+            groups.append([x])
+    # a line's two flanks or a step's blur are one boundary; hits on and on across a stretch are a texture
+    # (moiré's straight fringes, a wallpaper's gradient), no boundary
+    return [g[len(g) // 2] for g in groups if g[-1] - g[0] <= 8]
+
+
+def _runs(cuts: list[int], end: int) -> list[tuple[int, int]]:
+    edges = [0, *cuts, end]
+    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
+
+
+def _window_rows(gray: np.ndarray, cv2: ModuleType) -> tuple[int, int]:
+    """The rows of the chat in a column span: the tallest run between boundaries across it (the message list)
+    with the short run just above (the title bar) and just below (the input area) — not a wallpaper above or
+    below a window, nor a taskbar."""
+    h = gray.shape[0]
+    runs = _runs(steps(np.ascontiguousarray(gray.T), cv2), h)
+    i = max(range(len(runs)), key=lambda k: runs[k][1] - runs[k][0])
+    top, bottom = runs[i]
+    if i > 0 and runs[i - 1][1] - runs[i - 1][0] <= BAR * h:
+        top = runs[i - 1][0]
+    if i + 1 < len(runs) and runs[i + 1][1] - runs[i + 1][0] <= BAR * h:
+        bottom = runs[i + 1][1]
+    return top, bottom
+
+
+def flattened(rgb: np.ndarray, cv2: ModuleType) -> np.ndarray:
+    """Glare and vignetting taken out of a pane: the background's drift is the median of cells about
+    a 24th of the width, voted over 5 × 5 cells (a bubble fills fewer), smoothed and subtracted."""
+    h, w = rgb.shape[:2]
+    cell = max(8, w // 24)
+    gh, gw = max(1, h // cell), max(1, w // cell)
+    grid = rgb[: gh * cell, : gw * cell].reshape(gh, cell, gw, cell, 3)
+    med = np.median(grid.transpose(0, 2, 4, 1, 3).reshape(gh, gw, 3, -1), axis=3).astype(np.uint8)
+    med = cv2.medianBlur(np.ascontiguousarray(med), 5) if min(gh, gw) >= 5 else med
+    surface = cv2.resize(cv2.GaussianBlur(med.astype(np.float32), (0, 0), 1.0), (w, h),
+                         interpolation=cv2.INTER_LINEAR)
+    level = np.median(med.reshape(-1, 3), axis=0).astype(np.float32)
+    return np.clip(rgb.astype(np.float32) - surface + level, 0, 255).astype(np.uint8)
+
+
+SHARPEN = 1.0  # unsharp amount for a photographed screen's text (the camera's blur spreads a stroke)
+
+
+def sharpened(rgb: np.ndarray, cv2: ModuleType) -> np.ndarray:
+    """Strokes the camera blurred drawn back in: an unsharp mask of 1.5 px."""
+    soft = cv2.GaussianBlur(rgb, (0, 0), 1.5)
+    return np.asarray(cv2.addWeighted(rgb, 1 + SHARPEN, soft, -SHARPEN, 0))
