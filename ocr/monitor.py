@@ -57,7 +57,7 @@ def screen_quad(rgb: np.ndarray, cv2: ModuleType) -> np.ndarray | None:
     best = _best_quad(horizontal, vertical, near)
     if best is None:
         return None
-    quad = _inside_bezel(best, horizontal, vertical, near, small)  # type: ignore[arg-type]
+    quad = _inside_bezel(best, horizontal, vertical, near, small)
     return np.array([_corner(quad[i], quad[j]) for i, j in ((0, 2), (0, 3), (1, 3), (1, 2))]) / k
 
 
@@ -113,7 +113,7 @@ def _sides(quad: tuple[_Line, _Line, _Line, _Line]) -> list[tuple[tuple[float, f
     corners = [top.at(left), top.at(right), bottom.at(right), bottom.at(left)]
     if any(c is None for c in corners):
         return None
-    tl, tr, br, bl = corners  # type: ignore[misc]
+    tl, tr, br, bl = corners
     return [(tl, tr), (bl, br), (tl, bl), (tr, br)]  # type: ignore[list-item]
 
 
@@ -187,7 +187,7 @@ def _inside_bezel(quad: tuple[_Line, _Line, _Line, _Line], horizontal: list[_Lin
             trial[i] = ln
             if _score(tuple(trial), near) < SUPPORT - OVERSHOOT:  # type: ignore[arg-type]
                 continue
-            if _flat_strip(tuple(out), tuple(trial), i, gray) and (best is None or moved > best[0]):  # type: ignore[arg-type]
+            if _flat_strip(tuple(out), tuple(trial), i, gray) and (best is None or moved > best[0]):
                 best = (moved, ln)
         if best is not None:
             out[i] = best[1]
@@ -250,7 +250,7 @@ def text_lines(gray: np.ndarray, cv2: ModuleType) -> tuple[list[TextLine], float
     hat = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT if dark else cv2.MORPH_BLACKHAT, kernel)
     ink = ((hat > HAT_INK) * 255).astype(np.uint8)
     del hat
-    n, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, np.ones((3, 3), np.uint8)))
+    _, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, np.ones((3, 3), np.uint8)))
     heights = stats[1:, cv2.CC_STAT_HEIGHT][(stats[1:, cv2.CC_STAT_HEIGHT] >= 6) & (stats[1:, cv2.CC_STAT_HEIGHT] <= 40)
                                              & (stats[1:, cv2.CC_STAT_WIDTH] >= 4)]
     if len(heights) < 10:
@@ -258,7 +258,7 @@ def text_lines(gray: np.ndarray, cv2: ModuleType) -> tuple[list[TextLine], float
     size = float(np.percentile(heights, 75))  # a character's height (a stroke's piece is shorter)
     joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((max(3, round(size * 0.3)), max(5, round(size * 1.4))),
                                                             np.uint8))
-    n, _, stats, _ = cv2.connectedComponentsWithStats(joined)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(joined)
     lines = []
     for x, y, w, h, area in stats[1:].tolist():
         if 0.6 * size <= h <= 2.6 * size and w >= 0.8 * size and area >= 0.2 * w * h:
@@ -357,89 +357,6 @@ def _grouped(kinds: list[tuple[str, TextLine]], size: float, dx: int) -> list[Re
             out.append(Region(kind, box))
         last = ln
     return out
-
-
-# ---------------------------------------------------------------- the chat pane on a rectified monitor
-
-BLOCK = 24  # rows (or columns) averaged together when looking for a panel's boundary
-BOUNDARY_STEP = 2.0  # levels a boundary steps by (median over the blocks), after averaging
-BOUNDARY_AGREE = 0.5  # share of blocks that step the same way there (moiré's fringes alternate)
-MIN_PANE = 0.25  # a chat pane is at least this share of the screen's width
-TEXTURE = 20  # boundaries closer than this are one texture unless they make one step
-BAR = 0.2  # a title bar or an input area is at most this share of the height
-
-
-def pane_boxes(rgb: np.ndarray, cv2: ModuleType) -> list[tuple[int, int, int, int]]:
-    """(x0, y0, x1, y1) of up to three column spans between a rectified monitor's panel boundaries (sidebar |
-    session list | chat pane | info panel, a window's edges), widest first, each cut to its window's rows."""
-    gray = np.ascontiguousarray(rgb.mean(axis=2, dtype=np.float32))
-    h, w = gray.shape
-    out = []
-    for a, b in _runs(steps(gray[int(h * 0.1) : int(h * 0.9)], cv2), w):
-        if b - a < MIN_PANE * w:
-            continue
-        x0, x1 = a + 3 if a else 0, b - 3 if b < w else w
-        y0, y1 = _window_rows(gray[:, x0:x1], cv2)
-        out.append((x0, y0, x1, y1))
-    return sorted(out, key=lambda box: box[2] - box[0], reverse=True)[:3]
-
-
-def steps(gray: np.ndarray, cv2: ModuleType) -> list[int]:
-    """Columns of `gray` where most row blocks step the same way: a boundary between panels (or a separator line)
-    running down the whole height. Rows are averaged over blocks first (grain), and a step must keep its direction
-    in most blocks (a fringe of moiré curves and alternates)."""
-    h, w = gray.shape
-    if h < 3 * BLOCK or w < 16:
-        return []
-    blocks = cv2.blur(gray, (1, BLOCK))[BLOCK // 2 :: BLOCK]
-    diff = blocks[:, 4:] - blocks[:, :-4]  # column x+2 against x-2, for the step at x
-    med = np.median(diff, axis=0)
-    agree = ((np.sign(diff) == np.sign(med)) & (np.abs(diff) > BOUNDARY_STEP * 0.75)).mean(axis=0)
-    hits = np.nonzero((np.abs(med) >= BOUNDARY_STEP) & (agree >= BOUNDARY_AGREE))[0] + 2
-    groups: list[list[int]] = []
-    for x in hits.tolist():
-        if groups and x - groups[-1][-1] <= TEXTURE:
-            groups[-1].append(x)
-        else:
-            groups.append([x])
-    # a line's two flanks or a step's blur are one boundary; hits on and on across a stretch are a texture
-    # (moiré's straight fringes, a wallpaper's gradient), no boundary
-    return [g[len(g) // 2] for g in groups if g[-1] - g[0] <= 8]
-
-
-def _runs(cuts: list[int], end: int) -> list[tuple[int, int]]:
-    edges = [0, *cuts, end]
-    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
-
-
-def _window_rows(gray: np.ndarray, cv2: ModuleType) -> tuple[int, int]:
-    """The rows of the chat in a column span: the tallest run between boundaries across it (the message list)
-    with the short run just above (the title bar) and just below (the input area) — not a wallpaper above or
-    below a window, nor a taskbar."""
-    h = gray.shape[0]
-    runs = _runs(steps(np.ascontiguousarray(gray.T), cv2), h)
-    i = max(range(len(runs)), key=lambda k: runs[k][1] - runs[k][0])
-    top, bottom = runs[i]
-    if i > 0 and runs[i - 1][1] - runs[i - 1][0] <= BAR * h:
-        top = runs[i - 1][0]
-    if i + 1 < len(runs) and runs[i + 1][1] - runs[i + 1][0] <= BAR * h:
-        bottom = runs[i + 1][1]
-    return top, bottom
-
-
-def flattened(rgb: np.ndarray, cv2: ModuleType) -> np.ndarray:
-    """Glare and vignetting taken out of a pane: the background's drift is the median of cells about
-    a 24th of the width, voted over 5 × 5 cells (a bubble fills fewer), smoothed and subtracted."""
-    h, w = rgb.shape[:2]
-    cell = max(8, w // 24)
-    gh, gw = max(1, h // cell), max(1, w // cell)
-    grid = rgb[: gh * cell, : gw * cell].reshape(gh, cell, gw, cell, 3)
-    med = np.median(grid.transpose(0, 2, 4, 1, 3).reshape(gh, gw, 3, -1), axis=3).astype(np.uint8)
-    med = cv2.medianBlur(np.ascontiguousarray(med), 5) if min(gh, gw) >= 5 else med
-    surface = cv2.resize(cv2.GaussianBlur(med.astype(np.float32), (0, 0), 1.0), (w, h),
-                         interpolation=cv2.INTER_LINEAR)
-    level = np.median(med.reshape(-1, 3), axis=0).astype(np.float32)
-    return np.clip(rgb.astype(np.float32) - surface + level, 0, 255).astype(np.uint8)
 
 
 SHARPEN = 1.0  # unsharp amount for a photographed screen's text (the camera's blur spreads a stroke)

@@ -78,7 +78,8 @@ def photograph_screen(screen: Image.Image, rng: random.Random, text_px: float) -
     del arr
     img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.1)))  # defocus and the lens
     img = img.filter(ImageFilter.UnsharpMask(radius=2, percent=rng.randint(40, 120), threshold=2))  # the phone's
-    return img, {"text_px": round(shown_text, 1), "yaw": round(yaw, 2), "pitch": round(pitch, 2),
+    return img, {"quad": [(round(x), round(y)) for x, y in quad], "text_px": round(shown_text, 1),
+                 "yaw": round(yaw, 2), "pitch": round(pitch, 2),
                  "roll": round(float(np.degrees(roll)), 1)}
 
 
