@@ -78,3 +78,14 @@ def test_fields_are_read_from_a_photographed_monitor(seed: int, fields: tuple[st
     assert lead.is_lead
     for field in fields:
         assert getattr(lead, field) == getattr(sample.truth, field), field
+
+
+@pytest.mark.parametrize(("text", "trap"), [("是林涛介绍我来的，仙电话13512340987", True),
+                                            ("是林涛介绍我来的，我电话13512340987", False),
+                                            ("是林涛介绍我来的，电话13512340987", False)])
+def test_a_referrer_number_stays_his_when_the_pronoun_is_misread(text: str, trap: bool) -> None:
+    """A blurred photo turns 他 into another character: the number after 「…介绍我来的，?电话」 is still the
+    referrer's; 「我电话」 or a bare 「电话」 is the speaker's own."""
+    from ocr.extract import find_phones
+
+    assert find_phones(text) == [("13512340987", trap)]
