@@ -357,12 +357,3 @@ def _grouped(kinds: list[tuple[str, TextLine]], size: float, dx: int) -> list[Re
             out.append(Region(kind, box))
         last = ln
     return out
-
-
-SHARPEN = 1.0  # unsharp amount for a photographed screen's text (the camera's blur spreads a stroke)
-
-
-def sharpened(rgb: np.ndarray, cv2: ModuleType) -> np.ndarray:
-    """Strokes the camera blurred drawn back in: an unsharp mask of 1.5 px."""
-    soft = cv2.GaussianBlur(rgb, (0, 0), 1.5)
-    return np.asarray(cv2.addWeighted(rgb, 1 + SHARPEN, soft, -SHARPEN, 0))
