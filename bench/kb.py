@@ -25,6 +25,8 @@ Labelled sets, each scored as top-1 / top-3 / no-answer F1, overall and by query
   their card and 15 off-topic asks, written before the colloquial concept vocabulary; I-2: 30 more paraphrases and
   8 off-topic asks, written after its first round — TUNED since: words were copied from it into the vocabulary,
   so it is a dev set, not held out).
+  tests/fixtures/kb_purifier_* (P: an office water-purifier leasing vendor, 15 cards, 20 real asks and 38 off-topic
+  asks about the office, HR, home or school, each holding one word a card also has), also asserted by a test.
 - the project's demo set: bench/data/kb_queries_{dev,test}.jsonl on the demo cards (same hands as the code).
 """
 
@@ -75,6 +77,8 @@ HELDOUT = [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 HELDOUT.append(("greenhouse climate-control vendor (tests/fixtures, also a test)",
                 FIXTURES / "kb_greenhouse_cards.jsonl", FIXTURES / "kb_greenhouse_queries.jsonl"))
+HELDOUT.append(("P (office water-purifier leasing vendor, off-topic asks holding one card noun; tests/fixtures)",
+                FIXTURES / "kb_purifier_cards.jsonl", FIXTURES / "kb_purifier_queries.jsonl"))
 HELDOUT += [(f"I{n} (video-meeting vendor, paraphrases in everyday words{tuned})",
               FIXTURES / "kb_meeting_cards.jsonl", FIXTURES / f"kb_meeting_queries{suffix}.jsonl")
              for n, suffix, tuned in (("", "", ""), ("-2", "2", "; TUNED, not held out: vocabulary copied from it"))]

@@ -90,7 +90,7 @@ async def field_gaps(session: AsyncSession, kb: KnowledgeBase, now: datetime, cf
             tally.setdefault(key, []).append((row_id, actor, at))
     recurring = [(key, notes) for key, notes in tally.items()
                  if len(notes) >= cfg.field_min_notes and len({n[1] for n in notes}) >= cfg.field_min_reps]
-    uncovered = [(key, notes) for key, notes in recurring if not kb.search(key[1], top=1).answered]
+    uncovered = [(key, notes) for key, notes in recurring if not (await kb.asearch(key[1], top=1)).answered]
     uncovered.sort(key=lambda item: (-len({n[1] for n in item[1]}), -len(item[1]), item[0]))
     uncovered = uncovered[:limit]
     shown = {n[0] for _key, notes in uncovered for n in notes[:EVIDENCE]}

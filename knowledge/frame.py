@@ -17,6 +17,9 @@ from collections.abc import Iterable, Iterator, Sequence
 # concern counts only when the speaker or the speaker's family is not its subject (「我妈担心我…」, 「我再考虑」).
 CUSTOMER_NOUNS = frozenset("客户 客戶 对方 甲方 人家 他们 她们 他 她 业主 买家".split())
 CUSTOMER_VERBS = frozenset("说 问 嫌 怕 想 担心 觉得 要求 希望".split())
+# A colleague named first: the 他 / 她 after it is that colleague, not someone on the customer side
+COLLEAGUES = frozenset("同事 新同事 老同事 前同事 实习生 新人 同组 隔壁组".split())
+PRONOUNS = frozenset("他 她 他们 她们".split())
 CUSTOMER_PHRASES = re.compile("用户方|反映|抱怨|质疑|顾虑|坚持|非要|不信|不放心|不同意|不愿意|不想|不肯|不让"
                               "|不许|不准|拒绝|犹豫|纠结|想要|咨询|反馈|追问|提出|表示")
 SPEAKER = re.compile(r"(?:我(?!们)|[妈爸]|老婆|老公|孩子|儿子|女儿|家人|家里)[^，。,.!?！？\s]{0,2}$")
@@ -83,8 +86,12 @@ def customer_framed(text: str, tokens: Iterable[str]) -> bool:
 def customer_spans(text: str, tokens: Iterable[str]) -> Iterator[tuple[int, int]]:
     """Where `text` names a customer or a customer's speech or concern (see `customer_framed`)."""
     pos = 0
+    colleague = False
     for token in tokens:
         start, pos = pos, pos + len(token)
+        colleague = colleague or token in COLLEAGUES
+        if colleague and token in PRONOUNS:
+            continue  # 「同事请假了他那份…」: he is the colleague, not a customer
         if token in CUSTOMER_NOUNS or (token in CUSTOMER_VERBS and not speaks_for_self(text, start)):
             yield start, pos
     for m in CUSTOMER_PHRASES.finditer(text):

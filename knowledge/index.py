@@ -41,6 +41,7 @@ MAX_LATIN_CUE_LEN = 16  # on-premise, subscription, installation: English cues a
 NO_PATH = -1e300
 TOKENS_FORMAT = "card_tokens/2"  # bump when card_tokens() changes: stored tokens are then recomputed
 MAX_RUNS = 200_000  # cut runs remembered (about 40 MB at most); the memory starts over when full
+MAX_CUTS = 20_000  # whole texts cut by `Tokenizer.cut` remembered (a few MB); likewise
 HISTORY = 8  # recent dictionaries a tokenizer remembers, to re-cut only the cards a new word can change
 
 
@@ -94,6 +95,7 @@ class Tokenizer:
         self._fingerprint = ""
         self._history: dict[str, frozenset[str]] = {}  # fingerprints this tokenizer had → its words then
         self._runs: dict[str, list[str]] = {}  # a run of Chinese characters → its tokens, for this dictionary
+        self._cuts: dict[str, tuple[str, ...]] = {}  # a query (or card text) → its pieces, for this dictionary
         self.add_words(words)
 
     @property
@@ -143,6 +145,7 @@ class Tokenizer:
                 self._fingerprint = ""
                 self._logp.pop(word, None)
                 self._runs.clear()  # a new word can change the cut of any run holding it
+                self._cuts.clear()
 
     def _segment(self, run: str) -> list[str]:
         """jieba's cut without HMM (most probable path over its word graph), for a run of Chinese characters:
@@ -197,8 +200,15 @@ class Tokenizer:
         return card_bigrams(card, self.t2s)
 
     def cut(self, text: str) -> list[str]:
-        """All pieces of the normalized text, stopwords and punctuation included (for coverage)."""
-        return self._jieba.lcut(self.normalize(text), HMM=False)
+        """All pieces of the normalized text, stopwords and punctuation included (for coverage). One search cuts
+        its query several times (coverage, backing, title, foreign nouns): each text is cut once per dictionary."""
+        cuts = self._cuts
+        found = cuts.get(text)
+        if found is None:
+            if len(cuts) >= MAX_CUTS:
+                cuts.clear()
+            found = cuts[text] = tuple(self._jieba.lcut(self.normalize(text), HMM=False))
+        return list(found)
 
     def tokens(self, text: str) -> list[str]:
         out: list[str] = []

@@ -36,6 +36,9 @@ class Learned:
             out.add_vote(text, card, vote, count)
         return out
 
+    def copy(self) -> Learned:
+        return Learned(self.t2s, dict(self.pins), {wording: dict(cards) for wording, cards in self.votes.items()})
+
     def wording(self, text: str) -> str:
         return clean(text, self.t2s)
 

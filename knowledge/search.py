@@ -287,7 +287,7 @@ def _without_modals(index: CardIndex, query: str) -> str:
 
 
 def _says_more(index: CardIndex, query: str, hits: Sequence[CueHit]) -> bool:
-    """The query holds a topic word no cue explains (「报警」 in 「报警了没人管」; none in 「医疗采购价格异议」)."""
+    """The query holds a topic word no cue explains (「报警」 in 「报警了没人管」; none in 「物流财务账期异议」)."""
     covered: set[int] = set()
     for hit in hits:
         covered.update(range(hit.start, hit.end))
@@ -630,6 +630,7 @@ class Backing:
     foreign: tuple[str, ...] = ()
     errands: tuple[str, ...] = ()  # a rep's errand around a customer (订酒店, 接机) the card does not hold
     held_words: int = 0  # distinct topic words of two characters or more (or English) the card holds itself
+    objection_agreed: bool = False  # an objection cue of the query is the card's (not only a card keyword)
 
     @property
     def beside_the_point(self) -> bool:
@@ -644,8 +645,8 @@ def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]
     role or industry alone needs the card to hold some of the rest of the question, unless the rest is
     the knowledge base's own vocabulary."""
     backing = _backing(index, scored, card, why)
-    if backing.one_synonym and backing.foreign:
-        return False  # 「叉车的报价」 where no card sells forklifts: 报价 alone does not make it our matter
+    if backing.foreign and (backing.one_synonym or not backing.objection_agreed):
+        return False  # 「叉车的报价」, 「茶水间的冰箱」: the one cue shared with a card is about another thing
     if _other_product(index, scored, card):
         return False
     if backing.errands or (backing.own and not backing.customer):
@@ -716,8 +717,11 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
                    by_keyword or any(h.cue.axis == "objection" for h in agreed),
                    not by_keyword and len(objections) == 1, bool(framing) or _customer_told(index, scored),
                    (held - cue_held) / rest if vague and rest > 0 else None, for_self,
-                   tuple(m.group(0) for m in own), _foreign_nouns(index, text, tokens, scored.hits, words, pairs),
-                   tuple(w for w in frame.errands(text) if not _card_holds(tok, w, words, pairs)), len(own_words))
+                   tuple(m.group(0) for m in own),
+                   _foreign_nouns(index, text, tokens, scored.hits, words, pairs,
+                                  len(scored.paragraph or scored.query) < LONG_QUERY),
+                   tuple(w for w in frame.errands(text) if not _card_holds(tok, w, words, pairs)), len(own_words),
+                   any(h.cue.axis == "objection" for h in agreed))
 
 
 NOUN_TAGS = frozenset({"n", "nz"})  # plain nouns (not 应付 vn, not a maker's name nr: 西门子的更稳定 is a rival)
@@ -726,25 +730,36 @@ HOW_MUCH = re.compile(r"^(?:多|几)|时间$")  # 多长时间, 几年: how much
 
 
 def _foreign_nouns(index: CardIndex, text: str, tokens: Sequence[str], hits: Sequence[CueHit], words: set[str],
-                   pairs: set[str]) -> tuple[str, ...]:
+                   pairs: set[str], keywords: bool = True) -> tuple[str, ...]:
     """Nouns no card uses standing right before a topic cue (「叉车的报价」, 「投标保证金」, 「碳排放报告」): what that
-    cue is about there. Adverbs and idioms (「三天两头趴窝」) say how, not what."""
+    cue is about there. Adverbs and idioms (「三天两头趴窝」) say how, not what. With `keywords` (a short question,
+    not a paragraph of many things) a card keyword counts as such a cue, and so does the noun it qualifies
+    (「茶水间的冰箱」, 「宿舍退租」): the one word shared with a card is about another thing."""
     ends: dict[int, str] = {}
+    starts: dict[int, str] = {}
     pos = 0
     for token in tokens:
+        starts[pos] = token
         pos += len(token)
         ends[pos] = token
     out: list[str] = []
-    for hit in (h for h in hits if h.cue.axis == "objection"):
+    for hit in (h for h in hits if h.cue.axis == "objection" or (keywords and h.cue.axis == "keyword")):
         at = hit.start - 1 if text[hit.start - 1:hit.start] == "的" else hit.start
-        token = ends.get(at, "")
-        if (len(token) >= 2 and all(is_cjk(c) for c in token) and not _is_filler(index, token)
-                and not HOW_MUCH.match(token) and index.tokenizer.word_freq(token) < FREQUENT_NOUN
-                and _known(index, token) < KNOWN_SHARE and not _card_holds(index.tokenizer, token, words, pairs)
-                and not any(h.start < at and at - len(token) < h.end for h in hits)
-                and index.tokenizer.word_tag(token) in NOUN_TAGS):
-            out.append(token)
+        found = [(ends.get(at, ""), at)]
+        if hit.cue.axis == "keyword" and text[hit.end:hit.end + 1] == "的":  # 茶水间的冰箱: about the 冰箱
+            found.append((starts.get(hit.end + 1, ""), hit.end + 1 + len(starts.get(hit.end + 1, ""))))
+        out += [token for token, end in found if _foreign(index, token, end, hits, words, pairs)]
     return tuple(out)
+
+
+def _foreign(index: CardIndex, token: str, end: int, hits: Sequence[CueHit], words: set[str], pairs: set[str]
+             ) -> bool:
+    """`token` (ending at `end`) is a plain noun of its own: no grammar, no amount, no card's or cue's word."""
+    return (len(token) >= 2 and all(is_cjk(c) for c in token) and not _is_filler(index, token)
+            and not HOW_MUCH.match(token) and index.tokenizer.word_freq(token) < FREQUENT_NOUN
+            and _known(index, token) < KNOWN_SHARE and not _card_holds(index.tokenizer, token, words, pairs)
+            and not any(h.start < end and end - len(token) < h.end for h in hits)
+            and index.tokenizer.word_tag(token) in NOUN_TAGS)
 
 
 def _other_product(index: CardIndex, scored: Scored, card: KbCard) -> bool:
@@ -1078,6 +1093,16 @@ class KnowledgeBase:
             raise RuntimeError("KnowledgeBase.load() has not run")
         return rank(self._index, query, top, self.stale_days, self.learned)
 
+    async def asearch(self, query: str, top: int = 3) -> SearchResult:
+        """`search` in the executor, as jieba and index builds run: ranking is milliseconds of CPU at 20,000 cards
+        (bench/kb.py), too long for the event loop. The index and the learned votes it reads are never changed
+        in place (a build, a vote or a pin replaces them), so the thread ranks against one consistent snapshot."""
+        if self._index is None:
+            raise RuntimeError("KnowledgeBase.load() has not run")
+        index, learned = self._index, self.learned
+        return await asyncio.get_running_loop().run_in_executor(
+            None, rank, index, query, top, self.stale_days, learned)
+
     def index_taxonomy(self) -> Taxonomy:
         """The vocabulary as the current index sees it (admin edits and the cards' own new values)."""
         return self._index.taxonomy if self._index else self.taxonomy
@@ -1092,15 +1117,20 @@ class KnowledgeBase:
             self._tokenizer.add_words(self.taxonomy.dictionary_words())
 
     def learn(self, query: str, card_id: str, vote: str) -> None:
-        """A vote counts at once in this process (others pick it up with their next index build)."""
-        self.learned.add_vote(query, card_id, vote)
+        """A vote counts at once in this process (others pick it up with their next index build). Copied, not
+        changed in place: a search ranking in the executor keeps reading the votes it started with."""
+        learned = self.learned.copy()
+        learned.add_vote(query, card_id, vote)
+        self.learned = learned
 
     def pin(self, query: str, card_id: str | None) -> None:
         key = clean(query, self.t2s)
+        learned = self.learned.copy()
         if card_id is None:
-            self.learned.pins.pop(key, None)
+            learned.pins.pop(key, None)
         else:
-            self.learned.pins[key] = card_id
+            learned.pins[key] = card_id
+        self.learned = learned
 
     def cards(self) -> Sequence[KbCard]:
         """The indexed (active) cards; the same list object until the next build."""

@@ -29,6 +29,18 @@ MIN_INNER_SYNONYM = 2  # a new value "医疗器械" joins the family of the syno
 # It is found as a person or a department only (设备科, 车间主任, 生产那边); a word naming people is found as is.
 PEOPLE = re.compile(r"(?:科|部|处|室|组|办|中心|长|员|工|师|人|方|手|主任|经理|主管|总监|总|老大|领导|层|委|会|班|族"
                     r"|户)$")
+# A rank or a unit: who the person is comes from the department named before it (人事负责人, 客房部经理)
+DEPARTMENT_ENDINGS = ("部门", "团队", "中心", "那边", "部", "科", "处", "室", "组", "办", "口")
+RANK_WORDS = frozenset({"负责人", "经理", "主管", "总监", "主任", "科长", "部长", "处长", "组长", "专员", "助理",
+                        "领导", "老大", "总", "头", "长", *DEPARTMENT_ENDINGS})
+# What kind of organisation, not which trade: 民营医院 is 医疗 as 医院 is (茶叶园区 is not 物业 as 园区 is)
+QUALIFIERS = frozenset({"大型", "中型", "小型", "大中型", "中小", "中小型", "小微", "民营", "私营", "私立", "公立",
+                        "国有", "国营", "外资", "合资", "本地", "地方", "区域", "全国", "省级", "市级", "县级", "区级",
+                        "头部", "龙头", "知名", "高端", "中高端", "综合", "传统", "新兴", "老旧", "新建", "大", "小",
+                        "中", "新", "老", "副", "常务", "执行", "首席", "高级", "资深", "各类", "各级", "城市", "县域",
+                        "乡镇"})
+GENERIC_ENDINGS = {"industry": ("行业", "企业", "公司", "客户", "单位", "领域", "机构", "板块", "集团", "类", "业"),
+                   "role": ("们", "的人", "那边")}
 PEOPLE_SUFFIXES = ("科", "部", "处", "室", "组", "科长", "部长", "处长", "组长", "经理", "主管", "主任", "负责人",
                    "总监", "工程师", "那边", "的人", "口", "老大", "领导", "团队", "部门")
 
@@ -137,7 +149,7 @@ class Taxonomy:
                 if axis == "role" and not PEOPLE.search(value) and not value.isascii():
                     quiet[axis].add(value.lower())  # 设备: found as 设备科, 设备经理 … (the admin's own role wins)
                     continue
-                inside = _inner_values(self, axis, value)
+                inside = _related_values(self, axis, value)
                 if inside:
                     related[axis][value] = inside
         return Taxonomy({a: tuple(v) for a, v in values.items()}, synonyms, self.expansions, families,
@@ -157,14 +169,62 @@ class Taxonomy:
 
 
 def _inner_value(taxonomy: Taxonomy, axis: str, value: str) -> str | None:
-    """The known value whose longest synonym occurs inside a new value (医疗器械 → 医疗), if any and if only
-    one value's synonyms are that long (餐饮连锁 holds 餐饮 and 连锁: two values, it joins neither)."""
+    """The known value a new value is a kind of, on strong evidence only (see `_head_value`); an objection label
+    is a clause (安装要停工, 水电费太高), so it joins the value whose longest synonym it holds."""
+    if axis != "objection":
+        return _head_value(taxonomy, axis, value.lower())
     text = value.lower()
     longest = max((len(w) for w in taxonomy.synonyms[axis] if len(w) >= MIN_INNER_SYNONYM and w in text), default=0)
     found = {w: v for w, v in taxonomy.synonyms[axis].items() if len(w) == longest and w in text} if longest else {}
-    if len(set(found.values())) > 1 and axis == "objection":  # 电费太高: the subject (电费), then what is wrong
+    if len(set(found.values())) > 1:  # 电费太高: the subject (电费), then what is wrong
         found = {w: v for w, v in found.items() if not (text.endswith(w) and PREDICATE.match(w))} or found
     return next(iter(found.values())) if len(set(found.values())) == 1 else None
+
+
+def _head_value(taxonomy: Taxonomy, axis: str, text: str) -> str | None:
+    """A role or industry joins a known value when it is that value in other words, not when a word of it merely
+    occurs inside: Chinese names put the head last (冷链 物流, 人事 负责人), so the head and its modifier are read.
+    - a rank or a department (负责人, 经理, 部): the department before it decides (人事负责人 → 人事; 质量负责人
+      is a new value);
+    - the head is the value's own name (生鲜电商 → 电商), or a person word of it (种植工人 → 使用部门): it joins
+      unless the modifier names another value (医药物流 holds 医药 and 物流);
+    - the head is only a synonym (园区 of 物业, 商超 of 零售): it joins when the modifier is that value too (冷链仓储)
+      or a general qualifier (民营医院), never on a modifier of its own (茶叶园区 is no property management);
+    - no known head: a value named by the known value first and a general ending (医药流通, 物流企业)."""
+    words = taxonomy.synonyms[axis]
+    bare = _without_ending(text, GENERIC_ENDINGS.get(axis, ()))
+    if bare != text and bare in words:
+        return words[bare]
+    for cut in range(1, len(text)):
+        modifier, head = text[:cut], text[cut:]
+        if axis == "role" and head in RANK_WORDS:
+            return _department(taxonomy, modifier)
+        value = words.get(head)
+        if value is None:
+            continue
+        own = _department(taxonomy, modifier) if axis == "role" else words.get(modifier)
+        named = head == value.lower() or (axis == "role" and PEOPLE.search(head) is not None)
+        if own == value or modifier in QUALIFIERS or (named and not _inner_values(taxonomy, axis, modifier)):
+            return value
+        return None
+    for cut in range(len(text) - 1, 1, -1):
+        value = words.get(text[:cut])
+        if value is not None and text[:cut] == value.lower() and not _inner_values(taxonomy, axis, text[cut:]):
+            return value
+    return None
+
+
+def _department(taxonomy: Taxonomy, text: str) -> str | None:
+    """The role a department or team name is, written whole or with a department ending (招聘组, 法务中心)."""
+    words = taxonomy.synonyms["role"]
+    return words.get(text) or words.get(_without_ending(text, DEPARTMENT_ENDINGS))
+
+
+def _without_ending(text: str, endings: Iterable[str]) -> str:
+    for ending in endings:
+        if text.endswith(ending) and len(text) > len(ending):
+            return text[: -len(ending)]
+    return text
 
 
 def _inner_values(taxonomy: Taxonomy, axis: str, value: str) -> tuple[str, ...]:
@@ -172,6 +232,16 @@ def _inner_values(taxonomy: Taxonomy, axis: str, value: str) -> tuple[str, ...]:
     text = value.lower()
     found = {v for w, v in taxonomy.synonyms[axis].items() if len(w) >= MIN_INNER_SYNONYM and w in text}
     return tuple(v for v in taxonomy.values[axis] if v in found)
+
+
+def _related_values(taxonomy: Taxonomy, axis: str, value: str) -> tuple[str, ...]:
+    """The known values a new value holds two or more of (餐饮连锁: 餐饮 and 零售), read without a role's rank
+    (质量负责人 names no 决策层). One value alone is no evidence: the value would have joined it."""
+    text = value.lower()
+    if axis == "role":
+        text = next((text[:-len(w)] for w in sorted(RANK_WORDS, key=len, reverse=True) if text.endswith(w)), text)
+    inside = _inner_values(taxonomy, axis, text)
+    return inside if len(inside) > 1 else ()
 
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:

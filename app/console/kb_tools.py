@@ -64,7 +64,7 @@ async def hit_test(request: web.Request) -> web.Response:
     if query:
         kb = knowledge_base(services)
         await kb.refresh_if_stale(services.db)
-        result = kb.search(query, top=10)
+        result = await kb.asearch(query, top=10)
         top = max((h.score for h in result.hits), default=0.0)
         rows = [_explain(kb, result.matched, query, hit, top) for hit in result.hits]
     return await render_page(request, "hits.html", title="命中测试", q=query, result=result, rows=rows)

@@ -51,7 +51,7 @@ async def answer(ctx: Context, msg: Inbound) -> None:
         return
     with timed(KB_SEARCH):
         kb = await _fresh_kb(ctx)
-        result = kb.search(query, top=max(ctx.settings.knowledge.top_k, 3))
+        result = await kb.asearch(query, top=max(ctx.settings.knowledge.top_k, 3))
     result = await llm_rerank(ctx.settings.llm, result)  # off by default; falls back to the ranking
     if not result.work:  # the rep's own day (canteen, leave, weather): declined, and not a knowledge gap
         ctx.reply(Text(OFF_DUTY_REPLY))
