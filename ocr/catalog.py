@@ -30,6 +30,8 @@ DEFAULT_PATH = Path(__file__).with_name("needs.toml")
 GENERIC_TAIL = re.compile(r"(?:系统|平台|软件)$")
 # A stem followed by a rank or a department names a job, not a product: 「财务经理」 is no 财务软件.
 JOB_AFTER = re.compile(r"(?:部|科|处|组|室|总监|经理|主管|主任|专员|负责人|人员|总|岗|工程师|会计)")
+# ... and a stem things are handed to is a department: 「报销单交给财务」 is no 财务软件.
+HANDED_TO = re.compile(r"(?:交给|发给|报给|递给|找|问)$")
 # What a product's name ends in: a knowledge-base keyword is read as a product only when it names a thing sold
 # (「会员系统」, 「手持终端」, 「智能储物柜」), never a concern or a scene (「隐性成本」, 「分期」, 「数据迁移」).
 PRODUCT_TAIL = re.compile(r"(?:系统|平台|软件|终端|设备|一体机|服务器|机器人|传感器|模块|套件|芯片|耗材|"
@@ -80,7 +82,8 @@ class Catalog:
         pattern: re.Pattern[str] | None = self._pattern
         if pattern is not None:
             for m in pattern.finditer(low):
-                if m.group(0) in self._stems and JOB_AFTER.match(low, m.end()):
+                if m.group(0) in self._stems and (JOB_AFTER.match(low, m.end())
+                                                  or HANDED_TO.search(low, max(0, m.start() - 2), m.start())):
                     continue
                 hits.append((m.start(), self._terms[m.group(0)]))
                 taken[m.start() : m.end()] = [True] * (m.end() - m.start())

@@ -17,7 +17,7 @@ from bot.clock import to_cn
 from ocr.catalog import DEFAULT_PATH, Catalog, load_catalog
 from ocr.engine import LEFT, RIGHT, TIME, ChatText, TextRegion, join_lines
 from ocr.internal import colleagues_on_a_customer, is_department
-from ocr.negatives import classify
+from ocr.negatives import Looks, classify, weigh
 from ocr.people import (
     COMPANY_EDGE,
     COMPANY_RE,
@@ -83,6 +83,7 @@ BUDGET_PLAIN = re.compile(r"(?:预算|经费|投入|资金)\s*(?:是|为|大概|
                           r"(?P<v>\d[\d,]*(?:\.\d+)?(?:e\+?\d+)?)\s*(?:元|块|人民币)?"
                           r"(?![\d.,]|\s*(?:千万|百万|十万|亿|万|[wWkK千年月日号点天周个人家台套次%]))", re.IGNORECASE)
 OTHER_MONEY = re.compile(r"营收|收入|销售额|营业额|产值|市值|估值|融资|利润|规模|去年|上次|之前|花了|报价|单价"
+                         r"|薪资|薪水|月薪|年薪|工资|底薪|待遇"
                          r"|每[台套个件张]")
 PAGE_WORDS = re.compile(r"支付成功|交易单号|商户单号|收款方|支付方式|报价单|单价|合计|实付|发票|小计")
 FIELDS = ("customer_name", "company", "title", "phone", "email", "wechat_id", "budget_cny", "needs", "follow_up")
@@ -441,7 +442,7 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     company's names (`[ocr] own_company`)."""
     text = chat.text
     if not chat.is_chat:
-        return LeadFields(text=text, reject_reason=classify(text, is_chat=False))
+        return LeadFields(text=text, reject_reason=classify(text, is_chat=False, common=names.is_word))
     bar = parse_title_bar(chat.title, names)
     ours = own_companies(tuple(_without_header(r) for r in chat.regions)) | {o for o in own if len(o) >= 2}
     regions = _sides(chat.regions, bar.is_group, ours)
@@ -455,8 +456,9 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     if not bar.is_group and not ctx.referral and colleagues_on_a_customer(
             chat.title, regions, buying=_buying(bar, left, ours, ctx.catalog), ours=ours):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
-    if _document(text, regions):
-        return LeadFields(text=text, reject_reason=classify(text, is_chat=True))
+    looks = weigh(text, is_chat=True, common=names.is_word, title=chat.title)
+    if _document(looks.kind, regions):
+        return LeadFields(text=text, reject_reason=looks.kind)
     acc = _Acc()
     if bar.is_group:  # a customer project group: the group's name may carry the customer's company (not ours)
         named = group_company(chat.title, ctx.catalog)
@@ -498,7 +500,7 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
         acc.put("follow_up", settled.when, 0.8)
     lead = dataclasses.replace(_finish(acc, text), chat_title=chat.title, dialogue=dialogue,
                                follow_up_precision=settled.precision if settled else None)
-    reason = _not_a_lead(lead, acc, bar.is_group and not ctx.own_contact, text)
+    reason = _not_a_lead(lead, acc, bar.is_group and not ctx.own_contact, looks)
     if reason is None:
         return lead
     if reason == "no_details":  # a chat, maybe a second screenshot of one: its few fields may still merge
@@ -589,7 +591,7 @@ DOCUMENTS = frozenset({"receipt", "order_page", "spreadsheet", "bank_sms", "tend
                        "meeting_notice"})
 
 
-def _document(text: str, regions: tuple[TextRegion, ...]) -> bool:
+def _document(kind: str | None, regions: tuple[TextRegion, ...]) -> bool:
     """A document photographed or captured (a notice, receipt, price table, bank SMS) that the layout took for a
     chat: no one answers on the rep's side, its lines are fields, nobody speaks in the first or second person,
     and its words are a document kind's."""
@@ -599,7 +601,7 @@ def _document(text: str, regions: tuple[TextRegion, ...]) -> bool:
     lines = [ln for r in sides for ln in r.text.split("\n") if ln.strip()]
     fields = sum(bool(FIELD_LINE.match(ln)) for ln in lines)
     spoken = sum(bool(SPEECH.search(ln)) for ln in lines)
-    return classify(text, is_chat=True) in DOCUMENTS and (fields >= 2 or spoken == 0)
+    return kind in DOCUMENTS and (fields >= 2 or spoken == 0)
 
 
 # A quoted reply (引用) shows "说话人：原话" in a grey block under the bubble that quotes it: the words belong to the
@@ -624,15 +626,21 @@ def _speaker(kind: str, text: str, customer: set[str]) -> tuple[str, str]:
     return kind, text
 
 
-def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, text: str) -> str | None:
+MANY_CUES = 3
+
+
+def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, looks: Looks) -> str | None:
     """Why a chat with a number in it is still no lead: a courier, a colleague, a bank SMS… (the customer's own
-    buying words or introduction outweigh such cues); a group (`group` false once a customer-side member gave
-    their own number) only counts when a customer-side member has introduced themselves."""
+    buying words or introduction outweigh such cues, an introduction only while fewer than MANY_CUES say so:
+    a courier says 「我是迅达的师傅」 too); a group (`group` false once a customer-side member gave their own
+    number) only counts when a customer-side member has introduced themselves."""
+    kind = looks.kind
     if not lead.is_lead:
-        kind = classify(text, is_chat=True)
-        return "group_chat" if group else {"colleague": "colleague_chat"}.get(kind or "", kind) or lead.reject_reason
-    strong = bool(lead.needs or lead.budget_cny or (acc.conf.get("customer_name", 0) >= 0.92 and lead.company))
-    kind = classify(text, is_chat=True)
+        if group and kind not in DOCUMENTS:
+            return "group_chat"
+        return {"colleague": "colleague_chat"}.get(kind or "", kind) or lead.reject_reason
+    introduced = acc.conf.get("customer_name", 0) >= 0.92 and lead.company and looks.cues < MANY_CUES
+    strong = bool(lead.needs or lead.budget_cny or introduced)
     if kind and not strong:
         return "colleague_chat" if kind == "colleague" else kind
     if group and acc.conf.get("customer_name", 0) < 0.92:

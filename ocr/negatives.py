@@ -1,37 +1,43 @@
 """Images that carry phone numbers or amounts but are no customer lead, and what they look like.
 
-Each kind is recognised by words that only its kind of page uses together; a screenshot that also shows a
+Each kind is recognised by cue words that only its kind of page uses together, found as tesseract reads them
+(one character misread still counts: ocr/nearmatch.py), and by the page's build: a sender that is a service
+number (a bank's 955xx), price columns (a receipt's or a price table's). A screenshot that also shows a
 customer's buying intent (预算, 报价, 采购 …) is left to the lead rules. REASON_CN names each kind for the reply.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ocr.nearmatch import CueWords
 
 
-def _words(*groups: str) -> re.Pattern[str]:
-    return re.compile("|".join(groups))
+def _words(*groups: str) -> tuple[str, ...]:
+    return tuple(w for g in groups for w in g.split("|"))
 
 
-CUES: dict[str, re.Pattern[str]] = {
+CUES: dict[str, tuple[str, ...]] = {
     "receipt": _words(
-        "合计|实收|找零|收银|小票|交易单号|商户单号",
-        "支付成功|付款成功|流水号|谢谢惠顾|欢迎再次光临|会员积分",
+        "合计|实收|找零|收银|收银员|小票|购物小票|交易单号|商户单号|品名",
+        "支付成功|付款成功|流水号|谢谢惠顾|多谢光顾|欢迎再次光临|会员积分|会员卡号",
     ),
     "order_page": _words(
         "订单号|订单编号|订单详情|实付款|收货地址|确认收货",
-        "下单时间|物流详情|退换货|加入购物车|待发货|已发货",
+        "下单时间|物流详情|查看物流|退换货|加入购物车|待发货|已发货",
     ),
     "spreadsheet": _words(
         "报价表|价格表|价目表|单价|型号|规格|数量",
-        "小计|序号|含税|税率|备注栏|合计金额|日期[:：]",
+        "小计|序号|含税|税率|备注栏|合计金额",
     ),
     "bank_sms": _words(
         "银行|尾号|余额|入账|支出|转入|转出|账户",
-        "验证码|信用卡|还款|交易金额|【[^】]{2,8}】",
+        "验证码|信用卡|还款|还款日|账单|交易金额",
     ),
     "tender_notice": _words(
-        "招标|投标|中标|开标|标书|采购公告|招标公告",
+        "招标|投标|投标人|中标|开标|标书|采购公告|招标公告",
         "比选|磋商|资格预审|采购编号|项目编号|报名截止",
     ),
     "group_notice": _words(
@@ -39,32 +45,46 @@ CUES: dict[str, re.Pattern[str]] = {
         "群通知|请大家|各位同事|各位家长|接龙",
     ),
     "meeting_notice": _words(
-        "会议|召开|地点[:：]|参会|议程|会务|签到|报到|的通知|通知如下",
-        "主办|承办|协办|届时|敬请|出席|与会|报名|联系人[:：]|人员[:：]",
+        "会议|召开|参会|议程|会务|签到|报到|的通知|通知如下",
+        "主办|承办|协办|届时|敬请|出席|与会|报名",
     ),
     "courier": _words(  # parcels, deliveries, takeout riders: where a package is, when it comes, who takes it
-        "快递|取件|派送|派件|驿站|运单|丰巢|签收|包裹|快递柜|取件码|放门口|代收点",
-        "外卖|骑手|送餐|餐到了|寄件|揽收|到付|件到了|有个件|你的件|你的货|你的外卖",
+        "快递|快递员|取件|取件码|派送|派件|驿站|运单|丰巢|签收|包裹|快递柜|放门口|代收点|放前台|放门卫",
+        "外卖|骑手|送餐|餐到了|寄件|揽收|到付|件到了|有个件|你的件|你的货|你的外卖|你的东西|下来拿|师傅",
         "顺丰|中通|圆通|申通|韵达|极兔|闪送|货拉拉|饿了么|菜鸟|跑腿",
     ),
+    "recruitment": _words(  # a recruiter and a candidate: a CV, an interview, a salary
+        "候选人|简历|面试|薪资|期望薪资|招聘|应聘|岗位|猎头|入职|求职|到岗|五险一金|试用期|内推|面谈",
+    ),
     "colleague": _words(
-        "报销|周会|例会|周报|月报|打卡|请假|审批",
-        "领导|团队业绩|部门|KPI|考勤|加班|年会|出差申请",
+        "报销|报销单|周会|例会|周报|月报|打卡|请假|审批|考勤|考勤表|会议室|交给财务|工位",
+        "领导|团队业绩|部门|KPI|加班|年会|出差申请|团建|值班|排班",
     ),
     "personal": _words(
         "换号|新号码|新号|存一下|爬山|吃饭|聚餐|周末",
         "电影|生日|回家|哈哈|老同学|孩子|妈|爸",
     ),
 }
+PATTERNS: dict[str, re.Pattern[str]] = {  # cues that are shapes, not words
+    "spreadsheet": re.compile(r"日期[:：]"),
+    "bank_sms": re.compile(r"【[^】]{2,8}】"),
+    "meeting_notice": re.compile(r"地点[:：]|联系人[:：]|人员[:：]"),
+}
 # Everyday words a kind also uses, counted only beside one of its own cues: a supply or logistics customer talks of
 # 配送, 送达 and 门卫 too, and a buyer asks whether goods are 送货上门.
-COMPANIONS: dict[str, re.Pattern[str]] = {
-    "courier": _words("配送|送达|送货|送到|楼下|下楼|门卫|小哥"),
+COMPANIONS: dict[str, tuple[str, ...]] = {
+    "courier": _words("配送|送达|送货|送到|送过去|楼下|下楼|门卫|小哥|到了给你打"),
 }
-INTENT = _words(
+INTENT = re.compile("|".join(_words(
     "预算|报价|采购|需求|方案|合作|了解一下|想了解|想咨询",
-    "咨询一下|产品|试用|演示|项目|资料|价格|多少钱|贵司|你们公司",
-)
+    "咨询一下|产品|试用|演示|项目|资料|价格|多少钱|贵司|你们公司|报个价|询价|想采购|想买",
+)))
+# One matcher over every kind's words (the text is scanned once), then each kind takes its own.
+MATCHER = CueWords([w for words in (*CUES.values(), *COMPANIONS.values()) for w in words])
+# A sender that is a service number, as a messages app titles a bank's or an operator's texts (95588, 1069…)
+SERVICE_NUMBER = re.compile(r"(?:95\d{3,4}|96\d{3,4}|10\d{3,10}|12\d{3})")
+# A line of a table: two or more amounts or counts after a word (「牛奶 2 6.50 13.00」, 「1 门禁系统 标准版 6000」)
+COLUMNS = re.compile(r"\S+[ \t]+[\d.,¥￥]+(?:[ \t]+[\d.,¥￥]+)+\s*$", re.MULTILINE)
 # What the image looked like, completing 「这张图看起来是…」: said to the rep, so plain words, no codes.
 REASON_CN = {
     "receipt": "收据或支付凭证",
@@ -75,6 +95,7 @@ REASON_CN = {
     "meeting_notice": "会议通知",
     "group_notice": "群公告",
     "courier": "和快递员的聊天",
+    "recruitment": "招聘求职的聊天",
     "colleague": "同事之间的聊天",
     "colleague_chat": "同事之间的聊天",
     "personal": "和亲友的闲聊",
@@ -90,19 +111,53 @@ def looks_like(kind: str | None) -> str | None:
     return f"看起来是{REASON_CN[kind]}" if kind in REASON_CN else None
 
 
-def classify(text: str, *, is_chat: bool) -> str | None:
-    """The negative kind `text` looks like, or None. Two different cue words of one kind are needed, and more
-    of them than buying-intent words (a customer asking for a quote may mention 单价 once)."""
-    best, best_hits = None, 0
-    for kind, rx in CUES.items():
-        hits = len(set(rx.findall(text)))
-        if hits and kind in COMPANIONS:
-            hits += len(set(COMPANIONS[kind].findall(text)))
-        intent = len(set(INTENT.findall(rx.sub("", text))))  # 报价表 is a cue, not a customer asking for 报价
+@dataclass(frozen=True)
+class Looks:
+    """What a page looks like: its negative kind (None: nothing in particular) and how many cues say so."""
+
+    kind: str | None
+    cues: float = 0.0
+
+
+def classify(text: str, *, is_chat: bool, common: Callable[[str], bool] | None = None,
+             title: str | None = None) -> str | None:
+    """The negative kind `text` looks like, or None (see `weigh`)."""
+    return weigh(text, is_chat=is_chat, common=common, title=title).kind
+
+
+def weigh(text: str, *, is_chat: bool, common: Callable[[str], bool] | None = None,
+          title: str | None = None) -> Looks:
+    """The negative kind `text` looks like. Two different cues of one kind are needed (a cue read with one
+    character misread counts half; a service-number sender and price columns count as one each), and more of
+    them than buying-intent words (a customer asking for a quote may mention 单价 once). `common`: everyday
+    two-character words, for the near matches."""
+    exact, near = MATCHER.found(text.replace("\n", "|"), common)
+    flat = text
+    for w in exact:
+        flat = flat.replace(w, "")  # 报价表 is a cue, not a customer asking for 报价
+    intent = len(set(INTENT.findall(flat)))
+    best = Looks(None)
+    for kind, words in CUES.items():
+        said = set(words) | set(COMPANIONS.get(kind, ()))
+        hits = len(exact & said) + 0.5 * len(near & said) + _built(kind, text, title)
+        if rx := PATTERNS.get(kind):
+            hits += len(set(rx.findall(text)))
+        if kind in COMPANIONS and not (exact | near) & set(words):
+            hits = 0  # companions count only beside a cue of the kind's own
         if kind == "personal" and intent:
             continue  # a friend who is also a customer
-        if hits >= 2 and hits > intent and hits > best_hits:
-            best, best_hits = kind, hits
-    if best is None and not is_chat:
-        return "not_chat"
+        if hits >= 2 and hits > intent and hits > best.cues:
+            best = Looks(kind, hits)
+    if best.kind is None and not is_chat:
+        return Looks("not_chat")
     return best
+
+
+def _built(kind: str, text: str, title: str | None) -> int:
+    """A page's build as one more cue: a bank's texts come from a service number; receipts, order pages and price
+    tables set their figures in columns."""
+    if kind == "bank_sms":
+        return int(bool(title and SERVICE_NUMBER.fullmatch(title.strip())))
+    if kind in ("receipt", "spreadsheet"):
+        return int(len(COLUMNS.findall(text)) >= 3)
+    return 0

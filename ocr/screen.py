@@ -22,6 +22,7 @@ PHONE, PANE, PHOTO, PAGE = "phone", "pane", "photo", "page"
 MIN_PANE_SHARE = 0.25  # a chat pane is at least a quarter of the screen wide
 MONITOR_WIDTH = 1920  # a photographed monitor is rectified this wide (its ~10-px text a desktop's 14 px)
 PHOTO_INK = 16  # a photographed screen's background drifts by up to ~10 levels even after levelling
+STRIP = 256  # rows levelled at a time
 
 
 @dataclass(frozen=True)
@@ -298,13 +299,13 @@ def _even_light(rgb: np.ndarray, cv2: ModuleType, *, local_glare: bool = False) 
     level = np.median(modes.reshape(-1, 3), axis=0)
     level = level - max(0.0, float(level.max()) - 232)  # leave the layout headroom above a bright background
     flat = np.empty_like(rgb)
-    for ch in range(3):
-        drift = cv2.resize(np.ascontiguousarray(surface[..., ch]), (w, h),
-                           interpolation=cv2.INTER_LINEAR)
-        plane = rgb[..., ch] - (drift.astype(np.float64) - level[ch])
+    for ch in range(3):  # the subtraction a band of rows at a time: whole float64 planes took 16 bytes a pixel
+        drift = cv2.resize(np.ascontiguousarray(surface[..., ch]), (w, h), interpolation=cv2.INTER_LINEAR)
+        for y in range(0, h, STRIP):  # floor(v - d) == v - ceil(d) for whole v: as the float planes truncated
+            band = rgb[y : y + STRIP, :, ch].astype(np.int16)
+            band -= np.ceil(drift[y : y + STRIP].astype(np.float64) - level[ch]).astype(np.int16)
+            flat[y : y + STRIP, :, ch] = band.clip(0, 255)
         del drift
-        flat[..., ch] = plane.clip(0, 255).astype(np.uint8)
-        del plane
     # sensor noise smoothed; a 3×3 median would also erase the 1-px line under the title bar
     return np.asarray(cv2.GaussianBlur(flat, (3, 3), 0))
 
@@ -455,8 +456,10 @@ def _screen_box(gray: np.ndarray, cv2: ModuleType) -> tuple[int, int, int, int]:
     avatar column) are shorter or fainter than its border, and never outside it."""
     h, w = gray.shape
     smooth = cv2.GaussianBlur(gray, (0, 0), 1.5)
-    gx = np.abs(cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3))
-    gy = np.abs(cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3))
+    # |gradient| as uint8 (saturated past 255: only "> 12" is asked), not float32 — a quarter of the memory
+    gx = cv2.convertScaleAbs(cv2.Sobel(smooth, cv2.CV_16S, 1, 0, ksize=3))
+    gy = cv2.convertScaleAbs(cv2.Sobel(smooth, cv2.CV_16S, 0, 1, ksize=3))
+    del smooth
     # share of rows with an edge at (or a few pixels from) each column: a border left slanted by the perspective
     # counts whole; and the same for rows
     k = max(1, w // 80)

@@ -302,6 +302,17 @@ class KeyValue(Base):
     updated_at: Mapped[datetime]
 
 
+class ChangeCount(Base):
+    """How many times a table that processes keep in memory has changed, bumped by database triggers (migration
+    0013) whoever writes: a cache reads this one row to tell whether to reload (bot/org.py `TeamCache`). SQLite
+    only; PostgreSQL's triggers advance a sequence (`users_changes`), which never makes writers wait."""
+
+    __tablename__ = "change_counts"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class ChainEntry(Base):
     """The tamper-evident record (存证): one row per evidence item, stage change, won/lost decision or manager
     confirmation. `body` is canonical JSON (kind, lead, actor, time, data, seq); content_hash = SHA-256(body);

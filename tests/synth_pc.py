@@ -173,3 +173,49 @@ def internal_chat(rng: random.Random, now: datetime) -> Chat:
     title = rng.choice([f"{rng.choice(DEPARTMENTS)}-{colleague}", f"{rng.choice(DEPARTMENTS)}{colleague}",
                         f"{colleague}（{rng.choice(DEPARTMENTS)}）"])
     return Chat("wecom", title, None, items)
+
+
+def recruit_chat(rng: random.Random, now: datetime) -> Chat:
+    """A recruiter and a candidate: a CV, an interview time, a salary, the candidate's number — nothing bought."""
+    role = rng.choice(["大客户销售", "实施工程师", "售前顾问", "行政专员", "财务主管"])
+    lines = [
+        ("left", rng.choice([f"您好，我是应聘{role}岗位的，简历已经投递了",
+                             f"你好，看到你们在招{role}，我的简历发您邮箱了", f"您好，猎头推荐我来面试{role}"])),
+        ("right", rng.choice(["收到，简历我看了", "好的，我们安排一下面试", "你好，方便说下期望薪资吗"])),
+        ("left", rng.choice([f"期望薪资{rng.randint(12, 30)}k，随时可以到岗，电话{_phone(rng)}",
+                             f"我手机{_phone(rng)}，目前在职，一个月内可以入职"])),
+        ("right", rng.choice([f"那周{rng.choice('二三四五')}上午十点来面试", "好的，HR会电话联系你"])),
+    ]
+    start = now.replace(second=0, microsecond=0) - timedelta(minutes=rng.randint(20, 600))
+    items = [Item("time", _stamp(rng, start, now), when=start), *(Item(k, t) for k, t in lines)]
+    return Chat("wecom", rng.choice(["候选人-" + _name(rng), _name(rng), "求职-" + _name(rng)]), None, items)
+
+
+def new_number_chat(rng: random.Random, now: datetime) -> Chat:
+    """A friend sharing a new number and making plans: no company, no product."""
+    lines = [
+        ("left", rng.choice([f"我换号了，新号码{_phone(rng)}，存一下哈", f"这是我新号{_phone(rng)}，旧号不用了"])),
+        ("right", rng.choice(["好嘞，已存", "收到，改好了"])),
+        ("left", rng.choice(["周末有空一起吃饭吗", "下周老同学聚餐你来不来", "孩子生日那天过来玩"])),
+        ("right", rng.choice(["行啊", "可以，到时候联系", "哈哈好"])),
+    ]
+    start = now.replace(second=0, microsecond=0) - timedelta(minutes=rng.randint(20, 600))
+    items = [Item("time", _stamp(rng, start, now), when=start), *(Item(k, t) for k, t in lines)]
+    return Chat("wechat", rng.choice(["老" + rng.choice("王李张刘陈周"), _name(rng)]), None, items)
+
+
+def office_chat(rng: random.Random, now: datetime) -> Chat:
+    """A colleague on office matters — a meeting room, an expense claim, leave — with a mobile number."""
+    colleague = _name(rng)
+    lines = [
+        ("left", rng.choice(["明天的部门例会改到下午三点，会议室换到三楼", "这周的周报记得周五前交",
+                             "下周我请假两天，审批已经提了"])),
+        ("right", rng.choice(["好的收到", "明白", "行，我来安排"])),
+        ("left", rng.choice([f"报销单签好字交给财务，有事打我手机{_phone(rng)}",
+                             f"考勤有问题找我，电话{_phone(rng)}"])),
+        ("right", rng.choice(["好的", "收到，谢谢"])),
+    ]
+    start = now.replace(second=0, microsecond=0) - timedelta(minutes=rng.randint(20, 600))
+    items = [Item("time", _stamp(rng, start, now), when=start), *(Item(k, t) for k, t in lines)]
+    title = rng.choice([f"{rng.choice(DEPARTMENTS)}-{colleague}", colleague])
+    return Chat("wecom", title, None, items)

@@ -44,19 +44,21 @@ from tests.synth import (
 from tests.synth import (
     _phone as _phone_number,
 )
-from tests.synth_pc import courier_chat, internal_chat, wechat_pc, wecom_pc
+from tests.synth_pc import courier_chat, internal_chat, new_number_chat, office_chat, recruit_chat, wechat_pc, wecom_pc
 from tests.synth_photo import photo_pc
 from tests.synth_wild import document, pc, photo2, photo_monitor
 
 STYLES = ("phone", "dingtalk", "desktop", "ipad", "photo", "photodark", "small", "lowq", "content", "alt",
-          "pc", "photo2", "docs", "wecompc", "wechatpc", "photomon", "photopc")
-# stable seeds
+          "pc", "photo2", "docs", "wecompc", "wechatpc", "photomon", "pcflat", "photopc")
+# stable seeds (photopc shares pcflat's salt: two branches landed the same day; its tests' seeds rely on it)
 STYLE_SALT = {"phone": 0, "desktop": 1, "ipad": 2, "photo": 3, "small": 4, "lowq": 5, "dingtalk": 6, "content": 7,
               "alt": 8, "photodark": 9, "pc": 10, "photo2": 11, "docs": 12, "wecompc": 13, "wechatpc": 14,
-              "photomon": 15, "photopc": 16}
+              "photomon": 15, "pcflat": 16, "photopc": 16}
 # the kinds of no-lead chat each style is benchmarked with (bench/ocr.py): the vendor-drawn PC clients also with
 # the hard negatives such screenshots showed
-NEGATIVES = {"wecompc": ("courier", "internal", "colleague", "group"), "wechatpc": ("courier", "internal", "smalltalk")}
+NEGATIVES = {"wecompc": ("courier", "internal", "colleague", "group", "recruit", "office"),
+             "wechatpc": ("courier", "internal", "smalltalk", "newnumber"),
+             "phone": ("colleague", "group", "smalltalk", "courier", "recruit", "newnumber", "office")}
 NOTO = "/usr/share/fonts/opentype/noto/"
 # (file, index): serif, bold, monospace-Latin and the Japanese cut (a generator that takes the first face of the
 # collection draws Chinese with Japanese glyph shapes)
@@ -76,7 +78,8 @@ def make_styled(seed: int, style: str, kind: str = "lead") -> Sample:
         return Sample(f"{seed}-docs-{doc}", _jpeg(img, rng.randint(70, 90)), now, Truth(False, doc), "",
                       {"style": style, "kind": doc, "size": img.size})
     gen = {"lead": _lead_chat, "colleague": _colleague_chat, "group": _group_chat, "smalltalk": _smalltalk_chat,
-           "courier": courier_chat, "internal": internal_chat}[kind]
+           "courier": courier_chat, "internal": internal_chat, "recruit": recruit_chat,
+           "newnumber": new_number_chat, "office": office_chat}[kind]
     if style == "content" and kind == "lead":  # phone shots of the message kinds beyond text, and project groups
         gen = _project_group if seed % 3 == 2 else _content_chat
     chat_seed = rng.randint(0, 2**31)
@@ -90,6 +93,7 @@ def make_styled(seed: int, style: str, kind: str = "lead") -> Sample:
         chat = _as_pc_client(chat, rng, style)
         dark = False
     draw = {"desktop": _desktop, "ipad": _ipad, "photo": _photo, "photodark": _photo, "alt": _alt, "pc": pc,
+            "pcflat": pc,
             "photo2": photo2, "wecompc": wecom_pc, "wechatpc": wechat_pc, "photomon": photo_monitor,
             "photopc": photo_pc}.get(style, _phone)
     img, visible, quality, meta = draw(chat, rng, dark, style)

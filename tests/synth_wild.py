@@ -72,6 +72,9 @@ def _f(size: float, pick: tuple[str, int] | None = None):  # type: ignore[no-unt
 
 
 def pc(chat, rng: random.Random, dark: bool, style: str):  # type: ignore[no-untyped-def]
+    """"pcflat": the session list in the chat pane's own colour with no line between them (nothing but the text
+    columns tells where the pane starts)."""
+    flat = style == "pcflat"
     w, h, sc = rng.choice(PC_SCREENS)
     canvas = _wallpaper(rng, (w, h))
     taskbar = int(rng.choice([0, 40, 48]) * sc)
@@ -104,9 +107,11 @@ def pc(chat, rng: random.Random, dark: bool, style: str):  # type: ignore[no-unt
                             radius=int(4 * sc), outline=icon_ink, width=max(1, int(2 * sc)))
     list_bg = rng.choice([(230, 230, 230), (247, 247, 247), (255, 255, 255), (238, 240, 243)] if not dark else
                          [(38, 38, 38), (32, 33, 36), (28, 28, 28)])
+    if flat:
+        list_bg = pal["bg"]
     _session_list(window, rng, (icon_w, 0, icon_w + list_w, wh), sc, dark, list_bg, chat.title)
     window.paste(pane, (icon_w + list_w, 0))
-    if rng.random() < 0.7 or list_bg == pal["bg"]:
+    if not flat and (rng.random() < 0.7 or list_bg == pal["bg"]):
         d.line((icon_w + list_w, 0, icon_w + list_w, wh), fill=pal["line"], width=1)
     if info_w:
         _info_panel(window, rng, (ww - info_w, 0, ww, wh), sc, dark, pal)
@@ -123,7 +128,8 @@ def pc(chat, rng: random.Random, dark: bool, style: str):  # type: ignore[no-unt
                                  radius=int(4 * sc), fill=rng.choice([(90, 140, 200), (230, 180, 60), (80, 180, 90)]))
         dc.text((w - int(80 * sc), h - taskbar + int(10 * sc)), f"{rng.randint(8, 20)}:{rng.randint(0, 59):02d}",
                 font=_f(12 * sc), fill=(200, 200, 200))
-    return canvas, visible, rng.randint(70, 92), {"size": (w, h), "scaling": sc, "info": bool(info_w)}
+    return canvas, visible, rng.randint(70, 92), {"size": (w, h), "scaling": sc, "info": bool(info_w),
+                                                  "pane_x": wx + icon_w + list_w, "window": (wx, wy, ww, wh)}
 
 
 def _wallpaper(rng: random.Random, size: tuple[int, int]) -> Image.Image:

@@ -7,6 +7,7 @@ aiosqlite's thread. These tests count the trips and the reads, not the time (spe
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
@@ -73,6 +74,51 @@ async def test_recording_a_users_channel_keeps_the_caches_warm(chat: ChatSession
     async with services.db.session() as session:
         await session.execute(update(User).where(User.id == "rep02").values(name="李娜娜"))
     assert UserCache.version != version
+
+
+async def _elsewhere(db_url: str, sql: str) -> None:
+    """A write made by another process: straight through the driver, unseen by this process's engine hooks."""
+    if db_url.startswith("sqlite"):
+        async with aiosqlite.connect(db_url.split(":///", 1)[1]) as conn:
+            await conn.execute(sql)
+            await conn.commit()
+        return
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def test_the_team_reloads_when_another_process_changed_it_and_only_then(db_url: str) -> None:
+    """The snapshot reads one counter row (kept by triggers, migration 0013), not every user every 10 s."""
+    from bot.org import DEMO_ORG, TeamCache, upsert_users
+
+    db = Database(db_url)
+    try:
+        async with db.session() as session:
+            await upsert_users(session, DEMO_ORG, datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
+        team = TeamCache(check_s=0)  # the counter is read at every use
+        team.LOAD_GAP = 0  # and a change is loaded at once
+        assert ("rep01", "张伟") in await team.people(db)
+        for _ in range(3):
+            await team.people(db)
+        await _elsewhere(db_url, "UPDATE users SET channel = 'dingtalk' WHERE id = 'rep01'")  # a channel only
+        await team.people(db)
+        assert team.loads == 1
+        await _elsewhere(db_url, "INSERT INTO users (id, name, role, active, capacity, product_lines, industries, "
+                                 "created_at) VALUES ('rep09', '周敏', 'rep', true, 30, '[]', '[]', "
+                                 "'2026-12-07 09:00:00')")
+        assert ("rep09", "周敏") in await team.people(db)
+        await _elsewhere(db_url, "UPDATE users SET name = '张伟伟' WHERE id = 'rep01'")
+        assert ("rep01", "张伟伟") in await team.people(db)
+        await _elsewhere(db_url, "UPDATE users SET active = false WHERE id = 'rep09'")
+        assert "rep09" not in {pid for pid, _ in await team.people(db)}
+        assert team.loads == 4
+    finally:
+        await db.dispose()
 
 
 def _count_one_user_reads(services: Services) -> list[str]:

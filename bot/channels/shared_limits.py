@@ -13,9 +13,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Integer, Select, bindparam, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from storage.db import Database
@@ -30,13 +31,21 @@ log = logging.getLogger(__name__)
 async def recent_deliveries(db: Database, channel: str, recipient: str, since: datetime, limit: int
                             ) -> list[datetime]:
     """When `recipient`'s newest delivered rows on `channel` (at most `limit`, after `since`) went out."""
-    c = OutboxMessage.__table__.c
-    newest = (select(c.delivered_at).where(c.channel == channel, c.recipient == recipient,
-                                           c.status == "delivered")
-              .order_by(c.id.desc()).limit(limit).subquery())
+    params = {"d_channel": channel, "d_recipient": recipient, "d_since": since, "d_limit": limit}
     async with db.reader() as conn:
-        rows = await conn.execute(select(newest.c.delivered_at).where(newest.c.delivered_at > since))
-        return [row[0] for row in rows]
+        return [row[0] for row in await conn.execute(_recent_deliveries(), params)]
+
+
+@cache
+def _recent_deliveries() -> Select[Any]:
+    """Built once: building it took more of a send's CPU than the HTTP call (it runs before every send)."""
+    c = table_of(OutboxMessage).c
+    newest = (select(c.delivered_at).where(c.channel == bindparam("d_channel", type_=c.channel.type),
+                                           c.recipient == bindparam("d_recipient", type_=c.recipient.type),
+                                           c.status == "delivered")
+              .order_by(c.id.desc()).limit(bindparam("d_limit", type_=Integer())).subquery())
+    return select(newest.c.delivered_at).where(newest.c.delivered_at > bindparam("d_since",
+                                                                                 type_=c.delivered_at.type))
 
 
 async def shared_wait(db: Database, now: datetime, channel: str, recipient: str,
