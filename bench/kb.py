@@ -19,6 +19,9 @@ Labelled sets, each scored as top-1 / top-3 / no-answer F1, overall and by query
   kb_heldoutG_* (a welding / palletizing robot vendor: 25 cards labelled in the admin's own words, old price and
   service cards beside 2026 ones, role cards beside generic ones; 52 queries in reps' colloquial talk, long
   situations and off-topic asks holding one generic word).
+  kb_heldoutS_* (a steam energy-retrofit vendor: 32 cards, old year-edition cards beside 「现行」 / newer ones on
+  the same subject, admin-invented compound industries and roles, a department word of another industry beside
+  an explicitly named one, role cards beside generic ones; 58 queries).
   tests/fixtures/kb_greenhouse_* (a greenhouse climate-control vendor: 30 cards with domain objections such as
   断电风险 / 补贴申报, 81 queries of seven kinds incl. code-mixed and off-topic), also asserted by a test.
   tests/fixtures/kb_meeting_* (held-out I: a video-meeting vendor, 33 cards, 65 paraphrases sharing no word with
@@ -75,7 +78,8 @@ HELDOUT = [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{
                                 ("C (cold-chain monitoring / video-AI vendor)", "C"),
                                 ("E (elevator monitoring / remote meter-reading vendor)", "E"),
                                 ("F (commercial laundry equipment vendor, short-phrase objections)", "F"),
-                                ("G (welding / palletizing robot vendor, colloquial objections)", "G"))]
+                                ("G (welding / palletizing robot vendor, colloquial objections)", "G"),
+                                ("S (steam energy-retrofit vendor: superseded editions, compound axis values)", "S"))]
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 HELDOUT.append(("greenhouse climate-control vendor (tests/fixtures, also a test)",
                 FIXTURES / "kb_greenhouse_cards.jsonl", FIXTURES / "kb_greenhouse_queries.jsonl"))

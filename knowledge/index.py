@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, pairwise
 from typing import Generic, TypeVar
 
 import jieba
@@ -26,7 +26,7 @@ from bot.engines import Engines
 from bot.segmenter import WORD_TAGS, private_tokenizer
 from knowledge.query import SIMPLIFIER, Simplifier
 from knowledge.schema import AXES, KbCard
-from knowledge.taxonomy import Cue, Taxonomy
+from knowledge.taxonomy import FIRMS, Cue, Taxonomy
 
 STOPWORDS = frozenset(
     "的 了 吗 呢 啊 吧 呀 哦 嘛 么 说 讲 问 怎么 怎么办 咋 咋办 咋回 回 要 想 在 是 我 我们 你 您 "
@@ -235,6 +235,7 @@ class Tokenizer:
 
 
 PROGRESS_STEP = 500  # cards between progress reports
+PART_SPREAD = 0.2  # share of the cards from which a part of a new value (电梯 of 电梯维保) is what they all sell
 
 
 def cut_cards(tok: Tokenizer, cards: Sequence[KbCard], progress: Callable[[int], None] | None = None
@@ -287,7 +288,7 @@ class CueMatcher:
                     continue  # only English words (on-premise, installation) are this long
                 for cue in self._exact.get(window, ()):
                     if self._ascii_boundary(text, start, start + length) and not self._inside_word(
-                            text, start, start + length, cuts):
+                            text, start, start + length, cuts, cue.axis == "industry"):
                         hits.append(CueHit(cue, start, start + length, True))
                 if window in self._exact or self._tok.word_freq(window) >= FREQUENT_WORD:
                     continue
@@ -301,13 +302,16 @@ class CueMatcher:
                         hits.append(CueHit(cue, start, start + length, False))
         return _prune(hits)
 
-    def _inside_word(self, text: str, start: int, end: int, cuts: set[int]) -> bool:
-        """服务 inside 服务器: a cue strictly inside one common word that is not itself a cue."""
+    def _inside_word(self, text: str, start: int, end: int, cuts: set[int], trade: bool = False) -> bool:
+        """服务 inside 服务器: a cue strictly inside one common word that is not itself a cue (but a trade in the
+        name of its firms is that trade: 纺织 in 纺织厂, 造纸 in 造纸企业)."""
         if start in cuts and end in cuts:
             return False
         left = max((c for c in cuts if c <= start), default=0)
         right = min((c for c in cuts if c >= end), default=len(text))
         word = text[left:right]
+        if trade and left == start and (word[end - start:] in FIRMS or word[end - start:] == "业"):
+            return False
         return word not in self._exact and self._tok.word_freq(word) >= DICTIONARY_WORD and (
             left, right) != (start, end)
 
@@ -448,6 +452,11 @@ class SparseBM25(Postings[str]):
 
     def knows(self, token: str) -> bool:
         return token in self.vocab
+
+    def holders(self, token: str) -> np.ndarray:
+        """The documents holding `token`."""
+        row = self.vocab.get(token)
+        return self.doc_idx[:0] if row is None else self.doc_idx[self.indptr[row]:self.indptr[row + 1]]
 
 
 class PairBM25(Postings[int]):
@@ -663,8 +672,11 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
     for pos, card in enumerate(cards):
         for kw in card.keywords:
             by_keyword.setdefault(tokenizer.normalize(kw), []).append(pos)
-    cues = taxonomy.cues() + [Cue(k, "keyword", k) for k in by_keyword]
     bm25 = SparseBM25(docs)
+    # parts of new values (substrings: no word of the dictionary), but not the knowledge base's own subject
+    taxonomy = taxonomy.with_parts(tokenizer.word_freq, lambda word, value: _topic_word(
+        bm25.holders(word), codes["industry"], value_code(taxonomy, "industry", value)))
+    cues = taxonomy.cues() + [Cue(k, "keyword", k) for k in by_keyword]
     days = np.array([c.updated_at.toordinal() if c.updated_at else 0 for c in cards], dtype=np.int32)
     tokenizer.word_tag("的")  # jieba's parts of speech (~0.3 s, once) are read here in the executor, not by a search
     return CardIndex(
@@ -685,6 +697,13 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
                             (tokenizer.normalize(c.text) for c in cues if c.text.isascii())),
         retokenised=retokenised,
     )
+
+
+def _topic_word(holders: np.ndarray, industries: np.ndarray, code: int) -> bool:
+    """A part of an industry value (维保 of 电梯维保) that many cards, or more cards of other industries than of
+    that one, hold is what the cards are about, not the trade of a customer."""
+    own = int(np.count_nonzero(industries[holders] == code))
+    return len(holders) > PART_SPREAD * len(industries) or len(holders) - own > own
 
 
 def _keyword_values(taxonomy: Taxonomy, cards: Sequence[KbCard], codes: Mapping[str, np.ndarray],
@@ -781,6 +800,7 @@ def newer_siblings(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray], day
                     out[old] = new
                     break
     _same_title_versions(cards, codes, days, out)
+    _edition_versions(cards, codes, days, out)
     return out
 
 
@@ -810,6 +830,80 @@ def _same_title_versions(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray
         for old in members:
             if out[old] < 0 and days[old] < days[newest]:
                 out[old] = newest
+
+
+# An edition note in brackets (「（2023版，含旧标准）」, 「(现行)」): which version, not what about.
+EDITION_NOTE = re.compile(
+    r"[（(【\[][^（(【\[）)】\]]*?(?:20\d\d|版|现行|最新|新规|旧|有效|停用|废止)[^（(【\[）)】\]]*[）)】\]]")
+CURRENT = re.compile(r"现行|当前版|最新|新版|新规|有效版|current", re.IGNORECASE)  # the admin's mark: in force
+EDITION_OVERLAP = 0.5  # share of the shorter title's character pairs two titles on one subject share (an edition)
+TITLE_OVERLAP = 0.8  # ... when neither title names an edition
+COMMON_PAIR = 200  # a title pair this many cards of one group hold names no subject (too common to compare by)
+
+
+def edition_stem(title: str) -> str:
+    """A title without its edition notes (「（2023版，含旧标准）」, 「现行」) and punctuation."""
+    return title_stem(CURRENT.sub("", EDITION_NOTE.sub("", title)))
+
+
+def _edition_year(card: KbCard, day: int) -> int:
+    """The year a card is of: the latest year its title names, else the year of its date (0: neither)."""
+    named = [int(y) for y in YEAR.findall(card.title)]
+    return max(named) if named else (date.fromordinal(day).year if day > 0 else 0)
+
+
+def _edition_versions(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray], days: np.ndarray,
+                      out: np.ndarray) -> None:
+    """Cards on the same role × industry × objection whose titles (without edition notes) share most of their
+    character pairs are one subject; of two, the older one is replaced — older by `SIBLING_DAYS`, or by the
+    year its title names (「（2023版）」 beside a 2026 card or a 「现行」 one), however differently they read."""
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for i in range(len(cards)):
+        if days[i] > 0 or YEAR.search(cards[i].title):
+            groups.setdefault(tuple(int(codes[a][i]) for a in AXES), []).append(i)  # type: ignore[arg-type]
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        pairs = {i: set(_stem_pairs(edition_stem(cards[i].title))) for i in members}
+        posting: dict[str, list[int]] = {}
+        for i in members:
+            for pair in pairs[i]:
+                posting.setdefault(pair, []).append(i)
+        for old in members:
+            if out[old] >= 0 or not pairs[old]:
+                continue
+            shared: dict[int, int] = {}
+            for pair in pairs[old]:
+                holders = posting[pair]
+                if len(holders) <= COMMON_PAIR:
+                    for other in holders:
+                        shared[other] = shared.get(other, 0) + 1
+            found = [new for new, count in shared.items() if new != old and _replaces(cards, days, old, new) and
+                     count >= _overlap_needed(cards, old, new) * min(len(pairs[old]), len(pairs[new]))]
+            if found:
+                out[old] = max(found, key=lambda i: (int(days[i]), _edition_year(cards[i], int(days[i]))))
+
+
+def _stem_pairs(stem: str) -> list[str]:
+    return [a + b for a, b in pairwise(stem)] or ([stem] if stem else [])
+
+
+def _overlap_needed(cards: Sequence[KbCard], old: int, new: int) -> float:
+    marked = any(YEAR.search(cards[i].title) or EDITION_NOTE.search(cards[i].title) or CURRENT.search(cards[i].title)
+                 for i in (old, new))
+    return EDITION_OVERLAP if marked else TITLE_OVERLAP
+
+
+def _replaces(cards: Sequence[KbCard], days: np.ndarray, old: int, new: int) -> bool:
+    """`new` is a later version than `old`: much newer, or of a later year, or marked in force and newer."""
+    a, b = int(days[old]), int(days[new])
+    if a and b and b - a >= SIBLING_DAYS:
+        return True
+    year_old, year_new = _edition_year(cards[old], a), _edition_year(cards[new], b)
+    if YEAR.search(cards[old].title) and year_old and year_new > year_old and (not (a and b) or b > a):
+        return True
+    return bool(CURRENT.search(cards[new].title) and not CURRENT.search(cards[old].title) and (not (a and b) or b > a)
+                and (a or b))
 
 
 def is_superseded(card: KbCard, t2s: Simplifier) -> bool:

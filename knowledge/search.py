@@ -31,6 +31,7 @@ from knowledge.index import (
     CueHit,
     Tokenizer,
     build_index,
+    edition_stem,
     is_cjk,
     value_code,
 )
@@ -208,7 +209,9 @@ def score_all(index: CardIndex, text: str) -> Scored:
     if focus != query:  # a voice-to-text paragraph: rank on what the customer objected to, not the story
         context = [h for h in hits if h.cue.axis in {"role", "industry"}]  # who and where, named anywhere
         query, hits = focus, index.matcher.find(focus)
-    values = _axis_values([*hits, *context])
+    norm = index.tokenizer.normalize
+    named = _named_industries(hits, norm(query)) | _named_industries(context, norm(paragraph))
+    values = _axis_values([h for h in [*_implied(hits, named), *_implied(context, named)] if h])
     said, told = query, hits  # the words text relevance is judged on
     if len(text) >= LONG_QUERY:
         passing = _by_mentions(values, hits)
@@ -229,11 +232,15 @@ def score_all(index: CardIndex, text: str) -> Scored:
     if ceiling > 0:
         title /= ceiling
     total = W_TEXT * relevance + W_BIGRAM * grams + W_TITLE * title
+    total += _own_title(index, said, total)
     if len(text) >= LONG_QUERY and float(total.max()) > 0:  # a paragraph: its words, relative to the best card
         total *= np.float32(LONG_TEXT / float(total.max()))
     axes = np.zeros(n, dtype=np.float32)
     for axis in AXES:
         axes += _axis_part(index, axis, values.get(axis, {}))
+    for value in {h.cue.value for h in (*hits, *context) if h.cue.axis == "industry"} - set(values.get("industry", ())):
+        code = value_code(index.taxonomy, "industry", value)  # implied by a department, another industry said
+        axes[index.axis_codes["industry"] == code] -= W_AXIS["industry"] * (1 - MISMATCH_SHARE)
     if _says_more(index, query, hits):  # words besides the cues: a card should hold some of them too
         support = AXIS_ALONE + (1 - AXIS_ALONE) * np.minimum(1.0, np.maximum(relevance, grams) / AXIS_TEXT)
         axes = np.where(axes > 0, axes * support, axes)
@@ -246,6 +253,35 @@ def score_all(index: CardIndex, text: str) -> Scored:
             keyword[cards] += weight * _keyword_shares(index, hit.cue.text, cards)
     total += keyword + _recency(index) - index.superseded * np.float32(SUPERSEDED_PENALTY)
     return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword, paragraph)
+
+
+OWN_TITLE = 4.0  # a query that is (nearly) a card's own title: more than one axis cue gives another card
+OWN_TITLE_QUERY = 0.8  # share of the query's character pairs the title holds
+OWN_TITLE_HELD = 0.6  # ... and share of the title's (edition notes aside) the query holds
+OWN_TITLE_CANDIDATES = 5  # titles compared, the best by title relevance
+
+
+def _own_title(index: CardIndex, query: str, text: np.ndarray) -> np.ndarray | float:
+    """Per card, a bonus for a query that is most of its title (「管网保温改造要停产多久」): an admin or a rep
+    looking a card up by its name, whatever axis cue its words also hold (停产, 报价). Compared: the cards whose
+    words (`text`: text relevance) the query holds most."""
+    if len(query) >= LONG_QUERY or not text.any():
+        return 0.0
+    pieces = set(_content_bigrams(index, query)) | _latin(index.tokenizer.normalize(query))
+    if len(pieces) < TITLE_PIECES:
+        return 0.0
+    bonus = np.zeros(len(text), dtype=np.float32)
+    for i in _top(text, OWN_TITLE_CANDIDATES):
+        stem = edition_stem(index.tokenizer.normalize(index.cards[i].title))
+        pairs = set(index.tokenizer.bigrams(stem)) | _latin(stem)
+        held = pieces & pairs
+        if pairs and len(held) >= OWN_TITLE_QUERY * len(pieces) and len(held) >= OWN_TITLE_HELD * len(pairs):
+            bonus[i] = OWN_TITLE * min(len(held) / len(pieces), len(held) / len(pairs))
+    return bonus
+
+
+def _latin(text: str) -> set[str]:
+    return set(re.findall(r"[0-9a-z]+", text))
 
 
 def _glossed(index: CardIndex, query: str) -> str:
@@ -345,8 +381,29 @@ def _fresh_first(index: CardIndex, order: list[int], scored: Scored, stale_days:
     and a newer card beats an older one on the same role × industry × objection (`_newest_first`) unless the
     query holds clearly more of the older card's own words. A card older than the staleness limit never stays
     before a fresher one about as relevant, whatever its words."""
-    return _replaced_last(index, _newest_first(index, _generic_first(index, order, scored), scored, stale_days),
-                          scored)
+    order = _role_first(index, _generic_first(index, order, scored), scored)
+    return _replaced_last(index, _newest_first(index, order, scored, stale_days), scored)
+
+
+def _role_first(index: CardIndex, order: list[int], scored: Scored) -> list[int]:
+    """The query names whom (老板, the boss): of the cards on the first card's objection, the one for that role
+    comes before one for another role or for anyone, when it is a fair second."""
+    wanted = scored.values.get("role")
+    first = order[0]
+    codes = index.axis_codes
+    if not wanted or not codes["objection"][first]:
+        return order
+    named = {value_code(index.taxonomy, "role", v) for v in wanted} - {0}
+    if codes["role"][first] in named:
+        return order
+    total = scored.total
+    for other in order[1:]:
+        if (codes["role"][other] in named and codes["objection"][other] == codes["objection"][first]
+                and codes["industry"][other] in (0, codes["industry"][first])
+                and total[other] >= GENERIC_RATIO * total[first]
+                and scored.text[other] >= GENERIC_RATIO / 2 * scored.text[first]):
+            return [other, *(i for i in order if i != other)]
+    return order
 
 
 def _replaced_last(index: CardIndex, order: list[int], scored: Scored) -> list[int]:
@@ -816,6 +873,15 @@ def _family_match(index: CardIndex, axis: str, value: str, wanted: dict[str, flo
     return bool(family) and any(index.taxonomy.family(axis, w) == family for w in wanted)
 
 
+def _implied(hits: Sequence[CueHit], named: set[str]) -> list[CueHit | None]:
+    """`hits` with None for an industry a department or a title implies (设备科 and 信息科 are a hospital's,
+    院长 too) when other industries are `named` outright (造纸厂, 饮料厂): that word only tells where when
+    nothing else does."""
+    roles = {(h.start, h.end) for h in hits if h.cue.axis == "role"}
+    return [None if named and h.cue.axis == "industry" and (h.start, h.end) in roles and h.cue.value not in named
+            else h for h in hits]
+
+
 def _axis_values(hits: Sequence[CueHit]) -> dict[str, dict[str, float]]:
     values: dict[str, dict[str, float]] = {}
     for hit in hits:
@@ -824,6 +890,17 @@ def _axis_values(hits: Sequence[CueHit]) -> dict[str, dict[str, float]]:
             slot = values.setdefault(hit.cue.axis, {})
             slot[hit.cue.value] = max(slot.get(hit.cue.value, 0.0), weight)
     return values
+
+
+ORGANISATION = re.compile(r"(?:厂|公司|企业|集团|厂家|厂商|客户|医院|院|学校|校|银行|行|店|园区|局|单位|业)")
+
+
+def _named_industries(hits: Sequence[CueHit], text: str) -> set[str]:
+    """Industries the query names as the customer's organisation (纺织厂, 饮料厂, 医院): the cue is no role's word
+    and is, or is followed by, a word for a firm or an institution (not 系统 in 「系统太复杂」)."""
+    roles = {(h.start, h.end) for h in hits if h.cue.axis == "role"}
+    return {h.cue.value for h in hits if h.cue.axis == "industry" and (h.start, h.end) not in roles and (
+        ORGANISATION.search(h.cue.text[-2:]) or ORGANISATION.match(text, h.end))}
 
 
 LESS_SAID = 0.5  # a paragraph's objection said fewer times than its main one counts this much

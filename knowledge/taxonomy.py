@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +43,11 @@ GENERIC_ENDINGS = {"industry": ("行业", "企业", "公司", "客户", "单位"
                    "role": ("们", "的人", "那边")}
 PEOPLE_SUFFIXES = ("科", "部", "处", "室", "组", "科长", "部长", "处长", "组长", "经理", "主管", "主任", "负责人",
                    "总监", "工程师", "那边", "的人", "口", "老大", "领导", "团队", "部门")
+
+PART_FREQ = 5000  # jieba frequency from which a part of a new value is an everyday word (城市, 工程), not a trade
+DEPARTMENT = re.compile(r"(?:部门|部|科|处|室|组|中心|办)$")
+FIRMS = ("厂", "工厂", "企业", "公司", "行业", "集团", "厂家", "厂商", "客户")  # a trade's firms: 纺织厂, 造纸企业
+HEADS = ("经理", "总监", "主管", "负责人", "部长", "科长", "处长", "主任", "总", "那边", "的人", "团队")
 
 
 class TaxonomyError(ValueError):
@@ -155,6 +160,27 @@ class Taxonomy:
         return Taxonomy({a: tuple(v) for a, v in values.items()}, synonyms, self.expansions, families,
                         {a: tuple(v) for a, v in added.items()}, related, {a: frozenset(q) for a, q in quiet.items()})
 
+    def with_parts(self, freq: Callable[[str], int], common: Callable[[str, str], bool]) -> Taxonomy:
+        """An admin's new value is also found by its parts: an industry made of two trades (造纸包装) by the
+        firms of either (造纸厂, 包装企业), a department (工程部) by the people heading it (工程经理, 工程总监).
+        A part that names another value already (连锁 in 连锁餐饮), an everyday word (`freq`: 城市, 工程) or one
+        `common` to the cards of other values (电梯, 维保 of 电梯维保 at an elevator vendor) is left to the
+        vocabulary."""
+        synonyms = {a: dict(s) for a, s in self.synonyms.items()}
+        for value in self.added.get("industry", ()):
+            target = self.canonical("industry", value) or value
+            for part in _two_words(value.lower(), freq):
+                if freq(part) < PART_FREQ and not common(part, value):
+                    for suffix in FIRMS:  # 印染厂, not 印染 alone: 维保 of 电梯维保 is also what a card is about
+                        synonyms["industry"].setdefault(part + suffix, target)
+        for value in self.added.get("role", ()):
+            stem = DEPARTMENT.sub("", value.lower())
+            if stem != value.lower() and len(stem) >= 2:
+                target = self.canonical("role", value) or value
+                for suffix in HEADS:
+                    synonyms["role"].setdefault(stem + suffix, target)
+        return Taxonomy(self.values, synonyms, self.expansions, self.families, self.added, self.related, self.quiet)
+
     def with_edits(self, edits: Mapping[str, object]) -> Taxonomy:
         """Apply admin edits ({"synonyms": {axis: {word: value}}}) stored in the database."""
         raw = edits.get("synonyms") if isinstance(edits, Mapping) else None
@@ -166,6 +192,15 @@ class Taxonomy:
             for word, value in (raw.get(axis) or {}).items():
                 out.synonyms[axis][str(word).strip().lower()] = str(value)
         return out
+
+
+def _two_words(value: str, freq: Callable[[str], int]) -> tuple[str, ...]:
+    """The two words of two characters or more a Chinese value is made of (造纸包装 → 造纸, 包装), the most
+    common pair when several splits are words; () when it is not two words."""
+    if not all("\u4e00" <= c <= "\u9fff" for c in value):
+        return ()
+    splits = [(value[:i], value[i:]) for i in range(2, len(value) - 1) if freq(value[:i]) and freq(value[i:])]
+    return max(splits, key=lambda pair: min(map(freq, pair)), default=())
 
 
 def _inner_value(taxonomy: Taxonomy, axis: str, value: str) -> str | None:
