@@ -49,7 +49,9 @@ from ocr.timeparse import Found, agreed, find_times, parse_anchor
 from storage.leads import cn_number, parse_budget
 
 NEEDS_PATH = DEFAULT_PATH  # the default catalog (kept for callers that edit or read it)
-CONTACT_TRAP = re.compile(r"(介绍|推荐|他的?|她的?|同事|朋友|领导|老板|助理|秘书)[^，。,.]{0,6}(电话|手机|号码|微信)")
+CONTACT_TRAP = re.compile(r"(介绍|推荐|他的?|她的?|同事|朋友|领导|老板|助理|秘书)[^，。,.]{0,6}(电话|手机|号码|微信)"
+                          # "王总介绍我来的，他电话…" with the 他 misread (a blurred photo): still the referrer's
+                          r"|(介绍|推荐)[^，。,.]{0,5}[，,]\s*[^\d\s，。,.我]的?(电话|手机|号码)")
 # "你可以联系王经理，电话139…": a number given for someone else the customer points to
 REFERRER = re.compile(
     r"(?:联系|找|对接|打给|问问?)(?:我们|咱们)?(?!方式|我|电话|手机|号码)(?P<who>[\u4e00-\u9fff]{1,5}?)[，,\s]*"

@@ -16,9 +16,11 @@ import numpy as np
 from PIL import Image
 
 from ocr.layout import LEFT, RIGHT, Box, Layout, analyse
+from ocr.monitor import chat_layout, demoire, screen_quad, text_lines
 
 PHONE, PANE, PHOTO, PAGE = "phone", "pane", "photo", "page"
 MIN_PANE_SHARE = 0.25  # a chat pane is at least a quarter of the screen wide
+MONITOR_WIDTH = 1920  # a photographed monitor is rectified this wide (its ~10-px text a desktop's 14 px)
 PHOTO_INK = 16  # a photographed screen's background drifts by up to ~10 levels even after levelling
 STRIP = 256  # rows levelled at a time
 
@@ -48,7 +50,7 @@ def locate(img: Image.Image) -> Located:
     if photo is not None:
         screen, quad = photo
         if screen.width > screen.height:  # a monitor or a tablet photographed: its chat pane
-            shown = best_pane(screen, photo=True)
+            shown = best_pane(screen, photo=True) or monitor_pane(screen)
             if shown is not None:  # (its pane box is in the rectified screen's pixels: the outline tells where)
                 return dataclasses.replace(shown, kind=PHOTO, pane=None, quad=quad)
         upright = levelled(screen, pane=screen.width > screen.height)
@@ -211,6 +213,26 @@ def rgb_array(img: Image.Image) -> np.ndarray:
 # ---------------------------------------------------------------- photos of a screen
 
 
+def monitor_pane(screen: Image.Image) -> Located | None:
+    """A rectified monitor's chat pane laid out from its text lines (`ocr.monitor.chat_layout`): its bubbles,
+    avatars and panel edges are too washed out by the camera to find as a screenshot's are."""
+    import cv2
+
+    rgb = rgb_array(screen)
+    lines, size = text_lines(np.asarray(cv2.transform(rgb, np.full((1, 3), 1 / 3))), cv2)  # the plain mean
+    found = chat_layout(lines, size, screen.width, screen.height) if lines else None
+    if found is None:
+        return None
+    box, regions = found
+    pane = screen.crop((box.x0, 0, box.x1, screen.height))
+    sides = [r for r in regions if r.kind in (LEFT, RIGHT)]
+    bg = tuple(int(v) for v in np.median(np.asarray(pane)[::8, ::8].reshape(-1, 3), axis=0))
+    layout = Layout(pane.width, pane.height, bg, sum(bg) / 3 < 100,  # type: ignore[arg-type]
+                    min(r.box.y0 for r in sides), max(r.box.y1 for r in sides), tuple(regions))
+    return Located(pane, layout, PHOTO, pane=Box(box.x0, 0, box.x1, screen.height)) if layout.is_chat else None
+
+
+
 def rectify_photo(img: Image.Image) -> tuple[Image.Image, tuple[tuple[float, float], ...]] | None:
     """The largest bright quadrilateral (a lit screen) warped upright, a phone's at phone-screenshot size, a
     monitor's at its own; None when the image holds no such quadrilateral. Its light is still uneven
@@ -221,16 +243,19 @@ def rectify_photo(img: Image.Image) -> tuple[Image.Image, tuple[tuple[float, flo
     h, w = rgb.shape[:2]
     k = 800 / max(h, w)
     small = cv2.resize(rgb, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
-    gray = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0)
-    quad = _screen_quad(gray, cv2)
+    quad = _screen_quad(cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0), cv2)
+    del small
+    # a landscape photo whose screen is no bright blob: a monitor, outlined by its straight edges
+    monitor = quad is None and w > h * 1.1
+    quad = screen_quad(rgb, cv2) if monitor else None if quad is None else quad / k
     if quad is None:
         return None
-    quad = quad / k
     tl, tr, br, bl = quad
     width = float(np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
     height = float(np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
     # a phone's screen at phone-screenshot size; a monitor's (wider than tall) at its own, so 14-px text stays
-    out_w = int(min(1080, max(540, width))) if width < height * 1.15 else int(min(2560, max(1080, width)))
+    out_w = int(min(1080, max(540, width))) if width < height * 1.15 else \
+        MONITOR_WIDTH if monitor else int(min(2560, max(1080, width)))
     out_h = int(out_w * height / max(width, 1))
     target = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
@@ -239,6 +264,8 @@ def rectify_photo(img: Image.Image) -> tuple[Image.Image, tuple[tuple[float, flo
     # the outline runs on the bezel's edge: keep only the lit screen (a monitor's chat runs up to its edge)
     trim = max(2, out_w // (100 if width < height * 1.15 else 400))
     warped = np.ascontiguousarray(warped[trim:-trim, trim:-trim])
+    if monitor:
+        warped = demoire(warped, cv2)
     return Image.fromarray(warped, "RGB"), tuple((float(x), float(y)) for x, y in quad)
 
 

@@ -45,14 +45,15 @@ from tests.synth import (
     _phone as _phone_number,
 )
 from tests.synth_pc import courier_chat, internal_chat, new_number_chat, office_chat, recruit_chat, wechat_pc, wecom_pc
+from tests.synth_photo import photo_pc
 from tests.synth_wild import document, pc, photo2, photo_monitor
 
 STYLES = ("phone", "dingtalk", "desktop", "ipad", "photo", "photodark", "small", "lowq", "content", "alt",
-          "pc", "photo2", "docs", "wecompc", "wechatpc", "photomon", "pcflat")
-# stable seeds
+          "pc", "photo2", "docs", "wecompc", "wechatpc", "photomon", "pcflat", "photopc")
+# stable seeds (photopc shares pcflat's salt: two branches landed the same day; its tests' seeds rely on it)
 STYLE_SALT = {"phone": 0, "desktop": 1, "ipad": 2, "photo": 3, "small": 4, "lowq": 5, "dingtalk": 6, "content": 7,
               "alt": 8, "photodark": 9, "pc": 10, "photo2": 11, "docs": 12, "wecompc": 13, "wechatpc": 14,
-              "photomon": 15, "pcflat": 16}
+              "photomon": 15, "pcflat": 16, "photopc": 16}
 # the kinds of no-lead chat each style is benchmarked with (bench/ocr.py): the vendor-drawn PC clients also with
 # the hard negatives such screenshots showed
 NEGATIVES = {"wecompc": ("courier", "internal", "colleague", "group", "recruit", "office"),
@@ -93,7 +94,8 @@ def make_styled(seed: int, style: str, kind: str = "lead") -> Sample:
         dark = False
     draw = {"desktop": _desktop, "ipad": _ipad, "photo": _photo, "photodark": _photo, "alt": _alt, "pc": pc,
             "pcflat": pc,
-            "photo2": photo2, "wecompc": wecom_pc, "wechatpc": wechat_pc, "photomon": photo_monitor}.get(style, _phone)
+            "photo2": photo2, "wecompc": wecom_pc, "wechatpc": wechat_pc, "photomon": photo_monitor,
+            "photopc": photo_pc}.get(style, _phone)
     img, visible, quality, meta = draw(chat, rng, dark, style)
     data = _forwarded(img, rng) if style == "lowq" else _jpeg(img, quality)
     text = (chat.title + (chat.suffix or "") + "".join(it.text for it in visible)).replace(EMOJI, "")
