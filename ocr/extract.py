@@ -37,11 +37,14 @@ from ocr.people import (
     parse_title_bar,
     person_in,
     rank_for,
+    named_with,
     repair_surname,
     role_in,
+    signature_in,
     split_department,
     strip_title_noise,
     surer_reading,
+    surname_said,
 )
 from ocr.requests import ASKS, requested_things
 from ocr.sides import INDUSTRY, LABEL, hands_over, is_ours, own_companies, speaks_for_us, title_names_ours
@@ -386,7 +389,9 @@ def _identity(flat: str, acc: _Acc) -> None:
     acc.put("department", department_in(flat), 0.7)
     co = company_in(flat)
     known = acc.values.get("company")
-    if co and not CONTACT_TRAP.search(flat) and not (isinstance(known, str) and co in known and co != known):
+    # a sentence never lengthens a known company at its front (「请按附件报价」 + the signature's company)
+    if co and not CONTACT_TRAP.search(flat) and not (isinstance(known, str) and known != co
+                                                     and (co in known or co.endswith(known))):
         full = bool(COMPANY_RE.fullmatch(co))
         acc.put("company", co, 0.85 if full else 0.8, override=full or acc.conf.get("company", 0) < 0.8)
 
@@ -467,6 +472,12 @@ def _customer_message(text: str, latin: str, acc: _Acc, ctx: _Context) -> None:
     lines = [ln for ln in text.split("\n") if ln.strip()]
     flat = join_lines(lines)
     card = _card_lines(lines, acc)
+    for signed in (signature_in(ln) for ln in lines):
+        if signed.name:
+            acc.put("customer_name", signed.name, 0.9, override=True)
+            acc.put("company", signed.company, 0.85, override=True)
+            acc.put("title", signed.title, 0.85, override=True)
+    acc.put("surname", surname_said(flat), 0.6)
     _contacts(flat, latin, acc, ctx)
     if not card:
         _identity(flat, acc)
@@ -526,7 +537,9 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
         elif kind == RIGHT:
             _rep_restates(said, acc, ctx)
     if speaker and "customer_name" not in acc.values:
-        acc.put("customer_name", *speaker)  # 「大家好，我是瑞丰的技术负责人，电话…」 under the label 「曾文」: 曾文
+        acc.put("customer_name", *speaker)
+    if (surname := acc.text("surname")) and "customer_name" not in acc.values:  # 「…，姓贝」 then 「贝思远，电话…」
+        acc.put("customer_name", next(filter(None, (named_with(surname, r.text) for r in left)), None), 0.85)  # 「大家好，我是瑞丰的技术负责人，电话…」 under the label 「曾文」: 曾文
     introduced = acc.values.get("customer_name")
     shown = bar.name or (_addressed(regions, introduced, names) if isinstance(introduced, str) else None)
     if shown and isinstance(introduced, str):  # one name read two ways: the reading the chat bears out
@@ -559,7 +572,7 @@ def _assemble_title(acc: _Acc, said: list[str]) -> None:
     「牛经理」) make one title, 「采购部经理」; so does a title that is only a department."""
     title, dept = acc.text("title"), acc.text("department")
     dept = title if title and not TITLE_CORE_END.search(title) else dept if title is None else None
-    name = acc.text("customer_name")
+    name = acc.text("customer_name") or acc.text("surname")
     rank = rank_for(name[0] if name else None, said) if dept else None
     if dept and rank:
         acc.put("title", dept + rank, 0.75, override=True)

@@ -55,7 +55,7 @@ DEPT = (
     r"营销|渠道|大客户|区域|华东区|华南区|华北区|门店|店面|工厂|车间|医务|护理|药剂|教务|招生|培训|企划|战略|投资|"
     r"财务部|综合|办公室|物业|物管|厂务|工务|安环|环安|安保|保卫|保安|运维|资产|校办|院办|营运|机电|动力|能源|环保|质检|"
     r"德育|学工|政教|教学|客房|前厅|餐饮|厨房|后厨|仓库|车队|保洁|环境|物资|配送|运输|调度|计划|审计|风控|合规|宣传|"
-    r"党群|纪检|设施|保障|经营|招采|采供|[A-Z]{2,4}部)"
+    r"党群|纪检|设施|保障|经营|招采|采供|前台|[A-Z]{2,4}部)"
 )
 TITLE = re.compile(rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE}")
 TITLE_FULL = re.compile(rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE}|{DEPT}")
@@ -205,7 +205,7 @@ INDUSTRY_TAIL = re.compile(
     r"资本|金融|保险|证券|银行|医院|学校|酒店|超市|连锁|包装|印刷|纸业|钢铁|矿业|农业|水务|燃气|交通|航空|物业|装饰|设计|"
     r"建筑|国际|电器|仪器|仪表|塑料|橡胶|纺织|家具|办公|安防|物联|云|技术|工业|五金|模具|化学|医药|健康|科教|商业|管理|"
     r"服务|发展|实验室|冷链|冷库|仓储|码头|港务|港口|产业园|工业园|物流园|园区|加油站|汽配|纺织|建材|建工|电梯|"
-    r"粮油|养老院|宾馆|饭店|商场|百货|公司|厂|院|所|局|中心)$"
+    r"粮油|养老院|宾馆|饭店|商场|百货|印务|彩印|租车|租赁|汽修|家政|保洁|安保|消防|园林|绿化|公司|厂|院|所|局|中心)$"
 )
 
 
@@ -475,6 +475,20 @@ def _plain_intro(text: str) -> Person:
     return Person()
 
 
+def signature_in(line: str) -> Person:
+    """A signature line, its parts apart: 「某某食品有限公司 采购部 王某某 经理」 → the person, the company, and the
+    department and rank as one title. Every part must be one of these, or it is no signature."""
+    parts = line.split()
+    if not 3 <= len(parts) <= 5:
+        return Person()
+    names = [p for p in parts if is_person_name(p)]
+    companies = [p for p in parts if COMPANY_RE.fullmatch(p) or branded(p)]
+    roles = [p for p in parts if p not in names and p not in companies and is_title(p)]
+    if len(names) != 1 or len(companies) != 1 or len(roles) != len(parts) - 2:
+        return Person()
+    return Person(names[0], companies[0], "".join(roles) or None)
+
+
 def surname_said(text: str) -> str | None:
     """The surname a speaker gives without the full name (「我是中科冷链的，姓贝」)."""
     m = re.search(r"(?<![\u4e00-\u9fff])(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])(?![\u4e00-\u9fff])", text)
@@ -578,6 +592,10 @@ def role_in(text: str) -> str | None:
         found = ROLE_BEFORE_NAME.search(sentence) or WORKS_AS.search(sentence) or CLAUSE_ROLE.search(sentence)
         if found:
             return found.group("t")
+    for clause in re.split(r"[，,。！!？?；;\s]", text):  # 「锦绣酒店客房部经理」: a clause that is company and title
+        head, dept = split_department(clause)
+        if dept and re.search(rf"{TITLE_CORE}$", dept) and branded(head):
+            return dept
     return lead_of(text)
 
 
@@ -610,7 +628,7 @@ def company_in(text: str) -> str | None:
 # 「我们X这边…」, 「X这边，…」 / 「X的，…」 answering 「您是哪家的」, 「我是X站长」
 ORG_SAID = (
     re.compile(rf"(?:我是|目前是|现在是|我现在是)(?P<co>{ORG}{{2,16}}?)的(?=[，,。！!？?\s]|$|{ROLE_SPAN}|[\u4e00-\u9fff]{{1,4}}(?:部|科|处|室|队))"),
-    re.compile(rf"我(?:现在|目前)?在(?P<co>{ORG}{{2,16}}?)(?:负责|做|当|管|工作|上班|任职|干)"),
+    re.compile(rf"(?:我|[，,])(?:现在|目前)?在(?P<co>{ORG}{{2,16}}?)(?:负责|做|当|管|工作|上班|任职|干)"),
     re.compile(rf"我们(?:这边是)?(?P<co>{ORG}{{2,12}}?)(?:这边|那边|想|要|需要|打算|准备|计划|最近|今年|也|正在)"),
     re.compile(rf"(?:^|[，,。！!])(?P<co>{ORG}{{2,12}}?)(?:这边|的)[，,]"),
     re.compile(rf"(?:我是|本人)(?P<co>{ORG}{{2,16}}?)(?={ROLE_SPAN}{CLAUSE_END})"),
@@ -631,7 +649,8 @@ def org_said(text: str) -> str | None:
 def branded(co: str) -> bool:
     """A company's own name plus its trade: what is left before the trade words is a name, not a department, a
     pronoun or a piece of a clause."""
-    if not looks_like_company(co) or clean_company(co) != co or is_department_name(co):
+    if not re.fullmatch(rf"{ORG}{{2,30}}", co) or not looks_like_company(co) or clean_company(co) != co \
+            or is_department_name(co):
         return False
     core = co
     while (m := re.search(rf"(?:{INDUSTRY_TAIL.pattern.removesuffix('$')}|{COMPANY_SUFFIX}|冷链|港务|码头)$", core)) \
