@@ -472,11 +472,13 @@ def _customer_message(text: str, latin: str, acc: _Acc, ctx: _Context) -> None:
     lines = [ln for ln in text.split("\n") if ln.strip()]
     flat = join_lines(lines)
     card = _card_lines(lines, acc)
-    for signed in (signature_in(ln) for ln in lines):
+    # a signature starts a line of its own, which the bubble may have wrapped
+    for signed in (signature_in(ln) for ln in (*lines, *(join_lines(lines[i:]) for i in reversed(range(len(lines)))))):
         if signed.name:
             acc.put("customer_name", signed.name, 0.9, override=True)
             acc.put("company", signed.company, 0.85, override=True)
             acc.put("title", signed.title, 0.85, override=True)
+            break
     acc.put("surname", surname_said(flat), 0.6)
     _contacts(flat, latin, acc, ctx)
     if not card:

@@ -70,7 +70,7 @@ SAYS_ROLE = re.compile(
 )
 CLAUSE_END = r"(?=[，,。！!？?；;\s]|$)"
 # 「我在门店运营这边，是区域经理」: a clause that is only 是 and a title
-IS_ROLE = re.compile(rf"(?:^|[，,])\s*(?:我)?(?:也|还)?是(?P<t>(?:{DEPT}的?|[A-Z]{{2,4}})?{TITLE_CORE}){CLAUSE_END}")
+IS_ROLE = re.compile(rf"(?:^|[，,])\s*(?:我)?(?:也|还)?是(?!老板)(?P<t>(?:{DEPT}的?|[A-Z]{{2,4}})?{TITLE_CORE}){CLAUSE_END}")
 # 「我在恒运物流负责车队这块」: the lead of a department or function the speaker names
 LEADS = re.compile(rf"我[^，,。！!？?]{{0,12}}?负责(?P<d>{DEPT_NAMED}(?:部|科|处|室|组|中心|队|车间)?|"
                    rf"[\u4e00-\u9fff]{{1,3}}(?:部|科|处|室|组|队|车间))(?:这块|这一块|这边|方面|工作|的工作|业务)?{CLAUSE_END}")
@@ -480,13 +480,26 @@ def signature_in(line: str) -> Person:
     department and rank as one title. Every part must be one of these, or it is no signature."""
     parts = line.split()
     if not 3 <= len(parts) <= 5:
-        return Person()
+        return _signed_run_together(line)
     names = [p for p in parts if is_person_name(p)]
     companies = [p for p in parts if COMPANY_RE.fullmatch(p) or branded(p)]
     roles = [p for p in parts if p not in names and p not in companies and is_title(p)]
     if len(names) != 1 or len(companies) != 1 or len(roles) != len(parts) - 2:
         return Person()
     return Person(names[0], companies[0], "".join(roles) or None)
+
+
+# the same line as OCR gives it back, spaces lost: 「某某食品有限公司采购部王某某经理」
+SIGNED = re.compile(rf"(?:^|(?<=[。！!？?；;：:]))(?P<co>{ORG}{{2,24}}?(?:股份有限公司|有限责任公司|有限公司|集团|{COMPANY_SUFFIX}))(?P<d>{DEPT})?"
+                    rf"(?P<name>[\u4e00-\u9fff]{{2,3}}?)(?P<r>{TITLE_CORE})(?=[，,。！!\s]|$|电话|手机|邮箱|微信)")
+
+
+def _signed_run_together(line: str) -> Person:
+    for m in SIGNED.finditer(line.replace(" ", "")):
+        co = clean_company(m.group("co"))
+        if co and is_person_name(m.group("name")):
+            return Person(m.group("name"), co, (m.group("d") or "") + m.group("r"))
+    return Person()
 
 
 def surname_said(text: str) -> str | None:
@@ -656,7 +669,13 @@ def branded(co: str) -> bool:
     while (m := re.search(rf"(?:{INDUSTRY_TAIL.pattern.removesuffix('$')}|{COMPANY_SUFFIX}|冷链|港务|码头)$", core)) \
             and m.start() > 0:
         core = core[: m.start()]
-    return len(core) >= 2 and not is_department_name(core) and not re.search(r"我|你|他|她|这|那|哪|什么|做|搞", core)
+    return len(core) >= 2 and not is_department_name(core) and not INDUSTRY_TAIL.fullmatch(core) \
+        and not GENERIC_HEAD.search(core)
+
+
+# what stands before a trade word without naming anyone (「本地物流」, 「一家科技公司」, 「小区物业」, 「做物流」)
+GENERIC_HEAD = re.compile(r"我|你|他|她|这|那|哪|什么|做|搞|^(?:本地|当地|外地|本市|国内|国外|海外|大型|中型|小型|一家|某|小区|单位|"
+                          r"总部|分|子|新|老|多家|其他|别的|附近|隔壁|专业|正规)")
 
 
 def is_department_name(text: str) -> bool:
