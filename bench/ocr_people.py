@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -31,8 +30,20 @@ NOW = datetime(2026, 3, 10, 10, 0, tzinfo=CN_TZ)
 
 
 # the cases drawn as screenshots: cropped chats, WeCom and DingTalk titles, signatures
-DRAWN = {"linen-crop", "fork-inpassing", "cold-crop-two", "toner-crop", "lift-wecom", "park-ding", "food-signature",
-         "fire-sig-lines", "h-crop-two", "h-port-crop", "h-sig-lines", "h-ding-area"}
+DRAWN = {
+    "linen-crop",
+    "fork-inpassing",
+    "cold-crop-two",
+    "toner-crop",
+    "lift-wecom",
+    "park-ding",
+    "food-signature",
+    "fire-sig-lines",
+    "h-crop-two",
+    "h-port-crop",
+    "h-sig-lines",
+    "h-ding-area",
+}
 
 
 def read(case: dict, names: NameLists, drawn: bool = False) -> LeadFields:
@@ -93,4 +104,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -34,10 +34,10 @@ from ocr.people import (
     is_referral,
     is_title,
     looks_like_company,
+    named_with,
     parse_title_bar,
     person_in,
     rank_for,
-    named_with,
     repair_surname,
     role_in,
     signature_in,
@@ -473,7 +473,8 @@ def _customer_message(text: str, latin: str, acc: _Acc, ctx: _Context) -> None:
     flat = join_lines(lines)
     card = _card_lines(lines, acc)
     # a signature starts a line of its own, which the bubble may have wrapped
-    for signed in (signature_in(ln) for ln in (*lines, *(join_lines(lines[i:]) for i in reversed(range(len(lines)))))):
+    wrapped = (join_lines(lines[i:]) for i in reversed(range(len(lines))))
+    for signed in (signature_in(ln) for ln in (*lines, *wrapped)):
         if signed.name:
             acc.put("customer_name", signed.name, 0.9, override=True)
             acc.put("company", signed.company, 0.85, override=True)
@@ -539,9 +540,10 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
         elif kind == RIGHT:
             _rep_restates(said, acc, ctx)
     if speaker and "customer_name" not in acc.values:
-        acc.put("customer_name", *speaker)
+        acc.put("customer_name", *speaker)  # 「大家好，我是瑞丰的技术负责人，电话…」 under the label 「曾文」: 曾文
     if (surname := acc.text("surname")) and "customer_name" not in acc.values:  # 「…，姓贝」 then 「贝思远，电话…」
-        acc.put("customer_name", next(filter(None, (named_with(surname, r.text) for r in left)), None), 0.85)  # 「大家好，我是瑞丰的技术负责人，电话…」 under the label 「曾文」: 曾文
+        said_in_full = (named_with(surname, r.text) for r in left)
+        acc.put("customer_name", next(filter(None, said_in_full), None), 0.85)
     introduced = acc.values.get("customer_name")
     shown = bar.name or (_addressed(regions, introduced, names) if isinstance(introduced, str) else None)
     if shown and isinstance(introduced, str):  # one name read two ways: the reading the chat bears out

@@ -70,12 +70,16 @@ SAYS_ROLE = re.compile(
 )
 CLAUSE_END = r"(?=[，,。！!？?；;\s]|$)"
 # 「我在门店运营这边，是区域经理」: a clause that is only 是 and a title
-IS_ROLE = re.compile(rf"(?:^|[，,])\s*(?:我)?(?:也|还)?是(?!老板)(?P<t>(?:{DEPT}的?|[A-Z]{{2,4}})?{TITLE_CORE}){CLAUSE_END}")
+IS_ROLE = re.compile(
+    rf"(?:^|[，,])\s*(?:我)?(?:也|还)?是(?!老板)(?P<t>(?:{DEPT}的?|[A-Z]{{2,4}})?{TITLE_CORE}){CLAUSE_END}"
+)
 # 「我在恒运物流负责车队这块」: the lead of a department or function the speaker names
 LEADS = re.compile(rf"我[^，,。！!？?]{{0,12}}?负责(?P<d>{DEPT_NAMED}(?:部|科|处|室|组|中心|队|车间)?|"
                    rf"[\u4e00-\u9fff]{{1,3}}(?:部|科|处|室|组|队|车间))(?:这块|这一块|这边|方面|工作|的工作|业务)?{CLAUSE_END}")
 # 「这个项目我牵头」
-HEADS_PROJECT = re.compile(r"项目[^。！!？?]{0,12}?我(?:来)?牵头|我(?:来)?牵头[^。！!？?]{0,8}?项目|我是[^，,。]{0,6}牵头人")
+HEADS_PROJECT = re.compile(
+    r"项目[^。！!？?]{0,12}?我(?:来)?牵头|我(?:来)?牵头[^。！!？?]{0,8}?项目|我是[^，,。]{0,6}牵头人"
+)
 HONORIFIC = re.compile(
     r"^(?P<s>[\u4e00-\u9fff]{1,2}?)(?:总|经理|老师|老板|工|主任|院长|科长|处长|部长|厂长|姐|哥|先生|女士|小姐)$"
 )
@@ -490,8 +494,8 @@ def signature_in(line: str) -> Person:
 
 
 # the same line as OCR gives it back, spaces lost: 「某某食品有限公司采购部王某某经理」
-SIGNED = re.compile(rf"(?:^|(?<=[。！!？?；;：:]))(?P<co>{ORG}{{2,24}}?(?:股份有限公司|有限责任公司|有限公司|集团|{COMPANY_SUFFIX}))(?P<d>{DEPT})?"
-                    rf"(?P<name>[\u4e00-\u9fff]{{2,3}}?)(?P<r>{TITLE_CORE})(?=[，,。！!\s]|$|电话|手机|邮箱|微信)")
+SIGNED = re.compile(rf"(?:^|(?<=[。！!？?；;：:]))(?P<co>{ORG}{{2,24}}?(?:股份有限公司|有限责任公司|有限公司|集团|"
+                    rf"{COMPANY_SUFFIX}))(?P<d>{DEPT})?(?P<name>[\u4e00-\u9fff]{{2,3}}?)(?P<r>{TITLE_CORE})(?=[，,。！!\s]|$|电话|手机|邮箱|微信)")
 
 
 def _signed_run_together(line: str) -> Person:
@@ -546,7 +550,9 @@ def _name_at(text: str, m: re.Match[str]) -> str | None:
 
 # an introduction's second bubble, only company and role: 「某某科技有限公司的设备部经理」
 COMPANY_ROLE = re.compile(rf"[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX}的?(?P<t>{ROLE_SPAN})")
-ROLE_AT = re.compile(rf"(?:我是|我叫|目前是|现在是|现任)[^，,。！!？?]{{2,30}}?的(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})")
+ROLE_AT = re.compile(
+    rf"(?:我是|我叫|目前是|现在是|现任)[^，,。！!？?]{{2,30}}?的(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})"
+)
 
 
 SELF_INTRO = re.compile(r"我是|我叫|本人|我姓")
@@ -640,7 +646,8 @@ def company_in(text: str) -> str | None:
 # how a speaker names their organisation without 「我们公司是」: 「我是X的，…」, 「我是X的设备经理」, 「我在X负责…」,
 # 「我们X这边…」, 「X这边，…」 / 「X的，…」 answering 「您是哪家的」, 「我是X站长」
 ORG_SAID = (
-    re.compile(rf"(?:我是|目前是|现在是|我现在是)(?P<co>{ORG}{{2,16}}?)的(?=[，,。！!？?\s]|$|{ROLE_SPAN}|[\u4e00-\u9fff]{{1,4}}(?:部|科|处|室|队))"),
+    re.compile(rf"(?:我是|目前是|现在是|我现在是)(?P<co>{ORG}{{2,16}}?)的"
+               rf"(?=[，,。！!？?\s]|$|{ROLE_SPAN}|[\u4e00-\u9fff]{{1,4}}(?:部|科|处|室|队))"),
     re.compile(rf"(?:我|[，,])(?:现在|目前)?在(?P<co>{ORG}{{2,16}}?)(?:负责|做|当|管|工作|上班|任职|干)"),
     re.compile(rf"我们(?:这边是)?(?P<co>{ORG}{{2,12}}?)(?:这边|那边|想|要|需要|打算|准备|计划|最近|今年|也|正在)"),
     re.compile(rf"(?:^|[，,。！!])(?P<co>{ORG}{{2,12}}?)(?:这边|的)[，,]"),
@@ -674,8 +681,8 @@ def branded(co: str) -> bool:
 
 
 # what stands before a trade word without naming anyone (「本地物流」, 「一家科技公司」, 「小区物业」, 「做物流」)
-GENERIC_HEAD = re.compile(r"我|你|他|她|这|那|哪|什么|做|搞|^(?:本地|当地|外地|本市|国内|国外|海外|大型|中型|小型|一家|某|小区|单位|"
-                          r"总部|分|子|新|老|多家|其他|别的|附近|隔壁|专业|正规)")
+GENERIC_HEAD = re.compile(r"我|你|他|她|这|那|哪|什么|做|搞|^(?:本地|当地|外地|本市|国内|国外|海外|大型|中型|小型|"
+                          r"一家|某|小区|单位|总部|分|子|新|老|多家|其他|别的|附近|隔壁|专业|正规)")
 
 
 def is_department_name(text: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 from PIL import Image
 
 from tests.synth import Chat, Item, _jpeg, render_chat
@@ -41,7 +42,7 @@ def draw(case: dict, seed: int) -> bytes:
 
 def _trim_bottom(img: Image.Image) -> Image.Image:
     """A crop ends a little under the last message, not at an empty screen's bottom."""
-    grey = img.convert("L")
-    bg = grey.getpixel((img.width // 2, img.height - 1))
-    rows = [y for y in range(img.height) if any(abs(grey.getpixel((x, y)) - bg) > 30 for x in range(0, img.width, 8))]
-    return img.crop((0, 0, img.width, min(img.height, (rows[-1] if rows else img.height) + 60)))
+    grey = np.asarray(img.convert("L"), dtype=np.int16)
+    drawn = np.nonzero((np.abs(grey - grey[-1, grey.shape[1] // 2]) > 30).any(axis=1))[0]
+    last = int(drawn[-1]) if len(drawn) else img.height
+    return img.crop((0, 0, img.width, min(img.height, last + 60)))

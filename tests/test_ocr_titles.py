@@ -43,8 +43,13 @@ def test_a_title_said_in_passing_is_kept(said: str, title: str) -> None:
 
 @pytest.mark.parametrize(
     "said",
-    ["我们是做冷链配送的，想了解一下", "我这边是想先问问价格", "我们一家物流公司想租叉车", "我是开酒店的，床品要换",
-     "公司最近在搞招标改革"],
+    [
+        "我们是做冷链配送的，想了解一下",
+        "我这边是想先问问价格",
+        "我们一家物流公司想租叉车",
+        "我是开酒店的，床品要换",
+        "公司最近在搞招标改革",
+    ],
 )
 def test_a_verb_phrase_or_a_trade_is_never_the_company(said: str) -> None:
     assert who("闵雪晴", ("left", said))[1] is None
@@ -88,8 +93,10 @@ def test_a_typed_lead_reads_an_introduction_as_a_chat_does() -> None:
 
 
 def test_a_cropped_chat_with_no_title_bar_is_read_to_its_last_message() -> None:
-    case = {"title": None, "items": [["left", "你好，我是北港码头设备部的，叉车要年检了"],
-                                     ["left", "我姓宁，宁晓光，设备部副部长"]]}
+    case = {
+        "title": None,
+        "items": [["left", "你好，我是北港码头设备部的，叉车要年检了"], ["left", "我姓宁，宁晓光，设备部副部长"]],
+    }
     settings = OcrSettings()
     lead = read_image(validate(draw(case, 7), settings), NOW, settings, engines=ENGINES)
     assert lead.chat_title is None  # the timestamp over the first message is no title
