@@ -26,14 +26,17 @@ def kb() -> KnowledgeBase:
     return base
 
 
-@pytest.mark.parametrize(("query", "card"), [
-    ("老板觉得不值这个钱", "PK01"),
-    ("领导还没拍板", "PK03"),
-    ("多快能到", "PK05"),
-    ("对方问先付多少", "PK08"),
-    ("客户怕你们公司倒闭", "PK04"),  # 企业背景: an admin's value, related to trust by what its card says
-    ("客户怕你们规模不大", "PK04"),
-])
+@pytest.mark.parametrize(
+    ("query", "card"),
+    [
+        ("老板觉得不值这个钱", "PK01"),
+        ("领导还没拍板", "PK03"),
+        ("多快能到", "PK05"),
+        ("对方问先付多少", "PK08"),
+        ("客户怕你们公司倒闭", "PK04"),  # 企业背景: an admin's value, related to trust by what its card says
+        ("客户怕你们规模不大", "PK04"),
+    ],
+)
 def test_a_paraphrase_sharing_no_word_finds_its_card(kb: KnowledgeBase, query: str, card: str) -> None:
     found = kb.search(query)
     assert found.answered and found.ranked[0] == card, found.to_json(why=True)
