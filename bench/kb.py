@@ -82,7 +82,8 @@ HELDOUT = [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{
                                 ("E (elevator monitoring / remote meter-reading vendor)", "E"),
                                 ("F (commercial laundry equipment vendor, short-phrase objections)", "F"),
                                 ("G (welding / palletizing robot vendor, colloquial objections)", "G"),
-                                ("S (steam energy-retrofit vendor: superseded editions, compound axis values)", "S"))]
+                                ("S (steam energy-retrofit vendor: superseded editions, compound axis values)", "S"),
+                                ("T (corporate travel-management vendor, off-topic asks holding one card word)", "T"))]
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 HELDOUT.append(("greenhouse climate-control vendor (tests/fixtures, also a test)",
                 FIXTURES / "kb_greenhouse_cards.jsonl", FIXTURES / "kb_greenhouse_queries.jsonl"))
