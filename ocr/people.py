@@ -75,7 +75,7 @@ IS_ROLE = re.compile(
 )
 # 「我在恒运物流负责车队这块」: the lead of a department or function the speaker names
 LEADS = re.compile(rf"我[^，,。！!？?]{{0,12}}?负责(?P<d>{DEPT_NAMED}(?:部|科|处|室|组|中心|队|车间)?|"
-                   rf"[\u4e00-\u9fff]{{1,3}}(?:部|科|处|室|组|队|车间))(?:这块|这一块|这边|方面|工作|的工作|业务)?{CLAUSE_END}")
+                   rf"[\u4e00-\u9fff]{{1,3}}(?:部|科|处|室|组|队|车间))(?:这块|这一块|这边|方面|工作|的工作|业务|的)?{CLAUSE_END}")
 # 「这个项目我牵头」
 HEADS_PROJECT = re.compile(
     r"项目[^。！!？?]{0,12}?我(?:来)?牵头|我(?:来)?牵头[^。！!？?]{0,8}?项目|我是[^，,。]{0,6}牵头人"
@@ -462,7 +462,7 @@ def person_in(text: str) -> Person:
 # 「晨光物业的工程部经理殷涛」 opening a typed lead or a message: trade-named company, 的, title, name
 ORG_ROLE_NAME = re.compile(rf"^(?P<co>{ORG}{{2,12}}?)的(?P<t>{TITLE.pattern}){NAME}{STOP}")
 # 「我姓邱，邱慧敏」, 「姓毛，毛振宇」
-SURNAME_THEN_NAME = re.compile(rf"(?<![\u4e00-\u9fff])(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])[，,\s]*(?:叫)?"
+SURNAME_THEN_NAME = re.compile(rf"(?:(?<![\u4e00-\u9fff])|(?<=免贵))(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])[，,\s]*(?:叫)?"
                                rf"(?P<name>(?P=s)[\u4e00-\u9fff]{{1,2}}?){STOP}")
 # a message that is only a name and a title, answering 「您贵姓」: 「岑国华，车队队长」
 NAME_AND_ROLE = re.compile(rf"^{NAME}[，,\s]+(?P<t>{TITLE.pattern})[。！!]?$")
@@ -508,7 +508,7 @@ def _signed_run_together(line: str) -> Person:
 
 def surname_said(text: str) -> str | None:
     """The surname a speaker gives without the full name (「我是中科冷链的，姓贝」)."""
-    m = re.search(r"(?<![\u4e00-\u9fff])(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])(?![\u4e00-\u9fff])", text)
+    m = re.search(r"(?:(?<![\u4e00-\u9fff])|(?<=免贵))(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])(?![\u4e00-\u9fff])", text)
     return m.group("s") if m and m.group("s") in SURNAMES else None
 
 
@@ -650,7 +650,7 @@ ORG_SAID = (
                rf"(?=[，,。！!？?\s]|$|{ROLE_SPAN}|[\u4e00-\u9fff]{{1,4}}(?:部|科|处|室|队))"),
     re.compile(rf"(?:我|[，,])(?:现在|目前)?在(?P<co>{ORG}{{2,16}}?)(?:负责|做|当|管|工作|上班|任职|干)"),
     re.compile(rf"我们(?:这边是)?(?P<co>{ORG}{{2,12}}?)(?:这边|那边|想|要|需要|打算|准备|计划|最近|今年|也|正在)"),
-    re.compile(rf"(?:^|[，,。！!])(?P<co>{ORG}{{2,12}}?)(?:这边|的)[，,]"),
+    re.compile(rf"(?:^|[，,。！!])(?P<co>{ORG}{{2,12}}?)(?:(?:这边|的)[，,]|这边(?:是|要|想|需要|打算|准备|在))"),
     re.compile(rf"(?:我是|本人)(?P<co>{ORG}{{2,16}}?)(?={ROLE_SPAN}{CLAUSE_END})"),
 )
 

@@ -35,6 +35,7 @@ def who(title: str | None, *items: tuple[str, str]) -> tuple[str | None, str | N
         ("您好，我是物资科的科长，蒸柜想换新的", "物资科科长"),
         ("我在门店运营这边，是区域经理", "区域经理"),
         ("我是巡逻队队长，园区要加装道闸", "巡逻队队长"),
+        ("我是负责采购的，想问下报价", "采购负责人"),
     ],
 )
 def test_a_title_said_in_passing_is_kept(said: str, title: str) -> None:
@@ -62,6 +63,7 @@ def test_a_verb_phrase_or_a_trade_is_never_the_company(said: str) -> None:
         ("我是鹤鸣物业的工程主管", "鹤鸣物业"),
         ("澄江建材的，想租三吨叉车", "澄江建材"),
         ("我在港湾汽配负责采购", "港湾汽配"),
+        ("鹤鸣物业这边要换一批垃圾桶", "鹤鸣物业"),
         ("发票抬头写全称：鹿岭酒店管理有限公司", "鹿岭酒店管理有限公司"),
     ],
 )
@@ -80,9 +82,10 @@ def test_a_signature_wrapped_by_the_bubble() -> None:
     assert who(None, ("left", signed)) == ("殷立群", "青枫包装有限公司", "采购部经理")
 
 
-def test_a_surname_then_the_full_name_in_the_next_message() -> None:
+def test_a_surname_then_the_full_name() -> None:
     got = who(None, ("left", "我是禾丰冷链的设备经理，姓戴"), ("left", "戴明哲，电话13522223333"))
     assert got == ("戴明哲", "禾丰冷链", "设备经理")
+    assert who(None, ("left", "免贵姓蒲，蒲书阳"))[0] == "蒲书阳"
 
 
 def test_a_typed_lead_reads_an_introduction_as_a_chat_does() -> None:
