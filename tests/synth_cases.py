@@ -55,6 +55,8 @@ VENDOR_ROLES = ["售前工程师", "技术支持", "售后经理"]
 
 
 def _cn_wan(n: int) -> str:
+    if n >= 100:
+        return str(n)
     tens, ones = divmod(n, 10)
     digits = "零一二三四五六七八九"
     return (("" if tens == 1 else digits[tens]) + "十" if tens else "") + (digits[ones] if ones else "")
