@@ -1,7 +1,7 @@
 """Field F1 per who-is-the-lead case kind (tests/synth_cases.py: customer project groups, referrals, PC clients
 whose session list has the chat pane's colour), read by the bot's own OCR worker path with tesseract.
 
-    python bench/ocr_cases.py                 # every kind, 10 groups / 6 referrals / 6 PC screenshots
+    python bench/ocr_cases.py                 # every kind, 16 groups / 6 referrals / 6 PC screenshots
     python bench/ocr_cases.py --kinds group --n 20 --errors
 """
 
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.ocr import _score, prf
 from ocr.extract import FIELDS
 
-COUNTS = {"group": 10, "referral": 6, "pcflat": 6}
+COUNTS = {"group": 16, "referral": 6, "pcflat": 6}
 
 
 def main() -> int:

@@ -78,7 +78,7 @@ def group_case(seed: int) -> Sample:
     budget = rng.choice([30, 40, 60, 80, 120])
     qty = rng.choice([3, 4, 6, 10])
     price = rng.randint(18, 90) * 1000
-    form = seed % 5
+    form = seed % 8
     start = _start(rng, now)
     items = [Item("time", _stamp(rng, start, now), when=start)]
     items.append(Item("right", f"欢迎各位，我是{VENDOR}的小{rng.choice('吴郑冯韩')}，{product}项目我来跟进"))
@@ -86,7 +86,7 @@ def group_case(seed: int) -> Sample:
         items.append(Item("left", f"大家好，我是{dept}的{other}，{duty}", sender=other))
     truth = dict(customer_name=lead, company=full, title=role, phone=phone, budget_cny=budget * 10_000,
                  needs=(product,))
-    if form in (1, 4):  # only the short name is said
+    if form in (1, 4, 7):  # only the short name is said
         truth["company"] = short
     if form == 0:  # company, title and name in one introduction, number right after
         items += [Item("left", f"各位好，我是{full}的{role}{lead}，这个项目由我对接", sender=lead),
@@ -108,6 +108,18 @@ def group_case(seed: int) -> Sample:
         items += [Item("left", f"各位好，{lead}，{full}{role}", sender=lead),
                   Item("left", f"联系我打 {shown}", sender=lead),
                   Item("left", f"这次要换{qty}{unit}{product}，预算大概{budget}万左右", sender=lead)]
+    elif form == 5:  # the customer's boss introduces themself and names the contact, who then speaks
+        boss = _name(rng)
+        items += [Item("left", f"我是{full}总经理{boss}，这个项目我们{role}{lead}具体对接", sender=boss),
+                  Item("left", f"大家好，我是{lead}，电话{phone}", sender=lead),
+                  Item("left", f"这批{product}要{qty}{unit}，预算{budget}万左右", sender=lead)]
+    elif form == 6:  # no company in the group's title; two customer-side members introduce themselves
+        items += [Item("left", f"我是{full}的{lead}，{role}，{product}这块我负责", sender=lead),
+                  Item("left", f"需要{qty}{unit}{product}，预算{budget}万上下，我手机{phone}", sender=lead)]
+    elif form == 7:  # the contact's number and need first; their title only from how the rep greets them
+        items += [Item("left", f"你好，我是{short}的{lead}，{role}，电话{phone}", sender=lead),
+                  Item("right", f"{lead[0]}{role[-2:]}好，{product}单价{price}元，{qty}{unit}一共{price * qty // 10000}万多"),
+                  Item("left", f"我们预算{budget}万左右，能不能再便宜点", sender=lead)]
     else:  # a vendor colleague with a label posts a price; the contact introduces themself
         items += [Item("left", f"{product}报价单已发邮箱，单价{price}元/{unit}",
                        sender=f"{VENDOR}-{rng.choice(VENDOR_ROLES)}{colleague}"),
@@ -116,7 +128,8 @@ def group_case(seed: int) -> Sample:
     if not seed % 2:  # the other customer-side speaker speaks after the lead, with a title of their own
         items.append(Item("left", f"我是{dept}{other}，{duty}", sender=other))
     items.append(Item("left", "收到", sender=_name(rng)))
-    title = f"{short}{rng.choice(['项目对接群', '采购沟通群', '设备选型群'])}({rng.randint(5, 12)})"
+    topic = rng.choice(['项目对接群', '采购沟通群', '设备选型群'])
+    title = f"{product}{topic}({rng.randint(5, 12)})" if form == 6 else f"{short}{topic}({rng.randint(5, 12)})"
     chat = Chat(rng.choice(["wechat", "wecom"]), title, None, items)
     size = rng.choice([(1080, 2340), (1170, 2532), (1080, 1920)])
     img, visible = render_chat(chat, rng, size, rng.random() < 0.2, long_h=int(size[0] * 2.9))
