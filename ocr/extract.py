@@ -21,6 +21,7 @@ from ocr.negatives import Looks, classify, weigh
 from ocr.people import (
     COMPANY_EDGE,
     ROLE_SPAN,
+    Person,
     COMPANY_RE,
     HONORIFIC,
     SURNAMES,
@@ -31,6 +32,7 @@ from ocr.people import (
     company_in,
     department_in,
     group_company,
+    handed_to,
     is_person_name,
     is_referral,
     is_title,
@@ -505,7 +507,9 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     left = [r for r in regions if r.kind == LEFT]
     if bar.is_colleague or (not bar.is_group and _colleague(chat.title, bar, left, ours, own)):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
-    ctx = _Context(catalog or load_catalog(None), referral=any(is_referral(r.text.replace("\n", "")) for r in left))
+    handed = _handed_over(left) if not bar.is_group else Person()
+    ctx = _Context(catalog or load_catalog(None),
+                   referral=bool(handed.name) or any(is_referral(r.text.replace("\n", "")) for r in left))
     if not bar.is_group and not ctx.referral and colleagues_on_a_customer(
             chat.title, regions, buying=_buying(bar, left, ours, ctx.catalog), ours=ours):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
@@ -516,6 +520,8 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     if bar.is_group:  # a customer project group: the group's name may carry the customer's company (not ours)
         named = group_company(chat.title, ctx.catalog)
         acc.put("company", None if is_ours(named, ours) else named, 0.6)
+    elif handed.name:  # the contact handed the purchase to a colleague: the same company, another person
+        acc.put("company", bar.company, 0.75)
     elif not ctx.referral:  # in a referral the title bar is the referrer
         acc.put("customer_name", bar.name, 0.9)
         acc.put("company", bar.company, 0.75)
@@ -530,7 +536,7 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
             acc.put("customer_name", quoted, 0.85)  # the rep quotes the customer by the name the chat shows
         if kind == LEFT:
             if labels and r.kind == LEFT:  # a message without a label read goes with the member above it
-                member = labels.get(i, member)
+                member = _known_member(labels[i], members) if i in labels else member
             own = members.setdefault(member, _Member(_Acc(), dataclasses.replace(ctx))) if labels else None
             _customer_message(said, r.latin if said == r.text else "", own.acc if own else acc, own.ctx if own else ctx)
             if own:
@@ -545,6 +551,9 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
                 m.ctx.budget_open = asks_budget
     if members:
         ctx.own_contact = _take_lead(members, acc)
+    if handed.name:
+        acc.put("customer_name", handed.name, 0.92, override=True)
+        acc.put("title", handed.title, 0.85, override=True)
     introduced = acc.values.get("customer_name")
     shown = bar.name or (_addressed(regions, introduced, names) if isinstance(introduced, str) else None)
     if shown and isinstance(introduced, str):  # one name read two ways: the reading the chat bears out
@@ -570,6 +579,31 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     if reason == "no_details":  # a chat, maybe a second screenshot of one: its few fields may still merge
         return dataclasses.replace(lead, is_lead=False, reject_reason=reason)
     return LeadFields(text=text, chat_title=chat.title, dialogue=dialogue, reject_reason=reason)
+
+
+def _known_member(label: str, members: dict[str | None, _Member]) -> str:
+    """The member a label names: a label read with one character wrong (「袁丽兰」, 「责丽兰」) is the same member."""
+    for key in members:
+        if key and len(key) == len(label) >= 3 and sum(a != b for a, b in zip(key, label, strict=True)) <= 1:
+            return key
+    return label
+
+
+def _handed_over(left: list[TextRegion]) -> Person:
+    """The colleague the contact hands the purchase to (「我们采购部<姓名>负责这块，他电话…」), when the contact
+    gives no number of their own: that colleague is the one to follow up with, the number given theirs. A
+    colleague's number given while the contact keeps the purchase (「采购还是我来对接，我电话…」) is not."""
+    flats = [half_width(join_lines([ln for ln in r.text.split("\n") if ln.strip()])) for r in left]
+    handed = next((p for p in map(handed_to, flats) if p.name), Person())
+    if not handed.name:
+        return handed
+    for flat in flats:
+        for m in PHONE.finditer(flat):
+            before = flat[max(0, m.start() - 12) : m.start()]
+            if not (CONTACT_TRAP.search(before) or _referred(before) or handed.name in before
+                    or re.search(r"[他她]", before)):
+                return Person()  # the contact's own number
+    return handed
 
 
 @dataclass
