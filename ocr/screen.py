@@ -15,6 +15,7 @@ from types import ModuleType
 import numpy as np
 from PIL import Image
 
+from ocr.gutters import gutter_starts
 from ocr.layout import LEFT, RIGHT, Box, Layout, analyse
 from ocr.monitor import chat_layout, demoire, screen_quad, text_lines
 
@@ -87,7 +88,9 @@ def best_pane(img: Image.Image, *, photo: bool = False) -> Located | None:
     with more messages; the session list's names never feed a lead when the pane is readable. `photo`: a
     rectified photo of a monitor (its grain and moiré measured as a photo's)."""
     best: tuple[int, Located] | None = None
-    for box in chat_pane_candidates(img, photo=photo):
+    boxes = chat_pane_candidates(img, photo=photo)
+    inner = set() if photo else {Box(x, b.y0, b.x1, b.y1) for b in boxes for x in gutter_starts(img, b)}
+    for box in [*boxes, *inner]:
         crop = img.crop((box.x0, box.y0, box.x1, box.y1))
         if photo:  # levelled on its own: a session list's shade is no glare to take out of the pane
             crop = levelled(crop, pane=True)
@@ -100,6 +103,8 @@ def best_pane(img: Image.Image, *, photo: bool = False) -> Located | None:
             continue  # a pane shows its chat's title bar, or the rep's side: a page in a viewer shows neither
         kinds = [r.kind for r in layout.regions]
         score = kinds.count(LEFT) + kinds.count(RIGHT) + (100 if RIGHT in kinds else 0)
+        if box in inner:  # a pane cut from a span at the gutter after a same-colour session list: the list's rows
+            score += 50  # read as customer bubbles in the wider span (and the pane's own customer never)
         if best is None or score > best[0]:
             best = (score, Located(crop, layout, PANE, pane=box))
     return best[1] if best else None
