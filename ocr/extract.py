@@ -545,10 +545,9 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
                 ctx.asked = ctx.asked or own.ctx.asked
         elif kind == RIGHT:
             _rep_restates(said, acc, ctx)
-            asks_budget = bool(BUDGET_ASKED.search(said.replace("\n", "")))
-            ctx.budget_open = asks_budget
-            for m in members.values():
-                m.ctx.budget_open = asks_budget
+            if BUDGET_ASKED.search(said.replace("\n", "")):  # (a rep's price in between leaves it open)
+                for c in (ctx, *(m.ctx for m in members.values())):
+                    c.budget_open = True
     if members:
         ctx.own_contact = _take_lead(members, acc)
     if handed.name:
