@@ -44,8 +44,12 @@ def main() -> int:
                     (folder / name).write_bytes(sm.image)
                     index.write(json.dumps({"file": name, "now": sm.now.isoformat()}) + "\n")
                     refs.append((kind, name, sm.truth, sm.meta))
-        proc = subprocess.run([sys.executable, str(Path(__file__).with_name("ocr.py")), "--engine", "tesseract",
-                               "--worker", str(folder)], capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("ocr.py")), "--engine", "tesseract", "--worker", str(folder)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     if proc.returncode:
         print(proc.stderr[-3000:])
         return 1
@@ -62,8 +66,10 @@ def main() -> int:
             if c[1] > before[1] or c[2] > before[2]:
                 wrong.append(f"{f}: want {getattr(truth, f)!r} got {pred[f]!r}")
         if args.errors and wrong:
-            print(f"{name} {meta.get('form', '')} lead={got['is_lead']} {got['reason'] or ''}\n    "
-                  + "\n    ".join(wrong))
+            print(
+                f"{name} {meta.get('form', '')} lead={got['is_lead']} {got['reason'] or ''}\n    "
+                + "\n    ".join(wrong)
+            )
     total = [0, 0, 0]
     for kind, counts in per.items():
         agg = [sum(c[k] for c in counts) for k in range(3)]

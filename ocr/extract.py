@@ -20,14 +20,14 @@ from ocr.internal import colleagues_on_a_customer, is_department
 from ocr.negatives import Looks, classify, weigh
 from ocr.people import (
     COMPANY_EDGE,
-    ROLE_SPAN,
-    Person,
     COMPANY_RE,
     HONORIFIC,
+    ROLE_SPAN,
     SURNAMES,
     TITLE,
     TITLE_CORE,
     NameLists,
+    Person,
     TitleBar,
     company_in,
     department_in,
@@ -537,12 +537,12 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
         if kind == LEFT:
             if labels and r.kind == LEFT:  # a message without a label read goes with the member above it
                 member = _known_member(labels[i], members) if i in labels else member
-            own = members.setdefault(member, _Member(_Acc(), dataclasses.replace(ctx))) if labels else None
-            _customer_message(said, r.latin if said == r.text else "", own.acc if own else acc, own.ctx if own else ctx)
-            if own:
-                own.intro = own.intro or bool(SELF_INTRO.search(said))
-                own.said.append(said.replace("\n", ""))
-                ctx.asked = ctx.asked or own.ctx.asked
+            who = members.setdefault(member, _Member(_Acc(), dataclasses.replace(ctx))) if labels else None
+            _customer_message(said, r.latin if said == r.text else "", who.acc if who else acc, who.ctx if who else ctx)
+            if who:
+                who.intro = who.intro or bool(SELF_INTRO.search(said))
+                who.said.append(said.replace("\n", ""))
+                ctx.asked = ctx.asked or who.ctx.asked
         elif kind == RIGHT:
             _rep_restates(said, acc, ctx)
             if BUDGET_ASKED.search(said.replace("\n", "")):  # (a rep's price in between leaves it open)

@@ -595,7 +595,8 @@ NAMED_AS = re.compile(r"(?:对接人|负责人|联系人|负责的人)(?:是|为
 # a part of the purchase someone else looks after (「安装的事找我同事…」): the contact stays the lead
 ASPECT = re.compile(r"技术|安装|售后|参数|发票|财务|付款|合同|送货|收货|物流|维修|调试|验收")
 PERSON_BY_RANK = re.compile(r"[\u4e00-\u9fff](?:工|经理|总|主任|科长|处长|部长|主管|老师)")
-ROLE_BEFORE = re.compile(rf"(?:{ROLE_SPAN}|{DEPT_NAMED}(?:部|科|处|室|组|中心)|[\u4e00-\u9fff]{{2}}(?:部|科|处|室))的?$")
+ROLE_BEFORE = re.compile(rf"(?:{ROLE_SPAN}|{DEPT_NAMED}(?:部|科|处|室|组|中心)"
+                         r"|[\u4e00-\u9fff]{2}(?:部|科|处|室))的?$")
 DEPT_IN_CHARGE = re.compile(r"(?P<d>[\u4e00-\u9fff]{2}(?:部|科|处|室))(?:在管|负责|管)")
 
 

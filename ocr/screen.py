@@ -112,7 +112,8 @@ def _pane_at(img: Image.Image, box: Box, photo: bool) -> tuple[int, Located] | N
     if not layout.is_chat or (layout.title is None and not any(r.kind == RIGHT for r in layout.regions)):
         return None  # a pane shows its chat's title bar, or the rep's side: a page in a viewer shows neither
     kinds = [r.kind for r in layout.regions]
-    return kinds.count(LEFT) + kinds.count(RIGHT) + (100 if RIGHT in kinds else 0), Located(crop, layout, PANE, pane=box)
+    score = kinds.count(LEFT) + kinds.count(RIGHT) + (100 if RIGHT in kinds else 0)
+    return score, Located(crop, layout, PANE, pane=box)
 
 
 LIST_ROWS = 2 / 3  # this share of a span's customer-side regions ending before a gutter: they were a list's rows

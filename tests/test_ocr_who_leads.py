@@ -30,30 +30,51 @@ COLLEAGUE = ("left", "蒋文斌\n我是财务部的蒋文斌，开票和付款�
 
 
 def test_in_a_group_the_member_with_number_and_need_is_the_lead_not_a_colleague_who_introduces_themself() -> None:
-    contact = [("left", "苏晴\n各位好，我是梧桐包装的设备部经理苏晴，电话13712345670"),
-               ("left", "苏晴\n预算这块领导已经批了"),
-               ("right", "收到，我们的温控柜单价8千元一台"),
-               ("left", "苏晴\n差不多四十来万吧")]
+    contact = [
+        ("left", "苏晴\n各位好，我是梧桐包装的设备部经理苏晴，电话13712345670"),
+        ("left", "苏晴\n预算这块领导已经批了"),
+        ("right", "收到，我们的温控柜单价8千元一台"),
+        ("left", "苏晴\n差不多四十来万吧"),
+    ]
     for items in ([COLLEAGUE, *contact], [*contact, COLLEAGUE]):
-        lead = extract(chat("梧桐包装设备采购群(8)", ("right", "欢迎各位，我是衡远仪器的小韩"), *items), NOW,
-                       names=NAMES)
+        lead = extract(
+            chat("梧桐包装设备采购群(8)", ("right", "欢迎各位，我是衡远仪器的小韩"), *items), NOW, names=NAMES
+        )
         assert lead.is_lead
         assert (lead.customer_name, lead.company, lead.title, lead.phone, lead.budget_cny) == (
-            "苏晴", "梧桐包装", "设备部经理", "13712345670", 400_000)
+            "苏晴",
+            "梧桐包装",
+            "设备部经理",
+            "13712345670",
+            400_000,
+        )
 
 
 def test_a_referral_to_the_person_responsible_makes_them_the_lead_with_their_number() -> None:
-    lead = extract(chat("邱雨桐@梧桐包装", ("right", "您好，我是衡远仪器的小韩"),
-                        ("left", "温控柜的事不归我管"),
-                        ("left", "我们采购部钱振宇负责这块，他电话13622223333，你直接联系他")), NOW, names=NAMES)
+    lead = extract(
+        chat(
+            "邱雨桐@梧桐包装",
+            ("right", "您好，我是衡远仪器的小韩"),
+            ("left", "温控柜的事不归我管"),
+            ("left", "我们采购部钱振宇负责这块，他电话13622223333，你直接联系他"),
+        ),
+        NOW,
+        names=NAMES,
+    )
     assert (lead.customer_name, lead.company, lead.title, lead.phone) == ("钱振宇", "梧桐包装", "采购部", "13622223333")
 
 
 def test_a_colleague_named_in_passing_leaves_the_contact_the_lead() -> None:
-    lead = extract(chat("邱雨桐@梧桐包装",
-                        ("left", "我们想买三台温控柜"),
-                        ("left", "技术参数你可以联系我们钱工，电话13622223333"),
-                        ("left", "采购还是我来对接，我电话13811112222")), NOW, names=NAMES)
+    lead = extract(
+        chat(
+            "邱雨桐@梧桐包装",
+            ("left", "我们想买三台温控柜"),
+            ("left", "技术参数你可以联系我们钱工，电话13622223333"),
+            ("left", "采购还是我来对接，我电话13811112222"),
+        ),
+        NOW,
+        names=NAMES,
+    )
     assert (lead.customer_name, lead.phone) == ("邱雨桐", "13811112222")
 
 
