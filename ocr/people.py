@@ -208,7 +208,7 @@ INDUSTRY_TAIL = re.compile(
     r"置业|贸易|商贸|药业|制药|器械|机械|设备|服饰|家居|传媒|文化|咨询|软件|数据|通信|电气|电力|光电|半导体|股份|控股|投资|"
     r"资本|金融|保险|证券|银行|医院|学校|酒店|超市|连锁|包装|印刷|纸业|钢铁|矿业|农业|水务|燃气|交通|航空|物业|装饰|设计|"
     r"建筑|国际|电器|仪器|仪表|塑料|橡胶|纺织|家具|办公|安防|物联|云|技术|工业|五金|模具|化学|医药|健康|科教|商业|管理|"
-    r"服务|发展|实验室|冷链|冷库|仓储|码头|港务|港口|产业园|工业园|物流园|园区|加油站|汽配|纺织|建材|建工|电梯|"
+    r"服务|发展|实验室|冷库|仓储|码头|港务|港口|产业园|工业园|物流园|园区|加油站|汽配|纺织|建材|建工|电梯|"
     r"粮油|养老院|宾馆|饭店|商场|百货|印务|彩印|租车|租赁|汽修|家政|保洁|安保|消防|园林|绿化|公司|厂|院|所|局|中心)$"
 )
 
@@ -673,7 +673,7 @@ def branded(co: str) -> bool:
             or is_department_name(co):
         return False
     core = co
-    while (m := re.search(rf"(?:{INDUSTRY_TAIL.pattern.removesuffix('$')}|{COMPANY_SUFFIX}|冷链|港务|码头)$", core)) \
+    while (m := re.search(rf"(?:{INDUSTRY_TAIL.pattern.removesuffix('$')}|{COMPANY_SUFFIX})$", core)) \
             and m.start() > 0:
         core = core[: m.start()]
     return len(core) >= 2 and not is_department_name(core) and not INDUSTRY_TAIL.fullmatch(core) \
