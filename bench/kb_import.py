@@ -16,6 +16,7 @@ import resource
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,23 +43,25 @@ def cpu() -> tuple[float, float]:
     return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
 
 
-async def fresh_postgres(url: str) -> None:
+async def fresh_postgres(url: str, sql: str) -> None:
+    """`sql` (CREATE / DROP DATABASE) run on the server of `url` (never touching `url`'s own database)."""
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    engine = create_async_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(sql))
     await engine.dispose()
 
 
 async def run(size: int, unique: bool, url: str | None) -> None:
+    """With `url` (PostgreSQL), a fresh database is made beside its database on that server, dropped after."""
     cards = synthetic_corpus(demo_cards(), size, unique=unique)
     with tempfile.TemporaryDirectory() as tmp:
-        url = url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-        if url.startswith("postgresql"):
-            await fresh_postgres(url)
+        server, name = url, f"salesbot_kbimport_{uuid.uuid4().hex[:8]}"
+        url = f"{url.rsplit('/', 1)[0]}/{name}" if url else f"sqlite+aiosqlite:///{tmp}/bench.db"
+        if server:
+            await fresh_postgres(server, f'CREATE DATABASE "{name}"')
         await ensure_schema(url)
         db = Database(url)
         try:
@@ -80,6 +83,8 @@ async def run(size: int, unique: bool, url: str | None) -> None:
                       f"peak RSS {rss:.0f} MB (child {kid_rss:.0f} MB); {before} → {load_average()}", flush=True)
         finally:
             await db.dispose()
+            if server:
+                await fresh_postgres(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main(argv: list[str] | None = None) -> int:
