@@ -42,7 +42,9 @@ def test_a_paraphrase_sharing_no_word_finds_its_card(kb: KnowledgeBase, query: s
     assert found.answered and found.ranked[0] == card, found.to_json(why=True)
 
 
-@pytest.mark.parametrize("query", ["公司年会节目报名找谁", "家里空调坏了找谁", "出差车票丢了怎么报账", "今天食堂吃什么"])
+@pytest.mark.parametrize(
+    "query", ["公司年会节目报名找谁", "家里空调坏了找谁", "出差车票丢了怎么报账", "今天食堂吃什么"]
+)
 def test_an_off_topic_ask_is_still_declined(kb: KnowledgeBase, query: str) -> None:
     assert not kb.search(query).answered
 
