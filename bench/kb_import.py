@@ -28,7 +28,7 @@ from knowledge.demo import demo_cards
 from knowledge.importer import import_cards_into
 from knowledge.search import KnowledgeBase
 from storage.db import Database
-from storage.migrate import ensure_schema
+from storage.migrate import ensure_schema, upgrade
 
 ENGINES = Engines()
 
@@ -62,7 +62,7 @@ async def run(size: int, unique: bool, url: str | None) -> None:
         url = f"{url.rsplit('/', 1)[0]}/{name}" if url else f"sqlite+aiosqlite:///{tmp}/bench.db"
         if server:
             await fresh_postgres(server, f'CREATE DATABASE "{name}"')
-        await ensure_schema(url)
+        await (upgrade if server else ensure_schema)(url)
         db = Database(url)
         try:
             kb = KnowledgeBase(engines=ENGINES)
