@@ -259,10 +259,17 @@ def org_and_role(text: str) -> tuple[str | None, str | None]:
     for part in (p for p in TITLE_SPLIT.split(text) if p):
         if title is None and (is_title(part) or _ranked(part)):
             title = part
+        elif _rank_of(title, part):  # 「公司·采购部·经理」: the department's rank in a part of its own
+            title = f"{title}{part}"
         elif company is None:
             company, dept = split_department(part)
             title = title or dept
     return company, title
+
+
+def _rank_of(title: str | None, part: str) -> bool:
+    """`part` is only a rank and `title` so far only a department: the two are one title."""
+    return bool(title) and re.fullmatch(TITLE_CORE, part) is not None and not re.search(f"{TITLE_CORE}$", title or "")
 
 
 def _ranked(part: str) -> bool:
@@ -372,6 +379,8 @@ def _classify_parts(parts: list[str], names: NameLists) -> TitleBar:
         hon = HONORIFIC.match(part)
         if name is None and names.is_remark_name(part):
             name = part
+        elif _rank_of(title, part):  # 「姓名-公司-采购部-经理」
+            title = f"{title}{part}"
         elif title is None and (is_title(part) or (len(parts) > 1 and _ranked(part))):
             title = part
         elif hon and hon.group("s")[:1] in SURNAMES and surname is None:

@@ -71,6 +71,11 @@ def test_a_company_named_without_saying_company(said: str, company: str) -> None
     assert who(None, ("left", said))[1] == company
 
 
+@pytest.mark.parametrize("title", ["蒲书阳-港湾汽配-采购部-经理", "蒲书阳\n港湾汽配·采购部·经理"])
+def test_a_department_and_its_rank_in_parts_of_their_own(title: str) -> None:
+    assert who(title, ("left", "配件有现货吗")) == ("蒲书阳", "港湾汽配", "采购部经理")
+
+
 def test_weak_evidence_makes_no_title() -> None:
     assert who("阮佳怡", ("right", "阮经理您好，报价发您了"), ("left", "收到"))[2] is None
     assert who("鹤鸣物业-庄总", ("left", "叉车下周能到吗")) == (None, "鹤鸣物业", None)
