@@ -357,3 +357,69 @@ def _grouped(kinds: list[tuple[str, TextLine]], size: float, dx: int) -> list[Re
             out.append(Region(kind, box))
         last = ln
     return out
+
+
+# ---------------------------------------------------------------- a phone's chat read from its text lines
+
+LINES_WIDTH = 540  # a rectified phone screen's text lines are looked for at this width (~23-px characters)
+STATUS_SHARE = 0.04  # the status bar (clock, signal) ends about this share down a phone screen
+TITLE_SHARE = 0.15  # the title starts above this share
+INPUT_SHARE = 0.93  # the input bar starts below this share
+
+
+def phone_layout(gray: np.ndarray, cv2: ModuleType) -> list[Region] | None:
+    """A photographed phone's title and messages by speaker side, from its text lines alone (`gray`: the
+    rectified screen at LINES_WIDTH): a glare patch washes a white bubble into its background, but never the
+    text in it. The customer's lines start at one column after their avatars, the rep's end at one column
+    before theirs; a line under another of a message, starting where it starts, is that message's next line;
+    a centred line a timestamp or notice; centred lines in the title bar the title (and DingTalk's company)."""
+    h, w = gray.shape
+    lines, size = text_lines(gray, cv2)
+    if not lines:
+        return None
+    top, bottom = STATUS_SHARE * h, INPUT_SHARE * h
+    body = [ln for ln in lines if (ln.y0 + ln.y1) / 2 > top and ln.y1 < bottom and ln.x1 - ln.x0 >= 1.5 * size]
+    x_left = _mode([ln.x0 for ln in body if ln.x0 < 0.45 * w], size)
+    # the rep's lines end at one column; the customer's wrapped lines at another (their bubbles' widest), left
+    # of it: the rep's column is measured on lines that start right of the customer's
+    x_right = _mode([ln.x1 for ln in body if ln.x1 > 0.6 * w and (x_left is None or ln.x0 > x_left + size)], size)
+    # the title: the topmost line centred in the title bar that is neither a customer's nor the rep's message
+    # cut by the bar, with the line right under it (DingTalk's company)
+    title = [ln for ln in body if ln.y0 < TITLE_SHARE * h and abs((ln.x0 + ln.x1) / 2 - w / 2) < 0.08 * w
+             and ln.x1 - ln.x0 < 0.7 * w and (x_left is None or abs(ln.x0 - x_left) > 0.6 * size)
+             and (x_right is None or abs(ln.x1 - x_right) > 0.6 * size)]
+    if title:
+        first = min(title, key=lambda ln: ln.y0)
+        title = [ln for ln in title if ln.y0 - first.y1 < 0.5 * size]
+    chat_top = max((ln.y1 for ln in title), default=top)
+    body = [ln for ln in body if ln.y0 > chat_top]
+    kinds: list[tuple[str, TextLine]] = []
+    for ln in body:
+        prev = kinds[-1][1] if kinds else None
+        centre = (ln.x0 + ln.x1) / 2
+        if prev is not None and ln.y0 - prev.y1 < 0.9 * size and abs(ln.x0 - prev.x0) <= 0.6 * size:
+            kind = kinds[-1][0]  # a bubble's next line
+        elif x_right is not None and abs(ln.x1 - x_right) <= 0.6 * size and ln.x0 > (x_left or 0) + 1.5 * size:
+            kind = RIGHT
+        elif x_left is not None and abs(ln.x0 - x_left) <= 0.6 * size:
+            kind = LEFT
+        elif abs(centre - w / 2) < 0.06 * w:
+            kind = TIME
+        else:
+            continue
+        kinds.append((kind, ln))
+    regions: list[Region] = []
+    if title:
+        x0, y0 = min(ln.x0 for ln in title), min(ln.y0 for ln in title)
+        x1, y1 = max(ln.x1 for ln in title), max(ln.y1 for ln in title)
+        regions.append(Region(TITLE, _padded(TextLine(x0, y0, x1, y1), size, 0)))
+    regions += _grouped(kinds, size, 0)
+    return regions if any(r.kind == LEFT for r in regions) else None
+
+
+def _mode(xs: list[int], size: float) -> float | None:
+    """The position most lines share (within 0.6 × the character size), when at least two do."""
+    best = max(((sum(abs(o - x) <= 0.6 * size for o in xs), x) for x in xs), default=(0, 0))
+    if best[0] < 2:
+        return None
+    return float(np.median([o for o in xs if abs(o - best[1]) <= 0.6 * size]))

@@ -15,8 +15,8 @@ from types import ModuleType
 import numpy as np
 from PIL import Image
 
-from ocr.layout import LEFT, RIGHT, Box, Layout, analyse
-from ocr.monitor import chat_layout, demoire, screen_quad, text_lines
+from ocr.layout import LEFT, RIGHT, TITLE, Box, Layout, Region, analyse
+from ocr.monitor import LINES_WIDTH, chat_layout, demoire, phone_layout, screen_quad, text_lines
 
 PHONE, PANE, PHOTO, PAGE = "phone", "pane", "photo", "page"
 MIN_PANE_SHARE = 0.25  # a chat pane is at least a quarter of the screen wide
@@ -54,13 +54,13 @@ def locate(img: Image.Image) -> Located:
             if shown is not None:  # (its pane box is in the rectified screen's pixels: the outline tells where)
                 return dataclasses.replace(shown, kind=PHOTO, pane=None, quad=quad)
         upright = levelled(screen, pane=screen.width > screen.height)
-        layout = analyse_photo(upright, desktop=upright.width > upright.height)
+        layout = photo_layout(upright)
         if layout.is_chat:
             return Located(upright, layout, PHOTO, quad=quad)
     if portrait or photo is not None:  # a photo whose screen edges were not found: straightened by its text lines
         level = deskewed(img)
         if level is not None:
-            layout = analyse_photo(level)
+            layout = photo_layout(level)
             if layout.is_chat:
                 return Located(level, layout, PHOTO)
     return Located(img, first if first is not None else analyse(img), PAGE)
@@ -76,6 +76,43 @@ def analyse_photo(img: Image.Image, *, desktop: bool = False) -> Layout:
     smooth = Image.fromarray(cv2.GaussianBlur(rgb_array(img), (0, 0), 2.0), "RGB")
     layout = analyse(smooth, ink=PHOTO_INK, floor=True, desktop=desktop)  # the threshold just over the grain
     return layout if layout.is_chat else analyse(img, ink=PHOTO_INK, desktop=desktop)  # glare left uneven
+
+
+def photo_layout(upright: Image.Image) -> Layout:
+    """A levelled photo's layout: a phone's the fuller of what its colours and what its text lines show."""
+    layout = analyse_photo(upright, desktop=upright.width > upright.height)
+    if upright.width >= upright.height:
+        return layout
+    lined = phone_lines(upright)
+    return lined if lined is not None and layout_score(lined) > layout_score(layout) else layout
+
+
+def layout_score(layout: Layout | None) -> int:
+    """How fully a layout reads a chat: its messages, and its title bar (0 when it is no chat)."""
+    if layout is None or not layout.is_chat:
+        return 0
+    kinds = [r.kind for r in layout.regions]
+    return kinds.count(LEFT) + kinds.count(RIGHT) + (TITLE in kinds)
+
+
+def phone_lines(screen: Image.Image) -> Layout | None:
+    """A rectified phone photo laid out from its text lines (`ocr.monitor.phone_layout`), in its own pixels."""
+    import cv2
+
+    k = LINES_WIDTH / screen.width
+    small = cv2.resize(rgb_array(screen), (LINES_WIDTH, max(1, round(screen.height * k))),
+                       interpolation=cv2.INTER_AREA)
+    regions = phone_layout(np.asarray(cv2.transform(small, np.full((1, 3), 1 / 3))), cv2)
+    if regions is None:
+        return None
+    bg = tuple(int(v) for v in np.median(small[::8, ::8].reshape(-1, 3), axis=0))
+    del small
+    scaled = tuple(Region(r.kind, Box(max(0, int(r.box.x0 / k)), max(0, int(r.box.y0 / k)),
+                                      min(screen.width, int(r.box.x1 / k)), min(screen.height, int(r.box.y1 / k))))
+                   for r in regions)
+    sides = [r.box for r in scaled if r.kind in (LEFT, RIGHT)]
+    return Layout(screen.width, screen.height, bg, sum(bg) / 3 < 100,  # type: ignore[arg-type]
+                  min(b.y0 for b in sides), max(b.y1 for b in sides), scaled)
 
 
 # ---------------------------------------------------------------- panes
