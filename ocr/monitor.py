@@ -384,10 +384,12 @@ def phone_layout(gray: np.ndarray, cv2: ModuleType) -> list[Region] | None:
     # of it: the rep's column is measured on lines that start right of the customer's
     x_right = _mode([ln.x1 for ln in body if ln.x1 > 0.6 * w and (x_left is None or ln.x0 > x_left + size)], size)
     # the title: the topmost line centred in the title bar that is neither a customer's nor the rep's message
-    # cut by the bar, with the line right under it (DingTalk's company)
+    # cut by the bar nor the status bar's clock (beside the carrier and the battery), with the line right under
+    # it (DingTalk's company)
     title = [ln for ln in body if ln.y0 < TITLE_SHARE * h and abs((ln.x0 + ln.x1) / 2 - w / 2) < 0.08 * w
              and ln.x1 - ln.x0 < 0.7 * w and (x_left is None or abs(ln.x0 - x_left) > 0.6 * size)
-             and (x_right is None or abs(ln.x1 - x_right) > 0.6 * size)]
+             and (x_right is None or abs(ln.x1 - x_right) > 0.6 * size)
+             and not any(o is not ln and min(o.y1, ln.y1) - max(o.y0, ln.y0) > 0.3 * size for o in lines)]
     if title:
         first = min(title, key=lambda ln: ln.y0)
         title = [ln for ln in title if ln.y0 - first.y1 < 0.5 * size]

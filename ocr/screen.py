@@ -280,7 +280,8 @@ def rectify_photo(img: Image.Image) -> tuple[Image.Image, tuple[tuple[float, flo
     h, w = rgb.shape[:2]
     k = 800 / max(h, w)
     small = cv2.resize(rgb, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
-    quad = _screen_quad(cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0), cv2)
+    quad = _screen_quad(cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0), cv2,
+                        neutral=_neutral(small, cv2))
     del small
     # a landscape photo whose screen is no bright blob: a monitor, outlined by its straight edges
     monitor = quad is None and w > h * 1.1
@@ -407,23 +408,45 @@ def _dark_screen(gray: np.ndarray, cv2: ModuleType) -> np.ndarray | None:
     return np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel))
 
 
-def _screen_quad(gray: np.ndarray, cv2: ModuleType) -> np.ndarray | None:
-    h, w = gray.shape
+def _neutral(small: np.ndarray, cv2: ModuleType) -> np.ndarray:
+    """The lit, colourless pixels: a chat's light background, not a hand or a wooden desk as bright as it
+    (skin and wood are saturated), with the text holes closed."""
+    hsv = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_RGB2HSV)
+    mask = (((hsv[..., 1] < 40) & (hsv[..., 2] > 150)) * 255).astype(np.uint8)
+    k = max(3, small.shape[1] // 60)
+    return np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8)))
+
+
+MIN_SCREEN = 0.08  # a phone held at arm's length takes this share of its photo at least
+
+
+def _screen_quad(gray: np.ndarray, cv2: ModuleType, *, neutral: np.ndarray | None = None) -> np.ndarray | None:
+    """The lit screen's corners: the largest quadrilateral of the bright (or, dark mode, dark) pixels, the inner
+    one when a bezel's outline holds it; else (`neutral`) of the lit colourless pixels, a hand or a desk as
+    bright as the screen beside it."""
     _, mask = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     dark = _dark_screen(gray, cv2)
+    best = _largest_quad((mask, 255 - mask, *(() if dark is None else (dark,))), cv2)
+    if best is None and neutral is not None:
+        best = _largest_quad((neutral,), cv2)
+    return None if best is None else _order(best)
+
+
+def _largest_quad(masks: tuple[np.ndarray, ...], cv2: ModuleType) -> np.ndarray | None:
+    h, w = masks[0].shape
     quads: list[tuple[float, np.ndarray]] = []
-    for candidate in (mask, 255 - mask, *(() if dark is None else (dark,))):
+    for candidate in masks:
         # every contour, holes too: a screen inside a black bezel on a desk as bright as the screen is the hole
         # in the bezel, inside the desk's own contour
         contours, _ = cv2.findContours(candidate, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         for c in sorted(contours, key=cv2.contourArea, reverse=True)[:4]:
             area = cv2.contourArea(c)
-            if not 0.2 * w * h <= area <= 0.97 * w * h:
+            if not MIN_SCREEN * w * h <= area <= 0.97 * w * h:
                 continue
             hull = cv2.convexHull(c)
             approx = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
-            if len(approx) == 4 and area >= 0.85 * cv2.contourArea(approx):  # a quadrilateral, not a blob
-                quads.append((area, approx.reshape(4, 2).astype(np.float64)))
+            if len(approx) == 4 and area >= 0.85 * cv2.contourArea(approx) and not _frame(approx, w, h):
+                quads.append((area, approx.reshape(4, 2).astype(np.float64)))  # a quadrilateral, not a blob
     if not quads:
         return None
     quads.sort(key=lambda q: -q[0])
@@ -432,7 +455,14 @@ def _screen_quad(gray: np.ndarray, cv2: ModuleType) -> np.ndarray | None:
         inside = all(cv2.pointPolygonTest(best.astype(np.float32), (float(x), float(y)), True) >= -2 for x, y in quad)
         if inside and area >= 0.6 * best_area:
             best_area, best = area, quad
-    return _order(best)
+    return best
+
+
+def _frame(approx: np.ndarray, w: int, h: int) -> bool:
+    """The quadrilateral is the photo's own frame (the background around a screen, whose contour runs along it)."""
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float64)
+    pts = approx.reshape(4, 2).astype(np.float64)
+    return all(np.min(np.abs(pts - c).max(axis=1)) < 0.03 * max(w, h) for c in corners)
 
 
 def _order(pts: np.ndarray) -> np.ndarray:
