@@ -241,10 +241,11 @@ class TextLine:
     y1: int
 
 
-def text_lines(gray: np.ndarray, cv2: ModuleType) -> tuple[list[TextLine], float]:
+def text_lines(gray: np.ndarray, cv2: ModuleType, *, tight: bool = False) -> tuple[list[TextLine], float]:
     """The text lines of a rectified screen and their typical height. Strokes are found as what a
     morphological closing (light screen) or opening (dark screen) of `HAT` px fills in: text, never a
-    bubble's or a panel's edge, which are wider; then the characters of a line are joined."""
+    bubble's or a panel's edge, which are wider; then the characters of a line are joined (`tight`: only
+    side by side, so the lines of a phone's bubble, a few pixels apart in a blurred photo, stay apart)."""
     dark = float(np.median(gray[::4, ::4])) < 100
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (HAT, HAT))
     hat = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT if dark else cv2.MORPH_BLACKHAT, kernel)
@@ -256,8 +257,8 @@ def text_lines(gray: np.ndarray, cv2: ModuleType) -> tuple[list[TextLine], float
     if len(heights) < 10:
         return [], 0.0
     size = float(np.percentile(heights, 75))  # a character's height (a stroke's piece is shorter)
-    joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((max(3, round(size * 0.3)), max(5, round(size * 1.4))),
-                                                            np.uint8))
+    rows = 1 if tight else max(3, round(size * 0.3))
+    joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((rows, max(5, round(size * 1.4))), np.uint8))
     _, _, stats, _ = cv2.connectedComponentsWithStats(joined)
     lines = []
     for x, y, w, h, area in stats[1:].tolist():
@@ -374,7 +375,7 @@ def phone_layout(gray: np.ndarray, cv2: ModuleType) -> list[Region] | None:
     before theirs; a line under another of a message, starting where it starts, is that message's next line;
     a centred line a timestamp or notice; centred lines in the title bar the title (and DingTalk's company)."""
     h, w = gray.shape
-    lines, size = text_lines(gray, cv2)
+    lines, size = text_lines(gray, cv2, tight=True)
     if not lines:
         return None
     top, bottom = STATUS_SHARE * h, INPUT_SHARE * h
@@ -389,7 +390,8 @@ def phone_layout(gray: np.ndarray, cv2: ModuleType) -> list[Region] | None:
     title = [ln for ln in body if ln.y0 < TITLE_SHARE * h and abs((ln.x0 + ln.x1) / 2 - w / 2) < 0.08 * w
              and ln.x1 - ln.x0 < 0.7 * w and (x_left is None or abs(ln.x0 - x_left) > 0.6 * size)
              and (x_right is None or abs(ln.x1 - x_right) > 0.6 * size)
-             and not any(o is not ln and min(o.y1, ln.y1) - max(o.y0, ln.y0) > 0.3 * size for o in lines)]
+             and not any(o is not ln and min(o.y1, ln.y1) - max(o.y0, ln.y0) > 0.3 * size
+                         and o.x1 - o.x0 >= 2.5 * (o.y1 - o.y0) for o in lines)]  # words, not the menu's dots
     if title:
         first = min(title, key=lambda ln: ln.y0)
         title = [ln for ln in title if ln.y0 - first.y1 < 0.5 * size]
@@ -401,7 +403,8 @@ def phone_layout(gray: np.ndarray, cv2: ModuleType) -> list[Region] | None:
         centre = (ln.x0 + ln.x1) / 2
         if prev is not None and ln.y0 - prev.y1 < 0.9 * size and abs(ln.x0 - prev.x0) <= 0.6 * size:
             kind = kinds[-1][0]  # a bubble's next line
-        elif x_right is not None and abs(ln.x1 - x_right) <= 0.6 * size and ln.x0 > (x_left or 0) + 1.5 * size:
+        elif ln.x0 > (x_left or 0) + 1.5 * size and (abs(ln.x1 - x_right) <= 0.6 * size if x_right is not None
+                                                     else ln.x1 > 0.6 * w):
             kind = RIGHT
         elif x_left is not None and abs(ln.x0 - x_left) <= 0.6 * size:
             kind = LEFT
