@@ -54,8 +54,10 @@ def main() -> int:
             found.image.save(args.save / f"{args.seed + i}-read.png")  # type: ignore[union-attr]
         if kind != "lead":
             empty += not lead.is_lead
-            print(f"{args.seed + i} {kind:<9} {'empty' if not lead.is_lead else 'LEAD ' + str(lead.customer_name)}"
-                  f" {secs[-1]:.2f}s")
+            print(
+                f"{args.seed + i} {kind:<9} {'empty' if not lead.is_lead else 'LEAD ' + str(lead.customer_name)}"
+                f" {secs[-1]:.2f}s"
+            )
             continue
         miss = []
         for c, f in zip(counts, FIELDS, strict=True):
@@ -64,13 +66,17 @@ def main() -> int:
             _score(c, truth, list(got) if f == "needs" and got is not None else got, is_set=f == "needs")
             if c[1] > before[1] or c[2] > before[2]:
                 miss.append(f)
-        print(f"{args.seed + i} {ph.meta['style']:<8} {ph.meta['size'][0]}×{ph.meta['size'][1]} "
-              f"{secs[-1]:.2f}s {'kind=' + found.kind if found else ''} missed: {','.join(miss) or '-'}")
+        print(
+            f"{args.seed + i} {ph.meta['style']:<8} {ph.meta['size'][0]}×{ph.meta['size'][1]} "
+            f"{secs[-1]:.2f}s {'kind=' + found.kind if found else ''} missed: {','.join(miss) or '-'}"
+        )
     total = [sum(c[k] for c in counts) for k in range(3)]
     p, r, f1 = prf(*total)
     print("per field: " + " · ".join(f"{f} {prf(*c)[2]:.2f}" for f, c in zip(FIELDS, counts, strict=True)))
-    print(f"OVERALL F1 {f1:.3f} (P {p:.3f} R {r:.3f}) · phone precision {prf(*counts[FIELDS.index('phone')])[0]:.3f}"
-          f" · negatives empty {empty}/{len(kinds) - args.n} · median {statistics.median(secs):.2f} s/image")
+    print(
+        f"OVERALL F1 {f1:.3f} (P {p:.3f} R {r:.3f}) · phone precision {prf(*counts[FIELDS.index('phone')])[0]:.3f}"
+        f" · negatives empty {empty}/{len(kinds) - args.n} · median {statistics.median(secs):.2f} s/image"
+    )
     return 0
 
 

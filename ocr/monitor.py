@@ -415,7 +415,8 @@ def phone_layout(gray: np.ndarray, cv2: ModuleType) -> list[Region] | None:
         kinds.append((kind, ln))
     if title and kinds and kinds[0][1].y0 - chat_top < 1.2 * size:  # a message the title bar cuts: partial
         cut = 1
-        while cut < len(kinds) and kinds[cut][0] == kinds[0][0] and kinds[cut][1].y0 - kinds[cut - 1][1].y1 < 0.9 * size:
+        while cut < len(kinds) and kinds[cut][0] == kinds[0][0] \
+                and kinds[cut][1].y0 - kinds[cut - 1][1].y1 < 0.9 * size:
             cut += 1
         kinds = kinds[cut:]
     regions: list[Region] = []

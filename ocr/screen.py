@@ -36,7 +36,13 @@ class Located:
 
 def locate(img: Image.Image) -> Located:
     """The first way of reading `img` that finds a chat: as a phone screenshot, as a pane of a wider screen,
-    as a photo of a screen; otherwise the page as it is."""
+    as a photo of a screen; otherwise the page as it is. A photo (its pixels grainy, `photographed`) is read as
+    one first: laid out as a screenshot it only costs time (a monitor's photo took 5–6 s so)."""
+    grainy = photographed(img)
+    photo = rectify_photo(img) if grainy else None
+    found = read_photo(photo) if photo is not None else None
+    if found is not None:
+        return found
     portrait = img.height >= img.width * 1.2
     first = analyse(img) if portrait else None  # a phone's own threshold: its boxes as always read
     if first is not None and not first.is_chat:
@@ -46,17 +52,11 @@ def locate(img: Image.Image) -> Located:
     pane = best_pane(img)
     if pane is not None:
         return pane
-    photo = rectify_photo(img)
-    if photo is not None:
-        screen, quad = photo
-        if screen.width > screen.height:  # a monitor or a tablet photographed: its chat pane
-            shown = best_pane(screen, photo=True) or monitor_pane(screen)
-            if shown is not None:  # (its pane box is in the rectified screen's pixels: the outline tells where)
-                return dataclasses.replace(shown, kind=PHOTO, pane=None, quad=quad)
-        upright = levelled(screen, pane=screen.width > screen.height)
-        layout = photo_layout(upright)
-        if layout.is_chat:
-            return Located(upright, layout, PHOTO, quad=quad)
+    if not grainy:
+        photo = rectify_photo(img)
+        found = read_photo(photo) if photo is not None else None
+        if found is not None:
+            return found
     if portrait or photo is not None:  # a photo whose screen edges were not found: straightened by its text lines
         level = deskewed(img)
         if level is not None:
@@ -64,6 +64,31 @@ def locate(img: Image.Image) -> Located:
             if layout.is_chat:
                 return Located(level, layout, PHOTO)
     return Located(img, first if first is not None else analyse(img), PAGE)
+
+
+FLAT_SHARE = 0.6  # a screenshot's neighbouring pixels are equal in most places (JPEG 35 too: ≥ 0.75), a photo's not
+
+
+def photographed(img: Image.Image) -> bool:
+    """A camera's photo rather than a screenshot: fewer than FLAT_SHARE of horizontally neighbouring pixels
+    (every 4th row) are exactly equal — sensor grain and moiré leave no flat runs that a screen's drawing does."""
+    rgb = rgb_array(img)[::4]
+    same = np.ones((rgb.shape[0], rgb.shape[1] - 1), dtype=bool)
+    for ch in range(3):
+        same &= rgb[:, 1:, ch] == rgb[:, :-1, ch]
+    return float(same.mean()) < FLAT_SHARE
+
+
+def read_photo(photo: tuple[Image.Image, tuple[tuple[float, float], ...]]) -> Located | None:
+    """A rectified screen's chat: a monitor's or tablet's pane, or a phone's whole screen; None when none shows."""
+    screen, quad = photo
+    if screen.width > screen.height:  # a monitor or a tablet photographed: its chat pane
+        shown = best_pane(screen, photo=True) or monitor_pane(screen)
+        if shown is not None:  # (its pane box is in the rectified screen's pixels: the outline tells where)
+            return dataclasses.replace(shown, kind=PHOTO, pane=None, quad=quad)
+    upright = levelled(screen, pane=screen.width > screen.height)
+    layout = photo_layout(upright)
+    return Located(upright, layout, PHOTO, quad=quad) if layout.is_chat else None
 
 
 def analyse_photo(img: Image.Image, *, desktop: bool = False) -> Layout:

@@ -49,12 +49,14 @@ def phone_photo(seed: int, kind: str = "lead", *, size: tuple[int, int] | None =
     quality = rng.randint(40, 70)
     buf = io.BytesIO()
     Image.fromarray(photo, "RGB").save(buf, "JPEG", quality=quality)
-    return PhonePhoto(buf.getvalue(), shot.now, shot.truth, quad,
-                      {**meta, "style": style, "quality": quality, "size": (out_w, out_h)})
+    return PhonePhoto(
+        buf.getvalue(), shot.now, shot.truth, quad, {**meta, "style": style, "quality": quality, "size": (out_w, out_h)}
+    )
 
 
-def photograph_phone(screen: np.ndarray, rng: random.Random,
-                     size: tuple[int, int]) -> tuple[np.ndarray, tuple[tuple[float, float], ...], dict]:
+def photograph_phone(
+    screen: np.ndarray, rng: random.Random, size: tuple[int, int]
+) -> tuple[np.ndarray, tuple[tuple[float, float], ...], dict]:
     out_w, out_h = size
     sh, sw = screen.shape[:2]
     scene_hand = rng.random() < 0.4
@@ -78,8 +80,15 @@ def photograph_phone(screen: np.ndarray, rng: random.Random,
     to_photo = cv2.getPerspectiveTransform(src, quad)
     # the phone's body: the screen grown by a bezel (wider at top and bottom), with round corners
     bezel_side, bezel_end = rng.uniform(0.025, 0.05) * sw, rng.uniform(0.05, 0.09) * sh
-    body_pts = np.array([[-bezel_side, -bezel_end], [sw + bezel_side, -bezel_end],
-                         [sw + bezel_side, sh + bezel_end], [-bezel_side, sh + bezel_end]], dtype=np.float32)
+    body_pts = np.array(
+        [
+            [-bezel_side, -bezel_end],
+            [sw + bezel_side, -bezel_end],
+            [sw + bezel_side, sh + bezel_end],
+            [-bezel_side, sh + bezel_end],
+        ],
+        dtype=np.float32,
+    )
     body = cv2.perspectiveTransform(body_pts[None], to_photo)[0]
     photo = background.astype(np.float32)
     body_mask = np.zeros((out_h, out_w), np.uint8)
@@ -88,8 +97,9 @@ def photograph_phone(screen: np.ndarray, rng: random.Random,
     m = cv2.GaussianBlur(body_mask, (0, 0), 1.5).astype(np.float32)[..., None] / 255
     photo = photo * (1 - m) + body_colour * m
     # the screen, with its pixel grid beating against the camera's
-    warped = cv2.warpPerspective(screen, to_photo, (out_w, out_h), flags=cv2.INTER_AREA
-                                 if width < sw else cv2.INTER_LINEAR)
+    warped = cv2.warpPerspective(
+        screen, to_photo, (out_w, out_h), flags=cv2.INTER_AREA if width < sw else cv2.INTER_LINEAR
+    )
     screen_mask = np.zeros((out_h, out_w), np.uint8)
     cv2.fillConvexPoly(screen_mask, quad.astype(np.int32), 255)
     inside = cv2.GaussianBlur(screen_mask, (0, 0), 1.0).astype(np.float32)[..., None] / 255
@@ -100,11 +110,17 @@ def photograph_phone(screen: np.ndarray, rng: random.Random,
         photo = _fingers(photo, body, rng)
     photo = _light(photo, inside, rng)
     photo = cv2.GaussianBlur(photo, (0, 0), rng.uniform(0.6, 1.5))
-    photo += np.random.default_rng(rng.randint(0, 2**31)).normal(0, rng.uniform(1.5, 4), photo.shape[:2]).astype(
-        np.float32)[..., None]
+    photo += (
+        np.random.default_rng(rng.randint(0, 2**31))
+        .normal(0, rng.uniform(1.5, 4), photo.shape[:2])
+        .astype(np.float32)[..., None]
+    )
     out = np.clip(photo, 0, 255).astype(np.uint8)
-    return out, tuple((float(x), float(y)) for x, y in quad), {
-        "angle": round(float(np.degrees(angle)), 1), "hand": scene_hand, "screen_h": round(height)}
+    return (
+        out,
+        tuple((float(x), float(y)) for x, y in quad),
+        {"angle": round(float(np.degrees(angle)), 1), "hand": scene_hand, "screen_h": round(height)},
+    )
 
 
 def _rounded(quad: np.ndarray, radius: float) -> np.ndarray:
@@ -115,7 +131,7 @@ def _rounded(quad: np.ndarray, radius: float) -> np.ndarray:
         a = cur + (prev - cur) / np.linalg.norm(prev - cur) * radius
         b = cur + (nxt - cur) / np.linalg.norm(nxt - cur) * radius
         for t in np.linspace(0, 1, 6):  # a quadratic Bézier through the corner
-            pts.append((1 - t) ** 2 * a + 2 * (1 - t) * t * cur + t ** 2 * b)
+            pts.append((1 - t) ** 2 * a + 2 * (1 - t) * t * cur + t**2 * b)
     return np.array(pts)
 
 
@@ -132,7 +148,8 @@ def _moire(to_photo: np.ndarray, size: tuple[int, int], sw: int, rng: random.Ran
     pitch = rng.choice((1.0, 1.5, 2.0, 3.0))  # screen pixels per grid cell (the panel's sub-pixel layout)
     strength = rng.uniform(0.03, 0.08)
     return (1 - strength * (0.5 + 0.5 * np.cos(2 * np.pi * u / pitch) * np.cos(2 * np.pi * v / pitch))).astype(
-        np.float32)
+        np.float32
+    )
 
 
 def _hand_or_desk(rng: random.Random, size: tuple[int, int], hand: bool) -> np.ndarray:
@@ -155,8 +172,13 @@ def _hand_or_desk(rng: random.Random, size: tuple[int, int], hand: bool) -> np.n
         b = np.array([rng.randint(30, 120) for _ in range(3)], np.float32)
         t = (yy / out_h)[..., None]
         arr = a * (1 - t) + b * t
-    noise = cv2.resize(np.random.default_rng(rng.randint(0, 2**31)).normal(0, 10, (out_h // 40 + 2, out_w // 40 + 2))
-                       .astype(np.float32), (out_w, out_h), interpolation=cv2.INTER_CUBIC)
+    noise = cv2.resize(
+        np.random.default_rng(rng.randint(0, 2**31))
+        .normal(0, 10, (out_h // 40 + 2, out_w // 40 + 2))
+        .astype(np.float32),
+        (out_w, out_h),
+        interpolation=cv2.INTER_CUBIC,
+    )
     return np.clip(arr + noise[..., None], 0, 255)
 
 
@@ -187,8 +209,9 @@ def _light(photo: np.ndarray, inside: np.ndarray, rng: random.Random) -> np.ndar
     slope = 1 + rng.uniform(-0.15, 0.15) * (xx / w - 0.5) + rng.uniform(-0.15, 0.15) * (yy / h - 0.5)
     photo = photo * (1 - inside * (1 - rng.uniform(0.8, 1.0) * slope[..., None]))
     gx, gy = rng.uniform(0.25, 0.75) * w, rng.uniform(0.2, 0.8) * h
-    blob = rng.uniform(25, 70) * np.exp(-(((xx - gx) / (rng.uniform(0.08, 0.22) * w)) ** 2
-                                          + ((yy - gy) / (rng.uniform(0.06, 0.18) * h)) ** 2))
+    blob = rng.uniform(25, 70) * np.exp(
+        -(((xx - gx) / (rng.uniform(0.08, 0.22) * w)) ** 2 + ((yy - gy) / (rng.uniform(0.06, 0.18) * h)) ** 2)
+    )
     photo = photo + blob[..., None]
     vignette = 1 - rng.uniform(0.15, 0.4) * (((xx - w / 2) / w) ** 2 + ((yy - h / 2) / h) ** 2) * 2
     return photo * vignette[..., None]
