@@ -378,6 +378,7 @@ def phone_layout(gray: np.ndarray, cv2: ModuleType) -> list[Region] | None:
     lines, size = text_lines(gray, cv2, tight=True)
     if not lines:
         return None
+    lines = _rows_joined(lines, size)
     top, bottom = STATUS_SHARE * h, INPUT_SHARE * h
     body = [ln for ln in lines if (ln.y0 + ln.y1) / 2 > top and ln.y1 < bottom and ln.x1 - ln.x0 >= 1.5 * size]
     x_left = _mode([ln.x0 for ln in body if ln.x0 < 0.45 * w], size)
@@ -425,7 +426,41 @@ def phone_layout(gray: np.ndarray, cv2: ModuleType) -> list[Region] | None:
         x1, y1 = max(ln.x1 for ln in title), max(ln.y1 for ln in title)
         regions.append(Region(TITLE, _padded(TextLine(x0, y0, x1, y1), size, 0)))
     regions += _grouped(kinds, size, 0)
-    return regions if any(r.kind == LEFT for r in regions) else None
+    lefts = [r for r in regions if r.kind == LEFT]
+    if x_left is None or not lefts or 2 * sum(_avatar_left(gray, r.box, x_left) for r in lefts) < len(lefts):
+        return None  # a page's lines start at its margin, with no avatar beside them: no chat
+    return regions
+
+
+def _rows_joined(lines: list[TextLine], size: float) -> list[TextLine]:
+    """Pieces of one line a blurred or faint character split (side by side, less than 1.5 characters apart) as
+    one line: a message is counted once."""
+    out: list[TextLine] = []
+    for ln in sorted(lines, key=lambda ln: ln.x0):
+        for i, o in enumerate(out):
+            if min(o.y1, ln.y1) - max(o.y0, ln.y0) > 0.5 * size and ln.x0 - o.x1 < 1.5 * size:
+                out[i] = TextLine(o.x0, min(o.y0, ln.y0), max(o.x1, ln.x1), max(o.y1, ln.y1))
+                break
+        else:
+            out.append(ln)
+    return sorted(out, key=lambda ln: (ln.y0, ln.x0))
+
+
+AVATAR_SHARE = 0.107  # a phone's avatar is 40 of its 375 points wide
+
+
+def _avatar_left(gray: np.ndarray, box: Box, x_left: float) -> bool:
+    """Something drawn (an avatar: a photo or a coloured tile) in the avatar's place left of a customer's
+    message, level with its top — not the blank margin a page's lines start at."""
+    w = gray.shape[1]
+    x0, x1 = max(0, int(x_left - 1.5 * AVATAR_SHARE * w)), int(x_left - 0.03 * w)
+    if x1 - x0 < 4:
+        return False
+    patch = gray[box.y0 : box.y0 + int(AVATAR_SHARE * w), x0:x1].astype(np.float32)
+    if not patch.size:
+        return False
+    bg = float(np.median(gray[::8, ::8]))
+    return bool(np.mean(np.abs(patch - bg) > 30) > 0.2)
 
 
 def _mode(xs: list[int], size: float) -> float | None:

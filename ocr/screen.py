@@ -104,20 +104,26 @@ def analyse_photo(img: Image.Image, *, desktop: bool = False) -> Layout:
 
 
 def photo_layout(upright: Image.Image) -> Layout:
-    """A levelled photo's layout: a phone's the fuller of what its colours and what its text lines show."""
+    """A levelled photo's layout. A phone's: the messages its colours show (bubble by bubble), and those only its
+    text lines show (a glare patch washes a white bubble into its background, never the text in it)."""
     layout = analyse_photo(upright, desktop=upright.width > upright.height)
     if upright.width >= upright.height:
         return layout
     lined = phone_lines(upright)
-    return lined if lined is not None and layout_score(lined) > layout_score(layout) else layout
+    if lined is None or not layout.is_chat:
+        return lined if lined is not None else layout
+    title = layout.title or lined.title
+    found = [r for r in layout.regions if r.kind != TITLE]
+    extra = [r for r in lined.regions if r.kind != TITLE and not any(_overlap(r.box, o.box) for o in found)]
+    regions = ([title] if title else []) + sorted(found + extra, key=lambda r: r.box.y0)
+    sides = [r.box for r in regions if r.kind in (LEFT, RIGHT)]
+    return dataclasses.replace(layout, regions=tuple(regions), chat_top=min(b.y0 for b in sides),
+                               chat_bottom=max(b.y1 for b in sides))
 
 
-def layout_score(layout: Layout | None) -> int:
-    """How fully a layout reads a chat: its messages, and its title bar (0 when it is no chat)."""
-    if layout is None or not layout.is_chat:
-        return 0
-    kinds = [r.kind for r in layout.regions]
-    return kinds.count(LEFT) + kinds.count(RIGHT) + (TITLE in kinds)
+def _overlap(a: Box, b: Box) -> bool:
+    """The two boxes share rows (more than a third of the shorter one's)."""
+    return min(a.y1, b.y1) - max(a.y0, b.y0) > min(a.height, b.height) / 3
 
 
 def phone_lines(screen: Image.Image) -> Layout | None:
