@@ -11,6 +11,7 @@ import hashlib
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -647,6 +648,7 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
     cards = [c for c in cards if c.active]
     taxonomy = taxonomy.extended({axis: {getattr(c, axis) for c in cards} for axis in AXES})
     tokenizer.add_words(dictionary_words(taxonomy, cards))
+    taxonomy = taxonomy.with_voiced("objection", voiced_values(taxonomy, tokenizer, cards))
     fresh = tokenizer.fingerprint
     docs: list[list[str]] = []
     retokenised: list[KbCard] = []
@@ -677,13 +679,14 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
     taxonomy = taxonomy.with_parts(tokenizer.word_freq, lambda word, value: _topic_word(
         bm25.holders(word), codes["industry"], value_code(taxonomy, "industry", value)))
     cues = taxonomy.cues() + [Cue(k, "keyword", k) for k in by_keyword]
+    matcher = CueMatcher(cues, tokenizer)
     days = np.array([c.updated_at.toordinal() if c.updated_at else 0 for c in cards], dtype=np.int32)
     tokenizer.word_tag("的")  # jieba's parts of speech (~0.3 s, once) are read here in the executor, not by a search
     return CardIndex(
         cards=cards,
         taxonomy=taxonomy,
         tokenizer=tokenizer,
-        matcher=CueMatcher(cues, tokenizer),
+        matcher=matcher,
         bm25=bm25,
         axis_codes=codes,
         titles=PairBM25([(c.title,) for c in cards], tokenizer.t2s),
@@ -697,6 +700,38 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
                             (tokenizer.normalize(c.text) for c in cues if c.text.isascii())),
         retokenised=retokenised,
     )
+
+
+VOICED_CARDS = 20  # cards of one new objection value read for the known values they voice
+VOICED_SHARE = 0.5  # a known value voiced by at least this share of the value's best-voiced one's weight
+VOICED_MIN = 2.0  # ... and with at least this weight: a title or keyword word, or the talk track twice
+
+
+def voiced_values(taxonomy: Taxonomy, tokenizer: Tokenizer, cards: Sequence[KbCard]) -> dict[str, tuple[str, ...]]:
+    """Per admin objection value the vocabulary cannot relate (档期安排, 色差), the known objections its cards'
+    own words voice: words of the vocabulary (two characters or more) in its title and keywords count twice, in
+    its talk track once, each value once per piece. The vocabulary's words are words of the tokenizer, so this
+    reads tokens (cut once per run and remembered), not the query-side matcher: thousands of cards stay cheap."""
+    words = taxonomy.synonyms["objection"]
+    new = {v for v in taxonomy.added.get("objection", ()) if taxonomy.canonical("objection", v) == v}
+    by_value: dict[str, list[KbCard]] = {}
+    for card in cards:
+        if card.objection in new and len(by_value.setdefault(card.objection, [])) < VOICED_CARDS:
+            by_value[card.objection].append(card)
+    out: dict[str, tuple[str, ...]] = {}
+    for value, group in by_value.items():
+        weight: dict[str, float] = {}
+        for card in group:
+            for piece, share in ((card.title, 2.0), *((k, 2.0) for k in card.keywords), (card.talk_track, 1.0)):
+                said = {words[t] for t in tokenizer.tokens(piece) if len(t) > 1 and t in words} - {value}
+                for name in said:
+                    weight[name] = weight.get(name, 0.0) + share / len(group)
+        top = max(weight.values(), default=0.0)
+        voiced = tuple(v for v, w in sorted(weight.items(), key=lambda vw: -vw[1]) if w >= VOICED_MIN and
+                       w >= VOICED_SHARE * top)
+        if voiced:
+            out[value] = voiced
+    return out
 
 
 def _topic_word(holders: np.ndarray, industries: np.ndarray, code: int) -> bool:
@@ -846,10 +881,21 @@ def edition_stem(title: str) -> str:
     return title_stem(CURRENT.sub("", EDITION_NOTE.sub("", title)))
 
 
-def _edition_year(card: KbCard, day: int) -> int:
-    """The year a card is of: the latest year its title names, else the year of its date (0: neither)."""
+@dataclass(frozen=True)
+class _Edition:
+    """What a card's title and date say of its edition, read once per card (not once per pair compared)."""
+
+    year: int  # the latest year its title names, else the year of its date (0: neither)
+    names_year: bool  # its title names a year
+    marked: bool  # its title names a year, an edition note or 「现行」
+    current: bool  # its title marks it in force (「现行」, 最新 …)
+
+
+def _edition(card: KbCard, day: int) -> _Edition:
     named = [int(y) for y in YEAR.findall(card.title)]
-    return max(named) if named else (date.fromordinal(day).year if day > 0 else 0)
+    year = max(named) if named else (date.fromordinal(day).year if day > 0 else 0)
+    current = bool(CURRENT.search(card.title))
+    return _Edition(year, bool(named), bool(named or EDITION_NOTE.search(card.title) or current), current)
 
 
 def _edition_versions(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray], days: np.ndarray,
@@ -865,6 +911,10 @@ def _edition_versions(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray], 
         if len(members) < 2:
             continue
         pairs = {i: set(_stem_pairs(edition_stem(cards[i].title))) for i in members}
+        editions = {i: _edition(cards[i], int(days[i])) for i in members}
+        sizes, marked = np.zeros(len(cards)), np.zeros(len(cards), dtype=bool)  # by card position
+        sizes[members] = [len(pairs[i]) for i in members]
+        marked[members] = [editions[i].marked for i in members]
         posting: dict[str, list[int]] = {}
         for i in members:
             for pair in pairs[i]:
@@ -872,38 +922,30 @@ def _edition_versions(cards: Sequence[KbCard], codes: Mapping[str, np.ndarray], 
         for old in members:
             if out[old] >= 0 or not pairs[old]:
                 continue
-            shared: dict[int, int] = {}
-            for pair in pairs[old]:
-                holders = posting[pair]
-                if len(holders) <= COMMON_PAIR:
-                    for other in holders:
-                        shared[other] = shared.get(other, 0) + 1
-            found = [new for new, count in shared.items() if new != old and _replaces(cards, days, old, new) and
-                     count >= _overlap_needed(cards, old, new) * min(len(pairs[old]), len(pairs[new]))]
+            shared = Counter(chain.from_iterable(  # counted in C: 20,000 cards of one subject are millions
+                holders for pair in pairs[old] if len(holders := posting[pair]) <= COMMON_PAIR))
+            others = np.fromiter(shared.keys(), dtype=np.int64, count=len(shared))
+            counts = np.fromiter(shared.values(), dtype=np.int64, count=len(shared))
+            needed = np.where(marked[others] | marked[old], EDITION_OVERLAP, TITLE_OVERLAP)  # _overlap_needed
+            close = others[(counts >= needed * np.minimum(sizes[old], sizes[others])) & (others != old)]
+            found = [new for new in close.tolist() if _replaces(editions[old], editions[new], int(days[old]),
+                                                                int(days[new]))]
             if found:
-                out[old] = max(found, key=lambda i: (int(days[i]), _edition_year(cards[i], int(days[i]))))
+                out[old] = max(found, key=lambda i: (int(days[i]), editions[i].year))
 
 
 def _stem_pairs(stem: str) -> list[str]:
     return [a + b for a, b in pairwise(stem)] or ([stem] if stem else [])
 
 
-def _overlap_needed(cards: Sequence[KbCard], old: int, new: int) -> float:
-    marked = any(YEAR.search(cards[i].title) or EDITION_NOTE.search(cards[i].title) or CURRENT.search(cards[i].title)
-                 for i in (old, new))
-    return EDITION_OVERLAP if marked else TITLE_OVERLAP
-
-
-def _replaces(cards: Sequence[KbCard], days: np.ndarray, old: int, new: int) -> bool:
-    """`new` is a later version than `old`: much newer, or of a later year, or marked in force and newer."""
-    a, b = int(days[old]), int(days[new])
+def _replaces(old: _Edition, new: _Edition, a: int, b: int) -> bool:
+    """`new` (dated `b`) is a later version than `old` (dated `a`): much newer, or of a later year, or marked in
+    force and newer."""
     if a and b and b - a >= SIBLING_DAYS:
         return True
-    year_old, year_new = _edition_year(cards[old], a), _edition_year(cards[new], b)
-    if YEAR.search(cards[old].title) and year_old and year_new > year_old and (not (a and b) or b > a):
+    if old.names_year and old.year and new.year > old.year and (not (a and b) or b > a):
         return True
-    return bool(CURRENT.search(cards[new].title) and not CURRENT.search(cards[old].title) and (not (a and b) or b > a)
-                and (a or b))
+    return bool(new.current and not old.current and (not (a and b) or b > a) and (a or b))
 
 
 def is_superseded(card: KbCard, t2s: Simplifier) -> bool:
