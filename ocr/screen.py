@@ -50,6 +50,10 @@ def locate(img: Image.Image) -> Located:
         first = analyse(img, floor=True)  # a noisy JPEG whose background strays past that threshold
     if first is not None and first.is_chat:
         return Located(img, first, PHONE)
+    if not portrait and not grainy:  # a part of a phone chat cut out: no bar at either edge (layout._cropped)
+        cut = analyse(img)
+        if cut.is_chat and cut.chat_top == 0 and cut.chat_bottom == img.height:
+            return Located(img, cut, PHONE)
     pane = best_pane(img)
     if pane is not None:
         return pane
