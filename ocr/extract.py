@@ -507,12 +507,14 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     left = [r for r in regions if r.kind == LEFT]
     if bar.is_colleague or (not bar.is_group and _colleague(chat.title, bar, left, ours, own)):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
-    handed = _handed_over(left) if not bar.is_group else Person()
-    ctx = _Context(catalog or load_catalog(None),
-                   referral=bool(handed.name) or any(is_referral(r.text.replace("\n", "")) for r in left))
-    if not bar.is_group and not ctx.referral and colleagues_on_a_customer(
-            chat.title, regions, buying=_buying(bar, left, ours, ctx.catalog), ours=ours):
+    referral = any(is_referral(r.text.replace("\n", "")) for r in left)
+    catalog = catalog or load_catalog(None)
+    # (a colleague passing on a customer's 「对接人是…」 is a colleague chat first: no hand-over is looked for there)
+    if not bar.is_group and not referral and colleagues_on_a_customer(
+            chat.title, regions, buying=_buying(bar, left, ours, catalog), ours=ours):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
+    handed = _handed_over(left) if not bar.is_group else Person()
+    ctx = _Context(catalog, referral=referral or bool(handed.name))
     looks = weigh(text, is_chat=True, common=names.is_word, title=chat.title)
     if _document(looks.kind, regions):
         return LeadFields(text=text, reject_reason=looks.kind)
