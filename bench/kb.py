@@ -32,6 +32,9 @@ Labelled sets, each scored as top-1 / top-3 / no-answer F1, overall and by query
   asks about the office, HR, home or school, each holding one word a card also has), also asserted by a test.
   tests/fixtures/kb_labinstr_* (held-out L: a lab-instrument vendor, 20 cards, 40 paraphrases sharing no word with
   their card and 10 off-topic asks, written before a synonym lexicon was tried; tried and reverted, see RESULTS).
+  kb_heldoutU_* (held-out U: a managed print services / commercial printing vendor, 20 cards with admin-invented
+  objection values, 56 paraphrases sharing no word with their card and 15 off-topic asks, written before the
+  objection-family phrases were added; none of its wording is in the vocabulary).
 - the project's demo set: bench/data/kb_queries_{dev,test}.jsonl on the demo cards (same hands as the code).
 """
 
@@ -91,6 +94,8 @@ HELDOUT += [(f"I{n} (video-meeting vendor, paraphrases in everyday words{tuned})
              for n, suffix, tuned in (("", "", ""), ("-2", "2", "; TUNED, not held out: vocabulary copied from it"))]
 HELDOUT.append(("L (lab-instrument vendor, paraphrases sharing no word)",
                 FIXTURES / "kb_labinstr_cards.jsonl", FIXTURES / "kb_labinstr_queries.jsonl"))
+HELDOUT.append(("U (managed print / commercial printing vendor, paraphrases sharing no word)",
+                DATA / "kb_heldoutU_cards.jsonl", DATA / "kb_heldoutU_queries.jsonl"))
 
 
 async def card_set(path: Path, taxonomy: Taxonomy | None = None) -> KnowledgeBase:

@@ -647,6 +647,8 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
     cards = [c for c in cards if c.active]
     taxonomy = taxonomy.extended({axis: {getattr(c, axis) for c in cards} for axis in AXES})
     tokenizer.add_words(dictionary_words(taxonomy, cards))
+    objections = CueMatcher([c for c in taxonomy.cues() if c.axis == "objection"], tokenizer)
+    taxonomy = taxonomy.with_voiced("objection", voiced_values(taxonomy, objections, cards))
     fresh = tokenizer.fingerprint
     docs: list[list[str]] = []
     retokenised: list[KbCard] = []
@@ -677,13 +679,14 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
     taxonomy = taxonomy.with_parts(tokenizer.word_freq, lambda word, value: _topic_word(
         bm25.holders(word), codes["industry"], value_code(taxonomy, "industry", value)))
     cues = taxonomy.cues() + [Cue(k, "keyword", k) for k in by_keyword]
+    matcher = CueMatcher(cues, tokenizer)
     days = np.array([c.updated_at.toordinal() if c.updated_at else 0 for c in cards], dtype=np.int32)
     tokenizer.word_tag("的")  # jieba's parts of speech (~0.3 s, once) are read here in the executor, not by a search
     return CardIndex(
         cards=cards,
         taxonomy=taxonomy,
         tokenizer=tokenizer,
-        matcher=CueMatcher(cues, tokenizer),
+        matcher=matcher,
         bm25=bm25,
         axis_codes=codes,
         titles=PairBM25([(c.title,) for c in cards], tokenizer.t2s),
@@ -697,6 +700,32 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
                             (tokenizer.normalize(c.text) for c in cues if c.text.isascii())),
         retokenised=retokenised,
     )
+
+
+VOICED_CARDS = 20  # cards of one new objection value read for the known values they voice (a large import stays fast)
+VOICED_SHARE = 0.5  # a known value voiced by at least this share of the value's best-voiced one's weight
+VOICED_MIN = 2.0  # ... and with at least this weight: a title or keyword word, or the talk track twice
+
+
+def voiced_values(taxonomy: Taxonomy, matcher: CueMatcher, cards: Sequence[KbCard]) -> dict[str, tuple[str, ...]]:
+    """Per admin objection value the vocabulary cannot relate (起租门槛, 色差), the known objections its cards'
+    own words voice: title and keywords count twice, the talk track once, each value once per piece."""
+    new = {v for v in taxonomy.added.get("objection", ()) if taxonomy.canonical("objection", v) == v}
+    by_value: dict[str, list[KbCard]] = {}
+    for card in cards:
+        if card.objection in new and len(by_value.setdefault(card.objection, [])) < VOICED_CARDS:
+            by_value[card.objection].append(card)
+    out: dict[str, tuple[str, ...]] = {}
+    for value, group in by_value.items():
+        weight: dict[str, float] = {}
+        for card in group:
+            for piece, share in ((card.title, 2.0), *((k, 2.0) for k in card.keywords), (card.talk_track, 1.0)):
+                for known in {h.cue.value for h in matcher.find(piece) if h.cue.axis == "objection"} - {value}:
+                    weight[known] = weight.get(known, 0.0) + share / len(group)
+        top = max(weight.values(), default=0.0)
+        out[value] = tuple(v for v, w in sorted(weight.items(), key=lambda vw: -vw[1])
+                           if w >= VOICED_MIN and w >= VOICED_SHARE * top)
+    return {v: known for v, known in out.items() if known}
 
 
 def _topic_word(holders: np.ndarray, industries: np.ndarray, code: int) -> bool:

@@ -181,6 +181,17 @@ class Taxonomy:
                     synonyms["role"].setdefault(stem + suffix, target)
         return Taxonomy(self.values, synonyms, self.expansions, self.families, self.added, self.related, self.quiet)
 
+    def with_voiced(self, axis: str, voiced: Mapping[str, Iterable[str]]) -> Taxonomy:
+        """New values of `axis` related to the known values their cards voice (an admin's 起租门槛 whose cards
+        speak of 结算 and 付款 is about 付款方式 too): a query naming those values finds such a card in part."""
+        related = {a: dict(r) for a, r in self.related.items()}
+        slot = related.setdefault(axis, {})
+        for value, known in voiced.items():
+            if not known or value not in self.added.get(axis, ()) or self.canonical(axis, value) != value:
+                continue
+            slot[value] = tuple(dict.fromkeys((*slot.get(value, ()), *known)))
+        return Taxonomy(self.values, self.synonyms, self.expansions, self.families, self.added, related, self.quiet)
+
     def with_edits(self, edits: Mapping[str, object]) -> Taxonomy:
         """Apply admin edits ({"synonyms": {axis: {word: value}}}) stored in the database."""
         raw = edits.get("synonyms") if isinstance(edits, Mapping) else None
