@@ -8,8 +8,9 @@ The decision is a logistic regression over a handful of features of (query, firs
 It is fitted on the labelled sets written by other hands in the repository (bench/data/kb_heldout*_*,
 tests/fixtures/kb_*: see bench/kb.py), never on ../shared/eval/kb-dev (only scored, as a check, by bench/kb.py).
 
-A query is a positive example when it is answerable (its right card first or not: declining it loses the right card
-in the top three too), a negative one when no card should answer it. Negatives weigh `NEGATIVE_WEIGHT`: a set holds
+A query is a positive example when it is answerable and its right card ranks first, a negative one when no card
+should answer it; an answerable query whose first card is wrong is the ranking's miss and is left out (sets of
+paraphrases sharing no word with their card would otherwise teach it to answer whatever shares nothing). Negatives weigh `NEGATIVE_WEIGHT`: a set holds
 about four answerable queries for each off-topic one, while a wrong answer costs a rep more than a decline. The
 features kept are those that survived a backward elimination scored leave one set out (never on held-out T).
 Leave one set out: each set is scored with weights fitted on all the others, so every figure printed is on a set the
@@ -73,8 +74,11 @@ def examples(sets: list[LabelledSet]) -> tuple[np.ndarray, np.ndarray]:
         for row, pred, feats in zip(s.rows, s.preds, s.features, strict=True):
             if feats is None:
                 continue
+            expected = list(row["expected"])
+            if expected and pred["ranked"][0] not in expected:
+                continue  # the ranking's miss: whether to answer it teaches nothing about answering
             xs.append([feats[f] for f in FEATURES])
-            ys.append(1.0 if row["expected"] else 0.0)
+            ys.append(1.0 if expected else 0.0)
     return np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64)
 
 

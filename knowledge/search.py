@@ -590,12 +590,14 @@ class Backing:
     errands: tuple[str, ...]  # a rep's errand around a customer (订酒店, 接机) the card does not hold
     held_words: int  # distinct topic words of two characters or more (or English) the card holds itself
     rest_held: float  # share of the topic words besides the vocabulary's cues that the card holds
+    objection_agreed: bool  # an objection cue of the query is the card's own (not only a card keyword)
 
     @property
     def beside_the_point(self) -> bool:
         """The rep's own matter (with no customer in it) or errand, a noun no card uses as what the shared word is
         about, or the speaker's own hesitation: the card's words may be shared, but it does not answer this."""
-        return bool((self.own and not self.customer) or self.errands or self.foreign or self.for_self)
+        foreign = bool(self.foreign) and (self.one_synonym or not self.objection_agreed)  # not when the card agrees
+        return bool((self.own and not self.customer) or self.errands or foreign or self.for_self)
 
 
 def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]) -> Backing:
@@ -651,7 +653,7 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
                    _foreign_nouns(index, text, tokens, scored.hits, words, pairs,
                                   len(scored.paragraph or scored.query) < LONG_QUERY),
                    tuple(w for w in frame.errands(text) if not _card_holds(tok, w, words, pairs)), len(own_words),
-                   (held - cue_held) / rest if rest > 0 else 1.0)
+                   (held - cue_held) / rest if rest > 0 else 1.0, any(h.cue.axis == "objection" for h in agreed))
 
 
 NOUN_TAGS = frozenset({"n", "nz"})  # plain nouns (not 应付 vn, not a maker's name nr: 西门子的更稳定 is a rival)
