@@ -540,7 +540,7 @@ def decision_features(index: CardIndex, scored: Scored, best: int, runner_up: in
         "one_synonym": float(backing.one_synonym and not scored.keyword[best] > 0),
         "beside": float(backing.beside_the_point or _other_product(index, scored, card)),
         "lone_word": float(backing.held_words <= 1 and backing.rest_held < 0.5),
-        "coverage": _coverage(index, scored.query, scored.hits, skip_axes=True),
+        "coverage": _coverage(index, scored.query, scored.hits),
     }
 
 
