@@ -39,7 +39,17 @@ NEGATIVE_WEIGHT = 2.0
 # The decision must be monotone in its evidence: more of the query held by the card never lowers the answer, a sign
 # of another matter never raises it (unconstrained, correlated features can take a backward weight that a knowledge
 # base unlike the training sets then exploits: a query sharing nothing with any card answered for its length).
-SIGNS = {"pieces": 1, "title": 1, "score": 1, "one_synonym": 0, "beside": -1, "lone_word": -1, "coverage": 1}
+SIGNS = {
+    "pieces": 1,
+    "title": 1,
+    "score": 1,
+    "one_synonym": 0,
+    "beside": -1,
+    "lone_word": -1,
+    "coverage": 1,
+    "concern_elsewhere": -1,
+    "vague": -1,
+}
 
 
 @dataclass

@@ -11,7 +11,17 @@ from functools import cache
 from pathlib import Path
 
 WEIGHTS_FILE = Path(__file__).with_name("decision.json")
-FEATURES = ("pieces", "title", "score", "one_synonym", "beside", "lone_word", "coverage")
+FEATURES = (
+    "pieces",
+    "title",
+    "score",
+    "one_synonym",
+    "beside",
+    "lone_word",
+    "coverage",
+    "concern_elsewhere",
+    "vague",
+)
 
 
 @dataclass(frozen=True)

@@ -541,7 +541,28 @@ def decision_features(index: CardIndex, scored: Scored, best: int, runner_up: in
         "beside": float(backing.beside_the_point or _other_product(index, scored, card)),
         "lone_word": float(backing.held_words <= 1 and backing.rest_held < 0.5),
         "coverage": _coverage(index, scored.query, scored.hits),
+        "concern_elsewhere": float(_concern_no_card_holds(index, scored)),
+        "vague": float(backing.vague) * (1.0 - backing.rest_held),
     }
+
+
+def _concern_no_card_holds(index: CardIndex, scored: Scored) -> bool:
+    """The query names an objection of the vocabulary that no card is about (by its own value or its keywords):
+    「独家代理」 where no card speaks of agency terms; the generic words around it then found a card by chance."""
+    wanted = scored.values.get("objection")
+    if not wanted:
+        return False
+    held = _objections_held(index)
+    return not any(value_code(index.taxonomy, "objection", value) in held for value in wanted)
+
+
+def _objections_held(index: CardIndex) -> frozenset[int]:
+    """The objection values some card is about: its own value, or one its keywords name."""
+    cached = index.__dict__.get("_objections_held")
+    if cached is None:
+        codes = {int(c) for c in np.unique(index.axis_codes["objection"])} | set(index.keyword_values["objection"])
+        cached = index.__dict__["_objections_held"] = frozenset(codes - {0})
+    return cached
 
 
 def _title_share(index: CardIndex, scored: Scored, card: KbCard) -> float:
@@ -591,6 +612,7 @@ class Backing:
     held_words: int  # distinct topic words of two characters or more (or English) the card holds itself
     rest_held: float  # share of the topic words besides the vocabulary's cues that the card holds
     objection_agreed: bool  # an objection cue of the query is the card's own (not only a card keyword)
+    vague: bool  # every topic cue is an everyday word (贵, 考虑, 麻烦): it needs a second, specific word beside it
 
     @property
     def beside_the_point(self) -> bool:
@@ -653,7 +675,8 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
                    _foreign_nouns(index, text, tokens, scored.hits, words, pairs,
                                   len(scored.paragraph or scored.query) < LONG_QUERY),
                    tuple(w for w in frame.errands(text) if not _card_holds(tok, w, words, pairs)), len(own_words),
-                   (held - cue_held) / rest if rest > 0 else 1.0, any(h.cue.axis == "objection" for h in agreed))
+                   (held - cue_held) / rest if rest > 0 else 1.0, any(h.cue.axis == "objection" for h in agreed),
+                   bool(cues) and all(frame.ambiguous(tok.normalize(h.cue.text)) for h in cues))
 
 
 NOUN_TAGS = frozenset({"n", "nz"})  # plain nouns (not 应付 vn, not a maker's name nr: 西门子的更稳定 is a rival)
