@@ -647,8 +647,7 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
     cards = [c for c in cards if c.active]
     taxonomy = taxonomy.extended({axis: {getattr(c, axis) for c in cards} for axis in AXES})
     tokenizer.add_words(dictionary_words(taxonomy, cards))
-    objections = CueMatcher([c for c in taxonomy.cues() if c.axis == "objection"], tokenizer)
-    taxonomy = taxonomy.with_voiced("objection", voiced_values(taxonomy, objections, cards))
+    taxonomy = taxonomy.with_voiced("objection", voiced_values(taxonomy, tokenizer, cards))
     fresh = tokenizer.fingerprint
     docs: list[list[str]] = []
     retokenised: list[KbCard] = []
@@ -702,14 +701,17 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
     )
 
 
-VOICED_CARDS = 20  # cards of one new objection value read for the known values they voice (a large import stays fast)
+VOICED_CARDS = 20  # cards of one new objection value read for the known values they voice
 VOICED_SHARE = 0.5  # a known value voiced by at least this share of the value's best-voiced one's weight
 VOICED_MIN = 2.0  # ... and with at least this weight: a title or keyword word, or the talk track twice
 
 
-def voiced_values(taxonomy: Taxonomy, matcher: CueMatcher, cards: Sequence[KbCard]) -> dict[str, tuple[str, ...]]:
-    """Per admin objection value the vocabulary cannot relate (起租门槛, 色差), the known objections its cards'
-    own words voice: title and keywords count twice, the talk track once, each value once per piece."""
+def voiced_values(taxonomy: Taxonomy, tokenizer: Tokenizer, cards: Sequence[KbCard]) -> dict[str, tuple[str, ...]]:
+    """Per admin objection value the vocabulary cannot relate (档期安排, 色差), the known objections its cards'
+    own words voice: words of the vocabulary (two characters or more) in its title and keywords count twice, in
+    its talk track once, each value once per piece. The vocabulary's words are words of the tokenizer, so this
+    reads tokens (cut once per run and remembered), not the query-side matcher: thousands of cards stay cheap."""
+    words = taxonomy.synonyms["objection"]
     new = {v for v in taxonomy.added.get("objection", ()) if taxonomy.canonical("objection", v) == v}
     by_value: dict[str, list[KbCard]] = {}
     for card in cards:
@@ -720,12 +722,15 @@ def voiced_values(taxonomy: Taxonomy, matcher: CueMatcher, cards: Sequence[KbCar
         weight: dict[str, float] = {}
         for card in group:
             for piece, share in ((card.title, 2.0), *((k, 2.0) for k in card.keywords), (card.talk_track, 1.0)):
-                for known in {h.cue.value for h in matcher.find(piece) if h.cue.axis == "objection"} - {value}:
-                    weight[known] = weight.get(known, 0.0) + share / len(group)
+                said = {words[t] for t in tokenizer.tokens(piece) if len(t) > 1 and t in words} - {value}
+                for name in said:
+                    weight[name] = weight.get(name, 0.0) + share / len(group)
         top = max(weight.values(), default=0.0)
-        out[value] = tuple(v for v, w in sorted(weight.items(), key=lambda vw: -vw[1])
-                           if w >= VOICED_MIN and w >= VOICED_SHARE * top)
-    return {v: known for v, known in out.items() if known}
+        voiced = tuple(v for v, w in sorted(weight.items(), key=lambda vw: -vw[1]) if w >= VOICED_MIN and
+                       w >= VOICED_SHARE * top)
+        if voiced:
+            out[value] = voiced
+    return out
 
 
 def _topic_word(holders: np.ndarray, industries: np.ndarray, code: int) -> bool:

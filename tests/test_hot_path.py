@@ -318,9 +318,16 @@ async def test_the_conversation_state_is_one_read_on_each_backend(org_db: Databa
                      (4, 1, "k0", None), (4, 2, "k1", None)]  # what was sent last on the channel: a pick's card
     first = next(r for r in rows if r.part == 1)
     assert body_from_json(first.payload) == card and first.at is not None
+    # the hot path's own read (on a SQLite file straight through sqlite3): the same rows, the same types
+    assert sorted(await org_db.read_rows(_state_statement(), params)) == sorted(tuple(r) for r in rows)
     params["s_since"] = now  # nothing acted on since: no second part
     async with org_db.reader() as conn:
         assert {r.part for r in (await conn.execute(_state_statement(), params)).all()} == {1, 3, 4}
+    assert {r.part for r in await org_db.read_rows(_state_statement(), params)} == {1, 3, 4}
+    async with org_db.session() as s:  # a commit after the first read: the next read sees it
+        s.add(OutboxMessage(channel="wecom", recipient="rep01", kind="text", payload={"text": "好"}, dedup_key="k9",
+                            status="pending", attempts=0, next_attempt_at=now, created_at=now))
+    assert "k9" in {r.name for r in await org_db.read_rows(_state_statement(), params) if r.part == 4}
 
 
 async def test_a_burst_of_newcomers_keeps_the_caches_warm(services: Services) -> None:

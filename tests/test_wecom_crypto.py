@@ -118,6 +118,33 @@ def test_parse_refuses_doctype_and_entities() -> None:
         parse_message('<!DOCTYPE x><xml><MsgType>text</MsgType><FromUserName>a</FromUserName></xml>')
 
 
+@pytest.mark.parametrize(("doc", "fields"), [
+    # WeCom's own shape: read without expat (CR LF normalised as XML does; `]]` and `>` are plain CDATA text)
+    ('<?xml version="1.0" encoding="UTF-8"?>\n<xml>\r\n <A><![CDATA[x]]y>\r\nz]]]></A><B>12</B>\n</xml>\n',
+     {"A": "x]]y>\nz]", "B": "12"}),
+    ("<xml><A><![CDATA[]]></A><B></B><A>later wins</A></xml>", {"A": "later wins", "B": ""}),
+    # other shapes go to expat: a reference decoded, two CDATA sections joined, a nested element skipped
+    ("<xml><A>a &amp; b &#65;</A><B><![CDATA[c]]><![CDATA[d]]></B><C><D>e</D></C></xml>", {"A": "a & b A", "B": "cd"}),
+])
+def test_flat_documents_read_as_xml_reads_them(doc: str, fields: dict[str, str]) -> None:
+    assert parse_flat(doc) == fields
+    assert parse_flat(doc.encode()) == fields
+
+
+@pytest.mark.parametrize("doc", [
+    "<xml><A>a\x01b</A></xml>",  # a character XML forbids, in plain text and in CDATA
+    "<xml><A><![CDATA[a\x0bb]]></A></xml>",
+    "<xml><A>a]]>b</A></xml>",  # `]]>` outside CDATA
+    "<xml><A><![CDATA[a]]>b]]></A></xml>",  # the first `]]>` ends the section
+    "<xml><A>a</B></xml>",
+    "<xml><A>a</A>",
+    "<xml><A>a</A></xml><xml></xml>",
+])
+def test_malformed_flat_documents_refused(doc: str) -> None:
+    with pytest.raises(BadXml):
+        parse_flat(doc)
+
+
 @pytest.mark.parametrize("body", [
     b"hello", b'{"json": 1}', b"<xml><Encrypt>abc", b"<root><Encrypt>x</Encrypt></root>",
     b"<xml><ToUserName>x</ToUserName></xml>", b"",

@@ -101,8 +101,7 @@ async def load_state(ctx: Context) -> State:
     people = await ctx.services.shared(TEAM).people(ctx.services.db)
     params = {"s_to": ctx.msg.user_id, "s_user": ctx.user.id, "s_since": ctx.now() - RECENT_TOUCH,
               "s_channel": ctx.msg.channel}
-    async with ctx.services.db.reader(inline=True) as conn:
-        rows = (await conn.execute(_state_statement(), params)).all()
+    rows = await ctx.services.db.read_rows(_state_statement(), params)
     last_card = next((r for r in rows if r.part == 1), None)
     touched = next(((r.num, r.at) for r in rows if r.part == 2), None)
     mine = [(r.num, r.name, r.status, r.company, r.phone) for r in rows if r.part == 3]
