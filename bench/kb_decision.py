@@ -59,6 +59,7 @@ class LabelledSet:
     rows: list[dict]
     preds: list[dict]  # the search's own output (ranking, and its answer as shipped)
     features: list[dict[str, float] | None]  # per query; None: declined before any card is weighed
+    vetoed: list[bool]  # per query: declined by a veto of the search whatever the weights say
 
 
 def fold_of(name: str) -> str:
@@ -73,17 +74,19 @@ async def load_sets() -> list[LabelledSet]:
         index = kb._index  # the bench reads the features the decision weighs
         assert index is not None
         preds = predictions(kb, [str(r["q"]) for r in rows])
-        features = [None if (got := decision_inputs(index, str(r["q"]))) is None else got[1] for r in rows]
-        out.append(LabelledSet(name, fold_of(name), rows, preds, features))
+        inputs = [decision_inputs(index, str(r["q"])) for r in rows]
+        features = [None if got is None else got[1] for got in inputs]
+        vetoed = [got is not None and got[2] for got in inputs]
+        out.append(LabelledSet(name, fold_of(name), rows, preds, features, vetoed))
     return out
 
 
 def examples(sets: list[LabelledSet]) -> tuple[np.ndarray, np.ndarray]:
     xs, ys = [], []
     for s in sets:
-        for row, pred, feats in zip(s.rows, s.preds, s.features, strict=True):
-            if feats is None:
-                continue
+        for row, pred, feats, vetoed in zip(s.rows, s.preds, s.features, s.vetoed, strict=True):
+            if feats is None or vetoed:
+                continue  # declined whatever the weights say: it teaches them nothing
             expected = list(row["expected"])
             if expected and pred["ranked"][0] not in expected:
                 continue  # the ranking's miss: whether to answer it teaches nothing about answering
@@ -126,8 +129,8 @@ def fit_free(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float
 def decided(s: LabelledSet, decision: Decision) -> list[dict]:
     """The search's output with the answer / decline taken from `decision`."""
     return [
-        {**pred, "answered": feats is not None and decision.answers(feats)}
-        for pred, feats in zip(s.preds, s.features, strict=True)
+        {**pred, "answered": feats is not None and not vetoed and decision.answers(feats)}
+        for pred, feats, vetoed in zip(s.preds, s.features, s.vetoed, strict=True)
     ]
 
 

@@ -197,16 +197,17 @@ def _ordered(index: CardIndex, text: str, original: str, top: int, stale_days: i
     return scored, order, pinned
 
 
-def decision_inputs(index: CardIndex, query: str, stale_days: int = 365) -> tuple[str, dict[str, float]] | None:
-    """The first card's id and the features the answer / decline decision weighs (for bench/kb_decision.py);
-    None when the query is declined before any card is weighed (empty, chatter)."""
+def decision_inputs(index: CardIndex, query: str, stale_days: int = 365
+                    ) -> tuple[str, dict[str, float], bool] | None:
+    """The first card's id, the features the answer / decline decision weighs and whether a veto declines it anyway
+    (for bench/kb_decision.py); None when the query is declined before any card is weighed (empty, chatter)."""
     original, t2s = query.strip(), index.tokenizer.t2s
     text = clean(original, t2s)
     if not text or not index.cards or is_chatter(original, t2s):
         return None
     scored, order, _ = _ordered(index, text, original, CANDIDATES, stale_days, None)
     best, runner_up = order[0], order[1] if len(order) > 1 else None
-    return index.cards[best].id, decision_features(index, scored, best, runner_up)
+    return index.cards[best].id, decision_features(index, scored, best, runner_up), _vetoed(index, scored, best)
 
 
 def _off_duty(index: CardIndex, query: str) -> bool:
@@ -510,7 +511,42 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
     """Answer when the fitted decision (knowledge/decision.py) finds the first card backed by what the query says:
     judged against the query itself, the whole knowledge base and the runner-up card, never one absolute score."""
     why = _why(index, scored, index.cards[best])
+    if _vetoed(index, scored, best):
+        return False, why
     return decision.shipped().answers(decision_features(index, scored, best, runner_up)), why
+
+
+MIN_TEXT = 0.5  # share of the query's words (or character pairs) the first card holds: most of them
+
+
+def _vetoed(index: CardIndex, scored: Scored, best: int) -> bool:
+    """Declines that hold whatever the fitted decision says (they only decline, never answer):
+    - no objection and no card keyword in the query, and one word shared with the first card (「电钻去哪借」, a role
+      or an industry alone: 「医院挂号怎么挂」): one shared word is chance, not the query's subject;
+    - the query's concern is one no card is about (see `_about_nothing_held`)."""
+    if not any(h.cue.axis in TOPIC_AXES for h in scored.hits) and _pieces(index, scored, index.cards[best]) <= 1:
+        return True
+    return _about_nothing_held(index, scored, best)
+
+
+def _about_nothing_held(index: CardIndex, scored: Scored, best: int) -> bool:
+    """The query's concern is one no card is about (「独家代理」 where no card's objection or keywords name it), and
+    the first card holds neither a keyword of the query nor most of its words: generic words (客户, 我们, 怎么办)
+    then found a card by chance."""
+    own = index.cards[best].objection
+    if scored.keyword[best] > 0 or float(scored.text[best]) >= MIN_TEXT or len(scored.paragraph or scored.query) >= (
+            LONG_QUERY):
+        return False  # a voice-to-text paragraph holds several concerns: it is left to the decision
+    if own in index.taxonomy.added.get("objection", ()) and index.taxonomy.canonical("objection", own) == own:
+        return False  # the card's objection is an admin's word the vocabulary cannot relate: no evidence either way
+    return _concern_no_card_holds(index, scored)
+
+
+def _pieces(index: CardIndex, scored: Scored, card: KbCard) -> int:
+    """Distinct character pairs (or Latin words) of the query's words (not its grammar) the card holds."""
+    shared = set(_content_bigrams(index, scored.query)) & set(index.tokenizer.card_bigrams(card))
+    latin = set(re.findall(r"[0-9a-z]{2,}", scored.query)) & set(card.tokens or ())
+    return len(shared) + len(latin)
 
 
 SCORE_SCALE = 8.0  # about the score of a card agreeing on every axis and holding all of the query's words
@@ -527,14 +563,15 @@ def decision_features(index: CardIndex, scored: Scored, best: int, runner_up: in
     - one_synonym: the query's topic is named only by one objection synonym of the vocabulary;
     - beside: the words it shares sit in another matter (the rep's own day or errand, a thing no card sells, a noun
       no card uses right before the shared word, the speaker's own hesitation);
-    - lone_word: the card holds at most one of the query's topic words and less than half of those besides the cues.
+    - lone_word: the card holds at most one of the query's topic words and less than half of those besides the cues;
+    - vague: every topic cue is an everyday word (贵, 考虑) and no customer is its subject, less the share of the
+      other topic words the card holds (「种植户嫌我们卖得太贵了」 is a customer's objection, 「太贵了」 alone is not).
+    Vetoes (`_vetoed`) decline whatever these say.
     """
     card = index.cards[best]
     backing = _backing(index, scored, card, _why(index, scored, card))
-    shared = set(_content_bigrams(index, scored.query)) & set(index.tokenizer.card_bigrams(card))
-    latin = set(re.findall(r"[0-9a-z]{2,}", scored.query)) & set(card.tokens or ())
     return {
-        "pieces": min(len(shared) + len(latin), PIECES) / PIECES,
+        "pieces": min(_pieces(index, scored, card), PIECES) / PIECES,
         "title": _title_share(index, scored, card),
         "score": min(max(float(scored.total[best]), 0.0) / SCORE_SCALE, 1.5),
         "one_synonym": float(backing.one_synonym and not scored.keyword[best] > 0),
@@ -542,7 +579,7 @@ def decision_features(index: CardIndex, scored: Scored, best: int, runner_up: in
         "lone_word": float(backing.held_words <= 1 and backing.rest_held < 0.5),
         "coverage": _coverage(index, scored.query, scored.hits),
         "concern_elsewhere": float(_concern_no_card_holds(index, scored)),
-        "vague": float(backing.vague) * (1.0 - backing.rest_held),
+        "vague": float(backing.vague and not backing.customer) * (1.0 - backing.rest_held),
     }
 
 
