@@ -516,6 +516,8 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
     return decision.shipped().answers(decision_features(index, scored, best, runner_up)), why
 
 
+MIN_TOPIC = 0.15  # share of the query besides role and industry words explained (by cues, card words)
+MIN_COVERAGE = 0.5  # share of the whole query explained: half of it
 MIN_TEXT = 0.5  # share of the query's words (or character pairs) the first card holds: most of them
 
 
@@ -524,7 +526,9 @@ def _vetoed(index: CardIndex, scored: Scored, best: int) -> bool:
     - no objection and no card keyword in the query, and one word shared with the first card (「电钻去哪借」, a role
       or an industry alone: 「医院挂号怎么挂」): one shared word is chance, not the query's subject;
     - the query's concern is one no card is about (see `_about_nothing_held`)."""
-    if not any(h.cue.axis in TOPIC_AXES for h in scored.hits) and _pieces(index, scored, index.cards[best]) <= 1:
+    if not any(h.cue.axis in TOPIC_AXES for h in scored.hits) and _pieces(index, scored, index.cards[best]) <= 1 and (
+            _coverage(index, scored.query, scored.hits, skip_axes=True) < MIN_TOPIC
+            or _coverage(index, scored.query, scored.hits) < MIN_COVERAGE):
         return True
     return _about_nothing_held(index, scored, best)
 
