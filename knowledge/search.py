@@ -526,9 +526,10 @@ def _vetoed(index: CardIndex, scored: Scored, best: int) -> bool:
     - no objection and no card keyword in the query, and one word shared with the first card (「电钻去哪借」, a role
       or an industry alone: 「医院挂号怎么挂」): one shared word is chance, not the query's subject;
     - the query's concern is one no card is about (see `_about_nothing_held`)."""
-    if not any(h.cue.axis in TOPIC_AXES for h in scored.hits) and _pieces(index, scored, index.cards[best]) <= 1 and (
+    pieces = _pieces(index, scored, index.cards[best])
+    if not any(h.cue.axis in TOPIC_AXES for h in scored.hits) and (pieces == 0 or pieces == 1 and (
             _coverage(index, scored.query, scored.hits, skip_axes=True) < MIN_TOPIC
-            or _coverage(index, scored.query, scored.hits) < MIN_COVERAGE):
+            or _coverage(index, scored.query, scored.hits) < MIN_COVERAGE)):
         return True
     return _about_nothing_held(index, scored, best)
 
