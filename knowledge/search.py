@@ -518,6 +518,8 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
 
 MIN_TOPIC = 0.15  # share of the query besides role and industry words explained (by cues, card words)
 MIN_COVERAGE = 0.5  # share of the whole query explained: half of it
+MIN_EXPLAINED = 0.34  # share of the whole query explained: a third of it at least
+MIN_TEXT_ALONE = 0.4  # without any cue: share of the query's words the first card must hold
 MIN_TEXT = 0.5  # share of the query's words (or character pairs) the first card holds: most of them
 
 
@@ -531,7 +533,17 @@ def _vetoed(index: CardIndex, scored: Scored, best: int) -> bool:
             _coverage(index, scored.query, scored.hits, skip_axes=True) < MIN_TOPIC
             or _coverage(index, scored.query, scored.hits) < MIN_COVERAGE)):
         return True
+    if _coverage(index, scored.query, scored.hits) < MIN_EXPLAINED and _lone_and_own(index, scored, best):
+        return True
+    if not scored.hits and float(scored.text[best]) < MIN_TEXT_ALONE:
+        return True
     return _about_nothing_held(index, scored, best)
+
+
+def _lone_and_own(index: CardIndex, scored: Scored, best: int) -> bool:
+    card = index.cards[best]
+    backing = _backing(index, scored, card, _why(index, scored, card))
+    return not backing.customer and backing.held_words <= 1 and backing.rest_held < 0.5
 
 
 def _about_nothing_held(index: CardIndex, scored: Scored, best: int) -> bool:
