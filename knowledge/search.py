@@ -516,34 +516,35 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
     return decision.shipped().answers(decision_features(index, scored, best, runner_up)), why
 
 
+# Thresholds of the rules the fitted decision replaced, kept where they only decline (`_vetoed`).
 MIN_TOPIC = 0.15  # share of the query besides role and industry words explained (by cues, card words)
-MIN_COVERAGE = 0.5  # share of the whole query explained: half of it
-MIN_EXPLAINED = 0.34  # share of the whole query explained: a third of it at least
-MIN_TEXT_ALONE = 0.4  # without any cue: share of the query's words the first card must hold
-MIN_TEXT = 0.5  # share of the query's words (or character pairs) the first card holds: most of them
+MIN_COVERAGE = (0.34, 0.5)  # share of the whole query explained: a third of it; half of it
+MIN_TEXT = (0.4, 0.5)  # share of the query's words (or character pairs) the first card holds
 
 
 def _vetoed(index: CardIndex, scored: Scored, best: int) -> bool:
-    """Declines that hold whatever the fitted decision says (they only decline, never answer):
-    - no objection and no card keyword in the query, and one word shared with the first card (「电钻去哪借」, a role
-      or an industry alone: 「医院挂号怎么挂」): one shared word is chance, not the query's subject;
-    - the query's concern is one no card is about (see `_about_nothing_held`)."""
-    pieces = _pieces(index, scored, index.cards[best])
-    if not any(h.cue.axis in TOPIC_AXES for h in scored.hits) and (pieces == 0 or pieces == 1 and (
-            _coverage(index, scored.query, scored.hits, skip_axes=True) < MIN_TOPIC
-            or _coverage(index, scored.query, scored.hits) < MIN_COVERAGE)):
-        return True
-    if _coverage(index, scored.query, scored.hits) < MIN_EXPLAINED and _lone_and_own(index, scored, best):
-        return True
-    if not scored.hits and float(scored.text[best]) < MIN_TEXT_ALONE:
-        return True
-    return _about_nothing_held(index, scored, best)
-
-
-def _lone_and_own(index: CardIndex, scored: Scored, best: int) -> bool:
+    """Declines that hold whatever the fitted decision says (they only decline, never answer), each what the rules
+    it replaced required of every answer; fitted leave one set out, the decision is trained around them:
+    - no objection and no card keyword, and one word shared with the first card while the query is mostly
+      unexplained (「电钻去哪借」, a role or an industry alone: 「医院挂号怎么挂」), or none at all: chance;
+    - no cue at all, and the first card holds under `MIN_TEXT[0]` of the query's words;
+    - a third of the query explained, no customer in it, and the card holds at most one of its words: the rep's own
+      matter (「送水的师傅今天来了吗」) sharing one word with a card;
+    - the query's concern is one no card is about (`_about_nothing_held`)."""
     card = index.cards[best]
-    backing = _backing(index, scored, card, _why(index, scored, card))
-    return not backing.customer and backing.held_words <= 1 and backing.rest_held < 0.5
+    coverage = _coverage(index, scored.query, scored.hits)
+    if not any(h.cue.axis in TOPIC_AXES for h in scored.hits):
+        pieces = _pieces(index, scored, card)
+        if pieces == 0 or pieces == 1 and (
+                coverage < MIN_COVERAGE[1] or _coverage(index, scored.query, scored.hits, skip_axes=True) < MIN_TOPIC):
+            return True
+    if not scored.hits and float(scored.text[best]) < MIN_TEXT[0]:
+        return True
+    if coverage < MIN_COVERAGE[0]:
+        backing = _backing(index, scored, card, _why(index, scored, card))
+        if not backing.customer and backing.held_words <= 1 and backing.rest_held < 0.5:
+            return True
+    return _about_nothing_held(index, scored, best)
 
 
 def _about_nothing_held(index: CardIndex, scored: Scored, best: int) -> bool:
@@ -551,7 +552,7 @@ def _about_nothing_held(index: CardIndex, scored: Scored, best: int) -> bool:
     the first card holds neither a keyword of the query nor most of its words: generic words (客户, 我们, 怎么办)
     then found a card by chance."""
     own = index.cards[best].objection
-    if scored.keyword[best] > 0 or float(scored.text[best]) >= MIN_TEXT or len(scored.paragraph or scored.query) >= (
+    if scored.keyword[best] > 0 or float(scored.text[best]) >= MIN_TEXT[1] or len(scored.paragraph or scored.query) >= (
             LONG_QUERY):
         return False  # a voice-to-text paragraph holds several concerns: it is left to the decision
     if own in index.taxonomy.added.get("objection", ()) and index.taxonomy.canonical("objection", own) == own:
