@@ -160,13 +160,17 @@ class Cutter:
         if self._broken:
             return None
         loop, tokens = asyncio.get_running_loop(), []
-        for lo in range(0, len(cards), CUT_BATCH):
-            try:
-                stamp, cut = await loop.run_in_executor(self._pool, _cut, cards[lo:lo + CUT_BATCH])
-            except BrokenProcessPool:
+        # all batches queued at once: the child cuts one while the next one's pickle is on its way
+        batches = await asyncio.gather(*(loop.run_in_executor(self._pool, _cut, cards[lo:lo + CUT_BATCH])
+                                         for lo in range(0, len(cards), CUT_BATCH)), return_exceptions=True)
+        for batch in batches:
+            if isinstance(batch, BrokenProcessPool):
                 log.warning("import: the cutting process ended abruptly; cutting in this process instead")
                 self._broken = True
                 return None
+            if isinstance(batch, BaseException):
+                raise batch
+            stamp, cut = batch
             if stamp != self.stamp:
                 raise RuntimeError(f"the cutting process has dictionary {stamp}, not {self.stamp}")
             tokens += cut
@@ -251,10 +255,16 @@ async def import_chunks(db: Any, kb: KnowledgeBase, chunks: Iterator[list[KbCard
     batch = uuid.uuid4().hex
     await drop_stale_batches(db, now)
     cutter = await loop.run_in_executor(None, Cutter, kb.tokenizer) if apart else None
+
+    async def cut_next() -> list[KbCard] | None:
+        chunk = await loop.run_in_executor(None, next, chunks, None)
+        return None if chunk is None else await tokenise(kb, chunk, progress, indexed, cutter)
+
+    upcoming = asyncio.ensure_future(cut_next())
     try:
         total = store.UpsertStats()
-        while (chunk := await loop.run_in_executor(None, next, chunks, None)) is not None:
-            ready = await tokenise(kb, chunk, progress, indexed, cutter)
+        while (ready := await upcoming) is not None:
+            upcoming = asyncio.ensure_future(cut_next())  # the next chunk is read and cut while this one is staged
             if not total.inserted + total.updated + total.unchanged:
                 await kb.save_dictionary(db, ready[0].tokens_dict)  # other processes can check these tokens
             stats = await stage(db, batch, ready, now, progress)
@@ -263,9 +273,11 @@ async def import_chunks(db: Any, kb: KnowledgeBase, chunks: Iterator[list[KbCard
             stats.written = []
             total = _added(total, stats)
             if landed is not None:
-                await landed(len(chunk))
+                await landed(len(ready))
         await store.STAGED_CARDS.publish(db, batch, total.inserted + total.updated, now)
     except BaseException:
+        upcoming.cancel()
+        upcoming.add_done_callback(lambda task: task.cancelled() or task.exception())  # its failure is not news
         await drop(db, store.STAGED_CARDS.table, batch)
         raise
     finally:

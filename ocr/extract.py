@@ -22,14 +22,17 @@ from ocr.people import (
     COMPANY_EDGE,
     COMPANY_RE,
     HONORIFIC,
+    ROLE_SPAN,
     SURNAMES,
     TITLE,
     TITLE_CORE,
     NameLists,
+    Person,
     TitleBar,
     company_in,
     department_in,
     group_company,
+    handed_to,
     is_person_name,
     is_referral,
     is_title,
@@ -82,7 +85,7 @@ AMOUNT = re.compile(
 # what is approved or available is a budget too: 「批了260w」, 「维修基金能动用的是…」, 「拨了120万」, 「总共就90万」
 APPROVED = (r"批了|批下来|批复|审批下来|能动用|可动用|可以动用|能用的|可用的?|拨了|拨款|下拨|到位|基金|专项"
             r"|总共就|一共就|总共有")
-BUDGET_HINT = re.compile(rf"预算|经费|资金|投入|控制在|不超过|以内|左右|大概|预计|准备花|{APPROVED}")
+BUDGET_HINT = re.compile(rf"预算|经费|资金|投入|控制在|不超过|以内|左右|上下|大概|预计|准备花|{APPROVED}")
 BUDGET_WORD = re.compile(rf"预算|经费|资金|投入|准备花|控制在|不超过|{APPROVED}")
 PER_UNIT = re.compile(r"\s*(?:/|每|一)\s*(?:台|套|个|件|张|把|只|路|点|平|米|间|户|年|月)")  # a price: 3200元一套
 NOT_MONEY_AFTER = re.compile(r"多?(?:人|个|家|名|位|户|台|件|套|张|条|次|平|米|用户|客户|员工|门店|学生|床)")
@@ -326,6 +329,7 @@ class _Context:
     referral: bool = False  # the customer is passing on someone else: that person is the lead
     asked: bool = False  # the customer has asked for something so far: a rep's 「我们的X」 may answer it
     own_contact: bool = False  # a customer-side speaker gave their own number (「我手机…」): in a group, the lead
+    budget_open: bool = False  # the budget was just brought up without an amount: the customer's next bubble says it
 
 
 OWN_CONTACT = re.compile(r"我的?(?:手机|电话|号码|微信|联系方式)|(?:联系|找|打给|打)我|本人(?:手机|电话)"
@@ -462,6 +466,10 @@ def half_width(text: str) -> str:
     return text.translate(FULL_WIDTH).replace("\u3000", " ")
 
 
+# the rep asking what the budget is: the customer's answer may name an amount alone (「五十万左右吧」)
+BUDGET_ASKED = re.compile(r"(?:预算|经费|资金)[^。！!]{0,12}(?:多少|大概|范围|吗|[？?])")
+
+
 def _customer_message(text: str, latin: str, acc: _Acc, ctx: _Context) -> None:
     text = half_width(text)
     lines = [ln for ln in text.split("\n") if ln.strip()]
@@ -470,7 +478,11 @@ def _customer_message(text: str, latin: str, acc: _Acc, ctx: _Context) -> None:
     _contacts(flat, latin, acc, ctx)
     if not card:
         _identity(flat, acc)
-    acc.put("budget_cny", find_budget(flat), 0.85)
+    budget = find_budget(flat)
+    if budget is None and ctx.budget_open:  # 「预算这块领导批了」 … 「差不多四十来万吧」
+        budget = find_budget("预算" + flat)
+    acc.put("budget_cny", budget, 0.85)
+    ctx.budget_open = budget is None and bool(BUDGET_WORD.search(flat))
     _needs(flat, acc, ctx)
     ctx.asked = ctx.asked or bool(ASKS.search(flat))
 
@@ -495,7 +507,9 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     left = [r for r in regions if r.kind == LEFT]
     if bar.is_colleague or (not bar.is_group and _colleague(chat.title, bar, left, ours, own)):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
-    ctx = _Context(catalog or load_catalog(None), referral=any(is_referral(r.text.replace("\n", "")) for r in left))
+    handed = _handed_over(left) if not bar.is_group else Person()
+    ctx = _Context(catalog or load_catalog(None),
+                   referral=bool(handed.name) or any(is_referral(r.text.replace("\n", "")) for r in left))
     if not bar.is_group and not ctx.referral and colleagues_on_a_customer(
             chat.title, regions, buying=_buying(bar, left, ours, ctx.catalog), ours=ours):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
@@ -506,27 +520,39 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     if bar.is_group:  # a customer project group: the group's name may carry the customer's company (not ours)
         named = group_company(chat.title, ctx.catalog)
         acc.put("company", None if is_ours(named, ours) else named, 0.6)
+    elif handed.name:  # the contact handed the purchase to a colleague: the same company, another person
+        acc.put("company", bar.company, 0.75)
     elif not ctx.referral:  # in a referral the title bar is the referrer
         acc.put("customer_name", bar.name, 0.9)
         acc.put("company", bar.company, 0.75)
         acc.put("title", bar.title, 0.7)
     customer = {n for n in (bar.name, bar.name_guess, strip_title_noise(chat.title or "")) if n}
-    # in a group: the label over the first message that told who the customer is or their number
-    speaker: tuple[str, float] | None = None
+    members: dict[str | None, _Member] = {}  # in a group: each customer-side member's own messages, by their label
+    member: str | None = None
     for i, r in enumerate(regions):
         kind, said = _speaker(r.kind, r.text, customer)
         quoted = r.text[: len(r.text) - len(said)].rstrip(":： ")
         if kind == LEFT and r.kind == RIGHT and names.is_remark_name(quoted):
             acc.put("customer_name", quoted, 0.85)  # the rep quotes the customer by the name the chat shows
         if kind == LEFT:
-            known = len(acc.values)
-            _customer_message(said, r.latin if said == r.text else "", acc, ctx)
-            if speaker is None and len(acc.values) > known and is_person_name(labels.get(i, "")):
-                speaker = (labels[i], 0.92 if SELF_INTRO.search(said) else 0.8)
+            if labels and r.kind == LEFT:  # a message without a label read goes with the member above it
+                member = _known_member(labels[i], members) if i in labels else member
+            who = members.setdefault(member, _Member(_Acc(), dataclasses.replace(ctx))) if labels else None
+            _customer_message(said, r.latin if said == r.text else "", who.acc if who else acc, who.ctx if who else ctx)
+            if who:
+                who.intro = who.intro or bool(SELF_INTRO.search(said))
+                who.said.append(said.replace("\n", ""))
+                ctx.asked = ctx.asked or who.ctx.asked
         elif kind == RIGHT:
             _rep_restates(said, acc, ctx)
-    if speaker and "customer_name" not in acc.values:
-        acc.put("customer_name", *speaker)  # 「大家好，我是瑞丰的技术负责人，电话…」 under the label 「曾文」: 曾文
+            if BUDGET_ASKED.search(said.replace("\n", "")):  # (a rep's price in between leaves it open)
+                for c in (ctx, *(m.ctx for m in members.values())):
+                    c.budget_open = True
+    if members:
+        ctx.own_contact = _take_lead(members, acc)
+    if handed.name:
+        acc.put("customer_name", handed.name, 0.92, override=True)
+        acc.put("title", handed.title, 0.85, override=True)
     introduced = acc.values.get("customer_name")
     shown = bar.name or (_addressed(regions, introduced, names) if isinstance(introduced, str) else None)
     if shown and isinstance(introduced, str):  # one name read two ways: the reading the chat bears out
@@ -552,6 +578,83 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     if reason == "no_details":  # a chat, maybe a second screenshot of one: its few fields may still merge
         return dataclasses.replace(lead, is_lead=False, reject_reason=reason)
     return LeadFields(text=text, chat_title=chat.title, dialogue=dialogue, reject_reason=reason)
+
+
+def _known_member(label: str, members: dict[str | None, _Member]) -> str:
+    """The member a label names: a label read with one character wrong (「袁丽兰」, 「责丽兰」) is the same member."""
+    for key in members:
+        if key and len(key) == len(label) >= 3 and sum(a != b for a, b in zip(key, label, strict=True)) <= 1:
+            return key
+    return label
+
+
+def _handed_over(left: list[TextRegion]) -> Person:
+    """The colleague the contact hands the purchase to (「我们采购部<姓名>负责这块，他电话…」), when the contact
+    gives no number of their own: that colleague is the one to follow up with, the number given theirs. A
+    colleague's number given while the contact keeps the purchase (「采购还是我来对接，我电话…」) is not."""
+    flats = [half_width(join_lines([ln for ln in r.text.split("\n") if ln.strip()])) for r in left]
+    handed = next((p for p in map(handed_to, flats) if p.name), Person())
+    if not handed.name:
+        return handed
+    for flat in flats:
+        for m in PHONE.finditer(flat):
+            before = flat[max(0, m.start() - 12) : m.start()]
+            if not (CONTACT_TRAP.search(before) or _referred(before) or handed.name in before
+                    or re.search(r"[他她]", before)):
+                return Person()  # the contact's own number
+    return handed
+
+
+@dataclass
+class _Member:
+    """One customer-side member of a group: what their own messages say."""
+
+    acc: _Acc
+    ctx: _Context
+    intro: bool = False  # they introduced themself (「我是…」)
+    said: list[str] = field(default_factory=list)
+
+    def weight(self) -> int:
+        """How surely this member is the lead: their own number outweighs a stated need or budget, which outweighs
+        an introduction (a colleague of theirs introduces themself too: 「我是财务部的…，发票找我」)."""
+        v = self.acc.values
+        contact = self.ctx.own_contact or any(v.get(k) for k in ("phone", "email", "wechat_id"))
+        wants = bool(v.get("needs") or v.get("budget_cny"))
+        named = self.intro and bool(v.get("customer_name") or v.get("company") or v.get("title"))
+        return 4 * contact + 2 * wants + named
+
+
+GROUP_WIDE = ("needs", "budget_cny")  # what the project needs, whoever in the customer's team said it
+
+
+def _take_lead(members: dict[str | None, _Member], acc: _Acc) -> bool:
+    """The group's lead: the customer-side member who gave their number, stated the need or introduced themself
+    (the first such on a tie). Who they are (name, company, title, contacts) is theirs alone; what the project
+    needs and its budget may come from any member. The member's label names them when they did not. True when
+    the lead gave their own number."""
+    lead_key = max(members, key=lambda k: members[k].weight())  # max keeps the first of equals
+    lead = members[lead_key]
+    for key, value in lead.acc.values.items():
+        acc.put(key, value, lead.acc.conf[key], override=key != "company" or lead.acc.conf[key] >= 0.75)
+    for member in members.values():
+        for key in GROUP_WIDE:
+            if key == "needs":
+                _add_needs(list(member.acc.words(key)), acc)
+            elif key in member.acc.values:
+                acc.put(key, member.acc.values[key], member.acc.conf[key])
+    if lead_key and is_person_name(lead_key) and "customer_name" not in lead.acc.values and lead.weight():
+        # 「大家好，我是瑞丰的技术负责人，电话…」 under the label 「曾文」: 曾文
+        acc.put("customer_name", lead_key, 0.92 if lead.intro else 0.8, override=True)
+    name = acc.text("customer_name")
+    if "company" not in lead.acc.values and name:  # 「我是X公司总经理…，这个项目我们采购主管<lead>对接」
+        vouching = [m for m in members.values() if m is not lead and any(name in t for t in m.said)]
+        if vouching and vouching[0].acc.conf.get("company", 0) >= 0.8:
+            acc.put("company", vouching[0].acc.values["company"], 0.75, override=True)
+        role = next((m.group("t") for v in vouching for t in v.said
+                     if (m := re.search(rf"(?P<t>{ROLE_SPAN}){re.escape(name)}", t))), None)
+        if role and "title" not in lead.acc.values:
+            acc.put("title", role, 0.75, override=True)
+    return lead.ctx.own_contact
 
 
 def _assemble_title(acc: _Acc, said: list[str]) -> None:

@@ -189,7 +189,7 @@ def spells(name: str, ident: str) -> bool:
 
 
 INDUSTRY_TAIL = re.compile(
-    r"(?:科技|医疗|物流|电子|环保|教育|建设|工程|实业|集团|食品|生物|网络|信息|智能|精密|制造|材料|化工|能源|汽车|餐饮|地产|"
+    r"(?:科技|医疗|物流|冷链|电子|环保|教育|建设|工程|实业|集团|食品|生物|网络|信息|智能|精密|制造|材料|化工|能源|汽车|餐饮|地产|"
     r"置业|贸易|商贸|药业|制药|器械|机械|设备|服饰|家居|传媒|文化|咨询|软件|数据|通信|电气|电力|光电|半导体|股份|控股|投资|"
     r"资本|金融|保险|证券|银行|医院|学校|酒店|超市|连锁|包装|印刷|纸业|钢铁|矿业|农业|水务|燃气|交通|航空|物业|装饰|设计|"
     r"建筑|国际|电器|仪器|仪表|塑料|橡胶|纺织|家具|办公|安防|物联|云|技术|工业|五金|模具|化学|医药|健康|科教|商业|管理|"
@@ -586,3 +586,59 @@ def group_company(title: str | None, catalog: Catalog | None = None) -> str | No
 
 def is_referral(text: str) -> bool:
     return bool(REFERRAL.search(text))
+
+
+# Who the contact says is responsible for the purchase: 「我们采购部<姓名>负责这块」, 「设备科在管，<姓>工负责」,
+# 「具体对接人是我们仓储部经理<姓名>」 — that person is the one to follow up with.
+RESPONSIBLE = re.compile(r"(?:全权|主要|具体)?(?:负责|在管|管着|对接)(?:这块|这一块|这个|这事|此事|项目|采购|这次)?")
+NAMED_AS = re.compile(r"(?:对接人|负责人|联系人|负责的人)(?:是|为|[:：])\s*(?:我们|我司|咱们)?的?")
+# a part of the purchase someone else looks after (「安装的事找我同事…」): the contact stays the lead
+ASPECT = re.compile(r"技术|安装|售后|参数|发票|财务|付款|合同|送货|收货|物流|维修|调试|验收")
+PERSON_BY_RANK = re.compile(r"[\u4e00-\u9fff](?:工|经理|总|主任|科长|处长|部长|主管|老师)")
+ROLE_BEFORE = re.compile(rf"(?:{ROLE_SPAN}|{DEPT_NAMED}(?:部|科|处|室|组|中心)"
+                         r"|[\u4e00-\u9fff]{2}(?:部|科|处|室))的?$")
+DEPT_IN_CHARGE = re.compile(r"(?P<d>[\u4e00-\u9fff]{2}(?:部|科|处|室))(?:在管|负责|管)")
+
+
+def handed_to(text: str) -> Person:
+    """The colleague the contact hands the purchase to (name as said, and their department or title), or an empty
+    Person. A colleague named for one part of it (安装, 技术, 发票) is not the purchase's contact."""
+    for m in NAMED_AS.finditer(text):
+        after = text[m.end() :]
+        role = re.match(rf"{ROLE_SPAN}|{DEPT_NAMED}(?:部|科|处|室)", after)
+        rest = after[role.end() :] if role else after
+        who = _leading_person(rest)
+        if who and not ASPECT.search(_clause_before(text, m.start())):
+            return Person(who, None, role.group(0) if role else None)
+    for m in RESPONSIBLE.finditer(text):
+        before = re.sub(r"(?:在|来|也)$", "", text[: m.start()])
+        who = _trailing_person(before)
+        if not who or ASPECT.search(_clause_before(text, m.start())):
+            continue
+        role = ROLE_BEFORE.search(re.sub(r"^(?:我们|我司|咱们)", "", _clause_before(before, len(before) - len(who))))
+        dept = DEPT_IN_CHARGE.search(text)
+        return Person(who, None, role.group(0).removesuffix("的") if role else dept.group("d") if dept else None)
+    return Person()
+
+
+def _clause_before(text: str, end: int) -> str:
+    return re.split(r"[，,。！!？?；;]", text[:end])[-1]
+
+
+def _trailing_person(text: str) -> str | None:
+    for size in (3, 2):
+        if len(text) >= size and is_person_name(text[-size:]):
+            return text[-size:]
+    rank = PERSON_BY_RANK.search(text[-3:]) if text else None
+    if rank and rank.end() == len(text[-3:]) and rank.group(0)[0] in SURNAMES:
+        return rank.group(0)
+    return None
+
+
+def _leading_person(text: str) -> str | None:
+    for size in (3, 2):
+        cand = text[:size]
+        if len(cand) == size and is_person_name(cand) and re.match(STOP, text[size:]):
+            return cand
+    rank = PERSON_BY_RANK.match(text)
+    return rank.group(0) if rank and rank.group(0)[0] in SURNAMES else None

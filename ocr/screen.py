@@ -15,6 +15,7 @@ from types import ModuleType
 import numpy as np
 from PIL import Image
 
+from ocr.gutters import gutter_starts
 from ocr.layout import LEFT, RIGHT, Box, Layout, analyse
 from ocr.monitor import chat_layout, demoire, screen_quad, text_lines
 
@@ -87,22 +88,53 @@ def best_pane(img: Image.Image, *, photo: bool = False) -> Located | None:
     with more messages; the session list's names never feed a lead when the pane is readable. `photo`: a
     rectified photo of a monitor (its grain and moiré measured as a photo's)."""
     best: tuple[int, Located] | None = None
-    for box in chat_pane_candidates(img, photo=photo):
-        crop = img.crop((box.x0, box.y0, box.x1, box.y1))
-        if photo:  # levelled on its own: a session list's shade is no glare to take out of the pane
-            crop = levelled(crop, pane=True)
-            layout = analyse_photo(crop, desktop=True)
-        else:
-            layout = analyse(crop, desktop=True, floor=True)
-            if not layout.is_chat:
-                layout = analyse(crop, desktop=True)
-        if not layout.is_chat or (layout.title is None and not any(r.kind == RIGHT for r in layout.regions)):
-            continue  # a pane shows its chat's title bar, or the rep's side: a page in a viewer shows neither
-        kinds = [r.kind for r in layout.regions]
-        score = kinds.count(LEFT) + kinds.count(RIGHT) + (100 if RIGHT in kinds else 0)
-        if best is None or score > best[0]:
-            best = (score, Located(crop, layout, PANE, pane=box))
+    boxes = chat_pane_candidates(img, photo=photo)
+    for box in boxes:
+        found = _pane_at(img, box, photo)
+        if not photo:  # the span may hold a session list of the pane's own colour: the pane after it instead
+            found = max([*([found] if found else []), *_after_list(img, box, found[1] if found else None)],
+                        key=lambda c: c[0], default=None)
+        if found is not None and (best is None or found[0] > best[0]):
+            best = found
     return best[1] if best else None
+
+
+def _pane_at(img: Image.Image, box: Box, photo: bool) -> tuple[int, Located] | None:
+    """The chat in the column span `box` and how full it reads, or None when it reads as no chat pane."""
+    crop = img.crop((box.x0, box.y0, box.x1, box.y1))
+    if photo:  # levelled on its own: a session list's shade is no glare to take out of the pane
+        crop = levelled(crop, pane=True)
+        layout = analyse_photo(crop, desktop=True)
+    else:
+        layout = analyse(crop, desktop=True, floor=True)
+        if not layout.is_chat:
+            layout = analyse(crop, desktop=True)
+    if not layout.is_chat or (layout.title is None and not any(r.kind == RIGHT for r in layout.regions)):
+        return None  # a pane shows its chat's title bar, or the rep's side: a page in a viewer shows neither
+    kinds = [r.kind for r in layout.regions]
+    score = kinds.count(LEFT) + kinds.count(RIGHT) + (100 if RIGHT in kinds else 0)
+    return score, Located(crop, layout, PANE, pane=box)
+
+
+LIST_ROWS = 2 / 3  # this share of a span's customer-side regions ending before a gutter: they were a list's rows
+
+
+def _after_list(img: Image.Image, box: Box, wide: Located | None) -> list[tuple[int, Located]]:
+    """The chat pane cut from the span `box` at a gutter (`gutter_starts`), scored above the span as read
+    (`wide`), when most of its customer-side regions end before the gutter: there they were a session list's
+    rows (avatar, name, preview), never bubbles — a pane's own customer bubbles run past the gap between their
+    avatars and them. When the span reads as no chat at all, or shows no rep's side (the list's rows, run into
+    the pane's rows, hid it), any gutter may start the pane."""
+    lefts = [r.box for r in wide.layout.regions if r.kind == LEFT] if wide else []
+    both = wide is not None and any(r.kind == RIGHT for r in wide.layout.regions)
+    out = []
+    for x in gutter_starts(img, box):
+        if both and sum(b.x1 + box.x0 <= x for b in lefts) < LIST_ROWS * len(lefts):
+            continue
+        found = _pane_at(img, Box(x, box.y0, box.x1, box.y1), photo=False)
+        if found is not None and any(r.kind == LEFT for r in found[1].layout.regions):
+            out.append((found[0] + 50, found[1]))
+    return out
 
 
 PANE_STEP = 6  # a colour step between neighbouring columns this large, in most rows, is a boundary line
