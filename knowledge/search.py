@@ -535,8 +535,8 @@ def _vetoed(index: CardIndex, scored: Scored, best: int) -> bool:
     coverage = _coverage(index, scored.query, scored.hits)
     if not any(h.cue.axis in TOPIC_AXES for h in scored.hits):
         pieces = _pieces(index, scored, card)
-        if pieces == 0 or pieces == 1 and (
-                coverage < MIN_COVERAGE[1] or _coverage(index, scored.query, scored.hits, skip_axes=True) < MIN_TOPIC):
+        unexplained = coverage < MIN_COVERAGE[1] or _coverage(index, scored.query, scored.hits, True) < MIN_TOPIC
+        if pieces == 0 or (pieces == 1 and unexplained):
             return True
     if not scored.hits and float(scored.text[best]) < MIN_TEXT[0]:
         return True
