@@ -37,14 +37,17 @@ from ocr.people import (
     is_referral,
     is_title,
     looks_like_company,
+    named_with,
     parse_title_bar,
     person_in,
     rank_for,
     repair_surname,
     role_in,
+    signature_in,
     split_department,
     strip_title_noise,
     surer_reading,
+    surname_said,
 )
 from ocr.requests import ASKS, requested_things
 from ocr.sides import INDUSTRY, LABEL, hands_over, is_ours, own_companies, speaks_for_us, title_names_ours
@@ -390,7 +393,9 @@ def _identity(flat: str, acc: _Acc) -> None:
     acc.put("department", department_in(flat), 0.7)
     co = company_in(flat)
     known = acc.values.get("company")
-    if co and not CONTACT_TRAP.search(flat) and not (isinstance(known, str) and co in known and co != known):
+    # a sentence never lengthens a known company at its front (「请按附件报价」 + the signature's company)
+    if co and not CONTACT_TRAP.search(flat) and not (isinstance(known, str) and known != co
+                                                     and (co in known or co.endswith(known))):
         full = bool(COMPANY_RE.fullmatch(co))
         acc.put("company", co, 0.85 if full else 0.8, override=full or acc.conf.get("company", 0) < 0.8)
 
@@ -475,6 +480,15 @@ def _customer_message(text: str, latin: str, acc: _Acc, ctx: _Context) -> None:
     lines = [ln for ln in text.split("\n") if ln.strip()]
     flat = join_lines(lines)
     card = _card_lines(lines, acc)
+    # a signature starts a line of its own, which the bubble may have wrapped
+    wrapped = (join_lines(lines[i:]) for i in reversed(range(len(lines))))
+    for signed in (signature_in(ln) for ln in (*lines, *wrapped)):
+        if signed.name:
+            acc.put("customer_name", signed.name, 0.9, override=True)
+            acc.put("company", signed.company, 0.85, override=True)
+            acc.put("title", signed.title, 0.85, override=True)
+            break
+    acc.put("surname", surname_said(flat), 0.6)
     _contacts(flat, latin, acc, ctx)
     if not card:
         _identity(flat, acc)
@@ -553,6 +567,10 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     if handed.name:
         acc.put("customer_name", handed.name, 0.92, override=True)
         acc.put("title", handed.title, 0.85, override=True)
+    surname = acc.text("surname")
+    if surname and not members and "customer_name" not in acc.values:  # 「…，姓贝」 then 「贝思远，电话…」
+        said_in_full = (named_with(surname, r.text) for r in left)
+        acc.put("customer_name", next(filter(None, said_in_full), None), 0.85)
     introduced = acc.values.get("customer_name")
     shown = bar.name or (_addressed(regions, introduced, names) if isinstance(introduced, str) else None)
     if shown and isinstance(introduced, str):  # one name read two ways: the reading the chat bears out
@@ -662,7 +680,7 @@ def _assemble_title(acc: _Acc, said: list[str]) -> None:
     「牛经理」) make one title, 「采购部经理」; so does a title that is only a department."""
     title, dept = acc.text("title"), acc.text("department")
     dept = title if title and not TITLE_CORE_END.search(title) else dept if title is None else None
-    name = acc.text("customer_name")
+    name = acc.text("customer_name") or acc.text("surname")
     rank = rank_for(name[0] if name else None, said) if dept else None
     if dept and rank:
         acc.put("title", dept + rank, 0.75, override=True)

@@ -160,14 +160,28 @@ def _header_bottom(rgb: np.ndarray, bg: tuple[int, int, int], edge: int | None =
     h, w = rgb.shape[:2]
     lim = int(h * 0.16) if h < w * 2.4 else int(w * 0.35)
     ys = np.nonzero(_edge_off(rgb[:lim], bg, edge))[0]
-    return int(ys.max()) + 1 if len(ys) else int(lim * 0.6)
+    if len(ys):
+        return int(ys.max()) + 1
+    return 0 if _cropped(rgb, edge) else int(lim * 0.6)
 
 
 def _footer_top(rgb: np.ndarray, bg: tuple[int, int, int], edge: int | None = None) -> int:
     h, w = rgb.shape[:2]
     start = h - (int(h * 0.16) if h < w * 2.4 else int(w * 0.4))
     ys = np.nonzero(_edge_off(rgb[start:], bg, edge))[0]
-    return start + int(ys.min()) if len(ys) else int(h * 0.93)
+    if len(ys):
+        return start + int(ys.min())
+    return h if _cropped(rgb, edge) else int(h * 0.93)
+
+
+def _cropped(rgb: np.ndarray, edge: int | None) -> bool:
+    """A part of a phone chat cut out (no status, title or input bar drawn at that edge): no phone screen is this
+    short for its width, so where no bar is seen there is none."""
+    h, w = rgb.shape[:2]
+    return edge is None and h < w * CROP_RATIO
+
+
+CROP_RATIO = 1.45  # the squattest phone screens are 3:2
 
 
 def _runs(mask: np.ndarray, min_gap: int) -> list[tuple[int, int]]:

@@ -43,27 +43,42 @@ COMPANY_SUFFIX = (
 # Job titles as people write them: a function or department, then a rank. Kept explicit so that "有限公司CTO"
 # never becomes a title.
 TITLE_CORE = (
-    r"(?:副总经理|总经理|副总裁|总裁|董事长|副董事长|执行董事|董事|总监|副总|总工程师|总工|经理|副主任|主任|副科长|科长|副处长|"
-    r"处长|副院长|院长|副校长|校长|园长|主管|负责人|部长|副部长|厂长|副厂长|店长|站长|所长|行长|局长|组长|合伙人|创始人|"
-    r"联合创始人|老板|主席|秘书长|工程师|架构师|专员|顾问|助理|秘书|会计|出纳|采购员|"
+    r"(?:副总经理|总经理助理|总经理|副总裁|总裁|副董事长|董事长|执行董事|董事|总工程师|总工|总助|副总|"
+    r"副?(?:总监|经理|主任|科长|处长|院长|校长|园长|主管|部长|厂长|店长|站长|所长|行长|局长|组长|队长|班长|馆长|社长|会长|"
+    r"书记|秘书长|主席)|车队长|班组长|负责人|合伙人|联合创始人|创始人|老板|领班|厨师长|行政总厨|工程师|架构师|专员|顾问|助理|秘书|"
+    r"会计|出纳|采购员|库管员?|仓管员?|管理员|技术员|调度员|干事|"
     r"CEO|CTO|CIO|CFO|COO|CMO|CHO|VP|HRD|HRBP|HR)"
 )
 DEPT = (
-    r"(?:[\u4e00-\u9fff]{1,4}(?:部|科|处|室|组|中心|事业部)|采购|财务|技术|行政|人事|人力资源|人力|运营|市场|销售|生产|设备|"
+    r"(?:[\u4e00-\u9fff]{1,4}(?:部|科|处|室|组|中心|事业部|队|车间)|采购|财务|技术|行政|人事|人力资源|人力|运营|市场|销售|生产|设备|"
     r"信息|信息化|IT|品质|质量|质控|研发|项目|工程|后勤|物流|仓储|供应链|商务|法务|客服|产品|数据|安全|总务|基建|网络|"
     r"营销|渠道|大客户|区域|华东区|华南区|华北区|门店|店面|工厂|车间|医务|护理|药剂|教务|招生|培训|企划|战略|投资|"
     r"财务部|综合|办公室|物业|物管|厂务|工务|安环|环安|安保|保卫|保安|运维|资产|校办|院办|营运|机电|动力|能源|环保|质检|"
-    r"德育|学工|政教|教学|[A-Z]{2,4}部)"
+    r"德育|学工|政教|教学|客房|前厅|餐饮|厨房|后厨|仓库|车队|保洁|环境|物资|配送|运输|调度|计划|审计|风控|合规|宣传|"
+    r"党群|纪检|设施|保障|经营|招采|采供|前台|[A-Z]{2,4}部)"
 )
 TITLE = re.compile(rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE}")
 TITLE_FULL = re.compile(rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE}|{DEPT}")
 # a named department (「质量部」, 「采购」), never the generic 「<any>部」 that would eat a company's last characters
-DEPT_NAMED = re.sub(r"^\(\?:\[\\u4e00-\\u9fff\]\{1,4\}\(\?:部\|科\|处\|室\|组\|中心\|事业部\)\|", "(?:", DEPT)
-ROLE_SPAN = rf"(?:{DEPT_NAMED}(?:部|科|处|室|组|中心|事业部)?|[A-Z]{{2,4}})?{TITLE_CORE}(?:助理|秘书)?"
-# How a speaker states their own role: 「我是设备科主任」, 「目前是行政总监」, 「我在采购部做经理」.
+DEPT_NAMED = re.sub(r"^\(\?:\[\\u4e00-\\u9fff\]\{1,4\}\(\?:部\|科\|处\|室\|组\|中心\|事业部\|队\|车间\)\|", "(?:", DEPT)
+ROLE_SPAN = rf"(?:{DEPT_NAMED}(?:部|科|处|室|组|中心|事业部|队|车间)?|[A-Z]{{2,4}})?{TITLE_CORE}(?:助理|秘书)?"
+# How a speaker states their own role: 「我是设备科主任」, 「目前是行政总监」, 「我在采购部做经理」, 「…，兼工程总监」,
+# 「…，是区域经理」; a department and its head with 的 between (「物资科的科长」) are one title.
 SAYS_ROLE = re.compile(
     r"(?:我是|我现在是|目前是|现在是|现任|担任|职位是|职务是|我是公司的?|我是我们公司的?|我在[\u4e00-\u9fff]{1,6}?做|"
-    r"我负责|作为)(?P<t>" + rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})"
+    r"我负责|作为|兼任|兼着|还兼|兼)(?P<t>" + rf"(?:{DEPT}的?|[A-Z]{{2,4}})?{TITLE_CORE})"
+)
+CLAUSE_END = r"(?=[，,。！!？?；;\s]|$)"
+# 「我在门店运营这边，是区域经理」: a clause that is only 是 and a title
+IS_ROLE = re.compile(
+    rf"(?:^|[，,])\s*(?:我)?(?:也|还)?是(?!老板)(?P<t>(?:{DEPT}的?|[A-Z]{{2,4}})?{TITLE_CORE}){CLAUSE_END}"
+)
+# 「我在恒运物流负责车队这块」: the lead of a department or function the speaker names
+LEADS = re.compile(rf"我[^，,。！!？?]{{0,12}}?负责(?P<d>{DEPT_NAMED}(?:部|科|处|室|组|中心|队|车间)?|"
+                   rf"[\u4e00-\u9fff]{{1,3}}(?:部|科|处|室|组|队|车间))(?:这块|这一块|这边|方面|工作|的工作|业务|的)?{CLAUSE_END}")
+# 「这个项目我牵头」
+HEADS_PROJECT = re.compile(
+    r"项目[^。！!？?]{0,12}?我(?:来)?牵头|我(?:来)?牵头[^。！!？?]{0,8}?项目|我是[^，,。]{0,6}牵头人"
 )
 HONORIFIC = re.compile(
     r"^(?P<s>[\u4e00-\u9fff]{1,2}?)(?:总|经理|老师|老板|工|主任|院长|科长|处长|部长|厂长|姐|哥|先生|女士|小姐)$"
@@ -193,7 +208,8 @@ INDUSTRY_TAIL = re.compile(
     r"置业|贸易|商贸|药业|制药|器械|机械|设备|服饰|家居|传媒|文化|咨询|软件|数据|通信|电气|电力|光电|半导体|股份|控股|投资|"
     r"资本|金融|保险|证券|银行|医院|学校|酒店|超市|连锁|包装|印刷|纸业|钢铁|矿业|农业|水务|燃气|交通|航空|物业|装饰|设计|"
     r"建筑|国际|电器|仪器|仪表|塑料|橡胶|纺织|家具|办公|安防|物联|云|技术|工业|五金|模具|化学|医药|健康|科教|商业|管理|"
-    r"服务|发展|实验室|公司|厂|院|所|局|中心)$"
+    r"服务|发展|实验室|冷库|仓储|码头|港务|港口|产业园|工业园|物流园|园区|加油站|汽配|纺织|建材|建工|电梯|"
+    r"粮油|养老院|宾馆|饭店|商场|百货|印务|彩印|租车|租赁|汽修|家政|保洁|安保|消防|园林|绿化|公司|厂|院|所|局|中心)$"
 )
 
 
@@ -255,6 +271,7 @@ def _ranked(part: str) -> bool:
     return m is not None and m.end() == len(part) and len(part) <= 9 and not looks_like_company(part[: m.start()])
 
 
+ORG = r"[\u4e00-\u9fffA-Za-z（）()]"
 COMPANY_RE = re.compile(rf"[\u4e00-\u9fffA-Za-z（）()]{{2,24}}?{COMPANY_SUFFIX}")
 REGISTERED = re.compile(r"(?:有限公司|有限责任公司|集团|医院|卫生院|大学|学院|银行|研究院|研究所|设计院|事务所)$")
 
@@ -439,7 +456,67 @@ def person_in(text: str) -> Person:
                       r"[，,\s]*(?P<name>[\u4e00-\u9fff]{2,4}?)" + STOP, text)
     if found and _name_at(text, found):
         return Person(_name_at(text, found), clean_company(found.group("co")), found.group("t"))
+    return _plain_intro(text)
+
+
+# 「晨光物业的工程部经理殷涛」 opening a typed lead or a message: trade-named company, 的, title, name
+ORG_ROLE_NAME = re.compile(rf"^(?P<co>{ORG}{{2,12}}?)的(?P<t>{TITLE.pattern}){NAME}{STOP}")
+# 「我姓邱，邱慧敏」, 「姓毛，毛振宇」
+SURNAME_THEN_NAME = re.compile(rf"(?:(?<![\u4e00-\u9fff])|(?<=免贵))(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])[，,\s]*(?:叫)?"
+                               rf"(?P<name>(?P=s)[\u4e00-\u9fff]{{1,2}}?){STOP}")
+# a message that is only a name and a title, answering 「您贵姓」: 「岑国华，车队队长」
+NAME_AND_ROLE = re.compile(rf"^{NAME}[，,\s]+(?P<t>{TITLE.pattern})[。！!]?$")
+
+
+def _plain_intro(text: str) -> Person:
+    m = ORG_ROLE_NAME.search(text)
+    if m and _name_at(text, m) and branded(m.group("co")):
+        return Person(_name_at(text, m), m.group("co"), m.group("t"))
+    for rx in (SURNAME_THEN_NAME, NAME_AND_ROLE):
+        m = rx.search(text.strip())
+        if m and _name_at(text.strip(), m):
+            return Person(_name_at(text.strip(), m), None, m.groupdict().get("t"))
     return Person()
+
+
+def signature_in(line: str) -> Person:
+    """A signature line, its parts apart: 「某某食品有限公司 采购部 王某某 经理」 → the person, the company, and the
+    department and rank as one title. Every part must be one of these, or it is no signature."""
+    parts = line.split()
+    if not 3 <= len(parts) <= 5:
+        return _signed_run_together(line)
+    names = [p for p in parts if is_person_name(p)]
+    companies = [p for p in parts if COMPANY_RE.fullmatch(p) or branded(p)]
+    roles = [p for p in parts if p not in names and p not in companies and is_title(p)]
+    if len(names) != 1 or len(companies) != 1 or len(roles) != len(parts) - 2:
+        return Person()
+    return Person(names[0], companies[0], "".join(roles) or None)
+
+
+# the same line as OCR gives it back, spaces lost: 「某某食品有限公司采购部王某某经理」
+SIGNED = re.compile(rf"(?:^|(?<=[。！!？?；;：:]))(?P<co>{ORG}{{2,24}}?(?:股份有限公司|有限责任公司|有限公司|集团|"
+                    rf"{COMPANY_SUFFIX}))(?P<d>{DEPT})?(?P<name>[\u4e00-\u9fff]{{2,3}}?)(?P<r>{TITLE_CORE})(?=[，,。！!\s]|$|电话|手机|邮箱|微信)")
+
+
+def _signed_run_together(line: str) -> Person:
+    for m in SIGNED.finditer(line.replace(" ", "")):
+        co = clean_company(m.group("co"))
+        if co and is_person_name(m.group("name")):
+            return Person(m.group("name"), co, (m.group("d") or "") + m.group("r"))
+    return Person()
+
+
+def surname_said(text: str) -> str | None:
+    """The surname a speaker gives without the full name (「我是中科冷链的，姓贝」)."""
+    m = re.search(r"(?:(?<![\u4e00-\u9fff])|(?<=免贵))(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])(?![\u4e00-\u9fff])", text)
+    return m.group("s") if m and m.group("s") in SURNAMES else None
+
+
+def named_with(surname: str, text: str) -> str | None:
+    """A message that opens with a full name of the surname the customer gave (「贝思远，电话…」)."""
+    m = re.match(rf"\s*({surname}[\u4e00-\u9fff]{{1,2}}?)(?=[，,。\s]|$)", text) or \
+        re.match(rf"\s*({surname}[\u4e00-\u9fff]{{1,2}})(?=[，,。\s]|$)", text)
+    return m.group(1) if m and is_person_name(m.group(1)) else None
 
 
 # 「各位好，张三，某某科技有限公司采购经理」: a greeting, the name, then company and title as a clause of their own
@@ -473,7 +550,9 @@ def _name_at(text: str, m: re.Match[str]) -> str | None:
 
 # an introduction's second bubble, only company and role: 「某某科技有限公司的设备部经理」
 COMPANY_ROLE = re.compile(rf"[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX}的?(?P<t>{ROLE_SPAN})")
-ROLE_AT = re.compile(rf"(?:我是|我叫)[^，,。！!？?]{{2,30}}?的(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})")
+ROLE_AT = re.compile(
+    rf"(?:我是|我叫|目前是|现在是|现任)[^，,。！!？?]{{2,30}}?的(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})"
+)
 
 
 SELF_INTRO = re.compile(r"我是|我叫|本人|我姓")
@@ -519,9 +598,10 @@ def rank_for(surname: str | None, said: list[str]) -> str | None:
 def role_in(text: str) -> str | None:
     """A job title the speaker gives for themself: 「我是设备科主任」, 「目前是行政总监」, 「我是A公司的CTO…」,
     「我是A公司的张三，厂长」, 「在A公司做采购主管」, 「我是A公司质量部部长李四」."""
-    m = SAYS_ROLE.search(text) or ROLE_AT.search(text) or COMPANY_ROLE.fullmatch(text.strip(" 。！!"))
+    m = SAYS_ROLE.search(text) or ROLE_AT.search(text) or COMPANY_ROLE.fullmatch(text.strip(" 。！!")) \
+        or IS_ROLE.search(text)
     if m:
-        return m.group("t")
+        return m.group("t").replace("的", "")
     org = ORG_ROLE.search(text)
     if org and looks_like_company(org.group("co")):
         return org.group("t")
@@ -531,21 +611,89 @@ def role_in(text: str) -> str | None:
         found = ROLE_BEFORE_NAME.search(sentence) or WORKS_AS.search(sentence) or CLAUSE_ROLE.search(sentence)
         if found:
             return found.group("t")
-    return None
+    for clause in re.split(r"[，,。！!？?；;\s]", text):  # 「锦绣酒店客房部经理」: a clause that is company and title
+        head, dept = split_department(clause)
+        if dept and re.search(rf"{TITLE_CORE}$", dept) and branded(head):
+            return dept
+    return lead_of(text)
+
+
+def lead_of(text: str) -> str | None:
+    """A title said as what the speaker leads: 「我负责车队这块」 → 车队负责人, 「这个项目我牵头」 → 项目负责人."""
+    m = LEADS.search(text)
+    if m:
+        return m.group("d") + "负责人"
+    return "项目负责人" if HEADS_PROJECT.search(text) else None
 
 
 def company_in(text: str) -> str | None:
-    """A company named in a sentence: a full registered name, or one the speaker says they are from."""
+    """A company named in a sentence: one the speaker says they are from, else a full registered name — as
+    complete as the sentence gives it (「鸿雁酒店管理有限公司」, not 「鸿雁酒店」)."""
     m = IN_COMPANY.search(text)
     if m:
         co = clean_company(m.group("co"))
         if co:
-            return co
+            return _registered(text, co, m.end("co"))
+    said = org_said(text)
+    if said:
+        return said
     for full in COMPANY_RE.finditer(text):
         co = clean_company(full.group(0))
-        if co and len(co) >= 4:
-            return co
+        if co and len(co) >= 4 and not is_department_name(co):
+            return _registered(text, co, full.end())
     return None
+
+# how a speaker names their organisation without 「我们公司是」: 「我是X的，…」, 「我是X的设备经理」, 「我在X负责…」,
+# 「我们X这边…」, 「X这边，…」 / 「X的，…」 answering 「您是哪家的」, 「我是X站长」
+ORG_SAID = (
+    re.compile(rf"(?:我是|目前是|现在是|我现在是)(?P<co>{ORG}{{2,16}}?)的"
+               rf"(?=[，,。！!？?\s]|$|{ROLE_SPAN}|[\u4e00-\u9fff]{{1,4}}(?:部|科|处|室|队))"),
+    re.compile(rf"(?:我|[，,])(?:现在|目前)?在(?P<co>{ORG}{{2,16}}?)(?:负责|做|当|管|工作|上班|任职|干)"),
+    re.compile(rf"我们(?:这边是)?(?P<co>{ORG}{{2,12}}?)(?:这边|那边|想|要|需要|打算|准备|计划|最近|今年|也|正在)"),
+    re.compile(rf"(?:^|[，,。！!])(?P<co>{ORG}{{2,12}}?)(?:(?:这边|的)[，,]|这边(?:是|要|想|需要|打算|准备|在))"),
+    re.compile(rf"(?:我是|本人)(?P<co>{ORG}{{2,16}}?)(?={ROLE_SPAN}{CLAUSE_END})"),
+)
+
+
+def org_said(text: str) -> str | None:
+    """The organisation a speaker says they are from, when it reads as a name and a trade (恒运物流, 天衡集团):
+    a clause before 的 or 这边 that is no organisation (「做餐饮的」, 「后勤服务这边」) is not taken."""
+    for rx in ORG_SAID:
+        for m in rx.finditer(text):
+            co, _dept = split_department(m.group("co"))  # 「我是北港码头设备部的」
+            if branded(co):
+                return co
+    return None
+
+
+def branded(co: str) -> bool:
+    """A company's own name plus its trade: what is left before the trade words is a name, not a department, a
+    pronoun or a piece of a clause."""
+    if not re.fullmatch(rf"{ORG}{{2,30}}", co) or not looks_like_company(co) or clean_company(co) != co \
+            or is_department_name(co):
+        return False
+    core = co
+    while (m := re.search(rf"(?:{INDUSTRY_TAIL.pattern.removesuffix('$')}|{COMPANY_SUFFIX})$", core)) \
+            and m.start() > 0:
+        core = core[: m.start()]
+    return len(core) >= 2 and not is_department_name(core) and not INDUSTRY_TAIL.fullmatch(core) \
+        and not GENERIC_HEAD.search(core)
+
+
+# what stands before a trade word without naming anyone (「本地物流」, 「一家科技公司」, 「小区物业」, 「做物流」)
+GENERIC_HEAD = re.compile(r"我|你|他|她|这|那|哪|什么|做|搞|^(?:本地|当地|外地|本市|国内|国外|海外|大型|中型|小型|"
+                          r"一家|某|小区|单位|总部|分|子|新|老|多家|其他|别的|附近|隔壁|专业|正规)")
+
+
+def is_department_name(text: str) -> bool:
+    """「信息中心」, 「设备科」: a department by a function's name, never a company of its own."""
+    return re.fullmatch(rf"{DEPT_NAMED}(?:部|科|处|室|组|中心|队|车间|办)?", text) is not None
+
+
+def _registered(text: str, co: str, end: int) -> str:
+    """The company with the registered tail the sentence goes on with (「鸿雁酒店」 + 「管理有限公司」)."""
+    more = re.match(r"[\u4e00-\u9fff（）()]{0,10}?(?:股份有限公司|有限责任公司|有限公司|集团)", text[end:])
+    return co + more.group(0) if more else co
 
 
 def repair_surname(guess: str | None, said: list[str], names: NameLists) -> str | None:

@@ -6,6 +6,7 @@ models; after that every change gets its own Alembic revision.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -40,6 +42,24 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetime given to storage; use Clock.now() (aware UTC)")
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any] | None:
+        """On SQLite the text SQLAlchemy's own DATETIME would store ("YYYY-MM-DD HH:MM:SS.ffffff"), written in one
+        step: the chain of this type's conversion and then the dialect's cost twice as much, paid by every
+        datetime of every row a burst writes (handled marks, outbox rows, delivered marks)."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def sqlite_text(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to storage; use Clock.now() (aware UTC)")
+            if value.tzinfo is not UTC:
+                value = value.astimezone(UTC)
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return sqlite_text
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:

@@ -42,6 +42,20 @@ MONDAY_10AM = datetime(2026, 11, 23, 10, 0, tzinfo=CN_TZ)
 ENGINES = Engines()  # this test process's expensive objects built from code and machine (bot/engines.py)
 
 
+# Longest first (pytest-xdist hands tests out in collection order): the modules whose tests start server, worker or
+# CLI processes, slowest single test first as measured with --durations. Collected in file order they came last
+# (test_r… to test_w…), so one worker sat out the end of the run while the other finished a minute-long test.
+SLOW_FIRST = ("test_scale_out", "test_handler_process", "test_reminders_faults", "test_ocr_worker",
+              "test_serve_console_uploads", "test_console_process", "test_inbound_crash", "test_concurrent_start",
+              "test_slow_clients", "test_warm_up", "test_kb_roundtrip", "test_kb_learning", "test_operations",
+              "test_kb_cut_apart", "test_renewals_typed", "test_tour")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: every other test in file order
+
+
 def sqlite_url(tmp_path: Any) -> str:
     return f"sqlite+aiosqlite:///{tmp_path}/salesbot.db"
 
@@ -185,6 +199,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Any) -> Settings:
         server=replace(base.server, warm_up=False,  # tests/test_warm_up.py turns it on
                        spool_dir=str(tmp_path / "spool")),
         audit=replace(base.audit, anchor_time=""),  # the daily anchor message off unless a test turns it on
+        renewals=replace(base.renewals, scan_time=""),  # the daily renewal scan off unless a test turns it on
     )
     change = getattr(request, "param", None)
     return change(settings) if change is not None else settings
@@ -203,6 +218,10 @@ def run_cli(db_url: str, *argv: str) -> int:
 
 def with_digests(settings: Settings) -> Settings:
     return replace(settings, reminders=replace(settings.reminders, digest_time="09:30"))
+
+
+def with_renewal_scan(settings: Settings) -> Settings:
+    return replace(settings, renewals=replace(settings.renewals, scan_time="09:30"))
 
 
 @pytest.fixture

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from bot.clock import CN_TZ
 from bot.services import Services
 from storage.leads import new_lead
-from storage.models import Activity, Lead
+from storage.models import Activity, Lead, LeadFlag
 
 
 def cn(day: int, hour: int, minute: int = 0) -> datetime:
@@ -44,3 +46,12 @@ async def get_lead(services: Services, lead_id: int) -> Lead:
         lead = await s.get(Lead, lead_id)
         assert lead is not None
         return lead
+
+
+async def lead_flags(services: Services, lead_id: int, **where: Any) -> list[LeadFlag]:
+    """The flags of one lead, optionally only those whose columns have the given values (`rule=`, `status=`)."""
+    async with services.db.session() as s:
+        stmt = select(LeadFlag).where(LeadFlag.lead_id == lead_id)
+        for k, v in where.items():
+            stmt = stmt.where(getattr(LeadFlag, k) == v)
+        return list((await s.execute(stmt)).scalars())

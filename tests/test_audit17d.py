@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from io import BytesIO
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
@@ -19,23 +18,15 @@ from bot.services import Services
 from handlers.checks import flags, rules
 from storage.models import ChainEntry, Evidence, LeadFlag
 from tests.conftest import Transcript
-from tests.leads_helpers import cn, get_lead, seed_lead
+from tests.leads_helpers import cn, get_lead, lead_flags, seed_lead
 from tests.synth import font
-from tests.trust_helpers import clause_contract_png, contract_png, page, payment_png, receipt_png, save
+from tests.trust_helpers import contract_png, page, payment_png, receipt_png, save
 
 
 @pytest.fixture
 def services(services_both: Services) -> Services:
     """SQLite and PostgreSQL (tests/conftest.py)."""
     return services_both
-
-
-async def _flags(services: Services, lead_id: int, **where: Any) -> list[LeadFlag]:
-    async with services.db.session() as s:
-        stmt = select(LeadFlag).where(LeadFlag.lead_id == lead_id)
-        for k, v in where.items():
-            stmt = stmt.where(getattr(LeadFlag, k) == v)
-        return list((await s.execute(stmt)).scalars())
 
 
 async def _evidence_count(services: Services, lead_id: int) -> int:
@@ -55,7 +46,7 @@ async def test_a_won_lead_takes_the_payment_its_flag_asks_for(chat: ChatSession,
     await chat.handle_line(f"/image {save(tmp_path, 'c.png', contract_png('栖霞纺织有限公司'))}")
     await chat.handle_line("赢单 1 合同已签")
     assert "缺少回款凭证" in transcript.last("rep01")["text"]
-    (flag,) = await _flags(services, 1, rule="won_without_proof")
+    (flag,) = await lead_flags(services, 1, rule="won_without_proof")
     assert flag.status == "open"
     await chat.handle_line("阶段 1 4")
     assert "不能再操作" in transcript.last("rep01")["text"]  # other changes stay refused
@@ -65,7 +56,7 @@ async def test_a_won_lead_takes_the_payment_its_flag_asks_for(chat: ChatSession,
     out = transcript.last("rep01")["text"]
     assert "已保存线索 #1 的证据" in out and "回款凭证" in out, out
     assert await _evidence_count(services, 1) == 2  # nothing lost
-    (flag,) = await _flags(services, 1, rule="won_without_proof")
+    (flag,) = await lead_flags(services, 1, rule="won_without_proof")
     assert flag.status == "resolved"
     assert (await get_lead(services, 1)).status == "won"
     await chat.handle_line("证据 1")  # near: nothing missing any more, the won lead is closed again
@@ -86,7 +77,7 @@ async def test_a_won_lead_takes_a_note_for_the_manager_while_proof_is_missing(
     assert "证据待确认" in transcript.last("manager01")["title"] + transcript.last("manager01")["text"]
     await chat.handle_line("/as manager01")
     await chat.handle_line("/click 确认")
-    (flag,) = await _flags(services, 1, rule="won_without_proof")
+    (flag,) = await lead_flags(services, 1, rule="won_without_proof")
     assert flag.status == "resolved"
 
 
@@ -135,9 +126,9 @@ def _contract_with(buyer_line: str) -> bytes:
 async def test_another_customers_contract_with_a_semicolon_is_flagged(chat: ChatSession, transcript: Transcript,
                                                                       services: Services, tmp_path: Path) -> None:
     """「甲方；岚山物流有限公司」 on the page of lead 栖霞纺织: 「没认出甲方」 and no 🟡 before; now the mismatch 🟡.
-    A page whose buyer cannot be read at all is a 🟡 to confirm, not a silent pass; the customer's own contract
-    with a semicolon is not flagged."""
-    for company in ("栖霞纺织有限公司", "岚山物流有限公司", "东篱茶业有限公司"):
+    The customer's own contract with a semicolon is not flagged. (A page whose buyer cannot be read at all:
+    tests/test_trust_flow.py, test_contract_buyer_only_from_its_label.)"""
+    for company in ("栖霞纺织有限公司", "岚山物流有限公司"):
         await seed_lead(services, "rep01", customer_name="柯蔚", company=company, stage="discover",
                         assigned_at=cn(23, 9))
     semicolon = save(tmp_path, "semi.png", _contract_with("甲方；岚山物流有限公司"))
@@ -145,17 +136,10 @@ async def test_another_customers_contract_with_a_semicolon_is_flagged(chat: Chat
     await chat.handle_line(f"/image {semicolon}")
     out = transcript.last("rep01")["text"]
     assert "合同页" in out and "🟡" in out and "岚山物流" in out, out
-    assert [f.rule for f in await _flags(services, 1, status="open")] == ["contract_mismatch"]
+    assert [f.rule for f in await lead_flags(services, 1, status="open")] == ["contract_mismatch"]
     await chat.handle_line("证据 2")
     await chat.handle_line(f"/image {semicolon}")
-    assert "contract_mismatch" not in {f.rule for f in await _flags(services, 2)}  # near: its own contract
-    await chat.handle_line("证据 3")
-    await chat.handle_line(f"/image {save(tmp_path, 'clause.png', clause_contract_png())}")
-    out = transcript.last("rep01")["text"]
-    assert "没认出甲方" in out and "🟡" in out, out
-    assert [f.rule for f in await _flags(services, 3, status="open")] == ["contract_unread"]
-    await chat.handle_line("我的标记")  # the example answers the flags there are, not a budget one
-    assert "「合同 确认 <线索编号> <原因>」" in transcript.last("rep01")["text"], transcript.last("rep01")["text"]
+    assert "contract_mismatch" not in {f.rule for f in await lead_flags(services, 2)}  # near: its own contract
 
 
 def test_the_managers_lines_leave_out_the_reps_hint() -> None:
@@ -200,7 +184,7 @@ async def test_a_screenshot_draft_shows_its_budget_flag_before_confirm(chat: Cha
     assert "🔴" in card["text"] and "预算" in card["text"], card
     await chat.handle_line("/click 确认")
     assert "🔴" not in transcript.last("rep01")["text"]  # said once, on the card
-    assert [f.status for f in await _flags(services, 1, rule="budget_outlier")] == ["open"]
+    assert [f.status for f in await lead_flags(services, 1, rule="budget_outlier")] == ["open"]
     usual = _chat_png([("L", "你好，我是东篱茶业的麦朗"), ("L", "想了解你们的门店系统"),
                        ("R", "麦总好，方便留个电话吗？"), ("L", "13600007788，预算30万")], "麦朗")
     await chat.handle_line(f"/image {save(tmp_path, 'usual.png', usual)}")
@@ -220,7 +204,7 @@ async def test_a_reused_file_is_flagged_on_the_reply_it_concerns(chat: ChatSessi
         await chat.handle_line(f"证据 {lead}")
         await chat.handle_line(f"/image {same}")
     assert "线索 #1" in transcript.last("rep01")["text"] and "完全相同" in transcript.last("rep01")["text"]
-    assert [f.subject for f in await _flags(services, 1, rule="evidence_reused")] == ["2"]
+    assert [f.subject for f in await lead_flags(services, 1, rule="evidence_reused")] == ["2"]
     await chat.handle_line("证据 1")
     await chat.handle_line(f"/image {save(tmp_path, 'p.png', payment_png())}")
     out = transcript.last("rep01")["text"]
@@ -273,11 +257,11 @@ async def test_the_key_fields_flag_stays_open_after_a_win_while_they_are_unknown
     await seed_lead(services, "rep01", customer_name="柯蔚", company="栖霞纺织有限公司", phone="13600002211",
                     needs=["排产"], stage="discover", assigned_at=cn(23, 9))
     await chat.handle_line("阶段 1 4")
-    assert [f.status for f in await _flags(services, 1, rule="key_fields_unknown")] == ["open"]
+    assert [f.status for f in await lead_flags(services, 1, rule="key_fields_unknown")] == ["open"]
     for name, data in (("c.png", contract_png("栖霞纺织有限公司")), ("p.png", payment_png())):
         await chat.handle_line("证据 1")
         await chat.handle_line(f"/image {save(tmp_path, name, data)}")
     await chat.handle_line("阶段 1 5")
     await chat.handle_line("赢单 1 合同已签")
     assert (await get_lead(services, 1)).status == "won"
-    assert [f.status for f in await _flags(services, 1, rule="key_fields_unknown")] == ["open"]
+    assert [f.status for f in await lead_flags(services, 1, rule="key_fields_unknown")] == ["open"]

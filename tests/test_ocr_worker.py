@@ -1,7 +1,8 @@
 """`[ocr] mode = "worker"`: the chat process queues a screenshot and answers 「收到截图，正在识别…」; a real
 `salesbot worker ocr` process on the same database (real tesseract) reads it, and the chat process's outbox
-delivers the draft card. A worker killed with SIGKILL mid-job: another finishes the job exactly once. A job whose
-worker keeps dying: one Chinese failure reply. Inline mode (the default) queues nothing."""
+delivers the draft card; a file that is no image gets the Chinese refusal from the worker. A worker killed with
+SIGKILL mid-job: another finishes the job exactly once. A job whose worker keeps dying: one Chinese failure reply.
+Inline mode (the default) queues nothing."""
 
 from __future__ import annotations
 
@@ -104,15 +105,15 @@ async def workers(settings: Settings, tmp_path: Path) -> AsyncIterator[Callable[
         await worker.stop()
 
 
-async def job_row(services: Services) -> OcrJob:
+async def job_row(services: Services, user: str = "rep01") -> OcrJob:
     async with services.db.session() as s:
-        return (await s.execute(select(OcrJob))).scalar_one()
+        return (await s.execute(select(OcrJob).where(OcrJob.user_id == user))).scalar_one()
 
 
 async def until(services: Services, ok: Callable[[OcrJob], bool], what: str, logs: Callable[[], str],
-                timeout_s: float = 180.0) -> OcrJob:
+                timeout_s: float = 180.0, user: str = "rep01") -> OcrJob:
     async def reached() -> OcrJob | None:
-        job = await job_row(services)
+        job = await job_row(services, user)
         return job if ok(job) else None
 
     job = await waiting.until(reached, what, timeout_s=timeout_s, every_s=0.02, log=logs)
@@ -143,24 +144,35 @@ async def cards_to(services: Services, user: str) -> int:
 async def test_a_queued_screenshot_gets_its_draft_card_from_a_worker_process(
         chat: ChatSession, transcript: Transcript, services: Services, clock: ManualClock, tmp_path: Path,
         lead_sample: Sample, workers: Callable[..., WorkerProcess]) -> None:
+    """rep01's screenshot becomes a draft card; rep02's file that is no image (queued too: the webhook reads
+    nothing itself) gets the Chinese refusal from the same worker, and nothing of it is kept."""
     await send(chat, clock, transcript, tmp_path, lead_sample)
     job = await job_row(services)
     assert job.state == "queued" and Path(job.image_path).read_bytes() == lead_sample.image
     assert not any(m["kind"] == "card" for m in transcript.to("rep01"))  # the webhook read nothing itself
+    pdf = tmp_path / "chat.jpg"
+    pdf.write_bytes(b"%PDF-1.7 this is a chat export, not a screenshot")
+    await chat.handle_line("/as rep02")
+    await chat.handle_line(f"/image {pdf}")
+    assert transcript.last("rep02")["text"] == QUEUED
 
     worker = await workers().start("serve", "--role", "ocr")  # the same as `salesbot worker ocr`
     job = await until(services, lambda j: j.state == "done", "the worker did not finish the job", worker.text)
     assert job.attempts == 1 and job.claimed_by and job.claimed_by.endswith(worker.name_suffix)
+    bad = await until(services, lambda j: j.state == "done", "the worker did not answer the bad image",
+                      worker.text, user="rep02")
     await delivered(services, clock)
     card = transcript.last("rep01")
     assert card["kind"] == "card" and card["title"].startswith("线索草稿"), card
     assert lead_sample.truth.phone in card["text"] and "来源: 截图" in card["text"]
-    (lead,) = await _leads(services)
+    (lead,) = await _leads(services)  # none of the bad image
     assert lead.status == "draft" and lead.created_by == "rep01" and lead.created_at == lead_sample.now
     assert lead.evidence_path == job.image_path and Path(job.image_path).exists()
+    assert transcript.last("rep02")["text"] == "这是 PDF 文件，请把聊天记录截图后以图片发送。"
+    assert not Path(bad.image_path).exists()  # no evidence of anything: not kept (as inline)
 
     assert await worker.stop() == 0  # SIGTERM: a clean stop
-    assert "stopped after 1 jobs" in worker.text()
+    assert "stopped after 2 jobs" in worker.text()
 
 
 @pytest.fixture
@@ -214,21 +226,6 @@ async def test_a_killed_workers_job_is_finished_exactly_once_by_another(
     await delivered(services, clock)
     assert len(await _leads(services)) == 1 and await cards_to(services, "rep01") == 1
     assert sum(m["kind"] == "card" for m in transcript.to("rep01")) == 1
-
-
-async def test_a_bad_image_gets_the_chinese_refusal_from_the_worker(
-        chat: ChatSession, transcript: Transcript, services: Services, clock: ManualClock, tmp_path: Path,
-        workers: Callable[..., WorkerProcess]) -> None:
-    path = tmp_path / "chat.jpg"
-    path.write_bytes(b"%PDF-1.7 this is a chat export, not a screenshot")
-    await chat.handle_line(f"/image {path}")
-    assert transcript.last("rep01")["text"] == QUEUED
-    worker = await workers().start()
-    job = await until(services, lambda j: j.state == "done", "the worker did not answer the bad image", worker.text)
-    await delivered(services, clock)
-    assert transcript.last("rep01")["text"] == "这是 PDF 文件，请把聊天记录截图后以图片发送。"
-    assert await _leads(services) == []
-    assert not Path(job.image_path).exists()  # no evidence of anything: not kept (as inline)
 
 
 async def test_a_job_whose_worker_keeps_dying_gets_one_failure_reply(

@@ -6,14 +6,15 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import DateTime, func, inspect, select
+from sqlalchemy.dialects import sqlite
 
 from bot.clock import CN_TZ
 from bot.dedup import claim_inbound
 from storage.db import Database
 from storage.leads import same_company
 from storage.migrate import MigrationsPending, current_revision, ensure_schema, head_revision, upgrade
-from storage.models import Base, InboundDedup, Lead, User
+from storage.models import Base, InboundDedup, Lead, User, UTCDateTime
 
 pytestmark = pytest.mark.asyncio
 
@@ -57,6 +58,22 @@ async def test_dedup_under_concurrent_inserts(db_url: str) -> None:
             assert (await s.execute(select(func.count()).select_from(InboundDedup))).scalar_one() == 26
     finally:
         await db.dispose()
+
+
+async def test_sqlite_times_are_the_text_sqlalchemy_writes() -> None:
+    """The one-step SQLite conversion writes what SQLAlchemy's own DATETIME wrote before it (rows already stored
+    and rows written now compare and sort alike in SQL), microseconds always, any zone turned to UTC."""
+    dialect = sqlite.dialect()
+    ours = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    theirs = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert ours is not None and theirs is not None
+    for moment in (datetime(2026, 11, 23, 15, 0, tzinfo=CN_TZ), datetime(2026, 1, 1, 0, 0, 0, 7, tzinfo=UTC),
+                   datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), datetime.now(UTC)):
+        assert ours(moment) == theirs(moment.astimezone(UTC).replace(tzinfo=None))
+    assert ours(datetime(2026, 3, 1, 7, 30, tzinfo=CN_TZ)) == "2026-02-28 23:30:00.000000"
+    assert ours(None) is None
+    with pytest.raises(ValueError, match="naive datetime"):
+        ours(datetime(2026, 1, 1))
 
 
 async def test_times_are_stored_utc_and_come_back_aware(db_url: str) -> None:

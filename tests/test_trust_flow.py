@@ -19,18 +19,10 @@ from bot.services import Services
 from bot.usertext import CLOSE, OPEN
 from handlers.report import compute_report, report_lines
 from storage.chain import verify
-from storage.models import ChainEntry, Evidence, LeadFlag
+from storage.models import ChainEntry, Evidence
 from tests.conftest import Transcript, console_chat, run_cli
-from tests.leads_helpers import cn, get_lead, seed_lead
+from tests.leads_helpers import cn, get_lead, lead_flags, seed_lead
 from tests.trust_helpers import clause_contract_png, contract_png, cropped_contract_png, page, payment_png, save
-
-
-async def _flags(services: Services, lead_id: int, **where: Any) -> list[LeadFlag]:
-    async with services.db.session() as s:
-        stmt = select(LeadFlag).where(LeadFlag.lead_id == lead_id)
-        for k, v in where.items():
-            stmt = stmt.where(getattr(LeadFlag, k) == v)
-        return list((await s.execute(stmt)).scalars())
 
 
 async def test_budget_flag_answered_and_cleared(
@@ -40,11 +32,11 @@ async def test_budget_flag_answered_and_cleared(
     said = transcript.texts("rep01")
     assert any("🔴" in t and "5000 万元" in t for t in said)
     await chat.handle_line("/click 确认")
-    (flag,) = await _flags(services, 1, rule="budget_outlier")
+    (flag,) = await lead_flags(services, 1, rule="budget_outlier")
     assert flag.status == "open" and flag.level == "red"
     await chat.handle_line("预算 确认 客户集团总预算")
     assert "已记录你对线索 #1 的说明" in transcript.last("rep01")["text"]
-    (flag,) = await _flags(services, 1, rule="budget_outlier")
+    (flag,) = await lead_flags(services, 1, rule="budget_outlier")
     assert (flag.status, flag.answer) == ("answered", "客户集团总预算")
     card = transcript.last("manager01")
     assert card["title"] == "标记说明 · 线索 #1" and "客户集团总预算" in card["text"]
@@ -52,7 +44,7 @@ async def test_budget_flag_answered_and_cleared(
     assert "🔴" in transcript.last("rep01")["text"] and "客户集团总预算" in transcript.last("rep01")["text"]
     await chat.handle_line("/as manager01")
     await chat.handle_line("/click 核实无误，清除")
-    (flag,) = await _flags(services, 1, rule="budget_outlier")
+    (flag,) = await lead_flags(services, 1, rule="budget_outlier")
     assert flag.status == "cleared" and flag.cleared_by == "manager01"
     assert "清除" in transcript.last("rep01")["text"]
     report = await verify(services.db)
@@ -74,10 +66,10 @@ async def test_stage_jump_needs_the_skipped_proofs(chat: ChatSession, transcript
                     assigned_at=cn(23, 9))
     await chat.handle_line("阶段 1 4")
     assert "🔴" in transcript.last("rep01")["text"] and "跳过的阶段缺少证据" in transcript.last("rep01")["text"]
-    assert {f.rule for f in await _flags(services, 1, status="open")} == {"stage_jump", "key_fields_unknown"}
+    assert {f.rule for f in await lead_flags(services, 1, status="open")} == {"stage_jump", "key_fields_unknown"}
     await chat.handle_line("阶段 2 3")  # near: the skipped 资质初筛 has its contact and need
     assert "🔴" not in transcript.last("rep01")["text"]
-    assert await _flags(services, 2, rule="stage_jump") == []
+    assert await lead_flags(services, 2, rule="stage_jump") == []
 
 
 async def test_same_file_for_two_leads_and_foreign_contract(chat: ChatSession, transcript: Transcript,
@@ -95,9 +87,9 @@ async def test_same_file_for_two_leads_and_foreign_contract(chat: ChatSession, t
     await chat.handle_line(f"/image {png}")
     out = transcript.last("rep01")["text"]
     assert "线索 #1" in out and "完全相同" in out
-    rules_2 = {f.rule for f in await _flags(services, 2)}
+    rules_2 = {f.rule for f in await lead_flags(services, 2)}
     assert "evidence_reused" in rules_2 and "contract_mismatch" not in rules_2  # near: its own contract
-    assert {f.rule for f in await _flags(services, 1)} >= {"contract_mismatch"}
+    assert {f.rule for f in await lead_flags(services, 1)} >= {"contract_mismatch"}
     async with services.db.session() as s:
         assert (await s.execute(select(func.count()).select_from(Evidence))).scalar() == 2  # nothing lost
 
@@ -202,10 +194,10 @@ async def test_budget_edits_in_every_spelling_are_one_amount(chat: ChatSession, 
         await chat.handle_line("确认")
         assert (await get_lead(services, 1)).budget_cny == 50_000_000, spelling
         assert "🔴" in transcript.last("rep01")["text"] or spelling != "5千万"
-    assert [f.status for f in await _flags(services, 1, rule="budget_outlier")] == ["open"]
+    assert [f.status for f in await lead_flags(services, 1, rule="budget_outlier")] == ["open"]
     await chat.handle_line("线索 1 预算 50万")
     assert (await get_lead(services, 1)).budget_cny == 500_000
-    assert [f.status for f in await _flags(services, 1, rule="budget_outlier")] == ["resolved"]
+    assert [f.status for f in await lead_flags(services, 1, rule="budget_outlier")] == ["resolved"]
 
 
 async def test_a_lead_number_before_the_amount_is_not_read_as_digits_of_it(chat: ChatSession, transcript: Transcript,
@@ -237,7 +229,7 @@ async def test_key_facts_are_told_in_one_line_and_the_flag_goes(chat: ChatSessio
     assert "已更新线索 #1 的决策链" in transcript.last("rep01")["text"]
     await chat.handle_line("异议 担心上线后的培训跟不上")
     await chat.handle_line("下一步 下周安排试用账号")
-    assert await _flags(services, 1, rule="key_fields_unknown", status="open") == []
+    assert await lead_flags(services, 1, rule="key_fields_unknown", status="open") == []
     await chat.handle_line("线索 1")
     card = transcript.last("rep01")["text"]
     assert "副总拍板" in card and "培训跟不上" in card and "试用账号" in card
@@ -276,14 +268,14 @@ async def test_a_drafts_flag_is_shown_and_goes_with_the_draft(
                     assigned_at=cn(23, 9))
     await chat.handle_line("新线索 郑总 远山物流 13700008888")
     assert "同事在跟进（线索 #1）" in transcript.last("rep01")["text"]
-    (flag,) = await _flags(services, 2, rule="shared_contact")
+    (flag,) = await lead_flags(services, 2, rule="shared_contact")
     assert flag.status == "open"
     await chat.handle_line("我的标记")
     assert "线索 #2 🟡" in transcript.last("rep01")["text"]
     await chat.handle_line("1")  # the draft card is no longer the last thing sent: no number presses its 确认
     assert (await get_lead(services, 2)).status == "draft"
     await chat.handle_line("放弃")  # its button said in words still does
-    (flag,) = await _flags(services, 2, rule="shared_contact")
+    (flag,) = await lead_flags(services, 2, rule="shared_contact")
     assert flag.status == "resolved"
     await chat.handle_line("我的标记")
     assert "目前没有待处理的标记" in transcript.last("rep01")["text"]
@@ -371,15 +363,15 @@ async def test_absurd_budgets_left_open_do_not_become_the_teams_normal(
     for n in range(1, 6):
         await chat.handle_line(f"线索 {n} 预算 5000万")
         await chat.handle_line("确认")
-        assert [f.status for f in await _flags(services, n, rule="budget_outlier")] == ["open"], n
+        assert [f.status for f in await lead_flags(services, n, rule="budget_outlier")] == ["open"], n
     await chat.handle_line("线索 6 预算 5000万")
     assert "超出常见范围" in transcript.last("rep01")["title"]  # the sixth is asked about
     await chat.handle_line("确认")
-    assert [f.status for f in await _flags(services, 6, rule="budget_outlier")] == ["open"]
+    assert [f.status for f in await lead_flags(services, 6, rule="budget_outlier")] == ["open"]
     await chat.handle_line("线索 7 预算 30万")
     assert not any("远低于" in t for t in transcript.texts("rep01"))  # near: a normal budget is not doubted
     assert (await get_lead(services, 7)).budget_cny == 300_000
-    assert await _flags(services, 7, rule="budget_outlier") == []
+    assert await lead_flags(services, 7, rule="budget_outlier") == []
     for n in range(1, 7):  # near: confirmed by the rep, the big budgets are the team's history after all
         await chat.handle_line(f"预算 确认 {n} 集团统一采购")
     await chat.handle_line("线索 7 预算 40万")
@@ -389,7 +381,9 @@ async def test_absurd_budgets_left_open_do_not_become_the_teams_normal(
 async def test_contract_buyer_only_from_its_label(services_both: Services, clock: ManualClock, transcript: Transcript,
                                                  tmp_path: Path) -> None:
     """OCR lost the 「甲」 of 「甲方：…」 and the check took the clause 「甲方向乙方采购…」 as the buyer (a false 🟡 on
-    the customer's own contract), while another customer's contract passed silently (real tesseract)."""
+    the customer's own contract), while another customer's contract passed silently (real tesseract). A page whose
+    buyer cannot be read at all is a 🟡 to confirm, not a silent pass, and 「我的标记」 gives the contract answer's
+    example."""
     services, chat = services_both, console_chat(services_both, clock, transcript)  # SQLite and PostgreSQL
     for company in ("远东钢铁集团有限公司", "青禾农业发展有限公司", "松涛酒店管理有限公司"):
         await seed_lead(services, "rep01", customer_name="吕航", company=company, stage="discover",
@@ -404,12 +398,14 @@ async def test_contract_buyer_only_from_its_label(services_both: Services, clock
     await chat.handle_line(f"/image {cropped}")
     out = transcript.last("rep01")["text"]
     assert "🟡" in out and "远东钢铁集团有限公司" in out and "青禾农业发展有限公司" in out  # another customer's
-    assert "contract_mismatch" in {f.rule for f in await _flags(services, 2)}
+    assert "contract_mismatch" in {f.rule for f in await lead_flags(services, 2)}
     await chat.handle_line("证据 3")
     await chat.handle_line(f"/image {save(tmp_path, 'clause.png', clause_contract_png())}")
     out = transcript.last("rep01")["text"]
     assert "合同页" in out and "🟡" in out and "没认出甲方" in out  # not checked: said, and a 🟡 to confirm
-    assert [f.rule for f in await _flags(services, 3)] == ["contract_unread"]
+    assert [(f.rule, f.status) for f in await lead_flags(services, 3)] == [("contract_unread", "open")]
+    await chat.handle_line("我的标记")  # the example answers the flags there are, not a budget one
+    assert "「合同 确认 <线索编号> <原因>」" in transcript.last("rep01")["text"], transcript.last("rep01")["text"]
 
 
 async def test_a_flag_answer_without_its_explanation_asks_for_it(chat: ChatSession, transcript: Transcript,
@@ -423,6 +419,6 @@ async def test_a_flag_answer_without_its_explanation_asks_for_it(chat: ChatSessi
     await chat.handle_line("预算 确认 2")
     out = transcript.last("rep01")["text"]
     assert "写上说明" in out and "预算 确认 2 客户集团总预算" in out
-    assert [f.status for f in await _flags(services, 2, rule="budget_outlier")] == ["open"]  # nothing kept
+    assert [f.status for f in await lead_flags(services, 2, rule="budget_outlier")] == ["open"]  # nothing kept
     await chat.handle_line("预算 确认 999 乱写")
     assert "线索 #999 上没有找到" in transcript.last("rep01")["text"]
