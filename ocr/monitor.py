@@ -241,10 +241,11 @@ class TextLine:
     y1: int
 
 
-def text_lines(gray: np.ndarray, cv2: ModuleType) -> tuple[list[TextLine], float]:
+def text_lines(gray: np.ndarray, cv2: ModuleType, *, tight: bool = False) -> tuple[list[TextLine], float]:
     """The text lines of a rectified screen and their typical height. Strokes are found as what a
     morphological closing (light screen) or opening (dark screen) of `HAT` px fills in: text, never a
-    bubble's or a panel's edge, which are wider; then the characters of a line are joined."""
+    bubble's or a panel's edge, which are wider; then the characters of a line are joined (`tight`: only
+    side by side, so the lines of a phone's bubble, a few pixels apart in a blurred photo, stay apart)."""
     dark = float(np.median(gray[::4, ::4])) < 100
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (HAT, HAT))
     hat = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT if dark else cv2.MORPH_BLACKHAT, kernel)
@@ -256,8 +257,8 @@ def text_lines(gray: np.ndarray, cv2: ModuleType) -> tuple[list[TextLine], float
     if len(heights) < 10:
         return [], 0.0
     size = float(np.percentile(heights, 75))  # a character's height (a stroke's piece is shorter)
-    joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((max(3, round(size * 0.3)), max(5, round(size * 1.4))),
-                                                            np.uint8))
+    rows = 1 if tight else max(3, round(size * 0.3))
+    joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((rows, max(5, round(size * 1.4))), np.uint8))
     _, _, stats, _ = cv2.connectedComponentsWithStats(joined)
     lines = []
     for x, y, w, h, area in stats[1:].tolist():
@@ -357,3 +358,114 @@ def _grouped(kinds: list[tuple[str, TextLine]], size: float, dx: int) -> list[Re
             out.append(Region(kind, box))
         last = ln
     return out
+
+
+# ---------------------------------------------------------------- a phone's chat read from its text lines
+
+LINES_WIDTH = 540  # a rectified phone screen's text lines are looked for at this width (~23-px characters)
+STATUS_SHARE = 0.04  # the status bar (clock, signal) ends about this share down a phone screen
+TITLE_SHARE = 0.15  # the title starts above this share
+INPUT_SHARE = 0.93  # the input bar starts below this share
+
+
+def phone_layout(gray: np.ndarray, cv2: ModuleType) -> list[Region] | None:
+    """A photographed phone's title and messages by speaker side, from its text lines alone (`gray`: the
+    rectified screen at LINES_WIDTH): a glare patch washes a white bubble into its background, but never the
+    text in it. The customer's lines start at one column after their avatars, the rep's end at one column
+    before theirs; a line under another of a message, starting where it starts, is that message's next line;
+    a centred line a timestamp or notice; centred lines in the title bar the title (and DingTalk's company)."""
+    h, w = gray.shape
+    lines, size = text_lines(gray, cv2, tight=True)
+    if not lines:
+        return None
+    lines = _rows_joined(lines, size)
+    top, bottom = STATUS_SHARE * h, INPUT_SHARE * h
+    body = [ln for ln in lines if (ln.y0 + ln.y1) / 2 > top and ln.y1 < bottom and ln.x1 - ln.x0 >= 1.5 * size]
+    x_left = _mode([ln.x0 for ln in body if ln.x0 < 0.45 * w], size)
+    # the rep's lines end at one column; the customer's wrapped lines at another (their bubbles' widest), left
+    # of it: the rep's column is measured on lines that start right of the customer's
+    x_right = _mode([ln.x1 for ln in body if ln.x1 > 0.6 * w and (x_left is None or ln.x0 > x_left + size)], size)
+    # the title: the topmost line centred in the title bar that is neither a customer's nor the rep's message
+    # cut by the bar nor the status bar's clock (beside the carrier and the battery), with the line right under
+    # it (DingTalk's company)
+    title = [ln for ln in body if ln.y0 < TITLE_SHARE * h and abs((ln.x0 + ln.x1) / 2 - w / 2) < 0.08 * w
+             and ln.x1 - ln.x0 < 0.7 * w and (x_left is None or abs(ln.x0 - x_left) > 0.6 * size)
+             and (x_right is None or abs(ln.x1 - x_right) > 0.6 * size)
+             and not any(o is not ln and min(o.y1, ln.y1) - max(o.y0, ln.y0) > 0.3 * size
+                         and o.x1 - o.x0 >= 2.5 * (o.y1 - o.y0) for o in lines)]  # words, not the menu's dots
+    if title:
+        first = min(title, key=lambda ln: ln.y0)
+        title = [ln for ln in title if ln.y0 - first.y1 < 0.5 * size]
+    chat_top = max((ln.y1 for ln in title), default=top)
+    body = [ln for ln in body if ln.y0 > chat_top]
+    kinds: list[tuple[str, TextLine]] = []
+    for ln in body:
+        prev = kinds[-1][1] if kinds else None
+        centre = (ln.x0 + ln.x1) / 2
+        if prev is not None and ln.y0 - prev.y1 < 0.9 * size and abs(ln.x0 - prev.x0) <= 0.6 * size:
+            kind = kinds[-1][0]  # a bubble's next line
+        elif ln.x0 > (x_left or 0) + 1.5 * size and (abs(ln.x1 - x_right) <= 0.6 * size if x_right is not None
+                                                     else ln.x1 > 0.6 * w):
+            kind = RIGHT
+        elif x_left is not None and abs(ln.x0 - x_left) <= 0.6 * size:
+            kind = LEFT
+        elif abs(centre - w / 2) < 0.06 * w:
+            kind = TIME
+        else:
+            continue
+        kinds.append((kind, ln))
+    if title and kinds and kinds[0][1].y0 - chat_top < 1.2 * size:  # a message the title bar cuts: partial
+        cut = 1
+        while cut < len(kinds) and kinds[cut][0] == kinds[0][0] \
+                and kinds[cut][1].y0 - kinds[cut - 1][1].y1 < 0.9 * size:
+            cut += 1
+        kinds = kinds[cut:]
+    regions: list[Region] = []
+    if title:
+        x0, y0 = min(ln.x0 for ln in title), min(ln.y0 for ln in title)
+        x1, y1 = max(ln.x1 for ln in title), max(ln.y1 for ln in title)
+        regions.append(Region(TITLE, _padded(TextLine(x0, y0, x1, y1), size, 0)))
+    regions += _grouped(kinds, size, 0)
+    lefts = [r for r in regions if r.kind == LEFT]
+    if x_left is None or not lefts or 2 * sum(_avatar_left(gray, r.box, x_left) for r in lefts) < len(lefts):
+        return None  # a page's lines start at its margin, with no avatar beside them: no chat
+    return regions
+
+
+def _rows_joined(lines: list[TextLine], size: float) -> list[TextLine]:
+    """Pieces of one line a blurred or faint character split (side by side, less than 1.5 characters apart) as
+    one line: a message is counted once."""
+    out: list[TextLine] = []
+    for ln in sorted(lines, key=lambda ln: ln.x0):
+        for i, o in enumerate(out):
+            if min(o.y1, ln.y1) - max(o.y0, ln.y0) > 0.5 * size and ln.x0 - o.x1 < 1.5 * size:
+                out[i] = TextLine(o.x0, min(o.y0, ln.y0), max(o.x1, ln.x1), max(o.y1, ln.y1))
+                break
+        else:
+            out.append(ln)
+    return sorted(out, key=lambda ln: (ln.y0, ln.x0))
+
+
+AVATAR_SHARE = 0.107  # a phone's avatar is 40 of its 375 points wide
+
+
+def _avatar_left(gray: np.ndarray, box: Box, x_left: float) -> bool:
+    """Something drawn (an avatar: a photo or a coloured tile) in the avatar's place left of a customer's
+    message, level with its top — not the blank margin a page's lines start at."""
+    w = gray.shape[1]
+    x0, x1 = max(0, int(x_left - 1.5 * AVATAR_SHARE * w)), int(x_left - 0.03 * w)
+    if x1 - x0 < 4:
+        return False
+    patch = gray[box.y0 : box.y0 + int(AVATAR_SHARE * w), x0:x1].astype(np.float32)
+    if not patch.size:
+        return False
+    bg = float(np.median(gray[::8, ::8]))
+    return bool(np.mean(np.abs(patch - bg) > 30) > 0.2)
+
+
+def _mode(xs: list[int], size: float) -> float | None:
+    """The position most lines share (within 0.6 × the character size), when at least two do."""
+    best = max(((sum(abs(o - x) <= 0.6 * size for o in xs), x) for x in xs), default=(0, 0))
+    if best[0] < 2:
+        return None
+    return float(np.median([o for o in xs if abs(o - best[1]) <= 0.6 * size]))

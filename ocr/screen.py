@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image
 
 from ocr.gutters import gutter_starts
-from ocr.layout import LEFT, RIGHT, Box, Layout, analyse
-from ocr.monitor import chat_layout, demoire, screen_quad, text_lines
+from ocr.layout import LEFT, RIGHT, TITLE, Box, Layout, Region, analyse
+from ocr.monitor import LINES_WIDTH, chat_layout, demoire, phone_layout, screen_quad, text_lines
 
 PHONE, PANE, PHOTO, PAGE = "phone", "pane", "photo", "page"
 MIN_PANE_SHARE = 0.25  # a chat pane is at least a quarter of the screen wide
@@ -37,7 +37,13 @@ class Located:
 
 def locate(img: Image.Image) -> Located:
     """The first way of reading `img` that finds a chat: as a phone screenshot, as a pane of a wider screen,
-    as a photo of a screen; otherwise the page as it is."""
+    as a photo of a screen; otherwise the page as it is. A photo (its pixels grainy, `photographed`) is read as
+    one first: laid out as a screenshot it only costs time (a monitor's photo took 5–6 s so)."""
+    grainy = photographed(img)
+    photo = rectify_photo(img) if grainy else None
+    found = read_photo(photo) if photo is not None else None
+    if found is not None:
+        return found
     portrait = img.height >= img.width * 1.2
     first = analyse(img) if portrait else None  # a phone's own threshold: its boxes as always read
     if first is not None and not first.is_chat:
@@ -47,24 +53,43 @@ def locate(img: Image.Image) -> Located:
     pane = best_pane(img)
     if pane is not None:
         return pane
-    photo = rectify_photo(img)
-    if photo is not None:
-        screen, quad = photo
-        if screen.width > screen.height:  # a monitor or a tablet photographed: its chat pane
-            shown = best_pane(screen, photo=True) or monitor_pane(screen)
-            if shown is not None:  # (its pane box is in the rectified screen's pixels: the outline tells where)
-                return dataclasses.replace(shown, kind=PHOTO, pane=None, quad=quad)
-        upright = levelled(screen, pane=screen.width > screen.height)
-        layout = analyse_photo(upright, desktop=upright.width > upright.height)
-        if layout.is_chat:
-            return Located(upright, layout, PHOTO, quad=quad)
+    if not grainy:
+        photo = rectify_photo(img)
+        found = read_photo(photo) if photo is not None else None
+        if found is not None:
+            return found
     if portrait or photo is not None:  # a photo whose screen edges were not found: straightened by its text lines
         level = deskewed(img)
         if level is not None:
-            layout = analyse_photo(level)
+            layout = photo_layout(level)
             if layout.is_chat:
                 return Located(level, layout, PHOTO)
     return Located(img, first if first is not None else analyse(img), PAGE)
+
+
+FLAT_SHARE = 0.6  # a screenshot's neighbouring pixels are equal in most places (JPEG 35 too: ≥ 0.75), a photo's not
+
+
+def photographed(img: Image.Image) -> bool:
+    """A camera's photo rather than a screenshot: fewer than FLAT_SHARE of horizontally neighbouring pixels
+    (every 4th row) are exactly equal — sensor grain and moiré leave no flat runs that a screen's drawing does."""
+    rgb = rgb_array(img)[::4]
+    same = np.ones((rgb.shape[0], rgb.shape[1] - 1), dtype=bool)
+    for ch in range(3):
+        same &= rgb[:, 1:, ch] == rgb[:, :-1, ch]
+    return float(same.mean()) < FLAT_SHARE
+
+
+def read_photo(photo: tuple[Image.Image, tuple[tuple[float, float], ...]]) -> Located | None:
+    """A rectified screen's chat: a monitor's or tablet's pane, or a phone's whole screen; None when none shows."""
+    screen, quad = photo
+    if screen.width > screen.height:  # a monitor or a tablet photographed: its chat pane
+        shown = best_pane(screen, photo=True) or monitor_pane(screen)
+        if shown is not None:  # (its pane box is in the rectified screen's pixels: the outline tells where)
+            return dataclasses.replace(shown, kind=PHOTO, pane=None, quad=quad)
+    upright = levelled(screen, pane=screen.width > screen.height)
+    layout = photo_layout(upright)
+    return Located(upright, layout, PHOTO, quad=quad) if layout.is_chat else None
 
 
 def analyse_photo(img: Image.Image, *, desktop: bool = False) -> Layout:
@@ -77,6 +102,49 @@ def analyse_photo(img: Image.Image, *, desktop: bool = False) -> Layout:
     smooth = Image.fromarray(cv2.GaussianBlur(rgb_array(img), (0, 0), 2.0), "RGB")
     layout = analyse(smooth, ink=PHOTO_INK, floor=True, desktop=desktop)  # the threshold just over the grain
     return layout if layout.is_chat else analyse(img, ink=PHOTO_INK, desktop=desktop)  # glare left uneven
+
+
+def photo_layout(upright: Image.Image) -> Layout:
+    """A levelled photo's layout. A phone's: the messages its colours show (bubble by bubble), and those only its
+    text lines show (a glare patch washes a white bubble into its background, never the text in it)."""
+    layout = analyse_photo(upright, desktop=upright.width > upright.height)
+    if upright.width >= upright.height:
+        return layout
+    lined = phone_lines(upright)
+    if lined is None or not layout.is_chat:
+        return lined if lined is not None else layout
+    title = layout.title or lined.title
+    found = [r for r in layout.regions if r.kind != TITLE]
+    extra = [r for r in lined.regions if r.kind != TITLE and not any(_overlap(r.box, o.box) for o in found)]
+    regions = ([title] if title else []) + sorted(found + extra, key=lambda r: r.box.y0)
+    sides = [r.box for r in regions if r.kind in (LEFT, RIGHT)]
+    return dataclasses.replace(layout, regions=tuple(regions), chat_top=min(b.y0 for b in sides),
+                               chat_bottom=max(b.y1 for b in sides))
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    """The two boxes share rows (more than a third of the shorter one's)."""
+    return min(a.y1, b.y1) - max(a.y0, b.y0) > min(a.height, b.height) / 3
+
+
+def phone_lines(screen: Image.Image) -> Layout | None:
+    """A rectified phone photo laid out from its text lines (`ocr.monitor.phone_layout`), in its own pixels."""
+    import cv2
+
+    k = LINES_WIDTH / screen.width
+    small = cv2.resize(rgb_array(screen), (LINES_WIDTH, max(1, round(screen.height * k))),
+                       interpolation=cv2.INTER_AREA)
+    regions = phone_layout(np.asarray(cv2.transform(small, np.full((1, 3), 1 / 3))), cv2)
+    if regions is None:
+        return None
+    bg = tuple(int(v) for v in np.median(small[::8, ::8].reshape(-1, 3), axis=0))
+    del small
+    scaled = tuple(Region(r.kind, Box(max(0, int(r.box.x0 / k)), max(0, int(r.box.y0 / k)),
+                                      min(screen.width, int(r.box.x1 / k)), min(screen.height, int(r.box.y1 / k))))
+                   for r in regions)
+    sides = [r.box for r in scaled if r.kind in (LEFT, RIGHT)]
+    return Layout(screen.width, screen.height, bg, sum(bg) / 3 < 100,  # type: ignore[arg-type]
+                  min(b.y0 for b in sides), max(b.y1 for b in sides), scaled)
 
 
 # ---------------------------------------------------------------- panes
@@ -275,7 +343,8 @@ def rectify_photo(img: Image.Image) -> tuple[Image.Image, tuple[tuple[float, flo
     h, w = rgb.shape[:2]
     k = 800 / max(h, w)
     small = cv2.resize(rgb, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
-    quad = _screen_quad(cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0), cv2)
+    quad = _screen_quad(cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0), cv2,
+                        neutral=_neutral(small, cv2))
     del small
     # a landscape photo whose screen is no bright blob: a monitor, outlined by its straight edges
     monitor = quad is None and w > h * 1.1
@@ -402,23 +471,45 @@ def _dark_screen(gray: np.ndarray, cv2: ModuleType) -> np.ndarray | None:
     return np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel))
 
 
-def _screen_quad(gray: np.ndarray, cv2: ModuleType) -> np.ndarray | None:
-    h, w = gray.shape
+def _neutral(small: np.ndarray, cv2: ModuleType) -> np.ndarray:
+    """The lit, colourless pixels: a chat's light background, not a hand or a wooden desk as bright as it
+    (skin and wood are saturated), with the text holes closed."""
+    hsv = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_RGB2HSV)
+    mask = (((hsv[..., 1] < 40) & (hsv[..., 2] > 150)) * 255).astype(np.uint8)
+    k = max(3, small.shape[1] // 60)
+    return np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8)))
+
+
+MIN_SCREEN = 0.08  # a phone held at arm's length takes this share of its photo at least
+
+
+def _screen_quad(gray: np.ndarray, cv2: ModuleType, *, neutral: np.ndarray | None = None) -> np.ndarray | None:
+    """The lit screen's corners: the largest quadrilateral of the bright (or, dark mode, dark) pixels, the inner
+    one when a bezel's outline holds it; else (`neutral`) of the lit colourless pixels, a hand or a desk as
+    bright as the screen beside it."""
     _, mask = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     dark = _dark_screen(gray, cv2)
+    best = _largest_quad((mask, 255 - mask, *(() if dark is None else (dark,))), cv2)
+    if best is None and neutral is not None:
+        best = _largest_quad((neutral,), cv2)
+    return None if best is None else _order(best)
+
+
+def _largest_quad(masks: tuple[np.ndarray, ...], cv2: ModuleType) -> np.ndarray | None:
+    h, w = masks[0].shape
     quads: list[tuple[float, np.ndarray]] = []
-    for candidate in (mask, 255 - mask, *(() if dark is None else (dark,))):
+    for candidate in masks:
         # every contour, holes too: a screen inside a black bezel on a desk as bright as the screen is the hole
         # in the bezel, inside the desk's own contour
         contours, _ = cv2.findContours(candidate, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         for c in sorted(contours, key=cv2.contourArea, reverse=True)[:4]:
             area = cv2.contourArea(c)
-            if not 0.2 * w * h <= area <= 0.97 * w * h:
+            if not MIN_SCREEN * w * h <= area <= 0.97 * w * h:
                 continue
             hull = cv2.convexHull(c)
             approx = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
-            if len(approx) == 4 and area >= 0.85 * cv2.contourArea(approx):  # a quadrilateral, not a blob
-                quads.append((area, approx.reshape(4, 2).astype(np.float64)))
+            if len(approx) == 4 and area >= 0.85 * cv2.contourArea(approx) and not _frame(approx, w, h):
+                quads.append((area, approx.reshape(4, 2).astype(np.float64)))  # a quadrilateral, not a blob
     if not quads:
         return None
     quads.sort(key=lambda q: -q[0])
@@ -427,7 +518,14 @@ def _screen_quad(gray: np.ndarray, cv2: ModuleType) -> np.ndarray | None:
         inside = all(cv2.pointPolygonTest(best.astype(np.float32), (float(x), float(y)), True) >= -2 for x, y in quad)
         if inside and area >= 0.6 * best_area:
             best_area, best = area, quad
-    return _order(best)
+    return best
+
+
+def _frame(approx: np.ndarray, w: int, h: int) -> bool:
+    """The quadrilateral is the photo's own frame (the background around a screen, whose contour runs along it)."""
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float64)
+    pts = approx.reshape(4, 2).astype(np.float64)
+    return all(np.min(np.abs(pts - c).max(axis=1)) < 0.03 * max(w, h) for c in corners)
 
 
 def _order(pts: np.ndarray) -> np.ndarray:

@@ -199,6 +199,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Any) -> Settings:
         server=replace(base.server, warm_up=False,  # tests/test_warm_up.py turns it on
                        spool_dir=str(tmp_path / "spool")),
         audit=replace(base.audit, anchor_time=""),  # the daily anchor message off unless a test turns it on
+        renewals=replace(base.renewals, scan_time=""),  # the daily renewal scan off unless a test turns it on
     )
     change = getattr(request, "param", None)
     return change(settings) if change is not None else settings
@@ -217,6 +218,10 @@ def run_cli(db_url: str, *argv: str) -> int:
 
 def with_digests(settings: Settings) -> Settings:
     return replace(settings, reminders=replace(settings.reminders, digest_time="09:30"))
+
+
+def with_renewal_scan(settings: Settings) -> Settings:
+    return replace(settings, renewals=replace(settings.renewals, scan_time="09:30"))
 
 
 @pytest.fixture

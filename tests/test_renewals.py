@@ -13,7 +13,7 @@ from bot.services import Services
 from handlers.renewals.importer import import_files
 from handlers.renewals.scan import scan
 from storage.models import Contract, OutboxMessage, Payment, Reminder, RenewalWarning
-from tests.conftest import Transcript, run_cli
+from tests.conftest import Transcript, run_cli, with_renewal_scan
 from tests.renewals_helpers import seed_customers, write_files
 
 NOW = "2026-11-23T10:00+08:00"
@@ -320,6 +320,7 @@ async def test_another_teams_manager_cannot_lift_and_a_scan_by_cli_warns_nothing
         assert (await s.get(RenewalWarning, warning.id)).locked  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("settings", [with_renewal_scan], indirect=True)
 async def test_a_contract_entering_the_window_is_warned_by_that_mornings_scan(
         services: Services, chat: ChatSession, transcript: Transcript) -> None:
     """No import, no CLI: the daily scan (09:30 on working days) finds the contract the day it enters the
