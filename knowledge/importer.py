@@ -290,12 +290,17 @@ async def import_chunks(db: Any, kb: KnowledgeBase, chunks: Iterator[list[KbCard
 
 async def stage(db: Any, batch: str, cards: list[KbCard], now: datetime,
                 progress: Progress | None) -> store.UpsertStats:
-    """`cards` staged under `batch`, a short transaction per STAGE_CARDS."""
+    """`cards` compared with their live rows (one read, no write lock) and the new or changed ones staged under
+    `batch`, a short transaction per STAGE_CARDS; no transaction at all for cards that did not change."""
+    existing = await store.live_rows(db, [c.id for c in cards])
     total = store.UpsertStats()
     for lo in range(0, len(cards), STAGE_CARDS):
-        async with db.session() as session:
-            stats = await store.stage_cards(session, batch, cards[lo:lo + STAGE_CARDS], now,
-                                            lambda c: list(c.tokens), progress)
+        rows, stats = store.stage_rows(batch, cards[lo:lo + STAGE_CARDS], existing, now)
+        if rows:
+            async with db.session() as session:
+                await store.stage(session, rows)
+        if progress:
+            progress(len(cards[lo:lo + STAGE_CARDS]))
         total = _added(total, stats)
     return total
 

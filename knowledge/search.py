@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.engines import Engines
-from knowledge import frame, store
+from knowledge import decision, frame, store
 from knowledge.index import (
     STOPWORDS,
     CardIndex,
@@ -175,10 +175,7 @@ def rank(
     if not text or not index.cards or is_chatter(original, t2s):
         work = bool(text) and not is_chatter(original, t2s) and not _off_duty(index, text)
         return SearchResult(original, (), False, _default_suggestions(index.taxonomy), work=work)
-    scored = score_all(index, text)
-    pinned = _apply_learning(index, scored, original, learned)
-    order = _top(scored.total, max(top, CANDIDATES))
-    order = _fresh_first(index, order, scored, stale_days)
+    scored, order, pinned = _ordered(index, text, original, top, stale_days, learned)
     if pinned is not None:
         order = [pinned, *(i for i in order if i != pinned)]
         answered, why = True, ("置顶", *_why(index, scored, index.cards[pinned]))
@@ -189,6 +186,28 @@ def rank(
     matched = {axis: tuple(v) for axis, v in scored.values.items()}
     return SearchResult(original, ranked, answered, suggestions, matched, why if answered else (),
                         answered or not _off_duty(index, scored.paragraph or scored.query))
+
+
+def _ordered(index: CardIndex, text: str, original: str, top: int, stale_days: int, learned: Learned | None
+             ) -> tuple[Scored, list[int], int | None]:
+    """The query scored against every card, the best cards in order, and the card pinned to this wording."""
+    scored = score_all(index, text)
+    pinned = _apply_learning(index, scored, original, learned)
+    order = _fresh_first(index, _top(scored.total, max(top, CANDIDATES)), scored, stale_days)
+    return scored, order, pinned
+
+
+def decision_inputs(index: CardIndex, query: str, stale_days: int = 365
+                    ) -> tuple[str, dict[str, float], bool] | None:
+    """The first card's id, the features the answer / decline decision weighs and whether a veto declines it anyway
+    (for bench/kb_decision.py); None when the query is declined before any card is weighed (empty, chatter)."""
+    original, t2s = query.strip(), index.tokenizer.t2s
+    text = clean(original, t2s)
+    if not text or not index.cards or is_chatter(original, t2s):
+        return None
+    scored, order, _ = _ordered(index, text, original, CANDIDATES, stale_days, None)
+    best, runner_up = order[0], order[1] if len(order) > 1 else None
+    return index.cards[best].id, decision_features(index, scored, best, runner_up), _vetoed(index, scored, best)
 
 
 def _off_duty(index: CardIndex, query: str) -> bool:
@@ -489,69 +508,105 @@ def _about_as_good(scored: Scored, first: int, other: int) -> bool:
 
 
 def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) -> tuple[bool, tuple[str, ...]]:
-    """Answer when the first card is backed by what the query says, judged against the query itself
-    (how much of it the cues and the card explain) and against the runner-up card, not against one
-    absolute score."""
+    """Answer when the fitted decision (knowledge/decision.py) finds the first card backed by what the query says:
+    judged against the query itself, the whole knowledge base and the runner-up card, never one absolute score."""
+    why = _why(index, scored, index.cards[best])
+    if _vetoed(index, scored, best):
+        return False, why
+    return decision.shipped().answers(decision_features(index, scored, best, runner_up)), why
+
+
+# Thresholds of the rules the fitted decision replaced, kept where they only decline (`_vetoed`).
+MIN_TOPIC = 0.15  # share of the query besides role and industry words explained (by cues, card words)
+MIN_COVERAGE = (0.34, 0.5)  # share of the whole query explained: a third of it; half of it
+MIN_TEXT = (0.4, 0.5)  # share of the query's words (or character pairs) the first card holds
+
+
+def _vetoed(index: CardIndex, scored: Scored, best: int) -> bool:
+    """Declines that hold whatever the fitted decision says (they only decline, never answer), each what the rules
+    it replaced required of every answer; fitted leave one set out, the decision is trained around them:
+    - no objection and no card keyword, and one word shared with the first card while the query is mostly
+      unexplained (「电钻去哪借」, a role or an industry alone: 「医院挂号怎么挂」), or none at all: chance;
+    - no cue at all, and the first card holds under `MIN_TEXT[0]` of the query's words;
+    - a third of the query explained, no customer in it, and the card holds at most one of its words: the rep's own
+      matter (「送水的师傅今天来了吗」) sharing one word with a card;
+    - the query's concern is one no card is about (`_about_nothing_held`)."""
     card = index.cards[best]
-    why = _why(index, scored, card)
-    if _titled(index, scored, card):  # the query's own words are the card's title's: answer unless not our matter
-        backing = _backing(index, scored, card, why)
-        if not (backing.foreign or backing.for_self or backing.errands or (backing.own and not backing.customer)):
-            return True, why
-    if _about_nothing_held(index, scored, best):
-        return False, why
-    if not _judged(index, scored, card, best, runner_up, why):
-        return False, why
-    return _backed(index, scored, card, why) or _far_ahead(index, scored, card, best, runner_up, why), why
-
-
-FAR_AHEAD = 2.0  # times the runner-up's score: the query's words point at this card and no other
-
-
-def _far_ahead(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None,
-               why: tuple[str, ...]) -> bool:
-    """Who and where agree (育苗场, 场长) and the query's own words find this card far ahead of every other,
-    through several of its character pairs: the rep told the concern in words of their own."""
-    if runner_up is None or not why or float(scored.total[best]) < FAR_AHEAD * float(scored.total[runner_up]):
-        return False
-    backing = _backing(index, scored, card, why)
-    if backing.beside_the_point or backing.rest is not None:
-        return False
-    return _stands_out(index, scored, card, best, runner_up)
-
-
-TITLE_HELD = 0.6  # share of the query's topic words the first card's title holds, from which that card answers
-
-
-def _titled(index: CardIndex, scored: Scored, card: KbCard) -> bool:
-    """Most of the query's topic words (all but grammar, quantities and who / where words) are words of two
-    characters or more of the card's title: 「客户问质保几年」 and a card titled 「质保条款：…」 (not
-    「电钻去哪借」)."""
-    tok = index.tokenizer
-    text, title = tok.normalize(scored.query), tok.normalize(card.title)
-    place = {i for h in scored.hits if h.cue.axis in {"role", "industry"} for i in range(h.start, h.end)}
-    topic = held = 0
-    pos = 0
-    for token in tok.cut(text):
-        span = range(pos, pos + len(token))
-        pos += len(token)
-        if place.issuperset(span) or _is_filler(index, token) or QUANTITY.match(token):
-            continue
-        topic += 1
-        held += len(token) > 1 and token in title
-    return held > 0 and held >= TITLE_HELD * topic
+    coverage = _coverage(index, scored.query, scored.hits)
+    if not any(h.cue.axis in TOPIC_AXES for h in scored.hits):
+        pieces = _pieces(index, scored, card)
+        unexplained = coverage < MIN_COVERAGE[1] or _coverage(index, scored.query, scored.hits, True) < MIN_TOPIC
+        if pieces == 0 or (pieces == 1 and unexplained):
+            return True
+    if not scored.hits and float(scored.text[best]) < MIN_TEXT[0]:
+        return True
+    if coverage < MIN_COVERAGE[0]:
+        backing = _backing(index, scored, card, _why(index, scored, card))
+        if not backing.customer and backing.held_words <= 1 and backing.rest_held < 0.5:
+            return True
+    return _about_nothing_held(index, scored, best)
 
 
 def _about_nothing_held(index: CardIndex, scored: Scored, best: int) -> bool:
-    """The query's concern is one no card is about (「独家代理」, 「营业执照」 where no card's objection or keywords
-    name it), and the first card holds neither a keyword of the query nor most of its words: generic words
-    (客户, 我们, 怎么办) then found a card by chance."""
-    wanted, own = scored.values.get("objection"), index.cards[best].objection
-    if not wanted or scored.keyword[best] > 0 or float(scored.text[best]) >= MIN_TEXT[1] or len(
-            scored.paragraph or scored.query) >= LONG_QUERY:
-        return False  # a voice-to-text paragraph holds several concerns: it is judged as before
+    """The query's concern is one no card is about (「独家代理」 where no card's objection or keywords name it), and
+    the first card holds neither a keyword of the query nor most of its words: generic words (客户, 我们, 怎么办)
+    then found a card by chance."""
+    own = index.cards[best].objection
+    if scored.keyword[best] > 0 or float(scored.text[best]) >= MIN_TEXT[1] or len(scored.paragraph or scored.query) >= (
+            LONG_QUERY):
+        return False  # a voice-to-text paragraph holds several concerns: it is left to the decision
     if own in index.taxonomy.added.get("objection", ()) and index.taxonomy.canonical("objection", own) == own:
         return False  # the card's objection is an admin's word the vocabulary cannot relate: no evidence either way
+    return _concern_no_card_holds(index, scored)
+
+
+def _pieces(index: CardIndex, scored: Scored, card: KbCard) -> int:
+    """Distinct character pairs (or Latin words) of the query's words (not its grammar) the card holds."""
+    shared = set(_content_bigrams(index, scored.query)) & set(index.tokenizer.card_bigrams(card))
+    latin = set(re.findall(r"[0-9a-z]{2,}", scored.query)) & set(card.tokens or ())
+    return len(shared) + len(latin)
+
+
+SCORE_SCALE = 8.0  # about the score of a card agreeing on every axis and holding all of the query's words
+PIECES = 4  # distinct character pairs (or Latin words) shared with the first card from which more says no more
+
+
+def decision_features(index: CardIndex, scored: Scored, best: int, runner_up: int | None) -> dict[str, float]:
+    """What the answer / decline decision weighs about the first card. Each is a share of the query or a small
+    count, so it holds whatever the card set's size and wording (a lead over `runner_up`, the share of the query's
+    words the card holds and their number were tried too: with these they told nothing more, leave one set out):
+    - pieces: distinct character pairs (or Latin words) of the query's topic the card holds, out of `PIECES`;
+    - title: share of the query's topic words that are words of the card's title;
+    - score: the card's whole score (text, axes, keywords), out of `SCORE_SCALE`;
+    - one_synonym: the query's topic is named only by one objection synonym of the vocabulary;
+    - beside: the words it shares sit in another matter (the rep's own day or errand, a thing no card sells, a noun
+      no card uses right before the shared word, the speaker's own hesitation);
+    - lone_word: the card holds at most one of the query's topic words and less than half of those besides the cues;
+    - vague: every topic cue is an everyday word (贵, 考虑) and no customer is its subject, less the share of the
+      other topic words the card holds (「种植户嫌我们卖得太贵了」 is a customer's objection, 「太贵了」 alone is not).
+    Vetoes (`_vetoed`) decline whatever these say.
+    """
+    card = index.cards[best]
+    backing = _backing(index, scored, card, _why(index, scored, card))
+    return {
+        "pieces": min(_pieces(index, scored, card), PIECES) / PIECES,
+        "title": _title_share(index, scored, card),
+        "score": min(max(float(scored.total[best]), 0.0) / SCORE_SCALE, 1.5),
+        "one_synonym": float(backing.one_synonym and not scored.keyword[best] > 0),
+        "beside": float(backing.beside_the_point or _other_product(index, scored, card)),
+        "lone_word": float(backing.held_words <= 1 and backing.rest_held < 0.5),
+        "coverage": _coverage(index, scored.query, scored.hits),
+        "concern_elsewhere": float(_concern_no_card_holds(index, scored)),
+        "vague": float(backing.vague and not backing.customer) * (1.0 - backing.rest_held),
+    }
+
+
+def _concern_no_card_holds(index: CardIndex, scored: Scored) -> bool:
+    """The query names an objection of the vocabulary that no card is about (by its own value or its keywords):
+    「独家代理」 where no card speaks of agency terms; the generic words around it then found a card by chance."""
+    wanted = scored.values.get("objection")
+    if not wanted:
+        return False
     held = _objections_held(index)
     return not any(value_code(index.taxonomy, "objection", value) in held for value in wanted)
 
@@ -565,68 +620,22 @@ def _objections_held(index: CardIndex) -> frozenset[int]:
     return cached
 
 
-def _judged(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None,
-            why: tuple[str, ...]) -> bool:
-    """The first card is explained by the query (its cues, its words) and ahead of the runner-up."""
-    if _stands_out(index, scored, card, best, runner_up):
-        return True
-    agree = bool(why) or scored.keyword[best] > 0
-    coverage = _coverage(index, scored.query, scored.hits)
-    topic_cov = _coverage(index, scored.query, scored.hits, skip_axes=True)
-    topic = _topic_cue(scored.hits)
-    text = float(scored.text[best])
-    if topic and agree:  # an objection or a card keyword the card shares; a card sharing no word needs more
-        return coverage >= MIN_COVERAGE[0] and (text >= MIN_TEXT[0] or coverage >= MIN_COVERAGE[2]
-                                                or _telling_cue(index, scored, card))
-    if _own_words_lead(index, scored, card, best, runner_up):
-        return True
-    if agree:  # only a role or an industry the card shares: something besides them must be understood
-        return topic_cov >= MIN_TOPIC and coverage >= MIN_COVERAGE[1]
-    return _text_alone(index, scored, best, runner_up, text, topic_cov)  # who / where words are not its
-
-
-OWN_WORDS_HELD = 0.4  # share of the query's topic words the first card holds in its own text
-OWN_WORDS_UNKNOWN = 0.6  # ... while at most this share is words no card uses
-OWN_WORDS_MIN = 2  # ... through at least this many distinct words (one shared word is chance)
-OWN_WORDS_AHEAD = 1.1  # ... and it scores this many times the runner-up
-
-
-def _own_words_lead(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None) -> bool:
-    """No cue of the vocabulary names the concern, but the first card's own words do: an admin's own objection
-    (断电风险, 电池续航) said the rep's way still shares several words with that card's title, keywords and talk
-    track, and more than with any other card. Relative to the query (its share held) and to the runner-up."""
-    if runner_up is not None and float(scored.total[best]) < OWN_WORDS_AHEAD * float(scored.total[runner_up]):
-        return False
-    if float(scored.text[best]) < MIN_TEXT[0] * 3:
-        return False
-    backing = _backing(index, scored, card, ())
-    return (not backing.beside_the_point and backing.held_words >= OWN_WORDS_MIN and backing.held >= OWN_WORDS_HELD
-            and backing.unknown <= OWN_WORDS_UNKNOWN)
-
-
-def _telling_cue(index: CardIndex, scored: Scored, card: KbCard) -> bool:
-    """An objection word of the vocabulary, written as is and not an everyday one (趴窝, 人车混行; not 贵, 考虑),
-    names the card's own objection: the rep said the concern in other words than the card's."""
+def _title_share(index: CardIndex, scored: Scored, card: KbCard) -> float:
+    """Share of the query's topic words (all but grammar, quantities and who / where words) that are words of two
+    characters or more of the card's title: 「客户问质保几年」 and a card titled 「质保条款：…」."""
     tok = index.tokenizer
-    own = index.taxonomy.canonical("objection", card.objection) or card.objection
-    return any(h.exact and h.cue.axis == "objection" and h.cue.value == own and h.end - h.start >= 2
-               and not frame.ambiguous(tok.normalize(h.cue.text)) for h in scored.hits)
-
-
-def _stands_out(index: CardIndex, scored: Scored, card: KbCard, best: int, runner_up: int | None) -> bool:
-    """The query's own words point at one card far ahead of every other, through at least two pieces of
-    its text: words the vocabulary does not know (吵, 坐电梯) can still name a card's subject, but one
-    shared word (「停车场在哪」 ~ 在哪) is chance. Far ahead is an absolute lead or a ratio to the runner-up (which
-    holds however scores scale with the card set). With many near-duplicate cards this fires less, never more."""
-    if runner_up is None:
-        return False
-    lead = float(scored.total[best] - scored.total[runner_up])
-    relative = float(scored.total[best]) >= LEAD_RATIO * max(float(scored.total[runner_up]), 0.0)
-    if (lead < LEAD and not relative) or float(scored.text[best]) < LEAD_TEXT:
-        return False
-    shared = set(_content_bigrams(index, scored.query)) & set(index.tokenizer.card_bigrams(card))
-    latin = {w for w in re.findall(r"[0-9a-z]{2,}", scored.query)} & set(card.tokens or ())
-    return len(shared) + len(latin) >= (LEAD_PIECES if lead >= LEAD else LEAD_PIECES + 1)
+    text, title = tok.normalize(scored.query), tok.normalize(card.title)
+    place = {i for h in scored.hits if h.cue.axis in {"role", "industry"} for i in range(h.start, h.end)}
+    topic = held = 0
+    pos = 0
+    for token in tok.cut(text):
+        span = range(pos, pos + len(token))
+        pos += len(token)
+        if place.issuperset(span) or _is_filler(index, token) or QUANTITY.match(token):
+            continue
+        topic += 1
+        held += len(token) > 1 and token in title
+    return held / topic if topic else 0.0
 
 
 def _content_bigrams(index: CardIndex, query: str) -> list[str]:
@@ -637,35 +646,8 @@ def _content_bigrams(index: CardIndex, query: str) -> list[str]:
     return [b for b in tok.bigrams(query) if b not in grammar]
 
 
-LEAD = 1.5  # score units: about what a matched objection and half the query's words give
-LEAD_RATIO = 1.5  # ... or this many times the runner-up's score, through one more piece (LEAD_PIECES + 1)
-LEAD_TEXT = 0.3  # and the card holds a good share of the query's words
-LEAD_PIECES = 2  # distinct character pairs (or Latin words) of the query found in the card
-MIN_COVERAGE = (0.34, 0.4, 0.5)  # share of the query explained (cues, card words)
-MIN_TOPIC = 0.15  # share of the query besides role and industry words explained
-MIN_TEXT = (0.1, 0.5, 0.4)  # share of the query's words (or character pairs) the first card holds
-KNOWN_COVERAGE = 0.8  # without cues: most of the query's words occur in the cards (all of them give 0.5)
-TEXT_TIE = 0.8  # without cues: a runner-up this close (share of the best score) needs the first card's full text
-
-
-def _text_alone(index: CardIndex, scored: Scored, best: int, runner_up: int | None, text: float,
-                coverage: float) -> bool:
-    """No cue at all: the query's words must be the knowledge base's, the first card must hold many of them, and
-    less so the more a second card holds too (a tie between two cards is chance, not an answer)."""
-    if not _topic_cue(scored.hits) and not re.search(r"[0-9a-z]{2,}", scored.query) and not (
-            set(_content_bigrams(index, scored.query)) & set(index.tokenizer.card_bigrams(index.cards[best]))):
-        return False  # no topic cue and not one character pair of the query's words in the card: chance
-    ahead = runner_up is None or float(scored.total[runner_up]) <= TEXT_TIE * float(scored.total[best])
-    if coverage >= MIN_COVERAGE[2] and text >= MIN_TEXT[1]:
-        return True
-    return ahead and coverage >= MIN_COVERAGE[2] * KNOWN_COVERAGE and text >= MIN_TEXT[2]
-
-
-OWN_HELD = 0.9  # an employee's own matter is answered only by a card holding nearly all of the question
 TOPIC_AXES = frozenset({"objection", "keyword"})
 ONE_CHARACTER = 0.5
-AXIS_HELD = 0.3  # a role / industry match alone: the card must hold this share of the rest of the question
-AXIS_UNKNOWN = 0.3  # ... or the rest must be words the knowledge base mostly knows
 # Numbers, amounts and dates say how much or when, not what about: neither evidence nor its absence.
 QUANTITY = re.compile(r"^(?:[0-9零一二两三四五六七八九十百千万亿几半多]+[个块元万千百天年月号日周岁台家次点条张份%]*"
                       r"|今年|明年|去年|今天|明天|昨天|下周|上周|本周|这周|下个月|上个月|这个月|下月|上月|月底|年底|年初|月初)$")
@@ -675,48 +657,24 @@ QUANTITY = re.compile(r"^(?:[0-9零一二两三四五六七八九十百千万亿
 class Backing:
     """How the first card backs the query's topic words (all but role and industry words, fillers, quantities)."""
 
-    held: float  # share the card holds: its own words, or cues it agrees with
-    unknown: float  # share no card of the knowledge base uses
-    topic_agreed: bool  # an objection or a keyword of the query is the card's own
-    one_synonym: bool  # ... only through one objection of the vocabulary (no card keyword, no other objection)
+    one_synonym: bool  # the topic is named only through one objection of the vocabulary (no card keyword)
     customer: bool  # a customer is the subject (客户说…, 对方担心…)
-    rest: float | None  # one ambiguous synonym (贵, 考虑): share of the other topic words the card holds (None: n/a)
     for_self: bool  # the speaker is the subject of an everyday cue (「我再考虑」): their own matter, no objection
     own: tuple[str, ...]  # words of an employee's own matter the card does not hold (工资, 报销, 电脑 …)
     # a noun no card uses right before the one objection word (叉车的报价, 投标保证金): that word is about another thing
-    foreign: tuple[str, ...] = ()
-    errands: tuple[str, ...] = ()  # a rep's errand around a customer (订酒店, 接机) the card does not hold
-    held_words: int = 0  # distinct topic words of two characters or more (or English) the card holds itself
-    objection_agreed: bool = False  # an objection cue of the query is the card's (not only a card keyword)
+    foreign: tuple[str, ...]
+    errands: tuple[str, ...]  # a rep's errand around a customer (订酒店, 接机) the card does not hold
+    held_words: int  # distinct topic words of two characters or more (or English) the card holds itself
+    rest_held: float  # share of the topic words besides the vocabulary's cues that the card holds
+    objection_agreed: bool  # an objection cue of the query is the card's own (not only a card keyword)
+    vague: bool  # every topic cue is an everyday word (贵, 考虑, 麻烦): it needs a second, specific word beside it
 
     @property
     def beside_the_point(self) -> bool:
-        """The rep's own matter or errand, a thing no card sells, or the speaker's own hesitation: the card's
-        words may be shared, but it does not answer this question."""
-        return bool(self.own or self.errands or self.foreign or self.for_self)
-
-
-def _backed(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]) -> bool:
-    """One matched thing never carries an answer alone: a question about the rep's own matter (HR, IT,
-    admin, personal life) with no customer in it needs a card holding nearly all of it, and a match on
-    role or industry alone needs the card to hold some of the rest of the question, unless the rest is
-    the knowledge base's own vocabulary."""
-    backing = _backing(index, scored, card, why)
-    if backing.foreign and (backing.one_synonym or not backing.objection_agreed):
-        return False  # 「叉车的报价」, 「茶水间的冰箱」: the one cue shared with a card is about another thing
-    if _other_product(index, scored, card):
-        return False
-    if backing.errands or (backing.own and not backing.customer):
-        return backing.held >= OWN_HELD
-    if backing.customer:
-        return True
-    if backing.for_self:  # 我再考虑, 我有点担心: the speaker's own hesitation, no customer's objection
-        return False
-    if backing.rest is not None:  # one everyday word (贵, 考虑, 麻烦) needs a second, specific one beside it
-        return backing.rest >= AXIS_HELD
-    if backing.topic_agreed and not backing.one_synonym:
-        return True
-    return backing.held >= AXIS_HELD or backing.unknown < AXIS_UNKNOWN
+        """The rep's own matter (with no customer in it) or errand, a noun no card uses as what the shared word is
+        about, or the speaker's own hesitation: the card's words may be shared, but it does not answer this."""
+        foreign = bool(self.foreign) and (self.one_synonym or not self.objection_agreed)  # not when the card agrees
+        return bool((self.own and not self.customer) or self.errands or foreign or self.for_self)
 
 
 def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...]) -> Backing:
@@ -736,7 +694,7 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
     own_at = {i for m in own for i in range(m.start(), m.end())}
     cues = [h for h in scored.hits if h.cue.axis in TOPIC_AXES]  # what the query's topic is, by the vocabulary
     framing = {i for a, b in frame.customer_spans(text, tokens) for i in range(a, b)}
-    content = held = unknown = 0.0
+    content = held = 0.0
     cue_size = cue_held = 0.0  # the topic cues' own part of `content` / `held`
     own_words: set[str] = set()
     pos = 0
@@ -762,23 +720,18 @@ def _backing(index: CardIndex, scored: Scored, card: KbCard, why: tuple[str, ...
         elif any(h in agreed for h in hits):
             held += size * ONE_CHARACTER  # 修, 贵: one character of the vocabulary is weak evidence
             cue_held += size * ONE_CHARACTER * cue
-        elif not hits and _known(index, token) < KNOWN_SHARE:
-            unknown += size
     objections = {h.cue.value for h in scored.hits if h.cue.axis == "objection"}
     by_keyword = any(h.cue.axis == "keyword" or tok.normalize(h.cue.text) == tok.normalize(card.objection)
                      for h in agreed)
     rest = content - cue_size
     for_self = any(frame.speaks_for_self(text, h.start) for h in cues if frame.ambiguous(tok.normalize(h.cue.text)))
-    vague = bool(cues) and all(frame.ambiguous(tok.normalize(h.cue.text)) for h in cues)  # 太贵了, 有点贵再考虑下
-    return Backing(held / content if content else 1.0, unknown / content if content else 0.0,
-                   by_keyword or any(h.cue.axis == "objection" for h in agreed),
-                   not by_keyword and len(objections) == 1, bool(framing) or _customer_told(index, scored),
-                   (held - cue_held) / rest if vague and rest > 0 else None, for_self,
+    return Backing(not by_keyword and len(objections) == 1, bool(framing) or _customer_told(index, scored), for_self,
                    tuple(m.group(0) for m in own),
                    _foreign_nouns(index, text, tokens, scored.hits, words, pairs,
                                   len(scored.paragraph or scored.query) < LONG_QUERY),
                    tuple(w for w in frame.errands(text) if not _card_holds(tok, w, words, pairs)), len(own_words),
-                   any(h.cue.axis == "objection" for h in agreed))
+                   (held - cue_held) / rest if rest > 0 else 1.0, any(h.cue.axis == "objection" for h in agreed),
+                   bool(cues) and all(frame.ambiguous(tok.normalize(h.cue.text)) for h in cues))
 
 
 NOUN_TAGS = frozenset({"n", "nz"})  # plain nouns (not 应付 vn, not a maker's name nr: 西门子的更稳定 is a rival)
@@ -848,10 +801,6 @@ def _card_agrees(tok: Tokenizer, card: KbCard, hit: CueHit, why: tuple[str, ...]
 def _card_holds(tok: Tokenizer, token: str, words: set[str], pairs: set[str]) -> bool:
     grams = tok.bigrams(token)
     return token in words or (bool(grams) and all(g in pairs for g in grams))
-
-
-def _topic_cue(hits: Sequence[CueHit]) -> bool:
-    return any(h.cue.axis in {"objection", "keyword"} for h in hits)
 
 
 def _why(index: CardIndex, scored: Scored, card: KbCard) -> tuple[str, ...]:

@@ -110,42 +110,40 @@ async def upsert_cards(
     return stats
 
 
-async def stage_cards(
-    session: AsyncSession,
-    batch: str,
-    cards: Sequence[KbCard],
-    now: datetime,
-    tokens_of: Callable[[KbCard], list[str]],
-    progress: Callable[[int], None] | None = None,
-) -> UpsertStats:
-    """`upsert_cards` into the staging table under `batch`: new and changed cards are staged (compared with
-    the live rows now), identical ones skipped; nothing live changes until `STAGED_CARDS.publish`."""
-    stats = UpsertStats()
-    table, staging = _table(), table_of(KnowledgeCardStaging)
+async def live_rows(db: Any, ids: Sequence[str]) -> dict[str, Row[Any]]:
+    """The live cards of `ids` (content columns, not the tokens), read in one query outside any write
+    transaction: what `stage_rows` compares an import's cards with."""
+    table = _table()
     content = [c for c in table.c if c.name != "tokens"]
-    for lo in range(0, len(cards), CHUNK):
-        chunk = cards[lo:lo + CHUNK]
-        rows = await session.execute(select(*content).where(table.c.id.in_([c.id for c in chunk])))
-        existing = {r.id: r for r in rows}
-        staged: list[dict[str, Any]] = []
-        for card in chunk:
-            row = existing.get(card.id)
-            if row is not None and row_to_card(row).content_equal(card):
-                stats.unchanged += 1
-                continue
-            values = _new_values(card, now, tokens_of(card))
-            if row is None:
-                stats.inserted += 1
-            else:  # as the publish will store it (version + 1, the old source kept when the card has none)
-                values.update(version=row.version + 1, source=values["source"] or row.source)
-                stats.updated += 1
-            stats.written.append(row_to_card(SimpleNamespace(**values)))
-            staged.append({**values, "batch_id": batch, "staged_at": now})
-        if staged:
-            await session.execute(insert(staging), staged)
-        if progress:
-            progress(len(chunk))
-    return stats
+    async with db.reader() as conn:
+        return {r.id: r for r in await conn.execute(select(*content).where(table.c.id.in_(list(ids))))}
+
+
+def stage_rows(batch: str, cards: Sequence[KbCard], existing: Mapping[str, Row[Any]], now: datetime
+               ) -> tuple[list[dict[str, Any]], UpsertStats]:
+    """`upsert_cards` for the staging table: the rows to stage under `batch` — new cards and changed ones
+    (compared with `existing`, the live rows), identical ones skipped — and the counts. Nothing live changes
+    until `STAGED_CARDS.publish`."""
+    stats = UpsertStats()
+    staged: list[dict[str, Any]] = []
+    for card in cards:
+        row = existing.get(card.id)
+        if row is not None and row_to_card(row).content_equal(card):
+            stats.unchanged += 1
+            continue
+        values = _new_values(card, now, list(card.tokens))
+        if row is None:
+            stats.inserted += 1
+        else:  # as the publish will store it (version + 1, the old source kept when the card has none)
+            values.update(version=row.version + 1, source=values["source"] or row.source)
+            stats.updated += 1
+        stats.written.append(row_to_card(SimpleNamespace(**values)))
+        staged.append({**values, "batch_id": batch, "staged_at": now})
+    return staged, stats
+
+
+async def stage(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    await session.execute(insert(table_of(KnowledgeCardStaging)), rows)
 
 
 async def _publish_chunk(session: AsyncSession, chunk: ColumnElement[bool]) -> None:

@@ -521,19 +521,22 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     left = [r for r in regions if r.kind == LEFT]
     if bar.is_colleague or (not bar.is_group and _colleague(chat.title, bar, left, ours, own)):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
-    handed = _handed_over(left) if not bar.is_group else Person()
-    ctx = _Context(catalog or load_catalog(None),
-                   referral=bool(handed.name) or any(is_referral(r.text.replace("\n", "")) for r in left))
-    if not bar.is_group and not ctx.referral and colleagues_on_a_customer(
-            chat.title, regions, buying=_buying(bar, left, ours, ctx.catalog), ours=ours):
+    referral = any(is_referral(r.text.replace("\n", "")) for r in left)
+    catalog = catalog or load_catalog(None)
+    # (a colleague passing on a customer's 「对接人是…」 is a colleague chat first: no hand-over is looked for there)
+    if not bar.is_group and not referral and colleagues_on_a_customer(
+            chat.title, regions, buying=_buying(bar, left, ours, catalog), ours=ours):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
+    handed = _handed_over(left) if not bar.is_group else Person()
+    ctx = _Context(catalog, referral=referral or bool(handed.name))
     looks = weigh(text, is_chat=True, common=names.is_word, title=chat.title)
     if _document(looks.kind, regions):
         return LeadFields(text=text, reject_reason=looks.kind)
     acc = _Acc()
     if bar.is_group:  # a customer project group: the group's name may carry the customer's company (not ours)
         named = group_company(chat.title, ctx.catalog)
-        acc.put("company", None if is_ours(named, ours) else named, 0.6)
+        # (a project word run on to it, 「梧桐包装设备采购群」, is what the group is about, not anyone's department)
+        acc.put("company", None if is_ours(named, ours) or not named else tidy_company(named)[0], 0.6)
     elif handed.name:  # the contact handed the purchase to a colleague: the same company, another person
         acc.put("company", bar.company, 0.75)
     elif not ctx.referral:  # in a referral the title bar is the referrer
@@ -707,20 +710,35 @@ PC_HEADER = re.compile(r"^(?P<who>[\u4e00-\u9fffA-Za-z0-9\-—_·@（）() ]{2,2
 WHEN_WORDS = re.compile(r"天|周|星期|礼拜|月|号|点|上午|下午|中午|晚上|早上|凌晨|傍晚")
 
 
-def _without_header(r: TextRegion) -> TextRegion:
+def _without_header(r: TextRegion, *, keep_sender: bool = False) -> TextRegion:
     """A message without the sender-and-time line a PC client writes over it: that clock time is when it was sent,
-    never a time anyone proposed."""
+    never a time anyone proposed. `keep_sender` (a group): the sender stays as the message's label line, as a
+    phone shows it (「苏晴 10:32」 → 「苏晴」), so the member and a colleague's 「<公司>-<姓名>」 are still known."""
     first, _, rest = r.text.partition("\n")
     m = PC_HEADER.match(first.strip())
-    if r.kind not in (LEFT, RIGHT) or not rest.strip() or not m or WHEN_WORDS.search(m.group("who")):
+    if r.kind not in (LEFT, RIGHT) or not rest.strip() or not m or _said_when(m.group("who")):
         return r
+    who = m.group("who").strip()
+    if keep_sender and (GROUP_LABEL.fullmatch(who) or LABEL.match(who)):
+        return dataclasses.replace(r, text=f"{who}\n{rest}")
     return dataclasses.replace(r, text=rest)
+
+
+def _said_when(who: str) -> bool:
+    """What stands before a clock time is itself a time (「下周三上午 10:00」: words of a proposal, no sender): made of
+    time words only, where a sender's name (「周航」) is not; a longer phrase only needs to hold one."""
+    short = re.sub(r"\s", "", who)
+    return bool(re.fullmatch(WHEN_CHARS, short)) if len(short) <= 4 else bool(WHEN_WORDS.search(short))
+
+
+WHEN_CHARS = (r"(?:今天|明天|后天|昨天|前天|星期|礼拜|上午|下午|中午|晚上|早上|凌晨|傍晚"
+              r"|[周一二三四五六日天月号点下这本上个\d])+")
 
 
 def _sides(regions: tuple[TextRegion, ...], group: bool, ours: set[str]) -> tuple[TextRegion, ...]:
     """Messages without a PC client's header lines; in a group, the rep's colleagues write on the left too: their
     bubbles (a label or introduction naming `ours`, our company, or a vendor role) are the rep's side."""
-    regions = tuple(_without_header(r) for r in regions)
+    regions = tuple(_without_header(r, keep_sender=group) for r in regions)
     if not group:
         return regions
     return tuple(dataclasses.replace(r, kind=RIGHT) if r.kind == LEFT and speaks_for_us(r.text, ours) else r

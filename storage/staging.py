@@ -4,9 +4,10 @@ An import stages its good rows under a batch id (knowledge/importer.py, handlers
 its own short transaction, invisible to everyone. Making them live was one INSERT … SELECT of the whole batch:
 100,000 rows held SQLite's single writer 5–10 s, and every reply (its handled mark and outbox row) waited behind
 it. Now `publish` first marks the batch as publishing (a `kv` row, `import:publishing:<batch>`), then moves
-PUBLISH_ROWS rows per transaction (upserted into the live table, deleted from staging), leaving the writer free
-between chunks at least as long as the last chunk held it; the last transaction also drops the mark and runs the
-kind's `last` step (the card generation bump: every index takes the new cards at once).
+PUBLISH_ROWS rows per transaction (upserted into the live table, deleted from staging), on SQLite leaving the
+writer free between chunks at least as long as the last chunk held it (PostgreSQL locks rows: no pause); the last
+transaction also drops the mark and runs the kind's `last` step (the card generation bump: every index takes the
+new cards at once).
 
 From the mark on, an import rolls forward: if the database fails or the process dies midway, `resume` (at
 start-up, hourly, and when the next import of that kind starts) finishes the batch; it is never deleted by age.
@@ -128,7 +129,12 @@ class Staged:
                         await self.last(session, now)
             if bound is None:
                 return moved
-            await asyncio.sleep(min(MAX_PAUSE_S, time.perf_counter() - started))  # others' turn at the writer
+            # SQLite has one writer: the others' turn at it. PostgreSQL locks rows, nobody waits for the chunk.
+            await asyncio.sleep(min(MAX_PAUSE_S, time.perf_counter() - started) if _one_writer(db) else 0)
+
+
+def _one_writer(db: Any) -> bool:
+    return bool(getattr(db, "is_sqlite", True))
 
 
 async def drop(db: Any, table: Table, batch: str) -> None:

@@ -114,17 +114,17 @@ async def test_chat_pin_from_gaps_and_chatter_not_logged(
 ) -> None:
     await chat.handle_line("谢谢")  # small talk: answered by the front door, never logged as a query
     assert "不客气" in transcript.last("rep01")["text"]
-    await chat.handle_line("客户说我们的展会排期冲突了")
+    await chat.handle_line("客户说我们的展会海报印错了")
     assert "没找到合适的话术" in transcript.last("rep01")["text"]
     async with services.db.session() as s:
-        assert [q.query for q in (await s.scalars(select(QueryLog))).all()] == ["客户说我们的展会排期冲突了"]
+        assert [q.query for q in (await s.scalars(select(QueryLog))).all()] == ["客户说我们的展会海报印错了"]
     await chat.handle_line("/as admin01")
-    await chat.handle_line("置顶 客户说我们的展会排期冲突了 K099")
+    await chat.handle_line("置顶 客户说我们的展会海报印错了 K099")
     assert "没有编号为 K099" in transcript.last("admin01")["text"]
-    await chat.handle_line("置顶 客户说我们的展会排期冲突了 K019")
+    await chat.handle_line("置顶 客户说我们的展会海报印错了 K019")
     assert "已置顶" in transcript.last("admin01")["text"]
     await chat.handle_line("/as rep01")
-    await chat.handle_line("客户说我们的展会排期冲突了！")
+    await chat.handle_line("客户说我们的展会海报印错了！")
     card = transcript.last("rep01")
     assert card["kind"] == "card" and "匹配：置顶" in card["text"] and "K019" not in card["text"]
     assert card["buttons"][0]["key"].endswith(":K019")  # the pinned card, named by its key only

@@ -50,6 +50,22 @@ def test_in_a_group_the_member_with_number_and_need_is_the_lead_not_a_colleague_
         )
 
 
+def test_a_pc_groups_sender_line_names_the_member() -> None:
+    lead = extract(
+        chat(
+            "梧桐包装设备采购群(8)",
+            ("right", "衡远仪器-小韩 10:02\n欢迎各位，我是衡远仪器的小韩"),
+            ("left", "蒋文斌 10:05\n我是财务部的蒋文斌，开票和付款的事找我"),
+            ("left", "苏晴 10:06\n大家好，我是苏晴，这批温控柜我负责采购，电话13712345670"),
+            ("left", "衡远仪器-售前顾问周航 10:08\n温控柜单价8千元一台，规格见附件"),
+        ),
+        NOW,
+        names=NAMES,
+    )
+    assert (lead.customer_name, lead.phone, lead.budget_cny) == ("苏晴", "13712345670", None)
+    assert lead.title != "设备"  # the group's project word is nobody's department
+
+
 def test_a_referral_to_the_person_responsible_makes_them_the_lead_with_their_number() -> None:
     lead = extract(
         chat(
