@@ -41,8 +41,8 @@ PRODUCT_TAIL = re.compile(r"(?:系统|平台|软件|终端|设备|一体机|服�
 # product: the end of the words (punctuation, a particle, a verb, a measure) or a generic tail, not another noun
 FREE_AFTER = re.compile(r"$|[^\u4e00-\u9fff]|[的了要也和与及跟还都想需是在有吗呢吧啊呀这那个台套只路点方等怎多几]"
                         r"|系统|平台|软件|设备|方面|这块|项目|改造|升级|方案|报价|价格")
-SYNONYM_SPLIT = re.compile(r"\s*[,，、|/;；]\s*")
-NAME_SPLIT = re.compile(r"\s*(?:[:：=]|\|)\s*")
+SYNONYM_SPLIT = re.compile(r"\s*[,，、|｜/;；\t]\s*")
+NAME_SPLIT = re.compile(r"\s*(?:[:：=|｜\t])\s*")
 
 
 @dataclass(frozen=True)
@@ -389,7 +389,8 @@ def _frequencies(chars: str) -> dict[str, int]:
 
 
 def parse_catalog_text(text: str) -> Catalog:
-    """One product per line: `name`, `name: syn, syn`, `name | syn | syn` or `name, syn, syn`; `#` starts a comment."""
+    """One product per line: `name`, `name: syn, syn`, `name | syn | syn` (full-width ｜ or a tab too) or
+    `name, syn, syn`; `#` starts a comment."""
     products: list[tuple[str, tuple[str, ...]]] = []
     seen: set[str] = set()
     for raw in text.splitlines():

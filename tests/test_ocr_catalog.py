@@ -121,3 +121,12 @@ def test_a_comma_list_line_is_a_product_with_its_synonyms() -> None:
     assert [name for name, _ in catalog.products] == ["冷库门", "叉车"]
     assert catalog.products[0][1] == ("快速卷帘门", "保温门")
     assert [hit for hit in catalog.find("想问问电动叉车的价格")] != []
+
+
+@pytest.mark.parametrize("text", ["洗地机｜驾驶式洗地机｜扫地车\n", "洗地机\t驾驶式洗地机\t扫地车\n"])
+def test_a_full_width_bar_or_tab_separates_synonyms(text: str) -> None:
+    """A catalog typed with a Chinese keyboard (｜) or pasted from a spreadsheet (tabs): the need is the product's
+    own name, never the whole line."""
+    catalog = parse_catalog_text(text)
+    assert catalog.products == (("洗地机", ("驾驶式洗地机", "扫地车")),)
+    assert catalog.find("车间想上两台扫地车") == ["洗地机"]
