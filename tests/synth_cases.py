@@ -81,6 +81,12 @@ def _start(rng: random.Random, now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0) - timedelta(minutes=rng.randint(40, 400))
 
 
+def _lead_sample(seed: int, kind: str, image: bytes, now: datetime, truth: dict[str, object], form: int) -> Sample:
+    """A drawn chat whose truth is a lead, named by its seed and kind."""
+    lead = Truth(True, "lead", **truth)  # type: ignore[arg-type]
+    return Sample(f"{seed}-{kind}", image, now, lead, "", {"kind": kind, "form": form})
+
+
 def group_case(seed: int) -> Sample:
     """A customer project group with two or three customer-side speakers; who the lead is varies by seed."""
     rng = random.Random(seed * 31 + 7)
@@ -170,14 +176,7 @@ def group_case(seed: int) -> Sample:
     img, visible = render_chat(chat, rng, size, rng.random() < 0.2, long_h=int(size[0] * 2.9))
     missing = [it.text for it in items if it not in visible]
     assert not missing, missing  # the whole conversation is on the screenshot: the truth holds
-    return Sample(
-        f"{seed}-group",
-        _jpeg(img, rng.randint(70, 90)),
-        now,
-        Truth(True, "lead", **truth),  # type: ignore[arg-type]
-        "",
-        {"kind": "group", "form": form},
-    )
+    return _lead_sample(seed, "group", _jpeg(img, rng.randint(70, 90)), now, truth, form)
 
 
 def referral_case(seed: int) -> Sample:
@@ -243,14 +242,7 @@ def referral_case(seed: int) -> Sample:
     size = rng.choice([(1080, 2340), (1170, 2532), (828, 1792)])
     img, visible = render_chat(chat, rng, size, rng.random() < 0.2)
     assert len(visible) == len(items)
-    return Sample(
-        f"{seed}-referral",
-        _jpeg(img, rng.randint(70, 90)),
-        now,
-        Truth(True, "lead", **truth),  # type: ignore[arg-type]
-        "",
-        {"kind": "referral", "form": form},
-    )
+    return _lead_sample(seed, "referral", _jpeg(img, rng.randint(70, 90)), now, truth, form)
 
 
 PANES = [
