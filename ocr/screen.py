@@ -65,7 +65,7 @@ def locate(img: Image.Image) -> Located:
     if portrait or photo is not None:  # a photo whose screen edges were not found: straightened by its text lines
         level = deskewed(img)
         if level is not None:
-            layout = photo_layout(level)
+            layout = analyse_photo(level)
             if layout.is_chat:
                 return Located(level, layout, PHOTO)
     return Located(img, first if first is not None else analyse(img), PAGE)
