@@ -207,7 +207,9 @@ def decision_inputs(index: CardIndex, query: str, stale_days: int = 365
         return None
     scored, order, _ = _ordered(index, text, original, CANDIDATES, stale_days, None)
     best, runner_up = order[0], order[1] if len(order) > 1 else None
-    return index.cards[best].id, decision_features(index, scored, best, runner_up), _vetoed(index, scored, best)
+    card = index.cards[best]
+    backing = _backing(index, scored, card, _why(index, scored, card))
+    return card.id, decision_features(index, scored, best, runner_up, backing), _vetoed(index, scored, best, backing)
 
 
 def _off_duty(index: CardIndex, query: str) -> bool:
@@ -511,9 +513,10 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
     """Answer when the fitted decision (knowledge/decision.py) finds the first card backed by what the query says:
     judged against the query itself, the whole knowledge base and the runner-up card, never one absolute score."""
     why = _why(index, scored, index.cards[best])
-    if _vetoed(index, scored, best):
+    backing = _backing(index, scored, index.cards[best], why)  # once: the vetoes and the features both weigh it
+    if _vetoed(index, scored, best, backing):
         return False, why
-    return decision.shipped().answers(decision_features(index, scored, best, runner_up)), why
+    return decision.shipped().answers(decision_features(index, scored, best, runner_up, backing)), why
 
 
 # Thresholds of the rules the fitted decision replaced, kept where they only decline (`_vetoed`).
@@ -522,7 +525,7 @@ MIN_COVERAGE = (0.34, 0.5)  # share of the whole query explained: a third of it;
 MIN_TEXT = (0.4, 0.5)  # share of the query's words (or character pairs) the first card holds
 
 
-def _vetoed(index: CardIndex, scored: Scored, best: int) -> bool:
+def _vetoed(index: CardIndex, scored: Scored, best: int, backing: Backing) -> bool:
     """Declines that hold whatever the fitted decision says (they only decline, never answer), each what the rules
     it replaced required of every answer; fitted leave one set out, the decision is trained around them:
     - no objection and no card keyword, and one word shared with the first card while the query is mostly
@@ -540,10 +543,8 @@ def _vetoed(index: CardIndex, scored: Scored, best: int) -> bool:
             return True
     if not scored.hits and float(scored.text[best]) < MIN_TEXT[0]:
         return True
-    if coverage < MIN_COVERAGE[0]:
-        backing = _backing(index, scored, card, _why(index, scored, card))
-        if not backing.customer and backing.held_words <= 1 and backing.rest_held < 0.5:
-            return True
+    if coverage < MIN_COVERAGE[0] and not backing.customer and backing.held_words <= 1 and backing.rest_held < 0.5:
+        return True
     return _about_nothing_held(index, scored, best)
 
 
@@ -571,7 +572,8 @@ SCORE_SCALE = 8.0  # about the score of a card agreeing on every axis and holdin
 PIECES = 4  # distinct character pairs (or Latin words) shared with the first card from which more says no more
 
 
-def decision_features(index: CardIndex, scored: Scored, best: int, runner_up: int | None) -> dict[str, float]:
+def decision_features(index: CardIndex, scored: Scored, best: int, runner_up: int | None, backing: Backing
+                      ) -> dict[str, float]:
     """What the answer / decline decision weighs about the first card. Each is a share of the query or a small
     count, so it holds whatever the card set's size and wording (a lead over `runner_up`, the share of the query's
     words the card holds and their number were tried too: with these they told nothing more, leave one set out):
@@ -587,7 +589,6 @@ def decision_features(index: CardIndex, scored: Scored, best: int, runner_up: in
     Vetoes (`_vetoed`) decline whatever these say.
     """
     card = index.cards[best]
-    backing = _backing(index, scored, card, _why(index, scored, card))
     return {
         "pieces": min(_pieces(index, scored, card), PIECES) / PIECES,
         "title": _title_share(index, scored, card),
