@@ -30,6 +30,7 @@ from ocr.people import (
     NameLists,
     Person,
     TitleBar,
+    clean_company,
     company_in,
     department_in,
     group_company,
@@ -980,6 +981,13 @@ NOT_GIVEN_EN = frozenset({"budget", "please", "call", "demo", "email", "phone", 
                           "today", "tomorrow", "next", "week", "lead", "new", "client", "customer", "company"})
 
 
+def _company_head(head: str) -> bool:
+    """What stands before a title in one token (「福满楼厨师长」): a company, or a name of two or more characters
+    that is no person, department or phrase."""
+    return looks_like_company(head) or (len(head) >= 2 and clean_company(head, slot=True) == head
+                                        and not is_person_name(head) and not is_title(head))
+
+
 def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None, names: NameLists) -> None:
     """'张伟 华东医疗 采购经理' or '张伟-华东医疗': a name, a title and a company as separate words; 'Tom 华为':
     a Latin given name is the person, and a Chinese word that only looks like a name (华为) is then the company."""
@@ -1009,7 +1017,10 @@ def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None,
             acc.put("customer_name", tok, 0.8)
         elif is_title(tok):
             acc.put("title", tok, 0.8)
-        elif (m := TITLE.search(tok)) and m.end() == len(tok) and looks_like_company(tok[: m.start()]):
+        elif (m := TITLE.match(tok)) and is_person_name(tok[m.end() :]):  # 「店长严雪」
+            acc.put("title", m.group(0), 0.8)
+            acc.put("customer_name", tok[m.end() :], 0.8)
+        elif (m := TITLE.search(tok)) and m.end() == len(tok) and _company_head(tok[: m.start()]):
             acc.put("company", tok[: m.start()], 0.75)  # 「华东医疗器械有限公司采购经理」
             acc.put("title", m.group(0), 0.8)
         elif re.fullmatch(r"[\u4e00-\u9fffA-Za-z（）()]{2,30}", tok) and not (catalog or load_catalog(None)).find(tok) \

@@ -77,10 +77,10 @@ IS_ROLE = re.compile(
     rf"(?:^|[，,])\s*(?:我)?(?:也|还)?是(?!老板)(?P<t>(?:{DEPT}的?|[A-Z]{{2,4}})?{TITLE_CORE}){CLAUSE_END}"
 )
 # 「我在恒运物流负责车队这块」: the lead of a department or function the speaker names
-LEADS = re.compile(rf"(?:我|(?:^|(?<=[，,]))在)[^，,。！!？?]{{0,12}}?负责(?P<d>{DEPT_NAMED}(?:部|科|处|室|组|中心|队|车间)?|"
+LEADS = re.compile(rf"(?:我|(?:^|(?<=[，,]))在)[^，,。！!？?]{{0,12}}?负责(?:(?:我们|咱们)?[\u4e00-\u9fff]{{0,4}}的)?(?P<d>{DEPT_NAMED}(?:部|科|处|室|组|中心|队|车间)?|"
                    rf"[\u4e00-\u9fff]{{1,3}}(?:部|科|处|室|组|队|车间))(?:这块|这一块|这边|方面|工作|的工作|业务|的)?{CLAUSE_END}")
 # 「我是管设备的」, 「…，管设备这块」: what the speaker looks after
-MANAGES = re.compile(rf"(?:^|(?<=[，,。！!])|我)(?:是|就是|主要)?管(?P<d>{DEPT_NAMED}(?:部|科|处|室|组|中心|队|车间)?)"
+MANAGES = re.compile(rf"(?:^|(?<=[，,。！!])|我)(?:是|就是|主要)?管(?P<d>{DEPT_NAMED}{{1,2}}(?:部|科|处|室|组|中心|队|车间)?)"
                      rf"(?:的|这块|这一块|这边|方面){CLAUSE_END}")
 # 「这个项目我牵头」
 HEADS_PROJECT = re.compile(
@@ -221,6 +221,7 @@ INDUSTRY_TAIL = re.compile(
     r"不锈钢|钢构|钢结构|钢材|铸造|锻造|压铸|铸件|模具|焊接|焊材|热处理|机电|铝业|铜业|冶金|有色|金属|塑胶|塑业|玻璃|"
     r"陶瓷|造纸|印染|纺织品|制衣|服装|鞋业|皮革|家纺|乳业|乳品|饮品|饮料|酒业|茶业|烘焙|海产|水产|肉业|果业|牧业|畜牧|"
     r"光伏|光学|激光|新材料|船舶|造船|重工|动力|电池|新能源|涂料|油墨|胶业|石化|化纤|照明|卫浴|门窗|石材|水泥|"
+    r"酒楼|酒家|餐厅|饭庄|茶楼|食府|面馆|火锅|快餐|小吃|团餐|菜馆|烧烤|茶餐厅|咖啡|茶饮|便利店|药店|"
     r"牙科|口腔|诊所|门诊|药房|眼科|体检|生物科技|检测|环境|水厂|电厂|木业|竹业|厨具|餐具|灯饰|线缆|电缆|"
     r"公司|厂|院|所|局|中心)$"
 )
@@ -235,8 +236,10 @@ def is_title(text: str) -> bool:
     return bool(TITLE_FULL.fullmatch(text))
 
 
-def clean_company(co: str | None) -> str | None:
-    """A company name without a leading greeting or verb; None when what is left is not a company."""
+def clean_company(co: str | None, *, slot: bool = False) -> str | None:
+    """A company name without a leading greeting or verb; None when what is left is not a company. `slot`: the
+    text stands where a remark puts the company (「姓名@公司」, 「公司-姓名」), so a brand's 来 or 在 (悦来, 在田) is
+    no verb; only a request or a pronoun makes it a phrase."""
     if not co:
         return None
     co = co.strip(COMPANY_EDGE)  # 「外部 | 博瑞制药」 read as 「| 博瑞制药」: a separator is never part of a name
@@ -247,11 +250,13 @@ def clean_company(co: str | None) -> str | None:
         co = co[lead_title.end() :]
     if len(co) < 2 or is_person_name(co) or NOT_COMPANY.match(co) or re.search(r"\d|我们|你们|咱们|贵|本公司|^(?:公司|单位|厂里|厂区|我司)", co):
         return None
-    if not REGISTERED.search(co) and (VERBISH.search(co) or CLAUSE_BITS.search(co)):
+    verbish = PHRASE_WORDS if slot else VERBISH
+    if not REGISTERED.search(co) and (verbish.search(co) or CLAUSE_BITS.search(co)):
         return None  # "想了解一下", "在看方案", 「预算的话学校」: a verb phrase or a clause is never a company
     return co
 
 
+PHRASE_WORDS = re.compile(r"想|要|了解|咨询|需要|推荐|联系|负责|吧|吗|呢|了|你|我|他|她")
 # the pieces of a clause that run into a noun before it (「预算的话学校」, 「我们自己的厂」), never inside a name
 CLAUSE_BITS = re.compile(r"的|的话|那边|这边|预算|其实|然后|就是|主要|现在|目前|这个|那个|如果|因为|所以")
 
@@ -349,7 +354,7 @@ def parse_title_bar(raw: str | None, names: NameLists) -> TitleBar:
     if at:  # WeCom: 「张伟@华东医疗」, 「张伟@微信」: the name before @, the company after it
         left, right = at.group(1).strip(), at.group(2).strip()
         is_tag = right.lower() in PERSONAL_WECHAT or bool(WECOM_TAG.fullmatch(right))
-        company = clean_company(right) if not is_tag else None
+        company = clean_company(right, slot=True) if not is_tag else None
         if not names.is_remark_name(left) and TITLE_SPLIT.search(left):  # 「张伟-华东医疗-采购经理@微信」: a remark
             bar = _remark(left, names)
             if bar.name or bar.company:
@@ -401,7 +406,7 @@ def _classify_parts(parts: list[str], names: NameLists) -> TitleBar:
         elif title is None and (is_title(part) or (len(parts) > 1 and _ranked(part))) and not (
                 len(parts) > 1 and company is None and branded(part) and not TITLE_CORE_END.search(part)):
             title = part
-        elif company is None and re.search(r"[\u4e00-\u9fff]{2}", part) and clean_company(part) and \
+        elif company is None and re.search(r"[\u4e00-\u9fff]{2}", part) and clean_company(part, slot=True) and \
                 (len(parts) > 1 or looks_like_company(part)):
             company, dept = split_department(part)  # 「郝建军-青松中学保卫处」
             title = title or dept
@@ -429,6 +434,7 @@ def _split_run_together(text: str) -> list[str]:
 # ---------------------------------------------------------------- what people say
 
 NAME = r"(?P<name>[\u4e00-\u9fff]{2,4}?)"
+CALL_ME = re.compile(r"叫我\s*(?P<n>[A-Z][a-z]{2,11})\s*(?:就行|就好|就可以|吧|[，,。！!]|$)")
 REFERS = r"(?:推荐|介绍)(?:个|一个|一位|位)?(?:客户|朋友)"
 STOP = r"(?=[，,。！!？?\s;；:：]|$|在|负责|这边|想|有(?!限)|，)"  # 「有限公司」 goes on a company name
 # 「我是A公司的采购经理张伟」, 「我是A公司采购经理，张伟」, 「我叫张伟，A公司的」, 「推荐个客户：A公司的CTO张伟」
@@ -441,7 +447,8 @@ PERSON_PATTERNS = (
     # someone else described for a referral: 「我同学在X当厂长，叫Y」
     re.compile(rf"在(?P<co>{ORG}{{2,12}}?)(?:当|做|任)(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})[，,\s]*"
                rf"(?:叫|名叫|名字叫){NAME}{STOP}"),
-    re.compile(rf"(?:我是|我叫|本人|我姓)(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})?{NAME}{STOP}"),
+    re.compile(rf"(?:我是|我叫|本人|我姓)(?:(?P<t>(?:{DEPT}|[A-Z]{{2,4}}|[\u4e00-\u9fff]{{2}})?{TITLE_CORE})[，,\s]*)?"
+               rf"{NAME}{STOP}"),
     # the name right after a rank whose department was misread (「…有限公司的上总监韩军，电话…」): the name only
     re.compile(rf"(?:我是|我叫|本人)[^，,。！!？?]{{2,30}}?{TITLE_CORE}{NAME}{STOP}"),
 
@@ -481,18 +488,21 @@ def person_in(text: str) -> Person:
                 after = COMPANY_AFTER_NAME.match(text, m.end("name"))
                 co = m.groupdict().get("co") or (after.group("co") if after else None)
                 title = m.groupdict().get("t") or (after.group("t") if after else None)
+                if co and title and is_title(co) and not looks_like_company(co):  # 「我是采购部的主管」
+                    co, title = None, co + title
                 return Person(name, clean_company(co), title)
     found = re.search(rf"(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX})的?(?P<t>{TITLE.pattern})"
                       r"[，,\s]*(?P<name>[\u4e00-\u9fff]{2,4}?)" + STOP, text)
     if found and _name_at(text, found):
         return Person(_name_at(text, found), clean_company(found.group("co")), found.group("t"))
-    return _plain_intro(text)
+    latin = CALL_ME.search(text)  # 「叫我Amy就行」
+    return Person(latin.group("n")) if latin else _plain_intro(text)
 
 
 # 「晨光物业的工程部经理殷涛」 opening a typed lead or a message: trade-named company, 的, title, name
 ORG_ROLE_NAME = re.compile(rf"^(?P<co>{ORG}{{2,12}}?)的(?P<t>{TITLE.pattern}){NAME}{STOP}")
 # 「我姓邱，邱慧敏」, 「姓毛，毛振宇」
-SURNAME_THEN_NAME = re.compile(rf"(?:(?<![\u4e00-\u9fff])|(?<=免贵))(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])[，,\s]*(?:叫)?"
+SURNAME_THEN_NAME = re.compile(rf"(?:(?<![\u4e00-\u9fff])|(?<=免贵)|(?<=鄙人))(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])[，,\s]*(?:叫)?"
                                rf"(?P<name>(?P=s)[\u4e00-\u9fff]{{1,2}}?){STOP}")
 # a message that is only a name and a title, answering 「您贵姓」: 「岑国华，车队队长」
 NAME_AND_ROLE = re.compile(rf"^{NAME}[，,\s]+(?P<t>{TITLE.pattern})[。！!]?$")
@@ -555,7 +565,7 @@ def _signature_part(part: str) -> str | None:
         return "name"
     if COMPANY_RE.fullmatch(part) or branded(part):
         return "company"
-    return "title" if is_title(part) else None
+    return "title" if is_title(part) or _ranked(part) else None
 
 
 # the same line as OCR gives it back, spaces lost: 「某某食品有限公司采购部王某某经理」
@@ -573,7 +583,7 @@ def _signed_run_together(line: str) -> Person:
 
 def surname_said(text: str) -> str | None:
     """The surname a speaker gives without the full name (「我是中科冷链的，姓贝」)."""
-    m = re.search(r"(?:(?<![\u4e00-\u9fff])|(?<=免贵))(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])(?![\u4e00-\u9fff])", text)
+    m = re.search(r"(?:(?<![\u4e00-\u9fff])|(?<=免贵)|(?<=鄙人))(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])(?![\u4e00-\u9fff])", text)
     return m.group("s") if m and m.group("s") in SURNAMES else None
 
 
@@ -616,7 +626,7 @@ def _name_at(text: str, m: re.Match[str]) -> str | None:
 # an introduction's second bubble, only company and role: 「某某科技有限公司的设备部经理」
 COMPANY_ROLE = re.compile(rf"[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX}的?(?P<t>{ROLE_SPAN})")
 ROLE_AT = re.compile(
-    rf"(?:我是|我叫|目前是|现在是|现任)[^，,。！!？?]{{2,30}}?的(?P<t>(?:{DEPT}|[A-Z]{{2,4}}|[\u4e00-\u9fff]{{2}})?"
+    rf"(?:我是|我叫|目前是|现在是|现任|(?:^|(?<=[，,]))是)[^，,。！!？?]{{2,30}}?的(?P<t>(?:{DEPT}|[A-Z]{{2,4}}|[\u4e00-\u9fff]{{2}})?"
     rf"{TITLE_CORE}){CLAUSE_END}"
 )
 
@@ -630,6 +640,7 @@ WORKS_AS = re.compile(rf"在[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?(?:做|任|当
 ROLE_BEFORE_NAME = re.compile(rf"(?:我是|本人)[^，,。！!？?]{{2,30}}?(?P<t>{ROLE_SPAN}){NAME}{STOP}")
 
 
+ORG_OF_ROLE = re.compile(rf"(?P<co>{ORG}{{2,16}}?)的(?P<t>{ROLE_SPAN})")
 # 「我是东盛机械厂EHS部经理」: the company, then the role, no 的 between
 ORG_ROLE = re.compile(rf"(?:我是|本人)(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,24}}?)(?P<t>{ROLE_SPAN})"
                       r"(?=[，,。！!？?；;\s]|$|负责)")
@@ -674,10 +685,15 @@ def role_in(text: str) -> str | None:
     for sentence in re.split(r"[。！!？?\n]", text):
         if not SELF_INTRO.search(sentence):
             continue
-        found = ROLE_BEFORE_NAME.search(sentence) or WORKS_AS.search(sentence) or CLAUSE_ROLE.search(sentence)
+        before = ROLE_BEFORE_NAME.search(sentence)
+        before = before if before and _name_at(sentence, before) else None  # 「我是替我们总监问的」: no name
+        found = before or WORKS_AS.search(sentence) or CLAUSE_ROLE.search(sentence)
         if found:
             return found.group("t")
     for clause in re.split(r"[，,。！!？?；;\s]", text):  # 「锦绣酒店客房部经理」: a clause that is company and title
+        owned = ORG_OF_ROLE.fullmatch(clause)  # 「永盛食品厂的设备主管」
+        if owned and looks_like_company(owned.group("co")):
+            return owned.group("t")
         head, dept = split_department(clause)
         if dept and re.search(rf"{TITLE_CORE}$", dept) and branded(head):
             return dept
@@ -699,9 +715,10 @@ def company_in(text: str) -> str | None:
     m = IN_COMPANY.search(text)
     if m:
         co = clean_company(m.group("co"))
-        if co:
+        where = m.group(0).lstrip("，, ").startswith("在") and not re.match(r"工作|上班|做", text[m.end("co") :])
+        if co and (looks_like_company(co) or not where):  # 「，在老城区」: where, not who
             return _registered(text, co, m.end("co"))
-    said = org_said(text)
+    said = org_said(text) or org_named(text)
     if said:
         return said
     for full in COMPANY_RE.finditer(text):
@@ -713,7 +730,7 @@ def company_in(text: str) -> str | None:
 # how a speaker names their organisation without 「我们公司是」: 「我是X的，…」, 「我是X的设备经理」, 「我在X负责…」,
 # 「我们X这边…」, 「X这边，…」 / 「X的，…」 answering 「您是哪家的」, 「我是X站长」
 ORG_SAID = (
-    re.compile(rf"(?:我是|目前是|现在是|我现在是)(?P<co>{ORG}{{2,16}}?)的"
+    re.compile(rf"(?:我是|目前是|现在是|我现在是|(?:^|(?<=[，,]))是)(?P<co>{ORG}{{2,16}}?)的"
                rf"(?=[，,。！!？?\s]|$|{ROLE_SPAN}|[\u4e00-\u9fff]{{1,4}}(?:部|科|处|室|队)|{JOB}{CLAUSE_END}"
                rf"|小[\u4e00-\u9fff]{CLAUSE_END})"),
     re.compile(rf"(?:我|[，,])(?:现在|目前)?在(?P<co>{ORG}{{2,16}}?)(?:负责|做|当|管|工作|上班|任职|干)"),
@@ -723,6 +740,19 @@ ORG_SAID = (
                rf"(?=[，,。！!？?\s]|$)"),
     re.compile(rf"(?:我是|本人)(?P<co>{ORG}{{2,16}}?)(?={ROLE_SPAN}{CLAUSE_END})"),
 )
+
+
+# 「我们饭店叫百味轩」, 「公司是做团餐的，叫禾润团餐」: the organisation's own name, said as such
+ORG_NAMED = re.compile(rf"(?:公司|单位|工厂|厂子?|店|酒楼|餐厅|饭店|门店)(?:名字|名称|的名字)?"
+                       rf"(?:[^。！!？?]{{0,12}}?[，,])?(?:叫|名叫|叫做)(?P<co>{ORG}{{2,12}}?)(?=[，,。！!？?\s]|$)")
+
+
+def org_named(text: str) -> str | None:
+    m = ORG_NAMED.search(text)
+    co = m.group("co") if m else None
+    if not co or clean_company(co, slot=True) != co or GENERIC_HEAD.search(co) or is_department_name(co):
+        return None
+    return co
 
 
 def org_said(text: str) -> str | None:
@@ -751,7 +781,7 @@ def branded(co: str) -> bool:
 
 
 # what stands before a trade word without naming anyone (「本地物流」, 「一家科技公司」, 「小区物业」, 「做物流」)
-GENERIC_HEAD = re.compile(r"我|你|他|她|这|那|哪|什么|做|搞|^(?:本地|当地|外地|本市|国内|国外|海外|大型|中型|小型|"
+GENERIC_HEAD = re.compile(r"我|你|他|她|这|那|哪|什么|做|搞|^(?:管|本地|当地|外地|本市|国内|国外|海外|大型|中型|小型|"
                           r"一家|某|小区|单位|总部|分|子|新(?:厂|店|公司)|老(?:厂|店|公司)|多家|其他|别的|附近|隔壁|专业|正规)")
 
 
