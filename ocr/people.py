@@ -77,11 +77,12 @@ IS_ROLE = re.compile(
     rf"(?:^|[，,])\s*(?:我)?(?:也|还)?是(?!老板)(?P<t>(?:{DEPT}的?|[A-Z]{{2,4}})?{TITLE_CORE}){CLAUSE_END}"
 )
 # 「我在恒运物流负责车队这块」: the lead of a department or function the speaker names
-LEADS = re.compile(rf"(?:我|(?:^|(?<=[，,]))在)[^，,。！!？?]{{0,12}}?负责(?:(?:我们|咱们)?[\u4e00-\u9fff]{{0,4}}的)?(?P<d>{DEPT_NAMED}(?:部|科|处|室|组|中心|队|车间)?|"
+LEADS = re.compile(rf"(?:我|(?:^|(?<=[，,]))在)[^，,。！!？?]{{0,12}}?负责(?:(?:我们|咱们)?[\u4e00-\u9fff]{{0,4}}的)?"
+                   rf"(?P<d>{DEPT_NAMED}(?:部|科|处|室|组|中心|队|车间)?|"
                    rf"[\u4e00-\u9fff]{{1,3}}(?:部|科|处|室|组|队|车间))(?:这块|这一块|这边|方面|工作|的工作|业务|的)?{CLAUSE_END}")
 # 「我是管设备的」, 「…，管设备这块」: what the speaker looks after
-MANAGES = re.compile(rf"(?:^|(?<=[，,。！!])|我)(?:是|就是|主要)?管(?P<d>{DEPT_NAMED}{{1,2}}(?:部|科|处|室|组|中心|队|车间)?)"
-                     rf"(?:的|这块|这一块|这边|方面){CLAUSE_END}")
+MANAGES = re.compile(rf"(?:^|(?<=[，,。！!])|我)(?:是|就是|主要)?管"
+                     rf"(?P<d>{DEPT_NAMED}{{1,2}}(?:部|科|处|室|组|中心|队|车间)?)(?:的|这块|这一块|这边|方面){CLAUSE_END}")
 # 「这个项目我牵头」
 HEADS_PROJECT = re.compile(
     r"项目[^。！!？?]{0,12}?我(?:来)?牵头|我(?:来)?牵头[^。！!？?]{0,8}?项目|我是[^，,。]{0,6}牵头人"
@@ -248,7 +249,7 @@ def clean_company(co: str | None, *, slot: bool = False) -> str | None:
     lead_title = TITLE.match(co)  # 「行政主管恒信置业有限公司」: a card's title line run into the company line
     if lead_title and REGISTERED.search(co[lead_title.end() :]) and len(co) - lead_title.end() >= 4:
         co = co[lead_title.end() :]
-    if len(co) < 2 or is_person_name(co) or NOT_COMPANY.match(co) or re.search(r"\d|我们|你们|咱们|贵|本公司|^(?:公司|单位|厂里|厂区|我司)", co):
+    if len(co) < 2 or is_person_name(co) or NOT_COMPANY.match(co) or NOT_OWN_NAME.search(co):
         return None
     verbish = PHRASE_WORDS if slot else VERBISH
     if not REGISTERED.search(co) and (verbish.search(co) or CLAUSE_BITS.search(co)):
@@ -257,6 +258,8 @@ def clean_company(co: str | None, *, slot: bool = False) -> str | None:
 
 
 PHRASE_WORDS = re.compile(r"想|要|了解|咨询|需要|推荐|联系|负责|吧|吗|呢|了|你|我|他|她")
+# what a company's own name never holds: a number, a pronoun, or 「公司…」 at its front (「公司搬新厂」)
+NOT_OWN_NAME = re.compile(r"\d|我们|你们|咱们|贵|本公司|^(?:公司|单位|厂里|厂区|我司)")
 # the pieces of a clause that run into a noun before it (「预算的话学校」, 「我们自己的厂」), never inside a name
 CLAUSE_BITS = re.compile(r"的|的话|那边|这边|预算|其实|然后|就是|主要|现在|目前|这个|那个|如果|因为|所以")
 
@@ -489,7 +492,7 @@ def person_in(text: str) -> Person:
                 co = m.groupdict().get("co") or (after.group("co") if after else None)
                 title = m.groupdict().get("t") or (after.group("t") if after else None)
                 if co and title and is_title(co) and not looks_like_company(co):  # 「我是采购部的主管」
-                    co, title = None, co + title
+                    co, title = None, f"{co}{title}"
                 return Person(name, clean_company(co), title)
     found = re.search(rf"(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX})的?(?P<t>{TITLE.pattern})"
                       r"[，,\s]*(?P<name>[\u4e00-\u9fff]{2,4}?)" + STOP, text)
@@ -502,7 +505,8 @@ def person_in(text: str) -> Person:
 # 「晨光物业的工程部经理殷涛」 opening a typed lead or a message: trade-named company, 的, title, name
 ORG_ROLE_NAME = re.compile(rf"^(?P<co>{ORG}{{2,12}}?)的(?P<t>{TITLE.pattern}){NAME}{STOP}")
 # 「我姓邱，邱慧敏」, 「姓毛，毛振宇」
-SURNAME_THEN_NAME = re.compile(rf"(?:(?<![\u4e00-\u9fff])|(?<=免贵)|(?<=鄙人))(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])[，,\s]*(?:叫)?"
+OWN_SURNAME = r"(?:(?<![\u4e00-\u9fff])|(?<=免贵)|(?<=鄙人))"  # 「姓X」 said of oneself
+SURNAME_THEN_NAME = re.compile(rf"{OWN_SURNAME}(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])[，,\s]*(?:叫)?"
                                rf"(?P<name>(?P=s)[\u4e00-\u9fff]{{1,2}}?){STOP}")
 # a message that is only a name and a title, answering 「您贵姓」: 「岑国华，车队队长」
 NAME_AND_ROLE = re.compile(rf"^{NAME}[，,\s]+(?P<t>{TITLE.pattern})[。！!]?$")
@@ -583,7 +587,7 @@ def _signed_run_together(line: str) -> Person:
 
 def surname_said(text: str) -> str | None:
     """The surname a speaker gives without the full name (「我是中科冷链的，姓贝」)."""
-    m = re.search(r"(?:(?<![\u4e00-\u9fff])|(?<=免贵)|(?<=鄙人))(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])(?![\u4e00-\u9fff])", text)
+    m = re.search(rf"{OWN_SURNAME}(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])(?![\u4e00-\u9fff])", text)
     return m.group("s") if m and m.group("s") in SURNAMES else None
 
 
