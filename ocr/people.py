@@ -221,7 +221,7 @@ INDUSTRY_TAIL = re.compile(
     r"粮油|养老院|宾馆|饭店|商场|百货|印务|彩印|租车|租赁|汽修|家政|保洁|安保|消防|园林|绿化|"
     r"不锈钢|钢构|钢结构|钢材|铸造|锻造|压铸|铸件|模具|焊接|焊材|热处理|机电|铝业|铜业|冶金|有色|金属|塑胶|塑业|玻璃|"
     r"陶瓷|造纸|印染|纺织品|制衣|服装|鞋业|皮革|家纺|乳业|乳品|饮品|饮料|酒业|茶业|烘焙|海产|水产|肉业|果业|牧业|畜牧|"
-    r"光伏|光学|激光|新材料|船舶|造船|重工|动力|电池|新能源|涂料|油墨|胶业|石化|化纤|照明|卫浴|门窗|石材|水泥|"
+    r"机床|光伏|光学|激光|新材料|船舶|造船|重工|动力|电池|新能源|涂料|油墨|胶业|石化|化纤|照明|卫浴|门窗|石材|水泥|"
     r"酒楼|酒家|餐厅|饭庄|茶楼|食府|面馆|火锅|快餐|小吃|团餐|菜馆|烧烤|茶餐厅|咖啡|茶饮|便利店|药店|"
     r"牙科|口腔|诊所|门诊|药房|眼科|体检|生物科技|检测|环境|水厂|电厂|木业|竹业|厨具|餐具|灯饰|线缆|电缆|"
     r"公司|厂|院|所|局|中心)$"
@@ -554,6 +554,9 @@ def signature_block(lines: list[str]) -> Person:
             continue
         parts = [p for p in SIGNATURE_SPLIT.split(line) if p]
         kinds = [_signature_part(p) for p in parts]
+        if kinds.count(None) == 1 and len(parts) >= 3 and "company" not in kinds:  # 「X | 某某机床 | 职务」
+            odd = kinds.index(None)
+            kinds[odd] = "company" if clean_company(parts[odd], slot=True) == parts[odd] else None
         if None in kinds:
             break
         for part, kind in zip(reversed(parts), reversed(kinds), strict=True):
@@ -565,7 +568,8 @@ def signature_block(lines: list[str]) -> Person:
 
 
 def _signature_part(part: str) -> str | None:
-    if is_person_name(part) and not looks_like_company(part):
+    trade = INDUSTRY_TAIL.search(part)
+    if is_person_name(part) and not (trade and len(trade.group(0)) >= 2):  # 王思云 is a name, 王氏物流 a firm
         return "name"
     if COMPANY_RE.fullmatch(part) or branded(part):
         return "company"
