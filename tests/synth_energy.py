@@ -42,7 +42,7 @@ SIZES = [(1080, 2340), (720, 1280)]
 def _person(rng: random.Random, used: set[str]) -> str:
     while True:
         n = rng.choice(FAMILY) + rng.choice(GIVEN2)
-        if n[0] not in {u[0] for u in used}:
+        if n[0] not in {u[0] for u in used} and n[1:] not in {u[1:] for u in used}:  # no two alike
             used.add(n)
             return n
 
