@@ -60,7 +60,9 @@ from storage.leads import cn_number, parse_budget
 NEEDS_PATH = DEFAULT_PATH  # the default catalog (kept for callers that edit or read it)
 CONTACT_TRAP = re.compile(r"(介绍|推荐|他的?|她的?|同事|朋友|领导|老板|助理|秘书)[^，。,.]{0,6}(电话|手机|号码|微信)"
                           # "王总介绍我来的，他电话…" with the 他 misread (a blurred photo): still the referrer's
-                          r"|(介绍|推荐)[^，。,.]{0,5}[，,]\s*[^\d\s，。,.我]的?(电话|手机|号码)")
+                          r"|(介绍|推荐)[^，。,.]{0,5}[，,]\s*[^\d\s，。,.我]的?(电话|手机|号码)"
+                          # 「邵经理电话 150…」: a number given as another person's, by their surname and rank
+                          r"|(?<![我是])[\u4e00-\u9fff](经理|总监|老师|主任|主管|科长|处长|部长|院长)的?(电话|手机|号码)")
 # "你可以联系王经理，电话139…": a number given for someone else the customer points to
 REFERRER = re.compile(
     r"(?:联系|找|对接|打给|问问?)(?:我们|咱们)?(?!方式|我|电话|手机|号码)(?P<who>[\u4e00-\u9fff]{1,5}?)[，,\s]*"
@@ -562,6 +564,7 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
             _customer_message(said, r.latin if said == r.text else "", who.acc if who else acc, who.ctx if who else ctx)
             if who:
                 who.intro = who.intro or bool(SELF_INTRO.search(said))
+                who.asks = who.asks or bool(ASKS_FOR.search(said.replace("\n", "")))
                 who.said.append(said.replace("\n", ""))
                 ctx.asked = ctx.asked or who.ctx.asked
         elif kind == RIGHT:
@@ -637,16 +640,18 @@ class _Member:
     acc: _Acc
     ctx: _Context
     intro: bool = False  # they introduced themself (「我是…」)
+    asks: bool = False  # they asked for the product, a quote or a proposal (「麻烦先出个报价」)
     said: list[str] = field(default_factory=list)
 
     def weight(self) -> int:
-        """How surely this member is the lead: their own number outweighs a stated need or budget, which outweighs
-        an introduction (a colleague of theirs introduces themself too: 「我是财务部的…，发票找我」)."""
+        """How surely this member is the lead: asking for the product or the quote outweighs giving a number (a
+        colleague of theirs gives theirs too: 「合同的事可以找我，我电话…」), which outweighs an introduction
+        (「我是财务部的…，发票找我」) or a budget (finance states it as often as the contact)."""
         v = self.acc.values
         contact = self.ctx.own_contact or any(v.get(k) for k in ("phone", "email", "wechat_id"))
-        wants = bool(v.get("needs") or v.get("budget_cny"))
+        wants = self.asks or bool(v.get("needs"))
         named = self.intro and bool(v.get("customer_name") or v.get("company") or v.get("title"))
-        return 4 * contact + 2 * wants + named
+        return 4 * wants + 2 * contact + named + bool(v.get("budget_cny"))
 
 
 GROUP_WIDE = ("needs", "budget_cny")  # what the project needs, whoever in the customer's team said it
@@ -671,6 +676,13 @@ def _take_lead(members: dict[str | None, _Member], acc: _Acc) -> bool:
         # 「大家好，我是瑞丰的技术负责人，电话…」 under the label 「曾文」: 曾文
         acc.put("customer_name", lead_key, 0.92 if lead.intro else 0.8, override=True)
     name = acc.text("customer_name")
+    if "phone" not in lead.acc.values and name:
+        others = [m for m in members.values() if m is not lead]
+        acc.put("phone", _phone_for(name, others) or (lead_key and _phone_for(lead_key, others)), 0.9)
+    if "title" not in lead.acc.values and name:  # 「各位好，<公司><职务><姓名>，负责这次改造」
+        own = next((m.group("t") for t in lead.said if (m := re.search(rf"(?P<t>{ROLE_SPAN}){re.escape(name)}", t))),
+                   None)
+        acc.put("title", own, 0.75)
     if "company" not in lead.acc.values and name:  # 「我是X公司总经理…，这个项目我们采购主管<lead>对接」
         vouching = [m for m in members.values() if m is not lead and any(name in t for t in m.said)]
         if vouching and vouching[0].acc.conf.get("company", 0) >= 0.8:
@@ -680,6 +692,22 @@ def _take_lead(members: dict[str | None, _Member], acc: _Acc) -> bool:
         if role and "title" not in lead.acc.values:
             acc.put("title", role, 0.75, override=True)
     return lead.ctx.own_contact
+
+
+NAMED_FOR = r"(?:经理|总监|总|老师|主任|主管|工|科长|处长|部长|院长)?的?(?:电话|手机号?|号码|联系方式)[:：是为]?$"
+
+
+def _phone_for(name: str, others: list[_Member]) -> str | None:
+    """A number another member says is the lead's (「邵经理电话 150…」, 「邵俊峰手机…」): a member's own number,
+    or one given for anyone else, is not."""
+    said_for = re.compile(rf"(?:{re.escape(name)}|{re.escape(name[0])}(?=经理|总|老师|主任|主管|工|科长|处长|部长|院长))"
+                          + NAMED_FOR)
+    for member in others:
+        for text in map(half_width, member.said):
+            for m in PHONE.finditer(text):
+                if said_for.search(re.sub(r"\s", "", text[max(0, m.start() - 12) : m.start()])):
+                    return normalise_phone(m.group(1))
+    return None
 
 
 def _assemble_title(acc: _Acc, said: list[str]) -> None:
@@ -749,8 +777,24 @@ def _sides(regions: tuple[TextRegion, ...], group: bool, ours: set[str]) -> tupl
                  for r in regions)
 
 
+# A member asking for what is bought (not a proposal talked about: 「方案直接和他对接」)
+ASKS_FOR = re.compile(r"报价|询价|想了解|了解一下|想咨询|需要|想要|想买|想上|要上|(?:想|要|准备|计划)采购|多少钱|价格|有需求|选型")
 SELF_INTRO = re.compile(r"我是|我叫|本人")  # a member introducing themself: their label is their name
 GROUP_LABEL = re.compile(r"[\u4e00-\u9fff]{2,4}")  # a member's name over their message
+# 「邵俊峰(鹿城中心医院)」 as a group nickname (the closing bracket often cut off or unread)
+NAME_AND_COMPANY = re.compile(r"^(?P<name>[\u4e00-\u9fff]{2,4})\s*[（(](?P<co>[\u4e00-\u9fffA-Za-z]{2,16})[)）]?$")
+
+
+def _label_name(label: str) -> str:
+    """The person a member's label names: 「嘉禾置地-卜佩玲」 and 「卜佩玲(嘉禾置地)」 are 卜佩玲; a label whose
+    parts are no person's name stays as it is (still one member's key)."""
+    m = NAME_AND_COMPANY.match(label)
+    if m:
+        return m.group("name")
+    m = LABEL.match(label)
+    if m:
+        return next((p for p in (m.group("rest"), m.group("co")) if is_person_name(p)), label)
+    return label
 
 
 def _split_labels(regions: tuple[TextRegion, ...]) -> tuple[tuple[TextRegion, ...], dict[int, str]]:
@@ -761,8 +805,9 @@ def _split_labels(regions: tuple[TextRegion, ...]) -> tuple[tuple[TextRegion, ..
     for i, r in enumerate(regions):
         first, _, rest = r.text.partition("\n")
         first = first.strip()
-        if r.kind in (LEFT, RIGHT) and rest.strip() and (GROUP_LABEL.fullmatch(first) or LABEL.match(first)):
-            labels[i] = first
+        if r.kind in (LEFT, RIGHT) and rest.strip() and (GROUP_LABEL.fullmatch(first) or LABEL.match(first)
+                                                          or NAME_AND_COMPANY.match(first)):
+            labels[i] = _label_name(first)
             r = dataclasses.replace(r, text=rest, latin="" if first in r.latin else r.latin)
         out.append(r)
     return tuple(out), labels

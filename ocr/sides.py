@@ -105,9 +105,13 @@ def speaks_for_us(text: str, ours: set[str]) -> bool:
     if label and (is_ours(label.group("co"), ours, misread=True) or VENDOR_ROLE.search(label.group("rest"))):
         return True
     flat = join_lines([ln for ln in text.split("\n") if ln.strip()])
-    if not SPEAKS_FOR.search(flat):
+    said = SPEAKS_FOR.search(flat)
+    if not said:
         return False
-    return is_ours(person_in(flat).company or company_in(flat), ours)
+    # 「我是绿岸能效的技术顾问…」, 「我是绿岸售前…」: our name right after, with or without a legal form
+    after = flat[said.end() : said.end() + 12]
+    return is_ours(person_in(flat).company or company_in(flat), ours) or any(
+        len(o) >= 2 and after.startswith(o) for o in ours)
 
 
 def hands_over(text: str) -> bool:
