@@ -259,7 +259,8 @@ def clean_company(co: str | None, *, slot: bool = False) -> str | None:
 
 PHRASE_WORDS = re.compile(r"想|要|了解|咨询|需要|推荐|联系|负责|吧|吗|呢|了|你|我|他|她")
 # what a company's own name never holds: a number, a pronoun, or 「公司…」 at its front (「公司搬新厂」)
-NOT_OWN_NAME = re.compile(r"\d|我们|你们|咱们|贵|本公司|^(?:公司|单位|厂里|厂区|我司)")
+NOT_OWN_NAME = re.compile(r"\d|我们|你们|咱们|贵|本公司|^(?:公司|单位|厂里|厂区|我司)"
+                          r"|^[\u4e00-\u9fff]?(?:有限|限公司)")  # 「团有限公司」: the end of a name a line wrapped
 # the pieces of a clause that run into a noun before it (「预算的话学校」, 「我们自己的厂」), never inside a name
 CLAUSE_BITS = re.compile(r"的|的话|那边|这边|预算|其实|然后|就是|主要|现在|目前|这个|那个|如果|因为|所以")
 
@@ -419,6 +420,9 @@ def _classify_parts(parts: list[str], names: NameLists) -> TitleBar:
 def _split_run_together(text: str) -> list[str]:
     """「张伟华东医疗采购经理」 / 「王总华东医疗」 → name, company, title."""
     out: list[str] = []
+    addressed = re.fullmatch(r"(?P<co>[\u4e00-\u9fff]{3,})(?P<s>[\u4e00-\u9fff])(?:总|经理|老师|主任)", text)
+    if addressed and addressed.group("s") in SURNAMES and not is_person_name(addressed.group("co") + addressed["s"]):
+        return [addressed.group("co"), text[addressed.end("co") :]]  # 「东港商务覃经理」: a company, then someone by rank
     m = TITLE.search(text)
     tail = None
     if m and m.end() == len(text) and m.start() > 0:
