@@ -694,14 +694,14 @@ def _take_lead(members: dict[str | None, _Member], acc: _Acc) -> bool:
     return lead.ctx.own_contact
 
 
-NAMED_FOR = r"(?:经理|总监|总|老师|主任|主管|工|科长|处长|部长|院长)?的?(?:电话|手机号?|号码|联系方式)[:：是为]?$"
+RANKED = r"经理|总监|总|老师|主任|主管|工|科长|处长|部长|院长"
+NAMED_FOR = rf"(?:{RANKED})?的?(?:电话|手机号?|号码|联系方式)[:：是为]?$"
 
 
 def _phone_for(name: str, others: list[_Member]) -> str | None:
     """A number another member says is the lead's (「邵经理电话 150…」, 「邵俊峰手机…」): a member's own number,
     or one given for anyone else, is not."""
-    said_for = re.compile(rf"(?:{re.escape(name)}|{re.escape(name[0])}(?=经理|总|老师|主任|主管|工|科长|处长|部长|院长))"
-                          + NAMED_FOR)
+    said_for = re.compile(rf"(?:{re.escape(name)}|{re.escape(name[0])}(?={RANKED}))" + NAMED_FOR)
     for member in others:
         for text in map(half_width, member.said):
             for m in PHONE.finditer(text):
@@ -778,7 +778,8 @@ def _sides(regions: tuple[TextRegion, ...], group: bool, ours: set[str]) -> tupl
 
 
 # A member asking for what is bought (not a proposal talked about: 「方案直接和他对接」)
-ASKS_FOR = re.compile(r"报价|询价|想了解|了解一下|想咨询|需要|想要|想买|想上|要上|(?:想|要|准备|计划)采购|多少钱|价格|有需求|选型")
+ASKS_FOR = re.compile(r"报价|询价|想了解|了解一下|想咨询|需要|想要|想买|想上|要上|(?:想|要|准备|计划)采购|多少钱|价格"
+                      r"|有需求|选型")
 SELF_INTRO = re.compile(r"我是|我叫|本人")  # a member introducing themself: their label is their name
 GROUP_LABEL = re.compile(r"[\u4e00-\u9fff]{2,4}")  # a member's name over their message
 # 「邵俊峰(鹿城中心医院)」 as a group nickname (the closing bracket often cut off or unread)

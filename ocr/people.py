@@ -421,8 +421,8 @@ def _split_run_together(text: str) -> list[str]:
     """「张伟华东医疗采购经理」 / 「王总华东医疗」 → name, company, title."""
     out: list[str] = []
     addressed = re.fullmatch(r"(?P<co>[\u4e00-\u9fff]{3,})(?P<s>[\u4e00-\u9fff])(?:总|经理|老师|主任)", text)
-    if addressed and addressed.group("s") in SURNAMES and not is_person_name(addressed.group("co") + addressed["s"]):
-        return [addressed.group("co"), text[addressed.end("co") :]]  # 「东港商务覃经理」: a company, then someone by rank
+    if addressed and addressed["s"] in SURNAMES and not is_person_name(addressed["co"] + addressed["s"]):
+        return [addressed["co"], text[addressed.end("co") :]]  # 「东港商务覃经理」: a company, someone by rank
     m = TITLE.search(text)
     tail = None
     if m and m.end() == len(text) and m.start() > 0:

@@ -126,11 +126,8 @@ def energy_group(seed: int) -> Sample:
     dark = rng.random() < 0.4
     size = rng.choice(SIZES)
     img, visible = render_chat(chat, rng, size, dark, int(size[0] * 3.9))
-    truth = Truth(True, "lead", customer_name=lead, company=full if intro_kind != 1 else full,
+    truth = Truth(True, "lead", customer_name=lead, company=short if intro_kind == 1 else full,  # 1: short only
                   title=role, phone=truth_phone, budget_cny=budget * 10_000, needs=(product,), follow_up=follow)
-    if intro_kind == 1:  # 「恒泰物业工程部经理X」 names the short company only
-        truth = Truth(True, "lead", customer_name=lead, company=short, title=role, phone=truth_phone,
-                      budget_cny=budget * 10_000, needs=(product,), follow_up=follow)
     text = chat.title + "".join(it.text for it in chat.items)
     meta = {"style": "group-dark" if dark else "group", "size": size, "visible": len(visible) == len(items)}
     return Sample(f"{seed}-energy-group", _jpeg(img, rng.randint(70, 92)), now, truth, text, meta)
@@ -150,7 +147,8 @@ def _one_to_one(rng: random.Random, now: datetime) -> tuple[Chat, Truth]:
              Item("right", "可以的，方便留个电话吗？"),
              Item("left", f"{_shown(rng, phone)}"),
              Item("left", rng.choice([f"预算{budget}万左右", f"预算在{budget}万上下"])),
-             Item("right", f"{day_word}{'上午' if hour < 12 else '下午'}{hour if hour < 13 else hour - 12}点给您打电话细聊"),
+             Item("right", f"{day_word}{'上午' if hour < 12 else '下午'}{hour if hour < 13 else hour - 12}"
+                           "点给您打电话细聊"),
              Item("left", "好的")]
     chat = Chat(rng.choice(["wechat", "wecom"]), rng.choice([name, f"{name}-{short}", f"{short}{name[0]}经理"]),
                 None, items)
