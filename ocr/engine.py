@@ -223,16 +223,54 @@ def _text_lines(binary: Image.Image) -> list[Image.Image]:
 
 def _title_lines(crop: Image.Image) -> list[Image.Image]:
     """A title bar's lines, each thresholded on its own: DingTalk's grey company line under the contact's name is
-    far fainter than the name, and one threshold for both leaves it too pale for tesseract."""
+    far fainter than the name, and one threshold for both leaves it too pale for tesseract. A badge beside the
+    name is whited out first."""
     faint = np.asarray(binarize(crop)) < 230
     spans = line_spans(faint)
     if len(spans) < 2:
-        return _text_lines(binarize(crop))
+        return [_without_badges(ln) for ln in _text_lines(binarize(crop))]
     out: list[Image.Image] = []
+    tallest = max(b - a for a, b, _, _ in spans)
     for a, b, _, _ in spans:
         line = crop.crop((0, max(0, a - 3), crop.width, min(crop.height, b + 3)))
-        out.extend(_text_lines(binarize(line)))
+        grow = float(np.clip(tallest / max(1, b - a), 1.0, 1.6))  # the small company line read at the name's size
+        if grow > 1.05:
+            line = line.resize((round(line.width * grow), round(line.height * grow)), Image.Resampling.BICUBIC)
+        out.extend(_without_badges(ln) for ln in _text_lines(binarize(line)))
     return out
+
+
+BADGE_ASPECT = 1.5  # a badge holds two or more characters: far wider than tall (「口」「回」 are square)
+
+
+def _without_badges(line: Image.Image) -> Image.Image:
+    """A title line with its framed or filled badges whited out (DingTalk's 「外部」 in a thin frame, a coloured
+    「企业」 label): tesseract reads a framed word as noise that then joins the name. A badge is a rectangle at
+    least BADGE_ASPECT times as wide as tall whose left and right edges are solid columns and whose top and
+    bottom edges (at most a corner's radius beyond the sides) are solid rows."""
+    ink = np.asarray(line) < 128
+    h, w = ink.shape
+    if h < 8 or w < 16:
+        return line
+    rows = np.nonzero(ink.any(axis=1))[0]
+    extent = int(rows.max() - rows.min() + 1)
+    solid = [x for x in range(w) if int(np.count_nonzero(ink[:, x])) >= 0.6 * extent]
+    arr = np.asarray(line).copy()
+    done = -1
+    for i, a in enumerate(solid):
+        if a <= done:
+            continue
+        ys = np.nonzero(ink[:, a])[0]
+        top, bottom = int(ys.min()), int(ys.max())
+        for b in reversed(solid[i + 1 :]):
+            if b - a < BADGE_ASPECT * (bottom - top):
+                break
+            cover = ink[:, a : b + 1].mean(axis=1)  # the edges' rows: a rounded corner starts the sides lower
+            if cover[max(0, top - 3) : top + 2].max() > 0.85 and cover[bottom - 1 : bottom + 4].max() > 0.85:
+                arr[:, max(0, a - 2) : b + 3] = 255
+                done = b
+                break
+    return line if done < 0 else Image.fromarray(arr, "L")
 
 
 def _label_line(crop: Image.Image, binary: Image.Image) -> list[Image.Image]:

@@ -214,9 +214,14 @@ def _title_box(rgb: np.ndarray, top: int, *, left_aligned: bool = False) -> Box 
     y0, y1 = rows[-1]
     if len(rows) >= 2 and rows[-1][0] - rows[-2][1] < 0.5 * (rows[-2][1] - rows[-2][0]):
         y0 = rows[-2][0]  # a subtitle right under the name (DingTalk shows the contact's company there)
-    cols = _runs(np.asarray(ink[y0:y1].any(axis=0)), w)
+    # A phone's title is centred; the call and menu glyphs beside it stand a wide gap away and are not its text
+    # (a ring spanning the name and the company line under it also joins the two lines into one).
+    cols = _runs(np.asarray(ink[y0:y1].any(axis=0)), w if left_aligned else max(4, int(0.6 * (y1 - y0))))
     if not cols:
         return None
+    if not left_aligned:
+        centre = w / 2 - int(w * x_from)
+        cols = [min(cols, key=lambda c: 0 if c[0] <= centre <= c[1] else min(abs(c[0] - centre), abs(c[1] - centre)))]
     x0, x1 = cols[0][0] + int(w * x_from), cols[-1][1] + int(w * x_from)
     pad = max(4, (y1 - y0) // 4)
     return Box(max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(top, y1 + pad))
