@@ -228,7 +228,7 @@ def _title_lines(crop: Image.Image) -> list[Image.Image]:
     faint = np.asarray(binarize(crop)) < 230
     spans = line_spans(faint)
     if len(spans) < 2:
-        return [_without_badges(ln) for ln in _text_lines(binarize(crop))]
+        return [_without_badges(ln) if i == 0 else ln for i, ln in enumerate(_text_lines(binarize(crop)))]
     out: list[Image.Image] = []
     tallest = max(b - a for a, b, _, _ in spans)
     for a, b, _, _ in spans:
@@ -236,7 +236,8 @@ def _title_lines(crop: Image.Image) -> list[Image.Image]:
         grow = float(np.clip(tallest / max(1, b - a), 1.0, 1.6))  # the small company line read at the name's size
         if grow > 1.05:
             line = line.resize((round(line.width * grow), round(line.height * grow)), Image.Resampling.BICUBIC)
-        out.extend(_without_badges(ln) for ln in _text_lines(binarize(line)))
+        out.extend(_text_lines(binarize(line)))
+    out[:1] = [_without_badges(ln) for ln in out[:1]]  # a badge stands beside the name, never in the line under it
     return out
 
 
@@ -254,23 +255,34 @@ def _without_badges(line: Image.Image) -> Image.Image:
         return line
     rows = np.nonzero(ink.any(axis=1))[0]
     extent = int(rows.max() - rows.min() + 1)
-    solid = [x for x in range(w) if int(np.count_nonzero(ink[:, x])) >= 0.6 * extent]
+    # a small screenshot's JPEG breaks a one-pixel frame here and there: sides need half the line's height, an
+    # edge row counts with the row beside it
+    sides = [x for x in range(w) if int(np.count_nonzero(ink[:, x])) >= 0.45 * extent]
+    pairs = ink[:-1] | ink[1:]
     arr = np.asarray(line).copy()
     done = -1
-    for i, a in enumerate(solid):
+    for i, a in enumerate(sides):
         if a <= done:
             continue
         ys = np.nonzero(ink[:, a])[0]
         top, bottom = int(ys.min()), int(ys.max())
-        for b in reversed(solid[i + 1 :]):
+        for b in reversed(sides[i + 1 :]):
             if b - a < BADGE_ASPECT * (bottom - top):
                 break
-            cover = ink[:, a : b + 1].mean(axis=1)  # the edges' rows: a rounded corner starts the sides lower
-            if cover[max(0, top - 3) : top + 2].max() > 0.85 and cover[bottom - 1 : bottom + 4].max() > 0.85:
+            cover = pairs[:, a : b + 1].mean(axis=1)  # the edges' rows: a rounded corner starts the sides lower
+            edged = cover[max(0, top - 4) : top + 1].max(initial=0) > 0.8 and \
+                cover[max(0, bottom - 1) : bottom + 4].max(initial=0) > 0.8
+            if edged and _padded(ink[top + 3 : bottom - 2], a, b):
                 arr[:, max(0, a - 2) : b + 3] = 255
                 done = b
                 break
     return line if done < 0 else Image.fromarray(arr, "L")
+
+
+def _padded(inside: np.ndarray, a: int, b: int) -> bool:
+    """A frame pads its word: the columns just inside its sides are blank (a character's strokes are not)."""
+    m = max(2, inside.shape[0] // 6)
+    return bool(inside[:, a + 2 : a + 2 + m].mean() < 0.08 and inside[:, b - 1 - m : b - 1].mean() < 0.08)
 
 
 def _label_line(crop: Image.Image, binary: Image.Image) -> list[Image.Image]:
