@@ -463,6 +463,15 @@ def is_avatar(columns: np.ndarray, min_side: float = 0) -> bool:
     return width >= min_side and 0.7 <= height / max(1, width) <= 1.45 and float(columns[y0:y1].mean()) >= AVATAR_FILL
 
 
+def _slivers_joined(runs: list[tuple[int, int]], *, left: bool, s: float) -> list[tuple[int, int]]:
+    """A sliver at the speaker's edge a column or two from the next run is the avatar's own rim (JPEG ringing round
+    a coloured round avatar breaks its thin outer columns off): joined to it, it does not pass for the avatar."""
+    runs = runs if left else [(-b, -a) for a, b in reversed(runs)]  # from the speaker's edge inwards
+    while len(runs) >= 2 and runs[0][1] - runs[0][0] < AVATAR_MIN_PT * s / 3 and runs[1][0] - runs[0][1] <= 2:
+        runs = [(runs[0][0], runs[1][1]), *runs[2:]]
+    return runs if left else [(-b, -a) for a, b in reversed(runs)]
+
+
 BUBBLE_MIN_PT = 30  # a bubble is at least one character and its padding wide (~40 points)
 
 
@@ -473,7 +482,7 @@ def _bubble(seg: np.ndarray, col_has: np.ndarray, *, left: bool, s: float,
     Runs narrower than 2 points (a stray column of JPEG ringing at the screen edge) are neither avatar nor bubble.
     """
     min_w = max(3, int(2 * s))
-    runs = [(a, b) for a, b in _runs(col_has, 1) if b - a >= min_w]
+    runs = [(a, b) for a, b in _slivers_joined(_runs(col_has, 1), left=left, s=s) if b - a >= min_w]
     if len(runs) < 2:  # a bubble's tail bridging a narrow gap to the avatar (PC clients): split at solid columns
         runs = [(a, b) for a, b in _runs(seg.mean(axis=0) > 0.5, 1) if b - a >= min_w]
     if len(runs) < 2 or not is_avatar(seg[:, slice(*(runs[0] if left else runs[-1]))], min_avatar):
