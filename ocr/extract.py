@@ -514,7 +514,7 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
         return LeadFields(text=text, reject_reason=classify(text, is_chat=False, common=names.is_word))
     bar = parse_title_bar(chat.title, names)
     ours = own_companies(tuple(_without_header(r) for r in chat.regions)) | {o for o in own if len(o) >= 2}
-    regions = _sides(chat.regions, bar.is_group, ours)
+    regions = _replies_apart(_sides(chat.regions, bar.is_group, ours))
     labels: dict[int, str] = {}
     if bar.is_group:
         regions, labels = _split_labels(regions)
@@ -806,6 +806,24 @@ def _document(kind: str | None, regions: tuple[TextRegion, ...]) -> bool:
 QUOTE_HEAD = re.compile(r"^(?P<who>[\u4e00-\u9fffA-Za-z]{2,8})[:：]\s*(?=\S)")
 NOT_SPEAKER = re.compile(r"电话|手机|微信|邮箱|地址|公司|姓名|预算|需求|时间|职位|联系|备注|号码|单位|部门|方式|QQ"
                          r"|(?i:^v+x+$|^wx$|^v信$|wechat|^tel$|phone|mobile|e-?mail)")
+
+
+# DingTalk draws a reply's quote inside the replying bubble, on its first line: 「回复 说话人：原话」.
+REPLY_LINE = re.compile(r"^[|｜丨Il!\s]*(?:回复|引用)\s*(?=[\u4e00-\u9fffA-Za-z]{2,8}[:：])")
+
+
+def _replies_apart(regions: tuple[TextRegion, ...]) -> tuple[TextRegion, ...]:
+    """A bubble opening with a 「回复 X：…」 line: that line is X's words (a quote, read by `_speaker`), the rest the
+    bubble's own."""
+    out: list[TextRegion] = []
+    for r in regions:
+        head, _, rest = r.text.partition("\n")
+        m = REPLY_LINE.match(head) if r.kind in (LEFT, RIGHT) else None
+        if m and rest.strip():
+            out += [TextRegion(r.kind, head[m.end() :]), dataclasses.replace(r, text=rest)]
+        else:
+            out.append(r)
+    return tuple(out)
 
 
 def _speaker(kind: str, text: str, customer: set[str]) -> tuple[str, str]:

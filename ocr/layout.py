@@ -489,12 +489,14 @@ def _bubble(seg: np.ndarray, col_has: np.ndarray, *, left: bool, s: float,
         return None
     body = runs[1:] if left else runs[:-1][::-1]  # from the avatar outwards
     first = body[0]
-    if first[1] - first[0] >= BUBBLE_MIN_PT * s and _filled(seg[:, first[0] : first[1]]):
+    filled = first[1] - first[0] >= BUBBLE_MIN_PT * s and _filled(seg[:, first[0] : first[1]])
+    if filled:
         # a bubble with its own fill is one run: what stands beyond it is not its text (WeCom's 「已读」 beside the
         # rep's bubble). A photo's washed-out fill breaks a bubble into character-wide runs, none that wide.
         body = [first]
     x0, x1 = min(r[0] for r in body), max(r[1] for r in body)
-    rows = np.nonzero(seg[:, x0:x1].any(axis=1))[0]
+    # a filled bubble ends where its fill does: DingTalk's 「已读」 right under it is not its text
+    rows = np.nonzero(seg[:, x0:x1].mean(axis=1) > 0.5 if filled else seg[:, x0:x1].any(axis=1))[0]
     if not len(rows) or x1 - x0 < 10:
         return None
     return x0, int(rows.min()), x1, int(rows.max()) + 1
