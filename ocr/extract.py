@@ -809,7 +809,7 @@ NOT_SPEAKER = re.compile(r"电话|手机|微信|邮箱|地址|公司|姓名|预�
 
 
 # DingTalk draws a reply's quote inside the replying bubble, on its first line: 「回复 说话人：原话」.
-REPLY_LINE = re.compile(r"^[|｜丨Il!\s]*(?:回复|引用)\s*(?=[\u4e00-\u9fffA-Za-z]{2,8}[:：])")
+REPLY_LINE = re.compile(r"^[|｜丨Il!\s]*(?:回复|引用)\s*(?P<who>[\u4e00-\u9fffA-Za-z]{2,8})\s*[:：;；]\s*")
 
 
 def _replies_apart(regions: tuple[TextRegion, ...]) -> tuple[TextRegion, ...]:
@@ -820,7 +820,8 @@ def _replies_apart(regions: tuple[TextRegion, ...]) -> tuple[TextRegion, ...]:
         head, _, rest = r.text.partition("\n")
         m = REPLY_LINE.match(head) if r.kind in (LEFT, RIGHT) else None
         if m and rest.strip():
-            out += [TextRegion(r.kind, head[m.end() :]), dataclasses.replace(r, text=rest)]
+            # (its colon is often read as a semicolon)
+            out += [TextRegion(r.kind, f"{m.group('who')}：{head[m.end() :]}"), dataclasses.replace(r, text=rest)]
         else:
             out.append(r)
     return tuple(out)

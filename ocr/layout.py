@@ -455,7 +455,9 @@ def is_avatar(columns: np.ndarray, min_side: float = 0) -> bool:
     """The ink at a message's speaker edge is an avatar: a roughly square, mostly filled tile at the top of the
     message. The first character of a line in a receipt, a price list or a notice stands at the page's margin as
     an avatar would, but is made of strokes (a quarter to a half of its box) and has no bubble of its own."""
-    rows = _runs(np.asarray(columns.any(axis=1)), 1)
+    # rows a quarter drawn: a low-quality JPEG's ringing beside a bubble leaves a thin column over the bubble's
+    # whole height, which is not the avatar's
+    rows = _runs(np.asarray(columns.mean(axis=1) > 0.25), 1)
     if not rows:
         return False
     y0, y1 = max(rows, key=lambda r: r[1] - r[0])  # not a row or two of a neighbour's JPEG rim
