@@ -218,7 +218,17 @@ def _text_lines(binary: Image.Image) -> list[Image.Image]:
     """Split a binarized crop into its text lines (tesseract drops short lines inside a block)."""
     ink = np.asarray(binary) < 128
     return [binary.crop((0, max(0, a - 3), min(binary.width, x1 + 3), min(binary.height, b + 3)))
-            for a, b, _, x1 in line_spans(ink)]
+            for a, b, _, x1 in line_spans(ink) if not _corners_only(ink[a:b])]
+
+
+def _corners_only(span: np.ndarray) -> bool:
+    """A "line" that is a round bubble's corners (the background left in its box at a wide radius): ink near both
+    sides of the crop and none between. A line of text, however short, starts at one side and runs inwards."""
+    w = span.shape[1]
+    cols = np.nonzero(span.any(axis=0))[0]
+    reach = max(3, 2 * span.shape[0])  # a corner is about as wide as it is tall
+    sides = cols.min() < reach and cols.max() >= w - reach
+    return bool(sides and w > 3 * reach and not np.any((cols >= reach) & (cols < w - reach)))
 
 
 def _title_lines(crop: Image.Image) -> list[Image.Image]:
@@ -269,7 +279,10 @@ def _without_badges(line: Image.Image) -> Image.Image:
         for b in reversed(sides[i + 1 :]):
             if b - a < BADGE_ASPECT * (bottom - top):
                 break
-            cover = pairs[:, a : b + 1].mean(axis=1)  # the edges' rows: a rounded corner starts the sides lower
+            # the edges' rows: a rounded corner starts the sides lower; between the corners an edge is unbroken
+            # (two characters' top strokes leave the gap between them)
+            corner = max(2, (bottom - top) // 4)
+            cover = pairs[:, a + corner : b + 1 - corner].mean(axis=1)
             edged = cover[max(0, top - 4) : top + 1].max(initial=0) > 0.8 and \
                 cover[max(0, bottom - 1) : bottom + 4].max(initial=0) > 0.8
             if edged and _padded(ink[top + 3 : bottom - 2], a, b):

@@ -84,6 +84,8 @@ AMOUNT = re.compile(
     r"(?P<unit>万元|万|[wW](?![a-zA-Z])|亿|[kK](?![a-zA-Z])|千|元|块)"
     r"(?:(?P<tail>[1-9一二三四五六七八九])千?(?![\d万千百十亿月日号点年天周]))?"  # 2万5 = 25,000
     r"|[¥￥]\s*(?P<yuan>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"  # ¥350,000
+    # ¥ as OCR misreads it on a small screenshot (y, Y, 半, 羊): taken only before digits grouped by commas
+    r"|(?<![A-Za-z0-9])[yY半羊]\s*(?P<misread_yuan>\d{1,3}(?:\s?[,，]\s?\d{3})+)(?![\d,])"
 )
 # what is approved or available is a budget too: 「批了260w」, 「维修基金能动用的是…」, 「拨了120万」, 「总共就90万」
 APPROVED = (r"批了|批下来|批复|审批下来|能动用|可动用|可以动用|能用的|可用的?|拨了|拨款|下拨|到位|基金|专项"
@@ -153,8 +155,9 @@ def _referred(before: str) -> bool:
 
 def amount_of(m: re.Match[str]) -> int | None:
     """The yuan value of an AMOUNT match: 50万, 两百来万, 六十个w, 120k, ¥350,000."""
-    if m.group("yuan"):
-        return round(float(m.group("yuan").replace(",", "")))
+    yuan = m.group("yuan") or m.group("misread_yuan")
+    if yuan:
+        return round(float(re.sub(r"[,，\s]", "", yuan)))
     return parse_amount(m.group("num"), m.group("unit"), m.group("tail"))
 
 

@@ -497,8 +497,10 @@ def _bubble(seg: np.ndarray, col_has: np.ndarray, *, left: bool, s: float,
         # rep's bubble). A photo's washed-out fill breaks a bubble into character-wide runs, none that wide.
         body = [first]
     x0, x1 = min(r[0] for r in body), max(r[1] for r in body)
-    # a filled bubble ends where its fill does: DingTalk's 「已读」 right under it is not its text
-    rows = np.nonzero(seg[:, x0:x1].mean(axis=1) > 0.5 if filled else seg[:, x0:x1].any(axis=1))[0]
+    rows = np.nonzero(seg[:, x0:x1].any(axis=1))[0]
     if not len(rows) or x1 - x0 < 10:
         return None
-    return x0, int(rows.min()), x1, int(rows.max()) + 1
+    # a filled bubble ends where its fill does: DingTalk's 「已读」 right under it is not its text (a group member's
+    # name above it is)
+    end = np.nonzero(seg[:, x0:x1].mean(axis=1) > 0.5)[0] if filled else rows
+    return x0, int(rows.min()), x1, int(end.max() if len(end) else rows.max()) + 1
