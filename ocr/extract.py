@@ -22,6 +22,7 @@ from ocr.people import (
     COMPANY_EDGE,
     COMPANY_RE,
     HONORIFIC,
+    LATIN_GIVEN,
     ROLE_SPAN,
     SURNAMES,
     TITLE,
@@ -29,6 +30,7 @@ from ocr.people import (
     NameLists,
     Person,
     TitleBar,
+    clean_company,
     company_in,
     department_in,
     group_company,
@@ -43,6 +45,7 @@ from ocr.people import (
     rank_for,
     repair_surname,
     role_in,
+    signature_block,
     signature_in,
     split_department,
     strip_title_noise,
@@ -84,6 +87,8 @@ AMOUNT = re.compile(
     r"(?P<unit>万元|万|[wW](?![a-zA-Z])|亿|[kK](?![a-zA-Z])|千|元|块)"
     r"(?:(?P<tail>[1-9一二三四五六七八九])千?(?![\d万千百十亿月日号点年天周]))?"  # 2万5 = 25,000
     r"|[¥￥]\s*(?P<yuan>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"  # ¥350,000
+    # ¥ as OCR misreads it on a small screenshot (y, Y, 半, 羊): taken only before digits grouped by commas
+    r"|(?<![A-Za-z0-9])[yY半羊]\s*(?P<misread_yuan>\d{1,3}(?:\s?[,，]\s?\d{3})+)(?![\d,])"
 )
 # what is approved or available is a budget too: 「批了260w」, 「维修基金能动用的是…」, 「拨了120万」, 「总共就90万」
 APPROVED = (r"批了|批下来|批复|审批下来|能动用|可动用|可以动用|能用的|可用的?|拨了|拨款|下拨|到位|基金|专项"
@@ -153,8 +158,9 @@ def _referred(before: str) -> bool:
 
 def amount_of(m: re.Match[str]) -> int | None:
     """The yuan value of an AMOUNT match: 50万, 两百来万, 六十个w, 120k, ¥350,000."""
-    if m.group("yuan"):
-        return round(float(m.group("yuan").replace(",", "")))
+    yuan = m.group("yuan") or m.group("misread_yuan")
+    if yuan:
+        return round(float(re.sub(r"[,，\s]", "", yuan)))
     return parse_amount(m.group("num"), m.group("unit"), m.group("tail"))
 
 
@@ -395,7 +401,8 @@ def _identity(flat: str, acc: _Acc) -> None:
     known = acc.values.get("company")
     # a sentence never lengthens a known company at its front (「请按附件报价」 + the signature's company)
     if co and not CONTACT_TRAP.search(flat) and not (isinstance(known, str) and known != co
-                                                     and (co in known or co.endswith(known))):
+                                                     and (co in known or co.endswith(known)
+                                                          or (co.startswith(known) and not REGISTERED_END.search(co)))):
         full = bool(COMPANY_RE.fullmatch(co))
         acc.put("company", co, 0.85 if full else 0.8, override=full or acc.conf.get("company", 0) < 0.8)
 
@@ -482,7 +489,7 @@ def _customer_message(text: str, latin: str, acc: _Acc, ctx: _Context) -> None:
     card = _card_lines(lines, acc)
     # a signature starts a line of its own, which the bubble may have wrapped
     wrapped = (join_lines(lines[i:]) for i in reversed(range(len(lines))))
-    for signed in (signature_in(ln) for ln in (*lines, *wrapped)):
+    for signed in (*(signature_in(ln) for ln in (*lines, *wrapped)), signature_block(lines)):
         if signed.name:
             acc.put("customer_name", signed.name, 0.9, override=True)
             acc.put("company", signed.company, 0.85, override=True)
@@ -514,7 +521,7 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
         return LeadFields(text=text, reject_reason=classify(text, is_chat=False, common=names.is_word))
     bar = parse_title_bar(chat.title, names)
     ours = own_companies(tuple(_without_header(r) for r in chat.regions)) | {o for o in own if len(o) >= 2}
-    regions = _sides(chat.regions, bar.is_group, ours)
+    regions = _replies_apart(_sides(chat.regions, bar.is_group, ours))
     labels: dict[int, str] = {}
     if bar.is_group:
         regions, labels = _split_labels(regions)
@@ -808,6 +815,25 @@ NOT_SPEAKER = re.compile(r"电话|手机|微信|邮箱|地址|公司|姓名|预�
                          r"|(?i:^v+x+$|^wx$|^v信$|wechat|^tel$|phone|mobile|e-?mail)")
 
 
+# DingTalk draws a reply's quote inside the replying bubble, on its first line: 「回复 说话人：原话」.
+REPLY_LINE = re.compile(r"^[|｜丨Il!\s]*(?:回复|引用)\s*(?P<who>[\u4e00-\u9fffA-Za-z]{2,8})\s*[:：;；]\s*")
+
+
+def _replies_apart(regions: tuple[TextRegion, ...]) -> tuple[TextRegion, ...]:
+    """A bubble opening with a 「回复 X：…」 line: that line is X's words (a quote, read by `_speaker`), the rest the
+    bubble's own."""
+    out: list[TextRegion] = []
+    for r in regions:
+        head, _, rest = r.text.partition("\n")
+        m = REPLY_LINE.match(head) if r.kind in (LEFT, RIGHT) else None
+        if m and rest.strip():
+            # (its colon is often read as a semicolon)
+            out += [TextRegion(r.kind, f"{m.group('who')}：{head[m.end() :]}"), dataclasses.replace(r, text=rest)]
+        else:
+            out.append(r)
+    return tuple(out)
+
+
 def _speaker(kind: str, text: str, customer: set[str]) -> tuple[str, str]:
     """(LEFT when the customer said it, RIGHT for the rep, the region kind otherwise; the words said)."""
     m = QUOTE_HEAD.match(text) if kind in (LEFT, RIGHT) else None
@@ -934,7 +960,7 @@ def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None, 
     """Free text typed by a rep, one or more lines: '新线索 张伟 华东医疗 13812345678 预算50万 明天下午3点回电',
     or sentences ('客户是华东医疗的采购经理张伟，想了解CRM'). Same recognisers as screenshots."""
     acc = _Acc()
-    body = re.sub(r"^\s*(?:(?:新线索|线索|新客户|客户)[:：]?\s*){1,2}", "", half_width(text).strip())
+    body = re.sub(r"^\s*(?:(?:新线索|线索|新客户|客户(?!是))[:：]?\s*){1,2}", "", half_width(text).strip())
     body = GLUED_DEPARTMENT.sub(_part_department, body)  # 「采购部周主任」 is 「采购部 周主任」
     flat = join_lines([ln.strip() for ln in body.splitlines() if ln.strip()])
     for phone, _trap in find_phones(flat):
@@ -973,9 +999,15 @@ def _honorific(tok: str) -> bool:
     return m is not None and m.group("s") in SURNAMES
 
 
-LATIN_GIVEN = re.compile(r"[A-Z][a-z]{2,11}")  # Tom, Kevin, Lucy (not CRM, not budget)
 NOT_GIVEN_EN = frozenset({"budget", "please", "call", "demo", "email", "phone", "wechat", "meeting", "visit",
                           "today", "tomorrow", "next", "week", "lead", "new", "client", "customer", "company"})
+
+
+def _company_head(head: str) -> bool:
+    """What stands before a title in one token (「福满楼厨师长」): a company, or a name of two or more characters
+    that is no person, department or phrase."""
+    return looks_like_company(head) or (len(head) >= 2 and clean_company(head, slot=True) == head
+                                        and not is_person_name(head) and not is_title(head))
 
 
 def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None, names: NameLists) -> None:
@@ -1007,7 +1039,10 @@ def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None,
             acc.put("customer_name", tok, 0.8)
         elif is_title(tok):
             acc.put("title", tok, 0.8)
-        elif (m := TITLE.search(tok)) and m.end() == len(tok) and looks_like_company(tok[: m.start()]):
+        elif (m := TITLE.match(tok)) and is_person_name(tok[m.end() :]):  # 「店长严雪」
+            acc.put("title", m.group(0), 0.8)
+            acc.put("customer_name", tok[m.end() :], 0.8)
+        elif (m := TITLE.search(tok)) and m.end() == len(tok) and _company_head(tok[: m.start()]):
             acc.put("company", tok[: m.start()], 0.75)  # 「华东医疗器械有限公司采购经理」
             acc.put("title", m.group(0), 0.8)
         elif re.fullmatch(r"[\u4e00-\u9fffA-Za-z（）()]{2,30}", tok) and not (catalog or load_catalog(None)).find(tok) \
