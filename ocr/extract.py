@@ -18,6 +18,7 @@ from ocr.catalog import DEFAULT_PATH, Catalog, load_catalog, product_like
 from ocr.engine import LEFT, RIGHT, TIME, ChatText, TextRegion, join_lines
 from ocr.internal import colleagues_on_a_customer, is_department
 from ocr.negatives import Looks, classify, weigh
+from ocr.selling import selling_to_us
 from ocr.people import (
     COMPANY_EDGE,
     COMPANY_RE,
@@ -527,6 +528,8 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     if not bar.is_group and not referral and colleagues_on_a_customer(
             chat.title, regions, buying=_buying(bar, left, ours, catalog), ours=ours):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
+    if selling_to_us(chat.title, regions):  # a supplier pitching to us: we are the buyer here
+        return LeadFields(text=text, chat_title=chat.title, reject_reason="supplier")
     handed = _handed_over(left) if not bar.is_group else Person()
     ctx = _Context(catalog, referral=referral or bool(handed.name))
     looks = weigh(text, is_chat=True, common=names.is_word, title=chat.title)
@@ -593,7 +596,8 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
                                follow_up_precision=settled.precision if settled else None)
     # a customer project group is a lead once a customer-side member gives their own number or a budget
     spoke = ctx.own_contact or bool(acc.values.get("budget_cny"))
-    reason = _not_a_lead(lead, acc, bar.is_group and not spoke, looks)
+    listed = any(ctx.catalog.find(n) for n in lead.needs)
+    reason = _not_a_lead(lead, acc, bar.is_group and not spoke, looks, listed=listed)
     if reason is None:
         return lead
     if reason == "no_details":  # a chat, maybe a second screenshot of one: its few fields may still merge
@@ -826,18 +830,20 @@ def _speaker(kind: str, text: str, customer: set[str]) -> tuple[str, str]:
 MANY_CUES = 3
 
 
-def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, looks: Looks) -> str | None:
+def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, looks: Looks, *, listed: bool) -> str | None:
     """Why a chat with a number in it is still no lead: a courier, a colleague, a bank SMS… (the customer's own
-    buying words or introduction outweigh such cues, an introduction only while fewer than MANY_CUES say so:
-    a courier says 「我是迅达的师傅」 too); a group (`group` false once a customer-side member gave their own
-    number) only counts when a customer-side member has introduced themselves."""
+    buying words or introduction outweigh such cues; an introduction, or a thing asked for that is not in the
+    catalog (`listed` false), only while fewer than MANY_CUES say so: a courier says 「我是迅达的师傅」 and a
+    driver asks 「需要叉车吗」 too); a group (`group` false once a customer-side member gave their own number)
+    only counts when a customer-side member has introduced themselves."""
     kind = looks.kind
     if not lead.is_lead:
         if group and kind not in DOCUMENTS:
             return "group_chat"
         return {"colleague": "colleague_chat"}.get(kind or "", kind) or lead.reject_reason
     introduced = acc.conf.get("customer_name", 0) >= 0.92 and lead.company and looks.cues < MANY_CUES
-    strong = bool(lead.needs or lead.budget_cny or introduced)
+    asked = listed or (bool(lead.needs) and looks.cues < MANY_CUES)
+    strong = bool(asked or lead.budget_cny or introduced)
     if kind and not strong:
         return "colleague_chat" if kind == "colleague" else kind
     if group and acc.conf.get("customer_name", 0) < 0.92:

@@ -39,10 +39,12 @@ CUES: dict[str, tuple[str, ...]] = {
     "tender_notice": _words(
         "招标|投标|投标人|中标|开标|标书|采购公告|招标公告",
         "比选|磋商|资格预审|采购编号|项目编号|报名截止",
+        "磋商公告|询价公告|成交公告|公共资源|交易中心|响应文件|采购人|预算金额|递交截止|截止时间",
     ),
     "group_notice": _words(
         "群公告|@所有人|@全体成员|全体成员",
-        "群通知|请大家|各位同事|各位家长|接龙",
+        "群通知|请大家|各位同事|各位家长|接龙|公告|温馨提示|各位业主|各位邻居|各位群友|各企业|各单位",
+        "敬请谅解|带来不便|请提前|值班安排|停电|停水|错峰|正常上班",
     ),
     "meeting_notice": _words(
         "会议|召开|参会|议程|会务|签到|报到|的通知|通知如下",
@@ -52,9 +54,14 @@ CUES: dict[str, tuple[str, ...]] = {
         "快递|快递员|取件|取件码|派送|派件|驿站|运单|丰巢|签收|包裹|快递柜|放门口|代收点|放前台|放门卫",
         "外卖|骑手|送餐|餐到了|寄件|揽收|到付|件到了|有个件|你的件|你的货|你的外卖|你的东西|下来拿|师傅",
         "顺丰|中通|圆通|申通|韵达|极兔|闪送|货拉拉|饿了么|菜鸟|跑腿",
+        "司机|卸货|装货|提货|那批货|车到了|取餐码|智能柜",
     ),
     "recruitment": _words(  # a recruiter and a candidate: a CV, an interview, a salary
         "候选人|简历|面试|薪资|期望薪资|招聘|应聘|岗位|猎头|入职|求职|到岗|五险一金|试用期|内推|面谈",
+        "年薪|职位|看机会|新机会|换工作|跳槽|离职",
+    ),
+    "landlord": _words(  # a landlord and a tenant: the rent, the deposit, the flat's repairs
+        "房租|房东|租金|押金|水电费|退租|续租|租房|租客|交租|月租|合租|房子",
     ),
     "colleague": _words(
         "报销|报销单|周会|例会|周报|月报|打卡|请假|审批|考勤|考勤表|会议室|交给财务|工位",
@@ -69,6 +76,8 @@ PATTERNS: dict[str, re.Pattern[str]] = {  # cues that are shapes, not words
     "spreadsheet": re.compile(r"日期[:：]"),
     "bank_sms": re.compile(r"【[^】]{2,8}】"),
     "meeting_notice": re.compile(r"地点[:：]|联系人[:：]|人员[:：]"),
+    # a notice's header: 【停电通知】, 【温馨提示】, a line that is only 通知 / 公告
+    "group_notice": re.compile(r"【[^】]{0,8}(?:通知|公告|提示)】|^\s*(?:群公告|公告|通知)\s*[:：]?\s*$", re.MULTILINE),
 }
 # Everyday words a kind also uses, counted only beside one of its own cues: a supply or logistics customer talks of
 # 配送, 送达 and 门卫 too, and a buyer asks whether goods are 送货上门.
@@ -85,6 +94,7 @@ MATCHER = CueWords([w for words in (*CUES.values(), *COMPANIONS.values()) for w 
 SERVICE_NUMBER = re.compile(r"(?:95\d{3,4}|96\d{3,4}|10\d{3,10}|12\d{3})")
 # A line of a table: two or more amounts or counts after a word (「牛奶 2 6.50 13.00」, 「1 门禁系统 标准版 6000」)
 COLUMNS = re.compile(r"\S+[ \t]+[\d.,¥￥]+(?:[ \t]+[\d.,¥￥]+)+\s*$", re.MULTILINE)
+NOTICE_TITLE = re.compile(r"群公告|公告|群通知|通知")
 # What the image looked like, completing 「这张图看起来是…」: said to the rep, so plain words, no codes.
 REASON_CN = {
     "receipt": "收据或支付凭证",
@@ -93,7 +103,9 @@ REASON_CN = {
     "bank_sms": "银行短信",
     "tender_notice": "招标公告",
     "meeting_notice": "会议通知",
-    "group_notice": "群公告",
+    "group_notice": "群公告或群通知",
+    "landlord": "和房东的聊天",
+    "supplier": "供应商向我们推销产品的聊天",
     "courier": "和快递员的聊天",
     "recruitment": "招聘求职的聊天",
     "colleague": "同事之间的聊天",
@@ -158,6 +170,8 @@ def _built(kind: str, text: str, title: str | None) -> int:
     tables set their figures in columns."""
     if kind == "bank_sms":
         return int(bool(title and SERVICE_NUMBER.fullmatch(title.strip())))
+    if kind == "group_notice":  # a messenger's 群公告 page is titled so
+        return 2 * bool(title and NOTICE_TITLE.fullmatch(title.strip()))
     if kind in ("receipt", "spreadsheet"):
         return int(len(COLUMNS.findall(text)) >= 3)
     return 0

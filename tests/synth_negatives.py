@@ -200,6 +200,25 @@ NEGATIVES: dict[str, Case] = {
         "递交响应文件截止时间：2024年12月20日9:30",
         "采购人联系人：蒋工 13757014426",
     ),
+    # WeChat's 群公告 page: a nav bar titled 群公告, the poster's avatar, name and time, then the notice
+    "notice-app-page": Case(
+        "group_notice",
+        page=("五一假期值班安排如下：",
+              "5月1日-5月3日 仓库值班 邹海涛 13758462201",
+              "5月4日-5月5日 仓库值班 傅春燕 13967503318",
+              "假期内发货请提前一天联系值班人员，节后5月6日8:30正常上班。"),
+        extra={"nav": "群公告", "poster": "仓储部 邹海涛", "when": "4月28日 17:06"},
+    ),
+    # the same kind of page for a training sign-up, with a place, times and a contact
+    "notice-app-training": Case(
+        "group_notice",
+        page=("关于组织新员工消防安全培训的通知",
+              "培训时间：12月12日（周四）14:00-16:30",
+              "培训地点：综合楼二楼培训室",
+              "请各部门新入职同事准时参加，不能参加的提前向行政部请假。",
+              "联系人：行政部 阮思琪 13605716684"),
+        extra={"nav": "群公告", "poster": "阮思琪", "when": "昨天 09:12"},
+    ),
     # a group member's personal ad in a neighbours' group
     "notice-neighbours": _c(
         "group_notice", "锦绣花园业主群(486)",
@@ -323,6 +342,9 @@ CASES: dict[str, Case] = {**NEGATIVES, **POSITIVES}
 def transcript(case: Case) -> ChatText:
     """What a perfect reader gives the extractor: a chat's title and bubbles (a group member's name as the
     bubble's first line), or a page's lines."""
+    if case.page and "nav" in case.extra:  # the poster's avatar reads as a bubble's: a chat titled 群公告
+        body = "\n".join((str(case.extra["poster"]), str(case.extra["when"]), *case.page))
+        return ChatText((TextRegion("title", str(case.extra["nav"])), TextRegion("left", body)), True)
     if case.page:
         return ChatText(tuple(TextRegion("left", line) for line in case.page), False)
     regions = [TextRegion("title", case.title or "")]
@@ -335,6 +357,8 @@ def draw(case: Case, seed: int) -> bytes:
     """The case as a JPEG screenshot: a phone chat (light or dark, WeChat or WeCom) or a page of lines."""
     rng = random.Random(seed)
     size = rng.choice([(1080, 2340), (828, 1792), (1170, 2532)])
+    if case.page and "nav" in case.extra:
+        return _jpeg(_draw_notice_app(case, size), rng.randint(70, 90))
     if case.page:
         return _jpeg(_draw_page(case.page, size), rng.randint(70, 90))
     items = [Item(side, text, sender=sender[0] if sender else None) for side, text, *sender in case.said]
@@ -344,12 +368,35 @@ def draw(case: Case, seed: int) -> bytes:
     return _jpeg(img, rng.randint(70, 90))
 
 
-def _draw_page(lines: tuple[str, ...], size: tuple[int, int]) -> Image.Image:
+def _draw_notice_app(case: Case, size: tuple[int, int]) -> Image.Image:
+    """A messenger's 群公告 page: status bar, a nav bar with a back chevron and the title, the poster's square
+    avatar with their name and the time beside it, a rule, then the notice's lines."""
+    w, _h = size
+    s = w / 375
+    top = int(44 * s)
+    img = _draw_page(case.page, size, top=int(200 * s))
+    d = ImageDraw.Draw(img)
+    d.rectangle((0, 0, w, top + int(44 * s)), fill=(237, 237, 237))
+    d.text((int(20 * s), int(12 * s)), "10:41", font=font(int(14 * s)), fill=(20, 20, 20))
+    ty = top + int(22 * s)
+    d.line((int(26 * s), ty - 9 * s, int(18 * s), ty, int(26 * s), ty + 9 * s), fill=(20, 20, 20), width=int(2 * s))
+    tf = font(int(17 * s))
+    nav = str(case.extra["nav"])
+    d.text(((w - tf.getlength(nav)) / 2, ty - tf.size * 0.6), nav, font=tf, fill=(20, 20, 20))
+    ay = top + int(64 * s)
+    d.rounded_rectangle((int(20 * s), ay, int(64 * s), ay + int(44 * s)), radius=int(4 * s), fill=(96, 148, 205))
+    d.text((int(76 * s), ay + int(2 * s)), str(case.extra["poster"]), font=font(int(16 * s)), fill=(30, 30, 30))
+    d.text((int(76 * s), ay + int(26 * s)), str(case.extra["when"]), font=font(int(12 * s)), fill=(150, 150, 150))
+    d.line((int(20 * s), ay + int(62 * s), w - int(20 * s), ay + int(62 * s)), fill=(225, 225, 225), width=int(s))
+    return img
+
+
+def _draw_page(lines: tuple[str, ...], size: tuple[int, int], top: int | None = None) -> Image.Image:
     w, h = size
     s = w / 375
     img = Image.new("RGB", size, (255, 255, 255))
     d = ImageDraw.Draw(img)
-    y = int(90 * s)
+    y = int(90 * s) if top is None else top
     for i, line in enumerate(lines):
         f = font(int((19 if i == 0 else 15) * s))
         words = list(line)

@@ -1,0 +1,64 @@
+"""Who sells to whom: a supplier's rep pitching to us (the rep who sends the screenshot is then the buyer) is no
+customer lead, however complete his name, company and number are.
+
+The other side (left) sells when it offers goods and terms — a maker's or wholesaler's words (源头厂家, 出厂价,
+批发价, 量大从优, 现货, 包邮, 起订), samples and trials (免费寄样, 免费试用, 优惠活动), its own quote sent to us
+(这是我们的报价, 报价单稍后发您), an opening to a firm it found (听说贵司…, 看到贵司…) and the salesman's
+goodbye (有需要随时联系) — and asks for nothing: no budget, no 报个价 / 多少钱 / 想采购 of its own. A customer
+describing its own business (「我们是做冷链的，主营生鲜配送」) asks for our price too and stays a lead; our rep
+pitching on the right side is the ordinary sale. Our side asking the other for a price (「发个报价单看看」) or the
+contact saved under a seller's role (「…-销售-…」, 「…业务员」) adds to the evidence.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ocr.engine import LEFT, RIGHT, TextRegion
+
+# What a seller says of his goods and terms
+OFFERS = re.compile(
+    r"(?:源头|生产|专业)?厂家(?:直销|直供|直发)?(?!吗|[？?])|工厂直[销供]|直供|出厂价|批发价?|零售价|主营|量大(?:从优|价优|优惠)|"
+    r"价格(?:另议|美丽|实惠|很?有优势|最低|便宜)|性价比(?:很|超|非常)?高|现货(?:充足)?|当天发货|(?:全国)?包邮|一件代发|起订|起批|"
+    r"免费(?:寄|送|提供)?样品?|寄样品?|样品(?:免费|给您|寄您)|免费试用|试用一个月|优惠活动|限时优惠|活动价|年底有?优惠|"
+    r"这是我们的?报价|报价单?(?:稍后|马上|已经?|待会|晚点)?发(?:您|你)|给(?:您|你)(?:报|发)(?:个|一下)?(?:价|报价)|"
+    r"有需要(?:的话)?(?:可以)?随时(?:联系|找)|需要的(?:老板|朋友|客户)|欢迎(?:来电|随时)?(?:咨询|订购|采购|选购|来厂)|"
+    r"私聊|支持定制|可定制|(?:听说|看到|了解到|得知)贵司|给(?:您|你)(?:约个时间)?做(?:个)?演示|"
+    r"我们(?:家|公司)?的[^，。？！]{0,6}(?:产品|系统|设备|价格)(?!.{0,4}(?:出口|卖到|销往|坏|旧|老化))"
+)
+# What a buyer says: a budget, a request for a price, an intention to buy
+ASKS = re.compile(
+    r"预算|报个价|报一下价|报下价|(?:发|给)(?:我|我们)?(?:个|一份)?(?:报价|价目表|价格表|资料)|发我一份|多少钱|什么价|怎么卖|"
+    r"便宜点|优惠点|打个折|价目表|(?:想|要|打算|准备|计划|需要)(?:采购|购买|买|了解|咨询|装|做|上|换|订|配|代理)|"
+    r"(?:你们|贵司)(?:的)?[^，。？！]{0,10}(?:价格|报价|多少钱|方案)|能不能(?:先)?给(?:我们|我)|麻烦[^，。]{0,8}(?:报价|发我)"
+)
+SELLER_ROLE = re.compile(r"销售|业务员|业务经理|客户经理|招商|代理商|批发|厂家")
+ACK = re.compile(r"^(?:好的?|收到|嗯+|谢谢|OK|ok|行|可以|知道了)[，,。!！~]*$")
+
+
+def _flat(r: TextRegion) -> str:
+    return r.text.replace("\n", "")
+
+
+def offers(text: str) -> set[str]:
+    """The distinct offering phrases in `text`."""
+    return {m.group(0) for m in OFFERS.finditer(text)}
+
+
+def asks(text: str) -> bool:
+    """A buyer's words in `text`, once the offering phrases are taken out (「有需要随时联系」 asks for nothing)."""
+    return bool(ASKS.search(OFFERS.sub("|", text)))
+
+
+def selling_to_us(title: str | None, regions: tuple[TextRegion, ...]) -> bool:
+    """The other side offers goods or services to us and asks to buy nothing (see the module docstring): two
+    distinct offers, or one beside our side asking for their price or a seller's role in the title bar."""
+    theirs = "|".join(_flat(r) for r in regions if r.kind == LEFT)
+    if not theirs or asks(theirs):
+        return False
+    ours = [_flat(r) for r in regions if r.kind == RIGHT]
+    if any(offers(t) for t in ours):
+        return False  # our rep pitches: the ordinary sale
+    evidence = len(offers(theirs))
+    evidence += any(asks(t) for t in ours) + bool(title and SELLER_ROLE.search(title))
+    return evidence >= 2
