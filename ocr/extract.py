@@ -18,7 +18,6 @@ from ocr.catalog import DEFAULT_PATH, Catalog, load_catalog, product_like
 from ocr.engine import LEFT, RIGHT, TIME, ChatText, TextRegion, join_lines
 from ocr.internal import colleagues_on_a_customer, is_department
 from ocr.negatives import Looks, classify, weigh
-from ocr.selling import selling_to_us
 from ocr.people import (
     COMPANY_EDGE,
     COMPANY_RE,
@@ -51,6 +50,7 @@ from ocr.people import (
     surname_said,
 )
 from ocr.requests import ASKS, requested_things
+from ocr.selling import selling_to_us
 from ocr.sides import INDUSTRY, LABEL, hands_over, is_ours, own_companies, speaks_for_us, title_names_ours
 from ocr.timeparse import Found, agreed, find_times, parse_anchor
 from storage.leads import cn_number, parse_budget
