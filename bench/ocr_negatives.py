@@ -26,7 +26,7 @@ from ocr.extract import LeadFields, extract
 from ocr.negatives import looks_like
 from ocr.people import NAMES
 from ocr.pipeline import read_image, validate
-from tests.synth_negatives import CASES, CATALOG_TEXT, Case, draw, transcript
+from tests.synth_negatives import CASES, CASES_B, CATALOG_TEXT, Case, draw, transcript
 
 NOW = datetime(2024, 12, 8, 15, 0, tzinfo=CN_TZ)
 
@@ -44,6 +44,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--only", default="")
+    ap.add_argument("--set", choices=["a", "b", "all"], default="all", help="a: written before tuning; b: after")
     ap.add_argument("--no-images", action="store_true")
     ap.add_argument("-v", action="store_true", help="print every case")
     args = ap.parse_args()
@@ -51,7 +52,8 @@ def main() -> int:
     names = engines.get(NAMES)
     catalog = parse_catalog_text(CATALOG_TEXT)
     settings = OcrSettings()
-    cases = {k: v for k, v in CASES.items() if not args.only or k in args.only.split(",")}
+    chosen = {"a": CASES, "b": CASES_B, "all": {**CASES, **CASES_B}}[args.set]
+    cases = {k: v for k, v in chosen.items() if not args.only or k in args.only.split(",")}
     runs: list[tuple[str, int | None]] = [(k, None) for k in cases]
     if not args.no_images:
         runs += [(k, s) for s in range(args.seeds) for k in cases]
@@ -66,18 +68,18 @@ def main() -> int:
         ok, kind_ok = verdict(case, lead)
         t = tally.setdefault(("transcript" if seed is None else "image", case.lead), [0, 0, 0])
         t[0] += 1
-        t[1] += ok
-        t[2] += kind_ok
+        t[1] += int(ok)
+        t[2] += int(kind_ok)
         if args.v or not ok or not kind_ok:
             got = "LEAD" if lead.is_lead else f"no lead: {looks_like(lead.reject_reason) or lead.reject_reason}"
             mark = "ok " if ok and kind_ok else "KIND" if ok else "MISS"
             print(f"{mark} {'txt' if seed is None else f'img{seed}'} {key:34s} want {case.want:14s} got {got}"
                   f"  [{lead.customer_name}|{lead.company}|{lead.phone}|{','.join(lead.needs)}]")
     print()
-    for (where, positive), (n, ok, kind_ok) in sorted(tally.items()):
+    for (where, positive), (n, right, named) in sorted(tally.items()):
         what = "leads kept" if positive else "negatives empty"
-        extra = "" if positive else f", kind named right {kind_ok}/{n}"
-        print(f"{where:10s} {what:16s} {ok}/{n} ({ok / n:.2f}){extra}")
+        extra = "" if positive else f", kind named right {named}/{n}"
+        print(f"{where:10s} {what:16s} {right}/{n} ({right / n:.2f}){extra}")
     return 0
 
 

@@ -27,6 +27,7 @@ CUES: dict[str, tuple[str, ...]] = {
     "order_page": _words(
         "订单号|订单编号|订单详情|实付款|收货地址|确认收货",
         "下单时间|物流详情|查看物流|退换货|加入购物车|待发货|已发货",
+        "卖家|联系卖家|联系商家|买家|货款|商品总价|优惠券|店铺|等待卖家发货",
     ),
     "spreadsheet": _words(
         "报价表|价格表|价目表|单价|型号|规格|数量",
@@ -58,14 +59,14 @@ CUES: dict[str, tuple[str, ...]] = {
     ),
     "recruitment": _words(  # a recruiter and a candidate: a CV, an interview, a salary
         "候选人|简历|面试|薪资|期望薪资|招聘|应聘|岗位|猎头|入职|求职|到岗|五险一金|试用期|内推|面谈",
-        "年薪|职位|看机会|新机会|换工作|跳槽|离职",
+        "年薪|职位|看机会|新机会|换工作|跳槽|离职|底薪|提成|销售岗|双休|来公司聊聊",
     ),
     "landlord": _words(  # a landlord and a tenant: the rent, the deposit, the flat's repairs
         "房租|房东|租金|押金|水电费|退租|续租|租房|租客|交租|月租|合租|房子",
     ),
     "colleague": _words(
         "报销|报销单|周会|例会|周报|月报|打卡|请假|审批|考勤|考勤表|会议室|交给财务|工位",
-        "领导|团队业绩|部门|KPI|加班|年会|出差申请|团建|值班|排班",
+        "领导|团队业绩|部门|KPI|加班|年会|出差申请|团建|值班|排班|出差|集合|公司门口|走流程|差旅",
     ),
     "personal": _words(
         "换号|新号码|新号|存一下|爬山|吃饭|聚餐|周末",
@@ -77,7 +78,8 @@ PATTERNS: dict[str, re.Pattern[str]] = {  # cues that are shapes, not words
     "bank_sms": re.compile(r"【[^】]{2,8}】"),
     "meeting_notice": re.compile(r"地点[:：]|联系人[:：]|人员[:：]"),
     # a notice's header: 【停电通知】, 【温馨提示】, a line that is only 通知 / 公告
-    "group_notice": re.compile(r"【[^】]{0,8}(?:通知|公告|提示)】|^\s*(?:群公告|公告|通知)\s*[:：]?\s*$", re.MULTILINE),
+    "group_notice": re.compile(r"【[^】]{0,8}(?:通知|公告|提示)】|^\s*(?:群公告|公告|通知)\s*[:：]?\s*$"
+                               r"|(?:^|@所有人|@全体成员)\s*(?:群公告|公告|通知|温馨提示|提醒)\s*[:：]", re.MULTILINE),
 }
 # Everyday words a kind also uses, counted only beside one of its own cues: a supply or logistics customer talks of
 # 配送, 送达 and 门卫 too, and a buyer asks whether goods are 送货上门.
