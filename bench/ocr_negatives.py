@@ -26,7 +26,7 @@ from ocr.extract import LeadFields, extract
 from ocr.negatives import looks_like
 from ocr.people import NAMES
 from ocr.pipeline import read_image, validate
-from tests.synth_negatives import CASES, CASES_B, CATALOG_TEXT, Case, draw, transcript
+from tests.synth_negatives import CASES, CASES_B, CASES_C, CATALOG_TEXT, Case, draw, transcript
 
 NOW = datetime(2024, 12, 8, 15, 0, tzinfo=CN_TZ)
 
@@ -44,7 +44,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--only", default="")
-    ap.add_argument("--set", choices=["a", "b", "all"], default="all", help="a: written before tuning; b: after")
+    ap.add_argument("--set", choices=["a", "b", "c", "all"], default="all",
+                    help="a: written before tuning; b: after the first change; c: after b was tuned on")
     ap.add_argument("--no-images", action="store_true")
     ap.add_argument("-v", action="store_true", help="print every case")
     args = ap.parse_args()
@@ -52,7 +53,7 @@ def main() -> int:
     names = engines.get(NAMES)
     catalog = parse_catalog_text(CATALOG_TEXT)
     settings = OcrSettings()
-    chosen = {"a": CASES, "b": CASES_B, "all": {**CASES, **CASES_B}}[args.set]
+    chosen = {"a": CASES, "b": CASES_B, "c": CASES_C, "all": {**CASES, **CASES_B, **CASES_C}}[args.set]
     cases = {k: v for k, v in chosen.items() if not args.only or k in args.only.split(",")}
     runs: list[tuple[str, int | None]] = [(k, None) for k in cases]
     if not args.no_images:

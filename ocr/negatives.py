@@ -107,7 +107,7 @@ REASON_CN = {
     "meeting_notice": "会议通知",
     "group_notice": "群公告或群通知",
     "landlord": "和房东的聊天",
-    "supplier": "供应商向我们推销产品的聊天",
+    "supplier": "供应商的推销聊天",
     "courier": "和快递员的聊天",
     "recruitment": "招聘求职的聊天",
     "colleague": "同事之间的聊天",

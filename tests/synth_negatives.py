@@ -454,8 +454,111 @@ POSITIVES_B: dict[str, Case] = {
 }
 
 
+# A third batch, written after batch B was tuned on and measured once as it stood: new wording again.
+NEGATIVES_C: dict[str, Case] = {
+    "c-supplier-print": _c(
+        "supplier", "印务 温师傅",
+        ("left", "贾总，宣传册、易拉宝、展架我们都能做，价格比市面低两成"),
+        ("left", "明天可以送样过来给您看看，电话13758330917"),
+        ("right", "先发点样品照片过来"),
+    ),
+    "c-supplier-laptops": _c(
+        "supplier", "联想代理-小石",
+        ("left", "您好，年底电脑清库存，i5办公本3899一台，十台以上再让利"),
+        ("left", "需要的话随时找我，13819024465"),
+    ),
+    "c-supplier-consultant-group": _c(
+        "supplier", "创业者交流群(300)",
+        ("left", "本人专注高新企业认定、专利申报，成功率高，有意向的老板加我微信，电话13706582231", "知识产权-卜先生"),
+    ),
+    "c-notice-stocktake": Case(
+        "group_notice",
+        page=("关于年终盘点的安排：",
+              "12月28日全天盘点，当天暂停收发货，请各位客户提前安排备货。",
+              "咨询电话：13967041152"),
+        extra={"nav": "群公告", "poster": "仓库主管 程亮", "when": "12月6日 16:20"},
+    ),
+    "c-notice-chamber": _c(
+        "group_notice", "市新能源商会会员群(132)",
+        ("left", "【重要通知】年会定于1月12日下午2点在国际酒店举办，请各位会员于1月5日前报名，"
+                 "联系人：秘书处 方婷 13805772296", "商会秘书处"),
+    ),
+    "c-courier-bulky": _c(
+        "courier", "京东快递 小刘",
+        ("left", "你好，你的大件今天下午送，家里有人吗？"),
+        ("left", "需要搬上楼的话另外加20块，我电话13185247730"),
+        ("right", "有人，搬上来吧"),
+    ),
+    "c-operator": _c(
+        "bank_sms", "10010",
+        ("left", "【中国联通】尊敬的用户，您的宽带将于2024年12月31日到期，续费请登录手机营业厅或回复XF办理。"),
+    ),
+    "c-friend-gym": _c(
+        "personal", "健身搭子",
+        ("left", "今晚七点练腿，别鸽我啊"),
+        ("left", "我换手机号了，13636170528"),
+        ("right", "放心，准时到"),
+    ),
+    "c-colleague-checkup": _c(
+        "colleague", "行政-包晓",
+        ("left", "下周一全员体检，早上空腹，8点在公司楼下坐大巴"),
+        ("left", "有事打我13706812243"),
+        ("right", "收到"),
+    ),
+    "c-award-notice": _page(
+        "tender_notice",
+        "中标结果公示",
+        "项目名称：开发区公交场站充电设施建设项目",
+        "中标供应商：某某电力工程有限公司",
+        "中标金额：296.8万元",
+        "公示期：2024年12月9日至12月11日",
+        "联系人：项目部 尤工 13857180042",
+    ),
+}
+
+POSITIVES_C: dict[str, Case] = {
+    "c-school-group": _c(
+        "lead", "实验中学充电桩采购群(5)",
+        ("left", "@所有人 明天下午3点开方案评审会", "林晨"),
+        ("left", "驰恩这边麻烦把报价和施工方案先发群里，我是总务处的林晨，电话13905710836", "林晨"),
+        ("right", "好的林老师，今晚发"),
+    ),
+    "c-expo": _c(
+        "lead", "展会 窦经理",
+        ("left", "在展会上拿了你们的资料，我们停车场想装20个直流快充桩，多少钱一台？"),
+        ("left", "我是万豪物业的窦经理，电话13758092214"),
+        ("right", "窦经理好，下午给您报价"),
+    ),
+    "c-wholesaler-buys": _c(
+        "lead", "汽配批发 屈老板",
+        ("left", "我们是做汽车配件批发的，现在仓库要装储能柜，你们有没有现货？"),
+        ("left", "我电话13605736620，尽快给我回个电话"),
+        ("right", "屈老板好，有现货，马上打给您"),
+    ),
+    "c-handover-boss": _c(
+        "lead", "天和建设 小武",
+        ("left", "充电桩这个事找我们领导，天和建设的副总经理程国栋"),
+        ("left", "程总电话13957106643，你直接打给他"),
+        ("right", "好的，谢谢"),
+    ),
+    "c-reorder": _c(
+        "lead", "华晨物流 潘主管",
+        ("left", "订单号我发你了，上次买的5台已经签收"),
+        ("left", "再加10台交流充电桩，麻烦报个价，电话13758200913"),
+        ("right", "好的潘主管"),
+    ),
+    "c-board-meeting": _c(
+        "lead", "恒远化工储能项目群(9)",
+        ("left", "@全体成员 周四上午10点驰恩来讲储能方案，请设备部、财务部参加", "卫东"),
+        ("left", "我是设备部经理卫东，储能柜预算三百万，电话13906751128", "卫东"),
+        ("right", "好的卫经理，周四准时到"),
+    ),
+}
+
+
 CASES: dict[str, Case] = {**NEGATIVES, **POSITIVES}
 CASES_B: dict[str, Case] = {**NEGATIVES_B, **POSITIVES_B}
+CASES_C: dict[str, Case] = {**NEGATIVES_C, **POSITIVES_C}
 
 
 def transcript(case: Case) -> ChatText:
