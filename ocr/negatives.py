@@ -41,6 +41,7 @@ CUES: dict[str, tuple[str, ...]] = {
         "招标|投标|投标人|中标|开标|标书|采购公告|招标公告",
         "比选|磋商|资格预审|采购编号|项目编号|报名截止",
         "磋商公告|询价公告|成交公告|公共资源|交易中心|响应文件|采购人|预算金额|递交截止|截止时间",
+        "公示|公示期|中标结果|中标金额|中标供应商|成交结果",
     ),
     "group_notice": _words(
         "群公告|@所有人|@全体成员|全体成员",
@@ -55,7 +56,7 @@ CUES: dict[str, tuple[str, ...]] = {
         "快递|快递员|取件|取件码|派送|派件|驿站|运单|丰巢|签收|包裹|快递柜|放门口|代收点|放前台|放门卫",
         "外卖|骑手|送餐|餐到了|寄件|揽收|到付|件到了|有个件|你的件|你的货|你的外卖|你的东西|下来拿|师傅",
         "顺丰|中通|圆通|申通|韵达|极兔|闪送|货拉拉|饿了么|菜鸟|跑腿",
-        "司机|卸货|装货|提货|那批货|车到了|取餐码|智能柜",
+        "司机|卸货|装货|提货|那批货|车到了|取餐码|智能柜|京东|德邦|邮政|EMS|大件|上楼|在家吗|家里有人",
     ),
     "recruitment": _words(  # a recruiter and a candidate: a CV, an interview, a salary
         "候选人|简历|面试|薪资|期望薪资|招聘|应聘|岗位|猎头|入职|求职|到岗|五险一金|试用期|内推|面谈",
@@ -66,7 +67,7 @@ CUES: dict[str, tuple[str, ...]] = {
     ),
     "colleague": _words(
         "报销|报销单|周会|例会|周报|月报|打卡|请假|审批|考勤|考勤表|会议室|交给财务|工位",
-        "领导|团队业绩|部门|KPI|加班|年会|出差申请|团建|值班|排班|出差|集合|公司门口|走流程|差旅",
+        "领导|团队业绩|部门|KPI|加班|年会|出差申请|团建|值班|排班|出差|集合|公司门口|走流程|差旅|全员|体检",
     ),
     "personal": _words(
         "换号|新号码|新号|存一下|爬山|吃饭|聚餐|周末",
@@ -75,6 +76,7 @@ CUES: dict[str, tuple[str, ...]] = {
 }
 PATTERNS: dict[str, re.Pattern[str]] = {  # cues that are shapes, not words
     "spreadsheet": re.compile(r"日期[:：]"),
+    "personal": re.compile(r"换了?个?(?:手机)?号(?:码)?|(?:手机)?号码?换了|新(?:手机)?号"),
     "bank_sms": re.compile(r"【[^】]{2,8}】"),
     "meeting_notice": re.compile(r"地点[:：]|联系人[:：]|人员[:：]"),
     # a notice's header: 【停电通知】, 【温馨提示】, a line that is only 通知 / 公告
@@ -131,6 +133,7 @@ class Looks:
 
     kind: str | None
     cues: float = 0.0
+    leaning: str | None = None  # the kind one cue or more point to, when no one asks to buy: what to call the page
 
 
 def classify(text: str, *, is_chat: bool, common: Callable[[str], bool] | None = None,
@@ -151,6 +154,7 @@ def weigh(text: str, *, is_chat: bool, common: Callable[[str], bool] | None = No
         flat = flat.replace(w, "")  # 报价表 is a cue, not a customer asking for 报价
     intent = len(set(INTENT.findall(flat)))
     best = Looks(None)
+    leaning, most = None, 0.0
     for kind, words in CUES.items():
         said = set(words) | set(COMPANIONS.get(kind, ()))
         hits = len(exact & said) + 0.5 * len(near & said) + _built(kind, text, title)
@@ -160,11 +164,13 @@ def weigh(text: str, *, is_chat: bool, common: Callable[[str], bool] | None = No
             hits = 0  # companions count only beside a cue of the kind's own
         if kind == "personal" and intent:
             continue  # a friend who is also a customer
+        if hits > most:
+            leaning, most = kind, hits
         if hits >= 2 and hits > intent and hits > best.cues:
             best = Looks(kind, hits)
     if best.kind is None and not is_chat:
         return Looks("not_chat")
-    return best
+    return Looks(best.kind, best.cues, best.kind or leaning)
 
 
 def _built(kind: str, text: str, title: str | None) -> int:

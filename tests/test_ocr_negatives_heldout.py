@@ -14,18 +14,19 @@ from bot.clock import CN_TZ
 from bot.config import OcrSettings
 from handlers.leads.screenshots import no_lead_reply
 from ocr.catalog import parse_catalog_text
-from ocr.engine import LEFT, RIGHT, TextRegion
+from ocr.engine import LEFT, RIGHT, ChatText, TextRegion
 from ocr.extract import extract
 from ocr.pipeline import read_image, validate
 from ocr.selling import selling_to_us
 from tests.conftest import ENGINES
-from tests.synth_negatives import CASES, CASES_B, CATALOG_TEXT, draw, transcript
+from tests.synth_negatives import CASES, CASES_B, CASES_C, CATALOG_TEXT, draw, transcript
 from tests.test_ocr_people import NAMES
 
 NOW = datetime(2024, 12, 8, 15, 0, tzinfo=CN_TZ)
 CATALOG = parse_catalog_text(CATALOG_TEXT)
-ALL = {**CASES, **CASES_B}
+ALL = {**CASES, **CASES_B, **CASES_C}
 KIND = {"colleague": "colleague_chat"}  # the reason a colleague chat is given under
+NOTICES = {"group_notice", "meeting_notice"}  # a meeting announced in a group is either
 
 
 @pytest.mark.parametrize("key", sorted(ALL))
@@ -36,7 +37,7 @@ def test_each_case_read_from_its_transcript(key: str) -> None:
         assert lead.is_lead and lead.phone, lead
         return
     assert not lead.is_lead and lead.phone is None
-    assert lead.reject_reason == KIND.get(case.want, case.want)
+    assert lead.reject_reason == KIND.get(case.want, case.want) or {lead.reject_reason, case.want} == NOTICES
     assert no_lead_reply(lead.reject_reason) != no_lead_reply("no_details")  # the reply names the kind
 
 
@@ -69,3 +70,20 @@ def test_the_side_that_offers_and_asks_for_nothing_is_the_seller() -> None:
 def test_one_offer_counts_beside_our_side_asking_for_their_price() -> None:
     assert selling_to_us("罗斌", _chat((LEFT, "我们的线缆现货"), (RIGHT, "发个报价单看看")))
     assert not selling_to_us("罗斌", _chat((LEFT, "我们的线缆坏了"), (RIGHT, "发个报价单看看")))
+
+
+def test_a_number_with_nothing_bought_and_a_cue_is_no_lead_a_bare_number_still_is() -> None:
+    """One cue of a kind is enough once nobody buys; a number and a time alone may be a customer's second
+    screenshot, and a customer who says who they are keeps the lead."""
+    friend = extract(_as_chat("阿杰", (LEFT, "我换了个手机号，13636170528"), (RIGHT, "好")), NOW, CATALOG, names=NAMES)
+    assert (friend.is_lead, friend.reject_reason) == (False, "personal")
+    bare = extract(_as_chat("阿杰", (LEFT, "电话13636170528，明天下午3点打给我"), (RIGHT, "好")), NOW, CATALOG,
+                   names=NAMES)
+    assert bare.is_lead
+    said = extract(_as_chat("阿杰", (LEFT, "我是城西银行后勤处的阿杰，电话13636170528"), (RIGHT, "好")), NOW, CATALOG,
+                   names=NAMES)
+    assert said.is_lead
+
+
+def _as_chat(title: str, *said: tuple[str, str]) -> ChatText:
+    return ChatText((TextRegion("title", title), *_chat(*said)), True)
