@@ -837,8 +837,8 @@ def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, looks: Looks, *, liste
     buying words or introduction outweigh such cues; an introduction, or a thing asked for that is not in the
     catalog (`listed` false), only while fewer than MANY_CUES say so: a courier says 「我是迅达的师傅」 and a
     driver asks 「需要叉车吗」 too). A number with nothing bought — no product asked for, no budget,
-    company or title, no one asking to buy and no offer from our rep (`buying`) — is no lead either once a
-    single cue leans to a kind (a number and a time alone may be the second screenshot of a customer's chat). A
+    company or title, no one asking to buy and no offer from our rep (`buying`) — is no lead either once two
+    cues lean to a kind (a number and a time alone may be the second screenshot of a customer's chat). A
     group (`group` false once a customer-side member gave their own number) only counts when a customer-side
     member has introduced themselves."""
     kind = looks.kind
@@ -848,7 +848,7 @@ def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, looks: Looks, *, liste
         return {"colleague": "colleague_chat"}.get(kind or "", kind) or lead.reject_reason
     introduced = acc.conf.get("customer_name", 0) >= 0.92 and lead.company and looks.cues < MANY_CUES
     asked = listed or (bool(lead.needs) and looks.cues < MANY_CUES)
-    strong = bool(asked or lead.budget_cny or introduced)
+    strong = bool(asked or lead.budget_cny or introduced or (buying and looks.cues < MANY_CUES))
     if kind and not strong:
         return "colleague_chat" if kind == "colleague" else kind
     if group and acc.conf.get("customer_name", 0) < 0.92:

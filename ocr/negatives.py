@@ -76,7 +76,6 @@ CUES: dict[str, tuple[str, ...]] = {
 }
 PATTERNS: dict[str, re.Pattern[str]] = {  # cues that are shapes, not words
     "spreadsheet": re.compile(r"日期[:：]"),
-    "personal": re.compile(r"换了?个?(?:手机)?号(?:码)?|(?:手机)?号码?换了|新(?:手机)?号"),
     "bank_sms": re.compile(r"【[^】]{2,8}】"),
     "meeting_notice": re.compile(r"地点[:：]|联系人[:：]|人员[:：]"),
     # a notice's header: 【停电通知】, 【温馨提示】, a line that is only 通知 / 公告
@@ -99,6 +98,8 @@ SERVICE_NUMBER = re.compile(r"(?:95\d{3,4}|96\d{3,4}|10\d{3,10}|12\d{3})")
 # A line of a table: two or more amounts or counts after a word (「牛奶 2 6.50 13.00」, 「1 门禁系统 标准版 6000」)
 COLUMNS = re.compile(r"\S+[ \t]+[\d.,¥￥]+(?:[ \t]+[\d.,¥￥]+)+\s*$", re.MULTILINE)
 NOTICE_TITLE = re.compile(r"群公告|公告|群通知|通知")
+# Someone's own number changed: what a friend or an acquaintance says, no business in it
+NEW_NUMBER = re.compile(r"换了?个?(?:手机)?号(?:码)?|(?:手机)?号码?换了|新(?:手机)?号")
 # What the image looked like, completing 「这张图看起来是…」: said to the rep, so plain words, no codes.
 REASON_CN = {
     "receipt": "收据或支付凭证",
@@ -133,7 +134,7 @@ class Looks:
 
     kind: str | None
     cues: float = 0.0
-    leaning: str | None = None  # the kind one cue or more point to, when no one asks to buy: what to call the page
+    leaning: str | None = None  # the kind two cues point to, however many topic words: a page where nobody buys
 
 
 def classify(text: str, *, is_chat: bool, common: Callable[[str], bool] | None = None,
@@ -164,7 +165,7 @@ def weigh(text: str, *, is_chat: bool, common: Callable[[str], bool] | None = No
             hits = 0  # companions count only beside a cue of the kind's own
         if kind == "personal" and intent:
             continue  # a friend who is also a customer
-        if hits > most:
+        if hits >= 2 and hits > most:  # (when nobody buys, topic words such as 产品 outweigh nothing)
             leaning, most = kind, hits
         if hits >= 2 and hits > intent and hits > best.cues:
             best = Looks(kind, hits)
@@ -175,9 +176,12 @@ def weigh(text: str, *, is_chat: bool, common: Callable[[str], bool] | None = No
 
 def _built(kind: str, text: str, title: str | None) -> int:
     """A page's build as one more cue: a bank's texts come from a service number; receipts, order pages and price
-    tables set their figures in columns."""
+    tables set their figures in columns; a 群公告 page is titled so (two cues), and so is a message that is only a
+    new number."""
     if kind == "bank_sms":
         return int(bool(title and SERVICE_NUMBER.fullmatch(title.strip())))
+    if kind == "personal":  # a new number said in so many words is the whole message
+        return 2 * bool(NEW_NUMBER.search(text))
     if kind == "group_notice":  # a messenger's 群公告 page is titled so
         return 2 * bool(title and NOTICE_TITLE.fullmatch(title.strip()))
     if kind in ("receipt", "spreadsheet"):
