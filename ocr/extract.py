@@ -88,6 +88,8 @@ AMOUNT = re.compile(
     r"(?P<unit>万元|万|[wW](?![a-zA-Z])|亿|[kK](?![a-zA-Z])|千|元|块)"
     r"(?:(?P<tail>[1-9一二三四五六七八九])千?(?![\d万千百十亿月日号点年天周]))?"  # 2万5 = 25,000
     r"|[¥￥]\s*(?P<yuan>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"  # ¥350,000
+    # ¥ as OCR misreads it on a small screenshot (y, Y, 半, 羊): taken only before digits grouped by commas
+    r"|(?<![A-Za-z0-9])[yY半羊]\s*(?P<misread_yuan>\d{1,3}(?:\s?[,，]\s?\d{3})+)(?![\d,])"
 )
 # what is approved or available is a budget too: 「批了260w」, 「维修基金能动用的是…」, 「拨了120万」, 「总共就90万」
 APPROVED = (r"批了|批下来|批复|审批下来|能动用|可动用|可以动用|能用的|可用的?|拨了|拨款|下拨|到位|基金|专项"
@@ -157,8 +159,9 @@ def _referred(before: str) -> bool:
 
 def amount_of(m: re.Match[str]) -> int | None:
     """The yuan value of an AMOUNT match: 50万, 两百来万, 六十个w, 120k, ¥350,000."""
-    if m.group("yuan"):
-        return round(float(m.group("yuan").replace(",", "")))
+    yuan = m.group("yuan") or m.group("misread_yuan")
+    if yuan:
+        return round(float(re.sub(r"[,，\s]", "", yuan)))
     return parse_amount(m.group("num"), m.group("unit"), m.group("tail"))
 
 
@@ -519,7 +522,7 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
         return LeadFields(text=text, reject_reason=classify(text, is_chat=False, common=names.is_word))
     bar = parse_title_bar(chat.title, names)
     ours = own_companies(tuple(_without_header(r) for r in chat.regions)) | {o for o in own if len(o) >= 2}
-    regions = _sides(chat.regions, bar.is_group, ours)
+    regions = _replies_apart(_sides(chat.regions, bar.is_group, ours))
     labels: dict[int, str] = {}
     if bar.is_group:
         regions, labels = _split_labels(regions)
@@ -816,6 +819,25 @@ QUOTE_HEAD = re.compile(r"^(?P<who>[\u4e00-\u9fffA-Za-z]{2,8})[:：]\s*(?=\S)")
 NOT_SPEAKER = re.compile(r"电话|手机|微信|邮箱|地址|公司|姓名|预算|需求|时间|职位|联系|备注|号码|单位|部门|方式|QQ"
                          r"|一下|推荐|介绍|通知|公告|提醒|注意|补充|说明|要求|安排"
                          r"|(?i:^v+x+$|^wx$|^v信$|wechat|^tel$|phone|mobile|e-?mail)")
+
+
+# DingTalk draws a reply's quote inside the replying bubble, on its first line: 「回复 说话人：原话」.
+REPLY_LINE = re.compile(r"^[|｜丨Il!\s]*(?:回复|引用)\s*(?P<who>[\u4e00-\u9fffA-Za-z]{2,8})\s*[:：;；]\s*")
+
+
+def _replies_apart(regions: tuple[TextRegion, ...]) -> tuple[TextRegion, ...]:
+    """A bubble opening with a 「回复 X：…」 line: that line is X's words (a quote, read by `_speaker`), the rest the
+    bubble's own."""
+    out: list[TextRegion] = []
+    for r in regions:
+        head, _, rest = r.text.partition("\n")
+        m = REPLY_LINE.match(head) if r.kind in (LEFT, RIGHT) else None
+        if m and rest.strip():
+            # (its colon is often read as a semicolon)
+            out += [TextRegion(r.kind, f"{m.group('who')}：{head[m.end() :]}"), dataclasses.replace(r, text=rest)]
+        else:
+            out.append(r)
+    return tuple(out)
 
 
 def _speaker(kind: str, text: str, customer: set[str]) -> tuple[str, str]:
