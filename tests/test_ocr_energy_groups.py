@@ -39,10 +39,10 @@ def test_the_member_asking_for_the_quote_is_the_lead_not_the_one_giving_their_nu
         Item("left", "大家好，我是东港商务的何思远，工程部经理，这个项目我来对接", sender="何思远"),
         Item("left", "我们想上一套能耗监测平台，麻烦先出个报价", sender="何思远"),
         Item("left", "合同的事可以找我，我电话13912345678", sender="赵佩玲"),
-        Item("left", "预算控制在60万以内", sender="赵佩玲"),
+        Item("left", "预算大概80万", sender="赵佩玲"),
     ], "东港商务能耗监测平台项目群(7)")
     assert lead.is_lead
-    assert (lead.customer_name, lead.title, lead.budget_cny) == ("何思远", "工程部经理", 600_000)
+    assert (lead.customer_name, lead.title, lead.budget_cny) == ("何思远", "工程部经理", 800_000)
     assert lead.phone is None  # the colleague's own number is not the lead's
 
 
