@@ -518,6 +518,8 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     labels: dict[int, str] = {}
     if bar.is_group:
         regions, labels = _split_labels(regions)
+    else:
+        regions = tuple(_without_name_line(r, bar) for r in regions)
     left = [r for r in regions if r.kind == LEFT]
     if bar.is_colleague or (not bar.is_group and _colleague(chat.title, bar, left, ours, own)):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
@@ -721,6 +723,16 @@ def _without_header(r: TextRegion, *, keep_sender: bool = False) -> TextRegion:
     who = m.group("who").strip()
     if keep_sender and (GROUP_LABEL.fullmatch(who) or LABEL.match(who)):
         return dataclasses.replace(r, text=f"{who}\n{rest}")
+    return dataclasses.replace(r, text=rest)
+
+
+def _without_name_line(r: TextRegion, bar: TitleBar) -> TextRegion:
+    """A customer's message without the contact's name a PC or iPad client writes over it in a one-to-one chat
+    (the title bar's name alone on the first line): read into the message, it ran into 「你好，我是…」."""
+    first, _, rest = r.text.partition("\n")
+    names = {n for n in (bar.name, bar.name_guess) if n}
+    if r.kind != LEFT or not rest.strip() or re.sub(r"\s", "", first) not in names:
+        return r
     return dataclasses.replace(r, text=rest)
 
 
