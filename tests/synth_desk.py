@@ -96,9 +96,23 @@ def _dark(rng: random.Random) -> Theme:
                  faint=(120, 120, 120), rule=(55, 55, 55), entry=pane, accent=(60, 170, 90), tag=(60, 170, 90))
 
 
-def make_desk(seed: int, style: str, kind: str = "lead") -> Sample:
-    """One screenshot of `style` ("wxpc", "wwpc", "darkpc", "ipad") with its ground truth; same seed → same bytes."""
-    rng = random.Random(seed * 11 + DESK_STYLES.index(style))
+class _Random(random.Random):
+    """The generator's random source, with the features a test asks for always drawn (`_chance`)."""
+
+    def __init__(self, seed: int, always: frozenset[str]) -> None:
+        super().__init__(seed)
+        self.always = always
+
+
+def _chance(rng: random.Random, p: float, feature: str) -> bool:
+    """Draw `feature` with probability `p`, or always when the caller asked for it (the same draws either way)."""
+    return rng.random() < p or feature in getattr(rng, "always", ())
+
+
+def make_desk(seed: int, style: str, kind: str = "lead", *, always: frozenset[str] = frozenset()) -> Sample:
+    """One screenshot of `style` ("wxpc", "wwpc", "darkpc", "ipad") with its ground truth; same seed → same bytes.
+    `always`: features drawn whatever the seed says ("scrollbar", "named": the name over each customer bubble)."""
+    rng = _Random(seed * 11 + DESK_STYLES.index(style), always)
     now = _now(rng)
     chat_seed = rng.randint(0, 2**31)
     gen = {"lead": _lead_chat, "colleague": _colleague_chat, "group": _group_chat}[kind]
@@ -122,7 +136,7 @@ def make_desk(seed: int, style: str, kind: str = "lead") -> Sample:
     text = (chat.title + (chat.suffix or "") + "".join(it.text for it in visible)).replace(EMOJI, "")
     truth = _truth_for_chat(chat, visible, now, chat_seed) if kind == "lead" else Truth(False, kind)
     return Sample(f"{seed}-{style}-{kind}", out.getvalue(), now, truth, text,
-                  {"style": style, "kind": kind, "size": img.size})
+                  {"style": style, "kind": kind, "size": img.size, "visible": visible})
 
 
 def _titled(chat: Chat, wecom: bool) -> Chat:
@@ -252,7 +266,7 @@ def _pane(d: ImageDraw.ImageDraw, rng: random.Random, box: tuple[int, int, int, 
                         fill=th.accent if wecom else th.rule)
     d.text((x1 - bw - 24 * s + 14 * s, y1 - bh - 14 * s), "发送(S)" if not wecom else "发送", font=_font(13 * s),
            fill=(255, 255, 255) if wecom else th.accent)
-    if rng.random() < 0.4:  # the message list's scrollbar
+    if _chance(rng, 0.4, "scrollbar"):  # the message list's scrollbar
         top = y0 + head + rng.randint(10, 200) * s
         d.rounded_rectangle((x1 - 9 * s, top, x1 - 3 * s, top + 120 * s), radius=int(3 * s), fill=th.rule)
     return _messages(d, rng, chat, (x0, y0 + head + 1, x1 - 10 * s, y1 - foot - 1), s, th,
@@ -270,7 +284,7 @@ def _messages(d: ImageDraw.ImageDraw, rng: random.Random, chat: Chat, box: tuple
     gap = int(rng.uniform(14, 22) * s)
     line_h = int(pt * s * 1.45)
     faces = {side: (rng.randint(70, 210), rng.randint(70, 210), 150) for side in ("left", "right")}
-    round_faces, letters, named = rng.random() < 0.5, rng.random() < 0.4, rng.random() < 0.3
+    round_faces, letters, named = rng.random() < 0.5, rng.random() < 0.4, _chance(rng, 0.3, "named")
     items, speaker = chat.items, chat.title
     blocks: list[tuple[Item, list[str], int]] = []
     for it in items:
