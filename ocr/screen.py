@@ -49,7 +49,8 @@ def locate(img: Image.Image) -> Located:
     if first is not None and not first.is_chat:
         first = analyse(img, floor=True)  # a noisy JPEG whose background strays past that threshold
     if first is not None and first.is_chat:
-        return Located(img, first, PHONE)
+        split = best_pane(img) if chat_pane_candidates(img) else None  # an iPad held upright in split view
+        return split or Located(img, first, PHONE)
     if not portrait and not grainy:  # a part of a phone chat cut out: no bar at either edge (layout._cropped)
         cut = analyse(img)
         if cut.is_chat and cut.chat_top == 0 and cut.chat_bottom == img.height:
