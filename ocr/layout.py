@@ -74,7 +74,7 @@ def analyse(img: Image.Image, *, desktop: bool = False, ink: int | None = None, 
     rgb = np.asarray(img if img.mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
     h, w, _ = rgb.shape
     bg = _background(rgb)
-    edge = 4 if desktop else None  # a pane's avatars sit ~10 px from its edge: look only at the outermost columns
+    edge = PANE_EDGE if desktop else None
     if ink is not None:  # a photo: a pane's cut blurs avatars into its edge columns; a phone's edges keep glare
         edge = WHOLE_ROW if desktop else FULL_ROW
     top = _header_bottom(rgb, bg, edge)
@@ -165,6 +165,7 @@ def _header_bottom(rgb: np.ndarray, bg: tuple[int, int, int], edge: int | None =
     return 0 if _cropped(rgb, edge) else int(lim * 0.6)
 
 
+PANE_EDGE = 4  # a pane's avatars sit ~10 px from its edge: bars are told by its outermost columns only
 FOOTER_SHARE = 0.16  # a phone's input bar (and home indicator) lies in this share of the height
 PANE_FOOTER_SHARE = 0.3  # a PC client's input area with its toolbar is up to a fifth of the window, or more
 
@@ -176,7 +177,8 @@ def _footer_top(rgb: np.ndarray, bg: tuple[int, int, int], edge: int | None = No
     ys = np.nonzero(_edge_off(rgb[start:], bg, edge))[0]
     if len(ys):
         return start + int(ys.min())
-    return h if _cropped(rgb, edge) else int(h * 0.93)
+    # a pane cut at its input area's top line shows no footer: its messages run to the cut
+    return h if _cropped(rgb, edge) or edge == PANE_EDGE else int(h * 0.93)
 
 
 def _cropped(rgb: np.ndarray, edge: int | None) -> bool:
