@@ -220,6 +220,8 @@ SHADE_STEP = 3  # two panels this many levels apart meet at a boundary without a
 PHOTO_PANE_STEP = 2  # a boundary on a photographed monitor, measured on averaged columns (the camera blurs lines)
 TRIM = 3  # a pane is read from a few columns inside its boundaries (a window's edge bleeds into them in a JPEG)
 BAR_SHARE = 0.2  # a title bar or an input area is at most this share of the screen's height
+ROW_SHARE = 0.7  # a bar's border line crosses this share of a span's columns (the pane's title rule stops at a
+# session list of the pane's own colour inside the span: the wallpaper above was read as the title bar)
 
 
 def chat_pane_candidates(img: Image.Image, *, photo: bool = False) -> list[Box]:
@@ -279,7 +281,7 @@ def window_rows(img: Image.Image, x0: int, x1: int) -> tuple[int, int]:
     not the desktop's wallpaper above or below a window, nor the taskbar."""
     h = img.height
     cols = np.asarray(img.crop((x0, 0, x1, h)).convert("RGB"))[:, ::6].astype(np.int16).transpose(1, 0, 2)
-    runs = _between(boundaries(cols, 0.85), h)
+    runs = _between(boundaries(cols, ROW_SHARE), h)
     del cols
     i = max(range(len(runs)), key=lambda k: runs[k][1] - runs[k][0])
     top, bottom = runs[i]
