@@ -111,7 +111,8 @@ def _chance(rng: random.Random, p: float, feature: str) -> bool:
 
 def make_desk(seed: int, style: str, kind: str = "lead", *, always: frozenset[str] = frozenset()) -> Sample:
     """One screenshot of `style` ("wxpc", "wwpc", "darkpc", "ipad") with its ground truth; same seed → same bytes.
-    `always`: features drawn whatever the seed says ("scrollbar", "named": the name over each customer bubble)."""
+    `always`: features drawn whatever the seed says ("scrollbar", "named": the name over each customer bubble,
+    "windowed": not maximised, "flatlist": the session list in the pane's colour with no line, "portrait")."""
     rng = _Random(seed * 11 + DESK_STYLES.index(style), always)
     now = _now(rng)
     chat_seed = rng.randint(0, 2**31)
@@ -122,7 +123,7 @@ def make_desk(seed: int, style: str, kind: str = "lead", *, always: frozenset[st
     theme = _dark(rng) if style == "darkpc" else _wecom(rng) if wecom else _wechat(rng)
     if style != "darkpc" and rng.random() < 0.3:
         theme = replace(theme, head=(255, 255, 255))
-    if rng.random() < 0.2:
+    if _chance(rng, 0.2, "flatlist"):  # the session list in the pane's own colour (and no line: `_desktop`)
         theme = replace(theme, listing=theme.pane)
     if style == "ipad":
         img, visible = _ipad(chat, rng, theme)
@@ -155,7 +156,7 @@ def _font(px: float, bold: bool = False) -> ImageFont.FreeTypeFont:
 def _desktop(chat: Chat, rng: random.Random, th: Theme, wecom: bool) -> tuple[Image.Image, list[Item]]:
     w, h, s = rng.choice(SCREENS)
     screen = Image.new("RGB", (w, h), rng.choice([(58, 96, 140), (30, 40, 52), (120, 150, 170)]))
-    windowed = rng.random() < 0.3
+    windowed = _chance(rng, 0.3, "windowed")
     if windowed:
         ww, wh = int(w * rng.uniform(0.62, 0.85)), int(h * rng.uniform(0.75, 0.92))
         ox, oy = rng.randint(0, w - ww), rng.randint(0, h - wh)
@@ -171,7 +172,7 @@ def _desktop(chat: Chat, rng: random.Random, th: Theme, wecom: bool) -> tuple[Im
     _rail_icons(d, rng, rail, s, th)
     d.rectangle((rail, 0, rail + lst, wh), fill=th.listing)
     _sessions(d, rng, (rail, 0, rail + lst, wh), s, th, chat.title)
-    if rng.random() < 0.7:
+    if rng.random() < 0.7 and "flatlist" not in getattr(rng, "always", ()):
         d.line((rail + lst, 0, rail + lst, wh), fill=th.rule, width=max(1, int(s)))
     x0, x1 = rail + lst + 1, ww - info
     if info:
@@ -345,7 +346,7 @@ def _wrap(d: ImageDraw.ImageDraw, text: str, f: ImageFont.FreeTypeFont, width: f
 
 def _ipad(chat: Chat, rng: random.Random, th: Theme) -> tuple[Image.Image, list[Item]]:
     w, h = rng.choice(IPADS)
-    if rng.random() < 0.3:
+    if _chance(rng, 0.3, "portrait"):
         w, h = h, w  # portrait: the split still shows both columns
     s = 2.0
     img = Image.new("RGB", (w, h), th.pane)
