@@ -24,7 +24,8 @@ from ocr.engine import ChatText, TextRegion
 from ocr.extract import LeadFields, extract, extract_from_text
 from ocr.people import NameLists
 
-FILES = [Path(__file__).parent / "data" / n for n in ("people_dev.json", "people_heldout.json")]
+FILES = [Path(__file__).parent / "data" / n
+         for n in ("people_dev.json", "people_heldout.json", "people_gases.json", "people_kitchen.json")]
 KEYS = ("customer_name", "company", "title")
 NOW = datetime(2026, 3, 10, 10, 0, tzinfo=CN_TZ)
 

@@ -22,6 +22,7 @@ from ocr.people import (
     COMPANY_EDGE,
     COMPANY_RE,
     HONORIFIC,
+    LATIN_GIVEN,
     ROLE_SPAN,
     SURNAMES,
     TITLE,
@@ -29,6 +30,7 @@ from ocr.people import (
     NameLists,
     Person,
     TitleBar,
+    clean_company,
     company_in,
     department_in,
     group_company,
@@ -43,6 +45,7 @@ from ocr.people import (
     rank_for,
     repair_surname,
     role_in,
+    signature_block,
     signature_in,
     split_department,
     strip_title_noise,
@@ -395,7 +398,8 @@ def _identity(flat: str, acc: _Acc) -> None:
     known = acc.values.get("company")
     # a sentence never lengthens a known company at its front (「请按附件报价」 + the signature's company)
     if co and not CONTACT_TRAP.search(flat) and not (isinstance(known, str) and known != co
-                                                     and (co in known or co.endswith(known))):
+                                                     and (co in known or co.endswith(known)
+                                                          or (co.startswith(known) and not REGISTERED_END.search(co)))):
         full = bool(COMPANY_RE.fullmatch(co))
         acc.put("company", co, 0.85 if full else 0.8, override=full or acc.conf.get("company", 0) < 0.8)
 
@@ -482,7 +486,7 @@ def _customer_message(text: str, latin: str, acc: _Acc, ctx: _Context) -> None:
     card = _card_lines(lines, acc)
     # a signature starts a line of its own, which the bubble may have wrapped
     wrapped = (join_lines(lines[i:]) for i in reversed(range(len(lines))))
-    for signed in (signature_in(ln) for ln in (*lines, *wrapped)):
+    for signed in (*(signature_in(ln) for ln in (*lines, *wrapped)), signature_block(lines)):
         if signed.name:
             acc.put("customer_name", signed.name, 0.9, override=True)
             acc.put("company", signed.company, 0.85, override=True)
@@ -955,7 +959,7 @@ def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None, 
     """Free text typed by a rep, one or more lines: '新线索 张伟 华东医疗 13812345678 预算50万 明天下午3点回电',
     or sentences ('客户是华东医疗的采购经理张伟，想了解CRM'). Same recognisers as screenshots."""
     acc = _Acc()
-    body = re.sub(r"^\s*(?:(?:新线索|线索|新客户|客户)[:：]?\s*){1,2}", "", half_width(text).strip())
+    body = re.sub(r"^\s*(?:(?:新线索|线索|新客户|客户(?!是))[:：]?\s*){1,2}", "", half_width(text).strip())
     body = GLUED_DEPARTMENT.sub(_part_department, body)  # 「采购部周主任」 is 「采购部 周主任」
     flat = join_lines([ln.strip() for ln in body.splitlines() if ln.strip()])
     for phone, _trap in find_phones(flat):
@@ -994,9 +998,15 @@ def _honorific(tok: str) -> bool:
     return m is not None and m.group("s") in SURNAMES
 
 
-LATIN_GIVEN = re.compile(r"[A-Z][a-z]{2,11}")  # Tom, Kevin, Lucy (not CRM, not budget)
 NOT_GIVEN_EN = frozenset({"budget", "please", "call", "demo", "email", "phone", "wechat", "meeting", "visit",
                           "today", "tomorrow", "next", "week", "lead", "new", "client", "customer", "company"})
+
+
+def _company_head(head: str) -> bool:
+    """What stands before a title in one token (「福满楼厨师长」): a company, or a name of two or more characters
+    that is no person, department or phrase."""
+    return looks_like_company(head) or (len(head) >= 2 and clean_company(head, slot=True) == head
+                                        and not is_person_name(head) and not is_title(head))
 
 
 def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None, names: NameLists) -> None:
@@ -1028,7 +1038,10 @@ def _terse_tokens(plain: str, now: datetime, acc: _Acc, catalog: Catalog | None,
             acc.put("customer_name", tok, 0.8)
         elif is_title(tok):
             acc.put("title", tok, 0.8)
-        elif (m := TITLE.search(tok)) and m.end() == len(tok) and looks_like_company(tok[: m.start()]):
+        elif (m := TITLE.match(tok)) and is_person_name(tok[m.end() :]):  # 「店长严雪」
+            acc.put("title", m.group(0), 0.8)
+            acc.put("customer_name", tok[m.end() :], 0.8)
+        elif (m := TITLE.search(tok)) and m.end() == len(tok) and _company_head(tok[: m.start()]):
             acc.put("company", tok[: m.start()], 0.75)  # 「华东医疗器械有限公司采购经理」
             acc.put("title", m.group(0), 0.8)
         elif re.fullmatch(r"[\u4e00-\u9fffA-Za-z（）()]{2,30}", tok) and not (catalog or load_catalog(None)).find(tok) \

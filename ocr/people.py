@@ -27,7 +27,7 @@ SURNAMES = set(
     "从鄂索咸籍赖卓蔺屠蒙池乔阴胥能苍双闻莘党翟谭贡劳逄姬申扶堵冉宰郦雍郤璩桑桂濮牛寿通边扈燕冀郏浦尚农温别庄晏柴"
     "瞿阎充慕连茹习宦艾鱼容向古易慎戈廖庾终暨居衡步都耿满弘匡国文寇广禄阙东欧殳沃利蔚越夔隆师巩厍聂晁勾敖融冷訾辛"
     "阚那简饶空曾毋沙乜养鞠须丰巢关蒯相查后荆红游竺权逯盖益桓公晋楚闫法汝鄢涂钦岳帅缑亢况佘佴墨哈谯笪年爱阳佟"
-    "付肖覃兰冼揭粟练银代区庹母"
+    "付肖覃兰冼揭粟练银代区庹母麦邝谌禤"
 )
 COMPOUND_SURNAMES = (
     "万俟 司马 上官 欧阳 夏侯 诸葛 闻人 东方 赫连 皇甫 尉迟 公羊 澹台 公冶 宗政 濮阳 淳于 单于 太叔 申屠 "
@@ -45,7 +45,7 @@ COMPANY_SUFFIX = (
 TITLE_CORE = (
     r"(?:副总经理|总经理助理|总经理|副总裁|总裁|副董事长|董事长|执行董事|董事|总工程师|总工|总助|副总|"
     r"副?(?:总监|经理|主任|科长|处长|院长|校长|园长|主管|部长|厂长|店长|站长|所长|行长|局长|组长|队长|班长|馆长|社长|会长|"
-    r"书记|秘书长|主席)|车队长|班组长|负责人|合伙人|联合创始人|创始人|老板|领班|厨师长|行政总厨|工程师|架构师|专员|顾问|助理|秘书|"
+    r"书记|秘书长|主席)|车队长|班组长|护士长|负责人|合伙人|联合创始人|创始人|老板|领班|厨师长|行政总厨|工程师|架构师|专员|顾问|助理|秘书|"
     r"会计|出纳|采购员|库管员?|仓管员?|管理员|技术员|调度员|干事|"
     r"CEO|CTO|CIO|CFO|COO|CMO|CHO|VP|HRD|HRBP|HR)"
 )
@@ -57,8 +57,8 @@ DEPT = (
     r"德育|学工|政教|教学|客房|前厅|餐饮|厨房|后厨|仓库|车队|保洁|环境|物资|配送|运输|调度|计划|审计|风控|合规|宣传|"
     r"党群|纪检|设施|保障|经营|招采|采供|前台|[A-Z]{2,4}部)"
 )
-TITLE = re.compile(rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE}")
-TITLE_FULL = re.compile(rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE}|{DEPT}")
+TITLE = re.compile(rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE}(?:助理|秘书)?")
+TITLE_FULL = re.compile(rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE}(?:助理|秘书)?|{DEPT}")
 # a named department (「质量部」, 「采购」), never the generic 「<any>部」 that would eat a company's last characters
 DEPT_NAMED = re.sub(r"^\(\?:\[\\u4e00-\\u9fff\]\{1,4\}\(\?:部\|科\|处\|室\|组\|中心\|事业部\|队\|车间\)\|", "(?:", DEPT)
 ROLE_SPAN = rf"(?:{DEPT_NAMED}(?:部|科|处|室|组|中心|事业部|队|车间)?|[A-Z]{{2,4}})?{TITLE_CORE}(?:助理|秘书)?"
@@ -69,13 +69,20 @@ SAYS_ROLE = re.compile(
     r"我负责|作为|兼任|兼着|还兼|兼)(?P<t>" + rf"(?:{DEPT}的?|[A-Z]{{2,4}})?{TITLE_CORE})"
 )
 CLAUSE_END = r"(?=[，,。！!？?；;\s]|$)"
+# a job said on its own, without a rank: 「我是X的采购」, 「我是HR」
+JOB = r"(?:采购|财务|会计|出纳|人事|行政|文员|HR)"
+SAYS_JOB = re.compile(rf"(?:我是|我在|我就是)(?:[^，,。！!？?]{{2,16}}?的)?(?P<t>{JOB}){CLAUSE_END}")
 # 「我在门店运营这边，是区域经理」: a clause that is only 是 and a title
 IS_ROLE = re.compile(
     rf"(?:^|[，,])\s*(?:我)?(?:也|还)?是(?!老板)(?P<t>(?:{DEPT}的?|[A-Z]{{2,4}})?{TITLE_CORE}){CLAUSE_END}"
 )
 # 「我在恒运物流负责车队这块」: the lead of a department or function the speaker names
-LEADS = re.compile(rf"我[^，,。！!？?]{{0,12}}?负责(?P<d>{DEPT_NAMED}(?:部|科|处|室|组|中心|队|车间)?|"
+LEADS = re.compile(rf"(?:我|(?:^|(?<=[，,]))在)[^，,。！!？?]{{0,12}}?负责(?:(?:我们|咱们)?[\u4e00-\u9fff]{{0,4}}的)?"
+                   rf"(?P<d>{DEPT_NAMED}(?:部|科|处|室|组|中心|队|车间)?|"
                    rf"[\u4e00-\u9fff]{{1,3}}(?:部|科|处|室|组|队|车间))(?:这块|这一块|这边|方面|工作|的工作|业务|的)?{CLAUSE_END}")
+# 「我是管设备的」, 「…，管设备这块」: what the speaker looks after
+MANAGES = re.compile(rf"(?:^|(?<=[，,。！!])|我)(?:是|就是|主要)?管"
+                     rf"(?P<d>{DEPT_NAMED}{{1,2}}(?:部|科|处|室|组|中心|队|车间)?)(?:的|这块|这一块|这边|方面){CLAUSE_END}")
 # 「这个项目我牵头」
 HEADS_PROJECT = re.compile(
     r"项目[^。！!？?]{0,12}?我(?:来)?牵头|我(?:来)?牵头[^。！!？?]{0,8}?项目|我是[^，,。]{0,6}牵头人"
@@ -83,6 +90,7 @@ HEADS_PROJECT = re.compile(
 HONORIFIC = re.compile(
     r"^(?P<s>[\u4e00-\u9fff]{1,2}?)(?:总|经理|老师|老板|工|主任|院长|科长|处长|部长|厂长|姐|哥|先生|女士|小姐)$"
 )
+LATIN_GIVEN = re.compile(r"[A-Z][a-z]{2,11}")  # Tom, Kevin, Lucy (not CRM, not budget)
 PERSONAL_WECHAT = {"微信", "wechat", "weixin"}
 GROUP_TITLE = re.compile(r"[（(]\s*\d{1,4}\s*[)）]\s*$")
 COLLEAGUE_TITLE = re.compile(r"[（(]\s*(?:同事|内部|本公司|[\u4e00-\u9fff]{0,4}(?:部|组|中心))\s*[)）]$")
@@ -100,7 +108,8 @@ VERBISH = re.compile(
 
 
 # forms of address and trades, never a name (「我是顺达的师傅」)
-NOT_A_NAME = re.compile(r"经理|总|老师|先生|女士|公司|科技|医院|师傅|小哥|骑手|快递|外卖|阿姨|老板")
+NOT_A_NAME = re.compile(r"经理|总|老师|先生|女士|公司|科技|医院|师傅|小哥|骑手|快递|外卖|阿姨|老板"
+                        r"|主任|主管|科长|处长|部长|厂长|院长|校长|所长|站长|店长|队长|组长")
 
 
 def is_person_name(text: str) -> bool:
@@ -109,7 +118,7 @@ def is_person_name(text: str) -> bool:
     one followed by an industry word (东方医疗, 南门物流) is an organisation."""
     if not re.fullmatch(r"[\u4e00-\u9fff]{2,4}", text) or NOT_A_NAME.search(text):
         return False
-    if any(ch in NOT_GIVEN for ch in text[1:]):
+    if any(ch in NOT_GIVEN for ch in text[1:]) or len(set(text)) == 1:  # 谢谢, 哈哈: a word, not a name
         return False
     if text[:2] in COMPOUND_SURNAMES and len(text) >= 3:
         return not INDUSTRY_TAIL.fullmatch(text[2:])
@@ -209,7 +218,13 @@ INDUSTRY_TAIL = re.compile(
     r"资本|金融|保险|证券|银行|医院|学校|酒店|超市|连锁|包装|印刷|纸业|钢铁|矿业|农业|水务|燃气|交通|航空|物业|装饰|设计|"
     r"建筑|国际|电器|仪器|仪表|塑料|橡胶|纺织|家具|办公|安防|物联|云|技术|工业|五金|模具|化学|医药|健康|科教|商业|管理|"
     r"服务|发展|实验室|冷库|仓储|码头|港务|港口|产业园|工业园|物流园|园区|加油站|汽配|纺织|建材|建工|电梯|"
-    r"粮油|养老院|宾馆|饭店|商场|百货|印务|彩印|租车|租赁|汽修|家政|保洁|安保|消防|园林|绿化|公司|厂|院|所|局|中心)$"
+    r"粮油|养老院|宾馆|饭店|商场|百货|印务|彩印|租车|租赁|汽修|家政|保洁|安保|消防|园林|绿化|"
+    r"不锈钢|钢构|钢结构|钢材|铸造|锻造|压铸|铸件|模具|焊接|焊材|热处理|机电|铝业|铜业|冶金|有色|金属|塑胶|塑业|玻璃|"
+    r"陶瓷|造纸|印染|纺织品|制衣|服装|鞋业|皮革|家纺|乳业|乳品|饮品|饮料|酒业|茶业|烘焙|海产|水产|肉业|果业|牧业|畜牧|"
+    r"机床|光伏|光学|激光|新材料|船舶|造船|重工|动力|电池|新能源|涂料|油墨|胶业|石化|化纤|照明|卫浴|门窗|石材|水泥|"
+    r"酒楼|酒家|餐厅|饭庄|茶楼|食府|面馆|火锅|快餐|小吃|团餐|菜馆|烧烤|茶餐厅|咖啡|茶饮|便利店|药店|"
+    r"牙科|口腔|诊所|门诊|药房|眼科|体检|生物科技|检测|环境|水厂|电厂|木业|竹业|厨具|餐具|灯饰|线缆|电缆|"
+    r"公司|厂|院|所|局|中心)$"
 )
 
 
@@ -222,8 +237,10 @@ def is_title(text: str) -> bool:
     return bool(TITLE_FULL.fullmatch(text))
 
 
-def clean_company(co: str | None) -> str | None:
-    """A company name without a leading greeting or verb; None when what is left is not a company."""
+def clean_company(co: str | None, *, slot: bool = False) -> str | None:
+    """A company name without a leading greeting or verb; None when what is left is not a company. `slot`: the
+    text stands where a remark puts the company (「姓名@公司」, 「公司-姓名」), so a brand's 来 or 在 (悦来, 在田) is
+    no verb; only a request or a pronoun makes it a phrase."""
     if not co:
         return None
     co = co.strip(COMPANY_EDGE)  # 「外部 | 博瑞制药」 read as 「| 博瑞制药」: a separator is never part of a name
@@ -232,13 +249,17 @@ def clean_company(co: str | None) -> str | None:
     lead_title = TITLE.match(co)  # 「行政主管恒信置业有限公司」: a card's title line run into the company line
     if lead_title and REGISTERED.search(co[lead_title.end() :]) and len(co) - lead_title.end() >= 4:
         co = co[lead_title.end() :]
-    if len(co) < 2 or is_person_name(co) or NOT_COMPANY.match(co) or re.search(r"\d|我们|你们|咱们|贵|本公司", co):
+    if len(co) < 2 or is_person_name(co) or NOT_COMPANY.match(co) or NOT_OWN_NAME.search(co):
         return None
-    if not REGISTERED.search(co) and (VERBISH.search(co) or CLAUSE_BITS.search(co)):
+    verbish = PHRASE_WORDS if slot else VERBISH
+    if not REGISTERED.search(co) and (verbish.search(co) or CLAUSE_BITS.search(co)):
         return None  # "想了解一下", "在看方案", 「预算的话学校」: a verb phrase or a clause is never a company
     return co
 
 
+PHRASE_WORDS = re.compile(r"想|要|了解|咨询|需要|推荐|联系|负责|吧|吗|呢|了|你|我|他|她")
+# what a company's own name never holds: a number, a pronoun, or 「公司…」 at its front (「公司搬新厂」)
+NOT_OWN_NAME = re.compile(r"\d|我们|你们|咱们|贵|本公司|^(?:公司|单位|厂里|厂区|我司)")
 # the pieces of a clause that run into a noun before it (「预算的话学校」, 「我们自己的厂」), never inside a name
 CLAUSE_BITS = re.compile(r"的|的话|那边|这边|预算|其实|然后|就是|主要|现在|目前|这个|那个|如果|因为|所以")
 
@@ -279,6 +300,7 @@ def _ranked(part: str) -> bool:
 
 
 ORG = r"[\u4e00-\u9fffA-Za-z（）()]"
+TITLE_CORE_END = re.compile(rf"{TITLE_CORE}$")
 COMPANY_RE = re.compile(rf"[\u4e00-\u9fffA-Za-z（）()]{{2,24}}?{COMPANY_SUFFIX}")
 REGISTERED = re.compile(r"(?:有限公司|有限责任公司|集团|医院|卫生院|大学|学院|银行|研究院|研究所|设计院|事务所)$")
 
@@ -335,12 +357,13 @@ def parse_title_bar(raw: str | None, names: NameLists) -> TitleBar:
     if at:  # WeCom: 「张伟@华东医疗」, 「张伟@微信」: the name before @, the company after it
         left, right = at.group(1).strip(), at.group(2).strip()
         is_tag = right.lower() in PERSONAL_WECHAT or bool(WECOM_TAG.fullmatch(right))
-        company = clean_company(right) if not is_tag else None
+        company = clean_company(right, slot=True) if not is_tag else None
         if not names.is_remark_name(left) and TITLE_SPLIT.search(left):  # 「张伟-华东医疗-采购经理@微信」: a remark
             bar = _remark(left, names)
             if bar.name or bar.company:
                 return dataclasses.replace(bar, company=bar.company or company)
-        return TitleBar(name=left if names.is_remark_name(left) else None, company=company, name_guess=left)
+        named = names.is_remark_name(left) or LATIN_GIVEN.fullmatch(left)  # 「Kevin@某公司」
+        return TitleBar(name=left if named else None, company=company, name_guess=left)
     return _remark(clean, names)
 
 
@@ -381,11 +404,12 @@ def _classify_parts(parts: list[str], names: NameLists) -> TitleBar:
             name = part
         elif _rank_of(title, part):  # 「姓名-公司-采购部-经理」
             title = f"{title}{part}"
-        elif title is None and (is_title(part) or (len(parts) > 1 and _ranked(part))):
+        elif hon and len(hon.group("s")) == 1 and hon.group("s") in SURNAMES and surname is None:
+            surname = hon.group("s")  # 「麦主任」: someone addressed by surname and rank, not a title
+        elif title is None and (is_title(part) or (len(parts) > 1 and _ranked(part))) and not (
+                len(parts) > 1 and company is None and branded(part) and not TITLE_CORE_END.search(part)):
             title = part
-        elif hon and hon.group("s")[:1] in SURNAMES and surname is None:
-            surname = hon.group("s")
-        elif company is None and re.search(r"[\u4e00-\u9fff]{2}", part) and clean_company(part) and \
+        elif company is None and re.search(r"[\u4e00-\u9fff]{2}", part) and clean_company(part, slot=True) and \
                 (len(parts) > 1 or looks_like_company(part)):
             company, dept = split_department(part)  # 「郝建军-青松中学保卫处」
             title = title or dept
@@ -413,15 +437,21 @@ def _split_run_together(text: str) -> list[str]:
 # ---------------------------------------------------------------- what people say
 
 NAME = r"(?P<name>[\u4e00-\u9fff]{2,4}?)"
+CALL_ME = re.compile(r"叫我\s*(?P<n>[A-Z][a-z]{2,11})\s*(?:就行|就好|就可以|吧|[，,。！!]|$)")
+REFERS = r"(?:推荐|介绍)(?:个|一个|一位|位)?(?:客户|朋友)"
 STOP = r"(?=[，,。！!？?\s;；:：]|$|在|负责|这边|想|有(?!限)|，)"  # 「有限公司」 goes on a company name
 # 「我是A公司的采购经理张伟」, 「我是A公司采购经理，张伟」, 「我叫张伟，A公司的」, 「推荐个客户：A公司的CTO张伟」
 PERSON_PATTERNS = (
     re.compile(rf"(?:我是|我叫|本人|我姓|推荐个客户|介绍个客户|推荐一个客户|介绍一个客户|推荐位|介绍位)[:：,，\s]*"
                rf"(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX})的?[，,]?\s*"
                rf"(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})?[，,\s]*{NAME}{STOP}"),
-    re.compile(rf"(?:我是|我叫|本人)(?P<co>[\u4e00-\u9fffA-Za-z]{{2,12}}?)的(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})?"
+    re.compile(rf"(?:我是|我叫|本人|{REFERS}[:：,，\s]*)(?P<co>[\u4e00-\u9fffA-Za-z]{{2,12}}?)的"
+               rf"(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})?[，,\s]*{NAME}{STOP}"),
+    # someone else described for a referral: 「我同学在X当厂长，叫Y」
+    re.compile(rf"在(?P<co>{ORG}{{2,12}}?)(?:当|做|任)(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})[，,\s]*"
+               rf"(?:叫|名叫|名字叫){NAME}{STOP}"),
+    re.compile(rf"(?:我是|我叫|本人|我姓)(?:(?P<t>(?:{DEPT}|[A-Z]{{2,4}}|[\u4e00-\u9fff]{{2}})?{TITLE_CORE})[，,\s]*)?"
                rf"{NAME}{STOP}"),
-    re.compile(rf"(?:我是|我叫|本人|我姓)(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})?{NAME}{STOP}"),
     # the name right after a rank whose department was misread (「…有限公司的上总监韩军，电话…」): the name only
     re.compile(rf"(?:我是|我叫|本人)[^，,。！!？?]{{2,30}}?{TITLE_CORE}{NAME}{STOP}"),
 
@@ -435,7 +465,8 @@ IN_COMPANY = re.compile(
     rf"(?:{COMPANY_SUFFIX}|(?=[，,。\s]|$|工作|上班|的|做[^，,。]{{0,6}}?{TITLE_CORE})))"
 )
 COMPANY_ROLE_NAME = re.compile(rf"(?:我是|本人)(?P<co>[\u4e00-\u9fffA-Za-z]{{2,16}}?)(?P<t>{ROLE_SPAN}){NAME}{STOP}")
-REFERRAL = re.compile(r"(?:推荐|介绍)(?:个|一个|一位|位|下)?(?:客户|朋友|老板|同行)|(?:给你|帮你)(?:推荐|介绍)")
+REFERRAL = re.compile(r"(?:推荐|介绍)(?:个|一个|一位|位|下)?(?:客户|朋友|老板|同行)|(?:给你|帮你)(?:推荐|介绍)"
+                      r"|^[^。！!？?]{0,4}(?:你|您)(?:可以|直接)?(?:联系|找|加)(?:一下)?(?:他|她)")
 
 
 @dataclass(frozen=True)
@@ -460,18 +491,22 @@ def person_in(text: str) -> Person:
                 after = COMPANY_AFTER_NAME.match(text, m.end("name"))
                 co = m.groupdict().get("co") or (after.group("co") if after else None)
                 title = m.groupdict().get("t") or (after.group("t") if after else None)
+                if co and title and is_title(co) and not looks_like_company(co):  # 「我是采购部的主管」
+                    co, title = None, f"{co}{title}"
                 return Person(name, clean_company(co), title)
     found = re.search(rf"(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX})的?(?P<t>{TITLE.pattern})"
                       r"[，,\s]*(?P<name>[\u4e00-\u9fff]{2,4}?)" + STOP, text)
     if found and _name_at(text, found):
         return Person(_name_at(text, found), clean_company(found.group("co")), found.group("t"))
-    return _plain_intro(text)
+    latin = CALL_ME.search(text)  # 「叫我Amy就行」
+    return Person(latin.group("n")) if latin else _plain_intro(text)
 
 
 # 「晨光物业的工程部经理殷涛」 opening a typed lead or a message: trade-named company, 的, title, name
 ORG_ROLE_NAME = re.compile(rf"^(?P<co>{ORG}{{2,12}}?)的(?P<t>{TITLE.pattern}){NAME}{STOP}")
 # 「我姓邱，邱慧敏」, 「姓毛，毛振宇」
-SURNAME_THEN_NAME = re.compile(rf"(?:(?<![\u4e00-\u9fff])|(?<=免贵))(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])[，,\s]*(?:叫)?"
+OWN_SURNAME = r"(?:(?<![\u4e00-\u9fff])|(?<=免贵)|(?<=鄙人))"  # 「姓X」 said of oneself
+SURNAME_THEN_NAME = re.compile(rf"{OWN_SURNAME}(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])[，,\s]*(?:叫)?"
                                rf"(?P<name>(?P=s)[\u4e00-\u9fff]{{1,2}}?){STOP}")
 # a message that is only a name and a title, answering 「您贵姓」: 「岑国华，车队队长」
 NAME_AND_ROLE = re.compile(rf"^{NAME}[，,\s]+(?P<t>{TITLE.pattern})[。！!]?$")
@@ -502,6 +537,45 @@ def signature_in(line: str) -> Person:
     return Person(names[0], companies[0], "".join(roles) or None)
 
 
+SIGNATURE_LABEL = re.compile(r"^(?:姓名|联系人|职务|职位|单位|公司|部门)(?:名称)?\s*[:：]\s*")
+SIGNATURE_SPLIT = re.compile(r"\s*[|｜/／·•]\s*|\s+")
+CONTACT_LINE = re.compile(r"\d{5,}|@|电话|手机|邮箱|微信|地址|tel|mail|mobile", re.IGNORECASE)
+
+
+def signature_block(lines: list[str]) -> Person:
+    """A signature closing a message, on one line or several: 「X | 公司 | 职务」, 「—— X」 over 「公司 职务」, labelled
+    lines (「联系人：X」, 「职务：…」). Read from the message's end upwards; contact lines are passed over, and the
+    block stops at the first line with a part that is no name, company or title. It must name exactly one
+    person, and a company or a title with them."""
+    found: dict[str, list[str]] = {"name": [], "company": [], "title": []}
+    for line in reversed(lines):
+        line = SIGNATURE_LABEL.sub("", line.strip().lstrip("—-–~～ "))
+        if not line or CONTACT_LINE.search(line):
+            continue
+        parts = [p for p in SIGNATURE_SPLIT.split(line) if p]
+        kinds = [_signature_part(p) for p in parts]
+        if kinds.count(None) == 1 and len(parts) >= 3 and "company" not in kinds:  # 「X | 某某机床 | 职务」
+            odd = kinds.index(None)
+            kinds[odd] = "company" if clean_company(parts[odd], slot=True) == parts[odd] else None
+        if None in kinds:
+            break
+        for part, kind in zip(reversed(parts), reversed(kinds), strict=True):
+            found[str(kind)].insert(0, part)
+    names, companies = found["name"], found["company"]
+    if len(names) != 1 or len(companies) > 1 or not (companies or found["title"]):
+        return Person()
+    return Person(names[0], companies[0] if companies else None, "".join(found["title"]) or None)
+
+
+def _signature_part(part: str) -> str | None:
+    trade = INDUSTRY_TAIL.search(part)
+    if is_person_name(part) and not (trade and len(trade.group(0)) >= 2):  # 王思云 is a name, 王氏物流 a firm
+        return "name"
+    if COMPANY_RE.fullmatch(part) or branded(part):
+        return "company"
+    return "title" if is_title(part) or _ranked(part) else None
+
+
 # the same line as OCR gives it back, spaces lost: 「某某食品有限公司采购部王某某经理」
 SIGNED = re.compile(rf"(?:^|(?<=[。！!？?；;：:]))(?P<co>{ORG}{{2,24}}?(?:股份有限公司|有限责任公司|有限公司|集团|"
                     rf"{COMPANY_SUFFIX}))(?P<d>{DEPT})?(?P<name>[\u4e00-\u9fff]{{2,3}}?)(?P<r>{TITLE_CORE})(?=[，,。！!\s]|$|电话|手机|邮箱|微信)")
@@ -517,7 +591,7 @@ def _signed_run_together(line: str) -> Person:
 
 def surname_said(text: str) -> str | None:
     """The surname a speaker gives without the full name (「我是中科冷链的，姓贝」)."""
-    m = re.search(r"(?:(?<![\u4e00-\u9fff])|(?<=免贵))(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])(?![\u4e00-\u9fff])", text)
+    m = re.search(rf"{OWN_SURNAME}(?:我|本人)?姓(?P<s>[\u4e00-\u9fff])(?![\u4e00-\u9fff])", text)
     return m.group("s") if m and m.group("s") in SURNAMES else None
 
 
@@ -560,7 +634,8 @@ def _name_at(text: str, m: re.Match[str]) -> str | None:
 # an introduction's second bubble, only company and role: 「某某科技有限公司的设备部经理」
 COMPANY_ROLE = re.compile(rf"[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX}的?(?P<t>{ROLE_SPAN})")
 ROLE_AT = re.compile(
-    rf"(?:我是|我叫|目前是|现在是|现任)[^，,。！!？?]{{2,30}}?的(?P<t>(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE})"
+    rf"(?:我是|我叫|目前是|现在是|现任|(?:^|(?<=[，,]))是)[^，,。！!？?]{{2,30}}?的(?P<t>(?:{DEPT}|[A-Z]{{2,4}}|[\u4e00-\u9fff]{{2}})?"
+    rf"{TITLE_CORE}){CLAUSE_END}"
 )
 
 
@@ -573,6 +648,7 @@ WORKS_AS = re.compile(rf"在[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?(?:做|任|当
 ROLE_BEFORE_NAME = re.compile(rf"(?:我是|本人)[^，,。！!？?]{{2,30}}?(?P<t>{ROLE_SPAN}){NAME}{STOP}")
 
 
+ORG_OF_ROLE = re.compile(rf"(?P<co>{ORG}{{2,16}}?)的(?P<t>{ROLE_SPAN})")
 # 「我是东盛机械厂EHS部经理」: the company, then the role, no 的 between
 ORG_ROLE = re.compile(rf"(?:我是|本人)(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,24}}?)(?P<t>{ROLE_SPAN})"
                       r"(?=[，,。！!？?；;\s]|$|负责)")
@@ -617,19 +693,25 @@ def role_in(text: str) -> str | None:
     for sentence in re.split(r"[。！!？?\n]", text):
         if not SELF_INTRO.search(sentence):
             continue
-        found = ROLE_BEFORE_NAME.search(sentence) or WORKS_AS.search(sentence) or CLAUSE_ROLE.search(sentence)
+        before = ROLE_BEFORE_NAME.search(sentence)
+        before = before if before and _name_at(sentence, before) else None  # 「我是替我们总监问的」: no name
+        found = before or WORKS_AS.search(sentence) or CLAUSE_ROLE.search(sentence)
         if found:
             return found.group("t")
     for clause in re.split(r"[，,。！!？?；;\s]", text):  # 「锦绣酒店客房部经理」: a clause that is company and title
+        owned = ORG_OF_ROLE.fullmatch(clause)  # 「永盛食品厂的设备主管」
+        if owned and looks_like_company(owned.group("co")):
+            return owned.group("t")
         head, dept = split_department(clause)
         if dept and re.search(rf"{TITLE_CORE}$", dept) and branded(head):
             return dept
-    return lead_of(text)
+    job = SAYS_JOB.search(text)
+    return lead_of(text) or (job.group("t") if job else None)
 
 
 def lead_of(text: str) -> str | None:
     """A title said as what the speaker leads: 「我负责车队这块」 → 车队负责人, 「这个项目我牵头」 → 项目负责人."""
-    m = LEADS.search(text)
+    m = LEADS.search(text) or MANAGES.search(text)
     if m:
         return m.group("d") + "负责人"
     return "项目负责人" if HEADS_PROJECT.search(text) else None
@@ -641,9 +723,10 @@ def company_in(text: str) -> str | None:
     m = IN_COMPANY.search(text)
     if m:
         co = clean_company(m.group("co"))
-        if co:
+        where = m.group(0).lstrip("，, ").startswith("在") and not re.match(r"工作|上班|做", text[m.end("co") :])
+        if co and (looks_like_company(co) or not where):  # 「，在老城区」: where, not who
             return _registered(text, co, m.end("co"))
-    said = org_said(text)
+    said = org_said(text) or org_named(text)
     if said:
         return said
     for full in COMPANY_RE.finditer(text):
@@ -655,13 +738,29 @@ def company_in(text: str) -> str | None:
 # how a speaker names their organisation without 「我们公司是」: 「我是X的，…」, 「我是X的设备经理」, 「我在X负责…」,
 # 「我们X这边…」, 「X这边，…」 / 「X的，…」 answering 「您是哪家的」, 「我是X站长」
 ORG_SAID = (
-    re.compile(rf"(?:我是|目前是|现在是|我现在是)(?P<co>{ORG}{{2,16}}?)的"
-               rf"(?=[，,。！!？?\s]|$|{ROLE_SPAN}|[\u4e00-\u9fff]{{1,4}}(?:部|科|处|室|队))"),
+    re.compile(rf"(?:我是|目前是|现在是|我现在是|(?:^|(?<=[，,]))是)(?P<co>{ORG}{{2,16}}?)的"
+               rf"(?=[，,。！!？?\s]|$|{ROLE_SPAN}|[\u4e00-\u9fff]{{1,4}}(?:部|科|处|室|队)|{JOB}{CLAUSE_END}"
+               rf"|小[\u4e00-\u9fff]{CLAUSE_END})"),
     re.compile(rf"(?:我|[，,])(?:现在|目前)?在(?P<co>{ORG}{{2,16}}?)(?:负责|做|当|管|工作|上班|任职|干)"),
     re.compile(rf"我们(?:这边是)?(?P<co>{ORG}{{2,12}}?)(?:这边|那边|想|要|需要|打算|准备|计划|最近|今年|也|正在)"),
-    re.compile(rf"(?:^|[，,。！!])(?P<co>{ORG}{{2,12}}?)(?:(?:这边|的)[，,]|这边(?:是|要|想|需要|打算|准备|在))"),
+    re.compile(rf"(?:^|[，,。！!])(?P<co>{ORG}{{2,12}}?)(?:(?:这边|的)(?:[，,。]|$)|这边(?:是|要|想|需要|打算|准备|在))"),
+    re.compile(rf"(?:公司|单位|工厂|厂子?|店)[^，,。！!？?]{{0,8}}?[，,]?(?:名字|名称)?(?:叫|是|名叫)(?P<co>{ORG}{{2,16}}?)"
+               rf"(?=[，,。！!？?\s]|$)"),
     re.compile(rf"(?:我是|本人)(?P<co>{ORG}{{2,16}}?)(?={ROLE_SPAN}{CLAUSE_END})"),
 )
+
+
+# 「我们饭店叫百味轩」, 「公司是做团餐的，叫禾润团餐」: the organisation's own name, said as such
+ORG_NAMED = re.compile(rf"(?:公司|单位|工厂|厂子?|店|酒楼|餐厅|饭店|门店)(?:名字|名称|的名字)?"
+                       rf"(?:[^。！!？?]{{0,12}}?[，,])?(?:叫|名叫|叫做)(?P<co>{ORG}{{2,12}}?)(?=[，,。！!？?\s]|$)")
+
+
+def org_named(text: str) -> str | None:
+    m = ORG_NAMED.search(text)
+    co = m.group("co") if m else None
+    if not co or clean_company(co, slot=True) != co or GENERIC_HEAD.search(co) or is_department_name(co):
+        return None
+    return co
 
 
 def org_said(text: str) -> str | None:
@@ -690,8 +789,8 @@ def branded(co: str) -> bool:
 
 
 # what stands before a trade word without naming anyone (「本地物流」, 「一家科技公司」, 「小区物业」, 「做物流」)
-GENERIC_HEAD = re.compile(r"我|你|他|她|这|那|哪|什么|做|搞|^(?:本地|当地|外地|本市|国内|国外|海外|大型|中型|小型|"
-                          r"一家|某|小区|单位|总部|分|子|新|老|多家|其他|别的|附近|隔壁|专业|正规)")
+GENERIC_HEAD = re.compile(r"我|你|他|她|这|那|哪|什么|做|搞|^(?:管|本地|当地|外地|本市|国内|国外|海外|大型|中型|小型|"
+                          r"一家|某|小区|单位|总部|分|子|新(?:厂|店|公司)|老(?:厂|店|公司)|多家|其他|别的|附近|隔壁|专业|正规)")
 
 
 def is_department_name(text: str) -> bool:
