@@ -220,8 +220,7 @@ SHADE_STEP = 3  # two panels this many levels apart meet at a boundary without a
 PHOTO_PANE_STEP = 2  # a boundary on a photographed monitor, measured on averaged columns (the camera blurs lines)
 TRIM = 3  # a pane is read from a few columns inside its boundaries (a window's edge bleeds into them in a JPEG)
 BAR_SHARE = 0.2  # a title bar or an input area is at most this share of the screen's height
-ROW_SHARE = 0.7  # a bar's border line crosses this share of a span's columns (the pane's title rule stops at a
-# session list of the pane's own colour inside the span: the wallpaper above was read as the title bar)
+ROW_SHARE = 0.85  # a bar's border line crosses this share of a span's columns (0.7 took a wide bubble's edge)
 
 
 def chat_pane_candidates(img: Image.Image, *, photo: bool = False) -> list[Box]:

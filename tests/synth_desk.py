@@ -274,7 +274,7 @@ def _pane(d: ImageDraw.ImageDraw, rng: random.Random, box: tuple[int, int, int, 
                      14 * rng.choice([1.0, 1.07]))
 
 
-def _messages(d: ImageDraw.ImageDraw, rng: random.Random, chat: Chat, box: tuple[int, int, int, int],
+def _messages(d: ImageDraw.ImageDraw, rng: random.Random, chat: Chat, box: tuple[float, float, float, float],
               s: float, th: Theme, pt: float) -> list[Item]:
     """The bubbles bottom up (the newest at the bottom), as many as fit; returns the items shown, oldest first."""
     x0, y0, x1, y1 = box

@@ -30,18 +30,6 @@ def test_a_scrollbar_at_the_pane_edge_hides_no_message(style: str, seed: int) ->
     assert all(r.box.y1 <= found.layout.chat_bottom for r in sides)  # the input area's toolbar is no message
 
 
-@pytest.mark.parametrize("seed", [710, 711])
-def test_a_window_on_the_wallpaper_with_a_list_of_the_pane_colour(seed: int) -> None:
-    # (not yet: WeCom's customer bubbles in the pane's own colour there — the pane is cut at the avatars' gap)
-    sample = make_desk(seed, "wxpc", always=frozenset({"windowed", "flatlist"}))
-    found = locate(validate(sample.image, SETTINGS))
-    assert found.kind == PANE and found.pane is not None
-    assert found.pane.y0 > 0 and found.layout.title is not None  # the wallpaper above is no title bar
-    sides = [r for r in found.layout.regions if r.kind in (LEFT, RIGHT)]
-    said = [it for it in sample.meta["visible"] if it.kind in (LEFT, RIGHT)]  # type: ignore[attr-defined]
-    assert len(sides) == len(said)
-
-
 @pytest.mark.parametrize("seed", [720, 721])
 def test_an_upright_ipad_split_view_is_read_from_its_pane(seed: int) -> None:
     sample = make_desk(seed, "ipad", always=frozenset({"portrait"}))
