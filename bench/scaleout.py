@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -36,6 +37,12 @@ async def admin(pg: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def run(k: int, args: argparse.Namespace) -> str:
@@ -89,11 +96,13 @@ async def _load(k: int, fake: FakeWecom, servers: list, args: argparse.Namespace
             if len(first) == len(users):
                 break
             await asyncio.sleep(0.1)
+    cpu = sum(cpu_seconds(server.proc.pid) for server in servers if server.proc is not None)
     lat = [(first[u] - spread.acked_at[u]) * 1000 for u in first if u in spread.acked_at]
     span = max(first.values()) - start if first else float("nan")
     return (f"{k} instance(s): {len(first)}/{args.n} answered, {len(first) / span:.0f} replies/s "
             f"({span:.1f} s from the first callback to the last reply); ACK p50 {pct(acks, 50):.0f} ms "
-            f"p99 {pct(acks, 99):.0f} ms; callback → message/send p50 {pct(lat, 50):.0f} ms p99 {pct(lat, 99):.0f} ms")
+            f"p99 {pct(acks, 99):.0f} ms; callback → message/send p50 {pct(lat, 50):.0f} ms p99 {pct(lat, 99):.0f} ms; "
+            f"instances' CPU {cpu:.1f} s = {1000 * cpu / max(1, len(first)):.2f} ms per reply (start-up included)")
 
 
 async def main(args: argparse.Namespace) -> None:

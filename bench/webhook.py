@@ -370,7 +370,8 @@ async def main(args: argparse.Namespace) -> int:
     port = free_port()
     console_port = free_port() if args.console_process else 0
     cfg = write_config(tmp, port, api_base, args.inflight, args.db, console_port, args.handler_process)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]),
+                                                                     os.environ.get("PYTHONPATH")]))}
     if args.db:
         upgrade_db(cfg, env)
     if args.seed:

@@ -218,21 +218,84 @@ def _text_lines(binary: Image.Image) -> list[Image.Image]:
     """Split a binarized crop into its text lines (tesseract drops short lines inside a block)."""
     ink = np.asarray(binary) < 128
     return [binary.crop((0, max(0, a - 3), min(binary.width, x1 + 3), min(binary.height, b + 3)))
-            for a, b, _, x1 in line_spans(ink)]
+            for a, b, _, x1 in line_spans(ink) if not _corners_only(ink[a:b])]
+
+
+def _corners_only(span: np.ndarray) -> bool:
+    """A "line" that is a round bubble's corners (the background left in its box at a wide radius): ink near both
+    sides of the crop and none between. A line of text, however short, starts at one side and runs inwards."""
+    w = span.shape[1]
+    cols = np.nonzero(span.any(axis=0))[0]
+    reach = max(3, 2 * span.shape[0])  # a corner is about as wide as it is tall
+    sides = cols.min() < reach and cols.max() >= w - reach
+    return bool(sides and w > 3 * reach and not np.any((cols >= reach) & (cols < w - reach)))
 
 
 def _title_lines(crop: Image.Image) -> list[Image.Image]:
     """A title bar's lines, each thresholded on its own: DingTalk's grey company line under the contact's name is
-    far fainter than the name, and one threshold for both leaves it too pale for tesseract."""
+    far fainter than the name, and one threshold for both leaves it too pale for tesseract. A badge beside the
+    name is whited out first."""
     faint = np.asarray(binarize(crop)) < 230
     spans = line_spans(faint)
     if len(spans) < 2:
-        return _text_lines(binarize(crop))
+        return [_without_badges(ln) if i == 0 else ln for i, ln in enumerate(_text_lines(binarize(crop)))]
     out: list[Image.Image] = []
+    tallest = max(b - a for a, b, _, _ in spans)
     for a, b, _, _ in spans:
         line = crop.crop((0, max(0, a - 3), crop.width, min(crop.height, b + 3)))
+        grow = float(np.clip(tallest / max(1, b - a), 1.0, 1.6))  # the small company line read at the name's size
+        if grow > 1.05:
+            line = line.resize((round(line.width * grow), round(line.height * grow)), Image.Resampling.BICUBIC)
         out.extend(_text_lines(binarize(line)))
+    out[:1] = [_without_badges(ln) for ln in out[:1]]  # a badge stands beside the name, never in the line under it
     return out
+
+
+BADGE_ASPECT = 1.5  # a badge holds two or more characters: far wider than tall (「口」「回」 are square)
+
+
+def _without_badges(line: Image.Image) -> Image.Image:
+    """A title line with its framed or filled badges whited out (DingTalk's 「外部」 in a thin frame, a coloured
+    「企业」 label): tesseract reads a framed word as noise that then joins the name. A badge is a rectangle at
+    least BADGE_ASPECT times as wide as tall whose left and right edges are solid columns and whose top and
+    bottom edges (at most a corner's radius beyond the sides) are solid rows."""
+    ink = np.asarray(line) < 128
+    h, w = ink.shape
+    if h < 8 or w < 16:
+        return line
+    rows = np.nonzero(ink.any(axis=1))[0]
+    extent = int(rows.max() - rows.min() + 1)
+    # a small screenshot's JPEG breaks a one-pixel frame here and there: sides need half the line's height, an
+    # edge row counts with the row beside it
+    sides = [x for x in range(w) if int(np.count_nonzero(ink[:, x])) >= 0.45 * extent]
+    pairs = ink[:-1] | ink[1:]
+    arr = np.asarray(line).copy()
+    done = -1
+    for i, a in enumerate(sides):
+        if a <= done:
+            continue
+        ys = np.nonzero(ink[:, a])[0]
+        top, bottom = int(ys.min()), int(ys.max())
+        for b in reversed(sides[i + 1 :]):
+            if b - a < BADGE_ASPECT * (bottom - top):
+                break
+            # the edges' rows: a rounded corner starts the sides lower; between the corners an edge is unbroken
+            # (two characters' top strokes leave the gap between them)
+            corner = max(2, (bottom - top) // 4)
+            cover = pairs[:, a + corner : b + 1 - corner].mean(axis=1)
+            edged = cover[max(0, top - 4) : top + 1].max(initial=0) > 0.8 and \
+                cover[max(0, bottom - 1) : bottom + 4].max(initial=0) > 0.8
+            if edged and _padded(ink[top + 3 : bottom - 2], a, b):
+                arr[:, max(0, a - 2) : b + 3] = 255
+                done = b
+                break
+    return line if done < 0 else Image.fromarray(arr, "L")
+
+
+def _padded(inside: np.ndarray, a: int, b: int) -> bool:
+    """A frame pads its word: the columns just inside its sides are blank (a character's strokes are not)."""
+    m = max(2, inside.shape[0] // 6)
+    return bool(inside[:, a + 2 : a + 2 + m].mean() < 0.08 and inside[:, b - 1 - m : b - 1].mean() < 0.08)
 
 
 def _label_line(crop: Image.Image, binary: Image.Image) -> list[Image.Image]:

@@ -53,6 +53,7 @@ from ocr.people import (
     surname_said,
 )
 from ocr.requests import ASKS, requested_things
+from ocr.selling import selling_to_us, someone_buys
 from ocr.sides import INDUSTRY, LABEL, hands_over, is_ours, own_companies, speaks_for_us, title_names_ours
 from ocr.timeparse import Found, agreed, find_times, parse_anchor
 from storage.leads import cn_number, parse_budget
@@ -87,6 +88,8 @@ AMOUNT = re.compile(
     r"(?P<unit>万元|万|[wW](?![a-zA-Z])|亿|[kK](?![a-zA-Z])|千|元|块)"
     r"(?:(?P<tail>[1-9一二三四五六七八九])千?(?![\d万千百十亿月日号点年天周]))?"  # 2万5 = 25,000
     r"|[¥￥]\s*(?P<yuan>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"  # ¥350,000
+    # ¥ as OCR misreads it on a small screenshot (y, Y, 半, 羊): taken only before digits grouped by commas
+    r"|(?<![A-Za-z0-9])[yY半羊]\s*(?P<misread_yuan>\d{1,3}(?:\s?[,，]\s?\d{3})+)(?![\d,])"
 )
 # what is approved or available is a budget too: 「批了260w」, 「维修基金能动用的是…」, 「拨了120万」, 「总共就90万」
 APPROVED = (r"批了|批下来|批复|审批下来|能动用|可动用|可以动用|能用的|可用的?|拨了|拨款|下拨|到位|基金|专项"
@@ -156,8 +159,9 @@ def _referred(before: str) -> bool:
 
 def amount_of(m: re.Match[str]) -> int | None:
     """The yuan value of an AMOUNT match: 50万, 两百来万, 六十个w, 120k, ¥350,000."""
-    if m.group("yuan"):
-        return round(float(m.group("yuan").replace(",", "")))
+    yuan = m.group("yuan") or m.group("misread_yuan")
+    if yuan:
+        return round(float(re.sub(r"[,，\s]", "", yuan)))
     return parse_amount(m.group("num"), m.group("unit"), m.group("tail"))
 
 
@@ -518,7 +522,7 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
         return LeadFields(text=text, reject_reason=classify(text, is_chat=False, common=names.is_word))
     bar = parse_title_bar(chat.title, names)
     ours = own_companies(tuple(_without_header(r) for r in chat.regions)) | {o for o in own if len(o) >= 2}
-    regions = _sides(chat.regions, bar.is_group, ours)
+    regions = _replies_apart(_sides(chat.regions, bar.is_group, ours))
     labels: dict[int, str] = {}
     if bar.is_group:
         regions, labels = _split_labels(regions)
@@ -533,6 +537,8 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     if not bar.is_group and not referral and colleagues_on_a_customer(
             chat.title, regions, buying=_buying(bar, left, ours, catalog), ours=ours):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
+    if selling_to_us(chat.title, regions):  # a supplier pitching to us: we are the buyer here
+        return LeadFields(text=text, chat_title=chat.title, reject_reason="supplier")
     handed = _handed_over(left) if not bar.is_group else Person()
     ctx = _Context(catalog, referral=referral or bool(handed.name))
     looks = weigh(text, is_chat=True, common=names.is_word, title=chat.title)
@@ -599,7 +605,9 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
                                follow_up_precision=settled.precision if settled else None)
     # a customer project group is a lead once a customer-side member gives their own number or a budget
     spoke = ctx.own_contact or bool(acc.values.get("budget_cny"))
-    reason = _not_a_lead(lead, acc, bar.is_group and not spoke, looks)
+    listed = any(ctx.catalog.find(n) for n in lead.needs)
+    buying = ctx.referral or someone_buys(regions)
+    reason = _not_a_lead(lead, acc, bar.is_group and not spoke, looks, listed=listed, buying=buying)
     if reason is None:
         return lead
     if reason == "no_details":  # a chat, maybe a second screenshot of one: its few fields may still merge
@@ -830,7 +838,27 @@ def _document(kind: str | None, regions: tuple[TextRegion, ...]) -> bool:
 # quoted speaker, whichever side the block sits on. Field labels (电话：…) are not speakers.
 QUOTE_HEAD = re.compile(r"^(?P<who>[\u4e00-\u9fffA-Za-z]{2,8})[:：]\s*(?=\S)")
 NOT_SPEAKER = re.compile(r"电话|手机|微信|邮箱|地址|公司|姓名|预算|需求|时间|职位|联系|备注|号码|单位|部门|方式|QQ"
+                         r"|一下|推荐|介绍|通知|公告|提醒|注意|补充|说明|要求|安排"
                          r"|(?i:^v+x+$|^wx$|^v信$|wechat|^tel$|phone|mobile|e-?mail)")
+
+
+# DingTalk draws a reply's quote inside the replying bubble, on its first line: 「回复 说话人：原话」.
+REPLY_LINE = re.compile(r"^[|｜丨Il!\s]*(?:回复|引用)\s*(?P<who>[\u4e00-\u9fffA-Za-z]{2,8})\s*[:：;；]\s*")
+
+
+def _replies_apart(regions: tuple[TextRegion, ...]) -> tuple[TextRegion, ...]:
+    """A bubble opening with a 「回复 X：…」 line: that line is X's words (a quote, read by `_speaker`), the rest the
+    bubble's own."""
+    out: list[TextRegion] = []
+    for r in regions:
+        head, _, rest = r.text.partition("\n")
+        m = REPLY_LINE.match(head) if r.kind in (LEFT, RIGHT) else None
+        if m and rest.strip():
+            # (its colon is often read as a semicolon)
+            out += [TextRegion(r.kind, f"{m.group('who')}：{head[m.end() :]}"), dataclasses.replace(r, text=rest)]
+        else:
+            out.append(r)
+    return tuple(out)
 
 
 def _speaker(kind: str, text: str, customer: set[str]) -> tuple[str, str]:
@@ -851,22 +879,30 @@ def _speaker(kind: str, text: str, customer: set[str]) -> tuple[str, str]:
 MANY_CUES = 3
 
 
-def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, looks: Looks) -> str | None:
+def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, looks: Looks, *, listed: bool, buying: bool) -> str | None:
     """Why a chat with a number in it is still no lead: a courier, a colleague, a bank SMS… (the customer's own
-    buying words or introduction outweigh such cues, an introduction only while fewer than MANY_CUES say so:
-    a courier says 「我是迅达的师傅」 too); a group (`group` false once a customer-side member gave their own
-    number) only counts when a customer-side member has introduced themselves."""
+    buying words or introduction outweigh such cues; an introduction, or a thing asked for that is not in the
+    catalog (`listed` false), only while fewer than MANY_CUES say so: a courier says 「我是迅达的师傅」 and a
+    driver asks 「需要叉车吗」 too). A number with nothing bought — no product asked for, no budget,
+    company or title, no one asking to buy and no offer from our rep (`buying`) — is no lead either once two
+    cues lean to a kind (a number and a time alone may be the second screenshot of a customer's chat). A
+    group (`group` false once a customer-side member gave their own number) only counts when a customer-side
+    member has introduced themselves."""
     kind = looks.kind
     if not lead.is_lead:
         if group and kind not in DOCUMENTS:
             return "group_chat"
         return {"colleague": "colleague_chat"}.get(kind or "", kind) or lead.reject_reason
     introduced = acc.conf.get("customer_name", 0) >= 0.92 and lead.company and looks.cues < MANY_CUES
-    strong = bool(lead.needs or lead.budget_cny or introduced)
+    asked = listed or (bool(lead.needs) and looks.cues < MANY_CUES)
+    strong = bool(asked or lead.budget_cny or introduced or (buying and looks.cues < MANY_CUES))
     if kind and not strong:
         return "colleague_chat" if kind == "colleague" else kind
     if group and acc.conf.get("customer_name", 0) < 0.92:
         return "group_chat"
+    said_who = acc.conf.get("company", 0) >= 0.8 or acc.conf.get("title", 0) >= 0.75  # not the title bar's guess
+    if not (strong or buying or said_who) and looks.leaning:
+        return "colleague_chat" if looks.leaning == "colleague" else looks.leaning
     return None
 
 

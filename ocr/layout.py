@@ -221,9 +221,14 @@ def _title_box(rgb: np.ndarray, top: int, *, left_aligned: bool = False) -> Box 
     y0, y1 = rows[-1]
     if len(rows) >= 2 and rows[-1][0] - rows[-2][1] < 0.5 * (rows[-2][1] - rows[-2][0]):
         y0 = rows[-2][0]  # a subtitle right under the name (DingTalk shows the contact's company there)
-    cols = _runs(np.asarray(ink[y0:y1].any(axis=0)), w)
+    # A phone's title is centred; the call and menu glyphs beside it stand a wide gap away and are not its text
+    # (a ring spanning the name and the company line under it also joins the two lines into one).
+    cols = _runs(np.asarray(ink[y0:y1].any(axis=0)), w if left_aligned else max(4, int(0.6 * (y1 - y0))))
     if not cols:
         return None
+    if not left_aligned:
+        centre = w / 2 - int(w * x_from)
+        cols = [min(cols, key=lambda c: 0 if c[0] <= centre <= c[1] else min(abs(c[0] - centre), abs(c[1] - centre)))]
     x0, x1 = cols[0][0] + int(w * x_from), cols[-1][1] + int(w * x_from)
     pad = max(4, (y1 - y0) // 4)
     return Box(max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(top, y1 + pad))
@@ -477,12 +482,23 @@ def is_avatar(columns: np.ndarray, min_side: float = 0) -> bool:
     """The ink at a message's speaker edge is an avatar: a roughly square, mostly filled tile at the top of the
     message. The first character of a line in a receipt, a price list or a notice stands at the page's margin as
     an avatar would, but is made of strokes (a quarter to a half of its box) and has no bubble of its own."""
-    rows = _runs(np.asarray(columns.any(axis=1)), 1)
+    # rows a quarter drawn: a low-quality JPEG's ringing beside a bubble leaves a thin column over the bubble's
+    # whole height, which is not the avatar's
+    rows = _runs(np.asarray(columns.mean(axis=1) > 0.25), 1)
     if not rows:
         return False
     y0, y1 = max(rows, key=lambda r: r[1] - r[0])  # not a row or two of a neighbour's JPEG rim
     height, width = y1 - y0, columns.shape[1]
     return width >= min_side and 0.7 <= height / max(1, width) <= 1.45 and float(columns[y0:y1].mean()) >= AVATAR_FILL
+
+
+def _slivers_joined(runs: list[tuple[int, int]], *, left: bool, s: float) -> list[tuple[int, int]]:
+    """A sliver at the speaker's edge a column or two from the next run is the avatar's own rim (JPEG ringing round
+    a coloured round avatar breaks its thin outer columns off): joined to it, it does not pass for the avatar."""
+    runs = runs if left else [(-b, -a) for a, b in reversed(runs)]  # from the speaker's edge inwards
+    while len(runs) >= 2 and runs[0][1] - runs[0][0] < AVATAR_MIN_PT * s / 3 and runs[1][0] - runs[0][1] <= 2:
+        runs = [(runs[0][0], runs[1][1]), *runs[2:]]
+    return runs if left else [(-b, -a) for a, b in reversed(runs)]
 
 
 BUBBLE_MIN_PT = 30  # a bubble is at least one character and its padding wide (~40 points)
@@ -495,14 +511,15 @@ def _bubble(seg: np.ndarray, col_has: np.ndarray, *, left: bool, s: float,
     Runs narrower than 2 points (a stray column of JPEG ringing at the screen edge) are neither avatar nor bubble.
     """
     min_w = max(3, int(2 * s))
-    runs = [(a, b) for a, b in _runs(col_has, 1) if b - a >= min_w]
+    runs = [(a, b) for a, b in _slivers_joined(_runs(col_has, 1), left=left, s=s) if b - a >= min_w]
     if len(runs) < 2:  # a bubble's tail bridging a narrow gap to the avatar (PC clients): split at solid columns
         runs = [(a, b) for a, b in _runs(seg.mean(axis=0) > 0.5, 1) if b - a >= min_w]
     if len(runs) < 2 or not is_avatar(seg[:, slice(*(runs[0] if left else runs[-1]))], min_avatar):
         return None
     body = runs[1:] if left else runs[:-1][::-1]  # from the avatar outwards
     first = body[0]
-    if first[1] - first[0] >= BUBBLE_MIN_PT * s and _filled(seg[:, first[0] : first[1]]):
+    filled = first[1] - first[0] >= BUBBLE_MIN_PT * s and _filled(seg[:, first[0] : first[1]])
+    if filled:
         # a bubble with its own fill is one run: what stands beyond it is not its text (WeCom's 「已读」 beside the
         # rep's bubble). A photo's washed-out fill breaks a bubble into character-wide runs, none that wide.
         body = [first]
@@ -510,4 +527,7 @@ def _bubble(seg: np.ndarray, col_has: np.ndarray, *, left: bool, s: float,
     rows = np.nonzero(seg[:, x0:x1].any(axis=1))[0]
     if not len(rows) or x1 - x0 < 10:
         return None
-    return x0, int(rows.min()), x1, int(rows.max()) + 1
+    # a filled bubble ends where its fill does: DingTalk's 「已读」 right under it is not its text (a group member's
+    # name above it is)
+    end = np.nonzero(seg[:, x0:x1].mean(axis=1) > 0.5)[0] if filled else rows
+    return x0, int(rows.min()), x1, int(end.max() if len(end) else rows.max()) + 1

@@ -74,12 +74,17 @@ class Database:
         """A read-only connection: on SQLite no BEGIN at all (each statement reads its own snapshot, in one trip
         to the driver's thread), so a lookup never queues for the write lock that BEGIN IMMEDIATE takes and
         costs no BEGIN/ROLLBACK. Never write through it; a read needing one snapshot over several statements
-        uses `snapshot=True` (a plain deferred BEGIN: still no write lock). `inline=True` (SQLite): each SELECT
-        runs on the event loop's own thread, no trip at all — only for small indexed reads of the hot path (a
+        uses `snapshot=True` (a plain deferred BEGIN: still no write lock). On PostgreSQL a read without
+        `snapshot` runs in autocommit: each statement its own snapshot, no BEGIN/ROLLBACK trips (each trip wakes
+        the server's backend: ~30% of a burst's handler samples, bench/scaleout.py). `inline=True` (SQLite): each
+        SELECT runs on the event loop's own thread, no trip at all — only for small indexed reads of the hot path (a
         WAL read never waits for a lock, and it costs less than the trip's hand-offs); never for a report."""
+        options: dict[str, Any] = {"salesbot_read_only": True, "salesbot_snapshot": snapshot,
+                                   "salesbot_inline": inline}
+        if not self.is_sqlite and not snapshot:  # PostgreSQL: no BEGIN/ROLLBACK round trips around a lookup
+            options["isolation_level"] = "AUTOCOMMIT"
         async with self.engine.connect() as conn:
-            yield await conn.execution_options(salesbot_read_only=True, salesbot_snapshot=snapshot,
-                                               salesbot_inline=inline)
+            yield await conn.execution_options(**options)
 
     async def read_rows(self, statement: Statement, params: Mapping[str, Any]) -> Sequence[Any]:
         """The rows of a small indexed read of the hot path (a statement built once), as `reader(inline=True)`

@@ -201,7 +201,7 @@ def test_every_no_lead_reason_reads_as_one_plain_sentence() -> None:
     from ocr.extract import LeadFields
     from ocr.negatives import CUES
 
-    for kind in [*CUES, "colleague_chat", "group_chat", "not_chat", "no_details"]:
+    for kind in [*CUES, "supplier", "colleague_chat", "group_chat", "not_chat", "no_details"]:
         reply = no_lead_reply(kind)
         first = reply.split("。")[0]
         assert first.count("聊天") <= 1 and "（" not in reply and "是不像" not in reply, reply
