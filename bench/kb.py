@@ -32,6 +32,10 @@ Labelled sets, each scored as top-1 / top-3 / no-answer F1, overall and by query
   asks about the office, HR, home or school, each holding one word a card also has), also asserted by a test.
   tests/fixtures/kb_labinstr_* (held-out L: a lab-instrument vendor, 20 cards, 40 paraphrases sharing no word with
   their card and 10 off-topic asks, written before a synonym lexicon was tried; tried and reverted, see RESULTS).
+  kb_heldoutV_* (an e-learning vendor) and kb_heldoutW_* (an industrial-gas supplier): 40 cards each with
+  admin-invented axis values and an old price card beside the current one, ~100 queries of ten kinds, 27-28 of
+  them off-topic (everyday, HR, home asks holding one card word); written before the decision was refitted, W is
+  never fitted on.
   kb_heldoutU_* (held-out U: a managed print services / commercial printing vendor, 20 cards with admin-invented
   objection values, 56 paraphrases sharing no word with their card and 15 off-topic asks, written before the
   objection-family phrases were added; none of its wording is in the vocabulary).
@@ -96,6 +100,9 @@ HELDOUT.append(("L (lab-instrument vendor, paraphrases sharing no word)",
                 FIXTURES / "kb_labinstr_cards.jsonl", FIXTURES / "kb_labinstr_queries.jsonl"))
 HELDOUT.append(("U (managed print / commercial printing vendor, paraphrases sharing no word)",
                 DATA / "kb_heldoutU_cards.jsonl", DATA / "kb_heldoutU_queries.jsonl"))
+HELDOUT += [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{suffix}_queries.jsonl")
+            for name, suffix in (("V (corporate e-learning vendor, admin-invented axis values)", "V"),
+                                 ("W (industrial-gas supplier, off-topic asks holding one card word)", "W"))]
 
 
 async def card_set(path: Path, taxonomy: Taxonomy | None = None) -> KnowledgeBase:

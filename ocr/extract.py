@@ -528,6 +528,8 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     labels: dict[int, str] = {}
     if bar.is_group:
         regions, labels = _split_labels(regions)
+    else:
+        regions = tuple(_without_name_line(r, bar, chat.title) for r in regions)
     left = [r for r in regions if r.kind == LEFT]
     if bar.is_colleague or (not bar.is_group and _colleague(chat.title, bar, left, ours, own)):
         return LeadFields(text=text, chat_title=chat.title, reject_reason="colleague_chat")
@@ -762,6 +764,25 @@ def _without_header(r: TextRegion, *, keep_sender: bool = False) -> TextRegion:
     if keep_sender and (GROUP_LABEL.fullmatch(who) or LABEL.match(who)):
         return dataclasses.replace(r, text=f"{who}\n{rest}")
     return dataclasses.replace(r, text=rest)
+
+
+def _without_name_line(r: TextRegion, bar: TitleBar, title: str | None) -> TextRegion:
+    """A customer's message without the contact's name a PC or iPad client writes over it in a one-to-one chat
+    (the title bar's name or remark alone on the first line): read into a sentence under it, it ran into
+    「你好，我是…」 as a company. A signature's own first line (name, then a short job title) stays; a label over
+    a signature (its name line again) goes."""
+    first, _, rest = r.text.partition("\n")
+    names = {re.sub(r"\s", "", n) for n in (bar.name, bar.name_guess, title) if n}
+    after = rest.strip().partition("\n")[0]
+    sentence = len(after) > SIGNATURE_LINE or bool(re.search(r"[，,。！？!?：:]", after))
+    label = re.sub(r"\s", "", first)
+    named = label in names or (GROUP_LABEL.fullmatch(label) is not None and label in rest)  # 「赵华红 / 我叫赵华红」
+    if r.kind != LEFT or not named or not (sentence or re.sub(r"\s", "", after) in names):
+        return r
+    return dataclasses.replace(r, text=rest)
+
+
+SIGNATURE_LINE = 10  # a signature's job-title line is shorter than this; a sentence under a name line is longer
 
 
 def _said_when(who: str) -> bool:

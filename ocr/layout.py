@@ -74,11 +74,11 @@ def analyse(img: Image.Image, *, desktop: bool = False, ink: int | None = None, 
     rgb = np.asarray(img if img.mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
     h, w, _ = rgb.shape
     bg = _background(rgb)
-    edge = 4 if desktop else None  # a pane's avatars sit ~10 px from its edge: look only at the outermost columns
+    edge = PANE_EDGE if desktop else None
     if ink is not None:  # a photo: a pane's cut blurs avatars into its edge columns; a phone's edges keep glare
         edge = WHOLE_ROW if desktop else FULL_ROW
     top = _header_bottom(rgb, bg, edge)
-    bottom = _footer_top(rgb, bg, edge)
+    bottom = _footer_top(rgb, bg, edge, PANE_FOOTER_SHARE if desktop else FOOTER_SHARE)
     regions: list[Region] = []
     title = _title_box(rgb, top, left_aligned=desktop)
     if title is not None:
@@ -165,13 +165,20 @@ def _header_bottom(rgb: np.ndarray, bg: tuple[int, int, int], edge: int | None =
     return 0 if _cropped(rgb, edge) else int(lim * 0.6)
 
 
-def _footer_top(rgb: np.ndarray, bg: tuple[int, int, int], edge: int | None = None) -> int:
+PANE_EDGE = 4  # a pane's avatars sit ~10 px from its edge: bars are told by its outermost columns only
+FOOTER_SHARE = 0.16  # a phone's input bar (and home indicator) lies in this share of the height
+PANE_FOOTER_SHARE = 0.3  # a PC client's input area with its toolbar is up to a fifth of the window, or more
+
+
+def _footer_top(rgb: np.ndarray, bg: tuple[int, int, int], edge: int | None = None,
+                share: float = FOOTER_SHARE) -> int:
     h, w = rgb.shape[:2]
-    start = h - (int(h * 0.16) if h < w * 2.4 else int(w * 0.4))
+    start = h - (int(h * share) if h < w * 2.4 else int(w * 0.4))
     ys = np.nonzero(_edge_off(rgb[start:], bg, edge))[0]
     if len(ys):
         return start + int(ys.min())
-    return h if _cropped(rgb, edge) else int(h * 0.93)
+    # a pane cut at its input area's top line shows no footer: its messages run to the cut
+    return h if _cropped(rgb, edge) or edge == PANE_EDGE else int(h * 0.93)
 
 
 def _cropped(rgb: np.ndarray, edge: int | None) -> bool:
@@ -261,6 +268,8 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
         for m in (mask, strict):
             m[:, :rim] = False
             m[:, -rim:] = False
+    if not min_avatar and not speckle:  # a pane: its scrollbar is no avatar beside every row it passes
+        _clear_edge_strips(mask, strict, s)
     # A photo's glare leaves a few stray pixels in a row; a pane's JPEG ringing around saturated bubbles and
     # avatars a few more than a phone's (a pane is read at full resolution, its ink threshold is a few levels;
     # a pane is the one read without a floor under its avatars' size).
@@ -307,6 +316,24 @@ def _chat_regions(rgb: np.ndarray, bg: tuple[int, int, int], top: int, bottom: i
             pad = int(3 * s)
             out.append(Region(TIME, Box(max(0, x_min - pad), gy0 - pad, min(w, x_max + pad), gy1 + pad)))
     return out
+
+
+SCROLL_BAND_PT = 16  # a pane's scrollbar lies this close to its edge; its avatars start further in (≥ 20 points)
+SCROLL_WIDTH_PT = 10  # and it is at most this wide (an avatar is 40 points)
+
+
+def _clear_edge_strips(mask: np.ndarray, strict: np.ndarray, s: float) -> None:
+    """Wipe a thin column strip close to a pane's left or right edge from both masks (in place): the message
+    list's scrollbar (or a window's border left inside the cut). Beside every row it passes it stood as ink at
+    the pane's other edge too, and a message with ink near both edges is read as no one's."""
+    w = mask.shape[1]
+    band = min(int(SCROLL_BAND_PT * s), w // 10)
+    inked_cols = mask.sum(axis=0) > 3  # not a bar's border line running across the pane
+    for x0, x1 in _runs(inked_cols, 1):
+        inside = x1 <= band or x0 >= w - band
+        if inside and x1 - x0 <= SCROLL_WIDTH_PT * s:
+            mask[:, x0:x1] = False
+            strict[:, x0:x1] = False
 
 
 def _with_rims(runs: list[tuple[int, int]], loose_rows: np.ndarray) -> list[tuple[int, int]]:

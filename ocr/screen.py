@@ -49,7 +49,8 @@ def locate(img: Image.Image) -> Located:
     if first is not None and not first.is_chat:
         first = analyse(img, floor=True)  # a noisy JPEG whose background strays past that threshold
     if first is not None and first.is_chat:
-        return Located(img, first, PHONE)
+        split = best_pane(img) if chat_pane_candidates(img) else None  # an iPad held upright in split view
+        return split or Located(img, first, PHONE)
     if not portrait and not grainy:  # a part of a phone chat cut out: no bar at either edge (layout._cropped)
         cut = analyse(img)
         if cut.is_chat and cut.chat_top == 0 and cut.chat_bottom == img.height:
@@ -164,8 +165,9 @@ def best_pane(img: Image.Image, *, photo: bool = False) -> Located | None:
     for box in boxes:
         found = _pane_at(img, box, photo)
         if not photo:  # the span may hold a session list of the pane's own colour: the pane after it instead
+            # (of two cuts reading alike, the wider: the narrower one fell in the gap between avatars and bubbles)
             found = max([*([found] if found else []), *_after_list(img, box, found[1] if found else None)],
-                        key=lambda c: c[0], default=None)
+                        key=lambda c: (c[0], c[1].image.width), default=None)
         if found is not None and (best is None or found[0] > best[0]):
             best = found
     return best[1] if best else None
@@ -189,6 +191,8 @@ def _pane_at(img: Image.Image, box: Box, photo: bool) -> tuple[int, Located] | N
 
 
 LIST_ROWS = 2 / 3  # this share of a span's customer-side regions ending before a gutter: they were a list's rows
+LIST_END_SHARE, LIST_END_MIN = 0.05, 40  # a list's rows end this close before the gutter (their right-aligned
+# times); a customer's short messages without a bubble fill end anywhere further left
 
 
 def _after_list(img: Image.Image, box: Box, wide: Located | None) -> list[tuple[int, Located]]:
@@ -196,12 +200,14 @@ def _after_list(img: Image.Image, box: Box, wide: Located | None) -> list[tuple[
     (`wide`), when most of its customer-side regions end before the gutter: there they were a session list's
     rows (avatar, name, preview), never bubbles — a pane's own customer bubbles run past the gap between their
     avatars and them. When the span reads as no chat at all, or shows no rep's side (the list's rows, run into
-    the pane's rows, hid it), any gutter may start the pane."""
+    the pane's rows, hid it), any gutter may start the pane. The list's rows end together, just before the gutter
+    (each row's time is right-aligned): a customer's short messages with no bubble fill end anywhere."""
     lefts = [r.box for r in wide.layout.regions if r.kind == LEFT] if wide else []
     both = wide is not None and any(r.kind == RIGHT for r in wide.layout.regions)
     out = []
+    near = max(LIST_END_MIN, int(LIST_END_SHARE * box.width))
     for x in gutter_starts(img, box):
-        if both and sum(b.x1 + box.x0 <= x for b in lefts) < LIST_ROWS * len(lefts):
+        if both and sum(x - near <= b.x1 + box.x0 <= x for b in lefts) < LIST_ROWS * len(lefts):
             continue
         found = _pane_at(img, Box(x, box.y0, box.x1, box.y1), photo=False)
         if found is not None and any(r.kind == LEFT for r in found[1].layout.regions):
@@ -214,6 +220,7 @@ SHADE_STEP = 3  # two panels this many levels apart meet at a boundary without a
 PHOTO_PANE_STEP = 2  # a boundary on a photographed monitor, measured on averaged columns (the camera blurs lines)
 TRIM = 3  # a pane is read from a few columns inside its boundaries (a window's edge bleeds into them in a JPEG)
 BAR_SHARE = 0.2  # a title bar or an input area is at most this share of the screen's height
+ROW_SHARE = 0.85  # a bar's border line crosses this share of a span's columns (0.7 took a wide bubble's edge)
 
 
 def chat_pane_candidates(img: Image.Image, *, photo: bool = False) -> list[Box]:
@@ -273,7 +280,7 @@ def window_rows(img: Image.Image, x0: int, x1: int) -> tuple[int, int]:
     not the desktop's wallpaper above or below a window, nor the taskbar."""
     h = img.height
     cols = np.asarray(img.crop((x0, 0, x1, h)).convert("RGB"))[:, ::6].astype(np.int16).transpose(1, 0, 2)
-    runs = _between(boundaries(cols, 0.85), h)
+    runs = _between(boundaries(cols, ROW_SHARE), h)
     del cols
     i = max(range(len(runs)), key=lambda k: runs[k][1] - runs[k][0])
     top, bottom = runs[i]
