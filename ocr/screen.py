@@ -203,12 +203,14 @@ def _after_list(img: Image.Image, box: Box, wide: Located | None) -> list[tuple[
     the pane's rows, hid it), any gutter may start the pane. The list's rows end together, just before the gutter
     (each row's time is right-aligned): a customer's short messages with no bubble fill end anywhere."""
     lefts = [r.box for r in wide.layout.regions if r.kind == LEFT] if wide else []
-    both = wide is not None and any(r.kind == RIGHT for r in wide.layout.regions)
+    rights = [r.box for r in wide.layout.regions if r.kind == RIGHT] if wide else []
     out = []
     near = max(LIST_END_MIN, int(LIST_END_SHARE * box.width))
     for x in gutter_starts(img, box):
-        if both and sum(x - near <= b.x1 + box.x0 <= x for b in lefts) < LIST_ROWS * len(lefts):
+        if rights and sum(x - near <= b.x1 + box.x0 <= x for b in lefts) < LIST_ROWS * len(lefts):
             continue
+        if any(b.x0 + box.x0 < x - near and b.x1 + box.x0 > x + near for b in rights):
+            continue  # a rep's bubble runs across it: the gutter is inside the pane (short bubbles ending alike)
         found = _pane_at(img, Box(x, box.y0, box.x1, box.y1), photo=False)
         if found is not None and any(r.kind == LEFT for r in found[1].layout.regions):
             out.append((found[0] + 50, found[1]))

@@ -58,3 +58,13 @@ def test_a_signature_keeps_its_own_name_line() -> None:
     lead = extract(chat("贺明轩@微信", ("left", "贺明轩\n采购部长\n宁川纺织有限公司\n电话 13905718823")), NOW,
                    names=NAMES)
     assert (lead.customer_name, lead.title, lead.company) == ("贺明轩", "采购部长", "宁川纺织有限公司")
+
+
+def test_short_customer_bubbles_ending_alike_are_no_session_list() -> None:
+    """A pane whose customer bubbles are short and end at nearly the same column (and a long one and the rep's
+    bubbles running past it) is read whole: that column is no session list's edge to cut the pane at."""
+    sample = make_desk(10007, "ipad")
+    lead = read_image(validate(sample.image, SETTINGS), sample.now, SETTINGS, engines=ENGINES)
+    t = sample.truth
+    assert (lead.customer_name, lead.company, lead.phone, lead.budget_cny) == (t.customer_name, t.company, t.phone,
+                                                                               t.budget_cny)
