@@ -139,7 +139,7 @@ def make_case(seed: int) -> Case:
                         facts={"follow_up": follow} | ({"needs": needs} if asked else {})))
     else:
         msgs.append(Msg("right", f"那我{said}给您打电话详细聊", facts={"follow_up": follow}))
-    msgs.append(Msg("left", rng.choice(["好的", "可以，到时候联系", "行"])))
+    msgs.append(Msg("left", rng.choice(["好的", "可以，到时再约", "行"])))
     return Case(name, company, aliases, rep, msgs, now)
 
 

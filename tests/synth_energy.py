@@ -78,7 +78,7 @@ def energy_group(seed: int) -> Sample:
     if rng.random() < 0.6:  # the rep's colleague, on our side
         eng = _person(rng, used)
         items.append(Item("left", rng.choice([
-            f"大家好，我是{VENDOR[0]}的技术顾问{eng}，方案有问题随时找我",
+            f"大家好，我是{VENDOR[0]}的技术顾问{eng}，方案上有疑问尽管找我",
             f"我是{VENDOR[1]}售前{eng}，我们做过不少写字楼的项目，电话 {_shown(rng, _mobile(rng))}",
         ]), sender=rng.choice([eng, f"{VENDOR[1]}-{eng}"])))
     # the lead introduces themself and asks

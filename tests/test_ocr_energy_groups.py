@@ -50,7 +50,7 @@ def test_a_number_another_member_gives_as_the_leads_is_the_leads() -> None:
     lead = _read([
         Item("time", "09:40"),
         Item("right", "拉个群方便沟通，我是绿岸这边负责空调群控的"),
-        Item("left", "大家好，我是绿岸能效的技术顾问柏立新，方案有问题随时找我", sender="绿岸-柏立新"),
+        Item("left", "大家好，我是绿岸能效的技术顾问柏立新，方案上有疑问尽管找我", sender="绿岸-柏立新"),
         Item("left", "各位好，我是明湖酒店的屈海宁，想了解一下你们的空调群控", sender="明湖酒店-屈海宁"),
         Item("left", "屈经理电话 186 2541 7774，方案直接和他对接", sender="明湖酒店-毕振东"),
     ], "明湖酒店×绿岸节能改造(7)", dark=True)
