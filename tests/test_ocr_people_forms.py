@@ -116,3 +116,18 @@ def test_a_latin_name_the_customer_asks_to_be_called_by() -> None:
 def test_typed_leads_read_people_alike(typed: str, want: tuple[str, str, str]) -> None:
     lead = extract_from_text(typed, NOW, names=NAMES)
     assert (lead.customer_name, lead.company, lead.title) == want
+
+
+def test_a_company_and_title_said_without_a_name_is_still_a_lead() -> None:
+    """The name was unreadable (or never said), but the customer said where they work and what they do there,
+    and a time was agreed: a rep follows that up, so it is a lead with the name left blank."""
+    lead = extract(chat("晨星", ("left", "你好，我是临川精密铸造有限公司的设备部经理"),
+                        ("right", "好的，那周四下午两点给您打电话细聊"), ("left", "行")), NOW, names=NAMES)
+    assert lead.is_lead and lead.customer_name is None
+    assert (lead.company, lead.title) == ("临川精密铸造有限公司", "设备部经理")
+
+
+def test_a_colleague_saying_company_and_title_is_still_no_lead() -> None:
+    lead = extract(chat("王磊", ("left", "我是咱们公司销售部经理，明天例会记得带周报"),
+                        ("right", "收到，王经理")), NOW, names=NAMES)
+    assert not lead.is_lead
