@@ -40,7 +40,7 @@ class ServerSettings:
     public_url: str = ""  # base of links the bot sends (console login); empty → http://127.0.0.1:<port>
     console_idle_minutes: int = 30  # a web console session ends after this long without a request
     console_port: int = 0  # 0: /admin/ served by `serve` itself; N: by a `salesbot console` child on port N
-    handler_process: bool = False  # true: messages are handled in a `serve --role handlers` child (a second core)
+    handler_process: bool = True  # true: messages are handled in a `serve --role handlers` child (a second core)
 
     @property
     def base_url(self) -> str:
