@@ -946,7 +946,7 @@ def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, looks: Looks, *, liste
         return "colleague_chat" if kind == "colleague" else kind
     if group and acc.conf.get("customer_name", 0) < 0.92:
         return "group_chat"
-    said_who = acc.conf.get("company", 0) >= SAID_COMPANY or acc.conf.get("title", 0) >= 0.75  # not the title bar's
+    said_who = _said(acc, "company") or _said(acc, "title")
     if not (strong or buying or said_who) and looks.leaning:
         return "colleague_chat" if looks.leaning == "colleague" else looks.leaning
     return None
@@ -1011,14 +1011,18 @@ def overall_confidence(field_confidence: dict[str, float], is_lead: bool) -> flo
     return round(conf if is_lead else min(conf, 0.3), 3)
 
 
-SAID_COMPANY = 0.8  # a company read at this confidence was said in the chat (the title bar's guess is lower)
+SAID = {"company": 0.8, "title": 0.75}  # read at this confidence, it was said in the chat (not the title bar's guess)
+
+
+def _said(acc: _Acc, key: str) -> bool:
+    return bool(acc.values.get(key)) and acc.conf.get(key, 0) >= SAID[key]
 
 
 def _finish(acc: _Acc, text: str) -> LeadFields:
     v = acc.values
     contact = any(v.get(k) for k in ("phone", "email", "wechat_id"))
     wants = bool(v.get("needs") or v.get("budget_cny"))
-    said_who = bool(v.get("company") and v.get("title")) and acc.conf.get("company", 0) >= SAID_COMPANY
+    said_who = _said(acc, "company") and bool(v.get("title"))
     identity = bool(v.get("customer_name") and v.get("company")) or bool((v.get("customer_name") or v.get("company"))
                                                                         and wants) or said_who
     is_lead = contact or identity
