@@ -31,6 +31,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.config import ServerSettings
 from tests.fakes.wecom_api import FakeWecom
 from tests.fakes.wecom_callback import CallbackBuilder, text_xml
 
@@ -497,8 +498,10 @@ if __name__ == "__main__":
                         "manager) opening every console page back to back during the load phase")
     parser.add_argument("--console-process", action="store_true", help="[server] console_port set: the console "
                         "runs as serve's child process on its own port (server CPU then counts both)")
-    parser.add_argument("--handler-process", action="store_true", help="[server] handler_process = true: the "
-                        "messages are handled in serve's child process (server CPU then counts both)")
+    parser.add_argument("--handler-process", action=argparse.BooleanOptionalAction,
+                        default=ServerSettings().handler_process, help="[server] handler_process (default: the "
+                        "product's default): the messages are handled in serve's child process (server CPU then "
+                        "counts both); --no-handler-process: one process does both")
     parser.add_argument("--console-lead", type=float, default=3.0, help="seconds the console browses before "
                         "the callbacks start")
     parser.add_argument("--timeout", type=float, default=300.0, help="max seconds to wait for the backlog")
