@@ -36,6 +36,9 @@ Labelled sets, each scored as top-1 / top-3 / no-answer F1, overall and by query
   admin-invented axis values and an old price card beside the current one, ~100 queries of ten kinds, 27-28 of
   them off-topic (everyday, HR, home asks holding one card word); written before the decision was refitted, W is
   never fitted on.
+  kb_heldoutX_* (a commercial kitchen equipment vendor: 30 cards with admin-invented roles / industries / objections
+  and an old price list beside the current one, 84 queries of ten kinds, 26 of them off-topic asks — home, HR, IT,
+  legal, another product — each holding one card word); written before the decision of stop 22, never fitted on.
   kb_heldoutU_* (held-out U: a managed print services / commercial printing vendor, 20 cards with admin-invented
   objection values, 56 paraphrases sharing no word with their card and 15 off-topic asks, written before the
   objection-family phrases were added; none of its wording is in the vocabulary).
@@ -102,7 +105,8 @@ HELDOUT.append(("U (managed print / commercial printing vendor, paraphrases shar
                 DATA / "kb_heldoutU_cards.jsonl", DATA / "kb_heldoutU_queries.jsonl"))
 HELDOUT += [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{suffix}_queries.jsonl")
             for name, suffix in (("V (corporate e-learning vendor, admin-invented axis values)", "V"),
-                                 ("W (industrial-gas supplier, off-topic asks holding one card word)", "W"))]
+                                 ("W (industrial-gas supplier, off-topic asks holding one card word)", "W"),
+                                 ("X (commercial kitchen equipment vendor, off-topic asks holding one card word)", "X"))]
 
 
 async def card_set(path: Path, taxonomy: Taxonomy | None = None) -> KnowledgeBase:
