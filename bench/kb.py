@@ -106,7 +106,7 @@ HELDOUT.append(("U (managed print / commercial printing vendor, paraphrases shar
 HELDOUT += [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{suffix}_queries.jsonl")
             for name, suffix in (("V (corporate e-learning vendor, admin-invented axis values)", "V"),
                                  ("W (industrial-gas supplier, off-topic asks holding one card word)", "W"),
-                                 ("X (commercial kitchen equipment vendor, off-topic asks holding one card word)", "X"))]
+                                 ("X (commercial kitchen equipment vendor, off-topic asks holding a card word)", "X"))]
 
 
 async def card_set(path: Path, taxonomy: Taxonomy | None = None) -> KnowledgeBase:

@@ -50,6 +50,7 @@ SIGNS = {
     "coverage": 1,
     "concern_elsewhere": -1,
     "vague": -1,
+    "voiced_by_chance": 0,
 }
 
 
@@ -60,7 +61,7 @@ class LabelledSet:
     rows: list[dict]
     preds: list[dict]  # the search's own output (ranking, and its answer as shipped)
     features: list[dict[str, float] | None]  # per query; None: declined before any card is weighed
-    vetoed: list[bool]  # per query: declined by a veto of the search whatever the weights say
+    vetoed: list[bool]  # per query: declined by a hard sign of the search (`HARD_SIGNS`) whatever the weights say
 
 
 def fold_of(name: str) -> str:

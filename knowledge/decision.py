@@ -21,6 +21,7 @@ FEATURES = (
     "coverage",
     "concern_elsewhere",
     "vague",
+    "voiced_by_chance",
 )
 
 

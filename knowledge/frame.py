@@ -99,6 +99,17 @@ def customer_spans(text: str, tokens: Iterable[str]) -> Iterator[tuple[int, int]
             yield m.start(), m.end()
 
 
+# A customer voicing a concern (说, 嫌, 担心, 不放心 …), not asking (问, 咨询, 追问): an objection is said in the
+# customer's own words (「客户说等领导回来再定」), a question relayed may be about anything (「客户问你们几点下班」).
+ASKING = frozenset({"问", "咨询", "追问"})
+
+
+def customer_voices(text: str, tokens: Iterable[str]) -> bool:
+    """A verb of a customer's speech or concern, its speaker not the rep (see `customer_spans`), other than a
+    question: a customer word alone (给客户送月饼) or a question (客户问…) is no concern voiced."""
+    return any(text[a:b] not in CUSTOMER_NOUNS and text[a:b] not in ASKING for a, b in customer_spans(text, tokens))
+
+
 def speaks_for_self(text: str, at: int) -> bool:
     """The words just before `at` make the speaker (or the speaker's family) the subject: 「我再考虑」, 「我妈担心」."""
     return bool(SPEAKER.search(text[:at]))

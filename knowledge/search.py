@@ -209,7 +209,8 @@ def decision_inputs(index: CardIndex, query: str, stale_days: int = 365
     best, runner_up = order[0], order[1] if len(order) > 1 else None
     card = index.cards[best]
     backing = _backing(index, scored, card, _why(index, scored, card))
-    return card.id, decision_features(index, scored, best, runner_up, backing), _vetoed(index, scored, best, backing)
+    signs = chance_signs(index, scored, best, backing)
+    return card.id, decision_features(index, scored, best, runner_up, backing, signs), bool(signs & HARD_SIGNS)
 
 
 def _off_duty(index: CardIndex, query: str) -> bool:
@@ -513,39 +514,51 @@ def _decide(index: CardIndex, scored: Scored, best: int, runner_up: int | None) 
     """Answer when the fitted decision (knowledge/decision.py) finds the first card backed by what the query says:
     judged against the query itself, the whole knowledge base and the runner-up card, never one absolute score."""
     why = _why(index, scored, index.cards[best])
-    backing = _backing(index, scored, index.cards[best], why)  # once: the vetoes and the features both weigh it
-    if _vetoed(index, scored, best, backing):
+    backing = _backing(index, scored, index.cards[best], why)  # once: the signs and the features both weigh it
+    signs = chance_signs(index, scored, best, backing)
+    if signs & HARD_SIGNS:
         return False, why
-    return decision.shipped().answers(decision_features(index, scored, best, runner_up, backing)), why
+    return decision.shipped().answers(decision_features(index, scored, best, runner_up, backing, signs)), why
 
 
-# Thresholds of the rules the fitted decision replaced, kept where they only decline (`_vetoed`).
+# Thresholds of the rules the fitted decision replaced, kept as signs of a card found by chance (`chance_signs`).
 MIN_TOPIC = 0.15  # share of the query besides role and industry words explained (by cues, card words)
 MIN_COVERAGE = (0.34, 0.5)  # share of the whole query explained: a third of it; half of it
 MIN_TEXT = (0.4, 0.5)  # share of the query's words (or character pairs) the first card holds
+# Signs that decline whatever the fitted decision says. The one left for it to weigh: a customer voicing a concern
+# in other words than the cards' (「隔壁嫌吵」) shares as little with its card as an off-topic ask sharing one word
+# (「办公室空调噪音大」) does; a customer saying it, in words some card uses, is what tells the two apart.
+HARD_SIGNS = frozenset({"chance", "no_cue", "nothing_held", "own_matter"})
 
 
-def _vetoed(index: CardIndex, scored: Scored, best: int, backing: Backing) -> bool:
-    """Declines that hold whatever the fitted decision says (they only decline, never answer), each what the rules
-    it replaced required of every answer; fitted leave one set out, the decision is trained around them:
-    - no objection and no card keyword, and one word shared with the first card while the query is mostly
-      unexplained (「电钻去哪借」, a role or an industry alone: 「医院挂号怎么挂」), or none at all: chance;
-    - no cue at all, and the first card holds under `MIN_TEXT[0]` of the query's words;
-    - a third of the query explained, no customer in it, and the card holds at most one of its words: the rep's own
-      matter (「送水的师傅今天来了吗」) sharing one word with a card;
-    - the query's concern is one no card is about (`_about_nothing_held`)."""
+def chance_signs(index: CardIndex, scored: Scored, best: int, backing: Backing) -> frozenset[str]:
+    """Signs that the first card was found by chance, each what a rule the fitted decision replaced required of
+    every answer (those in `HARD_SIGNS` decline on their own):
+    - chance: no objection and no card keyword, and one word shared with the first card while the query is mostly
+      unexplained (「电钻去哪借」, a role or an industry alone: 「医院挂号怎么挂」), or none at all;
+    - voiced_by_chance: the same, but a customer voices it (说, 嫌, 担心; not 问: `frame.customer_voices`) in words
+      some card uses: a feature the decision weighs (「电工说电表带不动」), not a decline;
+    - no_cue: no cue at all, and the first card holds under `MIN_TEXT[0]` of the query's words (weighed instead,
+      it answered off-topic asks of the dev set in which a customer speaks);
+    - own_matter: a third of the query explained, no customer in it, and the card holds at most one of its words:
+      the rep's own matter (「送水的师傅今天来了吗」) sharing one word with a card;
+    - nothing_held: the query's concern is one no card is about (`_about_nothing_held`)."""
     card = index.cards[best]
     coverage = _coverage(index, scored.query, scored.hits)
+    signs = set()
     if not any(h.cue.axis in TOPIC_AXES for h in scored.hits):
         pieces = _pieces(index, scored, card)
         unexplained = coverage < MIN_COVERAGE[1] or _coverage(index, scored.query, scored.hits, True) < MIN_TOPIC
         if pieces == 0 or (pieces == 1 and unexplained):
-            return True
+            voiced = coverage > 0 and _customer_voices(index, scored)  # in words some card uses
+            signs.add("voiced_by_chance" if voiced else "chance")
     if not scored.hits and float(scored.text[best]) < MIN_TEXT[0]:
-        return True
+        signs.add("no_cue")
     if coverage < MIN_COVERAGE[0] and not backing.customer and backing.held_words <= 1 and backing.rest_held < 0.5:
-        return True
-    return _about_nothing_held(index, scored, best)
+        signs.add("own_matter")
+    if _about_nothing_held(index, scored, best):
+        signs.add("nothing_held")
+    return frozenset(signs)
 
 
 def _about_nothing_held(index: CardIndex, scored: Scored, best: int) -> bool:
@@ -572,8 +585,8 @@ SCORE_SCALE = 8.0  # about the score of a card agreeing on every axis and holdin
 PIECES = 4  # distinct character pairs (or Latin words) shared with the first card from which more says no more
 
 
-def decision_features(index: CardIndex, scored: Scored, best: int, runner_up: int | None, backing: Backing
-                      ) -> dict[str, float]:
+def decision_features(index: CardIndex, scored: Scored, best: int, runner_up: int | None, backing: Backing,
+                      signs: frozenset[str] = frozenset()) -> dict[str, float]:
     """What the answer / decline decision weighs about the first card. Each is a share of the query or a small
     count, so it holds whatever the card set's size and wording (a lead over `runner_up`, the share of the query's
     words the card holds and their number were tried too: with these they told nothing more, leave one set out):
@@ -586,7 +599,8 @@ def decision_features(index: CardIndex, scored: Scored, best: int, runner_up: in
     - lone_word: the card holds at most one of the query's topic words and less than half of those besides the cues;
     - vague: every topic cue is an everyday word (贵, 考虑) and no customer is its subject, less the share of the
       other topic words the card holds (「种植户嫌我们卖得太贵了」 is a customer's objection, 「太贵了」 alone is not).
-    Vetoes (`_vetoed`) decline whatever these say.
+    - voiced_by_chance: the card was found by chance, but a customer voices the concern (`chance_signs`).
+    `HARD_SIGNS` decline whatever these say.
     """
     card = index.cards[best]
     return {
@@ -599,7 +613,14 @@ def decision_features(index: CardIndex, scored: Scored, best: int, runner_up: in
         "coverage": _coverage(index, scored.query, scored.hits),
         "concern_elsewhere": float(_concern_no_card_holds(index, scored)),
         "vague": float(backing.vague and not backing.customer) * (1.0 - backing.rest_held),
+        "voiced_by_chance": float("voiced_by_chance" in signs),
     }
+
+
+def _customer_voices(index: CardIndex, scored: Scored) -> bool:
+    """A customer voices a concern in the query (`frame.customer_voices`)."""
+    text = index.tokenizer.normalize(scored.query)
+    return frame.customer_voices(text, index.tokenizer.cut(text))
 
 
 def _concern_no_card_holds(index: CardIndex, scored: Scored) -> bool:
