@@ -154,6 +154,9 @@ class Cutter:
         self._broken = False
         self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_start_cutting, initargs=(sorted(tokenizer.words),))
+        # started now, by the thread making the Cutter: it loads while the import does its first steps (the
+        # pool would start it at the first cut, on the event loop: tens of ms of the loop at a process start)
+        self._pool.submit(int)
 
     async def cut(self, cards: list[KbCard]) -> list[list[str]] | None:
         """The cards' tokens; None when the child cannot cut them (it died, or it could not start)."""
@@ -251,10 +254,15 @@ async def import_chunks(db: Any, kb: KnowledgeBase, chunks: Iterator[list[KbCard
     `apart`: cut the cards in a child process (Cutter)."""
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, lambda: kb.tokenizer.add_words(words))
+    cutter = await loop.run_in_executor(None, Cutter, kb.tokenizer) if apart else None  # starts meanwhile
     indexed = {c.id: c for c in kb.cards()}
     batch = uuid.uuid4().hex
-    await drop_stale_batches(db, now)
-    cutter = await loop.run_in_executor(None, Cutter, kb.tokenizer) if apart else None
+    try:
+        await drop_stale_batches(db, now)
+    except BaseException:
+        if cutter is not None:
+            cutter.close()
+        raise
 
     async def cut_next() -> list[KbCard] | None:
         chunk = await loop.run_in_executor(None, next, chunks, None)
