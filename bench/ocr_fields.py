@@ -90,7 +90,7 @@ def main() -> None:
     tally = {k: [0, 0, 0] for k in KEYS}  # tp, fp, fn
     neg = [0, 0]
     for case in data["cases"]:
-        if a.split != "all" and case["split"] != a.split or (a.drawn and "typed" in case):
+        if (a.split != "all" and case["split"] != a.split) or (a.drawn and "typed" in case):
             continue
         now = datetime.fromisoformat(case.get("now", data["now"]))
         lead = read(case, now, own, names, a.drawn)

@@ -142,15 +142,68 @@ def normalise_phone(raw: str) -> str | None:
     return digits if re.fullmatch(r"1[3-9]\d{9}", digits) else None
 
 
-def find_phones(text: str) -> list[tuple[str, bool]]:
-    """(11-digit phone, is_trap) in order; a referrer's / colleague's number is a trap."""
+def find_phones(text: str, *, typed: bool = False) -> list[tuple[str, bool]]:
+    """(11-digit phone, is_trap) in order; a referrer's / colleague's number, or one that is no mobile's, is a
+    trap (see `phone_roles`)."""
+    return [(phone, role == OTHER) for phone, role in phone_roles(text, typed=typed)]
+
+
+OTHER, OWN, FIXED, PLAIN = "other", "own", "fixed", "plain"
+# how surely a number is the lead's, by its role (a later one replaces an earlier one only when surer)
+PHONE_SURE = {PLAIN: 0.9, OWN: 0.95, FIXED: 0.97}
+# an 11-digit number labelled as something else: an order, waybill, ticket, contract or account number, a QQ
+NOT_MOBILE = re.compile(r"(?:订单|单号|运单|快递|物流|工单|合同|编号|发票|账号|帐号|卡号|QQ|qq|扣扣|税号|批次"
+                        r"|序列号|货号|流水|票号|会员号|身份证|证件|型号|条码|取件码)[号码]?\s*[:：是为]?\s*$")
+# the rep's own number as the customer quotes it back: 「你给我的那个号码…打不通」, 「您的电话…」
+YOURS = re.compile(r"(?:你|您)(?:之前|上次|刚才)?(?:给我|发我|留给我|给)?的?(?:那个|这个)?(?:新)?(?:电话|手机号?|号码)")
+# a third person named just before a number: 「采购小韩 136…」, 「老周 139…」, 「找王工 138…」 (not 「我是小韩，…」)
+THIRD_PERSON = re.compile(r"(?<![我是叫])(?:(?:小|老)[\u4e00-\u9fff]|[\u4e00-\u9fff](?:工|总|经理|主任|主管|老师|师傅))"
+                          r"的?(?:电话|手机号?|号码)?\s*[:：是]?\s*$")
+# the introducer of a typed lead or of a chat: 「介绍人李总138…」
+INTRODUCER = re.compile(r"(?:介绍人|推荐人|引荐人)[^，。,;；\d]{0,6}$")
+# the number given as the speaker's own (or, typed by a rep, as the customer's)
+OWN_NUMBER = re.compile(r"(?:我|本人)的?(?:手机号?|电话|号码|联系方式|的是)|(?:打|联系|找|call)我|我的$")
+CUSTOMERS = re.compile(r"(?:客户|对方|联系人)的?(?:手机号?|电话|号码|联系方式)")
+REPS_OWN = re.compile(r"(?:我|本人)的?(?:手机号?|电话|号码)")  # typed by a rep: the rep's own number
+# a number given again to correct the one before: 「不对，刚才打错了，是…」, 「新号码…」
+CORRECTS = re.compile(r"不对|打错|写错|输错|错了|少打|多打|更正|纠正|改一下|应该是|重新发|以这个为准|新号|换号")
+
+
+def phone_roles(text: str, *, typed: bool = False) -> list[tuple[str, str]]:
+    """(11-digit phone, role) in order. OTHER: a referrer's, a colleague's, the rep's own as the customer quotes
+    it, or a number labelled as no mobile (订单号, 运单号, QQ…); FIXED: given to correct an earlier one; OWN: said
+    to be the speaker's (「我手机…」), or in text a rep typed, the customer's (「客户电话…」) — there the rep's
+    「我的电话」 is OTHER; PLAIN: a number with nothing said about it."""
     out = []
     for m in PHONE.finditer(text):
         phone = normalise_phone(m.group(1))
-        if phone:
-            before = text[max(0, m.start() - 16) : m.start()]
-            out.append((phone, bool(CONTACT_TRAP.search(before[-14:])) or _referred(before)))
+        if not phone:
+            continue
+        before = text[max(0, m.start() - 16) : m.start()]
+        clause = re.split(r"[，,。；;！!？?\n]|\d", before)[-1]
+        other = bool(CONTACT_TRAP.search(before[-14:])) or _referred(before) or bool(
+            NOT_MOBILE.search(clause) or YOURS.search(clause) or INTRODUCER.search(clause))
+        if typed:
+            other = other or bool(REPS_OWN.search(clause) and not CUSTOMERS.search(clause))
+            role = OTHER if other else OWN if CUSTOMERS.search(clause) else PLAIN
+        else:
+            other = other or bool(THIRD_PERSON.search(clause))
+            said = text[max(0, m.start() - 30) : m.start()]
+            role = OTHER if other else FIXED if CORRECTS.search(said) else OWN if OWN_NUMBER.search(clause) else PLAIN
+        out.append((phone, role))
     return out
+
+
+def put_phone(acc: _Acc, phone: str, role: str, conf: float) -> None:
+    """Keep the surest number given as the lead's; two different numbers given alike with nothing to choose
+    between them (neither the speaker's own, nor a correction) leave none — a wrong number is worse than none."""
+    sure = PHONE_SURE[role] * conf / 0.95
+    known = acc.text("phone")
+    if known is None or sure > acc.conf.get("phone", 0):
+        acc.put("phone", phone, sure, override=True)
+        acc.values.pop("phone_doubt", None)
+    elif known != phone and role == PLAIN and acc.conf.get("phone", 0) <= sure:
+        acc.values["phone_doubt"] = True
 
 
 def _referred(before: str) -> bool:
@@ -350,15 +403,17 @@ OWN_CONTACT = re.compile(r"我的?(?:手机|电话|号码|微信|联系方式)|(
 
 def _contacts(flat: str, latin: str, acc: _Acc, ctx: _Context) -> None:
     """Phone, email and WeChat id; in a referral the referred person's (他电话…) are the lead's."""
-    phones = find_phones(flat)
+    phones = phone_roles(flat)
     ctx.own_contact = ctx.own_contact or bool(phones and OWN_CONTACT.search(flat))
-    for phone, trap in phones:
-        if not trap or (ctx.referral and not re.search(r"我的?(?:电话|手机)", flat)):
-            acc.put("phone", phone, 0.95)
+    for phone, role in phones:
+        if role != OTHER:
+            put_phone(acc, phone, role, 0.95)
+        elif ctx.referral and not re.search(r"我的?(?:电话|手机)", flat):
+            put_phone(acc, phone, PLAIN, 0.95)
     if not phones and latin and (ctx.referral or not CONTACT_TRAP.search(flat)):
-        for phone, trap in find_phones(latin):  # digits only legible in the eng reading
-            if not trap or ctx.referral:
-                acc.put("phone", phone, 0.85)
+        for phone, role in phone_roles(latin):  # digits only legible in the eng reading
+            if role != OTHER or ctx.referral:
+                put_phone(acc, phone, PLAIN if role == OTHER else role, 0.85)
     if ctx.referral or not THIRD_PARTY_CONTACT.search(flat):
         acc.put("email", _email(flat, latin), 0.85)
         acc.put("wechat_id", find_wechat(flat, latin), 0.75)
@@ -1020,6 +1075,9 @@ def _said(acc: _Acc, key: str) -> bool:
 
 def _finish(acc: _Acc, text: str) -> LeadFields:
     v = acc.values
+    if v.pop("phone_doubt", None):  # two numbers given alike, nothing to choose between them: none
+        v.pop("phone", None)
+        acc.conf.pop("phone", None)
     contact = any(v.get(k) for k in ("phone", "email", "wechat_id"))
     wants = bool(v.get("needs") or v.get("budget_cny"))
     said_who = _said(acc, "company") and bool(v.get("title"))
@@ -1052,8 +1110,9 @@ def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None, 
     body = re.sub(r"^\s*(?:(?:新线索|线索|新客户|客户(?!是))[:：]?\s*){1,2}", "", half_width(text).strip())
     body = GLUED_DEPARTMENT.sub(_part_department, body)  # 「采购部周主任」 is 「采购部 周主任」
     flat = join_lines([ln.strip() for ln in body.splitlines() if ln.strip()])
-    for phone, _trap in find_phones(flat):
-        acc.put("phone", phone, 0.95)
+    for phone, role in phone_roles(flat, typed=True):
+        if role != OTHER:
+            put_phone(acc, phone, role, 0.95)
     acc.put("email", find_email(flat), 0.9)
     acc.put("wechat_id", find_wechat(flat, ""), 0.8)
     acc.put("budget_cny", budget_in(flat), 0.85)
