@@ -145,7 +145,7 @@ def normalise_phone(raw: str) -> str | None:
 def find_phones(text: str, *, typed: bool = False) -> list[tuple[str, bool]]:
     """(11-digit phone, is_trap) in order; a referrer's / colleague's number, or one that is no mobile's, is a
     trap (see `phone_roles`)."""
-    return [(phone, role == OTHER) for phone, role in phone_roles(text, typed=typed)]
+    return [(phone, role == OTHER or role.startswith(THIRD)) for phone, role in phone_roles(text, typed=typed)]
 
 
 OTHER, OWN, FIXED, PLAIN = "other", "own", "fixed", "plain"
@@ -157,8 +157,8 @@ NOT_MOBILE = re.compile(r"(?:订单|单号|运单|快递|物流|工单|合同|�
 # the rep's own number as the customer quotes it back: 「你给我的那个号码…打不通」, 「您的电话…」
 YOURS = re.compile(r"(?:你|您)(?:之前|上次|刚才)?(?:给我|发我|留给我|给)?的?(?:那个|这个)?(?:新)?(?:电话|手机号?|号码)")
 # a third person named just before a number: 「采购小韩 136…」, 「老周 139…」, 「找王工 138…」 (not 「我是小韩，…」)
-THIRD_PERSON = re.compile(r"(?<![我是叫])(?:(?:小|老)[\u4e00-\u9fff]|[\u4e00-\u9fff](?:工|总|经理|主任|主管|老师|师傅))"
-                          r"的?(?:电话|手机号?|号码)?\s*[:：是]?\s*$")
+THIRD_PERSON = re.compile(r"(?<![我是叫])(?:(?:小|老)(?P<a>[\u4e00-\u9fff])"
+                          r"|(?P<b>[\u4e00-\u9fff])(?:工|总|经理|主任|主管|老师|师傅))的?(?:电话|手机号?|号码)?\s*[:：是]?\s*$")
 # the introducer of a typed lead or of a chat: 「介绍人李总138…」
 INTRODUCER = re.compile(r"(?:介绍人|推荐人|引荐人)[^，。,;；\d]{0,6}$")
 # the number given as the speaker's own (or, typed by a rep, as the customer's)
@@ -187,11 +187,15 @@ def phone_roles(text: str, *, typed: bool = False) -> list[tuple[str, str]]:
             other = other or bool(REPS_OWN.search(clause) and not CUSTOMERS.search(clause))
             role = OTHER if other else OWN if CUSTOMERS.search(clause) else PLAIN
         else:
-            other = other or bool(THIRD_PERSON.search(clause))
+            third = THIRD_PERSON.search(clause)
             said = text[max(0, m.start() - 30) : m.start()]
-            role = OTHER if other else FIXED if CORRECTS.search(said) else OWN if OWN_NUMBER.search(clause) else PLAIN
+            role = OTHER if other else f"{THIRD}{third.group('a') or third.group('b')}" if third else \
+                FIXED if CORRECTS.search(said) else OWN if OWN_NUMBER.search(clause) else PLAIN
         out.append((phone, role))
     return out
+
+
+THIRD = "third:"  # + the surname: a number given for a person named by surname and rank (「程总电话…」)
 
 
 def put_phone(acc: _Acc, phone: str, role: str, conf: float) -> None:
@@ -405,15 +409,21 @@ def _contacts(flat: str, latin: str, acc: _Acc, ctx: _Context) -> None:
     """Phone, email and WeChat id; in a referral the referred person's (他电话…) are the lead's."""
     phones = phone_roles(flat)
     ctx.own_contact = ctx.own_contact or bool(phones and OWN_CONTACT.search(flat))
+    name = acc.text("customer_name") or ""
     for phone, role in phones:
+        sure = 0.95
+        if role.startswith(THIRD):  # the lead's when the lead is the person named (「程总电话…」 for 程国栋), or
+            # may be when no one else is known to be (a contact passing the purchase on), below any number given plainly
+            sure = 0.95 if name[:1] == role[len(THIRD):] else 0.9
+            role = PLAIN if not name or name[:1] == role[len(THIRD):] else OTHER
         if role != OTHER:
-            put_phone(acc, phone, role, 0.95)
+            put_phone(acc, phone, role, sure)
         elif ctx.referral and not re.search(r"我的?(?:电话|手机)", flat):
             put_phone(acc, phone, PLAIN, 0.95)
     if not phones and latin and (ctx.referral or not CONTACT_TRAP.search(flat)):
         for phone, role in phone_roles(latin):  # digits only legible in the eng reading
-            if role != OTHER or ctx.referral:
-                put_phone(acc, phone, PLAIN if role == OTHER else role, 0.85)
+            if role == PLAIN or role in PHONE_SURE or ctx.referral:
+                put_phone(acc, phone, role if role in PHONE_SURE else PLAIN, 0.85)
     if ctx.referral or not THIRD_PARTY_CONTACT.search(flat):
         acc.put("email", _email(flat, latin), 0.85)
         acc.put("wechat_id", find_wechat(flat, latin), 0.75)
@@ -690,10 +700,9 @@ def _handed_over(left: list[TextRegion]) -> Person:
     if not handed.name:
         return handed
     for flat in flats:
-        for m in PHONE.finditer(flat):
+        for m, (_phone, role) in zip(PHONE.finditer(flat), phone_roles(flat), strict=False):
             before = flat[max(0, m.start() - 12) : m.start()]
-            if not (CONTACT_TRAP.search(before) or _referred(before) or handed.name in before
-                    or re.search(r"[他她]", before)):
+            if not (role == OTHER or role.startswith(THIRD) or handed.name in before or re.search(r"[他她]", before)):
                 return Person()  # the contact's own number
     return handed
 
@@ -1111,7 +1120,7 @@ def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None, 
     body = GLUED_DEPARTMENT.sub(_part_department, body)  # 「采购部周主任」 is 「采购部 周主任」
     flat = join_lines([ln.strip() for ln in body.splitlines() if ln.strip()])
     for phone, role in phone_roles(flat, typed=True):
-        if role != OTHER:
+        if role in PHONE_SURE:
             put_phone(acc, phone, role, 0.95)
     acc.put("email", find_email(flat), 0.9)
     acc.put("wechat_id", find_wechat(flat, ""), 0.8)

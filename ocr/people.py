@@ -38,7 +38,7 @@ COMPOUND_SURNAMES = (
 NOT_GIVEN = set("的了是在说和与跟给把被从到对这那们吗呢吧啊呀哦嗯也都就还又很太")
 COMPANY_SUFFIX = (
     r"(?:(?:集团)?(?:股份有限公司|有限责任公司|有限公司|公司)|集团|医院|卫生院|大学|学院|学校|中学|小学|幼儿园|银行|"
-    r"研究院|研究所|设计院|事务所|工作室|中心|酒店|工厂|厂)"
+    r"研究院|研究所|设计院|事务所|工作室|中心|酒店|工厂|厂(?![房区里内]))"
 )
 # Job titles as people write them: a function or department, then a rank. Kept explicit so that "有限公司CTO"
 # never becomes a title.
@@ -514,12 +514,19 @@ SURNAME_THEN_NAME = re.compile(rf"{OWN_SURNAME}(?:我|本人)?姓(?P<s>[\u4e00-\
                                rf"(?P<name>(?P=s)[\u4e00-\u9fff]{{1,2}}?){STOP}")
 # a message that is only a name and a title, answering 「您贵姓」: 「岑国华，车队队长」
 NAME_AND_ROLE = re.compile(rf"^{NAME}[，,\s]+(?P<t>{TITLE.pattern})[。！!]?$")
+# a message opening with the speaker's name, then their firm and role or department, with no 「我是」:
+# 「<姓名>，<公司><职务>。…」, 「<姓名>，<公司><部门>，…」
+NAME_ORG_ROLE = re.compile(rf"^{NAME}[，,\s]+(?P<co>{ORG}{{2,16}}?)的?"
+                           rf"(?P<t>{ROLE_SPAN}|{DEPT_NAMED}(?:部|科|处|室|中心|车间)){CLAUSE_END}")
 
 
 def _plain_intro(text: str) -> Person:
     m = ORG_ROLE_NAME.search(text)
     if m and _name_at(text, m) and branded(m.group("co")):
         return Person(_name_at(text, m), m.group("co"), m.group("t"))
+    m = NAME_ORG_ROLE.match(text.strip())
+    if m and _name_at(text.strip(), m) and branded(m.group("co")):
+        return Person(_name_at(text.strip(), m), m.group("co"), m.group("t"))
     for rx in (SURNAME_THEN_NAME, NAME_AND_ROLE):
         m = rx.search(text.strip())
         if m and _name_at(text.strip(), m):
