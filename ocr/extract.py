@@ -155,7 +155,8 @@ PHONE_SURE = {PLAIN: 0.9, OWN: 0.95, FIXED: 0.97}
 NOT_MOBILE = re.compile(r"(?:订单|单号|运单|快递|物流|工单|合同|编号|发票|账号|帐号|卡号|QQ|qq|扣扣|税号|批次"
                         r"|序列号|货号|流水|票号|会员号|身份证|证件|型号|条码|取件码)[号码]?\s*[:：是为]?\s*$")
 # the rep's own number as the customer quotes it back: 「你给我的那个号码…打不通」, 「您的电话…」
-YOURS = re.compile(r"(?:你|您)(?:之前|上次|刚才)?(?:给我|发我|留给我|给)?的?(?:那个|这个)?(?:新)?(?:电话|手机号?|号码)")
+YOURS = re.compile(r"(?:你|您)(?:之前|上次|刚才)?(?:给我|发我|留给我|给)?的?(?!打|拨|存|记|加|联系|可以|直接|随时|就)"
+                   r"[^，。；;我]{0,6}?(?:电话|手机号?|号码|号)")
 # a third person named just before a number: 「采购小韩 136…」, 「老周 139…」, 「找王工 138…」 (not 「我是小韩，…」)
 THIRD_PERSON = re.compile(r"(?<![我是叫])(?:(?:小|老)(?P<a>[\u4e00-\u9fff])"
                           r"|(?P<b>[\u4e00-\u9fff])(?:工|总|经理|主任|主管|老师|师傅))的?(?:电话|手机号?|号码)?\s*[:：是]?\s*$")
@@ -416,6 +417,8 @@ def _contacts(flat: str, latin: str, acc: _Acc, ctx: _Context) -> None:
             # may be when no one else is known to be (a contact passing the purchase on), below any number given plainly
             sure = 0.95 if name[:1] == role[len(THIRD):] else 0.9
             role = PLAIN if not name or name[:1] == role[len(THIRD):] else OTHER
+        if role == OWN and ctx.referral:
+            continue  # the referrer's own number: the lead is the person referred
         if role != OTHER:
             put_phone(acc, phone, role, sure)
         elif ctx.referral and not re.search(r"我的?(?:电话|手机)", flat):
@@ -1023,14 +1026,32 @@ def chat_times(dialogue: tuple[tuple[str, str, str], ...], now: datetime, *, gro
     answer is below), one the customer answered otherwise does not."""
     anchor = to_cn(now)
     out: list[Found] = []
+    busy: set[int] = set()  # positions in `out` of times someone is away or busy (a meeting, a trip)
     for i, (kind, text, _latin) in enumerate(dialogue):
         if kind == TIME or SEPARATOR.fullmatch(re.sub(r"\s+", "", text)):  # a separator the layout took for a bubble
             anchor = parse_anchor(text, now) or anchor
         elif kind in (LEFT, RIGHT):
             flat = join_lines([ln for ln in text.split("\n") if ln.strip()])
-            out.extend(f for f in find_times(flat, anchor) if f.when >= anchor and not _deadline(flat, f)
-                       and not (kind == RIGHT and _proposed(flat, f) and not _taken_up(dialogue[i + 1 :], group)))
-    return out
+            for f in find_times(flat, anchor):
+                if f.when < anchor or _deadline(flat, f) or (
+                        kind == RIGHT and _proposed(flat, f) and not _taken_up(dialogue[i + 1 :], group)):
+                    continue
+                said = _clause(flat, f, "，,。；;！!？?")
+                if ELSEWHERE.search(said):
+                    continue
+                if AWAY.search(said):
+                    busy.add(len(out))
+                out.append(f)
+    kept = [f for j, f in enumerate(out) if j not in busy]
+    return kept or out  # 「明天我出差，电话联系吧」: the only time said is still the one
+
+
+# a time said for something other than talking to the customer again: goods arriving or work done
+# (「设备下周一到货」), or a time turned down (「周四不行」, 「后天我不在店里」, 「下周一不用」)
+ELSEWHERE = re.compile(r"到货|发货|送货|送到|交货|交付|装完|完工|施工|进场|验收|付款|打款|到账|开票"
+                       r"|不行|不用|不方便|不可以|没空|没时间|不在|来不了|去不了|走不开|抽不开")
+# someone away or busy then (「明天上午我在外地出差」, 「我明天在总部开会」): no follow-up when another time is said
+AWAY = re.compile(r"出差|开会|在外地|在外面|培训|休假|请假|有安排|有会")
 
 
 # a chat's time separator as a line of its own: 「星期二 15:02」, 「昨天 17:20」, 「10月14日 11:20」 — when the chat was
