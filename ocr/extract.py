@@ -411,7 +411,10 @@ def _contacts(flat: str, latin: str, acc: _Acc, ctx: _Context) -> None:
     phones = phone_roles(flat)
     ctx.own_contact = ctx.own_contact or bool(phones and OWN_CONTACT.search(flat))
     name = acc.text("customer_name") or ""
+    misread = {p for p, _ in phone_roles(latin)} if latin else set()
     for phone, role in phones:
+        if any(0 < sum(a != b for a, b in zip(phone, other, strict=True)) <= 2 for other in misread):
+            continue  # the two readings of the line disagree on a digit or two: which one is right is unknown
         sure = 0.95
         if role.startswith(THIRD):  # the lead's when the lead is the person named (「程总电话…」 for 程国栋), or
             # may be when no one else is known to be (a contact passing the purchase on), below any number given plainly
@@ -1019,6 +1022,18 @@ def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, looks: Looks, *, liste
     return None
 
 
+def typed_times(flat: str, now: datetime) -> list[Found]:
+    """The times a rep typed with a lead that are still ahead, as `chat_times` keeps them: no purchase deadline, no
+    time for goods or work or one turned down (「周四不行 改周五下午」), one when someone is away only if no other."""
+    out, busy = [], []
+    for f in find_times(flat, now):
+        said = _clause(flat, f, "，,。；;！!？? ")
+        if f.when < to_cn(now) or _deadline(flat, f) or ELSEWHERE.search(said):
+            continue
+        (busy if AWAY.search(said) else out).append(f)
+    return out or busy
+
+
 def chat_times(dialogue: tuple[tuple[str, str, str], ...], now: datetime, *, group: bool = False) -> list[Found]:
     """Every time said in the chat (either side), resolved against the latest timestamp above it, not in its past;
     not a deadline for the purchase (「年底前要到货」) nor a time the rep proposed that was not taken up: in a
@@ -1147,7 +1162,7 @@ def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None, 
     acc.put("wechat_id", find_wechat(flat, ""), 0.8)
     acc.put("budget_cny", budget_in(flat), 0.85)
     acc.put("needs", tuple(needs_in(flat, catalog or load_catalog(None))), 0.8)
-    times = [f for f in find_times(flat, now) if f.when >= to_cn(now)]
+    times = typed_times(flat, now)
     if times:
         acc.put("follow_up", times[0].when, 0.85)
     _identity(re.sub(r"^(?:客户是|对方是|联系人是?)", "我是", flat), acc)
