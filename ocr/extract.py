@@ -1025,7 +1025,8 @@ def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, looks: Looks, *, liste
 def typed_times(flat: str, now: datetime) -> list[Found]:
     """The times a rep typed with a lead that are still ahead, as `chat_times` keeps them: no purchase deadline, no
     time for goods or work or one turned down (「周四不行 改周五下午」), one when someone is away only if no other."""
-    out, busy = [], []
+    out: list[Found] = []
+    busy: list[Found] = []
     for f in find_times(flat, now):
         said = _clause(flat, f, "，,。；;！!？? ")
         if f.when < to_cn(now) or _deadline(flat, f) or ELSEWHERE.search(said):

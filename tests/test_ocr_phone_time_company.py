@@ -11,7 +11,7 @@ import pytest
 
 from bot.clock import CN_TZ
 from ocr.engine import ChatText, TextRegion
-from ocr.extract import extract, extract_from_text, phone_roles
+from ocr.extract import LeadFields, extract, extract_from_text, phone_roles
 from ocr.people import NAMES as NAMES_ENGINE
 from tests.conftest import ENGINES
 
@@ -25,7 +25,7 @@ def chat(title: str | None, *items: tuple[str, str], latin: dict[int, str] | Non
     return ChatText(((TextRegion("title", title),) if title else ()) + tuple(regions), True)
 
 
-def lead_of(title: str | None, *items: tuple[str, str], latin: dict[int, str] | None = None):  # type: ignore[no-untyped-def]
+def lead_of(title: str | None, *items: tuple[str, str], latin: dict[int, str] | None = None) -> LeadFields:
     return extract(chat(title, *items, latin=latin), NOW, names=NAMES, own=OWN)
 
 
@@ -133,5 +133,6 @@ def test_a_supplier_selling_to_us_is_no_lead(pitch: tuple[str, str]) -> None:
 
 
 def test_a_customer_asking_for_a_price_stays_a_lead_beside_supplier_words() -> None:
-    lead = lead_of("卢强", ("left", "我们是做连锁餐饮的，给好几家商场供过货"), ("left", "你们商用净水器多少钱？电话13911112222"))
+    lead = lead_of("卢强", ("left", "我们是做连锁餐饮的，给好几家商场供过货"),
+                   ("left", "你们商用净水器多少钱？电话13911112222"))
     assert lead.is_lead and lead.phone == "13911112222"
