@@ -188,12 +188,21 @@ def phone_roles(text: str, *, typed: bool = False) -> list[tuple[str, str]]:
             other = other or bool(REPS_OWN.search(clause) and not CUSTOMERS.search(clause))
             role = OTHER if other else OWN if CUSTOMERS.search(clause) else PLAIN
         else:
-            third = THIRD_PERSON.search(clause)
+            third = _third_person(clause)
             said = text[max(0, m.start() - 30) : m.start()]
             role = OTHER if other else f"{THIRD}{third.group('a') or third.group('b')}" if third else \
                 FIXED if CORRECTS.search(said) else OWN if OWN_NUMBER.search(clause) else PLAIN
         out.append((phone, role))
     return out
+
+
+def _third_person(clause: str) -> re.Match[str] | None:
+    """A person named by surname just before a number (「老吕」, 「王工」), not a job title (「行政经理」, 「老板」)."""
+    m = THIRD_PERSON.search(clause)
+    if m is None or (m.group("a") or m.group("b")) not in SURNAMES:
+        return None
+    job = re.search(rf"(?:{TITLE.pattern})\s*[:：是]?\s*$", clause)
+    return None if m.group("b") and job and job.start() <= m.start("b") else m
 
 
 THIRD = "third:"  # + the surname: a number given for a person named by surname and rank (「程总电话…」)

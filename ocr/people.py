@@ -806,7 +806,12 @@ GENERIC_HEAD = re.compile(r"我|你|他|她|这|那|哪|什么|做|搞|^(?:管|�
 
 def is_department_name(text: str) -> bool:
     """「信息中心」, 「设备科」: a department by a function's name, never a company of its own."""
-    return re.fullmatch(rf"{DEPT_NAMED}(?:部|科|处|室|组|中心|队|车间|办)?", text) is not None
+    return re.fullmatch(rf"{DEPT_NAMED}(?:部|科|处|室|组|中心|队|车间|办)?|{LAB_UNIT}", text) is not None
+
+
+# a unit named by its work alone (「实验中心」, 「检测室」, 「化验科」): whose it is stays unsaid
+LAB_UNIT = (r"(?:实验|检测|检验|测试|分析|计算|化验|测量|培训|会议|维修|监控|调度|指挥|控制|档案|研究|设计|检查)"
+            r"(?:中心|室|部|科|组|站)")
 
 
 def _registered(text: str, co: str, end: int) -> str:

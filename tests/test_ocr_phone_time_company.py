@@ -136,3 +136,14 @@ def test_a_customer_asking_for_a_price_stays_a_lead_beside_supplier_words() -> N
     lead = lead_of("卢强", ("left", "我们是做连锁餐饮的，给好几家商场供过货"),
                    ("left", "你们商用净水器多少钱？电话13911112222"))
     assert lead.is_lead and lead.phone == "13911112222"
+
+
+def test_a_job_title_before_a_number_is_no_third_person() -> None:
+    card = lead_of("老覃", ("left", "覃立新\n宏光照明有限公司\n行政经理\n13812340000"))
+    assert (card.customer_name, card.phone) == ("覃立新", "13812340000")
+    assert [r for _p, r in phone_roles("老板 13812340000")] == ["plain"]
+
+
+def test_a_unit_named_by_its_work_alone_is_no_company() -> None:
+    assert lead_of("老覃", ("left", "我们检测中心想买两台纯水机")).company is None
+    assert lead_of("老覃", ("left", "我是农科院检测中心的，想买两台纯水机")).company == "农科院检测中心"
