@@ -1074,7 +1074,9 @@ def chat_times(dialogue: tuple[tuple[str, str, str], ...], now: datetime, *, gro
 # a time said for something other than talking to the customer again: goods arriving or work done
 # (「设备下周一到货」), or a time turned down (「周四不行」, 「后天我不在店里」, 「下周一不用」)
 ELSEWHERE = re.compile(r"到货|发货|送货|送到|交货|交付|装完|完工|施工|进场|验收|付款|打款|到账|开票"
-                       r"|不行|不用|不方便|不可以|没空|没时间|不在|来不了|去不了|走不开|抽不开")
+                       r"|不行|不用|不方便|不可以|没空|没时间|不在|来不了|去不了|走不开|抽不开"
+                       # goods as the clause's subject (「设备下周一到」, a wrapped line's last character lost)
+                       r"|^(?:设备|货物?|机器|机组|主机|材料|配件|产品|样品)[^，。]{0,8}(?:到|送|发)")
 # someone away or busy then (「明天上午我在外地出差」, 「我明天在总部开会」): no follow-up when another time is said
 AWAY = re.compile(r"出差|开会|在外地|在外面|培训|休假|请假|有安排|有会")
 

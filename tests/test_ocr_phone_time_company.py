@@ -147,3 +147,8 @@ def test_a_job_title_before_a_number_is_no_third_person() -> None:
 def test_a_unit_named_by_its_work_alone_is_no_company() -> None:
     assert lead_of("老覃", ("left", "我们检测中心想买两台纯水机")).company is None
     assert lead_of("老覃", ("left", "我是农科院检测中心的，想买两台纯水机")).company == "农科院检测中心"
+
+
+def test_goods_as_the_subject_make_a_delivery_time_even_without_its_last_word() -> None:
+    lead = lead_of("柯敏", ("left", "那明天下午两点你来店里签合同"), ("right", "好的，明天下午两点到。机器下周一到"))
+    assert lead.follow_up == datetime(2025, 6, 19, 14, 0, tzinfo=CN_TZ)
