@@ -152,8 +152,8 @@ OTHER, OWN, FIXED, PLAIN = "other", "own", "fixed", "plain"
 # how surely a number is the lead's, by its role (a later one replaces an earlier one only when surer)
 PHONE_SURE = {PLAIN: 0.9, OWN: 0.95, FIXED: 0.97}
 # an 11-digit number labelled as something else: an order, waybill, ticket, contract or account number, a QQ
-NOT_MOBILE = re.compile(r"(?:订单|单号|运单|快递|物流|工单|合同|编号|发票|账号|帐号|卡号|QQ|qq|扣扣|税号|批次"
-                        r"|序列号|货号|流水|票号|会员号|身份证|证件|型号|条码|取件码)[号码]?\s*[:：是为]?\s*$")
+NOT_MOBILE = re.compile(r"(?:订单|单号|运单|快递号|工单号|合同号|编号|发票号|账号|帐号|卡号|QQ|qq|扣扣|税号|批次号"
+                        r"|序列号|货号|流水号|票号|会员号|身份证|证件号|型号|条码|取件码)[号码]?\s*[:：是为]?\s*$")
 # the rep's own number as the customer quotes it back: 「你给我的那个号码…打不通」, 「您的电话…」
 YOURS = re.compile(r"(?:你|您)(?:之前|上次|刚才)?(?:给我|发我|留给我|给)?的?(?!打|拨|存|记|加|联系|可以|直接|随时|就)"
                    r"[^，。；;我]{0,6}?(?:电话|手机号?|号码|号)")

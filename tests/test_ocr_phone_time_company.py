@@ -39,6 +39,7 @@ def lead_of(title: str | None, *items: tuple[str, str], latin: dict[int, str] | 
     ("我手机 139-0571-2288", "own"),
     ("不对，刚才发错了，是13905712289", "fixed"),
     ("电话 13905712288", "plain"),
+    ("顺达物流 13905712288", "plain"),  # a firm whose name ends in a word that labels numbers elsewhere
     ("您打这个号13905712288就行", "plain"),
 ])
 def test_what_is_said_before_a_number_gives_its_role(text: str, role: str) -> None:
