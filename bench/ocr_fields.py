@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import zlib
 from datetime import datetime
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def _drawn(case: dict, now: datetime, own: tuple[str, ...]) -> LeadFields:
     items = [Item(k, t) for k, t in case["items"]]
     name, at, company = case["title"].partition("@")
     chat = Chat("wecom", name, "@" + company, items) if at else Chat("wechat", name, None, items)
-    img, _ = render_chat(chat, random.Random(hash(case["id"]) % 1000), (1080, 2340), dark=False)
+    img, _ = render_chat(chat, random.Random(zlib.crc32(case["id"].encode())), (1080, 2340), dark=False)
     settings = OcrSettings(own_company=list(own))
     return read_image(validate(_jpeg(img, 80), settings), now, settings, engines=ENGINES)
 
