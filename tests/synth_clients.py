@@ -411,6 +411,8 @@ def _crop(talk: Talk, rng: random.Random, now: datetime) -> tuple[Image.Image, l
     else:
         m_last, l0, l1 = rows[-1]
         cut_bottom = rng.randint(l0 + (l1 - l0) // 3, l1 - 2) if l1 - l0 > 20 else body.height
+    if cut_bottom - cut_top < w // 2:  # a sliver is no screenshot anyone sends
+        cut_bottom = body.height
     img = body.crop((0, cut_top, w, cut_bottom))
     shown = [m for m, a, b in rows if a >= cut_top and b <= cut_bottom]
     return img, shown, False
