@@ -13,6 +13,8 @@ they are the meaning of the words, not a drawing. Styles:
   with their names), the sender's name and time over some messages, 已读 marks beside the rep's bubbles.
 - "crop": a part of a phone chat cut out, no title or input bar, starting (and often ending) mid-bubble.
 - "long": a long scrolling phone screenshot, 1080 × 4000–6500, several days of time separators.
+- "pccrop": a part of a PC client's chat pane cut out (added after the first four were scored): no title bar,
+  input area or session list, 14-px desktop text, starting mid-message.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from tests.synth import Truth, _fmt_phone, _follow_up, _now, _phone, _stamp, follow_up_meaning
 
-CLIENT_STYLES = ("wxwin", "wwwin", "crop", "long")
+CLIENT_STYLES = ("wxwin", "wwwin", "crop", "long", "pccrop")
 NOTO = "/usr/share/fonts/opentype/noto/"
 RGB = tuple[int, int, int]
 
@@ -520,7 +522,7 @@ def _people(d: ImageDraw.ImageDraw, rng: random.Random, box: tuple[float, float,
         y += 46 * s
 
 
-def _pc(talk: Talk, rng: random.Random, wecom: bool) -> tuple[Image.Image, list[Msg], bool]:
+def _pc(talk: Talk, rng: random.Random, wecom: bool, crop: bool = False) -> tuple[Image.Image, list[Msg], bool]:
     w, h, s = rng.choice(SCREENS)
     if wecom:
         pane = rng.choice([(255, 255, 255), (246, 247, 249)])
@@ -597,6 +599,17 @@ def _pc(talk: Talk, rng: random.Random, wecom: bool) -> tuple[Image.Image, list[
     if windowed:  # the window's shadow edge
         ImageDraw.Draw(screen).rectangle((ox - 1, oy - 1, ox + ww, oy + wh), outline=(90, 90, 90))
     shown = [m for m, a, _ in rows if a >= cut + 2]
+    if crop:  # a part of the pane's messages cut out: no title bar, no input area, no session list
+        base = oy + int(head + 1) + max(0, room - body.height) - cut  # screen row of the thread's row 0
+        placed = [(m, base + a, base + b) for m, a, b in rows if a >= cut + 2]
+        firsts = [(a, b) for m, a, b in placed if m.kind != "time"][:2]
+        a, b = rng.choice(firsts)
+        y0 = rng.randint(a + (b - a) // 4, max(a + (b - a) // 4 + 1, b - 4))
+        y1 = oy + int(wh - foot) - rng.randint(2, 30)
+        left = ox + x0 + rng.randint(0, 12)
+        right = ox + x1 - rng.randint(0, 12)
+        shown = [m for m, a, b in placed if a >= y0 and b <= y1]
+        return screen.crop((left, y0, right, y1)), shown, False
     return screen, shown, True
 
 
@@ -604,12 +617,14 @@ def make_client(seed: int, style: str, kind: str = "lead") -> tuple[bytes, datet
     """One screenshot of `style` with its ground truth: (image bytes, time received, truth, meta)."""
     rng = random.Random(seed * 7 + CLIENT_STYLES.index(style))
     now = _now(rng)
-    days = rng.randint(3, 5) if style == "long" else rng.choice([0, 0, 1])
+    days = rng.randint(3, 5) if style == "long" else rng.choice([1, 1, 2] if style == "pccrop" else [0, 0, 1])
     talk = (_lead_talk if kind == "lead" else _colleague_talk)(rng, now, days)
     if style == "long":
         img, shown, titled = _long(talk, rng, now)
     elif style == "crop":
         img, shown, titled = _crop(talk, rng, now)
+    elif style == "pccrop":
+        img, shown, titled = _pc(talk, rng, wecom=rng.random() < 0.5, crop=True)
     else:
         img, shown, titled = _pc(talk, rng, wecom=style == "wwwin")
     out = io.BytesIO()
