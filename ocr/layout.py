@@ -245,7 +245,7 @@ def _title_box(rgb: np.ndarray, top: int, *, left_aligned: bool = False) -> Box 
     if rows:  # the top of a message the bar cuts (in a photo, blurred over its rule) is a sliver, never the title
         tallest = max(b - a for a, b in rows)
         rows = [r for r in rows if r[1] - r[0] >= 0.5 * tallest]
-    if not rows:
+    if not rows or rows[-1][0] == 0:  # a message cut by the image's top edge: a crop has no title bar
         return None
     y0, y1 = rows[-1]
     if len(rows) >= 2 and rows[-1][0] - rows[-2][1] < 0.5 * (rows[-2][1] - rows[-2][0]):

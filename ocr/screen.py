@@ -51,13 +51,22 @@ def locate(img: Image.Image) -> Located:
     if first is not None and first.is_chat:
         split = best_pane(img) if chat_pane_candidates(img) else None  # an iPad held upright in split view
         return split or Located(img, first, PHONE)
+    # a part of a PC client's chat pane cut out: no panel boundaries, desktop-sized avatars and text (a phone's
+    # least avatar size is far larger at this width)
+    desk = _pane_at(img, Box(0, 0, img.width, img.height), photo=False) \
+        if not grainy and not chat_pane_candidates(img) else None
+    if desk is not None and not any(r.kind == RIGHT for r in desk[1].layout.regions):
+        desk = None  # the rep's side shows too: a page's title and first lines at its margin are no crop of a chat
     if not portrait and not grainy:  # a part of a phone chat cut out: no bar at either edge (layout._cropped)
         cut = analyse(img)
-        if cut.is_chat and cut.chat_top == 0 and cut.chat_bottom == img.height:
+        if cut.is_chat and cut.chat_top == 0 and cut.chat_bottom == img.height \
+                and (desk is None or _messages(cut) >= _messages(desk[1].layout)):
             return Located(img, cut, PHONE)
     pane = best_pane(img)
     if pane is not None:
         return pane
+    if desk is not None:
+        return desk[1]
     if not grainy:
         photo = rectify_photo(img)
         found = read_photo(photo) if photo is not None else None
@@ -70,6 +79,10 @@ def locate(img: Image.Image) -> Located:
             if layout.is_chat:
                 return Located(level, layout, PHOTO)
     return Located(img, first if first is not None else analyse(img), PAGE)
+
+
+def _messages(layout: Layout) -> int:
+    return sum(r.kind in (LEFT, RIGHT) for r in layout.regions)
 
 
 FLAT_SHARE = 0.6  # a screenshot's neighbouring pixels are equal in most places (JPEG 35 too: ≥ 0.75), a photo's not
