@@ -163,7 +163,8 @@ def _header_bottom(rgb: np.ndarray, bg: tuple[int, int, int], edge: int | None =
     if len(ys):
         return int(ys.max()) + 1
     guess = int(lim * 0.6)  # a title bar of the chat's own colour with no rule under it ends about here
-    return 0 if _cropped(rgb, edge) or (edge is None and _chat_at(rgb[: guess], bg, top=True)) else guess
+    cut = edge in (None, PANE_EDGE) and _chat_at(rgb[:guess], bg, top=True, desktop=edge == PANE_EDGE)
+    return 0 if _cropped(rgb, edge) or cut else guess
 
 
 PANE_EDGE = 4  # a pane's avatars sit ~10 px from its edge: bars are told by its outermost columns only
@@ -195,28 +196,32 @@ def _cropped(rgb: np.ndarray, edge: int | None) -> bool:
 CROP_RATIO = 1.45  # the squattest phone screens are 3:2
 
 
-def _chat_at(band: np.ndarray, bg: tuple[int, int, int], *, top: bool) -> bool:
+def _chat_at(band: np.ndarray, bg: tuple[int, int, int], *, top: bool, desktop: bool = False) -> bool:
     """The band where a phone's title bar (`top`) or input bar would be, with no bar seen, shows chat instead: a
     part of a chat cut out of a taller screenshot. Told by a message cut at the image's edge (a run of ink wider
     than 20 points in its outermost rows, clear of the screen's edges, where a bar of the chat's own colour keeps
     a margin above its status text) or an avatar (a filled square of at least AVATAR_MIN_PT at the left or right
-    margin, where a bar shows thin glyphs: a back arrow, a battery's outline)."""
+    margin, where a bar shows thin glyphs: a back arrow, a battery's outline). `desktop`: a PC pane's band, its
+    avatars 24 px or more, its margins a fixed few pixels."""
     h, w = band.shape[:2]
     if h < 4:
         return False
-    s = w / 375
+    s = 1.0 if desktop else w / 375
+    least = 24 if desktop else AVATAR_MIN_PT * s
     ink = distance(band, bg) > ink_threshold(bg)
     edge_rows = ink[:2] if top else ink[-2:]
     inner = edge_rows[:, int(w * 0.03) : int(w * 0.97)]
-    if any(b - a > 20 * s for row in inner for a, b in _runs(row, 1)):
+    if any(20 * s < b - a < 0.9 * inner.shape[1] for row in inner for a, b in _runs(row, 1)):  # not a rule
         return True
-    side = int(w * 0.14)
+    side = min(int(w * 0.14), 90) if desktop else int(w * 0.14)
+    first = int(np.argmax(ink.any(axis=1)))
     for strip in (ink[:, :side], ink[:, w - side :]):
         for y0, y1 in _runs(strip.any(axis=1), 1):
             cols = _runs(strip[y0:y1].mean(axis=0) > 0.6, 1)
-            if y1 - y0 >= AVATAR_MIN_PT * s and any(b - a >= AVATAR_MIN_PT * s for a, b in cols) \
-                    and 0 < y0 and y1 < h:  # a whole square in the band, not one cut by it
-                return True
+            if y1 - y0 >= least and any(b - a >= least for a, b in cols) \
+                    and 0 < y0 and y1 < h and (not top or y0 <= first + 4):
+                return True  # a whole square in the band, not one cut by it, with nothing drawn above it (a
+                # bar of the chat's colour shows its title there)
     return False
 
 

@@ -20,7 +20,10 @@ from ocr.layout import LEFT, RIGHT, TITLE, Box, Layout, Region, analyse
 from ocr.monitor import LINES_WIDTH, chat_layout, demoire, phone_layout, screen_quad, text_lines
 
 PHONE, PANE, PHOTO, PAGE = "phone", "pane", "photo", "page"
-MIN_PANE_SHARE = 0.25  # a chat pane is at least a quarter of the screen wide
+MIN_PANE_SHARE = 0.25  # a chat pane is at least a quarter of the screen wide (of a photographed screen: always)
+# ... or, in a window not maximised on a large screen, a sixth, when a span that narrow is mostly one colour (a
+# chat's background), not the desktop's wallpaper beside the window
+MIN_WINDOW_PANE_SHARE, PANE_FLAT = 0.16, 0.35
 MONITOR_WIDTH = 1920  # a photographed monitor is rectified this wide (its ~10-px text a desktop's 14 px)
 PHOTO_INK = 16  # a photographed screen's background drifts by up to ~10 levels even after levelling
 STRIP = 256  # rows levelled at a time
@@ -245,12 +248,24 @@ def chat_pane_candidates(img: Image.Image, *, photo: bool = False) -> list[Box]:
     w, h = img.size
     rows = sampled_rows(img, range(int(h * 0.1), int(h * 0.9), 4)).astype(np.int16)
     spans = []
+    least = MIN_PANE_SHARE if photo else MIN_WINDOW_PANE_SHARE
     for a, b in _between(photo_boundaries(rows) if photo else boundaries(rows, 0.6), w):
-        if b - a >= MIN_PANE_SHARE * w and (a, b) != (0, w):
-            x0, x1 = a + TRIM if a else 0, b - TRIM if b < w else w
-            y0, y1 = (0, h) if photo else window_rows(img, x0, x1)  # a photographed screen is its window
-            spans.append(Box(x0, y0, x1, y1))
-    return sorted(spans, key=lambda s: s.width, reverse=True)[:3]
+        flat = photo or _one_colour(rows[:, a:b]) >= PANE_FLAT
+        if b - a >= least * w and (a, b) != (0, w) and (flat or b - a >= MIN_PANE_SHARE * w):
+            spans.append((flat, a, b))
+    out = []
+    for _, a, b in sorted(spans, key=lambda s: (s[0], s[2] - s[1]), reverse=True)[:3]:  # wallpaper last
+        x0, x1 = a + TRIM if a else 0, b - TRIM if b < w else w
+        y0, y1 = (0, h) if photo else window_rows(img, x0, x1)  # a photographed screen is its window
+        out.append(Box(x0, y0, x1, y1))
+    return out
+
+
+def _one_colour(block: np.ndarray) -> float:
+    """The share of `block`'s pixels (samples × positions × RGB) in its most common colour (to 4 levels)."""
+    q = (block[:, ::2] // 4).reshape(-1, 3).astype(np.int32)
+    keys = q[:, 0] * 4096 + q[:, 1] * 64 + q[:, 2]
+    return float(np.unique(keys, return_counts=True)[1].max() / max(1, len(keys)))
 
 
 def boundaries(lines: np.ndarray, share: float) -> list[tuple[int, int]]:
