@@ -216,8 +216,8 @@ def _chat_at(band: np.ndarray, bg: tuple[int, int, int], *, top: bool, desktop: 
     side = min(int(w * 0.14), 90) if desktop else int(w * 0.14)
     first = int(np.argmax(ink.any(axis=1)))
     for strip in (ink[:, :side], ink[:, w - side :]):
-        for y0, y1 in _runs(strip.any(axis=1), 1):
-            cols = _runs(strip[y0:y1].mean(axis=0) > 0.6, 1)
+        for y0, y1 in _runs(np.asarray(strip.any(axis=1)), 1):
+            cols = _runs(np.asarray(strip[y0:y1].mean(axis=0) > 0.6), 1)
             if y1 - y0 >= least and any(b - a >= least for a, b in cols) \
                     and 0 < y0 and y1 < h and (not top or y0 <= first + 4):
                 return True  # a whole square in the band, not one cut by it, with nothing drawn above it (a

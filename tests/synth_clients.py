@@ -23,6 +23,7 @@ import io
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -35,8 +36,35 @@ RGB = tuple[int, int, int]
 # ---------------------------------------------------------------- vocabulary (a dental-equipment vendor)
 
 SURNAMES = "范方石孔邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺龚施陶洪严温季俞章葛韦聂岳齐庄"
-GIVEN = ["晓东", "春燕", "立新", "志远", "海燕", "凤霞", "国庆", "文静", "嘉怡", "子豪", "雨桐", "建国", "秀梅",
-         "振华", "思远", "慧敏", "一鸣", "佳琪", "德明", "玉洁", "颖", "琦", "菲", "锐", "婕", "航", "蕾"]
+GIVEN = [
+    "晓东",
+    "春燕",
+    "立新",
+    "志远",
+    "海燕",
+    "凤霞",
+    "国庆",
+    "文静",
+    "嘉怡",
+    "子豪",
+    "雨桐",
+    "建国",
+    "秀梅",
+    "振华",
+    "思远",
+    "慧敏",
+    "一鸣",
+    "佳琪",
+    "德明",
+    "玉洁",
+    "颖",
+    "琦",
+    "菲",
+    "锐",
+    "婕",
+    "航",
+    "蕾",
+]
 CLINICS = [
     ("齿悦口腔", "杭州齿悦口腔门诊部有限公司"),
     ("皓白口腔", "成都皓白口腔医院有限公司"),
@@ -62,18 +90,52 @@ CATALOG = """# a dental-equipment vendor's products
 灭菌器: 高压蒸汽灭菌器
 根管显微镜: 口腔显微镜
 """
-PRODUCTS = [("牙椅", ["牙椅", "综合治疗台"]), ("口腔CBCT", ["口腔CBCT", "CBCT"]), ("口内扫描仪", ["口内扫描仪", "口扫"]),
-            ("种植机", ["种植机"]), ("根管马达", ["根管马达"]), ("光固化灯", ["光固化灯"]), ("牙片机", ["牙片机"]),
-            ("灭菌器", ["灭菌器", "高压蒸汽灭菌器"]), ("根管显微镜", ["根管显微镜"])]
+PRODUCTS = [
+    ("牙椅", ["牙椅", "综合治疗台"]),
+    ("口腔CBCT", ["口腔CBCT", "CBCT"]),
+    ("口内扫描仪", ["口内扫描仪", "口扫"]),
+    ("种植机", ["种植机"]),
+    ("根管马达", ["根管马达"]),
+    ("光固化灯", ["光固化灯"]),
+    ("牙片机", ["牙片机"]),
+    ("灭菌器", ["灭菌器", "高压蒸汽灭菌器"]),
+    ("根管显微镜", ["根管显微镜"]),
+]
 VENDOR = "洁齿医械"
 REPS = ["小范", "小温", "小俞"]
 NICKS = ["向日葵", "Grace", "清风徐来", "Tony", "一路向北", "Mia"]
-FILLER_THEIRS = ["上次那个型号还有现货吗", "好的收到", "我先和院里商量一下", "片子我晚点发你", "嗯嗯", "麻烦了",
-                 "我们这周比较忙", "装机大概要多久", "售后是你们自己做吗", "好的，我看看"]
-FILLER_MINE = ["有的，仓库这周能发", "没问题，随时联系", "好的，您先忙", "装机一般两天", "售后我们本地有工程师",
-               "资料已经整理好了", "收到，谢谢您", "我跟技术确认一下"]
-COLLEAGUE = ["下午例会改到三点", "这个月的报销单记得交", "样机明天回仓库", "好的", "展会的物料谁在跟", "我来吧",
-             "周报发群里了", "收到"]
+FILLER_THEIRS = [
+    "上次那个型号还有现货吗",
+    "好的收到",
+    "我先和院里商量一下",
+    "片子我晚点发你",
+    "嗯嗯",
+    "麻烦了",
+    "我们这周比较忙",
+    "装机大概要多久",
+    "售后是你们自己做吗",
+    "好的，我看看",
+]
+FILLER_MINE = [
+    "有的，仓库这周能发",
+    "没问题，随时联系",
+    "好的，您先忙",
+    "装机一般两天",
+    "售后我们本地有工程师",
+    "资料已经整理好了",
+    "收到，谢谢您",
+    "我跟技术确认一下",
+]
+COLLEAGUE = [
+    "下午例会改到三点",
+    "这个月的报销单记得交",
+    "样机明天回仓库",
+    "好的",
+    "展会的物料谁在跟",
+    "我来吧",
+    "周报发群里了",
+    "收到",
+]
 
 
 def _person(rng: random.Random) -> str:
@@ -118,7 +180,8 @@ def _lead_talk(rng: random.Random, now: datetime, days: int) -> Talk:
     short, full = rng.choice(CLINICS)
     role = rng.choice(ROLES) if rng.random() < 0.7 else None
     form = rng.choice(["name", "name_co", "co_name", "name_co_role", "nick", "wecom"])
-    title, tag, tf = name, None, {"customer_name": name}
+    title, tag = name, None
+    tf: dict[str, object] = {"customer_name": name}
     if form == "name_co":
         title, tf = f"{name}-{short}", {"customer_name": name, "company": short}
     elif form == "co_name":
@@ -129,7 +192,7 @@ def _lead_talk(rng: random.Random, now: datetime, days: int) -> Talk:
         title, tf = rng.choice(NICKS), {}
     elif form == "wecom":
         tag = rng.choice(["@微信", f"@{short}"])
-        tf = {"customer_name": name} | ({"company": short} if tag != "@微信" else {})
+        tf = {"customer_name": name, **({"company": short} if tag != "@微信" else {})}
     rep = rng.choice(REPS)
     msgs: list[Msg] = []
     start = now - timedelta(days=days)
@@ -151,7 +214,9 @@ def _lead_talk(rng: random.Random, now: datetime, days: int) -> Talk:
     if role:
         facts["title"] = role
     if intro == "card":
-        lines = [name] + ([role] if role else []) + [company, f"{rng.choice(['手机', '电话'])}：{_fmt_phone(rng, phone)}"]
+        lines = (
+            [name] + ([role] if role else []) + [company, f"{rng.choice(['手机', '电话'])}：{_fmt_phone(rng, phone)}"]
+        )
         msgs.append(Msg("left", "\n".join(lines), facts | {"phone": phone}))
     else:
         if intro == "role_first" and role:
@@ -159,11 +224,18 @@ def _lead_talk(rng: random.Random, now: datetime, days: int) -> Talk:
         else:
             said = f"你好，我是{company}的{name}" + (f"，目前是{role}" if role else "")
         msgs.append(Msg("left", said, facts))
-        msgs.append(Msg("left", f"{rng.choice(['我手机', '电话', '手机号'])}{rng.choice(['：', ' '])}"
-                                f"{_fmt_phone(rng, phone)}", {"phone": phone}))
+        msgs.append(
+            Msg(
+                "left",
+                f"{rng.choice(['我手机', '电话', '手机号'])}{rng.choice(['：', ' '])}{_fmt_phone(rng, phone)}",
+                {"phone": phone},
+            )
+        )
     picks = rng.sample(PRODUCTS, rng.choice([1, 1, 2]))
     words = "和".join(rng.choice(syn) for _, syn in picks)
-    need = rng.choice([f"我们新院区想采购{words}", f"想了解一下你们的{words}", f"{words}麻烦报个价", f"需要{words}，有资料吗"])
+    need = rng.choice(
+        [f"我们新院区想采购{words}", f"想了解一下你们的{words}", f"{words}麻烦报个价", f"需要{words}，有资料吗"]
+    )
     msgs.append(Msg("left", need, {"needs": tuple(p for p, _ in picks)}))
     if rng.random() < 0.5:  # the rep answers quoting the request
         msgs.append(Msg("right", "好的，资料马上发您", quote=(title if form != "wecom" else name, need)))
@@ -174,8 +246,8 @@ def _lead_talk(rng: random.Random, now: datetime, days: int) -> Talk:
         msgs.append(Msg("right", f"这款标准配置单价{rng.choice(['8.6万', '12万', '3.2万'])}，量大可以再谈"))
     if rng.random() < 0.8:
         words_, value = _budget_words(rng)
-        msgs.append(Msg("left", rng.choice([f"院里给的预算{words_}左右", f"预算大概{words_}", f"总预算控制在{words_}以内"]),
-                        {"budget_cny": value}))
+        said = rng.choice([f"院里给的预算{words_}左右", f"预算大概{words_}", f"总预算控制在{words_}以内"])
+        msgs.append(Msg("left", said, {"budget_cny": value}))
     if rng.random() < 0.85:
         phrase, spec = _follow_up(rng, last)
         if rng.random() < 0.5:
@@ -221,17 +293,19 @@ def truth_of(talk: Talk, shown: list[Msg], title_shown: bool, now: datetime) -> 
                 continue
             else:
                 facts[k] = v
-    return Truth(True, "lead", customer_name=facts.get("customer_name"), company=facts.get("company"),  # type: ignore[arg-type]
-                 title=facts.get("title"), phone=facts.get("phone"), budget_cny=facts.get("budget_cny"),  # type: ignore[arg-type]
-                 needs=tuple(facts.get("needs", ())), follow_up=follow)  # type: ignore[arg-type]
+    got: dict[str, Any] = facts
+    return Truth(True, "lead", customer_name=got.get("customer_name"), company=got.get("company"),
+                 title=got.get("title"), phone=got.get("phone"), budget_cny=got.get("budget_cny"),
+                 needs=tuple(got.get("needs", ())), follow_up=follow)
 
 
 # ---------------------------------------------------------------- drawing a thread
 
 
 def _font(px: float, bold: bool = False) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(NOTO + ("NotoSansCJK-Bold.ttc" if bold else "NotoSansCJK-Regular.ttc"),
-                              max(8, round(px)), index=2)
+    return ImageFont.truetype(
+        NOTO + ("NotoSansCJK-Bold.ttc" if bold else "NotoSansCJK-Regular.ttc"), max(8, round(px)), index=2
+    )
 
 
 @dataclass(frozen=True)
@@ -265,8 +339,9 @@ def _wrap(d: ImageDraw.ImageDraw, text: str, f: ImageFont.FreeTypeFont, width: f
     return out
 
 
-def thread(msgs: list[Msg], width: int, s: float, lk: Look, rng: random.Random, names: dict[str, str]
-           ) -> tuple[Image.Image, list[tuple[Msg, int, int]]]:
+def thread(
+    msgs: list[Msg], width: int, s: float, lk: Look, rng: random.Random, names: dict[str, str]
+) -> tuple[Image.Image, list[tuple[Msg, int, int]]]:
     """The messages drawn top down on a strip `width` wide (s px per point); each message's rows."""
     canvas = Image.new("RGB", (width, 400 + int(sum(len(m.text) + 60 for m in msgs) * 3 * s)), lk.bg)
     d = ImageDraw.Draw(canvas)
@@ -274,8 +349,10 @@ def thread(msgs: list[Msg], width: int, s: float, lk: Look, rng: random.Random, 
     av, gap, pad = lk.avatar * s, 8 * s, 10 * s
     line = lk.text * s * 1.42
     widest = min(width - 2 * (lk.margin * s + av + gap) - 40 * s, 300 * s)
-    faces = {"left": (rng.randint(60, 200), rng.randint(90, 200), rng.randint(90, 210)),
-             "right": (rng.randint(120, 230), rng.randint(60, 160), 90)}
+    faces = {
+        "left": (rng.randint(60, 200), rng.randint(90, 200), rng.randint(90, 210)),
+        "right": (rng.randint(120, 230), rng.randint(60, 160), 90),
+    }
     y = 14 * s
     rows = []
     for m in msgs:
@@ -283,8 +360,11 @@ def thread(msgs: list[Msg], width: int, s: float, lk: Look, rng: random.Random, 
         if m.kind == "time":
             tw = d.textlength(m.text, font=fs)
             if lk.pill:
-                d.rounded_rectangle(((width - tw) / 2 - 6 * s, y, (width + tw) / 2 + 6 * s, y + 20 * s),
-                                    radius=int(4 * s), fill=tuple(max(0, c - 22) for c in lk.bg))
+                d.rounded_rectangle(
+                    ((width - tw) / 2 - 6 * s, y, (width + tw) / 2 + 6 * s, y + 20 * s),
+                    radius=int(4 * s),
+                    fill=tuple(max(0, c - 22) for c in lk.bg),
+                )
             d.text(((width - tw) / 2, y + 3 * s), m.text, font=fs, fill=lk.faint if not lk.pill else (255, 255, 255))
             y += 20 * s
             rows.append((m, int(top), int(y)))
@@ -321,8 +401,12 @@ def thread(msgs: list[Msg], width: int, s: float, lk: Look, rng: random.Random, 
             for k, ln in enumerate(lines):
                 d.text((bx + pad, y + pad + k * line - 2 * s), ln, font=f, fill=lk.ink)
             if not left and lk.read:
-                d.text((bx - 32 * s, y + bh - 16 * s), rng.choice(["已读", "未读"]), font=fs,
-                       fill=(120, 150, 200) if rng.random() < 0.5 else lk.faint)
+                d.text(
+                    (bx - 32 * s, y + bh - 16 * s),
+                    rng.choice(["已读", "未读"]),
+                    font=fs,
+                    fill=(120, 150, 200) if rng.random() < 0.5 else lk.faint,
+                )
             y += bh
         if m.quote:
             qf = _font(12 * s)
@@ -347,18 +431,41 @@ def thread(msgs: list[Msg], width: int, s: float, lk: Look, rng: random.Random, 
 def _phone_look(rng: random.Random, s: float) -> Look:
     dark = rng.random() < 0.2
     if dark:
-        return Look(bg=(17, 17, 17), theirs=(44, 44, 44), mine=(60, 160, 90), ink=(220, 220, 220), faint=(125, 125, 125),
-                    quote=(36, 36, 36), card=(44, 44, 44), margin=12, avatar=40, text=17, pill=False, names=False,
-                    read=False)
-    return Look(bg=rng.choice([(237, 237, 237), (241, 241, 241), (245, 246, 247)]), theirs=(255, 255, 255),
-                mine=rng.choice([(149, 236, 105), (158, 234, 106), (190, 220, 255)]), ink=(20, 20, 20),
-                faint=(150, 150, 150), quote=(226, 226, 226), card=(255, 255, 255), margin=rng.choice([10, 12, 14]),
-                avatar=rng.choice([38, 40, 42]), text=rng.choice([16, 17, 18]), pill=rng.random() < 0.3,
-                names=False, read=rng.random() < 0.3)
+        return Look(
+            bg=(17, 17, 17),
+            theirs=(44, 44, 44),
+            mine=(60, 160, 90),
+            ink=(220, 220, 220),
+            faint=(125, 125, 125),
+            quote=(36, 36, 36),
+            card=(44, 44, 44),
+            margin=12,
+            avatar=40,
+            text=17,
+            pill=False,
+            names=False,
+            read=False,
+        )
+    return Look(
+        bg=rng.choice([(237, 237, 237), (241, 241, 241), (245, 246, 247)]),
+        theirs=(255, 255, 255),
+        mine=rng.choice([(149, 236, 105), (158, 234, 106), (190, 220, 255)]),
+        ink=(20, 20, 20),
+        faint=(150, 150, 150),
+        quote=(226, 226, 226),
+        card=(255, 255, 255),
+        margin=rng.choice([10, 12, 14]),
+        avatar=rng.choice([38, 40, 42]),
+        text=rng.choice([16, 17, 18]),
+        pill=rng.random() < 0.3,
+        names=False,
+        read=rng.random() < 0.3,
+    )
 
 
-def _phone_bars(img: Image.Image, title: str, tag: str | None, s: float, lk: Look, rng: random.Random,
-                top: int, foot: int) -> None:
+def _phone_bars(
+    img: Image.Image, title: str, tag: str | None, s: float, lk: Look, rng: random.Random, top: int, foot: int
+) -> None:
     d = ImageDraw.Draw(img)
     w = img.width
     bar = tuple(max(0, c - 4) for c in lk.bg) if lk.bg[0] > 100 else (25, 25, 25)
@@ -376,8 +483,11 @@ def _phone_bars(img: Image.Image, title: str, tag: str | None, s: float, lk: Loo
     d.rectangle((0, h - foot, w, h), fill=bar)
     d.line((0, h - foot, w, h - foot), fill=tuple(max(0, c - 18) for c in bar), width=max(1, int(s / 2)))
     d.ellipse((10 * s, h - foot + 12 * s, 38 * s, h - foot + 40 * s), outline=lk.ink, width=max(1, int(s)))
-    d.rounded_rectangle((46 * s, h - foot + 9 * s, w - 88 * s, h - foot + 43 * s), radius=int(5 * s),
-                        fill=(255, 255, 255) if lk.bg[0] > 100 else (45, 45, 45))
+    d.rounded_rectangle(
+        (46 * s, h - foot + 9 * s, w - 88 * s, h - foot + 43 * s),
+        radius=int(5 * s),
+        fill=(255, 255, 255) if lk.bg[0] > 100 else (45, 45, 45),
+    )
     for k in range(2):
         x = w - (80 - 36 * k) * s
         d.ellipse((x, h - foot + 12 * s, x + 28 * s, h - foot + 40 * s), outline=lk.ink, width=max(1, int(s)))
@@ -411,7 +521,7 @@ def _crop(talk: Talk, rng: random.Random, now: datetime) -> tuple[Image.Image, l
     if rng.random() < 0.5:
         cut_bottom = body.height
     else:
-        m_last, l0, l1 = rows[-1]
+        _, l0, l1 = rows[-1]
         cut_bottom = rng.randint(l0 + (l1 - l0) // 3, l1 - 2) if l1 - l0 > 20 else body.height
     if cut_bottom - cut_top < w // 2:  # a sliver is no screenshot anyone sends
         cut_bottom = body.height
@@ -435,8 +545,14 @@ class Window:
     accent: RGB
 
 
-SCREENS = [(1920, 1080, 1.0), (1920, 1080, 1.25), (1920, 1080, 1.5), (2560, 1440, 1.0), (2560, 1440, 1.25),
-           (2560, 1440, 1.5)]
+SCREENS = [
+    (1920, 1080, 1.0),
+    (1920, 1080, 1.25),
+    (1920, 1080, 1.5),
+    (2560, 1440, 1.0),
+    (2560, 1440, 1.25),
+    (2560, 1440, 1.5),
+]
 
 
 def _wallpaper(w: int, h: int, rng: random.Random) -> Image.Image:
@@ -451,14 +567,26 @@ def _wallpaper(w: int, h: int, rng: random.Random) -> Image.Image:
     return img
 
 
-def _sessions(d: ImageDraw.ImageDraw, rng: random.Random, box: tuple[float, float, float, float], s: float,
-              win: Window, title: str) -> None:
+def _sessions(
+    d: ImageDraw.ImageDraw,
+    rng: random.Random,
+    box: tuple[float, float, float, float],
+    s: float,
+    win: Window,
+    title: str,
+) -> None:
     x0, y0, x1, y1 = box
-    d.rounded_rectangle((x0 + 10 * s, y0 + 18 * s, x1 - 46 * s, y0 + 44 * s), radius=int(5 * s),
-                        fill=tuple(max(0, c - 14) for c in win.listing))
+    d.rounded_rectangle(
+        (x0 + 10 * s, y0 + 18 * s, x1 - 46 * s, y0 + 44 * s),
+        radius=int(5 * s),
+        fill=tuple(max(0, c - 14) for c in win.listing),
+    )
     d.text((x0 + 30 * s, y0 + 22 * s), "搜索", font=_font(12.5 * s), fill=win.faint)
-    d.rounded_rectangle((x1 - 38 * s, y0 + 18 * s, x1 - 12 * s, y0 + 44 * s), radius=int(5 * s),
-                        fill=tuple(max(0, c - 14) for c in win.listing))
+    d.rounded_rectangle(
+        (x1 - 38 * s, y0 + 18 * s, x1 - 12 * s, y0 + 44 * s),
+        radius=int(5 * s),
+        fill=tuple(max(0, c - 14) for c in win.listing),
+    )
     d.text((x1 - 25 * s, y0 + 31 * s), "+", font=_font(16 * s), fill=win.faint, anchor="mm")
     row = rng.choice([64, 66, 70]) * s
     y = y0 + 58 * s
@@ -469,51 +597,87 @@ def _sessions(d: ImageDraw.ImageDraw, rng: random.Random, box: tuple[float, floa
             d.rectangle((x0, y, x1, y + row), fill=win.picked)
         av = 40 * s
         ay = y + (row - av) / 2
-        d.rounded_rectangle((x0 + 12 * s, ay, x0 + 12 * s + av, ay + av), radius=int(4 * s),
-                            fill=(rng.randint(60, 230), rng.randint(60, 230), rng.randint(60, 230)))
-        name = title if i == chosen else rng.choice([_person(rng), rng.choice(NICKS), "订阅号消息", "文件传输助手",
-                                                     f"{rng.choice(CLINICS)[0]}采购群"])
+        d.rounded_rectangle(
+            (x0 + 12 * s, ay, x0 + 12 * s + av, ay + av),
+            radius=int(4 * s),
+            fill=(rng.randint(60, 230), rng.randint(60, 230), rng.randint(60, 230)),
+        )
+        name = (
+            title
+            if i == chosen
+            else rng.choice(
+                [_person(rng), rng.choice(NICKS), "订阅号消息", "文件传输助手", f"{rng.choice(CLINICS)[0]}采购群"]
+            )
+        )
         d.text((x0 + 62 * s, y + 12 * s), name[:10], font=_font(14 * s), fill=win.ink)
-        d.text((x1 - 46 * s, y + 13 * s), rng.choice(["昨天", "星期三", f"{rng.randint(8, 18)}:{rng.randint(0, 59):02d}"]),
-               font=_font(11 * s), fill=win.faint)
-        d.text((x0 + 62 * s, y + 37 * s), rng.choice(["[图片]", "好的", "[文件]", "明天发货", "收到", "[语音]"]),
-               font=_font(12 * s), fill=win.faint)
+        when = rng.choice(["昨天", "星期三", f"{rng.randint(8, 18)}:{rng.randint(0, 59):02d}"])
+        d.text((x1 - 46 * s, y + 13 * s), when, font=_font(11 * s), fill=win.faint)
+        d.text(
+            (x0 + 62 * s, y + 37 * s),
+            rng.choice(["[图片]", "好的", "[文件]", "明天发货", "收到", "[语音]"]),
+            font=_font(12 * s),
+            fill=win.faint,
+        )
         if rng.random() < 0.3:
             n = rng.randint(1, 120)
             label = "99+" if n > 99 else str(n)
             if rng.random() < 0.5:  # on the avatar's corner
                 bx, by = x0 + 44 * s, ay - 6 * s
-                d.rounded_rectangle((bx, by, bx + (10 + 7 * len(label)) * s, by + 17 * s), radius=int(8 * s),
-                                    fill=(245, 74, 69))
-                d.text((bx + (5 + 3.5 * len(label)) * s, by + 8.5 * s), label, font=_font(10.5 * s),
-                       fill=(255, 255, 255), anchor="mm")
+                d.rounded_rectangle(
+                    (bx, by, bx + (10 + 7 * len(label)) * s, by + 17 * s), radius=int(8 * s), fill=(245, 74, 69)
+                )
+                d.text(
+                    (bx + (5 + 3.5 * len(label)) * s, by + 8.5 * s),
+                    label,
+                    font=_font(10.5 * s),
+                    fill=(255, 255, 255),
+                    anchor="mm",
+                )
             else:  # a pill at the row's right end
                 bx, by = x1 - (22 + 7 * len(label)) * s, y + 36 * s
-                d.rounded_rectangle((bx, by, bx + (10 + 7 * len(label)) * s, by + 17 * s), radius=int(8 * s),
-                                    fill=(245, 74, 69))
-                d.text((bx + (5 + 3.5 * len(label)) * s, by + 8.5 * s), label, font=_font(10.5 * s),
-                       fill=(255, 255, 255), anchor="mm")
+                d.rounded_rectangle(
+                    (bx, by, bx + (10 + 7 * len(label)) * s, by + 17 * s), radius=int(8 * s), fill=(245, 74, 69)
+                )
+                d.text(
+                    (bx + (5 + 3.5 * len(label)) * s, by + 8.5 * s),
+                    label,
+                    font=_font(10.5 * s),
+                    fill=(255, 255, 255),
+                    anchor="mm",
+                )
         y += row
         i += 1
 
 
-def _people(d: ImageDraw.ImageDraw, rng: random.Random, box: tuple[float, float, float, float], s: float,
-            win: Window, talk: Talk) -> None:
+def _people(
+    d: ImageDraw.ImageDraw,
+    rng: random.Random,
+    box: tuple[float, float, float, float],
+    s: float,
+    win: Window,
+    talk: Talk,
+) -> None:
     """A chat-info panel: the members with their names, then the chat's settings."""
     x0, y0, x1, _ = box
     d.text((x0 + 18 * s, y0 + 20 * s), "聊天信息", font=_font(14 * s, True), fill=win.ink)
-    members = [talk.title_facts.get("customer_name") or talk.title, talk.rep] + [_person(rng) for _ in range(rng.randint(0, 3))]
+    members = [talk.title_facts.get("customer_name") or talk.title, talk.rep] + [
+        _person(rng) for _ in range(rng.randint(0, 3))
+    ]
     cell = 62 * s
     per = max(1, int((x1 - x0 - 24 * s) // cell))
     for k, who in enumerate([*members, "添加"]):
         cx, cy = x0 + 14 * s + (k % per) * cell, y0 + 60 * s + (k // per) * (cell + 22 * s)
         if who == "添加":
-            d.rounded_rectangle((cx, cy, cx + 44 * s, cy + 44 * s), radius=int(4 * s), outline=win.faint,
-                                width=max(1, int(s)))
+            d.rounded_rectangle(
+                (cx, cy, cx + 44 * s, cy + 44 * s), radius=int(4 * s), outline=win.faint, width=max(1, int(s))
+            )
             d.text((cx + 22 * s, cy + 22 * s), "+", font=_font(20 * s), fill=win.faint, anchor="mm")
         else:
-            d.rounded_rectangle((cx, cy, cx + 44 * s, cy + 44 * s), radius=int(4 * s),
-                                fill=(rng.randint(60, 220), rng.randint(60, 220), rng.randint(60, 220)))
+            d.rounded_rectangle(
+                (cx, cy, cx + 44 * s, cy + 44 * s),
+                radius=int(4 * s),
+                fill=(rng.randint(60, 220), rng.randint(60, 220), rng.randint(60, 220)),
+            )
         d.text((cx + 22 * s, cy + 56 * s), str(who)[:4], font=_font(11 * s), fill=win.faint, anchor="mm")
     y = y0 + 60 * s + ((len(members) + per) // per) * (cell + 22 * s) + 10 * s
     for label in ["备注", "消息免打扰", "置顶聊天", "查找聊天记录"]:
@@ -526,21 +690,58 @@ def _pc(talk: Talk, rng: random.Random, wecom: bool, crop: bool = False) -> tupl
     w, h, s = rng.choice(SCREENS)
     if wecom:
         pane = rng.choice([(255, 255, 255), (246, 247, 249)])
-        win = Window(rail=rng.choice([(39, 52, 77), (233, 236, 241)]), listing=rng.choice([(245, 246, 248), (255, 255, 255)]),
-                     picked=(220, 229, 243), pane=pane, rule=(226, 229, 234), ink=(33, 37, 43), faint=(146, 152, 162),
-                     accent=(52, 118, 240))
-        lk = Look(bg=pane, theirs=rng.choice([(240, 242, 245), (255, 255, 255)]) if pane != (255, 255, 255)
-                  else (240, 242, 245), mine=rng.choice([(200, 224, 255), (215, 232, 255)]), ink=(33, 37, 43),
-                  faint=(146, 152, 162), quote=(234, 236, 240), card=(255, 255, 255), margin=20,
-                  avatar=rng.choice([32, 36]), text=14, pill=False, names=rng.random() < 0.5, read=rng.random() < 0.6)
+        win = Window(
+            rail=rng.choice([(39, 52, 77), (233, 236, 241)]),
+            listing=rng.choice([(245, 246, 248), (255, 255, 255)]),
+            picked=(220, 229, 243),
+            pane=pane,
+            rule=(226, 229, 234),
+            ink=(33, 37, 43),
+            faint=(146, 152, 162),
+            accent=(52, 118, 240),
+        )
+        lk = Look(
+            bg=pane,
+            theirs=rng.choice([(240, 242, 245), (255, 255, 255)]) if pane != (255, 255, 255) else (240, 242, 245),
+            mine=rng.choice([(200, 224, 255), (215, 232, 255)]),
+            ink=(33, 37, 43),
+            faint=(146, 152, 162),
+            quote=(234, 236, 240),
+            card=(255, 255, 255),
+            margin=20,
+            avatar=rng.choice([32, 36]),
+            text=14,
+            pill=False,
+            names=rng.random() < 0.5,
+            read=rng.random() < 0.6,
+        )
     else:
         grey = rng.choice([(245, 245, 245), (240, 240, 240), (237, 237, 237)])
-        win = Window(rail=rng.choice([(46, 46, 46), (226, 226, 226)]), listing=rng.choice([(230, 230, 230), (247, 247, 247), grey]),
-                     picked=rng.choice([(200, 200, 200), (222, 222, 222)]), pane=grey, rule=(218, 218, 218),
-                     ink=(25, 25, 25), faint=(155, 155, 155), accent=(7, 193, 96))
-        lk = Look(bg=grey, theirs=(255, 255, 255), mine=rng.choice([(149, 236, 105), (137, 217, 97)]), ink=(25, 25, 25),
-                  faint=(155, 155, 155), quote=(229, 229, 229), card=(255, 255, 255), margin=rng.choice([18, 24, 30]),
-                  avatar=rng.choice([34, 36, 40]), text=rng.choice([14, 15]), pill=False, names=False, read=False)
+        win = Window(
+            rail=rng.choice([(46, 46, 46), (226, 226, 226)]),
+            listing=rng.choice([(230, 230, 230), (247, 247, 247), grey]),
+            picked=rng.choice([(200, 200, 200), (222, 222, 222)]),
+            pane=grey,
+            rule=(218, 218, 218),
+            ink=(25, 25, 25),
+            faint=(155, 155, 155),
+            accent=(7, 193, 96),
+        )
+        lk = Look(
+            bg=grey,
+            theirs=(255, 255, 255),
+            mine=rng.choice([(149, 236, 105), (137, 217, 97)]),
+            ink=(25, 25, 25),
+            faint=(155, 155, 155),
+            quote=(229, 229, 229),
+            card=(255, 255, 255),
+            margin=rng.choice([18, 24, 30]),
+            avatar=rng.choice([34, 36, 40]),
+            text=rng.choice([14, 15]),
+            pill=False,
+            names=False,
+            read=False,
+        )
     windowed = rng.random() < 0.45
     screen = _wallpaper(w, h, rng)
     if windowed:
@@ -557,8 +758,12 @@ def _pc(talk: Talk, rng: random.Random, wecom: bool, crop: bool = False) -> tupl
     d.rectangle((0, 0, rail, wh), fill=win.rail)
     for k in range(rng.randint(4, 7)):
         y = (90 + 50 * k) * s
-        d.rounded_rectangle((rail / 2 - 11 * s, y, rail / 2 + 11 * s, y + 22 * s), radius=int(5 * s),
-                            outline=(150, 150, 150), width=max(1, int(1.5 * s)))
+        d.rounded_rectangle(
+            (rail / 2 - 11 * s, y, rail / 2 + 11 * s, y + 22 * s),
+            radius=int(5 * s),
+            outline=(150, 150, 150),
+            width=max(1, int(1.5 * s)),
+        )
     d.rounded_rectangle((rail / 2 - 17 * s, 30 * s, rail / 2 + 17 * s, 64 * s), radius=int(4 * s), fill=(90, 140, 180))
     d.rectangle((rail, 0, rail + lst, wh), fill=win.listing)
     _sessions(d, rng, (rail, 0, rail + lst, wh), s, win, talk.title)
@@ -574,8 +779,12 @@ def _pc(talk: Talk, rng: random.Random, wecom: bool, crop: bool = False) -> tupl
     d.text((x0 + 20 * s, (head - ft.size) / 2), talk.title, font=ft, fill=win.ink)
     if talk.tag:
         tx = x0 + 20 * s + d.textlength(talk.title, font=ft) + 6 * s
-        d.text((tx, (head - ft.size) / 2 + 2 * s), talk.tag, font=_font(13 * s),
-               fill=(30, 170, 90) if talk.tag == "@微信" else (230, 140, 30))
+        d.text(
+            (tx, (head - ft.size) / 2 + 2 * s),
+            talk.tag,
+            font=_font(13 * s),
+            fill=(30, 170, 90) if talk.tag == "@微信" else (230, 140, 30),
+        )
     for k, glyph in enumerate(["✕", "□", "—"]):  # the window's buttons, top right
         d.text((ww - (22 + 40 * k) * s, 6 * s), glyph, font=_font(12 * s), fill=win.faint)
     d.text((x1 - 40 * s, head / 2 + 4 * s), "···", font=_font(16 * s), fill=win.faint)
@@ -586,10 +795,18 @@ def _pc(talk: Talk, rng: random.Random, wecom: bool, crop: bool = False) -> tupl
     for k in range(6):
         ix = x0 + (18 + 32 * k) * s
         d.ellipse((ix, wh - foot + 12 * s, ix + 18 * s, wh - foot + 30 * s), outline=win.faint, width=max(1, int(s)))
-    d.rounded_rectangle((x1 - 96 * s, wh - 46 * s, x1 - 20 * s, wh - 16 * s), radius=int(4 * s),
-                        fill=win.accent if wecom else (233, 233, 233))
-    d.text((x1 - 58 * s, wh - 31 * s), "发送" if wecom else "发送(S)", font=_font(13 * s),
-           fill=(255, 255, 255) if wecom else win.accent, anchor="mm")
+    d.rounded_rectangle(
+        (x1 - 96 * s, wh - 46 * s, x1 - 20 * s, wh - 16 * s),
+        radius=int(4 * s),
+        fill=win.accent if wecom else (233, 233, 233),
+    )
+    d.text(
+        (x1 - 58 * s, wh - 31 * s),
+        "发送" if wecom else "发送(S)",
+        font=_font(13 * s),
+        fill=(255, 255, 255) if wecom else win.accent,
+        anchor="mm",
+    )
     body, rows = thread(talk.msgs, x1 - x0, s, lk, rng, {"left": talk.title})
     room = int(wh - foot - head - 2)
     cut = max(0, body.height - room)
