@@ -13,6 +13,8 @@ they are the meaning of the words, not a drawing. Styles:
   with their names), the sender's name and time over some messages, 已读 marks beside the rep's bubbles.
 - "crop": a part of a phone chat cut out, no title or input bar, starting (and often ending) mid-bubble.
 - "long": a long scrolling phone screenshot, 1080 × 4000–6500, several days of time separators.
+- "smallwin": either client in a small window (0.36–0.5 of the screen's width) on the wallpaper (added with
+  pccrop, scored first on main's code).
 - "pccrop": a part of a PC client's chat pane cut out (added after the first four were scored): no title bar,
   input area or session list, 14-px desktop text, starting mid-message.
 """
@@ -29,7 +31,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from tests.synth import Truth, _fmt_phone, _follow_up, _now, _phone, _stamp, follow_up_meaning
 
-CLIENT_STYLES = ("wxwin", "wwwin", "crop", "long", "pccrop")
+CLIENT_STYLES = ("wxwin", "wwwin", "crop", "long", "pccrop", "smallwin")
 NOTO = "/usr/share/fonts/opentype/noto/"
 RGB = tuple[int, int, int]
 
@@ -294,9 +296,17 @@ def truth_of(talk: Talk, shown: list[Msg], title_shown: bool, now: datetime) -> 
             else:
                 facts[k] = v
     got: dict[str, Any] = facts
-    return Truth(True, "lead", customer_name=got.get("customer_name"), company=got.get("company"),
-                 title=got.get("title"), phone=got.get("phone"), budget_cny=got.get("budget_cny"),
-                 needs=tuple(got.get("needs", ())), follow_up=follow)
+    return Truth(
+        True,
+        "lead",
+        customer_name=got.get("customer_name"),
+        company=got.get("company"),
+        title=got.get("title"),
+        phone=got.get("phone"),
+        budget_cny=got.get("budget_cny"),
+        needs=tuple(got.get("needs", ())),
+        follow_up=follow,
+    )
 
 
 # ---------------------------------------------------------------- drawing a thread
@@ -686,7 +696,9 @@ def _people(
         y += 46 * s
 
 
-def _pc(talk: Talk, rng: random.Random, wecom: bool, crop: bool = False) -> tuple[Image.Image, list[Msg], bool]:
+def _pc(
+    talk: Talk, rng: random.Random, wecom: bool, crop: bool = False, narrow: bool = False
+) -> tuple[Image.Image, list[Msg], bool]:
     w, h, s = rng.choice(SCREENS)
     if wecom:
         pane = rng.choice([(255, 255, 255), (246, 247, 249)])
@@ -742,10 +754,10 @@ def _pc(talk: Talk, rng: random.Random, wecom: bool, crop: bool = False) -> tupl
             names=False,
             read=False,
         )
-    windowed = rng.random() < 0.45
+    windowed = rng.random() < 0.45 or narrow
     screen = _wallpaper(w, h, rng)
-    if windowed:
-        ww, wh = int(w * rng.uniform(0.6, 0.86)), int(h * rng.uniform(0.72, 0.94))
+    if windowed:  # `narrow`: a small window (its chat pane a sixth of the screen or so), the same draws
+        ww, wh = int(w * rng.uniform(*((0.36, 0.5) if narrow else (0.6, 0.86)))), int(h * rng.uniform(0.72, 0.94))
         ox, oy = rng.randint(0, w - ww), rng.randint(0, h - wh)
     else:
         ww, wh, ox, oy = w, h - int(44 * s), 0, 0
@@ -830,8 +842,11 @@ def _pc(talk: Talk, rng: random.Random, wecom: bool, crop: bool = False) -> tupl
     return screen, shown, True
 
 
-def make_client(seed: int, style: str, kind: str = "lead") -> tuple[bytes, datetime, Truth, dict[str, object]]:
-    """One screenshot of `style` with its ground truth: (image bytes, time received, truth, meta)."""
+def make_client(
+    seed: int, style: str, kind: str = "lead", *, narrow: bool = False
+) -> tuple[bytes, datetime, Truth, dict[str, object]]:
+    """One screenshot of `style` with its ground truth: (image bytes, time received, truth, meta). `narrow`: a PC
+    client's window not maximised and small on its screen."""
     rng = random.Random(seed * 7 + CLIENT_STYLES.index(style))
     now = _now(rng)
     days = rng.randint(3, 5) if style == "long" else rng.choice([1, 1, 2] if style == "pccrop" else [0, 0, 1])
@@ -843,7 +858,8 @@ def make_client(seed: int, style: str, kind: str = "lead") -> tuple[bytes, datet
     elif style == "pccrop":
         img, shown, titled = _pc(talk, rng, wecom=rng.random() < 0.5, crop=True)
     else:
-        img, shown, titled = _pc(talk, rng, wecom=style == "wwwin")
+        small = style == "smallwin"  # a small window of either client
+        img, shown, titled = _pc(talk, rng, wecom=style == "wwwin" or (small and seed % 2 == 1), narrow=narrow or small)
     out = io.BytesIO()
     if style == "crop" and rng.random() < 0.3:
         img.save(out, "PNG")
