@@ -51,13 +51,13 @@ def locate(img: Image.Image) -> Located:
     first = analyse(img) if portrait else None  # a phone's own threshold: its boxes as always read
     if first is not None and not first.is_chat:
         first = analyse(img, floor=True)  # a noisy JPEG whose background strays past that threshold
+    spans = chat_pane_candidates(img)
     if first is not None and first.is_chat:
-        split = best_pane(img) if chat_pane_candidates(img) else None  # an iPad held upright in split view
+        split = best_pane(img, spans=spans) if spans else None  # an iPad held upright in split view
         return split or Located(img, first, PHONE)
     # a part of a PC client's chat pane cut out: no panel boundaries, desktop-sized avatars and text (a phone's
     # least avatar size is far larger at this width)
-    desk = _pane_at(img, Box(0, 0, img.width, img.height), photo=False) \
-        if not grainy and not chat_pane_candidates(img) else None
+    desk = _pane_at(img, Box(0, 0, img.width, img.height), photo=False) if not grainy and not spans else None
     if desk is not None and not any(r.kind == RIGHT for r in desk[1].layout.regions):
         desk = None  # the rep's side shows too: a page's title and first lines at its margin are no crop of a chat
     if not portrait and not grainy:  # a part of a phone chat cut out: no bar at either edge (layout._cropped)
@@ -65,7 +65,7 @@ def locate(img: Image.Image) -> Located:
         if cut.is_chat and cut.chat_top == 0 and cut.chat_bottom == img.height \
                 and (desk is None or _messages(cut) >= _messages(desk[1].layout)):
             return Located(img, cut, PHONE)
-    pane = best_pane(img)
+    pane = best_pane(img, spans=spans)
     if pane is not None:
         return pane
     if desk is not None:
@@ -171,13 +171,14 @@ def phone_lines(screen: Image.Image) -> Layout | None:
 # ---------------------------------------------------------------- panes
 
 
-def best_pane(img: Image.Image, *, photo: bool = False) -> Located | None:
+def best_pane(img: Image.Image, *, photo: bool = False, spans: list[Box] | None = None) -> Located | None:
     """The column span that reads as the fullest chat: the chat pane. A session list also shows avatars beside
     text at its left edge, but never the other side's bubbles, so a span with both speakers wins, then the one
     with more messages; the session list's names never feed a lead when the pane is readable. `photo`: a
-    rectified photo of a monitor (its grain and moiré measured as a photo's)."""
+    rectified photo of a monitor (its grain and moiré measured as a photo's). `spans`: the candidates, when
+    already found."""
     best: tuple[int, Located] | None = None
-    boxes = chat_pane_candidates(img, photo=photo)
+    boxes = chat_pane_candidates(img, photo=photo) if spans is None else spans
     for box in boxes:
         found = _pane_at(img, box, photo)
         if not photo:  # the span may hold a session list of the pane's own colour: the pane after it instead
