@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -53,8 +53,16 @@ class Database:
                 # a burst's 50 handlers opened and closed overflow connections all the time.
                 kwargs.update(pool_size=SQLITE_POOL, max_overflow=SQLITE_POOL)
         else:
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            # No pool_pre_ping: on asyncpg it is BEGIN; SELECT; ROLLBACK — three round trips per checkout,
+            # 15–25 % of a PostgreSQL burst's samples (bench/scaleout.py). A checkout looks at the socket instead
+            # (`_drop_closed_connections`, no round trip), and a statement that meets a dead connection invalidates
+            # the pool (SQLAlchemy does this for every disconnect error), so after a restart of PostgreSQL at most
+            # one statement per process fails (its transaction rolls back: the message is replayed, the outbox row
+            # retried) and every other connection is replaced at its next checkout.
+            kwargs.update(pool_size=10, max_overflow=10)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if not self.is_sqlite:
+            _drop_closed_connections(self.engine)
         self._inline: InlineReader | None = None
         if self.is_sqlite:
             _tune_sqlite(self.engine)
@@ -114,6 +122,19 @@ class Database:
         except Exception:
             log.exception("database ping failed")
             return False
+
+
+def _drop_closed_connections(engine: AsyncEngine) -> None:
+    """A pooled connection whose socket the server closed (PostgreSQL restarted, the backend terminated, an idle
+    timeout) is replaced at checkout: asyncpg notices the close on the event loop while the connection sits in the
+    pool, so `is_closed()` answers without a round trip. Raising DisconnectionError makes the pool discard it and
+    check out another (SQLAlchemy retries the checkout)."""
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        is_closed = getattr(record.driver_connection, "is_closed", None)  # asyncpg's Connection
+        if callable(is_closed) and is_closed():
+            raise exc.DisconnectionError("connection closed by the server while it was pooled")
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
