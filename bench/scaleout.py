@@ -3,7 +3,7 @@
 instance count. Each run gets a fresh database on the server of --pg (trust auth, CREATE DATABASE allowed).
 
     .venv/bin/python bench/scaleout.py [--n 1500] [--rate 500] [--instances 1,2,3]
-        [--pg postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
+        [--pg postgresql+asyncpg://postgres@127.0.0.1:5432/postgres] [--no-handler-process] [--py-spy DIR]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from storage.notify import asyncpg_dsn
 from tests.fakes.wecom_api import FakeWecom
 from tests.scaleout import Spreader, cluster_env, prepare, start_cluster
+from tests.servers import Server
 
 
 def pct(values: list[float], p: float) -> float:
@@ -40,9 +41,11 @@ async def admin(pg: str, sql: str) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a live process so far (Linux /proc)."""
+    """User + system CPU of a live process and its live children (the handler child) so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(k) for k in children.read_text().split()] if children.exists() else []
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(cpu_seconds(k) for k in kids)
 
 
 async def run(k: int, args: argparse.Namespace) -> str:
@@ -57,19 +60,37 @@ async def run(k: int, args: argparse.Namespace) -> str:
             # keeps the shipped default.
             # Likewise its 6 s lease cut deliveries off after 3 s (lease / 2) when a loaded machine answered slower.
             env = cluster_env(url, fake, SALESBOT_SERVER_REPLAY_GRACE_S=str(args.replay_grace),
-                              SALESBOT_REMINDERS_LEASE_S="60")
+                              SALESBOT_REMINDERS_LEASE_S="60",
+                              SALESBOT_SERVER_HANDLER_PROCESS=str(args.handler_process).lower())
             await prepare(url, env)
             servers = await start_cluster(tmp, env, k)
+            if args.handler_process:  # until then serve handles the messages itself: not the shipped steady state
+                await asyncio.gather(*(children_ready(server) for server in servers))
+            spies = [await asyncio.create_subprocess_exec(
+                "py-spy", "record", "--subprocesses", "--nonblocking", "-r", "50", "-f", "raw", "-o",
+                str(Path(args.py_spy) / f"{k}x-{i}.txt"), "-d", str(round(args.n / args.rate + 15)),
+                "-p", str(server.proc.pid), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+                for i, server in enumerate(servers) if args.py_spy and server.proc is not None]
             try:
                 return await _load(k, fake, servers, args)
             finally:
+                for spy in spies:
+                    await spy.wait()
                 for server in servers:
                     await server.stop()
     finally:
         await admin(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def _load(k: int, fake: FakeWecom, servers: list, args: argparse.Namespace) -> str:  # type: ignore[type-arg]
+async def children_ready(server: Server, timeout_s: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while "handlers process ready" not in server.log_text():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{server.url}: the handler child was not ready within {timeout_s:.0f} s")
+        await asyncio.sleep(0.2)
+
+
+async def _load(k: int, fake: FakeWecom, servers: list[Server], args: argparse.Namespace) -> str:
     spread = Spreader(fake, servers, concurrency=200)
     acks: list[float] = []
     async with spread.session() as http:
@@ -120,5 +141,9 @@ if __name__ == "__main__":
     parser.add_argument("--instances", default="1,2,3")
     parser.add_argument("--pg", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--handler-process", action=argparse.BooleanOptionalAction, default=True,
+                        help="[server] handler_process of every instance (default on, as shipped)")
+    parser.add_argument("--py-spy", default="", help="a directory: py-spy records each instance (and its handler "
+                        "child) during the burst, collapsed stacks in <instances>x-<i>.txt")
     parser.add_argument("--replay-grace", type=float, default=120.0, help="[server] replay_grace_s of the instances")
     asyncio.run(main(parser.parse_args()))

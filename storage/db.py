@@ -94,6 +94,18 @@ class Database:
         async with self.engine.connect() as conn:
             yield await conn.execution_options(**options)
 
+    @asynccontextmanager
+    async def writer(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one write statement outside the tamper-evident record (no session): on PostgreSQL in
+        autocommit — the statement is its own transaction, no BEGIN/COMMIT round trips; on SQLite a BEGIN
+        IMMEDIATE … COMMIT. Only for a single statement: two would not be atomic on PostgreSQL."""
+        if self.is_sqlite:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
     async def read_rows(self, statement: Statement, params: Mapping[str, Any]) -> Sequence[Any]:
         """The rows of a small indexed read of the hot path (a statement built once), as `reader(inline=True)`
         reads them; on a SQLite file straight through sqlite3 (storage/inline_read.py)."""
