@@ -33,6 +33,11 @@ SQLITE_POOL = 64  # connections kept open to a SQLite file, each an idle thread 
 # pool's other users (group commit, outbox, ticker) they stay within the kept connections. Above the pool, every
 # job opened an overflow connection (a thread, its PRAGMAs and functions) and closed it again: ~6% of a burst's CPU.
 SQLITE_BURST_JOBS = SQLITE_POOL - 16
+# PostgreSQL connections per engine: kept, and opened for a moment above that. Each process has its engine (serve,
+# its handler child) and serve a claims engine (1–2 in use): N instances open up to ~N × (2 × 20 + 3) at a peak,
+# within PostgreSQL's max_connections (default 100) for 2 instances of full peaks or 3 with the usual ones
+# (docs/operations.md, sizing).
+PG_POOL, PG_OVERFLOW = 15, 5
 
 
 class Database:
@@ -59,7 +64,10 @@ class Database:
             # the pool (SQLAlchemy does this for every disconnect error), so after a restart of PostgreSQL at most
             # one statement per process fails (its transaction rolls back: the message is replayed, the outbox row
             # retried) and every other connection is replaced at its next checkout.
-            kwargs.update(pool_size=10, max_overflow=10)
+            # The same peak as before (20 a process), more of it kept: with 10 kept, a burst's handlers checked
+            # out and returned overflow connections all the time, each new one costing a connect (TLS tried first)
+            # and every statement prepared again (~10 % of a burst's samples in the handler child).
+            kwargs.update(pool_size=PG_POOL, max_overflow=PG_OVERFLOW)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if not self.is_sqlite:
             _drop_closed_connections(self.engine)
