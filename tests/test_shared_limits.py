@@ -1,5 +1,6 @@
-"""Per-recipient limits across processes (PostgreSQL instances; on SQLite serve and its handler child): two senders (two processes' worth: own engine, own
-in-memory throttle, own API client) draining one outbox stay together within WeCom's per-member limit."""
+"""Per-recipient limits across processes (PostgreSQL instances; on SQLite serve and its handler child): two
+senders (two processes' worth: own engine, own in-memory throttle, own API client) draining one outbox stay
+together within WeCom's per-member limit."""
 
 from __future__ import annotations
 
