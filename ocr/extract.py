@@ -813,12 +813,14 @@ SELF_INTRO = re.compile(r"我是|我叫|本人")  # a member introducing themsel
 GROUP_LABEL = re.compile(r"[\u4e00-\u9fff]{2,4}")  # a member's name over their message
 # 「邵俊峰(鹿城中心医院)」 as a group nickname (the closing bracket often cut off or unread)
 NAME_AND_COMPANY = re.compile(r"^(?P<name>[\u4e00-\u9fff]{2,4})\s*[（(](?P<co>[\u4e00-\u9fffA-Za-z]{2,16})[)）]?$")
+# WeCom's external members: 「邵俊峰@微信」 (on personal WeChat), 「邵俊峰@鹿城中心医院」 (their company's short name)
+NAME_AT = re.compile(r"^(?P<name>[\u4e00-\u9fff]{2,4})\s*[@＠]\s*(?P<co>[\u4e00-\u9fffA-Za-z]{2,16})$")
 
 
 def _label_name(label: str) -> str:
     """The person a member's label names: 「嘉禾置地-卜佩玲」 and 「卜佩玲(嘉禾置地)」 are 卜佩玲; a label whose
     parts are no person's name stays as it is (still one member's key)."""
-    m = NAME_AND_COMPANY.match(label)
+    m = NAME_AND_COMPANY.match(label) or NAME_AT.match(label)
     if m:
         return m.group("name")
     m = LABEL.match(label)
@@ -836,7 +838,7 @@ def _split_labels(regions: tuple[TextRegion, ...]) -> tuple[tuple[TextRegion, ..
         first, _, rest = r.text.partition("\n")
         first = first.strip()
         if r.kind in (LEFT, RIGHT) and rest.strip() and (GROUP_LABEL.fullmatch(first) or LABEL.match(first)
-                                                          or NAME_AND_COMPANY.match(first)):
+                                                          or NAME_AND_COMPANY.match(first) or NAME_AT.match(first)):
             labels[i] = _label_name(first)
             r = dataclasses.replace(r, text=rest, latin="" if first in r.latin else r.latin)
         out.append(r)
