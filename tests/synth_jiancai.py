@@ -207,16 +207,27 @@ def _one_to_one(rng: random.Random, now: datetime) -> tuple[Chat, Truth]:
     return chat, truth
 
 
+def _fitting(chat: Chat, rng: random.Random, size: tuple[int, int], dark: bool) -> Image.Image | None:
+    """The chat on one phone screen, or None when it does not fit (a long screenshot is never photographed)."""
+    for candidate in (size, (1080, 2340)):
+        img, visible = render_chat(chat, rng, candidate, dark)
+        if len(visible) == len(chat.items):
+            return img
+    return None
+
+
 def site_photo(seed: int) -> Sample:
     rng = random.Random(seed * 23 + 1)
     now = _now(rng).replace(hour=rng.randint(12, 20))
     chat, truth = _group_chat(rng, now) if rng.random() < 0.3 else _one_to_one(rng, now)
     dark_ui = rng.random() < 0.3
     size = rng.choice([(1080, 2340), (720, 1280)])
-    screen = _render(chat, rng, size, dark_ui)
-    if screen.height > size[1]:  # a photo shows one screenful: keep the group's chat short enough
+    screen = _fitting(chat, rng, size, dark_ui)
+    if screen is None:  # a photo shows one screenful: a chat that fits a phone's screen
         chat, truth = _one_to_one(rng, now)
-        screen = _render(chat, rng, size, dark_ui)
+        size = (1080, 2340)
+        screen = _fitting(chat, rng, size, dark_ui)
+        assert screen is not None
     photo, meta = photograph(np.asarray(screen), rng)
     quality = rng.randint(40, 60)
     buf = io.BytesIO()
@@ -224,7 +235,7 @@ def site_photo(seed: int) -> Sample:
     text = chat.title + "".join(it.text for it in chat.items)
     style = "photo-dim" if meta["dim"] else "photo"
     return Sample(f"{seed}-site-photo", buf.getvalue(), now, truth, text,
-                  {**meta, "style": style, "size": size, "quality": quality, "dark_ui": dark_ui})
+                  {**meta, "style": style, "size": screen.size, "quality": quality, "dark_ui": dark_ui})
 
 
 def _tilted_quad(rng: random.Random, w: float, h: float, cx: float, cy: float) -> np.ndarray:
