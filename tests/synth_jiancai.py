@@ -13,9 +13,9 @@ does not:
   digits are in the chat too.
 - `site_photo(seed)`: a phone screen (a one-to-one chat or a group above) photographed the way a site manager
   does it — often in a dim room or at night (the screen the brightest thing, its bezel merging into the dark),
-  the phone 30–85 % of the frame's height (its screen at least 390 px wide), a perspective of 5–20° about any axis plus a turn of up to ±15°, a
-  thumb, a pen or a card lying over the screen's edge, a window's reflection or a lamp's highlight across it,
-  moiré, blur, grain and a JPEG of quality 40–60.
+  the phone 30–85 % of the frame's height (its screen at least 390 px wide), a perspective of 5–20° about any
+  axis plus a turn of up to ±15°, a thumb, a pen or a card lying over the screen's edge, a window's reflection
+  or a lamp's highlight across it, moiré, blur, grain and a JPEG of quality 40–60.
 
 Only tests/synth.py's renderer (`render_chat`) and fonts are reused; every text here is this module's own.
 Same seed → same bytes; the ground truth is what the generator chose.
@@ -45,7 +45,8 @@ LEAD_ROLES = ["采购主管", "材料部经理", "项目采购", "采购部经�
 BOSS_ROLES = ["项目经理", "项目总", "工程总监", "生产经理"]
 OTHER_ROLES = ["技术员", "施工员", "资料员", "安全员"]
 FAMILY = "荀聂甘柯麦邝戚窦芮隗滕诸巩钮缪"
-GIVEN2 = ["文博", "春燕", "国栋", "晓东", "慧敏", "永刚", "丽萍", "志强", "秋云", "德明", "亚楠", "红梅", "卫国", "小军"]
+GIVEN2 = ["文博", "春燕", "国栋", "晓东", "慧敏", "永刚", "丽萍", "志强", "秋云", "德明", "亚楠", "红梅", "卫国",
+          "小军"]
 SIZES = [(1080, 2340), (720, 1280), (828, 1792)]
 
 
