@@ -740,7 +740,9 @@ def _handed_in_group(members: dict[str | None, _Member]) -> tuple[str | None, Pe
     for key, member in members.items():
         for said in member.said:
             person = handed_to(half_width(said))
-            if person.name and not _names(key, person.name):
+            named = person.name and (person.title or len(person.name) == 3)  # not 「后续对接找我」's 「后续」
+            if named and is_person_name(person.name or "") and not re.search(r"[我你他她们]", person.name or "") \
+                    and not _names(key, person.name):
                 return key, person
     return None
 

@@ -28,7 +28,7 @@ from ocr.catalog import Catalog, CatalogError, load_catalog
 from ocr.engine import EngineUnavailable, OcrTimeout, get_engine
 from ocr.extract import LeadFields, extract
 from ocr.people import NAMES
-from ocr.screen import locate, photographed
+from ocr.screen import locate
 
 log = logging.getLogger(__name__)
 MIN_SIDE = 200
@@ -36,9 +36,6 @@ MAX_ASPECT = 12.0  # long screenshots are ~2–4× taller than wide; 12× is a r
 # Phones are ≤ 1290 px wide. Wider images are scaled down before layout: text stays legible (the engine reads
 # bubbles at 750 px width anyway) and memory stays bounded (6300×6300 took 1 GB when analysed full size).
 MAX_WIDTH = 1300
-# An upright camera photo (grainy, `ocr.screen.photographed`) keeps up to this width: the phone in it may take
-# half the frame, and its screen read from 1300 px was ~270 px wide (characters ~12 px, misread once blurred).
-PHOTO_WIDTH = 1800
 # Wider images are desktops, tablets or photos: their chat pane is read at full resolution (14-px text), so
 # they keep up to 4K width and 9 megapixels.
 MAX_WIDE_WIDTH = 3840
@@ -156,13 +153,10 @@ def width_limit(w: int, h: int) -> int:
 
 
 def bounded(img: Image.Image) -> Image.Image:
-    """RGB, at most MAX_WIDTH wide for a phone shot, PHOTO_WIDTH for an upright camera photo, MAX_WIDE_WIDTH for
-    anything wider (aspect kept)."""
+    """RGB, at most MAX_WIDTH wide for a phone shot, MAX_WIDE_WIDTH for anything wider (aspect kept)."""
     if img.mode not in ("RGB", "L"):
         img = img.convert("RGB")
     limit = width_limit(img.width, img.height)
-    if img.width > limit and img.height >= img.width * 1.2 and photographed(img):
-        limit = min(img.width, PHOTO_WIDTH)  # a phone photographed upright: its screen is a part of the frame
     if img.width >= 2 * limit:
         img = img.reduce(img.width // limit)  # box filter by an integer factor: cheap, small intermediate
     if img.width > limit:

@@ -94,20 +94,8 @@ def read_photo(photo: tuple[Image.Image, tuple[tuple[float, float], ...]]) -> Lo
             return dataclasses.replace(shown, kind=PHOTO, pane=None, quad=quad)
     upright = levelled(screen, pane=screen.width > screen.height)
     layout = photo_layout(upright)
-    return Located(sharpened(upright), layout, PHOTO, quad=quad) if layout.is_chat else None
+    return Located(upright, layout, PHOTO, quad=quad) if layout.is_chat else None
 
-
-def sharpened(img: Image.Image) -> Image.Image:
-    """A photographed phone screen with the camera's defocus partly undone (an unsharp mask): its text was
-    rectified from ~16-px characters blurred by a σ of 1–2 px, which the engine reads as other characters."""
-    import cv2
-
-    rgb = rgb_array(img)
-    soft = cv2.GaussianBlur(rgb, (0, 0), SHARPEN_SIGMA)
-    return Image.fromarray(cv2.addWeighted(rgb, 1 + SHARPEN_AMOUNT, soft, -SHARPEN_AMOUNT, 0), "RGB")
-
-
-SHARPEN_SIGMA, SHARPEN_AMOUNT = 2.0, 1.0
 
 
 def analyse_photo(img: Image.Image, *, desktop: bool = False) -> Layout:
