@@ -25,6 +25,7 @@ from pypinyin import lazy_pinyin
 
 from bot.engines import Engines
 from bot.segmenter import WORD_TAGS, private_tokenizer
+from knowledge import concepts
 from knowledge.query import SIMPLIFIER, Simplifier
 from knowledge.schema import AXES, KbCard
 from knowledge.taxonomy import FIRMS, Cue, Taxonomy
@@ -633,6 +634,8 @@ class CardIndex:
     keyword_values: dict[str, dict[int, np.ndarray]]
     pinyin: PinyinReader
     retokenised: list[KbCard]  # cards whose tokens this build computed (new dictionary): for the caller to save
+    # everyday concepts each card's text voices (knowledge/concepts.py): a paraphrase meets its card on them
+    concepts: SparseBM25 | None = None
 
     @property
     def positions(self) -> dict[str, int]:
@@ -699,7 +702,15 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
         pinyin=PinyinReader(_pinyin_words(cues, cards, tokenizer),
                             (tokenizer.normalize(c.text) for c in cues if c.text.isascii())),
         retokenised=retokenised,
+        concepts=SparseBM25([concept_tokens(c, tokenizer.t2s) for c in cards]),
     )
+
+
+def concept_tokens(card: KbCard, t2s: Simplifier) -> list[str]:
+    """The everyday concepts a card voices: title, keywords and the admin's objection count twice, the talk
+    track once (the success case and the quote template are left out: they are about other customers and sums)."""
+    pieces = [(card.title, 2), *((k, 2) for k in card.keywords), (card.objection, 2), (card.talk_track, 1)]
+    return concepts.shipped().of_pieces((t2s.simplified(text), weight) for text, weight in pieces if text)
 
 
 VOICED_CARDS = 20  # cards of one new objection value read for the known values they voice
