@@ -55,7 +55,7 @@ W_BIGRAM = 1.5
 # Everyday concepts (knowledge/concepts.py), read only when no objection or card keyword of the query matched:
 W_CONCEPT = 1.5  # a card voicing all of the query's concepts gains this much (text relevance gives up to 2.5)
 CONCEPT_BACKED = 0.5  # share of the query's concepts (BM25) the first card voices for it to stand as a cue would
-CONCEPT_WORDS = 2  # ... found through this many distinct words of the query (one, 几天 or 划算, is chance)
+CONCEPT_WORDS = 2  # distinct concept words a query needs for concepts to count (one, 几天 or 开会, is chance)
 W_TITLE = 1.0
 W_KEYWORD = 2.0
 W_RECENT = 0.3  # the newest card gets this much over one two years older
@@ -288,17 +288,18 @@ def score_all(index: CardIndex, text: str) -> Scored:
 def _concept_relevance(index: CardIndex, said: str, hits: Sequence[CueHit]) -> tuple[np.ndarray | float, int]:
     """0..1 per card: how much of the everyday concepts the query voices (knowledge/concepts.py) the card voices
     too, and the number of distinct concept words found. Read only when the vocabulary found no objection and no
-    card keyword in the query: where a cue names the topic, concepts only tipped near ties the wrong way (kb-dev,
-    held-out E and S lost a query each when they were read always)."""
+    card keyword in the query (where a cue names the topic, concepts only tipped near ties the wrong way: kb-dev,
+    held-out E and S lost a query each when they were read always), and only from two concept words on: one
+    (开会, 几天) put a card that shares a character pair with an own-day ask first, and it was answered."""
     if index.concepts is None or any(h.cue.axis in TOPIC_AXES for h in hits):
         return 0.0, 0
     text = index.tokenizer.normalize(said)
-    found = concepts.shipped().find(text)
-    if not found:
-        return 0.0, 0
+    words = len(set(concepts.shipped().words_in(text)))
+    if words < CONCEPT_WORDS:
+        return 0.0, words
     out = np.zeros(len(index.cards), dtype=np.float32)
-    ceiling = index.concepts.scores(found, out)
-    return (out / ceiling if ceiling > 0 else 0.0), len(set(concepts.shipped().words_in(text)))
+    ceiling = index.concepts.scores(concepts.shipped().find(text), out)
+    return (out / ceiling if ceiling > 0 else 0.0), words
 
 
 OWN_TITLE = 4.0  # a query that is (nearly) a card's own title: more than one axis cue gives another card
@@ -559,12 +560,11 @@ def _vetoed(index: CardIndex, scored: Scored, best: int, backing: Backing) -> bo
     - a third of the query explained, no customer in it, and the card holds at most one of its words: the rep's own
       matter (「送水的师傅今天来了吗」) sharing one word with a card;
     - the query's concern is one no card is about (`_about_nothing_held`).
-    A query no cue matched whose first card voices its everyday concepts (two words or more of them) is judged as
+    A query no cue matched whose first card voices half of its everyday concepts (two words or more) is judged as
     one a cue matched: only the last veto holds, and the fitted decision weighs it."""
     card = index.cards[best]
     coverage = _coverage(index, scored.query, scored.hits)
-    if scored.concept_words >= CONCEPT_WORDS and float(np.asarray(scored.concept).flat[best] if np.ndim(
-            scored.concept) else scored.concept) >= CONCEPT_BACKED:
+    if float(np.asarray(scored.concept).flat[best] if np.ndim(scored.concept) else scored.concept) >= CONCEPT_BACKED:
         return _about_nothing_held(index, scored, best)  # the card voices the query's concepts: as a cue would
     if not any(h.cue.axis in TOPIC_AXES for h in scored.hits):
         pieces = _pieces(index, scored, card)
