@@ -42,6 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.ocr_tally import StyleTally, _score, prf
 from ocr.extract import FIELDS
 from tests.synth import edit_distance, squash
 
@@ -181,28 +182,6 @@ def score(engine: str, split: str, refs: list[Reference], lines: list[dict]) -> 
     }
 
 
-def _score(c: list[int], truth: object, pred: object, *, is_set: bool) -> None:
-    if is_set:
-        t, p = set(truth or ()), set(pred or ())  # type: ignore[call-overload]
-        c[0] += len(t & p)
-        c[1] += len(p - t)
-        c[2] += len(t - p)
-        return
-    if pred is not None and pred == truth:
-        c[0] += 1
-        return
-    if pred is not None:
-        c[1] += 1
-    if truth is not None:
-        c[2] += 1
-
-
-def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    p = tp / (tp + fp) if tp + fp else 1.0
-    r = tp / (tp + fn) if tp + fn else 1.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
-
-
 def report(res: dict[str, object]) -> None:
     counts: dict[str, list[int]] = res["counts"]  # type: ignore[assignment]
     print(f"\n== {res['engine']} · {res['split']} half · {res['n']} images ({res['leads']} leads, "
@@ -297,43 +276,18 @@ def bench_styles(engine: str, n: int, only: list[str] | None = None) -> None:
     if done is None:
         return
     lines, mem = done
-    per_style: dict[str, list[list[int]]] = {}
-    negatives = [0, 0]
-    negatives_of: dict[str, list[int]] = {}
-    phone_fp = [0, 0]
+    tally = StyleTally()
     for (style, truth), got in zip(refs, lines, strict=True):
-        if not truth.is_lead:  # type: ignore[attr-defined]
-            negatives[0] += not got["is_lead"]
-            negatives[1] += 1
-            mine = negatives_of.setdefault(style, [0, 0])
-            mine[0] += not got["is_lead"]
-            mine[1] += 1
-            continue
-        pred = dict(got["fields"]) if got["is_lead"] else {f: None for f in FIELDS} | {"needs": []}
-        pred["follow_up"] = datetime.fromisoformat(pred["follow_up"]) if pred["follow_up"] else None
-        counts = per_style.setdefault(style, [[0, 0, 0] for _ in FIELDS])
-        for c, f in zip(counts, FIELDS, strict=True):
-            _score(c, getattr(truth, f), pred[f], is_set=f == "needs")
-        phone_fp[0] += counts[FIELDS.index("phone")][1]
+        tally.add(style, truth, got)
     print(f"\n== styles · {engine} · {len(lines)} images (tests/synth_styles.py, seeds from {STYLE_SEED})")
-    total = [0, 0, 0]
-    for style, counts in per_style.items():
-        agg = [sum(c[k] for c in counts) for k in range(3)]
-        total = [a + b for a, b in zip(total, agg, strict=True)]
-        p, r, f1 = prf(*agg)
+    for style, (p, r, f1), neg in tally.styles():
         secs = [g["seconds"] for (st, _), g in zip(refs, lines, strict=True) if st == style]
-        neg = negatives_of.get(style)
         print(f"{style:<9} F1 {f1:.3f} (P {p:.3f} R {r:.3f}) · median {statistics.median(secs):.2f} s/image"
               + (f" · negatives empty {neg[0]}/{neg[1]}" if neg else ""))
-    for style, neg in negatives_of.items():
-        if style not in per_style:
-            print(f"{style:<9} negatives empty {neg[0]}/{neg[1]}")
-    print("per field: " + " · ".join(
-        f"{f} {prf(*[sum(per_style[s][i][k] for s in per_style) for k in range(3)])[2]:.2f}"
-        for i, f in enumerate(FIELDS)))
-    p, r, f1 = prf(*total)
-    phone = prf(*[sum(per_style[s][FIELDS.index("phone")][k] for s in per_style) for k in range(3)])
-    print(f"OVERALL F1 {f1:.3f} · phone precision {phone[0]:.3f} · negatives empty {negatives[0]}/{negatives[1]}")
+    print("per field: " + tally.field_f1())
+    empty, total = (sum(n[k] for n in tally.negatives.values()) for k in range(2))
+    print(f"OVERALL F1 {tally.overall()[2]:.3f} · phone precision {prf(*tally.field_counts('phone'))[0]:.3f}"
+          f" · negatives empty {empty}/{total}")
     for size in ((1080, 2340), (2560, 1440), (1920, 1080)):
         secs = [g["seconds"] for g in lines if tuple(g["size"]) == size]
         if secs:

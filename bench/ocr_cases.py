@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.ocr import _score, prf
+from bench.ocr_tally import _score, prf
 from ocr.extract import FIELDS
 
 COUNTS = {"group": 16, "referral": 6, "pcflat": 6}

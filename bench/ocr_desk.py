@@ -14,13 +14,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.ocr import _score, prf
-from ocr.extract import FIELDS
+from bench.ocr_tally import StyleTally
 from tests.synth_desk import desk_set
 
 
@@ -46,42 +44,19 @@ def main() -> int:
         print(proc.stderr[-2000:])
         return 1
     lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"file"')]
-    per_style: dict[str, list[list[int]]] = {}
-    negatives: dict[str, list[int]] = {}
+    tally = StyleTally()
     secs: dict[str, list[float]] = {}
     for sm, got in zip(samples, lines, strict=True):
-        style = str(sm.meta["style"])
         secs.setdefault(f"{sm.meta['size'][0]}×{sm.meta['size'][1]}", []).append(got["seconds"])  # type: ignore[index]
-        if not sm.truth.is_lead:
-            neg = negatives.setdefault(style, [0, 0])
-            neg[0] += not got["is_lead"]
-            neg[1] += 1
-            if args.misses and got["is_lead"]:
-                print(got["file"], "a lead from a negative:", got["fields"])
-            continue
-        pred = dict(got["fields"]) if got["is_lead"] else {f: None for f in FIELDS} | {"needs": []}
-        pred["follow_up"] = datetime.fromisoformat(pred["follow_up"]) if pred["follow_up"] else None
-        if args.misses:
-            wrong = {f: (getattr(sm.truth, f), pred[f]) for f in FIELDS
-                     if (set(pred[f] or ()) != set(getattr(sm.truth, f) or ()) if f == "needs"
-                         else pred[f] != getattr(sm.truth, f))}
-            if wrong:
-                print(got["file"], sm.meta["size"], wrong)
-        counts = per_style.setdefault(style, [[0, 0, 0] for _ in FIELDS])
-        for c, f in zip(counts, FIELDS, strict=True):
-            _score(c, getattr(sm.truth, f), pred[f], is_set=f == "needs")
+        wrong = tally.add(str(sm.meta["style"]), sm.truth, got)
+        if args.misses and (wrong or (got["is_lead"] and not sm.truth.is_lead)):
+            print(got["file"], sm.meta["size"], wrong or f"a lead from a negative: {got['fields']}")
     print(f"== desk · seed {args.seed} · {len(lines)} images (tests/synth_desk.py)")
-    total = [0, 0, 0]
-    for style, counts in per_style.items():
-        agg = [sum(c[k] for c in counts) for k in range(3)]
-        total = [a + b for a, b in zip(total, agg, strict=True)]
-        p, r, f1 = prf(*agg)
-        neg = negatives.get(style, [0, 0])
+    for style, (p, r, f1), neg in tally.styles():
+        neg = neg or [0, 0]
         print(f"{style:<7} F1 {f1:.3f} (P {p:.3f} R {r:.3f}) · negatives empty {neg[0]}/{neg[1]}")
-    print("per field: " + " · ".join(
-        f"{f} {prf(*[sum(per_style[s][i][k] for s in per_style) for k in range(3)])[2]:.2f}"
-        for i, f in enumerate(FIELDS)))
-    print(f"OVERALL F1 {prf(*total)[2]:.3f}")
+    print("per field: " + tally.field_f1())
+    print(f"OVERALL F1 {tally.overall()[2]:.3f}")
     for size, ss in sorted(secs.items()):
         print(f"median {statistics.median(ss):.2f} s per {size} image ({len(ss)} images, max {max(ss):.2f})")
     return 0

@@ -1016,6 +1016,15 @@ def _default_suggestions(taxonomy: Taxonomy) -> tuple[str, ...]:
     return tuple(f"{v}异议" if v in {"价格"} else v for v in taxonomy.values["objection"][:4])
 
 
+@dataclass(frozen=True)
+class NextIndex:
+    """An index built ahead (`KnowledgeBase.build_next`) and what it was built on."""
+
+    signature: str | None  # the card generation of the index it extends
+    taxonomy: Taxonomy
+    index: CardIndex
+
+
 class KnowledgeBase:
     """The in-memory index of one process, kept fresh from the `knowledge_cards` table."""
 
@@ -1035,6 +1044,7 @@ class KnowledgeBase:
         self._rebuild: asyncio.Task[bool] | None = None
         self._written: dict[tuple[str, int], KbCard] = {}  # see remember()
         self.builds = 0  # how many indexes this process built (observability, tests)
+        self.adopted = 0  # of them, built during an import's publish and taken (`adopt`) instead of a reload
         self.learned = Learned(self.t2s)
         self.stale_days = 365
 
@@ -1134,11 +1144,44 @@ class KnowledgeBase:
         """Index cards that are not (yet) in a database, e.g. for benchmarks."""
         await self._build(list(cards))
 
+    async def build_next(self, written: Sequence[KbCard]) -> NextIndex | None:
+        """The index of this one's cards with `written` (an import's cards as it stores them) in their place,
+        built in the executor while the import publishes them (None before the first load): `adopt` takes it
+        instead of reading the cards back and building again after the publish."""
+        if self._index is None:
+            return None
+        signature, held, taxonomy = self._signature, self._index.cards, self.taxonomy
+
+        def build() -> CardIndex:
+            merged = {c.id: c for c in held}
+            merged.update((c.id, c) for c in written)
+            return build_index(sorted(merged.values(), key=lambda c: c.id), taxonomy, self.tokenizer)
+
+        return NextIndex(signature, taxonomy, await asyncio.get_running_loop().run_in_executor(None, build))
+
+    async def adopt(self, db: object, built: NextIndex, generations: tuple[str, str]) -> bool:
+        """Take `built` when the publish's last transaction replaced the generation it was built on — no other
+        card write since this index was loaded, so the index's cards plus the import's are the live cards — and
+        that generation is still this one's (no reload meanwhile). `generations`: (replaced, written)."""
+        replaced, written = generations
+        async with self._lock:
+            if built.signature is None or replaced != built.signature or self._signature != built.signature \
+                    or self.taxonomy is not built.taxonomy:
+                return False
+            self.builds, self.adopted = self.builds + 1, self.adopted + 1
+            self._install(built.index)
+            self._signature, self._written = written, {}
+            await self._save_tokens(db)
+            return True
+
     async def _build(self, cards: list[KbCard]) -> None:
         self.builds += 1
         loop = asyncio.get_running_loop()
         tokenizer = await loop.run_in_executor(None, lambda: self.tokenizer)
-        self._index = await loop.run_in_executor(None, build_index, cards, self.taxonomy, tokenizer)
+        self._install(await loop.run_in_executor(None, build_index, cards, self.taxonomy, tokenizer))
+
+    def _install(self, index: CardIndex) -> None:
+        self._index = index
         if len(self._index.cards) >= FREEZE_FROM:
             # A 20,000-card index is ~300,000 tracked objects (cards, token tuples): every full collection of
             # the cyclic garbage collector walked them all (0.1-0.4 s with the event loop stopped). They hold
