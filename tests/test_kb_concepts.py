@@ -39,7 +39,7 @@ def test_words_are_read_longest_first_without_overlap() -> None:
 
 def test_a_card_voices_the_concepts_of_its_own_words(kb: KnowledgeBase) -> None:
     card = next(c for _, c in read_cards(CARDS, TAXONOMY).cards if c.id == "CF03")
-    tokens = concept_tokens(card, kb.tokenizer.t2s)
+    tokens = concept_tokens(card, kb.tokenizer.card_tokens(card), kb.tokenizer.t2s)
     assert tokens.count("搬迁") >= 3  # 搬迁 in its title (twice), 拆卸 / 新址 in its talk track
     assert "噪音隐私" not in tokens
 
