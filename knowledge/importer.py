@@ -35,7 +35,7 @@ from knowledge import store
 from knowledge.index import Tokenizer, cut_cards, dictionary_words, dictionary_words_of, still_cut_so
 from knowledge.io import Issue, card_chunks, read_cards
 from knowledge.schema import KbCard
-from knowledge.search import KnowledgeBase
+from knowledge.search import KnowledgeBase, NextIndex
 from knowledge.taxonomy import AXIS_LABELS
 from storage.staging import drop, drop_stale
 
@@ -154,6 +154,9 @@ class Cutter:
         self._broken = False
         self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_start_cutting, initargs=(sorted(tokenizer.words),))
+        # started now, by the thread making the Cutter: it loads while the import does its first steps (the
+        # pool would start it at the first cut, on the event loop: tens of ms of the loop at a process start)
+        self._pool.submit(int)
 
     async def cut(self, cards: list[KbCard]) -> list[list[str]] | None:
         """The cards' tokens; None when the child cannot cut them (it died, or it could not start)."""
@@ -251,16 +254,22 @@ async def import_chunks(db: Any, kb: KnowledgeBase, chunks: Iterator[list[KbCard
     `apart`: cut the cards in a child process (Cutter)."""
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, lambda: kb.tokenizer.add_words(words))
+    cutter = await loop.run_in_executor(None, Cutter, kb.tokenizer) if apart else None  # starts meanwhile
     indexed = {c.id: c for c in kb.cards()}
     batch = uuid.uuid4().hex
-    await drop_stale_batches(db, now)
-    cutter = await loop.run_in_executor(None, Cutter, kb.tokenizer) if apart else None
+    try:
+        await drop_stale_batches(db, now)
+    except BaseException:
+        if cutter is not None:
+            cutter.close()
+        raise
 
     async def cut_next() -> list[KbCard] | None:
         chunk = await loop.run_in_executor(None, next, chunks, None)
         return None if chunk is None else await tokenise(kb, chunk, progress, indexed, cutter)
 
-    upcoming = asyncio.ensure_future(cut_next())
+    upcoming: asyncio.Future[Any] = asyncio.ensure_future(cut_next())
+    written: list[KbCard] = []
     try:
         total = store.UpsertStats()
         while (ready := await upcoming) is not None:
@@ -270,11 +279,15 @@ async def import_chunks(db: Any, kb: KnowledgeBase, chunks: Iterator[list[KbCard
             stats = await stage(db, batch, ready, now, progress)
             if refresh:
                 kb.remember(stats.written)
+                written += stats.written
             stats.written = []
             total = _added(total, stats)
             if landed is not None:
                 await landed(len(ready))
-        await store.STAGED_CARDS.publish(db, batch, total.inserted + total.updated, now)
+        # the next index is built from the cards in memory while they are published (one core builds, the
+        # database writes): nothing is read back and built again after the publish
+        upcoming = asyncio.ensure_future(kb.build_next(written) if written else asyncio.sleep(0))
+        generations = await store.publish_cards(db, batch, total.inserted + total.updated, now)
     except BaseException:
         upcoming.cancel()
         upcoming.add_done_callback(lambda task: task.cancelled() or task.exception())  # its failure is not news
@@ -284,8 +297,21 @@ async def import_chunks(db: Any, kb: KnowledgeBase, chunks: Iterator[list[KbCard
         if cutter is not None:
             cutter.close()
     if refresh:
+        await _adopt(db, kb, upcoming, generations)
         await kb.refresh_if_stale(db)  # the importer waits: its caller searches the new cards next
     return total
+
+
+async def _adopt(db: Any, kb: KnowledgeBase, building: asyncio.Future[Any], generations: tuple[str, str] | None
+                 ) -> None:
+    """The index built during the publish taken when it is the live cards' (else `refresh_if_stale` loads)."""
+    try:
+        built = await building
+    except Exception:
+        log.warning("import: the index built during the publish failed; loading the cards instead", exc_info=True)
+        return
+    if isinstance(built, NextIndex) and generations is not None:
+        await kb.adopt(db, built, generations)
 
 
 async def stage(db: Any, batch: str, cards: list[KbCard], now: datetime,

@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.engines import Engines
-from knowledge import decision, frame, store
+from knowledge import concepts, decision, frame, store
 from knowledge.index import (
     STOPWORDS,
     CardIndex,
@@ -52,6 +52,10 @@ W_TEXT = 2.5
 AXIS_ALONE = 0.6  # share of its axis agreement kept by a card that holds none of the query's words
 AXIS_TEXT = 0.4  # text relevance from which a card keeps all of its axis agreement
 W_BIGRAM = 1.5
+# Everyday concepts (knowledge/concepts.py), read only when no objection or card keyword of the query matched:
+W_CONCEPT = 1.5  # a card voicing all of the query's concepts gains this much (text relevance gives up to 2.5)
+CONCEPT_BACKED = 0.5  # share of the query's concepts (BM25) the first card voices for it to stand as a cue would
+CONCEPT_WORDS = 2  # distinct concept words a query needs for concepts to count (one, 几天 or 开会, is chance)
 W_TITLE = 1.0
 W_KEYWORD = 2.0
 W_RECENT = 0.3  # the newest card gets this much over one two years older
@@ -164,6 +168,8 @@ class Scored:
     text: np.ndarray  # text relevance, 0..1 of what the query's words could give
     keyword: np.ndarray  # matched card keywords (weight)
     paragraph: str = ""  # a voice-to-text paragraph `query` was taken from (who speaks is told anywhere in it)
+    concept: np.ndarray | float = 0.0  # 0..1 per card: the query's everyday concepts the card voices (no cue matched)
+    concept_words: int = 0  # distinct concept words in the query (when no cue matched)
 
 
 def rank(
@@ -253,6 +259,8 @@ def score_all(index: CardIndex, text: str) -> Scored:
     if ceiling > 0:
         title /= ceiling
     total = W_TEXT * relevance + W_BIGRAM * grams + W_TITLE * title
+    concept, concept_words = _concept_relevance(index, said, hits)
+    total += W_CONCEPT * concept
     total += _own_title(index, said, total)
     if len(text) >= LONG_QUERY and float(total.max()) > 0:  # a paragraph: its words, relative to the best card
         total *= np.float32(LONG_TEXT / float(total.max()))
@@ -273,7 +281,25 @@ def score_all(index: CardIndex, text: str) -> Scored:
             cards = index.keyword_cards[index.tokenizer.normalize(hit.cue.text)]
             keyword[cards] += weight * _keyword_shares(index, hit.cue.text, cards)
     total += keyword + _recency(index) - index.superseded * np.float32(SUPERSEDED_PENALTY)
-    return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword, paragraph)
+    return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword, paragraph, concept,
+                  concept_words)
+
+
+def _concept_relevance(index: CardIndex, said: str, hits: Sequence[CueHit]) -> tuple[np.ndarray | float, int]:
+    """0..1 per card: how much of the everyday concepts the query voices (knowledge/concepts.py) the card voices
+    too, and the number of distinct concept words found. Read only when the vocabulary found no objection and no
+    card keyword in the query (where a cue names the topic, concepts only tipped near ties the wrong way: kb-dev,
+    held-out E and S lost a query each when they were read always), and only from two concept words on: one
+    (开会, 几天) put a card that shares a character pair with an own-day ask first, and it was answered."""
+    if index.concepts is None or any(h.cue.axis in TOPIC_AXES for h in hits):
+        return 0.0, 0
+    text = index.tokenizer.normalize(said)
+    words = len(set(concepts.shipped().words_in(text)))
+    if words < CONCEPT_WORDS:
+        return 0.0, words
+    out = np.zeros(len(index.cards), dtype=np.float32)
+    ceiling = index.concepts.scores(concepts.shipped().find(text), out)
+    return (out / ceiling if ceiling > 0 else 0.0), words
 
 
 OWN_TITLE = 4.0  # a query that is (nearly) a card's own title: more than one axis cue gives another card
@@ -533,9 +559,13 @@ def _vetoed(index: CardIndex, scored: Scored, best: int, backing: Backing) -> bo
     - no cue at all, and the first card holds under `MIN_TEXT[0]` of the query's words;
     - a third of the query explained, no customer in it, and the card holds at most one of its words: the rep's own
       matter (「送水的师傅今天来了吗」) sharing one word with a card;
-    - the query's concern is one no card is about (`_about_nothing_held`)."""
+    - the query's concern is one no card is about (`_about_nothing_held`).
+    A query no cue matched whose first card voices half of its everyday concepts (two words or more) is judged as
+    one a cue matched: only the last veto holds, and the fitted decision weighs it."""
     card = index.cards[best]
     coverage = _coverage(index, scored.query, scored.hits)
+    if float(np.asarray(scored.concept).flat[best] if np.ndim(scored.concept) else scored.concept) >= CONCEPT_BACKED:
+        return _about_nothing_held(index, scored, best)  # the card voices the query's concepts: as a cue would
     if not any(h.cue.axis in TOPIC_AXES for h in scored.hits):
         pieces = _pieces(index, scored, card)
         unexplained = coverage < MIN_COVERAGE[1] or _coverage(index, scored.query, scored.hits, True) < MIN_TOPIC
@@ -986,6 +1016,15 @@ def _default_suggestions(taxonomy: Taxonomy) -> tuple[str, ...]:
     return tuple(f"{v}异议" if v in {"价格"} else v for v in taxonomy.values["objection"][:4])
 
 
+@dataclass(frozen=True)
+class NextIndex:
+    """An index built ahead (`KnowledgeBase.build_next`) and what it was built on."""
+
+    signature: str | None  # the card generation of the index it extends
+    taxonomy: Taxonomy
+    index: CardIndex
+
+
 class KnowledgeBase:
     """The in-memory index of one process, kept fresh from the `knowledge_cards` table."""
 
@@ -1005,6 +1044,7 @@ class KnowledgeBase:
         self._rebuild: asyncio.Task[bool] | None = None
         self._written: dict[tuple[str, int], KbCard] = {}  # see remember()
         self.builds = 0  # how many indexes this process built (observability, tests)
+        self.adopted = 0  # of them, built during an import's publish and taken (`adopt`) instead of a reload
         self.learned = Learned(self.t2s)
         self.stale_days = 365
 
@@ -1104,11 +1144,44 @@ class KnowledgeBase:
         """Index cards that are not (yet) in a database, e.g. for benchmarks."""
         await self._build(list(cards))
 
+    async def build_next(self, written: Sequence[KbCard]) -> NextIndex | None:
+        """The index of this one's cards with `written` (an import's cards as it stores them) in their place,
+        built in the executor while the import publishes them (None before the first load): `adopt` takes it
+        instead of reading the cards back and building again after the publish."""
+        if self._index is None:
+            return None
+        signature, held, taxonomy = self._signature, self._index.cards, self.taxonomy
+
+        def build() -> CardIndex:
+            merged = {c.id: c for c in held}
+            merged.update((c.id, c) for c in written)
+            return build_index(sorted(merged.values(), key=lambda c: c.id), taxonomy, self.tokenizer)
+
+        return NextIndex(signature, taxonomy, await asyncio.get_running_loop().run_in_executor(None, build))
+
+    async def adopt(self, db: object, built: NextIndex, generations: tuple[str, str]) -> bool:
+        """Take `built` when the publish's last transaction replaced the generation it was built on — no other
+        card write since this index was loaded, so the index's cards plus the import's are the live cards — and
+        that generation is still this one's (no reload meanwhile). `generations`: (replaced, written)."""
+        replaced, written = generations
+        async with self._lock:
+            if built.signature is None or replaced != built.signature or self._signature != built.signature \
+                    or self.taxonomy is not built.taxonomy:
+                return False
+            self.builds, self.adopted = self.builds + 1, self.adopted + 1
+            self._install(built.index)
+            self._signature, self._written = written, {}
+            await self._save_tokens(db)
+            return True
+
     async def _build(self, cards: list[KbCard]) -> None:
         self.builds += 1
         loop = asyncio.get_running_loop()
         tokenizer = await loop.run_in_executor(None, lambda: self.tokenizer)
-        self._index = await loop.run_in_executor(None, build_index, cards, self.taxonomy, tokenizer)
+        self._install(await loop.run_in_executor(None, build_index, cards, self.taxonomy, tokenizer))
+
+    def _install(self, index: CardIndex) -> None:
+        self._index = index
         if len(self._index.cards) >= FREEZE_FROM:
             # A 20,000-card index is ~300,000 tracked objects (cards, token tuples): every full collection of
             # the cyclic garbage collector walked them all (0.1-0.4 s with the event loop stopped). They hold

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -165,6 +166,20 @@ STAGED_CARDS = Staged("cards", table_of(KnowledgeCardStaging), "id", _publish_ch
                       lambda session, now: bump_generation(session, now))
 
 
+async def publish_cards(db: Any, batch: str, expected: int, now: datetime) -> tuple[str, str] | None:
+    """`STAGED_CARDS.publish`, and the card generations its last transaction replaced and wrote (None when
+    nothing was staged): an importer whose index held the replaced one knows that its cards plus the batch are
+    now exactly the live cards, so it can take an index of them built meanwhile instead of reading them back."""
+    seen: list[str] = []
+
+    async def last(session: AsyncSession, now: datetime) -> None:
+        seen.append(await _generation(session))
+        seen.append(await bump_generation(session, now))
+
+    await dataclasses.replace(STAGED_CARDS, last=last).publish(db, batch, expected, now)
+    return (seen[0], seen[1]) if seen else None
+
+
 def _table() -> Table:
     return table_of(KnowledgeCard)
 
@@ -230,13 +245,14 @@ async def count_cards(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(KnowledgeCard)) or 0)
 
 
-async def bump_generation(session: AsyncSession, now: datetime, key: str = GENERATION_KEY) -> None:
+async def bump_generation(session: AsyncSession, now: datetime, key: str = GENERATION_KEY) -> str:
     """A fresh random generation, written in the transaction that changed cards (any writer, any process);
-    `LEARNING_KEY` for votes and pins."""
+    `LEARNING_KEY` for votes and pins. Returns it."""
     value = {"id": uuid.uuid4().hex}
     done = await session.execute(update(KeyValue).where(KeyValue.key == key).values(value=value, updated_at=now))
     if not rowcount(done):
         await session.execute(insert_ignore(session, KeyValue).values(key=key, value=value, updated_at=now))
+    return value["id"]
 
 
 async def _generation(session: AsyncSession) -> str:
@@ -269,11 +285,13 @@ async def load_active_cards(db: Any, known: Mapping[tuple[str, int], KbCard] | N
     """Generation and active cards read in one transaction (so they describe the same state).
 
     `known`: cards this process already holds, by (id, version) — every content change bumps the version —
-    so only ids and versions are read for them (reading and decoding 20,000 full rows took about a second)."""
+    so only ids and versions are read for them (reading and decoding 20,000 full rows took about a second).
+    The cards come in Python's order of their ids whatever the database's collation: an importer's index built
+    from the cards in memory (`KnowledgeBase.build_next`) holds them in the same order as a load."""
     async with db.session() as session:
         generation = await _generation(session)
         if not known:
-            return generation, await all_cards(session, active_only=True)
+            return generation, _by_id(await all_cards(session, active_only=True))
         table = _table()
         current = [(r.id, r.version) async for r in paged(
             session, select(table.c.id, table.c.version).where(table.c.active.is_(True)), table.c.id, 10 * CHUNK)]
@@ -282,7 +300,7 @@ async def load_active_cards(db: Any, known: Mapping[tuple[str, int], KbCard] | N
             missing += [card_id for card_id, version in current[lo:lo + 10 * CHUNK] if (card_id, version) not in known]
             await asyncio.sleep(0)
         if len(missing) > len(current) // 2:
-            return generation, await all_cards(session, active_only=True)
+            return generation, _by_id(await all_cards(session, active_only=True))
         fetched: dict[str, KbCard] = {}
         for lo in range(0, len(missing), CHUNK):
             rows = await session.execute(select(table).where(table.c.id.in_(missing[lo:lo + CHUNK])))
@@ -292,7 +310,13 @@ async def load_active_cards(db: Any, known: Mapping[tuple[str, int], KbCard] | N
         cards += [known.get((i, v)) or fetched[i] for i, v in current[lo:lo + 10 * CHUNK]
                   if (i, v) in known or i in fetched]
         await asyncio.sleep(0)
-    return generation, cards
+    return generation, _by_id(cards)
+
+
+def _by_id(cards: list[KbCard]) -> list[KbCard]:
+    """In code point order of the ids (SQLite's own order; PostgreSQL's depends on the database's collation)."""
+    cards.sort(key=lambda c: c.id)
+    return cards
 
 
 async def load_learning(db: Any) -> tuple[dict[str, str], list[tuple[str, str, str, int]], dict[str, Any], str]:

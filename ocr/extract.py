@@ -142,15 +142,82 @@ def normalise_phone(raw: str) -> str | None:
     return digits if re.fullmatch(r"1[3-9]\d{9}", digits) else None
 
 
-def find_phones(text: str) -> list[tuple[str, bool]]:
-    """(11-digit phone, is_trap) in order; a referrer's / colleague's number is a trap."""
+def find_phones(text: str, *, typed: bool = False) -> list[tuple[str, bool]]:
+    """(11-digit phone, is_trap) in order; a referrer's / colleague's number, or one that is no mobile's, is a
+    trap (see `phone_roles`)."""
+    return [(phone, role == OTHER or role.startswith(THIRD)) for phone, role in phone_roles(text, typed=typed)]
+
+
+OTHER, OWN, FIXED, PLAIN = "other", "own", "fixed", "plain"
+# how surely a number is the lead's, by its role (a later one replaces an earlier one only when surer)
+PHONE_SURE = {PLAIN: 0.9, OWN: 0.95, FIXED: 0.97}
+# an 11-digit number labelled as something else: an order, waybill, ticket, contract or account number, a QQ
+NOT_MOBILE = re.compile(r"(?:订单|单号|运单|快递号|工单号|合同号|编号|发票号|账号|帐号|卡号|QQ|qq|扣扣|税号|批次号"
+                        r"|序列号|货号|流水号|票号|会员号|身份证|证件号|型号|条码|取件码)[号码]?\s*[:：是为]?\s*$")
+# the rep's own number as the customer quotes it back: 「你给我的那个号码…打不通」, 「您的电话…」
+YOURS = re.compile(r"(?:你|您)(?:之前|上次|刚才)?(?:给我|发我|留给我|给)?的?(?!打|拨|存|记|加|联系|可以|直接|随时|就)"
+                   r"[^，。；;我]{0,6}?(?:电话|手机号?|号码|号)")
+# a third person named just before a number: 「采购小韩 136…」, 「老周 139…」, 「找王工 138…」 (not 「我是小韩，…」)
+THIRD_PERSON = re.compile(r"(?<![我是叫])(?:(?:小|老)(?P<a>[\u4e00-\u9fff])"
+                          r"|(?P<b>[\u4e00-\u9fff])(?:工|总|经理|主任|主管|老师|师傅))的?(?:电话|手机号?|号码)?\s*[:：是]?\s*$")
+# the introducer of a typed lead or of a chat: 「介绍人李总138…」
+INTRODUCER = re.compile(r"(?:介绍人|推荐人|引荐人)[^，。,;；\d]{0,6}$")
+# the number given as the speaker's own (or, typed by a rep, as the customer's)
+OWN_NUMBER = re.compile(r"(?:我|本人)的?(?:手机号?|电话|号码|联系方式|的是)|(?:打|联系|找|call)我|我的$")
+CUSTOMERS = re.compile(r"(?:客户|对方|联系人)的?(?:手机号?|电话|号码|联系方式)")
+REPS_OWN = re.compile(r"(?:我|本人)的?(?:手机号?|电话|号码)")  # typed by a rep: the rep's own number
+# a number given again to correct the one before: 「不对，刚才打错了，是…」, 「新号码…」
+CORRECTS = re.compile(r"不对|打错|写错|输错|错了|少打|多打|更正|纠正|改一下|应该是|重新发|以这个为准|新号|换号")
+
+
+def phone_roles(text: str, *, typed: bool = False) -> list[tuple[str, str]]:
+    """(11-digit phone, role) in order. OTHER: a referrer's, a colleague's, the rep's own as the customer quotes
+    it, or a number labelled as no mobile (订单号, 运单号, QQ…); FIXED: given to correct an earlier one; OWN: said
+    to be the speaker's (「我手机…」), or in text a rep typed, the customer's (「客户电话…」) — there the rep's
+    「我的电话」 is OTHER; PLAIN: a number with nothing said about it."""
     out = []
     for m in PHONE.finditer(text):
         phone = normalise_phone(m.group(1))
-        if phone:
-            before = text[max(0, m.start() - 16) : m.start()]
-            out.append((phone, bool(CONTACT_TRAP.search(before[-14:])) or _referred(before)))
+        if not phone:
+            continue
+        before = text[max(0, m.start() - 16) : m.start()]
+        clause = re.split(r"[，,。；;！!？?\n]|\d", before)[-1]
+        other = bool(CONTACT_TRAP.search(before[-14:])) or _referred(before) or bool(
+            NOT_MOBILE.search(clause) or YOURS.search(clause) or INTRODUCER.search(clause))
+        if typed:
+            other = other or bool(REPS_OWN.search(clause) and not CUSTOMERS.search(clause))
+            role = OTHER if other else OWN if CUSTOMERS.search(clause) else PLAIN
+        else:
+            third = _third_person(clause)
+            said = text[max(0, m.start() - 30) : m.start()]
+            role = OTHER if other else f"{THIRD}{third.group('a') or third.group('b')}" if third else \
+                FIXED if CORRECTS.search(said) else OWN if OWN_NUMBER.search(clause) else PLAIN
+        out.append((phone, role))
     return out
+
+
+def _third_person(clause: str) -> re.Match[str] | None:
+    """A person named by surname just before a number (「老吕」, 「王工」), not a job title (「行政经理」, 「老板」)."""
+    m = THIRD_PERSON.search(clause)
+    if m is None or (m.group("a") or m.group("b")) not in SURNAMES:
+        return None
+    job = re.search(rf"(?:{TITLE.pattern})\s*[:：是]?\s*$", clause)
+    return None if m.group("b") and job and job.start() <= m.start("b") else m
+
+
+THIRD = "third:"  # + the surname: a number given for a person named by surname and rank (「程总电话…」)
+
+
+def put_phone(acc: _Acc, phone: str, role: str, conf: float) -> None:
+    """Keep the surest number given as the lead's; two different numbers given alike with nothing to choose
+    between them (neither the speaker's own, nor a correction) leave none — a wrong number is worse than none."""
+    sure = PHONE_SURE[role] * conf / 0.95
+    known = acc.text("phone")
+    if known is None or sure > acc.conf.get("phone", 0):
+        acc.put("phone", phone, sure, override=True)
+        acc.values.pop("phone_doubt", None)
+    elif known != phone and role == PLAIN and acc.conf.get("phone", 0) <= sure:
+        acc.values["phone_doubt"] = True
 
 
 def _referred(before: str) -> bool:
@@ -350,15 +417,28 @@ OWN_CONTACT = re.compile(r"我的?(?:手机|电话|号码|微信|联系方式)|(
 
 def _contacts(flat: str, latin: str, acc: _Acc, ctx: _Context) -> None:
     """Phone, email and WeChat id; in a referral the referred person's (他电话…) are the lead's."""
-    phones = find_phones(flat)
+    phones = phone_roles(flat)
     ctx.own_contact = ctx.own_contact or bool(phones and OWN_CONTACT.search(flat))
-    for phone, trap in phones:
-        if not trap or (ctx.referral and not re.search(r"我的?(?:电话|手机)", flat)):
-            acc.put("phone", phone, 0.95)
+    name = acc.text("customer_name") or ""
+    misread = {p for p, _ in phone_roles(latin)} if latin else set()
+    for phone, role in phones:
+        if any(0 < sum(a != b for a, b in zip(phone, other, strict=True)) <= 2 for other in misread):
+            continue  # the two readings of the line disagree on a digit or two: which one is right is unknown
+        sure = 0.95
+        if role.startswith(THIRD):  # the lead's when the lead is the person named (「程总电话…」 for 程国栋), or
+            # may be when no one else is known to be (a contact passing the purchase on), below any number given plainly
+            sure = 0.95 if name[:1] == role[len(THIRD):] else 0.9
+            role = PLAIN if not name or name[:1] == role[len(THIRD):] else OTHER
+        if role == OWN and ctx.referral:
+            continue  # the referrer's own number: the lead is the person referred
+        if role != OTHER:
+            put_phone(acc, phone, role, sure)
+        elif ctx.referral and not re.search(r"我的?(?:电话|手机)", flat):
+            put_phone(acc, phone, PLAIN, 0.95)
     if not phones and latin and (ctx.referral or not CONTACT_TRAP.search(flat)):
-        for phone, trap in find_phones(latin):  # digits only legible in the eng reading
-            if not trap or ctx.referral:
-                acc.put("phone", phone, 0.85)
+        for phone, role in phone_roles(latin):  # digits only legible in the eng reading
+            if role == PLAIN or role in PHONE_SURE or ctx.referral:
+                put_phone(acc, phone, role if role in PHONE_SURE else PLAIN, 0.85)
     if ctx.referral or not THIRD_PARTY_CONTACT.search(flat):
         acc.put("email", _email(flat, latin), 0.85)
         acc.put("wechat_id", find_wechat(flat, latin), 0.75)
@@ -646,10 +726,9 @@ def _handed_over(left: list[TextRegion]) -> Person:
     if not handed.name:
         return handed
     for flat in flats:
-        for m in PHONE.finditer(flat):
+        for m, (_phone, role) in zip(PHONE.finditer(flat), phone_roles(flat), strict=False):
             before = flat[max(0, m.start() - 12) : m.start()]
-            if not (CONTACT_TRAP.search(before) or _referred(before) or handed.name in before
-                    or re.search(r"[他她]", before)):
+            if not (role == OTHER or role.startswith(THIRD) or handed.name in before or re.search(r"[他她]", before)):
                 return Person()  # the contact's own number
     return handed
 
@@ -1026,6 +1105,19 @@ def _not_a_lead(lead: LeadFields, acc: _Acc, group: bool, looks: Looks, *, liste
     return None
 
 
+def typed_times(flat: str, now: datetime) -> list[Found]:
+    """The times a rep typed with a lead that are still ahead, as `chat_times` keeps them: no purchase deadline, no
+    time for goods or work or one turned down (「周四不行 改周五下午」), one when someone is away only if no other."""
+    out: list[Found] = []
+    busy: list[Found] = []
+    for f in find_times(flat, now):
+        said = _clause(flat, f, "，,。；;！!？? ")
+        if f.when < to_cn(now) or _deadline(flat, f) or ELSEWHERE.search(said):
+            continue
+        (busy if AWAY.search(said) else out).append(f)
+    return out or busy
+
+
 def chat_times(dialogue: tuple[tuple[str, str, str], ...], now: datetime, *, group: bool = False) -> list[Found]:
     """Every time said in the chat (either side), resolved against the latest timestamp above it, not in its past;
     not a deadline for the purchase (「年底前要到货」) nor a time the rep proposed that was not taken up: in a
@@ -1033,14 +1125,34 @@ def chat_times(dialogue: tuple[tuple[str, str, str], ...], now: datetime, *, gro
     answer is below), one the customer answered otherwise does not."""
     anchor = to_cn(now)
     out: list[Found] = []
+    busy: set[int] = set()  # positions in `out` of times someone is away or busy (a meeting, a trip)
     for i, (kind, text, _latin) in enumerate(dialogue):
         if kind == TIME or SEPARATOR.fullmatch(re.sub(r"\s+", "", text)):  # a separator the layout took for a bubble
             anchor = parse_anchor(text, now) or anchor
         elif kind in (LEFT, RIGHT):
             flat = join_lines([ln for ln in text.split("\n") if ln.strip()])
-            out.extend(f for f in find_times(flat, anchor) if f.when >= anchor and not _deadline(flat, f)
-                       and not (kind == RIGHT and _proposed(flat, f) and not _taken_up(dialogue[i + 1 :], group)))
-    return out
+            for f in find_times(flat, anchor):
+                if f.when < anchor or _deadline(flat, f) or (
+                        kind == RIGHT and _proposed(flat, f) and not _taken_up(dialogue[i + 1 :], group)):
+                    continue
+                said = _clause(flat, f, "，,。；;！!？?")
+                if ELSEWHERE.search(said):
+                    continue
+                if AWAY.search(said):
+                    busy.add(len(out))
+                out.append(f)
+    kept = [f for j, f in enumerate(out) if j not in busy]
+    return kept or out  # 「明天我出差，电话联系吧」: the only time said is still the one
+
+
+# a time said for something other than talking to the customer again: goods arriving or work done
+# (「设备下周一到货」), or a time turned down (「周四不行」, 「后天我不在店里」, 「下周一不用」)
+ELSEWHERE = re.compile(r"到货|发货|送货|送到|交货|交付|装完|完工|施工|进场|验收|付款|打款|到账|开票"
+                       r"|不行|不用|不方便|不可以|没空|没时间|不在|来不了|去不了|走不开|抽不开"
+                       # goods as the clause's subject (「设备下周一到」, a wrapped line's last character lost)
+                       r"|^(?:设备|货物?|机器|机组|主机|材料|配件|产品|样品)[^，。]{0,8}(?:到|送|发)")
+# someone away or busy then (「明天上午我在外地出差」, 「我明天在总部开会」): no follow-up when another time is said
+AWAY = re.compile(r"出差|开会|在外地|在外面|培训|休假|请假|有安排|有会")
 
 
 # a chat's time separator as a line of its own: 「星期二 15:02」, 「昨天 17:20」, 「10月14日 11:20」 — when the chat was
@@ -1094,6 +1206,9 @@ def _said(acc: _Acc, key: str) -> bool:
 
 def _finish(acc: _Acc, text: str) -> LeadFields:
     v = acc.values
+    if v.pop("phone_doubt", None):  # two numbers given alike, nothing to choose between them: none
+        v.pop("phone", None)
+        acc.conf.pop("phone", None)
     contact = any(v.get(k) for k in ("phone", "email", "wechat_id"))
     wants = bool(v.get("needs") or v.get("budget_cny"))
     said_who = _said(acc, "company") and bool(v.get("title"))
@@ -1126,13 +1241,14 @@ def extract_from_text(text: str, now: datetime, catalog: Catalog | None = None, 
     body = re.sub(r"^\s*(?:(?:新线索|线索|新客户|客户(?!是))[:：]?\s*){1,2}", "", half_width(text).strip())
     body = GLUED_DEPARTMENT.sub(_part_department, body)  # 「采购部周主任」 is 「采购部 周主任」
     flat = join_lines([ln.strip() for ln in body.splitlines() if ln.strip()])
-    for phone, _trap in find_phones(flat):
-        acc.put("phone", phone, 0.95)
+    for phone, role in phone_roles(flat, typed=True):
+        if role in PHONE_SURE:
+            put_phone(acc, phone, role, 0.95)
     acc.put("email", find_email(flat), 0.9)
     acc.put("wechat_id", find_wechat(flat, ""), 0.8)
     acc.put("budget_cny", budget_in(flat), 0.85)
     acc.put("needs", tuple(needs_in(flat, catalog or load_catalog(None))), 0.8)
-    times = [f for f in find_times(flat, now) if f.when >= to_cn(now)]
+    times = typed_times(flat, now)
     if times:
         acc.put("follow_up", times[0].when, 0.85)
     _identity(re.sub(r"^(?:客户是|对方是|联系人是?)", "我是", flat), acc)

@@ -162,7 +162,9 @@ def _header_bottom(rgb: np.ndarray, bg: tuple[int, int, int], edge: int | None =
     ys = np.nonzero(_edge_off(rgb[:lim], bg, edge))[0]
     if len(ys):
         return int(ys.max()) + 1
-    return 0 if _cropped(rgb, edge) else int(lim * 0.6)
+    guess = int(lim * 0.6)  # a title bar of the chat's own colour with no rule under it ends about here
+    cut = edge in (None, PANE_EDGE) and _chat_at(rgb[:guess], bg, top=True, desktop=edge == PANE_EDGE)
+    return 0 if _cropped(rgb, edge) or cut else guess
 
 
 PANE_EDGE = 4  # a pane's avatars sit ~10 px from its edge: bars are told by its outermost columns only
@@ -178,7 +180,10 @@ def _footer_top(rgb: np.ndarray, bg: tuple[int, int, int], edge: int | None = No
     if len(ys):
         return start + int(ys.min())
     # a pane cut at its input area's top line shows no footer: its messages run to the cut
-    return h if _cropped(rgb, edge) or edge == PANE_EDGE else int(h * 0.93)
+    guess = int(h * 0.93)
+    if _cropped(rgb, edge) or edge == PANE_EDGE or (edge is None and _chat_at(rgb[guess:], bg, top=False)):
+        return h
+    return guess
 
 
 def _cropped(rgb: np.ndarray, edge: int | None) -> bool:
@@ -189,6 +194,35 @@ def _cropped(rgb: np.ndarray, edge: int | None) -> bool:
 
 
 CROP_RATIO = 1.45  # the squattest phone screens are 3:2
+
+
+def _chat_at(band: np.ndarray, bg: tuple[int, int, int], *, top: bool, desktop: bool = False) -> bool:
+    """The band where a phone's title bar (`top`) or input bar would be, with no bar seen, shows chat instead: a
+    part of a chat cut out of a taller screenshot. Told by a message cut at the image's edge (a run of ink wider
+    than 20 points in its outermost rows, clear of the screen's edges, where a bar of the chat's own colour keeps
+    a margin above its status text) or an avatar (a filled square of at least AVATAR_MIN_PT at the left or right
+    margin, where a bar shows thin glyphs: a back arrow, a battery's outline). `desktop`: a PC pane's band, its
+    avatars 24 px or more, its margins a fixed few pixels."""
+    h, w = band.shape[:2]
+    if h < 4:
+        return False
+    s = 1.0 if desktop else w / 375
+    least = 24 if desktop else AVATAR_MIN_PT * s
+    ink = distance(band, bg) > ink_threshold(bg)
+    edge_rows = ink[:2] if top else ink[-2:]
+    inner = edge_rows[:, int(w * 0.03) : int(w * 0.97)]
+    if any(20 * s < b - a < 0.9 * inner.shape[1] for row in inner for a, b in _runs(row, 1)):  # not a rule
+        return True
+    side = min(int(w * 0.14), 90) if desktop else int(w * 0.14)
+    first = int(np.argmax(ink.any(axis=1)))
+    for strip in (ink[:, :side], ink[:, w - side :]):
+        for y0, y1 in _runs(np.asarray(strip.any(axis=1)), 1):
+            cols = _runs(np.asarray(strip[y0:y1].mean(axis=0) > 0.6), 1)
+            if y1 - y0 >= least and any(b - a >= least for a, b in cols) \
+                    and 0 < y0 and y1 < h and (not top or y0 <= first + 4):
+                return True  # a whole square in the band, not one cut by it, with nothing drawn above it (a
+                # bar of the chat's colour shows its title there)
+    return False
 
 
 def _runs(mask: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
@@ -216,7 +250,7 @@ def _title_box(rgb: np.ndarray, top: int, *, left_aligned: bool = False) -> Box 
     if rows:  # the top of a message the bar cuts (in a photo, blurred over its rule) is a sliver, never the title
         tallest = max(b - a for a, b in rows)
         rows = [r for r in rows if r[1] - r[0] >= 0.5 * tallest]
-    if not rows:
+    if not rows or rows[-1][0] == 0:  # a message cut by the image's top edge: a crop has no title bar
         return None
     y0, y1 = rows[-1]
     if len(rows) >= 2 and rows[-1][0] - rows[-2][1] < 0.5 * (rows[-2][1] - rows[-2][0]):
@@ -501,6 +535,21 @@ def _slivers_joined(runs: list[tuple[int, int]], *, left: bool, s: float) -> lis
     return runs if left else [(-b, -a) for a, b in reversed(runs)]
 
 
+def _run_on(cols: np.ndarray, x0: int, x1: int, reach: int, *, left: bool) -> tuple[int, int]:
+    """[x0, x1) grown away from the speaker's side over inked `cols` no more than `reach` apart."""
+    if left:
+        while True:
+            ahead = np.nonzero(cols[x1 : x1 + reach])[0]
+            if not len(ahead):
+                return x0, x1
+            x1 += int(ahead[-1]) + 1
+    while True:
+        behind = np.nonzero(cols[max(0, x0 - reach) : x0])[0]
+        if not len(behind):
+            return x0, x1
+        x0 = max(0, x0 - reach) + int(behind[0])
+
+
 BUBBLE_MIN_PT = 30  # a bubble is at least one character and its padding wide (~40 points)
 
 
@@ -524,6 +573,9 @@ def _bubble(seg: np.ndarray, col_has: np.ndarray, *, left: bool, s: float,
         # rep's bubble). A photo's washed-out fill breaks a bubble into character-wide runs, none that wide.
         body = [first]
     x0, x1 = min(r[0] for r in body), max(r[1] for r in body)
+    if not filled:  # text on the background: its last line's thin glyphs may stand in too few rows of a tall
+        # message to pass the column test (「…2220 8043」 under three lines): taken while they run on closely
+        x0, x1 = _run_on(seg.sum(axis=0) >= 2, x0, x1, max(3, int(6 * s)), left=left)
     rows = np.nonzero(seg[:, x0:x1].any(axis=1))[0]
     if not len(rows) or x1 - x0 < 10:
         return None

@@ -38,7 +38,7 @@ COMPOUND_SURNAMES = (
 NOT_GIVEN = set("的了是在说和与跟给把被从到对这那们吗呢吧啊呀哦嗯也都就还又很太")
 COMPANY_SUFFIX = (
     r"(?:(?:集团)?(?:股份有限公司|有限责任公司|有限公司|公司)|集团|医院|卫生院|大学|学院|学校|中学|小学|幼儿园|银行|"
-    r"研究院|研究所|设计院|事务所|工作室|中心|酒店|工厂|厂)"
+    r"研究院|研究所|设计院|事务所|工作室|中心|酒店|工厂|厂(?![房区里内]))"
 )
 # Job titles as people write them: a function or department, then a rank. Kept explicit so that "有限公司CTO"
 # never becomes a title.
@@ -52,7 +52,7 @@ TITLE_CORE = (
 DEPT = (
     r"(?:[\u4e00-\u9fff]{1,4}(?:部|科|处|室|组|中心|事业部|队|车间)|采购|财务|技术|行政|人事|人力资源|人力|运营|市场|销售|生产|设备|"
     r"信息|信息化|IT|品质|质量|质控|研发|项目|工程|后勤|物流|仓储|供应链|商务|法务|客服|产品|数据|安全|总务|基建|网络|"
-    r"营销|渠道|大客户|区域|华东区|华南区|华北区|门店|店面|工厂|车间|医务|护理|药剂|教务|招生|培训|企划|战略|投资|"
+    r"营销|渠道|大客户|区域|华东区|华南区|华北区|门店|店面|工厂|车间|医务|护理|药剂|门诊|教务|招生|培训|企划|战略|投资|"
     r"财务部|综合|办公室|物业|物管|厂务|工务|安环|环安|安保|保卫|保安|运维|资产|校办|院办|营运|机电|动力|能源|环保|质检|"
     r"德育|学工|政教|教学|客房|前厅|餐饮|厨房|后厨|仓库|车队|保洁|环境|物资|配送|运输|调度|计划|审计|风控|合规|宣传|"
     r"党群|纪检|设施|保障|经营|招采|采供|前台|成本|造价|预算|材料|[A-Z]{2,4}部)"
@@ -518,12 +518,19 @@ SURNAME_THEN_NAME = re.compile(rf"{OWN_SURNAME}(?:我|本人)?姓(?P<s>[\u4e00-\
                                rf"(?P<name>(?P=s)[\u4e00-\u9fff]{{1,2}}?){STOP}")
 # a message that is only a name and a title, answering 「您贵姓」: 「岑国华，车队队长」
 NAME_AND_ROLE = re.compile(rf"^{NAME}[，,\s]+(?P<t>{TITLE.pattern})[。！!]?$")
+# a message opening with the speaker's name, then their firm and role or department, with no 「我是」:
+# 「<姓名>，<公司><职务>。…」, 「<姓名>，<公司><部门>，…」
+NAME_ORG_ROLE = re.compile(rf"^{NAME}[，,\s]+(?P<co>{ORG}{{2,16}}?)的?"
+                           rf"(?P<t>{ROLE_SPAN}|{DEPT_NAMED}(?:部|科|处|室|中心|车间)){CLAUSE_END}")
 
 
 def _plain_intro(text: str) -> Person:
     m = ORG_ROLE_NAME.search(text)
     if m and _name_at(text, m) and branded(m.group("co")):
         return Person(_name_at(text, m), m.group("co"), m.group("t"))
+    m = NAME_ORG_ROLE.match(text.strip())
+    if m and _name_at(text.strip(), m) and branded(m.group("co")):
+        return Person(_name_at(text.strip(), m), m.group("co"), m.group("t"))
     for rx in (SURNAME_THEN_NAME, NAME_AND_ROLE):
         m = rx.search(text.strip())
         if m and _name_at(text.strip(), m):
@@ -803,7 +810,12 @@ GENERIC_HEAD = re.compile(r"我|你|他|她|这|那|哪|什么|做|搞|^(?:管|�
 
 def is_department_name(text: str) -> bool:
     """「信息中心」, 「设备科」: a department by a function's name, never a company of its own."""
-    return re.fullmatch(rf"{DEPT_NAMED}(?:部|科|处|室|组|中心|队|车间|办)?", text) is not None
+    return re.fullmatch(rf"{DEPT_NAMED}(?:部|科|处|室|组|中心|队|车间|办)?|{LAB_UNIT}", text) is not None
+
+
+# a unit named by its work alone (「实验中心」, 「检测室」, 「化验科」): whose it is stays unsaid
+LAB_UNIT = (r"(?:实验|检测|检验|测试|分析|计算|化验|测量|培训|会议|维修|监控|调度|指挥|控制|档案|研究|设计|检查)"
+            r"(?:中心|室|部|科|组|站)")
 
 
 def _registered(text: str, co: str, end: int) -> str:

@@ -20,7 +20,10 @@ from ocr.layout import LEFT, RIGHT, TITLE, Box, Layout, Region, analyse
 from ocr.monitor import LINES_WIDTH, chat_layout, demoire, phone_layout, screen_quad, text_lines
 
 PHONE, PANE, PHOTO, PAGE = "phone", "pane", "photo", "page"
-MIN_PANE_SHARE = 0.25  # a chat pane is at least a quarter of the screen wide
+MIN_PANE_SHARE = 0.25  # a chat pane is at least a quarter of the screen wide (of a photographed screen: always)
+# ... or, in a window not maximised on a large screen, a sixth, when a span that narrow is mostly one colour (a
+# chat's background), not the desktop's wallpaper beside the window
+MIN_WINDOW_PANE_SHARE, PANE_FLAT = 0.16, 0.35
 MONITOR_WIDTH = 1920  # a photographed monitor is rectified this wide (its ~10-px text a desktop's 14 px)
 PHOTO_INK = 16  # a photographed screen's background drifts by up to ~10 levels even after levelling
 STRIP = 256  # rows levelled at a time
@@ -48,16 +51,25 @@ def locate(img: Image.Image) -> Located:
     first = analyse(img) if portrait else None  # a phone's own threshold: its boxes as always read
     if first is not None and not first.is_chat:
         first = analyse(img, floor=True)  # a noisy JPEG whose background strays past that threshold
+    spans = chat_pane_candidates(img)
     if first is not None and first.is_chat:
-        split = best_pane(img) if chat_pane_candidates(img) else None  # an iPad held upright in split view
+        split = best_pane(img, spans=spans) if spans else None  # an iPad held upright in split view
         return split or Located(img, first, PHONE)
+    # a part of a PC client's chat pane cut out: no panel boundaries, desktop-sized avatars and text (a phone's
+    # least avatar size is far larger at this width)
+    desk = _pane_at(img, Box(0, 0, img.width, img.height), photo=False) if not grainy and not spans else None
+    if desk is not None and not any(r.kind == RIGHT for r in desk[1].layout.regions):
+        desk = None  # the rep's side shows too: a page's title and first lines at its margin are no crop of a chat
     if not portrait and not grainy:  # a part of a phone chat cut out: no bar at either edge (layout._cropped)
         cut = analyse(img)
-        if cut.is_chat and cut.chat_top == 0 and cut.chat_bottom == img.height:
+        if cut.is_chat and cut.chat_top == 0 and cut.chat_bottom == img.height \
+                and (desk is None or _messages(cut) >= _messages(desk[1].layout)):
             return Located(img, cut, PHONE)
-    pane = best_pane(img)
+    pane = best_pane(img, spans=spans)
     if pane is not None:
         return pane
+    if desk is not None:
+        return desk[1]
     if not grainy:
         photo = rectify_photo(img)
         found = read_photo(photo) if photo is not None else None
@@ -70,6 +82,10 @@ def locate(img: Image.Image) -> Located:
             if layout.is_chat:
                 return Located(level, layout, PHOTO)
     return Located(img, first if first is not None else analyse(img), PAGE)
+
+
+def _messages(layout: Layout) -> int:
+    return sum(r.kind in (LEFT, RIGHT) for r in layout.regions)
 
 
 FLAT_SHARE = 0.6  # a screenshot's neighbouring pixels are equal in most places (JPEG 35 too: ≥ 0.75), a photo's not
@@ -156,13 +172,14 @@ def phone_lines(screen: Image.Image) -> Layout | None:
 # ---------------------------------------------------------------- panes
 
 
-def best_pane(img: Image.Image, *, photo: bool = False) -> Located | None:
+def best_pane(img: Image.Image, *, photo: bool = False, spans: list[Box] | None = None) -> Located | None:
     """The column span that reads as the fullest chat: the chat pane. A session list also shows avatars beside
     text at its left edge, but never the other side's bubbles, so a span with both speakers wins, then the one
     with more messages; the session list's names never feed a lead when the pane is readable. `photo`: a
-    rectified photo of a monitor (its grain and moiré measured as a photo's)."""
+    rectified photo of a monitor (its grain and moiré measured as a photo's). `spans`: the candidates, when
+    already found."""
     best: tuple[int, Located] | None = None
-    boxes = chat_pane_candidates(img, photo=photo)
+    boxes = chat_pane_candidates(img, photo=photo) if spans is None else spans
     for box in boxes:
         found = _pane_at(img, box, photo)
         if not photo:  # the span may hold a session list of the pane's own colour: the pane after it instead
@@ -233,12 +250,24 @@ def chat_pane_candidates(img: Image.Image, *, photo: bool = False) -> list[Box]:
     w, h = img.size
     rows = sampled_rows(img, range(int(h * 0.1), int(h * 0.9), 4)).astype(np.int16)
     spans = []
+    least = MIN_PANE_SHARE if photo else MIN_WINDOW_PANE_SHARE
     for a, b in _between(photo_boundaries(rows) if photo else boundaries(rows, 0.6), w):
-        if b - a >= MIN_PANE_SHARE * w and (a, b) != (0, w):
-            x0, x1 = a + TRIM if a else 0, b - TRIM if b < w else w
-            y0, y1 = (0, h) if photo else window_rows(img, x0, x1)  # a photographed screen is its window
-            spans.append(Box(x0, y0, x1, y1))
-    return sorted(spans, key=lambda s: s.width, reverse=True)[:3]
+        flat = photo or _one_colour(rows[:, a:b]) >= PANE_FLAT
+        if b - a >= least * w and (a, b) != (0, w) and (flat or b - a >= MIN_PANE_SHARE * w):
+            spans.append((flat, a, b))
+    out = []
+    for _, a, b in sorted(spans, key=lambda s: (s[0], s[2] - s[1]), reverse=True)[:3]:  # wallpaper last
+        x0, x1 = a + TRIM if a else 0, b - TRIM if b < w else w
+        y0, y1 = (0, h) if photo else window_rows(img, x0, x1)  # a photographed screen is its window
+        out.append(Box(x0, y0, x1, y1))
+    return out
+
+
+def _one_colour(block: np.ndarray) -> float:
+    """The share of `block`'s pixels (samples × positions × RGB) in its most common colour (to 4 levels)."""
+    q = (block[:, ::2] // 4).reshape(-1, 3).astype(np.int32)
+    keys = q[:, 0] * 4096 + q[:, 1] * 64 + q[:, 2]
+    return float(np.unique(keys, return_counts=True)[1].max() / max(1, len(keys)))
 
 
 def boundaries(lines: np.ndarray, share: float) -> list[tuple[int, int]]:
