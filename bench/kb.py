@@ -42,6 +42,11 @@ Labelled sets, each scored as top-1 / top-3 / no-answer F1, overall and by query
   kb_heldoutU_* (held-out U: a managed print services / commercial printing vendor, 20 cards with admin-invented
   objection values, 56 paraphrases sharing no word with their card and 15 off-topic asks, written before the
   objection-family phrases were added; none of its wording is in the vocabulary).
+- kb_heldoutO_* (an office-furniture vendor: 25 cards with admin-invented objection values, 60 paraphrases sharing
+  no content word with their card, 15 off-topic asks holding one card word), written before the everyday concept
+  vocabulary (knowledge/concepts.toml) — but that vocabulary was written with O in mind: TUNED, not held out.
+  kb_heldoutQ_* (a corporate car-leasing vendor: 20 cards, 40 such paraphrases, 10 off-topic asks), written after
+  the concept vocabulary was frozen and never tuned on (nor fitted on by bench/kb_decision.py).
 - the project's demo set: bench/data/kb_queries_{dev,test}.jsonl on the demo cards (same hands as the code).
 """
 
@@ -107,6 +112,10 @@ HELDOUT += [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout
             for name, suffix in (("V (corporate e-learning vendor, admin-invented axis values)", "V"),
                                  ("W (industrial-gas supplier, off-topic asks holding one card word)", "W"),
                                  ("X (commercial kitchen equipment vendor, off-topic asks holding a card word)", "X"))]
+
+HELDOUT += [(name, DATA / f"kb_heldout{suffix}_cards.jsonl", DATA / f"kb_heldout{suffix}_queries.jsonl")
+            for name, suffix in (("O (office-furniture vendor, paraphrases sharing no word; TUNED: concepts)", "O"),
+                                 ("Q (corporate car-leasing vendor, paraphrases sharing no word; never tuned)", "Q"))]
 
 
 async def card_set(path: Path, taxonomy: Taxonomy | None = None) -> KnowledgeBase:

@@ -35,6 +35,7 @@ from knowledge.decision import FEATURES, WEIGHTS_FILE, Decision
 from knowledge.search import decision_inputs
 
 NEVER_FITTED = ("T (", "W (", "X (")  # held-out sets written for this model: scored, never fitted on
+NEVER_FITTED += ("Q (",)  # the concept vocabulary's own held-out set (stop 22)
 L2 = 0.3  # ridge penalty: about a thousand examples, eight weights
 NEGATIVE_WEIGHT = 2.0
 # The decision must be monotone in its evidence: more of the query held by the card never lowers the answer, a sign

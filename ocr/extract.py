@@ -510,7 +510,7 @@ def needs_in(flat: str, catalog: Catalog) -> list[str]:
 
 # the front of a verb phrase or a request's grammar, never a product asked for (「安装一下」, 「帮忙看看」)
 VERB_FRAGMENT = re.compile(r"^(?:帮|给|让|把|被|跟|和|去|来|再|先|都|也|还|就|能|会|可以|看|做|装|换|弄|搞|改|修)"
-                           r"|(?:一下|看看|一些|一点|起来|过来|出来)$")
+                           r"|(?:一下|看看|一些|一点|起来|过来|出来|对接|负责|跟进)$")  # 「由我们采购<姓名>对接」
 
 
 def _a_thing(thing: str) -> bool:
@@ -647,7 +647,7 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
             acc.put("customer_name", quoted, 0.85)  # the rep quotes the customer by the name the chat shows
         if kind == LEFT:
             if labels and r.kind == LEFT:  # a message without a label read goes with the member above it
-                member = _known_member(labels[i], members) if i in labels else member
+                member = _known_member(labels[i], members) if i in labels else _new_speaker(said, member)
             who = members.setdefault(member, _Member(_Acc(), dataclasses.replace(ctx))) if labels else None
             _customer_message(said, r.latin if said == r.text else "", who.acc if who else acc, who.ctx if who else ctx)
             if who:
@@ -696,6 +696,17 @@ def extract(chat: ChatText, now: datetime, catalog: Catalog | None = None, *, na
     if reason == "no_details":  # a chat, maybe a second screenshot of one: its few fields may still merge
         return dataclasses.replace(lead, is_lead=False, reject_reason=reason)
     return LeadFields(text=text, chat_title=chat.title, dialogue=dialogue, reject_reason=reason)
+
+
+def _new_speaker(said: str, member: str | None) -> str | None:
+    """The member a message without a label read is from: the member above it, unless it introduces someone else
+    by name (「我是现场资料员<姓名>，送货前打我电话…」 under a label the engine lost) — then that person."""
+    flat = said.replace("\n", "")
+    if member and SELF_INTRO.search(flat):
+        intro = person_in(flat).name
+        if intro and is_person_name(_label_name(member)) and not _names(member, intro):
+            return intro
+    return member
 
 
 def _known_member(label: str, members: dict[str | None, _Member]) -> str:
@@ -751,7 +762,12 @@ def _take_lead(members: dict[str | None, _Member], acc: _Acc) -> bool:
     (the first such on a tie). Who they are (name, company, title, contacts) is theirs alone; what the project
     needs and its budget may come from any member. The member's label names them when they did not. True when
     the lead gave their own number."""
+    handed = _handed_in_group(members)
+    if handed is not None and not any(_names(k, handed[1].name) for k in members):
+        return _referred_lead(members, acc, *handed)
     lead_key = max(members, key=lambda k: members[k].weight())  # max keeps the first of equals
+    if handed is not None:  # the member the purchase was handed to, who then spoke in the group
+        lead_key = next(k for k in members if _names(k, handed[1].name))
     lead = members[lead_key]
     for key, value in lead.acc.values.items():
         acc.put(key, value, lead.acc.conf[key], override=key != "company" or lead.acc.conf[key] >= 0.75)
@@ -768,6 +784,11 @@ def _take_lead(members: dict[str | None, _Member], acc: _Acc) -> bool:
     if "phone" not in lead.acc.values and name:
         others = [m for m in members.values() if m is not lead]
         acc.put("phone", _phone_for(name, others) or (lead_key and _phone_for(lead_key, others)), 0.9)
+    if handed is not None:  # what the member who handed the purchase over said of them
+        acc.put("title", handed[1].title, 0.75)
+        acc.put("phone", _phone_handed(members[handed[0]], handed[1].name or ""), 0.9)
+        giver = members[handed[0]].acc
+        acc.put("company", giver.values.get("company"), 0.75, override=giver.conf.get("company", 0) >= 0.75)
     if "title" not in lead.acc.values and name:  # 「各位好，<公司><职务><姓名>，负责这次改造」
         own = next((m.group("t") for t in lead.said if (m := re.search(rf"(?P<t>{ROLE_SPAN}){re.escape(name)}", t))),
                    None)
@@ -781,6 +802,57 @@ def _take_lead(members: dict[str | None, _Member], acc: _Acc) -> bool:
         if role and "title" not in lead.acc.values:
             acc.put("title", role, 0.75, override=True)
     return lead.ctx.own_contact
+
+
+def _names(key: str | None, name: str | None) -> bool:
+    """The member's label names `name` (or its reading with one character wrong)."""
+    if not key or not name:
+        return False
+    label = _label_name(key)
+    return len(label) == len(name) and sum(a != b for a, b in zip(label, name, strict=True)) <= 1
+
+
+def _handed_in_group(members: dict[str | None, _Member]) -> tuple[str | None, Person] | None:
+    """A customer-side member handing the purchase to a colleague by name (「材料采购这块由我们采购主管<姓名>对接，
+    他电话…」): that colleague is the lead, whether or not they speak in the group. The member's key and the
+    person handed to."""
+    for key, member in members.items():
+        for said in member.said:
+            person = handed_to(half_width(said))
+            named = person.name and (person.title or len(person.name) == 3)  # not 「后续对接找我」's 「后续」
+            if named and is_person_name(person.name or "") and not re.search(r"[我你他她们]", person.name or "") \
+                    and not _names(key, person.name):
+                return key, person
+    return None
+
+
+def _phone_handed(giver: _Member, name: str) -> str | None:
+    """The number the member who handed the purchase over gives for that person (「他电话…」, 「<姓>经理电话…」),
+    never their own."""
+    for text in map(half_width, giver.said):
+        for m in PHONE.finditer(text):
+            before = re.sub(r"\s", "", text[max(0, m.start() - 12) : m.start()])
+            if re.search(rf"[他她]|{re.escape(name)}|{re.escape(name[:1])}(?:{RANKED})", before) and \
+                    not re.search(r"我的?(?:电话|手机)", before):
+                return normalise_phone(m.group(1))
+    return None
+
+
+def _referred_lead(members: dict[str | None, _Member], acc: _Acc, key: str | None, person: Person) -> bool:
+    """The group's lead is a colleague of a member, named and handed the purchase but silent in the group: who
+    they are comes from the member who named them (their company, the title and number given for them); the
+    project's needs and budget from anyone. True when a number was given for them."""
+    giver = members[key]
+    acc.put("customer_name", person.name, 0.9, override=True)
+    acc.put("title", person.title, 0.8, override=True)
+    acc.put("company", giver.acc.values.get("company"), 0.75, override="company" in giver.acc.values)
+    phone = _phone_handed(giver, person.name or "")
+    acc.put("phone", phone, 0.9, override=True)
+    for member in members.values():
+        _add_needs(list(member.acc.words("needs")), acc)
+        if "budget_cny" in member.acc.values:
+            acc.put("budget_cny", member.acc.values["budget_cny"], member.acc.conf["budget_cny"])
+    return phone is not None
 
 
 RANKED = r"经理|总监|总|老师|主任|主管|工|科长|处长|部长|院长"
@@ -892,12 +964,14 @@ SELF_INTRO = re.compile(r"我是|我叫|本人")  # a member introducing themsel
 GROUP_LABEL = re.compile(r"[\u4e00-\u9fff]{2,4}")  # a member's name over their message
 # 「邵俊峰(鹿城中心医院)」 as a group nickname (the closing bracket often cut off or unread)
 NAME_AND_COMPANY = re.compile(r"^(?P<name>[\u4e00-\u9fff]{2,4})\s*[（(](?P<co>[\u4e00-\u9fffA-Za-z]{2,16})[)）]?$")
+# WeCom's external members: 「邵俊峰@微信」 (on personal WeChat), 「邵俊峰@鹿城中心医院」 (their company's short name)
+NAME_AT = re.compile(r"^(?P<name>[\u4e00-\u9fff]{2,4})\s*[@＠]\s*(?P<co>[\u4e00-\u9fffA-Za-z]{2,16})$")
 
 
 def _label_name(label: str) -> str:
     """The person a member's label names: 「嘉禾置地-卜佩玲」 and 「卜佩玲(嘉禾置地)」 are 卜佩玲; a label whose
     parts are no person's name stays as it is (still one member's key)."""
-    m = NAME_AND_COMPANY.match(label)
+    m = NAME_AND_COMPANY.match(label) or NAME_AT.match(label)
     if m:
         return m.group("name")
     m = LABEL.match(label)
@@ -915,7 +989,7 @@ def _split_labels(regions: tuple[TextRegion, ...]) -> tuple[tuple[TextRegion, ..
         first, _, rest = r.text.partition("\n")
         first = first.strip()
         if r.kind in (LEFT, RIGHT) and rest.strip() and (GROUP_LABEL.fullmatch(first) or LABEL.match(first)
-                                                          or NAME_AND_COMPANY.match(first)):
+                                                          or NAME_AND_COMPANY.match(first) or NAME_AT.match(first)):
             labels[i] = _label_name(first)
             r = dataclasses.replace(r, text=rest, latin="" if first in r.latin else r.latin)
         out.append(r)

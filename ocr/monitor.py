@@ -230,6 +230,7 @@ def demoire(rgb: np.ndarray, cv2: ModuleType) -> np.ndarray:
 
 HAT = 9  # a stroke of ~10–16 px text is thinner than this; a bubble, an avatar or a panel is wider
 HAT_INK = 28  # levels a stroke stands off its own surroundings (moiré and grain stay under it)
+HAT_INK_MIN, HAT_SHARE = 16, 0.45  # a blurred photo's: its strongest strokes' contrast times this, at least this
 MIN_PANE = 0.25  # a chat pane is at least this share of the screen's width
 
 
@@ -249,7 +250,10 @@ def text_lines(gray: np.ndarray, cv2: ModuleType, *, tight: bool = False) -> tup
     dark = float(np.median(gray[::4, ::4])) < 100
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (HAT, HAT))
     hat = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT if dark else cv2.MORPH_BLACKHAT, kernel)
-    ink = ((hat > HAT_INK) * 255).astype(np.uint8)
+    # a blurred photo's strokes stand off less: the threshold follows the strongest strokes down to half their
+    # contrast (never under HAT_INK_MIN, where moiré and grain begin)
+    ink = ((hat > min(HAT_INK, max(HAT_INK_MIN, HAT_SHARE * float(np.percentile(hat[::2, ::2], 99.5))))) * 255
+           ).astype(np.uint8)
     del hat
     _, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, np.ones((3, 3), np.uint8)))
     heights = stats[1:, cv2.CC_STAT_HEIGHT][(stats[1:, cv2.CC_STAT_HEIGHT] >= 6) & (stats[1:, cv2.CC_STAT_HEIGHT] <= 40)

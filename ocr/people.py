@@ -46,7 +46,7 @@ TITLE_CORE = (
     r"(?:副总经理|总经理助理|总经理|副总裁|总裁|副董事长|董事长|执行董事|董事|总工程师|总工|总助|副总|"
     r"副?(?:总监|经理|主任|科长|处长|院长|校长|园长|主管|部长|厂长|店长|站长|所长|行长|局长|组长|队长|班长|馆长|社长|会长|"
     r"书记|秘书长|主席)|车队长|班组长|护士长|负责人|合伙人|联合创始人|创始人|老板|领班|厨师长|行政总厨|工程师|架构师|专员|顾问|助理|秘书|"
-    r"会计|出纳|采购员|库管员?|仓管员?|管理员|技术员|调度员|干事|"
+    r"会计|出纳|采购员|库管员?|仓管员?|管理员|技术员|调度员|(?:施工|资料|安全|材料|质检|预算|造价|测量)员|干事|"
     r"CEO|CTO|CIO|CFO|COO|CMO|CHO|VP|HRD|HRBP|HR)"
 )
 DEPT = (
@@ -55,7 +55,7 @@ DEPT = (
     r"营销|渠道|大客户|区域|华东区|华南区|华北区|门店|店面|工厂|车间|医务|护理|药剂|门诊|教务|招生|培训|企划|战略|投资|"
     r"财务部|综合|办公室|物业|物管|厂务|工务|安环|环安|安保|保卫|保安|运维|资产|校办|院办|营运|机电|动力|能源|环保|质检|"
     r"德育|学工|政教|教学|客房|前厅|餐饮|厨房|后厨|仓库|车队|保洁|环境|物资|配送|运输|调度|计划|审计|风控|合规|宣传|"
-    r"党群|纪检|设施|保障|经营|招采|采供|前台|[A-Z]{2,4}部)"
+    r"党群|纪检|设施|保障|经营|招采|采供|前台|成本|造价|预算|材料|[A-Z]{2,4}部)"
 )
 TITLE = re.compile(rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE}(?:助理|秘书)?")
 TITLE_FULL = re.compile(rf"(?:{DEPT}|[A-Z]{{2,4}})?{TITLE_CORE}(?:助理|秘书)?|{DEPT}")
@@ -468,6 +468,8 @@ IN_COMPANY = re.compile(
     rf"(?:[，,]\s*在|来自|就职于|我们是|我们公司是|我这边是|这边是)(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?"
     rf"(?:{COMPANY_SUFFIX}|(?=[，,。\s]|$|工作|上班|的|做[^，,。]{{0,6}}?{TITLE_CORE})))"
 )
+# the title said as the clause right after a self-introduced name: 「我是A公司的张伟，材料部经理，这批货我来对接」
+ROLE_CLAUSE = re.compile(rf"[，,]\s*(?P<t>{TITLE.pattern})(?=[，,。！!]|$)")
 COMPANY_ROLE_NAME = re.compile(rf"(?:我是|本人)(?P<co>[\u4e00-\u9fffA-Za-z]{{2,16}}?)(?P<t>{ROLE_SPAN}){NAME}{STOP}")
 REFERRAL = re.compile(r"(?:推荐|介绍)(?:个|一个|一位|位|下)?(?:客户|朋友|老板|同行)|(?:给你|帮你)(?:推荐|介绍)"
                       r"|^[^。！!？?]{0,4}(?:你|您)(?:可以|直接)?(?:联系|找|加)(?:一下)?(?:他|她)")
@@ -497,6 +499,8 @@ def person_in(text: str) -> Person:
                 title = m.groupdict().get("t") or (after.group("t") if after else None)
                 if co and title and is_title(co) and not looks_like_company(co):  # 「我是采购部的主管」
                     co, title = None, f"{co}{title}"
+                if not title and (then := ROLE_CLAUSE.match(text, m.end("name"))):  # 「我是A公司的张伟，材料部经理」
+                    title = then.group("t")
                 return Person(name, clean_company(co), title)
     found = re.search(rf"(?P<co>[\u4e00-\u9fffA-Za-z（）()]{{2,30}}?{COMPANY_SUFFIX})的?(?P<t>{TITLE.pattern})"
                       r"[，,\s]*(?P<name>[\u4e00-\u9fff]{2,4}?)" + STOP, text)

@@ -113,6 +113,7 @@ def read_photo(photo: tuple[Image.Image, tuple[tuple[float, float], ...]]) -> Lo
     return Located(upright, layout, PHOTO, quad=quad) if layout.is_chat else None
 
 
+
 def analyse_photo(img: Image.Image, *, desktop: bool = False) -> Layout:
     """The layout of a rectified photo, found on a blurred copy: moiré (the camera's grid beating against the
     screen's pixels) and grain stray as far from the background as a white bubble on a light-grey chat does;
@@ -536,7 +537,38 @@ def _screen_quad(gray: np.ndarray, cv2: ModuleType, *, neutral: np.ndarray | Non
         best = _largest_quad((neutral,), cv2)
     if best is None:
         best = _largest_quad((_outlined(gray, cv2),), cv2)
+    if best is None:
+        best = _lit_content(gray, cv2)
     return None if best is None else _order(best)
+
+
+DIM_BORDER = 60  # a photo whose border is darker than this was taken in a dim room
+LIT_STEP = 30  # the screen's text and bubbles stand this far above a dim room
+
+
+def _lit_content(gray: np.ndarray, cv2: ModuleType) -> np.ndarray | None:
+    """A dark-mode screen in a dim room: neither brighter nor darker than the room and its bezel lost in it — only
+    its text, bubbles and bars are lit. Their joined extent (a closing as wide as a bubble's gap), as a turned
+    rectangle grown by a margin, stands for the screen. None unless the room is dim."""
+    h, w = gray.shape
+    bh, bw = max(1, h // 20), max(1, w // 20)
+    border = float(np.median(np.concatenate((gray[:bh].ravel(), gray[-bh:].ravel(),
+                                             gray[:, :bw].ravel(), gray[:, -bw:].ravel()))))
+    if border >= DIM_BORDER:
+        return None
+    mask = ((gray > border + LIT_STEP) * 255).astype(np.uint8)
+    k = max(5, max(h, w) // 25)
+    joined = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
+    joined = cv2.morphologyEx(joined, cv2.MORPH_OPEN, np.ones((k // 3, k // 3), np.uint8))  # specks of grain
+    contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    blob = max(contours, key=cv2.contourArea)
+    if cv2.contourArea(blob) < MIN_SCREEN * w * h:
+        return None
+    (cx, cy), (rw, rh), angle = cv2.minAreaRect(blob)
+    grow = 0.03 * max(rw, rh)
+    return np.asarray(cv2.boxPoints(((cx, cy), (rw + grow, rh + grow), angle)), dtype=np.float64)
 
 
 def _outlined(gray: np.ndarray, cv2: ModuleType) -> np.ndarray:
