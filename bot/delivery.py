@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from bot.messages import Body
@@ -13,6 +15,14 @@ from bot.messages import Body
 #   permanent   — dead-letter now (a 4xx the remote will answer the same way again, an unknown recipient)
 #   wait        — not really tried (our own throttle, a remote rate limit): retried later, not counted
 Failure = Literal["retryable", "needs_admin", "permanent", "wait"]
+
+
+# The recipient's deliveries on the row's channel in the last HISTORY_S (newest HISTORY_CAP), read by the outbox in
+# the transaction that claimed the row, for the one delivery task of that row: a channel's per-recipient limit counts
+# every process's sends from it without a read of its own (bot/channels/shared_limits.py). None: not read.
+SENT_BEFORE: ContextVar[Sequence[datetime] | None] = ContextVar("salesbot_sent_before", default=None)
+HISTORY_S = 3600.0  # the longest per-recipient window of any channel (WeCom: 950 messages an hour)
+HISTORY_CAP = 1000  # at least the largest per-recipient limit of any channel
 
 
 class DeliveryError(Exception):

@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,8 +32,9 @@ from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.channels.shared_limits import claimed_history
 from bot.clock import Clock
-from bot.delivery import ChannelSender, DeliveryError
+from bot.delivery import SENT_BEFORE, ChannelSender, DeliveryError
 from bot.faults import FailureLog
 from bot.messages import Outbound, body_from_json, body_to_json
 from bot.metrics import DELIVERY
@@ -96,6 +97,7 @@ class Claimed:
     payload: dict[str, Any]
     dedup_key: str
     attempts: int
+    sent: tuple[datetime, ...] | None = None  # the recipient's recent deliveries, read with the claim (SENT_BEFORE)
 
 
 class OutboxBatch:
@@ -141,6 +143,8 @@ class OutboxSender:
         self._handed: set[asyncio.Task[None]] = set()  # deliveries started by `start`, not by a claim
         self._starved = False  # the last claim round stopped for want of a free slot
         self._handover: tuple[Any, Any] | None = None
+        # channels with a per-recipient limit counted over every process (bot/channels/shared_limits.py)
+        self._limited = {name for name, sender in channels.items() if getattr(sender, "limited", False)}
         self.rounds = FailureLog(log, "outbox claim round (retried)")
         self.marks = FailureLog(log, "outbox: marking rows delivered")
 
@@ -229,6 +233,10 @@ class OutboxSender:
                 if i >= 0 and row["dedup_key"] in inserted:  # an ignored repeat of a dedup key: queued once already
                     claimed[i].append(Claimed(inserted[row["dedup_key"]], row["channel"], row["recipient"],
                                               row["payload"], row["dedup_key"], 1))
+            if not self.db.is_sqlite and any(claimed):
+                every = await self._with_history(session, [c for group in claimed for c in group], now)
+                ordered = iter(every)
+                claimed = [[next(ordered) for _c in group] for group in claimed]
             if any(queued):
                 await notify(session, OUTBOX)
         return [(claimed[i], queued[i]) for i in range(len(groups))]
@@ -255,7 +263,8 @@ class OutboxSender:
         new_id = (await session.execute(insert, row)).scalar_one_or_none()
         if new_id is None:  # a repeat of a dedup key: already queued once
             return None
-        return Claimed(new_id, row["channel"], msg.to, row["payload"], row["dedup_key"], 1)
+        claimed = Claimed(new_id, row["channel"], msg.to, row["payload"], row["dedup_key"], 1)
+        return (await self._with_history(session, [claimed], now))[0]
 
     def _handover_statements(self, session: AsyncSession) -> tuple[Any, Any]:
         """Built once (the hot path: building a statement per message cost more than running it)."""
@@ -378,10 +387,26 @@ class OutboxSender:
                 .returning(o.id, o.channel, o.recipient, o.payload, o.dedup_key, o.attempts)
             )
             rows = (await session.execute(stmt)).all()
-        return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+            claimed = await self._with_history(session, [Claimed(*row) for row in rows], now)
+        return sorted(claimed, key=lambda c: c.id)
+
+    async def _with_history(self, session: AsyncSession, claimed: list[Claimed], now: datetime) -> list[Claimed]:
+        """PostgreSQL: each claimed row of a limited channel with its recipient's recent deliveries, read in the
+        claiming transaction in one statement for the batch — the send needs no read of its own (the profile of
+        a burst: one round trip per delivery). No other process delivers to these recipients meanwhile: their
+        next rows wait behind the claimed ones. SQLite: the sender reads them inline (no round trip)."""
+        if self.db.is_sqlite:
+            return claimed
+        pairs = {(c.channel, c.recipient) for c in claimed if c.channel in self._limited}
+        if not pairs:
+            return claimed
+        history = await claimed_history(session, pairs, now)
+        return [replace(c, sent=history[(c.channel, c.recipient)]) if (c.channel, c.recipient) in history else c
+                for c in claimed]
 
     async def _deliver(self, row: Claimed) -> None:
         start = time.perf_counter()
+        SENT_BEFORE.set(row.sent)  # this task's own context: the one delivery of this row
         try:
             body = body_from_json(row.payload)
             async with asyncio.timeout(self.deadline_s):  # always ends well inside the lease

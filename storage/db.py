@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -33,6 +33,11 @@ SQLITE_POOL = 64  # connections kept open to a SQLite file, each an idle thread 
 # pool's other users (group commit, outbox, ticker) they stay within the kept connections. Above the pool, every
 # job opened an overflow connection (a thread, its PRAGMAs and functions) and closed it again: ~6% of a burst's CPU.
 SQLITE_BURST_JOBS = SQLITE_POOL - 16
+# PostgreSQL connections per engine: kept, and opened for a moment above that. Each process has its engine (serve,
+# its handler child) and serve a claims engine (1–2 in use): N instances open up to ~N × (2 × 20 + 3) at a peak,
+# within PostgreSQL's max_connections (default 100) for 2 instances of full peaks or 3 with the usual ones
+# (docs/operations.md, sizing).
+PG_POOL, PG_OVERFLOW = 15, 5
 
 
 class Database:
@@ -53,8 +58,19 @@ class Database:
                 # a burst's 50 handlers opened and closed overflow connections all the time.
                 kwargs.update(pool_size=SQLITE_POOL, max_overflow=SQLITE_POOL)
         else:
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            # No pool_pre_ping: on asyncpg it is BEGIN; SELECT; ROLLBACK — three round trips per checkout,
+            # 15–25 % of a PostgreSQL burst's samples (bench/scaleout.py). A checkout looks at the socket instead
+            # (`_drop_closed_connections`, no round trip), and a statement that meets a dead connection invalidates
+            # the pool (SQLAlchemy does this for every disconnect error), so after a restart of PostgreSQL at most
+            # one statement per process fails (its transaction rolls back: the message is replayed, the outbox row
+            # retried) and every other connection is replaced at its next checkout.
+            # The same peak as before (20 a process), more of it kept: with 10 kept, a burst's handlers checked
+            # out and returned overflow connections all the time, each new one costing a connect (TLS tried first)
+            # and every statement prepared again (~10 % of a burst's samples in the handler child).
+            kwargs.update(pool_size=PG_POOL, max_overflow=PG_OVERFLOW)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if not self.is_sqlite:
+            _drop_closed_connections(self.engine)
         self._inline: InlineReader | None = None
         if self.is_sqlite:
             _tune_sqlite(self.engine)
@@ -86,6 +102,18 @@ class Database:
         async with self.engine.connect() as conn:
             yield await conn.execution_options(**options)
 
+    @asynccontextmanager
+    async def writer(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one write statement outside the tamper-evident record (no session): on PostgreSQL in
+        autocommit — the statement is its own transaction, no BEGIN/COMMIT round trips; on SQLite a BEGIN
+        IMMEDIATE … COMMIT. Only for a single statement: two would not be atomic on PostgreSQL."""
+        if self.is_sqlite:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
     async def read_rows(self, statement: Statement, params: Mapping[str, Any]) -> Sequence[Any]:
         """The rows of a small indexed read of the hot path (a statement built once), as `reader(inline=True)`
         reads them; on a SQLite file straight through sqlite3 (storage/inline_read.py)."""
@@ -114,6 +142,19 @@ class Database:
         except Exception:
             log.exception("database ping failed")
             return False
+
+
+def _drop_closed_connections(engine: AsyncEngine) -> None:
+    """A pooled connection whose socket the server closed (PostgreSQL restarted, the backend terminated, an idle
+    timeout) is replaced at checkout: asyncpg notices the close on the event loop while the connection sits in the
+    pool, so `is_closed()` answers without a round trip. Raising DisconnectionError makes the pool discard it and
+    check out another (SQLAlchemy retries the checkout)."""
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        is_closed = getattr(record.driver_connection, "is_closed", None)  # asyncpg's Connection
+        if callable(is_closed) and is_closed():
+            raise exc.DisconnectionError("connection closed by the server while it was pooled")
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

@@ -13,9 +13,13 @@ import time
 from pathlib import Path
 
 from aiohttp import ClientSession
+from sqlalchemy import select
 
 from app.handler_process import HandlerChild
+from bot.channels.wecom.sender import DEFAULT_LIMITS
 from bot.config import Settings
+from storage.db import Database
+from storage.models import OutboxMessage
 from tests.conftest import sqlite_url
 from tests.fakes.wecom_api import FakeWecom
 from tests.fakes.wecom_callback import CallbackBuilder, text_xml
@@ -101,6 +105,48 @@ async def test_messages_are_handled_in_the_child_once_each_and_it_survives_a_kil
             for pid in children:
                 if "--role handlers" in _cmdline(pid) and not _zombie(pid):
                     os.kill(pid, signal.SIGKILL)
+
+
+async def test_serve_and_its_child_together_stay_within_the_per_member_limit(tmp_path: Path) -> None:
+    """SQLite, `handler_process` on: serve's outbox and the child's both send (serve polls, the child hands its
+    answers over), each with its own in-memory throttle; the per-member limit holds over both, because each send
+    counts what the outbox says was delivered, by any process. A rep writes more than the limit allows in a
+    minute, spread over serve's polls: WeCom gets exactly the limit, the rest waits."""
+    per_minute = DEFAULT_LIMITS[0][1]
+    async with FakeWecom(corp_id="wwhandlerproc02") as fake:
+        env = wecom_env(sqlite_url(tmp_path), fake.corp_id, fake.secret, fake.base_url,
+                        SALESBOT_SERVER_WARM_UP="false", SALESBOT_SERVER_HANDLER_PROCESS="true",
+                        SALESBOT_SERVER_TICK_SECONDS="0.2", SALESBOT_KNOWLEDGE_SEED_DEMO="false")
+        server = Server(tmp_path, env)
+        await server.start()
+        cb = CallbackBuilder(TOKEN, AES_KEY, fake.corp_id)
+        try:
+            await until(lambda: "handlers process ready" in server.log_text(), "the handler child ready",
+                        timeout_s=90, log=server.log_text)
+            async with ClientSession() as http:
+                for i in range(per_minute + 12):
+                    now = int(time.time())
+                    query, body = cb.post(text_xml(fake.corp_id, "chatty", "帮助", 7000 + i, now), now,
+                                          nonce=str(7000 + i))
+                    async with http.post(f"{server.url}/wecom/callback?{query}", data=body) as resp:
+                        assert resp.status == 200
+                    await asyncio.sleep(0.05)  # spread over several of serve's polls
+            db = Database(sqlite_url(tmp_path))
+            try:
+                async def held_back() -> bool:
+                    async with db.reader() as conn:
+                        rows = (await conn.execute(select(OutboxMessage.status, OutboxMessage.last_error).where(
+                            OutboxMessage.recipient == "chatty"))).all()
+                    return (len(rows) == per_minute + 12 and not any(s == "sending" for s, _e in rows)
+                            and any(e and e.startswith("throttled") for _s, e in rows))
+
+                await until(held_back, "every answer queued, none in flight, one held back by the limit",
+                            timeout_s=60, every_s=0.1, log=server.log_text)
+            finally:
+                await db.dispose()
+            assert len(fake.texts_to("chatty")) == per_minute  # not up to twice the limit (two senders)
+        finally:
+            await server.stop()
 
 
 class SlowHandlers(HandlerChild):

@@ -1,5 +1,6 @@
-"""Per-recipient limits across instances on PostgreSQL: two senders (two processes' worth: own engine, own
-in-memory throttle, own API client) draining one outbox stay together within WeCom's per-member limit."""
+"""Per-recipient limits across processes (PostgreSQL instances; on SQLite serve and its handler child): two
+senders (two processes' worth: own engine, own in-memory throttle, own API client) draining one outbox stay
+together within WeCom's per-member limit."""
 
 from __future__ import annotations
 
@@ -40,10 +41,11 @@ def _instance(url: str, fake: FakeWecom, clock: ManualClock) -> tuple[Database, 
     return db, sender, OutboxSender(db, clock, {"wecom": sender}, default_channel="wecom")
 
 
-async def test_two_instances_together_respect_the_per_member_limit(pg_db_url: str, fake: FakeWecom) -> None:
-    await upgrade(pg_db_url)
+async def test_two_instances_together_respect_the_per_member_limit(db_url: str, fake: FakeWecom) -> None:
+    """Both backends: on SQLite the two senders are `serve` and its handler child."""
+    await upgrade(db_url)
     clock = ManualClock(MONDAY_10AM)
-    instances = [_instance(pg_db_url, fake, clock) for _ in range(2)]
+    instances = [_instance(db_url, fake, clock) for _ in range(2)]
     per_minute = DEFAULT_LIMITS[0][1]
     try:
         db = instances[0][0]

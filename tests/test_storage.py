@@ -15,6 +15,7 @@ from storage.db import Database
 from storage.leads import same_company
 from storage.migrate import MigrationsPending, current_revision, ensure_schema, head_revision, upgrade
 from storage.models import Base, InboundDedup, Lead, User, UTCDateTime
+from tests.waiting import until
 
 pytestmark = pytest.mark.asyncio
 
@@ -125,3 +126,34 @@ async def test_migrations_match_the_models(db_url: str) -> None:
 ])
 async def test_short_and_full_company_names(a: str, b: str | None, same: bool) -> None:
     assert same_company(a, b) is same
+
+
+async def test_a_pooled_connection_the_server_closed_is_replaced_at_checkout(pg_url: str) -> None:
+    """No pre-ping round trips (storage/db.py): a backend terminated while its connection sat in the pool (as a
+    restart of PostgreSQL does to all of them) is noticed at checkout, and the next transaction runs on a new one."""
+    import asyncpg
+    from sqlalchemy import text
+
+    from storage.notify import asyncpg_dsn
+
+    db = Database(pg_url)
+    try:
+        async with db.session() as session:
+            first = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        admin = await asyncpg.connect(asyncpg_dsn(pg_url))
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", first)
+            await until(lambda: _gone(admin, first), "the terminated backend gone")
+        finally:
+            await admin.close()
+        await asyncio.sleep(0)  # its socket's end of file is there: the loop reads it while the connection is pooled
+        async with db.session() as session:
+            second = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        assert second != first
+    finally:
+        await db.dispose()
+
+
+
+async def _gone(admin, pid):  # type: ignore[no-untyped-def]
+    return not await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid)

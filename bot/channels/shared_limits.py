@@ -1,10 +1,12 @@
-"""State that must hold across instances on PostgreSQL: per-recipient limits and access tokens.
+"""State that must hold across processes: per-recipient limits (both backends), access tokens (PostgreSQL).
 
-Per-recipient limits counted from the outbox, which every instance
-writes. Each delivered row keeps its `delivered_at`, and the outbox keeps at most one row per recipient in
-flight across all instances (its claim takes only a recipient's oldest open row), so the count read before a
-send is the count the platform sees. SQLite means one process: the senders' in-memory throttles are exact
-and this is not consulted.
+Per-recipient limits counted from the outbox, which every sending process writes (on SQLite: `serve` and its
+handler child; on PostgreSQL: every instance and its child). Each delivered row keeps its `delivered_at`, and the
+outbox keeps at most one row per recipient in flight across all processes (its claim takes only a recipient's
+oldest open row; a row handed straight to its sender only when nothing of theirs is open), so the count read before
+a send is the count the platform sees. The outbox reads it for every row it claims, in the claiming transaction
+(PostgreSQL: one statement for the whole batch, `claimed_history`) and hands it to the delivery (`SENT_BEFORE`);
+otherwise (SQLite: an inline read on the loop's thread, no round trip) the sender reads it before the send.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, select, text
+from sqlalchemy import Integer, Select, TextualSelect, bindparam, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery import HISTORY_CAP, HISTORY_S, SENT_BEFORE
 from storage.db import Database
 from storage.locks import lock_key
 from storage.models import KeyValue, OutboxMessage
@@ -32,8 +36,36 @@ async def recent_deliveries(db: Database, channel: str, recipient: str, since: d
                             ) -> list[datetime]:
     """When `recipient`'s newest delivered rows on `channel` (at most `limit`, after `since`) went out."""
     params = {"d_channel": channel, "d_recipient": recipient, "d_since": since, "d_limit": limit}
-    async with db.reader() as conn:
-        return [row[0] for row in await conn.execute(_recent_deliveries(), params)]
+    return [row[0] for row in await db.read_rows(_recent_deliveries(), params)]
+
+
+async def claimed_history(session: AsyncSession, pairs: Iterable[tuple[str, str]], now: datetime
+                          ) -> dict[tuple[str, str], tuple[datetime, ...]]:
+    """PostgreSQL: `recent_deliveries` (the last HISTORY_S, newest HISTORY_CAP) of every (channel, recipient) in one
+    statement, in the caller's transaction — the outbox's claim or hand-over of those recipients' rows."""
+    wanted = sorted(set(pairs))
+    found: dict[tuple[str, str], list[datetime]] = {pair: [] for pair in wanted}
+    if wanted:
+        params = {"h_channels": [ch for ch, _r in wanted], "h_recipients": [r for _ch, r in wanted],
+                  "h_cap": HISTORY_CAP, "h_since": now - timedelta(seconds=HISTORY_S)}
+        for channel, recipient, at in await session.execute(_history(), params):
+            found[(channel, recipient)].append(at)
+    return {pair: tuple(times) for pair, times in found.items()}
+
+
+@cache
+def _history() -> TextualSelect:
+    """Each pair's newest delivered rows by the recipient index (id order, as `_recent_deliveries`), then the window:
+    the limit stays inside the lateral scan, so a long history costs at most HISTORY_CAP rows per recipient."""
+    c = table_of(OutboxMessage).c
+    return text(
+        "SELECT r.channel, r.recipient, d.delivered_at"
+        " FROM unnest(CAST(:h_channels AS varchar[]), CAST(:h_recipients AS varchar[])) AS r(channel, recipient)"
+        " CROSS JOIN LATERAL (SELECT o.delivered_at FROM outbox o WHERE o.channel = r.channel"
+        " AND o.recipient = r.recipient AND o.status = 'delivered' ORDER BY o.id DESC LIMIT :h_cap) AS d"
+        " WHERE d.delivered_at > :h_since"
+    ).bindparams(bindparam("h_since", type_=c.delivered_at.type), bindparam("h_cap", type_=Integer())
+                 ).columns(channel=c.channel.type, recipient=c.recipient.type, delivered_at=c.delivered_at.type)
 
 
 @cache
@@ -53,7 +85,9 @@ async def shared_wait(db: Database, now: datetime, channel: str, recipient: str,
     """Seconds until `count` more messages to `recipient` keep every (window s, limit) of every instance's
     deliveries together (0 = now)."""
     longest, cap = max(w for w, _ in limits), max(n for _, n in limits)
-    sent = await recent_deliveries(db, channel, recipient, now - timedelta(seconds=longest), cap)
+    sent = SENT_BEFORE.get()  # read when the outbox claimed the row
+    if sent is None:
+        sent = await recent_deliveries(db, channel, recipient, now - timedelta(seconds=longest), cap)
     ages = sorted(((now - t).total_seconds() for t in sent), reverse=True)  # oldest first
     wait = 0.0
     for window, limit in limits:

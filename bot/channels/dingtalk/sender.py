@@ -88,6 +88,11 @@ class DingtalkSender:
         self.db: Database | None = None  # what was sent before: the outbox (see history.py)
         self.clock: Clock = SystemClock()
 
+    @property
+    def limited(self) -> bool:
+        """A per-recipient limit counted over every sending process (bot/channels/shared_limits.py)."""
+        return self.settings.per_user_per_minute > 0
+
     def bind(self, db: Database, clock: Clock) -> None:
         """The process's database and clock (`app.runtime.build_services` binds them)."""
         self.db, self.clock = db, clock
@@ -98,8 +103,8 @@ class DingtalkSender:
 
     async def deliver(self, recipient: str, body: Body, *, dedup_key: str) -> dict[str, Any]:
         wait = self.throttle.wait_needed(recipient)
-        if not wait and self.db is not None and not self.db.is_sqlite and self.settings.per_user_per_minute > 0:
-            wait = await shared_wait(self.db, self.clock.now(), self.name, recipient,  # every instance's sends
+        if not wait and self.db is not None and self.limited:
+            wait = await shared_wait(self.db, self.clock.now(), self.name, recipient,  # every process's sends
                                      ((60.0, self.settings.per_user_per_minute),))
         if wait > 0:
             raise DeliveryError(f"throttled: {recipient} reached {self.settings.per_user_per_minute}/min",

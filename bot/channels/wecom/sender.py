@@ -70,6 +70,7 @@ class Throttle:
 
 class WecomSender:
     name = "wecom"
+    limited = True  # per-member limits counted over every sending process (bot/channels/shared_limits.py)
 
     def __init__(self, settings: WecomSettings, *, api: WecomApi | None = None,
                  retry_delays: Sequence[float] = (0.5, 1.0, 2.0), throttle: Throttle | None = None) -> None:
@@ -78,18 +79,19 @@ class WecomSender:
         self.throttle = throttle or Throttle()
         self._media: dict[str, tuple[str, float]] = {}  # dedup key → (media_id, uploaded at, monotonic)
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self.shared: tuple[Database, Clock] | None = None  # PostgreSQL: limits counted over every instance
+        self.shared: tuple[Database, Clock] | None = None  # limits counted over every sending process (bind)
         self.db: Database | None = None  # bound by app.runtime.build_services: media ids of rows (media_memo)
         self.clock: Clock = SystemClock()
 
     def bind(self, db: Database, clock: Clock) -> None:
-        """The process's database and clock (`app.runtime.build_services`); on PostgreSQL several instances may
-        send for one app, so the per-member limits are counted from the shared outbox too. Media ids of rows are
-        kept in the database (bot/channels/media_memo.py)."""
+        """The process's database and clock (`app.runtime.build_services`). Several processes may send for one
+        app (`serve` and its handler child; on PostgreSQL every instance), so the per-member limits are counted
+        from the shared outbox too; on PostgreSQL the access token and a 45009 pause are shared as well. Media ids
+        of rows are kept in the database (bot/channels/media_memo.py)."""
         self.db, self.clock = db, clock
         self.throttle.follow(clock)
+        self.shared = (db, clock)
         if not db.is_sqlite:
-            self.shared = (db, clock)
             self.api.shared = SharedToken(db, f"wecom:token:{self.settings.corp_id}:{self.settings.agent_id}")
             self.api.tell_others = partial(announce_pause, db)
 
