@@ -763,6 +763,7 @@ def _take_lead(members: dict[str | None, _Member], acc: _Acc) -> bool:
     needs and its budget may come from any member. The member's label names them when they did not. True when
     the lead gave their own number."""
     handed = _handed_in_group(members)
+    given: str | None = None
     if handed is not None and not any(_names(k, handed[1].name) for k in members):
         return _referred_lead(members, acc, *handed)
     lead_key = max(members, key=lambda k: members[k].weight())  # max keeps the first of equals
@@ -786,7 +787,8 @@ def _take_lead(members: dict[str | None, _Member], acc: _Acc) -> bool:
         acc.put("phone", _phone_for(name, others) or (lead_key and _phone_for(lead_key, others)), 0.9)
     if handed is not None:  # what the member who handed the purchase over said of them
         acc.put("title", handed[1].title, 0.75)
-        acc.put("phone", _phone_handed(members[handed[0]], handed[1].name or ""), 0.9)
+        given = _phone_handed(members[handed[0]], handed[1].name or "")
+        acc.put("phone", given, 0.9)
         giver = members[handed[0]].acc
         acc.put("company", giver.values.get("company"), 0.75, override=giver.conf.get("company", 0) >= 0.75)
     if "title" not in lead.acc.values and name:  # 「各位好，<公司><职务><姓名>，负责这次改造」
@@ -801,7 +803,7 @@ def _take_lead(members: dict[str | None, _Member], acc: _Acc) -> bool:
                      if (m := re.search(rf"(?P<t>{ROLE_SPAN}){re.escape(name)}", t))), None)
         if role and "title" not in lead.acc.values:
             acc.put("title", role, 0.75, override=True)
-    return lead.ctx.own_contact
+    return lead.ctx.own_contact or given is not None  # a number given for the lead counts as theirs
 
 
 def _names(key: str | None, name: str | None) -> bool:
