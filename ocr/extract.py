@@ -478,6 +478,9 @@ def _identity(flat: str, acc: _Acc) -> None:
         acc.put("customer_name", person.name, 0.92, override=True)
         acc.put("company", person.company, 0.85, override=True)
         acc.put("title", person.title, 0.85, override=True)
+    elif person.company:  # an introduction whose name OCR misread: its company still stands
+        acc.put("company", person.company, 0.8)
+        acc.put("title", person.title, 0.8)
     acc.put("title", role_in(flat), 0.85, override=acc.conf.get("title", 0) < 0.8)
     acc.put("department", department_in(flat), 0.7)
     co = company_in(flat)

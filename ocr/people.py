@@ -490,9 +490,12 @@ def person_in(text: str) -> Person:
     greeted = _greeting_intro(text)
     if greeted.name:
         return greeted
+    unread = Person()  # an introduction whose name was misread: its company and title still stand
     for rx in PERSON_PATTERNS:
         for m in rx.finditer(text):
             name = _name_at(text, m)
+            if not name and not unread.company:
+                unread = _without_name(text, m)
             if name:
                 after = COMPANY_AFTER_NAME.match(text, m.end("name"))
                 co = m.groupdict().get("co") or (after.group("co") if after else None)
@@ -507,7 +510,35 @@ def person_in(text: str) -> Person:
     if found and _name_at(text, found):
         return Person(_name_at(text, found), clean_company(found.group("co")), found.group("t"))
     latin = CALL_ME.search(text)  # 「叫我Amy就行」
-    return Person(latin.group("n")) if latin else _plain_intro(text)
+    if latin:
+        return Person(latin.group("n"))
+    plain = _plain_intro(text)
+    return plain if plain != Person() else unread
+
+
+def _without_name(text: str, m: re.Match[str]) -> Person:
+    """The company (and title) of an introduction whose name is no name: OCR misread a rare surname (「我是A公司
+    设备部的X浩」 with X unreadable). The company stands on its own when it looks like one, with a department said
+    after it taken off; no company, no person."""
+    co = m.groupdict().get("co")
+    at = m.start("name")
+    if not co or text[at - 1] != "的" or TITLE.match(text, at) or re.match(DEPT, text[at:]):
+        return Person()  # 「…的X浩」: the name slot right after 的, and no title or department in it (「的品控主管」)
+    company = _company_before_department(co)
+    if not company:
+        return Person()
+    then = ROLE_CLAUSE.match(text, m.end("name"))
+    return Person(None, company, m.groupdict().get("t") or (then.group("t") if then else None))
+
+
+def _company_before_department(co: str) -> str | None:
+    """「A塑胶设备部」 → 「A塑胶」: the longest start that looks like a company and carries a name of its own (no
+    「食品厂」), the rest a department (or nothing)."""
+    for cut in range(len(co), 1, -1):
+        rest = co[cut:]
+        if looks_like_company(co[:cut]) and branded(co[:cut]) and (not rest or re.fullmatch(DEPT, rest)):
+            return clean_company(co[:cut])
+    return None
 
 
 # 「晨光物业的工程部经理殷涛」 opening a typed lead or a message: trade-named company, 的, title, name

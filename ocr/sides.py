@@ -25,10 +25,11 @@ from ocr.people import (
 SPEAKS_FOR = re.compile(r"我是|我们是|我这边是|这边是|我叫|本人|我们公司")
 # A colleague's job on the vendor's side, as a group label or introduction shows it
 VENDOR_ROLE = re.compile(r"技术支持|售前|售后|客服|客户经理|销售经理|销售代表|实施顾问|实施工程师|商务经理|解决方案")
-# A colleague passing a customer on: 「那个单子你接一下」, 「这个客户交给你跟」, 「转给你对接」
+# A colleague passing a customer on: 「那个单子你接一下」, 「这个客户交给你跟」, 「转给你对接」 — to one person;
+# work given to 你们 (the vendor: 「这块交给你们」) is a customer buying
 HANDOVER = re.compile(
-    r"(?:单子|客户|线索|商机|这单)[^。！？!?]{0,10}(?:你|您)(?:来)?(?:接|跟进?|对接|负责|处理)"
-    r"|(?:交给|转给|转交给|移交给|分给|分配给)(?:你|您)(?:了|跟|对接|负责|处理|来)?|(?:你|您)(?:来)?接(?:一下|手)|交接一下"
+    r"(?:单子|客户|线索|商机|这单)[^。！？!?]{0,10}(?:你|您)(?!们)(?:来)?(?:接|跟进?|对接|负责|处理)"
+    r"|(?:交给|转给|转交给|移交给|分给|分配给)(?:你|您)(?!们)(?:了|跟|对接|负责|处理|来)?|(?:你|您)(?:来)?接(?:一下|手)|交接一下"
 )
 # A sender label above a group bubble: 「<公司>-<职务><姓名>」
 LABEL = re.compile(r"^(?P<co>[\u4e00-\u9fffA-Za-z]{2,16})\s*[-—－–_|·]\s*(?P<rest>[\u4e00-\u9fffA-Za-z]{2,12})$")

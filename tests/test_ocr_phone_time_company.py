@@ -153,3 +153,21 @@ def test_a_unit_named_by_its_work_alone_is_no_company() -> None:
 def test_goods_as_the_subject_make_a_delivery_time_even_without_its_last_word() -> None:
     lead = lead_of("柯敏", ("left", "那明天下午两点你来店里签合同"), ("right", "好的，明天下午两点到。机器下周一到"))
     assert lead.follow_up == datetime(2025, 6, 19, 14, 0, tzinfo=CN_TZ)
+
+
+def test_work_given_to_you_the_vendor_is_a_purchase_not_a_colleague_handing_over() -> None:
+    # 你们 is the vendor's firm: a customer outsourcing a job to us; 交给你 (one person) is a colleague's hand-over
+    lead = lead_of("滨江宾馆-乔立军", ("left", "客房和餐厅想换一批商用净水器"),
+                   ("left", "以后全馆的滤芯更换这块交给你们"), ("right", "好的乔经理，周五上午我过去看看"))
+    assert lead.reject_reason is None
+    assert lead.customer_name == "乔立军"
+    colleague = lead_of("许婷", ("left", "滨江宾馆那个单子交给你了"), ("left", "对接人乔经理，要换净水器"))
+    assert colleague.reject_reason == "colleague_chat"
+
+
+def test_an_introduction_whose_name_was_misread_still_gives_the_company_and_makes_a_lead() -> None:
+    # tesseract reads a rare surname as another character (龚 → 次): the name is dropped, the firm said stays
+    lead = lead_of("知足常乐", ("left", "你好，我是滨江宾馆工程部的次军，工程部主管，\n客房想换一批商用净水器"),
+                   ("right", "好的龚主管，我周五上午过去看看"), ("left", "行，预算控制在8万以内"))
+    assert lead.reject_reason is None
+    assert (lead.customer_name, lead.company, lead.title) == (None, "滨江宾馆", "工程部主管")
