@@ -32,9 +32,9 @@ from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.channels.shared_limits import claimed_history
 from bot.clock import Clock
 from bot.delivery import SENT_BEFORE, ChannelSender, DeliveryError
+from bot.delivery_history import claimed_history
 from bot.faults import FailureLog
 from bot.messages import Outbound, body_from_json, body_to_json
 from bot.metrics import DELIVERY
