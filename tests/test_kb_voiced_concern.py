@@ -58,7 +58,7 @@ def test_the_same_words_with_no_customer_voicing_them_are_declined(index: CardIn
 
 
 @pytest.mark.parametrize("query", [
-    "客户问你们公司食堂几点开饭",  # a question relayed may be about anything
+    "客户问你们单位饭堂中午几点开",  # a question relayed may be about anything
     "给客户送节日礼品选什么",  # the customer is the object of the rep's errand
     "我晚上值班能不能睡觉",  # the rep's own matter
 ])
