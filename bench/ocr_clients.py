@@ -10,16 +10,13 @@ people panels, quotes, file cards, wallpapers), cropped phone chats and long scr
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.ocr_tally import StyleTally, prf
+from bench.ocr_tally import print_styles, print_times, read_drawn, tally_lines
 from tests.synth_clients import CATALOG, client_set
 
 
@@ -34,41 +31,16 @@ def main() -> int:
     samples = [
         sm for sm in client_set(args.seed, args.n) if not args.styles or sm[3]["style"] in args.styles.split(",")
     ]
-    with tempfile.TemporaryDirectory(prefix="ocr-clients-") as tmp:
-        folder = args.keep or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "catalog.txt").write_text(CATALOG, "utf-8")
-        with (folder / "index.jsonl").open("w") as index:
-            for i, (image, now, _, meta) in enumerate(samples):
-                name = f"{i:02d}-{meta['style']}-{meta['kind']}.img"
-                (folder / name).write_bytes(image)
-                index.write(json.dumps({"file": name, "now": now.isoformat()}) + "\n")
-        proc = subprocess.run(
-            [sys.executable, str(Path(__file__).with_name("ocr.py")), "--engine", "tesseract", "--worker", str(folder)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if proc.returncode != 0:
-        print(proc.stderr[-2000:])
+    named = [(f"{i:02d}-{meta['style']}-{meta['kind']}.img", image, now)
+             for i, (image, now, _, meta) in enumerate(samples)]
+    lines = read_drawn(named, args.keep, CATALOG)
+    if lines is None:
         return 1
-    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"file"')]
-    tally = StyleTally()
-    secs: dict[str, list[float]] = {}
-    for (_, _, truth, meta), got in zip(samples, lines, strict=True):
-        secs.setdefault(f"{meta['size'][0]}×{meta['size'][1]}", []).append(got["seconds"])  # type: ignore[index]
-        wrong = tally.add(str(meta["style"]), truth, got)
-        if args.misses and (wrong or (got["is_lead"] and not truth.is_lead)):
-            print(got["file"], meta["size"], wrong or f"a lead from a negative: {got['fields']}")
+    drawn = [(str(meta["style"]), truth, meta["size"]) for _, _, truth, meta in samples]
+    tally, secs = tally_lines(drawn, lines, misses=args.misses)
     print(f"== clients · seed {args.seed} · {len(lines)} images (tests/synth_clients.py)")
-    for style, (p, r, f1), neg in tally.styles():
-        neg = neg or [0, 0]
-        print(f"{style:<7} F1 {f1:.3f} (P {p:.3f} R {r:.3f}) · negatives empty {neg[0]}/{neg[1]}")
-    print("per field: " + tally.field_f1())
-    print(f"OVERALL F1 {tally.overall()[2]:.3f} · phone precision {prf(*tally.field_counts('phone'))[0]:.3f}")
-    for size, ss in sorted(secs.items()):
-        if len(ss) > 1:
-            print(f"median {statistics.median(ss):.2f} s per {size} image ({len(ss)} images, max {max(ss):.2f})")
+    print_styles(tally)
+    print_times(secs)
     desk = [t for size, ss in secs.items() for t in ss if size.startswith(("1920", "2560"))]
     if desk:
         print(f"median {statistics.median(desk):.2f} s per PC screenshot ({len(desk)} images)")

@@ -9,16 +9,12 @@ per style, negatives, and time per image in one OCR worker (the bot's path: deco
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.ocr_tally import StyleTally
+from bench.ocr_tally import print_styles, print_times, read_drawn, tally_lines
 from tests.synth_desk import desk_set
 
 
@@ -29,36 +25,16 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, help="write the images here and keep them")
     ap.add_argument("--misses", action="store_true", help="print each image's wrong fields")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="ocr-desk-") as tmp:
-        folder = args.keep or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        samples = desk_set(args.seed, args.n)
-        with (folder / "index.jsonl").open("w") as index:
-            for i, sm in enumerate(samples):
-                name = f"{i:02d}-{sm.meta['style']}-{sm.meta['kind']}.img"
-                (folder / name).write_bytes(sm.image)
-                index.write(json.dumps({"file": name, "now": sm.now.isoformat()}) + "\n")
-        proc = subprocess.run([sys.executable, str(Path(__file__).with_name("ocr.py")), "--engine", "tesseract",
-                               "--worker", str(folder)], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        print(proc.stderr[-2000:])
+    samples = desk_set(args.seed, args.n)
+    named = [(f"{i:02d}-{sm.meta['style']}-{sm.meta['kind']}.img", sm.image, sm.now) for i, sm in enumerate(samples)]
+    lines = read_drawn(named, args.keep)
+    if lines is None:
         return 1
-    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"file"')]
-    tally = StyleTally()
-    secs: dict[str, list[float]] = {}
-    for sm, got in zip(samples, lines, strict=True):
-        secs.setdefault(f"{sm.meta['size'][0]}×{sm.meta['size'][1]}", []).append(got["seconds"])  # type: ignore[index]
-        wrong = tally.add(str(sm.meta["style"]), sm.truth, got)
-        if args.misses and (wrong or (got["is_lead"] and not sm.truth.is_lead)):
-            print(got["file"], sm.meta["size"], wrong or f"a lead from a negative: {got['fields']}")
+    drawn = [(str(sm.meta["style"]), sm.truth, sm.meta["size"]) for sm in samples]
+    tally, secs = tally_lines(drawn, lines, misses=args.misses)
     print(f"== desk · seed {args.seed} · {len(lines)} images (tests/synth_desk.py)")
-    for style, (p, r, f1), neg in tally.styles():
-        neg = neg or [0, 0]
-        print(f"{style:<7} F1 {f1:.3f} (P {p:.3f} R {r:.3f}) · negatives empty {neg[0]}/{neg[1]}")
-    print("per field: " + tally.field_f1())
-    print(f"OVERALL F1 {tally.overall()[2]:.3f}")
-    for size, ss in sorted(secs.items()):
-        print(f"median {statistics.median(ss):.2f} s per {size} image ({len(ss)} images, max {max(ss):.2f})")
+    print_styles(tally)
+    print_times(secs)
     return 0
 
 

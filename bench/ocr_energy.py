@@ -1,9 +1,12 @@
-"""Customer project groups and phone-screen photos in the energy-management domain (tests/synth_energy.py): field F1
-per field and per style, time per image.
+"""Customer project groups and phone-screen photos drawn by a domain's generator: field F1 per field and per style,
+time per image. Domains: energy management (tests/synth_energy.py) and construction materials
+(tests/synth_jiancai.py, also run as bench/ocr_jiancai.py).
 
     python bench/ocr_energy.py                   # 15 groups + 15 photos from seed 100 (drawn before any tuning)
     python bench/ocr_energy.py --seed 500        # the second, fresh draw (looked at only after tuning)
     python bench/ocr_energy.py --save /tmp/en    # also keep the images
+    python bench/ocr_jiancai.py                  # construction materials, seed 300 (drawn before any tuning)
+    python bench/ocr_jiancai.py --seed 900       # its held-out draw (never tuned on; run only for the final figure)
 
 In-process, one image at a time, tesseract, `[ocr] catalog` = the domain's products and `own_company` = the vendor.
 """
@@ -11,6 +14,7 @@ In-process, one image at a time, tesseract, `[ocr] catalog` = the domain's produ
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
 import sys
 import tempfile
@@ -23,10 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.ocr_tally import _score, prf
 from ocr.extract import FIELDS
 
+# domain -> (generator module, group maker, photo maker, first seed)
+DOMAINS = {"energy": ("tests.synth_energy", "energy_group", "energy_photo", 100),
+           "jiancai": ("tests.synth_jiancai", "site_group", "site_photo", 300)}
 
-def main() -> int:
+
+def main(domain: str = "energy") -> int:
+    module, group_maker, photo_maker, seed = DOMAINS[domain]
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=seed)
     ap.add_argument("--n", type=int, default=15)
     ap.add_argument("--save", type=Path)
     ap.add_argument("--only", choices=("group", "photo"))
@@ -35,12 +44,13 @@ def main() -> int:
     from bot.config import OcrSettings
     from bot.engines import Engines
     from ocr.pipeline import read_image, release_memory, validate
-    from tests.synth_energy import CATALOG_TEXT, VENDOR, energy_group, energy_photo
+    synth = importlib.import_module(module)
 
     cat = Path(tempfile.mkdtemp()) / "catalog.txt"
-    cat.write_text(CATALOG_TEXT, encoding="utf-8")
-    settings, engines = OcrSettings(catalog=str(cat), own_company=list(VENDOR)), Engines()
-    makers = [m for k, m in (("group", energy_group), ("photo", energy_photo)) if args.only in (None, k)]
+    cat.write_text(synth.CATALOG_TEXT, encoding="utf-8")
+    settings, engines = OcrSettings(catalog=str(cat), own_company=list(synth.VENDOR)), Engines()
+    makers = [getattr(synth, m) for k, m in (("group", group_maker), ("photo", photo_maker))
+              if args.only in (None, k)]
     samples = [make(args.seed + i) for make in makers for i in range(args.n)]
     fields: dict[str, list[int]] = {f: [0, 0, 0] for f in FIELDS}
     styles: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])

@@ -6,9 +6,15 @@ A drawn sample's truth has the extractor's FIELDS as attributes and `is_lead`; a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from ocr.extract import FIELDS
 
@@ -87,3 +93,54 @@ class StyleTally:
     def _sum(rows: list[list[int]]) -> list[int]:
         return [sum(r[k] for r in rows) for k in range(3)]
 
+
+
+def read_drawn(images: list[tuple[str, bytes, datetime]], keep: Path | None = None,
+               catalog: str | None = None) -> list[dict] | None:
+    """Write drawn (name, image, now) samples to a folder (`keep`, else a temporary one) with bench/ocr.py's index
+    and `catalog`, read them in one OCR worker (the bot's path) and return its JSON lines in order; None (the
+    worker's error printed) when it failed."""
+    with tempfile.TemporaryDirectory(prefix="ocr-drawn-") as tmp:
+        folder = keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        if catalog is not None:
+            (folder / "catalog.txt").write_text(catalog, "utf-8")
+        with (folder / "index.jsonl").open("w") as index:
+            for name, image, now in images:
+                (folder / name).write_bytes(image)
+                index.write(json.dumps({"file": name, "now": now.isoformat()}) + "\n")
+        proc = subprocess.run([sys.executable, str(Path(__file__).with_name("ocr.py")), "--engine", "tesseract",
+                               "--worker", str(folder)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        print(proc.stderr[-2000:])
+        return None
+    return [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"file"')]
+
+
+def print_styles(tally: StyleTally) -> None:
+    """F1 per style with its negatives, F1 per field, overall F1 and phone precision."""
+    for style, (p, r, f1), neg in tally.styles():
+        empty, total = neg or (0, 0)
+        print(f"{style:<7} F1 {f1:.3f} (P {p:.3f} R {r:.3f}) · negatives empty {empty}/{total}")
+    print("per field: " + tally.field_f1())
+    print(f"OVERALL F1 {tally.overall()[2]:.3f} · phone precision {prf(*tally.field_counts('phone'))[0]:.3f}")
+
+
+def print_times(secs: dict[str, list[float]]) -> None:
+    """Median seconds per image for each size ("W×H") read."""
+    for size, ss in sorted(secs.items()):
+        print(f"median {statistics.median(ss):.2f} s per {size} image ({len(ss)} images, max {max(ss):.2f})")
+
+
+def tally_lines(drawn: Sequence[tuple[str, object, object]], lines: list[dict], *, misses: bool = False
+                ) -> tuple[StyleTally, dict[str, list[float]]]:
+    """Count the worker's `lines` against the drawn (style, truth, (width, height)) samples, in order; with the
+    seconds per image by size. `misses` prints each image's wrong fields (and a lead read from a negative)."""
+    tally = StyleTally()
+    secs: dict[str, list[float]] = {}
+    for (style, truth, size), got in zip(drawn, lines, strict=True):
+        secs.setdefault("×".join(str(v) for v in size), []).append(got["seconds"])  # type: ignore[attr-defined]
+        wrong = tally.add(style, truth, got)
+        if misses and (wrong or (got["is_lead"] and not truth.is_lead)):  # type: ignore[attr-defined]
+            print(got["file"], size, wrong or f"a lead from a negative: {got['fields']}")
+    return tally, secs
