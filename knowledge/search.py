@@ -168,7 +168,7 @@ class Scored:
     text: np.ndarray  # text relevance, 0..1 of what the query's words could give
     keyword: np.ndarray  # matched card keywords (weight)
     paragraph: str = ""  # a voice-to-text paragraph `query` was taken from (who speaks is told anywhere in it)
-    concept: np.ndarray | float = 0.0  # 0..1 per card: the query's everyday concepts the card voices (no cue matched)
+    concept: np.ndarray | None = None  # 0..1 per card: the query's everyday concepts the card voices (None: not read)
     concept_words: int = 0  # distinct concept words in the query (when no cue matched)
 
 
@@ -261,7 +261,8 @@ def score_all(index: CardIndex, text: str) -> Scored:
         title /= ceiling
     total = W_TEXT * relevance + W_BIGRAM * grams + W_TITLE * title
     concept, concept_words = _concept_relevance(index, said, hits)
-    total += W_CONCEPT * concept
+    if concept is not None:
+        total += W_CONCEPT * concept
     total += _own_title(index, said, total)
     if len(text) >= LONG_QUERY and float(total.max()) > 0:  # a paragraph: its words, relative to the best card
         total *= np.float32(LONG_TEXT / float(total.max()))
@@ -286,21 +287,21 @@ def score_all(index: CardIndex, text: str) -> Scored:
                   concept_words)
 
 
-def _concept_relevance(index: CardIndex, said: str, hits: Sequence[CueHit]) -> tuple[np.ndarray | float, int]:
+def _concept_relevance(index: CardIndex, said: str, hits: Sequence[CueHit]) -> tuple[np.ndarray | None, int]:
     """0..1 per card: how much of the everyday concepts the query voices (knowledge/concepts.py) the card voices
     too, and the number of distinct concept words found. Read only when the vocabulary found no objection and no
     card keyword in the query (where a cue names the topic, concepts only tipped near ties the wrong way: kb-dev,
     held-out E and S lost a query each when they were read always), and only from two concept words on: one
     (开会, 几天) put a card that shares a character pair with an own-day ask first, and it was answered."""
     if index.concepts is None or any(h.cue.axis in TOPIC_AXES for h in hits):
-        return 0.0, 0
+        return None, 0
     text = index.tokenizer.normalize(said)
     words = len(set(concepts.shipped().words_in(text)))
     if words < CONCEPT_WORDS:
-        return 0.0, words
+        return None, words
     out = np.zeros(len(index.cards), dtype=np.float32)
     ceiling = index.concepts.scores(concepts.shipped().find(text), out)
-    return (out / ceiling if ceiling > 0 else 0.0), words
+    return (out / ceiling if ceiling > 0 else None), words
 
 
 OWN_TITLE = 4.0  # a query that is (nearly) a card's own title: more than one axis cue gives another card
@@ -574,7 +575,7 @@ def chance_signs(index: CardIndex, scored: Scored, best: int, backing: Backing) 
     card = index.cards[best]
     coverage = _coverage(index, scored.query, scored.hits)
     signs = set()
-    if float(np.asarray(scored.concept).flat[best] if np.ndim(scored.concept) else scored.concept) >= CONCEPT_BACKED:
+    if scored.concept is not None and float(scored.concept[best]) >= CONCEPT_BACKED:
         return frozenset({"nothing_held"} if _about_nothing_held(index, scored, best) else ())
     if not any(h.cue.axis in TOPIC_AXES for h in scored.hits):
         pieces = _pieces(index, scored, card)

@@ -4,32 +4,24 @@ and a dark-mode phone photographed under glare."""
 
 from __future__ import annotations
 
-import io
 import random
-import tempfile
 from datetime import datetime
-from pathlib import Path
 
 from bot.clock import CN_TZ
-from bot.config import OcrSettings
 from ocr.extract import LeadFields
-from ocr.pipeline import read_image, validate
+from ocr.pipeline import validate
 from ocr.screen import PHOTO, locate
-from tests.conftest import ENGINES
+from tests.drawn import read_drawn, vendor_settings
 from tests.synth import Chat, Item, render_chat
 from tests.synth_energy import CATALOG_TEXT, VENDOR, energy_photo
 
 NOW = datetime(2026, 4, 14, 16, 0, tzinfo=CN_TZ)
-_CATALOG = Path(tempfile.mkdtemp()) / "catalog.txt"
-_CATALOG.write_text(CATALOG_TEXT, encoding="utf-8")
-SETTINGS = OcrSettings(catalog=str(_CATALOG), own_company=list(VENDOR))
+SETTINGS = vendor_settings(CATALOG_TEXT, VENDOR)
 
 
 def _read(items: list[Item], title: str, *, dark: bool = False) -> LeadFields:
     img, _ = render_chat(Chat("wechat", title, None, items), random.Random(3), (1080, 2340), dark, 3600)
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    return read_image(validate(buf.getvalue(), SETTINGS), NOW, SETTINGS, engines=ENGINES)
+    return read_drawn(img, NOW, SETTINGS)
 
 
 def test_the_member_asking_for_the_quote_is_the_lead_not_the_one_giving_their_number() -> None:
@@ -60,7 +52,6 @@ def test_a_number_another_member_gives_as_the_leads_is_the_leads() -> None:
 
 def test_a_dark_mode_phone_photographed_under_glare_is_found_by_its_outline() -> None:
     sample = energy_photo(105)  # dark mode, glare over screen and desk alike, tilted 11°
-    img = validate(sample.image, SETTINGS)
-    assert locate(img).kind == PHOTO
-    lead = read_image(img, sample.now, SETTINGS, engines=ENGINES)
+    assert locate(validate(sample.image, SETTINGS)).kind == PHOTO
+    lead = read_drawn(sample.image, sample.now, SETTINGS)
     assert (lead.phone, lead.budget_cny) == (sample.truth.phone, sample.truth.budget_cny)

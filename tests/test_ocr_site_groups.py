@@ -7,33 +7,26 @@ from __future__ import annotations
 
 import io
 import random
-import tempfile
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from bot.clock import CN_TZ
-from bot.config import OcrSettings
 from ocr.extract import LeadFields
-from ocr.pipeline import read_image, validate
+from ocr.pipeline import validate
 from ocr.screen import PHOTO, locate
-from tests.conftest import ENGINES
+from tests.drawn import read_drawn, vendor_settings
 from tests.synth import Chat, Item, render_chat
 from tests.synth_jiancai import CATALOG_TEXT, VENDOR, photograph
 
 NOW = datetime(2026, 5, 19, 17, 0, tzinfo=CN_TZ)
-_CATALOG = Path(tempfile.mkdtemp()) / "catalog.txt"
-_CATALOG.write_text(CATALOG_TEXT, encoding="utf-8")
-SETTINGS = OcrSettings(catalog=str(_CATALOG), own_company=list(VENDOR))
+SETTINGS = vendor_settings(CATALOG_TEXT, VENDOR)
 
 
 def _read(items: list[Item], title: str, app: str = "wecom") -> LeadFields:
     img, _ = render_chat(Chat(app, title, None, items), random.Random(5), (1080, 2340), False, 3600)
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    return read_image(validate(buf.getvalue(), SETTINGS), NOW, SETTINGS, engines=ENGINES)
+    return read_drawn(img, NOW, SETTINGS)
 
 
 def test_the_colleague_the_boss_hands_the_purchase_to_is_the_lead_even_silent() -> None:
@@ -82,8 +75,7 @@ def test_a_dark_mode_phone_photographed_in_a_dim_room_is_read() -> None:
         rng.random()
     buf = io.BytesIO()
     Image.fromarray(photo).save(buf, "JPEG", quality=50)
-    img = validate(buf.getvalue(), SETTINGS)
-    assert locate(img).kind == PHOTO
-    lead = read_image(img, NOW, SETTINGS, engines=ENGINES)
+    assert locate(validate(buf.getvalue(), SETTINGS)).kind == PHOTO
+    lead = read_drawn(buf.getvalue(), NOW, SETTINGS)
     assert lead.is_lead
     assert (lead.customer_name, lead.title) == ("李文博", "采购经理")
